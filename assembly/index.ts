@@ -1,0 +1,4 @@
+// The core's entry: everything the host may call. Each area keeps its own barrel.
+export { alloc, free, req_view, abi_layout } from './abi';
+export * from './codec/index';
+export * from './route/index';

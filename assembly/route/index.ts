@@ -1,0 +1,1 @@
+// Routing exports (route table, matcher, weighted selection, endpoint balancer).

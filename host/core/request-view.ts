@@ -1,0 +1,85 @@
+// Writes one request's method, path, authority and headers into the core's request view
+// (layout in assembly/abi.ts), so that matching and head writing read the bytes where they lie.
+import type { Core } from './wasm.js';
+
+// Mirrors assembly/abi.ts; checked against abi_layout() when the view is created.
+export const RV_METHOD_PTR = 0;
+export const RV_METHOD_LEN = 4;
+export const RV_PATH_PTR = 8;
+export const RV_PATH_LEN = 12;
+export const RV_AUTHORITY_PTR = 16;
+export const RV_AUTHORITY_LEN = 20;
+export const RV_HEADER_COUNT = 24;
+export const RV_BYTES_USED = 28;
+export const RV_HEADERS = 32;
+export const RV_HEADER_ENTRY = 16;
+export const REQ_MAX_HEADERS = 128;
+export const REQ_BYTES_CAPACITY = 96 * 1024;
+export const RV_BYTES = RV_HEADERS + REQ_MAX_HEADERS * RV_HEADER_ENTRY;
+
+const encoder = new TextEncoder();
+
+/** Why a request did not fit the view; the listener answers 431 for either. */
+export type RequestViewError = 'too_many_headers' | 'headers_too_large';
+
+export class RequestView {
+  readonly base: number;
+  readonly #core: Core;
+  #cursor = 0; // next free byte address in the byte area
+  #end = 0;
+  #count = 0;
+
+  constructor(core: Core) {
+    this.#core = core;
+    const e = core.exports;
+    if (e.abi_layout(1) !== RV_BYTES || e.abi_layout(2) !== REQ_MAX_HEADERS || e.abi_layout(3) !== REQ_BYTES_CAPACITY) {
+      throw new Error('wasmesh: host/core/request-view.ts and assembly/abi.ts disagree on the request view layout');
+    }
+    this.base = e.req_view();
+  }
+
+  /** Starts a new request: method, request-target and authority. */
+  begin(method: string, path: string, authority: string): RequestViewError | null {
+    this.#cursor = this.base + RV_BYTES;
+    this.#end = this.#cursor + REQ_BYTES_CAPACITY;
+    this.#count = 0;
+    const u32 = this.#core.u32;
+    const b = this.base >>> 2;
+    if (!this.#put(method, b + (RV_METHOD_PTR >>> 2))) return 'headers_too_large';
+    if (!this.#put(path, b + (RV_PATH_PTR >>> 2))) return 'headers_too_large';
+    if (!this.#put(authority, b + (RV_AUTHORITY_PTR >>> 2))) return 'headers_too_large';
+    u32[b + (RV_HEADER_COUNT >>> 2)] = 0;
+    return null;
+  }
+
+  /** Appends one header; `name` must already be lower-case (uWS gives lower-case names). */
+  header(name: string, value: string): RequestViewError | null {
+    if (this.#count >= REQ_MAX_HEADERS) return 'too_many_headers';
+    const slot = (this.base + RV_HEADERS + this.#count * RV_HEADER_ENTRY) >>> 2;
+    if (!this.#put(name, slot) || !this.#put(value, slot + 2)) return 'headers_too_large';
+    this.#count++;
+    const u32 = this.#core.u32;
+    const b = this.base >>> 2;
+    u32[b + (RV_HEADER_COUNT >>> 2)] = this.#count;
+    u32[b + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
+    return null;
+  }
+
+  get headerCount(): number {
+    return this.#count;
+  }
+
+  /** Encodes `s` at the cursor and stores (ptr, len) at u32 index `slot`. */
+  #put(s: string, slot: number): boolean {
+    const u8 = this.#core.u8;
+    const room = this.#end - this.#cursor;
+    if (s.length * 3 > room && s.length > room) return false;
+    const { read, written } = encoder.encodeInto(s, u8.subarray(this.#cursor, this.#end));
+    if (read !== s.length) return false;
+    const u32 = this.#core.u32;
+    u32[slot] = this.#cursor;
+    u32[slot + 1] = written;
+    this.#cursor += written;
+    return true;
+  }
+}

@@ -1,0 +1,2 @@
+// The package's public API (`import { … } from 'wasmesh'`).
+export {};
