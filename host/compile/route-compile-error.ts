@@ -1,0 +1,36 @@
+// The error compileRouteTable throws: a stable code, the route or virtual host it is about,
+// the field, and a message that says what, where and why.
+
+export type RouteCompileErrorCode =
+  /** A match kind the core does not evaluate yet (e.g. uri.regex). */
+  | 'unsupported_match'
+  /** A domain pattern that is empty, has a bad port, or puts `*` anywhere but in front. */
+  | 'invalid_domain'
+  /** The same domain (and port) on two virtual hosts: Envoy refuses this too. */
+  | 'duplicate_domain'
+  /** Two clusters with one name. */
+  | 'duplicate_cluster'
+  /** A destination naming a cluster that MeshConfig.clusters does not hold. */
+  | 'unknown_cluster'
+  /** A weight that is not a non-negative integer, or weights summing to 0 or above 2^30. */
+  | 'invalid_weight'
+  /** An lb policy the core does not know. */
+  | 'unsupported_lb'
+  /** A value the table cannot hold (a string or table above the format's u32 limits). */
+  | 'table_too_large';
+
+export class RouteCompileError extends Error {
+  readonly code: RouteCompileErrorCode;
+  /** Route name (`ns/vs/rule`), virtual host name or cluster name the error is about. */
+  readonly where: string;
+  /** The offending field, e.g. `uri.regex`, `headers.x-user.regex`, `domains[2]`. */
+  readonly field: string;
+
+  constructor(code: RouteCompileErrorCode, where: string, field: string, message: string) {
+    super(message);
+    this.name = 'RouteCompileError';
+    this.code = code;
+    this.where = where;
+    this.field = field;
+  }
+}
