@@ -1,0 +1,66 @@
+// Static checks of the Dockerfile and .dockerignore (no Docker engine is needed or assumed): the
+// ports, user, healthcheck and entrypoint the sidecar contract promises, and that everything the
+// runtime stage copies is either in the build context or produced by `npm run build`.
+import { describe, it, expect } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+// Instructions with their continuation lines joined, comments dropped.
+const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n')
+  .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n')
+  .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+const stages = instructions.filter((l) => l.startsWith('FROM '));
+
+describe('Dockerfile', () => {
+  it('is two stages on the same pinned Debian bookworm Node 20 image', () => {
+    expect(stages).toEqual(['FROM node:20-bookworm-slim AS build', 'FROM node:20-bookworm-slim AS runtime']);
+  });
+
+  it('builds with npm ci and the repo build script, then prunes dev dependencies', () => {
+    expect(instructions).toContain('RUN npm ci --no-audit --no-fund');
+    const build = instructions.find((l) => l.startsWith('RUN npm run build'));
+    expect(build).toMatch(/npm prune --omit=dev/);
+    expect(pkg.scripts.build).toMatch(/build:wasm/);
+  });
+
+  it('copies into the runtime only what exists in the context or is built', () => {
+    const produced = ['node_modules', 'dist', 'build/core.wasm'];
+    const copies = instructions.filter((l) => l.startsWith('COPY --from=build'))
+      .flatMap((l) => l.split(/\s+/).slice(2, -1)).map((p) => p.replace(/^\/src\//, ''));
+    expect(copies).toEqual(expect.arrayContaining(['package.json', 'asconfig.json', 'dist', 'build/core.wasm', 'bin', 'node_modules', 'docker']));
+    for (const path of copies) {
+      if (produced.includes(path)) continue;
+      expect(existsSync(join(ROOT, path)), `${path} exists in the repo`).toBe(true);
+      expect(ignored.some((g) => g === path || path.startsWith(`${g}/`)), `${path} not in .dockerignore`).toBe(false);
+    }
+    // What `npm run build` reads must reach the build context.
+    for (const src of ['assembly', 'host', 'bench', 'package.json', 'package-lock.json', 'tsconfig.json', 'asconfig.json']) {
+      expect(ignored, `${src} must not be ignored`).not.toContain(src);
+    }
+  });
+
+  it('keeps local build outputs and git out of the context', () => {
+    for (const path of ['node_modules', 'dist', 'build', '.git']) expect(ignored).toContain(path);
+  });
+
+  it('installs iptables and iproute2 for the init mode', () => {
+    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends [^\n]*iptables iproute2/);
+  });
+
+  it('runs as uid 1337, exposes the sidecar ports, checks /ready, and enters through the entrypoint', () => {
+    const runtime = instructions.slice(instructions.indexOf(stages[1]));
+    expect(runtime).toContain('USER 1337:1337');
+    expect(runtime.find((l) => l.startsWith('EXPOSE'))!.split(/\s+/).slice(1).sort())
+      .toEqual(['15000', '15001', '15006', '15021']);
+    expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).toMatch(/docker\/healthcheck\.mjs/);
+    expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]');
+    expect(runtime).toContain('CMD ["proxy"]');
+    expect(dockerfile).toMatch(/WASMESH_ADMIN=127\.0\.0\.1:15000/);
+  });
+});

@@ -1,0 +1,170 @@
+// Tests docker/entrypoint.sh with a fake `node` on PATH: which command each mode runs, with which
+// arguments and defaults, that the proxy replaces the shell (signals reach it, its exit code is the
+// container's), and that a root start drops to the proxy uid.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ENTRYPOINT = fileURLToPath(new URL('../../docker/entrypoint.sh', import.meta.url));
+const REPO = dirname(dirname(ENTRYPOINT));
+const SHIM = fileURLToPath(new URL('./fixtures/fake-node.sh', import.meta.url));
+const FAKE_HOME = '/opt/wasmesh-test-home';
+
+let dir = '';
+let out = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wasmesh-entrypoint-'));
+  // Readable and writable by the proxy uid too, for the privilege-drop test.
+  chmodSync(dir, 0o777);
+  copyFileSync(SHIM, join(dir, 'node'));
+  chmodSync(join(dir, 'node'), 0o755);
+  out = join(dir, 'out.txt');
+});
+afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_')) delete base[k];
+  return {
+    ...base, PATH: `${dir}:${process.env.PATH}`, SHIM_OUT: out,
+    WASMESH_HOME: FAKE_HOME, WASMESH_PROXY_UID: '0', ...extra,
+  };
+}
+
+function entry(args: string[], extra: Record<string, string> = {}) {
+  rmSync(out, { force: true });
+  const r = spawnSync(ENTRYPOINT, args, { encoding: 'utf8', env: env(extra), timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What the fake node recorded: its arguments, uid and pid. */
+function recorded() {
+  const lines = readFileSync(out, 'utf8').split('\n');
+  const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+  return {
+    args: lines.filter((l) => l.startsWith('arg=')).map((l) => l.slice(4)),
+    uid: Number(value('uid')), pid: Number(value('pid')), signal: value('signal'),
+  };
+}
+
+const CLI = `${FAKE_HOME}/bin/wasmesh.js`;
+const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000'];
+
+describe('entrypoint proxy mode', () => {
+  it('with no arguments runs the proxy with the default config dir, listener and loopback admin', () => {
+    expect(entry([]).status).toBe(0);
+    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
+  });
+
+  it('`proxy` takes its defaults from the environment', () => {
+    entry(['proxy'], { WASMESH_CONFIG: '/cfg', WASMESH_LISTEN: '127.0.0.1:9001', WASMESH_ADMIN: '0.0.0.0:9000' });
+    expect(recorded().args).toEqual([CLI, 'proxy', '-f', '/cfg', '--listen', '127.0.0.1:9001', '--admin', '0.0.0.0:9000']);
+  });
+
+  it('appends extra proxy arguments after the defaults', () => {
+    entry(['proxy', '--gateway', 'default/web-gateway']);
+    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS, '--gateway', 'default/web-gateway']);
+  });
+
+  it('does not add a default for a flag the caller gave', () => {
+    entry(['proxy', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
+    expect(recorded().args).toEqual([CLI, 'proxy', '--admin', '127.0.0.1:15000', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
+  });
+
+  it('treats leading proxy flags as proxy mode', () => {
+    entry(['--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
+    expect(recorded().args).toEqual([CLI, 'proxy', '-f', '/etc/wasmesh', '--admin', '127.0.0.1:15000',
+      '--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
+  });
+
+  it("ignores Istio's injected pilot-agent arguments (`proxy sidecar ...`) and says so", () => {
+    const r = entry(['proxy', 'sidecar', '--configPath', '/etc/istio/proxy', '--serviceCluster', 'web']);
+    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
+    expect(r.stderr).toMatch(/ignoring Istio pilot-agent arguments: sidecar --configPath/);
+  });
+
+  it("propagates the proxy's exit code", () => {
+    expect(entry([], { SHIM_EXIT: '7' }).status).toBe(7);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
+    expect(entry([], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
+    expect(recorded().uid).toBe(1337);
+    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
+  });
+});
+
+describe('entrypoint signals', () => {
+  /** Starts the entrypoint with the fake node waiting; resolves once it is ready. */
+  async function started(mode: string) {
+    rmSync(out, { force: true });
+    const child = spawn(ENTRYPOINT, [], { env: env({ SHIM_MODE: mode }), stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('fake proxy not ready in 10 s')), 10_000);
+      child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+      child.on('exit', () => { clearTimeout(timer); reject(new Error('exited early')); });
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })));
+    return { child, exited };
+  }
+
+  it('execs the proxy: same pid, so SIGTERM reaches it and its exit code comes back', async () => {
+    const { child, exited } = await started('trap');
+    expect(recorded().pid).toBe(child.pid);
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 42, signal: null });
+    expect(recorded().signal).toBe('TERM');
+  });
+
+  it('SIGINT reaches the proxy too', async () => {
+    const { child, exited } = await started('trap');
+    child.kill('SIGINT');
+    expect(await exited).toEqual({ code: 43, signal: null });
+    expect(recorded().signal).toBe('INT');
+  });
+
+  it('a proxy without handlers dies of the SIGTERM, reported as such', async () => {
+    const { child, exited } = await started('wait');
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+});
+
+describe('entrypoint init and passthrough modes', () => {
+  it('`init` runs iptables-init with the arguments given', () => {
+    const r = entry(['init', '--dry-run', '-b', '5005'], { WASMESH_HOME: REPO });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('iptables -t nat -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT');
+    expect(existsSync(out)).toBe(false); // node was not run
+  });
+
+  it("accepts istio-init's own arguments directly (drop-in for the init container)", () => {
+    const r = entry(['-p', '15001', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '5005', '-d', '', '--dry-run'],
+      { WASMESH_HOME: REPO });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001');
+    expect(r.stdout).toContain('--dport 5005 -j ISTIO_IN_REDIRECT');
+  });
+
+  it("passes init's usage errors and exit code through", () => {
+    const r = entry(['init', '-m', 'TPROXY'], { WASMESH_HOME: REPO });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error[INIT_MODE_UNSUPPORTED]');
+  });
+
+  it('runs any other command as given, with its exit code', () => {
+    const r = entry(['sh', '-c', 'echo passthrough "$0"; exit 5', 'arg0']);
+    expect(r.stdout).toBe('passthrough arg0\n');
+    expect(r.status).toBe(5);
+  });
+
+  it('rejects an unknown leading option instead of guessing a mode', () => {
+    const r = entry(['--verbose']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--verbose'/);
+  });
+});
