@@ -1,0 +1,43 @@
+// The CLI's contact with the outside world (output streams and stop/reload signals), passed in
+// so that commands run the same under a real process and inside tests.
+
+export interface CliIo {
+  /** Standard output: access-log lines and help text. */
+  out(text: string): void;
+  /** Standard error: operational log lines and error messages. */
+  err(text: string): void;
+  /** Resolves with the signal's name when the process is asked to stop (SIGINT/SIGTERM). */
+  stopRequested(): Promise<string>;
+  /** Calls back on each reload request (SIGHUP); returns an unsubscribe function. */
+  onReloadRequest(callback: () => void): () => void;
+}
+
+/** The real process: stdout/stderr and POSIX signals. */
+export function processIo(): CliIo {
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    stopRequested: () =>
+      new Promise((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          // A second Ctrl-C during a slow shutdown ends the process at once, as users expect.
+          process.once('SIGINT', () => process.exit(130));
+          resolve(signal);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      }),
+    onReloadRequest: (callback) => {
+      const handler = () => callback();
+      process.on('SIGHUP', handler);
+      return () => void process.off('SIGHUP', handler);
+    },
+  };
+}
+
+/** One operational log line: `[time][level] message`, like Envoy's own log prefix. */
+export function logLine(level: string, message: string, now = new Date()): string {
+  return `[${now.toISOString()}][${level}] ${message}\n`;
+}

@@ -1,0 +1,244 @@
+// Owns the proxy's configuration over time: loads the Istio YAML, applies each new valid
+// version to the data path, watches the files, and keeps the last good version serving when
+// a change is invalid (recording the error for the admin API).
+import { createHash } from 'node:crypto';
+import type { MeshConfig } from '../model/mesh.js';
+import { FileWatcher, watchPlan } from './file-watcher.js';
+
+/** What host/config's loadConfig returns. */
+export interface LoadedConfig {
+  resources: unknown;
+  mesh: MeshConfig;
+  warnings: string[];
+  files: string[];
+}
+
+export interface LoadOptions {
+  gateway?: string;
+  namespace?: string;
+}
+
+/** host/config's loadConfig, injected so the manager can be tested without files or a proxy. */
+export type ConfigLoader = (sources: string[], options: LoadOptions) => LoadedConfig;
+
+/** The data path: ProxyServer.apply swaps in a version atomically or throws and keeps the old. */
+export interface ConfigTarget {
+  apply(mesh: MeshConfig, version: number): void;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+export type ControlLog = (level: LogLevel, message: string) => void;
+
+/** The last rejected change, as shown by /config_dump. */
+export interface LastError {
+  /** Stable code: the loader's (`invalid_config`), `apply_failed`, or `load_failed`. */
+  code: string;
+  message: string;
+  /** ISO time of the rejected attempt. */
+  at: string;
+}
+
+export interface ConfigDump {
+  version: number;
+  resources: unknown;
+  mesh: MeshConfig | null;
+  warnings: string[];
+  files: string[];
+  lastError: LastError | null;
+  loadedAt: string | null;
+}
+
+/** Control-plane counters, shown with the data-path stats. */
+export interface ControlCounters {
+  /** Reload attempts after the initial load (file events, SIGHUP, explicit calls). */
+  reloads_total: number;
+  /** Reload attempts rejected (invalid config or refused by the data path). */
+  reload_errors_total: number;
+  /** Reload attempts whose result equals the serving version (nothing applied). */
+  reloads_unchanged_total: number;
+}
+
+export type ReloadOutcome = 'applied' | 'unchanged' | 'rejected';
+
+export interface ConfigManagerOptions {
+  sources: string[];
+  gateway?: string;
+  namespace?: string;
+  target: ConfigTarget;
+  load: ConfigLoader;
+  log?: ControlLog;
+  debounceMs?: number;
+  now?: () => Date;
+  /** Told the outcome of every reload attempt (the proxy's stats count them). */
+  onReload?: (outcome: ReloadOutcome, version: number) => void;
+}
+
+/** Stable code for a rejected change whose error carries none. */
+function errorCode(err: unknown, fallback: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : fallback;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class ConfigManager {
+  readonly #opts: ConfigManagerOptions;
+  readonly #log: ControlLog;
+  readonly #now: () => Date;
+  #current: LoadedConfig | null = null;
+  #fingerprint = '';
+  #version = 0;
+  #loadedAt: Date | null = null;
+  #lastError: LastError | null = null;
+  #watcher: FileWatcher | null = null;
+  readonly counters: ControlCounters = { reloads_total: 0, reload_errors_total: 0, reloads_unchanged_total: 0 };
+
+  constructor(options: ConfigManagerOptions) {
+    if (options.sources.length === 0) throw new Error('ConfigManager: at least one config source is needed');
+    this.#opts = options;
+    this.#log = options.log ?? (() => {});
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Serving version: 0 before the first successful apply, then 1, 2, … */
+  get version(): number {
+    return this.#version;
+  }
+
+  get ready(): boolean {
+    return this.#current !== null;
+  }
+
+  get lastError(): LastError | null {
+    return this.#lastError;
+  }
+
+  get loadedAt(): Date | null {
+    return this.#loadedAt;
+  }
+
+  get current(): LoadedConfig | null {
+    return this.#current;
+  }
+
+  /**
+   * The first load: on any error it throws (the caller prints it and exits non-zero), since
+   * there is no good version to fall back on.
+   */
+  start(): LoadedConfig {
+    const loaded = this.#load();
+    this.#commit(loaded);
+    for (const w of loaded.warnings) this.#log('warn', w);
+    return loaded;
+  }
+
+  /**
+   * Loads again and applies if the result differs from what is serving. Never throws: an
+   * invalid change is logged, counted and kept in lastError while the old version serves on.
+   */
+  reload(reason = 'reload requested'): ReloadOutcome {
+    const outcome = this.#reload(reason);
+    this.#opts.onReload?.(outcome, this.#version);
+    return outcome;
+  }
+
+  #reload(reason: string): ReloadOutcome {
+    this.counters.reloads_total++;
+    let loaded: LoadedConfig;
+    try {
+      loaded = this.#load();
+    } catch (err) {
+      return this.#reject(errorCode(err, 'load_failed'), errorMessage(err), reason);
+    }
+    if (fingerprintOf(loaded) === this.#fingerprint) {
+      this.counters.reloads_unchanged_total++;
+      // Back to what is serving (say, a bad edit undone): the files are fine again.
+      this.#lastError = null;
+      this.#current = loaded;
+      this.#syncWatch();
+      return 'unchanged';
+    }
+    try {
+      this.#commit(loaded);
+    } catch (err) {
+      return this.#reject(errorCode(err, 'apply_failed'), errorMessage(err), reason);
+    }
+    for (const w of loaded.warnings) this.#log('warn', w);
+    this.#log('info', `config version ${this.#version} applied (${reason}; ${loaded.files.length} file(s))`);
+    return 'applied';
+  }
+
+  /** Starts watching every file and folder the config came from; changes reload it. */
+  watch(): void {
+    if (this.#watcher) return;
+    this.#watcher = new FileWatcher({
+      debounceMs: this.#opts.debounceMs,
+      onChange: (paths) => this.reload(`changed: ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}`),
+    });
+    this.#syncWatch();
+  }
+
+  /** Folders being watched (for the admin index and tests). */
+  get watchedDirs(): string[] {
+    return this.#watcher?.watchedDirs ?? [];
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+  }
+
+  dump(): ConfigDump {
+    const cur = this.#current;
+    return {
+      version: this.#version,
+      resources: cur?.resources ?? [],
+      mesh: cur?.mesh ?? null,
+      warnings: cur?.warnings ?? [],
+      files: cur?.files ?? [],
+      lastError: this.#lastError,
+      loadedAt: this.#loadedAt?.toISOString() ?? null,
+    };
+  }
+
+  #load(): LoadedConfig {
+    const { sources, gateway, namespace } = this.#opts;
+    return this.#opts.load(sources, { gateway, namespace });
+  }
+
+  /** Applies under the next version number; the number is only taken once the target accepts. */
+  #commit(loaded: LoadedConfig): void {
+    const next = this.#version + 1;
+    this.#opts.target.apply(loaded.mesh, next);
+    this.#version = next;
+    this.#current = loaded;
+    this.#fingerprint = fingerprintOf(loaded);
+    this.#loadedAt = this.#now();
+    this.#lastError = null;
+    this.#syncWatch();
+  }
+
+  #reject(code: string, message: string, reason: string): ReloadOutcome {
+    this.counters.reload_errors_total++;
+    this.#lastError = { code, message, at: this.#now().toISOString() };
+    this.#log('error', `config change rejected (${reason}); still serving version ${this.#version}:\n${message}`);
+    // The failed load may have been a new file in a new folder: keep watching what we can.
+    this.#syncWatch();
+    return 'rejected';
+  }
+
+  #syncWatch(): void {
+    if (!this.#watcher) return;
+    this.#watcher.sync(watchPlan(this.#opts.sources, this.#current?.files ?? []));
+  }
+}
+
+/**
+ * Identity of a loaded config: the resolved mesh and the resources. Comment or whitespace edits
+ * give the same fingerprint, so they do not bump the version.
+ */
+function fingerprintOf(loaded: LoadedConfig): string {
+  return createHash('sha256').update(JSON.stringify([loaded.mesh, loaded.resources])).digest('hex');
+}
