@@ -1,0 +1,77 @@
+// Smoke test of the micro-benchmarks: the glue parses what it claims to parse, the suites run
+// a tiny iteration count, and the output is sane (finite positive ops/s, machine facts, JSON).
+// Not a timed test: no figure is compared with a threshold.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LlhttpRequestParser } from '../../bench/llhttp-parser.js';
+import { NodeRequestParser } from '../../bench/node-parser.js';
+import { checkParse, LLHTTP, WASMESH_API, WASMESH_CORE } from '../../bench/parser-suite.js';
+import { REQUEST_HEADS, SMALL_GET } from '../../bench/request-heads.js';
+import { parseArgs, runMicro } from '../../bench/micro.js';
+
+describe('bench glue', () => {
+  it('llhttp (undici Wasm) parses every sample head into the expected spans', () => {
+    const llhttp = new LlhttpRequestParser();
+    for (const sample of REQUEST_HEADS) {
+      const head = llhttp.parse(sample.bytes);
+      checkParse('llhttp', sample, head);
+      expect(head.version).toBe('1.1');
+    }
+    // Twice in a row: the parser must be back at a message start after each head.
+    expect(llhttp.execute(SMALL_GET.bytes)).toBe(0);
+    expect(llhttp.execute(SMALL_GET.bytes)).toBe(0);
+  });
+
+  it('llhttp reports an error for a malformed head instead of a fast non-parse', () => {
+    const llhttp = new LlhttpRequestParser();
+    expect(llhttp.execute(Buffer.from('GET / HTTP/1.1\r\nBad Name: x\r\n\r\n'))).not.toBe(0);
+  });
+
+  it("Node's parser is reached or explains why not", () => {
+    const node = NodeRequestParser.create();
+    if (typeof node === 'string') {
+      expect(node.length).toBeGreaterThan(0);
+      return;
+    }
+    for (const sample of REQUEST_HEADS) checkParse('node', sample, node.parse(sample.bytes));
+    expect(node.execute(Buffer.from('GET / HTTP/1.1\r\nBad Name: x\r\n\r\n'))).toBe(-1);
+  });
+
+  it('checkParse rejects a misparse', () => {
+    expect(() => checkParse('x', SMALL_GET, { method: 'GET', target: '/', headers: [] })).toThrow(/misparsed/);
+  });
+});
+
+describe('bench CLI arguments', () => {
+  it('parses --quick, --json and --only, and rejects unknown or incomplete flags', () => {
+    expect(parseArgs(['--quick', '--json', 'out.json', '--only', 'Parser'])).toEqual({ quick: true, json: 'out.json', only: 'parser' });
+    expect(() => parseArgs(['--json'])).toThrow(/needs a value/);
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/);
+  });
+});
+
+describe('micro-benchmark smoke run', () => {
+  it('runs every suite briefly and reports sane figures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-bench-'));
+    const json = join(dir, 'out.json');
+    let text = '';
+    const report = runMicro({ quick: true, json, only: null }, (t) => (text += t + '\n'), ['--quick'], { maxTime: 0.005, minSamples: 1 });
+    expect(text).toMatch(/^# wasmesh micro-benchmarks/);
+    expect(text).toMatch(/cpu\s+\S/);
+    expect(text).toContain(process.version);
+    expect(text).toContain('(sink ok)');
+    const names = new Set(report.cases.map((c) => c.name));
+    for (const n of [WASMESH_CORE, WASMESH_API, LLHTTP]) expect(names, n).toContain(n);
+    for (const c of report.cases) {
+      expect(c.error, `${c.group} / ${c.name}`).toBeUndefined();
+      expect(Number.isFinite(c.hz) && c.hz > 0, `${c.group} / ${c.name}: ${c.hz}`).toBe(true);
+      expect(text).toContain(c.name);
+    }
+    for (const r of report.ratios) expect(Number.isFinite(r.ratio) && r.ratio > 0).toBe(true);
+    const saved = JSON.parse(readFileSync(json, 'utf8')) as typeof report;
+    expect(saved.cases.length).toBe(report.cases.length);
+    expect(saved.machine.node).toBe(process.version);
+  });
+});
