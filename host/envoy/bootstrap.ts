@@ -1,0 +1,271 @@
+// `wasmesh envoy-config`: the resolved mesh (plus the Istio resources it came from) as a static
+// Envoy v3 bootstrap, the way Istio's Pilot would program Envoy for the same YAML, so stock
+// Envoy can serve what `wasmesh proxy` serves (our baseline). What cannot be expressed is
+// reported as a warning, never dropped silently.
+import { isIP } from 'node:net';
+import { stringify } from 'yaml';
+import type { Cluster, HeaderMatch, HeaderOps, MeshConfig, Route, RouteDestination, RouteMatch, StringMatch } from '../model/mesh.js';
+import { envoyClusterPolicy } from './cluster-policy.js';
+import { envoyDuration } from './duration.js';
+import { EnvoyConfigError } from './envoy-config-error.js';
+import { findHttpRule, IstioResources, parseRouteName, type Obj } from './istio-resources.js';
+import { envoyRetryPolicy } from './retry-policy.js';
+import { envoyDomains } from './virtual-host-domains.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** What host/config's loadConfig returns; `resources` are the Istio resources it read. */
+export interface LoadedMesh {
+  mesh: MeshConfig;
+  resources?: readonly unknown[];
+  warnings?: readonly string[];
+}
+
+export interface EnvoyBootstrapOptions {
+  listen: HostPort;
+  admin: HostPort;
+  /** The Gateway served (`--gateway`), or undefined for the mesh's outbound proxy. */
+  gateway?: string;
+  /** Namespace of resources that name none (the loader's default). */
+  namespace?: string;
+}
+
+export interface EnvoyBootstrap {
+  /** The bootstrap, ready for `envoy -c`. */
+  yaml: string;
+  /** The same bootstrap as a plain object, for tests and tooling. */
+  config: Obj;
+  /** The loader's warnings, then this translation's: what Envoy will not do as wasmesh does. */
+  warnings: string[];
+}
+
+/** The rule keys this translation reads from a VirtualService http rule (the rest is warned). */
+const TRANSLATED_RULE_FIELDS = new Set(['name', 'match', 'route', 'headers', 'timeout', 'retries']);
+
+export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions): EnvoyBootstrap {
+  checkHostPort(opts.listen, '--listen');
+  checkHostPort(opts.admin, '--admin');
+  const warnings: string[] = [...(loaded.warnings ?? [])];
+  const resources = new IstioResources(loaded.resources, opts.namespace ?? 'default');
+  const { mesh } = loaded;
+
+  const domains = envoyDomains(mesh.virtualHosts, warnings);
+  const virtualHosts: Obj[] = [];
+  mesh.virtualHosts.forEach((vh, i) => {
+    if (domains.perHost[i].length === 0) return;
+    virtualHosts.push({ name: vh.name, domains: domains.perHost[i], routes: vh.routes.flatMap((r) => envoyRoutes(r, resources, warnings)) });
+  });
+
+  const knownClusters = new Set(mesh.clusters.map((c) => c.name));
+  for (const vh of mesh.virtualHosts) {
+    for (const r of vh.routes) {
+      for (const d of r.destinations) {
+        if (!knownClusters.has(d.cluster)) warnings.push(`route ${r.name}: destination cluster ${d.cluster} is not among the mesh's clusters; Envoy will reject the route table`);
+      }
+    }
+  }
+
+  const name = opts.gateway === undefined ? `outbound_${opts.listen.port}` : `gateway_${opts.gateway.replace(/[^A-Za-z0-9_.-]/g, '_')}_${opts.listen.port}`;
+  const routeConfig: Obj = { name: String(opts.listen.port), virtual_hosts: virtualHosts };
+  if (domains.ignorePortInHostMatching) routeConfig.ignore_port_in_host_matching = true;
+
+  const hcm: Obj = {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: name,
+    // wasmesh speaks HTTP/1.1 downstream (and 1.0, which Envoy refuses unless told).
+    codec_type: 'HTTP1',
+    http_protocol_options: { accept_http_10: true },
+    // As wasmesh does: append the peer to x-forwarded-for, set x-forwarded-proto, and add an
+    // x-request-id only when the client sent none.
+    use_remote_address: true,
+    xff_num_trusted_hops: 0,
+    generate_request_id: true,
+    preserve_external_request_id: true,
+    route_config: routeConfig,
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+  };
+
+  const config: Obj = {
+    node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
+    admin: { address: socketAddress(opts.admin) },
+    static_resources: {
+      listeners: [{
+        name,
+        address: socketAddress(opts.listen),
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+      }],
+      clusters: mesh.clusters.map((c) => envoyCluster(c, resources, warnings)),
+    },
+    // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
+    layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },
+  };
+
+  const header = [
+    '# Envoy v3 bootstrap generated by `wasmesh envoy-config`; run with: envoy -c <this file>',
+    `# listener ${opts.listen.host}:${opts.listen.port}${opts.gateway === undefined ? ' (mesh outbound)' : ` (gateway ${opts.gateway})`}, admin ${opts.admin.host}:${opts.admin.port}`,
+    ...warnings.map((w) => `# warning: ${w}`),
+  ].join('\n');
+  return { yaml: `${header}\n${stringify(config, { lineWidth: 0 })}`, config, warnings };
+}
+
+function checkHostPort(hp: HostPort, flag: string): void {
+  if (typeof hp.host !== 'string' || hp.host === '' || !Number.isInteger(hp.port) || hp.port < 0 || hp.port > 65535) {
+    throw new EnvoyConfigError('envoy_config_bad_listen', flag, `expected host and port 0-65535, got ${JSON.stringify(hp)}`);
+  }
+}
+
+function socketAddress(hp: HostPort): Obj {
+  return { socket_address: { address: hp.host, port_value: hp.port } };
+}
+
+/** One Envoy route per ORed match block of a wasmesh route (Envoy routes take one match each). */
+function envoyRoutes(route: Route, resources: IstioResources, warnings: string[]): Obj[] {
+  const action = envoyRouteAction(route, resources, warnings);
+  const matches = route.matches.length === 0 ? [null] : route.matches;
+  return matches.map((m, i) => {
+    const out: Obj = {
+      name: route.matches.length > 1 ? `${route.name}#${i}` : route.name,
+      match: m === null ? { prefix: '/' } : envoyMatch(m),
+      ...action,
+    };
+    return out;
+  });
+}
+
+function envoyMatch(m: RouteMatch): Obj {
+  const out: Obj = {};
+  if (m.uri === null) out.prefix = '/';
+  else if (m.uri.kind === 'exact') out.path = m.uri.value;
+  else if (m.uri.kind === 'prefix') out.prefix = m.uri.value;
+  else out.safe_regex = { regex: m.uri.value };
+  if (m.ignoreUriCase) out.case_sensitive = false;
+  if (m.headers.length > 0) out.headers = m.headers.map(envoyHeaderMatch);
+  return out;
+}
+
+function envoyStringMatch(s: StringMatch): Obj {
+  if (s.kind === 'exact') return { exact: s.value };
+  if (s.kind === 'prefix') return { prefix: s.value };
+  return { safe_regex: { regex: s.value } };
+}
+
+function envoyHeaderMatch(h: HeaderMatch): Obj {
+  const out: Obj = { name: h.name };
+  if (h.match === null) out.present_match = true;
+  else out.string_match = envoyStringMatch(h.match);
+  if (h.invert) out.invert_match = true;
+  return out;
+}
+
+/** The parts of an Envoy route other than name and match: `route` (or a direct response) and headers. */
+function envoyRouteAction(route: Route, resources: IstioResources, warnings: string[]): Obj {
+  const out: Obj = {};
+  const where = `route ${route.name}`;
+  if (route.destinations.length === 0) {
+    warnings.push(`${where}: no destination; Envoy answers 503 (direct_response)`);
+    out.direct_response = { status: 503 };
+    addHeaderOps(out, route.requestHeaders, route.responseHeaders, where, warnings);
+    return out;
+  }
+
+  const action: Obj = {};
+  let requestOps = route.requestHeaders;
+  let responseOps = route.responseHeaders;
+  if (route.destinations.length === 1) {
+    action.cluster = route.destinations[0].cluster;
+    // As Istio does for a lone destination: its header operations join the route's, after them.
+    requestOps = concatOps(route.requestHeaders, route.destinations[0].requestHeaders);
+    responseOps = concatOps(route.responseHeaders, route.destinations[0].responseHeaders);
+  } else {
+    action.weighted_clusters = { clusters: route.destinations.map((d) => envoyClusterWeight(d, where, warnings)) };
+  }
+  // Istio's default for HTTP routes is no timeout, which Envoy spells 0s (its own default is 15s).
+  action.timeout = route.timeoutMs === null ? '0s' : envoyDuration(route.timeoutMs);
+
+  const rule = ruleOf(route, resources);
+  const retryWhere = rule ? `${rule.where}.retries` : `${where} retries`;
+  const retry = envoyRetryPolicy(rule?.rule.retries, retryWhere, warnings);
+  if (retry !== null) action.retry_policy = retry;
+  if (rule) {
+    for (const key of Object.keys(rule.rule)) {
+      if (!TRANSLATED_RULE_FIELDS.has(key)) warnings.push(`${rule.where}.${key}: not translated to Envoy`);
+    }
+  }
+  out.route = action;
+  addHeaderOps(out, requestOps, responseOps, where, warnings);
+  return out;
+}
+
+function ruleOf(route: Route, resources: IstioResources): { rule: Obj; where: string } | undefined {
+  const parsed = parseRouteName(route.name);
+  if (parsed === null) return undefined;
+  const vs = resources.virtualService(parsed.namespace, parsed.virtualService);
+  if (vs === undefined) return undefined;
+  const found = findHttpRule(vs, parsed.rule);
+  if (found === undefined) return undefined;
+  return { rule: found.rule, where: `VirtualService ${parsed.namespace}/${parsed.virtualService} http[${found.index}]` };
+}
+
+function envoyClusterWeight(d: RouteDestination, where: string, warnings: string[]): Obj {
+  if (!Number.isInteger(d.weight) || d.weight < 0) {
+    throw new EnvoyConfigError('envoy_config_bad_weight', `${where} destination ${d.cluster}`, `weight must be a non-negative integer, got ${d.weight}`);
+  }
+  const out: Obj = { name: d.cluster, weight: d.weight };
+  addHeaderOps(out, d.requestHeaders, d.responseHeaders, `${where} destination ${d.cluster}`, warnings);
+  return out;
+}
+
+function concatOps(a: HeaderOps, b: HeaderOps): HeaderOps {
+  return { set: [...a.set, ...b.set], add: [...a.add, ...b.add], remove: [...a.remove, ...b.remove] };
+}
+
+/** Envoy's header_value_option list: `set` overwrites, `add` appends. */
+function headerValues(ops: HeaderOps, where: string, warnings: string[]): Obj[] {
+  const option = (key: string, value: string, append_action: string): Obj => {
+    // Envoy reads %…% in header values as command operators; wasmesh writes values literally.
+    if (value.includes('%')) warnings.push(`${where}: header ${key} value has "%", escaped as "%%" so Envoy sends it literally`);
+    return { header: { key, value: value.replaceAll('%', '%%') }, append_action };
+  };
+  return [
+    ...ops.set.map(([k, v]) => option(k, v, 'OVERWRITE_IF_EXISTS_OR_ADD')),
+    ...ops.add.map(([k, v]) => option(k, v, 'APPEND_IF_EXISTS_OR_ADD')),
+  ];
+}
+
+function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: string, warnings: string[]): void {
+  const reqAdd = headerValues(request, `${where} request headers`, warnings);
+  const resAdd = headerValues(response, `${where} response headers`, warnings);
+  if (reqAdd.length > 0) out.request_headers_to_add = reqAdd;
+  if (request.remove.length > 0) out.request_headers_to_remove = [...request.remove];
+  if (resAdd.length > 0) out.response_headers_to_add = resAdd;
+  if (response.remove.length > 0) out.response_headers_to_remove = [...response.remove];
+}
+
+function envoyCluster(c: Cluster, resources: IstioResources, warnings: string[]): Obj {
+  // STATIC needs IP literals; a host name (allowed by a STATIC ServiceEntry endpoint) needs DNS.
+  const named = c.endpoints.filter((e) => isIP(e.address) === 0);
+  if (named.length > 0) {
+    warnings.push(`cluster ${c.name}: endpoint address ${named[0].address} is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)`);
+  }
+  const policy = envoyClusterPolicy(c, resources, warnings);
+  return {
+    name: c.name,
+    type: named.length > 0 ? 'STRICT_DNS' : 'STATIC',
+    lb_policy: c.lb,
+    ...policy,
+    load_assignment: {
+      cluster_name: c.name,
+      endpoints: [{
+        lb_endpoints: c.endpoints.map((e) => {
+          const ep: Obj = { endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } } };
+          // Envoy wants weights ≥ 1; Istio treats an unset (0) weight as 1.
+          if (e.weight > 1) ep.load_balancing_weight = Math.round(e.weight);
+          return ep;
+        }),
+      }],
+    },
+  };
+}

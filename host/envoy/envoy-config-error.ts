@@ -1,0 +1,19 @@
+// The one error type of the Envoy translation: input the translation cannot accept at all
+// (a malformed duration, a weight Envoy rejects), with a stable code and the place it came from.
+
+export type EnvoyConfigErrorCode =
+  | 'envoy_config_bad_duration'
+  | 'envoy_config_bad_listen'
+  | 'envoy_config_bad_weight';
+
+export class EnvoyConfigError extends Error {
+  readonly code: EnvoyConfigErrorCode;
+  /** Where the bad value was found, e.g. `VirtualService default/web http[0].retries.perTryTimeout`. */
+  readonly where: string;
+  constructor(code: EnvoyConfigErrorCode, where: string, why: string) {
+    super(`${where}: ${why} [${code}]`);
+    this.name = 'EnvoyConfigError';
+    this.code = code;
+    this.where = where;
+  }
+}
