@@ -1,0 +1,128 @@
+// RouteTable versions in one core: independent state, reference counting, memory freed and
+// reused, and the core refusing bad tables with an error instead of trapping.
+import { describe, test, expect } from 'vitest';
+import fc from 'fast-check';
+import { Core } from '../../host/core/wasm.js';
+import { RouteTable } from '../../host/core/router.js';
+import { compileRouteTable, H } from '../../host/compile/route-table.js';
+import { load, mesh, vhost, route, cluster, match, prefix } from './mesh-builder.js';
+
+const split = (a: number, b: number) =>
+  mesh([vhost('v', ['v', '*.v'], [route('ns/v/0', [match(prefix('/'))], [['c0', a], ['c1', b]])])], [cluster('c0', 3), cluster('c1', 2)]);
+
+describe('versions', () => {
+  test('two loaded versions keep independent state', () => {
+    const c = new Core();
+    const v1 = RouteTable.load(c, compileRouteTable(split(80, 20)), 1);
+    const v2 = RouteTable.load(c, compileRouteTable(split(5, 95)), 2);
+    const a = Array.from({ length: 100 }, () => v1.pickCluster(0));
+    const b = Array.from({ length: 100 }, () => v2.pickCluster(0));
+    expect(a.filter((x) => x === 0).length).toBe(80);
+    expect(b.filter((x) => x === 0).length).toBe(5);
+    v1.setHealth(0, 0, false);
+    expect([v2.pickEndpoint(0), v2.pickEndpoint(0)]).toEqual([0, 1]);
+    expect([v1.pickEndpoint(0), v1.pickEndpoint(0)]).toEqual([1, 2]);
+    expect(v1.address).not.toBe(v2.address);
+    v1.release();
+    v2.release();
+  });
+
+  test('retain keeps a replaced version alive until the last release frees it', () => {
+    const c = new Core();
+    const v1 = RouteTable.load(c, compileRouteTable(split(80, 20)), 1);
+    v1.retain(); // an in-flight request
+    v1.release(); // replaced by a newer version
+    expect(v1.released).toBe(false);
+    expect(v1.matchRequest('GET', '/', 'v')).toBe(0);
+    v1.release(); // the request finished
+    expect(v1.released).toBe(true);
+    expect(() => v1.match()).toThrow(expect.objectContaining({ code: 'released' }));
+    expect(() => v1.release()).toThrow(expect.objectContaining({ code: 'released' }));
+  });
+
+  test('compile/load/release 1000 times: memory is reused, not grown', () => {
+    const c = new Core();
+    // Warm up: the request view and the first tables take their memory once.
+    for (let i = 0; i < 10; i++) RouteTable.load(c, compileRouteTable(split(i, 100 - i)), i).release();
+    const before = c.exports.memory.buffer.byteLength;
+    let prev: RouteTable | undefined;
+    for (let i = 0; i < 1000; i++) {
+      const next = RouteTable.load(c, compileRouteTable(split(i % 101, 100 - (i % 101))), 100 + i);
+      expect(next.matchRequest('GET', '/x', 'a.v')).toBe(0);
+      next.pickCluster(0);
+      prev?.release();
+      prev = next;
+    }
+    prev?.release();
+    expect(c.exports.memory.buffer.byteLength).toBeLessThanOrEqual(before + 64 * 1024);
+  });
+});
+
+describe('the core refuses bad tables', () => {
+  const good = compileRouteTable(split(80, 20));
+  const refused = (bytes: Uint8Array) => {
+    try {
+      RouteTable.load(new Core(), bytes, 1);
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+    return 'accepted';
+  };
+  const patched = (off: number, v: number) => {
+    const b = good.slice();
+    new DataView(b.buffer).setUint32(off, v, true);
+    return b;
+  };
+
+  test('magic, format, length', () => {
+    expect(refused(good)).toBe('accepted');
+    expect(refused(patched(H.MAGIC, 0x12345678))).toBe('bad_magic');
+    expect(refused(patched(H.FORMAT, 2))).toBe('bad_format');
+    expect(refused(good.slice(0, 100))).toBe('bad_length');
+    expect(refused(patched(H.LENGTH, good.length + 1))).toBe('bad_length');
+    expect(refused(new Uint8Array(0))).toBe('bad_length');
+  });
+
+  test('out-of-range sections and indices', () => {
+    expect(refused(patched(H.ROUTE_COUNT, 1_000_000))).toBe('corrupt');
+    expect(refused(patched(H.VHOSTS, 0xfffffff0))).toBe('corrupt');
+    const destsOff = new DataView(good.buffer).getUint32(H.DESTS, true);
+    expect(refused(patched(destsOff, 7))).toBe('corrupt'); // cluster index 7 of 2
+    const condsOff = new DataView(good.buffer).getUint32(H.CONDS, true);
+    const b = good.slice();
+    b[condsOff + 1] = 2; // op = regex
+    expect(refused(b)).toBe('unsupported');
+  });
+
+  test('property: random corruption never traps the core and never loads unchecked garbage', () => {
+    const c = new Core();
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.nat(255)), { minLength: 1, maxLength: 8 }), (edits) => {
+      const b = good.slice();
+      for (const [at, v] of edits) b[at] = v;
+      let t: RouteTable | undefined;
+      try {
+        t = RouteTable.load(c, b, 1);
+      } catch (e) {
+        expect((e as Error).name).toBe('RouteTableError');
+        return;
+      }
+      // Accepted: every call stays in bounds. A trap would surface as a WebAssembly
+      // RuntimeError; a RouteTableError (bad_index after a count was corrupted) is fine.
+      const calls = [
+        () => t.matchRequest('GET', '/x', 'v'),
+        () => t.matchRequest('GET', '/x', 'q.v:80'),
+        () => t.pickCluster(0),
+        () => t.pickEndpoint(0),
+        () => t.pickEndpoint(1),
+      ];
+      for (const call of calls) {
+        try {
+          call();
+        } catch (e) {
+          expect((e as Error).name).toBe('RouteTableError');
+        }
+      }
+      t.release();
+    }), { numRuns: 500 });
+  });
+});
