@@ -15,7 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && node docker/slim-node-modules.mjs node_modules
 
 # ---- runtime -----------------------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime
@@ -38,7 +39,6 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/core.wasm ./build/core.wasm
 COPY --from=build /src/bin ./bin
-COPY --from=build /src/examples ./examples
 COPY --from=build /src/docker ./docker
 RUN chmod 0755 docker/entrypoint.sh docker/iptables-init.sh
 
