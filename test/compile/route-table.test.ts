@@ -1,0 +1,146 @@
+// compileRouteTable without Wasm: the layout it writes, and the clear errors it throws for
+// configurations the table cannot express yet.
+import { describe, test, expect } from 'vitest';
+import { compileRouteTable, parseDomainPattern, domainHash, H, TABLE_MAGIC, TABLE_FORMAT, PORT_ANY } from '../../host/compile/route-table.js';
+import { RouteCompileError } from '../../host/compile/route-compile-error.js';
+import { mesh, vhost, route, match, exact, prefix, header, cluster } from '../route/mesh-builder.js';
+
+const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
+
+function compileError(f: () => unknown): RouteCompileError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RouteCompileError);
+    return e as RouteCompileError;
+  }
+  throw new Error('expected a RouteCompileError');
+}
+
+describe('layout', () => {
+  test('header counts, magic and length', () => {
+    const m = mesh(
+      [
+        vhost('a', ['a', '*.a'], [route('ns/a/0', [match(prefix('/x'), [header('h', exact('1'))]), match(exact('/y'))]), route('ns/a/1')]),
+        vhost('b', ['b:80'], [route('ns/b/0', [], [['c0', 80], ['c1', 20]])]),
+      ],
+      [cluster('c0', 2), cluster('c1', 3)],
+    );
+    const b = compileRouteTable(m);
+    expect(u32(b, H.MAGIC)).toBe(TABLE_MAGIC);
+    expect(u32(b, H.FORMAT)).toBe(TABLE_FORMAT);
+    expect(u32(b, H.LENGTH)).toBe(b.length);
+    expect(u32(b, H.VHOST_COUNT)).toBe(2);
+    expect(u32(b, H.ROUTE_COUNT)).toBe(3);
+    expect(u32(b, H.BLOCK_COUNT)).toBe(2);
+    expect(u32(b, H.COND_COUNT)).toBe(3);
+    expect(u32(b, H.DEST_COUNT)).toBe(4);
+    expect(u32(b, H.CLUSTER_COUNT)).toBe(2);
+    expect(u32(b, H.ENDPOINT_COUNT)).toBe(5);
+    expect(u32(b, H.EXACT_COUNT)).toBe(2);
+    expect(u32(b, H.SUFFIX_COUNT)).toBe(1);
+    expect(u32(b, H.SUFFIX_MIN_LEN)).toBe(2);
+    expect(u32(b, H.SUFFIX_MAX_LEN)).toBe(2);
+    // Every endpoint starts healthy with no active requests.
+    const es = u32(b, H.ENDPOINT_STATE);
+    for (let e = 0; e < 5; e++) expect([u32(b, es + e * 8), b[es + e * 8 + 4]]).toEqual([0, 1]);
+  });
+
+  test('pure and deterministic: the same mesh gives the same bytes', () => {
+    const m = () => mesh([vhost('a', ['a'], [route('ns/a/0', [match(prefix('/'))])])]);
+    expect(compileRouteTable(m())).toEqual(compileRouteTable(m()));
+  });
+
+  test('strings are pooled once', () => {
+    const rs = Array.from({ length: 50 }, (_, i) => route(`ns/a/${i}`, [match(prefix('/same/prefix/for/all'), [header('x-same', exact('value'))])]));
+    const b = compileRouteTable(mesh([vhost('a', ['a'], rs)]));
+    expect(u32(b, H.POOL_LEN)).toBe('/same/prefix/for/all'.length + 'x-same'.length + 'value'.length + 'a'.length);
+  });
+
+  test('an empty mesh compiles', () => {
+    const b = compileRouteTable({ virtualHosts: [], clusters: [] });
+    expect(u32(b, H.VHOST_COUNT)).toBe(0);
+    expect(u32(b, H.LENGTH)).toBe(b.length);
+  });
+});
+
+describe('domain patterns', () => {
+  test('split like an authority, lower-cased', () => {
+    expect(parseDomainPattern('Web.Example.com', 'v', 'd')).toEqual({ wildcard: false, host: 'web.example.com', port: PORT_ANY });
+    expect(parseDomainPattern('web:8080', 'v', 'd')).toEqual({ wildcard: false, host: 'web', port: 8080 });
+    expect(parseDomainPattern('*.example.com:443', 'v', 'd')).toEqual({ wildcard: true, host: '.example.com', port: 443 });
+    expect(parseDomainPattern('*', 'v', 'd')).toEqual({ wildcard: true, host: '', port: PORT_ANY });
+    expect(parseDomainPattern('[::1]:80', 'v', 'd')).toEqual({ wildcard: false, host: '[::1]', port: 80 });
+    expect(parseDomainPattern('[::1]', 'v', 'd')).toEqual({ wildcard: false, host: '[::1]', port: PORT_ANY });
+  });
+
+  test.each([
+    ['', 'is empty'],
+    ['foo.*', 'prefix wildcards'],
+    ['a.*.com', 'only in front'],
+    ['**.com', 'only once'],
+    ['::1', 'more than one colon'],
+    ['web:http', 'port'],
+    ['web:70000', 'port'],
+    ['web:', 'port'],
+    [':80', 'no host'],
+    ['[::1', 'IPv6 bracket'],
+    ['[::1]x', 'not a port'],
+    ['we b', 'printable ASCII'],
+    ['wéb', 'punycode'],
+  ])('%j is refused: %s', (pattern, why) => {
+    const e = compileError(() => compileRouteTable(mesh([vhost('ns/vs', [pattern], [])])));
+    expect(e.code).toBe('invalid_domain');
+    expect(e.where).toBe('ns/vs');
+    expect(e.field).toBe('domains[0]');
+    expect(e.message).toContain(why);
+  });
+
+  test('hash is the backwards FNV-1a the core computes', () => {
+    // FNV-1a of "ba" forwards = hash of "ab" backwards.
+    let h = 0x811c9dc5;
+    for (const c of 'ba') h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+    expect(domainHash(new TextEncoder().encode('ab'))).toBe(h);
+  });
+});
+
+describe('errors', () => {
+  test('uri.regex → unsupported_match naming the route and field', () => {
+    const e = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [match({ kind: 'regex', value: '/a.*' })])])])));
+    expect(e.code).toBe('unsupported_match');
+    expect(e.where).toBe('ns/vs/0');
+    expect(e.field).toBe('uri.regex');
+    expect(e.message).toBe('route ns/vs/0: uri.regex is not supported yet (lands with traffic management)');
+  });
+
+  test('header regex and withoutHeaders regex', () => {
+    const h = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/1', [match(null, [header('x-user', { kind: 'regex', value: '.*' })])])])])));
+    expect([h.code, h.field]).toEqual(['unsupported_match', 'headers.x-user.regex']);
+    const w = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/2', [match(null, [header('x-user', { kind: 'regex', value: '.*' }, true)])])])])));
+    expect([w.code, w.field]).toEqual(['unsupported_match', 'withoutHeaders.x-user.regex']);
+    expect(w.message).toBe('route ns/vs/2: withoutHeaders.x-user.regex is not supported yet (lands with traffic management)');
+  });
+
+  test('duplicate domains across virtual hosts, including case and port spelling', () => {
+    const e = compileError(() => compileRouteTable(mesh([vhost('one', ['web', 'web:80'], []), vhost('two', ['WEB:80'], [])])));
+    expect(e.code).toBe('duplicate_domain');
+    expect(e.message).toBe('virtual host two: domains[0] "WEB:80" is already a domain of virtual host one');
+    // The same host with and without a port is not a duplicate; nor are exact and wildcard.
+    expect(() => compileRouteTable(mesh([vhost('one', ['web', '*web'], []), vhost('two', ['web:80'], [])]))).not.toThrow();
+  });
+
+  test('unknown cluster, bad weights, duplicate clusters, unknown lb', () => {
+    const unknown = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [], [['nope', 100]])])])));
+    expect([unknown.code, unknown.field]).toEqual(['unknown_cluster', 'destinations[0].cluster']);
+    const neg = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [], [['c0', -1]])])])));
+    expect([neg.code, neg.field]).toEqual(['invalid_weight', 'destinations[0].weight']);
+    const frac = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [], [['c0', 0.5]])])])));
+    expect(frac.code).toBe('invalid_weight');
+    const zero = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [], [['c0', 0], ['c0', 0]])])])));
+    expect([zero.code, zero.field]).toEqual(['invalid_weight', 'destinations']);
+    const dup = compileError(() => compileRouteTable(mesh([], [cluster('c'), cluster('c')])));
+    expect(dup.code).toBe('duplicate_cluster');
+    const lb = compileError(() => compileRouteTable(mesh([], [{ ...cluster('c'), lb: 'MAGLEV' as never }])));
+    expect(lb.code).toBe('unsupported_lb');
+  });
+});
