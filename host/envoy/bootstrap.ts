@@ -108,7 +108,9 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     `# listener ${opts.listen.host}:${opts.listen.port}${opts.gateway === undefined ? ' (mesh outbound)' : ` (gateway ${opts.gateway})`}, admin ${opts.admin.host}:${opts.admin.port}`,
     ...warnings.map((w) => `# warning: ${w}`),
   ].join('\n');
-  return { yaml: `${header}\n${stringify(config, { lineWidth: 0 })}`, config, warnings };
+  // YAML 1.1 because Envoy reads YAML 1.1: a plain `on`, `no` or `0755` would arrive as a bool or
+  // a number; the 1.1 schema makes the stringifier quote such strings.
+  return { yaml: `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`, config, warnings };
 }
 
 function checkHostPort(hp: HostPort, flag: string): void {

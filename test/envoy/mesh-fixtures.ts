@@ -1,0 +1,61 @@
+// Hand-built MeshConfig pieces for the Envoy translation tests: what host/config's loader
+// makes of the seed YAML, written out so these tests do not depend on the loader.
+import { noHeaderOps, type Cluster, type HeaderOps, type MeshConfig, type Route, type RouteDestination, type RouteMatch } from '../../host/model/mesh.js';
+
+export const WEB = 'web.default.svc.cluster.local';
+
+export function ops(partial: Partial<HeaderOps> = {}): HeaderOps {
+  return { ...noHeaderOps(), ...partial };
+}
+
+export function dest(cluster: string, weight = 100, extra: Partial<RouteDestination> = {}): RouteDestination {
+  return { cluster, weight, requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps(), ...extra };
+}
+
+export function route(name: string, destinations: RouteDestination[], extra: Partial<Route> = {}): Route {
+  return { name, matches: [], destinations, requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps(), timeoutMs: null, ...extra };
+}
+
+export function match(partial: Partial<RouteMatch> = {}): RouteMatch {
+  return { uri: null, ignoreUriCase: false, headers: [], ...partial };
+}
+
+export function webCluster(subset: string | null, port: number, extra: Partial<Cluster> = {}): Cluster {
+  return {
+    name: `outbound|5005|${subset ?? ''}|${WEB}`,
+    host: WEB,
+    port: 5005,
+    subset,
+    endpoints: [{ address: '127.0.0.1', port, labels: subset ? { version: subset } : {}, weight: 1 }],
+    lb: 'ROUND_ROBIN',
+    ...extra,
+  };
+}
+
+/** Seed 000, 03-web-demo-80-20.yaml through the web-gateway: one rule, v1 80 / v2 20. */
+export function seed000Split(portV1 = 15101, portV2 = 15102, weights: [number, number] = [80, 20]): MeshConfig {
+  const v1 = webCluster('v1', portV1);
+  const v2 = webCluster('v2', portV2);
+  return {
+    virtualHosts: [{ name: 'web-gateway/*', domains: ['*'], routes: [route('default/web/0', [dest(v1.name, weights[0]), dest(v2.name, weights[1])])] }],
+    clusters: [v1, v2],
+  };
+}
+
+/** The Istio resources behind seed000Split, for the parts of the translation that read them. */
+export const seed000Resources = [
+  {
+    apiVersion: 'networking.istio.io/v1alpha3', kind: 'DestinationRule', metadata: { name: 'web', namespace: 'default' },
+    spec: { host: 'web', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      hosts: ['*'], gateways: ['web-gateway'],
+      http: [{ route: [
+        { destination: { host: 'web', port: { number: 5005 }, subset: 'v1' }, weight: 80 },
+        { destination: { host: 'web', port: { number: 5005 }, subset: 'v2' }, weight: 20 },
+      ] }],
+    },
+  },
+];
