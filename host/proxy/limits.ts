@@ -1,0 +1,60 @@
+// Every data-path limit in one object, with Envoy's (or Istio's) default beside each, so that an
+// operator reads one place to learn what the proxy refuses and when it gives up.
+
+export interface Limits {
+  /** Downstream request head size in bytes (Envoy max_request_headers_kb: 60 KiB) → 431. */
+  maxRequestHeadBytes: number;
+  /**
+   * Downstream request header count (Envoy max_headers_count: 100) → 431. uWebSockets.js caps
+   * heads at 48 header lines itself and closes the connection without a response above that,
+   * so values above 48 only matter if uWS is rebuilt with a larger UWS_HTTP_MAX_HEADERS_COUNT.
+   */
+  maxRequestHeaders: number;
+  /** Upstream response head size in bytes (Envoy: 60 KiB) → 502 UPE. */
+  maxResponseHeadBytes: number;
+  /** Upstream response header count (Envoy: 100) → 502 UPE. */
+  maxResponseHeaders: number;
+  /** TCP connect timeout to an endpoint (Envoy/Istio connectTimeout: 10 s) → 503 UF. */
+  connectTimeoutMs: number;
+  /** How long an idle pooled upstream connection is kept (Envoy idle_timeout: 1 h). */
+  upstreamIdleTimeoutMs: number;
+  /** Connections per cluster (Envoy circuit breaker max_connections: 1024) → 503 UO. */
+  maxConnectionsPerCluster: number;
+  /** Requests waiting in the upstream pool per cluster (Envoy max_pending_requests: 1024) → 503 UO. */
+  maxPendingPerCluster: number;
+  /** Request timeout when the route sets none; 0 = none (Istio's default for HTTP routes). */
+  defaultRouteTimeoutMs: number;
+  /** Bytes of request body buffered while the upstream connection is not yet writable (then the client is paused). */
+  requestBufferBytes: number;
+  /** How long close() lets in-flight requests finish before aborting them. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxRequestHeadBytes: 60 * 1024,
+  maxRequestHeaders: 100,
+  maxResponseHeadBytes: 60 * 1024,
+  maxResponseHeaders: 100,
+  connectTimeoutMs: 10_000,
+  upstreamIdleTimeoutMs: 3_600_000,
+  maxConnectionsPerCluster: 1024,
+  maxPendingPerCluster: 1024,
+  defaultRouteTimeoutMs: 0,
+  requestBufferBytes: 64 * 1024,
+  drainTimeoutMs: 5_000,
+});
+
+/** Merges overrides onto the defaults; a non-positive or non-integer value is a clear error. */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const out: Limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(overrides) as Array<[keyof Limits, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!(key in DEFAULT_LIMITS)) throw new Error(`wasmesh: unknown limit '${key}' (LIMIT_UNKNOWN)`);
+    const zeroOk = key === 'defaultRouteTimeoutMs';
+    if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) {
+      throw new Error(`wasmesh: limit '${key}' must be a positive integer, got ${value} (LIMIT_INVALID)`);
+    }
+    out[key] = value;
+  }
+  return out;
+}

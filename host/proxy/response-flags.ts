@@ -1,0 +1,37 @@
+// Envoy's response flags for the failures the data path produces, with the status each one
+// answers, so that logs and stats use the vocabulary operators already grep for.
+
+export const ResponseFlag = {
+  /** No route matched the request. */
+  NoRouteFound: 'NR',
+  /** The chosen cluster has no healthy endpoint. */
+  NoHealthyUpstream: 'UH',
+  /** Connecting to the endpoint failed (refused, unreachable, connect timeout). */
+  UpstreamConnectionFailure: 'UF',
+  /** The cluster's circuit breaker (max connections / pending requests) is open. */
+  UpstreamOverflow: 'UO',
+  /** The upstream connection was reset or closed before the response completed. */
+  UpstreamConnectionTermination: 'UC',
+  /** The route timeout expired before the upstream response completed. */
+  UpstreamRequestTimeout: 'UT',
+  /** The upstream response head was malformed or too large. */
+  UpstreamProtocolError: 'UPE',
+  /** The client went away before the response completed. */
+  DownstreamConnectionTermination: 'DC',
+  /** The downstream request head broke a limit (431) or was otherwise refused. */
+  DownstreamProtocolError: 'DPE',
+} as const;
+
+export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];
+
+/** Status and body the proxy answers with when it generates the response itself. */
+export const LOCAL_REPLY: Readonly<Record<string, { status: string; body: string }>> = Object.freeze({
+  NR: { status: '404 Not Found', body: '' },
+  UH: { status: '503 Service Unavailable', body: 'no healthy upstream' },
+  UF: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure' },
+  UO: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow' },
+  UC: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' },
+  UT: { status: '504 Gateway Timeout', body: 'upstream request timeout' },
+  UPE: { status: '502 Bad Gateway', body: 'upstream protocol error' },
+  DPE: { status: '431 Request Header Fields Too Large', body: 'request header fields too large' },
+});

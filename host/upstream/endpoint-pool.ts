@@ -1,0 +1,143 @@
+// Keep-alive connections to one endpoint (address:port): idle connections are reused last-in
+// first-out so that a quiet period lets the extra ones reach the idle timeout and close.
+import { connect } from 'node:net';
+import { UpstreamConnection, type ConnectionOwner } from './upstream-connection.js';
+import type { ClusterPool } from './cluster-pool.js';
+
+export type AcquireFailure = 'overflow' | 'connect_fail' | 'connect_timeout';
+export type AcquireCallback = (result: UpstreamConnection | AcquireFailure) => void;
+
+/** A connection request that may be withdrawn (client gone) before it completes. */
+export interface PendingAcquire {
+  cancel(): void;
+}
+
+const NOTHING_PENDING: PendingAcquire = { cancel() {} };
+
+export class EndpointPool implements ConnectionOwner {
+  readonly address: string;
+  readonly port: number;
+  readonly key: string;
+  healthy = true;
+  /** Requests currently using (or waiting for) this endpoint. */
+  activeRequests = 0;
+  readonly #cluster: ClusterPool;
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #active = new Set<UpstreamConnection>();
+  #connecting = 0;
+  #closed = false;
+
+  constructor(cluster: ClusterPool, address: string, port: number) {
+    this.#cluster = cluster;
+    this.address = address;
+    this.port = port;
+    this.key = `${address}:${port}`;
+  }
+
+  get connections(): { active: number; idle: number; connecting: number } {
+    return { active: this.#active.size, idle: this.#idle.length, connecting: this.#connecting };
+  }
+
+  /** Hands a connection to `cb`: an idle one at once, else a new one once connected. */
+  acquire(cb: AcquireCallback): PendingAcquire {
+    while (this.#idle.length > 0) {
+      const conn = this.#idle.pop()!;
+      if (conn.closed || conn.socket.destroyed) continue;
+      conn.socket.setTimeout(0);
+      this.#active.add(conn);
+      cb(conn);
+      return NOTHING_PENDING;
+    }
+    if (this.#closed || !this.#cluster.reserveConnection(this)) {
+      this.#cluster.stats.inc('upstream_cx_overflow');
+      cb('overflow');
+      return NOTHING_PENDING;
+    }
+    return this.#connect(cb);
+  }
+
+  #connect(cb: AcquireCallback): PendingAcquire {
+    const stats = this.#cluster.stats;
+    const limits = this.#cluster.limits;
+    this.#connecting++;
+    let cancelled = false;
+    let settled = false;
+    const socket = connect({ host: this.address, port: this.port });
+    socket.setNoDelay(true);
+    const fail = (why: AcquireFailure): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#connecting--;
+      this.#cluster.releaseConnection();
+      stats.inc('upstream_cx_connect_fail');
+      if (why === 'connect_timeout') stats.inc('upstream_cx_connect_timeout');
+      socket.destroy();
+      if (!cancelled) cb(why);
+    };
+    const timer = setTimeout(() => fail('connect_timeout'), limits.connectTimeoutMs);
+    socket.once('error', () => fail('connect_fail'));
+    socket.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#connecting--;
+      stats.inc('upstream_cx_total');
+      stats.inc('upstream_cx_active');
+      const conn = new UpstreamConnection(socket, this.#cluster.codec, this, stats);
+      socket.on('timeout', () => {
+        // Only idle connections carry a socket timeout (set in release()).
+        if (!conn.busy) {
+          stats.inc('upstream_cx_idle_timeout');
+          conn.destroy();
+        }
+      });
+      this.#active.add(conn);
+      if (cancelled) this.release(conn, true);
+      else cb(conn);
+    });
+    return {
+      cancel() {
+        cancelled = true;
+      },
+    };
+  }
+
+  release(conn: UpstreamConnection, reusable: boolean): void {
+    this.#active.delete(conn);
+    if (reusable && !this.#closed && !conn.closed) {
+      conn.socket.setTimeout(this.#cluster.limits.upstreamIdleTimeoutMs);
+      this.#idle.push(conn);
+    } else {
+      conn.destroy();
+    }
+  }
+
+  closed(conn: UpstreamConnection, _byRemote: boolean): void {
+    this.#active.delete(conn);
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#cluster.stats.dec('upstream_cx_active');
+    this.#cluster.releaseConnection();
+  }
+
+  /** Closes one idle connection to make room elsewhere in the cluster; false when none. */
+  evictIdle(): boolean {
+    const conn = this.#idle.shift();
+    if (!conn) return false;
+    conn.destroy();
+    return true;
+  }
+
+  /** No new connections; idle ones close now, busy ones when their exchange ends. */
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#idle.splice(0)) conn.destroy();
+  }
+
+  /** Destroys every connection, busy ones included (shutdown after the drain period). */
+  destroyAll(): void {
+    this.close();
+    for (const conn of [...this.#active]) conn.destroy();
+  }
+}

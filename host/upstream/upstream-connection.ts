@@ -1,0 +1,294 @@
+// One pooled keep-alive HTTP/1.1 connection to an endpoint, carrying one exchange at a time:
+// writes the request (head from the codec, body raw or chunk-encoded), reads the response head
+// across reads, frames the body (length, chunked, close) and decides whether it may be reused.
+import type { Socket } from 'node:net';
+import type { ChunkedDecoder, ResponseHead, UpstreamCodec } from './upstream-codec.js';
+import type { ClusterStats } from '../stats/stats.js';
+
+export type UpstreamFailure =
+  /** Closed or reset before a complete response head arrived. */
+  | 'reset_before_head'
+  /** Closed or reset after the head, before the body completed. */
+  | 'reset_mid_response'
+  /** The response head or body framing was invalid (or the head too large). */
+  | 'protocol_error';
+
+/** The request side of one exchange, driven by the connection. */
+export interface ExchangeHandler {
+  onResponseHead(head: ResponseHead): void;
+  /** `data` may be a view into a reused buffer; return false to pause the upstream. */
+  onResponseData(data: Uint8Array): boolean;
+  onResponseEnd(): void;
+  /** `stale`: a reused connection died before any response byte, so a retry is safe if the request is replayable. */
+  onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void;
+  /** The socket drained after a body write returned false. */
+  onRequestDrain(): void;
+}
+
+/** What a connection reports back to its endpoint pool. */
+export interface ConnectionOwner {
+  release(conn: UpstreamConnection, reusable: boolean): void;
+  closed(conn: UpstreamConnection, byRemote: boolean): void;
+}
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const EMPTY = new Uint8Array(0);
+
+export class UpstreamConnection {
+  readonly socket: Socket;
+  /** Exchanges completed on this connection; > 0 means the connection is being reused. */
+  exchanges = 0;
+  readonly #codec: UpstreamCodec;
+  readonly #owner: ConnectionOwner;
+  readonly #stats: ClusterStats;
+  #handler: ExchangeHandler | null = null;
+  #closed = false;
+  // Per-exchange state.
+  #isHead = false;
+  #chunkedRequest = false;
+  #requestDone = false;
+  #head: ResponseHead | null = null;
+  #headBuf: Uint8Array = EMPTY;
+  #remaining = 0;
+  #chunked: ChunkedDecoder | null = null;
+  #responseDone = false;
+  #gotBytes = false;
+  #reusable = true;
+  #paused = false;
+
+  constructor(socket: Socket, codec: UpstreamCodec, owner: ConnectionOwner, stats: ClusterStats) {
+    this.socket = socket;
+    this.#codec = codec;
+    this.#owner = owner;
+    this.#stats = stats;
+    socket.on('data', (buf: Buffer) => this.#onData(buf));
+    socket.on('drain', () => this.#handler?.onRequestDrain());
+    socket.on('end', () => this.#onClose(true));
+    socket.on('close', () => this.#onClose(true));
+    socket.on('error', () => this.#onClose(true));
+  }
+
+  get busy(): boolean {
+    return this.#handler !== null;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Starts an exchange: writes the request head; the body follows with writeBody/endRequest. */
+  start(head: Uint8Array, handler: ExchangeHandler, opts: { isHead: boolean; chunked: boolean; hasBody: boolean }): void {
+    this.#handler = handler;
+    this.#isHead = opts.isHead;
+    this.#chunkedRequest = opts.chunked;
+    this.#requestDone = !opts.hasBody;
+    this.#head = null;
+    this.#headBuf = EMPTY;
+    this.#chunked = null;
+    this.#responseDone = false;
+    this.#gotBytes = false;
+    this.#reusable = true;
+    this.#paused = false;
+    this.#stats.inc('upstream_cx_tx_bytes_total', head.length);
+    this.socket.write(head);
+  }
+
+  /** Writes request body bytes; false means the socket is backed up (wait for onRequestDrain). */
+  writeBody(chunk: Uint8Array): boolean {
+    if (this.#closed || chunk.length === 0) return true;
+    this.#stats.inc('upstream_cx_tx_bytes_total', chunk.length);
+    if (!this.#chunkedRequest) return this.socket.write(chunk);
+    // Re-encode as chunked: the downstream's own framing is gone (uWS decoded it).
+    this.socket.cork();
+    this.socket.write(chunk.length.toString(16) + '\r\n');
+    this.socket.write(chunk);
+    const ok = this.socket.write(CRLF);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** The request body is complete. */
+  endRequest(): void {
+    if (this.#closed || this.#requestDone) return;
+    if (this.#chunkedRequest) this.socket.write(LAST_CHUNK);
+    this.#requestDone = true;
+    if (this.#responseDone) this.#finish();
+  }
+
+  pauseResponse(): void {
+    if (!this.#paused) {
+      this.#paused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeResponse(): void {
+    if (this.#paused) {
+      this.#paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Cancels the exchange (client went away, timeout): the socket is destroyed, no callbacks follow. */
+  abort(): void {
+    this.#handler = null;
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stats.inc('upstream_cx_destroy_local');
+    this.socket.destroy();
+    this.#owner.closed(this, false);
+  }
+
+  #onData(buf: Buffer): void {
+    this.#stats.inc('upstream_cx_rx_bytes_total', buf.length);
+    const h = this.#handler;
+    if (!h) {
+      // Bytes on an idle connection are a protocol violation; it cannot be reused.
+      this.destroy();
+      return;
+    }
+    this.#gotBytes = true;
+    let bytes: Uint8Array = buf;
+    if (!this.#head) {
+      if (this.#headBuf.length > 0) {
+        const joined = new Uint8Array(this.#headBuf.length + buf.length);
+        joined.set(this.#headBuf);
+        joined.set(buf, this.#headBuf.length);
+        bytes = joined;
+      }
+      for (;;) {
+        const r = this.#codec.parseResponseHead(bytes, this.#isHead);
+        if (r.status === 'incomplete') {
+          this.#headBuf = bytes === buf ? Uint8Array.prototype.slice.call(buf) : bytes;
+          return;
+        }
+        if (r.status === 'error') {
+          this.#fail('protocol_error');
+          return;
+        }
+        bytes = bytes.subarray(r.head.headLength);
+        // 1xx informational heads (100 Continue, 103 Early Hints) precede the real one.
+        if (r.head.code >= 100 && r.head.code < 200 && r.head.code !== 101) {
+          if (bytes.length === 0) {
+            this.#headBuf = EMPTY;
+            return;
+          }
+          continue;
+        }
+        this.#head = r.head;
+        this.#headBuf = EMPTY;
+        break;
+      }
+      const head = this.#head;
+      if (!head.keepAlive) this.#reusable = false;
+      if (head.framing === 'length') this.#remaining = head.contentLength;
+      else if (head.framing === 'chunked') this.#chunked = this.#codec.chunkedDecoder();
+      h.onResponseHead(head);
+      if (this.#handler !== h) return; // aborted from inside the callback
+      if (head.framing === 'none') {
+        if (bytes.length > 0) this.#reusable = false;
+        this.#responseComplete();
+        return;
+      }
+    }
+    if (bytes.length > 0) this.#body(bytes, h);
+  }
+
+  #body(bytes: Uint8Array, h: ExchangeHandler): void {
+    const head = this.#head!;
+    let more = true;
+    switch (head.framing) {
+      case 'length': {
+        const take = Math.min(bytes.length, this.#remaining);
+        if (take < bytes.length) this.#reusable = false; // bytes beyond the message
+        this.#remaining -= take;
+        if (take > 0) more = h.onResponseData(take === bytes.length ? bytes : bytes.subarray(0, take));
+        if (this.#handler !== h) return;
+        if (this.#remaining === 0) {
+          this.#responseComplete();
+          return;
+        }
+        break;
+      }
+      case 'chunked': {
+        const r = this.#chunked!.push(bytes, (data) => {
+          if (this.#handler === h && !h.onResponseData(data)) more = false;
+        });
+        if (this.#handler !== h) return;
+        if (r.error) {
+          this.#fail('protocol_error');
+          return;
+        }
+        if (r.done) {
+          if (r.consumed < bytes.length) this.#reusable = false;
+          this.#responseComplete();
+          return;
+        }
+        break;
+      }
+      case 'close':
+        more = h.onResponseData(bytes);
+        if (this.#handler !== h) return;
+        break;
+      case 'none':
+        break;
+    }
+    if (!more) this.pauseResponse();
+  }
+
+  #responseComplete(): void {
+    this.#responseDone = true;
+    const h = this.#handler;
+    if (!this.#requestDone) {
+      // The upstream answered before reading the whole request: the connection's request
+      // stream is in an unknown state, so it is never reused.
+      this.#reusable = false;
+    }
+    if (this.#requestDone) this.#finish();
+    else {
+      this.#handler = null;
+      this.destroy();
+    }
+    h?.onResponseEnd();
+  }
+
+  #finish(): void {
+    this.#handler = null;
+    this.exchanges++;
+    this.resumeResponse();
+    this.#owner.release(this, this.#reusable);
+  }
+
+  #fail(failure: 'protocol_error'): void {
+    const h = this.#handler;
+    this.#handler = null;
+    this.#stats.inc('upstream_cx_protocol_error');
+    this.destroy();
+    h?.onUpstreamFailure(failure, false);
+  }
+
+  #onClose(_remote: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stats.inc('upstream_cx_destroy_remote');
+    this.socket.destroy();
+    const h = this.#handler;
+    this.#handler = null;
+    this.#owner.closed(this, true);
+    if (!h) return;
+    const head = this.#head;
+    if (head && head.framing === 'close') {
+      // A close-delimited body ends when the upstream closes.
+      this.#responseDone = true;
+      h.onResponseEnd();
+      return;
+    }
+    const stale = this.exchanges > 0 && !this.#gotBytes;
+    h.onUpstreamFailure(head ? 'reset_mid_response' : 'reset_before_head', stale);
+  }
+}
