@@ -4,16 +4,18 @@
 import { writeFileSync } from 'node:fs';
 import { formatMachine, machineFacts } from './machine.js';
 import { parserSuite } from './parser-suite.js';
+import { pickSuite } from './pick-suite.js';
+import { routeSuite } from './route-suite.js';
 import { formatSuite, runSuite, sink, type BenchSuite, type CaseResult, type RatioResult } from './runner.js';
 
 export interface MicroOptions {
   quick: boolean;
   json: string | null;
-  /** Only suites whose title contains this (case-insensitive), e.g. `--only parser`. */
+  /** Only suites whose key contains this (parser, route, pick), e.g. `--only parser`. */
   only: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only <suite>]';
+const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|pick]';
 
 export function parseArgs(argv: string[]): MicroOptions {
   const opts: MicroOptions = { quick: false, json: null, only: null };
@@ -40,9 +42,11 @@ export interface MicroReport {
 }
 
 /** All suites, in the order they run. */
-export function suites(): BenchSuite[] {
-  return [parserSuite()];
-}
+export const SUITES: ReadonlyArray<{ key: string; make: () => BenchSuite }> = [
+  { key: 'parser', make: parserSuite },
+  { key: 'route', make: routeSuite },
+  { key: 'pick', make: pickSuite },
+];
 
 /** Runs the selected suites, writing the table to `out` as it goes; returns the raw results. */
 export function runMicro(
@@ -58,8 +62,10 @@ export function runMicro(
   const command = ['node dist/bench/micro.js', ...argv].join(' ');
   out(`# wasmesh micro-benchmarks${opts.quick ? ' (--quick: smoke run, figures are rough)' : ''}\n${formatMachine(machine)}\ncommand   ${command}\n`);
   const report: MicroReport = { machine, command, options: { quick: opts.quick, ...run }, cases: [], ratios: [] };
-  for (const suite of suites()) {
-    if (opts.only && !suite.title.toLowerCase().includes(opts.only)) continue;
+  for (const { key, make } of SUITES) {
+    if (opts.only && !key.includes(opts.only)) continue;
+    // Built lazily, so --only skips the others' setup (compiling 10,000 routes takes a while).
+    const suite = make();
     const { cases, ratios } = runSuite(suite, run);
     report.cases.push(...cases);
     report.ratios.push(...ratios);

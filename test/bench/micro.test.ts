@@ -10,6 +10,8 @@ import { NodeRequestParser } from '../../bench/node-parser.js';
 import { checkParse, LLHTTP, WASMESH_API, WASMESH_CORE } from '../../bench/parser-suite.js';
 import { REQUEST_HEADS, SMALL_GET } from '../../bench/request-heads.js';
 import { parseArgs, runMicro } from '../../bench/micro.js';
+import { generateMesh, ROUTES_PER_HOST } from '../../bench/mesh-generator.js';
+import { ROUTE_COUNTS } from '../../bench/route-suite.js';
 
 describe('bench glue', () => {
   it('llhttp (undici Wasm) parses every sample head into the expected spans', () => {
@@ -44,6 +46,25 @@ describe('bench glue', () => {
   });
 });
 
+describe('synthetic meshes', () => {
+  it.each(ROUTE_COUNTS)('has exactly %i routes and requests aimed at the routes they name', (count) => {
+    const gen = generateMesh(count);
+    const routes = gen.mesh.virtualHosts.flatMap((vh) => vh.routes);
+    expect(routes.length).toBe(count);
+    expect(routes[gen.requests.early.expect]!.name).toMatch(/\/canary$/);
+    expect(routes[gen.requests.late.expect]!.name).toMatch(/\/default$/);
+    expect(routes[gen.requests.wildcard.expect]!.name).toMatch(/\/static$/);
+    expect(gen.requests.late.expect).toBeGreaterThanOrEqual(count - 2 * ROUTES_PER_HOST);
+    expect(gen.requests.miss.expect).toBe(-1);
+    expect(gen.mesh.virtualHosts.some((vh) => vh.domains.some((d) => d.startsWith('*.')))).toBe(true);
+  });
+
+  it('rejects a route count it cannot lay out', () => {
+    expect(() => generateMesh(7)).toThrow(/multiple of/);
+    expect(() => generateMesh(5)).toThrow(/at least/);
+  });
+});
+
 describe('bench CLI arguments', () => {
   it('parses --quick, --json and --only, and rejects unknown or incomplete flags', () => {
     expect(parseArgs(['--quick', '--json', 'out.json', '--only', 'Parser'])).toEqual({ quick: true, json: 'out.json', only: 'parser' });
@@ -63,7 +84,8 @@ describe('micro-benchmark smoke run', () => {
     expect(text).toContain(process.version);
     expect(text).toContain('(sink ok)');
     const names = new Set(report.cases.map((c) => c.name));
-    for (const n of [WASMESH_CORE, WASMESH_API, LLHTTP]) expect(names, n).toContain(n);
+    for (const n of [WASMESH_CORE, WASMESH_API, LLHTTP, 'match() late → route 9994', 'pickCluster 80/20']) expect(names, n).toContain(n);
+    for (const title of ['Request-head parser', 'Route match', 'Weighted pick']) expect(text).toContain(`## ${title}`);
     for (const c of report.cases) {
       expect(c.error, `${c.group} / ${c.name}`).toBeUndefined();
       expect(Number.isFinite(c.hz) && c.hz > 0, `${c.group} / ${c.name}: ${c.hz}`).toBe(true);
