@@ -1,0 +1,37 @@
+// What loadConfig returns: the Istio resources as read (for config_dump and later issues), the
+// resolved MeshConfig the data path serves, the warnings of the load, and the files read.
+import type { MeshConfig } from '../model/mesh.js';
+import type { ServedKind } from './istio-schemas.js';
+
+export interface LoadOptions {
+  /** `name` or `namespace/name` of the Gateway to serve (ingress mode); absent: mesh mode. */
+  gateway?: string;
+  /** Namespace of resources without metadata.namespace, and the proxy's own namespace. */
+  namespace?: string;
+}
+
+export interface LoadedResource {
+  kind: ServedKind;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  file: string;
+  /** 1-based document number in `file`. */
+  doc: number;
+  /** 1-based line where the document starts. */
+  line: number;
+  /** The validated spec, field names in Istio's JSON form (proto names renamed). */
+  spec: unknown;
+}
+
+export interface LoadedConfig {
+  /** The resources in effect, in load order; a later definition of kind/namespace/name replaced the earlier. */
+  resources: LoadedResource[];
+  mesh: MeshConfig;
+  /** Everything accepted but not (fully) served, and every replaced or skipped document. */
+  warnings: string[];
+  /** Every file read, in load order, for the file watcher. */
+  files: string[];
+}
+
+export const DEFAULT_NAMESPACE = 'default';

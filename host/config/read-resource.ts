@@ -1,0 +1,156 @@
+// One YAML document to one validated Istio resource: sorts documents into served kinds, kinds
+// not served yet and non-Istio objects (skipped with a warning so seed files load as they
+// are), and turns every schema violation into a located ConfigIssue.
+import type { z } from 'zod';
+import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
+import { envelope, SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
+import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
+import type { LoadedResource } from './loaded-config.js';
+import type { PathSegment, YamlDocument } from './yaml-source.js';
+
+const ISTIO_GROUP = 'networking.istio.io';
+const ISTIO_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha3']);
+
+export interface SourcedResource {
+  resource: LoadedResource;
+  ref: DocumentRef;
+}
+
+export type ReadResult =
+  | { status: 'ok'; value: SourcedResource }
+  | { status: 'skipped' }
+  /** Invalid: identity kept when known, so later checks don't pile errors onto its absence. */
+  | { status: 'invalid'; kind: string | null; namespace: string | null; name: string | null };
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function expectedName(expected: string): string {
+  switch (expected) {
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    case 'int':
+      return 'an integer';
+    default:
+      return `a ${expected}`;
+  }
+}
+
+/** Zod's issues, one ConfigIssue each, paths prefixed (e.g. with 'spec'). */
+export function zodIssues(error: z.ZodError, prefix: readonly PathSegment[], ref: DocumentRef): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...(issue.path as PathSegment[])];
+    const last = path[path.length - 1];
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) {
+          out.push(issueAt(ref, 'unknown_field', [...path, key], `unknown field "${key}": not part of the Istio ${ref.kind ?? ''} API`.replace('  ', ' '), true));
+        }
+        break;
+      case 'invalid_type':
+        if (issue.input === undefined) {
+          out.push(issueAt(ref, 'missing_field', path, `required field is missing (expected ${expectedName(issue.expected)})`));
+        } else {
+          out.push(issueAt(ref, 'invalid_type', path, `expected ${expectedName(issue.expected)}, got ${describe(issue.input)}`));
+        }
+        break;
+      case 'invalid_value':
+        out.push(issueAt(ref, 'invalid_value', path, `must be one of ${issue.values.map(String).join(', ')}, got ${describe(issue.input)}`));
+        break;
+      case 'too_small':
+      case 'too_big': {
+        const code: ConfigIssueCode = last === 'weight' ? 'invalid_weight' : 'invalid_value';
+        out.push(issueAt(ref, code, path, `${issue.message}, got ${describe(issue.input)}`));
+        break;
+      }
+      case 'custom': {
+        const code = (issue.params as { code?: ConfigIssueCode } | undefined)?.code ?? 'invalid_value';
+        out.push(issueAt(ref, code, path, issue.message));
+        break;
+      }
+      default:
+        out.push(issueAt(ref, 'invalid_value', path, issue.message));
+    }
+  }
+  return out;
+}
+
+export function readResource(source: YamlDocument, defaultNamespace: string, issues: ConfigIssue[], warnings: string[]): ReadResult {
+  const ref: DocumentRef = { source, kind: null, name: null };
+  const value = source.value;
+  if (value === null) return { status: 'skipped' }; // an empty document, e.g. after a trailing ---
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    issues.push(issueAt(ref, 'invalid_type', [], `a document must be a mapping with apiVersion, kind, metadata and spec; got ${describe(value)}`));
+    return { status: 'invalid', kind: null, namespace: null, name: null };
+  }
+  const doc = value as Record<string, unknown>;
+  const apiVersion = doc['apiVersion'];
+  const kind = doc['kind'];
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    if (typeof apiVersion !== 'string') issues.push(issueAt(ref, apiVersion === undefined ? 'missing_field' : 'invalid_type', ['apiVersion'], 'apiVersion must be a string such as networking.istio.io/v1'));
+    if (typeof kind !== 'string') issues.push(issueAt(ref, kind === undefined ? 'missing_field' : 'invalid_type', ['kind'], 'kind must be a string such as VirtualService'));
+    return { status: 'invalid', kind: null, namespace: null, name: null };
+  }
+  ref.kind = kind;
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+  const metaName = (doc['metadata'] as { name?: unknown } | undefined)?.name;
+  ref.name = typeof metaName === 'string' ? metaName : null;
+
+  if (group !== ISTIO_GROUP) {
+    // Kubernetes objects (Service, Deployment) sit beside Istio YAML in most tutorials; without
+    // Kubernetes they have no meaning here, so they are skipped rather than rejected.
+    const why = group.endsWith('.istio.io')
+      ? `${apiVersion} ${kind} is not served yet; skipped`
+      : `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes (describe services with ServiceEntry and WorkloadEntry)`;
+    warnings.push(warningAt(ref, [], why));
+    return { status: 'skipped' };
+  }
+  if (!ISTIO_VERSIONS.has(version)) {
+    issues.push(issueAt(ref, 'unknown_api_version', ['apiVersion'], `${apiVersion} is not a networking.istio.io version we read (v1, v1beta1, v1alpha3)`));
+    return { status: 'invalid', kind, namespace: null, name: ref.name };
+  }
+  if (!(kind in SPEC_SCHEMAS)) {
+    warnings.push(warningAt(ref, [], `${apiVersion} ${kind} is not served yet; skipped`));
+    return { status: 'skipped' };
+  }
+  const served = kind as ServedKind;
+  const found: ConfigIssue[] = [];
+  const env = envelope.safeParse(doc, { reportInput: true });
+  if (!env.success) found.push(...zodIssues(env.error, [], ref));
+  const meta = env.success ? env.data.metadata : null;
+  const namespace = meta?.namespace ?? defaultNamespace;
+  if (meta !== null) ref.name = `${namespace}/${meta.name}`;
+  else if (ref.name !== null) ref.name = `${namespace}/${ref.name}`;
+  let spec: unknown = undefined;
+  if (doc['spec'] === undefined || doc['spec'] === null) {
+    found.push(issueAt(ref, 'missing_field', ['spec'], 'required field is missing (expected a mapping)'));
+  } else {
+    const parsed = SPEC_SCHEMAS[served].safeParse(doc['spec'], { reportInput: true });
+    if (parsed.success) spec = parsed.data;
+    else found.push(...zodIssues(parsed.error, ['spec'], ref));
+  }
+  if (found.length > 0 || meta === null || spec === undefined) {
+    // Re-label issues pushed before the name was known.
+    for (const i of found) i.name = ref.name;
+    issues.push(...found);
+    return { status: 'invalid', kind, namespace, name: meta?.name ?? null };
+  }
+  return {
+    status: 'ok',
+    value: {
+      ref,
+      resource: { kind: served, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec },
+    },
+  };
+}
