@@ -184,9 +184,14 @@ function requestHead(out: usize): i32 {
   }
   const targetLen = p - target;
   p++;
+  // Exactly one SP: more whitespace before the version is a malformed line, not a bad version.
+  if (p >= stop) return starved();
+  if (charClass(load<u8>(p)) & C_OWS) return fail(Status.InvalidRequestLine, p);
 
   p = parseVersion(p);
   if (p == 0) return versionStatus;
+  if (p >= stop) return starved();
+  if (charClass(load<u8>(p)) & C_OWS) return fail(Status.InvalidRequestLine, p); // trailing whitespace
   p = expectCrlf(p, Status.InvalidVersion);
   if (p == 0) return versionStatus;
 
