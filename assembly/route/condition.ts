@@ -1,7 +1,7 @@
 // One match condition (a record of the route table) evaluated against the request view:
 // pick the subject's bytes, compare them by the condition's op, invert if asked.
 import {
-  RV_METHOD_PTR, RV_METHOD_LEN, RV_PATH_PTR, RV_PATH_LEN, RV_AUTHORITY_PTR, RV_AUTHORITY_LEN,
+  RV_METHOD_PTR, RV_METHOD_LEN, RV_PATH_PTR, RV_AUTHORITY_PTR, RV_AUTHORITY_LEN,
   RV_HEADER_COUNT, RV_HEADERS, RV_HEADER_ENTRY,
 } from '../abi';
 import {
@@ -36,7 +36,7 @@ function compare(op: u32, ignoreCase: bool, s: usize, n: usize, p: usize, m: usi
 }
 
 /** Length of the path part of the request-target: up to `?` (or `#`), as Envoy matches paths. */
-function pathLength(p: usize, n: usize): usize {
+export function pathLength(p: usize, n: usize): usize {
   for (let i: usize = 0; i < n; i++) {
     const b = <u32>load<u8>(p + i);
     if (b == QUESTION || b == HASH) return i;
@@ -45,13 +45,14 @@ function pathLength(p: usize, n: usize): usize {
 }
 
 /**
- * Evaluates condition record `c` of table `t` against the request view at `rv`.
+ * Evaluates condition record `c` of table `t` against the request view at `rv`, whose path
+ * part is `pathLen` bytes long (computed once per request by the matcher, not per condition).
  * Headers: the condition holds when ANY occurrence of the named header satisfies it (each
  * value compared on its own, not Envoy's comma-joined value), and Present holds when the
  * header occurs at all. Invert (Istio's withoutHeaders) negates the whole result, so an
  * inverted condition holds when the header is absent.
  */
-export function conditionHolds(t: usize, c: usize, rv: usize): bool {
+export function conditionHolds(t: usize, c: usize, rv: usize, pathLen: usize): bool {
   const subject = <u32>load<u8>(c + CD_SUBJECT);
   const op = <u32>load<u8>(c + CD_OP);
   const flags = load<u8>(c + CD_FLAGS);
@@ -61,8 +62,7 @@ export function conditionHolds(t: usize, c: usize, rv: usize): bool {
   let result = false;
   switch (subject) {
     case Subject.Uri: {
-      const s = <usize>load<u32>(rv + RV_PATH_PTR);
-      result = compare(op, ignoreCase, s, pathLength(s, <usize>load<u32>(rv + RV_PATH_LEN)), p, m);
+      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_PATH_PTR), pathLen, p, m);
       break;
     }
     case Subject.Method:
