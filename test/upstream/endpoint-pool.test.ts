@@ -1,0 +1,273 @@
+// Pool and connection behaviour over real loopback sockets: keep-alive reuse, framing,
+// split heads, idle timeout, connect failures, the cluster connection limit, resets.
+import { describe, it, expect, afterEach } from 'vitest';
+import { Core } from '../../host/core/wasm.js';
+import { CoreUpstreamCodec } from '../../host/upstream/core-codec.js';
+import { ClusterPool } from '../../host/upstream/cluster-pool.js';
+import type { UpstreamConnection, UpstreamFailure } from '../../host/upstream/upstream-connection.js';
+import type { ResponseHead } from '../../host/upstream/upstream-codec.js';
+import { Stats } from '../../host/stats/stats.js';
+import { resolveLimits, type Limits } from '../../host/proxy/limits.js';
+import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
+
+const core = new Core();
+let servers: Array<HttpUpstream | RawUpstream> = [];
+let pools: ClusterPool[] = [];
+
+afterEach(async () => {
+  for (const p of pools) p.destroyAll();
+  for (const s of servers) await s.close();
+  servers = [];
+  pools = [];
+});
+
+function makePool(limits: Partial<Limits> = {}): ClusterPool {
+  const l = resolveLimits(limits);
+  const stats = new Stats();
+  const pool = new ClusterPool('c', stats.cluster('c'), l, new CoreUpstreamCodec(core, l));
+  pools.push(pool);
+  return pool;
+}
+
+interface Outcome {
+  head: ResponseHead | null;
+  body: Buffer;
+  ended: boolean;
+  failure: UpstreamFailure | null;
+  stale: boolean;
+}
+
+function acquire(pool: ClusterPool, port: number): Promise<UpstreamConnection | string> {
+  return new Promise((resolve) => pool.endpoint('127.0.0.1', port).acquire(resolve));
+}
+
+function exchange(conn: UpstreamConnection, head: string, body?: Buffer[], opts: { isHead?: boolean; chunked?: boolean } = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = { head: null, body: Buffer.alloc(0), ended: false, failure: null, stale: false };
+    const chunks: Buffer[] = [];
+    conn.start(Buffer.from(head), {
+      onResponseHead: (h) => (out.head = h),
+      onResponseData: (d) => (chunks.push(Buffer.from(d)), true),
+      onResponseEnd: () => {
+        out.ended = true;
+        out.body = Buffer.concat(chunks);
+        resolve(out);
+      },
+      onUpstreamFailure: (f, stale) => {
+        out.failure = f;
+        out.stale = stale;
+        out.body = Buffer.concat(chunks);
+        resolve(out);
+      },
+      onRequestDrain: () => {},
+    }, { isHead: opts.isHead ?? false, chunked: opts.chunked ?? false, hasBody: body !== undefined });
+    if (body) {
+      for (const b of body) conn.writeBody(b);
+      conn.endRequest();
+    }
+  });
+}
+
+const GET = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n';
+
+describe('EndpointPool', () => {
+  it('reuses a keep-alive connection for sequential exchanges', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('hello'));
+    servers.push(up);
+    const pool = makePool();
+    for (let i = 0; i < 3; i++) {
+      const conn = await acquire(pool, up.port);
+      if (typeof conn === 'string') throw new Error(conn);
+      const r = await exchange(conn, GET);
+      expect(r.head!.code).toBe(200);
+      expect(r.body.toString()).toBe('hello');
+    }
+    expect(up.connections).toBe(1);
+    expect(pool.stats.get('upstream_cx_total')).toBe(1);
+    expect(pool.endpoint('127.0.0.1', up.port).connections.idle).toBe(1);
+  });
+
+  it('does not reuse a connection after connection: close', async () => {
+    const up = await startHttpUpstream((_req, res) => {
+      res.setHeader('connection', 'close');
+      res.end('bye');
+    });
+    servers.push(up);
+    const pool = makePool();
+    for (let i = 0; i < 2; i++) {
+      const conn = await acquire(pool, up.port);
+      if (typeof conn === 'string') throw new Error(conn);
+      expect((await exchange(conn, GET)).body.toString()).toBe('bye');
+    }
+    expect(up.connections).toBe(2);
+  });
+
+  it('decodes chunked bodies and heads split into one-byte reads', async () => {
+    const resp = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: t\r\n\r\n';
+    const up = await startRawUpstream(async (s) => {
+      for (;;) {
+        await readHead(s).catch(() => null);
+        for (const ch of resp) {
+          s.write(ch);
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+    });
+    servers.push(up);
+    const pool = makePool();
+    for (let i = 0; i < 2; i++) {
+      const conn = await acquire(pool, up.port);
+      if (typeof conn === 'string') throw new Error(conn);
+      const r = await exchange(conn, GET);
+      expect(r.head!.framing).toBe('chunked');
+      expect(r.head!.headers).toContainEqual(['x-a', '1']);
+      expect(r.body.toString()).toBe('hello world');
+    }
+    expect(up.connections).toBe(1);
+  });
+
+  it('reads a close-delimited body to the end and does not reuse the connection', async () => {
+    const up = await startRawUpstream(async (s) => {
+      await readHead(s);
+      s.end('HTTP/1.1 200 OK\r\n\r\nuntil close');
+    });
+    servers.push(up);
+    const pool = makePool();
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    const r = await exchange(conn, GET);
+    expect(r.ended).toBe(true);
+    expect(r.head!.framing).toBe('close');
+    expect(r.body.toString()).toBe('until close');
+    expect(pool.endpoint('127.0.0.1', up.port).connections.idle).toBe(0);
+  });
+
+  it('HEAD responses have no body even with content-length', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('twelve bytes'));
+    servers.push(up);
+    const pool = makePool();
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    const r = await exchange(conn, 'HEAD / HTTP/1.1\r\nhost: x\r\n\r\n', undefined, { isHead: true });
+    expect(r.head!.framing).toBe('none');
+    expect(r.body.length).toBe(0);
+    const conn2 = await acquire(pool, up.port);
+    expect(conn2).toBe(conn);
+  });
+
+  it('streams a chunk-encoded request body and counts bytes', async () => {
+    const up = await startHttpUpstream((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => res.end(`${req.headers['transfer-encoding']}:${Buffer.concat(chunks).toString()}`));
+    });
+    servers.push(up);
+    const pool = makePool();
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    const r = await exchange(conn, 'POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n', [Buffer.from('abc'), Buffer.from('defg')], { chunked: true });
+    expect(r.body.toString()).toBe('chunked:abcdefg');
+  });
+
+  it('closes idle connections after the idle timeout', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('x'));
+    servers.push(up);
+    const pool = makePool({ upstreamIdleTimeoutMs: 100 });
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    await exchange(conn, GET);
+    expect(pool.endpoint('127.0.0.1', up.port).connections.idle).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pool.endpoint('127.0.0.1', up.port).connections.idle).toBe(0);
+    expect(pool.stats.get('upstream_cx_idle_timeout')).toBe(1);
+    expect(pool.stats.get('upstream_cx_active')).toBe(0);
+    expect(pool.connectionCount).toBe(0);
+  });
+
+  it('drops an idle connection the upstream closed, and opens a new one', async () => {
+    // The upstream closes each connection 30 ms after answering (its own idle timeout).
+    const up = await startRawUpstream(async (s) => {
+      await readHead(s);
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx');
+      setTimeout(() => s.end(), 30);
+    });
+    servers.push(up);
+    const pool = makePool();
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    await exchange(conn, GET);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pool.stats.get('upstream_cx_destroy_remote')).toBe(1);
+    const conn2 = await acquire(pool, up.port);
+    expect(conn2).not.toBe(conn);
+    if (typeof conn2 === 'string') throw new Error(conn2);
+    expect((await exchange(conn2, GET)).head!.code).toBe(200);
+  });
+
+  it('reports connect_fail for a refused port', async () => {
+    const pool = makePool();
+    expect(await acquire(pool, await closedPort())).toBe('connect_fail');
+    expect(pool.stats.get('upstream_cx_connect_fail')).toBe(1);
+    expect(pool.connectionCount).toBe(0);
+  });
+
+  it('enforces max connections per cluster (overflow), evicting idle ones of other endpoints first', async () => {
+    const hold: Array<() => void> = [];
+    const up = await startHttpUpstream((_req, res) => hold.push(() => res.end('x')));
+    const up2 = await startHttpUpstream((_req, res) => res.end('y'));
+    servers.push(up, up2);
+    const pool = makePool({ maxConnectionsPerCluster: 2 });
+    const c2 = await acquire(pool, up2.port);
+    if (typeof c2 === 'string') throw new Error(c2);
+    await exchange(c2, GET); // now idle on endpoint 2
+    const a = await acquire(pool, up.port);
+    expect(typeof a).not.toBe('string');
+    const b = await acquire(pool, up.port); // evicts the idle one on endpoint 2
+    expect(typeof b).not.toBe('string');
+    expect(pool.endpoint('127.0.0.1', up2.port).connections.idle).toBe(0);
+    expect(await acquire(pool, up.port)).toBe('overflow');
+    expect(pool.stats.get('upstream_cx_overflow')).toBe(1);
+  });
+
+  it('reports reset_before_head, reset_mid_response and protocol errors', async () => {
+    const up = await startRawUpstream(async (s, i) => {
+      await readHead(s);
+      if (i === 0) s.destroy();
+      else if (i === 1) {
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial');
+        setTimeout(() => s.destroy(), 20);
+      } else if (i === 2) s.write('HTTP/1.1 2000 OK\r\n\r\n');
+      else s.write('HTTP/1.1 200 OK\r\nx-big: ' + 'a'.repeat(70 * 1024) + '\r\n\r\n');
+    });
+    servers.push(up);
+    const pool = makePool();
+    const results: Outcome[] = [];
+    for (let i = 0; i < 4; i++) {
+      const conn = await acquire(pool, up.port);
+      if (typeof conn === 'string') throw new Error(conn);
+      results.push(await exchange(conn, GET));
+    }
+    expect(results.map((r) => r.failure)).toEqual(['reset_before_head', 'reset_mid_response', 'protocol_error', 'protocol_error']);
+    expect(results[1]!.body.toString()).toBe('partial');
+    expect(results[0]!.stale).toBe(false);
+  });
+
+  it('marks a reused connection that dies before any response byte as stale', async () => {
+    const up = await startRawUpstream(async (s) => {
+      await readHead(s);
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nx');
+      await readHead(s);
+      s.destroy();
+    });
+    servers.push(up);
+    const pool = makePool();
+    const conn = await acquire(pool, up.port);
+    if (typeof conn === 'string') throw new Error(conn);
+    expect((await exchange(conn, GET)).ended).toBe(true);
+    const again = await acquire(pool, up.port);
+    expect(again).toBe(conn);
+    const r = await exchange(again as UpstreamConnection, GET);
+    expect(r.failure).toBe('reset_before_head');
+    expect(r.stale).toBe(true);
+  });
+});
