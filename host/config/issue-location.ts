@@ -28,13 +28,12 @@ export function issueAt(
   code: ConfigIssueCode,
   path: readonly PathSegment[],
   reason: string,
-  atKey = false,
 ): ConfigIssue {
   return {
     code,
     file: ref.source.file,
     doc: ref.source.doc,
-    line: ref.source.lineOf(path, atKey),
+    line: ref.source.lineOf(path),
     kind: ref.kind,
     name: ref.name,
     path: formatPath(path),
@@ -45,5 +44,7 @@ export function issueAt(
 /** A warning in the same one-line form as an error (without the code). */
 export function warningAt(ref: DocumentRef, path: readonly PathSegment[], reason: string): string {
   const text = formatIssue(issueAt(ref, 'invalid_value', path, reason));
-  return text.slice(0, text.lastIndexOf(' [')); // warnings carry no error code
+  const line = text.slice(0, text.lastIndexOf(' [')); // warnings carry no error code
+  // "spec.http[0].retries is not served yet" reads as a sentence; keep it one.
+  return reason.startsWith('is ') && path.length > 0 ? line.replace(`${formatPath(path)}: ${reason}`, `${formatPath(path)} ${reason}`) : line;
 }

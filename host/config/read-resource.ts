@@ -53,7 +53,7 @@ export function zodIssues(error: z.ZodError, prefix: readonly PathSegment[], ref
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          out.push(issueAt(ref, 'unknown_field', [...path, key], `unknown field "${key}": not part of the Istio ${ref.kind ?? ''} API`.replace('  ', ' '), true));
+          out.push(issueAt(ref, 'unknown_field', [...path, key], `unknown field "${key}": not part of the Istio ${ref.kind ?? ''} API`.replace('  ', ' ')));
         }
         break;
       case 'invalid_type':

@@ -16,8 +16,8 @@ export interface YamlDocument {
   line: number;
   /** The document as plain data; null for an empty document. */
   value: unknown;
-  /** Line of the node at `path` (or of its nearest existing ancestor); `atKey`: of the key itself. */
-  lineOf(path: readonly PathSegment[], atKey?: boolean): number;
+  /** Line where the field at `path` is written (or its nearest existing ancestor). */
+  lineOf(path: readonly PathSegment[]): number;
 }
 
 function isYamlFile(name: string): boolean {
@@ -109,7 +109,7 @@ export function readYamlFile(file: string, issues: ConfigIssue[]): YamlDocument[
       doc: docNo,
       line: lineAt(start),
       value: value ?? null,
-      lineOf: (path, atKey = false) => lineAt(nodeAt(document, path, atKey)?.range?.[0] ?? start),
+      lineOf: (path) => lineAt(nodeAt(document, path)?.range?.[0] ?? start),
     });
   });
   return out;
@@ -121,11 +121,11 @@ function jsonName(key: string): string {
 }
 
 /**
- * The node at `path`, or the deepest ancestor that exists. With `atKey`, a path ending in a map
- * key yields the key node itself, so an unknown field points at its own line even when its
- * value is a block starting on the next one.
+ * The node at `path`, or the deepest ancestor that exists. A path ending in a map key yields
+ * the key node itself, so a field points at its own line even when its value is a block
+ * starting on the next one.
  */
-function nodeAt(document: Document.Parsed, path: readonly PathSegment[], atKey: boolean): Node | null {
+function nodeAt(document: Document.Parsed, path: readonly PathSegment[]): Node | null {
   let node: unknown = document.contents;
   let found: Node | null = (node as Node | null) ?? null;
   for (let i = 0; i < path.length; i++) {
@@ -138,7 +138,8 @@ function nodeAt(document: Document.Parsed, path: readonly PathSegment[], atKey: 
       if (pair === undefined) return found;
       const keyNode = pair.key as Node;
       const valueNode = pair.value as Node | null;
-      if (atKey && i === path.length - 1) return keyNode;
+      // The last segment's key: its line is where the field is written, even for a block value.
+      if (i === path.length - 1) return keyNode;
       node = valueNode;
       found = valueNode?.range !== undefined ? valueNode : keyNode;
     } else if (isSeq(node) && typeof segment === 'number') {
