@@ -17,13 +17,13 @@ export interface HttpUpstream {
   close(): Promise<void>;
 }
 
-export async function startHttpUpstream(handler: http.RequestListener, opts: { keepAliveTimeout?: number } = {}): Promise<HttpUpstream> {
+export async function startHttpUpstream(handler: http.RequestListener, opts: { keepAliveTimeout?: number; maxHeaderSize?: number } = {}): Promise<HttpUpstream> {
   const up: HttpUpstream = {
     port: 0,
     connections: 0,
     open: new Set(),
     requests: [],
-    server: http.createServer((req, res) => {
+    server: http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 80 * 1024 }, (req, res) => {
       up.requests.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders });
       handler(req, res);
     }),
