@@ -17,16 +17,21 @@ export function isObj(v: unknown): v is Obj {
 }
 
 /**
- * Accepts the loader's resource records whether they are the bare resource or wrap it with
- * source information (`{ resource }`, `{ object }`), and skips anything without kind/metadata.
+ * Accepts both host/config's LoadedResource (`{ kind, namespace, name, spec, file, … }`) and the
+ * Kubernetes shape (`{ kind, metadata: { name, namespace }, spec }`); skips anything else.
  */
 export function normalizeResources(resources: readonly unknown[] | undefined): IstioResourceLike[] {
   const out: IstioResourceLike[] = [];
   for (const r of resources ?? []) {
-    const candidate = isObj(r) && !('kind' in r) ? (r.resource ?? r.object) : r;
-    if (!isObj(candidate) || typeof candidate.kind !== 'string' || !isObj(candidate.metadata)) continue;
-    if (typeof candidate.metadata.name !== 'string') continue;
-    out.push(candidate as unknown as IstioResourceLike);
+    if (!isObj(r) || typeof r.kind !== 'string') continue;
+    const spec = isObj(r.spec) ? r.spec : undefined;
+    if (isObj(r.metadata) && typeof r.metadata.name === 'string') {
+      const namespace = typeof r.metadata.namespace === 'string' ? r.metadata.namespace : undefined;
+      out.push({ kind: r.kind, metadata: { name: r.metadata.name, namespace }, spec });
+    } else if (typeof r.name === 'string') {
+      const namespace = typeof r.namespace === 'string' ? r.namespace : undefined;
+      out.push({ kind: r.kind, metadata: { name: r.name, namespace }, spec });
+    }
   }
   return out;
 }

@@ -1,0 +1,132 @@
+// The data planes the interop scenarios run against, one runner each: stock Envoy driven by
+// the bootstrap `wasmesh envoy-config` produces, and `wasmesh proxy` itself. A runner writes
+// the scenario's YAML to a folder, starts its proxy on free loopback ports, waits for the
+// admin /ready, and stops it again.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
+import { findEnvoy } from '../../host/envoy/find-envoy.js';
+import { loadConfig } from '../../host/config/index.js';
+import type { Scenario } from './scenarios.js';
+import type { UpstreamPorts } from './upstreams.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface RunningProxy {
+  /** The listener port on 127.0.0.1. */
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface DataPlane {
+  name: string;
+  /** Why this data plane cannot run here, or null when it can. */
+  unavailable: string | null;
+  start(scenario: Scenario, ports: UpstreamPorts): Promise<RunningProxy>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function writeScenario(scenario: Scenario, ports: UpstreamPorts): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-interop-'));
+  for (const [name, text] of Object.entries(scenario.files(ports))) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** Starts `cmd`, then polls http://127.0.0.1:<adminPort>/ready until 200; fails with its output if it exits first. */
+async function startAndWait(cmd: string, args: string[], adminPort: number, what: string): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { output += b.toString(); });
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => { exited = `exited (code ${code}, signal ${signal})`; });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`${what} ${exited} before it was ready:\n${output}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${adminPort}/ready`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stopChild(child);
+  throw new Error(`${what} not ready on admin port ${adminPort} within 15 s:\n${output}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function envoyPlane(): DataPlane {
+  const bin = findEnvoy();
+  return {
+    name: 'envoy',
+    unavailable: bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null,
+    async start(scenario, ports) {
+      const dir = writeScenario(scenario, ports);
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const loaded = loadConfig([dir], { gateway: scenario.gateway });
+      const { yaml } = envoyBootstrap(loaded, {
+        listen: { host: '127.0.0.1', port },
+        admin: { host: '127.0.0.1', port: adminPort },
+        gateway: scenario.gateway,
+      });
+      const file = join(dir, 'envoy.yaml');
+      writeFileSync(file, yaml);
+      // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
+      // files (or other engineers' runs) can never collide on a base id.
+      const child = await startAndWait(bin!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], adminPort, 'envoy')
+        .catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
+      return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+    },
+  };
+}
+
+/** Whether `wasmesh proxy` exists in this build (the walking skeleton lands it). */
+function wasmeshUnavailable(): string | null {
+  if (!existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'))) return 'dist/host/cli/main.js missing (run npm run build)';
+  const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '--help'], { encoding: 'utf8', timeout: 10_000 });
+  return help.status === 0 ? null : `\`wasmesh proxy --help\` failed: ${(help.stderr || help.stdout || '').trim().split('\n')[0]}`;
+}
+
+function wasmeshPlane(): DataPlane {
+  return {
+    name: 'wasmesh',
+    unavailable: wasmeshUnavailable(),
+    async start(scenario, ports) {
+      const dir = writeScenario(scenario, ports);
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`];
+      if (scenario.gateway !== undefined) args.push('--gateway', scenario.gateway);
+      const child = await startAndWait(process.execPath, args, adminPort, 'wasmesh proxy')
+        .catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
+      return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+    },
+  };
+}
+
+export function dataPlanes(): DataPlane[] {
+  return [envoyPlane(), wasmeshPlane()];
+}

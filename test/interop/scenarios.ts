@@ -1,0 +1,276 @@
+// The interop scenarios, one table for every data plane: the Istio YAML (templated with the
+// upstream ports), the requests, and what must come back. A data plane passes a scenario when
+// its answers meet the expectations; wasmesh and stock Envoy (driven by `wasmesh envoy-config`)
+// must both pass every one.
+import type { UpstreamPorts } from './upstreams.js';
+
+export interface InteropRequest {
+  path: string;
+  /** Authority sent; default `web.example.com` (the gateway scenarios bind hosts "*"). */
+  host?: string;
+  headers?: Record<string, string>;
+  /** How many times to send it. */
+  count: number;
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The request headers the upstream received (from x-seen-headers), when it answered. */
+  seen: Record<string, string | string[] | undefined> | null;
+}
+
+/** `null`: must be absent; a RegExp: must be present and match; a string: exact. */
+export type HeaderExpectation = string | RegExp | null;
+
+export type Expectation =
+  /** Every answer has this status (and body/headers, when given). */
+  | { kind: 'every'; status: number; body?: string; headers?: Record<string, HeaderExpectation>; seen?: Record<string, HeaderExpectation> }
+  /** Answers split by body: each body's share within ± tolerance points of its target. */
+  | { kind: 'split'; shares: Record<string, number>; tolerancePoints: number };
+
+export interface Exchange {
+  name: string;
+  request: InteropRequest;
+  expect: Expectation;
+}
+
+export interface Scenario {
+  name: string;
+  /** `--gateway` for both data planes; absent: the mesh's outbound proxy. */
+  gateway?: string;
+  /** File name → Istio YAML, for `-f <dir>`. */
+  files(ports: UpstreamPorts): Record<string, string>;
+  exchanges: Exchange[];
+}
+
+const V1 = 'Version: v0.1';
+const V2 = 'Version: v0.2';
+
+/** Seed 000's services without Kubernetes: ServiceEntry `web` + one WorkloadEntry per version. */
+function services(ports: UpstreamPorts): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: web
+spec:
+  hosts:
+  - web
+  ports:
+  - number: 5005
+    name: http
+    protocol: HTTP
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector:
+    labels:
+      app: web
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: web-v1
+spec:
+  address: 127.0.0.1
+  labels:
+    app: web
+    version: v1
+  ports:
+    http: ${ports.v1}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: web-v2
+spec:
+  address: 127.0.0.1
+  labels:
+    app: web
+    version: v2
+  ports:
+    http: ${ports.v2}
+`;
+}
+
+const GATEWAY = `apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata:
+  name: web-gateway
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: 80
+      name: http
+      protocol: HTTP
+    hosts:
+    - "*"
+`;
+
+const SUBSETS = `apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: web
+spec:
+  host: web
+  subsets:
+  - name: v1
+    labels:
+      version: v1
+  - name: v2
+    labels:
+      version: v2
+`;
+
+/** A gateway-bound VirtualService `web` with the given `http:` block (indented 2 spaces). */
+function webVirtualService(http: string): string {
+  return `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: web
+spec:
+  hosts:
+  - "*"
+  gateways:
+  - web-gateway
+  http:
+${http}`;
+}
+
+function dest(subset: string, weight?: number): string {
+  return `    - destination:
+        host: web
+        port:
+          number: 5005
+        subset: ${subset}
+${weight === undefined ? '' : `      weight: ${weight}\n`}`;
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'seed 000: gateway, uri exact / to both versions, anything else 404',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - match:
+    - uri:
+        exact: /
+    route:
+    - destination:
+        host: web
+        port:
+          number: 5005
+`)}`,
+    }),
+    exchanges: [
+      { name: 'GET / is served', request: { path: '/', count: 20 }, expect: { kind: 'every', status: 200 } },
+      { name: 'both versions answer', request: { path: '/', count: 100 }, expect: { kind: 'split', shares: { [V1]: 0.5, [V2]: 0.5 }, tolerancePoints: 20 } },
+      { name: 'no route: 404', request: { path: '/nope', count: 5 }, expect: { kind: 'every', status: 404 } },
+    ],
+  },
+  {
+    name: 'seed 000: 80/20 split through the gateway',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-web-demo-80-20.yaml': `${SUBSETS}---\n${webVirtualService(`  - route:\n${dest('v1', 80)}${dest('v2', 20)}`)}`,
+    }),
+    exchanges: [
+      // Envoy picks weighted clusters at random: at 1,000 requests the 80/20 share has a
+      // standard deviation of 1.26 points and a ±3 check would fail ~1.8% of runs; at 2,000,
+      // 0.89 points and ~0.1%. (wasmesh is exact per 100 picks, so any count suits it.)
+      { name: '2,000 requests split 80/20 ±3 points', request: { path: '/', count: 2000 }, expect: { kind: 'split', shares: { [V1]: 0.8, [V2]: 0.2 }, tolerancePoints: 3 } },
+    ],
+  },
+  {
+    name: 'header routing: end-user exact jason → v2, else v1',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - name: jason
+    match:
+    - headers:
+        end-user:
+          exact: jason
+    route:
+${dest('v2')}  - name: default
+    route:
+${dest('v1')}`)}`,
+    }),
+    exchanges: [
+      { name: 'end-user: jason → v2', request: { path: '/', headers: { 'end-user': 'jason' }, count: 20 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'no end-user → v1', request: { path: '/', count: 20 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'end-user: jasonx (not exact) → v1', request: { path: '/', headers: { 'end-user': 'jasonx' }, count: 5 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'header values match case-sensitively', request: { path: '/', headers: { 'end-user': 'Jason' }, count: 5 }, expect: { kind: 'every', status: 200, body: V1 } },
+    ],
+  },
+  {
+    name: 'header operations and forwarding headers',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - headers:
+      request:
+        set:
+          x-env: prod
+        add:
+          x-added: a
+        remove:
+        - x-secret
+      response:
+        set:
+          x-frame-options: DENY
+        remove:
+        - x-upstream-internal
+    route:
+    - destination:
+        host: web
+        port:
+          number: 5005
+        subset: v1
+      headers:
+        request:
+          set:
+            x-subset: v1
+`)}`,
+    }),
+    exchanges: [
+      {
+        name: 'request and response headers edited; x-forwarded-for, x-forwarded-proto and x-request-id added',
+        request: { path: '/', headers: { 'x-env': 'dev', 'x-secret': 's3cr3t' }, count: 5 },
+        expect: {
+          kind: 'every', status: 200, body: V1,
+          headers: { 'x-frame-options': 'DENY', 'x-upstream-internal': null, 'x-upstream': 'v1' },
+          // One client IP appended. Not necessarily 127.0.0.1: for a loopback peer, Envoy appends
+          // the host's own (first non-loopback) address instead.
+          seen: { 'x-env': 'prod', 'x-added': 'a', 'x-secret': null, 'x-subset': 'v1', 'x-forwarded-for': /^\d{1,3}(\.\d{1,3}){3}$/, 'x-forwarded-proto': 'http', 'x-request-id': /^[0-9a-f-]{16,}$/i },
+        },
+      },
+      {
+        name: 'a client x-request-id and trace headers pass through untouched',
+        request: { path: '/', headers: { 'x-request-id': 'client-id-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, count: 3 },
+        expect: { kind: 'every', status: 200, seen: { 'x-request-id': 'client-id-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+      },
+    ],
+  },
+  {
+    name: 'route timeout: a late upstream gets 504',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - timeout: 300ms
+    route:
+${dest('v1')}`)}`,
+    }),
+    exchanges: [
+      { name: 'on time: 200', request: { path: '/delay/10', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'late (1.5 s > 300 ms): 504', request: { path: '/delay/1500', count: 2 }, expect: { kind: 'every', status: 504 } },
+    ],
+  },
+];
