@@ -179,8 +179,9 @@ export class Downstream {
   end(): void {
     if (this.#state !== State.Streaming) return;
     if (this.#bodyMode.kind === 'length') {
-      // The upstream ended short of its content-length: the client must not see success.
-      this.abort();
+      // All bytes handed over (the last may still wait in #pending for onWritable): done then.
+      // Fewer means the upstream ended short of its content-length: the client must not see success.
+      if (this.bytesSent < this.#bodyMode.length) this.abort();
       return;
     }
     this.#state = State.Ended;
