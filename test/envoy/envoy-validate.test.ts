@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { findEnvoy } from '../../host/envoy/find-envoy.js';
+import { loadConfig } from '../../host/config/index.js';
 import { cases } from './bootstrap-cases.js';
 
 const run = promisify(execFile);
@@ -38,6 +39,16 @@ describe.skipIf(envoy === null)('envoy --mode validate accepts every generated b
       const { yaml } = envoyBootstrap(c.loaded, c.opts);
       const result = await validate(yaml, name);
       expect(result.output).toContain('OK');
+      expect(result.ok, result.output).toBe(true);
+    });
+  }
+
+  // The demo's real YAML through the real loader, in both modes (mesh mode names ports in domains).
+  for (const gateway of ['web-gateway', undefined]) {
+    it(`examples/000-web-demo loaded ${gateway ? `as gateway ${gateway}` : 'as the mesh outbound proxy'}`, async () => {
+      const loaded = loadConfig(['examples/000-web-demo'], { gateway });
+      const { yaml } = envoyBootstrap(loaded, { listen: { host: '127.0.0.1', port: 18080 }, admin: { host: '127.0.0.1', port: 18081 }, gateway });
+      const result = await validate(yaml, `examples-${gateway ?? 'mesh'}`);
       expect(result.ok, result.output).toBe(true);
     });
   }

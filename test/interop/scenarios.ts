@@ -259,6 +259,29 @@ ${dest('v1')}`)}`,
     ],
   },
   {
+    name: 'mesh outbound proxy: the service chosen by Host, with or without the port',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '03-routes.yaml': `${SUBSETS}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: web
+spec:
+  hosts:
+  - web
+  http:
+  - route:
+${dest('v2')}`,
+    }),
+    exchanges: [
+      { name: 'Host: web → v2', request: { path: '/', host: 'web', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'Host: web:5005 → v2', request: { path: '/', host: 'web:5005', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'Host: WEB.default.svc.cluster.local:5005 → v2', request: { path: '/', host: 'WEB.default.svc.cluster.local:5005', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'unknown Host: 404', request: { path: '/', host: 'elsewhere.example.com', count: 3 }, expect: { kind: 'every', status: 404 } },
+    ],
+  },
+  {
     name: 'route timeout: a late upstream gets 504',
     gateway: 'web-gateway',
     files: (ports) => ({

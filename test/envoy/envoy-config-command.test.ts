@@ -1,0 +1,123 @@
+// `wasmesh envoy-config` end to end below the process: real Istio YAML through host/config's
+// loader into the bootstrap, including what only the raw resources carry (retries,
+// DestinationRule traffic policies), and the command's exit codes and streams.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { UsageError } from '../../host/cli/args.js';
+import type { CliIo } from '../../host/cli/cli-io.js';
+import { envoyConfigCommand } from '../../host/envoy/envoy-config-command.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function fakeIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(text: string) { io.stdout += text; },
+    err(text: string) { io.stderr += text; },
+    stopRequested: () => new Promise<string>(() => {}),
+    onReloadRequest: () => () => {},
+  };
+  return io;
+}
+
+function routesOf(config: any): any[] {
+  return config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts.flatMap((v: any) => v.routes);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('wasmesh envoy-config', () => {
+  it('examples/000-web-demo as the gateway: the later VirtualService (5/95) wins, as in wasmesh proxy', async () => {
+    const io = fakeIo();
+    const code = await envoyConfigCommand(['-f', 'examples/000-web-demo', '--listen', '127.0.0.1:8081', '--gateway', 'web-gateway', '--admin', '127.0.0.1:15001'], io);
+    expect(code).toBe(0);
+    const config = parse(io.stdout);
+    expect(config.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 15001 });
+    const routes = routesOf(config);
+    expect(routes).toHaveLength(1);
+    expect(routes[0].route.weighted_clusters.clusters).toEqual([
+      { name: 'outbound|5005|v1|web.default.svc.cluster.local', weight: 5 },
+      { name: 'outbound|5005|v2|web.default.svc.cluster.local', weight: 95 },
+    ]);
+    const ports = config.static_resources.clusters
+      .filter((c: any) => c.name.includes('|v'))
+      .map((c: any) => [c.name, c.load_assignment.endpoints[0].lb_endpoints.map((e: any) => e.endpoint.address.socket_address.port_value)]);
+    expect(ports).toEqual([['outbound|5005|v1|web.default.svc.cluster.local', [15101]], ['outbound|5005|v2|web.default.svc.cluster.local', [15102]]]);
+    // The loader's own warnings reach the user too (the 80/20 VirtualService was replaced).
+    expect(io.stderr).toMatch(/wasmesh envoy-config: warning: .*replaces the VirtualService/);
+  });
+
+  it('retries and DestinationRule policies are read from the loaded resources', async () => {
+    const file = join(dir, 'policies.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 10.0.0.7 }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy:
+    connectionPool:
+      tcp: { maxConnections: 64 }
+      http: { http1MaxPendingRequests: 8 }
+    outlierDetection: { consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 15s }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ratings }
+spec:
+  hosts: [ratings]
+  http:
+  - name: main
+    timeout: 10s
+    retries: { attempts: 3, perTryTimeout: 2s, retryOn: "5xx,connect-failure" }
+    route:
+    - destination: { host: ratings }
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:15001'], io)).toBe(0);
+    const config = parse(io.stdout);
+    const route = routesOf(config).find((r: any) => r.name === 'default/ratings/main');
+    expect(route.route).toMatchObject({
+      cluster: 'outbound|9080||ratings.default.svc.cluster.local',
+      timeout: '10s',
+      retry_policy: { num_retries: 3, per_try_timeout: '2s', retry_on: '5xx,connect-failure', host_selection_retry_max_attempts: 5 },
+    });
+    const cluster = config.static_resources.clusters.find((c: any) => c.name === 'outbound|9080||ratings.default.svc.cluster.local');
+    expect(cluster.circuit_breakers.thresholds[0]).toMatchObject({ max_connections: 64, max_pending_requests: 8 });
+    expect(cluster.outlier_detection).toEqual({ enforcing_success_rate: 0, consecutive_5xx: 3, enforcing_consecutive_5xx: 100, interval: '5s', base_ejection_time: '15s' });
+    expect(io.stderr).toMatch(/retries.*not served yet/);
+  });
+
+  it('invalid config: exit 1 with the loader\'s located error, nothing on stdout', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: x }\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: { host: web }\n      weight: nope\n');
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:15001'], io)).toBe(1);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toMatch(/^wasmesh envoy-config: invalid config: .*bad\.yaml/s);
+  });
+
+  it('usage errors: missing -f or --listen', async () => {
+    await expect(envoyConfigCommand(['--listen', '127.0.0.1:1'], fakeIo())).rejects.toThrowError(UsageError);
+    await expect(envoyConfigCommand(['-f', 'examples/000-web-demo'], fakeIo())).rejects.toThrowError(/--listen <host:port> is required/);
+  });
+
+  it('--help prints the flags', async () => {
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['--help'], io)).toBe(0);
+    expect(io.stdout).toMatch(/--gateway/);
+  });
+});
