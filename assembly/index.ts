@@ -2,3 +2,4 @@
 export { alloc, free, req_view, abi_layout } from './abi';
 export * from './codec/index';
 export * from './route/index';
+export * from './upstream/index';
