@@ -1,0 +1,27 @@
+// One Core per test file for the upstream-policy suites, and a fake clock: every policy call
+// takes the time as a parameter, so tests move time by hand instead of waiting.
+import { Core } from '../../host/core/wasm.js';
+import { ClusterState } from '../../host/core/upstream-policy.js';
+
+let shared: Core | undefined;
+
+export function core(): Core {
+  shared ??= new Core();
+  return shared;
+}
+
+/** A cluster state with `n` endpoints 10.0.0.1:80 … and a fixed PRNG seed. */
+export function cluster(n: number, name = 'outbound|80||svc.default.svc.cluster.local', seed = 1): { cs: ClusterState; slots: Int32Array; addrs: string[] } {
+  const cs = new ClusterState(core(), name, { capacity: 4, seed });
+  const addrs = Array.from({ length: n }, (_, i) => `10.0.0.${i + 1}:80`);
+  return { cs, slots: cs.sync(addrs), addrs };
+}
+
+/** A controllable clock in ms. */
+export class FakeClock {
+  now = 0;
+  advance(ms: number): number {
+    this.now += ms;
+    return this.now;
+  }
+}

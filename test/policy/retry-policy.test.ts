@@ -1,0 +1,225 @@
+// Retry decisions through the Wasm core: Istio's policy translation and defaults, each retryOn
+// condition, attempts exhausted, the never-retry cases, backoff bounds and determinism, and the
+// per-request RetryState with the circuit breaker's retry limit.
+import { describe, test, expect } from 'vitest';
+import {
+  RetryPolicy, RetryState, retryPolicyFromIstio, type AttemptResult, type RetryPolicySpec, type RetryOnName,
+} from '../../host/core/upstream-policy.js';
+import { core, cluster } from './policy-core.js';
+
+function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): RetryPolicy {
+  return RetryPolicy.encode(core(), { retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra });
+}
+
+const status = (s: number, more: Partial<AttemptResult> = {}): AttemptResult => ({ outcome: 'Response', status: s, ...more });
+
+describe('Istio retries → policy', () => {
+  test('no retries block: current Istio default (2 retries, no retriable status code)', () => {
+    expect(retryPolicyFromIstio(undefined)).toEqual({
+      retries: 2,
+      retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+      retriableStatusCodes: [],
+      perTryTimeoutMs: 0,
+      backoffBaseMs: 25,
+      backoffMaxMs: 250,
+    });
+  });
+
+  test('attempts 0 (or absent in a retries block) disables retries', () => {
+    expect(retryPolicyFromIstio({ attempts: 0 }).retries).toBe(0);
+    expect(retryPolicyFromIstio({ perTryTimeout: '2s' }).retries).toBe(0);
+  });
+
+  test('attempts without retryOn keeps the default conditions; perTryTimeout and backoff parsed', () => {
+    const p = retryPolicyFromIstio({ attempts: 3, perTryTimeout: '2s', backoff: '100ms' });
+    expect(p).toMatchObject({ retries: 3, perTryTimeoutMs: 2000, backoffBaseMs: 100, backoffMaxMs: 1000 });
+    expect(p.retryOn).toContain('connect-failure');
+  });
+
+  test('numeric codes in retryOn become retriable status codes, adding retriable-status-codes', () => {
+    const p = retryPolicyFromIstio({ attempts: 2, retryOn: 'gateway-error, 503 ,connect-failure,429' });
+    expect(p.retryOn).toEqual(['gateway-error', 'connect-failure', 'retriable-status-codes']);
+    expect(p.retriableStatusCodes).toEqual([503, 429]);
+  });
+
+  test('unknown conditions are refused with stable codes', () => {
+    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: '5xx,bogus' }, 'spec.http[0].retries'))
+      .toThrow(expect.objectContaining({ code: 'invalid_retry_on', message: expect.stringContaining('spec.http[0].retries.retryOn: "bogus"') }));
+    // 999 is not a status Go knows, so Istio treats it as a (invalid) condition name.
+    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: '999' })).toThrow(expect.objectContaining({ code: 'invalid_retry_on' }));
+    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: 'retriable-headers' })).toThrow(expect.objectContaining({ code: 'unsupported_retry_on' }));
+  });
+});
+
+describe('retry decisions', () => {
+  test('5xx: any 5xx and every reset kind, not 4xx', () => {
+    const p = policy(['5xx']);
+    for (const s of [500, 501, 502, 503, 504, 599]) expect(p.decide(1, status(s))).toBe('retry');
+    for (const s of [200, 404, 409, 429]) expect(p.decide(1, status(s))).toBe('not_retriable');
+    for (const o of ['ConnectFailure', 'ResetBeforeHeaders', 'PerTryTimeout', 'RefusedStream'] as const) expect(p.decide(1, { outcome: o })).toBe('retry');
+  });
+
+  test('gateway-error: only 502/503/504, plus resets', () => {
+    const p = policy(['gateway-error']);
+    expect([500, 501, 502, 503, 504, 505].map((s) => p.decide(1, status(s)))).toEqual(['not_retriable', 'not_retriable', 'retry', 'retry', 'retry', 'not_retriable']);
+    expect(p.decide(1, { outcome: 'PerTryTimeout' })).toBe('retry');
+  });
+
+  test('reset: resets and timeouts, never a status', () => {
+    const p = policy(['reset']);
+    expect(p.decide(1, status(503))).toBe('not_retriable');
+    expect(p.decide(1, { outcome: 'ResetBeforeHeaders' })).toBe('retry');
+    expect(p.decide(1, { outcome: 'PerTryTimeout' })).toBe('retry');
+    expect(p.decide(1, { outcome: 'ConnectFailure' })).toBe('retry');
+  });
+
+  test('connect-failure and refused-stream match only their own reset kind', () => {
+    const cf = policy(['connect-failure']);
+    expect(cf.decide(1, { outcome: 'ConnectFailure' })).toBe('retry');
+    expect(cf.decide(1, { outcome: 'ResetBeforeHeaders' })).toBe('not_retriable');
+    expect(cf.decide(1, { outcome: 'PerTryTimeout' })).toBe('not_retriable');
+    const rs = policy(['refused-stream']);
+    expect(rs.decide(1, { outcome: 'RefusedStream' })).toBe('retry');
+    expect(rs.decide(1, { outcome: 'ConnectFailure' })).toBe('not_retriable');
+  });
+
+  test('retriable-4xx is 409 only; retriable-status-codes uses the list', () => {
+    const p = policy(['retriable-4xx']);
+    expect(p.decide(1, status(409))).toBe('retry');
+    expect(p.decide(1, status(429))).toBe('not_retriable');
+    const codes = policy(['retriable-status-codes'], { retriableStatusCodes: [429, 503] });
+    expect(codes.decide(1, status(429))).toBe('retry');
+    expect(codes.decide(1, status(503))).toBe('retry');
+    expect(codes.decide(1, status(502))).toBe('not_retriable');
+    // The condition without codes retries nothing (current Istio's default).
+    expect(policy(['retriable-status-codes']).decide(1, status(503))).toBe('not_retriable');
+  });
+
+  test('gRPC conditions read grpc-status from the response', () => {
+    const p = policy(['cancelled', 'deadline-exceeded', 'resource-exhausted', 'unavailable', 'internal']);
+    for (const g of [1, 4, 8, 13, 14]) expect(p.decide(1, status(200, { grpcStatus: g }))).toBe('retry');
+    for (const g of [0, 2, 5]) expect(p.decide(1, status(200, { grpcStatus: g }))).toBe('not_retriable');
+    expect(policy(['unavailable']).decide(1, status(200, { grpcStatus: 1 }))).toBe('not_retriable');
+  });
+
+  test("Istio's default policy: connect failure and refused stream retried, 503 and resets not", () => {
+    const p = RetryPolicy.encode(core(), retryPolicyFromIstio(undefined));
+    expect(p.decide(1, { outcome: 'ConnectFailure' })).toBe('retry');
+    expect(p.decide(1, { outcome: 'RefusedStream' })).toBe('retry');
+    expect(p.decide(1, status(200, { grpcStatus: 14 }))).toBe('retry');
+    expect(p.decide(1, status(503))).toBe('not_retriable');
+    expect(p.decide(1, { outcome: 'ResetBeforeHeaders' })).toBe('not_retriable');
+    expect(p.decide(1, { outcome: 'PerTryTimeout' })).toBe('not_retriable');
+    // 2 retries: attempts 1 and 2 may be retried, attempt 3 is the last.
+    expect(p.decide(2, { outcome: 'ConnectFailure' })).toBe('retry');
+    expect(p.decide(3, { outcome: 'ConnectFailure' })).toBe('limit_exceeded');
+  });
+
+  test('attempts: 0 disables; limit exceeded only for a retriable outcome', () => {
+    const off = RetryPolicy.encode(core(), retryPolicyFromIstio({ attempts: 0 }));
+    expect(off.decide(1, { outcome: 'ConnectFailure' })).toBe('disabled');
+    const p = policy(['5xx'], { retries: 1 });
+    expect(p.decide(1, status(503))).toBe('retry');
+    expect(p.decide(2, status(503))).toBe('limit_exceeded');
+    expect(p.decide(2, status(200))).toBe('not_retriable');
+  });
+
+  test('never after downstream bytes, nor with a streamed body, nor past the route timeout', () => {
+    const p = policy(['5xx', 'reset']);
+    expect(p.decide(1, status(503, { responseStarted: true }))).toBe('response_started');
+    expect(p.decide(1, { outcome: 'ResetAfterHeaders' })).toBe('response_started');
+    expect(p.decide(1, status(503, { bodyNotBuffered: true }))).toBe('body_not_buffered');
+    expect(p.decide(1, { outcome: 'ConnectFailure', bodyNotBuffered: true })).toBe('body_not_buffered');
+    expect(p.decide(1, status(503, { elapsedMs: 1000, routeTimeoutMs: 1000 }))).toBe('route_timeout');
+    expect(p.decide(1, status(503, { elapsedMs: 999, routeTimeoutMs: 1000 }))).toBe('retry');
+    expect(p.decide(1, status(503, { elapsedMs: 1e9, routeTimeoutMs: 0 }))).toBe('retry');
+    expect(p.decide(1, status(503, { rateLimited: true }))).toBe('rate_limited');
+    expect(p.decide(1, { outcome: 'Overflow' })).toBe('not_retriable');
+  });
+
+  test('bad calls are refused by the core with stable codes', () => {
+    const p = policy(['5xx']);
+    expect(() => p.decide(0, status(503))).toThrow(expect.objectContaining({ code: 'bad_value' }));
+    expect(() => RetryPolicy.encode(core(), { ...p.spec, retryOn: [...p.spec.retryOn], retriableStatusCodes: [], backoffBaseMs: 0 }))
+      .toThrow(expect.objectContaining({ code: 'bad_value' }));
+    p.free();
+    expect(() => p.decide(1, status(503))).toThrow(expect.objectContaining({ code: 'released' }));
+  });
+});
+
+describe('backoff', () => {
+  test("Envoy's intervals 25, 50, 100, 200, 250, 250 ms: every wait in [0, interval)", () => {
+    const { cs } = cluster(1, 'backoff-bounds', 12345);
+    const p = policy(['5xx']);
+    const intervals = [25, 50, 100, 200, 250, 250, 250];
+    for (let retry = 1; retry <= intervals.length; retry++) {
+      let max = 0;
+      let min = Infinity;
+      for (let i = 0; i < 2000; i++) {
+        const ms = cs.backoff(p, retry);
+        expect(Number.isInteger(ms)).toBe(true);
+        max = Math.max(max, ms);
+        min = Math.min(min, ms);
+      }
+      expect(min).toBe(0);
+      expect(max).toBe(intervals[retry - 1]! - 1);
+    }
+  });
+
+  test('the same seed gives the same waits; another seed others', () => {
+    const p = policy(['5xx']);
+    const draw = (seed: number) => {
+      const { cs } = cluster(1, `seeded-${seed}-${Math.random()}`, seed);
+      return Array.from({ length: 20 }, (_, i) => cs.backoff(p, 1 + (i % 5)));
+    };
+    expect(draw(7)).toEqual(draw(7));
+    expect(draw(7)).not.toEqual(draw(8));
+  });
+});
+
+describe('RetryState', () => {
+  test('attempt count advances per retry; retry units held and released; stats counted', () => {
+    const { cs } = cluster(2, 'retry-state');
+    const p = policy(['5xx'], { retries: 2 });
+    const r = new RetryState(p, cs);
+    expect(r.attempt).toBe(1);
+    const first = r.onAttemptEnd(status(503));
+    expect(first.decision).toBe('retry');
+    expect(first.backoffMs).toBeGreaterThanOrEqual(0);
+    expect(first.backoffMs).toBeLessThan(25);
+    expect(r.attempt).toBe(2);
+    expect(cs.breaker.active('retry')).toBe(1);
+    expect(r.onAttemptEnd(status(503)).decision).toBe('retry');
+    expect(r.attempt).toBe(3);
+    expect(cs.breaker.active('retry')).toBe(1);
+    expect(r.onAttemptEnd(status(503)).decision).toBe('limit_exceeded');
+    expect(cs.breaker.active('retry')).toBe(0);
+    const s = cs.stats();
+    expect(s.upstream_rq_retry).toBe(2);
+    expect(s.upstream_rq_retry_limit_exceeded).toBe(1);
+
+    const ok = new RetryState(p, cs);
+    ok.onAttemptEnd(status(502));
+    expect(ok.onAttemptEnd(status(200)).decision).toBe('not_retriable');
+    expect(cs.stats().upstream_rq_retry_success).toBe(1);
+    expect(cs.breaker.active('retry')).toBe(0);
+  });
+
+  test('maxRetries: a retry beyond the limit overflows (upstream_rq_retry_overflow), finish() releases', () => {
+    const { cs } = cluster(2, 'retry-overflow');
+    cs.breaker.configure({ maxConnections: 10, maxPendingRequests: 10, maxRequests: 10, maxRetries: 1, maxRequestsPerConnection: 0 });
+    const p = policy(['5xx']);
+    const a = new RetryState(p, cs);
+    const b = new RetryState(p, cs);
+    expect(a.onAttemptEnd(status(503)).decision).toBe('retry');
+    expect(b.onAttemptEnd(status(503)).decision).toBe('overflow');
+    expect(b.attempt).toBe(1);
+    expect(cs.stats().upstream_rq_retry_overflow).toBe(1);
+    a.finish();
+    expect(cs.breaker.active('retry')).toBe(0);
+    expect(b.onAttemptEnd(status(503)).decision).toBe('retry');
+    b.finish();
+    a.finish();
+    expect(cs.breaker.active('retry')).toBe(0);
+  });
+});
