@@ -10,7 +10,12 @@ export interface CliIo {
   stopRequested(): Promise<string>;
   /** Calls back on each reload request (SIGHUP); returns an unsubscribe function. */
   onReloadRequest(callback: () => void): () => void;
+  /** Called when a command has finished and closed what it opened, with its exit code. */
+  commandDone(code: number): void;
 }
+
+/** How long a finished command may wait for the event loop to empty on its own. */
+const EXIT_GRACE_MS = 1000;
 
 /** The real process: stdout/stderr and POSIX signals. */
 export function processIo(): CliIo {
@@ -33,6 +38,12 @@ export function processIo(): CliIo {
       const handler = () => callback();
       process.on('SIGHUP', handler);
       return () => void process.off('SIGHUP', handler);
+    },
+    commandDone: (code) => {
+      // Idle keep-alive connections that clients hold open to the listener keep the event loop
+      // alive after a graceful close; a shutdown (SIGTERM from Kubernetes, Ctrl-C) must not wait
+      // on them. The timer is unref'd: when nothing else is left, the process exits sooner.
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     },
   };
 }

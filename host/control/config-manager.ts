@@ -3,9 +3,10 @@
 // a change is invalid (recording the error for the admin API).
 import { createHash } from 'node:crypto';
 import type { MeshConfig } from '../model/mesh.js';
+import type { LoadOptions } from '../config/loaded-config.js';
 import { FileWatcher, watchPlan } from './file-watcher.js';
 
-/** What host/config's loadConfig returns. */
+/** What the manager needs of host/config's LoadedConfig (resources are shown, not read). */
 export interface LoadedConfig {
   resources: unknown;
   mesh: MeshConfig;
@@ -13,10 +14,7 @@ export interface LoadedConfig {
   files: string[];
 }
 
-export interface LoadOptions {
-  gateway?: string;
-  namespace?: string;
-}
+export type { LoadOptions };
 
 /** host/config's loadConfig, injected so the manager can be tested without files or a proxy. */
 export type ConfigLoader = (sources: string[], options: LoadOptions) => LoadedConfig;

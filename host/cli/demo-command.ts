@@ -1,0 +1,142 @@
+// `wasmesh demo` (and `npm start`): the seed 000 mesh on loopback with no setup — the demo app
+// as two versions, the example config copied into a watched run folder, an ingress gateway on
+// 127.0.0.1:8080 and the admin API — then it prints what to curl and how to switch the split.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../core/wasm.js';
+import { WebApp } from '../demo/web-app.js';
+import { withAppPorts } from '../demo/demo-config.js';
+import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec } from './args.js';
+import { logLine, type CliIo } from './cli-io.js';
+import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+
+export const DEMO_SPEC: CommandSpec = {
+  command: 'wasmesh demo',
+  summary:
+    'Runs the seed 000 demo on loopback: the demo app as v1 and v2, an ingress gateway serving the example ' +
+    'Gateway + VirtualService with an 80/20 split, and the admin API. The config is copied into a run folder ' +
+    'that is watched, so copying another split file there applies it live. Ctrl-C stops everything.',
+  flags: [
+    { name: 'port', kind: 'string', valueName: '<port>', help: 'gateway port on 127.0.0.1', defaultText: '8080' },
+    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
+    {
+      name: 'app-ports',
+      kind: 'string',
+      valueName: '<v1,v2>',
+      help: 'ports of the two demo app versions (the WorkloadEntries are rewritten to match)',
+      defaultText: '15101,15102',
+    },
+    { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
+    { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
+  ],
+};
+
+const EXAMPLE = join('examples', '000-web-demo');
+const SERVICES = '00-web-services.yaml';
+const GATEWAY = '02-web-demo-service-gateway.yaml';
+const SPLIT_80_20 = '03-web-demo-80-20.yaml';
+const SPLIT_5_95 = '04-web-demo-5-95.yaml';
+/** The split's name in the run folder: switching is one `cp` over it. */
+const SPLIT_IN_RUN = '03-split.yaml';
+const DEFAULT_APP_PORTS = [15101, 15102] as const;
+
+export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
+  const { help, values } = parseArgs(DEMO_SPEC, argv);
+  if (help) {
+    io.out(formatHelp(DEMO_SPEC));
+    return 0;
+  }
+  const port = parsePort(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
+  const admin = parseHostPort(DEMO_SPEC.command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const appPorts = parseAppPorts((values['app-ports'] as string | undefined) ?? DEFAULT_APP_PORTS.join(','));
+  const accessLog = values['no-access-log'] !== true;
+
+  const example = join(packageRoot(), EXAMPLE);
+  for (const f of [SERVICES, GATEWAY, SPLIT_80_20, SPLIT_5_95]) {
+    if (!existsSync(join(example, f))) {
+      io.err(`wasmesh demo: ${join(example, f)} is missing (the demo needs the seed 000 example files)\n`);
+      return 1;
+    }
+  }
+
+  const apps = [
+    new WebApp({ name: 'web-v1', version: 'v0.1', port: appPorts[0] }),
+    new WebApp({ name: 'web-v2', version: 'v0.2', port: appPorts[1] }),
+  ];
+  const ownDir = values.dir === undefined;
+  const runDir = ownDir ? mkdtempSync(join(tmpdir(), 'wasmesh-demo-')) : resolve(values.dir as string);
+  let runtime: ProxyRuntime | null = null;
+  const cleanup = async () => {
+    await runtime?.close();
+    await Promise.all(apps.map((a) => a.close()));
+    if (ownDir) rmSync(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const app of apps) await app.listen();
+    mkdirSync(runDir, { recursive: true });
+    // The WorkloadEntries name 127.0.0.1:15101/15102; other app ports need a rewritten copy.
+    const services = readFileSync(join(example, SERVICES), 'utf8');
+    const ports = { v1: apps[0].port, v2: apps[1].port };
+    const same = ports.v1 === DEFAULT_APP_PORTS[0] && ports.v2 === DEFAULT_APP_PORTS[1];
+    writeFileSync(join(runDir, SERVICES), same ? services : withAppPorts(services, ports));
+    copyFileSync(join(example, GATEWAY), join(runDir, GATEWAY));
+    copyFileSync(join(example, SPLIT_80_20), join(runDir, SPLIT_IN_RUN));
+    runtime = await startProxyRuntime({
+      sources: [runDir],
+      gateway: 'web-gateway',
+      listen: { host: '127.0.0.1', port },
+      admin,
+      accessLog: accessLog ? (line) => io.out(line + '\n') : () => {},
+      log: (level, message) => io.err(logLine(level, message)),
+    });
+  } catch (err) {
+    io.err(`wasmesh demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    await cleanup();
+    return 1;
+  }
+
+  const gw = `http://127.0.0.1:${runtime.listenPort}/`;
+  const adm = `http://${admin.host}:${runtime.adminPort}`;
+  io.out(
+    [
+      '',
+      'wasmesh demo: the seed 000 mesh is running on loopback.',
+      '',
+      `  demo app web-v1   http://127.0.0.1:${apps[0].port}/   answers "Version: v0.1"`,
+      `  demo app web-v2   http://127.0.0.1:${apps[1].port}/   answers "Version: v0.2"`,
+      `  gateway           ${gw}   Gateway web-gateway, VirtualService web: 80% v1 / 20% v2`,
+      `  admin             ${adm}/   (/ready /config_dump /stats /clusters)`,
+      `  config folder     ${runDir}   (watched: changes apply live${ownDir ? '; removed on exit' : ''})`,
+      '',
+      'Send 100 requests and count the versions:',
+      `  for i in $(seq 1 100); do curl -s ${gw}; echo; done | sort | uniq -c`,
+      '',
+      'Switch the split to 5% v1 / 95% v2, live:',
+      `  cp ${join(example, SPLIT_5_95)} ${join(runDir, SPLIT_IN_RUN)}`,
+      'and back to 80/20:',
+      `  cp ${join(example, SPLIT_80_20)} ${join(runDir, SPLIT_IN_RUN)}`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n') + '\n',
+  );
+
+  const unsubscribe = io.onReloadRequest(() => runtime?.reload('SIGHUP'));
+  const signal = await io.stopRequested();
+  unsubscribe();
+  io.err(logLine('info', `${signal}: stopping the demo`));
+  await cleanup();
+  io.err(logLine('info', 'demo stopped'));
+  return 0;
+}
+
+function parseAppPorts(text: string): [number, number] {
+  const parts = text.split(',');
+  if (parts.length !== 2) throw new UsageError(DEMO_SPEC.command, `--app-ports "${text}" must be two ports, v1,v2 (for example 15101,15102)`);
+  const v1 = parsePort(DEMO_SPEC.command, '--app-ports', parts[0].trim());
+  const v2 = parsePort(DEMO_SPEC.command, '--app-ports', parts[1].trim());
+  if (v1 === v2 && v1 !== 0) throw new UsageError(DEMO_SPEC.command, `--app-ports: v1 and v2 need different ports, got ${v1} twice`);
+  return [v1, v2];
+}

@@ -1,0 +1,69 @@
+// The `wasmesh` command line: dispatches to a sub-command and maps errors to exit codes
+// (0 ok, 1 runtime failure such as invalid config or a busy port, 2 bad command-line usage).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../core/wasm.js';
+import { UsageError } from './args.js';
+import { proxyCommand } from './proxy-command.js';
+import { demoCommand } from './demo-command.js';
+import type { CliIo } from './cli-io.js';
+import { processIo } from './cli-io.js';
+
+interface SubCommand {
+  name: string;
+  summary: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+const COMMANDS: SubCommand[] = [
+  { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
+  { name: 'demo', summary: 'run the seed 000 demo mesh on loopback (gateway on 127.0.0.1:8080)', run: demoCommand },
+];
+
+function usage(): string {
+  const lines = ['Usage: wasmesh <command> [flags]', '', 'Commands:'];
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(8)}${c.summary}`);
+  lines.push('', 'Run `wasmesh <command> --help` for the flags of a command.', '`wasmesh --version` prints the version.');
+  return lines.join('\n') + '\n';
+}
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the CLI with the words after `wasmesh`; resolves to the process exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.err(usage());
+    return 2;
+  }
+  if (first === '-h' || first === '--help' || first === 'help') {
+    io.out(usage());
+    return 0;
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    io.out(`wasmesh ${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    io.err(`wasmesh: unknown command "${first}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const code = await command.run(rest, io);
+    io.commandDone(code);
+    return code;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message + '\n');
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,33 @@
+// /clusters text follows Envoy's `cluster::host::stat::value` lines.
+import { describe, expect, it } from 'vitest';
+import { renderClusters } from '../../host/admin/clusters-text.js';
+
+describe('renderClusters', () => {
+  it('writes one line per endpoint fact, health as Envoy names it', () => {
+    const text = renderClusters([
+      {
+        name: 'outbound|5005|v1|web.default.svc.cluster.local',
+        connections: 2,
+        endpoints: [
+          { address: '127.0.0.1', port: 15101, healthy: true, activeRequests: 1, connections: { active: 1, idle: 1, connecting: 0 } },
+          { address: '127.0.0.2', port: 15101, healthy: false, activeRequests: 0, connections: { active: 0, idle: 0, connecting: 1 } },
+        ],
+      },
+    ]);
+    const c = 'outbound|5005|v1|web.default.svc.cluster.local';
+    expect(text.split('\n')).toEqual([
+      `${c}::cx_active::2`,
+      `${c}::127.0.0.1:15101::cx_active::1`,
+      `${c}::127.0.0.1:15101::cx_idle::1`,
+      `${c}::127.0.0.1:15101::cx_connecting::0`,
+      `${c}::127.0.0.1:15101::rq_active::1`,
+      `${c}::127.0.0.1:15101::health_flags::healthy`,
+      `${c}::127.0.0.2:15101::cx_active::0`,
+      `${c}::127.0.0.2:15101::cx_idle::0`,
+      `${c}::127.0.0.2:15101::cx_connecting::1`,
+      `${c}::127.0.0.2:15101::rq_active::0`,
+      `${c}::127.0.0.2:15101::health_flags::/failed_outlier_check`,
+      '',
+    ]);
+  });
+});
