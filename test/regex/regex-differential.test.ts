@@ -160,7 +160,6 @@ test('Wasm regex_match ≡ JS RegExp (^(?:…)$, u) on generated patterns and su
     }),
     { numRuns: 1500 },
   );
-  console.log({ compared, matched, refused });
   // Guards against a generator that only makes refused patterns or never-matching subjects.
   expect(compared).toBeGreaterThan(5000);
   expect(matched).toBeGreaterThan(compared / 10);
