@@ -28,6 +28,8 @@ export class RequestView {
   #cursor = 0; // next free byte address in the byte area
   #end = 0;
   #count = 0;
+  #u8: Uint8Array;
+  #u32: Uint32Array;
 
   constructor(core: Core) {
     this.#core = core;
@@ -36,6 +38,8 @@ export class RequestView {
       throw new Error('wasmesh: host/core/request-view.ts and assembly/abi.ts disagree on the request view layout');
     }
     this.base = e.req_view();
+    this.#u8 = core.u8;
+    this.#u32 = core.u32;
   }
 
   /** Starts a new request: method, request-target and authority. */
@@ -43,7 +47,10 @@ export class RequestView {
     this.#cursor = this.base + RV_BYTES;
     this.#end = this.#cursor + REQ_BYTES_CAPACITY;
     this.#count = 0;
-    const u32 = this.#core.u32;
+    // Nothing allocates in Wasm while a request is written, so the views are read once here.
+    this.#u8 = this.#core.u8;
+    this.#u32 = this.#core.u32;
+    const u32 = this.#u32;
     const b = this.base >>> 2;
     if (!this.#put(method, b + (RV_METHOD_PTR >>> 2))) return 'headers_too_large';
     if (!this.#put(path, b + (RV_PATH_PTR >>> 2))) return 'headers_too_large';
@@ -58,7 +65,7 @@ export class RequestView {
     const slot = (this.base + RV_HEADERS + this.#count * RV_HEADER_ENTRY) >>> 2;
     if (!this.#put(name, slot) || !this.#put(value, slot + 2)) return 'headers_too_large';
     this.#count++;
-    const u32 = this.#core.u32;
+    const u32 = this.#u32;
     const b = this.base >>> 2;
     u32[b + (RV_HEADER_COUNT >>> 2)] = this.#count;
     u32[b + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
@@ -71,15 +78,30 @@ export class RequestView {
 
   /** Encodes `s` at the cursor and stores (ptr, len) at u32 index `slot`. */
   #put(s: string, slot: number): boolean {
-    const u8 = this.#core.u8;
-    const room = this.#end - this.#cursor;
-    if (s.length * 3 > room && s.length > room) return false;
-    const { read, written } = encoder.encodeInto(s, u8.subarray(this.#cursor, this.#end));
-    if (read !== s.length) return false;
-    const u32 = this.#core.u32;
-    u32[slot] = this.#cursor;
-    u32[slot + 1] = written;
-    this.#cursor += written;
+    const u8 = this.#u8;
+    const start = this.#cursor;
+    const n = s.length;
+    // Header names and values are almost always ASCII: a charCodeAt loop beats
+    // TextEncoder.encodeInto (a third of this file's time in the parser profile) for them.
+    if (n <= this.#end - start) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        u8[start + i] = c;
+      }
+      if (i === n) {
+        this.#u32[slot] = start;
+        this.#u32[slot + 1] = n;
+        this.#cursor = start + n;
+        return true;
+      }
+    }
+    const { read, written } = encoder.encodeInto(s, u8.subarray(start, this.#end));
+    if (read !== n) return false;
+    this.#u32[slot] = start;
+    this.#u32[slot + 1] = written;
+    this.#cursor = start + written;
     return true;
   }
 }
