@@ -206,6 +206,9 @@ describe('gateway and local-origin detectors', () => {
     expect(cs.outlier.isEjected(e)).toBe(false);
     expect(cs.outlier.report(e, 504, 0)).toBe(true);
     expect(cs.stats()['outlier_detection.ejections_enforced_consecutive_gateway_failure']).toBe(1);
+    // consecutive5xxErrors 0 disables that detector entirely: never even detected.
+    expect(cs.stats()['outlier_detection.ejections_detected_consecutive_5xx']).toBe(0);
+    expect(cs.stats()['outlier_detection.ejections_total']).toBe(0);
   });
 
   test('not split: connect failures count as 503, timeouts as 504, connect success is ignored', () => {
