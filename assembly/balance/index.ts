@@ -95,7 +95,10 @@ export function hash_lb_info(block: usize, which: u32): u32 {
   }
 }
 
-/** Frees the block's ring/table arrays and the block itself; the block must not be used again. */
+/**
+ * Frees the block's ring/table arrays and the block itself; the block must not be used again.
+ * Only for blocks hash_lb_check accepted: a refused block holds no tables and is freed with `free`.
+ */
 export function hash_lb_free(block: usize): void {
   releaseTables(block);
   heap.free(block);
