@@ -15,7 +15,13 @@ export interface DownstreamHandler {
   onResponseComplete(): void;
 }
 
-export type ResponseBodyMode = { kind: 'none'; reportedLength: number | null } | { kind: 'length'; length: number } | { kind: 'stream' };
+/** Where a response head is written (uWS copies the bytes at once, so views are fine). */
+export interface HeadSink {
+  status(text: string | Uint8Array): void;
+  header(name: string | Uint8Array, value: string | Uint8Array): void;
+}
+
+export type ResponseBodyMode = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
 
 const enum State { Open, Streaming, Ended, Aborted }
 
@@ -119,20 +125,24 @@ export class Downstream {
     this.#handler?.onResponseComplete();
   }
 
-  /** Sends the response head; headers must not include framing fields (uWS writes them). */
-  writeHead(status: number, statusLine: string, headers: ReadonlyArray<readonly [string | Uint8Array, string | Uint8Array]>, body: ResponseBodyMode): void {
+  /**
+   * Sends the response head. `emit` writes the status text and fields through the sink,
+   * synchronously and inside one cork; fields must not include framing (uWS writes it).
+   */
+  writeHead(status: number, emit: (sink: HeadSink) => void, body: ResponseBodyMode): void {
     if (this.#state !== State.Open) return;
     this.status = status;
     this.#bodyMode = body;
     this.#state = State.Streaming;
     const res = this.#res;
     res.cork(() => {
-      res.writeStatus(statusLine);
-      for (const [n, v] of headers) res.writeHeader(n, v);
+      emit({
+        status: (text) => void res.writeStatus(text),
+        header: (name, value) => void res.writeHeader(name, value),
+      });
       if (body.kind === 'none') {
-        // HEAD responses keep the upstream's content-length (this uWS build's
-        // endWithoutBody(length) does not write it, so the field is written here).
-        if (body.reportedLength !== null) res.writeHeader('content-length', String(body.reportedLength));
+        // A HEAD response's content-length comes through the emitted fields: this uWS
+        // build's endWithoutBody(length) would not write it.
         res.endWithoutBody();
         this.#state = State.Ended;
       }

@@ -13,7 +13,16 @@ import { Stats } from '../stats/stats.js';
 import { resolveLimits, type Limits } from './limits.js';
 import type { AccessLogEntry } from './access-log.js';
 import { ProxyStream, type ProxyContext } from './proxy-stream.js';
-import { ProxyVersion, mergeEdits, type ClusterRuntime, type RouteRuntime } from './proxy-version.js';
+import { ProxyVersion, mergeOps, type ClusterRuntime, type RouteRuntime } from './proxy-version.js';
+import type { EditHandle } from '../upstream/upstream-codec.js';
+import type { HeaderOps } from '../model/mesh.js';
+
+/**
+ * Response edits applied before the route's own (which may override them): uWS writes its own
+ * Date, so the upstream's is dropped; `server` is overwritten, as Envoy does by default
+ * (server_header_transformation OVERWRITE; Istio's sidecars answer `server: istio-envoy`).
+ */
+const RESPONSE_DEFAULTS: HeaderOps = { remove: ['date'], set: [['server', 'wasmesh']], add: [] };
 
 /** For requests answered before any stream exists (no config yet, shutting down). */
 const IGNORE_DOWNSTREAM: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
@@ -53,11 +62,12 @@ export class ProxyServer {
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core();
-    this.#codec = new CoreUpstreamCodec(this.#core, this.limits);
+    const view = requestViewOf(this.#core);
+    this.#codec = new CoreUpstreamCodec(this.#core, view);
     this.#ctx = {
       stats: this.stats,
       limits: this.limits,
-      requestView: requestViewOf(this.#core),
+      requestView: view,
       log: opts.log,
       inflight: new Set(),
     };
@@ -86,14 +96,16 @@ export class ProxyServer {
   apply(mesh: MeshConfig, version: number): void {
     const bytes = compileRouteTable(mesh);
     const table = RouteTable.load(this.#core, bytes, version);
+    const edits: EditHandle[] = [];
+    const encode = (ops: HeaderOps): EditHandle => {
+      const e = this.#codec.encodeEdits(ops);
+      edits.push(e);
+      return e;
+    };
+    let routes: RouteRuntime[];
     try {
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
-      const clusters: ClusterRuntime[] = mesh.clusters.map((c) => {
-        let pool = this.#pools.get(c.name);
-        if (!pool) this.#pools.set(c.name, (pool = new ClusterPool(c.name, this.stats.cluster(c.name), this.limits, this.#codec)));
-        return { name: c.name, pool, stats: pool.stats, endpoints: c.endpoints.map((e) => pool!.endpoint(e.address, e.port)) };
-      });
-      const routes: RouteRuntime[] = [];
+      routes = [];
       for (const vh of mesh.virtualHosts) {
         for (const r of vh.routes) {
           routes.push({
@@ -101,31 +113,37 @@ export class ProxyServer {
             timeoutMs: r.timeoutMs ?? 0,
             stats: this.stats.route(r.name),
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
-            requestEdits: r.destinations.map((d) => mergeEdits(r.requestHeaders, d.requestHeaders)),
-            responseEdits: r.destinations.map((d) => mergeEdits(r.responseHeaders, d.responseHeaders)),
+            requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
+            responseEdits: r.destinations.map((d) => encode(mergeOps(RESPONSE_DEFAULTS, r.responseHeaders, d.responseHeaders))),
           });
         }
       }
-      const next = new ProxyVersion(version, mesh, table, routes, clusters);
-      const prev = this.#current;
-      this.#current = next;
-      // Pools of endpoints and clusters that left the config close (busy connections finish first).
-      const live = new Map<string, Set<string>>();
-      for (const c of mesh.clusters) live.set(c.name, new Set(c.endpoints.map((e) => `${e.address}:${e.port}`)));
-      for (const [name, pool] of this.#pools) {
-        const keys = live.get(name);
-        if (keys) pool.retainOnly(keys);
-        else {
-          pool.close();
-          this.#pools.delete(name);
-        }
-      }
-      // The server's own reference: in-flight requests keep `prev` alive until they finish.
-      prev?.table.release();
     } catch (err) {
+      for (const e of edits) e.dispose();
       table.release();
       throw err;
     }
+    // Nothing below throws: from here the swap is committed.
+    const clusters: ClusterRuntime[] = mesh.clusters.map((c) => {
+      let pool = this.#pools.get(c.name);
+      if (!pool) this.#pools.set(c.name, (pool = new ClusterPool(c.name, this.stats.cluster(c.name), this.limits, this.#codec)));
+      return { name: c.name, pool, stats: pool.stats, endpoints: c.endpoints.map((e) => pool!.endpoint(e.address, e.port)) };
+    });
+    const prev = this.#current;
+    this.#current = new ProxyVersion(version, mesh, table, routes, clusters);
+    // Pools of endpoints and clusters that left the config close (busy connections finish first).
+    const live = new Map<string, Set<string>>();
+    for (const c of mesh.clusters) live.set(c.name, new Set(c.endpoints.map((e) => `${e.address}:${e.port}`)));
+    for (const [name, pool] of this.#pools) {
+      const keys = live.get(name);
+      if (keys) pool.retainOnly(keys);
+      else {
+        pool.close();
+        this.#pools.delete(name);
+      }
+    }
+    // In-flight requests keep `prev` alive until they finish; then its core memory is freed.
+    prev?.retire();
   }
 
   listen(): Promise<void> {
@@ -144,10 +162,8 @@ export class ProxyServer {
     for (const s of [...this.#ctx.inflight]) s.abort();
     for (const pool of this.#pools.values()) pool.destroyAll();
     this.#pools.clear();
-    if (this.#current) {
-      this.#current.table.release();
-      this.#current = null;
-    }
+    this.#current?.retire();
+    this.#current = null;
   }
 
   clusters(): ClusterStatus[] {

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Downstream, DownstreamHandler, ResponseBodyMode } from '../listener/downstream.js';
 import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
-import { HOP_BY_HOP, type ResponseHead } from '../upstream/upstream-codec.js';
-import type { ProxyVersion, RouteRuntime, ClusterRuntime, EditSet } from './proxy-version.js';
+import type { ResponseHead } from '../upstream/upstream-codec.js';
+import type { ProxyVersion, RouteRuntime, ClusterRuntime } from './proxy-version.js';
 import type { RequestView } from '../core/request-view.js';
 import type { Stats } from '../stats/stats.js';
 import type { Limits } from './limits.js';
@@ -51,7 +51,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #bodyDone = false;
   #retried = false;
   #upstreamTime = -1;
-  #responseCode = 0;
   #forwardedFor: string | undefined;
 
   constructor(ctx: ProxyContext, ds: Downstream) {
@@ -78,12 +77,28 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
       this.#localReply(ResponseFlag.DownstreamProtocolError);
       return;
     }
-    this.#requestId = this.#header('x-request-id') ?? randomUUID();
-
-    // Route: the core matches the request view the host fills here.
+    // Route on the request as forwarded (Envoy mutates x-forwarded-* and x-request-id
+    // before routing): the core's request view holds exactly what the head writer sends.
     const view = ctx.requestView;
     let err = view.begin(ds.method, ds.path, ds.authority);
-    for (let i = 0; err === null && i < ds.headers.length; i++) err = view.header(ds.headers[i]![0], ds.headers[i]![1]);
+    let xff = false;
+    let xfp = false;
+    for (let i = 0; err === null && i < ds.headers.length; i++) {
+      const [name, value] = ds.headers[i]!;
+      if (name === 'x-forwarded-for' && !xff) {
+        xff = true;
+        this.#forwardedFor = `${value}, ${ds.remoteAddress}`;
+        err = view.header(name, this.#forwardedFor);
+        continue;
+      }
+      if (name === 'x-forwarded-proto') xfp = true;
+      else if (name === 'x-request-id' && !this.#requestId) this.#requestId = value;
+      err = view.header(name, value);
+    }
+    if (err === null && !xff) err = view.header('x-forwarded-for', (this.#forwardedFor = ds.remoteAddress));
+    // Kept when present: a gateway in front may have terminated TLS.
+    if (err === null && !xfp) err = view.header('x-forwarded-proto', 'http');
+    if (err === null && !this.#requestId) err = view.header('x-request-id', (this.#requestId = randomUUID()));
     if (err !== null) {
       ctx.stats.downstream.inc('downstream_rq_header_overflow');
       this.#localReply(ResponseFlag.DownstreamProtocolError);
@@ -117,7 +132,12 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     endpoint.activeRequests++;
     table.active(this.#clusterIndex, this.#endpointIndex, 1);
 
-    this.#head = this.#writeHead(route.requestEdits[this.#destSlot]!, cl);
+    // Written now, while the request view still holds this request (the next one reuses it).
+    this.#head = cluster.pool.codec.writeRequestHead(
+      route.requestEdits[this.#destSlot]!,
+      this.#chunked ? 'chunked' : this.#hasBody ? 'length' : 'none',
+      this.#hasBody && !this.#chunked ? Number(cl) : 0,
+    );
     const timeout = route.timeoutMs || ctx.limits.defaultRouteTimeoutMs;
     if (timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeout);
     this.#connect();
@@ -126,30 +146,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #header(name: string): string | null {
     for (const [n, v] of this.#ds.headers) if (n === name) return v;
     return null;
-  }
-
-  #writeHead(edits: EditSet, cl: string | null): Uint8Array {
-    const ds = this.#ds;
-    const xff = this.#header('x-forwarded-for');
-    this.#forwardedFor = xff ? `${xff}, ${ds.remoteAddress}` : ds.remoteAddress;
-    const set: Array<[string, string]> = [
-      ['x-forwarded-for', this.#forwardedFor],
-      ['x-request-id', this.#requestId],
-      // Kept when present: a gateway in front may have terminated TLS (Envoy keeps it for internal hops).
-      ['x-forwarded-proto', this.#header('x-forwarded-proto') ?? 'http'],
-      ...edits.set,
-    ];
-    return this.#cluster!.pool.codec.writeRequestHead({
-      method: ds.method,
-      path: ds.path,
-      authority: ds.authority,
-      headers: ds.headers,
-      remove: edits.remove,
-      set,
-      add: edits.add,
-      framing: this.#chunked ? 'chunked' : this.#hasBody ? 'length' : 'none',
-      contentLength: this.#hasBody && !this.#chunked ? Number(cl) : 0,
-    });
   }
 
   #connect(): void {
@@ -220,30 +216,21 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   onResponseHead(head: ResponseHead): void {
     const ds = this.#ds;
     this.#upstreamTime = Date.now() - ds.startTime;
-    this.#responseCode = head.code;
     const cs = this.#cluster!.stats;
     cs.incDynamic(`upstream_rq_${head.code}`);
     cs.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
     this.#route!.stats.incDynamic(`rq_${head.code}`);
     const edits = this.#route!.responseEdits[this.#destSlot]!;
-    const out: Array<[string, string]> = [];
-    const drop = new Set(edits.remove);
-    for (const [n] of edits.set) drop.add(n);
-    for (const [n, v] of head.headers) {
-      // uWS writes its own date and framing fields; server is overwritten like Envoy does.
-      if (HOP_BY_HOP.has(n) || n === 'date' || n === 'server' || drop.has(n)) continue;
-      out.push([n, v]);
-    }
-    for (const kv of edits.set) out.push(kv);
-    for (const kv of edits.add) out.push(kv);
-    out.push(['server', 'wasmesh'], ['x-envoy-upstream-service-time', String(this.#upstreamTime)]);
-    let body: ResponseBodyMode;
-    if (head.framing === 'none') {
-      const cl = head.headers.find(([n]) => n === 'content-length');
-      body = { kind: 'none', reportedLength: cl && ds.method === 'HEAD' ? Number(cl[1]) : null };
-    } else if (head.framing === 'length') body = { kind: 'length', length: head.contentLength };
-    else body = { kind: 'stream' };
-    ds.writeHead(head.code, head.reason ? `${head.code} ${head.reason}` : String(head.code), out, body);
+    const codec = this.#cluster!.pool.codec;
+    const isHead = ds.method === 'HEAD';
+    const body: ResponseBodyMode = head.framing === 'none' ? { kind: 'none' } : head.framing === 'length' ? { kind: 'length', length: head.contentLength } : { kind: 'stream' };
+    const upstreamTime = String(this.#upstreamTime);
+    ds.writeHead(head.code, (sink) => {
+      // The core filters the fields (hop-by-hop and framing dropped, route edits applied,
+      // including date removed and server overwritten); the spans go straight to uWS.
+      codec.forEachResponseField(edits, isHead || head.code === 304, sink.status, sink.header);
+      sink.header('x-envoy-upstream-service-time', upstreamTime);
+    }, body);
   }
 
   onResponseData(data: Uint8Array): boolean {

@@ -1,28 +1,23 @@
 // One configuration version as the data path serves it: the route table loaded in the core,
-// per-route header edits and names, and the cluster pools indexed as the table indexes them.
-// Requests retain the version they start on; the core memory of a superseded version is
-// freed when its last request releases it.
+// per-route header edit lists encoded in the core, and the cluster pools indexed as the table
+// indexes them. Requests retain the version they start on; the core memory of a superseded
+// version (table and edit lists) is freed when its last request releases it.
 import type { MeshConfig, HeaderOps } from '../model/mesh.js';
 import type { RouteTable } from '../core/router.js';
 import type { ClusterPool } from '../upstream/cluster-pool.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
+import type { EditHandle } from '../upstream/upstream-codec.js';
 import type { ClusterStats, StatScope, ROUTE_STATS } from '../stats/stats.js';
-
-/** Header edits for one (route, destination) pair, route ops then destination ops merged. */
-export interface EditSet {
-  remove: string[];
-  set: Array<[string, string]>;
-  add: Array<[string, string]>;
-}
 
 export interface RouteRuntime {
   name: string;
   timeoutMs: number;
   stats: StatScope<keyof typeof ROUTE_STATS>;
-  /** Cluster index per destination slot. */
+  /** Cluster index per destination slot (-1: unknown cluster). */
   destClusters: number[];
-  requestEdits: EditSet[];
-  responseEdits: EditSet[];
+  /** Per destination slot: route ops then destination ops, encoded in the core. */
+  requestEdits: EditHandle[];
+  responseEdits: EditHandle[];
 }
 
 export interface ClusterRuntime {
@@ -33,16 +28,20 @@ export interface ClusterRuntime {
   endpoints: EndpointPool[];
 }
 
-/** Merges route-level and destination-level ops (Istio applies both; the destination's set wins). */
-export function mergeEdits(route: HeaderOps, dest: HeaderOps): EditSet {
+/**
+ * Merges header ops in application order (Istio applies route-level, then destination-level
+ * ops; a later set of the same name wins; removes and adds accumulate).
+ */
+export function mergeOps(...layers: HeaderOps[]): HeaderOps {
   const set = new Map<string, string>();
-  for (const [n, v] of route.set) set.set(n.toLowerCase(), v);
-  for (const [n, v] of dest.set) set.set(n.toLowerCase(), v);
-  return {
-    remove: [...route.remove, ...dest.remove].map((n) => n.toLowerCase()),
-    set: [...set],
-    add: [...route.add, ...dest.add].map(([n, v]) => [n.toLowerCase(), v] as [string, string]),
-  };
+  const remove: string[] = [];
+  const add: Array<[string, string]> = [];
+  for (const l of layers) {
+    for (const n of l.remove) remove.push(n.toLowerCase());
+    for (const [n, v] of l.set) set.set(n.toLowerCase(), v);
+    for (const [n, v] of l.add) add.push([n.toLowerCase(), v]);
+  }
+  return { remove, set: [...set], add };
 }
 
 export class ProxyVersion {
@@ -51,7 +50,9 @@ export class ProxyVersion {
   readonly table: RouteTable;
   readonly routes: RouteRuntime[];
   readonly clusters: ClusterRuntime[];
-  #inflight = 0;
+  // One reference for the server while current, one per in-flight request.
+  #refs = 1;
+  #retired = false;
 
   constructor(version: number, mesh: MeshConfig, table: RouteTable, routes: RouteRuntime[], clusters: ClusterRuntime[]) {
     this.version = version;
@@ -63,21 +64,34 @@ export class ProxyVersion {
 
   /** Requests currently running on this version. */
   get inflight(): number {
-    return this.#inflight;
+    return this.#refs - (this.#retired ? 0 : 1);
   }
 
-  /** True once the table's core memory was freed (superseded and drained). */
+  /** True once the version's core memory was freed (superseded and drained). */
   get freed(): boolean {
     return this.table.released;
   }
 
   retain(): void {
-    this.#inflight++;
-    this.table.retain();
+    this.#refs++;
   }
 
   release(): void {
-    this.#inflight--;
+    if (--this.#refs === 0) this.#free();
+  }
+
+  /** The server's reference goes: the version is freed after its last request. */
+  retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.release();
+  }
+
+  #free(): void {
+    for (const r of this.routes) {
+      for (const e of r.requestEdits) e.dispose();
+      for (const e of r.responseEdits) e.dispose();
+    }
     this.table.release();
   }
 }

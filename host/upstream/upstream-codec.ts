@@ -1,17 +1,16 @@
-// The codec operations the upstream side needs (response head parse, chunked body decode,
-// request head write), as one port so that the connection code does not care whether the
-// bytes are handled by the Wasm core (host/core/codec.ts) or the interim JS adapter.
+// The codec operations the data path needs from the core (response head parse, chunked body
+// decode, request head write, response head filter), as one port so that the connection and
+// stream code read as a protocol, not as Wasm bookkeeping. Implemented by core-codec.ts.
+import type { HeaderOps } from '../model/mesh.js';
 
 export type Framing = 'none' | 'length' | 'chunked' | 'close';
 
+/** The numbers of a parsed response head; its fields stay in the codec until the next parse. */
 export interface ResponseHead {
   code: number;
-  reason: string;
-  /** Header fields as received; names lower-case. */
-  headers: Array<[string, string]>;
   headLength: number;
   framing: Framing;
-  /** Valid when framing is 'length'. */
+  /** The Content-Length value, or -1 when absent. */
   contentLength: number;
   keepAlive: boolean;
 }
@@ -30,39 +29,27 @@ export interface ChunkedDecodeResult {
   error: string | null;
 }
 
-/** A per-message chunked decoder; `onData` receives views into `bytes` (copy if kept). */
+/** A chunked-body decoder, reset per message; `onData` receives views into `bytes`. */
 export interface ChunkedDecoder {
+  reset(): void;
   push(bytes: Uint8Array, onData: (data: Uint8Array) => void): ChunkedDecodeResult;
+  dispose(): void;
 }
 
-/** What the head writer needs to build an upstream request head. */
-export interface UpstreamRequestHead {
-  method: string;
-  /** Request-target as received (path + query). */
-  path: string;
-  authority: string;
-  /** Downstream headers, names lower-case, in arrival order. */
-  headers: ReadonlyArray<readonly [string, string]>;
-  /** Header edits, applied in order: remove, then set (replace), then add (append). */
-  remove: readonly string[];
-  set: ReadonlyArray<readonly [string, string]>;
-  add: ReadonlyArray<readonly [string, string]>;
-  /** How the body goes upstream: none, content-length, or chunked re-encoding. */
-  framing: 'none' | 'length' | 'chunked';
-  contentLength: number;
+/** A header edit list compiled once per config version; disposed when the version is freed. */
+export interface EditHandle {
+  dispose(): void;
 }
+
+export type RequestFraming = 'none' | 'length' | 'chunked';
 
 export interface UpstreamCodec {
   /** Parses a response head from the start of `bytes`; the response to HEAD has no body. */
   parseResponseHead(bytes: Uint8Array, requestMethodIsHead: boolean): ResponseHeadResult;
+  /** The last parsed head's "200 OK" status text and filtered fields, valid only synchronously. */
+  forEachResponseField(edits: EditHandle, keepContentLength: boolean, statusText: (s: Uint8Array) => void, field: (name: Uint8Array, value: Uint8Array) => void): void;
   chunkedDecoder(): ChunkedDecoder;
-  writeRequestHead(req: UpstreamRequestHead): Uint8Array;
+  encodeEdits(ops: HeaderOps): EditHandle;
+  /** The upstream request head for the request currently in the core's request view. */
+  writeRequestHead(edits: EditHandle, framing: RequestFraming, contentLength: number): Uint8Array;
 }
-
-/**
- * Hop-by-hop fields (RFC 9110 §7.6.1) and framing fields the proxy regenerates; never
- * forwarded in either direction.
- */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length',
-]);

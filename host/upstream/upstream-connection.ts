@@ -56,6 +56,7 @@ export class UpstreamConnection {
   #gotBytes = false;
   #reusable = true;
   #paused = false;
+  #pushing = false;
 
   constructor(socket: Socket, codec: UpstreamCodec, owner: ConnectionOwner, stats: ClusterStats) {
     this.socket = socket;
@@ -85,7 +86,6 @@ export class UpstreamConnection {
     this.#requestDone = !opts.hasBody;
     this.#head = null;
     this.#headBuf = EMPTY;
-    this.#chunked = null;
     this.#responseDone = false;
     this.#gotBytes = false;
     this.#reusable = true;
@@ -141,7 +141,16 @@ export class UpstreamConnection {
     this.#closed = true;
     this.#stats.inc('upstream_cx_destroy_local');
     this.socket.destroy();
+    this.#release();
     this.#owner.closed(this, false);
+  }
+
+  /** Frees the decoder's Wasm memory once the connection is gone. */
+  #release(): void {
+    // Not while the decoder is mid-push (a callback may destroy the connection).
+    if (this.#pushing) return;
+    this.#chunked?.dispose();
+    this.#chunked = null;
   }
 
   #onData(buf: Buffer): void {
@@ -187,7 +196,11 @@ export class UpstreamConnection {
       const head = this.#head;
       if (!head.keepAlive) this.#reusable = false;
       if (head.framing === 'length') this.#remaining = head.contentLength;
-      else if (head.framing === 'chunked') this.#chunked = this.#codec.chunkedDecoder();
+      else if (head.framing === 'chunked') {
+        // One decoder per connection, reset per message (it holds Wasm memory).
+        if (this.#chunked) this.#chunked.reset();
+        else this.#chunked = this.#codec.chunkedDecoder();
+      }
       h.onResponseHead(head);
       if (this.#handler !== h) return; // aborted from inside the callback
       if (head.framing === 'none') {
@@ -216,9 +229,12 @@ export class UpstreamConnection {
         break;
       }
       case 'chunked': {
+        this.#pushing = true;
         const r = this.#chunked!.push(bytes, (data) => {
           if (this.#handler === h && !h.onResponseData(data)) more = false;
         });
+        this.#pushing = false;
+        if (this.#closed) this.#release();
         if (this.#handler !== h) return;
         if (r.error) {
           this.#fail('protocol_error');
@@ -277,6 +293,7 @@ export class UpstreamConnection {
     this.#closed = true;
     this.#stats.inc('upstream_cx_destroy_remote');
     this.socket.destroy();
+    this.#release();
     const h = this.#handler;
     this.#handler = null;
     this.#owner.closed(this, true);

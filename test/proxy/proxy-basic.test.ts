@@ -116,6 +116,22 @@ describe('ProxyServer: proxying', () => {
 });
 
 describe('ProxyServer: headers', () => {
+  it('sends one date (uWS) and overwrites server, like Envoy; hop-by-hop response fields are not forwarded', async () => {
+    const up = await upstream((_req, res) => {
+      res.setHeader('server', 'backend/1.0');
+      res.setHeader('keep-alive', 'timeout=5');
+      res.setHeader('x-app', 'a');
+      res.end('ok');
+    });
+    const { p } = await proxy(oneCluster([up.port]));
+    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 200);
+    const head = r.data.toString().split('\r\n\r\n')[0]!.toLowerCase();
+    expect(head.match(/^date:/gm)?.length).toBe(1);
+    expect(head.match(/^server:.*$/gm)).toEqual(['server: wasmesh']);
+    expect(head).not.toMatch(/^keep-alive:/m);
+    expect(head).toMatch(/^x-app: a$/m);
+  });
+
   it('adds x-request-id when absent, keeps it when present, appends to x-forwarded-for, sets x-forwarded-proto, passes trace headers untouched', async () => {
     const up = await upstream((_req, res) => res.end('ok'));
     const { p, logs } = await proxy(oneCluster([up.port]));
