@@ -10,15 +10,17 @@ const PREVIOUS_HOSTS_PREDICATE = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
 };
 
-/** Istio's default retry_on: transport failures and the retriable status codes (503). */
+/**
+ * Istio's default retry_on. Since Istio 1.24 (EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY) the default
+ * names retriable-status-codes but lists no code, so no status code is retried by default.
+ */
 export const ISTIO_DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
 
-/** Istio's policy for routes without `retries`: 2 retries, 503 retriable, 5 host re-picks. */
+/** Istio's policy for routes without `retries`: 2 retries, no status code retried, 5 host re-picks. */
 export function istioDefaultRetryPolicy(): Obj {
   return {
     num_retries: 2,
     retry_on: ISTIO_DEFAULT_RETRY_ON,
-    retriable_status_codes: [503],
     host_selection_retry_max_attempts: 5,
     retry_host_predicate: [PREVIOUS_HOSTS_PREDICATE],
   };

@@ -20,7 +20,6 @@ function build(name: keyof typeof cases): { c: any; hcm: any; vhosts: any[]; clu
 const ISTIO_DEFAULT_RETRY = {
   num_retries: 2,
   retry_on: ISTIO_DEFAULT_RETRY_ON,
-  retriable_status_codes: [503],
   host_selection_retry_max_attempts: 5,
   retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
 };
