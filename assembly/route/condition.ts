@@ -1,21 +1,26 @@
 // One match condition (a record of the route table) evaluated against the request view:
-// pick the subject's bytes, compare them by the condition's op, invert if asked.
+// pick the subject's bytes, compare them by the condition's op (a regex runs its compiled
+// program as a full match), invert if asked.
 import {
   RV_METHOD_PTR, RV_METHOD_LEN, RV_PATH_PTR, RV_AUTHORITY_PTR, RV_AUTHORITY_LEN,
   RV_HEADER_COUNT, RV_HEADERS, RV_HEADER_ENTRY,
 } from '../abi';
 import {
-  CD_SUBJECT, CD_OP, CD_FLAGS, CD_NAME_OFF, CD_NAME_LEN, CD_VALUE_OFF, CD_VALUE_LEN,
+  CD_SUBJECT, CD_OP, CD_FLAGS, CD_NAME_OFF, CD_NAME_LEN, CD_VALUE_OFF, CD_VALUE_LEN, CD_AUX,
   FLAG_INVERT, FLAG_IGNORE_CASE, Subject, Op,
 } from './table';
 import { bytesEqual, bytesEqualLower } from './bytes';
+import { runProgram } from '../regex/run';
 
 const QUESTION: u32 = 0x3f; // ?
 const HASH: u32 = 0x23; // #
 
-/** Does the span (s, n) satisfy `op` against the pattern (p, m)? */
-function compare(op: u32, ignoreCase: bool, s: usize, n: usize, p: usize, m: usize): bool {
+/** Does the span (s, n) satisfy `op` against the pattern (p, m), or the regex program at `rx`? */
+function compare(op: u32, ignoreCase: bool, s: usize, n: usize, p: usize, m: usize, rx: usize): bool {
   switch (op) {
+    case Op.Regex:
+      // checkTable ran regex_check on the program; ignoreCase does not apply (see table.ts).
+      return runProgram(rx, s, n);
     case Op.Exact:
       if (n != m) return false;
       break;
@@ -59,17 +64,18 @@ export function conditionHolds(t: usize, c: usize, rv: usize, pathLen: usize): b
   const ignoreCase = (flags & FLAG_IGNORE_CASE) != 0;
   const p = t + <usize>load<u32>(c + CD_VALUE_OFF);
   const m = <usize>load<u32>(c + CD_VALUE_LEN);
+  const rx = t + <usize>load<u32>(c + CD_AUX);
   let result = false;
   switch (subject) {
     case Subject.Uri: {
-      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_PATH_PTR), pathLen, p, m);
+      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_PATH_PTR), pathLen, p, m, rx);
       break;
     }
     case Subject.Method:
-      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_METHOD_PTR), <usize>load<u32>(rv + RV_METHOD_LEN), p, m);
+      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_METHOD_PTR), <usize>load<u32>(rv + RV_METHOD_LEN), p, m, rx);
       break;
     case Subject.Authority:
-      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_AUTHORITY_PTR), <usize>load<u32>(rv + RV_AUTHORITY_LEN), p, m);
+      result = compare(op, ignoreCase, <usize>load<u32>(rv + RV_AUTHORITY_PTR), <usize>load<u32>(rv + RV_AUTHORITY_LEN), p, m, rx);
       break;
     case Subject.Header: {
       const name = t + <usize>load<u32>(c + CD_NAME_OFF);
@@ -79,7 +85,7 @@ export function conditionHolds(t: usize, c: usize, rv: usize, pathLen: usize): b
       for (let i: u32 = 0; i < count; i++, h += <usize>RV_HEADER_ENTRY) {
         // Names in the view and in the pool are both lower-case: plain equality.
         if (load<u32>(h + 4) != nameLen || !bytesEqual(<usize>load<u32>(h), name, <usize>nameLen)) continue;
-        if (compare(op, ignoreCase, <usize>load<u32>(h + 8), <usize>load<u32>(h + 12), p, m)) {
+        if (compare(op, ignoreCase, <usize>load<u32>(h + 8), <usize>load<u32>(h + 12), p, m, rx)) {
           result = true;
           break;
         }

@@ -68,3 +68,7 @@ export function endpoint_active(table: usize, cluster: u32, endpoint: u32, delta
   if (!endpointInRange(table, cluster, endpoint)) return RouteStatus.BadIndex;
   return <i32>addEndpointActive(table, cluster, endpoint, delta);
 }
+
+// The regex exports ride in the routing barrel: route tables are where programs live, and a
+// standalone program (tests, tools) is checked and run by the same code the matcher uses.
+export { regex_check, regex_match } from '../regex/index';

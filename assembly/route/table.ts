@@ -2,13 +2,13 @@
 // host/compile/route-table.ts) and the load-time check that makes every later read in-bounds,
 // so the matcher and balancers can trust the table and never trap on a bad one.
 //
-// ── Format, version 1 ───────────────────────────────────────────────────────────────────
+// ── Format, version 2 ───────────────────────────────────────────────────────────────────
 // One position-independent blob, written by the host compiler and copied into linear memory
 // at an address `t` (from `alloc`, so 16-byte aligned). All integers are little-endian u32
 // unless noted; every *Off is a byte offset from `t`; every section starts 8-byte aligned.
 //
 // Header (HEADER_SIZE bytes):
-//    0 magic 0x54524D57 ("WMRT")     4 format version (1)       8 byteLength of the blob
+//    0 magic 0x54524D57 ("WMRT")     4 format version (2)       8 byteLength of the blob
 //   12 vhostCount     16 vhostsOff        20 routeCount    24 routesOff
 //   28 blockCount     32 blocksOff        36 condCount     40 condsOff
 //   44 destCount      48 destsOff         52 clusterCount  56 clustersOff
@@ -17,6 +17,8 @@
 //   88 suffixBuckets  92 suffixBucketsOff 96 suffixCount  100 suffixEntriesOff
 //  104 suffixMinLen  108 suffixMaxLen    (host-suffix byte lengths present in the suffix index)
 //  112 stateOff      116 stateLen        120 wrrOff       124 cursorOff    128 endpointStateOff
+//  132 regexOff      136 regexLen        (140: 0)
+// Version 2 added the regex section and Op.Regex; version 1 tables have a 136-byte header.
 //
 // Read-only sections (record sizes in bytes):
 //   vhost   (8)  firstRoute, routeCount                  routes of a vhost are contiguous
@@ -26,7 +28,10 @@
 //   cond   (24)  u8 subject, u8 op, u8 flags, u8 0, nameOff, nameLen, valueOff, valueLen, aux
 //                offsets point into the pool; header names lower-case; a value with
 //                FLAG_IGNORE_CASE is stored lower-case; aux is reserved for later kinds (a port
-//                number, a compiled regex program offset)
+//                number). Op.Regex: value is the pattern text (for dumps; not read when
+//                matching), aux the offset of its compiled program in the regex section, which
+//                the matcher runs as a full match of the subject (FLAG_IGNORE_CASE has no effect
+//                on a regex, as Envoy's case_sensitive has none on safe_regex: write (?i))
 //   dest    (8)  cluster index, weight                   a route's weighted destinations
 //   cluster(16)  firstEndpoint (index into endpoint state), endpointCount, lbKind, 0
 //   domain entry (20): hash, strOff, strLen, port (PORT_ANY = any port), vhost
@@ -36,6 +41,8 @@
 //                hash = FNV-1a over the lower-cased host bytes taken LAST TO FIRST, so one
 //                backwards pass over an authority yields the hash of every suffix of it.
 //   pool         string bytes (domains lower-case), deduplicated by the compiler.
+//   regex        compiled regex programs (format atop assembly/regex/program.ts), each 8-byte
+//                aligned, deduplicated by pattern; wholly before stateOff (never mutated).
 //
 // Mutable per-version state (inside the blob, at stateOff; a new version starts fresh):
 //   stateOff+0        u32 random state (xorshift32, never 0) for RANDOM and LEAST_REQUEST
@@ -43,9 +50,11 @@
 //   cursorOff         u32 × clusterCount round-robin cursor per cluster
 //   endpointStateOff  8 × endpointCount: u32 active requests, u8 healthy (1 = healthy), 3 × 0
 
+import { RX_HEADER_SIZE, RX_LENGTH, RegexStatus, checkProgram } from '../regex/program';
+
 export const TABLE_MAGIC: u32 = 0x54524d57;
-export const TABLE_FORMAT: u32 = 1;
-export const HEADER_SIZE: u32 = 136;
+export const TABLE_FORMAT: u32 = 2;
+export const HEADER_SIZE: u32 = 144;
 
 export const H_MAGIC: u32 = 0;
 export const H_FORMAT: u32 = 4;
@@ -80,6 +89,8 @@ export const H_STATE_LEN: u32 = 116;
 export const H_WRR: u32 = 120;
 export const H_CURSORS: u32 = 124;
 export const H_ENDPOINT_STATE: u32 = 128;
+export const H_REGEX: u32 = 132;
+export const H_REGEX_LEN: u32 = 136;
 
 export const VHOST_SIZE: u32 = 8;
 export const VH_FIRST_ROUTE: u32 = 0;
@@ -123,7 +134,7 @@ export const enum Subject {
 export const enum Op {
   Exact = 0,
   Prefix = 1,
-  Regex = 2, // reserved: lands with traffic management
+  Regex = 2, // aux = program offset (see the cond record above)
   Present = 3,
   Suffix = 4,
 }
@@ -220,6 +231,15 @@ function domainIndexOk(t: usize, len: u32, bucketsField: u32, bucketsOffField: u
   return true;
 }
 
+/** Is there a program regex_check accepts at offset `at`, wholly inside the regex section? */
+function regexProgramOk(t: usize, at: u32, regexOff: u64, regexEnd: u64): bool {
+  const a = <u64>at;
+  if ((at & 3) != 0 || a < regexOff || a + <u64>RX_HEADER_SIZE > regexEnd) return false;
+  const plen = load<u32>(t + <usize>at + RX_LENGTH);
+  if (a + <u64>plen > regexEnd) return false;
+  return checkProgram(t + <usize>at, plen) == RegexStatus.Ok;
+}
+
 /**
  * Checks a route table of `len` bytes at `t` before any other call may use it: header,
  * every section and record bound, every index and kind. Returns RouteStatus.Ok or the
@@ -250,6 +270,12 @@ export function checkTable(t: usize, len: u32): i32 {
   if (!sectionOk(t, len, H_WRR, destCount, 4)) return RouteStatus.Corrupt;
   if (!sectionOk(t, len, H_CURSORS, clusterCount, 4)) return RouteStatus.Corrupt;
   if (!sectionOk(t, len, H_ENDPOINT_STATE, endpointCount, ENDPOINT_STATE_SIZE)) return RouteStatus.Corrupt;
+  if (!sectionOk(t, len, H_REGEX, u32At(t, H_REGEX_LEN), 1)) return RouteStatus.Corrupt;
+  // Programs are trusted by the matcher after this check: they must not share bytes with the
+  // state the core mutates while routing.
+  const regexOff = <u64>u32At(t, H_REGEX);
+  const regexEnd = regexOff + <u64>u32At(t, H_REGEX_LEN);
+  if (u32At(t, H_REGEX_LEN) != 0 && regexEnd > <u64>u32At(t, H_STATE)) return RouteStatus.Corrupt;
 
   const poolOff = <u64>u32At(t, H_POOL);
   const poolLen = <u64>u32At(t, H_POOL_LEN);
@@ -282,7 +308,8 @@ export function checkTable(t: usize, len: u32): i32 {
     // Only what the matcher evaluates is accepted: a table from a newer compiler that uses a
     // reserved kind is refused at load instead of silently never matching.
     if (subject != Subject.Uri && subject != Subject.Header && subject != Subject.Method && subject != Subject.Authority) return RouteStatus.Unsupported;
-    if (op != Op.Exact && op != Op.Prefix && op != Op.Present && op != Op.Suffix) return RouteStatus.Unsupported;
+    if (op != Op.Exact && op != Op.Prefix && op != Op.Present && op != Op.Suffix && op != Op.Regex) return RouteStatus.Unsupported;
+    if (op == Op.Regex && !regexProgramOk(t, load<u32>(c + CD_AUX), regexOff, regexEnd)) return RouteStatus.Corrupt;
   }
   for (let i: u32 = 0; i < destCount; i++) {
     if (load<u32>(rec(t, H_DESTS, i, DEST_SIZE) + DS_CLUSTER) >= clusterCount) return RouteStatus.Corrupt;

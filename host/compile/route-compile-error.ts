@@ -2,8 +2,14 @@
 // the field, and a message that says what, where and why.
 
 export type RouteCompileErrorCode =
-  /** A match kind the core does not evaluate yet (e.g. uri.regex). */
+  /** A match kind the core does not evaluate yet. */
   | 'unsupported_match'
+  /** A regex using RE2 syntax the engine refuses (backreference, lookaround, \\b, \\p{..}, (?m)); see RegexCompileError. */
+  | 'unsupported_regex'
+  /** A regex that is not valid RE2 syntax. */
+  | 'invalid_regex'
+  /** A regex whose automaton exceeds the engine's limits (4,096 DFA states, repetition above 1000). */
+  | 'regex_too_large'
   /** A domain pattern that is empty, has a bad port, or puts `*` anywhere but in front. */
   | 'invalid_domain'
   /** The same domain (and port) on two virtual hosts: Envoy refuses this too. */
@@ -26,8 +32,8 @@ export class RouteCompileError extends Error {
   /** The offending field, e.g. `uri.regex`, `headers.x-user.regex`, `domains[2]`. */
   readonly field: string;
 
-  constructor(code: RouteCompileErrorCode, where: string, field: string, message: string) {
-    super(message);
+  constructor(code: RouteCompileErrorCode, where: string, field: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'RouteCompileError';
     this.code = code;
     this.where = where;

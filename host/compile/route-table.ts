@@ -3,11 +3,13 @@
 // so it runs in the control shell and in tests; bad input throws RouteCompileError.
 import type { MeshConfig, Route, StringMatch, LbPolicy } from '../model/mesh.js';
 import { RouteCompileError } from './route-compile-error.js';
+import { compileRegex } from './regex/compile-regex.js';
+import { RegexCompileError } from './regex/regex-compile-error.js';
 
 // ── Format mirror (assembly/route/table.ts) ─────────────────────────────────────────────
 export const TABLE_MAGIC = 0x54524d57;
-export const TABLE_FORMAT = 1;
-export const HEADER_SIZE = 136;
+export const TABLE_FORMAT = 2;
+export const HEADER_SIZE = 144;
 export const H = {
   MAGIC: 0, FORMAT: 4, LENGTH: 8,
   VHOST_COUNT: 12, VHOSTS: 16, ROUTE_COUNT: 20, ROUTES: 24, BLOCK_COUNT: 28, BLOCKS: 32,
@@ -17,6 +19,7 @@ export const H = {
   SUFFIX_BUCKETS: 88, SUFFIX_BUCKETS_OFF: 92, SUFFIX_COUNT: 96, SUFFIX_ENTRIES: 100,
   SUFFIX_MIN_LEN: 104, SUFFIX_MAX_LEN: 108,
   STATE: 112, STATE_LEN: 116, WRR: 120, CURSORS: 124, ENDPOINT_STATE: 128,
+  REGEX: 132, REGEX_LEN: 136,
 } as const;
 export const VHOST_SIZE = 8;
 export const ROUTE_SIZE = 24;
@@ -156,12 +159,43 @@ function unsupported(route: Route, field: string): never {
   throw new RouteCompileError('unsupported_match', route.name, field, `route ${route.name}: ${field} is not supported yet (lands with traffic management)`);
 }
 
-/** The (op, value) of a StringMatch, or throws for kinds the core does not evaluate. */
+/** The op of a StringMatch, or throws for kinds the core does not evaluate. */
 function stringOp(route: Route, field: string, m: StringMatch): number {
   switch (m.kind) {
     case 'exact': return Op.Exact;
     case 'prefix': return Op.Prefix;
-    default: return unsupported(route, `${field}.${m.kind}`);
+    case 'regex': return Op.Regex;
+    default: return unsupported(route, `${field}.${(m as StringMatch).kind}`);
+  }
+}
+
+/** Compiled regex programs of one table, deduplicated by pattern; offsets relative to the section. */
+class RegexSection {
+  readonly #index = new Map<string, number>();
+  readonly #programs: Uint8Array[] = [];
+  length = 0;
+  /** The section offset of `pattern`'s program; RouteCompileError (with the regex error's code) when it does not compile. */
+  add(pattern: string, route: Route, field: string): number {
+    const known = this.#index.get(pattern);
+    if (known !== undefined) return known;
+    let program: Uint8Array;
+    try {
+      program = compileRegex(pattern).program;
+    } catch (e) {
+      if (!(e instanceof RegexCompileError)) throw e;
+      throw new RouteCompileError(e.code, route.name, field, `route ${route.name}: ${field}: ${e.message}`, { cause: e });
+    }
+    const off = this.length;
+    this.#index.set(pattern, off);
+    this.#programs.push(program);
+    this.length = align8(off + program.length);
+    return off;
+  }
+  writeTo(out: Uint8Array, at: number): void {
+    for (const p of this.#programs) {
+      out.set(p, at);
+      at = align8(at + p.length);
+    }
   }
 }
 
@@ -172,6 +206,7 @@ function stringOp(route: Route, field: string, m: StringMatch): number {
  */
 export function compileRouteTable(mesh: MeshConfig): Uint8Array {
   const pool = new StringPool();
+  const regexes = new RegexSection();
 
   // Clusters first: destinations refer to them by name.
   const clusterIndex = new Map<string, number>();
@@ -216,14 +251,20 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
         const firstCond = condRecs.length;
         if (m.uri) {
           const op = stringOp(route, 'uri', m.uri);
-          const flags = m.ignoreUriCase ? FLAG_IGNORE_CASE : 0;
-          condRecs.push({ subject: Subject.Uri, op, flags, name: noName, value: pool.add(m.ignoreUriCase ? asciiLower(m.uri.value) : m.uri.value), aux: 0 });
+          if (op === Op.Regex) {
+            // ignoreUriCase has no effect on a regex (Envoy's case_sensitive ignores safe_regex): (?i) does it.
+            condRecs.push({ subject: Subject.Uri, op, flags: 0, name: noName, value: pool.add(m.uri.value), aux: regexes.add(m.uri.value, route, 'uri.regex') });
+          } else {
+            const flags = m.ignoreUriCase ? FLAG_IGNORE_CASE : 0;
+            condRecs.push({ subject: Subject.Uri, op, flags, name: noName, value: pool.add(m.ignoreUriCase ? asciiLower(m.uri.value) : m.uri.value), aux: 0 });
+          }
         }
         for (const h of m.headers) {
           const name = asciiLower(h.name);
           const field = `${h.invert ? 'withoutHeaders' : 'headers'}.${name}`;
           const op = h.match === null ? Op.Present : stringOp(route, field, h.match);
-          condRecs.push({ subject: Subject.Header, op, flags: h.invert ? FLAG_INVERT : 0, name: pool.add(name), value: pool.add(h.match?.value ?? ''), aux: 0 });
+          const aux = op === Op.Regex ? regexes.add(h.match!.value, route, `${field}.regex`) : 0;
+          condRecs.push({ subject: Subject.Header, op, flags: h.invert ? FLAG_INVERT : 0, name: pool.add(name), value: pool.add(h.match?.value ?? ''), aux });
         }
         blockRecs.push([firstCond, condRecs.length - firstCond]);
       });
@@ -263,6 +304,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
   const suffixBucketsOff = place(suffixBuckets * 4);
   const suffixEntriesOff = place(suffix.length * DOMAIN_SIZE);
   const poolOff = place(pool.length);
+  const regexOff = place(regexes.length);
   const stateOff = place(8);
   const wrrOff = place(destRecs.length * 4);
   const cursorsOff = place(clusterRecs.length * 4);
@@ -288,6 +330,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
     [H.SUFFIX_MAX_LEN, suffix.length === 0 ? 0 : Math.max(...suffix.map((s) => s.byteLength))],
     [H.STATE, stateOff], [H.STATE_LEN, length - stateOff], [H.WRR, wrrOff],
     [H.CURSORS, cursorsOff], [H.ENDPOINT_STATE, endpointStateOff],
+    [H.REGEX, regexOff], [H.REGEX_LEN, regexes.length],
   ];
   for (const [off, v] of header) w.u32(off, v);
 
@@ -309,7 +352,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
     w.u32(o + 8, c.name[1]);
     w.u32(o + 12, poolOff + c.value[0]);
     w.u32(o + 16, c.value[1]);
-    w.u32(o + 20, c.aux);
+    w.u32(o + 20, c.op === Op.Regex ? regexOff + c.aux : c.aux);
   });
   destRecs.forEach(([cluster, weight], i) => {
     w.u32(destsOff + i * DEST_SIZE, cluster);
@@ -337,6 +380,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
   writeIndex(exact, exactBuckets, exactBucketsOff, exactEntriesOff);
   writeIndex(suffix, suffixBuckets, suffixBucketsOff, suffixEntriesOff);
   pool.writeTo(w.bytes, poolOff);
+  regexes.writeTo(w.bytes, regexOff);
 
   w.u32(stateOff, INITIAL_SEED);
   // WRR current weights and round-robin cursors start at 0 (the buffer is zeroed); every

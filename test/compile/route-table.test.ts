@@ -104,21 +104,56 @@ describe('domain patterns', () => {
   });
 });
 
-describe('errors', () => {
-  test('uri.regex → unsupported_match naming the route and field', () => {
-    const e = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [match({ kind: 'regex', value: '/a.*' })])])])));
-    expect(e.code).toBe('unsupported_match');
-    expect(e.where).toBe('ns/vs/0');
-    expect(e.field).toBe('uri.regex');
-    expect(e.message).toBe('route ns/vs/0: uri.regex is not supported yet (lands with traffic management)');
+describe('regex conditions', () => {
+  test('op regex, the pattern in the pool, aux at an aligned program in the regex section, one program per pattern', () => {
+    const m = mesh([vhost('v', ['v'], [
+      route('ns/v/0', [match({ kind: 'regex', value: '/api/v[0-9]+/.*' }, [header('user-agent', { kind: 'regex', value: '.*Chrome.*' })])]),
+      route('ns/v/1', [match({ kind: 'regex', value: '/api/v[0-9]+/.*' }, [], true)]),
+    ])]);
+    const b = compileRouteTable(m);
+    const conds = u32(b, H.CONDS);
+    const regexOff = u32(b, H.REGEX);
+    const regexLen = u32(b, H.REGEX_LEN);
+    expect(regexOff % 8).toBe(0);
+    expect(regexOff + regexLen).toBeLessThanOrEqual(u32(b, H.STATE));
+    const rec = (i: number) => ({ op: b[conds + i * 24 + 1], flags: b[conds + i * 24 + 2], valueOff: u32(b, conds + i * 24 + 12), valueLen: u32(b, conds + i * 24 + 16), aux: u32(b, conds + i * 24 + 20) });
+    const [uri, ua, uri2] = [rec(0), rec(1), rec(2)];
+    expect([uri.op, ua.op, uri2.op]).toEqual([2, 2, 2]);
+    expect(new TextDecoder().decode(b.subarray(uri.valueOff, uri.valueOff + uri.valueLen))).toBe('/api/v[0-9]+/.*');
+    // ignoreUriCase does not apply to a regex: no flag, same program.
+    expect(uri2.flags).toBe(0);
+    expect(uri2.aux).toBe(uri.aux);
+    expect(uri.aux).toBe(regexOff);
+    for (const c of [uri, ua]) {
+      expect(c.aux % 8).toBe(0);
+      expect(u32(b, c.aux)).toBe(0x58524d57); // "WMRX"
+      expect(c.aux + u32(b, c.aux + 8)).toBeLessThanOrEqual(regexOff + regexLen);
+    }
+    expect(ua.aux).toBeGreaterThan(uri.aux);
   });
 
-  test('header regex and withoutHeaders regex', () => {
-    const h = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/1', [match(null, [header('x-user', { kind: 'regex', value: '.*' })])])])])));
-    expect([h.code, h.field]).toEqual(['unsupported_match', 'headers.x-user.regex']);
-    const w = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/2', [match(null, [header('x-user', { kind: 'regex', value: '.*' }, true)])])])])));
-    expect([w.code, w.field]).toEqual(['unsupported_match', 'withoutHeaders.x-user.regex']);
-    expect(w.message).toBe('route ns/vs/2: withoutHeaders.x-user.regex is not supported yet (lands with traffic management)');
+  test('a table without regexes has an empty regex section', () => {
+    const b = compileRouteTable(mesh([vhost('v', ['v'], [route('ns/v/0', [match(prefix('/'))])])]));
+    expect(u32(b, H.REGEX_LEN)).toBe(0);
+  });
+});
+
+describe('errors', () => {
+  test('a regex that does not compile → its regex code, naming the route, field and position', () => {
+    const e = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/0', [match({ kind: 'regex', value: '/(a)\\1' })])])])));
+    expect(e.code).toBe('unsupported_regex');
+    expect(e.where).toBe('ns/vs/0');
+    expect(e.field).toBe('uri.regex');
+    expect(e.message).toBe('route ns/vs/0: uri.regex: regex "/(a)\\\\1" at offset 4: backreference `\\1` is not supported (RE2 rejects it too) (unsupported_regex)');
+    expect((e.cause as { code: string }).code).toBe('unsupported_regex');
+  });
+
+  test('header regex and withoutHeaders regex errors name their field', () => {
+    const h = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/1', [match(null, [header('x-user', { kind: 'regex', value: '(ab' })])])])])));
+    expect([h.code, h.field]).toEqual(['invalid_regex', 'headers.x-user.regex']);
+    const w = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/vs/2', [match(null, [header('x-user', { kind: 'regex', value: '(a|b)*a(a|b){12}' }, true)])])])])));
+    expect([w.code, w.field]).toEqual(['regex_too_large', 'withoutHeaders.x-user.regex']);
+    expect(w.message).toMatch(/^route ns\/vs\/2: withoutHeaders\.x-user\.regex: regex .* 4096 DFA states/);
   });
 
   test('duplicate domains across virtual hosts, including case and port spelling', () => {

@@ -50,7 +50,20 @@ function refVirtualHost(m: MeshConfig, authority: string): number {
   return best;
 }
 
+// Regexes of the generators below, each with the JS pattern meaning the same (RE2 and JS agree
+// on these spellings); the reference runs them as ^(?:…)$ full matches with the u flag.
+const REGEXES: Record<string, string> = {
+  '/a.*': '/a.*', '.*b': '.*b', '/[ab]*': '/[ab]*', '(?i)/a|/b/?': '/a|/b/?', 'A?/?a+': 'A?/?a+',
+  'a.*': 'a.*', '[ab]+': '[ab]+', 'a,b|b': 'a,b|b', '': '', '.?': '.?',
+};
+
 function refString(m: StringMatch, value: string, ignoreCase: boolean): boolean {
+  if (m.kind === 'regex') {
+    // ignoreUriCase does not apply to regexes (Envoy); (?i) does.
+    const js = REGEXES[m.value];
+    if (js === undefined) throw new Error(`no JS spelling for ${m.value}`);
+    return new RegExp(`^(?:${js})$`, m.value.startsWith('(?i)') ? 'iu' : 'u').test(value);
+  }
   const v = ignoreCase ? lower(value) : value;
   const want = ignoreCase ? lower(m.value) : m.value;
   return m.kind === 'exact' ? v === want : v.startsWith(want);
@@ -87,10 +100,17 @@ const authority = fc.tuple(fc.constantFrom('', 'q.', 'Q.', 'zz'), hostPart, fc.c
   .map(([pre, h, p]) => pre + h + p);
 const text = (chars: string[], max: number) => fc.array(fc.constantFrom(...chars), { maxLength: max }).map((a) => a.join(''));
 const pathValue = text(['/', 'a', 'b', 'A'], 4);
-const stringMatch = fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: pathValue });
+const stringMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: pathValue }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('/a.*', '.*b', '/[ab]*', '(?i)/a|/b/?', 'A?/?a+') }),
+);
 const headerName = fc.constantFrom('x', 'y', 'X');
 const headerValue = fc.constantFrom('', 'a', 'ab', 'b', 'A', 'a,b');
-const headerMatch = fc.tuple(headerName, fc.option(fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: headerValue }), { nil: null }), fc.boolean())
+const headerStringMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: headerValue }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('a.*', '[ab]+', 'a,b|b', '', '.?') }),
+);
+const headerMatch = fc.tuple(headerName, fc.option(headerStringMatch, { nil: null }), fc.boolean())
   .map(([n, m, inv]) => header(n, m, inv));
 const block = fc.tuple(fc.option(stringMatch, { nil: null }), fc.array(headerMatch, { maxLength: 2 }), fc.boolean())
   .map(([uri, hs, ic]) => match(uri, hs, ic));

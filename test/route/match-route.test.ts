@@ -1,7 +1,7 @@
 // The Wasm matcher through RouteTable: virtual-host selection by authority, then route order,
-// OR/AND of match blocks, uri exact/prefix, header exact/prefix/present/invert.
+// OR/AND of match blocks, uri exact/prefix/regex, header exact/prefix/regex/present/invert.
 import { describe, test, expect } from 'vitest';
-import { load, mesh, vhost, route, match, exact, prefix, header } from './mesh-builder.js';
+import { load, mesh, vhost, route, match, exact, prefix, header, regex } from './mesh-builder.js';
 
 /** A table whose virtual host i has one catch-all route, so the route index names the vhost. */
 function hosts(...domainLists: string[][]) {
@@ -215,5 +215,55 @@ describe('header conditions', () => {
   test('names are matched lower-case whatever the config wrote', () => {
     const r = load(mesh([vhost('a', ['a'], [route('r', [match(null, [header('End-User', exact('jason'))])])])]));
     expect(r.matchRequest('GET', '/', 'a', [['end-user', 'jason']])).toBe(0);
+  });
+});
+
+describe('regex conditions (full match, RE2 syntax)', () => {
+  // Seed 002's reviews rule: end-user jason with a Chrome user agent → v2, else v1.
+  const t = () => load(mesh([vhost('a', ['a'], [
+    route('jason-chrome', [match(null, [header('end-user', exact('jason')), header('user-agent', regex('.*Chrome.*'))])]),
+    route('api', [match(regex('^/api/v[0-9]+/.*'))]),
+    route('icase-ignored', [match(regex('/Static/.*'), [], true)]),
+    route('icase', [match(regex('(?i)/static/.*'))]),
+    route('not-bot', [match(prefix('/nb'), [header('user-agent', regex('(?i).*bot.*'), true)])]),
+    route('fallback'),
+  ])]));
+  const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+
+  test("seed 002: end-user jason AND a Chrome user-agent", () => {
+    const r = t();
+    expect(r.matchRequest('GET', '/reviews/0', 'a', [['end-user', 'jason'], ['user-agent', chrome]])).toBe(0);
+    expect(r.matchRequest('GET', '/reviews/0', 'a', [['end-user', 'jason'], ['user-agent', 'curl/8.0']])).toBe(5);
+    expect(r.matchRequest('GET', '/reviews/0', 'a', [['end-user', 'bob'], ['user-agent', chrome]])).toBe(5);
+    expect(r.matchRequest('GET', '/reviews/0', 'a', [['end-user', 'jason']])).toBe(5);
+  });
+
+  test('uri regex: the whole path, without the query', () => {
+    const r = t();
+    expect(r.matchRequest('GET', '/api/v2/users', 'a')).toBe(1);
+    expect(r.matchRequest('GET', '/api/v2/users?x=/api/v', 'a')).toBe(1);
+    expect(r.matchRequest('GET', '/api/vX/users', 'a')).toBe(5);
+    expect(r.matchRequest('GET', '/x/api/v2/users', 'a')).toBe(5);
+  });
+
+  test('ignoreUriCase does not fold a regex (as Envoy); (?i) does', () => {
+    const r = t();
+    expect(r.matchRequest('GET', '/Static/a.css', 'a')).toBe(2);
+    expect(r.matchRequest('GET', '/STATIC/a.css', 'a')).toBe(3);
+    expect(r.matchRequest('GET', '/static/a.css', 'a')).toBe(3);
+  });
+
+  test('withoutHeaders regex: holds when absent or no occurrence matches', () => {
+    const r = t();
+    expect(r.matchRequest('GET', '/nb', 'a')).toBe(4);
+    expect(r.matchRequest('GET', '/nb', 'a', [['user-agent', chrome]])).toBe(4);
+    expect(r.matchRequest('GET', '/nb', 'a', [['user-agent', 'GoogleBot/2.1']])).toBe(5);
+  });
+
+  test('non-ASCII header bytes: `.` takes whole UTF-8 sequences', () => {
+    const r = load(mesh([vhost('a', ['a'], [route('r', [match(null, [header('x-name', regex('J.s.'))])])])]));
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jösé']])).toBe(0);
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jös😀']])).toBe(0);
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jös']])).toBe(-1);
   });
 });

@@ -22,6 +22,7 @@ export function match(uri: RouteMatch['uri'], headers: HeaderMatch[] = [], ignor
 
 export const exact = (value: string) => ({ kind: 'exact' as const, value });
 export const prefix = (value: string) => ({ kind: 'prefix' as const, value });
+export const regex = (value: string) => ({ kind: 'regex' as const, value });
 export const header = (name: string, m: HeaderMatch['match'], invert = false): HeaderMatch => ({ name, match: m, invert });
 
 export function vhost(name: string, domains: string[], routes: Route[]): VirtualHost {

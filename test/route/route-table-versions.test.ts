@@ -4,8 +4,8 @@ import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
 import { Core } from '../../host/core/wasm.js';
 import { RouteTable } from '../../host/core/router.js';
-import { compileRouteTable, H } from '../../host/compile/route-table.js';
-import { load, mesh, vhost, route, cluster, match, prefix } from './mesh-builder.js';
+import { compileRouteTable, H, TABLE_FORMAT } from '../../host/compile/route-table.js';
+import { load, mesh, vhost, route, cluster, match, prefix, regex, header } from './mesh-builder.js';
 
 const split = (a: number, b: number) =>
   mesh([vhost('v', ['v', '*.v'], [route('ns/v/0', [match(prefix('/'))], [['c0', a], ['c1', b]])])], [cluster('c0', 3), cluster('c1', 2)]);
@@ -77,7 +77,8 @@ describe('the core refuses bad tables', () => {
   test('magic, format, length', () => {
     expect(refused(good)).toBe('accepted');
     expect(refused(patched(H.MAGIC, 0x12345678))).toBe('bad_magic');
-    expect(refused(patched(H.FORMAT, 2))).toBe('bad_format');
+    expect(refused(patched(H.FORMAT, TABLE_FORMAT - 1))).toBe('bad_format');
+    expect(refused(patched(H.FORMAT, TABLE_FORMAT + 1))).toBe('bad_format');
     expect(refused(good.slice(0, 100))).toBe('bad_length');
     expect(refused(patched(H.LENGTH, good.length + 1))).toBe('bad_length');
     expect(refused(new Uint8Array(0))).toBe('bad_length');
@@ -90,8 +91,32 @@ describe('the core refuses bad tables', () => {
     expect(refused(patched(destsOff, 7))).toBe('corrupt'); // cluster index 7 of 2
     const condsOff = new DataView(good.buffer).getUint32(H.CONDS, true);
     const b = good.slice();
-    b[condsOff + 1] = 2; // op = regex
+    b[condsOff + 1] = 9; // an op this core does not know
     expect(refused(b)).toBe('unsupported');
+    b[condsOff + 1] = 2; // op = regex, but aux (0) is no program in the regex section
+    expect(refused(b)).toBe('corrupt');
+  });
+
+  test('regex programs: misplaced, damaged, or overlapping the mutable state', () => {
+    const rx = compileRouteTable(mesh([vhost('v', ['v'], [route('ns/v/0', [match(regex('/a.*'), [header('x', regex('[0-9]+'))])])])]));
+    expect(refused(rx)).toBe('accepted');
+    const view = new DataView(rx.buffer);
+    const condsOff = view.getUint32(H.CONDS, true);
+    const regexOff = view.getUint32(H.REGEX, true);
+    const aux = view.getUint32(condsOff + 20, true);
+    expect(aux).toBe(regexOff);
+    const edit = (f: (v: DataView, b: Uint8Array) => void) => {
+      const b = rx.slice();
+      f(new DataView(b.buffer), b);
+      return refused(b);
+    };
+    expect(edit((v) => v.setUint32(condsOff + 20, aux + 2, true))).toBe('corrupt'); // unaligned
+    expect(edit((v) => v.setUint32(condsOff + 20, view.getUint32(H.POOL, true), true))).toBe('corrupt'); // outside the section
+    expect(edit((_, b) => { b[aux] ^= 0xff; })).toBe('corrupt'); // program magic
+    expect(edit((v) => v.setUint16(v.byteLength - 2, 1, true))).toBe('accepted'); // state bytes are not program bytes
+    expect(edit((v) => v.setUint32(H.REGEX_LEN, v.getUint32(H.STATE, true) - regexOff + 8, true))).toBe('corrupt'); // reaches into state
+    // A transition of the first program pointing past its states.
+    expect(edit((v) => v.setUint16(aux + v.getUint32(aux + 28, true) + 2 * v.getUint32(aux + 16, true), 0xffff, true))).toBe('corrupt');
   });
 
   test('property: random corruption never traps the core and never loads unchecked garbage', () => {
