@@ -269,6 +269,19 @@ describe('ProxyServer: failures and flags', () => {
     expect(p.stats.cluster('backend').get('upstream_rq_timeout')).toBe(1);
   });
 
+  it('route timeout after the head was sent: the downstream is aborted (UT), never completed', async () => {
+    const up = await raw(async (s) => {
+      await readHead(s);
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhalf'); // then stalls
+    });
+    const { p, logs } = await proxy(oneCluster([up.port], { timeoutMs: 150 }));
+    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 1000);
+    expect(r.closedByServer).toBe(true);
+    expect(r.data.toString()).toMatch(/^HTTP\/1\.1 200[^]*half$/);
+    await waitFor(() => logs.length === 1);
+    expect(logs[0]).toMatchObject({ code: 200, flags: 'UT' });
+  });
+
   it('503 UO when the cluster connection limit is reached', async () => {
     const hold: http.ServerResponse[] = [];
     const up = await upstream((_req, res) => hold.push(res));
