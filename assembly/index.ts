@@ -3,3 +3,4 @@ export { alloc, free, req_view, abi_layout } from './abi';
 export * from './codec/index';
 export * from './route/index';
 export * from './upstream/index';
+export * from './balance/index';
