@@ -1,7 +1,7 @@
 // Parses RE2 syntax (the dialect of Envoy's safe_regex and Istio's `regex` matches) into a
 // RegexNode, refusing with a positioned RegexCompileError what this engine does not run.
 //
-// Decisions (also in the README of this folder's tests):
+// Decisions (the byte-level ones are also written atop assembly/regex/program.ts):
 // - Perl classes are ASCII, as in RE2: \d [0-9], \w [0-9A-Za-z_], \s [\t\n\f\r ].
 // - `.` is any code point but \n ((?s): any code point). Code points, not bytes: the byte
 //   compiler lowers sets to UTF-8, so `.` and negated classes consume one whole UTF-8 sequence.
