@@ -10,10 +10,8 @@ export interface Limits {
    * so values above 48 only matter if uWS is rebuilt with a larger UWS_HTTP_MAX_HEADERS_COUNT.
    */
   maxRequestHeaders: number;
-  /** Upstream response head size in bytes (Envoy: 60 KiB) → 502 UPE. */
-  maxResponseHeadBytes: number;
-  /** Upstream response header count (Envoy: 100) → 502 UPE. */
-  maxResponseHeaders: number;
+  // Upstream response heads: 60 KiB and 100 fields (Envoy's defaults), fixed in the core's
+  // parser (host/core/codec.ts MAX_HEAD_BYTES, MAX_HEADERS) → 502 UPE; not configurable yet.
   /** TCP connect timeout to an endpoint (Envoy/Istio connectTimeout: 10 s) → 503 UF. */
   connectTimeoutMs: number;
   /** How long an idle pooled upstream connection is kept (Envoy idle_timeout: 1 h). */
@@ -33,8 +31,6 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxRequestHeadBytes: 60 * 1024,
   maxRequestHeaders: 100,
-  maxResponseHeadBytes: 60 * 1024,
-  maxResponseHeaders: 100,
   connectTimeoutMs: 10_000,
   upstreamIdleTimeoutMs: 3_600_000,
   maxConnectionsPerCluster: 1024,

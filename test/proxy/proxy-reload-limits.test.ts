@@ -117,7 +117,6 @@ describe('limits', () => {
     expect(DEFAULT_LIMITS).toMatchObject({
       maxRequestHeadBytes: 60 * 1024,
       maxRequestHeaders: 100,
-      maxResponseHeadBytes: 60 * 1024,
       connectTimeoutMs: 10_000,
       upstreamIdleTimeoutMs: 3_600_000,
       maxConnectionsPerCluster: 1024,
