@@ -2,11 +2,17 @@
 // the core's binary tables, and what the data path serves. Envoy's vocabulary throughout:
 // virtual hosts → routes → weighted clusters → endpoints.
 //
+// Fields added for traffic management (issue 3) are optional: absent means "none" (or, for
+// retries, Istio's default policy), so meshes written before them stay valid.
+//
 // Index contract shared by the compiler, the core and the data path (do not reorder):
 //  - route index    = position in the flattening of virtualHosts[*].routes, in order;
 //  - destination    = position in route.destinations;
 //  - cluster index  = position in MeshConfig.clusters (RouteDestination.cluster names one);
 //  - endpoint index = position in Cluster.endpoints.
+
+import type { HashLbDescriptor } from '../compile/hash-lb.js';
+import type { CircuitBreakerLimits, OutlierSettings, RetryPolicySpec } from '../core/upstream-policy.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -24,17 +30,90 @@ export interface HeaderMatch {
   invert: boolean;
 }
 
-/** One Istio HTTPMatchRequest: every condition must hold (AND). */
+export interface QueryParamMatch {
+  /** Parameter name as sent (case-sensitive, not decoded). */
+  name: string;
+  /** null: the parameter must be present (Istio's empty match); exact/prefix/regex on the raw value. */
+  match: StringMatch | null;
+}
+
+/**
+ * One Istio HTTPMatchRequest: every condition must hold (AND). `sourceLabels`,
+ * `sourceNamespace` and `gateways` are decided by host/config when it builds the routes for
+ * one proxy (its --labels, --namespace and --gateway), so a block that cannot apply to this
+ * proxy never reaches the model.
+ */
 export interface RouteMatch {
   uri: StringMatch | null;
   ignoreUriCase: boolean;
   headers: HeaderMatch[];
+  /** HTTP method (exact/prefix/regex, case-sensitive as Envoy's :method match). */
+  method?: StringMatch | null;
+  /** The request's authority (Host), as sent, port included. */
+  authority?: StringMatch | null;
+  /** Request scheme; a plain-HTTP listener serves scheme "http". */
+  scheme?: StringMatch | null;
+  queryParams?: QueryParamMatch[];
+  /** The port the request addressed: the authority's port, else the listener's port. */
+  port?: number | null;
 }
 
 export interface HeaderOps {
   set: Array<[string, string]>;
   add: Array<[string, string]>;
   remove: string[];
+}
+
+/** Istio HTTPRewrite. */
+export interface Rewrite {
+  /** Replaces the matched uri prefix (or the whole path for exact/regex matches), as Istio. */
+  uri?: string;
+  /** Istio uriRegexRewrite: RE2 `match` over the path, `rewrite` with \1-style groups. */
+  uriRegex?: { match: string; rewrite: string };
+  authority?: string;
+}
+
+/** Istio HTTPRedirect (answered by the proxy, no upstream). */
+export interface Redirect {
+  uri?: string;
+  authority?: string;
+  port?: number;
+  /** Istio derivePort: FROM_PROTOCOL_DEFAULT | FROM_REQUEST_PORT. */
+  derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT';
+  scheme?: string;
+  /** Default 301. */
+  redirectCode: number;
+}
+
+/** Istio HTTPDirectResponse. */
+export interface DirectResponse {
+  status: number;
+  /** Body bytes as text (Istio body.string, or body.bytes decoded from base64 as latin1). */
+  body: string | null;
+}
+
+/** Istio CorsPolicy, resolved (origins as string matches). */
+export interface CorsPolicy {
+  allowOrigins: StringMatch[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds: number | null;
+  allowCredentials: boolean | null;
+  /** Istio unmatchedPreflights: FORWARD (default) | IGNORE. */
+  unmatchedPreflights: 'FORWARD' | 'IGNORE';
+}
+
+/** Istio HTTPFaultInjection; percentages are 0..100 (fractions allowed). */
+export interface FaultPolicy {
+  delay: { fixedDelayMs: number; percentage: number } | null;
+  abort: { httpStatus: number; percentage: number } | null;
+}
+
+/** One mirror: fire-and-forget copy to `cluster` for `percentage` (0..100) of requests. */
+export interface MirrorPolicy {
+  cluster: string;
+  percentage: number;
 }
 
 export interface RouteDestination {
@@ -56,6 +135,21 @@ export interface Route {
   responseHeaders: HeaderOps;
   /** Istio `timeout` in ms; null means none (Istio's default for HTTP routes). */
   timeoutMs: number | null;
+  /**
+   * Resolved retry policy (Istio `retries` through retryPolicyFromIstio). Absent: Istio's
+   * default policy (2 retries, connect-failure,refused-stream,unavailable,cancelled,
+   * retriable-status-codes, no code). `retries: 0` in the spec disables.
+   */
+  retry?: RetryPolicySpec;
+  /** A route with a redirect or a direct response has no destinations. */
+  redirect?: Redirect | null;
+  directResponse?: DirectResponse | null;
+  rewrite?: Rewrite | null;
+  cors?: CorsPolicy | null;
+  /** When set, retries and the route timeout do not apply to the injected fault (as Istio). */
+  fault?: FaultPolicy | null;
+  /** Istio mirror/mirrorPercentage/mirrors; the copy's Host gets `-shadow` appended. */
+  mirrors?: MirrorPolicy[];
 }
 
 export interface VirtualHost {
@@ -78,7 +172,31 @@ export interface Endpoint {
   weight: number;
 }
 
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+/** Istio loadBalancer.simple (LEAST_REQUEST is Istio's default) or a consistent hash. */
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH' | 'CONSISTENT_HASH';
+
+/** TCP and HTTP connection settings of DestinationRule connectionPool (resolved). */
+export interface ConnectionSettings {
+  /** Istio tcp.connectTimeout, default 10 s. */
+  connectTimeoutMs: number;
+  /** Istio http.idleTimeout (upstream connections), default 1 h. */
+  idleTimeoutMs: number;
+  /** tcp.tcpKeepalive; null: off. */
+  tcpKeepalive: { timeMs: number; intervalMs: number; probes: number } | null;
+}
+
+/**
+ * A cluster's merged traffic policy (service level ← subset level ← portLevelSettings, merged
+ * the way Istio merges them: a more specific level replaces each whole sub-policy it sets).
+ */
+export interface ClusterPolicy {
+  connection: ConnectionSettings;
+  limits: CircuitBreakerLimits;
+  /** null: outlier detection off (no outlierDetection block). */
+  outlier: OutlierSettings | null;
+  /** Set when lb is CONSISTENT_HASH. */
+  hash: HashLbDescriptor | null;
+}
 
 export interface Cluster {
   /** Istio's naming: `outbound|<port>|<subset>|<fqdn host>` (subset empty when none). */
@@ -89,6 +207,8 @@ export interface Cluster {
   subset: string | null;
   endpoints: Endpoint[];
   lb: LbPolicy;
+  /** Absent: Istio's defaults (10 s connect timeout, no limits, no outlier detection). */
+  policy?: ClusterPolicy;
 }
 
 export interface MeshConfig {
