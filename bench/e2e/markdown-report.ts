@@ -1,0 +1,173 @@
+// The end-to-end report as Markdown: machine and command, one table per worker count (median and
+// min–max over repetitions for every figure), the wasmesh/Envoy ratios, failed runs, method.
+// Also the shorter section that goes into BENCHMARKS.md under "## End-to-end".
+import type { E2eReport, Ratio, Spread, SummaryRow } from './report-types.js';
+import { CONTENDERS } from './contenders.js';
+import { findRow } from './summarize.js';
+
+function num(v: number, digits: number): string {
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Milliseconds with a precision that suits the magnitude. */
+function ms(v: number): string {
+  return v < 1 ? num(v, 3) : v < 100 ? num(v, 2) : num(v, 0);
+}
+
+function rps(v: number): string {
+  return num(v, 0);
+}
+
+function cpu(v: number): string {
+  return num(v, 3);
+}
+
+function mib(v: number): string {
+  return num(v, 1);
+}
+
+function cell(s: Spread, f: (v: number) => string, runs: number): string {
+  return runs > 1 && s.min !== s.max ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median);
+}
+
+function ratio(v: number | null): string {
+  return v === null ? 'n/a' : `${num(v, 2)}×`;
+}
+
+function modeLabel(mode: string): string {
+  if (mode === 'throughput') return 'max throughput';
+  const m = /^rate-(\d+)$/.exec(mode);
+  return m ? `${Number(m[1]).toLocaleString('en-US')} rps` : mode;
+}
+
+function summaryTable(report: E2eReport, workers: number): string[] {
+  const lines = [
+    '| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | errors |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const mode of report.settings.modes) {
+    for (const c of CONTENDERS) {
+      const row = findRow(report.summary, workers, mode.name, c);
+      const unavailable = report.contenders.find((x) => x.name === c)?.unavailable[String(workers)];
+      if (!row) {
+        lines.push(`| ${modeLabel(mode.name)} | ${c} | n/a | | | | | | | ${unavailable ?? 'every run failed'} |`);
+        continue;
+      }
+      const n = row.runs;
+      const who = c === 'direct' ? 'direct (upstream)' : c;
+      lines.push(
+        `| ${modeLabel(mode.name)} | ${who} | ${cell(row.rps, rps, n)} | ${cell(row.p50Ms, ms, n)} | ${cell(row.p90Ms, ms, n)} | ` +
+          `${cell(row.p99Ms, ms, n)} | ${cell(row.maxMs, ms, n)} | ${cell(row.cpuSecondsPer1k, cpu, n)} | ${cell(row.peakRssMiB, mib, n)} | ` +
+          `${row.errors}${row.failed ? ` (+${row.failed} failed run${row.failed > 1 ? 's' : ''})` : ''} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function ratioTable(rs: readonly Ratio[]): string[] {
+  const lines = [
+    '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS |',
+    '|--:|---|--:|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${r.mode === 'throughput' ? ratio(r.throughput) : '—'} | ${ratio(r.p99)} | ${ratio(r.cpuPer1k)} | ${ratio(r.peakRss)} |`);
+  }
+  return lines;
+}
+
+function machineLines(report: E2eReport): string[] {
+  const m = report.machine;
+  return [
+    `- Date: ${m.date}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores (${m.platform}), load average ${m.loadAvg1} at start. ` +
+      'Shared: other engineers build and test on the same 2 cores, so figures are noisy; compare contenders within a run, not across runs.',
+    `- Command: \`${report.command}\``,
+    `- ${report.settings.reps} repetition(s) × ${report.settings.durationS} s per run, after a ${report.settings.warmupS} s warm-up per contender; ` +
+      'contenders alternate within each repetition (order rotated per repetition), so drift hits all of them alike.',
+    `- Tools: ${Object.entries(report.tools).map(([k, v]) => `${k}: ${v}`).join('; ')}`,
+  ];
+}
+
+/** The method, stated once for both outputs. */
+export function methodLines(report: E2eReport): string[] {
+  const tp = report.settings.modes.find((m) => m.kind === 'throughput');
+  const fixed = report.settings.modes.filter((m) => m.kind === 'fixed-rate');
+  return [
+    '- Routes (both proxies, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
+      'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). Envoy runs the bootstrap `wasmesh envoy-config` produces for it.',
+    '- Upstream: Go net/http in its own process (bench/e2e/upstream/upstream.go), 1 KiB body, keep-alive; `direct` is the load sent to it without a proxy, ' +
+      'which shows the upstream is not the bottleneck when its throughput is well above the proxies\'.',
+    ...(tp ? [`- Throughput: wrk, ${tp.connections} keep-alive connections, ${tp.threads} threads: as many requests as they carry (closed loop).`] : []),
+    ...(fixed.length
+      ? [`- Fixed rate (${fixed.map((m) => m.qps).join(' and ')} rps): fortio, ${fixed[0].connections} keep-alive connections each paced at rate/${fixed[0].connections}, ` +
+          'catching up after a stall so the offered rate holds; latency from each request\'s actual send, histogram resolution 10 µs. ' +
+          'wrk cannot hold a fixed rate (coordinated omission), wrk2 is not packaged by Debian. A run whose achieved rate fell below 95 % is flagged.']
+      : []),
+    '- CPU: utime+stime of the proxy process (Envoy: the real binary\'s pid; wasmesh: the node process, all threads) from /proc/<pid>/stat before and after each run, ' +
+      'per 1,000 requests completed (at a fixed rate of R rps, CPU s per 1k req × R/1000 is vCPU used). Peak RSS: VmRSS from /proc/<pid>/status sampled every 100 ms during the run. ' +
+      'For `direct` both are the upstream\'s.',
+    '- The load generator, the upstream and the proxy share the machine\'s cores, as they would on a 2-core node.',
+    '- wasmesh writes an access-log line per request to stdout (sent to /dev/null here); the translated Envoy config has no access log (Istio\'s default). ' +
+      'That per-request write is part of wasmesh\'s figures.',
+  ];
+}
+
+export function markdownReport(report: E2eReport): string {
+  const out: string[] = ['# wasmesh end-to-end benchmark', '', ...machineLines(report), ''];
+  if (report.settings.quick) out.push('**Quick (smoke) run: durations too short for meaningful figures.**', '');
+  for (const w of report.settings.workers) {
+    out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
+  }
+  out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  const failed = report.runs.filter((r) => !r.ok || r.rateNotHeld);
+  if (failed.length) {
+    out.push('## Runs to read with care', '');
+    for (const r of failed) {
+      out.push(`- rep ${r.rep}, ${r.workers} worker(s), ${r.mode}, ${r.contender}: ${r.ok ? `rate not held (${r.load ? rps(r.load.rps) : '?'} rps achieved)` : `failed: ${r.error}`}`);
+    }
+    out.push('');
+  }
+  if (report.envoyWarnings.length) out.push('## Configuration warnings (loader and envoy-config)', '', 'What the translation or wasmesh itself does not do with this YAML:', '', ...report.envoyWarnings.map((w) => `- ${w}`), '');
+  out.push('## Contenders', '', ...report.contenders.map((c) => `- **${c.name}**: ${c.description}` +
+    (Object.keys(c.unavailable).length ? ` — not run: ${Object.entries(c.unavailable).map(([w, why]) => `${w} worker(s): ${why}`).join('; ')}` : '')), '');
+  out.push('## Method', '', ...methodLines(report), '');
+  if (report.notes.length) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  if (report.profile) out.push(...profileLines(report), '');
+  return out.join('\n');
+}
+
+function profileLines(report: E2eReport): string[] {
+  const p = report.profile!;
+  return [
+    '## Where wasmesh spends its time',
+    '',
+    `${p.method}: ${rps(p.rps)} req/s, ${p.requests.toLocaleString('en-US')} requests, ${num(p.sampledMs, 0)} ms sampled. Top self time:`,
+    '',
+    '| self % | self ms | function |',
+    '|--:|--:|---|',
+    ...p.top.map((f) => `| ${num(f.percent, 1)} | ${num(f.selfMs, 0)} | \`${f.name}\` |`),
+  ];
+}
+
+/** The "## End-to-end" section of BENCHMARKS.md (heading included), pointing at the full report. */
+export function benchmarksSection(report: E2eReport, files: { md: string; svg: string; json: string }): string {
+  const out = [
+    '## End-to-end',
+    '',
+    'The same Istio YAML served by `wasmesh proxy` and by stock Envoy (from `wasmesh envoy-config`), and the upstream alone, under the same load in one run ' +
+      `(\`npm run bench:e2e\`; harness in bench/e2e/). Full report: [${files.md}](${files.md}), raw figures: [${files.json}](${files.json}).`,
+    '',
+    ...machineLines(report),
+    '- **Noisy figures**: 10+ engineers share this machine\'s 2 cores; the load generator, upstream and proxy compete with them and with each other. ' +
+      'Read the ratios, measured alternately in the same run, rather than the absolute numbers.',
+    '',
+    `![throughput and p99 per contender](${files.svg})`,
+    '',
+  ];
+  for (const w of report.settings.workers) out.push(`### ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
+  out.push('### wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  out.push('### Method', '', ...methodLines(report), '');
+  if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  return out.join('\n');
+}

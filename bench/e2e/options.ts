@@ -1,0 +1,93 @@
+// The harness's command line: `npm run bench:e2e -- [--reps N] [--duration S] [--workers 1,2]
+// [--rates 1000,5000] [--quick] [--out DIR] [--no-benchmarks-md] [--profile]`, validated with
+// clear errors (flag, value, why).
+import { join } from 'node:path';
+import { repoRoot } from './repo-root.js';
+import type { Mode } from './report-types.js';
+
+export interface E2eOptions {
+  reps: number;
+  durationS: number;
+  warmupS: number;
+  workers: number[];
+  modes: Mode[];
+  quick: boolean;
+  /** Where e2e-<date>.{json,md,svg} and e2e-latest.* go. */
+  outDir: string;
+  /** Rewrite BENCHMARKS.md's "## End-to-end" section. */
+  benchmarksMd: boolean;
+  /** After the runs, profile wasmesh under throughput load with `node --cpu-prof`. */
+  profile: boolean;
+}
+
+export const USAGE = `usage: npm run bench:e2e -- [flags]
+  --reps N            repetitions, contenders alternating within each (default 3; --quick 1)
+  --duration S        seconds per load run (default 10; --quick 2)
+  --workers LIST      worker counts for both proxies, e.g. 1,2 (default 1,2; --quick 1)
+  --rates LIST        fixed-rate modes in requests/s (default 1000,5000)
+  --connections N     throughput-mode connections (default 64)
+  --quick             smoke run: 1 rep, 2 s runs, 1 worker (figures are rough)
+  --out DIR           output folder (default bench/results)
+  --no-benchmarks-md  leave BENCHMARKS.md alone (default: rewrite its "## End-to-end" section
+                      unless --quick or --out is given)
+  --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time`;
+
+export class OptionsError extends Error {
+  readonly code = 'E2E_BAD_OPTION';
+}
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n <= 0) throw new OptionsError(`${flag}: expected a positive integer, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  return n;
+}
+
+function intList(flag: string, v: string | undefined): number[] {
+  if (v === undefined) throw new OptionsError(`${flag}: expected a comma-separated list of positive integers, got nothing`);
+  return v.split(',').map((x) => positiveInt(flag, x.trim()));
+}
+
+export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
+  const args = [...argv];
+  let reps: number | undefined;
+  let durationS: number | undefined;
+  let workers: number[] | undefined;
+  let rates = [1000, 5000];
+  let connections = 64;
+  let quick = false;
+  let outDir: string | undefined;
+  let benchmarksMd: boolean | undefined;
+  let profile = false;
+  while (args.length > 0) {
+    const flag = args.shift()!;
+    switch (flag) {
+      case '--reps': reps = positiveInt(flag, args.shift()); break;
+      case '--duration': durationS = positiveInt(flag, args.shift()); break;
+      case '--workers': workers = intList(flag, args.shift()); break;
+      case '--rates': rates = intList(flag, args.shift()); break;
+      case '--connections': connections = positiveInt(flag, args.shift()); break;
+      case '--quick': quick = true; break;
+      case '--out': outDir = args.shift(); if (!outDir) throw new OptionsError('--out: expected a folder'); break;
+      case '--no-benchmarks-md': benchmarksMd = false; break;
+      case '--profile': profile = true; break;
+      case '-h': case '--help': return 'help';
+      default: throw new OptionsError(`unknown flag ${JSON.stringify(flag)}\n${USAGE}`);
+    }
+  }
+  const modes: Mode[] = [
+    // Two wrk threads: enough to saturate one proxy worker without taking both cores.
+    { name: 'throughput', kind: 'throughput', connections, threads: 2 },
+    ...rates.map((qps): Mode => ({ name: `rate-${qps}`, kind: 'fixed-rate', connections: 16, qps })),
+  ];
+  return {
+    reps: reps ?? (quick ? 1 : 3),
+    durationS: durationS ?? (quick ? 2 : 10),
+    warmupS: quick ? 1 : 3,
+    workers: workers ?? (quick ? [1] : [1, 2]),
+    modes,
+    quick,
+    outDir: outDir ?? join(repoRoot(), 'bench', 'results'),
+    benchmarksMd: benchmarksMd ?? (!quick && outDir === undefined),
+    profile,
+  };
+}

@@ -1,0 +1,106 @@
+// The shape of one end-to-end benchmark run as written to bench/results/e2e-*.json: settings,
+// every individual measurement, and the medians/spreads and wasmesh/Envoy ratios derived from them.
+import type { MachineFacts } from '../machine.js';
+import type { ContenderName } from './contenders.js';
+import type { LoadResult } from './load-tools.js';
+
+export const REPORT_SCHEMA = 'wasmesh-bench-e2e/1';
+
+export interface Mode {
+  /** `throughput`, or `rate-<qps>` for a fixed rate. */
+  name: string;
+  kind: 'throughput' | 'fixed-rate';
+  connections: number;
+  /** wrk threads (throughput mode). */
+  threads?: number;
+  /** Offered requests per second (fixed-rate modes). */
+  qps?: number;
+}
+
+export interface RunRecord {
+  rep: number;
+  workers: number;
+  mode: string;
+  contender: ContenderName;
+  ok: boolean;
+  /** Why the run failed (load generator error, process died). */
+  error?: string;
+  load?: LoadResult;
+  /** Proxy (or, for `direct`, upstream) CPU seconds per 1,000 requests completed. */
+  cpuSecondsPer1k?: number;
+  /** Highest resident memory of that process during the run, MiB. */
+  peakRssMiB?: number;
+  /** Fixed-rate run whose achieved rate fell below 95 % of the offered rate. */
+  rateNotHeld?: boolean;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface SummaryRow {
+  workers: number;
+  mode: string;
+  contender: ContenderName;
+  /** Successful runs summarised; failed ones are listed in `runs` with their error. */
+  runs: number;
+  failed: number;
+  rps: Spread;
+  p50Ms: Spread;
+  p90Ms: Spread;
+  p99Ms: Spread;
+  maxMs: Spread;
+  cpuSecondsPer1k: Spread;
+  peakRssMiB: Spread;
+  /** Requests that failed (non-2xx or transport errors), summed over the runs. */
+  errors: number;
+}
+
+/** wasmesh median ÷ Envoy median, per workers and mode; null when either side has no figure. */
+export interface Ratio {
+  workers: number;
+  mode: string;
+  throughput: number | null;
+  p99: number | null;
+  cpuPer1k: number | null;
+  peakRss: number | null;
+}
+
+export interface ProfileFunction {
+  name: string;
+  selfMs: number;
+  percent: number;
+}
+
+export interface ProxyProfile {
+  /** How the profile was taken. */
+  method: string;
+  requests: number;
+  rps: number;
+  sampledMs: number;
+  top: ProfileFunction[];
+}
+
+export interface E2eReport {
+  schema: typeof REPORT_SCHEMA;
+  machine: MachineFacts;
+  command: string;
+  settings: {
+    reps: number;
+    durationS: number;
+    warmupS: number;
+    workers: number[];
+    modes: Mode[];
+    quick: boolean;
+  };
+  tools: Record<string, string>;
+  contenders: { name: ContenderName; description: string; unavailable: Record<string, string> }[];
+  envoyWarnings: string[];
+  runs: RunRecord[];
+  summary: SummaryRow[];
+  ratios: Ratio[];
+  notes: string[];
+  profile?: ProxyProfile;
+}

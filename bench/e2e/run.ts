@@ -1,0 +1,218 @@
+// `npm run bench:e2e`: the end-to-end benchmark. Starts the upstream, then per worker count both
+// proxies, and measures direct / wasmesh / Envoy alternately (every mode, every contender, in
+// each repetition) so drift on a shared machine hits all of them alike; writes JSON, Markdown and
+// an SVG chart under bench/results/ and the "## End-to-end" section of BENCHMARKS.md.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { machineFacts, formatMachine } from '../machine.js';
+import { updateBenchmarksMd } from './benchmarks-md.js';
+import { contenders, type Contender, type ContenderName, type RunningContender } from './contenders.js';
+import { findLoadTools } from './load-tools.js';
+import { benchmarksSection, markdownReport } from './markdown-report.js';
+import { measure, driveLoad } from './measure.js';
+import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
+import { profileWasmesh } from './proxy-profile.js';
+import { REPORT_SCHEMA, type E2eReport, type RunRecord } from './report-types.js';
+import { repoRoot } from './repo-root.js';
+import { ratios, summarize } from './summarize.js';
+import { svgChart } from './svg-chart.js';
+import { goToolchain, startUpstream, type Upstream } from './upstream.js';
+
+/** The benchmark YAML with the upstream's ports filled in, in a fresh temporary folder. */
+function writeMesh(upstream: Upstream): string {
+  const src = join(repoRoot(), 'bench', 'e2e', 'config');
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mesh-'));
+  for (const name of readdirSync(src).filter((n) => /\.ya?ml$/.test(n))) {
+    const text = readFileSync(join(src, name), 'utf8')
+      .replaceAll('${V1_PORT}', String(upstream.ports.v1))
+      .replaceAll('${V2_PORT}', String(upstream.ports.v2));
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Rotates `xs` left by `n`: repetition r starts with a different contender. */
+function rotate<T>(xs: readonly T[], n: number): T[] {
+  const k = n % Math.max(1, xs.length);
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+export async function runE2e(opts: E2eOptions, command: string): Promise<E2eReport> {
+  const machine = machineFacts();
+  log(formatMachine(machine));
+  log(`command   ${command}`);
+  const tools = findLoadTools();
+  const go = goToolchain();
+  if (go.go === null) throw new Error(go.reason);
+  const notes: string[] = [];
+  const modes = opts.modes.filter((m) => {
+    const missing = m.kind === 'throughput' ? (tools.wrk ? null : 'wrk') : tools.fortio ? null : 'fortio';
+    if (missing) notes.push(`mode ${m.name} skipped: ${missing} not found (scripts/install-loadgen.sh installs it)`);
+    return missing === null;
+  });
+  if (modes.length === 0) throw new Error('neither wrk nor fortio found: run scripts/install-loadgen.sh (or set WRK_BIN / FORTIO_BIN)');
+
+  const upstream = await startUpstream(go.go);
+  const meshDir = writeMesh(upstream);
+  const envoyWarnings = new Set<string>();
+  // Warnings name the temporary copy of the YAML; report them against the committed one.
+  const srcDir = join('bench', 'e2e', 'config');
+  const all = contenders({ meshDir, upstream, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) });
+  const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
+  const runs: RunRecord[] = [];
+  try {
+    log(`upstream  pid ${upstream.pid}, ports ${upstream.ports.v1} (v1) and ${upstream.ports.v2} (v2)`);
+    for (const workers of opts.workers) {
+      const started = new Map<ContenderName, RunningContender>();
+      try {
+        for (const c of all) {
+          const why = c.unavailable(workers);
+          if (why !== null) {
+            unavailable.get(c.name)![String(workers)] = why;
+            log(`${c.name}: not run at ${workers} worker(s): ${why}`);
+            continue;
+          }
+          try {
+            const r = await c.start(workers);
+            started.set(c.name, r);
+            log(`${c.name.padEnd(8)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
+            // Warm-up, unrecorded: JIT, connection pools, page faults.
+            await driveLoad(tools, modes[0], r.url, opts.warmupS).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
+          } catch (err) {
+            unavailable.get(c.name)![String(workers)] = `failed to start: ${(err as Error).message.split('\n')[0]}`;
+            log(`${c.name}: failed to start at ${workers} worker(s): ${(err as Error).message}`);
+          }
+        }
+        const order = all.filter((c) => started.has(c.name));
+        for (let rep = 1; rep <= opts.reps; rep++) {
+          for (const mode of modes) {
+            for (const c of rotate(order, rep - 1)) {
+              const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS);
+              runs.push(rec);
+              log(describeRun(rec));
+            }
+          }
+        }
+      } finally {
+        for (const r of started.values()) await r.stop();
+      }
+    }
+  } finally {
+    await upstream.stop();
+    rmSync(meshDir, { recursive: true, force: true });
+  }
+
+  const summary = summarize(runs);
+  const report: E2eReport = {
+    schema: REPORT_SCHEMA,
+    machine,
+    command,
+    settings: { reps: opts.reps, durationS: opts.durationS, warmupS: opts.warmupS, workers: opts.workers, modes, quick: opts.quick },
+    tools: {
+      ...(tools.versions.wrk ? { wrk: tools.versions.wrk } : {}),
+      ...(tools.versions.fortio ? { fortio: tools.versions.fortio } : {}),
+      go: go.version,
+      node: process.version,
+    },
+    contenders: all.map((c) => ({ name: c.name, description: c.describe(), unavailable: unavailable.get(c.name)! })),
+    envoyWarnings: [...envoyWarnings],
+    runs,
+    summary,
+    ratios: ratios(summary, opts.workers, modes.map((m) => m.name)),
+    notes,
+  };
+  if (opts.profile) report.profile = await profileOnce(opts, report);
+  return report;
+}
+
+/** One profiled wasmesh run after the measured ones, on a fresh upstream: nothing else loaded. */
+async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<E2eReport['profile']> {
+  const go = goToolchain();
+  if (go.go === null) return undefined;
+  const tools = findLoadTools();
+  const mode = report.settings.modes.find((m) => m.kind === 'throughput');
+  if (!mode || !tools.wrk) {
+    report.notes.push('profile skipped: the throughput mode (wrk) is not available');
+    return undefined;
+  }
+  const upstream = await startUpstream(go.go);
+  const meshDir = writeMesh(upstream);
+  try {
+    log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
+    const make = (nodeArgs: string[]): Contender => contenders({ meshDir, upstream, wasmeshNodeArgs: nodeArgs }).find((c) => c.name === 'wasmesh')!;
+    return await profileWasmesh(make, tools, mode, opts.warmupS, opts.durationS);
+  } catch (err) {
+    report.notes.push(`profile failed: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
+  } finally {
+    await upstream.stop();
+    rmSync(meshDir, { recursive: true, force: true });
+  }
+}
+
+function describeRun(r: RunRecord): string {
+  const head = `rep ${r.rep} w${r.workers} ${r.mode.padEnd(10)} ${r.contender.padEnd(8)}`;
+  if (!r.ok || !r.load) return `${head} FAILED: ${r.error}`;
+  const l = r.load;
+  return `${head} ${Math.round(l.rps).toString().padStart(7)} req/s  p50 ${l.latencyMs.p50.toFixed(3)} p99 ${l.latencyMs.p99.toFixed(3)} max ${l.latencyMs.max.toFixed(1)} ms` +
+    `  cpu ${r.cpuSecondsPer1k!.toFixed(3)} s/1k  rss ${r.peakRssMiB!.toFixed(1)} MiB${l.errors ? `  errors ${JSON.stringify(l.errorKinds)}` : ''}${r.rateNotHeld ? '  RATE NOT HELD' : ''}`;
+}
+
+/** Writes e2e-<date>.{json,md,svg} and e2e-latest.* into `outDir`; returns their paths. */
+export function writeOutputs(report: E2eReport, outDir: string): { json: string; md: string; svg: string } {
+  mkdirSync(outDir, { recursive: true });
+  const day = report.machine.date.slice(0, 10);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const md = markdownReport(report);
+  const svg = svgChart(report);
+  for (const stem of [`e2e-${day}`, 'e2e-latest']) {
+    writeFileSync(join(outDir, `${stem}.json`), json);
+    writeFileSync(join(outDir, `${stem}.md`), md);
+    writeFileSync(join(outDir, `${stem}.svg`), svg);
+  }
+  return { json: join(outDir, `e2e-${day}.json`), md: join(outDir, `e2e-${day}.md`), svg: join(outDir, `e2e-${day}.svg`) };
+}
+
+async function main(): Promise<number> {
+  let opts: E2eOptions | 'help';
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      log(`bench:e2e: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts === 'help') {
+    log(USAGE);
+    return 0;
+  }
+  const command = ['npm run bench:e2e', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+  const report = await runE2e(opts, command);
+  const files = writeOutputs(report, opts.outDir);
+  log(`wrote ${files.json}, ${files.md}, ${files.svg} (and e2e-latest.*)`);
+  if (opts.benchmarksMd) {
+    const root = repoRoot();
+    const rel = (p: string): string => relative(root, p);
+    updateBenchmarksMd(join(root, 'BENCHMARKS.md'), benchmarksSection(report, { json: rel(files.json), md: rel(files.md), svg: rel(files.svg) }));
+    log('updated BENCHMARKS.md (## End-to-end)');
+  }
+  process.stdout.write(markdownReport(report));
+  return report.runs.some((r) => r.ok) ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => {
+      log(`bench:e2e: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}

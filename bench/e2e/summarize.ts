@@ -1,0 +1,69 @@
+// From individual runs to what the report states: per workers × mode × contender the median and
+// the min–max spread over repetitions of every figure, then the wasmesh/Envoy ratios of medians.
+import type { ContenderName } from './contenders.js';
+import type { Ratio, RunRecord, Spread, SummaryRow } from './report-types.js';
+
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) throw new Error('spread of no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  // Even count: the mean of the two middle values, the usual median.
+  const median = s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+
+export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const key = `${r.workers}\u0000${r.mode}\u0000${r.contender}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const rows: SummaryRow[] = [];
+  for (const group of groups.values()) {
+    const ok = group.filter((r) => r.ok && r.load !== undefined);
+    if (ok.length === 0) continue;
+    const of = (f: (r: RunRecord) => number): Spread => spread(ok.map(f));
+    rows.push({
+      workers: group[0].workers,
+      mode: group[0].mode,
+      contender: group[0].contender,
+      runs: ok.length,
+      failed: group.length - ok.length,
+      rps: of((r) => r.load!.rps),
+      p50Ms: of((r) => r.load!.latencyMs.p50),
+      p90Ms: of((r) => r.load!.latencyMs.p90),
+      p99Ms: of((r) => r.load!.latencyMs.p99),
+      maxMs: of((r) => r.load!.latencyMs.max),
+      cpuSecondsPer1k: of((r) => r.cpuSecondsPer1k!),
+      peakRssMiB: of((r) => r.peakRssMiB!),
+      errors: ok.reduce((n, r) => n + r.load!.errors, 0),
+    });
+  }
+  return rows;
+}
+
+export function findRow(rows: readonly SummaryRow[], workers: number, mode: string, contender: ContenderName): SummaryRow | undefined {
+  return rows.find((r) => r.workers === workers && r.mode === mode && r.contender === contender);
+}
+
+export function ratios(rows: readonly SummaryRow[], workers: readonly number[], modes: readonly string[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const w of workers) {
+    for (const m of modes) {
+      const a = findRow(rows, w, m, 'wasmesh');
+      const b = findRow(rows, w, m, 'envoy');
+      const div = (f: (r: SummaryRow) => number): number | null => (a && b && f(b) > 0 ? f(a) / f(b) : null);
+      out.push({
+        workers: w,
+        mode: m,
+        throughput: m === 'throughput' ? div((r) => r.rps.median) : null,
+        p99: div((r) => r.p99Ms.median),
+        cpuPer1k: div((r) => r.cpuSecondsPer1k.median),
+        peakRss: div((r) => r.peakRssMiB.median),
+      });
+    }
+  }
+  return out;
+}

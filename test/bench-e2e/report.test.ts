@@ -1,0 +1,147 @@
+// The end-to-end harness's pure parts: medians and spreads, wasmesh/Envoy ratios, option
+// parsing, the BENCHMARKS.md section splice, the SVG with missing contenders, /proc readings.
+import { describe, expect, it } from 'vitest';
+import { replaceSection } from '../../bench/e2e/benchmarks-md.js';
+import { markdownReport } from '../../bench/e2e/markdown-report.js';
+import { OptionsError, parseOptions } from '../../bench/e2e/options.js';
+import { cpuSeconds, statusMiB } from '../../bench/e2e/proc-stats.js';
+import { REPORT_SCHEMA, type E2eReport, type RunRecord } from '../../bench/e2e/report-types.js';
+import { ratios, spread, summarize } from '../../bench/e2e/summarize.js';
+import { svgChart } from '../../bench/e2e/svg-chart.js';
+import { machineFacts } from '../../bench/machine.js';
+
+function run(contender: RunRecord['contender'], mode: string, rep: number, rps: number, p99: number, cpu = 0.05, rss = 50): RunRecord {
+  return {
+    rep, workers: 1, mode, contender, ok: true,
+    load: { requests: rps * 10, durationS: 10, rps, latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, max: p99 * 2 }, errors: 0, errorKinds: {} },
+    cpuSecondsPer1k: cpu, peakRssMiB: rss,
+  };
+}
+
+describe('spread', () => {
+  it('takes the middle value for odd counts and the mean of the middle two for even counts', () => {
+    expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3 });
+    expect(spread([4, 1, 3, 2])).toEqual({ median: 2.5, min: 1, max: 4 });
+    expect(() => spread([])).toThrow();
+  });
+});
+
+describe('summarize and ratios', () => {
+  const runs = [
+    run('wasmesh', 'throughput', 1, 12_000, 4), run('wasmesh', 'throughput', 2, 10_000, 6), run('wasmesh', 'throughput', 3, 11_000, 5),
+    run('envoy', 'throughput', 1, 10_000, 5, 0.04, 40), run('envoy', 'throughput', 2, 9_000, 5, 0.04, 40), run('envoy', 'throughput', 3, 8_000, 5, 0.04, 40),
+    { rep: 4, workers: 1, mode: 'throughput', contender: 'envoy', ok: false, error: 'boom' } as RunRecord,
+  ];
+  const rows = summarize(runs);
+
+  it('summarises successful runs and counts failed ones', () => {
+    const e = rows.find((r) => r.contender === 'envoy')!;
+    expect(e.runs).toBe(3);
+    expect(e.failed).toBe(1);
+    expect(e.rps).toEqual({ median: 9_000, min: 8_000, max: 10_000 });
+  });
+
+  it('divides wasmesh medians by Envoy medians, null where a side is missing', () => {
+    const [tp, r1k] = ratios(rows, [1], ['throughput', 'rate-1000']);
+    expect(tp.throughput).toBeCloseTo(11_000 / 9_000);
+    expect(tp.p99).toBeCloseTo(5 / 5);
+    expect(tp.cpuPer1k).toBeCloseTo(0.05 / 0.04);
+    expect(tp.peakRss).toBeCloseTo(50 / 40);
+    expect(r1k).toEqual({ workers: 1, mode: 'rate-1000', throughput: null, p99: null, cpuPer1k: null, peakRss: null });
+  });
+});
+
+describe('parseOptions', () => {
+  it('defaults to 3 reps of 10 s at 1 and 2 workers, and writes BENCHMARKS.md', () => {
+    const o = parseOptions([]);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o).toMatchObject({ reps: 3, durationS: 10, workers: [1, 2], quick: false, benchmarksMd: true });
+    expect(o.modes.map((m) => m.name)).toEqual(['throughput', 'rate-1000', 'rate-5000']);
+    expect(o.modes[0]).toMatchObject({ connections: 64, threads: 2 });
+  });
+
+  it('--quick shortens everything and leaves BENCHMARKS.md alone; --out does too', () => {
+    const q = parseOptions(['--quick', '--rates', '200']);
+    if (q === 'help') throw new Error('unexpected help');
+    expect(q).toMatchObject({ reps: 1, durationS: 2, workers: [1], benchmarksMd: false });
+    expect(q.modes.map((m) => m.name)).toEqual(['throughput', 'rate-200']);
+    const o = parseOptions(['--out', '/tmp/x']);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.benchmarksMd).toBe(false);
+  });
+
+  it('rejects bad values with a stable code naming the flag', () => {
+    for (const argv of [['--reps', '0'], ['--duration', 'x'], ['--workers', '1,a'], ['--bogus'], ['--reps']]) {
+      try {
+        parseOptions(argv);
+        expect.unreachable(`accepted ${argv.join(' ')}`);
+      } catch (err) {
+        expect(err).toBeInstanceOf(OptionsError);
+        expect((err as OptionsError).code).toBe('E2E_BAD_OPTION');
+        expect((err as Error).message).toContain(argv[0]);
+      }
+    }
+  });
+});
+
+describe('replaceSection', () => {
+  const section = '## End-to-end\n\nnew figures\n';
+
+  it('replaces only the End-to-end section, keeping what follows', () => {
+    const text = '# B\n\n## Results\n\nmicro\n\n## End-to-end\n\nold figures\n\n### sub\n\nold\n\n## Profile\n\np\n';
+    expect(replaceSection(text, section)).toBe('# B\n\n## Results\n\nmicro\n\n## End-to-end\n\nnew figures\n\n## Profile\n\np\n');
+  });
+
+  it('appends the section when the file has none, and is stable when repeated', () => {
+    const once = replaceSection('# B\n\n## Results\n\nmicro\n', section);
+    expect(once).toBe('# B\n\n## Results\n\nmicro\n\n## End-to-end\n\nnew figures\n');
+    expect(replaceSection(once, section)).toBe(once);
+  });
+});
+
+describe('report rendering', () => {
+  const report: E2eReport = {
+    schema: REPORT_SCHEMA,
+    machine: machineFacts(),
+    command: 'npm run bench:e2e',
+    settings: { reps: 3, durationS: 10, warmupS: 3, workers: [1, 2], quick: false,
+      modes: [{ name: 'throughput', kind: 'throughput', connections: 64, threads: 2 }, { name: 'rate-1000', kind: 'fixed-rate', connections: 16, qps: 1000 }] },
+    tools: { wrk: 'wrk 4.1.0' },
+    contenders: [
+      { name: 'direct', description: 'no proxy', unavailable: {} },
+      { name: 'wasmesh', description: 'wasmesh', unavailable: { '2': 'no --workers flag' } },
+      { name: 'envoy', description: 'envoy', unavailable: {} },
+    ],
+    envoyWarnings: [],
+    runs: [run('direct', 'throughput', 1, 40_000, 2), run('wasmesh', 'throughput', 1, 10_000, 5), run('envoy', 'throughput', 1, 9_000, 6)],
+    summary: [],
+    ratios: [],
+    notes: [],
+  };
+  report.summary = summarize(report.runs);
+  report.ratios = ratios(report.summary, [1, 2], ['throughput', 'rate-1000']);
+
+  it('draws n/a for contenders without figures and never NaN', () => {
+    const svg = svgChart(report);
+    expect(svg).not.toMatch(/NaN|undefined|Infinity/);
+    expect((svg.match(/<rect [^>]*><title>/g) ?? []).length).toBe(3);
+    expect((svg.match(/>n\/a</g) ?? []).length).toBe(3 + 3 * 2);
+  });
+
+  it('states why a contender did not run and renders ratios', () => {
+    const md = markdownReport(report);
+    expect(md).toContain('| max throughput | wasmesh | n/a | | | | | | | no --workers flag |');
+    expect(md).toContain('| 1 | max throughput | 1.11× | 0.83× | 1.00× | 1.00× |');
+  });
+});
+
+describe('proc-stats', () => {
+  it('reads this process\'s CPU seconds (growing with work) and resident memory', () => {
+    const before = cpuSeconds(process.pid);
+    const end = Date.now() + 60;
+    while (Date.now() < end) Math.sqrt(Math.random());
+    expect(cpuSeconds(process.pid)).toBeGreaterThanOrEqual(before);
+    expect(statusMiB(process.pid, 'VmRSS')).toBeGreaterThan(5);
+    expect(statusMiB(process.pid, 'VmHWM')).toBeGreaterThanOrEqual(statusMiB(process.pid, 'VmRSS') - 1);
+  });
+});
