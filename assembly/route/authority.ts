@@ -11,7 +11,7 @@ import { lower, bytesEqualLower } from './bytes';
 export const FNV_BASIS: u32 = 0x811c9dc5;
 const FNV_PRIME: u32 = 0x01000193;
 /** Stands for "the authority has no (valid) port": equal to no stored port, not PORT_ANY. */
-const NO_PORT: u32 = 0xfffffffe;
+export const NO_PORT: u32 = 0xfffffffe;
 
 /** One step of the backwards FNV-1a hash (see the format notes in table.ts). */
 @inline export function hashStep(h: u32, b: u32): u32 {
@@ -65,6 +65,11 @@ function splitAuthority(a: usize, n: usize): u64 {
   }
   if (colon < 0) return split(n, NO_PORT);
   return split(<usize>colon, parsePort(a + <usize>colon + 1, n - <usize>colon - 1));
+}
+
+/** The port the authority at `a` (length `n`) carries, or NO_PORT when it has none (or not a valid one). */
+export function authorityPort(a: usize, n: usize): u32 {
+  return <u32>splitAuthority(a, n);
 }
 
 /**

@@ -3,7 +3,7 @@
 // in table.ts, a function here, a case in pickEndpoint, and accept it in checkTable.
 import {
   H_CLUSTERS, H_ENDPOINT_STATE, H_CURSORS, H_STATE, CLUSTER_SIZE, CL_FIRST_ENDPOINT,
-  CL_ENDPOINT_COUNT, CL_LB_KIND, ENDPOINT_STATE_SIZE, ES_ACTIVE, ES_HEALTHY, LbKind, rec,
+  CL_ENDPOINT_COUNT, CL_LB_KIND, ENDPOINT_STATE_SIZE, ES_ACTIVE, ES_HEALTHY, LbKind, RouteStatus, rec,
 } from './table';
 
 @inline function endpointState(t: usize, cluster: usize, e: u32): usize {
@@ -59,7 +59,10 @@ function pickLeastRequest(t: usize, c: usize, n: u32): i32 {
   return activeB < activeA ? b : a;
 }
 
-/** An endpoint index of `cluster` chosen by its balancer, or -1 when none is healthy. */
+/**
+ * An endpoint index of `cluster` chosen by its balancer, -1 when none is healthy (or it has
+ * none), or RouteStatus.HostPicks for a HostPicks cluster with endpoints (the host chooses).
+ */
 export function pickEndpoint(t: usize, cluster: u32): i32 {
   const c = rec(t, H_CLUSTERS, cluster, CLUSTER_SIZE);
   const n = load<u32>(c + CL_ENDPOINT_COUNT);
@@ -70,6 +73,8 @@ export function pickEndpoint(t: usize, cluster: u32): i32 {
       return pickLeastRequest(t, c, n);
     case LbKind.Random:
       return pickRandom(t, c, n);
+    case LbKind.HostPicks:
+      return RouteStatus.HostPicks;
     default:
       return pickRoundRobin(t, c, cluster, n);
   }

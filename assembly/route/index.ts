@@ -45,7 +45,11 @@ export function pick_destination(table: usize, route: u32): i32 {
   return slot < 0 ? slot : destinationCluster(table, route, <u32>slot);
 }
 
-/** An endpoint index of `cluster` by its lb kind, -1 when none is healthy, or RouteStatus.BadIndex. */
+/**
+ * An endpoint index of `cluster` by its lb kind, -1 when none is healthy, RouteStatus.BadIndex,
+ * or RouteStatus.HostPicks (-7) for a CONSISTENT_HASH / PASSTHROUGH cluster that has endpoints:
+ * the host picks with its HashBalancer (see the cluster record in table.ts).
+ */
 export function pick_endpoint(table: usize, cluster: u32): i32 {
   if (cluster >= u32At(table, H_CLUSTER_COUNT)) return RouteStatus.BadIndex;
   return pickEndpoint(table, cluster);

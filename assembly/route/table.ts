@@ -2,13 +2,13 @@
 // host/compile/route-table.ts) and the load-time check that makes every later read in-bounds,
 // so the matcher and balancers can trust the table and never trap on a bad one.
 //
-// ── Format, version 2 ───────────────────────────────────────────────────────────────────
+// ── Format, version 3 ───────────────────────────────────────────────────────────────────
 // One position-independent blob, written by the host compiler and copied into linear memory
 // at an address `t` (from `alloc`, so 16-byte aligned). All integers are little-endian u32
 // unless noted; every *Off is a byte offset from `t`; every section starts 8-byte aligned.
 //
 // Header (HEADER_SIZE bytes):
-//    0 magic 0x54524D57 ("WMRT")     4 format version (2)       8 byteLength of the blob
+//    0 magic 0x54524D57 ("WMRT")     4 format version (3)       8 byteLength of the blob
 //   12 vhostCount     16 vhostsOff        20 routeCount    24 routesOff
 //   28 blockCount     32 blocksOff        36 condCount     40 condsOff
 //   44 destCount      48 destsOff         52 clusterCount  56 clustersOff
@@ -17,8 +17,10 @@
 //   88 suffixBuckets  92 suffixBucketsOff 96 suffixCount  100 suffixEntriesOff
 //  104 suffixMinLen  108 suffixMaxLen    (host-suffix byte lengths present in the suffix index)
 //  112 stateOff      116 stateLen        120 wrrOff       124 cursorOff    128 endpointStateOff
-//  132 regexOff      136 regexLen        (140: 0)
+//  132 regexOff      136 regexLen        140 listenerPort (0..65535; 0 = not known)
 // Version 2 added the regex section and Op.Regex; version 1 tables have a 136-byte header.
+// Version 3 added Subject.QueryParam, Subject.Port (with the listener port at 140), Op.Never
+// and LbKind.HostPicks; version 2 tables held 0 at 140.
 //
 // Read-only sections (record sizes in bytes):
 //   vhost   (8)  firstRoute, routeCount                  routes of a vhost are contiguous
@@ -27,13 +29,23 @@
 //   block   (8)  firstCond, condCount                    one Istio HTTPMatchRequest: AND
 //   cond   (24)  u8 subject, u8 op, u8 flags, u8 0, nameOff, nameLen, valueOff, valueLen, aux
 //                offsets point into the pool; header names lower-case; a value with
-//                FLAG_IGNORE_CASE is stored lower-case; aux is reserved for later kinds (a port
-//                number). Op.Regex: value is the pattern text (for dumps; not read when
+//                FLAG_IGNORE_CASE is stored lower-case; aux is 0 unless said below.
+//                Subject.QueryParam: name = the parameter name (case-sensitive, as sent), see
+//                condition.ts for how the query is read. Subject.Port: op Exact, aux = the port
+//                (0..65535), value empty. Op.Never: the condition holds for no request (the
+//                compiler writes one for a route whose every block a compile-time decision
+//                ruled out, e.g. `scheme: https` on a plain-HTTP listener: a route without
+//                blocks would match everything). Op.Regex: value is the pattern text (for dumps; not read when
 //                matching), aux the offset of its compiled program in the regex section, which
 //                the matcher runs as a full match of the subject (FLAG_IGNORE_CASE has no effect
 //                on a regex, as Envoy's case_sensitive has none on safe_regex: write (?i))
 //   dest    (8)  cluster index, weight                   a route's weighted destinations
 //   cluster(16)  firstEndpoint (index into endpoint state), endpointCount, lbKind, 0
+//                lbKind HostPicks (3): CONSISTENT_HASH and PASSTHROUGH clusters, whose choice
+//                needs what the core's table does not hold (a hash key, the original
+//                destination): pick_endpoint returns RouteStatus.HostPicks (-7) for them and
+//                the host picks (host/core/hash-balancer.ts HashBalancer); health and active
+//                counts are kept for them like for any cluster.
 //   domain entry (20): hash, strOff, strLen, port (PORT_ANY = any port), vhost
 //                two open-addressed indexes (exact hosts; `*suffix` wildcards, `*` being the
 //                empty suffix), each a power-of-two array of u32 buckets holding entry+1
@@ -53,7 +65,7 @@
 import { RX_HEADER_SIZE, RX_LENGTH, RegexStatus, checkProgram } from '../regex/program';
 
 export const TABLE_MAGIC: u32 = 0x54524d57;
-export const TABLE_FORMAT: u32 = 2;
+export const TABLE_FORMAT: u32 = 3;
 export const HEADER_SIZE: u32 = 144;
 
 export const H_MAGIC: u32 = 0;
@@ -91,6 +103,7 @@ export const H_CURSORS: u32 = 124;
 export const H_ENDPOINT_STATE: u32 = 128;
 export const H_REGEX: u32 = 132;
 export const H_REGEX_LEN: u32 = 136;
+export const H_LISTENER_PORT: u32 = 140;
 
 export const VHOST_SIZE: u32 = 8;
 export const VH_FIRST_ROUTE: u32 = 0;
@@ -124,9 +137,9 @@ export const enum Subject {
   Header = 1, // every occurrence of the named header
   Method = 2,
   Authority = 3,
-  Scheme = 4, // reserved: needs the listener's scheme in the request view
-  QueryParam = 5, // reserved
-  Port = 6, // reserved: needs the listener port
+  Scheme = 4, // never in a table: the compiler decides it (the listener serves plain http)
+  QueryParam = 5, // first occurrence of the named query parameter (see condition.ts)
+  Port = 6, // the authority's port, else the listener port (header field 140)
   SourceLabel = 7, // reserved: needs the downstream's labels
 }
 
@@ -137,6 +150,7 @@ export const enum Op {
   Regex = 2, // aux = program offset (see the cond record above)
   Present = 3,
   Suffix = 4,
+  Never = 5, // holds for no request (see the cond record above)
 }
 
 export const FLAG_INVERT: u8 = 1;
@@ -156,6 +170,8 @@ export const enum LbKind {
   RoundRobin = 0,
   LeastRequest = 1,
   Random = 2,
+  /** CONSISTENT_HASH, PASSTHROUGH: pick_endpoint answers RouteStatus.HostPicks, the host picks. */
+  HostPicks = 3,
 }
 
 export const DOMAIN_SIZE: u32 = 20;
@@ -189,6 +205,11 @@ export const enum RouteStatus {
   Unsupported = -5,
   /** A route, cluster or endpoint index out of range in a call. */
   BadIndex = -6,
+  /**
+   * pick_endpoint only, not an error: the cluster's lb kind is HostPicks, so the host chooses
+   * the endpoint (HashBalancer); returned only when the cluster has endpoints (else -1).
+   */
+  HostPicks = -7,
 }
 
 @inline export function u32At(t: usize, off: u32): u32 {
@@ -307,8 +328,11 @@ export function checkTable(t: usize, len: u32): i32 {
     const op = load<u8>(c + CD_OP);
     // Only what the matcher evaluates is accepted: a table from a newer compiler that uses a
     // reserved kind is refused at load instead of silently never matching.
-    if (subject != Subject.Uri && subject != Subject.Header && subject != Subject.Method && subject != Subject.Authority) return RouteStatus.Unsupported;
-    if (op != Op.Exact && op != Op.Prefix && op != Op.Present && op != Op.Suffix && op != Op.Regex) return RouteStatus.Unsupported;
+    if (subject != Subject.Uri && subject != Subject.Header && subject != Subject.Method && subject != Subject.Authority
+      && subject != Subject.QueryParam && subject != Subject.Port) return RouteStatus.Unsupported;
+    if (op != Op.Exact && op != Op.Prefix && op != Op.Present && op != Op.Suffix && op != Op.Regex && op != Op.Never) return RouteStatus.Unsupported;
+    // A port is compared as a number held in aux: only equality makes sense, and it must be a port.
+    if (subject == Subject.Port && ((op != Op.Exact && op != Op.Never) || load<u32>(c + CD_AUX) > 65535)) return RouteStatus.Corrupt;
     if (op == Op.Regex && !regexProgramOk(t, load<u32>(c + CD_AUX), regexOff, regexEnd)) return RouteStatus.Corrupt;
   }
   for (let i: u32 = 0; i < destCount; i++) {
@@ -318,11 +342,12 @@ export function checkTable(t: usize, len: u32): i32 {
     const c = rec(t, H_CLUSTERS, i, CLUSTER_SIZE);
     if (<u64>load<u32>(c + CL_FIRST_ENDPOINT) + <u64>load<u32>(c + CL_ENDPOINT_COUNT) > <u64>endpointCount) return RouteStatus.Corrupt;
     const lb = load<u32>(c + CL_LB_KIND);
-    if (lb != LbKind.RoundRobin && lb != LbKind.LeastRequest && lb != LbKind.Random) return RouteStatus.Unsupported;
+    if (lb != LbKind.RoundRobin && lb != LbKind.LeastRequest && lb != LbKind.Random && lb != LbKind.HostPicks) return RouteStatus.Unsupported;
   }
   if (!domainIndexOk(t, len, H_EXACT_BUCKETS, H_EXACT_BUCKETS_OFF, H_EXACT_COUNT, H_EXACT_ENTRIES, vhostCount, poolOff, poolLen)) return RouteStatus.Corrupt;
   if (!domainIndexOk(t, len, H_SUFFIX_BUCKETS, H_SUFFIX_BUCKETS_OFF, H_SUFFIX_COUNT, H_SUFFIX_ENTRIES, vhostCount, poolOff, poolLen)) return RouteStatus.Corrupt;
   if (u32At(t, H_SUFFIX_MIN_LEN) > u32At(t, H_SUFFIX_MAX_LEN)) return RouteStatus.Corrupt;
+  if (u32At(t, H_LISTENER_PORT) > 65535) return RouteStatus.Corrupt;
   // xorshift32 is stuck at 0.
   if (load<u32>(rec(t, H_STATE, 0, 0)) == 0) store<u32>(rec(t, H_STATE, 0, 0), 0x9e3779b9);
   return RouteStatus.Ok;

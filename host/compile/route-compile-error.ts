@@ -16,10 +16,12 @@ export type RouteCompileErrorCode =
   | 'duplicate_domain'
   /** Two clusters with one name. */
   | 'duplicate_cluster'
-  /** A destination naming a cluster that MeshConfig.clusters does not hold. */
+  /** A destination or mirror naming a cluster that MeshConfig.clusters does not hold. */
   | 'unknown_cluster'
   /** A weight that is not a non-negative integer, or weights summing to 0 or above 2^30. */
   | 'invalid_weight'
+  /** A `port` match outside 1..65535, or a listenerPort option outside 0..65535. */
+  | 'invalid_port'
   /** An lb policy the core does not know. */
   | 'unsupported_lb'
   /** A value the table cannot hold (a string or table above the format's u32 limits). */

@@ -1,14 +1,15 @@
 // Compiles a MeshConfig into the core's binary route table (format documented once, atop
 // assembly/route/table.ts; the constants below mirror it). Pure: bytes in, bytes out, no Wasm,
 // so it runs in the control shell and in tests; bad input throws RouteCompileError.
-import type { MeshConfig, Route, StringMatch, LbPolicy } from '../model/mesh.js';
+import type { MeshConfig, Route, RouteMatch, StringMatch, LbPolicy } from '../model/mesh.js';
 import { RouteCompileError } from './route-compile-error.js';
 import { compileRegex } from './regex/compile-regex.js';
 import { RegexCompileError } from './regex/regex-compile-error.js';
+import { runRegexProgram } from './regex/regex-program.js';
 
 // ── Format mirror (assembly/route/table.ts) ─────────────────────────────────────────────
 export const TABLE_MAGIC = 0x54524d57;
-export const TABLE_FORMAT = 2;
+export const TABLE_FORMAT = 3;
 export const HEADER_SIZE = 144;
 export const H = {
   MAGIC: 0, FORMAT: 4, LENGTH: 8,
@@ -19,7 +20,7 @@ export const H = {
   SUFFIX_BUCKETS: 88, SUFFIX_BUCKETS_OFF: 92, SUFFIX_COUNT: 96, SUFFIX_ENTRIES: 100,
   SUFFIX_MIN_LEN: 104, SUFFIX_MAX_LEN: 108,
   STATE: 112, STATE_LEN: 116, WRR: 120, CURSORS: 124, ENDPOINT_STATE: 128,
-  REGEX: 132, REGEX_LEN: 136,
+  REGEX: 132, REGEX_LEN: 136, LISTENER_PORT: 140,
 } as const;
 export const VHOST_SIZE = 8;
 export const ROUTE_SIZE = 24;
@@ -31,11 +32,22 @@ export const DOMAIN_SIZE = 20;
 export const ENDPOINT_STATE_SIZE = 8;
 export const PORT_ANY = 0xffffffff;
 export enum Subject { Uri = 0, Header = 1, Method = 2, Authority = 3, Scheme = 4, QueryParam = 5, Port = 6, SourceLabel = 7 }
-export enum Op { Exact = 0, Prefix = 1, Regex = 2, Present = 3, Suffix = 4 }
+export enum Op { Exact = 0, Prefix = 1, Regex = 2, Present = 3, Suffix = 4, Never = 5 }
 export const FLAG_INVERT = 1;
 export const FLAG_IGNORE_CASE = 2;
-// PASSTHROUGH and CONSISTENT_HASH are not table kinds yet: the compiler refuses them (unsupported_lb).
-export const LB_KIND: Partial<Record<LbPolicy, number>> = { ROUND_ROBIN: 0, LEAST_REQUEST: 1, RANDOM: 2 };
+/** The table's lbKind for clusters whose endpoint the host chooses (consistent hash, passthrough). */
+export const LB_HOST_PICKS = 3;
+/**
+ * What the core's pick_endpoint returns for a LB_HOST_PICKS cluster that has endpoints (with
+ * none it returns -1): not an error, the host picks (host/core/hash-balancer.ts HashBalancer).
+ * Mirrors RouteStatus.HostPicks in assembly/route/table.ts.
+ */
+export const PICK_BY_HOST = -7;
+export const LB_KIND: Record<LbPolicy, number> = {
+  ROUND_ROBIN: 0, LEAST_REQUEST: 1, RANDOM: 2, CONSISTENT_HASH: LB_HOST_PICKS, PASSTHROUGH: LB_HOST_PICKS,
+};
+/** The scheme a wasmesh listener serves: plain HTTP (no TLS termination yet). */
+export const LISTENER_SCHEME = 'http';
 /** The random state a fresh table starts with (RouteTable.load reseeds it). */
 const INITIAL_SEED = 0x9e3779b9;
 const MAX_TOTAL_WEIGHT = 0x3fffffff;
@@ -157,7 +169,7 @@ function nextPow2Above(n: number): number {
 }
 
 function unsupported(route: Route, field: string): never {
-  throw new RouteCompileError('unsupported_match', route.name, field, `route ${route.name}: ${field} is not supported yet (lands with traffic management)`);
+  throw new RouteCompileError('unsupported_match', route.name, field, `route ${route.name}: ${field} is not a match kind the core evaluates (exact, prefix, regex)`);
 }
 
 /** The op of a StringMatch, or throws for kinds the core does not evaluate. */
@@ -200,14 +212,90 @@ class RegexSection {
   }
 }
 
+/** The condition records of one match block (AND), scheme excepted (decided by schemeHolds). */
+function blockConditions(route: Route, m: RouteMatch, pool: StringPool, regexes: RegexSection, noName: [number, number]): CondRec[] {
+  const out: CondRec[] = [];
+  /** exact/prefix/regex on a subject without a name (method, authority). */
+  const plain = (subject: Subject, field: string, sm: StringMatch): void => {
+    const op = stringOp(route, field, sm);
+    const aux = op === Op.Regex ? regexes.add(sm.value, route, `${field}.regex`) : 0;
+    out.push({ subject, op, flags: 0, name: noName, value: pool.add(sm.value), aux });
+  };
+  if (m.uri) {
+    const op = stringOp(route, 'uri', m.uri);
+    if (op === Op.Regex) {
+      // ignoreUriCase has no effect on a regex (Envoy's case_sensitive ignores safe_regex): (?i) does it.
+      out.push({ subject: Subject.Uri, op, flags: 0, name: noName, value: pool.add(m.uri.value), aux: regexes.add(m.uri.value, route, 'uri.regex') });
+    } else {
+      const flags = m.ignoreUriCase ? FLAG_IGNORE_CASE : 0;
+      out.push({ subject: Subject.Uri, op, flags, name: noName, value: pool.add(m.ignoreUriCase ? asciiLower(m.uri.value) : m.uri.value), aux: 0 });
+    }
+  }
+  // Envoy compares :method and :authority case-sensitively, as sent.
+  if (m.method) plain(Subject.Method, 'method', m.method);
+  if (m.authority) plain(Subject.Authority, 'authority', m.authority);
+  if (m.port != null) {
+    if (!Number.isInteger(m.port) || m.port < 1 || m.port > 65535) {
+      throw new RouteCompileError('invalid_port', route.name, 'port', `route ${route.name}: port ${m.port} is not a port from 1 to 65535`);
+    }
+    out.push({ subject: Subject.Port, op: Op.Exact, flags: 0, name: noName, value: noName, aux: m.port });
+  }
+  for (const h of m.headers) {
+    const name = asciiLower(h.name);
+    const field = `${h.invert ? 'withoutHeaders' : 'headers'}.${name}`;
+    const op = h.match === null ? Op.Present : stringOp(route, field, h.match);
+    const aux = op === Op.Regex ? regexes.add(h.match!.value, route, `${field}.regex`) : 0;
+    out.push({ subject: Subject.Header, op, flags: h.invert ? FLAG_INVERT : 0, name: pool.add(name), value: pool.add(h.match?.value ?? ''), aux });
+  }
+  for (const q of m.queryParams ?? []) {
+    const field = `queryParams.${q.name}`;
+    const op = q.match === null ? Op.Present : stringOp(route, field, q.match);
+    const aux = op === Op.Regex ? regexes.add(q.match!.value, route, `${field}.regex`) : 0;
+    out.push({ subject: Subject.QueryParam, op, flags: 0, name: pool.add(q.name), value: pool.add(q.match?.value ?? ''), aux });
+  }
+  return out;
+}
+
+export interface RouteTableOptions {
+  /**
+   * The port the listener serving this table accepts on: a `port` match compares the
+   * authority's port, or this one when the authority has none. Absent (or 0): not known, and
+   * a request whose authority carries no port matches no `port` condition.
+   */
+  listenerPort?: number;
+}
+
+/**
+ * Decides a `scheme` match at compile time: the listener serves LISTENER_SCHEME only, so a
+ * block requiring another scheme can never match and one accepting it needs no condition.
+ */
+function schemeHolds(route: Route, m: StringMatch): boolean {
+  switch (m.kind) {
+    case 'exact': return LISTENER_SCHEME === m.value;
+    case 'prefix': return LISTENER_SCHEME.startsWith(m.value);
+    case 'regex':
+      try {
+        return runRegexProgram(compileRegex(m.value).program, encoder.encode(LISTENER_SCHEME));
+      } catch (e) {
+        if (!(e instanceof RegexCompileError)) throw e;
+        throw new RouteCompileError(e.code, route.name, 'scheme.regex', `route ${route.name}: scheme.regex: ${e.message}`, { cause: e });
+      }
+    default: return unsupported(route, `scheme.${(m as StringMatch).kind}`);
+  }
+}
+
 /**
  * Compiles `mesh` into a route table (see assembly/route/table.ts for the format). Route,
  * cluster and endpoint indices are those of mesh.ts's index contract.
  * @throws RouteCompileError on input the table cannot express.
  */
-export function compileRouteTable(mesh: MeshConfig): Uint8Array {
+export function compileRouteTable(mesh: MeshConfig, options: RouteTableOptions = {}): Uint8Array {
   const pool = new StringPool();
   const regexes = new RegexSection();
+  const listenerPort = options.listenerPort ?? 0;
+  if (!Number.isInteger(listenerPort) || listenerPort < 0 || listenerPort > 65535) {
+    throw new RouteCompileError('invalid_port', 'options', 'listenerPort', `listenerPort ${listenerPort} is not a port from 0 (unknown) to 65535`);
+  }
 
   // Clusters first: destinations refer to them by name.
   const clusterIndex = new Map<string, number>();
@@ -216,7 +304,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
   mesh.clusters.forEach((c, i) => {
     if (clusterIndex.has(c.name)) throw new RouteCompileError('duplicate_cluster', c.name, `clusters[${i}]`, `cluster ${c.name}: defined twice (clusters[${clusterIndex.get(c.name)}] and clusters[${i}])`);
     clusterIndex.set(c.name, i);
-    const lb = LB_KIND[c.lb];
+    const lb = (LB_KIND as Partial<Record<string, number>>)[c.lb];
     if (lb === undefined) throw new RouteCompileError('unsupported_lb', c.name, 'lb', `cluster ${c.name}: lb "${String(c.lb)}" is not one of ${Object.keys(LB_KIND).join(', ')}`);
     clusterRecs.push({ firstEndpoint: endpointCount, count: c.endpoints.length, lb });
     endpointCount += c.endpoints.length;
@@ -248,27 +336,22 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
     vhostRecs.push([routeRecs.length, vh.routes.length]);
     for (const route of vh.routes) {
       const firstBlock = blockRecs.length;
+      let blockCount = 0;
       route.matches.forEach((m) => {
+        // A block a compile-time decision rules out is left out: it could never hold here.
+        if (m.scheme != null && !schemeHolds(route, m.scheme)) return;
         const firstCond = condRecs.length;
-        if (m.uri) {
-          const op = stringOp(route, 'uri', m.uri);
-          if (op === Op.Regex) {
-            // ignoreUriCase has no effect on a regex (Envoy's case_sensitive ignores safe_regex): (?i) does it.
-            condRecs.push({ subject: Subject.Uri, op, flags: 0, name: noName, value: pool.add(m.uri.value), aux: regexes.add(m.uri.value, route, 'uri.regex') });
-          } else {
-            const flags = m.ignoreUriCase ? FLAG_IGNORE_CASE : 0;
-            condRecs.push({ subject: Subject.Uri, op, flags, name: noName, value: pool.add(m.ignoreUriCase ? asciiLower(m.uri.value) : m.uri.value), aux: 0 });
-          }
-        }
-        for (const h of m.headers) {
-          const name = asciiLower(h.name);
-          const field = `${h.invert ? 'withoutHeaders' : 'headers'}.${name}`;
-          const op = h.match === null ? Op.Present : stringOp(route, field, h.match);
-          const aux = op === Op.Regex ? regexes.add(h.match!.value, route, `${field}.regex`) : 0;
-          condRecs.push({ subject: Subject.Header, op, flags: h.invert ? FLAG_INVERT : 0, name: pool.add(name), value: pool.add(h.match?.value ?? ''), aux });
-        }
+        condRecs.push(...blockConditions(route, m, pool, regexes, noName));
         blockRecs.push([firstCond, condRecs.length - firstCond]);
+        blockCount++;
       });
+      if (route.matches.length > 0 && blockCount === 0) {
+        // Every block was ruled out: the route must match nothing, and a route without
+        // blocks matches everything, so it gets one block that never holds.
+        blockRecs.push([condRecs.length, 1]);
+        condRecs.push({ subject: Subject.Uri, op: Op.Never, flags: 0, name: noName, value: noName, aux: 0 });
+        blockCount = 1;
+      }
       const firstDest = destRecs.length;
       let total = 0;
       route.destinations.forEach((d, i) => {
@@ -278,10 +361,14 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
         total += d.weight;
         destRecs.push([cluster, d.weight]);
       });
+      (route.mirrors ?? []).forEach((mirror, i) => {
+        // Mirrors are served by the host, not the table, but a typo must not pass silently.
+        if (!clusterIndex.has(mirror.cluster)) throw new RouteCompileError('unknown_cluster', route.name, `mirrors[${i}].cluster`, `route ${route.name}: mirrors[${i}] names cluster "${mirror.cluster}", which is not defined`);
+      });
       if (route.destinations.length > 0 && (total === 0 || total > MAX_TOTAL_WEIGHT)) {
         throw new RouteCompileError('invalid_weight', route.name, 'destinations', `route ${route.name}: destination weights sum to ${total}; they must sum to between 1 and ${MAX_TOTAL_WEIGHT}`);
       }
-      routeRecs.push([firstBlock, route.matches.length, firstDest, route.destinations.length, total, vhostRecs.length - 1]);
+      routeRecs.push([firstBlock, blockCount, firstDest, route.destinations.length, total, vhostRecs.length - 1]);
     }
   });
 
@@ -331,7 +418,7 @@ export function compileRouteTable(mesh: MeshConfig): Uint8Array {
     [H.SUFFIX_MAX_LEN, suffix.length === 0 ? 0 : Math.max(...suffix.map((s) => s.byteLength))],
     [H.STATE, stateOff], [H.STATE_LEN, length - stateOff], [H.WRR, wrrOff],
     [H.CURSORS, cursorsOff], [H.ENDPOINT_STATE, endpointStateOff],
-    [H.REGEX, regexOff], [H.REGEX_LEN, regexes.length],
+    [H.REGEX, regexOff], [H.REGEX_LEN, regexes.length], [H.LISTENER_PORT, listenerPort],
   ];
   for (const [off, v] of header) w.u32(off, v);
 
