@@ -1,10 +1,37 @@
 // The connection pools of one cluster, keyed by endpoint address:port so that a config reload
-// that keeps an endpoint keeps its warm connections; also the cluster's connection circuit
-// breaker (Envoy max_connections).
-import { EndpointPool } from './endpoint-pool.js';
+// that keeps an endpoint keeps its warm connections; also where the cluster's connection
+// circuit breaker is applied (Envoy max_connections, max_pending_requests): a request that
+// finds no idle connection and may not open one waits in the cluster's pending queue, up to the
+// pending limit, for a connection to free.
+import { EndpointPool, type AcquireCallback, type PendingAcquire } from './endpoint-pool.js';
+import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
+import type { UpstreamConnection } from './upstream-connection.js';
 import type { UpstreamCodec } from './upstream-codec.js';
 import type { ClusterStats } from '../stats/stats.js';
 import type { Limits } from '../proxy/limits.js';
+
+/** How the pool treats its sockets (DestinationRule connectionPool, or the proxy-wide limits). */
+export interface PoolSettings {
+  /** TCP connect timeout (Istio tcp.connectTimeout) → connect_timeout (503 UF). */
+  connectTimeoutMs: number;
+  /** An idle pooled connection closes after this long (Istio http.idleTimeout). */
+  idleTimeoutMs: number;
+  /**
+   * TCP keepalive (Istio tcp.tcpKeepalive). Node sets only the idle time before the first probe
+   * (SO_KEEPALIVE + TCP_KEEPIDLE); interval and probe count stay at the OS defaults.
+   */
+  tcpKeepalive: { timeMs: number; intervalMs: number; probes: number } | null;
+}
+
+/** One request waiting for a connection of `endpoint` (the cluster is at max connections). */
+interface Waiter extends PendingAcquire {
+  endpoint: EndpointPool;
+  cb: AcquireCallback;
+  /** Taken off the queue (handed a connection, or its connect started). */
+  done: boolean;
+  /** The connect started for it, so that a later cancel still reaches it. */
+  inner: PendingAcquire | null;
+}
 
 export class ClusterPool {
   readonly name: string;
@@ -12,18 +39,67 @@ export class ClusterPool {
   readonly limits: Limits;
   readonly codec: UpstreamCodec;
   readonly #endpoints = new Map<string, EndpointPool>();
+  readonly #queue: Waiter[] = [];
+  #settings: PoolSettings;
+  #breaker: ConnectionBreaker;
   #connections = 0;
 
+  /**
+   * Without configure(), the pool uses the proxy-wide limits: connect and idle timeouts from
+   * `limits`, at most limits.maxConnectionsPerCluster connections and NO pending queue (a
+   * request over the limit overflows at once, 503 UO).
+   */
   constructor(name: string, stats: ClusterStats, limits: Limits, codec: UpstreamCodec) {
     this.name = name;
     this.stats = stats;
     this.limits = limits;
     this.codec = codec;
+    this.#settings = { connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
+    this.#breaker = new LocalBreaker({ maxConnections: limits.maxConnectionsPerCluster, maxPending: 0 });
+    stats.incDynamic('upstream_rq_pending_active', 0);
+    stats.incDynamic('upstream_rq_pending_total', 0);
+    stats.incDynamic('upstream_cx_max_requests', 0);
+  }
+
+  /**
+   * New settings and breaker (a config version with this cluster's policy). Connections and
+   * waiters already counted stay counted: the breaker must be the one they were counted in, or
+   * a fresh one when none is open (the manager passes the cluster's lasting core breaker).
+   */
+  configure(settings: PoolSettings, breaker: ConnectionBreaker): void {
+    if (breaker !== this.#breaker) {
+      // Move the open connections' and waiters' units over, so releases balance.
+      for (let i = 0; i < this.#connections; i++) {
+        this.#breaker.release('connection');
+        if (!breaker.tryAcquire('connection')) break;
+      }
+      for (const w of this.#queue) {
+        this.#breaker.release('pending');
+        breaker.tryAcquire('pending');
+      }
+      this.#breaker = breaker;
+    }
+    this.#settings = settings;
+    // A raised limit may let waiters connect now.
+    this.#wake();
+  }
+
+  get settings(): Readonly<PoolSettings> {
+    return this.#settings;
+  }
+
+  get breaker(): ConnectionBreaker {
+    return this.#breaker;
   }
 
   /** Connections open or opening, across the cluster's endpoints. */
   get connectionCount(): number {
     return this.#connections;
+  }
+
+  /** Requests waiting for a connection (Envoy's upstream_rq_pending_active). */
+  get pendingCount(): number {
+    return this.#queue.length;
   }
 
   /** The pool for `address:port`, created on first use and kept across reloads. */
@@ -32,6 +108,11 @@ export class ClusterPool {
     let ep = this.#endpoints.get(key);
     if (!ep) this.#endpoints.set(key, (ep = new EndpointPool(this, address, port)));
     return ep;
+  }
+
+  /** The pool for `key` (address:port) when it exists. */
+  endpointByKey(key: string): EndpointPool | undefined {
+    return this.#endpoints.get(key);
   }
 
   /** After a reload: closes the pools of endpoints no longer in the cluster. */
@@ -50,15 +131,19 @@ export class ClusterPool {
 
   /** Takes one connection slot from the circuit breaker, evicting an idle connection elsewhere if full. */
   reserveConnection(from: EndpointPool): boolean {
-    if (this.#connections >= this.limits.maxConnectionsPerCluster) {
+    if (!this.#breaker.tryAcquire('connection')) {
       let evicted = false;
       for (const ep of this.#endpoints.values()) {
+        // evictIdle → closed() → releaseConnection(), which frees the unit taken below.
         if (ep !== from && ep.evictIdle()) {
           evicted = true;
           break;
         }
       }
-      if (!evicted) return false;
+      if (!evicted || !this.#breaker.tryAcquire('connection')) {
+        this.stats.inc('upstream_cx_overflow');
+        return false;
+      }
     }
     this.#connections++;
     return true;
@@ -66,6 +151,78 @@ export class ClusterPool {
 
   releaseConnection(): void {
     this.#connections--;
+    this.#breaker.release('connection');
+    this.#wake();
+  }
+
+  /**
+   * Queues a request for a connection of `endpoint` when the pending limit allows (Envoy's
+   * max_pending_requests), else counts upstream_rq_pending_overflow and returns null (503 UO).
+   */
+  enqueue(endpoint: EndpointPool, cb: AcquireCallback): PendingAcquire | null {
+    if (!this.#breaker.tryAcquire('pending')) {
+      this.stats.inc('upstream_rq_pending_overflow');
+      return null;
+    }
+    const queue = this.#queue;
+    const breaker = (): ConnectionBreaker => this.#breaker;
+    const stats = this.stats;
+    const w: Waiter = {
+      endpoint,
+      cb,
+      done: false,
+      inner: null,
+      cancel() {
+        if (w.done) {
+          w.inner?.cancel();
+          return;
+        }
+        w.done = true;
+        const i = queue.indexOf(w);
+        if (i >= 0) queue.splice(i, 1);
+        breaker().release('pending');
+        stats.incDynamic('upstream_rq_pending_active', -1);
+      },
+    };
+    queue.push(w);
+    stats.incDynamic('upstream_rq_pending_total');
+    stats.incDynamic('upstream_rq_pending_active', 1);
+    return w;
+  }
+
+  /**
+   * A connection of `endpoint` is free again: hands it to the oldest waiter for that endpoint
+   * (true), or, when only other endpoints' requests wait, closes it so that one of them can
+   * connect (true: the connection is gone). False: nobody waits, the caller keeps it idle.
+   */
+  offer(endpoint: EndpointPool, conn: UpstreamConnection): boolean {
+    if (this.#queue.length === 0) return false;
+    const w = this.#queue.find((x) => x.endpoint === endpoint);
+    if (w) {
+      this.#take(w);
+      endpoint.handOver(conn, w.cb);
+      return true;
+    }
+    conn.destroy(); // closed() → releaseConnection() → #wake() connects the oldest waiter
+    return true;
+  }
+
+  /** Starts a connection for the oldest waiters while the breaker allows. */
+  #wake(): void {
+    while (this.#queue.length > 0) {
+      const w = this.#queue[0]!;
+      if (!this.#breaker.tryAcquire('connection')) return;
+      this.#connections++;
+      this.#take(w);
+      w.inner = w.endpoint.connectReserved(w.cb);
+    }
+  }
+
+  #take(w: Waiter): void {
+    w.done = true;
+    this.#queue.splice(this.#queue.indexOf(w), 1);
+    this.#breaker.release('pending');
+    this.stats.incDynamic('upstream_rq_pending_active', -1);
   }
 
   close(): void {
@@ -73,6 +230,10 @@ export class ClusterPool {
   }
 
   destroyAll(): void {
+    for (const w of [...this.#queue]) {
+      w.cancel();
+      w.cb('overflow');
+    }
     for (const ep of this.#endpoints.values()) ep.destroyAll();
   }
 }

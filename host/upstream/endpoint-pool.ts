@@ -38,18 +38,41 @@ export class EndpointPool implements ConnectionOwner {
     return { active: this.#active.size, idle: this.#idle.length, connecting: this.#connecting };
   }
 
-  /** Hands a connection to `cb`: an idle one at once, else a new one once connected. */
+  /**
+   * Hands a connection to `cb`: an idle one at once, else a new one once connected; when the
+   * cluster is at its connection limit the request waits in the cluster's pending queue (up to
+   * its pending limit) and `cb` runs when a connection frees; else `cb('overflow')` at once.
+   */
   acquire(cb: AcquireCallback): PendingAcquire {
     while (this.#idle.length > 0) {
       const conn = this.#idle.pop()!;
       if (conn.closed || conn.socket.destroyed) continue;
-      conn.socket.setTimeout(0);
-      this.#active.add(conn);
-      cb(conn);
+      this.handOver(conn, cb);
       return NOTHING_PENDING;
     }
-    if (this.#closed || !this.#cluster.reserveConnection(this)) {
+    if (this.#closed) {
       this.#cluster.stats.inc('upstream_cx_overflow');
+      cb('overflow');
+      return NOTHING_PENDING;
+    }
+    if (this.#cluster.reserveConnection(this)) return this.#connect(cb);
+    const waiting = this.#cluster.enqueue(this, cb);
+    if (waiting) return waiting;
+    cb('overflow');
+    return NOTHING_PENDING;
+  }
+
+  /** @internal (ClusterPool) gives a free connection of this endpoint to `cb`. */
+  handOver(conn: UpstreamConnection, cb: AcquireCallback): void {
+    conn.socket.setTimeout(0);
+    this.#active.add(conn);
+    cb(conn);
+  }
+
+  /** @internal (ClusterPool) opens a connection whose breaker unit the cluster already took. */
+  connectReserved(cb: AcquireCallback): PendingAcquire {
+    if (this.#closed) {
+      this.#cluster.releaseConnection();
       cb('overflow');
       return NOTHING_PENDING;
     }
@@ -58,12 +81,13 @@ export class EndpointPool implements ConnectionOwner {
 
   #connect(cb: AcquireCallback): PendingAcquire {
     const stats = this.#cluster.stats;
-    const limits = this.#cluster.limits;
+    const settings = this.#cluster.settings;
     this.#connecting++;
     let cancelled = false;
     let settled = false;
     const socket = connect({ host: this.address, port: this.port });
     socket.setNoDelay(true);
+    if (settings.tcpKeepalive) socket.setKeepAlive(true, settings.tcpKeepalive.timeMs);
     const fail = (why: AcquireFailure): void => {
       if (settled) return;
       settled = true;
@@ -75,7 +99,7 @@ export class EndpointPool implements ConnectionOwner {
       socket.destroy();
       if (!cancelled) cb(why);
     };
-    const timer = setTimeout(() => fail('connect_timeout'), limits.connectTimeoutMs);
+    const timer = setTimeout(() => fail('connect_timeout'), settings.connectTimeoutMs);
     socket.once('error', () => fail('connect_fail'));
     socket.once('connect', () => {
       if (settled) return;
@@ -105,8 +129,15 @@ export class EndpointPool implements ConnectionOwner {
 
   release(conn: UpstreamConnection, reusable: boolean): void {
     this.#active.delete(conn);
+    if (reusable && !this.#closed && !conn.closed && !this.#cluster.breaker.connectionReusable(conn.exchanges)) {
+      // maxRequestsPerConnection reached: Envoy closes the connection after that response.
+      this.#cluster.stats.incDynamic('upstream_cx_max_requests');
+      reusable = false;
+    }
     if (reusable && !this.#closed && !conn.closed) {
-      conn.socket.setTimeout(this.#cluster.limits.upstreamIdleTimeoutMs);
+      // A waiting request takes it at once (or it closes to let another endpoint connect).
+      if (this.#cluster.offer(this, conn)) return;
+      conn.socket.setTimeout(this.#cluster.settings.idleTimeoutMs);
       this.#idle.push(conn);
     } else {
       conn.destroy();
