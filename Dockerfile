@@ -12,6 +12,8 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 # Dependencies first, so source edits do not invalidate the npm ci layer.
 COPY package.json package-lock.json ./
+# package.json overrides msgpackr-extract with this in-repo stand-in (see README, Dependencies).
+COPY scripts/npm ./scripts/npm
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
