@@ -14,6 +14,9 @@ export type ConfigIssueCode =
   | 'unknown_api_version' // networking.istio.io with a version other than v1, v1beta1, v1alpha3
   | 'unknown_gateway' // --gateway names no Gateway in the loaded files
   | 'ambiguous_port' // a destination without port.number on a service with several ports
+  | 'invalid_regex' // a regex that is empty or not RE2 syntax
+  | 'unsupported_regex' // RE2 syntax the regex engine refuses (backreferences, lookaround, \b, ...)
+  | 'regex_too_large' // a regex beyond the engine's limits (DFA states, repetition counts)
   | 'unsupported_field'; // valid Istio that would change routing, but is not served yet
 
 export interface ConfigIssue {

@@ -8,6 +8,13 @@ export interface LoadOptions {
   gateway?: string;
   /** Namespace of resources without metadata.namespace, and the proxy's own namespace. */
   namespace?: string;
+  /**
+   * The proxy's own workload labels (the CLI's `--labels k=v,…`): a VirtualService match
+   * block with `sourceLabels` applies only when every one of its pairs is among these, so with
+   * none given, every block that names sourceLabels is dropped. `sourceNamespace` compares
+   * with `namespace`.
+   */
+  labels?: Record<string, string>;
 }
 
 export interface LoadedResource {

@@ -20,9 +20,11 @@ import {
   type RouteContext,
 } from './route-builder.js';
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
-import { buildSubsetRegistry } from './subset-registry.js';
+import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
+import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from './unserved-fields.js';
-import { noHeaderOps, type Cluster, type MeshConfig, type VirtualHost } from '../model/mesh.js';
+import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../model/mesh.js';
+import { retryPolicyFromIstio } from '../core/upstream-policy.js';
 
 /** Gateway server protocols whose requests are plain HTTP the proxy can route. */
 const HTTP_SERVER_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
@@ -50,8 +52,12 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const virtualServices = ofKind(resources, 'VirtualService');
   for (const vs of virtualServices) validateVirtualService(vs, issues, warnings);
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
+  for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, issues, warnings);
 
-  const ctx: RouteContext = { issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>() };
+  const ctx: RouteContext = {
+    issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>(),
+    proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
+  };
   const virtualHosts =
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input)
@@ -111,12 +117,13 @@ function gatewayVirtualHosts(
     }
   });
   const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
+  ctx.proxy.binding = binding;
   const hosts = new Map<string, VirtualHost>();
   for (const vs of virtualServices) {
     const spec = vs.resource.spec as VirtualServiceSpec;
     const ns = vs.resource.namespace;
     if (!(spec.gateways ?? []).some((g) => g !== 'mesh' && resolveGatewayRef(g, ns) === wanted)) continue;
-    const routes = buildRoutes(vs, binding, ctx);
+    const routes = buildRoutes(vs, ctx);
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, ns, ctx.knownNamespaces);
       const served = new Set<string>();
@@ -135,13 +142,13 @@ function gatewayVirtualHosts(
 }
 
 function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext): VirtualHost[] {
-  const binding: Binding = { kind: 'mesh' };
+  ctx.proxy.binding = { kind: 'mesh' };
   const hosts = new Map<string, VirtualHost>();
   const owner = new Map<string, SourcedResource>();
   for (const vs of virtualServices) {
     const spec = vs.resource.spec as VirtualServiceSpec;
     if (!appliesToMesh(spec) || (spec.hosts ?? []).length === 0) continue;
-    const routes = buildRoutes(vs, binding, ctx);
+    const routes = buildRoutes(vs, ctx);
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
       if (host === '*') return; // rejected by validation already
@@ -189,31 +196,35 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
           requestHeaders: noHeaderOps(),
           responseHeaders: noHeaderOps(),
           timeoutMs: null,
+          retry: retryPolicyFromIstio(undefined),
         },
       ],
     };
   });
 }
 
-/** Every service port's default and subset clusters, plus the clusters routes name that nothing defines (no endpoints: 503). */
-function buildClusters(
-  services: ReadonlyMap<string, ServiceHost>,
-  subsets: ReturnType<typeof buildSubsetRegistry>,
-  refs: ReadonlyMap<string, ClusterRef>,
-): Cluster[] {
+/**
+ * Every service port's default and subset clusters, plus the clusters routes and mirrors name
+ * that nothing defines (no endpoints: 503). Each gets its lb and policy from the
+ * DestinationRule of its host, merged for its port and subset (traffic-policy.ts); a cluster
+ * no rule speaks about gets Istio's defaults.
+ */
+function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>): Cluster[] {
   const clusters = new Map<string, Cluster>();
+  const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
+    const name = clusterName(port, subset, host);
+    const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
+    const { lb, policy } = clusterPolicyOf(mergeTrafficPolicy(subsets.policyFor(host), info, port));
+    clusters.set(name, { name, host, port, subset, endpoints, lb, policy });
+  };
   for (const service of services.values()) {
     for (const port of service.ports) {
-      const name = clusterName(port.number, null, service.host);
-      clusters.set(name, { name, host: service.host, port: port.number, subset: null, endpoints: endpointsFor(service, port, {}), lb: 'ROUND_ROBIN' });
-      for (const s of subsets.subsetsFor(service.host).values()) {
-        const subsetName = clusterName(port.number, s.name, service.host);
-        clusters.set(subsetName, { name: subsetName, host: service.host, port: port.number, subset: s.name, endpoints: endpointsFor(service, port, s.labels), lb: 'ROUND_ROBIN' });
-      }
+      add(service.host, port.number, null, endpointsFor(service, port, {}));
+      for (const s of subsets.subsetsFor(service.host).values()) add(service.host, port.number, s.name, endpointsFor(service, port, s.labels));
     }
   }
   for (const ref of refs.values()) {
-    if (!clusters.has(ref.name)) clusters.set(ref.name, { name: ref.name, host: ref.host, port: ref.port, subset: ref.subset, endpoints: [], lb: 'ROUND_ROBIN' });
+    if (!clusters.has(ref.name)) add(ref.host, ref.port, ref.subset, []);
   }
   return [...clusters.values()].sort((a, b) =>
     a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.port !== b.port ? a.port - b.port : (a.subset ?? '') < (b.subset ?? '') ? -1 : (a.subset ?? '') > (b.subset ?? '') ? 1 : 0,

@@ -1,5 +1,6 @@
 // Lists the fields of a valid resource that the data path does not act on yet. They stay in
 // the resource model for the issues that will serve them; until then the operator is told.
+// (DestinationRule traffic policies are checked field by field in traffic-policy.ts.)
 import type { DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, VirtualServiceSpec } from './istio-schemas.js';
 import { warningAt } from './issue-location.js';
 import type { SourcedResource } from './read-resource.js';
@@ -7,22 +8,8 @@ import type { PathSegment } from './yaml-source.js';
 
 const NOT_SERVED = 'is not served yet';
 
-/** HTTPRoute fields that change what happens to a request, not which route it takes. */
-const HTTP_ROUTE_UNSERVED = ['rewrite', 'retries', 'fault', 'mirror', 'mirrors', 'mirrorPercent', 'mirrorPercentage', 'corsPolicy'] as const;
-
 function push(out: string[], r: SourcedResource, path: PathSegment[], what = NOT_SERVED): void {
   out.push(warningAt(r.ref, path, what));
-}
-
-function trafficPolicyWarnings(out: string[], r: SourcedResource, policy: DestinationRuleSpec['trafficPolicy'], base: PathSegment[]): void {
-  if (policy === undefined) return;
-  for (const [key, value] of Object.entries(policy)) {
-    if (value === undefined) continue;
-    const lb = key === 'loadBalancer' ? (value as { simple?: string }) : null;
-    // Round robin is what clusters do today, so saying it is no news.
-    if (lb !== null && Object.keys(lb).length === 1 && (lb.simple === 'ROUND_ROBIN' || lb.simple === 'UNSPECIFIED')) continue;
-    push(out, r, [...base, key], key === 'loadBalancer' ? `${NOT_SERVED}: clusters use round robin` : NOT_SERVED);
-  }
 }
 
 export function unservedFieldWarnings(r: SourcedResource): string[] {
@@ -30,9 +17,6 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
   switch (r.resource.kind) {
     case 'VirtualService': {
       const spec = r.resource.spec as VirtualServiceSpec;
-      (spec.http ?? []).forEach((rule, i) => {
-        for (const field of HTTP_ROUTE_UNSERVED) if (rule[field] !== undefined) push(out, r, ['spec', 'http', i, field]);
-      });
       if (spec.tls !== undefined) push(out, r, ['spec', 'tls'], `${NOT_SERVED} (TLS routes)`);
       if (spec.tcp !== undefined) push(out, r, ['spec', 'tcp'], `${NOT_SERVED} (TCP routes)`);
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the VirtualService is visible to every namespace`);
@@ -40,8 +24,6 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
     }
     case 'DestinationRule': {
       const spec = r.resource.spec as DestinationRuleSpec;
-      trafficPolicyWarnings(out, r, spec.trafficPolicy, ['spec', 'trafficPolicy']);
-      (spec.subsets ?? []).forEach((s, i) => trafficPolicyWarnings(out, r, s.trafficPolicy, ['spec', 'subsets', i, 'trafficPolicy']));
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the DestinationRule is visible to every namespace`);
       if (spec.workloadSelector !== undefined) push(out, r, ['spec', 'workloadSelector'], `${NOT_SERVED}: the DestinationRule applies to every proxy`);
       break;

@@ -176,25 +176,31 @@ spec: {}
     expect(issues[1]!.reason).toBe('must be one of NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS, got the string "STATIK"');
   });
 
-  test('a regex, method or queryParams match is refused when the route is served', () => {
+  test('bad regexes are errors where they are written, in every match field, when the route is served', () => {
     const t = tempYaml({
       'all.yaml': GATEWAY + '---\n' + vs(`  - match:
     - headers:
         user-agent:
-          regex: ".*Chrome.*"
-      method: {exact: GET}
-      queryParams: {debug: {exact: "1"}}
+          regex: "(unclosed"
+      method: {regex: "GET|(?=POST)"}
+      queryParams: {debug: {regex: ""}}
+      uri: {regex: "/a{2000}"}
+      withoutHeaders: {x-a: {regex: "(a)\\\\1"}}
     route:
     - destination: {host: web}
 `),
     });
     const { issues } = issuesOf([t.dir], { gateway: 'web-gateway' });
     expect(issues.map((i) => [i.code, i.line, i.path])).toEqual([
-      ['unsupported_field', 21, 'spec.http[0].match[0].headers.user-agent.regex'],
-      ['unsupported_field', 22, 'spec.http[0].match[0].method'],
-      ['unsupported_field', 23, 'spec.http[0].match[0].queryParams'],
+      ['invalid_regex', 21, 'spec.http[0].match[0].headers.user-agent.regex'],
+      ['unsupported_regex', 22, 'spec.http[0].match[0].method.regex'],
+      ['invalid_regex', 23, 'spec.http[0].match[0].queryParams.debug.regex'],
+      ['regex_too_large', 24, 'spec.http[0].match[0].uri.regex'],
+      ['unsupported_regex', 25, 'spec.http[0].match[0].withoutHeaders.x-a.regex'],
     ]);
-    expect(issues[0]!.reason).toMatch(/a regex match is not served yet; serving this rule without it would send it requests it does not match/);
+    expect(issues[0]!.reason).toMatch(/^regex "\(unclosed" at offset 0: missing `\)`/);
+    expect(issues[2]!.reason).toBe('a regex must not be empty (to match anything, leave the condition out)');
+    expect(issues[0]).toMatchObject({ file: t.path('all.yaml'), doc: 2, kind: 'VirtualService', name: 'default/web' });
     // Not bound to the mesh, so in mesh mode the same file loads (the rule is not served there).
     expect(() => loadConfig([t.dir])).not.toThrow();
   });

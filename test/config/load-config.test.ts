@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
+import { block } from './model-builders.js';
 import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
 
 const DEMO = 'examples/000-web-demo';
@@ -37,7 +38,7 @@ describe('seed 000 files', () => {
     expect(mesh.virtualHosts[0]!.domains).toEqual(['*']);
     const route = mesh.virtualHosts[0]!.routes[0]!;
     expect(route.name).toBe('default/web/0');
-    expect(route.matches).toEqual([{ uri: { kind: 'exact', value: '/' }, ignoreUriCase: false, headers: [] }]);
+    expect(route.matches).toEqual([block({ uri: { kind: 'exact', value: '/' } })]);
     expect(split(mesh)).toEqual([[`outbound|5005||${WEB}`, 100]]);
     const cluster = mesh.clusters.find((c) => c.name === `outbound|5005||${WEB}`)!;
     expect(cluster.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(['127.0.0.1:15101', '127.0.0.1:15102']);

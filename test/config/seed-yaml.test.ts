@@ -1,11 +1,27 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig } from '../../host/config/index.js';
+import { loadConfig } from '../../host/config/index.js';
+import type { Cluster, MeshConfig } from '../../host/model/mesh.js';
+import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { block } from './model-builders.js';
+
+const UNLIMITED = 4_294_967_295;
+const DEFAULT_POLICY = {
+  connection: { connectTimeoutMs: 10_000, idleTimeoutMs: 3_600_000, tcpKeepalive: null },
+  limits: { maxConnections: UNLIMITED, maxPendingRequests: UNLIMITED, maxRequests: UNLIMITED, maxRetries: UNLIMITED, maxRequestsPerConnection: 0 },
+  outlier: null,
+  hash: null,
+};
+const clusterOf = (mesh: MeshConfig, name: string): Cluster => {
+  const c = mesh.clusters.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no cluster ${name} in ${mesh.clusters.map((x) => x.name).join(', ')}`);
+  return c;
+};
 
 const SEED2 = 'test/config/fixtures/seed-002';
 const SEED3 = 'test/config/fixtures/seed-003';
 
 describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
-  test('served at its gateway: the bookinfo rule loads; later features are kept and warned about', () => {
+  test('served at its gateway: the bookinfo rule loads; the DestinationRule connectionPool takes effect', () => {
     const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway', namespace: 'testing' });
     expect(config.resources.map((r) => `${r.kind}/${r.name}`)).toEqual([
       'DestinationRule/productpage',
@@ -30,16 +46,23 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
     ]);
     // No ServiceEntry for productpage (the seed runs on Kubernetes): an empty cluster, 503 at runtime.
     expect(vh[0]!.routes[0]!.destinations[0]!.cluster).toBe('outbound|9080||productpage.testing.svc.cluster.local');
+    // The productpage DestinationRule's connectionPool applies to the cluster the gateway uses
+    // (Istio's LEAST_REQUEST default, no loadBalancer given).
     expect(config.mesh.clusters).toEqual([
-      { name: 'outbound|9080||productpage.testing.svc.cluster.local', host: 'productpage.testing.svc.cluster.local', port: 9080, subset: null, endpoints: [], lb: 'ROUND_ROBIN' },
+      {
+        name: 'outbound|9080||productpage.testing.svc.cluster.local', host: 'productpage.testing.svc.cluster.local', port: 9080, subset: null, endpoints: [], lb: 'LEAST_REQUEST',
+        policy: {
+          connection: { connectTimeoutMs: 1000, idleTimeoutMs: 60_000, tcpKeepalive: { timeMs: 3_600_000, intervalMs: 60_000, probes: 9 } },
+          limits: { maxConnections: 50, maxPendingRequests: 25, maxRequests: 5, maxRetries: 3, maxRequestsPerConnection: 50 },
+          outlier: null,
+          hash: null,
+        },
+      },
     ]);
     const w = config.warnings.join('\n');
     expect(w).toMatch(/enable-strict-mode\.yml:2 \(document 1\) PeerAuthentication default: security\.istio\.io\/v1beta1 PeerAuthentication is not served yet; skipped/);
-    expect(w).toMatch(/VirtualService testing\/productpage: spec\.http\[0\]\.retries is not served yet/);
-    expect(w).toMatch(/VirtualService testing\/reviews: spec\.http\[1\]\.mirror is not served yet/);
-    expect(w).toMatch(/VirtualService testing\/reviews: spec\.http\[1\]\.mirrorPercent is not served yet/);
-    expect(w).toMatch(/DestinationRule testing\/productpage: spec\.trafficPolicy\.connectionPool is not served yet/);
-    expect(w).toMatch(/DestinationRule testing\/ratings: spec\.trafficPolicy\.outlierDetection is not served yet/);
+    expect(w).not.toMatch(/retries is not served|mirror is not served|connectionPool is not served|outlierDetection is not served/);
+    expect(w).toMatch(/DestinationRule testing\/ratings: spec\.trafficPolicy\.outlierDetection\.consecutiveErrors is deprecated and ignored/);
     expect(w).toMatch(/no ServiceEntry defines host productpage\.testing\.svc\.cluster\.local/);
   });
 
@@ -52,17 +75,44 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
     expect(ratings.spec).toMatchObject({ trafficPolicy: { outlierDetection: { consecutiveErrors: 5, interval: '30s', baseEjectionTime: '1m', maxEjectionPercent: 50 } } });
   });
 
-  test('in mesh mode the reviews regex match would be served, so it is refused where it is written', () => {
-    let error: ConfigError | null = null;
-    try {
-      loadConfig([SEED2]);
-    } catch (err) {
-      error = err as ConfigError;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.issues.map((i) => [i.code, i.file, i.doc, i.line, i.name, i.path])).toEqual([
-      ['unsupported_field', `${SEED2}/virtual-service-all.yml`, 2, 32, 'default/reviews', 'spec.http[0].match[0].headers.user-agent.regex'],
+  test('in mesh mode: jason with Chrome to v2 (2 s timeout), others to v1 mirrored 100 % to v3; productpage retries; ratings outlier detection', () => {
+    const { mesh } = loadConfig([SEED2]);
+    const reviews = mesh.virtualHosts.find((v) => v.name === 'reviews.default.svc.cluster.local')!;
+    const [jason, others] = reviews.routes;
+    expect(jason!.matches).toEqual([
+      block({
+        headers: [
+          { name: 'end-user', match: { kind: 'exact', value: 'jason' }, invert: false },
+          { name: 'user-agent', match: { kind: 'regex', value: '.*Chrome.*' }, invert: false },
+        ],
+      }),
     ]);
+    expect(jason!.destinations.map((d) => d.cluster)).toEqual(['outbound|0|v2|reviews.default.svc.cluster.local']);
+    expect(jason!.timeoutMs).toBe(2000);
+    expect(jason!.mirrors).toEqual([]);
+    expect(others!.matches).toEqual([]);
+    expect(others!.destinations.map((d) => d.cluster)).toEqual(['outbound|0|v1|reviews.default.svc.cluster.local']);
+    expect(others!.timeoutMs).toBe(2000);
+    // mirror_percent (the proto name) is the deprecated mirrorPercent: 100.
+    expect(others!.mirrors).toEqual([{ cluster: 'outbound|0|v3|reviews.default.svc.cluster.local', percentage: 100 }]);
+    // The mirror's cluster is emitted although no route sends primary traffic to v3.
+    expect(clusterOf(mesh, 'outbound|0|v3|reviews.default.svc.cluster.local')).toMatchObject({ subset: 'v3', endpoints: [], lb: 'LEAST_REQUEST', policy: DEFAULT_POLICY });
+    // Routes without retries get Istio's default policy.
+    expect(jason!.retry).toEqual(retryPolicyFromIstio(undefined));
+
+    const productpage = mesh.virtualHosts.find((v) => v.name === 'productpage.default.svc.cluster.local')!.routes[0]!;
+    expect(productpage.retry).toEqual({
+      retries: 2, retryOn: ['gateway-error', 'connect-failure', 'refused-stream'], retriableStatusCodes: [], perTryTimeoutMs: 1000, backoffBaseMs: 25, backoffMaxMs: 250,
+    });
+    // The service-level policy reaches the subset clusters (the subsets set none of their own).
+    expect(clusterOf(mesh, 'outbound|0|v1|productpage.default.svc.cluster.local').policy!.limits.maxConnections).toBe(50);
+
+    // ratings: consecutiveErrors is ignored (current Istio), so Envoy's 5 consecutive 5xx apply.
+    const ratings = clusterOf(mesh, 'outbound|0|v1|ratings.default.svc.cluster.local');
+    expect(ratings.policy!.outlier).toMatchObject({
+      consecutive5xx: 5, enforceConsecutive5xx: true, intervalMs: 30_000, baseEjectionTimeMs: 60_000, maxEjectionPercent: 50,
+    });
+    expect(clusterOf(mesh, 'outbound|0|v1|details.default.svc.cluster.local').policy).toEqual(DEFAULT_POLICY);
   });
 });
 
@@ -72,9 +122,13 @@ describe('seed 003 (Istio101)', () => {
     const vh = config.mesh.virtualHosts;
     expect(vh.map((v) => v.name)).toEqual(['middleware.default.svc.cluster.local', 'time.jsontest.com:80', 'time.jsontest.com:443']);
     const [canary, prod] = vh[0]!.routes;
-    expect(canary!.matches).toEqual([{ uri: null, ignoreUriCase: false, headers: [{ name: 'x-dev-user', match: { kind: 'exact', value: 'super-secret' }, invert: false }] }]);
+    expect(canary!.matches).toEqual([block({ headers: [{ name: 'x-dev-user', match: { kind: 'exact', value: 'super-secret' }, invert: false }] })]);
     expect(canary!.destinations[0]!.cluster).toBe('outbound|0|canary|middleware.default.svc.cluster.local');
     expect(prod!.matches).toEqual([]);
+    // retries: {attempts: 3, perTryTimeout: 2s} on both rules, Istio's default conditions.
+    const seedRetry = { ...retryPolicyFromIstio(undefined), retries: 3, perTryTimeoutMs: 2000 };
+    expect(canary!.retry).toEqual(seedRetry);
+    expect(prod!.retry).toEqual(seedRetry);
     // DNS resolution without endpoints: the host itself is the endpoint.
     const http = config.mesh.clusters.find((c) => c.name === 'outbound|80||time.jsontest.com')!;
     expect(http.endpoints).toEqual([{ address: 'time.jsontest.com', port: 80, labels: {}, weight: 1 }]);
