@@ -16,6 +16,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Every server process started and not yet exited, for killChildren() on an interrupted run. */
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every server process still running (the harness is being interrupted). */
+export function killChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 export interface Started {
   child: ChildProcess;
   /** Everything it printed so far (stdout and stderr), for error messages. */
@@ -43,6 +51,8 @@ export async function startReady(
   const stdout = 'line' in ready ? 'pipe' : 'ignore';
   const spawnOpts: SpawnOptions = { stdio: ['ignore', stdout, 'pipe'], env: opts.env ?? process.env };
   const child = spawn(cmd, args, spawnOpts);
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let output = '';
   const keep = (b: Buffer): void => {
     // Bounded: only the start of the output matters for a start-up failure.

@@ -12,6 +12,7 @@ import { findLoadTools } from './load-tools.js';
 import { benchmarksSection, markdownReport } from './markdown-report.js';
 import { measure, driveLoad } from './measure.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
+import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
 import { REPORT_SCHEMA, type E2eReport, type RunRecord } from './report-types.js';
 import { repoRoot } from './repo-root.js';
@@ -192,6 +193,14 @@ async function main(): Promise<number> {
   if (opts === 'help') {
     log(USAGE);
     return 0;
+  }
+  // Ctrl-C (or a CI time-out) must not leave an upstream and proxies running on the machine.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killChildren();
+      log(`bench:e2e: ${signal}: stopped the upstream and proxies`);
+      process.exit(130);
+    });
   }
   const command = ['npm run bench:e2e', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const report = await runE2e(opts, command);
