@@ -3,7 +3,7 @@
 import { describe, test, expect } from 'vitest';
 import { compileRouteTable, parseDomainPattern, domainHash, H, TABLE_MAGIC, TABLE_FORMAT, PORT_ANY } from '../../host/compile/route-table.js';
 import { RouteCompileError } from '../../host/compile/route-compile-error.js';
-import { mesh, vhost, route, match, exact, prefix, header, cluster } from '../route/mesh-builder.js';
+import { mesh, vhost, route, match, exact, prefix, regex, header, cluster } from '../route/mesh-builder.js';
 
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 
@@ -177,5 +177,68 @@ describe('errors', () => {
     expect(dup.code).toBe('duplicate_cluster');
     const lb = compileError(() => compileRouteTable(mesh([], [{ ...cluster('c'), lb: 'MAGLEV' as never }])));
     expect(lb.code).toBe('unsupported_lb');
+  });
+});
+
+describe('format 3: method, authority, query, port, scheme; listener port; lb kinds', () => {
+  const condsOf = (b: Uint8Array) => {
+    const n = u32(b, H.COND_COUNT);
+    const off = u32(b, H.CONDS);
+    const text = (o: number, l: number) => new TextDecoder().decode(b.subarray(o, o + l));
+    return Array.from({ length: n }, (_, i) => {
+      const c = off + i * 24;
+      return { subject: b[c]!, op: b[c + 1]!, flags: b[c + 2]!, name: text(u32(b, c + 4), u32(b, c + 8)), value: text(u32(b, c + 12), u32(b, c + 16)), aux: u32(b, c + 20) };
+    });
+  };
+  const one = (m: ReturnType<typeof match>[], options = {}) => compileRouteTable(mesh([vhost('v', ['v'], [route('ns/v/0', m)])]), options);
+
+  test('conditions in block order: uri, method, authority, port, headers, query parameters', () => {
+    const b = one([match(prefix('/a'), [header('X', exact('1'))], false, {
+      method: exact('GET'), authority: prefix('api'), port: 8080, scheme: exact('http'),
+      queryParams: [{ name: 'Q', match: null }, { name: 'v', match: exact('2') }],
+    })], { listenerPort: 15001 });
+    expect(u32(b, H.FORMAT)).toBe(3);
+    expect(u32(b, H.LISTENER_PORT)).toBe(15001);
+    expect(condsOf(b)).toEqual([
+      { subject: 0, op: 1, flags: 0, name: '', value: '/a', aux: 0 },
+      { subject: 2, op: 0, flags: 0, name: '', value: 'GET', aux: 0 },
+      { subject: 3, op: 1, flags: 0, name: '', value: 'api', aux: 0 },
+      { subject: 6, op: 0, flags: 0, name: '', value: '', aux: 8080 },
+      { subject: 1, op: 0, flags: 0, name: 'x', value: '1', aux: 0 },
+      { subject: 5, op: 3, flags: 0, name: 'Q', value: '', aux: 0 }, // query names keep their case
+      { subject: 5, op: 0, flags: 0, name: 'v', value: '2', aux: 0 },
+    ]);
+    // The scheme condition holds on the http listener: no record for it.
+    expect(u32(b, H.BLOCK_COUNT)).toBe(1);
+  });
+
+  test('blocks ruled out by scheme are left out; with none left the route gets one Never block', () => {
+    const some = one([match(exact('/a'), [], false, { scheme: exact('https') }), match(exact('/b'))]);
+    expect(u32(some, H.BLOCK_COUNT)).toBe(1);
+    expect(condsOf(some).map((c) => c.value)).toEqual(['/b']);
+    const none = one([match(exact('/a'), [], false, { scheme: exact('https') })]);
+    expect(u32(none, H.BLOCK_COUNT)).toBe(1);
+    expect(condsOf(none)).toEqual([{ subject: 0, op: 5, flags: 0, name: '', value: '', aux: 0 }]);
+    const routesOff = u32(none, H.ROUTES);
+    expect(u32(none, routesOff + 4)).toBe(1); // blockCount 1, not 0 (which would match all)
+  });
+
+  test('lb kinds: CONSISTENT_HASH and PASSTHROUGH are HostPicks (3)', () => {
+    const b = compileRouteTable(mesh([], [cluster('a', 1, 'ROUND_ROBIN'), cluster('b', 1, 'LEAST_REQUEST'), cluster('c', 1, 'RANDOM'), cluster('d', 1, 'CONSISTENT_HASH'), cluster('e', 1, 'PASSTHROUGH')]));
+    const off = u32(b, H.CLUSTERS);
+    expect([0, 1, 2, 3, 4].map((i) => u32(b, off + i * 16 + 8))).toEqual([0, 1, 2, 3, 3]);
+  });
+
+  test('errors: bad ports, bad listener port, bad scheme regex, mirrors to unknown clusters', () => {
+    const port = compileError(() => one([match(null, [], false, { port: 0 })]));
+    expect([port.code, port.where, port.field]).toEqual(['invalid_port', 'ns/v/0', 'port']);
+    expect(compileError(() => one([match(null, [], false, { port: 65536 })])).code).toBe('invalid_port');
+    expect(compileError(() => one([], { listenerPort: 70000 })).code).toBe('invalid_port');
+    const scheme = compileError(() => one([match(null, [], false, { scheme: regex('(') })]));
+    expect([scheme.code, scheme.field]).toEqual(['invalid_regex', 'scheme.regex']);
+    const q = compileError(() => one([match(null, [], false, { queryParams: [{ name: 'a', match: regex('a\\b') }] })]));
+    expect([q.code, q.field]).toEqual(['unsupported_regex', 'queryParams.a.regex']);
+    const mirror = compileError(() => compileRouteTable(mesh([vhost('v', ['v'], [{ ...route('ns/v/0'), mirrors: [{ cluster: 'nope', percentage: 100 }] }])])));
+    expect([mirror.code, mirror.field]).toEqual(['unknown_cluster', 'mirrors[0].cluster']);
   });
 });

@@ -1,7 +1,7 @@
 // Small builders for MeshConfig values in routing tests, so each test states only what it is about.
 import type { Cluster, HeaderMatch, MeshConfig, Route, RouteMatch, VirtualHost, LbPolicy } from '../../host/model/mesh.js';
 import { noHeaderOps } from '../../host/model/mesh.js';
-import { compileRouteTable } from '../../host/compile/route-table.js';
+import { compileRouteTable, type RouteTableOptions } from '../../host/compile/route-table.js';
 import { RouteTable } from '../../host/core/router.js';
 import { Core } from '../../host/core/wasm.js';
 
@@ -16,8 +16,8 @@ export function route(name: string, matches: RouteMatch[] = [], destinations: Ar
   };
 }
 
-export function match(uri: RouteMatch['uri'], headers: HeaderMatch[] = [], ignoreUriCase = false): RouteMatch {
-  return { uri, ignoreUriCase, headers };
+export function match(uri: RouteMatch['uri'], headers: HeaderMatch[] = [], ignoreUriCase = false, more: Partial<RouteMatch> = {}): RouteMatch {
+  return { uri, ignoreUriCase, headers, ...more };
 }
 
 export const exact = (value: string) => ({ kind: 'exact' as const, value });
@@ -52,6 +52,6 @@ export function core(): Core {
 }
 
 let version = 0;
-export function load(m: MeshConfig, c: Core = core()): RouteTable {
-  return RouteTable.load(c, compileRouteTable(m), ++version);
+export function load(m: MeshConfig, c: Core = core(), options: RouteTableOptions = {}): RouteTable {
+  return RouteTable.load(c, compileRouteTable(m, options), ++version);
 }

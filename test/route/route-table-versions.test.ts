@@ -97,6 +97,27 @@ describe('the core refuses bad tables', () => {
     expect(refused(b)).toBe('corrupt');
   });
 
+  test('format 3 records: port conditions, listener port, lb kinds', () => {
+    const t = compileRouteTable(mesh([vhost('v', ['v'], [route('ns/v/0', [match(null, [], false, { port: 8080, queryParams: [{ name: 'q', match: null }] })])])]), { listenerPort: 80 });
+    expect(refused(t)).toBe('accepted');
+    const view = new DataView(t.buffer);
+    const condsOff = view.getUint32(H.CONDS, true);
+    const edit = (f: (v: DataView, b: Uint8Array) => void) => {
+      const b = t.slice();
+      f(new DataView(b.buffer), b);
+      return refused(b);
+    };
+    expect(view.getUint8(condsOff)).toBe(6); // Subject.Port first
+    expect(edit((v) => v.setUint32(condsOff + 20, 65536, true))).toBe('corrupt'); // not a port
+    expect(edit((_, b) => { b[condsOff + 1] = 1; })).toBe('corrupt'); // a port compared by prefix
+    expect(edit((_, b) => { b[condsOff] = 4; })).toBe('unsupported'); // Subject.Scheme never reaches a table
+    expect(edit((_, b) => { b[condsOff] = 7; })).toBe('unsupported'); // SourceLabel: decided by host/config
+    expect(edit((v) => v.setUint32(H.LISTENER_PORT, 65536, true))).toBe('corrupt');
+    const clustersOff = view.getUint32(H.CLUSTERS, true);
+    expect(edit((v) => v.setUint32(clustersOff + 8, 3, true))).toBe('accepted'); // HostPicks
+    expect(edit((v) => v.setUint32(clustersOff + 8, 4, true))).toBe('unsupported');
+  });
+
   test('regex programs: misplaced, damaged, or overlapping the mutable state', () => {
     const rx = compileRouteTable(mesh([vhost('v', ['v'], [route('ns/v/0', [match(regex('/a.*'), [header('x', regex('[0-9]+'))])])])]));
     expect(refused(rx)).toBe('accepted');
