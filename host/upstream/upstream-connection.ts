@@ -203,7 +203,8 @@ export class UpstreamConnection {
       }
       h.onResponseHead(head);
       if (this.#handler !== h) return; // aborted from inside the callback
-      if (head.framing === 'none') {
+      // `content-length: 0` ends the message with the head, like a bodiless status.
+      if (head.framing === 'none' || (head.framing === 'length' && head.contentLength === 0)) {
         if (bytes.length > 0) this.#reusable = false;
         this.#responseComplete();
         return;

@@ -1,0 +1,627 @@
+// The clusters of one ProxyServer across config versions (Envoy's cluster manager): per cluster
+// name it keeps the core's cluster state (stable endpoint slots: ejections, active requests and
+// circuit-breaker counts survive reloads), the connection pool, the outlier timer and the
+// consistent-hash tables; per version it maps the route table's cluster and endpoint indices
+// onto them. The request path asks it for an endpoint (pickEndpoint), for admission (max
+// requests) and reports each attempt's outcome; health it learns (ejections, panic) is pushed
+// into every live route table and hash table so that every balancer skips ejected endpoints.
+import type { Core } from '../core/wasm.js';
+import type { RouteTable } from '../core/router.js';
+import { HashBalancer, hashKey } from '../core/hash-balancer.js';
+import {
+  ClusterStates, circuitBreakerLimitsFromIstio, OutlierResult,
+  type ClusterState, type OutlierSettings, type CircuitBreakerLimits,
+} from '../core/upstream-policy.js';
+import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
+import type { Cluster, LbPolicy, MeshConfig } from '../model/mesh.js';
+import { ClusterPool, type PoolSettings } from '../upstream/cluster-pool.js';
+import type { EndpointPool } from '../upstream/endpoint-pool.js';
+import type { UpstreamCodec } from '../upstream/upstream-codec.js';
+import type { ClusterStats, Stats } from '../stats/stats.js';
+import type { Limits } from './limits.js';
+import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
+
+/** Envoy's host_selection_retry_max_attempts as Istio sets it with retries (previous_hosts). */
+export const HOST_SELECTION_RETRY_MAX_ATTEMPTS = 5;
+
+
+/** A request as the balancers see it (everything is already copied out of uWS). */
+export interface PickRequest {
+  /** Request headers, lower-case names, repeated names allowed (ds.headers). */
+  headers: ReadonlyArray<readonly [string, string]>;
+  /** Downstream peer IP (no port). */
+  clientIp: string;
+  /** Downstream peer port when known: part of a generated hash cookie's value, as in Envoy. */
+  clientPort?: number;
+  /** Request-target (path and query). */
+  path: string;
+  /** Request authority (Host), used by PASSTHROUGH clusters. */
+  authority: string;
+  /**
+   * Endpoint indices this request already tried (retries): the balancer re-picks up to
+   * HOST_SELECTION_RETRY_MAX_ATTEMPTS times to avoid them (Envoy's previous_hosts predicate).
+   */
+  tried?: readonly number[];
+}
+
+/** How one attempt on an endpoint ended, for outlier detection. */
+export type AttemptOutcome =
+  /** The HTTP status of the response head. */
+  | number
+  /** Connection refused or connect timeout (local origin). */
+  | 'connect_failed'
+  /** No response head within the (per-try or route) timeout. */
+  | 'timeout'
+  /** Connection reset or closed before the response completed. */
+  | 'reset'
+  /** A connection was obtained (matters only with splitExternalLocalOriginErrors). */
+  | 'connect_success';
+
+/** Clock and timer control, for tests: a fake `now` and ticks driven by hand. */
+export interface ClusterManagerOptions {
+  /** Milliseconds; Date.now by default. Every ejection time is measured with it. */
+  now?: () => number;
+  /** When true, no interval timers are started: call tick() yourself. */
+  manualTicks?: boolean;
+}
+
+/** An endpoint's status for GET /clusters. */
+export interface EndpointStatus {
+  address: string;
+  port: number;
+  /** False while ejected (also during panic, when the balancer uses it anyway). */
+  healthy: boolean;
+  /** Envoy's /clusters health_flags: `healthy` or `/failed_outlier_check`. */
+  healthFlags: string;
+  weight: number;
+  /** Requests using or waiting for this endpoint (survives reloads). */
+  activeRequests: number;
+  connections: { active: number; idle: number; connecting: number };
+  /** Times ejected since the endpoint joined the cluster. */
+  timesEjected: number;
+  consecutive5xx: number;
+  consecutiveGatewayErrors: number;
+  consecutiveLocalOriginFailures: number;
+}
+
+export interface ClusterStatus {
+  name: string;
+  lb: LbPolicy;
+  /** Connections open or opening across endpoints. */
+  connections: number;
+  /** Requests waiting for a connection (circuit breaker). */
+  pendingRequests: number;
+  outlierDetection: boolean;
+  ejectionsActive: number;
+  /** Healthy share below minHealthPercent: balancers use every endpoint. */
+  panic: boolean;
+  endpoints: EndpointStatus[];
+}
+
+/** One consistent-hash table, shared by the versions whose endpoint list it was built for. */
+interface SharedHash {
+  signature: string;
+  balancer: HashBalancer;
+  refs: number;
+}
+
+/** A cluster by name: what survives config versions. */
+class ManagedCluster {
+  readonly name: string;
+  readonly state: ClusterState;
+  readonly pool: ClusterPool;
+  readonly stats: ClusterStats;
+  config: Cluster;
+  outlier: OutlierSettings | null = null;
+  outlierKey = '';
+  timer: NodeJS.Timeout | null = null;
+  timerMs = 0;
+  panic = false;
+  closed = false;
+  /** Slot key (Envoy host key) → generation when its slot was opened: stale leases are ignored. */
+  readonly generation = new Map<string, number>();
+  /** Views of live versions (their tables not yet released). */
+  readonly views = new Set<ClusterView>();
+  current: ClusterView | null = null;
+  hash: SharedHash | null = null;
+
+  constructor(name: string, state: ClusterState, pool: ClusterPool, stats: ClusterStats, config: Cluster) {
+    this.name = name;
+    this.state = state;
+    this.pool = pool;
+    this.stats = stats;
+    this.config = config;
+  }
+}
+
+/** One cluster as one version's route table indexes it. */
+interface ClusterView {
+  readonly managed: ManagedCluster;
+  readonly table: RouteTable;
+  /** Cluster index in that version. */
+  readonly index: number;
+  readonly lb: LbPolicy;
+  /** Per endpoint index: Envoy host key (`ip:port`, IPv6 bracketed), slot, pool. */
+  readonly keys: string[];
+  readonly slots: Int32Array;
+  readonly pools: EndpointPool[];
+  readonly indexOfKey: Map<string, number>;
+  readonly hash: SharedHash | null;
+  /** Hash-table entry (distinct host key) → the first endpoint index with that key. */
+  readonly hashToEndpoint: Int32Array;
+  readonly hashKey: HashKeySource | null;
+  readonly cookie: Extract<HashKeySource, { kind: 'cookie' }> | null;
+}
+
+/** What the version keeps per cluster (ProxyVersion's ClusterRuntime shape). */
+export interface ClusterRuntimeParts {
+  name: string;
+  pool: ClusterPool;
+  stats: ClusterStats;
+  endpoints: EndpointPool[];
+}
+
+let generations = 0;
+
+/**
+ * One picked endpoint for one attempt. The request reports the attempt's outcome and
+ * releases the lease when the attempt is over (both idempotent where it matters).
+ */
+export class EndpointLease {
+  /** Index in Cluster.endpoints, or -1 for a PASSTHROUGH destination. */
+  readonly index: number;
+  readonly endpoint: EndpointPool;
+  /** A Set-Cookie value to add to the response (generated consistent-hash cookie). */
+  readonly setCookie: string | undefined;
+  readonly #manager: ClusterManager;
+  readonly #managed: ManagedCluster;
+  readonly #key: string;
+  readonly #slot: number;
+  readonly #generation: number;
+  #released = false;
+
+  /** @internal */
+  constructor(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: EndpointPool, key: string, slot: number, setCookie: string | undefined) {
+    this.#manager = manager;
+    this.#managed = managed;
+    this.index = index;
+    this.endpoint = endpoint;
+    this.#key = key;
+    this.#slot = slot;
+    this.#generation = slot >= 0 ? managed.generation.get(key) ?? -1 : -1;
+    this.setCookie = setCookie;
+    if (slot >= 0) this.#adjustActive(+1);
+  }
+
+  /** Feeds outlier detection with this attempt's outcome (call once per attempt). */
+  report(outcome: AttemptOutcome): void {
+    if (!this.#current()) return;
+    this.#manager._report(this.#managed, this.#slot, outcome);
+  }
+
+  /** The attempt is over: its active-request count goes. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#slot >= 0 && this.#current()) this.#adjustActive(-1);
+  }
+
+  /** False when the endpoint left the cluster (its slot may serve another endpoint now). */
+  #current(): boolean {
+    const m = this.#managed;
+    return this.#slot >= 0 && !m.closed && m.generation.get(this.#key) === this.#generation;
+  }
+
+  #adjustActive(delta: number): void {
+    const m = this.#managed;
+    m.state.active(this.#slot, delta);
+    // The current table's counters feed LEAST_REQUEST; a new version copies the slots' counts.
+    const v = m.current;
+    if (!v || v.table.released) return;
+    const i = v.indexOfKey.get(this.#key);
+    if (i !== undefined) v.table.active(v.index, i, delta);
+  }
+}
+
+export class ClusterManager {
+  readonly #core: Core;
+  readonly #stats: Stats;
+  readonly #limits: Limits;
+  readonly #codec: UpstreamCodec;
+  readonly #states: ClusterStates;
+  readonly #now: () => number;
+  readonly #manualTicks: boolean;
+  readonly #clusters = new Map<string, ManagedCluster>();
+  readonly #versions = new Map<RouteTable, ClusterView[]>();
+  #statsTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(core: Core, stats: Stats, limits: Limits, codec: UpstreamCodec, opts: ClusterManagerOptions = {}) {
+    this.#core = core;
+    this.#stats = stats;
+    this.#limits = limits;
+    this.#codec = codec;
+    this.#states = new ClusterStates(core);
+    this.#now = opts.now ?? Date.now;
+    this.#manualTicks = opts.manualTicks ?? false;
+    if (!this.#manualTicks) {
+      // The core's counters (ejections, retries, breaker gauges) reach /stats at least this often.
+      this.#statsTimer = setInterval(() => this.syncStats(), 1000);
+      this.#statsTimer.unref();
+    }
+  }
+
+  /** The clock outlier detection runs on. */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * Takes `mesh`'s clusters for the version whose table is `table` (already loaded): slots
+   * synced, policies applied, hash tables built, health pushed into the table. Returns the
+   * per-cluster parts the version keeps, indexed like mesh.clusters. Clusters that left close
+   * their pools and timers; their core state is freed. Throws only for a consistent-hash
+   * table the core refuses (HashBalancerError), before changing anything.
+   */
+  apply(mesh: MeshConfig, table: RouteTable): ClusterRuntimeParts[] {
+    if (this.#closed) throw new Error('wasmesh: ClusterManager.apply after close (CLUSTER_MANAGER_CLOSED)');
+    this.#sweep();
+    // Phase 1 (may throw): the hash tables, so that a refused one changes nothing.
+    const hashes = new Map<string, SharedHash>();
+    try {
+      for (const c of mesh.clusters) {
+        if (c.lb !== 'CONSISTENT_HASH') continue;
+        const desc = hashDescriptor(c);
+        const endpoints = uniqueEndpoints(c);
+        const signature = JSON.stringify([desc.table, endpoints]);
+        const prev = this.#clusters.get(c.name)?.hash;
+        if (prev && prev.signature === signature && !prev.balancer.released) continue;
+        hashes.set(c.name, { signature, balancer: HashBalancer.build(this.#core, endpoints, desc.table), refs: 0 });
+      }
+    } catch (err) {
+      for (const h of hashes.values()) h.balancer.release();
+      throw err;
+    }
+
+    // Phase 2: nothing below throws on valid models.
+    const names = new Set(mesh.clusters.map((c) => c.name));
+    for (const [name, m] of this.#clusters) if (!names.has(name)) this.#remove(m);
+    this.#states.retain(names);
+
+    const views: ClusterView[] = [];
+    const parts = mesh.clusters.map((c, index): ClusterRuntimeParts => {
+      const m = this.#managed(c);
+      m.config = c;
+      const keys = c.endpoints.map((e) => endpointHashKey(e.address, e.port));
+      const unique = [...new Set(keys)];
+      const uniqueSlots = m.state.sync(unique);
+      const slotOf = new Map(unique.map((k, i) => [k, uniqueSlots[i]!]));
+      for (const k of [...m.generation.keys()]) if (!slotOf.has(k)) m.generation.delete(k);
+      for (const k of unique) if (!m.generation.has(k)) m.generation.set(k, ++generations);
+      this.#configure(m, c);
+
+      // The latest hash table of the cluster (m.hash) is kept; older ones go with their last view.
+      const hash: SharedHash | null = c.lb === 'CONSISTENT_HASH' ? hashes.get(c.name) ?? m.hash : null;
+      if (hash !== m.hash) {
+        const old = m.hash;
+        m.hash = hash;
+        if (old && old.refs === 0) old.balancer.release();
+      }
+      if (hash) hash.refs++;
+      const key = c.lb === 'CONSISTENT_HASH' ? hashDescriptor(c).key : null;
+      const view: ClusterView = {
+        managed: m,
+        table,
+        index,
+        lb: c.lb,
+        keys,
+        slots: Int32Array.from(keys, (k) => slotOf.get(k)!),
+        pools: c.endpoints.map((e) => m.pool.endpoint(e.address, e.port)),
+        indexOfKey: new Map(keys.map((k, i) => [k, i])),
+        hash,
+        hashToEndpoint: Int32Array.from(new Set(keys), (k) => keys.indexOf(k)),
+        hashKey: key,
+        cookie: key && key.kind === 'cookie' ? key : null,
+      };
+      // Active requests survive the reload: the new table's counters start from the slots'.
+      view.slots.forEach((slot, i) => {
+        const active = m.state.active(slot, 0);
+        if (active > 0) table.active(index, i, active);
+      });
+      m.views.add(view);
+      m.current = view;
+      views.push(view);
+      // Endpoint pools that left close (busy connections finish first); passthrough
+      // destinations in use stay.
+      const live = new Set(c.endpoints.map((e) => `${e.address}:${e.port}`));
+      if (c.lb === 'PASSTHROUGH') for (const ep of m.pool.endpoints()) if (ep.activeRequests > 0) live.add(ep.key);
+      m.pool.retainOnly(live);
+      return { name: c.name, pool: m.pool, stats: m.stats, endpoints: view.pools };
+    });
+    this.#versions.set(table, views);
+    for (const m of this.#clusters.values()) this.#pushHealth(m);
+    this.syncStats();
+    return parts;
+  }
+
+  /**
+   * An endpoint of cluster `clusterIndex` in `version` for one attempt, by the cluster's lb
+   * policy; null when none is healthy, or for PASSTHROUGH when the authority is not an
+   * `ip:port` (answer 503 UH). Counts the endpoint's active request until lease.release().
+   *
+   * - ROUND_ROBIN / LEAST_REQUEST (P2C over active requests) / RANDOM: the core's route table.
+   * - CONSISTENT_HASH: the request's key (header, cookie, source IP, query parameter) through
+   *   the ring or Maglev table; no key → a random entry; a missing cookie with a ttl gets a
+   *   generated value, hashed, and returned as `setCookie` for the response.
+   * - PASSTHROUGH (Envoy ORIGINAL_DST): the authority's address.
+   * Retries pass `tried`: up to 5 re-picks avoid those endpoints (Envoy previous_hosts).
+   */
+  pickEndpoint(version: { readonly table: RouteTable }, clusterIndex: number, req: PickRequest): EndpointLease | null {
+    const v = this.#versions.get(version.table)?.[clusterIndex];
+    if (!v || v.managed.closed) return null;
+    const m = v.managed;
+    if (m.panic) m.stats.incDynamic('lb_healthy_panic');
+    if (v.lb === 'PASSTHROUGH') {
+      const dst = originalDestination(req.authority);
+      if (!dst) return null;
+      return new EndpointLease(this, m, -1, m.pool.endpoint(dst.address, dst.port), '', -1, undefined);
+    }
+    const tried = req.tried ?? [];
+    let index: number;
+    let setCookie: string | undefined;
+    if (v.lb === 'CONSISTENT_HASH') {
+      const hash = v.hash!.balancer;
+      let values = hashValues(v.hashKey!, req);
+      if (values === null && v.cookie && v.cookie.ttlMs !== null) {
+        // Envoy: the value is the hash of the downstream connection's addresses, so that
+        // requests racing on one connection get the same cookie.
+        const value = hashKey(this.#core, `${req.clientIp}:${req.clientPort ?? 0}`).toString(16).padStart(16, '0');
+        setCookie = setCookieValue(v.cookie.name, value, v.cookie.path, v.cookie.ttlMs, v.cookie.attributes);
+        values = [value];
+      }
+      if (values === null) {
+        index = hash.pickRandom();
+        for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = hash.pickRandom();
+      } else {
+        let h = 0n;
+        for (const value of values) h = hashKey(this.#core, value, h);
+        index = hash.pick(h);
+        for (let k = 1; k <= HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = hash.pick(h, k);
+      }
+      if (index >= 0) index = v.hashToEndpoint[index] ?? -1;
+    } else {
+      index = v.table.pickEndpoint(v.index);
+      for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = v.table.pickEndpoint(v.index);
+    }
+    if (index < 0) return null;
+    return new EndpointLease(this, m, index, v.pools[index]!, v.keys[index]!, v.slots[index]!, setCookie);
+  }
+
+  /**
+   * Admission against the cluster's max requests (Istio http2MaxRequests, Envoy max_requests):
+   * a release function to call once when the request ends, or 'overflow' (answer 503 UO;
+   * counted as upstream_rq_pending_overflow, as Envoy counts it).
+   */
+  admitRequest(version: { readonly table: RouteTable }, clusterIndex: number): (() => void) | 'overflow' {
+    const v = this.#versions.get(version.table)?.[clusterIndex];
+    if (!v || v.managed.closed) return NOOP;
+    const m = v.managed;
+    if (!m.state.breaker.tryAcquire('request')) {
+      m.stats.inc('upstream_rq_pending_overflow');
+      return 'overflow';
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (!m.closed) m.state.breaker.release('request');
+    };
+  }
+
+  /** @internal (EndpointLease) records an outcome; an ejection is pushed to the balancers at once. */
+  _report(m: ManagedCluster, slot: number, outcome: AttemptOutcome): void {
+    const code =
+      typeof outcome === 'number' ? outcome
+      : outcome === 'connect_failed' ? OutlierResult.ConnectFailed
+      : outcome === 'timeout' ? OutlierResult.Timeout
+      : outcome === 'reset' ? OutlierResult.Reset
+      : OutlierResult.ConnectSuccess;
+    if (typeof outcome === 'number' && (outcome < 100 || outcome > 599)) return;
+    if (m.state.outlier.report(slot, code, this.#now())) {
+      this.#pushHealth(m);
+      this.#syncCluster(m);
+    }
+  }
+
+  /**
+   * The outlier interval for cluster `name` (all clusters when omitted) at now(): ejected
+   * endpoints whose time has passed return. Timers call it every `interval`; tests call it.
+   * Returns how many endpoints returned.
+   */
+  tick(name?: string): number {
+    this.#sweep();
+    let back = 0;
+    for (const m of this.#clusters.values()) {
+      if (name !== undefined && m.name !== name) continue;
+      if (!m.outlier) continue;
+      const n = m.state.outlier.tick(this.#now());
+      back += n;
+      if (n > 0) this.#pushHealth(m);
+      this.#syncCluster(m);
+    }
+    return back;
+  }
+
+  /** Copies the core's per-cluster counters and gauges into /stats (also runs every second). */
+  syncStats(): void {
+    for (const m of this.#clusters.values()) this.#syncCluster(m);
+  }
+
+  /** Every cluster of the current config with its endpoints' health, for GET /clusters. */
+  clusters(): ClusterStatus[] {
+    this.#sweep();
+    const out: ClusterStatus[] = [];
+    for (const m of this.#clusters.values()) {
+      const v = m.current;
+      if (!v) continue;
+      const slots = new Map(m.state.endpoints().map((e) => [e.slot, e]));
+      out.push({
+        name: m.name,
+        lb: m.config.lb,
+        connections: m.pool.connectionCount,
+        pendingRequests: m.pool.pendingCount,
+        outlierDetection: m.outlier !== null,
+        ejectionsActive: m.state.outlier.ejectionsActive,
+        panic: m.panic,
+        endpoints: m.config.endpoints.map((e, i): EndpointStatus => {
+          const s = slots.get(v.slots[i]!);
+          const ejected = s?.state === 'ejected';
+          return {
+            address: e.address,
+            port: e.port,
+            healthy: !ejected,
+            healthFlags: ejected ? '/failed_outlier_check' : 'healthy',
+            weight: e.weight,
+            activeRequests: s?.activeRequests ?? 0,
+            connections: v.pools[i]!.connections,
+            timesEjected: s?.timesEjected ?? 0,
+            consecutive5xx: s?.consecutive5xx ?? 0,
+            consecutiveGatewayErrors: s?.consecutiveGatewayFailure ?? 0,
+            consecutiveLocalOriginFailures: s?.consecutiveLocalOriginFailure ?? 0,
+          };
+        }),
+      });
+    }
+    return out;
+  }
+
+  /** Stops the timers, destroys every connection and frees the core state and hash tables. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    for (const m of [...this.#clusters.values()]) this.#remove(m, true);
+    for (const views of this.#versions.values()) for (const v of views) if (v.hash && !v.hash.balancer.released) v.hash.balancer.release();
+    this.#versions.clear();
+    this.#states.retain([]);
+  }
+
+  // ── Internals ─────────────────────────────────────────────────────────────────────────────
+
+  #managed(c: Cluster): ManagedCluster {
+    let m = this.#clusters.get(c.name);
+    if (!m) {
+      const stats = this.#stats.cluster(c.name);
+      for (const name of ['lb_healthy_panic', 'outlier_detection.ejections_active', 'outlier_detection.ejections_enforced_total', 'outlier_detection.ejections_detected_consecutive_5xx']) stats.incDynamic(name, 0);
+      m = new ManagedCluster(c.name, this.#states.get(c.name), new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c);
+      this.#clusters.set(c.name, m);
+    }
+    return m;
+  }
+
+  /** Outlier detection, breaker limits, pool settings and the interval timer from the cluster's policy. */
+  #configure(m: ManagedCluster, c: Cluster): void {
+    const p = c.policy;
+    const outlier = p?.outlier ?? null;
+    const key = JSON.stringify(outlier);
+    if (key !== m.outlierKey) {
+      m.state.outlier.configure(outlier);
+      m.outlier = outlier;
+      m.outlierKey = key;
+    }
+    // Without a policy: the proxy-wide connection limit and no pending queue (see DATA-PATH.md).
+    const limits: CircuitBreakerLimits = p
+      ? p.limits
+      : { ...circuitBreakerLimitsFromIstio(undefined), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: 0 };
+    m.state.breaker.configure(limits);
+    const settings: PoolSettings = p
+      ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive }
+      : { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
+    m.pool.configure(settings, m.state.breaker);
+    const interval = outlier && !this.#manualTicks ? outlier.intervalMs : 0;
+    if (interval !== m.timerMs) {
+      if (m.timer) clearInterval(m.timer);
+      m.timer = null;
+      m.timerMs = interval;
+      if (interval > 0) {
+        m.timer = setInterval(() => this.tick(m.name), interval);
+        m.timer.unref();
+      }
+    }
+  }
+
+  /** Health into every live table and hash table of `m`: ejected endpoints are skipped unless in panic. */
+  #pushHealth(m: ManagedCluster): void {
+    const od = m.state.outlier;
+    const panic = m.outlier !== null && od.panic;
+    if (panic && !m.panic) m.stats.incDynamic('outlier_detection.panic_entered');
+    m.panic = panic;
+    const rebuilt = new Set<SharedHash>();
+    for (const v of m.views) {
+      if (v.table.released) continue;
+      const mask = Array.from(v.slots, (slot) => panic || !od.isEjected(slot));
+      mask.forEach((healthy, i) => v.table.setHealth(v.index, i, healthy));
+      if (v.hash && !rebuilt.has(v.hash) && !v.hash.balancer.released) {
+        rebuilt.add(v.hash);
+        v.hash.balancer.rebuild(uniqueMask(v, mask));
+      }
+    }
+  }
+
+  #syncCluster(m: ManagedCluster): void {
+    if (m.closed) return;
+    const s = m.state.stats();
+    for (const name of Object.keys(s)) {
+      // These two the pool and admitRequest count in JS (the core counts the same events).
+      if (name === 'upstream_cx_overflow' || name === 'upstream_rq_pending_overflow') continue;
+      const v = s[name]!;
+      m.stats.incDynamic(name, v - m.stats.get(name));
+    }
+    m.stats.incDynamic('upstream_rq_pending_active', 0);
+  }
+
+  /** Forgets versions whose table was freed (their last request ended), releasing hash tables. */
+  #sweep(): void {
+    for (const [table, views] of this.#versions) {
+      if (!table.released) continue;
+      this.#versions.delete(table);
+      for (const v of views) {
+        v.managed.views.delete(v);
+        if (v.hash && --v.hash.refs === 0 && (v.managed.closed || v.managed.hash !== v.hash) && !v.hash.balancer.released) v.hash.balancer.release();
+      }
+    }
+  }
+
+  #remove(m: ManagedCluster, destroy = false): void {
+    m.closed = true;
+    if (m.timer) clearInterval(m.timer);
+    m.timer = null;
+    if (destroy) m.pool.destroyAll();
+    else m.pool.close();
+    this.#clusters.delete(m.name);
+  }
+}
+
+const NOOP = (): void => {};
+
+/** The cluster's hash descriptor, or Envoy's default ring with no key (random picks). */
+function hashDescriptor(c: Cluster): HashLbDescriptor {
+  return c.policy?.hash ?? { key: { kind: 'none' }, table: { kind: 'ringHash', minimumRingSize: DEFAULT_MIN_RING_SIZE, maximumRingSize: DEFAULT_MAX_RING_SIZE, stableRebuild: true }, warnings: [] };
+}
+
+/** Hash-table endpoints: one per distinct host key (a key listed twice adds its weights). */
+function uniqueEndpoints(c: Cluster): Array<{ key: string; weight: number }> {
+  const byKey = new Map<string, number>();
+  for (const e of c.endpoints) {
+    const k = endpointHashKey(e.address, e.port);
+    byKey.set(k, (byKey.get(k) ?? 0) + Math.max(1, Math.floor(e.weight) || 1));
+  }
+  return [...byKey].map(([key, weight]) => ({ key, weight }));
+}
+
+/** The endpoint-index mask reduced to the hash table's distinct keys. */
+function uniqueMask(v: ClusterView, mask: boolean[]): boolean[] {
+  const seen = new Map<string, boolean>();
+  v.keys.forEach((k, i) => seen.set(k, (seen.get(k) ?? false) || mask[i]!));
+  return [...seen.values()];
+}
