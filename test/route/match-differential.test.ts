@@ -1,10 +1,11 @@
 // Differential property test: the Wasm matcher agrees with a small, deliberately naive TS
-// reference matcher (below) on random tables and random requests.
+// reference matcher (below) on random tables and random requests — uri, headers, method,
+// authority, query parameters, port (with a random listener port) and scheme.
 import { test, expect } from 'vitest';
 import fc from 'fast-check';
-import type { MeshConfig, StringMatch } from '../../host/model/mesh.js';
+import type { MeshConfig, RouteMatch, StringMatch } from '../../host/model/mesh.js';
 import { RouteCompileError } from '../../host/compile/route-compile-error.js';
-import { load, mesh, vhost, route, match, header, cluster } from './mesh-builder.js';
+import { load, mesh, vhost, route, match, header, cluster, core } from './mesh-builder.js';
 
 // ── Reference matcher: string operations only, no hashing, no cleverness ──────────────────
 const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -55,6 +56,7 @@ function refVirtualHost(m: MeshConfig, authority: string): number {
 const REGEXES: Record<string, string> = {
   '/a.*': '/a.*', '.*b': '.*b', '/[ab]*': '/[ab]*', '(?i)/a|/b/?': '/a|/b/?', 'A?/?a+': 'A?/?a+',
   'a.*': 'a.*', '[ab]+': '[ab]+', 'a,b|b': 'a,b|b', '': '', '.?': '.?',
+  'GET|PUT': 'GET|PUT', '[A-Z]+': '[A-Z]+', 'https?': 'https?', 'h.*p': 'h.*p', '[0-9]*': '[0-9]*',
 };
 
 function refString(m: StringMatch, value: string, ignoreCase: boolean): boolean {
@@ -69,23 +71,49 @@ function refString(m: StringMatch, value: string, ignoreCase: boolean): boolean 
   return m.kind === 'exact' ? v === want : v.startsWith(want);
 }
 
-function refMatch(m: MeshConfig, path: string, authority: string, headers: Array<[string, string]>): number {
+/** The first `name` element of the query (raw, `name` alone = empty value), or null. */
+function refQueryParam(path: string, name: string): string | null {
+  const cut = path.search(/[?#]/);
+  if (cut < 0 || path[cut] !== '?') return null;
+  const query = path.slice(cut + 1).split('#')[0]!;
+  for (const element of query.split('&')) {
+    const eq = element.indexOf('=');
+    if ((eq < 0 ? element : element.slice(0, eq)) === name) return eq < 0 ? '' : element.slice(eq + 1);
+  }
+  return null;
+}
+
+interface Req { method: string; path: string; authority: string; headers: Array<[string, string]> }
+
+function refBlock(b: RouteMatch, r: Req, pathOnly: string, listenerPort: number): boolean {
+  if (b.scheme != null && !refString(b.scheme, 'http', false)) return false;
+  if (b.uri !== null && !refString(b.uri, pathOnly, b.ignoreUriCase)) return false;
+  if (b.method != null && !refString(b.method, r.method, false)) return false;
+  if (b.authority != null && !refString(b.authority, r.authority, false)) return false;
+  if (b.port != null && (splitHostPort(r.authority).port ?? listenerPort) !== b.port) return false;
+  for (const q of b.queryParams ?? []) {
+    const v = refQueryParam(r.path, q.name);
+    if (v === null || (q.match !== null && !refString(q.match, v, false))) return false;
+  }
+  return b.headers.every((h) => {
+    const values = r.headers.filter(([n]) => n === lower(h.name)).map(([, val]) => val);
+    const any = h.match === null ? values.length > 0 : values.some((val) => refString(h.match!, val, false));
+    return h.invert ? !any : any;
+  });
+}
+
+function refMatch(m: MeshConfig, r: Req, listenerPort: number): number {
+  const { path, authority } = r;
   const v = refVirtualHost(m, authority);
   if (v < 0) return -1;
   let base = 0;
   for (let i = 0; i < v; i++) base += m.virtualHosts[i]!.routes.length;
   const pathOnly = path.split(/[?#]/)[0]!;
   const routes = m.virtualHosts[v]!.routes;
-  for (let r = 0; r < routes.length; r++) {
-    const blocks = routes[r]!.matches;
-    const holds = blocks.length === 0 || blocks.some((b) =>
-      (b.uri === null || refString(b.uri, pathOnly, b.ignoreUriCase)) &&
-      b.headers.every((h) => {
-        const values = headers.filter(([n]) => n === lower(h.name)).map(([, val]) => val);
-        const any = h.match === null ? values.length > 0 : values.some((val) => refString(h.match!, val, false));
-        return h.invert ? !any : any;
-      }));
-    if (holds) return base + r;
+  for (let i = 0; i < routes.length; i++) {
+    const blocks = routes[i]!.matches;
+    const holds = blocks.length === 0 || blocks.some((b) => refBlock(b, r, pathOnly, listenerPort));
+    if (holds) return base + i;
   }
   return -1;
 }
@@ -112,8 +140,33 @@ const headerStringMatch = fc.oneof(
 );
 const headerMatch = fc.tuple(headerName, fc.option(headerStringMatch, { nil: null }), fc.boolean())
   .map(([n, m, inv]) => header(n, m, inv));
-const block = fc.tuple(fc.option(stringMatch, { nil: null }), fc.array(headerMatch, { maxLength: 2 }), fc.boolean())
-  .map(([uri, hs, ic]) => match(uri, hs, ic));
+const methodMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: fc.constantFrom('GET', 'G', 'P', 'PUT', '') }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('GET|PUT', '[A-Z]+') }),
+);
+const authorityMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: fc.constantFrom('a', 'a:80', 'ab', 'A', 'x') }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('a.*', '[ab]+') }),
+);
+const schemeMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: fc.constantFrom('http', 'https', 'h', 'HTTP') }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('https?', 'h.*p', '[A-Z]+') }),
+);
+const queryMatch = fc.oneof(
+  fc.record({ kind: fc.constantFrom('exact' as const, 'prefix' as const), value: fc.constantFrom('', '', '1', '12', 'x') }),
+  fc.record({ kind: fc.constant('regex' as const), value: fc.constantFrom('[0-9]*', '[0-9]*', '.?') }),
+);
+const queryParam = fc.record({ name: fc.constantFrom('a', 'b', 'A'), match: fc.option(queryMatch, { nil: null }) });
+/** Extra conditions, each present a third of the time so blocks still match often. */
+const extras = fc.record({
+  method: fc.option(methodMatch, { nil: null, freq: 2 }),
+  authority: fc.option(authorityMatch, { nil: null, freq: 3 }),
+  scheme: fc.option(schemeMatch, { nil: null, freq: 3 }),
+  port: fc.option(fc.constantFrom(80, 8080), { nil: null, freq: 2 }),
+  queryParams: fc.array(queryParam, { maxLength: 2 }),
+});
+const block = fc.tuple(fc.option(stringMatch, { nil: null, freq: 1 }), fc.array(headerMatch, { maxLength: 2 }), fc.boolean(), extras)
+  .map(([uri, hs, ic, more]) => match(uri, hs, ic, more));
 const routes = fc.array(fc.array(block, { maxLength: 3 }), { maxLength: 4 });
 const table = fc.array(fc.tuple(fc.array(domain, { minLength: 1, maxLength: 3 }), routes), { minLength: 1, maxLength: 5 })
   .map((vhs) => mesh(vhs.map(([ds, rs], v) => vhost(`vh${v}`, ds, rs.map((blocks, r) => route(`ns/vh${v}/${r}`, blocks)))), [cluster('c0')]));
@@ -126,8 +179,12 @@ const requestsFor = (m: MeshConfig) => {
       const a = withHost + (d.match(/:[0-9]+$/) && port === '' ? d.match(/:[0-9]+$/)![0] : port);
       return upper ? a.toUpperCase() : a;
     });
+  const query = fc.array(fc.constantFrom('a=1', 'a', 'a', 'a=', 'b=12', 'A=1', 'a=12', 'b', '', 'a=x', 'b=1=2'), { maxLength: 3 })
+    .map((es) => es.join('&'));
   return fc.array(fc.record({
-    path: fc.tuple(pathValue, fc.constantFrom('', '?a', '#b', '?/a')).map(([p, q]) => p + q),
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'get'),
+    path: fc.tuple(pathValue, fc.constantFrom('', '?', '#b', '?/a', '#?a=1'), query, fc.constantFrom('', '#a=1'))
+      .map(([p, sep, q, frag]) => (sep === '?' ? `${p}?${q}${frag}` : p + sep)),
     authority: fc.oneof(authority, fromDomain),
     headers: fc.array(fc.tuple(fc.constantFrom('x', 'y', 'z'), headerValue), { maxLength: 4 }),
   }), { minLength: 1, maxLength: 20 });
@@ -136,10 +193,10 @@ const requestsFor = (m: MeshConfig) => {
 test('Wasm matcher ≡ reference matcher on random tables and requests', () => {
   let compared = 0;
   fc.assert(
-    fc.property(table.chain((m) => fc.tuple(fc.constant(m), requestsFor(m))), ([m, reqs]) => {
+    fc.property(table.chain((m) => fc.tuple(fc.constant(m), requestsFor(m), fc.constantFrom(0, 80, 8080))), ([m, reqs, listenerPort]) => {
       let t;
       try {
-        t = load(m);
+        t = load(m, core(), { listenerPort });
       } catch (e) {
         // Random domain lists repeat themselves; the compiler refuses those (tested elsewhere).
         if (e instanceof RouteCompileError && e.code === 'duplicate_domain') return;
@@ -147,7 +204,7 @@ test('Wasm matcher ≡ reference matcher on random tables and requests', () => {
       }
       try {
         for (const r of reqs) {
-          expect(t.matchRequest('GET', r.path, r.authority, r.headers), JSON.stringify(r)).toBe(refMatch(m, r.path, r.authority, r.headers));
+          expect(t.matchRequest(r.method, r.path, r.authority, r.headers), JSON.stringify(r)).toBe(refMatch(m, r, listenerPort));
           compared++;
         }
       } finally {
