@@ -427,10 +427,9 @@ export class ClusterManager {
       : outcome === 'reset' ? OutlierResult.Reset
       : OutlierResult.ConnectSuccess;
     if (typeof outcome === 'number' && (outcome < 100 || outcome > 599)) return;
-    if (m.state.outlier.report(slot, code, this.#now())) {
-      this.#pushHealth(m);
-      this.#syncCluster(m);
-    }
+    if (m.state.outlier.report(slot, code, this.#now())) this.#pushHealth(m);
+    // Only failures move the outlier counters (detections, overflows): copy them to /stats now.
+    if (typeof outcome !== 'number' ? outcome !== 'connect_success' : outcome >= 500) this.#syncCluster(m);
   }
 
   /**
