@@ -63,6 +63,8 @@ export interface ClusterManagerOptions {
   now?: () => number;
   /** When true, no interval timers are started: call tick() yourself. */
   manualTicks?: boolean;
+  /** Seeds each cluster state's PRNG (retry backoff jitter) for repeatable tests. */
+  seed?: number;
 }
 
 /** An endpoint's status for GET /clusters. */
@@ -159,6 +161,8 @@ export interface ClusterRuntimeParts {
   pool: ClusterPool;
   stats: ClusterStats;
   endpoints: EndpointPool[];
+  /** The cluster's lasting core state (retry breaker and backoff PRNG for RetryState). */
+  state: ClusterState;
 }
 
 let generations = 0;
@@ -231,6 +235,7 @@ export class ClusterManager {
   readonly #states: ClusterStates;
   readonly #now: () => number;
   readonly #manualTicks: boolean;
+  readonly #seed: number | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
   #statsTimer: NodeJS.Timeout | null = null;
@@ -244,6 +249,7 @@ export class ClusterManager {
     this.#states = new ClusterStates(core);
     this.#now = opts.now ?? Date.now;
     this.#manualTicks = opts.manualTicks ?? false;
+    this.#seed = opts.seed;
     if (!this.#manualTicks) {
       // The core's counters (ejections, retries, breaker gauges) reach /stats at least this often.
       this.#statsTimer = setInterval(() => this.syncStats(), 1000);
@@ -336,7 +342,7 @@ export class ClusterManager {
       const live = new Set(c.endpoints.map((e) => `${e.address}:${e.port}`));
       if (c.lb === 'PASSTHROUGH') for (const ep of m.pool.endpoints()) if (ep.activeRequests > 0) live.add(ep.key);
       m.pool.retainOnly(live);
-      return { name: c.name, pool: m.pool, stats: m.stats, endpoints: view.pools };
+      return { name: c.name, pool: m.pool, stats: m.stats, endpoints: view.pools, state: m.state };
     });
     this.#versions.set(table, views);
     for (const m of this.#clusters.values()) this.#pushHealth(m);
@@ -512,7 +518,9 @@ export class ClusterManager {
     if (!m) {
       const stats = this.#stats.cluster(c.name);
       for (const name of ['lb_healthy_panic', 'outlier_detection.ejections_active', 'outlier_detection.ejections_enforced_total', 'outlier_detection.ejections_detected_consecutive_5xx']) stats.incDynamic(name, 0);
-      m = new ManagedCluster(c.name, this.#states.get(c.name), new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c);
+      const state = this.#states.get(c.name);
+      if (this.#seed !== undefined) state.seed(this.#seed);
+      m = new ManagedCluster(c.name, state, new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c);
       this.#clusters.set(c.name, m);
     }
     return m;
