@@ -84,7 +84,7 @@ describe('service ← subset ← portLevelSettings, merged as current Istio merg
     [8080, 'v1', ['RANDOM', 20, 'off'], 'service port entry, then the subset connectionPool'],
     [80, 'v2', ['LEAST_REQUEST', 'unlimited', 7], 'a subset port entry replaces all four sub-policies, unset ones too'],
     [8080, 'v2', ['RANDOM', 'unlimited', 'off'], 'the subset has no entry for 8080 and nothing at top level'],
-  ] as const)('port %i subset "%s" → %j (%s)', (port, subset, expected) => {
+  ] as const)('port %i subset "%s" → %j (%s)', (port, subset, expected, _why) => {
     expect(summary(cluster(mesh, port, subset))).toEqual(expected);
   });
 
