@@ -145,6 +145,10 @@ export class Downstream {
         // build's endWithoutBody(length) would not write it.
         res.endWithoutBody();
         this.#state = State.Ended;
+      } else if (body.kind === 'length' && body.length === 0) {
+        // No body byte will ever come to end it through tryEnd: end now (uWS writes content-length: 0).
+        res.end();
+        this.#state = State.Ended;
       }
     });
     if ((this.#state as State) === State.Ended) {

@@ -31,6 +31,8 @@ export interface AccessLogEntry {
   /** x-forwarded-for as sent upstream (client address appended). */
   forwardedFor?: string;
   userAgent?: string;
+  /** Upstream attempts made (Envoy's %UPSTREAM_REQUEST_ATTEMPT_COUNT%); 0 when none. */
+  attempts?: number;
 }
 
 /** Renders Envoy's default text format (one line, no trailing newline). */

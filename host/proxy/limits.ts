@@ -24,6 +24,14 @@ export interface Limits {
   defaultRouteTimeoutMs: number;
   /** Bytes of request body buffered while the upstream connection is not yet writable (then the client is paused). */
   requestBufferBytes: number;
+  /**
+   * Request body bytes kept so that a retry (or a mirror) can replay them (Envoy's
+   * per_request_buffer_limit_bytes, which defaults to the listener's 1 MiB buffer limit). A
+   * body that grows beyond it is still proxied, but is never retried or mirrored.
+   */
+  retryBufferBytes: number;
+  /** Timeout of a mirrored copy when its route sets none (Envoy's default route timeout, 15 s). */
+  mirrorTimeoutMs: number;
   /** How long close() lets in-flight requests finish before aborting them. */
   drainTimeoutMs: number;
 }
@@ -37,6 +45,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPendingPerCluster: 1024,
   defaultRouteTimeoutMs: 0,
   requestBufferBytes: 64 * 1024,
+  retryBufferBytes: 1024 * 1024,
+  mirrorTimeoutMs: 15_000,
   drainTimeoutMs: 5_000,
 });
 

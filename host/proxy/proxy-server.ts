@@ -14,8 +14,23 @@ import { resolveLimits, type Limits } from './limits.js';
 import type { AccessLogEntry } from './access-log.js';
 import { ProxyStream, type ProxyContext } from './proxy-stream.js';
 import { ProxyVersion, mergeOps, type ClusterRuntime, type RouteRuntime } from './proxy-version.js';
-import type { EditHandle } from '../upstream/upstream-codec.js';
-import type { HeaderOps } from '../model/mesh.js';
+import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
+import type { HeaderOps, Route } from '../model/mesh.js';
+import { ClusterStates, RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED, type HeadOverrides } from '../core/codec.js';
+import { Random } from './random.js';
+import { RouteRewrite } from './rewrite.js';
+import { RouteCors } from './cors.js';
+
+const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
+
+/**
+ * Request headers the proxy itself sets per attempt, dropped from what the client sent:
+ * x-envoy-attempt-count always (Istio sets include_request_attempt_count on its virtual
+ * hosts), x-envoy-original-path also when the route rewrites the path.
+ */
+const STRIP_ATTEMPT: HeaderOps = { remove: ['x-envoy-attempt-count'], set: [], add: [] };
+const STRIP_ATTEMPT_AND_ORIGINAL_PATH: HeaderOps = { remove: ['x-envoy-attempt-count', 'x-envoy-original-path'], set: [], add: [] };
 
 /**
  * Response edits applied before the route's own (which may override them): uWS writes its own
@@ -32,6 +47,11 @@ export interface ProxyServerOptions {
   port: number;
   log?: (line: AccessLogEntry) => void;
   limits?: Partial<Limits>;
+  /**
+   * Seeds the percentage draws (fault injection, mirroring) and the clusters' retry backoff
+   * jitter, so tests get repeatable sequences; absent, random.
+   */
+  seed?: number;
 }
 
 export interface EndpointStatus {
@@ -56,6 +76,11 @@ export class ProxyServer {
   readonly #listener: Listener;
   readonly #ctx: ProxyContext;
   readonly #pools = new Map<string, ClusterPool>();
+  readonly #states: ClusterStates;
+  readonly #writer: RequestHeadWriter;
+  readonly #strip: EditHandle;
+  readonly #stripRewrite: EditHandle;
+  readonly #seed: number | undefined;
   #current: ProxyVersion | null = null;
   #closing: Promise<void> | null = null;
 
@@ -64,12 +89,22 @@ export class ProxyServer {
     this.#core = new Core();
     const view = requestViewOf(this.#core);
     this.#codec = new CoreUpstreamCodec(this.#core, view);
+    this.#states = new ClusterStates(this.#core);
+    this.#writer = new RequestHeadWriter(this.#core);
+    this.#strip = new EditList(this.#core, STRIP_ATTEMPT);
+    this.#stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
+    this.#seed = opts.seed;
+    const writer = this.#writer;
     this.#ctx = {
       stats: this.stats,
       limits: this.limits,
       requestView: view,
       log: opts.log,
       inflight: new Set(),
+      rng: new Random(opts.seed),
+      listenerPort: () => this.#listener.port,
+      writeHead: (edits, rewritesPath, framing, contentLength, overrides) =>
+        writer.write(view, [(rewritesPath ? this.#stripRewrite : this.#strip) as EditList, edits as EditList], WRITE_FRAMING[framing], contentLength, overrides),
     };
     this.#listener = new Listener(opts.host, opts.port, (ds) => this.#onRequest(ds));
   }
@@ -102,6 +137,17 @@ export class ProxyServer {
       edits.push(e);
       return e;
     };
+    const policies: RetryPolicy[] = [];
+    let defaultRetry: RetryPolicy | null = null;
+    const retryOf = (r: Route): RetryPolicy => {
+      if (r.retry === undefined) {
+        if (!defaultRetry) policies.push((defaultRetry = RetryPolicy.encode(this.#core, retryPolicyFromIstio(undefined))));
+        return defaultRetry;
+      }
+      const p = RetryPolicy.encode(this.#core, r.retry);
+      policies.push(p);
+      return p;
+    };
     let routes: RouteRuntime[];
     try {
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
@@ -115,11 +161,20 @@ export class ProxyServer {
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
             requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
             responseEdits: r.destinations.map((d) => encode(mergeOps(RESPONSE_DEFAULTS, r.responseHeaders, d.responseHeaders))),
+            retry: retryOf(r),
+            fault: r.fault && (r.fault.delay || r.fault.abort) ? r.fault : null,
+            rewrite: RouteRewrite.compile(r),
+            redirect: r.redirect ?? null,
+            directResponse: r.directResponse ?? null,
+            cors: r.cors ? new RouteCors(r.cors, r.name) : null,
+            mirrors: (r.mirrors ?? []).map((m) => ({ clusterIndex: clusterIndex.get(m.cluster) ?? -1, percentage: m.percentage })),
+            localResponseHeaders: [...r.responseHeaders.set, ...r.responseHeaders.add].map(([n, v]) => [n.toLowerCase(), v]),
           });
         }
       }
     } catch (err) {
       for (const e of edits) e.dispose();
+      for (const p of policies) p.free();
       table.release();
       throw err;
     }
@@ -127,7 +182,10 @@ export class ProxyServer {
     const clusters: ClusterRuntime[] = mesh.clusters.map((c) => {
       let pool = this.#pools.get(c.name);
       if (!pool) this.#pools.set(c.name, (pool = new ClusterPool(c.name, this.stats.cluster(c.name), this.limits, this.#codec)));
-      return { name: c.name, pool, stats: pool.stats, endpoints: c.endpoints.map((e) => pool!.endpoint(e.address, e.port)) };
+      const state = this.#cluster(c.name);
+      // The retry circuit breaker (connectionPool.http.maxRetries) lives in the core's state.
+      if (c.policy) state.breaker.configure(c.policy.limits);
+      return { name: c.name, pool, stats: pool.stats, endpoints: c.endpoints.map((e) => pool!.endpoint(e.address, e.port)), state };
     });
     const prev = this.#current;
     this.#current = new ProxyVersion(version, mesh, table, routes, clusters);
@@ -144,6 +202,20 @@ export class ProxyServer {
     }
     // In-flight requests keep `prev` alive until they finish; then its core memory is freed.
     prev?.retire();
+  }
+
+  /**
+   * The core's upstream state of cluster `name` (kept across versions: retry breaker units
+   * held by in-flight requests stay balanced), its counters attached to the cluster's stats.
+   */
+  #cluster(name: string) {
+    const known = this.#states.names().includes(name);
+    const state = this.#states.get(name);
+    if (!known) {
+      if (this.#seed !== undefined) state.seed(this.#seed);
+      this.stats.cluster(name).attach('upstream-policy', () => state.stats());
+    }
+    return state;
   }
 
   listen(): Promise<void> {

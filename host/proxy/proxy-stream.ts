@@ -1,31 +1,52 @@
-// One downstream request through the proxy, as a state machine: route → endpoint → upstream
-// exchange → streamed response, with every failure mapped to an Envoy response flag. Holds
-// the version it started on until it finishes.
+// One downstream request through the proxy, as a state machine: route → route-level policies
+// (CORS, fault, redirect / direct response) → attempts (endpoint → upstream exchange, retried
+// by the core's decisions) → streamed response, with every failure mapped to an Envoy
+// response flag. Holds the version it started on until it finishes.
+//
+// Phases: Routing → [Delaying] → Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import { randomUUID } from 'node:crypto';
 import type { Downstream, DownstreamHandler, ResponseBodyMode } from '../listener/downstream.js';
 import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
-import type { ResponseHead } from '../upstream/upstream-codec.js';
+import type { RequestFraming, ResponseHead, EditHandle } from '../upstream/upstream-codec.js';
 import type { ProxyVersion, RouteRuntime, ClusterRuntime } from './proxy-version.js';
 import type { RequestView } from '../core/request-view.js';
+import type { HeadOverrides } from '../core/codec.js';
+import { RetryState, type AttemptOutcomeName } from '../core/upstream-policy.js';
 import type { Stats } from '../stats/stats.js';
 import type { Limits } from './limits.js';
 import type { AccessLogEntry } from './access-log.js';
-import { LOCAL_REPLY, ResponseFlag } from './response-flags.js';
+import type { Random } from './random.js';
+import { LOCAL_REPLY, ResponseFlag, formatFlags } from './response-flags.js';
+import { decideFault, FAULT_ABORT_BODY, NO_FAULT } from './fault.js';
+import { redirectLocation, statusLine } from './redirect.js';
+import { withHeaderLines, shadowHost } from './request-head.js';
+import { sendMirror, type MirrorCopy } from './mirror.js';
 
-/** What every stream shares: the server's stats, limits, log and request bookkeeping. */
+/** What every stream shares: the server's stats, limits, log, head writer and request bookkeeping. */
 export interface ProxyContext {
   readonly stats: Stats;
   readonly limits: Limits;
   readonly requestView: RequestView;
   readonly log: ((e: AccessLogEntry) => void) | undefined;
   readonly inflight: Set<ProxyStream>;
+  /** Percentage draws (fault injection, mirroring). */
+  readonly rng: Random;
+  readonly listenerPort: () => number;
+  /**
+   * The upstream head for the request in the request view: the proxy's own header strips, then
+   * `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host).
+   */
+  readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides?: HeadOverrides) => Uint8Array;
 }
 
-const enum Phase { Routing, Connecting, Exchanging, Done }
+const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
 
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+// Envoy's previous_hosts retry predicate as Istio sets it: up to 5 picks to find a host not tried.
+const HOST_SELECTION_ATTEMPTS = 5;
 
 export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   readonly #ctx: ProxyContext;
@@ -36,20 +57,37 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #destSlot = 0;
   #clusterIndex = -1;
   #cluster: ClusterRuntime | null = null;
+  /** The cluster's upstream_rq_total/active were counted (the request reached the upstream stage). */
+  #upstreamCounted = false;
   #endpointIndex = -1;
   #endpoint: EndpointPool | null = null;
+  #holdsEndpoint = false;
+  #tried: number[] = [];
   #conn: UpstreamConnection | null = null;
   #pending: PendingAcquire | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #perTryTimer: NodeJS.Timeout | null = null;
+  #waitTimer: NodeJS.Timeout | null = null;
+  #retry: RetryState | null = null;
+  #upstreamStart = 0;
+  #gotHead = false;
   #flags: string[] = [];
   #requestId = '';
+  /** The upstream head as the core wrote it; each attempt adds its own lines. */
   #head: Uint8Array | null = null;
+  #headLines = '';
+  #mirrors: MirrorCopy[] | null = null;
+  #corsHeaders: ReadonlyArray<readonly [string, string]> | null = null;
   #hasBody = false;
   #chunked = false;
-  #body: Uint8Array[] = [];
-  #bodyBytes = 0;
+  // Request body: `#queue` waits for the current attempt's connection; `#kept` is everything
+  // received, for a retry or a mirror to replay (null once beyond limits.retryBufferBytes).
+  #queue: Uint8Array[] = [];
+  #queueBytes = 0;
+  #kept: Uint8Array[] | null = [];
+  #received = 0;
   #bodyDone = false;
-  #retried = false;
+  #staleRetried = false;
   #upstreamTime = -1;
   #forwardedFor: string | undefined;
 
@@ -71,6 +109,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     const cl = this.#header('content-length');
     this.#chunked = te !== null;
     this.#hasBody = this.#chunked || (cl !== null && cl !== '0');
+    this.#bodyDone = !this.#hasBody;
     ds.attach(this, this.#hasBody);
     if (ds.headers.length > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
       ctx.stats.downstream.inc('downstream_rq_header_overflow');
@@ -113,39 +152,172 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     }
     const route = (this.#route = version.routes[routeIndex]!);
     route.stats.inc('rq_total');
-    this.#destSlot = table.pickDestination(routeIndex);
-    this.#clusterIndex = route.destClusters[this.#destSlot] ?? -1;
-    const cluster = (this.#cluster = version.clusters[this.#clusterIndex] ?? null);
-    if (!cluster) {
-      this.#localReply(ResponseFlag.NoHealthyUpstream);
-      return;
-    }
-    cluster.stats.inc('upstream_rq_total');
-    cluster.stats.inc('upstream_rq_active');
-    this.#endpointIndex = table.pickEndpoint(this.#clusterIndex);
-    if (this.#endpointIndex < 0) {
-      cluster.stats.inc('upstream_cx_none_healthy');
-      this.#localReply(ResponseFlag.NoHealthyUpstream);
-      return;
-    }
-    const endpoint = (this.#endpoint = cluster.endpoints[this.#endpointIndex]!);
-    endpoint.activeRequests++;
-    table.active(this.#clusterIndex, this.#endpointIndex, 1);
 
-    // Written now, while the request view still holds this request (the next one reuses it).
-    this.#head = cluster.pool.codec.writeRequestHead(
-      route.requestEdits[this.#destSlot]!,
-      this.#chunked ? 'chunked' : this.#hasBody ? 'length' : 'none',
-      this.#hasBody && !this.#chunked ? Number(cl) : 0,
-    );
-    const timeout = route.timeoutMs || ctx.limits.defaultRouteTimeoutMs;
-    if (timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeout);
-    this.#connect();
+    // CORS first (Istio's filter chain runs cors before fault and the router).
+    if (route.cors) {
+      const v = route.cors.verdict(ds.method, this.#header('origin'), this.#header('access-control-request-method'));
+      if (v.kind === 'preflight') {
+        ctx.stats.downstream.inc('rq_cors_preflight');
+        ds.reply('200 OK', v.headers, '');
+        this.#finish();
+        return;
+      }
+      if (v.kind === 'simple') this.#corsHeaders = v.headers;
+    }
+
+    if (!route.redirect && !route.directResponse) {
+      this.#destSlot = table.pickDestination(routeIndex);
+      this.#clusterIndex = route.destClusters[this.#destSlot] ?? -1;
+      const cluster = (this.#cluster = version.clusters[this.#clusterIndex] ?? null);
+      if (!cluster) {
+        this.#localReply(ResponseFlag.NoHealthyUpstream);
+        return;
+      }
+      // Written now, while the request view still holds this request (the next one reuses it,
+      // also during a fault delay or a retry backoff).
+      this.#writeHeads(route, cl);
+    }
+
+    const fault = route.fault ? decideFault(route.fault, ctx.rng) : NO_FAULT;
+    if (fault.delayMs > 0) {
+      // The delay is not part of the route timeout (Istio: timeouts do not apply to faults).
+      this.#flags.push(ResponseFlag.DelayInjected);
+      ctx.stats.downstream.inc('fault.delays_injected');
+      this.#phase = Phase.Delaying;
+      this.#waitTimer = setTimeout(() => {
+        this.#waitTimer = null;
+        if (this.#phase === Phase.Delaying) this.#afterDelay(fault.abortStatus);
+      }, fault.delayMs);
+      return;
+    }
+    this.#afterDelay(fault.abortStatus);
   }
 
   #header(name: string): string | null {
     for (const [n, v] of this.#ds.headers) if (n === name) return v;
     return null;
+  }
+
+  /** The upstream head (with the route's rewrites) and the heads of the mirrored copies. */
+  #writeHeads(route: RouteRuntime, contentLength: string | null): void {
+    const ctx = this.#ctx;
+    const ds = this.#ds;
+    const framing: RequestFraming = this.#chunked ? 'chunked' : this.#hasBody ? 'length' : 'none';
+    const length = framing === 'length' ? Number(contentLength) : 0;
+    const rw = route.rewrite;
+    let overrides: HeadOverrides | undefined;
+    let authority = ds.authority;
+    let path = ds.path;
+    if (rw) {
+      const p = rw.path(ds.path);
+      overrides = {};
+      if (p !== null) {
+        overrides.path = path = p;
+        // Envoy keeps the path as received for the upstream (and its access log).
+        this.#headLines = `x-envoy-original-path: ${ds.path}\r\n`;
+      }
+      if (rw.authority !== null) overrides.authority = authority = rw.authority;
+    }
+    const edits = route.requestEdits[this.#destSlot]!;
+    const rewritesPath = rw !== null && rw.rewritesPath;
+    this.#head = ctx.writeHead(edits, rewritesPath, framing, length, overrides);
+    if (route.mirrors.length === 0) return;
+    const version = this.#version!;
+    for (const m of route.mirrors) {
+      if (!ctx.rng.chance(m.percentage)) continue;
+      const cluster = version.clusters[m.clusterIndex];
+      if (!cluster) continue;
+      // Envoy shadows the request as finally sent upstream (rewrites included), host -shadow.
+      const head = ctx.writeHead(edits, rewritesPath, framing, length, { path, authority: shadowHost(authority) });
+      (this.#mirrors ??= []).push({ cluster, clusterIndex: m.clusterIndex, head: this.#headLines ? withHeaderLines(head, this.#headLines) : head });
+    }
+  }
+
+  /** After any fault delay: the fault abort, the proxy's own answers, or the upstream. */
+  #afterDelay(abortStatus: number): void {
+    const ctx = this.#ctx;
+    const ds = this.#ds;
+    const route = this.#route!;
+    if (abortStatus > 0) {
+      this.#flags.push(ResponseFlag.FaultInjected);
+      ctx.stats.downstream.inc('fault.aborts_injected');
+      ds.reply(statusLine(abortStatus), [], FAULT_ABORT_BODY);
+      this.#finish();
+      return;
+    }
+    if (route.redirect) {
+      ctx.stats.downstream.inc('rq_redirect');
+      const location = redirectLocation(route.redirect, {
+        path: ds.path,
+        authority: ds.authority,
+        scheme: this.#header('x-forwarded-proto') ?? 'http',
+        listenerPort: ctx.listenerPort(),
+      });
+      ds.reply(statusLine(route.redirect.redirectCode), [['location', location], ...route.localResponseHeaders], '');
+      this.#finish();
+      return;
+    }
+    if (route.directResponse) {
+      ctx.stats.downstream.inc('rq_direct_response');
+      const d = route.directResponse;
+      ds.reply(statusLine(d.status), route.localResponseHeaders, d.body ?? '');
+      this.#finish();
+      return;
+    }
+    this.#startUpstream();
+  }
+
+  #startUpstream(): void {
+    const ctx = this.#ctx;
+    const route = this.#route!;
+    const cluster = this.#cluster!;
+    cluster.stats.inc('upstream_rq_total');
+    cluster.stats.inc('upstream_rq_active');
+    this.#upstreamCounted = true;
+    this.#retry = new RetryState(route.retry, cluster.state);
+    this.#upstreamStart = Date.now();
+    const timeout = route.timeoutMs || ctx.limits.defaultRouteTimeoutMs;
+    if (timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeout);
+    if (this.#mirrors && this.#bodyDone) this.#sendMirrors();
+    this.#startAttempt();
+  }
+
+  // ── Attempts ─────────────────────────────────────────────────────────────────────────
+  // The two seams with the cluster level: #pickEndpoint (which endpoint an attempt uses) and
+  // #attemptOutcome (how an attempt ended, for outlier detection and least-request counts).
+
+  /** An endpoint index for the next attempt, preferring one not tried yet; -1: none healthy. */
+  #pickEndpoint(): number {
+    const table = this.#version!.table;
+    let e = table.pickEndpoint(this.#clusterIndex);
+    for (let i = 1; i < HOST_SELECTION_ATTEMPTS && e >= 0 && this.#tried.includes(e); i++) e = table.pickEndpoint(this.#clusterIndex);
+    return e;
+  }
+
+  /** The current attempt's endpoint is done with (the attempt ended, or the request did). */
+  #attemptOutcome(): void {
+    if (!this.#holdsEndpoint) return;
+    this.#holdsEndpoint = false;
+    this.#endpoint!.activeRequests--;
+    this.#version!.table.active(this.#clusterIndex, this.#endpointIndex, -1);
+  }
+
+  #startAttempt(): void {
+    const cluster = this.#cluster!;
+    const e = this.#pickEndpoint();
+    if (e < 0) {
+      cluster.stats.inc('upstream_cx_none_healthy');
+      this.#localReply(ResponseFlag.NoHealthyUpstream);
+      return;
+    }
+    this.#endpointIndex = e;
+    this.#tried.push(e);
+    const endpoint = (this.#endpoint = cluster.endpoints[e]!);
+    endpoint.activeRequests++;
+    this.#version!.table.active(this.#clusterIndex, e, 1);
+    this.#holdsEndpoint = true;
+    this.#gotHead = false;
+    this.#connect();
   }
 
   #connect(): void {
@@ -160,36 +332,127 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
       return;
     }
     if (typeof r === 'string') {
-      this.#localReply(r === 'overflow' ? ResponseFlag.UpstreamOverflow : ResponseFlag.UpstreamConnectionFailure);
+      if (r === 'overflow') this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
+      else this.#attemptFailed('ConnectFailure', ResponseFlag.UpstreamConnectionFailure);
       return;
     }
     this.#phase = Phase.Exchanging;
     this.#conn = r;
-    r.start(this.#head!, this, { isHead: this.#ds.method === 'HEAD', chunked: this.#chunked, hasBody: this.#hasBody });
+    const head = withHeaderLines(this.#head!, `${this.#headLines}x-envoy-attempt-count: ${this.#retry!.attempt}\r\n`);
+    r.start(head, this, { isHead: this.#ds.method === 'HEAD', chunked: this.#chunked, hasBody: this.#hasBody });
     let ok = true;
-    for (const chunk of this.#body) ok = r.writeBody(chunk) && ok;
-    this.#body = [];
-    this.#bodyBytes = 0;
-    if (this.#bodyDone) r.endRequest();
+    for (const chunk of this.#queue) ok = r.writeBody(chunk) && ok;
+    this.#queue = [];
+    this.#queueBytes = 0;
+    if (this.#bodyDone) {
+      r.endRequest();
+      this.#armPerTry();
+    }
     if (!ok) this.#ds.pauseBody();
     else this.#ds.resumeBody();
+  }
+
+  /** Envoy starts the per-try timer once the whole request went upstream. */
+  #armPerTry(): void {
+    const ms = this.#route!.retry.spec.perTryTimeoutMs;
+    if (ms > 0 && this.#perTryTimer === null && !this.#gotHead) this.#perTryTimer = setTimeout(() => this.#onPerTryTimeout(), ms);
+  }
+
+  #clearPerTry(): void {
+    if (this.#perTryTimer) clearTimeout(this.#perTryTimer);
+    this.#perTryTimer = null;
+  }
+
+  #onPerTryTimeout(): void {
+    this.#perTryTimer = null;
+    if (this.#phase !== Phase.Exchanging || this.#gotHead) return;
+    this.#cluster!.stats.inc('upstream_rq_per_try_timeout');
+    this.#conn?.abort();
+    this.#conn = null;
+    this.#attemptFailed('PerTryTimeout', ResponseFlag.UpstreamRequestTimeout);
+  }
+
+  /** What the core needs besides the outcome: timing and whether the body can be replayed. */
+  #attemptContext(): { elapsedMs: number; routeTimeoutMs: number; bodyNotBuffered: boolean } {
+    return {
+      elapsedMs: Date.now() - this.#upstreamStart,
+      routeTimeoutMs: this.#route!.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs,
+      bodyNotBuffered: this.#kept === null,
+    };
+  }
+
+  /** An attempt ended without a response head: retry it, or answer with `flag`. */
+  #attemptFailed(outcome: AttemptOutcomeName, flag: ResponseFlag): void {
+    this.#clearPerTry();
+    this.#attemptOutcome();
+    const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome, ...this.#attemptContext() });
+    if (decision === 'retry') {
+      this.#retryAfter(backoffMs);
+      return;
+    }
+    if (decision === 'limit_exceeded') this.#flags.push(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') this.#flags.push(ResponseFlag.UpstreamOverflow);
+    this.#localReply(flag);
+  }
+
+  /** Waits the backoff, then starts the next attempt with the kept body queued again. */
+  #retryAfter(backoffMs: number): void {
+    this.#phase = Phase.Backoff;
+    this.#queue = this.#kept ? this.#kept.slice() : [];
+    this.#queueBytes = this.#kept ? this.#received : 0;
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      if (this.#phase === Phase.Backoff) this.#startAttempt();
+    }, backoffMs);
+  }
+
+  #sendMirrors(): void {
+    const mirrors = this.#mirrors!;
+    this.#mirrors = null;
+    const kept = this.#kept;
+    for (const m of mirrors) {
+      if (kept === null) {
+        // The body outgrew the buffer: a copy without its whole body would be a different request.
+        m.cluster.stats.inc('upstream_rq_mirror_skipped');
+        continue;
+      }
+      const table = this.#version!.table;
+      sendMirror(m, {
+        isHead: this.#ds.method === 'HEAD',
+        chunked: this.#chunked,
+        hasBody: this.#hasBody,
+        body: kept,
+        timeoutMs: this.#route!.timeoutMs || this.#ctx.limits.mirrorTimeoutMs,
+      }, (ci) => table.pickEndpoint(ci));
+    }
   }
 
   // ── Downstream events ────────────────────────────────────────────────────────────────
   onBodyData(chunk: Uint8Array, last: boolean): void {
     if (this.#phase === Phase.Done) return;
     if (last) this.#bodyDone = true;
+    if (chunk.length > 0) {
+      this.#received += chunk.length;
+      if (this.#kept) {
+        if (this.#received <= this.#ctx.limits.retryBufferBytes) this.#kept.push(chunk);
+        else this.#kept = null; // from here on the request can be neither retried nor mirrored
+      }
+    }
     const conn = this.#conn;
     if (this.#phase === Phase.Exchanging && conn) {
-      const ok = conn.writeBody(chunk);
-      if (last) conn.endRequest();
+      const ok = chunk.length > 0 ? conn.writeBody(chunk) : true;
+      if (last) {
+        conn.endRequest();
+        this.#armPerTry();
+      }
       if (!ok) this.#ds.pauseBody();
-      return;
+    } else {
+      // No connection yet (or between attempts): queue a bounded amount, then stop reading the client.
+      if (chunk.length > 0) this.#queue.push(chunk);
+      this.#queueBytes += chunk.length;
+      if (this.#queueBytes >= this.#ctx.limits.requestBufferBytes) this.#ds.pauseBody();
     }
-    // Not connected yet: buffer a bounded amount, then stop reading the client.
-    if (chunk.length > 0) this.#body.push(chunk);
-    this.#bodyBytes += chunk.length;
-    if (this.#bodyBytes >= this.#ctx.limits.requestBufferBytes) this.#ds.pauseBody();
+    if (last && this.#mirrors && this.#upstreamCounted) this.#sendMirrors();
   }
 
   onAborted(): void {
@@ -215,21 +478,40 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
 
   onResponseHead(head: ResponseHead): void {
     const ds = this.#ds;
-    this.#upstreamTime = Date.now() - ds.startTime;
-    const cs = this.#cluster!.stats;
+    const cluster = this.#cluster!;
+    const cs = cluster.stats;
+    this.#gotHead = true;
+    // Upstream stats count every attempt's response, as Envoy's do.
     cs.incDynamic(`upstream_rq_${head.code}`);
     cs.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
+    const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome: 'Response', status: head.code, ...this.#attemptContext() });
+    if (decision === 'retry') {
+      // The response is dropped unread: the connection goes with it.
+      this.#clearPerTry();
+      this.#conn?.abort();
+      this.#conn = null;
+      this.#attemptOutcome();
+      this.#retryAfter(backoffMs);
+      return;
+    }
+    if (decision === 'limit_exceeded') this.#flags.push(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') this.#flags.push(ResponseFlag.UpstreamOverflow);
+    // Envoy ignores the per-try timeout once the response started downstream.
+    this.#clearPerTry();
+    this.#upstreamTime = Date.now() - ds.startTime;
     this.#route!.stats.incDynamic(`rq_${head.code}`);
     const edits = this.#route!.responseEdits[this.#destSlot]!;
-    const codec = this.#cluster!.pool.codec;
+    const codec = cluster.pool.codec;
     const isHead = ds.method === 'HEAD';
     const body: ResponseBodyMode = head.framing === 'none' ? { kind: 'none' } : head.framing === 'length' ? { kind: 'length', length: head.contentLength } : { kind: 'stream' };
     const upstreamTime = String(this.#upstreamTime);
+    const cors = this.#corsHeaders;
     ds.writeHead(head.code, (sink) => {
       // The core filters the fields (hop-by-hop and framing dropped, route edits applied,
       // including date removed and server overwritten); the spans go straight to uWS.
       codec.forEachResponseField(edits, isHead || head.code === 304, sink.status, sink.header);
       sink.header('x-envoy-upstream-service-time', upstreamTime);
+      if (cors) for (const [n, v] of cors) sink.header(n, v);
     }, body);
   }
 
@@ -248,23 +530,27 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void {
     this.#conn = null;
     if (this.#phase === Phase.Done) return;
-    if (stale && !this.#retried && !this.#hasBody && IDEMPOTENT.has(this.#ds.method) && !this.#ds.headSent) {
+    if (this.#gotHead || this.#ds.headSent) {
+      // Mid-response: close the client connection so it cannot take a partial body for a whole one.
+      this.#flags.push(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
+      this.#ds.abort();
+      this.#finish();
+      return;
+    }
+    if (stale && !this.#staleRetried && IDEMPOTENT.has(this.#ds.method) && (!this.#hasBody || this.#kept !== null)) {
       // The keep-alive race: the upstream closed an idle connection as we reused it, and
-      // nothing came back. Replaying a bodyless idempotent request on a fresh connection is safe.
-      this.#retried = true;
+      // nothing came back. Replaying an idempotent request on a fresh connection is safe; it
+      // is not an attempt of the retry policy (same attempt number).
+      this.#staleRetried = true;
       this.#cluster!.stats.inc('upstream_rq_retry_stale');
+      this.#clearPerTry();
+      this.#queue = this.#kept ? this.#kept.slice() : [];
+      this.#queueBytes = this.#kept ? this.#received : 0;
       this.#connect();
       return;
     }
-    const flag = failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination;
-    if (!this.#ds.headSent) {
-      this.#localReply(flag);
-      return;
-    }
-    // Mid-response: close the client connection so it cannot take a partial body for a whole one.
-    this.#flags.push(flag);
-    this.#ds.abort();
-    this.#finish();
+    if (failure === 'protocol_error') this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamProtocolError);
+    else this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamConnectionTermination);
   }
 
   // ── Endings ──────────────────────────────────────────────────────────────────────────
@@ -314,24 +600,28 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     const ctx = this.#ctx;
     const ds = this.#ds;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#cancelPendingOnly();
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#timer = this.#waitTimer = null;
+    this.#clearPerTry();
+    this.#pending?.cancel();
+    this.#pending = null;
+    this.#retry?.finish();
     ctx.inflight.delete(this);
     ctx.stats.downstream.dec('downstream_rq_active');
     const code = ds.status;
     ctx.stats.downstreamDone(code, this.#flags);
-    if (this.#cluster) this.#cluster.stats.dec('upstream_rq_active');
+    if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');
     const version = this.#version!;
-    if (this.#endpoint) {
-      this.#endpoint.activeRequests--;
-      version.table.active(this.#clusterIndex, this.#endpointIndex, -1);
-    }
+    this.#attemptOutcome();
+    this.#kept = null;
+    this.#queue = [];
     if (ctx.log) {
       ctx.log({
         startTime: ds.startTime,
         method: ds.method,
         path: ds.path,
         code,
-        flags: this.#flags.length ? this.#flags.join(',') : '-',
+        flags: formatFlags(this.#flags),
         bytesReceived: ds.bytesReceived,
         bytesSent: ds.bytesSent,
         durationMs: Date.now() - ds.startTime,
@@ -345,13 +635,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
         protocol: 'HTTP/1.1',
         forwardedFor: this.#forwardedFor,
         userAgent: this.#header('user-agent') ?? undefined,
+        attempts: this.#retry ? this.#retry.attempt : 0,
       });
     }
     version.release();
-  }
-
-  #cancelPendingOnly(): void {
-    this.#pending?.cancel();
-    this.#pending = null;
   }
 }

@@ -2,7 +2,10 @@
 // per-route header edit lists encoded in the core, and the cluster pools indexed as the table
 // indexes them. Requests retain the version they start on; the core memory of a superseded
 // version (table and edit lists) is freed when its last request releases it.
-import type { MeshConfig, HeaderOps } from '../model/mesh.js';
+import type { MeshConfig, HeaderOps, FaultPolicy, Redirect, DirectResponse } from '../model/mesh.js';
+import type { ClusterState, RetryPolicy } from '../core/upstream-policy.js';
+import type { RouteRewrite } from './rewrite.js';
+import type { RouteCors } from './cors.js';
 import type { RouteTable } from '../core/router.js';
 import type { ClusterPool } from '../upstream/cluster-pool.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
@@ -18,6 +21,23 @@ export interface RouteRuntime {
   /** Per destination slot: route ops then destination ops, encoded in the core. */
   requestEdits: EditHandle[];
   responseEdits: EditHandle[];
+  /** The route's retry policy in the core (Istio's default policy when the route sets none). */
+  retry: RetryPolicy;
+  fault: FaultPolicy | null;
+  rewrite: RouteRewrite | null;
+  redirect: Redirect | null;
+  directResponse: DirectResponse | null;
+  cors: RouteCors | null;
+  mirrors: MirrorRuntime[];
+  /** Route-level response set/add ops as pairs, for the responses the proxy answers itself. */
+  localResponseHeaders: Array<[string, string]>;
+}
+
+export interface MirrorRuntime {
+  /** Index in the version's clusters (-1: unknown cluster, the copy is skipped). */
+  clusterIndex: number;
+  /** 0..100. */
+  percentage: number;
 }
 
 export interface ClusterRuntime {
@@ -26,6 +46,8 @@ export interface ClusterRuntime {
   stats: ClusterStats;
   /** Indexed like Cluster.endpoints. */
   endpoints: EndpointPool[];
+  /** The cluster's upstream state in the core: retry circuit breaker, backoff PRNG, counters. */
+  state: ClusterState;
 }
 
 /**
@@ -88,10 +110,14 @@ export class ProxyVersion {
   }
 
   #free(): void {
+    const policies = new Set<RetryPolicy>();
     for (const r of this.routes) {
       for (const e of r.requestEdits) e.dispose();
       for (const e of r.responseEdits) e.dispose();
+      policies.add(r.retry);
     }
+    // Routes without their own retries share one default policy record.
+    for (const p of policies) p.free();
     this.table.release();
   }
 }

@@ -20,6 +20,12 @@ export const ResponseFlag = {
   DownstreamConnectionTermination: 'DC',
   /** The downstream request head broke a limit (431) or was otherwise refused. */
   DownstreamProtocolError: 'DPE',
+  /** The retries allowed were used up; the last attempt's outcome was answered. */
+  UpstreamRetryLimitExceeded: 'URX',
+  /** The request was aborted by fault injection. */
+  FaultInjected: 'FI',
+  /** The request was delayed by fault injection. */
+  DelayInjected: 'DI',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];
@@ -35,3 +41,15 @@ export const LOCAL_REPLY: Readonly<Record<string, { status: string; body: string
   UPE: { status: '502 Bad Gateway', body: 'upstream protocol error' },
   DPE: { status: '431 Request Header Fields Too Large', body: 'request header fields too large' },
 });
+
+// Envoy prints a request's flags in the order of its flag table, whatever the order they were
+// set in (a connect failure whose retries ran out reads "UF,URX").
+const ENVOY_ORDER = ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR'];
+const RANK = new Map(ENVOY_ORDER.map((f, i) => [f, i]));
+
+/** The access log's flags field: '-' when none, else Envoy's comma-separated order, no duplicates. */
+export function formatFlags(flags: readonly string[]): string {
+  if (flags.length === 0) return '-';
+  if (flags.length === 1) return flags[0]!;
+  return [...new Set(flags)].sort((a, b) => (RANK.get(a) ?? 99) - (RANK.get(b) ?? 99)).join(',');
+}

@@ -18,6 +18,13 @@ export const DOWNSTREAM_STATS = {
   downstream_rq_header_overflow: 'counter',
   /** Requests that matched no route (flag NR). */
   no_route: 'counter',
+  /** Fault injection (Envoy's fault filter stats). */
+  'fault.delays_injected': 'counter',
+  'fault.aborts_injected': 'counter',
+  /** Requests answered by a route's redirect or direct response, and CORS preflights answered. */
+  rq_redirect: 'counter',
+  rq_direct_response: 'counter',
+  rq_cors_preflight: 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */
@@ -35,6 +42,12 @@ export const CLUSTER_STATS = {
   /** Requests retried once on a fresh connection after a stale keep-alive connection closed. */
   upstream_rq_retry_stale: 'counter',
   upstream_rq_cancelled: 'counter',
+  /** Attempts ended by the retry policy's per-try timeout (Envoy's name). */
+  upstream_rq_per_try_timeout: 'counter',
+  /** Mirrored copies sent to this cluster, failed (connect, reset, timeout), and skipped (body beyond the buffer, no endpoint, overflow). */
+  upstream_rq_mirror: 'counter',
+  upstream_rq_mirror_failed: 'counter',
+  upstream_rq_mirror_skipped: 'counter',
   upstream_cx_total: 'counter',
   upstream_cx_active: 'gauge',
   upstream_cx_connect_fail: 'counter',
@@ -65,10 +78,18 @@ export type DownstreamStat = keyof typeof DOWNSTREAM_STATS;
 export type ClusterStat = keyof typeof CLUSTER_STATS;
 export type ServerStat = keyof typeof SERVER_STATS;
 
-/** One scope's counters; dynamic names (response codes, flags) are created on first use. */
+/** Stats kept elsewhere (e.g. counters in the core's cluster state), read when rendered. */
+export type StatSource = () => Record<string, number>;
+
+/**
+ * One scope's counters; dynamic names (response codes, flags) are created on first use.
+ * Sources attached under a key add their values (a name in both is summed: each counts its
+ * own events); attaching again under the same key replaces the source.
+ */
 export class StatScope<K extends string> {
   readonly #prefix: string;
   readonly #values = new Map<string, number>();
+  readonly #sources = new Map<string, StatSource>();
 
   constructor(prefix: string, declared: Record<K, StatKind>) {
     this.#prefix = prefix;
@@ -89,7 +110,18 @@ export class StatScope<K extends string> {
   }
 
   get(name: K | string): number {
-    return this.#values.get(name) ?? 0;
+    let v = this.#values.get(name) ?? 0;
+    for (const src of this.#sources.values()) v += src()[name] ?? 0;
+    return v;
+  }
+
+  /** Attaches (or, with an existing key, replaces) a source of stats for this scope. */
+  attach(key: string, source: StatSource): void {
+    this.#sources.set(key, source);
+  }
+
+  detach(key: string): void {
+    this.#sources.delete(key);
   }
 
   /** A stat whose name is only known at run time (e.g. `upstream_rq_503`). */
@@ -98,7 +130,15 @@ export class StatScope<K extends string> {
   }
 
   entries(out: Array<[string, number]>): void {
-    for (const [name, value] of this.#values) out.push([this.#prefix + name, value]);
+    if (this.#sources.size === 0) {
+      for (const [name, value] of this.#values) out.push([this.#prefix + name, value]);
+      return;
+    }
+    const all = new Map(this.#values);
+    for (const src of this.#sources.values()) {
+      for (const [name, value] of Object.entries(src())) all.set(name, (all.get(name) ?? 0) + value);
+    }
+    for (const [name, value] of all) out.push([this.#prefix + name, value]);
   }
 }
 

@@ -203,13 +203,16 @@ describe('ProxyServer: failures and flags', () => {
     expect(logs[0]!.flags).toBe('UH');
   });
 
-  it('503 UF when the endpoint refuses connections', async () => {
+  it('503 UF when the endpoint refuses connections (after Istio\'s default 2 retries on connect-failure: UF,URX)', async () => {
     const { p, logs } = await proxy(oneCluster([await closedPort()]));
     const r = await request(p.port);
     expect(r.status).toBe(503);
     await waitFor(() => logs.length === 1);
-    expect(logs[0]!.flags).toBe('UF');
-    expect(p.stats.cluster('backend').get('upstream_cx_connect_fail')).toBe(1);
+    expect(logs[0]!.flags).toBe('UF,URX');
+    expect(logs[0]!.attempts).toBe(3);
+    expect(p.stats.cluster('backend').get('upstream_cx_connect_fail')).toBe(3);
+    expect(p.stats.cluster('backend').get('upstream_rq_retry')).toBe(2);
+    expect(p.stats.cluster('backend').get('upstream_rq_retry_limit_exceeded')).toBe(1);
   });
 
   it('503 UC when the upstream resets before the head; abort downstream (UC) when it resets mid-body', async () => {

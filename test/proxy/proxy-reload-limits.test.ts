@@ -4,6 +4,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
+import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
 import { ProxyServer } from '../../host/proxy/proxy-server.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../host/proxy/limits.js';
 import type { AccessLogEntry } from '../../host/proxy/access-log.js';
@@ -103,7 +104,10 @@ describe('limits', () => {
     const logs: AccessLogEntry[] = [];
     const p = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { connectTimeoutMs: 200 } });
     cleanups.push(() => p.close());
-    p.apply(oneCluster([port]), 1);
+    // Retries off (Istio attempts: 0), so one connect timeout answers.
+    const m = oneCluster([port]);
+    m.virtualHosts[0]!.routes[0]!.retry = retryPolicyFromIstio({ attempts: 0 });
+    p.apply(m, 1);
     await p.listen();
     const t0 = Date.now();
     const r = await request(p.port);

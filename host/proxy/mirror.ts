@@ -1,0 +1,126 @@
+// Fire-and-forget copies of a request (Istio mirror / mirrors, Envoy's request shadowing): the
+// copy goes to another cluster with its Host suffixed `-shadow`, its response is read and
+// discarded, its failures are only counted, and nothing it does reaches the original request.
+import type { ExchangeHandler, UpstreamConnection } from '../upstream/upstream-connection.js';
+import type { AcquireFailure, PendingAcquire } from '../upstream/endpoint-pool.js';
+import type { ResponseHead } from '../upstream/upstream-codec.js';
+import type { ClusterRuntime } from './proxy-version.js';
+import type { EndpointPool } from '../upstream/endpoint-pool.js';
+
+/** One copy ready to send: its head (written while the request view held the request) and framing. */
+export interface MirrorCopy {
+  cluster: ClusterRuntime;
+  /** Position of the cluster in the version's table (for the endpoint pick). */
+  clusterIndex: number;
+  head: Uint8Array;
+}
+
+export interface MirrorRequest {
+  isHead: boolean;
+  chunked: boolean;
+  hasBody: boolean;
+  /** The whole request body (already buffered: the copy is sent once the request is complete). */
+  body: readonly Uint8Array[];
+  timeoutMs: number;
+}
+
+class MirrorExchange implements ExchangeHandler {
+  readonly #copy: MirrorCopy;
+  readonly #req: MirrorRequest;
+  readonly #endpoint: EndpointPool;
+  #pending: PendingAcquire | null = null;
+  #conn: UpstreamConnection | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #done = false;
+
+  constructor(copy: MirrorCopy, req: MirrorRequest, endpoint: EndpointPool) {
+    this.#copy = copy;
+    this.#req = req;
+    this.#endpoint = endpoint;
+  }
+
+  start(): void {
+    const stats = this.#copy.cluster.stats;
+    stats.inc('upstream_rq_mirror');
+    stats.inc('upstream_rq_total');
+    if (this.#req.timeoutMs > 0) {
+      this.#timer = setTimeout(() => this.#fail(true), this.#req.timeoutMs);
+      // A pending copy never keeps the process alive.
+      this.#timer.unref();
+    }
+    this.#pending = this.#endpoint.acquire((r) => this.#onConnection(r));
+  }
+
+  #onConnection(r: UpstreamConnection | AcquireFailure): void {
+    this.#pending = null;
+    if (this.#done) {
+      if (typeof r !== 'string') this.#endpoint.release(r, true);
+      return;
+    }
+    if (typeof r === 'string') {
+      this.#fail(false);
+      return;
+    }
+    this.#conn = r;
+    const req = this.#req;
+    r.start(this.#copy.head, this, { isHead: req.isHead, chunked: req.chunked, hasBody: req.hasBody });
+    // The body is in memory already; the socket buffers what it cannot take at once.
+    for (const chunk of req.body) r.writeBody(chunk);
+    if (req.hasBody) r.endRequest();
+  }
+
+  onResponseHead(head: ResponseHead): void {
+    const stats = this.#copy.cluster.stats;
+    stats.incDynamic(`upstream_rq_${head.code}`);
+    stats.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
+  }
+
+  onResponseData(): boolean {
+    return true; // discarded
+  }
+
+  onResponseEnd(): void {
+    this.#conn = null;
+    this.#copy.cluster.stats.inc('upstream_rq_completed');
+    this.#end();
+  }
+
+  onUpstreamFailure(): void {
+    this.#conn = null;
+    this.#fail(false);
+  }
+
+  onRequestDrain(): void {}
+
+  #fail(timeout: boolean): void {
+    if (this.#done) return;
+    const stats = this.#copy.cluster.stats;
+    stats.inc('upstream_rq_mirror_failed');
+    if (timeout) stats.inc('upstream_rq_timeout');
+    this.#pending?.cancel();
+    this.#pending = null;
+    this.#conn?.abort();
+    this.#conn = null;
+    this.#end();
+  }
+
+  #end(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/**
+ * Sends `copy` to an endpoint of its cluster picked by `pick` (the cluster's balancer; -1:
+ * none healthy, the copy is skipped and counted). Returns at once; nothing is reported back.
+ */
+export function sendMirror(copy: MirrorCopy, req: MirrorRequest, pick: (clusterIndex: number) => number): void {
+  const index = pick(copy.clusterIndex);
+  const endpoint = index >= 0 ? copy.cluster.endpoints[index] : undefined;
+  if (!endpoint) {
+    copy.cluster.stats.inc('upstream_rq_mirror_skipped');
+    return;
+  }
+  new MirrorExchange(copy, req, endpoint).start();
+}
