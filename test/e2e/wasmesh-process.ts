@@ -3,6 +3,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'wasmesh.js');
@@ -12,7 +14,8 @@ const BIN = join(ROOT, 'bin', 'wasmesh.js');
  * a lock folder keeps two of them from building into dist/ at once.
  */
 export async function ensureBuilt(): Promise<void> {
-  const lock = join(ROOT, '.wasmesh-test-build.lock');
+  // Outside the checkout, so that a run killed mid-build leaves nothing in the repository.
+  const lock = join(tmpdir(), `wasmesh-build-${createHash('sha1').update(ROOT).digest('hex').slice(0, 12)}.lock`);
   const deadline = Date.now() + 300_000;
   for (;;) {
     try {
@@ -21,7 +24,7 @@ export async function ensureBuilt(): Promise<void> {
     } catch {
       // A lock older than the longest build belongs to a crashed run.
       try {
-        if (Date.now() - statSync(lock).mtimeMs > 300_000) rmdirSync(lock);
+        if (Date.now() - statSync(lock).mtimeMs > 150_000) rmdirSync(lock);
       } catch {}
       if (Date.now() > deadline) throw new Error('timed out waiting for another test file to finish building');
       await new Promise((r) => setTimeout(r, 200));
