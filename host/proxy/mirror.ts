@@ -5,12 +5,12 @@ import type { ExchangeHandler, UpstreamConnection } from '../upstream/upstream-c
 import type { AcquireFailure, PendingAcquire } from '../upstream/endpoint-pool.js';
 import type { ResponseHead } from '../upstream/upstream-codec.js';
 import type { ClusterRuntime } from './proxy-version.js';
-import type { EndpointPool } from '../upstream/endpoint-pool.js';
+import type { EndpointLease } from './cluster-manager.js';
 
 /** One copy ready to send: its head (written while the request view held the request) and framing. */
 export interface MirrorCopy {
   cluster: ClusterRuntime;
-  /** Position of the cluster in the version's table (for the endpoint pick). */
+  /** Position of the cluster in the version (for the endpoint pick). */
   clusterIndex: number;
   head: Uint8Array;
 }
@@ -27,16 +27,16 @@ export interface MirrorRequest {
 class MirrorExchange implements ExchangeHandler {
   readonly #copy: MirrorCopy;
   readonly #req: MirrorRequest;
-  readonly #endpoint: EndpointPool;
+  readonly #lease: EndpointLease;
   #pending: PendingAcquire | null = null;
   #conn: UpstreamConnection | null = null;
   #timer: NodeJS.Timeout | null = null;
   #done = false;
 
-  constructor(copy: MirrorCopy, req: MirrorRequest, endpoint: EndpointPool) {
+  constructor(copy: MirrorCopy, req: MirrorRequest, lease: EndpointLease) {
     this.#copy = copy;
     this.#req = req;
-    this.#endpoint = endpoint;
+    this.#lease = lease;
   }
 
   start(): void {
@@ -48,19 +48,23 @@ class MirrorExchange implements ExchangeHandler {
       // A pending copy never keeps the process alive.
       this.#timer.unref();
     }
-    this.#pending = this.#endpoint.acquire((r) => this.#onConnection(r));
+    this.#lease.endpoint.activeRequests++;
+    this.#pending = this.#lease.endpoint.acquire((r) => this.#onConnection(r));
   }
 
   #onConnection(r: UpstreamConnection | AcquireFailure): void {
     this.#pending = null;
     if (this.#done) {
-      if (typeof r !== 'string') this.#endpoint.release(r, true);
+      if (typeof r !== 'string') this.#lease.endpoint.release(r, true);
       return;
     }
     if (typeof r === 'string') {
+      // A shadow request is an upstream request like any other: it feeds outlier detection.
+      if (r !== 'overflow') this.#lease.report('connect_failed');
       this.#fail(false);
       return;
     }
+    this.#lease.report('connect_success');
     this.#conn = r;
     const req = this.#req;
     r.start(this.#copy.head, this, { isHead: req.isHead, chunked: req.chunked, hasBody: req.hasBody });
@@ -70,6 +74,7 @@ class MirrorExchange implements ExchangeHandler {
   }
 
   onResponseHead(head: ResponseHead): void {
+    this.#lease.report(head.code);
     const stats = this.#copy.cluster.stats;
     stats.incDynamic(`upstream_rq_${head.code}`);
     stats.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
@@ -87,6 +92,7 @@ class MirrorExchange implements ExchangeHandler {
 
   onUpstreamFailure(): void {
     this.#conn = null;
+    this.#lease.report('reset');
     this.#fail(false);
   }
 
@@ -96,7 +102,10 @@ class MirrorExchange implements ExchangeHandler {
     if (this.#done) return;
     const stats = this.#copy.cluster.stats;
     stats.inc('upstream_rq_mirror_failed');
-    if (timeout) stats.inc('upstream_rq_timeout');
+    if (timeout) {
+      stats.inc('upstream_rq_timeout');
+      this.#lease.report('timeout');
+    }
     this.#pending?.cancel();
     this.#pending = null;
     this.#conn?.abort();
@@ -105,22 +114,24 @@ class MirrorExchange implements ExchangeHandler {
   }
 
   #end(): void {
+    if (this.#done) return;
     this.#done = true;
+    this.#lease.release();
+    this.#lease.endpoint.activeRequests--;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
   }
 }
 
 /**
- * Sends `copy` to an endpoint of its cluster picked by `pick` (the cluster's balancer; -1:
- * none healthy, the copy is skipped and counted). Returns at once; nothing is reported back.
+ * Sends `copy` to the endpoint `pick` leases from its cluster (null: none healthy, the copy
+ * is skipped and counted). Returns at once; nothing is reported back to the original.
  */
-export function sendMirror(copy: MirrorCopy, req: MirrorRequest, pick: (clusterIndex: number) => number): void {
-  const index = pick(copy.clusterIndex);
-  const endpoint = index >= 0 ? copy.cluster.endpoints[index] : undefined;
-  if (!endpoint) {
+export function sendMirror(copy: MirrorCopy, req: MirrorRequest, pick: () => EndpointLease | null): void {
+  const lease = pick();
+  if (!lease) {
     copy.cluster.stats.inc('upstream_rq_mirror_skipped');
     return;
   }
-  new MirrorExchange(copy, req, endpoint).start();
+  new MirrorExchange(copy, req, lease).start();
 }

@@ -1,13 +1,13 @@
 // The data-path server: a uWS listener, the current configuration version (route table in the
-// core, header edits, cluster pools) swapped atomically by apply(), and the per-request
-// streams; what the CLI, the admin API and hot reload drive.
+// core, header edits, route policies, the cluster manager's view of the clusters) swapped
+// atomically by apply(), and the per-request streams; what the CLI, the admin API and hot
+// reload drive.
 import { Core } from '../core/wasm.js';
 import { RouteTable, requestViewOf } from '../core/router.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import type { MeshConfig } from '../model/mesh.js';
 import { Listener } from '../listener/listener.js';
 import type { Downstream, DownstreamHandler } from '../listener/downstream.js';
-import { ClusterPool } from '../upstream/cluster-pool.js';
 import { CoreUpstreamCodec } from '../upstream/core-codec.js';
 import { Stats } from '../stats/stats.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -16,7 +16,8 @@ import { ProxyStream, type ProxyContext } from './proxy-stream.js';
 import { ProxyVersion, mergeOps, type ClusterRuntime, type RouteRuntime } from './proxy-version.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
 import type { HeaderOps, Route } from '../model/mesh.js';
-import { ClusterStates, RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { ClusterManager, type ClusterStatus } from './cluster-manager.js';
 import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED, type HeadOverrides } from '../core/codec.js';
 import { Random } from './random.js';
 import { RouteRewrite } from './rewrite.js';
@@ -54,19 +55,7 @@ export interface ProxyServerOptions {
   seed?: number;
 }
 
-export interface EndpointStatus {
-  address: string;
-  port: number;
-  healthy: boolean;
-  activeRequests: number;
-  connections: { active: number; idle: number; connecting: number };
-}
-
-export interface ClusterStatus {
-  name: string;
-  connections: number;
-  endpoints: EndpointStatus[];
-}
+export type { ClusterStatus, EndpointStatus } from './cluster-manager.js';
 
 export class ProxyServer {
   readonly stats = new Stats();
@@ -75,12 +64,10 @@ export class ProxyServer {
   readonly #codec: CoreUpstreamCodec;
   readonly #listener: Listener;
   readonly #ctx: ProxyContext;
-  readonly #pools = new Map<string, ClusterPool>();
-  readonly #states: ClusterStates;
+  readonly #clusters: ClusterManager;
   readonly #writer: RequestHeadWriter;
   readonly #strip: EditHandle;
   readonly #stripRewrite: EditHandle;
-  readonly #seed: number | undefined;
   #current: ProxyVersion | null = null;
   #closing: Promise<void> | null = null;
 
@@ -89,11 +76,10 @@ export class ProxyServer {
     this.#core = new Core();
     const view = requestViewOf(this.#core);
     this.#codec = new CoreUpstreamCodec(this.#core, view);
-    this.#states = new ClusterStates(this.#core);
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, this.#codec, { seed: opts.seed });
     this.#writer = new RequestHeadWriter(this.#core);
     this.#strip = new EditList(this.#core, STRIP_ATTEMPT);
     this.#stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
-    this.#seed = opts.seed;
     const writer = this.#writer;
     this.#ctx = {
       stats: this.stats,
@@ -103,6 +89,7 @@ export class ProxyServer {
       inflight: new Set(),
       rng: new Random(opts.seed),
       listenerPort: () => this.#listener.port,
+      clusters: this.#clusters,
       writeHead: (edits, rewritesPath, framing, contentLength, overrides) =>
         writer.write(view, [(rewritesPath ? this.#stripRewrite : this.#strip) as EditList, edits as EditList], WRITE_FRAMING[framing], contentLength, overrides),
     };
@@ -149,6 +136,7 @@ export class ProxyServer {
       return p;
     };
     let routes: RouteRuntime[];
+    let clusters: ClusterRuntime[];
     try {
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
       routes = [];
@@ -172,6 +160,8 @@ export class ProxyServer {
           });
         }
       }
+      // Last: the cluster manager changes nothing when it throws (a refused hash table).
+      clusters = this.#clusters.apply(mesh, table);
     } catch (err) {
       for (const e of edits) e.dispose();
       for (const p of policies) p.free();
@@ -179,43 +169,10 @@ export class ProxyServer {
       throw err;
     }
     // Nothing below throws: from here the swap is committed.
-    const clusters: ClusterRuntime[] = mesh.clusters.map((c) => {
-      let pool = this.#pools.get(c.name);
-      if (!pool) this.#pools.set(c.name, (pool = new ClusterPool(c.name, this.stats.cluster(c.name), this.limits, this.#codec)));
-      const state = this.#cluster(c.name);
-      // The retry circuit breaker (connectionPool.http.maxRetries) lives in the core's state.
-      if (c.policy) state.breaker.configure(c.policy.limits);
-      return { name: c.name, pool, stats: pool.stats, endpoints: c.endpoints.map((e) => pool!.endpoint(e.address, e.port)), state };
-    });
     const prev = this.#current;
     this.#current = new ProxyVersion(version, mesh, table, routes, clusters);
-    // Pools of endpoints and clusters that left the config close (busy connections finish first).
-    const live = new Map<string, Set<string>>();
-    for (const c of mesh.clusters) live.set(c.name, new Set(c.endpoints.map((e) => `${e.address}:${e.port}`)));
-    for (const [name, pool] of this.#pools) {
-      const keys = live.get(name);
-      if (keys) pool.retainOnly(keys);
-      else {
-        pool.close();
-        this.#pools.delete(name);
-      }
-    }
     // In-flight requests keep `prev` alive until they finish; then its core memory is freed.
     prev?.retire();
-  }
-
-  /**
-   * The core's upstream state of cluster `name` (kept across versions: retry breaker units
-   * held by in-flight requests stay balanced), its counters attached to the cluster's stats.
-   */
-  #cluster(name: string) {
-    const known = this.#states.names().includes(name);
-    const state = this.#states.get(name);
-    if (!known) {
-      if (this.#seed !== undefined) state.seed(this.#seed);
-      this.stats.cluster(name).attach('upstream-policy', () => state.stats());
-    }
-    return state;
   }
 
   listen(): Promise<void> {
@@ -232,31 +189,19 @@ export class ProxyServer {
     const deadline = Date.now() + this.limits.drainTimeoutMs;
     while (this.#ctx.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#ctx.inflight]) s.abort();
-    for (const pool of this.#pools.values()) pool.destroyAll();
-    this.#pools.clear();
+    this.#clusters.close();
     this.#current?.retire();
     this.#current = null;
   }
 
+  /** Every cluster with its endpoints' health, ejections and active requests (GET /clusters). */
   clusters(): ClusterStatus[] {
-    const out: ClusterStatus[] = [];
-    const v = this.#current;
-    if (!v) return out;
-    v.mesh.clusters.forEach((c, ci) => {
-      const rt = v.clusters[ci]!;
-      out.push({
-        name: c.name,
-        connections: rt.pool.connectionCount,
-        endpoints: rt.endpoints.map((ep) => ({
-          address: ep.address,
-          port: ep.port,
-          healthy: ep.healthy,
-          activeRequests: ep.activeRequests,
-          connections: ep.connections,
-        })),
-      });
-    });
-    return out;
+    return this.#clusters.clusters();
+  }
+
+  /** The cluster manager (outlier ticks and stats sync for tests and the admin API). */
+  get clusterManager(): ClusterManager {
+    return this.#clusters;
   }
 
   #onRequest(ds: Downstream): void {

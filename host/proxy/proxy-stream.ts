@@ -22,6 +22,7 @@ import { decideFault, FAULT_ABORT_BODY, NO_FAULT } from './fault.js';
 import { redirectLocation, statusLine } from './redirect.js';
 import { withHeaderLines, shadowHost } from './request-head.js';
 import { sendMirror, type MirrorCopy } from './mirror.js';
+import type { ClusterManager, EndpointLease } from './cluster-manager.js';
 
 /** What every stream shares: the server's stats, limits, log, head writer and request bookkeeping. */
 export interface ProxyContext {
@@ -33,6 +34,8 @@ export interface ProxyContext {
   /** Percentage draws (fault injection, mirroring). */
   readonly rng: Random;
   readonly listenerPort: () => number;
+  /** Endpoint picks, admission (max requests) and outcome reports: the cluster level. */
+  readonly clusters: ClusterManager;
   /**
    * The upstream head for the request in the request view: the proxy's own header strips, then
    * `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host).
@@ -45,9 +48,6 @@ const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-// Envoy's previous_hosts retry predicate as Istio sets it: up to 5 picks to find a host not tried.
-const HOST_SELECTION_ATTEMPTS = 5;
-
 export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   readonly #ctx: ProxyContext;
   readonly #ds: Downstream;
@@ -59,10 +59,13 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #cluster: ClusterRuntime | null = null;
   /** The cluster's upstream_rq_total/active were counted (the request reached the upstream stage). */
   #upstreamCounted = false;
-  #endpointIndex = -1;
   #endpoint: EndpointPool | null = null;
-  #holdsEndpoint = false;
+  /** The current attempt's endpoint and its admission (both given back when the attempt ends). */
+  #lease: EndpointLease | null = null;
+  #admission: (() => void) | null = null;
   #tried: number[] = [];
+  /** A retry decision was taken: the core's retry counters are copied to /stats at the end. */
+  #retryEvent = false;
   #conn: UpstreamConnection | null = null;
   #pending: PendingAcquire | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -283,41 +286,53 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   }
 
   // ── Attempts ─────────────────────────────────────────────────────────────────────────
-  // The two seams with the cluster level: #pickEndpoint (which endpoint an attempt uses) and
-  // #attemptOutcome (how an attempt ended, for outlier detection and least-request counts).
-
-  /** An endpoint index for the next attempt, preferring one not tried yet; -1: none healthy. */
-  #pickEndpoint(): number {
-    const table = this.#version!.table;
-    let e = table.pickEndpoint(this.#clusterIndex);
-    for (let i = 1; i < HOST_SELECTION_ATTEMPTS && e >= 0 && this.#tried.includes(e); i++) e = table.pickEndpoint(this.#clusterIndex);
-    return e;
-  }
-
-  /** The current attempt's endpoint is done with (the attempt ended, or the request did). */
-  #attemptOutcome(): void {
-    if (!this.#holdsEndpoint) return;
-    this.#holdsEndpoint = false;
-    this.#endpoint!.activeRequests--;
-    this.#version!.table.active(this.#clusterIndex, this.#endpointIndex, -1);
-  }
+  // The seams with the cluster level (ClusterManager): #startAttempt admits and picks,
+  // #report feeds outlier detection, #endAttempt gives the endpoint and admission back.
 
   #startAttempt(): void {
+    const ctx = this.#ctx;
+    const ds = this.#ds;
     const cluster = this.#cluster!;
-    const e = this.#pickEndpoint();
-    if (e < 0) {
+    const version = this.#version!;
+    const admission = ctx.clusters.admitRequest(version, this.#clusterIndex);
+    if (admission === 'overflow') {
+      // max requests (Istio http2MaxRequests): 503 UO, never retried (Envoy).
+      this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
+      return;
+    }
+    // Envoy's previous_hosts predicate (Istio sets it): the pick avoids endpoints tried already.
+    const lease = ctx.clusters.pickEndpoint(version, this.#clusterIndex, {
+      headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority, tried: this.#tried,
+    });
+    if (!lease) {
+      admission();
       cluster.stats.inc('upstream_cx_none_healthy');
       this.#localReply(ResponseFlag.NoHealthyUpstream);
       return;
     }
-    this.#endpointIndex = e;
-    this.#tried.push(e);
-    const endpoint = (this.#endpoint = cluster.endpoints[e]!);
+    this.#admission = admission;
+    this.#lease = lease;
+    this.#tried.push(lease.index);
+    const endpoint = (this.#endpoint = lease.endpoint);
     endpoint.activeRequests++;
-    this.#version!.table.active(this.#clusterIndex, e, 1);
-    this.#holdsEndpoint = true;
     this.#gotHead = false;
     this.#connect();
+  }
+
+  /** The attempt's outcome for outlier detection (once per attempt: a status or a local-origin event). */
+  #report(outcome: Parameters<EndpointLease['report']>[0]): void {
+    this.#lease?.report(outcome);
+  }
+
+  /** The current attempt is over (or the request is): endpoint and admission go back. */
+  #endAttempt(): void {
+    const lease = this.#lease;
+    if (!lease) return;
+    this.#lease = null;
+    lease.release();
+    lease.endpoint.activeRequests--;
+    this.#admission?.();
+    this.#admission = null;
   }
 
   #connect(): void {
@@ -333,9 +348,13 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     }
     if (typeof r === 'string') {
       if (r === 'overflow') this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
-      else this.#attemptFailed('ConnectFailure', ResponseFlag.UpstreamConnectionFailure);
+      else {
+        this.#report('connect_failed');
+        this.#attemptFailed('ConnectFailure', ResponseFlag.UpstreamConnectionFailure);
+      }
       return;
     }
+    this.#report('connect_success');
     this.#phase = Phase.Exchanging;
     this.#conn = r;
     const head = withHeaderLines(this.#head!, `${this.#headLines}x-envoy-attempt-count: ${this.#retry!.attempt}\r\n`);
@@ -367,6 +386,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     this.#perTryTimer = null;
     if (this.#phase !== Phase.Exchanging || this.#gotHead) return;
     this.#cluster!.stats.inc('upstream_rq_per_try_timeout');
+    this.#report('timeout');
     this.#conn?.abort();
     this.#conn = null;
     this.#attemptFailed('PerTryTimeout', ResponseFlag.UpstreamRequestTimeout);
@@ -384,8 +404,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   /** An attempt ended without a response head: retry it, or answer with `flag`. */
   #attemptFailed(outcome: AttemptOutcomeName, flag: ResponseFlag): void {
     this.#clearPerTry();
-    this.#attemptOutcome();
+    this.#endAttempt();
     const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome, ...this.#attemptContext() });
+    if (decision !== 'not_retriable' && decision !== 'disabled') this.#retryEvent = true;
     if (decision === 'retry') {
       this.#retryAfter(backoffMs);
       return;
@@ -410,20 +431,23 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     const mirrors = this.#mirrors!;
     this.#mirrors = null;
     const kept = this.#kept;
+    const ctx = this.#ctx;
+    const ds = this.#ds;
+    const version = this.#version!;
+    const pick = { headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority };
     for (const m of mirrors) {
       if (kept === null) {
         // The body outgrew the buffer: a copy without its whole body would be a different request.
         m.cluster.stats.inc('upstream_rq_mirror_skipped');
         continue;
       }
-      const table = this.#version!.table;
       sendMirror(m, {
         isHead: this.#ds.method === 'HEAD',
         chunked: this.#chunked,
         hasBody: this.#hasBody,
         body: kept,
         timeoutMs: this.#route!.timeoutMs || this.#ctx.limits.mirrorTimeoutMs,
-      }, (ci) => table.pickEndpoint(ci));
+      }, () => ctx.clusters.pickEndpoint(version, m.clusterIndex, pick));
     }
   }
 
@@ -481,16 +505,18 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     const cluster = this.#cluster!;
     const cs = cluster.stats;
     this.#gotHead = true;
+    this.#report(head.code);
     // Upstream stats count every attempt's response, as Envoy's do.
     cs.incDynamic(`upstream_rq_${head.code}`);
     cs.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
     const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome: 'Response', status: head.code, ...this.#attemptContext() });
+    if (decision !== 'not_retriable' && decision !== 'disabled') this.#retryEvent = true;
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
       this.#conn?.abort();
       this.#conn = null;
-      this.#attemptOutcome();
+      this.#endAttempt();
       this.#retryAfter(backoffMs);
       return;
     }
@@ -506,12 +532,15 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     const body: ResponseBodyMode = head.framing === 'none' ? { kind: 'none' } : head.framing === 'length' ? { kind: 'length', length: head.contentLength } : { kind: 'stream' };
     const upstreamTime = String(this.#upstreamTime);
     const cors = this.#corsHeaders;
+    const setCookie = this.#lease?.setCookie;
     ds.writeHead(head.code, (sink) => {
       // The core filters the fields (hop-by-hop and framing dropped, route edits applied,
       // including date removed and server overwritten); the spans go straight to uWS.
       codec.forEachResponseField(edits, isHead || head.code === 304, sink.status, sink.header);
       sink.header('x-envoy-upstream-service-time', upstreamTime);
       if (cors) for (const [n, v] of cors) sink.header(n, v);
+      // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
+      if (setCookie) sink.header('set-cookie', setCookie);
     }, body);
   }
 
@@ -549,6 +578,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
       this.#connect();
       return;
     }
+    this.#report('reset');
     if (failure === 'protocol_error') this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamProtocolError);
     else this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamConnectionTermination);
   }
@@ -558,6 +588,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     this.#timer = null;
     if (this.#phase === Phase.Done) return;
     this.#cluster?.stats.inc('upstream_rq_timeout');
+    if (!this.#gotHead) this.#report('timeout');
     this.#cancelUpstream();
     if (!this.#ds.headSent) {
       this.#localReply(ResponseFlag.UpstreamRequestTimeout);
@@ -612,7 +643,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     ctx.stats.downstreamDone(code, this.#flags);
     if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');
     const version = this.#version!;
-    this.#attemptOutcome();
+    this.#endAttempt();
+    if (this.#retryEvent || (this.#retry !== null && this.#retry.attempt > 1)) ctx.clusters.syncStats();
     this.#kept = null;
     this.#queue = [];
     if (ctx.log) {

@@ -3,14 +3,13 @@
 // indexes them. Requests retain the version they start on; the core memory of a superseded
 // version (table and edit lists) is freed when its last request releases it.
 import type { MeshConfig, HeaderOps, FaultPolicy, Redirect, DirectResponse } from '../model/mesh.js';
-import type { ClusterState, RetryPolicy } from '../core/upstream-policy.js';
+import type { RetryPolicy } from '../core/upstream-policy.js';
+import type { ClusterRuntimeParts } from './cluster-manager.js';
 import type { RouteRewrite } from './rewrite.js';
 import type { RouteCors } from './cors.js';
 import type { RouteTable } from '../core/router.js';
-import type { ClusterPool } from '../upstream/cluster-pool.js';
-import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import type { EditHandle } from '../upstream/upstream-codec.js';
-import type { ClusterStats, StatScope, ROUTE_STATS } from '../stats/stats.js';
+import type { StatScope, ROUTE_STATS } from '../stats/stats.js';
 
 export interface RouteRuntime {
   name: string;
@@ -40,15 +39,8 @@ export interface MirrorRuntime {
   percentage: number;
 }
 
-export interface ClusterRuntime {
-  name: string;
-  pool: ClusterPool;
-  stats: ClusterStats;
-  /** Indexed like Cluster.endpoints. */
-  endpoints: EndpointPool[];
-  /** The cluster's upstream state in the core: retry circuit breaker, backoff PRNG, counters. */
-  state: ClusterState;
-}
+/** One cluster as a version serves it: the cluster manager's parts (pool, stats, endpoints, core state). */
+export type ClusterRuntime = ClusterRuntimeParts;
 
 /**
  * Merges header ops in application order (Istio applies route-level, then destination-level
