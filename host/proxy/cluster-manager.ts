@@ -238,7 +238,6 @@ export class ClusterManager {
   readonly #seed: number | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
-  #statsTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(core: Core, stats: Stats, limits: Limits, codec: UpstreamCodec, opts: ClusterManagerOptions = {}) {
@@ -250,11 +249,6 @@ export class ClusterManager {
     this.#now = opts.now ?? Date.now;
     this.#manualTicks = opts.manualTicks ?? false;
     this.#seed = opts.seed;
-    if (!this.#manualTicks) {
-      // The core's counters (ejections, retries, breaker gauges) reach /stats at least this often.
-      this.#statsTimer = setInterval(() => this.syncStats(), 1000);
-      this.#statsTimer.unref();
-    }
   }
 
   /** The clock outlier detection runs on. */
@@ -346,7 +340,6 @@ export class ClusterManager {
     });
     this.#versions.set(table, views);
     for (const m of this.#clusters.values()) this.#pushHealth(m);
-    this.syncStats();
     return parts;
   }
 
@@ -434,8 +427,6 @@ export class ClusterManager {
       : OutlierResult.ConnectSuccess;
     if (typeof outcome === 'number' && (outcome < 100 || outcome > 599)) return;
     if (m.state.outlier.report(slot, code, this.#now())) this.#pushHealth(m);
-    // Only failures move the outlier counters (detections, overflows): copy them to /stats now.
-    if (typeof outcome !== 'number' ? outcome !== 'connect_success' : outcome >= 500) this.#syncCluster(m);
   }
 
   /**
@@ -452,15 +443,15 @@ export class ClusterManager {
       const n = m.state.outlier.tick(this.#now());
       back += n;
       if (n > 0) this.#pushHealth(m);
-      this.#syncCluster(m);
     }
     return back;
   }
 
-  /** Copies the core's per-cluster counters and gauges into /stats (also runs every second). */
-  syncStats(): void {
-    for (const m of this.#clusters.values()) this.#syncCluster(m);
-  }
+  /**
+   * Kept for callers that used to push counters: the core's per-cluster counters and gauges
+   * are a stats source (StatScope.attach) read whenever /stats renders, so nothing to copy.
+   */
+  syncStats(): void {}
 
   /** Every cluster of the current config with its endpoints' health, for GET /clusters. */
   clusters(): ClusterStatus[] {
@@ -504,7 +495,6 @@ export class ClusterManager {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#statsTimer) clearInterval(this.#statsTimer);
     for (const m of [...this.#clusters.values()]) this.#remove(m, true);
     for (const views of this.#versions.values()) for (const v of views) if (v.hash && !v.hash.balancer.released) v.hash.balancer.release();
     this.#versions.clear();
@@ -517,10 +507,21 @@ export class ClusterManager {
     let m = this.#clusters.get(c.name);
     if (!m) {
       const stats = this.#stats.cluster(c.name);
-      for (const name of ['lb_healthy_panic', 'outlier_detection.ejections_active', 'outlier_detection.ejections_enforced_total', 'outlier_detection.ejections_detected_consecutive_5xx']) stats.incDynamic(name, 0);
+      stats.incDynamic('lb_healthy_panic', 0);
       const state = this.#states.get(c.name);
       if (this.#seed !== undefined) state.seed(this.#seed);
-      m = new ManagedCluster(c.name, state, new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c);
+      const managed = (m = new ManagedCluster(c.name, state, new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c));
+      // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
+      // Envoy's names, read when /stats renders. The pool counts upstream_cx_overflow and
+      // upstream_rq_pending_overflow itself (the core counts the same events), so those two are
+      // left out here rather than summed twice.
+      stats.attach(CORE_STATS, () => {
+        if (managed.closed) return {};
+        const s = managed.state.stats();
+        delete s['upstream_cx_overflow'];
+        delete s['upstream_rq_pending_overflow'];
+        return s;
+      });
       this.#clusters.set(c.name, m);
     }
     return m;
@@ -575,18 +576,6 @@ export class ClusterManager {
     }
   }
 
-  #syncCluster(m: ManagedCluster): void {
-    if (m.closed) return;
-    const s = m.state.stats();
-    for (const name of Object.keys(s)) {
-      // These two the pool and admitRequest count in JS (the core counts the same events).
-      if (name === 'upstream_cx_overflow' || name === 'upstream_rq_pending_overflow') continue;
-      const v = s[name]!;
-      m.stats.incDynamic(name, v - m.stats.get(name));
-    }
-    m.stats.incDynamic('upstream_rq_pending_active', 0);
-  }
-
   /** Forgets versions whose table was freed (their last request ended), releasing hash tables. */
   #sweep(): void {
     for (const [table, views] of this.#versions) {
@@ -601,6 +590,7 @@ export class ClusterManager {
 
   #remove(m: ManagedCluster, destroy = false): void {
     m.closed = true;
+    m.stats.detach(CORE_STATS);
     if (m.timer) clearInterval(m.timer);
     m.timer = null;
     if (destroy) m.pool.destroyAll();
@@ -610,6 +600,9 @@ export class ClusterManager {
 }
 
 const NOOP = (): void => {};
+
+/** The key of the core-counter stats source on each cluster's scope. */
+const CORE_STATS = 'cluster-state';
 
 /** The cluster's hash descriptor, or Envoy's default ring with no key (random picks). */
 function hashDescriptor(c: Cluster): HashLbDescriptor {
