@@ -87,6 +87,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       sources: [runDir],
       gateway: 'web-gateway',
       listen: { host: '127.0.0.1', port },
+      listenRole: 'gateway',
       admin,
       accessLog: accessLog ? (line) => io.out(line + '\n') : () => {},
       log: (level, message) => io.err(logLine(level, message)),

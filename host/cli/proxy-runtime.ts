@@ -21,6 +21,8 @@ export interface ProxyRuntimeOptions {
   accessLog: (line: string) => void;
   log: ControlLog;
   debounceMs?: number;
+  /** How errors name the downstream listener (`gateway` in the demo). */
+  listenRole?: string;
   /** Defaults to host/config's loadConfig. */
   load?: ConfigLoader;
 }
@@ -80,7 +82,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     await proxy.listen();
   } catch (err) {
     await admin.close();
-    throw await explainListenFailure(opts.listen, err);
+    throw await explainListenFailure(opts.listenRole ?? 'listener', opts.listen, err);
   }
   listening = true;
 
@@ -126,10 +128,10 @@ function controlStatsText(manager: ConfigManager): string {
  * uWS reports only that listening failed, not why; binding the same address with node:net
  * gives the errno, so "port 8080 is already in use" reaches the user instead of a bare failure.
  */
-function explainListenFailure(at: HostPort, original: unknown): Promise<unknown> {
+function explainListenFailure(role: string, at: HostPort, original: unknown): Promise<unknown> {
   return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => resolve(listenError(err, 'listener', at.host, at.port)));
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(listenError(err, role, at.host, at.port)));
     probe.listen(at.port, at.host, () => probe.close(() => resolve(original)));
   });
 }

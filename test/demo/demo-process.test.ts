@@ -52,7 +52,7 @@ describe('wasmesh demo (process)', () => {
     }
   });
 
-  it('names the port when the gateway port is taken', async () => {
+  it('names the port when a demo app or the gateway port is taken', async () => {
     const blocker = new WasmeshProcess(['demo', '--port', '0', '--admin', '127.0.0.1:0', '--app-ports', '0,0']);
     try {
       await blocker.waitFor(/Press Ctrl-C to stop/, 'stdout');
@@ -60,7 +60,12 @@ describe('wasmesh demo (process)', () => {
       const second = new WasmeshProcess(['demo', '--port', '0', '--admin', '127.0.0.1:0', '--app-ports', `${appPort},0`]);
       const exit = await second.exited;
       expect(exit.code).toBe(1);
-      expect(second.stderr).toContain(`port ${appPort} on 127.0.0.1 is already in use`);
+      expect(second.stderr).toContain(`wasmesh demo: demo app web-v1 port ${appPort} on 127.0.0.1 is already in use`);
+
+      const gwPort = Number(blocker.stdout.match(/curl -s http:\/\/127\.0\.0\.1:(\d+)\//)![1]);
+      const third = new WasmeshProcess(['demo', '--port', String(gwPort), '--admin', '127.0.0.1:0', '--app-ports', '0,0']);
+      expect((await third.exited).code).toBe(1);
+      expect(third.stderr).toContain(`wasmesh demo: gateway port ${gwPort} on 127.0.0.1 is already in use`);
     } finally {
       await blocker.stop('SIGINT');
     }
