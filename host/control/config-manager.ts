@@ -234,9 +234,17 @@ export class ConfigManager {
 }
 
 /**
- * Identity of a loaded config: the resolved mesh and the resources. Comment or whitespace edits
- * give the same fingerprint, so they do not bump the version.
+ * Identity of a loaded config: the resolved mesh and the resources without their source
+ * locations (top-level `file`, `doc`, `line` of each resource). A comment or blank line that
+ * shifts line numbers then gives the same fingerprint and does not bump the version.
  */
 function fingerprintOf(loaded: LoadedConfig): string {
-  return createHash('sha256').update(JSON.stringify([loaded.mesh, loaded.resources])).digest('hex');
+  const resources = Array.isArray(loaded.resources) ? loaded.resources.map(withoutLocation) : loaded.resources;
+  return createHash('sha256').update(JSON.stringify([loaded.mesh, resources])).digest('hex');
+}
+
+function withoutLocation(resource: unknown): unknown {
+  if (resource === null || typeof resource !== 'object') return resource;
+  const { file: _f, doc: _d, line: _l, ...rest } = resource as Record<string, unknown>;
+  return rest;
 }

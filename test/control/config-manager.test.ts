@@ -107,6 +107,21 @@ describe('ConfigManager', () => {
     expect(m.counters).toEqual({ reloads_total: 3, reload_errors_total: 1, reloads_unchanged_total: 1 });
   });
 
+  it('ignores source locations: a change that only shifts lines is unchanged', () => {
+    let line = 1;
+    const load: ConfigLoader = () => ({
+      resources: [{ kind: 'VirtualService', name: 'web', file: '/x.yaml', doc: 1, line, spec: { hosts: ['*'] } }],
+      mesh: { virtualHosts: [], clusters: [] },
+      warnings: [],
+      files: [],
+    });
+    const { m } = manager(['/x.yaml'], new FakeProxy(), load);
+    m.start();
+    line = 4;
+    expect(m.reload()).toBe('unchanged');
+    expect((m.dump().resources as Array<{ line: number }>)[0].line).toBe(4);
+  });
+
   it('treats a mesh the data path refuses as a rejected change, without using up a version', () => {
     const d = tempDir();
     writeFileSync(join(d, 'a.yaml'), 'a\n');
