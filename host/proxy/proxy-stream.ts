@@ -64,8 +64,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #lease: EndpointLease | null = null;
   #admission: (() => void) | null = null;
   #tried: number[] = [];
-  /** A retry decision was taken: the core's retry counters are copied to /stats at the end. */
-  #retryEvent = false;
   #conn: UpstreamConnection | null = null;
   #pending: PendingAcquire | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -406,7 +404,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     this.#clearPerTry();
     this.#endAttempt();
     const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome, ...this.#attemptContext() });
-    if (decision !== 'not_retriable' && decision !== 'disabled') this.#retryEvent = true;
     if (decision === 'retry') {
       this.#retryAfter(backoffMs);
       return;
@@ -510,7 +507,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     cs.incDynamic(`upstream_rq_${head.code}`);
     cs.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
     const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome: 'Response', status: head.code, ...this.#attemptContext() });
-    if (decision !== 'not_retriable' && decision !== 'disabled') this.#retryEvent = true;
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
@@ -644,7 +640,6 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');
     const version = this.#version!;
     this.#endAttempt();
-    if (this.#retryEvent || (this.#retry !== null && this.#retry.attempt > 1)) ctx.clusters.syncStats();
     this.#kept = null;
     this.#queue = [];
     if (ctx.log) {
