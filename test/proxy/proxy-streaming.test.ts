@@ -115,17 +115,33 @@ async function peakGrowth(): Promise<{ rss: number; js: number }> {
   return g;
 }
 
-function download(path: string, slowStartMs = 0): Promise<{ hash: string; bytes: number; writtenWhilePaused: number }> {
+interface Download {
+  hash: string;
+  bytes: number;
+  /** Upstream bytes accepted by the time the slow client resumed. */
+  writtenWhilePaused: number;
+  /** Upstream bytes accepted during the last STALL_WINDOW_MS of the pause. */
+  writtenLateInPause: number;
+}
+
+/** The tail of a slow client's pause in which the upstream must already be stalled. */
+const STALL_WINDOW_MS = 500;
+
+function download(path: string, slowStartMs = 0): Promise<Download> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     let bytes = 0;
     let writtenWhilePaused = 0;
+    let writtenLateInPause = 0;
     const req = http.get({ host: '127.0.0.1', port, path, headers: { host: 'svc.test' }, agent: false }, (res) => {
       if (slowStartMs > 0) {
         // The slow client: reads nothing for a while, so everything must back up to the upstream.
         res.pause();
+        let atWindowStart = 0;
+        setTimeout(() => { atWindowStart = upstreamWritten; }, slowStartMs - STALL_WINDOW_MS);
         setTimeout(() => {
           writtenWhilePaused = upstreamWritten;
+          writtenLateInPause = upstreamWritten - atWindowStart;
           res.resume();
         }, slowStartMs);
       }
@@ -133,7 +149,7 @@ function download(path: string, slowStartMs = 0): Promise<{ hash: string; bytes:
         h.update(c);
         bytes += c.length;
       });
-      res.on('end', () => resolve({ hash: h.digest('hex'), bytes, writtenWhilePaused }));
+      res.on('end', () => resolve({ hash: h.digest('hex'), bytes, writtenWhilePaused, writtenLateInPause }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -197,7 +213,11 @@ describe('streaming through the proxy (child process)', () => {
     const r = await download('/', 1500);
     expect(r.hash).toBe(expectedHash);
     // While the client read nothing, the upstream could only fill socket buffers on the way.
-    expect(r.writtenWhilePaused).toBeLessThan(SIZE / 4);
+    // How much those hold depends on the kernel's autotuning (tcp_rmem's max is 32 MB here, and
+    // grows under load), so the sharp check is that the upstream's writes had stalled before
+    // the client resumed; the memory bounds below show the proxy itself did not buffer.
+    expect(r.writtenLateInPause).toBeLessThan(1024 * 1024);
+    expect(r.writtenWhilePaused).toBeLessThan(SIZE / 2);
     const g = await peakGrowth();
     expect(g.rss).toBeLessThan(MAX_RSS_GROWTH);
     expect(g.js).toBeLessThan(MAX_LIVE_GROWTH);
