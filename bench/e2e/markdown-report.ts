@@ -144,6 +144,9 @@ function profileLines(report: E2eReport): string[] {
     '',
     `${p.method}: ${rps(p.rps)} req/s, ${p.requests.toLocaleString('en-US')} requests, ${num(p.sampledMs, 0)} ms sampled. Top self time:`,
     '',
+    'Native calls have no frame of their own in a V8 profile: the time inside uWS\'s cork/write/end and Node\'s socket `writeBuffer` ' +
+      '(mostly their send() system calls) is the self time of the JavaScript function that made the call.',
+    '',
     '| self % | self ms | function |',
     '|--:|--:|---|',
     ...p.top.map((f) => `| ${num(f.percent, 1)} | ${num(f.selfMs, 0)} | \`${f.name}\` |`),

@@ -18,6 +18,8 @@ export interface E2eOptions {
   benchmarksMd: boolean;
   /** After the runs, profile wasmesh under throughput load with `node --cpu-prof`. */
   profile: boolean;
+  /** Run nothing: re-render the outputs from this saved e2e-*.json (after a report change). */
+  render?: string;
 }
 
 export const USAGE = `usage: npm run bench:e2e -- [flags]
@@ -30,7 +32,8 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
   --out DIR           output folder (default bench/results)
   --no-benchmarks-md  leave BENCHMARKS.md alone (default: rewrite its "## End-to-end" section
                       unless --quick or --out is given)
-  --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time`;
+  --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time
+  --render FILE       measure nothing: rewrite the outputs from a saved e2e-*.json`;
 
 export class OptionsError extends Error {
   readonly code = 'E2E_BAD_OPTION';
@@ -58,6 +61,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
   let outDir: string | undefined;
   let benchmarksMd: boolean | undefined;
   let profile = false;
+  let render: string | undefined;
   while (args.length > 0) {
     const flag = args.shift()!;
     switch (flag) {
@@ -70,6 +74,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
       case '--out': outDir = args.shift(); if (!outDir) throw new OptionsError('--out: expected a folder'); break;
       case '--no-benchmarks-md': benchmarksMd = false; break;
       case '--profile': profile = true; break;
+      case '--render': render = args.shift(); if (!render) throw new OptionsError('--render: expected an e2e-*.json file'); break;
       case '-h': case '--help': return 'help';
       default: throw new OptionsError(`unknown flag ${JSON.stringify(flag)}\n${USAGE}`);
     }
@@ -89,5 +94,6 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
     outDir: outDir ?? join(repoRoot(), 'bench', 'results'),
     benchmarksMd: benchmarksMd ?? (!quick && outDir === undefined),
     profile,
+    ...(render !== undefined ? { render } : {}),
   };
 }

@@ -164,6 +164,13 @@ function describeRun(r: RunRecord): string {
     `  cpu ${r.cpuSecondsPer1k!.toFixed(3)} s/1k  rss ${r.peakRssMiB!.toFixed(1)} MiB${l.errors ? `  errors ${JSON.stringify(l.errorKinds)}` : ''}${r.rateNotHeld ? '  RATE NOT HELD' : ''}`;
 }
 
+/** A saved report, checked to be one (the schema tag) before anything is overwritten from it. */
+function readReport(file: string): E2eReport {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as E2eReport;
+  if (report.schema !== REPORT_SCHEMA) throw new Error(`${file}: not an end-to-end report (schema ${JSON.stringify(report.schema)}, expected ${REPORT_SCHEMA})`);
+  return report;
+}
+
 /** Writes e2e-<date>.{json,md,svg} and e2e-latest.* into `outDir`; returns their paths. */
 export function writeOutputs(report: E2eReport, outDir: string): { json: string; md: string; svg: string } {
   mkdirSync(outDir, { recursive: true });
@@ -203,7 +210,7 @@ async function main(): Promise<number> {
     });
   }
   const command = ['npm run bench:e2e', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
-  const report = await runE2e(opts, command);
+  const report = opts.render !== undefined ? readReport(opts.render) : await runE2e(opts, command);
   const files = writeOutputs(report, opts.outDir);
   log(`wrote ${files.json}, ${files.md}, ${files.svg} (and e2e-latest.*)`);
   if (opts.benchmarksMd) {

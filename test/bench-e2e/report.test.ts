@@ -70,8 +70,15 @@ describe('parseOptions', () => {
     expect(o.benchmarksMd).toBe(false);
   });
 
+  it('--render names a saved report to re-render', () => {
+    const o = parseOptions(['--render', 'bench/results/e2e-latest.json']);
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.render).toBe('bench/results/e2e-latest.json');
+    expect(parseOptions(['--help'])).toBe('help');
+  });
+
   it('rejects bad values with a stable code naming the flag', () => {
-    for (const argv of [['--reps', '0'], ['--duration', 'x'], ['--workers', '1,a'], ['--bogus'], ['--reps']]) {
+    for (const argv of [['--reps', '0'], ['--duration', 'x'], ['--workers', '1,a'], ['--bogus'], ['--reps'], ['--render']]) {
       try {
         parseOptions(argv);
         expect.unreachable(`accepted ${argv.join(' ')}`);
