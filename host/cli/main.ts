@@ -8,6 +8,7 @@ import { proxyCommand } from './proxy-command.js';
 import { demoCommand } from './demo-command.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
+import { envoyConfigCommand } from '../envoy/envoy-config-command.js';
 
 interface SubCommand {
   name: string;
@@ -18,6 +19,7 @@ interface SubCommand {
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
   { name: 'demo', summary: 'run the seed 000 demo mesh on loopback (gateway on 127.0.0.1:8080)', run: demoCommand },
+  { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: envoyConfigCommand },
 ];
 
 function usage(): string {

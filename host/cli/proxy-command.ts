@@ -15,7 +15,8 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where to accept downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
-    { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
+    { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this proxy (sourceNamespace, short names)', defaultText: 'default' },
+    { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
   ],
   epilog: [
     'Access log lines (Envoy default format) go to stdout; operational logs to stderr.',
@@ -40,6 +41,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const listen = parseHostPort(PROXY_SPEC.command, '--listen', values.listen as string);
   const admin = parseHostPort(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
+  const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
 
   let runtime: ProxyRuntime;
   try {
@@ -47,6 +49,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       sources: files,
       gateway,
       namespace: values.namespace as string | undefined,
+      labels,
       listen,
       admin,
       accessLog: (line) => io.out(line + '\n'),
@@ -73,4 +76,22 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   await runtime.close();
   io.err(logLine('info', 'stopped'));
   return 0;
+}
+
+/** `--labels app=web,version=v1` → { app: 'web', version: 'v1' }; Kubernetes label syntax. */
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? '' : item.slice(0, eq).trim();
+    const value = eq < 0 ? '' : item.slice(eq + 1).trim();
+    if (eq <= 0 || !/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) || !/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/.test(value)) {
+      throw new UsageError(PROXY_SPEC.command, `--labels: "${item}" is not a key=value label (Kubernetes label syntax, comma-separated)`);
+    }
+    if (key in labels) throw new UsageError(PROXY_SPEC.command, `--labels: "${key}" is given twice`);
+    labels[key] = value;
+  }
+  return labels;
 }

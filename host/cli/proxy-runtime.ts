@@ -15,6 +15,7 @@ export interface ProxyRuntimeOptions {
   sources: string[];
   gateway?: string;
   namespace?: string;
+  labels?: Record<string, string>;
   listen: HostPort;
   admin: HostPort;
   /** One access-log line (no newline) per finished request. */
@@ -53,6 +54,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     sources: opts.sources,
     gateway: opts.gateway,
     namespace: opts.namespace,
+    labels: opts.labels,
     target: proxy,
     load: opts.load ?? loadConfig,
     log: opts.log,

@@ -62,6 +62,8 @@ export interface ConfigManagerOptions {
   sources: string[];
   gateway?: string;
   namespace?: string;
+  /** The proxy's workload labels (VirtualService sourceLabels), from `--labels`. */
+  labels?: Record<string, string>;
   target: ConfigTarget;
   load: ConfigLoader;
   log?: ControlLog;
@@ -202,8 +204,8 @@ export class ConfigManager {
   }
 
   #load(): LoadedConfig {
-    const { sources, gateway, namespace } = this.#opts;
-    return this.#opts.load(sources, { gateway, namespace });
+    const { sources, gateway, namespace, labels } = this.#opts;
+    return this.#opts.load(sources, { gateway, namespace, labels });
   }
 
   /** Applies under the next version number; the number is only taken once the target accepts. */

@@ -71,6 +71,8 @@ export class ProxyServer {
   #current: ProxyVersion | null = null;
   #closing: Promise<void> | null = null;
 
+  readonly #requestedPort: number;
+
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core();
@@ -93,6 +95,7 @@ export class ProxyServer {
       writeHead: (edits, rewritesPath, framing, contentLength, overrides) =>
         writer.write(view, [(rewritesPath ? this.#stripRewrite : this.#strip) as EditList, edits as EditList], WRITE_FRAMING[framing], contentLength, overrides),
     };
+    this.#requestedPort = opts.port;
     this.#listener = new Listener(opts.host, opts.port, (ds) => this.#onRequest(ds));
   }
 
@@ -116,7 +119,9 @@ export class ProxyServer {
    * RouteTableError) on a bad mesh, leaving the previous version serving untouched.
    */
   apply(mesh: MeshConfig, version: number): void {
-    const bytes = compileRouteTable(mesh);
+    // `port` matches fall back to the listener's port when the authority names none; before
+    // listen() that is the configured port (0 in tests that let the OS choose).
+    const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
     const table = RouteTable.load(this.#core, bytes, version);
     const edits: EditHandle[] = [];
     const encode = (ops: HeaderOps): EditHandle => {
