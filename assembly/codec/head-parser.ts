@@ -9,7 +9,8 @@
 // combinations, framing) only once the final empty line has arrived. A prefix thus yields
 // either Incomplete or exactly the error the whole input yields.
 import { Status } from '../status';
-import { CharCode, charClass, foldByte, equalsLower, C_TCHAR, C_VCHAR, C_FIELD, C_DIGIT, C_OWS } from './char-class';
+import { CharCode, charClass, foldByte, equalsLower, C_TCHAR, C_OWS } from './char-class';
+import { skipTchar, skipVchar, skipField } from './byte-scan';
 import {
   MAX_HEAD_BYTES, MAX_HEADERS, Framing, HeadFlag,
   PH_STATUS, PH_HEAD_LENGTH, PH_ERROR_OFFSET, PH_VERSION, PH_METHOD_PTR, PH_METHOD_LEN,
@@ -153,12 +154,9 @@ function requestHead(out: usize): i32 {
 
   // method = token
   const method = p;
-  for (;;) {
-    if (p >= stop) return starved();
-    c = load<u8>(p);
-    if (!(charClass(c) & C_TCHAR)) break;
-    p++;
-  }
+  p = skipTchar(p, stop);
+  if (p >= stop) return starved();
+  c = load<u8>(p);
   if (c != CharCode.SP) {
     // A method followed by HTAB or the line end is a malformed line; any other byte, or an
     // empty method, is a bad method.
@@ -171,12 +169,9 @@ function requestHead(out: usize): i32 {
 
   // request-target: VCHAR only (origin, absolute, authority or asterisk form; not split here)
   const target = p;
-  for (;;) {
-    if (p >= stop) return starved();
-    c = load<u8>(p);
-    if (!(charClass(c) & C_VCHAR)) break;
-    p++;
-  }
+  p = skipVchar(p, stop);
+  if (p >= stop) return starved();
+  c = load<u8>(p);
   if (p == target) return fail(Status.InvalidRequestLine, p); // two SPs, or no target
   if (c != CharCode.SP) {
     const lineish = c == CharCode.HTAB || c == CharCode.CR || c == CharCode.LF;
@@ -226,13 +221,10 @@ function responseHead(out: usize, requestWasHead: bool): i32 {
   if (c == CharCode.SP) {
     p++;
     reason = p;
-    for (;;) {
-      if (p >= stop) return starved();
-      c = load<u8>(p);
-      // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
-      if (!(charClass(c) & C_FIELD)) break;
-      p++;
-    }
+    // reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+    p = skipField(p, stop);
+    if (p >= stop) return starved();
+    c = load<u8>(p);
   }
   const reasonLen = p - reason;
   p = expectCrlf(p, Status.InvalidStatusLine);
@@ -270,12 +262,9 @@ function fieldsAndFraming(p: usize, out: usize, noBody: i32): i32 {
 
     // field-name = token, then ":" with no whitespace before it.
     const name = p;
-    for (;;) {
-      if (p >= stop) return starved();
-      c = load<u8>(p);
-      if (!(charClass(c) & C_TCHAR)) break;
-      p++;
-    }
+    p = skipTchar(p, stop);
+    if (p >= stop) return starved();
+    c = load<u8>(p);
     if (c != CharCode.COLON || p == name) {
       return fail(p > name && charClass(c) & C_OWS ? Status.SpaceBeforeColon : Status.InvalidHeaderName, p);
     }
@@ -290,12 +279,9 @@ function fieldsAndFraming(p: usize, out: usize, noBody: i32): i32 {
       p++;
     }
     const value = p;
-    for (;;) {
-      if (p >= stop) return starved();
-      c = load<u8>(p);
-      if (!(charClass(c) & C_FIELD)) break;
-      p++;
-    }
+    p = skipField(p, stop);
+    if (p >= stop) return starved();
+    c = load<u8>(p);
     if (c != CharCode.CR) return fail(c == CharCode.LF ? Status.BareLf : Status.InvalidHeaderValue, p);
     if (p + 1 >= stop) return starved();
     if (load<u8>(p + 1) != CharCode.LF) return fail(Status.BareCr, p);
@@ -355,7 +341,9 @@ function fieldsAndFraming(p: usize, out: usize, noBody: i32): i32 {
 }
 
 /** Line-level checks for the fields the codec itself interprets; others pass untouched. */
-function inspectField(name: usize, nameLen: usize, value: usize, valueLen: usize, index: u32): i32 {
+// Inlined into the field-line loop: it runs once per line and mostly only dispatches on length.
+// @ts-ignore: decorator
+@inline function inspectField(name: usize, nameLen: usize, value: usize, valueLen: usize, index: u32): i32 {
   // Dispatch on length and first letter first: most fields are none of these four.
   const first = foldByte(<u32>load<u8>(name));
   if (nameLen == 4) {
