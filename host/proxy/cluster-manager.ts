@@ -15,6 +15,7 @@ import {
 import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
 import type { Cluster, LbPolicy, MeshConfig } from '../model/mesh.js';
 import { ClusterPool, type PoolSettings } from '../upstream/cluster-pool.js';
+import { LocalBreaker } from '../upstream/connection-breaker.js';
 import type { EndpointPool } from '../upstream/endpoint-pool.js';
 import type { UpstreamCodec } from '../upstream/upstream-codec.js';
 import type { ClusterStats, Stats } from '../stats/stats.js';
@@ -213,7 +214,7 @@ export class EndpointLease {
   /** False when the endpoint left the cluster (its slot may serve another endpoint now). */
   #current(): boolean {
     const m = this.#managed;
-    return this.#slot >= 0 && !m.closed && m.generation.get(this.#key) === this.#generation;
+    return this.#slot >= 0 && m.state.address !== 0 && m.generation.get(this.#key) === this.#generation;
   }
 
   #adjustActive(delta: number): void {
@@ -238,6 +239,12 @@ export class ClusterManager {
   readonly #seed: number | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
+  /**
+   * Clusters that left the config while older versions still serve them: their core state
+   * stays until those versions are freed (in-flight requests still release breaker units and
+   * active counts into it).
+   */
+  readonly #retired = new Set<ManagedCluster>();
   #closed = false;
 
   constructor(core: Core, stats: Stats, limits: Limits, codec: UpstreamCodec, opts: ClusterManagerOptions = {}) {
@@ -286,7 +293,7 @@ export class ClusterManager {
     // Phase 2: nothing below throws on valid models.
     const names = new Set(mesh.clusters.map((c) => c.name));
     for (const [name, m] of this.#clusters) if (!names.has(name)) this.#remove(m);
-    this.#states.retain(names);
+    this.#freeRetired();
 
     const views: ClusterView[] = [];
     const parts = mesh.clusters.map((c, index): ClusterRuntimeParts => {
@@ -413,7 +420,8 @@ export class ClusterManager {
     return () => {
       if (!held) return;
       held = false;
-      if (!m.closed) m.state.breaker.release('request');
+      // The state outlives a removed cluster while requests on older versions run.
+      if (m.state.address !== 0) m.state.breaker.release('request');
     };
   }
 
@@ -496,6 +504,8 @@ export class ClusterManager {
     if (this.#closed) return;
     this.#closed = true;
     for (const m of [...this.#clusters.values()]) this.#remove(m, true);
+    for (const m of this.#retired) m.pool.destroyAll();
+    this.#retired.clear();
     for (const views of this.#versions.values()) for (const v of views) if (v.hash && !v.hash.balancer.released) v.hash.balancer.release();
     this.#versions.clear();
     this.#states.retain([]);
@@ -586,10 +596,24 @@ export class ClusterManager {
         if (v.hash && --v.hash.refs === 0 && (v.managed.closed || v.managed.hash !== v.hash) && !v.hash.balancer.released) v.hash.balancer.release();
       }
     }
+    this.#freeRetired();
+  }
+
+  /** Frees the core state of clusters that left once no live version uses them. */
+  #freeRetired(): void {
+    for (const m of this.#retired) {
+      if (m.views.size > 0) continue;
+      this.#retired.delete(m);
+      // Connections still closing give their units to a JS breaker, not to freed memory.
+      m.pool.configure(m.pool.settings, new LocalBreaker({ maxConnections: 0xffffffff, maxPending: 0 }));
+    }
+    // A name re-added meanwhile shares the state (ClusterStates is by name): it stays.
+    this.#states.retain([...this.#clusters.keys(), ...[...this.#retired].map((m) => m.name)]);
   }
 
   #remove(m: ManagedCluster, destroy = false): void {
     m.closed = true;
+    if (!destroy) this.#retired.add(m);
     m.stats.detach(CORE_STATS);
     if (m.timer) clearInterval(m.timer);
     m.timer = null;
