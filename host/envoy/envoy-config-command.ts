@@ -5,6 +5,9 @@ import type { CliIo } from '../cli/cli-io.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { envoyBootstrap } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from './filters-bootstrap.js';
+import { FiltersConfigError } from './filters-config-error.js';
+import { existsSync } from 'node:fs';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
   command: 'wasmesh envoy-config',
@@ -19,11 +22,13 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
+    { name: 'filters', kind: 'boolean', help: 'route inside Envoy with the wasmesh proxy-wasm filters (build/filters/wasmesh-filters.wasm, npm run build:filters) on the compiled route table, instead of native routes' },
   ],
   epilog: [
     'Example:',
     '  wasmesh envoy-config -f examples/000-web-demo --listen 127.0.0.1:8081 --gateway web-gateway --admin 127.0.0.1:15001 > envoy.yaml',
     '  envoy -c envoy.yaml --concurrency 1',
+    '  wasmesh envoy-config -f examples/000-web-demo --listen 127.0.0.1:8081 --gateway web-gateway --filters > envoy-filters.yaml',
   ],
 };
 
@@ -43,12 +48,21 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const namespace = values.namespace as string | undefined;
   try {
     const loaded = loadConfig(files, { gateway, namespace });
-    const { yaml, warnings } = envoyBootstrap(loaded, { listen, admin, gateway, namespace });
+    const opts = { listen, admin, gateway, namespace };
+    let bootstrap;
+    if (values.filters === true) {
+      const wasmPath = defaultFiltersWasmPath();
+      if (!existsSync(wasmPath)) throw new FiltersConfigError('filters_config_not_built', wasmPath, 'the filters module is not built (run npm run build:filters)');
+      bootstrap = envoyFiltersBootstrap(loaded, { ...opts, wasmPath });
+    } else {
+      bootstrap = envoyBootstrap(loaded, opts);
+    }
+    const { yaml, warnings } = bootstrap;
     for (const w of warnings) io.err(`${cmd}: warning: ${w}\n`);
     io.out(yaml);
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof EnvoyConfigError) {
+    if (err instanceof ConfigError || err instanceof EnvoyConfigError || err instanceof FiltersConfigError) {
       io.err(`${cmd}: ${err.message}\n`);
       return 1;
     }

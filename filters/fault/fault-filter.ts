@@ -1,0 +1,167 @@
+// The `wasmesh_fault` filter: Istio's HTTPFaultInjection as Envoy's fault filter applies it,
+// per route: a delay (the request is paused and resumed from the root context's tick) for
+// `percentage` of requests, then an abort (a local response with the route's status and
+// Envoy's body "fault filter abort") for `percentage` of requests, drawn independently, delay
+// first. It runs after `wasmesh_router` and reads the route it chose from x-wasmesh-route.
+import { Action, LogLevel, MapType, Status, StreamType } from '../abi/abi-types';
+import { RootContext, HttpContext, registerFilter } from '../abi/context';
+import { ContextTable } from '../abi/context-table';
+import { getHeaderMapValue, valueBlock, valueBlockSize } from '../abi/header-map';
+import { continueStream, sendLocalResponse, setEffectiveContext } from '../abi/stream';
+import { currentTimeNanoseconds, setTickPeriodMilliseconds } from '../abi/timer';
+import { LogLine } from '../abi/log';
+import {
+  routeRecord, R_DELAY_MS, R_DELAY_PER_MILLION, R_ABORT_STATUS, R_ABORT_PER_MILLION, C_ROUTE_COUNT,
+  C_FAULT_SEED, PER_MILLION,
+} from '../config/plugin-config';
+import { readConfiguration } from '../config/read-configuration';
+import { Metric, count, defineMetrics } from '../metrics/filter-metrics';
+import { ascii, parseDecimal } from '../common/ascii';
+import { PendingDelays } from './pending-delays';
+
+export const FAULT_ROOT_ID = 'wasmesh_fault';
+
+const HEADER_ROUTE = ascii('x-wasmesh-route');
+/** Envoy's fault filter answers aborts with this body and these details (flag FI). */
+const ABORT_BODY = ascii('fault filter abort');
+const ABORT_DETAILS = ascii('fault_filter_abort');
+const UNCONFIGURED_DETAILS = ascii('wasmesh_fault_unconfigured');
+
+/** One root context's state: its configuration, its draw state and its paused requests. */
+class FaultRootState {
+  pending: PendingDelays = new PendingDelays();
+  constructor(public config: usize, public rng: u32) {}
+}
+
+// Root contexts are few (one per plugin and worker, renewed on a configuration change), so
+// their state objects are allocated at root creation; no object is allocated per request.
+const states = new Map<u32, FaultRootState>();
+let streamRoot = new ContextTable();
+
+/** xorshift32: the next draw in 0..PER_MILLION-1 (as Envoy: random % 1,000,000 < numerator). */
+function draw(s: FaultRootState): u32 {
+  let x = s.rng;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  s.rng = x;
+  return x % PER_MILLION;
+}
+
+/** Arms the root context's tick for its earliest deadline, or stops it when nothing waits. */
+function arm(s: FaultRootState, nowNs: u64): void {
+  if (s.pending.count == 0) {
+    setTickPeriodMilliseconds(0);
+    return;
+  }
+  const earliest = s.pending.earliest();
+  const waitNs = earliest > nowNs ? earliest - nowNs : 0;
+  // Round up so the tick never fires before the deadline; at least 1 ms (0 would stop it).
+  const ms = (waitNs + 999999) / 1000000;
+  setTickPeriodMilliseconds(ms == 0 ? 1 : ms > 0xffffffff ? 0xffffffff : <u32>ms);
+}
+
+class FaultRoot extends RootContext {
+  onConfigure(rootId: u32, size: usize): bool {
+    defineMetrics();
+    const block = readConfiguration(FAULT_ROOT_ID, size, false);
+    if (block == 0) return false;
+    let seed = load<u32>(block + C_FAULT_SEED);
+    if (seed == 0) seed = <u32>currentTimeNanoseconds() | 1;
+    if (states.has(rootId)) {
+      const s = states.get(rootId);
+      heap.free(s.config);
+      s.config = block;
+      s.rng = seed;
+    } else {
+      states.set(rootId, new FaultRootState(block, seed));
+    }
+    return true;
+  }
+
+  onTick(rootId: u32): void {
+    if (!states.has(rootId)) return;
+    const s = states.get(rootId);
+    const now = currentTimeNanoseconds();
+    // One due request at a time, removed before it is resumed: resuming may re-enter this
+    // module (another filter, a stream deletion), so no index is held across the call.
+    for (let i = s.pending.due(now); i >= 0; i = s.pending.due(now)) {
+      const stream = s.pending.stream(i);
+      const abort = s.pending.abortStatus(i);
+      s.pending.remove(i);
+      if (setEffectiveContext(stream) != Status.Ok) continue; // the stream ended meanwhile
+      if (abort != 0) {
+        count(Metric.FaultAborts);
+        sendLocalResponse(abort, ABORT_DETAILS.ptr, ABORT_DETAILS.len, ABORT_BODY.ptr, ABORT_BODY.len);
+      } else {
+        continueStream(StreamType.HttpRequest);
+      }
+    }
+    arm(s, now);
+  }
+
+  onDelete(rootId: u32): void {
+    if (!states.has(rootId)) return;
+    const s = states.get(rootId);
+    s.pending.release();
+    heap.free(s.config);
+    states.delete(rootId);
+  }
+}
+
+class FaultStream extends HttpContext {
+  onRequestHeaders(streamId: u32, rootId: u32, headerCount: u32, endOfStream: bool): Action {
+    if (!states.has(rootId)) {
+      sendLocalResponse(500, UNCONFIGURED_DETAILS.ptr, UNCONFIGURED_DETAILS.len, 0, 0);
+      return Action.Pause;
+    }
+    const s = states.get(rootId);
+    if (getHeaderMapValue(MapType.HttpRequestHeaders, HEADER_ROUTE.ptr, HEADER_ROUTE.len) != Status.Ok) {
+      // No route header: the router answered locally (no route) or is not in the chain.
+      return Action.Continue;
+    }
+    const v = valueBlock();
+    const route = parseDecimal(v, valueBlockSize());
+    if (v != 0) heap.free(v);
+    const c = s.config;
+    if (route < 0 || route >= <i64>load<u32>(c + C_ROUTE_COUNT)) {
+      LogLine.start();
+      LogLine.text('wasmesh_fault: x-wasmesh-route is not a route of this configuration; no fault applied (is wasmesh_router before wasmesh_fault, with the same configuration?)');
+      LogLine.emit(LogLevel.Warn);
+      return Action.Continue;
+    }
+    const r = routeRecord(c, <u32>route);
+    const delayPm = load<u32>(r + R_DELAY_PER_MILLION);
+    const abortPm = load<u32>(r + R_ABORT_PER_MILLION);
+    if (delayPm == 0 && abortPm == 0) return Action.Continue;
+    const delayMs = load<u32>(r + R_DELAY_MS);
+    const delay = delayPm > 0 && delayMs > 0 && draw(s) < delayPm;
+    const abort = abortPm > 0 && draw(s) < abortPm;
+    const status = abort ? load<u32>(r + R_ABORT_STATUS) : 0;
+    if (delay) {
+      count(Metric.FaultDelays);
+      const now = currentTimeNanoseconds();
+      s.pending.add(streamId, status, now + <u64>delayMs * 1000000);
+      streamRoot.set(streamId, rootId);
+      arm(s, now);
+      return Action.Pause;
+    }
+    if (abort) {
+      count(Metric.FaultAborts);
+      sendLocalResponse(status, ABORT_DETAILS.ptr, ABORT_DETAILS.len, ABORT_BODY.ptr, ABORT_BODY.len);
+      return Action.Pause;
+    }
+    return Action.Continue;
+  }
+
+  onDelete(streamId: u32, rootId: u32): void {
+    // A delayed request whose client went away: forget it (its tick finds nothing to resume).
+    if (streamRoot.delete(streamId) && states.has(rootId)) {
+      const s = states.get(rootId);
+      const i = s.pending.find(streamId);
+      if (i >= 0) s.pending.remove(i);
+    }
+  }
+}
+
+registerFilter(FAULT_ROOT_ID, new FaultRoot(), new FaultStream());

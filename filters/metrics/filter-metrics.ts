@@ -1,0 +1,59 @@
+// The filters' counters, declared once as data and defined with the host once per VM; Envoy
+// shows them in /stats as `wasmcustom.<name>`.
+import { MetricType, Status } from '../abi/abi-types';
+import { defineMetric, definedMetricId, incrementMetric } from '../abi/metrics';
+
+/** Index into METRIC_NAMES; the order is the list's. */
+export const enum Metric {
+  /** Requests the router matched and gave a destination (x-wasmesh-cluster set). */
+  RouterRouted = 0,
+  /** Requests matching a route without destinations (redirect / direct response, answered by Envoy's route). */
+  RouterNoDestination = 1,
+  /** Requests no route matched: answered 404 by the router (Envoy's NR). */
+  RouterNoRoute = 2,
+  /** Requests the router could not read (malformed header map): answered 500. */
+  RouterBadRequestView = 3,
+  /** Requests the fault filter delayed. */
+  FaultDelays = 4,
+  /** Requests the fault filter aborted. */
+  FaultAborts = 5,
+  /** Plugin configurations refused by on_configure (the plugin then fails to load). */
+  ConfigRejected = 6,
+  Count = 7,
+}
+
+const METRIC_NAMES: string[] = [
+  'wasmesh_router_routed',
+  'wasmesh_router_no_destination',
+  'wasmesh_router_no_route',
+  'wasmesh_router_bad_request_view',
+  'wasmesh_fault_delays',
+  'wasmesh_fault_aborts',
+  'wasmesh_config_rejected',
+];
+
+const ids = memory.data(<i32>Metric.Count * 4);
+let defined = false;
+
+/** Defines every metric with the host (once per VM; later calls do nothing). */
+export function defineMetrics(): void {
+  if (defined) return;
+  defined = true;
+  for (let i = 0; i < <i32>Metric.Count; i++) {
+    const name = METRIC_NAMES[i];
+    const n = <usize>name.length;
+    const bytes = heap.alloc(n);
+    for (let k: usize = 0; k < n; k++) store<u8>(bytes + k, <u8>name.charCodeAt(<i32>k));
+    const status = defineMetric(MetricType.Counter, bytes, n);
+    heap.free(bytes);
+    // An id of 0xffffffff marks a metric the host refused: increments skip it.
+    store<u32>(ids + <usize>i * 4, status == Status.Ok ? definedMetricId() : 0xffffffff);
+  }
+}
+
+/** Adds one to `m` (no-op before defineMetrics or when the host refused the metric). */
+export function count(m: Metric): void {
+  if (!defined) return;
+  const id = load<u32>(ids + <usize>m * 4);
+  if (id != 0xffffffff) incrementMetric(id, 1);
+}

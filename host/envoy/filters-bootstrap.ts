@@ -1,0 +1,217 @@
+// `wasmesh envoy-config --filters`: the "stock Envoy + wasmesh filters" data plane. Routing is
+// decided inside Envoy by the wasmesh proxy-wasm filters (filters/, built from the same
+// assembly/route code as the core) on the same route table the uWebSockets.js host loads;
+// Envoy's own route table only forwards by the headers they set (x-wasmesh-route → the route's
+// action with cluster_header x-wasmesh-cluster). Everything else — clusters, route actions
+// (timeouts, retries, header operations, direct responses), the connection manager — is the
+// native translation's (bootstrap.ts), reused as is.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { MeshConfig } from '../model/mesh.js';
+import { compileRouteTable } from '../compile/route-table.js';
+import { RouteCompileError } from '../compile/route-compile-error.js';
+import { envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from './bootstrap.js';
+import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
+import { FiltersConfigError } from './filters-config-error.js';
+import { isObj, type Obj } from './istio-resources.js';
+
+/** Request headers the router filter sets and Envoy's routes match (removed before upstream). */
+export const ROUTE_HEADER = 'x-wasmesh-route';
+export const CLUSTER_HEADER = 'x-wasmesh-cluster';
+export const DEST_HEADER = 'x-wasmesh-dest';
+/** The filters' root_ids (filters/router/router-filter.ts, filters/fault/fault-filter.ts). */
+export const ROUTER_ROOT_ID = 'wasmesh_router';
+export const FAULT_ROOT_ID = 'wasmesh_fault';
+/** One vm_id for both filters: they share one VM per worker. */
+export const FILTERS_VM_ID = 'wasmesh';
+
+export interface EnvoyFiltersBootstrapOptions extends EnvoyBootstrapOptions {
+  /** Absolute path of the built module; default build/filters/wasmesh-filters.wasm in the checkout. */
+  wasmPath?: string;
+  /** Seeds the fault filter's draws (tests); absent: seeded from the clock in each worker. */
+  faultSeed?: number;
+}
+
+/** The checkout's built filters module (npm run build:filters). */
+export function defaultFiltersWasmPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) break;
+    dir = dirname(dir);
+  }
+  return join(dir, 'build', 'filters', 'wasmesh-filters.wasm');
+}
+
+const HEADER_OPS = ['request_headers_to_add', 'request_headers_to_remove', 'response_headers_to_add', 'response_headers_to_remove'] as const;
+
+function hasHeaderOps(o: Obj): boolean {
+  return HEADER_OPS.some((k) => Array.isArray(o[k]) && (o[k] as unknown[]).length > 0);
+}
+
+/** `a`'s header operations followed by `b`'s (Envoy applies a list in order: `b` wins a `set`). */
+function mergeHeaderOps(a: Obj, b: Obj): Obj {
+  const out: Obj = {};
+  for (const k of HEADER_OPS) {
+    const list = [...((a[k] as unknown[] | undefined) ?? []), ...((b[k] as unknown[] | undefined) ?? [])];
+    if (list.length > 0) out[k] = list;
+  }
+  return out;
+}
+
+function headerMatch(name: string, value: number): Obj {
+  return { name, string_match: { exact: String(value) } };
+}
+
+function withoutHeaderOps(o: Obj): Obj {
+  const out: Obj = { ...o };
+  for (const k of HEADER_OPS) delete out[k];
+  return out;
+}
+
+/** The native route action with its cluster choice handed to the filter (cluster_header). */
+function clusterHeaderAction(action: Obj): Obj {
+  const out: Obj = { ...action, cluster_header: CLUSTER_HEADER };
+  delete out.cluster;
+  delete out.weighted_clusters;
+  return out;
+}
+
+/**
+ * Envoy's routes for wasmesh route `index`, made from the native translation's route for it:
+ * its action, matched by x-wasmesh-route (and x-wasmesh-dest when destinations carry their
+ * own header operations). Returns the routes and whether they are per destination.
+ */
+function filterRoutes(native: Obj, index: number): { routes: Obj[]; perDestination: boolean } {
+  const strip = { request_headers_to_remove: [ROUTE_HEADER, CLUSTER_HEADER, DEST_HEADER] };
+  const base = withoutHeaderOps(native);
+  delete base.match;
+  // The fault is the wasm filter's: drop any per-route config of Envoy's own fault filter.
+  if (isObj(base.typed_per_filter_config)) {
+    const perFilter = { ...base.typed_per_filter_config };
+    delete perFilter['envoy.filters.http.fault'];
+    base.typed_per_filter_config = perFilter;
+  }
+  const action = isObj(native.route) ? native.route : null;
+  const weighted = action && isObj(action.weighted_clusters) && Array.isArray(action.weighted_clusters.clusters)
+    ? (action.weighted_clusters.clusters as Obj[]) : null;
+  if (action && weighted && weighted.some(hasHeaderOps)) {
+    return {
+      perDestination: true,
+      routes: weighted.map((w, slot) => ({
+        ...base,
+        name: `${String(native.name)}#dest${slot}`,
+        match: { prefix: '/', headers: [headerMatch(ROUTE_HEADER, index), headerMatch(DEST_HEADER, slot)] },
+        route: clusterHeaderAction(action),
+        ...mergeHeaderOps(mergeHeaderOps(native, w), strip),
+      })),
+    };
+  }
+  const route: Obj = {
+    ...base,
+    match: { prefix: '/', headers: [headerMatch(ROUTE_HEADER, index)] },
+    ...mergeHeaderOps(native, strip),
+  };
+  if (action) route.route = clusterHeaderAction(action);
+  return { perDestination: false, routes: [route] };
+}
+
+function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array): Obj {
+  return {
+    name: 'envoy.filters.http.wasm',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
+      config: {
+        name: rootId,
+        root_id: rootId,
+        vm_config: {
+          vm_id: FILTERS_VM_ID,
+          runtime: 'envoy.wasm.runtime.v8',
+          code: { local: { filename: wasmPath } },
+        },
+        // BytesValue: Envoy hands the filter these bytes as they are (base64 only in YAML).
+        configuration: { '@type': 'type.googleapis.com/google.protobuf.BytesValue', value: Buffer.from(configuration).toString('base64') },
+        // A plugin that fails to load must not let requests through unrouted.
+        failure_policy: 'FAIL_CLOSED',
+      },
+    },
+  };
+}
+
+/**
+ * The bootstrap for stock Envoy with the wasmesh filters: same listener, admin, clusters and
+ * route actions as envoyBootstrap, routing decided by the filters.
+ * @throws FiltersConfigError when the mesh does not compile into the filters' configuration.
+ */
+export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBootstrapOptions): EnvoyBootstrap {
+  const { mesh } = loaded;
+  let table: Uint8Array;
+  try {
+    table = compileRouteTable(mesh, { listenerPort: opts.listen.port });
+  } catch (e) {
+    if (!(e instanceof RouteCompileError)) throw e;
+    throw new FiltersConfigError('filters_config_route_table', e.where, `${e.field}: ${e.message} (${e.code})`, { cause: e });
+  }
+
+  // One virtual host per route with a private domain: the native translation then gives exactly
+  // one Envoy route per wasmesh route (matches dropped: the filter matched), in index order.
+  const flat = mesh.virtualHosts.flatMap((vh) => vh.routes);
+  const oneRouteEach: MeshConfig = {
+    clusters: mesh.clusters,
+    virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [{ ...r, matches: [] }] })),
+  };
+  const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
+  // Faults are served by the fault filter here, so the native "not translated" notes about them do not apply.
+  const warnings = native.warnings.filter((w) => !/\.fault: not translated to Envoy$/.test(w));
+
+  const staticResources = native.config.static_resources as Obj;
+  const listener = (staticResources.listeners as Obj[])[0];
+  const chain = (listener.filter_chains as Obj[])[0];
+  const hcmFilter = (chain.filters as Obj[])[0];
+  const hcm = hcmFilter.typed_config as Obj;
+  const nativeRouteConfig = hcm.route_config as Obj;
+  const nativeHosts = nativeRouteConfig.virtual_hosts as Obj[];
+
+  const routes: Obj[] = [];
+  const destRoutes: boolean[] = [];
+  flat.forEach((r, i) => {
+    const host = nativeHosts.find((h) => h.name === `wasmesh_route_${i}`);
+    const nativeRoute = host && Array.isArray(host.routes) ? (host.routes as Obj[])[0] : undefined;
+    if (!nativeRoute) throw new Error(`wasmesh envoy-config --filters: the native translation gave no route for ${r.name} (index ${i})`);
+    const made = filterRoutes(nativeRoute, i);
+    destRoutes.push(made.perDestination);
+    routes.push(...made.routes);
+  });
+
+  const configuration = encodeFiltersPluginConfig(mesh, table, { destRoutes, faultSeed: opts.faultSeed });
+  const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
+  const hasFault = flat.some((r) => r.fault && (r.fault.delay || r.fault.abort));
+  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault');
+  const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
+  // The fault filter only where a route has a fault: it costs a VM call per request.
+  if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
+
+  const routeConfig: Obj = {
+    name: nativeRouteConfig.name,
+    // One host: the filter matched the authority already; a request it did not route (no
+    // x-wasmesh-route) matches nothing here and gets Envoy's 404 (NR), never a guess.
+    virtual_hosts: [{ name: 'wasmesh_filters', domains: ['*'], routes }],
+  };
+  const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...filters, ...nativeFilters] };
+  const config: Obj = {
+    ...native.config,
+    static_resources: {
+      ...staticResources,
+      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }],
+    },
+  };
+
+  const header = [
+    '# Envoy v3 bootstrap generated by `wasmesh envoy-config --filters`: stock Envoy with the wasmesh',
+    `# proxy-wasm filters (${wasmPath}); run with: envoy -c <this file>`,
+    `# listener ${opts.listen.host}:${opts.listen.port}${opts.gateway === undefined ? ' (mesh outbound)' : ` (gateway ${opts.gateway})`}, admin ${opts.admin.host}:${opts.admin.port}`,
+    ...warnings.map((w) => `# warning: ${w}`),
+  ].join('\n');
+  return { yaml: `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`, config, warnings };
+}
