@@ -2,7 +2,7 @@
 // wrapper that turns the core parser's numeric results into plain objects. It runs the same
 // Wasm parser as the proxy, in one lazily created Core shared by every call.
 import { Core } from '../core/wasm.js';
-import { HeadParser, FRAMING_NAMES, HEAD_FLAG_CONTENT_LENGTH, type FramingName } from '../core/codec.js';
+import { HeadParser, FRAMING_NAMES, HEAD_FLAG_CONTENT_LENGTH, MAX_HEADERS, type FramingName } from '../core/codec.js';
 import { statusEntry, STATUS_OK, STATUS_INCOMPLETE, type CodecHttpStatus } from '../core/status.js';
 
 interface HeadCommon {
@@ -53,9 +53,17 @@ function parser(): HeadParser {
   return (shared ??= new HeadParser(new Core()));
 }
 
-function text(bytes: Uint8Array, start: number, end: number): string {
-  // latin1: one char per byte, so obs-text bytes survive unchanged (what Node's http does).
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+/** Header spans of the current parse; calls are synchronous, so one array serves them all. */
+const spans = new Uint32Array(4 * MAX_HEADERS);
+
+/**
+ * The whole head as one latin1 string (one char per byte, so obs-text bytes survive unchanged,
+ * as in Node's http). Every returned string is a slice of it: one native decode per parse
+ * instead of one Buffer and one decode per string (which was ~45 % of the time).
+ */
+function headText(bytes: Uint8Array, length: number): string {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buf.toString('latin1', 0, length);
 }
 
 function notOk(p: HeadParser, status: number): HeadIncomplete | HeadError {
@@ -70,16 +78,17 @@ function notOk(p: HeadParser, status: number): HeadIncomplete | HeadError {
   };
 }
 
-function common(p: HeadParser, bytes: Uint8Array): HeadCommon {
-  const headers: [string, string][] = [];
-  for (let i = 0, n = p.headerCount; i < n; i++) {
-    headers.push([text(bytes, p.nameStart(i), p.nameEnd(i)), text(bytes, p.valueStart(i), p.valueEnd(i))]);
+function common(p: HeadParser, text: string, headLength: number): HeadCommon {
+  const n = p.headerSpans(spans);
+  const headers = new Array<[string, string]>(n);
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    headers[i] = [text.slice(spans[j], spans[j + 1]), text.slice(spans[j + 2], spans[j + 3])];
   }
   const head: HeadCommon = {
     status: 'ok',
     version: p.minorVersion === 1 ? '1.1' : '1.0',
     headers,
-    headLength: p.headLength,
+    headLength,
     framing: FRAMING_NAMES[p.framing],
     keepAlive: p.keepAlive,
   };
@@ -100,9 +109,11 @@ export function parseRequestHead(bytes: Uint8Array): RequestHeadResult {
   const p = parser();
   const status = p.parseRequest(asBytes(bytes));
   if (status !== STATUS_OK) return notOk(p, status);
-  const head = common(p, bytes) as RequestHead;
-  head.method = text(bytes, p.methodStart, p.methodEnd);
-  head.target = text(bytes, p.targetStart, p.targetEnd);
+  const headLength = p.headLength;
+  const text = headText(bytes, headLength);
+  const head = common(p, text, headLength) as RequestHead;
+  head.method = text.slice(p.methodStart, p.methodEnd);
+  head.target = text.slice(p.targetStart, p.targetEnd);
   return head;
 }
 
@@ -114,8 +125,10 @@ export function parseResponseHead(bytes: Uint8Array, options?: { requestWasHead?
   const p = parser();
   const status = p.parseResponse(asBytes(bytes), options?.requestWasHead === true);
   if (status !== STATUS_OK) return notOk(p, status);
-  const head = common(p, bytes) as ResponseHead;
+  const headLength = p.headLength;
+  const text = headText(bytes, headLength);
+  const head = common(p, text, headLength) as ResponseHead;
   head.code = p.statusCode;
-  head.reason = text(bytes, p.reasonStart, p.reasonEnd);
+  head.reason = text.slice(p.reasonStart, p.reasonEnd);
   return head;
 }

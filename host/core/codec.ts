@@ -330,6 +330,29 @@ export class HeadParser {
     return this.valueStart(i) + this.#u32(PH_HEADERS + i * PH_HEADER_ENTRY + 12);
   }
 
+  /**
+   * Copies every header span of the last Ok parse into `into`, 4 numbers per header as input
+   * offsets [nameStart, nameEnd, valueStart, valueEnd], and returns the header count. `into`
+   * must hold 4 × MAX_HEADERS numbers. One memory-view read for the whole head, where the
+   * four per-header getters read it four times per header (a quarter of parseRequestHead's
+   * time went there).
+   */
+  headerSpans(into: Uint32Array): number {
+    const u32 = this.#core.u32;
+    const base = this.#input.ptr;
+    const n = u32[(this.#out + PH_HEADER_COUNT) >>> 2];
+    let at = (this.#out + PH_HEADERS) >>> 2;
+    for (let j = 0, end = n * 4; j < end; j += 4, at += 4) {
+      const name = u32[at] - base;
+      const value = u32[at + 2] - base;
+      into[j] = name;
+      into[j + 1] = name + u32[at + 1];
+      into[j + 2] = value;
+      into[j + 3] = value + u32[at + 3];
+    }
+    return n;
+  }
+
   /** Address of the parsed-head struct (for the response head filter). */
   get structPtr(): number {
     return this.#out;

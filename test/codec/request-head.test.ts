@@ -1,7 +1,7 @@
 // Request heads through the public API (the real Wasm parser): valid forms, one test per
 // rejection rule (stable code + HTTP status), and the 60 KiB / 100-header limits.
 import { describe, test, expect } from 'vitest';
-import { parseRequestHead } from '../../host/codec/parse-head.js';
+import { parseRequestHead, parseResponseHead } from '../../host/codec/parse-head.js';
 import { bytes } from './codec-helpers.js';
 
 function req(s: string) {
@@ -50,6 +50,16 @@ describe('valid request heads', () => {
   test('leading empty lines are skipped and counted in headLength', () => {
     const s = '\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n';
     expect(req(s)).toMatchObject({ status: 'ok', method: 'GET', headLength: s.length });
+  });
+
+  test('a plain Uint8Array view at an offset into a larger buffer: strings come from the view', () => {
+    const s = 'GET /p HTTP/1.1\r\nHost: h\r\nX-A: caf\xe9 1\r\n\r\n';
+    const big = new Uint8Array(100 + s.length + 50).fill(0x7a);
+    big.set(bytes(s), 100);
+    const view = big.subarray(100, 100 + s.length);
+    expect(parseRequestHead(view)).toMatchObject({ status: 'ok', method: 'GET', target: '/p', headers: [['Host', 'h'], ['X-A', 'caf\xe9 1']], headLength: s.length });
+    const r = parseResponseHead(new Uint8Array(bytes('HTTP/1.1 404 Not Here\r\nA: b\r\n\r\n')));
+    expect(r).toMatchObject({ status: 'ok', code: 404, reason: 'Not Here', headers: [['A', 'b']] });
   });
 
   test('bytes after the head are not part of it', () => {
