@@ -1,5 +1,6 @@
 // The data planes the interop scenarios run against, one runner each: stock Envoy driven by
-// the bootstrap `wasmesh envoy-config` produces, and `wasmesh proxy` itself. A runner writes
+// the bootstrap `wasmesh envoy-config` produces, `wasmesh proxy` itself, and stock Envoy with
+// the wasmesh proxy-wasm filters (`wasmesh envoy-config --filters`). A runner writes
 // the scenario's YAML to a folder, starts its proxy on free loopback ports, waits for the
 // admin /ready, and stops it again.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { envoyForTests } from '../envoy/envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import type { Scenario } from './scenarios.js';
@@ -79,20 +81,25 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function envoyPlane(): DataPlane {
+/** Stock Envoy, natively configured (`wasmesh envoy-config`) or with the wasmesh filters (`--filters`). */
+function envoyPlane(withFilters: boolean): DataPlane {
   const bin = envoyForTests('interop');
+  const wasm = defaultFiltersWasmPath();
+  let unavailable = bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null;
+  if (unavailable === null && withFilters && !existsSync(wasm)) unavailable = `${wasm} missing (run npm run build:filters)`;
   return {
-    name: 'envoy',
-    unavailable: bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null,
+    name: withFilters ? 'envoy+filters' : 'envoy',
+    unavailable,
     async start(scenario, ports) {
       const dir = writeScenario(scenario, ports);
       const [port, adminPort] = [await freePort(), await freePort()];
       const loaded = loadConfig([dir], { gateway: scenario.gateway });
-      const { yaml } = envoyBootstrap(loaded, {
+      const opts = {
         listen: { host: '127.0.0.1', port },
         admin: { host: '127.0.0.1', port: adminPort },
         gateway: scenario.gateway,
-      });
+      };
+      const { yaml } = withFilters ? envoyFiltersBootstrap(loaded, { ...opts, wasmPath: wasm }) : envoyBootstrap(loaded, opts);
       const file = join(dir, 'envoy.yaml');
       writeFileSync(file, yaml);
       // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
@@ -127,6 +134,9 @@ function wasmeshPlane(): DataPlane {
   };
 }
 
+/** Every data plane, or those named in WASMESH_INTEROP_PLANES (comma-separated, e.g. `envoy+filters`). */
 export function dataPlanes(): DataPlane[] {
-  return [envoyPlane(), wasmeshPlane()];
+  const only = process.env.WASMESH_INTEROP_PLANES?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const all: Array<[string, () => DataPlane]> = [['envoy', () => envoyPlane(false)], ['wasmesh', wasmeshPlane], ['envoy+filters', () => envoyPlane(true)]];
+  return all.filter(([name]) => !only || only.includes(name)).map(([, make]) => make());
 }
