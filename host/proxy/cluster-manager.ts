@@ -385,16 +385,17 @@ export class ClusterManager {
         setCookie = setCookieValue(v.cookie.name, value, v.cookie.path, v.cookie.ttlMs, v.cookie.attributes);
         values = [value];
       }
+      // Hash-table entries are distinct host keys; map each pick to its endpoint index.
+      const at = (entry: number): number => (entry < 0 ? -1 : v.hashToEndpoint[entry] ?? -1);
       if (values === null) {
-        index = hash.pickRandom();
-        for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = hash.pickRandom();
+        index = at(hash.pickRandom());
+        for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = at(hash.pickRandom());
       } else {
         let h = 0n;
         for (const value of values) h = hashKey(this.#core, value, h);
-        index = hash.pick(h);
-        for (let k = 1; k <= HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = hash.pick(h, k);
+        index = at(hash.pick(h));
+        for (let k = 1; k <= HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = at(hash.pick(h, k));
       }
-      if (index >= 0) index = v.hashToEndpoint[index] ?? -1;
     } else {
       index = v.table.pickEndpoint(v.index);
       for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = v.table.pickEndpoint(v.index);
