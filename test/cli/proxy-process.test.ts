@@ -176,7 +176,8 @@ describe('wasmesh (process)', () => {
       const t0 = Date.now();
       const exit = await proc.stop('SIGINT');
       expect(exit).toEqual({ code: 0, signal: null });
-      expect(Date.now() - t0).toBeLessThan(2500);
+      // Idle keep-alive clients never hang up here: a shutdown that waited on them would never end.
+      expect(Date.now() - t0).toBeLessThan(10_000);
     }
     expect(proc.stderr).toContain('stopped');
   });

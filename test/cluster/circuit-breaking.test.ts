@@ -151,7 +151,8 @@ describe('circuit breaking', () => {
     const t0 = Date.now();
     const r = await attempt(h, v);
     expect(r.result).toBe('connect_timeout');
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Far below the proxy-wide 10 s default, with room for a loaded machine.
+    expect(Date.now() - t0).toBeLessThan(8000);
     expect(stat(h, 'upstream_cx_connect_timeout')).toBe(1);
   });
 
