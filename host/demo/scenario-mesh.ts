@@ -1,0 +1,176 @@
+// Runs one seed scenario on loopback as Istio would run it in a cluster: the scenario's apps
+// on their WorkloadEntry ports, an ingress gateway (the proxy in gateway mode) in front of the
+// first service, and a sidecar (the proxy in mesh mode, Host-based routing) for every app that
+// calls another service, all reading the same run folder: the example's YAML unchanged, only
+// the WorkloadEntry ports rewritten when the apps run elsewhere. Used by `wasmesh demo
+// <scenario>` and by the scenario tests, so the demo is what the tests exercise.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostPort } from '../cli/args.js';
+import { startProxyRuntime, type ProxyRuntime } from '../cli/proxy-runtime.js';
+import type { ControlLog } from '../control/config-manager.js';
+import type { OutboundClient } from './apps/outbound-call.js';
+import type { ServiceApp } from './apps/service-app.js';
+import { withWorkloadPorts, type WorkloadPorts } from './demo-config.js';
+
+/** One app of a scenario, named after its WorkloadEntry. */
+export interface ScenarioApp {
+  /** The WorkloadEntry's name (`middleware-canary`): its port is rewritten to the app's. */
+  workload: string;
+  /** The port the example's WorkloadEntry names. */
+  port: number;
+  /** The proxy's own labels for this workload (sourceLabels), as its pod's. */
+  labels: Record<string, string>;
+  /** Builds the app on `port` (0: a free one); `seed` for apps that draw random numbers. */
+  make(port: number, seed: number | undefined): ServiceApp;
+}
+
+/** A seed scenario: where its YAML is and which apps it runs. */
+export interface Scenario {
+  /** `istio101`, `bookinfo`: the demo's argument. */
+  name: string;
+  /** The folder under the package root (`examples/003-istio101`). */
+  example: string;
+  /** The files read from it, in load order (every one unchanged but for WorkloadEntry ports). */
+  files: string[];
+  /** The Gateway the ingress proxy serves. */
+  gateway: string;
+  apps: ScenarioApp[];
+}
+
+export interface ScenarioMeshOptions {
+  /** The package root (examples/ is under it). */
+  root: string;
+  /** The ingress gateway's listener and admin API. */
+  listen: HostPort;
+  admin: HostPort;
+  /** true: every app on a free port (tests, parallel runs); false: the example's ports. */
+  freeAppPorts: boolean;
+  /** The run folder (kept); absent: a temporary folder removed by close(). */
+  dir?: string;
+  /** Extra files written into the run folder after the example's (later definitions win). */
+  extraFiles?: Record<string, string>;
+  /** Apps beyond the scenario's, for WorkloadEntries in extraFiles. */
+  extraApps?: ScenarioApp[];
+  /** Seeds the apps' random draws (each app gets seed + its index). */
+  seed?: number;
+  /** One access-log line per request, with the proxy that served it (`gateway`, a workload's sidecar). */
+  accessLog?: (proxy: string, line: string) => void;
+  log?: ControlLog;
+}
+
+/** A proxy of the running mesh. */
+export interface MeshProxy {
+  /** `gateway`, or `sidecar of <workload>`. */
+  role: string;
+  runtime: ProxyRuntime;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  adminUrl: string;
+}
+
+export interface RunningScenario {
+  readonly scenario: Scenario;
+  readonly runDir: string;
+  readonly gateway: MeshProxy;
+  /** By workload name: the sidecar of each app that calls other services. */
+  readonly sidecars: ReadonlyMap<string, MeshProxy>;
+  /** By workload name. */
+  readonly apps: ReadonlyMap<string, ServiceApp>;
+  close(): Promise<void>;
+}
+
+function hasOutbound(app: ServiceApp): app is ServiceApp & { outbound: OutboundClient } {
+  return 'outbound' in app;
+}
+
+function proxyOf(role: string, runtime: ProxyRuntime, host: string, adminHost: string): MeshProxy {
+  return { role, runtime, url: `http://${host}:${runtime.listenPort}`, adminUrl: `http://${adminHost}:${runtime.adminPort}` };
+}
+
+/**
+ * Starts the scenario: apps first (their ports go into the WorkloadEntries), then the sidecars,
+ * then the gateway. On any failure everything already started is closed and the error thrown.
+ */
+export async function startScenario(scenario: Scenario, opts: ScenarioMeshOptions): Promise<RunningScenario> {
+  const example = join(opts.root, scenario.example);
+  for (const f of scenario.files) {
+    if (!existsSync(join(example, f))) throw new Error(`${join(example, f)} is missing (the ${scenario.name} demo needs the example files)`);
+  }
+  const specs = [...scenario.apps, ...(opts.extraApps ?? [])];
+  const apps = new Map<string, ServiceApp>();
+  const sidecars = new Map<string, MeshProxy>();
+  let gateway: MeshProxy | null = null;
+  const ownDir = opts.dir === undefined;
+  const runDir = opts.dir ?? mkdtempSync(join(tmpdir(), `wasmesh-${scenario.name}-`));
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      // The gateway first (no new requests enter), then the sidecars, then the apps.
+      await gateway?.runtime.close();
+      await Promise.all([...sidecars.values()].map((s) => s.runtime.close()));
+      await Promise.all([...apps.values()].map((a) => a.close()));
+      if (ownDir) rmSync(runDir, { recursive: true, force: true });
+    })());
+
+  try {
+    for (const [i, spec] of specs.entries()) {
+      const app = spec.make(opts.freeAppPorts ? 0 : spec.port, opts.seed === undefined ? undefined : opts.seed + i);
+      apps.set(spec.workload, app);
+      await app.listen();
+    }
+    mkdirSync(runDir, { recursive: true });
+    const ports: WorkloadPorts = {};
+    for (const spec of specs) if (apps.get(spec.workload)!.port !== spec.port) ports[spec.workload] = apps.get(spec.workload)!.port;
+    const seen = new Set<string>();
+    const write = (name: string, text: string) => {
+      const r = withWorkloadPorts(text, ports);
+      for (const w of r.rewritten) seen.add(w);
+      writeFileSync(join(runDir, name), r.rewritten.length > 0 ? r.text : text);
+    };
+    for (const f of scenario.files) {
+      const text = readFileSync(join(example, f), 'utf8');
+      // Files without WorkloadEntries to move are copied byte for byte: the seed's YAML as written.
+      if (Object.keys(ports).length === 0 || !text.includes('WorkloadEntry')) copyFileSync(join(example, f), join(runDir, f));
+      else write(f, text);
+    }
+    for (const [name, text] of Object.entries(opts.extraFiles ?? {})) write(name, text);
+    const missing = Object.keys(ports).filter((w) => !seen.has(w));
+    if (missing.length > 0) throw new Error(`no WorkloadEntry named ${missing.join(', ')} in the ${scenario.name} config`);
+
+    const log: ControlLog = opts.log ?? (() => {});
+    const accessLog = opts.accessLog ?? (() => {});
+    for (const spec of specs) {
+      const app = apps.get(spec.workload)!;
+      if (!hasOutbound(app)) continue;
+      const role = `sidecar of ${spec.workload}`;
+      const runtime = await startProxyRuntime({
+        sources: [runDir],
+        labels: spec.labels,
+        listen: { host: '127.0.0.1', port: 0 },
+        admin: { host: '127.0.0.1', port: 0 },
+        listenRole: role,
+        accessLog: (line) => accessLog(role, line),
+        log: (level, message) => log(level, `${role}: ${message}`),
+      });
+      const proxy = proxyOf(role, runtime, '127.0.0.1', '127.0.0.1');
+      sidecars.set(spec.workload, proxy);
+      app.outbound.sidecar = { host: '127.0.0.1', port: runtime.listenPort };
+    }
+    const runtime = await startProxyRuntime({
+      sources: [runDir],
+      gateway: scenario.gateway,
+      listen: opts.listen,
+      admin: opts.admin,
+      listenRole: 'gateway',
+      accessLog: (line) => accessLog('gateway', line),
+      log,
+    });
+    gateway = proxyOf('gateway', runtime, opts.listen.host, opts.admin.host);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { scenario, runDir, gateway, sidecars, apps, close };
+}
