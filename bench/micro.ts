@@ -1,21 +1,23 @@
-// `npm run bench`: wasmesh's micro-benchmarks (request-head parser, route match, weighted
-// pick), printed as a table with the machine facts; `--quick` for a smoke run, `--json <file>`
+// `npm run bench`: wasmesh's micro-benchmarks (request-head parser, route match, 1,000-rule
+// table, weighted pick, load balancers), printed as a table with the machine facts; `--quick` for a smoke run, `--json <file>`
 // to keep the raw results. See BENCHMARKS.md for what each figure means.
 import { writeFileSync } from 'node:fs';
 import { formatMachine, machineFacts } from './machine.js';
 import { parserSuite } from './parser-suite.js';
+import { lbSuite } from './lb-suite.js';
 import { pickSuite } from './pick-suite.js';
 import { routeSuite } from './route-suite.js';
+import { ruleTableSuite } from './rule-table-suite.js';
 import { formatSuite, runSuite, sink, type BenchSuite, type CaseResult, type RatioResult } from './runner.js';
 
 export interface MicroOptions {
   quick: boolean;
   json: string | null;
-  /** Only suites whose key contains this (parser, route, pick), e.g. `--only parser`. */
+  /** Only suites whose key contains this (parser, route, route-rules, pick, lb), e.g. `--only parser`. */
   only: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|pick]';
+const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb]';
 
 export function parseArgs(argv: string[]): MicroOptions {
   const opts: MicroOptions = { quick: false, json: null, only: null };
@@ -45,7 +47,9 @@ export interface MicroReport {
 export const SUITES: ReadonlyArray<{ key: string; make: () => BenchSuite }> = [
   { key: 'parser', make: parserSuite },
   { key: 'route', make: routeSuite },
+  { key: 'route-rules', make: ruleTableSuite },
   { key: 'pick', make: pickSuite },
+  { key: 'lb', make: lbSuite },
 ];
 
 /** Runs the selected suites, writing the table to `out` as it goes; returns the raw results. */

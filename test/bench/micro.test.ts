@@ -12,6 +12,12 @@ import { REQUEST_HEADS, SMALL_GET } from '../../bench/request-heads.js';
 import { parseArgs, runMicro } from '../../bench/micro.js';
 import { generateMesh, ROUTES_PER_HOST } from '../../bench/mesh-generator.js';
 import { ROUTE_COUNTS } from '../../bench/route-suite.js';
+import { generateRuleTable, GATEWAY_PORT, RULE_KINDS } from '../../bench/rule-table-generator.js';
+import { RULE_COUNT } from '../../bench/rule-table-suite.js';
+import { ENDPOINT_COUNTS, hashEndpoints, lbMesh } from '../../bench/lb-suite.js';
+import { compileRouteTable } from '../../host/compile/route-table.js';
+import { RouteTable } from '../../host/core/router.js';
+import { Core } from '../../host/core/wasm.js';
 
 describe('bench glue', () => {
   it('llhttp (undici Wasm) parses every sample head into the expected spans', () => {
@@ -65,9 +71,56 @@ describe('synthetic meshes', () => {
   });
 });
 
+describe('1,000-rule table', () => {
+  const gen = generateRuleTable(RULE_COUNT);
+  const routes = gen.mesh.virtualHosts.flatMap((vh) => vh.routes);
+
+  it('is one virtual host with the rule count, regex and header conditions in every kind', () => {
+    expect(gen.mesh.virtualHosts.length).toBe(1);
+    expect(routes.length).toBe(RULE_COUNT);
+    expect(gen.conditions.regex).toBe(RULE_COUNT); // one regex per rule, whichever kind
+    expect(gen.conditions.header).toBe((RULE_COUNT / RULE_KINDS) * 4); // kinds 0, 1: one; kind 3: two
+    const kinds = routes.slice(0, RULE_KINDS).map((r) => r.matches[0]!);
+    expect(kinds.map((m) => m.uri?.kind)).toEqual(['regex', 'prefix', 'exact', 'regex', 'prefix']);
+    expect(kinds[1]!.headers[0]!.match?.kind).toBe('regex');
+    expect(kinds[2]!.queryParams![0]!.match?.kind).toBe('regex');
+    expect(kinds[3]!.headers.some((h) => h.invert)).toBe(true);
+    expect(kinds[4]!).toMatchObject({ port: GATEWAY_PORT, authority: { kind: 'regex' } });
+  });
+
+  it('compiles, and each request matches the rule it names in the real core (the suite re-checks before timing)', () => {
+    const table = RouteTable.load(new Core(), compileRouteTable(gen.mesh, { listenerPort: GATEWAY_PORT }), 1);
+    for (const req of Object.values(gen.requests)) {
+      expect(table.matchRequest(req.method, req.path, req.authority, req.headers), req.path).toBe(req.expect);
+    }
+    expect(gen.requests.late.expect).toBe(RULE_COUNT - 1);
+    expect(gen.requests.miss.expect).toBe(-1);
+    // The late rule needs the port: on another listener port, with no port in the authority, it misses.
+    const other = RouteTable.load(new Core(), compileRouteTable(gen.mesh, { listenerPort: 9090 }), 2);
+    const late = gen.requests.late;
+    expect(other.matchRequest(late.method, late.path, 'api.example.com', late.headers)).toBe(-1);
+  }, 60_000);
+
+  it('rejects a rule count it cannot lay out', () => {
+    expect(() => generateRuleTable(1001)).toThrow(/multiple of/);
+    expect(() => generateRuleTable(5)).toThrow(/at least/);
+  });
+});
+
+describe('lb meshes', () => {
+  it.each(ENDPOINT_COUNTS)('%i endpoints: one cluster per table balancer, distinct hash keys', (n) => {
+    const mesh = lbMesh(n);
+    expect(mesh.clusters.map((c) => c.lb)).toEqual(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM']);
+    for (const c of mesh.clusters) expect(c.endpoints.length).toBe(n);
+    const keys = hashEndpoints(n).map((e) => e.key);
+    expect(new Set(keys).size).toBe(n);
+  });
+});
+
 describe('bench CLI arguments', () => {
   it('parses --quick, --json and --only, and rejects unknown or incomplete flags', () => {
     expect(parseArgs(['--quick', '--json', 'out.json', '--only', 'Parser'])).toEqual({ quick: true, json: 'out.json', only: 'parser' });
+    expect(parseArgs(['--only', 'lb'])).toEqual({ quick: false, json: null, only: 'lb' });
     expect(() => parseArgs(['--json'])).toThrow(/needs a value/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/);
   });
@@ -84,8 +137,13 @@ describe('micro-benchmark smoke run', () => {
     expect(text).toContain(process.version);
     expect(text).toContain('(sink ok)');
     const names = new Set(report.cases.map((c) => c.name));
-    for (const n of [WASMESH_CORE, WASMESH_API, LLHTTP, 'match() late → route 9994', 'pickCluster 80/20']) expect(names, n).toContain(n);
-    for (const title of ['Request-head parser', 'Route match', 'Weighted pick']) expect(text).toContain(`## ${title}`);
+    for (const n of [
+      WASMESH_CORE, WASMESH_API, LLHTTP, 'match() late → route 9994', 'pickCluster 80/20',
+      'match() early → rule 0', 'match() late → rule 999', 'match() miss (no rule)',
+      'ROUND_ROBIN', 'LEAST_REQUEST (P2C)', 'RANDOM', 'ring hash: pickKey(bytes)', 'maglev: lookup (pickHalves)',
+    ]) expect(names, n).toContain(n);
+    for (const title of ['Request-head parser', 'Route match', 'Route match, 1,000-rule table', 'Weighted pick', 'Load balancer pick']) expect(text).toContain(`## ${title}`);
+    for (const n of ENDPOINT_COUNTS) expect(report.cases.filter((c) => c.group.startsWith(`lb pick · ${n} endpoints`)).length).toBe(11);
     for (const c of report.cases) {
       expect(c.error, `${c.group} / ${c.name}`).toBeUndefined();
       expect(Number.isFinite(c.hz) && c.hz > 0, `${c.group} / ${c.name}: ${c.hz}`).toBe(true);
@@ -95,5 +153,6 @@ describe('micro-benchmark smoke run', () => {
     const saved = JSON.parse(readFileSync(json, 'utf8')) as typeof report;
     expect(saved.cases.length).toBe(report.cases.length);
     expect(saved.machine.node).toBe(process.version);
-  });
+    // Every suite's setup included (compiling 10,000 routes and 1,000 regexes): slow on a busy machine.
+  }, 120_000);
 });
