@@ -1,36 +1,56 @@
-// `wasmesh demo` (and `npm start`): the seed 000 mesh on loopback with no setup — the demo app
-// as two versions, the example config copied into a watched run folder, an ingress gateway on
-// 127.0.0.1:8080 and the admin API — then it prints what to curl and how to switch the split.
+// `wasmesh demo [istio101|bookinfo]` (and `npm start`): a seed's mesh on loopback with no setup.
+// Without a scenario, seed 000: the demo app as two versions, the example config copied into a
+// watched run folder, an ingress gateway on 127.0.0.1:8080 and the admin API. `istio101` (seed
+// 003) and `bookinfo` (seed 002) run their apps, a sidecar per calling app and the gateway
+// (host/demo/scenario-mesh.ts). Each prints what to curl; Ctrl-C stops everything.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../core/wasm.js';
 import { WebApp } from '../demo/web-app.js';
 import { withAppPorts } from '../demo/demo-config.js';
-import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec } from './args.js';
+import { startScenario, type RunningScenario, type Scenario } from '../demo/scenario-mesh.js';
+import { ISTIO101 } from '../demo/istio101-scenario.js';
+import { BOOKINFO } from '../demo/bookinfo-scenario.js';
+import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
 
 export const DEMO_SPEC: CommandSpec = {
-  command: 'wasmesh demo',
+  command: 'wasmesh demo [istio101|bookinfo]',
   summary:
-    'Runs the seed 000 demo on loopback: the demo app as v1 and v2, an ingress gateway serving the example ' +
-    'Gateway + VirtualService with an 80/20 split, and the admin API. The config is copied into a run folder ' +
-    'that is watched, so copying another split file there applies it live. Ctrl-C stops everything.',
+    'Runs a seed\'s mesh on loopback. Without a scenario, seed 000: the demo app as v1 and v2, an ingress gateway ' +
+    'serving the example Gateway + VirtualService with an 80/20 split, and the admin API. `istio101` (seed 003): ' +
+    'frontend → middleware (prod, canary) → backend with the `fail` header, retries and the x-dev-user canary. ' +
+    '`bookinfo` (seed 002): productpage, reviews v1/v2/v3, ratings and details under the seed\'s rules. Each app ' +
+    'that calls another has its own sidecar (the proxy in mesh mode). The config is copied into a run folder ' +
+    'that is watched, so copying a file there applies it live. Ctrl-C stops everything.',
   flags: [
     { name: 'port', kind: 'string', valueName: '<port>', help: 'gateway port on 127.0.0.1', defaultText: '8080' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
     {
       name: 'app-ports',
       kind: 'string',
-      valueName: '<v1,v2>',
-      help: 'ports of the two demo app versions (the WorkloadEntries are rewritten to match)',
-      defaultText: '15101,15102',
+      valueName: '<v1,v2> | 0',
+      help: 'seed 000: ports of the two demo app versions; istio101/bookinfo: 0 puts every app on a free port (the WorkloadEntries are rewritten to match)',
+      defaultText: '15101,15102; the examples\' 153xx/152xx',
     },
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
   ],
+  epilog: [
+    'Scenarios:',
+    '  (none)     seed 000, examples/000-web-demo',
+    '  istio101   seed 003, examples/003-istio101 (Istio101: fail header, retries, x-dev-user canary)',
+    '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking)',
+    'Examples:',
+    '  wasmesh demo istio101',
+    '  curl -s -H \'x-dev-user: super-secret\' http://127.0.0.1:8080/',
+  ],
 };
+
+/** The scenarios `wasmesh demo <name>` runs. */
+const SCENARIOS: Record<string, Scenario> = { istio101: ISTIO101, bookinfo: BOOKINFO };
 
 const EXAMPLE = join('examples', '000-web-demo');
 const SERVICES = '00-web-services.yaml';
@@ -42,10 +62,17 @@ const SPLIT_IN_RUN = '03-split.yaml';
 const DEFAULT_APP_PORTS = [15101, 15102] as const;
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
-  const { help, values } = parseArgs(DEMO_SPEC, argv);
+  // The scenario is the one word that is not a flag, and only first (flags take their values after them).
+  const named = argv.length > 0 && !argv[0].startsWith('-') ? argv[0] : null;
+  const { help, values } = parseArgs(DEMO_SPEC, named === null ? argv : argv.slice(1));
   if (help) {
     io.out(formatHelp(DEMO_SPEC));
     return 0;
+  }
+  if (named !== null) {
+    const scenario = SCENARIOS[named];
+    if (!scenario) throw new UsageError(DEMO_SPEC.command, `unknown scenario "${named}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+    return scenarioDemo(scenario, values, io);
   }
   const port = parsePort(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
   const admin = parseHostPort(DEMO_SPEC.command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
@@ -140,4 +167,44 @@ function parseAppPorts(text: string): [number, number] {
   const v2 = parsePort(DEMO_SPEC.command, '--app-ports', parts[1].trim());
   if (v1 === v2 && v1 !== 0) throw new UsageError(DEMO_SPEC.command, `--app-ports: v1 and v2 need different ports, got ${v1} twice`);
   return [v1, v2];
+}
+
+/** `wasmesh demo istio101|bookinfo`: the scenario's apps, sidecars and gateway, then its guide. */
+async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): Promise<number> {
+  const command = `wasmesh demo ${scenario.name}`;
+  const port = parsePort(command, '--port', (values.port as string | undefined) ?? '8080');
+  const admin = parseHostPort(command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const appPorts = values['app-ports'] as string | undefined;
+  if (appPorts !== undefined && appPorts.trim() !== '0') {
+    throw new UsageError(DEMO_SPEC.command, `--app-ports "${appPorts}": with ${scenario.name} only 0 (every app on a free port) is accepted`);
+  }
+  const accessLog = values['no-access-log'] !== true;
+  let running: RunningScenario;
+  try {
+    running = await startScenario(scenario, {
+      root: packageRoot(),
+      listen: { host: '127.0.0.1', port },
+      admin,
+      freeAppPorts: appPorts !== undefined,
+      dir: values.dir === undefined ? undefined : resolve(values.dir as string),
+      accessLog: accessLog ? (proxy, line) => io.out(`${proxy}: ${line}\n`) : undefined,
+      log: (level, message) => io.err(logLine(level, message)),
+    });
+  } catch (err) {
+    io.err(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  io.out(scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined).join('\n') + '\n');
+
+  const reload = () => {
+    running.gateway.runtime.reload('SIGHUP');
+    for (const s of running.sidecars.values()) s.runtime.reload('SIGHUP');
+  };
+  const unsubscribe = io.onReloadRequest(reload);
+  const signal = await io.stopRequested();
+  unsubscribe();
+  io.err(logLine('info', `${signal}: stopping the demo`));
+  await running.close();
+  io.err(logLine('info', 'demo stopped'));
+  return 0;
 }

@@ -4,10 +4,13 @@
 // sampleapp-gateway (the seed's `/productpage` paths to productpage:9080).
 import { detailsApp, ProductpageApp, ratingsApp, ReviewsApp } from './apps/bookinfo-apps.js';
 import type { ServiceApp } from './apps/service-app.js';
-import type { Scenario, ScenarioApp } from './scenario-mesh.js';
+import { whereThingsRun } from './scenario-guide.js';
+import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 function app(service: string, version: string, port: number, make: (port: number) => ServiceApp): ScenarioApp {
-  return { workload: `${service}-${version}`, port, labels: { app: service, version }, make };
+  // productpage calls details and reviews; reviews v2 and v3 call ratings; the rest call no one.
+  const sidecar = service === 'productpage' || (service === 'reviews' && version !== 'v1');
+  return { workload: `${service}-${version}`, port, sidecar, labels: { app: service, version }, make };
 }
 
 export const BOOKINFO: Scenario = {
@@ -25,4 +28,32 @@ export const BOOKINFO: Scenario = {
     app('details', 'v1', 15231, (port) => detailsApp({ version: 'v1', port })),
     app('details', 'v2', 15232, (port) => detailsApp({ version: 'v2', port })),
   ],
+  guide: bookinfoGuide,
 };
+
+function bookinfoGuide(run: RunningScenario, _exampleDir: string, ownDir: boolean): string[] {
+  const page = `${run.gateway.url}/productpage`;
+  const sidecar = run.sidecars.get('productpage-v1')!;
+  const reviews = run.sidecars.get('reviews-v2')!;
+  return [
+    '',
+    'wasmesh demo bookinfo: seed 002 (bookinfo rules) is running on loopback.',
+    '',
+    ...whereThingsRun(run, 'Gateway sampleapp-gateway: /productpage, /static, /login, /logout, /api/v1/products → productpage:9080', ownDir),
+    '',
+    'The product page: reviews v1, each reviews call mirrored to v3 (reviews-shadow:9080):',
+    `  curl -s ${page}`,
+    'As jason on Chrome: reviews v2 (black stars, from ratings), with a 2 s timeout:',
+    `  curl -s -H 'end-user: jason' -A 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' ${page}`,
+    'productpage as a mesh client calls it, through a sidecar (retries on gateway-error,connect-failure,refused-stream;',
+    'connection pool http2MaxRequests: 5, beyond it 503 UO):',
+    `  curl -s -H 'Host: productpage:9080' ${sidecar.url}/productpage`,
+    'ratings as reviews v2 calls it (outlier detection: 5 consecutive 5xx eject an endpoint):',
+    `  curl -s -H 'Host: ratings:9080' ${reviews.url}/ratings/0`,
+    'Endpoint health, ejections and active requests as the sidecar sees them:',
+    `  curl -s ${reviews.adminUrl}/clusters`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+}

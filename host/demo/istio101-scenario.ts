@@ -2,12 +2,18 @@
 // one Deployment per WorkloadEntry of examples/003-istio101, each app calling the next hop
 // through its own sidecar; the ingress gateway serves frontend-gateway.
 import { ChainApp } from './apps/chain-app.js';
-import type { Scenario, ScenarioApp } from './scenario-mesh.js';
+import { join } from 'node:path';
+import { whereThingsRun } from './scenario-guide.js';
+import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
+
+/** The variant that retries 500s as the seed's Istio did (see its comment). */
+const RETRY_ON_5XX = '03-retry-on-5xx.yaml';
 
 function chain(workload: string, service: string, version: string, port: number, next?: string): ScenarioApp {
   return {
     workload,
     port,
+    sidecar: next !== undefined,
     labels: { app: service, version },
     make: (p, seed) => new ChainApp({ service, version, port: p, next, seed }),
   };
@@ -24,4 +30,32 @@ export const ISTIO101: Scenario = {
     chain('middleware-canary', 'middleware', 'canary', 15312, 'backend'),
     chain('backend-prod', 'backend', 'prod', 15321),
   ],
+  guide: istio101Guide,
 };
+
+function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean): string[] {
+  const gw = `${run.gateway.url}/`;
+  const codes = (header: string) => `for i in $(seq 1 100); do curl -s -o /dev/null -w '%{http_code}\\n' ${header}${gw}; done | sort | uniq -c`;
+  return [
+    '',
+    'wasmesh demo istio101: seed 003 (Istio101) is running on loopback.',
+    '',
+    ...whereThingsRun(run, 'Gateway frontend-gateway → frontend (prod) → middleware → backend', ownDir),
+    '',
+    'Call the chain (frontend → middleware prod → backend):',
+    `  curl -s ${gw}`,
+    'Reach the middleware canary, as the seed\'s trusted testers do:',
+    `  curl -s -H 'x-dev-user: super-secret' ${gw}`,
+    'Make every hop answer 500 30 % of the time, and count the answers:',
+    `  ${codes("-H 'fail: 0.3' ")}`,
+    'The seed\'s rules retry 3 times, but current Istio (which wasmesh follows) retries only connect',
+    'failures by default, so about 66 % still fail (1 − 0.7³). Retry on 5xx as the seed\'s Istio 1.0 did,',
+    'live, and the failures drop to about 1 %:',
+    `  cp ${join(exampleDir, 'variants', RETRY_ON_5XX)} ${run.runDir}/`,
+    'and back:',
+    `  rm ${join(run.runDir, RETRY_ON_5XX)}`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+}

@@ -20,6 +20,12 @@ export interface ScenarioApp {
   workload: string;
   /** The port the example's WorkloadEntry names. */
   port: number;
+  /**
+   * Whether the app calls other services and so gets a sidecar (the proxy in mesh mode) for
+   * its outbound calls. Inbound traffic goes to the app directly: the sidecar's inbound side
+   * (Istio's 15006) adds nothing these scenarios show.
+   */
+  sidecar: boolean;
   /** The proxy's own labels for this workload (sourceLabels), as its pod's. */
   labels: Record<string, string>;
   /** Builds the app on `port` (0: a free one); `seed` for apps that draw random numbers. */
@@ -37,6 +43,11 @@ export interface Scenario {
   /** The Gateway the ingress proxy serves. */
   gateway: string;
   apps: ScenarioApp[];
+  /**
+   * What `wasmesh demo <name>` prints once running: where everything listens and what to curl.
+   * `exampleDir` is the absolute example folder; `ownDir` tells whether the run folder goes on exit.
+   */
+  guide(run: RunningScenario, exampleDir: string, ownDir: boolean): string[];
 }
 
 export interface ScenarioMeshOptions {
@@ -143,7 +154,8 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     const accessLog = opts.accessLog ?? (() => {});
     for (const spec of specs) {
       const app = apps.get(spec.workload)!;
-      if (!hasOutbound(app)) continue;
+      if (!spec.sidecar) continue;
+      if (!hasOutbound(app)) throw new Error(`${spec.workload}: an app with a sidecar needs an outbound client`);
       const role = `sidecar of ${spec.workload}`;
       const runtime = await startProxyRuntime({
         sources: [runDir],

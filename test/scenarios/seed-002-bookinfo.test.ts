@@ -176,7 +176,7 @@ spec:
     expect(shortRule).toMatch(/consecutiveErrors: 5[\s\S]*maxEjectionPercent: 50/);
     mesh = await start({
       files: { 'z-ratings-short-ejection.yaml': shortRule, 'z-ratings-second-instance.yaml': secondInstance },
-      apps: [{ workload: 'ratings-v1-b', port: 15223, labels: { app: 'ratings', version: 'v1' }, make: (port) => ratingsApp({ version: 'v1', port }) }],
+      apps: [{ workload: 'ratings-v1-b', port: 15223, sidecar: false, labels: { app: 'ratings', version: 'v1' }, make: (port) => ratingsApp({ version: 'v1', port }) }],
     });
   });
   afterAll(async () => {

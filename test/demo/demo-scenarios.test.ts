@@ -1,0 +1,101 @@
+// `wasmesh demo istio101` and `wasmesh demo bookinfo` as real processes on free ports: each
+// starts its apps, sidecars and gateway, prints what to curl, answers those curls as the seed
+// describes, and Ctrl-C (SIGINT) stops everything and frees every port.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { ensureBuilt, WasmeshProcess } from '../e2e/wasmesh-process.js';
+import { closeClient, get } from '../scenarios/scenario-client.js';
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+/** Every 127.0.0.1 port the printout names (apps, sidecars, their admins, gateway, admin). */
+function portsIn(text: string): number[] {
+  return [...new Set([...text.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+async function startDemo(scenario: string): Promise<WasmeshProcess> {
+  const demo = new WasmeshProcess(['demo', scenario, '--port', '0', '--admin', '127.0.0.1:0', '--app-ports', '0', '--no-access-log']);
+  await demo.waitFor(/Press Ctrl-C to stop/, 'stdout');
+  return demo;
+}
+
+async function stopAndCheck(demo: WasmeshProcess): Promise<void> {
+  const ports = portsIn(demo.stdout);
+  const runDir = demo.stdout.match(/config folder +(\S+)/)![1];
+  expect(existsSync(runDir)).toBe(true);
+  expect(await demo.stop('SIGINT')).toEqual({ code: 0, signal: null });
+  expect(demo.stderr).toMatch(/demo stopped/);
+  for (const p of ports) expect(await refused(p), `port ${p}`).toBe(true);
+  expect(existsSync(runDir)).toBe(false);
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+}, 300_000);
+
+describe('wasmesh demo <scenario> (process)', () => {
+  it('istio101: the chain, the canary for x-dev-user: super-secret, and a clean stop', async () => {
+    const demo = await startDemo('istio101');
+    try {
+      const out = demo.stdout;
+      const gw = out.match(/curl -s (http:\/\/127\.0\.0\.1:\d+\/)\n/)![1];
+      expect(out).toContain(`curl -s -H 'x-dev-user: super-secret' ${gw}`);
+      expect(out).toContain("-H 'fail: 0.3'");
+      expect(out).toMatch(/cp \S+variants\/03-retry-on-5xx\.yaml \S+\//);
+      expect(portsIn(out)).toHaveLength(4 + 3 * 2 + 2); // apps, 3 sidecars and their admins, gateway, admin
+      const plain = await (await fetch(gw)).text();
+      expect(plain).toMatch(/^frontend-prod .*\nhttp:\/\/middleware\/ -> middleware-prod .*\nhttp:\/\/backend\/ -> backend-prod /);
+      const canary = await (await fetch(gw, { headers: { 'x-dev-user': 'super-secret' } })).text();
+      expect(canary).toMatch(/-> middleware-canary /);
+      const failing = await fetch(gw, { headers: { fail: '1' } });
+      expect(failing.status).toBe(500);
+      await stopAndCheck(demo);
+    } finally {
+      if (demo.running) await demo.stop('SIGKILL');
+    }
+  });
+
+  it('bookinfo: productpage through the gateway, reviews v2 for jason on Chrome, and a clean stop', async () => {
+    const demo = await startDemo('bookinfo');
+    try {
+      const out = demo.stdout;
+      const page = out.match(/curl -s (http:\/\/127\.0\.0\.1:\d+\/productpage)\n/)![1];
+      const plain = (await (await fetch(page)).json()) as { reviews: { body: { version: string } } };
+      expect(plain.reviews.body.version).toBe('v1');
+      const ua = out.match(/-A '([^']+)'/)![1];
+      const jason = (await (await fetch(page, { headers: { 'end-user': 'jason', 'user-agent': ua } })).json()) as { reviews: { body: { version: string } } };
+      expect(jason.reviews.body.version).toBe('v2');
+      // The printed sidecar curls, with their Host headers (fetch cannot set Host).
+      const ratingsCall = out.match(/curl -s -H 'Host: (ratings:9080)' (http:\/\/127\.0\.0\.1:\d+\/ratings\/0)/)!;
+      expect(JSON.parse((await get(ratingsCall[2], { host: ratingsCall[1] })).body)).toEqual({ service: 'ratings', version: 'v1' });
+      const ppCall = out.match(/curl -s -H 'Host: (productpage:9080)' (http:\/\/127\.0\.0\.1:\d+\/productpage)/)!;
+      expect((await get(ppCall[2], { host: ppCall[1] })).status).toBe(200);
+      closeClient();
+      const clustersUrl = out.match(/curl -s (http:\/\/127\.0\.0\.1:\d+)\/clusters/)![1];
+      expect(await (await fetch(`${clustersUrl}/clusters`)).text()).toContain('outbound|9080|v1|ratings.default.svc.cluster.local');
+      await stopAndCheck(demo);
+    } finally {
+      if (demo.running) await demo.stop('SIGKILL');
+    }
+  });
+
+  it('--help lists the scenarios; an unknown scenario is a usage error', async () => {
+    const help = new WasmeshProcess(['demo', '--help']);
+    expect((await help.exited).code).toBe(0);
+    expect(help.stdout).toMatch(/istio101 +seed 003/);
+    expect(help.stdout).toMatch(/bookinfo +seed 002/);
+    const bad = new WasmeshProcess(['demo', 'nope']);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr).toContain('unknown scenario "nope" (known: istio101, bookinfo)');
+  });
+});
