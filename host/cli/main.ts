@@ -18,7 +18,7 @@ interface SubCommand {
 
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
-  { name: 'demo', summary: 'run the seed 000 demo mesh on loopback (gateway on 127.0.0.1:8080)', run: demoCommand },
+  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: demoCommand },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: envoyConfigCommand },
 ];
 
