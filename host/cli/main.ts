@@ -18,6 +18,7 @@ interface SubCommand {
 
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
+  { name: 'sidecar', summary: 'run the drop-in sidecar: outbound 15001, inbound 15006 to the app, health 15021', run: (argv, io) => import('./sidecar-command.js').then((m) => m.sidecarCommand(argv, io)) },
   { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: demoCommand },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: envoyConfigCommand },
 ];

@@ -1,0 +1,138 @@
+// `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
+// (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
+// Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
+import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type HostPort } from './args.js';
+import { logLine, type CliIo } from './cli-io.js';
+import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../sidecar/sidecar-runtime.js';
+
+export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
+export const DEFAULT_INBOUND = '0.0.0.0:15006';
+export const DEFAULT_HEALTH = '0.0.0.0:15021';
+
+/**
+ * Ports the sidecar serves itself (Istio's admin, outbound, inbound, health, Prometheus): an app
+ * port among them would make the inbound listener forward into the sidecar, a loop.
+ */
+export const SIDECAR_PORTS = [15000, 15001, 15006, 15021, 15090] as const;
+
+export const SIDECAR_SPEC: CommandSpec = {
+  command: 'wasmesh sidecar',
+  summary:
+    'Runs the drop-in sidecar: the outbound listener routes the app\'s requests by Host through the mesh ' +
+    '(VirtualServices for `mesh`, as `wasmesh proxy` without --gateway); the inbound listener hands ' +
+    'requests for the pod to the app at 127.0.0.1:<port>, the port being the Host header\'s when it is one ' +
+    'of --app-ports (none: the first app port; another: 404 NR); the health port answers GET /healthz/ready. ' +
+    'The files are watched: a valid change is applied live, an invalid one is logged and the last good config keeps serving.',
+  flags: [
+    { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
+    { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'the app\'s ports inbound requests may reach (the init\'s -b ports)' },
+    { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND },
+    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND },
+    { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH },
+    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
+    { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
+    { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
+  ],
+  epilog: [
+    'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
+    'to stdout; operational logs to stderr. SIGINT/SIGTERM drain and stop; SIGHUP reloads the config.',
+    'Run it as the uid the capture rules exempt (1337), or its own connections are captured again.',
+    '',
+    'Example (the init ran with -p 15001 -z 15006 -u 1337 -m REDIRECT -i \'*\' -b 5005):',
+    '  wasmesh sidecar -f /etc/wasmesh --app-ports 5005 --labels app=web,version=v1',
+  ],
+};
+
+/** `5005,8080` → [5005, 8080]: each 1..65535, distinct, none of the sidecar's own ports. */
+export function parseAppPorts(text: string): number[] {
+  const ports: number[] = [];
+  for (const part of text.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const port = parsePort(SIDECAR_SPEC.command, '--app-ports', item);
+    if (port === 0) throw new UsageError(SIDECAR_SPEC.command, '--app-ports: port 0 is not a port an app listens on');
+    if ((SIDECAR_PORTS as readonly number[]).includes(port)) {
+      throw new UsageError(SIDECAR_SPEC.command, `--app-ports: ${port} is one of the sidecar's own ports (${SIDECAR_PORTS.join(', ')}); forwarding to it would loop`);
+    }
+    if (ports.includes(port)) throw new UsageError(SIDECAR_SPEC.command, `--app-ports: ${port} is given twice`);
+    ports.push(port);
+  }
+  if (ports.length === 0) throw new UsageError(SIDECAR_SPEC.command, '--app-ports needs at least one port');
+  return ports;
+}
+
+/** parseLabels (shared with `wasmesh proxy`), its usage errors told as this command's. */
+function sidecarLabels(text: string): Record<string, string> {
+  try {
+    return parseLabels(text);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const reason = /--labels: .*?(?= \(see `)/.exec(err.message)?.[0] ?? err.message;
+    throw new UsageError(SIDECAR_SPEC.command, reason);
+  }
+}
+
+export async function sidecarCommand(argv: string[], io: CliIo): Promise<number> {
+  const { help, values } = parseArgs(SIDECAR_SPEC, argv);
+  if (help) {
+    io.out(formatHelp(SIDECAR_SPEC));
+    return 0;
+  }
+  const files = (values.file as string[] | undefined) ?? [];
+  if (files.length === 0) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required');
+  if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
+  const appPorts = parseAppPorts(values['app-ports'] as string);
+  const addr = (flag: string, fallback: string): HostPort =>
+    parseHostPort(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
+  const outbound = addr('outbound', DEFAULT_OUTBOUND);
+  const inbound = addr('inbound', DEFAULT_INBOUND);
+  const health = addr('health', DEFAULT_HEALTH);
+  const admin = addr('admin', DEFAULT_ADMIN);
+  const listeners = [['--outbound', outbound], ['--inbound', inbound], ['--health', health], ['--admin', admin]] as const;
+  for (const [flag, at] of listeners) {
+    // An app port served by the sidecar itself would have inbound requests forwarded into it.
+    if (appPorts.includes(at.port)) throw new UsageError(SIDECAR_SPEC.command, `--app-ports: ${at.port} is also the ${flag} port`);
+    // uWS binds with SO_REUSEPORT: two listeners on one port would both succeed and share its
+    // connections at random, so the clash is refused here.
+    const clash = listeners.find(([f, other]) => f !== flag && at.port !== 0 && other.port === at.port);
+    if (clash) throw new UsageError(SIDECAR_SPEC.command, `${flag} and ${clash[0]} are both port ${at.port}`);
+  }
+  const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
+
+  let runtime: SidecarRuntime;
+  try {
+    runtime = await startSidecarRuntime({
+      sources: files,
+      namespace: values.namespace as string | undefined,
+      labels,
+      outbound,
+      inbound,
+      health,
+      admin,
+      appPorts,
+      accessLog: (line) => io.out(line + '\n'),
+      log: (level, message) => io.err(logLine(level, message)),
+    });
+  } catch (err) {
+    io.err(`wasmesh sidecar: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const m = runtime.manager;
+  const p = runtime.ports;
+  io.err(
+    logLine(
+      'info',
+      `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
+        `(to 127.0.0.1 ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
+        `admin on http://${admin.host}:${p.admin} (config version ${m.version} from ${m.current?.files.length ?? 0} file(s), watching for changes)`,
+    ),
+  );
+  const unsubscribe = io.onReloadRequest(() => runtime.reload('SIGHUP'));
+  const signal = await io.stopRequested();
+  unsubscribe();
+  io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
+  await runtime.close();
+  io.err(logLine('info', 'stopped'));
+  return 0;
+}

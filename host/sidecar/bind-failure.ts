@@ -1,0 +1,14 @@
+// Turns a uWS listen failure into a clear one: uWS reports only that listening failed, so the
+// same address is bound once with node:net to learn the errno ("port 15006 is already in use").
+import { createServer } from 'node:net';
+import { listenError } from '../control/listen-error.js';
+import type { HostPort } from '../cli/args.js';
+
+/** The ListenError for `role` at `at` when a probe bind fails; otherwise `original`. */
+export function explainBindFailure(role: string, at: HostPort, original: unknown): Promise<unknown> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(listenError(err, role, at.host, at.port)));
+    probe.listen(at.port, at.host, () => probe.close(() => resolve(original)));
+  });
+}
