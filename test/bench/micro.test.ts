@@ -17,7 +17,8 @@ import { RULE_COUNT } from '../../bench/rule-table-suite.js';
 import { ENDPOINT_COUNTS, hashEndpoints, lbMesh } from '../../bench/lb-suite.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { RouteTable } from '../../host/core/router.js';
-import { Core } from '../../host/core/wasm.js';
+import { Core, packageRoot } from '../../host/core/wasm.js';
+import { abRun, formatAb, variant } from '../../bench/ab-parser.js';
 
 describe('bench glue', () => {
   it('llhttp (undici Wasm) parses every sample head into the expected spans', () => {
@@ -114,6 +115,28 @@ describe('lb meshes', () => {
     for (const c of mesh.clusters) expect(c.endpoints.length).toBe(n);
     const keys = hashEndpoints(n).map((e) => e.key);
     expect(new Set(keys).size).toBe(n);
+  });
+});
+
+describe('parser A/B tool', () => {
+  it('times core variants in alternating rounds and reports ratios to the first', async () => {
+    const core = join(packageRoot(), 'build', 'core.wasm');
+    const variants = [await variant(`core=${core}`), await variant(`core=${core}`)];
+    const rows = abRun(variants, 2, () => 20);
+    expect(rows.length).toBe(REQUEST_HEADS.length * 2);
+    for (const r of rows) expect(Number.isFinite(r.medianNs) && r.medianNs > 0 && r.bestNs <= r.medianNs).toBe(true);
+    expect(rows.filter((r, i) => i % 2 === 0).every((r) => r.ratio === 1)).toBe(true);
+    expect(formatAb(rows)).toContain('×1.00');
+  });
+
+  it('checks every round: a variant that stops parsing fails the run', () => {
+    const broken = { label: 'broken', run: () => 0 };
+    expect(() => abRun([broken], 1, () => 5)).toThrow(/misparsed/);
+  });
+
+  it('rejects malformed variants', async () => {
+    await expect(variant('core')).rejects.toThrow(/bad variant/);
+    await expect(variant('x=1')).rejects.toThrow(/not core or api/);
   });
 });
 
