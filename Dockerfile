@@ -1,5 +1,5 @@
-# The drop-in sidecar image: one image for both Istio roles, the proxy container (default mode,
-# runs as uid 1337) and the init container (`init` or istio-init's own flags, run as root with
+# The drop-in sidecar image: one image for both Istio roles, the proxy container (default mode:
+# `wasmesh sidecar`, outbound 15001, inbound 15006, health 15021; runs as uid 1337) and the init container (`init` or istio-init's own flags, run as root with
 # NET_ADMIN) that installs the iptables capture rules. See docker/entrypoint.sh for the modes.
 #
 # Base images are pinned by tag, not digest: node:20-bookworm-slim follows Node 20's security
@@ -44,15 +44,20 @@ COPY --from=build /src/bin ./bin
 COPY --from=build /src/docker ./docker
 RUN chmod 0755 docker/entrypoint.sh docker/iptables-init.sh
 
+# WASMESH_APP_PORTS (the app's ports, as the init's -b) has no default: the pod sets it, or
+# Istio's injector provides ISTIO_META_POD_PORTS, which the entrypoint reads instead.
 ENV NODE_ENV=production \
     WASMESH_HOME=/app \
     WASMESH_CONFIG=/etc/wasmesh \
+    WASMESH_OUTBOUND=0.0.0.0:15001 \
+    WASMESH_INBOUND=0.0.0.0:15006 \
+    WASMESH_HEALTH=0.0.0.0:15021 \
     WASMESH_LISTEN=0.0.0.0:15001 \
     WASMESH_ADMIN=127.0.0.1:15000 \
     WASMESH_PROXY_UID=1337
 
 # 15001 outbound capture, 15006 inbound capture, 15000 admin (bound to loopback unless
-# WASMESH_ADMIN says otherwise), 15021 health.
+# WASMESH_ADMIN says otherwise), 15021 health (GET /healthz/ready, what the HEALTHCHECK asks).
 EXPOSE 15001 15006 15000 15021
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
@@ -60,4 +65,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 
 USER 1337:1337
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]
-CMD ["proxy"]
+CMD ["sidecar"]

@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# The sidecar image's entrypoint: picks the mode (proxy, init, or any other command) from the
-# first argument and execs it, so the one image serves as both the istio-proxy container and the
+# The sidecar image's entrypoint: picks the mode (sidecar, proxy, init, or any other command) from
+# the arguments and execs it, so the one image serves as both the istio-proxy container and the
 # istio-init container, and signals reach the proxy directly.
 #
-#   (no args) | proxy [ARGS]        the wasmesh proxy: node bin/wasmesh.js proxy -f $WASMESH_CONFIG
-#                                   --listen $WASMESH_LISTEN --admin $WASMESH_ADMIN [ARGS]
-#   -f|--listen|--admin|--gateway…  the same, the arguments being the proxy's own
-#   proxy sidecar [pilot-agent ARGS] Istio's injected istio-proxy arguments: ignored, defaults used
+#   (no args) | sidecar [ARGS]      the drop-in sidecar: node bin/wasmesh.js sidecar -f $WASMESH_CONFIG
+#                                   --app-ports $WASMESH_APP_PORTS --outbound $WASMESH_OUTBOUND
+#                                   --inbound $WASMESH_INBOUND --health $WASMESH_HEALTH
+#                                   --admin $WASMESH_ADMIN [--namespace …] [--labels …] [ARGS]
+#   proxy sidecar [pilot-agent ARGS] Istio's injected istio-proxy arguments: the sidecar, with the
+#                                   pilot-agent arguments ignored (the configuration is the env)
+#   proxy [ARGS]                    one listener, for gateways: node bin/wasmesh.js proxy
+#                                   -f $WASMESH_CONFIG --listen $WASMESH_LISTEN --admin $WASMESH_ADMIN [ARGS]
+#   -f|--app-ports|--inbound|…      leading wasmesh flags: the sidecar's, or the proxy's when they
+#                                   include --listen or --gateway (flags only the proxy has)
 #   init | istio-iptables [ARGS]    the capture rules (docker/iptables-init.sh), as root
 #   -p|-z|-u|-m|-i|-x|-b|-d… ARGS   the same, the arguments being istio-init's (drop-in)
 #   anything else                   exec'd as given (a shell, node, ...)
+#
+# The app ports come from WASMESH_APP_PORTS, else from ISTIO_META_POD_PORTS (the pod's container
+# ports as JSON, which Istio's injector gives the istio-proxy container), TCP ports only.
 set -euo pipefail
 
 HOME_DIR="${WASMESH_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 CONFIG="${WASMESH_CONFIG:-/etc/wasmesh}"
 LISTEN="${WASMESH_LISTEN:-0.0.0.0:15001}"
+OUTBOUND="${WASMESH_OUTBOUND:-0.0.0.0:15001}"
+INBOUND="${WASMESH_INBOUND:-0.0.0.0:15006}"
+HEALTH="${WASMESH_HEALTH:-0.0.0.0:15021}"
 # Admin stays on loopback unless asked: it exposes the whole config and has no authentication.
 ADMIN="${WASMESH_ADMIN:-127.0.0.1:15000}"
+# Istio's injector sets POD_NAMESPACE on the istio-proxy container.
+NAMESPACE="${WASMESH_NAMESPACE:-${POD_NAMESPACE:-}}"
+LABELS="${WASMESH_LABELS:-}"
 PROXY_UID="${WASMESH_PROXY_UID:-1337}"
 
 log() { printf 'wasmesh-entrypoint: %s\n' "$1" >&2; }
@@ -32,19 +47,25 @@ has_flag() {
   return 1
 }
 
-run_proxy() {
-  if [[ "${1:-}" == sidecar ]]; then
-    # Istio's injector hands pilot-agent flags (--domain, --serviceCluster, ...) to istio-proxy;
-    # they describe Envoy's bootstrap, which wasmesh does not have. Our configuration is the env.
-    log "ignoring Istio pilot-agent arguments: $*"
-    set --
-  fi
-  local args=(proxy)
-  has_flag -f "$@" || has_flag --file "$@" || args+=(-f "$CONFIG")
-  has_flag --listen "$@" || args+=(--listen "$LISTEN")
-  has_flag --admin "$@" || args+=(--admin "$ADMIN")
-  args+=("$@")
-  local cmd=(node "$HOME_DIR/bin/wasmesh.js" "${args[@]}")
+# pod_ports JSON: the TCP containerPorts of Istio's ISTIO_META_POD_PORTS
+# (`[{"containerPort":5005,"protocol":"TCP"},…]`), comma-separated.
+pod_ports() {
+  local json="$1" obj out=()
+  local object='\{[^{}]*\}' port='"containerPort"[[:space:]]*:[[:space:]]*([0-9]+)' other='"protocol"[[:space:]]*:[[:space:]]*"(UDP|SCTP)"'
+  while [[ "$json" =~ $object ]]; do
+    obj="${BASH_REMATCH[0]}"
+    json="${json#*"$obj"}"
+    # Only TCP is captured (-p tcp); a UDP port's number may be a different TCP service.
+    [[ "$obj" =~ $other ]] && continue
+    [[ "$obj" =~ $port ]] && out+=("${BASH_REMATCH[1]}")
+  done
+  local IFS=,
+  echo "${out[*]}"
+}
+
+# exec_wasmesh ARGS...: replaces this shell with the CLI, as the proxy uid when started as root.
+exec_wasmesh() {
+  local cmd=(node "$HOME_DIR/bin/wasmesh.js" "$@")
   # The capture rules exempt the proxy by uid; a proxy running as root would capture its own
   # upstream connections and loop, so when started as root it gives up root for the proxy uid.
   if [[ "$(id -u)" == 0 && "$PROXY_UID" != 0 ]]; then
@@ -55,18 +76,57 @@ run_proxy() {
   exec "${cmd[@]}"
 }
 
+run_sidecar() {
+  local args=(sidecar)
+  has_flag -f "$@" || has_flag --file "$@" || args+=(-f "$CONFIG")
+  if ! has_flag --app-ports "$@"; then
+    local ports="${WASMESH_APP_PORTS:-}"
+    [[ -n "$ports" ]] || ports="$(pod_ports "${ISTIO_META_POD_PORTS:-}")"
+    if [[ -z "$ports" ]]; then
+      log "error[ENTRYPOINT_NO_APP_PORTS]: no app ports: set WASMESH_APP_PORTS to the ports the init container captures inbound (its -b), e.g. WASMESH_APP_PORTS=5005"
+      exit 2
+    fi
+    args+=(--app-ports "$ports")
+  fi
+  has_flag --outbound "$@" || args+=(--outbound "$OUTBOUND")
+  has_flag --inbound "$@" || args+=(--inbound "$INBOUND")
+  has_flag --health "$@" || args+=(--health "$HEALTH")
+  has_flag --admin "$@" || args+=(--admin "$ADMIN")
+  [[ -z "$NAMESPACE" ]] || has_flag --namespace "$@" || args+=(--namespace "$NAMESPACE")
+  [[ -z "$LABELS" ]] || has_flag --labels "$@" || args+=(--labels "$LABELS")
+  exec_wasmesh "${args[@]}" "$@"
+}
+
+run_proxy() {
+  if [[ "${1:-}" == sidecar ]]; then
+    # Istio's injector hands pilot-agent flags (--domain, --serviceCluster, ...) to istio-proxy;
+    # they describe Envoy's bootstrap, which wasmesh does not have. Our configuration is the env.
+    log "ignoring Istio pilot-agent arguments: $*"
+    run_sidecar
+  fi
+  local args=(proxy)
+  has_flag -f "$@" || has_flag --file "$@" || args+=(-f "$CONFIG")
+  has_flag --listen "$@" || args+=(--listen "$LISTEN")
+  has_flag --admin "$@" || args+=(--admin "$ADMIN")
+  exec_wasmesh "${args[@]}" "$@"
+}
+
 run_init() {
   exec "$HOME_DIR/docker/iptables-init.sh" "$@"
 }
 
-mode="${1:-proxy}"
+mode="${1:-sidecar}"
 case "$mode" in
-  proxy) shift || true; run_proxy "$@" ;;
+  sidecar) shift || true; run_sidecar "$@" ;;
+  proxy) shift; run_proxy "$@" ;;
   init | wasmesh-init | istio-iptables) shift; run_init "$@" ;;
-  -f | --file | --file=* | --listen | --listen=* | --admin | --admin=* | --gateway | --gateway=*)
-    run_proxy "$@" ;;
+  -f | --file | --file=* | --admin | --admin=* | --namespace | --namespace=* | --labels | --labels=* | \
+  --app-ports | --app-ports=* | --outbound | --outbound=* | --inbound | --inbound=* | --health | --health=* | \
+  --listen | --listen=* | --gateway | --gateway=*)
+    # --listen and --gateway exist only in the one-listener proxy (gateways).
+    if has_flag --listen "$@" || has_flag --gateway "$@"; then run_proxy "$@"; else run_sidecar "$@"; fi ;;
   -p | -z | -u | -g | -m | -i | -x | -b | -d | -o | --dry-run | --cleanup)
     run_init "$@" ;;
-  -*) log "unknown option '$mode': give a mode first (proxy, init) or a command"; exit 2 ;;
+  -*) log "unknown option '$mode': give a mode first (sidecar, proxy, init) or a command"; exit 2 ;;
   *) exec "$@" ;;
 esac

@@ -53,14 +53,18 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends [^\n]*iptables iproute2/);
   });
 
-  it('runs as uid 1337, exposes the sidecar ports, checks /ready, and enters through the entrypoint', () => {
+  it('runs as uid 1337, exposes the sidecar ports, checks health, and enters through the entrypoint in sidecar mode', () => {
     const runtime = instructions.slice(instructions.indexOf(stages[1]));
     expect(runtime).toContain('USER 1337:1337');
     expect(runtime.find((l) => l.startsWith('EXPOSE'))!.split(/\s+/).slice(1).sort())
       .toEqual(['15000', '15001', '15006', '15021']);
     expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).toMatch(/docker\/healthcheck\.mjs/);
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]');
-    expect(runtime).toContain('CMD ["proxy"]');
+    expect(runtime).toContain('CMD ["sidecar"]');
     expect(dockerfile).toMatch(/WASMESH_ADMIN=127\.0\.0\.1:15000/);
+    // The listeners the entrypoint's sidecar mode passes on, at Istio's ports.
+    expect(dockerfile).toMatch(/WASMESH_OUTBOUND=0\.0\.0\.0:15001/);
+    expect(dockerfile).toMatch(/WASMESH_INBOUND=0\.0\.0\.0:15006/);
+    expect(dockerfile).toMatch(/WASMESH_HEALTH=0\.0\.0\.0:15021/);
   });
 });

@@ -1,6 +1,7 @@
-// Tests docker/entrypoint.sh with a fake `node` on PATH: which command each mode runs, with which
-// arguments and defaults, that the proxy replaces the shell (signals reach it, its exit code is the
-// container's), and that a root start drops to the proxy uid.
+// Tests docker/entrypoint.sh with a fake `node` on PATH: which command each mode runs (the sidecar
+// by default, the one-listener proxy for gateways), with which arguments and defaults, that the
+// proxy replaces the shell (signals reach it, its exit code is the container's), and that a root
+// start drops to the proxy uid.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
@@ -27,7 +28,7 @@ afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_')) delete base[k];
+  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS') delete base[k];
   return {
     ...base, PATH: `${dir}:${process.env.PATH}`, SHIM_OUT: out,
     WASMESH_HOME: FAKE_HOME, WASMESH_PROXY_UID: '0', ...extra,
@@ -52,10 +53,81 @@ function recorded() {
 
 const CLI = `${FAKE_HOME}/bin/wasmesh.js`;
 const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000'];
+const SIDECAR_DEFAULTS = ['-f', '/etc/wasmesh', '--app-ports', '5005', '--outbound', '0.0.0.0:15001',
+  '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
+const APP = { WASMESH_APP_PORTS: '5005' };
 
-describe('entrypoint proxy mode', () => {
-  it('with no arguments runs the proxy with the default config dir, listener and loopback admin', () => {
-    expect(entry([]).status).toBe(0);
+describe('entrypoint sidecar mode (the default)', () => {
+  it('with no arguments runs the sidecar with the default config dir, capture ports, health and loopback admin', () => {
+    expect(entry([], APP).status).toBe(0);
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+
+  it('`sidecar` takes its defaults from the environment', () => {
+    entry(['sidecar'], {
+      WASMESH_CONFIG: '/cfg', WASMESH_APP_PORTS: '9080,9443', WASMESH_OUTBOUND: '127.0.0.1:7001',
+      WASMESH_INBOUND: '127.0.0.1:7006', WASMESH_HEALTH: '127.0.0.1:7021', WASMESH_ADMIN: '0.0.0.0:7000',
+      WASMESH_NAMESPACE: 'shop', WASMESH_LABELS: 'app=web,version=v1',
+    });
+    expect(recorded().args).toEqual([CLI, 'sidecar', '-f', '/cfg', '--app-ports', '9080,9443',
+      '--outbound', '127.0.0.1:7001', '--inbound', '127.0.0.1:7006', '--health', '127.0.0.1:7021',
+      '--admin', '0.0.0.0:7000', '--namespace', 'shop', '--labels', 'app=web,version=v1']);
+  });
+
+  it("takes the namespace from Istio's POD_NAMESPACE when WASMESH_NAMESPACE is unset", () => {
+    entry([], { ...APP, POD_NAMESPACE: 'bookinfo' });
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS, '--namespace', 'bookinfo']);
+  });
+
+  it("takes the app ports from Istio's ISTIO_META_POD_PORTS (TCP only) when WASMESH_APP_PORTS is unset", () => {
+    const pod = '[\n {"name":"http","containerPort":9080,"protocol":"TCP"},{"containerPort": 53, "protocol": "UDP"},\n {"containerPort":8443}]';
+    entry([], { ISTIO_META_POD_PORTS: pod });
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS.map((a) => (a === '5005' ? '9080,8443' : a))]);
+    // The explicit setting wins.
+    entry([], { ISTIO_META_POD_PORTS: pod, WASMESH_APP_PORTS: '7000' });
+    expect(recorded().args).toContain('7000');
+  });
+
+  it('refuses to start without app ports, saying which variable to set', () => {
+    const r = entry([]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error\[ENTRYPOINT_NO_APP_PORTS\].*WASMESH_APP_PORTS/);
+    expect(existsSync(out)).toBe(false); // node was not run
+    expect(entry([], { ISTIO_META_POD_PORTS: '[{"containerPort":53,"protocol":"UDP"}]' }).status).toBe(2);
+  });
+
+  it('appends extra sidecar arguments after the defaults, and adds no default for a flag given', () => {
+    entry(['sidecar', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml'], APP);
+    expect(recorded().args).toEqual([CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--health', '0.0.0.0:15021',
+      '--admin', '127.0.0.1:15000', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
+  });
+
+  it('treats leading sidecar flags as sidecar mode', () => {
+    entry(['--app-ports', '8080', '-f', '/cfg'], APP);
+    expect(recorded().args).toEqual([CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',
+      '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000', '--app-ports', '8080', '-f', '/cfg']);
+  });
+
+  it("runs the sidecar for Istio's injected istio-proxy arguments (`proxy sidecar ...`), ignoring them, and says so", () => {
+    const r = entry(['proxy', 'sidecar', '--configPath', '/etc/istio/proxy', '--serviceCluster', 'web'], APP);
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    expect(r.stderr).toMatch(/ignoring Istio pilot-agent arguments: sidecar --configPath/);
+  });
+
+  it("propagates the sidecar's exit code", () => {
+    expect(entry([], { ...APP, SHIM_EXIT: '7' }).status).toBe(7);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
+    expect(entry([], { ...APP, WASMESH_PROXY_UID: '1337' }).status).toBe(0);
+    expect(recorded().uid).toBe(1337);
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+});
+
+describe('entrypoint proxy mode (one listener, for gateways)', () => {
+  it('`proxy` runs the proxy with the default config dir, listener and loopback admin', () => {
+    expect(entry(['proxy']).status).toBe(0);
     expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
   });
 
@@ -74,24 +146,20 @@ describe('entrypoint proxy mode', () => {
     expect(recorded().args).toEqual([CLI, 'proxy', '--admin', '127.0.0.1:15000', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
   });
 
-  it('treats leading proxy flags as proxy mode', () => {
+  it('treats leading flags that include --listen or --gateway as proxy mode', () => {
     entry(['--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
     expect(recorded().args).toEqual([CLI, 'proxy', '-f', '/etc/wasmesh', '--admin', '127.0.0.1:15000',
       '--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
-  });
-
-  it("ignores Istio's injected pilot-agent arguments (`proxy sidecar ...`) and says so", () => {
-    const r = entry(['proxy', 'sidecar', '--configPath', '/etc/istio/proxy', '--serviceCluster', 'web']);
-    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
-    expect(r.stderr).toMatch(/ignoring Istio pilot-agent arguments: sidecar --configPath/);
+    entry(['-f', '/gw', '--gateway=web-gateway']);
+    expect(recorded().args).toEqual([CLI, 'proxy', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000', '-f', '/gw', '--gateway=web-gateway']);
   });
 
   it("propagates the proxy's exit code", () => {
-    expect(entry([], { SHIM_EXIT: '7' }).status).toBe(7);
+    expect(entry(['proxy'], { SHIM_EXIT: '7' }).status).toBe(7);
   });
 
   it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
-    expect(entry([], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
+    expect(entry(['proxy'], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
     expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
   });
@@ -101,7 +169,7 @@ describe('entrypoint signals', () => {
   /** Starts the entrypoint with the fake node waiting; resolves once it is ready. */
   async function started(mode: string) {
     rmSync(out, { force: true });
-    const child = spawn(ENTRYPOINT, [], { env: env({ SHIM_MODE: mode }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ENTRYPOINT, [], { env: env({ ...APP, SHIM_MODE: mode }), stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('fake proxy not ready in 10 s')), 10_000);
       child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
@@ -112,7 +180,7 @@ describe('entrypoint signals', () => {
     return { child, exited };
   }
 
-  it('execs the proxy: same pid, so SIGTERM reaches it and its exit code comes back', async () => {
+  it('execs the sidecar: same pid, so SIGTERM reaches it and its exit code comes back', async () => {
     const { child, exited } = await started('trap');
     expect(recorded().pid).toBe(child.pid);
     child.kill('SIGTERM');
@@ -163,8 +231,9 @@ describe('entrypoint init and passthrough modes', () => {
   });
 
   it('rejects an unknown leading option instead of guessing a mode', () => {
-    const r = entry(['--verbose']);
+    const r = entry(['--verbose'], APP);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown option '--verbose'/);
+    expect(r.stderr).toMatch(/unknown option '--verbose': give a mode first \(sidecar, proxy, init\)/);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
-// Tests docker/healthcheck.mjs, the image's HEALTHCHECK: healthy exactly when the admin
-// endpoint's /ready answers 2xx, at the address WASMESH_ADMIN names.
+// Tests docker/healthcheck.mjs, the image's HEALTHCHECK: healthy exactly when the sidecar's health
+// port answers 2xx to /healthz/ready at WASMESH_HEALTH; when nothing listens there (the `proxy`
+// mode has no health port), exactly when the admin endpoint's /ready at WASMESH_ADMIN answers 2xx.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -8,25 +9,41 @@ import { fileURLToPath } from 'node:url';
 
 const HEALTHCHECK = fileURLToPath(new URL('../../docker/healthcheck.mjs', import.meta.url));
 
-let ready = 200;
-let seen: string[] = [];
-let port = 0;
-const server = http.createServer((req, res) => {
-  seen.push(req.url ?? '');
-  res.statusCode = req.url === '/ready' ? ready : 404;
-  res.end();
-});
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-});
-afterAll(async () => { await new Promise((resolve) => server.close(resolve)); });
+/** A stand-in for one port: answers `status` on `path`, 404 elsewhere, and records what it saw. */
+function port(path: string) {
+  const p = { status: 200, seen: [] as string[], port: 0, server: null as unknown as http.Server };
+  p.server = http.createServer((req, res) => {
+    p.seen.push(req.url ?? '');
+    res.statusCode = req.url === path ? p.status : 404;
+    res.end();
+  });
+  return p;
+}
+const health = port('/healthz/ready');
+const admin = port('/ready');
+let closedPort = 0;
 
-/** Runs the healthcheck (async, so this process's server can answer it) and returns its exit. */
-function check(admin: string): Promise<{ code: number | null; stderr: string }> {
+beforeAll(async () => {
+  for (const p of [health, admin]) {
+    await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', resolve));
+    p.port = (p.server.address() as AddressInfo).port;
+  }
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+});
+afterAll(async () => {
+  for (const p of [health, admin]) await new Promise((resolve) => p.server.close(resolve));
+});
+
+/** Runs the healthcheck (async, so this process's servers can answer it) and returns its exit. */
+function check(healthAddr: string, adminAddr: string): Promise<{ code: number | null; stderr: string }> {
+  health.seen = [];
+  admin.seen = [];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [HEALTHCHECK], {
-      env: { ...process.env, WASMESH_ADMIN: admin, WASMESH_HEALTHCHECK_TIMEOUT_MS: '2000' },
+      env: { ...process.env, WASMESH_HEALTH: healthAddr, WASMESH_ADMIN: adminAddr, WASMESH_HEALTHCHECK_TIMEOUT_MS: '2000' },
     });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
@@ -35,37 +52,49 @@ function check(admin: string): Promise<{ code: number | null; stderr: string }> 
 }
 
 describe('image healthcheck', () => {
-  it('is healthy when /ready answers 200', async () => {
-    ready = 200; seen = [];
-    expect((await check(`127.0.0.1:${port}`)).code).toBe(0);
-    expect(seen).toEqual(['/ready']);
+  it('is healthy when the health port answers /healthz/ready with 200, without asking the admin port', async () => {
+    health.status = 200;
+    expect((await check(`127.0.0.1:${health.port}`, `127.0.0.1:${admin.port}`)).code).toBe(0);
+    expect(health.seen).toEqual(['/healthz/ready']);
+    expect(admin.seen).toEqual([]);
   });
 
-  it('probes a wildcard admin bind through loopback', async () => {
-    ready = 200;
-    expect((await check(`0.0.0.0:${port}`)).code).toBe(0);
+  it('probes a wildcard bind through loopback', async () => {
+    health.status = 200;
+    expect((await check(`0.0.0.0:${health.port}`, `127.0.0.1:${closedPort}`)).code).toBe(0);
   });
 
-  it('is unhealthy while /ready answers 503, and says so', async () => {
-    ready = 503;
-    const r = await check(`127.0.0.1:${port}`);
+  it('is unhealthy while the health port answers 503, even if the admin port says ready', async () => {
+    health.status = 503;
+    admin.status = 200;
+    const r = await check(`127.0.0.1:${health.port}`, `127.0.0.1:${admin.port}`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/answered 503/);
+    expect(r.stderr).toMatch(/healthz\/ready answered 503/);
+    expect(admin.seen).toEqual([]);
   });
 
-  it('is unhealthy when nothing listens', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const freePort = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    const r = await check(`127.0.0.1:${freePort}`);
+  it('asks the admin /ready when nothing listens on the health port (proxy mode)', async () => {
+    admin.status = 200;
+    expect((await check(`127.0.0.1:${closedPort}`, `127.0.0.1:${admin.port}`)).code).toBe(0);
+    expect(admin.seen).toEqual(['/ready']);
+    admin.status = 503;
+    const r = await check(`127.0.0.1:${closedPort}`, `127.0.0.1:${admin.port}`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/unreachable: ECONNREFUSED/);
+    expect(r.stderr).toMatch(/\/ready answered 503/);
   });
 
-  it('rejects an admin address that is not host:port', async () => {
-    const r = await check('localhost');
+  it('is unhealthy when nothing listens on either port, and says so', async () => {
+    const r = await check(`127.0.0.1:${closedPort}`, `127.0.0.1:${closedPort}`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/neither .* nor .* accepts connections \(ECONNREFUSED\)/);
+  });
+
+  it('rejects an address that is not host:port', async () => {
+    let r = await check('localhost', `127.0.0.1:${admin.port}`);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/is not host:port/);
+    expect(r.stderr).toMatch(/WASMESH_HEALTH 'localhost' is not host:port/);
+    r = await check(`127.0.0.1:${health.port}`, 'localhost');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/WASMESH_ADMIN 'localhost' is not host:port/);
   });
 });

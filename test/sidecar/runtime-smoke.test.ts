@@ -1,6 +1,7 @@
 // What the image runs, end to end without Docker: docker/entrypoint.sh starting the real CLI from
-// this checkout's build, as the proxy uid when root, serving a request through its listener, passing
-// the image HEALTHCHECK, and stopping cleanly (exit 0) on SIGTERM as `docker stop` sends it.
+// this checkout's build (the sidecar by default, the one-listener proxy in `proxy` mode), as the
+// proxy uid when root, serving requests through its listeners, passing the image HEALTHCHECK, and
+// stopping cleanly (exit 0) on SIGTERM as `docker stop` sends it.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync, existsSync, readFileSync } from 'node:fs';
@@ -39,19 +40,59 @@ function get(port: number, path: string, host: string): Promise<{ status: number
   });
 }
 
-describe.skipIf(reason !== null)('image runtime: entrypoint -> wasmesh proxy', () => {
+/** A port nothing listens on yet, for each name given. */
+async function freePorts<K extends string>(...names: K[]): Promise<Record<K, number>> {
+  const out = {} as Record<K, number>;
+  for (const n of names) out[n] = await freePort();
+  return out;
+}
+
+/** The entrypoint as a container would run it; resolves once `readyPath` on `readyPort` says 200. */
+async function startImage(args: string[], env: Record<string, string>, readyPort: number, readyPath: string) {
+  const child = spawn(ENTRYPOINT, args, { env: { ...process.env, WASMESH_HOME: ROOT, WASMESH_PROXY_UID: '1337', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = { child, logs: '', exited: null as unknown as Promise<{ code: number | null; signal: string | null }> };
+  child.stdout!.on('data', (d) => { run.logs += d; });
+  child.stderr!.on('data', (d) => { run.logs += d; });
+  run.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // Bounded wait for the config to be loaded and the listeners up.
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`entrypoint exited early: ${run.logs}`);
+    const ok = await get(readyPort, readyPath, '127.0.0.1').then((r) => r.status === 200, () => false);
+    if (ok) return run;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`not ready in 10 s: ${run.logs}`);
+}
+
+function healthcheck(env: Record<string, string>) {
+  return spawnSync(process.execPath, [HEALTHCHECK], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 10_000 });
+}
+
+async function stopsCleanly(run: Awaited<ReturnType<typeof startImage>>) {
+  run.child.kill('SIGTERM');
+  const result = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+  expect(result, run.logs).toEqual({ code: 0, signal: null });
+}
+
+function uidOf(pid: number): string[] | undefined {
+  // Real and effective uid from the kernel's view of the process (exec kept the pid).
+  return /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.slice(1, 3);
+}
+
+describe.skipIf(reason !== null)('image runtime', () => {
   let dir = '';
   let upstream: http.Server;
-  let proxy: ChildProcess;
-  let exited: Promise<{ code: number | null; signal: string | null }>;
-  let logs = '';
-  let listenPort = 0;
-  let adminPort = 0;
+  let app: http.Server;
+  let appPort = 0;
 
   beforeAll(async () => {
     upstream = http.createServer((_req, res) => res.end('Version: v0.1'));
+    app = http.createServer((req, res) => res.end(`app saw ${req.headers.host}`));
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.address() as AddressInfo).port;
+    appPort = (app.address() as AddressInfo).port;
     dir = mkdtempSync(join(tmpdir(), 'wasmesh-runtime-'));
     chmodSync(dir, 0o755); // the proxy runs as uid 1337 when we are root
     writeFileSync(join(dir, 'web.yaml'), [
@@ -67,56 +108,72 @@ describe.skipIf(reason !== null)('image runtime: entrypoint -> wasmesh proxy', (
       '',
     ].join('\n'));
     chmodSync(join(dir, 'web.yaml'), 0o644);
-    listenPort = await freePort();
-    adminPort = await freePort();
-    proxy = spawn(ENTRYPOINT, [], {
-      env: {
-        ...process.env, WASMESH_HOME: ROOT, WASMESH_CONFIG: dir, WASMESH_PROXY_UID: '1337',
-        WASMESH_LISTEN: `127.0.0.1:${listenPort}`, WASMESH_ADMIN: `127.0.0.1:${adminPort}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proxy.stdout!.on('data', (d) => { logs += d; });
-    proxy.stderr!.on('data', (d) => { logs += d; });
-    exited = new Promise((resolve) => proxy.on('exit', (code, signal) => resolve({ code, signal })));
-    // Bounded wait for the admin endpoint to say the config is loaded.
-    for (let i = 0; i < 100; i++) {
-      if (proxy.exitCode !== null) throw new Error(`proxy exited early: ${logs}`);
-      const ok = await get(adminPort, '/ready', '127.0.0.1').then((r) => r.status === 200, () => false);
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`proxy not ready in 10 s: ${logs}`);
   });
 
   afterAll(async () => {
-    if (proxy && proxy.exitCode === null && proxy.signalCode === null) proxy.kill('SIGKILL');
     await new Promise((resolve) => upstream?.close(resolve));
+    await new Promise((resolve) => app?.close(resolve));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(process.getuid?.() !== 0)('runs the proxy as uid 1337', () => {
-    // Real and effective uid from the kernel's view of the process (exec kept the pid).
-    const status = readFileSync(`/proc/${proxy.pid}/status`, 'utf8');
-    expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1, 3)).toEqual(['1337', '1337']);
-  });
+  describe('default mode: entrypoint -> wasmesh sidecar', () => {
+    let run: Awaited<ReturnType<typeof startImage>>;
+    let p: Record<'outbound' | 'inbound' | 'health' | 'admin', number>;
 
-  it('proxies a request to the ServiceEntry endpoint', async () => {
-    const r = await get(listenPort, '/', 'web.default.svc.cluster.local');
-    expect(r).toEqual({ status: 200, body: 'Version: v0.1' });
-  });
-
-  it('passes the image HEALTHCHECK', () => {
-    const r = spawnSync(process.execPath, [HEALTHCHECK], {
-      encoding: 'utf8', env: { ...process.env, WASMESH_ADMIN: `127.0.0.1:${adminPort}` }, timeout: 10_000,
+    beforeAll(async () => {
+      p = await freePorts('outbound', 'inbound', 'health', 'admin');
+      run = await startImage([], {
+        WASMESH_CONFIG: dir, WASMESH_APP_PORTS: String(appPort),
+        WASMESH_OUTBOUND: `127.0.0.1:${p.outbound}`, WASMESH_INBOUND: `127.0.0.1:${p.inbound}`,
+        WASMESH_HEALTH: `127.0.0.1:${p.health}`, WASMESH_ADMIN: `127.0.0.1:${p.admin}`,
+      }, p.health, '/healthz/ready');
     });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    afterAll(() => { if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL'); });
+
+    it.skipIf(process.getuid?.() !== 0)('runs the sidecar as uid 1337', () => {
+      expect(uidOf(run.child.pid!)).toEqual(['1337', '1337']);
+    });
+
+    it('routes an outbound request to the ServiceEntry endpoint', async () => {
+      expect(await get(p.outbound, '/', 'web.default.svc.cluster.local')).toEqual({ status: 200, body: 'Version: v0.1' });
+    });
+
+    it('hands an inbound request to the app port its Host names', async () => {
+      expect(await get(p.inbound, '/', `pod:${appPort}`)).toEqual({ status: 200, body: `app saw pod:${appPort}` });
+      expect((await get(p.inbound, '/', 'pod:1')).status).toBe(404);
+    });
+
+    it('passes the image HEALTHCHECK through the health port', () => {
+      const r = healthcheck({ WASMESH_HEALTH: `127.0.0.1:${p.health}`, WASMESH_ADMIN: `127.0.0.1:${p.admin}` });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('stops with exit code 0 on SIGTERM', async () => { await stopsCleanly(run); });
   });
 
-  it('stops with exit code 0 on SIGTERM', async () => {
-    proxy.kill('SIGTERM');
-    const result = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
-    expect(result, logs).toEqual({ code: 0, signal: null });
+  describe('`proxy` mode: entrypoint -> wasmesh proxy (one listener, for gateways)', () => {
+    let run: Awaited<ReturnType<typeof startImage>>;
+    let p: Record<'listen' | 'admin' | 'health', number>;
+
+    beforeAll(async () => {
+      p = await freePorts('listen', 'admin', 'health');
+      run = await startImage(['proxy'], {
+        WASMESH_CONFIG: dir, WASMESH_LISTEN: `127.0.0.1:${p.listen}`, WASMESH_ADMIN: `127.0.0.1:${p.admin}`,
+      }, p.admin, '/ready');
+    });
+    afterAll(() => { if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL'); });
+
+    it('proxies a request to the ServiceEntry endpoint', async () => {
+      expect(await get(p.listen, '/', 'web.default.svc.cluster.local')).toEqual({ status: 200, body: 'Version: v0.1' });
+    });
+
+    it('passes the image HEALTHCHECK through the admin port (no health port in this mode)', () => {
+      const r = healthcheck({ WASMESH_HEALTH: `127.0.0.1:${p.health}`, WASMESH_ADMIN: `127.0.0.1:${p.admin}` });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('stops with exit code 0 on SIGTERM', async () => { await stopsCleanly(run); });
   });
 });

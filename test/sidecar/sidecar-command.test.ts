@@ -1,0 +1,78 @@
+// `wasmesh sidecar`'s command line through the CLI entry point: --app-ports validation, the
+// port clashes refused before anything binds (exit 2), help, and the listing in `wasmesh --help`.
+import { describe, it, expect } from 'vitest';
+import { main } from '../../host/cli/main.js';
+import { parseAppPorts } from '../../host/cli/sidecar-command.js';
+import { UsageError } from '../../host/cli/args.js';
+import type { CliIo } from '../../host/cli/cli-io.js';
+
+function fakeIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(text: string) { io.stdout += text; },
+    err(text: string) { io.stderr += text; },
+    stopRequested: () => new Promise<string>(() => {}),
+    onReloadRequest: () => () => {},
+    commandDone: () => {},
+  };
+  return io;
+}
+
+async function run(args: string[]) {
+  const io = fakeIo();
+  const code = await main(['sidecar', ...args], io);
+  return { code, stdout: io.stdout, stderr: io.stderr };
+}
+
+describe('--app-ports', () => {
+  it('reads comma-separated ports in the order given', () => {
+    expect(parseAppPorts('5005')).toEqual([5005]);
+    expect(parseAppPorts(' 9080, 5005 ,')).toEqual([9080, 5005]);
+  });
+
+  it('refuses what is not an app port, saying why', () => {
+    expect(() => parseAppPorts('')).toThrow(/at least one port/);
+    expect(() => parseAppPorts('http')).toThrow(/"http" is not a number/);
+    expect(() => parseAppPorts('70000')).toThrow(/out of range/);
+    expect(() => parseAppPorts('0')).toThrow(/port 0/);
+    expect(() => parseAppPorts('5005,5005')).toThrow(/5005 is given twice/);
+    for (const own of ['15000', '15001', '15006', '15021', '15090']) {
+      expect(() => parseAppPorts(`5005,${own}`)).toThrow(UsageError);
+      expect(() => parseAppPorts(own)).toThrow(/sidecar's own ports .* would loop/);
+    }
+  });
+});
+
+describe('wasmesh sidecar usage errors exit 2 before anything starts', () => {
+  const base = ['-f', 'examples/000-web-demo'];
+  it.each([
+    [[...base], /--app-ports <p\[,p…\]> is required/],
+    [['--app-ports', '5005'], /at least one -f/],
+    [[...base, '--app-ports', '5005', '--inbound', '127.0.0.1:5005'], /5005 is also the --inbound port/],
+    [[...base, '--app-ports', '5005', '--outbound', '127.0.0.1:7000', '--inbound', '127.0.0.1:7000'], /--outbound and --inbound are both port 7000/],
+    [[...base, '--app-ports', '5005', '--health', 'nowhere'], /--health "nowhere" is not host:port/],
+    [[...base, '--app-ports', '5005', '--labels', 'app'], /^wasmesh sidecar: --labels: "app" is not a key=value label.*see `wasmesh sidecar --help`/m],
+    [[...base, '--app-ports', '5005', '--listen', '127.0.0.1:1'], /unknown flag --listen/],
+  ])('%j', async (args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('wasmesh sidecar help', () => {
+  it('--help lists its flags and defaults', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    for (const text of ['--app-ports', '--outbound <host:port>', 'default 0.0.0.0:15001', 'default 0.0.0.0:15006', 'default 0.0.0.0:15021', 'default 127.0.0.1:15000']) {
+      expect(r.stdout).toContain(text);
+    }
+  });
+
+  it('is listed in `wasmesh --help`', async () => {
+    const io = fakeIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.stdout).toMatch(/^ {2}sidecar +run the drop-in sidecar/m);
+  });
+});
