@@ -125,7 +125,8 @@ describe('parser A/B tool', () => {
     const rows = abRun(variants, 2, () => 20);
     expect(rows.length).toBe(REQUEST_HEADS.length * 2);
     for (const r of rows) expect(Number.isFinite(r.medianNs) && r.medianNs > 0 && r.bestNs <= r.medianNs).toBe(true);
-    expect(rows.filter((r, i) => i % 2 === 0).every((r) => r.ratio === 1)).toBe(true);
+    expect(rows.filter((r, i) => i % 2 === 0).every((r) => r.ratio === 1 && r.bestRatio === 1)).toBe(true);
+    expect(rows.every((r) => Number.isFinite(r.bestRatio) && r.bestRatio > 0)).toBe(true);
     expect(formatAb(rows)).toContain('×1.00');
   });
 
