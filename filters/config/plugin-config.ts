@@ -14,7 +14,9 @@
 //   36 faultSeed (0: seed the fault draws from the clock)
 //   40 0 (reserved)                44 0 (reserved)
 // Route record (ROUTE_SIZE = 20 bytes), one per flattened route of the table, same order:
-//    0 flags (FLAG_DEST_ROUTES: Envoy has a route per destination; send x-wasmesh-dest)
+//    0 flags: FLAG_ROUTE_HEADER (1): send x-wasmesh-route (Envoy's routes or the fault filter
+//      tell routes apart by it); FLAG_DEST_ROUTES (2): Envoy has a route per destination, send
+//      x-wasmesh-dest
 //    4 delayMs   8 delayPerMillion (0 = no delay)   12 abortStatus   16 abortPerMillion (0 = no abort)
 // Percentages are per million, as Envoy's FractionalPercent for Istio faults (MILLION).
 // The blob is read in place: the host copies it into a block from proxy_on_memory_allocate
@@ -42,7 +44,8 @@ export const R_DELAY_MS: u32 = 4;
 export const R_DELAY_PER_MILLION: u32 = 8;
 export const R_ABORT_STATUS: u32 = 12;
 export const R_ABORT_PER_MILLION: u32 = 16;
-export const FLAG_DEST_ROUTES: u32 = 1;
+export const FLAG_ROUTE_HEADER: u32 = 1;
+export const FLAG_DEST_ROUTES: u32 = 2;
 export const PER_MILLION: u32 = 1000000;
 
 /** Why a configuration was refused. Values are stable; `configErrorCode` names them. */

@@ -5,7 +5,7 @@ import { BufferType, LogLevel, Status } from '../abi/abi-types';
 import { getBufferBytes, bufferData } from '../abi/buffer';
 import { LogLine } from '../abi/log';
 import { configCheck, configErrorCode, configErrorReason, configTableStatus, ConfigError } from './plugin-config';
-import { Metric, count } from '../metrics/filter-metrics';
+import { Metric, count, flushMetrics } from '../metrics/filter-metrics';
 
 /** Logs why a configuration was refused, with its stable code. */
 function logConfigRejected(filter: string, e: ConfigError, size: usize): void {
@@ -36,6 +36,7 @@ export function readConfiguration(filter: string, size: usize, needTable: bool):
     LogLine.text(': plugin configuration unreadable (wasmesh_config_unreadable): proxy_get_buffer_bytes failed');
     LogLine.emit(LogLevel.Error);
     count(Metric.ConfigRejected);
+    flushMetrics();
     return 0;
   }
   const block = bufferData();
@@ -43,6 +44,8 @@ export function readConfiguration(filter: string, size: usize, needTable: bool):
   if (e != ConfigError.Ok) {
     logConfigRejected(filter, e, size);
     count(Metric.ConfigRejected);
+    // A refused root gets no tick: the count must reach /stats now.
+    flushMetrics();
     if (block != 0) heap.free(block);
     return 0;
   }

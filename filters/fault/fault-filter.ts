@@ -15,7 +15,7 @@ import {
   C_FAULT_SEED, PER_MILLION,
 } from '../config/plugin-config';
 import { readConfiguration } from '../config/read-configuration';
-import { Metric, count, defineMetrics } from '../metrics/filter-metrics';
+import { Metric, count, defineMetrics, flushMetrics, METRICS_FLUSH_MS } from '../metrics/filter-metrics';
 import { ascii, parseDecimal } from '../common/ascii';
 import { PendingDelays } from './pending-delays';
 
@@ -48,17 +48,18 @@ function draw(s: FaultRootState): u32 {
   return x % PER_MILLION;
 }
 
-/** Arms the root context's tick for its earliest deadline, or stops it when nothing waits. */
+/** Arms the root context's tick for its earliest deadline, or for the metrics flush when nothing waits. */
 function arm(s: FaultRootState, nowNs: u64): void {
   if (s.pending.count == 0) {
-    setTickPeriodMilliseconds(0);
+    setTickPeriodMilliseconds(METRICS_FLUSH_MS);
     return;
   }
   const earliest = s.pending.earliest();
   const waitNs = earliest > nowNs ? earliest - nowNs : 0;
-  // Round up so the tick never fires before the deadline; at least 1 ms (0 would stop it).
+  // Round up so the tick never fires before the deadline; at least 1 ms (0 would stop it), at
+  // most the metrics flush period.
   const ms = (waitNs + 999999) / 1000000;
-  setTickPeriodMilliseconds(ms == 0 ? 1 : ms > 0xffffffff ? 0xffffffff : <u32>ms);
+  setTickPeriodMilliseconds(ms == 0 ? 1 : ms > <u64>METRICS_FLUSH_MS ? METRICS_FLUSH_MS : <u32>ms);
 }
 
 class FaultRoot extends RootContext {
@@ -76,10 +77,12 @@ class FaultRoot extends RootContext {
     } else {
       states.set(rootId, new FaultRootState(block, seed));
     }
+    setTickPeriodMilliseconds(METRICS_FLUSH_MS);
     return true;
   }
 
   onTick(rootId: u32): void {
+    flushMetrics();
     if (!states.has(rootId)) return;
     const s = states.get(rootId);
     const now = currentTimeNanoseconds();

@@ -117,6 +117,25 @@ function filterRoutes(native: Obj, index: number): { routes: Obj[]; perDestinati
   return { perDestination: false, routes: [route] };
 }
 
+/**
+ * The one Envoy route standing for all of `routes` when they differ only in name and match and
+ * all forward (cluster_header), matched by x-wasmesh-cluster alone; else null.
+ */
+function sharedRoute(routes: Obj[]): Obj | null {
+  if (routes.length === 0) return null;
+  const action = (r: Obj): string => {
+    const { name: _n, match: _m, ...rest } = r;
+    return JSON.stringify(rest);
+  };
+  const first = action(routes[0]);
+  if (!isObj(routes[0].route) || routes.some((r) => action(r) !== first)) return null;
+  return {
+    ...routes[0],
+    name: routes.length === 1 ? routes[0].name : 'wasmesh_all_routes',
+    match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] },
+  };
+}
+
 function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array): Obj {
   return {
     name: 'envoy.filters.http.wasm',
@@ -184,9 +203,13 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     routes.push(...made.routes);
   });
 
-  const configuration = encodeFiltersPluginConfig(mesh, table, { destRoutes, faultSeed: opts.faultSeed });
-  const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
   const hasFault = flat.some((r) => r.fault && (r.fault.delay || r.fault.abort));
+  // When every route gets the same Envoy action (the common case: one rule, or rules that only
+  // differ in where they send), one Envoy route serves them all and the router skips
+  // x-wasmesh-route: a header edit less per request. The fault filter needs the route header.
+  const shared = hasFault ? null : sharedRoute(routes);
+  const configuration = encodeFiltersPluginConfig(mesh, table, { routeHeader: shared === null, destRoutes, faultSeed: opts.faultSeed });
+  const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
   const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault');
   const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
   // The fault filter only where a route has a fault: it costs a VM call per request.
@@ -196,7 +219,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     name: nativeRouteConfig.name,
     // One host: the filter matched the authority already; a request it did not route (no
     // x-wasmesh-route) matches nothing here and gets Envoy's 404 (NR), never a guess.
-    virtual_hosts: [{ name: 'wasmesh_filters', domains: ['*'], routes }],
+    virtual_hosts: [{ name: 'wasmesh_filters', domains: ['*'], routes: shared === null ? routes : [shared] }],
   };
   const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...filters, ...nativeFilters] };
   const config: Obj = {

@@ -16,11 +16,15 @@ export const C = {
 export const NAME_SIZE = 8;
 export const ROUTE_SIZE = 20;
 export const R = { FLAGS: 0, DELAY_MS: 4, DELAY_PER_MILLION: 8, ABORT_STATUS: 12, ABORT_PER_MILLION: 16 } as const;
+/** Envoy's routes (or the fault filter) tell this route apart: the router sends x-wasmesh-route. */
+export const FLAG_ROUTE_HEADER = 1;
 /** The route has one Envoy route per destination: the router sends x-wasmesh-dest. */
-export const FLAG_DEST_ROUTES = 1;
+export const FLAG_DEST_ROUTES = 2;
 export const PER_MILLION = 1_000_000;
 
 export interface FiltersPluginConfigOptions {
+  /** Send x-wasmesh-route (default true): false when one Envoy route serves every route alike. */
+  routeHeader?: boolean;
   /** Per flattened route: does Envoy hold one route per destination (header operations per destination)? */
   destRoutes?: readonly boolean[];
   /** Seeds the fault filter's draws (tests); 0 or absent: seeded from the clock. */
@@ -105,7 +109,7 @@ export function encodeFiltersPluginConfig(mesh: MeshConfig, table: Uint8Array, o
   routes.forEach((route, i) => {
     const at = routesOff + i * ROUTE_SIZE;
     const [delayMs, delayPm, abortStatus, abortPm] = faultNumbers(route.fault, `route ${route.name}`);
-    u32(at + R.FLAGS, options.destRoutes?.[i] ? FLAG_DEST_ROUTES : 0);
+    u32(at + R.FLAGS, (options.routeHeader === false ? 0 : FLAG_ROUTE_HEADER) | (options.destRoutes?.[i] ? FLAG_DEST_ROUTES : 0));
     u32(at + R.DELAY_MS, delayMs);
     u32(at + R.DELAY_PER_MILLION, delayPm);
     u32(at + R.ABORT_STATUS, abortStatus);

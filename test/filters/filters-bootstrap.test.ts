@@ -38,7 +38,7 @@ function withDestOpsAndFault(): MeshConfig {
 }
 
 describe('envoyFiltersBootstrap', () => {
-  it('seed 000 80/20: one Envoy route keyed by x-wasmesh-route with cluster_header; the router filter first', () => {
+  it('seed 000 80/20: one Envoy route with cluster_header, matched by x-wasmesh-cluster (no route header needed); the router filter first', () => {
     const mesh = seed000Split();
     const { config, warnings } = envoyFiltersBootstrap({ mesh, resources: seed000Resources }, opts);
     const hcm = hcmOf(config);
@@ -48,7 +48,7 @@ describe('envoyFiltersBootstrap', () => {
     expect(hosts[0].routes).toHaveLength(1);
     const r = hosts[0].routes[0];
     expect(r.name).toBe('default/web/0');
-    expect(r.match).toEqual({ prefix: '/', headers: [{ name: 'x-wasmesh-route', string_match: { exact: '0' } }] });
+    expect(r.match).toEqual({ prefix: '/', headers: [{ name: 'x-wasmesh-cluster', present_match: true }] });
     expect(r.route.cluster_header).toBe('x-wasmesh-cluster');
     expect(r.route.weighted_clusters).toBeUndefined();
     expect(r.route.timeout).toBe('0s');
@@ -63,6 +63,7 @@ describe('envoyFiltersBootstrap', () => {
     expect(wasm.configuration['@type']).toBe('type.googleapis.com/google.protobuf.BytesValue');
     const off = blob.readUInt32LE(C.TABLE_OFF);
     expect(blob.subarray(off, off + blob.readUInt32LE(C.TABLE_LEN)).equals(Buffer.from(compileRouteTable(mesh, { listenerPort: 8081 })))).toBe(true);
+    expect(blob.readUInt32LE(blob.readUInt32LE(C.ROUTES_OFF))).toBe(0);
     // Clusters are the native translation's.
     expect(config.static_resources.clusters.map((c: any) => c.name)).toEqual(mesh.clusters.map((c) => c.name));
     expect(warnings).toEqual([]);
@@ -88,7 +89,7 @@ describe('envoyFiltersBootstrap', () => {
     const [a, b] = hcm.http_filters.slice(0, 2).map((f: any) => f.typed_config.config.configuration.value);
     expect(a).toBe(b);
     const blob = Buffer.from(a, 'base64');
-    expect(blob.readUInt32LE(blob.readUInt32LE(C.ROUTES_OFF))).toBe(1);
+    expect(blob.readUInt32LE(blob.readUInt32LE(C.ROUTES_OFF))).toBe(3);
     expect(warnings.filter((w) => /fault/.test(w))).toEqual([]);
   });
 
@@ -102,6 +103,17 @@ describe('envoyFiltersBootstrap', () => {
       expect((e as FiltersConfigError).code).toBe('filters_config_route_table');
       expect((e as FiltersConfigError).message).toMatch(/^default\/web\/0: uri\.regex/);
     }
+  });
+
+  it('keys routes by x-wasmesh-route as soon as their Envoy actions differ', () => {
+    const mesh = seed000Split();
+    const [v1, v2] = mesh.clusters;
+    mesh.virtualHosts[0].routes = [
+      route('default/web/slow', [dest(v1.name)], { matches: [match({ uri: { kind: 'prefix', value: '/slow' } })], timeoutMs: 5000 }),
+      route('default/web/rest', [dest(v2.name)]),
+    ];
+    const routes = hcmOf(envoyFiltersBootstrap({ mesh }, opts).config).route_config.virtual_hosts[0].routes;
+    expect(routes.map((r: any) => [r.name, r.match.headers[0].string_match.exact, r.route.timeout])).toEqual([['default/web/slow', '0', '5s'], ['default/web/rest', '1', '0s']]);
   });
 });
 

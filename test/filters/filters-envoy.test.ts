@@ -153,8 +153,13 @@ describe.skipIf(envoy === null)('wasmesh filters in Envoy', () => {
       for (let i = 0; i < 10; i++) expect(await get(port, '/')).toEqual({ status: 200, body: 'Version: v0.1' });
       expect((await get(port, '/', 'elsewhere.example.com')).status).toBe(404);
       expect(await get(port, '/broken')).toEqual({ status: 503, body: 'fault filter abort' });
-      let s = await stats(adminPort);
-      expect(s.get('wasmcustom.wasmesh_router_routed')).toBeGreaterThanOrEqual(11);
+      // The filters hand counters to Envoy in batches, at the latest on their 1 s tick.
+      let s = await until('the counters in /stats', async () => {
+        const t = await stats(adminPort);
+        return (t.get('wasmcustom.wasmesh_router_routed') ?? 0) >= 12 && t.get('wasmcustom.wasmesh_fault_aborts') === 1 ? t : undefined;
+      }, 5000);
+      // 1 readiness probe + 10 + /broken (routed, then aborted by the fault filter).
+      expect(s.get('wasmcustom.wasmesh_router_routed')).toBe(12);
       expect(s.get('wasmcustom.wasmesh_router_no_route')).toBe(1);
       expect(s.get('wasmcustom.wasmesh_fault_aborts')).toBe(1);
 

@@ -3,7 +3,7 @@
 // located errors for faults the filters cannot apply.
 import { describe, expect, it } from 'vitest';
 import { compileRouteTable } from '../../host/compile/route-table.js';
-import { C, CONFIG_MAGIC, encodeFiltersPluginConfig, FLAG_DEST_ROUTES, NAME_SIZE, R, ROUTE_SIZE } from '../../host/envoy/filters-plugin-config.js';
+import { C, CONFIG_MAGIC, encodeFiltersPluginConfig, FLAG_DEST_ROUTES, FLAG_ROUTE_HEADER, NAME_SIZE, R, ROUTE_SIZE } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
 import { dest, route, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
@@ -51,10 +51,12 @@ describe('encodeFiltersPluginConfig', () => {
     expect(u32(blob, C.ROUTE_COUNT)).toBe(3);
     expect(u32(blob, C.FAULT_SEED)).toBe(42);
     const rec = (i: number, f: number): number => u32(blob, u32(blob, C.ROUTES_OFF) + i * ROUTE_SIZE + f);
-    expect([rec(0, R.FLAGS), rec(0, R.DELAY_MS), rec(0, R.DELAY_PER_MILLION), rec(0, R.ABORT_STATUS), rec(0, R.ABORT_PER_MILLION)]).toEqual([0, 250, 125_000, 0, 0]);
+    expect([rec(0, R.FLAGS), rec(0, R.DELAY_MS), rec(0, R.DELAY_PER_MILLION), rec(0, R.ABORT_STATUS), rec(0, R.ABORT_PER_MILLION)]).toEqual([FLAG_ROUTE_HEADER, 250, 125_000, 0, 0]);
     expect([rec(1, R.DELAY_MS), rec(1, R.DELAY_PER_MILLION), rec(1, R.ABORT_STATUS), rec(1, R.ABORT_PER_MILLION)]).toEqual([0, 0, 503, 1]);
-    expect(rec(2, R.FLAGS)).toBe(FLAG_DEST_ROUTES);
+    expect(rec(2, R.FLAGS)).toBe(FLAG_ROUTE_HEADER | FLAG_DEST_ROUTES);
     expect(rec(2, R.ABORT_PER_MILLION)).toBe(0);
+    const shared = encodeFiltersPluginConfig(mesh, compileRouteTable(mesh), { routeHeader: false });
+    expect([0, 1, 2].map((i) => u32(shared, u32(shared, C.ROUTES_OFF) + i * ROUTE_SIZE + R.FLAGS))).toEqual([0, 0, 0]);
   });
 
   it.each([
