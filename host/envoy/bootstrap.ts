@@ -1,15 +1,23 @@
-// `wasmesh envoy-config`: the resolved mesh (plus the Istio resources it came from) as a static
-// Envoy v3 bootstrap, the way Istio's Pilot would program Envoy for the same YAML, so stock
-// Envoy can serve what `wasmesh proxy` serves (our baseline). What cannot be expressed is
-// reported as a warning, never dropped silently.
+// `wasmesh envoy-config`: the resolved mesh as a static Envoy v3 bootstrap, the way Istio's
+// Pilot would program Envoy for the same YAML, so stock Envoy can serve what `wasmesh proxy`
+// serves (our baseline). Everything is read from the model host/config resolved (what wasmesh
+// does not serve, the loader has warned about already); what Envoy cannot do as wasmesh does
+// is reported as a warning, never dropped silently.
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
-import type { Cluster, HeaderMatch, HeaderOps, MeshConfig, Route, RouteDestination, RouteMatch, StringMatch } from '../model/mesh.js';
+import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
+import { CORS_FILTER_NAME, corsFilter, envoyCorsPolicy } from './cors-policy.js';
 import { envoyDuration } from './duration.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
-import { findHttpRule, IstioResources, parseRouteName, type Obj } from './istio-resources.js';
+import { envoyFault, FAULT_FILTER_NAME, faultFilter } from './fault-policy.js';
+import { fractionalPercent } from './fractional-percent.js';
+import { envoyHashPolicy } from './hash-policy.js';
+import type { Obj } from './istio-resources.js';
+import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } from './local-reply.js';
 import { envoyRetryPolicy } from './retry-policy.js';
+import { envoyRewrite } from './rewrite-action.js';
+import { envoyRouteMatch } from './route-match.js';
 import { envoyDomains } from './virtual-host-domains.js';
 
 export interface HostPort {
@@ -17,7 +25,10 @@ export interface HostPort {
   port: number;
 }
 
-/** What host/config's loadConfig returns; `resources` are the Istio resources it read. */
+/**
+ * What host/config's loadConfig returns. `resources` (the Istio resources it read) are not
+ * needed by this translation, which reads the model; callers may pass them along.
+ */
 export interface LoadedMesh {
   mesh: MeshConfig;
   resources?: readonly unknown[];
@@ -42,21 +53,27 @@ export interface EnvoyBootstrap {
   warnings: string[];
 }
 
-/** The rule keys this translation reads from a VirtualService http rule (the rest is warned). */
-const TRANSLATED_RULE_FIELDS = new Set(['name', 'match', 'route', 'headers', 'timeout', 'retries']);
-
 export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions): EnvoyBootstrap {
   checkHostPort(opts.listen, '--listen');
   checkHostPort(opts.admin, '--admin');
   const warnings: string[] = [...(loaded.warnings ?? [])];
-  const resources = new IstioResources(loaded.resources, opts.namespace ?? 'default');
   const { mesh } = loaded;
+  const ctx: RouteContext = {
+    listenerPort: opts.listen.port, clusters: new Map(mesh.clusters.map((c) => [c.name, c])), warnings,
+    usesFault: false, usesCors: false, maxDirectBody: 0,
+  };
 
   const domains = envoyDomains(mesh.virtualHosts, warnings);
   const virtualHosts: Obj[] = [];
   mesh.virtualHosts.forEach((vh, i) => {
     if (domains.perHost[i].length === 0) return;
-    virtualHosts.push({ name: vh.name, domains: domains.perHost[i], routes: vh.routes.flatMap((r) => envoyRoutes(r, resources, warnings)) });
+    virtualHosts.push({
+      name: vh.name,
+      domains: domains.perHost[i],
+      routes: vh.routes.flatMap((r) => envoyRoutes(r, ctx)),
+      // As Istio: upstream requests carry x-envoy-attempt-count (1 on the first try), as wasmesh's do.
+      include_request_attempt_count: true,
+    });
   });
 
   const knownClusters = new Set(mesh.clusters.map((c) => c.name));
@@ -71,6 +88,17 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   const name = opts.gateway === undefined ? `outbound_${opts.listen.port}` : `gateway_${opts.gateway.replace(/[^A-Za-z0-9_.-]/g, '_')}_${opts.listen.port}`;
   const routeConfig: Obj = { name: String(opts.listen.port), virtual_hosts: virtualHosts };
   if (domains.ignorePortInHostMatching) routeConfig.ignore_port_in_host_matching = true;
+  // Envoy refuses direct-response bodies over 4 KiB unless the route table allows more (Istio
+  // allows 1 MiB; wasmesh serves any size, so the limit is the largest body).
+  if (ctx.maxDirectBody > ENVOY_DIRECT_RESPONSE_BODY_LIMIT) routeConfig.max_direct_response_body_size_bytes = ctx.maxDirectBody;
+
+  // Istio's chain order: fault, then CORS, then the router. The fault and CORS filters act only
+  // through per-route configs, so they are left out when no route has one (a no-op filter still
+  // costs every request, and this bootstrap is the benchmark's baseline).
+  const httpFilters: Obj[] = [];
+  if (ctx.usesFault) httpFilters.push(faultFilter());
+  if (ctx.usesCors) httpFilters.push(corsFilter());
+  httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const hcm: Obj = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
@@ -85,7 +113,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     generate_request_id: true,
     preserve_external_request_id: true,
     route_config: routeConfig,
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+    http_filters: httpFilters,
   };
 
   const config: Obj = {
@@ -97,7 +125,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }],
-      clusters: mesh.clusters.map((c) => envoyCluster(c, resources, warnings)),
+      clusters: mesh.clusters.map((c) => envoyCluster(c, warnings)),
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },
@@ -123,92 +151,112 @@ function socketAddress(hp: HostPort): Obj {
   return { socket_address: { address: hp.host, port_value: hp.port } };
 }
 
+/** What building the routes needs to know beyond one route, and what it found out. */
+interface RouteContext {
+  listenerPort: number;
+  clusters: ReadonlyMap<string, Cluster>;
+  warnings: string[];
+  usesFault: boolean;
+  usesCors: boolean;
+  /** The largest direct-response body, in bytes. */
+  maxDirectBody: number;
+}
+
 /** One Envoy route per ORed match block of a wasmesh route (Envoy routes take one match each). */
-function envoyRoutes(route: Route, resources: IstioResources, warnings: string[]): Obj[] {
-  const action = envoyRouteAction(route, resources, warnings);
+function envoyRoutes(route: Route, ctx: RouteContext): Obj[] {
+  const action = envoyRouteAction(route, ctx);
   const matches = route.matches.length === 0 ? [null] : route.matches;
-  return matches.map((m, i) => {
-    const out: Obj = {
-      name: route.matches.length > 1 ? `${route.name}#${i}` : route.name,
-      match: m === null ? { prefix: '/' } : envoyMatch(m),
-      ...action,
-    };
-    return out;
-  });
+  return matches.map((m, i) => ({
+    name: route.matches.length > 1 ? `${route.name}#${i}` : route.name,
+    match: envoyRouteMatch(m, ctx.listenerPort),
+    ...action,
+  }));
 }
 
-function envoyMatch(m: RouteMatch): Obj {
-  const out: Obj = {};
-  if (m.uri === null) out.prefix = '/';
-  else if (m.uri.kind === 'exact') out.path = m.uri.value;
-  else if (m.uri.kind === 'prefix') out.prefix = m.uri.value;
-  else out.safe_regex = { regex: m.uri.value };
-  if (m.ignoreUriCase) out.case_sensitive = false;
-  if (m.headers.length > 0) out.headers = m.headers.map(envoyHeaderMatch);
-  return out;
-}
-
-function envoyStringMatch(s: StringMatch): Obj {
-  if (s.kind === 'exact') return { exact: s.value };
-  if (s.kind === 'prefix') return { prefix: s.value };
-  return { safe_regex: { regex: s.value } };
-}
-
-function envoyHeaderMatch(h: HeaderMatch): Obj {
-  const out: Obj = { name: h.name };
-  if (h.match === null) out.present_match = true;
-  else out.string_match = envoyStringMatch(h.match);
-  if (h.invert) out.invert_match = true;
-  return out;
-}
-
-/** The parts of an Envoy route other than name and match: `route` (or a direct response) and headers. */
-function envoyRouteAction(route: Route, resources: IstioResources, warnings: string[]): Obj {
+/**
+ * The parts of an Envoy route other than name and match: the action (`route`, `redirect` or
+ * `direct_response`), header operations, and the fault and CORS filters' per-route configs.
+ */
+function envoyRouteAction(route: Route, ctx: RouteContext): Obj {
   const out: Obj = {};
   const where = `route ${route.name}`;
-  if (route.destinations.length === 0) {
-    warnings.push(`${where}: no destination; Envoy answers 503 (direct_response)`);
-    out.direct_response = { status: 503 };
-    addHeaderOps(out, route.requestHeaders, route.responseHeaders, where, warnings);
-    return out;
-  }
-
-  const action: Obj = {};
+  const { warnings } = ctx;
   let requestOps = route.requestHeaders;
   let responseOps = route.responseHeaders;
-  if (route.destinations.length === 1) {
-    action.cluster = route.destinations[0].cluster;
-    // As Istio does for a lone destination: its header operations join the route's, after them.
-    requestOps = concatOps(route.requestHeaders, route.destinations[0].requestHeaders);
-    responseOps = concatOps(route.responseHeaders, route.destinations[0].responseHeaders);
-  } else {
-    action.weighted_clusters = { clusters: route.destinations.map((d) => envoyClusterWeight(d, where, warnings)) };
-  }
-  // Istio's default for HTTP routes is no timeout, which Envoy spells 0s (its own default is 15s).
-  action.timeout = route.timeoutMs === null ? '0s' : envoyDuration(route.timeoutMs);
 
-  const rule = ruleOf(route, resources);
-  const retryWhere = rule ? `${rule.where}.retries` : `${where} retries`;
-  const retry = envoyRetryPolicy(rule?.rule.retries, retryWhere, warnings);
-  if (retry !== null) action.retry_policy = retry;
-  if (rule) {
-    for (const key of Object.keys(rule.rule)) {
-      if (!TRANSLATED_RULE_FIELDS.has(key)) warnings.push(`${rule.where}.${key}: not translated to Envoy`);
+  if (route.redirect) {
+    out.redirect = envoyRedirect(route.redirect, ctx.listenerPort, where, warnings);
+  } else if (route.directResponse) {
+    out.direct_response = envoyDirectResponse(route.directResponse);
+    ctx.maxDirectBody = Math.max(ctx.maxDirectBody, Buffer.byteLength(route.directResponse.body ?? ''));
+  } else if (route.destinations.length === 0) {
+    warnings.push(`${where}: no destination; Envoy answers 503 (direct_response)`);
+    out.direct_response = { status: 503 };
+  } else {
+    const action: Obj = {};
+    if (route.destinations.length === 1) {
+      action.cluster = route.destinations[0].cluster;
+      // As Istio does for a lone destination: its header operations join the route's, after them.
+      requestOps = concatOps(route.requestHeaders, route.destinations[0].requestHeaders);
+      responseOps = concatOps(route.responseHeaders, route.destinations[0].responseHeaders);
+    } else {
+      action.weighted_clusters = { clusters: route.destinations.map((d) => envoyClusterWeight(d, where, warnings)) };
+    }
+    // Istio's default for HTTP routes is no timeout, which Envoy spells 0s (its own default is 15s).
+    action.timeout = route.timeoutMs === null ? '0s' : envoyDuration(route.timeoutMs);
+    if (route.rewrite) Object.assign(action, envoyRewrite(route.rewrite));
+    const retry = envoyRetryPolicy(route.retry);
+    if (retry !== null) action.retry_policy = retry;
+    const hash = routeHashPolicy(route, ctx);
+    if (hash !== null) action.hash_policy = [hash];
+    if (route.mirrors && route.mirrors.length > 0) {
+      action.request_mirror_policies = route.mirrors.map((m) => {
+        if (!ctx.clusters.has(m.cluster)) warnings.push(`${where}: mirror cluster ${m.cluster} is not among the mesh's clusters; Envoy will reject the route table`);
+        // Envoy appends "-shadow" to the mirror's Host, as wasmesh does.
+        return { cluster: m.cluster, runtime_fraction: { default_value: fractionalPercent(m.percentage) } };
+      });
+    }
+    out.route = action;
+  }
+
+  const perFilter: Obj = {};
+  const fault = route.fault ? envoyFault(route.fault) : null;
+  if (fault !== null) {
+    perFilter[FAULT_FILTER_NAME] = fault;
+    ctx.usesFault = true;
+  }
+  if (route.cors) {
+    perFilter[CORS_FILTER_NAME] = envoyCorsPolicy(route.cors);
+    ctx.usesCors = true;
+    if (fault !== null) {
+      warnings.push(`${where}: fault and corsPolicy together: Envoy runs the fault filter before CORS (current Istio's order), so preflights are faulted too; wasmesh answers CORS first`);
     }
   }
-  out.route = action;
+  if (Object.keys(perFilter).length > 0) out.typed_per_filter_config = perFilter;
   addHeaderOps(out, requestOps, responseOps, where, warnings);
   return out;
 }
 
-function ruleOf(route: Route, resources: IstioResources): { rule: Obj; where: string } | undefined {
-  const parsed = parseRouteName(route.name);
-  if (parsed === null) return undefined;
-  const vs = resources.virtualService(parsed.namespace, parsed.virtualService);
-  if (vs === undefined) return undefined;
-  const found = findHttpRule(vs, parsed.rule);
-  if (found === undefined) return undefined;
-  return { rule: found.rule, where: `VirtualService ${parsed.namespace}/${parsed.virtualService} http[${found.index}]` };
+/**
+ * The hash_policy of a route: the request value its consistent-hash destinations hash. Envoy
+ * has one list per route (it applies to whichever cluster is picked), so destinations whose
+ * DestinationRules name different keys cannot all be honoured: the first one's is used.
+ */
+function routeHashPolicy(route: Route, ctx: RouteContext): Obj | null {
+  const keyed: Array<{ cluster: string; policy: Obj }> = [];
+  for (const d of route.destinations) {
+    const c = ctx.clusters.get(d.cluster);
+    if (c?.lb !== 'CONSISTENT_HASH' || !c.policy?.hash) continue;
+    const policy = envoyHashPolicy(c.policy.hash.key);
+    if (policy !== null) keyed.push({ cluster: c.name, policy });
+  }
+  if (keyed.length === 0) return null;
+  const first = JSON.stringify(keyed[0].policy);
+  const other = keyed.find((k) => JSON.stringify(k.policy) !== first);
+  if (other) {
+    ctx.warnings.push(`route ${route.name}: destinations hash different request values (${keyed[0].cluster} vs ${other.cluster}); Envoy has one hash policy per route, the first destination's is used for all`);
+  }
+  return keyed[0].policy;
 }
 
 function envoyClusterWeight(d: RouteDestination, where: string, warnings: string[]): Obj {
@@ -246,17 +294,18 @@ function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: 
   if (response.remove.length > 0) out.response_headers_to_remove = [...response.remove];
 }
 
-function envoyCluster(c: Cluster, resources: IstioResources, warnings: string[]): Obj {
+function envoyCluster(c: Cluster, warnings: string[]): Obj {
+  const policy = envoyClusterPolicy(c, warnings);
+  // ORIGINAL_DST finds its hosts in each request: no endpoints to list.
+  if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy };
   // STATIC needs IP literals; a host name (allowed by a STATIC ServiceEntry endpoint) needs DNS.
   const named = c.endpoints.filter((e) => isIP(e.address) === 0);
   if (named.length > 0) {
     warnings.push(`cluster ${c.name}: endpoint address ${named[0].address} is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)`);
   }
-  const policy = envoyClusterPolicy(c, resources, warnings);
   return {
     name: c.name,
     type: named.length > 0 ? 'STRICT_DNS' : 'STATIC',
-    lb_policy: c.lb,
     ...policy,
     load_assignment: {
       cluster_name: c.name,

@@ -1,21 +1,29 @@
-// DestinationRule traffic policies to Envoy cluster settings (connect timeout, circuit
-// breakers, outlier detection, upstream HTTP options), as Istio's Pilot builds them: policies
-// merged top-level → port-level → subset → subset port-level, one component at a time.
-import type { Cluster } from '../model/mesh.js';
-import { envoyDuration, parseDurationMs } from './duration.js';
-import { isObj, type IstioResources, type Obj } from './istio-resources.js';
+// A resolved cluster's load balancer and traffic policy (host/config merged the DestinationRule
+// levels already) as Envoy cluster fields, the way Pilot's cluster builder writes them:
+// lb_policy and its table, connect_timeout, circuit_breakers, upstream HTTP options and TCP
+// keepalive, outlier_detection with the panic threshold from minHealthPercent.
+import type { Cluster, ClusterPolicy } from '../model/mesh.js';
+import type { OutlierSettings } from '../core/upstream-policy.js';
+import { envoyDuration } from './duration.js';
+import { envoyHashTable } from './hash-policy.js';
+import type { Obj } from './istio-resources.js';
 
 /** Istio's mesh-wide default connectTimeout. */
 export const ISTIO_CONNECT_TIMEOUT_MS = 10_000;
+/** Envoy's default upstream idle timeout, which Istio leaves alone unless told. */
+const ENVOY_IDLE_TIMEOUT_MS = 3_600_000;
 /** Istio sets every circuit-breaker threshold to the maximum unless a DestinationRule lowers it. */
 const UINT32_MAX = 4294967295;
+/** Envoy's default outlier max_ejection_time. */
+const ENVOY_MAX_EJECTION_TIME_MS = 300_000;
 
-const COMPONENTS = ['connectionPool', 'loadBalancer', 'outlierDetection', 'tls', 'tunnel', 'proxyProtocol'] as const;
-type Component = (typeof COMPONENTS)[number];
-type Policy = Partial<Record<Component, Obj>>;
-
-/** The Envoy fields of one cluster that come from its traffic policy. */
+/** The Envoy fields of one cluster that come from its lb and traffic policy. */
 export interface ClusterPolicyFields {
+  type?: string;
+  lb_policy: string;
+  ring_hash_lb_config?: Obj;
+  maglev_lb_config?: Obj;
+  original_dst_lb_config?: Obj;
   connect_timeout: string;
   circuit_breakers: Obj;
   outlier_detection?: Obj;
@@ -24,94 +32,85 @@ export interface ClusterPolicyFields {
   typed_extension_protocol_options?: Obj;
 }
 
-/** Istio's defaults, for a cluster no DestinationRule touches. */
-export function defaultClusterPolicy(): ClusterPolicyFields {
-  return { connect_timeout: envoyDuration(ISTIO_CONNECT_TIMEOUT_MS), circuit_breakers: { thresholds: [defaultThresholds()] } };
+function thresholds(policy: ClusterPolicy | undefined): Obj {
+  const l = policy?.limits;
+  const cap = (v: number | undefined): number => (v === undefined ? UINT32_MAX : Math.min(v, UINT32_MAX));
+  return {
+    max_connections: cap(l?.maxConnections),
+    max_pending_requests: cap(l?.maxPendingRequests),
+    max_requests: cap(l?.maxRequests),
+    max_retries: cap(l?.maxRetries),
+    track_remaining: true,
+  };
 }
 
-function defaultThresholds(): Obj {
-  return { max_connections: UINT32_MAX, max_pending_requests: UINT32_MAX, max_requests: UINT32_MAX, max_retries: UINT32_MAX, track_remaining: true };
-}
-
-/** Cluster settings from the DestinationRule that applies to `cluster` (Istio's defaults when none). */
-export function envoyClusterPolicy(cluster: Cluster, resources: IstioResources, warnings: string[]): ClusterPolicyFields {
-  const dr = resources.destinationRule(cluster.host);
-  if (dr === undefined) return defaultClusterPolicy();
-  const drName = `DestinationRule ${resources.namespaceOf(dr)}/${dr.metadata.name}`;
-  const spec = dr.spec ?? {};
-
-  let policy: Policy = {};
-  let where = `${drName} trafficPolicy`;
-  policy = overlay(policy, spec.trafficPolicy, cluster.port, where, warnings);
-  if (cluster.subset !== null && Array.isArray(spec.subsets)) {
-    const subset = spec.subsets.find((s) => isObj(s) && s.name === cluster.subset);
-    if (isObj(subset)) {
-      where = `${drName} subsets[${cluster.subset}].trafficPolicy`;
-      policy = overlay(policy, subset.trafficPolicy, cluster.port, where, warnings);
-    }
+/** Envoy's OutlierDetection from the resolved settings (Istio's applyOutlierDetection). */
+function outlierDetection(o: OutlierSettings): Obj {
+  // Istio turns success-rate ejection off: only the consecutive-error detectors apply.
+  const out: Obj = {
+    consecutive_5xx: o.consecutive5xx,
+    enforcing_consecutive_5xx: o.enforceConsecutive5xx ? 100 : 0,
+    consecutive_gateway_failure: o.consecutiveGatewayFailure,
+    enforcing_consecutive_gateway_failure: o.enforceConsecutiveGatewayFailure ? 100 : 0,
+    enforcing_success_rate: 0,
+    interval: envoyDuration(o.intervalMs),
+    base_ejection_time: envoyDuration(o.baseEjectionTimeMs),
+    max_ejection_percent: o.maxEjectionPercent,
+  };
+  if (o.maxEjectionTimeMs !== ENVOY_MAX_EJECTION_TIME_MS) out.max_ejection_time = envoyDuration(o.maxEjectionTimeMs);
+  if (o.splitExternalLocalOriginErrors) {
+    out.split_external_local_origin_errors = true;
+    out.consecutive_local_origin_failure = o.consecutiveLocalOriginFailure;
+    out.enforcing_consecutive_local_origin_failure = o.enforceConsecutiveLocalOriginFailure ? 100 : 0;
+    out.enforcing_local_origin_success_rate = 0;
   }
-
-  const out = defaultClusterPolicy();
-  const at = `${drName} (cluster ${cluster.name})`;
-  if (policy.connectionPool) applyConnectionPool(out, policy.connectionPool, `${at} connectionPool`, warnings);
-  if (policy.outlierDetection) applyOutlierDetection(out, policy.outlierDetection, `${at} outlierDetection`, warnings);
-  if (policy.loadBalancer) checkLoadBalancer(cluster, policy.loadBalancer, `${at} loadBalancer`, warnings);
-  for (const c of ['tls', 'tunnel', 'proxyProtocol'] as const) {
-    if (policy[c]) warnings.push(`${at} ${c}: not translated to Envoy`);
-  }
+  if (o.alwaysEjectOneHost) out.always_eject_one_host = true;
   return out;
 }
 
-/** Overlays one trafficPolicy (and its portLevelSettings for `port`) component by component. */
-function overlay(base: Policy, trafficPolicy: unknown, port: number, where: string, warnings: string[]): Policy {
-  if (!isObj(trafficPolicy)) return base;
-  const merged: Policy = { ...base };
-  for (const key of Object.keys(trafficPolicy)) {
-    if (key === 'portLevelSettings') continue;
-    if ((COMPONENTS as readonly string[]).includes(key)) {
-      if (isObj(trafficPolicy[key])) merged[key as Component] = trafficPolicy[key] as Obj;
-    } else {
-      warnings.push(`${where}.${key}: not translated to Envoy (unknown traffic policy field)`);
+/** The lb fields: Istio's simple policies by name, consistent hash as its table, PASSTHROUGH as ORIGINAL_DST. */
+function lbFields(c: Cluster, where: string, warnings: string[]): Pick<ClusterPolicyFields, 'type' | 'lb_policy' | 'ring_hash_lb_config' | 'maglev_lb_config' | 'original_dst_lb_config'> {
+  switch (c.lb) {
+    case 'CONSISTENT_HASH': {
+      const hash = c.policy?.hash;
+      if (!hash) {
+        warnings.push(`${where}: CONSISTENT_HASH without a hash policy in the model; Envoy uses RING_HASH with its defaults`);
+        return { lb_policy: 'RING_HASH' };
+      }
+      return envoyHashTable(hash) as { lb_policy: string };
     }
+    case 'PASSTHROUGH':
+      // Istio's PASSTHROUGH is ORIGINAL_DST: the connection's original destination, restored
+      // from iptables. wasmesh has no iptables redirect and takes the destination from the
+      // request's authority (`ip:port`); Envoy does the same when told to read that header.
+      // An authority that is not an address gets no host: 503, in both.
+      return { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', original_dst_lb_config: { use_http_header: true, http_header_name: ':authority' } };
+    default:
+      return { lb_policy: c.lb };
   }
-  if (Array.isArray(trafficPolicy.portLevelSettings)) {
-    const level = trafficPolicy.portLevelSettings.find((p) => isObj(p) && isObj(p.port) && p.port.number === port);
-    if (isObj(level)) {
-      for (const c of COMPONENTS) if (isObj(level[c])) merged[c] = level[c] as Obj;
-    }
-  }
-  return merged;
 }
 
-function positive(v: unknown): number | undefined {
-  return typeof v === 'number' && v > 0 ? v : undefined;
-}
+/** Cluster settings of `c` (Istio's defaults when the model carries no policy). */
+export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolicyFields {
+  const where = `cluster ${c.name}`;
+  const policy = c.policy;
+  const out: ClusterPolicyFields = {
+    ...lbFields(c, where, warnings),
+    connect_timeout: envoyDuration(policy?.connection.connectTimeoutMs ?? ISTIO_CONNECT_TIMEOUT_MS),
+    circuit_breakers: { thresholds: [thresholds(policy)] },
+  };
+  if (policy === undefined) return out;
 
-function applyConnectionPool(out: ClusterPolicyFields, pool: Obj, where: string, warnings: string[]): void {
-  const thresholds = (out.circuit_breakers.thresholds as Obj[])[0];
-  const http = isObj(pool.http) ? pool.http : {};
-  const tcp = isObj(pool.tcp) ? pool.tcp : {};
-  for (const key of Object.keys(pool)) if (key !== 'http' && key !== 'tcp') warnings.push(`${where}.${key}: not translated to Envoy`);
-
-  // As in Istio: zero means "unset" (proto3 cannot tell them apart), so only positive values apply.
-  const maxRequests = positive(http.http2MaxRequests);
-  if (maxRequests !== undefined) thresholds.max_requests = maxRequests;
-  const maxPending = positive(http.http1MaxPendingRequests);
-  if (maxPending !== undefined) thresholds.max_pending_requests = maxPending;
-  const maxRetries = positive(http.maxRetries);
-  if (maxRetries !== undefined) thresholds.max_retries = maxRetries;
-  const maxConnections = positive(tcp.maxConnections);
-  if (maxConnections !== undefined) thresholds.max_connections = maxConnections;
-  if (tcp.connectTimeout !== undefined) out.connect_timeout = envoyDuration(parseDurationMs(tcp.connectTimeout, `${where}.tcp.connectTimeout`));
+  if (policy.outlier !== null) {
+    out.outlier_detection = outlierDetection(policy.outlier);
+    // Istio sets the panic threshold from minHealthPercent (0 disables panic mode, where Envoy's
+    // default 50 % would send traffic to ejected hosts when few endpoints remain).
+    out.common_lb_config = { healthy_panic_threshold: { value: policy.outlier.minHealthPercent } };
+  }
 
   const common: Obj = {};
-  const idle = http.idleTimeout ?? tcp.idleTimeout;
-  if (idle !== undefined) common.idle_timeout = envoyDuration(parseDurationMs(idle, `${where}.http.idleTimeout`));
-  const perConnection = positive(http.maxRequestsPerConnection);
-  if (perConnection !== undefined) common.max_requests_per_connection = perConnection;
-  if (tcp.maxConnectionDuration !== undefined) {
-    common.max_connection_duration = envoyDuration(parseDurationMs(tcp.maxConnectionDuration, `${where}.tcp.maxConnectionDuration`));
-  }
+  if (policy.connection.idleTimeoutMs !== ENVOY_IDLE_TIMEOUT_MS) common.idle_timeout = envoyDuration(policy.connection.idleTimeoutMs);
+  if (policy.limits.maxRequestsPerConnection > 0) common.max_requests_per_connection = policy.limits.maxRequestsPerConnection;
   if (Object.keys(common).length > 0) {
     out.typed_extension_protocol_options = {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -122,59 +121,13 @@ function applyConnectionPool(out: ClusterPolicyFields, pool: Obj, where: string,
       },
     };
   }
-  if (isObj(tcp.tcpKeepalive)) {
-    const ka = tcp.tcpKeepalive;
-    const keepalive: Obj = {};
-    if (typeof ka.probes === 'number') keepalive.keepalive_probes = ka.probes;
-    if (ka.time !== undefined) keepalive.keepalive_time = Math.round(parseDurationMs(ka.time, `${where}.tcp.tcpKeepalive.time`) / 1000);
-    if (ka.interval !== undefined) keepalive.keepalive_interval = Math.round(parseDurationMs(ka.interval, `${where}.tcp.tcpKeepalive.interval`) / 1000);
-    out.upstream_connection_options = { tcp_keepalive: keepalive };
+  const ka = policy.connection.tcpKeepalive;
+  if (ka !== null) {
+    // Envoy takes whole seconds; wasmesh hands the same values to the socket.
+    out.upstream_connection_options = {
+      tcp_keepalive: { keepalive_probes: ka.probes, keepalive_time: Math.max(1, Math.round(ka.timeMs / 1000)), keepalive_interval: Math.max(1, Math.round(ka.intervalMs / 1000)) },
+    };
+    if (ka.timeMs % 1000 !== 0 || ka.intervalMs % 1000 !== 0) warnings.push(`${where}: tcpKeepalive time/interval rounded to whole seconds for Envoy`);
   }
-
-  const httpDone = new Set(['http2MaxRequests', 'http1MaxPendingRequests', 'maxRetries', 'idleTimeout', 'maxRequestsPerConnection']);
-  for (const key of Object.keys(http)) if (!httpDone.has(key)) warnings.push(`${where}.http.${key}: not translated to Envoy`);
-  const tcpDone = new Set(['maxConnections', 'connectTimeout', 'idleTimeout', 'maxConnectionDuration', 'tcpKeepalive']);
-  for (const key of Object.keys(tcp)) if (!tcpDone.has(key)) warnings.push(`${where}.tcp.${key}: not translated to Envoy`);
-}
-
-function applyOutlierDetection(out: ClusterPolicyFields, od: Obj, where: string, warnings: string[]): void {
-  // Istio turns success-rate ejection off: only the consecutive-error detectors apply.
-  const o: Obj = { enforcing_success_rate: 0 };
-  const consecutive = (value: unknown, field: string, enforcing: string): void => {
-    if (typeof value !== 'number') return;
-    o[field] = value;
-    o[enforcing] = value > 0 ? 100 : 0;
-  };
-  consecutive(od.consecutive5xxErrors, 'consecutive_5xx', 'enforcing_consecutive_5xx');
-  consecutive(od.consecutiveGatewayErrors, 'consecutive_gateway_failure', 'enforcing_consecutive_gateway_failure');
-  if (od.interval !== undefined) o.interval = envoyDuration(parseDurationMs(od.interval, `${where}.interval`));
-  if (od.baseEjectionTime !== undefined) o.base_ejection_time = envoyDuration(parseDurationMs(od.baseEjectionTime, `${where}.baseEjectionTime`));
-  const maxPercent = positive(od.maxEjectionPercent);
-  if (maxPercent !== undefined) o.max_ejection_percent = maxPercent;
-  if (od.splitExternalLocalOriginErrors === true) {
-    o.split_external_local_origin_errors = true;
-    const local = positive(od.consecutiveLocalOriginFailures);
-    if (local !== undefined) {
-      o.consecutive_local_origin_failure = local;
-      o.enforcing_consecutive_local_origin_failure = 100;
-    }
-    o.enforcing_local_origin_success_rate = 0;
-  }
-  out.outlier_detection = o;
-  // Istio disables the panic threshold (Envoy's default 50%) unless minHealthPercent says otherwise:
-  // with few endpoints per subset, panic mode would send traffic to ejected hosts.
-  const minHealth = typeof od.minHealthPercent === 'number' ? od.minHealthPercent : 0;
-  out.common_lb_config = { healthy_panic_threshold: { value: minHealth } };
-
-  const done = new Set(['consecutive5xxErrors', 'consecutiveGatewayErrors', 'interval', 'baseEjectionTime', 'maxEjectionPercent',
-    'splitExternalLocalOriginErrors', 'consecutiveLocalOriginFailures', 'minHealthPercent']);
-  for (const key of Object.keys(od)) if (!done.has(key)) warnings.push(`${where}.${key}: not translated to Envoy`);
-}
-
-/** lb_policy comes from the resolved cluster; here only what that cannot carry is reported. */
-function checkLoadBalancer(cluster: Cluster, lb: Obj, where: string, warnings: string[]): void {
-  for (const key of Object.keys(lb)) {
-    if (key !== 'simple') warnings.push(`${where}.${key}: not translated to Envoy (lb_policy is ${cluster.lb})`);
-  }
-  if (lb.simple === 'PASSTHROUGH') warnings.push(`${where}.simple: PASSTHROUGH not translated to Envoy (lb_policy is ${cluster.lb})`);
+  return out;
 }

@@ -1,7 +1,8 @@
 // The translation inputs the Envoy tests share: each case is checked structurally by
 // bootstrap.test.ts and fed to the real `envoy --mode validate` by envoy-validate.test.ts.
 import type { EnvoyBootstrapOptions, LoadedMesh } from '../../host/envoy/bootstrap.js';
-import { dest, match, ops, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
+import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { dest, hashCluster, match, ops, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
 
 export interface BootstrapCase {
   loaded: LoadedMesh;
@@ -12,13 +13,13 @@ const listen = { host: '127.0.0.1', port: 18080 };
 const admin = { host: '127.0.0.1', port: 18081 };
 const v1 = webCluster('v1', 15101);
 const v2 = webCluster('v2', 15102);
-
-function vs(http: unknown[], name = 'web'): unknown {
-  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec: { hosts: ['*'], gateways: ['web-gateway'], http } };
-}
-function dr(spec: Record<string, unknown>): unknown {
-  return { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web', namespace: 'default' }, spec: { host: 'web', ...spec } };
-}
+const ring = hashCluster('ring', 15111, { httpHeaderName: 'X-User', ringHash: { minimumRingSize: 4096 } });
+const maglev = hashCluster('maglev', 15112, { httpHeaderName: 'x-user', maglev: { tableSize: 65537 } });
+const cookie = hashCluster('cookie', 15113, { httpCookie: { name: 'session', path: '/', ttl: '60s', attributes: [{ name: 'SameSite', value: 'Strict' }, { name: 'Secure' }] } });
+const sourceIp = hashCluster('ip', 15114, { useSourceIp: true });
+const noKey = hashCluster('nokey', 15115, { httpQueryParameterName: 'user', minimumRingSize: 64 });
+noKey.policy!.hash!.key = { kind: 'none' };
+const passthrough = webCluster('pass', 1, { lb: 'PASSTHROUGH', endpoints: [] });
 
 export const cases: Record<string, BootstrapCase> = {
   seed000Split: {
@@ -51,7 +52,6 @@ export const cases: Record<string, BootstrapCase> = {
         }],
         clusters: [v1, v2],
       },
-      resources: [vs([{ name: 'jason' }, {}, {}])],
     },
     opts: { listen, admin, gateway: 'web-gateway' },
   },
@@ -86,22 +86,113 @@ export const cases: Record<string, BootstrapCase> = {
       mesh: {
         virtualHosts: [{
           name: 'web-gateway/*', domains: ['*'], routes: [
-            route('default/web/explicit', [dest(v1.name)], { timeoutMs: 1500, matches: [match({ uri: { kind: 'prefix', value: '/a' } })] }),
-            route('default/web/off', [dest(v1.name)], { timeoutMs: 250, matches: [match({ uri: { kind: 'prefix', value: '/b' } })] }),
-            route('default/web/codes', [dest(v1.name)], { matches: [match({ uri: { kind: 'prefix', value: '/c' } })] }),
-            route('default/web/3', [dest(v2.name)]),
+            route('default/web/explicit', [dest(v1.name)], {
+              timeoutMs: 1500, matches: [match({ uri: { kind: 'prefix', value: '/a' } })],
+              retry: retryPolicyFromIstio({ attempts: 3, perTryTimeout: '500ms', retryOn: 'gateway-error,connect-failure', backoff: '40ms' }),
+            }),
+            route('default/web/off', [dest(v1.name)], { timeoutMs: 250, matches: [match({ uri: { kind: 'prefix', value: '/b' } })], retry: retryPolicyFromIstio({ attempts: 0 }) }),
+            route('default/web/codes', [dest(v1.name)], { matches: [match({ uri: { kind: 'prefix', value: '/c' } })], retry: retryPolicyFromIstio({ attempts: 4, retryOn: '502,503,reset' }) }),
+            route('default/web/3', [dest(v2.name)], { retry: retryPolicyFromIstio(undefined) }),
+            route('default/web/4', [dest(v2.name)]),
           ],
         }],
         clusters: [v1, v2],
       },
-      resources: [vs([
-        { name: 'explicit', timeout: '1.5s', retries: { attempts: 3, perTryTimeout: '500ms', retryOn: 'gateway-error,connect-failure', retryIgnorePreviousHosts: false, backoff: '25ms' } },
-        { name: 'off', timeout: '250ms', retries: { attempts: 0 } },
-        { name: 'codes', retries: { attempts: 4, retryOn: '502,503,reset', retryRemoteLocalities: true } },
-        { fault: { abort: { httpStatus: 500, percentage: { value: 1 } } } },
-      ])],
     },
     opts: { listen, admin, gateway: 'web-gateway' },
+  },
+
+  matching: {
+    loaded: {
+      mesh: {
+        virtualHosts: [{
+          name: 'web-gateway/*', domains: ['*'], routes: [
+            route('default/web/method', [dest(v1.name)], {
+              matches: [
+                match({ method: { kind: 'exact', value: 'POST' }, authority: { kind: 'prefix', value: 'api.' }, scheme: { kind: 'exact', value: 'http' } }),
+                match({ method: { kind: 'regex', value: 'PUT|PATCH' } }),
+              ],
+            }),
+            route('default/web/query', [dest(v2.name)], {
+              matches: [match({
+                uri: { kind: 'regex', value: '/items/[0-9]+' }, ignoreUriCase: true,
+                queryParams: [{ name: 'debug', match: null }, { name: 'v', match: { kind: 'exact', value: '2' } }, { name: 'q', match: { kind: 'regex', value: 'a.*' } }],
+              })],
+            }),
+            route('default/web/ports', [dest(v2.name)], { matches: [match({ port: 18080 }), match({ port: 9443, uri: { kind: 'prefix', value: '/Admin' }, ignoreUriCase: true })] }),
+            route('default/web/rest', [dest(v1.name)]),
+          ],
+        }],
+        clusters: [v1, v2],
+      },
+    },
+    opts: { listen, admin, gateway: 'web-gateway' },
+  },
+
+  routeActions: {
+    loaded: {
+      mesh: {
+        virtualHosts: [{
+          name: 'web-gateway/*', domains: ['*'], routes: [
+            route('default/web/rewrite', [dest(v1.name)], { matches: [match({ uri: { kind: 'prefix', value: '/old' } })], rewrite: { uri: '/new', authority: 'web.internal' } }),
+            route('default/web/regex-rewrite', [dest(v1.name)], {
+              matches: [match({ uri: { kind: 'prefix', value: '/r/' } })],
+              rewrite: { uriRegex: { match: '^/r/([^/]+)/(.*)$', rewrite: '/\\2/\\1' } },
+            }),
+            route('default/web/redirect', [], { matches: [match({ uri: { kind: 'exact', value: '/moved' } })], redirect: { uri: '/here', authority: 'new.example.com', redirectCode: 302 } }),
+            route('default/web/redirect-port', [], { matches: [match({ uri: { kind: 'exact', value: '/port' } })], redirect: { scheme: 'HTTPS', port: 8443, redirectCode: 301 } }),
+            route('default/web/redirect-derive', [], { matches: [match({ uri: { kind: 'exact', value: '/derive' } })], redirect: { derivePort: 'FROM_REQUEST_PORT', redirectCode: 308 } }),
+            route('default/web/redirect-odd', [], { matches: [match({ uri: { kind: 'exact', value: '/odd' } })], redirect: { uri: '/x', port: 80, redirectCode: 304 } }),
+            route('default/web/direct', [], {
+              matches: [match({ uri: { kind: 'exact', value: '/teapot' } })], directResponse: { status: 418, body: 'short and stout' },
+              responseHeaders: ops({ set: [['x-direct', '1']] }),
+            }),
+            route('default/web/big', [], { matches: [match({ uri: { kind: 'exact', value: '/big' } })], directResponse: { status: 200, body: 'x'.repeat(5000) } }),
+            route('default/web/empty', [], { matches: [match({ uri: { kind: 'exact', value: '/empty' } })], directResponse: { status: 204, body: null } }),
+            route('default/web/fault', [dest(v1.name)], {
+              matches: [match({ uri: { kind: 'prefix', value: '/fault' } })],
+              fault: { delay: { fixedDelayMs: 250, percentage: 12.5 }, abort: { httpStatus: 503, percentage: 0.0001 } },
+            }),
+            route('default/web/cors', [dest(v1.name), dest(v2.name, 0)], {
+              matches: [match({ uri: { kind: 'prefix', value: '/cors' } })],
+              cors: {
+                allowOrigins: [{ kind: 'exact', value: 'https://a.example' }, { kind: 'regex', value: 'https://.*\\.b\\.example' }],
+                allowMethods: ['GET', 'POST'], allowHeaders: ['x-a', 'x-b'], exposeHeaders: ['x-c'], maxAgeSeconds: 86400, allowCredentials: true, unmatchedPreflights: 'IGNORE',
+              },
+            }),
+            route('default/web/mirror', [dest(v1.name)], {
+              matches: [match({ uri: { kind: 'prefix', value: '/mirror' } })],
+              mirrors: [{ cluster: v2.name, percentage: 100 }, { cluster: v1.name, percentage: 33.3 }],
+            }),
+            route('default/web/both', [dest(v1.name)], {
+              fault: { delay: null, abort: { httpStatus: 500, percentage: 50 } },
+              cors: { allowOrigins: [], allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: null, allowCredentials: null, unmatchedPreflights: 'FORWARD' },
+            }),
+          ],
+        }],
+        clusters: [v1, v2],
+      },
+    },
+    opts: { listen, admin, gateway: 'web-gateway' },
+  },
+
+  loadBalancers: {
+    loaded: {
+      mesh: {
+        virtualHosts: [{
+          name: 'mesh', domains: ['web'], routes: [
+            route('default/web/ring', [dest(ring.name)], { matches: [match({ uri: { kind: 'prefix', value: '/ring' } })] }),
+            route('default/web/maglev', [dest(maglev.name, 50), dest(cookie.name, 50)], { matches: [match({ uri: { kind: 'prefix', value: '/maglev' } })] }),
+            route('default/web/cookie', [dest(cookie.name, 90), dest(v1.name, 10)], { matches: [match({ uri: { kind: 'prefix', value: '/cookie' } })] }),
+            route('default/web/ip', [dest(sourceIp.name)], { matches: [match({ uri: { kind: 'prefix', value: '/ip' } })] }),
+            route('default/web/nokey', [dest(noKey.name)], { matches: [match({ uri: { kind: 'prefix', value: '/nokey' } })] }),
+            route('default/web/pass', [dest(passthrough.name)]),
+          ],
+        }],
+        clusters: [ring, maglev, cookie, sourceIp, noKey, passthrough, v1],
+      },
+    },
+    opts: { listen, admin },
   },
 
   domainsWithPorts: {
@@ -125,23 +216,17 @@ export const cases: Record<string, BootstrapCase> = {
       mesh: {
         virtualHosts: [{ name: 'mesh', domains: ['web'], routes: [route('default/web/0', [dest(v1.name, 50), dest(v2.name, 50)])] }],
         clusters: [
-          { ...v1, lb: 'LEAST_REQUEST', endpoints: [...v1.endpoints, { address: '127.0.0.2', port: 15103, labels: { version: 'v1' }, weight: 3 }] },
-          { ...v2, lb: 'RANDOM' },
-          { name: `outbound|5005||${WEB}`, host: WEB, port: 5005, subset: null, endpoints: [{ address: 'localhost', port: 15104, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN' },
+          {
+            ...v1, lb: 'LEAST_REQUEST', endpoints: [...v1.endpoints, { address: '127.0.0.2', port: 15103, labels: { version: 'v1' }, weight: 3 }],
+            policy: policy({
+              connectionPool: { tcp: { maxConnections: 100, connectTimeout: '250ms', tcpKeepalive: { probes: 3, time: '7200s', interval: '75s' } }, http: { http1MaxPendingRequests: 10, maxRequestsPerConnection: 50, idleTimeout: '30s' } },
+              outlierDetection: { consecutiveGatewayErrors: 2, minHealthPercent: 25 },
+            }),
+          },
+          { ...v2, lb: 'RANDOM', policy: policy({ connectionPool: { http: { http2MaxRequests: 7, maxRetries: 2 } }, outlierDetection: { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 3 } }) },
+          { name: `outbound|5005||${WEB}`, host: WEB, port: 5005, subset: null, endpoints: [{ address: 'localhost', port: 15104, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN', policy: policy({ connectionPool: { http: { idleTimeout: '0s' }, tcp: { tcpKeepalive: { time: '1500ms' } } } }) },
         ],
       },
-      resources: [dr({
-        trafficPolicy: {
-          connectionPool: { tcp: { maxConnections: 100, connectTimeout: '250ms', tcpKeepalive: { probes: 3, time: '7200s', interval: '75s' } }, http: { http1MaxPendingRequests: 10, maxRequestsPerConnection: 50, idleTimeout: '30s', h2UpgradePolicy: 'UPGRADE' } },
-          outlierDetection: { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
-          loadBalancer: { simple: 'LEAST_REQUEST', warmupDurationSecs: '10s' },
-          portLevelSettings: [{ port: { number: 5005 }, outlierDetection: { consecutiveGatewayErrors: 2, minHealthPercent: 25 } }],
-        },
-        subsets: [
-          { name: 'v1', labels: { version: 'v1' } },
-          { name: 'v2', labels: { version: 'v2' }, trafficPolicy: { connectionPool: { http: { http2MaxRequests: 7, maxRetries: 2 } }, tls: { mode: 'ISTIO_MUTUAL' } } },
-        ],
-      })],
       warnings: ['loader: example warning passed through'],
     },
     opts: { listen: { host: '0.0.0.0', port: 18090 }, admin, gateway: 'istio-system/web-gateway', namespace: 'default' },

@@ -6,7 +6,7 @@ import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { EnvoyConfigError } from '../../host/envoy/envoy-config-error.js';
 import { ISTIO_DEFAULT_RETRY_ON } from '../../host/envoy/retry-policy.js';
 import { cases } from './bootstrap-cases.js';
-import { seed000Resources, seed000Split } from './mesh-fixtures.js';
+import { dest, hashCluster, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function build(name: keyof typeof cases): { c: any; hcm: any; vhosts: any[]; clusters: any[]; warnings: string[]; yaml: string } {
@@ -56,6 +56,7 @@ describe('envoyBootstrap: seed 000 gateway 80/20', () => {
     expect(vhosts).toEqual([{
       name: 'web-gateway/*',
       domains: ['*'],
+      include_request_attempt_count: true,
       routes: [{
         name: 'default/web/0',
         match: { prefix: '/' },
@@ -159,9 +160,9 @@ describe('envoyBootstrap: header operations', () => {
   });
 });
 
-describe('envoyBootstrap: timeouts and retries', () => {
+describe('envoyBootstrap: timeouts and retries (from the model\'s resolved policy)', () => {
   const { vhosts, warnings } = build('timeoutAndRetries');
-  const [explicit, off, codes, rest] = vhosts[0].routes;
+  const [explicit, off, codes, defaulted, absent] = vhosts[0].routes;
 
   it('timeoutMs → timeout; null → 0s (no timeout, Istio\'s default)', () => {
     expect(explicit.route.timeout).toBe('1.5s');
@@ -169,13 +170,13 @@ describe('envoyBootstrap: timeouts and retries', () => {
     expect(codes.route.timeout).toBe('0s');
   });
 
-  it('explicit retries override Istio\'s defaults field by field', () => {
+  it('explicit retries: attempts, conditions, per-try timeout, back-off (max 10 × base stays implicit)', () => {
     expect(explicit.route.retry_policy).toEqual({
+      ...ISTIO_DEFAULT_RETRY,
       num_retries: 3,
       retry_on: 'gateway-error,connect-failure',
-      host_selection_retry_max_attempts: 5,
       per_try_timeout: '0.5s',
-      retry_back_off: { base_interval: '0.025s' },
+      retry_back_off: { base_interval: '0.04s' },
     });
   });
 
@@ -183,22 +184,189 @@ describe('envoyBootstrap: timeouts and retries', () => {
     expect(off.route.retry_policy).toBeUndefined();
   });
 
-  it('status codes in retryOn become retriable_status_codes; remote localities → previous_priorities', () => {
-    expect(codes.route.retry_policy).toEqual({
-      ...ISTIO_DEFAULT_RETRY,
-      num_retries: 4,
-      retry_on: 'reset,retriable-status-codes',
-      retriable_status_codes: [502, 503],
-      retry_priority: {
-        name: 'envoy.retry_priorities.previous_priorities',
-        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 2 },
+  it('status codes in retryOn become retriable_status_codes with retriable-status-codes', () => {
+    expect(codes.route.retry_policy).toEqual({ ...ISTIO_DEFAULT_RETRY, num_retries: 4, retry_on: 'reset,retriable-status-codes', retriable_status_codes: [502, 503] });
+  });
+
+  it('Istio\'s default policy (no status code retried, Istio ≥ 1.24) whether resolved or absent from the model', () => {
+    expect(defaulted.route.retry_policy).toEqual(ISTIO_DEFAULT_RETRY);
+    expect(absent.route.retry_policy).toEqual(ISTIO_DEFAULT_RETRY);
+    expect(defaulted.route.retry_policy.retriable_status_codes).toBeUndefined();
+  });
+
+  it('every virtual host sends x-envoy-attempt-count upstream, as Istio sets it', () => {
+    expect(vhosts.every((v: any) => v.include_request_attempt_count === true)).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
+  it('a non-default maximum back-off is written out', () => {
+    const r: any = envoyBootstrap({ mesh: { virtualHosts: [{ name: 'x', domains: ['*'], routes: [route('default/x/0', [dest(V1)], { retry: { retries: 1, retryOn: ['5xx'], retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 1000 } })] }], clusters: [webCluster('v1', 1)] } }, cases.seed000Split.opts);
+    const rp = r.config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route.retry_policy;
+    expect(rp.retry_back_off).toEqual({ base_interval: '0.025s', max_interval: '1s' });
+    expect(rp.retry_on).toBe('5xx');
+  });
+});
+
+describe('envoyBootstrap: request matching', () => {
+  const { vhosts, warnings } = build('matching');
+  const routes = vhosts[0].routes;
+  const byName = (n: string): any => routes.find((r: any) => r.name === n);
+
+  it('method, authority and scheme as pseudo-header matchers (exact, prefix, regex)', () => {
+    expect(byName('default/web/method#0').match).toEqual({
+      prefix: '/',
+      headers: [
+        { name: ':method', string_match: { exact: 'POST' } },
+        { name: ':authority', string_match: { prefix: 'api.' } },
+        { name: ':scheme', string_match: { exact: 'http' } },
+      ],
+    });
+    expect(byName('default/web/method#1').match).toEqual({ prefix: '/', headers: [{ name: ':method', string_match: { safe_regex: { regex: 'PUT|PATCH' } } }] });
+  });
+
+  it('regex uri as safe_regex (ignoreUriCase has no effect on it, as in wasmesh); query parameters present/exact/regex', () => {
+    expect(byName('default/web/query').match).toEqual({
+      safe_regex: { regex: '/items/[0-9]+' },
+      query_parameters: [
+        { name: 'debug', present_match: true },
+        { name: 'v', string_match: { exact: '2' } },
+        { name: 'q', string_match: { safe_regex: { regex: 'a.*' } } },
+      ],
+    });
+  });
+
+  it('port: the listener\'s port also matches a portless authority; another port only host:<port>', () => {
+    const [own, other] = [byName('default/web/ports#0').match, byName('default/web/ports#1').match];
+    expect(own).toEqual({ prefix: '/', headers: [{ name: ':authority', string_match: { safe_regex: { regex: '(?:\\[[^\\]]*\\]|[^:\\[\\]]*)(?::18080)?' } } }] });
+    expect(other.prefix).toBe('/Admin');
+    expect(other.case_sensitive).toBe(false);
+    const re = (m: any): RegExp => new RegExp(`^(?:${m.headers[0].string_match.safe_regex.regex})$`);
+    for (const a of ['web', 'web:18080', '[::1]:18080', '10.0.0.1', '[fd00::1]']) expect(re(own).test(a), a).toBe(true);
+    for (const a of ['web:9443', '[::1]:80', 'web:180800']) expect(re(own).test(a), a).toBe(false);
+    for (const a of ['web:9443', '[::1]:9443']) expect(re(other).test(a), a).toBe(true);
+    for (const a of ['web', 'web:18080', 'web:94430']) expect(re(other).test(a), a).toBe(false);
+  });
+
+  it('nothing to warn about', () => {
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('envoyBootstrap: route actions', () => {
+  const { hcm, vhosts, warnings } = build('routeActions');
+  const byName = (n: string): any => vhosts[0].routes.find((r: any) => r.name === n);
+
+  it('rewrite: prefix_rewrite and host_rewrite_literal; uriRegexRewrite → regex_rewrite with \\1 groups unchanged', () => {
+    expect(byName('default/web/rewrite').route).toMatchObject({ cluster: V1, prefix_rewrite: '/new', host_rewrite_literal: 'web.internal' });
+    expect(byName('default/web/regex-rewrite').route.regex_rewrite).toEqual({ pattern: { regex: '^/r/([^/]+)/(.*)$' }, substitution: '/\\2/\\1' });
+  });
+
+  it('redirect: path, host, response code; no route action, no retry policy', () => {
+    const r = byName('default/web/redirect');
+    expect(r.route).toBeUndefined();
+    expect(r.redirect).toEqual({ path_redirect: '/here', host_redirect: 'new.example.com', response_code: 'FOUND' });
+  });
+
+  it('redirect: scheme lower-cased, explicit port; FROM_REQUEST_PORT is the listener port (Istio), with a warning', () => {
+    expect(byName('default/web/redirect-port').redirect).toEqual({ scheme_redirect: 'https', port_redirect: 8443 });
+    expect(byName('default/web/redirect-derive').redirect).toEqual({ port_redirect: 18080, response_code: 'PERMANENT_REDIRECT' });
+    expect(warnings).toContain('route default/web/redirect-derive: redirect derivePort FROM_REQUEST_PORT is the listener port 18080 in Envoy; wasmesh uses the port in the request\'s Host when it has one');
+  });
+
+  it('redirect: a code Envoy cannot answer and a default port are warned', () => {
+    expect(byName('default/web/redirect-odd').redirect).toEqual({ path_redirect: '/x', port_redirect: 80, response_code: 'MOVED_PERMANENTLY' });
+    expect(warnings).toContain('route default/web/redirect-odd: redirect code 304 cannot be expressed in Envoy (301, 302, 303, 307, 308); Envoy answers 301');
+    expect(warnings).toContain('route default/web/redirect-odd: redirect port 80: Envoy writes ":80" in Location; wasmesh leaves the scheme\'s default port out');
+  });
+
+  it('direct response: status, inline body, the route\'s response headers; the body limit raised for a 5,000-byte body', () => {
+    expect(byName('default/web/direct')).toMatchObject({
+      direct_response: { status: 418, body: { inline_string: 'short and stout' } },
+      response_headers_to_add: [{ header: { key: 'x-direct', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    });
+    expect(byName('default/web/empty').direct_response).toEqual({ status: 204 });
+    expect(hcm.route_config.max_direct_response_body_size_bytes).toBe(5000);
+  });
+
+  it('fault: per-route HTTPFault, percentages in parts per million (Istio\'s conversion)', () => {
+    expect(byName('default/web/fault').typed_per_filter_config).toEqual({
+      'envoy.filters.http.fault': {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+        delay: { fixed_delay: '0.25s', percentage: { numerator: 125000, denominator: 'MILLION' } },
+        abort: { http_status: 503, percentage: { numerator: 1, denominator: 'MILLION' } },
       },
     });
   });
 
-  it('a rule without retries gets Istio\'s default policy; its untranslated fields are warned', () => {
-    expect(rest.route.retry_policy).toEqual(ISTIO_DEFAULT_RETRY);
-    expect(warnings).toEqual(['VirtualService default/web http[3].fault: not translated to Envoy']);
+  it('cors: per-route CorsPolicy as Istio writes it', () => {
+    expect(byName('default/web/cors').typed_per_filter_config).toEqual({
+      'envoy.filters.http.cors': {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+        allow_origin_string_match: [{ exact: 'https://a.example' }, { safe_regex: { regex: 'https://.*\\.b\\.example' } }],
+        allow_methods: 'GET,POST', allow_headers: 'x-a,x-b', expose_headers: 'x-c', max_age: '86400', allow_credentials: true,
+        forward_not_matching_preflights: false,
+      },
+    });
+  });
+
+  it('the HTTP chain: fault, cors, router (Istio\'s order); fault with cors on one route is warned', () => {
+    expect(hcm.http_filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.fault', 'envoy.filters.http.cors', 'envoy.filters.http.router']);
+    expect(hcm.http_filters[0].typed_config).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault' });
+    expect(warnings.filter((w) => /fault and corsPolicy/.test(w))).toEqual([expect.stringMatching(/^route default\/web\/both: /)]);
+  });
+
+  it('mirrors: request_mirror_policies with runtime fractions', () => {
+    expect(byName('default/web/mirror').route.request_mirror_policies).toEqual([
+      { cluster: V2, runtime_fraction: { default_value: { numerator: 1000000, denominator: 'MILLION' } } },
+      { cluster: V1, runtime_fraction: { default_value: { numerator: 333000, denominator: 'MILLION' } } },
+    ]);
+  });
+
+  it('only the warnings named above', () => {
+    expect(warnings).toHaveLength(4);
+  });
+});
+
+describe('envoyBootstrap: load balancers and consistent hashing', () => {
+  const { clusters, vhosts, warnings } = build('loadBalancers');
+  const cluster = (subset: string): any => clusters.find((c: any) => c.name === `outbound|5005|${subset}|${WEB}`);
+  const routeOf = (n: string): any => vhosts[0].routes.find((r: any) => r.name === n).route;
+
+  it('ring hash with its minimum ring size; Maglev with its table size', () => {
+    expect(cluster('ring')).toMatchObject({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 4096 } });
+    expect(cluster('maglev')).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 65537 } });
+    expect(cluster('cookie')).toMatchObject({ lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: 1024 } });
+  });
+
+  it('the route hashes what the destination\'s rule names: header (lower-cased), cookie with ttl/path/attributes, source IP', () => {
+    expect(routeOf('default/web/ring').hash_policy).toEqual([{ header: { header_name: 'x-user' } }]);
+    expect(routeOf('default/web/cookie').hash_policy).toEqual([{ cookie: { name: 'session', ttl: '60s', path: '/', attributes: [{ name: 'SameSite', value: 'Strict' }, { name: 'Secure' }] } }]);
+    expect(routeOf('default/web/ip').hash_policy).toEqual([{ connection_properties: { source_ip: true } }]);
+    expect(routeOf('default/web/nokey').hash_policy).toBeUndefined();
+  });
+
+  it('a query parameter key', () => {
+    const c = hashCluster('q', 1, { httpQueryParameterName: 'user' });
+    const r: any = envoyBootstrap({ mesh: { virtualHosts: [{ name: 'x', domains: ['*'], routes: [route('default/x/0', [dest(c.name)])] }], clusters: [c] } }, cases.seed000Split.opts);
+    expect(r.config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route.hash_policy).toEqual([{ query_parameter: { name: 'user' } }]);
+  });
+
+  it('destinations hashing different values: the first one\'s policy, warned', () => {
+    expect(routeOf('default/web/maglev').hash_policy).toEqual([{ header: { header_name: 'x-user' } }]);
+    expect(warnings).toContain(`route default/web/maglev: destinations hash different request values (outbound|5005|maglev|${WEB} vs outbound|5005|cookie|${WEB}); Envoy has one hash policy per route, the first destination's is used for all`);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('PASSTHROUGH: an ORIGINAL_DST cluster reading the destination from :authority, no endpoints', () => {
+    expect(cluster('pass')).toEqual({
+      name: `outbound|5005|pass|${WEB}`, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED',
+      original_dst_lb_config: { use_http_header: true, http_header_name: ':authority' },
+      connect_timeout: '10s', circuit_breakers: expect.any(Object),
+    });
+  });
+
+  it('ROUND_ROBIN, LEAST_REQUEST, RANDOM by name', () => {
+    expect(cluster('v1').lb_policy).toBe('ROUND_ROBIN');
   });
 });
 
@@ -222,7 +390,7 @@ describe('envoyBootstrap: domains', () => {
   });
 });
 
-describe('envoyBootstrap: DestinationRule traffic policies', () => {
+describe('envoyBootstrap: cluster traffic policies (from the model\'s merged ClusterPolicy)', () => {
   const { clusters, warnings, c } = build('destinationRulePolicies');
   const [v1, v2, plain] = clusters;
 
@@ -241,19 +409,31 @@ describe('envoyBootstrap: DestinationRule traffic policies', () => {
     expect(v1.load_assignment.endpoints[0].lb_endpoints[1]).toEqual({ endpoint: { address: { socket_address: { address: '127.0.0.2', port_value: 15103 } } }, load_balancing_weight: 3 });
   });
 
-  it('port-level outlier detection replaces the top-level one; panic threshold from minHealthPercent', () => {
-    expect(v1.outlier_detection).toEqual({ enforcing_success_rate: 0, consecutive_gateway_failure: 2, enforcing_consecutive_gateway_failure: 100 });
+  it('outlier detection with Istio\'s defaults written out (gateway errors detected, enforced only when set); panic threshold from minHealthPercent', () => {
+    expect(v1.outlier_detection).toEqual({
+      consecutive_5xx: 5, enforcing_consecutive_5xx: 100, consecutive_gateway_failure: 2, enforcing_consecutive_gateway_failure: 100,
+      enforcing_success_rate: 0, interval: '10s', base_ejection_time: '30s', max_ejection_percent: 10,
+    });
     expect(v1.common_lb_config).toEqual({ healthy_panic_threshold: { value: 25 } });
   });
 
-  it('a subset\'s connection pool replaces the top-level one as a whole', () => {
+  it('local-origin errors split; limits from http2MaxRequests/maxRetries; no pool options when none differ from Envoy\'s', () => {
     expect(v2.lb_policy).toBe('RANDOM');
+    expect(v2.outlier_detection).toMatchObject({
+      consecutive_5xx: 5, enforcing_consecutive_gateway_failure: 0, max_ejection_percent: 50,
+      split_external_local_origin_errors: true, consecutive_local_origin_failure: 3, enforcing_consecutive_local_origin_failure: 100, enforcing_local_origin_success_rate: 0,
+    });
+    expect(v2.common_lb_config).toEqual({ healthy_panic_threshold: { value: 0 } });
     expect(v2.connect_timeout).toBe('10s');
     expect(v2.circuit_breakers.thresholds[0]).toEqual({ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 7, max_retries: 2, track_remaining: true });
     expect(v2.typed_extension_protocol_options).toBeUndefined();
+    expect(v2.upstream_connection_options).toBeUndefined();
   });
 
-  it('a host-name endpoint makes the cluster STRICT_DNS', () => {
+  it('idleTimeout 0s turns the idle timeout off; keepalive fields unset take Linux\'s defaults; sub-second keepalive rounded with a warning', () => {
+    expect(plain.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].common_http_protocol_options).toEqual({ idle_timeout: '0s' });
+    expect(plain.upstream_connection_options).toEqual({ tcp_keepalive: { keepalive_probes: 9, keepalive_time: 2, keepalive_interval: 75 } });
+    expect(plain.outlier_detection).toBeUndefined();
     expect(plain.type).toBe('STRICT_DNS');
   });
 
@@ -261,17 +441,12 @@ describe('envoyBootstrap: DestinationRule traffic policies', () => {
     expect(c.static_resources.listeners[0].name).toBe('gateway_istio-system_web-gateway_18090');
   });
 
-  it('warns about every field not translated, after the loader\'s warnings', () => {
-    expect(warnings[0]).toBe('loader: example warning passed through');
-    expect(warnings.slice(1).sort()).toEqual([
-      'DestinationRule default/web (cluster outbound|5005|v1|web.default.svc.cluster.local) connectionPool.http.h2UpgradePolicy: not translated to Envoy',
-      'DestinationRule default/web (cluster outbound|5005|v1|web.default.svc.cluster.local) loadBalancer.warmupDurationSecs: not translated to Envoy (lb_policy is LEAST_REQUEST)',
-      'DestinationRule default/web (cluster outbound|5005|v2|web.default.svc.cluster.local) loadBalancer.warmupDurationSecs: not translated to Envoy (lb_policy is RANDOM)',
-      'DestinationRule default/web (cluster outbound|5005|v2|web.default.svc.cluster.local) tls: not translated to Envoy',
-      'DestinationRule default/web (cluster outbound|5005||web.default.svc.cluster.local) connectionPool.http.h2UpgradePolicy: not translated to Envoy',
-      'DestinationRule default/web (cluster outbound|5005||web.default.svc.cluster.local) loadBalancer.warmupDurationSecs: not translated to Envoy (lb_policy is ROUND_ROBIN)',
-      'cluster outbound|5005||web.default.svc.cluster.local: endpoint address localhost is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)',
-    ].sort());
+  it('warnings: the loader\'s first, then what Envoy does differently', () => {
+    expect(warnings).toEqual([
+      'loader: example warning passed through',
+      `cluster outbound|5005||${WEB}: tcpKeepalive time/interval rounded to whole seconds for Envoy`,
+      `cluster outbound|5005||${WEB}: endpoint address localhost is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)`,
+    ]);
   });
 });
 
@@ -282,13 +457,6 @@ describe('envoyBootstrap: errors', () => {
     expect(() => envoyBootstrap(base.loaded, { ...base.opts, listen: { host: '127.0.0.1', port: 70000 } })).toThrowError(EnvoyConfigError);
     expect(() => envoyBootstrap(base.loaded, { ...base.opts, admin: { host: '', port: 1 } })).toThrowError(
       expect.objectContaining({ code: 'envoy_config_bad_listen', message: expect.stringMatching(/^--admin: /) }),
-    );
-  });
-
-  it('a malformed retry duration names the VirtualService rule and field', () => {
-    const resources = [{ kind: 'VirtualService', metadata: { name: 'web', namespace: 'default' }, spec: { http: [{ retries: { attempts: 2, perTryTimeout: '2 seconds' } }] } }];
-    expect(() => envoyBootstrap({ mesh: seed000Split(), resources }, base.opts)).toThrowError(
-      'VirtualService default/web http[0].retries.perTryTimeout: "2 seconds" is not a duration (number + unit h, m, s, ms, us, ns; e.g. "2s") [envoy_config_bad_duration]',
     );
   });
 

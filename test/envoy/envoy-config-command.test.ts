@@ -51,7 +51,7 @@ describe('wasmesh envoy-config', () => {
     expect(io.stderr).toMatch(/wasmesh envoy-config: warning: .*replaces the VirtualService/);
   });
 
-  it('retries and DestinationRule policies are read from the loaded resources', async () => {
+  it('retries and DestinationRule policies come through the loader\'s model', async () => {
     const file = join(dir, 'policies.yaml');
     writeFileSync(file, `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -97,7 +97,11 @@ spec:
     });
     const cluster = config.static_resources.clusters.find((c: any) => c.name === 'outbound|9080||ratings.default.svc.cluster.local');
     expect(cluster.circuit_breakers.thresholds[0]).toMatchObject({ max_connections: 64, max_pending_requests: 8 });
-    expect(cluster.outlier_detection).toEqual({ enforcing_success_rate: 0, consecutive_5xx: 3, enforcing_consecutive_5xx: 100, interval: '5s', base_ejection_time: '15s' });
+    expect(cluster.outlier_detection).toEqual({
+      consecutive_5xx: 3, enforcing_consecutive_5xx: 100, consecutive_gateway_failure: 5, enforcing_consecutive_gateway_failure: 0,
+      enforcing_success_rate: 0, interval: '5s', base_ejection_time: '15s', max_ejection_percent: 10,
+    });
+    expect(cluster.lb_policy).toBe('LEAST_REQUEST');
     // Retries, the connection pool and outlier detection are served by wasmesh too: no warning.
     expect(io.stderr).not.toMatch(/retries.*not served yet/);
   });

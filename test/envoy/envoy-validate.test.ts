@@ -50,6 +50,18 @@ describe.skipIf(envoy === null)('envoy --mode validate accepts every generated b
     });
   }
 
+  // The traffic-management seeds (retries, mirrors, timeouts, outlier detection, connection
+  // pools) through the real loader: what their translation writes, Envoy accepts.
+  for (const [dir, gateway] of [['examples/002-bookinfo-rules', undefined], ['examples/002-bookinfo-rules', 'sampleapp-gateway'], ['examples/003-istio101', undefined]] as const) {
+    it(`${dir} loaded ${gateway ? `as gateway ${gateway}` : 'as the mesh outbound proxy'}`, async () => {
+      const loaded = loadConfig([dir], { gateway });
+      const { yaml, warnings } = envoyBootstrap(loaded, { listen: { host: '127.0.0.1', port: 18080 }, admin: { host: '127.0.0.1', port: 18081 }, gateway });
+      expect(warnings.filter((w) => /not translated/.test(w))).toEqual([]);
+      const result = await validate(yaml, `${dir.replace(/\W/g, '_')}-${gateway ?? 'mesh'}`);
+      expect(result.ok, result.output).toBe(true);
+    });
+  }
+
   it('the check can fail: Envoy rejects a route to an unknown cluster', async () => {
     const c = cases.seed000Split;
     const mesh = { ...c.loaded.mesh, clusters: c.loaded.mesh.clusters.slice(0, 1) };

@@ -1,6 +1,9 @@
 // Hand-built MeshConfig pieces for the Envoy translation tests: what host/config's loader
 // makes of the seed YAML, written out so these tests do not depend on the loader.
-import { noHeaderOps, type Cluster, type HeaderOps, type MeshConfig, type Route, type RouteDestination, type RouteMatch } from '../../host/model/mesh.js';
+import { noHeaderOps, type Cluster, type ClusterPolicy, type HeaderOps, type MeshConfig, type Route, type RouteDestination, type RouteMatch } from '../../host/model/mesh.js';
+import { clusterPolicyOf, type MergedPolicy } from '../../host/config/traffic-policy.js';
+import type { DocumentRef } from '../../host/config/issue-location.js';
+import type { ConnectionPoolSpec, LoadBalancerSpec, OutlierDetectionSpec } from '../../host/config/istio-schemas.js';
 
 export const WEB = 'web.default.svc.cluster.local';
 
@@ -59,3 +62,31 @@ export const seed000Resources = [
     },
   },
 ];
+
+/** A DestinationRule trafficPolicy's sub-policies, as Istio spells them. */
+export interface TrafficPolicyFixture {
+  loadBalancer?: LoadBalancerSpec;
+  connectionPool?: ConnectionPoolSpec;
+  outlierDetection?: OutlierDetectionSpec;
+}
+
+const FIXTURE_REF = { file: 'fixture.yaml', document: 0 } as unknown as DocumentRef;
+
+function merged(tp: TrafficPolicyFixture): MergedPolicy {
+  const out: MergedPolicy = {};
+  if (tp.loadBalancer) out.loadBalancer = { value: tp.loadBalancer, ref: FIXTURE_REF, path: [] };
+  if (tp.connectionPool) out.connectionPool = { value: tp.connectionPool, ref: FIXTURE_REF, path: [] };
+  if (tp.outlierDetection) out.outlierDetection = { value: tp.outlierDetection, ref: FIXTURE_REF, path: [] };
+  return out;
+}
+
+/** The ClusterPolicy host/config resolves from one (merged) traffic policy. */
+export function policy(tp: TrafficPolicyFixture): ClusterPolicy {
+  return clusterPolicyOf(merged(tp)).policy;
+}
+
+/** A one-endpoint `web` subset cluster balanced by a DestinationRule consistentHash. */
+export function hashCluster(subset: string, port: number, consistentHash: NonNullable<LoadBalancerSpec['consistentHash']>): Cluster {
+  const resolved = clusterPolicyOf(merged({ loadBalancer: { consistentHash } }));
+  return webCluster(subset, port, { lb: resolved.lb, policy: resolved.policy });
+}
