@@ -32,32 +32,49 @@ const exact = (value: string) => ({ kind: 'exact' as const, value });
 const prefix = (value: string) => ({ kind: 'prefix' as const, value });
 const regex = (value: string) => ({ kind: 'regex' as const, value });
 
-/** The match block of rule `i`; each kind puts its cheapest-to-refuse condition where Istio users do. */
-function ruleMatches(i: number): RouteMatch {
+/**
+ * The match block of rule `i`; each kind puts its cheapest-to-refuse condition where Istio
+ * users do. `withRegex` false swaps every regex for the nearest exact/prefix condition (same
+ * shape and the same requests match), to show what the regexes themselves cost.
+ */
+function ruleMatches(i: number, withRegex: boolean): RouteMatch {
   const svc = `/svc-${i}`;
   switch (i % RULE_KINDS) {
     case 0: // versioned item API for one tenant: uri regex, then a header exact
-      return { uri: regex(`^${svc}/v[0-9]+/items/[0-9]+$`), ignoreUriCase: false, headers: [{ name: 'x-tenant', match: exact(`tenant-${i}`), invert: false }] };
+      return {
+        uri: withRegex ? regex(`^${svc}/v[0-9]+/items/[0-9]+$`) : prefix(`${svc}/v`),
+        ignoreUriCase: false,
+        headers: [{ name: 'x-tenant', match: exact(`tenant-${i}`), invert: false }],
+      };
     case 1: // a user allow-list by header regex under a prefix
-      return { uri: prefix(`${svc}/`), ignoreUriCase: false, headers: [{ name: 'x-user', match: regex(`^(alice|bob|carol)-[0-9]+$`), invert: false }] };
+      return { uri: prefix(`${svc}/`), ignoreUriCase: false, headers: [{ name: 'x-user', match: withRegex ? regex(`^(alice|bob|carol)-[0-9]+$`) : prefix('alice-'), invert: false }] };
     case 2: // writes to one collection, API version chosen by query parameter regex
-      return { uri: exact(`${svc}/orders`), ignoreUriCase: false, headers: [], method: exact('POST'), queryParams: [{ name: 'version', match: regex('v[12]') }] };
+      return { uri: exact(`${svc}/orders`), ignoreUriCase: false, headers: [], method: exact('POST'), queryParams: [{ name: 'version', match: withRegex ? regex('v[12]') : exact('v1') }] };
     case 3: // static files, case-insensitive regex, not for canary users, browsers only
       return {
-        uri: regex(`(?i)${svc}/(static|assets)/[a-z0-9_/.-]+\\.(js|css)`),
-        ignoreUriCase: false,
+        uri: withRegex ? regex(`(?i)${svc}/(static|assets)/[a-z0-9_/.-]+\\.(js|css)`) : prefix(`${svc}/static/`),
+        ignoreUriCase: !withRegex,
         headers: [
           { name: 'x-canary', match: exact('true'), invert: true },
           { name: 'accept', match: prefix('text/'), invert: false },
         ],
       };
     default: // anything under the prefix, addressed to the gateway's name on its port
-      return { uri: prefix(`${svc}/`), ignoreUriCase: false, headers: [], authority: regex(`api\\.example\\.com(:[0-9]+)?`), port: GATEWAY_PORT };
+      return {
+        uri: prefix(`${svc}/`),
+        ignoreUriCase: false,
+        headers: [],
+        authority: withRegex ? regex(`api\\.example\\.com(:[0-9]+)?`) : prefix(GATEWAY_HOST),
+        port: GATEWAY_PORT,
+      };
   }
 }
 
-/** A gateway with `ruleCount` rules (a multiple of RULE_KINDS, so the last rule has the last kind). */
-export function generateRuleTable(ruleCount: number): RuleTable {
+/**
+ * A gateway with `ruleCount` rules (a multiple of RULE_KINDS, so the last rule has the last
+ * kind); `withRegex: false` for the same table with exact/prefix conditions instead of regexes.
+ */
+export function generateRuleTable(ruleCount: number, withRegex = true): RuleTable {
   if (!Number.isInteger(ruleCount) || ruleCount < RULE_KINDS * 2 || ruleCount % RULE_KINDS !== 0) {
     throw new Error(`bench: generateRuleTable(${ruleCount}): rule count must be a multiple of ${RULE_KINDS}, at least ${RULE_KINDS * 2}`);
   }
@@ -74,7 +91,7 @@ export function generateRuleTable(ruleCount: number): RuleTable {
       endpoints: [{ address: `10.1.${(i >> 8) & 255}.${i & 255}`, port: 8080, labels: {}, weight: 1 }],
       lb: 'ROUND_ROBIN',
     });
-    const m = ruleMatches(i);
+    const m = ruleMatches(i, withRegex);
     const all = [m.uri, m.method, m.authority, ...m.headers.map((h) => h.match), ...(m.queryParams ?? []).map((q) => q.match)].filter((c) => c != null);
     conditions.total += all.length + (m.port != null ? 1 : 0);
     conditions.regex += all.filter((c) => c!.kind === 'regex').length;

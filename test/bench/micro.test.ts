@@ -102,6 +102,16 @@ describe('1,000-rule table', () => {
     expect(other.matchRequest(late.method, late.path, 'api.example.com', late.headers)).toBe(-1);
   }, 60_000);
 
+  it('without regex: the same shape, no regex condition, and the same requests match the same rules', () => {
+    const plain = generateRuleTable(RULE_COUNT, false);
+    expect(plain.conditions).toEqual({ ...gen.conditions, regex: 0 });
+    const table = RouteTable.load(new Core(), compileRouteTable(plain.mesh, { listenerPort: GATEWAY_PORT }), 3);
+    for (const req of Object.values(plain.requests)) {
+      expect(table.matchRequest(req.method, req.path, req.authority, req.headers), req.path).toBe(req.expect);
+    }
+    expect(plain.requests).toEqual(gen.requests);
+  }, 60_000);
+
   it('rejects a rule count it cannot lay out', () => {
     expect(() => generateRuleTable(1001)).toThrow(/multiple of/);
     expect(() => generateRuleTable(5)).toThrow(/at least/);
@@ -168,6 +178,7 @@ describe('micro-benchmark smoke run', () => {
     ]) expect(names, n).toContain(n);
     for (const title of ['Request-head parser', 'Route match', 'Route match, 1,000-rule table', 'Weighted pick', 'Load balancer pick']) expect(text).toContain(`## ${title}`);
     for (const n of ENDPOINT_COUNTS) expect(report.cases.filter((c) => c.group.startsWith(`lb pick · ${n} endpoints`)).length).toBe(11);
+    expect(report.cases.filter((c) => c.suite === 'Route match, 1,000-rule table').length).toBe(8);
     for (const c of report.cases) {
       expect(c.error, `${c.group} / ${c.name}`).toBeUndefined();
       expect(Number.isFinite(c.hz) && c.hz > 0, `${c.group} / ${c.name}: ${c.hz}`).toBe(true);
