@@ -1,6 +1,11 @@
 // The one place that holds uWebSockets.js discipline: a typed per-request object that copies
 // everything out of `req` synchronously, registers abort handling first, corks every late
 // write, streams with tryEnd/onWritable and throttles the request body with pause/resume.
+//
+// One send per response where the bytes allow it: the head is not written when the proxy hands
+// it over but together with the first body bytes (or the end) in one cork, so that status,
+// fields and a small body leave in one syscall; a microtask writes a head that no body byte
+// follows in the same turn of the event loop.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** What the proxy hears from the downstream side of one request. */
@@ -21,11 +26,50 @@ export interface HeadSink {
   header(name: string | Uint8Array, value: string | Uint8Array): void;
 }
 
-export type ResponseBodyMode = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
+/**
+ * Emits a response head into a sink. Called later than writeHead, but always in the same turn
+ * of the event loop (before any other I/O callback runs), so views into reused memory that
+ * are valid at writeHead stay valid.
+ */
+export interface HeadSource {
+  emitHead(sink: HeadSink): void;
+}
+
+/** How the response body is framed downstream. */
+export const enum BodyMode {
+  /** No body (HEAD, 204, 304): the head ends the response. */
+  None,
+  /** Content-Length framing: tryEnd with the total. */
+  Length,
+  /** Unknown length: uWS chunk-encodes each write. */
+  Stream,
+}
 
 const enum State { Open, Streaming, Ended, Aborted }
 
 const decoder = new TextDecoder();
+
+// One sink for every response: emitHead runs synchronously inside a cork, with `res` set just before.
+const SINK = {
+  res: null as HttpResponse | null,
+  status(text: string | Uint8Array): void {
+    SINK.res!.writeStatus(text);
+  },
+  header(name: string | Uint8Array, value: string | Uint8Array): void {
+    SINK.res!.writeHeader(name, value);
+  },
+};
+
+// Heads handed over but not yet written, flushed by one microtask per turn of the event loop.
+let unflushed: Downstream[] = [];
+let flushQueued = false;
+
+function flushHeads(): void {
+  flushQueued = false;
+  const list = unflushed;
+  unflushed = [];
+  for (const ds of list) ds.flushHead();
+}
 
 export class Downstream {
   readonly method: string;
@@ -45,7 +89,11 @@ export class Downstream {
   readonly #res: HttpResponse;
   #state = State.Open;
   #handler: DownstreamHandler | null = null;
-  #bodyMode: ResponseBodyMode = { kind: 'stream' };
+  #bodyMode = BodyMode.Stream;
+  #bodyLength = 0;
+  /** The head handed over by writeHead and not written yet (it goes out with the first body bytes). */
+  #head: HeadSource | null = null;
+  #writableHooked = false;
   // tryEnd backpressure: the chunk uWS did not take yet and the write offset it started at.
   #pending: Uint8Array | null = null;
   #pendingOffset = 0;
@@ -126,36 +174,55 @@ export class Downstream {
   }
 
   /**
-   * Sends the response head. `emit` writes the status text and fields through the sink,
-   * synchronously and inside one cork; fields must not include framing (uWS writes it).
+   * Hands over the response head: `source.emitHead` writes the status text and fields through
+   * the sink (no framing fields: uWS writes them). A bodiless response is written at once;
+   * otherwise the head goes out with the first body bytes, or at the end of this turn of the
+   * event loop if none come.
    */
-  writeHead(status: number, emit: (sink: HeadSink) => void, body: ResponseBodyMode): void {
+  writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
     if (this.#state !== State.Open) return;
     this.status = status;
-    this.#bodyMode = body;
+    this.#bodyMode = mode;
+    this.#bodyLength = length;
     this.#state = State.Streaming;
     const res = this.#res;
-    res.cork(() => {
-      emit({
-        status: (text) => void res.writeStatus(text),
-        header: (name, value) => void res.writeHeader(name, value),
+    if (mode === BodyMode.None || (mode === BodyMode.Length && length === 0)) {
+      res.cork(() => {
+        SINK.res = res;
+        source.emitHead(SINK);
+        if (mode === BodyMode.None) {
+          // A HEAD response's content-length comes through the emitted fields: this uWS
+          // build's endWithoutBody(length) would not write it.
+          res.endWithoutBody();
+        } else {
+          // No body byte will ever come to end it through tryEnd: end now (uWS writes content-length: 0).
+          res.end();
+        }
       });
-      if (body.kind === 'none') {
-        // A HEAD response's content-length comes through the emitted fields: this uWS
-        // build's endWithoutBody(length) would not write it.
-        res.endWithoutBody();
-        this.#state = State.Ended;
-      } else if (body.kind === 'length' && body.length === 0) {
-        // No body byte will ever come to end it through tryEnd: end now (uWS writes content-length: 0).
-        res.end();
-        this.#state = State.Ended;
-      }
-    });
-    if ((this.#state as State) === State.Ended) {
+      this.#state = State.Ended;
       this.#handler?.onResponseComplete();
       return;
     }
-    res.onWritable((offset) => this.#onWritable(offset));
+    this.#head = source;
+    unflushed.push(this);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flushHeads);
+    }
+  }
+
+  /** @internal (flushHeads) writes a head that no body byte followed in its turn. */
+  flushHead(): void {
+    const head = this.#head;
+    if (head === null || this.#state !== State.Streaming) return;
+    this.#head = null;
+    const res = this.#res;
+    res.cork(() => {
+      SINK.res = res;
+      // uWS sends the status and fields now; it adds the framing field and the blank line
+      // with the first body write (an empty chunked write would be the last chunk).
+      head.emitHead(SINK);
+    });
   }
 
   /**
@@ -166,25 +233,41 @@ export class Downstream {
     if (this.#state !== State.Streaming) return true;
     const res = this.#res;
     this.bytesSent += chunk.length;
+    const head = this.#head;
+    this.#head = null;
     let ok = true;
-    if (this.#bodyMode.kind === 'length') {
-      const total = this.#bodyMode.length;
+    if (this.#bodyMode === BodyMode.Length) {
+      const total = this.#bodyLength;
+      let start = 0;
+      let result: [boolean, boolean] | undefined;
       res.cork(() => {
-        const start = res.getWriteOffset();
-        const [sent, done] = res.tryEnd(chunk, total);
-        if (done) this.#state = State.Ended;
-        else if (!sent) {
-          this.#pending = Uint8Array.prototype.slice.call(chunk);
-          this.#pendingOffset = start;
-          ok = false;
+        if (head !== null) {
+          SINK.res = res;
+          head.emitHead(SINK);
         }
+        start = res.getWriteOffset();
+        result = res.tryEnd(chunk, total);
       });
-      if ((this.#state as State) === State.Ended) this.#handler?.onResponseComplete();
+      const [sent, done] = result!;
+      if (done) {
+        this.#state = State.Ended;
+        this.#handler?.onResponseComplete();
+      } else if (!sent) {
+        this.#pending = Uint8Array.prototype.slice.call(chunk);
+        this.#pendingOffset = start;
+        this.#hookWritable();
+        ok = false;
+      }
     } else {
       // Chunked downstream: uWS buffers the chunk and reports whether backpressure built up.
       res.cork(() => {
+        if (head !== null) {
+          SINK.res = res;
+          head.emitHead(SINK);
+        }
         ok = res.write(chunk);
       });
+      if (!ok) this.#hookWritable();
     }
     return ok;
   }
@@ -192,14 +275,23 @@ export class Downstream {
   /** Ends a streamed body (a length-framed body ends by itself once complete). */
   end(): void {
     if (this.#state !== State.Streaming) return;
-    if (this.#bodyMode.kind === 'length') {
+    if (this.#bodyMode === BodyMode.Length) {
       // All bytes handed over (the last may still wait in #pending for onWritable): done then.
       // Fewer means the upstream ended short of its content-length: the client must not see success.
-      if (this.bytesSent < this.#bodyMode.length) this.abort();
+      if (this.bytesSent < this.#bodyLength) this.abort();
       return;
     }
     this.#state = State.Ended;
-    this.#res.cork(() => this.#res.end());
+    const head = this.#head;
+    this.#head = null;
+    const res = this.#res;
+    res.cork(() => {
+      if (head !== null) {
+        SINK.res = res;
+        head.emitHead(SINK);
+      }
+      res.end();
+    });
     this.#handler?.onResponseComplete();
   }
 
@@ -207,14 +299,22 @@ export class Downstream {
   abort(): void {
     if (!this.open) return;
     this.#state = State.Ended; // our own close must not be reported as a client abort
+    this.#head = null;
     this.#res.close();
+  }
+
+  /** Backpressure: uWS calls back when the socket drained (registered only when needed). */
+  #hookWritable(): void {
+    if (this.#writableHooked) return;
+    this.#writableHooked = true;
+    this.#res.onWritable((offset) => this.#onWritable(offset));
   }
 
   #onWritable(offset: number): boolean {
     if (this.#state !== State.Streaming) return true;
     const pending = this.#pending;
-    if (pending && this.#bodyMode.kind === 'length') {
-      const [sent, done] = this.#res.tryEnd(pending.subarray(offset - this.#pendingOffset), this.#bodyMode.length);
+    if (pending && this.#bodyMode === BodyMode.Length) {
+      const [sent, done] = this.#res.tryEnd(pending.subarray(offset - this.#pendingOffset), this.#bodyLength);
       if (done) {
         this.#pending = null;
         this.#state = State.Ended;

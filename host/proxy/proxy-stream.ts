@@ -5,7 +5,7 @@
 //
 // Phases: Routing → [Delaying] → Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import { randomUUID } from 'node:crypto';
-import type { Downstream, DownstreamHandler, ResponseBodyMode } from '../listener/downstream.js';
+import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../listener/downstream.js';
 import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
 import type { RequestFraming, ResponseHead, EditHandle } from '../upstream/upstream-codec.js';
@@ -48,7 +48,7 @@ const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export class ProxyStream implements DownstreamHandler, ExchangeHandler {
+export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSource {
   readonly #ctx: ProxyContext;
   readonly #ds: Downstream;
   #version: ProxyVersion | null = null;
@@ -91,6 +91,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
   #staleRetried = false;
   #upstreamTime = -1;
   #forwardedFor: string | undefined;
+  /** The response head being written downstream (emitHead reads it). */
+  #responseCode = 0;
 
   constructor(ctx: ProxyContext, ds: Downstream) {
     this.#ctx = ctx;
@@ -522,22 +524,27 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler {
     this.#clearPerTry();
     this.#upstreamTime = Date.now() - ds.startTime;
     this.#route!.stats.incDynamic(`rq_${head.code}`);
+    this.#responseCode = head.code;
+    const mode = head.framing === 'none' ? BodyMode.None : head.framing === 'length' ? BodyMode.Length : BodyMode.Stream;
+    ds.writeHead(head.code, this, mode, head.contentLength);
+  }
+
+  /**
+   * The response head, when the downstream writes it (in this turn of the event loop: the
+   * core's filtered spans are still those of this response). The core filters the fields
+   * (hop-by-hop and framing dropped, route edits applied, including date removed and server
+   * overwritten); the spans go straight to uWS.
+   */
+  emitHead(sink: HeadSink): void {
+    const code = this.#responseCode;
     const edits = this.#route!.responseEdits[this.#destSlot]!;
-    const codec = cluster.pool.codec;
-    const isHead = ds.method === 'HEAD';
-    const body: ResponseBodyMode = head.framing === 'none' ? { kind: 'none' } : head.framing === 'length' ? { kind: 'length', length: head.contentLength } : { kind: 'stream' };
-    const upstreamTime = String(this.#upstreamTime);
+    this.#cluster!.pool.codec.forEachResponseField(edits, this.#ds.method === 'HEAD' || code === 304, sink.status, sink.header);
+    sink.header('x-envoy-upstream-service-time', String(this.#upstreamTime));
     const cors = this.#corsHeaders;
+    if (cors) for (const [n, v] of cors) sink.header(n, v);
+    // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
     const setCookie = this.#lease?.setCookie;
-    ds.writeHead(head.code, (sink) => {
-      // The core filters the fields (hop-by-hop and framing dropped, route edits applied,
-      // including date removed and server overwritten); the spans go straight to uWS.
-      codec.forEachResponseField(edits, isHead || head.code === 304, sink.status, sink.header);
-      sink.header('x-envoy-upstream-service-time', upstreamTime);
-      if (cors) for (const [n, v] of cors) sink.header(n, v);
-      // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
-      if (setCookie) sink.header('set-cookie', setCookie);
-    }, body);
+    if (setCookie) sink.header('set-cookie', setCookie);
   }
 
   onResponseData(data: Uint8Array): boolean {
