@@ -3,6 +3,7 @@
 import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
   command: 'wasmesh proxy',
@@ -17,9 +18,12 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this proxy (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
+    { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
+    { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
   ],
   epilog: [
-    'Access log lines (Envoy default format) go to stdout; operational logs to stderr.',
+    'Access log lines (Envoy default format) go to stdout unless --access-log says otherwise, written',
+    'in batches (every 100 ms or 32 KiB, as Envoy buffers its access log); operational logs to stderr.',
     'SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.',
     '',
     'Example:',
@@ -42,6 +46,8 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const admin = parseHostPort(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
   const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
+  const workers = parseWorkers((values.workers as string | undefined) ?? '1');
+  const accessLog = accessLogSink((values['access-log'] as string | undefined) ?? '-', io);
 
   let runtime: ProxyRuntime;
   try {
@@ -52,15 +58,17 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       labels,
       listen,
       admin,
-      accessLog: (line) => io.out(line + '\n'),
+      accessLogBatch: accessLog?.write,
+      workers,
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {
     io.err(`wasmesh proxy: ${err instanceof Error ? err.message : String(err)}\n`);
+    accessLog?.close();
     return 1;
   }
   const m = runtime.manager;
-  const mode = gateway ? `gateway ${gateway}` : 'mesh outbound proxy';
+  const mode = (gateway ? `gateway ${gateway}` : 'mesh outbound proxy') + (workers > 1 ? ` with ${workers} workers` : '');
   io.err(
     logLine(
       'info',
@@ -74,6 +82,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   unsubscribe();
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
+  accessLog?.close();
   io.err(logLine('info', 'stopped'));
   return 0;
 }
@@ -94,4 +103,30 @@ export function parseLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   return labels;
+}
+
+/** `--workers <n>`: a positive integer, at most 256. */
+export function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1 || n > 256) {
+    throw new UsageError(PROXY_SPEC.command, `--workers: expected a whole number from 1 to 256, got "${text}"`);
+  }
+  return n;
+}
+
+/** Where `--access-log` sends batches: stdout (`-`), nowhere (`off`: null), or a file opened for appending. */
+export function accessLogSink(target: string, io: CliIo): { write: (text: string) => void; close: () => void } | null {
+  if (target === 'off') return null;
+  if (target === '-' || target === '') return { write: (text) => io.out(text), close: () => {} };
+  let fd: number;
+  try {
+    fd = openSync(target, 'a');
+  } catch (err) {
+    throw new UsageError(PROXY_SPEC.command, `--access-log: cannot open "${target}" for appending: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return {
+    // Batched already (one write per 32 KiB or 100 ms), so a synchronous write costs little.
+    write: (text) => void writeSync(fd, text),
+    close: () => closeSync(fd),
+  };
 }

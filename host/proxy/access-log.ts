@@ -41,3 +41,43 @@ export function formatAccessLog(e: AccessLogEntry): string {
   const ust = e.upstreamServiceTimeMs < 0 ? '-' : String(e.upstreamServiceTimeMs);
   return `[${start}] "${e.method} ${e.path} HTTP/1.1" ${e.code} ${e.flags} ${e.bytesReceived} ${e.bytesSent} ${e.durationMs} ${ust} "${e.requestId}" "${e.authority}" "${e.upstreamHost}" ${e.upstreamCluster} ${e.route}`;
 }
+
+/**
+ * Batches access-log lines into few large writes, as Envoy's file access log does (it flushes
+ * every second or when its buffer fills): one write per request would be one syscall per
+ * request. Lines are flushed when `maxBytes` accumulate, `flushMs` after the first unflushed
+ * line, and on flush()/close(). The timer is unref'd: it never keeps the process alive.
+ */
+export class AccessLogBuffer {
+  readonly #sink: (chunk: string) => void;
+  readonly #maxBytes: number;
+  readonly #flushMs: number;
+  #text = '';
+  #timer: NodeJS.Timeout | null = null;
+
+  /** `sink` receives whole lines, each ending in a newline. */
+  constructor(sink: (chunk: string) => void, opts: { maxBytes?: number; flushMs?: number } = {}) {
+    this.#sink = sink;
+    this.#maxBytes = opts.maxBytes ?? 32 * 1024;
+    this.#flushMs = opts.flushMs ?? 100;
+  }
+
+  /** Adds one line (without its newline). */
+  push(line: string): void {
+    this.#text += line + '\n';
+    if (this.#text.length >= this.#maxBytes) this.flush();
+    else if (this.#timer === null) {
+      this.#timer = setTimeout(() => this.flush(), this.#flushMs);
+      this.#timer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#text === '') return;
+    const text = this.#text;
+    this.#text = '';
+    this.#sink(text);
+  }
+}

@@ -53,6 +53,8 @@ export interface ProxyServerOptions {
    * jitter, so tests get repeatable sequences; absent, random.
    */
   seed?: number;
+  /** The compiled core to instantiate (a worker thread gets the main thread's); default: build/core.wasm. */
+  coreModule?: WebAssembly.Module;
 }
 
 export type { ClusterStatus, EndpointStatus } from './cluster-manager.js';
@@ -75,7 +77,7 @@ export class ProxyServer {
 
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
-    this.#core = new Core();
+    this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
     this.#codec = new CoreUpstreamCodec(this.#core, view);
     this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, this.#codec, { seed: opts.seed });
@@ -197,6 +199,19 @@ export class ProxyServer {
     this.#clusters.close();
     this.#current?.retire();
     this.#current = null;
+    // Idle keep-alive connections too: nothing is left for them, and a worker thread's event
+    // loop only ends once uWS holds no socket.
+    this.#listener.closeAll();
+  }
+
+  /**
+   * Stops accepting and closes every downstream connection at once, without draining: for a
+   * worker thread that is going down on an error (its event loop must not end while uWS
+   * still holds sockets: Node aborts the whole process then).
+   */
+  closeListenerNow(): void {
+    this.#listener.stopAccepting();
+    this.#listener.closeAll();
   }
 
   /** Every cluster with its endpoints' health, ejections and active requests (GET /clusters). */

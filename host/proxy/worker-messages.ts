@@ -1,0 +1,56 @@
+// What the main thread and the data-path worker threads of `wasmesh proxy --workers N` say to
+// each other: config versions, stats snapshots, access-log batches and shutdown, as plain
+// structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
+import type { MeshConfig } from '../model/mesh.js';
+import type { Limits } from './limits.js';
+import type { ClusterStatus } from './cluster-manager.js';
+
+/** workerData of a data-path worker. */
+export interface WorkerInit {
+  index: number;
+  host: string;
+  /** The shared listening port (never 0: SO_REUSEPORT needs the port known in advance). */
+  port: number;
+  limits: Limits;
+  seed?: number;
+  /** Post access-log batches to the main thread. */
+  accessLog: boolean;
+  /** The compiled core, shared with the main thread (no second compilation). */
+  module: WebAssembly.Module;
+  /** The version being served when the worker starts. */
+  config: { mesh: MeshConfig; version: number } | null;
+}
+
+export type ToWorker =
+  | { type: 'apply'; mesh: MeshConfig; version: number }
+  /** Write a StatsSnapshot as JSON into `buffer` (see SNAPSHOT_* below) and notify. */
+  | { type: 'snapshot'; buffer: SharedArrayBuffer }
+  | { type: 'close' }
+  /** Throws an uncaught error in the worker: exercises crash reporting (tests, diagnostics). */
+  | { type: 'fail'; message: string };
+
+export type FromWorker =
+  | { type: 'listening'; port: number }
+  | { type: 'listen-failed'; message: string }
+  | { type: 'applied'; version: number }
+  | { type: 'apply-failed'; version: number; message: string }
+  /** Whole access-log lines, each ending in a newline. */
+  | { type: 'log'; text: string }
+  | { type: 'closed' }
+  /** An uncaught error: the worker closed its listener and ends (the others keep serving). */
+  | { type: 'crashed'; message: string };
+
+/** One worker's counters and cluster view, as its admin figures. */
+export interface StatsSnapshot {
+  stats: Array<[string, number]>;
+  clusters: ClusterStatus[];
+}
+
+// Snapshot buffer layout (Int32 slots, then UTF-8 JSON from byte SNAPSHOT_DATA).
+export const SNAPSHOT_STATE = 0;
+export const SNAPSHOT_LENGTH = 1;
+export const SNAPSHOT_DATA = 8;
+export const SNAPSHOT_WAITING = 0;
+export const SNAPSHOT_READY = 1;
+/** The JSON did not fit: SNAPSHOT_LENGTH holds its size; ask again with a larger buffer. */
+export const SNAPSHOT_TOO_BIG = 2;
