@@ -55,7 +55,7 @@ function direct(opts: ContenderOptions): Contender {
   };
 }
 
-/** `wasmesh proxy --help` mentions --workers once the multi-worker listener lands (issue 4 §4). */
+/** `wasmesh proxy --help` mentions --workers (and --access-log, which came with it) once the multi-worker listener lands (issue 4 §4). */
 function wasmeshSupportsWorkers(bin: string): boolean {
   const help = spawnSync(process.execPath, [bin, 'proxy', '--help'], { encoding: 'utf8', timeout: 15_000 });
   return /--workers\b/.test(`${help.stdout}`);
@@ -73,7 +73,8 @@ function wasmesh(opts: ContenderOptions): Contender {
       const [port, admin] = [await freePort(), await freePort()];
       const args = [...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', opts.meshDir, '--gateway', BENCH_GATEWAY,
         '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
-      if (supportsWorkers()) args.push('--workers', String(workers));
+      // Same work as Envoy, whose translated config has no access log.
+      if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');
       const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy');
       return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopChild(child, 5000) };
     },

@@ -108,8 +108,8 @@ export function methodLines(report: E2eReport): string[] {
       'per 1,000 requests completed (at a fixed rate of R rps, CPU s per 1k req × R/1000 is vCPU used). Peak RSS: VmRSS from /proc/<pid>/status sampled every 100 ms during the run. ' +
       'For `direct` both are the upstream\'s.',
     '- The load generator, the upstream and the proxy share the machine\'s cores, as they would on a 2-core node.',
-    '- wasmesh writes an access-log line per request to stdout (sent to /dev/null here); the translated Envoy config has no access log (Istio\'s default). ' +
-      'That per-request write is part of wasmesh\'s figures.',
+    '- Access logs are off on both sides: wasmesh runs with `--access-log off` and the translated Envoy config has no access log. ' +
+      '(wasmesh\'s default is an access log on stdout, written in batches every 100 ms or 32 KiB, as Envoy buffers its own.)',
   ];
 }
 
