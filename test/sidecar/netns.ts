@@ -1,6 +1,7 @@
 // Disposable network namespaces for the sidecar tests: a "pod" and a "peer" joined by a veth pair
-// on TEST-NET-1 (192.0.2.0/24, never routed), so capture rules are exercised on real packets
-// without touching the machine's own network. Everything made here is removed by destroy().
+// on a TEST-NET range (never routed; TEST-NET-1 192.0.2.0/24 unless another is asked for), so
+// capture rules are exercised on real packets without touching the machine's own network.
+// Everything made here is removed by destroy().
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -37,15 +38,28 @@ export function netnsUnavailableReason(): string | null {
   return null;
 }
 
+export interface PodNetworkOptions {
+  /** Namespace name prefix (`wmf` unless given), so concurrent suites never share names. */
+  tag?: string;
+  /** Addresses of the two ends, in one /24 (default POD_ADDR, PEER_ADDR). */
+  podAddr?: string;
+  peerAddr?: string;
+}
+
 export class PodNetwork {
   readonly pod: string;
   readonly peer: string;
+  readonly podAddr: string;
+  readonly peerAddr: string;
   readonly #children: ChildProcess[] = [];
 
-  constructor() {
+  constructor(opts: PodNetworkOptions = {}) {
     const id = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-    this.pod = `wmf-pod-${id}`;
-    this.peer = `wmf-peer-${id}`;
+    const tag = opts.tag ?? 'wmf';
+    this.pod = `${tag}-pod-${id}`;
+    this.peer = `${tag}-peer-${id}`;
+    this.podAddr = opts.podAddr ?? POD_ADDR;
+    this.peerAddr = opts.peerAddr ?? PEER_ADDR;
   }
 
   /** Makes both namespaces and the veth pair (interface names fit IFNAMSIZ, 15 chars). */
@@ -55,7 +69,7 @@ export class PodNetwork {
     run('ip', ['netns', 'add', this.pod]);
     run('ip', ['netns', 'add', this.peer]);
     run('ip', ['-n', this.pod, 'link', 'add', vPod, 'type', 'veth', 'peer', 'name', vPeer, 'netns', this.peer]);
-    for (const [ns, dev, addr] of [[this.pod, vPod, POD_ADDR], [this.peer, vPeer, PEER_ADDR]] as const) {
+    for (const [ns, dev, addr] of [[this.pod, vPod, this.podAddr], [this.peer, vPeer, this.peerAddr]] as const) {
       run('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
       run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
@@ -70,10 +84,16 @@ export class PodNetwork {
     return run('ip', ['netns', 'exec', ns, ...inner], { allowFail: opts.allowFail });
   }
 
-  /** Starts a long-running process in a namespace; resolves once it prints `ready`. */
-  async start(ns: string, argv: string[]): Promise<ChildProcess> {
+  /** Starts a long-running process in a namespace, stopped by destroy() if still running. */
+  spawn(ns: string, argv: string[]): ChildProcess {
     const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#children.push(child);
+    return child;
+  }
+
+  /** Starts a long-running process in a namespace; resolves once it prints `ready`. */
+  async start(ns: string, argv: string[]): Promise<ChildProcess> {
+    const child = this.spawn(ns, argv);
     let err = '';
     child.stderr!.on('data', (d) => { err += d; });
     await new Promise<void>((resolve, reject) => {
