@@ -79,11 +79,22 @@ function clusterHeaderAction(action: Obj): Obj {
 }
 
 /**
+ * The match of a filter route: x-wasmesh-route (and x-wasmesh-dest) on any path, or, when the
+ * action depends on what matched (a prefix rewrite replaces the matched prefix), the native
+ * match with those headers added: the filter chose the route, Envoy finds the block again.
+ */
+function filterMatch(native: Obj, keepMatch: boolean, headers: Obj[]): Obj {
+  if (!keepMatch || !isObj(native.match)) return { prefix: '/', headers };
+  const m = native.match;
+  return { ...m, headers: [...(Array.isArray(m.headers) ? m.headers : []), ...headers] };
+}
+
+/**
  * Envoy's routes for wasmesh route `index`, made from the native translation's route for it:
  * its action, matched by x-wasmesh-route (and x-wasmesh-dest when destinations carry their
  * own header operations). Returns the routes and whether they are per destination.
  */
-function filterRoutes(native: Obj, index: number): { routes: Obj[]; perDestination: boolean } {
+function filterRoutes(native: Obj, index: number, keepMatch: boolean): { routes: Obj[]; perDestination: boolean } {
   const strip = { request_headers_to_remove: [ROUTE_HEADER, CLUSTER_HEADER, DEST_HEADER] };
   const base = withoutHeaderOps(native);
   delete base.match;
@@ -102,7 +113,7 @@ function filterRoutes(native: Obj, index: number): { routes: Obj[]; perDestinati
       routes: weighted.map((w, slot) => ({
         ...base,
         name: `${String(native.name)}#dest${slot}`,
-        match: { prefix: '/', headers: [headerMatch(ROUTE_HEADER, index), headerMatch(DEST_HEADER, slot)] },
+        match: filterMatch(native, keepMatch, [headerMatch(ROUTE_HEADER, index), headerMatch(DEST_HEADER, slot)]),
         route: clusterHeaderAction(action),
         ...mergeHeaderOps(mergeHeaderOps(native, w), strip),
       })),
@@ -110,7 +121,7 @@ function filterRoutes(native: Obj, index: number): { routes: Obj[]; perDestinati
   }
   const route: Obj = {
     ...base,
-    match: { prefix: '/', headers: [headerMatch(ROUTE_HEADER, index)] },
+    match: filterMatch(native, keepMatch, [headerMatch(ROUTE_HEADER, index)]),
     ...mergeHeaderOps(native, strip),
   };
   if (action) route.route = clusterHeaderAction(action);
@@ -134,6 +145,13 @@ function sharedRoute(routes: Obj[]): Obj | null {
     name: routes.length === 1 ? routes[0].name : 'wasmesh_all_routes',
     match: { prefix: '/', headers: [{ name: CLUSTER_HEADER, present_match: true }] },
   };
+}
+
+/** The native virtual hosts' own settings (e.g. include_request_attempt_count), names, domains and routes aside. */
+function virtualHostSettings(nativeHosts: Obj[]): Obj {
+  if (nativeHosts.length === 0) return {};
+  const { name: _n, domains: _d, routes: _r, ...settings } = nativeHosts[0];
+  return settings;
 }
 
 function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array): Obj {
@@ -173,12 +191,14 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     throw new FiltersConfigError('filters_config_route_table', e.where, `${e.field}: ${e.message} (${e.code})`, { cause: e });
   }
 
-  // One virtual host per route with a private domain: the native translation then gives exactly
-  // one Envoy route per wasmesh route (matches dropped: the filter matched), in index order.
+  // One virtual host per route with a private domain: the native translation then gives the
+  // Envoy routes of each wasmesh route apart, in index order. Matches are dropped (the filter
+  // matched: one Envoy route each) unless a uri rewrite needs Envoy to know the matched prefix.
   const flat = mesh.virtualHosts.flatMap((vh) => vh.routes);
+  const keepMatch = flat.map((r) => typeof r.rewrite?.uri === 'string' && r.matches.length > 0);
   const oneRouteEach: MeshConfig = {
     clusters: mesh.clusters,
-    virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [{ ...r, matches: [] }] })),
+    virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
   // Faults are served by the fault filter here, so the native "not translated" notes about them do not apply.
@@ -196,18 +216,22 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const destRoutes: boolean[] = [];
   flat.forEach((r, i) => {
     const host = nativeHosts.find((h) => h.name === `wasmesh_route_${i}`);
-    const nativeRoute = host && Array.isArray(host.routes) ? (host.routes as Obj[])[0] : undefined;
-    if (!nativeRoute) throw new Error(`wasmesh envoy-config --filters: the native translation gave no route for ${r.name} (index ${i})`);
-    const made = filterRoutes(nativeRoute, i);
-    destRoutes.push(made.perDestination);
-    routes.push(...made.routes);
+    const nativeRoutes = host && Array.isArray(host.routes) ? (host.routes as Obj[]) : [];
+    if (nativeRoutes.length === 0) throw new Error(`wasmesh envoy-config --filters: the native translation gave no route for ${r.name} (index ${i})`);
+    let perDestination = false;
+    for (const nativeRoute of keepMatch[i] ? nativeRoutes : nativeRoutes.slice(0, 1)) {
+      const made = filterRoutes(nativeRoute, i, keepMatch[i]);
+      perDestination ||= made.perDestination;
+      routes.push(...made.routes);
+    }
+    destRoutes.push(perDestination);
   });
 
   const hasFault = flat.some((r) => r.fault && (r.fault.delay || r.fault.abort));
   // When every route gets the same Envoy action (the common case: one rule, or rules that only
   // differ in where they send), one Envoy route serves them all and the router skips
   // x-wasmesh-route: a header edit less per request. The fault filter needs the route header.
-  const shared = hasFault ? null : sharedRoute(routes);
+  const shared = hasFault || keepMatch.some((k) => k) ? null : sharedRoute(routes);
   const configuration = encodeFiltersPluginConfig(mesh, table, { routeHeader: shared === null, destRoutes, faultSeed: opts.faultSeed });
   const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
   const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault');
@@ -219,7 +243,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     name: nativeRouteConfig.name,
     // One host: the filter matched the authority already; a request it did not route (no
     // x-wasmesh-route) matches nothing here and gets Envoy's 404 (NR), never a guess.
-    virtual_hosts: [{ name: 'wasmesh_filters', domains: ['*'], routes: shared === null ? routes : [shared] }],
+    virtual_hosts: [{ ...virtualHostSettings(nativeHosts), name: 'wasmesh_filters', domains: ['*'], routes: shared === null ? routes : [shared] }],
   };
   const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...filters, ...nativeFilters] };
   const config: Obj = {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
+import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { C } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
 import { envoyConfigCommand } from '../../host/envoy/envoy-config-command.js';
@@ -114,6 +115,27 @@ describe('envoyFiltersBootstrap', () => {
     ];
     const routes = hcmOf(envoyFiltersBootstrap({ mesh }, opts).config).route_config.virtual_hosts[0].routes;
     expect(routes.map((r: any) => [r.name, r.match.headers[0].string_match.exact, r.route.timeout])).toEqual([['default/web/slow', '0', '5s'], ['default/web/rest', '1', '0s']]);
+  });
+
+  it('carries the native virtual host settings (all but name, domains and routes)', () => {
+    const mesh = seed000Split();
+    const nativeHost = hcmOf(envoyBootstrap({ mesh, resources: seed000Resources }, opts).config).route_config.virtual_hosts[0];
+    const filtersHost = hcmOf(envoyFiltersBootstrap({ mesh, resources: seed000Resources }, opts).config).route_config.virtual_hosts[0];
+    const { name: _a, domains: _b, routes: _c, ...settings } = nativeHost;
+    const { name: _d, domains: _e, routes: _f, ...carried } = filtersHost;
+    expect(carried).toEqual(settings);
+  });
+
+  it('keeps the native match beside the route header for a route whose uri rewrite needs the matched prefix', () => {
+    const mesh = seed000Split();
+    const r = mesh.virtualHosts[0].routes[0];
+    r.matches = [match({ uri: { kind: 'prefix', value: '/api' } }), match({ uri: { kind: 'prefix', value: '/v2/api' } })];
+    r.rewrite = { uri: '/' };
+    const routes = hcmOf(envoyFiltersBootstrap({ mesh }, opts).config).route_config.virtual_hosts[0].routes;
+    expect(routes.map((x: any) => x.match)).toEqual([
+      { prefix: '/api', headers: [{ name: 'x-wasmesh-route', string_match: { exact: '0' } }] },
+      { prefix: '/v2/api', headers: [{ name: 'x-wasmesh-route', string_match: { exact: '0' } }] },
+    ]);
   });
 });
 
