@@ -2,6 +2,7 @@
 // upstream ports), the requests, and what must come back. A data plane passes a scenario when
 // its answers meet the expectations; wasmesh and stock Envoy (driven by `wasmesh envoy-config`)
 // must both pass every one.
+import { RECORDER_PATHS, startRecordingUpstream } from './recording-upstream.js';
 import type { UpstreamPorts } from './upstreams.js';
 
 export interface InteropRequest {
@@ -306,7 +307,6 @@ ${dest('v1')}`)}`,
   {
     name: 'fault abort: 50% of requests answered 503 by the proxy',
     gateway: 'web-gateway',
-    unservedBy: { envoy: 'the native translation does not translate fault yet (bootstrap.ts warns "fault: not translated to Envoy")' },
     files: (ports) => ({
       '00-services.yaml': services(ports),
       '02-gateway.yaml': GATEWAY,
@@ -327,7 +327,6 @@ ${dest('v1')}`)}`,
   {
     name: 'fault abort: 100% with the fault filter\'s body',
     gateway: 'web-gateway',
-    unservedBy: { envoy: 'the native translation does not translate fault yet (bootstrap.ts warns "fault: not translated to Envoy")' },
     files: (ports) => ({
       '00-services.yaml': services(ports),
       '02-gateway.yaml': GATEWAY,
@@ -346,7 +345,6 @@ ${dest('v1')}`)}`,
   {
     name: 'fault delay: 100% by 300 ms, 50% by 200 ms on another route',
     gateway: 'web-gateway',
-    unservedBy: { envoy: 'the native translation does not translate fault yet (bootstrap.ts warns "fault: not translated to Envoy")' },
     files: (ports) => ({
       '00-services.yaml': services(ports),
       '02-gateway.yaml': GATEWAY,
@@ -374,3 +372,220 @@ ${dest('v2')}`)}`,
     ],
   },
 ];
+
+// ── Traffic management through both translations (native Envoy routes and wasmesh) ───────────
+
+/** The recording upstream (recording-upstream.ts): fails first attempts, records mirror Hosts. */
+const RECORDER_PORT = await startRecordingUpstream();
+
+/** Service `aux` (port 7000) on the recording upstream, for retry and mirror scenarios. */
+const AUX_SERVICE = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: aux
+spec:
+  hosts:
+  - aux
+  ports:
+  - number: 7000
+    name: http
+    protocol: HTTP
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector:
+    labels:
+      app: aux
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: aux
+spec:
+  address: 127.0.0.1
+  labels:
+    app: aux
+  ports:
+    http: ${RECORDER_PORT}
+`;
+
+const AUX_DEST = `    - destination:
+        host: aux
+        port:
+          number: 7000
+`;
+
+scenarios.push(
+  {
+    name: 'matching: method, regex uri, query parameter, port',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - name: method-regex
+    match:
+    - uri:
+        prefix: /m
+      method:
+        regex: "G[A-Z]T"
+    route:
+${dest('v2')}  - name: method-post
+    match:
+    - uri:
+        prefix: /p
+      method:
+        exact: POST
+    route:
+${dest('v2')}  - name: regex
+    match:
+    - uri:
+        regex: "/items/[0-9]+"
+    route:
+${dest('v2')}  - name: query
+    match:
+    - queryParams:
+        version:
+          exact: "2"
+    route:
+${dest('v2')}  - name: port
+    match:
+    - port: 9999
+    route:
+${dest('v2')}  - name: default
+    route:
+${dest('v1')}`)}`,
+    }),
+    exchanges: [
+      { name: 'GET matches method regex G[A-Z]T', request: { path: '/m', count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'GET does not match method exact POST', request: { path: '/p', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'uri regex matches the whole path', request: { path: '/items/42', count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'uri regex does not match a longer path', request: { path: '/items/42/x', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'query parameter exact', request: { path: '/any?version=2', count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'query parameter exact, another value', request: { path: '/any?version=20', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+      { name: 'port from the Host', request: { path: '/', host: 'web.example.com:9999', count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+      { name: 'no port in the Host: the listener\'s, not 9999', request: { path: '/', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+    ],
+  },
+  {
+    name: 'rewrite, redirect, direct response, CORS',
+    gateway: 'web-gateway',
+    files: (ports) => ({
+      '00-services.yaml': services(ports),
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - match:
+    - uri:
+        prefix: /slow
+    rewrite:
+      uri: /delay/300
+      authority: rewritten.example
+    route:
+${dest('v1')}  - match:
+    - uri:
+        prefix: /wait/
+    rewrite:
+      uriRegexRewrite:
+        match: '^/wait/([0-9]+)$'
+        rewrite: '/delay/\\1'
+    route:
+${dest('v1')}  - match:
+    - uri:
+        exact: /moved
+    redirect:
+      uri: /here
+      authority: new.example.com
+      redirectCode: 302
+  - match:
+    - uri:
+        exact: /teapot
+    directResponse:
+      status: 418
+      body:
+        string: short and stout
+  - match:
+    - uri:
+        prefix: /cors
+    corsPolicy:
+      allowOrigins:
+      - exact: https://a.example
+      allowMethods:
+      - GET
+    route:
+${dest('v1')}`)}`,
+    }),
+    exchanges: [
+      // The upstream answers /delay/<ms> late: the delay proves which path reached it.
+      {
+        name: 'uri rewrite: /slow reaches the upstream as /delay/300, Host rewritten, original path kept',
+        request: { path: '/slow', count: 2 },
+        expect: { kind: 'every', status: 200, body: V1, minMs: 300, seen: { host: 'rewritten.example', 'x-envoy-original-path': '/slow' } },
+      },
+      { name: 'uriRegexRewrite: /wait/250 reaches the upstream as /delay/250', request: { path: '/wait/250', count: 2 }, expect: { kind: 'every', status: 200, body: V1, minMs: 250 } },
+      { name: 'redirect 302 with the new host and path, query kept', request: { path: '/moved?a=1', count: 2 }, expect: { kind: 'every', status: 302, headers: { location: 'http://new.example.com/here?a=1' } } },
+      { name: 'direct response 418 with its body', request: { path: '/teapot', count: 2 }, expect: { kind: 'every', status: 418, body: 'short and stout' } },
+      { name: 'CORS: an allowed origin is echoed', request: { path: '/cors', headers: { origin: 'https://a.example' }, count: 2 }, expect: { kind: 'every', status: 200, body: V1, headers: { 'access-control-allow-origin': 'https://a.example' } } },
+      { name: 'CORS: another origin gets no allow-origin', request: { path: '/cors', headers: { origin: 'https://evil.example' }, count: 2 }, expect: { kind: 'every', status: 200, body: V1, headers: { 'access-control-allow-origin': null } } },
+    ],
+  },
+  {
+    name: 'retries: an endpoint that fails each first attempt with 503',
+    gateway: 'web-gateway',
+    unservedBy: { 'envoy+filters': 'filters-bootstrap.ts builds its own virtual host without include_request_attempt_count, so upstream requests carry no x-envoy-attempt-count (the recorder cannot tell a retry)' },
+    files: () => ({
+      '00-aux.yaml': AUX_SERVICE,
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': webVirtualService(`  - match:
+    - uri:
+        prefix: ${RECORDER_PATHS.flaky}-5xx
+    retries:
+      attempts: 2
+      retryOn: 5xx
+    route:
+${AUX_DEST}  - match:
+    - uri:
+        prefix: ${RECORDER_PATHS.flaky}-code
+    retries:
+      attempts: 1
+      retryOn: "503"
+    route:
+${AUX_DEST}  - match:
+    - uri:
+        prefix: ${RECORDER_PATHS.flaky}-off
+    retries:
+      attempts: 0
+    route:
+${AUX_DEST}  - route:
+${AUX_DEST}`),
+    }),
+    exchanges: [
+      { name: 'retryOn 5xx: the second attempt (x-envoy-attempt-count 2) answers 200', request: { path: `${RECORDER_PATHS.flaky}-5xx`, count: 4 }, expect: { kind: 'every', status: 200, body: 'attempt 2' } },
+      { name: 'retryOn "503" (a status code): 200', request: { path: `${RECORDER_PATHS.flaky}-code`, count: 4 }, expect: { kind: 'every', status: 200, body: 'attempt 2' } },
+      { name: 'attempts 0: the 503 comes back', request: { path: `${RECORDER_PATHS.flaky}-off`, count: 2 }, expect: { kind: 'every', status: 503 } },
+      // Istio ≥ 1.24: the default policy names retriable-status-codes but no code.
+      { name: 'no retries block: Istio\'s default does not retry a 503', request: { path: RECORDER_PATHS.flaky, count: 2 }, expect: { kind: 'every', status: 503 } },
+    ],
+  },
+  {
+    name: 'mirror: copies reach the shadow with a -shadow Host',
+    gateway: 'web-gateway',
+    files: () => ({
+      '00-aux.yaml': AUX_SERVICE,
+      '02-gateway.yaml': GATEWAY,
+      '03-routes.yaml': webVirtualService(`  - match:
+    - uri:
+        prefix: /shadow-
+    route:
+${AUX_DEST}  - route:
+${AUX_DEST}    mirror:
+      host: aux
+      port:
+        number: 7000
+    mirrorPercentage:
+      value: 100
+`),
+    }),
+    exchanges: [
+      { name: 'reset the record', request: { path: RECORDER_PATHS.reset, count: 1 }, expect: { kind: 'every', status: 200, body: 'reset' } },
+      { name: 'mirrored requests are served by the original', request: { path: '/mirrored', count: 3 }, expect: { kind: 'every', status: 200, body: 'served' } },
+      { name: 'the shadow saw Host web.example.com-shadow', request: { path: RECORDER_PATHS.log, count: 1 }, expect: { kind: 'every', status: 200, body: 'web.example.com-shadow' } },
+    ],
+  },
+);
