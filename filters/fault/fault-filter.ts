@@ -17,7 +17,10 @@ import {
 import { readConfiguration } from '../config/read-configuration';
 import { Metric, count, defineMetrics, flushMetrics, METRICS_FLUSH_MS } from '../metrics/filter-metrics';
 import { ascii, parseDecimal } from '../common/ascii';
-import { PendingDelays } from './pending-delays';
+import {
+  LIST_SIZE, listInit, listAdd, listDue, listFind, listStream, listAbortStatus, listEarliest, listRemove,
+  listRelease, listCount,
+} from './pending-delays';
 
 export const FAULT_ROOT_ID = 'wasmesh_fault';
 
@@ -27,34 +30,40 @@ const ABORT_BODY = ascii('fault filter abort');
 const ABORT_DETAILS = ascii('fault_filter_abort');
 const UNCONFIGURED_DETAILS = ascii('wasmesh_fault_unconfigured');
 
-/** One root context's state: its configuration, its draw state and its paused requests. */
-class FaultRootState {
-  pending: PendingDelays = new PendingDelays();
-  constructor(public config: usize, public rng: u32) {}
+// One root context's state, a struct in linear memory (root contexts are renewed on every
+// configuration change: no managed object, so nothing accumulates):
+//   +0 configuration block   +4 xorshift32 state   +8 pending delays (LIST_SIZE bytes)
+const S_CONFIG: usize = 0;
+const S_RNG: usize = 4;
+const S_PENDING: usize = 8;
+const STATE_SIZE: usize = S_PENDING + LIST_SIZE;
+
+/** Root context id → its state struct. */
+const states = new ContextTable();
+/** Delayed stream id → its root context id (to drop the delay if the client goes away). */
+const streamRoot = new ContextTable();
+
+@inline function pendingOf(s: usize): usize {
+  return s + S_PENDING;
 }
 
-// Root contexts are few (one per plugin and worker, renewed on a configuration change), so
-// their state objects are allocated at root creation; no object is allocated per request.
-const states = new Map<u32, FaultRootState>();
-let streamRoot = new ContextTable();
-
 /** xorshift32: the next draw in 0..PER_MILLION-1 (as Envoy: random % 1,000,000 < numerator). */
-function draw(s: FaultRootState): u32 {
-  let x = s.rng;
+function draw(s: usize): u32 {
+  let x = load<u32>(s + S_RNG);
   x ^= x << 13;
   x ^= x >> 17;
   x ^= x << 5;
-  s.rng = x;
+  store<u32>(s + S_RNG, x);
   return x % PER_MILLION;
 }
 
 /** Arms the root context's tick for its earliest deadline, or for the metrics flush when nothing waits. */
-function arm(s: FaultRootState, nowNs: u64): void {
-  if (s.pending.count == 0) {
+function arm(s: usize, nowNs: u64): void {
+  if (listCount(pendingOf(s)) == 0) {
     setTickPeriodMilliseconds(METRICS_FLUSH_MS);
     return;
   }
-  const earliest = s.pending.earliest();
+  const earliest = listEarliest(pendingOf(s));
   const waitNs = earliest > nowNs ? earliest - nowNs : 0;
   // Round up so the tick never fires before the deadline; at least 1 ms (0 would stop it), at
   // most the metrics flush period.
@@ -69,29 +78,33 @@ class FaultRoot extends RootContext {
     if (block == 0) return false;
     let seed = load<u32>(block + C_FAULT_SEED);
     if (seed == 0) seed = <u32>currentTimeNanoseconds() | 1;
-    if (states.has(rootId)) {
-      const s = states.get(rootId);
-      heap.free(s.config);
-      s.config = block;
-      s.rng = seed;
+    let s = <usize>states.get(rootId, 0);
+    if (s != 0) {
+      heap.free(<usize>load<u32>(s + S_CONFIG));
     } else {
-      states.set(rootId, new FaultRootState(block, seed));
+      s = heap.alloc(STATE_SIZE);
+      listInit(pendingOf(s));
+      states.set(rootId, <u32>s);
     }
+    store<u32>(s + S_CONFIG, <u32>block);
+    store<u32>(s + S_RNG, seed);
     setTickPeriodMilliseconds(METRICS_FLUSH_MS);
     return true;
   }
 
   onTick(rootId: u32): void {
     flushMetrics();
-    if (!states.has(rootId)) return;
-    const s = states.get(rootId);
+    const s = <usize>states.get(rootId, 0);
+    if (s == 0) return;
+    const p = pendingOf(s);
     const now = currentTimeNanoseconds();
     // One due request at a time, removed before it is resumed: resuming may re-enter this
     // module (another filter, a stream deletion), so no index is held across the call.
-    for (let i = s.pending.due(now); i >= 0; i = s.pending.due(now)) {
-      const stream = s.pending.stream(i);
-      const abort = s.pending.abortStatus(i);
-      s.pending.remove(i);
+    for (let i = listDue(p, now); i >= 0; i = listDue(p, now)) {
+      const stream = listStream(p, i);
+      const abort = listAbortStatus(p, i);
+      listRemove(p, i);
+      streamRoot.delete(stream);
       if (setEffectiveContext(stream) != Status.Ok) continue; // the stream ended meanwhile
       if (abort != 0) {
         count(Metric.FaultAborts);
@@ -104,21 +117,22 @@ class FaultRoot extends RootContext {
   }
 
   onDelete(rootId: u32): void {
-    if (!states.has(rootId)) return;
-    const s = states.get(rootId);
-    s.pending.release();
-    heap.free(s.config);
+    const s = <usize>states.get(rootId, 0);
+    if (s == 0) return;
+    listRelease(pendingOf(s));
+    heap.free(<usize>load<u32>(s + S_CONFIG));
+    heap.free(s);
     states.delete(rootId);
   }
 }
 
 class FaultStream extends HttpContext {
   onRequestHeaders(streamId: u32, rootId: u32, headerCount: u32, endOfStream: bool): Action {
-    if (!states.has(rootId)) {
+    const s = <usize>states.get(rootId, 0);
+    if (s == 0) {
       sendLocalResponse(500, UNCONFIGURED_DETAILS.ptr, UNCONFIGURED_DETAILS.len, 0, 0);
       return Action.Pause;
     }
-    const s = states.get(rootId);
     if (getHeaderMapValue(MapType.HttpRequestHeaders, HEADER_ROUTE.ptr, HEADER_ROUTE.len) != Status.Ok) {
       // No route header: the router answered locally (no route) or is not in the chain.
       return Action.Continue;
@@ -126,7 +140,7 @@ class FaultStream extends HttpContext {
     const v = valueBlock();
     const route = parseDecimal(v, valueBlockSize());
     if (v != 0) heap.free(v);
-    const c = s.config;
+    const c = <usize>load<u32>(s + S_CONFIG);
     if (route < 0 || route >= <i64>load<u32>(c + C_ROUTE_COUNT)) {
       LogLine.start();
       LogLine.text('wasmesh_fault: x-wasmesh-route is not a route of this configuration; no fault applied (is wasmesh_router before wasmesh_fault, with the same configuration?)');
@@ -144,7 +158,7 @@ class FaultStream extends HttpContext {
     if (delay) {
       count(Metric.FaultDelays);
       const now = currentTimeNanoseconds();
-      s.pending.add(streamId, status, now + <u64>delayMs * 1000000);
+      listAdd(pendingOf(s), streamId, status, now + <u64>delayMs * 1000000);
       streamRoot.set(streamId, rootId);
       arm(s, now);
       return Action.Pause;
@@ -159,11 +173,11 @@ class FaultStream extends HttpContext {
 
   onDelete(streamId: u32, rootId: u32): void {
     // A delayed request whose client went away: forget it (its tick finds nothing to resume).
-    if (streamRoot.delete(streamId) && states.has(rootId)) {
-      const s = states.get(rootId);
-      const i = s.pending.find(streamId);
-      if (i >= 0) s.pending.remove(i);
-    }
+    if (!streamRoot.delete(streamId)) return;
+    const s = <usize>states.get(rootId, 0);
+    if (s == 0) return;
+    const i = listFind(pendingOf(s), streamId);
+    if (i >= 0) listRemove(pendingOf(s), i);
   }
 }
 

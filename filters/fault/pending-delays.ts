@@ -1,82 +1,102 @@
 // The requests a fault filter root context holds paused: (stream, deadline, abort status)
 // records in one growable block, kept unordered (a delayed request is rare next to the others;
-// a scan per tick is cheaper than keeping order).
+// a scan per tick is cheaper than keeping order). The list itself is a small struct in linear
+// memory (no managed object), so root contexts can come and go without growing the heap.
 
 const RECORD: usize = 16; // u32 stream id, u32 abort status (0 = continue), u64 deadline (ns)
 const INITIAL: u32 = 16;
 
-export class PendingDelays {
-  private block: usize = 0;
-  private capacity: u32 = 0;
-  private n: u32 = 0;
+// List struct: block pointer, capacity, count.
+const L_BLOCK: usize = 0;
+const L_CAPACITY: usize = 4;
+const L_COUNT: usize = 8;
+export const LIST_SIZE: usize = 12;
 
-  get count(): u32 {
-    return this.n;
-  }
+/** Initialises an empty list at `l` (LIST_SIZE bytes). */
+export function listInit(l: usize): void {
+  store<u32>(l + L_BLOCK, 0);
+  store<u32>(l + L_CAPACITY, 0);
+  store<u32>(l + L_COUNT, 0);
+}
 
-  add(stream: u32, abortStatus: u32, deadlineNs: u64): void {
-    if (this.n == this.capacity) {
-      const capacity = this.capacity == 0 ? INITIAL : this.capacity * 2;
-      const block = heap.alloc(<usize>capacity * RECORD);
-      if (this.block != 0) {
-        memory.copy(block, this.block, <usize>this.n * RECORD);
-        heap.free(this.block);
-      }
-      this.block = block;
-      this.capacity = capacity;
+@inline function block(l: usize): usize {
+  return <usize>load<u32>(l + L_BLOCK);
+}
+
+@inline function rec(l: usize, i: i32): usize {
+  return block(l) + <usize>i * RECORD;
+}
+
+export function listCount(l: usize): u32 {
+  return load<u32>(l + L_COUNT);
+}
+
+export function listAdd(l: usize, stream: u32, abortStatus: u32, deadlineNs: u64): void {
+  const n = listCount(l);
+  const capacity = load<u32>(l + L_CAPACITY);
+  if (n == capacity) {
+    const grown = capacity == 0 ? INITIAL : capacity * 2;
+    const b = heap.alloc(<usize>grown * RECORD);
+    if (block(l) != 0) {
+      memory.copy(b, block(l), <usize>n * RECORD);
+      heap.free(block(l));
     }
-    const r = this.block + <usize>this.n * RECORD;
-    store<u32>(r, stream);
-    store<u32>(r + 4, abortStatus);
-    store<u64>(r + 8, deadlineNs);
-    this.n++;
+    store<u32>(l + L_BLOCK, <u32>b);
+    store<u32>(l + L_CAPACITY, grown);
   }
+  const r = rec(l, <i32>n);
+  store<u32>(r, stream);
+  store<u32>(r + 4, abortStatus);
+  store<u64>(r + 8, deadlineNs);
+  store<u32>(l + L_COUNT, n + 1);
+}
 
-  /** Index of a record whose deadline is at or before `nowNs`, or -1. */
-  due(nowNs: u64): i32 {
-    for (let i: u32 = 0; i < this.n; i++) {
-      if (load<u64>(this.block + <usize>i * RECORD + 8) <= nowNs) return <i32>i;
-    }
-    return -1;
+/** Index of a record whose deadline is at or before `nowNs`, or -1. */
+export function listDue(l: usize, nowNs: u64): i32 {
+  const n = <i32>listCount(l);
+  for (let i = 0; i < n; i++) {
+    if (load<u64>(rec(l, i) + 8) <= nowNs) return i;
   }
+  return -1;
+}
 
-  /** Index of `stream`'s record, or -1. */
-  find(stream: u32): i32 {
-    for (let i: u32 = 0; i < this.n; i++) {
-      if (load<u32>(this.block + <usize>i * RECORD) == stream) return <i32>i;
-    }
-    return -1;
+/** Index of `stream`'s record, or -1. */
+export function listFind(l: usize, stream: u32): i32 {
+  const n = <i32>listCount(l);
+  for (let i = 0; i < n; i++) {
+    if (load<u32>(rec(l, i)) == stream) return i;
   }
+  return -1;
+}
 
-  stream(i: i32): u32 {
-    return load<u32>(this.block + <usize>i * RECORD);
-  }
+export function listStream(l: usize, i: i32): u32 {
+  return load<u32>(rec(l, i));
+}
 
-  abortStatus(i: i32): u32 {
-    return load<u32>(this.block + <usize>i * RECORD + 4);
-  }
+export function listAbortStatus(l: usize, i: i32): u32 {
+  return load<u32>(rec(l, i) + 4);
+}
 
-  /** The earliest deadline (u64 max when empty). */
-  earliest(): u64 {
-    let min: u64 = u64.MAX_VALUE;
-    for (let i: u32 = 0; i < this.n; i++) {
-      const d = load<u64>(this.block + <usize>i * RECORD + 8);
-      if (d < min) min = d;
-    }
-    return min;
+/** The earliest deadline (u64 max when empty). */
+export function listEarliest(l: usize): u64 {
+  let min: u64 = u64.MAX_VALUE;
+  const n = <i32>listCount(l);
+  for (let i = 0; i < n; i++) {
+    const d = load<u64>(rec(l, i) + 8);
+    if (d < min) min = d;
   }
+  return min;
+}
 
-  /** Removes record `i` (the last record takes its place). */
-  remove(i: i32): void {
-    this.n--;
-    if (<u32>i != this.n) memory.copy(this.block + <usize>i * RECORD, this.block + <usize>this.n * RECORD, RECORD);
-  }
+/** Removes record `i` (the last record takes its place). */
+export function listRemove(l: usize, i: i32): void {
+  const n = listCount(l) - 1;
+  store<u32>(l + L_COUNT, n);
+  if (<u32>i != n) memory.copy(rec(l, i), rec(l, <i32>n), RECORD);
+}
 
-  /** Frees the block (the root context is going away). */
-  release(): void {
-    if (this.block != 0) heap.free(this.block);
-    this.block = 0;
-    this.capacity = 0;
-    this.n = 0;
-  }
+/** Frees the records' block (the root context is going away). */
+export function listRelease(l: usize): void {
+  if (block(l) != 0) heap.free(block(l));
+  listInit(l);
 }

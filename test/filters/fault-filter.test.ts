@@ -122,6 +122,33 @@ describe('wasmesh_fault', () => {
     expect(host.logs.some((l) => l.level === 3 && /x-wasmesh-route is not a route of this configuration/.test(l.message))).toBe(true);
   });
 
+  it('keeps memory flat as root contexts with delayed requests come and go, and as requests are delayed', () => {
+    const host = new FakeProxyHost();
+    const mesh = meshWith([{ delay: { fixedDelayMs: 10, percentage: 100 }, abort: null }]);
+    const bytes = encodeFiltersPluginConfig(mesh, compileRouteTable(mesh));
+    const cycle = (): void => {
+      for (let k = 0; k < 500; k++) {
+        const [root] = host.startRoot('wasmesh_fault', bytes);
+        // Clients that go away while delayed; then the plugin is replaced.
+        const streams = Array.from({ length: 20 }, () => host.request(root, routed(0)).stream);
+        for (const s of streams) host.end(s);
+        host.endRoot(root);
+      }
+      const [root] = host.startRoot('wasmesh_fault', bytes);
+      for (let i = 0; i < 2000; i++) {
+        const r = host.request(root, routed(0));
+        host.nowMs += 10;
+        host.tick(root);
+        host.end(r.stream);
+      }
+      host.endRoot(root);
+    };
+    cycle();
+    const before = host.memoryBytes;
+    for (let k = 0; k < 10; k++) cycle();
+    expect(host.memoryBytes).toBe(before);
+  });
+
   it('refuses a configuration with an impossible fault record', () => {
     const host = new FakeProxyHost();
     const mesh = meshWith([{ delay: null, abort: { httpStatus: 503, percentage: 50 } }]);
