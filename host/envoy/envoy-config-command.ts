@@ -13,9 +13,11 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
   command: 'wasmesh envoy-config',
   summary:
     'Prints an Envoy v3 bootstrap (YAML) equivalent to what `wasmesh proxy` with the same flags serves: ' +
-    'listener, routes, weighted clusters, header operations, timeouts, Istio retry defaults, one STATIC ' +
-    'cluster per service subset, DestinationRule circuit breakers and outlier detection. What Envoy cannot ' +
-    'do as wasmesh does is listed as warnings on stderr.',
+    'listener, routes (uri, method, authority, scheme, header, query and port matches), weighted clusters, ' +
+    'header operations, rewrites, redirects, direct responses, CORS, fault injection, mirrors, timeouts and retries, ' +
+    'one cluster per service subset with its load balancer (consistent hash as ring hash or Maglev plus the ' +
+    "routes' hash policy, PASSTHROUGH as ORIGINAL_DST), connection pool, circuit breakers and outlier detection. " +
+    'What Envoy cannot do as wasmesh does is listed as warnings on stderr.',
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where Envoy accepts downstream requests' },

@@ -589,3 +589,34 @@ ${AUX_DEST}    mirror:
     ],
   },
 );
+
+scenarios.push({
+  name: 'PASSTHROUGH: the destination is the address in the Host',
+  gateway: 'web-gateway',
+  // The ServiceEntry's own endpoint is web v1: an answer from the recording upstream proves
+  // the Host's ip:port was used (Envoy: ORIGINAL_DST reading :authority).
+  files: (ports) => ({
+    '00-services.yaml': services(ports),
+    '02-gateway.yaml': GATEWAY,
+    '03-routes.yaml': `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: web
+spec:
+  host: web
+  trafficPolicy:
+    loadBalancer:
+      simple: PASSTHROUGH
+---
+${webVirtualService(`  - route:
+    - destination:
+        host: web
+        port:
+          number: 5005
+`)}`,
+  }),
+  exchanges: [
+    { name: 'Host 127.0.0.1:<recorder port> reaches the recorder', request: { path: '/', host: `127.0.0.1:${RECORDER_PORT}`, count: 3 }, expect: { kind: 'every', status: 200, body: 'served' } },
+    { name: 'a Host that is not an address: 503', request: { path: '/', count: 2 }, expect: { kind: 'every', status: 503 } },
+  ],
+});
