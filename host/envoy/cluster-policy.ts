@@ -103,6 +103,9 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
 
   if (policy.outlier !== null) {
     out.outlier_detection = outlierDetection(policy.outlier);
+    if (policy.hash?.table.kind === 'ringHash' && policy.hash.table.stableRebuild) {
+      warnings.push(`${where}: ring hash with outlier detection: while endpoints are ejected Envoy rebuilds the ring over the others (some of their keys move too); wasmesh keeps their ring points, so only the ejected endpoints' keys move`);
+    }
     // Istio sets the panic threshold from minHealthPercent (0 disables panic mode, where Envoy's
     // default 50 % would send traffic to ejected hosts when few endpoints remain).
     out.common_lb_config = { healthy_panic_threshold: { value: policy.outlier.minHealthPercent } };

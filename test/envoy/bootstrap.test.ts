@@ -6,7 +6,7 @@ import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { EnvoyConfigError } from '../../host/envoy/envoy-config-error.js';
 import { ISTIO_DEFAULT_RETRY_ON } from '../../host/envoy/retry-policy.js';
 import { cases } from './bootstrap-cases.js';
-import { dest, hashCluster, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
+import { dest, hashCluster, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function build(name: keyof typeof cases): { c: any; hcm: any; vhosts: any[]; clusters: any[]; warnings: string[]; yaml: string } {
@@ -365,7 +365,17 @@ describe('envoyBootstrap: load balancers and consistent hashing', () => {
     });
   });
 
-  it('ROUND_ROBIN, LEAST_REQUEST, RANDOM by name', () => {
+  it('ring hash with outlier detection: the rebuild difference is warned; Maglev is not', () => {
+    const ring = hashCluster('r', 1, { httpHeaderName: 'x-user' });
+    ring.policy!.outlier = policy({ outlierDetection: { consecutive5xxErrors: 3 } }).outlier;
+    const mag = hashCluster('m', 2, { httpHeaderName: 'x-user', maglev: { tableSize: 251 } });
+    mag.policy!.outlier = ring.policy!.outlier;
+    const r = envoyBootstrap({ mesh: { virtualHosts: [], clusters: [ring, mag] } }, cases.seed000Split.opts);
+    expect(r.warnings).toEqual([expect.stringMatching(/^cluster outbound\|5005\|r\|web\.default\.svc\.cluster\.local: ring hash with outlier detection: /)]);
+    expect((r.config as any).static_resources.clusters[1]).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 251 }, outlier_detection: { consecutive_5xx: 3 } });
+  });
+
+  it('ROUND_ROBIN by name (LEAST_REQUEST and RANDOM: see the traffic-policy case)', () => {
     expect(cluster('v1').lb_policy).toBe('ROUND_ROBIN');
   });
 });
