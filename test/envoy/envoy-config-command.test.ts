@@ -19,6 +19,7 @@ function fakeIo(): CliIo & { stdout: string; stderr: string } {
     err(text: string) { io.stderr += text; },
     stopRequested: () => new Promise<string>(() => {}),
     onReloadRequest: () => () => {},
+    commandDone: () => {},
   };
   return io;
 }
