@@ -45,6 +45,28 @@ export interface ProxyContext {
 
 const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
 
+/** Stat names per response status, made once per status rather than concatenated per request. */
+interface StatusStatNames {
+  upstreamCode: string;
+  upstreamClass: 'upstream_rq_1xx' | 'upstream_rq_2xx' | 'upstream_rq_3xx' | 'upstream_rq_4xx' | 'upstream_rq_5xx';
+  routeCode: string;
+}
+const STATUS_STAT_NAMES: Array<StatusStatNames | undefined> = [];
+
+function statNames(code: number): StatusStatNames {
+  let n = STATUS_STAT_NAMES[code];
+  if (n === undefined) {
+    // The response parser only accepts 3-digit status codes (100–999).
+    n = {
+      upstreamCode: `upstream_rq_${code}`,
+      upstreamClass: `upstream_rq_${Math.floor(code / 100)}xx` as StatusStatNames['upstreamClass'],
+      routeCode: `rq_${code}`,
+    };
+    STATUS_STAT_NAMES[code] = n;
+  }
+  return n;
+}
+
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -506,8 +528,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#gotHead = true;
     this.#report(head.code);
     // Upstream stats count every attempt's response, as Envoy's do.
-    cs.incDynamic(`upstream_rq_${head.code}`);
-    cs.inc(`upstream_rq_${Math.floor(head.code / 100)}xx` as 'upstream_rq_2xx');
+    const names = statNames(head.code);
+    cs.incDynamic(names.upstreamCode);
+    cs.inc(names.upstreamClass);
     const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome: 'Response', status: head.code, ...this.#attemptContext() });
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
@@ -523,7 +546,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     // Envoy ignores the per-try timeout once the response started downstream.
     this.#clearPerTry();
     this.#upstreamTime = Date.now() - ds.startTime;
-    this.#route!.stats.incDynamic(`rq_${head.code}`);
+    this.#route!.stats.incDynamic(names.routeCode);
     this.#responseCode = head.code;
     const mode = head.framing === 'none' ? BodyMode.None : head.framing === 'length' ? BodyMode.Length : BodyMode.Stream;
     ds.writeHead(head.code, this, mode, head.contentLength);
