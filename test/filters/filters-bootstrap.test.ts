@@ -143,7 +143,7 @@ describe('wasmesh envoy-config --filters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-filters-cli-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const io = (): CliIo & { stdout: string; stderr: string } => {
-    const o = { stdout: '', stderr: '', out(t: string) { o.stdout += t; }, err(t: string) { o.stderr += t; }, stopRequested: () => new Promise<string>(() => {}), onReloadRequest: () => () => {} };
+    const o = { stdout: '', stderr: '', out(t: string) { o.stdout += t; }, err(t: string) { o.stderr += t; }, stopRequested: () => new Promise<string>(() => {}), onReloadRequest: () => () => {}, commandDone: () => {} };
     return o;
   };
 
