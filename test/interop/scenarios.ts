@@ -528,7 +528,6 @@ ${dest('v1')}`)}`,
   {
     name: 'retries: an endpoint that fails each first attempt with 503',
     gateway: 'web-gateway',
-    unservedBy: { 'envoy+filters': 'filters-bootstrap.ts builds its own virtual host without include_request_attempt_count, so upstream requests carry no x-envoy-attempt-count (the recorder cannot tell a retry)' },
     files: () => ({
       '00-aux.yaml': AUX_SERVICE,
       '02-gateway.yaml': GATEWAY,
