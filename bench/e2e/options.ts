@@ -25,7 +25,7 @@ export interface E2eOptions {
 export const USAGE = `usage: npm run bench:e2e -- [flags]
   --reps N            repetitions, contenders alternating within each (default 3; --quick 1)
   --duration S        seconds per load run (default 10; --quick 2)
-  --workers LIST      worker counts for both proxies, e.g. 1,2 (default 1,2; --quick 1)
+  --workers LIST      worker counts for every proxy, e.g. 1,2 (default 1,2; --quick 1)
   --rates LIST        fixed-rate modes in requests/s (default 1000,5000)
   --connections N     throughput-mode connections (default 64)
   --quick             smoke run: 1 rep, 2 s runs, 1 worker (figures are rough)

@@ -1,5 +1,6 @@
 // The shape of one end-to-end benchmark run as written to bench/results/e2e-*.json: settings,
-// every individual measurement, and the medians/spreads and wasmesh/Envoy ratios derived from them.
+// every individual measurement, and the medians/spreads and the ratios derived from them
+// (wasmesh ÷ native Envoy, and Envoy + wasmesh filters ÷ native Envoy).
 import type { MachineFacts } from '../machine.js';
 import type { ContenderName } from './contenders.js';
 import type { LoadResult } from './load-tools.js';
@@ -58,7 +59,12 @@ export interface SummaryRow {
   errors: number;
 }
 
-/** wasmesh median ÷ Envoy median, per workers and mode; null when either side has no figure. */
+/**
+ * Ratios of medians against native Envoy (`envoy`), per workers and mode; null when either side
+ * has no figure. The unprefixed fields are wasmesh ÷ Envoy, the `filters…` ones are
+ * `envoy+filters` ÷ `envoy` (issue 5's target: throughput ≥ 0.9 at equal workers). Reports
+ * written before the fourth contender lack the `filters…` fields.
+ */
 export interface Ratio {
   workers: number;
   mode: string;
@@ -66,6 +72,9 @@ export interface Ratio {
   p99: number | null;
   cpuPer1k: number | null;
   peakRss: number | null;
+  filtersThroughput?: number | null;
+  filtersP99?: number | null;
+  filtersCpuPer1k?: number | null;
 }
 
 export interface ProfileFunction {

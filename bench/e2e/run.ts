@@ -1,5 +1,5 @@
-// `npm run bench:e2e`: the end-to-end benchmark. Starts the upstream, then per worker count both
-// proxies, and measures direct / wasmesh / Envoy alternately (every mode, every contender, in
+// `npm run bench:e2e`: the end-to-end benchmark. Starts the upstream, then per worker count every
+// proxy, and measures direct / wasmesh / Envoy / Envoy + wasmesh filters alternately (every mode, every contender, in
 // each repetition) so drift on a shared machine hits all of them alike; writes JSON, Markdown and
 // an SVG chart under bench/results/ and the "## End-to-end" section of BENCHMARKS.md.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,7 +81,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
           try {
             const r = await c.start(workers);
             started.set(c.name, r);
-            log(`${c.name.padEnd(8)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
+            log(`${c.name.padEnd(14)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
             // Warm-up, unrecorded: JIT, connection pools, page faults.
             await driveLoad(tools, modes[0], r.url, opts.warmupS).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
           } catch (err) {
@@ -157,7 +157,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<E2eRepo
 }
 
 function describeRun(r: RunRecord): string {
-  const head = `rep ${r.rep} w${r.workers} ${r.mode.padEnd(10)} ${r.contender.padEnd(8)}`;
+  const head = `rep ${r.rep} w${r.workers} ${r.mode.padEnd(10)} ${r.contender.padEnd(13)}`;
   if (!r.ok || !r.load) return `${head} FAILED: ${r.error}`;
   const l = r.load;
   return `${head} ${Math.round(l.rps).toString().padStart(7)} req/s  p50 ${l.latencyMs.p50.toFixed(3)} p99 ${l.latencyMs.p99.toFixed(3)} max ${l.latencyMs.max.toFixed(1)} ms` +

@@ -1,5 +1,6 @@
 // From individual runs to what the report states: per workers × mode × contender the median and
-// the min–max spread over repetitions of every figure, then the wasmesh/Envoy ratios of medians.
+// the min–max spread over repetitions of every figure, then the ratios of medians against native
+// Envoy: wasmesh ÷ Envoy, and Envoy + wasmesh filters ÷ Envoy.
 import type { ContenderName } from './contenders.js';
 import type { Ratio, RunRecord, Spread, SummaryRow } from './report-types.js';
 
@@ -52,16 +53,22 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
   const out: Ratio[] = [];
   for (const w of workers) {
     for (const m of modes) {
-      const a = findRow(rows, w, m, 'wasmesh');
       const b = findRow(rows, w, m, 'envoy');
-      const div = (f: (r: SummaryRow) => number): number | null => (a && b && f(b) > 0 ? f(a) / f(b) : null);
+      const over = (a: SummaryRow | undefined) => (f: (r: SummaryRow) => number): number | null => (a && b && f(b) > 0 ? f(a) / f(b) : null);
+      const wasmesh = over(findRow(rows, w, m, 'wasmesh'));
+      const filters = over(findRow(rows, w, m, 'envoy+filters'));
+      // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
+      const tp = m === 'throughput';
       out.push({
         workers: w,
         mode: m,
-        throughput: m === 'throughput' ? div((r) => r.rps.median) : null,
-        p99: div((r) => r.p99Ms.median),
-        cpuPer1k: div((r) => r.cpuSecondsPer1k.median),
-        peakRss: div((r) => r.peakRssMiB.median),
+        throughput: tp ? wasmesh((r) => r.rps.median) : null,
+        p99: wasmesh((r) => r.p99Ms.median),
+        cpuPer1k: wasmesh((r) => r.cpuSecondsPer1k.median),
+        peakRss: wasmesh((r) => r.peakRssMiB.median),
+        filtersThroughput: tp ? filters((r) => r.rps.median) : null,
+        filtersP99: filters((r) => r.p99Ms.median),
+        filtersCpuPer1k: filters((r) => r.cpuSecondsPer1k.median),
       });
     }
   }

@@ -5,7 +5,7 @@ import { CONTENDERS, type ContenderName } from './contenders.js';
 import type { E2eReport, Spread } from './report-types.js';
 import { findRow } from './summarize.js';
 
-const COLOURS: Record<ContenderName, string> = { direct: '#9e9e9e', wasmesh: '#00897b', envoy: '#5e35b1' };
+const COLOURS: Record<ContenderName, string> = { direct: '#9e9e9e', wasmesh: '#00897b', envoy: '#5e35b1', 'envoy+filters': '#f4511e' };
 
 interface Group {
   label: string;
@@ -91,7 +91,7 @@ export function svgChart(report: E2eReport): string {
     ...panel(350, 0, 510, height - 30, 'p99 latency at a fixed rate', 'ms (lower is better)', p99),
   ];
   CONTENDERS.forEach((c, i) => {
-    const x = 200 + i * 170;
+    const x = 130 + i * 170;
     out.push(`<rect x="${x}" y="${height - 22}" width="12" height="12" fill="${COLOURS[c]}"/>`);
     out.push(`<text x="${x + 16}" y="${height - 12}">${c === 'direct' ? 'direct (no proxy)' : c}</text>`);
   });

@@ -1,7 +1,8 @@
 // Smoke test of the end-to-end benchmark: the real harness (dist/bench/e2e/run.js) runs a tiny
 // configuration (1 rep, 1 s per run) against the real upstream, wasmesh and, when installed,
-// Envoy, and must produce well-formed JSON, Markdown and SVG. No figure is compared with a
-// threshold. Without wrk, fortio or Go it skips with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
+// Envoy both native and with the wasmesh proxy-wasm filters, and must produce well-formed JSON,
+// Markdown and SVG. No figure is compared with a threshold. Without wrk, fortio or Go it skips
+// with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
     expect(report.settings.modes.map((m) => m.name)).toEqual(['throughput', 'rate-1000', 'rate-5000']);
     expect(report.machine.cores).toBeGreaterThan(0);
 
-    const expected = envoy ? ['direct', 'wasmesh', 'envoy'] : ['direct', 'wasmesh'];
+    const expected = envoy ? ['direct', 'wasmesh', 'envoy', 'envoy+filters'] : ['direct', 'wasmesh'];
     for (const mode of report.settings.modes) {
       for (const contender of expected) {
         const run = report.runs.find((r) => r.mode === mode.name && r.contender === contender);
@@ -74,17 +75,31 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
         expect(run!.peakRssMiB!).toBeGreaterThan(1);
       }
     }
-    if (!envoy) expect(report.contenders.find((c) => c.name === 'envoy')!.unavailable['1']).toMatch(/Envoy not installed/);
+    if (!envoy) {
+      for (const name of ['envoy', 'envoy+filters']) expect(report.contenders.find((c) => c.name === name)!.unavailable['1']).toMatch(/Envoy not installed/);
+    }
     expect(report.summary.length).toBe(expected.length * report.settings.modes.length);
     const tp = report.ratios.find((r) => r.mode === 'throughput')!;
-    if (envoy) expect(tp.throughput).toBeGreaterThan(0);
-    else expect(tp.throughput).toBeNull();
+    if (envoy) {
+      expect(tp.throughput).toBeGreaterThan(0);
+      expect(tp.filtersThroughput).toBeGreaterThan(0);
+      expect(tp.filtersCpuPer1k).toBeGreaterThan(0);
+      // Envoy + filters ran on the filters bootstrap, not the native one.
+      expect(report.contenders.find((c) => c.name === 'envoy+filters')!.description).toMatch(/envoy-config --filters .*wasmesh-filters\.wasm/);
+    } else {
+      expect(tp.throughput).toBeNull();
+      expect(tp.filtersThroughput).toBeNull();
+    }
 
     const md = readFileSync(join(out, 'e2e-latest.md'), 'utf8');
     expect(md).toMatch(/^# wasmesh end-to-end benchmark/);
     expect(md).toContain('| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | errors |');
     expect(md).toMatch(/\| max throughput \| wasmesh \| [\d,]+ \|/);
     expect(md).toMatch(/\| 5,000 rps \| direct \(upstream\) \| [\d,]+ \|/);
+    if (envoy) {
+      expect(md).toMatch(/\| max throughput \| envoy\+filters \| [\d,]+ \|/);
+      expect(md).toMatch(/\| 1 \| max throughput \| [\d.]+× \((target met|below target)\) \| [\d.]+× \| [\d.]+× \|/);
+    }
     expect(stdout).toBe(md);
 
     const svg = readFileSync(join(out, 'e2e-latest.svg'), 'utf8');

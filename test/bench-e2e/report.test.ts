@@ -1,7 +1,8 @@
-// The end-to-end harness's pure parts: medians and spreads, wasmesh/Envoy ratios, option
-// parsing, the BENCHMARKS.md section splice, the SVG with missing contenders, /proc readings.
+// The end-to-end harness's pure parts: medians and spreads, wasmesh ÷ Envoy and Envoy + filters ÷
+// Envoy ratios, option parsing, the BENCHMARKS.md section splice (keeping hand-written notes), the
+// SVG with missing contenders, /proc readings.
 import { describe, expect, it } from 'vitest';
-import { replaceSection } from '../../bench/e2e/benchmarks-md.js';
+import { HAND_WRITTEN_MARKER, replaceSection } from '../../bench/e2e/benchmarks-md.js';
 import { markdownReport } from '../../bench/e2e/markdown-report.js';
 import { OptionsError, parseOptions } from '../../bench/e2e/options.js';
 import { cpuSeconds, statusMiB } from '../../bench/e2e/proc-stats.js';
@@ -31,6 +32,9 @@ describe('summarize and ratios', () => {
     run('wasmesh', 'throughput', 1, 12_000, 4), run('wasmesh', 'throughput', 2, 10_000, 6), run('wasmesh', 'throughput', 3, 11_000, 5),
     run('envoy', 'throughput', 1, 10_000, 5, 0.04, 40), run('envoy', 'throughput', 2, 9_000, 5, 0.04, 40), run('envoy', 'throughput', 3, 8_000, 5, 0.04, 40),
     { rep: 4, workers: 1, mode: 'throughput', contender: 'envoy', ok: false, error: 'boom' } as RunRecord,
+    run('envoy+filters', 'throughput', 1, 8_100, 6, 0.05, 45), run('envoy+filters', 'throughput', 2, 7_200, 7, 0.06, 45),
+    run('envoy+filters', 'throughput', 3, 9_000, 8, 0.07, 45),
+    run('envoy', 'rate-1000', 1, 1_000, 4, 0.1, 40), run('envoy+filters', 'rate-1000', 1, 1_000, 5, 0.12, 45),
   ];
   const rows = summarize(runs);
 
@@ -47,7 +51,20 @@ describe('summarize and ratios', () => {
     expect(tp.p99).toBeCloseTo(5 / 5);
     expect(tp.cpuPer1k).toBeCloseTo(0.05 / 0.04);
     expect(tp.peakRss).toBeCloseTo(50 / 40);
-    expect(r1k).toEqual({ workers: 1, mode: 'rate-1000', throughput: null, p99: null, cpuPer1k: null, peakRss: null });
+    expect(r1k).toMatchObject({ workers: 1, mode: 'rate-1000', throughput: null, p99: null, cpuPer1k: null, peakRss: null });
+  });
+
+  it('divides Envoy + filters medians by native Envoy medians; throughput only in the throughput mode', () => {
+    const [tp, r1k, r5k] = ratios(rows, [1], ['throughput', 'rate-1000', 'rate-5000']);
+    expect(tp.filtersThroughput).toBeCloseTo(8_100 / 9_000);
+    expect(tp.filtersP99).toBeCloseTo(7 / 5);
+    expect(tp.filtersCpuPer1k).toBeCloseTo(0.06 / 0.04);
+    expect(r1k.filtersThroughput).toBeNull();
+    expect(r1k.filtersP99).toBeCloseTo(5 / 4);
+    expect(r1k.filtersCpuPer1k).toBeCloseTo(0.12 / 0.1);
+    // No wasmesh figure at 1,000 rps: its side is null, the filters' is not.
+    expect(r1k.p99).toBeNull();
+    expect(r5k).toMatchObject({ filtersThroughput: null, filtersP99: null, filtersCpuPer1k: null });
   });
 });
 
@@ -99,6 +116,19 @@ describe('replaceSection', () => {
     expect(replaceSection(text, section)).toBe('# B\n\n## Results\n\nmicro\n\n## End-to-end\n\nnew figures\n\n## Profile\n\np\n');
   });
 
+  it('keeps the hand-written part after the marker, once, and leaves the rest of the file alone', () => {
+    const hand = `${HAND_WRITTEN_MARKER}\n\n### Envoy + wasmesh filters\n\nby hand\n`;
+    const text = `# B\n\n## End-to-end\n\nold figures\n\n${hand}\n## Optimisation log\n\nlog\n`;
+    const once = replaceSection(text, section);
+    expect(once).toBe(`# B\n\n## End-to-end\n\nnew figures\n\n${hand}\n## Optimisation log\n\nlog\n`);
+    expect(replaceSection(once, section)).toBe(once);
+    // At the end of the file too.
+    expect(replaceSection(`## End-to-end\n\nold\n\n${hand}`, section)).toBe(`## End-to-end\n\nnew figures\n\n${hand}`);
+    // A marker outside the section is not the section's.
+    const outside = `## End-to-end\n\nold\n\n## Other\n\n${hand}`;
+    expect(replaceSection(outside, section)).toBe(`## End-to-end\n\nnew figures\n\n## Other\n\n${hand}`);
+  });
+
   it('appends the section when the file has none, and is stable when repeated', () => {
     const once = replaceSection('# B\n\n## Results\n\nmicro\n', section);
     expect(once).toBe('# B\n\n## Results\n\nmicro\n\n## End-to-end\n\nnew figures\n');
@@ -118,9 +148,11 @@ describe('report rendering', () => {
       { name: 'direct', description: 'no proxy', unavailable: {} },
       { name: 'wasmesh', description: 'wasmesh', unavailable: { '2': 'no --workers flag' } },
       { name: 'envoy', description: 'envoy', unavailable: {} },
+      { name: 'envoy+filters', description: 'envoy --filters', unavailable: { '2': 'filters not built' } },
     ],
     envoyWarnings: [],
-    runs: [run('direct', 'throughput', 1, 40_000, 2), run('wasmesh', 'throughput', 1, 10_000, 5), run('envoy', 'throughput', 1, 9_000, 6)],
+    runs: [run('direct', 'throughput', 1, 40_000, 2), run('wasmesh', 'throughput', 1, 10_000, 5), run('envoy', 'throughput', 1, 9_000, 6),
+      run('envoy+filters', 'throughput', 1, 7_200, 7, 0.06)],
     summary: [],
     ratios: [],
     notes: [],
@@ -131,14 +163,31 @@ describe('report rendering', () => {
   it('draws n/a for contenders without figures and never NaN', () => {
     const svg = svgChart(report);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
-    expect((svg.match(/<rect [^>]*><title>/g) ?? []).length).toBe(3);
-    expect((svg.match(/>n\/a</g) ?? []).length).toBe(3 + 3 * 2);
+    expect((svg.match(/<rect [^>]*><title>/g) ?? []).length).toBe(4);
+    expect(svg).toContain('<title>envoy+filters: 7.2k (7.2k–7.2k)</title>');
+    expect(svg).toContain('>envoy+filters</text>');
+    // Throughput at 2 workers: 4 bars; p99 at 1,000 rps: 4 bars at each worker count.
+    expect((svg.match(/>n\/a</g) ?? []).length).toBe(4 + 4 * 2);
   });
 
   it('states why a contender did not run and renders ratios', () => {
     const md = markdownReport(report);
     expect(md).toContain('| max throughput | wasmesh | n/a | | | | | | | no --workers flag |');
     expect(md).toContain('| 1 | max throughput | 1.11× | 0.83× | 1.00× | 1.00× |');
+    expect(md).toContain('| max throughput | envoy+filters | 7,200 | 1.75 | 3.50 | 7.00 | 14.00 | 0.060 | 50.0 | 0 |');
+    expect(md).toContain('| max throughput | envoy+filters | n/a | | | | | | | filters not built |');
+    expect(md).toContain('## Envoy + wasmesh filters ÷ native Envoy (medians)');
+    expect(md).toContain('| 1 | max throughput | 0.80× (below target) | 1.17× | 1.20× |');
+    expect(md).toContain('| 2 | max throughput | n/a | n/a | n/a |');
+  });
+
+  it('says "target met" at 0.9× and leaves the filters table out of reports that predate it', () => {
+    const met = { ...report, runs: report.runs.map((r) => (r.contender === 'envoy+filters' ? { ...r, load: { ...r.load!, rps: 8_100 } } : r)) };
+    met.summary = summarize(met.runs);
+    met.ratios = ratios(met.summary, [1], ['throughput']);
+    expect(markdownReport(met)).toContain('| 1 | max throughput | 0.90× (target met) |');
+    const old = { ...report, ratios: report.ratios.map(({ filtersThroughput: _t, filtersP99: _p, filtersCpuPer1k: _c, ...r }) => r) };
+    expect(markdownReport(old)).not.toContain('Envoy + wasmesh filters ÷ native Envoy');
   });
 });
 
