@@ -83,17 +83,43 @@ const encoder = new TextEncoder();
 /** A reusable region per core for key bytes the host hashes (grown in 4 KiB steps). */
 const scratch = new WeakMap<Core, { ptr: number; cap: number }>();
 
-function writeScratch(core: Core, bytes: Uint8Array): number {
+function scratchFor(core: Core, length: number): { ptr: number; cap: number } {
   let s = scratch.get(core);
-  if (!s || s.cap < bytes.length) {
+  if (!s || s.cap < length) {
     if (s) core.exports.free(s.ptr);
-    const cap = Math.max(4096, (bytes.length + 4095) & ~4095);
+    const cap = Math.max(4096, (length + 4095) & ~4095);
     s = { ptr: core.exports.alloc(cap), cap };
     scratch.set(core, s);
   }
+  return s;
+}
+
+function writeScratch(core: Core, bytes: Uint8Array): number {
+  const s = scratchFor(core, bytes.length);
   core.u8.set(bytes, s.ptr);
   return s.ptr;
 }
+
+/**
+ * Writes `key` as UTF-8 into the scratch region and returns its byte length: ASCII (every
+ * request key in practice) byte by byte, with no encoded copy; anything else through the encoder.
+ */
+function writeScratchString(core: Core, key: string): { ptr: number; length: number } {
+  const s = scratchFor(core, key.length);
+  const u8 = core.u8;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) {
+      const bytes = encoder.encode(key);
+      return { ptr: writeScratch(core, bytes), length: bytes.length };
+    }
+    u8[s.ptr + i] = c;
+  }
+  SCRATCH_KEY.ptr = s.ptr;
+  SCRATCH_KEY.length = key.length;
+  return SCRATCH_KEY;
+}
+const SCRATCH_KEY = { ptr: 0, length: 0 };
 
 const asBytes = (k: Uint8Array | string): Uint8Array => (typeof k === 'string' ? encoder.encode(k) : k);
 
@@ -210,12 +236,15 @@ export class HashBalancer {
     return this.#x.hash_lb_pick(this.#live(), lo >>> 0, hi >>> 0, attempt);
   }
 
-  /** Hashes `key` (xxHash64) and picks, in one core call. */
+  /** Hashes `key` (xxHash64, seed 0: the same as pick(hashKey(key))) and picks, in one core call. */
   pickKey(key: Uint8Array | string, attempt = 0): number {
     const b = this.#live();
-    const bytes = asBytes(key);
-    const ptr = writeScratch(this.#core, bytes);
-    return this.#x.hash_lb_pick_key(b, ptr, bytes.length, attempt);
+    if (typeof key === 'string') {
+      const k = writeScratchString(this.#core, key);
+      return this.#x.hash_lb_pick_key(b, k.ptr, k.length, attempt);
+    }
+    const ptr = writeScratch(this.#core, key);
+    return this.#x.hash_lb_pick_key(b, ptr, key.length, attempt);
   }
 
   /** Envoy's pick for a request without its hash key: a random hash through the table. */

@@ -71,13 +71,25 @@ function flushHeads(): void {
   for (const ds of list) ds.flushHead();
 }
 
+// req.forEach's callback, made once: it appends to the array of the request being copied.
+const NO_FIELDS: string[] = [];
+let collecting = NO_FIELDS;
+let collectedBytes = 0;
+function collectField(name: string, value: string): void {
+  collecting.push(name, value);
+  collectedBytes += name.length + value.length + 4;
+}
+
 export class Downstream {
   readonly method: string;
   /** Request-target as received: path plus `?query` when present. */
   readonly path: string;
   readonly authority: string;
-  /** Header fields as uWS gives them: names lower-case, arrival order. */
-  readonly headers: Array<[string, string]>;
+  /**
+   * Header fields as uWS gives them, flat: name at even indices, its value after it; names
+   * lower-case, arrival order (one array per request rather than one per field).
+   */
+  readonly headers: string[];
   readonly remoteAddress: string;
   /** Approximate request head size (request line + fields), for the head size limit. */
   readonly headBytes: number;
@@ -107,14 +119,13 @@ export class Downstream {
     this.method = req.getCaseSensitiveMethod();
     const query = req.getQuery();
     this.path = query ? `${req.getUrl()}?${query}` : req.getUrl();
-    const headers: Array<[string, string]> = [];
-    let size = this.method.length + this.path.length + 12;
-    req.forEach((name, value) => {
-      headers.push([name, value]);
-      size += name.length + value.length + 4;
-    });
+    const headers: string[] = [];
+    collecting = headers;
+    collectedBytes = this.method.length + this.path.length + 12;
+    req.forEach(collectField);
+    collecting = NO_FIELDS;
     this.headers = headers;
-    this.headBytes = size;
+    this.headBytes = collectedBytes;
     this.authority = req.getHeader('host');
     // Only valid during the handler; read now for x-forwarded-for.
     this.remoteAddress = decoder.decode(res.getRemoteAddressAsText());

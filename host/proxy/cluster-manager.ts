@@ -28,8 +28,8 @@ export const HOST_SELECTION_RETRY_MAX_ATTEMPTS = 5;
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
 export interface PickRequest {
-  /** Request headers, lower-case names, repeated names allowed (ds.headers). */
-  headers: ReadonlyArray<readonly [string, string]>;
+  /** Request headers, flat (name, value, …), lower-case names, repeated names allowed (ds.headers). */
+  headers: readonly string[];
   /** Downstream peer IP (no port). */
   clientIp: string;
   /** Downstream peer port when known: part of a generated hash cookie's value, as in Envoy. */
@@ -390,6 +390,12 @@ export class ClusterManager {
       if (values === null) {
         index = at(hash.pickRandom());
         for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = at(hash.pickRandom());
+      } else if (values.length === 1) {
+        // One value (every source but a repeated header): key bytes straight into the core,
+        // hashed and picked in one call, no BigInt (pickKey(k) = pick(hashKey(k))).
+        const key = values[0]!;
+        index = at(hash.pickKey(key));
+        for (let k = 1; k <= HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = at(hash.pickKey(key, k));
       } else {
         let h = 0n;
         for (const value of values) h = hashKey(this.#core, value, h);

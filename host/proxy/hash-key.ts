@@ -6,8 +6,8 @@ import type { HashKeySource } from '../compile/hash-lb.js';
 
 /** What the balancer needs to know about one request. */
 export interface HashRequest {
-  /** Request headers, names lower-case, in arrival order (repeated names allowed). */
-  headers: ReadonlyArray<readonly [string, string]>;
+  /** Request headers, flat (name, value, name, value …), names lower-case, in arrival order (repeated names allowed). */
+  headers: readonly string[];
   /** The downstream peer's IP address, without port. */
   clientIp: string;
   /** Request-target as received: path plus `?query`. */
@@ -22,7 +22,8 @@ export function hashValues(source: HashKeySource, req: HashRequest): string[] | 
   switch (source.kind) {
     case 'header': {
       const values: string[] = [];
-      for (const [n, v] of req.headers) if (n === source.name) values.push(v);
+      const h = req.headers;
+      for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === source.name) values.push(h[i + 1]!);
       if (values.length === 0) return null;
       if (values.length > 1) values.sort();
       return values;
@@ -46,9 +47,10 @@ export function hashValues(source: HashKeySource, req: HashRequest): string[] | 
  * The value of cookie `name` in the request's Cookie headers (Envoy parseCookieValue: pairs
  * split on `;`, whitespace trimmed, surrounding double quotes removed; the first match wins).
  */
-export function cookieValue(headers: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
-  for (const [n, header] of headers) {
-    if (n !== 'cookie') continue;
+export function cookieValue(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i] !== 'cookie') continue;
+    const header = headers[i + 1]!;
     for (const part of header.split(';')) {
       const eq = part.indexOf('=');
       if (eq < 0) continue;

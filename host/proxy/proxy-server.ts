@@ -32,6 +32,11 @@ const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE
  */
 const STRIP_ATTEMPT: HeaderOps = { remove: ['x-envoy-attempt-count'], set: [], add: [] };
 const STRIP_ATTEMPT_AND_ORIGINAL_PATH: HeaderOps = { remove: ['x-envoy-attempt-count', 'x-envoy-original-path'], set: [], add: [] };
+/**
+ * The first attempt's count, applied after the route's edits: the head written once per
+ * request is then the one sent, with no copy, unless the request is retried.
+ */
+const ATTEMPT_ONE: HeaderOps = { remove: [], set: [['x-envoy-attempt-count', '1']], add: [] };
 
 /**
  * Response edits applied before the route's own (which may override them): uWS writes its own
@@ -85,6 +90,8 @@ export class ProxyServer {
     this.#strip = new EditList(this.#core, STRIP_ATTEMPT);
     this.#stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
     const writer = this.#writer;
+    const lists2 = [this.#strip, this.#strip] as EditList[];
+    const lists3 = [this.#strip, this.#strip, new EditList(this.#core, ATTEMPT_ONE)] as EditList[];
     this.#ctx = {
       stats: this.stats,
       limits: this.limits,
@@ -94,8 +101,13 @@ export class ProxyServer {
       rng: new Random(opts.seed),
       listenerPort: () => this.#listener.port,
       clusters: this.#clusters,
-      writeHead: (edits, rewritesPath, framing, contentLength, overrides) =>
-        writer.write(view, [(rewritesPath ? this.#stripRewrite : this.#strip) as EditList, edits as EditList], WRITE_FRAMING[framing], contentLength, overrides),
+      writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne) => {
+        // Reused argument arrays: the writer reads them synchronously and keeps nothing.
+        const lists = attemptOne ? lists3 : lists2;
+        lists[0] = (rewritesPath ? this.#stripRewrite : this.#strip) as EditList;
+        lists[1] = edits as EditList;
+        return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
+      },
     };
     this.#requestedPort = opts.port;
     this.#listener = new Listener(opts.host, opts.port, (ds) => this.#onRequest(ds));

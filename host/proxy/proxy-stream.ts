@@ -12,7 +12,7 @@ import type { RequestFraming, ResponseHead, EditHandle } from '../upstream/upstr
 import type { ProxyVersion, RouteRuntime, ClusterRuntime } from './proxy-version.js';
 import type { RequestView } from '../core/request-view.js';
 import type { HeadOverrides } from '../core/codec.js';
-import { RetryState, type AttemptOutcomeName } from '../core/upstream-policy.js';
+import { RetryState, type AttemptOutcomeName, type AttemptResult } from '../core/upstream-policy.js';
 import type { Stats } from '../stats/stats.js';
 import type { Limits } from './limits.js';
 import type { AccessLogEntry } from './access-log.js';
@@ -20,9 +20,9 @@ import type { Random } from './random.js';
 import { LOCAL_REPLY, ResponseFlag, formatFlags } from './response-flags.js';
 import { decideFault, FAULT_ABORT_BODY, NO_FAULT } from './fault.js';
 import { redirectLocation, statusLine } from './redirect.js';
-import { withHeaderLines, shadowHost } from './request-head.js';
+import { withHeaderLines, withAttemptCount, shadowHost } from './request-head.js';
 import { sendMirror, type MirrorCopy } from './mirror.js';
-import type { ClusterManager, EndpointLease } from './cluster-manager.js';
+import type { ClusterManager, EndpointLease, PickRequest } from './cluster-manager.js';
 
 /** What every stream shares: the server's stats, limits, log, head writer and request bookkeeping. */
 export interface ProxyContext {
@@ -38,9 +38,10 @@ export interface ProxyContext {
   readonly clusters: ClusterManager;
   /**
    * The upstream head for the request in the request view: the proxy's own header strips, then
-   * `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host).
+   * `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host);
+   * `attemptOne` writes `x-envoy-attempt-count: 1` last (the first attempt's head as sent).
    */
-  readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides?: HeadOverrides) => Uint8Array;
+  readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides: HeadOverrides | undefined, attemptOne: boolean) => Uint8Array;
 }
 
 const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
@@ -66,6 +67,11 @@ function statNames(code: number): StatusStatNames {
   }
   return n;
 }
+
+// Scratch arguments for synchronous calls that read them and keep nothing (no object per request).
+const START = { isHead: false, chunked: false, hasBody: false };
+const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', tried: undefined };
+const ATTEMPT: AttemptResult = { outcome: 'Response', status: 0, elapsedMs: 0, routeTimeoutMs: 0, bodyNotBuffered: false };
 
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -136,7 +142,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#hasBody = this.#chunked || (cl !== null && cl !== '0');
     this.#bodyDone = !this.#hasBody;
     ds.attach(this, this.#hasBody);
-    if (ds.headers.length > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
+    if (ds.headers.length / 2 > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
       ctx.stats.downstream.inc('downstream_rq_header_overflow');
       this.#localReply(ResponseFlag.DownstreamProtocolError);
       return;
@@ -147,8 +153,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     let err = view.begin(ds.method, ds.path, ds.authority);
     let xff = false;
     let xfp = false;
-    for (let i = 0; err === null && i < ds.headers.length; i++) {
-      const [name, value] = ds.headers[i]!;
+    const fields = ds.headers;
+    for (let i = 0; err === null && i + 1 < fields.length; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
       if (name === 'x-forwarded-for' && !xff) {
         xff = true;
         this.#forwardedFor = `${value}, ${ds.remoteAddress}`;
@@ -219,7 +227,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   }
 
   #header(name: string): string | null {
-    for (const [n, v] of this.#ds.headers) if (n === name) return v;
+    const h = this.#ds.headers;
+    for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === name) return h[i + 1]!;
     return null;
   }
 
@@ -245,7 +254,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     }
     const edits = route.requestEdits[this.#destSlot]!;
     const rewritesPath = rw !== null && rw.rewritesPath;
-    this.#head = ctx.writeHead(edits, rewritesPath, framing, length, overrides);
+    // The first attempt's head complete (x-envoy-attempt-count: 1 written by the core): sent
+    // as is unless the request is retried (withAttemptCount then makes a copy per retry).
+    const head = ctx.writeHead(edits, rewritesPath, framing, length, overrides, true);
+    this.#head = this.#headLines ? withHeaderLines(head, this.#headLines) : head;
     if (route.mirrors.length === 0) return;
     const version = this.#version!;
     for (const m of route.mirrors) {
@@ -253,7 +265,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       const cluster = version.clusters[m.clusterIndex];
       if (!cluster) continue;
       // Envoy shadows the request as finally sent upstream (rewrites included), host -shadow.
-      const head = ctx.writeHead(edits, rewritesPath, framing, length, { path, authority: shadowHost(authority) });
+      const head = ctx.writeHead(edits, rewritesPath, framing, length, { path, authority: shadowHost(authority) }, false);
       (this.#mirrors ??= []).push({ cluster, clusterIndex: m.clusterIndex, head: this.#headLines ? withHeaderLines(head, this.#headLines) : head });
     }
   }
@@ -323,9 +335,12 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       return;
     }
     // Envoy's previous_hosts predicate (Istio sets it): the pick avoids endpoints tried already.
-    const lease = ctx.clusters.pickEndpoint(version, this.#clusterIndex, {
-      headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority, tried: this.#tried,
-    });
+    PICK.headers = ds.headers;
+    PICK.clientIp = ds.remoteAddress;
+    PICK.path = ds.path;
+    PICK.authority = ds.authority;
+    PICK.tried = this.#tried;
+    const lease = ctx.clusters.pickEndpoint(version, this.#clusterIndex, PICK);
     if (!lease) {
       admission();
       cluster.stats.inc('upstream_cx_none_healthy');
@@ -379,8 +394,12 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#report('connect_success');
     this.#phase = Phase.Exchanging;
     this.#conn = r;
-    const head = withHeaderLines(this.#head!, `${this.#headLines}x-envoy-attempt-count: ${this.#retry!.attempt}\r\n`);
-    r.start(head, this, { isHead: this.#ds.method === 'HEAD', chunked: this.#chunked, hasBody: this.#hasBody });
+    const attempt = this.#retry!.attempt;
+    const head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
+    START.isHead = this.#ds.method === 'HEAD';
+    START.chunked = this.#chunked;
+    START.hasBody = this.#hasBody;
+    r.start(head, this, START);
     let ok = true;
     for (const chunk of this.#queue) ok = r.writeBody(chunk) && ok;
     this.#queue = [];
@@ -414,20 +433,22 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#attemptFailed('PerTryTimeout', ResponseFlag.UpstreamRequestTimeout);
   }
 
-  /** What the core needs besides the outcome: timing and whether the body can be replayed. */
-  #attemptContext(): { elapsedMs: number; routeTimeoutMs: number; bodyNotBuffered: boolean } {
-    return {
-      elapsedMs: Date.now() - this.#upstreamStart,
-      routeTimeoutMs: this.#route!.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs,
-      bodyNotBuffered: this.#kept === null,
-    };
+  /** The attempt's result for the core (in the scratch ATTEMPT: onAttemptEnd keeps nothing of it). */
+  #attemptResult(outcome: AttemptOutcomeName, status: number): AttemptResult {
+    const r = ATTEMPT;
+    r.outcome = outcome;
+    r.status = status;
+    r.elapsedMs = Date.now() - this.#upstreamStart;
+    r.routeTimeoutMs = this.#route!.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs;
+    r.bodyNotBuffered = this.#kept === null;
+    return r;
   }
 
   /** An attempt ended without a response head: retry it, or answer with `flag`. */
   #attemptFailed(outcome: AttemptOutcomeName, flag: ResponseFlag): void {
     this.#clearPerTry();
     this.#endAttempt();
-    const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome, ...this.#attemptContext() });
+    const { decision, backoffMs } = this.#retry!.onAttemptEnd(this.#attemptResult(outcome, 0));
     if (decision === 'retry') {
       this.#retryAfter(backoffMs);
       return;
@@ -531,7 +552,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     const names = statNames(head.code);
     cs.incDynamic(names.upstreamCode);
     cs.inc(names.upstreamClass);
-    const { decision, backoffMs } = this.#retry!.onAttemptEnd({ outcome: 'Response', status: head.code, ...this.#attemptContext() });
+    const { decision, backoffMs } = this.#retry!.onAttemptEnd(this.#attemptResult('Response', head.code));
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();

@@ -20,6 +20,36 @@ export function withHeaderLines(head: Uint8Array, lines: string): Uint8Array {
   return out;
 }
 
+const ATTEMPT_ONE = 'x-envoy-attempt-count: 1\r\n';
+
+/**
+ * The first attempt's head (which carries `x-envoy-attempt-count: 1`, written by the core) for
+ * attempt `attempt`: that line's value replaced, or the line added when the head lacks it.
+ * Only retries pay for this copy. `head` itself is not changed.
+ */
+export function withAttemptCount(head: Uint8Array, attempt: number): Uint8Array {
+  const at = indexOfAscii(head, ATTEMPT_ONE);
+  const line = `x-envoy-attempt-count: ${attempt}\r\n`;
+  if (at < 0) return withHeaderLines(head, line);
+  const tail = at + ATTEMPT_ONE.length;
+  const out = new Uint8Array(head.length - ATTEMPT_ONE.length + line.length);
+  out.set(head.subarray(0, at));
+  for (let i = 0; i < line.length; i++) out[at + i] = line.charCodeAt(i);
+  out.set(head.subarray(tail), at + line.length);
+  return out;
+}
+
+/** The first index of the ASCII string `s` in `bytes` at the start of a line, or -1. */
+function indexOfAscii(bytes: Uint8Array, s: string): number {
+  const first = s.charCodeAt(0);
+  outer: for (let i = 0; i + s.length <= bytes.length; i++) {
+    if (bytes[i] !== first || (i > 0 && bytes[i - 1] !== 0x0a)) continue;
+    for (let j = 1; j < s.length; j++) if (bytes[i + j] !== s.charCodeAt(j)) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** Envoy's shadow host: `-shadow` appended to the host name, before any port (`a:80` → `a-shadow:80`). */
 export function shadowHost(authority: string): string {
   const close = authority.lastIndexOf(']');

@@ -91,9 +91,9 @@ export function meshOf(ports: number[], o: ClusterOpts = {}): MeshConfig {
   };
 }
 
-/** A request for the balancers: no headers unless given. */
-export function req(p: Partial<PickRequest> = {}): PickRequest {
-  return { headers: [], clientIp: '10.1.2.3', path: '/', authority: 'svc', ...p };
+/** A request for the balancers: no headers unless given (as [name, value] pairs, flattened as ds.headers is). */
+export function req(p: Partial<Omit<PickRequest, 'headers'>> & { headers?: ReadonlyArray<readonly [string, string]> } = {}): PickRequest {
+  return { clientIp: '10.1.2.3', path: '/', authority: 'svc', ...p, headers: (p.headers ?? []).flat() };
 }
 
 /** Picks `n` times (each lease released at once) and counts picks per endpoint index. */
