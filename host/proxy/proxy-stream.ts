@@ -73,6 +73,10 @@ const START = { isHead: false, chunked: false, hasBody: false };
 const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', tried: undefined };
 const ATTEMPT: AttemptResult = { outcome: 'Response', status: 0, elapsedMs: 0, routeTimeoutMs: 0, bodyNotBuffered: false };
 
+// Shared empty lists: a stream makes its own only when it has something to put in them
+// (most requests have no flag, no body and no retry).
+const NONE: readonly never[] = Object.freeze([]);
+
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -91,7 +95,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   /** The current attempt's endpoint and its admission (both given back when the attempt ends). */
   #lease: EndpointLease | null = null;
   #admission: (() => void) | null = null;
-  #tried: number[] = [];
+  /** Endpoints tried (previous_hosts): the first in a scalar, a list only from a retry on. */
+  #firstTried = -1;
+  #tried: number[] | null = null;
   #conn: UpstreamConnection | null = null;
   #pending: PendingAcquire | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -100,7 +106,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   #retry: RetryState | null = null;
   #upstreamStart = 0;
   #gotHead = false;
-  #flags: string[] = [];
+  #flags: string[] | null = null;
   #requestId = '';
   /** The upstream head as the core wrote it; each attempt adds its own lines. */
   #head: Uint8Array | null = null;
@@ -111,9 +117,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   #chunked = false;
   // Request body: `#queue` waits for the current attempt's connection; `#kept` is everything
   // received, for a retry or a mirror to replay (null once beyond limits.retryBufferBytes).
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[] = NONE as never;
   #queueBytes = 0;
-  #kept: Uint8Array[] | null = [];
+  #kept: Uint8Array[] | null = NONE as never;
   #received = 0;
   #bodyDone = false;
   #staleRetried = false;
@@ -214,7 +220,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     const fault = route.fault ? decideFault(route.fault, ctx.rng) : NO_FAULT;
     if (fault.delayMs > 0) {
       // The delay is not part of the route timeout (Istio: timeouts do not apply to faults).
-      this.#flags.push(ResponseFlag.DelayInjected);
+      this.#flag(ResponseFlag.DelayInjected);
       ctx.stats.downstream.inc('fault.delays_injected');
       this.#phase = Phase.Delaying;
       this.#waitTimer = setTimeout(() => {
@@ -224,6 +230,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       return;
     }
     this.#afterDelay(fault.abortStatus);
+  }
+
+  #flag(flag: ResponseFlag): void {
+    (this.#flags ??= []).push(flag);
   }
 
   #header(name: string): string | null {
@@ -276,7 +286,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     const ds = this.#ds;
     const route = this.#route!;
     if (abortStatus > 0) {
-      this.#flags.push(ResponseFlag.FaultInjected);
+      this.#flag(ResponseFlag.FaultInjected);
       ctx.stats.downstream.inc('fault.aborts_injected');
       ds.reply(statusLine(abortStatus), [], FAULT_ABORT_BODY);
       this.#finish();
@@ -339,7 +349,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     PICK.clientIp = ds.remoteAddress;
     PICK.path = ds.path;
     PICK.authority = ds.authority;
-    PICK.tried = this.#tried;
+    if (this.#firstTried >= 0 && this.#tried === null) this.#tried = [this.#firstTried];
+    PICK.tried = this.#tried ?? NONE;
     const lease = ctx.clusters.pickEndpoint(version, this.#clusterIndex, PICK);
     if (!lease) {
       admission();
@@ -349,7 +360,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     }
     this.#admission = admission;
     this.#lease = lease;
-    this.#tried.push(lease.index);
+    if (this.#firstTried < 0) this.#firstTried = lease.index;
+    else this.#tried!.push(lease.index);
     const endpoint = (this.#endpoint = lease.endpoint);
     endpoint.activeRequests++;
     this.#gotHead = false;
@@ -401,8 +413,11 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     START.hasBody = this.#hasBody;
     r.start(head, this, START);
     let ok = true;
-    for (const chunk of this.#queue) ok = r.writeBody(chunk) && ok;
-    this.#queue = [];
+    const queue = this.#queue;
+    if (queue.length > 0) {
+      for (const chunk of queue) ok = r.writeBody(chunk) && ok;
+      this.#queue = NONE as never;
+    }
     this.#queueBytes = 0;
     if (this.#bodyDone) {
       r.endRequest();
@@ -453,8 +468,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       this.#retryAfter(backoffMs);
       return;
     }
-    if (decision === 'limit_exceeded') this.#flags.push(ResponseFlag.UpstreamRetryLimitExceeded);
-    else if (decision === 'overflow') this.#flags.push(ResponseFlag.UpstreamOverflow);
+    if (decision === 'limit_exceeded') this.#flag(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') this.#flag(ResponseFlag.UpstreamOverflow);
     this.#localReply(flag);
   }
 
@@ -500,7 +515,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     if (chunk.length > 0) {
       this.#received += chunk.length;
       if (this.#kept) {
-        if (this.#received <= this.#ctx.limits.retryBufferBytes) this.#kept.push(chunk);
+        if (this.#received <= this.#ctx.limits.retryBufferBytes) {
+          if ((this.#kept as readonly unknown[]) === NONE) this.#kept = [];
+          this.#kept.push(chunk);
+        }
         else this.#kept = null; // from here on the request can be neither retried nor mirrored
       }
     }
@@ -514,7 +532,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       if (!ok) this.#ds.pauseBody();
     } else {
       // No connection yet (or between attempts): queue a bounded amount, then stop reading the client.
-      if (chunk.length > 0) this.#queue.push(chunk);
+      if (chunk.length > 0) {
+        if ((this.#queue as readonly unknown[]) === NONE) this.#queue = [];
+        this.#queue.push(chunk);
+      }
       this.#queueBytes += chunk.length;
       if (this.#queueBytes >= this.#ctx.limits.requestBufferBytes) this.#ds.pauseBody();
     }
@@ -523,7 +544,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
 
   onAborted(): void {
     if (this.#phase === Phase.Done) return;
-    this.#flags.push(ResponseFlag.DownstreamConnectionTermination);
+    this.#flag(ResponseFlag.DownstreamConnectionTermination);
     this.#ctx.stats.downstream.inc('downstream_rq_rx_reset');
     this.#cancelUpstream();
     this.#finish();
@@ -562,8 +583,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       this.#retryAfter(backoffMs);
       return;
     }
-    if (decision === 'limit_exceeded') this.#flags.push(ResponseFlag.UpstreamRetryLimitExceeded);
-    else if (decision === 'overflow') this.#flags.push(ResponseFlag.UpstreamOverflow);
+    if (decision === 'limit_exceeded') this.#flag(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') this.#flag(ResponseFlag.UpstreamOverflow);
     // Envoy ignores the per-try timeout once the response started downstream.
     this.#clearPerTry();
     this.#upstreamTime = Date.now() - ds.startTime;
@@ -608,7 +629,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     if (this.#phase === Phase.Done) return;
     if (this.#gotHead || this.#ds.headSent) {
       // Mid-response: close the client connection so it cannot take a partial body for a whole one.
-      this.#flags.push(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
+      this.#flag(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
       this.#ds.abort();
       this.#finish();
       return;
@@ -641,7 +662,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       this.#localReply(ResponseFlag.UpstreamRequestTimeout);
       return;
     }
-    this.#flags.push(ResponseFlag.UpstreamRequestTimeout);
+    this.#flag(ResponseFlag.UpstreamRequestTimeout);
     this.#ds.abort();
     this.#finish();
   }
@@ -665,7 +686,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   }
 
   #localReply(flag: ResponseFlag): void {
-    this.#flags.push(flag);
+    this.#flag(flag);
     const reply = LOCAL_REPLY[flag]!;
     this.#ds.reply(reply.status, [], reply.body);
     // reply() normally finishes the stream through onResponseComplete; make sure of it.
@@ -687,19 +708,20 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     ctx.inflight.delete(this);
     ctx.stats.downstream.dec('downstream_rq_active');
     const code = ds.status;
-    ctx.stats.downstreamDone(code, this.#flags);
+    const flags = this.#flags ?? NONE;
+    ctx.stats.downstreamDone(code, flags);
     if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');
     const version = this.#version!;
     this.#endAttempt();
     this.#kept = null;
-    this.#queue = [];
+    this.#queue = NONE as never;
     if (ctx.log) {
       ctx.log({
         startTime: ds.startTime,
         method: ds.method,
         path: ds.path,
         code,
-        flags: formatFlags(this.#flags),
+        flags: formatFlags(flags),
         bytesReceived: ds.bytesReceived,
         bytesSent: ds.bytesSent,
         durationMs: Date.now() - ds.startTime,
