@@ -47,8 +47,10 @@ describe('request path ↔ cluster manager', () => {
     });
     const { p } = await proxy(m);
     const seen = new Map<string, Set<string>>();
-    for (let i = 0; i < 40; i++) {
-      const user = `u${i % 8}`;
+    // The ring is keyed by the endpoints' ip:port, and the ports differ on every run: with 64
+    // users the chance that all land on one endpoint is 2^-63, so both endpoints are seen.
+    for (let i = 0; i < 128; i++) {
+      const user = `u${i % 64}`;
       const r = await request(p.port, { headers: { 'x-user': user } });
       if (!seen.has(user)) seen.set(user, new Set());
       seen.get(user)!.add(r.body.toString());
