@@ -31,7 +31,11 @@ export function request(
 }
 
 /** Sends raw bytes and collects everything until the server closes (or `idleMs` of silence). */
-export function rawExchange(port: number, bytes: string | Buffer, idleMs = 500): Promise<{ data: Buffer; closedByServer: boolean }> {
+/**
+ * Sends raw bytes and collects what comes back until the server closes, nothing arrives for
+ * `idleMs`, or `until(data)` holds (so a positive check need not wait out the idle time).
+ */
+export function rawExchange(port: number, bytes: string | Buffer, idleMs = 500, until?: (data: Buffer) => boolean): Promise<{ data: Buffer; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
@@ -45,6 +49,10 @@ export function rawExchange(port: number, bytes: string | Buffer, idleMs = 500):
     s.on('data', (d) => {
       chunks.push(d);
       clearTimeout(timer);
+      if (until !== undefined && until(Buffer.concat(chunks))) {
+        done();
+        return;
+      }
       timer = setTimeout(done, idleMs);
     });
     s.on('error', () => {});
