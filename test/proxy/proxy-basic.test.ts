@@ -124,7 +124,7 @@ describe('ProxyServer: headers', () => {
       res.end('ok');
     });
     const { p } = await proxy(oneCluster([up.port]));
-    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 200);
+    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 10_000, (d) => d.includes('\r\n\r\nok'));
     const head = r.data.toString().split('\r\n\r\n')[0]!.toLowerCase();
     expect(head.match(/^date:/gm)?.length).toBe(1);
     expect(head.match(/^server:.*$/gm)).toEqual(['server: wasmesh']);
@@ -239,7 +239,7 @@ describe('ProxyServer: failures and flags', () => {
       setTimeout(() => s.destroy(), 30);
     });
     const { p } = await proxy(oneCluster([up.port]));
-    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 1000);
+    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 5000);
     expect(r.closedByServer).toBe(true);
     const text = r.data.toString();
     expect(text).toContain('hello');
@@ -278,7 +278,7 @@ describe('ProxyServer: failures and flags', () => {
       s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nhalf'); // then stalls
     });
     const { p, logs } = await proxy(oneCluster([up.port], { timeoutMs: 150 }));
-    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 1000);
+    const r = await rawExchange(p.port, 'GET / HTTP/1.1\r\nhost: svc.test\r\n\r\n', 5000);
     expect(r.closedByServer).toBe(true);
     expect(r.data.toString()).toMatch(/^HTTP\/1\.1 200[^]*half$/);
     await waitFor(() => logs.length === 1);
