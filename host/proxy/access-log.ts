@@ -1,5 +1,5 @@
-// One access-log record per downstream request, in the fields and the order of Envoy's default
-// format, so that existing log tooling reads wasmesh lines unchanged.
+// One access-log record per downstream request (the fields of Envoy's default format, rendered
+// by host/admin/access-log-line.ts), and the buffer that batches the lines into few writes.
 
 export interface AccessLogEntry {
   /** Request start, ms since the epoch. */
@@ -33,13 +33,6 @@ export interface AccessLogEntry {
   userAgent?: string;
   /** Upstream attempts made (Envoy's %UPSTREAM_REQUEST_ATTEMPT_COUNT%); 0 when none. */
   attempts?: number;
-}
-
-/** Renders Envoy's default text format (one line, no trailing newline). */
-export function formatAccessLog(e: AccessLogEntry): string {
-  const start = new Date(e.startTime).toISOString();
-  const ust = e.upstreamServiceTimeMs < 0 ? '-' : String(e.upstreamServiceTimeMs);
-  return `[${start}] "${e.method} ${e.path} HTTP/1.1" ${e.code} ${e.flags} ${e.bytesReceived} ${e.bytesSent} ${e.durationMs} ${ust} "${e.requestId}" "${e.authority}" "${e.upstreamHost}" ${e.upstreamCluster} ${e.route}`;
 }
 
 /**
