@@ -158,7 +158,10 @@ test('Wasm regex_match ≡ JS RegExp (^(?:…)$, u) on generated patterns and su
         matched += want;
       });
     }),
-    { numRuns: 1500 },
+    // A fixed seed: with random seeds, one run in many drew a pattern whose reference check
+    // (V8's backtracking RegExp) or DFA construction ran for minutes, synchronously, where no
+    // test timeout can fire. WASMESH_FC_SEED explores other seeds by hand.
+    { numRuns: 1500, seed: Number(process.env.WASMESH_FC_SEED ?? 20261121) },
   );
   // Guards against a generator that only makes refused patterns or never-matching subjects.
   expect(compared).toBeGreaterThan(5000);

@@ -6,6 +6,14 @@ import { type Nfa, NfaOp } from './nfa.js';
 
 /** DFA states allowed before a pattern is refused as regex_too_large (no NFA fallback yet). */
 export const MAX_DFA_STATES = 4096;
+/**
+ * Work budget of the subset construction, in NFA states examined. The state caps alone bound
+ * the result, not the time to reach it (4,096 DFA states × 256 byte classes × a set of up to
+ * 200,000 NFA states); a pattern that needs more than this is refused like one that needs too
+ * many states, so a hostile or accidental regex cannot stall a config load. Typical patterns
+ * use well under 1 % of it.
+ */
+export const MAX_DFA_WORK = 60_000_000;
 
 export interface Dfa {
   /** byte → class. */
@@ -129,6 +137,7 @@ export function buildDfa(nfa: Nfa, pattern: string): Dfa {
   const start = intern(first.states, first.accept);
 
   const rows: number[][] = [];
+  let work = 0;
   for (let d = 0; d < sets.length; d++) {
     const row = new Array<number>(intervals).fill(0);
     const set = sets[d]!;
@@ -137,8 +146,13 @@ export function buildDfa(nfa: Nfa, pattern: string): Dfa {
         const b = rep[c]!;
         const seeds: number[] = [];
         for (const s of set) if (nfa.lo[s]! <= b && b <= nfa.hi[s]!) seeds.push(nfa.out[s]!);
+        work += set.length;
         if (seeds.length === 0) continue;
         const r = closure.run(seeds, false);
+        work += r.states.length;
+        if (work > MAX_DFA_WORK) {
+          throw new RegexCompileError('regex_too_large', pattern, -1, `building the automaton needs more than ${MAX_DFA_WORK} steps (nested or large repetitions)`);
+        }
         row[c] = intern(r.states, r.accept);
       }
     }
