@@ -29,6 +29,11 @@ export function processIo(): CliIo {
           process.off('SIGTERM', stop);
           // A second Ctrl-C during a slow shutdown ends the process at once, as users expect.
           process.once('SIGINT', () => process.exit(130));
+          // A repeated SIGTERM must not cut the drain short: supervisors send it more than once
+          // (coreutils `timeout` signals its child and then the child's whole process group), and
+          // without a listener the default action would end the process by signal instead of with
+          // the drain's exit status.
+          process.on('SIGTERM', () => void process.stderr.write(logLine('info', 'SIGTERM again: already draining')));
           resolve(signal);
         };
         process.on('SIGINT', stop);

@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { WebApp } from '../../host/demo/web-app.js';
 import { ensureBuilt, startProxy, WasmeshProcess } from '../e2e/wasmesh-process.js';
 
 let dir = '';
 let app: WebApp;
+let hold: Server;
 
 const services = (port: number) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -180,5 +182,42 @@ describe('wasmesh (process)', () => {
       expect(Date.now() - t0).toBeLessThan(10_000);
     }
     expect(proc.stderr).toContain('stopped');
+  });
+
+  it('a second SIGTERM during the drain does not kill it: the in-flight request is answered, exit 0', async () => {
+    // Supervisors repeat SIGTERM (coreutils `timeout` signals the child, then its process group).
+    // An upstream that holds its answer keeps one request in flight, so the drain lasts until
+    // the test lets it go.
+    let release = () => {};
+    const held = new Promise<void>((arrived) => {
+      hold = createServer((sock) => {
+        sock.once('data', () => {
+          arrived();
+          release = () => sock.end('HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nheld');
+        });
+      });
+    });
+    await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
+    const holdDir = mkdtempSync(join(tmpdir(), 'wasmesh-cli-hold-'));
+    writeFileSync(join(holdDir, 'services.yaml'), services((hold.address() as AddressInfo).port));
+    writeFileSync(join(holdDir, 'gateway.yaml'), gatewayAndRoute);
+    const { proc, port } = await startProxy(['-f', holdDir, '--listen', '127.0.0.1:0', '--gateway', 'web-gateway', '--admin', '127.0.0.1:0']);
+    try {
+      const answer = fetch(`http://127.0.0.1:${port}/`).then(async (res) => [res.status, await res.text()], (err) => ['failed', String(err.cause ?? err)]);
+      await held;
+      proc.child.kill('SIGTERM');
+      await proc.waitFor(/SIGTERM: shutting down/);
+      proc.child.kill('SIGTERM');
+      await proc.waitFor(/SIGTERM again: already draining/);
+      expect(proc.running).toBe(true);
+      release();
+      expect(await answer).toEqual([200, 'held']);
+      const exit = await Promise.race([proc.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
+      expect(exit, proc.stderr).toEqual({ code: 0, signal: null });
+    } finally {
+      if (proc.running) await proc.stop('SIGKILL');
+      hold.close();
+      rmSync(holdDir, { recursive: true, force: true });
+    }
   });
 });
