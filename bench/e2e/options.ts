@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Mode } from './report-types.js';
+import { CONTENDERS, type ContenderName } from './contenders.js';
 
 export interface E2eOptions {
   reps: number;
@@ -18,6 +19,10 @@ export interface E2eOptions {
   benchmarksMd: boolean;
   /** After the runs, profile wasmesh under throughput load with `node --cpu-prof`. */
   profile: boolean;
+  /** Which contenders run (default all), e.g. to compare wasmesh and Envoy alone while tuning. */
+  contenders: ContenderName[];
+  /** Extra node flags for the wasmesh process (V8 heap settings under study). */
+  wasmeshNodeArgs: string[];
   /** Run nothing: re-render the outputs from this saved e2e-*.json (after a report change). */
   render?: string;
 }
@@ -32,6 +37,9 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
   --out DIR           output folder (default bench/results)
   --no-benchmarks-md  leave BENCHMARKS.md alone (default: rewrite its "## End-to-end" section
                       unless --quick or --out is given)
+  --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters (default all; a
+                      partial run leaves BENCHMARKS.md alone)
+  --node-args ARGS    extra node flags for wasmesh, space-separated (e.g. "--max-semi-space-size=2")
   --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time
   --render FILE       measure nothing: rewrite the outputs from a saved e2e-*.json`;
 
@@ -62,6 +70,8 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
   let benchmarksMd: boolean | undefined;
   let profile = false;
   let render: string | undefined;
+  let only: ContenderName[] | undefined;
+  let nodeArgs: string[] = [];
   while (args.length > 0) {
     const flag = args.shift()!;
     switch (flag) {
@@ -74,6 +84,21 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
       case '--out': outDir = args.shift(); if (!outDir) throw new OptionsError('--out: expected a folder'); break;
       case '--no-benchmarks-md': benchmarksMd = false; break;
       case '--profile': profile = true; break;
+      case '--contenders': {
+        const v = args.shift();
+        const names = (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+        const bad = names.filter((n) => !(CONTENDERS as readonly string[]).includes(n));
+        if (names.length === 0 || bad.length > 0) throw new OptionsError(`--contenders: expected names from ${CONTENDERS.join(',')}, got ${JSON.stringify(v ?? '')}`);
+        only = names as ContenderName[];
+        break;
+      }
+      case '--node-args': {
+        const v = args.shift();
+        if (!v) throw new OptionsError('--node-args: expected node flags, e.g. "--max-semi-space-size=2"');
+        nodeArgs = v.split(/\s+/).filter((x) => x !== '');
+        if (nodeArgs.some((a) => !a.startsWith('--'))) throw new OptionsError(`--node-args: every node flag starts with --, got ${JSON.stringify(v)}`);
+        break;
+      }
       case '--render': render = args.shift(); if (!render) throw new OptionsError('--render: expected an e2e-*.json file'); break;
       case '-h': case '--help': return 'help';
       default: throw new OptionsError(`unknown flag ${JSON.stringify(flag)}\n${USAGE}`);
@@ -92,7 +117,9 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
     modes,
     quick,
     outDir: outDir ?? join(repoRoot(), 'bench', 'results'),
-    benchmarksMd: benchmarksMd ?? (!quick && outDir === undefined),
+    benchmarksMd: benchmarksMd ?? (!quick && outDir === undefined && only === undefined && nodeArgs.length === 0),
+    contenders: only ?? [...CONTENDERS],
+    wasmeshNodeArgs: nodeArgs,
     profile,
     ...(render !== undefined ? { render } : {}),
   };

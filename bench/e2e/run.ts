@@ -63,7 +63,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   const envoyWarnings = new Set<string>();
   // Warnings name the temporary copy of the YAML; report them against the committed one.
   const srcDir = join('bench', 'e2e', 'config');
-  const all = contenders({ meshDir, upstream, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) });
+  const all = contenders({ meshDir, upstream, wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
   try {
@@ -145,7 +145,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<E2eRepo
   const meshDir = writeMesh(upstream);
   try {
     log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
-    const make = (nodeArgs: string[]): Contender => contenders({ meshDir, upstream, wasmeshNodeArgs: nodeArgs }).find((c) => c.name === 'wasmesh')!;
+    const make = (nodeArgs: string[]): Contender => contenders({ meshDir, upstream, wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === 'wasmesh')!;
     return await profileWasmesh(make, tools, mode, opts.warmupS, opts.durationS);
   } catch (err) {
     report.notes.push(`profile failed: ${(err as Error).message.split('\n')[0]}`);

@@ -95,7 +95,8 @@ describe('parseOptions', () => {
   });
 
   it('rejects bad values with a stable code naming the flag', () => {
-    for (const argv of [['--reps', '0'], ['--duration', 'x'], ['--workers', '1,a'], ['--bogus'], ['--reps'], ['--render']]) {
+    for (const argv of [['--reps', '0'], ['--duration', 'x'], ['--workers', '1,a'], ['--bogus'], ['--reps'], ['--render'],
+      ['--contenders', 'wasmesh,nginx'], ['--contenders', ''], ['--node-args', 'max-semi-space-size=2'], ['--node-args']]) {
       try {
         parseOptions(argv);
         expect.unreachable(`accepted ${argv.join(' ')}`);
@@ -105,6 +106,21 @@ describe('parseOptions', () => {
         expect((err as Error).message).toContain(argv[0]);
       }
     }
+  });
+});
+
+describe('parseOptions: a partial run', () => {
+  it('runs the named contenders with the extra node flags, and leaves BENCHMARKS.md alone', () => {
+    const o = parseOptions(['--contenders', 'wasmesh,envoy', '--node-args', '--max-semi-space-size=2  --expose-gc']);
+    if (o === 'help') throw new Error('help');
+    expect(o.contenders).toEqual(['wasmesh', 'envoy']);
+    expect(o.wasmeshNodeArgs).toEqual(['--max-semi-space-size=2', '--expose-gc']);
+    expect(o.benchmarksMd).toBe(false);
+    const all = parseOptions([]);
+    if (all === 'help') throw new Error('help');
+    expect(all.contenders).toEqual(['direct', 'wasmesh', 'envoy', 'envoy+filters']);
+    expect(all.wasmeshNodeArgs).toEqual([]);
+    expect(all.benchmarksMd).toBe(true);
   });
 });
 
