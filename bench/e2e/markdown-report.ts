@@ -48,6 +48,8 @@ function summaryTable(report: E2eReport, workers: number): string[] {
   ];
   for (const mode of report.settings.modes) {
     for (const c of CONTENDERS) {
+      // Contenders left out of the run (--contenders) have no row at all.
+      if (!report.contenders.some((x) => x.name === c)) continue;
       const row = findRow(report.summary, workers, mode.name, c);
       const unavailable = report.contenders.find((x) => x.name === c)?.unavailable[String(workers)];
       if (!row) {
