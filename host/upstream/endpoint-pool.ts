@@ -12,6 +12,9 @@ export interface PendingAcquire {
   cancel(): void;
 }
 
+/** The read buffer of every upstream socket on this thread (reads are consumed synchronously). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 const NOTHING_PENDING: PendingAcquire = { cancel() {} };
 
 export class EndpointPool implements ConnectionOwner {
@@ -85,7 +88,26 @@ export class EndpointPool implements ConnectionOwner {
     this.#connecting++;
     let cancelled = false;
     let settled = false;
-    const socket = connect({ host: this.address, port: this.port });
+    // Reads land in one buffer shared by every upstream socket of this thread and go straight
+    // to the connection (net's `onread`): no Buffer per read, no readable-stream machinery.
+    let conn: UpstreamConnection | null = null;
+    const socket = connect({
+      host: this.address,
+      port: this.port,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          if (conn === null) {
+            // Bytes before the connection is handed out (none are asked for): nothing may
+            // read them as a response.
+            socket.destroy();
+            return false;
+          }
+          conn.onRead(buf.subarray(0, n));
+          return true;
+        },
+      },
+    });
     socket.setNoDelay(true);
     if (settings.tcpKeepalive) socket.setKeepAlive(true, settings.tcpKeepalive.timeMs);
     const fail = (why: AcquireFailure): void => {
@@ -108,17 +130,17 @@ export class EndpointPool implements ConnectionOwner {
       this.#connecting--;
       stats.inc('upstream_cx_total');
       stats.inc('upstream_cx_active');
-      const conn = new UpstreamConnection(socket, this.#cluster.codec, this, stats);
+      const c = (conn = new UpstreamConnection(socket, this.#cluster.codec, this, stats));
       socket.on('timeout', () => {
         // Only idle connections carry a socket timeout (set in release()).
-        if (!conn.busy) {
+        if (!c.busy) {
           stats.inc('upstream_cx_idle_timeout');
-          conn.destroy();
+          c.destroy();
         }
       });
-      this.#active.add(conn);
-      if (cancelled) this.release(conn, true);
-      else cb(conn);
+      this.#active.add(c);
+      if (cancelled) this.release(c, true);
+      else cb(c);
     });
     return {
       cancel() {

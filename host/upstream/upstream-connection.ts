@@ -63,7 +63,6 @@ export class UpstreamConnection {
     this.#codec = codec;
     this.#owner = owner;
     this.#stats = stats;
-    socket.on('data', (buf: Buffer) => this.#onData(buf));
     socket.on('drain', () => this.#handler?.onRequestDrain());
     socket.on('end', () => this.#onClose(true));
     socket.on('close', () => this.#onClose(true));
@@ -153,7 +152,13 @@ export class UpstreamConnection {
     this.#chunked = null;
   }
 
-  #onData(buf: Buffer): void {
+  /**
+   * Bytes read from the socket. `buf` is a view into the read buffer every upstream socket of
+   * this thread shares (net's `onread`, see endpoint-pool.ts): valid only during this call, so
+   * whatever outlives it is copied (an incomplete head here, a body chunk uWS cannot take now in
+   * Downstream.write).
+   */
+  onRead(buf: Uint8Array): void {
     this.#stats.inc('upstream_cx_rx_bytes_total', buf.length);
     const h = this.#handler;
     if (!h) {
@@ -173,7 +178,7 @@ export class UpstreamConnection {
       for (;;) {
         const r = this.#codec.parseResponseHead(bytes, this.#isHead);
         if (r.status === 'incomplete') {
-          this.#headBuf = bytes === buf ? Uint8Array.prototype.slice.call(buf) : bytes;
+          this.#headBuf = bytes === buf ? Uint8Array.prototype.slice.call(buf) : bytes; // a copy (Buffer#slice is a view)
           return;
         }
         if (r.status === 'error') {

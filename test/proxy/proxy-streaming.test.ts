@@ -213,11 +213,13 @@ describe('streaming through the proxy (child process)', () => {
     const r = await download('/', 1500);
     expect(r.hash).toBe(expectedHash);
     // While the client read nothing, the upstream could only fill socket buffers on the way.
-    // How much those hold depends on the kernel's autotuning (tcp_rmem's max is 32 MB here, and
-    // grows under load), so the sharp check is that the upstream's writes had stalled before
-    // the client resumed; the memory bounds below show the proxy itself did not buffer.
+    // How much those hold depends on the kernel's autotuning: four socket buffers lie on the
+    // path, and tcp_rmem's max is 32 MB here, so together they can take most of the 50 MB (the
+    // faster the proxy reads before the pause, the larger the kernel grows them). The sharp
+    // check is that the upstream's writes had stalled before the client resumed; the memory
+    // bounds below show the proxy itself did not buffer.
     expect(r.writtenLateInPause).toBeLessThan(1024 * 1024);
-    expect(r.writtenWhilePaused).toBeLessThan(SIZE / 2);
+    expect(r.writtenWhilePaused).toBeLessThan(SIZE);
     const g = await peakGrowth();
     expect(g.rss).toBeLessThan(MAX_RSS_GROWTH);
     expect(g.js).toBeLessThan(MAX_LIVE_GROWTH);
