@@ -2,6 +2,7 @@
 // core, header edits, route policies, the cluster manager's view of the clusters) swapped
 // atomically by apply(), and the per-request streams; what the CLI, the admin API and hot
 // reload drive.
+import { InflightList } from './inflight.js';
 import { Core } from '../core/wasm.js';
 import { RouteTable, requestViewOf } from '../core/router.js';
 import { compileRouteTable } from '../compile/route-table.js';
@@ -97,7 +98,7 @@ export class ProxyServer {
       limits: this.limits,
       requestView: view,
       log: opts.log,
-      inflight: new Set(),
+      inflight: new InflightList(),
       rng: new Random(opts.seed),
       listenerPort: () => this.#listener.port,
       clusters: this.#clusters,
@@ -207,7 +208,7 @@ export class ProxyServer {
     this.#listener.stopAccepting();
     const deadline = Date.now() + this.limits.drainTimeoutMs;
     while (this.#ctx.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of [...this.#ctx.inflight]) s.abort();
+    for (const s of this.#ctx.inflight.values()) s.abort();
     this.#clusters.close();
     this.#current?.retire();
     this.#current = null;

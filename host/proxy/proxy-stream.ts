@@ -23,6 +23,7 @@ import { redirectLocation, statusLine } from './redirect.js';
 import { withHeaderLines, withAttemptCount, shadowHost } from './request-head.js';
 import { sendMirror, type MirrorCopy } from './mirror.js';
 import type { ClusterManager, EndpointLease, PickRequest } from './cluster-manager.js';
+import type { InflightList, InflightMember } from './inflight.js';
 
 /** What every stream shares: the server's stats, limits, log, head writer and request bookkeeping. */
 export interface ProxyContext {
@@ -30,7 +31,7 @@ export interface ProxyContext {
   readonly limits: Limits;
   readonly requestView: RequestView;
   readonly log: ((e: AccessLogEntry) => void) | undefined;
-  readonly inflight: Set<ProxyStream>;
+  readonly inflight: InflightList<ProxyStream>;
   /** Percentage draws (fault injection, mirroring). */
   readonly rng: Random;
   readonly listenerPort: () => number;
@@ -80,7 +81,9 @@ const NONE: readonly never[] = Object.freeze([]);
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSource {
+export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSource, InflightMember {
+  /** Its slot in ctx.inflight (InflightList keeps it). */
+  inflightIndex = -1;
   readonly #ctx: ProxyContext;
   readonly #ds: Downstream;
   #version: ProxyVersion | null = null;
