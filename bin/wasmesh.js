@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The `wasmesh` command: a thin launcher for the compiled CLI in dist/.
 import { main } from '../dist/host/cli/main.js';
 

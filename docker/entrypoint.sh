@@ -65,7 +65,11 @@ pod_ports() {
 
 # exec_wasmesh ARGS...: replaces this shell with the CLI, as the proxy uid when started as root.
 exec_wasmesh() {
-  local cmd=(node "$HOME_DIR/bin/wasmesh.js" "$@")
+  # V8 settings as bin/wasmesh.js's shebang has them (host/cli/node-flags.ts); WASMESH_NODE_FLAGS
+  # replaces them (set it empty for node's defaults).
+  local flags
+  read -r -a flags <<< "${WASMESH_NODE_FLAGS---max-semi-space-size=1}"
+  local cmd=(node "${flags[@]}" "$HOME_DIR/bin/wasmesh.js" "$@")
   # The capture rules exempt the proxy by uid; a proxy running as root would capture its own
   # upstream connections and loop, so when started as root it gives up root for the proxy uid.
   if [[ "$(id -u)" == 0 && "$PROXY_UID" != 0 ]]; then

@@ -4,6 +4,7 @@
 // same YAML: Envoy's native routing) and `envoy+filters` (the same stock Envoy on `wasmesh
 // envoy-config --filters`: routing decided by wasmesh's proxy-wasm filters). Each proxy runs in
 // its own process with a given worker count.
+import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,8 @@ function wasmesh(opts: ContenderOptions): Contender {
       workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
-      const args = [...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', opts.meshDir, '--gateway', BENCH_GATEWAY,
+      // As bin/wasmesh.js's shebang starts it; extra flags after them win.
+      const args = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', opts.meshDir, '--gateway', BENCH_GATEWAY,
         '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
       // Same work as Envoy, whose translated config has no access log.
       if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');

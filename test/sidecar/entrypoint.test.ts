@@ -3,6 +3,7 @@
 // proxy replaces the shell (signals reach it, its exit code is the container's), and that a root
 // start drops to the proxy uid.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,15 +53,24 @@ function recorded() {
 }
 
 const CLI = `${FAKE_HOME}/bin/wasmesh.js`;
+/** node's own flags before the CLI: the V8 settings every wasmesh process runs with. */
+const NODE_FLAGS = [...WASMESH_NODE_FLAGS];
 const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000'];
 const SIDECAR_DEFAULTS = ['-f', '/etc/wasmesh', '--app-ports', '5005', '--outbound', '0.0.0.0:15001',
   '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
 const APP = { WASMESH_APP_PORTS: '5005' };
 
 describe('entrypoint sidecar mode (the default)', () => {
+  it('WASMESH_NODE_FLAGS replaces the V8 settings (empty: node defaults)', () => {
+    entry([], { ...APP, WASMESH_NODE_FLAGS: '--max-semi-space-size=4 --v8-pool-size=1' });
+    expect(recorded().args).toEqual(['--max-semi-space-size=4', '--v8-pool-size=1', CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    entry([], { ...APP, WASMESH_NODE_FLAGS: '' });
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+
   it('with no arguments runs the sidecar with the default config dir, capture ports, health and loopback admin', () => {
     expect(entry([], APP).status).toBe(0);
-    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
   });
 
   it('`sidecar` takes its defaults from the environment', () => {
@@ -69,20 +79,20 @@ describe('entrypoint sidecar mode (the default)', () => {
       WASMESH_INBOUND: '127.0.0.1:7006', WASMESH_HEALTH: '127.0.0.1:7021', WASMESH_ADMIN: '0.0.0.0:7000',
       WASMESH_NAMESPACE: 'shop', WASMESH_LABELS: 'app=web,version=v1',
     });
-    expect(recorded().args).toEqual([CLI, 'sidecar', '-f', '/cfg', '--app-ports', '9080,9443',
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '-f', '/cfg', '--app-ports', '9080,9443',
       '--outbound', '127.0.0.1:7001', '--inbound', '127.0.0.1:7006', '--health', '127.0.0.1:7021',
       '--admin', '0.0.0.0:7000', '--namespace', 'shop', '--labels', 'app=web,version=v1']);
   });
 
   it("takes the namespace from Istio's POD_NAMESPACE when WASMESH_NAMESPACE is unset", () => {
     entry([], { ...APP, POD_NAMESPACE: 'bookinfo' });
-    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS, '--namespace', 'bookinfo']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS, '--namespace', 'bookinfo']);
   });
 
   it("takes the app ports from Istio's ISTIO_META_POD_PORTS (TCP only) when WASMESH_APP_PORTS is unset", () => {
     const pod = '[\n {"name":"http","containerPort":9080,"protocol":"TCP"},{"containerPort": 53, "protocol": "UDP"},\n {"containerPort":8443}]';
     entry([], { ISTIO_META_POD_PORTS: pod });
-    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS.map((a) => (a === '5005' ? '9080,8443' : a))]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS.map((a) => (a === '5005' ? '9080,8443' : a))]);
     // The explicit setting wins.
     entry([], { ISTIO_META_POD_PORTS: pod, WASMESH_APP_PORTS: '7000' });
     expect(recorded().args).toContain('7000');
@@ -98,19 +108,19 @@ describe('entrypoint sidecar mode (the default)', () => {
 
   it('appends extra sidecar arguments after the defaults, and adds no default for a flag given', () => {
     entry(['sidecar', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml'], APP);
-    expect(recorded().args).toEqual([CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--health', '0.0.0.0:15021',
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--health', '0.0.0.0:15021',
       '--admin', '127.0.0.1:15000', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
   });
 
   it('treats leading sidecar flags as sidecar mode', () => {
     entry(['--app-ports', '8080', '-f', '/cfg'], APP);
-    expect(recorded().args).toEqual([CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',
       '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000', '--app-ports', '8080', '-f', '/cfg']);
   });
 
   it("runs the sidecar for Istio's injected istio-proxy arguments (`proxy sidecar ...`), ignoring them, and says so", () => {
     const r = entry(['proxy', 'sidecar', '--configPath', '/etc/istio/proxy', '--serviceCluster', 'web'], APP);
-    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
     expect(r.stderr).toMatch(/ignoring Istio pilot-agent arguments: sidecar --configPath/);
   });
 
@@ -121,37 +131,37 @@ describe('entrypoint sidecar mode (the default)', () => {
   it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
     expect(entry([], { ...APP, WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
-    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
   });
 });
 
 describe('entrypoint proxy mode (one listener, for gateways)', () => {
   it('`proxy` runs the proxy with the default config dir, listener and loopback admin', () => {
     expect(entry(['proxy']).status).toBe(0);
-    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS]);
   });
 
   it('`proxy` takes its defaults from the environment', () => {
     entry(['proxy'], { WASMESH_CONFIG: '/cfg', WASMESH_LISTEN: '127.0.0.1:9001', WASMESH_ADMIN: '0.0.0.0:9000' });
-    expect(recorded().args).toEqual([CLI, 'proxy', '-f', '/cfg', '--listen', '127.0.0.1:9001', '--admin', '0.0.0.0:9000']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '-f', '/cfg', '--listen', '127.0.0.1:9001', '--admin', '0.0.0.0:9000']);
   });
 
   it('appends extra proxy arguments after the defaults', () => {
     entry(['proxy', '--gateway', 'default/web-gateway']);
-    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS, '--gateway', 'default/web-gateway']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS, '--gateway', 'default/web-gateway']);
   });
 
   it('does not add a default for a flag the caller gave', () => {
     entry(['proxy', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
-    expect(recorded().args).toEqual([CLI, 'proxy', '--admin', '127.0.0.1:15000', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--admin', '127.0.0.1:15000', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
   });
 
   it('treats leading flags that include --listen or --gateway as proxy mode', () => {
     entry(['--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
-    expect(recorded().args).toEqual([CLI, 'proxy', '-f', '/etc/wasmesh', '--admin', '127.0.0.1:15000',
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '-f', '/etc/wasmesh', '--admin', '127.0.0.1:15000',
       '--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
     entry(['-f', '/gw', '--gateway=web-gateway']);
-    expect(recorded().args).toEqual([CLI, 'proxy', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000', '-f', '/gw', '--gateway=web-gateway']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000', '-f', '/gw', '--gateway=web-gateway']);
   });
 
   it("propagates the proxy's exit code", () => {
@@ -161,7 +171,7 @@ describe('entrypoint proxy mode (one listener, for gateways)', () => {
   it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
     expect(entry(['proxy'], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
-    expect(recorded().args).toEqual([CLI, 'proxy', ...DEFAULTS]);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS]);
   });
 });
 
