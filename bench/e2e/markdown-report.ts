@@ -43,8 +43,8 @@ function modeLabel(mode: string): string {
 
 function summaryTable(report: E2eReport, workers: number): string[] {
   const lines = [
-    '| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | errors |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | peak anon MiB | errors |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const mode of report.settings.modes) {
     for (const c of CONTENDERS) {
@@ -53,14 +53,16 @@ function summaryTable(report: E2eReport, workers: number): string[] {
       const row = findRow(report.summary, workers, mode.name, c);
       const unavailable = report.contenders.find((x) => x.name === c)?.unavailable[String(workers)];
       if (!row) {
-        lines.push(`| ${modeLabel(mode.name)} | ${c} | n/a | | | | | | | ${unavailable ?? 'every run failed'} |`);
+        lines.push(`| ${modeLabel(mode.name)} | ${c} | n/a | | | | | | | | ${unavailable ?? 'every run failed'} |`);
         continue;
       }
       const n = row.runs;
       const who = c === 'direct' ? 'direct (upstream)' : c;
+      // Reports written before RssAnon was measured have no anon figure.
+      const anon = row.peakAnonMiB ? cell(row.peakAnonMiB, mib, n) : 'n/a';
       lines.push(
         `| ${modeLabel(mode.name)} | ${who} | ${cell(row.rps, rps, n)} | ${cell(row.p50Ms, ms, n)} | ${cell(row.p90Ms, ms, n)} | ` +
-          `${cell(row.p99Ms, ms, n)} | ${cell(row.maxMs, ms, n)} | ${cell(row.cpuSecondsPer1k, cpu, n)} | ${cell(row.peakRssMiB, mib, n)} | ` +
+          `${cell(row.p99Ms, ms, n)} | ${cell(row.maxMs, ms, n)} | ${cell(row.cpuSecondsPer1k, cpu, n)} | ${cell(row.peakRssMiB, mib, n)} | ${anon} | ` +
           `${row.errors}${row.failed ? ` (+${row.failed} failed run${row.failed > 1 ? 's' : ''})` : ''} |`,
       );
     }
@@ -91,11 +93,11 @@ function filtersRatioTable(rs: readonly Ratio[]): string[] {
 
 function ratioTable(rs: readonly Ratio[]): string[] {
   const lines = [
-    '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS |',
-    '|--:|---|--:|--:|--:|--:|',
+    '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | anon RSS |',
+    '|--:|---|--:|--:|--:|--:|--:|',
   ];
   for (const r of rs) {
-    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${r.mode === 'throughput' ? ratio(r.throughput) : '—'} | ${ratio(r.p99)} | ${ratio(r.cpuPer1k)} | ${ratio(r.peakRss)} |`);
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${r.mode === 'throughput' ? ratio(r.throughput) : '—'} | ${ratio(r.p99)} | ${ratio(r.cpuPer1k)} | ${ratio(r.peakRss)} | ${ratio(r.peakAnon ?? null)} |`);
   }
   return lines;
 }
@@ -132,7 +134,9 @@ export function methodLines(report: E2eReport): string[] {
       : []),
     '- CPU: utime+stime of the proxy process (Envoy, with or without filters: the real binary\'s pid; wasmesh: the node process, all threads) from /proc/<pid>/stat before and after each run, ' +
       'per 1,000 requests completed (at a fixed rate of R rps, CPU s per 1k req × R/1000 is vCPU used). Peak RSS: VmRSS from /proc/<pid>/status sampled every 100 ms during the run. ' +
-      'For `direct` both are the upstream\'s.',
+      'Anon RSS: RssAnon from the same samples, the private anonymous memory (heaps, buffers), without the executable\'s and shared libraries\' ' +
+      'file-backed pages that VmRSS also counts. ' +
+      'For `direct` all three are the upstream\'s.',
     '- The load generator, the upstream and the proxy share the machine\'s cores, as they would on a 2-core node.',
     '- Access logs are off on every proxy: wasmesh runs with `--access-log off` and neither translated Envoy config has an access log. ' +
       '(wasmesh\'s default is an access log on stdout, written in batches every 100 ms or 32 KiB, as Envoy buffers its own.)',

@@ -1,6 +1,6 @@
 // One measured load run: start metering the contender's process, drive the load (wrk for the
 // throughput mode, fortio for a fixed rate), stop metering, and turn it into a RunRecord with CPU
-// seconds per 1,000 requests and peak RSS. A failure is recorded, never thrown: one bad run must
+// seconds per 1,000 requests, peak RSS and peak anonymous RSS. A failure is recorded, never thrown: one bad run must
 // not lose the others.
 import type { ContenderName, RunningContender } from './contenders.js';
 import { runFortio, runWrk, type LoadResult, type LoadTools } from './load-tools.js';
@@ -50,6 +50,7 @@ export async function measure(
     load,
     cpuSecondsPer1k: load.requests > 0 ? (usage.cpuSeconds / load.requests) * 1000 : undefined,
     peakRssMiB: usage.peakRssMiB,
+    peakAnonMiB: usage.peakAnonMiB,
   };
   if (load.requests === 0) record.error = 'no request completed';
   if (mode.qps !== undefined && load.rps < 0.95 * mode.qps) record.rateNotHeld = true;

@@ -31,6 +31,12 @@ export interface RunRecord {
   cpuSecondsPer1k?: number;
   /** Highest resident memory of that process during the run, MiB. */
   peakRssMiB?: number;
+  /**
+   * Highest anonymous resident memory (RssAnon: heaps, buffers) of that process during the run,
+   * MiB: what it allocates, without the binary's file-backed pages. Absent in reports written
+   * before it was measured.
+   */
+  peakAnonMiB?: number;
   /** Fixed-rate run whose achieved rate fell below 95 % of the offered rate. */
   rateNotHeld?: boolean;
 }
@@ -55,6 +61,8 @@ export interface SummaryRow {
   maxMs: Spread;
   cpuSecondsPer1k: Spread;
   peakRssMiB: Spread;
+  /** Absent when a summarised run has no RssAnon figure (reports written before it was measured). */
+  peakAnonMiB?: Spread;
   /** Requests that failed (non-2xx or transport errors), summed over the runs. */
   errors: number;
 }
@@ -72,6 +80,8 @@ export interface Ratio {
   p99: number | null;
   cpuPer1k: number | null;
   peakRss: number | null;
+  /** Peak RssAnon; absent in reports written before it was measured. */
+  peakAnon?: number | null;
   filtersThroughput?: number | null;
   filtersP99?: number | null;
   filtersCpuPer1k?: number | null;

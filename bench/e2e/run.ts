@@ -161,7 +161,7 @@ function describeRun(r: RunRecord): string {
   if (!r.ok || !r.load) return `${head} FAILED: ${r.error}`;
   const l = r.load;
   return `${head} ${Math.round(l.rps).toString().padStart(7)} req/s  p50 ${l.latencyMs.p50.toFixed(3)} p99 ${l.latencyMs.p99.toFixed(3)} max ${l.latencyMs.max.toFixed(1)} ms` +
-    `  cpu ${r.cpuSecondsPer1k!.toFixed(3)} s/1k  rss ${r.peakRssMiB!.toFixed(1)} MiB${l.errors ? `  errors ${JSON.stringify(l.errorKinds)}` : ''}${r.rateNotHeld ? '  RATE NOT HELD' : ''}`;
+    `  cpu ${r.cpuSecondsPer1k!.toFixed(3)} s/1k  rss ${r.peakRssMiB!.toFixed(1)} MiB  anon ${r.peakAnonMiB?.toFixed(1) ?? '?'} MiB${l.errors ? `  errors ${JSON.stringify(l.errorKinds)}` : ''}${r.rateNotHeld ? '  RATE NOT HELD' : ''}`;
 }
 
 /** A saved report, checked to be one (the schema tag) before anything is overwritten from it. */

@@ -26,6 +26,8 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
     const ok = group.filter((r) => r.ok && r.load !== undefined);
     if (ok.length === 0) continue;
     const of = (f: (r: RunRecord) => number): Spread => spread(ok.map(f));
+    // Runs recorded before RssAnon was measured have no anon figure: no spread rather than a partial one.
+    const anon = ok.every((r) => r.peakAnonMiB !== undefined) ? of((r) => r.peakAnonMiB!) : undefined;
     rows.push({
       workers: group[0].workers,
       mode: group[0].mode,
@@ -39,6 +41,7 @@ export function summarize(runs: readonly RunRecord[]): SummaryRow[] {
       maxMs: of((r) => r.load!.latencyMs.max),
       cpuSecondsPer1k: of((r) => r.cpuSecondsPer1k!),
       peakRssMiB: of((r) => r.peakRssMiB!),
+      ...(anon ? { peakAnonMiB: anon } : {}),
       errors: ok.reduce((n, r) => n + r.load!.errors, 0),
     });
   }
@@ -54,7 +57,12 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
   for (const w of workers) {
     for (const m of modes) {
       const b = findRow(rows, w, m, 'envoy');
-      const over = (a: SummaryRow | undefined) => (f: (r: SummaryRow) => number): number | null => (a && b && f(b) > 0 ? f(a) / f(b) : null);
+      // A figure either side lacks (no row, or an older report without it) gives no ratio.
+      const over = (a: SummaryRow | undefined) => (f: (r: SummaryRow) => number | undefined): number | null => {
+        const x = a ? f(a) : undefined;
+        const y = b ? f(b) : undefined;
+        return x !== undefined && y !== undefined && y > 0 ? x / y : null;
+      };
       const wasmesh = over(findRow(rows, w, m, 'wasmesh'));
       const filters = over(findRow(rows, w, m, 'envoy+filters'));
       // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
@@ -66,6 +74,7 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
         p99: wasmesh((r) => r.p99Ms.median),
         cpuPer1k: wasmesh((r) => r.cpuSecondsPer1k.median),
         peakRss: wasmesh((r) => r.peakRssMiB.median),
+        peakAnon: wasmesh((r) => r.peakAnonMiB?.median),
         filtersThroughput: tp ? filters((r) => r.rps.median) : null,
         filtersP99: filters((r) => r.p99Ms.median),
         filtersCpuPer1k: filters((r) => r.cpuSecondsPer1k.median),
