@@ -73,6 +73,8 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
         expect(Number.isFinite(run!.cpuSecondsPer1k)).toBe(true);
         expect(run!.cpuSecondsPer1k!).toBeGreaterThanOrEqual(0);
         expect(run!.peakRssMiB!).toBeGreaterThan(1);
+        expect(run!.peakAnonMiB!).toBeGreaterThan(0);
+        expect(run!.peakAnonMiB!).toBeLessThanOrEqual(run!.peakRssMiB!);
       }
     }
     if (!envoy) {

@@ -1,22 +1,39 @@
 // The end-to-end harness's pure parts: medians and spreads, wasmesh ÷ Envoy and Envoy + filters ÷
 // Envoy ratios, option parsing, the BENCHMARKS.md section splice (keeping hand-written notes), the
-// SVG with missing contenders, /proc readings.
+// SVG with missing contenders, /proc readings, and reports written before RssAnon was measured.
 import { describe, expect, it } from 'vitest';
 import { HAND_WRITTEN_MARKER, replaceSection } from '../../bench/e2e/benchmarks-md.js';
 import { markdownReport } from '../../bench/e2e/markdown-report.js';
 import { OptionsError, parseOptions } from '../../bench/e2e/options.js';
-import { cpuSeconds, statusMiB } from '../../bench/e2e/proc-stats.js';
+import { cpuSeconds, statusMiB, UsageMeter } from '../../bench/e2e/proc-stats.js';
 import { REPORT_SCHEMA, type E2eReport, type RunRecord } from '../../bench/e2e/report-types.js';
 import { ratios, spread, summarize } from '../../bench/e2e/summarize.js';
 import { svgChart } from '../../bench/e2e/svg-chart.js';
 import { machineFacts } from '../../bench/machine.js';
 
-function run(contender: RunRecord['contender'], mode: string, rep: number, rps: number, p99: number, cpu = 0.05, rss = 50): RunRecord {
+function run(contender: RunRecord['contender'], mode: string, rep: number, rps: number, p99: number, cpu = 0.05, rss = 50, anon = 20): RunRecord {
   return {
     rep, workers: 1, mode, contender, ok: true,
     load: { requests: rps * 10, durationS: 10, rps, latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, max: p99 * 2 }, errors: 0, errorKinds: {} },
-    cpuSecondsPer1k: cpu, peakRssMiB: rss,
+    cpuSecondsPer1k: cpu, peakRssMiB: rss, peakAnonMiB: anon,
   };
+}
+
+/** A run as recorded before RssAnon was measured: no `peakAnonMiB`. */
+function oldRun(r: RunRecord): RunRecord {
+  const { peakAnonMiB: _anon, ...rest } = r;
+  return rest;
+}
+
+/** `report` as a JSON file written before RssAnon was measured holds it: no anon figure anywhere. */
+function oldReport(report: E2eReport): E2eReport {
+  const old: E2eReport = {
+    ...report,
+    runs: report.runs.map(oldRun),
+    summary: report.summary.map(({ peakAnonMiB: _a, ...row }) => row),
+    ratios: report.ratios.map(({ peakAnon: _a, ...ratio }) => ratio),
+  };
+  return JSON.parse(JSON.stringify(old)) as E2eReport;
 }
 
 describe('spread', () => {
@@ -29,8 +46,9 @@ describe('spread', () => {
 
 describe('summarize and ratios', () => {
   const runs = [
-    run('wasmesh', 'throughput', 1, 12_000, 4), run('wasmesh', 'throughput', 2, 10_000, 6), run('wasmesh', 'throughput', 3, 11_000, 5),
-    run('envoy', 'throughput', 1, 10_000, 5, 0.04, 40), run('envoy', 'throughput', 2, 9_000, 5, 0.04, 40), run('envoy', 'throughput', 3, 8_000, 5, 0.04, 40),
+    run('wasmesh', 'throughput', 1, 12_000, 4, 0.05, 50, 14), run('wasmesh', 'throughput', 2, 10_000, 6, 0.05, 50, 12),
+    run('wasmesh', 'throughput', 3, 11_000, 5, 0.05, 50, 13),
+    run('envoy', 'throughput', 1, 10_000, 5, 0.04, 40, 16), run('envoy', 'throughput', 2, 9_000, 5, 0.04, 40, 16), run('envoy', 'throughput', 3, 8_000, 5, 0.04, 40, 16),
     { rep: 4, workers: 1, mode: 'throughput', contender: 'envoy', ok: false, error: 'boom' } as RunRecord,
     run('envoy+filters', 'throughput', 1, 8_100, 6, 0.05, 45), run('envoy+filters', 'throughput', 2, 7_200, 7, 0.06, 45),
     run('envoy+filters', 'throughput', 3, 9_000, 8, 0.07, 45),
@@ -43,6 +61,20 @@ describe('summarize and ratios', () => {
     expect(e.runs).toBe(3);
     expect(e.failed).toBe(1);
     expect(e.rps).toEqual({ median: 9_000, min: 8_000, max: 10_000 });
+    expect(rows.find((r) => r.contender === 'wasmesh')!.peakAnonMiB).toEqual({ median: 13, min: 12, max: 14 });
+  });
+
+  it('gives no anon spread or ratio where a run predates RssAnon, and keeps the other figures', () => {
+    // One envoy run from an older record among new ones: no partial anon spread for envoy.
+    const mixed = summarize(runs.map((r) => (r.contender === 'envoy' && r.rep === 2 ? oldRun(r) : r)));
+    const e = mixed.find((r) => r.contender === 'envoy' && r.mode === 'throughput')!;
+    expect(e.peakAnonMiB).toBeUndefined();
+    expect(e.peakRssMiB.median).toBe(40);
+    const [tp] = ratios(mixed, [1], ['throughput']);
+    expect(tp.peakAnon).toBeNull();
+    expect(tp.peakRss).toBeCloseTo(50 / 40);
+    const [wasmeshOnlyOld] = ratios(summarize(runs.map((r) => (r.contender === 'wasmesh' ? oldRun(r) : r))), [1], ['throughput']);
+    expect(wasmeshOnlyOld.peakAnon).toBeNull();
   });
 
   it('divides wasmesh medians by Envoy medians, null where a side is missing', () => {
@@ -51,7 +83,8 @@ describe('summarize and ratios', () => {
     expect(tp.p99).toBeCloseTo(5 / 5);
     expect(tp.cpuPer1k).toBeCloseTo(0.05 / 0.04);
     expect(tp.peakRss).toBeCloseTo(50 / 40);
-    expect(r1k).toMatchObject({ workers: 1, mode: 'rate-1000', throughput: null, p99: null, cpuPer1k: null, peakRss: null });
+    expect(tp.peakAnon).toBeCloseTo(13 / 16);
+    expect(r1k).toMatchObject({ workers: 1, mode: 'rate-1000', throughput: null, p99: null, cpuPer1k: null, peakRss: null, peakAnon: null });
   });
 
   it('divides Envoy + filters medians by native Envoy medians; throughput only in the throughput mode', () => {
@@ -167,8 +200,8 @@ describe('report rendering', () => {
       { name: 'envoy+filters', description: 'envoy --filters', unavailable: { '2': 'filters not built' } },
     ],
     envoyWarnings: [],
-    runs: [run('direct', 'throughput', 1, 40_000, 2), run('wasmesh', 'throughput', 1, 10_000, 5), run('envoy', 'throughput', 1, 9_000, 6),
-      run('envoy+filters', 'throughput', 1, 7_200, 7, 0.06)],
+    runs: [run('direct', 'throughput', 1, 40_000, 2), run('wasmesh', 'throughput', 1, 10_000, 5, 0.05, 50, 12), run('envoy', 'throughput', 1, 9_000, 6, 0.05, 50, 16),
+      run('envoy+filters', 'throughput', 1, 7_200, 7, 0.06, 50, 18.25)],
     summary: [],
     ratios: [],
     notes: [],
@@ -188,13 +221,39 @@ describe('report rendering', () => {
 
   it('states why a contender did not run and renders ratios', () => {
     const md = markdownReport(report);
-    expect(md).toContain('| max throughput | wasmesh | n/a | | | | | | | no --workers flag |');
-    expect(md).toContain('| 1 | max throughput | 1.11× | 0.83× | 1.00× | 1.00× |');
-    expect(md).toContain('| max throughput | envoy+filters | 7,200 | 1.75 | 3.50 | 7.00 | 14.00 | 0.060 | 50.0 | 0 |');
-    expect(md).toContain('| max throughput | envoy+filters | n/a | | | | | | | filters not built |');
+    expect(md).toContain('| max throughput | wasmesh | n/a | | | | | | | | no --workers flag |');
+    expect(md).toContain('| 1 | max throughput | 1.11× | 0.83× | 1.00× | 1.00× | 0.75× |');
+    expect(md).toContain('| max throughput | envoy+filters | 7,200 | 1.75 | 3.50 | 7.00 | 14.00 | 0.060 | 50.0 | 18.3 | 0 |');
+    expect(md).toContain('| max throughput | envoy+filters | n/a | | | | | | | | filters not built |');
     expect(md).toContain('## Envoy + wasmesh filters ÷ native Envoy (medians)');
     expect(md).toContain('| 1 | max throughput | 0.80× (below target) | 1.17× | 1.20× |');
     expect(md).toContain('| 2 | max throughput | n/a | n/a | n/a |');
+  });
+
+  it('puts peak anon MiB right after peak RSS MiB, an anon RSS ratio after peak RSS, and says what RssAnon is', () => {
+    const md = markdownReport(report);
+    expect(md).toContain('| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | peak anon MiB | errors |');
+    expect(md).toContain('| max throughput | wasmesh | 10,000 | 1.25 | 2.50 | 5.00 | 10.00 | 0.050 | 50.0 | 12.0 | 0 |');
+    expect(md).toContain('| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | anon RSS |');
+    // 2 workers: no wasmesh row, no ratio.
+    expect(md).toContain('| 2 | max throughput | n/a | n/a | n/a | n/a | n/a |');
+    expect(md).toMatch(/Anon RSS: RssAnon .*\(heaps, buffers\), without the executable's and shared libraries' file-backed pages that VmRSS also counts\./);
+    // Every table row has as many cells as its header (no cell holds a '|').
+    for (const table of md.split('\n\n').filter((b) => b.startsWith('| '))) {
+      const counts = new Set(table.split('\n').map((l) => (l.match(/\|/g) ?? []).length));
+      expect(counts.size, table).toBe(1);
+    }
+  });
+
+  it('renders a report written before RssAnon was measured (--render of an old JSON): n/a in the anon columns', () => {
+    const old = oldReport(report);
+    const md = markdownReport(old);
+    expect(md).not.toMatch(/NaN|undefined|Infinity/);
+    expect(md).toContain('| max throughput | wasmesh | 10,000 | 1.25 | 2.50 | 5.00 | 10.00 | 0.050 | 50.0 | n/a | 0 |');
+    expect(md).toContain('| 1 | max throughput | 1.11× | 0.83× | 1.00× | 1.00× | n/a |');
+    expect(svgChart(old)).toBe(svgChart(report));
+    // Re-summarising its runs gives no anon figure either.
+    expect(summarize(old.runs).every((r) => r.peakAnonMiB === undefined)).toBe(true);
   });
 
   it('says "target met" at 0.9× and leaves the filters table out of reports that predate it', () => {
@@ -215,5 +274,20 @@ describe('proc-stats', () => {
     expect(cpuSeconds(process.pid)).toBeGreaterThanOrEqual(before);
     expect(statusMiB(process.pid, 'VmRSS')).toBeGreaterThan(5);
     expect(statusMiB(process.pid, 'VmHWM')).toBeGreaterThanOrEqual(statusMiB(process.pid, 'VmRSS') - 1);
+    // The anonymous part is a part: node's heap is in it, its binary's pages are not.
+    const anon = statusMiB(process.pid, 'RssAnon');
+    expect(anon).toBeGreaterThan(1);
+    expect(anon).toBeLessThan(statusMiB(process.pid, 'VmRSS'));
+  });
+
+  it('UsageMeter reports peak anonymous memory no larger than peak RSS', async () => {
+    const meter = new UsageMeter(process.pid, 10);
+    const held = Buffer.alloc(16 * 1024 * 1024, 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const usage = meter.stop();
+    expect(held.length).toBe(16 * 1024 * 1024);
+    expect(usage.peakAnonMiB).toBeGreaterThan(16);
+    // Every sample reads both from one status text, where RssAnon ≤ VmRSS.
+    expect(usage.peakAnonMiB).toBeLessThanOrEqual(usage.peakRssMiB);
   });
 });
