@@ -95,7 +95,7 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
 
     const md = readFileSync(join(out, 'e2e-latest.md'), 'utf8');
     expect(md).toMatch(/^# wasmesh end-to-end benchmark/);
-    expect(md).toContain('| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | errors |');
+    expect(md).toContain('| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | peak anon MiB | errors |');
     expect(md).toMatch(/\| max throughput \| wasmesh \| [\d,]+ \|/);
     expect(md).toMatch(/\| 5,000 rps \| direct \(upstream\) \| [\d,]+ \|/);
     if (envoy) {
