@@ -4,7 +4,6 @@
 // response flag. Holds the version it started on until it finishes.
 //
 // Phases: Routing → [Delaying] → Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
-import { randomUUID } from 'node:crypto';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../listener/downstream.js';
 import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
@@ -22,6 +21,7 @@ import { decideFault, FAULT_ABORT_BODY, NO_FAULT } from './fault.js';
 import { redirectLocation, statusLine } from './redirect.js';
 import { withHeaderLines, withAttemptCount, shadowHost } from './request-head.js';
 import { sendMirror, type MirrorCopy } from './mirror.js';
+import { randomRequestId } from './request-id.js';
 import type { ClusterManager, EndpointLease, PickRequest } from './cluster-manager.js';
 import type { InflightList, InflightMember } from './inflight.js';
 
@@ -179,7 +179,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     if (err === null && !xff) err = view.header('x-forwarded-for', (this.#forwardedFor = ds.remoteAddress));
     // Kept when present: a gateway in front may have terminated TLS.
     if (err === null && !xfp) err = view.header('x-forwarded-proto', 'http');
-    if (err === null && !this.#requestId) err = view.header('x-request-id', (this.#requestId = randomUUID()));
+    if (err === null && !this.#requestId) err = view.header('x-request-id', (this.#requestId = randomRequestId()));
     if (err !== null) {
       ctx.stats.downstream.inc('downstream_rq_header_overflow');
       this.#localReply(ResponseFlag.DownstreamProtocolError);
