@@ -29,6 +29,8 @@ export class EndpointPool implements ConnectionOwner {
   readonly #active = new Set<UpstreamConnection>();
   #connecting = 0;
   #closed = false;
+  /** Closes connections idle for the idle timeout: one timer per pool, armed for the oldest. */
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(cluster: ClusterPool, address: string, port: number) {
     this.#cluster = cluster;
@@ -67,7 +69,6 @@ export class EndpointPool implements ConnectionOwner {
 
   /** @internal (ClusterPool) gives a free connection of this endpoint to `cb`. */
   handOver(conn: UpstreamConnection, cb: AcquireCallback): void {
-    conn.socket.setTimeout(0);
     this.#active.add(conn);
     cb(conn);
   }
@@ -131,13 +132,6 @@ export class EndpointPool implements ConnectionOwner {
       stats.inc('upstream_cx_total');
       stats.inc('upstream_cx_active');
       const c = (conn = new UpstreamConnection(socket, this.#cluster.codec, this, stats));
-      socket.on('timeout', () => {
-        // Only idle connections carry a socket timeout (set in release()).
-        if (!c.busy) {
-          stats.inc('upstream_cx_idle_timeout');
-          c.destroy();
-        }
-      });
       this.#active.add(c);
       if (cancelled) this.release(c, true);
       else cb(c);
@@ -159,8 +153,11 @@ export class EndpointPool implements ConnectionOwner {
     if (reusable && !this.#closed && !conn.closed) {
       // A waiting request takes it at once (or it closes to let another endpoint connect).
       if (this.#cluster.offer(this, conn)) return;
-      conn.socket.setTimeout(this.#cluster.settings.idleTimeoutMs);
+      // Not a socket timeout per connection: setting and clearing one on every release and
+      // reuse cost two timers per request. The idle list is in release order, oldest first.
+      conn.idleSince = performance.now();
       this.#idle.push(conn);
+      this.#armSweep();
     } else {
       conn.destroy();
     }
@@ -182,9 +179,35 @@ export class EndpointPool implements ConnectionOwner {
     return true;
   }
 
+  /** Arms the idle sweep for the oldest idle connection (no-op when armed or nothing is idle). */
+  #armSweep(): void {
+    const ms = this.#cluster.settings.idleTimeoutMs;
+    if (this.#sweep !== null || this.#idle.length === 0 || !(ms > 0)) return;
+    const due = this.#idle[0]!.idleSince + ms - performance.now();
+    this.#sweep = setTimeout(() => {
+      this.#sweep = null;
+      this.#sweepIdle();
+    }, Math.max(1, Math.ceil(due)));
+    this.#sweep.unref();
+  }
+
+  /** Closes every connection idle for the idle timeout (Envoy upstream_cx_idle_timeout). */
+  #sweepIdle(): void {
+    const ms = this.#cluster.settings.idleTimeoutMs;
+    const now = performance.now();
+    while (this.#idle.length > 0 && ms > 0 && now - this.#idle[0]!.idleSince >= ms) {
+      const conn = this.#idle.shift()!;
+      this.#cluster.stats.inc('upstream_cx_idle_timeout');
+      conn.destroy();
+    }
+    this.#armSweep();
+  }
+
   /** No new connections; idle ones close now, busy ones when their exchange ends. */
   close(): void {
     this.#closed = true;
+    if (this.#sweep !== null) clearTimeout(this.#sweep);
+    this.#sweep = null;
     for (const conn of this.#idle.splice(0)) conn.destroy();
   }
 

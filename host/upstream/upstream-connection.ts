@@ -39,6 +39,8 @@ export class UpstreamConnection {
   readonly socket: Socket;
   /** Exchanges completed on this connection; > 0 means the connection is being reused. */
   exchanges = 0;
+  /** When it last went idle (performance.now(), set by its endpoint pool for the idle timeout). */
+  idleSince = 0;
   readonly #codec: UpstreamCodec;
   readonly #owner: ConnectionOwner;
   readonly #stats: ClusterStats;
