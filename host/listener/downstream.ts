@@ -80,6 +80,31 @@ function collectField(name: string, value: string): void {
   collectedBytes += name.length + value.length + 4;
 }
 
+// The peer address, read as bytes (getRemoteAddress: 4 for IPv4, 16 for IPv6) and turned into
+// text only when it differs from the last one seen: clients come from few addresses (a
+// sidecar's from its own pod and loopback), and uWS's text form plus its decoding cost about
+// twice the binary read (1.7 vs 0.9 µs a request, both with the getpeername behind them).
+const lastAddress = new Uint8Array(16);
+let lastAddressLength = -1;
+let lastAddressText = '';
+
+function remoteAddressOf(res: HttpResponse): string {
+  const bytes = new Uint8Array(res.getRemoteAddress());
+  const n = bytes.length;
+  if (n === lastAddressLength) {
+    let i = 0;
+    while (i < n && bytes[i] === lastAddress[i]) i++;
+    if (i === n) return lastAddressText;
+  }
+  const text = decoder.decode(res.getRemoteAddressAsText());
+  if (n <= lastAddress.length) {
+    lastAddress.set(bytes);
+    lastAddressLength = n;
+    lastAddressText = text;
+  }
+  return text;
+}
+
 export class Downstream {
   readonly method: string;
   /** Request-target as received: path plus `?query` when present. */
@@ -126,9 +151,17 @@ export class Downstream {
     collecting = NO_FIELDS;
     this.headers = headers;
     this.headBytes = collectedBytes;
-    this.authority = req.getHeader('host');
+    // The first Host field, as req.getHeader('host') would give it (without a second lookup).
+    let authority = '';
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (headers[i] === 'host') {
+        authority = headers[i + 1]!;
+        break;
+      }
+    }
+    this.authority = authority;
     // Only valid during the handler; read now for x-forwarded-for.
-    this.remoteAddress = decoder.decode(res.getRemoteAddressAsText());
+    this.remoteAddress = remoteAddressOf(res);
   }
 
   /** Attaches the proxy; registers body reading when the request has a body. */

@@ -11,11 +11,12 @@ export interface ClientResponse {
 
 export function request(
   port: number,
-  opts: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: Buffer | string; agent?: http.Agent | false } = {},
+  opts: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: Buffer | string; agent?: http.Agent | false; localAddress?: string } = {},
 ): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { host: 'svc.test', ...opts.headers }, agent: opts.agent ?? false },
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { host: 'svc.test', ...opts.headers }, agent: opts.agent ?? false,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

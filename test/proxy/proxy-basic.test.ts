@@ -158,6 +158,15 @@ describe('ProxyServer: headers', () => {
     expect(logs[0]!.requestId).toBe(first!.headers['x-request-id']);
   });
 
+  it('x-forwarded-for names each request\'s own client as clients from different addresses alternate', async () => {
+    const up = await upstream((_req, res) => res.end('ok'));
+    const { p } = await proxy(oneCluster([up.port]));
+    // Loopback is a /8: clients bound to 127.0.0.2 and 127.0.0.3 reach the proxy on 127.0.0.1.
+    const from = ['127.0.0.1', '127.0.0.2', '127.0.0.2', '127.0.0.3', '127.0.0.1', '127.0.0.3'];
+    for (const localAddress of from) expect((await request(p.port, { localAddress })).status).toBe(200);
+    expect(up.requests.map((r) => r.headers['x-forwarded-for'])).toEqual(from);
+  });
+
   it('applies route and destination header ops to requests and responses', async () => {
     const up = await upstream((_req, res) => {
       res.setHeader('x-secret', 's');
