@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { packageRoot } from '../core/wasm.js';
 import { UsageError } from './args.js';
 import { proxyCommand } from './proxy-command.js';
-import { demoCommand } from './demo-command.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
-import { envoyConfigCommand } from '../envoy/envoy-config-command.js';
 
 interface SubCommand {
   name: string;
@@ -16,11 +14,13 @@ interface SubCommand {
   run(argv: string[], io: CliIo): Promise<number>;
 }
 
+// Each command's modules load only when it runs: `proxy` and `sidecar` must not pull in the
+// config toolchain (yaml, zod) that `demo` and `envoy-config` use in-process.
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
   { name: 'sidecar', summary: 'run the drop-in sidecar: outbound 15001, inbound 15006 to the app, health 15021', run: (argv, io) => import('./sidecar-command.js').then((m) => m.sidecarCommand(argv, io)) },
-  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: demoCommand },
-  { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: envoyConfigCommand },
+  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
+  { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('../envoy/envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
 ];
 
 function usage(): string {

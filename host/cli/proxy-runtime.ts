@@ -2,7 +2,7 @@
 // (ProxyServer) and the admin API, started in a safe order and closed in reverse. Used by
 // `wasmesh proxy` and `wasmesh demo`.
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { loadConfig } from '../config/load-config.js';
+import { isolatedLoadConfig } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../admin/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
@@ -38,7 +38,7 @@ export interface ProxyRuntimeOptions {
   debounceMs?: number;
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;
-  /** Defaults to host/config's loadConfig. */
+  /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
   load?: ConfigLoader;
 }
 
@@ -88,7 +88,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     labels: opts.labels,
     // The main thread applies first: a mesh it refuses reaches no worker.
     target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
-    load: opts.load ?? loadConfig,
+    load: opts.load ?? isolatedLoadConfig,
     log: opts.log,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {

@@ -3,7 +3,7 @@
 // the local app, the health port (15021) and the admin API, started in a safe order and closed in
 // reverse, so that applying the capture rules never black-holes the app's traffic.
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { loadConfig } from '../config/load-config.js';
+import { isolatedLoadConfig } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../admin/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
@@ -30,7 +30,7 @@ export interface SidecarRuntimeOptions {
   accessLog: (line: string) => void;
   log: ControlLog;
   debounceMs?: number;
-  /** Defaults to host/config's loadConfig. */
+  /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
   load?: ConfigLoader;
 }
 
@@ -92,7 +92,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     namespace: opts.namespace,
     labels: opts.labels,
     target: outbound,
-    load: opts.load ?? loadConfig,
+    load: opts.load ?? isolatedLoadConfig,
     log: opts.log,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {
