@@ -42,6 +42,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Runs `start` on two free ports, again on new ones (up to 3 tries) when the process could not
+ * bind: a port found free can be taken before the process binds it (other test files, and any
+ * outgoing connection's ephemeral port, draw from the same range).
+ */
+async function onFreePorts<T>(start: (port: number, adminPort: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    try {
+      return await start(port, adminPort);
+    } catch (err) {
+      const bindFailed = /Address already in use|EADDRINUSE|cannot listen|LISTEN_FAILED|in use/i.test((err as Error).message);
+      if (!bindFailed || attempt === 3) throw err;
+    }
+  }
+}
+
 function writeScenario(scenario: Scenario, ports: UpstreamPorts): string {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-interop-'));
   for (const [name, text] of Object.entries(scenario.files(ports))) writeFileSync(join(dir, name), text);
@@ -92,21 +109,21 @@ function envoyPlane(withFilters: boolean): DataPlane {
     unavailable,
     async start(scenario, ports) {
       const dir = writeScenario(scenario, ports);
-      const [port, adminPort] = [await freePort(), await freePort()];
       const loaded = loadConfig([dir], { gateway: scenario.gateway });
-      const opts = {
-        listen: { host: '127.0.0.1', port },
-        admin: { host: '127.0.0.1', port: adminPort },
-        gateway: scenario.gateway,
-      };
-      const { yaml } = withFilters ? envoyFiltersBootstrap(loaded, { ...opts, wasmPath: wasm }) : envoyBootstrap(loaded, opts);
-      const file = join(dir, 'envoy.yaml');
-      writeFileSync(file, yaml);
-      // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
-      // files (or other engineers' runs) can never collide on a base id.
-      const child = await startAndWait(bin!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], adminPort, 'envoy')
-        .catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
-      return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+      return onFreePorts(async (port, adminPort) => {
+        const opts = {
+          listen: { host: '127.0.0.1', port },
+          admin: { host: '127.0.0.1', port: adminPort },
+          gateway: scenario.gateway,
+        };
+        const { yaml } = withFilters ? envoyFiltersBootstrap(loaded, { ...opts, wasmPath: wasm }) : envoyBootstrap(loaded, opts);
+        const file = join(dir, 'envoy.yaml');
+        writeFileSync(file, yaml);
+        // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
+        // files (or other engineers' runs) can never collide on a base id.
+        const child = await startAndWait(bin!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], adminPort, 'envoy');
+        return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+      }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };
 }
@@ -124,12 +141,12 @@ function wasmeshPlane(): DataPlane {
     unavailable: wasmeshUnavailable(),
     async start(scenario, ports) {
       const dir = writeScenario(scenario, ports);
-      const [port, adminPort] = [await freePort(), await freePort()];
-      const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`];
-      if (scenario.gateway !== undefined) args.push('--gateway', scenario.gateway);
-      const child = await startAndWait(process.execPath, args, adminPort, 'wasmesh proxy')
-        .catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
-      return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+      return onFreePorts(async (port, adminPort) => {
+        const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`];
+        if (scenario.gateway !== undefined) args.push('--gateway', scenario.gateway);
+        const child = await startAndWait(process.execPath, args, adminPort, 'wasmesh proxy');
+        return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+      }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };
 }
