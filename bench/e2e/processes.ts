@@ -4,14 +4,30 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A free TCP port on 127.0.0.1 (closed again at once: the caller binds it next). */
+/**
+ * A free TCP port on 127.0.0.1 (closed again at once: the caller binds it next), drawn at random
+ * below the kernel's ephemeral range (32768–60999 by default). A port from listen(0) comes from
+ * that range, so any outgoing connection on the machine may take it before the caller binds it
+ * (seen in CI: an Envoy failing on "Address already in use").
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let i = 0; i < 100; i++) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await bindOnce(candidate)) !== null) return candidate;
+  }
+  const any = await bindOnce(0);
+  if (any === null) throw new Error('freePort: cannot bind any port on 127.0.0.1');
+  return any;
+}
+
+/** Binds `port` on 127.0.0.1 and releases it: the bound port, or null when it is taken. */
+function bindOnce(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => {
+      const bound = (s.address() as { port: number }).port;
+      s.close(() => resolve(bound));
     });
   });
 }

@@ -5,7 +5,6 @@
 // admin /ready, and stops it again.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { envoyForTests } from '../envoy/envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import type { Scenario } from './scenarios.js';
 import type { UpstreamPorts } from './upstreams.js';
+import { freePort } from '../../bench/e2e/processes.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -31,16 +31,8 @@ export interface DataPlane {
   start(scenario: Scenario, ports: UpstreamPorts): Promise<RunningProxy>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** Free ports below the ephemeral range (bench/e2e/processes.ts). */
+export { freePort };
 
 /**
  * Runs `start` on two free ports, again on new ones (up to 3 tries) when the process could not

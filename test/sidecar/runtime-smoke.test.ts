@@ -2,11 +2,12 @@
 // this checkout's build (the sidecar by default, the one-listener proxy in `proxy` mode), as the
 // proxy uid when root, serving requests through its listeners, passing the image HEALTHCHECK, and
 // stopping cleanly (exit 0) on SIGTERM as `docker stop` sends it.
+import { freePort } from '../../bench/e2e/processes.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +19,6 @@ const missing = ['dist/host/cli/main.js', 'build/core.wasm'].filter((p) => !exis
 const reason = missing.length ? `not built (${missing.join(', ')} missing; run npm run build)` : null;
 if (reason) console.warn(`[sidecar] skipping runtime smoke test: ${reason}`);
 
-/** A port nothing listens on right now (bound, read, released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function get(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
