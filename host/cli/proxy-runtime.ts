@@ -2,7 +2,7 @@
 // (ProxyServer) and the admin API, started in a safe order and closed in reverse. Used by
 // `wasmesh proxy` and `wasmesh demo`.
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { isolatedLoadConfig } from '../control/isolated-load.js';
+import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../admin/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
@@ -89,6 +89,8 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     // The main thread applies first: a mesh it refuses reaches no worker.
     target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
     load: opts.load ?? isolatedLoadConfig,
+    // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
+    ...(opts.load ? {} : { loadAsync: isolatedLoadConfigAsync }),
     log: opts.log,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {
@@ -142,7 +144,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     workers: pool,
     listenPort: proxy.port,
     adminPort: admin.port,
-    reload: (reason) => void manager.reload(reason),
+    reload: (reason) => void manager.reloadAsync(reason),
     close: () => {
       // Stop reacting to file changes first, then stop accepting, then drain.
       closing ??= (async () => {

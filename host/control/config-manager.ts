@@ -19,6 +19,9 @@ export type { LoadOptions };
 /** host/config's loadConfig, injected so the manager can be tested without files or a proxy. */
 export type ConfigLoader = (sources: string[], options: LoadOptions) => LoadedConfig;
 
+/** The same load without blocking the event loop (host/control/isolated-load.ts runs it in a child process). */
+export type AsyncConfigLoader = (sources: string[], options: LoadOptions) => Promise<LoadedConfig>;
+
 /** The data path: ProxyServer.apply swaps in a version atomically or throws and keeps the old. */
 export interface ConfigTarget {
   apply(mesh: MeshConfig, version: number): void;
@@ -66,6 +69,11 @@ export interface ConfigManagerOptions {
   labels?: Record<string, string>;
   target: ConfigTarget;
   load: ConfigLoader;
+  /**
+   * When given, reloads (file changes, reloadAsync) load with it, so the data path on this
+   * thread keeps serving while a config is read; the first load still uses `load`.
+   */
+  loadAsync?: AsyncConfigLoader;
   log?: ControlLog;
   debounceMs?: number;
   now?: () => Date;
@@ -93,6 +101,10 @@ export class ConfigManager {
   #loadedAt: Date | null = null;
   #lastError: LastError | null = null;
   #watcher: FileWatcher | null = null;
+  #closed = false;
+  /** The asynchronous reload running now, and the one asked for meanwhile (they coalesce). */
+  #inflight: Promise<ReloadOutcome> | null = null;
+  #queued: Promise<ReloadOutcome> | null = null;
   readonly counters: ControlCounters = { reloads_total: 0, reload_errors_total: 0, reloads_unchanged_total: 0 };
 
   constructor(options: ConfigManagerOptions) {
@@ -144,6 +156,41 @@ export class ConfigManager {
     return outcome;
   }
 
+  /**
+   * As reload(), without blocking: with `loadAsync` the config is read off the event loop and
+   * applied when it arrives. A reload asked for while one runs is queued behind it, and every
+   * further one joins the queued one (the files are read when it starts, so it sees them all).
+   * Without `loadAsync`, the same as reload().
+   */
+  reloadAsync(reason = 'reload requested'): Promise<ReloadOutcome> {
+    if (!this.#opts.loadAsync) return Promise.resolve(this.reload(reason));
+    if (this.#queued) return this.#queued;
+    if (this.#inflight) {
+      const queued = this.#inflight.then(() => {
+        this.#queued = null;
+        return this.#runAsync(reason);
+      });
+      this.#queued = queued;
+      return queued;
+    }
+    return this.#runAsync(reason);
+  }
+
+  #runAsync(reason: string): Promise<ReloadOutcome> {
+    const { sources, gateway, namespace, labels } = this.#opts;
+    this.counters.reloads_total++;
+    const run = this.#opts.loadAsync!(sources, { gateway, namespace, labels }).then(
+      (loaded) => (this.#closed ? 'unchanged' as const : this.#afterLoad(loaded, reason)),
+      (err: unknown) => this.#reject(errorCode(err, 'load_failed'), errorMessage(err), reason),
+    ).then((outcome) => {
+      this.#inflight = null;
+      this.#opts.onReload?.(outcome, this.#version);
+      return outcome;
+    });
+    this.#inflight = run;
+    return run;
+  }
+
   #reload(reason: string): ReloadOutcome {
     this.counters.reloads_total++;
     let loaded: LoadedConfig;
@@ -152,6 +199,11 @@ export class ConfigManager {
     } catch (err) {
       return this.#reject(errorCode(err, 'load_failed'), errorMessage(err), reason);
     }
+    return this.#afterLoad(loaded, reason);
+  }
+
+  /** A load succeeded: nothing to do if it equals what serves, else apply it (or reject). */
+  #afterLoad(loaded: LoadedConfig, reason: string): ReloadOutcome {
     if (fingerprintOf(loaded) === this.#fingerprint) {
       this.counters.reloads_unchanged_total++;
       // Back to what is serving (say, a bad edit undone): the files are fine again.
@@ -175,7 +227,11 @@ export class ConfigManager {
     if (this.#watcher) return;
     this.#watcher = new FileWatcher({
       debounceMs: this.#opts.debounceMs,
-      onChange: (paths) => this.reload(`changed: ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}`),
+      onChange: (paths) => {
+        const reason = `changed: ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', …' : ''}`;
+        if (this.#opts.loadAsync) void this.reloadAsync(reason);
+        else this.reload(reason);
+      },
     });
     this.#syncWatch();
   }
@@ -186,6 +242,8 @@ export class ConfigManager {
   }
 
   close(): void {
+    // A reload still loading is dropped when it arrives (the data path may be gone).
+    this.#closed = true;
     this.#watcher?.close();
     this.#watcher = null;
   }

@@ -1,16 +1,16 @@
 // The proxy's config loader: host/config's loadConfig run in a short-lived child process
 // (host/config/load-child.ts), so that the YAML parser and the schemas never load into the
-// proxy itself (~9 MiB of resident memory: BENCHMARKS.md, optimisation log). Synchronous, like
-// loadConfig: the ConfigManager's start and reload stay as they are; a reload costs the child's
-// start-up (~0.2 s) on the control thread.
-import { spawnSync } from 'node:child_process';
+// proxy itself (~9 MiB of resident memory: BENCHMARKS.md, optimisation log). The first load is
+// synchronous, like loadConfig (the proxy cannot serve before it); reloads use the asynchronous
+// form, so the data path on the main thread keeps serving during the child's ~0.25 s.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
-import type { ConfigLoader } from './config-manager.js';
+import type { AsyncConfigLoader, ConfigLoader } from './config-manager.js';
 import { packageRoot } from '../core/wasm.js';
 
 /** The compiled child entry: dist/host/config/load-child.js (also when the host runs from TypeScript sources, as in tests). */
@@ -43,22 +43,73 @@ type ChildOutcome = { ok: LoadedConfig } | { error: ChildError };
 /** Loads `sources` as loadConfig does, in a child process; throws what loadConfig would. */
 export const isolatedLoadConfig: ConfigLoader = (sources, options) => loadInChild(childScript(), sources, options);
 
+/** The same in a child process that does not block the event loop (reloads: the data path on this thread keeps serving). */
+export const isolatedLoadConfigAsync: AsyncConfigLoader = (sources, options) => loadInChildAsync(childScript(), sources, options);
+
+const CHILD_TIMEOUT_MS = 120_000;
+const CHILD_MAX_OUTPUT = 1024 * 1024 * 1024;
+
 /** @internal (tests) runs `script` as the loader process. */
 export function loadInChild(CHILD: string, sources: string[], options: LoadOptions): LoadedConfig {
   const r = spawnSync(process.execPath, [CHILD], {
     input: JSON.stringify({ sources, options }),
-    maxBuffer: 1024 * 1024 * 1024,
-    timeout: 120_000,
+    maxBuffer: CHILD_MAX_OUTPUT,
+    timeout: CHILD_TIMEOUT_MS,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   if (r.error) throw new ConfigLoaderProcessError(`wasmesh: could not run the config loader (${CHILD}): ${r.error.message}`);
-  const stderr = r.stderr?.toString().trim().slice(0, 2000) ?? '';
-  if (r.status !== 0 || !r.stdout || r.stdout.length === 0) {
-    throw new ConfigLoaderProcessError(`wasmesh: the config loader (${CHILD}) exited with ${r.status ?? r.signal}${stderr ? `: ${stderr}` : ''}`);
+  return decode(CHILD, r.status, r.signal, r.stdout, r.stderr);
+}
+
+/** @internal (tests) runs `script` as the loader process, asynchronously. */
+export function loadInChildAsync(CHILD: string, sources: string[], options: LoadOptions): Promise<LoadedConfig> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let failure: Error | null = null;
+    const timer = setTimeout(() => {
+      failure = new ConfigLoaderProcessError(`wasmesh: the config loader (${CHILD}) took more than ${CHILD_TIMEOUT_MS / 1000} s`);
+      child.kill('SIGKILL');
+    }, CHILD_TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size > CHILD_MAX_OUTPUT) {
+        failure = new ConfigLoaderProcessError(`wasmesh: the config loader (${CHILD}) answered more than ${CHILD_MAX_OUTPUT} bytes`);
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.once('error', (e) => {
+      failure ??= new ConfigLoaderProcessError(`wasmesh: could not run the config loader (${CHILD}): ${e.message}`);
+    });
+    child.once('close', (status, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      try {
+        resolve(decode(CHILD, status, signal, Buffer.concat(out), Buffer.concat(err)));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    // A child that dies before reading its input makes this write fail (EPIPE): 'close' reports it.
+    child.stdin.on('error', () => {});
+    child.stdin.end(JSON.stringify({ sources, options }));
+  });
+}
+
+/** The child's answer: the config, or what loadConfig threw, or why the child failed. */
+function decode(CHILD: string, status: number | null, signal: NodeJS.Signals | null, stdout: Buffer | null, stderrBytes: Buffer | null): LoadedConfig {
+  const stderr = stderrBytes?.toString().trim().slice(0, 2000) ?? '';
+  if (status !== 0 || !stdout || stdout.length === 0) {
+    throw new ConfigLoaderProcessError(`wasmesh: the config loader (${CHILD}) exited with ${status ?? signal}${stderr ? `: ${stderr}` : ''}`);
   }
   let outcome: ChildOutcome;
   try {
-    outcome = deserialize(r.stdout) as ChildOutcome;
+    outcome = deserialize(stdout) as ChildOutcome;
   } catch (err) {
     throw new ConfigLoaderProcessError(`wasmesh: the config loader's answer could not be read: ${(err as Error).message}`);
   }

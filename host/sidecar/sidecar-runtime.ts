@@ -3,7 +3,7 @@
 // the local app, the health port (15021) and the admin API, started in a safe order and closed in
 // reverse, so that applying the capture rules never black-holes the app's traffic.
 import { ProxyServer } from '../proxy/proxy-server.js';
-import { isolatedLoadConfig } from '../control/isolated-load.js';
+import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../admin/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
@@ -93,6 +93,8 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     labels: opts.labels,
     target: outbound,
     load: opts.load ?? isolatedLoadConfig,
+    // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
+    ...(opts.load ? {} : { loadAsync: isolatedLoadConfigAsync }),
     log: opts.log,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {
@@ -162,7 +164,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     health,
     ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: admin.port },
     notReadyReason,
-    reload: (reason) => void manager.reload(reason),
+    reload: (reason) => void manager.reloadAsync(reason),
     close: () => {
       // Readiness fails first (probes stop sending), then file watching stops, both listeners
       // stop accepting and drain together, and the admin and health ports go last.

@@ -169,8 +169,12 @@ describe('wasmesh (process)', () => {
       expect(proc.stdout).toMatch(/^\[\d{4}-\d\d-\d\dT[^\]]+Z\] "GET \/ HTTP\/1\.1" 200 - 0 13 \d+ \S+ "[^"]*" "test-agent"|"GET \/ HTTP\/1\.1" 200 - /m);
 
       proc.child.kill('SIGHUP');
-      await new Promise((r) => setTimeout(r, 300));
-      const after = (await (await fetch(`${admin}/stats?format=json`)).json()) as Record<string, number>;
+      // The reload reads the config in a child process without blocking the proxy: wait for it.
+      let after: Record<string, number> = {};
+      for (let i = 0; i < 200 && after['control.reloads_unchanged_total'] !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = (await (await fetch(`${admin}/stats?format=json`)).json()) as Record<string, number>;
+      }
       expect(after['control.reloads_total']).toBe(1);
       expect(after['control.reloads_unchanged_total']).toBe(1);
     } finally {

@@ -209,3 +209,97 @@ describe('ConfigManager', () => {
     await until(() => m.version === 2, 'recreated folder applied', 5000);
   });
 });
+
+describe('ConfigManager.reloadAsync (loadAsync: reloads off the event loop)', () => {
+  /** An async loader over fileLoader whose loads finish only when the test releases them. */
+  function gatedLoader() {
+    const gates: Array<() => void> = [];
+    let calls = 0;
+    const loadAsync = (sources: string[], options: Parameters<ConfigLoader>[1]) => {
+      calls++;
+      return new Promise<ReturnType<ConfigLoader>>((resolve, reject) => {
+        gates.push(() => {
+          try {
+            resolve(fileLoader(sources, options));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    };
+    return { loadAsync, gates, calls: () => calls };
+  }
+
+  it('applies when the load arrives, coalesces reloads asked for meanwhile, and reports each outcome', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'one\n');
+    const proxy = new FakeProxy();
+    const g = gatedLoader();
+    const outcomes: string[] = [];
+    const m = new ConfigManager({ sources: [dir], target: proxy, load: fileLoader, loadAsync: g.loadAsync, onReload: (o, v) => outcomes.push(`${o}@${v}`) });
+    managers.push(m);
+    m.start();
+    writeFileSync(join(dir, 'a.yaml'), 'two\n');
+    const first = m.reloadAsync('first');
+    expect(m.version).toBe(1); // nothing applied while the load runs
+    writeFileSync(join(dir, 'a.yaml'), 'three\n');
+    const second = m.reloadAsync('second');
+    const third = m.reloadAsync('third');
+    expect(third).toBe(second); // joined the queued one
+    expect(g.calls()).toBe(1);
+    g.gates.shift()!(); // the first load reads 'three' now: it started before, but reads at release
+    expect(await first).toBe('applied');
+    await until(() => g.gates.length === 1, 'the queued reload to start');
+    g.gates.shift()!();
+    expect(await second).toBe('unchanged');
+    expect(g.calls()).toBe(2);
+    expect(proxy.applied.map((a) => a.mesh.clusters[0]!.name)).toEqual(['one', 'three']);
+    expect(outcomes).toEqual(['applied@2', 'unchanged@2']);
+    expect(m.counters).toEqual({ reloads_total: 2, reload_errors_total: 0, reloads_unchanged_total: 1 });
+  });
+
+  it('a failed async load is rejected and recorded; the old version serves on', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'one\n');
+    const proxy = new FakeProxy();
+    const g = gatedLoader();
+    const m = new ConfigManager({ sources: [dir], target: proxy, load: fileLoader, loadAsync: g.loadAsync });
+    managers.push(m);
+    m.start();
+    writeFileSync(join(dir, 'a.yaml'), 'bad\n');
+    const r = m.reloadAsync('edit');
+    g.gates.shift()!();
+    expect(await r).toBe('rejected');
+    expect(m.version).toBe(1);
+    expect(m.lastError?.code).toBe('invalid_config');
+    expect(proxy.applied).toHaveLength(1);
+  });
+
+  it('file changes reload through loadAsync; a load that arrives after close() is dropped', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'one\n');
+    const proxy = new FakeProxy();
+    const g = gatedLoader();
+    const m = new ConfigManager({ sources: [dir], target: proxy, load: fileLoader, loadAsync: g.loadAsync, debounceMs: 30 });
+    managers.push(m);
+    m.start();
+    m.watch();
+    writeFileSync(join(dir, 'a.yaml'), 'two\n');
+    await until(() => g.gates.length === 1, 'the watcher to start an async reload');
+    m.close();
+    g.gates.shift()!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(m.version).toBe(1);
+    expect(proxy.applied).toHaveLength(1);
+  });
+
+  it('without loadAsync it is reload() (the outcome at once, as a promise)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'one\n');
+    const { m } = manager([dir]);
+    m.start();
+    writeFileSync(join(dir, 'a.yaml'), 'two\n');
+    expect(await m.reloadAsync('x')).toBe('applied');
+    expect(m.version).toBe(2);
+  });
+});

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../../host/config/load-config.js';
 import { ConfigError } from '../../host/config/config-error.js';
-import { isolatedLoadConfig, loadInChild, ConfigLoaderProcessError } from '../../host/control/isolated-load.js';
+import { isolatedLoadConfig, isolatedLoadConfigAsync, loadInChild, loadInChildAsync, ConfigLoaderProcessError } from '../../host/control/isolated-load.js';
 import { ensureBuilt } from '../e2e/wasmesh-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -63,6 +63,49 @@ describe('isolatedLoadConfig', () => {
       expect(() => loadInChild(crash, ['x'], {})).toThrow(/exited with 3: boom: out of memory/);
       expect(() => loadInChild(garbage, ['x'], {})).toThrow(/answer could not be read/);
       expect(() => loadInChild(join(dir, 'missing.mjs'), ['x'], {})).toThrow(/exited with 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('isolatedLoadConfigAsync (reloads)', () => {
+  it('gives what the synchronous form gives, and the same ConfigError', async () => {
+    await ensureBuilt();
+    const sources = [join(ROOT, 'examples/002-bookinfo-rules')];
+    expect(await isolatedLoadConfigAsync(sources, {})).toStrictEqual(loadConfig(sources, {}));
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-isolated-'));
+    try {
+      writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hosts: 5}\n');
+      const err = await isolatedLoadConfigAsync([dir], {}).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues).toEqual((() => { try { loadConfig([dir]); } catch (e) { return (e as ConfigError).issues; } return null; })());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('keeps the event loop turning while the child loads', async () => {
+    await ensureBuilt();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      await isolatedLoadConfigAsync([join(ROOT, 'examples/003-istio101')], {});
+    } finally {
+      clearInterval(timer);
+    }
+    // The child takes ~0.25 s to start and load: a blocking load would leave no tick at all.
+    expect(ticks).toBeGreaterThan(3);
+  }, 60_000);
+
+  it('names the failure when the child crashes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-isolated-'));
+    try {
+      const crash = join(dir, 'crash.mjs');
+      writeFileSync(crash, "process.stderr.write('boom'); process.exit(3);\n");
+      const err = await loadInChildAsync(crash, ['x'], {}).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigLoaderProcessError);
+      expect((err as Error).message).toMatch(/exited with 3: boom/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
