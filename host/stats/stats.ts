@@ -75,6 +75,12 @@ export const SERVER_STATS = {
 } as const satisfies Record<string, StatKind>;
 
 export type DownstreamStat = keyof typeof DOWNSTREAM_STATS;
+
+/** `downstream_rq_<n>xx` by status class, so a finished request builds no string. */
+const CLASS_STATS: readonly DownstreamStat[] = [1, 2, 3, 4, 5].reduce<DownstreamStat[]>((a, n) => {
+  a[n] = `downstream_rq_${n}xx` as DownstreamStat;
+  return a;
+}, []);
 export type ClusterStat = keyof typeof CLUSTER_STATS;
 export type ServerStat = keyof typeof SERVER_STATS;
 
@@ -166,7 +172,7 @@ export class Stats {
 
   /** Counts a finished downstream request by status code class and response flags. */
   downstreamDone(code: number, flags: readonly string[]): void {
-    if (code >= 100 && code < 600) this.downstream.inc(`downstream_rq_${Math.floor(code / 100)}xx` as DownstreamStat);
+    if (code >= 100 && code < 600) this.downstream.inc(CLASS_STATS[Math.floor(code / 100)]!);
     for (const f of flags) this.#flags.incDynamic(f);
   }
 
