@@ -18,7 +18,7 @@ describe('node flags', () => {
     expect(text).toContain(`"\${WASMESH_NODE_FLAGS-${WASMESH_NODE_FLAGS.join(' ')}}"`);
   });
 
-  it('running the bin directly (as npx and npm start do) applies them: the young generation stays small', () => {
+  it('running the bin directly (as npx and the image do) applies them: the young generation stays small', () => {
     const r = spawnSync(join(ROOT, 'bin', 'wasmesh.js'), ['--version'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status, r.stderr).toBe(0);
     // The same shebang line run by env: objects that survive make the young generation grow, up
