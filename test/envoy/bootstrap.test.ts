@@ -372,7 +372,7 @@ describe('envoyBootstrap: load balancers and consistent hashing', () => {
     mag.policy!.outlier = ring.policy!.outlier;
     const r = envoyBootstrap({ mesh: { virtualHosts: [], clusters: [ring, mag] } }, cases.seed000Split.opts);
     expect(r.warnings).toEqual([expect.stringMatching(/^cluster outbound\|5005\|r\|web\.default\.svc\.cluster\.local: ring hash with outlier detection: /)]);
-    expect((r.config as any).static_resources.clusters[1]).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 251 }, outlier_detection: { consecutive_5xx: 3 } });
+    expect(r.config.static_resources.clusters[1]).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 251 }, outlier_detection: { consecutive_5xx: 3 } });
   });
 
   it('ROUND_ROBIN by name (LEAST_REQUEST and RANDOM: see the traffic-policy case)', () => {
