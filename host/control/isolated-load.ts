@@ -4,22 +4,18 @@
 // synchronous, like loadConfig (the proxy cannot serve before it); reloads use the asynchronous
 // form, so the data path on the main thread keeps serving during the child's ~0.25 s.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import type { AsyncConfigLoader, ConfigLoader } from './config-manager.js';
-import { packageRoot } from '../core/wasm.js';
+import { compiledEntry, packageRoot } from '../core/wasm.js';
 
 /** The compiled child entry: dist/host/config/load-child.js (also when the host runs from TypeScript sources, as in tests). */
 function childScript(): string {
-  const here = fileURLToPath(new URL('../config/load-child.js', import.meta.url));
-  if (existsSync(here)) return here;
-  const built = join(packageRoot(), 'dist', 'host', 'config', 'load-child.js');
-  if (!existsSync(built)) throw new ConfigLoaderProcessError(`wasmesh: ${built} is missing; run \`npm run build\` first`);
-  return built;
+  const script = compiledEntry(new URL('../config/load-child.js', import.meta.url), 'host/config/load-child.js');
+  if (script === null) throw new ConfigLoaderProcessError(`wasmesh: ${join(packageRoot(), 'dist', 'host', 'config', 'load-child.js')} is missing; run \`npm run build\` first`);
+  return script;
 }
 
 /** The loader process could not run or did not answer (not a config problem). */

@@ -27,6 +27,18 @@ export function packageRoot(): string {
   }
 }
 
+/**
+ * A compiled entry script for a worker or child process: `sibling` (next to the running module,
+ * when that is the compiled one) or its copy under dist/ (when the host runs from TypeScript
+ * sources, as in tests); null when neither exists (not built).
+ */
+export function compiledEntry(sibling: URL, distPath: string): string | null {
+  const here = fileURLToPath(sibling);
+  if (existsSync(here)) return here;
+  const built = join(packageRoot(), 'dist', distPath);
+  return existsSync(built) ? built : null;
+}
+
 let compiled: WebAssembly.Module | undefined;
 
 /** Compiles core.wasm once per process; each Core instance (one per worker) instantiates it. */

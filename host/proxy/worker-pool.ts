@@ -3,10 +3,8 @@
 // reads their stats synchronously for the admin API, forwards their access-log batches,
 // reports a crashed worker, and shuts them down.
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { coreModule, packageRoot } from '../core/wasm.js';
+import { compiledEntry, coreModule, packageRoot } from '../core/wasm.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { Limits } from './limits.js';
 import {
@@ -32,11 +30,9 @@ export interface WorkerPoolOptions {
 
 /** The compiled worker entry: dist/host/proxy/proxy-worker.js (also when the host runs from TypeScript sources, as in tests). */
 function workerScript(): string {
-  const here = fileURLToPath(new URL('./proxy-worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  const built = join(packageRoot(), 'dist', 'host', 'proxy', 'proxy-worker.js');
-  if (!existsSync(built)) throw new Error(`wasmesh: ${built} is missing; run \`npm run build\` first (WORKER_SCRIPT_MISSING)`);
-  return built;
+  const script = compiledEntry(new URL('./proxy-worker.js', import.meta.url), 'host/proxy/proxy-worker.js');
+  if (script === null) throw new Error(`wasmesh: ${join(packageRoot(), 'dist', 'host', 'proxy', 'proxy-worker.js')} is missing; run \`npm run build\` first (WORKER_SCRIPT_MISSING)`);
+  return script;
 }
 
 class PoolWorker {

@@ -76,11 +76,10 @@ export const SERVER_STATS = {
 
 export type DownstreamStat = keyof typeof DOWNSTREAM_STATS;
 
-/** `downstream_rq_<n>xx` by status class, so a finished request builds no string. */
-const CLASS_STATS: readonly DownstreamStat[] = [1, 2, 3, 4, 5].reduce<DownstreamStat[]>((a, n) => {
-  a[n] = `downstream_rq_${n}xx` as DownstreamStat;
-  return a;
-}, []);
+/** `downstream_rq_<n>xx` by status class (index n), so a finished request builds no string. */
+const CLASS_STATS: ReadonlyArray<DownstreamStat | undefined> = [
+  undefined, 'downstream_rq_1xx', 'downstream_rq_2xx', 'downstream_rq_3xx', 'downstream_rq_4xx', 'downstream_rq_5xx',
+];
 export type ClusterStat = keyof typeof CLUSTER_STATS;
 export type ServerStat = keyof typeof SERVER_STATS;
 
