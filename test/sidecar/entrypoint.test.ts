@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessRoot } from './netns.js';
 
 const ENTRYPOINT = fileURLToPath(new URL('../../docker/entrypoint.sh', import.meta.url));
 const REPO = dirname(dirname(ENTRYPOINT));
@@ -128,7 +129,7 @@ describe('entrypoint sidecar mode (the default)', () => {
     expect(entry([], { ...APP, SHIM_EXIT: '7' }).status).toBe(7);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
+  it.skipIf(skipUnlessRoot())('started as root, drops to the proxy uid 1337', () => {
     expect(entry([], { ...APP, WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
@@ -168,7 +169,7 @@ describe('entrypoint proxy mode (one listener, for gateways)', () => {
     expect(entry(['proxy'], { SHIM_EXIT: '7' }).status).toBe(7);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('started as root, drops to the proxy uid 1337', () => {
+  it.skipIf(skipUnlessRoot())('started as root, drops to the proxy uid 1337', () => {
     expect(entry(['proxy'], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS]);

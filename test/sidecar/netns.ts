@@ -17,8 +17,30 @@ export function run(cmd: string, args: string[], opts: { input?: string; allowFa
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** Why the namespace tests cannot run here, or null when they can (root, ip netns, iptables). */
+/**
+ * Why the namespace tests cannot run here, or null when they can (root, ip netns, iptables).
+ * With WASMESH_REQUIRE_NETNS=1 (set by .ci/run) a reason is an error, so CI fails instead of
+ * skipping the suites that need namespaces.
+ */
 export function netnsUnavailableReason(): string | null {
+  const reason = probeNetns();
+  if (reason !== null && process.env.WASMESH_REQUIRE_NETNS === '1') {
+    throw new Error(`network namespace tests: WASMESH_REQUIRE_NETNS=1 but ${reason}`);
+  }
+  return reason;
+}
+
+/**
+ * True where the tests that need root must skip; with WASMESH_REQUIRE_NETNS=1 not being root
+ * is an error instead (CI runs as root).
+ */
+export function skipUnlessRoot(): boolean {
+  if (process.getuid?.() === 0) return false;
+  if (process.env.WASMESH_REQUIRE_NETNS === '1') throw new Error('WASMESH_REQUIRE_NETNS=1 but the tests do not run as root');
+  return true;
+}
+
+function probeNetns(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not running as root';
   for (const bin of ['ip', 'iptables', 'iptables-save', 'setpriv']) {

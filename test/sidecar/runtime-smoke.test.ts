@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessRoot } from './netns.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRYPOINT = join(ROOT, 'docker/entrypoint.sh');
@@ -123,7 +124,7 @@ describe.skipIf(reason !== null)('image runtime', () => {
     });
     afterAll(() => { if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL'); });
 
-    it.skipIf(process.getuid?.() !== 0)('runs the sidecar as uid 1337', () => {
+    it.skipIf(skipUnlessRoot())('runs the sidecar as uid 1337', () => {
       expect(uidOf(run.child.pid!)).toEqual(['1337', '1337']);
     });
 
