@@ -4,3 +4,4 @@ export * from './codec/index';
 export * from './route/index';
 export * from './upstream/index';
 export * from './balance/index';
+export * from './fault/index';

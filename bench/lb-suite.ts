@@ -118,7 +118,7 @@ export function lbSuite(): BenchSuite {
       `Maglev (table ${DEFAULT_MAGLEV_TABLE_SIZE.toLocaleString('en-US')}): HashBalancer over the same endpoints, keys cycled over ${KEYS.length} user ids.`,
       '"pickKey": xxHash64 of the key and the lookup in one core call (string: encoded to UTF-8 first; bytes: as is);',
       '"hashKey + pick": the same via a BigInt hash,',
-      'as host/proxy/cluster-manager.ts does it today; "lookup": the table lookup alone for a precomputed hash.',
+      'as host/upstream/cluster-manager.ts does it today; "lookup": the table lookup alone for a precomputed hash.',
     ].join('\n'),
     groups,
   };

@@ -12,11 +12,12 @@ import { currentTimeNanoseconds, setTickPeriodMilliseconds } from '../abi/timer'
 import { LogLine } from '../abi/log';
 import {
   routeRecord, R_DELAY_MS, R_DELAY_PER_MILLION, R_ABORT_STATUS, R_ABORT_PER_MILLION, C_ROUTE_COUNT,
-  C_FAULT_SEED, PER_MILLION,
+  C_FAULT_SEED,
 } from '../config/plugin-config';
 import { readConfiguration } from '../config/read-configuration';
 import { Metric, count, defineMetrics, flushMetrics, METRICS_FLUSH_MS } from '../metrics/filter-metrics';
 import { ascii, parseDecimal } from '../common/ascii';
+import { decideFault, FAULT_DELAY, FAULT_ABORT } from '../../assembly/fault/fault';
 import {
   LIST_SIZE, listInit, listAdd, listDue, listFind, listStream, listAbortStatus, listEarliest, listRemove,
   listRelease, listCount,
@@ -45,16 +46,6 @@ const streamRoot = new ContextTable();
 
 @inline function pendingOf(s: usize): usize {
   return s + S_PENDING;
-}
-
-/** xorshift32: the next draw in 0..PER_MILLION-1 (as Envoy: random % 1,000,000 < numerator). */
-function draw(s: usize): u32 {
-  let x = load<u32>(s + S_RNG);
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  store<u32>(s + S_RNG, x);
-  return x % PER_MILLION;
 }
 
 /** Arms the root context's tick for its earliest deadline, or for the metrics flush when nothing waits. */
@@ -152,8 +143,10 @@ class FaultStream extends HttpContext {
     const abortPm = load<u32>(r + R_ABORT_PER_MILLION);
     if (delayPm == 0 && abortPm == 0) return Action.Continue;
     const delayMs = load<u32>(r + R_DELAY_MS);
-    const delay = delayPm > 0 && delayMs > 0 && draw(s) < delayPm;
-    const abort = abortPm > 0 && draw(s) < abortPm;
+    // The same decision as the native host's (assembly/fault): delay drawn first, then abort.
+    const faults = decideFault(s + S_RNG, delayMs > 0 ? delayPm : 0, abortPm);
+    const delay = (faults & FAULT_DELAY) != 0;
+    const abort = (faults & FAULT_ABORT) != 0;
     const status = abort ? load<u32>(r + R_ABORT_STATUS) : 0;
     if (delay) {
       count(Metric.FaultDelays);

@@ -1,18 +1,18 @@
 // Assembles one running proxy: config manager (load, watch, hot reload), the data path
 // (ProxyServer) and the admin API, started in a safe order and closed in reverse. Used by
 // `wasmesh proxy` and `wasmesh demo`.
-import { ProxyServer } from '../proxy/proxy-server.js';
+import { ProxyServer } from '../server/proxy-server.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
-import { envoyAccessLogLine } from '../admin/access-log-line.js';
+import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
 import { ConfigManager, type ConfigLoader, type ControlLog } from '../control/config-manager.js';
 import { listenError } from '../control/listen-error.js';
 import type { HostPort } from './args.js';
 import { createServer } from 'node:net';
-import { AccessLogBuffer } from '../proxy/access-log.js';
-import { WorkerPool } from '../proxy/worker-pool.js';
-import { mergeClusters, mergeStats } from '../proxy/worker-snapshot.js';
+import { AccessLogBuffer } from '../telemetry/access-log.js';
+import { WorkerPool } from '../server/worker-pool.js';
+import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
 
 export interface ProxyRuntimeOptions {
   sources: string[];

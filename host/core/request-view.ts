@@ -24,6 +24,11 @@ export type RequestViewError = 'too_many_headers' | 'headers_too_large';
 
 export class RequestView {
   readonly base: number;
+  /**
+   * Who filled the view last (a stream): one view serves every request of the thread in turn,
+   * so a stream that paused refills it before reading it again (host/http/http-stream.ts).
+   */
+  owner: object | null = null;
   readonly #core: Core;
   #cursor = 0; // next free byte address in the byte area
   #end = 0;

@@ -1,60 +1,15 @@
-// The downstream HTTP listener: one uWebSockets.js app whose every request becomes a
-// Downstream (host/listener/downstream.ts) handed to the proxy, so handlers never see uWS.
-//
-// uWS parses request heads itself, before wasmesh sees them, and refuses on its own terms:
-// more than 48 header lines or a head over ~128 KiB closes the connection without a response
-// (so such requests cannot get a 431), a malformed request line or header, or a missing Host
-// on HTTP/1.1, also closes the connection. wasmesh's own limits (Limits.maxRequestHeadBytes,
-// maxRequestHeaders) apply to what uWS lets through and answer 431.
-import uws from 'uWebSockets.js';
-import { Downstream } from './downstream.js';
+// The listener seam: a socket that accepts connections and hands each request to the connection
+// manager as a Downstream. One implementation per kind (http1-uws today).
+import type { Downstream } from './downstream.js';
 
 export type RequestHandler = (downstream: Downstream) => void;
 
-export class Listener {
-  readonly #app: uws.TemplatedApp;
-  readonly #host: string;
-  readonly #requestedPort: number;
-  #token: uws.us_listen_socket | null = null;
-  #port = 0;
-
-  constructor(host: string, port: number, onRequest: RequestHandler) {
-    this.#host = host;
-    this.#requestedPort = port;
-    this.#app = uws.App().any('/*', (res, req) => {
-      onRequest(new Downstream(res, req));
-    });
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#app.listen(this.#host, this.#requestedPort, (token) => {
-        if (!token) {
-          reject(new Error(`wasmesh: cannot listen on ${this.#host}:${this.#requestedPort} (LISTEN_FAILED)`));
-          return;
-        }
-        this.#token = token;
-        this.#port = uws.us_socket_local_port(token);
-        resolve();
-      });
-    });
-  }
-
-  /** Stops accepting new connections; open connections are left to the proxy to finish. */
-  stopAccepting(): void {
-    if (this.#token) {
-      uws.us_listen_socket_close(this.#token);
-      this.#token = null;
-    }
-  }
-
-  /** Closes every connection (uWS `close()` on the app, when this uWS build has it). */
-  closeAll(): void {
-    const app = this.#app as unknown as { close?: () => void };
-    if (typeof app.close === 'function') app.close();
-  }
+export interface Listener {
+  /** The bound port (after listen()). */
+  readonly port: number;
+  listen(): Promise<void>;
+  /** Stops accepting new connections; open ones are left to the streams to finish. */
+  stopAccepting(): void;
+  /** Closes every connection at once. */
+  closeAll(): void;
 }

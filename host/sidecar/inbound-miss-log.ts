@@ -1,7 +1,7 @@
 // Explains the inbound listener's 404 NR answers on the operational log: a request whose Host
 // names a port that is not an app port is refused (see inbound-mesh.ts), and the access log's
 // bare `404 NR` would leave an operator guessing why. Once per port, so a scan cannot flood it.
-import type { AccessLogEntry } from '../proxy/access-log.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
 import type { ControlLog } from '../control/config-manager.js';
 
 /** Distinct ports explained before the log goes quiet (each further port is only counted). */

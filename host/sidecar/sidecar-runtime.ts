@@ -2,13 +2,13 @@
 // traffic iptables redirects to 15001), the inbound listener handing captured requests (15006) to
 // the local app, the health port (15021) and the admin API, started in a safe order and closed in
 // reverse, so that applying the capture rules never black-holes the app's traffic.
-import { ProxyServer } from '../proxy/proxy-server.js';
+import { ProxyServer } from '../server/proxy-server.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import { AdminServer } from '../admin/admin-server.js';
-import { envoyAccessLogLine } from '../admin/access-log-line.js';
+import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
 import { ConfigManager, type ConfigLoader, type ControlLog } from '../control/config-manager.js';
-import type { AccessLogEntry } from '../proxy/access-log.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
 import type { HostPort } from '../cli/args.js';
 import { inboundMesh } from './inbound-mesh.js';
 import { InboundMissLog } from './inbound-miss-log.js';

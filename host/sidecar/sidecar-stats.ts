@@ -2,7 +2,7 @@
 // admin API shows them as one list. Cluster and route stats already differ by name (`outbound|…`
 // vs `inbound|…`); the listener-wide ones would collide, so the inbound listener's are given
 // Envoy's HTTP connection manager prefix (`http.inbound_0.0.0.0_15006.downstream_rq_total`).
-import type { Stats } from '../stats/stats.js';
+import type { Stats } from '../telemetry/stats.js';
 
 /** Envoy/Istio's stat prefix of an inbound HTTP listener at host:port. */
 export function inboundStatPrefix(host: string, port: number): string {

@@ -7,8 +7,8 @@ import { EndpointPool, type AcquireCallback, type PendingAcquire } from './endpo
 import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 import type { UpstreamCodec } from './upstream-codec.js';
-import type { ClusterStats } from '../stats/stats.js';
-import type { Limits } from '../proxy/limits.js';
+import type { ClusterStats } from '../telemetry/stats.js';
+import type { Limits } from '../common/limits.js';
 
 /** How the pool treats its sockets (DestinationRule connectionPool, or the proxy-wide limits). */
 export interface PoolSettings {

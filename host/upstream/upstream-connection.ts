@@ -3,7 +3,7 @@
 // across reads, frames the body (length, chunked, close) and decides whether it may be reused.
 import type { Socket } from 'node:net';
 import type { ChunkedDecoder, ResponseHead, UpstreamCodec } from './upstream-codec.js';
-import type { ClusterStats } from '../stats/stats.js';
+import type { ClusterStats } from '../telemetry/stats.js';
 
 export type UpstreamFailure =
   /** Closed or reset before a complete response head arrived. */

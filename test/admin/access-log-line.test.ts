@@ -1,7 +1,7 @@
 // The access-log line matches Envoy's default format field for field.
 import { describe, expect, it } from 'vitest';
-import { envoyAccessLogLine } from '../../host/admin/access-log-line.js';
-import type { AccessLogEntry } from '../../host/proxy/access-log.js';
+import { envoyAccessLogLine } from '../../host/telemetry/access-log-line.js';
+import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
 
 const base: AccessLogEntry = {
   startTime: Date.UTC(2026, 0, 2, 3, 4, 5, 678),

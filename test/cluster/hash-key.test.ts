@@ -3,7 +3,7 @@
 // the Set-Cookie format of a generated cookie, and PASSTHROUGH's original destination.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { cookieValue, hashValues, originalDestination, queryParameter, setCookieValue } from '../../host/proxy/hash-key.js';
+import { cookieValue, hashValues, originalDestination, queryParameter, setCookieValue } from '../../host/upstream/hash-key.js';
 
 describe('hash keys', () => {
   it('cookies: trimmed pairs, quotes removed, first match across Cookie headers', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProxyServer } from '../../host/proxy/proxy-server.js';
+import { ProxyServer } from '../../host/server/proxy-server.js';
 import { ConfigManager, type ConfigLoader } from '../../host/control/config-manager.js';
 import { WebApp } from '../../host/demo/web-app.js';
 import { noHeaderOps, type MeshConfig } from '../../host/model/mesh.js';

@@ -132,7 +132,7 @@ function staticImports(entry: string): Set<string> {
 
 describe('the proxy process', () => {
   it('proxy and sidecar commands import neither yaml nor zod (the loader child does)', () => {
-    for (const entry of ['host/cli/main.ts', 'host/cli/proxy-command.ts', 'host/cli/sidecar-command.ts', 'host/proxy/proxy-worker.ts']) {
+    for (const entry of ['host/cli/main.ts', 'host/cli/proxy-command.ts', 'host/cli/sidecar-command.ts', 'host/server/proxy-worker.ts']) {
       const bare = staticImports(join(ROOT, entry));
       expect([...bare].filter((b) => b === 'yaml' || b === 'zod'), entry).toEqual([]);
     }

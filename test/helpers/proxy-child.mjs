@@ -2,7 +2,7 @@
 // measure the proxy's own memory while it streams, reported over IPC relative to a baseline
 // taken after warm-up: peak RSS, and peak live JS+external bytes (sampled every 20 ms right
 // after a forced GC, so that garbage not yet collected is not mistaken for buffering).
-import { ProxyServer } from '../../dist/host/proxy/proxy-server.js';
+import { ProxyServer } from '../../dist/host/server/proxy-server.js';
 
 let proxy = null;
 let baseline = null;

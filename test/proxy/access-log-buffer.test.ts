@@ -1,6 +1,6 @@
 // AccessLogBuffer: whole lines in few writes, flushed by size, by time and on demand.
 import { describe, expect, it, vi, afterEach } from 'vitest';
-import { AccessLogBuffer } from '../../host/proxy/access-log.js';
+import { AccessLogBuffer } from '../../host/telemetry/access-log.js';
 
 afterEach(() => vi.useRealTimers());
 

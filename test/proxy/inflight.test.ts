@@ -1,7 +1,7 @@
-// InflightList: the proxy's set of requests in flight (swap-removal array; see host/proxy/inflight.ts).
+// InflightList: the proxy's set of requests in flight (swap-removal array; see host/http/inflight.ts).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InflightList } from '../../host/proxy/inflight.js';
+import { InflightList } from '../../host/http/inflight.js';
 
 const member = (id: number) => ({ id, inflightIndex: -1 });
 

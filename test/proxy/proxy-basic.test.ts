@@ -2,9 +2,9 @@
 // response flags (NR, UH, UF, UC, UT, UPE, UO, DPE), header behaviour and version swaps.
 import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
-import { ProxyServer } from '../../host/proxy/proxy-server.js';
-import type { AccessLogEntry } from '../../host/proxy/access-log.js';
-import type { Limits } from '../../host/proxy/limits.js';
+import { ProxyServer } from '../../host/server/proxy-server.js';
+import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
+import type { Limits } from '../../host/common/limits.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
 import { request, rawExchange } from '../helpers/http-client.js';

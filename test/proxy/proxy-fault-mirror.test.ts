@@ -6,7 +6,7 @@ import http from 'node:http';
 import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
 import { closedPort } from '../helpers/upstream-servers.js';
 import { request } from '../helpers/http-client.js';
-import type { AccessLogEntry } from '../../host/proxy/access-log.js';
+import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
 import { proxy, upstream, meshWith, waitFor, readBody, useCleanup } from './traffic-helpers.js';
 
 useCleanup();

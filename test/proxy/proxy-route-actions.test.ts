@@ -3,11 +3,12 @@
 // the pure pieces (Location building, rewrite compilation, shadow host, PRNG) on their own.
 import { describe, it, expect } from 'vitest';
 import { request } from '../helpers/http-client.js';
-import { redirectLocation } from '../../host/proxy/redirect.js';
-import { RouteRewrite, re2Substitution } from '../../host/proxy/rewrite.js';
-import { shadowHost, withHeaderLines } from '../../host/proxy/request-head.js';
-import { Random } from '../../host/proxy/random.js';
-import { formatFlags } from '../../host/proxy/response-flags.js';
+import { redirectLocation } from '../../host/http/filters/redirect-location.js';
+import { RouteRewrite } from '../../host/router/rewrite.js';
+import { re2Substitution } from '../../host/compile/regex/re2-to-js.js';
+import { shadowHost, withHeaderLines } from '../../host/router/upstream-head-edits.js';
+import { Random } from '../../host/common/random.js';
+import { formatFlags } from '../../host/http/response-flags.js';
 import { noHeaderOps, type CorsPolicy, type Route, type RouteMatch } from '../../host/model/mesh.js';
 import { proxy, upstream, meshWith, waitFor, useCleanup } from './traffic-helpers.js';
 

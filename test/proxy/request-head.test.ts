@@ -1,7 +1,7 @@
 // The per-retry head edit: the first attempt's head (x-envoy-attempt-count: 1, written by the
 // core) is sent as is; a retry gets a copy with only that line's value changed.
 import { describe, it, expect } from 'vitest';
-import { withAttemptCount, withHeaderLines } from '../../host/proxy/request-head.js';
+import { withAttemptCount, withHeaderLines } from '../../host/router/upstream-head-edits.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

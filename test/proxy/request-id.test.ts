@@ -1,6 +1,6 @@
-// x-request-id generation (host/proxy/request-id.ts): version 4 UUIDs, distinct across batches.
+// x-request-id generation (host/http/filters/request-id.ts): version 4 UUIDs, distinct across batches.
 import { describe, expect, it } from 'vitest';
-import { randomRequestId } from '../../host/proxy/request-id.js';
+import { randomRequestId } from '../../host/http/filters/request-id.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

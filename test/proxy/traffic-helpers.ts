@@ -2,9 +2,9 @@
 // upstreams, a mesh whose one route takes a patch of the optional Route fields, cleanup.
 import { afterEach } from 'vitest';
 import http from 'node:http';
-import { ProxyServer } from '../../host/proxy/proxy-server.js';
-import type { AccessLogEntry } from '../../host/proxy/access-log.js';
-import type { Limits } from '../../host/proxy/limits.js';
+import { ProxyServer } from '../../host/server/proxy-server.js';
+import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
+import type { Limits } from '../../host/common/limits.js';
 import type { MeshConfig, Route } from '../../host/model/mesh.js';
 import { startHttpUpstream, startRawUpstream, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
 import { mesh, type ClusterSpec } from '../helpers/mesh-fixtures.js';

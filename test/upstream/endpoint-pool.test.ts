@@ -8,8 +8,8 @@ import { CoreUpstreamCodec } from '../../host/upstream/core-codec.js';
 import { ClusterPool } from '../../host/upstream/cluster-pool.js';
 import type { UpstreamConnection, UpstreamFailure } from '../../host/upstream/upstream-connection.js';
 import type { ResponseHead } from '../../host/upstream/upstream-codec.js';
-import { Stats } from '../../host/stats/stats.js';
-import { resolveLimits, type Limits } from '../../host/proxy/limits.js';
+import { Stats } from '../../host/telemetry/stats.js';
+import { resolveLimits, type Limits } from '../../host/common/limits.js';
 import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
 
 const core = new Core();

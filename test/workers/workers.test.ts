@@ -1,7 +1,7 @@
 // `--workers N` through the proxy runtime: every worker thread serves on the shared port, a
 // reloaded config reaches all of them, /stats and /clusters sum them, a crashed worker is
 // reported while the others keep serving, and close() stops every thread. The worker threads
-// run the built dist/host/proxy/proxy-worker.js (npm run build).
+// run the built dist/host/server/proxy-worker.js (npm run build).
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

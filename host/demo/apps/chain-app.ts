@@ -3,7 +3,7 @@
 // headers it received, and — the seed's "hidden function" — answers 500 with the probability
 // the `fail` header gives (0..1). Since `fail` is forwarded, every hop draws: the error cascades.
 import type { IncomingMessage } from 'node:http';
-import { Random } from '../../proxy/random.js';
+import { Random } from '../../common/random.js';
 import { OutboundClient } from './outbound-call.js';
 import { ISTIO101_HEADERS, propagatedHeaders } from './propagated-headers.js';
 import { ServiceApp, type AppAnswer, type ServiceAppOptions } from './service-app.js';

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { compiledEntry, coreModule, packageRoot } from '../core/wasm.js';
 import type { MeshConfig } from '../model/mesh.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../common/limits.js';
 import {
   SNAPSHOT_DATA, SNAPSHOT_LENGTH, SNAPSHOT_READY, SNAPSHOT_STATE, SNAPSHOT_TOO_BIG, SNAPSHOT_WAITING,
   type FromWorker, type StatsSnapshot, type ToWorker, type WorkerInit,
@@ -28,10 +28,10 @@ export interface WorkerPoolOptions {
   snapshotTimeoutMs?: number;
 }
 
-/** The compiled worker entry: dist/host/proxy/proxy-worker.js (also when the host runs from TypeScript sources, as in tests). */
+/** The compiled worker entry: dist/host/server/proxy-worker.js (also when the host runs from TypeScript sources, as in tests). */
 function workerScript(): string {
-  const script = compiledEntry(new URL('./proxy-worker.js', import.meta.url), 'host/proxy/proxy-worker.js');
-  if (script === null) throw new Error(`wasmesh: ${join(packageRoot(), 'dist', 'host', 'proxy', 'proxy-worker.js')} is missing; run \`npm run build\` first (WORKER_SCRIPT_MISSING)`);
+  const script = compiledEntry(new URL('./proxy-worker.js', import.meta.url), 'host/server/proxy-worker.js');
+  if (script === null) throw new Error(`wasmesh: ${join(packageRoot(), 'dist', 'host', 'server', 'proxy-worker.js')} is missing; run \`npm run build\` first (WORKER_SCRIPT_MISSING)`);
   return script;
 }
 

@@ -2,8 +2,8 @@
 // each other: config versions, stats snapshots, access-log batches and shutdown, as plain
 // structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
 import type { MeshConfig } from '../model/mesh.js';
-import type { Limits } from './limits.js';
-import type { ClusterStatus } from './cluster-manager.js';
+import type { Limits } from '../common/limits.js';
+import type { ClusterStatus } from '../upstream/cluster-manager.js';
 
 /** workerData of a data-path worker. */
 export interface WorkerInit {

@@ -1,51 +1,66 @@
-// One downstream request through the proxy, as a state machine: route → route-level policies
-// (CORS, fault, redirect / direct response) → attempts (endpoint → upstream exchange, retried
-// by the core's decisions) → streamed response, with every failure mapped to an Envoy
-// response flag. Holds the version it started on until it finishes.
+// The router: the terminal filter of a route that goes upstream (Envoy's router filter). It
+// picks the route's weighted destination, writes the upstream head (the route's rewrites and
+// header edits, by the core), then runs attempts — admission, endpoint pick, a connection from
+// the endpoint's pool, the exchange — retried by the core's decisions with backoff, bounded by
+// the route timeout and the per-try timeout, and streams the response back through the stream.
+// Mirrored copies leave from here too, as Envoy's router shadows requests.
 //
-// Phases: Routing → [Delaying] → Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
-import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../listener/downstream.js';
+// Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
 import type { RequestFraming, ResponseHead, EditHandle } from '../upstream/upstream-codec.js';
-import type { ProxyVersion, RouteRuntime, ClusterRuntime } from './proxy-version.js';
-import type { RequestView } from '../core/request-view.js';
 import type { HeadOverrides } from '../core/codec.js';
-import { RetryState, type AttemptOutcomeName, type AttemptResult } from '../core/upstream-policy.js';
-import type { Stats } from '../stats/stats.js';
-import type { Limits } from './limits.js';
-import type { AccessLogEntry } from './access-log.js';
-import type { Random } from './random.js';
-import { LOCAL_REPLY, ResponseFlag, formatFlags } from './response-flags.js';
-import { decideFault, FAULT_ABORT_BODY, NO_FAULT } from './fault.js';
-import { redirectLocation, statusLine } from './redirect.js';
-import { withHeaderLines, withAttemptCount, shadowHost } from './request-head.js';
-import { sendMirror, type MirrorCopy } from './mirror.js';
-import { randomRequestId } from './request-id.js';
-import type { ClusterManager, EndpointLease, PickRequest } from './cluster-manager.js';
-import type { InflightList, InflightMember } from './inflight.js';
+import { RetryState, type AttemptOutcomeName, type AttemptResult, type RetryPolicy } from '../core/upstream-policy.js';
+import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';
+import type { Limits } from '../common/limits.js';
+import type { Random } from '../common/random.js';
+import { BodyMode, type HeadSink, type HeadSource } from '../listener/downstream.js';
+import { FilterStatus, type HttpFilter, type HttpFilterFactory } from '../http/filter.js';
+import type { StreamCallbacks } from '../http/stream-callbacks.js';
+import type { ClusterRuntime } from '../http/route-config.js';
+import { ResponseFlag } from '../http/response-flags.js';
+import { LOCAL_REPLY } from '../http/local-reply.js';
+import type { RouteRewrite } from './rewrite.js';
+import { withHeaderLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
+import { sendMirror, type MirrorCopy } from './shadow.js';
 
-/** What every stream shares: the server's stats, limits, log, head writer and request bookkeeping. */
-export interface ProxyContext {
-  readonly stats: Stats;
-  readonly limits: Limits;
-  readonly requestView: RequestView;
-  readonly log: ((e: AccessLogEntry) => void) | undefined;
-  readonly inflight: InflightList<ProxyStream>;
-  /** Percentage draws (fault injection, mirroring). */
-  readonly rng: Random;
-  readonly listenerPort: () => number;
-  /** Endpoint picks, admission (max requests) and outcome reports: the cluster level. */
+/** What every router of one server shares: the cluster level, limits, draws and the head writer. */
+export interface RouterContext {
   readonly clusters: ClusterManager;
+  readonly limits: Limits;
+  /** Percentage draws for mirroring. */
+  readonly rng: Random;
   /**
-   * The upstream head for the request in the request view: the proxy's own header strips, then
-   * `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host);
+   * The upstream head for the request in the core's request view: the proxy's own header strips,
+   * then `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host);
    * `attemptOne` writes `x-envoy-attempt-count: 1` last (the first attempt's head as sent).
    */
   readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides: HeadOverrides | undefined, attemptOne: boolean) => Uint8Array;
 }
 
-const enum Phase { Routing, Delaying, Backoff, Connecting, Exchanging, Done }
+/** One route as the router serves it, built once per config version. */
+export interface RouterRoute {
+  readonly name: string;
+  /** The route's index in the version's table (destination picks). */
+  readonly index: number;
+  readonly timeoutMs: number;
+  /** Cluster index per destination slot (-1: unknown cluster). */
+  readonly destClusters: readonly number[];
+  /** Per destination slot: route ops then destination ops, encoded in the core. */
+  readonly requestEdits: readonly EditHandle[];
+  readonly responseEdits: readonly EditHandle[];
+  /** The route's retry policy in the core (Istio's default policy when the route sets none). */
+  readonly retry: RetryPolicy;
+  readonly rewrite: RouteRewrite | null;
+  readonly mirrors: readonly { clusterIndex: number; percentage: number }[];
+}
+
+/** The route's router: a new one per stream (it holds the request's upstream state). */
+export function routerFilter(ctx: RouterContext, route: RouterRoute): HttpFilterFactory {
+  return { shared: null, create: () => new Router(ctx, route) };
+}
+
+const enum Phase { Idle, Connecting, Exchanging, Backoff, Done }
 
 /** Stat names per response status, made once per status rather than concatenated per request. */
 interface StatusStatNames {
@@ -74,21 +89,18 @@ const START = { isHead: false, chunked: false, hasBody: false };
 const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', tried: undefined };
 const ATTEMPT: AttemptResult = { outcome: 'Response', status: 0, elapsedMs: 0, routeTimeoutMs: 0, bodyNotBuffered: false };
 
-// Shared empty lists: a stream makes its own only when it has something to put in them
-// (most requests have no flag, no body and no retry).
+// Shared empty lists: a router makes its own only when it has something to put in them
+// (most requests have no body and no retry).
 const NONE: readonly never[] = Object.freeze([]);
 
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSource, InflightMember {
-  /** Its slot in ctx.inflight (InflightList keeps it). */
-  inflightIndex = -1;
-  readonly #ctx: ProxyContext;
-  readonly #ds: Downstream;
-  #version: ProxyVersion | null = null;
-  #phase = Phase.Routing;
-  #route: RouteRuntime | null = null;
+class Router implements HttpFilter, ExchangeHandler, HeadSource {
+  readonly #ctx: RouterContext;
+  readonly #route: RouterRoute;
+  #stream: StreamCallbacks | null = null;
+  #phase = Phase.Idle;
   #destSlot = 0;
   #clusterIndex = -1;
   #cluster: ClusterRuntime | null = null;
@@ -109,15 +121,10 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   #retry: RetryState | null = null;
   #upstreamStart = 0;
   #gotHead = false;
-  #flags: string[] | null = null;
-  #requestId = '';
   /** The upstream head as the core wrote it; each attempt adds its own lines. */
   #head: Uint8Array | null = null;
   #headLines = '';
   #mirrors: MirrorCopy[] | null = null;
-  #corsHeaders: ReadonlyArray<readonly [string, string]> | null = null;
-  #hasBody = false;
-  #chunked = false;
   // Request body: `#queue` waits for the current attempt's connection; `#kept` is everything
   // received, for a retry or a mirror to replay (null once beyond limits.retryBufferBytes).
   #queue: Uint8Array[] = NONE as never;
@@ -126,131 +133,49 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   #received = 0;
   #bodyDone = false;
   #staleRetried = false;
-  #upstreamTime = -1;
-  #forwardedFor: string | undefined;
-  /** The response head being written downstream (emitHead reads it). */
   #responseCode = 0;
 
-  constructor(ctx: ProxyContext, ds: Downstream) {
+  constructor(ctx: RouterContext, route: RouterRoute) {
     this.#ctx = ctx;
-    this.#ds = ds;
+    this.#route = route;
   }
 
-  /** Runs synchronously inside the uWS handler (everything read from `req` is already copied). */
-  run(version: ProxyVersion): void {
-    const ctx = this.#ctx;
-    const ds = this.#ds;
-    ctx.stats.downstream.inc('downstream_rq_total');
-    ctx.stats.downstream.inc('downstream_rq_active');
-    ctx.inflight.add(this);
-    this.#version = version;
-    version.retain();
-    const te = this.#header('transfer-encoding');
-    const cl = this.#header('content-length');
-    this.#chunked = te !== null;
-    this.#hasBody = this.#chunked || (cl !== null && cl !== '0');
-    this.#bodyDone = !this.#hasBody;
-    ds.attach(this, this.#hasBody);
-    if (ds.headers.length / 2 > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
-      ctx.stats.downstream.inc('downstream_rq_header_overflow');
-      this.#localReply(ResponseFlag.DownstreamProtocolError);
-      return;
-    }
-    // Route on the request as forwarded (Envoy mutates x-forwarded-* and x-request-id
-    // before routing): the core's request view holds exactly what the head writer sends.
-    const view = ctx.requestView;
-    let err = view.begin(ds.method, ds.path, ds.authority);
-    let xff = false;
-    let xfp = false;
-    const fields = ds.headers;
-    for (let i = 0; err === null && i + 1 < fields.length; i += 2) {
-      const name = fields[i]!;
-      const value = fields[i + 1]!;
-      if (name === 'x-forwarded-for' && !xff) {
-        xff = true;
-        this.#forwardedFor = `${value}, ${ds.remoteAddress}`;
-        err = view.header(name, this.#forwardedFor);
-        continue;
-      }
-      if (name === 'x-forwarded-proto') xfp = true;
-      else if (name === 'x-request-id' && !this.#requestId) this.#requestId = value;
-      err = view.header(name, value);
-    }
-    if (err === null && !xff) err = view.header('x-forwarded-for', (this.#forwardedFor = ds.remoteAddress));
-    // Kept when present: a gateway in front may have terminated TLS.
-    if (err === null && !xfp) err = view.header('x-forwarded-proto', 'http');
-    if (err === null && !this.#requestId) err = view.header('x-request-id', (this.#requestId = randomRequestId()));
-    if (err !== null) {
-      ctx.stats.downstream.inc('downstream_rq_header_overflow');
-      this.#localReply(ResponseFlag.DownstreamProtocolError);
-      return;
-    }
-    const table = version.table;
-    const routeIndex = table.match();
-    if (routeIndex < 0) {
-      ctx.stats.downstream.inc('no_route');
-      this.#localReply(ResponseFlag.NoRouteFound);
-      return;
-    }
-    const route = (this.#route = version.routes[routeIndex]!);
-    route.stats.inc('rq_total');
-
-    // CORS first (Istio's filter chain runs cors before fault and the router).
-    if (route.cors) {
-      const v = route.cors.verdict(ds.method, this.#header('origin'), this.#header('access-control-request-method'));
-      if (v.kind === 'preflight') {
-        ctx.stats.downstream.inc('rq_cors_preflight');
-        ds.reply('200 OK', v.headers, '');
-        this.#finish();
-        return;
-      }
-      if (v.kind === 'simple') this.#corsHeaders = v.headers;
-    }
-
-    if (!route.redirect && !route.directResponse) {
-      this.#destSlot = table.pickDestination(routeIndex);
-      this.#clusterIndex = route.destClusters[this.#destSlot] ?? -1;
-      const cluster = (this.#cluster = version.clusters[this.#clusterIndex] ?? null);
-      if (!cluster) {
-        this.#localReply(ResponseFlag.NoHealthyUpstream);
-        return;
-      }
-      // Written now, while the request view still holds this request (the next one reuses it,
-      // also during a fault delay or a retry backoff).
-      this.#writeHeads(route, cl);
-    }
-
-    const fault = route.fault ? decideFault(route.fault, ctx.rng) : NO_FAULT;
-    if (fault.delayMs > 0) {
-      // The delay is not part of the route timeout (Istio: timeouts do not apply to faults).
-      this.#flag(ResponseFlag.DelayInjected);
-      ctx.stats.downstream.inc('fault.delays_injected');
-      this.#phase = Phase.Delaying;
-      this.#waitTimer = setTimeout(() => {
-        this.#waitTimer = null;
-        if (this.#phase === Phase.Delaying) this.#afterDelay(fault.abortStatus);
-      }, fault.delayMs);
-      return;
-    }
-    this.#afterDelay(fault.abortStatus);
+  /** Takes the request (the value is the terminal's: the stream passes the head to nobody else). */
+  onRequestHeaders(stream: StreamCallbacks): FilterStatus {
+    this.#stream = stream;
+    this.#start(stream);
+    return FilterStatus.StopIteration;
   }
 
-  #flag(flag: ResponseFlag): void {
-    (this.#flags ??= []).push(flag);
-  }
-
-  #header(name: string): string | null {
-    const h = this.#ds.headers;
-    for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === name) return h[i + 1]!;
-    return null;
+  #start(stream: StreamCallbacks): void {
+    this.#bodyDone = !stream.hasBody;
+    const config = stream.config;
+    const route = this.#route;
+    this.#destSlot = config.table.pickDestination(route.index);
+    this.#clusterIndex = route.destClusters[this.#destSlot] ?? -1;
+    const cluster = (this.#cluster = config.clusters[this.#clusterIndex] ?? null);
+    if (!cluster) {
+      this.#localReply(ResponseFlag.NoHealthyUpstream);
+      return;
+    }
+    stream.upstreamCluster = cluster.name;
+    if (!this.#writeHeads(stream)) return;
+    this.#startUpstream();
   }
 
   /** The upstream head (with the route's rewrites) and the heads of the mirrored copies. */
-  #writeHeads(route: RouteRuntime, contentLength: string | null): void {
+  #writeHeads(stream: StreamCallbacks): boolean {
     const ctx = this.#ctx;
-    const ds = this.#ds;
-    const framing: RequestFraming = this.#chunked ? 'chunked' : this.#hasBody ? 'length' : 'none';
-    const length = framing === 'length' ? Number(contentLength) : 0;
+    const ds = stream.downstream;
+    // The head is written from the core's request view, which holds this stream's request
+    // (refilled if a filter paused it meanwhile and another request used the view).
+    if (stream.requestView() === null) {
+      this.#localReply(ResponseFlag.DownstreamProtocolError);
+      return false;
+    }
+    const framing: RequestFraming = stream.chunked ? 'chunked' : stream.hasBody ? 'length' : 'none';
+    const length = framing === 'length' ? Number(stream.contentLength) : 0;
+    const route = this.#route;
     const rw = route.rewrite;
     let overrides: HeadOverrides | undefined;
     let authority = ds.authority;
@@ -271,55 +196,22 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     // as is unless the request is retried (withAttemptCount then makes a copy per retry).
     const head = ctx.writeHead(edits, rewritesPath, framing, length, overrides, true);
     this.#head = this.#headLines ? withHeaderLines(head, this.#headLines) : head;
-    if (route.mirrors.length === 0) return;
-    const version = this.#version!;
+    if (route.mirrors.length === 0) return true;
+    const clusters = stream.config.clusters;
     for (const m of route.mirrors) {
       if (!ctx.rng.chance(m.percentage)) continue;
-      const cluster = version.clusters[m.clusterIndex];
+      const cluster = clusters[m.clusterIndex];
       if (!cluster) continue;
       // Envoy shadows the request as finally sent upstream (rewrites included), host -shadow.
       const head = ctx.writeHead(edits, rewritesPath, framing, length, { path, authority: shadowHost(authority) }, false);
       (this.#mirrors ??= []).push({ cluster, clusterIndex: m.clusterIndex, head: this.#headLines ? withHeaderLines(head, this.#headLines) : head });
     }
-  }
-
-  /** After any fault delay: the fault abort, the proxy's own answers, or the upstream. */
-  #afterDelay(abortStatus: number): void {
-    const ctx = this.#ctx;
-    const ds = this.#ds;
-    const route = this.#route!;
-    if (abortStatus > 0) {
-      this.#flag(ResponseFlag.FaultInjected);
-      ctx.stats.downstream.inc('fault.aborts_injected');
-      ds.reply(statusLine(abortStatus), [], FAULT_ABORT_BODY);
-      this.#finish();
-      return;
-    }
-    if (route.redirect) {
-      ctx.stats.downstream.inc('rq_redirect');
-      const location = redirectLocation(route.redirect, {
-        path: ds.path,
-        authority: ds.authority,
-        scheme: this.#header('x-forwarded-proto') ?? 'http',
-        listenerPort: ctx.listenerPort(),
-      });
-      ds.reply(statusLine(route.redirect.redirectCode), [['location', location], ...route.localResponseHeaders], '');
-      this.#finish();
-      return;
-    }
-    if (route.directResponse) {
-      ctx.stats.downstream.inc('rq_direct_response');
-      const d = route.directResponse;
-      ds.reply(statusLine(d.status), route.localResponseHeaders, d.body ?? '');
-      this.#finish();
-      return;
-    }
-    this.#startUpstream();
+    return true;
   }
 
   #startUpstream(): void {
     const ctx = this.#ctx;
-    const route = this.#route!;
+    const route = this.#route;
     const cluster = this.#cluster!;
     cluster.stats.inc('upstream_rq_total');
     cluster.stats.inc('upstream_rq_active');
@@ -338,23 +230,26 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
 
   #startAttempt(): void {
     const ctx = this.#ctx;
-    const ds = this.#ds;
+    const stream = this.#stream!;
+    const ds = stream.downstream;
     const cluster = this.#cluster!;
-    const version = this.#version!;
-    const admission = ctx.clusters.admitRequest(version, this.#clusterIndex);
+    const config = stream.config;
+    stream.attempts = this.#retry!.attempt;
+    const admission = ctx.clusters.admitRequest(config, this.#clusterIndex);
     if (admission === 'overflow') {
       // max requests (Istio http2MaxRequests): 503 UO, never retried (Envoy).
       this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
       return;
     }
     // Envoy's previous_hosts predicate (Istio sets it): the pick avoids endpoints tried already.
+    // The fields as forwarded (the stream edits the downstream's array in place).
     PICK.headers = ds.headers;
     PICK.clientIp = ds.remoteAddress;
     PICK.path = ds.path;
     PICK.authority = ds.authority;
     if (this.#firstTried >= 0 && this.#tried === null) this.#tried = [this.#firstTried];
     PICK.tried = this.#tried ?? NONE;
-    const lease = ctx.clusters.pickEndpoint(version, this.#clusterIndex, PICK);
+    const lease = ctx.clusters.pickEndpoint(config, this.#clusterIndex, PICK);
     if (!lease) {
       admission();
       cluster.stats.inc('upstream_cx_none_healthy');
@@ -366,6 +261,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     if (this.#firstTried < 0) this.#firstTried = lease.index;
     else this.#tried!.push(lease.index);
     const endpoint = (this.#endpoint = lease.endpoint);
+    stream.upstreamHost = endpoint.key;
     endpoint.activeRequests++;
     this.#gotHead = false;
     this.#connect();
@@ -409,11 +305,12 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#report('connect_success');
     this.#phase = Phase.Exchanging;
     this.#conn = r;
+    const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
     const head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
-    START.isHead = this.#ds.method === 'HEAD';
-    START.chunked = this.#chunked;
-    START.hasBody = this.#hasBody;
+    START.isHead = stream.downstream.method === 'HEAD';
+    START.chunked = stream.chunked;
+    START.hasBody = stream.hasBody;
     r.start(head, this, START);
     let ok = true;
     const queue = this.#queue;
@@ -426,13 +323,13 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       r.endRequest();
       this.#armPerTry();
     }
-    if (!ok) this.#ds.pauseBody();
-    else this.#ds.resumeBody();
+    if (!ok) stream.pauseRequestBody();
+    else stream.resumeRequestBody();
   }
 
   /** Envoy starts the per-try timer once the whole request went upstream. */
   #armPerTry(): void {
-    const ms = this.#route!.retry.spec.perTryTimeoutMs;
+    const ms = this.#route.retry.spec.perTryTimeoutMs;
     if (ms > 0 && this.#perTryTimer === null && !this.#gotHead) this.#perTryTimer = setTimeout(() => this.#onPerTryTimeout(), ms);
   }
 
@@ -457,7 +354,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     r.outcome = outcome;
     r.status = status;
     r.elapsedMs = Date.now() - this.#upstreamStart;
-    r.routeTimeoutMs = this.#route!.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs;
+    r.routeTimeoutMs = this.#route.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs;
     r.bodyNotBuffered = this.#kept === null;
     return r;
   }
@@ -471,8 +368,8 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       this.#retryAfter(backoffMs);
       return;
     }
-    if (decision === 'limit_exceeded') this.#flag(ResponseFlag.UpstreamRetryLimitExceeded);
-    else if (decision === 'overflow') this.#flag(ResponseFlag.UpstreamOverflow);
+    if (decision === 'limit_exceeded') this.#stream!.setFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') this.#stream!.setFlag(ResponseFlag.UpstreamOverflow);
     this.#localReply(flag);
   }
 
@@ -492,8 +389,9 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
     this.#mirrors = null;
     const kept = this.#kept;
     const ctx = this.#ctx;
-    const ds = this.#ds;
-    const version = this.#version!;
+    const stream = this.#stream!;
+    const ds = stream.downstream;
+    const config = stream.config;
     const pick = { headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority };
     for (const m of mirrors) {
       if (kept === null) {
@@ -502,17 +400,17 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
         continue;
       }
       sendMirror(m, {
-        isHead: this.#ds.method === 'HEAD',
-        chunked: this.#chunked,
-        hasBody: this.#hasBody,
+        isHead: ds.method === 'HEAD',
+        chunked: stream.chunked,
+        hasBody: stream.hasBody,
         body: kept,
-        timeoutMs: this.#route!.timeoutMs || this.#ctx.limits.mirrorTimeoutMs,
-      }, () => ctx.clusters.pickEndpoint(version, m.clusterIndex, pick));
+        timeoutMs: this.#route.timeoutMs || ctx.limits.mirrorTimeoutMs,
+      }, () => ctx.clusters.pickEndpoint(config, m.clusterIndex, pick));
     }
   }
 
-  // ── Downstream events ────────────────────────────────────────────────────────────────
-  onBodyData(chunk: Uint8Array, last: boolean): void {
+  // ── Request body ─────────────────────────────────────────────────────────────────────
+  onRequestBody(stream: StreamCallbacks, chunk: Uint8Array, last: boolean): void {
     if (this.#phase === Phase.Done) return;
     if (last) this.#bodyDone = true;
     if (chunk.length > 0) {
@@ -532,7 +430,7 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
         conn.endRequest();
         this.#armPerTry();
       }
-      if (!ok) this.#ds.pauseBody();
+      if (!ok) stream.pauseRequestBody();
     } else {
       // No connection yet (or between attempts): queue a bounded amount, then stop reading the client.
       if (chunk.length > 0) {
@@ -540,34 +438,22 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
         this.#queue.push(chunk);
       }
       this.#queueBytes += chunk.length;
-      if (this.#queueBytes >= this.#ctx.limits.requestBufferBytes) this.#ds.pauseBody();
+      if (this.#queueBytes >= this.#ctx.limits.requestBufferBytes) stream.pauseRequestBody();
     }
     if (last && this.#mirrors && this.#upstreamCounted) this.#sendMirrors();
   }
 
-  onAborted(): void {
-    if (this.#phase === Phase.Done) return;
-    this.#flag(ResponseFlag.DownstreamConnectionTermination);
-    this.#ctx.stats.downstream.inc('downstream_rq_rx_reset');
-    this.#cancelUpstream();
-    this.#finish();
-  }
-
-  onWritable(): void {
+  onResponseWritable(): void {
     this.#conn?.resumeResponse();
-  }
-
-  onResponseComplete(): void {
-    this.#finish();
   }
 
   // ── Upstream events ──────────────────────────────────────────────────────────────────
   onRequestDrain(): void {
-    this.#ds.resumeBody();
+    this.#stream?.resumeRequestBody();
   }
 
   onResponseHead(head: ResponseHead): void {
-    const ds = this.#ds;
+    const stream = this.#stream!;
     const cluster = this.#cluster!;
     const cs = cluster.stats;
     this.#gotHead = true;
@@ -586,30 +472,29 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
       this.#retryAfter(backoffMs);
       return;
     }
-    if (decision === 'limit_exceeded') this.#flag(ResponseFlag.UpstreamRetryLimitExceeded);
-    else if (decision === 'overflow') this.#flag(ResponseFlag.UpstreamOverflow);
+    if (decision === 'limit_exceeded') stream.setFlag(ResponseFlag.UpstreamRetryLimitExceeded);
+    else if (decision === 'overflow') stream.setFlag(ResponseFlag.UpstreamOverflow);
     // Envoy ignores the per-try timeout once the response started downstream.
     this.#clearPerTry();
-    this.#upstreamTime = Date.now() - ds.startTime;
-    this.#route!.stats.incDynamic(names.routeCode);
+    stream.upstreamServiceTimeMs = Date.now() - stream.downstream.startTime;
+    stream.route!.stats.incDynamic(names.routeCode);
     this.#responseCode = head.code;
     const mode = head.framing === 'none' ? BodyMode.None : head.framing === 'length' ? BodyMode.Length : BodyMode.Stream;
-    ds.writeHead(head.code, this, mode, head.contentLength);
+    stream.encodeHeaders(head.code, this, mode, head.contentLength);
   }
 
   /**
-   * The response head, when the downstream writes it (in this turn of the event loop: the
-   * core's filtered spans are still those of this response). The core filters the fields
+   * The upstream response head, when the downstream writes it (in this turn of the event loop:
+   * the core's filtered spans are still those of this response). The core filters the fields
    * (hop-by-hop and framing dropped, route edits applied, including date removed and server
-   * overwritten); the spans go straight to uWS.
+   * overwritten); the spans go straight to the listener.
    */
   emitHead(sink: HeadSink): void {
+    const stream = this.#stream!;
     const code = this.#responseCode;
-    const edits = this.#route!.responseEdits[this.#destSlot]!;
-    this.#cluster!.pool.codec.forEachResponseField(edits, this.#ds.method === 'HEAD' || code === 304, sink.status, sink.header);
-    sink.header('x-envoy-upstream-service-time', String(this.#upstreamTime));
-    const cors = this.#corsHeaders;
-    if (cors) for (const [n, v] of cors) sink.header(n, v);
+    const edits = this.#route.responseEdits[this.#destSlot]!;
+    this.#cluster!.pool.codec.forEachResponseField(edits, stream.downstream.method === 'HEAD' || code === 304, sink.status, sink.header);
+    sink.header('x-envoy-upstream-service-time', String(stream.upstreamServiceTimeMs));
     // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
     const setCookie = this.#lease?.setCookie;
     if (setCookie) sink.header('set-cookie', setCookie);
@@ -617,27 +502,27 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
 
   onResponseData(data: Uint8Array): boolean {
     if (this.#phase === Phase.Done) return true;
-    return this.#ds.write(data);
+    return this.#stream!.encodeData(data);
   }
 
   onResponseEnd(): void {
     this.#conn = null;
     this.#cluster?.stats.inc('upstream_rq_completed');
     if (this.#phase === Phase.Done) return;
-    this.#ds.end();
+    this.#stream!.encodeEnd();
   }
 
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void {
     this.#conn = null;
     if (this.#phase === Phase.Done) return;
-    if (this.#gotHead || this.#ds.headSent) {
+    const stream = this.#stream!;
+    if (this.#gotHead || stream.responseStarted) {
       // Mid-response: close the client connection so it cannot take a partial body for a whole one.
-      this.#flag(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
-      this.#ds.abort();
-      this.#finish();
+      stream.setFlag(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
+      stream.resetStream();
       return;
     }
-    if (stale && !this.#staleRetried && IDEMPOTENT.has(this.#ds.method) && (!this.#hasBody || this.#kept !== null)) {
+    if (stale && !this.#staleRetried && IDEMPOTENT.has(stream.downstream.method) && (!stream.hasBody || this.#kept !== null)) {
       // The keep-alive race: the upstream closed an idle connection as we reused it, and
       // nothing came back. Replaying an idempotent request on a fresh connection is safe; it
       // is not an attempt of the retry policy (same attempt number).
@@ -658,24 +543,16 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   #onTimeout(): void {
     this.#timer = null;
     if (this.#phase === Phase.Done) return;
+    const stream = this.#stream!;
     this.#cluster?.stats.inc('upstream_rq_timeout');
     if (!this.#gotHead) this.#report('timeout');
     this.#cancelUpstream();
-    if (!this.#ds.headSent) {
+    if (!stream.responseStarted) {
       this.#localReply(ResponseFlag.UpstreamRequestTimeout);
       return;
     }
-    this.#flag(ResponseFlag.UpstreamRequestTimeout);
-    this.#ds.abort();
-    this.#finish();
-  }
-
-  /** Aborts the stream from outside (server shutdown after the drain period). */
-  abort(): void {
-    if (this.#phase === Phase.Done) return;
-    this.#cancelUpstream();
-    this.#ds.abort();
-    this.#finish();
+    stream.setFlag(ResponseFlag.UpstreamRequestTimeout);
+    stream.resetStream();
   }
 
   #cancelUpstream(): void {
@@ -689,58 +566,27 @@ export class ProxyStream implements DownstreamHandler, ExchangeHandler, HeadSour
   }
 
   #localReply(flag: ResponseFlag): void {
-    this.#flag(flag);
     const reply = LOCAL_REPLY[flag]!;
-    this.#ds.reply(reply.status, [], reply.body);
-    // reply() normally finishes the stream through onResponseComplete; make sure of it.
-    this.#finish();
+    this.#stream!.sendLocalReply(reply.status, NONE, reply.body, flag);
   }
 
-  #finish(): void {
+  /** The stream is over (answered, client gone, shut down): nothing upstream outlives it. */
+  onDestroy(stream: StreamCallbacks): void {
     if (this.#phase === Phase.Done) return;
     this.#phase = Phase.Done;
-    const ctx = this.#ctx;
-    const ds = this.#ds;
+    // A response handed over whole may still be finishing its exchange (the last bytes reach
+    // the client inside the upstream's read): that connection completes and is reused.
+    if (!stream.completed) this.#cancelUpstream();
+    this.#pending?.cancel();
+    this.#pending = null;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
     this.#timer = this.#waitTimer = null;
     this.#clearPerTry();
-    this.#pending?.cancel();
-    this.#pending = null;
     this.#retry?.finish();
-    ctx.inflight.delete(this);
-    ctx.stats.downstream.dec('downstream_rq_active');
-    const code = ds.status;
-    const flags = this.#flags ?? NONE;
-    ctx.stats.downstreamDone(code, flags);
     if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');
-    const version = this.#version!;
     this.#endAttempt();
     this.#kept = null;
     this.#queue = NONE as never;
-    if (ctx.log) {
-      ctx.log({
-        startTime: ds.startTime,
-        method: ds.method,
-        path: ds.path,
-        code,
-        flags: formatFlags(flags),
-        bytesReceived: ds.bytesReceived,
-        bytesSent: ds.bytesSent,
-        durationMs: Date.now() - ds.startTime,
-        upstreamServiceTimeMs: this.#upstreamTime,
-        requestId: this.#requestId,
-        authority: ds.authority,
-        upstreamHost: this.#endpoint ? this.#endpoint.key : '-',
-        upstreamCluster: this.#cluster ? this.#cluster.name : '-',
-        route: this.#route ? this.#route.name : '-',
-        version: version.version,
-        protocol: 'HTTP/1.1',
-        forwardedFor: this.#forwardedFor,
-        userAgent: this.#header('user-agent') ?? undefined,
-        attempts: this.#retry ? this.#retry.attempt : 0,
-      });
-    }
-    version.release();
   }
 }

@@ -1,8 +1,7 @@
 // Istio's HTTPRedirect answered by the proxy as Envoy's route redirect action does: the
 // Location is scheme://host[:port]path built from the redirect's fields over the request's
 // own (scheme from x-forwarded-proto, Host, path), with Envoy's port rules.
-import { STATUS_CODES } from 'node:http';
-import type { Redirect } from '../model/mesh.js';
+import type { Redirect } from '../../model/mesh.js';
 
 /** What the Location is built from, besides the redirect's own fields. */
 export interface RedirectRequest {
@@ -56,9 +55,4 @@ export function redirectLocation(r: Redirect, req: RedirectRequest): string {
     path = r.uri.includes('?') || q < 0 ? r.uri : r.uri + req.path.slice(q);
   }
   return `${scheme}://${host}${port ? ':' + port : ''}${path}`;
-}
-
-/** "301 Moved Permanently" for a status code (uWS writes the status line as given). */
-export function statusLine(code: number): string {
-  return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;
 }

@@ -1,5 +1,5 @@
 // One access-log record per downstream request (the fields of Envoy's default format, rendered
-// by host/admin/access-log-line.ts), and the buffer that batches the lines into few writes.
+// by host/telemetry/access-log-line.ts), and the buffer that batches the lines into few writes.
 
 export interface AccessLogEntry {
   /** Request start, ms since the epoch. */

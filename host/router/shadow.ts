@@ -4,8 +4,8 @@
 import type { ExchangeHandler, UpstreamConnection } from '../upstream/upstream-connection.js';
 import type { AcquireFailure, PendingAcquire } from '../upstream/endpoint-pool.js';
 import type { ResponseHead } from '../upstream/upstream-codec.js';
-import type { ClusterRuntime } from './proxy-version.js';
-import type { EndpointLease } from './cluster-manager.js';
+import type { ClusterRuntime } from '../http/route-config.js';
+import type { EndpointLease } from '../upstream/cluster-manager.js';
 
 /** One copy ready to send: its head (written while the request view held the request) and framing. */
 export interface MirrorCopy {

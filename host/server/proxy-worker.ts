@@ -1,11 +1,11 @@
 // A data-path worker thread of `wasmesh proxy --workers N`: its own core instance (from the
 // main thread's compiled module), its own uWS listener on the shared port (SO_REUSEPORT: the
 // kernel spreads connections across workers), pools, outlier state and stats. Config
-// versions, stats requests and shutdown come from the main thread (host/proxy/worker-pool.ts).
+// versions, stats requests and shutdown come from the main thread (host/server/worker-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyServer } from './proxy-server.js';
-import { AccessLogBuffer } from './access-log.js';
-import { envoyAccessLogLine } from '../admin/access-log-line.js';
+import { AccessLogBuffer } from '../telemetry/access-log.js';
+import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import {
   SNAPSHOT_DATA, SNAPSHOT_LENGTH, SNAPSHOT_READY, SNAPSHOT_STATE, SNAPSHOT_TOO_BIG,
   type FromWorker, type StatsSnapshot, type ToWorker, type WorkerInit,

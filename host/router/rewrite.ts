@@ -8,6 +8,7 @@
 // pattern as RE2, whose syntax JS RegExp shares for everything a rewrite uses (RE2's
 // `(?P<name>…)` is translated to JS's `(?<name>…)`).
 import type { Route, StringMatch } from '../model/mesh.js';
+import { re2ToJs, re2Substitution } from '../compile/regex/re2-to-js.js';
 
 export class RewriteError extends Error {
   readonly code = 'REWRITE_INVALID';
@@ -23,26 +24,6 @@ interface UriCondition {
   value: string;
   ignoreCase: boolean;
   regex: RegExp | null;
-}
-
-/** RE2 syntax to JS RegExp syntax for the constructs that differ (named groups). */
-export function re2ToJs(pattern: string): string {
-  return pattern.replace(/\(\?P</g, '(?<');
-}
-
-/** RE2 substitution (`\1`, `\0`, `\\`) to JS replacement syntax (`$1`, `$&`, `$$` escaping). */
-export function re2Substitution(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '$') out += '$$';
-    else if (c === '\\' && i + 1 < s.length) {
-      const n = s[++i]!;
-      if (n >= '0' && n <= '9') out += n === '0' ? '$&' : `$${n}`;
-      else out += n === '$' ? '$$' : n;
-    } else out += c;
-  }
-  return out;
 }
 
 function uriCondition(m: StringMatch, ignoreCase: boolean, route: string): UriCondition {

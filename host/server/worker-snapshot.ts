@@ -2,7 +2,7 @@
 // of stats for all its worker threads: counters and gauges are summed by name; a cluster's
 // endpoints are summed per endpoint, unhealthy when any worker has ejected them (outlier
 // detection runs per worker in wasmesh; Envoy runs it once per cluster on its main thread).
-import type { ClusterStatus, EndpointStatus } from './cluster-manager.js';
+import type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
 
 /** Sums `name → value` lists; the result is sorted by name, as /stats prints it. */
 export function mergeStats(lists: ReadonlyArray<ReadonlyArray<readonly [string, number]>>): Array<[string, number]> {

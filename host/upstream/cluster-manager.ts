@@ -14,12 +14,12 @@ import {
 } from '../core/upstream-policy.js';
 import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
 import type { Cluster, LbPolicy, MeshConfig } from '../model/mesh.js';
-import { ClusterPool, type PoolSettings } from '../upstream/cluster-pool.js';
-import { LocalBreaker } from '../upstream/connection-breaker.js';
-import type { EndpointPool } from '../upstream/endpoint-pool.js';
-import type { UpstreamCodec } from '../upstream/upstream-codec.js';
-import type { ClusterStats, Stats } from '../stats/stats.js';
-import type { Limits } from './limits.js';
+import { ClusterPool, type PoolSettings } from './cluster-pool.js';
+import { LocalBreaker } from './connection-breaker.js';
+import type { EndpointPool } from './endpoint-pool.js';
+import type { UpstreamCodec } from './upstream-codec.js';
+import type { ClusterStats, Stats } from '../telemetry/stats.js';
+import type { Limits } from '../common/limits.js';
 import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
 
 /** Envoy's host_selection_retry_max_attempts as Istio sets it with retries (previous_hosts). */

@@ -1,28 +1,30 @@
-// The data-path server: a uWS listener, the current configuration version (route table in the
-// core, header edits, route policies, the cluster manager's view of the clusters) swapped
-// atomically by apply(), and the per-request streams; what the CLI, the admin API and hot
-// reload drive.
-import { InflightList } from './inflight.js';
+// The data-path server of one thread: a listener, the HTTP connection manager and its streams,
+// the cluster manager, and the configuration versions it serves. apply() builds a version —
+// route table in the core, each route's filter chain, header edits and retry policies, the
+// clusters — and swaps it in atomically; what the CLI, the admin API and hot reload drive.
 import { Core } from '../core/wasm.js';
 import { RouteTable, requestViewOf } from '../core/router.js';
-import { compileRouteTable } from '../compile/route-table.js';
-import type { MeshConfig } from '../model/mesh.js';
-import { Listener } from '../listener/listener.js';
-import type { Downstream, DownstreamHandler } from '../listener/downstream.js';
-import { CoreUpstreamCodec } from '../upstream/core-codec.js';
-import { Stats } from '../stats/stats.js';
-import { resolveLimits, type Limits } from './limits.js';
-import type { AccessLogEntry } from './access-log.js';
-import { ProxyStream, type ProxyContext } from './proxy-stream.js';
-import { ProxyVersion, mergeOps, type ClusterRuntime, type RouteRuntime } from './proxy-version.js';
-import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
-import type { HeaderOps, Route } from '../model/mesh.js';
+import { FaultDice } from '../core/fault.js';
 import { RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
-import { ClusterManager, type ClusterStatus } from './cluster-manager.js';
-import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED, type HeadOverrides } from '../core/codec.js';
-import { Random } from './random.js';
-import { RouteRewrite } from './rewrite.js';
-import { RouteCors } from './cors.js';
+import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec.js';
+import { compileRouteTable } from '../compile/route-table.js';
+import type { HeaderOps, MeshConfig, Route } from '../model/mesh.js';
+import { mergeOps } from '../model/header-ops.js';
+import { UwsListener } from '../listener/http1-uws/uws-listener.js';
+import { CoreUpstreamCodec } from '../upstream/core-codec.js';
+import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
+import { ClusterManager, type ClusterStatus } from '../upstream/cluster-manager.js';
+import { Stats } from '../telemetry/stats.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import { resolveLimits, type Limits } from '../common/limits.js';
+import { Random } from '../common/random.js';
+import { InflightList } from '../http/inflight.js';
+import { HttpConnectionManager } from '../http/connection-manager.js';
+import type { HttpStream } from '../http/http-stream.js';
+import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
+import type { RouterContext, RouterRoute } from '../router/router-filter.js';
+import { RouteRewrite } from '../router/rewrite.js';
+import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -40,14 +42,11 @@ const STRIP_ATTEMPT_AND_ORIGINAL_PATH: HeaderOps = { remove: ['x-envoy-attempt-c
 const ATTEMPT_ONE: HeaderOps = { remove: [], set: [['x-envoy-attempt-count', '1']], add: [] };
 
 /**
- * Response edits applied before the route's own (which may override them): uWS writes its own
- * Date, so the upstream's is dropped; `server` is overwritten, as Envoy does by default
+ * Response edits applied before the route's own (which may override them): the listener writes
+ * its own Date, so the upstream's is dropped; `server` is overwritten, as Envoy does by default
  * (server_header_transformation OVERWRITE; Istio's sidecars answer `server: istio-envoy`).
  */
 const RESPONSE_DEFAULTS: HeaderOps = { remove: ['date'], set: [['server', 'wasmesh']], add: [] };
-
-/** For requests answered before any stream exists (no config yet, shutting down). */
-const IGNORE_DOWNSTREAM: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
 
 export interface ProxyServerOptions {
   host: string;
@@ -63,23 +62,20 @@ export interface ProxyServerOptions {
   coreModule?: WebAssembly.Module;
 }
 
-export type { ClusterStatus, EndpointStatus } from './cluster-manager.js';
+export type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
 
 export class ProxyServer {
   readonly stats = new Stats();
   readonly limits: Limits;
   readonly #core: Core;
   readonly #codec: CoreUpstreamCodec;
-  readonly #listener: Listener;
-  readonly #ctx: ProxyContext;
+  readonly #listener: UwsListener;
+  readonly #manager: HttpConnectionManager;
+  readonly #inflight = new InflightList<HttpStream>();
   readonly #clusters: ClusterManager;
-  readonly #writer: RequestHeadWriter;
-  readonly #strip: EditHandle;
-  readonly #stripRewrite: EditHandle;
-  #current: ProxyVersion | null = null;
-  #closing: Promise<void> | null = null;
-
+  readonly #deps: FilterDeps;
   readonly #requestedPort: number;
+  #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
@@ -87,31 +83,33 @@ export class ProxyServer {
     const view = requestViewOf(this.#core);
     this.#codec = new CoreUpstreamCodec(this.#core, view);
     this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, this.#codec, { seed: opts.seed });
-    this.#writer = new RequestHeadWriter(this.#core);
-    this.#strip = new EditList(this.#core, STRIP_ATTEMPT);
-    this.#stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
-    const writer = this.#writer;
-    const lists2 = [this.#strip, this.#strip] as EditList[];
-    const lists3 = [this.#strip, this.#strip, new EditList(this.#core, ATTEMPT_ONE)] as EditList[];
-    this.#ctx = {
-      stats: this.stats,
-      limits: this.limits,
-      requestView: view,
-      log: opts.log,
-      inflight: new InflightList(),
-      rng: new Random(opts.seed),
-      listenerPort: () => this.#listener.port,
+    const writer = new RequestHeadWriter(this.#core);
+    const strip = new EditList(this.#core, STRIP_ATTEMPT);
+    const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
+    // Reused argument arrays: the writer reads them synchronously and keeps nothing.
+    const lists2 = [strip, strip] as EditList[];
+    const lists3 = [strip, strip, new EditList(this.#core, ATTEMPT_ONE)] as EditList[];
+    const router: RouterContext = {
       clusters: this.#clusters,
+      limits: this.limits,
+      rng: new Random(opts.seed),
       writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne) => {
-        // Reused argument arrays: the writer reads them synchronously and keeps nothing.
         const lists = attemptOne ? lists3 : lists2;
-        lists[0] = (rewritesPath ? this.#stripRewrite : this.#strip) as EditList;
+        lists[0] = rewritesPath ? stripRewrite : strip;
         lists[1] = edits as EditList;
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
+    this.#deps = {
+      stats: this.stats.downstream,
+      faults: new FaultDice(this.#core, opts.seed),
+      router,
+      listenerPort: () => this.#listener.port,
+      accessLog: opts.log,
+    };
+    this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
-    this.#listener = new Listener(opts.host, opts.port, (ds) => this.#onRequest(ds));
+    this.#listener = new UwsListener(opts.host, opts.port, (ds) => this.#manager.onRequest(ds));
   }
 
   /** The actual listening port (after listen()). */
@@ -120,79 +118,78 @@ export class ProxyServer {
   }
 
   /** The version being served (null before the first apply). */
-  get current(): ProxyVersion | null {
-    return this.#current;
+  get current(): RouteConfig | null {
+    return this.#manager.current;
   }
 
   /** Requests in flight across all versions. */
   get inflight(): number {
-    return this.#ctx.inflight.size;
+    return this.#inflight.size;
   }
 
   /**
    * Compiles and loads `mesh` as `version`, then swaps it in. Throws (RouteCompileError,
-   * RouteTableError) on a bad mesh, leaving the previous version serving untouched.
+   * RouteTableError, a filter's config error) on a bad mesh, leaving the previous version
+   * serving untouched.
    */
   apply(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
     const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
     const table = RouteTable.load(this.#core, bytes, version);
-    const edits: EditHandle[] = [];
+    const disposers: Array<() => void> = [];
+    const deps = this.#deps;
     const encode = (ops: HeaderOps): EditHandle => {
       const e = this.#codec.encodeEdits(ops);
-      edits.push(e);
+      disposers.push(() => e.dispose());
       return e;
     };
-    const policies: RetryPolicy[] = [];
+    // Routes without their own retries share one default policy record.
     let defaultRetry: RetryPolicy | null = null;
     const retryOf = (r: Route): RetryPolicy => {
-      if (r.retry === undefined) {
-        if (!defaultRetry) policies.push((defaultRetry = RetryPolicy.encode(this.#core, retryPolicyFromIstio(undefined))));
-        return defaultRetry;
-      }
-      const p = RetryPolicy.encode(this.#core, r.retry);
-      policies.push(p);
+      if (r.retry === undefined && defaultRetry) return defaultRetry;
+      const p = RetryPolicy.encode(this.#core, r.retry ?? retryPolicyFromIstio(undefined));
+      disposers.push(() => p.free());
+      if (r.retry === undefined) defaultRetry = p;
       return p;
     };
-    let routes: RouteRuntime[];
-    let clusters: ClusterRuntime[];
+    let routes: RouteEntry[];
+    let clusters;
     try {
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
       routes = [];
       for (const vh of mesh.virtualHosts) {
         for (const r of vh.routes) {
-          routes.push({
+          const index = routes.length;
+          const upstream = (): RouterRoute => ({
             name: r.name,
+            index,
             timeoutMs: r.timeoutMs ?? 0,
-            stats: this.stats.route(r.name),
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
             requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
             responseEdits: r.destinations.map((d) => encode(mergeOps(RESPONSE_DEFAULTS, r.responseHeaders, d.responseHeaders))),
             retry: retryOf(r),
-            fault: r.fault && (r.fault.delay || r.fault.abort) ? r.fault : null,
             rewrite: RouteRewrite.compile(r),
-            redirect: r.redirect ?? null,
-            directResponse: r.directResponse ?? null,
-            cors: r.cors ? new RouteCors(r.cors, r.name) : null,
             mirrors: (r.mirrors ?? []).map((m) => ({ clusterIndex: clusterIndex.get(m.cluster) ?? -1, percentage: m.percentage })),
-            localResponseHeaders: [...r.responseHeaders.set, ...r.responseHeaders.add].map(([n, v]) => [n.toLowerCase(), v]),
           });
+          const factories = [];
+          for (const f of ROUTE_FILTERS) {
+            const factory = f.forRoute(r, deps);
+            if (factory !== null) factories.push(factory);
+          }
+          routes.push({ name: r.name, index, stats: this.stats.route(r.name), chain: filterChain(factories, terminalFilter(r, deps, upstream)) });
         }
       }
       // Last: the cluster manager changes nothing when it throws (a refused hash table).
       clusters = this.#clusters.apply(mesh, table);
     } catch (err) {
-      for (const e of edits) e.dispose();
-      for (const p of policies) p.free();
+      for (const d of disposers) d();
       table.release();
       throw err;
     }
-    // Nothing below throws: from here the swap is committed.
-    const prev = this.#current;
-    this.#current = new ProxyVersion(version, mesh, table, routes, clusters);
-    // In-flight requests keep `prev` alive until they finish; then its core memory is freed.
-    prev?.retire();
+    // Nothing below throws: from here the swap is committed. In-flight requests keep the
+    // previous version alive until they finish; then its core memory is freed.
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps), disposers));
   }
 
   listen(): Promise<void> {
@@ -205,13 +202,13 @@ export class ProxyServer {
   }
 
   async #close(): Promise<void> {
+    this.#manager.startClosing();
     this.#listener.stopAccepting();
     const deadline = Date.now() + this.limits.drainTimeoutMs;
-    while (this.#ctx.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of this.#ctx.inflight.values()) s.abort();
+    while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
-    this.#current?.retire();
-    this.#current = null;
+    this.#manager.setConfig(null);
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event
     // loop only ends once uWS holds no socket.
     this.#listener.closeAll();
@@ -235,15 +232,5 @@ export class ProxyServer {
   /** The cluster manager (outlier ticks and stats sync for tests and the admin API). */
   get clusterManager(): ClusterManager {
     return this.#clusters;
-  }
-
-  #onRequest(ds: Downstream): void {
-    const v = this.#current;
-    if (!v || this.#closing) {
-      ds.attach(IGNORE_DOWNSTREAM, false);
-      ds.reply('503 Service Unavailable', [], this.#closing ? 'proxy is shutting down' : 'no configuration loaded');
-      return;
-    }
-    new ProxyStream(this.#ctx, ds).run(v);
   }
 }

@@ -1,6 +1,6 @@
 // Formats the data path's access-log records as Envoy's default access-log line, field for
 // field, so that log tooling written for Envoy (and Istio's ingress gateway) reads wasmesh.
-import type { AccessLogEntry } from '../proxy/access-log.js';
+import type { AccessLogEntry } from './access-log.js';
 
 /** Fields Envoy's default format has that a record may carry (absent → `-`). */
 interface OptionalFields {

@@ -30,18 +30,6 @@ export const ResponseFlag = {
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];
 
-/** Status and body the proxy answers with when it generates the response itself. */
-export const LOCAL_REPLY: Readonly<Record<string, { status: string; body: string }>> = Object.freeze({
-  NR: { status: '404 Not Found', body: '' },
-  UH: { status: '503 Service Unavailable', body: 'no healthy upstream' },
-  UF: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure' },
-  UO: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow' },
-  UC: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' },
-  UT: { status: '504 Gateway Timeout', body: 'upstream request timeout' },
-  UPE: { status: '502 Bad Gateway', body: 'upstream protocol error' },
-  DPE: { status: '431 Request Header Fields Too Large', body: 'request header fields too large' },
-});
-
 // Envoy prints a request's flags in the order of its flag table, whatever the order they were
 // set in (a connect failure whose retries ran out reads "UF,URX").
 const ENVOY_ORDER = ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR'];

@@ -3,8 +3,11 @@
 // allow-* headers; an unmatched preflight is forwarded (unmatchedPreflights FORWARD) or
 // answered without CORS headers (IGNORE); a simple request from an allowed origin gets
 // Access-Control-Allow-Origin (+ credentials, expose headers) on its response.
-import type { CorsPolicy, StringMatch } from '../model/mesh.js';
-import { re2ToJs } from './rewrite.js';
+import type { CorsPolicy, StringMatch } from '../../model/mesh.js';
+import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
+import { re2ToJs } from '../../compile/regex/re2-to-js.js';
+import { FilterStatus, sharedFactory, type HttpFilterFactory } from '../filter.js';
+import type { StreamCallbacks } from '../stream-callbacks.js';
 
 type Header = readonly [string, string];
 
@@ -76,4 +79,25 @@ export class RouteCors {
     if (p.exposeHeaders.length) h.push(['access-control-expose-headers', p.exposeHeaders.join(',')]);
     return { kind: 'simple', headers: h };
   }
+}
+
+/**
+ * The CORS filter of a route with a corsPolicy (Istio runs it first in the chain): answers an
+ * allowed preflight itself, and gives a simple request from an allowed origin its
+ * Access-Control-* response headers. Stateless: one filter per route.
+ */
+export function corsFilter(policy: CorsPolicy, route: string, stats: StatScope<DownstreamStat>): HttpFilterFactory {
+  const cors = new RouteCors(policy, route);
+  return sharedFactory({
+    onRequestHeaders(stream: StreamCallbacks): FilterStatus {
+      const v = cors.verdict(stream.downstream.method, stream.requestHeader('origin'), stream.requestHeader('access-control-request-method'));
+      if (v.kind === 'preflight') {
+        stats.inc('rq_cors_preflight');
+        stream.sendLocalReply('200 OK', v.headers, '');
+        return FilterStatus.StopIteration;
+      }
+      if (v.kind === 'simple') for (const [n, value] of v.headers) stream.addResponseHeader(n, value);
+      return FilterStatus.Continue;
+    },
+  });
 }

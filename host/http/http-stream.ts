@@ -1,0 +1,364 @@
+// One downstream request through the HTTP connection manager (Envoy's ActiveStream): header
+// limits, the listener-level filters, route selection, the route's filter chain ending in its
+// terminal filter, the response on its way back, and the stream's record (flags, ids, upstream)
+// for stats and the access log. The stream knows no filter by name: what a request goes through
+// is the chain its route was given when the config version was built.
+//
+// Phases: Decoding (filters in order; a filter may pause and resume) → Upstream (the terminal
+// filter has the request) → Done.
+import type { Downstream, DownstreamHandler, HeadSink, HeadSource, BodyMode } from '../listener/downstream.js';
+import type { RequestView } from '../core/request-view.js';
+import type { Stats } from '../telemetry/stats.js';
+import type { Limits } from '../common/limits.js';
+import type { InflightList, InflightMember } from './inflight.js';
+import { FilterStatus, type HttpFilter } from './filter.js';
+import type { StreamCallbacks } from './stream-callbacks.js';
+import type { RouteConfig, RouteEntry } from './route-config.js';
+import { ResponseFlag } from './response-flags.js';
+import { LOCAL_REPLY } from './local-reply.js';
+
+/** What every stream of one connection manager shares. */
+export interface StreamContext {
+  readonly stats: Stats;
+  readonly limits: Limits;
+  readonly requestView: RequestView;
+  readonly inflight: InflightList<HttpStream>;
+}
+
+const enum Phase { Decoding, Upstream, Done }
+
+// Shared empty list: a stream makes its own only when it has something to put in it.
+const NONE: readonly never[] = Object.freeze([]);
+
+export class HttpStream implements DownstreamHandler, HeadSource, InflightMember, StreamCallbacks {
+  /** Its slot in ctx.inflight (InflightList keeps it). */
+  inflightIndex = -1;
+  readonly downstream: Downstream;
+  readonly #ctx: StreamContext;
+  #config: RouteConfig | null = null;
+  #route: RouteEntry | null = null;
+  #phase = Phase.Decoding;
+  /** The route's filters for this stream (the route's shared array unless one keeps state). */
+  #filters: readonly HttpFilter[] = NONE;
+  #terminal: HttpFilter | null = null;
+  /**
+   * Position of the next onRequestHeaders call: listener filters first (0..L-1), routing (L),
+   * then the route's filters and the terminal one (L+1 …). Resuming continues from here.
+   */
+  #next = 0;
+  #paused = false;
+  /** Request body that arrived while the head was still going through the filters. */
+  #heldBody: Uint8Array[] = NONE as never;
+  #heldBytes = 0;
+  #heldLast = false;
+  /** Request fields as forwarded (name, value, …): the downstream's, edited in place by filters. */
+  readonly #headers: string[];
+  #viewFilled = false;
+  #flags: string[] | null = null;
+  #extraHeaders: string[] | null = null;
+  #headSource: HeadSource | null = null;
+  readonly hasBody: boolean;
+  readonly chunked: boolean;
+  readonly contentLength: string | null;
+  requestId = '';
+  forwardedFor: string | undefined = undefined;
+  upstreamHost = '-';
+  upstreamCluster = '-';
+  upstreamServiceTimeMs = -1;
+  attempts = 0;
+  completed = false;
+
+  constructor(ctx: StreamContext, ds: Downstream) {
+    this.#ctx = ctx;
+    this.downstream = ds;
+    this.#headers = ds.headers;
+    const te = this.requestHeader('transfer-encoding');
+    this.contentLength = this.requestHeader('content-length');
+    this.chunked = te !== null;
+    this.hasBody = this.chunked || (this.contentLength !== null && this.contentLength !== '0');
+  }
+
+  get config(): RouteConfig {
+    return this.#config!;
+  }
+
+  get route(): RouteEntry | null {
+    return this.#route;
+  }
+
+  get responseStarted(): boolean {
+    return this.downstream.headSent;
+  }
+
+  /** The Envoy response flags set so far. */
+  get flags(): readonly string[] {
+    return this.#flags ?? NONE;
+  }
+
+  /** Runs synchronously inside the listener's request callback. */
+  run(config: RouteConfig): void {
+    const ctx = this.#ctx;
+    const ds = this.downstream;
+    ctx.stats.downstream.inc('downstream_rq_total');
+    ctx.stats.downstream.inc('downstream_rq_active');
+    ctx.inflight.add(this);
+    this.#config = config;
+    config.retain();
+    ds.attach(this, this.hasBody);
+    if (this.#headers.length / 2 > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
+      ctx.stats.downstream.inc('downstream_rq_header_overflow');
+      this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    this.#decodeHeaders();
+  }
+
+  // ── Decoding ──────────────────────────────────────────────────────────────────────────
+  #decodeHeaders(): void {
+    const listener = this.#config!.listenerFilters;
+    const routing = listener.length;
+    for (;;) {
+      if (this.#phase !== Phase.Decoding) return;
+      const at = this.#next++;
+      let filter: HttpFilter;
+      if (at < routing) filter = listener[at]!;
+      else if (at === routing) {
+        if (!this.#selectRoute()) return;
+        continue;
+      } else {
+        const k = at - routing - 1;
+        const filters = this.#filters;
+        if (k === filters.length) {
+          // The terminal filter takes the head (and answers the request, now or later).
+          this.#terminal!.onRequestHeaders?.(this);
+          break;
+        }
+        filter = filters[k]!;
+      }
+      if (filter.onRequestHeaders !== undefined && filter.onRequestHeaders(this) === FilterStatus.StopIteration) {
+        if (this.#phase === Phase.Decoding) this.#paused = true;
+        return;
+      }
+    }
+    if (this.#phase !== Phase.Decoding) return;
+    // The terminal filter has the head: the body goes straight to the filters from here on.
+    this.#phase = Phase.Upstream;
+    if (this.#heldBody.length > 0 || this.#heldLast) {
+      const held = this.#heldBody;
+      const last = this.#heldLast;
+      this.#heldBody = NONE as never;
+      this.#heldBytes = 0;
+      for (let i = 0; i < held.length; i++) {
+        if (this.#phase !== Phase.Upstream) return;
+        this.#decodeBody(held[i]!, last && i === held.length - 1);
+      }
+      if (last && held.length === 0 && this.#phase === Phase.Upstream) this.#decodeBody(EMPTY, true);
+      this.resumeRequestBody();
+    }
+  }
+
+  /** The forwarded request in the core's view, the route match and the route's chain. */
+  #selectRoute(): boolean {
+    if (this.requestView() === null) {
+      this.#ctx.stats.downstream.inc('downstream_rq_header_overflow');
+      this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
+      return false;
+    }
+    const config = this.#config!;
+    const index = config.table.match();
+    if (index < 0) {
+      this.#ctx.stats.downstream.inc('no_route');
+      this.#localReplyFor(ResponseFlag.NoRouteFound);
+      return false;
+    }
+    const route = (this.#route = config.routes[index]!);
+    route.stats.inc('rq_total');
+    const chain = route.chain;
+    this.#filters = chain.shared ?? chain.factories.map((f) => f.create());
+    this.#terminal = chain.terminal.create();
+    return true;
+  }
+
+  continueDecoding(): void {
+    if (!this.#paused || this.#phase !== Phase.Decoding) return;
+    this.#paused = false;
+    this.#decodeHeaders();
+  }
+
+  #decodeBody(chunk: Uint8Array, last: boolean): void {
+    const filters = this.#filters;
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i]!;
+      if (f.onRequestBody !== undefined) {
+        f.onRequestBody(this, chunk, last);
+        if (this.#phase !== Phase.Upstream) return;
+      }
+    }
+    this.#terminal!.onRequestBody?.(this, chunk, last);
+  }
+
+  // ── Request fields ────────────────────────────────────────────────────────────────────
+  requestHeader(name: string): string | null {
+    const h = this.#headers;
+    for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === name) return h[i + 1]!;
+    return null;
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    const h = this.#headers;
+    this.#viewFilled = false;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      if (h[i] === name) {
+        h[i + 1] = value;
+        return;
+      }
+    }
+    h.push(name, value);
+  }
+
+  requestView(): RequestView | null {
+    const view = this.#ctx.requestView;
+    if (this.#viewFilled && view.owner === this) return view;
+    const ds = this.downstream;
+    let err = view.begin(ds.method, ds.path, ds.authority);
+    const h = this.#headers;
+    for (let i = 0; err === null && i + 1 < h.length; i += 2) err = view.header(h[i]!, h[i + 1]!);
+    if (err !== null) {
+      view.owner = null;
+      return null;
+    }
+    view.owner = this;
+    this.#viewFilled = true;
+    return view;
+  }
+
+  // ── Answers ───────────────────────────────────────────────────────────────────────────
+  sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void {
+    if (this.#phase === Phase.Done) return;
+    if (flag !== undefined) this.setFlag(flag);
+    this.downstream.reply(status, headers, body);
+    // reply() normally finishes the stream through onResponseComplete; make sure of it.
+    this.#finish();
+  }
+
+  #localReplyFor(flag: ResponseFlag): void {
+    const reply = LOCAL_REPLY[flag]!;
+    this.sendLocalReply(reply.status, NONE, reply.body, flag);
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    (this.#extraHeaders ??= []).push(name, value);
+  }
+
+  encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void {
+    if (this.#phase === Phase.Done) return;
+    const filters = this.#filters;
+    for (let i = filters.length - 1; i >= 0; i--) filters[i]!.onResponseHeaders?.(this, code);
+    const listener = this.#config!.listenerFilters;
+    for (let i = listener.length - 1; i >= 0; i--) listener[i]!.onResponseHeaders?.(this, code);
+    this.#headSource = source;
+    this.downstream.writeHead(code, this, mode, length);
+  }
+
+  /**
+   * The response head, when the downstream writes it (in this turn of the event loop, so the
+   * source's views into reused memory are still valid): the source's fields, then the filters'.
+   */
+  emitHead(sink: HeadSink): void {
+    this.#headSource!.emitHead(sink);
+    const extra = this.#extraHeaders;
+    if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) sink.header(extra[i]!, extra[i + 1]!);
+  }
+
+  encodeData(chunk: Uint8Array): boolean {
+    if (this.#phase === Phase.Done) return true;
+    return this.downstream.write(chunk);
+  }
+
+  encodeEnd(): void {
+    if (this.#phase === Phase.Done) return;
+    this.downstream.end();
+  }
+
+  resetStream(): void {
+    if (this.#phase === Phase.Done) return;
+    this.downstream.abort();
+    this.#finish();
+  }
+
+  pauseRequestBody(): void {
+    this.downstream.pauseBody();
+  }
+
+  resumeRequestBody(): void {
+    this.downstream.resumeBody();
+  }
+
+  setFlag(flag: ResponseFlag): void {
+    (this.#flags ??= []).push(flag);
+  }
+
+  // ── Downstream events ─────────────────────────────────────────────────────────────────
+  onBodyData(chunk: Uint8Array, last: boolean): void {
+    if (this.#phase === Phase.Done) return;
+    if (this.#phase === Phase.Upstream) {
+      this.#decodeBody(chunk, last);
+      return;
+    }
+    // The head is still in the filters (a delay): hold a bounded amount, then stop reading.
+    if (chunk.length > 0) {
+      if ((this.#heldBody as readonly unknown[]) === NONE) this.#heldBody = [];
+      this.#heldBody.push(chunk);
+      this.#heldBytes += chunk.length;
+    }
+    if (last) this.#heldLast = true;
+    if (this.#heldBytes >= this.#ctx.limits.requestBufferBytes) this.downstream.pauseBody();
+  }
+
+  onAborted(): void {
+    if (this.#phase === Phase.Done) return;
+    this.setFlag(ResponseFlag.DownstreamConnectionTermination);
+    this.#ctx.stats.downstream.inc('downstream_rq_rx_reset');
+    this.#finish();
+  }
+
+  onWritable(): void {
+    this.#terminal?.onResponseWritable?.(this);
+  }
+
+  onResponseComplete(): void {
+    this.completed = true;
+    this.#finish();
+  }
+
+  /** Aborts the stream from outside (server shutdown after the drain period). */
+  abort(): void {
+    if (this.#phase === Phase.Done) return;
+    this.downstream.abort();
+    this.#finish();
+  }
+
+  // ── Ending ────────────────────────────────────────────────────────────────────────────
+  #finish(): void {
+    if (this.#phase === Phase.Done) return;
+    this.#phase = Phase.Done;
+    const ctx = this.#ctx;
+    const config = this.#config!;
+    const listener = config.listenerFilters;
+    const filters = this.#filters;
+    const terminal = this.#terminal;
+    // Filters let go of what they hold (timers, upstream requests) before anything is counted.
+    terminal?.onDestroy?.(this);
+    for (let i = filters.length - 1; i >= 0; i--) filters[i]!.onDestroy?.(this);
+    this.#heldBody = NONE as never;
+    ctx.inflight.delete(this);
+    ctx.stats.downstream.dec('downstream_rq_active');
+    ctx.stats.downstreamDone(this.downstream.status, this.#flags ?? NONE);
+    for (let i = 0; i < listener.length; i++) listener[i]!.onLog?.(this);
+    for (let i = 0; i < filters.length; i++) filters[i]!.onLog?.(this);
+    terminal?.onLog?.(this);
+    config.release();
+  }
+}
+
+const EMPTY = new Uint8Array(0);

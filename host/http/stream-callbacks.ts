@@ -1,0 +1,77 @@
+// What a filter may see and do on its stream (Envoy's StreamDecoderFilterCallbacks and
+// StreamInfo in one): the request as received and as forwarded, the chosen route, local replies,
+// resuming after a pause, response headers to add, and the record the access log reads. The
+// HTTP stream implements it; unit tests of a filter can implement it with a plain object.
+import type { Downstream, HeadSource } from '../listener/downstream.js';
+import type { BodyMode } from '../listener/downstream.js';
+import type { RequestView } from '../core/request-view.js';
+import type { ResponseFlag } from './response-flags.js';
+import type { RouteEntry, RouteConfig } from './route-config.js';
+
+export interface StreamCallbacks {
+  /** The downstream request: method, path, authority and client address as received. */
+  readonly downstream: Downstream;
+  /** The config version the stream runs on (kept alive until the stream ends). */
+  readonly config: RouteConfig;
+  /** The route chosen for the request; null before routing and when none matched. */
+  readonly route: RouteEntry | null;
+  /** The request has a body (content-length above 0, or chunked). */
+  readonly hasBody: boolean;
+  /** The request body is framed chunked. */
+  readonly chunked: boolean;
+  /** The request head's Content-Length value, or null. */
+  readonly contentLength: string | null;
+
+  /** The first value of request header `name` (lower-case) as forwarded, or null. */
+  requestHeader(name: string): string | null;
+  /** Replaces the first `name` header's value, or appends the header when absent. */
+  setRequestHeader(name: string, value: string): void;
+  /**
+   * The core's request view filled with this request as forwarded: every later reader of the
+   * view (route match, head writer) sees this stream's request. Null when it does not fit (431).
+   */
+  requestView(): RequestView | null;
+
+  /** Answers the request from the proxy; nothing after the calling filter runs. */
+  sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void;
+  /** Resumes the request after a filter returned StopIteration. */
+  continueDecoding(): void;
+  /** A header for the response, written after the upstream's (or the local reply's) own. */
+  addResponseHeader(name: string, value: string): void;
+
+  /** The response head: written downstream after the filters' onResponseHeaders (terminal filters). */
+  encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;
+  /** A response body chunk (may be a view into reused memory); false under backpressure. */
+  encodeData(chunk: Uint8Array): boolean;
+  /** The response body is complete. */
+  encodeEnd(): void;
+  /** Closes the downstream connection mid-response (the client must not take a partial body for whole). */
+  resetStream(): void;
+  /** The response head went downstream already. */
+  readonly responseStarted: boolean;
+  /**
+   * The response went downstream whole. False when a stream ends otherwise (the client went
+   * away, the server shut down, the stream was reset): what still runs upstream is cancelled.
+   */
+  readonly completed: boolean;
+  /** Stops reading the request body (the upstream is not taking more) and resumes it. */
+  pauseRequestBody(): void;
+  resumeRequestBody(): void;
+
+  // ── Stream info: what the access log and stats read ──────────────────────────────────
+  /** Adds an Envoy response flag (UF, URX, DI …). */
+  setFlag(flag: ResponseFlag): void;
+  /** The flags set so far. */
+  readonly flags: readonly string[];
+  /** x-request-id as forwarded (the client's, or one generated). */
+  requestId: string;
+  /** x-forwarded-for as forwarded (the client address appended). */
+  forwardedFor: string | undefined;
+  /** The endpoint (`address:port`) and cluster of the last attempt, or '-'. */
+  upstreamHost: string;
+  upstreamCluster: string;
+  /** Milliseconds from the request's start to the upstream response head; -1 when none. */
+  upstreamServiceTimeMs: number;
+  /** Upstream attempts made. */
+  attempts: number;
+}

@@ -1,0 +1,55 @@
+// The HTTP filter chain, listed once as data, in Istio's order: which filters run before routing
+// (for every request), which a route gets (each only when its config asks for it, so a filter
+// that is off for a route costs nothing there), and which filter ends the route's chain. A new
+// filter is a file in host/http/filters/ and one entry here.
+import type { Route } from '../model/mesh.js';
+import type { FaultDice } from '../core/fault.js';
+import type { StatScope, DownstreamStat } from '../telemetry/stats.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import type { HttpFilter, HttpFilterFactory } from '../http/filter.js';
+import { forwardedHeaders } from '../http/filters/forwarded-headers.js';
+import { accessLogFilter } from '../http/filters/access-log.js';
+import { corsFilter } from '../http/filters/cors.js';
+import { faultFilter } from '../http/filters/fault.js';
+import { redirectFilter, directResponseFilter } from '../http/filters/direct-response.js';
+import { routerFilter, type RouterContext, type RouterRoute } from '../router/router-filter.js';
+
+/** What the filters of one server are built with. */
+export interface FilterDeps {
+  readonly stats: StatScope<DownstreamStat>;
+  readonly faults: FaultDice;
+  readonly router: RouterContext;
+  readonly listenerPort: () => number;
+  readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
+}
+
+/** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
+export function listenerFilters(deps: FilterDeps): HttpFilter[] {
+  const filters: HttpFilter[] = [forwardedHeaders];
+  if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  return filters;
+}
+
+/** A route's filter: its factory for that route, or null when the route does not use it. */
+interface RouteFilterConfig {
+  readonly name: string;
+  forRoute(route: Route, deps: FilterDeps): HttpFilterFactory | null;
+}
+
+/** Istio's order: CORS, then fault injection, then (terminal) the router or a direct response. */
+export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
+  { name: 'cors', forRoute: (r, d) => (r.cors ? corsFilter(r.cors, r.name, d.stats) : null) },
+  { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
+];
+
+/**
+ * The filter that answers a route's requests: its redirect or direct response (with the
+ * route-level response header operations), or the router with `upstream` (built only then).
+ */
+export function terminalFilter(route: Route, deps: FilterDeps, upstream: () => RouterRoute): HttpFilterFactory {
+  const local = (): Array<readonly [string, string]> =>
+    [...route.responseHeaders.set, ...route.responseHeaders.add].map(([n, v]) => [n.toLowerCase(), v] as const);
+  if (route.redirect) return redirectFilter(route.redirect, local(), deps.listenerPort, deps.stats);
+  if (route.directResponse) return directResponseFilter(route.directResponse, local(), deps.stats);
+  return routerFilter(deps.router, upstream());
+}
