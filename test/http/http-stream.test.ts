@@ -1,0 +1,277 @@
+// The HTTP stream and its filter chain, with a fake downstream and recording filters over the
+// real core (route table, request view): filter order (listener filters, routing, route
+// filters, terminal), pause and resume with the body held meanwhile, local replies that stop
+// the chain, response headers last to first, the request view refilled for a stream that
+// paused, and one shared filter array for a route whose filters keep no per-stream state.
+import { describe, expect, it } from 'vitest';
+import { Core } from '../../host/core/wasm.js';
+import { RouteTable, requestViewOf } from '../../host/core/router.js';
+import { compileRouteTable } from '../../host/compile/route-table.js';
+import { Stats } from '../../host/telemetry/stats.js';
+import { resolveLimits } from '../../host/common/limits.js';
+import { InflightList } from '../../host/http/inflight.js';
+import { HttpStream, type StreamContext } from '../../host/http/http-stream.js';
+import { RouteConfig, filterChain, type RouteEntry } from '../../host/http/route-config.js';
+import { FilterStatus, sharedFactory, type HttpFilter, type HttpFilterFactory } from '../../host/http/filter.js';
+import type { StreamCallbacks } from '../../host/http/stream-callbacks.js';
+import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../../host/listener/downstream.js';
+import { dest, match, route, webCluster } from '../envoy/mesh-fixtures.js';
+import type { MeshConfig } from '../../host/model/mesh.js';
+
+class FakeDownstream implements Downstream {
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: string[];
+  readonly remoteAddress = '10.0.0.9';
+  readonly headBytes = 64;
+  readonly startTime = Date.now();
+  bytesSent = 0;
+  bytesReceived = 0;
+  status = 0;
+  open = true;
+  headSent = false;
+  handler: DownstreamHandler | null = null;
+  paused = false;
+  replies: Array<{ status: string; headers: Array<readonly [string, string]>; body: string }> = [];
+  head: { code: number; fields: Array<[string, string]> } | null = null;
+
+  constructor(path: string, headers: string[] = [], method = 'GET') {
+    this.method = method;
+    this.path = path;
+    this.authority = 'web';
+    this.headers = ['host', 'web', ...headers];
+  }
+  attach(handler: DownstreamHandler): void {
+    this.handler = handler;
+  }
+  pauseBody(): void {
+    this.paused = true;
+  }
+  resumeBody(): void {
+    this.paused = false;
+  }
+  reply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string): void {
+    this.status = parseInt(status, 10);
+    this.open = false;
+    this.replies.push({ status, headers: [...headers], body });
+    this.handler?.onResponseComplete();
+  }
+  writeHead(status: number, source: HeadSource, _mode: BodyMode): void {
+    this.status = status;
+    this.headSent = true;
+    const fields: Array<[string, string]> = [];
+    const sink: HeadSink = { status() {}, header: (n, v) => fields.push([String(n), String(v)]) };
+    source.emitHead(sink);
+    this.head = { code: status, fields };
+  }
+  write(chunk: Uint8Array): boolean {
+    this.bytesSent += chunk.length;
+    return true;
+  }
+  end(): void {
+    this.open = false;
+    this.handler?.onResponseComplete();
+  }
+  abort(): void {
+    this.open = false;
+  }
+}
+
+/** One route per path prefix: /a and /b. */
+const MESH: MeshConfig = {
+  clusters: [webCluster('v1', 1001)],
+  virtualHosts: [{
+    name: 'web', domains: ['*'],
+    routes: [
+      route('r/a', [dest(webCluster('v1', 1001).name)], { matches: [match({ uri: { kind: 'prefix', value: '/a' } })] }),
+      route('r/b', [dest(webCluster('v1', 1001).name)], { matches: [match({ uri: { kind: 'prefix', value: '/b' } })] }),
+    ],
+  }],
+};
+
+interface Harness {
+  ctx: StreamContext;
+  config: RouteConfig;
+  events: string[];
+  run(ds: FakeDownstream): HttpStream;
+}
+
+/**
+ * A stream context over a real core and route table; route i gets `chains[i]` ending in a
+ * terminal that records what it saw and answers 200 (or pauses when `hold` is set).
+ */
+function harness(chains: Array<{ filters: HttpFilterFactory[] }>, listener: HttpFilter[] = []): Harness {
+  const core = new Core();
+  const stats = new Stats();
+  const events: string[] = [];
+  const ctx: StreamContext = { stats, limits: resolveLimits({ requestBufferBytes: 8 }), requestView: requestViewOf(core), inflight: new InflightList() };
+  const table = RouteTable.load(core, compileRouteTable(MESH, { listenerPort: 80 }), 1);
+  const routes: RouteEntry[] = MESH.virtualHosts[0]!.routes.map((r, i) => ({
+    name: r.name,
+    index: i,
+    stats: stats.route(r.name),
+    chain: filterChain(chains[i]?.filters ?? [], terminal(events)),
+  }));
+  const config = new RouteConfig(1, MESH, table, routes, [], listener, []);
+  return { ctx, config, events, run: (ds) => { const s = new HttpStream(ctx, ds); s.run(config); return s; } };
+}
+
+/** The terminal: records the route, the request view's path as the core sees it, and the body. */
+function terminal(events: string[]): HttpFilterFactory {
+  return {
+    shared: null,
+    create: () => ({
+      onRequestHeaders(s: StreamCallbacks): FilterStatus {
+        const view = s.requestView()!;
+        // The core's view holds this stream's request (match() reads it): routing agrees.
+        events.push(`terminal ${s.route!.name} view-route=${s.config.routes[s.config.table.match()]?.name} body=${s.hasBody}`);
+        void view;
+        if (!s.hasBody) answer(s);
+        return FilterStatus.StopIteration;
+      },
+      onRequestBody(s: StreamCallbacks, chunk: Uint8Array, end: boolean): void {
+        events.push(`body ${Buffer.from(chunk).toString()}${end ? ' end' : ''}`);
+        if (end) answer(s);
+      },
+      onLog(): void {
+        events.push('log terminal');
+      },
+      onDestroy(): void {
+        events.push('destroy terminal');
+      },
+    }),
+  };
+}
+
+function answer(s: StreamCallbacks): void {
+  s.encodeHeaders(200, { emitHead: (sink) => sink.header('from', 'upstream') }, BodyMode.None, 0);
+  s.encodeEnd();
+}
+
+function recorder(name: string, events: string[], extra: Partial<HttpFilter> = {}): HttpFilter {
+  return {
+    onRequestHeaders: () => {
+      events.push(`headers ${name}`);
+      return FilterStatus.Continue;
+    },
+    onResponseHeaders: (s, code) => {
+      events.push(`response ${name} ${code}`);
+      s.addResponseHeader('x-by', name);
+    },
+    onLog: () => {
+      events.push(`log ${name}`);
+    },
+    ...extra,
+  };
+}
+
+describe('HttpStream', () => {
+  it('runs listener filters, routes, then the route\'s filters in order and the terminal last; responses go back last to first', () => {
+    const events: string[] = [];
+    const h = harness(
+      [{ filters: [sharedFactory(recorder('one', events)), sharedFactory(recorder('two', events))] }],
+      [recorder('listener', events)],
+    );
+    const ds = new FakeDownstream('/a/x');
+    h.run(ds);
+    events.push(...h.events);
+    expect(events).toEqual([
+      'headers listener', 'headers one', 'headers two',
+      'response two 200', 'response one 200', 'response listener 200',
+      'log listener', 'log one', 'log two',
+      'terminal r/a view-route=r/a body=false', 'destroy terminal', 'log terminal',
+    ]);
+    expect(ds.head).toEqual({ code: 200, fields: [['from', 'upstream'], ['x-by', 'two'], ['x-by', 'one'], ['x-by', 'listener']] });
+    expect(h.ctx.inflight.size).toBe(0);
+    expect(h.config.inflight).toBe(0);
+  });
+
+  it('a route whose filters keep no per-stream state shares one filter array; a stateful one gets a new filter per stream', () => {
+    const events: string[] = [];
+    let created = 0;
+    const stateful: HttpFilterFactory = { shared: null, create: () => (created++, recorder('stateful', events)) };
+    const h = harness([{ filters: [sharedFactory(recorder('shared', events))] }, { filters: [stateful] }]);
+    const chainA = h.config.routes[0]!.chain;
+    const chainB = h.config.routes[1]!.chain;
+    expect(chainA.shared).not.toBeNull();
+    expect(chainB.shared).toBeNull();
+    h.run(new FakeDownstream('/a'));
+    h.run(new FakeDownstream('/a'));
+    expect(created).toBe(0);
+    h.run(new FakeDownstream('/b'));
+    h.run(new FakeDownstream('/b'));
+    expect(created).toBe(2);
+  });
+
+  it('a filter that pauses holds the request; the body that arrives meanwhile is held (reading paused over the buffer) and delivered in order on resume', () => {
+    let resume: (() => void) | null = null;
+    const pausing: HttpFilter = {
+      onRequestHeaders(s) {
+        resume = () => s.continueDecoding();
+        return FilterStatus.StopIteration;
+      },
+    };
+    const h = harness([{ filters: [{ shared: null, create: () => pausing }] }]);
+    const ds = new FakeDownstream('/a', ['content-length', '12'], 'POST');
+    h.run(ds);
+    expect(h.events).toEqual([]);
+    ds.handler!.onBodyData(Buffer.from('hello'), false);
+    expect(ds.paused).toBe(false);
+    ds.handler!.onBodyData(Buffer.from(' world!'), true);
+    // 12 bytes held ≥ requestBufferBytes (8): the client is paused.
+    expect(ds.paused).toBe(true);
+    // Another request uses the shared request view meanwhile.
+    h.run(new FakeDownstream('/b'));
+    h.events.length = 0;
+    resume!();
+    expect(h.events).toEqual(['terminal r/a view-route=r/a body=true', 'body hello', 'body  world! end', 'destroy terminal', 'log terminal']);
+    expect(ds.paused).toBe(false);
+    expect(ds.status).toBe(200);
+  });
+
+  it('a local reply from a filter stops the chain: later filters and the terminal never run; created filters are destroyed and logged', () => {
+    const events: string[] = [];
+    const answering: HttpFilter = {
+      onRequestHeaders(s) {
+        events.push('answering');
+        s.sendLocalReply('403 Forbidden', [['x-why', 'test']], 'no', 'UAEX' as never);
+        return FilterStatus.StopIteration;
+      },
+      onDestroy: () => void events.push('destroy answering'),
+      onLog: (s) => void events.push(`log answering ${s.flags.join(',')}`),
+    };
+    const h = harness([{ filters: [{ shared: null, create: () => answering }, sharedFactory(recorder('after', events))] }]);
+    const ds = new FakeDownstream('/a');
+    h.run(ds);
+    expect([...events, ...h.events]).toEqual(['answering', 'destroy answering', 'log answering UAEX', 'log after', 'destroy terminal', 'log terminal']);
+    expect(ds.replies).toEqual([{ status: '403 Forbidden', headers: [['x-why', 'test']], body: 'no' }]);
+    expect(h.ctx.stats.downstream.get('downstream_rq_4xx')).toBe(1);
+  });
+
+  it('no route: 404 NR, route filters never created', () => {
+    let created = 0;
+    const h = harness([{ filters: [{ shared: null, create: () => (created++, {}) }] }]);
+    const ds = new FakeDownstream('/zzz');
+    h.run(ds);
+    expect(ds.replies[0]!.status).toBe('404 Not Found');
+    expect(created).toBe(0);
+    expect(h.ctx.stats.downstream.get('no_route')).toBe(1);
+  });
+
+  it('request fields edited by a listener filter are what routing and the request view see', () => {
+    const rewriting: HttpFilter = {
+      onRequestHeaders(s) {
+        s.setRequestHeader('x-added', 'yes');
+        s.setRequestHeader('host', 'changed');
+        return FilterStatus.Continue;
+      },
+    };
+    let seen: string | null = null;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((seen = s.requestHeader('x-added')), FilterStatus.Continue) })] }], [rewriting]);
+    const ds = new FakeDownstream('/a');
+    h.run(ds);
+    expect(seen).toBe('yes');
+    expect(ds.headers).toEqual(['host', 'changed', 'x-added', 'yes']);
+  });
+});

@@ -1,0 +1,62 @@
+// The filter chain as data (host/server/http-filters.ts): a route gets only the filters its
+// config asks for, in Istio's order, and the terminal filter its action calls for.
+import { describe, expect, it } from 'vitest';
+import { Core } from '../../host/core/wasm.js';
+import { FaultDice } from '../../host/core/fault.js';
+import { Stats } from '../../host/telemetry/stats.js';
+import { Random } from '../../host/common/random.js';
+import { resolveLimits } from '../../host/common/limits.js';
+import { ROUTE_FILTERS, listenerFilters, terminalFilter, type FilterDeps } from '../../host/server/http-filters.js';
+import { filterChain } from '../../host/http/route-config.js';
+import type { RouterRoute } from '../../host/router/router-filter.js';
+import { dest, route } from '../envoy/mesh-fixtures.js';
+import type { Route } from '../../host/model/mesh.js';
+
+const deps: FilterDeps = {
+  stats: new Stats().downstream,
+  faults: new FaultDice(new Core(), 1),
+  router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array() },
+  listenerPort: () => 80,
+  accessLog: undefined,
+};
+
+function chainOf(r: Route): { names: string[]; terminal: string; shared: boolean } {
+  const names: string[] = [];
+  const factories = [];
+  for (const f of ROUTE_FILTERS) {
+    const factory = f.forRoute(r, deps);
+    if (factory) {
+      names.push(f.name);
+      factories.push(factory);
+    }
+  }
+  let routerBuilt = false;
+  const terminal = terminalFilter(r, deps, () => ((routerBuilt = true), {} as RouterRoute));
+  const chain = filterChain(factories, terminal);
+  return { names, terminal: routerBuilt ? 'router' : 'local', shared: chain.shared !== null };
+}
+
+describe('the HTTP filter chain', () => {
+  it('a plain route has no filter but the router: nothing else runs for it', () => {
+    expect(chainOf(route('r', [dest('c')]))).toEqual({ names: [], terminal: 'router', shared: true });
+  });
+
+  it('CORS then fault, each only where configured; a fault filter keeps per-stream state (its delay)', () => {
+    const cors = { allowOrigins: [{ kind: 'exact' as const, value: 'https://a' }], allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: null, allowCredentials: null, unmatchedPreflights: 'FORWARD' as const };
+    const fault = { delay: { fixedDelayMs: 10, percentage: 50 }, abort: null };
+    expect(chainOf(route('r', [dest('c')], { cors }))).toEqual({ names: ['cors'], terminal: 'router', shared: true });
+    expect(chainOf(route('r', [dest('c')], { cors, fault }))).toEqual({ names: ['cors', 'fault'], terminal: 'router', shared: false });
+    // A fault that can never fire is no filter at all.
+    expect(chainOf(route('r', [dest('c')], { fault: { delay: { fixedDelayMs: 10, percentage: 0 }, abort: null } })).names).toEqual([]);
+  });
+
+  it('a redirect or direct response ends the chain instead of the router', () => {
+    expect(chainOf(route('r', [], { redirect: { redirectCode: 301, uri: '/x' } as never })).terminal).toBe('local');
+    expect(chainOf(route('r', [], { directResponse: { status: 200, body: 'ok' } })).terminal).toBe('local');
+  });
+
+  it('every request gets the forwarded headers; the access log only when there is a sink', () => {
+    expect(listenerFilters(deps)).toHaveLength(1);
+    expect(listenerFilters({ ...deps, accessLog: () => {} })).toHaveLength(2);
+  });
+});
