@@ -35,6 +35,7 @@ class NullDownstream implements Downstream {
   status = 0;
   open = true;
   headSent = false;
+  readonly protocolError = null;
   readonly path: string;
   readonly headers: string[];
   handler: DownstreamHandler | null = null;

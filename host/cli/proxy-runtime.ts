@@ -68,18 +68,14 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const batchLog = opts.accessLogBatch ?? (opts.accessLog ? (text: string) => {
     for (const line of text.split('\n')) if (line !== '') opts.accessLog!(line);
   } : undefined);
-  // SO_REUSEPORT needs the port before the first listener binds (uWS sets it only for a given
-  // port): with several workers and port 0, a free port is chosen first.
-  let port = opts.listen.port;
-  if (workers > 1 && port === 0) port = await freeLoopbackPort(opts.listen.host);
+  const port = opts.listen.port;
   const proxy = new ProxyServer({
     host: opts.listen.host,
     port,
     log: lineLog ? (entry) => lineLog(envoyAccessLogLine(entry)) : undefined,
   });
-  const pool = workers > 1
-    ? new WorkerPool({ count: workers - 1, host: opts.listen.host, port, limits: proxy.limits, accessLog: batchLog, log: opts.log })
-    : null;
+  // Created once the main thread listens: the workers accept on its socket.
+  let pool: WorkerPool | null = null;
   let listening = false;
   const manager = new ConfigManager({
     sources: opts.sources,
@@ -123,8 +119,12 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     await admin.close();
     throw await explainListenFailure(opts.listenRole ?? 'listener', opts.listen, err);
   }
-  if (pool) {
+  if (workers > 1) {
     try {
+      const listenFds = await proxy.listenFds(workers - 1);
+      pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, accessLog: batchLog, log: opts.log });
+      // Versions applied before the workers existed reach them through start().
+      if (manager.current) pool.apply(manager.current.mesh, manager.version);
       await pool.start();
     } catch (err) {
       await proxy.close();
@@ -166,17 +166,6 @@ function renderStats(list: ReadonlyArray<readonly [string, number]>): string {
   return s;
 }
 
-/** A port free on `host` now (bound and released), for listeners that share it with SO_REUSEPORT. */
-function freeLoopbackPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** The control shell's own counters, named in the `control.` scope of /stats. */
 function controlStats(manager: ConfigManager, pool: WorkerPool | null): Record<string, number> {

@@ -34,6 +34,16 @@ export interface Limits {
   mirrorTimeoutMs: number;
   /** How long close() lets in-flight requests finish before aborting them. */
   drainTimeoutMs: number;
+  /** A downstream connection with no request is closed after this long (Envoy idle_timeout: 1 h). */
+  downstreamIdleTimeoutMs: number;
+  /** A request with nothing moving either way is answered 408 or reset (Envoy stream_idle_timeout: 5 min; flag SI). */
+  streamIdleTimeoutMs: number;
+  /** From a head's first byte to its end; 0 = off (Envoy request_headers_timeout, off by default) → 408. */
+  requestHeadersTimeoutMs: number;
+  /** Requests per downstream connection, then `connection: close`; 0 = unlimited (Envoy's default). */
+  maxRequestsPerConnection: number;
+  /** Open downstream connections per listener; 0 = unlimited (Envoy: no limit unless configured). */
+  maxDownstreamConnections: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -48,7 +58,15 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   retryBufferBytes: 1024 * 1024,
   mirrorTimeoutMs: 15_000,
   drainTimeoutMs: 5_000,
+  downstreamIdleTimeoutMs: 3_600_000,
+  streamIdleTimeoutMs: 300_000,
+  requestHeadersTimeoutMs: 0,
+  maxRequestsPerConnection: 0,
+  maxDownstreamConnections: 0,
 });
+
+/** Limits that may be 0 (meaning off or unlimited). */
+const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs']);
 
 /** Merges overrides onto the defaults; a non-positive or non-integer value is a clear error. */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
@@ -56,7 +74,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const [key, value] of Object.entries(overrides) as Array<[keyof Limits, number | undefined]>) {
     if (value === undefined) continue;
     if (!(key in DEFAULT_LIMITS)) throw new Error(`wasmesh: unknown limit '${key}' (LIMIT_UNKNOWN)`);
-    const zeroOk = key === 'defaultRouteTimeoutMs';
+    const zeroOk = ZERO_MEANS_OFF.has(key);
     if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) {
       throw new Error(`wasmesh: limit '${key}' must be a positive integer, got ${value} (LIMIT_INVALID)`);
     }

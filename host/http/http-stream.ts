@@ -15,7 +15,7 @@ import { FilterStatus, type HttpFilter } from './filter.js';
 import type { StreamCallbacks } from './stream-callbacks.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
-import { LOCAL_REPLY } from './local-reply.js';
+import { LOCAL_REPLY, statusLine } from './local-reply.js';
 
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
@@ -105,6 +105,13 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.#config = config;
     config.retain();
     ds.attach(this, this.hasBody);
+    const refused = ds.protocolError;
+    if (refused !== null) {
+      // The listener refused the head: answer with its status and reason, route nothing.
+      if (refused.status === 431) ctx.stats.downstream.inc('downstream_rq_header_overflow');
+      this.sendLocalReply(statusLine(refused.status), NONE, refused.code, ResponseFlag.DownstreamProtocolError);
+      return;
+    }
     if (this.#headers.length / 2 > ctx.limits.maxRequestHeaders || ds.headBytes > ctx.limits.maxRequestHeadBytes) {
       ctx.stats.downstream.inc('downstream_rq_header_overflow');
       this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
@@ -320,6 +327,27 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.setFlag(ResponseFlag.DownstreamConnectionTermination);
     this.#ctx.stats.downstream.inc('downstream_rq_rx_reset');
     this.#finish();
+  }
+
+  onIdleTimeout(): void {
+    if (this.#phase === Phase.Done) return;
+    if (!this.downstream.headSent) {
+      // Envoy's answer for a stream idle timeout before the response started.
+      this.sendLocalReply('408 Request Timeout', NONE, 'stream timeout', ResponseFlag.StreamIdleTimeout);
+      return;
+    }
+    this.setFlag(ResponseFlag.StreamIdleTimeout);
+    this.resetStream();
+  }
+
+  onProtocolError(status: number, code: string): void {
+    if (this.#phase === Phase.Done) return;
+    if (!this.downstream.headSent) {
+      this.sendLocalReply(statusLine(status), NONE, code, ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    this.setFlag(ResponseFlag.DownstreamProtocolError);
+    this.resetStream();
   }
 
   onWritable(): void {

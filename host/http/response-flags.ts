@@ -26,6 +26,8 @@ export const ResponseFlag = {
   FaultInjected: 'FI',
   /** The request was delayed by fault injection. */
   DelayInjected: 'DI',
+  /** Nothing moved either way for the stream idle timeout. */
+  StreamIdleTimeout: 'SI',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];

@@ -13,6 +13,16 @@ export interface DownstreamHandler {
   onWritable(): void;
   /** The response was handed completely to the socket. */
   onResponseComplete(): void;
+  /**
+   * No byte moved either way for the stream idle timeout: answer 408 if nothing was sent, else
+   * reset (listeners that keep no such timeout never call it).
+   */
+  onIdleTimeout?(): void;
+  /**
+   * The request body was malformed (`status` and the codec's `code` say how): answer that if
+   * nothing was sent yet, else reset. The connection closes after either.
+   */
+  onProtocolError?(status: number, code: string): void;
 }
 
 /** Where a response head is written (uWS copies the bytes at once, so views are fine). */
@@ -66,6 +76,11 @@ export interface Downstream {
   readonly open: boolean;
   /** A response head was written. */
   readonly headSent: boolean;
+  /**
+   * The listener refused the request head itself (malformed, too large): the stream answers
+   * with this status and the codec's stable code, and routes nothing. Null for a valid request.
+   */
+  readonly protocolError: { readonly status: number; readonly code: string } | null;
 
   /** Attaches the request's handler; starts reading the body when the request has one. */
   attach(handler: DownstreamHandler, expectBody: boolean): void;

@@ -13,3 +13,8 @@ export interface Listener {
   /** Closes every connection at once. */
   closeAll(): void;
 }
+
+/** Node's TCP handle object behind a listening net.Server (`_handle`): its descriptor. */
+export interface TcpHandle {
+  readonly fd: number;
+}

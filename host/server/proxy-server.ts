@@ -11,6 +11,9 @@ import { compileRouteTable } from '../compile/route-table.js';
 import type { HeaderOps, MeshConfig, Route } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { UwsListener } from '../listener/http1-uws/uws-listener.js';
+import { Http1Listener } from '../listener/http1/http1-listener.js';
+import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
+import type { Listener } from '../listener/listener.js';
 import { CoreUpstreamCodec } from '../upstream/core-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
 import { ClusterManager, type ClusterStatus } from '../upstream/cluster-manager.js';
@@ -25,6 +28,7 @@ import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { duplicateListenFds } from './listen-fds.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -60,6 +64,19 @@ export interface ProxyServerOptions {
   seed?: number;
   /** The compiled core to instantiate (a worker thread gets the main thread's); default: build/core.wasm. */
   coreModule?: WebAssembly.Module;
+  /**
+   * Which listener parses requests: `http1` (default), the core's strict HTTP/1.1 parser on raw
+   * sockets; `uws`, uWebSockets.js (kept for comparison in benchmarks; it cannot refuse what
+   * its own parser accepts, see docs).
+   */
+  listener?: 'http1' | 'uws';
+  /**
+   * Accept on this already listening descriptor instead of binding host:port (a worker thread
+   * sharing the main thread's socket; host/server/listen-fds.ts).
+   */
+  listenFd?: number;
+  /** HTTP/1.1 listener settings beyond the limits (headersWithUnderscoresAction, server name). */
+  http1?: Partial<Pick<Http1ListenerOptions, 'headersWithUnderscoresAction' | 'serverName' | 'pipelineBufferBytes'>>;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
@@ -69,12 +86,13 @@ export class ProxyServer {
   readonly limits: Limits;
   readonly #core: Core;
   readonly #codec: CoreUpstreamCodec;
-  readonly #listener: UwsListener;
+  readonly #listener: Listener;
   readonly #manager: HttpConnectionManager;
   readonly #inflight = new InflightList<HttpStream>();
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
   readonly #requestedPort: number;
+  readonly #listenFd: number | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
@@ -109,7 +127,22 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
-    this.#listener = new UwsListener(opts.host, opts.port, (ds) => this.#manager.onRequest(ds));
+    this.#listenFd = opts.listenFd;
+    if (opts.listenFd !== undefined && opts.listener === 'uws') throw new Error('wasmesh: listenFd needs the http1 listener (LISTEN_FD_UNSUPPORTED)');
+    const onRequest = (ds: Parameters<HttpConnectionManager['onRequest']>[0]): void => this.#manager.onRequest(ds);
+    const l = this.limits;
+    this.#listener = opts.listener === 'uws'
+      ? new UwsListener(opts.host, opts.port, onRequest)
+      : new Http1Listener(opts.host, opts.port, this.#core, this.stats.downstream, onRequest, {
+        maxRequestHeadBytes: l.maxRequestHeadBytes,
+        maxRequestHeaders: l.maxRequestHeaders,
+        idleTimeoutMs: l.downstreamIdleTimeoutMs,
+        streamIdleTimeoutMs: l.streamIdleTimeoutMs,
+        requestHeadersTimeoutMs: l.requestHeadersTimeoutMs,
+        maxRequestsPerConnection: l.maxRequestsPerConnection,
+        maxConnections: l.maxDownstreamConnections,
+        ...opts.http1,
+      });
   }
 
   /** The actual listening port (after listen()). */
@@ -193,7 +226,13 @@ export class ProxyServer {
   }
 
   listen(): Promise<void> {
-    return this.#listener.listen();
+    return this.#listener instanceof Http1Listener ? this.#listener.listen(this.#listenFd) : this.#listener.listen();
+  }
+
+  /** `count` descriptors of this server's listening socket for worker threads (after listen()). */
+  async listenFds(count: number): Promise<number[]> {
+    if (!(this.#listener instanceof Http1Listener)) throw new Error('wasmesh: worker threads share the http1 listener only (LISTEN_FD_UNSUPPORTED)');
+    return duplicateListenFds(this.#listener.handle, count);
   }
 
   /** Stops accepting, lets in-flight requests finish for up to limits.drainTimeoutMs, then aborts the rest and closes pools. */

@@ -1,6 +1,7 @@
 // A data-path worker thread of `wasmesh proxy --workers N`: its own core instance (from the
-// main thread's compiled module), its own uWS listener on the shared port (SO_REUSEPORT: the
-// kernel spreads connections across workers), pools, outlier state and stats. Config
+// main thread's compiled module), its own listener accepting on its descriptor of the main
+// thread's listening socket (whichever thread accepts first takes a connection), pools,
+// outlier state and stats. Config
 // versions, stats requests and shutdown come from the main thread (host/server/worker-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyServer } from './proxy-server.js';
@@ -21,6 +22,7 @@ const logBuffer = init.accessLog ? new AccessLogBuffer((text) => post({ type: 'l
 const server = new ProxyServer({
   host: init.host,
   port: init.port,
+  listenFd: init.listenFd,
   limits: init.limits,
   seed: init.seed,
   coreModule: init.module,

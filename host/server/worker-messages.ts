@@ -9,8 +9,10 @@ import type { ClusterStatus } from '../upstream/cluster-manager.js';
 export interface WorkerInit {
   index: number;
   host: string;
-  /** The shared listening port (never 0: SO_REUSEPORT needs the port known in advance). */
+  /** The shared listening port. */
   port: number;
+  /** This worker's descriptor of the main thread's listening socket (host/server/listen-fds.ts). */
+  listenFd: number;
   limits: Limits;
   seed?: number;
   /** Post access-log batches to the main thread. */

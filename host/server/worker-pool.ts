@@ -16,8 +16,10 @@ export interface WorkerPoolOptions {
   /** Extra worker threads to start (workers - 1: the main thread serves too). */
   count: number;
   host: string;
-  /** The port the main thread's listener already holds (with SO_REUSEPORT: never 0). */
+  /** The port the main thread's listener already holds. */
   port: number;
+  /** One descriptor of the main thread's listening socket per worker (ProxyServer.listenFds). */
+  listenFds: number[];
   limits: Limits;
   seed?: number;
   /** Receives the workers' access-log batches (whole lines); absent: workers log nothing. */
@@ -91,6 +93,7 @@ export class WorkerPool {
         index: i,
         host: this.#opts.host,
         port: this.#opts.port,
+        listenFd: this.#opts.listenFds[i - 1]!,
         limits: this.#opts.limits,
         seed: this.#opts.seed,
         accessLog: this.#opts.accessLog !== undefined,

@@ -25,6 +25,22 @@ export const DOWNSTREAM_STATS = {
   rq_redirect: 'counter',
   rq_direct_response: 'counter',
   rq_cors_preflight: 'counter',
+  /** Downstream connections (the core-parsed HTTP/1.1 listener's; Envoy's listener and HCM names). */
+  downstream_cx_total: 'counter',
+  downstream_cx_active: 'gauge',
+  /** Connections refused at the listener's connection limit. */
+  downstream_cx_overflow: 'counter',
+  /** Connections closed for the idle timeout (no request for 1 h by default). */
+  downstream_cx_idle_timeout: 'counter',
+  /** Requests refused as malformed (400 and kin); the connection is closed. */
+  downstream_cx_protocol_error: 'counter',
+  /** Requests ended by the stream idle timeout (nothing moved for 5 min by default; flag SI). */
+  downstream_rq_idle_timeout: 'counter',
+  /** Heads not complete within the request headers timeout (408). */
+  downstream_rq_header_timeout: 'counter',
+  /** Header fields with an underscore dropped, or requests refused for one (headersWithUnderscoresAction). */
+  'http1.dropped_headers_with_underscores': 'counter',
+  'http1.requests_rejected_with_underscores_in_headers': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */

@@ -31,6 +31,7 @@ class FakeDownstream implements Downstream {
   status = 0;
   open = true;
   headSent = false;
+  readonly protocolError = null;
   handler: DownstreamHandler | null = null;
   paused = false;
   replies: Array<{ status: string; headers: Array<readonly [string, string]>; body: string }> = [];

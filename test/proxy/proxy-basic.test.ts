@@ -358,20 +358,20 @@ describe('ProxyServer: limits enforced by wasmesh', () => {
     expect(up.requests.length).toBe(1);
   });
 
-  it('uWS itself refuses more than 48 header lines without any response (no 431 possible)', async () => {
+  it('answers 431 above 100 header lines (Envoy\'s max_headers_count) and serves 100, with nothing forwarded for the refused one', async () => {
     const up = await upstream((_req, res) => res.end('ok'));
-    const { p } = await proxy(oneCluster([up.port]));
+    const { p, logs } = await proxy(oneCluster([up.port]));
     let h = '';
-    for (let i = 0; i < 60; i++) h += `x-h${i}: v\r\n`;
-    const r = await rawExchange(p.port, `GET / HTTP/1.1\r\nhost: svc.test\r\n${h}\r\n`, 1500);
-    expect(r.data.length).toBe(0);
+    for (let i = 0; i < 100; i++) h += `x-h${i}: v\r\n`;
+    const r = await rawExchange(p.port, `GET / HTTP/1.1\r\nhost: svc.test\r\n${h}\r\n`, 10_000, (d) => d.includes('\r\n\r\n'));
+    expect(r.data.toString()).toMatch(/^HTTP\/1\.1 431 /);
     expect(up.requests.length).toBe(0);
-    // 48 lines (host + 47) still pass.
     h = '';
-    for (let i = 0; i < 47; i++) h += `x-h${i}: v\r\n`;
-    // Wait as long as a loaded machine needs for the answer, but stop at its status line.
+    for (let i = 0; i < 99; i++) h += `x-h${i}: v\r\n`;
     const ok = await rawExchange(p.port, `GET / HTTP/1.1\r\nhost: svc.test\r\n${h}\r\n`, 10_000, (d) => d.includes('\r\n'));
     expect(ok.data.toString()).toMatch(/^HTTP\/1\.1 200/);
+    await waitFor(() => logs.length === 2);
+    expect(logs[0]).toMatchObject({ code: 431, flags: 'DPE' });
   });
 });
 

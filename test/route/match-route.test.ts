@@ -262,8 +262,10 @@ describe('regex conditions (full match, RE2 syntax)', () => {
 
   test('non-ASCII header bytes: `.` takes whole UTF-8 sequences', () => {
     const r = load(mesh([vhost('a', ['a'], [route('r', [match(null, [header('x-name', regex('J.s.'))])])])]));
-    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jösé']])).toBe(0);
-    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jös😀']])).toBe(0);
-    expect(r.matchRequest('GET', '/', 'a', [['x-name', 'Jös']])).toBe(-1);
+    // Field values reach the view as the listener reads them: one character per byte (latin1).
+    const wire = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', wire('Jösé')]])).toBe(0);
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', wire('Jös😀')]])).toBe(0);
+    expect(r.matchRequest('GET', '/', 'a', [['x-name', wire('Jös')]])).toBe(-1);
   });
 });

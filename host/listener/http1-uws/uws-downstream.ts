@@ -87,6 +87,8 @@ export class UwsDownstream implements Downstream {
   bytesSent = 0;
   bytesReceived = 0;
   status = 0;
+  /** uWS refuses malformed heads itself, without a response: none reaches the proxy. */
+  readonly protocolError = null;
 
   readonly #res: HttpResponse;
   #state = State.Open;

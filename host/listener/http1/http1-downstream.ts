@@ -1,0 +1,237 @@
+// One request on a core-framed HTTP/1.1 connection, as the HTTP layer sees it (a Downstream):
+// its head as parsed, its body as the connection frames it, and its response written with
+// HTTP/1.1 framing — content-length, chunked, or close-delimited for an HTTP/1.0 client —
+// the head in the same write as the first body bytes when they follow in the same turn.
+//
+// Body views handed to write() may point into memory the caller reuses (the upstream read
+// buffer); a socket may keep what it could not send yet by reference, so every write is of
+// bytes this object owns.
+import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } from '../downstream.js';
+import type { Http1Connection } from './http1-connection.js';
+import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
+
+const enum State { Open, Streaming, Ended, Aborted }
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const NO_HANDLER: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
+
+// Heads written but not yet sent: flushed by one microtask per turn unless body bytes take them.
+let unflushed: Http1Downstream[] = [];
+let flushQueued = false;
+
+function flushHeads(): void {
+  flushQueued = false;
+  const list = unflushed;
+  unflushed = [];
+  for (const ds of list) ds.flushHead();
+}
+
+export class Http1Downstream implements Downstream {
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: string[];
+  readonly remoteAddress: string;
+  readonly headBytes: number;
+  readonly startTime = Date.now();
+  bytesSent = 0;
+  bytesReceived = 0;
+  status = 0;
+  /** Keep the connection after this response (the request's and the limits' verdict). */
+  keepAlive: boolean;
+  /** The whole request body has been read (set by the connection). */
+  requestComplete = false;
+  protocolError: { readonly status: number; readonly code: string } | null = null;
+  readonly #conn: Http1Connection;
+  /** 0 for an HTTP/1.0 request, 1 for HTTP/1.1. */
+  readonly #minor: number;
+  #handler: DownstreamHandler = NO_HANDLER;
+  #state = State.Open;
+  #framing = WireFraming.None;
+  #length = 0;
+  /** A head written and not yet sent (it goes out with the first body bytes). */
+  #head: Buffer | null = null;
+  #writable = true;
+
+  constructor(conn: Http1Connection, method: string, path: string, authority: string, headers: string[], headBytes: number, minor: number, keepAlive: boolean) {
+    this.#conn = conn;
+    this.method = method;
+    this.path = path;
+    this.authority = authority;
+    this.headers = headers;
+    this.headBytes = headBytes;
+    this.remoteAddress = conn.remoteAddress;
+    this.#minor = minor;
+    this.keepAlive = keepAlive;
+  }
+
+  get open(): boolean {
+    return this.#state === State.Open || this.#state === State.Streaming;
+  }
+
+  get headSent(): boolean {
+    return this.#state !== State.Open && this.status !== 0;
+  }
+
+  attach(handler: DownstreamHandler): void {
+    this.#handler = handler;
+  }
+
+  /** @internal (connection) a piece of the request body, owned by the handler from here. */
+  deliverBody(chunk: Uint8Array, last: boolean): void {
+    this.bytesReceived += chunk.length;
+    if (this.#state !== State.Aborted) this.#handler.onBodyData(chunk, last);
+  }
+
+  pauseBody(): void {
+    this.#conn.pauseBody();
+  }
+
+  resumeBody(): void {
+    this.#conn.resumeBody();
+  }
+
+  reply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string): void {
+    if (this.#state !== State.Open) return;
+    this.status = parseInt(status, 10);
+    this.#state = State.Ended;
+    const bytes = Buffer.from(body, 'utf8');
+    this.bytesSent = bytes.length;
+    beginHead();
+    headStatus(status);
+    for (const [n, v] of headers) HEAD_SINK.header(n, v);
+    if (body) HEAD_SINK.header('content-type', 'text/plain');
+    const head = finishHead(WireFraming.Length, bytes.length, !this.keepAlive, this.#conn.serverName, this.#keepAliveField());
+    this.#send(bytes.length > 0 && this.method !== 'HEAD' ? Buffer.concat([head, bytes]) : head);
+    this.#complete();
+  }
+
+  writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
+    if (this.#state !== State.Open) return;
+    this.status = status;
+    this.#state = State.Streaming;
+    if (mode === BodyMode.Length) this.#framing = WireFraming.Length;
+    else if (mode === BodyMode.None) this.#framing = WireFraming.None;
+    else if (this.#minor === 1) this.#framing = WireFraming.Chunked;
+    else {
+      // An HTTP/1.0 client reads an unknown length until the connection closes.
+      this.#framing = WireFraming.Close;
+      this.keepAlive = false;
+    }
+    this.#length = length;
+    beginHead();
+    source.emitHead(HEAD_SINK);
+    const head = finishHead(this.#framing, length, !this.keepAlive, null, this.#keepAliveField());
+    if (this.#framing === WireFraming.None || (this.#framing === WireFraming.Length && length === 0)) {
+      this.#send(head);
+      this.#complete();
+      return;
+    }
+    this.#head = head;
+    unflushed.push(this);
+    if (!flushQueued) {
+      flushQueued = true;
+      queueMicrotask(flushHeads);
+    }
+  }
+
+  /** HTTP/1.0 clients keep a connection only when told so. */
+  #keepAliveField(): boolean {
+    return this.keepAlive && this.#minor === 0;
+  }
+
+  /** @internal (flushHeads) sends a head that no body byte followed in its turn. */
+  flushHead(): void {
+    const head = this.#head;
+    if (head === null || this.#state !== State.Streaming) return;
+    this.#head = null;
+    this.#send(head);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#state !== State.Streaming) return true;
+    const n = chunk.length;
+    this.bytesSent += n;
+    const head = this.#head;
+    this.#head = null;
+    let out: Buffer;
+    if (this.#framing === WireFraming.Chunked) {
+      if (n === 0) return this.#writable;
+      const size = Buffer.from(`${n.toString(16)}\r\n`, 'latin1');
+      out = Buffer.concat(head ? [head, size, chunk, CRLF] : [size, chunk, CRLF]);
+    } else {
+      out = head ? Buffer.concat([head, chunk]) : Buffer.from(chunk);
+    }
+    const ok = this.#send(out);
+    if (this.#framing === WireFraming.Length && this.bytesSent >= this.#length) {
+      this.#complete();
+      return true;
+    }
+    return ok;
+  }
+
+  end(): void {
+    if (this.#state !== State.Streaming) return;
+    if (this.#framing === WireFraming.Length) {
+      // Fewer bytes than announced: the client must not take a partial body for a whole one.
+      if (this.bytesSent < this.#length) this.abort();
+      return;
+    }
+    const head = this.#head;
+    this.#head = null;
+    if (this.#framing === WireFraming.Chunked) this.#send(head ? Buffer.concat([head, LAST_CHUNK]) : LAST_CHUNK);
+    else if (head) this.#send(head);
+    // A close-delimited body ends with the connection (keepAlive is false for it).
+    this.#complete();
+  }
+
+  abort(): void {
+    if (!this.open) return;
+    this.#state = State.Ended; // our own close must not be reported as a client abort
+    this.#head = null;
+    this.#conn.destroy();
+  }
+
+  #send(bytes: Uint8Array): boolean {
+    this.#conn.lastActivity = performance.now();
+    this.#writable = this.#conn.socket.write(bytes);
+    return this.#writable;
+  }
+
+  #complete(): void {
+    this.#state = State.Ended;
+    this.#handler.onResponseComplete();
+    this.#conn.responseDone(this);
+  }
+
+  /** @internal (connection) the socket drained: the handler may write again. */
+  onDrain(): void {
+    this.#writable = true;
+    if (this.#state === State.Streaming) this.#handler.onWritable();
+  }
+
+  /** @internal (connection) the connection closed under the request. */
+  connectionLost(): void {
+    if (this.#state === State.Ended || this.#state === State.Aborted) {
+      this.#state = State.Aborted;
+      return;
+    }
+    this.#state = State.Aborted;
+    this.#handler.onAborted();
+  }
+
+  /** @internal (connection) the request body was malformed: the handler answers or resets. */
+  failBody(status: number, code: string): void {
+    this.keepAlive = false;
+    if (this.#handler.onProtocolError) this.#handler.onProtocolError(status, code);
+    else this.abort();
+  }
+
+  /** @internal (listener sweep) no byte moved either way for the stream idle timeout. */
+  idleTimeout(): void {
+    if (!this.open) return;
+    if (this.#handler.onIdleTimeout) this.#handler.onIdleTimeout();
+    else this.abort();
+  }
+}

@@ -1,0 +1,186 @@
+// The HTTP/1.1 listener whose requests the core parses (the default for gateways and sidecars):
+// a net server whose accepted sockets read through `onread` into one buffer per thread (no
+// Buffer per read), one Http1Connection per socket, and one timer per listener that sweeps the
+// connections for the idle, stream idle and request headers timeouts (no timer per request).
+import { createServer, Socket, type Server } from 'node:net';
+import type { Core } from '../../core/wasm.js';
+import { HeadParser, ChunkedDecoder } from '../../core/codec.js';
+import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
+import type { Listener, RequestHandler, TcpHandle } from '../listener.js';
+import { Http1Connection, type ConnectionContext } from './http1-connection.js';
+import { DEFAULT_HTTP1_OPTIONS, type Http1ListenerOptions } from './listener-options.js';
+
+/** The read buffer of every downstream socket of this thread (reads are consumed synchronously). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** The OS handle inside a net.Socket (Node keeps it as `_handle`; see takeHandle). */
+interface SocketWithHandle extends Socket {
+  _handle: unknown;
+}
+
+export class Http1Listener implements Listener {
+  readonly #host: string;
+  readonly #requestedPort: number;
+  readonly #server: Server;
+  readonly #connections = new Set<Http1Connection>();
+  readonly #ctx: ConnectionContext;
+  readonly #options: Http1ListenerOptions;
+  readonly #stats: StatScope<DownstreamStat>;
+  readonly #core: Core;
+  #memory: Buffer;
+  #port = 0;
+  #sweep: NodeJS.Timeout | null = null;
+
+  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}) {
+    this.#host = host;
+    this.#requestedPort = port;
+    this.#core = core;
+    this.#stats = stats;
+    this.#options = { ...DEFAULT_HTTP1_OPTIONS, ...options };
+    this.#memory = Buffer.from(core.exports.memory.buffer);
+    const parser = new HeadParser(core);
+    this.#ctx = {
+      parser,
+      newChunkedDecoder: () => new ChunkedDecoder(core),
+      options: this.#options,
+      stats,
+      onRequest,
+      memory: () => {
+        // Growing Wasm memory detaches the old buffer (byteLength 0): take a view of the new one.
+        if (this.#memory.buffer.byteLength === 0 || this.#memory.length !== core.exports.memory.buffer.byteLength) {
+          this.#memory = Buffer.from(core.exports.memory.buffer);
+        }
+        return this.#memory;
+      },
+      closed: (conn) => {
+        if (this.#connections.delete(conn)) stats.dec('downstream_cx_active');
+      },
+    };
+    // pauseOnConnect: the accepted socket must not read before its handle moves to a socket
+    // that reads through `onread`.
+    this.#server = createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s as SocketWithHandle));
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Open downstream connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** The listening socket's handle (after listen()): worker threads accept on duplicates of it. */
+  get handle(): TcpHandle {
+    return (this.#server as unknown as { _handle: TcpHandle })._handle;
+  }
+
+  /**
+   * Listens on host:port, or, given `fd`, accepts on that already listening socket (a worker
+   * thread's duplicate of the main thread's, see host/server/listen-fds.ts).
+   */
+  listen(fd?: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#host}:${this.#requestedPort}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
+      this.#server.once('error', onError);
+      const args: [unknown, ...unknown[]] = fd === undefined ? [this.#requestedPort, this.#host] : [{ fd }];
+      (this.#server.listen as (...a: unknown[]) => void)(...args, () => {
+        this.#server.off('error', onError);
+        const addr = this.#server.address();
+        this.#port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+        this.#armSweep();
+        resolve();
+      });
+    });
+  }
+
+  stopAccepting(): void {
+    this.#server.close();
+  }
+
+  closeAll(): void {
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+    for (const c of [...this.#connections]) c.destroy();
+  }
+
+  /**
+   * Moves the accepted socket's handle into a socket that reads through `onread` (net.Server
+   * has no onread option of its own); the first socket object is dropped without closing it.
+   */
+  #accept(accepted: SocketWithHandle): void {
+    const opts = this.#options;
+    this.#stats.inc('downstream_cx_total');
+    if (opts.maxConnections > 0 && this.#connections.size >= opts.maxConnections) {
+      this.#stats.inc('downstream_cx_overflow');
+      accepted.destroy();
+      return;
+    }
+    const remote = accepted.remoteAddress ?? '';
+    const handle = accepted._handle;
+    accepted._handle = null;
+    // The emptied socket still counts as the server's connection until destroyed (no fd closes).
+    accepted.destroy();
+    let conn: Http1Connection | null = null;
+    const socket = new Socket({
+      handle: handle as never,
+      readable: true,
+      writable: true,
+      allowHalfOpen: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array): boolean => {
+          conn!.onRead(buf.subarray(0, n));
+          return true;
+        },
+      },
+    } as ConstructorParameters<typeof Socket>[0]);
+    socket.setNoDelay(true);
+    conn = new Http1Connection(socket, remote.startsWith('::ffff:') ? remote.slice(7) : remote, this.#ctx);
+    this.#connections.add(conn);
+    this.#stats.inc('downstream_cx_active');
+    socket.resume();
+  }
+
+  /** One timer for every timeout of every connection, at a quarter of the shortest timeout (10 ms to 1 s). */
+  #armSweep(): void {
+    const o = this.#options;
+    const shortest = Math.min(...[o.idleTimeoutMs, o.streamIdleTimeoutMs, o.requestHeadersTimeoutMs].filter((t) => t > 0));
+    if (!Number.isFinite(shortest)) return;
+    const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.#sweep = setInterval(() => this.#sweepOnce(), every);
+    this.#sweep.unref();
+  }
+
+  #sweepOnce(): void {
+    const o = this.#options;
+    const now = performance.now();
+    for (const c of this.#connections) {
+      const quiet = now - c.lastActivity;
+      if (c.current !== null) {
+        if (o.streamIdleTimeoutMs > 0 && quiet >= o.streamIdleTimeoutMs) {
+          this.#stats.inc('downstream_rq_idle_timeout');
+          c.lastActivity = now;
+          c.streamIdle();
+        }
+        continue;
+      }
+      const started = c.headStartedAt;
+      if (started > 0) {
+        // A head being read is a request already (Envoy's stream starts at its first byte).
+        if (o.requestHeadersTimeoutMs > 0 && now - started >= o.requestHeadersTimeoutMs) {
+          this.#stats.inc('downstream_rq_header_timeout');
+          c.writeLocal(408, 'request_headers_timeout');
+        } else if (o.streamIdleTimeoutMs > 0 && quiet >= o.streamIdleTimeoutMs) {
+          this.#stats.inc('downstream_rq_idle_timeout');
+          c.writeLocal(408, 'stream_idle_timeout');
+        }
+        continue;
+      }
+      if (c.idle && o.idleTimeoutMs > 0 && quiet >= o.idleTimeoutMs) {
+        this.#stats.inc('downstream_cx_idle_timeout');
+        c.close();
+      }
+    }
+  }
+}
