@@ -58,6 +58,15 @@ describe('wasmesh envoy-config through main', () => {
     expect(await main(['--help'], io)).toBe(0);
     expect(io.stdout).toContain('envoy-config');
   });
+
+  it('keeps every command name apart from its summary in the help', async () => {
+    const io = fakeIo();
+    expect(await main(['--help'], io)).toBe(0);
+    const commands = io.stdout.split('\n').filter((l) => /^  [a-z]/.test(l));
+    expect(commands.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['proxy', 'sidecar', 'demo', 'envoy-config']);
+    // The summaries start in one column.
+    expect(new Set(commands.map((l) => l.match(/^ {2}\S+\s+/)![0].length)).size).toBe(1);
+  });
 });
 
 describe('labels reach the loader', () => {
