@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../host/cli/main.js';
 import { parseLabels } from '../../host/cli/proxy-command.js';
-import { UsageError } from '../../host/cli/args.js';
+import { parseArgs, UsageError } from '../../host/cli/args.js';
+import { PROXY_SPEC } from '../../host/cli/proxy-command.js';
+import { loadConfig } from '../../host/config/load-config.js';
 import type { CliIo } from '../../host/cli/cli-io.js';
 
 function fakeIo(): CliIo & { stdout: string; stderr: string } {
@@ -39,6 +41,21 @@ describe('--labels', () => {
     const code = await main(['proxy', '-f', 'examples/000-web-demo', '--listen', '127.0.0.1:0', '--labels', 'nonsense'], io);
     expect(code).toBe(2);
     expect(io.stderr).toContain('--labels');
+  });
+});
+
+describe('wasmesh proxy --help', () => {
+  it('gives an example that serves the 80/20 split it describes', async () => {
+    const io = fakeIo();
+    expect(await main(['proxy', '--help'], io)).toBe(0);
+    const help = io.stdout;
+    // The example command, its continuation lines joined.
+    const command = help.replace(/\\\n\s*/g, '').split('\n').find((l) => l.trim().startsWith('wasmesh proxy '))!;
+    const { values } = parseArgs(PROXY_SPEC, command.trim().split(/\s+/).slice(2));
+    const loaded = loadConfig(values.file as string[], { gateway: values.gateway as string });
+    const weights = loaded.mesh.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => r.destinations.map((d) => `${d.cluster} ${d.weight}`)));
+    expect(weights).toEqual(['outbound|5005|v1|web.default.svc.cluster.local 80', 'outbound|5005|v2|web.default.svc.cluster.local 20']);
+    expect(help).toMatch(/80% v1 \/ 20% v2/);
   });
 });
 
