@@ -14,6 +14,7 @@ import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
+import { ListenError } from '../control/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -120,7 +121,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {
-    io.err(`wasmesh demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`wasmesh demo: ${errorText(err, '--app-ports <v1,v2> (0,0: two free ports)')}\n`);
     await cleanup();
     return 1;
   }
@@ -160,6 +161,19 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/**
+ * The message of a failed start; a port that cannot be bound also names the flag that moves it,
+ * since a busy port is the likeliest first-run failure (another demo, a dev server on 8080).
+ */
+function errorText(err: unknown, appPortsFlag: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof ListenError) || err.code === 'listen_failed') return message;
+  // The roles of the demo's fixed ports: startProxyRuntime's `admin` and `gateway`, and the apps
+  // (`demo app web-v1`, `reviews v2 app`). Sidecars take free ports, so they have no flag.
+  const flag = err.role === 'admin' ? '--admin <host:port>' : err.role === 'gateway' ? '--port <port>' : /\bapp\b/.test(err.role) ? appPortsFlag : null;
+  return flag === null ? message : `${message}; choose another with ${flag}`;
+}
+
 function parseAppPorts(text: string): [number, number] {
   const parts = text.split(',');
   if (parts.length !== 2) throw new UsageError(DEMO_SPEC.command, `--app-ports "${text}" must be two ports, v1,v2 (for example 15101,15102)`);
@@ -191,7 +205,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {
-    io.err(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`${command}: ${errorText(err, '--app-ports 0 (every app on a free port)')}\n`);
     return 1;
   }
   io.out(scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined).join('\n') + '\n');
