@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { MeshConfig } from '../model/mesh.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import { FileWatcher, watchPlan } from './file-watcher.js';
+import { servesNothingWarning } from './serves-nothing-warning.js';
 
 /** What the manager needs of host/config's LoadedConfig (resources are shown, not read). */
 export interface LoadedConfig {
@@ -140,7 +141,7 @@ export class ConfigManager {
    * there is no good version to fall back on.
    */
   start(): LoadedConfig {
-    const loaded = this.#load();
+    const loaded = this.#withProxyWarnings(this.#load());
     this.#commit(loaded);
     for (const w of loaded.warnings) this.#log('warn', w);
     return loaded;
@@ -203,7 +204,8 @@ export class ConfigManager {
   }
 
   /** A load succeeded: nothing to do if it equals what serves, else apply it (or reject). */
-  #afterLoad(loaded: LoadedConfig, reason: string): ReloadOutcome {
+  #afterLoad(raw: LoadedConfig, reason: string): ReloadOutcome {
+    const loaded = this.#withProxyWarnings(raw);
     if (fingerprintOf(loaded) === this.#fingerprint) {
       this.counters.reloads_unchanged_total++;
       // Back to what is serving (say, a bad edit undone): the files are fine again.
@@ -259,6 +261,16 @@ export class ConfigManager {
       lastError: this.#lastError,
       loadedAt: this.#loadedAt?.toISOString() ?? null,
     };
+  }
+
+  /**
+   * The load's warnings plus those about this proxy's view of it (a proxy the config gives
+   * nothing to serve), so that they are logged and dumped as any other warning of the load.
+   */
+  #withProxyWarnings(loaded: LoadedConfig): LoadedConfig {
+    const { gateway, namespace, labels } = this.#opts;
+    const idle = servesNothingWarning(loaded, { gateway, namespace, labels });
+    return idle === null ? loaded : { ...loaded, warnings: [...loaded.warnings, idle] };
   }
 
   #load(): LoadedConfig {
