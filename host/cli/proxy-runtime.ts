@@ -40,6 +40,8 @@ export interface ProxyRuntimeOptions {
   listenRole?: string;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
   load?: ConfigLoader;
+  /** Where load warnings go (a WarningDedupe shared by the proxies of one process); default: `log`. */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
 }
 
 export interface ProxyRuntime {
@@ -92,6 +94,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
     ...(opts.load ? {} : { loadAsync: isolatedLoadConfigAsync }),
     log: opts.log,
+    reportWarnings: opts.reportWarnings,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {
       if (outcome === 'applied') proxy.stats.recordReload(true, version);

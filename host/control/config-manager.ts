@@ -80,6 +80,13 @@ export interface ConfigManagerOptions {
   now?: () => Date;
   /** Told the outcome of every reload attempt (the proxy's stats count them). */
   onReload?: (outcome: ReloadOutcome, version: number) => void;
+  /**
+   * Where the warnings of each applied load go; by default each is logged ('warn'). Proxies
+   * sharing a process pass one WarningDedupe (host/control/warning-dedupe.ts) so that what
+   * they all read is reported once. `loadKey` names what was read: equal for every proxy
+   * that read the same resources.
+   */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
 }
 
 /** Stable code for a rejected change whose error carries none. */
@@ -143,7 +150,7 @@ export class ConfigManager {
   start(): LoadedConfig {
     const loaded = this.#withProxyWarnings(this.#load());
     this.#commit(loaded);
-    for (const w of loaded.warnings) this.#log('warn', w);
+    this.#reportWarnings(loaded);
     return loaded;
   }
 
@@ -219,7 +226,7 @@ export class ConfigManager {
     } catch (err) {
       return this.#reject(errorCode(err, 'apply_failed'), errorMessage(err), reason);
     }
-    for (const w of loaded.warnings) this.#log('warn', w);
+    this.#reportWarnings(loaded);
     this.#log('info', `config version ${this.#version} applied (${reason}; ${loaded.files.length} file(s))`);
     return 'applied';
   }
@@ -273,6 +280,11 @@ export class ConfigManager {
     return idle === null ? loaded : { ...loaded, warnings: [...loaded.warnings, idle] };
   }
 
+  #reportWarnings(loaded: LoadedConfig): void {
+    if (this.#opts.reportWarnings) this.#opts.reportWarnings(loaded.warnings, loadKeyOf(loaded));
+    else for (const w of loaded.warnings) this.#log('warn', w);
+  }
+
   #load(): LoadedConfig {
     const { sources, gateway, namespace, labels } = this.#opts;
     return this.#opts.load(sources, { gateway, namespace, labels });
@@ -313,6 +325,14 @@ export class ConfigManager {
 function fingerprintOf(loaded: LoadedConfig): string {
   const resources = Array.isArray(loaded.resources) ? loaded.resources.map(withoutLocation) : loaded.resources;
   return createHash('sha256').update(JSON.stringify([loaded.mesh, resources])).digest('hex');
+}
+
+/**
+ * What a load read, whichever proxy read it: its files and resources (with their locations,
+ * which the warnings quote). Proxies of one process that load the same files agree on it.
+ */
+function loadKeyOf(loaded: LoadedConfig): string {
+  return createHash('sha256').update(JSON.stringify([loaded.files, loaded.resources])).digest('hex');
 }
 
 function withoutLocation(resource: unknown): unknown {
