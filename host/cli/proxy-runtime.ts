@@ -13,6 +13,8 @@ import { createServer } from 'node:net';
 import { AccessLogBuffer } from '../proxy/access-log.js';
 import { WorkerPool } from '../proxy/worker-pool.js';
 import { mergeClusters, mergeStats } from '../proxy/worker-snapshot.js';
+import { sortRecords, type StatRecord } from '../stats/stats.js';
+import { controlStats } from '../control/control-stats.js';
 
 export interface ProxyRuntimeOptions {
   sources: string[];
@@ -104,8 +106,8 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   manager.start();
   proxy.stats.recordReload(true, manager.version);
 
-  const statsList = (): Array<[string, number]> =>
-    pool ? mergeStats([proxy.stats.list(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.list();
+  const statsList = (): StatRecord[] =>
+    pool ? mergeStats([proxy.stats.records(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.records();
   const clusters = () => (pool ? mergeClusters([proxy.clusters(), ...pool.snapshots().map((s) => s.clusters)]) : proxy.clusters());
   const admin = new AdminServer({
     host: opts.admin.host,
@@ -113,8 +115,8 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     sources: {
       ready: () => listening && manager.ready,
       configDump: () => manager.dump(),
-      statsText: () => renderStats(statsList()) + controlStatsText(manager, pool),
-      statsJson: () => ({ ...Object.fromEntries(statsList()), ...controlStats(manager, pool) }),
+      // The main thread counts as one worker.
+      stats: () => sortRecords([...statsList(), ...controlStats(manager, { live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 })]),
       clustersText: () => renderClusters(clusters()),
       clustersJson: () => ({ clusters: clusters() }),
     },
@@ -162,13 +164,6 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   };
 }
 
-/** Envoy's `/stats` text: one `name: value` line per stat. */
-function renderStats(list: ReadonlyArray<readonly [string, number]>): string {
-  let s = '';
-  for (const [name, value] of list) s += `${name}: ${value}\n`;
-  return s;
-}
-
 /** A port free on `host` now (bound and released), for listeners that share it with SO_REUSEPORT. */
 function freeLoopbackPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -179,24 +174,6 @@ function freeLoopbackPort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** The control shell's own counters, named in the `control.` scope of /stats. */
-function controlStats(manager: ConfigManager, pool: WorkerPool | null): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(manager.counters)) out[`control.${name}`] = value;
-  out['control.config_version'] = manager.version;
-  out['control.last_reload_failed'] = manager.lastError ? 1 : 0;
-  // The main thread counts as one worker.
-  out['control.workers_live'] = 1 + (pool ? pool.live : 0);
-  out['control.worker_crashes'] = pool ? pool.crashes : 0;
-  return out;
-}
-
-function controlStatsText(manager: ConfigManager, pool: WorkerPool | null): string {
-  let s = '';
-  for (const [name, value] of Object.entries(controlStats(manager, pool))) s += `${name}: ${value}\n`;
-  return s;
 }
 
 /**
