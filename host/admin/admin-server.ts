@@ -1,17 +1,22 @@
 // The admin API (Envoy's /ready, /config_dump, /stats, /clusters) on its own loopback port.
 // It is off the hot path, so it uses node:http: a few requests a minute from operators and
-// probes, where clarity beats speed.
+// probes, where clarity beats speed. Envoy's query parameters are served with Envoy's meaning
+// where they apply (/stats filter, usedonly, format; /config_dump resource); any other is
+// answered 400 naming it, rather than silently ignored.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listenError } from '../control/listen-error.js';
+import type { StatRecord } from '../telemetry/stats.js';
+import { compileSearch } from '../compile/regex/search-regex.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
 
 /** What the admin API shows; the composition root wires these to the manager and proxy. */
 export interface AdminSources {
   /** true once a config is applied and the listener is up. */
   ready(): boolean;
   configDump(): unknown;
-  statsText(): string;
-  statsJson(): unknown;
+  /** Every stat (data path and control shell); the admin API filters and formats them. */
+  stats(): StatRecord[];
   clustersText(): string;
   clustersJson(): unknown;
 }
@@ -23,11 +28,19 @@ export interface AdminServerOptions {
   sources: AdminSources;
 }
 
+/** A request whose query the endpoint cannot serve: answered 400 with the message. */
+class BadQuery extends Error {}
+
 interface Endpoint {
   path: string;
   help: string;
+  /** The query parameters it serves; any other is a 400. */
+  params: readonly string[];
   handle(url: URL, res: ServerResponse): void;
 }
+
+const STATS_FORMATS = ['text', 'json', 'prometheus'] as const;
+type StatsFormat = (typeof STATS_FORMATS)[number];
 
 export class AdminServer {
   readonly #host: string;
@@ -42,28 +55,62 @@ export class AdminServer {
     this.#sources = options.sources;
     const s = this.#sources;
     this.#endpoints = [
-      { path: '/', help: 'this index', handle: (_u, res) => this.#index(res) },
+      { path: '/', help: 'this index', params: [], handle: (_u, res) => this.#index(res) },
       {
         path: '/ready',
         help: 'LIVE (200) once config is loaded and the listener is up, else 503',
+        params: [],
         handle: (_u, res) => (s.ready() ? send(res, 200, 'text/plain', 'LIVE\n') : send(res, 503, 'text/plain', 'PRE_INITIALIZING\n')),
       },
       {
         path: '/config_dump',
-        help: 'JSON: version, resources, mesh, warnings, lastError, loadedAt',
-        handle: (_u, res) => sendJson(res, s.configDump()),
+        help: 'JSON: version, resources, mesh, warnings, lastError, loadedAt (?resource=<repeated field>: {configs: [...]})',
+        params: ['resource'],
+        handle: (u, res) => sendJson(res, configDumpResource(s.configDump(), u.searchParams.get('resource'))),
       },
       {
         path: '/stats',
-        help: 'counters and gauges, Envoy text format (?format=json for JSON)',
-        handle: (u, res) => (u.searchParams.get('format') === 'json' ? sendJson(res, s.statsJson()) : send(res, 200, 'text/plain', s.statsText())),
+        help: 'counters and gauges, Envoy text format (?format=json|prometheus, ?filter=<RE2 regex>, ?usedonly)',
+        params: ['filter', 'usedonly', 'format'],
+        handle: (u, res) => this.#stats(u, res, statsFormat(u.searchParams.get('format'))),
+      },
+      {
+        path: '/stats/prometheus',
+        help: 'the stats in Prometheus text format (?filter=<RE2 regex>, ?usedonly)',
+        params: ['filter', 'usedonly'],
+        handle: (u, res) => this.#stats(u, res, 'prometheus'),
       },
       {
         path: '/clusters',
         help: 'clusters and their endpoints with health (?format=json for JSON)',
-        handle: (u, res) => (u.searchParams.get('format') === 'json' ? sendJson(res, s.clustersJson()) : send(res, 200, 'text/plain', s.clustersText())),
+        params: ['format'],
+        handle: (u, res) => {
+          const format = u.searchParams.get('format');
+          if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json`);
+          if (format === 'json') sendJson(res, s.clustersJson());
+          else send(res, 200, 'text/plain', s.clustersText());
+        },
       },
     ];
+  }
+
+  /** /stats in `format`, narrowed by `filter` (RE2, partial match) and `usedonly`, as Envoy's. */
+  #stats(u: URL, res: ServerResponse, format: StatsFormat): void {
+    const filter = u.searchParams.get('filter');
+    let match: ((name: string) => boolean) | null = null;
+    if (filter !== null && filter !== '') {
+      try {
+        match = compileSearch(filter);
+      } catch (err) {
+        throw new BadQuery(`bad filter for ${u.pathname}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    // Envoy takes `usedonly` by presence (`?usedonly`, `?usedonly=`): any value means it.
+    const usedOnly = u.searchParams.has('usedonly');
+    const records = this.#sources.stats().filter((r) => (!usedOnly || r.used) && (match === null || match(r.name)));
+    if (format === 'json') sendJson(res, Object.fromEntries(records.map((r) => [r.name, r.value])));
+    else if (format === 'prometheus') send(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records));
+    else send(res, 200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
   }
 
   /** The bound port (useful after listening on port 0). */
@@ -119,16 +166,24 @@ export class AdminServer {
       send(res, 405, 'text/plain', `${endpoint.path} answers GET only\n`);
       return;
     }
+    // A parameter it does not serve would otherwise be ignored: `?fliter=` returning every stat.
+    const unknown = [...new Set(url.searchParams.keys())].find((k) => !endpoint.params.includes(k));
+    if (unknown !== undefined) {
+      const known = endpoint.params.length === 0 ? 'it takes none' : `known: ${endpoint.params.join(', ')}`;
+      send(res, 400, 'text/plain', `unknown query parameter '${unknown}' for ${endpoint.path}; ${known}\n`);
+      return;
+    }
     try {
       endpoint.handle(url, res);
     } catch (err) {
-      send(res, 500, 'text/plain', `admin ${endpoint.path} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof BadQuery) send(res, 400, 'text/plain', `${err.message}\n`);
+      else send(res, 500, 'text/plain', `admin ${endpoint.path} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
 
   #index(res: ServerResponse): void {
     const lines = ['wasmesh admin', ''];
-    for (const e of this.#endpoints) lines.push(`  ${e.path.padEnd(14)}${e.help}`);
+    for (const e of this.#endpoints) lines.push(`  ${e.path.padEnd(19)}${e.help}`);
     send(res, 200, 'text/plain', lines.join('\n') + '\n');
   }
 }
@@ -140,4 +195,29 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 
 function sendJson(res: ServerResponse, value: unknown): void {
   send(res, 200, 'application/json', JSON.stringify(value, null, 2) + '\n');
+}
+
+function statsFormat(format: string | null): StatsFormat {
+  if (format === null) return 'text';
+  if ((STATS_FORMATS as readonly string[]).includes(format)) return format as StatsFormat;
+  throw new BadQuery(`unknown format '${format}' for /stats; known: ${STATS_FORMATS.join(', ')}`);
+}
+
+/**
+ * Envoy's `/config_dump?resource=<field>`: the elements of one repeated field of the dump, as
+ * `{ configs: [...] }`. Ours are the dump's own lists (resources, warnings, files) and the
+ * resolved mesh's (virtualHosts, clusters); a field that is not one of them is a 400 naming it.
+ */
+function configDumpResource(dump: unknown, resource: string | null): unknown {
+  if (resource === null) return dump;
+  const sections = new Map<string, unknown[]>();
+  const collect = (o: unknown) => {
+    if (o === null || typeof o !== 'object') return;
+    for (const [k, v] of Object.entries(o)) if (Array.isArray(v) && !sections.has(k)) sections.set(k, v);
+  };
+  collect(dump);
+  collect((dump as { mesh?: unknown } | null)?.mesh);
+  const list = sections.get(resource);
+  if (list === undefined) throw new BadQuery(`unknown resource '${resource}' for /config_dump; known: ${[...sections.keys()].join(', ')}`);
+  return { configs: list };
 }

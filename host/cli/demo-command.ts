@@ -3,17 +3,18 @@
 // watched run folder, an ingress gateway on 127.0.0.1:8080 and the admin API. `istio101` (seed
 // 003) and `bookinfo` (seed 002) run their apps, a sidecar per calling app and the gateway
 // (host/demo/scenario-mesh.ts). Each prints what to curl; Ctrl-C stops everything.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../core/wasm.js';
 import { WebApp } from '../demo/web-app.js';
-import { withAppPorts } from '../demo/demo-config.js';
+import { SEED000_EXAMPLE, SEED000_RUN, seed000RunFiles } from '../demo/demo-config.js';
 import { startScenario, type RunningScenario, type Scenario } from '../demo/scenario-mesh.js';
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
+import { ListenError } from '../control/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -53,12 +54,6 @@ export const DEMO_SPEC: CommandSpec = {
 const SCENARIOS: Record<string, Scenario> = { istio101: ISTIO101, bookinfo: BOOKINFO };
 
 const EXAMPLE = join('examples', '000-web-demo');
-const SERVICES = '00-web-services.yaml';
-const GATEWAY = '02-web-demo-service-gateway.yaml';
-const SPLIT_80_20 = '03-web-demo-80-20.yaml';
-const SPLIT_5_95 = '04-web-demo-5-95.yaml';
-/** The split's name in the run folder: switching is one `cp` over it. */
-const SPLIT_IN_RUN = '03-split.yaml';
 const DEFAULT_APP_PORTS = [15101, 15102] as const;
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
@@ -80,7 +75,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const accessLog = values['no-access-log'] !== true;
 
   const example = join(packageRoot(), EXAMPLE);
-  for (const f of [SERVICES, GATEWAY, SPLIT_80_20, SPLIT_5_95]) {
+  for (const f of Object.values(SEED000_EXAMPLE)) {
     if (!existsSync(join(example, f))) {
       io.err(`wasmesh demo: ${join(example, f)} is missing (the demo needs the seed 000 example files)\n`);
       return 1;
@@ -103,13 +98,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     for (const app of apps) await app.listen();
     mkdirSync(runDir, { recursive: true });
-    // The WorkloadEntries name 127.0.0.1:15101/15102; other app ports need a rewritten copy.
-    const services = readFileSync(join(example, SERVICES), 'utf8');
-    const ports = { v1: apps[0].port, v2: apps[1].port };
-    const same = ports.v1 === DEFAULT_APP_PORTS[0] && ports.v2 === DEFAULT_APP_PORTS[1];
-    writeFileSync(join(runDir, SERVICES), same ? services : withAppPorts(services, ports));
-    copyFileSync(join(example, GATEWAY), join(runDir, GATEWAY));
-    copyFileSync(join(example, SPLIT_80_20), join(runDir, SPLIT_IN_RUN));
+    for (const [name, text] of seed000RunFiles(example, { v1: apps[0].port, v2: apps[1].port })) writeFileSync(join(runDir, name), text);
     runtime = await startProxyRuntime({
       sources: [runDir],
       gateway: 'web-gateway',
@@ -120,7 +109,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {
-    io.err(`wasmesh demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`wasmesh demo: ${errorText(err, '--app-ports <v1,v2> (0,0: two free ports)')}\n`);
     await cleanup();
     return 1;
   }
@@ -142,9 +131,9 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       `  for i in $(seq 1 100); do curl -s ${gw}; echo; done | sort | uniq -c`,
       '',
       'Switch the split to 5% v1 / 95% v2, live:',
-      `  cp ${join(example, SPLIT_5_95)} ${join(runDir, SPLIT_IN_RUN)}`,
+      `  cp ${join(example, SEED000_EXAMPLE.split5)} ${join(runDir, SEED000_RUN.split)}`,
       'and back to 80/20:',
-      `  cp ${join(example, SPLIT_80_20)} ${join(runDir, SPLIT_IN_RUN)}`,
+      `  cp ${join(example, SEED000_EXAMPLE.split80)} ${join(runDir, SEED000_RUN.split)}`,
       '',
       'Press Ctrl-C to stop.',
       '',
@@ -158,6 +147,19 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   await cleanup();
   io.err(logLine('info', 'demo stopped'));
   return 0;
+}
+
+/**
+ * The message of a failed start; a port that cannot be bound also names the flag that moves it,
+ * since a busy port is the likeliest first-run failure (another demo, a dev server on 8080).
+ */
+function errorText(err: unknown, appPortsFlag: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof ListenError) || err.code === 'listen_failed') return message;
+  // The roles of the demo's fixed ports: startProxyRuntime's `admin` and `gateway`, and the apps
+  // (`demo app web-v1`, `reviews v2 app`). Sidecars take free ports, so they have no flag.
+  const flag = err.role === 'admin' ? '--admin <host:port>' : err.role === 'gateway' ? '--port <port>' : /\bapp\b/.test(err.role) ? appPortsFlag : null;
+  return flag === null ? message : `${message}; choose another with ${flag}`;
 }
 
 function parseAppPorts(text: string): [number, number] {
@@ -191,7 +193,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {
-    io.err(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`${command}: ${errorText(err, '--app-ports 0 (every app on a free port)')}\n`);
     return 1;
   }
   io.out(scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined).join('\n') + '\n');

@@ -25,7 +25,9 @@ const COMMANDS: SubCommand[] = [
 
 function usage(): string {
   const lines = ['Usage: wasmesh <command> [flags]', '', 'Commands:'];
-  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(8)}${c.summary}`);
+  // Two spaces after the longest name: a fixed width ran `envoy-config` into its summary.
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(width)}${c.summary}`);
   lines.push('', 'Run `wasmesh <command> --help` for the flags of a command.', '`wasmesh --version` prints the version.');
   return lines.join('\n') + '\n';
 }

@@ -26,8 +26,15 @@ export const PROXY_SPEC: CommandSpec = {
     'in batches (every 100 ms or 32 KiB, as Envoy buffers its access log); operational logs to stderr.',
     'SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.',
     '',
-    'Example:',
-    '  wasmesh proxy -f examples/000-web-demo --listen 127.0.0.1:8080 --gateway web-gateway',
+    'A folder is read whole, in name order, and a later resource of the same kind and name replaces an',
+    'earlier one (as successive `kubectl apply`s do), so name the files when a folder holds alternatives.',
+    '',
+    'Example: seed 000\'s ingress gateway with the 80% v1 / 20% v2 split (03\'s VirtualService replaces',
+    '02\'s, with a warning saying so; `wasmesh demo` serves the same split with both app versions running):',
+    '  wasmesh proxy --listen 127.0.0.1:8080 --gateway web-gateway \\',
+    '    -f examples/000-web-demo/00-web-services.yaml \\',
+    '    -f examples/000-web-demo/02-web-demo-service-gateway.yaml \\',
+    '    -f examples/000-web-demo/03-web-demo-80-20.yaml',
   ],
 };
 

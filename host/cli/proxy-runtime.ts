@@ -13,6 +13,8 @@ import { createServer } from 'node:net';
 import { AccessLogBuffer } from '../telemetry/access-log.js';
 import { WorkerPool } from '../server/worker-pool.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
+import { sortRecords, type StatRecord } from '../telemetry/stats.js';
+import { controlStats } from '../control/control-stats.js';
 
 export interface ProxyRuntimeOptions {
   sources: string[];
@@ -40,6 +42,8 @@ export interface ProxyRuntimeOptions {
   listenRole?: string;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
   load?: ConfigLoader;
+  /** Where load warnings go (a WarningDedupe shared by the proxies of one process); default: `log`. */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
 }
 
 export interface ProxyRuntime {
@@ -88,6 +92,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
     ...(opts.load ? {} : { loadAsync: isolatedLoadConfigAsync }),
     log: opts.log,
+    reportWarnings: opts.reportWarnings,
     debounceMs: opts.debounceMs,
     onReload: (outcome, version) => {
       if (outcome === 'applied') proxy.stats.recordReload(true, version);
@@ -97,8 +102,8 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   manager.start();
   proxy.stats.recordReload(true, manager.version);
 
-  const statsList = (): Array<[string, number]> =>
-    pool ? mergeStats([proxy.stats.list(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.list();
+  const statsList = (): StatRecord[] =>
+    pool ? mergeStats([proxy.stats.records(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.records();
   const clusters = () => (pool ? mergeClusters([proxy.clusters(), ...pool.snapshots().map((s) => s.clusters)]) : proxy.clusters());
   const admin = new AdminServer({
     host: opts.admin.host,
@@ -106,8 +111,8 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     sources: {
       ready: () => listening && manager.ready,
       configDump: () => manager.dump(),
-      statsText: () => renderStats(statsList()) + controlStatsText(manager, pool),
-      statsJson: () => ({ ...Object.fromEntries(statsList()), ...controlStats(manager, pool) }),
+      // The main thread counts as one worker.
+      stats: () => sortRecords([...statsList(), ...controlStats(manager, { live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 })]),
       clustersText: () => renderClusters(clusters()),
       clustersJson: () => ({ clusters: clusters() }),
     },
@@ -159,31 +164,6 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   };
 }
 
-/** Envoy's `/stats` text: one `name: value` line per stat. */
-function renderStats(list: ReadonlyArray<readonly [string, number]>): string {
-  let s = '';
-  for (const [name, value] of list) s += `${name}: ${value}\n`;
-  return s;
-}
-
-
-/** The control shell's own counters, named in the `control.` scope of /stats. */
-function controlStats(manager: ConfigManager, pool: WorkerPool | null): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(manager.counters)) out[`control.${name}`] = value;
-  out['control.config_version'] = manager.version;
-  out['control.last_reload_failed'] = manager.lastError ? 1 : 0;
-  // The main thread counts as one worker.
-  out['control.workers_live'] = 1 + (pool ? pool.live : 0);
-  out['control.worker_crashes'] = pool ? pool.crashes : 0;
-  return out;
-}
-
-function controlStatsText(manager: ConfigManager, pool: WorkerPool | null): string {
-  let s = '';
-  for (const [name, value] of Object.entries(controlStats(manager, pool))) s += `${name}: ${value}\n`;
-  return s;
-}
 
 /**
  * uWS reports only that listening failed, not why; binding the same address with node:net

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { MeshConfig } from '../model/mesh.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import { FileWatcher, watchPlan } from './file-watcher.js';
+import { servesNothingWarning } from './serves-nothing-warning.js';
 
 /** What the manager needs of host/config's LoadedConfig (resources are shown, not read). */
 export interface LoadedConfig {
@@ -79,6 +80,13 @@ export interface ConfigManagerOptions {
   now?: () => Date;
   /** Told the outcome of every reload attempt (the proxy's stats count them). */
   onReload?: (outcome: ReloadOutcome, version: number) => void;
+  /**
+   * Where the warnings of each applied load go; by default each is logged ('warn'). Proxies
+   * sharing a process pass one WarningDedupe (host/control/warning-dedupe.ts) so that what
+   * they all read is reported once. `loadKey` names what was read: equal for every proxy
+   * that read the same resources.
+   */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
 }
 
 /** Stable code for a rejected change whose error carries none. */
@@ -140,9 +148,9 @@ export class ConfigManager {
    * there is no good version to fall back on.
    */
   start(): LoadedConfig {
-    const loaded = this.#load();
+    const loaded = this.#withProxyWarnings(this.#load());
     this.#commit(loaded);
-    for (const w of loaded.warnings) this.#log('warn', w);
+    this.#reportWarnings(loaded);
     return loaded;
   }
 
@@ -203,7 +211,8 @@ export class ConfigManager {
   }
 
   /** A load succeeded: nothing to do if it equals what serves, else apply it (or reject). */
-  #afterLoad(loaded: LoadedConfig, reason: string): ReloadOutcome {
+  #afterLoad(raw: LoadedConfig, reason: string): ReloadOutcome {
+    const loaded = this.#withProxyWarnings(raw);
     if (fingerprintOf(loaded) === this.#fingerprint) {
       this.counters.reloads_unchanged_total++;
       // Back to what is serving (say, a bad edit undone): the files are fine again.
@@ -217,7 +226,7 @@ export class ConfigManager {
     } catch (err) {
       return this.#reject(errorCode(err, 'apply_failed'), errorMessage(err), reason);
     }
-    for (const w of loaded.warnings) this.#log('warn', w);
+    this.#reportWarnings(loaded);
     this.#log('info', `config version ${this.#version} applied (${reason}; ${loaded.files.length} file(s))`);
     return 'applied';
   }
@@ -261,6 +270,21 @@ export class ConfigManager {
     };
   }
 
+  /**
+   * The load's warnings plus those about this proxy's view of it (a proxy the config gives
+   * nothing to serve), so that they are logged and dumped as any other warning of the load.
+   */
+  #withProxyWarnings(loaded: LoadedConfig): LoadedConfig {
+    const { gateway, namespace, labels } = this.#opts;
+    const idle = servesNothingWarning(loaded, { gateway, namespace, labels });
+    return idle === null ? loaded : { ...loaded, warnings: [...loaded.warnings, idle] };
+  }
+
+  #reportWarnings(loaded: LoadedConfig): void {
+    if (this.#opts.reportWarnings) this.#opts.reportWarnings(loaded.warnings, loadKeyOf(loaded));
+    else for (const w of loaded.warnings) this.#log('warn', w);
+  }
+
   #load(): LoadedConfig {
     const { sources, gateway, namespace, labels } = this.#opts;
     return this.#opts.load(sources, { gateway, namespace, labels });
@@ -301,6 +325,14 @@ export class ConfigManager {
 function fingerprintOf(loaded: LoadedConfig): string {
   const resources = Array.isArray(loaded.resources) ? loaded.resources.map(withoutLocation) : loaded.resources;
   return createHash('sha256').update(JSON.stringify([loaded.mesh, resources])).digest('hex');
+}
+
+/**
+ * What a load read, whichever proxy read it: its files and resources (with their locations,
+ * which the warnings quote). Proxies of one process that load the same files agree on it.
+ */
+function loadKeyOf(loaded: LoadedConfig): string {
+  return createHash('sha256').update(JSON.stringify([loaded.files, loaded.resources])).digest('hex');
 }
 
 function withoutLocation(resource: unknown): unknown {

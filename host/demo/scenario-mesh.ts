@@ -13,6 +13,7 @@ import type { ControlLog } from '../control/config-manager.js';
 import type { OutboundClient } from './apps/outbound-call.js';
 import type { ServiceApp } from './apps/service-app.js';
 import { withWorkloadPorts, type WorkloadPorts } from './demo-config.js';
+import { WarningDedupe } from '../control/warning-dedupe.js';
 
 /** One app of a scenario, named after its WorkloadEntry. */
 export interface ScenarioApp {
@@ -152,6 +153,9 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
 
     const log: ControlLog = opts.log ?? (() => {});
     const accessLog = opts.accessLog ?? (() => {});
+    // Every proxy reads the same run folder: what they all warn about is printed once per load.
+    const warnings = new WarningDedupe((w) => log('warn', w));
+    const reportWarnings = (list: readonly string[], loadKey: string) => warnings.report(list, loadKey);
     for (const spec of specs) {
       const app = apps.get(spec.workload)!;
       if (!spec.sidecar) continue;
@@ -165,6 +169,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
         listenRole: role,
         accessLog: (line) => accessLog(role, line),
         log: (level, message) => log(level, `${role}: ${message}`),
+        reportWarnings,
       });
       const proxy = proxyOf(role, runtime, '127.0.0.1', '127.0.0.1');
       sidecars.set(spec.workload, proxy);
@@ -178,6 +183,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
       listenRole: 'gateway',
       accessLog: (line) => accessLog('gateway', line),
       log,
+      reportWarnings,
     });
     gateway = proxyOf('gateway', runtime, opts.listen.host, opts.admin.host);
   } catch (err) {

@@ -41,7 +41,7 @@ function apply(mesh: Parameters<ProxyServer['apply']>[0], version: number): void
 
 function snapshot(buffer: SharedArrayBuffer): void {
   const state = new Int32Array(buffer, 0, 2);
-  const snap: StatsSnapshot = { stats: server.stats.list(), clusters: server.clusters() };
+  const snap: StatsSnapshot = { stats: server.stats.records(), clusters: server.clusters() };
   const bytes = encoder.encode(JSON.stringify(snap));
   if (bytes.length > buffer.byteLength - SNAPSHOT_DATA) {
     state[SNAPSHOT_LENGTH] = bytes.length;

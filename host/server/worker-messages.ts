@@ -4,6 +4,7 @@
 import type { MeshConfig } from '../model/mesh.js';
 import type { Limits } from '../common/limits.js';
 import type { ClusterStatus } from '../upstream/cluster-manager.js';
+import type { StatRecord } from '../telemetry/stats.js';
 
 /** workerData of a data-path worker. */
 export interface WorkerInit {
@@ -44,7 +45,7 @@ export type FromWorker =
 
 /** One worker's counters and cluster view, as its admin figures. */
 export interface StatsSnapshot {
-  stats: Array<[string, number]>;
+  stats: StatRecord[];
   clusters: ClusterStatus[];
 }
 

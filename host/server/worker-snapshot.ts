@@ -3,12 +3,23 @@
 // endpoints are summed per endpoint, unhealthy when any worker has ejected them (outlier
 // detection runs per worker in wasmesh; Envoy runs it once per cluster on its main thread).
 import type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
+import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 
-/** Sums `name → value` lists; the result is sorted by name, as /stats prints it. */
-export function mergeStats(lists: ReadonlyArray<ReadonlyArray<readonly [string, number]>>): Array<[string, number]> {
-  const sums = new Map<string, number>();
-  for (const list of lists) for (const [name, value] of list) sums.set(name, (sums.get(name) ?? 0) + value);
-  return [...sums].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+/** Sums the workers' stats by name (used when any worker's is); sorted by name, as /stats prints them. */
+export function mergeStats(lists: ReadonlyArray<readonly StatRecord[]>): StatRecord[] {
+  const byName = new Map<string, StatRecord>();
+  for (const list of lists) {
+    for (const r of list) {
+      const have = byName.get(r.name);
+      if (have) {
+        have.value += r.value;
+        have.used ||= r.used;
+      } else {
+        byName.set(r.name, { ...r, tags: r.tags.map((t) => [t[0], t[1]]) });
+      }
+    }
+  }
+  return sortRecords([...byName.values()]);
 }
 
 function mergeEndpoint(into: EndpointStatus, e: EndpointStatus): void {

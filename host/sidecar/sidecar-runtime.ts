@@ -13,7 +13,9 @@ import type { HostPort } from '../cli/args.js';
 import { inboundMesh } from './inbound-mesh.js';
 import { InboundMissLog } from './inbound-miss-log.js';
 import { HealthServer } from './health-server.js';
-import { inboundStatPrefix, renderStats, sidecarStats } from './sidecar-stats.js';
+import { sidecarStats } from './sidecar-stats.js';
+import { sortRecords } from '../telemetry/stats.js';
+import { controlStats } from '../control/control-stats.js';
 import { explainBindFailure } from './bind-failure.js';
 
 export interface SidecarRuntimeOptions {
@@ -115,7 +117,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     return null;
   };
   // The bound port, so that a test's port 0 shows as the port it got.
-  const stats = () => sidecarStats(outbound.stats, inbound.stats, inboundStatPrefix(opts.inbound.host, inbound.port || opts.inbound.port));
+  const stats = () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port });
   const admin = new AdminServer({
     host: opts.admin.host,
     port: opts.admin.port,
@@ -125,8 +127,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
         ...manager.dump(),
         inbound: { listener: `${opts.inbound.host}:${opts.inbound.port}`, appPorts: opts.appPorts, mesh: inboundConfig },
       }),
-      statsText: () => renderStats(stats()) + renderStats(controlStats(manager)),
-      statsJson: () => Object.fromEntries([...stats(), ...controlStats(manager)]),
+      stats: () => sortRecords([...stats(), ...controlStats(manager)]),
       clustersText: () => renderClusters([...outbound.clusters(), ...inbound.clusters()]),
       clustersJson: () => ({ clusters: [...outbound.clusters(), ...inbound.clusters()] }),
     },
@@ -179,11 +180,4 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       return closed;
     },
   };
-}
-
-/** The control shell's own counters, in the `control.` scope of /stats (as `wasmesh proxy`). */
-function controlStats(manager: ConfigManager): Array<[string, number]> {
-  const out: Array<[string, number]> = Object.entries(manager.counters).map(([name, value]) => [`control.${name}`, value]);
-  out.push(['control.config_version', manager.version], ['control.last_reload_failed', manager.lastError ? 1 : 0]);
-  return out;
 }

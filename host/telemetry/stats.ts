@@ -1,7 +1,30 @@
 // The proxy's counters and gauges, declared once as data per scope (Envoy style) and rendered
-// as Envoy's `/stats` text, so that names match what Envoy operators already know.
+// as Envoy's `/stats` text, so that names match what Envoy operators already know. Each stat
+// also knows its kind and whether it was ever changed (Envoy's `used`, for `/stats?usedonly`),
+// and its scope's tag (the cluster name), for the Prometheus format's labels.
 
 export type StatKind = 'counter' | 'gauge';
+
+/** One stat as the admin API reads it. */
+export interface StatRecord {
+  /** Envoy's flat name: `cluster.<cluster>.upstream_rq_total`. */
+  name: string;
+  value: number;
+  kind: StatKind;
+  /** Changed at least once: a counter incremented, a gauge moved or set (Envoy's `usedonly`). */
+  used: boolean;
+  /** The name without its tag values (Envoy's tag-extracted name): `cluster.upstream_rq_total`. */
+  tagName: string;
+  /** Tag name → value, in the order Envoy extracts them: `[['envoy.cluster_name', '<cluster>']]`. */
+  tags: Array<[string, string]>;
+}
+
+/** A scope's own tag: its prefix is `<base><value>.`, its tag-extracted prefix `<base>`. */
+export interface ScopeTag {
+  base: string;
+  name: string;
+  value: string;
+}
 
 /** Listener-wide stats (Envoy: http.<prefix>.*; wasmesh has one HTTP connection manager). */
 export const DOWNSTREAM_STATS = {
@@ -102,20 +125,40 @@ export type ServerStat = keyof typeof SERVER_STATS;
 /** Stats kept elsewhere (e.g. counters in the core's cluster state), read when rendered. */
 export type StatSource = () => Record<string, number>;
 
+interface AttachedSource {
+  read: StatSource;
+  kindOf: (name: string) => StatKind;
+}
+
 /**
  * One scope's counters; dynamic names (response codes, flags) are created on first use.
  * Sources attached under a key add their values (a name in both is summed: each counts its
  * own events); attaching again under the same key replaces the source.
+ *
+ * `used` without a cost per increment: counters only grow, by at least one, so a counter is
+ * used exactly when it is not zero; a gauge is used when it is not zero or was ever moved down
+ * or set (an increment leaves it nonzero until the decrement that marks it). Only dec, set and
+ * a negative dynamic increment touch the `moved` set, never the counters' path.
  */
 export class StatScope<K extends string> {
   readonly #prefix: string;
+  readonly #tag: ScopeTag | null;
   readonly #values = new Map<string, number>();
-  readonly #sources = new Map<string, StatSource>();
+  readonly #gauges = new Set<string>();
+  /** Gauges moved down or set at least once (see above). */
+  readonly #moved = new Set<string>();
+  readonly #sources = new Map<string, AttachedSource>();
+  /** Source stats seen nonzero at some reading: a source tells values, not changes. */
+  readonly #sourceUsed = new Set<string>();
 
-  constructor(prefix: string, declared: Record<K, StatKind>) {
+  constructor(prefix: string, declared: Record<K, StatKind>, tag: ScopeTag | null = null) {
     this.#prefix = prefix;
+    this.#tag = tag;
     // Declared stats exist from the start, so that /stats shows zeros rather than nothing.
-    for (const name of Object.keys(declared)) this.#values.set(name, 0);
+    for (const [name, kind] of Object.entries(declared) as Array<[string, StatKind]>) {
+      this.#values.set(name, 0);
+      if (kind === 'gauge') this.#gauges.add(name);
+    }
   }
 
   inc(name: K, by = 1): void {
@@ -124,30 +167,45 @@ export class StatScope<K extends string> {
 
   dec(name: K, by = 1): void {
     this.#values.set(name, (this.#values.get(name) ?? 0) - by);
+    this.#moved.add(name);
   }
 
   set(name: K, value: number): void {
     this.#values.set(name, value);
+    this.#moved.add(name);
+  }
+
+  /** A stat known only at run time, shown (at zero) from now on: a counter unless said otherwise. */
+  declare(name: string, kind: StatKind): void {
+    if (!this.#values.has(name)) this.#values.set(name, 0);
+    if (kind === 'gauge') this.#gauges.add(name);
   }
 
   get(name: K | string): number {
     let v = this.#values.get(name) ?? 0;
-    for (const src of this.#sources.values()) v += src()[name] ?? 0;
+    for (const src of this.#sources.values()) v += src.read()[name] ?? 0;
     return v;
   }
 
-  /** Attaches (or, with an existing key, replaces) a source of stats for this scope. */
-  attach(key: string, source: StatSource): void {
-    this.#sources.set(key, source);
+  /**
+   * Attaches (or, with an existing key, replaces) a source of stats for this scope; `kindOf`
+   * tells its gauges from its counters.
+   */
+  attach(key: string, source: StatSource, kindOf: (name: string) => StatKind = () => 'counter'): void {
+    this.#sources.set(key, { read: source, kindOf });
   }
 
   detach(key: string): void {
     this.#sources.delete(key);
   }
 
-  /** A stat whose name is only known at run time (e.g. `upstream_rq_503`). */
+  /**
+   * A stat whose name is only known at run time (e.g. `upstream_rq_503`); a counter unless
+   * declared a gauge first (declare).
+   */
   incDynamic(name: string, by = 1): void {
     this.#values.set(name, (this.#values.get(name) ?? 0) + by);
+    if (by < 0) this.#moved.add(name);
   }
 
   entries(out: Array<[string, number]>): void {
@@ -157,9 +215,39 @@ export class StatScope<K extends string> {
     }
     const all = new Map(this.#values);
     for (const src of this.#sources.values()) {
-      for (const [name, value] of Object.entries(src())) all.set(name, (all.get(name) ?? 0) + value);
+      for (const [name, value] of Object.entries(src.read())) all.set(name, (all.get(name) ?? 0) + value);
     }
     for (const [name, value] of all) out.push([this.#prefix + name, value]);
+  }
+
+  /** Every stat of the scope with its kind, used flag and tags. */
+  records(out: StatRecord[]): void {
+    const seen = new Map<string, StatRecord>();
+    const base = this.#tag ? this.#tag.base : this.#prefix;
+    const tags: Array<[string, string]> = this.#tag ? [[this.#tag.name, this.#tag.value]] : [];
+    const record = (name: string, value: number, kind: StatKind, used: boolean): StatRecord => {
+      const r: StatRecord = { name: this.#prefix + name, value, kind, used, tagName: base + name, tags: tags.map((t) => [t[0], t[1]]) };
+      seen.set(name, r);
+      out.push(r);
+      return r;
+    };
+    for (const [name, value] of this.#values) {
+      const gauge = this.#gauges.has(name);
+      record(name, value, gauge ? 'gauge' : 'counter', value !== 0 || (gauge && this.#moved.has(name)));
+    }
+    for (const src of this.#sources.values()) {
+      for (const [name, value] of Object.entries(src.read())) {
+        if (value !== 0) this.#sourceUsed.add(name);
+        const used = this.#sourceUsed.has(name);
+        const have = seen.get(name);
+        if (have) {
+          have.value += value;
+          have.used ||= used;
+        } else {
+          record(name, value, src.kindOf(name), used);
+        }
+      }
+    }
   }
 }
 
@@ -175,13 +263,16 @@ export class Stats {
 
   cluster(name: string): ClusterStats {
     let s = this.#clusters.get(name);
-    if (!s) this.#clusters.set(name, (s = new StatScope('cluster.' + name + '.', CLUSTER_STATS)));
+    // Envoy's default tag for `cluster.<name>.`; its regex stops at the first dot, our names
+    // (`outbound|5005|v1|web.default.svc.cluster.local`) have dots, and the scope knows where the name ends.
+    if (!s) this.#clusters.set(name, (s = new StatScope('cluster.' + name + '.', CLUSTER_STATS, { base: 'cluster.', name: 'envoy.cluster_name', value: name })));
     return s;
   }
 
   route(name: string): StatScope<keyof typeof ROUTE_STATS> {
     let s = this.#routes.get(name);
-    if (!s) this.#routes.set(name, (s = new StatScope('route.' + name + '.', ROUTE_STATS)));
+    // Route stats are wasmesh's own (Envoy counts per virtual cluster): so is their tag.
+    if (!s) this.#routes.set(name, (s = new StatScope('route.' + name + '.', ROUTE_STATS, { base: 'route.', name: 'wasmesh.route_name', value: name })));
     return s;
   }
 
@@ -217,6 +308,17 @@ export class Stats {
     return out;
   }
 
+  /** All stats with kinds, used flags and tags, sorted by name. */
+  records(): StatRecord[] {
+    const out: StatRecord[] = [];
+    this.downstream.records(out);
+    this.server.records(out);
+    this.#flags.records(out);
+    for (const s of this.#clusters.values()) s.records(out);
+    for (const s of this.#routes.values()) s.records(out);
+    return sortRecords(out);
+  }
+
   /** Envoy's `/stats` text: one `name: value` line per stat. */
   render(): string {
     let s = '';
@@ -228,3 +330,17 @@ export class Stats {
     return Object.fromEntries(this.list());
   }
 }
+
+/** Sorted by name, as /stats lists them. */
+export function sortRecords(records: StatRecord[]): StatRecord[] {
+  return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Stats computed from state when read (the control shell's), untagged: each is used when not
+ * zero, since there is no history to tell a value set back to zero from one never set.
+ */
+export function computedRecords(values: Record<string, number>, kinds: Record<string, StatKind>): StatRecord[] {
+  return Object.entries(values).map(([name, value]) => ({ name, value, kind: kinds[name] ?? 'counter', used: value !== 0, tagName: name, tags: [] }));
+}
+

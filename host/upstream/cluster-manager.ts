@@ -9,7 +9,7 @@ import type { Core } from '../core/wasm.js';
 import type { RouteTable } from '../core/router.js';
 import { HashBalancer, hashKey } from '../core/hash-balancer.js';
 import {
-  ClusterStates, circuitBreakerLimitsFromIstio, OutlierResult,
+  ClusterStates, circuitBreakerLimitsFromIstio, OutlierResult, UPSTREAM_COUNTERS,
   type ClusterState, type OutlierSettings, type CircuitBreakerLimits,
 } from '../core/upstream-policy.js';
 import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
@@ -524,7 +524,7 @@ export class ClusterManager {
     let m = this.#clusters.get(c.name);
     if (!m) {
       const stats = this.#stats.cluster(c.name);
-      stats.incDynamic('lb_healthy_panic', 0);
+      stats.declare('lb_healthy_panic', 'counter');
       const state = this.#states.get(c.name);
       if (this.#seed !== undefined) state.seed(this.#seed);
       const managed = (m = new ManagedCluster(c.name, state, new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c));
@@ -538,7 +538,7 @@ export class ClusterManager {
         delete s['upstream_cx_overflow'];
         delete s['upstream_rq_pending_overflow'];
         return s;
-      });
+      }, (name) => (CORE_COUNTERS.has(name) ? 'counter' : 'gauge'));
       this.#clusters.set(c.name, m);
     }
     return m;
@@ -634,6 +634,8 @@ const NOOP = (): void => {};
 
 /** The key of the core-counter stats source on each cluster's scope. */
 const CORE_STATS = 'cluster-state';
+/** The core's counters; the rest of its stats are gauges (ejections_active, circuit-breaker state). */
+const CORE_COUNTERS: ReadonlySet<string> = new Set(UPSTREAM_COUNTERS);
 
 /** The cluster's hash descriptor, or Envoy's default ring with no key (random picks). */
 function hashDescriptor(c: Cluster): HashLbDescriptor {

@@ -56,9 +56,9 @@ export class ClusterPool {
     this.codec = codec;
     this.#settings = { connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
     this.#breaker = new LocalBreaker({ maxConnections: limits.maxConnectionsPerCluster, maxPending: 0 });
-    stats.incDynamic('upstream_rq_pending_active', 0);
-    stats.incDynamic('upstream_rq_pending_total', 0);
-    stats.incDynamic('upstream_cx_max_requests', 0);
+    stats.declare('upstream_rq_pending_active', 'gauge');
+    stats.declare('upstream_rq_pending_total', 'counter');
+    stats.declare('upstream_cx_max_requests', 'counter');
   }
 
   /**

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../host/cli/main.js';
 import { parseLabels } from '../../host/cli/proxy-command.js';
-import { UsageError } from '../../host/cli/args.js';
+import { parseArgs, UsageError } from '../../host/cli/args.js';
+import { PROXY_SPEC } from '../../host/cli/proxy-command.js';
+import { loadConfig } from '../../host/config/load-config.js';
 import type { CliIo } from '../../host/cli/cli-io.js';
 
 function fakeIo(): CliIo & { stdout: string; stderr: string } {
@@ -42,6 +44,21 @@ describe('--labels', () => {
   });
 });
 
+describe('wasmesh proxy --help', () => {
+  it('gives an example that serves the 80/20 split it describes', async () => {
+    const io = fakeIo();
+    expect(await main(['proxy', '--help'], io)).toBe(0);
+    const help = io.stdout;
+    // The example command, its continuation lines joined.
+    const command = help.replace(/\\\n\s*/g, '').split('\n').find((l) => l.trim().startsWith('wasmesh proxy '))!;
+    const { values } = parseArgs(PROXY_SPEC, command.trim().split(/\s+/).slice(2));
+    const loaded = loadConfig(values.file as string[], { gateway: values.gateway as string });
+    const weights = loaded.mesh.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => r.destinations.map((d) => `${d.cluster} ${d.weight}`)));
+    expect(weights).toEqual(['outbound|5005|v1|web.default.svc.cluster.local 80', 'outbound|5005|v2|web.default.svc.cluster.local 20']);
+    expect(help).toMatch(/80% v1 \/ 20% v2/);
+  });
+});
+
 describe('wasmesh envoy-config through main', () => {
   it('prints the bootstrap for the demo gateway', async () => {
     const io = fakeIo();
@@ -57,6 +74,15 @@ describe('wasmesh envoy-config through main', () => {
     const io = fakeIo();
     expect(await main(['--help'], io)).toBe(0);
     expect(io.stdout).toContain('envoy-config');
+  });
+
+  it('keeps every command name apart from its summary in the help', async () => {
+    const io = fakeIo();
+    expect(await main(['--help'], io)).toBe(0);
+    const commands = io.stdout.split('\n').filter((l) => /^  [a-z]/.test(l));
+    expect(commands.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['proxy', 'sidecar', 'demo', 'envoy-config']);
+    // The summaries start in one column.
+    expect(new Set(commands.map((l) => l.match(/^ {2}\S+\s+/)![0].length)).size).toBe(1);
   });
 });
 

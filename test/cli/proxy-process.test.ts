@@ -188,6 +188,21 @@ describe('wasmesh (process)', () => {
     expect(proc.stderr).toContain('stopped');
   });
 
+  it('warns on stderr and in /config_dump when the config gives it nothing to serve', async () => {
+    // Mesh mode (no --gateway) over a VirtualService bound to a Gateway, and no ServiceEntry.
+    const idleDir = mkdtempSync(join(tmpdir(), 'wasmesh-cli-idle-'));
+    writeFileSync(join(idleDir, 'gateway.yaml'), gatewayAndRoute);
+    const { proc, adminPort } = await startProxy(['-f', idleDir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+    try {
+      expect(proc.stderr).toMatch(/warn.*this proxy serves nothing in mesh mode .*default\/web → web-gateway.*run with --gateway web-gateway/);
+      const dump = (await (await fetch(`http://127.0.0.1:${adminPort}/config_dump`)).json()) as { warnings: string[] };
+      expect(dump.warnings).toEqual([expect.stringMatching(/^this proxy serves nothing in mesh mode/)]);
+    } finally {
+      await proc.stop('SIGINT');
+      rmSync(idleDir, { recursive: true, force: true });
+    }
+  });
+
   it('a second SIGTERM during the drain does not kill it: the in-flight request is answered, exit 0', async () => {
     // Supervisors repeat SIGTERM (coreutils `timeout` signals the child, then its process group).
     // An upstream that holds its answer keeps one request in flight, so the drain lasts until

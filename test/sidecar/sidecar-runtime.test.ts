@@ -136,6 +136,9 @@ describe('sidecar runtime over loopback', () => {
     expect(text).toMatch(/^server\.config_version: 1$/m);
     expect(text).toMatch(/^control\.config_version: 1$/m);
     expect(text).not.toMatch(/^http\.inbound_[^ ]*server\./m);
+    // Prometheus: the inbound listener's prefix is a label, as Envoy tags `http.<prefix>.`.
+    const prom = (await request(sidecar.ports.admin, { path: `/stats/prometheus?filter=${encodeURIComponent('^http\\.inbound_.*\\.downstream_rq_total$')}` })).body.toString();
+    expect(prom).toMatch(/^# TYPE envoy_http_downstream_rq_total counter\nenvoy_http_downstream_rq_total\{envoy_http_conn_manager_prefix="inbound_[^"]+_\d+"\} \d+\n$/);
   });
 
   it('close() fails readiness first, drains, and frees every port', async () => {

@@ -66,7 +66,7 @@ async function start(workers: number, logs: string[] = [], access: string[] = []
 /** downstream_rq_total of the main thread (worker 0) and of each worker thread. */
 function perWorkerRequests(rt: ProxyRuntime): number[] {
   const main = rt.proxy.stats.list().find(([n]) => n === 'downstream_rq_total')?.[1] ?? 0;
-  const others = rt.workers!.snapshots().map((s) => s.stats.find(([n]) => n === 'downstream_rq_total')?.[1] ?? 0);
+  const others = rt.workers!.snapshots().map((s) => s.stats.find((r) => r.name === 'downstream_rq_total')?.value ?? 0);
   return [main, ...others];
 }
 

@@ -1,0 +1,57 @@
+// `wasmesh demo` in-process: a port it cannot bind names the flag that moves it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { demoCommand } from '../../host/cli/demo-command.js';
+import type { CliIo } from '../../host/cli/cli-io.js';
+
+function fakeIo(): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(text: string) { io.stdout += text; },
+    err(text: string) { io.stderr += text; },
+    stopRequested: () => new Promise<string>(() => {}),
+    onReloadRequest: () => () => {},
+    commandDone: () => {},
+  };
+  return io;
+}
+
+let blockers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(blockers.map((b) => new Promise((r) => b.close(r))));
+  blockers = [];
+});
+
+/** A port on 127.0.0.1 held open for the test. */
+function busyPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    blockers.push(s);
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
+  });
+}
+
+describe('wasmesh demo: a busy port names its flag', () => {
+  it('a demo app port: --app-ports', async () => {
+    const port = await busyPort();
+    const io = fakeIo();
+    expect(await demoCommand(['--port', '0', '--admin', '127.0.0.1:0', '--app-ports', `${port},0`, '--no-access-log'], io)).toBe(1);
+    expect(io.stderr).toBe(`wasmesh demo: demo app web-v1 port ${port} on 127.0.0.1 is already in use; choose another with --app-ports <v1,v2> (0,0: two free ports)\n`);
+  });
+
+  it('the admin port: --admin', async () => {
+    const port = await busyPort();
+    const io = fakeIo();
+    expect(await demoCommand(['--port', '0', '--admin', `127.0.0.1:${port}`, '--app-ports', '0,0', '--no-access-log'], io)).toBe(1);
+    expect(io.stderr).toContain(`wasmesh demo: admin port ${port} on 127.0.0.1 is already in use; choose another with --admin <host:port>\n`);
+  });
+
+  it('the gateway port of a scenario: --port', async () => {
+    const port = await busyPort();
+    const io = fakeIo();
+    expect(await demoCommand(['istio101', '--port', String(port), '--admin', '127.0.0.1:0', '--app-ports', '0', '--no-access-log'], io)).toBe(1);
+    expect(io.stderr).toContain(`wasmesh demo istio101: gateway port ${port} on 127.0.0.1 is already in use; choose another with --port <port>\n`);
+  });
+});
