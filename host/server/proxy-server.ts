@@ -11,8 +11,8 @@ import { compileRouteTable } from '../compile/route-table.js';
 import type { HeaderOps, MeshConfig, Route } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { UwsListener } from '../listener/http1-uws/uws-listener.js';
-import { CoreUpstreamCodec } from '../upstream/core-codec.js';
-import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
+import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
+import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager, type ClusterStatus } from '../upstream/cluster-manager.js';
 import { Stats } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
@@ -68,7 +68,6 @@ export class ProxyServer {
   readonly stats = new Stats();
   readonly limits: Limits;
   readonly #core: Core;
-  readonly #codec: CoreUpstreamCodec;
   readonly #listener: UwsListener;
   readonly #manager: HttpConnectionManager;
   readonly #inflight = new InflightList<HttpStream>();
@@ -81,8 +80,7 @@ export class ProxyServer {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#codec = new CoreUpstreamCodec(this.#core, view);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, this.#codec, { seed: opts.seed });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
@@ -93,6 +91,8 @@ export class ProxyServer {
       clusters: this.#clusters,
       limits: this.limits,
       rng: new Random(opts.seed),
+      // HTTP/1.1 bytes, what every pool speaks today (UpstreamStream.start says where HTTP/2's
+      // HEADERS will be encoded instead).
       writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne) => {
         const lists = attemptOne ? lists3 : lists2;
         lists[0] = rewritesPath ? stripRewrite : strip;
@@ -140,7 +140,7 @@ export class ProxyServer {
     const disposers: Array<() => void> = [];
     const deps = this.#deps;
     const encode = (ops: HeaderOps): EditHandle => {
-      const e = this.#codec.encodeEdits(ops);
+      const e = new EditList(this.#core, ops);
       disposers.push(() => e.dispose());
       return e;
     };

@@ -1,20 +1,22 @@
-// Pool and connection behaviour over real loopback sockets: keep-alive reuse, framing,
+// The HTTP/1 pool and connection over real loopback sockets: keep-alive reuse, framing,
 // split heads, idle timeout, connect failures, the cluster connection limit, resets.
 import { describe, it, expect, afterEach } from 'vitest';
-import { Core } from '../../host/core/wasm.js';
-import { requestViewOf } from '../../host/core/router.js';
-import { noHeaderOps } from '../../host/model/mesh.js';
-import { CoreUpstreamCodec } from '../../host/upstream/core-codec.js';
-import { ClusterPool } from '../../host/upstream/cluster-pool.js';
-import type { UpstreamConnection, UpstreamFailure } from '../../host/upstream/upstream-connection.js';
-import type { ResponseHead } from '../../host/upstream/upstream-codec.js';
-import { Stats } from '../../host/telemetry/stats.js';
-import { resolveLimits, type Limits } from '../../host/common/limits.js';
-import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
+import { Core } from '../../../../host/core/wasm.js';
+import { EditList } from '../../../../host/core/codec.js';
+import { noHeaderOps } from '../../../../host/model/mesh.js';
+import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
+import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
+import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
+import type { Http1Connection } from '../../../../host/upstream/conn-pool/http1/http1-connection.js';
+import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
+import { Stats } from '../../../../host/telemetry/stats.js';
+import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
+import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../../../helpers/upstream-servers.js';
 
 const core = new Core();
-const codec = new CoreUpstreamCodec(core, requestViewOf(core));
-const noEdits = codec.encodeEdits(noHeaderOps());
+const codec = new CoreHttp1Codec(core);
+const noEdits = new EditList(core, noHeaderOps());
 let servers: Array<HttpUpstream | RawUpstream> = [];
 let pools: ClusterPool[] = [];
 
@@ -28,7 +30,7 @@ afterEach(async () => {
 function makePool(limits: Partial<Limits> = {}): ClusterPool {
   const l = resolveLimits(limits);
   const stats = new Stats();
-  const pool = new ClusterPool('c', stats.cluster('c'), l, codec);
+  const pool = new ClusterPool('c', stats.cluster('c'), l, codec, RAW_TRANSPORT);
   pools.push(pool);
   return pool;
 }
@@ -43,18 +45,22 @@ interface Outcome {
   stale: boolean;
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamConnection | string> {
-  return new Promise((resolve) => pool.endpoint('127.0.0.1', port).acquire(resolve));
+/** A stream of the endpoint's pool (the HTTP/1 connection itself), or the pool's failure. */
+function acquire(pool: ClusterPool, port: number): Promise<Http1Connection | string> {
+  return new Promise((resolve) => {
+    pool.endpoint('127.0.0.1', port).newStream({ onPoolReady: (s: UpstreamStream) => resolve(s as Http1Connection), onPoolFailure: resolve });
+  });
 }
 
-function exchange(conn: UpstreamConnection, head: string, body?: Buffer[], opts: { isHead?: boolean; chunked?: boolean } = {}): Promise<Outcome> {
+function exchange(conn: UpstreamStream, head: string, body?: Buffer[], opts: { isHead?: boolean; chunked?: boolean } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const out: Outcome = { head: null, fields: [], body: Buffer.alloc(0), ended: false, failure: null, stale: false };
     const chunks: Buffer[] = [];
     conn.start(Buffer.from(head), {
       onResponseHead: (h) => {
         out.head = h;
-        codec.forEachResponseField(noEdits, false, () => {}, (n, v) => out.fields.push([Buffer.from(n).toString(), Buffer.from(v).toString()]));
+        // Through the head, as the router reads them.
+        h.fields.forEachResponseField(noEdits, false, () => {}, (n, v) => out.fields.push([Buffer.from(n).toString(), Buffer.from(v).toString()]));
       },
       onResponseData: (d) => (chunks.push(Buffer.from(d)), true),
       onResponseEnd: () => {
@@ -79,7 +85,7 @@ function exchange(conn: UpstreamConnection, head: string, body?: Buffer[], opts:
 
 const GET = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n';
 
-describe('EndpointPool', () => {
+describe('Http1ConnPool', () => {
   it('reuses a keep-alive connection for sequential exchanges', async () => {
     const up = await startHttpUpstream((_req, res) => res.end('hello'));
     servers.push(up);
@@ -308,7 +314,7 @@ describe('EndpointPool', () => {
     expect((await exchange(conn, GET)).ended).toBe(true);
     const again = await acquire(pool, up.port);
     expect(again).toBe(conn);
-    const r = await exchange(again as UpstreamConnection, GET);
+    const r = await exchange(again as Http1Connection, GET);
     expect(r.failure).toBe('reset_before_head');
     expect(r.stale).toBe(true);
   });
