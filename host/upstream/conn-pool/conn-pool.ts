@@ -98,6 +98,8 @@ export interface PoolSettings {
 
 /** The pool of one endpoint (address:port) of a cluster, kept across config versions. */
 export interface ConnPool {
+  readonly address: string;
+  readonly port: number;
   /** `address:port`: the endpoint as the access log and the pool map name it. */
   readonly key: string;
   /** Requests currently using (or waiting for) this endpoint; the request path counts them. */
