@@ -1,14 +1,13 @@
 // The router: the terminal filter of a route that goes upstream (Envoy's router filter). It
 // picks the route's weighted destination, writes the upstream head (the route's rewrites and
-// header edits, by the core), then runs attempts — admission, endpoint pick, a connection from
-// the endpoint's pool, the exchange — retried by the core's decisions with backoff, bounded by
+// header edits, by the core), then runs attempts — admission, endpoint pick, a stream from the
+// endpoint's connection pool (a ConnPool, whatever its protocol), the exchange — retried by the core's decisions with backoff, bounded by
 // the route timeout and the per-try timeout, and streams the response back through the stream.
 // Mirrored copies leave from here too, as Envoy's router shadows requests.
 //
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
-import type { ExchangeHandler, UpstreamConnection, UpstreamFailure } from '../upstream/upstream-connection.js';
-import type { AcquireFailure, EndpointPool, PendingAcquire } from '../upstream/endpoint-pool.js';
-import type { RequestFraming, ResponseHead, EditHandle } from '../upstream/upstream-codec.js';
+import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
 import type { HeadOverrides } from '../core/codec.js';
 import { RetryState, type AttemptOutcomeName, type AttemptResult, type RetryPolicy } from '../core/upstream-policy.js';
 import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';
@@ -31,9 +30,10 @@ export interface RouterContext {
   /** Percentage draws for mirroring. */
   readonly rng: Random;
   /**
-   * The upstream head for the request in the core's request view: the proxy's own header strips,
-   * then `edits`; `overrides` replace path and authority (rewrites, the mirror's -shadow host);
-   * `attemptOne` writes `x-envoy-attempt-count: 1` last (the first attempt's head as sent).
+   * The upstream head (HTTP/1.1 bytes: see UpstreamStream.start) for the request in the core's
+   * request view: the proxy's own header strips, then `edits`; `overrides` replace path and
+   * authority (rewrites, the mirror's -shadow host); `attemptOne` writes
+   * `x-envoy-attempt-count: 1` last (the first attempt's head as sent).
    */
   readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides: HeadOverrides | undefined, attemptOne: boolean) => Uint8Array;
 }
@@ -96,7 +96,7 @@ const NONE: readonly never[] = Object.freeze([]);
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-class Router implements HttpFilter, ExchangeHandler, HeadSource {
+class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
   readonly #ctx: RouterContext;
   readonly #route: RouterRoute;
   #stream: StreamCallbacks | null = null;
@@ -106,21 +106,23 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
   #cluster: ClusterRuntime | null = null;
   /** The cluster's upstream_rq_total/active were counted (the request reached the upstream stage). */
   #upstreamCounted = false;
-  #endpoint: EndpointPool | null = null;
+  #endpoint: ConnPool | null = null;
   /** The current attempt's endpoint and its admission (both given back when the attempt ends). */
   #lease: EndpointLease | null = null;
   #admission: (() => void) | null = null;
   /** Endpoints tried (previous_hosts): the first in a scalar, a list only from a retry on. */
   #firstTried = -1;
   #tried: number[] | null = null;
-  #conn: UpstreamConnection | null = null;
-  #pending: PendingAcquire | null = null;
+  #upstream: UpstreamStream | null = null;
+  #pending: Cancellable | null = null;
   #timer: NodeJS.Timeout | null = null;
   #perTryTimer: NodeJS.Timeout | null = null;
   #waitTimer: NodeJS.Timeout | null = null;
   #retry: RetryState | null = null;
   #upstreamStart = 0;
   #gotHead = false;
+  /** Where the response head's fields are read when the downstream writes the head. */
+  #fields: ResponseFields | null = null;
   /** The upstream head as the core wrote it; each attempt adds its own lines. */
   #head: Uint8Array | null = null;
   #headLines = '';
@@ -264,7 +266,7 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     stream.upstreamHost = endpoint.key;
     endpoint.activeRequests++;
     this.#gotHead = false;
-    this.#connect();
+    this.#upstreamect();
   }
 
   /** The attempt's outcome for outlier detection (once per attempt: a status or a local-origin event). */
@@ -283,44 +285,47 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     this.#admission = null;
   }
 
-  #connect(): void {
+  #upstreamect(): void {
     this.#phase = Phase.Connecting;
-    this.#pending = this.#endpoint!.acquire((r) => this.#onConnection(r));
+    // The router is its own PoolCallbacks: no closure per attempt.
+    this.#pending = this.#endpoint!.newStream(this);
   }
 
-  #onConnection(r: UpstreamConnection | AcquireFailure): void {
+  onPoolFailure(failure: PoolFailure): void {
+    this.#pending = null;
+    if (this.#phase !== Phase.Connecting) return;
+    if (failure === 'overflow') this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
+    else {
+      this.#report('connect_failed');
+      this.#attemptFailed('ConnectFailure', ResponseFlag.UpstreamConnectionFailure);
+    }
+  }
+
+  onPoolReady(upstream: UpstreamStream): void {
     this.#pending = null;
     if (this.#phase !== Phase.Connecting) {
-      if (typeof r !== 'string') this.#endpoint!.release(r, true);
-      return;
-    }
-    if (typeof r === 'string') {
-      if (r === 'overflow') this.#attemptFailed('Overflow', ResponseFlag.UpstreamOverflow);
-      else {
-        this.#report('connect_failed');
-        this.#attemptFailed('ConnectFailure', ResponseFlag.UpstreamConnectionFailure);
-      }
+      this.#endpoint!.release(upstream, true);
       return;
     }
     this.#report('connect_success');
     this.#phase = Phase.Exchanging;
-    this.#conn = r;
+    this.#upstream = upstream;
     const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
     const head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
     START.isHead = stream.downstream.method === 'HEAD';
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;
-    r.start(head, this, START);
+    upstream.start(head, this, START);
     let ok = true;
     const queue = this.#queue;
     if (queue.length > 0) {
-      for (const chunk of queue) ok = r.writeBody(chunk) && ok;
+      for (const chunk of queue) ok = upstream.writeBody(chunk) && ok;
       this.#queue = NONE as never;
     }
     this.#queueBytes = 0;
     if (this.#bodyDone) {
-      r.endRequest();
+      upstream.endRequest();
       this.#armPerTry();
     }
     if (!ok) stream.pauseRequestBody();
@@ -343,8 +348,8 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     if (this.#phase !== Phase.Exchanging || this.#gotHead) return;
     this.#cluster!.stats.inc('upstream_rq_per_try_timeout');
     this.#report('timeout');
-    this.#conn?.abort();
-    this.#conn = null;
+    this.#upstream?.abort();
+    this.#upstream = null;
     this.#attemptFailed('PerTryTimeout', ResponseFlag.UpstreamRequestTimeout);
   }
 
@@ -423,11 +428,11 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
         else this.#kept = null; // from here on the request can be neither retried nor mirrored
       }
     }
-    const conn = this.#conn;
-    if (this.#phase === Phase.Exchanging && conn) {
-      const ok = chunk.length > 0 ? conn.writeBody(chunk) : true;
+    const upstream = this.#upstream;
+    if (this.#phase === Phase.Exchanging && upstream) {
+      const ok = chunk.length > 0 ? upstream.writeBody(chunk) : true;
       if (last) {
-        conn.endRequest();
+        upstream.endRequest();
         this.#armPerTry();
       }
       if (!ok) stream.pauseRequestBody();
@@ -444,7 +449,7 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
   }
 
   onResponseWritable(): void {
-    this.#conn?.resumeResponse();
+    this.#upstream?.resumeResponse();
   }
 
   // ── Upstream events ──────────────────────────────────────────────────────────────────
@@ -466,8 +471,8 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
-      this.#conn?.abort();
-      this.#conn = null;
+      this.#upstream?.abort();
+      this.#upstream = null;
       this.#endAttempt();
       this.#retryAfter(backoffMs);
       return;
@@ -479,6 +484,7 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     stream.upstreamServiceTimeMs = Date.now() - stream.downstream.startTime;
     stream.route!.stats.incDynamic(names.routeCode);
     this.#responseCode = head.code;
+    this.#fields = head.fields;
     const mode = head.framing === 'none' ? BodyMode.None : head.framing === 'length' ? BodyMode.Length : BodyMode.Stream;
     stream.encodeHeaders(head.code, this, mode, head.contentLength);
   }
@@ -493,7 +499,7 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
     const stream = this.#stream!;
     const code = this.#responseCode;
     const edits = this.#route.responseEdits[this.#destSlot]!;
-    this.#cluster!.pool.codec.forEachResponseField(edits, stream.downstream.method === 'HEAD' || code === 304, sink.status, sink.header);
+    this.#fields!.forEachResponseField(edits, stream.downstream.method === 'HEAD' || code === 304, sink.status, sink.header);
     sink.header('x-envoy-upstream-service-time', String(stream.upstreamServiceTimeMs));
     // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
     const setCookie = this.#lease?.setCookie;
@@ -506,14 +512,14 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
   }
 
   onResponseEnd(): void {
-    this.#conn = null;
+    this.#upstream = null;
     this.#cluster?.stats.inc('upstream_rq_completed');
     if (this.#phase === Phase.Done) return;
     this.#stream!.encodeEnd();
   }
 
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void {
-    this.#conn = null;
+    this.#upstream = null;
     if (this.#phase === Phase.Done) return;
     const stream = this.#stream!;
     if (this.#gotHead || stream.responseStarted) {
@@ -531,7 +537,7 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
       this.#clearPerTry();
       this.#queue = this.#kept ? this.#kept.slice() : [];
       this.#queueBytes = this.#kept ? this.#received : 0;
-      this.#connect();
+      this.#upstreamect();
       return;
     }
     this.#report('reset');
@@ -558,10 +564,10 @@ class Router implements HttpFilter, ExchangeHandler, HeadSource {
   #cancelUpstream(): void {
     this.#pending?.cancel();
     this.#pending = null;
-    if (this.#conn) {
+    if (this.#upstream) {
       this.#cluster?.stats.inc('upstream_rq_cancelled');
-      this.#conn.abort();
-      this.#conn = null;
+      this.#upstream.abort();
+      this.#upstream = null;
     }
   }
 

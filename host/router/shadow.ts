@@ -1,9 +1,8 @@
 // Fire-and-forget copies of a request (Istio mirror / mirrors, Envoy's request shadowing): the
 // copy goes to another cluster with its Host suffixed `-shadow`, its response is read and
 // discarded, its failures are only counted, and nothing it does reaches the original request.
-import type { ExchangeHandler, UpstreamConnection } from '../upstream/upstream-connection.js';
-import type { AcquireFailure, PendingAcquire } from '../upstream/endpoint-pool.js';
-import type { ResponseHead } from '../upstream/upstream-codec.js';
+import type { Cancellable, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import type { ResponseHead } from '../upstream/upstream-head.js';
 import type { ClusterRuntime } from '../http/route-config.js';
 import type { EndpointLease } from '../upstream/cluster-manager.js';
 
@@ -24,12 +23,12 @@ export interface MirrorRequest {
   timeoutMs: number;
 }
 
-class MirrorExchange implements ExchangeHandler {
+class MirrorExchange implements PoolCallbacks, ExchangeHandler {
   readonly #copy: MirrorCopy;
   readonly #req: MirrorRequest;
   readonly #lease: EndpointLease;
-  #pending: PendingAcquire | null = null;
-  #conn: UpstreamConnection | null = null;
+  #pending: Cancellable | null = null;
+  #upstream: UpstreamStream | null = null;
   #timer: NodeJS.Timeout | null = null;
   #done = false;
 
@@ -49,28 +48,30 @@ class MirrorExchange implements ExchangeHandler {
       this.#timer.unref();
     }
     this.#lease.endpoint.activeRequests++;
-    this.#pending = this.#lease.endpoint.acquire((r) => this.#onConnection(r));
+    this.#pending = this.#lease.endpoint.newStream(this);
   }
 
-  #onConnection(r: UpstreamConnection | AcquireFailure): void {
+  onPoolFailure(failure: PoolFailure): void {
+    this.#pending = null;
+    if (this.#done) return;
+    // A shadow request is an upstream request like any other: it feeds outlier detection.
+    if (failure !== 'overflow') this.#lease.report('connect_failed');
+    this.#fail(false);
+  }
+
+  onPoolReady(upstream: UpstreamStream): void {
     this.#pending = null;
     if (this.#done) {
-      if (typeof r !== 'string') this.#lease.endpoint.release(r, true);
-      return;
-    }
-    if (typeof r === 'string') {
-      // A shadow request is an upstream request like any other: it feeds outlier detection.
-      if (r !== 'overflow') this.#lease.report('connect_failed');
-      this.#fail(false);
+      this.#lease.endpoint.release(upstream, true);
       return;
     }
     this.#lease.report('connect_success');
-    this.#conn = r;
+    this.#upstream = upstream;
     const req = this.#req;
-    r.start(this.#copy.head, this, { isHead: req.isHead, chunked: req.chunked, hasBody: req.hasBody });
-    // The body is in memory already; the socket buffers what it cannot take at once.
-    for (const chunk of req.body) r.writeBody(chunk);
-    if (req.hasBody) r.endRequest();
+    upstream.start(this.#copy.head, this, { isHead: req.isHead, chunked: req.chunked, hasBody: req.hasBody });
+    // The body is in memory already; the stream buffers what it cannot take at once.
+    for (const chunk of req.body) upstream.writeBody(chunk);
+    if (req.hasBody) upstream.endRequest();
   }
 
   onResponseHead(head: ResponseHead): void {
@@ -85,13 +86,13 @@ class MirrorExchange implements ExchangeHandler {
   }
 
   onResponseEnd(): void {
-    this.#conn = null;
+    this.#upstream = null;
     this.#copy.cluster.stats.inc('upstream_rq_completed');
     this.#end();
   }
 
   onUpstreamFailure(): void {
-    this.#conn = null;
+    this.#upstream = null;
     this.#lease.report('reset');
     this.#fail(false);
   }
@@ -108,8 +109,8 @@ class MirrorExchange implements ExchangeHandler {
     }
     this.#pending?.cancel();
     this.#pending = null;
-    this.#conn?.abort();
-    this.#conn = null;
+    this.#upstream?.abort();
+    this.#upstream = null;
     this.#end();
   }
 

@@ -14,8 +14,8 @@ import { UwsListener } from '../listener/http1-uws/uws-listener.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import type { Listener } from '../listener/listener.js';
-import { CoreUpstreamCodec } from '../upstream/core-codec.js';
-import type { EditHandle, RequestFraming } from '../upstream/upstream-codec.js';
+import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
+import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager, type ClusterStatus } from '../upstream/cluster-manager.js';
 import { Stats } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
@@ -85,7 +85,6 @@ export class ProxyServer {
   readonly stats = new Stats();
   readonly limits: Limits;
   readonly #core: Core;
-  readonly #codec: CoreUpstreamCodec;
   readonly #listener: Listener;
   readonly #manager: HttpConnectionManager;
   readonly #inflight = new InflightList<HttpStream>();
@@ -99,8 +98,7 @@ export class ProxyServer {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#codec = new CoreUpstreamCodec(this.#core, view);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, this.#codec, { seed: opts.seed });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
@@ -111,6 +109,8 @@ export class ProxyServer {
       clusters: this.#clusters,
       limits: this.limits,
       rng: new Random(opts.seed),
+      // HTTP/1.1 bytes, what every pool speaks today (UpstreamStream.start says where HTTP/2's
+      // HEADERS will be encoded instead).
       writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne) => {
         const lists = attemptOne ? lists3 : lists2;
         lists[0] = rewritesPath ? stripRewrite : strip;
@@ -173,7 +173,7 @@ export class ProxyServer {
     const disposers: Array<() => void> = [];
     const deps = this.#deps;
     const encode = (ops: HeaderOps): EditHandle => {
-      const e = this.#codec.encodeEdits(ops);
+      const e = new EditList(this.#core, ops);
       disposers.push(() => e.dispose());
       return e;
     };

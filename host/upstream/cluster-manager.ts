@@ -14,10 +14,11 @@ import {
 } from '../core/upstream-policy.js';
 import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
 import type { Cluster, LbPolicy, MeshConfig } from '../model/mesh.js';
-import { ClusterPool, type PoolSettings } from './cluster-pool.js';
+import { ClusterPool } from './cluster-pool.js';
 import { LocalBreaker } from './connection-breaker.js';
-import type { EndpointPool } from './endpoint-pool.js';
-import type { UpstreamCodec } from './upstream-codec.js';
+import type { ConnPool, PoolSettings } from './conn-pool/conn-pool.js';
+import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
+import { RAW_TRANSPORT } from './transport/raw.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
 import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
@@ -45,8 +46,11 @@ export interface PickRequest {
   tried?: readonly number[];
 }
 
-/** How one attempt on an endpoint ended, for outlier detection. */
-export type AttemptOutcome =
+/**
+ * How one attempt on an endpoint ended, as outlier detection counts it (the retry decision's
+ * input is another type: AttemptOutcome in core/upstream-policy.ts).
+ */
+export type OutlierOutcome =
   /** The HTTP status of the response head. */
   | number
   /** Connection refused or connect timeout (local origin). */
@@ -147,7 +151,7 @@ interface ClusterView {
   /** Per endpoint index: Envoy host key (`ip:port`, IPv6 bracketed), slot, pool. */
   readonly keys: string[];
   readonly slots: Int32Array;
-  readonly pools: EndpointPool[];
+  readonly pools: ConnPool[];
   readonly indexOfKey: Map<string, number>;
   readonly hash: SharedHash | null;
   /** Hash-table entry (distinct host key) → the first endpoint index with that key. */
@@ -159,9 +163,8 @@ interface ClusterView {
 /** What the version keeps per cluster (ProxyVersion's ClusterRuntime shape). */
 export interface ClusterRuntimeParts {
   name: string;
-  pool: ClusterPool;
   stats: ClusterStats;
-  endpoints: EndpointPool[];
+  endpoints: ConnPool[];
   /** The cluster's lasting core state (retry breaker and backoff PRNG for RetryState). */
   state: ClusterState;
 }
@@ -175,7 +178,7 @@ let generations = 0;
 export class EndpointLease {
   /** Index in Cluster.endpoints, or -1 for a PASSTHROUGH destination. */
   readonly index: number;
-  readonly endpoint: EndpointPool;
+  readonly endpoint: ConnPool;
   /** A Set-Cookie value to add to the response (generated consistent-hash cookie). */
   readonly setCookie: string | undefined;
   readonly #manager: ClusterManager;
@@ -186,7 +189,7 @@ export class EndpointLease {
   #released = false;
 
   /** @internal */
-  constructor(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: EndpointPool, key: string, slot: number, setCookie: string | undefined) {
+  constructor(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: ConnPool, key: string, slot: number, setCookie: string | undefined) {
     this.#manager = manager;
     this.#managed = managed;
     this.index = index;
@@ -199,7 +202,7 @@ export class EndpointLease {
   }
 
   /** Feeds outlier detection with this attempt's outcome (call once per attempt). */
-  report(outcome: AttemptOutcome): void {
+  report(outcome: OutlierOutcome): void {
     if (!this.#current()) return;
     this.#manager._report(this.#managed, this.#slot, outcome);
   }
@@ -232,7 +235,7 @@ export class ClusterManager {
   readonly #core: Core;
   readonly #stats: Stats;
   readonly #limits: Limits;
-  readonly #codec: UpstreamCodec;
+  readonly #codec: Http1Codec;
   readonly #states: ClusterStates;
   readonly #now: () => number;
   readonly #manualTicks: boolean;
@@ -247,7 +250,7 @@ export class ClusterManager {
   readonly #retired = new Set<ManagedCluster>();
   #closed = false;
 
-  constructor(core: Core, stats: Stats, limits: Limits, codec: UpstreamCodec, opts: ClusterManagerOptions = {}) {
+  constructor(core: Core, stats: Stats, limits: Limits, codec: Http1Codec, opts: ClusterManagerOptions = {}) {
     this.#core = core;
     this.#stats = stats;
     this.#limits = limits;
@@ -343,7 +346,7 @@ export class ClusterManager {
       const live = new Set(c.endpoints.map((e) => `${e.address}:${e.port}`));
       if (c.lb === 'PASSTHROUGH') for (const ep of m.pool.endpoints()) if (ep.activeRequests > 0) live.add(ep.key);
       m.pool.retainOnly(live);
-      return { name: c.name, pool: m.pool, stats: m.stats, endpoints: view.pools, state: m.state };
+      return { name: c.name, stats: m.stats, endpoints: view.pools, state: m.state };
     });
     this.#versions.set(table, views);
     for (const m of this.#clusters.values()) this.#pushHealth(m);
@@ -433,7 +436,7 @@ export class ClusterManager {
   }
 
   /** @internal (EndpointLease) records an outcome; an ejection is pushed to the balancers at once. */
-  _report(m: ManagedCluster, slot: number, outcome: AttemptOutcome): void {
+  _report(m: ManagedCluster, slot: number, outcome: OutlierOutcome): void {
     const code =
       typeof outcome === 'number' ? outcome
       : outcome === 'connect_failed' ? OutlierResult.ConnectFailed
@@ -527,7 +530,10 @@ export class ClusterManager {
       stats.declare('lb_healthy_panic', 'counter');
       const state = this.#states.get(c.name);
       if (this.#seed !== undefined) state.seed(this.#seed);
-      const managed = (m = new ManagedCluster(c.name, state, new ClusterPool(c.name, stats, this.#limits, this.#codec), stats, c));
+      // The raw transport for every cluster today; a DestinationRule's tls (ISTIO_MUTUAL, with
+      // SPIFFE certificates) will choose the TLS factory here.
+      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, RAW_TRANSPORT);
+      const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
       // Envoy's names, read when /stats renders. The pool counts upstream_cx_overflow and
       // upstream_rq_pending_overflow itself (the core counts the same events), so those two are

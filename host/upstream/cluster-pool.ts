@@ -2,43 +2,35 @@
 // that keeps an endpoint keeps its warm connections; also where the cluster's connection
 // circuit breaker is applied (Envoy max_connections, max_pending_requests): a request that
 // finds no idle connection and may not open one waits in the cluster's pending queue, up to the
-// pending limit, for a connection to free.
-import { EndpointPool, type AcquireCallback, type PendingAcquire } from './endpoint-pool.js';
+// pending limit, for a connection to free. The cluster decides which pool and which transport
+// socket its endpoints get: HTTP/1 over the factory it is given (raw TCP for every cluster today).
+import { Http1ConnPool, type Http1PoolCluster } from './conn-pool/http1/http1-conn-pool.js';
+import type { Http1Connection } from './conn-pool/http1/http1-connection.js';
+import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
+import type { Cancellable, PoolCallbacks, PoolSettings } from './conn-pool/conn-pool.js';
+import type { TransportSocketFactory } from './transport/transport-socket.js';
 import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
-import type { UpstreamConnection } from './upstream-connection.js';
-import type { UpstreamCodec } from './upstream-codec.js';
 import type { ClusterStats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
 
-/** How the pool treats its sockets (DestinationRule connectionPool, or the proxy-wide limits). */
-export interface PoolSettings {
-  /** TCP connect timeout (Istio tcp.connectTimeout) → connect_timeout (503 UF). */
-  connectTimeoutMs: number;
-  /** An idle pooled connection closes after this long (Istio http.idleTimeout). */
-  idleTimeoutMs: number;
-  /**
-   * TCP keepalive (Istio tcp.tcpKeepalive). Node sets only the idle time before the first probe
-   * (SO_KEEPALIVE + TCP_KEEPIDLE); interval and probe count stay at the OS defaults.
-   */
-  tcpKeepalive: { timeMs: number; intervalMs: number; probes: number } | null;
-}
-
 /** One request waiting for a connection of `endpoint` (the cluster is at max connections). */
-interface Waiter extends PendingAcquire {
-  endpoint: EndpointPool;
-  cb: AcquireCallback;
+interface Waiter extends Cancellable {
+  endpoint: Http1ConnPool;
+  callbacks: PoolCallbacks;
   /** Taken off the queue (handed a connection, or its connect started). */
   done: boolean;
   /** The connect started for it, so that a later cancel still reaches it. */
-  inner: PendingAcquire | null;
+  inner: Cancellable | null;
 }
 
-export class ClusterPool {
+export class ClusterPool implements Http1PoolCluster {
   readonly name: string;
   readonly stats: ClusterStats;
   readonly limits: Limits;
-  readonly codec: UpstreamCodec;
-  readonly #endpoints = new Map<string, EndpointPool>();
+  readonly codec: Http1Codec;
+  /** Makes every connection's socket (the cluster's choice: raw, later TLS). */
+  readonly transport: TransportSocketFactory;
+  readonly #endpoints = new Map<string, Http1ConnPool>();
   readonly #queue: Waiter[] = [];
   #settings: PoolSettings;
   #breaker: ConnectionBreaker;
@@ -49,11 +41,12 @@ export class ClusterPool {
    * `limits`, at most limits.maxConnectionsPerCluster connections and NO pending queue (a
    * request over the limit overflows at once, 503 UO).
    */
-  constructor(name: string, stats: ClusterStats, limits: Limits, codec: UpstreamCodec) {
+  constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory) {
     this.name = name;
     this.stats = stats;
     this.limits = limits;
     this.codec = codec;
+    this.transport = transport;
     this.#settings = { connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
     this.#breaker = new LocalBreaker({ maxConnections: limits.maxConnectionsPerCluster, maxPending: 0 });
     stats.declare('upstream_rq_pending_active', 'gauge');
@@ -103,15 +96,15 @@ export class ClusterPool {
   }
 
   /** The pool for `address:port`, created on first use and kept across reloads. */
-  endpoint(address: string, port: number): EndpointPool {
+  endpoint(address: string, port: number): Http1ConnPool {
     const key = `${address}:${port}`;
     let ep = this.#endpoints.get(key);
-    if (!ep) this.#endpoints.set(key, (ep = new EndpointPool(this, address, port)));
+    if (!ep) this.#endpoints.set(key, (ep = new Http1ConnPool(this, address, port, this.transport)));
     return ep;
   }
 
   /** The pool for `key` (address:port) when it exists. */
-  endpointByKey(key: string): EndpointPool | undefined {
+  endpointByKey(key: string): Http1ConnPool | undefined {
     return this.#endpoints.get(key);
   }
 
@@ -125,12 +118,12 @@ export class ClusterPool {
     }
   }
 
-  endpoints(): IterableIterator<EndpointPool> {
+  endpoints(): IterableIterator<Http1ConnPool> {
     return this.#endpoints.values();
   }
 
   /** Takes one connection slot from the circuit breaker, evicting an idle connection elsewhere if full. */
-  reserveConnection(from: EndpointPool): boolean {
+  reserveConnection(from: Http1ConnPool): boolean {
     if (!this.#breaker.tryAcquire('connection')) {
       let evicted = false;
       for (const ep of this.#endpoints.values()) {
@@ -159,7 +152,7 @@ export class ClusterPool {
    * Queues a request for a connection of `endpoint` when the pending limit allows (Envoy's
    * max_pending_requests), else counts upstream_rq_pending_overflow and returns null (503 UO).
    */
-  enqueue(endpoint: EndpointPool, cb: AcquireCallback): PendingAcquire | null {
+  enqueue(endpoint: Http1ConnPool, callbacks: PoolCallbacks): Cancellable | null {
     if (!this.#breaker.tryAcquire('pending')) {
       this.stats.inc('upstream_rq_pending_overflow');
       return null;
@@ -169,7 +162,7 @@ export class ClusterPool {
     const stats = this.stats;
     const w: Waiter = {
       endpoint,
-      cb,
+      callbacks,
       done: false,
       inner: null,
       cancel() {
@@ -195,12 +188,12 @@ export class ClusterPool {
    * (true), or, when only other endpoints' requests wait, closes it so that one of them can
    * connect (true: the connection is gone). False: nobody waits, the caller keeps it idle.
    */
-  offer(endpoint: EndpointPool, conn: UpstreamConnection): boolean {
+  offer(endpoint: Http1ConnPool, conn: Http1Connection): boolean {
     if (this.#queue.length === 0) return false;
     const w = this.#queue.find((x) => x.endpoint === endpoint);
     if (w) {
       this.#take(w);
-      endpoint.handOver(conn, w.cb);
+      endpoint.handOver(conn, w.callbacks);
       return true;
     }
     conn.destroy(); // closed() → releaseConnection() → #wake() connects the oldest waiter
@@ -214,7 +207,7 @@ export class ClusterPool {
       if (!this.#breaker.tryAcquire('connection')) return;
       this.#connections++;
       this.#take(w);
-      w.inner = w.endpoint.connectReserved(w.cb);
+      w.inner = w.endpoint.connectReserved(w.callbacks);
     }
   }
 
@@ -232,7 +225,7 @@ export class ClusterPool {
   destroyAll(): void {
     for (const w of [...this.#queue]) {
       w.cancel();
-      w.cb('overflow');
+      w.callbacks.onPoolFailure('overflow');
     }
     for (const ep of this.#endpoints.values()) ep.destroyAll();
   }

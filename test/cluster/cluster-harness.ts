@@ -2,16 +2,16 @@
 // meshes, and a small request driver that does what the proxy's request path does per attempt:
 // admit, pick, acquire a pooled connection, exchange over a real loopback socket, report, release.
 import { Core } from '../../host/core/wasm.js';
-import { RouteTable, requestViewOf } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/router.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
-import { CoreUpstreamCodec } from '../../host/upstream/core-codec.js';
+import { CoreHttp1Codec } from '../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterManager, type PickRequest, type EndpointLease } from '../../host/upstream/cluster-manager.js';
 import { resolveLimits, type Limits } from '../../host/common/limits.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { noHeaderOps, type Cluster, type ClusterPolicy, type LbPolicy, type MeshConfig } from '../../host/model/mesh.js';
 import { circuitBreakerLimitsFromIstio, type OutlierSettings } from '../../host/core/upstream-policy.js';
 import type { HashLbDescriptor } from '../../host/compile/hash-lb.js';
-import type { UpstreamConnection } from '../../host/upstream/upstream-connection.js';
+import type { PoolFailure, UpstreamStream } from '../../host/upstream/conn-pool/conn-pool.js';
 
 export interface Harness {
   core: Core;
@@ -29,7 +29,7 @@ export function harness(limits: Partial<Limits> = {}): Harness {
   const core = new Core();
   const stats = new Stats();
   const clock = { t: 1_000_000 };
-  const codec = new CoreUpstreamCodec(core, requestViewOf(core));
+  const codec = new CoreHttp1Codec(core);
   const cm = new ClusterManager(core, stats, resolveLimits(limits), codec, { now: () => clock.t, manualTicks: true });
   const tables: RouteTable[] = [];
   return {
@@ -114,7 +114,7 @@ export interface Attempt {
   result: number | 'no_healthy' | 'overflow' | 'connect_fail' | 'connect_timeout' | 'reset';
   body: string;
   /** Which TCP connection served it (the pool's connection object). */
-  conn: UpstreamConnection | null;
+  conn: UpstreamStream | null;
 }
 
 /**
@@ -136,12 +136,11 @@ export function attempt(h: Harness, v: { table: RouteTable }, r: PickRequest = r
       admitted();
       resolve(a);
     };
-    lease.endpoint.acquire((c) => {
-      if (typeof c === 'string') {
-        if (c === 'connect_fail' || c === 'connect_timeout') lease.report('connect_failed');
-        end({ lease, result: c, body: '', conn: null });
-        return;
-      }
+    const onPoolFailure = (c: PoolFailure): void => {
+      if (c === 'connect_fail' || c === 'connect_timeout') lease.report('connect_failed');
+      end({ lease, result: c, body: '', conn: null });
+    };
+    lease.endpoint.newStream({ onPoolFailure, onPoolReady: (c) => {
       let status = 0;
       const chunks: Buffer[] = [];
       c.start(Buffer.from(`GET ${path} HTTP/1.1\r\nhost: svc\r\n\r\n`), {
@@ -157,6 +156,6 @@ export function attempt(h: Harness, v: { table: RouteTable }, r: PickRequest = r
         },
         onRequestDrain: () => {},
       }, { isHead: false, chunked: false, hasBody: false });
-    });
+    } });
   });
 }

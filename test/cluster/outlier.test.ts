@@ -175,14 +175,14 @@ describe('outlier detection', () => {
     up.status[0] = 500;
     const { Core } = await import('../../host/core/wasm.js');
     const { ClusterManager } = await import('../../host/upstream/cluster-manager.js');
-    const { CoreUpstreamCodec } = await import('../../host/upstream/core-codec.js');
-    const { requestViewOf, RouteTable } = await import('../../host/core/router.js');
+    const { CoreHttp1Codec } = await import('../../host/upstream/conn-pool/http1/core-http1-codec.js');
+    const { RouteTable } = await import('../../host/core/router.js');
     const { compileRouteTable } = await import('../../host/compile/route-table.js');
     const { resolveLimits } = await import('../../host/common/limits.js');
     const { Stats } = await import('../../host/telemetry/stats.js');
     const core = new Core();
     const stats = new Stats();
-    const cm = new ClusterManager(core, stats, resolveLimits(), new CoreUpstreamCodec(core, requestViewOf(core)));
+    const cm = new ClusterManager(core, stats, resolveLimits(), new CoreHttp1Codec(core));
     const mesh = meshOf(up.ports, { outlier: outlierSettingsFromIstio({ consecutive5xxErrors: 1, interval: '50ms', baseEjectionTime: '100ms', maxEjectionPercent: 100 }) });
     const table = RouteTable.load(core, compileRouteTable(mesh), 1);
     cm.apply(mesh, table);

@@ -1,24 +1,11 @@
-// The upstream codec port backed by the Wasm core (host/core/codec.ts): response heads parsed
-// and filtered, chunked bodies decoded and request heads written by the core, with payload
-// and field spans read as views so that no JS string is made per header.
-import type { Core } from '../core/wasm.js';
-import type { RequestView } from '../core/request-view.js';
-import {
-  HeadParser,
-  ChunkedDecoder as CoreChunkedDecoder,
-  RequestHeadWriter,
-  ResponseHeadFilter,
-  EditList,
-  FRAMING_NAMES,
-  WRITE_FRAMING_NONE,
-  WRITE_FRAMING_LENGTH,
-  WRITE_FRAMING_CHUNKED,
-} from '../core/codec.js';
-import { STATUS_OK, STATUS_INCOMPLETE, statusEntry } from '../core/status.js';
-import type { HeaderOps } from '../model/mesh.js';
-import type { ChunkedDecodeResult, ChunkedDecoder, EditHandle, RequestFraming, ResponseHeadResult, UpstreamCodec } from './upstream-codec.js';
-
-const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
+// The HTTP/1 codec port backed by the Wasm core (host/core/codec.ts): response heads parsed and
+// filtered and chunked bodies decoded by the core, with payload and field spans read as views
+// so that no JS string is made per header.
+import type { Core } from '../../../core/wasm.js';
+import { HeadParser, ChunkedDecoder as CoreChunkedDecoder, ResponseHeadFilter, type EditList, FRAMING_NAMES } from '../../../core/codec.js';
+import { STATUS_OK, STATUS_INCOMPLETE, statusEntry } from '../../../core/status.js';
+import type { EditHandle } from '../../upstream-head.js';
+import type { ChunkedDecodeResult, ChunkedDecoder, Http1Codec, ResponseHeadResult } from './http1-codec.js';
 
 class CoreChunked implements ChunkedDecoder {
   readonly #d: CoreChunkedDecoder;
@@ -49,20 +36,15 @@ class CoreChunked implements ChunkedDecoder {
   }
 }
 
-export class CoreUpstreamCodec implements UpstreamCodec {
+export class CoreHttp1Codec implements Http1Codec {
   readonly #core: Core;
-  readonly #view: RequestView;
   readonly #parser: HeadParser;
   readonly #filter: ResponseHeadFilter;
-  readonly #writer: RequestHeadWriter;
 
-  /** `view` is the core's request view the listener fills (requestViewOf(core)). */
-  constructor(core: Core, view: RequestView) {
+  constructor(core: Core) {
     this.#core = core;
-    this.#view = view;
     this.#parser = new HeadParser(core);
     this.#filter = new ResponseHeadFilter(core);
-    this.#writer = new RequestHeadWriter(core);
   }
 
   parseResponseHead(bytes: Uint8Array, requestMethodIsHead: boolean): ResponseHeadResult {
@@ -73,7 +55,8 @@ export class CoreUpstreamCodec implements UpstreamCodec {
     const framing = FRAMING_NAMES[p.framing] ?? 'close';
     return {
       status: 'ok',
-      head: { code: p.statusCode, headLength: p.headLength, framing, contentLength: p.contentLength, keepAlive: p.keepAlive && framing !== 'close' },
+      // `fields: this`: the filter reads the parser's last head, this one until the next parse.
+      head: { code: p.statusCode, headLength: p.headLength, framing, contentLength: p.contentLength, keepAlive: p.keepAlive && framing !== 'close', fields: this },
     };
   }
 
@@ -88,17 +71,8 @@ export class CoreUpstreamCodec implements UpstreamCodec {
     return new CoreChunked(this.#core);
   }
 
-  encodeEdits(ops: HeaderOps): EditHandle {
-    return new EditList(this.#core, ops);
-  }
-
-  writeRequestHead(edits: EditHandle, framing: RequestFraming, contentLength: number): Uint8Array {
-    return this.#writer.write(this.#view, [edits as EditList], WRITE_FRAMING[framing], contentLength);
-  }
-
   dispose(): void {
     this.#parser.dispose();
     this.#filter.dispose();
-    this.#writer.dispose();
   }
 }

@@ -1,20 +1,24 @@
-// Pool and connection behaviour over real loopback sockets: keep-alive reuse, framing,
+// The HTTP/1 pool and connection over real loopback sockets: keep-alive reuse, framing,
 // split heads, idle timeout, connect failures, the cluster connection limit, resets.
 import { describe, it, expect, afterEach } from 'vitest';
-import { Core } from '../../host/core/wasm.js';
-import { requestViewOf } from '../../host/core/router.js';
-import { noHeaderOps } from '../../host/model/mesh.js';
-import { CoreUpstreamCodec } from '../../host/upstream/core-codec.js';
-import { ClusterPool } from '../../host/upstream/cluster-pool.js';
-import type { UpstreamConnection, UpstreamFailure } from '../../host/upstream/upstream-connection.js';
-import type { ResponseHead } from '../../host/upstream/upstream-codec.js';
-import { Stats } from '../../host/telemetry/stats.js';
-import { resolveLimits, type Limits } from '../../host/common/limits.js';
-import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
+import { Core } from '../../../../host/core/wasm.js';
+import { EditList } from '../../../../host/core/codec.js';
+import { noHeaderOps } from '../../../../host/model/mesh.js';
+import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
+import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
+import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
+import type { TransportSocketFactory, TransportSocketOptions } from '../../../../host/upstream/transport/transport-socket.js';
+import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
+import type { Http1Connection } from '../../../../host/upstream/conn-pool/http1/http1-connection.js';
+import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
+import { Stats } from '../../../../host/telemetry/stats.js';
+import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
+import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../../../helpers/upstream-servers.js';
 
 const core = new Core();
-const codec = new CoreUpstreamCodec(core, requestViewOf(core));
-const noEdits = codec.encodeEdits(noHeaderOps());
+const codec = new CoreHttp1Codec(core);
+const noEdits = new EditList(core, noHeaderOps());
 let servers: Array<HttpUpstream | RawUpstream> = [];
 let pools: ClusterPool[] = [];
 
@@ -25,10 +29,10 @@ afterEach(async () => {
   pools = [];
 });
 
-function makePool(limits: Partial<Limits> = {}): ClusterPool {
+function makePool(limits: Partial<Limits> = {}, transport: TransportSocketFactory = RAW_TRANSPORT): ClusterPool {
   const l = resolveLimits(limits);
   const stats = new Stats();
-  const pool = new ClusterPool('c', stats.cluster('c'), l, codec);
+  const pool = new ClusterPool('c', stats.cluster('c'), l, codec, transport);
   pools.push(pool);
   return pool;
 }
@@ -43,18 +47,22 @@ interface Outcome {
   stale: boolean;
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamConnection | string> {
-  return new Promise((resolve) => pool.endpoint('127.0.0.1', port).acquire(resolve));
+/** A stream of the endpoint's pool (the HTTP/1 connection itself), or the pool's failure. */
+function acquire(pool: ClusterPool, port: number): Promise<Http1Connection | string> {
+  return new Promise((resolve) => {
+    pool.endpoint('127.0.0.1', port).newStream({ onPoolReady: (s: UpstreamStream) => resolve(s as Http1Connection), onPoolFailure: resolve });
+  });
 }
 
-function exchange(conn: UpstreamConnection, head: string, body?: Buffer[], opts: { isHead?: boolean; chunked?: boolean } = {}): Promise<Outcome> {
+function exchange(conn: UpstreamStream, head: string, body?: Buffer[], opts: { isHead?: boolean; chunked?: boolean } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const out: Outcome = { head: null, fields: [], body: Buffer.alloc(0), ended: false, failure: null, stale: false };
     const chunks: Buffer[] = [];
     conn.start(Buffer.from(head), {
       onResponseHead: (h) => {
         out.head = h;
-        codec.forEachResponseField(noEdits, false, () => {}, (n, v) => out.fields.push([Buffer.from(n).toString(), Buffer.from(v).toString()]));
+        // Through the head, as the router reads them.
+        h.fields.forEachResponseField(noEdits, false, () => {}, (n, v) => out.fields.push([Buffer.from(n).toString(), Buffer.from(v).toString()]));
       },
       onResponseData: (d) => (chunks.push(Buffer.from(d)), true),
       onResponseEnd: () => {
@@ -79,7 +87,7 @@ function exchange(conn: UpstreamConnection, head: string, body?: Buffer[], opts:
 
 const GET = 'GET / HTTP/1.1\r\nhost: x\r\n\r\n';
 
-describe('EndpointPool', () => {
+describe('Http1ConnPool', () => {
   it('reuses a keep-alive connection for sequential exchanges', async () => {
     const up = await startHttpUpstream((_req, res) => res.end('hello'));
     servers.push(up);
@@ -308,8 +316,106 @@ describe('EndpointPool', () => {
     expect((await exchange(conn, GET)).ended).toBe(true);
     const again = await acquire(pool, up.port);
     expect(again).toBe(conn);
-    const r = await exchange(again as UpstreamConnection, GET);
+    const r = await exchange(again as Http1Connection, GET);
     expect(r.failure).toBe('reset_before_head');
     expect(r.stale).toBe(true);
+  });
+});
+
+/**
+ * A transport socket factory that records what the pool asks and connects to `target` (a real
+ * upstream) whatever address it is given; with `secureConnectAfterMs` its sockets announce
+ * readiness as a TLS socket does, that long after the TCP connect (never, when null).
+ */
+class FakeTransport implements TransportSocketFactory {
+  readonly readyEvent: 'connect' | 'secureConnect';
+  readonly calls: Array<{ host: string; port: number; options: TransportSocketOptions }> = [];
+  target = 0;
+  readonly #secureConnectAfterMs: number | null;
+
+  constructor(readyEvent: 'connect' | 'secureConnect' = 'connect', secureConnectAfterMs: number | null = null) {
+    this.readyEvent = readyEvent;
+    this.#secureConnectAfterMs = secureConnectAfterMs;
+  }
+
+  connect(host: string, port: number, options: TransportSocketOptions) {
+    this.calls.push({ host, port, options });
+    const socket = RAW_TRANSPORT.connect('127.0.0.1', this.target, options);
+    const after = this.#secureConnectAfterMs;
+    if (after !== null) socket.once('connect', () => setTimeout(() => socket.emit('secureConnect'), after));
+    return socket;
+  }
+}
+
+describe('Http1ConnPool over its transport socket factory', () => {
+  it('takes every socket from the cluster\'s factory, with the shared read buffer, nodelay and keepalive', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('via factory'));
+    servers.push(up);
+    const transport = new FakeTransport();
+    transport.target = up.port;
+    const pool = makePool({}, transport);
+    // Nothing listens on this port: only the factory's socket can reach the upstream.
+    const port = await closedPort();
+    const [a, b] = await Promise.all([acquire(pool, port), acquire(pool, port)]);
+    if (typeof a === 'string' || typeof b === 'string') throw new Error(`${a} ${b}`);
+    expect((await exchange(a, GET)).body.toString()).toBe('via factory');
+    expect((await exchange(b, GET)).body.toString()).toBe('via factory');
+    expect(transport.calls.map((c) => [c.host, c.port])).toEqual([['127.0.0.1', port], ['127.0.0.1', port]]);
+    const [first, second] = transport.calls.map((c) => c.options);
+    expect(first!.noDelay).toBe(true);
+    expect(first!.keepAlive).toBeNull();
+    // One read buffer for every upstream socket of the thread.
+    expect(first!.onread.buffer.byteLength).toBe(64 * 1024);
+    expect(second!.onread.buffer).toBe(first!.onread.buffer);
+
+    const keepalive = { timeMs: 5_000, intervalMs: 75_000, probes: 9 };
+    pool.configure({ connectTimeoutMs: 10_000, idleTimeoutMs: 3_600_000, tcpKeepalive: keepalive }, new LocalBreaker({ maxConnections: 10, maxPending: 0 }));
+    const c = await acquire(pool, await closedPort());
+    if (typeof c === 'string') throw new Error(c);
+    expect(transport.calls[2]!.options.keepAlive).toEqual(keepalive);
+  });
+
+  it('hands a connection out only at the factory\'s ready event (a TLS socket\'s secureConnect)', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('after handshake'));
+    servers.push(up);
+    const transport = new FakeTransport('secureConnect', 80);
+    transport.target = up.port;
+    const pool = makePool({}, transport);
+    const ep = pool.endpoint('127.0.0.1', 1);
+    let readyAt = 0;
+    const ready = new Promise<UpstreamStream>((resolve, reject) => {
+      ep.newStream({
+        onPoolReady: (s) => {
+          readyAt = performance.now();
+          resolve(s);
+        },
+        onPoolFailure: reject,
+      });
+    });
+    expect(transport.calls).toHaveLength(1);
+    // Wait (bounded) for the upstream to accept the TCP connection.
+    const deadline = performance.now() + 2_000;
+    while (up.connections === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const tcpConnectedAt = performance.now();
+    expect(up.connections).toBe(1);
+    // TCP is up, the handshake is not: still connecting, nothing handed out.
+    expect(readyAt).toBe(0);
+    expect(ep.connections.connecting).toBe(1);
+    const stream = await ready;
+    expect(readyAt - tcpConnectedAt).toBeGreaterThanOrEqual(40);
+    expect(ep.connections).toEqual({ active: 1, idle: 0, connecting: 0 });
+    expect((await exchange(stream, GET)).body.toString()).toBe('after handshake');
+  });
+
+  it('counts a handshake that never completes against the connect timeout', async () => {
+    const up = await startHttpUpstream((_req, res) => res.end('x'));
+    servers.push(up);
+    const transport = new FakeTransport('secureConnect', null);
+    transport.target = up.port;
+    const pool = makePool({ connectTimeoutMs: 100 }, transport);
+    expect(await acquire(pool, 1)).toBe('connect_timeout');
+    expect(up.connections).toBe(1);
+    expect(pool.stats.get('upstream_cx_connect_timeout')).toBe(1);
+    expect(pool.connectionCount).toBe(0);
   });
 });

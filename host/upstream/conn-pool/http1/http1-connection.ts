@@ -1,47 +1,29 @@
-// One pooled keep-alive HTTP/1.1 connection to an endpoint, carrying one exchange at a time:
-// writes the request (head from the codec, body raw or chunk-encoded), reads the response head
-// across reads, frames the body (length, chunked, close) and decides whether it may be reused.
+// One pooled keep-alive HTTP/1.1 connection to an endpoint, carrying one exchange at a time (so
+// it is its own UpstreamStream): writes the request (head as given, body raw or chunk-encoded),
+// reads the response head across reads, frames the body (length, chunked, close) and decides
+// whether it may be reused.
 import type { Socket } from 'node:net';
-import type { ChunkedDecoder, ResponseHead, UpstreamCodec } from './upstream-codec.js';
-import type { ClusterStats } from '../telemetry/stats.js';
-
-export type UpstreamFailure =
-  /** Closed or reset before a complete response head arrived. */
-  | 'reset_before_head'
-  /** Closed or reset after the head, before the body completed. */
-  | 'reset_mid_response'
-  /** The response head or body framing was invalid (or the head too large). */
-  | 'protocol_error';
-
-/** The request side of one exchange, driven by the connection. */
-export interface ExchangeHandler {
-  onResponseHead(head: ResponseHead): void;
-  /** `data` may be a view into a reused buffer; return false to pause the upstream. */
-  onResponseData(data: Uint8Array): boolean;
-  onResponseEnd(): void;
-  /** `stale`: a reused connection died before any response byte, so a retry is safe if the request is replayable. */
-  onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void;
-  /** The socket drained after a body write returned false. */
-  onRequestDrain(): void;
-}
+import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
+import type { ChunkedDecoder, Http1Codec, Http1ResponseHead } from './http1-codec.js';
+import type { ClusterStats } from '../../../telemetry/stats.js';
 
 /** What a connection reports back to its endpoint pool. */
 export interface ConnectionOwner {
-  release(conn: UpstreamConnection, reusable: boolean): void;
-  closed(conn: UpstreamConnection, byRemote: boolean): void;
+  release(conn: Http1Connection, reusable: boolean): void;
+  closed(conn: Http1Connection, byRemote: boolean): void;
 }
 
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const EMPTY = new Uint8Array(0);
 
-export class UpstreamConnection {
+export class Http1Connection implements UpstreamStream {
   readonly socket: Socket;
   /** Exchanges completed on this connection; > 0 means the connection is being reused. */
   exchanges = 0;
   /** When it last went idle (performance.now(), set by its endpoint pool for the idle timeout). */
   idleSince = 0;
-  readonly #codec: UpstreamCodec;
+  readonly #codec: Http1Codec;
   readonly #owner: ConnectionOwner;
   readonly #stats: ClusterStats;
   #handler: ExchangeHandler | null = null;
@@ -50,7 +32,7 @@ export class UpstreamConnection {
   #isHead = false;
   #chunkedRequest = false;
   #requestDone = false;
-  #head: ResponseHead | null = null;
+  #head: Http1ResponseHead | null = null;
   #headBuf: Uint8Array = EMPTY;
   #remaining = 0;
   #chunked: ChunkedDecoder | null = null;
@@ -60,7 +42,7 @@ export class UpstreamConnection {
   #paused = false;
   #pushing = false;
 
-  constructor(socket: Socket, codec: UpstreamCodec, owner: ConnectionOwner, stats: ClusterStats) {
+  constructor(socket: Socket, codec: Http1Codec, owner: ConnectionOwner, stats: ClusterStats) {
     this.socket = socket;
     this.#codec = codec;
     this.#owner = owner;
@@ -80,7 +62,7 @@ export class UpstreamConnection {
   }
 
   /** Starts an exchange: writes the request head; the body follows with writeBody/endRequest. */
-  start(head: Uint8Array, handler: ExchangeHandler, opts: { isHead: boolean; chunked: boolean; hasBody: boolean }): void {
+  start(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
     this.#handler = handler;
     this.#isHead = opts.isHead;
     this.#chunkedRequest = opts.chunked;
@@ -156,7 +138,7 @@ export class UpstreamConnection {
 
   /**
    * Bytes read from the socket. `buf` is a view into the read buffer every upstream socket of
-   * this thread shares (net's `onread`, see endpoint-pool.ts): valid only during this call, so
+   * this thread shares (net's `onread`, see http1-conn-pool.ts): valid only during this call, so
    * whatever outlives it is copied (an incomplete head here, a body chunk uWS cannot take now in
    * Downstream.write).
    */

@@ -1,39 +1,56 @@
-// Keep-alive connections to one endpoint (address:port): idle connections are reused last-in
-// first-out so that a quiet period lets the extra ones reach the idle timeout and close.
-import { connect } from 'node:net';
-import { UpstreamConnection, type ConnectionOwner } from './upstream-connection.js';
-import type { ClusterPool } from './cluster-pool.js';
+// The HTTP/1 connection pool of one endpoint (address:port): keep-alive connections, each
+// carrying one exchange at a time; idle connections are reused last-in first-out so that a
+// quiet period lets the extra ones reach the idle timeout and close. Sockets come from the
+// cluster's transport socket factory; connection limits and the pending queue are the cluster's.
+import { Http1Connection, type ConnectionOwner } from './http1-connection.js';
+import type { Http1Codec } from './http1-codec.js';
+import type { Cancellable, ConnPool, PoolCallbacks, PoolFailure, PoolSettings } from '../conn-pool.js';
+import type { TransportSocketFactory, TransportSocketOptions } from '../../transport/transport-socket.js';
+import type { ConnectionBreaker } from '../../connection-breaker.js';
+import type { ClusterStats } from '../../../telemetry/stats.js';
 
-export type AcquireFailure = 'overflow' | 'connect_fail' | 'connect_timeout';
-export type AcquireCallback = (result: UpstreamConnection | AcquireFailure) => void;
-
-/** A connection request that may be withdrawn (client gone) before it completes. */
-export interface PendingAcquire {
-  cancel(): void;
+/**
+ * What the pool needs from its cluster (ClusterPool implements it): declared here, on the pool's
+ * side, so that the cluster level depends on the pool and not the other way round.
+ */
+export interface Http1PoolCluster {
+  readonly stats: ClusterStats;
+  readonly codec: Http1Codec;
+  readonly settings: Readonly<PoolSettings>;
+  readonly breaker: ConnectionBreaker;
+  /** Takes a connection unit of the cluster's limit for `from` (false: none left). */
+  reserveConnection(from: Http1ConnPool): boolean;
+  /** A connection counted by reserveConnection is gone. */
+  releaseConnection(): void;
+  /** Queues `callbacks` for a connection of `endpoint` (null: the pending queue is full). */
+  enqueue(endpoint: Http1ConnPool, callbacks: PoolCallbacks): Cancellable | null;
+  /** A connection of `endpoint` is free: true when a waiter took it (or it closed for another endpoint's). */
+  offer(endpoint: Http1ConnPool, conn: Http1Connection): boolean;
 }
 
 /** The read buffer of every upstream socket on this thread (reads are consumed synchronously). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-const NOTHING_PENDING: PendingAcquire = { cancel() {} };
+const NOTHING_PENDING: Cancellable = { cancel() {} };
 
-export class EndpointPool implements ConnectionOwner {
+export class Http1ConnPool implements ConnPool, ConnectionOwner {
   readonly address: string;
   readonly port: number;
   readonly key: string;
-  healthy = true;
   /** Requests currently using (or waiting for) this endpoint. */
   activeRequests = 0;
-  readonly #cluster: ClusterPool;
-  readonly #idle: UpstreamConnection[] = [];
-  readonly #active = new Set<UpstreamConnection>();
+  readonly #cluster: Http1PoolCluster;
+  readonly #transport: TransportSocketFactory;
+  readonly #idle: Http1Connection[] = [];
+  readonly #active = new Set<Http1Connection>();
   #connecting = 0;
   #closed = false;
   /** Closes connections idle for the idle timeout: one timer per pool, armed for the oldest. */
   #sweep: NodeJS.Timeout | null = null;
 
-  constructor(cluster: ClusterPool, address: string, port: number) {
+  constructor(cluster: Http1PoolCluster, address: string, port: number, transport: TransportSocketFactory) {
     this.#cluster = cluster;
+    this.#transport = transport;
     this.address = address;
     this.port = port;
     this.key = `${address}:${port}`;
@@ -44,46 +61,46 @@ export class EndpointPool implements ConnectionOwner {
   }
 
   /**
-   * Hands a connection to `cb`: an idle one at once, else a new one once connected; when the
+   * A connection for `callbacks`: an idle one at once, else a new one once connected; when the
    * cluster is at its connection limit the request waits in the cluster's pending queue (up to
-   * its pending limit) and `cb` runs when a connection frees; else `cb('overflow')` at once.
+   * its pending limit) until a connection frees; else onPoolFailure('overflow') at once.
    */
-  acquire(cb: AcquireCallback): PendingAcquire {
+  newStream(callbacks: PoolCallbacks): Cancellable {
     while (this.#idle.length > 0) {
       const conn = this.#idle.pop()!;
       if (conn.closed || conn.socket.destroyed) continue;
-      this.handOver(conn, cb);
+      this.handOver(conn, callbacks);
       return NOTHING_PENDING;
     }
     if (this.#closed) {
       this.#cluster.stats.inc('upstream_cx_overflow');
-      cb('overflow');
+      callbacks.onPoolFailure('overflow');
       return NOTHING_PENDING;
     }
-    if (this.#cluster.reserveConnection(this)) return this.#connect(cb);
-    const waiting = this.#cluster.enqueue(this, cb);
+    if (this.#cluster.reserveConnection(this)) return this.#connect(callbacks);
+    const waiting = this.#cluster.enqueue(this, callbacks);
     if (waiting) return waiting;
-    cb('overflow');
+    callbacks.onPoolFailure('overflow');
     return NOTHING_PENDING;
   }
 
-  /** @internal (ClusterPool) gives a free connection of this endpoint to `cb`. */
-  handOver(conn: UpstreamConnection, cb: AcquireCallback): void {
+  /** @internal (ClusterPool) gives a free connection of this endpoint to `callbacks`. */
+  handOver(conn: Http1Connection, callbacks: PoolCallbacks): void {
     this.#active.add(conn);
-    cb(conn);
+    callbacks.onPoolReady(conn);
   }
 
   /** @internal (ClusterPool) opens a connection whose breaker unit the cluster already took. */
-  connectReserved(cb: AcquireCallback): PendingAcquire {
+  connectReserved(callbacks: PoolCallbacks): Cancellable {
     if (this.#closed) {
       this.#cluster.releaseConnection();
-      cb('overflow');
+      callbacks.onPoolFailure('overflow');
       return NOTHING_PENDING;
     }
-    return this.#connect(cb);
+    return this.#connect(callbacks);
   }
 
-  #connect(cb: AcquireCallback): PendingAcquire {
+  #connect(callbacks: PoolCallbacks): Cancellable {
     const stats = this.#cluster.stats;
     const settings = this.#cluster.settings;
     this.#connecting++;
@@ -91,10 +108,8 @@ export class EndpointPool implements ConnectionOwner {
     let settled = false;
     // Reads land in one buffer shared by every upstream socket of this thread and go straight
     // to the connection (net's `onread`): no Buffer per read, no readable-stream machinery.
-    let conn: UpstreamConnection | null = null;
-    const socket = connect({
-      host: this.address,
-      port: this.port,
+    let conn: Http1Connection | null = null;
+    const options: TransportSocketOptions = {
       onread: {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Uint8Array): boolean => {
@@ -108,10 +123,12 @@ export class EndpointPool implements ConnectionOwner {
           return true;
         },
       },
-    });
-    socket.setNoDelay(true);
-    if (settings.tcpKeepalive) socket.setKeepAlive(true, settings.tcpKeepalive.timeMs);
-    const fail = (why: AcquireFailure): void => {
+      noDelay: true,
+      keepAlive: settings.tcpKeepalive,
+    };
+    const transport = this.#transport;
+    const socket = transport.connect(this.address, this.port, options);
+    const fail = (why: PoolFailure): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -120,21 +137,21 @@ export class EndpointPool implements ConnectionOwner {
       stats.inc('upstream_cx_connect_fail');
       if (why === 'connect_timeout') stats.inc('upstream_cx_connect_timeout');
       socket.destroy();
-      if (!cancelled) cb(why);
+      if (!cancelled) callbacks.onPoolFailure(why);
     };
     const timer = setTimeout(() => fail('connect_timeout'), settings.connectTimeoutMs);
     socket.once('error', () => fail('connect_fail'));
-    socket.once('connect', () => {
+    socket.once(transport.readyEvent, () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       this.#connecting--;
       stats.inc('upstream_cx_total');
       stats.inc('upstream_cx_active');
-      const c = (conn = new UpstreamConnection(socket, this.#cluster.codec, this, stats));
+      const c = (conn = new Http1Connection(socket, this.#cluster.codec, this, stats));
       this.#active.add(c);
       if (cancelled) this.release(c, true);
-      else cb(c);
+      else callbacks.onPoolReady(c);
     });
     return {
       cancel() {
@@ -143,7 +160,7 @@ export class EndpointPool implements ConnectionOwner {
     };
   }
 
-  release(conn: UpstreamConnection, reusable: boolean): void {
+  release(conn: Http1Connection, reusable: boolean): void {
     this.#active.delete(conn);
     if (reusable && !this.#closed && !conn.closed && !this.#cluster.breaker.connectionReusable(conn.exchanges)) {
       // maxRequestsPerConnection reached: Envoy closes the connection after that response.
@@ -163,7 +180,7 @@ export class EndpointPool implements ConnectionOwner {
     }
   }
 
-  closed(conn: UpstreamConnection, _byRemote: boolean): void {
+  closed(conn: Http1Connection, _byRemote: boolean): void {
     this.#active.delete(conn);
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);

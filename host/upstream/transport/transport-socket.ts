@@ -1,0 +1,32 @@
+// The seam between a connection pool and the bytes on the wire (Envoy's TransportSocketFactory):
+// the pool asks its cluster's factory for each connection's socket and speaks its protocol over
+// whatever comes back: plain TCP today (raw.ts), TLS with SPIFFE certificates later (a
+// tls.TLSSocket, which is a net.Socket), chosen per cluster, unknown to the pool.
+import type { Socket } from 'node:net';
+
+/** How one upstream connection's socket is made. */
+export interface TransportSocketOptions {
+  /**
+   * Reads land in `buffer` and go to `callback` (net's `onread`): no Buffer per read. The bytes
+   * are valid only during the call; returning false pauses the socket.
+   */
+  readonly onread: { readonly buffer: Uint8Array; readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean };
+  /** Disables Nagle's algorithm (TCP_NODELAY). */
+  readonly noDelay: boolean;
+  /** TCP keepalive: idle time before the first probe (Istio tcp.tcpKeepalive.time); null = off. */
+  readonly keepAlive: { readonly timeMs: number } | null;
+}
+
+export interface TransportSocketFactory {
+  /**
+   * The socket event after which application bytes may flow: net's `connect`; a TLS socket's
+   * `secureConnect`, once the handshake has verified the peer. Until then the pool counts the
+   * connection as connecting (and its connect timeout runs).
+   */
+  readonly readyEvent: 'connect' | 'secureConnect';
+  /**
+   * Starts connecting to `host:port` and returns the socket at once; connect and handshake
+   * failures arrive as its `error` event (the pool maps them to connect_fail).
+   */
+  connect(host: string, port: number, options: TransportSocketOptions): Socket;
+}
