@@ -10,7 +10,7 @@ export type ConfigIssueCode =
   | 'invalid_type' // a field has the wrong type (a string where a number is expected, ...)
   | 'invalid_value' // right type, value out of range or not one of the allowed names
   | 'invalid_duration' // not a duration Istio accepts ("2s", "100ms", "1.5s", "1m", ...)
-  | 'invalid_weight' // route weights out of 0..100 or not summing to 100
+  | 'invalid_weight' // a negative route weight, or a route whose weights total 0
   | 'unknown_api_version' // networking.istio.io with a version other than v1, v1beta1, v1alpha3
   | 'unknown_gateway' // --gateway names no Gateway in the loaded files
   | 'ambiguous_port' // a destination without port.number on a service with several ports

@@ -82,16 +82,21 @@ export const httpMatchRequest = message({
   statPrefix: str.optional(),
 });
 
+/**
+ * A route weight: Istio's validateWeight rejects only negatives (an int32). Since Istio 1.15 a
+ * rule's weights need not sum to 100: each destination gets weight/total (route-builder.ts).
+ */
+const routeWeight = z.int().min(0, 'weight must not be negative').max(2_147_483_647, 'weight must fit an int32 (at most 2147483647)');
+
 export const httpRouteDestination = message({
   destination,
-  // Istio's validateWeight rejects negatives; above 100 can never be part of a valid split.
-  weight: z.int().min(0, 'weight must be in 0..100').max(100, 'weight must be in 0..100').optional(),
+  weight: routeWeight.optional(),
   headers: headers.optional(),
 });
 
 const routeDestination = message({
   destination,
-  weight: z.int().min(0, 'weight must be in 0..100').max(100, 'weight must be in 0..100').optional(),
+  weight: routeWeight.optional(),
 });
 
 const httpRedirect = message({

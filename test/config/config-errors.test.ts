@@ -84,24 +84,55 @@ describe('each error names file, document, line, kind/name, path and reason', ()
     });
   });
 
-  test('weights that do not sum to 100, and a weight out of range', () => {
+  test('weights: a total of 0 and a negative weight are errors (as Istio); any positive total is accepted as written', () => {
     const t = tempYaml({
+      'a.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: 0
+    - destination: {host: web, subset: v2}
+`),
+      'b.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: -1
+    - destination: {host: web, subset: v2}
+      weight: 100
+`),
+    });
+    const { issues } = issuesOf([t.dir]);
+    expect(issues.map((i) => [i.file, i.code, i.line, i.path, i.reason])).toEqual([
+      [t.path('a.yaml'), 'invalid_weight', 9, 'spec.http[0].route', 'the weights of the 2 destinations total 0 (0 + 0; an unset weight is 0): at least one must be positive'],
+      [t.path('b.yaml'), 'invalid_weight', 11, 'spec.http[0].route[0].weight', 'weight must not be negative, got number -1'],
+    ]);
+    // Istio 1.15+ normalises any other total: 80 + 10 and 101 + 0 load, the weights kept as written.
+    const ok = tempYaml({
+      'gw.yaml': GATEWAY,
       'a.yaml': vs(`  - route:
     - destination: {host: web, subset: v1}
       weight: 80
     - destination: {host: web, subset: v2}
       weight: 10
-`),
-      'b.yaml': vs(`  - route:
+  - route:
     - destination: {host: web, subset: v1}
       weight: 101
     - destination: {host: web, subset: v2}
 `),
     });
-    const { issues } = issuesOf([t.dir]);
-    expect(issues.map((i) => [i.file, i.code, i.line, i.path, i.reason])).toEqual([
-      [t.path('a.yaml'), 'invalid_weight', 9, 'spec.http[0].route', 'the weights of the 2 destinations sum to 90 (80 + 10); they must sum to 100'],
-      [t.path('b.yaml'), 'invalid_weight', 11, 'spec.http[0].route[0].weight', 'weight must be in 0..100, got number 101'],
+    const routes = loadConfig([ok.dir], { gateway: 'web-gateway' }).mesh.virtualHosts[0]!.routes;
+    expect(routes.map((r) => r.destinations.map((d) => d.weight))).toEqual([[80, 10], [101, 0]]);
+  });
+
+  test('a weight total beyond what the core counts is an error naming the limit', () => {
+    const t = tempYaml({
+      'a.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: 2000000000
+    - destination: {host: web, subset: v2}
+      weight: 1
+`),
+    });
+    const [issue] = issuesOf([t.dir]).issues;
+    expect([issue!.code, issue!.path, issue!.reason]).toEqual([
+      'invalid_weight', 'spec.http[0].route', 'the weights of the 2 destinations total 2000000001; at most 1073741823 is supported (scale them down: only their ratio matters)',
     ]);
   });
 
