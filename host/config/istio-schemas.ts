@@ -40,8 +40,12 @@ const int32 = z.int().min(-2_147_483_648).max(2_147_483_647);
 const port = z.int().min(1, 'port must be in 1..65535').max(65_535, 'port must be in 1..65535');
 const percentNumber = z.number().min(0, 'must be in 0..100').max(100, 'must be in 0..100');
 
-/** A google.protobuf.Duration as Istio accepts it; checked here so the error sits on the field. */
-export const duration = z.string().superRefine((text, ctx) => {
+/**
+ * A google.protobuf.Duration as Istio accepts it; checked here so the error sits on the field.
+ * The type check is marked (`expected: 'duration'`) so that a number (`timeout: 2`) is reported
+ * with the string to write instead (read-resource.ts).
+ */
+export const duration = z.custom<string>((v) => typeof v === 'string', { params: { code: 'invalid_type', expected: 'duration' } }).superRefine((text, ctx) => {
   const parsed = parseDuration(text);
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason, params: { code: 'invalid_duration' } });
 });

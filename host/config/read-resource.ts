@@ -3,6 +3,7 @@
 // are), and turns every schema violation into a located ConfigIssue.
 import type { z } from 'zod';
 import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
+import { durationHint } from './duration.js';
 import { envelope, SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { LoadedResource } from './loaded-config.js';
@@ -73,7 +74,13 @@ export function zodIssues(error: z.ZodError, prefix: readonly PathSegment[], ref
         break;
       }
       case 'custom': {
-        const code = (issue.params as { code?: ConfigIssueCode } | undefined)?.code ?? 'invalid_value';
+        const params = issue.params as { code?: ConfigIssueCode; expected?: string } | undefined;
+        if (params?.expected === 'duration') {
+          if (issue.input === undefined) out.push(issueAt(ref, 'missing_field', path, 'required field is missing (expected a duration string such as "2s")'));
+          else out.push(issueAt(ref, 'invalid_type', path, `expected a string, got ${describe(issue.input)}${durationHint(issue.input)}`));
+          break;
+        }
+        const code = params?.code ?? 'invalid_value';
         out.push(issueAt(ref, code, path, issue.message));
         break;
       }

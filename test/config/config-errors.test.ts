@@ -153,6 +153,24 @@ describe('each error names file, document, line, kind/name, path and reason', ()
     expect(issues[1]!.reason).toMatch(/millisecond precision/);
   });
 
+  test('a duration given as a number says which string to write', () => {
+    const t = tempYaml({
+      'vs.yaml': vs(`  - route:
+    - destination: {host: web}
+    timeout: 2
+    retries: {attempts: 2, perTryTimeout: 0.5}
+    fault:
+      delay: {fixedDelay: [1], percentage: {value: 10}}
+`),
+    });
+    const { issues } = issuesOf([t.dir]);
+    expect(issues.map((i) => [i.code, i.line, i.path, i.reason])).toEqual([
+      ['invalid_type', 11, 'spec.http[0].timeout', 'expected a string, got number 2: write "2s" (a duration needs a unit: h, m, s, ms)'],
+      ['invalid_type', 12, 'spec.http[0].retries.perTryTimeout', 'expected a string, got number 0.5: write "0.5s" (a duration needs a unit: h, m, s, ms)'],
+      ['invalid_type', 14, 'spec.http[0].fault.delay.fixedDelay', 'expected a string, got a list'],
+    ]);
+  });
+
   test('unknown gateway', () => {
     const t = tempYaml({ 'gw.yaml': GATEWAY });
     const { issues, error } = issuesOf([t.dir], { gateway: 'web-gatewy' });
