@@ -5,11 +5,12 @@
 import type { z } from 'zod';
 import { SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
 import { nearestName } from './nearest-name.js';
+import { SECURITY_SPEC_SCHEMAS, type SecurityKind } from './security-schemas.js';
 
-/** Kinds read with a schema: the served networking kinds. */
-export type ReadKind = ServedKind;
+/** Kinds read with a schema: the served networking kinds and the security kinds (checked, not enforced). */
+export type ReadKind = ServedKind | SecurityKind;
 
-export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS };
+export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS, ...SECURITY_SPEC_SCHEMAS };
 
 export interface IstioGroup {
   /** Versions current Istio serves for the group. */
@@ -35,7 +36,7 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
   },
   'security.istio.io': {
     versions: ['v1', 'v1beta1'],
-    kinds: { AuthorizationPolicy: 'not served', PeerAuthentication: 'not served', RequestAuthentication: 'not served' },
+    kinds: { AuthorizationPolicy: 'read', PeerAuthentication: 'read', RequestAuthentication: 'read' },
   },
   'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'not served' } },
   'extensions.istio.io': { versions: ['v1alpha1'], kinds: { WasmPlugin: 'not served' } },

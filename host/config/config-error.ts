@@ -13,6 +13,7 @@ export type ConfigIssueCode =
   | 'invalid_weight' // a negative route weight, or a route whose weights total 0
   | 'unknown_api_version' // an Istio group, or a version of one, that current Istio does not serve
   | 'unknown_kind' // a kind no known API group defines (misspelt, or in the wrong group)
+  | 'unenforced_security' // a security setting wasmesh cannot enforce yet (refused rather than served open)
   | 'unknown_gateway' // --gateway names no Gateway in the loaded files
   | 'ambiguous_port' // a destination without port.number on a service with several ports
   | 'invalid_regex' // a regex that is empty or not RE2 syntax

@@ -14,7 +14,7 @@ function protoJsonName(key: string): string {
  * One proto message: a strict object whose snake_case keys are first renamed to their JSON
  * names, so YAML written with proto names (seed 002's `mirror_percent`) loads as Istio loads it.
  */
-function message<T extends z.ZodRawShape>(shape: T) {
+export function message<T extends z.ZodRawShape>(shape: T) {
   const known = new Set(Object.keys(shape));
   return z.preprocess((input) => {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
@@ -412,7 +412,8 @@ export const envelope = z.strictObject({
   apiVersion: z.string(),
   kind: z.string(),
   metadata: objectMeta,
-  spec: z.unknown(),
+  // Whether a missing spec is an error depends on the kind (read-resource.ts says so once).
+  spec: z.unknown().optional(),
   // Written by the API server; ignored, so `kubectl get -o yaml` output loads.
   status: z.unknown().optional(),
 });

@@ -15,6 +15,13 @@ export interface LoadOptions {
    * with `namespace`.
    */
   labels?: Record<string, string>;
+  /**
+   * The CLI's `--allow-unenforced-security`. Without it, a resource asking for protection
+   * wasmesh cannot enforce yet (PeerAuthentication STRICT, AuthorizationPolicy,
+   * RequestAuthentication, DestinationRule or Gateway TLS) fails the load; with it, each is
+   * skipped with a warning that says the protection is NOT enforced.
+   */
+  allowUnenforcedSecurity?: boolean;
 }
 
 export interface LoadedResource {

@@ -7,6 +7,7 @@ import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
 import { durationHint } from './duration.js';
 import { GATEWAY_API_GROUP, groupSuggestion, istioApiVersionOf, istioGroupOf, ISTIO_GROUPS, kindSuggestion, KUBERNETES_KINDS, READ_SCHEMAS, REMOVED_ISTIO_GROUPS, type ReadKind } from './api-kinds.js';
 import { envelope } from './istio-schemas.js';
+import { SECURITY_SPEC_SCHEMAS } from './security-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { LoadedResource } from './loaded-config.js';
 import type { PathSegment, YamlDocument } from './yaml-source.js';
@@ -124,7 +125,9 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
   if (meta !== null) ref.name = `${namespace}/${meta.name}`;
   else if (ref.name !== null) ref.name = `${namespace}/${ref.name}`;
   let spec: unknown = undefined;
-  const rawSpec = doc['spec'];
+  // A security policy without spec is the empty policy, as Istio reads it (an AuthorizationPolicy
+  // `spec: {}` denies everything): it must be checked, not refused as incomplete.
+  const rawSpec = (doc['spec'] === undefined || doc['spec'] === null) && read in SECURITY_SPEC_SCHEMAS ? {} : doc['spec'];
   if (rawSpec === undefined || rawSpec === null) {
     found.push(issueAt(ref, 'missing_field', ['spec'], 'required field is missing (expected a mapping)'));
   } else {

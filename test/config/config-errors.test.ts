@@ -225,6 +225,11 @@ spec: {}
     expect(issues[1]!.reason).toBe('must be one of NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS, got the string "STATIK"');
   });
 
+  test('a missing spec is one error for the kinds that need one (a security policy without spec is the empty policy)', () => {
+    const t = tempYaml({ 'vs.yaml': 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web}\n' });
+    expect(issuesOf([t.dir]).issues.map((i) => [i.code, i.path, i.reason])).toEqual([['missing_field', 'spec', 'required field is missing (expected a mapping)']]);
+  });
+
   test('bad regexes are errors where they are written, in every match field, when the route is served', () => {
     const t = tempYaml({
       'all.yaml': GATEWAY + '---\n' + vs(`  - match:

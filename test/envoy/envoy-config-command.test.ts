@@ -86,6 +86,30 @@ spec:
     });
   });
 
+  it('config asking for protection it cannot enforce: exit 1 with the located error; --allow-unenforced-security prints it NOT ENFORCED', async () => {
+    const file = join(dir, 'authz.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x}
+spec: {}
+`);
+    const refused = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], refused)).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(`${file}:10 (document 2) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version:`);
+    expect(refused.stderr).toContain('refusing to serve open');
+    const allowed = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw', '--allow-unenforced-security'], allowed)).toBe(0);
+    expect(allowed.stderr.match(/NOT ENFORCED/g)).toHaveLength(1);
+    expect(allowed.stdout).toMatch(/^# warning: .*AuthorizationPolicy default\/x: spec: NOT ENFORCED: /m);
+  });
+
   it('retries and DestinationRule policies come through the loader\'s model', async () => {
     const file = join(dir, 'policies.yaml');
     writeFileSync(file, `apiVersion: networking.istio.io/v1
