@@ -16,6 +16,7 @@ import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type Comma
 import { logLine, type CliIo } from './cli-io.js';
 import { ListenError } from '../control/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 
 export const DEMO_SPEC: CommandSpec = {
   command: 'wasmesh demo [istio101|bookinfo]',
@@ -38,6 +39,7 @@ export const DEMO_SPEC: CommandSpec = {
     },
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
+    { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} (istio101 always runs so: seed 003 asks for ISTIO_MUTUAL)` },
   ],
   epilog: [
     'Scenarios:',
@@ -105,6 +107,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       listen: { host: '127.0.0.1', port },
       listenRole: 'gateway',
       admin,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       accessLog: accessLog ? (line) => io.out(line + '\n') : () => {},
       log: (level, message) => io.err(logLine(level, message)),
     });
@@ -188,6 +191,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
       listen: { host: '127.0.0.1', port },
       admin,
       freeAppPorts: appPorts !== undefined,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       dir: values.dir === undefined ? undefined : resolve(values.dir as string),
       accessLog: accessLog ? (proxy, line) => io.out(`${proxy}: ${line}\n`) : undefined,
       log: (level, message) => io.err(logLine(level, message)),

@@ -3,6 +3,7 @@
 import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -20,6 +21,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
     { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
+    ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
     'Access log lines (Envoy default format) go to stdout unless --access-log says otherwise, written',
@@ -63,6 +65,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       gateway,
       namespace: values.namespace as string | undefined,
       labels,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       listen,
       admin,
       accessLogBatch: accessLog?.write,

@@ -21,6 +21,8 @@ export interface ProxyRuntimeOptions {
   gateway?: string;
   namespace?: string;
   labels?: Record<string, string>;
+  /** `--allow-unenforced-security` (host/config LoadOptions). */
+  allowUnenforcedSecurity?: boolean;
   listen: HostPort;
   admin: HostPort;
   /** One access-log line (no newline) per finished request; absent (and no accessLogBatch): no access log. */
@@ -86,6 +88,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     gateway: opts.gateway,
     namespace: opts.namespace,
     labels: opts.labels,
+    allowUnenforcedSecurity: opts.allowUnenforcedSecurity,
     // The main thread applies first: a mesh it refuses reaches no worker.
     target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
     load: opts.load ?? isolatedLoadConfig,

@@ -4,6 +4,7 @@
 import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type HostPort } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../sidecar/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
@@ -33,6 +34,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
+    ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
     'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
@@ -106,6 +108,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       sources: files,
       namespace: values.namespace as string | undefined,
       labels,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       outbound,
       inbound,
       health,

@@ -1,7 +1,7 @@
 // Compiles a MeshConfig into the core's binary route table (format documented once, atop
 // assembly/route/table.ts; the constants below mirror it). Pure: bytes in, bytes out, no Wasm,
 // so it runs in the control shell and in tests; bad input throws RouteCompileError.
-import type { MeshConfig, Route, RouteMatch, StringMatch, LbPolicy } from '../model/mesh.js';
+import { MAX_ROUTE_WEIGHT_TOTAL, type MeshConfig, type Route, type RouteMatch, type StringMatch, type LbPolicy } from '../model/mesh.js';
 import { RouteCompileError } from './route-compile-error.js';
 import { compileRegex } from './regex/compile-regex.js';
 import { RegexCompileError } from './regex/regex-compile-error.js';
@@ -50,7 +50,6 @@ export const LB_KIND: Record<LbPolicy, number> = {
 export const LISTENER_SCHEME = 'http';
 /** The random state a fresh table starts with (RouteTable.load reseeds it). */
 const INITIAL_SEED = 0x9e3779b9;
-const MAX_TOTAL_WEIGHT = 0x3fffffff;
 
 const encoder = new TextEncoder();
 
@@ -365,8 +364,8 @@ export function compileRouteTable(mesh: MeshConfig, options: RouteTableOptions =
         // Mirrors are served by the host, not the table, but a typo must not pass silently.
         if (!clusterIndex.has(mirror.cluster)) throw new RouteCompileError('unknown_cluster', route.name, `mirrors[${i}].cluster`, `route ${route.name}: mirrors[${i}] names cluster "${mirror.cluster}", which is not defined`);
       });
-      if (route.destinations.length > 0 && (total === 0 || total > MAX_TOTAL_WEIGHT)) {
-        throw new RouteCompileError('invalid_weight', route.name, 'destinations', `route ${route.name}: destination weights sum to ${total}; they must sum to between 1 and ${MAX_TOTAL_WEIGHT}`);
+      if (route.destinations.length > 0 && (total === 0 || total > MAX_ROUTE_WEIGHT_TOTAL)) {
+        throw new RouteCompileError('invalid_weight', route.name, 'destinations', `route ${route.name}: destination weights sum to ${total}; they must sum to between 1 and ${MAX_ROUTE_WEIGHT_TOTAL}`);
       }
       routeRecs.push([firstBlock, blockCount, firstDest, route.destinations.length, total, vhostRecs.length - 1]);
     }

@@ -10,8 +10,10 @@ export type ConfigIssueCode =
   | 'invalid_type' // a field has the wrong type (a string where a number is expected, ...)
   | 'invalid_value' // right type, value out of range or not one of the allowed names
   | 'invalid_duration' // not a duration Istio accepts ("2s", "100ms", "1.5s", "1m", ...)
-  | 'invalid_weight' // route weights out of 0..100 or not summing to 100
-  | 'unknown_api_version' // networking.istio.io with a version other than v1, v1beta1, v1alpha3
+  | 'invalid_weight' // a negative route weight, or a route whose weights total 0
+  | 'unknown_api_version' // an Istio group, or a version of one, that current Istio does not serve
+  | 'unknown_kind' // a kind no known API group defines (misspelt, or in the wrong group)
+  | 'unenforced_security' // a security setting wasmesh cannot enforce yet (refused rather than served open)
   | 'unknown_gateway' // --gateway names no Gateway in the loaded files
   | 'ambiguous_port' // a destination without port.number on a service with several ports
   | 'invalid_regex' // a regex that is empty or not RE2 syntax

@@ -43,3 +43,12 @@ export function parseDuration(text: string): DurationResult {
   if (!Number.isSafeInteger(ms)) return bad('too large');
   return { ok: true, ms };
 }
+
+/**
+ * What to write instead of a duration given as a number (`timeout: 2` → `: write "2s"`): YAML
+ * reads 2 as a number, and Istio's durations are strings with a unit. '' for anything else.
+ */
+export function durationHint(input: unknown): string {
+  if (typeof input !== 'number' || !Number.isFinite(input) || input < 0) return '';
+  return `: write "${input}s" (a duration needs a unit: h, m, s, ms)`;
+}

@@ -14,7 +14,7 @@ function protoJsonName(key: string): string {
  * One proto message: a strict object whose snake_case keys are first renamed to their JSON
  * names, so YAML written with proto names (seed 002's `mirror_percent`) loads as Istio loads it.
  */
-function message<T extends z.ZodRawShape>(shape: T) {
+export function message<T extends z.ZodRawShape>(shape: T) {
   const known = new Set(Object.keys(shape));
   return z.preprocess((input) => {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
@@ -40,8 +40,12 @@ const int32 = z.int().min(-2_147_483_648).max(2_147_483_647);
 const port = z.int().min(1, 'port must be in 1..65535').max(65_535, 'port must be in 1..65535');
 const percentNumber = z.number().min(0, 'must be in 0..100').max(100, 'must be in 0..100');
 
-/** A google.protobuf.Duration as Istio accepts it; checked here so the error sits on the field. */
-export const duration = z.string().superRefine((text, ctx) => {
+/**
+ * A google.protobuf.Duration as Istio accepts it; checked here so the error sits on the field.
+ * The type check is marked (`expected: 'duration'`) so that a number (`timeout: 2`) is reported
+ * with the string to write instead (read-resource.ts).
+ */
+export const duration = z.custom<string>((v) => typeof v === 'string', { params: { code: 'invalid_type', expected: 'duration' } }).superRefine((text, ctx) => {
   const parsed = parseDuration(text);
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason, params: { code: 'invalid_duration' } });
 });
@@ -82,16 +86,21 @@ export const httpMatchRequest = message({
   statPrefix: str.optional(),
 });
 
+/**
+ * A route weight: Istio's validateWeight rejects only negatives (an int32). Since Istio 1.15 a
+ * rule's weights need not sum to 100: each destination gets weight/total (route-builder.ts).
+ */
+const routeWeight = z.int().min(0, 'weight must not be negative').max(2_147_483_647, 'weight must fit an int32 (at most 2147483647)');
+
 export const httpRouteDestination = message({
   destination,
-  // Istio's validateWeight rejects negatives; above 100 can never be part of a valid split.
-  weight: z.int().min(0, 'weight must be in 0..100').max(100, 'weight must be in 0..100').optional(),
+  weight: routeWeight.optional(),
   headers: headers.optional(),
 });
 
 const routeDestination = message({
   destination,
-  weight: z.int().min(0, 'weight must be in 0..100').max(100, 'weight must be in 0..100').optional(),
+  weight: routeWeight.optional(),
 });
 
 const httpRedirect = message({
@@ -403,7 +412,8 @@ export const envelope = z.strictObject({
   apiVersion: z.string(),
   kind: z.string(),
   metadata: objectMeta,
-  spec: z.unknown(),
+  // Whether a missing spec is an error depends on the kind (read-resource.ts says so once).
+  spec: z.unknown().optional(),
   // Written by the API server; ignored, so `kubectl get -o yaml` output loads.
   status: z.unknown().optional(),
 });

@@ -1,7 +1,7 @@
 // What loadConfig returns: the Istio resources as read (for config_dump and later issues), the
 // resolved MeshConfig the data path serves, the warnings of the load, and the files read.
 import type { MeshConfig } from '../model/mesh.js';
-import type { ServedKind } from './istio-schemas.js';
+import type { ReadKind } from './api-kinds.js';
 
 export interface LoadOptions {
   /** `name` or `namespace/name` of the Gateway to serve (ingress mode); absent: mesh mode. */
@@ -15,10 +15,17 @@ export interface LoadOptions {
    * with `namespace`.
    */
   labels?: Record<string, string>;
+  /**
+   * The CLI's `--allow-unenforced-security`. Without it, a resource asking for protection
+   * wasmesh cannot enforce yet (PeerAuthentication STRICT, AuthorizationPolicy,
+   * RequestAuthentication, DestinationRule or Gateway TLS) fails the load; with it, each is
+   * skipped with a warning that says the protection is NOT enforced.
+   */
+  allowUnenforcedSecurity?: boolean;
 }
 
 export interface LoadedResource {
-  kind: ServedKind;
+  kind: ReadKind;
   apiVersion: string;
   namespace: string;
   name: string;

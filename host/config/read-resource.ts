@@ -1,15 +1,16 @@
-// One YAML document to one validated Istio resource: sorts documents into served kinds, kinds
-// not served yet and non-Istio objects (skipped with a warning so seed files load as they
-// are), and turns every schema violation into a located ConfigIssue.
+// One YAML document to one validated Istio resource: sorts documents into kinds read, Istio
+// kinds not served yet and Kubernetes objects (both skipped with a warning, so seed files load
+// as they are) and unknown kinds (errors, with the nearest known kind), and turns every schema
+// violation into a located ConfigIssue.
 import type { z } from 'zod';
 import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { envelope, SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
+import { durationHint } from './duration.js';
+import { GATEWAY_API_GROUP, groupSuggestion, istioApiVersionOf, istioGroupOf, ISTIO_GROUPS, kindSuggestion, KUBERNETES_KINDS, READ_SCHEMAS, REMOVED_ISTIO_GROUPS, type ReadKind } from './api-kinds.js';
+import { envelope } from './istio-schemas.js';
+import { SECURITY_SPEC_SCHEMAS } from './security-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { LoadedResource } from './loaded-config.js';
 import type { PathSegment, YamlDocument } from './yaml-source.js';
-
-const ISTIO_GROUP = 'networking.istio.io';
-const ISTIO_VERSIONS = new Set(['v1', 'v1beta1', 'v1alpha3']);
 
 export interface SourcedResource {
   resource: LoadedResource;
@@ -73,7 +74,13 @@ export function zodIssues(error: z.ZodError, prefix: readonly PathSegment[], ref
         break;
       }
       case 'custom': {
-        const code = (issue.params as { code?: ConfigIssueCode } | undefined)?.code ?? 'invalid_value';
+        const params = issue.params as { code?: ConfigIssueCode; expected?: string } | undefined;
+        if (params?.expected === 'duration') {
+          if (issue.input === undefined) out.push(issueAt(ref, 'missing_field', path, 'required field is missing (expected a duration string such as "2s")'));
+          else out.push(issueAt(ref, 'invalid_type', path, `expected a string, got ${describe(issue.input)}${durationHint(issue.input)}`));
+          break;
+        }
+        const code = params?.code ?? 'invalid_value';
         out.push(issueAt(ref, code, path, issue.message));
         break;
       }
@@ -107,24 +114,9 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
   const metaName = (doc['metadata'] as { name?: unknown } | undefined)?.name;
   ref.name = typeof metaName === 'string' ? metaName : null;
 
-  if (group !== ISTIO_GROUP) {
-    // Kubernetes objects (Service, Deployment) sit beside Istio YAML in most tutorials; without
-    // Kubernetes they have no meaning here, so they are skipped rather than rejected.
-    const why = group.endsWith('.istio.io')
-      ? `${apiVersion} ${kind} is not served yet; skipped`
-      : `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes (describe services with ServiceEntry and WorkloadEntry)`;
-    warnings.push(warningAt(ref, [], why));
-    return { status: 'skipped' };
-  }
-  if (!ISTIO_VERSIONS.has(version)) {
-    issues.push(issueAt(ref, 'unknown_api_version', ['apiVersion'], `${apiVersion} is not a networking.istio.io version we read (v1, v1beta1, v1alpha3)`));
-    return { status: 'invalid', kind, namespace: null, name: ref.name };
-  }
-  if (!(kind in SPEC_SCHEMAS)) {
-    warnings.push(warningAt(ref, [], `${apiVersion} ${kind} is not served yet; skipped`));
-    return { status: 'skipped' };
-  }
-  const served = kind as ServedKind;
+  const sorted = sortKind(ref, apiVersion, group, version, kind, issues, warnings);
+  if (sorted !== 'read') return sorted === 'skipped' ? { status: 'skipped' } : { status: 'invalid', kind, namespace: null, name: ref.name };
+  const read = kind as ReadKind;
   const found: ConfigIssue[] = [];
   const env = envelope.safeParse(doc, { reportInput: true });
   if (!env.success) found.push(...zodIssues(env.error, [], ref));
@@ -133,10 +125,13 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
   if (meta !== null) ref.name = `${namespace}/${meta.name}`;
   else if (ref.name !== null) ref.name = `${namespace}/${ref.name}`;
   let spec: unknown = undefined;
-  if (doc['spec'] === undefined || doc['spec'] === null) {
+  // A security policy without spec is the empty policy, as Istio reads it (an AuthorizationPolicy
+  // `spec: {}` denies everything): it must be checked, not refused as incomplete.
+  const rawSpec = (doc['spec'] === undefined || doc['spec'] === null) && read in SECURITY_SPEC_SCHEMAS ? {} : doc['spec'];
+  if (rawSpec === undefined || rawSpec === null) {
     found.push(issueAt(ref, 'missing_field', ['spec'], 'required field is missing (expected a mapping)'));
   } else {
-    const parsed = SPEC_SCHEMAS[served].safeParse(doc['spec'], { reportInput: true });
+    const parsed = READ_SCHEMAS[read].safeParse(rawSpec, { reportInput: true });
     if (parsed.success) spec = parsed.data;
     else found.push(...zodIssues(parsed.error, ['spec'], ref));
   }
@@ -150,7 +145,68 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
     status: 'ok',
     value: {
       ref,
-      resource: { kind: served, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec },
+      resource: { kind: read, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec },
     },
   };
+}
+
+/**
+ * Where a document's apiVersion/kind puts it (api-kinds.ts): 'read' (a schema follows),
+ * 'skipped' (warned about), or 'invalid' (an issue was pushed).
+ */
+function sortKind(
+  ref: DocumentRef,
+  apiVersion: string,
+  group: string,
+  version: string,
+  kind: string,
+  issues: ConfigIssue[],
+  warnings: string[],
+): 'read' | 'skipped' | 'invalid' {
+  const istio = ISTIO_GROUPS[group];
+  if (istio !== undefined) {
+    if (!istio.versions.includes(version)) {
+      issues.push(issueAt(ref, 'unknown_api_version', ['apiVersion'], `${apiVersion} is not a ${group} version current Istio serves (${istio.versions.join(', ')})`));
+      return 'invalid';
+    }
+    const status = istio.kinds[kind];
+    if (status === 'read') return 'read';
+    if (status === 'not served') {
+      // Their effect is open-ended (an EnvoyFilter or WasmPlugin may well authenticate): say it is not applied.
+      warnings.push(warningAt(ref, [], `${apiVersion} ${kind} is not served yet; skipped: nothing it configures is applied`));
+      return 'skipped';
+    }
+    const home = istioGroupOf(kind);
+    const reason = home !== null
+      ? `${kind} is a ${home} kind, not ${group}: write apiVersion: ${istioApiVersionOf(kind)}`
+      : `unknown kind "${kind}": ${group} defines ${Object.keys(istio.kinds).join(', ')}${kindSuggestion(kind, group)}`;
+    issues.push(issueAt(ref, 'unknown_kind', ['kind'], reason));
+    return 'invalid';
+  }
+  if (group === 'istio.io' || group.endsWith('.istio.io')) {
+    const removed = REMOVED_ISTIO_GROUPS[group];
+    const reason = removed !== undefined
+      ? `${apiVersion} ${kind}: ${group} was ${removed}; current Istio does not accept it`
+      : `${group} is not an Istio API group (known: ${Object.keys(ISTIO_GROUPS).join(', ')})${groupSuggestion(group)}`;
+    issues.push(issueAt(ref, 'unknown_api_version', ['apiVersion'], reason));
+    return 'invalid';
+  }
+  const groups = KUBERNETES_KINDS[kind];
+  const istioApiVersion = istioApiVersionOf(kind);
+  if (groups !== undefined && (groups.includes(group) || istioApiVersion === null)) {
+    // Kubernetes objects (Service, Deployment) sit beside Istio YAML in most tutorials; without
+    // Kubernetes they have no meaning here, so they are skipped rather than rejected.
+    warnings.push(
+      warningAt(ref, [], group === GATEWAY_API_GROUP
+        ? `${apiVersion} ${kind} skipped: the Kubernetes Gateway API is not served yet (write Istio's Gateway and VirtualService)`
+        : `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes (describe services with ServiceEntry and WorkloadEntry)`),
+    );
+    return 'skipped';
+  }
+  // An Istio kind under another group would otherwise be skipped as a Kubernetes object, silently unserved.
+  const reason = istioApiVersion !== null
+    ? `${kind} is an Istio kind: write apiVersion: ${istioApiVersion} (got ${apiVersion})`
+    : `unknown kind "${kind}" (apiVersion ${apiVersion}): neither an Istio resource nor a Kubernetes kind wasmesh knows to skip${kindSuggestion(kind, group)}`;
+  issues.push(issueAt(ref, 'unknown_kind', ['kind'], reason));
+  return 'invalid';
 }

@@ -23,6 +23,8 @@ import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from './unserved-fields.js';
+import { checkGatewayTls, checkSecurityResource } from './security-checks.js';
+import type { SecurityGate } from './security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../model/mesh.js';
 import { retryPolicyFromIstio } from '../core/upstream-policy.js';
 
@@ -52,7 +54,12 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const virtualServices = ofKind(resources, 'VirtualService');
   for (const vs of virtualServices) validateVirtualService(vs, issues, warnings);
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
-  for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, issues, warnings);
+  // Every resource in effect is checked, whichever proxy this is: files are shared by the
+  // mesh's proxies, and none may serve open what the config asks to protect.
+  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, issues, warnings };
+  for (const r of resources) checkSecurityResource(r, gate);
+  for (const gw of ofKind(resources, 'Gateway')) checkGatewayTls(gw, gate);
+  for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, gate);
 
   const ctx: RouteContext = {
     issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>(),

@@ -1,7 +1,8 @@
 // VirtualService rules to the model's routes: match blocks for this proxy, weighted
 // destinations naming Istio-style clusters, header operations, timeouts and the rule's other
 // actions (route-actions.ts). Also Istio's own validation of a VirtualService (weights, a
-// route per rule), which applies whether or not it is served.
+// route per rule), which applies whether or not it is served. Weights are kept as written:
+// the core splits over their total, exactly (assembly/route/weighted.ts).
 import type { ConfigIssue } from './config-error.js';
 import { parseDuration } from './duration.js';
 import type { HeadersSpec, HttpRoute, VirtualServiceSpec } from './istio-schemas.js';
@@ -11,7 +12,7 @@ import type { SourcedResource } from './read-resource.js';
 import { routeActionsOf } from './route-actions.js';
 import { resolveCluster, type RouteContext } from './route-context.js';
 import type { PathSegment } from './yaml-source.js';
-import type { HeaderOps, Route, RouteDestination, RouteMatch } from '../model/mesh.js';
+import { MAX_ROUTE_WEIGHT_TOTAL, type HeaderOps, type Route, type RouteDestination, type RouteMatch } from '../model/mesh.js';
 
 export { resolveGatewayRef, type Binding } from './match-builder.js';
 export { clusterName, type ClusterRef, type RouteContext } from './route-context.js';
@@ -47,11 +48,15 @@ export function validateVirtualService(vs: SourcedResource, issues: ConfigIssue[
     if (rule.redirect !== undefined && rule.rewrite !== undefined) issues.push(issueAt(ref, 'invalid_value', [...base, 'rewrite'], 'an HTTP rule cannot have both redirect and rewrite'));
     const route = rule.route ?? [];
     if (route.length > 1) {
-      // With several destinations every request must land somewhere: the split is in percent.
+      // Current Istio (1.15+) takes any positive total and gives each destination weight/total;
+      // a total of 0 would leave every request without a destination, and Istio refuses it.
       const weights = route.map((d) => d.weight ?? 0);
       const sum = weights.reduce((a, b) => a + b, 0);
-      if (sum !== 100) {
-        issues.push(issueAt(ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations sum to ${sum} (${weights.join(' + ')}); they must sum to 100`));
+      if (sum === 0) {
+        issues.push(issueAt(ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total 0 (${weights.join(' + ')}; an unset weight is 0): at least one must be positive`));
+      } else if (sum > MAX_ROUTE_WEIGHT_TOTAL) {
+        // The core's smooth weighted round robin keeps per-destination credit in 32-bit integers.
+        issues.push(issueAt(ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total ${sum}; at most ${MAX_ROUTE_WEIGHT_TOTAL} is supported (scale them down: only their ratio matters)`));
       }
     }
   });

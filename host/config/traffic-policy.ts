@@ -13,11 +13,13 @@
 // 10 s, http.idleTimeout default 1 h, 0 = none; tcpKeepalive fields unset take Linux's
 // defaults 7200 s / 75 s / 9 probes, as Envoy leaves them to the OS); outlierDetection through
 // outlierSettingsFromIstio (absent: off).
-import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
+import type { ConfigIssueCode } from './config-error.js';
 import { parseDuration } from './duration.js';
 import type { ConnectionPoolSpec, DestinationRuleSpec, LoadBalancerSpec, OutlierDetectionSpec, TrafficPolicySpec } from './istio-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { SourcedResource } from './read-resource.js';
+import { checkClientTls } from './security-checks.js';
+import type { SecurityGate } from './security-gate.js';
 import type { LocatedPolicy, SubsetInfo } from './subset-registry.js';
 import type { PathSegment } from './yaml-source.js';
 import type { ClusterPolicy, ConnectionSettings, LbPolicy } from '../model/mesh.js';
@@ -175,13 +177,8 @@ const UNSERVED: Record<string, string[]> = {
   outlierDetection: ['outlierDetectionHttpErrorCodes'],
 };
 
-function checkLevel(
-  level: Omit<TrafficPolicySpec, 'portLevelSettings'>,
-  ref: DocumentRef,
-  path: PathSegment[],
-  issues: ConfigIssue[],
-  warnings: string[],
-): void {
+function checkLevel(level: Omit<TrafficPolicySpec, 'portLevelSettings'>, ref: DocumentRef, path: PathSegment[], gate: SecurityGate): void {
+  const { issues, warnings } = gate;
   const report = (sub: string, f: () => unknown): void => {
     try {
       f();
@@ -216,28 +213,32 @@ function checkLevel(
     }
     for (const f of UNSERVED['outlierDetection']!) if ((od as Record<string, unknown>)[f] !== undefined) warnings.push(warningAt(ref, [...path, 'outlierDetection', f], 'is not served yet'));
   }
-  if (level.tls !== undefined) warnings.push(warningAt(ref, [...path, 'tls'], 'is not served yet'));
+  if (level.tls !== undefined) checkClientTls(level.tls, ref, [...path, 'tls'], gate);
   for (const f of ['tunnel', 'proxyProtocol', 'retryBudget'] as const) {
     if ((level as Record<string, unknown>)[f] !== undefined) warnings.push(warningAt(ref, [...path, f], 'is not served yet'));
   }
 }
 
-function checkPolicy(policy: TrafficPolicySpec | undefined, ref: DocumentRef, path: PathSegment[], issues: ConfigIssue[], warnings: string[]): void {
+function checkPolicy(policy: TrafficPolicySpec | undefined, ref: DocumentRef, path: PathSegment[], gate: SecurityGate): void {
   if (policy === undefined) return;
-  checkLevel(policy, ref, path, issues, warnings);
+  const { issues } = gate;
+  checkLevel(policy, ref, path, gate);
   const seen = new Set<number>();
   (policy.portLevelSettings ?? []).forEach((p, i) => {
     const pp = [...path, 'portLevelSettings', i];
     if (p.port?.number === undefined) issues.push(issueAt(ref, 'missing_field', [...pp, 'port'], 'a port-level setting needs port.number'));
     else if (seen.has(p.port.number)) issues.push(issueAt(ref, 'invalid_value', [...pp, 'port', 'number'], `port ${p.port.number} already has port-level settings in this trafficPolicy`));
     else seen.add(p.port.number);
-    checkLevel(p, ref, pp, issues, warnings);
+    checkLevel(p, ref, pp, gate);
   });
 }
 
-/** Istio's validation of a DestinationRule's traffic policies at every level, once per rule. */
-export function validateTrafficPolicies(rule: SourcedResource, issues: ConfigIssue[], warnings: string[]): void {
+/**
+ * Istio's validation of a DestinationRule's traffic policies at every level, once per rule;
+ * `tls` at any level goes through checkClientTls (security-checks.ts).
+ */
+export function validateTrafficPolicies(rule: SourcedResource, gate: SecurityGate): void {
   const spec = rule.resource.spec as DestinationRuleSpec;
-  checkPolicy(spec.trafficPolicy, rule.ref, ['spec', 'trafficPolicy'], issues, warnings);
-  (spec.subsets ?? []).forEach((s, i) => checkPolicy(s.trafficPolicy, rule.ref, ['spec', 'subsets', i, 'trafficPolicy'], issues, warnings));
+  checkPolicy(spec.trafficPolicy, rule.ref, ['spec', 'trafficPolicy'], gate);
+  (spec.subsets ?? []).forEach((s, i) => checkPolicy(s.trafficPolicy, rule.ref, ['spec', 'subsets', i, 'trafficPolicy'], gate));
 }

@@ -1,6 +1,7 @@
 // Lists the fields of a valid resource that the data path does not act on yet. They stay in
 // the resource model for the issues that will serve them; until then the operator is told.
-// (DestinationRule traffic policies are checked field by field in traffic-policy.ts.)
+// (DestinationRule traffic policies are checked field by field in traffic-policy.ts; TLS and
+// the security kinds, which must not be merely warned about, in security-checks.ts.)
 import type { DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, VirtualServiceSpec } from './istio-schemas.js';
 import { warningAt } from './issue-location.js';
 import type { SourcedResource } from './read-resource.js';
@@ -38,7 +39,6 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
     case 'Gateway': {
       const spec = r.resource.spec as GatewaySpec;
       spec.servers.forEach((s, i) => {
-        if (s.tls !== undefined) push(out, r, ['spec', 'servers', i, 'tls'], `${NOT_SERVED} (no TLS termination yet)`);
         if (s.bind !== undefined) push(out, r, ['spec', 'servers', i, 'bind'], `${NOT_SERVED}: the gateway listens on --listen`);
         if (s.defaultEndpoint !== undefined) push(out, r, ['spec', 'servers', i, 'defaultEndpoint'], NOT_SERVED);
       });

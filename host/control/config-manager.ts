@@ -68,6 +68,8 @@ export interface ConfigManagerOptions {
   namespace?: string;
   /** The proxy's workload labels (VirtualService sourceLabels), from `--labels`. */
   labels?: Record<string, string>;
+  /** `--allow-unenforced-security`: security settings not enforced yet are warned about, not refused. */
+  allowUnenforcedSecurity?: boolean;
   target: ConfigTarget;
   load: ConfigLoader;
   /**
@@ -185,9 +187,8 @@ export class ConfigManager {
   }
 
   #runAsync(reason: string): Promise<ReloadOutcome> {
-    const { sources, gateway, namespace, labels } = this.#opts;
     this.counters.reloads_total++;
-    const run = this.#opts.loadAsync!(sources, { gateway, namespace, labels }).then(
+    const run = this.#opts.loadAsync!(this.#opts.sources, this.#loadOptions()).then(
       (loaded) => (this.#closed ? 'unchanged' as const : this.#afterLoad(loaded, reason)),
       (err: unknown) => this.#reject(errorCode(err, 'load_failed'), errorMessage(err), reason),
     ).then((outcome) => {
@@ -286,8 +287,13 @@ export class ConfigManager {
   }
 
   #load(): LoadedConfig {
-    const { sources, gateway, namespace, labels } = this.#opts;
-    return this.#opts.load(sources, { gateway, namespace, labels });
+    return this.#opts.load(this.#opts.sources, this.#loadOptions());
+  }
+
+  #loadOptions(): LoadOptions {
+    const { gateway, namespace, labels, allowUnenforcedSecurity } = this.#opts;
+    // Only what was given: the options cross to the loader's process as JSON.
+    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}) };
   }
 
   /** Applies under the next version number; the number is only taken once the target accepts. */

@@ -43,6 +43,12 @@ export interface Scenario {
   files: string[];
   /** The Gateway the ingress proxy serves. */
   gateway: string;
+  /**
+   * Set when the example's YAML asks for protection wasmesh cannot enforce yet (seed 003's
+   * ISTIO_MUTUAL): why the scenario's proxies still run it, with --allow-unenforced-security
+   * (each load then warns that it is NOT enforced). Absent: the flag is the caller's choice.
+   */
+  unenforcedSecurity?: string;
   apps: ScenarioApp[];
   /**
    * What `wasmesh demo <name>` prints once running: where everything listens and what to curl.
@@ -65,6 +71,8 @@ export interface ScenarioMeshOptions {
   extraFiles?: Record<string, string>;
   /** Apps beyond the scenario's, for WorkloadEntries in extraFiles. */
   extraApps?: ScenarioApp[];
+  /** `--allow-unenforced-security` for every proxy (forced on by Scenario.unenforcedSecurity). */
+  allowUnenforcedSecurity?: boolean;
   /** Seeds the apps' random draws (each app gets seed + its index). */
   seed?: number;
   /** One access-log line per request, with the proxy that served it (`gateway`, a workload's sidecar). */
@@ -156,6 +164,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     // Every proxy reads the same run folder: what they all warn about is printed once per load.
     const warnings = new WarningDedupe((w) => log('warn', w));
     const reportWarnings = (list: readonly string[], loadKey: string) => warnings.report(list, loadKey);
+    const allowUnenforcedSecurity = opts.allowUnenforcedSecurity === true || scenario.unenforcedSecurity !== undefined;
     for (const spec of specs) {
       const app = apps.get(spec.workload)!;
       if (!spec.sidecar) continue;
@@ -164,6 +173,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
       const runtime = await startProxyRuntime({
         sources: [runDir],
         labels: spec.labels,
+        allowUnenforcedSecurity,
         listen: { host: '127.0.0.1', port: 0 },
         admin: { host: '127.0.0.1', port: 0 },
         listenRole: role,
@@ -178,6 +188,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     const runtime = await startProxyRuntime({
       sources: [runDir],
       gateway: scenario.gateway,
+      allowUnenforcedSecurity,
       listen: opts.listen,
       admin: opts.admin,
       listenRole: 'gateway',

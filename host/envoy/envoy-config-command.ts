@@ -2,6 +2,7 @@
 // equivalent Envoy v3 bootstrap on stdout (warnings on stderr), so stock Envoy can serve it.
 import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from '../cli/args.js';
 import type { CliIo } from '../cli/cli-io.js';
+import { ALLOW_UNENFORCED_SECURITY } from '../cli/unenforced-security-flag.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { envoyBootstrap } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
@@ -24,6 +25,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
+    ALLOW_UNENFORCED_SECURITY,
     { name: 'filters', kind: 'boolean', help: 'route inside Envoy with the wasmesh proxy-wasm filters (build/filters/wasmesh-filters.wasm, npm run build:filters) on the compiled route table, instead of native routes' },
   ],
   epilog: [
@@ -49,7 +51,10 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const gateway = values.gateway as string | undefined;
   const namespace = values.namespace as string | undefined;
   try {
-    const loaded = loadConfig(files, { gateway, namespace });
+    // Without the flag, config asking for protection wasmesh cannot enforce is refused here as in
+    // `wasmesh proxy`; the bootstrap would not carry it either (Envoy would serve it open).
+    const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
+    const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}) });
     const opts = { listen, admin, gateway, namespace };
     let bootstrap;
     if (values.filters === true) {

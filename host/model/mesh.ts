@@ -116,10 +116,19 @@ export interface MirrorPolicy {
   percentage: number;
 }
 
+/**
+ * The largest total of one route's destination weights: the core's smooth weighted round robin
+ * keeps each destination's credit in a signed 32-bit integer, which stays within ±total.
+ */
+export const MAX_ROUTE_WEIGHT_TOTAL = 0x3fffffff;
+
 export interface RouteDestination {
   /** Name of a Cluster in MeshConfig.clusters. */
   cluster: string;
-  /** Istio weight; the weights of one route sum to 100 (a lone destination has 100). */
+  /**
+   * Istio weight, relative: the destination gets weight/total of the route's requests, any
+   * positive total (a lone destination has 100; 0 gets nothing).
+   */
   weight: number;
   requestHeaders: HeaderOps;
   responseHeaders: HeaderOps;

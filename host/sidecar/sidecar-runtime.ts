@@ -22,6 +22,8 @@ export interface SidecarRuntimeOptions {
   sources: string[];
   namespace?: string;
   labels?: Record<string, string>;
+  /** `--allow-unenforced-security` (host/config LoadOptions). */
+  allowUnenforcedSecurity?: boolean;
   outbound: HostPort;
   inbound: HostPort;
   health: HostPort;
@@ -93,6 +95,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     sources: opts.sources,
     namespace: opts.namespace,
     labels: opts.labels,
+    allowUnenforcedSecurity: opts.allowUnenforcedSecurity,
     target: outbound,
     load: opts.load ?? isolatedLoadConfig,
     // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).

@@ -84,24 +84,55 @@ describe('each error names file, document, line, kind/name, path and reason', ()
     });
   });
 
-  test('weights that do not sum to 100, and a weight out of range', () => {
+  test('weights: a total of 0 and a negative weight are errors (as Istio); any positive total is accepted as written', () => {
     const t = tempYaml({
+      'a.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: 0
+    - destination: {host: web, subset: v2}
+`),
+      'b.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: -1
+    - destination: {host: web, subset: v2}
+      weight: 100
+`),
+    });
+    const { issues } = issuesOf([t.dir]);
+    expect(issues.map((i) => [i.file, i.code, i.line, i.path, i.reason])).toEqual([
+      [t.path('a.yaml'), 'invalid_weight', 9, 'spec.http[0].route', 'the weights of the 2 destinations total 0 (0 + 0; an unset weight is 0): at least one must be positive'],
+      [t.path('b.yaml'), 'invalid_weight', 11, 'spec.http[0].route[0].weight', 'weight must not be negative, got number -1'],
+    ]);
+    // Istio 1.15+ normalises any other total: 80 + 10 and 101 + 0 load, the weights kept as written.
+    const ok = tempYaml({
+      'gw.yaml': GATEWAY,
       'a.yaml': vs(`  - route:
     - destination: {host: web, subset: v1}
       weight: 80
     - destination: {host: web, subset: v2}
       weight: 10
-`),
-      'b.yaml': vs(`  - route:
+  - route:
     - destination: {host: web, subset: v1}
       weight: 101
     - destination: {host: web, subset: v2}
 `),
     });
-    const { issues } = issuesOf([t.dir]);
-    expect(issues.map((i) => [i.file, i.code, i.line, i.path, i.reason])).toEqual([
-      [t.path('a.yaml'), 'invalid_weight', 9, 'spec.http[0].route', 'the weights of the 2 destinations sum to 90 (80 + 10); they must sum to 100'],
-      [t.path('b.yaml'), 'invalid_weight', 11, 'spec.http[0].route[0].weight', 'weight must be in 0..100, got number 101'],
+    const routes = loadConfig([ok.dir], { gateway: 'web-gateway' }).mesh.virtualHosts[0]!.routes;
+    expect(routes.map((r) => r.destinations.map((d) => d.weight))).toEqual([[80, 10], [101, 0]]);
+  });
+
+  test('a weight total beyond what the core counts is an error naming the limit', () => {
+    const t = tempYaml({
+      'a.yaml': vs(`  - route:
+    - destination: {host: web, subset: v1}
+      weight: 2000000000
+    - destination: {host: web, subset: v2}
+      weight: 1
+`),
+    });
+    const [issue] = issuesOf([t.dir]).issues;
+    expect([issue!.code, issue!.path, issue!.reason]).toEqual([
+      'invalid_weight', 'spec.http[0].route', 'the weights of the 2 destinations total 2000000001; at most 1073741823 is supported (scale them down: only their ratio matters)',
     ]);
   });
 
@@ -120,6 +151,24 @@ describe('each error names file, document, line, kind/name, path and reason', ()
     ]);
     expect(issues[0]!.reason).toMatch(/^"2 seconds" is not a valid duration/);
     expect(issues[1]!.reason).toMatch(/millisecond precision/);
+  });
+
+  test('a duration given as a number says which string to write', () => {
+    const t = tempYaml({
+      'vs.yaml': vs(`  - route:
+    - destination: {host: web}
+    timeout: 2
+    retries: {attempts: 2, perTryTimeout: 0.5}
+    fault:
+      delay: {fixedDelay: [1], percentage: {value: 10}}
+`),
+    });
+    const { issues } = issuesOf([t.dir]);
+    expect(issues.map((i) => [i.code, i.line, i.path, i.reason])).toEqual([
+      ['invalid_type', 11, 'spec.http[0].timeout', 'expected a string, got number 2: write "2s" (a duration needs a unit: h, m, s, ms)'],
+      ['invalid_type', 12, 'spec.http[0].retries.perTryTimeout', 'expected a string, got number 0.5: write "0.5s" (a duration needs a unit: h, m, s, ms)'],
+      ['invalid_type', 14, 'spec.http[0].fault.delay.fixedDelay', 'expected a string, got a list'],
+    ]);
   });
 
   test('unknown gateway', () => {
@@ -174,6 +223,11 @@ spec: {}
       ['unknown_api_version', 2, 9, 'apiVersion'],
     ]);
     expect(issues[1]!.reason).toBe('must be one of NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS, got the string "STATIK"');
+  });
+
+  test('a missing spec is one error for the kinds that need one (a security policy without spec is the empty policy)', () => {
+    const t = tempYaml({ 'vs.yaml': 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web}\n' });
+    expect(issuesOf([t.dir]).issues.map((i) => [i.code, i.path, i.reason])).toEqual([['missing_field', 'spec', 'required field is missing (expected a mapping)']]);
   });
 
   test('bad regexes are errors where they are written, in every match field, when the route is served', () => {

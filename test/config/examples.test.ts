@@ -1,7 +1,7 @@
 // The seed scenarios under examples/ (002 bookinfo rules, 003 Istio101) load into the model the
 // issue describes, with endpoints on loopback so `wasmesh demo` can run them.
 import { describe, expect, test } from 'vitest';
-import { loadConfig } from '../../host/config/index.js';
+import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
@@ -47,8 +47,25 @@ describe('examples/003-istio101', () => {
   const ns = 'default.svc.cluster.local';
   const seedRetry = { ...retryPolicyFromIstio(undefined), retries: 3, perTryTimeoutMs: 2000 };
 
+  test('without --allow-unenforced-security the seed\'s three ISTIO_MUTUAL rules are refused, each located', () => {
+    const error = ((): unknown => {
+      try {
+        loadConfig([DIR]);
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => [i.code, i.line, i.name, i.path])).toEqual([
+      ['unenforced_security', 13, 'default/frontend', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 27, 'default/middleware', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 44, 'default/backend', 'spec.trafficPolicy.tls.mode'],
+    ]);
+  });
+
   test('mesh mode: x-dev-user: super-secret → middleware canary, everyone else prod; retries on every hop', () => {
-    const config = loadConfig([DIR]);
+    const config = loadConfig([DIR], { allowUnenforcedSecurity: true });
     const { mesh } = config;
     const [canary, prod] = mesh.virtualHosts.find((v) => v.name === `middleware.${ns}`)!.routes;
     expect(canary!.matches[0]!.headers).toEqual([{ name: 'x-dev-user', match: { kind: 'exact', value: 'super-secret' }, invert: false }]);
@@ -58,11 +75,12 @@ describe('examples/003-istio101', () => {
     const backend = mesh.virtualHosts.find((v) => v.name === `backend.${ns}`)!.routes[0]!;
     expect(backend.retry).toEqual(seedRetry);
     expect(endpointsOf(mesh, backend.destinations[0]!.cluster)).toEqual(['127.0.0.1:15321']);
-    expect(config.warnings.join('\n')).toMatch(/DestinationRule default\/middleware: spec\.trafficPolicy\.tls is not served yet/);
+    expect(config.warnings.filter((w) => w.includes('NOT ENFORCED')).length).toBe(3);
+    expect(config.warnings.join('\n')).toMatch(/DestinationRule default\/middleware: spec\.trafficPolicy\.tls\.mode: NOT ENFORCED: tls mode ISTIO_MUTUAL/);
   });
 
   test('gateway mode: the frontend with retries', () => {
-    const { mesh } = loadConfig([DIR], { gateway: 'frontend-gateway' });
+    const { mesh } = loadConfig([DIR], { gateway: 'frontend-gateway', allowUnenforcedSecurity: true });
     const route = mesh.virtualHosts[0]!.routes[0]!;
     expect(route.retry).toEqual(seedRetry);
     expect(endpointsOf(mesh, route.destinations[0]!.cluster)).toEqual(['127.0.0.1:15301']);

@@ -4,6 +4,7 @@ import type { Route } from '../../host/model/mesh.js';
 import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
 import { block } from './model-builders.js';
 import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+import { load } from '../route/mesh-builder.js';
 
 const WEB = 'web.default.svc.cluster.local';
 const V1 = `outbound|5005|v1|${WEB}`;
@@ -146,6 +147,32 @@ describe('match blocks', () => {
     const prod = loadConfig([t.dir], { namespace: 'prod' }).mesh.virtualHosts.find((v) => v.name === WEB)!.routes;
     expect(prod[0]!.name).toBe('default/web/from-prod-or-header');
     expect(prod[0]!.matches).toEqual([block(), block({ headers: [{ name: 'x-canary', match: { kind: 'exact', value: '1' }, invert: false }] })]);
+  });
+});
+
+describe('weights over any positive total (Istio 1.15+)', () => {
+  /** Loads `weights` for v1, v2, … (v3 reuses v1's subset), compiles, and counts `picks` core picks per cluster. */
+  function split(weights: number[], picks: number): number[] {
+    const subsets = ['v1', 'v2', 'v1'];
+    const dests = weights.map((w, i) => `    - destination: {host: web, subset: ${subsets[i]}}\n      weight: ${w}\n`).join('');
+    const [r] = routes(`  - route:\n${dests}`);
+    expect(r!.destinations.map((d) => d.weight)).toEqual(weights);
+    const clusters = loadAll().mesh.clusters.map((c) => ({ ...c, lb: 'ROUND_ROBIN' as const }));
+    const table = load({ virtualHosts: [{ name: 'v', domains: ['v'], routes: [r!] }], clusters });
+    const counts = new Array<number>(weights.length).fill(0);
+    for (let i = 0; i < picks; i++) counts[table.pickDestination(0)]!++;
+    table.release();
+    return counts;
+  }
+  const loadAll = () => loadConfig([tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': SUBSETS }).dir]);
+
+  test('1/3 splits exactly 25/75 over 400 picks', () => {
+    expect(split([1, 3], 400)).toEqual([100, 300]);
+  });
+
+  test('50/50/50 splits in thirds; 80/10 as 8 to 1', () => {
+    expect(split([50, 50, 50], 300)).toEqual([100, 100, 100]);
+    expect(split([80, 10], 90)).toEqual([80, 10]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { loadConfig } from '../../host/config/index.js';
+import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { Cluster, MeshConfig } from '../../host/model/mesh.js';
 import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
 import { block } from './model-builders.js';
@@ -20,14 +20,43 @@ const clusterOf = (mesh: MeshConfig, name: string): Cluster => {
 const SEED2 = 'test/config/fixtures/seed-002';
 const SEED3 = 'test/config/fixtures/seed-003';
 
+/** What the seeds ask for and wasmesh cannot enforce yet is only loaded with the flag. */
+const UNENFORCED = { allowUnenforcedSecurity: true } as const;
+
 describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
+  test('its PeerAuthentication STRICT is refused without --allow-unenforced-security, located, and nothing loads', () => {
+    let error: unknown = null;
+    try {
+      loadConfig([SEED2], { gateway: 'sampleapp-gateway', namespace: 'testing' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        code: 'unenforced_security',
+        file: `${SEED2}/enable-strict-mode.yml`,
+        doc: 1,
+        line: 8,
+        kind: 'PeerAuthentication',
+        name: 'testing/default',
+        path: 'spec.mtls.mode',
+        reason:
+          'PeerAuthentication testing/default cannot be enforced by this version: mutual TLS mode STRICT (only mTLS connections accepted): ' +
+          'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
+      },
+    ]);
+  });
+
   test('served at its gateway: the bookinfo rule loads; the DestinationRule connectionPool takes effect', () => {
-    const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway', namespace: 'testing' });
+    const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway', namespace: 'testing', ...UNENFORCED });
     expect(config.resources.map((r) => `${r.kind}/${r.name}`)).toEqual([
       'DestinationRule/productpage',
       'DestinationRule/reviews',
       'DestinationRule/ratings',
       'DestinationRule/details',
+      // Kept in the resources (config_dump shows it), not enforced.
+      'PeerAuthentication/default',
       'Gateway/sampleapp-gateway',
       'VirtualService/productpage',
       'VirtualService/reviews',
@@ -60,14 +89,18 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
       },
     ]);
     const w = config.warnings.join('\n');
-    expect(w).toMatch(/enable-strict-mode\.yml:2 \(document 1\) PeerAuthentication default: security\.istio\.io\/v1beta1 PeerAuthentication is not served yet; skipped/);
+    // With the flag: one warning, saying plainly that the STRICT mode is not enforced.
+    expect(config.warnings.filter((x) => x.includes('PeerAuthentication'))).toEqual([
+      `${SEED2}/enable-strict-mode.yml:8 (document 1) PeerAuthentication testing/default: spec.mtls.mode: NOT ENFORCED: mutual TLS mode STRICT (only mTLS connections accepted): ` +
+        'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; served without this protection because of --allow-unenforced-security',
+    ]);
     expect(w).not.toMatch(/retries is not served|mirror is not served|connectionPool is not served|outlierDetection is not served/);
     expect(w).toMatch(/DestinationRule testing\/ratings: spec\.trafficPolicy\.outlierDetection\.consecutiveErrors is deprecated and ignored/);
     expect(w).toMatch(/no ServiceEntry defines host productpage\.testing\.svc\.cluster\.local/);
   });
 
   test('the resource model keeps later-issue fields, proto names in JSON form', () => {
-    const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway' });
+    const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway', ...UNENFORCED });
     const reviews = config.resources.find((r) => r.kind === 'VirtualService' && r.name === 'reviews')!;
     const http = (reviews.spec as { http: Array<Record<string, unknown>> }).http;
     expect(http[1]).toMatchObject({ mirror: { host: 'reviews', subset: 'v3' }, mirrorPercent: 100, timeout: '2s' });
@@ -76,7 +109,7 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
   });
 
   test('in mesh mode: jason with Chrome to v2 (2 s timeout), others to v1 mirrored 100 % to v3; productpage retries; ratings outlier detection', () => {
-    const { mesh } = loadConfig([SEED2]);
+    const { mesh } = loadConfig([SEED2], UNENFORCED);
     const reviews = mesh.virtualHosts.find((v) => v.name === 'reviews.default.svc.cluster.local')!;
     const [jason, others] = reviews.routes;
     expect(jason!.matches).toEqual([
@@ -117,8 +150,9 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
 });
 
 describe('seed 003 (Istio101)', () => {
-  test('the middleware rules and the egress ServiceEntry load in mesh mode', () => {
-    const config = loadConfig([SEED3]);
+  test('the middleware rules and the egress ServiceEntry load in mesh mode (its ISTIO_MUTUAL only with the flag)', () => {
+    expect(() => loadConfig([SEED3])).toThrow(/middleware\.yaml:12 \(document 1\) DestinationRule default\/middleware: spec\.trafficPolicy\.tls\.mode: .*tls mode ISTIO_MUTUAL.*\[unenforced_security\]/);
+    const config = loadConfig([SEED3], UNENFORCED);
     const vh = config.mesh.virtualHosts;
     expect(vh.map((v) => v.name)).toEqual(['middleware.default.svc.cluster.local', 'time.jsontest.com:80', 'time.jsontest.com:443']);
     const [canary, prod] = vh[0]!.routes;
@@ -133,7 +167,7 @@ describe('seed 003 (Istio101)', () => {
     const http = config.mesh.clusters.find((c) => c.name === 'outbound|80||time.jsontest.com')!;
     expect(http.endpoints).toEqual([{ address: 'time.jsontest.com', port: 80, labels: {}, weight: 1 }]);
     const w = config.warnings.join('\n');
-    expect(w).toMatch(/DestinationRule default\/middleware: spec\.trafficPolicy\.tls is not served yet/);
+    expect(w).toMatch(/DestinationRule default\/middleware: spec\.trafficPolicy\.tls\.mode: NOT ENFORCED: tls mode ISTIO_MUTUAL .*requests would leave in plaintext; served without this protection/);
     expect(w).toMatch(/spec\.ports\[1\]\.protocol: protocol HTTPS is not served yet/);
     expect(w).toMatch(/resolution DNS: endpoint addresses \(or the host itself when there are none\)/);
   });

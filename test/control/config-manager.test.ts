@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigManager, type ConfigLoader } from '../../host/control/config-manager.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
+import { loadConfig } from '../../host/config/index.js';
 
 /** A loader over plain files: each file holds a cluster name; `bad` in a file is invalid. */
 const fileLoader: ConfigLoader = (sources) => {
@@ -304,5 +305,60 @@ describe('ConfigManager.reloadAsync (loadAsync: reloads off the event loop)', ()
     writeFileSync(join(dir, 'a.yaml'), 'two\n');
     expect(await m.reloadAsync('x')).toBe('applied');
     expect(m.version).toBe(2);
+  });
+});
+
+describe('ConfigManager with the real loader: security settings it cannot enforce', () => {
+  const DEMO = 'examples/000-web-demo';
+  const AUTHZ = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x}
+spec: {}
+`;
+  /** The demo's services, gateway and 80/20 split in a fresh folder the test can add to. */
+  function demoFolder(): string {
+    const d = tempDir();
+    for (const f of ['00-web-services.yaml', '02-web-demo-service-gateway.yaml', '03-web-demo-80-20.yaml']) writeFileSync(join(d, f), readFileSync(join(DEMO, f), 'utf8'));
+    return d;
+  }
+  const realLoad: ConfigLoader = (sources, options) => loadConfig(sources, options);
+
+  it('an AuthorizationPolicy added on reload is refused with its located reason; the last good version serves on', () => {
+    const d = demoFolder();
+    const proxy = new FakeProxy();
+    const logs: string[] = [];
+    const m = new ConfigManager({ sources: [d], gateway: 'web-gateway', target: proxy, load: realLoad, log: (l, msg) => logs.push(`${l}: ${msg}`) });
+    managers.push(m);
+    m.start();
+    writeFileSync(join(d, '05-authz.yaml'), AUTHZ);
+    expect(m.reload('test')).toBe('rejected');
+    expect(m.version).toBe(1);
+    expect(proxy.applied.map((a) => a.version)).toEqual([1]);
+    expect(m.dump().mesh).toEqual(proxy.applied[0]!.mesh);
+    expect(m.lastError).toMatchObject({ code: 'invalid_config' });
+    expect(m.lastError!.message).toContain(`${join(d, '05-authz.yaml')}:4 (document 1) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version`);
+    expect(logs.some((l) => l.startsWith('error: ') && l.includes('refusing to serve open'))).toBe(true);
+  });
+
+  it('with allowUnenforcedSecurity every load gets the option and warns NOT ENFORCED once per load', () => {
+    const d = demoFolder();
+    writeFileSync(join(d, '05-authz.yaml'), AUTHZ);
+    const seen: unknown[] = [];
+    const logs: string[] = [];
+    const m = new ConfigManager({
+      sources: [d], gateway: 'web-gateway', allowUnenforcedSecurity: true, target: new FakeProxy(),
+      load: (sources, options) => { seen.push(options); return loadConfig(sources, options); },
+      log: (l, msg) => logs.push(`${l}: ${msg}`),
+    });
+    managers.push(m);
+    m.start();
+    const notEnforced = () => logs.filter((l) => l.startsWith('warn: ') && l.includes('NOT ENFORCED')).length;
+    expect(notEnforced()).toBe(1);
+    expect(m.reload('unchanged')).toBe('unchanged');
+    expect(notEnforced()).toBe(1);
+    writeFileSync(join(d, '03-web-demo-80-20.yaml'), readFileSync(join(DEMO, '04-web-demo-5-95.yaml'), 'utf8'));
+    expect(m.reload('changed')).toBe('applied');
+    expect(notEnforced()).toBe(2);
+    expect(seen).toEqual([0, 1, 2].map(() => ({ gateway: 'web-gateway', namespace: undefined, labels: undefined, allowUnenforcedSecurity: true })));
   });
 });

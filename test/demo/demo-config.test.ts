@@ -81,7 +81,7 @@ afterEach(() => {
 });
 
 /** What one of the demo's proxies logs and shows as warnings when it loads `sources`. */
-function proxyWarnings(sources: string[], options: { gateway?: string; labels?: Record<string, string> }): { warnings: string[]; mesh: MeshConfig } {
+function proxyWarnings(sources: string[], options: { gateway?: string; labels?: Record<string, string>; allowUnenforcedSecurity?: boolean }): { warnings: string[]; mesh: MeshConfig } {
   const logged: string[] = [];
   const m = new ConfigManager({ sources, ...options, target: { apply: () => {} }, load: loadConfig, log: (level, msg) => level === 'warn' && logged.push(msg) });
   const loaded = m.start();
@@ -123,13 +123,15 @@ describe("the demos' own config", () => {
   // not serve is reported: those warnings are the seeds', not the demos' file sets. Each proxy
   // of the scenario (the gateway and every sidecar, with its labels) loads with those alone.
   const SEED_WARNINGS: Record<string, RegExp[]> = {
-    istio101: [/DestinationRule default\/frontend: spec\.trafficPolicy\.tls/, /DestinationRule default\/middleware: spec\.trafficPolicy\.tls/, /DestinationRule default\/backend: spec\.trafficPolicy\.tls/],
+    // ISTIO_MUTUAL runs unenforced in this demo (as --allow-unenforced-security), and says so.
+    istio101: [/DestinationRule default\/frontend: spec\.trafficPolicy\.tls.*NOT ENFORCED/, /DestinationRule default\/middleware: spec\.trafficPolicy\.tls.*NOT ENFORCED/, /DestinationRule default\/backend: spec\.trafficPolicy\.tls.*NOT ENFORCED/],
     bookinfo: [/DestinationRule default\/ratings: spec\.trafficPolicy\.outlierDetection\.consecutiveErrors/],
   };
   for (const scenario of [ISTIO101, BOOKINFO] as Scenario[]) {
     it(`${scenario.name}: every proxy loads with the seed's own warnings only`, () => {
       const sources = scenario.files.map((f) => join(scenario.example, f));
-      const proxies = [{ gateway: scenario.gateway }, ...scenario.apps.filter((a) => a.sidecar).map((a) => ({ labels: a.labels }))];
+      const allowUnenforcedSecurity = scenario.unenforcedSecurity !== undefined;
+      const proxies = [{ gateway: scenario.gateway, allowUnenforcedSecurity }, ...scenario.apps.filter((a) => a.sidecar).map((a) => ({ labels: a.labels, allowUnenforcedSecurity }))];
       for (const options of proxies) {
         const { warnings, mesh } = proxyWarnings(sources, options);
         expect(mesh.virtualHosts.length).toBeGreaterThan(0);

@@ -52,6 +52,64 @@ describe('wasmesh envoy-config', () => {
     expect(io.stderr).toMatch(/wasmesh envoy-config: warning: .*replaces the VirtualService/);
   });
 
+  it('weights of any total are emitted as written, without total_weight (Envoy v3 splits over their sum)', async () => {
+    const file = join(dir, 'weights.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web}
+spec:
+  host: web
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - route:
+    - {destination: {host: web, subset: v1}, weight: 1}
+    - {destination: {host: web, subset: v2}, weight: 3}
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], io)).toBe(0);
+    const weighted = routesOf(parse(io.stdout))[0].route.weighted_clusters;
+    expect(weighted).toEqual({
+      clusters: [{ name: 'outbound|0|v1|web.default.svc.cluster.local', weight: 1 }, { name: 'outbound|0|v2|web.default.svc.cluster.local', weight: 3 }],
+    });
+  });
+
+  it('config asking for protection it cannot enforce: exit 1 with the located error; --allow-unenforced-security prints it NOT ENFORCED', async () => {
+    const file = join(dir, 'authz.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: x}
+spec: {}
+`);
+    const refused = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], refused)).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(`${file}:10 (document 2) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version:`);
+    expect(refused.stderr).toContain('refusing to serve open');
+    const allowed = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw', '--allow-unenforced-security'], allowed)).toBe(0);
+    expect(allowed.stderr.match(/NOT ENFORCED/g)).toHaveLength(1);
+    expect(allowed.stdout).toMatch(/^# warning: .*AuthorizationPolicy default\/x: spec: NOT ENFORCED: /m);
+  });
+
   it('retries and DestinationRule policies come through the loader\'s model', async () => {
     const file = join(dir, 'policies.yaml');
     writeFileSync(file, `apiVersion: networking.istio.io/v1

@@ -8,6 +8,8 @@ import { encodeFiltersPluginConfig } from '../../host/envoy/filters-plugin-confi
 import { FakeProxyHost, serializePairs } from './fake-proxy-host.js';
 import { dest, match, route, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
+import { loadConfig } from '../../host/config/index.js';
+import { tempYaml, WEB_SERVICE } from '../config/temp-yaml.js';
 
 function config(mesh: MeshConfig, destRoutes?: boolean[], routeHeader = true): Uint8Array {
   return encodeFiltersPluginConfig(mesh, compileRouteTable(mesh, { listenerPort: 8080 }), { destRoutes, routeHeader });
@@ -34,6 +36,48 @@ function headerRouting(): MeshConfig {
 }
 
 describe('wasmesh_router', () => {
+  it('splits weights of any total as the core does: Istio YAML with 1/3 is exactly 25/75 over 400 requests', () => {
+    const t = tempYaml({
+      'a.yaml': WEB_SERVICE,
+      'b.yaml': `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web}
+spec:
+  host: web
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - route:
+    - {destination: {host: web, subset: v1}, weight: 1}
+    - {destination: {host: web, subset: v2}, weight: 3}
+`,
+    });
+    const { mesh } = loadConfig([t.dir], { gateway: 'gw' });
+    const host = new FakeProxyHost();
+    const [root, ok] = host.startRoot('wasmesh_router', config(mesh));
+    expect(ok).toBe(true);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 400; i++) {
+      const r = host.request(root, get('web.example.com', '/'));
+      const cluster = host.header(r.stream, 'x-wasmesh-cluster')!;
+      counts.set(cluster, (counts.get(cluster) ?? 0) + 1);
+      host.end(r.stream);
+    }
+    expect(Object.fromEntries(counts)).toEqual({ 'outbound|5005|v1|web.default.svc.cluster.local': 100, 'outbound|5005|v2|web.default.svc.cluster.local': 300 });
+  });
+
   it('splits 80/20 exactly in every 100 requests and names the cluster for cluster_header', () => {
     const host = new FakeProxyHost();
     const mesh = seed000Split();

@@ -1,5 +1,6 @@
 // Smooth weighted round robin through the Wasm core: exact shares in every window of
-// total-weight consecutive picks, zero weights never picked, a lone destination always.
+// total-weight consecutive picks (any positive total, not only 100), zero weights never
+// picked, a lone destination always.
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
 import { load, mesh, vhost, route, cluster } from './mesh-builder.js';
@@ -46,6 +47,13 @@ describe('pickCluster (smooth WRR)', () => {
     for (let i = 0; i < 50; i++) expect(lone.pickCluster(0)).toBe(0);
   });
 
+  test('any positive total is exact over itself: 1/3 is 25/75 over 400 picks, 50/50/50 thirds', () => {
+    const picks = expectExactWindows([1, 3], 400);
+    expect(picks.filter((p) => p === 0).length).toBe(100);
+    expectExactWindows([50, 50, 50], 600);
+    expectExactWindows([7, 0, 5], 240);
+  });
+
   test('zero weights are never picked', () => {
     const picks = expectExactWindows([0, 100, 0], 300);
     expect(picks.every((p) => p === 1)).toBe(true);
@@ -81,5 +89,12 @@ describe('pickCluster (smooth WRR)', () => {
         return out;
       });
     fc.assert(fc.property(weightsTo100, (ws) => { expectExactWindows(ws, 300); }), { numRuns: 150 });
+  });
+
+  test('property: weights with any positive total are exact in every window of that total', () => {
+    const anyTotal = fc
+      .array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 6 })
+      .filter((ws) => ws.reduce((a, b) => a + b, 0) > 0);
+    fc.assert(fc.property(anyTotal, (ws) => { expectExactWindows(ws, 2 * ws.reduce((a, b) => a + b, 0) + 1); }), { numRuns: 150 });
   });
 });

@@ -1,0 +1,12 @@
+// `--allow-unenforced-security`, declared once for every command that loads Istio YAML (proxy,
+// sidecar, demo, envoy-config), so each one says the same thing about what it turns off.
+import type { FlagSpec } from './args.js';
+
+export const ALLOW_UNENFORCED_SECURITY: FlagSpec = {
+  name: 'allow-unenforced-security',
+  kind: 'boolean',
+  help:
+    'run even though the config asks for protection this version cannot enforce (PeerAuthentication STRICT, ' +
+    'AuthorizationPolicy, RequestAuthentication, DestinationRule or Gateway TLS): each such setting is then ' +
+    'skipped with a NOT ENFORCED warning instead of failing the load. Traffic is served without it.',
+};

@@ -1,0 +1,134 @@
+// Which security settings ask for protection wasmesh cannot enforce yet, decided per Istio's
+// documented semantics (host/config/README.md, "Security resources"): those go to the gate
+// (security-gate.ts: an error, or a NOT ENFORCED warning with the flag); settings that ask for
+// nothing beyond what wasmesh does (plaintext, no access control) are accepted.
+import { warningAt, issueAt, type DocumentRef } from './issue-location.js';
+import type { GatewaySpec, TrafficPolicySpec } from './istio-schemas.js';
+import type { SourcedResource } from './read-resource.js';
+import { refuseUnenforced, type SecurityGate } from './security-gate.js';
+import type { AuthorizationPolicySpec, AuthorizationRuleSpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-schemas.js';
+import type { PathSegment } from './yaml-source.js';
+
+type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
+
+const NO_MTLS = 'wasmesh has no mutual TLS yet, so plaintext connections would be accepted';
+
+/** A PeerAuthentication, AuthorizationPolicy or RequestAuthentication; other kinds are ignored. */
+export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): void {
+  switch (r.resource.kind) {
+    case 'PeerAuthentication':
+      return checkPeerAuthentication(r.resource.spec as PeerAuthenticationSpec, r.ref, gate);
+    case 'AuthorizationPolicy':
+      return checkAuthorizationPolicy(r.resource.spec as AuthorizationPolicySpec, r.ref, gate);
+    case 'RequestAuthentication':
+      return checkRequestAuthentication(r.resource.spec as RequestAuthenticationSpec, r.ref, gate);
+    default:
+      return;
+  }
+}
+
+/**
+ * STRICT (mesh, namespace, workload or port level) requires mTLS: refused. PERMISSIVE accepts
+ * plaintext, DISABLE is plaintext, UNSET inherits (a STRICT parent is refused on its own): all
+ * three ask for nothing more than plaintext, which is what wasmesh serves.
+ */
+function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef, gate: SecurityGate): void {
+  const mode = spec.mtls?.mode;
+  if (mode === 'STRICT') refuseUnenforced(gate, ref, ['spec', 'mtls', 'mode'], `mutual TLS mode STRICT (only mTLS connections accepted): ${NO_MTLS}`);
+  else if (mode === 'PERMISSIVE') gate.warnings.push(warningAt(ref, ['spec', 'mtls', 'mode'], 'PERMISSIVE accepts plaintext, which is all wasmesh serves (no mutual TLS yet): mTLS clients cannot connect'));
+  for (const [port, setting] of Object.entries(spec.portLevelMtls ?? {})) {
+    const path: PathSegment[] = ['spec', 'portLevelMtls', port];
+    const n = Number(port);
+    if (!/^\d+$/.test(port) || n < 1 || n > 65_535) {
+      gate.issues.push(issueAt(ref, 'invalid_value', path, `"${port}" is not a port (1..65535)`));
+      continue;
+    }
+    if (setting.mode === 'STRICT') refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
+  }
+}
+
+/** A rule with no from, to or when: it matches every request. */
+function matchesEverything(rule: AuthorizationRuleSpec): boolean {
+  return (rule.from ?? []).length === 0 && (rule.to ?? []).length === 0 && (rule.when ?? []).length === 0;
+}
+
+/**
+ * Istio evaluates CUSTOM, then DENY, then ALLOW: with any ALLOW policy, a request that matches
+ * none is denied; a policy without rules matches nothing. So an ALLOW policy without rules
+ * (`spec: {}`) denies everything, and is refused like every policy that can deny or audit.
+ * Accepted, as they decide nothing wasmesh does not: an ALLOW policy whose every rule is empty
+ * (allow-all), and a DENY or AUDIT policy without rules (matches no request).
+ */
+function checkAuthorizationPolicy(spec: AuthorizationPolicySpec, ref: DocumentRef, gate: SecurityGate): void {
+  const action = spec.action ?? 'ALLOW';
+  const rules = spec.rules ?? [];
+  const rulesPath: PathSegment[] = spec.rules === undefined ? ['spec'] : ['spec', 'rules'];
+  switch (action) {
+    case 'CUSTOM':
+      refuseUnenforced(gate, ref, ['spec', 'action'], `action CUSTOM (requests checked by the external authorizer ${spec.provider?.name ?? '(no provider named)'})`);
+      return;
+    case 'ALLOW':
+      if (rules.length === 0) refuseUnenforced(gate, ref, rulesPath, 'an ALLOW policy without rules denies every request to the workloads it selects');
+      else if (rules.every(matchesEverything)) gate.warnings.push(warningAt(ref, rulesPath, 'every rule is empty, so this ALLOW policy allows every request: accepted (wasmesh enforces no authorization yet, and this policy denies nothing)'));
+      else refuseUnenforced(gate, ref, rulesPath, 'ALLOW rules (requests that match none are denied)');
+      return;
+    case 'DENY':
+    case 'AUDIT':
+      if (rules.length === 0) gate.warnings.push(warningAt(ref, rulesPath, `a ${action} policy without rules matches no request: accepted, it changes nothing`));
+      else refuseUnenforced(gate, ref, rulesPath, action === 'DENY' ? 'DENY rules (matching requests are denied)' : 'AUDIT rules (matching requests are marked for audit logging)');
+      return;
+  }
+}
+
+/** jwtRules reject requests carrying an invalid token (and give AuthorizationPolicy its request principals). */
+function checkRequestAuthentication(spec: RequestAuthenticationSpec, ref: DocumentRef, gate: SecurityGate): void {
+  const rules = spec.jwtRules ?? [];
+  if (rules.length === 0) {
+    gate.warnings.push(warningAt(ref, spec.jwtRules === undefined ? ['spec'] : ['spec', 'jwtRules'], 'has no jwtRules, so it validates nothing: accepted, it changes nothing'));
+    return;
+  }
+  const issuers = rules.map((r) => r.issuer ?? '(no issuer)').join(', ');
+  refuseUnenforced(gate, ref, ['spec', 'jwtRules'], `JWT validation (issuers ${issuers}): requests with an invalid token would be let through`);
+}
+
+const CLIENT_TLS: Record<string, string> = {
+  SIMPLE: 'TLS to the upstream',
+  MUTUAL: 'mutual TLS to the upstream with the given client certificate',
+  ISTIO_MUTUAL: "mutual TLS to the upstream with the mesh's certificates",
+};
+
+/**
+ * A DestinationRule `tls` (at service, subset or port level) at `path`: any mode but DISABLE
+ * (the proto default when mode is unset) asks for encryption wasmesh cannot give: requests would
+ * leave in plaintext. With DISABLE, the other fields have no effect (as in Istio): a warning.
+ */
+export function checkClientTls(tls: ClientTlsSpec, ref: DocumentRef, path: readonly PathSegment[], gate: SecurityGate): void {
+  const mode = tls.mode ?? 'DISABLE';
+  if (mode !== 'DISABLE') {
+    refuseUnenforced(gate, ref, [...path, 'mode'], `tls mode ${mode} (${CLIENT_TLS[mode]}): wasmesh has no upstream TLS yet, so requests would leave in plaintext`);
+    return;
+  }
+  const unused = Object.keys(tls).filter((k) => k !== 'mode');
+  if (unused.length > 0) gate.warnings.push(warningAt(ref, path, `mode ${tls.mode === undefined ? 'unset (DISABLE)' : 'DISABLE'}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect, connections are plaintext`));
+}
+
+/**
+ * A Gateway's `servers[].tls`: `httpsRedirect: true` asks that plain HTTP be redirected to
+ * HTTPS (served instead, it would be plaintext), and every other setting asks for TLS
+ * (termination, mutual TLS or SNI passthrough) on the server's port; wasmesh serves none yet.
+ */
+export function checkGatewayTls(r: SourcedResource, gate: SecurityGate): void {
+  const spec = r.resource.spec as GatewaySpec;
+  spec.servers.forEach((server, i) => {
+    const tls = server.tls;
+    if (tls === undefined) return;
+    const path: PathSegment[] = ['spec', 'servers', i, 'tls'];
+    if (tls.httpsRedirect === true) {
+      refuseUnenforced(gate, r.ref, [...path, 'httpsRedirect'], `httpsRedirect on port ${server.port.number} (plain HTTP answered with a redirect to HTTPS): requests would be served in plaintext instead`);
+    }
+    const settings = Object.keys(tls).filter((k) => k !== 'httpsRedirect');
+    if (settings.length > 0) {
+      refuseUnenforced(gate, r.ref, path, `TLS mode ${tls.mode ?? 'PASSTHROUGH (the default)'} on port ${server.port.number}: wasmesh has no TLS termination or passthrough yet`);
+    }
+  });
+}

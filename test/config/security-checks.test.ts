@@ -1,0 +1,330 @@
+// Security settings wasmesh cannot enforce yet never fail open: each is a located
+// `unenforced_security` error, or with allowUnenforcedSecurity exactly one NOT ENFORCED warning;
+// settings that ask for nothing beyond plaintext and no access control load (Istio's semantics,
+// host/config/README.md "Security resources").
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
+import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+
+const PA = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n';
+const AP = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n';
+const RA = 'apiVersion: security.istio.io/v1beta1\nkind: RequestAuthentication\n';
+const DR = 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\n';
+const GW = 'apiVersion: networking.istio.io/v1\nkind: Gateway\n';
+
+function issuesOf(yaml: string, options: { gateway?: string } = {}): ConfigIssue[] {
+  const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': yaml });
+  try {
+    loadConfig([t.dir], options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** [code, line, kind name, path] of each issue. */
+const located = (issues: ConfigIssue[]) => issues.map((i) => [i.code, i.line, `${i.kind} ${i.name}`, i.path]);
+
+function loads(yaml: string, allowUnenforcedSecurity = false) {
+  const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': yaml });
+  return loadConfig([t.dir], allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {});
+}
+
+describe('PeerAuthentication', () => {
+  test('STRICT at mesh, namespace, workload and port level: each an error where it is written', () => {
+    const issues = issuesOf(`${PA}metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: STRICT}
+---
+${PA}metadata: {name: default, namespace: foo}
+spec:
+  mtls:
+    mode: STRICT
+---
+${PA}metadata: {name: finance}
+spec:
+  selector: {matchLabels: {app: finance}}
+  mtls: {mode: UNSET}
+  portLevelMtls:
+    8080: {mode: STRICT}
+    9090: {mode: DISABLE}
+`);
+    expect(located(issues)).toEqual([
+      ['unenforced_security', 5, 'PeerAuthentication istio-system/default', 'spec.mtls.mode'],
+      ['unenforced_security', 12, 'PeerAuthentication foo/default', 'spec.mtls.mode'],
+      ['unenforced_security', 21, 'PeerAuthentication default/finance', 'spec.portLevelMtls["8080"].mode'],
+    ]);
+    expect(issues[0]!.reason).toBe(
+      'PeerAuthentication istio-system/default cannot be enforced by this version: mutual TLS mode STRICT (only mTLS connections accepted): ' +
+        'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
+    );
+    expect(issues[2]!.reason).toMatch(/mutual TLS mode STRICT on port 8080/);
+  });
+
+  test('PERMISSIVE, DISABLE and UNSET (mesh, namespace, workload, port level) load: they ask for nothing beyond plaintext', () => {
+    const config = loads(`${PA}metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: PERMISSIVE}
+---
+${PA}metadata: {name: default, namespace: foo}
+spec:
+  mtls: {mode: DISABLE}
+---
+${PA}metadata: {name: finance}
+spec:
+  selector: {matchLabels: {app: finance}}
+  mtls: {mode: UNSET}
+  portLevelMtls:
+    8080: {mode: PERMISSIVE}
+    9090: {mode: DISABLE}
+    9091: {mode: UNSET}
+---
+${PA}metadata: {name: empty}
+`);
+    expect(config.resources.filter((r) => r.kind === 'PeerAuthentication').map((r) => r.name)).toEqual(['default', 'default', 'finance', 'empty']);
+    const w = config.warnings.filter((x) => x.includes('PeerAuthentication'));
+    expect(w).toEqual([expect.stringMatching(/istio-system\/default: spec\.mtls\.mode: PERMISSIVE accepts plaintext, which is all wasmesh serves/)]);
+  });
+
+  test('a misspelt mode field is an error, never read as UNSET', () => {
+    const issues = issuesOf(`${PA}metadata: {name: default}
+spec:
+  mtls: {mod: STRICT}
+`);
+    expect(located(issues)).toEqual([['unknown_field', 5, 'PeerAuthentication default/default', 'spec.mtls.mod']]);
+    expect(located(issuesOf(`${PA}metadata: {name: default}\nspec:\n  mtls: {mode: strict}\n`))).toEqual([
+      ['invalid_value', 5, 'PeerAuthentication default/default', 'spec.mtls.mode'],
+    ]);
+    expect(located(issuesOf(`${PA}metadata: {name: default}\nspec:\n  portLevelMtls:\n    http: {mode: DISABLE}\n`))).toEqual([
+      ['invalid_value', 6, 'PeerAuthentication default/default', 'spec.portLevelMtls.http'],
+    ]);
+  });
+
+  test('the later definition wins before the check: STRICT replaced by PERMISSIVE loads', () => {
+    const config = loads(`${PA}metadata: {name: default}
+spec: {mtls: {mode: STRICT}}
+---
+${PA}metadata: {name: default}
+spec: {mtls: {mode: PERMISSIVE}}
+`);
+    expect(config.warnings.some((w) => w.includes('the later definition wins'))).toBe(true);
+  });
+});
+
+describe('AuthorizationPolicy', () => {
+  test('every policy that can deny or audit a request is refused, with what it asked for', () => {
+    const issues = issuesOf(`${AP}metadata: {name: deny-all}
+spec: {}
+---
+${AP}metadata: {name: no-spec}
+---
+${AP}metadata: {name: allow-get}
+spec:
+  rules:
+  - to: [{operation: {methods: [GET]}}]
+---
+${AP}metadata: {name: deny-post}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {methods: [POST]}}]
+---
+${AP}metadata: {name: ext}
+spec:
+  action: CUSTOM
+  provider: {name: opa}
+  rules: [{}]
+---
+${AP}metadata: {name: audit}
+spec:
+  action: AUDIT
+  rules: [{}]
+---
+${AP}metadata: {name: empty-rules}
+spec:
+  rules: []
+`);
+    expect(located(issues)).toEqual([
+      ['unenforced_security', 4, 'AuthorizationPolicy default/deny-all', 'spec'],
+      ['unenforced_security', 6, 'AuthorizationPolicy default/no-spec', 'spec'],
+      ['unenforced_security', 14, 'AuthorizationPolicy default/allow-get', 'spec.rules'],
+      ['unenforced_security', 22, 'AuthorizationPolicy default/deny-post', 'spec.rules'],
+      ['unenforced_security', 29, 'AuthorizationPolicy default/ext', 'spec.action'],
+      ['unenforced_security', 38, 'AuthorizationPolicy default/audit', 'spec.rules'],
+      ['unenforced_security', 44, 'AuthorizationPolicy default/empty-rules', 'spec.rules'],
+    ]);
+    expect(issues[0]!.reason).toBe(
+      'AuthorizationPolicy default/deny-all cannot be enforced by this version: an ALLOW policy without rules denies every request to the workloads it selects; ' +
+        'refusing to serve open (--allow-unenforced-security runs without it)',
+    );
+    expect(issues.map((i) => i.reason.split(': ')[1]!.split(';')[0])).toEqual([
+      'an ALLOW policy without rules denies every request to the workloads it selects',
+      'an ALLOW policy without rules denies every request to the workloads it selects',
+      'ALLOW rules (requests that match none are denied)',
+      'DENY rules (matching requests are denied)',
+      'action CUSTOM (requests checked by the external authorizer opa)',
+      'AUDIT rules (matching requests are marked for audit logging)',
+      'an ALLOW policy without rules denies every request to the workloads it selects',
+    ]);
+  });
+
+  test('allow-all (every rule empty) and DENY/AUDIT without rules load: they decide nothing', () => {
+    const config = loads(`${AP}metadata: {name: allow-all}
+spec:
+  action: ALLOW
+  rules: [{}, {from: [], to: [], when: []}]
+---
+${AP}metadata: {name: deny-nothing}
+spec: {action: DENY}
+---
+${AP}metadata: {name: audit-nothing}
+spec: {action: AUDIT, rules: []}
+`);
+    const w = config.warnings.filter((x) => x.includes('AuthorizationPolicy'));
+    expect(w).toEqual([
+      expect.stringMatching(/allow-all: spec\.rules: every rule is empty, so this ALLOW policy allows every request: accepted/),
+      expect.stringMatching(/deny-nothing: spec: a DENY policy without rules matches no request: accepted, it changes nothing/),
+      expect.stringMatching(/audit-nothing: spec\.rules: a AUDIT policy without rules matches no request/),
+    ]);
+  });
+
+  test('a misspelt field is an error, so `rule:` never reads as a DENY policy without rules', () => {
+    expect(located(issuesOf(`${AP}metadata: {name: x}\nspec:\n  action: DENY\n  rule:\n  - to: [{operation: {methods: [POST]}}]\n`))).toEqual([
+      ['unknown_field', 6, 'AuthorizationPolicy default/x', 'spec.rule'],
+    ]);
+    expect(located(issuesOf(`${AP}metadata: {name: x}\nspec:\n  action: DENY\n  rules:\n  - to: [{operation: {method: [POST]}}]\n`))[0]).toEqual(
+      ['unknown_field', 7, 'AuthorizationPolicy default/x', 'spec.rules[0].to[0].operation.method'],
+    );
+  });
+});
+
+describe('RequestAuthentication', () => {
+  test('jwtRules are refused (an invalid token would be let through); none is a no-op', () => {
+    const issues = issuesOf(`${RA}metadata: {name: jwt}
+spec:
+  selector: {matchLabels: {app: web}}
+  jwtRules:
+  - issuer: https://accounts.example.com
+    jwksUri: https://accounts.example.com/jwks
+`);
+    expect(located(issues)).toEqual([['unenforced_security', 6, 'RequestAuthentication default/jwt', 'spec.jwtRules']]);
+    expect(issues[0]!.reason).toMatch(/JWT validation \(issuers https:\/\/accounts\.example\.com\): requests with an invalid token would be let through/);
+    const config = loads(`${RA}metadata: {name: none}\nspec: {jwtRules: []}\n`);
+    expect(config.warnings.filter((x) => x.includes('RequestAuthentication'))).toEqual([expect.stringMatching(/has no jwtRules, so it validates nothing/)]);
+  });
+});
+
+describe('DestinationRule tls', () => {
+  test('ISTIO_MUTUAL, MUTUAL and SIMPLE at service, subset and port level are refused', () => {
+    const issues = issuesOf(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+    portLevelSettings:
+    - port: {number: 5005}
+      tls: {mode: SIMPLE, sni: web.example.com}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 5005}
+        tls: {mode: ISTIO_MUTUAL}
+`);
+    expect(located(issues)).toEqual([
+      ['unenforced_security', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 10, 'DestinationRule default/web', 'spec.trafficPolicy.portLevelSettings[0].tls.mode'],
+      ['unenforced_security', 15, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.mode'],
+      ['unenforced_security', 21, 'DestinationRule default/web', 'spec.subsets[1].trafficPolicy.portLevelSettings[0].tls.mode'],
+    ]);
+    expect(issues.map((i) => /tls mode (\w+)/.exec(i.reason)![1])).toEqual(['ISTIO_MUTUAL', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']);
+  });
+
+  test('mode DISABLE loads silently; other fields without a mode (DISABLE) are warned to have no effect', () => {
+    const config = loads(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: DISABLE}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {sni: web.example.com}
+`);
+    expect(config.warnings.filter((w) => w.includes('tls'))).toEqual([
+      expect.stringMatching(/spec\.subsets\[0\]\.trafficPolicy\.tls: mode unset \(DISABLE\): sni has no effect, connections are plaintext$/),
+    ]);
+  });
+});
+
+describe('Gateway servers[].tls', () => {
+  test('httpsRedirect and TLS settings are refused; httpsRedirect: false asks for nothing', () => {
+    const issues = issuesOf(`${GW}metadata: {name: gw}
+spec:
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+    tls: {httpsRedirect: true}
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: web-cert}
+  - port: {number: 8080, name: http-alt, protocol: HTTP}
+    hosts: ["*"]
+    tls: {httpsRedirect: false}
+`);
+    expect(located(issues)).toEqual([
+      ['unenforced_security', 8, 'Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
+      ['unenforced_security', 11, 'Gateway default/gw', 'spec.servers[1].tls'],
+    ]);
+    expect(issues[0]!.reason).toMatch(/httpsRedirect on port 80 \(plain HTTP answered with a redirect to HTTPS\): requests would be served in plaintext instead/);
+    expect(issues[1]!.reason).toMatch(/TLS mode SIMPLE on port 443: wasmesh has no TLS termination or passthrough yet/);
+  });
+});
+
+describe('--allow-unenforced-security', () => {
+  const EVERYTHING = `${PA}metadata: {name: default}
+spec: {mtls: {mode: STRICT}}
+---
+${AP}metadata: {name: deny-all}
+spec: {}
+---
+${RA}metadata: {name: jwt}
+spec: {jwtRules: [{issuer: https://issuer.example}]}
+---
+${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+---
+${GW}metadata: {name: gw}
+spec:
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+    tls: {httpsRedirect: true}
+`;
+
+  test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
+    expect(issuesOf(EVERYTHING).length).toBe(5);
+    const config = loads(EVERYTHING, true);
+    const notEnforced = config.warnings.filter((w) => w.includes('NOT ENFORCED'));
+    expect(notEnforced.map((w) => /(\w+ default\/[\w-]+): (\S+): NOT ENFORCED/.exec(w)!.slice(1))).toEqual([
+      ['PeerAuthentication default/default', 'spec.mtls.mode'],
+      ['AuthorizationPolicy default/deny-all', 'spec'],
+      ['RequestAuthentication default/jwt', 'spec.jwtRules'],
+      ['Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
+      ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
+    ]);
+    for (const w of notEnforced) expect(w).toMatch(/; served without this protection because of --allow-unenforced-security$/);
+    // The data path is exactly what the same files serve without the security resources.
+    const plain = loads(`${DR}metadata: {name: web}\nspec: {host: web}\n`);
+    expect(config.mesh).toEqual(plain.mesh);
+  });
+});
