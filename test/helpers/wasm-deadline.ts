@@ -175,6 +175,9 @@ export function runRegistered(data: { file: string; name: string; seed: number; 
     fc.assert(property, { seed: data.seed, numRuns: data.numRuns, path: data.path, examples: data.examples });
     return null;
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    if (!(e instanceof Error)) return String(e);
+    // fast-check keeps the predicate's error as the cause; it says what went wrong.
+    const cause = e.cause instanceof Error ? `\nGot error: ${e.cause.stack ?? e.cause.message}` : e.cause === undefined ? '' : `\nGot error: ${String(e.cause)}`;
+    return e.message + cause;
   }
 }
