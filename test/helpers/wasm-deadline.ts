@@ -74,6 +74,29 @@ export function wasmProperty<Ts extends [unknown, ...unknown[]]>(
   return { name, check: (options = {}) => runInWorker(file, name, { ...defaults, ...options }) };
 }
 
+// The worker of the file whose property ran last, idle: the next check() of the same file
+// reuses it (importing the file and TypeScript once per file, not per property). A worker
+// that hung or died is never reused.
+let idle: { file: string; worker: Worker } | null = null;
+
+function workerFor(file: string): Worker {
+  if (idle?.file === file) {
+    const w = idle.worker;
+    idle = null;
+    return w;
+  }
+  if (idle) void idle.worker.terminate();
+  idle = null;
+  const w = new Worker(WORKER, {
+    workerData: { file },
+    // Not vitest's flags: the worker is a plain Node thread that loads TypeScript itself.
+    execArgv: ['--enable-source-maps'],
+  });
+  // An idle worker must not keep the test process alive; a run's poll timer does meanwhile.
+  w.unref();
+  return w;
+}
+
 function runInWorker(file: string, name: string, o: DeadlineOptions): Promise<void> {
   const seed = o.seed ?? (Math.random() * 0x7fffffff) | 0;
   const numRuns = o.numRuns ?? 100;
@@ -81,21 +104,25 @@ function runInWorker(file: string, name: string, o: DeadlineOptions): Promise<vo
   const startDeadlineMs = o.startDeadlineMs ?? 60_000;
   const progress = new SharedArrayBuffer(TEXT_AT + TEXT_BYTES);
   const state = new Int32Array(progress, 0, 4);
-  const worker = new Worker(WORKER, {
-    workerData: { file, name, seed, numRuns, path: o.path, examples: o.examples, progress },
-    // Not vitest's flags: the worker is a plain Node thread that loads TypeScript itself.
-    execArgv: ['--enable-source-maps'],
-  });
+  const worker = workerFor(file);
   const where = `${name} (${file.replace(/^.*\/test\//, 'test/')})`;
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let seen = 0;
     let since = performance.now();
-    const finish = (error: Error | null): void => {
+    const onMessage = (m: { failure: string | null }): void => {
+      // The worker answered: it is sound, whatever the verdict, and can run the next property.
+      finish(m.failure === null ? null : new Error(`${where} (seed ${seed}): ${m.failure}`), true);
+    };
+    const onError = (e: unknown): void => finish(e instanceof Error ? e : new Error(String(e)), false);
+    const onExit = (code: number): void => finish(new Error(`${where}: the worker exited (code ${code}) before reporting`), false);
+    const finish = (error: Error | null, reusable: boolean): void => {
       if (settled) return;
       settled = true;
       clearInterval(timer);
-      void worker.terminate();
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      if (reusable && idle === null) idle = { file, worker };
+      else void worker.terminate();
       if (error) reject(error);
       else resolve();
     };
@@ -113,13 +140,10 @@ function runInWorker(file: string, name: string, o: DeadlineOptions): Promise<vo
       // loop back edges); the case text is complete once the counter moved past it.
       finish(cases === 0
         ? new Error(`${where}: the worker did not start the property within ${startDeadlineMs} ms`)
-        : new Error(hangReport(where, seed, o.path, cases, Atomics.load(state, FIRST_FAILURE), caseDeadlineMs, caseText(progress))));
+        : new Error(hangReport(where, seed, o.path, cases, Atomics.load(state, FIRST_FAILURE), caseDeadlineMs, caseText(progress))), false);
     }, POLL_MS);
-    worker.on('message', (m: { failure: string | null }) => {
-      finish(m.failure === null ? null : new Error(`${where} (seed ${seed}): ${m.failure}`));
-    });
-    worker.on('error', (e) => finish(e instanceof Error ? e : new Error(String(e))));
-    worker.on('exit', (code) => finish(new Error(`${where}: the worker exited (code ${code}) before reporting`)));
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    worker.postMessage({ name, seed, numRuns, path: o.path, examples: o.examples, progress });
   });
 }
 
