@@ -24,7 +24,10 @@ export interface DeadlineOptions {
   path?: string;
   /** fast-check's examples (structured-cloneable): run first, and counted in numRuns. */
   examples?: unknown[][];
-  /** A case (one predicate call) running longer than this fails the test as a hang (default 5 s). */
+  /**
+   * A case (one predicate call) running longer than this fails the test as a hang (default
+   * 10 s: cases take milliseconds, but the test machine may be shared and loaded many times over).
+   */
   caseDeadlineMs?: number;
   /** Starting the worker, importing the test file and building the property (default 60 s). */
   startDeadlineMs?: number;
@@ -36,6 +39,12 @@ export type PropertyArgs<Ts extends [unknown, ...unknown[]]> = [
   predicate: (...args: Ts) => boolean | void,
 ];
 
+/** fc.property's arguments, and a check run in the worker after every case passed (e.g. on counts the cases kept). */
+export interface PropertyWithAfter<Ts extends [unknown, ...unknown[]]> {
+  args: PropertyArgs<Ts>;
+  after: () => void;
+}
+
 export interface WasmProperty {
   readonly name: string;
   /** Runs the property in a fresh worker; rejects with fast-check's report, or on a hang. */
@@ -43,7 +52,7 @@ export interface WasmProperty {
 }
 
 interface Entry {
-  build: () => unknown[];
+  build: () => unknown[] | { args: unknown[]; after: () => void };
 }
 
 const registry = new Map<string, Entry>();
@@ -64,13 +73,13 @@ const POLL_MS = 50;
 export function wasmProperty<Ts extends [unknown, ...unknown[]]>(
   file: string,
   name: string,
-  build: () => PropertyArgs<Ts>,
+  build: () => PropertyArgs<Ts> | PropertyWithAfter<Ts>,
   defaults: DeadlineOptions = {},
 ): WasmProperty {
   // The worker finds the property by name after importing `file`: names must be unique in it.
   const key = `${file}#${name}`;
   if (registry.has(key)) throw new Error(`wasmProperty "${name}" is declared twice in ${file}`);
-  registry.set(key, { build: build as () => unknown[] });
+  registry.set(key, { build: build as Entry['build'] });
   return { name, check: (options = {}) => runInWorker(file, name, { ...defaults, ...options }) };
 }
 
@@ -100,7 +109,7 @@ function workerFor(file: string): Worker {
 function runInWorker(file: string, name: string, o: DeadlineOptions): Promise<void> {
   const seed = o.seed ?? (Math.random() * 0x7fffffff) | 0;
   const numRuns = o.numRuns ?? 100;
-  const caseDeadlineMs = o.caseDeadlineMs ?? 5000;
+  const caseDeadlineMs = o.caseDeadlineMs ?? 10_000;
   const startDeadlineMs = o.startDeadlineMs ?? 60_000;
   const progress = new SharedArrayBuffer(TEXT_AT + TEXT_BYTES);
   const state = new Int32Array(progress, 0, 4);
@@ -169,7 +178,9 @@ function hangReport(where: string, seed: number, path: string | undefined, cases
 export function runRegistered(data: { file: string; name: string; seed: number; numRuns: number; path?: string; examples?: unknown[][]; progress: SharedArrayBuffer }): string | null {
   const entry = registry.get(`${data.file}#${data.name}`);
   if (!entry) return `no wasmProperty "${data.name}" at the top level of ${data.file} (declared: ${[...registry.keys()].join(', ') || 'none'})`;
-  const args = entry.build();
+  const built = entry.build();
+  const args = Array.isArray(built) ? built : built.args;
+  const after = Array.isArray(built) ? null : built.after;
   const predicate = args.pop() as (...v: unknown[]) => boolean | void;
   const state = new Int32Array(data.progress, 0, 4);
   const text = new Uint8Array(data.progress, TEXT_AT, TEXT_BYTES);
@@ -197,6 +208,7 @@ export function runRegistered(data: { file: string; name: string; seed: number; 
   try {
     const property = (fc.property as (...a: unknown[]) => fc.IProperty<unknown[]>)(...args, watched);
     fc.assert(property, { seed: data.seed, numRuns: data.numRuns, path: data.path, examples: data.examples });
+    after?.();
     return null;
   } catch (e) {
     if (!(e instanceof Error)) return String(e);
