@@ -206,7 +206,7 @@ export function runRegistered(data: { file: string; name: string; seed: number; 
     }
   };
   try {
-    const property = (fc.property as (...a: unknown[]) => fc.IProperty<unknown[]>)(...args, watched);
+    const property = (fc.property as unknown as (...a: unknown[]) => fc.IProperty<unknown[]>)(...args, watched);
     fc.assert(property, { seed: data.seed, numRuns: data.numRuns, path: data.path, examples: data.examples });
     after?.();
     return null;
