@@ -64,8 +64,9 @@
 //
 // ── Invariants checkTable enforces (what bounds every loop that reads the table) ──────────
 // The matcher and the balancers trust an accepted table: no bounds check per request. So the
-// check (once per load, linear in the table's size) establishes, besides "every section,
-// record and string lies inside the blob and every index is in range":
+// check (once per load, in time linear in the table's size plus its domain entries' string
+// bytes) establishes, besides "every section, record and string lies inside the blob and
+// every index is in range":
 //   M1 Two halves. Every read-only section ends at or before stateOff; the random word
 //      (stateOff+0..4), WRR, cursor and endpoint-state regions lie inside the state section
 //      after that word, pairwise disjoint. Routing writes only those regions, so no write
@@ -97,6 +98,7 @@
 //   C1 Conditions: known subjects, ops and flags (others Unsupported), byte 3 and aux 0 unless
 //      a port (0..65535, op Exact or Never) or a regex (R1); header names and ignore-case
 //      values hold no upper-case letter (never matched: both sides are compared lower-cased).
+//      Clusters: known lb kinds (others Unsupported), the record's last word 0.
 // Loops bounded by the request, not the table: the authority's hash and suffix walk (its
 // length), header occurrences (the view's headerCount), the query split (the path's length),
 // nextHealthy (the cluster's endpoint count, P1). Balancers index endpoint state by cluster
@@ -439,7 +441,7 @@ function regexConditionsOk(t: usize, condCount: u32): bool {
  * Checks a route table of `len` bytes at `t` before any other call may use it: header,
  * every section and record bound, every index and kind, and the invariants atop this file
  * that bound every loop of the matcher and the balancers. Returns RouteStatus.Ok or the
- * first problem found. Never traps for any bytes inside [t, t+len); linear in `len`.
+ * first problem found. Never traps for any bytes inside [t, t+len); linear time (see above).
  */
 export function checkTable(t: usize, len: u32): i32 {
   if (len < HEADER_SIZE) return RouteStatus.BadLength;
