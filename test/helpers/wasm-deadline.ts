@@ -167,7 +167,7 @@ function hangReport(where: string, seed: number, path: string | undefined, cases
   const at = path === undefined ? `path "${cases - 1}"` : cases === 1 ? `path "${path}"` : `case ${cases} after path "${path}"`;
   const replay = path === undefined || cases === 1 ? `.check({ seed: ${seed}, path: "${path ?? cases - 1}", numRuns: 1 })` : `.check({ seed: ${seed}, path: "${path}" })`;
   const shrinking = firstFailure > 0 && cases > firstFailure ? `, while shrinking the failure first seen at case ${firstFailure}` : '';
-  return `${where}: a case ran past the ${ms} ms deadline (the Wasm it calls did not return): seed ${seed}, ${at}${shrinking}. Replay: ${replay}\n  case: ${text}`;
+  return `${where}: a case ran past the ${ms} ms deadline (a call that never returns, e.g. a Wasm loop, or one far too slow): seed ${seed}, ${at}${shrinking}. Replay: ${replay}\n  case: ${text}`;
 }
 
 /**
