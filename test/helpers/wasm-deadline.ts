@@ -11,7 +11,7 @@
 //     return [fc.array(...), (edits) => { ... }];     // fc.property's arguments
 //   }, { numRuns: 500 });
 //   test('property: ...', () => corruption.check());
-//   test('seed 110', () => corruption.check({ seed: 110 }));
+//   test('seed 460', () => corruption.check({ seed: 460 }));   // a replay, as the report names it
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
@@ -47,7 +47,7 @@ export interface PropertyWithAfter<Ts extends [unknown, ...unknown[]]> {
 
 export interface WasmProperty {
   readonly name: string;
-  /** Runs the property in a fresh worker; rejects with fast-check's report, or on a hang. */
+  /** Runs the property in the file's worker (a new one after a hang); rejects with fast-check's report, or on a hang. */
   check(options?: DeadlineOptions): Promise<void>;
 }
 
