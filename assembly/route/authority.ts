@@ -4,12 +4,9 @@
 import {
   H_EXACT_BUCKETS, H_EXACT_BUCKETS_OFF, H_EXACT_ENTRIES, H_SUFFIX_BUCKETS, H_SUFFIX_BUCKETS_OFF,
   H_SUFFIX_ENTRIES, H_SUFFIX_MIN_LEN, H_SUFFIX_MAX_LEN, DOMAIN_SIZE, DM_HASH, DM_STR_OFF,
-  DM_STR_LEN, DM_PORT, DM_VHOST, PORT_ANY, u32At, rec,
+  DM_STR_LEN, DM_PORT, DM_VHOST, PORT_ANY, FNV_BASIS, FNV_PRIME, u32At, rec,
 } from './table';
 import { lower, bytesEqualLower } from './bytes';
-
-export const FNV_BASIS: u32 = 0x811c9dc5;
-const FNV_PRIME: u32 = 0x01000193;
 /** Stands for "the authority has no (valid) port": equal to no stored port, not PORT_ANY. */
 export const NO_PORT: u32 = 0xfffffffe;
 
@@ -84,6 +81,7 @@ function probe(t: usize, bucketsField: u32, bucketsOffField: u32, entriesField: 
   let anyPort: i32 = -1;
   let i = h & mask;
   let slot = load<u32>(b + <usize>i * 4);
+  // Ends at an empty bucket: checkTable's invariant D1 guarantees one (table.ts).
   while (slot != 0) {
     const e = rec(t, entriesField, slot - 1, DOMAIN_SIZE);
     if (load<u32>(e + DM_HASH) == h && <usize>load<u32>(e + DM_STR_LEN) == n && bytesEqualLower(s, t + <usize>load<u32>(e + DM_STR_OFF), n)) {

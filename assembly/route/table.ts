@@ -61,6 +61,48 @@
 //   wrrOff            i32 × destCount   smooth-WRR current weight per destination
 //   cursorOff         u32 × clusterCount round-robin cursor per cluster
 //   endpointStateOff  8 × endpointCount: u32 active requests, u8 healthy (1 = healthy), 3 × 0
+//
+// ── Invariants checkTable enforces (what bounds every loop that reads the table) ──────────
+// The matcher and the balancers trust an accepted table: no bounds check per request. So the
+// check (once per load, in time linear in the table's size plus its domain entries' string
+// bytes) establishes, besides "every section, record and string lies inside the blob and
+// every index is in range":
+//   M1 Two halves. Every read-only section ends at or before stateOff; the random word
+//      (stateOff+0..4), WRR, cursor and endpoint-state regions lie inside the state section
+//      after that word, pairwise disjoint. Routing writes only those regions, so no write
+//      after the check changes a byte the check validated (a bucket, a count, an index).
+//   M2 Fresh state: WRR current weights 0, cursors 0, endpoint active counts 0, healthy 0/1
+//      with its 3 padding bytes 0 (what the compiler writes; a new version starts fresh).
+//   P1 Partitions in order: vhosts partition the routes (vhost 0 starts at route 0, each next
+//      one where the previous ended, the last ends at routeCount), routes partition the blocks
+//      and the destinations, blocks the conditions, clusters the endpoints; a route's vhost
+//      field names the vhost holding it. So matchRoute's three nested loops (routes of a vhost,
+//      blocks of a route, conditions of a block) visit each record at most once per request,
+//      and the check's own per-route sums are linear.
+//   W1 A route's totalWeight is the sum of its destinations' weights and at most 2^30 - 1:
+//      pickDestinationSlot's loop is over the route's destinations (P1), its current weights
+//      stay within ±total (no i32 overflow), and a route with total > 0 always picks.
+//   D1 Domain indexes (authority.ts `probe`, the one loop that ends on data, not a count):
+//      buckets is 0 with no entries, or a power of two greater than the entry count; every
+//      entry index appears in exactly one bucket and every other bucket is 0. So at least
+//      one bucket is empty and every linear probe, wrapping, stops within `buckets` steps.
+//      (Without it, a table whose every bucket is full made matchRequest loop forever.)
+//   D2 Each entry's hash is FNV-1a of its string (lower-case, last byte first) and no empty
+//      bucket lies between its home bucket (hash & (buckets-1)) and its own, so the probe for
+//      its own host reaches it; ports are PORT_ANY or 0..65535; vhosts in range.
+//   D3 Suffix entries are suffixMinLen..suffixMaxLen bytes long, the lengths the walk probes.
+//   R1 The regex section is a row of programs at 8-byte multiples from its start, each
+//      accepted by regex_check (assembly/regex/program.ts: every state and class index in
+//      range, so runProgram's one loop over the subject reads inside the program), together
+//      filling the section exactly; an Op.Regex condition's aux is the start of one of them.
+//   C1 Conditions: known subjects, ops and flags (others Unsupported), byte 3 and aux 0 unless
+//      a port (0..65535, op Exact or Never) or a regex (R1); header names and ignore-case
+//      values hold no upper-case letter (never matched: both sides are compared lower-cased).
+//      Clusters: known lb kinds (others Unsupported), the record's last word 0.
+// Loops bounded by the request, not the table: the authority's hash and suffix walk (its
+// length), header occurrences (the view's headerCount), the query split (the path's length),
+// nextHealthy (the cluster's endpoint count, P1). Balancers index endpoint state by cluster
+// range (P1) and never loop on data.
 
 import { RX_HEADER_SIZE, RX_LENGTH, RegexStatus, checkProgram } from '../regex/program';
 
@@ -183,6 +225,10 @@ export const DM_VHOST: u32 = 16;
 /** A domain pattern without a port: it matches the authority with any port or none. */
 export const PORT_ANY: u32 = 0xffffffff;
 
+/** FNV-1a over a domain's bytes, last to first (the domain entry's hash; authority.ts). */
+export const FNV_BASIS: u32 = 0x811c9dc5;
+export const FNV_PRIME: u32 = 0x01000193;
+
 export const ENDPOINT_STATE_SIZE: u32 = 8;
 export const ES_ACTIVE: u32 = 0;
 export const ES_HEALTHY: u32 = 4; // u8
@@ -228,43 +274,174 @@ function sectionOk(t: usize, len: u32, offField: u32, count: u64, size: u64): bo
   return off >= <u64>HEADER_SIZE && off + count * size <= <u64>len;
 }
 
+// A read-only section: inside the blob and wholly before the mutable state (invariant M1).
+function readOnlyOk(t: usize, len: u32, offField: u32, count: u64, size: u64): bool {
+  return sectionOk(t, len, offField, count, size) && <u64>u32At(t, offField) + count * size <= <u64>u32At(t, H_STATE);
+}
+
+// A mutable region: inside the state section, after its random word (invariant M1).
+function stateRegionOk(t: usize, offField: u32, count: u64, size: u64): bool {
+  const off = <u64>u32At(t, offField);
+  const stateOff = <u64>u32At(t, H_STATE);
+  return (off & 3) == 0 && off >= stateOff + 4 && off + count * size <= stateOff + <u64>u32At(t, H_STATE_LEN);
+}
+
+// Do two regions [a, a+n) and [b, b+m) share a byte? Empty regions share none.
+function overlap(a: u64, n: u64, b: u64, m: u64): bool {
+  return n != 0 && m != 0 && a < b + m && b < a + n;
+}
+
 function spanOk(poolOff: u64, poolLen: u64, off: u32, len: u32): bool {
   return <u64>off >= poolOff && <u64>off + <u64>len <= poolOff + poolLen;
 }
 
-function domainIndexOk(t: usize, len: u32, bucketsField: u32, bucketsOffField: u32, countField: u32, entriesField: u32, vhostCount: u32, poolOff: u64, poolLen: u64): bool {
+/** Does the pool span hold an ASCII upper-case letter (which a lower-case comparison never matches)? */
+function hasUpper(t: usize, off: u32, len: u32): bool {
+  for (let i: u32 = 0; i < len; i++) {
+    if (<u32>load<u8>(t + <usize>off + <usize>i) - 0x41 < 26) return true;
+  }
+  return false;
+}
+
+// A zeroed bit set of `n` bits for the check's linear passes; the caller heap.free()s it.
+function bitsAlloc(n: u32): usize {
+  const bytes = (<usize>n + 7) >> 3;
+  const p = heap.alloc(bytes == 0 ? 1 : bytes);
+  memory.fill(p, 0, bytes);
+  return p;
+}
+
+// Sets bit `i`; returns whether it was already set.
+@inline function bitTestSet(bits: usize, i: u32): bool {
+  const at = bits + <usize>(i >> 3);
+  const m = <u8>((<u32>1) << (i & 7));
+  const old = load<u8>(at);
+  store<u8>(at, old | m);
+  return (old & m) != 0;
+}
+
+@inline function bitTest(bits: usize, i: u32): bool {
+  return (load<u8>(bits + <usize>(i >> 3)) & <u8>((<u32>1) << (i & 7))) != 0;
+}
+
+/**
+ * Invariants D1–D3 of one domain index (see the top of this file). With D1 every probe
+ * (authority.ts `probe`, linear and wrapping) meets an empty bucket within `buckets` steps;
+ * with D2 and the hash check, the probe for an entry's own host reaches it. Linear time.
+ */
+function domainIndexOk(t: usize, len: u32, bucketsField: u32, bucketsOffField: u32, countField: u32, entriesField: u32, vhostCount: u32, poolOff: u64, poolLen: u64, isSuffix: bool): bool {
   const buckets = u32At(t, bucketsField);
   const count = u32At(t, countField);
-  if (count == 0 && buckets == 0) return true;
-  // A power of two with at least one empty bucket: every probe sequence ends.
-  if (buckets == 0 || (buckets & (buckets - 1)) != 0 || buckets <= count) return false;
-  if (!sectionOk(t, len, bucketsOffField, buckets, 4)) return false;
-  if (!sectionOk(t, len, entriesField, count, <u64>DOMAIN_SIZE)) return false;
-  const b = rec(t, bucketsOffField, 0, 0);
-  for (let i: u32 = 0; i < buckets; i++) {
-    if (load<u32>(b + <usize>i * 4) > count) return false;
-  }
+  if (!readOnlyOk(t, len, bucketsOffField, buckets, 4)) return false;
+  if (!readOnlyOk(t, len, entriesField, count, <u64>DOMAIN_SIZE)) return false;
+  // No buckets: the matcher does not probe (authority.ts), so there must be nothing to find.
+  if (buckets == 0) return count == 0;
+  // D1: a power of two (the probe masks), more buckets than entries.
+  if ((buckets & (buckets - 1)) != 0 || buckets <= count) return false;
+  const minLen = u32At(t, H_SUFFIX_MIN_LEN);
+  const maxLen = u32At(t, H_SUFFIX_MAX_LEN);
   for (let i: u32 = 0; i < count; i++) {
     const e = rec(t, entriesField, i, DOMAIN_SIZE);
-    if (!spanOk(poolOff, poolLen, load<u32>(e + DM_STR_OFF), load<u32>(e + DM_STR_LEN))) return false;
+    const off = load<u32>(e + DM_STR_OFF);
+    const n = load<u32>(e + DM_STR_LEN);
+    if (!spanOk(poolOff, poolLen, off, n)) return false;
     if (load<u32>(e + DM_VHOST) >= vhostCount) return false;
+    const port = load<u32>(e + DM_PORT);
+    if (port != PORT_ANY && port > 65535) return false;
+    // D3: findVirtualHost probes the suffix index only for lengths in [minLen, maxLen].
+    if (isSuffix && (n < minLen || n > maxLen)) return false;
+    // The hash the matcher computes for these bytes: FNV-1a, last byte first. The matcher
+    // lower-cases the authority, so a domain with an upper-case letter would never match.
+    let h = FNV_BASIS;
+    for (let k = n; k > 0; k--) {
+      const b = <u32>load<u8>(t + <usize>off + <usize>(k - 1));
+      if (b - 0x41 < 26) return false;
+      h = (h ^ b) * FNV_PRIME;
+    }
+    if (load<u32>(e + DM_HASH) != h) return false;
+  }
+  const b = rec(t, bucketsOffField, 0, 0);
+  // D1: every entry in exactly one bucket: `count` distinct entries fill `count` buckets, and
+  // as buckets > count at least one bucket stays empty.
+  const seen = bitsAlloc(count);
+  let filled: u32 = 0;
+  let empty: u32 = 0;
+  let distinct = true;
+  for (let i: u32 = 0; i < buckets; i++) {
+    const v = load<u32>(b + <usize>i * 4);
+    if (v == 0) {
+      empty = i;
+      continue;
+    }
+    if (v > count || bitTestSet(seen, v - 1)) {
+      distinct = false;
+      break;
+    }
+    filled++;
+  }
+  heap.free(seen);
+  if (!distinct || filled != count) return false;
+  // D2: walking the ring once from an empty bucket, each entry's home bucket (hash & mask)
+  // lies in the run of full buckets that holds the entry, so no empty bucket cuts its probe.
+  const mask = buckets - 1;
+  let runStart = (empty + 1) & mask;
+  for (let k: u32 = 1; k <= buckets; k++) {
+    const i = (empty + k) & mask;
+    const v = load<u32>(b + <usize>i * 4);
+    if (v == 0) {
+      runStart = (i + 1) & mask;
+      continue;
+    }
+    const home = load<u32>(rec(t, entriesField, v - 1, DOMAIN_SIZE) + DM_HASH) & mask;
+    if (((i - home) & mask) > ((i - runStart) & mask)) return false;
   }
   return true;
 }
 
-/** Is there a program regex_check accepts at offset `at`, wholly inside the regex section? */
-function regexProgramOk(t: usize, at: u32, regexOff: u64, regexEnd: u64): bool {
-  const a = <u64>at;
-  if ((at & 3) != 0 || a < regexOff || a + <u64>RX_HEADER_SIZE > regexEnd) return false;
-  const plen = load<u32>(t + <usize>at + RX_LENGTH);
-  if (a + <u64>plen > regexEnd) return false;
-  return checkProgram(t + <usize>at, plen) == RegexStatus.Ok;
+/**
+ * Invariant R1: the regex section is a row of programs, each at an 8-byte multiple from its
+ * start, accepted by regex_check, and together filling it exactly; every Op.Regex condition's
+ * aux is the start of one of them. Each program is checked once, however many conditions
+ * share it (the compiler deduplicates by pattern), so the check stays linear.
+ */
+function regexConditionsOk(t: usize, condCount: u32): bool {
+  const regexOff = u32At(t, H_REGEX);
+  const regexLen = u32At(t, H_REGEX_LEN);
+  if ((regexLen & 7) != 0) return false;
+  const starts = bitsAlloc(regexLen >> 3);
+  let ok = true;
+  let rel: u64 = 0;
+  while (rel < <u64>regexLen) {
+    const p = t + <usize>regexOff + <usize>rel;
+    if (rel + <u64>RX_HEADER_SIZE > <u64>regexLen) {
+      ok = false;
+      break;
+    }
+    const plen = load<u32>(p + RX_LENGTH);
+    // checkProgram refuses plen < its header + class map, so each step moves on.
+    if (rel + <u64>plen > <u64>regexLen || checkProgram(p, plen) != RegexStatus.Ok) {
+      ok = false;
+      break;
+    }
+    bitTestSet(starts, <u32>(rel >> 3));
+    rel = (rel + <u64>plen + 7) & ~(<u64>7);
+  }
+  if (ok && rel != <u64>regexLen) ok = false;
+  for (let i: u32 = 0; ok && i < condCount; i++) {
+    const c = rec(t, H_CONDS, i, COND_SIZE);
+    if (load<u8>(c + CD_OP) != Op.Regex) continue;
+    const at = <u64>load<u32>(c + CD_AUX);
+    if (at < <u64>regexOff || at >= <u64>regexOff + <u64>regexLen || ((at - <u64>regexOff) & 7) != 0 || !bitTest(starts, <u32>((at - <u64>regexOff) >> 3))) ok = false;
+  }
+  heap.free(starts);
+  return ok;
 }
 
 /**
  * Checks a route table of `len` bytes at `t` before any other call may use it: header,
- * every section and record bound, every index and kind. Returns RouteStatus.Ok or the
- * first problem found. Never traps for any bytes inside [t, t+len).
+ * every section and record bound, every index and kind, and the invariants atop this file
+ * that bound every loop of the matcher and the balancers. Returns RouteStatus.Ok or the
+ * first problem found. Never traps for any bytes inside [t, t+len); linear time (see above).
  */
 export function checkTable(t: usize, len: u32): i32 {
   if (len < HEADER_SIZE) return RouteStatus.BadLength;
@@ -279,74 +456,128 @@ export function checkTable(t: usize, len: u32): i32 {
   const destCount = u32At(t, H_DEST_COUNT);
   const clusterCount = u32At(t, H_CLUSTER_COUNT);
   const endpointCount = u32At(t, H_ENDPOINT_COUNT);
-  if (!sectionOk(t, len, H_VHOSTS, vhostCount, VHOST_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_ROUTES, routeCount, ROUTE_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_BLOCKS, blockCount, BLOCK_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_CONDS, condCount, COND_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_DESTS, destCount, DEST_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_CLUSTERS, clusterCount, CLUSTER_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_POOL, u32At(t, H_POOL_LEN), 1)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_STATE, u32At(t, H_STATE_LEN), 1)) return RouteStatus.Corrupt;
-  if (u32At(t, H_STATE_LEN) < 4) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_WRR, destCount, 4)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_CURSORS, clusterCount, 4)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_ENDPOINT_STATE, endpointCount, ENDPOINT_STATE_SIZE)) return RouteStatus.Corrupt;
-  if (!sectionOk(t, len, H_REGEX, u32At(t, H_REGEX_LEN), 1)) return RouteStatus.Corrupt;
-  // Programs are trusted by the matcher after this check: they must not share bytes with the
-  // state the core mutates while routing.
-  const regexOff = <u64>u32At(t, H_REGEX);
-  const regexEnd = regexOff + <u64>u32At(t, H_REGEX_LEN);
-  if (u32At(t, H_REGEX_LEN) != 0 && regexEnd > <u64>u32At(t, H_STATE)) return RouteStatus.Corrupt;
+  // M1: the state section, then the read-only sections before it, then the mutable regions in it.
+  if (!sectionOk(t, len, H_STATE, u32At(t, H_STATE_LEN), 1) || u32At(t, H_STATE_LEN) < 4) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_VHOSTS, vhostCount, VHOST_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_ROUTES, routeCount, ROUTE_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_BLOCKS, blockCount, BLOCK_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_CONDS, condCount, COND_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_DESTS, destCount, DEST_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_CLUSTERS, clusterCount, CLUSTER_SIZE)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_POOL, u32At(t, H_POOL_LEN), 1)) return RouteStatus.Corrupt;
+  if (!readOnlyOk(t, len, H_REGEX, u32At(t, H_REGEX_LEN), 1)) return RouteStatus.Corrupt;
+  if (!stateRegionOk(t, H_WRR, destCount, 4)) return RouteStatus.Corrupt;
+  if (!stateRegionOk(t, H_CURSORS, clusterCount, 4)) return RouteStatus.Corrupt;
+  if (!stateRegionOk(t, H_ENDPOINT_STATE, endpointCount, ENDPOINT_STATE_SIZE)) return RouteStatus.Corrupt;
+  const wrrOff = <u64>u32At(t, H_WRR);
+  const cursorsOff = <u64>u32At(t, H_CURSORS);
+  const esOff = <u64>u32At(t, H_ENDPOINT_STATE);
+  if (overlap(wrrOff, <u64>destCount * 4, cursorsOff, <u64>clusterCount * 4)
+    || overlap(wrrOff, <u64>destCount * 4, esOff, <u64>endpointCount * ENDPOINT_STATE_SIZE)
+    || overlap(cursorsOff, <u64>clusterCount * 4, esOff, <u64>endpointCount * ENDPOINT_STATE_SIZE)) return RouteStatus.Corrupt;
+  // M2: a new version starts fresh (what the compiler writes).
+  for (let i: u32 = 0; i < destCount; i++) {
+    if (load<u32>(rec(t, H_WRR, i, 4)) != 0) return RouteStatus.Corrupt;
+  }
+  for (let i: u32 = 0; i < clusterCount; i++) {
+    if (load<u32>(rec(t, H_CURSORS, i, 4)) != 0) return RouteStatus.Corrupt;
+  }
+  for (let i: u32 = 0; i < endpointCount; i++) {
+    const e = rec(t, H_ENDPOINT_STATE, i, ENDPOINT_STATE_SIZE);
+    if (load<u32>(e + ES_ACTIVE) != 0 || load<u32>(e + ES_HEALTHY) > 1) return RouteStatus.Corrupt;
+  }
 
   const poolOff = <u64>u32At(t, H_POOL);
   const poolLen = <u64>u32At(t, H_POOL_LEN);
 
+  // P1: vhosts partition the routes in order; each route names the vhost that holds it.
+  let next: u64 = 0;
   for (let i: u32 = 0; i < vhostCount; i++) {
     const v = rec(t, H_VHOSTS, i, VHOST_SIZE);
-    if (<u64>load<u32>(v + VH_FIRST_ROUTE) + <u64>load<u32>(v + VH_ROUTE_COUNT) > <u64>routeCount) return RouteStatus.Corrupt;
+    const first = load<u32>(v + VH_FIRST_ROUTE);
+    const n = load<u32>(v + VH_ROUTE_COUNT);
+    if (<u64>first != next || next + <u64>n > <u64>routeCount) return RouteStatus.Corrupt;
+    for (let r: u32 = 0; r < n; r++) {
+      if (load<u32>(rec(t, H_ROUTES, first + r, ROUTE_SIZE) + RT_VHOST) != i) return RouteStatus.Corrupt;
+    }
+    next += <u64>n;
   }
+  if (next != <u64>routeCount) return RouteStatus.Corrupt;
+  // P1: routes partition the blocks and the destinations in order.
+  let nextBlock: u64 = 0;
+  let nextDest: u64 = 0;
   for (let i: u32 = 0; i < routeCount; i++) {
     const r = rec(t, H_ROUTES, i, ROUTE_SIZE);
-    if (<u64>load<u32>(r + RT_FIRST_BLOCK) + <u64>load<u32>(r + RT_BLOCK_COUNT) > <u64>blockCount) return RouteStatus.Corrupt;
+    const blocks = load<u32>(r + RT_BLOCK_COUNT);
+    if (<u64>load<u32>(r + RT_FIRST_BLOCK) != nextBlock || nextBlock + <u64>blocks > <u64>blockCount) return RouteStatus.Corrupt;
+    nextBlock += <u64>blocks;
     const firstDest = load<u32>(r + RT_FIRST_DEST);
     const n = load<u32>(r + RT_DEST_COUNT);
-    if (<u64>firstDest + <u64>n > <u64>destCount) return RouteStatus.Corrupt;
-    // The weighted pick relies on totalWeight being the sum, and on sums that fit in i32.
+    if (<u64>firstDest != nextDest || nextDest + <u64>n > <u64>destCount) return RouteStatus.Corrupt;
+    nextDest += <u64>n;
+    // W1: the weighted pick relies on totalWeight being the sum, and on sums that fit in i32
+    // (smooth WRR keeps every current weight within ±total).
     let sum: u64 = 0;
     for (let d: u32 = 0; d < n; d++) sum += <u64>load<u32>(rec(t, H_DESTS, firstDest + d, DEST_SIZE) + DS_WEIGHT);
     if (sum != <u64>load<u32>(r + RT_TOTAL_WEIGHT) || sum > 0x3fffffff) return RouteStatus.Corrupt;
   }
+  if (nextBlock != <u64>blockCount || nextDest != <u64>destCount) return RouteStatus.Corrupt;
+  // P1: blocks partition the conditions in order.
+  let nextCond: u64 = 0;
   for (let i: u32 = 0; i < blockCount; i++) {
     const b = rec(t, H_BLOCKS, i, BLOCK_SIZE);
-    if (<u64>load<u32>(b + BL_FIRST_COND) + <u64>load<u32>(b + BL_COND_COUNT) > <u64>condCount) return RouteStatus.Corrupt;
+    const n = load<u32>(b + BL_COND_COUNT);
+    if (<u64>load<u32>(b + BL_FIRST_COND) != nextCond || nextCond + <u64>n > <u64>condCount) return RouteStatus.Corrupt;
+    nextCond += <u64>n;
   }
+  if (nextCond != <u64>condCount) return RouteStatus.Corrupt;
   for (let i: u32 = 0; i < condCount; i++) {
     const c = rec(t, H_CONDS, i, COND_SIZE);
-    if (!spanOk(poolOff, poolLen, load<u32>(c + CD_NAME_OFF), load<u32>(c + CD_NAME_LEN))) return RouteStatus.Corrupt;
-    if (!spanOk(poolOff, poolLen, load<u32>(c + CD_VALUE_OFF), load<u32>(c + CD_VALUE_LEN))) return RouteStatus.Corrupt;
+    const nameOff = load<u32>(c + CD_NAME_OFF);
+    const nameLen = load<u32>(c + CD_NAME_LEN);
+    const valueOff = load<u32>(c + CD_VALUE_OFF);
+    const valueLen = load<u32>(c + CD_VALUE_LEN);
+    if (!spanOk(poolOff, poolLen, nameOff, nameLen)) return RouteStatus.Corrupt;
+    if (!spanOk(poolOff, poolLen, valueOff, valueLen)) return RouteStatus.Corrupt;
     const subject = load<u8>(c + CD_SUBJECT);
     const op = load<u8>(c + CD_OP);
+    const flags = load<u8>(c + CD_FLAGS);
+    const aux = load<u32>(c + CD_AUX);
     // Only what the matcher evaluates is accepted: a table from a newer compiler that uses a
-    // reserved kind is refused at load instead of silently never matching.
+    // reserved kind or flag is refused at load instead of silently matching otherwise.
     if (subject != Subject.Uri && subject != Subject.Header && subject != Subject.Method && subject != Subject.Authority
       && subject != Subject.QueryParam && subject != Subject.Port) return RouteStatus.Unsupported;
     if (op != Op.Exact && op != Op.Prefix && op != Op.Present && op != Op.Suffix && op != Op.Regex && op != Op.Never) return RouteStatus.Unsupported;
+    if ((flags & ~(FLAG_INVERT | FLAG_IGNORE_CASE)) != 0) return RouteStatus.Unsupported;
+    if (load<u8>(c + 3) != 0) return RouteStatus.Corrupt;
     // A port is compared as a number held in aux: only equality makes sense, and it must be a port.
-    if (subject == Subject.Port && ((op != Op.Exact && op != Op.Never) || load<u32>(c + CD_AUX) > 65535)) return RouteStatus.Corrupt;
-    if (op == Op.Regex && !regexProgramOk(t, load<u32>(c + CD_AUX), regexOff, regexEnd)) return RouteStatus.Corrupt;
+    if (subject == Subject.Port && ((op != Op.Exact && op != Op.Never) || aux > 65535)) return RouteStatus.Corrupt;
+    // aux means nothing to other conditions (regex programs are checked with R1 below).
+    if (subject != Subject.Port && op != Op.Regex && aux != 0) return RouteStatus.Corrupt;
+    // Header names in the request view are lower-case, and an ignore-case value is compared
+    // with the request's bytes lower-cased: an upper-case letter in either never matches.
+    if (subject == Subject.Header && hasUpper(t, nameOff, nameLen)) return RouteStatus.Corrupt;
+    if ((flags & FLAG_IGNORE_CASE) != 0 && op != Op.Regex && hasUpper(t, valueOff, valueLen)) return RouteStatus.Corrupt;
   }
+  if (!regexConditionsOk(t, condCount)) return RouteStatus.Corrupt;
   for (let i: u32 = 0; i < destCount; i++) {
     if (load<u32>(rec(t, H_DESTS, i, DEST_SIZE) + DS_CLUSTER) >= clusterCount) return RouteStatus.Corrupt;
   }
+  // P1: clusters partition the endpoints in order.
+  let nextEndpoint: u64 = 0;
   for (let i: u32 = 0; i < clusterCount; i++) {
     const c = rec(t, H_CLUSTERS, i, CLUSTER_SIZE);
-    if (<u64>load<u32>(c + CL_FIRST_ENDPOINT) + <u64>load<u32>(c + CL_ENDPOINT_COUNT) > <u64>endpointCount) return RouteStatus.Corrupt;
+    const n = load<u32>(c + CL_ENDPOINT_COUNT);
+    if (<u64>load<u32>(c + CL_FIRST_ENDPOINT) != nextEndpoint || nextEndpoint + <u64>n > <u64>endpointCount) return RouteStatus.Corrupt;
+    nextEndpoint += <u64>n;
     const lb = load<u32>(c + CL_LB_KIND);
     if (lb != LbKind.RoundRobin && lb != LbKind.LeastRequest && lb != LbKind.Random && lb != LbKind.HostPicks) return RouteStatus.Unsupported;
+    if (load<u32>(c + 12) != 0) return RouteStatus.Corrupt;
   }
-  if (!domainIndexOk(t, len, H_EXACT_BUCKETS, H_EXACT_BUCKETS_OFF, H_EXACT_COUNT, H_EXACT_ENTRIES, vhostCount, poolOff, poolLen)) return RouteStatus.Corrupt;
-  if (!domainIndexOk(t, len, H_SUFFIX_BUCKETS, H_SUFFIX_BUCKETS_OFF, H_SUFFIX_COUNT, H_SUFFIX_ENTRIES, vhostCount, poolOff, poolLen)) return RouteStatus.Corrupt;
+  if (nextEndpoint != <u64>endpointCount) return RouteStatus.Corrupt;
   if (u32At(t, H_SUFFIX_MIN_LEN) > u32At(t, H_SUFFIX_MAX_LEN)) return RouteStatus.Corrupt;
+  if (!domainIndexOk(t, len, H_EXACT_BUCKETS, H_EXACT_BUCKETS_OFF, H_EXACT_COUNT, H_EXACT_ENTRIES, vhostCount, poolOff, poolLen, false)) return RouteStatus.Corrupt;
+  if (!domainIndexOk(t, len, H_SUFFIX_BUCKETS, H_SUFFIX_BUCKETS_OFF, H_SUFFIX_COUNT, H_SUFFIX_ENTRIES, vhostCount, poolOff, poolLen, true)) return RouteStatus.Corrupt;
   if (u32At(t, H_LISTENER_PORT) > 65535) return RouteStatus.Corrupt;
   // xorshift32 is stuck at 0.
   if (load<u32>(rec(t, H_STATE, 0, 0)) == 0) store<u32>(rec(t, H_STATE, 0, 0), 0x9e3779b9);

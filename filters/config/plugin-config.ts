@@ -19,6 +19,9 @@
 //      x-wasmesh-dest
 //    4 delayMs   8 delayPerMillion (0 = no delay)   12 abortStatus   16 abortPerMillion (0 = no abort)
 // Percentages are per million, as Envoy's FractionalPercent for Istio faults (MILLION).
+// The names section, the routes section and every name's bytes lie outside the table (the
+// router writes the table's state; see clearOfTable). The table itself is checked by the
+// core's checkTable, whose invariants (atop assembly/route/table.ts) bound every loop.
 // The blob is read in place: the host copies it into a block from proxy_on_memory_allocate
 // (16-byte aligned), so the table at tableOff is aligned as the core expects.
 import { checkTable, H_CLUSTER_COUNT, H_ROUTE_COUNT, RouteStatus, u32At } from '../../assembly/route/table';
@@ -91,7 +94,7 @@ export function configErrorReason(e: ConfigError): string {
     case ConfigError.BadMagic: return 'does not start with "WMFP" (expected the BytesValue `wasmesh envoy-config --filters` writes)';
     case ConfigError.BadVersion: return 'is of a format version these filters do not read (rebuild the filters or the bootstrap)';
     case ConfigError.BadLength: return 'byteLength in the header differs from the configuration size Envoy passed';
-    case ConfigError.SectionOutOfBounds: return 'a section (table, names, routes) lies outside the blob or is misaligned';
+    case ConfigError.SectionOutOfBounds: return 'a section (table, names, routes) lies outside the blob, is misaligned, or names or routes overlap the table';
     case ConfigError.CountMismatch: return 'cluster or route count differs from the route table';
     case ConfigError.BadRouteRecord: return 'a route record has an abort status outside 200..599 or a percentage above 100%';
     case ConfigError.BadRouteTable: return 'the route table was refused by the core (route_table_check)';
@@ -101,6 +104,13 @@ export function configErrorReason(e: ConfigError): string {
 
 function sectionOk(len: u64, off: u32, count: u64, size: u64): bool {
   return (off & 3) == 0 && <u64>off >= <u64>HEADER_SIZE && <u64>off + count * size <= len;
+}
+
+// Does [off, off+n) stay clear of the route table [tableOff, tableEnd)? The router writes the
+// table's state (smooth-WRR weights) on every request, so a name record or route record
+// sharing its bytes could change after this check: a name pointing outside the blob.
+function clearOfTable(off: u64, n: u64, tableOff: u64, tableEnd: u64): bool {
+  return n == 0 || off + n <= tableOff || off >= tableEnd;
 }
 
 /**
@@ -121,12 +131,17 @@ export function configCheck(c: usize, len: u32, needTable: bool): ConfigError {
   const routes = u32At(c, C_ROUTE_COUNT);
   if (!sectionOk(<u64>len, u32At(c, C_NAMES_OFF), <u64>clusters, <u64>NAME_SIZE)) return ConfigError.SectionOutOfBounds;
   if (!sectionOk(<u64>len, u32At(c, C_ROUTES_OFF), <u64>routes, <u64>ROUTE_SIZE)) return ConfigError.SectionOutOfBounds;
+  const tableStart = <u64>tableOff;
+  const tableEnd = tableStart + <u64>tableLen;
+  if (!clearOfTable(<u64>u32At(c, C_NAMES_OFF), <u64>clusters * <u64>NAME_SIZE, tableStart, tableEnd)) return ConfigError.SectionOutOfBounds;
+  if (!clearOfTable(<u64>u32At(c, C_ROUTES_OFF), <u64>routes * <u64>ROUTE_SIZE, tableStart, tableEnd)) return ConfigError.SectionOutOfBounds;
   for (let i: u32 = 0; i < clusters; i++) {
     const n = c + <usize>u32At(c, C_NAMES_OFF) + <usize>i * NAME_SIZE;
     const off = <u64>load<u32>(n);
     const nlen = <u64>load<u32>(n + 4);
     // An empty name could never be a cluster_header value Envoy routes by.
     if (nlen == 0 || off < <u64>HEADER_SIZE || off + nlen > <u64>len) return ConfigError.SectionOutOfBounds;
+    if (!clearOfTable(off, nlen, tableStart, tableEnd)) return ConfigError.SectionOutOfBounds;
   }
   for (let i: u32 = 0; i < routes; i++) {
     const r = c + <usize>u32At(c, C_ROUTES_OFF) + <usize>i * ROUTE_SIZE;

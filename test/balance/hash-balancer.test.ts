@@ -1,6 +1,9 @@
 // HashBalancer and the core's block check: host-side input errors with stable codes, the
-// core refusing malformed blocks (never trapping), release, and memory reuse across builds.
+// core refusing malformed blocks (never trapping or hanging, for any corruption), release,
+// and memory reuse across builds.
 import { describe, test, expect } from 'vitest';
+import fc from 'fast-check';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 import { HashBalancer, HashBalancerError, hashKey } from '../../host/core/hash-balancer.js';
 import type { HashTableSpec } from '../../host/compile/hash-lb.js';
 import { balanceCore } from './balance-core.js';
@@ -57,6 +60,54 @@ describe('hash_lb_check', () => {
     expect(mutate((v) => { v.setUint32(12, 2, true); v.setUint32(32, 65536, true); v.setUint32(36, 0, true); })).toBe(-5); // maglev not prime
     expect(mutate((v) => { v.setUint32(12, 2, true); v.setUint32(32, 65537, true); v.setUint32(36, 0, true); })).toBe(0);
   });
+});
+
+/** The same endpoints in a Maglev block of `size` slots (a prime). */
+function maglevBlock(size: number): Uint8Array {
+  const b = block();
+  const v = new DataView(b.buffer);
+  v.setUint32(12, 2, true);
+  v.setUint32(32, size, true);
+  v.setUint32(36, 0, true);
+  return b;
+}
+
+// Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts). A block the check
+// accepts is rebuilt (ring or Maglev fill: the loops that end only because the check holds,
+// e.g. a prime Maglev size makes every permutation visit every slot), picked from, re-healed
+// and rebuilt; no call may trap or fail to return. Sizes the check accepts can be large (a
+// ring up to 8M points, Maglev up to 5,000,011 slots): legal and slow, hence the deadline.
+const blockCorruption = wasmProperty(import.meta.url, 'random corruption of ring and Maglev blocks', () => {
+  const c = balanceCore();
+  const e = c.exports as unknown as Record<string, (...a: number[]) => number>;
+  const blocks = [block(), maglevBlock(13)];
+  return [fc.nat(1), fc.array(fc.tuple(fc.nat(149), fc.oneof(fc.nat(255), fc.constantFrom(0, 1, 2, 0xff))), { minLength: 1, maxLength: 6 }), (which: number, edits: Array<[number, number]>) => {
+    const b = blocks[which]!.slice();
+    for (const [at, v] of edits) b[at % b.length] = v;
+    const p = e.alloc!(b.length);
+    c.u8.set(b, p);
+    const status = e.hash_lb_check!(p, b.length);
+    expect([0, -1, -2, -3, -4, -5]).toContain(status);
+    if (status !== 0) {
+      e.free!(p);
+      return;
+    }
+    const n = new DataView(b.buffer).getUint32(16, true);
+    const answers = (picks: number[]) => picks.every((x) => x === -1 || (x >= 0 && x < n));
+    e.hash_lb_rebuild!(p);
+    expect(answers([0, 1, 2, 3].map((a) => e.hash_lb_pick!(p, 0x9e3779b9 * a, a, a)))).toBe(true);
+    expect(e.hash_lb_set_health!(p, 0, 0)).toBe(n > 0 ? 0 : -6);
+    e.hash_lb_rebuild!(p);
+    expect(answers([e.hash_lb_pick_random!(p), e.hash_lb_pick!(p, 7, 0, 1)])).toBe(true);
+    e.hash_lb_set_health!(p, 0, 1);
+    e.hash_lb_rebuild!(p);
+    expect(answers([e.hash_lb_pick_random!(p)])).toBe(true);
+    e.hash_lb_free!(p);
+  }];
+}, { numRuns: 300, caseDeadlineMs: 20_000 });
+
+describe('hash_lb_check: random corruption', () => {
+  test('property: a corrupted block is refused, or builds and picks without trapping or hanging', () => blockCorruption.check(), 120_000);
 });
 
 describe('HashBalancer', () => {

@@ -7,6 +7,7 @@ import { HashBalancer, type HashEndpoint } from '../../host/core/hash-balancer.j
 import type { HashTableSpec } from '../../host/compile/hash-lb.js';
 import { balanceCore } from './balance-core.js';
 import { maglevRef, xxh64Ref } from './reference.js';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 const core = balanceCore();
 const maglev = (tableSize = 65537): HashTableSpec => ({ kind: 'maglev', tableSize });
@@ -19,20 +20,45 @@ const arbEndpoints = fc
   .chain((addrs) => fc.tuple(fc.constant(addrs.map(([a, p]) => `${a}:${p}`)), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: addrs.length, maxLength: addrs.length })))
   .map(([keys, ws]) => keys.map((key, i) => ({ key, weight: ws[i]! })));
 
+// Properties run in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
+const tableEqualsReference = wasmProperty(import.meta.url, 'table equals the reference', () => [
+  arbEndpoints, fc.constantFrom(2, 3, 13, 251, 1009, 4093), (eps: HashEndpoint[], size: number) => {
+    const b = HashBalancer.build(core, eps, maglev(size));
+    try {
+      expect(Array.from(b.snapshot().owners)).toEqual(Array.from(maglevRef(eps, size)));
+    } finally {
+      b.release();
+    }
+  },
+], { numRuns: 80 });
+
+const removalDisruption = wasmProperty(import.meta.url, 'removal moves few survivor slots', () => [
+  fc.integer({ min: 5, max: 40 }), fc.nat(), (n: number, r: number) => {
+    const gone = r % n;
+    const b = HashBalancer.build(core, endpoints(n), maglev());
+    try {
+      const before = b.snapshot().owners;
+      b.rebuild(Array.from({ length: n }, (_, i) => i !== gone));
+      const after = b.snapshot().owners;
+      let survivorSlots = 0;
+      let moved = 0;
+      let stillGone = 0;
+      for (let s = 0; s < before.length; s++) {
+        if (after[s] === gone) stillGone++;
+        if (before[s] === gone) continue;
+        survivorSlots++;
+        if (after[s] !== before[s]) moved++;
+      }
+      expect(stillGone).toBe(0);
+      expect(moved / survivorSlots).toBeLessThan(0.02);
+    } finally {
+      b.release();
+    }
+  },
+], { numRuns: 15 });
+
 describe('maglev: equals Envoy', () => {
-  test('property: the table equals the reference for any endpoints, weights and prime size', () => {
-    fc.assert(
-      fc.property(arbEndpoints, fc.constantFrom(2, 3, 13, 251, 1009, 4093), (eps, size) => {
-        const b = HashBalancer.build(core, eps, maglev(size));
-        try {
-          expect(Array.from(b.snapshot().owners)).toEqual(Array.from(maglevRef(eps, size)));
-        } finally {
-          b.release();
-        }
-      }),
-      { numRuns: 80 },
-    );
-  });
+  test('property: the table equals the reference for any endpoints, weights and prime size', () => tableEqualsReference.check());
 
   test('the table does not depend on endpoint order (Envoy fills in key order)', () => {
     const eps = endpoints(9, (i) => 1 + (i % 4));
@@ -81,33 +107,7 @@ describe('maglev: distribution', () => {
 });
 
 describe('maglev: disruption and health', () => {
-  test('property: removing one endpoint moves all its slots and few others (< 2% of survivors\' slots at M=65537, n ≥ 5)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 5, max: 40 }), fc.nat(), (n, r) => {
-        const gone = r % n;
-        const b = HashBalancer.build(core, endpoints(n), maglev());
-        try {
-          const before = b.snapshot().owners;
-          b.rebuild(Array.from({ length: n }, (_, i) => i !== gone));
-          const after = b.snapshot().owners;
-          let survivorSlots = 0;
-          let moved = 0;
-          let stillGone = 0;
-          for (let s = 0; s < before.length; s++) {
-            if (after[s] === gone) stillGone++;
-            if (before[s] === gone) continue;
-            survivorSlots++;
-            if (after[s] !== before[s]) moved++;
-          }
-          expect(stillGone).toBe(0);
-          expect(moved / survivorSlots).toBeLessThan(0.02);
-        } finally {
-          b.release();
-        }
-      }),
-      { numRuns: 15 },
-    );
-  });
+  test('property: removing one endpoint moves all its slots and few others (< 2% of survivors\' slots at M=65537, n ≥ 5)', () => removalDisruption.check());
 
   test('disruption measured: 1 of 10 removed', () => {
     const b = HashBalancer.build(core, endpoints(10), maglev());

@@ -8,6 +8,7 @@ import { HashBalancer, type HashEndpoint } from '../../host/core/hash-balancer.j
 import type { HashTableSpec } from '../../host/compile/hash-lb.js';
 import { balanceCore } from './balance-core.js';
 import { ringRef, ringPickRef, xxh64Ref } from './reference.js';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 const core = balanceCore();
 const ring = (minimumRingSize = 1024, stableRebuild = true, maximumRingSize = 8 * 1024 * 1024): HashTableSpec => ({ kind: 'ringHash', minimumRingSize, maximumRingSize, stableRebuild });
@@ -26,23 +27,71 @@ const arbEndpoints = fc
   .chain((addrs) => fc.tuple(fc.constant(addrs.map(([a, p]) => `${a}:${p}`)), fc.array(fc.integer({ min: 1, max: 6 }), { minLength: addrs.length, maxLength: addrs.length })))
   .map(([keys, ws]) => keys.map((key, i) => ({ key, weight: ws[i]! })));
 
+// Properties run in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
+const ringEqualsReference = wasmProperty(import.meta.url, 'ring equals the reference', () => [
+  arbEndpoints, fc.integer({ min: 1, max: 400 }), fc.boolean(), (eps: HashEndpoint[], minRing: number, stable: boolean) => {
+    const b = HashBalancer.build(core, eps, ring(minRing, stable));
+    try {
+      const ref = ringRef(eps, minRing, 8 * 1024 * 1024);
+      const snap = b.snapshot();
+      expect(Array.from(snap.hashes!)).toEqual(ref.map(([h]) => h));
+      expect(Array.from(snap.owners)).toEqual(ref.map(([, o]) => o));
+    } finally {
+      b.release();
+    }
+  },
+], { numRuns: 60 });
+
+const stableRebuild = wasmProperty(import.meta.url, 'stable rebuild moves only removed keys', () => [
+  fc.integer({ min: 2, max: 9 }),
+  fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 9, maxLength: 9 }),
+  fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
+  fc.integer({ min: 16, max: 2048 }),
+  (n: number, ws: number[], downs: boolean[], minRing: number) => {
+    const healthy = downs.slice(0, n).map((d) => !d);
+    if (!healthy.some(Boolean)) healthy[0] = true;
+    const b = HashBalancer.build(core, endpoints(n, (i) => ws[i]!), ring(minRing, true));
+    try {
+      const keys = KEYS.slice(0, 1500);
+      const before = keys.map((k) => b.pickKey(k));
+      b.rebuild(healthy);
+      keys.forEach((k, i) => {
+        const now = b.pickKey(k);
+        expect(healthy[now]).toBe(true);
+        if (healthy[before[i]!]) expect(now).toBe(before[i]);
+      });
+      b.rebuild(healthy.map(() => true));
+      keys.forEach((k, i) => expect(b.pickKey(k)).toBe(before[i]));
+    } finally {
+      b.release();
+    }
+  },
+], { numRuns: 60 });
+
+const envoyRebuild = wasmProperty(import.meta.url, "Envoy's rebuild moves keys only to gainers", () => [
+  fc.integer({ min: 2, max: 8 }), fc.nat(7), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }), (n: number, removed: number, ws: number[]) => {
+    const gone = removed % n;
+    const b = HashBalancer.build(core, endpoints(n, (i) => ws[i]!), ring(1024, false));
+    try {
+      const count = (owners: Uint32Array) => Array.from({ length: n }, (_, e) => owners.filter((o) => o === e).length);
+      const pointsBefore = count(b.snapshot().owners);
+      const keys = KEYS.slice(0, 1500);
+      const before = keys.map((k) => b.pickKey(k));
+      b.rebuild(Array.from({ length: n }, (_, i) => i !== gone));
+      const pointsAfter = count(b.snapshot().owners);
+      keys.forEach((k, i) => {
+        const now = b.pickKey(k);
+        expect(now).not.toBe(gone);
+        if (before[i] !== gone && now !== before[i]) expect(pointsAfter[now]!).toBeGreaterThan(pointsBefore[now]!);
+      });
+    } finally {
+      b.release();
+    }
+  },
+], { numRuns: 40 });
+
 describe('ring hash: equals Envoy', () => {
-  test('property: the ring (hashes and owners) equals the reference for any endpoints, weights and ring size', () => {
-    fc.assert(
-      fc.property(arbEndpoints, fc.integer({ min: 1, max: 400 }), fc.boolean(), (eps, minRing, stable) => {
-        const b = HashBalancer.build(core, eps, ring(minRing, stable));
-        try {
-          const ref = ringRef(eps, minRing, 8 * 1024 * 1024);
-          const snap = b.snapshot();
-          expect(Array.from(snap.hashes!)).toEqual(ref.map(([h]) => h));
-          expect(Array.from(snap.owners)).toEqual(ref.map(([, o]) => o));
-        } finally {
-          b.release();
-        }
-      }),
-      { numRuns: 60 },
-    );
-  });
+  test('property: the ring (hashes and owners) equals the reference for any endpoints, weights and ring size', () => ringEqualsReference.check());
 
   test('point counts: equal weights get ceil(min/n) each; weights 1:2:3 get 171/342/513 of a 1026 ring', () => {
     const a = HashBalancer.build(core, endpoints(3), ring(1024));
@@ -116,61 +165,9 @@ describe('ring hash: stability', () => {
     b.release();
   });
 
-  test('property (stable rebuild): removing endpoints moves exactly their keys; restoring them restores every key', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 2, max: 9 }),
-        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 9, maxLength: 9 }),
-        fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
-        fc.integer({ min: 16, max: 2048 }),
-        (n, ws, downs, minRing) => {
-          const healthy = downs.slice(0, n).map((d) => !d);
-          if (!healthy.some(Boolean)) healthy[0] = true;
-          const b = HashBalancer.build(core, endpoints(n, (i) => ws[i]!), ring(minRing, true));
-          try {
-            const keys = KEYS.slice(0, 1500);
-            const before = keys.map((k) => b.pickKey(k));
-            b.rebuild(healthy);
-            keys.forEach((k, i) => {
-              const now = b.pickKey(k);
-              expect(healthy[now]).toBe(true);
-              if (healthy[before[i]!]) expect(now).toBe(before[i]);
-            });
-            b.rebuild(healthy.map(() => true));
-            keys.forEach((k, i) => expect(b.pickKey(k)).toBe(before[i]));
-          } finally {
-            b.release();
-          }
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
+  test('property (stable rebuild): removing endpoints moves exactly their keys; restoring them restores every key', () => stableRebuild.check());
 
-  test("property (Envoy's rebuild): a surviving endpoint's key moves only to an endpoint that gained points", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 2, max: 8 }), fc.nat(7), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 8, maxLength: 8 }), (n, removed, ws) => {
-        const gone = removed % n;
-        const b = HashBalancer.build(core, endpoints(n, (i) => ws[i]!), ring(1024, false));
-        try {
-          const count = (owners: Uint32Array) => Array.from({ length: n }, (_, e) => owners.filter((o) => o === e).length);
-          const pointsBefore = count(b.snapshot().owners);
-          const keys = KEYS.slice(0, 1500);
-          const before = keys.map((k) => b.pickKey(k));
-          b.rebuild(Array.from({ length: n }, (_, i) => i !== gone));
-          const pointsAfter = count(b.snapshot().owners);
-          keys.forEach((k, i) => {
-            const now = b.pickKey(k);
-            expect(now).not.toBe(gone);
-            if (before[i] !== gone && now !== before[i]) expect(pointsAfter[now]!).toBeGreaterThan(pointsBefore[now]!);
-          });
-        } finally {
-          b.release();
-        }
-      }),
-      { numRuns: 40 },
-    );
-  });
+  test("property (Envoy's rebuild): a surviving endpoint's key moves only to an endpoint that gained points", () => envoyRebuild.check());
 
   test("Envoy's rebuild re-scales the ring: removing 1 of 4 moves some survivors' keys; the stable rebuild moves none", () => {
     const moved = (stable: boolean) => {

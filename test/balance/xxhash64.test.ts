@@ -6,8 +6,16 @@ import fc from 'fast-check';
 import { hashKey } from '../../host/core/hash-balancer.js';
 import { balanceCore } from './balance-core.js';
 import { xxh64Ref } from './reference.js';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 const core = balanceCore();
+
+// Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
+const matchesReference = wasmProperty(import.meta.url, 'core = reference', () => [
+  fc.uint8Array({ maxLength: 300 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (b: Uint8Array, seed: bigint) => {
+    expect(hashKey(core, b, seed)).toBe(xxh64Ref(b, seed));
+  },
+], { numRuns: 300 });
 
 // [input, seed, expected] — values published with xxHash ports and test suites.
 const VECTORS: Array<[string, bigint, bigint]> = [
@@ -53,12 +61,5 @@ describe('xxHash64', () => {
     }
   });
 
-  test('property: core = reference for any bytes and seed', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (b, seed) => {
-        expect(hashKey(core, b, seed)).toBe(xxh64Ref(b, seed));
-      }),
-      { numRuns: 300 },
-    );
-  });
+  test('property: core = reference for any bytes and seed', () => matchesReference.check());
 });

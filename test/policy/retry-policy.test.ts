@@ -6,6 +6,8 @@ import {
   RetryPolicy, RetryState, retryPolicyFromIstio, type AttemptResult, type RetryPolicySpec, type RetryOnName,
 } from '../../host/core/upstream-policy.js';
 import { core, cluster } from './policy-core.js';
+import fc from 'fast-check';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): RetryPolicy {
   return RetryPolicy.encode(core(), { retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra });
@@ -145,6 +147,49 @@ describe('retry decisions', () => {
     p.free();
     expect(() => p.decide(1, status(503))).toThrow(expect.objectContaining({ code: 'released' }));
   });
+});
+
+/** The raw retry exports, for records the host encoder would never write. */
+type Raw = Record<string, (...a: number[]) => number>;
+
+// Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts): a policy record
+// retry_policy_check accepts drives retry_decide and retry_backoff (whose interval loop ends
+// only because the check holds 0 < base <= max) to in-range answers, never a trap or a hang.
+const recordCorruption = wasmProperty(import.meta.url, 'random corruption of a retry policy record', () => {
+  const c = core();
+  const x = c.exports as unknown as Raw;
+  const good = RetryPolicy.encode(c, { retries: 3, retryOn: ['5xx', 'retriable-status-codes', 'unavailable'], retriableStatusCodes: [409, 429], perTryTimeoutMs: 100, backoffBaseMs: 25, backoffMaxMs: 250 });
+  const bytes = c.u8.slice(good.address, good.address + x.upstream_layout!(6));
+  const cs = x.alloc!(x.cluster_state_size!(1));
+  x.cluster_state_init!(cs, 1, 7);
+  return [fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.oneof(fc.nat(255), fc.constantFrom(0, 1, 0x80, 0xff))), { minLength: 1, maxLength: 6 }), (edits: Array<[number, number]>) => {
+    const b = bytes.slice();
+    for (const [at, v] of edits) b[at] = v;
+    const p = x.alloc!(b.length);
+    c.u8.set(b, p);
+    try {
+      const status = x.retry_policy_check!(p);
+      expect([0, -1, -6]).toContain(status); // Ok, BadMagic, BadValue
+      if (status !== 0) return;
+      const max = new DataView(b.buffer).getUint32(20, true);
+      for (const outcome of [0, 1, 2, 3, 4, 5, 6]) {
+        for (const attempt of [1, 2, 5, 0xffffffff]) {
+          const d = x.retry_decide!(p, attempt, outcome, outcome === 0 ? 503 : 0, outcome === 0 ? 14 : -1, attempt & 7, 10, 100);
+          expect(d >= 0 && d <= 7).toBe(true);
+        }
+      }
+      for (const retry of [1, 2, 3, 10, 40, 0xffffffff]) {
+        const ms = x.retry_backoff!(cs, p, retry);
+        expect(ms >= 0 && ms < max).toBe(true);
+      }
+    } finally {
+      x.free!(p);
+    }
+  }];
+}, { numRuns: 500 });
+
+describe('retry_policy_check: random corruption', () => {
+  test('property: a corrupted record is refused, or decides and backs off in range without trapping or hanging', () => recordCorruption.check());
 });
 
 describe('backoff', () => {

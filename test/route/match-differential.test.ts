@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { MeshConfig, RouteMatch, StringMatch } from '../../host/model/mesh.js';
 import { RouteCompileError } from '../../host/compile/route-compile-error.js';
 import { load, mesh, vhost, route, match, header, cluster, core } from './mesh-builder.js';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 // ── Reference matcher: string operations only, no hashing, no cleverness ──────────────────
 const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -190,10 +191,11 @@ const requestsFor = (m: MeshConfig) => {
   }), { minLength: 1, maxLength: 20 });
 };
 
-test('Wasm matcher ≡ reference matcher on random tables and requests', () => {
+// Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
+const differential = wasmProperty(import.meta.url, 'Wasm matcher ≡ reference matcher', () => {
   let compared = 0;
-  fc.assert(
-    fc.property(table.chain((m) => fc.tuple(fc.constant(m), requestsFor(m), fc.constantFrom(0, 80, 8080))), ([m, reqs, listenerPort]) => {
+  return {
+    args: [table.chain((m) => fc.tuple(fc.constant(m), requestsFor(m), fc.constantFrom(0, 80, 8080))), ([m, reqs, listenerPort]: [MeshConfig, Req[], number]) => {
       let t;
       try {
         t = load(m, core(), { listenerPort });
@@ -210,9 +212,10 @@ test('Wasm matcher ≡ reference matcher on random tables and requests', () => {
       } finally {
         t.release();
       }
-    }),
-    { numRuns: 1500 },
-  );
-  // Guard against a generator that only produces refused tables.
-  expect(compared).toBeGreaterThan(5000);
-});
+    }],
+    // Guard against a generator that only produces refused tables.
+    after: () => expect(compared).toBeGreaterThan(5000),
+  };
+}, { numRuns: 1500 });
+
+test('Wasm matcher ≡ reference matcher on random tables and requests', () => differential.check(), 120_000);

@@ -4,6 +4,7 @@
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
 import { load, mesh, vhost, route, cluster } from './mesh-builder.js';
+import { wasmProperty } from '../helpers/wasm-deadline.js';
 
 /** A table with one route whose destinations carry `weights`, cluster i per destination i. */
 function weighted(weights: number[]) {
@@ -25,6 +26,29 @@ function expectExactWindows(weights: number[], n: number) {
   t.release();
   return picks;
 }
+
+// Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
+const exactWindows = wasmProperty(import.meta.url, 'weights summing to 100 are exact', () => {
+  const weightsTo100 = fc
+    .array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 8 })
+    .filter((ws) => ws.reduce((a, b) => a + b, 0) > 0)
+    .map((ws) => {
+      // Scale to sum exactly 100 (largest remainder), keeping zeros zero.
+      const sum = ws.reduce((a, b) => a + b, 0);
+      const out = ws.map((w) => Math.floor((w * 100) / sum));
+      let rest = 100 - out.reduce((a, b) => a + b, 0);
+      for (let i = 0; rest > 0; i = (i + 1) % ws.length) if (ws[i]! > 0) { out[i]!++; rest--; }
+      return out;
+    });
+  return [weightsTo100, (ws: number[]) => { expectExactWindows(ws, 300); }];
+}, { numRuns: 150 });
+
+const anyTotal = wasmProperty(import.meta.url, 'weights with any positive total are exact', () => {
+  const weights = fc
+    .array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 6 })
+    .filter((ws) => ws.reduce((a, b) => a + b, 0) > 0);
+  return [weights, (ws: number[]) => { expectExactWindows(ws, 2 * ws.reduce((a, b) => a + b, 0) + 1); }];
+}, { numRuns: 150 });
 
 describe('pickCluster (smooth WRR)', () => {
   test('80/20 is exactly 80/20 in every window of 100 consecutive picks', () => {
@@ -76,25 +100,7 @@ describe('pickCluster (smooth WRR)', () => {
     for (let i = 0; i < 10; i++) expect(t.pickCluster(0)).toBe(1);
   });
 
-  test('property: weights summing to 100 are exact in every window of 100', () => {
-    const weightsTo100 = fc
-      .array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 8 })
-      .filter((ws) => ws.reduce((a, b) => a + b, 0) > 0)
-      .map((ws) => {
-        // Scale to sum exactly 100 (largest remainder), keeping zeros zero.
-        const sum = ws.reduce((a, b) => a + b, 0);
-        const out = ws.map((w) => Math.floor((w * 100) / sum));
-        let rest = 100 - out.reduce((a, b) => a + b, 0);
-        for (let i = 0; rest > 0; i = (i + 1) % ws.length) if (ws[i]! > 0) { out[i]!++; rest--; }
-        return out;
-      });
-    fc.assert(fc.property(weightsTo100, (ws) => { expectExactWindows(ws, 300); }), { numRuns: 150 });
-  });
+  test('property: weights summing to 100 are exact in every window of 100', () => exactWindows.check());
 
-  test('property: weights with any positive total are exact in every window of that total', () => {
-    const anyTotal = fc
-      .array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 6 })
-      .filter((ws) => ws.reduce((a, b) => a + b, 0) > 0);
-    fc.assert(fc.property(anyTotal, (ws) => { expectExactWindows(ws, 2 * ws.reduce((a, b) => a + b, 0) + 1); }), { numRuns: 150 });
-  });
+  test('property: weights with any positive total are exact in every window of that total', () => anyTotal.check());
 });
