@@ -43,6 +43,8 @@ export class Http1Downstream implements Downstream {
   /** The whole request body has been read (set by the connection). */
   requestComplete = false;
   protocolError: { readonly status: number; readonly code: string } | null = null;
+  bodyFraming: 'none' | 'length' | 'chunked' = 'none';
+  bodyLength = 0;
   readonly #conn: Http1Connection;
   /** 0 for an HTTP/1.0 request, 1 for HTTP/1.1. */
   readonly #minor: number;
