@@ -38,6 +38,8 @@ export interface ProxyRuntimeOptions {
    * run their own core, listener on the same port (SO_REUSEPORT) and pools.
    */
   workers?: number;
+  /** The downstream listener (default http1; uws for benchmark comparison, one worker). */
+  listener?: 'http1' | 'uws';
   log: ControlLog;
   debounceMs?: number;
   /** How errors name the downstream listener (`gateway` in the demo). */
@@ -78,6 +80,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const proxy = new ProxyServer({
     host: opts.listen.host,
     port,
+    listener: opts.listener,
     log: lineLog ? (entry) => lineLog(envoyAccessLogLine(entry)) : undefined,
   });
   // Created once the main thread listens: the workers accept on its socket.
