@@ -1,0 +1,429 @@
+// Envoy's Aggregated Discovery Service over gRPC, both variants of the protocol: state of the
+// world (StreamAggregatedResources) and incremental (DeltaAggregatedResources). Per stream and
+// type it keeps the subscription, what was sent (version, nonce) and what the proxy ACKed or
+// NACKed; it answers requests and pushes what changed in the proxy's snapshot, in Envoy's
+// warming order (clusters before endpoints, listeners before routes). Messages are encoded and
+// decoded by protobufjs from Envoy's own .proto files.
+//
+// Protocol rules followed (xDS REST and gRPC protocol, "ACK/NACK and resource type instance
+// version", "Resource updates", "Incremental xDS"):
+//  - a request whose response_nonce is not the latest sent on this stream for its type is stale:
+//    it changes nothing and is answered with nothing;
+//  - error_detail on a request NACKs the response with that nonce: the proxy keeps its last
+//    ACKed version, the NACK is recorded, and the same version is not sent again;
+//  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
+//    names asked for (a name that does not exist is left out).
+import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { envoyProtos, TYPE_URL } from './envoy-protos.js';
+import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
+import type { SnapshotCache, ProxySnapshot, TypeSnapshot } from './snapshot.js';
+import { emptyTypeSync, type ProxySync, type TypeSync } from './sync-status.js';
+
+type Plain = Record<string, unknown>;
+
+/** Envoy's warming order: a push sends changed types in this order. */
+const ORDER = [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route];
+const rank = (t: string): number => {
+  const i = ORDER.indexOf(t as (typeof ORDER)[number]);
+  return i < 0 ? ORDER.length : i;
+};
+
+export interface AdsEvents {
+  connected?(node: XdsNode, protocol: 'sotw' | 'delta'): void;
+  disconnected?(node: XdsNode): void;
+  sent?(node: XdsNode, typeUrl: string, version: string, nonce: string, resources: number, bytes: number): void;
+  acked?(node: XdsNode, typeUrl: string, version: string, convergenceMs: number | null): void;
+  nacked?(node: XdsNode, typeUrl: string, version: string, message: string): void;
+  /** A request the protocol says to ignore or refuse (stale nonce, unknown type …). */
+  rejected?(node: XdsNode | null, reason: string): void;
+}
+
+export interface AdsServerOptions {
+  cache: SnapshotCache;
+  /**
+   * A proxy opened a stream: the cache must hold its snapshot before this returns. Throws
+   * (XdsNodeError or another error with a message) to refuse the proxy.
+   */
+  connect(node: XdsNode): void;
+  /** A proxy's last stream ended. */
+  disconnect(node: XdsNode): void;
+  /** Whether this proxy may ask for the type (unknown types end the stream with INVALID_ARGUMENT). */
+  servesType(node: XdsNode, typeUrl: string): boolean;
+  /** When the change behind a proxy's current snapshot happened (convergence time), if known. */
+  changedAt?(proxyId: string): number | null;
+  events?: AdsEvents;
+}
+
+let nonceCounter = 0;
+const newNonce = (): string => (++nonceCounter).toString(36);
+
+/** The codecs of the two ADS methods, from the protobufjs root. */
+function adsService(root: protobuf.Root): ServiceDefinition {
+  const decoder = (name: string) => {
+    const t = root.lookupType(name);
+    return (b: Buffer): Plain => t.toObject(t.decode(b), { longs: String, enums: String, oneofs: true, arrays: true, defaults: false }) as Plain;
+  };
+  const encoder = (name: string) => {
+    const t = root.lookupType(name);
+    return (m: Plain): Buffer => Buffer.from(t.encode(t.fromObject(m)).finish());
+  };
+  const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
+  return {
+    StreamAggregatedResources: {
+      path: `${base}StreamAggregatedResources`, requestStream: true, responseStream: true,
+      requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
+      requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
+      responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
+      responseSerialize: encoder('envoy.service.discovery.v3.DiscoveryResponse'),
+    },
+    DeltaAggregatedResources: {
+      path: `${base}DeltaAggregatedResources`, requestStream: true, responseStream: true,
+      requestDeserialize: decoder('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
+      requestSerialize: encoder('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
+      responseDeserialize: decoder('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
+      responseSerialize: encoder('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
+    },
+  } as unknown as ServiceDefinition;
+}
+
+/** One type on one stream. */
+interface TypeState {
+  /** SotW: names asked for (null: wildcard). Delta: names subscribed (with wildcard flag). */
+  names: Set<string> | null;
+  wildcard: boolean;
+  /** Delta: the version of each resource the proxy holds (what it said it had, then what it ACKed). */
+  known: Map<string, string>;
+  /** Delta: what the last response set, applied to `known` on its ACK. */
+  inFlight: Map<string, string | null> | null;
+  sync: TypeSync;
+}
+
+type Stream = ServerDuplexStream<Plain, Plain>;
+
+abstract class AdsStream {
+  protected readonly server: AdsServer;
+  protected readonly call: Stream;
+  protected node: XdsNode | null = null;
+  protected readonly types = new Map<string, TypeState>();
+  protected sync: ProxySync | null = null;
+  #unwatch: (() => void) | null = null;
+  #ended = false;
+
+  constructor(server: AdsServer, call: Stream) {
+    this.server = server;
+    this.call = call;
+    call.on('data', (req: Plain) => this.#onRequest(req));
+    call.on('end', () => this.end());
+    call.on('error', () => this.end());
+    call.on('cancelled', () => this.end());
+  }
+
+  abstract get protocol(): 'sotw' | 'delta';
+  protected abstract handle(req: Plain, type: string): void;
+  protected abstract push(type: string): void;
+
+  #onRequest(req: Plain): void {
+    if (this.#ended) return;
+    try {
+      if (this.node === null) {
+        this.node = readNode(req.node);
+        this.server.opts.connect(this.node);
+        this.sync = this.server.register(this.node, this.protocol);
+        this.#unwatch = this.server.opts.cache.watch(this.node.id, (types) => this.#onChange(types));
+        this.server.opts.events?.connected?.(this.node, this.protocol);
+      }
+      const type = String(req.type_url ?? '');
+      if (type === '' || !this.server.opts.servesType(this.node, type)) {
+        this.#fail(GrpcStatus.INVALID_ARGUMENT, `unknown or unserved type_url ${JSON.stringify(type)}`);
+        return;
+      }
+      this.handle(req, type);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#fail(err instanceof XdsNodeError ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, message);
+    }
+  }
+
+  #onChange(types: readonly string[]): void {
+    if (this.#ended) return;
+    for (const t of [...types].sort((a, b) => rank(a) - rank(b))) if (this.types.has(t)) this.push(t);
+  }
+
+  protected snapshot(type: string): TypeSnapshot | undefined {
+    return (this.server.opts.cache.get(this.node!.id) as ProxySnapshot | undefined)?.get(type);
+  }
+
+  protected state(type: string): TypeState {
+    let s = this.types.get(type);
+    if (!s) {
+      let sync = this.sync!.types.get(type);
+      if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
+      s = { names: null, wildcard: true, known: new Map(), inFlight: null, sync };
+      this.types.set(type, s);
+    }
+    return s;
+  }
+
+  protected send(type: string, msg: Plain, version: string, nonce: string, resources: number): void {
+    const s = this.types.get(type)!;
+    s.sync.sentVersion = version;
+    s.sync.sentNonce = nonce;
+    s.sync.sentAt = Date.now();
+    s.sync.changedAt = this.server.opts.changedAt?.(this.node!.id) ?? s.sync.sentAt;
+    s.sync.resources = resources;
+    const bytes = (msg.resources as Array<{ value?: Uint8Array; resource?: { value: Uint8Array } }> | undefined ?? [])
+      .reduce((n, r) => n + (r.value?.length ?? r.resource?.value.length ?? 0), 0);
+    this.server.opts.events?.sent?.(this.node!, type, version, nonce, resources, bytes);
+    this.call.write(msg);
+  }
+
+  protected ack(type: string, version: string, nonce: string): void {
+    const s = this.types.get(type)!;
+    const sync = s.sync;
+    const first = sync.ackedNonce !== nonce;
+    sync.ackedVersion = version;
+    sync.ackedNonce = nonce;
+    sync.ackedAt = Date.now();
+    if (first) this.server.opts.events?.acked?.(this.node!, type, version, sync.changedAt === null ? null : sync.ackedAt - sync.changedAt);
+  }
+
+  protected nack(type: string, nonce: string, error: Plain): void {
+    const s = this.types.get(type)!;
+    const message = typeof error.message === 'string' && error.message !== '' ? error.message : `code ${String(error.code ?? 'unknown')}`;
+    s.sync.nack = { version: s.sync.sentVersion ?? '', nonce, message, at: Date.now() };
+    this.server.opts.events?.nacked?.(this.node!, type, s.sync.sentVersion ?? '', message);
+  }
+
+  protected stale(reason: string): void {
+    this.server.opts.events?.rejected?.(this.node, reason);
+  }
+
+  #fail(code: GrpcStatus, details: string): void {
+    this.server.opts.events?.rejected?.(this.node, details);
+    if (this.#ended) return;
+    this.call.emit('error', { code, details });
+    this.end();
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#unwatch?.();
+    if (this.node) this.server.unregister(this.node, this.sync!);
+    try {
+      this.call.end();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** State of the world: every response carries the whole set of the type (or of the names asked for). */
+class SotwStream extends AdsStream {
+  get protocol(): 'sotw' {
+    return 'sotw';
+  }
+
+  protected handle(req: Plain, type: string): void {
+    const fresh = !this.types.has(type);
+    const s = this.state(type);
+    const nonce = String(req.response_nonce ?? '');
+    if (nonce !== '' && nonce !== s.sync.sentNonce) {
+      this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
+      return;
+    }
+    if (nonce !== '') {
+      if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
+      else this.ack(type, String(req.version_info ?? ''), nonce);
+    }
+    const asked = (req.resource_names as string[] | undefined) ?? [];
+    const names = asked.length === 0 || asked.includes('*') ? null : new Set(asked);
+    const changed = fresh || !sameNames(s.names, names);
+    s.names = names;
+    const snap = this.snapshot(type);
+    const current = snap?.version ?? '';
+    // Send when the proxy lacks the current version (and did not refuse it), or asks for other names.
+    const refused = s.sync.nack !== null && s.sync.nack.version === current && s.sync.sentVersion === current;
+    if (changed || (s.sync.sentVersion !== current && !refused)) this.push(type);
+  }
+
+  protected push(type: string): void {
+    const s = this.types.get(type)!;
+    const snap = this.snapshot(type);
+    const resources: Array<{ type_url: string; value: Uint8Array }> = [];
+    if (snap) {
+      if (s.names === null) {
+        if (snap.wildcard) for (const r of snap.resources.values()) resources.push(r.body);
+      } else {
+        for (const n of s.names) {
+          const r = snap.resources.get(n);
+          if (r) resources.push(r.body);
+        }
+      }
+    }
+    const version = snap?.version ?? '';
+    const nonce = newNonce();
+    this.send(type, { version_info: version, resources, type_url: type, nonce }, version, nonce, resources.length);
+  }
+}
+
+/** Incremental: responses carry what changed since what the proxy holds, and what went away. */
+class DeltaStream extends AdsStream {
+  get protocol(): 'delta' {
+    return 'delta';
+  }
+
+  protected handle(req: Plain, type: string): void {
+    const fresh = !this.types.has(type);
+    const s = this.state(type);
+    const nonce = String(req.response_nonce ?? '');
+    if (nonce !== '') {
+      if (nonce !== s.sync.sentNonce) {
+        this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
+        return;
+      }
+      if (req.error_detail) {
+        this.nack(type, nonce, req.error_detail as Plain);
+        s.inFlight = null;
+      } else {
+        for (const [name, version] of s.inFlight ?? []) {
+          if (version === null) s.known.delete(name);
+          else s.known.set(name, version);
+        }
+        s.inFlight = null;
+        this.ack(type, this.snapshot(type)?.version ?? '', nonce);
+      }
+    }
+    const subscribe = (req.resource_names_subscribe as string[] | undefined) ?? [];
+    const unsubscribe = (req.resource_names_unsubscribe as string[] | undefined) ?? [];
+    if (fresh) {
+      // The first request: an empty subscription or "*" asks for everything (wildcard).
+      s.wildcard = subscribe.length === 0 || subscribe.includes('*');
+      s.names = new Set(subscribe.filter((n) => n !== '*'));
+      for (const [name, version] of Object.entries((req.initial_resource_versions as Record<string, string> | undefined) ?? {})) s.known.set(name, version);
+    } else {
+      for (const n of subscribe) {
+        if (n === '*') s.wildcard = true;
+        else s.names!.add(n);
+      }
+      for (const n of unsubscribe) {
+        if (n === '*') s.wildcard = false;
+        else {
+          s.names!.delete(n);
+          s.known.delete(n);
+        }
+      }
+    }
+    // A change that waited for this answer goes now (not one the proxy just refused).
+    const current = this.snapshot(type)?.version ?? '';
+    const behind = nonce !== '' && !req.error_detail && s.sync.sentVersion !== current;
+    if (fresh || subscribe.length > 0 || behind) this.push(type);
+  }
+
+  protected push(type: string): void {
+    const s = this.types.get(type)!;
+    if (s.inFlight !== null) {
+      // One response in flight per type: what changes meanwhile follows its ACK (or NACK).
+      return;
+    }
+    const snap = this.snapshot(type);
+    const want = (name: string): boolean => (s.wildcard && (snap?.wildcard ?? false)) || s.names!.has(name);
+    const resources: Plain[] = [];
+    const removed: string[] = [];
+    const inFlight = new Map<string, string | null>();
+    if (snap) {
+      for (const r of snap.resources.values()) {
+        if (!want(r.name) || s.known.get(r.name) === r.version) continue;
+        resources.push({ name: r.name, version: r.version, resource: r.body });
+        inFlight.set(r.name, r.version);
+      }
+    }
+    for (const name of s.known.keys()) {
+      if (!snap?.resources.has(name) || !want(name)) {
+        removed.push(name);
+        inFlight.set(name, null);
+      }
+    }
+    const version = snap?.version ?? '';
+    // Nothing to say to a proxy that is up to date, except the answer to its first request.
+    if (resources.length === 0 && removed.length === 0 && s.sync.sentNonce !== null) return;
+    const nonce = newNonce();
+    s.inFlight = inFlight;
+    this.send(type, { system_version_info: version, resources, type_url: type, removed_resources: removed, nonce }, version, nonce, resources.length);
+  }
+}
+
+function sameNames(a: Set<string> | null, b: Set<string> | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const n of a) if (!b.has(n)) return false;
+  return true;
+}
+
+export class AdsServer {
+  readonly opts: AdsServerOptions;
+  readonly #server = new Server({ 'grpc.max_concurrent_streams': 4096 } as never);
+  /** Every connected proxy's sync record (a proxy may hold more than one stream). */
+  readonly #proxies = new Map<string, { sync: ProxySync; streams: number }>();
+  #port = 0;
+
+  constructor(opts: AdsServerOptions) {
+    this.opts = opts;
+    const service = adsService(envoyProtos());
+    this.#server.addService(service, {
+      StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
+      DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Listens for plaintext gRPC (Istio's 15010) at host:port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const at = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.#server.bindAsync(at, ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) {
+          reject(new Error(`wasmesh: cannot listen for xDS on ${at}: ${err.message} (LISTEN_FAILED)`));
+          return;
+        }
+        this.#port = bound;
+        resolve(bound);
+      });
+    });
+  }
+
+  /** Connected proxies with their per-type sync state. */
+  proxies(): ProxySync[] {
+    return [...this.#proxies.values()].map((p) => p.sync);
+  }
+
+  /** @internal a stream identified its proxy. */
+  register(node: XdsNode, protocol: 'sotw' | 'delta'): ProxySync {
+    let p = this.#proxies.get(node.id);
+    if (!p) this.#proxies.set(node.id, (p = { sync: { proxyId: node.id, kind: node.kind, protocol, connectedAt: Date.now(), types: new Map(), metadata: node.metadata }, streams: 0 }));
+    p.streams++;
+    return p.sync;
+  }
+
+  /** @internal a stream of this proxy ended. */
+  unregister(node: XdsNode, sync: ProxySync): void {
+    const p = this.#proxies.get(node.id);
+    if (!p || p.sync !== sync) return;
+    if (--p.streams > 0) return;
+    this.#proxies.delete(node.id);
+    this.opts.disconnect(node);
+    this.opts.events?.disconnected?.(node);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.tryShutdown(() => resolve());
+      // Streams never end by themselves: after a grace, cut them.
+      setTimeout(() => this.#server.forceShutdown(), 1000).unref();
+    });
+  }
+}

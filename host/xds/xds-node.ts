@@ -1,0 +1,100 @@
+// Who a proxy is, from the Node it sends on its first xDS request, as istiod reads it: the node id
+// `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (type `sidecar` or `router`) and
+// the metadata Istio's agent sets (NAMESPACE, LABELS, CLUSTER_ID, SERVICE_ACCOUNT, …), plus
+// wasmesh's own keys (WASMESH_GATEWAY: serve this Gateway by name, as `--gateway` does).
+
+export type ProxyType = 'sidecar' | 'router';
+
+/** The client kind: what resources it is given. */
+export type ClientKind = 'envoy' | 'wasmesh' | 'grpc';
+
+export interface XdsNode {
+  /** The node id as sent. */
+  id: string;
+  type: ProxyType;
+  ip: string;
+  /** Pod (or workload) name, and its namespace. */
+  pod: string;
+  namespace: string;
+  labels: Record<string, string>;
+  clusterId: string;
+  serviceAccount: string;
+  /** `--gateway` of a wasmesh proxy or an explicit WASMESH_GATEWAY: serve this Gateway, whatever its selector. */
+  gateway: string | null;
+  kind: ClientKind;
+  /** Every metadata key as plain JSON (for /debug/syncz). */
+  metadata: Record<string, unknown>;
+}
+
+export class XdsNodeError extends Error {
+  readonly code = 'XDS_NODE_INVALID';
+  constructor(detail: string) {
+    super(`xDS node: ${detail} (XDS_NODE_INVALID)`);
+    this.name = 'XdsNodeError';
+  }
+}
+
+/** google.protobuf.Struct as protobufjs decodes it → plain JSON. */
+export function structToJson(s: unknown): Record<string, unknown> {
+  const fields = (s as { fields?: Record<string, unknown> } | null | undefined)?.fields ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = valueToJson(v);
+  return out;
+}
+
+/**
+ * One google.protobuf.Value, decoded without defaults (only the member that is set is present;
+ * protobufjs's bundled struct.proto names the members in camelCase).
+ */
+function valueToJson(v: unknown): unknown {
+  const x = (v ?? {}) as Record<string, unknown>;
+  if ('structValue' in x) return structToJson(x.structValue);
+  if ('listValue' in x) return ((x.listValue as { values?: unknown[] }).values ?? []).map(valueToJson);
+  if ('stringValue' in x) return x.stringValue;
+  if ('numberValue' in x) return x.numberValue;
+  if ('boolValue' in x) return x.boolValue;
+  return null;
+}
+
+const ID = /^(sidecar|router)~([^~]*)~([^~]*)~([^~]*)$/;
+
+/** Reads the decoded Node of a first request; throws XdsNodeError for an id that is not Istio's. */
+export function readNode(node: unknown): XdsNode {
+  const n = (node ?? {}) as { id?: string; cluster?: string; metadata?: unknown; user_agent_name?: string };
+  const id = n.id ?? '';
+  if (id === '') throw new XdsNodeError('the first request has no node id');
+  const m = ID.exec(id);
+  if (!m) throw new XdsNodeError(`node id ${JSON.stringify(id)} is not <sidecar|router>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`);
+  const metadata = structToJson(n.metadata);
+  const podDotNs = m[3]!;
+  const dot = podDotNs.lastIndexOf('.');
+  const namespace = typeof metadata.NAMESPACE === 'string' && metadata.NAMESPACE !== '' ? metadata.NAMESPACE : dot > 0 ? podDotNs.slice(dot + 1) : 'default';
+  const labels: Record<string, string> = {};
+  if (metadata.LABELS && typeof metadata.LABELS === 'object') {
+    for (const [k, v] of Object.entries(metadata.LABELS as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
+  }
+  const generator = typeof metadata.GENERATOR === 'string' ? metadata.GENERATOR : '';
+  const agent = n.user_agent_name ?? '';
+  const kind: ClientKind =
+    typeof metadata.WASMESH === 'string' || generator === 'wasmesh' ? 'wasmesh'
+    : generator === 'grpc' || /^grpc/i.test(agent) ? 'grpc'
+    : 'envoy';
+  return {
+    id,
+    type: m[1] as ProxyType,
+    ip: m[2]!,
+    pod: dot > 0 ? podDotNs.slice(0, dot) : podDotNs,
+    namespace,
+    labels,
+    clusterId: typeof metadata.CLUSTER_ID === 'string' ? metadata.CLUSTER_ID : 'Kubernetes',
+    serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
+    gateway: typeof metadata.WASMESH_GATEWAY === 'string' && metadata.WASMESH_GATEWAY !== '' ? metadata.WASMESH_GATEWAY : null,
+    kind,
+    metadata,
+  };
+}
+
+/** Istio's node id for a proxy (what `wasmesh envoy-bootstrap` and the wasmesh xDS client send). */
+export function nodeId(type: ProxyType, ip: string, pod: string, namespace: string): string {
+  return `${type}~${ip}~${pod}.${namespace}~${namespace}.svc.cluster.local`;
+}

@@ -1,0 +1,170 @@
+// The ADS server over real gRPC on loopback, both protocol variants, with hand-set snapshots:
+// first responses, ACK and NACK (the refused version is not sent again, the NACK is recorded),
+// stale nonces ignored, pushes of what changed only, names asked for on RDS/EDS, a node id
+// that is not Istio's and an unknown type refused with INVALID_ARGUMENT; delta subscriptions,
+// initial versions, removals, and one response in flight per type.
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdsServer, type AdsServerOptions } from '../../host/xds/ads-server.js';
+import { SnapshotCache, type ProxySnapshot, type TypeSnapshot, type XdsResource } from '../../host/xds/snapshot.js';
+import { TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { syncState } from '../../host/xds/sync-status.js';
+import { TestAdsStream } from './ads-test-client.js';
+
+const NODE = { id: 'sidecar~10.0.0.1~web-1.default~default.svc.cluster.local', metadata: { fields: { NAMESPACE: { stringValue: 'default' } } } };
+const CDS = TYPE_URL.cluster;
+const EDS = TYPE_URL.endpoint;
+
+function res(type: string, name: string, version: string): XdsResource {
+  return { name, version, body: { type_url: type, value: Buffer.from(`${name}@${version}`) } };
+}
+
+function typeSnap(type: string, version: string, names: Array<[string, string]>, wildcard: boolean): TypeSnapshot {
+  return { version, wildcard, resources: new Map(names.map(([n, v]) => [n, res(type, n, v)])) };
+}
+
+const closers: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+async function start(snapshot: ProxySnapshot, extra: Partial<AdsServerOptions> = {}): Promise<{ server: AdsServer; cache: SnapshotCache; events: string[] }> {
+  const cache = new SnapshotCache();
+  const events: string[] = [];
+  const server = new AdsServer({
+    cache,
+    connect: (node) => {
+      if (!cache.get(node.id)) cache.set(node.id, snapshot);
+    },
+    disconnect: () => {},
+    servesType: (_n, t) => t === CDS || t === EDS,
+    events: {
+      acked: (_n, t, v) => events.push(`ack ${t.split('.').pop()} ${v}`),
+      nacked: (_n, t, v, m) => events.push(`nack ${t.split('.').pop()} ${v} ${m}`),
+      rejected: (_n, r) => events.push(`rejected ${r}`),
+    },
+    ...extra,
+  });
+  await server.listen('127.0.0.1', 0);
+  closers.push(() => server.close());
+  return { server, cache, events };
+}
+
+function open(port: number, protocol: 'sotw' | 'delta'): TestAdsStream {
+  const s = new TestAdsStream(port, protocol);
+  closers.push(() => s.close());
+  return s;
+}
+
+const names = (r: Record<string, unknown>): string[] =>
+  ((r.resources as Array<{ value?: Uint8Array; resource?: { value: Uint8Array } }>) ?? []).map((x) => Buffer.from(x.value ?? x.resource!.value).toString());
+
+describe('ADS, state of the world', () => {
+  it('answers the first request, takes the ACK, pushes only what changed, in warming order', async () => {
+    const snap = new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1'], ['b', '1']], true)], [EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]);
+    const { server, cache, events } = await start(snap);
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS });
+    const r1 = await s.next();
+    expect(r1).toMatchObject({ version_info: 'v1', type_url: CDS });
+    expect(names(r1)).toEqual(['a@1', 'b@1']);
+    s.send({ type_url: CDS, version_info: 'v1', response_nonce: r1.nonce });
+    // EDS: only the names asked for.
+    s.send({ type_url: EDS, resource_names: ['b', 'missing'] });
+    const e1 = await s.next();
+    expect(names(e1)).toEqual(['b@1']);
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['b', 'missing'], response_nonce: e1.nonce });
+    expect(await s.quiet()).toBe(true);
+    expect(events).toEqual(['ack Cluster v1', 'ack ClusterLoadAssignment e1']);
+    // An endpoint change pushes EDS alone; a cluster change too pushes CDS before EDS.
+    cache.set(NODE.id, new Map([[CDS, snap.get(CDS)!], [EDS, typeSnap(EDS, 'e2', [['a', '1'], ['b', '2']], false)]]));
+    const e2 = await s.next();
+    expect([e2.type_url, e2.version_info, names(e2)]).toEqual([EDS, 'e2', ['b@2']]);
+    expect(await s.quiet()).toBe(true);
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e3', [['b', '3']], false)], [CDS, typeSnap(CDS, 'v2', [['b', '1']], true)]]));
+    const [first, second] = [await s.next(), await s.next()];
+    expect([first.type_url, second.type_url]).toEqual([CDS, EDS]);
+    const sync = server.proxies()[0]!.types.get(CDS);
+    expect(syncState(sync)).toBe('STALE');
+    s.send({ type_url: CDS, version_info: 'v2', response_nonce: first.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(CDS))).toBe('SYNCED');
+  });
+
+  it('a NACK keeps the refused version from being sent again and is recorded; a new version goes out', async () => {
+    const { server, cache, events } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS });
+    const r1 = await s.next();
+    s.send({ type_url: CDS, version_info: '', response_nonce: r1.nonce, error_detail: { code: 3, message: 'cluster a: bad' } });
+    expect(await s.quiet()).toBe(true);
+    expect(events).toEqual(['nack Cluster v1 cluster a: bad']);
+    expect(syncState(server.proxies()[0]!.types.get(CDS))).toBe('NACKED');
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2']], true)]]));
+    const r2 = await s.next();
+    expect(r2.version_info).toBe('v2');
+  });
+
+  it('a request with a nonce that is not the latest is stale: nothing changes, nothing is sent', async () => {
+    const { server, cache, events } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS });
+    const r1 = await s.next();
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2']], true)]]));
+    const r2 = await s.next();
+    // The ACK of the first response arrives late: ignored.
+    s.send({ type_url: CDS, version_info: 'v1', response_nonce: r1.nonce });
+    expect(await s.quiet()).toBe(true);
+    expect(events.some((e) => e.startsWith('rejected stale nonce'))).toBe(true);
+    expect(syncState(server.proxies()[0]!.types.get(CDS))).toBe('STALE');
+    s.send({ type_url: CDS, version_info: 'v2', response_nonce: r2.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(CDS))).toBe('SYNCED');
+  });
+
+  it('refuses a node id that is not Istio\'s and an unknown type with INVALID_ARGUMENT, without crashing', async () => {
+    const { server } = await start(new Map());
+    const bad = open(server.port, 'sotw');
+    bad.send({ node: { id: 'just-me' }, type_url: CDS });
+    await bad.closed;
+    expect(bad.error).toMatchObject({ code: 3 });
+    expect(bad.error!.details).toMatch(/node id "just-me"/);
+    const unknown = open(server.port, 'sotw');
+    unknown.send({ node: NODE, type_url: 'type.googleapis.com/envoy.nope.v3.Thing' });
+    await unknown.closed;
+    expect(unknown.error).toMatchObject({ code: 3 });
+    // The server still serves.
+    const ok = open(server.port, 'sotw');
+    ok.send({ node: NODE, type_url: CDS });
+    expect((await ok.next()).type_url).toBe(CDS);
+  });
+});
+
+describe('ADS, incremental (delta)', () => {
+  it('sends what the proxy lacks, then changes and removals only; one response in flight per type', async () => {
+    const { server, cache } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1'], ['b', '1'], ['c', '1']], true)]]));
+    const s = open(server.port, 'delta');
+    // The proxy already holds a@1 (a reconnect): it is not sent again.
+    s.send({ node: NODE, type_url: CDS, initial_resource_versions: { a: '1' } });
+    const r1 = await s.next();
+    expect((r1.resources as Array<{ name: string }>).map((r) => r.name).sort()).toEqual(['b', 'c']);
+    expect(r1.system_version_info).toBe('v1');
+    // Changes before the ACK wait for it.
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '1'], ['b', '2']], true)]]));
+    expect(await s.quiet()).toBe(true);
+    s.send({ type_url: CDS, response_nonce: r1.nonce });
+    // The ACK applied b@1, c@1: the change of b and the removal of c follow.
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v3', [['a', '1'], ['b', '2']], true)]]));
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string; version: string }>).map((r) => `${r.name}@${r.version}`)).toEqual(['b@2']);
+    expect(r2.removed_resources).toEqual(['c']);
+  });
+
+  it('explicit subscriptions: only the names subscribed, unsubscribing drops them', async () => {
+    const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['a'] });
+    const r1 = await s.next();
+    expect((r1.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['a']);
+    s.send({ type_url: EDS, response_nonce: r1.nonce, resource_names_subscribe: ['b'] });
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+});
