@@ -1,0 +1,115 @@
+// The translation `wasmesh envoy-config` prints, as the resources an ADS server sends stock Envoy:
+// each listener's inline route configuration becomes a RouteConfiguration the listener asks for
+// over RDS, and each STATIC cluster's endpoints become a ClusterLoadAssignment it asks for over
+// EDS (DNS and original-destination clusters keep theirs: Envoy resolves those itself). One
+// translation serves the static bootstrap and the control plane alike.
+
+type Json = Record<string, unknown>;
+
+export interface EnvoyXdsResources {
+  listeners: Json[];
+  routes: Json[];
+  clusters: Json[];
+  endpoints: Json[];
+}
+
+export class XdsTranslationError extends Error {
+  readonly code = 'XDS_TRANSLATION';
+  constructor(detail: string) {
+    super(`${detail} (XDS_TRANSLATION)`);
+    this.name = 'XdsTranslationError';
+  }
+}
+
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+/** Where the resources come from: the ADS stream the bootstrap opened (Istio's config_source). */
+const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' };
+
+/** The static bootstrap's listeners and clusters, split into LDS, RDS, CDS and EDS resources. */
+export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
+  const statics = (bootstrap.static_resources ?? {}) as { listeners?: Json[]; clusters?: Json[] };
+  const out: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
+  const routeNames = new Set<string>();
+  for (const listener of statics.listeners ?? []) {
+    const l = structuredClone(listener);
+    for (const chain of (l.filter_chains as Json[] | undefined) ?? []) {
+      for (const filter of (chain.filters as Json[] | undefined) ?? []) {
+        const hcm = filter.typed_config as Json | undefined;
+        if (!hcm || hcm['@type'] !== HCM || !hcm.route_config) continue;
+        const rc = hcm.route_config as Json;
+        // Route configuration names must be unique across listeners: the listener's own name
+        // prefixes the translation's (a port number), as two gateways may serve the same port.
+        const name = `${String(l.name)}/${String(rc.name ?? 'routes')}`;
+        if (routeNames.has(name)) throw new XdsTranslationError(`two route configurations named ${name}`);
+        routeNames.add(name);
+        out.routes.push({ ...rc, name });
+        delete hcm.route_config;
+        hcm.rds = { route_config_name: name, config_source: ADS_SOURCE };
+      }
+    }
+    out.listeners.push(l);
+  }
+  for (const cluster of statics.clusters ?? []) {
+    const c = structuredClone(cluster);
+    const type = (c.type as string | undefined) ?? 'STATIC';
+    if (type === 'STATIC' && c.load_assignment) {
+      const la = c.load_assignment as Json;
+      out.endpoints.push({ ...la, cluster_name: c.name });
+      delete c.load_assignment;
+      c.type = 'EDS';
+      c.eds_cluster_config = { eds_config: ADS_SOURCE, service_name: c.name };
+    }
+    out.clusters.push(c);
+  }
+  return out;
+}
+
+export interface AdsBootstrapOptions {
+  /** The control plane's xDS address (Istio's 15010, plaintext gRPC). */
+  xds: { host: string; port: number };
+  admin: { host: string; port: number };
+  nodeId: string;
+  /** Istio's node metadata (NAMESPACE, LABELS, CLUSTER_ID …), as plain JSON. */
+  metadata: Record<string, unknown>;
+  /** State of the world (GRPC, the default) or incremental (DELTA_GRPC). */
+  delta?: boolean;
+}
+
+/**
+ * A bootstrap as Istio's agent writes one: the admin interface, one cluster for the control
+ * plane (HTTP/2), and ADS for listeners and clusters; everything else arrives over xDS.
+ */
+export function adsBootstrap(o: AdsBootstrapOptions): Json {
+  return {
+    node: { id: o.nodeId, cluster: String(o.metadata.CLUSTER_ID ?? 'Kubernetes'), metadata: o.metadata },
+    admin: { address: { socket_address: { address: o.admin.host, port_value: o.admin.port } } },
+    dynamic_resources: {
+      ads_config: {
+        api_type: o.delta ? 'DELTA_GRPC' : 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }],
+        set_node_on_first_message_only: true,
+      },
+      cds_config: ADS_SOURCE,
+      lds_config: ADS_SOURCE,
+    },
+    static_resources: {
+      clusters: [{
+        name: 'xds-grpc',
+        type: 'STATIC',
+        connect_timeout: '1s',
+        typed_extension_protocol_options: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicit_http_config: { http2_protocol_options: {} },
+          },
+        },
+        load_assignment: {
+          cluster_name: 'xds-grpc',
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.xds.host, port_value: o.xds.port } } } }] }],
+        },
+      }],
+    },
+    layered_runtime: { layers: [{ name: 'static', static_layer: {} }] },
+  };
+}
