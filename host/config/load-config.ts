@@ -14,15 +14,29 @@ function issueOrder(a: ConfigIssue, b: ConfigIssue, files: readonly string[]): n
   return fa - fb || (a.doc ?? 0) - (b.doc ?? 0) || (a.line ?? 0) - (b.line ?? 0);
 }
 
+/** Sources read and validated once, before any proxy's mesh is resolved from them. */
+export interface ReadConfig {
+  /** The resources in effect (a later definition of kind/namespace/name replaced the earlier). */
+  effective: SourcedResource[];
+  warnings: string[];
+  files: string[];
+  /** Resources refused as invalid (kind namespace/name): references to them are not reported twice. */
+  invalid: Set<string>;
+}
+
 /**
- * Reads `sources` (files, or folders whose *.yaml/*.yml files are read in lexical order) and
- * resolves the mesh for one proxy: the Gateway `options.gateway` (`name` or `ns/name`), or the
- * mesh's sidecar when absent. Throws ConfigError (code 'invalid_config') listing every issue.
+ * Reads `sources` (files, or folders whose *.yaml/*.yml files are read in lexical order) into
+ * resources, without resolving any proxy's view. Throws ConfigError listing every issue.
  */
-export function loadConfig(sources: readonly string[], options: LoadOptions = {}): LoadedConfig {
+export function readConfig(sources: readonly string[], namespace = DEFAULT_NAMESPACE): ReadConfig {
   const issues: ConfigIssue[] = [];
+  const read = readInto(sources, namespace, issues);
+  if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
+  return read;
+}
+
+function readInto(sources: readonly string[], namespace: string, issues: ConfigIssue[]): ReadConfig {
   const warnings: string[] = [];
-  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const files = listSourceFiles(sources, issues);
   const loaded: SourcedResource[] = [];
   const invalid = new Set<string>();
@@ -35,7 +49,6 @@ export function loadConfig(sources: readonly string[], options: LoadOptions = {}
       }
     }
   }
-
   // Like successive `kubectl apply`: a later definition of the same object replaces it.
   const byKey = new Map<string, SourcedResource>();
   for (const r of loaded) {
@@ -49,8 +62,27 @@ export function loadConfig(sources: readonly string[], options: LoadOptions = {}
     }
     byKey.set(key, r);
   }
-  const effective = [...byKey.values()];
-  const mesh = resolveMesh({ resources: effective, options, issues, warnings, invalid });
-  if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, files)));
-  return { resources: effective.map((r) => r.resource), mesh, warnings, files };
+  return { effective: [...byKey.values()], warnings, files, invalid };
+}
+
+/**
+ * One proxy's view of sources already read: the mesh for the Gateway `options.gateway` (`name`
+ * or `ns/name`), or the mesh's sidecar when absent. Throws ConfigError listing every issue.
+ */
+export function resolveConfig(read: ReadConfig, options: LoadOptions = {}, issues: ConfigIssue[] = []): LoadedConfig {
+  const warnings = [...read.warnings];
+  const mesh = resolveMesh({ resources: read.effective, options, issues, warnings, invalid: read.invalid });
+  if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
+  return { resources: read.effective.map((r) => r.resource), mesh, warnings, files: read.files };
+}
+
+/**
+ * Reads `sources` and resolves the mesh for one proxy (readConfig, then resolveConfig). Throws
+ * ConfigError (code 'invalid_config') listing every issue of either step.
+ */
+export function loadConfig(sources: readonly string[], options: LoadOptions = {}): LoadedConfig {
+  // One ConfigError for both steps: every mistake of the load at once.
+  const issues: ConfigIssue[] = [];
+  const read = readInto(sources, options.namespace ?? DEFAULT_NAMESPACE, issues);
+  return resolveConfig(read, options, issues);
 }

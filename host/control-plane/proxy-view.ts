@@ -1,0 +1,114 @@
+// One proxy's view of the mesh, as istiod computes it from the proxy's node: a gateway (`router`)
+// serves the Gateway its WASMESH_GATEWAY names, or the Gateway whose selector matches its labels;
+// a sidecar serves the mesh with its namespace and labels (sourceLabels, sourceNamespace). The
+// view becomes the snapshot its kind of client reads: wasmesh's one resource, or Envoy's four
+// types from the same translation `wasmesh envoy-config` prints.
+import { resolveConfig, type ReadConfig } from '../config/index.js';
+import type { LoadOptions } from '../config/loaded-config.js';
+import type { GatewaySpec } from '../config/istio-schemas.js';
+import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
+import type { XdsNode } from '../xds/xds-node.js';
+import type { ProxySnapshot } from '../xds/snapshot.js';
+import { envoySnapshot, wasmeshSnapshot } from './snapshots.js';
+
+/** The port a sidecar's outbound listener takes (Istio's 15001). */
+export const SIDECAR_OUTBOUND_PORT = 15001;
+
+export interface ProxyView {
+  options: LoadOptions;
+  snapshot: ProxySnapshot;
+  warnings: string[];
+  /** Gateway ports the proxy listens on (Envoy routers), or the outbound port of a sidecar. */
+  ports: number[];
+}
+
+export interface ViewContext {
+  /** The control plane's config version (in wasmesh's resource). */
+  version: string;
+  allowUnenforcedSecurity: boolean;
+}
+
+/** Gateways (namespace/name) whose selector matches `labels`: every selector pair among them. */
+export function matchingGateways(read: ReadConfig, labels: Record<string, string>): Array<{ ref: string; spec: GatewaySpec }> {
+  const out: Array<{ ref: string; spec: GatewaySpec }> = [];
+  for (const r of read.effective) {
+    if (r.resource.kind !== 'Gateway') continue;
+    const spec = r.resource.spec as GatewaySpec;
+    const selector = (spec as { selector?: Record<string, string> }).selector ?? {};
+    if (Object.keys(selector).length === 0) continue;
+    if (Object.entries(selector).every(([k, v]) => labels[k] === v)) out.push({ ref: `${r.resource.namespace}/${r.resource.name}`, spec });
+  }
+  return out.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+}
+
+function gatewaySpec(read: ReadConfig, ref: string, namespace: string): GatewaySpec | null {
+  const wanted = ref.includes('/') ? ref : `${namespace}/${ref}`;
+  const r = read.effective.find((x) => x.resource.kind === 'Gateway' && `${x.resource.namespace}/${x.resource.name}` === wanted);
+  return r ? (r.resource.spec as GatewaySpec) : null;
+}
+
+/** The load options for a proxy, and what was decided on the way (several Gateways match …). */
+export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext): { options: LoadOptions; warnings: string[] } {
+  const warnings: string[] = [];
+  const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity };
+  if (node.type === 'router') {
+    if (node.gateway !== null) options.gateway = node.gateway;
+    else {
+      const matched = matchingGateways(read, node.labels);
+      if (matched.length === 0) warnings.push(`proxy ${node.id}: no Gateway's selector matches its labels ${JSON.stringify(node.labels)}; it serves nothing`);
+      else {
+        options.gateway = matched[0]!.ref;
+        if (matched.length > 1) warnings.push(`proxy ${node.id}: the selectors of ${matched.map((m) => m.ref).join(', ')} match its labels; it serves ${matched[0]!.ref} only (one Gateway per proxy for now)`);
+      }
+    }
+  }
+  return { options, warnings };
+}
+
+/**
+ * The view of `node` over `read`. Throws ConfigError when the mesh cannot be resolved for this
+ * proxy (its Gateway does not exist …): the caller keeps the proxy's previous view.
+ */
+export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): ProxyView {
+  const { options, warnings } = loadOptionsFor(node, read, ctx);
+  if (node.type === 'router' && options.gateway === undefined) {
+    // Nothing to serve: an empty view (no listeners), not an error.
+    const empty = { clusters: [], virtualHosts: [] };
+    const snapshot = node.kind === 'wasmesh'
+      ? wasmeshSnapshot({ version: ctx.version, mesh: empty, warnings })
+      : envoySnapshot({ listeners: [], routes: [], clusters: [], endpoints: [] });
+    return { options, snapshot, warnings, ports: [] };
+  }
+  const loaded = resolveConfig(read, options);
+  const all = [...warnings, ...loaded.warnings];
+  if (node.kind === 'wasmesh') {
+    return { options, snapshot: wasmeshSnapshot({ version: ctx.version, mesh: loaded.mesh, warnings: all }), warnings: all, ports: [] };
+  }
+  // Envoy: a gateway listens on each of its Gateway's server ports (as Istio does without a
+  // Service to map them), a sidecar on the outbound capture port; all on 0.0.0.0.
+  // A Gateway server's `bind` sets the address (Istio's field); otherwise 0.0.0.0.
+  let binds: Array<{ host: string; port: number }> = [{ host: '0.0.0.0', port: SIDECAR_OUTBOUND_PORT }];
+  if (options.gateway !== undefined) {
+    const spec = gatewaySpec(read, options.gateway, node.namespace);
+    const byKey = new Map<string, { host: string; port: number }>();
+    for (const s of spec?.servers ?? []) {
+      const host = (s as { bind?: string }).bind ?? '0.0.0.0';
+      byKey.set(`${host}:${s.port.number}`, { host, port: s.port.number });
+    }
+    binds = [...byKey.values()].sort((a, b) => a.port - b.port);
+  }
+  const ports = binds.map((b) => b.port);
+  const merged: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
+  const seen = new Set<string>();
+  for (const listen of binds) {
+    const { config, warnings: w } = envoyBootstrap(loaded, { listen, admin: { host: '127.0.0.1', port: 15000 }, gateway: options.gateway, namespace: node.namespace });
+    for (const x of w) if (!all.includes(x)) all.push(x);
+    const r = envoyXdsResources(config as Record<string, unknown>);
+    merged.listeners.push(...r.listeners);
+    merged.routes.push(...r.routes);
+    for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
+    for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
+  }
+  return { options, snapshot: envoySnapshot(merged), warnings: all, ports };
+}

@@ -1,0 +1,46 @@
+// A proxy's xDS snapshot from what it is to be given: Envoy's four types from the translation's
+// resources, or wasmesh's one resource. Versions are content hashes — of each resource's bytes,
+// and of a type's names and versions — so that a recomputation that changes nothing for a
+// proxy pushes nothing to it, and a change pushes only the types it touched.
+import { createHash } from 'node:crypto';
+import { envoyProtos, TYPE_URL } from '../xds/envoy-protos.js';
+import { anyFromJson } from '../xds/proto-json.js';
+import type { ProxySnapshot, TypeSnapshot, XdsAny, XdsResource } from '../xds/snapshot.js';
+import type { EnvoyXdsResources } from '../envoy/xds-resources.js';
+import { WASMESH_RESOURCE_NAME, WASMESH_TYPE_URL, encodeProxyConfig, type WasmeshProxyConfig } from '../xds/wasmesh-resource.js';
+
+const hash = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('base64url').slice(0, 16);
+
+/** One type's snapshot from its resources (its version hashes their names and versions). */
+export function typeSnapshot(resources: XdsResource[], wildcard: boolean): TypeSnapshot {
+  const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const version = hash(sorted.map((r) => `${r.name}\u0000${r.version}`).join('\u0001'));
+  return { version, wildcard, resources: new Map(sorted.map((r) => [r.name, r])) };
+}
+
+function resource(name: string, body: XdsAny): XdsResource {
+  return { name, version: hash(body.value), body };
+}
+
+/** Stock Envoy's snapshot: LDS and CDS wildcard, RDS and EDS by name. */
+export function envoySnapshot(r: EnvoyXdsResources): ProxySnapshot {
+  const root = envoyProtos();
+  const of = (type: string, list: Array<Record<string, unknown>>, key: string): XdsResource[] =>
+    list.map((json) => resource(String(json[key]), anyFromJson(root, type, json)));
+  return new Map([
+    [TYPE_URL.listener, typeSnapshot(of(TYPE_URL.listener, r.listeners, 'name'), true)],
+    [TYPE_URL.route, typeSnapshot(of(TYPE_URL.route, r.routes, 'name'), false)],
+    [TYPE_URL.cluster, typeSnapshot(of(TYPE_URL.cluster, r.clusters, 'name'), true)],
+    [TYPE_URL.endpoint, typeSnapshot(of(TYPE_URL.endpoint, r.endpoints, 'cluster_name'), false)],
+  ]);
+}
+
+/** A wasmesh proxy's snapshot: its resolved mesh as the one resource of wasmesh's type. */
+export function wasmeshSnapshot(config: WasmeshProxyConfig): ProxySnapshot {
+  // The version inside the resource (the control plane's) must not make every push differ:
+  // the resource's version is the hash of the mesh and warnings alone.
+  const stable = encodeProxyConfig({ ...config, version: '' });
+  const body = { type_url: WASMESH_TYPE_URL, value: encodeProxyConfig(config) };
+  const r: XdsResource = { name: WASMESH_RESOURCE_NAME, version: hash(stable), body };
+  return new Map([[WASMESH_TYPE_URL, typeSnapshot([r], true)]]);
+}
