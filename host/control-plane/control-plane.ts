@@ -13,6 +13,7 @@ import { WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import { proxyView, type ProxyView } from './proxy-view.js';
 import { PushDebouncer } from './push-debouncer.js';
+import { XdsMetrics } from './xds-metrics.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -46,6 +47,7 @@ export interface ControlPlaneStatus {
 
 export class ControlPlane {
   readonly cache = new SnapshotCache();
+  readonly metrics = new XdsMetrics();
   readonly ads: AdsServer;
   readonly #opts: ControlPlaneOptions;
   readonly #proxies = new Map<string, Connected>();
@@ -69,7 +71,7 @@ export class ControlPlane {
       disconnect: (node) => this.#proxies.delete(node.id),
       servesType: (node, type) => (node.kind === 'wasmesh' ? type === WASMESH_TYPE_URL : ENVOY_TYPES.has(type)),
       changedAt: () => this.#changedAt,
-      events: opts.events,
+      events: mergeEvents(this.metrics.events((level, message) => opts.log(level, message)), opts.events),
     });
   }
 
@@ -184,4 +186,19 @@ export class ControlPlane {
     this.#watcher?.close();
     await this.ads.close();
   }
+}
+
+/** Calls both sets of event handlers. */
+function mergeEvents(a: AdsEvents, b: AdsEvents | undefined): AdsEvents {
+  if (!b) return a;
+  const out: AdsEvents = {};
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof AdsEvents>) {
+    const fa = a[key] as ((...args: unknown[]) => void) | undefined;
+    const fb = b[key] as ((...args: unknown[]) => void) | undefined;
+    (out as Record<string, unknown>)[key] = (...args: unknown[]) => {
+      fa?.(...args);
+      fb?.(...args);
+    };
+  }
+  return out;
 }

@@ -1,0 +1,106 @@
+// The control plane's monitoring port (istiod's 15014, loopback by default): Prometheus metrics
+// at /metrics, readiness at /ready, and the debug views /debug/syncz (every connected proxy, per
+// type: sent and ACKed version and nonce, last NACK — what `wasmesh proxy-status` reads) and
+// /debug/configz (the resources being served). Only an IP address or localhost as Host is
+// answered, as on the proxies' admin API.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminHostAllowed } from '../admin/admin-server.js';
+import { syncState } from '../xds/sync-status.js';
+import type { ControlPlane } from './control-plane.js';
+import { shortType } from './xds-metrics.js';
+
+/** /debug/syncz: one entry per connected proxy. */
+export interface SyncEntry {
+  proxy: string;
+  kind: string;
+  protocol: 'sotw' | 'delta';
+  /** The control plane's config version. */
+  controlPlaneVersion: number;
+  types: Record<string, { state: string; sent: string | null; sentNonce: string | null; acked: string | null; ackedNonce: string | null; nack: { version: string; message: string; at: string } | null; resources: number }>;
+  error: string | null;
+}
+
+export function syncz(cp: ControlPlane): SyncEntry[] {
+  const errors = new Map(cp.connected().map((c) => [c.node.id, c.error]));
+  return cp.ads.proxies().map((p) => ({
+    proxy: p.proxyId,
+    kind: p.kind,
+    protocol: p.protocol,
+    controlPlaneVersion: cp.version,
+    types: Object.fromEntries([...p.types].map(([type, t]) => [shortType(type), {
+      state: syncState(t),
+      sent: t.sentVersion,
+      sentNonce: t.sentNonce,
+      acked: t.ackedVersion,
+      ackedNonce: t.ackedNonce,
+      nack: t.nack ? { version: t.nack.version, message: t.nack.message, at: new Date(t.nack.at).toISOString() } : null,
+      resources: t.resources,
+    }])),
+    error: errors.get(p.proxyId) ?? null,
+  }));
+}
+
+export class MonitoringServer {
+  readonly #cp: ControlPlane;
+  readonly #server: Server;
+  #port = 0;
+
+  constructor(cp: ControlPlane) {
+    this.#cp = cp;
+    this.#server = createServer((req, res) => {
+      const send = (status: number, type: string, body: string): void => {
+        res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (!adminHostAllowed(req.headers.host)) {
+        send(403, 'text/plain', 'monitoring: use an IP address or localhost as Host (protection against DNS rebinding)\n');
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      const cp = this.#cp;
+      switch (path) {
+        case '/ready':
+          send(cp.ready ? 200 : 503, 'text/plain', cp.ready ? 'ready\n' : 'not ready\n');
+          return;
+        case '/metrics': {
+          const st = cp.status();
+          send(200, 'text/plain; version=0.0.4', cp.metrics.render([
+            { name: 'wasmesh_control_plane_config_version', help: 'The config version being served.', type: 'gauge', value: st.version },
+            { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
+          ]));
+          return;
+        }
+        case '/debug/syncz':
+          send(200, 'application/json', JSON.stringify(syncz(cp), null, 2));
+          return;
+        case '/debug/configz':
+          send(200, 'application/json', JSON.stringify({ ...cp.status(), resources: cp.resources(), proxies: cp.connected().map((c) => ({ id: c.node.id, kind: c.node.kind, warnings: c.warnings, error: c.error })) }, null, 2));
+          return;
+        default:
+          send(404, 'text/plain', 'endpoints: /ready /metrics /debug/syncz /debug/configz\n');
+      }
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`wasmesh: cannot listen for monitoring on ${host}:${port}: ${err.code ?? err.message} (LISTEN_FAILED)`)));
+      this.#server.listen(port, host, () => {
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+}
