@@ -3,7 +3,7 @@
 // picks the endpoint (ring hash or Maglev, with Envoy's sizes). Pure; bad input throws
 // HashLbError with a stable code. Istio's validation (pilot/pkg/config/validation) and its
 // translation to Envoy (cluster builder, route hash policy) decide the rules mirrored here.
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../common/duration.js';
 
 /** The consistentHash block as Istio's API spells it (networking/v1alpha3 LoadBalancerSettings). */
 export interface ConsistentHashPolicy {

@@ -3,7 +3,7 @@
 // Istio's validation for each is applied here (errors located on the field), and its
 // translation to Envoy decides the defaults (noted where they are not obvious).
 import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../common/duration.js';
 import type { HttpRoute, StringMatchSpec } from './istio-schemas.js';
 import { issueAt, warningAt } from './issue-location.js';
 import type { SourcedResource } from './read-resource.js';

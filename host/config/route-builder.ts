@@ -4,7 +4,7 @@
 // route per rule), which applies whether or not it is served. Weights are kept as written:
 // the core splits over their total, exactly (assembly/route/weighted.ts).
 import type { ConfigIssue } from './config-error.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../common/duration.js';
 import type { HeadersSpec, HttpRoute, VirtualServiceSpec } from './istio-schemas.js';
 import { issueAt, warningAt } from './issue-location.js';
 import { matchAppliesTo, toRouteMatch } from './match-builder.js';

@@ -14,7 +14,7 @@
 // defaults 7200 s / 75 s / 9 probes, as Envoy leaves them to the OS); outlierDetection through
 // outlierSettingsFromIstio (absent: off).
 import type { ConfigIssueCode } from './config-error.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../common/duration.js';
 import type { ConnectionPoolSpec, DestinationRuleSpec, LoadBalancerSpec, OutlierDetectionSpec, TrafficPolicySpec } from './istio-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { SourcedResource } from './read-resource.js';

@@ -13,7 +13,7 @@
 //   unset → Envoy's 5 but NOT enforced (only detected); the deprecated consecutiveErrors is
 //   ignored, as current Istio ignores it; minHealthPercent becomes Envoy's panic threshold.
 import type { Core, CoreExports } from './wasm.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../common/duration.js';
 
 /** The upstream-policy exports of core.wasm (assembly/upstream/index.ts). */
 interface UpstreamExports extends CoreExports {

@@ -1,4 +1,5 @@
-// Istio duration strings ("2s", "100ms", "1.5s", "1m", "1h30m") to milliseconds. Istio takes
+// Istio duration strings ("2s", "100ms", "1.5s", "1m", "1h30m") to milliseconds: the one parser
+// of Istio durations, for the schemas and the translation in host/config alike. Istio takes
 // protobuf Duration JSON ("1.5s") and, through its CRD validation, Go's duration syntax; both
 // are accepted here. Like Istio's ValidateDuration, only whole milliseconds are allowed.
 

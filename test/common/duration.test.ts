@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseDuration } from '../../host/config/duration.js';
+import { parseDuration } from '../../host/common/duration.js';
 
 describe('parseDuration', () => {
   test.each([
@@ -15,18 +15,23 @@ describe('parseDuration', () => {
     ['2000000ns', 2],
     ['0s', 0],
     ['0', 0],
+    // The cases of host/envoy's former parser, which this one replaced.
+    ['500ms', 500],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+    ['.5s', 500],
   ])('%s is %d ms', (text, ms) => {
     expect(parseDuration(text)).toEqual({ ok: true, ms });
   });
 
-  test.each(['', '2', 's', '-1s', '2 s', '1d', '1.5', 'abc', '1s2'])('%j is rejected', (text) => {
+  test.each(['', '2', 's', '-1s', '2 s', '1d', '1.5', 'abc', '1s2', '2sec', '1.5.5s'])('%j is rejected', (text) => {
     const r = parseDuration(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toContain(JSON.stringify(text));
   });
 
-  test('sub-millisecond precision is rejected, as Istio does', () => {
-    const r = parseDuration('1.0005s');
+  test.each(['1.0005s', '250us'])('sub-millisecond precision (%s) is rejected, as Istio does', (text) => {
+    const r = parseDuration(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(/millisecond precision/);
   });
