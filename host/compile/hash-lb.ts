@@ -4,6 +4,8 @@
 // HashLbError with a stable code. Istio's validation (pilot/pkg/config/validation) and its
 // translation to Envoy (cluster builder, route hash policy) decide the rules mirrored here.
 import { parseDuration } from '../common/duration.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../model/istio-defaults.js';
+import type { HashKeySource, HashLbDescriptor, HashTableSpec } from '../model/hash-lb.js';
 
 /** The consistentHash block as Istio's API spells it (networking/v1alpha3 LoadBalancerSettings). */
 export interface ConsistentHashPolicy {
@@ -17,45 +19,7 @@ export interface ConsistentHashPolicy {
   minimumRingSize?: number;
 }
 
-/**
- * What the data path hashes (xxHash64, seed 0) for each request:
- * - header: the value of the named header (lower-case name); several values: Envoy sorts
- *   them and chains the hashes (each value's hash seeds the next).
- * - cookie: the named cookie's value. When the cookie is absent and `ttlMs` is not null,
- *   Envoy generates one (a session cookie when ttlMs is 0), hashes it, and sets it on the
- *   response with `path`/`attributes`; when ttlMs is null nothing is generated.
- * - sourceIp: the downstream's IP address as text, without the port.
- * - queryParameter: the first value of the named query parameter, as sent (not decoded).
- * - none: no key configured.
- * A request without its key gets a random pick (Envoy hashes a random number instead).
- */
-export type HashKeySource =
-  | { kind: 'header'; name: string }
-  | { kind: 'cookie'; name: string; path: string | null; ttlMs: number | null; attributes: Array<{ name: string; value: string | null }> }
-  | { kind: 'sourceIp' }
-  | { kind: 'queryParameter'; name: string }
-  | { kind: 'none' };
-
-/**
- * The table the hash is looked up in. `stableRebuild` (ring only): when endpoints turn
- * unhealthy, keep the full ring's points of the healthy ones instead of rebuilding over them
- * (see assembly/balance/hash-lb-layout.ts: only the unhealthy endpoints' keys move).
- */
-export type HashTableSpec =
-  | { kind: 'ringHash'; minimumRingSize: number; maximumRingSize: number; stableRebuild: boolean }
-  | { kind: 'maglev'; tableSize: number };
-
-export interface HashLbDescriptor {
-  key: HashKeySource;
-  table: HashTableSpec;
-  /** Accepted but worth telling the user (deprecated fields, values Istio's webhook refuses). */
-  warnings: string[];
-}
-
-/** Envoy's defaults and limits (ring_hash.proto, maglev.proto) and Istio's Maglev bound. */
-export const DEFAULT_MIN_RING_SIZE = 1024;
-export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
-export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+/** Istio's and Envoy's bound on a Maglev table size (a prime below it). */
 export const MAGLEV_TABLE_SIZE_LIMIT = 5000011;
 
 export type HashLbErrorCode =
@@ -97,15 +61,6 @@ export function isPrime(x: number): boolean {
   if (x % 2 === 0) return false;
   for (let f = 3; f * f <= x; f += 2) if (x % f === 0) return false;
   return true;
-}
-
-/**
- * The Envoy host key of an endpoint: its address as Envoy prints it (`10.0.0.1:8080`,
- * `[fd00::1]:8080`). Envoy hashes this string for ring points and Maglev permutations, so the
- * same string here gives the same placement.
- */
-export function endpointHashKey(address: string, port: number): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** Compiles `policy` (from the DestinationRule named by `where`) into a descriptor. */

@@ -11,7 +11,8 @@ import { captureGroupCount, checkRegex, rewriteReferenceError } from './regex-ch
 import { resolveCluster, type RouteContext } from './route-context.js';
 import type { PathSegment } from './yaml-source.js';
 import type { CorsPolicy, DirectResponse, FaultPolicy, MirrorPolicy, Redirect, Rewrite, StringMatch } from '../model/mesh.js';
-import { retryPolicyFromIstio, UpstreamPolicyError, type RetryPolicySpec } from '../core/upstream-policy.js';
+import type { RetryPolicySpec } from '../model/retry-policy.js';
+import { retryPolicyFromIstio, UpstreamPolicyError } from '../core/upstream-policy.js';
 
 /** Istio's direct-response body warning threshold (validation warns above 1 MB). */
 const DIRECT_RESPONSE_WARN_BYTES = 1024 * 1024;

@@ -23,7 +23,8 @@ import type { SecurityGate } from './security-gate.js';
 import type { LocatedPolicy, SubsetInfo } from './subset-registry.js';
 import type { PathSegment } from './yaml-source.js';
 import type { ClusterPolicy, ConnectionSettings, LbPolicy } from '../model/mesh.js';
-import { compileConsistentHash, HashLbError, type HashLbDescriptor } from '../compile/hash-lb.js';
+import type { HashLbDescriptor } from '../model/hash-lb.js';
+import { compileConsistentHash, HashLbError } from '../compile/hash-lb.js';
 import { circuitBreakerLimitsFromIstio, outlierSettingsFromIstio, UpstreamPolicyError } from '../core/upstream-policy.js';
 
 export const DEFAULT_LB: LbPolicy = 'LEAST_REQUEST';

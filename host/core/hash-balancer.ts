@@ -3,7 +3,7 @@
 // constants below mirror it), has the core check and build the ring or Maglev table, and wraps
 // the core's numeric calls: pick, health, rebuild, release.
 import type { Core, CoreExports } from './wasm.js';
-import type { HashTableSpec } from '../compile/hash-lb.js';
+import type { HashTableSpec } from '../model/hash-lb.js';
 
 /** The balance exports of core.wasm (assembly/balance/index.ts). */
 interface BalanceExports extends CoreExports {
@@ -63,7 +63,7 @@ export class HashBalancerError extends Error {
 }
 
 export interface HashEndpoint {
-  /** Envoy's host key: `ip:port` (see endpointHashKey in host/compile/hash-lb.ts). */
+  /** Envoy's host key: `ip:port` (see endpointHashKey in host/model/hash-lb.ts). */
   key: string;
   /** Envoy's load-balancing weight, an integer >= 1. */
   weight: number;

@@ -14,6 +14,10 @@
 //   ignored, as current Istio ignores it; minHealthPercent becomes Envoy's panic threshold.
 import type { Core, CoreExports } from './wasm.js';
 import { parseDuration } from '../common/duration.js';
+import type { CircuitBreakerLimits } from '../model/circuit-breaker-limits.js';
+import { envoyOutlierDefaults, ENVOY_BACKOFF_MAX_FACTOR, ENVOY_MAX_EJECTION_TIME_MS, istioCircuitBreakerLimits, istioDefaultRetryPolicy, ISTIO_CIRCUIT_BREAKER_MAX } from '../model/istio-defaults.js';
+import type { OutlierSettings } from '../model/outlier-settings.js';
+import { RETRY_ON_CONDITIONS, type RetryOnName, type RetryPolicySpec } from '../model/retry-policy.js';
 
 /** The upstream-policy exports of core.wasm (assembly/upstream/index.ts). */
 interface UpstreamExports extends CoreExports {
@@ -161,7 +165,7 @@ function upstreamExports(core: Core): UpstreamExports {
 // ── Retry policy ───────────────────────────────────────────────────────────────────────────
 
 /** retryOn conditions by Istio/Envoy name; bits mirror RetryOn in assembly/upstream/retry.ts. */
-export const RETRY_ON = {
+export const RETRY_ON: Readonly<Record<RetryOnName, number>> = {
   '5xx': 1 << 0,
   'gateway-error': 1 << 1,
   reset: 1 << 2,
@@ -174,27 +178,10 @@ export const RETRY_ON = {
   'resource-exhausted': 1 << 9,
   unavailable: 1 << 10,
   internal: 1 << 11,
-} as const;
-export type RetryOnName = keyof typeof RETRY_ON;
+};
 
 /** Accepted by Istio's validation, not implemented here (each needs data wasmesh does not carry yet). */
 const UNSUPPORTED_RETRY_ON = new Set(['retriable-headers', 'envoy-ratelimited', 'http3-post-connect-failure', 'reset-before-request']);
-
-/** Istio's default retryOn for a route without `retries`, or with `retries` but no `retryOn`. */
-export const ISTIO_DEFAULT_RETRY_ON: readonly RetryOnName[] = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'];
-
-/** A route's retry policy as the core reads it. */
-export interface RetryPolicySpec {
-  /** Retries allowed after the first try (Istio `attempts`); 0 disables retries. */
-  retries: number;
-  retryOn: RetryOnName[];
-  retriableStatusCodes: number[];
-  /** Per-try timeout in ms (0: none, the route timeout alone applies). */
-  perTryTimeoutMs: number;
-  /** Envoy's base interval (Istio `retries.backoff`, default 25 ms) and max (10 × base). */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
 
 /** Status codes Go's http.StatusText knows: what Istio's parseRetryOn treats as a code. */
 const GO_STATUS_CODES = new Set([
@@ -217,9 +204,7 @@ function durationMs(value: unknown, where: string): number {
  * `retriable-status-codes` is added when codes are present. `where` names the field in errors.
  */
 export function retryPolicyFromIstio(retries: { attempts?: number; perTryTimeout?: string; retryOn?: string; backoff?: string } | undefined, where = 'retries'): RetryPolicySpec {
-  const spec: RetryPolicySpec = {
-    retries: 2, retryOn: [...ISTIO_DEFAULT_RETRY_ON], retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250,
-  };
+  const spec = istioDefaultRetryPolicy();
   if (retries === undefined) return spec;
   const attempts = retries.attempts ?? 0;
   if (!Number.isInteger(attempts)) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.attempts: ${attempts} is not an integer`);
@@ -232,7 +217,7 @@ export function retryPolicyFromIstio(retries: { attempts?: number; perTryTimeout
       const part = raw.trim();
       if (part === '') continue;
       if (/^\d+$/.test(part) && GO_STATUS_CODES.has(Number(part))) codes.push(Number(part));
-      else if (part in RETRY_ON) on.push(part as RetryOnName);
+      else if ((RETRY_ON_CONDITIONS as readonly string[]).includes(part)) on.push(part as RetryOnName);
       else if (UNSUPPORTED_RETRY_ON.has(part)) throw new UpstreamPolicyError('unsupported_retry_on', 0, `${where}.retryOn: "${part}"`);
       else throw new UpstreamPolicyError('invalid_retry_on', 0, `${where}.retryOn: "${part}" is not a valid retryOn policy`);
     }
@@ -246,7 +231,7 @@ export function retryPolicyFromIstio(retries: { attempts?: number; perTryTimeout
     const base = durationMs(retries.backoff, `${where}.backoff`);
     if (base < 1) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.backoff: must be at least 1ms`);
     spec.backoffBaseMs = base;
-    spec.backoffMaxMs = 10 * base; // Envoy: max_interval defaults to 10 × base_interval.
+    spec.backoffMaxMs = ENVOY_BACKOFF_MAX_FACTOR * base; // Envoy: max_interval defaults to 10 × base_interval.
   }
   return spec;
 }
@@ -394,23 +379,6 @@ export class RetryState {
 
 // ── Outlier detection ──────────────────────────────────────────────────────────────────────
 
-/** Outlier settings as the core reads them (Envoy's fields after Istio's translation). */
-export interface OutlierSettings {
-  consecutive5xx: number;
-  enforceConsecutive5xx: boolean;
-  consecutiveGatewayFailure: number;
-  enforceConsecutiveGatewayFailure: boolean;
-  consecutiveLocalOriginFailure: number;
-  enforceConsecutiveLocalOriginFailure: boolean;
-  splitExternalLocalOriginErrors: boolean;
-  alwaysEjectOneHost: boolean;
-  maxEjectionPercent: number;
-  minHealthPercent: number;
-  intervalMs: number;
-  baseEjectionTimeMs: number;
-  maxEjectionTimeMs: number;
-}
-
 type UInt32Value = number | { value?: number };
 const wrapped = (v: UInt32Value | undefined): number | undefined => (typeof v === 'object' ? v.value ?? 0 : v);
 
@@ -428,13 +396,7 @@ export function outlierSettingsFromIstio(od: {
   consecutiveErrors?: number;
 } | undefined, where = 'outlierDetection'): OutlierSettings | null {
   if (od === undefined) return null;
-  const s: OutlierSettings = {
-    consecutive5xx: 5, enforceConsecutive5xx: true,
-    consecutiveGatewayFailure: 5, enforceConsecutiveGatewayFailure: false,
-    consecutiveLocalOriginFailure: 5, enforceConsecutiveLocalOriginFailure: true,
-    splitExternalLocalOriginErrors: false, alwaysEjectOneHost: false,
-    maxEjectionPercent: 10, minHealthPercent: 0, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000,
-  };
+  const s = envoyOutlierDefaults();
   const c5 = wrapped(od.consecutive5xxErrors);
   if (c5 !== undefined) {
     s.consecutive5xx = c5;
@@ -454,7 +416,7 @@ export function outlierSettingsFromIstio(od: {
   if (od.baseEjectionTime !== undefined) s.baseEjectionTimeMs = durationMs(od.baseEjectionTime, `${where}.baseEjectionTime`);
   if (od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0) s.maxEjectionPercent = Math.min(100, od.maxEjectionPercent);
   if (od.minHealthPercent !== undefined && od.minHealthPercent >= 0) s.minHealthPercent = Math.min(100, od.minHealthPercent);
-  s.maxEjectionTimeMs = Math.max(300_000, s.baseEjectionTimeMs);
+  s.maxEjectionTimeMs = Math.max(ENVOY_MAX_EJECTION_TIME_MS, s.baseEjectionTimeMs);
   for (const [k, v] of [['interval', s.intervalMs], ['baseEjectionTime', s.baseEjectionTimeMs]] as const) {
     if (v < 1) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.${k}: must be at least 1ms`);
   }
@@ -524,15 +486,6 @@ export const CB_KINDS = ['connection', 'pending', 'request', 'retry'] as const;
 export type CbKindName = (typeof CB_KINDS)[number];
 const CB_KIND: Record<CbKindName, number> = { connection: 0, pending: 1, request: 2, retry: 3 };
 
-export interface CircuitBreakerLimits {
-  maxConnections: number;
-  maxPendingRequests: number;
-  maxRequests: number;
-  maxRetries: number;
-  /** 0: unlimited. */
-  maxRequestsPerConnection: number;
-}
-
 const U32_MAX = 0xffffffff;
 
 /**
@@ -540,13 +493,14 @@ const U32_MAX = 0xffffffff;
  * limits stay at Istio's default 2^32-1 (Istio replaces Envoy's 1024/1024/1024/3).
  */
 export function circuitBreakerLimitsFromIstio(cp: { tcp?: { maxConnections?: number }; http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRetries?: number; maxRequestsPerConnection?: number } } | undefined): CircuitBreakerLimits {
-  const pick = (v: number | undefined): number => (v !== undefined && v > 0 ? Math.min(v, U32_MAX) : U32_MAX);
+  const d = istioCircuitBreakerLimits();
+  const pick = (v: number | undefined, unset: number): number => (v !== undefined && v > 0 ? Math.min(v, ISTIO_CIRCUIT_BREAKER_MAX) : unset);
   return {
-    maxConnections: pick(cp?.tcp?.maxConnections),
-    maxPendingRequests: pick(cp?.http?.http1MaxPendingRequests),
-    maxRequests: pick(cp?.http?.http2MaxRequests),
-    maxRetries: pick(cp?.http?.maxRetries),
-    maxRequestsPerConnection: Math.max(0, cp?.http?.maxRequestsPerConnection ?? 0),
+    maxConnections: pick(cp?.tcp?.maxConnections, d.maxConnections),
+    maxPendingRequests: pick(cp?.http?.http1MaxPendingRequests, d.maxPendingRequests),
+    maxRequests: pick(cp?.http?.http2MaxRequests, d.maxRequests),
+    maxRetries: pick(cp?.http?.maxRetries, d.maxRetries),
+    maxRequestsPerConnection: Math.max(d.maxRequestsPerConnection, cp?.http?.maxRequestsPerConnection ?? 0),
   };
 }
 

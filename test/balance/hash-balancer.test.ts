@@ -5,7 +5,7 @@ import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
 import { wasmProperty } from '../helpers/wasm-deadline.js';
 import { HashBalancer, HashBalancerError, hashKey } from '../../host/core/hash-balancer.js';
-import type { HashTableSpec } from '../../host/compile/hash-lb.js';
+import type { HashTableSpec } from '../../host/model/hash-lb.js';
 import { balanceCore } from './balance-core.js';
 
 const core = balanceCore();

@@ -1,7 +1,8 @@
 // compileConsistentHash: Istio's consistentHash → descriptor, defaults from Envoy, and the
 // validation errors Istio's webhook gives, each with a stable code and the field.
 import { describe, test, expect } from 'vitest';
-import { compileConsistentHash, endpointHashKey, isPrime, HashLbError, type ConsistentHashPolicy } from '../../host/compile/hash-lb.js';
+import { compileConsistentHash, isPrime, HashLbError, type ConsistentHashPolicy } from '../../host/compile/hash-lb.js';
+import { endpointHashKey } from '../../host/model/hash-lb.js';
 
 const W = 'DestinationRule default/web';
 const compile = (p: ConsistentHashPolicy) => compileConsistentHash(p, W);

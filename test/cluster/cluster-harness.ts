@@ -10,7 +10,7 @@ import { resolveLimits, type Limits } from '../../host/common/limits.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { noHeaderOps, type Cluster, type ClusterPolicy, type LbPolicy, type MeshConfig } from '../../host/model/mesh.js';
 import { circuitBreakerLimitsFromIstio, type OutlierSettings } from '../../host/core/upstream-policy.js';
-import type { HashLbDescriptor } from '../../host/compile/hash-lb.js';
+import type { HashLbDescriptor } from '../../host/model/hash-lb.js';
 import type { PoolFailure, UpstreamStream } from '../../host/upstream/conn-pool/conn-pool.js';
 
 export interface Harness {
