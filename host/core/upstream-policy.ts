@@ -1,23 +1,10 @@
 // The host's side of the upstream-policy boundary (assembly/upstream/): typed classes over the
 // core's numeric calls for retry decisions and backoff, outlier detection, circuit breaking, and
-// the per-cluster state region whose endpoint slots stay stable across config versions. Also
-// the translation from Istio's fields (VirtualService `retries`, DestinationRule
-// `outlierDetection` and `connectionPool`) to the core's settings, with Istio's defaults.
-//
-// Where Istio and Envoy differ, wasmesh follows what current Istio makes Envoy do:
-// - default retries: 2, `connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes`,
-//   and NO retriable status code (Istio ≥ 1.24, EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY=true;
-//   older Istio also retried 503);
-// - circuit-breaker limits default to 2^32-1 (Istio), not Envoy's 1024/1024/1024/3;
-// - outlierDetection: consecutive5xxErrors unset → Envoy's 5, enforced; consecutiveGatewayErrors
-//   unset → Envoy's 5 but NOT enforced (only detected); the deprecated consecutiveErrors is
-//   ignored, as current Istio ignores it; minHealthPercent becomes Envoy's panic threshold.
+// the per-cluster state region whose endpoint slots stay stable across config versions.
 import type { Core, CoreExports } from './wasm.js';
-import { parseDuration } from '../common/duration.js';
 import type { CircuitBreakerLimits } from '../model/circuit-breaker-limits.js';
-import { envoyOutlierDefaults, ENVOY_BACKOFF_MAX_FACTOR, ENVOY_MAX_EJECTION_TIME_MS, istioCircuitBreakerLimits, istioDefaultRetryPolicy, ISTIO_CIRCUIT_BREAKER_MAX } from '../model/istio-defaults.js';
 import type { OutlierSettings } from '../model/outlier-settings.js';
-import { RETRY_ON_CONDITIONS, type RetryOnName, type RetryPolicySpec } from '../model/retry-policy.js';
+import { MAX_RETRIABLE_CODES, type RetryOnName, type RetryPolicySpec } from '../model/retry-policy.js';
 
 /** The upstream-policy exports of core.wasm (assembly/upstream/index.ts). */
 interface UpstreamExports extends CoreExports {
@@ -67,7 +54,7 @@ export const UpstreamStatus = {
 
 export type UpstreamPolicyErrorCode =
   | 'bad_magic' | 'bad_slot' | 'bad_slot_state' | 'bad_kind' | 'underflow' | 'bad_value'
-  | 'layout_mismatch' | 'released' | 'invalid_retry_on' | 'unsupported_retry_on' | 'invalid_setting';
+  | 'layout_mismatch' | 'released' | 'invalid_setting';
 
 const STATUS_CODE: Record<number, UpstreamPolicyErrorCode> = {
   [UpstreamStatus.BadMagic]: 'bad_magic',
@@ -87,9 +74,7 @@ const REASON: Record<UpstreamPolicyErrorCode, string> = {
   bad_value: 'a setting is out of range',
   layout_mismatch: 'core.wasm and host/core/upstream-policy.ts disagree on the upstream layout; rebuild both',
   released: 'the cluster state or retry policy was already freed',
-  invalid_retry_on: 'retryOn holds a condition Istio does not accept',
-  unsupported_retry_on: 'retryOn holds a condition Istio accepts that wasmesh does not implement',
-  invalid_setting: 'an Istio setting is out of its allowed range',
+  invalid_setting: 'a value is out of its allowed range',
 };
 
 export class UpstreamPolicyError extends Error {
@@ -116,7 +101,6 @@ const SLOT_SIZE = 48;
 const CS_COUNTERS = 112;
 const RETRY_POLICY_SIZE = 96;
 const RETRY_POLICY_MAGIC = 0x50524d57;
-const MAX_RETRIABLE_CODES = 16;
 const MAX_SLOTS = 65536;
 const SL_CONSECUTIVE_5XX = 4;
 const SL_CONSECUTIVE_GATEWAY = 8;
@@ -179,62 +163,6 @@ export const RETRY_ON: Readonly<Record<RetryOnName, number>> = {
   unavailable: 1 << 10,
   internal: 1 << 11,
 };
-
-/** Accepted by Istio's validation, not implemented here (each needs data wasmesh does not carry yet). */
-const UNSUPPORTED_RETRY_ON = new Set(['retriable-headers', 'envoy-ratelimited', 'http3-post-connect-failure', 'reset-before-request']);
-
-/** Status codes Go's http.StatusText knows: what Istio's parseRetryOn treats as a code. */
-const GO_STATUS_CODES = new Set([
-  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308,
-  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423,
-  424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
-]);
-
-function durationMs(value: unknown, where: string): number {
-  if (typeof value !== 'string') throw new UpstreamPolicyError('invalid_setting', 0, `${where}: expected a duration string`);
-  const d = parseDuration(value);
-  if (!d.ok) throw new UpstreamPolicyError('invalid_setting', 0, `${where}: ${d.reason}`);
-  return d.ms;
-}
-
-/**
- * Istio's ConvertPolicy (pilot/pkg/networking/core/route/retry/retry.go) as a RetryPolicySpec:
- * absent `retries` → the default; `attempts` <= 0 → disabled; `retryOn` replaces the default
- * conditions, its integers (Go-known HTTP statuses) become retriable status codes, and
- * `retriable-status-codes` is added when codes are present. `where` names the field in errors.
- */
-export function retryPolicyFromIstio(retries: { attempts?: number; perTryTimeout?: string; retryOn?: string; backoff?: string } | undefined, where = 'retries'): RetryPolicySpec {
-  const spec = istioDefaultRetryPolicy();
-  if (retries === undefined) return spec;
-  const attempts = retries.attempts ?? 0;
-  if (!Number.isInteger(attempts)) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.attempts: ${attempts} is not an integer`);
-  if (attempts <= 0) return { ...spec, retries: 0 };
-  spec.retries = attempts;
-  if (retries.retryOn !== undefined && retries.retryOn !== '') {
-    const on: RetryOnName[] = [];
-    const codes: number[] = [];
-    for (const raw of retries.retryOn.split(',')) {
-      const part = raw.trim();
-      if (part === '') continue;
-      if (/^\d+$/.test(part) && GO_STATUS_CODES.has(Number(part))) codes.push(Number(part));
-      else if ((RETRY_ON_CONDITIONS as readonly string[]).includes(part)) on.push(part as RetryOnName);
-      else if (UNSUPPORTED_RETRY_ON.has(part)) throw new UpstreamPolicyError('unsupported_retry_on', 0, `${where}.retryOn: "${part}"`);
-      else throw new UpstreamPolicyError('invalid_retry_on', 0, `${where}.retryOn: "${part}" is not a valid retryOn policy`);
-    }
-    if (codes.length > MAX_RETRIABLE_CODES) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.retryOn: more than ${MAX_RETRIABLE_CODES} status codes`);
-    if (codes.length > 0 && !on.includes('retriable-status-codes')) on.push('retriable-status-codes');
-    spec.retryOn = on;
-    spec.retriableStatusCodes = codes;
-  }
-  if (retries.perTryTimeout !== undefined) spec.perTryTimeoutMs = durationMs(retries.perTryTimeout, `${where}.perTryTimeout`);
-  if (retries.backoff !== undefined) {
-    const base = durationMs(retries.backoff, `${where}.backoff`);
-    if (base < 1) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.backoff: must be at least 1ms`);
-    spec.backoffBaseMs = base;
-    spec.backoffMaxMs = ENVOY_BACKOFF_MAX_FACTOR * base; // Envoy: max_interval defaults to 10 × base_interval.
-  }
-  return spec;
-}
 
 /** How an attempt ended; values mirror AttemptOutcome in assembly/upstream/retry.ts. */
 export const AttemptOutcome = {
@@ -379,53 +307,6 @@ export class RetryState {
 
 // ── Outlier detection ──────────────────────────────────────────────────────────────────────
 
-type UInt32Value = number | { value?: number };
-const wrapped = (v: UInt32Value | undefined): number | undefined => (typeof v === 'object' ? v.value ?? 0 : v);
-
-/**
- * Istio's applyOutlierDetection (pilot cluster_traffic_policy.go) onto Envoy's defaults
- * (consecutive_5xx 5 enforced 100 %, consecutive_gateway_failure 5 enforced 0 %,
- * consecutive_local_origin_failure 5 enforced 100 %, interval 10 s, base_ejection_time 30 s,
- * max_ejection_percent 10, max_ejection_time max(300 s, base)). Istio writes a value only when
- * the field is set (a percent only when > 0; local-origin only with the split flag and > 0).
- * `undefined` (no outlierDetection) is null: outlier detection off.
- */
-export function outlierSettingsFromIstio(od: {
-  consecutive5xxErrors?: UInt32Value; consecutiveGatewayErrors?: UInt32Value; consecutiveLocalOriginFailures?: UInt32Value;
-  splitExternalLocalOriginErrors?: boolean; interval?: string; baseEjectionTime?: string; maxEjectionPercent?: number; minHealthPercent?: number;
-  consecutiveErrors?: number;
-} | undefined, where = 'outlierDetection'): OutlierSettings | null {
-  if (od === undefined) return null;
-  const s = envoyOutlierDefaults();
-  const c5 = wrapped(od.consecutive5xxErrors);
-  if (c5 !== undefined) {
-    s.consecutive5xx = c5;
-    s.enforceConsecutive5xx = c5 > 0;
-  }
-  const cg = wrapped(od.consecutiveGatewayErrors);
-  if (cg !== undefined) {
-    s.consecutiveGatewayFailure = cg;
-    s.enforceConsecutiveGatewayFailure = cg > 0;
-  }
-  if (od.splitExternalLocalOriginErrors === true) {
-    s.splitExternalLocalOriginErrors = true;
-    const cl = wrapped(od.consecutiveLocalOriginFailures);
-    if (cl !== undefined && cl > 0) s.consecutiveLocalOriginFailure = cl;
-  }
-  if (od.interval !== undefined) s.intervalMs = durationMs(od.interval, `${where}.interval`);
-  if (od.baseEjectionTime !== undefined) s.baseEjectionTimeMs = durationMs(od.baseEjectionTime, `${where}.baseEjectionTime`);
-  if (od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0) s.maxEjectionPercent = Math.min(100, od.maxEjectionPercent);
-  if (od.minHealthPercent !== undefined && od.minHealthPercent >= 0) s.minHealthPercent = Math.min(100, od.minHealthPercent);
-  s.maxEjectionTimeMs = Math.max(ENVOY_MAX_EJECTION_TIME_MS, s.baseEjectionTimeMs);
-  for (const [k, v] of [['interval', s.intervalMs], ['baseEjectionTime', s.baseEjectionTimeMs]] as const) {
-    if (v < 1) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.${k}: must be at least 1ms`);
-  }
-  for (const [k, v] of [['consecutive5xxErrors', s.consecutive5xx], ['consecutiveGatewayErrors', s.consecutiveGatewayFailure], ['consecutiveLocalOriginFailures', s.consecutiveLocalOriginFailure]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UpstreamPolicyError('invalid_setting', 0, `${where}.${k}: ${v} is not a uint32`);
-  }
-  return s;
-}
-
 /** Local-origin results for OutlierDetector.report (values mirror OutlierResult). */
 export const OutlierResult = { ConnectSuccess: 1, ConnectFailed: 2, Timeout: 3, Reset: 4 } as const;
 export type OutlierResultName = keyof typeof OutlierResult;
@@ -487,22 +368,6 @@ export type CbKindName = (typeof CB_KINDS)[number];
 const CB_KIND: Record<CbKindName, number> = { connection: 0, pending: 1, request: 2, retry: 3 };
 
 const U32_MAX = 0xffffffff;
-
-/**
- * Istio's connectionPool to Envoy's thresholds: unset (or 0, which proto3 cannot tell apart)
- * limits stay at Istio's default 2^32-1 (Istio replaces Envoy's 1024/1024/1024/3).
- */
-export function circuitBreakerLimitsFromIstio(cp: { tcp?: { maxConnections?: number }; http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number; maxRetries?: number; maxRequestsPerConnection?: number } } | undefined): CircuitBreakerLimits {
-  const d = istioCircuitBreakerLimits();
-  const pick = (v: number | undefined, unset: number): number => (v !== undefined && v > 0 ? Math.min(v, ISTIO_CIRCUIT_BREAKER_MAX) : unset);
-  return {
-    maxConnections: pick(cp?.tcp?.maxConnections, d.maxConnections),
-    maxPendingRequests: pick(cp?.http?.http1MaxPendingRequests, d.maxPendingRequests),
-    maxRequests: pick(cp?.http?.http2MaxRequests, d.maxRequests),
-    maxRetries: pick(cp?.http?.maxRetries, d.maxRetries),
-    maxRequestsPerConnection: Math.max(d.maxRequestsPerConnection, cp?.http?.maxRequestsPerConnection ?? 0),
-  };
-}
 
 /** A cluster's circuit breaker (limits and counts in the cluster's region). */
 export class CircuitBreaker {

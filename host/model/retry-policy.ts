@@ -19,6 +19,9 @@ export const RETRY_ON_CONDITIONS = [
 ] as const;
 export type RetryOnName = (typeof RETRY_ON_CONDITIONS)[number];
 
+/** At most this many retriable status codes: the core's retry policy record holds 16. */
+export const MAX_RETRIABLE_CODES = 16;
+
 /** A route's retry policy. */
 export interface RetryPolicySpec {
   /** Retries allowed after the first try (Istio `attempts`); 0 disables retries. */

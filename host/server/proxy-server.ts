@@ -5,7 +5,8 @@
 import { Core } from '../core/wasm.js';
 import { RouteTable, requestViewOf } from '../core/router.js';
 import { FaultDice } from '../core/fault.js';
-import { RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { RetryPolicy } from '../core/upstream-policy.js';
+import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
 import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import type { HeaderOps, MeshConfig, Route } from '../model/mesh.js';
@@ -181,7 +182,7 @@ export class ProxyServer {
     let defaultRetry: RetryPolicy | null = null;
     const retryOf = (r: Route): RetryPolicy => {
       if (r.retry === undefined && defaultRetry) return defaultRetry;
-      const p = RetryPolicy.encode(this.#core, r.retry ?? retryPolicyFromIstio(undefined));
+      const p = RetryPolicy.encode(this.#core, r.retry ?? istioDefaultRetryPolicy());
       disposers.push(() => p.free());
       if (r.retry === undefined) defaultRetry = p;
       return p;

@@ -9,7 +9,8 @@ import { ClusterManager, type PickRequest, type EndpointLease } from '../../host
 import { resolveLimits, type Limits } from '../../host/common/limits.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { noHeaderOps, type Cluster, type ClusterPolicy, type LbPolicy, type MeshConfig } from '../../host/model/mesh.js';
-import { circuitBreakerLimitsFromIstio, type OutlierSettings } from '../../host/core/upstream-policy.js';
+import { circuitBreakerLimitsFromIstio } from '../../host/config/translate/circuit-breaker-limits.js';
+import type { OutlierSettings } from '../../host/model/outlier-settings.js';
 import type { HashLbDescriptor } from '../../host/model/hash-lb.js';
 import type { PoolFailure, UpstreamStream } from '../../host/upstream/conn-pool/conn-pool.js';
 

@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { harness, meshOf, req, histogram, attempt, CLUSTER, type Harness } from './cluster-harness.js';
-import { outlierSettingsFromIstio } from '../../host/core/upstream-policy.js';
+import { outlierSettingsFromIstio } from '../../host/config/translate/outlier-settings.js';
 
 let servers: HttpUpstream[] = [];
 let harnesses: Harness[] = [];

@@ -1,21 +1,8 @@
 // Circuit breaker through the Wasm core: Istio's defaults, each resource's overflow counter,
 // Closed/Open states, releases, underflow refused, maxRequestsPerConnection.
 import { describe, test, expect } from 'vitest';
-import { circuitBreakerLimitsFromIstio } from '../../host/core/upstream-policy.js';
+import { istioCircuitBreakerLimits } from '../../host/model/istio-defaults.js';
 import { cluster } from './policy-core.js';
-
-describe('Istio connectionPool → limits', () => {
-  test("unset limits are Istio's 2^32-1; maxRequestsPerConnection 0 is unlimited", () => {
-    expect(circuitBreakerLimitsFromIstio(undefined)).toEqual({
-      maxConnections: 0xffffffff, maxPendingRequests: 0xffffffff, maxRequests: 0xffffffff, maxRetries: 0xffffffff, maxRequestsPerConnection: 0,
-    });
-  });
-
-  test('seed 002 productpage values', () => {
-    expect(circuitBreakerLimitsFromIstio({ tcp: { maxConnections: 50 }, http: { maxRetries: 3, maxRequestsPerConnection: 50, http1MaxPendingRequests: 25, http2MaxRequests: 5 } }))
-      .toEqual({ maxConnections: 50, maxPendingRequests: 25, maxRequests: 5, maxRetries: 3, maxRequestsPerConnection: 50 });
-  });
-});
 
 describe('circuit breaker', () => {
   test('fresh cluster: Istio defaults, everything closed', () => {
@@ -57,7 +44,7 @@ describe('circuit breaker', () => {
   test('lowering a limit below the count: open, remaining 0, releases walk back down', () => {
     const { cs } = cluster(1, 'cb-lower');
     for (let i = 0; i < 5; i++) cs.breaker.tryAcquire('request');
-    cs.breaker.configure({ ...circuitBreakerLimitsFromIstio(undefined), maxRequests: 2 });
+    cs.breaker.configure({ ...istioCircuitBreakerLimits(), maxRequests: 2 });
     expect(cs.breaker.state('request')).toBe('open');
     expect(cs.breaker.remaining('request')).toBe(0);
     for (let i = 4; i >= 2; i--) expect(cs.breaker.release('request')).toBe(i);
@@ -68,7 +55,7 @@ describe('circuit breaker', () => {
 
   test('a limit of 0 allows nothing; release without acquire is an underflow and changes nothing', () => {
     const { cs } = cluster(1, 'cb-zero');
-    cs.breaker.configure({ ...circuitBreakerLimitsFromIstio(undefined), maxPendingRequests: 0 });
+    cs.breaker.configure({ ...istioCircuitBreakerLimits(), maxPendingRequests: 0 });
     expect(cs.breaker.tryAcquire('pending')).toBe(false);
     expect(() => cs.breaker.release('pending')).toThrow(expect.objectContaining({ code: 'underflow' }));
     expect(cs.breaker.active('pending')).toBe(0);
@@ -76,9 +63,9 @@ describe('circuit breaker', () => {
 
   test('maxRequestsPerConnection: 1 disables keep-alive, N allows N requests', () => {
     const { cs } = cluster(1, 'cb-per-conn');
-    cs.breaker.configure({ ...circuitBreakerLimitsFromIstio(undefined), maxRequestsPerConnection: 1 });
+    cs.breaker.configure({ ...istioCircuitBreakerLimits(), maxRequestsPerConnection: 1 });
     expect(cs.breaker.connectionReusable(1)).toBe(false);
-    cs.breaker.configure({ ...circuitBreakerLimitsFromIstio(undefined), maxRequestsPerConnection: 50 });
+    cs.breaker.configure({ ...istioCircuitBreakerLimits(), maxRequestsPerConnection: 50 });
     expect(cs.breaker.connectionReusable(49)).toBe(true);
     expect(cs.breaker.connectionReusable(50)).toBe(false);
   });

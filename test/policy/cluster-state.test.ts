@@ -2,10 +2,11 @@
 // endpoints keeps the ejection state, counters and active requests of the endpoints that remain;
 // growth beyond the region's capacity copies the state; removal releases an ejection.
 import { describe, test, expect } from 'vitest';
-import { ClusterState, ClusterStates, outlierSettingsFromIstio } from '../../host/core/upstream-policy.js';
+import { envoyOutlierDefaults } from '../../host/model/istio-defaults.js';
+import { ClusterState, ClusterStates } from '../../host/core/upstream-policy.js';
 import { core } from './policy-core.js';
 
-const od = { ...outlierSettingsFromIstio({})!, maxEjectionPercent: 100 };
+const od = { ...envoyOutlierDefaults(), maxEjectionPercent: 100 };
 
 describe('ClusterState slots', () => {
   test('state survives a reload: same address, same slot, still ejected, counters kept', () => {

@@ -4,10 +4,9 @@
 // ejections_active gauge out of step with the slots; random acquire/release sequences keep
 // circuit-breaker counts in [0, limit].
 import { describe, test, expect } from 'vitest';
+import { envoyOutlierDefaults, istioCircuitBreakerLimits } from '../../host/model/istio-defaults.js';
 import fc from 'fast-check';
-import {
-  ClusterState, RetryPolicy, circuitBreakerLimitsFromIstio, outlierSettingsFromIstio, CB_KINDS, type CbKindName,
-} from '../../host/core/upstream-policy.js';
+import { ClusterState, RetryPolicy, CB_KINDS, type CbKindName } from '../../host/core/upstream-policy.js';
 import { core } from './policy-core.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';
 
@@ -59,7 +58,7 @@ const outlierSequences = wasmProperty(import.meta.url, 'outlier: random report, 
     const cs = new ClusterState(core(), 'prop', { capacity: 2 });
     try {
       cs.outlier.configure({
-        ...outlierSettingsFromIstio({ interval: '10s', baseEjectionTime: '30s' })!,
+        ...envoyOutlierDefaults(),
         consecutive5xx: c5, enforceConsecutive5xx: c5 > 0, consecutiveGatewayFailure: cg, enforceConsecutiveGatewayFailure: cg > 0,
         consecutiveLocalOriginFailure: 3, splitExternalLocalOriginErrors: split, alwaysEjectOneHost: alwaysOne, maxEjectionPercent: maxPct,
       });
@@ -122,7 +121,7 @@ const breakerSequences = wasmProperty(import.meta.url, 'circuit breaker: random 
       const cs = new ClusterState(core(), 'cbprop', { capacity: 1 });
       try {
         const [maxConnections, maxPendingRequests, maxRequests, maxRetries] = limits as [number, number, number, number];
-        cs.breaker.configure({ ...circuitBreakerLimitsFromIstio(undefined), maxConnections, maxPendingRequests, maxRequests, maxRetries });
+        cs.breaker.configure({ ...istioCircuitBreakerLimits(), maxConnections, maxPendingRequests, maxRequests, maxRetries });
         const limit: Record<CbKindName, number> = { connection: maxConnections, pending: maxPendingRequests, request: maxRequests, retry: maxRetries };
         const model: Record<CbKindName, number> = { connection: 0, pending: 0, request: 0, retry: 0 };
         const refused: Record<CbKindName, number> = { connection: 0, pending: 0, request: 0, retry: 0 };

@@ -2,9 +2,9 @@
 // condition, attempts exhausted, the never-retry cases, backoff bounds and determinism, and the
 // per-request RetryState with the circuit breaker's retry limit.
 import { describe, test, expect } from 'vitest';
-import {
-  RetryPolicy, RetryState, retryPolicyFromIstio, type AttemptResult, type RetryPolicySpec, type RetryOnName,
-} from '../../host/core/upstream-policy.js';
+import { istioDefaultRetryPolicy } from '../../host/model/istio-defaults.js';
+import { RetryPolicy, RetryState, type AttemptResult } from '../../host/core/upstream-policy.js';
+import type { RetryPolicySpec, RetryOnName } from '../../host/model/retry-policy.js';
 import { core, cluster } from './policy-core.js';
 import fc from 'fast-check';
 import { wasmProperty } from '../helpers/wasm-deadline.js';
@@ -14,44 +14,6 @@ function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): R
 }
 
 const status = (s: number, more: Partial<AttemptResult> = {}): AttemptResult => ({ outcome: 'Response', status: s, ...more });
-
-describe('Istio retries → policy', () => {
-  test('no retries block: current Istio default (2 retries, no retriable status code)', () => {
-    expect(retryPolicyFromIstio(undefined)).toEqual({
-      retries: 2,
-      retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
-      retriableStatusCodes: [],
-      perTryTimeoutMs: 0,
-      backoffBaseMs: 25,
-      backoffMaxMs: 250,
-    });
-  });
-
-  test('attempts 0 (or absent in a retries block) disables retries', () => {
-    expect(retryPolicyFromIstio({ attempts: 0 }).retries).toBe(0);
-    expect(retryPolicyFromIstio({ perTryTimeout: '2s' }).retries).toBe(0);
-  });
-
-  test('attempts without retryOn keeps the default conditions; perTryTimeout and backoff parsed', () => {
-    const p = retryPolicyFromIstio({ attempts: 3, perTryTimeout: '2s', backoff: '100ms' });
-    expect(p).toMatchObject({ retries: 3, perTryTimeoutMs: 2000, backoffBaseMs: 100, backoffMaxMs: 1000 });
-    expect(p.retryOn).toContain('connect-failure');
-  });
-
-  test('numeric codes in retryOn become retriable status codes, adding retriable-status-codes', () => {
-    const p = retryPolicyFromIstio({ attempts: 2, retryOn: 'gateway-error, 503 ,connect-failure,429' });
-    expect(p.retryOn).toEqual(['gateway-error', 'connect-failure', 'retriable-status-codes']);
-    expect(p.retriableStatusCodes).toEqual([503, 429]);
-  });
-
-  test('unknown conditions are refused with stable codes', () => {
-    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: '5xx,bogus' }, 'spec.http[0].retries'))
-      .toThrow(expect.objectContaining({ code: 'invalid_retry_on', message: expect.stringContaining('spec.http[0].retries.retryOn: "bogus"') }));
-    // 999 is not a status Go knows, so Istio treats it as a (invalid) condition name.
-    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: '999' })).toThrow(expect.objectContaining({ code: 'invalid_retry_on' }));
-    expect(() => retryPolicyFromIstio({ attempts: 1, retryOn: 'retriable-headers' })).toThrow(expect.objectContaining({ code: 'unsupported_retry_on' }));
-  });
-});
 
 describe('retry decisions', () => {
   test('5xx: any 5xx and every reset kind, not 4xx', () => {
@@ -105,7 +67,7 @@ describe('retry decisions', () => {
   });
 
   test("Istio's default policy: connect failure and refused stream retried, 503 and resets not", () => {
-    const p = RetryPolicy.encode(core(), retryPolicyFromIstio(undefined));
+    const p = RetryPolicy.encode(core(), istioDefaultRetryPolicy());
     expect(p.decide(1, { outcome: 'ConnectFailure' })).toBe('retry');
     expect(p.decide(1, { outcome: 'RefusedStream' })).toBe('retry');
     expect(p.decide(1, status(200, { grpcStatus: 14 }))).toBe('retry');
@@ -118,7 +80,7 @@ describe('retry decisions', () => {
   });
 
   test('attempts: 0 disables; limit exceeded only for a retriable outcome', () => {
-    const off = RetryPolicy.encode(core(), retryPolicyFromIstio({ attempts: 0 }));
+    const off = RetryPolicy.encode(core(), { ...istioDefaultRetryPolicy(), retries: 0 });
     expect(off.decide(1, { outcome: 'ConnectFailure' })).toBe('disabled');
     const p = policy(['5xx'], { retries: 1 });
     expect(p.decide(1, status(503))).toBe('retry');

@@ -8,30 +8,27 @@
 //      connectionPool, outlierDetection, tls: each taken whole, never merged field by field);
 //      when the subset level came from a port entry, all four are taken from it, unset or not.
 // Translation: loadBalancer unset (or simple UNSPECIFIED, or the deprecated LEAST_CONN) is
-// LEAST_REQUEST, Istio's default; consistentHash through compileConsistentHash; connectionPool
+// LEAST_REQUEST, Istio's default; consistentHash through consistentHashFromIstio; connectionPool
 // through circuitBreakerLimitsFromIstio plus the connection settings (connectTimeout default
 // 10 s, http.idleTimeout default 1 h, 0 = none; tcpKeepalive fields unset take Linux's
 // defaults 7200 s / 75 s / 9 probes, as Envoy leaves them to the OS); outlierDetection through
 // outlierSettingsFromIstio (absent: off).
-import type { ConfigIssueCode } from './config-error.js';
-import { parseDuration } from '../common/duration.js';
-import type { ConnectionPoolSpec, DestinationRuleSpec, LoadBalancerSpec, OutlierDetectionSpec, TrafficPolicySpec } from './istio-schemas.js';
-import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
-import type { SourcedResource } from './read-resource.js';
-import { checkClientTls } from './security-checks.js';
-import type { SecurityGate } from './security-gate.js';
+import type { ConfigIssueCode } from '../config-error.js';
+import { parseDuration } from '../../common/duration.js';
+import type { ConnectionPoolSpec, DestinationRuleSpec, LoadBalancerSpec, OutlierDetectionSpec, TrafficPolicySpec } from '../istio-schemas.js';
+import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
+import type { SourcedResource } from '../read-resource.js';
+import { checkClientTls } from '../security-checks.js';
+import type { SecurityGate } from '../security-gate.js';
 import type { LocatedPolicy, SubsetInfo } from './subset-registry.js';
-import type { PathSegment } from './yaml-source.js';
-import type { ClusterPolicy, ConnectionSettings, LbPolicy } from '../model/mesh.js';
-import type { HashLbDescriptor } from '../model/hash-lb.js';
-import { compileConsistentHash, HashLbError } from '../compile/hash-lb.js';
-import { circuitBreakerLimitsFromIstio, outlierSettingsFromIstio, UpstreamPolicyError } from '../core/upstream-policy.js';
-
-export const DEFAULT_LB: LbPolicy = 'LEAST_REQUEST';
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
-/** Linux's keepalive defaults (net.ipv4.tcp_keepalive_time / _intvl / _probes). */
-export const DEFAULT_KEEPALIVE = { timeMs: 7_200_000, intervalMs: 75_000, probes: 9 } as const;
+import type { PathSegment } from '../yaml-source.js';
+import type { ClusterPolicy, ConnectionSettings, LbPolicy } from '../../model/mesh.js';
+import type { HashLbDescriptor } from '../../model/hash-lb.js';
+import { ENVOY_IDLE_TIMEOUT_MS, ISTIO_CONNECT_TIMEOUT_MS, ISTIO_DEFAULT_LB, LINUX_KEEPALIVE } from '../../model/istio-defaults.js';
+import { circuitBreakerLimitsFromIstio } from './circuit-breaker-limits.js';
+import { consistentHashFromIstio, HashLbError } from './consistent-hash.js';
+import { IstioPolicyError } from './istio-policy-error.js';
+import { outlierSettingsFromIstio } from './outlier-settings.js';
 
 const SUB_POLICIES = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls'] as const;
 type SubPolicyKey = (typeof SUB_POLICIES)[number];
@@ -89,13 +86,13 @@ function ms(text: string | undefined, fallback: number): number {
 }
 
 function lbOf(lb: LoadBalancerSpec | undefined): { lb: LbPolicy; hash: HashLbDescriptor | null } {
-  if (lb === undefined) return { lb: DEFAULT_LB, hash: null };
+  if (lb === undefined) return { lb: ISTIO_DEFAULT_LB, hash: null };
   if (lb.simple !== undefined && lb.consistentHash !== undefined) {
     throw new PolicyProblem('invalid_value', ['consistentHash'], 'simple and consistentHash cannot both be set (the load balancer is one of them)');
   }
   if (lb.consistentHash !== undefined) {
     try {
-      return { lb: 'CONSISTENT_HASH', hash: compileConsistentHash(lb.consistentHash, 'loadBalancer') };
+      return { lb: 'CONSISTENT_HASH', hash: consistentHashFromIstio(lb.consistentHash, 'loadBalancer') };
     } catch (e) {
       if (!(e instanceof HashLbError)) throw e;
       throw new PolicyProblem('invalid_value', e.field.split('.'), e.message);
@@ -113,16 +110,16 @@ function lbOf(lb: LoadBalancerSpec | undefined): { lb: LbPolicy; hash: HashLbDes
 }
 
 function connectionOf(cp: ConnectionPoolSpec | undefined): ConnectionSettings {
-  const connectTimeoutMs = ms(cp?.tcp?.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS);
+  const connectTimeoutMs = ms(cp?.tcp?.connectTimeout, ISTIO_CONNECT_TIMEOUT_MS);
   if (cp?.tcp?.connectTimeout !== undefined && connectTimeoutMs < 1) throw new PolicyProblem('invalid_duration', ['tcp', 'connectTimeout'], 'connectTimeout must be at least 1ms');
   const ka = cp?.tcp?.tcpKeepalive;
   return {
     connectTimeoutMs,
-    idleTimeoutMs: ms(cp?.http?.idleTimeout, DEFAULT_IDLE_TIMEOUT_MS),
+    idleTimeoutMs: ms(cp?.http?.idleTimeout, ENVOY_IDLE_TIMEOUT_MS),
     tcpKeepalive: ka === undefined ? null : {
-      timeMs: ms(ka.time, DEFAULT_KEEPALIVE.timeMs),
-      intervalMs: ms(ka.interval, DEFAULT_KEEPALIVE.intervalMs),
-      probes: ka.probes || DEFAULT_KEEPALIVE.probes,
+      timeMs: ms(ka.time, LINUX_KEEPALIVE.timeMs),
+      intervalMs: ms(ka.interval, LINUX_KEEPALIVE.intervalMs),
+      probes: ka.probes || LINUX_KEEPALIVE.probes,
     },
   };
 }
@@ -131,7 +128,7 @@ function outlierOf(od: OutlierDetectionSpec | undefined): ClusterPolicy['outlier
   try {
     return outlierSettingsFromIstio(od, 'outlierDetection');
   } catch (e) {
-    if (!(e instanceof UpstreamPolicyError)) throw e;
+    if (!(e instanceof IstioPolicyError)) throw e;
     // The message names the field (`outlierDetection.interval: ...`).
     const field = /^outlierDetection\.(\w+)/.exec(e.message)?.[1];
     throw new PolicyProblem('invalid_value', field === undefined ? [] : [field], e.message);

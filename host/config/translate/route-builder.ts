@@ -3,16 +3,16 @@
 // actions (route-actions.ts). Also Istio's own validation of a VirtualService (weights, a
 // route per rule), which applies whether or not it is served. Weights are kept as written:
 // the core splits over their total, exactly (assembly/route/weighted.ts).
-import type { ConfigIssue } from './config-error.js';
-import { parseDuration } from '../common/duration.js';
-import type { HeadersSpec, HttpRoute, VirtualServiceSpec } from './istio-schemas.js';
-import { issueAt, warningAt } from './issue-location.js';
+import type { ConfigIssue } from '../config-error.js';
+import { parseDuration } from '../../common/duration.js';
+import type { HeadersSpec, HttpRoute, VirtualServiceSpec } from '../istio-schemas.js';
+import { issueAt, warningAt } from '../issue-location.js';
 import { matchAppliesTo, toRouteMatch } from './match-builder.js';
-import type { SourcedResource } from './read-resource.js';
+import type { SourcedResource } from '../read-resource.js';
 import { routeActionsOf } from './route-actions.js';
 import { resolveCluster, type RouteContext } from './route-context.js';
-import type { PathSegment } from './yaml-source.js';
-import { MAX_ROUTE_WEIGHT_TOTAL, type HeaderOps, type Route, type RouteDestination, type RouteMatch } from '../model/mesh.js';
+import type { PathSegment } from '../yaml-source.js';
+import { MAX_ROUTE_WEIGHT_TOTAL, type HeaderOps, type Route, type RouteDestination, type RouteMatch } from '../../model/mesh.js';
 
 export { resolveGatewayRef, type Binding } from './match-builder.js';
 export { clusterName, type ClusterRef, type RouteContext } from './route-context.js';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { expandHost, intersectHosts, meshDomains } from '../../host/config/host-name.js';
+import { expandHost, intersectHosts, meshDomains } from '../../../host/config/translate/host-name.js';
 
 const known = new Set(['default', 'prod']);
 

@@ -1,11 +1,10 @@
-// compileConsistentHash: Istio's consistentHash → descriptor, defaults from Envoy, and the
+// consistentHashFromIstio: Istio's consistentHash → descriptor, defaults from Envoy, and the
 // validation errors Istio's webhook gives, each with a stable code and the field.
 import { describe, test, expect } from 'vitest';
-import { compileConsistentHash, isPrime, HashLbError, type ConsistentHashPolicy } from '../../host/compile/hash-lb.js';
-import { endpointHashKey } from '../../host/model/hash-lb.js';
+import { consistentHashFromIstio, isPrime, HashLbError, type ConsistentHashPolicy } from '../../../host/config/translate/consistent-hash.js';
 
 const W = 'DestinationRule default/web';
-const compile = (p: ConsistentHashPolicy) => compileConsistentHash(p, W);
+const compile = (p: ConsistentHashPolicy) => consistentHashFromIstio(p, W);
 const fails = (p: ConsistentHashPolicy, code: string, field: string) => {
   try {
     compile(p);
@@ -19,7 +18,7 @@ const fails = (p: ConsistentHashPolicy, code: string, field: string) => {
   throw new Error(`expected ${code}`);
 };
 
-describe('compileConsistentHash: keys', () => {
+describe('consistentHashFromIstio: keys', () => {
   test('httpHeaderName → header key, lower-case; default table: ring hash 1024..8M, stable rebuild', () => {
     expect(compile({ httpHeaderName: 'X-User' })).toEqual({
       key: { kind: 'header', name: 'x-user' },
@@ -60,7 +59,7 @@ describe('compileConsistentHash: keys', () => {
   });
 });
 
-describe('compileConsistentHash: tables', () => {
+describe('consistentHashFromIstio: tables', () => {
   test('maglev with a prime size; default 65537 with a warning when unset', () => {
     expect(compile({ useSourceIp: true, maglev: { tableSize: 251 } }).table).toEqual({ kind: 'maglev', tableSize: 251 });
     const d = compile({ useSourceIp: true, maglev: {} });
@@ -90,11 +89,5 @@ describe('compileConsistentHash: tables', () => {
 
   test("isPrime is Envoy's (1, 2, 3 count as prime; 65537 prime; 5000011 prime)", () => {
     expect([0, 1, 2, 3, 4, 9, 65537, 65536, 5000011].map(isPrime)).toEqual([false, true, true, true, false, false, true, false, true]);
-  });
-
-  test('endpointHashKey prints addresses as Envoy does', () => {
-    expect(endpointHashKey('10.0.0.1', 8080)).toBe('10.0.0.1:8080');
-    expect(endpointHashKey('fd00::1', 80)).toBe('[fd00::1]:80');
-    expect(endpointHashKey('[fd00::1]', 80)).toBe('[fd00::1]:80');
   });
 });

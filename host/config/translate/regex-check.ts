@@ -2,11 +2,11 @@
 // the same compiler the route table uses, so a bad or unsupported regex is a located
 // ConfigIssue instead of a failure when the table is built. Also the capture-group rules of
 // Istio's uriRegexRewrite (`\1`-style references must name a group the pattern has).
-import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { issueAt, type DocumentRef } from './issue-location.js';
-import type { PathSegment } from './yaml-source.js';
-import { compileRegex } from '../compile/regex/compile-regex.js';
-import { RegexCompileError } from '../compile/regex/regex-compile-error.js';
+import type { ConfigIssue, ConfigIssueCode } from '../config-error.js';
+import { issueAt, type DocumentRef } from '../issue-location.js';
+import type { PathSegment } from '../yaml-source.js';
+import { compileRegex } from '../../compile/regex/compile-regex.js';
+import { RegexCompileError } from '../../compile/regex/regex-compile-error.js';
 
 /**
  * Compiles `pattern` and records an issue at `path` when it is empty (Istio: "regex string

@@ -2,15 +2,15 @@
 // subsets known, the proxy's identity, and the clusters routes name — resolved from an Istio
 // Destination the way Istio names them, so resolution can emit each one even when nothing
 // defines it (no endpoints: 503 at runtime, as in Istio).
-import type { ConfigIssue } from './config-error.js';
+import type { ConfigIssue } from '../config-error.js';
 import { expandHost } from './host-name.js';
-import type { DestinationSpec } from './istio-schemas.js';
-import { issueAt, warningAt } from './issue-location.js';
+import type { DestinationSpec } from '../istio-schemas.js';
+import { issueAt, warningAt } from '../issue-location.js';
 import type { ProxyIdentity } from './match-builder.js';
-import type { SourcedResource } from './read-resource.js';
+import type { SourcedResource } from '../read-resource.js';
 import type { ServiceHost } from './service-registry.js';
 import type { SubsetRegistry } from './subset-registry.js';
-import type { PathSegment } from './yaml-source.js';
+import type { PathSegment } from '../yaml-source.js';
 
 /** A cluster a route names, so resolution can emit it even when nothing defines it. */
 export interface ClusterRef {

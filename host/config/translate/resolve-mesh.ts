@@ -2,13 +2,13 @@
 // VirtualServices bound to one Gateway, on the hosts both agree on; mesh mode serves those
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
-import type { ConfigIssue } from './config-error.js';
+import type { ConfigIssue } from '../config-error.js';
 import { expandHost, intersectHosts, meshDomains } from './host-name.js';
-import type { GatewaySpec, VirtualServiceSpec } from './istio-schemas.js';
-import { issueAt, warningAt } from './issue-location.js';
-import type { LoadOptions } from './loaded-config.js';
-import { DEFAULT_NAMESPACE } from './loaded-config.js';
-import type { SourcedResource } from './read-resource.js';
+import type { GatewaySpec, VirtualServiceSpec } from '../istio-schemas.js';
+import { issueAt, warningAt } from '../issue-location.js';
+import type { LoadOptions } from '../loaded-config.js';
+import { DEFAULT_NAMESPACE } from '../loaded-config.js';
+import type { SourcedResource } from '../read-resource.js';
 import {
   appliesToMesh,
   buildRoutes,
@@ -22,11 +22,11 @@ import {
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
-import { unservedFieldWarnings } from './unserved-fields.js';
-import { checkGatewayTls, checkSecurityResource } from './security-checks.js';
-import type { SecurityGate } from './security-gate.js';
-import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../model/mesh.js';
-import { retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { unservedFieldWarnings } from '../unserved-fields.js';
+import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
+import type { SecurityGate } from '../security-gate.js';
+import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
+import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 
 /** Gateway server protocols whose requests are plain HTTP the proxy can route. */
 const HTTP_SERVER_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
@@ -203,7 +203,7 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
           requestHeaders: noHeaderOps(),
           responseHeaders: noHeaderOps(),
           timeoutMs: null,
-          retry: retryPolicyFromIstio(undefined),
+          retry: istioDefaultRetryPolicy(),
         },
       ],
     };

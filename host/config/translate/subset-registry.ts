@@ -3,12 +3,12 @@
 // that exact host, else the most specific wildcard. Several rules for one host merge as
 // Istio merges them: subsets by name (here the later definition wins, with a warning), and
 // the service-level trafficPolicy of the first rule that has one (Istio's mergeDestinationRule).
-import type { ConfigIssue } from './config-error.js';
+import type { ConfigIssue } from '../config-error.js';
 import { expandHost, hostCovers } from './host-name.js';
-import type { DestinationRuleSpec, TrafficPolicySpec } from './istio-schemas.js';
-import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
-import type { SourcedResource } from './read-resource.js';
-import type { PathSegment } from './yaml-source.js';
+import type { DestinationRuleSpec, TrafficPolicySpec } from '../istio-schemas.js';
+import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
+import type { SourcedResource } from '../read-resource.js';
+import type { PathSegment } from '../yaml-source.js';
 
 export interface SubsetInfo {
   name: string;

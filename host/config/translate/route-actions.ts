@@ -2,17 +2,19 @@
 // rewrite, redirect, direct response, CORS, fault injection, mirrors and the retry policy.
 // Istio's validation for each is applied here (errors located on the field), and its
 // translation to Envoy decides the defaults (noted where they are not obvious).
-import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { parseDuration } from '../common/duration.js';
-import type { HttpRoute, StringMatchSpec } from './istio-schemas.js';
-import { issueAt, warningAt } from './issue-location.js';
-import type { SourcedResource } from './read-resource.js';
+import type { ConfigIssue, ConfigIssueCode } from '../config-error.js';
+import { parseDuration } from '../../common/duration.js';
+import type { HttpRoute, StringMatchSpec } from '../istio-schemas.js';
+import { issueAt, warningAt } from '../issue-location.js';
+import type { SourcedResource } from '../read-resource.js';
 import { captureGroupCount, checkRegex, rewriteReferenceError } from './regex-check.js';
 import { resolveCluster, type RouteContext } from './route-context.js';
-import type { PathSegment } from './yaml-source.js';
-import type { CorsPolicy, DirectResponse, FaultPolicy, MirrorPolicy, Redirect, Rewrite, StringMatch } from '../model/mesh.js';
-import type { RetryPolicySpec } from '../model/retry-policy.js';
-import { retryPolicyFromIstio, UpstreamPolicyError } from '../core/upstream-policy.js';
+import type { PathSegment } from '../yaml-source.js';
+import type { CorsPolicy, DirectResponse, FaultPolicy, MirrorPolicy, Redirect, Rewrite, StringMatch } from '../../model/mesh.js';
+import type { RetryPolicySpec } from '../../model/retry-policy.js';
+import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
+import { IstioPolicyError } from './istio-policy-error.js';
+import { retryPolicyFromIstio } from './retry-policy.js';
 
 /** Istio's direct-response body warning threshold (validation warns above 1 MB). */
 const DIRECT_RESPONSE_WARN_BYTES = 1024 * 1024;
@@ -253,9 +255,9 @@ function retryOf(rule: HttpRoute, base: PathSegment[], vs: SourcedResource, ctx:
   try {
     return retryPolicyFromIstio(rule.retries, 'retries');
   } catch (e) {
-    if (!(e instanceof UpstreamPolicyError)) throw e;
+    if (!(e instanceof IstioPolicyError)) throw e;
     ctx.issues.push(issueAt(vs.ref, RETRY_ISSUE_CODE[e.code] ?? 'invalid_value', path, e.message));
-    return retryPolicyFromIstio(undefined);
+    return istioDefaultRetryPolicy();
   } finally {
     for (const key of ['retryRemoteLocalities', 'retryIgnorePreviousHosts'] as const) {
       if (rule.retries?.[key] !== undefined) ctx.warnings.push(warningAt(vs.ref, [...path, key], 'is not served yet'));

@@ -2,13 +2,13 @@
 // request become match fields (regexes compiled now, so a bad one is a located error), and
 // conditions about the proxy itself — sourceLabels, sourceNamespace, gateways — are decided
 // here, so a block that cannot apply to this proxy is dropped before it reaches the model.
-import type { ConfigIssue } from './config-error.js';
-import type { HttpMatchRequest, StringMatchSpec } from './istio-schemas.js';
-import { issueAt } from './issue-location.js';
-import type { SourcedResource } from './read-resource.js';
+import type { ConfigIssue } from '../config-error.js';
+import type { HttpMatchRequest, StringMatchSpec } from '../istio-schemas.js';
+import { issueAt } from '../issue-location.js';
+import type { SourcedResource } from '../read-resource.js';
 import { checkRegex } from './regex-check.js';
-import type { PathSegment } from './yaml-source.js';
-import type { HeaderMatch, QueryParamMatch, RouteMatch, StringMatch } from '../model/mesh.js';
+import type { PathSegment } from '../yaml-source.js';
+import type { HeaderMatch, QueryParamMatch, RouteMatch, StringMatch } from '../../model/mesh.js';
 
 /** Which proxy the routes are built for: a named Gateway or the mesh's sidecars. */
 export type Binding = { kind: 'gateway'; namespace: string; name: string } | { kind: 'mesh' };

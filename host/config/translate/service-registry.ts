@@ -1,13 +1,13 @@
 // The services we know without Kubernetes: every ServiceEntry host with its ports and its
 // workloads — inline endpoints and the WorkloadEntries its workloadSelector picks — and the
 // endpoints of one service port, where a workload's `ports` map the port's name to its own.
-import type { ConfigIssue } from './config-error.js';
+import type { ConfigIssue } from '../config-error.js';
 import { expandHost } from './host-name.js';
-import type { ServiceEntrySpec, ServicePortSpec, WorkloadEntrySpec } from './istio-schemas.js';
-import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
-import type { SourcedResource } from './read-resource.js';
-import type { Endpoint } from '../model/mesh.js';
-import type { PathSegment } from './yaml-source.js';
+import type { ServiceEntrySpec, ServicePortSpec, WorkloadEntrySpec } from '../istio-schemas.js';
+import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
+import type { SourcedResource } from '../read-resource.js';
+import type { Endpoint } from '../../model/mesh.js';
+import type { PathSegment } from '../yaml-source.js';
 
 export interface Workload {
   address: string;

@@ -1,11 +1,11 @@
-// Compiles an Istio DestinationRule `loadBalancer.consistentHash` into a hash-LB descriptor:
+// Translates an Istio DestinationRule `loadBalancer.consistentHash` into the model's hash-LB descriptor:
 // which request value is hashed (header, cookie, client IP, query parameter) and which table
 // picks the endpoint (ring hash or Maglev, with Envoy's sizes). Pure; bad input throws
 // HashLbError with a stable code. Istio's validation (pilot/pkg/config/validation) and its
 // translation to Envoy (cluster builder, route hash policy) decide the rules mirrored here.
-import { parseDuration } from '../common/duration.js';
-import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../model/istio-defaults.js';
-import type { HashKeySource, HashLbDescriptor, HashTableSpec } from '../model/hash-lb.js';
+import { parseDuration } from '../../common/duration.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../../model/istio-defaults.js';
+import type { HashKeySource, HashLbDescriptor, HashTableSpec } from '../../model/hash-lb.js';
 
 /** The consistentHash block as Istio's API spells it (networking/v1alpha3 LoadBalancerSettings). */
 export interface ConsistentHashPolicy {
@@ -64,7 +64,7 @@ export function isPrime(x: number): boolean {
 }
 
 /** Compiles `policy` (from the DestinationRule named by `where`) into a descriptor. */
-export function compileConsistentHash(policy: ConsistentHashPolicy, where: string): HashLbDescriptor {
+export function consistentHashFromIstio(policy: ConsistentHashPolicy, where: string): HashLbDescriptor {
   const fail = (code: HashLbErrorCode, field: string, why: string): never => {
     throw new HashLbError(code, where, `consistentHash.${field}`, `${where}: consistentHash.${field} ${why} (${code})`);
   };
