@@ -5,7 +5,7 @@
 import { Core } from '../core/wasm.js';
 import { RouteTable, requestViewOf } from '../core/router.js';
 import { FaultDice } from '../core/fault.js';
-import { RetryPolicy } from '../core/upstream-policy.js';
+import { RetryPolicy } from '../core/upstream/retry.js';
 import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
 import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec.js';
 import { compileRouteTable } from '../compile/route-table.js';

@@ -8,7 +8,8 @@
 import type { Core } from '../core/wasm.js';
 import type { RouteTable } from '../core/router.js';
 import { HashBalancer, hashKey } from '../core/hash-balancer.js';
-import { ClusterStates, OutlierResult, UPSTREAM_COUNTERS, type ClusterState } from '../core/upstream-policy.js';
+import { ClusterStates, UPSTREAM_COUNTERS, type ClusterState } from '../core/upstream/cluster-state.js';
+import { OutlierResult } from '../core/upstream/outlier.js';
 import type { CircuitBreakerLimits } from '../model/circuit-breaker-limits.js';
 import type { OutlierSettings } from '../model/outlier-settings.js';
 import { endpointHashKey, type HashLbDescriptor, type HashKeySource } from '../model/hash-lb.js';
@@ -44,7 +45,7 @@ export interface PickRequest {
 
 /**
  * How one attempt on an endpoint ended, as outlier detection counts it (the retry decision's
- * input is another type: AttemptOutcome in core/upstream-policy.ts).
+ * input is another type: AttemptOutcome in core/upstream/retry.ts).
  */
 export type OutlierOutcome =
   /** The HTTP status of the response head. */

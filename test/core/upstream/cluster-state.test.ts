@@ -2,9 +2,9 @@
 // endpoints keeps the ejection state, counters and active requests of the endpoints that remain;
 // growth beyond the region's capacity copies the state; removal releases an ejection.
 import { describe, test, expect } from 'vitest';
-import { envoyOutlierDefaults } from '../../host/model/istio-defaults.js';
-import { ClusterState, ClusterStates } from '../../host/core/upstream-policy.js';
-import { core } from './policy-core.js';
+import { envoyOutlierDefaults } from '../../../host/model/istio-defaults.js';
+import { ClusterState, ClusterStates } from '../../../host/core/upstream/cluster-state.js';
+import { core } from './upstream-core.js';
 
 const od = { ...envoyOutlierDefaults(), maxEjectionPercent: 100 };
 

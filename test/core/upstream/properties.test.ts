@@ -4,11 +4,13 @@
 // ejections_active gauge out of step with the slots; random acquire/release sequences keep
 // circuit-breaker counts in [0, limit].
 import { describe, test, expect } from 'vitest';
-import { envoyOutlierDefaults, istioCircuitBreakerLimits } from '../../host/model/istio-defaults.js';
+import { envoyOutlierDefaults, istioCircuitBreakerLimits } from '../../../host/model/istio-defaults.js';
 import fc from 'fast-check';
-import { ClusterState, RetryPolicy, CB_KINDS, type CbKindName } from '../../host/core/upstream-policy.js';
-import { core } from './policy-core.js';
-import { wasmProperty } from '../helpers/wasm-deadline.js';
+import { ClusterState } from '../../../host/core/upstream/cluster-state.js';
+import { RetryPolicy } from '../../../host/core/upstream/retry.js';
+import { CB_KINDS, type CbKindName } from '../../../host/core/upstream/circuit-breaker.js';
+import { core } from './upstream-core.js';
+import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 // Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
 const backoffBounds = wasmProperty(import.meta.url, 'backoff: waits within the interval and the cap', () => [

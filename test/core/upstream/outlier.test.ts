@@ -3,9 +3,9 @@
 // maxEjectionPercent (Envoy's rounding: 10 % of 3 hosts ejects none), gateway and local-origin
 // detectors, panic at minHealthPercent, Istio's defaults.
 import { describe, test, expect } from 'vitest';
-import { envoyOutlierDefaults } from '../../host/model/istio-defaults.js';
-import type { OutlierSettings } from '../../host/model/outlier-settings.js';
-import { cluster, FakeClock } from './policy-core.js';
+import { envoyOutlierDefaults } from '../../../host/model/istio-defaults.js';
+import type { OutlierSettings } from '../../../host/model/outlier-settings.js';
+import { cluster, FakeClock } from './upstream-core.js';
 
 const base = (over: Partial<OutlierSettings> = {}): OutlierSettings => ({
   ...envoyOutlierDefaults(),

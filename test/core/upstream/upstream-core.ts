@@ -1,7 +1,7 @@
-// One Core per test file for the upstream-policy suites, and a fake clock: every policy call
-// takes the time as a parameter, so tests move time by hand instead of waiting.
-import { Core } from '../../host/core/wasm.js';
-import { ClusterState } from '../../host/core/upstream-policy.js';
+// One Core per test file for the upstream binding suites (test/core/upstream, test/router), and
+// a fake clock: every policy call takes the time as a parameter, so tests move time by hand.
+import { Core } from '../../../host/core/wasm.js';
+import { ClusterState } from '../../../host/core/upstream/cluster-state.js';
 
 let shared: Core | undefined;
 

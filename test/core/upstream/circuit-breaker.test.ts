@@ -1,8 +1,8 @@
 // Circuit breaker through the Wasm core: Istio's defaults, each resource's overflow counter,
 // Closed/Open states, releases, underflow refused, maxRequestsPerConnection.
 import { describe, test, expect } from 'vitest';
-import { istioCircuitBreakerLimits } from '../../host/model/istio-defaults.js';
-import { cluster } from './policy-core.js';
+import { istioCircuitBreakerLimits } from '../../../host/model/istio-defaults.js';
+import { cluster } from './upstream-core.js';
 
 describe('circuit breaker', () => {
   test('fresh cluster: Istio defaults, everything closed', () => {
