@@ -1,13 +1,13 @@
 // The retry bookkeeping of one request over the core's decisions: attempt count, the circuit
 // breaker's retry unit held and released, retry stats, and overflow at maxRetries.
 import { describe, test, expect } from 'vitest';
-import { RetryPolicy, type AttemptResult } from '../../host/core/upstream/retry.js';
+import type { AttemptResult, RetryPolicy } from '../../host/core/upstream/retry.js';
 import { RetryState } from '../../host/router/retry-state.js';
 import type { RetryPolicySpec, RetryOnName } from '../../host/model/retry-policy.js';
-import { core, cluster } from '../core/upstream/upstream-core.js';
+import { cluster, loadRetryPolicy } from '../core/upstream/upstream-core.js';
 
 function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): RetryPolicy {
-  return RetryPolicy.encode(core(), { retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra });
+  return loadRetryPolicy({ retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra }).policy;
 }
 
 const status = (s: number, more: Partial<AttemptResult> = {}): AttemptResult => ({ outcome: 'Response', status: s, ...more });

@@ -1,14 +1,23 @@
 // Retry decisions (assembly/upstream/retry.ts): the retry policy record's layout and retryOn
-// bits, how an attempt ended, and a route's policy record in a core's memory, whose decide()
-// is the core's answer for one attempt.
+// bits, how an attempt ended, and a version's policy records loaded into a core's memory, each
+// route's decide() being the core's answer for one attempt.
 import type { Core } from '../wasm.js';
-import { MAX_RETRIABLE_CODES, type RetryOnName, type RetryPolicySpec } from '../../model/retry-policy.js';
+import { MAX_RETRIABLE_CODES, RETRY_ON_CONDITIONS, type RetryOnName, type RetryPolicySpec } from '../../model/retry-policy.js';
 import { UpstreamLayout, upstreamExports, type UpstreamExports } from './upstream-exports.js';
 import { check, UpstreamPolicyError, UpstreamStatus } from './upstream-status.js';
 
-// ── Policy record (mirrors assembly/upstream/retry.ts; checked once per core) ───────────────
+// ── Policy record (mirrors assembly/upstream/retry.ts; size, magic and code count checked once
+// per core; host/compile/retry-policies.ts writes records with these) ───────────────────────
 export const RETRY_POLICY_SIZE = 96;
 export const RETRY_POLICY_MAGIC = 0x50524d57;
+export const RP_MAGIC = 0;
+export const RP_RETRIES = 4;
+export const RP_RETRY_ON = 8;
+export const RP_PER_TRY_TIMEOUT_MS = 12;
+export const RP_BACKOFF_BASE_MS = 16;
+export const RP_BACKOFF_MAX_MS = 20;
+export const RP_CODE_COUNT = 24;
+export const RP_CODES = 32;
 
 const LAYOUT = [
   [UpstreamLayout.RetryPolicySize, RETRY_POLICY_SIZE],
@@ -66,61 +75,109 @@ export interface AttemptResult {
   routeTimeoutMs?: number;
 }
 
-/** A route's retry policy record in a core's memory. */
-export class RetryPolicy {
-  readonly spec: Readonly<RetryPolicySpec>;
+/**
+ * One config version's retry policy records in a core's memory: the bytes host/compile wrote
+ * (compileRetryPolicies), copied in with one allocation and checked record by record by the
+ * core, then shared by every route that names a record. Freed as a whole with the version.
+ */
+export class RetryPolicies {
   readonly #x: UpstreamExports;
+  readonly #policies: RetryPolicy[] = [];
   #ptr: number;
+  #released = false;
 
-  private constructor(x: UpstreamExports, ptr: number, spec: RetryPolicySpec) {
+  private constructor(x: UpstreamExports, ptr: number) {
     this.#x = x;
     this.#ptr = ptr;
+  }
+
+  /**
+   * Copies `records` (whole RETRY_POLICY_SIZE-byte records) into `core`'s memory and has the
+   * core check each one. @throws UpstreamPolicyError when the core refuses one (the memory is
+   * freed first), or 'bad_value' when the bytes are not whole records.
+   */
+  static load(core: Core, records: Uint8Array): RetryPolicies {
+    const x = upstreamExports(core, 'retry', LAYOUT);
+    if (records.length % RETRY_POLICY_SIZE !== 0) {
+      throw new UpstreamPolicyError('bad_value', 0, `retry policy records: ${records.length} bytes is not a whole number of ${RETRY_POLICY_SIZE}-byte records`);
+    }
+    const count = records.length / RETRY_POLICY_SIZE;
+    const ptr = count === 0 ? 0 : x.alloc(records.length);
+    if (count > 0) core.u8.set(records, ptr); // after alloc, which may have grown memory
+    for (let i = 0; i < count; i++) {
+      const status = x.retry_policy_check(ptr + i * RETRY_POLICY_SIZE);
+      if (status !== UpstreamStatus.Ok) {
+        x.free(ptr);
+        check(status, `retry policy record ${i} refused by the core`);
+      }
+    }
+    const set = new RetryPolicies(x, ptr);
+    const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let i = 0; i < count; i++) set.#policies.push(new RetryPolicy(set, ptr + i * RETRY_POLICY_SIZE, decodeRecord(dv, i * RETRY_POLICY_SIZE)));
+    return set;
+  }
+
+  get count(): number {
+    return this.#policies.length;
+  }
+
+  /** Record `i`'s policy. */
+  at(i: number): RetryPolicy {
+    const p = this.#policies[i];
+    if (p === undefined) throw new UpstreamPolicyError('bad_value', 0, `retry policy record ${i} of ${this.#policies.length}`);
+    return p;
+  }
+
+  /** @internal the exports, for the policies' decisions. */
+  get exports(): UpstreamExports {
+    if (this.#released) throw new UpstreamPolicyError('released', 0, 'retry policy');
+    return this.#x;
+  }
+
+  /** Frees every record (the version that used them is retired). */
+  free(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#ptr !== 0) this.#x.free(this.#ptr);
+    this.#ptr = 0;
+  }
+}
+
+/** The RetryPolicySpec a record holds (what the core decides with; for the data path and tests). */
+function decodeRecord(dv: DataView, at: number): RetryPolicySpec {
+  const bits = dv.getUint32(at + RP_RETRY_ON, true);
+  const codes: number[] = [];
+  for (let i = 0, n = dv.getUint32(at + RP_CODE_COUNT, true); i < n; i++) codes.push(dv.getUint32(at + RP_CODES + i * 4, true));
+  return {
+    retries: dv.getUint32(at + RP_RETRIES, true),
+    retryOn: RETRY_ON_CONDITIONS.filter((name) => (bits & RETRY_ON[name]) !== 0),
+    retriableStatusCodes: codes,
+    perTryTimeoutMs: dv.getUint32(at + RP_PER_TRY_TIMEOUT_MS, true),
+    backoffBaseMs: dv.getUint32(at + RP_BACKOFF_BASE_MS, true),
+    backoffMaxMs: dv.getUint32(at + RP_BACKOFF_MAX_MS, true),
+  };
+}
+
+/** A route's retry policy: one record of a loaded RetryPolicies. */
+export class RetryPolicy {
+  /** The record's contents (perTryTimeoutMs arms the data path's per-try timer). */
+  readonly spec: Readonly<RetryPolicySpec>;
+  /** The record's address in linear memory. */
+  readonly address: number;
+  readonly #set: RetryPolicies;
+
+  /** @internal made by RetryPolicies.load. */
+  constructor(set: RetryPolicies, address: number, spec: RetryPolicySpec) {
+    this.#set = set;
+    this.address = address;
     this.spec = spec;
   }
 
-  /** Writes `spec` into `core`'s memory and has the core check it. */
-  static encode(core: Core, spec: RetryPolicySpec): RetryPolicy {
-    const x = upstreamExports(core, 'retry', LAYOUT);
-    let bits = 0;
-    for (const name of spec.retryOn) bits |= RETRY_ON[name];
-    const u32 = [spec.retries, spec.perTryTimeoutMs, spec.backoffBaseMs, spec.backoffMaxMs, spec.retriableStatusCodes.length, ...spec.retriableStatusCodes];
-    for (const v of u32) {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UpstreamPolicyError('invalid_setting', 0, `retry policy value ${v}`);
-    }
-    if (spec.retriableStatusCodes.length > MAX_RETRIABLE_CODES) throw new UpstreamPolicyError('invalid_setting', 0, `more than ${MAX_RETRIABLE_CODES} retriable status codes`);
-    const ptr = x.alloc(RETRY_POLICY_SIZE);
-    const dv = core.view;
-    dv.setUint32(ptr, RETRY_POLICY_MAGIC, true);
-    dv.setUint32(ptr + 4, spec.retries, true);
-    dv.setUint32(ptr + 8, bits >>> 0, true);
-    dv.setUint32(ptr + 12, spec.perTryTimeoutMs, true);
-    dv.setUint32(ptr + 16, spec.backoffBaseMs, true);
-    dv.setUint32(ptr + 20, spec.backoffMaxMs, true);
-    dv.setUint32(ptr + 24, spec.retriableStatusCodes.length, true);
-    dv.setUint32(ptr + 28, 0, true);
-    for (let i = 0; i < MAX_RETRIABLE_CODES; i++) dv.setUint32(ptr + 32 + i * 4, spec.retriableStatusCodes[i] ?? 0, true);
-    const status = x.retry_policy_check(ptr);
-    if (status !== UpstreamStatus.Ok) {
-      x.free(ptr);
-      check(status, 'retry policy refused by the core');
-    }
-    return new RetryPolicy(x, ptr, { ...spec, retryOn: [...spec.retryOn], retriableStatusCodes: [...spec.retriableStatusCodes] });
-  }
-
-  get address(): number {
-    return this.#ptr;
-  }
-
-  /** The core's decision for attempt number `attempt` (1 = first try) that ended as `r`. */
+  /** The core's decision for attempt number `attempt` (1 = first try) that ended as `r`. @throws 'released' once its version was freed. */
   decide(attempt: number, r: AttemptResult): Exclude<RetryDecisionName, 'overflow'> {
-    if (this.#ptr === 0) throw new UpstreamPolicyError('released', 0, 'retry policy');
+    const x = this.#set.exports;
     const flags = (r.responseStarted ? 1 : 0) | (r.bodyNotBuffered ? 2 : 0) | (r.rateLimited ? 4 : 0);
-    const d = this.#x.retry_decide(this.#ptr, attempt, AttemptOutcome[r.outcome], r.status ?? 0, r.grpcStatus ?? -1, flags, r.elapsedMs ?? 0, r.routeTimeoutMs ?? 0);
+    const d = x.retry_decide(this.address, attempt, AttemptOutcome[r.outcome], r.status ?? 0, r.grpcStatus ?? -1, flags, r.elapsedMs ?? 0, r.routeTimeoutMs ?? 0);
     return RETRY_DECISIONS[check(d, `retry decision for attempt ${attempt}`)]!;
-  }
-
-  free(): void {
-    if (this.#ptr !== 0) this.#x.free(this.#ptr);
-    this.#ptr = 0;
   }
 }

@@ -7,9 +7,8 @@ import { describe, test, expect } from 'vitest';
 import { envoyOutlierDefaults, istioCircuitBreakerLimits } from '../../../host/model/istio-defaults.js';
 import fc from 'fast-check';
 import { ClusterState } from '../../../host/core/upstream/cluster-state.js';
-import { RetryPolicy } from '../../../host/core/upstream/retry.js';
 import { CB_KINDS, type CbKindName } from '../../../host/core/upstream/circuit-breaker.js';
-import { core } from './upstream-core.js';
+import { core, loadRetryPolicy } from './upstream-core.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 // Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
@@ -17,7 +16,7 @@ const backoffBounds = wasmProperty(import.meta.url, 'backoff: waits within the i
   fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 0xffffffff }), (base: number, factor: number, retry: number, seed: number) => {
     const max = base * factor;
     const cs = new ClusterState(core(), 'bk', { capacity: 1, seed });
-    const p = RetryPolicy.encode(core(), { retries: 5, retryOn: ['5xx'], retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: base, backoffMaxMs: max });
+    const { set, policy: p } = loadRetryPolicy({ retries: 5, retryOn: ['5xx'], retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: base, backoffMaxMs: max });
     try {
       // Envoy's interval, modelled here: doubles while below max/2 (integer division), then
       // jumps to max. (So it can exceed base × 2^(n-1): base 1, max 17 gives 1,2,4,8,17.)
@@ -31,7 +30,7 @@ const backoffBounds = wasmProperty(import.meta.url, 'backoff: waits within the i
         expect(ms).toBeLessThan(interval);
       }
     } finally {
-      p.free();
+      set.free();
       cs.free();
     }
   },

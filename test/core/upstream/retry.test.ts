@@ -3,14 +3,14 @@
 // (Istio's translation: test/config/translate/retry-policy.test.ts; RetryState: test/router).
 import { describe, test, expect } from 'vitest';
 import { istioDefaultRetryPolicy } from '../../../host/model/istio-defaults.js';
-import { RetryPolicy, type AttemptResult } from '../../../host/core/upstream/retry.js';
+import type { AttemptResult, RetryPolicy } from '../../../host/core/upstream/retry.js';
 import type { RetryPolicySpec, RetryOnName } from '../../../host/model/retry-policy.js';
-import { core, cluster } from './upstream-core.js';
+import { core, cluster, loadRetryPolicy } from './upstream-core.js';
 import fc from 'fast-check';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): RetryPolicy {
-  return RetryPolicy.encode(core(), { retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra });
+  return loadRetryPolicy({ retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra }).policy;
 }
 
 const status = (s: number, more: Partial<AttemptResult> = {}): AttemptResult => ({ outcome: 'Response', status: s, ...more });
@@ -67,7 +67,7 @@ describe('retry decisions', () => {
   });
 
   test("Istio's default policy: connect failure and refused stream retried, 503 and resets not", () => {
-    const p = RetryPolicy.encode(core(), istioDefaultRetryPolicy());
+    const p = loadRetryPolicy(istioDefaultRetryPolicy()).policy;
     expect(p.decide(1, { outcome: 'ConnectFailure' })).toBe('retry');
     expect(p.decide(1, { outcome: 'RefusedStream' })).toBe('retry');
     expect(p.decide(1, status(200, { grpcStatus: 14 }))).toBe('retry');
@@ -80,7 +80,7 @@ describe('retry decisions', () => {
   });
 
   test('attempts: 0 disables; limit exceeded only for a retriable outcome', () => {
-    const off = RetryPolicy.encode(core(), { ...istioDefaultRetryPolicy(), retries: 0 });
+    const off = loadRetryPolicy({ ...istioDefaultRetryPolicy(), retries: 0 }).policy;
     expect(off.decide(1, { outcome: 'ConnectFailure' })).toBe('disabled');
     const p = policy(['5xx'], { retries: 1 });
     expect(p.decide(1, status(503))).toBe('retry');
@@ -102,11 +102,11 @@ describe('retry decisions', () => {
   });
 
   test('bad calls are refused by the core with stable codes', () => {
-    const p = policy(['5xx']);
+    const { set, policy: p } = loadRetryPolicy({ retries: 3, retryOn: ['5xx'], retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250 });
     expect(() => p.decide(0, status(503))).toThrow(expect.objectContaining({ code: 'bad_value' }));
-    expect(() => RetryPolicy.encode(core(), { ...p.spec, retryOn: [...p.spec.retryOn], retriableStatusCodes: [], backoffBaseMs: 0 }))
+    expect(() => loadRetryPolicy({ ...p.spec, retryOn: [...p.spec.retryOn], retriableStatusCodes: [], backoffBaseMs: 0 }))
       .toThrow(expect.objectContaining({ code: 'bad_value' }));
-    p.free();
+    set.free();
     expect(() => p.decide(1, status(503))).toThrow(expect.objectContaining({ code: 'released' }));
   });
 });
@@ -120,7 +120,7 @@ type Raw = Record<string, (...a: number[]) => number>;
 const recordCorruption = wasmProperty(import.meta.url, 'random corruption of a retry policy record', () => {
   const c = core();
   const x = c.exports as unknown as Raw;
-  const good = RetryPolicy.encode(c, { retries: 3, retryOn: ['5xx', 'retriable-status-codes', 'unavailable'], retriableStatusCodes: [409, 429], perTryTimeoutMs: 100, backoffBaseMs: 25, backoffMaxMs: 250 });
+  const good = loadRetryPolicy({ retries: 3, retryOn: ['5xx', 'retriable-status-codes', 'unavailable'], retriableStatusCodes: [409, 429], perTryTimeoutMs: 100, backoffBaseMs: 25, backoffMaxMs: 250 }, c).policy;
   const bytes = c.u8.slice(good.address, good.address + x.upstream_layout!(6));
   const cs = x.alloc!(x.cluster_state_size!(1));
   x.cluster_state_init!(cs, 1, 7);
