@@ -8,7 +8,7 @@
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
-import type { HeadOverrides } from '../core/codec.js';
+import type { HeadOverrides } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';
 import type { AttemptOutcomeName, AttemptResult, RetryPolicy } from '../core/upstream/retry.js';
 import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';

@@ -1,9 +1,9 @@
 // The chunked body decoder through the real binding: sizes, extensions, trailers, every
 // split point, the span table limit, and malformed input (stable codes).
 import { describe, test, expect } from 'vitest';
-import { ChunkedDecoder } from '../../host/core/codec.js';
-import { statusEntry, STATUS_OK } from '../../host/core/status.js';
-import { testCore, bytes, text } from './codec-helpers.js';
+import { ChunkedDecoder } from '../../../host/core/codec/chunked-decoder.js';
+import { statusEntry, STATUS_OK } from '../../../host/core/status.js';
+import { testCore, bytes, text } from '../../codec/codec-helpers.js';
 
 interface Decoded {
   status: string;
