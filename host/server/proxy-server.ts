@@ -4,8 +4,9 @@
 // and header edits, the clusters — and swaps it in atomically; what the CLI, the admin API and
 // hot reload drive.
 import { Core } from '../core/wasm.js';
-import { RouteTable, requestViewOf } from '../core/router.js';
-import { FaultDice } from '../core/fault.js';
+import { RouteTable } from '../core/route/route-table.js';
+import { requestViewOf } from '../core/request-view.js';
+import { FaultDice } from '../core/fault/fault.js';
 import { RetryPolicies } from '../core/upstream/retry.js';
 import { RequestHeadWriter, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec/head-writer.js';
 import { EditList } from '../core/codec/edit-list.js';

@@ -6,8 +6,8 @@
 // requests) and reports each attempt's outcome; health it learns (ejections, panic) is pushed
 // into every live route table and hash table so that every balancer skips ejected endpoints.
 import type { Core } from '../core/wasm.js';
-import type { RouteTable } from '../core/router.js';
-import { HashBalancer, hashKey } from '../core/hash-balancer.js';
+import type { RouteTable } from '../core/route/route-table.js';
+import { HashBalancer, hashKey } from '../core/balance/hash-balancer.js';
 import { ClusterStates, UPSTREAM_COUNTERS, type ClusterState } from '../core/upstream/cluster-state.js';
 import { OutlierResult } from '../core/upstream/outlier.js';
 import type { CircuitBreakerLimits } from '../model/circuit-breaker-limits.js';

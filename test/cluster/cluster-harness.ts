@@ -2,7 +2,7 @@
 // meshes, and a small request driver that does what the proxy's request path does per attempt:
 // admit, pick, acquire a pooled connection, exchange over a real loopback socket, report, release.
 import { Core } from '../../host/core/wasm.js';
-import { RouteTable } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { CoreHttp1Codec } from '../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterManager, type PickRequest, type EndpointLease } from '../../host/upstream/cluster-manager.js';

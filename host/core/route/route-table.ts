@@ -1,8 +1,8 @@
 // One loaded version of the route table inside a Core: copies the compiled bytes into linear
 // memory, has the core validate them, and wraps the core's numeric routing calls. Reference
 // counted so in-flight requests keep their version alive after a newer one replaced it.
-import type { Core, CoreExports } from './wasm.js';
-import { RequestView } from './request-view.js';
+import type { Core, CoreExports } from '../wasm.js';
+import { requestViewOf } from '../request-view.js';
 
 /** The routing exports of core.wasm (assembly/route/index.ts). */
 interface RouteExports extends CoreExports {
@@ -59,18 +59,6 @@ export class RouteTableError extends Error {
     this.code = code;
     this.status = status;
   }
-}
-
-const views = new WeakMap<Core, RequestView>();
-
-/** The request view of `core`, created once per core and shared by every table version. */
-export function requestViewOf(core: Core): RequestView {
-  let v = views.get(core);
-  if (!v) {
-    v = new RequestView(core);
-    views.set(core, v);
-  }
-  return v;
 }
 
 let seedCounter = 0;

@@ -1,6 +1,6 @@
 // The host's side of the fault-injection decisions (assembly/fault/): one xorshift32 state per
 // core instance (per thread) and the numeric call that draws one request's faults.
-import type { Core, CoreExports } from './wasm.js';
+import type { Core, CoreExports } from '../wasm.js';
 
 /** The fault exports of core.wasm (assembly/fault/index.ts). */
 interface FaultExports extends CoreExports {

@@ -1,15 +1,15 @@
-// The core's fault draws (assembly/fault through host/core/fault.ts): Envoy's comparison
+// The core's fault draws (assembly/fault through host/core/fault/fault.ts): Envoy's comparison
 // (random % 1,000,000 < numerator) on an xorshift32 stream, the ends exact, and the very same
 // decisions as the proxy-wasm fault filter makes in Envoy for the same seed (one implementation).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Core } from '../../host/core/wasm.js';
-import { FaultDice, FAULT_ABORT, FAULT_DELAY, percentPerMillion } from '../../host/core/fault.js';
-import { compileRouteTable } from '../../host/compile/route-table.js';
-import { encodeFiltersPluginConfig } from '../../host/envoy/filters-plugin-config.js';
-import { FakeProxyHost } from '../filters/fake-proxy-host.js';
-import { dest, route, webCluster } from '../envoy/mesh-fixtures.js';
-import type { MeshConfig } from '../../host/model/mesh.js';
+import { Core } from '../../../host/core/wasm.js';
+import { FaultDice, FAULT_ABORT, FAULT_DELAY, percentPerMillion } from '../../../host/core/fault/fault.js';
+import { compileRouteTable } from '../../../host/compile/route-table.js';
+import { encodeFiltersPluginConfig } from '../../../host/envoy/filters-plugin-config.js';
+import { FakeProxyHost } from '../../filters/fake-proxy-host.js';
+import { dest, route, webCluster } from '../../envoy/mesh-fixtures.js';
+import type { MeshConfig } from '../../../host/model/mesh.js';
 
 /** xorshift32 as written in assembly/fault/fault.ts, in JS: the reference. */
 function reference(seed: number): (delayPm: number, abortPm: number) => number {

@@ -2,8 +2,8 @@
 // into a hash-LB block in linear memory (format atop assembly/balance/hash-lb-layout.ts, the
 // constants below mirror it), has the core check and build the ring or Maglev table, and wraps
 // the core's numeric calls: pick, health, rebuild, release.
-import type { Core, CoreExports } from './wasm.js';
-import type { HashTableSpec } from '../model/hash-lb.js';
+import type { Core, CoreExports } from '../wasm.js';
+import type { HashTableSpec } from '../../model/hash-lb.js';
 
 /** The balance exports of core.wasm (assembly/balance/index.ts). */
 interface BalanceExports extends CoreExports {
