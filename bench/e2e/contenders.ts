@@ -19,6 +19,13 @@ import type { Upstream } from './upstream.js';
 
 export type ContenderName = 'direct' | 'wasmesh' | 'wasmesh-uws' | 'envoy' | 'envoy+filters';
 export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'wasmesh-uws', 'envoy', 'envoy+filters'];
+/** What a run measures unless --contenders says otherwise (wasmesh-uws only when asked for). */
+export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+
+/** The contenders a report shows: the default ones, and any other it has figures for. */
+export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
+  return CONTENDERS.filter((c) => DEFAULT_CONTENDERS.includes(c) || measured.some((r) => r.contender === c));
+}
 
 /** The Gateway the benchmark YAML defines (bench/e2e/config/). */
 export const BENCH_GATEWAY = 'bench-gateway';

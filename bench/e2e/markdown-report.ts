@@ -3,7 +3,7 @@
 // ratios, failed runs, method.
 // Also the shorter section that goes into BENCHMARKS.md under "## End-to-end".
 import type { E2eReport, Ratio, Spread, SummaryRow } from './report-types.js';
-import { CONTENDERS } from './contenders.js';
+import { shownContenders } from './contenders.js';
 import { findRow } from './summarize.js';
 
 function num(v: number, digits: number): string {
@@ -47,7 +47,7 @@ function summaryTable(report: E2eReport, workers: number): string[] {
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const mode of report.settings.modes) {
-    for (const c of CONTENDERS) {
+    for (const c of shownContenders(report.summary)) {
       // Contenders left out of the run (--contenders) have no row at all.
       if (!report.contenders.some((x) => x.name === c)) continue;
       const row = findRow(report.summary, workers, mode.name, c);

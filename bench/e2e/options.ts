@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Mode } from './report-types.js';
-import { CONTENDERS, type ContenderName } from './contenders.js';
+import { CONTENDERS, DEFAULT_CONTENDERS, type ContenderName } from './contenders.js';
 
 export interface E2eOptions {
   reps: number;
@@ -118,7 +118,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
     quick,
     outDir: outDir ?? join(repoRoot(), 'bench', 'results'),
     benchmarksMd: benchmarksMd ?? (!quick && outDir === undefined && only === undefined && nodeArgs.length === 0),
-    contenders: only ?? [...CONTENDERS],
+    contenders: only ?? [...DEFAULT_CONTENDERS],
     wasmeshNodeArgs: nodeArgs,
     profile,
     ...(render !== undefined ? { render } : {}),

@@ -1,7 +1,7 @@
 // The end-to-end chart, drawn by hand as SVG (no charting dependency): left panel throughput per
 // contender, right panel p99 latency per contender at each fixed rate; one bar group per worker
 // count (and rate), bars at the median, whiskers spanning min–max over repetitions.
-import { CONTENDERS, type ContenderName } from './contenders.js';
+import { shownContenders, type ContenderName } from './contenders.js';
 import type { E2eReport, Spread } from './report-types.js';
 import { findRow } from './summarize.js';
 
@@ -74,8 +74,9 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, unit
 
 export function svgChart(report: E2eReport): string {
   const { workers, modes } = report.settings;
+  const shown = shownContenders(report.summary);
   const bars = (w: number, mode: string, pick: 'rps' | 'p99Ms'): Group['bars'] =>
-    CONTENDERS.map((c) => ({ contender: c, value: findRow(report.summary, w, mode, c)?.[pick] ?? null }));
+    shown.map((c) => ({ contender: c, value: findRow(report.summary, w, mode, c)?.[pick] ?? null }));
   const throughput: Group[] = modes.some((m) => m.name === 'throughput')
     ? workers.map((w) => ({ label: `${w} worker${w > 1 ? 's' : ''}`, bars: bars(w, 'throughput', 'rps') }))
     : [];
@@ -90,8 +91,8 @@ export function svgChart(report: E2eReport): string {
     ...panel(0, 0, 340, height - 30, 'Max throughput (64 connections)', 'requests / s (higher is better)', throughput),
     ...panel(350, 0, 510, height - 30, 'p99 latency at a fixed rate', 'ms (lower is better)', p99),
   ];
-  CONTENDERS.forEach((c, i) => {
-    const x = 130 + i * 170;
+  shown.forEach((c, i) => {
+    const x = 130 + i * (680 / shown.length);
     out.push(`<rect x="${x}" y="${height - 22}" width="12" height="12" fill="${COLOURS[c]}"/>`);
     out.push(`<text x="${x + 16}" y="${height - 12}">${c === 'direct' ? 'direct (no proxy)' : c}</text>`);
   });
