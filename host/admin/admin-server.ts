@@ -5,7 +5,7 @@
 // answered 400 naming it, rather than silently ignored.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { listenError } from '../common/listen-error.js';
 import type { StatRecord } from '../telemetry/stats.js';
 import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';

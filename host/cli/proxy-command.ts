@@ -1,6 +1,6 @@
 // `wasmesh proxy`: serves Istio YAML as an ingress gateway (--gateway) or as the mesh's
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
-import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from './args.js';
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
@@ -51,8 +51,8 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const files = (values.file as string[] | undefined) ?? [];
   if (files.length === 0) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> is required');
   if (values.listen === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
-  const listen = parseHostPort(PROXY_SPEC.command, '--listen', values.listen as string);
-  const admin = parseHostPort(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
+  const listen = hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
+  const admin = hostPortFlag(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
   const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');

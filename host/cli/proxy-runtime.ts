@@ -6,9 +6,10 @@ import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
-import { ConfigManager, type ConfigLoader, type ControlLog } from '../control/config-manager.js';
-import { listenError } from '../control/listen-error.js';
-import type { HostPort } from './args.js';
+import { ConfigManager, type ConfigLoader } from '../control/config-manager.js';
+import type { Log } from '../common/log.js';
+import { listenError } from '../common/listen-error.js';
+import type { HostPort } from '../common/host-port.js';
 import { createServer } from 'node:net';
 import { AccessLogBuffer } from '../telemetry/access-log.js';
 import { WorkerPool } from '../server/worker-pool.js';
@@ -38,7 +39,7 @@ export interface ProxyRuntimeOptions {
    * run their own core, listener on the same port (SO_REUSEPORT) and pools.
    */
   workers?: number;
-  log: ControlLog;
+  log: Log;
   debounceMs?: number;
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;

@@ -2,7 +2,7 @@
 // `Version: v0.1` or `Version: v0.2`, so a curl loop shows which version served each request.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { listenError } from '../common/listen-error.js';
 
 export interface WebAppOptions {
   /** What `GET /` answers after `Version: `, e.g. `v0.1`. */

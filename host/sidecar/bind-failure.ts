@@ -1,8 +1,8 @@
 // Turns a uWS listen failure into a clear one: uWS reports only that listening failed, so the
 // same address is bound once with node:net to learn the errno ("port 15006 is already in use").
 import { createServer } from 'node:net';
-import { listenError } from '../control/listen-error.js';
-import type { HostPort } from '../cli/args.js';
+import { listenError } from '../common/listen-error.js';
+import type { HostPort } from '../common/host-port.js';
 
 /** The ListenError for `role` at `at` when a probe bind fails; otherwise `original`. */
 export function explainBindFailure(role: string, at: HostPort, original: unknown): Promise<unknown> {

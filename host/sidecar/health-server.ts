@@ -3,7 +3,7 @@
 // HEALTHCHECK can ask it without reaching the loopback-only admin API. Nothing else is served.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { listenError } from '../common/listen-error.js';
 
 export const READY_PATH = '/healthz/ready';
 

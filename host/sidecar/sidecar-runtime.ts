@@ -7,9 +7,10 @@ import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated
 import { AdminServer } from '../admin/admin-server.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { renderClusters } from '../admin/clusters-text.js';
-import { ConfigManager, type ConfigLoader, type ControlLog } from '../control/config-manager.js';
+import { ConfigManager, type ConfigLoader } from '../control/config-manager.js';
+import type { Log } from '../common/log.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import type { HostPort } from '../cli/args.js';
+import type { HostPort } from '../common/host-port.js';
 import { inboundMesh } from './inbound-mesh.js';
 import { InboundMissLog } from './inbound-miss-log.js';
 import { HealthServer } from './health-server.js';
@@ -32,7 +33,7 @@ export interface SidecarRuntimeOptions {
   appPorts: number[];
   /** One access-log line (no newline) per finished request, either direction. */
   accessLog: (line: string) => void;
-  log: ControlLog;
+  log: Log;
   debounceMs?: number;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
   load?: ConfigLoader;

@@ -4,7 +4,7 @@
 // misbehave on demand — a delay, a fixed failure status, or the next N requests failing.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../../control/listen-error.js';
+import { listenError } from '../../common/listen-error.js';
 
 export interface ServiceAppOptions {
   /** The service name (`reviews`), as its ServiceEntry host. */
