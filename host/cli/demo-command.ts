@@ -15,7 +15,7 @@ import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
-import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 
 export const DEMO_SPEC: CommandSpec = {

@@ -2,7 +2,7 @@
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, type CliIo } from './cli-io.js';
-import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 

@@ -6,7 +6,7 @@ import type { HostPort } from '../common/host-port.js';
 import { logLine, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
-import { startSidecarRuntime, type SidecarRuntime } from '../sidecar/sidecar-runtime.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';

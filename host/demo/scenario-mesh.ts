@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostPort } from '../common/host-port.js';
-import { startProxyRuntime, type ProxyRuntime } from '../cli/proxy-runtime.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import type { Log } from '../common/log.js';
 import type { OutboundClient } from './apps/outbound-call.js';
 import type { ServiceApp } from './apps/service-app.js';

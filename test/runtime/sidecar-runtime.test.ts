@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSidecarRuntime, type SidecarRuntime } from '../../host/sidecar/sidecar-runtime.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
-import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from './fixtures/peer-mesh-config.js';
+import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from '../sidecar/fixtures/peer-mesh-config.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
