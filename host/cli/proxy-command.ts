@@ -56,7 +56,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const gateway = values.gateway as string | undefined;
   const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
-  const accessLog = accessLogSink((values['access-log'] as string | undefined) ?? '-', io);
+  const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
 
   let runtime: ProxyRuntime;
   try {
@@ -125,7 +125,7 @@ export function parseWorkers(text: string): number {
 }
 
 /** Where `--access-log` sends batches: stdout (`-`), nowhere (`off`: null), or a file opened for appending. */
-export function accessLogSink(target: string, io: CliIo): { write: (text: string) => void; close: () => void } | null {
+export function openAccessLog(target: string, io: CliIo): { write: (text: string) => void; close: () => void } | null {
   if (target === 'off') return null;
   if (target === '-' || target === '') return { write: (text) => io.out(text), close: () => {} };
   let fd: number;

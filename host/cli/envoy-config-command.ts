@@ -1,13 +1,13 @@
 // `wasmesh envoy-config`: loads Istio YAML exactly as `wasmesh proxy` does and prints the
 // equivalent Envoy v3 bootstrap on stdout (warnings on stderr), so stock Envoy can serve it.
-import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from '../cli/args.js';
-import type { CliIo } from '../cli/cli-io.js';
-import { ALLOW_UNENFORCED_SECURITY } from '../cli/unenforced-security-flag.js';
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import type { CliIo } from './cli-io.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { envoyBootstrap } from './bootstrap.js';
-import { EnvoyConfigError } from './envoy-config-error.js';
-import { defaultFiltersWasmPath, envoyFiltersBootstrap } from './filters-bootstrap.js';
-import { FiltersConfigError } from './filters-config-error.js';
+import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
+import { FiltersConfigError } from '../envoy/filters-config-error.js';
 import { existsSync } from 'node:fs';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
