@@ -6,7 +6,7 @@ import { renderClusters } from '../admin/clusters-text.js';
 import type { ConfigManager } from '../control/config-manager.js';
 import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
-import type { ClusterStatus } from '../upstream/cluster-manager.js';
+import type { ClusterStatus } from '../telemetry/cluster-status.js';
 
 export interface AdminView {
   /** Every data-path listener's (and worker thread's) stats; the control shell's are added here. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigManager } from '../../host/control/config-manager.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { adminSources } from '../../host/runtime/admin-sources.js';
-import type { ClusterStatus } from '../../host/upstream/cluster-manager.js';
+import type { ClusterStatus } from '../../host/telemetry/cluster-status.js';
 import type { StatRecord } from '../../host/telemetry/stats.js';
 
 const EMPTY: MeshConfig = { virtualHosts: [], clusters: [] };
