@@ -36,6 +36,8 @@ class NullDownstream implements Downstream {
   open = true;
   headSent = false;
   readonly protocolError = null;
+  readonly bodyFraming = 'none' as const;
+  readonly bodyLength = 0;
   readonly path: string;
   readonly headers: string[];
   handler: DownstreamHandler | null = null;

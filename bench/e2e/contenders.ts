@@ -17,8 +17,8 @@ import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+export type ContenderName = 'direct' | 'wasmesh' | 'wasmesh-uws' | 'envoy' | 'envoy+filters';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'wasmesh-uws', 'envoy', 'envoy+filters'];
 
 /** The Gateway the benchmark YAML defines (bench/e2e/config/). */
 export const BENCH_GATEWAY = 'bench-gateway';
@@ -67,14 +67,19 @@ function wasmeshSupportsWorkers(bin: string): boolean {
   return /--workers\b/.test(`${help.stdout}`);
 }
 
-function wasmesh(opts: ContenderOptions): Contender {
+/**
+ * `wasmesh proxy` with its default listener (the core parses requests), or with `--listener uws`
+ * (uWebSockets.js parses them: the listener before issue 10, kept to compare; one worker).
+ */
+function wasmesh(opts: ContenderOptions, listener: 'http1' | 'uws' = 'http1'): Contender {
   const bin = join(repoRoot(), 'bin', 'wasmesh.js');
   let workersFlag: boolean | undefined;
   const supportsWorkers = (): boolean => (workersFlag ??= wasmeshSupportsWorkers(bin));
   return {
-    name: 'wasmesh',
+    name: listener === 'uws' ? 'wasmesh-uws' : 'wasmesh',
     unavailable: (workers) =>
-      workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
+      listener === 'uws' && workers > 1 ? 'the uws listener serves on one worker only'
+      : workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
       // As bin/wasmesh.js's shebang starts it; extra flags after them win.
@@ -82,10 +87,11 @@ function wasmesh(opts: ContenderOptions): Contender {
         '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
       // Same work as Envoy, whose translated config has no access log.
       if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');
+      if (listener === 'uws') args.push('--listener', 'uws');
       const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy');
       return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopChild(child, 5000) };
     },
-    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}`,
+    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}${listener === 'uws' ? ', --listener uws (uWebSockets.js parses requests)' : ' (the core parses requests)'}`,
   };
 }
 
@@ -167,5 +173,5 @@ function envoyFilters(opts: ContenderOptions): Contender {
 }
 
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts)];
+  return [direct(opts), wasmesh(opts), wasmesh(opts, 'uws'), envoy(opts), envoyFilters(opts)];
 }

@@ -141,6 +141,13 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    // DNS rebinding: a page in a browser on this machine can make a name it controls resolve to
+    // 127.0.0.1 and read the answers (the whole config, certificates later). Only an IP address
+    // or `localhost` as Host is answered: a rebound name never is.
+    if (!adminHostAllowed(req.headers.host)) {
+      send(res, 403, 'text/plain', `admin API: Host ${JSON.stringify(req.headers.host ?? '')} is refused; use an IP address or localhost (protection against DNS rebinding)\n`);
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin');
@@ -179,6 +186,14 @@ export class AdminServer {
     for (const e of this.#endpoints) lines.push(`  ${e.path.padEnd(19)}${e.help}`);
     send(res, 200, 'text/plain', lines.join('\n') + '\n');
   }
+}
+
+/** An IP literal (IPv4, or bracketed IPv6) or `localhost`, with an optional port. */
+const ADMIN_HOST = /^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/i;
+
+/** Whether a Host field may reach the admin API (see #handle). */
+export function adminHostAllowed(host: string | undefined): boolean {
+  return host !== undefined && ADMIN_HOST.test(host);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

@@ -21,6 +21,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
     { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
+    { name: 'listener', kind: 'string', valueName: '<http1|uws>', help: 'the downstream listener: http1 (the core parses requests) or uws (uWebSockets.js, for comparison in benchmarks; one worker; it does not refuse malformed requests)', defaultText: 'http1' },
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
@@ -56,6 +57,9 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const gateway = values.gateway as string | undefined;
   const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
+  const listener = (values.listener as string | undefined) ?? 'http1';
+  if (listener !== 'http1' && listener !== 'uws') throw new UsageError(PROXY_SPEC.command, `--listener: expected http1 or uws, got "${listener}"`);
+  if (listener === 'uws' && workers > 1) throw new UsageError(PROXY_SPEC.command, '--listener uws serves on one worker only (worker threads share the http1 listener\'s socket)');
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
 
   let runtime: ProxyRuntime;
@@ -70,6 +74,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       admin,
       accessLogBatch: accessLog?.write,
       workers,
+      listener,
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {

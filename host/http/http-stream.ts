@@ -59,7 +59,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #headSource: HeadSource | null = null;
   readonly hasBody: boolean;
   readonly chunked: boolean;
-  readonly contentLength: string | null;
+  readonly contentLength: number;
   requestId = '';
   forwardedFor: string | undefined = undefined;
   upstreamHost = '-';
@@ -72,10 +72,10 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.#ctx = ctx;
     this.downstream = ds;
     this.#headers = ds.headers;
-    const te = this.requestHeader('transfer-encoding');
-    this.contentLength = this.requestHeader('content-length');
-    this.chunked = te !== null;
-    this.hasBody = this.chunked || (this.contentLength !== null && this.contentLength !== '0');
+    // The body's framing as the listener read it (never re-read from the fields' text).
+    this.chunked = ds.bodyFraming === 'chunked';
+    this.hasBody = ds.bodyFraming !== 'none';
+    this.contentLength = ds.bodyFraming === 'length' ? ds.bodyLength : 0;
   }
 
   get config(): RouteConfig {

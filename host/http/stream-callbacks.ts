@@ -40,8 +40,8 @@ export interface StreamCallbacks {
   readonly hasBody: boolean;
   /** The request body is framed chunked. */
   readonly chunked: boolean;
-  /** The request head's Content-Length value, or null. */
-  readonly contentLength: string | null;
+  /** The body length when it is framed by Content-Length (above 0); 0 otherwise. */
+  readonly contentLength: number;
 
   /** The first value of request header `name` (lower-case) as forwarded, or null. */
   requestHeader(name: string): string | null;

@@ -77,6 +77,14 @@ export interface Downstream {
   /** A response head was written. */
   readonly headSent: boolean;
   /**
+   * The request body's framing as the listener read it: its length for `length` (above 0),
+   * decoded chunks for `chunked`, nothing for `none`. The stream frames what it forwards from
+   * this, never from the fields' text.
+   */
+  readonly bodyFraming: 'none' | 'length' | 'chunked';
+  /** The body length for bodyFraming `length`; 0 otherwise. */
+  readonly bodyLength: number;
+  /**
    * The listener refused the request head itself (malformed, too large): the stream answers
    * with this status and the codec's stable code, and routes nothing. Null for a valid request.
    */

@@ -176,7 +176,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
       return false;
     }
     const framing: RequestFraming = stream.chunked ? 'chunked' : stream.hasBody ? 'length' : 'none';
-    const length = framing === 'length' ? Number(stream.contentLength) : 0;
+    const length = stream.contentLength;
     const route = this.#route;
     const rw = route.rewrite;
     let overrides: HeadOverrides | undefined;

@@ -211,4 +211,23 @@ describe('AdminServer query parameters', () => {
     expect((await get(`${b}/stats/nope?filter=x`)).status).toBe(404);
     expect((await get(`${b}/stats?format=text`)).body).toBe((await get(`${b}/stats`)).body);
   });
+
+  it('answers only a Host that is an IP address or localhost (DNS rebinding): 403 for any other name', async () => {
+    const s = await start({});
+    const net = await import('node:net');
+    const ask = (host: string | null): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const c = net.connect(s.port, '127.0.0.1', () => c.write(`GET /config_dump HTTP/1.1\r\n${host === null ? '' : `host: ${host}\r\n`}connection: close\r\n\r\n`));
+        let got = '';
+        c.on('data', (d) => (got += d.toString()));
+        c.on('end', () => resolve(got.split('\r\n')[0]!));
+        c.on('error', reject);
+      });
+    for (const ok of ['127.0.0.1', `127.0.0.1:${s.port}`, 'localhost', `LOCALHOST:${s.port}`, '[::1]', `[::1]:${s.port}`, '10.1.2.3:15000']) {
+      expect(await ask(ok), ok).toBe('HTTP/1.1 200 OK');
+    }
+    for (const bad of ['attacker.example', `rebind.attacker.example:${s.port}`, 'localhost.attacker.example', '127.0.0.1.nip.io']) {
+      expect(await ask(bad), bad).toBe('HTTP/1.1 403 Forbidden');
+    }
+  });
 });

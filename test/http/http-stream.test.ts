@@ -32,6 +32,8 @@ class FakeDownstream implements Downstream {
   open = true;
   headSent = false;
   readonly protocolError = null;
+  readonly bodyFraming: 'none' | 'length';
+  readonly bodyLength: number;
   handler: DownstreamHandler | null = null;
   paused = false;
   replies: Array<{ status: string; headers: Array<readonly [string, string]>; body: string }> = [];
@@ -42,6 +44,9 @@ class FakeDownstream implements Downstream {
     this.path = path;
     this.authority = 'web';
     this.headers = ['host', 'web', ...headers];
+    const cl = headers.indexOf('content-length');
+    this.bodyLength = cl >= 0 ? Number(headers[cl + 1]) : 0;
+    this.bodyFraming = this.bodyLength > 0 ? 'length' : 'none';
   }
   attach(handler: DownstreamHandler): void {
     this.handler = handler;

@@ -89,6 +89,8 @@ export class UwsDownstream implements Downstream {
   status = 0;
   /** uWS refuses malformed heads itself, without a response: none reaches the proxy. */
   readonly protocolError = null;
+  readonly bodyFraming: 'none' | 'length' | 'chunked';
+  readonly bodyLength: number;
 
   readonly #res: HttpResponse;
   #state = State.Open;
@@ -127,6 +129,16 @@ export class UwsDownstream implements Downstream {
       }
     }
     this.authority = authority;
+    // uWS decoded the framing already; what it passes on is read from the fields (best effort:
+    // uWS does not refuse conflicting or malformed ones, one reason it is not the default).
+    let te = false;
+    let cl = -1;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (headers[i] === 'transfer-encoding') te = true;
+      else if (headers[i] === 'content-length' && cl < 0) cl = Number(headers[i + 1]);
+    }
+    this.bodyFraming = te ? 'chunked' : cl > 0 ? 'length' : 'none';
+    this.bodyLength = te || !(cl > 0) ? 0 : cl;
     // Only valid during the handler; read now for x-forwarded-for.
     this.remoteAddress = remoteAddressOf(res);
   }

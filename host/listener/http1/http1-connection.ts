@@ -228,6 +228,7 @@ export class Http1Connection implements Http1DownstreamConnection {
     const underscores = this.#ctx.options.headersWithUnderscoresAction;
     let authority = '';
     let expectContinue = false;
+    let contentLengths = 0;
     for (let i = 0, j = 0; i < n; i++, j += 4) {
       let name = mem.toString('latin1', base + SPANS[j]!, base + SPANS[j + 1]!);
       // Field names are case-insensitive; the proxy compares them lower-case (as uWS gave them).
@@ -243,7 +244,14 @@ export class Http1Connection implements Http1DownstreamConnection {
       }
       const value = mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!);
       if (name === 'host') authority = value;
-      else if (name === 'expect') {
+      else if (name === 'content-length') {
+        // The core accepts a list of equal values (RFC 9110 §8.6 allows either); Envoy refuses
+        // any repetition, and so does the proxy: one plain value or 400.
+        if (++contentLengths > 1 || value.includes(',')) {
+          this.#protocolError(400, 'content_length_repeated');
+          return false;
+        }
+      } else if (name === 'expect') {
         // Envoy answers 100-continue itself and does not forward the expectation.
         if (value.toLowerCase() === '100-continue') {
           expectContinue = true;
@@ -276,6 +284,13 @@ export class Http1Connection implements Http1DownstreamConnection {
       if (!replaced) fields.unshift('host', authority);
     }
     const minor = parser.minorVersion;
+    // A Host must name a host (RFC 3986 authority: reg-name or IP literal, optional port). The
+    // core requires one Host on HTTP/1.1; an HTTP/1.0 request without one has nothing to route
+    // on or send upstream.
+    if (!VALID_AUTHORITY.test(authority)) {
+      this.#protocolError(400, authority === '' ? 'missing_host' : 'invalid_host');
+      return false;
+    }
     const framing = parser.framing;
     this.#requests++;
     const opts = this.#ctx.options;
@@ -286,7 +301,12 @@ export class Http1Connection implements Http1DownstreamConnection {
       this.#bodyRemaining = parser.contentLength;
       this.#chunkedBody = false;
       this.#read = this.#bodyRemaining > 0 ? Read.Body : Read.Hold;
+      if (this.#bodyRemaining > 0) {
+        ds.bodyFraming = 'length';
+        ds.bodyLength = this.#bodyRemaining;
+      }
     } else if (framing === FRAMING_CHUNKED) {
+      ds.bodyFraming = 'chunked';
       this.#chunkedBody = true;
       if (this.#chunked) this.#chunked.reset();
       else this.#chunked = this.#ctx.newChunkedDecoder();
@@ -445,6 +465,9 @@ export class Http1Connection implements Http1DownstreamConnection {
     this.#current?.idleTimeout();
   }
 }
+
+/** RFC 3986 authority without userinfo: reg-name / IPv4 / [IPv6 or IPvFuture], then an optional port. */
+const VALID_AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.vV\-._~!$&'()*+,;=]+\])(?::[0-9]*)?$/;
 
 /** Reason phrases for the statuses the listener answers itself. */
 const REASON: Record<number, string> = {

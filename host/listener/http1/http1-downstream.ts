@@ -8,7 +8,7 @@
 // bytes this object owns.
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } from '../downstream.js';
 import type { Socket } from 'node:net';
-import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
+import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 
 /**
  * What a request needs of its connection (Http1Connection implements it). Declared here, not
@@ -43,7 +43,7 @@ function flushHeads(): void {
   for (const ds of list) ds.flushHead();
 }
 
-export class Http1Downstream implements Downstream {
+export class Http1Downstream implements Downstream, HeadOwner {
   readonly method: string;
   readonly path: string;
   readonly authority: string;
@@ -59,6 +59,8 @@ export class Http1Downstream implements Downstream {
   /** The whole request body has been read (set by the connection). */
   requestComplete = false;
   protocolError: { readonly status: number; readonly code: string } | null = null;
+  bodyFraming: 'none' | 'length' | 'chunked' = 'none';
+  bodyLength = 0;
   readonly #conn: Http1DownstreamConnection;
   /** 0 for an HTTP/1.0 request, 1 for HTTP/1.1. */
   readonly #minor: number;
@@ -66,7 +68,11 @@ export class Http1Downstream implements Downstream {
   #state = State.Open;
   #framing = WireFraming.None;
   #length = 0;
-  /** A head written and not yet sent (it goes out with the first body bytes). */
+  /**
+   * A head written and not yet sent (it goes out with the first body bytes): parked in the
+   * thread's head buffer (#parked), or a copy of it once another head needed that buffer.
+   */
+  #parked = false;
   #head: Buffer | null = null;
   #writable = true;
 
@@ -138,13 +144,13 @@ export class Http1Downstream implements Downstream {
     this.#length = length;
     beginHead();
     source.emitHead(HEAD_SINK);
-    const head = finishHead(this.#framing, length, !this.keepAlive, null, this.#keepAliveField());
     if (this.#framing === WireFraming.None || (this.#framing === WireFraming.Length && length === 0)) {
-      this.#send(head);
+      this.#send(finishHead(this.#framing, length, !this.keepAlive, null, this.#keepAliveField()));
       this.#complete();
       return;
     }
-    this.#head = head;
+    parkHead(this, this.#framing, length, !this.keepAlive, this.#keepAliveField());
+    this.#parked = true;
     unflushed.push(this);
     if (!flushQueued) {
       flushQueued = true;
@@ -157,27 +163,44 @@ export class Http1Downstream implements Downstream {
     return this.keepAlive && this.#minor === 0;
   }
 
+  /** @internal (response-head) another head needs the buffer this one is parked in. */
+  headEvicted(copy: Buffer): void {
+    this.#parked = false;
+    this.#head = copy;
+  }
+
+  /** The pending head followed by `parts`, as one buffer (null when no head is pending). */
+  #withHead(...parts: Uint8Array[]): Buffer | null {
+    if (this.#parked) {
+      this.#parked = false;
+      const out = takeParked(this, ...parts);
+      if (out !== null) return out;
+    }
+    const head = this.#head;
+    if (head === null) return null;
+    this.#head = null;
+    return Buffer.concat([head, ...parts]);
+  }
+
   /** @internal (flushHeads) sends a head that no body byte followed in its turn. */
   flushHead(): void {
-    const head = this.#head;
-    if (head === null || this.#state !== State.Streaming) return;
-    this.#head = null;
-    this.#send(head);
+    if (this.#state !== State.Streaming) return;
+    const head = this.#withHead();
+    if (head !== null) this.#send(head);
   }
 
   write(chunk: Uint8Array): boolean {
     if (this.#state !== State.Streaming) return true;
     const n = chunk.length;
     this.bytesSent += n;
-    const head = this.#head;
-    this.#head = null;
     let out: Buffer;
     if (this.#framing === WireFraming.Chunked) {
       if (n === 0) return this.#writable;
       const size = Buffer.from(`${n.toString(16)}\r\n`, 'latin1');
-      out = Buffer.concat(head ? [head, size, chunk, CRLF] : [size, chunk, CRLF]);
+      out = this.#withHead(size, chunk, CRLF) ?? Buffer.concat([size, chunk, CRLF]);
     } else {
-      out = head ? Buffer.concat([head, chunk]) : Buffer.from(chunk);
+      // A copy in any case: `chunk` may be a view into memory the caller reuses.
+      out = this.#withHead(chunk) ?? Buffer.from(chunk);
     }
     const ok = this.#send(out);
     if (this.#framing === WireFraming.Length && this.bytesSent >= this.#length) {
@@ -194,10 +217,11 @@ export class Http1Downstream implements Downstream {
       if (this.bytesSent < this.#length) this.abort();
       return;
     }
-    const head = this.#head;
-    this.#head = null;
-    if (this.#framing === WireFraming.Chunked) this.#send(head ? Buffer.concat([head, LAST_CHUNK]) : LAST_CHUNK);
-    else if (head) this.#send(head);
+    if (this.#framing === WireFraming.Chunked) this.#send(this.#withHead(LAST_CHUNK) ?? LAST_CHUNK);
+    else {
+      const head = this.#withHead();
+      if (head) this.#send(head);
+    }
     // A close-delimited body ends with the connection (keepAlive is false for it).
     this.#complete();
   }
@@ -206,6 +230,8 @@ export class Http1Downstream implements Downstream {
     if (!this.open) return;
     this.#state = State.Ended; // our own close must not be reported as a client abort
     this.#head = null;
+    if (this.#parked) dropParked(this);
+    this.#parked = false;
     this.#conn.destroy();
   }
 
@@ -229,6 +255,8 @@ export class Http1Downstream implements Downstream {
 
   /** @internal (connection) the connection closed under the request. */
   connectionLost(): void {
+    if (this.#parked) dropParked(this);
+    this.#parked = false;
     if (this.#state === State.Ended || this.#state === State.Aborted) {
       this.#state = State.Aborted;
       return;

@@ -1,7 +1,10 @@
 // Serializes an HTTP/1.1 response head into one reusable buffer per thread: status line, the
 // fields a HeadSource emits (names and values as strings or byte views, passed through byte for
-// byte), then the fields the listener owns (date, framing, connection). One Buffer copy of the
-// finished head is what the socket write takes.
+// byte), then the fields the listener owns (date, framing, connection).
+//
+// A head may stay parked in that buffer for its owner, whose first body bytes then go out with it
+// in one allocation and one write (the common case: the upstream's head and body arrive in the
+// same read). Whoever starts the next head first hands the parked one to its owner as a copy.
 import type { HeadSink } from '../downstream.js';
 import { httpDate } from './http-date.js';
 
@@ -38,6 +41,22 @@ function putCrlf(): void {
 
 let statusSeen = false;
 
+/** A response whose head is parked in the scratch buffer. */
+export interface HeadOwner {
+  /** The head had to leave the scratch buffer before the owner sent it: here is its copy. */
+  headEvicted(copy: Buffer): void;
+}
+
+let owner: HeadOwner | null = null;
+let ownedLength = 0;
+
+function evict(): void {
+  const o = owner;
+  if (o === null) return;
+  owner = null;
+  o.headEvicted(Buffer.from(scratch.subarray(0, ownedLength)));
+}
+
 /** The sink a HeadSource writes into (one for the thread: heads are written synchronously). */
 export const HEAD_SINK: HeadSink = {
   status(text: string | Uint8Array): void {
@@ -72,6 +91,7 @@ export const enum WireFraming {
 
 /** Starts a head: everything HEAD_SINK receives until finishHead() belongs to it. */
 export function beginHead(): void {
+  evict();
   at = 0;
   statusSeen = false;
 }
@@ -83,6 +103,42 @@ export function headStatus(text: string): void {
 
 /** Ends the head with the listener's fields and returns a copy of its bytes (`length` for WireFraming.Length). */
 export function finishHead(framing: WireFraming, length: number, close: boolean, server: string | null, keepAlive = false): Buffer {
+  endHead(framing, length, close, server, keepAlive);
+  return Buffer.from(scratch.subarray(0, at));
+}
+
+/** Ends the head and parks it in the scratch buffer for `o` (see takeParked). */
+export function parkHead(o: HeadOwner, framing: WireFraming, length: number, close: boolean, keepAlive: boolean): void {
+  endHead(framing, length, close, null, keepAlive);
+  owner = o;
+  ownedLength = at;
+}
+
+/**
+ * `o`'s parked head followed by `parts`, in one new buffer; null when `o` has no head parked
+ * (it was evicted: the owner holds a copy).
+ */
+export function takeParked(o: HeadOwner, ...parts: Uint8Array[]): Buffer | null {
+  if (owner !== o) return null;
+  owner = null;
+  let n = ownedLength;
+  for (const p of parts) n += p.length;
+  const out = Buffer.allocUnsafe(n);
+  scratch.copy(out, 0, 0, ownedLength);
+  let pos = ownedLength;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+/** `o` no longer needs its parked head (aborted). */
+export function dropParked(o: HeadOwner): void {
+  if (owner === o) owner = null;
+}
+
+function endHead(framing: WireFraming, length: number, close: boolean, server: string | null, keepAlive: boolean): void {
   if (!statusSeen) HEAD_SINK.status('200 OK');
   put('date: ');
   put(httpDate());
@@ -102,5 +158,4 @@ export function finishHead(framing: WireFraming, length: number, close: boolean,
   if (close) put('connection: close\r\n');
   else if (keepAlive) put('connection: keep-alive\r\n');
   putCrlf();
-  return Buffer.from(scratch.subarray(0, at));
 }

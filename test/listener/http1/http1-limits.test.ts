@@ -1,0 +1,165 @@
+// The HTTP/1.1 listener's timeouts and limits through a real ProxyServer on loopback, each with
+// Envoy's default and a lowered setting: the idle timeout closes a connection with no request,
+// the stream idle timeout answers 408 (flag SI) when nothing moves but never cuts a slow live
+// upload, the request headers timeout (off by default) answers 408, max requests per connection
+// closes after the Nth response, the connection limit refuses the next connection.
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { ProxyServer } from '../../../host/server/proxy-server.js';
+import { DEFAULT_LIMITS } from '../../../host/common/limits.js';
+import { DEFAULT_HTTP1_OPTIONS } from '../../../host/listener/http1/listener-options.js';
+import type { AccessLogEntry } from '../../../host/telemetry/access-log.js';
+import type { Limits } from '../../../host/common/limits.js';
+import { noHeaderOps, type MeshConfig } from '../../../host/model/mesh.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** An upstream that answers `ok` once the request's body (content-length) has arrived. */
+async function upstream(): Promise<{ port: number; bodies: number[] }> {
+  const bodies: number[] = [];
+  const server = net.createServer((s) => {
+    let buf = Buffer.alloc(0);
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('latin1');
+        const cl = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + cl) return;
+        bodies.push(cl);
+        buf = buf.subarray(end + 4 + cl);
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { port: (server.address() as net.AddressInfo).port, bodies };
+}
+
+function mesh(port: number): MeshConfig {
+  const ops = noHeaderOps();
+  return {
+    clusters: [{ name: 'c', host: 'svc', port: 80, subset: null, endpoints: [{ address: '127.0.0.1', port, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN' }],
+    virtualHosts: [{ name: 'v', domains: ['*'], routes: [{ name: 'r', matches: [], destinations: [{ cluster: 'c', weight: 100, requestHeaders: ops, responseHeaders: ops }], requestHeaders: ops, responseHeaders: ops, timeoutMs: null }] }],
+  };
+}
+
+async function proxy(limits: Partial<Limits>): Promise<{ p: ProxyServer; logs: AccessLogEntry[]; up: { bodies: number[] } }> {
+  const up = await upstream();
+  const logs: AccessLogEntry[] = [];
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits, log: (e) => logs.push(e) });
+  p.apply(mesh(up.port), 1);
+  await p.listen();
+  cleanups.push(() => p.close());
+  return { p, logs, up };
+}
+
+/** A raw client: what it received, and whether the proxy closed the connection. */
+function client(port: number): { socket: net.Socket; data: () => string; closed: Promise<number> } {
+  const socket = net.connect(port, '127.0.0.1');
+  let data = '';
+  const started = Date.now();
+  socket.on('data', (d) => (data += d.toString('latin1')));
+  socket.on('error', () => {});
+  cleanups.push(() => void socket.destroy());
+  return { socket, data: () => data, closed: new Promise((r) => socket.on('close', () => r(Date.now() - started))) };
+}
+
+const GET = 'GET / HTTP/1.1\r\nhost: svc\r\n\r\n';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('HTTP/1.1 listener limits', () => {
+  it("defaults are Envoy's: idle 1 h, stream idle 5 min, request headers timeout off, unlimited requests and connections", () => {
+    expect(DEFAULT_LIMITS).toMatchObject({ downstreamIdleTimeoutMs: 3_600_000, streamIdleTimeoutMs: 300_000, requestHeadersTimeoutMs: 0, maxRequestsPerConnection: 0, maxDownstreamConnections: 0 });
+    expect(DEFAULT_HTTP1_OPTIONS).toMatchObject({ maxRequestHeadBytes: 60 * 1024, maxRequestHeaders: 100, headersWithUnderscoresAction: 'ALLOW' });
+  });
+
+  it('closes a keep-alive connection idle for downstreamIdleTimeoutMs, and not before', async () => {
+    const { p } = await proxy({ downstreamIdleTimeoutMs: 400 });
+    const c = client(p.port);
+    c.socket.write(GET);
+    const closedAfter = await c.closed;
+    expect(c.data()).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(closedAfter).toBeGreaterThanOrEqual(400);
+    expect(closedAfter).toBeLessThan(5000);
+    expect(p.stats.downstream.get('downstream_cx_idle_timeout')).toBe(1);
+  });
+
+  it('stream idle timeout: a request whose body stops coming is answered 408, flag SI, and the connection closes', async () => {
+    const { p, logs, up } = await proxy({ streamIdleTimeoutMs: 300 });
+    const c = client(p.port);
+    c.socket.write('POST / HTTP/1.1\r\nhost: svc\r\ncontent-length: 10\r\n\r\nabc');
+    await c.closed;
+    expect(c.data()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(c.data()).toMatch(/\r\n\r\nstream timeout$/);
+    expect(logs[0]).toMatchObject({ code: 408, flags: 'SI' });
+    expect(up.bodies).toEqual([]);
+    expect(p.stats.downstream.get('downstream_rq_idle_timeout')).toBe(1);
+  });
+
+  it('stream idle timeout never cuts a slow upload that keeps moving (1 KiB every 100 ms for 2 s, timeout 300 ms)', async () => {
+    const { p, up } = await proxy({ streamIdleTimeoutMs: 300 });
+    const c = client(p.port);
+    const chunk = 'x'.repeat(1024);
+    c.socket.write(`POST / HTTP/1.1\r\nhost: svc\r\ncontent-length: ${20 * 1024}\r\n\r\n`);
+    for (let i = 0; i < 20; i++) {
+      await sleep(100);
+      c.socket.write(chunk);
+    }
+    for (let i = 0; i < 50 && !c.data().includes('\r\n\r\nok'); i++) await sleep(50);
+    expect(c.data()).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(up.bodies).toEqual([20 * 1024]);
+    expect(p.stats.downstream.get('downstream_rq_idle_timeout')).toBe(0);
+  });
+
+  it('request headers timeout (off by default): a head not complete in time is answered 408', async () => {
+    const { p, up } = await proxy({ requestHeadersTimeoutMs: 300, streamIdleTimeoutMs: 0 });
+    const c = client(p.port);
+    // Bytes keep coming (so no idle timeout applies), but the head never ends.
+    c.socket.write('GET / HTTP/1.1\r\n');
+    const dribble = setInterval(() => c.socket.write('x-a: b\r\n'), 50);
+    await c.closed;
+    clearInterval(dribble);
+    expect(c.data()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(up.bodies).toEqual([]);
+    expect(p.stats.downstream.get('downstream_rq_header_timeout')).toBe(1);
+  });
+
+  it('maxRequestsPerConnection: the Nth response says connection: close and the connection ends', async () => {
+    const { p, up } = await proxy({ maxRequestsPerConnection: 3 });
+    const c = client(p.port);
+    c.socket.write(GET + GET + GET + GET);
+    await c.closed;
+    const heads = c.data().match(/HTTP\/1\.1 [^]*?\r\n\r\n/g) ?? [];
+    expect(heads).toHaveLength(3);
+    expect(heads[2]).toMatch(/\r\nconnection: close/);
+    expect(heads[0]).not.toMatch(/connection: close/);
+    expect(up.bodies).toHaveLength(3);
+  });
+
+  it('maxDownstreamConnections: a connection over the limit is closed at once, the others are served', async () => {
+    const { p } = await proxy({ maxDownstreamConnections: 2 });
+    const a = client(p.port);
+    const b = client(p.port);
+    a.socket.write(GET);
+    b.socket.write(GET);
+    for (let i = 0; i < 50 && !(a.data().includes('ok') && b.data().includes('ok')); i++) await sleep(20);
+    const third = client(p.port);
+    await third.closed;
+    expect(third.data()).toBe('');
+    expect(p.stats.downstream.get('downstream_cx_overflow')).toBe(1);
+    a.socket.write(GET);
+    for (let i = 0; i < 50 && a.data().split('\r\n\r\nok').length < 3; i++) await sleep(20);
+    expect(a.data().split('\r\n\r\nok')).toHaveLength(3);
+  });
+
+  it('limits of 0 mean off: invalid values are refused by name', () => {
+    expect(() => new ProxyServer({ host: '127.0.0.1', port: 0, limits: { streamIdleTimeoutMs: -1 } })).toThrow(/streamIdleTimeoutMs.*LIMIT_INVALID/);
+    expect(() => new ProxyServer({ host: '127.0.0.1', port: 0, limits: { maxRequestsPerConnection: 1.5 } })).toThrow(/maxRequestsPerConnection.*LIMIT_INVALID/);
+  });
+});
