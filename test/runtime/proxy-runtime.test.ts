@@ -10,6 +10,9 @@ import { startProxyRuntime } from '../../host/runtime/proxy-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { meshYaml } from '../helpers/mesh-yaml.js';
 
+// The admin API answers only an IP address or localhost as Host (DNS rebinding).
+const ADMIN_HOST = { host: '127.0.0.1' };
+
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -38,7 +41,7 @@ describe('proxy runtime', () => {
     const chunks: string[] = [];
     const rt = await startProxyRuntime({ sources: [meshDir()], listen: LOOPBACK, admin: LOOPBACK, accessLogBatch: (t) => chunks.push(t), log: () => {} });
     try {
-      expect((await request(rt.adminPort, { path: '/ready' })).body.toString()).toBe('LIVE\n');
+      expect((await request(rt.adminPort, { path: '/ready', headers: ADMIN_HOST })).body.toString()).toBe('LIVE\n');
       const r = await request(rt.listenPort, { path: '/local', headers: { host: 'svc.test' } });
       expect(r.body.toString()).toBe('hello');
       // Batched: nothing written yet (the buffer flushes every 100 ms).

@@ -16,6 +16,9 @@ import { AccessLogSink } from '../../host/runtime/access-log-sink.js';
 import { RuntimeAssembly, type RuntimePort } from '../../host/runtime/runtime-assembly.js';
 import { request } from '../helpers/http-client.js';
 
+// The admin API answers only an IP address or localhost as Host (DNS rebinding).
+const ADMIN_HOST = { host: '127.0.0.1' };
+
 const EMPTY: MeshConfig = { virtualHosts: [], clusters: [] };
 const load: ConfigLoader = (sources) => ({ resources: [], mesh: EMPTY, warnings: [], files: sources });
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
@@ -83,7 +86,7 @@ describe('RuntimeAssembly', () => {
     expect(events).toEqual(['listen health', 'listen outbound listener', 'listen inbound listener']);
     expect(reasonDuringInbound).toBe('inbound listener 127.0.0.1:1 not up');
     expect(a.notReadyReason()).toBeNull();
-    expect((await request(a.admin.port, { path: '/ready' })).status).toBe(200);
+    expect((await request(a.admin.port, { path: '/ready', headers: ADMIN_HOST })).status).toBe(200);
   });
 
   it('a listener that cannot be bound closes every port and throws its error', async () => {
