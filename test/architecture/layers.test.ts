@@ -18,20 +18,22 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['router', 'http/filters'], why: 'what runs on a stream: the router (terminal filter) and the native HTTP filters' },
   { folders: ['http'], why: 'the HTTP connection manager, streams and the filter seam' },
   { folders: ['listener', 'upstream', 'codec'], why: 'I/O on either side of the proxy, and the public head parser, over the core' },
-  { folders: ['core'], why: 'the only TypeScript that touches Wasm memory' },
-  { folders: ['compile', 'telemetry'], why: 'the mesh as the core\'s binary tables; stats, access-log records and status snapshots' },
+  { folders: ['compile'], why: 'the mesh as the core\'s binary tables, written in the core\'s record formats' },
+  { folders: ['core', 'telemetry'], why: 'the only TypeScript that touches Wasm memory; stats, access-log records and status snapshots' },
   { folders: ['model', 'common'], why: 'plain data below everything: the resolved mesh, shared value types' },
 ];
 
 /**
  * Folder imports that break the table today, left to the helper moving core/config/model/compile
  * (issue 9): core and compile read config/duration.ts, model/mesh.ts takes types from
- * compile/hash-lb.ts and core/upstream-policy.ts. Whole folders, so that moves inside them do not
- * matter; each must still occur, and the test says when one can go.
+ * compile/hash-lb.ts and core/upstream-policy.ts, core/hash-balancer.ts reads compile/hash-lb.ts.
+ * Whole folders, so that moves inside them do not matter; each must still occur, and the test
+ * says when one can go.
  */
 const PENDING: ReadonlyArray<readonly [from: string, to: string]> = [
   ['compile', 'config'],
   ['core', 'config'],
+  ['core', 'compile'],
   ['model', 'compile'],
   ['model', 'core'],
 ];
