@@ -13,7 +13,7 @@ import { startScenario, type RunningScenario, type Scenario } from '../demo/scen
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
-import { logLine, type CliIo } from './cli-io.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
@@ -143,9 +143,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     ].join('\n') + '\n',
   );
 
-  const unsubscribe = io.onReloadRequest(() => runtime?.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime?.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: stopping the demo`));
   await cleanup();
   io.err(logLine('info', 'demo stopped'));
@@ -206,9 +204,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
     running.gateway.runtime.reload('SIGHUP');
     for (const s of running.sidecars.values()) s.runtime.reload('SIGHUP');
   };
-  const unsubscribe = io.onReloadRequest(reload);
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, reload);
   io.err(logLine('info', `${signal}: stopping the demo`));
   await running.close();
   io.err(logLine('info', 'demo stopped'));

@@ -1,7 +1,7 @@
 // `wasmesh proxy`: serves Istio YAML as an ingress gateway (--gateway) or as the mesh's
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
-import { logLine, type CliIo } from './cli-io.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -92,9 +92,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
-  const unsubscribe = io.onReloadRequest(() => runtime.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
   accessLog?.close();

@@ -3,7 +3,7 @@
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { HostPort } from '../common/host-port.js';
-import { logLine, type CliIo } from './cli-io.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
@@ -132,9 +132,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
         `admin on http://${admin.host}:${p.admin} (config version ${m.version} from ${m.current?.files.length ?? 0} file(s), watching for changes)`,
     ),
   );
-  const unsubscribe = io.onReloadRequest(() => runtime.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
   await runtime.close();
   io.err(logLine('info', 'stopped'));
