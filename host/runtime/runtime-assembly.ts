@@ -51,7 +51,8 @@ export interface AssemblyOptions {
   target: ConfigTarget;
   /** The stats that count reloads: the config-fed listener's. */
   reloadStats: Stats;
-  accessLog: AccessLogSink;
+  /** Flushed once the listeners drained, so that their last lines go out. */
+  accessLog: Pick<AccessLogSink, 'flush'>;
   /** What the admin API shows of the listeners. */
   view: AdminView;
 }
@@ -69,7 +70,7 @@ export interface AssemblyPorts {
 export class RuntimeAssembly {
   readonly manager: ConfigManager;
   readonly admin: AdminServer;
-  readonly #accessLog: AccessLogSink;
+  readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
   #probes: RuntimePort[] = [];
   // null until start(): a runtime not yet started is not ready.

@@ -12,7 +12,6 @@ import type { ConfigLoader } from '../../host/control/config-manager.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { ListenError } from '../../host/common/listen-error.js';
 import { Stats } from '../../host/telemetry/stats.js';
-import { AccessLogSink } from '../../host/runtime/access-log-sink.js';
 import { RuntimeAssembly, type RuntimePort } from '../../host/runtime/runtime-assembly.js';
 import { request } from '../helpers/http-client.js';
 
@@ -58,7 +57,7 @@ function assembly(events: string[] = []) {
     admin: LOOPBACK,
     target: { apply: (_mesh, version) => void applied.push(version) },
     reloadStats: stats,
-    accessLog: { flush: () => void events.push('flush') } as AccessLogSink,
+    accessLog: { flush: () => void events.push('flush') },
     view: { stats: () => [], clusters: () => [] },
   });
   assemblies.push(a);
