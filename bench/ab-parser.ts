@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HeadParser } from '../host/core/codec.js';
+import { HeadParser } from '../host/core/codec/head-parser.js';
 import { Core } from '../host/core/wasm.js';
 import { REQUEST_HEADS, type RequestHeadSample } from './request-heads.js';
 

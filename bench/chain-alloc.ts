@@ -8,7 +8,8 @@
 // sends x-forwarded-for, x-forwarded-proto and x-request-id.
 import { Session } from 'node:inspector/promises';
 import { Core } from '../host/core/wasm.js';
-import { RouteTable, requestViewOf } from '../host/core/router.js';
+import { RouteTable } from '../host/core/route/route-table.js';
+import { requestViewOf } from '../host/core/request-view.js';
 import { compileRouteTable } from '../host/compile/route-table.js';
 import { Stats } from '../host/telemetry/stats.js';
 import { resolveLimits } from '../host/common/limits.js';

@@ -2,9 +2,9 @@
 // and 100 endpoints: ROUND_ROBIN, LEAST_REQUEST and RANDOM through the route table, ring hash
 // and Maglev through the consistent-hash balancer (hash + lookup, and lookup alone).
 import { compileRouteTable } from '../host/compile/route-table.js';
-import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../host/compile/hash-lb.js';
-import { HashBalancer, hashKey } from '../host/core/hash-balancer.js';
-import { RouteTable } from '../host/core/router.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE } from '../host/model/istio-defaults.js';
+import { HashBalancer, hashKey } from '../host/core/balance/hash-balancer.js';
+import { RouteTable } from '../host/core/route/route-table.js';
 import { Core } from '../host/core/wasm.js';
 import { noHeaderOps, type Cluster, type LbPolicy, type MeshConfig } from '../host/model/mesh.js';
 import { sink, type BenchCase, type BenchGroup, type BenchSuite } from './runner.js';

@@ -2,7 +2,7 @@
 // (80/20 and a 5-way split) and endpoint choice within a cluster, as the proxy calls them
 // after a route matched.
 import { compileRouteTable } from '../host/compile/route-table.js';
-import { RouteTable } from '../host/core/router.js';
+import { RouteTable } from '../host/core/route/route-table.js';
 import { Core } from '../host/core/wasm.js';
 import { noHeaderOps, type Cluster, type LbPolicy, type MeshConfig, type Route } from '../host/model/mesh.js';
 import { sink, type BenchCase, type BenchSuite } from './runner.js';

@@ -2,7 +2,8 @@
 // 10,000 routes, for requests that hit the first route, fall through to a late one, hit a
 // wildcard host, or miss every host.
 import { compileRouteTable } from '../host/compile/route-table.js';
-import { RouteTable, requestViewOf } from '../host/core/router.js';
+import { RouteTable } from '../host/core/route/route-table.js';
+import { requestViewOf } from '../host/core/request-view.js';
 import { Core } from '../host/core/wasm.js';
 import { generateMesh, type BenchRequest } from './mesh-generator.js';
 import { sink, type BenchCase, type BenchGroup, type BenchSuite } from './runner.js';

@@ -3,7 +3,8 @@
 // first rule, a middle one, the last one, or none after trying them all; and the same table
 // with the regexes swapped for exact/prefix conditions, for what the regexes cost.
 import { compileRouteTable } from '../host/compile/route-table.js';
-import { RouteTable, requestViewOf } from '../host/core/router.js';
+import { RouteTable } from '../host/core/route/route-table.js';
+import { requestViewOf } from '../host/core/request-view.js';
 import { Core } from '../host/core/wasm.js';
 import type { BenchRequest } from './mesh-generator.js';
 import { generateRuleTable, GATEWAY_PORT, type RuleTable } from './rule-table-generator.js';

@@ -2,7 +2,7 @@
 // (HeadParser.parseRequest, what the proxy calls: status and spans as numbers in linear
 // memory) and the public object-returning parseRequestHead (host/codec/parse-head.ts).
 import { parseRequestHead } from '../host/codec/parse-head.js';
-import { HeadParser } from '../host/core/codec.js';
+import { HeadParser } from '../host/core/codec/head-parser.js';
 import { STATUS_OK } from '../host/core/status.js';
 import { Core } from '../host/core/wasm.js';
 

@@ -1,6 +1,6 @@
 // The hash load-balancer block: its format (documented once, here; mirrored by
-// host/core/hash-balancer.ts), its statuses, and the load-time check that makes every later
-// read in-bounds so ring and Maglev builds and picks never trap on a bad block.
+// host/core/balance/hash-balancer.ts), its statuses, and the load-time check that makes every
+// later read in-bounds so ring and Maglev builds and picks never trap on a bad block.
 //
 // ── Format, version 1 ───────────────────────────────────────────────────────────────────
 // One block per cluster using consistentHash, written by the host at an address `b` from
@@ -84,7 +84,7 @@ export const MAX_KEY_LEN: u32 = 4096;
 
 /**
  * Statuses of the balance exports; negative so calls returning an endpoint index can return
- * them too. Mirrored by host/core/hash-balancer.ts (HashLbStatus).
+ * them too. Mirrored by host/core/balance/hash-balancer.ts (HashLbStatus).
  */
 export const enum HashLbStatus {
   Ok = 0,

@@ -1,5 +1,5 @@
-// Layout constants of the codec's structs, exported so that host/core/codec.ts can check at
-// load time that both sides of the boundary agree.
+// Layout constants of the codec's structs, exported so that host/core/codec/codec-layout.ts can
+// check at load time that both sides of the boundary agree.
 import { MAX_HEAD_BYTES, MAX_HEADERS, PH_SIZE, PH_HEADERS } from './parsed-head';
 import { CD_SIZE, CD_SPANS, CD_MAX_SPANS } from './chunked-decoder';
 import { WA_SIZE, WA_EDITS } from './head-writer';

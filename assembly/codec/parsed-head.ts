@@ -1,6 +1,6 @@
 // The fixed output struct of the head parser (request and response heads): the host allocates
 // one per parser and reads every result at a fixed offset, so a parse allocates nothing and
-// returns nothing but a status number. Mirrored by host/core/codec.ts (checked at load time).
+// returns nothing but a status number. Mirrored by host/core/codec/codec-layout.ts (checked at load time).
 
 /** Envoy's default max_request_headers_kb: the whole head, start-line to final CRLF, ≤ 60 KiB. */
 export const MAX_HEAD_BYTES: u32 = 60 * 1024;

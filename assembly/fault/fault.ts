@@ -1,7 +1,7 @@
 // Fault injection decisions (Istio's HTTPFaultInjection as Envoy's fault filter draws them):
 // per request a delay draw, then an independent abort draw, each `numerator` parts per million
 // against `random % 1,000,000` as Envoy compares them. One implementation for the native host
-// (host/http/filters/fault.ts through host/core/fault.ts) and the proxy-wasm fault filter
+// (host/http/filters/fault.ts through host/core/fault/fault.ts) and the proxy-wasm fault filter
 // (filters/fault), so both paths inject the same faults for the same draws.
 
 /** Parts per million: the denominator of every fault percentage (Envoy's FractionalPercent MILLION). */

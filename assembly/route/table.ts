@@ -44,8 +44,8 @@
 //                lbKind HostPicks (3): CONSISTENT_HASH and PASSTHROUGH clusters, whose choice
 //                needs what the core's table does not hold (a hash key, the original
 //                destination): pick_endpoint returns RouteStatus.HostPicks (-7) for them and
-//                the host picks (host/core/hash-balancer.ts HashBalancer); health and active
-//                counts are kept for them like for any cluster.
+//                the host picks (host/core/balance/hash-balancer.ts HashBalancer); health and
+//                active counts are kept for them like for any cluster.
 //   domain entry (20): hash, strOff, strLen, port (PORT_ANY = any port), vhost
 //                two open-addressed indexes (exact hosts; `*suffix` wildcards, `*` being the
 //                empty suffix), each a power-of-two array of u32 buckets holding entry+1
@@ -235,7 +235,7 @@ export const ES_HEALTHY: u32 = 4; // u8
 
 /**
  * Statuses of the routing exports. Negative so that calls returning an index can return them
- * too; mirrored by host/core/router.ts (RouteTableStatus).
+ * too; mirrored by host/core/route/route-table.ts (RouteTableStatus).
  */
 export const enum RouteStatus {
   Ok = 0,

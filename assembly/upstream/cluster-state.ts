@@ -3,7 +3,7 @@
 // one region per cluster NAME and maps each endpoint ADDRESS to a stable slot, so this state
 // outlives route-table versions (a reload that keeps an endpoint keeps its ejection state).
 //
-// ── Layout (mirrored by host/core/upstream-policy.ts; checked at load via upstream_layout) ─
+// ── Layout (mirrored by host/core/upstream/cluster-state.ts; checked at load via upstream_layout) ─
 // Header, HEADER_SIZE bytes, at `c` (from `alloc`, 16-byte aligned); little-endian:
 //     0 u32 magic 0x53434D57 ("WMCS")     4 u32 slot capacity
 //     8 u32 slots in use (hosts)         12 u32 ejections active (gauge)
@@ -68,7 +68,7 @@ export const enum SlotState {
   Ejected = 2,
 }
 
-/** Per-cluster counters, in memory order; names (Envoy's) in host/core/upstream-policy.ts. Append, never renumber. */
+/** Per-cluster counters, in memory order; names (Envoy's) in host/core/upstream/cluster-state.ts. Append, never renumber. */
 export const enum Counter {
   EjectionsTotal = 0,
   EjectionsEnforcedTotal = 1,

@@ -1,4 +1,4 @@
-// Retry decisions: the route's retry policy record (written by the host from Istio's
+// Retry decisions: the route's retry policy record (written by host/compile from Istio's
 // HTTPRetry) and the decision for one failed attempt, following Envoy's RetryStateImpl
 // (wouldRetryFromHeaders / wouldRetryFromReset / shouldRetry) as current Istio configures it.
 // A pure function of its arguments: the host carries the attempt number, the clock and the

@@ -1,5 +1,5 @@
 // Statuses of the upstream-policy exports (cluster state, outlier detection, circuit breaker,
-// retry policy), mirrored by host/core/upstream-policy.ts (UpstreamStatus). Negative so that
+// retry policy), mirrored by host/core/upstream/upstream-status.ts (UpstreamStatus). Negative so that
 // calls returning a count or an index can return them too. Append, never renumber.
 
 export const enum UpstreamStatus {

@@ -2,7 +2,8 @@
 // wrapper that turns the core parser's numeric results into plain objects. It runs the same
 // Wasm parser as the proxy, in one lazily created Core shared by every call.
 import { Core } from '../core/wasm.js';
-import { HeadParser, FRAMING_NAMES, HEAD_FLAG_CONTENT_LENGTH, MAX_HEADERS, type FramingName } from '../core/codec.js';
+import { HeadParser, FRAMING_NAMES, HEAD_FLAG_CONTENT_LENGTH, type FramingName } from '../core/codec/head-parser.js';
+import { MAX_HEADERS } from '../core/codec/codec-layout.js';
 import { statusEntry, STATUS_OK, STATUS_INCOMPLETE, type CodecHttpStatus } from '../core/status.js';
 
 interface HeadCommon {

@@ -11,7 +11,8 @@ export interface Limits {
    */
   maxRequestHeaders: number;
   // Upstream response heads: 60 KiB and 100 fields (Envoy's defaults), fixed in the core's
-  // parser (host/core/codec.ts MAX_HEAD_BYTES, MAX_HEADERS) → 502 UPE; not configurable yet.
+  // parser (host/core/codec/codec-layout.ts MAX_HEAD_BYTES, MAX_HEADERS) → 502 UPE; not
+  // configurable yet.
   /** TCP connect timeout to an endpoint (Envoy/Istio connectTimeout: 10 s) → 503 UF. */
   connectTimeoutMs: number;
   /** How long an idle pooled upstream connection is kept (Envoy idle_timeout: 1 h). */

@@ -1,5 +1,5 @@
-// The error compileRouteTable throws: a stable code, the route or virtual host it is about,
-// the field, and a message that says what, where and why.
+// The error compileRouteTable and compileRetryPolicies throw: a stable code, the route or
+// virtual host it is about, the field, and a message that says what, where and why.
 
 export type RouteCompileErrorCode =
   /** A match kind the core does not evaluate yet. */
@@ -25,7 +25,9 @@ export type RouteCompileErrorCode =
   /** An lb policy the core does not know. */
   | 'unsupported_lb'
   /** A value the table cannot hold (a string or table above the format's u32 limits). */
-  | 'table_too_large';
+  | 'table_too_large'
+  /** A retry policy value its record cannot hold (not a u32, more than 16 retriable status codes). */
+  | 'invalid_retry_policy';
 
 export class RouteCompileError extends Error {
   readonly code: RouteCompileErrorCode;

@@ -39,7 +39,8 @@ export const FLAG_IGNORE_CASE = 2;
 export const LB_HOST_PICKS = 3;
 /**
  * What the core's pick_endpoint returns for a LB_HOST_PICKS cluster that has endpoints (with
- * none it returns -1): not an error, the host picks (host/core/hash-balancer.ts HashBalancer).
+ * none it returns -1): not an error, the host picks (host/core/balance/hash-balancer.ts
+ * HashBalancer).
  * Mirrors RouteStatus.HostPicks in assembly/route/table.ts.
  */
 export const PICK_BY_HOST = -7;

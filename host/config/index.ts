@@ -2,5 +2,5 @@
 export { loadConfig } from './load-config.js';
 export { ConfigError, formatIssue, type ConfigIssue, type ConfigIssueCode } from './config-error.js';
 export { DEFAULT_NAMESPACE, type LoadedConfig, type LoadedResource, type LoadOptions } from './loaded-config.js';
-export { parseDuration } from './duration.js';
-export { expandHost, meshDomains } from './host-name.js';
+export { parseDuration } from '../common/duration.js';
+export { expandHost, meshDomains } from './translate/host-name.js';

@@ -3,7 +3,7 @@
 // not define is an error, as Istio's CRD schemas reject it. Fields of features not served yet
 // are accepted and kept, so seed YAML loads and later issues find them in the resource model.
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../common/duration.js';
 
 /** Protobuf JSON accepts a field's proto name (`mirror_percent`) as well as its JSON name. */
 function protoJsonName(key: string): string {

@@ -5,7 +5,7 @@ import { ConfigError, type ConfigIssue } from './config-error.js';
 import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
 import { readResource, type SourcedResource } from './read-resource.js';
-import { resolveMesh } from './resolve-mesh.js';
+import { resolveMesh } from './translate/resolve-mesh.js';
 import { listSourceFiles, readYamlFile } from './yaml-source.js';
 
 function issueOrder(a: ConfigIssue, b: ConfigIssue, files: readonly string[]): number {

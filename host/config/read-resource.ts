@@ -4,7 +4,7 @@
 // violation into a located ConfigIssue.
 import type { z } from 'zod';
 import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { durationHint } from './duration.js';
+import { durationHint } from '../common/duration.js';
 import { GATEWAY_API_GROUP, groupSuggestion, istioApiVersionOf, istioGroupOf, ISTIO_GROUPS, kindSuggestion, KUBERNETES_KINDS, READ_SCHEMAS, REMOVED_ISTIO_GROUPS, type ReadKind } from './api-kinds.js';
 import { envelope } from './istio-schemas.js';
 import { SECURITY_SPEC_SCHEMAS } from './security-schemas.js';

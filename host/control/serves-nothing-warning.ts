@@ -3,7 +3,7 @@
 // a Gateway, a Gateway no VirtualService is bound to), so a proxy that answers every request
 // 404 NR does not start, or reload into that state, without a word.
 import type { MeshConfig } from '../model/mesh.js';
-import { resolveGatewayRef } from '../config/match-builder.js';
+import { resolveGatewayRef } from '../config/translate/match-builder.js';
 
 /** Whose view of the config this is: the ConfigManager's load options. */
 export interface ProxyView {

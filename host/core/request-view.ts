@@ -112,3 +112,15 @@ export class RequestView {
     return true;
   }
 }
+
+const views = new WeakMap<Core, RequestView>();
+
+/** The request view of `core`, created once per core and shared by every route table version and the listener. */
+export function requestViewOf(core: Core): RequestView {
+  let v = views.get(core);
+  if (!v) {
+    v = new RequestView(core);
+    views.set(core, v);
+  }
+  return v;
+}

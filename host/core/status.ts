@@ -59,6 +59,9 @@ export const STATUS_TABLE: readonly StatusEntry[] = [
 
 export type CodecErrorCode = (typeof STATUS_TABLE)[number]['code'];
 
+/** The writer's and filter's "grow the output and call again" status. */
+export const STATUS_OUTPUT_TOO_SMALL = STATUS_TABLE.findIndex((e) => e.code === 'output_too_small');
+
 /** The table entry for a status number (a synthetic entry for numbers the table lacks). */
 export function statusEntry(status: number): StatusEntry {
   return STATUS_TABLE[status] ?? { code: `unknown_status_${status}`, httpStatus: 500, message: 'unknown codec status' };

@@ -3,19 +3,11 @@
 // lb_policy and its table, connect_timeout, circuit_breakers, upstream HTTP options and TCP
 // keepalive, outlier_detection with the panic threshold from minHealthPercent.
 import type { Cluster, ClusterPolicy } from '../model/mesh.js';
-import type { OutlierSettings } from '../core/upstream-policy.js';
+import { ENVOY_IDLE_TIMEOUT_MS, ENVOY_MAX_EJECTION_TIME_MS, ISTIO_CIRCUIT_BREAKER_MAX, ISTIO_CONNECT_TIMEOUT_MS } from '../model/istio-defaults.js';
+import type { OutlierSettings } from '../model/outlier-settings.js';
 import { envoyDuration } from './duration.js';
 import { envoyHashTable } from './hash-policy.js';
 import type { Obj } from './istio-resources.js';
-
-/** Istio's mesh-wide default connectTimeout. */
-export const ISTIO_CONNECT_TIMEOUT_MS = 10_000;
-/** Envoy's default upstream idle timeout, which Istio leaves alone unless told. */
-const ENVOY_IDLE_TIMEOUT_MS = 3_600_000;
-/** Istio sets every circuit-breaker threshold to the maximum unless a DestinationRule lowers it. */
-const UINT32_MAX = 4294967295;
-/** Envoy's default outlier max_ejection_time. */
-const ENVOY_MAX_EJECTION_TIME_MS = 300_000;
 
 /** The Envoy fields of one cluster that come from its lb and traffic policy. */
 export interface ClusterPolicyFields {
@@ -34,7 +26,7 @@ export interface ClusterPolicyFields {
 
 function thresholds(policy: ClusterPolicy | undefined): Obj {
   const l = policy?.limits;
-  const cap = (v: number | undefined): number => (v === undefined ? UINT32_MAX : Math.min(v, UINT32_MAX));
+  const cap = (v: number | undefined): number => (v === undefined ? ISTIO_CIRCUIT_BREAKER_MAX : Math.min(v, ISTIO_CIRCUIT_BREAKER_MAX));
   return {
     max_connections: cap(l?.maxConnections),
     max_pending_requests: cap(l?.maxPendingRequests),

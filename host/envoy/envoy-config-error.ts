@@ -1,8 +1,7 @@
 // The one error type of the Envoy translation: input the translation cannot accept at all
-// (a malformed duration, a weight Envoy rejects), with a stable code and the place it came from.
+// (a listen address, a weight Envoy rejects), with a stable code and the place it came from.
 
 export type EnvoyConfigErrorCode =
-  | 'envoy_config_bad_duration'
   | 'envoy_config_bad_listen'
   | 'envoy_config_bad_weight';
 

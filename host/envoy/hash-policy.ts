@@ -3,8 +3,8 @@
 // route that sends to it gets the request value to hash (route hash_policy: header, cookie,
 // source IP, query parameter). Both use xxHash64 over the same strings, so Envoy and wasmesh
 // place keys alike.
-import type { HashKeySource, HashLbDescriptor } from '../compile/hash-lb.js';
-import { DEFAULT_MAX_RING_SIZE } from '../compile/hash-lb.js';
+import type { HashKeySource, HashLbDescriptor } from '../model/hash-lb.js';
+import { DEFAULT_MAX_RING_SIZE } from '../model/istio-defaults.js';
 import { envoyDuration } from './duration.js';
 import type { Obj } from './istio-resources.js';
 

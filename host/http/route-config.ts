@@ -4,7 +4,7 @@
 // start on; what the version holds in the core (table, header edit lists, retry policies) is
 // freed when its last stream releases it.
 import type { MeshConfig } from '../model/mesh.js';
-import type { RouteTable } from '../core/router.js';
+import type { RouteTable } from '../core/route/route-table.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { HttpFilter, HttpFilterFactory } from './filter.js';
 import type { StreamConfig, StreamRoute } from './stream-callbacks.js';

@@ -5,7 +5,7 @@
 import type { Downstream, HeadSource } from '../listener/downstream.js';
 import type { BodyMode } from '../listener/downstream.js';
 import type { RequestView } from '../core/request-view.js';
-import type { RouteTable } from '../core/router.js';
+import type { RouteTable } from '../core/route/route-table.js';
 import type { StatScope, ROUTE_STATS } from '../telemetry/stats.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { ResponseFlag } from './response-flags.js';

@@ -11,8 +11,10 @@
 //  - cluster index  = position in MeshConfig.clusters (RouteDestination.cluster names one);
 //  - endpoint index = position in Cluster.endpoints.
 
-import type { HashLbDescriptor } from '../compile/hash-lb.js';
-import type { CircuitBreakerLimits, OutlierSettings, RetryPolicySpec } from '../core/upstream-policy.js';
+import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
+import type { HashLbDescriptor } from './hash-lb.js';
+import type { OutlierSettings } from './outlier-settings.js';
+import type { RetryPolicySpec } from './retry-policy.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -146,8 +148,7 @@ export interface Route {
   timeoutMs: number | null;
   /**
    * Resolved retry policy (Istio `retries` through retryPolicyFromIstio). Absent: Istio's
-   * default policy (2 retries, connect-failure,refused-stream,unavailable,cancelled,
-   * retriable-status-codes, no code). `retries: 0` in the spec disables.
+   * default policy (istioDefaultRetryPolicy in istio-defaults.ts). `retries: 0` disables.
    */
   retry?: RetryPolicySpec;
   /** A route with a redirect or a direct response has no destinations. */

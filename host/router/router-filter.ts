@@ -8,8 +8,9 @@
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
-import type { HeadOverrides } from '../core/codec.js';
-import { RetryState, type AttemptOutcomeName, type AttemptResult, type RetryPolicy } from '../core/upstream-policy.js';
+import type { HeadOverrides } from '../core/codec/head-writer.js';
+import { RetryState } from './retry-state.js';
+import type { AttemptOutcomeName, AttemptResult, RetryPolicy } from '../core/upstream/retry.js';
 import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';
 import type { Limits } from '../common/limits.js';
 import type { Random } from '../common/random.js';

@@ -3,7 +3,7 @@
 // that is off for a route costs nothing there), and which filter ends the route's chain. A new
 // filter is a file in host/http/filters/ and one entry here.
 import type { Route } from '../model/mesh.js';
-import type { FaultDice } from '../core/fault.js';
+import type { FaultDice } from '../core/fault/fault.js';
 import type { StatScope, DownstreamStat } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import type { HttpFilter, HttpFilterFactory } from '../http/filter.js';

@@ -1,14 +1,18 @@
 // The data-path server of one thread: a listener, the HTTP connection manager and its streams,
 // the cluster manager, and the configuration versions it serves. apply() builds a version —
-// route table in the core, each route's filter chain, header edits and retry policies, the
-// clusters — and swaps it in atomically; what the CLI, the admin API and hot reload drive.
+// route table and retry policies compiled and loaded into the core, each route's filter chain
+// and header edits, the clusters — and swaps it in atomically; what the CLI, the admin API and
+// hot reload drive.
 import { Core } from '../core/wasm.js';
-import { RouteTable, requestViewOf } from '../core/router.js';
-import { FaultDice } from '../core/fault.js';
-import { RetryPolicy, retryPolicyFromIstio } from '../core/upstream-policy.js';
-import { RequestHeadWriter, EditList, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec.js';
+import { RouteTable } from '../core/route/route-table.js';
+import { requestViewOf } from '../core/request-view.js';
+import { FaultDice } from '../core/fault/fault.js';
+import { RetryPolicies } from '../core/upstream/retry.js';
+import { RequestHeadWriter, WRITE_FRAMING_NONE, WRITE_FRAMING_LENGTH, WRITE_FRAMING_CHUNKED } from '../core/codec/head-writer.js';
+import { EditList } from '../core/codec/edit-list.js';
 import { compileRouteTable } from '../compile/route-table.js';
-import type { HeaderOps, MeshConfig, Route } from '../model/mesh.js';
+import { compileRetryPolicies } from '../compile/retry-policies.js';
+import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { UwsListener } from '../listener/http1-uws/uws-listener.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
@@ -163,13 +167,14 @@ export class ProxyServer {
 
   /**
    * Compiles and loads `mesh` as `version`, then swaps it in. Throws (RouteCompileError,
-   * RouteTableError, a filter's config error) on a bad mesh, leaving the previous version
-   * serving untouched.
+   * RouteTableError, UpstreamPolicyError for a retry policy the core refuses, a filter's
+   * config error) on a bad mesh, leaving the previous version serving untouched.
    */
   apply(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
     const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
+    const retryPolicies = compileRetryPolicies(mesh);
     const table = RouteTable.load(this.#core, bytes, version);
     const disposers: Array<() => void> = [];
     const deps = this.#deps;
@@ -178,18 +183,11 @@ export class ProxyServer {
       disposers.push(() => e.dispose());
       return e;
     };
-    // Routes without their own retries share one default policy record.
-    let defaultRetry: RetryPolicy | null = null;
-    const retryOf = (r: Route): RetryPolicy => {
-      if (r.retry === undefined && defaultRetry) return defaultRetry;
-      const p = RetryPolicy.encode(this.#core, r.retry ?? retryPolicyFromIstio(undefined));
-      disposers.push(() => p.free());
-      if (r.retry === undefined) defaultRetry = p;
-      return p;
-    };
     let routes: RouteEntry[];
     let clusters;
     try {
+      const retries = RetryPolicies.load(this.#core, retryPolicies.records);
+      disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
       routes = [];
       for (const vh of mesh.virtualHosts) {
@@ -202,7 +200,7 @@ export class ProxyServer {
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
             requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
             responseEdits: r.destinations.map((d) => encode(mergeOps(RESPONSE_DEFAULTS, r.responseHeaders, d.responseHeaders))),
-            retry: retryOf(r),
+            retry: retries.at(retryPolicies.routeRecord[index]!),
             rewrite: RouteRewrite.compile(r),
             mirrors: (r.mirrors ?? []).map((m) => ({ clusterIndex: clusterIndex.get(m.cluster) ?? -1, percentage: m.percentage })),
           });

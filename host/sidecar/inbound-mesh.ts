@@ -3,7 +3,7 @@
 // request's authority names. Istio's sidecar takes that port from the connection's original
 // destination (SO_ORIGINAL_DST); Node cannot read it, so the Host header's port stands in.
 import { noHeaderOps, type Cluster, type MeshConfig, type Route } from '../model/mesh.js';
-import { retryPolicyFromIstio } from '../core/upstream-policy.js';
+import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
 
 /** Where the inbound listener hands requests to the app: loopback, as Istio's sidecar does. */
 export const APP_ADDRESS = '127.0.0.1';
@@ -54,6 +54,6 @@ function toApp(name: string, port: number, match: { port?: number; authority?: {
     timeoutMs: null,
     // Istio's inbound routes do not retry: the caller's sidecar already applied its policy, and
     // retrying here too would multiply attempts against the app.
-    retry: retryPolicyFromIstio({ attempts: 0 }),
+    retry: { ...istioDefaultRetryPolicy(), retries: 0 },
   };
 }

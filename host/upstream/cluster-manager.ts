@@ -6,13 +6,14 @@
 // requests) and reports each attempt's outcome; health it learns (ejections, panic) is pushed
 // into every live route table and hash table so that every balancer skips ejected endpoints.
 import type { Core } from '../core/wasm.js';
-import type { RouteTable } from '../core/router.js';
-import { HashBalancer, hashKey } from '../core/hash-balancer.js';
-import {
-  ClusterStates, circuitBreakerLimitsFromIstio, OutlierResult, UPSTREAM_COUNTERS,
-  type ClusterState, type OutlierSettings, type CircuitBreakerLimits,
-} from '../core/upstream-policy.js';
-import { endpointHashKey, DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, type HashLbDescriptor, type HashKeySource } from '../compile/hash-lb.js';
+import type { RouteTable } from '../core/route/route-table.js';
+import { HashBalancer, hashKey } from '../core/balance/hash-balancer.js';
+import { ClusterStates, UPSTREAM_COUNTERS, type ClusterState } from '../core/upstream/cluster-state.js';
+import { OutlierResult } from '../core/upstream/outlier.js';
+import type { CircuitBreakerLimits } from '../model/circuit-breaker-limits.js';
+import type { OutlierSettings } from '../model/outlier-settings.js';
+import { endpointHashKey, type HashLbDescriptor, type HashKeySource } from '../model/hash-lb.js';
+import { DEFAULT_MIN_RING_SIZE, DEFAULT_MAX_RING_SIZE, HOST_SELECTION_RETRY_MAX_ATTEMPTS, istioCircuitBreakerLimits } from '../model/istio-defaults.js';
 import type { Cluster, LbPolicy, MeshConfig } from '../model/mesh.js';
 import { ClusterPool } from './cluster-pool.js';
 import { LocalBreaker } from './connection-breaker.js';
@@ -23,10 +24,6 @@ import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import type { Limits } from '../common/limits.js';
 import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
-
-/** Envoy's host_selection_retry_max_attempts as Istio sets it with retries (previous_hosts). */
-export const HOST_SELECTION_RETRY_MAX_ATTEMPTS = 5;
-
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
 export interface PickRequest {
@@ -49,7 +46,7 @@ export interface PickRequest {
 
 /**
  * How one attempt on an endpoint ended, as outlier detection counts it (the retry decision's
- * input is another type: AttemptOutcome in core/upstream-policy.ts).
+ * input is another type: AttemptOutcome in core/upstream/retry.ts).
  */
 export type OutlierOutcome =
   /** The HTTP status of the response head. */
@@ -531,7 +528,7 @@ export class ClusterManager {
     // Without a policy: the proxy-wide connection limit and no pending queue (see DATA-PATH.md).
     const limits: CircuitBreakerLimits = p
       ? p.limits
-      : { ...circuitBreakerLimitsFromIstio(undefined), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: 0 };
+      : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: 0 };
     m.state.breaker.configure(limits);
     const settings: PoolSettings = p
       ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive }

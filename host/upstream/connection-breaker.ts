@@ -1,6 +1,6 @@
 // The circuit-breaker resources a cluster's connection pool takes and gives back (connections,
 // pending requests) and its per-connection request limit. The core's CircuitBreaker
-// (host/core/upstream-policy.ts, counts in Wasm memory) is the real one; LocalBreaker is the
+// (host/core/upstream/circuit-breaker.ts, counts in Wasm memory) is the real one; LocalBreaker is the
 // stand-in for a pool that has no core state (unit tests, clusters built without a manager).
 
 /** The resources a pool limits; names match CircuitBreaker's kinds. */

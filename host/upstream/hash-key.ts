@@ -2,7 +2,7 @@
 // Envoy's route hash policy): a header's values, a cookie, the client IP or a query
 // parameter, read the way Envoy reads them; and the Set-Cookie value Envoy writes when it
 // generates a missing hash cookie. Pure string work: hashing itself happens in the core.
-import type { HashKeySource } from '../compile/hash-lb.js';
+import type { HashKeySource } from '../model/hash-lb.js';
 
 /** What the balancer needs to know about one request. */
 export interface HashRequest {

@@ -1,9 +1,10 @@
 // The layering rule of host/, checked on every import (read with TypeScript's parser): a file
 // imports its own folder and lower ranks only, never a higher rank nor another folder of its own
 // rank; every file has a rank; and no import cycle runs anywhere under host/. On failure each
-// offending import is printed as `file → imported file`.
+// offending import is printed as `file → imported file`. Below, the narrower rules of the config,
+// compile, core, model and common folders.
 import { describe, expect, it } from 'vitest';
-import { importCycles, importGraph } from '../helpers/import-graph.js';
+import { cyclesThrough, importGraph } from '../helpers/import-graph.js';
 
 /**
  * The ranks, top to bottom. Entries are paths under host/ (the longest that matches a file
@@ -20,22 +21,8 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['listener', 'upstream', 'codec'], why: 'I/O on either side of the proxy, and the public head parser, over the core' },
   { folders: ['compile'], why: 'the mesh as the core\'s binary tables, written in the core\'s record formats' },
   { folders: ['core', 'telemetry'], why: 'the only TypeScript that touches Wasm memory; stats, access-log records and status snapshots' },
-  { folders: ['model', 'common'], why: 'plain data below everything: the resolved mesh, shared value types' },
-];
-
-/**
- * Folder imports that break the table today, left to the helper moving core/config/model/compile
- * (issue 9): core and compile read config/duration.ts, model/mesh.ts takes types from
- * compile/hash-lb.ts and core/upstream-policy.ts, core/hash-balancer.ts reads compile/hash-lb.ts.
- * Whole folders, so that moves inside them do not matter; each must still occur, and the test
- * says when one can go.
- */
-const PENDING: ReadonlyArray<readonly [from: string, to: string]> = [
-  ['compile', 'config'],
-  ['core', 'config'],
-  ['core', 'compile'],
-  ['model', 'compile'],
-  ['model', 'core'],
+  { folders: ['model'], why: 'the resolved mesh and the policy types the data path consumes: plain data' },
+  { folders: ['common'], why: 'what every layer shares: value types (host:port, listen errors, durations, limits) and small helpers; imports nothing' },
 ];
 
 const GRAPH = importGraph('host');
@@ -49,14 +36,9 @@ function placeOf(file: string): { folder: string; rank: number } | null {
   return PLACES.find((p) => path === p.folder || path.startsWith(p.folder + '/')) ?? null;
 }
 
-interface Violation {
-  line: string;
-  from: string;
-  to: string;
-}
-
-function violations(): Violation[] {
-  const out: Violation[] = [];
+/** `file → imported file (from → to: why)` for every import against the table. */
+function violations(): string[] {
+  const out: string[] = [];
   for (const [file, imports] of GRAPH) {
     const from = placeOf(file);
     if (!from) continue;
@@ -64,13 +46,11 @@ function violations(): Violation[] {
       const to = placeOf(target);
       if (!to || to.folder === from.folder || to.rank < from.rank) continue;
       const how = to.rank === from.rank ? 'same rank' : 'upward';
-      out.push({ line: `${file} → ${target} (${from.folder} → ${to.folder}: ${how})`, from: from.folder, to: to.folder });
+      out.push(`${file} → ${target} (${from.folder} → ${to.folder}: ${how})`);
     }
   }
   return out;
 }
-
-const isPending = (v: Violation) => PENDING.some(([from, to]) => v.from === from && v.to === to);
 
 describe('host/ layers', () => {
   it('reads the import graph (the checks below have something to check)', () => {
@@ -91,18 +71,79 @@ describe('host/ layers', () => {
   });
 
   it('imports go downward only: own folder or a lower rank', () => {
-    const offending = violations().filter((v) => !isPending(v)).map((v) => v.line);
+    const offending = violations();
     expect(offending, `imports against the layer table:\n  ${offending.join('\n  ')}\n`).toEqual([]);
   });
 
-  it('each pending exception is still needed', () => {
-    const seen = violations().filter(isPending);
-    const stale = PENDING.filter(([from, to]) => !seen.some((v) => v.from === from && v.to === to)).map(([from, to]) => `${from} → ${to}`);
-    expect(stale, 'no import needs these any more: delete them from PENDING').toEqual([]);
+  it('no import cycle anywhere under host/', () => {
+    const cycles = cyclesThrough(GRAPH, ['host/']);
+    expect(cycles, `import cycles:\n  ${cycles.join('\n  ')}\n`).toEqual([]);
+  });
+});
+
+// The configuration, model and core layers in more detail (type-only imports count: a type cycle
+// is still a cycle of concepts): config (reading, checks, translate/) → compile → core
+// (bindings) → model → common. host/model holds the types everyone shares and imports only
+// host/common; host/core is bindings only (no Istio, no compile step); host/compile never reads
+// Istio; nothing in these folders reaches the data path; and no import cycle runs through any.
+const CORE_LAYERS = ['host/config/', 'host/compile/', 'host/core/', 'host/model/', 'host/common/'];
+
+/** The folder under host/ of a repository path (`host/config/translate/x.ts` → `config`). */
+const folderOf = (path: string): string => path.split('/')[1]!;
+
+/** `file → target` for every import from files under `from` to a folder outside `allowed`. */
+function importsOutside(from: string, allowed: readonly string[]): string[] {
+  return [...GRAPH].filter(([f]) => f.startsWith(from)).flatMap(([f, imports]) =>
+    imports.filter((i) => !allowed.includes(folderOf(i.target))).map((i) => `${f} → ${i.target}`));
+}
+
+describe('config, compile, core, model, common: narrower than their ranks', () => {
+  it('reads the import graph (the checks below have something to check)', () => {
+    const targets = (f: string) => GRAPH.get(f)!.map((i) => i.target);
+    expect(targets('host/model/mesh.ts')).toContain('host/model/retry-policy.ts');
+    expect(targets('host/compile/retry-policies.ts')).toContain('host/core/upstream/retry.ts');
+    expect(targets('host/config/load-config.ts')).toContain('host/config/translate/resolve-mesh.ts');
   });
 
-  it('no import cycle anywhere under host/', () => {
-    const cycles = importCycles(GRAPH);
-    expect(cycles, `import cycles:\n  ${cycles.join('\n  ')}\n`).toEqual([]);
+  it('host/model imports only host/model and host/common', () => {
+    expect(importsOutside('host/model/', ['model', 'common'])).toEqual([]);
+  });
+
+  it('host/core (bindings) imports only host/core, host/model and host/common: no Istio translation, no compile step', () => {
+    expect(importsOutside('host/core/', ['core', 'model', 'common'])).toEqual([]);
+  });
+
+  it('host/compile never reads Istio (no host/config) nor reaches the data path', () => {
+    expect(importsOutside('host/compile/', ['compile', 'core', 'model', 'common'])).toEqual([]);
+  });
+
+  it('host/config imports no binding and nothing of the data path (only compile for regex checks, model, common)', () => {
+    expect(importsOutside('host/config/', ['config', 'compile', 'model', 'common'])).toEqual([]);
+  });
+
+  it('host/config reaches compile only through the regex compiler (translation validates regexes, it compiles no table)', () => {
+    const uses = [...GRAPH].filter(([f]) => f.startsWith('host/config/')).flatMap(([f, imports]) =>
+      imports.filter((i) => i.target.startsWith('host/compile/') && !i.target.startsWith('host/compile/regex/')).map((i) => `${f} → ${i.target}`));
+    expect(uses).toEqual([]);
+  });
+
+  it('no import cycle runs through host/config, host/compile, host/core, host/model or host/common', () => {
+    expect(cyclesThrough(GRAPH, CORE_LAYERS)).toEqual([]);
+  });
+
+  it('nor between these folders: each imports only folders below it', () => {
+    const folders = CORE_LAYERS.map((l) => folderOf(l));
+    const edges = new Set<string>();
+    for (const [f, imports] of GRAPH) {
+      const from = folderOf(f);
+      if (!folders.includes(from)) continue;
+      for (const i of imports) if (folderOf(i.target) !== from && folders.includes(folderOf(i.target))) edges.add(`${from} → ${folderOf(i.target)}`);
+    }
+    // CORE_LAYERS lists the folders top-down: an edge is fine when it points further down the list.
+    const upward = [...edges].filter((e) => {
+      const [from, to] = e.split(' → ') as [string, string];
+      return folders.indexOf(to) < folders.indexOf(from);
+    });
+    expect(upward).toEqual([]);
   });
 });

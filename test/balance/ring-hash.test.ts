@@ -4,8 +4,8 @@
 // rebuild measured and bounded too.
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
-import { HashBalancer, type HashEndpoint } from '../../host/core/hash-balancer.js';
-import type { HashTableSpec } from '../../host/compile/hash-lb.js';
+import { HashBalancer, type HashEndpoint } from '../../host/core/balance/hash-balancer.js';
+import type { HashTableSpec } from '../../host/model/hash-lb.js';
 import { balanceCore } from './balance-core.js';
 import { ringRef, ringPickRef, xxh64Ref } from './reference.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';

@@ -3,7 +3,7 @@
 // property test against the BigInt reference.
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
-import { hashKey } from '../../host/core/hash-balancer.js';
+import { hashKey } from '../../host/core/balance/hash-balancer.js';
 import { balanceCore } from './balance-core.js';
 import { xxh64Ref } from './reference.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';

@@ -16,7 +16,7 @@ import { generateRuleTable, GATEWAY_PORT, RULE_KINDS } from '../../bench/rule-ta
 import { RULE_COUNT } from '../../bench/rule-table-suite.js';
 import { ENDPOINT_COUNTS, hashEndpoints, lbMesh } from '../../bench/lb-suite.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
-import { RouteTable } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
 import { Core, packageRoot } from '../../host/core/wasm.js';
 import { abRun, formatAb, variant } from '../../bench/ab-parser.js';
 

@@ -7,8 +7,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { harness, meshOf, req, histogram, attempt, type Harness } from './cluster-harness.js';
-import { compileConsistentHash } from '../../host/compile/hash-lb.js';
-import { outlierSettingsFromIstio } from '../../host/core/upstream-policy.js';
+import { consistentHashFromIstio } from '../../host/config/translate/consistent-hash.js';
+import { outlierSettingsFromIstio } from '../../host/config/translate/outlier-settings.js';
 
 let servers: HttpUpstream[] = [];
 let harnesses: Harness[] = [];
@@ -95,7 +95,7 @@ describe('simple balancers', () => {
       expect(counts.get(2)! / 1000).toBeGreaterThan(0.84);
       expect(counts.get(2)! / 1000).toBeLessThan(0.97);
     }
-    const hv = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: compileConsistentHash({ httpHeaderName: 'x-user' }, 'dr') }));
+    const hv = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: consistentHashFromIstio({ httpHeaderName: 'x-user' }, 'dr') }));
     const first = h.cm.pickEndpoint(hv, 0, req({ headers: [['x-user', 'alice']] }))!;
     first.release();
     const retry = h.cm.pickEndpoint(hv, 0, req({ headers: [['x-user', 'alice']], tried: [first.index] }))!;
@@ -117,7 +117,7 @@ describe('simple balancers', () => {
 });
 
 describe('consistent hash', () => {
-  const ring = (key: object) => compileConsistentHash({ ...key, ringHash: { minimumRingSize: 1024 } }, 'dr');
+  const ring = (key: object) => consistentHashFromIstio({ ...key, ringHash: { minimumRingSize: 1024 } }, 'dr');
 
   function owners(h: Harness, v: ReturnType<Harness['load']>, keys: string[], mk: (k: string) => ReturnType<typeof req>): number[] {
     return keys.map((k) => {
@@ -167,7 +167,7 @@ describe('consistent hash', () => {
 
   it('by cookie: present → hashed; absent with ttl → generated, set on the response, sticky afterwards', () => {
     const h = make();
-    const hash = compileConsistentHash({ httpCookie: { name: 'session', path: '/', ttl: '60s' } }, 'dr');
+    const hash = consistentHashFromIstio({ httpCookie: { name: 'session', path: '/', ttl: '60s' } }, 'dr');
     const v = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash }));
     const first = h.cm.pickEndpoint(v, 0, req({ clientIp: '10.9.9.9', clientPort: 40000 }))!;
     first.release();
@@ -180,7 +180,7 @@ describe('consistent hash', () => {
       expect(l.index).toBe(first.index);
     }
     // Without a ttl nothing is generated: random picks.
-    const noTtl = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: compileConsistentHash({ httpCookie: { name: 'session' } }, 'dr') }));
+    const noTtl = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: consistentHashFromIstio({ httpCookie: { name: 'session' } }, 'dr') }));
     const l = h.cm.pickEndpoint(noTtl, 0, req())!;
     l.release();
     expect(l.setCookie).toBeUndefined();
@@ -204,7 +204,7 @@ describe('consistent hash', () => {
 
   it('maglev tables work the same way', () => {
     const h = make();
-    const v = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: compileConsistentHash({ httpHeaderName: 'x-user', maglev: { tableSize: 65537 } }, 'dr') }));
+    const v = h.load(meshOf([1001, 1002, 1003], { lb: 'CONSISTENT_HASH', hash: consistentHashFromIstio({ httpHeaderName: 'x-user', maglev: { tableSize: 65537 } }, 'dr') }));
     const mk = (k: string) => req({ headers: [['x-user', k]] });
     const a = owners(h, v, keys, mk);
     expect(owners(h, v, keys, mk)).toEqual(a);

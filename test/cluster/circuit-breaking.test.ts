@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { harness, meshOf, attempt, CLUSTER, type Harness, type Attempt } from './cluster-harness.js';
-import { circuitBreakerLimitsFromIstio } from '../../host/core/upstream-policy.js';
+import { circuitBreakerLimitsFromIstio } from '../../host/config/translate/circuit-breaker-limits.js';
 
 let servers: HttpUpstream[] = [];
 let harnesses: Harness[] = [];

@@ -2,15 +2,16 @@
 // meshes, and a small request driver that does what the proxy's request path does per attempt:
 // admit, pick, acquire a pooled connection, exchange over a real loopback socket, report, release.
 import { Core } from '../../host/core/wasm.js';
-import { RouteTable } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { CoreHttp1Codec } from '../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterManager, type PickRequest, type EndpointLease } from '../../host/upstream/cluster-manager.js';
 import { resolveLimits, type Limits } from '../../host/common/limits.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { noHeaderOps, type Cluster, type ClusterPolicy, type LbPolicy, type MeshConfig } from '../../host/model/mesh.js';
-import { circuitBreakerLimitsFromIstio, type OutlierSettings } from '../../host/core/upstream-policy.js';
-import type { HashLbDescriptor } from '../../host/compile/hash-lb.js';
+import { circuitBreakerLimitsFromIstio } from '../../host/config/translate/circuit-breaker-limits.js';
+import type { OutlierSettings } from '../../host/model/outlier-settings.js';
+import type { HashLbDescriptor } from '../../host/model/hash-lb.js';
 import type { PoolFailure, UpstreamStream } from '../../host/upstream/conn-pool/conn-pool.js';
 
 export interface Harness {

@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { harness, meshOf, req, histogram, attempt, CLUSTER, type Harness } from './cluster-harness.js';
-import { outlierSettingsFromIstio } from '../../host/core/upstream-policy.js';
+import { outlierSettingsFromIstio } from '../../host/config/translate/outlier-settings.js';
 
 let servers: HttpUpstream[] = [];
 let harnesses: Harness[] = [];
@@ -176,7 +176,7 @@ describe('outlier detection', () => {
     const { Core } = await import('../../host/core/wasm.js');
     const { ClusterManager } = await import('../../host/upstream/cluster-manager.js');
     const { CoreHttp1Codec } = await import('../../host/upstream/conn-pool/http1/core-http1-codec.js');
-    const { RouteTable } = await import('../../host/core/router.js');
+    const { RouteTable } = await import('../../host/core/route/route-table.js');
     const { compileRouteTable } = await import('../../host/compile/route-table.js');
     const { resolveLimits } = await import('../../host/common/limits.js');
     const { Stats } = await import('../../host/telemetry/stats.js');

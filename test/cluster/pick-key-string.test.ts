@@ -3,7 +3,7 @@
 // exactly what the BigInt path pick(hashKey(key)) picks, for every retry attempt.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { HashBalancer, hashKey } from '../../host/core/hash-balancer.js';
+import { HashBalancer, hashKey } from '../../host/core/balance/hash-balancer.js';
 import { balanceCore } from '../balance/balance-core.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';
 

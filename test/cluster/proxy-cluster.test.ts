@@ -7,8 +7,9 @@ import http from 'node:http';
 import { request } from '../helpers/http-client.js';
 import { useCleanup, proxy, upstream, waitFor } from '../proxy/traffic-helpers.js';
 import { renderClusters } from '../../host/admin/clusters-text.js';
-import { compileConsistentHash } from '../../host/compile/hash-lb.js';
-import { circuitBreakerLimitsFromIstio, outlierSettingsFromIstio } from '../../host/core/upstream-policy.js';
+import { consistentHashFromIstio } from '../../host/config/translate/consistent-hash.js';
+import { circuitBreakerLimitsFromIstio } from '../../host/config/translate/circuit-breaker-limits.js';
+import { outlierSettingsFromIstio } from '../../host/config/translate/outlier-settings.js';
 import type { ClusterPolicy, LbPolicy, MeshConfig } from '../../host/model/mesh.js';
 import { mesh } from '../helpers/mesh-fixtures.js';
 
@@ -57,7 +58,7 @@ describe('cluster level through the proxy', () => {
 
   it('consistent hash on a cookie with ttl: generated, set on the response, then sticky', async () => {
     const ups = await Promise.all([0, 1, 2].map((i) => upstream((_q, res) => res.end(`e${i}`))));
-    const hash = compileConsistentHash({ httpCookie: { name: 'user', path: '/', ttl: '3600s' } }, 'dr');
+    const hash = consistentHashFromIstio({ httpCookie: { name: 'user', path: '/', ttl: '3600s' } }, 'dr');
     const { p } = await proxy(withCluster(ups.map((u) => u.port), 'CONSISTENT_HASH', { hash }));
     const first = await request(p.port);
     const setCookie = first.headers['set-cookie'];

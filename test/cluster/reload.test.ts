@@ -6,7 +6,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { harness, meshOf, attempt, req, CLUSTER, type Harness } from './cluster-harness.js';
-import { compileConsistentHash } from '../../host/compile/hash-lb.js';
+import { consistentHashFromIstio } from '../../host/config/translate/consistent-hash.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
 let servers: HttpUpstream[] = [];
@@ -64,7 +64,7 @@ describe('reloads', () => {
   it('versions with the same endpoints share one hash table; keys keep their endpoint across reloads', () => {
     const h = harness();
     harnesses.push(h);
-    const hash = compileConsistentHash({ httpHeaderName: 'x-k' }, 'dr');
+    const hash = consistentHashFromIstio({ httpHeaderName: 'x-k' }, 'dr');
     const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
     const owners = (v: ReturnType<Harness['load']>): number[] => keys.map((k) => {
       const l = h.cm.pickEndpoint(v, 0, req({ headers: [['x-k', k]] }))!;

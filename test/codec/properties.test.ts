@@ -6,7 +6,7 @@
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
 import { parseRequestHead, parseResponseHead } from '../../host/codec/parse-head.js';
-import { ChunkedDecoder } from '../../host/core/codec.js';
+import { ChunkedDecoder } from '../../host/core/codec/chunked-decoder.js';
 import { statusEntry, STATUS_OK } from '../../host/core/status.js';
 import { testCore, bytes, text } from './codec-helpers.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';

@@ -3,7 +3,7 @@
 // HeadParser (append + parseBuffered*), as the proxy's upstream side uses it.
 import { describe, test, expect } from 'vitest';
 import { parseRequestHead, parseResponseHead } from '../../host/codec/parse-head.js';
-import { HeadParser } from '../../host/core/codec.js';
+import { HeadParser } from '../../host/core/codec/head-parser.js';
 import { statusEntry, STATUS_OK, STATUS_INCOMPLETE } from '../../host/core/status.js';
 import { testCore, bytes } from './codec-helpers.js';
 

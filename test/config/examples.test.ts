@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
-import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 
 const endpointsOf = (mesh: MeshConfig, name: string): string[] =>

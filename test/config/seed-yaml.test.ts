@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { Cluster, MeshConfig } from '../../host/model/mesh.js';
-import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { block } from './model-builders.js';
 
 const UNLIMITED = 4_294_967_295;

@@ -1,7 +1,7 @@
 // The translation inputs the Envoy tests share: each case is checked structurally by
 // bootstrap.test.ts and fed to the real `envoy --mode validate` by envoy-validate.test.ts.
 import type { EnvoyBootstrapOptions, LoadedMesh } from '../../host/envoy/bootstrap.js';
-import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { dest, hashCluster, match, ops, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
 
 export interface BootstrapCase {

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { EnvoyConfigError } from '../../host/envoy/envoy-config-error.js';
-import { ISTIO_DEFAULT_RETRY_ON } from '../../host/envoy/retry-policy.js';
 import { cases } from './bootstrap-cases.js';
 import { dest, hashCluster, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
 
@@ -19,7 +18,7 @@ function build(name: keyof typeof cases): { c: any; hcm: any; vhosts: any[]; clu
 
 const ISTIO_DEFAULT_RETRY = {
   num_retries: 2,
-  retry_on: ISTIO_DEFAULT_RETRY_ON,
+  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
   host_selection_retry_max_attempts: 5,
   retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
 };

@@ -1,7 +1,7 @@
 // Hand-built MeshConfig pieces for the Envoy translation tests: what host/config's loader
 // makes of the seed YAML, written out so these tests do not depend on the loader.
 import { noHeaderOps, type Cluster, type ClusterPolicy, type HeaderOps, type MeshConfig, type Route, type RouteDestination, type RouteMatch } from '../../host/model/mesh.js';
-import { clusterPolicyOf, type MergedPolicy } from '../../host/config/traffic-policy.js';
+import { clusterPolicyOf, type MergedPolicy } from '../../host/config/translate/traffic-policy.js';
 import type { DocumentRef } from '../../host/config/issue-location.js';
 import type { ConnectionPoolSpec, LoadBalancerSpec, OutlierDetectionSpec } from '../../host/config/istio-schemas.js';
 

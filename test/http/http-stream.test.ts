@@ -5,7 +5,8 @@
 // paused, and one shared filter array for a route whose filters keep no per-stream state.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../host/core/wasm.js';
-import { RouteTable, requestViewOf } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
+import { requestViewOf } from '../../host/core/request-view.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { resolveLimits } from '../../host/common/limits.js';

@@ -2,7 +2,9 @@
 // outcomes reach outlier detection (an endpoint answering 5xx is ejected and retries avoid
 // it), consistent hashing sees the request's headers, max requests answers 503 UO.
 import { describe, it, expect } from 'vitest';
-import { circuitBreakerLimitsFromIstio, outlierSettingsFromIstio, retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { circuitBreakerLimitsFromIstio } from '../../host/config/translate/circuit-breaker-limits.js';
+import { outlierSettingsFromIstio } from '../../host/config/translate/outlier-settings.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import type { ClusterPolicy } from '../../host/model/mesh.js';
 import { request } from '../helpers/http-client.js';
 import { proxy, upstream, meshWith, waitFor, useCleanup } from './traffic-helpers.js';

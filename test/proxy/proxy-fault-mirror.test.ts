@@ -3,7 +3,7 @@
 // -shadow host, and mirrors that fail, hang or are skipped never touching the original.
 import { describe, it, expect } from 'vitest';
 import http from 'node:http';
-import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { closedPort } from '../helpers/upstream-servers.js';
 import { request } from '../helpers/http-client.js';
 import type { AccessLogEntry } from '../../host/telemetry/access-log.js';

@@ -4,7 +4,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
-import { retryPolicyFromIstio } from '../../host/core/upstream-policy.js';
+import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../host/common/limits.js';
 import type { AccessLogEntry } from '../../host/telemetry/access-log.js';

@@ -2,7 +2,7 @@
 import type { Cluster, HeaderMatch, MeshConfig, Route, RouteMatch, VirtualHost, LbPolicy } from '../../host/model/mesh.js';
 import { noHeaderOps } from '../../host/model/mesh.js';
 import { compileRouteTable, type RouteTableOptions } from '../../host/compile/route-table.js';
-import { RouteTable } from '../../host/core/router.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
 import { Core } from '../../host/core/wasm.js';
 
 export function route(name: string, matches: RouteMatch[] = [], destinations: Array<[string, number]> = [['c0', 100]]): Route {

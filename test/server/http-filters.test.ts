@@ -2,7 +2,7 @@
 // config asks for, in Istio's order, and the terminal filter its action calls for.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../host/core/wasm.js';
-import { FaultDice } from '../../host/core/fault.js';
+import { FaultDice } from '../../host/core/fault/fault.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { Random } from '../../host/common/random.js';
 import { resolveLimits } from '../../host/common/limits.js';

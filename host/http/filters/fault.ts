@@ -5,7 +5,7 @@
 // (assembly/fault), the same code the proxy-wasm fault filter runs in stock Envoy.
 import type { FaultPolicy } from '../../model/mesh.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
-import { FAULT_ABORT, FAULT_DELAY, percentPerMillion, type FaultDice } from '../../core/fault.js';
+import { FAULT_ABORT, FAULT_DELAY, percentPerMillion, type FaultDice } from '../../core/fault/fault.js';
 import { FilterStatus, type HttpFilter, type HttpFilterFactory } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import { ResponseFlag } from '../response-flags.js';

@@ -8,8 +8,9 @@
 // Read phases: Head (a request head is being read) → Body (its body) → Hold (complete; what
 // follows waits for the response) → Head …; Closed once the connection is going away.
 import type { Socket } from 'node:net';
-import type { HeadParser, ChunkedDecoder } from '../../core/codec.js';
-import { FRAMING_CHUNKED, FRAMING_LENGTH } from '../../core/codec.js';
+import type { HeadParser } from '../../core/codec/head-parser.js';
+import type { ChunkedDecoder } from '../../core/codec/chunked-decoder.js';
+import { FRAMING_CHUNKED, FRAMING_LENGTH } from '../../core/codec/head-parser.js';
 import { statusEntry, STATUS_INCOMPLETE, STATUS_OK } from '../../core/status.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { RequestHandler } from '../listener.js';

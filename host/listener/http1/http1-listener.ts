@@ -4,7 +4,8 @@
 // connections for the idle, stream idle and request headers timeouts (no timer per request).
 import { createServer, Socket, type Server } from 'node:net';
 import type { Core } from '../../core/wasm.js';
-import { HeadParser, ChunkedDecoder } from '../../core/codec.js';
+import { HeadParser } from '../../core/codec/head-parser.js';
+import { ChunkedDecoder } from '../../core/codec/chunked-decoder.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { Listener, RequestHandler, TcpHandle } from '../listener.js';
 import { Http1Connection, type ConnectionContext } from './http1-connection.js';

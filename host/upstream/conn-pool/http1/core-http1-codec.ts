@@ -1,8 +1,11 @@
-// The HTTP/1 codec port backed by the Wasm core (host/core/codec.ts): response heads parsed and
+// The HTTP/1 codec port backed by the Wasm core (host/core/codec/): response heads parsed and
 // filtered and chunked bodies decoded by the core, with payload and field spans read as views
 // so that no JS string is made per header.
 import type { Core } from '../../../core/wasm.js';
-import { HeadParser, ChunkedDecoder as CoreChunkedDecoder, ResponseHeadFilter, type EditList, FRAMING_NAMES } from '../../../core/codec.js';
+import { HeadParser, FRAMING_NAMES } from '../../../core/codec/head-parser.js';
+import { ChunkedDecoder as CoreChunkedDecoder } from '../../../core/codec/chunked-decoder.js';
+import { ResponseHeadFilter } from '../../../core/codec/response-filter.js';
+import type { EditList } from '../../../core/codec/edit-list.js';
 import { STATUS_OK, STATUS_INCOMPLETE, statusEntry } from '../../../core/status.js';
 import type { EditHandle } from '../../upstream-head.js';
 import type { ChunkedDecodeResult, ChunkedDecoder, Http1Codec, ResponseHeadResult } from './http1-codec.js';

@@ -2,7 +2,7 @@
 // split heads, idle timeout, connect failures, the cluster connection limit, resets.
 import { describe, it, expect, afterEach } from 'vitest';
 import { Core } from '../../../../host/core/wasm.js';
-import { EditList } from '../../../../host/core/codec.js';
+import { EditList } from '../../../../host/core/codec/edit-list.js';
 import { noHeaderOps } from '../../../../host/model/mesh.js';
 import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';

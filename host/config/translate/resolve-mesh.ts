@@ -1,0 +1,239 @@
+// Istio resources in effect → the MeshConfig one proxy serves. Gateway mode serves the
+// VirtualServices bound to one Gateway, on the hosts both agree on; mesh mode serves those
+// bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
+// each ServiceEntry host no VirtualService claims. Output order depends only on the input.
+import type { ConfigIssue } from '../config-error.js';
+import { expandHost, intersectHosts, meshDomains } from './host-name.js';
+import type { GatewaySpec, VirtualServiceSpec } from '../istio-schemas.js';
+import { issueAt, warningAt } from '../issue-location.js';
+import type { LoadOptions } from '../loaded-config.js';
+import { DEFAULT_NAMESPACE } from '../loaded-config.js';
+import type { SourcedResource } from '../read-resource.js';
+import {
+  appliesToMesh,
+  buildRoutes,
+  clusterName,
+  resolveGatewayRef,
+  validateVirtualService,
+  type Binding,
+  type ClusterRef,
+  type RouteContext,
+} from './route-builder.js';
+import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
+import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
+import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
+import { unservedFieldWarnings } from '../unserved-fields.js';
+import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
+import type { SecurityGate } from '../security-gate.js';
+import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
+import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
+
+/** Gateway server protocols whose requests are plain HTTP the proxy can route. */
+const HTTP_SERVER_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
+
+export interface ResolveInput {
+  /** Resources in effect, in load order. */
+  resources: readonly SourcedResource[];
+  options: LoadOptions;
+  issues: ConfigIssue[];
+  warnings: string[];
+  /** `Kind ns/name` of documents that failed validation: not reported again as missing. */
+  invalid: ReadonlySet<string>;
+}
+
+function ofKind(resources: readonly SourcedResource[], kind: string): SourcedResource[] {
+  return resources.filter((r) => r.resource.kind === kind);
+}
+
+export function resolveMesh(input: ResolveInput): MeshConfig {
+  const { resources, options, issues, warnings } = input;
+  const proxyNamespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const knownNamespaces = new Set<string>([proxyNamespace, ...resources.map((r) => r.resource.namespace)]);
+  const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), { issues, warnings, knownNamespaces });
+  const subsets = buildSubsetRegistry(ofKind(resources, 'DestinationRule'), { issues, warnings, knownNamespaces });
+  const virtualServices = ofKind(resources, 'VirtualService');
+  for (const vs of virtualServices) validateVirtualService(vs, issues, warnings);
+  for (const r of resources) warnings.push(...unservedFieldWarnings(r));
+  // Every resource in effect is checked, whichever proxy this is: files are shared by the
+  // mesh's proxies, and none may serve open what the config asks to protect.
+  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, issues, warnings };
+  for (const r of resources) checkSecurityResource(r, gate);
+  for (const gw of ofKind(resources, 'Gateway')) checkGatewayTls(gw, gate);
+  for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, gate);
+
+  const ctx: RouteContext = {
+    issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>(),
+    proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
+  };
+  const virtualHosts =
+    options.gateway !== undefined
+      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input)
+      : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
+  return { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs) };
+}
+
+/** Adds `routes` to the virtual host of `key`, creating it; merging keeps rule order. */
+function addRoutes(hosts: Map<string, VirtualHost>, key: string, domains: string[], routes: VirtualHost['routes']): void {
+  const existing = hosts.get(key);
+  // Copies: a VirtualService with several hosts must not share route objects between them.
+  const copies = routes.map((r) => structuredClone(r));
+  if (existing === undefined) hosts.set(key, { name: key, domains, routes: copies });
+  else existing.routes.push(...copies);
+}
+
+function gatewayVirtualHosts(
+  gatewayOption: string,
+  proxyNamespace: string,
+  resources: readonly SourcedResource[],
+  virtualServices: readonly SourcedResource[],
+  ctx: RouteContext,
+  input: ResolveInput,
+): VirtualHost[] {
+  const wanted = gatewayOption.includes('/') ? gatewayOption : `${proxyNamespace}/${gatewayOption}`;
+  const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
+  if (gateway === undefined) {
+    if (!input.invalid.has(`Gateway ${wanted}`)) {
+      const known = ofKind(resources, 'Gateway').map((g) => `${g.resource.namespace}/${g.resource.name}`);
+      ctx.issues.push({
+        code: 'unknown_gateway',
+        file: null,
+        doc: null,
+        line: null,
+        kind: 'Gateway',
+        name: wanted,
+        path: '--gateway',
+        reason: `no Gateway ${wanted} in the loaded files (${known.length === 0 ? 'none defined' : `defined: ${known.join(', ')}`})`,
+      });
+    }
+    return [];
+  }
+  const gwSpec = gateway.resource.spec as GatewaySpec;
+  const gwNamespace = gateway.resource.namespace;
+  // Each server host is `[namespace/]host`; the namespace limits which VirtualServices may bind.
+  const serverHosts: Array<{ namespace: string; host: string }> = [];
+  gwSpec.servers.forEach((server, i) => {
+    const protocol = server.port.protocol.toUpperCase();
+    if (!HTTP_SERVER_PROTOCOLS.has(protocol)) {
+      ctx.warnings.push(warningAt(gateway.ref, ['spec', 'servers', i, 'port', 'protocol'], `${server.port.protocol} servers are not served yet; server skipped`));
+      return;
+    }
+    for (const entry of server.hosts) {
+      const slash = entry.indexOf('/');
+      const ns = slash < 0 ? '*' : entry.slice(0, slash);
+      serverHosts.push({ namespace: ns === '.' ? gwNamespace : ns, host: (slash < 0 ? entry : entry.slice(slash + 1)).toLowerCase() });
+    }
+  });
+  const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
+  ctx.proxy.binding = binding;
+  const hosts = new Map<string, VirtualHost>();
+  for (const vs of virtualServices) {
+    const spec = vs.resource.spec as VirtualServiceSpec;
+    const ns = vs.resource.namespace;
+    if (!(spec.gateways ?? []).some((g) => g !== 'mesh' && resolveGatewayRef(g, ns) === wanted)) continue;
+    const routes = buildRoutes(vs, ctx);
+    (spec.hosts ?? []).forEach((raw, i) => {
+      const host = expandHost(raw, ns, ctx.knownNamespaces);
+      const served = new Set<string>();
+      for (const sh of serverHosts) {
+        if (sh.namespace !== '*' && sh.namespace !== ns) continue;
+        const common = intersectHosts(host, sh.host);
+        if (common !== null) served.add(common);
+      }
+      if (served.size === 0) {
+        ctx.warnings.push(warningAt(vs.ref, ['spec', 'hosts', i], `host ${host} matches no HTTP server host of Gateway ${wanted}; not served`));
+      }
+      for (const h of served) addRoutes(hosts, h, [h], routes);
+    });
+  }
+  return [...hosts.values()];
+}
+
+function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext): VirtualHost[] {
+  ctx.proxy.binding = { kind: 'mesh' };
+  const hosts = new Map<string, VirtualHost>();
+  const owner = new Map<string, SourcedResource>();
+  for (const vs of virtualServices) {
+    const spec = vs.resource.spec as VirtualServiceSpec;
+    if (!appliesToMesh(spec) || (spec.hosts ?? []).length === 0) continue;
+    const routes = buildRoutes(vs, ctx);
+    (spec.hosts ?? []).forEach((raw, i) => {
+      const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
+      if (host === '*') return; // rejected by validation already
+      const service = ctx.services.get(host);
+      const ports = (service?.ports ?? []).map((p) => p.number);
+      const first = owner.get(host);
+      if (first !== undefined && first !== vs) {
+        // Istio keeps only the oldest VirtualService of a host on sidecars; without creation
+        // times we merge in load order, and say so.
+        ctx.warnings.push(warningAt(vs.ref, ['spec', 'hosts', i], `host ${host} is also routed by VirtualService ${first.ref.name}; rules are merged in load order`));
+      }
+      owner.set(host, first ?? vs);
+      addRoutes(hosts, host, host.startsWith('*.') ? [host] : meshDomains(host, proxyNamespace, ports), routes);
+    });
+  }
+  // Plain forwarding to every known service no VirtualService claims.
+  const unclaimed = [...ctx.services.values()].filter((s) => !hosts.has(s.host)).sort((a, b) => (a.host < b.host ? -1 : 1));
+  for (const service of unclaimed) {
+    for (const vh of forwardingVirtualHosts(service, proxyNamespace)) hosts.set(vh.name, vh);
+  }
+  return [...hosts.values()];
+}
+
+/**
+ * Catch-all routes to a service's default clusters. One port: one virtual host for the host's
+ * names with and without the port. Several: one per port, named with the port; the bare names
+ * (a client omits the port only for 80) go to port 80 when the service has it.
+ */
+function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): VirtualHost[] {
+  const { host, ports } = service;
+  const wildcard = host.startsWith('*.');
+  return ports.map((port) => {
+    const bare = ports.length === 1 || port.number === 80;
+    let domains = wildcard ? [host] : meshDomains(host, proxyNamespace, [port.number]);
+    if (!bare) domains = domains.filter((d) => d.endsWith(`:${port.number}`));
+    else if (wildcard) domains = [host];
+    return {
+      name: ports.length === 1 ? host : `${host}:${port.number}`,
+      domains,
+      routes: [
+        {
+          name: `${service.namespace}/${service.entry.resource.name}/forward-${port.number}`,
+          matches: [],
+          destinations: [{ cluster: clusterName(port.number, null, host), weight: 100, requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps() }],
+          requestHeaders: noHeaderOps(),
+          responseHeaders: noHeaderOps(),
+          timeoutMs: null,
+          retry: istioDefaultRetryPolicy(),
+        },
+      ],
+    };
+  });
+}
+
+/**
+ * Every service port's default and subset clusters, plus the clusters routes and mirrors name
+ * that nothing defines (no endpoints: 503). Each gets its lb and policy from the
+ * DestinationRule of its host, merged for its port and subset (traffic-policy.ts); a cluster
+ * no rule speaks about gets Istio's defaults.
+ */
+function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>): Cluster[] {
+  const clusters = new Map<string, Cluster>();
+  const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
+    const name = clusterName(port, subset, host);
+    const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
+    const { lb, policy } = clusterPolicyOf(mergeTrafficPolicy(subsets.policyFor(host), info, port));
+    clusters.set(name, { name, host, port, subset, endpoints, lb, policy });
+  };
+  for (const service of services.values()) {
+    for (const port of service.ports) {
+      add(service.host, port.number, null, endpointsFor(service, port, {}));
+      for (const s of subsets.subsetsFor(service.host).values()) add(service.host, port.number, s.name, endpointsFor(service, port, s.labels));
+    }
+  }
+  for (const ref of refs.values()) {
+    if (!clusters.has(ref.name)) add(ref.host, ref.port, ref.subset, []);
+  }
+  return [...clusters.values()].sort((a, b) =>
+    a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.port !== b.port ? a.port - b.port : (a.subset ?? '') < (b.subset ?? '') ? -1 : (a.subset ?? '') > (b.subset ?? '') ? 1 : 0,
+  );
+}

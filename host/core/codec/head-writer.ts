@@ -1,0 +1,104 @@
+// Writes upstream request heads in the core (assembly/codec/head-writer.ts) from the request
+// view and the route's edit lists: hop-by-hop fields dropped, edits applied, host first, the
+// framing header last, with no JS string per header.
+import type { Core } from '../wasm.js';
+import type { RequestView } from '../request-view.js';
+import { statusEntry, STATUS_OUTPUT_TOO_SMALL } from '../status.js';
+import { codecExports, type CodecExports, WA_AUTHORITY_PTR, WA_CONTENT_LENGTH, WA_EDITS, WA_FRAMING, WA_METHOD_PTR, WA_PATH_PTR, WA_SIZE } from './codec-layout.js';
+import { putEditLists, type EditList } from './edit-list.js';
+import { InputRegion, REGION_STEP } from './input-region.js';
+
+/** The framing header the request head writer adds (assembly/codec/head-writer.ts). */
+export const WRITE_FRAMING_NONE = 0;
+export const WRITE_FRAMING_LENGTH = 1;
+export const WRITE_FRAMING_CHUNKED = 2;
+
+const encoder = new TextEncoder();
+
+/** Method, path and authority that replace the request view's (rewrites). */
+export interface HeadOverrides {
+  method?: string;
+  path?: string;
+  authority?: string;
+}
+
+/**
+ * Writes upstream request heads from the request view (assembly/codec/head-writer.ts):
+ * hop-by-hop fields dropped, edits applied, host first, the framing header last.
+ */
+export class RequestHeadWriter {
+  readonly #core: Core;
+  readonly #e: CodecExports;
+  readonly #args: number;
+  readonly #out: InputRegion;
+  readonly #overrides: InputRegion;
+
+  constructor(core: Core) {
+    this.#core = core;
+    this.#e = codecExports(core);
+    this.#args = this.#e.alloc(WA_SIZE);
+    this.#out = new InputRegion(core, this.#e);
+    this.#out.reserve(REGION_STEP);
+    this.#overrides = new InputRegion(core, this.#e);
+  }
+
+  /**
+   * The head bytes, copied out of Wasm memory (safe to hand to socket.write).
+   * `framing`: WRITE_FRAMING_NONE | _LENGTH (with `contentLength`) | _CHUNKED.
+   */
+  write(view: RequestView, edits: readonly EditList[], framing: number, contentLength = 0, overrides?: HeadOverrides): Uint8Array {
+    const n = this.#writeInPlace(view, edits, framing, contentLength, overrides);
+    return this.#core.u8.slice(this.#out.ptr, this.#out.ptr + n);
+  }
+
+  #writeInPlace(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, overrides?: HeadOverrides): number {
+    const args = this.#args;
+    let dv = this.#core.view;
+    for (let i = 0; i < WA_EDITS; i += 4) dv.setUint32(args + i, 0, true);
+    if (overrides && (overrides.method !== undefined || overrides.path !== undefined || overrides.authority !== undefined)) {
+      const m = overrides.method === undefined ? undefined : encoder.encode(overrides.method);
+      const p = overrides.path === undefined ? undefined : encoder.encode(overrides.path);
+      const a = overrides.authority === undefined ? undefined : encoder.encode(overrides.authority);
+      this.#overrides.length = 0;
+      this.#overrides.reserve((m?.length ?? 0) + (p?.length ?? 0) + (a?.length ?? 0) + 1);
+      dv = this.#core.view;
+      const put = (bytes: Uint8Array | undefined, ptrOffset: number) => {
+        if (!bytes) return;
+        const at = this.#overrides.ptr + this.#overrides.length;
+        this.#core.u8.set(bytes, at);
+        dv.setUint32(args + ptrOffset, at, true);
+        dv.setUint32(args + ptrOffset + 4, bytes.length, true);
+        this.#overrides.length += bytes.length;
+      };
+      put(m, WA_METHOD_PTR);
+      put(p, WA_PATH_PTR);
+      put(a, WA_AUTHORITY_PTR);
+    }
+    dv.setUint32(args + WA_FRAMING, framing, true);
+    dv.setFloat64(args + WA_CONTENT_LENGTH, contentLength, true);
+    putEditLists(dv, args, edits);
+    for (;;) {
+      const r = this.#e.write_request_head(view.base, args, this.#out.ptr, this.#out.capacity);
+      if (r >= 0) return r;
+      if (-r !== STATUS_OUTPUT_TOO_SMALL) throw new Error(`wasmesh: write_request_head failed: ${statusEntry(-r).code}`);
+      this.#out.reserve(this.#out.capacity * 2);
+    }
+  }
+
+  /** Writes into a caller-sized output (for tests of the too-small path): bytes or -status. */
+  writeRaw(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, capacity: number): number {
+    const dv = this.#core.view;
+    for (let i = 0; i < WA_EDITS; i += 4) dv.setUint32(this.#args + i, 0, true);
+    dv.setUint32(this.#args + WA_FRAMING, framing, true);
+    dv.setFloat64(this.#args + WA_CONTENT_LENGTH, contentLength, true);
+    putEditLists(dv, this.#args, edits);
+    this.#out.reserve(capacity);
+    return this.#e.write_request_head(view.base, this.#args, this.#out.ptr, capacity);
+  }
+
+  dispose(): void {
+    this.#out.free();
+    this.#overrides.free();
+    this.#e.free(this.#args);
+  }
+}
