@@ -5,7 +5,7 @@
 // answered 400 naming it, rather than silently ignored.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 import type { StatRecord } from '../telemetry/stats.js';
 import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
@@ -128,23 +128,16 @@ export class AdminServer {
     // Probes keep connections open; do not let them hold the process at shutdown.
     server.keepAliveTimeout = 5_000;
     this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        this.#server = null;
-        reject(listenError(err, 'admin', this.#host, this.#requestedPort));
-      });
-      server.listen(this.#requestedPort, this.#host, () => resolve());
+    return listenHttpServer(server, 'admin', this.#host, this.#requestedPort).catch((err: unknown) => {
+      this.#server = null;
+      throw err;
     });
   }
 
   close(): Promise<void> {
     const server = this.#server;
     this.#server = null;
-    if (!server) return Promise.resolve();
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    return server ? closeHttpServer(server) : Promise.resolve();
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

@@ -1,6 +1,6 @@
 // Renders the data path's cluster status as Envoy's `/clusters` text: one
 // `cluster::address:port::stat::value` line per endpoint fact, the form Envoy operators grep.
-import type { ClusterStatus } from '../upstream/cluster-manager.js';
+import type { ClusterStatus } from '../telemetry/cluster-status.js';
 
 export function renderClusters(clusters: readonly ClusterStatus[]): string {
   let s = '';

@@ -1,5 +1,6 @@
 // Hand-written command-line parsing for the `wasmesh` sub-commands: each command declares its
 // flags as data, and one parser turns argv into typed values or a UsageError (exit code 2).
+import { HostPortError, parseHostPort, parsePort, type HostPort } from '../common/host-port.js';
 
 /** One flag of a sub-command, declared once and used for both parsing and `--help`. */
 export interface FlagSpec {
@@ -126,40 +127,24 @@ export function formatHelp(spec: CommandSpec): string {
   return lines.join('\n') + '\n';
 }
 
-/** A listen or admin address. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/**
- * Parses `host:port`, `[v6]:port` or `:port` (loopback). Port 0 asks the OS for a free port;
- * the command then logs the port it got.
- */
-export function parseHostPort(command: string, flag: string, text: string): HostPort {
-  let host: string;
-  let portText: string;
-  if (text.startsWith('[')) {
-    const close = text.indexOf(']');
-    if (close === -1 || text[close + 1] !== ':') throw new UsageError(command, `${flag} "${text}" is not host:port`);
-    host = text.slice(1, close);
-    portText = text.slice(close + 2);
-  } else {
-    const colon = text.lastIndexOf(':');
-    if (colon === -1) throw new UsageError(command, `${flag} "${text}" is not host:port (for example 127.0.0.1:8080)`);
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(':')) throw new UsageError(command, `${flag} "${text}": write IPv6 addresses as [addr]:port`);
+/** A `host:port` flag's value (host/common/host-port.ts), a bad one told as a UsageError naming the flag. */
+export function hostPortFlag(command: string, flag: string, text: string): HostPort {
+  try {
+    return parseHostPort(text);
+  } catch (err) {
+    throw asUsageError(command, flag, err);
   }
-  // A bare `:port` binds loopback: listening on every interface has to be asked for by name.
-  if (host === '') host = '127.0.0.1';
-  return { host, port: parsePort(command, flag, portText) };
 }
 
-/** Parses a TCP port number 0..65535 (0: any free port). */
-export function parsePort(command: string, flag: string, text: string): number {
-  if (!/^[0-9]{1,5}$/.test(text)) throw new UsageError(command, `${flag} port "${text}" is not a number`);
-  const port = Number(text);
-  if (port > 65535) throw new UsageError(command, `${flag} port ${port} is out of range (0-65535)`);
-  return port;
+/** A port flag's value, 0..65535 (0: any free port). */
+export function portFlag(command: string, flag: string, text: string): number {
+  try {
+    return parsePort(text);
+  } catch (err) {
+    throw asUsageError(command, flag, err);
+  }
+}
+
+function asUsageError(command: string, flag: string, err: unknown): unknown {
+  return err instanceof HostPortError ? new UsageError(command, `${flag} ${err.message}`) : err;
 }

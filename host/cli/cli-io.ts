@@ -53,6 +53,16 @@ export function processIo(): CliIo {
   };
 }
 
+/** Serves until SIGINT/SIGTERM, calling `reload` on each SIGHUP meanwhile; resolves with the stop signal's name. */
+export async function untilStopped(io: CliIo, reload: () => void): Promise<string> {
+  const unsubscribe = io.onReloadRequest(reload);
+  try {
+    return await io.stopRequested();
+  } finally {
+    unsubscribe();
+  }
+}
+
 /** One operational log line: `[time][level] message`, like Envoy's own log prefix. */
 export function logLine(level: string, message: string, now = new Date()): string {
   return `[${now.toISOString()}][${level}] ${message}\n`;

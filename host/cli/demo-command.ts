@@ -12,10 +12,10 @@ import { SEED000_EXAMPLE, SEED000_RUN, seed000RunFiles } from '../demo/demo-conf
 import { startScenario, type RunningScenario, type Scenario } from '../demo/scenario-mesh.js';
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
-import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type FlagValues } from './args.js';
-import { logLine, type CliIo } from './cli-io.js';
-import { ListenError } from '../control/listen-error.js';
-import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
+import { ListenError } from '../common/listen-error.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -71,8 +71,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     if (!scenario) throw new UsageError(DEMO_SPEC.command, `unknown scenario "${named}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
     return scenarioDemo(scenario, values, io);
   }
-  const port = parsePort(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
-  const admin = parseHostPort(DEMO_SPEC.command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const port = portFlag(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
+  const admin = hostPortFlag(DEMO_SPEC.command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const appPorts = parseAppPorts((values['app-ports'] as string | undefined) ?? DEFAULT_APP_PORTS.join(','));
   const accessLog = values['no-access-log'] !== true;
 
@@ -143,9 +143,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     ].join('\n') + '\n',
   );
 
-  const unsubscribe = io.onReloadRequest(() => runtime?.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime?.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: stopping the demo`));
   await cleanup();
   io.err(logLine('info', 'demo stopped'));
@@ -168,8 +166,8 @@ function errorText(err: unknown, appPortsFlag: string): string {
 function parseAppPorts(text: string): [number, number] {
   const parts = text.split(',');
   if (parts.length !== 2) throw new UsageError(DEMO_SPEC.command, `--app-ports "${text}" must be two ports, v1,v2 (for example 15101,15102)`);
-  const v1 = parsePort(DEMO_SPEC.command, '--app-ports', parts[0].trim());
-  const v2 = parsePort(DEMO_SPEC.command, '--app-ports', parts[1].trim());
+  const v1 = portFlag(DEMO_SPEC.command, '--app-ports', parts[0].trim());
+  const v2 = portFlag(DEMO_SPEC.command, '--app-ports', parts[1].trim());
   if (v1 === v2 && v1 !== 0) throw new UsageError(DEMO_SPEC.command, `--app-ports: v1 and v2 need different ports, got ${v1} twice`);
   return [v1, v2];
 }
@@ -177,8 +175,8 @@ function parseAppPorts(text: string): [number, number] {
 /** `wasmesh demo istio101|bookinfo`: the scenario's apps, sidecars and gateway, then its guide. */
 async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): Promise<number> {
   const command = `wasmesh demo ${scenario.name}`;
-  const port = parsePort(command, '--port', (values.port as string | undefined) ?? '8080');
-  const admin = parseHostPort(command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const port = portFlag(command, '--port', (values.port as string | undefined) ?? '8080');
+  const admin = hostPortFlag(command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const appPorts = values['app-ports'] as string | undefined;
   if (appPorts !== undefined && appPorts.trim() !== '0') {
     throw new UsageError(DEMO_SPEC.command, `--app-ports "${appPorts}": with ${scenario.name} only 0 (every app on a free port) is accepted`);
@@ -206,9 +204,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
     running.gateway.runtime.reload('SIGHUP');
     for (const s of running.sidecars.values()) s.runtime.reload('SIGHUP');
   };
-  const unsubscribe = io.onReloadRequest(reload);
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, reload);
   io.err(logLine('info', `${signal}: stopping the demo`));
   await running.close();
   io.err(logLine('info', 'demo stopped'));

@@ -1,8 +1,8 @@
 // `wasmesh proxy`: serves Istio YAML as an ingress gateway (--gateway) or as the mesh's
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
-import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from './args.js';
-import { logLine, type CliIo } from './cli-io.js';
-import { startProxyRuntime, type ProxyRuntime } from './proxy-runtime.js';
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
@@ -52,15 +52,15 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const files = (values.file as string[] | undefined) ?? [];
   if (files.length === 0) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> is required');
   if (values.listen === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
-  const listen = parseHostPort(PROXY_SPEC.command, '--listen', values.listen as string);
-  const admin = parseHostPort(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
+  const listen = hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
+  const admin = hostPortFlag(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
   const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const listener = (values.listener as string | undefined) ?? 'http1';
   if (listener !== 'http1' && listener !== 'uws') throw new UsageError(PROXY_SPEC.command, `--listener: expected http1 or uws, got "${listener}"`);
   if (listener === 'uws' && workers > 1) throw new UsageError(PROXY_SPEC.command, '--listener uws serves on one worker only (worker threads share the http1 listener\'s socket)');
-  const accessLog = accessLogSink((values['access-log'] as string | undefined) ?? '-', io);
+  const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
 
   let runtime: ProxyRuntime;
   try {
@@ -92,9 +92,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
-  const unsubscribe = io.onReloadRequest(() => runtime.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
   accessLog?.close();
@@ -130,7 +128,7 @@ export function parseWorkers(text: string): number {
 }
 
 /** Where `--access-log` sends batches: stdout (`-`), nowhere (`off`: null), or a file opened for appending. */
-export function accessLogSink(target: string, io: CliIo): { write: (text: string) => void; close: () => void } | null {
+export function openAccessLog(target: string, io: CliIo): { write: (text: string) => void; close: () => void } | null {
   if (target === 'off') return null;
   if (target === '-' || target === '') return { write: (text) => io.out(text), close: () => {} };
   let fd: number;

@@ -1,11 +1,12 @@
 // `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
 // (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
-import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec, type HostPort } from './args.js';
-import { logLine, type CliIo } from './cli-io.js';
+import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
+import type { HostPort } from '../common/host-port.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
-import { startSidecarRuntime, type SidecarRuntime } from '../sidecar/sidecar-runtime.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
@@ -52,7 +53,7 @@ export function parseAppPorts(text: string): number[] {
   for (const part of text.split(',')) {
     const item = part.trim();
     if (item === '') continue;
-    const port = parsePort(SIDECAR_SPEC.command, '--app-ports', item);
+    const port = portFlag(SIDECAR_SPEC.command, '--app-ports', item);
     if (port === 0) throw new UsageError(SIDECAR_SPEC.command, '--app-ports: port 0 is not a port an app listens on');
     if ((SIDECAR_PORTS as readonly number[]).includes(port)) {
       throw new UsageError(SIDECAR_SPEC.command, `--app-ports: ${port} is one of the sidecar's own ports (${SIDECAR_PORTS.join(', ')}); forwarding to it would loop`);
@@ -86,7 +87,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
   const addr = (flag: string, fallback: string): HostPort =>
-    parseHostPort(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
+    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
   const outbound = addr('outbound', DEFAULT_OUTBOUND);
   const inbound = addr('inbound', DEFAULT_INBOUND);
   const health = addr('health', DEFAULT_HEALTH);
@@ -131,9 +132,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
         `admin on http://${admin.host}:${p.admin} (config version ${m.version} from ${m.current?.files.length ?? 0} file(s), watching for changes)`,
     ),
   );
-  const unsubscribe = io.onReloadRequest(() => runtime.reload('SIGHUP'));
-  const signal = await io.stopRequested();
-  unsubscribe();
+  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
   await runtime.close();
   io.err(logLine('info', 'stopped'));

@@ -6,6 +6,7 @@ import type { MeshConfig } from '../model/mesh.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import { FileWatcher, watchPlan } from './file-watcher.js';
 import { servesNothingWarning } from './serves-nothing-warning.js';
+import type { Log } from '../common/log.js';
 
 /** What the manager needs of host/config's LoadedConfig (resources are shown, not read). */
 export interface LoadedConfig {
@@ -27,9 +28,6 @@ export type AsyncConfigLoader = (sources: string[], options: LoadOptions) => Pro
 export interface ConfigTarget {
   apply(mesh: MeshConfig, version: number): void;
 }
-
-export type LogLevel = 'info' | 'warn' | 'error';
-export type ControlLog = (level: LogLevel, message: string) => void;
 
 /** The last rejected change, as shown by /config_dump. */
 export interface LastError {
@@ -77,7 +75,7 @@ export interface ConfigManagerOptions {
    * thread keeps serving while a config is read; the first load still uses `load`.
    */
   loadAsync?: AsyncConfigLoader;
-  log?: ControlLog;
+  log?: Log;
   debounceMs?: number;
   now?: () => Date;
   /** Told the outcome of every reload attempt (the proxy's stats count them). */
@@ -103,7 +101,7 @@ function errorMessage(err: unknown): string {
 
 export class ConfigManager {
   readonly #opts: ConfigManagerOptions;
-  readonly #log: ControlLog;
+  readonly #log: Log;
   readonly #now: () => Date;
   #current: LoadedConfig | null = null;
   #fingerprint = '';

@@ -7,9 +7,9 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HostPort } from '../cli/args.js';
-import { startProxyRuntime, type ProxyRuntime } from '../cli/proxy-runtime.js';
-import type { ControlLog } from '../control/config-manager.js';
+import type { HostPort } from '../common/host-port.js';
+import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
+import type { Log } from '../common/log.js';
 import type { OutboundClient } from './apps/outbound-call.js';
 import type { ServiceApp } from './apps/service-app.js';
 import { withWorkloadPorts, type WorkloadPorts } from './demo-config.js';
@@ -77,7 +77,7 @@ export interface ScenarioMeshOptions {
   seed?: number;
   /** One access-log line per request, with the proxy that served it (`gateway`, a workload's sidecar). */
   accessLog?: (proxy: string, line: string) => void;
-  log?: ControlLog;
+  log?: Log;
 }
 
 /** A proxy of the running mesh. */
@@ -159,7 +159,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     const missing = Object.keys(ports).filter((w) => !seen.has(w));
     if (missing.length > 0) throw new Error(`no WorkloadEntry named ${missing.join(', ')} in the ${scenario.name} config`);
 
-    const log: ControlLog = opts.log ?? (() => {});
+    const log: Log = opts.log ?? (() => {});
     const accessLog = opts.accessLog ?? (() => {});
     // Every proxy reads the same run folder: what they all warn about is printed once per load.
     const warnings = new WarningDedupe((w) => log('warn', w));

@@ -2,7 +2,7 @@
 // `Version: v0.1` or `Version: v0.2`, so a curl loop shows which version served each request.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 
 export interface WebAppOptions {
   /** What `GET /` answers after `Version: `, e.g. `v0.1`. */
@@ -46,22 +46,12 @@ export class WebApp {
     return this.#port;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, `demo app ${this.name}`, this.host, this.#port)));
-      this.#server.listen(this.#port, this.host, () => {
-        this.#port = (this.#server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    await listenHttpServer(this.#server, `demo app ${this.name}`, this.host, this.#port);
+    this.#port = (this.#server.address() as AddressInfo).port;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.#server.listening) return resolve();
-      this.#server.close(() => resolve());
-      // The proxy keeps pooled keep-alive connections open; drop them so close is prompt.
-      this.#server.closeAllConnections();
-    });
+    return closeHttpServer(this.#server);
   }
 }

@@ -5,9 +5,9 @@
 // freed when its last stream releases it.
 import type { MeshConfig } from '../model/mesh.js';
 import type { RouteTable } from '../core/route/route-table.js';
-import type { StatScope, ROUTE_STATS } from '../telemetry/stats.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { HttpFilter, HttpFilterFactory } from './filter.js';
+import type { StreamConfig, StreamRoute } from './stream-callbacks.js';
 
 /** The filters of one route, in order, ending with the terminal one (router or direct response). */
 export interface FilterChain {
@@ -25,18 +25,14 @@ export function filterChain(factories: readonly HttpFilterFactory[], terminal: H
   return { factories, shared, terminal };
 }
 
-export interface RouteEntry {
-  readonly name: string;
-  /** The route's index in the table (flattened over virtual hosts, as the core numbers routes). */
-  readonly index: number;
-  readonly stats: StatScope<keyof typeof ROUTE_STATS>;
+export interface RouteEntry extends StreamRoute {
   readonly chain: FilterChain;
 }
 
 /** One cluster as a version serves it: the cluster manager's parts (pool, stats, endpoints, core state). */
 export type ClusterRuntime = ClusterRuntimeParts;
 
-export class RouteConfig {
+export class RouteConfig implements StreamConfig {
   readonly version: number;
   readonly mesh: MeshConfig;
   readonly table: RouteTable;

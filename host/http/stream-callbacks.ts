@@ -5,16 +5,37 @@
 import type { Downstream, HeadSource } from '../listener/downstream.js';
 import type { BodyMode } from '../listener/downstream.js';
 import type { RequestView } from '../core/request-view.js';
+import type { RouteTable } from '../core/route/route-table.js';
+import type { StatScope, ROUTE_STATS } from '../telemetry/stats.js';
+import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { ResponseFlag } from './response-flags.js';
-import type { RouteEntry, RouteConfig } from './route-config.js';
+
+// What filters read of their config version and route, declared here rather than taken from
+// route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
+// StreamCallbacks, so importing route-config.ts here closed an import cycle.
+
+/** What a filter reads of the config version its stream runs on (RouteConfig implements it). */
+export interface StreamConfig {
+  readonly version: number;
+  readonly table: RouteTable;
+  readonly clusters: readonly ClusterRuntimeParts[];
+}
+
+/** What a filter reads of the route chosen for its stream (RouteEntry extends it). */
+export interface StreamRoute {
+  readonly name: string;
+  /** The route's index in the table (flattened over virtual hosts, as the core numbers routes). */
+  readonly index: number;
+  readonly stats: StatScope<keyof typeof ROUTE_STATS>;
+}
 
 export interface StreamCallbacks {
   /** The downstream request: method, path, authority and client address as received. */
   readonly downstream: Downstream;
   /** The config version the stream runs on (kept alive until the stream ends). */
-  readonly config: RouteConfig;
+  readonly config: StreamConfig;
   /** The route chosen for the request; null before routing and when none matched. */
-  readonly route: RouteEntry | null;
+  readonly route: StreamRoute | null;
   /** The request has a body (content-length above 0, or chunked). */
   readonly hasBody: boolean;
   /** The request body is framed chunked. */

@@ -20,7 +20,8 @@ import type { Http1ListenerOptions } from '../listener/http1/listener-options.js
 import type { Listener } from '../listener/listener.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
-import { ClusterManager, type ClusterStatus } from '../upstream/cluster-manager.js';
+import { ClusterManager } from '../upstream/cluster-manager.js';
+import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { Stats } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { resolveLimits, type Limits } from '../common/limits.js';
@@ -83,7 +84,7 @@ export interface ProxyServerOptions {
   http1?: Partial<Pick<Http1ListenerOptions, 'headersWithUnderscoresAction' | 'serverName' | 'pipelineBufferBytes'>>;
 }
 
-export type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
+export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 
 export class ProxyServer {
   readonly stats = new Stats();

@@ -3,7 +3,7 @@
 // structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
 import type { MeshConfig } from '../model/mesh.js';
 import type { Limits } from '../common/limits.js';
-import type { ClusterStatus } from '../upstream/cluster-manager.js';
+import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import type { StatRecord } from '../telemetry/stats.js';
 
 /** workerData of a data-path worker. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { compiledEntry, coreModule, packageRoot } from '../core/wasm.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { Limits } from '../common/limits.js';
+import type { Log } from '../common/log.js';
 import {
   SNAPSHOT_DATA, SNAPSHOT_LENGTH, SNAPSHOT_READY, SNAPSHOT_STATE, SNAPSHOT_TOO_BIG, SNAPSHOT_WAITING,
   type FromWorker, type StatsSnapshot, type ToWorker, type WorkerInit,
@@ -25,7 +26,7 @@ export interface WorkerPoolOptions {
   /** Receives the workers' access-log batches (whole lines); absent: workers log nothing. */
   accessLog?: (text: string) => void;
   /** Operational events: a worker that crashed or failed to apply a version. */
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log: Log;
   /** How long a snapshot waits for a worker before using its last one (ms). */
   snapshotTimeoutMs?: number;
 }

@@ -2,7 +2,7 @@
 // of stats for all its worker threads: counters and gauges are summed by name; a cluster's
 // endpoints are summed per endpoint, unhealthy when any worker has ejected them (outlier
 // detection runs per worker in wasmesh; Envoy runs it once per cluster on its main thread).
-import type { ClusterStatus, EndpointStatus } from '../upstream/cluster-manager.js';
+import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 
 /** Sums the workers' stats by name (used when any worker's is); sorted by name, as /stats prints them. */

@@ -3,7 +3,7 @@
 // HEALTHCHECK can ask it without reaching the loopback-only admin API. Nothing else is served.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../control/listen-error.js';
+import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 
 export const READY_PATH = '/healthz/ready';
 
@@ -33,23 +33,16 @@ export class HealthServer {
     // Probes come every few seconds; an idle probe connection must not hold shutdown up.
     server.keepAliveTimeout = 5_000;
     this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        this.#server = null;
-        reject(listenError(err, 'health', this.#opts.host, this.#opts.port));
-      });
-      server.listen(this.#opts.port, this.#opts.host, () => resolve());
+    return listenHttpServer(server, 'health', this.#opts.host, this.#opts.port).catch((err: unknown) => {
+      this.#server = null;
+      throw err;
     });
   }
 
   close(): Promise<void> {
     const server = this.#server;
     this.#server = null;
-    if (!server) return Promise.resolve();
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    return server ? closeHttpServer(server) : Promise.resolve();
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

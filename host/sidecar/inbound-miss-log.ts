@@ -2,18 +2,18 @@
 // names a port that is not an app port is refused (see inbound-mesh.ts), and the access log's
 // bare `404 NR` would leave an operator guessing why. Once per port, so a scan cannot flood it.
 import type { AccessLogEntry } from '../telemetry/access-log.js';
-import type { ControlLog } from '../control/config-manager.js';
+import type { Log } from '../common/log.js';
 
 /** Distinct ports explained before the log goes quiet (each further port is only counted). */
 const MAX_EXPLAINED_PORTS = 32;
 
 export class InboundMissLog {
   readonly #appPorts: readonly number[];
-  readonly #log: ControlLog;
+  readonly #log: Log;
   readonly #explained = new Set<string>();
   #quiet = false;
 
-  constructor(appPorts: readonly number[], log: ControlLog) {
+  constructor(appPorts: readonly number[], log: Log) {
     this.#appPorts = appPorts;
     this.#log = log;
   }

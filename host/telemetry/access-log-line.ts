@@ -30,3 +30,11 @@ export function envoyAccessLogLine(entry: AccessLogEntry & OptionalFields): stri
 function dash(value: string | undefined): string {
   return value === undefined || value === '' ? '-' : value;
 }
+
+/**
+ * Istio's sidecar access-log line: Envoy's default fields and %UPSTREAM_CLUSTER%, which is what
+ * tells an inbound line (`inbound|5005||`) from an outbound one.
+ */
+export function sidecarAccessLogLine(entry: AccessLogEntry): string {
+  return `${envoyAccessLogLine(entry)} ${entry.upstreamCluster === '' ? '-' : entry.upstreamCluster}`;
+}

@@ -21,6 +21,7 @@ import type { ConnPool, PoolSettings } from './conn-pool/conn-pool.js';
 import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
+import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import type { Limits } from '../common/limits.js';
 import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
 
@@ -67,39 +68,6 @@ export interface ClusterManagerOptions {
   manualTicks?: boolean;
   /** Seeds each cluster state's PRNG (retry backoff jitter) for repeatable tests. */
   seed?: number;
-}
-
-/** An endpoint's status for GET /clusters. */
-export interface EndpointStatus {
-  address: string;
-  port: number;
-  /** False while ejected (also during panic, when the balancer uses it anyway). */
-  healthy: boolean;
-  /** Envoy's /clusters health_flags: `healthy` or `/failed_outlier_check`. */
-  healthFlags: string;
-  weight: number;
-  /** Requests using or waiting for this endpoint (survives reloads). */
-  activeRequests: number;
-  connections: { active: number; idle: number; connecting: number };
-  /** Times ejected since the endpoint joined the cluster. */
-  timesEjected: number;
-  consecutive5xx: number;
-  consecutiveGatewayErrors: number;
-  consecutiveLocalOriginFailures: number;
-}
-
-export interface ClusterStatus {
-  name: string;
-  lb: LbPolicy;
-  /** Connections open or opening across endpoints. */
-  connections: number;
-  /** Requests waiting for a connection (circuit breaker). */
-  pendingRequests: number;
-  outlierDetection: boolean;
-  ejectionsActive: number;
-  /** Healthy share below minHealthPercent: balancers use every endpoint. */
-  panic: boolean;
-  endpoints: EndpointStatus[];
 }
 
 /** One consistent-hash table, shared by the versions whose endpoint list it was built for. */

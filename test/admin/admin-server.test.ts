@@ -2,7 +2,7 @@
 // query parameters (filter, usedonly, format, resource), 400 for what it does not serve, 404/405.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminServer, type AdminSources } from '../../host/admin/admin-server.js';
-import { ListenError } from '../../host/control/listen-error.js';
+import { ListenError } from '../../host/common/listen-error.js';
 import { Stats, type StatRecord } from '../../host/telemetry/stats.js';
 
 let servers: AdminServer[] = [];

@@ -1,6 +1,6 @@
 // Command-line parsing: flags as data, values, repeats, and the errors that exit 2.
 import { describe, expect, it } from 'vitest';
-import { formatHelp, parseArgs, parseHostPort, parsePort, UsageError, type CommandSpec } from '../../host/cli/args.js';
+import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from '../../host/cli/args.js';
 
 const SPEC: CommandSpec = {
   command: 'wasmesh test',
@@ -60,18 +60,18 @@ describe('parseArgs', () => {
   });
 });
 
-describe('parseHostPort / parsePort', () => {
+describe('hostPortFlag / portFlag', () => {
   it('parses host:port, [v6]:port and :port (loopback)', () => {
-    expect(parseHostPort('c', '--listen', '0.0.0.0:8080')).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(parseHostPort('c', '--listen', '[::1]:15000')).toEqual({ host: '::1', port: 15000 });
-    expect(parseHostPort('c', '--listen', ':0')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(hostPortFlag('c', '--listen', '0.0.0.0:8080')).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(hostPortFlag('c', '--listen', '[::1]:15000')).toEqual({ host: '::1', port: 15000 });
+    expect(hostPortFlag('c', '--listen', ':0')).toEqual({ host: '127.0.0.1', port: 0 });
   });
 
   it('rejects what is not host:port, with the flag in the message', () => {
-    expect(() => parseHostPort('c', '--listen', '8080')).toThrow(/--listen "8080" is not host:port/);
-    expect(() => parseHostPort('c', '--admin', 'h:http')).toThrow(/--admin port "http" is not a number/);
-    expect(() => parseHostPort('c', '--admin', 'h:65536')).toThrow(/out of range/);
-    expect(() => parseHostPort('c', '--admin', '::1:80')).toThrow(/\[addr\]:port/);
-    expect(() => parsePort('c', '--port', '-1')).toThrow(UsageError);
+    expect(() => hostPortFlag('c', '--listen', '8080')).toThrow(/--listen "8080" is not host:port/);
+    expect(() => hostPortFlag('c', '--admin', 'h:http')).toThrow(/--admin port "http" is not a number/);
+    expect(() => hostPortFlag('c', '--admin', 'h:65536')).toThrow(/out of range/);
+    expect(() => hostPortFlag('c', '--admin', '::1:80')).toThrow(/\[addr\]:port/);
+    expect(() => portFlag('c', '--port', '-1')).toThrow(UsageError);
   });
 });

@@ -2,20 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { demoCommand } from '../../host/cli/demo-command.js';
-import type { CliIo } from '../../host/cli/cli-io.js';
-
-function fakeIo(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) { io.stdout += text; },
-    err(text: string) { io.stderr += text; },
-    stopRequested: () => new Promise<string>(() => {}),
-    onReloadRequest: () => () => {},
-    commandDone: () => {},
-  };
-  return io;
-}
+import { fakeIo } from '../helpers/fake-io.js';
 
 let blockers: Server[] = [];
 afterEach(async () => {

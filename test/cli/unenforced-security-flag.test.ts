@@ -6,21 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../host/cli/main.js';
-import type { CliIo } from '../../host/cli/cli-io.js';
+import { fakeIo as collectingIo, type FakeIo } from '../helpers/fake-io.js';
 
 /** Stops as soon as the command waits for a signal: start-up is all these tests look at. */
-function fakeIo(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) { io.stdout += text; },
-    err(text: string) { io.stderr += text; },
-    stopRequested: () => Promise.resolve('SIGTERM'),
-    onReloadRequest: () => () => {},
-    commandDone: () => {},
-  };
-  return io;
-}
+const stopAtOnce = (): FakeIo => collectingIo({ stopWith: 'SIGTERM' });
 
 const root = mkdtempSync(join(tmpdir(), 'wasmesh-unenforced-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -48,10 +37,10 @@ spec:
 
 const LOCATED = /pa\.yaml:5 \(document 1\) PeerAuthentication default\/default: spec\.mtls\.mode: PeerAuthentication default\/default cannot be enforced by this version: .* \[unenforced_security\]/;
 
-async function both(argsFor: (dir: string) => string[]): Promise<{ refused: ReturnType<typeof fakeIo>; allowed: ReturnType<typeof fakeIo>; refusedCode: number; allowedCode: number }> {
-  const refused = fakeIo();
+async function both(argsFor: (dir: string) => string[]): Promise<{ refused: FakeIo; allowed: FakeIo; refusedCode: number; allowedCode: number }> {
+  const refused = stopAtOnce();
   const refusedCode = await main(argsFor(folder(`r${Math.random().toString(36).slice(2)}`)), refused);
-  const allowed = fakeIo();
+  const allowed = stopAtOnce();
   const allowedCode = await main([...argsFor(folder(`a${Math.random().toString(36).slice(2)}`)), '--allow-unenforced-security'], allowed);
   return { refused, allowed, refusedCode, allowedCode };
 }
@@ -85,7 +74,7 @@ describe('--allow-unenforced-security', () => {
 
   it('is in the help of proxy, sidecar, demo and envoy-config', async () => {
     for (const command of ['proxy', 'sidecar', 'demo', 'envoy-config']) {
-      const io = fakeIo();
+      const io = stopAtOnce();
       expect(await main([command, '--help'], io)).toBe(0);
       expect(io.stdout, command).toMatch(/--allow-unenforced-security +run even though the config asks for protection/);
     }

@@ -362,3 +362,22 @@ spec: {}
     expect(seen).toEqual([0, 1, 2].map(() => ({ gateway: 'web-gateway', namespace: undefined, labels: undefined, allowUnenforcedSecurity: true })));
   });
 });
+
+describe('labels reach the loader', () => {
+  it('ConfigManager passes gateway, namespace and labels to every load', async () => {
+    const seen: unknown[] = [];
+    const m = new ConfigManager({
+      sources: ['examples/000-web-demo/00-web-services.yaml'],
+      namespace: 'default',
+      labels: { app: 'reviews', version: 'v2' },
+      target: { apply: () => {} },
+      load: (sources, options) => {
+        seen.push(options);
+        return loadConfig(sources, options);
+      },
+    });
+    m.start();
+    m.close();
+    expect(seen).toEqual([{ gateway: undefined, namespace: 'default', labels: { app: 'reviews', version: 'v2' } }]);
+  });
+});

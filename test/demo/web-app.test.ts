@@ -1,7 +1,7 @@
 // The demo app answers like the seed's jweissig/istio-demo image.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebApp } from '../../host/demo/web-app.js';
-import { ListenError } from '../../host/control/listen-error.js';
+import { ListenError } from '../../host/common/listen-error.js';
 
 const apps: WebApp[] = [];
 afterEach(async () => {

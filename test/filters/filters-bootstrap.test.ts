@@ -12,8 +12,8 @@ import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { C } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
-import { envoyConfigCommand } from '../../host/envoy/envoy-config-command.js';
-import type { CliIo } from '../../host/cli/cli-io.js';
+import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
+import { fakeIo } from '../helpers/fake-io.js';
 import { dest, match, ops, route, seed000Resources, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
@@ -142,10 +142,7 @@ describe('envoyFiltersBootstrap', () => {
 describe('wasmesh envoy-config --filters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-filters-cli-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const io = (): CliIo & { stdout: string; stderr: string } => {
-    const o = { stdout: '', stderr: '', out(t: string) { o.stdout += t; }, err(t: string) { o.stderr += t; }, stopRequested: () => new Promise<string>(() => {}), onReloadRequest: () => () => {}, commandDone: () => {} };
-    return o;
-  };
+  const io = fakeIo;
 
   it('prints the filters bootstrap for examples/000-web-demo', async () => {
     const out = io();

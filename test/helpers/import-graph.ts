@@ -1,5 +1,8 @@
-// The relative-import graph of host/, read with the TypeScript parser, for tests that keep the
-// layers honest (which folder may import which, and no import cycle).
+// The import graph of host/, read with TypeScript's parser (not run), for the tests that keep its
+// structure honest (test/architecture/layers.test.ts, test/upstream/seams.test.ts): every
+// relative import and re-export, `import()` calls, and worker scripts named by
+// `new URL('./x.js', import.meta.url)`, each resolved to the repository path of its .ts file.
+// Type-only imports count: a type cycle is still a cycle of concepts.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,32 +15,37 @@ export interface Import {
   target: string;
   /** `import type …`, or every named binding marked `type` (erased at compile time). */
   typeOnly: boolean;
+  /** `static`: import/export … from; `dynamic`: import(); `worker`: new URL(…, import.meta.url). */
+  kind: 'static' | 'dynamic' | 'worker';
 }
 
-/** Repository-relative paths of the .ts files under `dir`. */
+/** Repository-relative paths of the .ts files under `dir` (declaration files left out), sorted. */
 export function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
-    .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+    .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+    .sort();
 }
 
-/** The relative imports and re-exports of one file (dynamic imports included), resolved to repository paths. */
+/** The relative imports of one file, resolved to repository paths. */
 export function importsOf(file: string): Import[] {
   const sf = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.ES2022, true);
   const out: Import[] = [];
-  const add = (spec: ts.Expression | undefined, typeOnly: boolean): void => {
-    if (!spec || !ts.isStringLiteral(spec) || !spec.text.startsWith('.')) return;
-    out.push({ target: relative(ROOT, resolve(ROOT, dirname(file), spec.text.replace(/\.js$/, '.ts'))), typeOnly });
+  const add = (spec: ts.Expression | undefined, typeOnly: boolean, kind: Import['kind']): void => {
+    if (!spec || !ts.isStringLiteralLike(spec) || !spec.text.startsWith('.')) return;
+    out.push({ target: relative(ROOT, resolve(ROOT, dirname(file), spec.text.replace(/\.js$/, '.ts'))), typeOnly, kind });
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
       const clause = node.importClause;
       const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : null;
-      add(node.moduleSpecifier, clause !== undefined && (clause.isTypeOnly || (clause.name === undefined && named !== null && named.length > 0 && named.every((e) => e.isTypeOnly))));
+      add(node.moduleSpecifier, clause !== undefined && (clause.isTypeOnly || (clause.name === undefined && named !== null && named.length > 0 && named.every((e) => e.isTypeOnly))), 'static');
     } else if (ts.isExportDeclaration(node)) {
-      add(node.moduleSpecifier, node.isTypeOnly);
+      add(node.moduleSpecifier, node.isTypeOnly, 'static');
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      add(node.arguments[0], false);
+      add(node.arguments[0], false, 'dynamic');
+    } else if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'URL' && node.arguments?.length === 2 && node.arguments[1]!.getText(sf) === 'import.meta.url') {
+      add(node.arguments[0], false, 'worker');
     }
     ts.forEachChild(node, visit);
   };
@@ -51,7 +59,7 @@ export function importGraph(dir = 'host'): Map<string, Import[]> {
 }
 
 /** Every import cycle (as a path a → … → a) through a file whose path starts with one of `prefixes`. */
-export function cyclesThrough(graph: ReadonlyMap<string, Import[]>, prefixes: readonly string[]): string[] {
+export function cyclesThrough(graph: ReadonlyMap<string, readonly Import[]>, prefixes: readonly string[]): string[] {
   const cycles: string[] = [];
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];

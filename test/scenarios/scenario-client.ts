@@ -2,7 +2,7 @@
 // the Host header is really sent as given), a load loop with bounded concurrency, and reads of
 // a proxy's admin API (/stats as a name → value map, /clusters as JSON).
 import { Agent, request } from 'node:http';
-import type { ClusterStatus } from '../../host/upstream/cluster-manager.js';
+import type { ClusterStatus } from '../../host/telemetry/cluster-status.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 

@@ -7,34 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { startProxyRuntime, type ProxyRuntime } from '../../host/cli/proxy-runtime.js';
+import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
 import { request } from '../helpers/http-client.js';
-
-function meshYaml(upstreamPort: number, body: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: svc }
-spec:
-  hosts: [svc.test]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${upstreamPort} } }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: svc }
-spec:
-  hosts: [svc.test]
-  http:
-  - name: local
-    match: [{ uri: { prefix: /local } }]
-    directResponse: { status: 200, body: { string: "${body}" } }
-  - name: up
-    route: [{ destination: { host: svc.test } }]
-`;
-}
+import { meshYaml } from '../helpers/mesh-yaml.js';
 
 let runtime: ProxyRuntime | null = null;
 let upstream: HttpUpstream | null = null;

@@ -4,7 +4,7 @@
 // misbehave on demand — a delay, a fixed failure status, or the next N requests failing.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listenError } from '../../control/listen-error.js';
+import { closeHttpServer, listenHttpServer } from '../../common/http-server-port.js';
 
 export interface ServiceAppOptions {
   /** The service name (`reviews`), as its ServiceEntry host. */
@@ -139,22 +139,12 @@ export class ServiceApp {
     this.#count++;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, `${this.service} ${this.version} app`, this.host, this.#port)));
-      this.#server.listen(this.#port, this.host, () => {
-        this.#port = (this.#server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    await listenHttpServer(this.#server, `${this.service} ${this.version} app`, this.host, this.#port);
+    this.#port = (this.#server.address() as AddressInfo).port;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.#server.listening) return resolve();
-      this.#server.close(() => resolve());
-      // The proxy keeps pooled keep-alive connections open; drop them so close is prompt.
-      this.#server.closeAllConnections();
-    });
+    return closeHttpServer(this.#server);
   }
 }

@@ -15,7 +15,7 @@ import { statusEntry, STATUS_INCOMPLETE, STATUS_OK } from '../../core/status.js'
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { RequestHandler } from '../listener.js';
 import type { Http1ListenerOptions } from './listener-options.js';
-import { Http1Downstream } from './http1-downstream.js';
+import { Http1Downstream, type Http1DownstreamConnection } from './http1-downstream.js';
 import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
 
 const enum Read { Head, Body, Hold, Closed }
@@ -38,7 +38,7 @@ const LF = 0x0a;
 // Spans of one parsed head: [nameStart, nameEnd, valueStart, valueEnd] per field.
 const SPANS = new Uint32Array(4 * 128);
 
-export class Http1Connection {
+export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
   readonly remoteAddress: string;
   readonly #ctx: ConnectionContext;

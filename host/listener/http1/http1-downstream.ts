@@ -7,8 +7,24 @@
 // buffer); a socket may keep what it could not send yet by reference, so every write is of
 // bytes this object owns.
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } from '../downstream.js';
-import type { Http1Connection } from './http1-connection.js';
+import type { Socket } from 'node:net';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
+
+/**
+ * What a request needs of its connection (Http1Connection implements it). Declared here, not
+ * imported: the connection creates its requests, so importing it back closed an import cycle.
+ */
+export interface Http1DownstreamConnection {
+  readonly socket: Socket;
+  readonly remoteAddress: string;
+  readonly serverName: string | null;
+  lastActivity: number;
+  pauseBody(): void;
+  resumeBody(): void;
+  /** This request's response went out whole: the connection reads the next request. */
+  responseDone(ds: Http1Downstream): void;
+  destroy(): void;
+}
 
 const enum State { Open, Streaming, Ended, Aborted }
 
@@ -45,7 +61,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   protocolError: { readonly status: number; readonly code: string } | null = null;
   bodyFraming: 'none' | 'length' | 'chunked' = 'none';
   bodyLength = 0;
-  readonly #conn: Http1Connection;
+  readonly #conn: Http1DownstreamConnection;
   /** 0 for an HTTP/1.0 request, 1 for HTTP/1.1. */
   readonly #minor: number;
   #handler: DownstreamHandler = NO_HANDLER;
@@ -60,7 +76,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   #head: Buffer | null = null;
   #writable = true;
 
-  constructor(conn: Http1Connection, method: string, path: string, authority: string, headers: string[], headBytes: number, minor: number, keepAlive: boolean) {
+  constructor(conn: Http1DownstreamConnection, method: string, path: string, authority: string, headers: string[], headBytes: number, minor: number, keepAlive: boolean) {
     this.#conn = conn;
     this.method = method;
     this.path = path;

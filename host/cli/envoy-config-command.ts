@@ -1,13 +1,13 @@
 // `wasmesh envoy-config`: loads Istio YAML exactly as `wasmesh proxy` does and prints the
 // equivalent Envoy v3 bootstrap on stdout (warnings on stderr), so stock Envoy can serve it.
-import { formatHelp, parseArgs, parseHostPort, UsageError, type CommandSpec } from '../cli/args.js';
-import type { CliIo } from '../cli/cli-io.js';
-import { ALLOW_UNENFORCED_SECURITY } from '../cli/unenforced-security-flag.js';
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import type { CliIo } from './cli-io.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { envoyBootstrap } from './bootstrap.js';
-import { EnvoyConfigError } from './envoy-config-error.js';
-import { defaultFiltersWasmPath, envoyFiltersBootstrap } from './filters-bootstrap.js';
-import { FiltersConfigError } from './filters-config-error.js';
+import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
+import { FiltersConfigError } from '../envoy/filters-config-error.js';
 import { existsSync } from 'node:fs';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
@@ -46,8 +46,8 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const files = (values.file as string[] | undefined) ?? [];
   if (files.length === 0) throw new UsageError(cmd, 'at least one -f <file|dir> is required');
   if (values.listen === undefined) throw new UsageError(cmd, '--listen <host:port> is required');
-  const listen = parseHostPort(cmd, '--listen', values.listen as string);
-  const admin = parseHostPort(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const listen = hostPortFlag(cmd, '--listen', values.listen as string);
+  const admin = hostPortFlag(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const gateway = values.gateway as string | undefined;
   const namespace = values.namespace as string | undefined;
   try {

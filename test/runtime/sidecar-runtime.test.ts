@@ -7,10 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSidecarRuntime, type SidecarRuntime } from '../../host/sidecar/sidecar-runtime.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
-import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from './fixtures/peer-mesh-config.js';
+import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from '../sidecar/fixtures/peer-mesh-config.js';
+
+// The admin API answers only an IP address or localhost as Host (DNS rebinding).
+const ADMIN_HOST = { host: '127.0.0.1' };
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
@@ -58,7 +61,7 @@ describe('sidecar runtime over loopback', () => {
 
   const inbound = (host: string, path = '/') => request(sidecar.ports.inbound, { path, headers: { host } });
   const stat = async (name: string): Promise<number> => {
-    const all = json(await request(sidecar.ports.admin, { path: '/stats?format=json' }));
+    const all = json(await request(sidecar.ports.admin, { path: '/stats?format=json', headers: ADMIN_HOST }));
     return all[name] ?? 0;
   };
 
@@ -121,23 +124,23 @@ describe('sidecar runtime over loopback', () => {
     expect((await health('/healthz/ready', 'POST')).status).toBe(404);
     expect((await health('/ready')).status).toBe(404);
     expect((await health('/stats')).status).toBe(404);
-    expect((await request(sidecar.ports.admin, { path: '/ready' })).status).toBe(200);
+    expect((await request(sidecar.ports.admin, { path: '/ready', headers: ADMIN_HOST })).status).toBe(200);
   });
 
   it('shows both listeners in the admin API', async () => {
-    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump' }));
+    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump', headers: ADMIN_HOST }));
     expect(dump.version).toBe(1);
     expect(dump.inbound.appPorts).toEqual([appA.port, appB.port]);
     expect(dump.inbound.mesh.clusters.map((c: { name: string }) => c.name)).toEqual([`inbound|${appA.port}||`, `inbound|${appB.port}||`]);
-    const clusters = (await request(sidecar.ports.admin, { path: '/clusters' })).body.toString();
+    const clusters = (await request(sidecar.ports.admin, { path: '/clusters', headers: ADMIN_HOST })).body.toString();
     expect(clusters).toContain(`inbound|${appA.port}||::127.0.0.1:${appA.port}::health_flags::healthy`);
     expect(clusters).toContain(`${PEER_V1_CLUSTER}::127.0.0.1:${v1.port}::`);
-    const text = (await request(sidecar.ports.admin, { path: '/stats' })).body.toString();
+    const text = (await request(sidecar.ports.admin, { path: '/stats', headers: ADMIN_HOST })).body.toString();
     expect(text).toMatch(/^server\.config_version: 1$/m);
     expect(text).toMatch(/^control\.config_version: 1$/m);
     expect(text).not.toMatch(/^http\.inbound_[^ ]*server\./m);
     // Prometheus: the inbound listener's prefix is a label, as Envoy tags `http.<prefix>.`.
-    const prom = (await request(sidecar.ports.admin, { path: `/stats/prometheus?filter=${encodeURIComponent('^http\\.inbound_.*\\.downstream_rq_total$')}` })).body.toString();
+    const prom = (await request(sidecar.ports.admin, { path: `/stats/prometheus?filter=${encodeURIComponent('^http\\.inbound_.*\\.downstream_rq_total$')}`, headers: ADMIN_HOST })).body.toString();
     expect(prom).toMatch(/^# TYPE envoy_http_downstream_rq_total counter\nenvoy_http_downstream_rq_total\{envoy_http_conn_manager_prefix="inbound_[^"]+_\d+"\} \d+\n$/);
   });
 

@@ -4,20 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { main } from '../../host/cli/main.js';
 import { parseAppPorts } from '../../host/cli/sidecar-command.js';
 import { UsageError } from '../../host/cli/args.js';
-import type { CliIo } from '../../host/cli/cli-io.js';
-
-function fakeIo(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) { io.stdout += text; },
-    err(text: string) { io.stderr += text; },
-    stopRequested: () => new Promise<string>(() => {}),
-    onReloadRequest: () => () => {},
-    commandDone: () => {},
-  };
-  return io;
-}
+import { fakeIo } from '../helpers/fake-io.js';
 
 async function run(args: string[]) {
   const io = fakeIo();

@@ -1,6 +1,7 @@
-// The access-log line matches Envoy's default format field for field.
+// The access-log line matches Envoy's default format field for field; the sidecar's adds the
+// upstream cluster, as Istio's does.
 import { describe, expect, it } from 'vitest';
-import { envoyAccessLogLine } from '../../host/telemetry/access-log-line.js';
+import { envoyAccessLogLine, sidecarAccessLogLine } from '../../host/telemetry/access-log-line.js';
 import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
 
 const base: AccessLogEntry = {
@@ -41,5 +42,12 @@ describe('envoyAccessLogLine', () => {
       protocol: 'HTTP/1.0',
     });
     expect(line).toBe('[2026-01-02T03:04:05.678Z] "GET /a?b=1 HTTP/1.0" 404 NR 0 13 2 - "10.0.0.1" "curl/8.0" "-" "127.0.0.1:8080" "-"');
+  });
+});
+
+describe('sidecarAccessLogLine', () => {
+  it('ends the default format with the upstream cluster, - when there is none', () => {
+    expect(sidecarAccessLogLine(base)).toBe(`${envoyAccessLogLine(base)} outbound|5005|v1|web.default.svc.cluster.local`);
+    expect(sidecarAccessLogLine({ ...base, upstreamCluster: '' })).toBe(`${envoyAccessLogLine(base)} -`);
   });
 });

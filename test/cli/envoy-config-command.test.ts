@@ -7,23 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { UsageError } from '../../host/cli/args.js';
-import type { CliIo } from '../../host/cli/cli-io.js';
-import { envoyConfigCommand } from '../../host/envoy/envoy-config-command.js';
+import { fakeIo } from '../helpers/fake-io.js';
+import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-function fakeIo(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(text: string) { io.stdout += text; },
-    err(text: string) { io.stderr += text; },
-    stopRequested: () => new Promise<string>(() => {}),
-    onReloadRequest: () => () => {},
-    commandDone: () => {},
-  };
-  return io;
-}
-
 function routesOf(config: any): any[] {
   return config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts.flatMap((v: any) => v.routes);
 }

@@ -1,0 +1,53 @@
+// A listen address (`host:port`), the value type every listener, admin and health port is
+// given as; parsed here, below every layer that takes one, so that the CLI's flags, the
+// runtime and the demo agree on its syntax.
+
+/** A listen or admin address. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Text that is not a host:port or a port. The message leaves out what was being parsed: the
+ * caller prefixes its subject (`--listen "8080" is not host:port`).
+ */
+export class HostPortError extends Error {
+  readonly code = 'host_port_invalid';
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostPortError';
+  }
+}
+
+/**
+ * Parses `host:port`, `[v6]:port` or `:port` (loopback). Port 0 asks the OS for a free port.
+ * Throws HostPortError.
+ */
+export function parseHostPort(text: string): HostPort {
+  let host: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close === -1 || text[close + 1] !== ':') throw new HostPortError(`"${text}" is not host:port`);
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon === -1) throw new HostPortError(`"${text}" is not host:port (for example 127.0.0.1:8080)`);
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) throw new HostPortError(`"${text}": write IPv6 addresses as [addr]:port`);
+  }
+  // A bare `:port` binds loopback: listening on every interface has to be asked for by name.
+  if (host === '') host = '127.0.0.1';
+  return { host, port: parsePort(portText) };
+}
+
+/** Parses a TCP port number 0..65535 (0: any free port). Throws HostPortError. */
+export function parsePort(text: string): number {
+  if (!/^[0-9]{1,5}$/.test(text)) throw new HostPortError(`port "${text}" is not a number`);
+  const port = Number(text);
+  if (port > 65535) throw new HostPortError(`port ${port} is out of range (0-65535)`);
+  return port;
+}

@@ -1,0 +1,177 @@
+// What every wasmesh process runs around its data path, assembled once for the proxy and the
+// sidecar: a config manager (host/config in a child process, hot reload) feeding the listeners,
+// the admin API over them, ports brought up in a safe order (a failure closes what was opened
+// and names the port), readiness, and a drain that closes in reverse. The proxy is one listener
+// (and its worker threads) on this assembly; the sidecar two listeners and a health port.
+import { AdminServer } from '../admin/admin-server.js';
+import type { HostPort } from '../common/host-port.js';
+import type { Log } from '../common/log.js';
+import { ConfigManager, type ConfigLoader, type ConfigTarget } from '../control/config-manager.js';
+import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
+import type { Stats } from '../telemetry/stats.js';
+import type { AccessLogSink } from './access-log-sink.js';
+import { adminSources, type AdminView } from './admin-sources.js';
+import { explainListenFailure } from './listen-failure.js';
+
+/** Where the config comes from and where its news goes: what every runtime takes. */
+export interface ConfigSourceOptions {
+  sources: string[];
+  gateway?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  /** `--allow-unenforced-security` (host/config LoadOptions). */
+  allowUnenforcedSecurity?: boolean;
+  log: Log;
+  debounceMs?: number;
+  /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
+  load?: ConfigLoader;
+  /** Where load warnings go (a WarningDedupe shared by the proxies of one process); default: `log`. */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
+}
+
+/** A port the runtime binds: its role names it in errors and in readiness. */
+export interface RuntimePort {
+  /** `admin`, `health`, `gateway`, `outbound listener`. */
+  readonly role: string;
+  readonly at: HostPort;
+  listen(): Promise<void>;
+  /** Safe on a port that never listened: a failed start closes every port. */
+  close(): Promise<void>;
+  /**
+   * uWS reports only that listening failed: true has a failure explained by a probe bind
+   * (explainListenFailure). node:http servers throw a ListenError of their own.
+   */
+  readonly probeOnFailure?: boolean;
+}
+
+export interface AssemblyOptions {
+  config: ConfigSourceOptions;
+  admin: HostPort;
+  /** Where each config version goes (the data path). */
+  target: ConfigTarget;
+  /** The stats that count reloads: the config-fed listener's. */
+  reloadStats: Stats;
+  /** Flushed once the listeners drained, so that their last lines go out. */
+  accessLog: Pick<AccessLogSink, 'flush'>;
+  /** What the admin API shows of the listeners. */
+  view: AdminView;
+}
+
+export interface AssemblyPorts {
+  /**
+   * Ports that answer while the data path comes up (the sidecar's health port: probes meet a 503,
+   * not a refused connection). Bound right after the admin API, closed last.
+   */
+  probes?: RuntimePort[];
+  /** The data path, bound in order; readiness waits for every one. Drained together on close. */
+  listeners: RuntimePort[];
+}
+
+export class RuntimeAssembly {
+  readonly manager: ConfigManager;
+  readonly admin: AdminServer;
+  readonly #accessLog: Pick<AccessLogSink, 'flush'>;
+  readonly #adminPort: RuntimePort;
+  #probes: RuntimePort[] = [];
+  // null until start(): a runtime not yet started is not ready.
+  #listeners: RuntimePort[] | null = null;
+  readonly #up = new Set<RuntimePort>();
+  #closing = false;
+  #closed: Promise<void> | null = null;
+
+  /**
+   * Loads and applies the config; throws its clear error (a ConfigError) before any port is
+   * bound, so an invalid config fails fast and leaves nothing running.
+   */
+  constructor(opts: AssemblyOptions) {
+    const c = opts.config;
+    const stats = opts.reloadStats;
+    this.#accessLog = opts.accessLog;
+    this.manager = new ConfigManager({
+      sources: c.sources,
+      gateway: c.gateway,
+      namespace: c.namespace,
+      labels: c.labels,
+      allowUnenforcedSecurity: c.allowUnenforcedSecurity,
+      target: opts.target,
+      load: c.load ?? isolatedLoadConfig,
+      // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
+      ...(c.load ? {} : { loadAsync: isolatedLoadConfigAsync }),
+      log: c.log,
+      reportWarnings: c.reportWarnings,
+      debounceMs: c.debounceMs,
+      onReload: (outcome, version) => {
+        if (outcome === 'applied') stats.recordReload(true, version);
+        else if (outcome === 'rejected') stats.recordReload(false);
+      },
+    });
+    this.manager.start();
+    stats.recordReload(true, this.manager.version);
+    this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources: adminSources(this.manager, () => this.notReadyReason() === null, opts.view) });
+    this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
+  }
+
+  /** null when the runtime serves (config loaded, every listener up, not draining); else why not. */
+  notReadyReason(): string | null {
+    if (this.#closing) return 'draining (shutting down)';
+    if (!this.manager.ready) return 'no configuration loaded';
+    if (this.#listeners === null) return 'not started';
+    const down = this.#listeners.find((l) => !this.#up.has(l));
+    if (down) return `${down.role} ${down.at.host}:${down.at.port} not up`;
+    return null;
+  }
+
+  /**
+   * Binds the admin API, then the probe ports, then the listeners in order, then watches the
+   * files. A port that cannot be bound closes every port and throws (a ListenError naming the
+   * role where the failure can be explained).
+   */
+  async start(ports: AssemblyPorts): Promise<void> {
+    if (this.#listeners !== null) throw new Error('wasmesh: the runtime was started already (RUNTIME_STARTED)');
+    this.#probes = ports.probes ?? [];
+    const listeners = (this.#listeners = ports.listeners);
+    await this.#bind(this.#adminPort);
+    for (const p of this.#probes) await this.#bind(p);
+    for (const l of listeners) {
+      await this.#bind(l);
+      this.#up.add(l);
+    }
+    this.manager.watch();
+  }
+
+  async #bind(port: RuntimePort): Promise<void> {
+    try {
+      await port.listen();
+    } catch (err) {
+      // Leave nothing bound, pooled or watched behind.
+      this.manager.close();
+      await this.#closePorts();
+      throw port.probeOnFailure ? await explainListenFailure(port.role, port.at, err) : err;
+    }
+  }
+
+  reload(reason: string): void {
+    void this.manager.reloadAsync(reason);
+  }
+
+  /**
+   * Readiness fails first (probes stop sending), then file watching stops, the listeners stop
+   * accepting and drain together, the access log is flushed, and the admin API and probe ports
+   * go last.
+   */
+  close(): Promise<void> {
+    return (this.#closed ??= (async () => {
+      this.#closing = true;
+      this.manager.close();
+      await this.#closePorts();
+    })());
+  }
+
+  async #closePorts(): Promise<void> {
+    await Promise.all((this.#listeners ?? []).map((l) => l.close()));
+    this.#up.clear();
+    this.#accessLog.flush();
+    await this.#adminPort.close();
+    for (const p of this.#probes) await p.close();
+  }
+}

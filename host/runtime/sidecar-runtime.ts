@@ -1,0 +1,105 @@
+// The drop-in sidecar on the runtime assembly: the outbound listener fed by the config (mesh
+// mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
+// (15006) to the local app, and the health port (15021), brought up so that applying the capture
+// rules never black-holes the app's traffic.
+import { ProxyServer } from '../server/proxy-server.js';
+import type { AdminServer } from '../admin/admin-server.js';
+import type { ConfigManager } from '../control/config-manager.js';
+import type { HostPort } from '../common/host-port.js';
+import { sidecarAccessLogLine } from '../telemetry/access-log-line.js';
+import { inboundMesh } from '../sidecar/inbound-mesh.js';
+import { InboundMissLog } from '../sidecar/inbound-miss-log.js';
+import { HealthServer } from '../sidecar/health-server.js';
+import { sidecarStats } from '../sidecar/sidecar-stats.js';
+import { AccessLogSink } from './access-log-sink.js';
+import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
+
+export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway' | 'reportWarnings'> {
+  outbound: HostPort;
+  inbound: HostPort;
+  health: HostPort;
+  admin: HostPort;
+  /** The app's ports (validated by the caller: non-empty, distinct, none of the sidecar's). */
+  appPorts: number[];
+  /** One access-log line (no newline) per finished request, either direction. */
+  accessLog: (line: string) => void;
+}
+
+export interface SidecarPorts {
+  outbound: number;
+  inbound: number;
+  health: number;
+  admin: number;
+}
+
+export interface SidecarRuntime {
+  readonly manager: ConfigManager;
+  readonly outbound: ProxyServer;
+  readonly inbound: ProxyServer;
+  readonly admin: AdminServer;
+  readonly health: HealthServer;
+  /** Bound ports (the requested ones, or the OS's pick for port 0). */
+  readonly ports: SidecarPorts;
+  /** null when /healthz/ready answers 200, else why not. */
+  notReadyReason(): string | null;
+  reload(reason: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts everything. The config is loaded and checked before any port is bound, so an invalid
+ * config fails fast with its clear error (a ConfigError) and leaves nothing running; a port that
+ * cannot be bound closes what was opened and throws a ListenError naming the role.
+ */
+export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<SidecarRuntime> {
+  const accessLog = new AccessLogSink({ accessLog: opts.accessLog });
+  const logLine = accessLog.entries(sidecarAccessLogLine)!;
+  const missLog = new InboundMissLog(opts.appPorts, opts.log);
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, log: logLine });
+  const inbound = new ProxyServer({
+    host: opts.inbound.host,
+    port: opts.inbound.port,
+    log: (entry) => {
+      logLine(entry);
+      missLog.record(entry);
+    },
+  });
+  // Generated from flags, not from the YAML: it never changes while the sidecar runs.
+  const inboundConfig = inboundMesh(opts.appPorts);
+  inbound.apply(inboundConfig, 1);
+
+  const assembly = new RuntimeAssembly({
+    config: opts,
+    admin: opts.admin,
+    target: outbound,
+    reloadStats: outbound.stats,
+    accessLog,
+    view: {
+      // The bound port, so that a test's port 0 shows as the port it got.
+      stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
+      clusters: () => [...outbound.clusters(), ...inbound.clusters()],
+      configDumpExtra: () => ({ inbound: { listener: `${opts.inbound.host}:${opts.inbound.port}`, appPorts: opts.appPorts, mesh: inboundConfig } }),
+    },
+  });
+  const health = new HealthServer({ host: opts.health.host, port: opts.health.port, notReadyReason: () => assembly.notReadyReason() });
+  const listener = (role: string, at: HostPort, server: ProxyServer): RuntimePort =>
+    ({ role, at, listen: () => server.listen(), close: () => server.close(), probeOnFailure: true });
+  // The health port right after the admin API, so that probes meet a 503 rather than a refused
+  // connection while the data path comes up; then the data path, outbound before inbound.
+  await assembly.start({
+    probes: [{ role: 'health', at: opts.health, listen: () => health.listen(), close: () => health.close() }],
+    listeners: [listener('outbound listener', opts.outbound, outbound), listener('inbound listener', opts.inbound, inbound)],
+  });
+
+  return {
+    manager: assembly.manager,
+    outbound,
+    inbound,
+    admin: assembly.admin,
+    health,
+    ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
+    notReadyReason: () => assembly.notReadyReason(),
+    reload: (reason) => assembly.reload(reason),
+    close: () => assembly.close(),
+  };
+}
