@@ -20,6 +20,9 @@ const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
   { name: 'sidecar', summary: 'run the drop-in sidecar: outbound 15001, inbound 15006 to the app, health 15021', run: (argv, io) => import('./sidecar-command.js').then((m) => m.sidecarCommand(argv, io)) },
   { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
+  { name: 'control-plane', summary: 'serve Istio YAML to every proxy over xDS (istiod\'s role)', run: (argv, io) => import('./control-plane-command.js').then((m) => m.controlPlaneCommand(argv, io)) },
+  { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
+  { name: 'envoy-bootstrap', summary: 'print a bootstrap that takes stock Envoy\'s config from the control plane', run: (argv, io) => import('./envoy-bootstrap-command.js').then((m) => m.envoyBootstrapCommand(argv, io)) },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
 ];
 

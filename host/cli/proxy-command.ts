@@ -4,6 +4,7 @@ import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } fro
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -22,9 +23,13 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
     { name: 'listener', kind: 'string', valueName: '<http1|uws>', help: 'the downstream listener: http1 (the core parses requests) or uws (uWebSockets.js, for comparison in benchmarks; one worker; it does not refuse malformed requests)', defaultText: 'http1' },
+    ...XDS_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
+    'With --xds the config comes from `wasmesh control-plane` over xDS instead of files: the proxy',
+    'serves the last version it received while the control plane is away, and is ready once the first arrives.',
+    '',
     'Access log lines (Envoy default format) go to stdout unless --access-log says otherwise, written',
     'in batches (every 100 ms or 32 KiB, as Envoy buffers its access log); operational logs to stderr.',
     'SIGINT/SIGTERM stop gracefully; SIGHUP reloads the config.',
@@ -50,12 +55,14 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const files = (values.file as string[] | undefined) ?? [];
-  if (files.length === 0) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> is required');
+  const labels0 = values.labels === undefined ? undefined : parseLabels(values.labels as string);
+  const xds = xdsFromFlags(PROXY_SPEC.command, values, files, labels0);
+  if (files.length === 0 && xds === null) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> (or --xds <host:port>) is required');
   if (values.listen === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
   const listen = hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
   const admin = hostPortFlag(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
-  const labels = values.labels === undefined ? undefined : parseLabels(values.labels as string);
+  const labels = labels0;
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const listener = (values.listener as string | undefined) ?? 'http1';
   if (listener !== 'http1' && listener !== 'uws') throw new UsageError(PROXY_SPEC.command, `--listener: expected http1 or uws, got "${listener}"`);
@@ -70,6 +77,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       namespace: values.namespace as string | undefined,
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
       listen,
       admin,
       accessLogBatch: accessLog?.write,
@@ -88,7 +96,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
     logLine(
       'info',
       `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort} ` +
-        `(config version ${m.version} from ${m.current?.files.length ?? 0} file(s), watching for changes); ` +
+        `(${m.describe()}); ` +
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );

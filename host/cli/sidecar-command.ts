@@ -6,6 +6,7 @@ import type { HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
@@ -35,6 +36,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
+    XDS_FLAGS[0]!,
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
@@ -83,7 +85,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
     return 0;
   }
   const files = (values.file as string[] | undefined) ?? [];
-  if (files.length === 0) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required');
+  const xds = xdsFromFlags(SIDECAR_SPEC.command, values, files, values.labels === undefined ? undefined : sidecarLabels(values.labels as string));
+  if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> (or --xds <host:port>) is required');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
   const addr = (flag: string, fallback: string): HostPort =>
@@ -110,6 +113,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       namespace: values.namespace as string | undefined,
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
       outbound,
       inbound,
       health,
@@ -129,7 +133,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       'info',
       `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
         `(to 127.0.0.1 ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
-        `admin on http://${admin.host}:${p.admin} (config version ${m.version} from ${m.current?.files.length ?? 0} file(s), watching for changes)`,
+        `admin on http://${admin.host}:${p.admin} (${m.describe()})`,
     ),
   );
   const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));

@@ -33,6 +33,7 @@ const ENVOY_TYPES = new Set<string>([TYPE_URL.listener, TYPE_URL.route, TYPE_URL
 
 interface Connected {
   node: XdsNode;
+  connectedAt: number;
   view: ProxyView | null;
   error: string | null;
 }
@@ -70,7 +71,8 @@ export class ControlPlane {
       connect: (node) => this.#connect(node),
       disconnect: (node) => this.#proxies.delete(node.id),
       servesType: (node, type) => (node.kind === 'wasmesh' ? type === WASMESH_TYPE_URL : ENVOY_TYPES.has(type)),
-      changedAt: () => this.#changedAt,
+      // A proxy that connects after the change converges from its connection, not from the change.
+      changedAt: (proxyId) => Math.max(this.#changedAt, this.#proxies.get(proxyId)?.connectedAt ?? 0),
       events: mergeEvents(this.metrics.events((level, message) => opts.log(level, message)), opts.events),
     });
   }
@@ -123,7 +125,7 @@ export class ControlPlane {
 
   #connect(node: XdsNode): void {
     if (this.#read === null) throw new Error('the control plane has no config loaded yet');
-    const entry: Connected = { node, view: null, error: null };
+    const entry: Connected = { node, connectedAt: Date.now(), view: null, error: null };
     this.#proxies.set(node.id, entry);
     this.#compute(entry, this.#viewCache());
     if (entry.view === null) throw new Error(`cannot compute this proxy's configuration: ${entry.error}`);

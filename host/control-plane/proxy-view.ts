@@ -7,6 +7,7 @@ import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
@@ -102,7 +103,12 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   const merged: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
   const seen = new Set<string>();
   for (const listen of binds) {
-    const { config, warnings: w } = envoyBootstrap(loaded, { listen, admin: { host: '127.0.0.1', port: 15000 }, gateway: options.gateway, namespace: node.namespace });
+    const o = { listen, admin: { host: '127.0.0.1', port: 15000 }, gateway: options.gateway, namespace: node.namespace };
+    // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
+    // plugin configuration (the compiled route table) inside the listener that arrives over LDS.
+    const { config, warnings: w } = node.metadata.WASMESH_FILTERS !== undefined
+      ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath() })
+      : envoyBootstrap(loaded, o);
     for (const x of w) if (!all.includes(x)) all.push(x);
     const r = envoyXdsResources(config as Record<string, unknown>);
     merged.listeners.push(...r.listeners);

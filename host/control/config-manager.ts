@@ -6,6 +6,9 @@ import type { MeshConfig } from '../model/mesh.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import { FileWatcher, watchPlan } from './file-watcher.js';
 import { servesNothingWarning } from './serves-nothing-warning.js';
+import type { ProxyConfigSource, ConfigTarget, LastError, ConfigDump, ControlCounters, ReloadOutcome } from './config-source.js';
+
+export type { ConfigTarget, LastError, ConfigDump, ControlCounters, ReloadOutcome };
 import type { Log } from '../common/log.js';
 
 /** What the manager needs of host/config's LoadedConfig (resources are shown, not read). */
@@ -24,41 +27,10 @@ export type ConfigLoader = (sources: string[], options: LoadOptions) => LoadedCo
 /** The same load without blocking the event loop (host/control/isolated-load.ts runs it in a child process). */
 export type AsyncConfigLoader = (sources: string[], options: LoadOptions) => Promise<LoadedConfig>;
 
-/** The data path: ProxyServer.apply swaps in a version atomically or throws and keeps the old. */
-export interface ConfigTarget {
-  apply(mesh: MeshConfig, version: number): void;
-}
 
-/** The last rejected change, as shown by /config_dump. */
-export interface LastError {
-  /** Stable code: the loader's (`invalid_config`), `apply_failed`, or `load_failed`. */
-  code: string;
-  message: string;
-  /** ISO time of the rejected attempt. */
-  at: string;
-}
 
-export interface ConfigDump {
-  version: number;
-  resources: unknown;
-  mesh: MeshConfig | null;
-  warnings: string[];
-  files: string[];
-  lastError: LastError | null;
-  loadedAt: string | null;
-}
 
-/** Control-plane counters, shown with the data-path stats. */
-export interface ControlCounters {
-  /** Reload attempts after the initial load (file events, SIGHUP, explicit calls). */
-  reloads_total: number;
-  /** Reload attempts rejected (invalid config or refused by the data path). */
-  reload_errors_total: number;
-  /** Reload attempts whose result equals the serving version (nothing applied). */
-  reloads_unchanged_total: number;
-}
 
-export type ReloadOutcome = 'applied' | 'unchanged' | 'rejected';
 
 export interface ConfigManagerOptions {
   sources: string[];
@@ -99,7 +71,7 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export class ConfigManager {
+export class ConfigManager implements ProxyConfigSource {
   readonly #opts: ConfigManagerOptions;
   readonly #log: Log;
   readonly #now: () => Date;
@@ -254,6 +226,10 @@ export class ConfigManager {
     this.#closed = true;
     this.#watcher?.close();
     this.#watcher = null;
+  }
+
+  describe(): string {
+    return `config version ${this.version} from ${this.current?.files.length ?? 0} file(s), watching for changes`;
   }
 
   dump(): ConfigDump {

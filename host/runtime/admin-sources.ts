@@ -3,7 +3,7 @@
 // as text and JSON. Each runtime says only where its listeners' stats and clusters come from.
 import type { AdminSources } from '../admin/admin-server.js';
 import { renderClusters } from '../admin/clusters-text.js';
-import type { ConfigManager } from '../control/config-manager.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
 import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
@@ -19,7 +19,7 @@ export interface AdminView {
   configDumpExtra?(): Record<string, unknown>;
 }
 
-export function adminSources(manager: ConfigManager, ready: () => boolean, view: AdminView): AdminSources {
+export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView): AdminSources {
   return {
     ready,
     configDump: () => (view.configDumpExtra ? { ...manager.dump(), ...view.configDumpExtra() } : manager.dump()),

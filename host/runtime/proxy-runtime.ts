@@ -2,7 +2,7 @@
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
 import { ProxyServer } from '../server/proxy-server.js';
 import type { AdminServer } from '../admin/admin-server.js';
-import type { ConfigManager } from '../control/config-manager.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { WorkerPool } from '../server/worker-pool.js';
@@ -25,7 +25,7 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
 }
 
 export interface ProxyRuntime {
-  readonly manager: ConfigManager;
+  readonly manager: ProxyConfigSource;
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */

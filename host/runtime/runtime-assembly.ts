@@ -7,6 +7,8 @@ import { AdminServer } from '../admin/admin-server.js';
 import type { HostPort } from '../common/host-port.js';
 import type { Log } from '../common/log.js';
 import { ConfigManager, type ConfigLoader, type ConfigTarget } from '../control/config-manager.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
+import { XdsConfigSource, type XdsIdentity } from '../control/xds-config-source.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import type { Stats } from '../telemetry/stats.js';
 import type { AccessLogSink } from './access-log-sink.js';
@@ -27,6 +29,14 @@ export interface ConfigSourceOptions {
   load?: ConfigLoader;
   /** Where load warnings go (a WarningDedupe shared by the proxies of one process); default: `log`. */
   reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
+  /**
+   * The control plane's xDS address: configuration comes over ADS instead of from `sources`
+   * (which must then be empty), the proxy identifying itself as `xdsIdentity`.
+   */
+  xds?: HostPort;
+  xdsIdentity?: XdsIdentity;
+  /** xDS reconnect backoff (tests shorten it). */
+  xdsBackoff?: { baseMs: number; maxMs: number };
 }
 
 /** A port the runtime binds: its role names it in errors and in readiness. */
@@ -68,7 +78,8 @@ export interface AssemblyPorts {
 }
 
 export class RuntimeAssembly {
-  readonly manager: ConfigManager;
+  /** The config source: the files (ConfigManager) or the control plane (XdsConfigSource). */
+  readonly manager: ProxyConfigSource;
   readonly admin: AdminServer;
   readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
@@ -87,7 +98,9 @@ export class RuntimeAssembly {
     const c = opts.config;
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
-    this.manager = new ConfigManager({
+    this.manager = c.xds !== undefined
+      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff })
+      : new ConfigManager({
       sources: c.sources,
       gateway: c.gateway,
       namespace: c.namespace,
@@ -106,7 +119,7 @@ export class RuntimeAssembly {
       },
     });
     this.manager.start();
-    stats.recordReload(true, this.manager.version);
+    if (this.manager.ready) stats.recordReload(true, this.manager.version);
     this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources: adminSources(this.manager, () => this.notReadyReason() === null, opts.view) });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
   }

@@ -4,7 +4,7 @@
 // rules never black-holes the app's traffic.
 import { ProxyServer } from '../server/proxy-server.js';
 import type { AdminServer } from '../admin/admin-server.js';
-import type { ConfigManager } from '../control/config-manager.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
 import { sidecarAccessLogLine } from '../telemetry/access-log-line.js';
 import { inboundMesh } from '../sidecar/inbound-mesh.js';
@@ -33,7 +33,7 @@ export interface SidecarPorts {
 }
 
 export interface SidecarRuntime {
-  readonly manager: ConfigManager;
+  readonly manager: ProxyConfigSource;
   readonly outbound: ProxyServer;
   readonly inbound: ProxyServer;
   readonly admin: AdminServer;

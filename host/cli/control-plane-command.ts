@@ -1,0 +1,83 @@
+// `wasmesh control-plane`: istiod's role for wasmesh proxies, stock Envoy and proxyless gRPC —
+// reads and watches Istio YAML, serves every proxy its view over xDS (ADS, state of the world
+// and delta) on 15010, and reports on the monitoring port 15014 (metrics, /debug/syncz).
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import { logLine, untilStopped, type CliIo } from './cli-io.js';
+import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { ConfigError, readConfig } from '../config/index.js';
+import { ControlPlane } from '../control-plane/control-plane.js';
+import { MonitoringServer } from '../control-plane/monitoring-server.js';
+import { parseDuration } from '../common/duration.js';
+
+export const CONTROL_PLANE_SPEC: CommandSpec = {
+  command: 'wasmesh control-plane',
+  summary:
+    'Serves Istio YAML to every proxy over xDS (istiod\'s role): wasmesh proxies and sidecars (`--xds`), stock Envoy ' +
+    '(`wasmesh envoy-bootstrap`) and proxyless gRPC clients, each given its own view (a gateway the Gateway its labels ' +
+    'select, a sidecar its namespace and labels). The files are watched; a change is pushed, debounced, to the proxies ' +
+    'it affects; an invalid change is reported and the last good config keeps being served.',
+  flags: [
+    { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
+    { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'plaintext xDS (gRPC ADS)', defaultText: '127.0.0.1:15010' },
+    { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'metrics, /ready, /debug/syncz, /debug/configz', defaultText: '127.0.0.1:15014' },
+    { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
+    { name: 'debounce-max', kind: 'string', valueName: '<duration>', help: 'longest a stream of changes may delay a push (PILOT_DEBOUNCE_MAX)', defaultText: '10s' },
+    ALLOW_UNENFORCED_SECURITY,
+  ],
+  epilog: [
+    'Example: seed 000 served by the control plane to a wasmesh gateway and to stock Envoy:',
+    '  wasmesh control-plane -f examples/000-web-demo/00-web-services.yaml -f examples/000-web-demo/02-web-demo-service-gateway.yaml -f examples/000-web-demo/03-web-demo-80-20.yaml',
+    '  wasmesh proxy --xds 127.0.0.1:15010 --gateway web-gateway --listen 127.0.0.1:8080 --admin 127.0.0.1:15000',
+    '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml && envoy -c envoy.yaml',
+    '  wasmesh proxy-status',
+  ],
+};
+
+function durationFlag(command: string, flag: string, text: string): number {
+  const r = parseDuration(text);
+  if (!r.ok) throw new UsageError(command, `${flag}: ${r.reason}`);
+  return r.ms;
+}
+
+export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<number> {
+  const { help, values } = parseArgs(CONTROL_PLANE_SPEC, argv);
+  if (help) {
+    io.out(formatHelp(CONTROL_PLANE_SPEC));
+    return 0;
+  }
+  const cmd = CONTROL_PLANE_SPEC.command;
+  const files = (values.file as string[] | undefined) ?? [];
+  if (files.length === 0) throw new UsageError(cmd, 'at least one -f <file|dir> is required');
+  const xdsAt = hostPortFlag(cmd, '--xds-listen', (values['xds-listen'] as string | undefined) ?? '127.0.0.1:15010');
+  const monAt = hostPortFlag(cmd, '--monitoring', (values.monitoring as string | undefined) ?? '127.0.0.1:15014');
+  const quietMs = durationFlag(cmd, '--debounce-after', (values['debounce-after'] as string | undefined) ?? '100ms');
+  const maxDelayMs = durationFlag(cmd, '--debounce-max', (values['debounce-max'] as string | undefined) ?? '10s');
+  if (maxDelayMs < quietMs) throw new UsageError(cmd, '--debounce-max must be at least --debounce-after');
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => io.err(logLine(level, message));
+  const cp = new ControlPlane({
+    sources: files,
+    read: (s) => readConfig(s),
+    allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+    debounce: { quietMs, maxDelayMs },
+    log,
+  });
+  const monitoring = new MonitoringServer(cp);
+  try {
+    cp.start();
+    await cp.listen(xdsAt.host, xdsAt.port);
+    await monitoring.listen(monAt.host, monAt.port);
+  } catch (err) {
+    io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+    await cp.close();
+    await monitoring.close();
+    return 1;
+  }
+  for (const w of cp.status().warnings) log('warn', w);
+  log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
+  const signal = await untilStopped(io, () => cp.requestReload());
+  log('info', `${signal}: shutting down`);
+  await cp.close();
+  await monitoring.close();
+  log('info', 'stopped');
+  return 0;
+}

@@ -1,0 +1,55 @@
+// `wasmesh envoy-bootstrap`: the small bootstrap Istio's agent writes for Envoy — the admin
+// address, one cluster for the control plane, ADS for everything else — so that stock Envoy
+// takes its listeners, routes, clusters and endpoints from `wasmesh control-plane`.
+import { hostname } from 'node:os';
+import { stringify } from 'yaml';
+import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import type { CliIo } from './cli-io.js';
+import { parseLabels } from './proxy-command.js';
+import { adsBootstrap } from '../envoy/xds-resources.js';
+import { nodeId } from '../xds/xds-node.js';
+
+export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
+  command: 'wasmesh envoy-bootstrap',
+  summary:
+    'Prints an Envoy v3 bootstrap (YAML) that takes all of Envoy\'s configuration from `wasmesh control-plane` over ADS, ' +
+    'as Istio\'s agent writes one: admin, the control plane\'s cluster (HTTP/2), and the node Envoy identifies itself as.',
+  flags: [
+    { name: 'xds', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s xDS address', defaultText: '127.0.0.1:15010' },
+    { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
+    { name: 'node-id', kind: 'string', valueName: '<id>', help: 'Istio node id; default <type>~$INSTANCE_IP~$POD_NAME.<ns>~<ns>.svc.cluster.local' },
+    { name: 'proxy-type', kind: 'string', valueName: '<router|sidecar>', help: 'a gateway (router: serves the Gateway its labels select) or a sidecar', defaultText: 'router' },
+    { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'the proxy\'s namespace', defaultText: 'default' },
+    { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'the proxy\'s labels (a gateway\'s select its Gateway, e.g. istio=ingressgateway)' },
+    { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve this Gateway by name whatever the labels' },
+    { name: 'filters', kind: 'boolean', help: 'route with the wasmesh proxy-wasm filters; the filters\' configuration arrives over xDS too' },
+    { name: 'delta', kind: 'boolean', help: 'incremental xDS (DELTA_GRPC) instead of state of the world' },
+  ],
+  epilog: [
+    'Example:',
+    '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml',
+    '  envoy -c envoy.yaml',
+  ],
+};
+
+export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<number> {
+  const { help, values } = parseArgs(ENVOY_BOOTSTRAP_SPEC, argv);
+  if (help) {
+    io.out(formatHelp(ENVOY_BOOTSTRAP_SPEC));
+    return 0;
+  }
+  const cmd = ENVOY_BOOTSTRAP_SPEC.command;
+  const xds = hostPortFlag(cmd, '--xds', (values.xds as string | undefined) ?? '127.0.0.1:15010');
+  const admin = hostPortFlag(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const type = (values['proxy-type'] as string | undefined) ?? 'router';
+  if (type !== 'router' && type !== 'sidecar') throw new UsageError(cmd, `--proxy-type: expected router or sidecar, got "${type}"`);
+  const namespace = (values.namespace as string | undefined) ?? process.env.POD_NAMESPACE ?? 'default';
+  const labels = values.labels === undefined ? {} : parseLabels(values.labels as string);
+  const id = (values['node-id'] as string | undefined) ?? nodeId(type, process.env.INSTANCE_IP || '127.0.0.1', process.env.POD_NAME || hostname(), namespace);
+  const metadata: Record<string, unknown> = { NAMESPACE: namespace, LABELS: labels, CLUSTER_ID: 'Kubernetes' };
+  if (values.gateway !== undefined) metadata.WASMESH_GATEWAY = values.gateway;
+  if (values.filters === true) metadata.WASMESH_FILTERS = '1';
+  const bootstrap = adsBootstrap({ xds, admin, nodeId: id, metadata, delta: values.delta === true });
+  io.out(stringify(bootstrap));
+  return 0;
+}
