@@ -1,0 +1,166 @@
+// `wasmesh control-plane` and `wasmesh proxy --xds` as processes, as an operator runs them: the
+// gateway serves seed 000's split from the control plane; `wasmesh proxy-status` lists it SYNCED;
+// a YAML change reaches the proxy; the control plane killed and started again under load costs no
+// request (the proxy serves its last config and resyncs to what changed meanwhile).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startUpstreams, type Upstreams } from '../interop/upstreams.js';
+import { freePort } from '../../bench/e2e/processes.js';
+
+const BIN = fileURLToPath(new URL('../../bin/wasmesh.js', import.meta.url));
+
+function writeMesh(dir: string, ports: { v1: number; v2: number }, weights: [number, number]): void {
+  writeFileSync(join(dir, 'mesh.yaml'), `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: web}
+spec:
+  hosts: [web]
+  ports: [{number: 5005, name: http, protocol: HTTP}]
+  resolution: STATIC
+  workloadSelector: {labels: {app: web}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: web-v1}
+spec: {address: 127.0.0.1, labels: {app: web, version: v1}, ports: {http: ${ports.v1}}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: web-v2}
+spec: {address: 127.0.0.1, labels: {app: web, version: v2}, ports: {http: ${ports.v2}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web}
+spec: {host: web, subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web-gateway}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: ["*"]
+  gateways: [web-gateway]
+  http:
+  - route:
+    - {destination: {host: web, port: {number: 5005}, subset: v1}, weight: ${weights[0]}}
+    - {destination: {host: web, port: {number: 5005}, subset: v2}, weight: ${weights[1]}}
+`);
+}
+
+interface Proc { child: ChildProcess; out: () => string }
+
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { child, out: () => out };
+}
+
+async function stop(p: Proc | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null) return;
+  const done = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await done;
+}
+
+async function waitFor(cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function get(port: number): Promise<string | null> {
+  try {
+    return await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) })).text();
+  } catch {
+    return null;
+  }
+}
+
+describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () => {
+  let dir = '';
+  let up: Upstreams;
+  let cp: Proc | undefined;
+  let gw: Proc | undefined;
+  let xds = 0;
+  let mon = 0;
+  let port = 0;
+
+  const startControlPlane = (): Proc => start(['control-plane', '-f', dir, '--xds-listen', `127.0.0.1:${xds}`, '--monitoring', `127.0.0.1:${mon}`, '--debounce-after', '50ms']);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-'));
+    up = await startUpstreams();
+    writeMesh(dir, up.ports, [80, 20]);
+    [xds, mon, port] = [await freePort(), await freePort(), await freePort()];
+    cp = startControlPlane();
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${mon}/ready`).catch(() => null))?.status === 200);
+    gw = start(['proxy', '--xds', `127.0.0.1:${xds}`, '--labels', 'istio=ingressgateway', '--proxy-type', 'router', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${await freePort()}`, '--access-log', 'off']);
+    await waitFor(async () => (await get(port))?.startsWith('Version') ?? false);
+  });
+
+  afterAll(async () => {
+    await stop(gw);
+    await stop(cp);
+    await up?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the gateway chosen by its labels serves the split; proxy-status lists it SYNCED', async () => {
+    const counts = { v1: 0, v2: 0 };
+    for (let i = 0; i < 100; i++) counts[(await get(port)) === 'Version: v0.1' ? 'v1' : 'v2']++;
+    expect(counts).toEqual({ v1: 80, v2: 20 });
+    const status = spawnSync(process.execPath, [BIN, 'proxy-status', '--control-plane', `127.0.0.1:${mon}`], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^NAME\s+KIND\s+CDS\s+LDS\s+EDS\s+RDS\s+WASMESH\s+CONTROL PLANE VERSION\n/);
+    expect(status.stdout).toMatch(/router~127\.0\.0\.1~\S+\s+wasmesh\s+-\s+-\s+-\s+-\s+SYNCED\s+1\n/);
+  });
+
+  it('a YAML change reaches the proxy', async () => {
+    writeMesh(dir, up.ports, [0, 100]);
+    await waitFor(async () => (await get(port)) === 'Version: v0.2' && (await get(port)) === 'Version: v0.2');
+    for (let i = 0; i < 20; i++) expect(await get(port)).toBe('Version: v0.2');
+  });
+
+  it('the control plane killed and started again under load: no failed request, the proxy resyncs', async () => {
+    let failed = 0;
+    let done = 0;
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        const r = await get(port);
+        if (r === null || !r.startsWith('Version')) failed++;
+        done++;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    cp!.child.kill('SIGKILL');
+    await new Promise((r) => cp!.child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 1000));
+    writeMesh(dir, up.ports, [100, 0]);
+    cp = startControlPlane();
+    // Back, with the config changed while it was away: the proxy resyncs to it.
+    await waitFor(async () => (await get(port)) === 'Version: v0.1', 15_000);
+    running = false;
+    await load;
+    expect(failed).toBe(0);
+    expect(done).toBeGreaterThan(20);
+    expect(gw!.out()).toMatch(/reconnecting in \d+ ms \(serving the last config meanwhile\)/);
+  });
+});
