@@ -57,7 +57,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const files = (values.file as string[] | undefined) ?? [];
   const labels0 = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const xds = xdsFromFlags(PROXY_SPEC.command, values, files, labels0);
-  if (files.length === 0 && xds === null) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> (or --xds <host:port>) is required');
+  if (files.length === 0 && xds === null) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values.listen === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
   const listen = hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
   const admin = hostPortFlag(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);

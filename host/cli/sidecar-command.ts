@@ -86,7 +86,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   }
   const files = (values.file as string[] | undefined) ?? [];
   const xds = xdsFromFlags(SIDECAR_SPEC.command, values, files, values.labels === undefined ? undefined : sidecarLabels(values.labels as string));
-  if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> (or --xds <host:port>) is required');
+  if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
   const addr = (flag: string, fallback: string): HostPort =>
