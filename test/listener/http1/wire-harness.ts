@@ -139,7 +139,8 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         seq++;
         up.requests.push({ bytes: normaliseRequestId(bytes), connection: conn.index });
         const n = /^x-n: (.*)$/m.exec(bytes.slice(0, bytes.indexOf('\r\n\r\n')));
-        const body = n ? n[1]! : `#${seq}`;
+        // A response to HEAD has no body (its length says 0 so that clients need not know).
+        const body = bytes.startsWith('HEAD ') ? '' : n ? n[1]! : `#${seq}`;
         s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`, 'latin1');
       }
     });
