@@ -91,9 +91,10 @@ export function requestEnd(buf: string): number {
 /**
  * A raw TCP upstream that reads the proxy's requests one by one, records each one's exact bytes
  * and answers 200 with the value of the request's `x-n` field as the body (or `#<k>`, its
- * global sequence number), so that clients can tell which request an answer belongs to.
+ * global sequence number), so that clients can tell which request an answer belongs to;
+ * `delayMs` holds each answer back that long (answers keep their order).
  */
-export async function startRecordingUpstream(): Promise<RecordingUpstream> {
+export async function startRecordingUpstream(opts: { delayMs?: number } = {}): Promise<RecordingUpstream> {
   const sockets = new Set<net.Socket>();
   let seq = 0;
   const up: RecordingUpstream = {
@@ -141,7 +142,9 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         const n = /^x-n: (.*)$/m.exec(bytes.slice(0, bytes.indexOf('\r\n\r\n')));
         // A response to HEAD has no body (its length says 0 so that clients need not know).
         const body = bytes.startsWith('HEAD ') ? '' : n ? n[1]! : `#${seq}`;
-        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`, 'latin1');
+        const answer = `HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`;
+        if (opts.delayMs) setTimeout(() => s.write(answer, 'latin1'), opts.delayMs);
+        else s.write(answer, 'latin1');
       }
     });
   });
@@ -162,8 +165,8 @@ export interface Rig {
 }
 
 /** `svc.test` → upstream, `internal.example.com` → internal, through a ProxyServer on loopback. */
-export async function startRig(opts: { limits?: Partial<Limits>; http1?: ProxyServerOptions['http1'] } = {}): Promise<Rig> {
-  const upstream = await startRecordingUpstream();
+export async function startRig(opts: { limits?: Partial<Limits>; http1?: ProxyServerOptions['http1']; upstreamDelayMs?: number } = {}): Promise<Rig> {
+  const upstream = await startRecordingUpstream({ delayMs: opts.upstreamDelayMs });
   const internal = await startRecordingUpstream();
   const m: MeshConfig = mesh([{ name: 'backend', ports: [upstream.port] }], [{ name: 'default/vs/0', dests: [{ cluster: 'backend' }] }], [HOST]);
   const other = mesh([{ name: 'internal', ports: [internal.port] }], [{ name: 'internal/vs/0', dests: [{ cluster: 'internal' }] }], [INTERNAL_HOST]);
