@@ -11,6 +11,9 @@ import type { Listener, RequestHandler, TcpHandle } from '../listener.js';
 import { Http1Connection, type ConnectionContext } from './http1-connection.js';
 import { DEFAULT_HTTP1_OPTIONS, type Http1ListenerOptions } from './listener-options.js';
 
+/** listen(2)'s backlog: the kernel caps it at net.core.somaxconn. */
+const LISTEN_BACKLOG = 65535;
+
 /** The read buffer of every downstream socket of this thread (reads are consumed synchronously). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -84,7 +87,13 @@ export class Http1Listener implements Listener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#host}:${this.#requestedPort}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
       this.#server.once('error', onError);
-      const args: [unknown, ...unknown[]] = fd === undefined ? [this.#requestedPort, this.#host] : [{ fd }];
+      // The accept queue as long as the system allows, as Envoy's listeners (tcp_backlog_size
+      // unset: net.core.somaxconn); Node's default of 511 drops the SYNs of a larger burst, and
+      // each dropped connect waits out TCP's 1 s retransmission. Given on the worker threads'
+      // descriptors too: listen(2) on a shared socket would otherwise set it back to 511.
+      const args: [unknown, ...unknown[]] = fd === undefined
+        ? [{ port: this.#requestedPort, host: this.#host, backlog: LISTEN_BACKLOG }]
+        : [{ fd, backlog: LISTEN_BACKLOG }];
       (this.#server.listen as (...a: unknown[]) => void)(...args, () => {
         this.#server.off('error', onError);
         const addr = this.#server.address();
