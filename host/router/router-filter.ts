@@ -582,8 +582,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     if (this.#phase === Phase.Done) return;
     this.#phase = Phase.Done;
     // A response handed over whole may still be finishing its exchange (the last bytes reach
-    // the client inside the upstream's read): that connection completes and is reused.
-    if (!stream.completed) this.#cancelUpstream();
+    // the client inside the upstream's read): that connection completes and is reused. A stream
+    // the proxy answered itself before any upstream head (a malformed body, a stream idle
+    // timeout) leaves a half-sent request upstream: that exchange is cancelled.
+    if (!stream.completed || !this.#gotHead) this.#cancelUpstream();
     this.#pending?.cancel();
     this.#pending = null;
     if (this.#timer) clearTimeout(this.#timer);
