@@ -243,6 +243,13 @@ export class Http1Connection implements Http1DownstreamConnection {
         this.#ctx.stats.inc('http1.dropped_headers_with_underscores');
         continue;
       }
+      // Whatever the setting, the underscore spelling of a framing or connection field never
+      // goes upstream: a backend that reads `_` as `-` would see a second Transfer-Encoding or
+      // Content-Length beside the one the proxy writes (a smuggling vector).
+      if (name.includes('_') && SHADOWED_FIELDS.has(name.replace(/_/g, '-'))) {
+        this.#ctx.stats.inc('http1.dropped_headers_with_underscores');
+        continue;
+      }
       const value = mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!);
       if (name === 'host') authority = value;
       else if (name === 'content-length') {
@@ -466,6 +473,9 @@ export class Http1Connection implements Http1DownstreamConnection {
     this.#current?.idleTimeout();
   }
 }
+
+/** Fields whose underscore spelling is dropped (see #startRequest). */
+const SHADOWED_FIELDS = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect']);
 
 /** RFC 3986 authority without userinfo: reg-name / IPv4 / [IPv6 or IPvFuture], then an optional port. */
 const VALID_AUTHORITY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.vV\-._~!$&'()*+,;=]+\])(?::[0-9]*)?$/;
