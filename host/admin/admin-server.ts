@@ -1,11 +1,9 @@
-// The admin API (Envoy's /ready, /config_dump, /stats, /clusters) on its own loopback port.
-// It is off the hot path, so it uses node:http: a few requests a minute from operators and
-// probes, where clarity beats speed. Envoy's query parameters are served with Envoy's meaning
+// The admin API (Envoy's /ready, /config_dump, /stats, /clusters) on its own loopback port, on
+// uWebSockets.js (host/common/uws-http-port.ts): a few synchronous reads a minute from operators
+// and probes, each answered from memory inside uWS's callback. Envoy's query parameters are served with Envoy's meaning
 // where they apply (/stats filter, usedonly, format; /config_dump resource); any other is
 // answered 400 naming it, rather than silently ignored.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
+import { UwsHttpPort, type PortRequest, type PortResponse } from '../common/uws-http-port.js';
 import type { StatRecord } from '../telemetry/stats.js';
 import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
@@ -36,7 +34,7 @@ interface Endpoint {
   help: string;
   /** The query parameters it serves; any other is a 400. */
   params: readonly string[];
-  handle(url: URL, res: ServerResponse): void;
+  handle(url: URL): PortResponse;
 }
 
 const STATS_FORMATS = ['text', 'json', 'prometheus'] as const;
@@ -47,7 +45,7 @@ export class AdminServer {
   readonly #requestedPort: number;
   readonly #sources: AdminSources;
   readonly #endpoints: Endpoint[];
-  #server: Server | null = null;
+  readonly #port: UwsHttpPort;
 
   constructor(options: AdminServerOptions) {
     this.#host = options.host ?? '127.0.0.1';
@@ -55,47 +53,47 @@ export class AdminServer {
     this.#sources = options.sources;
     const s = this.#sources;
     this.#endpoints = [
-      { path: '/', help: 'this index', params: [], handle: (_u, res) => this.#index(res) },
+      { path: '/', help: 'this index', params: [], handle: () => this.#index() },
       {
         path: '/ready',
         help: 'LIVE (200) once config is loaded and the listener is up, else 503',
         params: [],
-        handle: (_u, res) => (s.ready() ? send(res, 200, 'text/plain', 'LIVE\n') : send(res, 503, 'text/plain', 'PRE_INITIALIZING\n')),
+        handle: () => (s.ready() ? send(200, 'text/plain', 'LIVE\n') : send(503, 'text/plain', 'PRE_INITIALIZING\n')),
       },
       {
         path: '/config_dump',
         help: 'JSON: version, resources, mesh, warnings, lastError, loadedAt (?resource=<repeated field>: {configs: [...]})',
         params: ['resource'],
-        handle: (u, res) => sendJson(res, configDumpResource(s.configDump(), u.searchParams.get('resource'))),
+        handle: (u) => sendJson(configDumpResource(s.configDump(), u.searchParams.get('resource'))),
       },
       {
         path: '/stats',
         help: 'counters and gauges, Envoy text format (?format=json|prometheus, ?filter=<RE2 regex>, ?usedonly)',
         params: ['filter', 'usedonly', 'format'],
-        handle: (u, res) => this.#stats(u, res, statsFormat(u.searchParams.get('format'))),
+        handle: (u) => this.#stats(u, statsFormat(u.searchParams.get('format'))),
       },
       {
         path: '/stats/prometheus',
         help: 'the stats in Prometheus text format (?filter=<RE2 regex>, ?usedonly)',
         params: ['filter', 'usedonly'],
-        handle: (u, res) => this.#stats(u, res, 'prometheus'),
+        handle: (u) => this.#stats(u, 'prometheus'),
       },
       {
         path: '/clusters',
         help: 'clusters and their endpoints with health (?format=json for JSON)',
         params: ['format'],
-        handle: (u, res) => {
+        handle: (u) => {
           const format = u.searchParams.get('format');
           if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json`);
-          if (format === 'json') sendJson(res, s.clustersJson());
-          else send(res, 200, 'text/plain', s.clustersText());
+          return format === 'json' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
         },
       },
     ];
+    this.#port = new UwsHttpPort('admin', this.#host, this.#requestedPort, (req) => this.#handle(req));
   }
 
   /** /stats in `format`, narrowed by `filter` (RE2, partial match) and `usedonly`, as Envoy's. */
-  #stats(u: URL, res: ServerResponse, format: StatsFormat): void {
+  #stats(u: URL, format: StatsFormat): PortResponse {
     const filter = u.searchParams.get('filter');
     let match: ((name: string) => boolean) | null = null;
     if (filter !== null && filter !== '') {
@@ -108,15 +106,14 @@ export class AdminServer {
     // Envoy takes `usedonly` by presence (`?usedonly`, `?usedonly=`): any value means it.
     const usedOnly = u.searchParams.has('usedonly');
     const records = this.#sources.stats().filter((r) => (!usedOnly || r.used) && (match === null || match(r.name)));
-    if (format === 'json') sendJson(res, Object.fromEntries(records.map((r) => [r.name, r.value])));
-    else if (format === 'prometheus') send(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records));
-    else send(res, 200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
+    if (format === 'json') return sendJson(Object.fromEntries(records.map((r) => [r.name, r.value])));
+    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records));
+    return send(200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
   }
 
   /** The bound port (useful after listening on port 0). */
   get port(): number {
-    const addr = this.#server?.address() as AddressInfo | null | undefined;
-    return addr?.port ?? this.#requestedPort;
+    return this.#port.port;
   }
 
   get host(): string {
@@ -124,67 +121,51 @@ export class AdminServer {
   }
 
   listen(): Promise<void> {
-    const server = createServer((req, res) => this.#handle(req, res));
-    // Probes keep connections open; do not let them hold the process at shutdown.
-    server.keepAliveTimeout = 5_000;
-    this.#server = server;
-    return listenHttpServer(server, 'admin', this.#host, this.#requestedPort).catch((err: unknown) => {
-      this.#server = null;
-      throw err;
-    });
+    return this.#port.listen();
   }
 
   close(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    return server ? closeHttpServer(server) : Promise.resolve();
+    return this.#port.close();
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: PortRequest): PortResponse {
     // DNS rebinding: a page in a browser on this machine can make a name it controls resolve to
     // 127.0.0.1 and read the answers (the whole config, certificates later). Only an IP address
     // or `localhost` as Host is answered: a rebound name never is.
-    if (!adminHostAllowed(req.headers.host)) {
-      send(res, 403, 'text/plain', `admin API: Host ${JSON.stringify(req.headers.host ?? '')} is refused; use an IP address or localhost (protection against DNS rebinding)\n`);
-      return;
+    const host = req.header('host');
+    if (!adminHostAllowed(host === '' ? undefined : host)) {
+      return send(403, 'text/plain', `admin API: Host ${JSON.stringify(host)} is refused; use an IP address or localhost (protection against DNS rebinding)\n`);
     }
     let url: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://admin');
+      url = new URL(req.query === '' ? req.path : `${req.path}?${req.query}`, 'http://admin');
     } catch {
-      send(res, 400, 'text/plain', 'bad request target\n');
-      return;
+      return send(400, 'text/plain', 'bad request target\n');
     }
     const endpoint = this.#endpoints.find((e) => e.path === url.pathname);
-    if (!endpoint) {
-      send(res, 404, 'text/plain', `no admin endpoint ${url.pathname}; see / for the list\n`);
-      return;
-    }
+    if (!endpoint) return send(404, 'text/plain', `no admin endpoint ${url.pathname}; see / for the list\n`);
     // Every endpoint here only reads; Envoy too answers reads to GET (and HEAD).
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'text/plain', `${endpoint.path} answers GET only\n`);
-      return;
+      return { ...send(405, 'text/plain', `${endpoint.path} answers GET only\n`), headers: [['allow', 'GET, HEAD']] };
     }
     // A parameter it does not serve would otherwise be ignored: `?fliter=` returning every stat.
     const unknown = [...new Set(url.searchParams.keys())].find((k) => !endpoint.params.includes(k));
     if (unknown !== undefined) {
       const known = endpoint.params.length === 0 ? 'it takes none' : `known: ${endpoint.params.join(', ')}`;
-      send(res, 400, 'text/plain', `unknown query parameter '${unknown}' for ${endpoint.path}; ${known}\n`);
-      return;
+      return send(400, 'text/plain', `unknown query parameter '${unknown}' for ${endpoint.path}; ${known}\n`);
     }
     try {
-      endpoint.handle(url, res);
+      return endpoint.handle(url);
     } catch (err) {
-      if (err instanceof BadQuery) send(res, 400, 'text/plain', `${err.message}\n`);
-      else send(res, 500, 'text/plain', `admin ${endpoint.path} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof BadQuery) return send(400, 'text/plain', `${err.message}\n`);
+      return send(500, 'text/plain', `admin ${endpoint.path} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
 
-  #index(res: ServerResponse): void {
+  #index(): PortResponse {
     const lines = ['wasmesh admin', ''];
     for (const e of this.#endpoints) lines.push(`  ${e.path.padEnd(19)}${e.help}`);
-    send(res, 200, 'text/plain', lines.join('\n') + '\n');
+    return send(200, 'text/plain', lines.join('\n') + '\n');
   }
 }
 
@@ -196,13 +177,12 @@ export function adminHostAllowed(host: string | undefined): boolean {
   return host !== undefined && ADMIN_HOST.test(host);
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+function send(status: number, type: string, body: string): PortResponse {
+  return { status, type: type.includes('charset') ? type : `${type}; charset=utf-8`, body };
 }
 
-function sendJson(res: ServerResponse, value: unknown): void {
-  send(res, 200, 'application/json', JSON.stringify(value, null, 2) + '\n');
+function sendJson(value: unknown): PortResponse {
+  return send(200, 'application/json', JSON.stringify(value, null, 2) + '\n');
 }
 
 function statsFormat(format: string | null): StatsFormat {
