@@ -52,10 +52,13 @@ const ATTEMPT_ONE: HeaderOps = { remove: [], set: [['x-envoy-attempt-count', '1'
 
 /**
  * Response edits applied before the route's own (which may override them): the listener writes
- * its own Date, so the upstream's is dropped; `server` is overwritten, as Envoy does by default
- * (server_header_transformation OVERWRITE; Istio's sidecars answer `server: istio-envoy`).
+ * its own Date, so the upstream's is dropped; `server` is overwritten with `server` (Envoy's
+ * default server_header_transformation OVERWRITE; Istio's sidecars answer `server: istio-envoy`),
+ * or, with null, the upstream's passes through (PASS_THROUGH).
  */
-const RESPONSE_DEFAULTS: HeaderOps = { remove: ['date'], set: [['server', 'wasmesh']], add: [] };
+function responseDefaults(server: string | null): HeaderOps {
+  return { remove: ['date'], set: server === null ? [] : [['server', server]], add: [] };
+}
 
 export interface ProxyServerOptions {
   host: string;
@@ -80,8 +83,14 @@ export interface ProxyServerOptions {
    * sharing the main thread's socket; host/server/listen-fds.ts).
    */
   listenFd?: number;
-  /** HTTP/1.1 listener settings beyond the limits (headersWithUnderscoresAction, server name). */
-  http1?: Partial<Pick<Http1ListenerOptions, 'headersWithUnderscoresAction' | 'serverName' | 'pipelineBufferBytes'>>;
+  /** HTTP/1.1 listener settings beyond the limits (headersWithUnderscoresAction, read-ahead). */
+  http1?: Partial<Pick<Http1ListenerOptions, 'headersWithUnderscoresAction' | 'pipelineBufferBytes'>>;
+  /**
+   * The `server` field: upstream responses have theirs overwritten with it and the proxy's own
+   * answers carry it (default `wasmesh`); null passes the upstream's through and the proxy's own
+   * answers carry none (Envoy's OVERWRITE and PASS_THROUGH).
+   */
+  serverHeader?: string | null;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -97,6 +106,7 @@ export class ProxyServer {
   readonly #deps: FilterDeps;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
+  readonly #responseDefaults: HeaderOps;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
@@ -133,6 +143,9 @@ export class ProxyServer {
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
     this.#listenFd = opts.listenFd;
+    const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
+    if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
+    this.#responseDefaults = responseDefaults(server);
     if (opts.listenFd !== undefined && opts.listener === 'uws') throw new Error('wasmesh: listenFd needs the http1 listener (LISTEN_FD_UNSUPPORTED)');
     const onRequest = (ds: Parameters<HttpConnectionManager['onRequest']>[0]): void => this.#manager.onRequest(ds);
     const l = this.limits;
@@ -146,6 +159,7 @@ export class ProxyServer {
         requestHeadersTimeoutMs: l.requestHeadersTimeoutMs,
         maxRequestsPerConnection: l.maxRequestsPerConnection,
         maxConnections: l.maxDownstreamConnections,
+        serverName: server,
         ...opts.http1,
       });
   }
@@ -199,7 +213,7 @@ export class ProxyServer {
             timeoutMs: r.timeoutMs ?? 0,
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
             requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
-            responseEdits: r.destinations.map((d) => encode(mergeOps(RESPONSE_DEFAULTS, r.responseHeaders, d.responseHeaders))),
+            responseEdits: r.destinations.map((d) => encode(mergeOps(this.#responseDefaults, r.responseHeaders, d.responseHeaders))),
             retry: retries.at(retryPolicies.routeRecord[index]!),
             rewrite: RouteRewrite.compile(r),
             mirrors: (r.mirrors ?? []).map((m) => ({ clusterIndex: clusterIndex.get(m.cluster) ?? -1, percentage: m.percentage })),

@@ -163,3 +163,25 @@ describe('HTTP/1.1 listener limits', () => {
     expect(() => new ProxyServer({ host: '127.0.0.1', port: 0, limits: { maxRequestsPerConnection: 1.5 } })).toThrow(/maxRequestsPerConnection.*LIMIT_INVALID/);
   });
 });
+
+describe('server header', () => {
+  it('overwrites the upstream\'s with wasmesh by default, on proxied and local answers alike; settable; null passes it through', async () => {
+    const up = await upstream();
+    const run = async (serverHeader: string | null | undefined): Promise<string> => {
+      const p = new ProxyServer({ host: '127.0.0.1', port: 0, ...(serverHeader === undefined ? {} : { serverHeader }) });
+      p.apply(mesh(up.port), 1);
+      await p.listen();
+      cleanups.push(() => p.close());
+      const c = client(p.port);
+      c.socket.write(GET + 'GET / HTTP/1.1\r\n\r\n');
+      await c.closed;
+      return c.data();
+    };
+    const servers = (text: string): string[] => [...text.matchAll(/\r\nserver: ([^\r]*)/g)].map((m) => m[1]!);
+    // The test upstream sends no server field; the second request (no Host) is the proxy's own 400.
+    expect(servers(await run(undefined))).toEqual(['wasmesh', 'wasmesh']);
+    expect(servers(await run('edge/1.0'))).toEqual(['edge/1.0', 'edge/1.0']);
+    expect(servers(await run(null))).toEqual([]);
+    expect(() => new ProxyServer({ host: '127.0.0.1', port: 0, serverHeader: 'bad\nvalue' })).toThrow(/SERVER_HEADER_INVALID/);
+  });
+});
