@@ -5,6 +5,7 @@ import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
+import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -23,6 +24,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
     { name: 'listener', kind: 'string', valueName: '<http1|uws>', help: 'the downstream listener: http1 (the core parses requests) or uws (uWebSockets.js, for comparison in benchmarks; one worker; it does not refuse malformed requests)', defaultText: 'http1' },
+    LIMIT_FLAG,
     ...XDS_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
   ],
@@ -67,6 +69,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const listener = (values.listener as string | undefined) ?? 'http1';
   if (listener !== 'http1' && listener !== 'uws') throw new UsageError(PROXY_SPEC.command, `--listener: expected http1 or uws, got "${listener}"`);
   if (listener === 'uws' && workers > 1) throw new UsageError(PROXY_SPEC.command, '--listener uws serves on one worker only (worker threads share the http1 listener\'s socket)');
+  const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
 
   let runtime: ProxyRuntime;
@@ -83,6 +86,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       accessLogBatch: accessLog?.write,
       workers,
       listener,
+      limits,
       log: (level, message) => io.err(logLine(level, message)),
     });
   } catch (err) {

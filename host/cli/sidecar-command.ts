@@ -7,6 +7,7 @@ import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
+import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
@@ -36,6 +37,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
+    LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ALLOW_UNENFORCED_SECURITY,
   ],
@@ -114,6 +116,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      limits: limitsFromFlags(SIDECAR_SPEC.command, values.limit as string[] | undefined),
       outbound,
       inbound,
       health,

@@ -1,6 +1,7 @@
 // `wasmesh proxy` (and each proxy of `wasmesh demo`) on the runtime assembly: one listener fed by
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
 import { ProxyServer } from '../server/proxy-server.js';
+import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
@@ -18,6 +19,8 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
    * run their own core, listener on the same port (SO_REUSEPORT) and pools.
    */
   workers?: number;
+  /** Data-path limits beyond Envoy's defaults (`--limit`). */
+  limits?: Partial<Limits>;
   /** The downstream listener (default http1; uws for benchmark comparison, one worker). */
   listener?: 'http1' | 'uws';
   /** How errors name the downstream listener (`gateway` in the demo). */
@@ -45,7 +48,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`wasmesh: workers must be a positive integer, got ${workers} (WORKERS_INVALID)`);
   const accessLog = new AccessLogSink(opts);
-  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, listener: opts.listener, log: accessLog.entries(envoyAccessLogLine) });
+  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, listener: opts.listener, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({

@@ -3,6 +3,7 @@
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
 import { ProxyServer } from '../server/proxy-server.js';
+import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
@@ -21,6 +22,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   admin: HostPort;
   /** The app's ports (validated by the caller: non-empty, distinct, none of the sidecar's). */
   appPorts: number[];
+  /** Data-path limits beyond Envoy's defaults (`--limit`), for both listeners. */
+  limits?: Partial<Limits>;
   /** One access-log line (no newline) per finished request, either direction. */
   accessLog: (line: string) => void;
 }
@@ -55,8 +58,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const accessLog = new AccessLogSink({ accessLog: opts.accessLog });
   const logLine = accessLog.entries(sidecarAccessLogLine)!;
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, log: logLine });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine });
   const inbound = new ProxyServer({
+    limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
     log: (entry) => {
