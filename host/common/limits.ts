@@ -79,7 +79,17 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) {
       throw new Error(`wasmesh: limit '${key}' must be a positive integer, got ${value} (LIMIT_INVALID)`);
     }
+    const cap = CAPS[key];
+    if (cap !== undefined && value > cap.max) {
+      throw new Error(`wasmesh: limit '${key}' can be at most ${cap.max} (${cap.why}), got ${value} (LIMIT_INVALID)`);
+    }
     out[key] = value;
   }
   return out;
 }
+
+/** Limits the core fixes at build time: settable below, never above. */
+const CAPS: Partial<Record<keyof Limits, { max: number; why: string }>> = {
+  maxRequestHeadBytes: { max: 60 * 1024, why: 'the core\'s request-head parser reads at most 60 KiB' },
+  maxRequestHeaders: { max: 100, why: 'the core\'s request-head parser keeps at most 100 fields' },
+};

@@ -1,0 +1,25 @@
+// The data path's limits: Envoy's defaults, overrides by name, 0 meaning off where it can, and
+// the two the core fixes at build time (request head size, header count) settable below only.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, resolveLimits } from '../../host/common/limits.js';
+
+describe('resolveLimits', () => {
+  it("starts from Envoy's defaults and takes overrides by name", () => {
+    expect(resolveLimits()).toEqual(DEFAULT_LIMITS);
+    expect(resolveLimits({ streamIdleTimeoutMs: 1000, maxRequestHeaders: 50 })).toMatchObject({ streamIdleTimeoutMs: 1000, maxRequestHeaders: 50 });
+  });
+
+  it('0 means off only where it can; negatives, fractions and unknown names are refused by name', () => {
+    expect(resolveLimits({ requestHeadersTimeoutMs: 0, maxDownstreamConnections: 0 })).toMatchObject({ requestHeadersTimeoutMs: 0, maxDownstreamConnections: 0 });
+    expect(() => resolveLimits({ connectTimeoutMs: 0 })).toThrow(/connectTimeoutMs.*LIMIT_INVALID/);
+    expect(() => resolveLimits({ drainTimeoutMs: -1 })).toThrow(/LIMIT_INVALID/);
+    expect(() => resolveLimits({ maxRequestsPerConnection: 2.5 })).toThrow(/LIMIT_INVALID/);
+    expect(() => resolveLimits({ nope: 1 } as never)).toThrow(/LIMIT_UNKNOWN/);
+  });
+
+  it("the request head limits go no higher than the core's parser reads", () => {
+    expect(() => resolveLimits({ maxRequestHeadBytes: 61 * 1024 })).toThrow(/at most 61440.*LIMIT_INVALID/);
+    expect(() => resolveLimits({ maxRequestHeaders: 101 })).toThrow(/at most 100/);
+    expect(resolveLimits({ maxRequestHeadBytes: 8 * 1024 }).maxRequestHeadBytes).toBe(8192);
+  });
+});
