@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { WebApp } from '../../host/demo/web-app.js';
-import { ensureBuilt, startProxy, WasmeshProcess } from '../e2e/wasmesh-process.js';
+import { ensureBuilt, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
 
 let dir = '';
 let app: WebApp;

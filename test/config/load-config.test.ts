@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { block } from './model-builders.js';
-import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+import { tempYaml, WEB_SERVICE } from '../helpers/temp-yaml.js';
 
 const DEMO = 'examples/000-web-demo';
 const f = (name: string): string => join(DEMO, name);

@@ -9,7 +9,7 @@ import { FakeProxyHost, serializePairs } from './fake-proxy-host.js';
 import { dest, match, route, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { loadConfig } from '../../host/config/index.js';
-import { tempYaml, WEB_SERVICE } from '../config/temp-yaml.js';
+import { tempYaml, WEB_SERVICE } from '../helpers/temp-yaml.js';
 
 function config(mesh: MeshConfig, destRoutes?: boolean[], routeHeader = true): Uint8Array {
   return encodeFiltersPluginConfig(mesh, compileRouteTable(mesh, { listenerPort: 8080 }), { destRoutes, routeHeader });
