@@ -4,7 +4,8 @@
 // host/config/README.md "Security resources").
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
-import { tempYaml, WEB_SERVICE } from '../helpers/temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 const PA = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n';
 const AP = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n';

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { closedPort as aClosedPort } from '../helpers/ports.js';
 
 const HEALTHCHECK = fileURLToPath(new URL('../../docker/healthcheck.mjs', import.meta.url));
 
@@ -28,10 +29,7 @@ beforeAll(async () => {
     await new Promise<void>((resolve) => p.server.listen(0, '127.0.0.1', resolve));
     p.port = (p.server.address() as AddressInfo).port;
   }
-  const closed = http.createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  closedPort = (closed.address() as AddressInfo).port;
-  await new Promise((resolve) => closed.close(resolve));
+  closedPort = await aClosedPort();
 });
 afterAll(async () => {
   for (const p of [health, admin]) await new Promise((resolve) => p.server.close(resolve));

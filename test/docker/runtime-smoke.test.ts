@@ -2,7 +2,7 @@
 // this checkout's build (the sidecar by default, the one-listener proxy in `proxy` mode), as the
 // proxy uid when root, serving requests through its listeners, passing the image HEALTHCHECK, and
 // stopping cleanly (exit 0) on SIGTERM as `docker stop` sends it.
-import { freePort } from '../../bench/e2e/processes.js';
+import { freePort } from '../helpers/ports.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync, existsSync, readFileSync } from 'node:fs';

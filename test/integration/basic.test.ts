@@ -6,7 +6,8 @@ import { ProxyServer } from '../../host/server/proxy-server.js';
 import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
 import type { Limits } from '../../host/common/limits.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
-import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
+import { startHttpUpstream, startRawUpstream, readHead, type HttpUpstream, type RawUpstream } from '../helpers/upstream-servers.js';
+import { closedPort } from '../helpers/ports.js';
 import { request, rawExchange } from '../helpers/http-client.js';
 import { mesh, oneCluster } from '../helpers/mesh-fixtures.js';
 

@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import http from 'node:http';
 import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
-import { closedPort } from '../helpers/upstream-servers.js';
+import { closedPort } from '../helpers/ports.js';
 import { request } from '../helpers/http-client.js';
 import type { AccessLogEntry } from '../../host/telemetry/access-log.js';
 import { proxy, upstream, meshWith, waitFor, readBody, useCleanup } from './traffic-helpers.js';

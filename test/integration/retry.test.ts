@@ -3,7 +3,8 @@
 // and the body buffer limit. Backoff is seeded (ProxyServer seed) and at most 250 ms.
 import { describe, it, expect } from 'vitest';
 import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
-import { closedPort, readHead } from '../helpers/upstream-servers.js';
+import { readHead } from '../helpers/upstream-servers.js';
+import { closedPort } from '../helpers/ports.js';
 import { request } from '../helpers/http-client.js';
 import { proxy, upstream, raw, meshWith, waitFor, readBody, useCleanup } from './traffic-helpers.js';
 

@@ -5,7 +5,7 @@ import { test, expect } from 'vitest';
 import fc from 'fast-check';
 import type { MeshConfig, RouteMatch, StringMatch } from '../../../host/model/mesh.js';
 import { RouteCompileError } from '../../../host/compile/route-compile-error.js';
-import { load, mesh, vhost, route, match, header, cluster, core } from './mesh-builder.js';
+import { load, mesh, vhost, route, match, header, cluster, core } from '../../helpers/route-table-builder.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 // ── Reference matcher: string operations only, no hashing, no cleverness ──────────────────

@@ -2,7 +2,7 @@
 // authority, query parameters, port (authority's, else the listener's) and scheme (decided at
 // compile time), plus HostPicks clusters whose endpoint the host chooses.
 import { describe, test, expect } from 'vitest';
-import { load, mesh, vhost, route, match, exact, prefix, regex, cluster, core } from './mesh-builder.js';
+import { load, mesh, vhost, route, match, exact, prefix, regex, cluster, core } from '../../helpers/route-table-builder.js';
 import type { RouteMatch } from '../../../host/model/mesh.js';
 import { PICK_BY_HOST } from '../../../host/compile/route-table.js';
 

@@ -1,7 +1,7 @@
 // The Wasm matcher through RouteTable: virtual-host selection by authority, then route order,
 // OR/AND of match blocks, uri exact/prefix/regex, header exact/prefix/regex/present/invert.
 import { describe, test, expect } from 'vitest';
-import { load, mesh, vhost, route, match, exact, prefix, header, regex } from './mesh-builder.js';
+import { load, mesh, vhost, route, match, exact, prefix, header, regex } from '../../helpers/route-table-builder.js';
 
 /** A table whose virtual host i has one catch-all route, so the route index names the vhost. */
 function hosts(...domainLists: string[][]) {

@@ -3,7 +3,7 @@
 // picked, a lone destination always.
 import { describe, test, expect } from 'vitest';
 import fc from 'fast-check';
-import { load, mesh, vhost, route, cluster } from './mesh-builder.js';
+import { load, mesh, vhost, route, cluster } from '../../helpers/route-table-builder.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 /** A table with one route whose destinations carry `weights`, cluster i per destination i. */

@@ -1,7 +1,7 @@
 // Endpoint choice through the Wasm core: round robin skipping unhealthy endpoints, -1 when none
 // is healthy, least-request (P2C) preferring idle endpoints, random staying on healthy ones.
 import { describe, test, expect } from 'vitest';
-import { load, mesh, vhost, route, cluster } from './mesh-builder.js';
+import { load, mesh, vhost, route, cluster } from '../../helpers/route-table-builder.js';
 
 function clusters(...cs: ReturnType<typeof cluster>[]) {
   return load(mesh([vhost('v', ['v'], [route('ns/v/0', [], [[cs[0]!.name, 100]])])], cs));

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Core } from '../../../host/core/wasm.js';
 import { RouteTable } from '../../../host/core/route/route-table.js';
 import { compileRouteTable, H, TABLE_FORMAT } from '../../../host/compile/route-table.js';
-import { load, mesh, vhost, route, cluster, match, prefix, regex, header } from './mesh-builder.js';
+import { load, mesh, vhost, route, cluster, match, prefix, regex, header } from '../../helpers/route-table-builder.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 const split = (a: number, b: number) =>

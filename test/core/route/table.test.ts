@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { Core } from '../../../host/core/wasm.js';
 import { RouteTable } from '../../../host/core/route/route-table.js';
 import { compileRouteTable, domainHash, H, ROUTE_SIZE, CLUSTER_SIZE, COND_SIZE, BLOCK_SIZE } from '../../../host/compile/route-table.js';
-import { mesh, vhost, route, cluster, match, prefix, exact, regex, header } from './mesh-builder.js';
+import { mesh, vhost, route, cluster, match, prefix, exact, regex, header } from '../../helpers/route-table-builder.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 const split = compileRouteTable(mesh(

@@ -1,10 +1,10 @@
 // One Core per test file for the upstream binding suites (test/core/upstream, test/router), and
 // a fake clock: every policy call takes the time as a parameter, so tests move time by hand.
-import { Core } from '../../../host/core/wasm.js';
-import { ClusterState } from '../../../host/core/upstream/cluster-state.js';
-import { RetryPolicies, type RetryPolicy } from '../../../host/core/upstream/retry.js';
-import { encodeRetryPolicy } from '../../../host/compile/retry-policies.js';
-import type { RetryPolicySpec } from '../../../host/model/retry-policy.js';
+import { Core } from '../../host/core/wasm.js';
+import { ClusterState } from '../../host/core/upstream/cluster-state.js';
+import { RetryPolicies, type RetryPolicy } from '../../host/core/upstream/retry.js';
+import { encodeRetryPolicy } from '../../host/compile/retry-policies.js';
+import type { RetryPolicySpec } from '../../host/model/retry-policy.js';
 
 let shared: Core | undefined;
 

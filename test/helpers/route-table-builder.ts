@@ -1,9 +1,11 @@
-// Small builders for MeshConfig values in routing tests, so each test states only what it is about.
-import type { Cluster, HeaderMatch, MeshConfig, Route, RouteMatch, VirtualHost, LbPolicy } from '../../../host/model/mesh.js';
-import { noHeaderOps } from '../../../host/model/mesh.js';
-import { compileRouteTable, type RouteTableOptions } from '../../../host/compile/route-table.js';
-import { RouteTable } from '../../../host/core/route/route-table.js';
-import { Core } from '../../../host/core/wasm.js';
+// Small builders for MeshConfig values in the route-table tests (the core's matcher and pickers,
+// host/compile), and load() to compile one into a RouteTable on a core, so each test states only
+// what it is about. The data-path and Envoy tests build whole routes with mesh-fixtures.ts instead.
+import type { Cluster, HeaderMatch, MeshConfig, Route, RouteMatch, VirtualHost, LbPolicy } from '../../host/model/mesh.js';
+import { noHeaderOps } from '../../host/model/mesh.js';
+import { compileRouteTable, type RouteTableOptions } from '../../host/compile/route-table.js';
+import { RouteTable } from '../../host/core/route/route-table.js';
+import { Core } from '../../host/core/wasm.js';
 
 export function route(name: string, matches: RouteMatch[] = [], destinations: Array<[string, number]> = [['c0', 100]]): Route {
   return {
