@@ -4,7 +4,7 @@
 // Markdown and SVG. No figure is compared with a threshold. Without wrk, fortio or Go it skips
 // with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,13 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(0);
 
-    const report = JSON.parse(readFileSync(join(out, 'e2e-latest.json'), 'utf8')) as E2eReport;
+    // One dated report, no e2e-latest copy.
+    const written = readdirSync(out).sort();
+    expect(written).toHaveLength(3);
+    expect(written[0]).toMatch(/^e2e-\d{4}-\d{2}-\d{2}\.json$/);
+    const stem = join(out, written[0]!.slice(0, -'.json'.length));
+    expect(written).toEqual([`${stem}.json`, `${stem}.md`, `${stem}.svg`].map((f) => f.slice(out.length + 1)));
+    const report = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as E2eReport;
     expect(report.schema).toBe(REPORT_SCHEMA);
     expect(report.settings).toMatchObject({ reps: 1, durationS: 1, workers: [1], quick: true });
     expect(report.settings.modes.map((m) => m.name)).toEqual(['throughput', 'rate-1000', 'rate-5000']);
@@ -93,7 +99,7 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
       expect(tp.filtersThroughput).toBeNull();
     }
 
-    const md = readFileSync(join(out, 'e2e-latest.md'), 'utf8');
+    const md = readFileSync(`${stem}.md`, 'utf8');
     expect(md).toMatch(/^# wasmesh end-to-end benchmark/);
     expect(md).toContain('| mode | contender | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU s / 1k req | peak RSS MiB | peak anon MiB | errors |');
     expect(md).toMatch(/\| max throughput \| wasmesh \| [\d,]+ \|/);
@@ -104,15 +110,15 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
     }
     expect(stdout).toBe(md);
 
-    const svg = readFileSync(join(out, 'e2e-latest.svg'), 'utf8');
+    const svg = readFileSync(`${stem}.svg`, 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
     // One bar per contender: throughput (1 group) + p99 (2 rates).
     expect((svg.match(/<rect [^>]*><title>/g) ?? []).length).toBe(expected.length * 3);
 
-    // A dated copy beside e2e-latest, and BENCHMARKS.md untouched (--out given).
-    expect(existsSync(join(out, `e2e-${report.machine.date.slice(0, 10)}.json`))).toBe(true);
+    // Named after the report's date, and BENCHMARKS.md untouched (--out given).
+    expect(`${stem}.json`).toBe(join(out, `e2e-${report.machine.date.slice(0, 10)}.json`));
     expect(existsSync(benchmarksMd) ? statSync(benchmarksMd).mtimeMs : 0).toBe(mdBefore);
   }, 300_000);
 });

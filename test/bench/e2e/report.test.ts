@@ -1,6 +1,10 @@
 // The end-to-end harness's pure parts: medians and spreads, wasmesh ÷ Envoy and Envoy + filters ÷
 // Envoy ratios, option parsing, the BENCHMARKS.md section splice (keeping hand-written notes), the
-// SVG with missing contenders, /proc readings, and reports written before RssAnon was measured.
+// SVG with missing contenders, the dated output files, /proc readings, and reports written before
+// RssAnon was measured.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HAND_WRITTEN_MARKER, replaceSection } from '../../../bench/e2e/benchmarks-md.js';
 import { markdownReport } from '../../../bench/e2e/markdown-report.js';
@@ -9,6 +13,7 @@ import { cpuSeconds, statusMiB, UsageMeter } from '../../../bench/e2e/proc-stats
 import { REPORT_SCHEMA, type E2eReport, type RunRecord } from '../../../bench/e2e/report-types.js';
 import { ratios, spread, summarize } from '../../../bench/e2e/summarize.js';
 import { svgChart } from '../../../bench/e2e/svg-chart.js';
+import { writeOutputs } from '../../../bench/e2e/run.js';
 import { machineFacts } from '../../../bench/machine.js';
 
 function run(contender: RunRecord['contender'], mode: string, rep: number, rps: number, p99: number, cpu = 0.05, rss = 50, anon = 20): RunRecord {
@@ -121,9 +126,9 @@ describe('parseOptions', () => {
   });
 
   it('--render names a saved report to re-render', () => {
-    const o = parseOptions(['--render', 'bench/results/e2e-latest.json']);
+    const o = parseOptions(['--render', 'bench/results/e2e-2026-11-21.json']);
     if (o === 'help') throw new Error('unexpected help');
-    expect(o.render).toBe('bench/results/e2e-latest.json');
+    expect(o.render).toBe('bench/results/e2e-2026-11-21.json');
     expect(parseOptions(['--help'])).toBe('help');
   });
 
@@ -263,6 +268,20 @@ describe('report rendering', () => {
     expect(markdownReport(met)).toContain('| 1 | max throughput | 0.90× (target met) |');
     const old = { ...report, ratios: report.ratios.map(({ filtersThroughput: _t, filtersP99: _p, filtersCpuPer1k: _c, ...r }) => r) };
     expect(markdownReport(old)).not.toContain('Envoy + wasmesh filters ÷ native Envoy');
+  });
+
+  it('writes the dated report files only: no e2e-latest copy', () => {
+    const out = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-out-'));
+    try {
+      const dated = { ...report, machine: { ...report.machine, date: '2026-12-01T10:00:00.000Z' } };
+      const files = writeOutputs(dated, out);
+      expect(files).toEqual({ json: join(out, 'e2e-2026-12-01.json'), md: join(out, 'e2e-2026-12-01.md'), svg: join(out, 'e2e-2026-12-01.svg') });
+      expect(readdirSync(out).sort()).toEqual(['e2e-2026-12-01.json', 'e2e-2026-12-01.md', 'e2e-2026-12-01.svg']);
+      expect(JSON.parse(readFileSync(files.json, 'utf8'))).toEqual(dated);
+      expect(readFileSync(files.md, 'utf8')).toBe(markdownReport(dated));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 
