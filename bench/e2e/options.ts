@@ -13,7 +13,7 @@ export interface E2eOptions {
   workers: number[];
   modes: Mode[];
   quick: boolean;
-  /** Where e2e-<date>.{json,md,svg} and e2e-latest.* go. */
+  /** Where e2e-<date>.{json,md,svg} go. */
   outDir: string;
   /** Rewrite BENCHMARKS.md's "## End-to-end" section. */
   benchmarksMd: boolean;

@@ -171,19 +171,19 @@ function readReport(file: string): E2eReport {
   return report;
 }
 
-/** Writes e2e-<date>.{json,md,svg} and e2e-latest.* into `outDir`; returns their paths. */
+/**
+ * Writes e2e-<date>.{json,md,svg} into `outDir`; returns their paths. Dated files only, no
+ * e2e-latest copy: the newest report is the last e2e-* name in order, and BENCHMARKS.md's
+ * "## End-to-end" section links the one it quotes.
+ */
 export function writeOutputs(report: E2eReport, outDir: string): { json: string; md: string; svg: string } {
   mkdirSync(outDir, { recursive: true });
-  const day = report.machine.date.slice(0, 10);
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const md = markdownReport(report);
-  const svg = svgChart(report);
-  for (const stem of [`e2e-${day}`, 'e2e-latest']) {
-    writeFileSync(join(outDir, `${stem}.json`), json);
-    writeFileSync(join(outDir, `${stem}.md`), md);
-    writeFileSync(join(outDir, `${stem}.svg`), svg);
-  }
-  return { json: join(outDir, `e2e-${day}.json`), md: join(outDir, `e2e-${day}.md`), svg: join(outDir, `e2e-${day}.svg`) };
+  const stem = join(outDir, `e2e-${report.machine.date.slice(0, 10)}`);
+  const files = { json: `${stem}.json`, md: `${stem}.md`, svg: `${stem}.svg` };
+  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(files.md, markdownReport(report));
+  writeFileSync(files.svg, svgChart(report));
+  return files;
 }
 
 async function main(): Promise<number> {
@@ -212,7 +212,7 @@ async function main(): Promise<number> {
   const command = ['npm run bench:e2e', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const report = opts.render !== undefined ? readReport(opts.render) : await runE2e(opts, command);
   const files = writeOutputs(report, opts.outDir);
-  log(`wrote ${files.json}, ${files.md}, ${files.svg} (and e2e-latest.*)`);
+  log(`wrote ${files.json}, ${files.md}, ${files.svg}`);
   if (opts.benchmarksMd) {
     const root = repoRoot();
     const rel = (p: string): string => relative(root, p);

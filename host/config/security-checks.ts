@@ -1,5 +1,5 @@
 // Which security settings ask for protection wasmesh cannot enforce yet, decided per Istio's
-// documented semantics (host/config/README.md, "Security resources"): those go to the gate
+// documented semantics (docs/config-decisions.md, "Security resources"): those go to the gate
 // (security-gate.ts: an error, or a NOT ENFORCED warning with the flag); settings that ask for
 // nothing beyond what wasmesh does (plaintext, no access control) are accepted.
 import { warningAt, issueAt, type DocumentRef } from './issue-location.js';

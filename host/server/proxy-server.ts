@@ -75,7 +75,7 @@ export interface ProxyServerOptions {
   /**
    * Which listener parses requests: `http1` (default), the core's strict HTTP/1.1 parser on raw
    * sockets; `uws`, uWebSockets.js (kept for comparison in benchmarks; it cannot refuse what
-   * its own parser accepts, see docs).
+   * its own parser accepts, see docs/data-path.md, Limits).
    */
   listener?: 'http1' | 'uws';
   /**

@@ -525,7 +525,7 @@ export class ClusterManager {
       m.outlier = outlier;
       m.outlierKey = key;
     }
-    // Without a policy: the proxy-wide connection limit and no pending queue (see DATA-PATH.md).
+    // Without a policy: the proxy-wide connection limit and no pending queue (docs/clusters.md).
     const limits: CircuitBreakerLimits = p
       ? p.limits
       : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: 0 };

@@ -1,23 +1,20 @@
 // `wasmesh demo` in-process: a port it cannot bind names the flag that moves it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:net';
 import { demoCommand } from '../../host/cli/demo-command.js';
 import { fakeIo } from '../helpers/fake-io.js';
+import { busyPort as heldPort } from '../helpers/ports.js';
 
-let blockers: Server[] = [];
+let blockers: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
-  await Promise.all(blockers.map((b) => new Promise((r) => b.close(r))));
+  await Promise.all(blockers.map((b) => b.close()));
   blockers = [];
 });
 
 /** A port on 127.0.0.1 held open for the test. */
-function busyPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    blockers.push(s);
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
-  });
+async function busyPort(): Promise<number> {
+  const held = await heldPort();
+  blockers.push(held);
+  return held.port;
 }
 
 describe('wasmesh demo: a busy port names its flag', () => {

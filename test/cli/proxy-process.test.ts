@@ -6,40 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { WebApp } from '../../host/demo/web-app.js';
-import { ensureBuilt, startProxy, WasmeshProcess } from '../e2e/wasmesh-process.js';
+import { ensureBuilt, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
+import { webServices } from '../helpers/seed-000-yaml.js';
 
 let dir = '';
 let app: WebApp;
 let hold: Server;
-
-const services = (port: number) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: web
-spec:
-  hosts: [web]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
-  - number: 5005
-    name: http
-    protocol: HTTP
-  workloadSelector:
-    labels:
-      app: web
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata:
-  name: web-v1
-spec:
-  address: 127.0.0.1
-  ports:
-    http: ${port}
-  labels:
-    app: web
-    version: v1
-`;
 
 const gatewayAndRoute = `apiVersion: networking.istio.io/v1alpha3
 kind: Gateway
@@ -87,7 +59,7 @@ beforeAll(async () => {
   app = new WebApp({ version: 'v0.1', port: 0 });
   await app.listen();
   dir = mkdtempSync(join(tmpdir(), 'wasmesh-cli-'));
-  writeFileSync(join(dir, 'services.yaml'), services(app.port));
+  writeFileSync(join(dir, 'services.yaml'), webServices({ v1: app.port }));
   writeFileSync(join(dir, 'gateway.yaml'), gatewayAndRoute);
 }, 300_000);
 
@@ -218,7 +190,7 @@ describe('wasmesh (process)', () => {
     });
     await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
     const holdDir = mkdtempSync(join(tmpdir(), 'wasmesh-cli-hold-'));
-    writeFileSync(join(holdDir, 'services.yaml'), services((hold.address() as AddressInfo).port));
+    writeFileSync(join(holdDir, 'services.yaml'), webServices({ v1: (hold.address() as AddressInfo).port }));
     writeFileSync(join(holdDir, 'gateway.yaml'), gatewayAndRoute);
     const { proc, port } = await startProxy(['-f', holdDir, '--listen', '127.0.0.1:0', '--gateway', 'web-gateway', '--admin', '127.0.0.1:0']);
     try {

@@ -8,7 +8,7 @@ import { RouteCompileError } from '../../host/compile/route-compile-error.js';
 import { RetryPolicies, RETRY_ON, RETRY_POLICY_MAGIC, RETRY_POLICY_SIZE } from '../../host/core/upstream/retry.js';
 import { istioDefaultRetryPolicy } from '../../host/model/istio-defaults.js';
 import type { RetryPolicySpec } from '../../host/model/retry-policy.js';
-import { mesh, vhost, route, core } from '../route/mesh-builder.js';
+import { mesh, vhost, route, core } from '../helpers/route-table-builder.js';
 
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 const spec = (over: Partial<RetryPolicySpec> = {}): RetryPolicySpec => ({

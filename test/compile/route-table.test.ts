@@ -3,7 +3,7 @@
 import { describe, test, expect } from 'vitest';
 import { compileRouteTable, parseDomainPattern, domainHash, H, TABLE_MAGIC, TABLE_FORMAT, PORT_ANY } from '../../host/compile/route-table.js';
 import { RouteCompileError } from '../../host/compile/route-compile-error.js';
-import { mesh, vhost, route, match, exact, prefix, regex, header, cluster } from '../route/mesh-builder.js';
+import { mesh, vhost, route, match, exact, prefix, regex, header, cluster } from '../helpers/route-table-builder.js';
 
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 

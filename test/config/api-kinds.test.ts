@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
 import { kindSuggestion } from '../../host/config/api-kinds.js';
-import { tempYaml } from './temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
 
 function doc(apiVersion: string, kind: string, name = 'x'): string {
   return `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}}\nspec: {}\n`;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
-import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 /** Loads and returns the ConfigError's issues; fails the test when the load succeeds. */
 function issuesOf(sources: string[], options: { gateway?: string } = {}): { error: ConfigError; issues: ConfigIssue[] } {

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../host/config/index.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { block } from './model-builders.js';
-import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 const DEMO = 'examples/000-web-demo';
 const f = (name: string): string => join(DEMO, name);

@@ -1,10 +1,11 @@
 // Security settings wasmesh cannot enforce yet never fail open: each is a located
 // `unenforced_security` error, or with allowUnenforcedSecurity exactly one NOT ENFORCED warning;
 // settings that ask for nothing beyond plaintext and no access control load (Istio's semantics,
-// host/config/README.md "Security resources").
+// docs/config-decisions.md "Security resources").
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
-import { tempYaml, WEB_SERVICE } from './temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 const PA = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n';
 const AP = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n';

@@ -12,33 +12,16 @@ import { ControlPlane } from '../../host/control-plane/control-plane.js';
 import { adsBootstrap } from '../../host/envoy/xds-resources.js';
 import { nodeId } from '../../host/xds/xds-node.js';
 import { syncState } from '../../host/xds/sync-status.js';
-import { envoyForTests } from '../envoy/envoy-for-tests.js';
-import { startUpstreams, type Upstreams } from '../interop/upstreams.js';
-import { freePort } from '../../bench/e2e/processes.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
+import { webServices } from '../helpers/seed-000-yaml.js';
+import { freePort } from '../helpers/ports.js';
 
 const envoy = envoyForTests('control plane + Envoy');
 
 function files(dir: string, ports: { v1: number; v2: number }, gatewayPort: number, weights: [number, number] | 'broken'): void {
   writeFileSync(join(dir, 'services.yaml'), `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  ports: [{number: 5005, name: http, protocol: HTTP}]
-  resolution: STATIC
-  workloadSelector: {labels: {app: web}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: web-v1}
-spec: {address: 127.0.0.1, labels: {app: web, version: v1}, ports: {http: ${ports.v1}}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: web-v2}
-spec: {address: 127.0.0.1, labels: {app: web, version: v2}, ports: {http: ${ports.v2}}}
----
+${webServices(ports)}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: web}

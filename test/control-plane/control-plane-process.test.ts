@@ -8,32 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startUpstreams, type Upstreams } from '../interop/upstreams.js';
-import { freePort } from '../../bench/e2e/processes.js';
+import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
+import { webServices } from '../helpers/seed-000-yaml.js';
+import { freePort } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/wasmesh.js', import.meta.url));
 
 function writeMesh(dir: string, ports: { v1: number; v2: number }, weights: [number, number]): void {
   writeFileSync(join(dir, 'mesh.yaml'), `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web]
-  ports: [{number: 5005, name: http, protocol: HTTP}]
-  resolution: STATIC
-  workloadSelector: {labels: {app: web}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: web-v1}
-spec: {address: 127.0.0.1, labels: {app: web, version: v1}, ports: {http: ${ports.v1}}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: web-v2}
-spec: {address: 127.0.0.1, labels: {app: web, version: v2}, ports: {http: ${ports.v2}}}
----
+${webServices(ports)}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: web}

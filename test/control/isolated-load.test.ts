@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../../host/config/load-config.js';
 import { ConfigError } from '../../host/config/config-error.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync, loadInChild, loadInChildAsync, ConfigLoaderProcessError } from '../../host/control/isolated-load.js';
-import { ensureBuilt } from '../e2e/wasmesh-process.js';
+import { ensureBuilt } from '../helpers/wasmesh-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 

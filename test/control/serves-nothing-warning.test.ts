@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { servesNothingWarning, type ProxyView } from '../../host/control/serves-nothing-warning.js';
 import { ConfigManager } from '../../host/control/config-manager.js';
 import { loadConfig } from '../../host/config/load-config.js';
-import { tempYaml, WEB_SERVICE } from '../config/temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -3,7 +3,7 @@
 import { test, expect } from 'vitest';
 import { STATUS_TABLE, checkStatusTable } from '../../host/core/status.js';
 import { Core } from '../../host/core/wasm.js';
-import { testCore } from '../codec/codec-helpers.js';
+import { testCore } from './codec/codec-helpers.js';
 
 test('host table and core agree on every code', () => {
   expect(() => checkStatusTable(testCore())).not.toThrow();

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { ensureBuilt, WasmeshProcess } from '../e2e/wasmesh-process.js';
+import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

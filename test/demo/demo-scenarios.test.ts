@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
-import { ensureBuilt, WasmeshProcess } from '../e2e/wasmesh-process.js';
-import { closeClient, get } from '../scenarios/scenario-client.js';
+import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
+import { closeClient, get } from '../helpers/scenario-client.js';
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

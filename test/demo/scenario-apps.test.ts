@@ -2,7 +2,6 @@
 // probability, seeded failure draws, misbehaviour knobs, header propagation, the WorkloadEntry
 // port rewrite by name, and startScenario's failures leaving nothing running.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ChainApp, failProbability } from '../../host/demo/apps/chain-app.js';
 import { ServiceApp } from '../../host/demo/apps/service-app.js';
@@ -10,7 +9,8 @@ import { ISTIO101_HEADERS, propagatedHeaders } from '../../host/demo/apps/propag
 import { withWorkloadPorts } from '../../host/demo/demo-config.js';
 import { startScenario } from '../../host/demo/scenario-mesh.js';
 import { ISTIO101 } from '../../host/demo/istio101-scenario.js';
-import { closeClient, get } from '../scenarios/scenario-client.js';
+import { closeClient, get } from '../helpers/scenario-client.js';
+import { busyPort } from '../helpers/ports.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 afterAll(() => closeClient());
@@ -132,16 +132,15 @@ spec:
 
 describe('startScenario failures', () => {
   it('a busy app port is named in the error', async () => {
-    const blocker = createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-    const busy = (blocker.address() as { port: number }).port;
+    const blocker = await busyPort();
+    const busy = blocker.port;
     const scenario = { ...ISTIO101, apps: ISTIO101.apps.map((a) => (a.workload === 'middleware-prod' ? { ...a, make: (_p: number, seed: number | undefined) => a.make(busy, seed) } : a)) };
     try {
       await expect(startScenario(scenario, { root: ROOT, listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, freeAppPorts: true })).rejects.toThrow(
         `middleware prod app port ${busy} on 127.0.0.1 is already in use`,
       );
     } finally {
-      await new Promise((r) => blocker.close(r));
+      await blocker.close();
     }
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebApp } from '../../host/demo/web-app.js';
 import { withAppPorts } from '../../host/demo/demo-config.js';
-import { ensureBuilt, ROOT, startProxy, type WasmeshProcess } from './wasmesh-process.js';
+import { ensureBuilt, ROOT, startProxy, type WasmeshProcess } from '../helpers/wasmesh-process.js';
 
 const EXAMPLE = join(ROOT, 'examples', '000-web-demo');
 const SPLIT = '03-split.yaml';

@@ -2,7 +2,7 @@
 // bootstrap.test.ts and fed to the real `envoy --mode validate` by envoy-validate.test.ts.
 import type { EnvoyBootstrapOptions, LoadedMesh } from '../../host/envoy/bootstrap.js';
 import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
-import { dest, hashCluster, match, ops, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
+import { dest, hashCluster, match, ops, policy, route, seed000Resources, seed000Split, WEB, webCluster } from '../helpers/mesh-fixtures.js';
 
 export interface BootstrapCase {
   loaded: LoadedMesh;

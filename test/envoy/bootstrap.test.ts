@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { EnvoyConfigError } from '../../host/envoy/envoy-config-error.js';
 import { cases } from './bootstrap-cases.js';
-import { dest, hashCluster, policy, route, seed000Resources, seed000Split, WEB, webCluster } from './mesh-fixtures.js';
+import { dest, hashCluster, policy, route, seed000Resources, seed000Split, WEB, webCluster } from '../helpers/mesh-fixtures.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function build(name: keyof typeof cases): { c: any; hcm: any; vhosts: any[]; clusters: any[]; warnings: string[]; yaml: string } {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
-import { envoyForTests } from './envoy-for-tests.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import { cases } from './bootstrap-cases.js';
 

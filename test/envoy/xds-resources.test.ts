@@ -6,7 +6,7 @@ import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { adsBootstrap, envoyXdsResources } from '../../host/envoy/xds-resources.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { anyFromJson, encodeJson } from '../../host/xds/proto-json.js';
-import { seed000Resources, seed000Split } from './mesh-fixtures.js';
+import { seed000Resources, seed000Split } from '../helpers/mesh-fixtures.js';
 
 describe('Envoy resources for ADS', () => {
   const { config } = envoyBootstrap({ mesh: seed000Split(), resources: seed000Resources }, { listen: { host: '0.0.0.0', port: 8080 }, admin: { host: '127.0.0.1', port: 15000 }, gateway: 'web-gateway' });

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { encodeFiltersPluginConfig } from '../../host/envoy/filters-plugin-config.js';
-import { FakeProxyHost } from './fake-proxy-host.js';
-import { dest, route, webCluster } from '../envoy/mesh-fixtures.js';
+import { FakeProxyHost } from '../helpers/fake-proxy-host.js';
+import { dest, route, webCluster } from '../helpers/mesh-fixtures.js';
 import type { FaultPolicy, MeshConfig } from '../../host/model/mesh.js';
 
 /** Route i of the mesh carries faults[i]. */

@@ -14,7 +14,7 @@ import { C } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
 import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
 import { fakeIo } from '../helpers/fake-io.js';
-import { dest, match, ops, route, seed000Resources, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
+import { dest, match, ops, route, seed000Resources, seed000Split, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

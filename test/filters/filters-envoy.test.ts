@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'undici';
 import { stringify } from 'yaml';
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
-import { envoyForTests } from '../envoy/envoy-for-tests.js';
-import { freePort } from '../interop/data-planes.js';
-import { startUpstreams, type Upstreams } from '../interop/upstreams.js';
-import { dest, match, route, webCluster } from '../envoy/mesh-fixtures.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { freePort } from '../helpers/ports.js';
+import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
+import { dest, match, route, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -5,12 +5,12 @@
 // trapping or hanging either filter.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FakeProxyHost } from './fake-proxy-host.js';
+import { FakeProxyHost } from '../helpers/fake-proxy-host.js';
 import { wasmProperty } from '../helpers/wasm-deadline.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { C, CONFIG_MAGIC, encodeFiltersPluginConfig, FLAG_DEST_ROUTES, FLAG_ROUTE_HEADER, NAME_SIZE, R, ROUTE_SIZE } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
-import { dest, route, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
+import { dest, route, seed000Split, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
 const u32 = (b: Uint8Array, off: number): number => new DataView(b.buffer, b.byteOffset).getUint32(off, true);

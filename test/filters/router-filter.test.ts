@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { encodeFiltersPluginConfig } from '../../host/envoy/filters-plugin-config.js';
-import { FakeProxyHost, serializePairs } from './fake-proxy-host.js';
-import { dest, match, route, seed000Split, webCluster } from '../envoy/mesh-fixtures.js';
+import { FakeProxyHost, serializePairs } from '../helpers/fake-proxy-host.js';
+import { dest, match, route, seed000Split, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import { loadConfig } from '../../host/config/index.js';
-import { tempYaml, WEB_SERVICE } from '../config/temp-yaml.js';
+import { tempYaml } from '../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../helpers/seed-000-yaml.js';
 
 function config(mesh: MeshConfig, destRoutes?: boolean[], routeHeader = true): Uint8Array {
   return encodeFiltersPluginConfig(mesh, compileRouteTable(mesh, { listenerPort: 8080 }), { destRoutes, routeHeader });

@@ -89,12 +89,3 @@ export function readHead(socket: net.Socket): Promise<{ head: string; rest: Buff
     socket.once('close', () => reject(new Error('closed before a head')));
   });
 }
-
-/** A port nothing listens on (bound then closed). */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

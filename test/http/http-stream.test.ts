@@ -16,7 +16,7 @@ import { RouteConfig, filterChain, type RouteEntry } from '../../host/http/route
 import { FilterStatus, sharedFactory, type HttpFilter, type HttpFilterFactory } from '../../host/http/filter.js';
 import type { StreamCallbacks } from '../../host/http/stream-callbacks.js';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../../host/listener/downstream.js';
-import { dest, match, route, webCluster } from '../envoy/mesh-fixtures.js';
+import { dest, match, route, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
 class FakeDownstream implements Downstream {

@@ -10,11 +10,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
-import { envoyForTests } from '../envoy/envoy-for-tests.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { loadConfig } from '../../host/config/index.js';
 import type { Scenario } from './scenarios.js';
-import type { UpstreamPorts } from './upstreams.js';
-import { freePort } from '../../bench/e2e/processes.js';
+import type { UpstreamPorts } from '../helpers/seed-000-upstreams.js';
+import { freePort } from '../helpers/ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -30,9 +30,6 @@ export interface DataPlane {
   unavailable: string | null;
   start(scenario: Scenario, ports: UpstreamPorts): Promise<RunningProxy>;
 }
-
-/** Free ports below the ephemeral range (bench/e2e/processes.ts). */
-export { freePort };
 
 /**
  * Runs `start` on two free ports, again on new ones (up to 3 tries) when the process could not

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { dataPlanes, type RunningProxy } from './data-planes.js';
 import { scenarios, type Answer, type Exchange, type HeaderExpectation } from './scenarios.js';
-import { startUpstreams, type Upstreams } from './upstreams.js';
+import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
 
 /** Sends one exchange's requests, 8 at a time over keep-alive connections. */
 async function send(port: number, exchange: Exchange): Promise<Answer[]> {

@@ -3,7 +3,8 @@
 // its answers meet the expectations; wasmesh and stock Envoy (driven by `wasmesh envoy-config`)
 // must both pass every one.
 import { RECORDER_PATHS, startRecordingUpstream } from './recording-upstream.js';
-import type { UpstreamPorts } from './upstreams.js';
+import type { UpstreamPorts } from '../helpers/seed-000-upstreams.js';
+import { webServices } from '../helpers/seed-000-yaml.js';
 
 export interface InteropRequest {
   path: string;
@@ -55,51 +56,6 @@ export interface Scenario {
 
 const V1 = 'Version: v0.1';
 const V2 = 'Version: v0.2';
-
-/** Seed 000's services without Kubernetes: ServiceEntry `web` + one WorkloadEntry per version. */
-function services(ports: UpstreamPorts): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: web
-spec:
-  hosts:
-  - web
-  ports:
-  - number: 5005
-    name: http
-    protocol: HTTP
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector:
-    labels:
-      app: web
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata:
-  name: web-v1
-spec:
-  address: 127.0.0.1
-  labels:
-    app: web
-    version: v1
-  ports:
-    http: ${ports.v1}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata:
-  name: web-v2
-spec:
-  address: 127.0.0.1
-  labels:
-    app: web
-    version: v2
-  ports:
-    http: ${ports.v2}
-`;
-}
 
 const GATEWAY = `apiVersion: networking.istio.io/v1alpha3
 kind: Gateway
@@ -161,7 +117,7 @@ export const scenarios: Scenario[] = [
     name: 'seed 000: gateway, uri exact / to both versions, anything else 404',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - match:
     - uri:
         exact: /
@@ -182,7 +138,7 @@ export const scenarios: Scenario[] = [
     name: 'seed 000: 80/20 split through the gateway',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-web-demo-80-20.yaml': `${SUBSETS}---\n${webVirtualService(`  - route:\n${dest('v1', 80)}${dest('v2', 20)}`)}`,
     }),
@@ -197,7 +153,7 @@ export const scenarios: Scenario[] = [
     name: 'weights with any total (Istio 1.15+): 1/3 splits 25/75',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-web-1-3.yaml': `${SUBSETS}---\n${webVirtualService(`  - route:\n${dest('v1', 1)}${dest('v2', 3)}`)}`,
     }),
@@ -211,7 +167,7 @@ export const scenarios: Scenario[] = [
     name: 'header routing: end-user exact jason → v2, else v1',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - name: jason
     match:
@@ -234,7 +190,7 @@ ${dest('v1')}`)}`,
     name: 'header operations and forwarding headers',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - headers:
       request:
@@ -283,7 +239,7 @@ ${dest('v1')}`)}`,
   {
     name: 'mesh outbound proxy: the service chosen by Host, with or without the port',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '03-routes.yaml': `${SUBSETS}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -307,7 +263,7 @@ ${dest('v2')}`,
     name: 'route timeout: a late upstream gets 504',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - timeout: 300ms
     route:
@@ -322,7 +278,7 @@ ${dest('v1')}`)}`,
     name: 'fault abort: 50% of requests answered 503 by the proxy',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - fault:
       abort:
@@ -342,7 +298,7 @@ ${dest('v1')}`)}`,
     name: 'fault abort: 100% with the fault filter\'s body',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - fault:
       abort:
@@ -360,7 +316,7 @@ ${dest('v1')}`)}`,
     name: 'fault delay: 100% by 300 ms, 50% by 200 ms on another route',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - match:
     - uri:
@@ -433,7 +389,7 @@ scenarios.push(
     name: 'matching: method, regex uri, query parameter, port',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - name: method-regex
     match:
@@ -483,7 +439,7 @@ ${dest('v1')}`)}`,
     name: 'rewrite, redirect, direct response, CORS',
     gateway: 'web-gateway',
     files: (ports) => ({
-      '00-services.yaml': services(ports),
+      '00-services.yaml': webServices(ports),
       '02-gateway.yaml': GATEWAY,
       '03-routes.yaml': `${SUBSETS}---\n${webVirtualService(`  - match:
     - uri:
@@ -609,7 +565,7 @@ scenarios.push({
   // The ServiceEntry's own endpoint is web v1: an answer from the recording upstream proves
   // the Host's ip:port was used (Envoy: ORIGINAL_DST reading :authority).
   files: (ports) => ({
-    '00-services.yaml': services(ports),
+    '00-services.yaml': webServices(ports),
     '02-gateway.yaml': GATEWAY,
     '03-routes.yaml': `apiVersion: networking.istio.io/v1
 kind: DestinationRule

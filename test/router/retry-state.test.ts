@@ -4,7 +4,7 @@ import { describe, test, expect } from 'vitest';
 import type { AttemptResult, RetryPolicy } from '../../host/core/upstream/retry.js';
 import { RetryState } from '../../host/router/retry-state.js';
 import type { RetryPolicySpec, RetryOnName } from '../../host/model/retry-policy.js';
-import { cluster, loadRetryPolicy } from '../core/upstream/upstream-core.js';
+import { cluster, loadRetryPolicy } from '../helpers/upstream-core.js';
 
 function policy(retryOn: RetryOnName[], extra: Partial<RetryPolicySpec> = {}): RetryPolicy {
   return loadRetryPolicy({ retries: 3, retryOn, retriableStatusCodes: [], perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, ...extra }).policy;

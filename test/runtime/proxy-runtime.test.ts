@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startProxyRuntime } from '../../host/runtime/proxy-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { meshYaml } from '../helpers/mesh-yaml.js';
+import { busyPort as heldPort, closedPort } from '../helpers/ports.js';
 
 // The admin API answers only an IP address or localhost as Host (DNS rebinding).
 const ADMIN_HOST = { host: '127.0.0.1' };
@@ -55,21 +56,17 @@ describe('proxy runtime', () => {
   });
 
   it('a busy listener port is named by its role, and the admin port is freed', async () => {
-    const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const busyPort = (busy.address() as net.AddressInfo).port;
+    const busy = await heldPort();
+    const busyPort = busy.port;
     // The admin API binds first; a fixed free port lets the test see it freed afterwards.
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const adminPort = (probe.address() as net.AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const adminPort = await closedPort();
     try {
       await expect(startProxyRuntime({
         sources: [meshDir()], listen: { host: '127.0.0.1', port: busyPort }, admin: { host: '127.0.0.1', port: adminPort }, listenRole: 'gateway', log: () => {},
       })).rejects.toMatchObject({ code: 'port_in_use', role: 'gateway', message: `gateway port ${busyPort} on 127.0.0.1 is already in use` });
       expect(await refused(adminPort)).toBe(true);
     } finally {
-      await new Promise((resolve) => busy.close(resolve));
+      await busy.close();
     }
   });
 });

@@ -14,6 +14,7 @@ import { ListenError } from '../../host/common/listen-error.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { RuntimeAssembly, type RuntimePort } from '../../host/runtime/runtime-assembly.js';
 import { request } from '../helpers/http-client.js';
+import { busyPort } from '../helpers/ports.js';
 
 // The admin API answers only an IP address or localhost as Host (DNS rebinding).
 const ADMIN_HOST = { host: '127.0.0.1' };
@@ -120,16 +121,15 @@ describe('RuntimeAssembly', () => {
   });
 
   it('explains a failure uWS gives no reason for by binding the same address', async () => {
-    const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const at = { host: '127.0.0.1', port: (busy.address() as net.AddressInfo).port };
+    const busy = await busyPort();
+    const at = { host: '127.0.0.1', port: busy.port };
     try {
       const { a, events } = assembly();
       const err = await a.start({ listeners: [port('gateway', events, { at, fail: new Error('uWS: listen failed'), probeOnFailure: true })] }).catch((e) => e);
       expect(err).toBeInstanceOf(ListenError);
       expect(err).toMatchObject({ code: 'port_in_use', role: 'gateway', message: `gateway port ${at.port} on 127.0.0.1 is already in use` });
     } finally {
-      await new Promise((resolve) => busy.close(resolve));
+      await busy.close();
     }
   });
 

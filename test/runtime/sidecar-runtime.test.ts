@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstream-servers.js';
-import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from '../sidecar/fixtures/peer-mesh-config.js';
+import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from '../helpers/peer-mesh-config.js';
+import { busyPort as heldPort } from '../helpers/ports.js';
 
 // The admin API answers only an IP address or localhost as Host (DNS rebinding).
 const ADMIN_HOST = { host: '127.0.0.1' };
@@ -176,9 +177,8 @@ describe('sidecar runtime start-up failures', () => {
 
   it('a busy inbound port is named as such, and nothing stays bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmesh-sidecar-busy-'));
-    const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const busyPort = (busy.address() as net.AddressInfo).port;
+    const busy = await heldPort();
+    const busyPort = busy.port;
     try {
       writeFileSync(join(dir, 'peer.yaml'), peerMeshConfig({ address: '127.0.0.1', port: 1 }, { address: '127.0.0.1', port: 2 }));
       await expect(startSidecarRuntime({
@@ -186,7 +186,7 @@ describe('sidecar runtime start-up failures', () => {
         appPorts: [5005], accessLog: () => {}, log: () => {},
       })).rejects.toMatchObject({ code: 'port_in_use', message: `inbound listener port ${busyPort} on 127.0.0.1 is already in use` });
     } finally {
-      await new Promise((resolve) => busy.close(resolve));
+      await busy.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

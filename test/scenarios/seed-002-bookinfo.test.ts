@@ -12,7 +12,7 @@ import { startScenario, type RunningScenario, type ScenarioApp } from '../../hos
 import { BOOKINFO } from '../../host/demo/bookinfo-scenario.js';
 import { ratingsApp } from '../../host/demo/apps/bookinfo-apps.js';
 import type { ServiceApp } from '../../host/demo/apps/service-app.js';
-import { closeClient, clusters, get, many, stats, statSum } from './scenario-client.js';
+import { closeClient, clusters, get, many, stats, statSum } from '../helpers/scenario-client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';

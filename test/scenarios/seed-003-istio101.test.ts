@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startScenario, type RunningScenario } from '../../host/demo/scenario-mesh.js';
 import { ISTIO101 } from '../../host/demo/istio101-scenario.js';
-import { closeClient, get, many, stats, statSum } from './scenario-client.js';
+import { closeClient, get, many, stats, statSum } from '../helpers/scenario-client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RETRY_ON_5XX = readFileSync(join(ROOT, 'examples/003-istio101/variants/03-retry-on-5xx.yaml'), 'utf8');

@@ -9,7 +9,7 @@ import { resolveLimits } from '../../host/common/limits.js';
 import { ROUTE_FILTERS, listenerFilters, terminalFilter, type FilterDeps } from '../../host/server/http-filters.js';
 import { filterChain } from '../../host/http/route-config.js';
 import type { RouterRoute } from '../../host/router/router-filter.js';
-import { dest, route } from '../envoy/mesh-fixtures.js';
+import { dest, route } from '../helpers/mesh-fixtures.js';
 import type { Route } from '../../host/model/mesh.js';
 
 const deps: FilterDeps = {

@@ -11,9 +11,9 @@ import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodNetwork, netnsUnavailableReason } from './netns.js';
-import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from './fixtures/peer-mesh-config.js';
-import { ensureBuilt } from '../e2e/wasmesh-process.js';
+import { PodNetwork, netnsUnavailableReason } from '../helpers/netns.js';
+import { peerMeshConfig, PEER_V1_CLUSTER, PEER_V2_CLUSTER } from '../helpers/peer-mesh-config.js';
+import { ensureBuilt } from '../helpers/wasmesh-process.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'docker/iptables-init.sh');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { envoyProtos } from '../../host/xds/envoy-protos.js';
 import { encodeJson, ProtoJsonError } from '../../host/xds/proto-json.js';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
-import { seed000Resources, seed000Split } from '../envoy/mesh-fixtures.js';
+import { seed000Resources, seed000Split } from '../helpers/mesh-fixtures.js';
 
 const root = envoyProtos();
 const decode = (name: string, bytes: Uint8Array): Record<string, unknown> => {

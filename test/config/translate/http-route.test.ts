@@ -3,8 +3,9 @@ import { ConfigError, loadConfig, type ConfigIssue, type LoadOptions } from '../
 import type { Route } from '../../../host/model/mesh.js';
 import { retryPolicyFromIstio } from '../../../host/config/translate/retry-policy.js';
 import { block } from '../model-builders.js';
-import { tempYaml, WEB_SERVICE } from '../temp-yaml.js';
-import { load } from '../../route/mesh-builder.js';
+import { tempYaml } from '../../helpers/temp-yaml.js';
+import { WEB_SERVICE } from '../../helpers/seed-000-yaml.js';
+import { load } from '../../helpers/route-table-builder.js';
 
 const WEB = 'web.default.svc.cluster.local';
 const V1 = `outbound|5005|v1|${WEB}`;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../../host/config/index.js';
 import type { Cluster, MeshConfig } from '../../../host/model/mesh.js';
-import { tempYaml } from '../temp-yaml.js';
+import { tempYaml } from '../../helpers/temp-yaml.js';
 
 const UNLIMITED = 4_294_967_295;
 const HOST = 'svc.default.svc.cluster.local';

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 import { HashBalancer, HashBalancerError, hashKey } from '../../../host/core/balance/hash-balancer.js';
 import type { HashTableSpec } from '../../../host/model/hash-lb.js';
-import { balanceCore } from '../../balance/balance-core.js';
+import { balanceCore } from './balance-core.js';
 
 const core = balanceCore();
 const ring: HashTableSpec = { kind: 'ringHash', minimumRingSize: 64, maximumRingSize: 8388608, stableRebuild: true };

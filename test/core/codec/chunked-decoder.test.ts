@@ -3,7 +3,7 @@
 import { describe, test, expect } from 'vitest';
 import { ChunkedDecoder } from '../../../host/core/codec/chunked-decoder.js';
 import { statusEntry, STATUS_OK } from '../../../host/core/status.js';
-import { testCore, bytes, text } from '../../codec/codec-helpers.js';
+import { testCore, bytes, text } from './codec-helpers.js';
 
 interface Decoded {
   status: string;

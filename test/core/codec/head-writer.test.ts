@@ -8,7 +8,7 @@ import { RequestView } from '../../../host/core/request-view.js';
 import { statusEntry } from '../../../host/core/status.js';
 import type { HeaderOps } from '../../../host/model/mesh.js';
 import { parseRequestHead } from '../../../host/codec/parse-head.js';
-import { testCore, bytes, text } from '../../codec/codec-helpers.js';
+import { testCore, bytes, text } from './codec-helpers.js';
 
 const core = testCore();
 const view = new RequestView(core);

@@ -6,7 +6,7 @@ import { HeadParser } from '../../../host/core/codec/head-parser.js';
 import { EditList } from '../../../host/core/codec/edit-list.js';
 import { STATUS_OK } from '../../../host/core/status.js';
 import type { HeaderOps } from '../../../host/model/mesh.js';
-import { testCore, bytes, text } from '../../codec/codec-helpers.js';
+import { testCore, bytes, text } from './codec-helpers.js';
 
 const core = testCore();
 

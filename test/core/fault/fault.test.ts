@@ -7,8 +7,8 @@ import { Core } from '../../../host/core/wasm.js';
 import { FaultDice, FAULT_ABORT, FAULT_DELAY, percentPerMillion } from '../../../host/core/fault/fault.js';
 import { compileRouteTable } from '../../../host/compile/route-table.js';
 import { encodeFiltersPluginConfig } from '../../../host/envoy/filters-plugin-config.js';
-import { FakeProxyHost } from '../../filters/fake-proxy-host.js';
-import { dest, route, webCluster } from '../../envoy/mesh-fixtures.js';
+import { FakeProxyHost } from '../../helpers/fake-proxy-host.js';
+import { dest, route, webCluster } from '../../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../../host/model/mesh.js';
 
 /** xorshift32 as written in assembly/fault/fault.ts, in JS: the reference. */

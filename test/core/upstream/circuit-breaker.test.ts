@@ -2,7 +2,7 @@
 // Closed/Open states, releases, underflow refused, maxRequestsPerConnection.
 import { describe, test, expect } from 'vitest';
 import { istioCircuitBreakerLimits } from '../../../host/model/istio-defaults.js';
-import { cluster } from './upstream-core.js';
+import { cluster } from '../../helpers/upstream-core.js';
 
 describe('circuit breaker', () => {
   test('fresh cluster: Istio defaults, everything closed', () => {

@@ -4,7 +4,7 @@
 import { describe, test, expect } from 'vitest';
 import { envoyOutlierDefaults } from '../../../host/model/istio-defaults.js';
 import { ClusterState, ClusterStates } from '../../../host/core/upstream/cluster-state.js';
-import { core } from './upstream-core.js';
+import { core } from '../../helpers/upstream-core.js';
 
 const od = { ...envoyOutlierDefaults(), maxEjectionPercent: 100 };
 

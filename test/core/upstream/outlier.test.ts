@@ -5,7 +5,7 @@
 import { describe, test, expect } from 'vitest';
 import { envoyOutlierDefaults } from '../../../host/model/istio-defaults.js';
 import type { OutlierSettings } from '../../../host/model/outlier-settings.js';
-import { cluster, FakeClock } from './upstream-core.js';
+import { cluster, FakeClock } from '../../helpers/upstream-core.js';
 
 const base = (over: Partial<OutlierSettings> = {}): OutlierSettings => ({
   ...envoyOutlierDefaults(),

@@ -8,7 +8,7 @@ import { envoyOutlierDefaults, istioCircuitBreakerLimits } from '../../../host/m
 import fc from 'fast-check';
 import { ClusterState } from '../../../host/core/upstream/cluster-state.js';
 import { CB_KINDS, type CbKindName } from '../../../host/core/upstream/circuit-breaker.js';
-import { core, loadRetryPolicy } from './upstream-core.js';
+import { core, loadRetryPolicy } from '../../helpers/upstream-core.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 
 // Runs in a worker with a deadline per case (test/helpers/wasm-deadline.ts).

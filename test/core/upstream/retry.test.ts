@@ -5,7 +5,7 @@ import { describe, test, expect } from 'vitest';
 import { istioDefaultRetryPolicy } from '../../../host/model/istio-defaults.js';
 import type { AttemptResult, RetryPolicy } from '../../../host/core/upstream/retry.js';
 import type { RetryPolicySpec, RetryOnName } from '../../../host/model/retry-policy.js';
-import { core, cluster, loadRetryPolicy } from './upstream-core.js';
+import { core, cluster, loadRetryPolicy } from '../../helpers/upstream-core.js';
 import fc from 'fast-check';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
 

@@ -5,7 +5,8 @@ import { describe, it, expect, afterEach, vi } from 'vitest';
 import { Socket } from 'node:net';
 import { RAW_TRANSPORT, RawTransportSocketFactory } from '../../../host/upstream/transport/raw.js';
 import type { TransportSocketOptions } from '../../../host/upstream/transport/transport-socket.js';
-import { startRawUpstream, closedPort, type RawUpstream } from '../../helpers/upstream-servers.js';
+import { startRawUpstream, type RawUpstream } from '../../helpers/upstream-servers.js';
+import { closedPort } from '../../helpers/ports.js';
 
 let servers: RawUpstream[] = [];
 const sockets: Socket[] = [];

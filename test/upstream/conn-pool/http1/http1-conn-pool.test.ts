@@ -14,7 +14,8 @@ import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/
 import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
-import { startHttpUpstream, startRawUpstream, readHead, closedPort, type HttpUpstream, type RawUpstream } from '../../../helpers/upstream-servers.js';
+import { startHttpUpstream, startRawUpstream, readHead, type HttpUpstream, type RawUpstream } from '../../../helpers/upstream-servers.js';
+import { closedPort } from '../../../helpers/ports.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);

@@ -1,0 +1,250 @@
+// Tests docker/entrypoint.sh with a fake `node` on PATH: which command each mode runs (the sidecar
+// by default, the one-listener proxy for gateways), with which arguments and defaults, that the
+// proxy replaces the shell (signals reach it, its exit code is the container's), and that a root
+// start drops to the proxy uid.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { skipUnlessRoot } from '../helpers/netns.js';
+
+const ENTRYPOINT = fileURLToPath(new URL('../../docker/entrypoint.sh', import.meta.url));
+const REPO = dirname(dirname(ENTRYPOINT));
+const SHIM = fileURLToPath(new URL('./fixtures/fake-node.sh', import.meta.url));
+const FAKE_HOME = '/opt/wasmesh-test-home';
+
+let dir = '';
+let out = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wasmesh-entrypoint-'));
+  // Readable and writable by the proxy uid too, for the privilege-drop test.
+  chmodSync(dir, 0o777);
+  copyFileSync(SHIM, join(dir, 'node'));
+  chmodSync(join(dir, 'node'), 0o755);
+  out = join(dir, 'out.txt');
+});
+afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS') delete base[k];
+  return {
+    ...base, PATH: `${dir}:${process.env.PATH}`, SHIM_OUT: out,
+    WASMESH_HOME: FAKE_HOME, WASMESH_PROXY_UID: '0', ...extra,
+  };
+}
+
+function entry(args: string[], extra: Record<string, string> = {}) {
+  rmSync(out, { force: true });
+  const r = spawnSync(ENTRYPOINT, args, { encoding: 'utf8', env: env(extra), timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What the fake node recorded: its arguments, uid and pid. */
+function recorded() {
+  const lines = readFileSync(out, 'utf8').split('\n');
+  const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+  return {
+    args: lines.filter((l) => l.startsWith('arg=')).map((l) => l.slice(4)),
+    uid: Number(value('uid')), pid: Number(value('pid')), signal: value('signal'),
+  };
+}
+
+const CLI = `${FAKE_HOME}/bin/wasmesh.js`;
+/** node's own flags before the CLI: the V8 settings every wasmesh process runs with. */
+const NODE_FLAGS = [...WASMESH_NODE_FLAGS];
+const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000'];
+const SIDECAR_DEFAULTS = ['-f', '/etc/wasmesh', '--app-ports', '5005', '--outbound', '0.0.0.0:15001',
+  '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
+const APP = { WASMESH_APP_PORTS: '5005' };
+
+describe('entrypoint sidecar mode (the default)', () => {
+  it('WASMESH_NODE_FLAGS replaces the V8 settings (empty: node defaults)', () => {
+    entry([], { ...APP, WASMESH_NODE_FLAGS: '--max-semi-space-size=4 --v8-pool-size=1' });
+    expect(recorded().args).toEqual(['--max-semi-space-size=4', '--v8-pool-size=1', CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    entry([], { ...APP, WASMESH_NODE_FLAGS: '' });
+    expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+
+  it('with no arguments runs the sidecar with the default config dir, capture ports, health and loopback admin', () => {
+    expect(entry([], APP).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+
+  it('`sidecar` takes its defaults from the environment', () => {
+    entry(['sidecar'], {
+      WASMESH_CONFIG: '/cfg', WASMESH_APP_PORTS: '9080,9443', WASMESH_OUTBOUND: '127.0.0.1:7001',
+      WASMESH_INBOUND: '127.0.0.1:7006', WASMESH_HEALTH: '127.0.0.1:7021', WASMESH_ADMIN: '0.0.0.0:7000',
+      WASMESH_NAMESPACE: 'shop', WASMESH_LABELS: 'app=web,version=v1',
+    });
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '-f', '/cfg', '--app-ports', '9080,9443',
+      '--outbound', '127.0.0.1:7001', '--inbound', '127.0.0.1:7006', '--health', '127.0.0.1:7021',
+      '--admin', '0.0.0.0:7000', '--namespace', 'shop', '--labels', 'app=web,version=v1']);
+  });
+
+  it("takes the namespace from Istio's POD_NAMESPACE when WASMESH_NAMESPACE is unset", () => {
+    entry([], { ...APP, POD_NAMESPACE: 'bookinfo' });
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS, '--namespace', 'bookinfo']);
+  });
+
+  it("takes the app ports from Istio's ISTIO_META_POD_PORTS (TCP only) when WASMESH_APP_PORTS is unset", () => {
+    const pod = '[\n {"name":"http","containerPort":9080,"protocol":"TCP"},{"containerPort": 53, "protocol": "UDP"},\n {"containerPort":8443}]';
+    entry([], { ISTIO_META_POD_PORTS: pod });
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS.map((a) => (a === '5005' ? '9080,8443' : a))]);
+    // The explicit setting wins.
+    entry([], { ISTIO_META_POD_PORTS: pod, WASMESH_APP_PORTS: '7000' });
+    expect(recorded().args).toContain('7000');
+  });
+
+  it('refuses to start without app ports, saying which variable to set', () => {
+    const r = entry([]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error\[ENTRYPOINT_NO_APP_PORTS\].*WASMESH_APP_PORTS/);
+    expect(existsSync(out)).toBe(false); // node was not run
+    expect(entry([], { ISTIO_META_POD_PORTS: '[{"containerPort":53,"protocol":"UDP"}]' }).status).toBe(2);
+  });
+
+  it('appends extra sidecar arguments after the defaults, and adds no default for a flag given', () => {
+    entry(['sidecar', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml'], APP);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--health', '0.0.0.0:15021',
+      '--admin', '127.0.0.1:15000', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
+  });
+
+  it('treats leading sidecar flags as sidecar mode', () => {
+    entry(['--app-ports', '8080', '-f', '/cfg'], APP);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',
+      '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000', '--app-ports', '8080', '-f', '/cfg']);
+  });
+
+  it("runs the sidecar for Istio's injected istio-proxy arguments (`proxy sidecar ...`), ignoring them, and says so", () => {
+    const r = entry(['proxy', 'sidecar', '--configPath', '/etc/istio/proxy', '--serviceCluster', 'web'], APP);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+    expect(r.stderr).toMatch(/ignoring Istio pilot-agent arguments: sidecar --configPath/);
+  });
+
+  it("propagates the sidecar's exit code", () => {
+    expect(entry([], { ...APP, SHIM_EXIT: '7' }).status).toBe(7);
+  });
+
+  it.skipIf(skipUnlessRoot())('started as root, drops to the proxy uid 1337', () => {
+    expect(entry([], { ...APP, WASMESH_PROXY_UID: '1337' }).status).toBe(0);
+    expect(recorded().uid).toBe(1337);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+});
+
+describe('entrypoint proxy mode (one listener, for gateways)', () => {
+  it('`proxy` runs the proxy with the default config dir, listener and loopback admin', () => {
+    expect(entry(['proxy']).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS]);
+  });
+
+  it('`proxy` takes its defaults from the environment', () => {
+    entry(['proxy'], { WASMESH_CONFIG: '/cfg', WASMESH_LISTEN: '127.0.0.1:9001', WASMESH_ADMIN: '0.0.0.0:9000' });
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '-f', '/cfg', '--listen', '127.0.0.1:9001', '--admin', '0.0.0.0:9000']);
+  });
+
+  it('appends extra proxy arguments after the defaults', () => {
+    entry(['proxy', '--gateway', 'default/web-gateway']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS, '--gateway', 'default/web-gateway']);
+  });
+
+  it('does not add a default for a flag the caller gave', () => {
+    entry(['proxy', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--admin', '127.0.0.1:15000', '-f', '/a.yaml', '-f', '/b', '--listen=127.0.0.1:8080']);
+  });
+
+  it('treats leading flags that include --listen or --gateway as proxy mode', () => {
+    entry(['--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '-f', '/etc/wasmesh', '--admin', '127.0.0.1:15000',
+      '--listen', '127.0.0.1:8080', '--gateway', 'web-gateway']);
+    entry(['-f', '/gw', '--gateway=web-gateway']);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000', '-f', '/gw', '--gateway=web-gateway']);
+  });
+
+  it("propagates the proxy's exit code", () => {
+    expect(entry(['proxy'], { SHIM_EXIT: '7' }).status).toBe(7);
+  });
+
+  it.skipIf(skipUnlessRoot())('started as root, drops to the proxy uid 1337', () => {
+    expect(entry(['proxy'], { WASMESH_PROXY_UID: '1337' }).status).toBe(0);
+    expect(recorded().uid).toBe(1337);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', ...DEFAULTS]);
+  });
+});
+
+describe('entrypoint signals', () => {
+  /** Starts the entrypoint with the fake node waiting; resolves once it is ready. */
+  async function started(mode: string) {
+    rmSync(out, { force: true });
+    const child = spawn(ENTRYPOINT, [], { env: env({ ...APP, SHIM_MODE: mode }), stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('fake proxy not ready in 10 s')), 10_000);
+      child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+      child.on('exit', () => { clearTimeout(timer); reject(new Error('exited early')); });
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })));
+    return { child, exited };
+  }
+
+  it('execs the sidecar: same pid, so SIGTERM reaches it and its exit code comes back', async () => {
+    const { child, exited } = await started('trap');
+    expect(recorded().pid).toBe(child.pid);
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 42, signal: null });
+    expect(recorded().signal).toBe('TERM');
+  });
+
+  it('SIGINT reaches the proxy too', async () => {
+    const { child, exited } = await started('trap');
+    child.kill('SIGINT');
+    expect(await exited).toEqual({ code: 43, signal: null });
+    expect(recorded().signal).toBe('INT');
+  });
+
+  it('a proxy without handlers dies of the SIGTERM, reported as such', async () => {
+    const { child, exited } = await started('wait');
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+});
+
+describe('entrypoint init and passthrough modes', () => {
+  it('`init` runs iptables-init with the arguments given', () => {
+    const r = entry(['init', '--dry-run', '-b', '5005'], { WASMESH_HOME: REPO });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('iptables -t nat -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT');
+    expect(existsSync(out)).toBe(false); // node was not run
+  });
+
+  it("accepts istio-init's own arguments directly (drop-in for the init container)", () => {
+    const r = entry(['-p', '15001', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '5005', '-d', '', '--dry-run'],
+      { WASMESH_HOME: REPO });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001');
+    expect(r.stdout).toContain('--dport 5005 -j ISTIO_IN_REDIRECT');
+  });
+
+  it("passes init's usage errors and exit code through", () => {
+    const r = entry(['init', '-m', 'TPROXY'], { WASMESH_HOME: REPO });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error[INIT_MODE_UNSUPPORTED]');
+  });
+
+  it('runs any other command as given, with its exit code', () => {
+    const r = entry(['sh', '-c', 'echo passthrough "$0"; exit 5', 'arg0']);
+    expect(r.stdout).toBe('passthrough arg0\n');
+    expect(r.status).toBe(5);
+  });
+
+  it('rejects an unknown leading option instead of guessing a mode', () => {
+    const r = entry(['--verbose'], APP);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--verbose': give a mode first \(sidecar, proxy, init\)/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

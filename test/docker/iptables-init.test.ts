@@ -1,0 +1,229 @@
+// Tests docker/iptables-init.sh (the istio-init equivalent): argument handling and --dry-run
+// everywhere; the installed rule set, idempotence and --cleanup inside a throwaway namespace.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PodNetwork, netnsUnavailableReason } from '../helpers/netns.js';
+
+const SCRIPT = fileURLToPath(new URL('../../docker/iptables-init.sh', import.meta.url));
+// The seed's istio-init arguments, as Kubernetes passes them (empty values are empty strings).
+const SEED_ARGS = ['-p', '15001', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '5005', '-d', ''];
+
+function init(args: string[]) {
+  const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The iptables commands a dry run prints, without the leading comment. */
+function dryRun(args: string[]): string[] {
+  const r = init(['--dry-run', ...args]);
+  expect(r.stderr).not.toMatch(/error/);
+  expect(r.status).toBe(0);
+  return r.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+}
+
+describe('iptables-init arguments and --dry-run', () => {
+  it('prints the Istio-shaped rule set for the seed arguments', () => {
+    const cmds = dryRun(SEED_ARGS).map((c) => c.replace(/^iptables -t nat /, ''));
+    expect(cmds).toEqual([
+      '-N ISTIO_INBOUND', '-N ISTIO_IN_REDIRECT', '-N ISTIO_OUTPUT', '-N ISTIO_REDIRECT',
+      '-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001',
+      '-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006',
+      '-A PREROUTING -p tcp -j ISTIO_INBOUND',
+      '-A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT',
+      '-A OUTPUT -p tcp -j ISTIO_OUTPUT',
+      '-A ISTIO_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN',
+      '-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT',
+      '-A ISTIO_OUTPUT -o lo -m owner ! --uid-owner 1337 -j RETURN',
+      '-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN',
+      '-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner --gid-owner 1337 -j ISTIO_IN_REDIRECT',
+      '-A ISTIO_OUTPUT -o lo -m owner ! --gid-owner 1337 -j RETURN',
+      '-A ISTIO_OUTPUT -m owner --gid-owner 1337 -j RETURN',
+      '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+      '-A ISTIO_OUTPUT -j ISTIO_REDIRECT',
+    ]);
+  });
+
+  it('reads bare options as empty values, as `kubectl describe` shows them', () => {
+    const bare = dryRun(['-p', '15001', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '-b', '5005', '-d']);
+    expect(bare).toEqual(dryRun(SEED_ARGS));
+  });
+
+  it("with -b '*' captures every inbound port except the sidecar's own and -d's", () => {
+    const cmds = dryRun(['-b', '*', '-d', '22, 8080,22', '-z', '15007']);
+    const returns = cmds.filter((c) => c.includes('ISTIO_INBOUND -p tcp -m tcp --dport') && c.endsWith('-j RETURN'))
+      .map((c) => Number(/--dport (\d+)/.exec(c)![1]));
+    expect(returns).toEqual([15000, 15001, 15006, 15021, 15090, 15007, 22, 8080]);
+    expect(cmds).toContain('iptables -t nat -A ISTIO_INBOUND -i lo -j RETURN');
+    expect(cmds.at(-1)).toBe('iptables -t nat -A ISTIO_OUTPUT -j ISTIO_REDIRECT');
+    expect(cmds).toContain('iptables -t nat -A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15007');
+    // The catch-all comes after every exclusion, or the exclusions would never be reached.
+    const catchAll = cmds.indexOf('iptables -t nat -A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT');
+    expect(catchAll).toBeGreaterThan(cmds.findLastIndex((c) => c.includes('--dport 8080')));
+  });
+
+  it('without -b installs no inbound capture at all', () => {
+    const cmds = dryRun(['-p', '15001']);
+    expect(cmds.some((c) => c.includes('PREROUTING'))).toBe(false);
+    expect(cmds.some((c) => c.includes('-j ISTIO_IN_REDIRECT'))).toBe(false);
+  });
+
+  it('never captures a sidecar port listed in -b', () => {
+    const r = init(['--dry-run', '-b', '5005,15021']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--dport 5005 -j ISTIO_IN_REDIRECT');
+    expect(r.stdout).not.toContain('--dport 15021');
+    expect(r.stderr).toMatch(/port 15021 is excluded/);
+  });
+
+  it('captures only -i ranges, after -x and -o exclusions', () => {
+    const cmds = dryRun(['-i', '198.51.100.0/24,203.0.113.7', '-x', '198.51.100.9', '-o', '25,587']);
+    const out = cmds.filter((c) => c.includes('-A ISTIO_OUTPUT'));
+    expect(out.slice(0, 2)).toEqual([
+      'iptables -t nat -A ISTIO_OUTPUT -p tcp -m tcp --dport 25 -j RETURN',
+      'iptables -t nat -A ISTIO_OUTPUT -p tcp -m tcp --dport 587 -j RETURN',
+    ]);
+    expect(out.slice(-3)).toEqual([
+      'iptables -t nat -A ISTIO_OUTPUT -d 198.51.100.9 -j RETURN',
+      'iptables -t nat -A ISTIO_OUTPUT -d 198.51.100.0/24 -j ISTIO_REDIRECT',
+      'iptables -t nat -A ISTIO_OUTPUT -d 203.0.113.7 -j ISTIO_REDIRECT',
+    ]);
+  });
+
+  it('uses -u for -g when -g is absent, and -g when given', () => {
+    expect(dryRun(['-u', '2000']).join('\n')).toMatch(/--gid-owner 2000/);
+    const both = dryRun(['-u', '2000', '-g', '3000']).join('\n');
+    expect(both).toMatch(/--uid-owner 2000/);
+    expect(both).toMatch(/--gid-owner 3000/);
+  });
+
+  it('skips IPv6 ranges with a warning instead of failing the pod', () => {
+    const r = init(['--dry-run', '-x', 'fd00::/8,192.0.2.9']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/IPv6 range 'fd00::\/8' ignored/);
+    expect(r.stdout).toContain('-d 192.0.2.9 -j RETURN');
+    expect(r.stdout).not.toContain('fd00');
+  });
+
+  it.each([
+    [['-p', '0'], 'INIT_BAD_PORT', /-p '0'/],
+    [['-p', '65536'], 'INIT_BAD_PORT', /-p '65536'/],
+    [['-z', 'http'], 'INIT_BAD_PORT', /-z 'http'/],
+    [['-p', '15006'], 'INIT_BAD_PORT', /-p and -z are both 15006/],
+    [['-b', '5005,x'], 'INIT_BAD_PORT', /-b 'x'/],
+    [['-d', '*'], 'INIT_BAD_PORT', /only -b accepts it/],
+    [['-i', '10.0.0.0/33'], 'INIT_BAD_CIDR', /-i '10.0.0.0\/33'/],
+    [['-i', '256.1.1.1'], 'INIT_BAD_CIDR', /-i '256.1.1.1'/],
+    [['-x', '*'], 'INIT_BAD_CIDR', /only -i accepts it/],
+    [['-u', 'istio'], 'INIT_BAD_ID', /-u 'istio'/],
+    [['-m', 'TPROXY'], 'INIT_MODE_UNSUPPORTED', /only REDIRECT/],
+    [['-m', 'redirect'], 'INIT_BAD_MODE', /-m 'redirect'/],
+    [['-q', '80'], 'INIT_BAD_FLAG', /unknown option '-q'/],
+    [['--cleanup'], 'INIT_BAD_FLAG', /exclude each other/],
+  ])('rejects %j with %s', (args, code, detail) => {
+    const r = init(['--dry-run', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`error[${code}]`);
+    expect(r.stderr).toMatch(detail);
+  });
+
+  it('says what is missing when the iptables binary is absent', () => {
+    const r = spawnSync('bash', [SCRIPT, '-b', '5005'], {
+      encoding: 'utf8', env: { ...process.env, WASMESH_IPTABLES: 'wasmesh-no-such-iptables' },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error[INIT_IPTABLES_MISSING]');
+  });
+
+  it('prints usage on -h', () => {
+    const r = init(['-h']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/usage: wasmesh-init/);
+  });
+});
+
+const reason = netnsUnavailableReason();
+if (reason) console.warn(`[sidecar] skipping iptables-init namespace tests: ${reason}`);
+
+describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
+  const net = new PodNetwork();
+  const inPod = (args: string[], allowFail = false) =>
+    net.exec(net.pod, ['bash', SCRIPT, ...args], { allowFail });
+  /** The nat table's rules (-A lines and our chain declarations), without counters or comments. */
+  const natRules = () => net.exec(net.pod, ['iptables-save', '-t', 'nat']).stdout
+    .split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':ISTIO'))
+    .map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+
+  beforeAll(() => net.create());
+  afterAll(() => net.destroy());
+
+  it('installs the seed rule set, seen by iptables-save', () => {
+    const r = inPod(SEED_ARGS);
+    expect(r.stdout).toMatch(/capturing outbound TCP -> :15001, inbound ports \[5005\] -> :15006/);
+    const rules = natRules();
+    for (const chain of ['ISTIO_INBOUND', 'ISTIO_IN_REDIRECT', 'ISTIO_OUTPUT', 'ISTIO_REDIRECT']) {
+      expect(rules).toContain(`:${chain} -`);
+    }
+    expect(rules).toEqual(expect.arrayContaining([
+      '-A PREROUTING -p tcp -j ISTIO_INBOUND',
+      '-A OUTPUT -p tcp -j ISTIO_OUTPUT',
+      '-A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT',
+      '-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006',
+      '-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN',
+      '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+      '-A ISTIO_OUTPUT -j ISTIO_REDIRECT',
+      '-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001',
+    ]));
+    // What was installed is exactly what --dry-run announced.
+    const announced = dryRun(SEED_ARGS).filter((c) => c.includes(' -A '))
+      .map((c) => c.replace(/^iptables -t nat /, ''));
+    expect(rules.filter((l) => l.startsWith('-A ')).sort()).toEqual(announced.sort());
+  });
+
+  it('is idempotent: a second run leaves the same rules, none duplicated', () => {
+    const before = natRules();
+    inPod(SEED_ARGS);
+    const after = natRules();
+    expect(after).toEqual(before);
+    expect(new Set(after).size).toBe(after.length);
+  });
+
+  it('replaces a previous rule set with different arguments instead of adding to it', () => {
+    inPod(['-b', '*', '-d', '8080']);
+    const rules = natRules();
+    expect(rules).not.toContain('-A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT');
+    expect(rules).toContain('-A ISTIO_INBOUND -p tcp -m tcp --dport 8080 -j RETURN');
+    expect(rules.filter((l) => l === '-A PREROUTING -p tcp -j ISTIO_INBOUND')).toHaveLength(1);
+    inPod(SEED_ARGS);
+  });
+
+  it('--dry-run changes nothing', () => {
+    const before = natRules();
+    const r = inPod(['--dry-run', '-b', '*', '-p', '16001']);
+    expect(r.stdout).toContain('--to-ports 16001');
+    expect(natRules()).toEqual(before);
+  });
+
+  it('--cleanup removes the chains and every jump into them, even duplicated ones', () => {
+    // A stray duplicate jump, as a hand-run or older script might leave.
+    net.exec(net.pod, ['iptables', '-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-j', 'ISTIO_OUTPUT']);
+    // An unrelated rule of someone else's must survive.
+    net.exec(net.pod, ['iptables', '-t', 'nat', '-A', 'OUTPUT', '-p', 'udp', '--dport', '53', '-j', 'RETURN']);
+    inPod(['--cleanup']);
+    const rules = natRules();
+    expect(rules.filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(rules).toContain('-A OUTPUT -p udp -m udp --dport 53 -j RETURN');
+    // Cleaning an already clean table is fine too.
+    expect(inPod(['--cleanup']).status).toBe(0);
+    net.exec(net.pod, ['iptables', '-t', 'nat', '-F', 'OUTPUT']);
+  });
+
+  it('fails cleanly with INIT_IPTABLES_FAILED when iptables refuses a rule, leaving nothing behind', () => {
+    // A uid so large the owner match rejects it: a real iptables error at apply time.
+    const r = inPod(['-u', '99999999999', '-b', '5005'], true);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error[INIT_IPTABLES_FAILED]');
+    expect(natRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
+  });
+});
