@@ -17,10 +17,10 @@ import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'wasmesh-uws' | 'envoy' | 'envoy+filters';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'wasmesh-uws', 'envoy', 'envoy+filters'];
-/** What a run measures unless --contenders says otherwise (wasmesh-uws only when asked for). */
-export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+/** What a run measures unless --contenders says otherwise. */
+export const DEFAULT_CONTENDERS: readonly ContenderName[] = CONTENDERS;
 
 /** The contenders a report shows: the default ones, and any other it has figures for. */
 export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
@@ -74,19 +74,14 @@ function wasmeshSupportsWorkers(bin: string): boolean {
   return /--workers\b/.test(`${help.stdout}`);
 }
 
-/**
- * `wasmesh proxy` with its default listener (the core parses requests), or with `--listener uws`
- * (uWebSockets.js parses them: the listener before issue 10, kept to compare; one worker).
- */
-function wasmesh(opts: ContenderOptions, listener: 'http1' | 'uws' = 'http1'): Contender {
+function wasmesh(opts: ContenderOptions): Contender {
   const bin = join(repoRoot(), 'bin', 'wasmesh.js');
   let workersFlag: boolean | undefined;
   const supportsWorkers = (): boolean => (workersFlag ??= wasmeshSupportsWorkers(bin));
   return {
-    name: listener === 'uws' ? 'wasmesh-uws' : 'wasmesh',
+    name: 'wasmesh',
     unavailable: (workers) =>
-      listener === 'uws' && workers > 1 ? 'the uws listener serves on one worker only'
-      : workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
+      workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
       // As bin/wasmesh.js's shebang starts it; extra flags after them win.
@@ -94,11 +89,10 @@ function wasmesh(opts: ContenderOptions, listener: 'http1' | 'uws' = 'http1'): C
         '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
       // Same work as Envoy, whose translated config has no access log.
       if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');
-      if (listener === 'uws') args.push('--listener', 'uws');
       const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy');
       return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopChild(child, 5000) };
     },
-    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}${listener === 'uws' ? ', --listener uws (uWebSockets.js parses requests)' : ' (the core parses requests)'}`,
+    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}`,
   };
 }
 
@@ -180,5 +174,5 @@ function envoyFilters(opts: ContenderOptions): Contender {
 }
 
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), wasmesh(opts, 'uws'), envoy(opts), envoyFilters(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts)];
 }

@@ -23,7 +23,6 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
     { name: 'workers', kind: 'string', valueName: '<n>', help: 'data-path threads, each with its own core and listener on the same port (Envoy --concurrency)', defaultText: '1' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
-    { name: 'listener', kind: 'string', valueName: '<http1|uws>', help: 'the downstream listener: http1 (the core parses requests) or uws (uWebSockets.js, for comparison in benchmarks; one worker; it does not refuse malformed requests)', defaultText: 'http1' },
     LIMIT_FLAG,
     ...XDS_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
@@ -66,9 +65,6 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const gateway = values.gateway as string | undefined;
   const labels = labels0;
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
-  const listener = (values.listener as string | undefined) ?? 'http1';
-  if (listener !== 'http1' && listener !== 'uws') throw new UsageError(PROXY_SPEC.command, `--listener: expected http1 or uws, got "${listener}"`);
-  if (listener === 'uws' && workers > 1) throw new UsageError(PROXY_SPEC.command, '--listener uws serves on one worker only (worker threads share the http1 listener\'s socket)');
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
 
@@ -85,7 +81,6 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       admin,
       accessLogBatch: accessLog?.write,
       workers,
-      listener,
       limits,
       log: (level, message) => io.err(logLine(level, message)),
     });

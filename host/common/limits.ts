@@ -4,12 +4,7 @@
 export interface Limits {
   /** Downstream request head size in bytes (Envoy max_request_headers_kb: 60 KiB) → 431. */
   maxRequestHeadBytes: number;
-  /**
-   * Downstream request header count (Envoy max_headers_count: 100) → 431. With `--listener uws`,
-   * uWebSockets.js caps heads at 48 header lines itself and closes the connection without a
-   * response above that, so there values above 48 only matter if uWS is rebuilt with a larger
-   * UWS_HTTP_MAX_HEADERS_COUNT.
-   */
+  /** Downstream request header count (Envoy max_headers_count: 100) → 431. */
   maxRequestHeaders: number;
   // Upstream response heads: 60 KiB and 100 fields (Envoy's defaults), fixed in the core's
   // parser (host/core/codec/codec-layout.ts MAX_HEAD_BYTES, MAX_HEADERS) → 502 UPE; not

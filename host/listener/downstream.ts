@@ -1,7 +1,7 @@
 // The downstream seam: what the HTTP layer sees of one request from a listener, and what it may do
-// with the response. One implementation per listener kind (host/listener/http1-uws/ today; the
-// core-parsed HTTP/1.1, TLS and HTTP/2 listeners plug in here later); the HTTP layer never
-// sees the library underneath.
+// with the response. One implementation per listener kind (host/listener/http1/, the core-parsed
+// HTTP/1.1 listener, today; TLS and HTTP/2 listeners plug in here later); the HTTP layer never
+// sees the sockets or the parser underneath.
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {

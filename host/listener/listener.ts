@@ -1,5 +1,5 @@
 // The listener seam: a socket that accepts connections and hands each request to the connection
-// manager as a Downstream. One implementation per kind (http1-uws today).
+// manager as a Downstream. One implementation per kind (http1/ today).
 import type { Downstream } from './downstream.js';
 
 export type RequestHandler = (downstream: Downstream) => void;

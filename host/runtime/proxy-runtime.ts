@@ -21,8 +21,6 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   workers?: number;
   /** Data-path limits beyond Envoy's defaults (`--limit`). */
   limits?: Partial<Limits>;
-  /** The downstream listener (default http1; uws for benchmark comparison, one worker). */
-  listener?: 'http1' | 'uws';
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;
 }
@@ -48,7 +46,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`wasmesh: workers must be a positive integer, got ${workers} (WORKERS_INVALID)`);
   const accessLog = new AccessLogSink(opts);
-  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, listener: opts.listener, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
+  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({

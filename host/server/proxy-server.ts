@@ -14,10 +14,8 @@ import { compileRouteTable } from '../compile/route-table.js';
 import { compileRetryPolicies } from '../compile/retry-policies.js';
 import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
-import { UwsListener } from '../listener/http1-uws/uws-listener.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
-import type { Listener } from '../listener/listener.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
@@ -99,7 +97,7 @@ export class ProxyServer {
   readonly stats = new Stats();
   readonly limits: Limits;
   readonly #core: Core;
-  readonly #listener: Listener;
+  readonly #listener: Http1Listener;
   readonly #manager: HttpConnectionManager;
   readonly #inflight = new InflightList<HttpStream>();
   readonly #clusters: ClusterManager;
@@ -146,12 +144,9 @@ export class ProxyServer {
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
     this.#responseDefaults = responseDefaults(server);
-    if (opts.listenFd !== undefined && opts.listener === 'uws') throw new Error('wasmesh: listenFd needs the http1 listener (LISTEN_FD_UNSUPPORTED)');
     const onRequest = (ds: Parameters<HttpConnectionManager['onRequest']>[0]): void => this.#manager.onRequest(ds);
     const l = this.limits;
-    this.#listener = opts.listener === 'uws'
-      ? new UwsListener(opts.host, opts.port, onRequest)
-      : new Http1Listener(opts.host, opts.port, this.#core, this.stats.downstream, onRequest, {
+    this.#listener = new Http1Listener(opts.host, opts.port, this.#core, this.stats.downstream, onRequest, {
         maxRequestHeadBytes: l.maxRequestHeadBytes,
         maxRequestHeaders: l.maxRequestHeaders,
         idleTimeoutMs: l.downstreamIdleTimeoutMs,
@@ -239,12 +234,11 @@ export class ProxyServer {
   }
 
   listen(): Promise<void> {
-    return this.#listener instanceof Http1Listener ? this.#listener.listen(this.#listenFd) : this.#listener.listen();
+    return this.#listener.listen(this.#listenFd);
   }
 
   /** `count` descriptors of this server's listening socket for worker threads (after listen()). */
   async listenFds(count: number): Promise<number[]> {
-    if (!(this.#listener instanceof Http1Listener)) throw new Error('wasmesh: worker threads share the http1 listener only (LISTEN_FD_UNSUPPORTED)');
     return duplicateListenFds(this.#listener.handle, count);
   }
 
