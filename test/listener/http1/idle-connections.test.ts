@@ -1,9 +1,7 @@
 // 10,000 idle keep-alive connections through the real listener: opened in bursts (accepted
-// within the listen backlog), held open (none dropped while the idle timeout has not passed),
-// then all served (one GET each, answers checked), then all closed by the idle timeout, counted
-// by the clients. The idle timeout is 12 s instead of Envoy's hour and the hold 4 s instead of
-// 60 s: what is proven (idle connections cost a timeout, not a loss) does not depend on the
-// length.
+// within the listen backlog), held open for 60 s at Envoy's default idle timeout (1 h) with
+// none dropped, then all served (one GET each, answers checked). That the idle timeout does
+// close idle connections, and not before, is test/listener/http1/http1-limits.test.ts's.
 //
 // The clients live in a child process (idle-client-fleet.mjs): 10,000 descriptors on each side
 // would pass this machine's open-file limit (20,000, soft = hard, so the test process cannot
@@ -15,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startRig, waitFor, sleep, HOST, type Rig } from './wire-harness.js';
 
 const CONNECTIONS = 10_000;
-const IDLE_MS = 12_000;
-const HOLD_MS = 4_000;
+const HOLD_MS = 60_000;
 /** The kernel's cap on a listen backlog (Linux); the burst test needs it well above 511. */
 const SOMAXCONN = existsSync('/proc/sys/net/core/somaxconn') ? Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')) : 4096;
 const BURST = Math.min(2000, SOMAXCONN);
@@ -69,48 +66,34 @@ describe('HTTP/1.1 listener: 10,000 idle keep-alive connections', () => {
     await waitFor(() => r.proxy.stats.downstream.get('downstream_cx_active') === 0, 5000, 'burst connections closed');
   }, 30_000);
 
-  it('are held while idle, all served, then all closed by the idle timeout', async () => {
+  it('are held idle for 60 s at the default idle timeout, none dropped, then all served', async () => {
     // The test process holds the proxy's 10,000 sockets plus up to 2 × 1024 upstream ones.
     const limit = Number(execFileSync('/bin/sh', ['-c', 'ulimit -n']).toString().trim());
     expect(limit, `open-file limit ${limit}: the proxy side needs about ${CONNECTIONS + 2200}`).toBeGreaterThanOrEqual(CONNECTIONS + 2200);
 
-    const r = await startRig({ limits: { downstreamIdleTimeoutMs: IDLE_MS } });
+    const r = await startRig();
     rigs.push(r);
     const child = await startFleet();
 
     const opened = await ask<{ opened: number; ms: number }>(child, { cmd: 'open', port: r.proxy.port, host: '127.0.0.1', n: CONNECTIONS, batch: 500 });
-    const openedAt = Date.now();
     expect(opened.opened).toBe(CONNECTIONS);
     await waitFor(() => r.proxy.stats.downstream.get('downstream_cx_active') === CONNECTIONS, 5000, 'all connections accepted');
-    // The first connection was accepted `opened.ms` before the last: the hold must end before
-    // its idle timeout, with room for serving.
-    expect(opened.ms + HOLD_MS).toBeLessThan(IDLE_MS - 3000);
 
     await sleep(HOLD_MS);
     const held = await ask<Count>(child, { cmd: 'count' });
     expect(held).toMatchObject({ open: CONNECTIONS, closed: 0 });
+    expect(r.proxy.stats.downstream.get('downstream_cx_active')).toBe(CONNECTIONS);
     expect(r.proxy.stats.downstream.get('downstream_cx_idle_timeout')).toBe(0);
 
-    const servedFrom = Date.now();
     const served = await ask<{ ok: number; bad: string[]; badCount: number; ms: number }>(child, { cmd: 'serve', host: HOST, batch: 500 });
     expect(served.bad).toEqual([]);
     expect(served.ok).toBe(CONNECTIONS);
     expect(r.upstream.requests.length).toBe(CONNECTIONS);
-    expect(Date.now() - openedAt).toBeLessThan(IDLE_MS);
-
-    // Idle again: the timeout closes every one, not before IDLE_MS after its answer.
     const afterServe = await ask<Count>(child, { cmd: 'count' });
-    expect(afterServe.closed).toBe(0);
-    let count = afterServe;
-    const deadline = Date.now() + IDLE_MS + served.ms + 5000;
-    while (count.closed < CONNECTIONS && Date.now() < deadline) {
-      await sleep(250);
-      count = await ask<Count>(child, { cmd: 'count' });
-    }
-    expect(count).toMatchObject({ open: 0, closed: CONNECTIONS });
-    expect(count.lastClosedAt - servedFrom).toBeGreaterThanOrEqual(IDLE_MS);
-    expect(r.proxy.stats.downstream.get('downstream_cx_idle_timeout')).toBe(CONNECTIONS);
-    await waitFor(() => r.proxy.stats.downstream.get('downstream_cx_active') === 0, 3000, 'no connection left');
-    console.log(`opened ${CONNECTIONS} in ${opened.ms} ms, served in ${served.ms} ms, closed by the idle timeout ${count.lastClosedAt - servedFrom} ms after serving began`);
-  }, 60_000);
+    expect(afterServe).toMatchObject({ open: CONNECTIONS, closed: 0 });
+
+    child.kill();
+    await waitFor(() => r.proxy.stats.downstream.get('downstream_cx_active') === 0, 10_000, 'no connection left once the clients went away');
+    console.log(`opened ${CONNECTIONS} in ${opened.ms} ms, held ${HOLD_MS / 1000} s, served in ${served.ms} ms`);
+  }, 150_000);
 });
