@@ -13,7 +13,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
   summary:
     'Serves Istio YAML to every proxy over xDS (istiod\'s role): wasmesh proxies and sidecars (`--xds`), stock Envoy ' +
-    '(`wasmesh envoy-bootstrap`) and proxyless gRPC clients, each given its own view (a gateway the Gateway its labels ' +
+    '(`wasmesh envoy-bootstrap`) and proxyless gRPC clients (`wasmesh grpc-bootstrap`), each given its own view (a gateway the Gateway its labels ' +
     'select, a sidecar its namespace and labels). The files are watched; a change is pushed, debounced, to the proxies ' +
     'it affects; an invalid change is reported and the last good config keeps being served.',
   flags: [
@@ -29,6 +29,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     '  wasmesh control-plane -f examples/000-web-demo/00-web-services.yaml -f examples/000-web-demo/02-web-demo-service-gateway.yaml -f examples/000-web-demo/03-web-demo-80-20.yaml',
     '  wasmesh proxy --xds 127.0.0.1:15010 --gateway web-gateway --listen 127.0.0.1:8080 --admin 127.0.0.1:15000',
     '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml && envoy -c envoy.yaml',
+    '  wasmesh grpc-bootstrap --xds 127.0.0.1:15010 > grpc.json && GRPC_XDS_BOOTSTRAP=grpc.json node client.js   # xds:///<host>:<port>',
     '  wasmesh proxy-status',
   ],
 };

@@ -23,6 +23,7 @@ const COMMANDS: SubCommand[] = [
   { name: 'control-plane', summary: 'serve Istio YAML to every proxy over xDS (istiod\'s role)', run: (argv, io) => import('./control-plane-command.js').then((m) => m.controlPlaneCommand(argv, io)) },
   { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
   { name: 'envoy-bootstrap', summary: 'print a bootstrap that takes stock Envoy\'s config from the control plane', run: (argv, io) => import('./envoy-bootstrap-command.js').then((m) => m.envoyBootstrapCommand(argv, io)) },
+  { name: 'grpc-bootstrap', summary: 'print the xDS bootstrap a proxyless gRPC application reads (GRPC_XDS_BOOTSTRAP)', run: (argv, io) => import('./grpc-bootstrap-command.js').then((m) => m.grpcBootstrapCommand(argv, io)) },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
 ];
 

@@ -1,14 +1,17 @@
 // One proxy's view of the mesh, as istiod computes it from the proxy's node: a gateway (`router`)
 // serves the Gateway its WASMESH_GATEWAY names, or the Gateway whose selector matches its labels;
 // a sidecar serves the mesh with its namespace and labels (sourceLabels, sourceNamespace). The
-// view becomes the snapshot its kind of client reads: wasmesh's one resource, or Envoy's four
-// types from the same translation `wasmesh envoy-config` prints.
+// view becomes the snapshot its kind of client reads: wasmesh's one resource, Envoy's four types
+// from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
+// a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
+// listener per `host:port` it may dial.
 import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
+import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
 import { envoySnapshot, wasmeshSnapshot } from './snapshots.js';
@@ -53,6 +56,11 @@ function gatewaySpec(read: ReadConfig, ref: string, namespace: string): GatewayS
 export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext): { options: LoadOptions; warnings: string[] } {
   const warnings: string[] = [];
   const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity };
+  if (node.kind === 'grpc') {
+    // A gRPC client routes its own calls to the mesh's services; it listens for nothing.
+    if (node.type === 'router') warnings.push(`proxy ${node.id}: a proxyless gRPC client is given the mesh's routes (a sidecar's view); its router type is ignored`);
+    return { options, warnings };
+  }
   if (node.type === 'router') {
     if (node.gateway !== null) options.gateway = node.gateway;
     else {
@@ -73,6 +81,11 @@ export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext
  */
 export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): ProxyView {
   const { options, warnings } = loadOptionsFor(node, read, ctx);
+  if (node.kind === 'grpc') {
+    const loaded = resolveConfig(read, options);
+    const { resources, warnings: w } = grpcXdsResources({ mesh: loaded.mesh, warnings: [...warnings, ...loaded.warnings] });
+    return { options, snapshot: envoySnapshot(resources), warnings: w, ports: [] };
+  }
   if (node.type === 'router' && options.gateway === undefined) {
     // Nothing to serve: an empty view (no listeners), not an error.
     const empty = { clusters: [], virtualHosts: [] };

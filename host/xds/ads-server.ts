@@ -12,7 +12,10 @@
 //  - error_detail on a request NACKs the response with that nonce: the proxy keeps its last
 //    ACKed version, the NACK is recorded, and the same version is not sent again;
 //  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
-//    names asked for (a name that does not exist is left out).
+//    names asked for (a name that does not exist is left out). In state of the world an empty
+//    list is a wildcard only until the stream names resources of that type: after that it
+//    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
+//    channel sends one, and must not be sent every listener).
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
@@ -91,6 +94,8 @@ function adsService(root: protobuf.Root): ServiceDefinition {
 interface TypeState {
   /** SotW: names asked for (null: wildcard). Delta: names subscribed (with wildcard flag). */
   names: Set<string> | null;
+  /** SotW: the stream has named resources of this type (an empty list then means none). */
+  named: boolean;
   wildcard: boolean;
   /** Delta: the version of each resource the proxy holds (what it said it had, then what it ACKed). */
   known: Map<string, string>;
@@ -113,6 +118,7 @@ abstract class AdsStream {
   constructor(server: AdsServer, call: Stream) {
     this.server = server;
     this.call = call;
+    server.streams.add(this);
     call.on('data', (req: Plain) => this.#onRequest(req));
     call.on('end', () => this.end());
     call.on('error', () => this.end());
@@ -159,7 +165,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, wildcard: true, known: new Map(), inFlight: null, sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sync };
       this.types.set(type, s);
     }
     return s;
@@ -209,6 +215,7 @@ abstract class AdsStream {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.server.streams.delete(this);
     this.#unwatch?.();
     if (this.node) this.server.unregister(this.node, this.sync!);
     try {
@@ -238,7 +245,8 @@ class SotwStream extends AdsStream {
       else this.ack(type, String(req.version_info ?? ''), nonce);
     }
     const asked = (req.resource_names as string[] | undefined) ?? [];
-    const names = asked.length === 0 || asked.includes('*') ? null : new Set(asked);
+    const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
+    if (asked.length > 0) s.named = true;
     const changed = fresh || !sameNames(s.names, names);
     s.names = names;
     const snap = this.snapshot(type);
@@ -366,6 +374,8 @@ export class AdsServer {
   readonly #server = new Server({ 'grpc.max_concurrent_streams': 4096 } as never);
   /** Every connected proxy's sync record (a proxy may hold more than one stream). */
   readonly #proxies = new Map<string, { sync: ProxySync; streams: number }>();
+  /** @internal open streams, ended by close(). */
+  readonly streams = new Set<AdsStream>();
   #port = 0;
 
   constructor(opts: AdsServerOptions) {
@@ -420,10 +430,18 @@ export class AdsServer {
   }
 
   close(): Promise<void> {
+    // Streams never end by themselves: each is ended here (the proxy sees the stream close and
+    // reconnects elsewhere or later), so the graceful shutdown has nothing to wait for.
+    for (const s of [...this.streams]) s.end();
     return new Promise((resolve) => {
       this.#server.tryShutdown(() => resolve());
-      // Streams never end by themselves: after a grace, cut them.
-      setTimeout(() => this.#server.forceShutdown(), 1000).unref();
+      // A client that keeps its half open (grpc-js-xds's, after a GOAWAY) would hold the
+      // shutdown forever: after a grace the connections are cut, and that is the end, whether
+      // or not the graceful callback ever comes.
+      setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, 1000).unref();
     });
   }
 }

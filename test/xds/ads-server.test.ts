@@ -1,8 +1,9 @@
 // The ADS server over real gRPC on loopback, both protocol variants, with hand-set snapshots:
 // first responses, ACK and NACK (the refused version is not sent again, the NACK is recorded),
 // stale nonces ignored, pushes of what changed only, names asked for on RDS/EDS, a node id
-// that is not Istio's and an unknown type refused with INVALID_ARGUMENT; delta subscriptions,
-// initial versions, removals, and one response in flight per type.
+// that is not Istio's and an unknown type refused with INVALID_ARGUMENT, an empty list after
+// names unsubscribing from all, close() ending open streams; delta subscriptions, initial
+// versions, removals, and one response in flight per type.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdsServer, type AdsServerOptions } from '../../host/xds/ads-server.js';
 import { SnapshotCache, type ProxySnapshot, type TypeSnapshot, type XdsResource } from '../../host/xds/snapshot.js';
@@ -134,6 +135,34 @@ describe('ADS, state of the world', () => {
     const ok = open(server.port, 'sotw');
     ok.send({ node: NODE, type_url: CDS });
     expect((await ok.next()).type_url).toBe(CDS);
+  });
+
+  it('an empty list is a wildcard only until names were asked for: then it unsubscribes from all (legacy wildcard)', async () => {
+    const { server } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1'], ['b', '1']], true)]]));
+    // A proxyless gRPC client names its cluster, then closes its last channel.
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    expect(names(r1)).toEqual(['a@1']);
+    s.send({ type_url: CDS, version_info: 'v1', resource_names: [], response_nonce: r1.nonce });
+    expect(names(await s.next())).toEqual([]);
+    // Envoy's wildcard: empty from the first request on, every cluster.
+    const w = open(server.port, 'sotw');
+    w.send({ node: NODE, type_url: CDS });
+    expect(names(await w.next())).toEqual(['a@1', 'b@1']);
+  });
+
+  it('close() ends the open streams and returns though a client keeps its half open', async () => {
+    const { server } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS });
+    await s.next();
+    const t0 = Date.now();
+    await server.close();
+    await s.closed;
+    expect(server.proxies()).toEqual([]);
+    // Ended, not cut after the one-second grace.
+    expect(Date.now() - t0).toBeLessThan(900);
   });
 });
 
