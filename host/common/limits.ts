@@ -13,9 +13,12 @@ export interface Limits {
   connectTimeoutMs: number;
   /** How long an idle pooled upstream connection is kept (Envoy idle_timeout: 1 h). */
   upstreamIdleTimeoutMs: number;
-  /** Connections per cluster (Envoy circuit breaker max_connections: 1024) → 503 UO. */
+  /** Connections per cluster without a DestinationRule policy (Envoy circuit breaker max_connections: 1024) → 503 UO. */
   maxConnectionsPerCluster: number;
-  /** Requests waiting in the upstream pool per cluster (Envoy max_pending_requests: 1024) → 503 UO. */
+  /**
+   * Requests waiting for a connection per cluster without a DestinationRule policy (Envoy
+   * max_pending_requests: 1024; 0 = none wait) → 503 UO.
+   */
   maxPendingPerCluster: number;
   /** Request timeout when the route sets none; 0 = none (Istio's default for HTTP routes). */
   defaultRouteTimeoutMs: number;
@@ -63,6 +66,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 });
 
 /** Limits that may be 0 (meaning off or unlimited). */
+/** Limits where 0 is a real amount: no request waits for a connection (overflow at once). */
+const ZERO_MEANS_NONE = new Set<keyof Limits>(['maxPendingPerCluster']);
 const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs']);
 
 /** Merges overrides onto the defaults; a non-positive or non-integer value is a clear error. */
@@ -71,7 +76,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   for (const [key, value] of Object.entries(overrides) as Array<[keyof Limits, number | undefined]>) {
     if (value === undefined) continue;
     if (!(key in DEFAULT_LIMITS)) throw new Error(`wasmesh: unknown limit '${key}' (LIMIT_UNKNOWN)`);
-    const zeroOk = ZERO_MEANS_OFF.has(key);
+    const zeroOk = ZERO_MEANS_OFF.has(key) || ZERO_MEANS_NONE.has(key);
     if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) {
       throw new Error(`wasmesh: limit '${key}' must be a positive integer, got ${value} (LIMIT_INVALID)`);
     }

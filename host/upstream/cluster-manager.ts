@@ -525,10 +525,10 @@ export class ClusterManager {
       m.outlier = outlier;
       m.outlierKey = key;
     }
-    // Without a policy: the proxy-wide connection limit and no pending queue (docs/clusters.md).
+    // Without a policy: the proxy-wide connection and pending limits (Envoy's 1024 each; docs/clusters.md).
     const limits: CircuitBreakerLimits = p
       ? p.limits
-      : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: 0 };
+      : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: this.#limits.maxPendingPerCluster };
     m.state.breaker.configure(limits);
     const settings: PoolSettings = p
       ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive }

@@ -38,8 +38,8 @@ export class ClusterPool implements Http1PoolCluster {
 
   /**
    * Without configure(), the pool uses the proxy-wide limits: connect and idle timeouts from
-   * `limits`, at most limits.maxConnectionsPerCluster connections and NO pending queue (a
-   * request over the limit overflows at once, 503 UO).
+   * `limits`, at most limits.maxConnectionsPerCluster connections and limits.maxPendingPerCluster
+   * requests waiting for one (beyond that, 503 UO).
    */
   constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory) {
     this.name = name;
@@ -48,7 +48,7 @@ export class ClusterPool implements Http1PoolCluster {
     this.codec = codec;
     this.transport = transport;
     this.#settings = { connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
-    this.#breaker = new LocalBreaker({ maxConnections: limits.maxConnectionsPerCluster, maxPending: 0 });
+    this.#breaker = new LocalBreaker({ maxConnections: limits.maxConnectionsPerCluster, maxPending: limits.maxPendingPerCluster });
     stats.declare('upstream_rq_pending_active', 'gauge');
     stats.declare('upstream_rq_pending_total', 'counter');
     stats.declare('upstream_cx_max_requests', 'counter');

@@ -11,7 +11,9 @@ describe('resolveLimits', () => {
 
   it('0 means off only where it can; negatives, fractions and unknown names are refused by name', () => {
     expect(resolveLimits({ requestHeadersTimeoutMs: 0, maxDownstreamConnections: 0 })).toMatchObject({ requestHeadersTimeoutMs: 0, maxDownstreamConnections: 0 });
+    expect(resolveLimits({ maxPendingPerCluster: 0 }).maxPendingPerCluster).toBe(0); // none wait: overflow at once
     expect(() => resolveLimits({ connectTimeoutMs: 0 })).toThrow(/connectTimeoutMs.*LIMIT_INVALID/);
+    expect(() => resolveLimits({ maxConnectionsPerCluster: 0 })).toThrow(/maxConnectionsPerCluster.*LIMIT_INVALID/);
     expect(() => resolveLimits({ drainTimeoutMs: -1 })).toThrow(/LIMIT_INVALID/);
     expect(() => resolveLimits({ maxRequestsPerConnection: 2.5 })).toThrow(/LIMIT_INVALID/);
     expect(() => resolveLimits({ nope: 1 } as never)).toThrow(/LIMIT_UNKNOWN/);

@@ -298,7 +298,7 @@ describe('ProxyServer: failures and flags', () => {
   it('503 UO when the cluster connection limit is reached', async () => {
     const hold: http.ServerResponse[] = [];
     const up = await upstream((_req, res) => hold.push(res));
-    const { p, logs } = await proxy(oneCluster([up.port]), { maxConnectionsPerCluster: 1 });
+    const { p, logs } = await proxy(oneCluster([up.port]), { maxConnectionsPerCluster: 1, maxPendingPerCluster: 0 });
     const first = request(p.port);
     await waitFor(() => hold.length === 1);
     const r = await request(p.port);

@@ -9,7 +9,7 @@ afterEach(async () => { await rig?.close(); rig = null; });
 const H = 'Host: svc.test\r\n';
 
 it('a malformed chunked body after the head went upstream: 400, and the upstream connection is closed (cluster not exhausted)', async () => {
-  rig = await startRig({ limits: { maxConnectionsPerCluster: 2 } });
+  rig = await startRig({ limits: { maxConnectionsPerCluster: 2, maxPendingPerCluster: 0 } });
   for (let i = 0; i < 3; i++) {
     const ex = await exchange(rig.proxy.port, [`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, { pause: 50 }, 'zz\r\n'], 1, { quietMs: 2000 });
     expect(ex.responses.map((r) => [r.status, r.body])).toEqual([[400, 'invalid_chunk_size']]);

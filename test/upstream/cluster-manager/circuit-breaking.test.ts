@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { startHttpUpstream, type HttpUpstream } from '../../helpers/upstream-servers.js';
 import { harness, meshOf, attempt, CLUSTER, type Harness, type Attempt } from './cluster-harness.js';
+import { DEFAULT_LIMITS } from '../../../host/common/limits.js';
 import { circuitBreakerLimitsFromIstio } from '../../../host/config/translate/circuit-breaker-limits.js';
 
 let servers: HttpUpstream[] = [];
@@ -156,9 +157,9 @@ describe('circuit breaking', () => {
     expect(stat(h, 'upstream_cx_connect_timeout')).toBe(1);
   });
 
-  it('a cluster without a policy keeps the proxy-wide connection limit and overflows at once (no queue)', async () => {
+  it('a cluster without a policy takes the proxy-wide connection limit; with no pending queue it overflows at once', async () => {
     const { up, held } = await holdingUpstream();
-    const h = harness({ maxConnectionsPerCluster: 1 });
+    const h = harness({ maxConnectionsPerCluster: 1, maxPendingPerCluster: 0 });
     harnesses.push(h);
     const v = h.load(meshOf([up.port], { noPolicy: true }));
     const first = attempt(h, v);
@@ -166,6 +167,28 @@ describe('circuit breaking', () => {
     expect((await attempt(h, v)).result).toBe('overflow');
     held[0]!.end();
     expect((await first).result).toBe(200);
+  });
+
+  it('a cluster without a policy queues up to the proxy-wide maxPendingPerCluster, then overflows; the queued request is served', async () => {
+    const { up, held } = await holdingUpstream();
+    const h = harness({ maxConnectionsPerCluster: 1, maxPendingPerCluster: 1 });
+    harnesses.push(h);
+    const v = h.load(meshOf([up.port], { noPolicy: true }));
+    const first = attempt(h, v);
+    await waitFor(() => held.length === 1);
+    const queued = attempt(h, v);
+    expect((await attempt(h, v)).result).toBe('overflow');
+    expect(stat(h, 'upstream_rq_pending_overflow')).toBe(1);
+    held[0]!.end();
+    expect((await first).result).toBe(200);
+    await waitFor(() => held.length === 2);
+    held[1]!.end();
+    expect((await queued).result).toBe(200);
+  });
+
+  it('the proxy-wide defaults are Envoy\'s circuit breaker: 1024 connections, 1024 pending', () => {
+    expect(DEFAULT_LIMITS.maxConnectionsPerCluster).toBe(1024);
+    expect(DEFAULT_LIMITS.maxPendingPerCluster).toBe(1024);
   });
 
   it('limits change on reload; in-flight counts carry over', async () => {

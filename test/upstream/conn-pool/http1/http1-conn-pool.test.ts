@@ -267,7 +267,7 @@ describe('Http1ConnPool', () => {
     const up = await startHttpUpstream((_req, res) => hold.push(() => res.end('x')));
     const up2 = await startHttpUpstream((_req, res) => res.end('y'));
     servers.push(up, up2);
-    const pool = makePool({ maxConnectionsPerCluster: 2 });
+    const pool = makePool({ maxConnectionsPerCluster: 2, maxPendingPerCluster: 0 });
     const c2 = await acquire(pool, up2.port);
     if (typeof c2 === 'string') throw new Error(c2);
     await exchange(c2, GET); // now idle on endpoint 2
