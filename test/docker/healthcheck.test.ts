@@ -45,7 +45,7 @@ function check(healthAddr: string, adminAddr: string): Promise<{ code: number | 
     });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => resolve({ code, stderr })); // after the last stderr bytes ('exit' can come first)
   });
 }
 

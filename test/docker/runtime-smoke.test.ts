@@ -47,7 +47,8 @@ async function startImage(args: string[], env: Record<string, string>, readyPort
   const run = { child, logs: '', exited: null as unknown as Promise<{ code: number | null; signal: string | null }> };
   child.stdout!.on('data', (d) => { run.logs += d; });
   child.stderr!.on('data', (d) => { run.logs += d; });
-  run.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close': after the last log bytes are read ('exit' can come first, and the tests read the logs).
+  run.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   // Bounded wait for the config to be loaded and the listeners up.
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`entrypoint exited early: ${run.logs}`);

@@ -56,7 +56,9 @@ export class WasmeshProcess {
     this.child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((res) => this.child.on('exit', (code, signal) => res((this.#exit = { code, signal }))));
+    // 'close', not 'exit': 'exit' can come before the last stdout/stderr bytes are read, and
+    // callers check the output once this resolves.
+    this.exited = new Promise((res) => this.child.on('close', (code, signal) => res((this.#exit = { code, signal }))));
   }
 
   get running(): boolean {
