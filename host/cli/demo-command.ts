@@ -1,8 +1,10 @@
 // `wasmesh demo [istio101|bookinfo]` (and `npm start`): a seed's mesh on loopback with no setup.
 // Without a scenario, seed 000: the demo app as two versions, the example config copied into a
-// watched run folder, an ingress gateway on 127.0.0.1:8080 and the admin API. `istio101` (seed
-// 003) and `bookinfo` (seed 002) run their apps, a sidecar per calling app and the gateway
-// (host/demo/scenario-mesh.ts). Each prints what to curl; Ctrl-C stops everything.
+// run folder, the control plane watching it (xDS on 127.0.0.1:15010, monitoring on 15014), an
+// ingress gateway on 127.0.0.1:8080 programmed by it over xDS, and the gateway's admin API.
+// `istio101` (seed 003) and `bookinfo` (seed 002) run their apps, the control plane, a sidecar
+// per calling app and the gateway (host/demo/scenario-mesh.ts). Each prints what to curl and
+// `wasmesh proxy-status`; Ctrl-C stops everything.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +19,10 @@ import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import type { HostPort } from '../common/host-port.js';
+import {
+  controlPlaneFlag, controlPlaneLines, DEMO_MONITORING, DEMO_XDS, gatewayIdentity, startDemoControlPlane, untilProgrammed, type DemoControlPlane,
+} from '../demo/demo-control-plane.js';
 
 export const DEMO_SPEC: CommandSpec = {
   command: 'wasmesh demo [istio101|bookinfo]',
@@ -26,10 +32,14 @@ export const DEMO_SPEC: CommandSpec = {
     'frontend → middleware (prod, canary) → backend with the `fail` header, retries and the x-dev-user canary. ' +
     '`bookinfo` (seed 002): productpage, reviews v1/v2/v3, ratings and details under the seed\'s rules. Each app ' +
     'that calls another has its own sidecar (the proxy in mesh mode). The config is copied into a run folder ' +
-    'that is watched, so copying a file there applies it live. Ctrl-C stops everything.',
+    'that the control plane (`wasmesh control-plane`, in the demo\'s process) watches; every proxy takes its ' +
+    'config from it over xDS, so copying a file there applies it live, and `wasmesh proxy-status` lists the ' +
+    'proxies and their sync state. Ctrl-C stops everything.',
   flags: [
     { name: 'port', kind: 'string', valueName: '<port>', help: 'gateway port on 127.0.0.1', defaultText: '8080' },
-    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
+    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'the gateway\'s admin API address', defaultText: '127.0.0.1:15000' },
+    { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s xDS address (the proxies connect to it)', defaultText: `${DEMO_XDS.host}:${DEMO_XDS.port}` },
+    { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s monitoring address (/metrics, /debug/syncz: `wasmesh proxy-status --control-plane`)', defaultText: `${DEMO_MONITORING.host}:${DEMO_MONITORING.port}` },
     {
       name: 'app-ports',
       kind: 'string',
@@ -39,7 +49,7 @@ export const DEMO_SPEC: CommandSpec = {
     },
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
-    { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} (istio101 always runs so: seed 003 asks for ISTIO_MUTUAL)` },
+    { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} Given to the control plane, which computes every proxy's config (istio101 always runs so: seed 003 asks for ISTIO_MUTUAL)` },
   ],
   epilog: [
     'Scenarios:',
@@ -49,6 +59,7 @@ export const DEMO_SPEC: CommandSpec = {
     'Examples:',
     '  wasmesh demo istio101',
     '  curl -s -H \'x-dev-user: super-secret\' http://127.0.0.1:8080/',
+    '  npx wasmesh proxy-status',
   ],
 };
 
@@ -73,6 +84,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const port = portFlag(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
   const admin = hostPortFlag(DEMO_SPEC.command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const { xds, monitoring } = controlPlaneFlags(DEMO_SPEC.command, values);
   const appPorts = parseAppPorts((values['app-ports'] as string | undefined) ?? DEFAULT_APP_PORTS.join(','));
   const accessLog = values['no-access-log'] !== true;
 
@@ -90,9 +102,12 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   ];
   const ownDir = values.dir === undefined;
   const runDir = ownDir ? mkdtempSync(join(tmpdir(), 'wasmesh-demo-')) : resolve(values.dir as string);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
+  let cp: DemoControlPlane | null = null;
   let runtime: ProxyRuntime | null = null;
   const cleanup = async () => {
     await runtime?.close();
+    await cp?.close();
     await Promise.all(apps.map((a) => a.close()));
     if (ownDir) rmSync(runDir, { recursive: true, force: true });
   };
@@ -101,16 +116,24 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     for (const app of apps) await app.listen();
     mkdirSync(runDir, { recursive: true });
     for (const [name, text] of seed000RunFiles(example, { v1: apps[0].port, v2: apps[1].port })) writeFileSync(join(runDir, name), text);
+    cp = await startDemoControlPlane({
+      runDir,
+      xds,
+      monitoring,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      log: (level, message) => log(level, `control plane: ${message}`),
+    });
     runtime = await startProxyRuntime({
-      sources: [runDir],
-      gateway: 'web-gateway',
+      sources: [],
+      xds: cp.xds,
+      xdsIdentity: gatewayIdentity('web-gateway'),
       listen: { host: '127.0.0.1', port },
       listenRole: 'gateway',
       admin,
-      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       accessLog: accessLog ? (line) => io.out(line + '\n') : () => {},
-      log: (level, message) => io.err(logLine(level, message)),
+      log: (level, message) => log(level, `gateway: ${message}`),
     });
+    await untilProgrammed(cp, [{ role: 'gateway', runtime }]);
   } catch (err) {
     io.err(`wasmesh demo: ${errorText(err, '--app-ports <v1,v2> (0,0: two free ports)')}\n`);
     await cleanup();
@@ -119,6 +142,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
 
   const gw = `http://127.0.0.1:${runtime.listenPort}/`;
   const adm = `http://${admin.host}:${runtime.adminPort}`;
+  const cpLines = controlPlaneLines(cp, 'demo app web-v1'.length + 3);
   io.out(
     [
       '',
@@ -128,7 +152,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       `  demo app web-v2   http://127.0.0.1:${apps[1].port}/   answers "Version: v0.2"`,
       `  gateway           ${gw}   Gateway web-gateway, VirtualService web: 80% v1 / 20% v2`,
       `  admin             ${adm}/   (/ready /config_dump /stats /clusters)`,
-      `  config folder     ${runDir}   (watched: changes apply live${ownDir ? '; removed on exit' : ''})`,
+      ...cpLines.where,
+      `  config folder     ${runDir}   (watched by the control plane: changes are pushed live${ownDir ? '; removed on exit' : ''})`,
       '',
       'Send 100 requests and count the versions:',
       `  for i in $(seq 1 100); do curl -s ${gw}; echo; done | sort | uniq -c`,
@@ -138,12 +163,15 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       'and back to 80/20:',
       `  cp ${join(example, SEED000_EXAMPLE.split80)} ${join(runDir, SEED000_RUN.split)}`,
       '',
+      ...cpLines.tryIt,
+      '',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',
   );
 
-  const signal = await untilStopped(io, () => runtime?.reload('SIGHUP'));
+  // SIGHUP: the control plane reads the run folder again and pushes what changed.
+  const signal = await untilStopped(io, () => cp?.controlPlane.requestReload());
   io.err(logLine('info', `${signal}: stopping the demo`));
   await cleanup();
   io.err(logLine('info', 'demo stopped'));
@@ -157,10 +185,20 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
 function errorText(err: unknown, appPortsFlag: string): string {
   const message = err instanceof Error ? err.message : String(err);
   if (!(err instanceof ListenError) || err.code === 'listen_failed') return message;
+  const cpFlag = controlPlaneFlag(err);
+  if (cpFlag !== null) return `${message}; choose another with ${cpFlag}`;
   // The roles of the demo's fixed ports: startProxyRuntime's `admin` and `gateway`, and the apps
   // (`demo app web-v1`, `reviews v2 app`). Sidecars take free ports, so they have no flag.
   const flag = err.role === 'admin' ? '--admin <host:port>' : err.role === 'gateway' ? '--port <port>' : /\bapp\b/.test(err.role) ? appPortsFlag : null;
   return flag === null ? message : `${message}; choose another with ${flag}`;
+}
+
+/** `--xds-listen` and `--monitoring`: the control plane's two ports. */
+function controlPlaneFlags(command: string, values: FlagValues): { xds: HostPort; monitoring: HostPort } {
+  return {
+    xds: hostPortFlag(command, '--xds-listen', (values['xds-listen'] as string | undefined) ?? `${DEMO_XDS.host}:${DEMO_XDS.port}`),
+    monitoring: hostPortFlag(command, '--monitoring', (values.monitoring as string | undefined) ?? `${DEMO_MONITORING.host}:${DEMO_MONITORING.port}`),
+  };
 }
 
 function parseAppPorts(text: string): [number, number] {
@@ -177,6 +215,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
   const command = `wasmesh demo ${scenario.name}`;
   const port = portFlag(command, '--port', (values.port as string | undefined) ?? '8080');
   const admin = hostPortFlag(command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const { xds, monitoring } = controlPlaneFlags(command, values);
   const appPorts = values['app-ports'] as string | undefined;
   if (appPorts !== undefined && appPorts.trim() !== '0') {
     throw new UsageError(DEMO_SPEC.command, `--app-ports "${appPorts}": with ${scenario.name} only 0 (every app on a free port) is accepted`);
@@ -188,6 +227,8 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
       root: packageRoot(),
       listen: { host: '127.0.0.1', port },
       admin,
+      xds,
+      monitoring,
       freeAppPorts: appPorts !== undefined,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       dir: values.dir === undefined ? undefined : resolve(values.dir as string),
@@ -200,11 +241,8 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
   }
   io.out(scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined).join('\n') + '\n');
 
-  const reload = () => {
-    running.gateway.runtime.reload('SIGHUP');
-    for (const s of running.sidecars.values()) s.runtime.reload('SIGHUP');
-  };
-  const signal = await untilStopped(io, reload);
+  // SIGHUP: the control plane reads the run folder again and pushes what changed.
+  const signal = await untilStopped(io, () => running.controlPlane.controlPlane.requestReload());
   io.err(logLine('info', `${signal}: stopping the demo`));
   await running.close();
   io.err(logLine('info', 'demo stopped'));

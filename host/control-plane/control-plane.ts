@@ -126,9 +126,10 @@ export class ControlPlane {
   #connect(node: XdsNode): void {
     if (this.#read === null) throw new Error('the control plane has no config loaded yet');
     const entry: Connected = { node, connectedAt: Date.now(), view: null, error: null };
-    this.#proxies.set(node.id, entry);
     this.#compute(entry, this.#viewCache());
+    // A refused proxy is not recorded: its stream ends, and no disconnect would ever remove it.
     if (entry.view === null) throw new Error(`cannot compute this proxy's configuration: ${entry.error}`);
+    this.#proxies.set(node.id, entry);
     this.#opts.log('info', `xDS: ${node.kind} ${node.type} ${node.id} connected (config version ${this.#version})`);
   }
 

@@ -30,6 +30,11 @@ export interface XdsConfigSourceOptions {
   log: Log;
   /** Reconnect backoff (tests shorten it). */
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Where each applied version's warnings go, keyed by the control plane's config version (one
+   * WarningDedupe shared by the proxies of a process prints each once per version); default: log.
+   */
+  reportWarnings?: (warnings: readonly string[], loadKey: string) => void;
 }
 
 export class XdsConfigSource implements ProxyConfigSource {
@@ -114,7 +119,8 @@ export class XdsConfigSource implements ProxyConfigSource {
       this.#current = { mesh: config.mesh, warnings: config.warnings };
       this.#lastError = null;
       this.#loadedAt = new Date().toISOString();
-      for (const w of config.warnings) this.#opts.log('warn', w);
+      if (this.#opts.reportWarnings) this.#opts.reportWarnings(config.warnings, `xds:${config.version}`);
+      else for (const w of config.warnings) this.#opts.log('warn', w);
       this.#opts.log('info', `xDS: applied control plane version ${config.version} (xDS version ${u.version}) as local version ${next}`);
       return null;
     } catch (err) {

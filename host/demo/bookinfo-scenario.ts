@@ -4,7 +4,7 @@
 // sampleapp-gateway (the seed's `/productpage` paths to productpage:9080).
 import { detailsApp, ProductpageApp, ratingsApp, ReviewsApp } from './apps/bookinfo-apps.js';
 import type { ServiceApp } from './apps/service-app.js';
-import { whereThingsRun } from './scenario-guide.js';
+import { proxyStatusHint, whereThingsRun } from './scenario-guide.js';
 import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 function app(service: string, version: string, port: number, make: (port: number) => ServiceApp): ScenarioApp {
@@ -52,6 +52,8 @@ function bookinfoGuide(run: RunningScenario, _exampleDir: string, ownDir: boolea
     `  curl -s -H 'Host: ratings:9080' ${reviews.url}/ratings/0`,
     'Endpoint health, ejections and active requests as the sidecar sees them:',
     `  curl -s ${reviews.adminUrl}/clusters`,
+    '',
+    ...proxyStatusHint(run),
     '',
     'Press Ctrl-C to stop.',
     '',

@@ -3,7 +3,7 @@
 // through its own sidecar; the ingress gateway serves frontend-gateway.
 import { ChainApp } from './apps/chain-app.js';
 import { join } from 'node:path';
-import { whereThingsRun } from './scenario-guide.js';
+import { proxyStatusHint, whereThingsRun } from './scenario-guide.js';
 import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 /** The variant that retries 500s as the seed's Istio did (see its comment). */
@@ -59,6 +59,8 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     `  cp ${join(exampleDir, 'variants', RETRY_ON_5XX)} ${run.runDir}/`,
     'and back:',
     `  rm ${join(run.runDir, RETRY_ON_5XX)}`,
+    '',
+    ...proxyStatusHint(run),
     '',
     'Press Ctrl-C to stop.',
     '',

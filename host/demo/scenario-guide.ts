@@ -1,11 +1,13 @@
-// The part of a demo's printout every scenario shares: one line per app with its sidecar (and
-// the sidecar's admin API), the gateway and its admin API, and the run folder.
+// The parts of a demo's printout every scenario shares: one line per app with its sidecar (and
+// the sidecar's admin API), the gateway and its admin API, the control plane, and the run
+// folder; and `wasmesh proxy-status` as something to try.
 import type { RunningScenario } from './scenario-mesh.js';
+import { controlPlaneLines } from './demo-control-plane.js';
 
 /** Lines describing where the running scenario's pieces listen. */
 export function whereThingsRun(run: RunningScenario, gatewayNote: string, ownDir: boolean): string[] {
   const lines: string[] = [];
-  const width = Math.max(...[...run.apps.keys()].map((w) => w.length), 'gateway'.length) + 2;
+  const width = Math.max(...[...run.apps.keys()].map((w) => w.length), 'control plane'.length) + 2;
   for (const [workload, app] of run.apps) {
     const sidecar = run.sidecars.get(workload);
     const tail = sidecar ? `   sidecar ${sidecar.url} (admin ${sidecar.adminUrl})` : '';
@@ -13,6 +15,12 @@ export function whereThingsRun(run: RunningScenario, gatewayNote: string, ownDir
   }
   lines.push(`  ${'gateway'.padEnd(width)}${run.gateway.url}/   ${gatewayNote}`);
   lines.push(`  ${'admin'.padEnd(width)}${run.gateway.adminUrl}/   (/ready /config_dump /stats /clusters)`);
-  lines.push(`  ${'config folder'.padEnd(width)}${run.runDir}   (watched: changes apply live${ownDir ? '; removed on exit' : ''})`);
+  lines.push(...controlPlaneLines(run.controlPlane, width).where);
+  lines.push(`  ${'config folder'.padEnd(width)}${run.runDir}   (watched by the control plane: changes are pushed live${ownDir ? '; removed on exit' : ''})`);
   return lines;
+}
+
+/** How to see every proxy's sync state (`wasmesh proxy-status` against the demo's control plane). */
+export function proxyStatusHint(run: RunningScenario): string[] {
+  return controlPlaneLines(run.controlPlane, 0).tryIt;
 }

@@ -1,9 +1,10 @@
 // Runs one seed scenario on loopback as Istio would run it in a cluster: the scenario's apps
-// on their WorkloadEntry ports, an ingress gateway (the proxy in gateway mode) in front of the
-// first service, and a sidecar (the proxy in mesh mode, Host-based routing) for every app that
-// calls another service, all reading the same run folder: the example's YAML unchanged, only
-// the WorkloadEntry ports rewritten when the apps run elsewhere. Used by `wasmesh demo
-// <scenario>` and by the scenario tests, so the demo is what the tests exercise.
+// on their WorkloadEntry ports, a control plane (istiod's role, host/demo/demo-control-plane.ts)
+// watching a run folder that holds the example's YAML unchanged (only the WorkloadEntry ports
+// rewritten when the apps run elsewhere), an ingress gateway (the proxy in gateway mode) in front
+// of the first service, and a sidecar (the proxy in mesh mode, Host-based routing) for every app
+// that calls another service, each proxy programmed by the control plane over xDS. Used by
+// `wasmesh demo <scenario>` and by the scenario tests, so the demo is what the tests exercise.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { OutboundClient } from './apps/outbound-call.js';
 import type { ServiceApp } from './apps/service-app.js';
 import { withWorkloadPorts, type WorkloadPorts } from './demo-config.js';
 import { WarningDedupe } from '../control/warning-dedupe.js';
+import { gatewayIdentity, sidecarIdentity, startDemoControlPlane, untilProgrammed, type DemoControlPlane } from './demo-control-plane.js';
 
 /** One app of a scenario, named after its WorkloadEntry. */
 export interface ScenarioApp {
@@ -63,6 +65,11 @@ export interface ScenarioMeshOptions {
   /** The ingress gateway's listener and admin API. */
   listen: HostPort;
   admin: HostPort;
+  /** The control plane's xDS and monitoring ports; absent: free ports on 127.0.0.1. */
+  xds?: HostPort;
+  monitoring?: HostPort;
+  /** The control plane's push debounce (tests shorten it). */
+  debounce?: { quietMs: number; maxDelayMs: number };
   /** true: every app on a free port (tests, parallel runs); false: the example's ports. */
   freeAppPorts: boolean;
   /** The run folder (kept); absent: a temporary folder removed by close(). */
@@ -71,7 +78,7 @@ export interface ScenarioMeshOptions {
   extraFiles?: Record<string, string>;
   /** Apps beyond the scenario's, for WorkloadEntries in extraFiles. */
   extraApps?: ScenarioApp[];
-  /** `--allow-unenforced-security` for every proxy (forced on by Scenario.unenforcedSecurity). */
+  /** `--allow-unenforced-security` for the control plane (forced on by Scenario.unenforcedSecurity). */
   allowUnenforcedSecurity?: boolean;
   /** Seeds the apps' random draws (each app gets seed + its index). */
   seed?: number;
@@ -93,6 +100,8 @@ export interface MeshProxy {
 export interface RunningScenario {
   readonly scenario: Scenario;
   readonly runDir: string;
+  /** The control plane every proxy takes its config from. */
+  readonly controlPlane: DemoControlPlane;
   readonly gateway: MeshProxy;
   /** By workload name: the sidecar of each app that calls other services. */
   readonly sidecars: ReadonlyMap<string, MeshProxy>;
@@ -110,8 +119,9 @@ function proxyOf(role: string, runtime: ProxyRuntime, host: string, adminHost: s
 }
 
 /**
- * Starts the scenario: apps first (their ports go into the WorkloadEntries), then the sidecars,
- * then the gateway. On any failure everything already started is closed and the error thrown.
+ * Starts the scenario: apps first (their ports go into the WorkloadEntries), then the control
+ * plane over the run folder, then the sidecars and the gateway, and waits until the control plane
+ * programmed every proxy. On any failure everything already started is closed and the error thrown.
  */
 export async function startScenario(scenario: Scenario, opts: ScenarioMeshOptions): Promise<RunningScenario> {
   const example = join(opts.root, scenario.example);
@@ -122,6 +132,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
   const apps = new Map<string, ServiceApp>();
   const sidecars = new Map<string, MeshProxy>();
   let gateway: MeshProxy | null = null;
+  let controlPlane: DemoControlPlane | null = null;
   const ownDir = opts.dir === undefined;
   const runDir = opts.dir ?? mkdtempSync(join(tmpdir(), `wasmesh-${scenario.name}-`));
   let closing: Promise<void> | null = null;
@@ -130,6 +141,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
       // The gateway first (no new requests enter), then the sidecars, then the apps.
       await gateway?.runtime.close();
       await Promise.all([...sidecars.values()].map((s) => s.runtime.close()));
+      await controlPlane?.close();
       await Promise.all([...apps.values()].map((a) => a.close()));
       if (ownDir) rmSync(runDir, { recursive: true, force: true });
     })());
@@ -161,19 +173,28 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
 
     const log: Log = opts.log ?? (() => {});
     const accessLog = opts.accessLog ?? (() => {});
-    // Every proxy reads the same run folder: what they all warn about is printed once per load.
+    // Every proxy is given a view of the same config: what they all warn about is printed once per version.
     const warnings = new WarningDedupe((w) => log('warn', w));
     const reportWarnings = (list: readonly string[], loadKey: string) => warnings.report(list, loadKey);
     const allowUnenforcedSecurity = opts.allowUnenforcedSecurity === true || scenario.unenforcedSecurity !== undefined;
+    controlPlane = await startDemoControlPlane({
+      runDir,
+      xds: opts.xds ?? { host: '127.0.0.1', port: 0 },
+      monitoring: opts.monitoring ?? { host: '127.0.0.1', port: 0 },
+      allowUnenforcedSecurity,
+      debounce: opts.debounce,
+      log: (level, message) => log(level, `control plane: ${message}`),
+    });
+    const xds = controlPlane.xds;
     for (const spec of specs) {
       const app = apps.get(spec.workload)!;
       if (!spec.sidecar) continue;
       if (!hasOutbound(app)) throw new Error(`${spec.workload}: an app with a sidecar needs an outbound client`);
       const role = `sidecar of ${spec.workload}`;
       const runtime = await startProxyRuntime({
-        sources: [runDir],
-        labels: spec.labels,
-        allowUnenforcedSecurity,
+        sources: [],
+        xds,
+        xdsIdentity: sidecarIdentity(spec.workload, spec.labels),
         listen: { host: '127.0.0.1', port: 0 },
         admin: { host: '127.0.0.1', port: 0 },
         listenRole: role,
@@ -186,20 +207,21 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
       app.outbound.sidecar = { host: '127.0.0.1', port: runtime.listenPort };
     }
     const runtime = await startProxyRuntime({
-      sources: [runDir],
-      gateway: scenario.gateway,
-      allowUnenforcedSecurity,
+      sources: [],
+      xds,
+      xdsIdentity: gatewayIdentity(scenario.gateway),
       listen: opts.listen,
       admin: opts.admin,
       listenRole: 'gateway',
       accessLog: (line) => accessLog('gateway', line),
-      log,
+      log: (level, message) => log(level, `gateway: ${message}`),
       reportWarnings,
     });
     gateway = proxyOf('gateway', runtime, opts.listen.host, opts.admin.host);
+    await untilProgrammed(controlPlane, [gateway, ...sidecars.values()]);
   } catch (err) {
     await close();
     throw err;
   }
-  return { scenario, runDir, gateway, sidecars, apps, close };
+  return { scenario, runDir, controlPlane: controlPlane!, gateway, sidecars, apps, close };
 }

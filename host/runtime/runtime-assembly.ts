@@ -99,7 +99,7 @@ export class RuntimeAssembly {
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
     this.manager = c.xds !== undefined
-      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff })
+      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff, reportWarnings: c.reportWarnings })
       : new ConfigManager({
       sources: c.sources,
       gateway: c.gateway,

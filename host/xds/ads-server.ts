@@ -8,11 +8,17 @@
 // Protocol rules followed (xDS REST and gRPC protocol, "ACK/NACK and resource type instance
 // version", "Resource updates", "Incremental xDS"):
 //  - a request whose response_nonce is not the latest sent on this stream for its type is stale:
-//    it changes nothing and is answered with nothing;
+//    it changes nothing and is answered with nothing. Nonces belong to their stream: the first
+//    request of a type on a new stream that carries one (a client back from an earlier stream)
+//    is answered as a first request, as istiod does, and ACKs nothing;
+//  - bytes that are not a request, a first request without a node id, and a type this proxy is
+//    not served end the stream with INVALID_ARGUMENT; other streams are unaffected;
 //  - error_detail on a request NACKs the response with that nonce: the proxy keeps its last
 //    ACKed version, the NACK is recorded, and the same version is not sent again;
 //  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
-//    names asked for (a name that does not exist is left out). In state of the world an empty
+//    names asked for (a name that does not exist is left out: in state of the world the answer
+//    may hold no resources; in delta a name subscribed that does not exist is answered in
+//    removed_resources, the incremental protocol's way of saying so). In state of the world an empty
 //    list is a wildcard only until the stream names resources of that type: after that it
 //    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
 //    channel sends one, and must not be sent every listener).
@@ -61,11 +67,23 @@ export interface AdsServerOptions {
 let nonceCounter = 0;
 const newNonce = (): string => (++nonceCounter).toString(36);
 
+/**
+ * Marks a request whose bytes do not decode: the stream answers it with INVALID_ARGUMENT (grpc-js
+ * would end the call with INTERNAL, a server fault, were the decoder to throw).
+ */
+const UNDECODABLE = Symbol('undecodable');
+
 /** The codecs of the two ADS methods, from the protobufjs root. */
 function adsService(root: protobuf.Root): ServiceDefinition {
   const decoder = (name: string) => {
     const t = root.lookupType(name);
-    return (b: Buffer): Plain => t.toObject(t.decode(b), { longs: String, enums: String, oneofs: true, arrays: true, defaults: false }) as Plain;
+    return (b: Buffer): Plain => {
+      try {
+        return t.toObject(t.decode(b), { longs: String, enums: String, oneofs: true, arrays: true, defaults: false }) as Plain;
+      } catch (err) {
+        return { [UNDECODABLE]: `not a ${name}: ${err instanceof Error ? err.message : String(err)}` } as Plain;
+      }
+    };
   };
   const encoder = (name: string) => {
     const t = root.lookupType(name);
@@ -101,6 +119,13 @@ interface TypeState {
   known: Map<string, string>;
   /** Delta: what the last response set, applied to `known` on its ACK. */
   inFlight: Map<string, string | null> | null;
+  /** The nonce of the last response of this type on this stream (the proxy's sync may be another stream's). */
+  sentNonce: string | null;
+  /**
+   * Delta: a push was due while a response was in flight (a subscription, a change): it goes
+   * after that response's ACK or NACK, with the names subscribed meanwhile that do not exist.
+   */
+  pending: Set<string> | null;
   sync: TypeSync;
 }
 
@@ -131,6 +156,11 @@ abstract class AdsStream {
 
   #onRequest(req: Plain): void {
     if (this.#ended) return;
+    const undecodable = (req as Record<symbol, unknown>)[UNDECODABLE];
+    if (typeof undecodable === 'string') {
+      this.#fail(GrpcStatus.INVALID_ARGUMENT, undecodable);
+      return;
+    }
     try {
       if (this.node === null) {
         this.node = readNode(req.node);
@@ -165,7 +195,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, sync };
       this.types.set(type, s);
     }
     return s;
@@ -173,6 +203,7 @@ abstract class AdsStream {
 
   protected send(type: string, msg: Plain, version: string, nonce: string, resources: number): void {
     const s = this.types.get(type)!;
+    s.sentNonce = nonce;
     s.sync.sentVersion = version;
     s.sync.sentNonce = nonce;
     s.sync.sentAt = Date.now();
@@ -203,6 +234,22 @@ abstract class AdsStream {
 
   protected stale(reason: string): void {
     this.server.opts.events?.rejected?.(this.node, reason);
+  }
+
+  /**
+   * Whether the request's nonce lets it through: none, or the latest sent on this stream for the
+   * type. On the stream's first request of the type a nonce is another stream's (a reconnect):
+   * the request goes through as a first one, its nonce ignored. Otherwise a stale request.
+   */
+  protected nonceState(nonce: string, fresh: boolean, s: TypeState, type: string): 'none' | 'current' | 'stale' {
+    if (nonce === '') return 'none';
+    if (fresh) {
+      this.stale(`nonce ${nonce} for ${type} was not sent on this stream (a reconnect): answered as a first request`);
+      return 'none';
+    }
+    if (nonce === s.sentNonce) return 'current';
+    this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sentNonce ?? 'none'})`);
+    return 'stale';
   }
 
   #fail(code: GrpcStatus, details: string): void {
@@ -236,11 +283,9 @@ class SotwStream extends AdsStream {
     const fresh = !this.types.has(type);
     const s = this.state(type);
     const nonce = String(req.response_nonce ?? '');
-    if (nonce !== '' && nonce !== s.sync.sentNonce) {
-      this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
-      return;
-    }
-    if (nonce !== '') {
+    const said = this.nonceState(nonce, fresh, s, type);
+    if (said === 'stale') return;
+    if (said === 'current') {
       if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
       else this.ack(type, String(req.version_info ?? ''), nonce);
     }
@@ -286,11 +331,9 @@ class DeltaStream extends AdsStream {
     const fresh = !this.types.has(type);
     const s = this.state(type);
     const nonce = String(req.response_nonce ?? '');
-    if (nonce !== '') {
-      if (nonce !== s.sync.sentNonce) {
-        this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
-        return;
-      }
+    const said = this.nonceState(nonce, fresh, s, type);
+    if (said === 'stale') return;
+    if (said === 'current') {
       if (req.error_detail) {
         this.nack(type, nonce, req.error_detail as Plain);
         s.inFlight = null;
@@ -324,15 +367,23 @@ class DeltaStream extends AdsStream {
       }
     }
     // A change that waited for this answer goes now (not one the proxy just refused).
-    const current = this.snapshot(type)?.version ?? '';
-    const behind = nonce !== '' && !req.error_detail && s.sync.sentVersion !== current;
-    if (fresh || subscribe.length > 0 || behind) this.push(type);
+    const snap = this.snapshot(type);
+    const current = snap?.version ?? '';
+    const behind = said === 'current' && !req.error_detail && s.sync.sentVersion !== current;
+    // Names just subscribed that do not exist: said in removed_resources.
+    const missing = subscribe.filter((n) => n !== '*' && !(snap?.resources.has(n) ?? false));
+    // What waited for the response just answered goes now.
+    const pending = said === 'current' ? s.pending : null;
+    if (said === 'current') s.pending = null;
+    if (pending !== null) missing.push(...pending);
+    if (fresh || subscribe.length > 0 || behind || pending !== null) this.push(type, missing);
   }
 
-  protected push(type: string): void {
+  protected push(type: string, missing: readonly string[] = []): void {
     const s = this.types.get(type)!;
     if (s.inFlight !== null) {
       // One response in flight per type: what changes meanwhile follows its ACK (or NACK).
+      s.pending = new Set([...(s.pending ?? []), ...missing]);
       return;
     }
     const snap = this.snapshot(type);
@@ -353,9 +404,14 @@ class DeltaStream extends AdsStream {
         inFlight.set(name, null);
       }
     }
+    for (const name of missing) {
+      if (inFlight.has(name) || (snap?.resources.has(name) ?? false)) continue;
+      removed.push(name);
+      inFlight.set(name, null);
+    }
     const version = snap?.version ?? '';
     // Nothing to say to a proxy that is up to date, except the answer to its first request.
-    if (resources.length === 0 && removed.length === 0 && s.sync.sentNonce !== null) return;
+    if (resources.length === 0 && removed.length === 0 && s.sentNonce !== null) return;
     const nonce = newNonce();
     s.inFlight = inFlight;
     this.send(type, { system_version_info: version, resources, type_url: type, removed_resources: removed, nonce }, version, nonce, resources.length);

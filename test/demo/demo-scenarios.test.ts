@@ -1,11 +1,13 @@
 // `wasmesh demo istio101` and `wasmesh demo bookinfo` as real processes on free ports: each
-// starts its apps, sidecars and gateway, prints what to curl, answers those curls as the seed
-// describes, and Ctrl-C (SIGINT) stops everything and frees every port.
+// starts its apps, the control plane, sidecars and gateway programmed by it over xDS (the
+// printed `wasmesh proxy-status` lists every one SYNCED), prints what to curl, answers those
+// curls as the seed describes, and Ctrl-C (SIGINT) stops everything and frees every port.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
 import { closeClient, get } from '../helpers/scenario-client.js';
+import { metric, proxyStatus, controlPlaneIn } from '../helpers/demo-proxy-status.js';
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -18,13 +20,22 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-/** Every 127.0.0.1 port the printout names (apps, sidecars, their admins, gateway, admin). */
+/** Every 127.0.0.1 port the printout names (apps, sidecars, their admins, gateway, admin, control plane). */
 function portsIn(text: string): number[] {
-  return [...new Set([...text.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
+  return [...new Set([...text.matchAll(/(?:http:\/\/|xDS )127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+/** proxy-status lists exactly these proxies (node ids), each SYNCED on wasmesh's type, at `version`. */
+async function expectSynced(out: string, pods: string[], version = '1'): Promise<void> {
+  const rows = await proxyStatus(out);
+  const id = (pod: string) => `${pod === 'istio-ingressgateway' ? 'router' : 'sidecar'}~127.0.0.1~${pod}.default~default.svc.cluster.local`;
+  expect(rows.map((r) => r.name)).toEqual(pods.map(id).sort());
+  for (const r of rows) expect(r, r.name).toMatchObject({ kind: 'wasmesh', states: { WASMESH: 'SYNCED' }, version });
+  expect(await metric(controlPlaneIn(out).monitoring, 'pilot_xds')).toBe(pods.length);
 }
 
 async function startDemo(scenario: string): Promise<WasmeshProcess> {
-  const demo = new WasmeshProcess(['demo', scenario, '--port', '0', '--admin', '127.0.0.1:0', '--app-ports', '0', '--no-access-log']);
+  const demo = new WasmeshProcess(['demo', scenario, '--port', '0', '--admin', '127.0.0.1:0', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0', '--app-ports', '0', '--no-access-log']);
   await demo.waitFor(/Press Ctrl-C to stop/, 'stdout');
   return demo;
 }
@@ -52,9 +63,11 @@ describe('wasmesh demo <scenario> (process)', () => {
       expect(out).toContain(`curl -s -H 'x-dev-user: super-secret' ${gw}`);
       expect(out).toContain("-H 'fail: 0.3'");
       expect(out).toMatch(/cp \S+variants\/03-retry-on-5xx\.yaml \S+\//);
-      expect(portsIn(out)).toHaveLength(4 + 3 * 2 + 2); // apps, 3 sidecars and their admins, gateway, admin
-      // The seed's ISTIO_MUTUAL runs unenforced, and says so: in the guide, and once per rule (the
-      // four proxies read the same files: each distinct warning is printed once per load).
+      expect(portsIn(out)).toHaveLength(4 + 3 * 2 + 2 + 2); // apps, 3 sidecars and their admins, gateway, admin, control plane xDS and monitoring
+      await expectSynced(out, ['istio-ingressgateway', 'frontend-prod', 'middleware-prod', 'middleware-canary']);
+      // The seed's ISTIO_MUTUAL runs unenforced (the control plane computes the views with
+      // --allow-unenforced-security), and says so: in the guide, and once per rule (the four
+      // proxies are given views of the same files: each distinct warning is printed once per version).
       expect(out).toContain("NOT ENFORCED: seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which wasmesh cannot give yet");
       expect(demo.stderr.match(/NOT ENFORCED: tls mode ISTIO_MUTUAL/g)).toHaveLength(3);
       const plain = await (await fetch(gw)).text();
@@ -74,6 +87,7 @@ describe('wasmesh demo <scenario> (process)', () => {
     try {
       const out = demo.stdout;
       const page = out.match(/curl -s (http:\/\/127\.0\.0\.1:\d+\/productpage)\n/)![1];
+      await expectSynced(out, ['istio-ingressgateway', 'productpage-v1', 'reviews-v2', 'reviews-v3']);
       const plain = (await (await fetch(page)).json()) as { reviews: { body: { version: string } } };
       expect(plain.reviews.body.version).toBe('v1');
       const ua = out.match(/-A '([^']+)'/)![1];

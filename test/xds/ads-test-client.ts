@@ -1,5 +1,6 @@
 // A bare ADS client for the server's tests: opens a SotW or delta stream with the same
-// protobufjs codecs, sends requests as plain objects and awaits responses one by one.
+// protobufjs codecs, sends requests as plain objects and awaits responses one by one. Streams may
+// share a channel (adsChannel: one HTTP/2 connection each); rawAdsStream sends bytes as given.
 import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { envoyProtos } from '../../host/xds/envoy-protos.js';
 
@@ -25,6 +26,39 @@ function service(): ServiceDefinition {
   } as unknown as ServiceDefinition;
 }
 
+type Client = Record<string, () => ClientDuplexStream<Plain, Plain>> & { close(): void };
+
+/** One channel (its own connection: no subchannel shared with other channels) for many streams. */
+export function adsChannel(port: number): Client {
+  const Client = makeGenericClientConstructor(service(), 'Ads');
+  return new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 } as never) as unknown as Client;
+}
+
+/**
+ * A stream whose requests are bytes sent as they are (garbage, or a request encoded by
+ * `encodeRequest`); responses decode as usual. `closed` resolves with the status.
+ */
+export function rawAdsStream(port: number, protocol: 'sotw' | 'delta'): { write(b: Uint8Array): void; responses: Plain[]; closed: Promise<{ code?: number; details?: string } | null>; cancel(): void } {
+  const defs = service() as unknown as Record<string, Record<string, unknown>>;
+  const raw = { [protocol]: { ...defs[protocol], requestSerialize: (b: Buffer) => b } } as unknown as ServiceDefinition;
+  const Client = makeGenericClientConstructor(raw, 'RawAds');
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as Record<string, () => ClientDuplexStream<Buffer, Plain>>;
+  const call = client[protocol]!();
+  const responses: Plain[] = [];
+  call.on('data', (m: Plain) => responses.push(m));
+  const closed = new Promise<{ code?: number; details?: string } | null>((resolve) => {
+    call.on('error', (e: { code?: number; details?: string }) => resolve(e));
+    call.on('end', () => resolve(null));
+  });
+  return { write: (b) => void call.write(Buffer.from(b)), responses, closed, cancel: () => call.cancel() };
+}
+
+/** A request encoded with Envoy's protos (for rawAdsStream). */
+export function encodeRequest(protocol: 'sotw' | 'delta', req: Plain): Uint8Array {
+  const t = envoyProtos().lookupType(protocol === 'sotw' ? 'envoy.service.discovery.v3.DiscoveryRequest' : 'envoy.service.discovery.v3.DeltaDiscoveryRequest');
+  return t.encode(t.fromObject(req)).finish();
+}
+
 export class TestAdsStream {
   readonly #call: ClientDuplexStream<Plain, Plain>;
   readonly #queue: Plain[] = [];
@@ -32,9 +66,13 @@ export class TestAdsStream {
   error: { code?: number; details?: string } | null = null;
   readonly closed: Promise<void>;
 
-  constructor(port: number, protocol: 'sotw' | 'delta') {
-    const Client = makeGenericClientConstructor(service(), 'Ads');
-    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as Record<string, () => ClientDuplexStream<Plain, Plain>>;
+  /** `at`: the server's port (a channel of its own), or a channel shared with other streams. */
+  constructor(at: number | Client, protocol: 'sotw' | 'delta') {
+    let client: Client;
+    if (typeof at === 'number') {
+      const Client = makeGenericClientConstructor(service(), 'Ads');
+      client = new Client(`127.0.0.1:${at}`, credentials.createInsecure()) as unknown as Client;
+    } else client = at;
     this.#call = client[protocol]!();
     this.#call.on('data', (m: Plain) => {
       const w = this.#waiters.shift();
@@ -84,6 +122,11 @@ export class TestAdsStream {
 
   close(): void {
     this.#call.end();
+    this.#call.cancel();
+  }
+
+  /** Cancels the call without ending its half first (a client that goes away mid-stream). */
+  cancel(): void {
     this.#call.cancel();
   }
 }

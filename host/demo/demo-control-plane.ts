@@ -1,0 +1,146 @@
+// The demos' control plane, in the demo's own process: host/control-plane's ControlPlane watching
+// the run folder (what `wasmesh control-plane -f <run folder>` runs), its xDS port (15010) and
+// its monitoring port (15014: /debug/syncz, what `wasmesh proxy-status` reads). The demo's
+// proxies take their config from it over xDS, as a mesh's proxies take theirs from istiod; an
+// edit of the run folder is pushed to them, an invalid one reported while the last good config
+// keeps serving. Also the xDS identity each demo proxy presents, and the wait for every proxy's
+// first config.
+import { readConfig } from '../config/index.js';
+import { ControlPlane } from '../control-plane/control-plane.js';
+import { MonitoringServer } from '../control-plane/monitoring-server.js';
+import type { HostPort } from '../common/host-port.js';
+import type { Log } from '../common/log.js';
+import { ListenError } from '../common/listen-error.js';
+import type { XdsIdentity } from '../control/xds-config-source.js';
+import { explainListenFailure } from '../runtime/listen-failure.js';
+import type { ProxyRuntime } from '../runtime/proxy-runtime.js';
+
+/** The control plane's ports the demos take unless told otherwise (istiod's). */
+export const DEMO_XDS = { host: '127.0.0.1', port: 15010 } as const;
+export const DEMO_MONITORING = { host: '127.0.0.1', port: 15014 } as const;
+
+/** ListenError roles of the control plane's ports (the demo names the flag that moves each). */
+export const XDS_ROLE = 'control plane xDS';
+export const MONITORING_ROLE = 'control plane monitoring';
+
+export interface DemoControlPlaneOptions {
+  runDir: string;
+  xds: HostPort;
+  monitoring: HostPort;
+  /** `--allow-unenforced-security` for every proxy's view (seed 003's ISTIO_MUTUAL). */
+  allowUnenforcedSecurity: boolean;
+  log: Log;
+  /** Push debounce (Istio's 100 ms quiet period, 10 s longest wait by default). */
+  debounce?: { quietMs: number; maxDelayMs: number };
+}
+
+export interface DemoControlPlane {
+  readonly controlPlane: ControlPlane;
+  readonly monitoring: MonitoringServer;
+  /** Where the proxies connect (`--xds`): the bound port. */
+  readonly xds: HostPort;
+  /** http://host:port of the monitoring port, bound. */
+  readonly monitoringUrl: string;
+  /** The `--control-plane` address `wasmesh proxy-status` needs, null when it is its default. */
+  readonly proxyStatusFlag: string | null;
+  close(): Promise<void>;
+}
+
+const url = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/**
+ * Loads the run folder (a ConfigError when it is invalid), then binds xDS and monitoring. A port
+ * that cannot be bound is a ListenError naming its role; whatever was started is closed first.
+ */
+export async function startDemoControlPlane(opts: DemoControlPlaneOptions): Promise<DemoControlPlane> {
+  const controlPlane = new ControlPlane({
+    sources: [opts.runDir],
+    read: (s) => readConfig(s),
+    allowUnenforcedSecurity: opts.allowUnenforcedSecurity,
+    debounce: opts.debounce,
+    log: opts.log,
+  });
+  const monitoring = new MonitoringServer(controlPlane);
+  const close = async (): Promise<void> => {
+    await controlPlane.close();
+    await monitoring.close();
+  };
+  try {
+    controlPlane.start();
+    try {
+      await controlPlane.listen(opts.xds.host, opts.xds.port);
+    } catch (err) {
+      throw await explainListenFailure(XDS_ROLE, opts.xds, err);
+    }
+    try {
+      await monitoring.listen(opts.monitoring.host, opts.monitoring.port);
+    } catch (err) {
+      throw await explainListenFailure(MONITORING_ROLE, opts.monitoring, err);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const xds = { host: opts.xds.host, port: controlPlane.ads.port };
+  const isDefault = opts.monitoring.host === DEMO_MONITORING.host && monitoring.port === DEMO_MONITORING.port;
+  return {
+    controlPlane,
+    monitoring,
+    xds,
+    monitoringUrl: url(opts.monitoring.host, monitoring.port),
+    proxyStatusFlag: isDefault ? null : `${opts.monitoring.host}:${monitoring.port}`,
+    close,
+  };
+}
+
+/** The identity of a demo's ingress gateway: a router serving `gateway` by name. */
+export function gatewayIdentity(gateway: string): XdsIdentity {
+  return { type: 'router', pod: 'istio-ingressgateway', ip: '127.0.0.1', namespace: 'default', labels: { istio: 'ingressgateway' }, gateway };
+}
+
+/** The identity of a workload's sidecar: its pod named after the WorkloadEntry, with its labels. */
+export function sidecarIdentity(workload: string, labels: Record<string, string>): XdsIdentity {
+  return { type: 'sidecar', pod: workload, ip: '127.0.0.1', namespace: 'default', labels };
+}
+
+/**
+ * Waits until every proxy applied its first config from the control plane, so that what the demo
+ * prints can be curled at once. Throws after `ms`, naming the proxies still waiting and what the
+ * control plane said about them.
+ */
+export async function untilProgrammed(cp: DemoControlPlane, proxies: ReadonlyArray<{ role: string; runtime: ProxyRuntime }>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const waiting = proxies.filter((p) => !p.runtime.manager.ready);
+    if (waiting.length === 0) return;
+    if (Date.now() > end) {
+      const errors = cp.controlPlane.connected().filter((c) => c.error !== null).map((c) => `${c.node.id}: ${c.error}`);
+      throw new Error(
+        `the control plane at ${cp.xds.host}:${cp.xds.port} did not program ${waiting.map((p) => p.role).join(', ')} within ${ms} ms` +
+          (errors.length > 0 ? ` (${errors.join('; ')})` : ''),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The flag a ListenError of the control plane's ports is moved with, or null. */
+export function controlPlaneFlag(err: unknown): string | null {
+  if (!(err instanceof ListenError)) return null;
+  if (err.role === XDS_ROLE) return '--xds-listen <host:port>';
+  if (err.role === MONITORING_ROLE) return '--monitoring <host:port>';
+  return null;
+}
+
+/** The lines every demo prints about its control plane and `wasmesh proxy-status`. */
+export function controlPlaneLines(cp: DemoControlPlane, width: number): { where: string[]; tryIt: string[] } {
+  return {
+    where: [
+      `  ${'control plane'.padEnd(width)}xDS ${cp.xds.host}:${cp.xds.port}   monitoring ${cp.monitoringUrl}/   (/ready /metrics /debug/syncz /debug/configz)`,
+    ],
+    tryIt: [
+      'The proxies take their config from the control plane over xDS; their sync state:',
+      `  npx wasmesh proxy-status${cp.proxyStatusFlag === null ? '' : ` --control-plane ${cp.proxyStatusFlag}`}`,
+    ],
+  };
+}
