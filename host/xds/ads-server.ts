@@ -101,6 +101,10 @@ interface TypeState {
   known: Map<string, string>;
   /** Delta: what the last response set, applied to `known` on its ACK. */
   inFlight: Map<string, string | null> | null;
+  /** Delta: a push (a change or a new subscription) waited for the in-flight response's answer. */
+  deferred: boolean;
+  /** Delta: resource versions the proxy NACKed, not sent again. */
+  refused: Map<string, string>;
   sync: TypeSync;
 }
 
@@ -165,7 +169,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, deferred: false, refused: new Map(), sync };
       this.types.set(type, s);
     }
     return s;
@@ -286,13 +290,17 @@ class DeltaStream extends AdsStream {
     const fresh = !this.types.has(type);
     const s = this.state(type);
     const nonce = String(req.response_nonce ?? '');
+    let deferred = false;
     if (nonce !== '') {
       if (nonce !== s.sync.sentNonce) {
         this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
         return;
       }
+      deferred = s.deferred;
+      s.deferred = false;
       if (req.error_detail) {
         this.nack(type, nonce, req.error_detail as Plain);
+        for (const [name, version] of s.inFlight ?? []) if (version !== null) s.refused.set(name, version);
         s.inFlight = null;
       } else {
         for (const [name, version] of s.inFlight ?? []) {
@@ -323,16 +331,19 @@ class DeltaStream extends AdsStream {
         }
       }
     }
-    // A change that waited for this answer goes now (not one the proxy just refused).
+    // A change that waited for this answer goes now (not one the proxy just refused), and so
+    // does a subscription that arrived while the answered response was in flight: nothing else
+    // would answer it when the snapshot has not changed meanwhile.
     const current = this.snapshot(type)?.version ?? '';
     const behind = nonce !== '' && !req.error_detail && s.sync.sentVersion !== current;
-    if (fresh || subscribe.length > 0 || behind) this.push(type);
+    if (fresh || subscribe.length > 0 || behind || deferred) this.push(type);
   }
 
   protected push(type: string): void {
     const s = this.types.get(type)!;
     if (s.inFlight !== null) {
       // One response in flight per type: what changes meanwhile follows its ACK (or NACK).
+      s.deferred = true;
       return;
     }
     const snap = this.snapshot(type);
@@ -342,7 +353,7 @@ class DeltaStream extends AdsStream {
     const inFlight = new Map<string, string | null>();
     if (snap) {
       for (const r of snap.resources.values()) {
-        if (!want(r.name) || s.known.get(r.name) === r.version) continue;
+        if (!want(r.name) || s.known.get(r.name) === r.version || s.refused.get(r.name) === r.version) continue;
         resources.push({ name: r.name, version: r.version, resource: r.body });
         inFlight.set(r.name, r.version);
       }

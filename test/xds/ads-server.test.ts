@@ -3,7 +3,8 @@
 // stale nonces ignored, pushes of what changed only, names asked for on RDS/EDS, a node id
 // that is not Istio's and an unknown type refused with INVALID_ARGUMENT, an empty list after
 // names unsubscribing from all, close() ending open streams; delta subscriptions, initial
-// versions, removals, and one response in flight per type.
+// versions, removals, one response in flight per type, and a subscription that arrives while a
+// response is in flight answered after its ACK or NACK (without the refused resources again).
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdsServer, type AdsServerOptions } from '../../host/xds/ads-server.js';
 import { SnapshotCache, type ProxySnapshot, type TypeSnapshot, type XdsResource } from '../../host/xds/snapshot.js';
@@ -193,6 +194,33 @@ describe('ADS, incremental (delta)', () => {
     const r1 = await s.next();
     expect((r1.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['a']);
     s.send({ type_url: EDS, response_nonce: r1.nonce, resource_names_subscribe: ['b'] });
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+});
+
+describe('ADS, incremental (delta): a subscription while a response is in flight', () => {
+  it('is answered after that response\'s ACK, though the snapshot did not change meanwhile', async () => {
+    const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['a'] });
+    const r1 = await s.next();
+    expect((r1.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['a']);
+    // Envoy subscribes to a new name (a new cluster warming) before it has ACKed r1: no nonce.
+    s.send({ type_url: EDS, resource_names_subscribe: ['b'] });
+    expect(await s.quiet()).toBe(true);
+    s.send({ type_url: EDS, response_nonce: r1.nonce });
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+
+  it('is answered after a NACK of that response too, without the refused resource again', async () => {
+    const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, resource_names_subscribe: ['b'] });
+    s.send({ type_url: EDS, response_nonce: r1.nonce, error_detail: { code: 3, message: 'a is refused' } });
     const r2 = await s.next();
     expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
   });
