@@ -15,7 +15,10 @@
 //    names asked for (a name that does not exist is left out). In state of the world an empty
 //    list is a wildcard only until the stream names resources of that type: after that it
 //    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
-//    channel sends one, and must not be sent every listener).
+//    channel sends one, and must not be sent every listener). A type the proxy asks for no
+//    resource of is pushed no change, and an empty list on RDS or EDS is not answered: Envoy,
+//    its last watch of the type gone, takes such a response without ACKing it (it would show
+//    STALE for ever).
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
@@ -255,13 +258,20 @@ class SotwStream extends AdsStream {
     s.names = names;
     const snap = this.snapshot(type);
     const current = snap?.version ?? '';
-    // Send when the proxy lacks the current version (and did not refuse it), or asks for other names.
+    // Envoy with no watch left on RDS or EDS (its last route configuration or EDS cluster gone)
+    // asks for no name, and takes an answer to that without ACKing it: nothing is answered.
+    const nothingAsked = names !== null && names.size === 0;
+    if (nothingAsked && snap !== undefined && !snap.wildcard) return;
+    // Send when the proxy lacks the current version (and did not refuse it, and asks for
+    // something), or asks for other names.
     const refused = s.sync.nack !== null && s.sync.nack.version === current && s.sync.sentVersion === current;
-    if (changed || (s.sync.sentVersion !== current && !refused)) this.push(type);
+    if (changed || (s.sync.sentVersion !== current && !refused && !nothingAsked)) this.push(type, true);
   }
 
-  protected push(type: string): void {
+  protected push(type: string, answering = false): void {
     const s = this.types.get(type)!;
+    // A change of a type the proxy asks for no resource of tells it nothing (and would never be ACKed).
+    if (!answering && s.names !== null && s.names.size === 0) return;
     const snap = this.snapshot(type);
     const resources: Array<{ type_url: string; value: Uint8Array }> = [];
     if (snap) {

@@ -153,6 +153,36 @@ describe('ADS, state of the world', () => {
     expect(names(await w.next())).toEqual(['a@1', 'b@1']);
   });
 
+  it('a proxy that asks for no EDS name (its last EDS cluster gone) is not answered, nor pushed changes; it stays SYNCED', async () => {
+    const { server, cache } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1']], false)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: EDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    // Envoy drops its last EDS watch: an empty list, which it would take an answer to without an ACK.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: [], response_nonce: r1.nonce });
+    expect(await s.quiet()).toBe(true);
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [['a', '2']], false)]]));
+    expect(await s.quiet()).toBe(true);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('SYNCED');
+    // Asking for a name again is answered with the current version.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    expect(names(await s.next())).toEqual(['a@2']);
+  });
+
+  it('after a legacy-wildcard unsubscribe from all clusters, a change pushes nothing', async () => {
+    const { server, cache } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: CDS, version_info: 'v1', resource_names: [], response_nonce: r1.nonce });
+    const r2 = await s.next();
+    expect(names(r2)).toEqual([]);
+    s.send({ type_url: CDS, version_info: 'v1', resource_names: [], response_nonce: r2.nonce });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2'], ['b', '1']], true)]]));
+    expect(await s.quiet()).toBe(true);
+  });
+
   it('close() ends the open streams and returns though a client keeps its half open', async () => {
     const { server } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
     const s = open(server.port, 'sotw');
