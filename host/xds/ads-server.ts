@@ -18,7 +18,8 @@
 //    channel sends one, and must not be sent every listener). A type the proxy asks for no
 //    resource of is pushed no change, and an empty list on RDS or EDS is not answered: Envoy,
 //    its last watch of the type gone, takes such a response without ACKing it (it would show
-//    STALE for ever).
+//    STALE for ever): its state is IGNORED. Such an empty list is taken even with a stale nonce
+//    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
@@ -243,24 +244,32 @@ class SotwStream extends AdsStream {
     const fresh = !this.types.has(type);
     const s = this.state(type);
     const nonce = String(req.response_nonce ?? '');
+    const asked = (req.resource_names as string[] | undefined) ?? [];
+    const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
+    const nothingAsked = names !== null && names.size === 0;
+    const snap = this.snapshot(type);
     if (nonce !== '' && nonce !== s.sync.sentNonce) {
       this.stale(`stale nonce ${nonce} for ${type} (latest ${s.sync.sentNonce ?? 'none'})`);
+      // Envoy dropping its last watch of RDS or EDS says so with the nonce it had when it
+      // dropped it, which a response already on its way makes stale: the proxy still asks for
+      // nothing more of the type (and is answered nothing, as below).
+      if (nothingAsked && snap !== undefined && !snap.wildcard) {
+        s.names = names;
+        s.sync.watching = false;
+      }
       return;
     }
     if (nonce !== '') {
       if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
       else this.ack(type, String(req.version_info ?? ''), nonce);
     }
-    const asked = (req.resource_names as string[] | undefined) ?? [];
-    const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
     if (asked.length > 0) s.named = true;
     const changed = fresh || !sameNames(s.names, names);
     s.names = names;
-    const snap = this.snapshot(type);
+    s.sync.watching = !nothingAsked;
     const current = snap?.version ?? '';
     // Envoy with no watch left on RDS or EDS (its last route configuration or EDS cluster gone)
     // asks for no name, and takes an answer to that without ACKing it: nothing is answered.
-    const nothingAsked = names !== null && names.size === 0;
     if (nothingAsked && snap !== undefined && !snap.wildcard) return;
     // Send when the proxy lacks the current version (and did not refuse it, and asks for
     // something), or asks for other names.
@@ -341,6 +350,7 @@ class DeltaStream extends AdsStream {
         }
       }
     }
+    s.sync.watching = s.wildcard || s.names!.size > 0;
     // A change that waited for this answer goes now (not one the proxy just refused), and so
     // does a subscription that arrived while the answered response was in flight: nothing else
     // would answer it when the snapshot has not changed meanwhile.

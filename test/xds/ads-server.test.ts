@@ -153,7 +153,7 @@ describe('ADS, state of the world', () => {
     expect(names(await w.next())).toEqual(['a@1', 'b@1']);
   });
 
-  it('a proxy that asks for no EDS name (its last EDS cluster gone) is not answered, nor pushed changes; it stays SYNCED', async () => {
+  it('a proxy that asks for no EDS name (its last EDS cluster gone) is not answered, nor pushed changes: IGNORED', async () => {
     const { server, cache } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1']], false)]]));
     const s = open(server.port, 'sotw');
     s.send({ node: NODE, type_url: EDS, resource_names: ['a'] });
@@ -164,10 +164,31 @@ describe('ADS, state of the world', () => {
     expect(await s.quiet()).toBe(true);
     cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [['a', '2']], false)]]));
     expect(await s.quiet()).toBe(true);
-    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('SYNCED');
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
     // Asking for a name again is answered with the current version.
     s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
     expect(names(await s.next())).toEqual(['a@2']);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('STALE');
+  });
+
+  it('an empty EDS list with the nonce before a response on its way (Envoy\'s last EDS cluster removed): IGNORED, not STALE for ever', async () => {
+    const { server, cache } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1']], false)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: EDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('SYNCED');
+    // The cluster goes: the server pushes EDS (a is gone) as Envoy drops its watch and says so
+    // with r1's nonce; Envoy takes the push without a word.
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [], false)]]));
+    const r2 = await s.next();
+    expect(names(r2)).toEqual([]);
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: [], response_nonce: r1.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
+    // A stale request that names something is still ignored: nothing changes, nothing is sent.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['b'], response_nonce: r1.nonce });
+    expect(await s.quiet()).toBe(true);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
   });
 
   it('after a legacy-wildcard unsubscribe from all clusters, a change pushes nothing', async () => {
