@@ -347,6 +347,7 @@ class DeltaStream extends AdsStream {
         else {
           s.names!.delete(n);
           s.known.delete(n);
+          s.refused.delete(n);
         }
       }
     }
@@ -374,6 +375,8 @@ class DeltaStream extends AdsStream {
     if (snap) {
       for (const r of snap.resources.values()) {
         if (!want(r.name) || s.known.get(r.name) === r.version || s.refused.get(r.name) === r.version) continue;
+        // Another version goes: the refusal was of the one before (a revert may send it again).
+        s.refused.delete(r.name);
         resources.push({ name: r.name, version: r.version, resource: r.body });
         inFlight.set(r.name, r.version);
       }

@@ -275,4 +275,19 @@ describe('ADS, incremental (delta): a subscription while a response is in flight
     const r2 = await s.next();
     expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
   });
+
+  it('a NACKed version is sent again once another version went in between (a revert)', async () => {
+    const { server, cache } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: CDS });
+    const r1 = await s.next();
+    s.send({ type_url: CDS, response_nonce: r1.nonce, error_detail: { code: 3, message: 'a@1 is refused' } });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2']], true)]]));
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string; version: string }>).map((r) => `${r.name}@${r.version}`)).toEqual(['a@2']);
+    s.send({ type_url: CDS, response_nonce: r2.nonce });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const r3 = await s.next();
+    expect((r3.resources as Array<{ name: string; version: string }>).map((r) => `${r.name}@${r.version}`)).toEqual(['a@1']);
+  });
 });
