@@ -223,7 +223,12 @@ export class FolderControlPlane {
 
   /** Waits until `proxy` is SYNCED on the current version and its data path settled. */
   async waitSynced(proxy: XdsProxy, ms = 15_000): Promise<void> {
-    await until(`proxy ${proxy.nodeId} SYNCED`, async () => this.synced(proxy.nodeId) && (await proxy.settled()), ms, () => this.describe(proxy.nodeId));
+    await until(`proxy ${proxy.nodeId} SYNCED`, async () => {
+      // A NACK is an answer: it fails at once, with the proxy's reason.
+      const sync = this.cp.ads.proxies().find((p) => p.proxyId === proxy.nodeId);
+      if (sync && [...sync.types.values()].some((t) => syncState(t) === 'NACKED')) throw new Error(`proxy ${proxy.nodeId} NACKed: ${this.describe(proxy.nodeId)}`);
+      return this.synced(proxy.nodeId) && (await proxy.settled());
+    }, ms, () => this.describe(proxy.nodeId));
   }
 
   /** The proxy's sync record and the control plane's last log lines, for failure messages. */
@@ -236,6 +241,25 @@ export class FolderControlPlane {
   async close(): Promise<void> {
     await this.cp.close();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts a proxy of `kind` at `control` and waits until it is SYNCED; again on new ports (up to
+ * 3 tries) when Envoy NACKed its listener for an address taken since it was found free (Envoy
+ * binds its listener only when LDS brings it, so the file-driven planes' retry on a failed
+ * start does not see this).
+ */
+export async function startSynced(kind: XdsProxyKind, control: FolderControlPlane, gateway: string | undefined): Promise<XdsProxy> {
+  for (let attempt = 1; ; attempt++) {
+    const proxy = await kind.start(control.xdsPort, gateway);
+    try {
+      await control.waitSynced(proxy);
+      return proxy;
+    } catch (err) {
+      await proxy.stop();
+      if (!/cannot bind|Address already in use|EADDRINUSE/i.test((err as Error).message) || attempt === 3) throw err;
+    }
   }
 }
 
@@ -271,8 +295,8 @@ function planeOf(kind: XdsProxyKind): XdsDataPlane {
           else await control.replace(files);
           const key = scenario.gateway ?? '(mesh)';
           let proxy = proxies.get(key);
-          if (!proxy) proxies.set(key, (proxy = await kind.start(control.xdsPort, scenario.gateway)));
-          await control.waitSynced(proxy);
+          if (!proxy) proxies.set(key, (proxy = await startSynced(kind, control, scenario.gateway)));
+          else await control.waitSynced(proxy);
           return proxy.port;
         },
         async close() {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { proxyStatusCommand } from '../../host/cli/proxy-status-command.js';
 import { MonitoringServer, type SyncEntry } from '../../host/control-plane/monitoring-server.js';
-import { FolderControlPlane, xdsProxyKinds, type XdsProxy } from './xds-data-planes.js';
+import { FolderControlPlane, startSynced, xdsProxyKinds, type XdsProxy } from './xds-data-planes.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
 import { webServices } from '../helpers/seed-000-yaml.js';
@@ -123,8 +123,7 @@ describe.skipIf(missing.length > 0)('a YAML change under load through the contro
     control = await FolderControlPlane.start({ '00-services.yaml': services(upstreams.ports), '03-split.yaml': split([80, 20]) });
     monitoring = new MonitoringServer(control.cp);
     await monitoring.listen('127.0.0.1', 0);
-    for (const kind of kinds) proxies.push(await kind.start(control.xdsPort, 'web-gateway'));
-    for (const p of proxies) await control.waitSynced(p);
+    for (const kind of kinds) proxies.push(await startSynced(kind, control, 'web-gateway'));
     for (const [i, p] of proxies.entries()) loads.set(kinds[i]!.name, new Load(p.port));
   }, 60_000);
 
