@@ -101,11 +101,12 @@ class Load {
   }
 }
 
-const kinds = xdsProxyKinds();
-const missing = kinds.filter((k) => k.unavailable !== null);
-for (const k of missing) console.warn(`xds reload: ${k.name} skipped: ${k.unavailable}`);
+// Without Envoy (and WASMESH_REQUIRE_ENVOY unset) the planes that can run still do.
+const all = xdsProxyKinds();
+for (const k of all) if (k.unavailable !== null) console.warn(`xds reload: ${k.name} skipped: ${k.unavailable}`);
+const kinds = all.filter((k) => k.unavailable === null);
 
-describe.skipIf(missing.length > 0)('a YAML change under load through the control plane to every xDS plane', () => {
+describe.skipIf(kinds.length === 0)('a YAML change under load through the control plane to every xDS plane', () => {
   let upstreams: Upstreams;
   let control: FolderControlPlane;
   let monitoring: MonitoringServer;
