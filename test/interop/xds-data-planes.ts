@@ -99,9 +99,10 @@ function envoyKind(opts: { filters: boolean; delta: boolean }): XdsProxyKind {
       const dir = mkdtempSync(join(tmpdir(), 'wasmesh-interop-xds-envoy-'));
       const file = join(dir, 'envoy.yaml');
       writeFileSync(file, io.stdout);
-      // --drain-strategy immediate, short drain: a listener replaced over LDS (a scenario's
-      // filter chain differs from the last one's) stops taking connections at once rather
-      // than over Envoy's default 10 minutes of gradual draining.
+      // --drain-strategy immediate, short drain: the connections of a listener replaced over
+      // LDS (a scenario's filter chain differs from the last one's; with the filters, any route
+      // change) close after their next response, rather than each by a chance that rises over
+      // Envoy's default 10 minutes of gradual draining.
       const args = ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning', '--drain-strategy', 'immediate', '--drain-time-s', '1'];
       try {
         const child = await startAndWait(findEnvoy()!, args, adminPort, 'envoy');
