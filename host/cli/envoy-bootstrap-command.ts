@@ -17,6 +17,7 @@ export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
   flags: [
     { name: 'xds', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s xDS address', defaultText: '127.0.0.1:15010' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
+    { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'one listener here instead of on the Gateway\'s server ports (a sidecar: instead of 0.0.0.0:15001)' },
     { name: 'node-id', kind: 'string', valueName: '<id>', help: 'Istio node id; default <type>~$INSTANCE_IP~$POD_NAME.<ns>~<ns>.svc.cluster.local' },
     { name: 'proxy-type', kind: 'string', valueName: '<router|sidecar>', help: 'a gateway (router: serves the Gateway its labels select) or a sidecar', defaultText: 'router' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'the proxy\'s namespace', defaultText: 'default' },
@@ -48,6 +49,10 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   const id = (values['node-id'] as string | undefined) ?? nodeId(type, process.env.INSTANCE_IP || '127.0.0.1', process.env.POD_NAME || hostname(), namespace);
   const metadata: Record<string, unknown> = { NAMESPACE: namespace, LABELS: labels, CLUSTER_ID: 'Kubernetes' };
   if (values.gateway !== undefined) metadata.WASMESH_GATEWAY = values.gateway;
+  if (values.listen !== undefined) {
+    const listen = hostPortFlag(cmd, '--listen', values.listen as string);
+    metadata.WASMESH_LISTEN = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+  }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
   const bootstrap = adsBootstrap({ xds, admin, nodeId: id, metadata, delta: values.delta === true });
   io.out(stringify(bootstrap));

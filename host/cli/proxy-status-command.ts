@@ -7,7 +7,7 @@ import type { SyncEntry } from '../control-plane/monitoring-server.js';
 
 export const PROXY_STATUS_SPEC: CommandSpec = {
   command: 'wasmesh proxy-status',
-  summary: 'Lists every proxy connected to the control plane with the sync state of each resource type (SYNCED, NOT SENT, STALE, NACKED), as `istioctl proxy-status` does.',
+  summary: 'Lists every proxy connected to the control plane with the sync state of each resource type (SYNCED, NOT SENT, STALE, NACKED, IGNORED: asks for none), as `istioctl proxy-status` does.',
   flags: [
     { name: 'control-plane', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s monitoring address', defaultText: '127.0.0.1:15014' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<table|json>', help: 'output format', defaultText: 'table' },

@@ -133,14 +133,16 @@ export class ControlPlane {
     this.#opts.log('info', `xDS: ${node.kind} ${node.type} ${node.id} connected (config version ${this.#version})`);
   }
 
-  /** Views shared by proxies that would compute the same one (same kind, type and load options). */
+  /** Views shared by proxies that would compute the same one (same kind, type, load options, listen address and filters). */
   #viewCache(): Map<string, ProxyView | Error> {
     return new Map();
   }
 
   #compute(entry: Connected, shared: Map<string, ProxyView | Error>): void {
     const n = entry.node;
-    const key = JSON.stringify([n.kind, n.type, n.namespace, n.labels, n.gateway]);
+    // Everything proxyView reads of the node: Envoys alike but for their WASMESH_LISTEN or
+    // WASMESH_FILTERS must not be given each other's listeners.
+    const key = JSON.stringify([n.kind, n.type, n.namespace, n.labels, n.gateway, n.listen, n.metadata.WASMESH_FILTERS ?? null]);
     let view = shared.get(key);
     if (view === undefined) {
       try {

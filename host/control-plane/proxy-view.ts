@@ -101,9 +101,12 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   }
   // Envoy: a gateway listens on each of its Gateway's server ports (as Istio does without a
   // Service to map them), a sidecar on the outbound capture port; all on 0.0.0.0.
-  // A Gateway server's `bind` sets the address (Istio's field); otherwise 0.0.0.0.
+  // A Gateway server's `bind` sets the address (Istio's field); otherwise 0.0.0.0. A node's
+  // WASMESH_LISTEN (`envoy-bootstrap --listen`) puts its one listener there instead, as
+  // `wasmesh envoy-config --listen` and a wasmesh proxy's `--listen` do.
   let binds: Array<{ host: string; port: number }> = [{ host: '0.0.0.0', port: SIDECAR_OUTBOUND_PORT }];
-  if (options.gateway !== undefined) {
+  if (node.listen !== null) binds = [node.listen];
+  else if (options.gateway !== undefined) {
     const spec = gatewaySpec(read, options.gateway, node.namespace);
     const byKey = new Map<string, { host: string; port: number }>();
     for (const s of spec?.servers ?? []) {

@@ -22,6 +22,8 @@ export class XdsTranslationError extends Error {
 }
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const WASM = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
+const TYPED_STRUCT = 'type.googleapis.com/xds.type.v3.TypedStruct';
 /** Where the resources come from: the ADS stream the bootstrap opened (Istio's config_source). */
 const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' };
 
@@ -46,6 +48,11 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
         delete hcm.route_config;
         hcm.rds = { route_config_name: name, config_source: ADS_SOURCE };
       }
+      for (const filter of (chain.filters as Json[] | undefined) ?? []) {
+        const hcm = filter.typed_config as Json | undefined;
+        if (!hcm || hcm['@type'] !== HCM) continue;
+        for (const http of (hcm.http_filters as Json[] | undefined) ?? []) http.typed_config = asTypedStruct(http.typed_config as Json | undefined);
+      }
     }
     out.listeners.push(l);
   }
@@ -62,6 +69,20 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
     out.clusters.push(c);
   }
   return out;
+}
+
+/**
+ * The wasm filter's configuration as an xds.type.v3.TypedStruct (its fields as JSON, for Envoy to
+ * read with its own API), other filters' as they are. The Envoy API bundled with
+ * @grpc/grpc-js-xds, which the control plane encodes with, predates PluginConfig.failure_policy
+ * (field 7, Envoy 1.34): encoded directly, the filters' FAIL_CLOSED could not be sent at all.
+ * Envoy accepts a TypedStruct wherever an extension's typed_config goes (as Istio sends its
+ * EnvoyFilter patches) and converts it against the API of the Envoy that runs.
+ */
+function asTypedStruct(typed: Json | undefined): Json | undefined {
+  if (!typed || typed['@type'] !== WASM) return typed;
+  const { '@type': type, ...value } = typed;
+  return { '@type': TYPED_STRUCT, type_url: type, value };
 }
 
 export interface AdsBootstrapOptions {

@@ -21,7 +21,11 @@
 //    removed_resources, the incremental protocol's way of saying so). In state of the world an empty
 //    list is a wildcard only until the stream names resources of that type: after that it
 //    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
-//    channel sends one, and must not be sent every listener).
+//    channel sends one, and must not be sent every listener). A type the proxy asks for no
+//    resource of is pushed no change, and an empty list on RDS or EDS is not answered: Envoy,
+//    its last watch of the type gone, takes such a response without ACKing it (it would show
+//    STALE for ever): its state is IGNORED. Such an empty list is taken even with a stale nonce
+//    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
@@ -126,6 +130,8 @@ interface TypeState {
    * after that response's ACK or NACK, with the names subscribed meanwhile that do not exist.
    */
   pending: Set<string> | null;
+  /** Delta: resource versions the proxy NACKed, not sent again. */
+  refused: Map<string, string>;
   sync: TypeSync;
 }
 
@@ -195,7 +201,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, refused: new Map(), sync };
       this.types.set(type, s);
     }
     return s;
@@ -284,25 +290,42 @@ class SotwStream extends AdsStream {
     const s = this.state(type);
     const nonce = String(req.response_nonce ?? '');
     const said = this.nonceState(nonce, fresh, s, type);
-    if (said === 'stale') return;
+    const asked = (req.resource_names as string[] | undefined) ?? [];
+    const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
+    const nothingAsked = names !== null && names.size === 0;
+    const snap = this.snapshot(type);
+    if (said === 'stale') {
+      // Envoy dropping its last watch of RDS or EDS says so with the nonce it had when it
+      // dropped it, which a response already on its way makes stale: the proxy still asks for
+      // nothing more of the type (and is answered nothing, as below).
+      if (nothingAsked && snap !== undefined && !snap.wildcard) {
+        s.names = names;
+        s.sync.watching = false;
+      }
+      return;
+    }
     if (said === 'current') {
       if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
       else this.ack(type, String(req.version_info ?? ''), nonce);
     }
-    const asked = (req.resource_names as string[] | undefined) ?? [];
-    const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
     if (asked.length > 0) s.named = true;
     const changed = fresh || !sameNames(s.names, names);
     s.names = names;
-    const snap = this.snapshot(type);
+    s.sync.watching = !nothingAsked;
     const current = snap?.version ?? '';
-    // Send when the proxy lacks the current version (and did not refuse it), or asks for other names.
+    // Envoy with no watch left on RDS or EDS (its last route configuration or EDS cluster gone)
+    // asks for no name, and takes an answer to that without ACKing it: nothing is answered.
+    if (nothingAsked && snap !== undefined && !snap.wildcard) return;
+    // Send when the proxy lacks the current version (and did not refuse it, and asks for
+    // something), or asks for other names.
     const refused = s.sync.nack !== null && s.sync.nack.version === current && s.sync.sentVersion === current;
-    if (changed || (s.sync.sentVersion !== current && !refused)) this.push(type);
+    if (changed || (s.sync.sentVersion !== current && !refused && !nothingAsked)) this.push(type, true);
   }
 
-  protected push(type: string): void {
+  protected push(type: string, answering = false): void {
     const s = this.types.get(type)!;
+    // A change of a type the proxy asks for no resource of tells it nothing (and would never be ACKed).
+    if (!answering && s.names !== null && s.names.size === 0) return;
     const snap = this.snapshot(type);
     const resources: Array<{ type_url: string; value: Uint8Array }> = [];
     if (snap) {
@@ -336,6 +359,7 @@ class DeltaStream extends AdsStream {
     if (said === 'current') {
       if (req.error_detail) {
         this.nack(type, nonce, req.error_detail as Plain);
+        for (const [name, version] of s.inFlight ?? []) if (version !== null) s.refused.set(name, version);
         s.inFlight = null;
       } else {
         for (const [name, version] of s.inFlight ?? []) {
@@ -363,16 +387,19 @@ class DeltaStream extends AdsStream {
         else {
           s.names!.delete(n);
           s.known.delete(n);
+          s.refused.delete(n);
         }
       }
     }
-    // A change that waited for this answer goes now (not one the proxy just refused).
+    s.sync.watching = s.wildcard || s.names!.size > 0;
+    // A change that waited for this answer goes now (not one the proxy just refused), and so
+    // does a subscription that arrived while the answered response was in flight: nothing else
+    // would answer it when the snapshot has not changed meanwhile.
     const snap = this.snapshot(type);
     const current = snap?.version ?? '';
     const behind = said === 'current' && !req.error_detail && s.sync.sentVersion !== current;
     // Names just subscribed that do not exist: said in removed_resources.
     const missing = subscribe.filter((n) => n !== '*' && !(snap?.resources.has(n) ?? false));
-    // What waited for the response just answered goes now.
     const pending = said === 'current' ? s.pending : null;
     if (said === 'current') s.pending = null;
     if (pending !== null) missing.push(...pending);
@@ -393,7 +420,9 @@ class DeltaStream extends AdsStream {
     const inFlight = new Map<string, string | null>();
     if (snap) {
       for (const r of snap.resources.values()) {
-        if (!want(r.name) || s.known.get(r.name) === r.version) continue;
+        if (!want(r.name) || s.known.get(r.name) === r.version || s.refused.get(r.name) === r.version) continue;
+        // Another version goes: the refusal was of the one before (a revert may send it again).
+        s.refused.delete(r.name);
         resources.push({ name: r.name, version: r.version, resource: r.body });
         inFlight.set(r.name, r.version);
       }

@@ -25,6 +25,8 @@ const FILES = [
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
+  'xds/type/v3/typed_struct.proto',
   'google/protobuf/wrappers.proto',
   'google/protobuf/struct.proto',
 ];

@@ -1,7 +1,9 @@
 // Who a proxy is, from the Node it sends on its first xDS request, as istiod reads it: the node id
 // `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (type `sidecar` or `router`) and
 // the metadata Istio's agent sets (NAMESPACE, LABELS, CLUSTER_ID, SERVICE_ACCOUNT, …), plus
-// wasmesh's own keys (WASMESH_GATEWAY: serve this Gateway by name, as `--gateway` does).
+// wasmesh's own keys (WASMESH_GATEWAY: serve this Gateway by name, as `--gateway` does;
+// WASMESH_LISTEN: an Envoy's one listen address, as `--listen` is a wasmesh proxy's).
+import { parseHostPort, type HostPort } from '../common/host-port.js';
 
 export type ProxyType = 'sidecar' | 'router';
 
@@ -21,6 +23,11 @@ export interface XdsNode {
   serviceAccount: string;
   /** `--gateway` of a wasmesh proxy or an explicit WASMESH_GATEWAY: serve this Gateway, whatever its selector. */
   gateway: string | null;
+  /**
+   * WASMESH_LISTEN (`envoy-bootstrap --listen`): the address an Envoy's listener takes instead
+   * of its Gateway's server ports (or a sidecar's 15001), as a Service's targetPort would map them.
+   */
+  listen: HostPort | null;
   kind: ClientKind;
   /** Every metadata key as plain JSON (for /debug/syncz). */
   metadata: Record<string, unknown>;
@@ -73,6 +80,15 @@ export function readNode(node: unknown): XdsNode {
   if (metadata.LABELS && typeof metadata.LABELS === 'object') {
     for (const [k, v] of Object.entries(metadata.LABELS as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;
   }
+  let listen: HostPort | null = null;
+  if (metadata.WASMESH_LISTEN !== undefined) {
+    if (typeof metadata.WASMESH_LISTEN !== 'string') throw new XdsNodeError(`metadata WASMESH_LISTEN: expected a "host:port" string, got ${JSON.stringify(metadata.WASMESH_LISTEN)}`);
+    try {
+      listen = parseHostPort(metadata.WASMESH_LISTEN);
+    } catch (err) {
+      throw new XdsNodeError(`metadata WASMESH_LISTEN: ${(err as Error).message}`);
+    }
+  }
   const generator = typeof metadata.GENERATOR === 'string' ? metadata.GENERATOR : '';
   const agent = n.user_agent_name ?? '';
   const kind: ClientKind =
@@ -89,6 +105,7 @@ export function readNode(node: unknown): XdsNode {
     clusterId: typeof metadata.CLUSTER_ID === 'string' ? metadata.CLUSTER_ID : 'Kubernetes',
     serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
     gateway: typeof metadata.WASMESH_GATEWAY === 'string' && metadata.WASMESH_GATEWAY !== '' ? metadata.WASMESH_GATEWAY : null,
+    listen,
     kind,
     metadata,
   };

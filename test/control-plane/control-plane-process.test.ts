@@ -139,7 +139,12 @@ describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () =
     writeMesh(dir, up.ports, [100, 0]);
     cp = startControlPlane();
     // Back, with the config changed while it was away: the proxy resyncs to it.
-    await waitFor(async () => (await get(port)) === 'Version: v0.1', 15_000);
+    try {
+      await waitFor(async () => (await get(port)) === 'Version: v0.1', 15_000);
+    } catch (err) {
+      // Say why (the control plane not back on its port, the proxy not reconnecting …).
+      throw new Error(`${(err as Error).message}\ncontrol plane:\n${cp.out().slice(-1500)}\nproxy:\n${gw!.out().slice(-1500)}`);
+    }
     running = false;
     await load;
     expect(failed).toBe(0);

@@ -1,7 +1,8 @@
 // The control plane in-process with wasmesh ADS clients: each proxy gets its own view (a gateway
 // by its labels' Gateway, a sidecar the mesh), a change pushes only the proxies whose view it
 // changes, a NACK from one proxy blocks no other's push and is shown, an invalid change reaches
-// nobody, and a proxy whose view cannot be computed is refused with the reason.
+// nobody, and a proxy whose view cannot be computed is refused with the reason. Envoys alike but
+// for their listen address or the wasmesh filters keep their own listeners across a change.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import { AdsClient } from '../../host/xds/ads-client.js';
 import { WASMESH_TYPE_URL, decodeProxyConfig, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
 import { nodeId } from '../../host/xds/xds-node.js';
 import { syncState } from '../../host/xds/sync-status.js';
+import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { TestAdsStream } from '../xds/ads-test-client.js';
 
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -135,5 +138,34 @@ describe('ControlPlane', () => {
     closers.push(() => c.close());
     await expect.poll(() => errors.length).toBeGreaterThan(0);
     expect(errors[0]).toMatch(/nope/);
+  });
+
+  it('Envoys alike but for WASMESH_LISTEN or WASMESH_FILTERS keep their own listeners when a change is recomputed', async () => {
+    const { cp, dir } = await plane({ 'base.yaml': BASE, 'vs.yaml': vs('/a', '1s') });
+    const str = (v: string) => ({ stringValue: v });
+    const envoys = [
+      { id: nodeId('router', '127.0.0.1', 'e1', 'default'), listen: '127.0.0.1:18001', filters: false },
+      { id: nodeId('router', '127.0.0.1', 'e2', 'default'), listen: '127.0.0.1:18002', filters: false },
+      { id: nodeId('router', '127.0.0.1', 'e3', 'default'), listen: '127.0.0.1:18003', filters: true },
+    ];
+    for (const e of envoys) {
+      const s = new TestAdsStream(cp.ads.port, 'sotw');
+      closers.push(() => s.close());
+      const fields: Record<string, unknown> = { LABELS: { structValue: { fields: { istio: str('ingressgateway') } } }, WASMESH_LISTEN: str(e.listen) };
+      if (e.filters) fields.WASMESH_FILTERS = str('1');
+      s.send({ node: { id: e.id, metadata: { fields } }, type_url: TYPE_URL.listener });
+      await s.next();
+    }
+    const listener = (id: string) => {
+      const [r] = [...cp.cache.get(id)!.get(TYPE_URL.listener)!.resources.values()];
+      const l = envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r!.body.value) as unknown as { address: { socket_address: { port_value: number } } };
+      return { port: l.address.socket_address.port_value, wasm: Buffer.from(r!.body.value).includes('envoy.filters.http.wasm') };
+    };
+    const expected = envoys.map((e) => ({ port: Number(e.listen.split(':')[1]), wasm: e.filters }));
+    expect(envoys.map((e) => listener(e.id))).toEqual(expected);
+    writeFileSync(join(dir, 'vs.yaml'), vs('/b', '1s'));
+    cp.requestReload();
+    await expect.poll(() => cp.version).toBe(2);
+    expect(envoys.map((e) => listener(e.id))).toEqual(expected);
   });
 });

@@ -1,6 +1,7 @@
 // Per-proxy views for the third client kind: a proxyless gRPC client gets a sidecar's view of the
 // mesh (its namespace and labels pick the routes) as Envoy's four types, one listener per name it
-// may dial; a gRPC node that calls itself a router still gets the mesh, with a warning.
+// may dial; a gRPC node that calls itself a router still gets the mesh, with a warning. Stock
+// Envoy's listener: on the Gateway's server ports or 15001, or where WASMESH_LISTEN says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { readConfig, type ReadConfig } from '../../host/config/index.js';
 import { proxyView } from '../../host/control-plane/proxy-view.js';
 import { TYPE_URL } from '../../host/xds/envoy-protos.js';
-import type { XdsNode } from '../../host/xds/xds-node.js';
+import { envoyProtos } from '../../host/xds/envoy-protos.js';
+import { readNode, type XdsNode } from '../../host/xds/xds-node.js';
 
 const YAML = `
 apiVersion: networking.istio.io/v1
@@ -34,7 +36,7 @@ spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 80, name: ht
 `;
 
 function node(type: 'sidecar' | 'router', labels: Record<string, string>): XdsNode {
-  return { id: `${type}~127.0.0.1~c.default~default.svc.cluster.local`, type, ip: '127.0.0.1', pod: 'c', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, kind: 'grpc', metadata: {} };
+  return { id: `${type}~127.0.0.1~c.default~default.svc.cluster.local`, type, ip: '127.0.0.1', pod: 'c', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, listen: null, kind: 'grpc', metadata: {} };
 }
 
 describe('proxyView for a proxyless gRPC client', () => {
@@ -70,5 +72,43 @@ describe('proxyView for a proxyless gRPC client', () => {
     expect(v.options.gateway).toBeUndefined();
     expect(listeners(v)).toContain('api:9000');
     expect(v.warnings).toContain('proxy router~127.0.0.1~c.default~default.svc.cluster.local: a proxyless gRPC client is given the mesh\'s routes (a sidecar\'s view); its router type is ignored');
+  });
+});
+
+describe('proxyView for stock Envoy: where its listener goes', () => {
+  let dir = '';
+  let read: ReadConfig;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wasmesh-view-'));
+    writeFileSync(join(dir, 'mesh.yaml'), YAML);
+    read = readConfig([dir]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const ctx = { version: '1', allowUnenforcedSecurity: false };
+  const envoyNode = (type: 'sidecar' | 'router', metadata: Record<string, unknown>): XdsNode =>
+    readNode({ id: `${type}~127.0.0.1~e.default~default.svc.cluster.local`, metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, typeof v === 'string' ? { stringValue: v } : { structValue: { fields: Object.fromEntries(Object.entries(v as Record<string, string>).map(([a, b]) => [a, { stringValue: b }])) } }])) } });
+  const addresses = (v: ReturnType<typeof proxyView>) =>
+    [...v.snapshot.get(TYPE_URL.listener)!.resources.values()].map((r) => {
+      const l = envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r.body.value) as unknown as { address: { socket_address: { address: string; port_value: number } } };
+      return `${l.address.socket_address.address}:${l.address.socket_address.port_value}`;
+    });
+
+  it('a gateway on its Gateway\'s server ports, a sidecar on 0.0.0.0:15001', () => {
+    const gw = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), read, ctx);
+    expect(addresses(gw)).toEqual(['0.0.0.0:80']);
+    expect(gw.ports).toEqual([80]);
+    expect(addresses(proxyView(envoyNode('sidecar', {}), read, ctx))).toEqual(['0.0.0.0:15001']);
+  });
+
+  it('WASMESH_LISTEN (envoy-bootstrap --listen) puts the one listener at that address instead', () => {
+    const gw = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' }, WASMESH_LISTEN: '127.0.0.1:18080' }), read, ctx);
+    expect(addresses(gw)).toEqual(['127.0.0.1:18080']);
+    expect(gw.ports).toEqual([18080]);
+    expect(addresses(proxyView(envoyNode('sidecar', { WASMESH_LISTEN: '127.0.0.1:18081' }), read, ctx))).toEqual(['127.0.0.1:18081']);
+  });
+
+  it('a WASMESH_LISTEN that is not host:port refuses the node, naming the key', () => {
+    expect(() => envoyNode('router', { WASMESH_LISTEN: '18080' })).toThrow(/metadata WASMESH_LISTEN: "18080" is not host:port.*XDS_NODE_INVALID/);
   });
 });

@@ -16,7 +16,7 @@ import type { Scenario } from './scenarios.js';
 import type { UpstreamPorts } from '../helpers/seed-000-upstreams.js';
 import { freePort } from '../helpers/ports.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface RunningProxy {
   /** The listener port on 127.0.0.1. */
@@ -36,7 +36,7 @@ export interface DataPlane {
  * bind: a port found free can be taken before the process binds it (other test files, and any
  * outgoing connection's ephemeral port, draw from the same range).
  */
-async function onFreePorts<T>(start: (port: number, adminPort: number) => Promise<T>): Promise<T> {
+export async function onFreePorts<T>(start: (port: number, adminPort: number) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const [port, adminPort] = [await freePort(), await freePort()];
     try {
@@ -55,8 +55,8 @@ function writeScenario(scenario: Scenario, ports: UpstreamPorts): string {
 }
 
 /** Starts `cmd`, then polls http://127.0.0.1:<adminPort>/ready until 200; fails with its output if it exits first. */
-async function startAndWait(cmd: string, args: string[], adminPort: number, what: string): Promise<ChildProcess> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startAndWait(cmd: string, args: string[], adminPort: number, what: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { output += b.toString(); });
@@ -78,7 +78,7 @@ async function startAndWait(cmd: string, args: string[], adminPort: number, what
   throw new Error(`${what} not ready on admin port ${adminPort} within 15 s:\n${output}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -88,11 +88,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Stock Envoy, natively configured (`wasmesh envoy-config`) or with the wasmesh filters (`--filters`). */
+/** Why Envoy (with the wasmesh filters, when asked) cannot run here, or null; throws under WASMESH_REQUIRE_ENVOY=1. */
+export function envoyUnavailable(withFilters: boolean): string | null {
+  if (envoyForTests('interop') === null) return 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)';
+  const wasm = defaultFiltersWasmPath();
+  return withFilters && !existsSync(wasm) ? `${wasm} missing (run npm run build:filters)` : null;
+}
+
 function envoyPlane(withFilters: boolean): DataPlane {
   const bin = envoyForTests('interop');
   const wasm = defaultFiltersWasmPath();
-  let unavailable = bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : null;
-  if (unavailable === null && withFilters && !existsSync(wasm)) unavailable = `${wasm} missing (run npm run build:filters)`;
+  const unavailable = envoyUnavailable(withFilters);
   return {
     name: withFilters ? 'envoy+filters' : 'envoy',
     unavailable,
@@ -118,7 +124,7 @@ function envoyPlane(withFilters: boolean): DataPlane {
 }
 
 /** Whether `wasmesh proxy` exists in this build (the walking skeleton lands it). */
-function wasmeshUnavailable(): string | null {
+export function wasmeshUnavailable(): string | null {
   if (!existsSync(join(ROOT, 'dist', 'host', 'cli', 'main.js'))) return 'dist/host/cli/main.js missing (run npm run build)';
   const help = spawnSync(process.execPath, [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '--help'], { encoding: 'utf8', timeout: 10_000 });
   return help.status === 0 ? null : `\`wasmesh proxy --help\` failed: ${(help.stderr || help.stdout || '').trim().split('\n')[0]}`;

@@ -335,10 +335,15 @@ ${dest('v1')}  - fault:
     route:
 ${dest('v2')}`)}`,
     }),
+    // A delay is a timer armed from its event loop's cached clock (Envoy's libevent, Node's
+    // libuv), which a busy loop reads late: the delayed answer can come a few ms short of the
+    // delay as the client times it (Envoy over xDS on a loaded machine: 36 of ~100 delayed
+    // answers under 200 ms). Delayed means here within 50 ms of the delay; undelayed answers
+    // take a few ms.
     exchanges: [
-      { name: 'every request delayed ≥ 300 ms, then served', request: { path: '/always', count: 8 }, expect: { kind: 'every', status: 200, body: V1, minMs: 300 } },
+      { name: 'every request delayed (≥ 250 ms of 300), then served', request: { path: '/always', count: 8 }, expect: { kind: 'every', status: 200, body: V1, minMs: 250 } },
       // 200 requests: standard deviation 3.5 points; ±13 points is 3.7 of them.
-      { name: '200 requests: 50% ±13 points delayed ≥ 200 ms', request: { path: '/', count: 200 }, expect: { kind: 'split', by: 'latency', slowMs: 200, shares: { slow: 0.5, fast: 0.5 }, tolerancePoints: 13 } },
+      { name: '200 requests: 50% ±13 points delayed (≥ 150 ms of 200)', request: { path: '/', count: 200 }, expect: { kind: 'split', by: 'latency', slowMs: 150, shares: { slow: 0.5, fast: 0.5 }, tolerancePoints: 13 } },
     ],
   },
 ];

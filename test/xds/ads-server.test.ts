@@ -3,7 +3,8 @@
 // stale nonces ignored, pushes of what changed only, names asked for on RDS/EDS, a node id
 // that is not Istio's and an unknown type refused with INVALID_ARGUMENT, an empty list after
 // names unsubscribing from all, close() ending open streams; delta subscriptions, initial
-// versions, removals, and one response in flight per type.
+// versions, removals, one response in flight per type, and a subscription that arrives while a
+// response is in flight answered after its ACK or NACK (without the refused resources again).
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdsServer, type AdsServerOptions } from '../../host/xds/ads-server.js';
 import { SnapshotCache, type ProxySnapshot, type TypeSnapshot, type XdsResource } from '../../host/xds/snapshot.js';
@@ -152,6 +153,57 @@ describe('ADS, state of the world', () => {
     expect(names(await w.next())).toEqual(['a@1', 'b@1']);
   });
 
+  it('a proxy that asks for no EDS name (its last EDS cluster gone) is not answered, nor pushed changes: IGNORED', async () => {
+    const { server, cache } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1']], false)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: EDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    // Envoy drops its last EDS watch: an empty list, which it would take an answer to without an ACK.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: [], response_nonce: r1.nonce });
+    expect(await s.quiet()).toBe(true);
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [['a', '2']], false)]]));
+    expect(await s.quiet()).toBe(true);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
+    // Asking for a name again is answered with the current version.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    expect(names(await s.next())).toEqual(['a@2']);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('STALE');
+  });
+
+  it('an empty EDS list with the nonce before a response on its way (Envoy\'s last EDS cluster removed): IGNORED, not STALE for ever', async () => {
+    const { server, cache } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1']], false)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: EDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('SYNCED');
+    // The cluster goes: the server pushes EDS (a is gone) as Envoy drops its watch and says so
+    // with r1's nonce; Envoy takes the push without a word.
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [], false)]]));
+    const r2 = await s.next();
+    expect(names(r2)).toEqual([]);
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: [], response_nonce: r1.nonce });
+    await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
+    // A stale request that names something is still ignored: nothing changes, nothing is sent.
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['b'], response_nonce: r1.nonce });
+    expect(await s.quiet()).toBe(true);
+    expect(syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
+  });
+
+  it('after a legacy-wildcard unsubscribe from all clusters, a change pushes nothing', async () => {
+    const { server, cache } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: CDS, resource_names: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: CDS, version_info: 'v1', resource_names: [], response_nonce: r1.nonce });
+    const r2 = await s.next();
+    expect(names(r2)).toEqual([]);
+    s.send({ type_url: CDS, version_info: 'v1', resource_names: [], response_nonce: r2.nonce });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2'], ['b', '1']], true)]]));
+    expect(await s.quiet()).toBe(true);
+  });
+
   it('close() ends the open streams and returns though a client keeps its half open', async () => {
     const { server } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
     const s = open(server.port, 'sotw');
@@ -195,5 +247,47 @@ describe('ADS, incremental (delta)', () => {
     s.send({ type_url: EDS, response_nonce: r1.nonce, resource_names_subscribe: ['b'] });
     const r2 = await s.next();
     expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+});
+
+describe('ADS, incremental (delta): a subscription while a response is in flight', () => {
+  it('is answered after that response\'s ACK, though the snapshot did not change meanwhile', async () => {
+    const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['a'] });
+    const r1 = await s.next();
+    expect((r1.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['a']);
+    // Envoy subscribes to a new name (a new cluster warming) before it has ACKed r1: no nonce.
+    s.send({ type_url: EDS, resource_names_subscribe: ['b'] });
+    expect(await s.quiet()).toBe(true);
+    s.send({ type_url: EDS, response_nonce: r1.nonce });
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+
+  it('is answered after a NACK of that response too, without the refused resource again', async () => {
+    const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: EDS, resource_names_subscribe: ['a'] });
+    const r1 = await s.next();
+    s.send({ type_url: EDS, resource_names_subscribe: ['b'] });
+    s.send({ type_url: EDS, response_nonce: r1.nonce, error_detail: { code: 3, message: 'a is refused' } });
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string }>).map((r) => r.name)).toEqual(['b']);
+  });
+
+  it('a NACKed version is sent again once another version went in between (a revert)', async () => {
+    const { server, cache } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: CDS });
+    const r1 = await s.next();
+    s.send({ type_url: CDS, response_nonce: r1.nonce, error_detail: { code: 3, message: 'a@1 is refused' } });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v2', [['a', '2']], true)]]));
+    const r2 = await s.next();
+    expect((r2.resources as Array<{ name: string; version: string }>).map((r) => `${r.name}@${r.version}`)).toEqual(['a@2']);
+    s.send({ type_url: CDS, response_nonce: r2.nonce });
+    cache.set(NODE.id, new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
+    const r3 = await s.next();
+    expect((r3.resources as Array<{ name: string; version: string }>).map((r) => `${r.name}@${r.version}`)).toEqual(['a@1']);
   });
 });

@@ -1,0 +1,29 @@
+// `wasmesh envoy-bootstrap`: the node metadata it writes is what the control plane reads back
+// (labels, --gateway, --filters, --listen), --delta picks DELTA_GRPC, and bad flags are usage errors.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { UsageError } from '../../host/cli/args.js';
+import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
+import { fakeIo } from '../helpers/fake-io.js';
+
+describe('wasmesh envoy-bootstrap', () => {
+  it('--listen, --gateway and --filters become node metadata; --delta selects incremental ADS', async () => {
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(['--xds', '127.0.0.1:15010', '--labels', 'istio=ingressgateway', '--gateway', 'web-gateway', '--listen', '127.0.0.1:18080', '--filters', '--delta'], io)).toBe(0);
+    const b = parse(io.stdout);
+    expect(b.node.metadata).toMatchObject({ LABELS: { istio: 'ingressgateway' }, WASMESH_GATEWAY: 'web-gateway', WASMESH_LISTEN: '127.0.0.1:18080', WASMESH_FILTERS: '1' });
+    expect(b.dynamic_resources.ads_config.api_type).toBe('DELTA_GRPC');
+  });
+
+  it('no --listen: no WASMESH_LISTEN (the Gateway\'s ports); an IPv6 --listen is bracketed; a bad one is a usage error', async () => {
+    const io = fakeIo();
+    await envoyBootstrapCommand([], io);
+    const b = parse(io.stdout);
+    expect(b.node.metadata.WASMESH_LISTEN).toBeUndefined();
+    expect(b.dynamic_resources.ads_config.api_type).toBe('GRPC');
+    const v6 = fakeIo();
+    await envoyBootstrapCommand(['--listen', '[::1]:8080'], v6);
+    expect(parse(v6.stdout).node.metadata.WASMESH_LISTEN).toBe('[::1]:8080');
+    await expect(envoyBootstrapCommand(['--listen', '8080'], fakeIo())).rejects.toThrow(UsageError);
+  });
+});
