@@ -95,7 +95,9 @@ describe('decided conditions ≡ the Wasm matcher', () => {
         table.release();
       }
     }), { numRuns: 600 });
-    // The generator must produce both outcomes.
-    expect(kept).toBeGreaterThan(20);
+    // The generator must produce both outcomes. About 5 % of blocks are kept (30 of 600, sd ≈ 5.5,
+    // measured over 8 seeds): a bound of 20 failed about one run in 25; 5 is 4.5 sd below.
+    expect(kept).toBeGreaterThan(5);
+    expect(kept).toBeLessThan(595);
   });
 });
