@@ -13,6 +13,8 @@ import { WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import { proxyView, type ProxyView } from './proxy-view.js';
 import { PushDebouncer } from './push-debouncer.js';
+import { selectorLabelKeys, viewKey } from './view-key.js';
+import { ResourceEncoder } from './snapshots.js';
 import { XdsMetrics } from './xds-metrics.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -54,6 +56,14 @@ export class ControlPlane {
   readonly #proxies = new Map<string, Connected>();
   readonly #debouncer: PushDebouncer;
   #read: ReadConfig | null = null;
+  /** The label keys #read selects on (what sets sidecars' views apart). */
+  #selected: ReadonlySet<string> = new Set();
+  /**
+   * Views of the current version by view key (view-key.ts), shared by proxies that would compute
+   * the same one — those connecting later included; emptied when the version changes.
+   */
+  #views = new Map<string, ProxyView | Error>();
+  readonly #encoder = new ResourceEncoder();
   #version = 0;
   #loadedAt: string | null = null;
   #lastError: { message: string; at: string } | null = null;
@@ -88,6 +98,7 @@ export class ControlPlane {
   /** Loads the sources (throws ConfigError when the first load is invalid) and starts watching them. */
   start(): void {
     this.#read = this.#opts.read(this.#opts.sources);
+    this.#selected = selectorLabelKeys(this.#read);
     this.#version = 1;
     this.#changedAt = Date.now();
     this.#loadedAt = new Date().toISOString();
@@ -127,23 +138,19 @@ export class ControlPlane {
     if (this.#read === null) throw new Error('the control plane has no config loaded yet');
     const entry: Connected = { node, connectedAt: Date.now(), view: null, error: null };
     this.#proxies.set(node.id, entry);
-    this.#compute(entry, this.#viewCache());
+    this.#compute(entry, this.#views);
     if (entry.view === null) throw new Error(`cannot compute this proxy's configuration: ${entry.error}`);
     this.#opts.log('info', `xDS: ${node.kind} ${node.type} ${node.id} connected (config version ${this.#version})`);
   }
 
-  /** Views shared by proxies that would compute the same one (same kind, type and load options). */
-  #viewCache(): Map<string, ProxyView | Error> {
-    return new Map();
-  }
 
   #compute(entry: Connected, shared: Map<string, ProxyView | Error>): void {
     const n = entry.node;
-    const key = JSON.stringify([n.kind, n.type, n.namespace, n.labels, n.gateway]);
+    const key = viewKey(n, this.#selected);
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, encoder: this.#encoder });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }
@@ -172,13 +179,15 @@ export class ControlPlane {
       return;
     }
     this.#read = read;
+    this.#selected = selectorLabelKeys(read);
     this.#version++;
     this.#changedAt = firstChangeAt;
     this.#loadedAt = new Date().toISOString();
     this.#lastError = null;
     this.#watch();
-    const shared = this.#viewCache();
-    for (const entry of this.#proxies.values()) this.#compute(entry, shared);
+    this.#views = new Map();
+    this.#encoder.nextVersion();
+    for (const entry of this.#proxies.values()) this.#compute(entry, this.#views);
     this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies recomputed`);
   }
 
