@@ -12,7 +12,11 @@
 //  - error_detail on a request NACKs the response with that nonce: the proxy keeps its last
 //    ACKed version, the NACK is recorded, and the same version is not sent again;
 //  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
-//    names asked for (a name that does not exist is left out). In state of the world an empty
+//    names asked for (a name that does not exist is left out). In state of the world LDS and CDS
+//    responses are the complete set, but RDS and EDS ones need not be ("Resource updates": a
+//    resource left out is not removed): a change sends only the routes or endpoints that differ
+//    from what the stream was last sent, as istiod's incremental EDS does; a request naming other
+//    resources, or after a NACK, gets every name asked for. In state of the world an empty
 //    list is a wildcard only until the stream names resources of that type: after that it
 //    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
 //    channel sends one, and must not be sent every listener).
@@ -101,6 +105,8 @@ interface TypeState {
   known: Map<string, string>;
   /** Delta: what the last response set, applied to `known` on its ACK. */
   inFlight: Map<string, string | null> | null;
+  /** SotW, RDS and EDS: the version of each resource sent on this stream (a change sends the others). */
+  sent: Map<string, string>;
   sync: TypeSync;
 }
 
@@ -127,7 +133,8 @@ abstract class AdsStream {
 
   abstract get protocol(): 'sotw' | 'delta';
   protected abstract handle(req: Plain, type: string): void;
-  protected abstract push(type: string): void;
+  /** Sends the type; `changed`: because the snapshot changed (not because the proxy asked for other names). */
+  protected abstract push(type: string, changed?: boolean): void;
 
   #onRequest(req: Plain): void {
     if (this.#ended) return;
@@ -153,7 +160,7 @@ abstract class AdsStream {
 
   #onChange(types: readonly string[]): void {
     if (this.#ended) return;
-    for (const t of [...types].sort((a, b) => rank(a) - rank(b))) if (this.types.has(t)) this.push(t);
+    for (const t of [...types].sort((a, b) => rank(a) - rank(b))) if (this.types.has(t)) this.push(t, true);
   }
 
   protected snapshot(type: string): TypeSnapshot | undefined {
@@ -165,7 +172,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sent: new Map(), sync };
       this.types.set(type, s);
     }
     return s;
@@ -241,8 +248,11 @@ class SotwStream extends AdsStream {
       return;
     }
     if (nonce !== '') {
-      if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
-      else this.ack(type, String(req.version_info ?? ''), nonce);
+      if (req.error_detail) {
+        this.nack(type, nonce, req.error_detail as Plain);
+        // The proxy kept what it had before: whatever follows is sent whole.
+        s.sent.clear();
+      } else this.ack(type, String(req.version_info ?? ''), nonce);
     }
     const asked = (req.resource_names as string[] | undefined) ?? [];
     const names = asked.includes('*') ? null : asked.length > 0 ? new Set(asked) : s.named ? new Set<string>() : null;
@@ -253,23 +263,31 @@ class SotwStream extends AdsStream {
     const current = snap?.version ?? '';
     // Send when the proxy lacks the current version (and did not refuse it), or asks for other names.
     const refused = s.sync.nack !== null && s.sync.nack.version === current && s.sync.sentVersion === current;
-    if (changed || (s.sync.sentVersion !== current && !refused)) this.push(type);
+    if (changed) this.push(type);
+    else if (s.sync.sentVersion !== current && !refused) this.push(type, true);
   }
 
-  protected push(type: string): void {
+  protected push(type: string, changed = false): void {
     const s = this.types.get(type)!;
     const snap = this.snapshot(type);
     const resources: Array<{ type_url: string; value: Uint8Array }> = [];
+    // RDS and EDS (named, never wildcard): after a change only what differs from what was sent.
+    const partial = changed && s.names !== null && snap !== undefined && !snap.wildcard && s.sync.sentNonce !== null;
     if (snap) {
       if (s.names === null) {
         if (snap.wildcard) for (const r of snap.resources.values()) resources.push(r.body);
       } else {
+        if (!partial) s.sent.clear();
         for (const n of s.names) {
           const r = snap.resources.get(n);
-          if (r) resources.push(r.body);
+          if (!r || (partial && s.sent.get(n) === r.version)) continue;
+          resources.push(r.body);
+          if (!snap.wildcard) s.sent.set(n, r.version);
         }
       }
     }
+    // Nothing the proxy asked for changed: nothing to say.
+    if (partial && resources.length === 0) return;
     const version = snap?.version ?? '';
     const nonce = newNonce();
     this.send(type, { version_info: version, resources, type_url: type, nonce }, version, nonce, resources.length);
