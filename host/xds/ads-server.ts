@@ -73,7 +73,11 @@ function adsService(root: protobuf.Root): ServiceDefinition {
   };
   const encoder = (name: string) => {
     const t = root.lookupType(name);
-    return (m: Plain): Buffer => Buffer.from(t.encode(t.fromObject(m)).finish());
+    return (m: Plain): Buffer => {
+      const bytes = t.encode(t.fromObject(m)).finish();
+      // protobufjs hands back a Buffer under Node: wrapped, not copied (responses run to megabytes).
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
   };
   const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
   return {
