@@ -1,7 +1,7 @@
 // One proxy's view of the mesh, as istiod computes it from the proxy's node: a gateway (`router`)
 // serves the Gateway its WASMESH_GATEWAY names, or the Gateway whose selector matches its labels;
 // a sidecar serves the mesh with its namespace and labels (sourceLabels, sourceNamespace). The
-// view becomes the snapshot its kind of client reads: wasmesh's one resource, Envoy's four types
+// view becomes the snapshot its kind of client reads: wasmesh's resources, Envoy's four types
 // from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
