@@ -68,6 +68,8 @@ export interface XdsReport {
   controlPlane: {
     /** RSS with the mesh loaded, before any proxy connected (MiB). */
     idleRssMiB: number;
+    /** VmHWM once every proxy had connected: the peak of the full push (MiB). */
+    connectPeakRssMiB: number;
     /** VmHWM at the end of the run: the process's peak resident memory (MiB). */
     peakRssMiB: number;
     /** Highest RssAnon sampled during the run (MiB). */
@@ -166,7 +168,7 @@ export function markdownReport(r: XdsReport): string {
     '',
     `Bytes per change by client kind (median, KiB): ${r.summary.map((c) => `${c.kind}: wasmesh ${kib(c.bytesByKindMedian['wasmesh-delta'])}, Envoy SotW ${kib(c.bytesByKindMedian['envoy-sotw'])}, Envoy delta ${kib(c.bytesByKindMedian['envoy-delta'])}`).join('; ')}.`,
     '',
-    `Control plane: ${cp.idleRssMiB.toFixed(0)} MiB RSS with the mesh loaded and no proxy; peak RSS (VmHWM) ${cp.peakRssMiB.toFixed(0)} MiB, peak anonymous ${cp.peakAnonMiB.toFixed(0)} MiB.` +
+    `Control plane: ${cp.idleRssMiB.toFixed(0)} MiB RSS with the mesh loaded and no proxy; peak RSS (VmHWM) ${cp.connectPeakRssMiB.toFixed(0)} MiB once every proxy had its full push, ${cp.peakRssMiB.toFixed(0)} MiB at the end; peak anonymous ${cp.peakAnonMiB.toFixed(0)} MiB.` +
       (cp.convergenceMetric ? ` pilot_proxy_convergence_time over the run: ${cp.convergenceMetric.count} observations, mean ${((cp.convergenceMetric.sumSeconds / Math.max(1, cp.convergenceMetric.count)) * 1000).toFixed(1)} ms.` : ''),
     '',
     `Stock Envoy: ${r.envoy.note}`,

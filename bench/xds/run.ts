@@ -81,6 +81,7 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
     for (let i = 0; i < o.proxies; i++) sims.push(new SimProxy({ port: xdsPort, kind: simKindOf(i, o.proxies), index: i + 1 }));
     const lastAt = await quiet(sims, t0, o.settleMs, 300_000, 'connecting');
     const connectCpuSeconds = cpuSeconds(pid) - cpu0;
+    const connectPeakRssMiB = statusMiB(pid, 'VmHWM');
     for (const s of sims) {
       const types = new Set(s.received.map((r) => r.type));
       const want = s.kind === 'wasmesh-delta' ? 1 : 4;
@@ -152,7 +153,7 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
       schema: XDS_REPORT_SCHEMA,
       machine,
       settings: { services: o.services, endpointsPerService: o.endpointsPerService, proxies: o.proxies, mix, repeat: o.repeat, debounceMs: o.debounceMs, settleMs: o.settleMs, cpNodeArgs: o.cpNodeArgs, command },
-      controlPlane: { idleRssMiB, peakRssMiB, peakAnonMiB: usage.peakAnonMiB, connectMs: lastAt - t0, connectCpuSeconds, convergenceMetric: await scrapeConvergence(monitoringPort) },
+      controlPlane: { idleRssMiB, connectPeakRssMiB, peakRssMiB, peakAnonMiB: usage.peakAnonMiB, connectMs: lastAt - t0, connectCpuSeconds, convergenceMetric: await scrapeConvergence(monitoringPort) },
       fullPush: {
         bytes: fullBytes,
         bytesByKind: fullByKind,
