@@ -16,6 +16,8 @@ export interface ChangeSample {
   affected: number;
   /** Per affected proxy: ms from the file write to its last ACK. */
   proxyMs: number[];
+  /** The kind of each proxy in proxyMs (same order). */
+  proxyKinds: SimKind[];
   /** ms from the file write until the last affected proxy ACKed. */
   allAckedMs: number;
   bytes: number;
@@ -40,6 +42,8 @@ export interface ChangeSummary {
   /** Over every (proxy, rep): ms to the proxy's last ACK. */
   proxyMs: Quantiles;
   proxyMsAfterDebounce: Quantiles;
+  /** The same after the debounce, per kind of client. */
+  proxyMsAfterDebounceByKind: Record<SimKind, Quantiles>;
   /** Over reps: ms until every affected proxy had ACKed. */
   allAckedMs: Quantiles;
   allAckedMsAfterDebounce: Quantiles;
@@ -112,6 +116,7 @@ export function summarize(samples: ChangeSample[], kind: ChangeKind, fullBytes: 
     affectedMedian: median(of.map((s) => s.affected)),
     proxyMs,
     proxyMsAfterDebounce: minus(proxyMs, debounceMs),
+    proxyMsAfterDebounceByKind: Object.fromEntries(kinds.map((k) => [k, minus(quantiles(of.flatMap((s) => s.proxyMs.filter((_, i) => s.proxyKinds[i] === k))), debounceMs)])) as Record<SimKind, Quantiles>,
     allAckedMs,
     allAckedMsAfterDebounce: minus(allAckedMs, debounceMs),
     bytesMedian,
@@ -160,6 +165,14 @@ export function markdownReport(r: XdsReport): string {
   for (const c of r.summary) {
     lines.push(`| ${c.kind === 'route' ? 'one VirtualService' : 'one endpoint'} | ${c.affectedMedian} | ${ms(c.proxyMs.p50)} | ${ms(c.proxyMs.p99)} | ${ms(c.proxyMsAfterDebounce.p50)} | ${ms(c.proxyMsAfterDebounce.p99)} | ${ms(c.allAckedMsAfterDebounce.p99)} | ${kib(c.bytesMedian)} | ${(c.bytesRatioToFull * 100).toFixed(2)} % | ${c.cpuSecondsMedian.toFixed(2)} | ${c.envoyServeMs ? `${ms(c.envoyServeMs.p50)} / ${ms(c.envoyServeMs.p99)}` : '—'} |`);
   }
+  lines.push(
+    '',
+    'Per kind of client, ms from the write to its last ACK, after the debounce (p50 / p99):',
+    '',
+    '| change | wasmesh delta | Envoy SotW | Envoy delta |',
+    '|---|---|---|---|',
+    ...r.summary.map((c) => `| ${c.kind === 'route' ? 'one VirtualService' : 'one endpoint'} | ${(['wasmesh-delta', 'envoy-sotw', 'envoy-delta'] as SimKind[]).map((k) => `${ms(c.proxyMsAfterDebounceByKind[k].p50)} / ${ms(c.proxyMsAfterDebounceByKind[k].p99)}`).join(' | ')} |`),
+  );
   const cp = r.controlPlane;
   lines.push(
     '',

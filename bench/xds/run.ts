@@ -126,6 +126,7 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
         if (kind === 'route' && envoy !== null && envoyServeMs === null) throw new Error(`bench:xds: stock Envoy never served route version ${state.routeVersion}`);
         const cpu = cpuSeconds(pid) - c0;
         const proxyMs: number[] = [];
+        const proxyKinds: SimKind[] = [];
         const bytesByKind = zero();
         let bytes = 0;
         let responses = 0;
@@ -133,13 +134,14 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
           const got = s.since(start);
           if (got.length === 0) continue;
           proxyMs.push(got[got.length - 1]!.at - start);
+          proxyKinds.push(s.kind);
           for (const r of got) {
             bytesByKind[s.kind] += r.bytes;
             bytes += r.bytes;
           }
           responses += got.length;
         }
-        const sample: ChangeSample = { kind, rep, affected: proxyMs.length, proxyMs, allAckedMs: Math.max(...proxyMs), bytes, bytesByKind, responses, cpuSeconds: cpu, envoyServeMs };
+        const sample: ChangeSample = { kind, rep, affected: proxyMs.length, proxyMs, proxyKinds, allAckedMs: Math.max(...proxyMs), bytes, bytesByKind, responses, cpuSeconds: cpu, envoyServeMs };
         samples.push(sample);
         log(`${kind} change ${rep}: ${sample.affected} proxies, all ACKed in ${sample.allAckedMs.toFixed(1)} ms, ${(bytes / 1024).toFixed(1)} KiB in ${responses} responses, ${cpu.toFixed(2)} CPU s${envoyServeMs !== null ? `, Envoy serves it after ${envoyServeMs.toFixed(1)} ms` : ''}`);
       }

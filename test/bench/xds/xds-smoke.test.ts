@@ -52,6 +52,7 @@ describe('bench:xds harness, tiny run', () => {
       // Every simulated proxy sees both changes (each routes to every service).
       expect(s.affected, s.kind).toBe(5);
       expect(s.proxyMs).toHaveLength(5);
+      expect([...s.proxyKinds].sort()).toEqual(['envoy-delta', 'envoy-sotw', 'wasmesh-delta', 'wasmesh-delta', 'wasmesh-delta']);
       // Nothing is pushed before the debounce's quiet period has passed.
       for (const ms of s.proxyMs) expect(ms).toBeGreaterThanOrEqual(r.settings.debounceMs);
       expect(s.allAckedMs).toBe(Math.max(...s.proxyMs));
@@ -76,6 +77,7 @@ describe('bench:xds harness, tiny run', () => {
     expect(md).toMatch(/^# wasmesh control-plane convergence benchmark/);
     expect(md).toMatch(/\| one VirtualService \| 5 \| [\d.]+ \|/);
     expect(md).toMatch(/\| one endpoint \| 5 \| [\d.]+ \|/);
+    expect(md).toMatch(/\| one endpoint \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \|/);
     expect(md).not.toMatch(/NaN|undefined|Infinity/);
     expect(stdout).toBe(md);
   }, 120_000);
