@@ -25,6 +25,8 @@ export interface ChangeSample {
   responses: number;
   /** Control-plane CPU seconds from the write until quiet. */
   cpuSeconds: number;
+  /** The control plane's VmRSS once the change had converged (MiB): growth over changes shows here. */
+  rssMiB: number;
   /** Stock Envoy: ms from the write until it served the new route (route changes), or null. */
   envoyServeMs: number | null;
 }

@@ -141,9 +141,9 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
           }
           responses += got.length;
         }
-        const sample: ChangeSample = { kind, rep, affected: proxyMs.length, proxyMs, proxyKinds, allAckedMs: Math.max(...proxyMs), bytes, bytesByKind, responses, cpuSeconds: cpu, envoyServeMs };
+        const sample: ChangeSample = { kind, rep, affected: proxyMs.length, proxyMs, proxyKinds, allAckedMs: Math.max(...proxyMs), bytes, bytesByKind, responses, cpuSeconds: cpu, rssMiB: statusMiB(pid, 'VmRSS'), envoyServeMs };
         samples.push(sample);
-        log(`${kind} change ${rep}: ${sample.affected} proxies, all ACKed in ${sample.allAckedMs.toFixed(1)} ms, ${(bytes / 1024).toFixed(1)} KiB in ${responses} responses, ${cpu.toFixed(2)} CPU s${envoyServeMs !== null ? `, Envoy serves it after ${envoyServeMs.toFixed(1)} ms` : ''}`);
+        log(`${kind} change ${rep}: ${sample.affected} proxies, all ACKed in ${sample.allAckedMs.toFixed(1)} ms, ${(bytes / 1024).toFixed(1)} KiB in ${responses} responses, ${cpu.toFixed(2)} CPU s, RSS ${sample.rssMiB.toFixed(0)} MiB${envoyServeMs !== null ? `, Envoy serves it after ${envoyServeMs.toFixed(1)} ms` : ''}`);
       }
     }
     const usage = meter.stop();
