@@ -13,11 +13,11 @@ import { machineFacts, formatMachine } from '../machine.js';
 import { cpuSeconds, statusMiB, UsageMeter } from '../e2e/proc-stats.js';
 import { freePort, killChildren, startReady, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
-import { HOT_FILE, hotYaml, writeMesh, type HotState } from './mesh-yaml.js';
+import { hotYaml, serviceHost, writeMesh, type HotState } from './mesh-yaml.js';
 import { parseOptions, simKindOf, XdsBenchUsageError, type XdsBenchOptions } from './options.js';
 import { goals, markdownReport, summarize, XDS_REPORT_SCHEMA, type ChangeKind, type ChangeSample, type XdsReport } from './report.js';
 import { SimProxy, type SimKind } from './sim-proxy.js';
-import { startHotUpstreams, startStockEnvoy, untilServes, type StockEnvoy } from './stock-envoy.js';
+import { clusterHosts, startHotUpstreams, startStockEnvoy, untilServes, type StockEnvoy } from './stock-envoy.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -50,6 +50,29 @@ async function scrapeConvergence(monitoringPort: number): Promise<{ count: numbe
   } catch {
     return null;
   }
+}
+
+/**
+ * After the changes, stock Envoy must hold the hot service's current endpoints and every other
+ * cluster's too: endpoint changes reach a state-of-the-world Envoy as the changed
+ * ClusterLoadAssignment alone, which must not drop the others.
+ */
+async function checkEnvoyEndpoints(envoy: StockEnvoy, o: XdsBenchOptions, up: { ports: number[]; spare: number }, state: HotState): Promise<string> {
+  const ports = [...up.ports];
+  if (state.endpointFlip === 1) ports[ports.length - 1] = up.spare;
+  const want = ports.slice(0, o.endpointsPerService).map((p) => `127.0.0.1:${p}`).sort();
+  const cluster = (i: number): string => `outbound|80||${serviceHost(i)}`;
+  const deadline = performance.now() + 10_000;
+  let hot: string[] = [];
+  while (performance.now() < deadline) {
+    hot = await clusterHosts(envoy.adminPort, cluster(0));
+    if (JSON.stringify(hot) === JSON.stringify(want)) break;
+    await sleep(100);
+  }
+  if (JSON.stringify(hot) !== JSON.stringify(want)) throw new Error(`bench:xds: stock Envoy's ${cluster(0)} has ${hot.join(', ')}, not the current ${want.join(', ')}`);
+  const other = await clusterHosts(envoy.adminPort, cluster(o.services - 1));
+  if (other.length !== o.endpointsPerService) throw new Error(`bench:xds: stock Envoy's ${cluster(o.services - 1)} has ${other.length} endpoints after the changes, not ${o.endpointsPerService}`);
+  return `after the changes its /clusters held the hot service's current endpoints and ${o.endpointsPerService} for svc-${o.services - 1}, as the control plane serves them`;
 }
 
 export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<XdsReport> {
@@ -146,6 +169,7 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
         log(`${kind} change ${rep}: ${sample.affected} proxies, all ACKed in ${sample.allAckedMs.toFixed(1)} ms, ${(bytes / 1024).toFixed(1)} KiB in ${responses} responses, ${cpu.toFixed(2)} CPU s, RSS ${sample.rssMiB.toFixed(0)} MiB${envoyServeMs !== null ? `, Envoy serves it after ${envoyServeMs.toFixed(1)} ms` : ''}`);
       }
     }
+    if (envoy !== null) envoyNote += `; ${await checkEnvoyEndpoints(envoy, o, upstreams, state)}`;
     const usage = meter.stop();
     const peakRssMiB = statusMiB(pid, 'VmHWM');
     const summary = (['route', 'endpoint'] as ChangeKind[]).map((k) => summarize(samples, k, fullBytes, o.debounceMs));

@@ -71,6 +71,7 @@ export async function untilServes(port: number, version: string, since: number, 
 
 export interface StockEnvoy {
   started: Started;
+  adminPort: number;
   close(): Promise<void>;
 }
 
@@ -87,9 +88,21 @@ export async function startStockEnvoy(envoyBin: string, root: string, xdsPort: n
   const started = await startReady(envoyBin, ['-c', file, '--concurrency', '1', '--log-level', 'warn', '--base-id', String(10_000 + Math.floor(Math.random() * 50_000))], { url: `http://127.0.0.1:${admin}/ready` }, 'stock Envoy', { timeoutMs: 60_000 });
   return {
     started,
+    adminPort: admin,
     close: async () => {
       await stopChild(started.child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The endpoints (`ip:port`) Envoy's admin /clusters lists for `cluster`. */
+export async function clusterHosts(adminPort: number, cluster: string): Promise<string[]> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/clusters`)).text();
+  const hosts = new Set<string>();
+  for (const line of text.split('\n')) {
+    const parts = line.split('::');
+    if (parts[0] === cluster && parts.length >= 3 && /^\d+\.\d+\.\d+\.\d+:\d+$/.test(parts[1]!)) hosts.add(parts[1]!);
+  }
+  return [...hosts].sort();
 }

@@ -68,6 +68,8 @@ describe('bench:xds harness, tiny run', () => {
     if (envoy !== null) {
       expect(route.envoyServeMs).toBeGreaterThan(0);
       expect(r.summary[0]!.envoyServeMs!.p50).toBe(route.envoyServeMs);
+      // Endpoint changes reached Envoy as one ClusterLoadAssignment and left the others in place.
+      expect(r.envoy.note).toMatch(/held the hot service's current endpoints and 3 for svc-19/);
     } else expect(route.envoyServeMs).toBeNull();
     expect(r.summary.map((s) => s.kind)).toEqual(['route', 'endpoint']);
     expect(r.summary[0]!.proxyMsAfterDebounce.p50).toBeCloseTo(r.summary[0]!.proxyMs.p50 - r.settings.debounceMs, 6);
