@@ -1,7 +1,7 @@
 // The control plane (istiod's role): reads and watches the Istio YAML, computes each connected
 // proxy's view when it connects and again after every change (debounced: a quiet period, and a
-// longest wait so a stream of edits still converges), and hands the views to the ADS server as
-// snapshots. Versions are content hashes, so a change pushes only the proxies and types it
+// longest wait so a stream of edits still converges) — once per distinct view (view-key.ts), not
+// once per proxy — and hands the views to the ADS server as snapshots. Versions are content hashes, so a change pushes only the proxies and types it
 // affects. An invalid change is reported and the last good config keeps being served.
 import type { ReadConfig } from '../config/index.js';
 import { ConfigError } from '../config/config-error.js';
@@ -188,7 +188,7 @@ export class ControlPlane {
     this.#views = new Map();
     this.#encoder.nextVersion();
     for (const entry of this.#proxies.values()) this.#compute(entry, this.#views);
-    this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies recomputed`);
+    this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies given ${this.#views.size} distinct view(s)`);
   }
 
   async close(): Promise<void> {
