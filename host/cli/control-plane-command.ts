@@ -4,7 +4,7 @@
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
-import { ConfigError, readConfig } from '../config/index.js';
+import { ConfigError, ReadCache, readConfig } from '../config/index.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
 import { parseDuration } from '../common/duration.js';
@@ -55,9 +55,11 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const maxDelayMs = durationFlag(cmd, '--debounce-max', (values['debounce-max'] as string | undefined) ?? '10s');
   if (maxDelayMs < quietMs) throw new UsageError(cmd, '--debounce-max must be at least --debounce-after');
   const log = (level: 'info' | 'warn' | 'error', message: string): void => io.err(logLine(level, message));
+  // Each change re-reads the sources; files whose text is unchanged are not parsed again.
+  const cache = new ReadCache();
   const cp = new ControlPlane({
     sources: files,
-    read: (s) => readConfig(s),
+    read: (s) => readConfig(s, undefined, cache),
     allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
     debounce: { quietMs, maxDelayMs },
     log,

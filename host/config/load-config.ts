@@ -6,7 +6,8 @@ import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
 import { readResource, type SourcedResource } from './read-resource.js';
 import { resolveMesh } from './translate/resolve-mesh.js';
-import { listSourceFiles, readYamlFile } from './yaml-source.js';
+import type { ReadCache, FileRead } from './read-cache.js';
+import { listSourceFiles, parseYamlText, readSourceText } from './yaml-source.js';
 
 function issueOrder(a: ConfigIssue, b: ConfigIssue, files: readonly string[]): number {
   const fa = a.file === null ? -1 : files.indexOf(a.file);
@@ -28,21 +29,38 @@ export interface ReadConfig {
  * Reads `sources` (files, or folders whose *.yaml/*.yml files are read in lexical order) into
  * resources, without resolving any proxy's view. Throws ConfigError listing every issue.
  */
-export function readConfig(sources: readonly string[], namespace = DEFAULT_NAMESPACE): ReadConfig {
+export function readConfig(sources: readonly string[], namespace = DEFAULT_NAMESPACE, cache?: ReadCache): ReadConfig {
   const issues: ConfigIssue[] = [];
-  const read = readInto(sources, namespace, issues);
+  const read = readInto(sources, namespace, issues, cache);
   if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
   return read;
 }
 
-function readInto(sources: readonly string[], namespace: string, issues: ConfigIssue[]): ReadConfig {
+/** One file's documents read into resources (from `cache` when the file's text is unchanged). */
+function readFile(file: string, namespace: string, cache: ReadCache | undefined): FileRead {
+  const fileIssues: ConfigIssue[] = [];
+  const text = readSourceText(file, fileIssues);
+  if (text === null) return { results: [], issues: fileIssues, warnings: [] };
+  const cached = cache?.get(file, text, namespace);
+  if (cached !== undefined) return cached;
+  const warnings: string[] = [];
+  const results = parseYamlText(file, text, fileIssues).map((doc) => readResource(doc, namespace, fileIssues, warnings));
+  const read = { results, issues: fileIssues, warnings };
+  cache?.set(file, text, namespace, read);
+  return read;
+}
+
+function readInto(sources: readonly string[], namespace: string, issues: ConfigIssue[], cache?: ReadCache): ReadConfig {
   const warnings: string[] = [];
   const files = listSourceFiles(sources, issues);
+  cache?.retain(files);
   const loaded: SourcedResource[] = [];
   const invalid = new Set<string>();
   for (const file of files) {
-    for (const doc of readYamlFile(file, issues)) {
-      const result = readResource(doc, namespace, issues, warnings);
+    const read = readFile(file, namespace, cache);
+    issues.push(...read.issues);
+    warnings.push(...read.warnings);
+    for (const result of read.results) {
       if (result.status === 'ok') loaded.push(result.value);
       else if (result.status === 'invalid' && result.kind !== null && result.name !== null) {
         invalid.add(`${result.kind} ${result.namespace ?? namespace}/${result.name}`);

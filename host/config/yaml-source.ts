@@ -67,13 +67,22 @@ function sourceIssue(file: string, reason: string): ConfigIssue {
 
 /** Parses one file into its documents; YAML syntax errors are pushed to `issues`. */
 export function readYamlFile(file: string, issues: ConfigIssue[]): YamlDocument[] {
-  let text: string;
+  const text = readSourceText(file, issues);
+  return text === null ? [] : parseYamlText(file, text, issues);
+}
+
+/** A source file's text, or null (the reason pushed to `issues`). */
+export function readSourceText(file: string, issues: ConfigIssue[]): string | null {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     issues.push(sourceIssue(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
-    return [];
+    return null;
   }
+}
+
+/** Parses the text of `file` into its documents; YAML syntax errors are pushed to `issues`. */
+export function parseYamlText(file: string, text: string, issues: ConfigIssue[]): YamlDocument[] {
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const docs: Document.Parsed[] = Array.isArray(parsed) ? parsed : [];

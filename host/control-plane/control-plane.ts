@@ -1,7 +1,7 @@
 // The control plane (istiod's role): reads and watches the Istio YAML, computes each connected
 // proxy's view when it connects and again after every change (debounced: a quiet period, and a
-// longest wait so a stream of edits still converges), and hands the views to the ADS server as
-// snapshots. Versions are content hashes, so a change pushes only the proxies and types it
+// longest wait so a stream of edits still converges) — once per distinct view (view-key.ts), not
+// once per proxy — and hands the views to the ADS server as snapshots. Versions are content hashes, so a change pushes only the proxies and types it
 // affects. An invalid change is reported and the last good config keeps being served.
 import type { ReadConfig } from '../config/index.js';
 import { ConfigError } from '../config/config-error.js';
@@ -13,6 +13,8 @@ import { WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import { proxyView, type ProxyView } from './proxy-view.js';
 import { PushDebouncer } from './push-debouncer.js';
+import { selectorLabelKeys, viewKey } from './view-key.js';
+import { ResourceEncoder } from './snapshots.js';
 import { XdsMetrics } from './xds-metrics.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -54,6 +56,14 @@ export class ControlPlane {
   readonly #proxies = new Map<string, Connected>();
   readonly #debouncer: PushDebouncer;
   #read: ReadConfig | null = null;
+  /** The label keys #read selects on (what sets sidecars' views apart). */
+  #selected: ReadonlySet<string> = new Set();
+  /**
+   * Views of the current version by view key (view-key.ts), shared by proxies that would compute
+   * the same one — those connecting later included; emptied when the version changes.
+   */
+  #views = new Map<string, ProxyView | Error>();
+  readonly #encoder = new ResourceEncoder();
   #version = 0;
   #loadedAt: string | null = null;
   #lastError: { message: string; at: string } | null = null;
@@ -88,6 +98,7 @@ export class ControlPlane {
   /** Loads the sources (throws ConfigError when the first load is invalid) and starts watching them. */
   start(): void {
     this.#read = this.#opts.read(this.#opts.sources);
+    this.#selected = selectorLabelKeys(this.#read);
     this.#version = 1;
     this.#changedAt = Date.now();
     this.#loadedAt = new Date().toISOString();
@@ -126,27 +137,20 @@ export class ControlPlane {
   #connect(node: XdsNode): void {
     if (this.#read === null) throw new Error('the control plane has no config loaded yet');
     const entry: Connected = { node, connectedAt: Date.now(), view: null, error: null };
-    this.#compute(entry, this.#viewCache());
+    this.#compute(entry, this.#views);
     // A refused proxy is not recorded: its stream ends, and no disconnect would ever remove it.
     if (entry.view === null) throw new Error(`cannot compute this proxy's configuration: ${entry.error}`);
     this.#proxies.set(node.id, entry);
     this.#opts.log('info', `xDS: ${node.kind} ${node.type} ${node.id} connected (config version ${this.#version})`);
   }
 
-  /** Views shared by proxies that would compute the same one (same kind, type, load options, listen address and filters). */
-  #viewCache(): Map<string, ProxyView | Error> {
-    return new Map();
-  }
-
   #compute(entry: Connected, shared: Map<string, ProxyView | Error>): void {
     const n = entry.node;
-    // Everything proxyView reads of the node: Envoys alike but for their WASMESH_LISTEN or
-    // WASMESH_FILTERS must not be given each other's listeners.
-    const key = JSON.stringify([n.kind, n.type, n.namespace, n.labels, n.gateway, n.listen, n.metadata.WASMESH_FILTERS ?? null]);
+    const key = viewKey(n, this.#selected);
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, encoder: this.#encoder });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }
@@ -175,14 +179,16 @@ export class ControlPlane {
       return;
     }
     this.#read = read;
+    this.#selected = selectorLabelKeys(read);
     this.#version++;
     this.#changedAt = firstChangeAt;
     this.#loadedAt = new Date().toISOString();
     this.#lastError = null;
     this.#watch();
-    const shared = this.#viewCache();
-    for (const entry of this.#proxies.values()) this.#compute(entry, shared);
-    this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies recomputed`);
+    this.#views = new Map();
+    this.#encoder.nextVersion();
+    for (const entry of this.#proxies.values()) this.#compute(entry, this.#views);
+    this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies given ${this.#views.size} distinct view(s)`);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // One proxy's view of the mesh, as istiod computes it from the proxy's node: a gateway (`router`)
 // serves the Gateway its WASMESH_GATEWAY names, or the Gateway whose selector matches its labels;
 // a sidecar serves the mesh with its namespace and labels (sourceLabels, sourceNamespace). The
-// view becomes the snapshot its kind of client reads: wasmesh's one resource, Envoy's four types
+// view becomes the snapshot its kind of client reads: wasmesh's resources, Envoy's four types
 // from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
@@ -14,7 +14,7 @@ import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resource
 import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
-import { envoySnapshot, wasmeshSnapshot } from './snapshots.js';
+import { envoySnapshot, wasmeshSnapshot, type ResourceEncoder } from './snapshots.js';
 
 /** The port a sidecar's outbound listener takes (Istio's 15001). */
 export const SIDECAR_OUTBOUND_PORT = 15001;
@@ -31,6 +31,8 @@ export interface ViewContext {
   /** The control plane's config version (in wasmesh's resource). */
   version: string;
   allowUnenforcedSecurity: boolean;
+  /** Reuses the encoding of resources unchanged since the last version (the control plane's). */
+  encoder?: ResourceEncoder;
 }
 
 /** Gateways (namespace/name) whose selector matches `labels`: every selector pair among them. */
@@ -84,7 +86,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   if (node.kind === 'grpc') {
     const loaded = resolveConfig(read, options);
     const { resources, warnings: w } = grpcXdsResources({ mesh: loaded.mesh, warnings: [...warnings, ...loaded.warnings] });
-    return { options, snapshot: envoySnapshot(resources), warnings: w, ports: [] };
+    return { options, snapshot: envoySnapshot(resources, ctx.encoder), warnings: w, ports: [] };
   }
   if (node.type === 'router' && options.gateway === undefined) {
     // Nothing to serve: an empty view (no listeners), not an error.
@@ -132,5 +134,5 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
   }
-  return { options, snapshot: envoySnapshot(merged), warnings: all, ports };
+  return { options, snapshot: envoySnapshot(merged, ctx.encoder), warnings: all, ports };
 }

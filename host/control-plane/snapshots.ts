@@ -1,13 +1,14 @@
 // A proxy's xDS snapshot from what it is to be given: Envoy's four types from the translation's
-// resources, or wasmesh's one resource. Versions are content hashes — of each resource's bytes,
-// and of a type's names and versions — so that a recomputation that changes nothing for a
-// proxy pushes nothing to it, and a change pushes only the types it touched.
+// resources, or wasmesh's (a header, a virtual host or a cluster each). Versions are content
+// hashes — of each resource's bytes, and of a type's names and versions — so that a
+// recomputation that changes nothing for a proxy pushes nothing to it, and a change pushes only
+// the types (and, where the protocol allows, the resources) it touched.
 import { createHash } from 'node:crypto';
 import { envoyProtos, TYPE_URL } from '../xds/envoy-protos.js';
 import { anyFromJson } from '../xds/proto-json.js';
 import type { ProxySnapshot, TypeSnapshot, XdsAny, XdsResource } from '../xds/snapshot.js';
 import type { EnvoyXdsResources } from '../envoy/xds-resources.js';
-import { WASMESH_RESOURCE_NAME, WASMESH_TYPE_URL, encodeProxyConfig, type WasmeshProxyConfig } from '../xds/wasmesh-resource.js';
+import { WASMESH_TYPE_URL, proxyConfigResources, type WasmeshProxyConfig } from '../xds/wasmesh-resource.js';
 
 const hash = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('base64url').slice(0, 16);
 
@@ -22,11 +23,35 @@ function resource(name: string, body: XdsAny): XdsResource {
   return { name, version: hash(body.value), body };
 }
 
+/**
+ * Encoded resources by their translation (type and JSON), reused while unchanged: a change to one
+ * route or endpoint of a 1,000-service mesh leaves the other 1,999 clusters and endpoints as they
+ * were, and encoding (JSON → protobuf) and hashing them again would cost more than the rest of
+ * the recomputation. Holds what the current and the previous config version used.
+ */
+export class ResourceEncoder {
+  #current = new Map<string, XdsResource>();
+  #previous = new Map<string, XdsResource>();
+
+  /** A new config version: what the last one used stays available, anything older goes. */
+  nextVersion(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  encode(type: string, name: string, json: Record<string, unknown>): XdsResource {
+    const key = `${type}\u0000${JSON.stringify(json)}`;
+    let r = this.#current.get(key) ?? this.#previous.get(key);
+    r ??= resource(name, anyFromJson(envoyProtos(), type, json));
+    this.#current.set(key, r);
+    return r;
+  }
+}
+
 /** Stock Envoy's snapshot: LDS and CDS wildcard, RDS and EDS by name. */
-export function envoySnapshot(r: EnvoyXdsResources): ProxySnapshot {
-  const root = envoyProtos();
+export function envoySnapshot(r: EnvoyXdsResources, encoder = new ResourceEncoder()): ProxySnapshot {
   const of = (type: string, list: Array<Record<string, unknown>>, key: string): XdsResource[] =>
-    list.map((json) => resource(String(json[key]), anyFromJson(root, type, json)));
+    list.map((json) => encoder.encode(type, String(json[key]), json));
   return new Map([
     [TYPE_URL.listener, typeSnapshot(of(TYPE_URL.listener, r.listeners, 'name'), true)],
     [TYPE_URL.route, typeSnapshot(of(TYPE_URL.route, r.routes, 'name'), false)],
@@ -35,12 +60,8 @@ export function envoySnapshot(r: EnvoyXdsResources): ProxySnapshot {
   ]);
 }
 
-/** A wasmesh proxy's snapshot: its resolved mesh as the one resource of wasmesh's type. */
+/** A wasmesh proxy's snapshot: its resolved mesh as wasmesh's resources (a header, a virtual host or a cluster each). */
 export function wasmeshSnapshot(config: WasmeshProxyConfig): ProxySnapshot {
-  // The version inside the resource (the control plane's) must not make every push differ:
-  // the resource's version is the hash of the mesh and warnings alone.
-  const stable = encodeProxyConfig({ ...config, version: '' });
-  const body = { type_url: WASMESH_TYPE_URL, value: encodeProxyConfig(config) };
-  const r: XdsResource = { name: WASMESH_RESOURCE_NAME, version: hash(stable), body };
-  return new Map([[WASMESH_TYPE_URL, typeSnapshot([r], true)]]);
+  const resources: XdsResource[] = proxyConfigResources(config).map((r) => ({ name: r.name, version: hash(r.stable), body: { type_url: WASMESH_TYPE_URL, value: r.body } }));
+  return new Map([[WASMESH_TYPE_URL, typeSnapshot(resources, true)]]);
 }

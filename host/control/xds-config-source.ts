@@ -7,7 +7,7 @@ import type { MeshConfig } from '../model/mesh.js';
 import type { Log } from '../common/log.js';
 import type { HostPort } from '../common/host-port.js';
 import { AdsClient, type AdsUpdate } from '../xds/ads-client.js';
-import { decodeProxyConfig, WASMESH_RESOURCE_NAME, WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
+import { assembleProxyConfig, WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import { nodeId, type ProxyType } from '../xds/xds-node.js';
 
 export interface XdsIdentity {
@@ -107,11 +107,10 @@ export class XdsConfigSource implements ProxyConfigSource {
 
   #apply(u: AdsUpdate): string | null {
     if (u.typeUrl !== WASMESH_TYPE_URL) return `unexpected type ${u.typeUrl}`;
-    const resource = u.resources[0];
-    if (u.resources.length !== 1 || resource === undefined) return `expected one ${WASMESH_RESOURCE_NAME} resource, got ${u.resources.length}`;
     this.counters.reloads_total++;
     try {
-      const config = decodeProxyConfig(resource.value);
+      // State of the world: the response holds every resource of the type (wildcard).
+      const config = assembleProxyConfig(u.resources.map((r) => r.value));
       const next = this.#version + 1;
       this.#opts.target.apply(config.mesh, next);
       this.#version = next;

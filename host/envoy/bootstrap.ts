@@ -136,9 +136,25 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     `# listener ${opts.listen.host}:${opts.listen.port}${opts.gateway === undefined ? ' (mesh outbound)' : ` (gateway ${opts.gateway})`}, admin ${opts.admin.host}:${opts.admin.port}`,
     ...warnings.map((w) => `# warning: ${w}`),
   ].join('\n');
-  // YAML 1.1 because Envoy reads YAML 1.1: a plain `on`, `no` or `0755` would arrive as a bool or
-  // a number; the 1.1 schema makes the stringifier quote such strings.
-  return { yaml: `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`, config, warnings };
+  return bootstrapResult(header, config, warnings);
+}
+
+/**
+ * The bootstrap with its YAML made on first read: the control plane takes only `config` (for
+ * xDS), and stringifying a 1,000-service bootstrap costs more than translating it.
+ */
+export function bootstrapResult(header: string, config: Obj, warnings: string[]): EnvoyBootstrap {
+  let yaml: string | null = null;
+  return {
+    get yaml(): string {
+      // YAML 1.1 because Envoy reads YAML 1.1: a plain `on`, `no` or `0755` would arrive as a bool
+      // or a number; the 1.1 schema makes the stringifier quote such strings.
+      yaml ??= `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`;
+      return yaml;
+    },
+    config,
+    warnings,
+  };
 }
 
 function checkHostPort(hp: HostPort, flag: string): void {

@@ -8,11 +8,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import type { MeshConfig } from '../model/mesh.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { RouteCompileError } from '../compile/route-compile-error.js';
-import { envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from './bootstrap.js';
+import { bootstrapResult, envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from './bootstrap.js';
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
@@ -260,5 +259,5 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     `# listener ${opts.listen.host}:${opts.listen.port}${opts.gateway === undefined ? ' (mesh outbound)' : ` (gateway ${opts.gateway})`}, admin ${opts.admin.host}:${opts.admin.port}`,
     ...warnings.map((w) => `# warning: ${w}`),
   ].join('\n');
-  return { yaml: `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`, config, warnings };
+  return bootstrapResult(header, config, warnings);
 }

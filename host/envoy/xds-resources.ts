@@ -27,13 +27,23 @@ const TYPED_STRUCT = 'type.googleapis.com/xds.type.v3.TypedStruct';
 /** Where the resources come from: the ADS stream the bootstrap opened (Istio's config_source). */
 const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' };
 
+/** A filter chain with its filters and their typed configs copied one level deep (what the split edits). */
+function copyChain(chain: Json): Json {
+  const filters = chain.filters as Json[] | undefined;
+  if (!Array.isArray(filters)) return { ...chain };
+  return { ...chain, filters: filters.map((f) => (f.typed_config !== null && typeof f.typed_config === 'object' ? { ...f, typed_config: { ...(f.typed_config as Json) } } : { ...f })) };
+}
+
 /** The static bootstrap's listeners and clusters, split into LDS, RDS, CDS and EDS resources. */
 export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
   const statics = (bootstrap.static_resources ?? {}) as { listeners?: Json[]; clusters?: Json[] };
   const out: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
   const routeNames = new Set<string>();
   for (const listener of statics.listeners ?? []) {
-    const l = structuredClone(listener);
+    // Copies along the path to each HTTP connection manager only (the bootstrap is left as it
+    // was): the route configuration, a megabyte at 1,000 services, moves over uncopied.
+    const l: Json = { ...listener };
+    if (Array.isArray(listener.filter_chains)) l.filter_chains = (listener.filter_chains as Json[]).map(copyChain);
     for (const chain of (l.filter_chains as Json[] | undefined) ?? []) {
       for (const filter of (chain.filters as Json[] | undefined) ?? []) {
         const hcm = filter.typed_config as Json | undefined;
@@ -57,7 +67,8 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
     out.listeners.push(l);
   }
   for (const cluster of statics.clusters ?? []) {
-    const c = structuredClone(cluster);
+    // Only top-level members change: a shallow copy keeps the bootstrap's cluster as it was.
+    const c: Json = { ...cluster };
     const type = (c.type as string | undefined) ?? 'STATIC';
     if (type === 'STATIC' && c.load_assignment) {
       const la = c.load_assignment as Json;

@@ -18,7 +18,11 @@
 //  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
 //    names asked for (a name that does not exist is left out: in state of the world the answer
 //    may hold no resources; in delta a name subscribed that does not exist is answered in
-//    removed_resources, the incremental protocol's way of saying so). In state of the world an empty
+//    removed_resources, the incremental protocol's way of saying so). In state of the world LDS
+//    and CDS responses are the complete set, but RDS and EDS ones need not be ("Resource
+//    updates": a resource left out is not removed): a change sends only the routes or endpoints
+//    that differ from what the stream was last sent, as istiod's incremental EDS does; a request
+//    naming other resources, or after a NACK, gets every name asked for. In state of the world an empty
 //    list is a wildcard only until the stream names resources of that type: after that it
 //    unsubscribes from all of them ("legacy wildcard"; a proxyless gRPC client closing its last
 //    channel sends one, and must not be sent every listener). A type the proxy asks for no
@@ -91,7 +95,11 @@ function adsService(root: protobuf.Root): ServiceDefinition {
   };
   const encoder = (name: string) => {
     const t = root.lookupType(name);
-    return (m: Plain): Buffer => Buffer.from(t.encode(t.fromObject(m)).finish());
+    return (m: Plain): Buffer => {
+      const bytes = t.encode(t.fromObject(m)).finish();
+      // protobufjs hands back a Buffer under Node: wrapped, not copied (responses run to megabytes).
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
   };
   const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
   return {
@@ -132,6 +140,8 @@ interface TypeState {
   pending: Set<string> | null;
   /** Delta: resource versions the proxy NACKed, not sent again. */
   refused: Map<string, string>;
+  /** SotW, RDS and EDS: the version of each resource sent on this stream (a change sends the others). */
+  sent: Map<string, string>;
   sync: TypeSync;
 }
 
@@ -158,7 +168,9 @@ abstract class AdsStream {
 
   abstract get protocol(): 'sotw' | 'delta';
   protected abstract handle(req: Plain, type: string): void;
-  protected abstract push(type: string): void;
+  /** Sends the type; `changed`: because the snapshot changed (not because the proxy asked for other names). */
+  /** Pushes a change of `type` (the snapshot moved on). */
+  protected abstract pushChange(type: string): void;
 
   #onRequest(req: Plain): void {
     if (this.#ended) return;
@@ -189,7 +201,7 @@ abstract class AdsStream {
 
   #onChange(types: readonly string[]): void {
     if (this.#ended) return;
-    for (const t of [...types].sort((a, b) => rank(a) - rank(b))) if (this.types.has(t)) this.push(t);
+    for (const t of [...types].sort((a, b) => rank(a) - rank(b))) if (this.types.has(t)) this.pushChange(t);
   }
 
   protected snapshot(type: string): TypeSnapshot | undefined {
@@ -201,7 +213,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, refused: new Map(), sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, refused: new Map(), sent: new Map(), sync };
       this.types.set(type, s);
     }
     return s;
@@ -305,8 +317,11 @@ class SotwStream extends AdsStream {
       return;
     }
     if (said === 'current') {
-      if (req.error_detail) this.nack(type, nonce, req.error_detail as Plain);
-      else this.ack(type, String(req.version_info ?? ''), nonce);
+      if (req.error_detail) {
+        this.nack(type, nonce, req.error_detail as Plain);
+        // The proxy kept what it had before: whatever follows is sent whole.
+        s.sent.clear();
+      } else this.ack(type, String(req.version_info ?? ''), nonce);
     }
     if (asked.length > 0) s.named = true;
     const changed = fresh || !sameNames(s.names, names);
@@ -319,25 +334,42 @@ class SotwStream extends AdsStream {
     // Send when the proxy lacks the current version (and did not refuse it, and asks for
     // something), or asks for other names.
     const refused = s.sync.nack !== null && s.sync.nack.version === current && s.sync.sentVersion === current;
-    if (changed || (s.sync.sentVersion !== current && !refused && !nothingAsked)) this.push(type, true);
+    if (changed) this.push(type, { answering: true, partial: false });
+    else if (s.sync.sentVersion !== current && !refused && !nothingAsked) this.push(type, { answering: true, partial: true });
   }
 
-  protected push(type: string, answering = false): void {
+  protected pushChange(type: string): void {
+    this.push(type, { answering: false, partial: true });
+  }
+
+  /**
+   * `answering`: the answer to a request (sent even when it holds nothing); else a change, not
+   * pushed to a proxy that asks for no resource of the type. `partial`: RDS and EDS may send only
+   * what differs from what this stream was sent.
+   */
+  protected push(type: string, how: { answering: boolean; partial: boolean }): void {
     const s = this.types.get(type)!;
     // A change of a type the proxy asks for no resource of tells it nothing (and would never be ACKed).
-    if (!answering && s.names !== null && s.names.size === 0) return;
+    if (!how.answering && s.names !== null && s.names.size === 0) return;
     const snap = this.snapshot(type);
     const resources: Array<{ type_url: string; value: Uint8Array }> = [];
+    // RDS and EDS (named, never wildcard): after a change only what differs from what was sent.
+    const partial = how.partial && s.names !== null && snap !== undefined && !snap.wildcard && s.sentNonce !== null;
     if (snap) {
       if (s.names === null) {
         if (snap.wildcard) for (const r of snap.resources.values()) resources.push(r.body);
       } else {
+        if (!partial) s.sent.clear();
         for (const n of s.names) {
           const r = snap.resources.get(n);
-          if (r) resources.push(r.body);
+          if (!r || (partial && s.sent.get(n) === r.version)) continue;
+          resources.push(r.body);
+          if (!snap.wildcard) s.sent.set(n, r.version);
         }
       }
     }
+    // Nothing the proxy asked for changed: nothing to say.
+    if (partial && resources.length === 0) return;
     const version = snap?.version ?? '';
     const nonce = newNonce();
     this.send(type, { version_info: version, resources, type_url: type, nonce }, version, nonce, resources.length);
@@ -404,6 +436,10 @@ class DeltaStream extends AdsStream {
     if (said === 'current') s.pending = null;
     if (pending !== null) missing.push(...pending);
     if (fresh || subscribe.length > 0 || behind || pending !== null) this.push(type, missing);
+  }
+
+  protected pushChange(type: string): void {
+    this.push(type);
   }
 
   protected push(type: string, missing: readonly string[] = []): void {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readConfig } from '../../host/config/index.js';
 import { ControlPlane } from '../../host/control-plane/control-plane.js';
 import { AdsClient } from '../../host/xds/ads-client.js';
-import { WASMESH_TYPE_URL, decodeProxyConfig, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
+import { WASMESH_TYPE_URL, assembleProxyConfig, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
 import { nodeId } from '../../host/xds/xds-node.js';
 import { syncState } from '../../host/xds/sync-status.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
@@ -70,7 +70,7 @@ function proxy(cp: ControlPlane, type: 'router' | 'sidecar', pod: string, labels
     node: { id, cluster: 'Kubernetes', metadata: { NAMESPACE: 'default', LABELS: labels, WASMESH: '1' } },
     types: [WASMESH_TYPE_URL],
     apply: (u) => {
-      const config = decodeProxyConfig(u.resources[0]!.value);
+      const config = assembleProxyConfig(u.resources.map((r) => r.value));
       const why = refuse?.(config) ?? null;
       if (why === null) configs.push(config);
       return why;

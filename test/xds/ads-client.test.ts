@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdsServer } from '../../host/xds/ads-server.js';
 import { AdsClient, type AdsUpdate } from '../../host/xds/ads-client.js';
 import { SnapshotCache, type ProxySnapshot } from '../../host/xds/snapshot.js';
-import { WASMESH_TYPE_URL, encodeProxyConfig, decodeProxyConfig } from '../../host/xds/wasmesh-resource.js';
+import { WASMESH_TYPE_URL, assembleProxyConfig, proxyConfigResources } from '../../host/xds/wasmesh-resource.js';
 import { syncState } from '../../host/xds/sync-status.js';
 
 const NODE_ID = 'router~127.0.0.1~gw-1.default~default.svc.cluster.local';
@@ -17,8 +17,8 @@ afterEach(async () => {
 
 function snapshot(version: string, hosts: number): ProxySnapshot {
   const mesh = { clusters: [], virtualHosts: Array.from({ length: hosts }, (_, i) => ({ name: `h${i}`, domains: ['*'], routes: [] })) };
-  const body = { type_url: WASMESH_TYPE_URL, value: encodeProxyConfig({ version, mesh, warnings: [] }) };
-  return new Map([[WASMESH_TYPE_URL, { version, wildcard: true, resources: new Map([['proxy', { name: 'proxy', version, body }]]) }]]);
+  const resources = proxyConfigResources({ version, mesh, warnings: [] }).map((r) => [r.name, { name: r.name, version, body: { type_url: WASMESH_TYPE_URL, value: r.body } }] as const);
+  return new Map([[WASMESH_TYPE_URL, { version, wildcard: true, resources: new Map(resources) }]]);
 }
 
 async function server(cache: SnapshotCache, port = 0): Promise<AdsServer> {
@@ -49,7 +49,7 @@ describe('AdsClient (wasmesh proxies)', () => {
     const s = await server(cache);
     const applied: string[] = [];
     client(s.port, (u) => {
-      const c = decodeProxyConfig(u.resources[0]!.value);
+      const c = assembleProxyConfig(u.resources.map((r) => r.value));
       if (c.mesh.virtualHosts.length > 2) return 'too many hosts for this test';
       applied.push(c.version);
       return null;

@@ -91,6 +91,37 @@ describe('ADS, state of the world', () => {
     await expect.poll(() => syncState(server.proxies()[0]!.types.get(CDS))).toBe('SYNCED');
   });
 
+  it('RDS and EDS: a change sends only the resources that differ from what was sent; after a NACK or new names, all', async () => {
+    const eds = (v: string, names: Array<[string, string]>) => new Map([[EDS, typeSnap(EDS, v, names, false)]]);
+    const { server, cache } = await start(eds('e1', [['a', '1'], ['b', '1'], ['c', '1']]));
+    const s = open(server.port, 'sotw');
+    s.send({ node: NODE, type_url: EDS, resource_names: ['a', 'b'] });
+    const e1 = await s.next();
+    expect(names(e1)).toEqual(['a@1', 'b@1']);
+    s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a', 'b'], response_nonce: e1.nonce });
+    // b changed: b alone (a left out is not removed, in SotW, for EDS and RDS).
+    cache.set(NODE.id, eds('e2', [['a', '1'], ['b', '2'], ['c', '1']]));
+    const e2 = await s.next();
+    expect([e2.version_info, names(e2)]).toEqual(['e2', ['b@2']]);
+    s.send({ type_url: EDS, version_info: 'e2', resource_names: ['a', 'b'], response_nonce: e2.nonce });
+    // Only c, which this proxy did not ask for, changed: nothing to send.
+    cache.set(NODE.id, eds('e3', [['a', '1'], ['b', '2'], ['c', '2']]));
+    expect(await s.quiet()).toBe(true);
+    // A NACK: the proxy kept what it had, so the next change is sent whole.
+    cache.set(NODE.id, eds('e4', [['a', '2'], ['b', '2'], ['c', '2']]));
+    const e4 = await s.next();
+    expect(names(e4)).toEqual(['a@2']);
+    s.send({ type_url: EDS, version_info: 'e2', resource_names: ['a', 'b'], response_nonce: e4.nonce, error_detail: { code: 3, message: 'a: bad' } });
+    expect(await s.quiet()).toBe(true);
+    cache.set(NODE.id, eds('e5', [['a', '3'], ['b', '2'], ['c', '2']]));
+    const e5 = await s.next();
+    expect(names(e5)).toEqual(['a@3', 'b@2']);
+    // Other names asked for: every name asked for.
+    s.send({ type_url: EDS, version_info: 'e5', resource_names: ['a', 'b', 'c'], response_nonce: e5.nonce });
+    const e6 = await s.next();
+    expect(names(e6)).toEqual(['a@3', 'b@2', 'c@2']);
+  });
+
   it('a NACK keeps the refused version from being sent again and is recorded; a new version goes out', async () => {
     const { server, cache, events } = await start(new Map([[CDS, typeSnap(CDS, 'v1', [['a', '1']], true)]]));
     const s = open(server.port, 'sotw');
@@ -178,11 +209,11 @@ describe('ADS, state of the world', () => {
     const r1 = await s.next();
     s.send({ type_url: EDS, version_info: 'e1', resource_names: ['a'], response_nonce: r1.nonce });
     await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('SYNCED');
-    // The cluster goes: the server pushes EDS (a is gone) as Envoy drops its watch and says so
-    // with r1's nonce; Envoy takes the push without a word.
-    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [], false)]]));
+    // The cluster goes as its endpoints change: the server pushes EDS (a's new endpoints) as
+    // Envoy drops its watch and says so with r1's nonce; Envoy takes the push without a word.
+    cache.set(NODE.id, new Map([[EDS, typeSnap(EDS, 'e2', [['a', '2']], false)]]));
     const r2 = await s.next();
-    expect(names(r2)).toEqual([]);
+    expect(names(r2)).toEqual(['a@2']);
     s.send({ type_url: EDS, version_info: 'e1', resource_names: [], response_nonce: r1.nonce });
     await expect.poll(() => syncState(server.proxies()[0]!.types.get(EDS))).toBe('IGNORED');
     // A stale request that names something is still ignored: nothing changes, nothing is sent.

@@ -1,0 +1,45 @@
+// wasmesh's resources: a config split into a header, a virtual host and a cluster each, and put
+// back together in the header's order from the bodies alone (in any order); a changed endpoint
+// changes one cluster's body and nothing else; a missing piece or a foreign body is refused
+// with WASMESH_RESOURCE_INVALID.
+import { describe, expect, it } from 'vitest';
+import { pack } from 'msgpackr';
+import { assembleProxyConfig, proxyConfigResources, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
+import { noHeaderOps, type Cluster } from '../../host/model/mesh.js';
+
+const cluster = (name: string, address: string): Cluster => ({ name, host: name, port: 80, subset: null, endpoints: [{ address, port: 80, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN' } as unknown as Cluster);
+const config = (version: string, address: string): WasmeshProxyConfig => ({
+  version,
+  warnings: ['w'],
+  mesh: {
+    virtualHosts: [{ name: 'b', domains: ['b'], routes: [] }, { name: 'a', domains: ['a'], routes: [{ name: 'r', matches: [], destinations: [], requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps(), timeoutMs: null }] }] as never,
+    clusters: [cluster('c2', '10.0.0.2'), cluster('c1', address)],
+  },
+});
+
+describe('wasmesh resources', () => {
+  it('round-trips in the header\'s order whatever the order of the bodies', () => {
+    const c = config('7', '10.0.0.1');
+    const rs = proxyConfigResources(c);
+    expect(rs.map((r) => r.name)).toEqual(['proxy', 'vh/b', 'vh/a', 'c/c2', 'c/c1']);
+    expect(assembleProxyConfig(rs.map((r) => r.body).reverse())).toEqual(c);
+  });
+
+  it('an endpoint change changes one cluster; the control plane\'s version alone changes no stable body', () => {
+    const before = proxyConfigResources(config('1', '10.0.0.1'));
+    const after = proxyConfigResources(config('2', '10.0.0.9'));
+    const differs = before.filter((r, i) => !Buffer.from(r.stable).equals(Buffer.from(after[i]!.stable))).map((r) => r.name);
+    expect(differs).toEqual(['c/c1']);
+  });
+
+  it('refuses a missing piece, a foreign body and a config with two clusters of one name', () => {
+    const rs = proxyConfigResources(config('1', '10.0.0.1'));
+    expect(() => assembleProxyConfig(rs.filter((r) => r.name !== 'c/c1').map((r) => r.body))).toThrow(/cluster c1 is named by the header but not among the resources \(WASMESH_RESOURCE_INVALID\)/);
+    expect(() => assembleProxyConfig(rs.slice(1).map((r) => r.body))).toThrow(/no proxy resource/);
+    expect(() => assembleProxyConfig([pack({ version: '1' })])).toThrow(/WASMESH_RESOURCE_INVALID/);
+    expect(() => assembleProxyConfig([Uint8Array.from([0xc1])])).toThrow(/WASMESH_RESOURCE_INVALID/);
+    const dup = config('1', '10.0.0.1');
+    dup.mesh.clusters.push(cluster('c1', '10.0.0.3'));
+    expect(() => proxyConfigResources(dup)).toThrow(/two resources named c\/c1/);
+  });
+});
