@@ -147,6 +147,9 @@ export class CertificateClient extends EventEmitter<CertificateClientEvents> {
       // Dial an address, check the certificate for the CA's service name, as Istio's agent does.
       'grpc.ssl_target_name_override': serverName,
       'grpc.default_authority': serverName,
+      // The channel's own reconnect backoff follows ours, so a CA that comes back is reached on the next try.
+      'grpc.initial_reconnect_backoff_ms': opts.backoff?.baseMs ?? 1000,
+      'grpc.max_reconnect_backoff_ms': opts.backoff?.maxMs ?? 30_000,
     }) as unknown as CaClient;
   }
 
