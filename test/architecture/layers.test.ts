@@ -21,6 +21,7 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['listener', 'upstream', 'codec', 'xds'], why: 'I/O on either side of the proxy, the public head parser over the core, and the xDS protocol (ADS server and client, Envoy\'s protos)' },
   { folders: ['compile'], why: 'the mesh as the core\'s binary tables, written in the core\'s record formats' },
   { folders: ['core', 'telemetry'], why: 'the only TypeScript that touches Wasm memory; stats, access-log records and status snapshots' },
+  { folders: ['identity'], why: 'workload identity: SPIFFE IDs, the CA, tokens, Istio\'s CSR API and the certificate client; below every user (control plane, runtime, TLS transports), above common' },
   { folders: ['model'], why: 'the resolved mesh and the policy types the data path consumes: plain data' },
   { folders: ['common'], why: 'what every layer shares: value types (host:port, listen errors, durations, limits) and small helpers; imports nothing' },
 ];
@@ -107,6 +108,10 @@ describe('config, compile, core, model, common: narrower than their ranks', () =
 
   it('host/model imports only host/model and host/common', () => {
     expect(importsOutside('host/model/', ['model', 'common'])).toEqual([]);
+  });
+
+  it('host/identity imports only host/identity and host/common: the CA and the certificate client know nothing of the mesh or the data path', () => {
+    expect(importsOutside('host/identity/', ['identity', 'common'])).toEqual([]);
   });
 
   it('host/core (bindings) imports only host/core, host/model and host/common: no Istio translation, no compile step', () => {
