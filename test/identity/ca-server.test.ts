@@ -111,3 +111,29 @@ describe('IstioCertificateService over TLS', () => {
     expect(openssl(['x509', '-noout', '-ext', 'subjectAltName', '-in', 'serving.pem'], dir)).toMatch(/DNS:istiod.istio-system.svc/);
   });
 });
+
+describe('the CA\'s serving certificate', () => {
+  it('is renewed at half life: a connection after it sees a new, valid certificate (TTL 2 s)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'wasmesh-ca-serving-'));
+    const ca = await CertificateAuthority.open({ dir: d, trustDomain: 'cluster.local', certTtlMs: 2_000 });
+    const s = new CaServer({ ca, tokenKeys: [openTokenKey(d)] });
+    await s.listen('127.0.0.1', 0);
+    try {
+      const peer = () => new Promise<X509Certificate>((resolve, reject) => {
+        const sock = connect({ host: '127.0.0.1', port: s.port, ca: readFileSync(join(d, 'root-cert.pem')), servername: 'istiod.istio-system.svc', ALPNProtocols: ['h2'] }, () => {
+          const cert = sock.getPeerX509Certificate()!;
+          sock.end();
+          resolve(cert);
+        });
+        sock.on('error', reject);
+      });
+      const first = await peer();
+      await new Promise((r) => setTimeout(r, 2_100));
+      const second = await peer(); // the handshake verified it (rejectUnauthorized): not expired
+      expect(second.serialNumber).not.toBe(first.serialNumber);
+      expect(Date.parse(second.validTo)).toBeGreaterThan(Date.now());
+    } finally {
+      await s.close();
+    }
+  });
+});
