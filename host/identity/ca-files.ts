@@ -2,8 +2,9 @@
 // several), `ca-cert.pem` + `ca-key.pem` (the signing certificate and its key) and `cert-chain.pem`
 // (the signing certificate up to the root). A directory with none of them gets a new self-signed
 // root on first start (the signing certificate is then the root itself); one with all four is taken
-// as it is — Istio's plug-in CA files, e.g. an existing intermediate — after checking that the
-// pieces fit together. Keys are written 0600, the directory 0700.
+// as it is — Istio's plug-in CA files, e.g. an existing intermediate, or the layout of Istio's own
+// istio-ca-secret (root-cert.pem and cert-chain.pem empty) — after checking that the pieces fit
+// together. Keys are written 0600, the directory 0700.
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,12 +96,19 @@ async function loadCaFiles(opts: CaFilesOptions): Promise<CaMaterial> {
       return fail(dir, `cannot read ${name}: ${(err as Error).message}`);
     }
   };
-  const roots = readCertificates(dir, CA_FILES.rootCert, read(CA_FILES.rootCert));
+  // Istio's own self-signed secret (istio-ca-secret) leaves root-cert.pem and cert-chain.pem
+  // empty: the signing certificate is then the root. Taken as it is too.
+  const signingText = read(CA_FILES.caCert);
+  const rootText = read(CA_FILES.rootCert);
+  const chainText = read(CA_FILES.certChain);
+  const selfSigned = rootText.trim() === '' ? readCertificates(dir, CA_FILES.caCert, signingText) : null;
+  if (selfSigned && !(await selfSigned[0]!.isSelfSigned())) fail(dir, `${CA_FILES.rootCert} is empty and ${CA_FILES.caCert} is not self-signed: the trust bundle is missing`);
+  const roots = selfSigned ? [selfSigned[0]!] : readCertificates(dir, CA_FILES.rootCert, rootText);
   for (const [i, r] of roots.entries()) {
     if (!isCa(r)) fail(dir, `${CA_FILES.rootCert}: certificate ${i + 1} (${r.subject}) is not a CA (basicConstraints CA:TRUE missing)`);
     if (!(await r.isSelfSigned())) fail(dir, `${CA_FILES.rootCert}: certificate ${i + 1} (${r.subject}) is not self-signed: a trust bundle holds roots only`);
   }
-  const [signingCert, ...extra] = readCertificates(dir, CA_FILES.caCert, read(CA_FILES.caCert));
+  const [signingCert, ...extra] = readCertificates(dir, CA_FILES.caCert, signingText);
   if (extra.length > 0) fail(dir, `${CA_FILES.caCert} holds ${extra.length + 1} certificates: it is the signing certificate alone (its chain goes in ${CA_FILES.certChain})`);
   if (!isCa(signingCert!)) fail(dir, `${CA_FILES.caCert} (${signingCert!.subject}) is not a CA certificate (basicConstraints CA:TRUE missing)`);
   if (signingCert!.notAfter.getTime() <= now.getTime()) fail(dir, `${CA_FILES.caCert} (${signingCert!.subject}) expired at ${signingCert!.notAfter.toISOString()}`);
@@ -117,7 +125,7 @@ async function loadCaFiles(opts: CaFilesOptions): Promise<CaMaterial> {
     fail(dir, `${CA_FILES.caKey} does not belong to ${CA_FILES.caCert}: their public keys differ`);
   }
   // cert-chain.pem: the signing certificate, then intermediates, possibly ending with the root.
-  const chainFile = readCertificates(dir, CA_FILES.certChain, read(CA_FILES.certChain));
+  const chainFile = chainText.trim() === '' ? [] : readCertificates(dir, CA_FILES.certChain, chainText);
   const rootDer = new Set(roots.map((r) => Buffer.from(r.rawData).toString('base64')));
   const signingDer = Buffer.from(signingCert!.rawData).toString('base64');
   const intermediates = chainFile.filter((c) => {

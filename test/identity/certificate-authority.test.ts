@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CA_FILES } from '../../host/identity/ca-files.js';
 import { CertificateAuthority } from '../../host/identity/certificate-authority.js';
@@ -129,6 +130,23 @@ describe('CertificateAuthority: Istio\'s plug-in CA files', () => {
     expect(opensslVerify(dir, CA_FILES.rootCert, 'leaf.pem', 'chain.pem')).toMatch(/OK/);
   });
 
+  it('Istio\'s own self-signed secret layout (root-cert.pem and cert-chain.pem empty): the signing certificate is the root', async () => {
+    const dir = tempDir();
+    await CertificateAuthority.open({ dir, trustDomain: 'cluster.local' });
+    writeFileSync(join(dir, CA_FILES.rootCert), '');
+    writeFileSync(join(dir, CA_FILES.certChain), '');
+    const ca = await CertificateAuthority.open({ dir, trustDomain: 'cluster.local' });
+    expect(ca.rootsPem).toEqual([readFileSync(join(dir, CA_FILES.caCert), 'utf8')]);
+    const issued = await ca.sign((await createWorkloadCsr(CART)).csrPem, CART);
+    writeFileSync(join(dir, 'leaf.pem'), issued.chainPem.join(''));
+    expect(opensslVerify(dir, CA_FILES.caCert, 'leaf.pem')).toMatch(/OK/);
+    // An intermediate cannot stand in for the bundle.
+    const plugin = tempDir();
+    makePluginCa(plugin);
+    writeFileSync(join(plugin, CA_FILES.rootCert), '');
+    await refusedWith(CertificateAuthority.open({ dir: plugin, trustDomain: 'cluster.local' }), 'ca_files_invalid', /root-cert.pem is empty and ca-cert.pem is not self-signed/);
+  });
+
   it('refuses CA files that do not fit together, saying which and why', async () => {
     const partial = tempDir();
     makePluginCa(partial);
@@ -163,6 +181,19 @@ describe('CertificateAuthority: Istio\'s plug-in CA files', () => {
 });
 
 describe('CSR checks', () => {
+  it('signs a CSR exactly when it asks for the caller\'s identity (property)', async () => {
+    const ca = await CertificateAuthority.open({ dir: tempDir(), trustDomain: 'cluster.local' });
+    const name = fc.constantFrom('default', 'shop', 'istio-system', 'a-b');
+    const account = fc.constantFrom('default', 'cart', 'istiod', 'x.y');
+    await fc.assert(fc.asyncProperty(name, account, name, account, async (ns, sa, callerNs, callerSa) => {
+      const asked = spiffeId(ns, sa);
+      const caller = spiffeId(callerNs, callerSa);
+      const result = await ca.sign((await createWorkloadCsr(asked)).csrPem, caller).then(() => 'signed', (e: IdentityError) => e.code);
+      expect(result).toBe(ns === callerNs && sa === callerSa ? 'signed' : 'csr_identity_refused');
+    }), { numRuns: 40 });
+  });
+
+
   it('refuses a CSR with a bad signature, garbage, a non-SPIFFE, several or extra SANs, and another identity than the caller\'s', async () => {
     const ca = await CertificateAuthority.open({ dir: tempDir(), trustDomain: 'cluster.local' });
     const good = (await createWorkloadCsr(CART)).csrPem;
