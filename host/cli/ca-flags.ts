@@ -4,7 +4,7 @@ import { hostPortFlag, UsageError, type FlagSpec, type FlagValues } from './args
 import { parseDuration } from '../common/duration.js';
 import type { CaServiceOptions } from '../identity/ca-service.js';
 import { trustDomainProblem, DEFAULT_TRUST_DOMAIN } from '../identity/spiffe-id.js';
-import { KEY_ALGORITHMS, type KeyAlgorithm } from '../identity/x509.js';
+import { KEY_ALGORITHMS, type KeyAlgorithm } from '../identity/key-algorithm.js';
 
 export const CA_FLAGS: FlagSpec[] = [
   { name: 'ca-dir', kind: 'string', valueName: '<dir>', help: 'run the CA: root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem (Istio\'s layout; generated when empty, plug-in files used as they are) and token-key.pem' },

@@ -4,15 +4,13 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
+import type { KeyAlgorithm } from './key-algorithm.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export { x509 };
 
-/** The key types the CA issues for and signs with: ECDSA P-256 (default, as Istio) or RSA 2048. */
-export type KeyAlgorithm = 'ecdsa-p256' | 'rsa-2048';
-
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['ecdsa-p256', 'rsa-2048'];
+export type { KeyAlgorithm } from './key-algorithm.js';
 
 /** WebCrypto's parameters for generating, importing and signing with a key of this type. */
 export function webCryptoAlgorithm(alg: KeyAlgorithm): RsaHashedKeyGenParams & EcKeyGenParams & EcdsaParams {
