@@ -168,8 +168,13 @@ async function generateRoot(opts: CaFilesOptions): Promise<CaMaterial> {
   const pem = root.toString('pem') + '\n';
   // 'wx': never overwrite a file another process wrote meanwhile; the key first and private.
   const write = (name: string, text: string, mode: number): void => {
-    writeFileSync(join(dir, name), text, { mode, flag: 'wx' });
-    chmodSync(join(dir, name), mode); // writeFileSync's mode passes through the umask
+    try {
+      writeFileSync(join(dir, name), text, { mode, flag: 'wx' });
+      chmodSync(join(dir, name), mode); // writeFileSync's mode passes through the umask
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'another process created it meanwhile; start again to use its files' : (err as Error).message;
+      fail(dir, `cannot write ${name}: ${why}`);
+    }
   };
   write(CA_FILES.caKey, privateKeyPem(keys.privateKey), 0o600);
   write(CA_FILES.caCert, pem, 0o644);

@@ -133,16 +133,21 @@ export class CaServer {
     const wildcard = host === '0.0.0.0' || host === '::' || host === '';
     const names = [ISTIOD_SERVICE_NAME, ...(wildcard ? ['127.0.0.1', 'localhost'] : [host]), ...extraNames];
     const serving = new ServingIdentity(this.#opts.ca.rootsPem.join(''));
+    this.#serving = serving;
     const renew = async (): Promise<void> => {
       const cert = await this.#opts.ca.issueServing(names, this.identity);
       serving.set(cert);
       // Half life, as every workload certificate: a restart-free control plane never serves an expired one.
-      serving.scheduleRenewal(Math.max(1000, (cert.notAfter.getTime() - Date.now()) / 2), () => {
-        renew().catch((err) => this.#opts.log?.('error', `CA: renewing the serving certificate failed: ${(err as Error).message}`));
-      });
+      later(Math.max(1000, (cert.notAfter.getTime() - Date.now()) / 2));
     };
+    const later = (delayMs: number): void =>
+      serving.scheduleRenewal(delayMs, () => {
+        renew().catch((err) => {
+          this.#opts.log?.('error', `CA: renewing the serving certificate failed, retrying in 1 s: ${(err as Error).message}`);
+          later(1000);
+        });
+      });
     await renew();
-    this.#serving = serving;
     // The roots are offered so that a client may present a workload certificate (mTLS later); none is required.
     const creds = grpc.experimental.createCertificateProviderServerCredentials(serving, serving, false);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

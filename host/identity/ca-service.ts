@@ -29,7 +29,12 @@ export interface CaService {
 export async function startCaService(opts: CaServiceOptions): Promise<CaService> {
   const ca = await CertificateAuthority.open({ dir: opts.dir, trustDomain: opts.trustDomain, certTtlMs: opts.certTtlMs, keyAlgorithm: opts.keyAlgorithm });
   const server = new CaServer({ ca, tokenKeys: [openTokenKey(opts.dir)], log: opts.log });
-  await server.listen(opts.listen.host, opts.listen.port);
+  try {
+    await server.listen(opts.listen.host, opts.listen.port);
+  } catch (err) {
+    await server.close();
+    throw new Error(`CA: cannot listen on ${opts.listen.host}:${opts.listen.port} (--secure-listen): ${(err as Error).message}`);
+  }
   const origin = ca.generatedRoot ? 'generated a new root' : 'using the CA files';
   return {
     ca,

@@ -12,6 +12,7 @@ import { main } from '../../host/cli/main.js';
 import { CertificateClient } from '../../host/identity/certificate-client.js';
 import { spiffeId } from '../../host/identity/spiffe-id.js';
 import { fakeIo } from '../helpers/fake-io.js';
+import { busyPort } from '../helpers/ports.js';
 
 const CMD = 'wasmesh control-plane';
 
@@ -58,6 +59,19 @@ describe('control-plane CA flags', () => {
     } finally {
       stop('SIGTERM');
       expect(await running).toBe(0);
+    }
+  });
+
+  it('a busy --secure-listen port: exit 1 saying which address, nothing left listening', async () => {
+    const busy = await busyPort();
+    try {
+      const io = fakeIo({ stopWith: 'SIGTERM' });
+      const code = await controlPlaneCommand(['-f', 'examples/000-web-demo/00-web-services.yaml', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0',
+        '--ca-dir', mkdtempSync(join(tmpdir(), 'wasmesh-cp-ca-')), '--secure-listen', `127.0.0.1:${busy.port}`], io);
+      expect(code).toBe(1);
+      expect(io.stderr).toMatch(new RegExp(`CA: cannot listen on 127.0.0.1:${busy.port} \\(--secure-listen\\)`));
+    } finally {
+      await busy.close();
     }
   });
 });
