@@ -8,6 +8,8 @@ import { ConfigError, ReadCache, readConfig } from '../config/index.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
 import { parseDuration } from '../common/duration.js';
+import { CA_FLAGS, caFromFlags } from './ca-flags.js';
+import type { CaService } from '../identity/ca-service.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -23,6 +25,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
     { name: 'debounce-max', kind: 'string', valueName: '<duration>', help: 'longest a stream of changes may delay a push (PILOT_DEBOUNCE_MAX)', defaultText: '10s' },
     ALLOW_UNENFORCED_SECURITY,
+    ...CA_FLAGS,
   ],
   epilog: [
     'Example: seed 000 served by the control plane to a wasmesh gateway and to stock Envoy:',
@@ -57,6 +60,8 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const log = (level: 'info' | 'warn' | 'error', message: string): void => io.err(logLine(level, message));
   // Each change re-reads the sources; files whose text is unchanged are not parsed again.
   const cache = new ReadCache();
+  const caOptions = caFromFlags(cmd, values);
+  let ca: CaService | null = null;
   const cp = new ControlPlane({
     sources: files,
     read: (s) => readConfig(s, undefined, cache),
@@ -69,18 +74,23 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     cp.start();
     await cp.listen(xdsAt.host, xdsAt.port);
     await monitoring.listen(monAt.host, monAt.port);
+    // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
+    if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({ ...caOptions, log }));
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();
     await monitoring.close();
+    await ca?.close();
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
+  if (ca) log('info', ca.summary);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
+  await ca?.close();
   log('info', 'stopped');
   return 0;
 }

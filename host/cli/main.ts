@@ -24,6 +24,7 @@ const COMMANDS: SubCommand[] = [
   { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
   { name: 'envoy-bootstrap', summary: 'print a bootstrap that takes stock Envoy\'s config from the control plane', run: (argv, io) => import('./envoy-bootstrap-command.js').then((m) => m.envoyBootstrapCommand(argv, io)) },
   { name: 'grpc-bootstrap', summary: 'print the xDS bootstrap a proxyless gRPC application reads (GRPC_XDS_BOOTSTRAP)', run: (argv, io) => import('./grpc-bootstrap-command.js').then((m) => m.grpcBootstrapCommand(argv, io)) },
+  { name: 'token', summary: 'sign a workload token (namespace, service account) for the control plane\'s CA', run: (argv, io) => import('./token-command.js').then((m) => m.tokenCommand(argv, io)) },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
 ];
 

@@ -21,6 +21,7 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['listener', 'upstream', 'codec', 'xds'], why: 'I/O on either side of the proxy, the public head parser over the core, and the xDS protocol (ADS server and client, Envoy\'s protos)' },
   { folders: ['compile'], why: 'the mesh as the core\'s binary tables, written in the core\'s record formats' },
   { folders: ['core', 'telemetry'], why: 'the only TypeScript that touches Wasm memory; stats, access-log records and status snapshots' },
+  { folders: ['identity'], why: 'workload identity: SPIFFE IDs, the CA, tokens, Istio\'s CSR API and the certificate client; below every user (control plane, runtime, TLS transports), above common' },
   { folders: ['model'], why: 'the resolved mesh and the policy types the data path consumes: plain data' },
   { folders: ['common'], why: 'what every layer shares: value types (host:port, listen errors, durations, limits) and small helpers; imports nothing' },
 ];
@@ -145,5 +146,15 @@ describe('config, compile, core, model, common: narrower than their ranks', () =
       return folders.indexOf(to) < folders.indexOf(from);
     });
     expect(upward).toEqual([]);
+  });
+});
+
+describe('host/identity: narrower than its rank', () => {
+  it('reads the import graph (the check below has something to check)', () => {
+    expect(GRAPH.get('host/identity/ca-service.ts')!.map((i) => i.target)).toContain('host/common/host-port.ts');
+  });
+
+  it('imports only host/identity and host/common: the CA and the certificate client know nothing of the mesh or the data path', () => {
+    expect(importsOutside('host/identity/', ['identity', 'common'])).toEqual([]);
   });
 });
