@@ -24,6 +24,9 @@ export interface TlsTransportReporting {
   readonly cluster?: string;
 }
 
+/** tls.connect passes `onread` on to its net.Socket (Node ≥ 12); @types/node does not declare it. */
+type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread'] };
+
 export class TlsTransportSocketFactory implements TransportSocketFactory {
   readonly readyEvent = 'secureConnect';
   readonly settings: UpstreamTlsSettings;
@@ -52,7 +55,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
     const servername = s.sni ?? (isIP(host) === 0 ? host : undefined);
     const key = `${host}:${port}/${servername ?? ''}`;
     const expected = s.subjectAltNames ?? [];
-    const tlsOptions: ConnectionOptions = {
+    const tlsOptions: ConnectionOptionsWithOnread = {
       host,
       port,
       servername,
@@ -60,7 +63,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
       ALPNProtocols: s.alpn !== undefined && s.alpn.length > 0 ? [...s.alpn] : undefined,
       rejectUnauthorized: s.insecureSkipVerify !== true,
       session: this.#sessions.get(key),
-      onread: options.onread as ConnectionOptions['onread'],
+      onread: options.onread,
       checkServerIdentity: (hostname: string, cert: PeerCertificate): Error | undefined => {
         if (s.insecureSkipVerify === true) return undefined;
         if (expected.length > 0) {
