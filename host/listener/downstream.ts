@@ -3,6 +3,8 @@
 // HTTP/1.1 listener, today; TLS and HTTP/2 listeners plug in here later); the HTTP layer never
 // sees the sockets or the parser underneath.
 
+import type { ConnectionSecurity } from '../tls/connection-security.js';
+
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
   /** A piece of request body (a private copy); `last` marks the end of the body. */
@@ -63,6 +65,11 @@ export interface Downstream {
   readonly headers: string[];
   /** The client's address (no port). */
   readonly remoteAddress: string;
+  /**
+   * What the connection's TLS established (mutual TLS, the peer's SPIFFE ID, XFCC element);
+   * null on a listener without TLS.
+   */
+  readonly security: ConnectionSecurity | null;
   /** Request head size in bytes (request line + fields), for the head size limit. */
   readonly headBytes: number;
   /** Date.now() when the request arrived. */

@@ -16,6 +16,9 @@ import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
+import { createDownstreamTransport } from '../listener/transport/create-transport.js';
+import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
+import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
@@ -89,6 +92,14 @@ export interface ProxyServerOptions {
    * answers carry none (Envoy's OVERWRITE and PASS_THROUGH).
    */
   serverHeader?: string | null;
+  /**
+   * How the listener's connections are read: plain TCP (default), TLS, or PERMISSIVE (TLS or
+   * plaintext by the first bytes), with the certificate files (programmatic only: the config
+   * loader still refuses PeerAuthentication STRICT until the whole path is enforced).
+   */
+  downstreamTransport?: DownstreamTransportConfig;
+  /** The operational log (TLS handshake failures with their reason); default none. */
+  operationalLog?: Log;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -156,7 +167,7 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      });
+      }, createDownstreamTransport(opts.downstreamTransport, this.stats.downstream, opts.operationalLog));
   }
 
   /** The actual listening port (after listen()). */

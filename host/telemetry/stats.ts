@@ -64,6 +64,8 @@ export const DOWNSTREAM_STATS = {
   /** Header fields with an underscore dropped, or requests refused for one (headersWithUnderscoresAction). */
   'http1.dropped_headers_with_underscores': 'counter',
   'http1.requests_rejected_with_underscores_in_headers': 'counter',
+  /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
+  downstream_pre_cx_timeout: 'counter',
   /** TLS handshakes completed, and of those resumed from a session (Envoy's ssl.*). */
   'ssl.handshake': 'counter',
   'ssl.session_reused': 'counter',

@@ -33,6 +33,6 @@ export function spiffeIdOf(cert: Pick<PeerCertificate, 'subjectaltname'> | null 
 }
 
 /** Lower-case hex SHA-256 of the certificate's DER encoding. */
-export function certificateHash(cert: Pick<PeerCertificate, 'raw'>): string {
+export function certificateHash(cert: { readonly raw: Uint8Array }): string {
   return createHash('sha256').update(cert.raw).digest('hex');
 }
