@@ -17,7 +17,7 @@ import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
-import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
+import type { DownstreamTransportConfig, UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
@@ -98,6 +98,11 @@ export interface ProxyServerOptions {
    * loader still refuses PeerAuthentication STRICT until the whole path is enforced).
    */
   downstreamTransport?: DownstreamTransportConfig;
+  /**
+   * TLS origination per cluster name, from certificate files (programmatic, as
+   * downstreamTransport; DestinationRule tls is still refused by the loader).
+   */
+  upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
   /** The operational log (TLS handshake failures with their reason); default none. */
   operationalLog?: Log;
 }
@@ -122,7 +127,7 @@ export class ProxyServer {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, log: opts.operationalLog });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
