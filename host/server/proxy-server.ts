@@ -17,7 +17,7 @@ import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
-import type { DownstreamTransportConfig, UpstreamTlsSettings } from '../tls/tls-settings.js';
+import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
@@ -121,6 +121,12 @@ export class ProxyServer {
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
+  /**
+   * The TLS settings this server was built with: worker threads accepting on its socket must
+   * be built with the same (host/server/worker-pool.ts), or they would serve a TLS port in
+   * plaintext.
+   */
+  readonly transportSettings: ProxyTlsSettings;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
@@ -156,6 +162,7 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
+    this.transportSettings = { downstreamTransport: opts.downstreamTransport, upstreamTls: opts.upstreamTls };
     this.#listenFd = opts.listenFd;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);

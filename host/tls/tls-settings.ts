@@ -49,3 +49,9 @@ export type DownstreamTransportConfig =
   | { readonly kind: 'raw' }
   | { readonly kind: 'tls'; readonly tls: DownstreamTlsSettings }
   | { readonly kind: 'permissive'; readonly tls: DownstreamTlsSettings };
+
+/** A proxy's TLS settings as a whole: its listener's transport and TLS origination per cluster name. */
+export interface ProxyTlsSettings {
+  readonly downstreamTransport?: DownstreamTransportConfig;
+  readonly upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+}
