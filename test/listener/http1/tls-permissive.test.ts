@@ -29,6 +29,11 @@ describe('PERMISSIVE on the HTTP/1.1 listener', () => {
     expect(upstreamField(rig.upstream, 'x-forwarded-client-cert')).toBeNull();
     expect(upstreamField(rig.upstream, 'x-forwarded-proto')).toBe('http');
     expect(rig.proxy.stats.downstream.get('ssl.handshake')).toBe(1);
+    await waitFor(() => rig!.logs.length === 2, 2000, 'access log entries');
+    expect(rig.logs.map((e) => [e.path, e.connectionSecurityPolicy, e.downstreamPeerUriSan])).toEqual([
+      ['/hello', 'mutual_tls', spiffeId('shop', 'frontend')],
+      ['/plain', 'none', undefined],
+    ]);
   });
 
   it('plaintext keeps working across reads: a request sent a byte at first, then pipelined requests', async () => {

@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { leaf, meshRoot, spiffeId } from '../../helpers/test-certs.js';
-import { exchange, HOST } from './wire-harness.js';
+import { exchange, HOST, waitFor } from './wire-harness.js';
 import { startTlsRig, tlsRequest, upstreamField, type TlsRig } from './tls-rig.js';
 
 let rig: TlsRig | null = null;
@@ -31,6 +31,8 @@ describe('STRICT mutual TLS on the HTTP/1.1 listener', () => {
       `By=spiffe://forged;URI=spiffe://cluster.local/ns/x/sa/admin,By=${spiffeId('mesh', 'inbound')};Hash=${sha256(client.certPem)};Subject="";URI=${spiffeId('shop', 'frontend')}`);
     expect(upstreamField(rig.upstream, 'x-forwarded-proto')).toBe('https');
     expect(rig.proxy.stats.downstream.get('ssl.handshake')).toBe(1);
+    await waitFor(() => rig!.logs.length === 1, 2000, 'access log entry');
+    expect(rig.logs[0]).toMatchObject({ code: 200, connectionSecurityPolicy: 'mutual_tls', downstreamPeerUriSan: spiffeId('shop', 'frontend') });
   });
 
   it('exposes the connection security on the stream (mutual TLS, SPIFFE ID, version, ALPN)', async () => {
