@@ -16,6 +16,7 @@ import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
+import { randomBytes } from 'node:crypto';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
 import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
@@ -162,7 +163,7 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
-    this.transportSettings = { downstreamTransport: opts.downstreamTransport, upstreamTls: opts.upstreamTls };
+    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls };
     this.#listenFd = opts.listenFd;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
@@ -179,7 +180,7 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      }, createDownstreamTransport(opts.downstreamTransport, this.stats.downstream, opts.operationalLog));
+      }, createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog));
   }
 
   /** The actual listening port (after listen()). */
@@ -302,4 +303,10 @@ export class ProxyServer {
   get clusterManager(): ClusterManager {
     return this.#clusters;
   }
+}
+
+/** A TLS listener's settings with session ticket keys, made here when not given (shared with the worker threads). */
+function withTicketKeys(config: DownstreamTransportConfig | undefined): DownstreamTransportConfig | undefined {
+  if (config === undefined || config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined) return config;
+  return { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: randomBytes(48).toString('base64') } };
 }

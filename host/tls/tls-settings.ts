@@ -42,6 +42,12 @@ export interface DownstreamTlsSettings {
   readonly minProtocolVersion?: TlsMinVersion;
   /** Time from accept to a finished handshake (or a sniffed plaintext byte); default 10 s. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Session ticket keys, 48 bytes in base64: the same on every thread accepting on the port, so
+   * a session resumes whichever thread takes the next connection. Absent: ProxyServer makes
+   * random ones (node:tls would make its own per thread).
+   */
+  readonly sessionTicketKeys?: string;
 }
 
 /** How a listener's accepted connections are read: plain TCP, TLS only, or either (first bytes decide). */

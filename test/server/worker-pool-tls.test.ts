@@ -21,12 +21,16 @@ afterEach(async () => {
 });
 
 /** The status line of one request, or '' when the connection ended without an answer. */
-function ask(port: number, tls: boolean): Promise<string> {
+function ask(port: number, tls: boolean, session?: Buffer, out?: { reused?: boolean; session?: Buffer }): Promise<string> {
   return new Promise((resolve) => {
     const client = leaf({ ns: 'shop', sa: 'frontend' });
     const s = tls
-      ? tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: meshRoot().certPem, cert: client.certPem, key: client.keyPem })
+      ? tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca: meshRoot().certPem, cert: client.certPem, key: client.keyPem, session })
       : netConnect(port, '127.0.0.1');
+    if (out && 'isSessionReused' in s) {
+      s.once('secureConnect', () => (out.reused = s.isSessionReused()));
+      s.on('session', (t: Buffer) => (out.session = t));
+    }
     let data = '';
     s.once(tls ? 'secureConnect' : 'connect', () => s.write('GET / HTTP/1.1\r\nHost: svc.test\r\nconnection: close\r\n\r\n'));
     s.on('data', (d: Buffer) => (data += d.toString('latin1')));
@@ -59,5 +63,18 @@ describe('worker threads on a TLS listener', () => {
     const mainHandshakes = proxy.stats.downstream.get('ssl.handshake');
     expect(mainHandshakes + workerHandshakes).toBe(24);
     expect(workerHandshakes).toBeGreaterThan(0);
+
+    // One session ticket resumes on either thread: they share the ticket keys.
+    const first: { session?: Buffer } = {};
+    await ask(proxy.port, true, undefined, first);
+    const later = await Promise.all(Array.from({ length: 16 }, async () => {
+      const o: { reused?: boolean } = {};
+      expect(await ask(proxy!.port, true, first.session, o)).toBe('HTTP/1.1 200 OK');
+      return o.reused;
+    }));
+    expect(later).toEqual(Array(16).fill(true));
+    const workerResumed = pool.snapshots()[0]!.stats.find((r) => r.name === 'ssl.session_reused')?.value ?? 0;
+    expect(workerResumed).toBeGreaterThan(0);
+    expect(proxy.stats.downstream.get('ssl.session_reused')).toBeGreaterThan(0);
   });
 });

@@ -15,6 +15,7 @@
 // only applies to a socket that makes its own handle; decryption costs far more than that Buffer.
 import { createServer, type Server, type TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 import type { Socket } from 'node:net';
+import { createHash } from 'node:crypto';
 import type { Log } from '../../common/log.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import { readPem } from '../../tls/pem-files.js';
@@ -45,6 +46,10 @@ export class TlsDownstreamTransport implements DownstreamTransport {
     if (settings.requireClientCertificate && settings.caCertificates === undefined) {
       throw new Error('wasmesh: downstream tls requireClientCertificate needs caCertificates (the trust bundle) (TLS_SETTINGS)');
     }
+    const ticketKeys = settings.sessionTicketKeys === undefined ? undefined : Buffer.from(settings.sessionTicketKeys, 'base64');
+    if (ticketKeys !== undefined && ticketKeys.length !== 48) {
+      throw new Error(`wasmesh: downstream tls sessionTicketKeys must be 48 bytes (base64), got ${ticketKeys.length} (TLS_SETTINGS)`);
+    }
     const cert = readPem(settings.certificateChain, 'certificateChain');
     this.own = ownIdentity(cert);
     this.#stats = stats;
@@ -59,6 +64,10 @@ export class TlsDownstreamTransport implements DownstreamTransport {
       ALPNProtocols: [...(settings.alpn ?? ['http/1.1', 'istio-http/1.1', 'istio'])],
       minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
       handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      ticketKeys,
+      // node:tls derives the default from process.argv, which differs on a worker thread; a
+      // session (with a client certificate) resumes only under the context it was made in.
+      sessionIdContext: createHash('sha256').update(cert).digest('hex').slice(0, 32),
     });
     this.#server.on('secureConnection', (s: TLSSocket) => {
       try {
