@@ -1,7 +1,7 @@
 // The downstream seam: what the HTTP layer sees of one request from a listener, and what it may do
 // with the response. One implementation per listener kind (host/listener/http1/, the core-parsed
-// HTTP/1.1 listener, today; TLS and HTTP/2 listeners plug in here later); the HTTP layer never
-// sees the sockets or the parser underneath.
+// HTTP/1.1 listener, over a raw, TLS or PERMISSIVE transport; HTTP/2 listeners plug in here
+// later); the HTTP layer never sees the sockets or the parser underneath.
 
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 
