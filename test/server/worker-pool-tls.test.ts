@@ -51,7 +51,7 @@ describe('worker threads on a TLS listener', () => {
     const m = mesh([{ name: 'backend', ports: [upstream.port] }], [{ name: 'default/vs/0', dests: [{ cluster: 'backend' }] }], ['svc.test']);
     proxy.apply(m, 1);
     await proxy.listen();
-    pool = new WorkerPool({ count: 1, host: '127.0.0.1', port: proxy.port, listenFds: await proxy.listenFds(1), limits: proxy.limits, transport: proxy.transportSettings });
+    pool = new WorkerPool({ count: 1, host: '127.0.0.1', port: proxy.port, listenFds: await proxy.listenFds(1), limits: proxy.limits, transport: proxy.transportSettings, log: () => {} });
     pool.apply(m, 1);
     await pool.start();
     const tls = await Promise.all(Array.from({ length: 24 }, () => ask(proxy!.port, true)));

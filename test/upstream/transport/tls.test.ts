@@ -50,7 +50,7 @@ async function tlsUpstream(opts: { cert: ReturnType<typeof leaf>; requireClientC
     const peer = s.getPeerCertificate();
     up.peers.push(peer && peer.subjectaltname ? peer.subjectaltname : '-');
     up.resumed.push(s.isSessionReused());
-    up.alpn.push(s.alpnProtocol);
+    up.alpn.push(s.alpnProtocol ?? false);
     let buf = '';
     s.on('data', (d) => {
       buf += d.toString('latin1');
@@ -94,7 +94,7 @@ function get(conn: UpstreamStream): Promise<{ status: number; body: string }> {
       onResponseEnd: () => resolve({ status, body: Buffer.concat(chunks).toString() }),
       onUpstreamFailure: (f) => reject(new Error(`upstream failure ${f}`)),
       onRequestDrain: () => {},
-    } as Parameters<UpstreamStream['start']>[1], false, 0);
+    } as Parameters<UpstreamStream['start']>[1], { isHead: false, chunked: false, hasBody: false });
   });
 }
 
