@@ -2,11 +2,13 @@
 // served, its SPIFFE ID reaches the upstream in x-forwarded-client-cert (as Istio writes it) and
 // the stream; no certificate, a foreign CA's, an expired one, and plaintext are refused before
 // any byte reaches the upstream, each counted by reason and logged. `openssl s_client` shows the
-// chain and the SPIFFE SAN.
+// chain and the SPIFFE SAN, and `openssl verify` accepts the served certificate with the root.
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { leaf, meshRoot, spiffeId } from '../../helpers/test-certs.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { certDir, leaf, meshRoot, spiffeId } from '../../helpers/test-certs.js';
 import { exchange, HOST, waitFor } from './wire-harness.js';
 import { startTlsRig, tlsRequest, upstreamField, type TlsRig } from './tls-rig.js';
 
@@ -111,5 +113,10 @@ describe('STRICT mutual TLS on the HTTP/1.1 listener', () => {
     expect(out).toContain('i:O = mesh, CN = mesh root');
     const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(out)![0];
     expect(new X509Certificate(pem).subjectAltName).toContain(`URI:${spiffeId('mesh', 'inbound')}`);
+    // openssl verify accepts the served certificate with the mesh root.
+    const served = join(certDir(), 'served-by-listener.pem');
+    writeFileSync(served, pem + '\n');
+    const verified = await new Promise<string>((resolve) => execFile('openssl', ['verify', '-CAfile', meshRoot().cert, served], { timeout: 10_000 }, (_e, out) => resolve(out)));
+    expect(verified.trim()).toBe(`${served}: OK`);
   });
 });
