@@ -20,7 +20,7 @@ export interface TlsRig {
   close(): Promise<void>;
 }
 
-export async function startTlsRig(kind: 'tls' | 'permissive', over: { requireClientCertificate?: boolean; handshakeTimeoutMs?: number } = {}): Promise<TlsRig> {
+export async function startTlsRig(kind: 'tls' | 'permissive', over: { requireClientCertificate?: boolean; handshakeTimeoutMs?: number; minProtocolVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<TlsRig> {
   const upstream = await startRecordingUpstream();
   const server = leaf({ ns: 'mesh', sa: 'inbound' });
   const transport: DownstreamTransportConfig = {
@@ -31,6 +31,7 @@ export async function startTlsRig(kind: 'tls' | 'permissive', over: { requireCli
       caCertificates: meshRoot().cert,
       requireClientCertificate: over.requireClientCertificate ?? true,
       handshakeTimeoutMs: over.handshakeTimeoutMs,
+      minProtocolVersion: over.minProtocolVersion,
     },
   };
   const logs: AccessLogEntry[] = [];
@@ -62,9 +63,9 @@ export interface TlsOutcome {
 }
 
 /** One request over TLS (`connection: close`), with the client certificate given, verifying the server against the mesh root. */
-export function tlsRequest(port: number, client: CertFiles | null, extraFields = '', opts: { ca?: Buffer; session?: Buffer } = {}): Promise<TlsOutcome> {
+export function tlsRequest(port: number, client: CertFiles | null, extraFields = '', opts: { ca?: Buffer; session?: Buffer; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<TlsOutcome> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: opts.ca ?? meshRoot().certPem, cert: client?.certPem, key: client?.keyPem, session: opts.session });
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: opts.ca ?? meshRoot().certPem, cert: client?.certPem, key: client?.keyPem, session: opts.session, maxVersion: opts.maxVersion });
     let data = '';
     let secure = false;
     let reused = false;

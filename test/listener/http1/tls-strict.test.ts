@@ -86,6 +86,20 @@ describe('STRICT mutual TLS on the HTTP/1.1 listener', () => {
     expect(rig.oplog.join('\n')).toMatch(/ssl\.connection_error: .*(http request|wrong version|packet length)/i);
   });
 
+  it('serves TLS 1.2 by default and refuses it under minProtocolVersion TLSv1.3 (ssl.connection_error)', async () => {
+    rig = await startTlsRig('tls');
+    const client = leaf({ ns: 'shop', sa: 'frontend' });
+    const v12 = await tlsRequest(rig.proxy.port, client, '', { maxVersion: 'TLSv1.2' });
+    expect(v12.responses.map((r) => r.status)).toEqual([200]);
+    await rig.close();
+    rig = await startTlsRig('tls', { minProtocolVersion: 'TLSv1.3' });
+    const refused = await tlsRequest(rig.proxy.port, client, '', { maxVersion: 'TLSv1.2' });
+    expect(refused.secure).toBe(false);
+    expect(refused.responses).toEqual([]);
+    expect(rig.proxy.stats.downstream.get('ssl.connection_error')).toBe(1);
+    expect(rig.oplog.join('\n')).toMatch(/ssl\.connection_error: .*(version|protocol)/i);
+  });
+
   it('resumes a session on a later connection (ssl.session_reused)', async () => {
     rig = await startTlsRig('tls');
     const client = leaf({ ns: 'shop', sa: 'frontend' });
