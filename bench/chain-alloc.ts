@@ -29,6 +29,7 @@ class NullDownstream implements Downstream {
   readonly method = 'GET';
   readonly authority = 'web';
   readonly remoteAddress = '10.0.0.9';
+  readonly security = null;
   readonly headBytes = 100;
   readonly startTime = 0;
   readonly bytesSent = 0;

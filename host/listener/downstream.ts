@@ -1,7 +1,9 @@
 // The downstream seam: what the HTTP layer sees of one request from a listener, and what it may do
 // with the response. One implementation per listener kind (host/listener/http1/, the core-parsed
-// HTTP/1.1 listener, today; TLS and HTTP/2 listeners plug in here later); the HTTP layer never
-// sees the sockets or the parser underneath.
+// HTTP/1.1 listener, over a raw, TLS or PERMISSIVE transport; HTTP/2 listeners plug in here
+// later); the HTTP layer never sees the sockets or the parser underneath.
+
+import type { ConnectionSecurity } from '../tls/connection-security.js';
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
@@ -63,6 +65,11 @@ export interface Downstream {
   readonly headers: string[];
   /** The client's address (no port). */
   readonly remoteAddress: string;
+  /**
+   * What the connection's TLS established (mutual TLS, the peer's SPIFFE ID, XFCC element);
+   * null on a listener without TLS.
+   */
+  readonly security: ConnectionSecurity | null;
   /** Request head size in bytes (request line + fields), for the head size limit. */
   readonly headBytes: number;
   /** Date.now() when the request arrived. */

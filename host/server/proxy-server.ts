@@ -16,6 +16,10 @@ import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
+import { randomBytes } from 'node:crypto';
+import { createDownstreamTransport } from '../listener/transport/create-transport.js';
+import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
+import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
@@ -89,6 +93,19 @@ export interface ProxyServerOptions {
    * answers carry none (Envoy's OVERWRITE and PASS_THROUGH).
    */
   serverHeader?: string | null;
+  /**
+   * How the listener's connections are read: plain TCP (default), TLS, or PERMISSIVE (TLS or
+   * plaintext by the first bytes), with the certificate files (programmatic only: the config
+   * loader still refuses PeerAuthentication STRICT until the whole path is enforced).
+   */
+  downstreamTransport?: DownstreamTransportConfig;
+  /**
+   * TLS origination per cluster name, from certificate files (programmatic, as
+   * downstreamTransport; DestinationRule tls is still refused by the loader).
+   */
+  upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /** The operational log (TLS handshake failures with their reason); default none. */
+  operationalLog?: Log;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -105,13 +122,19 @@ export class ProxyServer {
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
+  /**
+   * The TLS settings this server was built with: worker threads accepting on its socket must
+   * be built with the same (host/server/worker-pool.ts), or they would serve a TLS port in
+   * plaintext.
+   */
+  readonly transportSettings: ProxyTlsSettings;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, log: opts.operationalLog });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
@@ -140,6 +163,7 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
+    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls };
     this.#listenFd = opts.listenFd;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
@@ -156,7 +180,7 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      });
+      }, createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog));
   }
 
   /** The actual listening port (after listen()). */
@@ -279,4 +303,10 @@ export class ProxyServer {
   get clusterManager(): ClusterManager {
     return this.#clusters;
   }
+}
+
+/** A TLS listener's settings with session ticket keys, made here when not given (shared with the worker threads). */
+function withTicketKeys(config: DownstreamTransportConfig | undefined): DownstreamTransportConfig | undefined {
+  if (config === undefined || config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined) return config;
+  return { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: randomBytes(48).toString('base64') } };
 }

@@ -26,6 +26,7 @@ const server = new ProxyServer({
   limits: init.limits,
   seed: init.seed,
   coreModule: init.module,
+  ...init.transport,
   log: logBuffer ? (entry) => logBuffer.push(envoyAccessLogLine(entry)) : undefined,
 });
 

@@ -2,6 +2,7 @@
 // each other: config versions, stats snapshots, access-log batches and shutdown, as plain
 // structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
 import type { MeshConfig } from '../model/mesh.js';
+import type { ProxyTlsSettings } from '../tls/tls-settings.js';
 import type { Limits } from '../common/limits.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import type { StatRecord } from '../telemetry/stats.js';
@@ -22,6 +23,8 @@ export interface WorkerInit {
   module: WebAssembly.Module;
   /** The version being served when the worker starts. */
   config: { mesh: MeshConfig; version: number } | null;
+  /** The main thread's TLS settings (ProxyServer.transportSettings): the same on every thread. */
+  transport: ProxyTlsSettings;
 }
 
 export type ToWorker =

@@ -3,6 +3,7 @@
 // reads their stats synchronously for the admin API, forwards their access-log batches,
 // reports a crashed worker, and shuts them down.
 import { Worker } from 'node:worker_threads';
+import type { ProxyTlsSettings } from '../tls/tls-settings.js';
 import { join } from 'node:path';
 import { compiledEntry, coreModule, packageRoot } from '../core/wasm.js';
 import type { MeshConfig } from '../model/mesh.js';
@@ -23,6 +24,8 @@ export interface WorkerPoolOptions {
   listenFds: number[];
   limits: Limits;
   seed?: number;
+  /** The main thread's TLS settings (ProxyServer.transportSettings); absent: plain TCP. */
+  transport?: ProxyTlsSettings;
   /** Receives the workers' access-log batches (whole lines); absent: workers log nothing. */
   accessLog?: (text: string) => void;
   /** Operational events: a worker that crashed or failed to apply a version. */
@@ -100,6 +103,7 @@ export class WorkerPool {
         accessLog: this.#opts.accessLog !== undefined,
         module,
         config: this.#config,
+        transport: this.#opts.transport ?? {},
       };
       const w = new PoolWorker(i, new Worker(script, { workerData: init }));
       this.#workers.push(w);

@@ -33,6 +33,10 @@ export interface AccessLogEntry {
   userAgent?: string;
   /** Upstream attempts made (Envoy's %UPSTREAM_REQUEST_ATTEMPT_COUNT%); 0 when none. */
   attempts?: number;
+  /** Istio's connection_security_policy: mutual_tls when the client presented a verified certificate, else none. */
+  connectionSecurityPolicy?: 'mutual_tls' | 'none';
+  /** The client certificate's SPIFFE ID (Envoy's %DOWNSTREAM_PEER_URI_SAN%), when mutual TLS. */
+  downstreamPeerUriSan?: string;
 }
 
 /**

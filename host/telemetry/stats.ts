@@ -64,6 +64,16 @@ export const DOWNSTREAM_STATS = {
   /** Header fields with an underscore dropped, or requests refused for one (headersWithUnderscoresAction). */
   'http1.dropped_headers_with_underscores': 'counter',
   'http1.requests_rejected_with_underscores_in_headers': 'counter',
+  /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
+  downstream_pre_cx_timeout: 'counter',
+  /** TLS handshakes completed, and of those resumed from a session (Envoy's ssl.*). */
+  'ssl.handshake': 'counter',
+  'ssl.session_reused': 'counter',
+  /** TLS handshakes failed, by reason (host/tls/handshake-failure.ts). */
+  'ssl.connection_error': 'counter',
+  'ssl.fail_verify_no_cert': 'counter',
+  'ssl.fail_verify_error': 'counter',
+  'ssl.fail_verify_san': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */
@@ -99,6 +109,14 @@ export const CLUSTER_STATS = {
   upstream_cx_protocol_error: 'counter',
   upstream_cx_rx_bytes_total: 'counter',
   upstream_cx_tx_bytes_total: 'counter',
+  /** TLS handshakes completed, and of those resumed from a session (Envoy's ssl.*). */
+  'ssl.handshake': 'counter',
+  'ssl.session_reused': 'counter',
+  /** TLS handshakes failed, by reason (host/tls/handshake-failure.ts). */
+  'ssl.connection_error': 'counter',
+  'ssl.fail_verify_no_cert': 'counter',
+  'ssl.fail_verify_error': 'counter',
+  'ssl.fail_verify_san': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */

@@ -20,6 +20,9 @@ import { LocalBreaker } from './connection-breaker.js';
 import type { ConnPool, PoolSettings } from './conn-pool/conn-pool.js';
 import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
+import { TlsTransportSocketFactory } from './transport/tls.js';
+import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
+import type { Log } from '../common/log.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import type { Limits } from '../common/limits.js';
@@ -68,6 +71,13 @@ export interface ClusterManagerOptions {
   manualTicks?: boolean;
   /** Seeds each cluster state's PRNG (retry backoff jitter) for repeatable tests. */
   seed?: number;
+  /**
+   * Upstream TLS per cluster name (programmatic: DestinationRule `tls` is not translated yet);
+   * a cluster not named here connects in plain TCP.
+   */
+  upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /** The operational log (upstream TLS handshake failures). */
+  log?: Log;
 }
 
 /** One consistent-hash table, shared by the versions whose endpoint list it was built for. */
@@ -205,6 +215,8 @@ export class ClusterManager {
   readonly #now: () => number;
   readonly #manualTicks: boolean;
   readonly #seed: number | undefined;
+  readonly #upstreamTls: Readonly<Record<string, UpstreamTlsSettings>>;
+  readonly #log: Log | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
   /**
@@ -224,6 +236,8 @@ export class ClusterManager {
     this.#now = opts.now ?? Date.now;
     this.#manualTicks = opts.manualTicks ?? false;
     this.#seed = opts.seed;
+    this.#upstreamTls = opts.upstreamTls ?? {};
+    this.#log = opts.log;
   }
 
   /** The clock outlier detection runs on. */
@@ -495,9 +509,11 @@ export class ClusterManager {
       stats.declare('lb_healthy_panic', 'counter');
       const state = this.#states.get(c.name);
       if (this.#seed !== undefined) state.seed(this.#seed);
-      // The raw transport for every cluster today; a DestinationRule's tls (ISTIO_MUTUAL, with
-      // SPIFFE certificates) will choose the TLS factory here.
-      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, RAW_TRANSPORT);
+      // Plain TCP unless the cluster has TLS settings (one factory, so one session cache, per
+      // cluster); a DestinationRule's tls will choose them here once translated.
+      const tls = Object.hasOwn(this.#upstreamTls, c.name) ? this.#upstreamTls[c.name] : undefined;
+      const transport = tls === undefined ? RAW_TRANSPORT : new TlsTransportSocketFactory(tls, { stats, log: this.#log, cluster: c.name });
+      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, transport);
       const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
       // Envoy's names, read when /stats renders. The pool counts upstream_cx_overflow and

@@ -19,6 +19,7 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['router', 'http/filters'], why: 'what runs on a stream: the router (terminal filter) and the native HTTP filters' },
   { folders: ['http'], why: 'the HTTP connection manager, streams and the filter seam' },
   { folders: ['listener', 'upstream', 'codec', 'xds'], why: 'I/O on either side of the proxy, the public head parser over the core, and the xDS protocol (ADS server and client, Envoy\'s protos)' },
+  { folders: ['tls'], why: 'TLS settings, certificate files, peer identity (SPIFFE SANs, XFCC) and handshake failure reasons, shared by the listener and upstream transports' },
   { folders: ['compile'], why: 'the mesh as the core\'s binary tables, written in the core\'s record formats' },
   { folders: ['core', 'telemetry'], why: 'the only TypeScript that touches Wasm memory; stats, access-log records and status snapshots' },
   { folders: ['identity'], why: 'workload identity: SPIFFE IDs, the CA, tokens, Istio\'s CSR API and the certificate client; below every user (control plane, runtime, TLS transports), above common' },

@@ -25,6 +25,7 @@ class FakeDownstream implements Downstream {
   readonly authority: string;
   readonly headers: string[];
   readonly remoteAddress = '10.0.0.9';
+  readonly security = null;
   readonly headBytes = 64;
   readonly startTime = Date.now();
   bytesSent = 0;

@@ -31,6 +31,8 @@ export function accessLogFilter(sink: (entry: AccessLogEntry) => void): HttpFilt
         forwardedFor: stream.forwardedFor,
         userAgent: stream.requestHeader('user-agent') ?? undefined,
         attempts: stream.attempts,
+        connectionSecurityPolicy: ds.security?.mutualTls === true ? 'mutual_tls' : 'none',
+        downstreamPeerUriSan: ds.security?.peerSpiffeId ?? undefined,
       });
     },
   };

@@ -17,6 +17,8 @@ import type { RequestHandler } from '../listener.js';
 import type { Http1ListenerOptions } from './listener-options.js';
 import { Http1Downstream, type Http1DownstreamConnection } from './http1-downstream.js';
 import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
+import type { ConnectionSecurity } from '../../tls/connection-security.js';
+import { forwardClientCert } from '../../tls/forward-client-cert.js';
 
 const enum Read { Head, Body, Hold, Closed }
 
@@ -41,6 +43,8 @@ const SPANS = new Uint32Array(4 * 128);
 export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
   readonly remoteAddress: string;
+  /** What the connection's TLS established; null on a raw (plain TCP only) listener. */
+  readonly security: ConnectionSecurity | null;
   readonly #ctx: ConnectionContext;
   #read = Read.Head;
   /** An incomplete head (its bytes so far), kept across reads. */
@@ -62,9 +66,10 @@ export class Http1Connection implements Http1DownstreamConnection {
   /** performance.now() of the last byte read or written (idle timeouts). */
   lastActivity = performance.now();
 
-  constructor(socket: Socket, remoteAddress: string, ctx: ConnectionContext) {
+  constructor(socket: Socket, remoteAddress: string, ctx: ConnectionContext, security: ConnectionSecurity | null = null) {
     this.socket = socket;
     this.remoteAddress = remoteAddress;
+    this.security = security;
     this.#ctx = ctx;
     socket.on('drain', () => this.#current?.onDrain());
     socket.on('end', () => this.#onEnd());
@@ -299,6 +304,8 @@ export class Http1Connection implements Http1DownstreamConnection {
       this.#protocolError(400, authority === '' ? 'missing_host' : 'invalid_host');
       return false;
     }
+    // On a port that terminates TLS, XFCC is the proxy's to vouch for (raw listeners leave it).
+    if (this.security !== null) forwardClientCert(fields, this.security.xfcc);
     const framing = parser.framing;
     this.#requests++;
     const opts = this.#ctx.options;

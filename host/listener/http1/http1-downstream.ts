@@ -8,6 +8,7 @@
 // bytes this object owns.
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } from '../downstream.js';
 import type { Socket } from 'node:net';
+import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 
 /**
@@ -17,6 +18,7 @@ import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, tak
 export interface Http1DownstreamConnection {
   readonly socket: Socket;
   readonly remoteAddress: string;
+  readonly security: ConnectionSecurity | null;
   readonly serverName: string | null;
   lastActivity: number;
   pauseBody(): void;
@@ -49,6 +51,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   readonly authority: string;
   readonly headers: string[];
   readonly remoteAddress: string;
+  readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
   bytesSent = 0;
@@ -84,6 +87,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
     this.headers = headers;
     this.headBytes = headBytes;
     this.remoteAddress = conn.remoteAddress;
+    this.security = conn.security;
     this.#minor = minor;
     this.keepAlive = keepAlive;
   }

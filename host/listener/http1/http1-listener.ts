@@ -1,8 +1,10 @@
 // The HTTP/1.1 listener whose requests the core parses (the default for gateways and sidecars):
-// a net server whose accepted sockets read through `onread` into one buffer per thread (no
-// Buffer per read), one Http1Connection per socket, and one timer per listener that sweeps the
-// connections for the idle, stream idle and request headers timeouts (no timer per request).
-import { createServer, Socket, type Server } from 'node:net';
+// a net server whose accepted sockets go through the listener's downstream transport (raw: read
+// through `onread` into one buffer per thread, no Buffer per read; TLS; or PERMISSIVE, either by
+// the first bytes), one Http1Connection per socket once the transport starts it, and one timer
+// per listener that sweeps the connections for the idle, stream idle and request headers
+// timeouts (no timer per request).
+import { createServer, type Socket, type Server } from 'node:net';
 import type { Core } from '../../core/wasm.js';
 import { HeadParser } from '../../core/codec/head-parser.js';
 import { ChunkedDecoder } from '../../core/codec/chunked-decoder.js';
@@ -10,17 +12,11 @@ import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { Listener, RequestHandler, TcpHandle } from '../listener.js';
 import { Http1Connection, type ConnectionContext } from './http1-connection.js';
 import { DEFAULT_HTTP1_OPTIONS, type Http1ListenerOptions } from './listener-options.js';
+import type { DownstreamTransport } from '../transport/downstream-transport.js';
+import { RAW_DOWNSTREAM } from '../transport/raw.js';
 
 /** listen(2)'s backlog: the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 65535;
-
-/** The read buffer of every downstream socket of this thread (reads are consumed synchronously). */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-
-/** The OS handle inside a net.Socket (Node keeps it as `_handle`; see takeHandle). */
-interface SocketWithHandle extends Socket {
-  _handle: unknown;
-}
 
 export class Http1Listener implements Listener {
   readonly #host: string;
@@ -31,12 +27,14 @@ export class Http1Listener implements Listener {
   readonly #options: Http1ListenerOptions;
   readonly #stats: StatScope<DownstreamStat>;
   readonly #core: Core;
+  readonly #transport: DownstreamTransport;
   #memory: Buffer;
   #port = 0;
   #sweep: NodeJS.Timeout | null = null;
 
-  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}) {
+  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}, transport: DownstreamTransport = RAW_DOWNSTREAM) {
     this.#host = host;
+    this.#transport = transport;
     this.#requestedPort = port;
     this.#core = core;
     this.#stats = stats;
@@ -60,9 +58,9 @@ export class Http1Listener implements Listener {
         if (this.#connections.delete(conn)) stats.dec('downstream_cx_active');
       },
     };
-    // pauseOnConnect: the accepted socket must not read before its handle moves to a socket
-    // that reads through `onread`.
-    this.#server = createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s as SocketWithHandle));
+    // pauseOnConnect: the accepted socket must not read before the transport takes it (the raw
+    // transport moves its handle to a socket that reads through `onread`).
+    this.#server = createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.#accept(s));
   }
 
   get port(): number {
@@ -109,16 +107,14 @@ export class Http1Listener implements Listener {
   }
 
   closeAll(): void {
+    this.#transport.close();
     if (this.#sweep !== null) clearInterval(this.#sweep);
     this.#sweep = null;
     for (const c of [...this.#connections]) c.destroy();
   }
 
-  /**
-   * Moves the accepted socket's handle into a socket that reads through `onread` (net.Server
-   * has no onread option of its own); the first socket object is dropped without closing it.
-   */
-  #accept(accepted: SocketWithHandle): void {
+  /** Counts the connection and hands it to the transport, which starts it once it may be read. */
+  #accept(accepted: Socket): void {
     const opts = this.#options;
     this.#stats.inc('downstream_cx_total');
     if (opts.maxConnections > 0 && this.#connections.size >= opts.maxConnections) {
@@ -127,29 +123,12 @@ export class Http1Listener implements Listener {
       return;
     }
     const remote = accepted.remoteAddress ?? '';
-    const handle = accepted._handle;
-    accepted._handle = null;
-    // The emptied socket still counts as the server's connection until destroyed (no fd closes).
-    accepted.destroy();
-    let conn: Http1Connection | null = null;
-    const socket = new Socket({
-      handle: handle as never,
-      readable: true,
-      writable: true,
-      allowHalfOpen: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          conn!.onRead(buf.subarray(0, n));
-          return true;
-        },
-      },
-    } as ConstructorParameters<typeof Socket>[0]);
-    socket.setNoDelay(true);
-    conn = new Http1Connection(socket, remote.startsWith('::ffff:') ? remote.slice(7) : remote, this.#ctx);
-    this.#connections.add(conn);
-    this.#stats.inc('downstream_cx_active');
-    socket.resume();
+    this.#transport.accept(accepted, (socket, security) => {
+      const conn = new Http1Connection(socket, remote.startsWith('::ffff:') ? remote.slice(7) : remote, this.#ctx, security);
+      this.#connections.add(conn);
+      this.#stats.inc('downstream_cx_active');
+      return conn;
+    });
   }
 
   /** One timer for every timeout of every connection, at a quarter of the shortest timeout (10 ms to 1 s). */

@@ -1,7 +1,7 @@
 // The seam between a connection pool and the bytes on the wire (Envoy's TransportSocketFactory):
 // the pool asks its cluster's factory for each connection's socket and speaks its protocol over
-// whatever comes back: plain TCP today (raw.ts), TLS with SPIFFE certificates later (a
-// tls.TLSSocket, which is a net.Socket), chosen per cluster, unknown to the pool.
+// whatever comes back: plain TCP (raw.ts) or TLS (tls.ts, a tls.TLSSocket, which is a
+// net.Socket), chosen per cluster, unknown to the pool.
 import type { Socket } from 'node:net';
 
 /** How one upstream connection's socket is made. */

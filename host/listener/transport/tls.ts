@@ -1,0 +1,129 @@
+// The TLS downstream transport: a tls.Server that never listens is handed each accepted socket
+// (its 'connection' event, Node's documented way to serve sockets accepted elsewhere), so the
+// handshake, session tickets and the handshake timeout are node:tls's own. Bytes already read
+// from the socket (a PERMISSIVE sniff, unshifted back) are fed to the handshake first.
+//
+// Client certificates: requested when required, and checked here once the handshake is done,
+// before a byte is read as HTTP: none → ssl.fail_verify_no_cert, one that does not chain to the
+// trust bundle (foreign CA, expired) → ssl.fail_verify_error; either closes the connection and is
+// logged with the reason. (With node:tls's own rejectUnauthorized a bad chain is dropped without
+// a reason anyone can count; TLS 1.3 clients see a close after their handshake in both cases.)
+// Other failures (plaintext on this port, protocol or version mismatch, timeout) arrive as
+// tlsClientError → ssl.connection_error.
+//
+// Reads: a TLS socket over an accepted socket delivers Buffers ('data'), since net's `onread`
+// only applies to a socket that makes its own handle; decryption costs far more than that Buffer.
+import { createServer, type Server, type TLSSocket, type DetailedPeerCertificate } from 'node:tls';
+import type { Socket } from 'node:net';
+import { createHash } from 'node:crypto';
+import type { Log } from '../../common/log.js';
+import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
+import { readPem } from '../../tls/pem-files.js';
+import { tlsFailureReason, type TlsFailureReason } from '../../tls/handshake-failure.js';
+import { ownIdentity, xfccElement, type ConnectionSecurity } from '../../tls/connection-security.js';
+import { spiffeIdOf, certificateHash } from '../../tls/peer-certificate.js';
+import type { DownstreamTlsSettings } from '../../tls/tls-settings.js';
+import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const START = Symbol('wasmesh.start');
+
+interface PendingSocket extends Socket {
+  [START]?: ConnectionStart;
+}
+
+export class TlsDownstreamTransport implements DownstreamTransport {
+  readonly kind: 'tls' | 'permissive' = 'tls';
+  readonly #server: Server;
+  readonly #stats: Pick<StatScope<DownstreamStat>, 'inc'>;
+  readonly #log: Log | undefined;
+  readonly #requireClientCert: boolean;
+  /** The listener's own SPIFFE ID (XFCC's By). */
+  readonly own: string | null;
+
+  /** Reads the files now: a missing file throws here (TLS_FILE). */
+  constructor(settings: DownstreamTlsSettings, stats: Pick<StatScope<DownstreamStat>, 'inc'>, log?: Log) {
+    if (settings.requireClientCertificate && settings.caCertificates === undefined) {
+      throw new Error('wasmesh: downstream tls requireClientCertificate needs caCertificates (the trust bundle) (TLS_SETTINGS)');
+    }
+    const ticketKeys = settings.sessionTicketKeys === undefined ? undefined : Buffer.from(settings.sessionTicketKeys, 'base64');
+    if (ticketKeys !== undefined && ticketKeys.length !== 48) {
+      throw new Error(`wasmesh: downstream tls sessionTicketKeys must be 48 bytes (base64), got ${ticketKeys.length} (TLS_SETTINGS)`);
+    }
+    const cert = readPem(settings.certificateChain, 'certificateChain');
+    this.own = ownIdentity(cert);
+    this.#stats = stats;
+    this.#log = log;
+    this.#requireClientCert = settings.requireClientCertificate;
+    this.#server = createServer({
+      cert,
+      key: readPem(settings.privateKey, 'privateKey'),
+      ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
+      requestCert: settings.requireClientCertificate,
+      rejectUnauthorized: false,
+      ALPNProtocols: [...(settings.alpn ?? ['http/1.1', 'istio-http/1.1', 'istio'])],
+      minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
+      handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      ticketKeys,
+      // node:tls derives the default from process.argv, which differs on a worker thread; a
+      // session (with a client certificate) resumes only under the context it was made in.
+      sessionIdContext: createHash('sha256').update(cert).digest('hex').slice(0, 32),
+    });
+    this.#server.on('secureConnection', (s: TLSSocket) => {
+      try {
+        this.#secured(s);
+      } catch (err) {
+        // A certificate this code cannot read closes its connection, not the proxy.
+        this.#fail(s, 'ssl.connection_error', `peer certificate unreadable: ${(err as Error).message}`);
+      }
+    });
+    this.#server.on('tlsClientError', (err: Error, s: TLSSocket) => this.#fail(s, tlsFailureReason(err), err.message));
+  }
+
+  accept(accepted: Socket, start: ConnectionStart): void {
+    (accepted as PendingSocket)[START] = start;
+    accepted.setNoDelay(true);
+    this.#server.emit('connection', accepted);
+  }
+
+  #secured(s: TLSSocket): void {
+    // The TLS socket wraps the accepted one (node:tls keeps it as `_parent`), which carries the
+    // start callback; a socket without one is not this transport's and is closed.
+    const start = ((s as unknown as { _parent?: PendingSocket })._parent ?? (s as PendingSocket))[START];
+    const peer = s.getPeerCertificate(false) as DetailedPeerCertificate | Record<string, never>;
+    const hasCert = peer !== null && 'raw' in peer && peer.raw !== undefined;
+    if (this.#requireClientCert) {
+      if (!hasCert) return this.#fail(s, 'ssl.fail_verify_no_cert', 'client certificate required, none presented');
+      if (!s.authorized) return this.#fail(s, 'ssl.fail_verify_error', `client certificate ${spiffeIdOf(peer) ?? '(no SPIFFE ID)'} rejected: ${String(s.authorizationError)}`);
+    }
+    if (start === undefined) {
+      s.destroy();
+      return;
+    }
+    this.#stats.inc('ssl.handshake');
+    if (s.isSessionReused()) this.#stats.inc('ssl.session_reused');
+    const mutual = this.#requireClientCert && hasCert && s.authorized;
+    const security: ConnectionSecurity = {
+      mutualTls: mutual,
+      tls: true,
+      peerSpiffeId: mutual ? spiffeIdOf(peer) : null,
+      peerCertificateHash: hasCert ? certificateHash(peer as DetailedPeerCertificate) : null,
+      tlsVersion: s.getProtocol(),
+      alpn: s.alpnProtocol || null,
+      sni: (s as TLSSocket & { servername?: string | false }).servername || null,
+      xfcc: mutual ? xfccElement(this.own, peer as DetailedPeerCertificate) : null,
+    };
+    const reader = start(s, security);
+    s.on('data', (d: Buffer) => reader.onRead(d));
+  }
+
+  #fail(s: TLSSocket | undefined, reason: TlsFailureReason, message: string): void {
+    this.#stats.inc(reason);
+    const who = s?.remoteAddress ?? 'unknown';
+    this.#log?.('warn', `downstream tls handshake from ${who} failed: ${reason}: ${message}`);
+    s?.destroy();
+  }
+
+  /** Handshakes under way end by themselves (handshake timeout); the server never listened. */
+  close(): void {}
+}

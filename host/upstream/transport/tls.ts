@@ -1,0 +1,107 @@
+// The TLS transport socket (Envoy's UpstreamTlsContext): tls.connect sockets that read through
+// `onread` into the caller's buffer (Node 20 honours onread on tls.connect: the TLS layer
+// decrypts into it, no Buffer per read), ready at `secureConnect`, once the chain verified against
+// the CA bundle and the server's certificate carried one of the expected SANs. SNI, ALPN, a client
+// certificate (MUTUAL), minimum version and session resumption (one cached session per
+// destination, per factory) as asked. A failed handshake is a connect failure to the pool, counted
+// by reason in the cluster's ssl.* stats and logged with the reason.
+import { connect, createSecureContext, checkServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
+import type { Log } from '../../common/log.js';
+import type { StatScope, ClusterStat } from '../../telemetry/stats.js';
+import { readPem } from '../../tls/pem-files.js';
+import { subjectAltNames } from '../../tls/peer-certificate.js';
+import { sanMatches, sanMismatch } from '../../tls/san-match.js';
+import { SAN_MISMATCH_CODE, tlsFailureReason } from '../../tls/handshake-failure.js';
+import type { UpstreamTlsSettings } from '../../tls/tls-settings.js';
+import type { TransportSocketFactory, TransportSocketOptions } from './transport-socket.js';
+
+/** Where the factory reports: the cluster's stats and the operational log (both optional). */
+export interface TlsTransportReporting {
+  readonly stats?: Pick<StatScope<ClusterStat>, 'inc'>;
+  readonly log?: Log;
+  /** For the log line: the cluster's name. */
+  readonly cluster?: string;
+}
+
+/** tls.connect passes `onread` on to its net.Socket (Node ≥ 12); @types/node does not declare it. */
+type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread'] };
+
+export class TlsTransportSocketFactory implements TransportSocketFactory {
+  readonly readyEvent = 'secureConnect';
+  readonly settings: UpstreamTlsSettings;
+  readonly #context: SecureContext;
+  readonly #reporting: TlsTransportReporting;
+  /** The latest session ticket per destination (host:port/sni), offered on the next connect. */
+  readonly #sessions = new Map<string, Buffer>();
+
+  /** Reads the files now: a missing or empty file throws here (TLS_FILE), not per connection. */
+  constructor(settings: UpstreamTlsSettings, reporting: TlsTransportReporting = {}) {
+    if (settings.mode === 'MUTUAL' && (settings.clientCertificate === undefined || settings.privateKey === undefined)) {
+      throw new Error('wasmesh: upstream tls mode MUTUAL needs clientCertificate and privateKey (TLS_SETTINGS)');
+    }
+    this.settings = settings;
+    this.#reporting = reporting;
+    this.#context = createSecureContext({
+      ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
+      cert: settings.mode === 'MUTUAL' ? readPem(settings.clientCertificate!, 'clientCertificate') : undefined,
+      key: settings.mode === 'MUTUAL' ? readPem(settings.privateKey!, 'privateKey') : undefined,
+      minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
+    });
+  }
+
+  connect(host: string, port: number, options: TransportSocketOptions): Socket {
+    const s = this.settings;
+    const servername = s.sni ?? (isIP(host) === 0 ? host : undefined);
+    const key = `${host}:${port}/${servername ?? ''}`;
+    const expected = s.subjectAltNames ?? [];
+    const tlsOptions: ConnectionOptionsWithOnread = {
+      host,
+      port,
+      servername,
+      secureContext: this.#context,
+      ALPNProtocols: s.alpn !== undefined && s.alpn.length > 0 ? [...s.alpn] : undefined,
+      rejectUnauthorized: s.insecureSkipVerify !== true,
+      session: this.#sessions.get(key),
+      onread: options.onread,
+      checkServerIdentity: (hostname: string, cert: PeerCertificate): Error | undefined => {
+        if (s.insecureSkipVerify === true) return undefined;
+        if (expected.length > 0) {
+          const sans = subjectAltNames(cert);
+          if (sanMatches(expected, sans)) return undefined;
+          return Object.assign(new Error(sanMismatch(expected, sans)), { code: SAN_MISMATCH_CODE });
+        }
+        // No expected names: an SNI given is checked as the host name; else the chain decides.
+        return s.sni !== undefined ? checkServerIdentity(hostname, cert) : undefined;
+      },
+    };
+    const socket = connect(tlsOptions);
+    socket.setNoDelay(options.noDelay);
+    if (options.keepAlive) socket.setKeepAlive(true, options.keepAlive.timeMs);
+    socket.on('session', (session: Buffer) => this.#sessions.set(key, session));
+    const stats = this.#reporting.stats;
+    // Errors before the TCP connection (refused, unreachable) are no TLS failure.
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    const onError = (err: Error): void => {
+      if (!tcpUp) return;
+      const reason = tlsFailureReason(err);
+      stats?.inc(reason);
+      // A stale session must not be offered again.
+      this.#sessions.delete(key);
+      this.#reporting.log?.('warn', `upstream tls handshake to ${host}:${port}${this.#reporting.cluster ? ` (cluster ${this.#reporting.cluster})` : ''} failed: ${reason}: ${err.message}`);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      socket.off('error', onError);
+      stats?.inc('ssl.handshake');
+      if (socket.isSessionReused()) stats?.inc('ssl.session_reused');
+    });
+    return socket;
+  }
+
+  /** Sessions cached (one per destination). */
+  get cachedSessions(): number {
+    return this.#sessions.size;
+  }
+}
