@@ -5,6 +5,7 @@
 // no sourceLabels this is one view instead of 100 (istiod likewise caches what does not depend
 // on the proxy).
 import type { ReadConfig } from '../config/index.js';
+import type { LoadOptions } from '../config/loaded-config.js';
 import type { XdsNode } from '../xds/xds-node.js';
 
 /** Properties whose object value maps label keys to values the config selects on. */
@@ -43,4 +44,18 @@ export function viewKey(node: XdsNode, selected: ReadonlySet<string>): string {
   // WASMESH_LISTEN its address: Envoys alike but for these must not get each other's listeners.
   const listen = node.listen === null ? null : `${node.listen.host}:${node.listen.port}`;
   return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, listen, node.metadata.WASMESH_FILTERS !== undefined]);
+}
+
+/** `labels` restricted to the keys in `selected`, sorted. */
+function selectedLabels(labels: Record<string, string>, selected: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => selected.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The key of a mesh resolution (resolveConfig) for `options`: what resolving reads of them — the
+ * namespace, the Gateway, the security switch, and the labels the config selects on. Views of
+ * different kinds of client (wasmesh, Envoy, gRPC) with the same key resolve the same mesh.
+ */
+export function resolutionKey(options: LoadOptions, selected: ReadonlySet<string>): string {
+  return JSON.stringify([options.namespace ?? null, options.gateway ?? null, options.allowUnenforcedSecurity ?? false, selectedLabels(options.labels ?? {}, selected)]);
 }
