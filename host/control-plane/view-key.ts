@@ -13,8 +13,17 @@ const SELECTOR_PROPERTIES = new Set(['sourceLabels', 'selector', 'matchLabels', 
 /** Only `labels` inside these (a workloadSelector's); a WorkloadEntry's own `labels` select nothing of a proxy. */
 const LABELS_PARENTS = new Set(['workloadSelector']);
 
-/** Every label key that any resource's selector or match names (walked once per config version). */
-export function selectorLabelKeys(read: ReadConfig): Set<string> {
+/**
+ * The label keys each spec selects on, by spec object: the read cache (host/config/read-cache.ts)
+ * keeps the specs of unchanged files, so a change walks only the specs it replaced.
+ */
+const specKeys = new WeakMap<object, readonly string[]>();
+
+/** The label keys one spec's selectors and matches name. */
+function keysOf(spec: unknown): readonly string[] {
+  if (spec === null || typeof spec !== 'object') return [];
+  const cached = specKeys.get(spec);
+  if (cached) return cached;
   const keys = new Set<string>();
   const walk = (v: unknown, parent: string): void => {
     if (Array.isArray(v)) {
@@ -28,7 +37,16 @@ export function selectorLabelKeys(read: ReadConfig): Set<string> {
       walk(x, k);
     }
   };
-  for (const r of read.effective) walk(r.resource.spec, '');
+  walk(spec, '');
+  const out = [...keys];
+  specKeys.set(spec, out);
+  return out;
+}
+
+/** Every label key that any resource's selector or match names. */
+export function selectorLabelKeys(read: ReadConfig): Set<string> {
+  const keys = new Set<string>();
+  for (const r of read.effective) for (const k of keysOf(r.resource.spec)) keys.add(k);
   return keys;
 }
 
