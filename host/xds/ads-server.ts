@@ -71,12 +71,12 @@ export interface AdsServerOptions {
   /** When the change behind a proxy's current snapshot happened (convergence time), if known. */
   changedAt?(proxyId: string): number | null;
   events?: AdsEvents;
-  /** Response bytes written at once across all streams (write-throttle.ts); default 16 MiB. */
+  /** Response bytes written at once across all streams (write-throttle.ts); default 4 MiB. */
   maxWriteBytes?: number;
 }
 
 /** The default bound on response bytes being written at once. */
-export const MAX_WRITE_BYTES = 16 * 1024 * 1024;
+export const MAX_WRITE_BYTES = 4 * 1024 * 1024;
 
 let nonceCounter = 0;
 const newNonce = (): string => (++nonceCounter).toString(36);
