@@ -254,10 +254,18 @@ abstract class AdsStream {
         return;
       }
       this.#writing.add(w);
-      this.call.write(msg, () => {
+      const handedOver = (): void => {
         this.#writing.delete(w);
         w.done();
-      });
+      };
+      try {
+        this.call.write(msg, handedOver);
+      } catch (err) {
+        // Started from another stream's callback: this stream's failure must stay its own.
+        handedOver();
+        this.server.opts.events?.rejected?.(this.node, `cannot write a response: ${err instanceof Error ? err.message : String(err)}`);
+        this.end();
+      }
     });
     if (!started) this.#waiting.add(cancel);
   }
