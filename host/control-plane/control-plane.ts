@@ -3,7 +3,8 @@
 // longest wait so a stream of edits still converges) — once per distinct view (view-key.ts), not
 // once per proxy — and hands the views to the ADS server as snapshots. Versions are content hashes, so a change pushes only the proxies and types it
 // affects. An invalid change is reported and the last good config keeps being served.
-import type { ReadConfig } from '../config/index.js';
+import { resolveConfig, type ReadConfig } from '../config/index.js';
+import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { FileWatcher, watchPlan } from '../control/file-watcher.js';
 import { AdsServer, type AdsEvents } from '../xds/ads-server.js';
@@ -13,7 +14,7 @@ import { WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import { proxyView, type ProxyView } from './proxy-view.js';
 import { PushDebouncer } from './push-debouncer.js';
-import { selectorLabelKeys, viewKey } from './view-key.js';
+import { resolutionKey, selectorLabelKeys, viewKey } from './view-key.js';
 import { ResourceEncoder } from './snapshots.js';
 import { XdsMetrics } from './xds-metrics.js';
 
@@ -63,6 +64,8 @@ export class ControlPlane {
    * the same one — those connecting later included; emptied when the version changes.
    */
   #views = new Map<string, ProxyView | Error>();
+  /** Resolved meshes of the current version by resolution key (resolutionKey), shared by views. */
+  #resolved = new Map<string, LoadedConfig | Error>();
   readonly #encoder = new ResourceEncoder();
   #version = 0;
   #loadedAt: string | null = null;
@@ -150,7 +153,7 @@ export class ControlPlane {
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, encoder: this.#encoder });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }
@@ -165,6 +168,22 @@ export class ControlPlane {
     entry.error = null;
     entry.view = view;
     this.cache.set(n.id, view.snapshot);
+  }
+
+  /** The mesh resolved for `options`, once per resolution key and config version. */
+  #resolve(read: ReadConfig, options: LoadOptions): LoadedConfig {
+    const key = resolutionKey(options, this.#selected);
+    let loaded = this.#resolved.get(key);
+    if (loaded === undefined) {
+      try {
+        loaded = resolveConfig(read, options);
+      } catch (err) {
+        loaded = err instanceof Error ? err : new Error(String(err));
+      }
+      this.#resolved.set(key, loaded);
+    }
+    if (loaded instanceof Error) throw loaded;
+    return loaded;
   }
 
   #reload(firstChangeAt: number): void {
@@ -186,6 +205,7 @@ export class ControlPlane {
     this.#lastError = null;
     this.#watch();
     this.#views = new Map();
+    this.#resolved = new Map();
     this.#encoder.nextVersion();
     for (const entry of this.#proxies.values()) this.#compute(entry, this.#views);
     this.#opts.log('info', `config version ${this.#version} loaded; ${this.#proxies.size} proxies given ${this.#views.size} distinct view(s)`);

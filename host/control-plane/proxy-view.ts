@@ -6,7 +6,7 @@
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
 import { resolveConfig, type ReadConfig } from '../config/index.js';
-import type { LoadOptions } from '../config/loaded-config.js';
+import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
@@ -33,6 +33,12 @@ export interface ViewContext {
   allowUnenforcedSecurity: boolean;
   /** Reuses the encoding of resources unchanged since the last version (the control plane's). */
   encoder?: ResourceEncoder;
+  /**
+   * Resolves the mesh for the options (default resolveConfig): the control plane's shares one
+   * resolution between the views that differ only in kind of client (a wasmesh and an Envoy
+   * sidecar of a namespace resolve the same mesh).
+   */
+  resolve?: (read: ReadConfig, options: LoadOptions) => LoadedConfig;
 }
 
 /** Gateways (namespace/name) whose selector matches `labels`: every selector pair among them. */
@@ -84,7 +90,7 @@ export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext
 export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): ProxyView {
   const { options, warnings } = loadOptionsFor(node, read, ctx);
   if (node.kind === 'grpc') {
-    const loaded = resolveConfig(read, options);
+    const loaded = (ctx.resolve ?? resolveConfig)(read, options);
     const { resources, warnings: w } = grpcXdsResources({ mesh: loaded.mesh, warnings: [...warnings, ...loaded.warnings] });
     return { options, snapshot: envoySnapshot(resources, ctx.encoder), warnings: w, ports: [] };
   }
@@ -96,7 +102,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       : envoySnapshot({ listeners: [], routes: [], clusters: [], endpoints: [] });
     return { options, snapshot, warnings, ports: [] };
   }
-  const loaded = resolveConfig(read, options);
+  const loaded = (ctx.resolve ?? resolveConfig)(read, options);
   const all = [...warnings, ...loaded.warnings];
   if (node.kind === 'wasmesh') {
     return { options, snapshot: wasmeshSnapshot({ version: ctx.version, mesh: loaded.mesh, warnings: all }), warnings: all, ports: [] };

@@ -40,11 +40,41 @@ export class ResourceEncoder {
   }
 
   encode(type: string, name: string, json: Record<string, unknown>): XdsResource {
+    const hosts = json.virtual_hosts;
+    if (type === TYPE_URL.route && Array.isArray(hosts) && hosts.length > 1) return this.#routeConfiguration(name, json, hosts as unknown[]);
     const key = `${type}\u0000${JSON.stringify(json)}`;
     let r = this.#current.get(key) ?? this.#previous.get(key);
     r ??= resource(name, anyFromJson(envoyProtos(), type, json));
     this.#current.set(key, r);
     return r;
+  }
+
+  /**
+   * A RouteConfiguration encoded virtual host by virtual host: a repeated field's encoding is its
+   * elements' encodings one after the other, and a message may carry its fields in any order, so
+   * the configuration without its virtual hosts followed by each virtual host's encoding (as a
+   * one-host RouteConfiguration) is the configuration's encoding. A change to one route of a
+   * 1,000-host table (881 KiB) then encodes that host alone; the others keep their bytes.
+   */
+  #routeConfiguration(name: string, json: Record<string, unknown>, hosts: unknown[]): XdsResource {
+    const parts: Uint8Array[] = [this.#bytes(TYPE_URL.route, { ...json, virtual_hosts: [] })];
+    for (const vh of hosts) parts.push(this.#bytes(TYPE_URL.route, { virtual_hosts: [vh] }));
+    const value = Buffer.concat(parts);
+    const version = hash(value);
+    const key = `${TYPE_URL.route}\u0001${name}\u0000${version}`;
+    let r = this.#current.get(key) ?? this.#previous.get(key);
+    r ??= { name, version, body: { type_url: TYPE_URL.route, value } };
+    this.#current.set(key, r);
+    return r;
+  }
+
+  /** The protobuf encoding of `json` as `type`, reused while the JSON is the same. */
+  #bytes(type: string, json: Record<string, unknown>): Uint8Array {
+    const key = `${type}\u0002${JSON.stringify(json)}`;
+    let r = this.#current.get(key) ?? this.#previous.get(key);
+    r ??= { name: '', version: '', body: anyFromJson(envoyProtos(), type, json) };
+    this.#current.set(key, r);
+    return r.body.value;
   }
 }
 

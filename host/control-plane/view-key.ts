@@ -5,6 +5,7 @@
 // no sourceLabels this is one view instead of 100 (istiod likewise caches what does not depend
 // on the proxy).
 import type { ReadConfig } from '../config/index.js';
+import type { LoadOptions } from '../config/loaded-config.js';
 import type { XdsNode } from '../xds/xds-node.js';
 
 /** Properties whose object value maps label keys to values the config selects on. */
@@ -12,8 +13,17 @@ const SELECTOR_PROPERTIES = new Set(['sourceLabels', 'selector', 'matchLabels', 
 /** Only `labels` inside these (a workloadSelector's); a WorkloadEntry's own `labels` select nothing of a proxy. */
 const LABELS_PARENTS = new Set(['workloadSelector']);
 
-/** Every label key that any resource's selector or match names (walked once per config version). */
-export function selectorLabelKeys(read: ReadConfig): Set<string> {
+/**
+ * The label keys each spec selects on, by spec object: the read cache (host/config/read-cache.ts)
+ * keeps the specs of unchanged files, so a change walks only the specs it replaced.
+ */
+const specKeys = new WeakMap<object, readonly string[]>();
+
+/** The label keys one spec's selectors and matches name. */
+function keysOf(spec: unknown): readonly string[] {
+  if (spec === null || typeof spec !== 'object') return [];
+  const cached = specKeys.get(spec);
+  if (cached) return cached;
   const keys = new Set<string>();
   const walk = (v: unknown, parent: string): void => {
     if (Array.isArray(v)) {
@@ -27,7 +37,16 @@ export function selectorLabelKeys(read: ReadConfig): Set<string> {
       walk(x, k);
     }
   };
-  for (const r of read.effective) walk(r.resource.spec, '');
+  walk(spec, '');
+  const out = [...keys];
+  specKeys.set(spec, out);
+  return out;
+}
+
+/** Every label key that any resource's selector or match names. */
+export function selectorLabelKeys(read: ReadConfig): Set<string> {
+  const keys = new Set<string>();
+  for (const r of read.effective) for (const k of keysOf(r.resource.spec)) keys.add(k);
   return keys;
 }
 
@@ -43,4 +62,18 @@ export function viewKey(node: XdsNode, selected: ReadonlySet<string>): string {
   // WASMESH_LISTEN its address: Envoys alike but for these must not get each other's listeners.
   const listen = node.listen === null ? null : `${node.listen.host}:${node.listen.port}`;
   return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, listen, node.metadata.WASMESH_FILTERS !== undefined]);
+}
+
+/** `labels` restricted to the keys in `selected`, sorted. */
+function selectedLabels(labels: Record<string, string>, selected: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => selected.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The key of a mesh resolution (resolveConfig) for `options`: what resolving reads of them — the
+ * namespace, the Gateway, the security switch, and the labels the config selects on. Views of
+ * different kinds of client (wasmesh, Envoy, gRPC) with the same key resolve the same mesh.
+ */
+export function resolutionKey(options: LoadOptions, selected: ReadonlySet<string>): string {
+  return JSON.stringify([options.namespace ?? null, options.gateway ?? null, options.allowUnenforcedSecurity ?? false, selectedLabels(options.labels ?? {}, selected)]);
 }

@@ -15,6 +15,8 @@ export interface EnvoyDomains {
 
 /** Splits `host:port` (and `[v6]:port`); port null when the pattern has none. */
 export function splitPort(pattern: string): { host: string; port: string | null } {
+  // Most domains name no port (checked per domain of every virtual host, on every push).
+  if (!pattern.includes(':')) return { host: pattern, port: null };
   const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(pattern);
   return m ? { host: m[1], port: m[2] } : { host: pattern, port: null };
 }

@@ -36,6 +36,7 @@ import { envoyProtos, TYPE_URL } from './envoy-protos.js';
 import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
 import type { SnapshotCache, ProxySnapshot, TypeSnapshot } from './snapshot.js';
 import { emptyTypeSync, type ProxySync, type TypeSync } from './sync-status.js';
+import { WriteThrottle, type ThrottledWrite } from './write-throttle.js';
 
 type Plain = Record<string, unknown>;
 
@@ -70,7 +71,12 @@ export interface AdsServerOptions {
   /** When the change behind a proxy's current snapshot happened (convergence time), if known. */
   changedAt?(proxyId: string): number | null;
   events?: AdsEvents;
+  /** Response bytes written at once across all streams (write-throttle.ts); default 4 MiB. */
+  maxWriteBytes?: number;
 }
+
+/** The default bound on response bytes being written at once. */
+export const MAX_WRITE_BYTES = 4 * 1024 * 1024;
 
 let nonceCounter = 0;
 const newNonce = (): string => (++nonceCounter).toString(36);
@@ -155,6 +161,9 @@ abstract class AdsStream {
   protected sync: ProxySync | null = null;
   #unwatch: (() => void) | null = null;
   #ended = false;
+  /** Writes waiting for the throttle (their cancels), and those started and not yet handed over. */
+  readonly #waiting = new Set<() => void>();
+  readonly #writing = new Set<ThrottledWrite>();
 
   constructor(server: AdsServer, call: Stream) {
     this.server = server;
@@ -230,7 +239,35 @@ abstract class AdsStream {
     const bytes = (msg.resources as Array<{ value?: Uint8Array; resource?: { value: Uint8Array } }> | undefined ?? [])
       .reduce((n, r) => n + (r.value?.length ?? r.resource?.value.length ?? 0), 0);
     this.server.opts.events?.sent?.(this.node!, type, version, nonce, resources, bytes);
-    this.call.write(msg);
+    this.#write(msg, bytes);
+  }
+
+  /** Writes `msg` when the server's write throttle has room (in order with this stream's other writes). */
+  #write(msg: Plain, bytes: number): void {
+    let started = false;
+    let cancel: (() => void) | null = null;
+    cancel = this.server.throttle.submit(bytes, (w) => {
+      started = true;
+      if (cancel !== null) this.#waiting.delete(cancel);
+      if (this.#ended) {
+        w.done();
+        return;
+      }
+      this.#writing.add(w);
+      const handedOver = (): void => {
+        this.#writing.delete(w);
+        w.done();
+      };
+      try {
+        this.call.write(msg, handedOver);
+      } catch (err) {
+        // Started from another stream's callback: this stream's failure must stay its own.
+        handedOver();
+        this.server.opts.events?.rejected?.(this.node, `cannot write a response: ${err instanceof Error ? err.message : String(err)}`);
+        this.end();
+      }
+    });
+    if (!started) this.#waiting.add(cancel);
   }
 
   protected ack(type: string, version: string, nonce: string): void {
@@ -282,6 +319,11 @@ abstract class AdsStream {
     this.#ended = true;
     this.server.streams.delete(this);
     this.#unwatch?.();
+    for (const cancel of this.#waiting) cancel();
+    this.#waiting.clear();
+    // A cancelled call never calls back its writes: their bytes leave the bound now.
+    for (const w of this.#writing) w.done();
+    this.#writing.clear();
     if (this.node) this.server.unregister(this.node, this.sync!);
     try {
       this.call.end();
@@ -497,10 +539,13 @@ export class AdsServer {
   readonly #proxies = new Map<string, { sync: ProxySync; streams: number }>();
   /** @internal open streams, ended by close(). */
   readonly streams = new Set<AdsStream>();
+  /** @internal the bound on response bytes being written at once. */
+  readonly throttle: WriteThrottle;
   #port = 0;
 
   constructor(opts: AdsServerOptions) {
     this.opts = opts;
+    this.throttle = new WriteThrottle(opts.maxWriteBytes ?? MAX_WRITE_BYTES);
     const service = adsService(envoyProtos());
     this.#server.addService(service, {
       StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),

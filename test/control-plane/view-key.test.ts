@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../host/config/index.js';
 import { proxyView } from '../../host/control-plane/proxy-view.js';
-import { selectorLabelKeys, viewKey } from '../../host/control-plane/view-key.js';
+import { resolutionKey, selectorLabelKeys, viewKey } from '../../host/control-plane/view-key.js';
 import type { XdsNode } from '../../host/xds/xds-node.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 
@@ -65,5 +65,15 @@ describe('view keys', () => {
     expect(viewKey(node({}, { metadata: { WASMESH_FILTERS: '1' } }), keys)).not.toBe(base);
     expect(viewKey(node({}, { listen: { host: '127.0.0.1', port: 8080 } }), keys)).not.toBe(base);
     expect(viewKey(node({ app: 'a' }, { type: 'router' }), keys)).not.toBe(viewKey(node({ app: 'b' }, { type: 'router' }), keys));
+  });
+
+  it('keys a mesh resolution by namespace, Gateway, security switch and the selected labels only', () => {
+    const keys = new Set(['track']);
+    const base = resolutionKey({ namespace: 'default', labels: { app: 'a', track: 'canary' } }, keys);
+    expect(resolutionKey({ namespace: 'default', labels: { track: 'canary', app: 'b' } }, keys)).toBe(base);
+    expect(resolutionKey({ namespace: 'default', labels: { app: 'a' } }, keys)).not.toBe(base);
+    expect(resolutionKey({ namespace: 'other', labels: { track: 'canary' } }, keys)).not.toBe(base);
+    expect(resolutionKey({ namespace: 'default', labels: { track: 'canary' }, gateway: 'gw' }, keys)).not.toBe(base);
+    expect(resolutionKey({ namespace: 'default', labels: { track: 'canary' }, allowUnenforcedSecurity: true }, keys)).not.toBe(base);
   });
 });
