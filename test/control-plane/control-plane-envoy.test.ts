@@ -14,40 +14,15 @@ import { nodeId } from '../../host/xds/xds-node.js';
 import { syncState } from '../../host/xds/sync-status.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
-import { webServices } from '../helpers/seed-000-yaml.js';
+import { WEB_SUBSETS, webGateway, webServices, webSplit } from '../helpers/seed-000-yaml.js';
 import { freePort } from '../helpers/ports.js';
 
 const envoy = envoyForTests('control plane + Envoy');
 
 function files(dir: string, ports: { v1: number; v2: number }, gatewayPort: number, weights: [number, number] | 'broken'): void {
-  writeFileSync(join(dir, 'services.yaml'), `
-${webServices(ports)}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: web}
-spec:
-  host: web
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: web-gateway}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: ${gatewayPort}, name: http, protocol: HTTP}, bind: 127.0.0.1, hosts: ["*"]}]
-`);
-  writeFileSync(join(dir, 'split.yaml'), weights === 'broken' ? 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web}\nspec: {hosts: ["*"], gateways: [web-gateway], http: [{route: [{destination: {host: web, subset: v1}, weight: -5}]}]}\n' : `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: web}
-spec:
-  hosts: ["*"]
-  gateways: [web-gateway]
-  http:
-  - route:
-    - {destination: {host: web, port: {number: 5005}, subset: v1}, weight: ${weights[0]}}
-    - {destination: {host: web, port: {number: 5005}, subset: v2}, weight: ${weights[1]}}
-`);
+  writeFileSync(join(dir, 'services.yaml'), `${webServices(ports)}---\n${WEB_SUBSETS}---\n${webGateway({ port: gatewayPort, bind: '127.0.0.1' })}`);
+  // 'broken': a negative weight, refused by validation.
+  writeFileSync(join(dir, 'split.yaml'), weights === 'broken' ? webSplit([5, 95]).replace('weight: 95', 'weight: -95') : webSplit(weights));
 }
 
 async function split(port: number, n: number): Promise<{ v1: number; v2: number; failed: number }> {

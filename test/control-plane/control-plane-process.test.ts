@@ -9,37 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
-import { webServices } from '../helpers/seed-000-yaml.js';
+import { WEB_SUBSETS, webGateway, webServices, webSplit } from '../helpers/seed-000-yaml.js';
 import { freePort } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/wasmesh.js', import.meta.url));
 
 function writeMesh(dir: string, ports: { v1: number; v2: number }, weights: [number, number]): void {
-  writeFileSync(join(dir, 'mesh.yaml'), `
-${webServices(ports)}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: web}
-spec: {host: web, subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]}
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: web-gateway}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: web}
-spec:
-  hosts: ["*"]
-  gateways: [web-gateway]
-  http:
-  - route:
-    - {destination: {host: web, port: {number: 5005}, subset: v1}, weight: ${weights[0]}}
-    - {destination: {host: web, port: {number: 5005}, subset: v2}, weight: ${weights[1]}}
-`);
+  writeFileSync(join(dir, 'mesh.yaml'), `${webServices(ports)}---\n${WEB_SUBSETS}---\n${webGateway()}---\n${webSplit(weights)}`);
 }
 
 interface Proc { child: ChildProcess; out: () => string }

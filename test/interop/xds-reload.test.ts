@@ -14,42 +14,18 @@ import { MonitoringServer, type SyncEntry } from '../../host/control-plane/monit
 import { FolderControlPlane, startSynced, xdsProxyKinds, type XdsProxy } from './xds-data-planes.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
-import { webServices } from '../helpers/seed-000-yaml.js';
+import { WEB_SUBSETS, webGateway, webServices, webSplit } from '../helpers/seed-000-yaml.js';
 import type { UpstreamPorts } from '../helpers/seed-000-upstreams.js';
 
 const V1 = 'Version: v0.1';
 const V2 = 'Version: v0.2';
 
 function services(ports: UpstreamPorts): string {
-  return `${webServices(ports)}---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: web}
-spec:
-  host: web
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: web-gateway}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
-`;
+  return `${webServices(ports)}---\n${WEB_SUBSETS}---\n${webGateway()}`;
 }
 
 function split(weights: [number, number]): string {
-  return `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: web}
-spec:
-  hosts: ["*"]
-  gateways: [web-gateway]
-  http:
-  - route:
-    - {destination: {host: web, port: {number: 5005}, subset: v1}, weight: ${weights[0]}}
-    - {destination: {host: web, port: {number: 5005}, subset: v2}, weight: ${weights[1]}}
-`;
+  return webSplit(weights);
 }
 
 /** A negative weight: refused by validation, with the file and field named. */
