@@ -4,10 +4,14 @@
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 
-/** Upstream TLS origination for one cluster (Istio ClientTLSSettings, files only). */
+/** Upstream TLS origination for one cluster (Istio ClientTLSSettings). */
 export interface UpstreamTlsSettings {
-  /** SIMPLE: verify the server; MUTUAL: present a client certificate as well. */
-  readonly mode: 'SIMPLE' | 'MUTUAL';
+  /**
+   * SIMPLE: verify the server; MUTUAL: present a client certificate as well (both from files);
+   * ISTIO_MUTUAL: the mesh's mTLS, with the proxy's workload certificate, key and trust bundle
+   * (host/tls/workload-certificate.ts) instead of the file fields, which must then be absent.
+   */
+  readonly mode: 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
   /** PEM roots to verify the server with; absent: Node's bundled public roots. */
   readonly caCertificates?: string;
   /** MUTUAL: the client certificate chain and its key (PEM files). */
@@ -30,9 +34,15 @@ export interface UpstreamTlsSettings {
 
 /** Downstream TLS termination for one listener (the workload certificate and trust bundle). */
 export interface DownstreamTlsSettings {
+  /**
+   * 'files' (default): chain, key and trust bundle from the PEM files below. 'workload': the
+   * proxy's workload certificate, key and trust bundle (host/tls/workload-certificate.ts),
+   * rotated in place; the three file fields must then be absent.
+   */
+  readonly credential?: 'files' | 'workload';
   /** The listener's certificate chain and key (PEM files). Its URI SAN is XFCC's `By`. */
-  readonly certificateChain: string;
-  readonly privateKey: string;
+  readonly certificateChain?: string;
+  readonly privateKey?: string;
   /** The trust bundle client certificates must chain to (required with requireClientCertificate). */
   readonly caCertificates?: string;
   /** Mutual TLS: a client certificate from the trust bundle is required (PeerAuthentication STRICT). */

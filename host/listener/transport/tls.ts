@@ -50,6 +50,12 @@ export class TlsDownstreamTransport implements DownstreamTransport {
     if (ticketKeys !== undefined && ticketKeys.length !== 48) {
       throw new Error(`wasmesh: downstream tls sessionTicketKeys must be 48 bytes (base64), got ${ticketKeys.length} (TLS_SETTINGS)`);
     }
+    if (settings.credential === 'workload') {
+      throw new Error('wasmesh: downstream tls credential "workload" needs the proxy\'s workload certificate source, which this listener was not given (TLS_SETTINGS)');
+    }
+    if (settings.certificateChain === undefined || settings.privateKey === undefined) {
+      throw new Error('wasmesh: downstream tls needs certificateChain and privateKey (PEM files) (TLS_SETTINGS)');
+    }
     const cert = readPem(settings.certificateChain, 'certificateChain');
     this.own = ownIdentity(cert);
     this.#stats = stats;

@@ -37,6 +37,9 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
 
   /** Reads the files now: a missing or empty file throws here (TLS_FILE), not per connection. */
   constructor(settings: UpstreamTlsSettings, reporting: TlsTransportReporting = {}) {
+    if (settings.mode === 'ISTIO_MUTUAL') {
+      throw new Error('wasmesh: upstream tls mode ISTIO_MUTUAL needs the proxy\'s workload certificate source, which this cluster was not given (TLS_SETTINGS)');
+    }
     if (settings.mode === 'MUTUAL' && (settings.clientCertificate === undefined || settings.privateKey === undefined)) {
       throw new Error('wasmesh: upstream tls mode MUTUAL needs clientCertificate and privateKey (TLS_SETTINGS)');
     }
