@@ -1,6 +1,7 @@
-// A proxy's configuration from the control plane (`--xds host:port`): the proxy's own resource
-// over ADS (host/xds/ads-client.ts), each version applied to the data path and ACKed, or NACKed
-// with the reason the data path gave (the last good version keeps serving). The proxy is ready
+// A proxy's configuration from the control plane (`--xds host:port`): the proxy's own resources
+// over delta ADS (host/xds/ads-client.ts: only the changed pieces travel, the client keeps the
+// set), each version applied to the data path and ACKed, or NACKed with the reason the data path
+// gave (the last good version keeps serving). The proxy is ready
 // once the first version applied; while the control plane is away it serves what it has.
 import type { ProxyConfigSource, ConfigTarget, ConfigDump, ControlCounters, LastError, ReloadOutcome } from './config-source.js';
 import type { MeshConfig } from '../model/mesh.js';
@@ -109,7 +110,7 @@ export class XdsConfigSource implements ProxyConfigSource {
     if (u.typeUrl !== WASMESH_TYPE_URL) return `unexpected type ${u.typeUrl}`;
     this.counters.reloads_total++;
     try {
-      // State of the world: the response holds every resource of the type (wildcard).
+      // Every resource of the type the proxy holds with this response (the client keeps the set).
       const config = assembleProxyConfig(u.resources.map((r) => r.value));
       const next = this.#version + 1;
       this.#opts.target.apply(config.mesh, next);
@@ -120,7 +121,7 @@ export class XdsConfigSource implements ProxyConfigSource {
       this.#loadedAt = new Date().toISOString();
       if (this.#opts.reportWarnings) this.#opts.reportWarnings(config.warnings, `xds:${config.version}`);
       else for (const w of config.warnings) this.#opts.log('warn', w);
-      this.#opts.log('info', `xDS: applied control plane version ${config.version} (xDS version ${u.version}) as local version ${next}`);
+      this.#opts.log('info', `xDS: applied control plane version ${config.version} (xDS version ${u.version}, ${u.received} resource(s) received, ${u.removed} removed) as local version ${next}`);
       return null;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

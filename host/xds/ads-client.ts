@@ -1,18 +1,42 @@
-// A wasmesh proxy's side of ADS (state of the world): one stream to the control plane, the node
-// sent on its first request, each response handed to the proxy to apply and then ACKed — or
-// NACKed with the proxy's reason, the last good config serving on — and a new stream after
-// jittered exponential backoff whenever the control plane is away. Nothing here stops serving:
-// the proxy applies a config or keeps the one it has.
+// A wasmesh proxy's side of ADS: one stream to the control plane, the node sent on its first
+// request, each response handed to the proxy to apply and then ACKed — or NACKed with the proxy's
+// reason, the last good config serving on — and a new stream after jittered exponential backoff
+// whenever the control plane is away. Nothing here stops serving: the proxy applies a config or
+// keeps the one it has.
+//
+// Incremental (DeltaAggregatedResources, the default): a wildcard subscription per type; the
+// client keeps the resources it holds by name, and each response's added or changed resources
+// and removed_resources make the set handed to the proxy (always whole). The control plane sends
+// only what differs from what the proxy ACKed, and never again a version the proxy NACKed (until
+// another version of that resource comes): so on a NACK the applied set stays what the client
+// holds, and the refused pieces are kept aside — the control plane's view of them — and laid over
+// the applied set with the next response (which may need them: the control plane will not
+// resend them). A new stream sends initial_resource_versions of the applied set, and the control
+// plane sends only what differs. State of the world (`protocol: 'sotw'`) sends every resource of
+// the type on every change.
 import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { envoyProtos } from './envoy-protos.js';
 
 type Plain = Record<string, unknown>;
 
-/** What the client gives the proxy: one response's resources of one type. */
+/**
+ * What the client gives the proxy: every resource of one type it would hold after this response
+ * (state of the world: the response's; delta: the held set with the response applied).
+ */
 export interface AdsUpdate {
   typeUrl: string;
   version: string;
   resources: Array<{ type_url: string; value: Uint8Array }>;
+  /** Resources the response carried (delta: added or changed; state of the world: all). */
+  received: number;
+  /** Delta: names the response removed. */
+  removed: number;
+}
+
+/** A resource held by name (delta). */
+interface Held {
+  version: string;
+  body: { type_url: string; value: Uint8Array };
 }
 
 export interface AdsClientOptions {
@@ -25,15 +49,18 @@ export interface AdsClientOptions {
   log(level: 'info' | 'warn' | 'error', message: string): void;
   /** Reconnect backoff: first delay and cap (ms), fully jittered; defaults 500 ms and 30 s. */
   backoff?: { baseMs: number; maxMs: number };
+  /** The ADS variant; default 'delta' (only what changed travels). */
+  protocol?: 'delta' | 'sotw';
 }
 
-function service(): ServiceDefinition {
+function service(protocol: 'delta' | 'sotw'): ServiceDefinition {
   const root = envoyProtos();
-  const req = root.lookupType('envoy.service.discovery.v3.DiscoveryRequest');
-  const res = root.lookupType('envoy.service.discovery.v3.DiscoveryResponse');
+  const delta = protocol === 'delta' ? 'Delta' : '';
+  const req = root.lookupType(`envoy.service.discovery.v3.${delta}DiscoveryRequest`);
+  const res = root.lookupType(`envoy.service.discovery.v3.${delta}DiscoveryResponse`);
   return {
     stream: {
-      path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      path: `/envoy.service.discovery.v3.AggregatedDiscoveryService/${delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`,
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: Plain) => Buffer.from(req.encode(req.fromObject(m)).finish()),
@@ -64,13 +91,19 @@ export class AdsClient {
   #closed = false;
   #attempt = 0;
   #retry: NodeJS.Timeout | null = null;
-  /** Per type: the version last applied (ACKed), sent again on a new stream. */
+  /** SotW, per type: the version last applied (ACKed), sent again on a new stream. */
   readonly #applied = new Map<string, string>();
+  /** Delta, per type: the resources of the last applied set, by name. */
+  readonly #held = new Map<string, Map<string, Held>>();
+  /** Delta, per type: pieces of a NACKed response (on this stream), which the control plane will not resend. */
+  readonly #refused = new Map<string, Map<string, Held>>();
+  readonly #protocol: 'delta' | 'sotw';
   #connected = false;
 
   constructor(opts: AdsClientOptions) {
     this.#opts = opts;
-    const Client = makeGenericClientConstructor(service(), 'AggregatedDiscoveryService');
+    this.#protocol = opts.protocol ?? 'delta';
+    const Client = makeGenericClientConstructor(service(this.#protocol), 'AggregatedDiscoveryService');
     const { host, port } = opts.target;
     this.#client = new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials.createInsecure(), {
       // The control plane may be away for long: keep trying, never give up the channel.
@@ -97,7 +130,8 @@ export class AdsClient {
       if (this.#call !== call) return;
       this.#attempt = 0;
       this.#connected = true;
-      this.#onResponse(call, res);
+      if (this.#protocol === 'delta') this.#onDeltaResponse(call, res);
+      else this.#onResponse(call, res);
     });
     const lost = (why: string): void => {
       if (this.#call !== call) return;
@@ -108,8 +142,12 @@ export class AdsClient {
     };
     call.on('error', (e: { details?: string; message?: string }) => lost(e.details || e.message || 'stream error'));
     call.on('end', () => lost('the control plane ended the stream'));
+    // Refusals belong to the stream that was refused: a new one resends what differs.
+    this.#refused.clear();
     for (const type of this.#opts.types) {
-      const req: Plain = { type_url: type, version_info: this.#applied.get(type) ?? '' };
+      const req: Plain = this.#protocol === 'delta'
+        ? { type_url: type, resource_names_subscribe: ['*'], initial_resource_versions: Object.fromEntries([...(this.#held.get(type) ?? [])].map(([n, h]) => [n, h.version])) }
+        : { type_url: type, version_info: this.#applied.get(type) ?? '' };
       if (first) req.node = { id: this.#opts.node.id, cluster: this.#opts.node.cluster, metadata: toStruct(this.#opts.node.metadata), user_agent_name: 'wasmesh' };
       first = false;
       call.write(req);
@@ -122,17 +160,61 @@ export class AdsClient {
     const nonce = String(res.nonce ?? '');
     const resources = ((res.resources as Array<{ type_url: string; value: Uint8Array }> | undefined) ?? []);
     let error: string | null;
-    try {
-      error = this.#opts.apply({ typeUrl, version, resources });
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-    }
+    error = this.#tryApply({ typeUrl, version, resources, received: resources.length, removed: 0 });
     if (error === null) {
       this.#applied.set(typeUrl, version);
       call.write({ type_url: typeUrl, version_info: version, response_nonce: nonce });
     } else {
       this.#opts.log('warn', `xDS: NACK ${typeUrl} version ${version}: ${error}`);
       call.write({ type_url: typeUrl, version_info: this.#applied.get(typeUrl) ?? '', response_nonce: nonce, error_detail: { code: 3, message: error } });
+    }
+  }
+
+  #tryApply(u: AdsUpdate): string | null {
+    try {
+      return this.#opts.apply(u);
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  #onDeltaResponse(call: ClientDuplexStream<Plain, Plain>, res: Plain): void {
+    const typeUrl = String(res.type_url ?? '');
+    const version = String(res.system_version_info ?? '');
+    const nonce = String(res.nonce ?? '');
+    const added = (res.resources as Array<{ name?: string; version?: string; resource?: { type_url: string; value: Uint8Array } }> | undefined) ?? [];
+    const removed = (res.removed_resources as string[] | undefined) ?? [];
+    const held = this.#held.get(typeUrl);
+    const refused = this.#refused.get(typeUrl) ?? new Map<string, Held>();
+    let error: string | null = null;
+    const next = new Map(held ?? []);
+    for (const [name, h] of refused) next.set(name, h);
+    const changed = new Map<string, Held>();
+    for (const [i, r] of added.entries()) {
+      if (typeof r.name !== 'string' || r.name === '' || !r.resource) {
+        error = `resource ${i} of the response has no name or no body`;
+        break;
+      }
+      const h: Held = { version: String(r.version ?? ''), body: { type_url: r.resource.type_url, value: r.resource.value } };
+      changed.set(r.name, h);
+      next.set(r.name, h);
+    }
+    for (const name of removed) next.delete(name);
+    // A new stream's answer when nothing differs from what is applied: nothing to apply again.
+    const nothing = added.length === 0 && removed.length === 0 && refused.size === 0 && held !== undefined;
+    if (error === null && !nothing) {
+      error = this.#tryApply({ typeUrl, version, resources: [...next.values()].map((h) => h.body), received: added.length, removed: removed.length });
+    }
+    if (error === null) {
+      this.#held.set(typeUrl, next);
+      this.#refused.delete(typeUrl);
+      call.write({ type_url: typeUrl, response_nonce: nonce });
+    } else {
+      // The control plane keeps what was ACKed as what this proxy holds, and does not send these versions again.
+      for (const [name, h] of changed) refused.set(name, h);
+      this.#refused.set(typeUrl, refused);
+      this.#opts.log('warn', `xDS: NACK ${typeUrl} version ${version}: ${error}`);
+      call.write({ type_url: typeUrl, response_nonce: nonce, error_detail: { code: 3, message: error } });
     }
   }
 

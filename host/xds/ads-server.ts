@@ -498,7 +498,12 @@ class DeltaStream extends AdsStream {
     const inFlight = new Map<string, string | null>();
     if (snap) {
       for (const r of snap.resources.values()) {
-        if (!want(r.name) || s.known.get(r.name) === r.version || s.refused.get(r.name) === r.version) continue;
+        const refused = s.refused.get(r.name);
+        if (!want(r.name) || refused === r.version) continue;
+        // A resource back at the version the proxy ACKed after it refused another is sent again:
+        // the proxy cannot tell that the refused version is no longer current (wasmesh's client
+        // keeps refused pieces as the control plane's view until another version comes).
+        if (s.known.get(r.name) === r.version && refused === undefined) continue;
         // Another version goes: the refusal was of the one before (a revert may send it again).
         s.refused.delete(r.name);
         resources.push({ name: r.name, version: r.version, resource: r.body });

@@ -96,6 +96,12 @@ describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () =
     writeMesh(dir, up.ports, [0, 100]);
     await waitFor(async () => (await get(port)) === 'Version: v0.2' && (await get(port)) === 'Version: v0.2');
     for (let i = 0; i < 20; i++) expect(await get(port)).toBe('Version: v0.2');
+    // Over delta ADS: the weight change travelled as the one virtual host that changed, ACKed.
+    const syncz = async (): Promise<Array<{ kind: string; protocol: string; types: Record<string, { state: string; resources: number }> }>> =>
+      (await (await fetch(`http://127.0.0.1:${mon}/debug/syncz`)).json()) as never;
+    await waitFor(async () => (await syncz())[0]?.types.wasmesh?.state === 'SYNCED');
+    const [gwSync] = await syncz();
+    expect(gwSync).toMatchObject({ kind: 'wasmesh', protocol: 'delta', types: { wasmesh: { state: 'SYNCED', resources: 1 } } });
   });
 
   it('the control plane killed and started again under load: no failed request, the proxy resyncs', async () => {
