@@ -76,6 +76,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await monitoring.listen(monAt.host, monAt.port);
     // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
     if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({ ...caOptions, log }));
+    if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();
