@@ -30,6 +30,11 @@
 //    its last watch of the type gone, takes such a response without ACKing it (it would show
 //    STALE for ever): its state is IGNORED. Such an empty list is taken even with a stale nonce
 //    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
+//
+// The same streams serve SDS (`service: 'secret'`, envoy.service.secret.v3.SecretDiscoveryService
+// StreamSecrets, state of the world), for the workload agent (host/xds/sds-server.ts): there a
+// response with no resource is never sent, because Envoy NACKs an SDS response without the secret
+// it asked for ("Missing SDS resources") where it should wait for the secret to exist.
 import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
@@ -73,6 +78,11 @@ export interface AdsServerOptions {
   events?: AdsEvents;
   /** Response bytes written at once across all streams (write-throttle.ts); default 4 MiB. */
   maxWriteBytes?: number;
+  /**
+   * The gRPC service offered: Envoy's ADS (default), or SDS's StreamSecrets (state of the world,
+   * the same messages), where a response holding no resource is withheld (Envoy waits).
+   */
+  service?: 'aggregated' | 'secret';
 }
 
 /** The default bound on response bytes being written at once. */
@@ -87,8 +97,8 @@ const newNonce = (): string => (++nonceCounter).toString(36);
  */
 const UNDECODABLE = Symbol('undecodable');
 
-/** The codecs of the two ADS methods, from the protobufjs root. */
-function adsService(root: protobuf.Root): ServiceDefinition {
+/** The codecs of the two ADS methods (or SDS's StreamSecrets), from the protobufjs root. */
+function adsService(root: protobuf.Root, which: 'aggregated' | 'secret'): ServiceDefinition {
   const decoder = (name: string) => {
     const t = root.lookupType(name);
     return (b: Buffer): Plain => {
@@ -107,6 +117,17 @@ function adsService(root: protobuf.Root): ServiceDefinition {
       return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     };
   };
+  if (which === 'secret') {
+    return {
+      StreamSecrets: {
+        path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', requestStream: true, responseStream: true,
+        requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
+        responseSerialize: encoder('envoy.service.discovery.v3.DiscoveryResponse'),
+      },
+    } as unknown as ServiceDefinition;
+  }
   const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
   return {
     StreamAggregatedResources: {
@@ -412,6 +433,8 @@ class SotwStream extends AdsStream {
     }
     // Nothing the proxy asked for changed: nothing to say.
     if (partial && resources.length === 0) return;
+    // SDS: Envoy refuses a response without its secret; it waits until the secret exists.
+    if (resources.length === 0 && this.server.opts.service === 'secret') return;
     const version = snap?.version ?? '';
     const nonce = newNonce();
     this.send(type, { version_info: version, resources, type_url: type, nonce }, version, nonce, resources.length);
@@ -551,11 +574,14 @@ export class AdsServer {
   constructor(opts: AdsServerOptions) {
     this.opts = opts;
     this.throttle = new WriteThrottle(opts.maxWriteBytes ?? MAX_WRITE_BYTES);
-    const service = adsService(envoyProtos());
-    this.#server.addService(service, {
-      StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
-      DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
-    });
+    const which = opts.service ?? 'aggregated';
+    const service = adsService(envoyProtos(), which);
+    this.#server.addService(service, which === 'secret'
+      ? { StreamSecrets: (call: Stream) => void new SotwStream(this, call) }
+      : {
+        StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
+        DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
+      });
   }
 
   get port(): number {
@@ -573,6 +599,19 @@ export class AdsServer {
         }
         this.#port = bound;
         resolve(bound);
+      });
+    });
+  }
+
+  /**
+   * Listens for plaintext gRPC on a Unix domain socket (SDS for a local Envoy, as Istio's agent).
+   * The socket file must not exist (the caller removes a stale one).
+   */
+  listenUnix(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (err) => {
+        if (err) reject(new Error(`wasmesh: cannot listen on the Unix socket ${path}: ${err.message} (LISTEN_FAILED)`));
+        else resolve();
       });
     });
   }

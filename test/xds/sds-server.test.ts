@@ -1,0 +1,226 @@
+// The SDS server over a Unix socket with a grpc-js client speaking StreamSecrets: `default` and
+// `ROOTCA` as Istio's agent serves them, ACK and NACK, a rotation pushed, a secret that does not
+// exist (yet) left unanswered, a cancelled stream cleaned up, and what the socket path may be.
+import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { SdsServer } from '../../host/xds/sds-server.js';
+import { sdsSecrets, type SecretMaterial } from '../../host/xds/sds-secrets.js';
+import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
+
+type Plain = Record<string, unknown>;
+const NODE = { id: 'sidecar~127.0.0.1~cart-1.shop~shop.svc.cluster.local' };
+
+function sdsService(): ServiceDefinition {
+  const root = envoyProtos();
+  const codec = (name: string) => {
+    const t = root.lookupType(name);
+    return {
+      serialize: (m: Plain): Buffer => Buffer.from(t.encode(t.fromObject(m)).finish()),
+      deserialize: (b: Buffer): Plain => t.toObject(t.decode(b), { longs: String, enums: String, arrays: true, defaults: false }) as Plain,
+    };
+  };
+  const req = codec('envoy.service.discovery.v3.DiscoveryRequest');
+  const res = codec('envoy.service.discovery.v3.DiscoveryResponse');
+  return {
+    StreamSecrets: {
+      path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', requestStream: true, responseStream: true,
+      requestSerialize: req.serialize, requestDeserialize: req.deserialize, responseSerialize: res.serialize, responseDeserialize: res.deserialize,
+    },
+  } as unknown as ServiceDefinition;
+}
+
+/** A StreamSecrets stream over the socket at `path`, responses awaited one by one. */
+class SdsStream {
+  readonly #call: ClientDuplexStream<Plain, Plain>;
+  readonly #client: { close(): void };
+  readonly #queue: Plain[] = [];
+  readonly #waiters: Array<(m: Plain) => void> = [];
+  error: { code?: number; details?: string } | null = null;
+
+  constructor(path: string) {
+    const Client = makeGenericClientConstructor(sdsService(), 'Sds');
+    const client = new Client(`unix:${path}`, credentials.createInsecure()) as unknown as Record<string, () => ClientDuplexStream<Plain, Plain>> & { close(): void };
+    this.#client = client;
+    this.#call = client.StreamSecrets!();
+    this.#call.on('error', (e: { code?: number; details?: string }) => (this.error = e));
+    this.#call.on('data', (m: Plain) => {
+      const w = this.#waiters.shift();
+      if (w) w(m);
+      else this.#queue.push(m);
+    });
+  }
+
+  send(req: Plain): void {
+    this.#call.write({ type_url: TYPE_URL.secret, ...req });
+  }
+
+  next(ms = 3000): Promise<Plain> {
+    const queued = this.#queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const w = (m: Plain): void => {
+        clearTimeout(t);
+        resolve(m);
+      };
+      const t = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        reject(new Error(`no SDS response in ${ms} ms`));
+      }, ms);
+      this.#waiters.push(w);
+    });
+  }
+
+  async quiet(ms = 400): Promise<boolean> {
+    return this.next(ms).then(() => false, () => true);
+  }
+
+  cancel(): void {
+    this.#call.cancel();
+    this.#client.close();
+  }
+}
+
+/** The Secret messages of a response, decoded. */
+function secretsOf(res: Plain): Plain[] {
+  const t = envoyProtos().lookupType('envoy.extensions.transport_sockets.tls.v3.Secret');
+  return (res.resources as Array<{ type_url: string; value: Uint8Array }>).map((r) => {
+    expect(r.type_url).toBe(TYPE_URL.secret);
+    return t.toObject(t.decode(r.value), { bytes: String, arrays: true }) as Plain;
+  });
+}
+
+const text = (b64: unknown): string => Buffer.from(String(b64), 'base64').toString('utf8');
+
+let mesh: TestMeshCa;
+let first: SecretMaterial;
+let second: SecretMaterial;
+beforeAll(async () => {
+  mesh = await testMeshCa();
+  const material = async (): Promise<SecretMaterial> => {
+    const s = await mesh.svid('shop', 'cart');
+    return { certChainPem: s.certChainPem, keyPem: s.keyPem, rootsPem: [mesh.rootsPem] };
+  };
+  first = await material();
+  second = await material();
+});
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function started(secrets: SecretMaterial | null): Promise<{ server: SdsServer; path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-sds-'));
+  const path = join(dir, 'var/run/secrets/workload-spiffe-uds/socket');
+  const server = new SdsServer();
+  if (secrets) server.setSecrets(sdsSecrets(secrets));
+  await server.listen(path);
+  cleanup.push(() => server.close());
+  return { server, path };
+}
+
+function stream(path: string): SdsStream {
+  const s = new SdsStream(path);
+  cleanup.push(() => s.cancel());
+  return s;
+}
+
+describe('SdsServer', () => {
+  it('serves default (chain + key) and ROOTCA (trust bundle) over the Unix socket', async () => {
+    const { path } = await started(first);
+    const s = stream(path);
+    s.send({ node: NODE, resource_names: ['default'] });
+    const res = await s.next();
+    expect(res.type_url).toBe(TYPE_URL.secret);
+    const [def] = secretsOf(res);
+    expect(def!.name).toBe('default');
+    const tls = def!.tls_certificate as { certificate_chain: { inline_bytes: string }; private_key: { inline_bytes: string } };
+    expect(text(tls.certificate_chain.inline_bytes)).toBe(first.certChainPem);
+    expect(text(tls.private_key.inline_bytes)).toBe(first.keyPem);
+
+    const r = stream(path);
+    r.send({ node: NODE, resource_names: ['ROOTCA'] });
+    const [root] = secretsOf(await r.next());
+    expect(root!.name).toBe('ROOTCA');
+    expect(text((root!.validation_context as { trusted_ca: { inline_bytes: string } }).trusted_ca.inline_bytes)).toBe(mesh.rootsPem);
+  });
+
+  it('records an ACK, and a NACK without sending the refused version again', async () => {
+    const { server, path } = await started(first);
+    const s = stream(path);
+    s.send({ node: NODE, resource_names: ['default', 'ROOTCA'] });
+    const res = await s.next();
+    expect(secretsOf(res).map((x) => x.name).sort()).toEqual(['ROOTCA', 'default']);
+    s.send({ resource_names: ['default', 'ROOTCA'], version_info: res.version_info, response_nonce: res.nonce });
+    await expect.poll(() => server.proxies()[0]?.types.get(TYPE_URL.secret)?.ackedVersion).toBe(res.version_info);
+    server.setSecrets(sdsSecrets(second));
+    const pushed = await s.next();
+    expect(secretsOf(pushed).map((x) => x.name)).toEqual(['default']);
+    s.send({ resource_names: ['default', 'ROOTCA'], version_info: res.version_info, response_nonce: pushed.nonce, error_detail: { code: 3, message: 'bad key' } });
+    await expect.poll(() => server.proxies()[0]?.types.get(TYPE_URL.secret)?.nack?.message).toBe('bad key');
+    expect(server.proxies()[0]!.types.get(TYPE_URL.secret)!.ackedVersion).toBe(res.version_info);
+    expect(await s.quiet()).toBe(true);
+  });
+
+  it('pushes the new default on rotation, and nothing on a stream for ROOTCA when the bundle is unchanged', async () => {
+    const { server, path } = await started(first);
+    const d = stream(path);
+    const r = stream(path);
+    d.send({ node: NODE, resource_names: ['default'] });
+    r.send({ node: NODE, resource_names: ['ROOTCA'] });
+    const dres = await d.next();
+    const rres = await r.next();
+    d.send({ resource_names: ['default'], version_info: dres.version_info, response_nonce: dres.nonce });
+    r.send({ resource_names: ['ROOTCA'], version_info: rres.version_info, response_nonce: rres.nonce });
+    server.setSecrets(sdsSecrets(second));
+    const [def] = secretsOf(await d.next());
+    expect(text((def!.tls_certificate as { certificate_chain: { inline_bytes: string } }).certificate_chain.inline_bytes)).toBe(second.certChainPem);
+    expect(await r.quiet()).toBe(true);
+  });
+
+  it('does not answer a secret that does not exist (Envoy waits), nor any before the first certificate, then pushes it', async () => {
+    const { server, path } = await started(null);
+    const u = stream(path);
+    u.send({ node: NODE, resource_names: ['file-cert:/etc/certs/cert.pem~/etc/certs/key.pem'] });
+    const d = stream(path);
+    d.send({ node: NODE, resource_names: ['default'] });
+    expect(await d.quiet()).toBe(true);
+    server.setSecrets(sdsSecrets(first));
+    expect(secretsOf(await d.next()).map((x) => x.name)).toEqual(['default']);
+    expect(await u.quiet()).toBe(true);
+  });
+
+  it('refuses a request for another type and cleans up a cancelled stream', async () => {
+    const { server, path } = await started(first);
+    const s = stream(path);
+    s.send({ node: NODE, resource_names: ['default'] });
+    await s.next();
+    expect(server.proxies()).toHaveLength(1);
+    s.cancel();
+    await expect.poll(() => server.proxies()).toHaveLength(0);
+    const c = stream(path);
+    c.send({ node: NODE, type_url: TYPE_URL.cluster });
+    await expect.poll(() => c.error?.code).toBe(3); // INVALID_ARGUMENT
+    expect(c.error!.details).toMatch(/unserved type_url/);
+    await expect.poll(() => server.proxies()).toHaveLength(0);
+  });
+
+  it('removes a stale socket, refuses a file that is not one, and a path too long for a socket', async () => {
+    const { server, path } = await started(first);
+    await server.close();
+    // A socket left behind by a killed agent: removed and bound again.
+    const again = new SdsServer();
+    await again.listen(path);
+    cleanup.push(() => again.close());
+    await again.close();
+    expect(existsSync(path)).toBe(false);
+    writeFileSync(path, 'not a socket');
+    await expect(new SdsServer().listen(path)).rejects.toThrow(/something other than a socket/);
+    expect(existsSync(path)).toBe(true);
+    await expect(new SdsServer().listen(`/tmp/${'x'.repeat(120)}/socket`)).rejects.toThrow(/more than a Unix socket takes/);
+  });
+});
