@@ -123,6 +123,10 @@ describe('SdsServer', () => {
     c.send({ node: NODE, type_url: TYPE_URL.cluster });
     await expect.poll(() => c.error?.code).toBe(3); // INVALID_ARGUMENT
     expect(c.error!.details).toMatch(/unserved type_url/);
+    const n = stream(path);
+    n.send({ node: { id: 'envoy-1' }, resource_names: ['default'] });
+    await expect.poll(() => n.error?.code).toBe(3);
+    expect(n.error!.details).toMatch(/node id "envoy-1" is not/);
     await expect.poll(() => server.proxies()).toHaveLength(0);
   });
 
