@@ -32,10 +32,10 @@
 //    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
 //
 // The same streams serve SDS (`service: 'secret'`, envoy.service.secret.v3.SecretDiscoveryService
-// StreamSecrets, state of the world), for the workload agent (host/xds/sds-server.ts): there a
-// response with no resource is never sent, because Envoy NACKs an SDS response without the secret
+// StreamSecrets, state of the world, and FetchSecrets, unary), for the workload agent
+// (host/xds/sds-server.ts): on a stream a response with no resource is never sent, because Envoy NACKs an SDS response without the secret
 // it asked for ("Missing SDS resources") where it should wait for the secret to exist.
-import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
 import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
@@ -83,6 +83,11 @@ export interface AdsServerOptions {
    * the same messages), where a response holding no resource is withheld (Envoy waits).
    */
   service?: 'aggregated' | 'secret';
+  /**
+   * The `secret` variant's FetchSecrets (one request, one response, no stream): the type's
+   * current snapshot for this proxy. Absent: FetchSecrets answers UNIMPLEMENTED.
+   */
+  fetch?(node: XdsNode, typeUrl: string): TypeSnapshot | undefined;
 }
 
 /** The default bound on response bytes being written at once. */
@@ -121,6 +126,13 @@ function adsService(root: protobuf.Root, which: 'aggregated' | 'secret'): Servic
     return {
       StreamSecrets: {
         path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', requestStream: true, responseStream: true,
+        requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
+        responseSerialize: encoder('envoy.service.discovery.v3.DiscoveryResponse'),
+      },
+      FetchSecrets: {
+        path: '/envoy.service.secret.v3.SecretDiscoveryService/FetchSecrets', requestStream: false, responseStream: false,
         requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
         requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
         responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
@@ -577,7 +589,10 @@ export class AdsServer {
     const which = opts.service ?? 'aggregated';
     const service = adsService(envoyProtos(), which);
     this.#server.addService(service, which === 'secret'
-      ? { StreamSecrets: (call: Stream) => void new SotwStream(this, call) }
+      ? {
+        StreamSecrets: (call: Stream) => void new SotwStream(this, call),
+        FetchSecrets: (call: ServerUnaryCall<Plain, Plain>, done: sendUnaryData<Plain>) => this.#fetch(call.request, done),
+      }
       : {
         StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
         DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
@@ -586,6 +601,33 @@ export class AdsServer {
 
   get port(): number {
     return this.#port;
+  }
+
+  /**
+   * One request answered once (FetchSecrets): the names asked for that exist, at the snapshot's
+   * version. Unlike a stream it cannot wait for a secret: none of them existing is NOT_FOUND.
+   */
+  #fetch(req: Plain, done: sendUnaryData<Plain>): void {
+    const refuse = (code: GrpcStatus, details: string): void => {
+      this.opts.events?.rejected?.(null, details);
+      done({ code, details });
+    };
+    const undecodable = (req as Record<symbol, unknown>)[UNDECODABLE];
+    if (typeof undecodable === 'string') return refuse(GrpcStatus.INVALID_ARGUMENT, undecodable);
+    if (!this.opts.fetch) return refuse(GrpcStatus.UNIMPLEMENTED, 'fetch is not served');
+    let node: XdsNode;
+    try {
+      node = readNode(req.node);
+    } catch (err) {
+      return refuse(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
+    }
+    const type = String(req.type_url ?? '');
+    if (type === '' || !this.opts.servesType(node, type)) return refuse(GrpcStatus.INVALID_ARGUMENT, `unknown or unserved type_url ${JSON.stringify(type)}`);
+    const snap = this.opts.fetch(node, type);
+    const asked = (req.resource_names as string[] | undefined) ?? [];
+    const found = snap === undefined ? [] : asked.length > 0 ? asked.flatMap((n) => snap.resources.get(n) ?? []) : snap.wildcard ? [...snap.resources.values()] : [];
+    if (found.length === 0) return refuse(GrpcStatus.NOT_FOUND, `none of ${JSON.stringify(asked)} exists (yet)`);
+    done(null, { version_info: snap!.version, resources: found.map((r) => r.body), type_url: type, nonce: newNonce() });
   }
 
   /** Listens for plaintext gRPC (Istio's 15010) at host:port. */

@@ -1,5 +1,5 @@
 // SDS for a local Envoy, as Istio's agent serves it: envoy.service.secret.v3.SecretDiscoveryService
-// StreamSecrets on a Unix domain socket, every connecting Envoy given the same secrets (this
+// StreamSecrets (and FetchSecrets, one request answered once) on a Unix domain socket, every connecting Envoy given the same secrets (this
 // agent's workload certificate and trust bundle). The streams are the ADS server's (state of the
 // world, ACK/NACK, nonces, partial pushes of named resources) in its `secret` variant, where a
 // secret that does not exist (yet) is not answered: Envoy waits for it, as it does for Istio's
@@ -35,6 +35,7 @@ export class SdsServer {
         this.#cache.delete(node.id);
       },
       servesType: (_node, typeUrl) => typeUrl === TYPE_URL.secret,
+      fetch: () => this.#secrets ?? undefined,
       events,
     });
   }

@@ -19,6 +19,10 @@ function sdsService(): ServiceDefinition {
   const req = codec('envoy.service.discovery.v3.DiscoveryRequest');
   const res = codec('envoy.service.discovery.v3.DiscoveryResponse');
   return {
+    FetchSecrets: {
+      path: '/envoy.service.secret.v3.SecretDiscoveryService/FetchSecrets', requestStream: false, responseStream: false,
+      requestSerialize: req.serialize, requestDeserialize: req.deserialize, responseSerialize: res.serialize, responseDeserialize: res.deserialize,
+    },
     StreamSecrets: {
       path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', requestStream: true, responseStream: true,
       requestSerialize: req.serialize, requestDeserialize: req.deserialize, responseSerialize: res.serialize, responseDeserialize: res.deserialize,
@@ -88,3 +92,15 @@ export function secretsOf(res: Plain): Plain[] {
 
 /** A base64 bytes field as text. */
 export const text = (b64: unknown): string => Buffer.from(String(b64), 'base64').toString('utf8');
+
+/** One FetchSecrets call over the socket at `path`: the response, or the status it failed with. */
+export function fetchSecrets(path: string, req: Plain): Promise<{ res: Plain | null; error: { code?: number; details?: string } | null }> {
+  const Client = makeGenericClientConstructor(sdsService(), 'Sds');
+  const client = new Client(`unix:${path}`, credentials.createInsecure()) as unknown as Record<string, (r: Plain, cb: (e: { code?: number; details?: string } | null, r?: Plain) => void) => void> & { close(): void };
+  return new Promise((resolve) => {
+    client.FetchSecrets!({ type_url: TYPE_URL.secret, ...req }, (error, res) => {
+      client.close();
+      resolve({ res: res ?? null, error });
+    });
+  });
+}

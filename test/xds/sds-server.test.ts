@@ -9,7 +9,7 @@ import { TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { SdsServer } from '../../host/xds/sds-server.js';
 import { sdsSecrets, type SecretMaterial } from '../../host/xds/sds-secrets.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
-import { NODE, SdsStream, secretsOf, text } from '../helpers/sds-test-client.js';
+import { fetchSecrets, NODE, SdsStream, secretsOf, text } from '../helpers/sds-test-client.js';
 
 
 let mesh: TestMeshCa;
@@ -128,6 +128,21 @@ describe('SdsServer', () => {
     await expect.poll(() => n.error?.code).toBe(3);
     expect(n.error!.details).toMatch(/node id "envoy-1" is not/);
     await expect.poll(() => server.proxies()).toHaveLength(0);
+  });
+
+  it('FetchSecrets answers once with the secrets that exist; none existing is NOT_FOUND; a bad node INVALID_ARGUMENT', async () => {
+    const { server, path } = await started(null);
+    const before = await fetchSecrets(path, { node: NODE, resource_names: ['default'] });
+    expect(before.error?.code).toBe(5); // NOT_FOUND: nothing issued yet
+    server.setSecrets(sdsSecrets(first));
+    const both = await fetchSecrets(path, { node: NODE, resource_names: ['default', 'ROOTCA', 'other'] });
+    expect(both.error).toBeNull();
+    expect(secretsOf(both.res!).map((x) => x.name)).toEqual(['default', 'ROOTCA']);
+    expect((await fetchSecrets(path, { node: NODE, resource_names: ['other'] })).error?.details).toMatch(/none of \["other"\] exists/);
+    expect((await fetchSecrets(path, { node: { id: 'x' }, resource_names: ['default'] })).error?.code).toBe(3);
+    expect((await fetchSecrets(path, { node: NODE, type_url: TYPE_URL.cluster, resource_names: ['default'] })).error?.code).toBe(3);
+    // Nothing stays behind: a fetch opens no stream.
+    expect(server.proxies()).toHaveLength(0);
   });
 
   it('removes a stale socket, refuses a file that is not one, and a path too long for a socket', async () => {
