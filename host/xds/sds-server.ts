@@ -4,7 +4,7 @@
 // world, ACK/NACK, nonces, partial pushes of named resources) in its `secret` variant, where a
 // secret that does not exist (yet) is not answered: Envoy waits for it, as it does for Istio's
 // agent before the first certificate is issued. setSecrets() pushes what changed to every stream.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AdsServer, type AdsEvents } from './ads-server.js';
 import { TYPE_URL } from './envoy-protos.js';
@@ -51,7 +51,7 @@ export class SdsServer {
   }
 
   /**
-   * Listens on the Unix socket at `path`, creating its directory (0750 as Istio's) and removing a
+   * Listens on the Unix socket at `path` (mode 0660), creating its directory (0750) and removing a
    * socket left by an earlier run; anything else at the path is refused, never deleted.
    */
   async listen(path: string): Promise<void> {
@@ -71,6 +71,9 @@ export class SdsServer {
     }
     await this.#ads.listenUnix(path);
     this.#path = path;
+    // Whoever can connect gets the workload's private key: the owner and its group only (Envoy
+    // runs as the agent's user, or in its group), whatever the umask.
+    chmodSync(path, 0o660);
   }
 
   /** Connected Envoys with what they were sent and ACKed. */

@@ -1,9 +1,9 @@
 // The SDS server over a Unix socket with a grpc-js client speaking StreamSecrets: `default` and
 // `ROOTCA` as Istio's agent serves them, ACK and NACK, a rotation pushed, a secret that does not
 // exist (yet) left unanswered, a cancelled stream cleaned up, and what the socket path may be.
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { SdsServer } from '../../host/xds/sds-server.js';
@@ -147,6 +147,9 @@ describe('SdsServer', () => {
 
   it('removes a stale socket, refuses a file that is not one, and a path too long for a socket', async () => {
     const { server, path } = await started(first);
+    // Only the owner and its group may connect (and so read the key).
+    expect(statSync(path).mode & 0o777).toBe(0o660);
+    expect(statSync(dirname(path)).mode & 0o777).toBe(0o750);
     await server.close();
     // A socket left behind by a killed agent: removed and bound again.
     const again = new SdsServer();
