@@ -30,9 +30,10 @@ async function startCa(dir: string): Promise<CaServer> {
   return server;
 }
 
-function agentFor(dir: string, caPort: number, socketDir: string): WorkloadAgent {
+function agentFor(dir: string, caPort: number, socketDir: string, log?: (level: string, message: string) => void): WorkloadAgent {
   const agent = new WorkloadAgent({
     socketPath: sdsSocketPath(socketDir),
+    log,
     certificate: {
       address: `127.0.0.1:${caPort}`,
       rootsPem: readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
@@ -103,5 +104,23 @@ describe('WorkloadAgent', () => {
     cleanup.push(() => server.close());
     const res = await d.next(5_000);
     expect(leafOf(secretsOf(res)[0]!).serialNumber).toBe((await agent.firstCertificate).serial);
+  });
+
+  it('a certificate that expires with the CA away is said in the log; Envoy keeps what it was sent (nothing is pushed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-agent-ca-'));
+    const socketDir = mkdtempSync(join(tmpdir(), 'wasmesh-agent-'));
+    const ca = await startCa(dir);
+    const lines: string[] = [];
+    const agent = agentFor(dir, ca.port, socketDir, (level, message) => lines.push(`${level} ${message}`));
+    await agent.start();
+    const d = new SdsStream(agent.socketPath);
+    cleanup.push(() => d.cancel());
+    d.send({ node: NODE, resource_names: ['default'] });
+    const res = await d.next();
+    d.send({ resource_names: ['default'], version_info: res.version_info, response_nonce: res.nonce });
+    await ca.close();
+    await expect.poll(() => lines.some((l) => /^error SDS: certificate serial \S+ expired before a new one was issued/.test(l)), { timeout: 8_000 }).toBe(true);
+    expect(agent.current()).toBeNull();
+    expect(await d.quiet()).toBe(true);
   });
 });
