@@ -12,6 +12,8 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js'
 export interface AdminSources {
   /** true once a config is applied and the listener is up. */
   ready(): boolean;
+  /** Why /ready answers 503 (shown after PRE_INITIALIZING); absent: no reason given. */
+  notReadyReason?(): string | null;
   configDump(): unknown;
   /** Every stat (data path and control shell); the admin API filters and formats them. */
   stats(): StatRecord[];
@@ -58,7 +60,11 @@ export class AdminServer {
         path: '/ready',
         help: 'LIVE (200) once config is loaded and the listener is up, else 503',
         params: [],
-        handle: () => (s.ready() ? send(200, 'text/plain', 'LIVE\n') : send(503, 'text/plain', 'PRE_INITIALIZING\n')),
+        handle: () => {
+          if (s.ready()) return send(200, 'text/plain', 'LIVE\n');
+          const reason = s.notReadyReason?.() ?? null;
+          return send(503, 'text/plain', reason === null ? 'PRE_INITIALIZING\n' : `PRE_INITIALIZING: ${reason}\n`);
+        },
       },
       {
         path: '/config_dump',

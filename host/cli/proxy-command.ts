@@ -6,6 +6,7 @@ import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.j
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
+import { IDENTITY_FLAGS, identityFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -25,6 +26,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
     LIMIT_FLAG,
     ...XDS_FLAGS,
+    ...IDENTITY_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
@@ -66,10 +68,14 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const labels = labels0;
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
+  const identity = identityFromFlags(PROXY_SPEC.command, values);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
   let runtime: ProxyRuntime;
+  let certificates: OwnedCertificateSource | null = null;
   try {
+    certificates = identity ? await startWorkloadCertificates(identity, log) : null;
     runtime = await startProxyRuntime({
       sources: files,
       gateway,
@@ -82,9 +88,11 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       accessLogBatch: accessLog?.write,
       workers,
       limits,
-      log: (level, message) => io.err(logLine(level, message)),
+      ...(certificates ? { workloadCertificates: certificates } : {}),
+      log,
     });
   } catch (err) {
+    certificates?.close();
     io.err(`wasmesh proxy: ${err instanceof Error ? err.message : String(err)}\n`);
     accessLog?.close();
     return 1;
@@ -96,12 +104,14 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       'info',
       `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort} ` +
         `(${m.describe()}); ` +
+        (identity ? `${describeIdentity(identity)}; ` : '') +
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
   const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
+  certificates?.close();
   accessLog?.close();
   io.err(logLine('info', 'stopped'));
   return 0;

@@ -14,6 +14,8 @@ import type { Stats } from '../telemetry/stats.js';
 import type { AccessLogSink } from './access-log-sink.js';
 import { adminSources, type AdminView } from './admin-sources.js';
 import { explainListenFailure } from './listen-failure.js';
+import { CertificateReadiness } from './certificate-readiness.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 
 /** Where the config comes from and where its news goes: what every runtime takes. */
 export interface ConfigSourceOptions {
@@ -65,6 +67,8 @@ export interface AssemblyOptions {
   accessLog: Pick<AccessLogSink, 'flush'>;
   /** What the admin API shows of the listeners. */
   view: AdminView;
+  /** The proxy's workload certificate, when it has an identity: not ready until one is held. */
+  workloadCertificates?: WorkloadCertificateSource;
 }
 
 export interface AssemblyPorts {
@@ -83,6 +87,7 @@ export class RuntimeAssembly {
   readonly admin: AdminServer;
   readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
+  readonly #certificate: CertificateReadiness | null;
   #probes: RuntimePort[] = [];
   // null until start(): a runtime not yet started is not ready.
   #listeners: RuntimePort[] | null = null;
@@ -120,7 +125,9 @@ export class RuntimeAssembly {
     });
     this.manager.start();
     if (this.manager.ready) stats.recordReload(true, this.manager.version);
-    this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources: adminSources(this.manager, () => this.notReadyReason() === null, opts.view) });
+    this.#certificate = opts.workloadCertificates ? new CertificateReadiness(opts.workloadCertificates) : null;
+    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view), notReadyReason: () => this.notReadyReason() };
+    this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
   }
 
@@ -131,7 +138,7 @@ export class RuntimeAssembly {
     if (this.#listeners === null) return 'not started';
     const down = this.#listeners.find((l) => !this.#up.has(l));
     if (down) return `${down.role} ${down.at.host}:${down.at.port} not up`;
-    return null;
+    return this.#certificate?.notReadyReason() ?? null;
   }
 
   /**
@@ -176,6 +183,7 @@ export class RuntimeAssembly {
     return (this.#closed ??= (async () => {
       this.#closing = true;
       this.manager.close();
+      this.#certificate?.close();
       await this.#closePorts();
     })());
   }

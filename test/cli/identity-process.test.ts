@@ -1,0 +1,64 @@
+// The proxy's own identity end to end, as real processes: a CA directory, `wasmesh token`, a
+// `wasmesh proxy --token-file` started while the control plane is not up yet (/ready 503: workload
+// certificate not yet issued), then `wasmesh control-plane --ca-dir` on the CA port: the proxy's
+// retry gets its certificate and /ready turns 200. Usage errors of the identity flags exit 2.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateAuthority } from '../../host/identity/certificate-authority.js';
+import { freePort } from '../helpers/ports.js';
+import { ensureBuilt, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
+
+let dir = '';
+const procs: WasmeshProcess[] = [];
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'wasmesh-identity-proc-'));
+}, 300_000);
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const SERVICES = 'examples/000-web-demo/00-web-services.yaml';
+
+async function ready(adminPort: number): Promise<[number, string]> {
+  const r = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+  return [r.status, await r.text()];
+}
+
+describe('wasmesh proxy --token-file (process)', () => {
+  it('usage errors of the identity flags exit 2 naming the flag', async () => {
+    const p = new WasmeshProcess(['proxy', '-f', SERVICES, '--listen', '127.0.0.1:0', '--token-file', join(dir, 'x.token')]);
+    const exit = await p.exited;
+    expect(exit.code).toBe(2);
+    expect(p.stderr).toContain('wasmesh proxy: --ca-root <root-cert.pem> is required with --token-file');
+    const s = new WasmeshProcess(['sidecar', '-f', SERVICES, '--app-ports', '5005', '--cert-dir', dir, '--token-file', join(dir, 'x.token')]);
+    expect((await s.exited).code).toBe(2);
+    expect(s.stderr).toContain('wasmesh sidecar: --token-file and --cert-dir exclude each other');
+  });
+
+  it('not ready until the CA issues its certificate; ready once it does', async () => {
+    const caDir = join(dir, 'ca');
+    // The root exists before anything runs (as a CA directory made earlier would); the control plane takes it as it is.
+    await CertificateAuthority.open({ dir: caDir, trustDomain: 'cluster.local' });
+    const tokenFile = join(dir, 'cart.token');
+    const token = new WasmeshProcess(['token', '--namespace', 'shop', '--service-account', 'cart', '--ca-dir', caDir, '-o', tokenFile]);
+    expect((await token.exited).code).toBe(0);
+    const caPort = await freePort();
+
+    const { proc, adminPort } = await startProxy(['-f', SERVICES, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--namespace', 'shop', '--service-account', 'cart',
+      '--token-file', tokenFile, '--ca-root', join(caDir, 'root-cert.pem'), '--ca-address', `127.0.0.1:${caPort}`, '--cert-ttl', '1h']);
+    procs.push(proc);
+    expect(proc.stderr).toContain(`workload certificate for spiffe://cluster.local/ns/shop/sa/cart from the CA at 127.0.0.1:${caPort}`);
+    expect(await ready(adminPort)).toEqual([503, 'PRE_INITIALIZING: workload certificate not yet issued\n']);
+    await proc.waitFor(/certificate request failed \(attempt 1/);
+
+    const cp = new WasmeshProcess(['control-plane', '-f', SERVICES, '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0', '--ca-dir', caDir, '--secure-listen', `127.0.0.1:${caPort}`]);
+    procs.push(cp);
+    await cp.waitFor(/CA for trust domain cluster.local \(using the CA files/);
+    await proc.waitFor(/certificate for spiffe:\/\/cluster.local\/ns\/shop\/sa\/cart serial \w+ until/, 'stderr', 40_000);
+    await expect.poll(() => ready(adminPort), { timeout: 5_000 }).toEqual([200, 'LIVE\n']);
+  }, 60_000);
+});
