@@ -19,6 +19,8 @@ export interface AdminSources {
   stats(): StatRecord[];
   clustersText(): string;
   clustersJson(): unknown;
+  /** /certs: Envoy's admin.v3.Certificates JSON; absent: no certificates (`{ "certificates": [] }`). */
+  certs?(): unknown;
 }
 
 export interface AdminServerOptions {
@@ -93,6 +95,12 @@ export class AdminServer {
           if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json`);
           return format === 'json' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
         },
+      },
+      {
+        path: '/certs',
+        help: 'JSON: the workload certificate chain and trust bundle in use (serials, SANs, validity), as Envoy\'s /certs',
+        params: [],
+        handle: () => sendJson(s.certs ? s.certs() : { certificates: [] }),
       },
     ];
     this.#port = new UwsHttpPort('admin', this.#host, this.#requestedPort, (req) => this.#handle(req));

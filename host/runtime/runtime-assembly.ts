@@ -15,6 +15,7 @@ import type { AccessLogSink } from './access-log-sink.js';
 import { adminSources, type AdminView } from './admin-sources.js';
 import { explainListenFailure } from './listen-failure.js';
 import { CertificateReadiness } from './certificate-readiness.js';
+import { certsJson } from '../admin/certs-json.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 
 /** Where the config comes from and where its news goes: what every runtime takes. */
@@ -126,7 +127,7 @@ export class RuntimeAssembly {
     this.manager.start();
     if (this.manager.ready) stats.recordReload(true, this.manager.version);
     this.#certificate = opts.workloadCertificates ? new CertificateReadiness(opts.workloadCertificates) : null;
-    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view), notReadyReason: () => this.notReadyReason() };
+    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view), notReadyReason: () => this.notReadyReason(), certs: () => certsJson(opts.workloadCertificates?.current() ?? null) };
     this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
   }

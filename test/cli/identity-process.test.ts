@@ -60,5 +60,13 @@ describe('wasmesh proxy --token-file (process)', () => {
     await cp.waitFor(/CA for trust domain cluster.local \(using the CA files/);
     await proc.waitFor(/certificate for spiffe:\/\/cluster.local\/ns\/shop\/sa\/cart serial \w+ until/, 'stderr', 40_000);
     await expect.poll(() => ready(adminPort), { timeout: 5_000 }).toEqual([200, 'LIVE\n']);
+
+    // The operator's view of it: istioctl's table, the leaf issued for the proxy's identity.
+    const secret = new WasmeshProcess(['proxy-config', 'secret', `127.0.0.1:${adminPort}`]);
+    expect((await secret.exited).code).toBe(0);
+    expect(secret.stdout).toMatch(/^default\s+Cert Chain\s+ACTIVE\s+true\s+\d+\s+\S+Z\s+\S+Z$/m);
+    expect(secret.stdout).toMatch(/^ROOTCA\s+CA\s+ACTIVE\s+true\s+\d+/m);
+    const certs = (await (await fetch(`http://127.0.0.1:${adminPort}/certs`)).json()) as { certificates: Array<{ cert_chain: Array<{ subject_alt_names: unknown }> }> };
+    expect(certs.certificates[0]!.cert_chain[0]!.subject_alt_names).toEqual([{ uri: 'spiffe://cluster.local/ns/shop/sa/cart' }]);
   }, 60_000);
 });
