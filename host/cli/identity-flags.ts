@@ -9,6 +9,7 @@ import { parseDuration } from '../common/duration.js';
 import type { Log } from '../common/log.js';
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, spiffeId, trustDomainProblem, type SpiffeId } from '../identity/spiffe-id.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
+import type { AdsTls } from '../xds/ads-client.js';
 
 export const DEFAULT_CA_ADDRESS = '127.0.0.1:15012';
 const MAX_CERT_TTL_MS = 90 * 24 * 3_600_000;
@@ -20,6 +21,7 @@ export const IDENTITY_FLAGS: FlagSpec[] = [
   { name: 'trust-domain', kind: 'string', valueName: '<domain>', help: 'with --token-file: the SPIFFE trust domain', defaultText: DEFAULT_TRUST_DOMAIN },
   { name: 'cert-ttl', kind: 'string', valueName: '<duration>', help: 'with --token-file: the certificate lifetime to ask for', defaultText: '24h' },
   { name: 'service-account', kind: 'string', valueName: '<sa>', help: 'with --token-file: this workload\'s service account (the SPIFFE ID\'s sa; the namespace is --namespace)', defaultText: 'default' },
+  { name: 'xds-tls', kind: 'boolean', help: 'with --xds and --token-file: xDS over TLS (the control plane\'s 15012), the server checked as istiod.istio-system.svc against --ca-root, the token sent as authorization: Bearer' },
   { name: 'cert-dir', kind: 'string', valueName: '<dir>', help: 'instead of --token-file: the workload certificate from cert-chain.pem, key.pem, root-cert.pem in this directory (Istio\'s /etc/certs), watched' },
 ];
 
@@ -35,7 +37,10 @@ export type IdentityChoice =
     }
   | { readonly kind: 'mounted'; readonly dir: string };
 
-const CA_ONLY = ['ca-root', 'ca-address', 'trust-domain', 'cert-ttl', 'service-account'] as const;
+const CA_ONLY = ['ca-root', 'ca-address', 'trust-domain', 'cert-ttl', 'service-account', 'xds-tls'] as const;
+
+/** The name the control plane's TLS port is checked for, as Istio's agent checks istiod's. */
+export const CONTROL_PLANE_SERVER_NAME = 'istiod.istio-system.svc';
 
 /** The identity the flags describe, or null without --token-file and --cert-dir; each mistake a UsageError naming its flag. */
 export function identityFromFlags(command: string, values: FlagValues): IdentityChoice | null {
@@ -77,6 +82,19 @@ export function identityFromFlags(command: string, values: FlagValues): Identity
   }
   const where = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
   return { kind: 'ca', tokenFile, address: where, rootsPem, identity, ttlMs: ttl.ms };
+}
+
+/**
+ * `--xds-tls`: how to reach the control plane's TLS xDS port, or null without the flag. It needs
+ * --xds (where) and --token-file with --ca-root (the token authenticates the proxy, the root the
+ * control plane); `identity` is what identityFromFlags returned.
+ */
+export function xdsTlsFromFlags(command: string, values: FlagValues, identity: IdentityChoice | null, hasXds: boolean): AdsTls | null {
+  if (values['xds-tls'] !== true) return null;
+  if (!hasXds) throw new UsageError(command, '--xds-tls goes with --xds <host:port> (the control plane\'s TLS port, e.g. 127.0.0.1:15012)');
+  if (identity?.kind !== 'ca') throw new UsageError(command, '--xds-tls needs --token-file and --ca-root: the token authenticates this proxy, the root the control plane');
+  const tokenFile = identity.tokenFile;
+  return { rootsPem: identity.rootsPem, serverName: CONTROL_PLANE_SERVER_NAME, token: () => readFileSync(tokenFile, 'utf8') };
 }
 
 /** The PEM certificates of `--ca-root`, each checked to parse. */

@@ -6,7 +6,7 @@ import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.j
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
-import { IDENTITY_FLAGS, identityFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
+import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -69,6 +69,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
   const identity = identityFromFlags(PROXY_SPEC.command, values);
+  const xdsTls = xdsTlsFromFlags(PROXY_SPEC.command, values, identity, xds !== null);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
@@ -83,6 +84,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      ...(xdsTls ? { xdsTls } : {}),
       listen,
       admin,
       accessLogBatch: accessLog?.write,

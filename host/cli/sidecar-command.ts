@@ -8,7 +8,7 @@ import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
-import { IDENTITY_FLAGS, identityFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
+import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
@@ -110,6 +110,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   }
   const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
+  const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
   let runtime: SidecarRuntime;
@@ -122,6 +123,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      ...(xdsTls ? { xdsTls } : {}),
       limits: limitsFromFlags(SIDECAR_SPEC.command, values.limit as string[] | undefined),
       outbound,
       inbound,

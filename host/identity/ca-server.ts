@@ -43,6 +43,12 @@ export interface CaServerOptions {
   /** Public (or private) keys whose tokens are accepted: the control plane's token key. */
   readonly tokenKeys: readonly KeyObject[];
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * Adds other services to the CA's TLS gRPC server before it binds (the control plane's ADS, as
+   * istiod serves xDS on 15012), with the CA's token check for them: `authenticate` returns the
+   * caller's SPIFFE ID from `authorization: Bearer <token>` or throws IdentityError saying why.
+   */
+  readonly alsoServe?: (server: grpc.Server, authenticate: (metadata: grpc.Metadata) => SpiffeId) => void;
 }
 
 /**
@@ -109,6 +115,7 @@ export class CaServer {
         this.#createCertificate(call).then((r) => callback(null, r), (err: { code: grpc.status; details: string }) => callback(err));
       },
     });
+    opts.alsoServe?.(this.#server, (metadata) => this.#authenticate(metadata));
   }
 
   /** The bound port (after listen). */

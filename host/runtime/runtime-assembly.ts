@@ -9,6 +9,7 @@ import type { Log } from '../common/log.js';
 import { ConfigManager, type ConfigLoader, type ConfigTarget } from '../control/config-manager.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import { XdsConfigSource, type XdsIdentity } from '../control/xds-config-source.js';
+import type { AdsTls } from '../xds/ads-client.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import type { Stats } from '../telemetry/stats.js';
 import type { AccessLogSink } from './access-log-sink.js';
@@ -40,6 +41,8 @@ export interface ConfigSourceOptions {
   xdsIdentity?: XdsIdentity;
   /** xDS reconnect backoff (tests shorten it). */
   xdsBackoff?: { baseMs: number; maxMs: number };
+  /** xDS over TLS with a token (`--xds-tls`: istiod's 15012). */
+  xdsTls?: AdsTls;
 }
 
 /** A port the runtime binds: its role names it in errors and in readiness. */
@@ -105,7 +108,7 @@ export class RuntimeAssembly {
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
     this.manager = c.xds !== undefined
-      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff, reportWarnings: c.reportWarnings })
+      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff, reportWarnings: c.reportWarnings, ...(c.xdsTls ? { tls: c.xdsTls } : {}) })
       : new ConfigManager({
       sources: c.sources,
       gateway: c.gateway,

@@ -14,7 +14,7 @@
 // resend them). A new stream sends initial_resource_versions of the applied set, and the control
 // plane sends only what differs. State of the world (`protocol: 'sotw'`) sends every resource of
 // the type on every change.
-import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { envoyProtos } from './envoy-protos.js';
 
 type Plain = Record<string, unknown>;
@@ -51,6 +51,32 @@ export interface AdsClientOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** The ADS variant; default 'delta' (only what changed travels). */
   protocol?: 'delta' | 'sotw';
+  /** xDS over TLS (istiod's 15012) instead of plaintext (15010). */
+  tls?: AdsTls;
+}
+
+/** How a proxy reaches the control plane's TLS xDS port, as Istio's agent does. */
+export interface AdsTls {
+  /** The roots the control plane's serving certificate must chain to (the CA's root-cert.pem). */
+  readonly rootsPem: string;
+  /** The name its certificate must carry, whatever address is dialled: istiod.istio-system.svc. */
+  readonly serverName: string;
+  /** Sent as `authorization: Bearer <token>` on every stream; read each time (a token file may be rewritten). */
+  readonly token: () => string;
+}
+
+/** TLS channel credentials that check the server as `tls.serverName` and carry the token. */
+function tlsCredentials(tls: AdsTls): ChannelCredentials {
+  const bearer = credentials.createFromMetadataGenerator((_params, callback) => {
+    try {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${tls.token().trim()}`);
+      callback(null, md);
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+  return credentials.combineChannelCredentials(credentials.createSsl(Buffer.from(tls.rootsPem)), bearer);
 }
 
 function service(protocol: 'delta' | 'sotw'): ServiceDefinition {
@@ -105,7 +131,10 @@ export class AdsClient {
     this.#protocol = opts.protocol ?? 'delta';
     const Client = makeGenericClientConstructor(service(this.#protocol), 'AggregatedDiscoveryService');
     const { host, port } = opts.target;
-    this.#client = new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials.createInsecure(), {
+    const tls = opts.tls;
+    this.#client = new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, tls ? tlsCredentials(tls) : credentials.createInsecure(), {
+      // Dial the address, check the certificate for the control plane's service name.
+      ...(tls ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {}),
       // The control plane may be away for long: keep trying, never give up the channel.
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,

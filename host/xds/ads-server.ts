@@ -30,7 +30,7 @@
 //    its last watch of the type gone, takes such a response without ACKing it (it would show
 //    STALE for ever): its state is IGNORED. Such an empty list is taken even with a stale nonce
 //    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
-import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as GrpcStatus, type Metadata, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
 import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
@@ -551,10 +551,29 @@ export class AdsServer {
   constructor(opts: AdsServerOptions) {
     this.opts = opts;
     this.throttle = new WriteThrottle(opts.maxWriteBytes ?? MAX_WRITE_BYTES);
-    const service = adsService(envoyProtos());
-    this.#server.addService(service, {
-      StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
-      DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
+    this.attach(this.#server);
+  }
+
+  /**
+   * Serves ADS on another gRPC server too (the CA's TLS port, 15012, as istiod serves xDS there),
+   * before that server binds. With `authenticate`, a stream whose metadata it refuses (it throws
+   * with the reason) ends at once with UNAUTHENTICATED and the reason, before any resource is sent.
+   */
+  attach(server: Server, authenticate?: (metadata: Metadata) => unknown): void {
+    const guarded = (open: (call: Stream) => void) => (call: Stream): void => {
+      if (authenticate) {
+        try {
+          authenticate(call.metadata);
+        } catch (err) {
+          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
+          return;
+        }
+      }
+      open(call);
+    };
+    server.addService(adsService(envoyProtos()), {
+      StreamAggregatedResources: guarded((call) => void new SotwStream(this, call)),
+      DeltaAggregatedResources: guarded((call) => void new DeltaStream(this, call)),
     });
   }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../host/cli/args.js';
-import { identityFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from '../../host/cli/identity-flags.js';
+import { identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from '../../host/cli/identity-flags.js';
 import { PROXY_SPEC } from '../../host/cli/proxy-command.js';
 import { SIDECAR_SPEC } from '../../host/cli/sidecar-command.js';
 import { spiffeId } from '../../host/identity/spiffe-id.js';
@@ -92,6 +92,25 @@ describe('identityFromFlags', () => {
       expect(identityFromFlags(spec.command, values)).toMatchObject({ kind: 'ca', address: '10.0.0.1:15012', identity: spiffeId('shop', 'cart', 'td.example'), ttlMs: 3_600_000 });
       expect(identityFromFlags(spec.command, parseArgs(spec, ['--cert-dir', dir]).values)).toEqual({ kind: 'mounted', dir });
     }
+  });
+});
+
+describe('xdsTlsFromFlags', () => {
+  it('--xds-tls with --xds and --token-file: the CA root, istiod.istio-system.svc, the token file read at each use', () => {
+    const values = { 'token-file': token, 'ca-root': root, 'xds-tls': true };
+    const tls = xdsTlsFromFlags(CMD, values, identityFromFlags(CMD, values), true)!;
+    expect(tls.rootsPem).toBe(readFileSync(root, 'utf8'));
+    expect(tls.serverName).toBe('istiod.istio-system.svc');
+    expect(tls.token()).toBe('header.payload.signature\n');
+    expect(xdsTlsFromFlags(CMD, { 'token-file': token, 'ca-root': root }, identityFromFlags(CMD, { 'token-file': token, 'ca-root': root }), true)).toBeNull();
+  });
+
+  it('each mistake is a usage error naming the flag', () => {
+    const values = { 'token-file': token, 'ca-root': root, 'xds-tls': true };
+    expect(() => xdsTlsFromFlags(CMD, values, identityFromFlags(CMD, values), false)).toThrow(/--xds-tls goes with --xds <host:port>/);
+    expect(() => xdsTlsFromFlags(CMD, { 'cert-dir': dir, 'xds-tls': true }, { kind: 'mounted', dir }, true)).toThrow(/--xds-tls needs --token-file and --ca-root/);
+    // Without --token-file the flag is stray, as every CA flag.
+    expect(() => identityFromFlags(CMD, { 'xds-tls': true })).toThrow(/--xds-tls goes with --token-file/);
   });
 });
 

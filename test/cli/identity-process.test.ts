@@ -1,7 +1,8 @@
 // The proxy's own identity end to end, as real processes: a CA directory, `wasmesh token`, a
 // `wasmesh proxy --token-file` started while the control plane is not up yet (/ready 503: workload
 // certificate not yet issued), then `wasmesh control-plane --ca-dir` on the CA port: the proxy's
-// retry gets its certificate and /ready turns 200. Usage errors of the identity flags exit 2.
+// retry gets its certificate and /ready turns 200; a second proxy takes its config over xDS on the
+// same TLS port (--xds-tls). Usage errors of the identity flags exit 2.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +69,13 @@ describe('wasmesh proxy --token-file (process)', () => {
     expect(secret.stdout).toMatch(/^ROOTCA\s+CA\s+ACTIVE\s+true\s+\d+/m);
     const certs = (await (await fetch(`http://127.0.0.1:${adminPort}/certs`)).json()) as { certificates: Array<{ cert_chain: Array<{ subject_alt_names: unknown }> }> };
     expect(certs.certificates[0]!.cert_chain[0]!.subject_alt_names).toEqual([{ uri: 'spiffe://cluster.local/ns/shop/sa/cart' }]);
+
+    // A second proxy takes its config over TLS on the same port (istiod's 15012): ready once both config and certificate are in.
+    const { proc: viaTls, adminPort: tlsAdmin } = await startProxy(['--xds', `127.0.0.1:${caPort}`, '--xds-tls', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
+      '--namespace', 'shop', '--service-account', 'cart', '--token-file', tokenFile, '--ca-root', join(caDir, 'root-cert.pem'), '--ca-address', `127.0.0.1:${caPort}`]);
+    procs.push(viaTls);
+    await expect.poll(() => ready(tlsAdmin), { timeout: 20_000 }).toEqual([200, 'LIVE\n']);
+    const dump = (await (await fetch(`http://127.0.0.1:${tlsAdmin}/config_dump`)).json()) as Record<string, unknown>;
+    expect(JSON.stringify(dump)).toContain('web.default.svc.cluster.local');
   }, 60_000);
 });

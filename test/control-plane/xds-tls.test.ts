@@ -1,0 +1,100 @@
+// xDS on the CA's TLS port (istiod's 15012): the control plane serves its ADS there too; a proxy
+// that checks the server as istiod.istio-system.svc against the CA's root and sends its token gets
+// its config; a wrong root, a missing or foreign token, and plaintext are each refused with the reason.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../host/config/index.js';
+import { ControlPlane } from '../../host/control-plane/control-plane.js';
+import { startCaService, type CaService } from '../../host/identity/ca-service.js';
+import { openTokenKey } from '../../host/identity/token-key.js';
+import { signToken } from '../../host/identity/workload-token.js';
+import { AdsClient, type AdsTls } from '../../host/xds/ads-client.js';
+import { WASMESH_TYPE_URL, assembleProxyConfig, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
+import { nodeId } from '../../host/xds/xds-node.js';
+import { testMeshCa } from '../helpers/mesh-ca.js';
+
+const MESH = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: api}
+spec: {hosts: [api], ports: [{number: 80, name: http, protocol: HTTP}], resolution: STATIC, endpoints: [{address: 127.0.0.2}]}
+`;
+
+const closers: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+let dir = '';
+let cp: ControlPlane;
+let ca: CaService;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wasmesh-xds-tls-'));
+  writeFileSync(join(dir, 'mesh.yaml'), MESH);
+  cp = new ControlPlane({ sources: [join(dir, 'mesh.yaml')], read: (s) => readConfig(s), log: () => {}, debounce: { quietMs: 20, maxDelayMs: 200 } });
+  cp.start();
+  await cp.listen('127.0.0.1', 0);
+  ca = await startCaService({ dir: join(dir, 'ca'), trustDomain: 'cluster.local', listen: { host: '127.0.0.1', port: 0 }, alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate) });
+  return async () => {
+    await cp.close();
+    await ca.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+});
+
+const token = (): string => signToken(openTokenKey(join(dir, 'ca')), { namespace: 'shop', serviceAccount: 'cart', ttlMs: 60_000 });
+const roots = (): string => readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
+
+function proxy(tls: AdsTls | undefined, port = ca.port): { configs: WasmeshProxyConfig[]; logs: string[] } {
+  const configs: WasmeshProxyConfig[] = [];
+  const logs: string[] = [];
+  const c = new AdsClient({
+    target: { host: '127.0.0.1', port },
+    node: { id: nodeId('sidecar', '127.0.0.1', 'cart-1', 'shop'), cluster: 'Kubernetes', metadata: { NAMESPACE: 'shop', LABELS: {}, WASMESH: '1' } },
+    types: [WASMESH_TYPE_URL],
+    apply: (u) => (configs.push(assembleProxyConfig(u.resources.map((r) => r.value))), null),
+    log: (level, m) => logs.push(`${level}: ${m}`),
+    backoff: { baseMs: 100, maxMs: 200 },
+    ...(tls ? { tls } : {}),
+  });
+  c.start();
+  closers.push(() => c.close());
+  return { configs, logs };
+}
+
+describe('xDS over TLS on the CA port', () => {
+  it('a proxy checking the server as istiod.istio-system.svc against the CA root, with its token, gets its config', async () => {
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token });
+    await expect.poll(() => p.configs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(JSON.stringify(p.configs[0]!.mesh)).toContain('api');
+    // The same control plane: the proxy shows in its sync status.
+    expect(cp.ads.proxies().map((s) => s.proxyId)).toContain(nodeId('sidecar', '127.0.0.1', 'cart-1', 'shop'));
+  });
+
+  it('a root of another CA: refused, the reason (certificate verification) in the log, no config', async () => {
+    const foreign = await testMeshCa();
+    const p = proxy({ rootsPem: foreign.rootsPem, serverName: 'istiod.istio-system.svc', token });
+    await expect.poll(() => p.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: .*self-signed certificate in certificate chain/);
+    expect(p.configs).toEqual([]);
+  });
+
+  it('another server name than the certificate carries: refused', async () => {
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.elsewhere.svc', token });
+    await expect.poll(() => p.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: .*ERR_TLS_CERT_ALTNAME_INVALID.*Host: istiod.elsewhere.svc. is not in the cert's altnames: DNS:istiod.istio-system.svc/);
+    expect(p.configs).toEqual([]);
+  });
+
+  it('no valid token: UNAUTHENTICATED with the CA\'s reason, no config', async () => {
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token: () => 'not.a.token' });
+    await expect.poll(() => p.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: xDS refused: token refused: the header is not JSON/);
+    expect(p.configs).toEqual([]);
+  });
+
+  it('plaintext to the TLS port: no config', async () => {
+    const p = proxy(undefined);
+    await expect.poll(() => p.logs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(p.configs).toEqual([]);
+  });
+});
