@@ -153,6 +153,12 @@ interface TypeState {
 
 type Stream = ServerDuplexStream<Plain, Plain>;
 
+/** Who opened a stream, as the port's authentication proved it (the token's namespace and service account). */
+export interface StreamCaller {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
 abstract class AdsStream {
   protected readonly server: AdsServer;
   protected readonly call: Stream;
@@ -164,10 +170,12 @@ abstract class AdsStream {
   /** Writes waiting for the throttle (their cancels), and those started and not yet handed over. */
   readonly #waiting = new Set<() => void>();
   readonly #writing = new Set<ThrottledWrite>();
+  readonly #caller: StreamCaller | null;
 
-  constructor(server: AdsServer, call: Stream) {
+  constructor(server: AdsServer, call: Stream, caller: StreamCaller | null = null) {
     this.server = server;
     this.call = call;
+    this.#caller = caller;
     server.streams.add(this);
     call.on('data', (req: Plain) => this.#onRequest(req));
     call.on('end', () => this.end());
@@ -190,7 +198,14 @@ abstract class AdsStream {
     }
     try {
       if (this.node === null) {
-        this.node = readNode(req.node);
+        const node = readNode(req.node);
+        // As istiod: an authenticated caller gets only its own namespace's and service account's config.
+        const c = this.#caller;
+        if (c !== null && (node.namespace !== c.namespace || node.serviceAccount !== c.serviceAccount)) {
+          this.#fail(GrpcStatus.PERMISSION_DENIED, `xDS refused: the token proves namespace ${c.namespace}, service account ${c.serviceAccount}; the node ${node.id} claims namespace ${node.namespace}, service account ${node.serviceAccount}`);
+          return;
+        }
+        this.node = node;
         this.server.opts.connect(this.node);
         this.sync = this.server.register(this.node, this.protocol);
         this.#unwatch = this.server.opts.cache.watch(this.node.id, (types) => this.#onChange(types));
@@ -557,23 +572,26 @@ export class AdsServer {
   /**
    * Serves ADS on another gRPC server too (the CA's TLS port, 15012, as istiod serves xDS there),
    * before that server binds. With `authenticate`, a stream whose metadata it refuses (it throws
-   * with the reason) ends at once with UNAUTHENTICATED and the reason, before any resource is sent.
+   * with the reason) ends at once with UNAUTHENTICATED and the reason, before any resource is sent;
+   * one whose node claims another namespace or service account than the caller's ends with
+   * PERMISSION_DENIED.
    */
-  attach(server: Server, authenticate?: (metadata: Metadata) => unknown): void {
-    const guarded = (open: (call: Stream) => void) => (call: Stream): void => {
+  attach(server: Server, authenticate?: (metadata: Metadata) => StreamCaller): void {
+    const guarded = (open: (call: Stream, caller: StreamCaller | null) => void) => (call: Stream): void => {
+      let caller: StreamCaller | null = null;
       if (authenticate) {
         try {
-          authenticate(call.metadata);
+          caller = authenticate(call.metadata);
         } catch (err) {
           call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
           return;
         }
       }
-      open(call);
+      open(call, caller);
     };
     server.addService(adsService(envoyProtos()), {
-      StreamAggregatedResources: guarded((call) => void new SotwStream(this, call)),
-      DeltaAggregatedResources: guarded((call) => void new DeltaStream(this, call)),
+      StreamAggregatedResources: guarded((call, caller) => void new SotwStream(this, call, caller)),
+      DeltaAggregatedResources: guarded((call, caller) => void new DeltaStream(this, call, caller)),
     });
   }
 

@@ -1,6 +1,7 @@
 // xDS on the CA's TLS port (istiod's 15012): the control plane serves its ADS there too; a proxy
 // that checks the server as istiod.istio-system.svc against the CA's root and sends its token gets
-// its config; a wrong root, a missing or foreign token, and plaintext are each refused with the reason.
+// its config; a wrong root or name, a bad token, a node claiming another identity than its token's,
+// and plaintext are each refused with the reason.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,12 +48,12 @@ beforeAll(async () => {
 const token = (): string => signToken(openTokenKey(join(dir, 'ca')), { namespace: 'shop', serviceAccount: 'cart', ttlMs: 60_000 });
 const roots = (): string => readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
 
-function proxy(tls: AdsTls | undefined, port = ca.port): { configs: WasmeshProxyConfig[]; logs: string[] } {
+function proxy(tls: AdsTls | undefined, port = ca.port, claims = { namespace: 'shop', serviceAccount: 'cart' }): { configs: WasmeshProxyConfig[]; logs: string[] } {
   const configs: WasmeshProxyConfig[] = [];
   const logs: string[] = [];
   const c = new AdsClient({
     target: { host: '127.0.0.1', port },
-    node: { id: nodeId('sidecar', '127.0.0.1', 'cart-1', 'shop'), cluster: 'Kubernetes', metadata: { NAMESPACE: 'shop', LABELS: {}, WASMESH: '1' } },
+    node: { id: nodeId('sidecar', '127.0.0.1', 'cart-1', claims.namespace), cluster: 'Kubernetes', metadata: { NAMESPACE: claims.namespace, SERVICE_ACCOUNT: claims.serviceAccount, LABELS: {}, WASMESH: '1' } },
     types: [WASMESH_TYPE_URL],
     apply: (u) => (configs.push(assembleProxyConfig(u.resources.map((r) => r.value))), null),
     log: (level, m) => logs.push(`${level}: ${m}`),
@@ -90,6 +91,15 @@ describe('xDS over TLS on the CA port', () => {
     const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token: () => 'not.a.token' });
     await expect.poll(() => p.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: xDS refused: token refused: the header is not JSON/);
     expect(p.configs).toEqual([]);
+  });
+
+  it('a token for one identity, a node claiming another namespace or service account: PERMISSION_DENIED, no config', async () => {
+    const tls = { rootsPem: roots(), serverName: 'istiod.istio-system.svc', token };
+    const ns = proxy(tls, ca.port, { namespace: 'bank', serviceAccount: 'cart' });
+    const sa = proxy(tls, ca.port, { namespace: 'shop', serviceAccount: 'admin' });
+    await expect.poll(() => ns.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: xDS refused: the token proves namespace shop, service account cart; the node sidecar~127.0.0.1~cart-1.bank~bank.svc.cluster.local claims namespace bank, service account cart/);
+    await expect.poll(() => sa.logs.join('\n'), { timeout: 10_000 }).toMatch(/claims namespace shop, service account admin/);
+    expect([...ns.configs, ...sa.configs]).toEqual([]);
   });
 
   it('plaintext to the TLS port: no config', async () => {
