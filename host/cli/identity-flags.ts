@@ -43,7 +43,7 @@ const CA_ONLY = ['ca-root', 'ca-address', 'trust-domain', 'cert-ttl', 'service-a
 export const CONTROL_PLANE_SERVER_NAME = 'istiod.istio-system.svc';
 
 /** The identity the flags describe, or null without --token-file and --cert-dir; each mistake a UsageError naming its flag. */
-export function identityFromFlags(command: string, values: FlagValues): IdentityChoice | null {
+export function identityFromFlags(command: string, values: FlagValues, env: NodeJS.ProcessEnv = process.env): IdentityChoice | null {
   const tokenFile = values['token-file'] as string | undefined;
   const certDir = values['cert-dir'] as string | undefined;
   if (tokenFile !== undefined && certDir !== undefined) {
@@ -72,8 +72,9 @@ export function identityFromFlags(command: string, values: FlagValues): Identity
   const ttl = parseDuration((values['cert-ttl'] as string | undefined) ?? '24h');
   if (!ttl.ok) throw new UsageError(command, `--cert-ttl: ${ttl.reason}`);
   if (ttl.ms < 1000 || ttl.ms > MAX_CERT_TTL_MS) throw new UsageError(command, '--cert-ttl: from 1s to 90 days (2160h)');
-  const namespace = (values.namespace as string | undefined) ?? 'default';
-  const serviceAccount = (values['service-account'] as string | undefined) ?? 'default';
+  // The same fallbacks as the xDS node (xds-flags.ts), so that the certificate and the node name one workload.
+  const namespace = (values.namespace as string | undefined) ?? env.POD_NAMESPACE ?? 'default';
+  const serviceAccount = (values['service-account'] as string | undefined) ?? env.SERVICE_ACCOUNT ?? 'default';
   let identity: SpiffeId;
   try {
     identity = spiffeId(namespace, serviceAccount, trustDomain);

@@ -45,12 +45,19 @@ describe('identityFromFlags', () => {
   });
 
   it('--token-file with --ca-root: the CA at 127.0.0.1:15012 for spiffe://cluster.local/ns/<--namespace>/sa/default, 24 h', () => {
-    expect(identityFromFlags(CMD, { 'token-file': token, 'ca-root': root })).toEqual({
+    expect(identityFromFlags(CMD, { 'token-file': token, 'ca-root': root }, {})).toEqual({
       kind: 'ca', tokenFile: token, address: '127.0.0.1:15012', rootsPem: readFileSync(root, 'utf8'), identity: spiffeId('default', 'default'), ttlMs: 86_400_000,
     });
     const c = identityFromFlags(CMD, { 'token-file': token, 'ca-root': root, namespace: 'shop', 'service-account': 'cart', 'ca-address': 'ca.example:9443', 'trust-domain': 'example.org', 'cert-ttl': '90s' });
     expect(c).toMatchObject({ kind: 'ca', address: 'ca.example:9443', identity: spiffeId('shop', 'cart', 'example.org'), ttlMs: 90_000 });
     expect(describeIdentity(c!)).toBe('workload certificate for spiffe://example.org/ns/shop/sa/cart from the CA at ca.example:9443');
+  });
+
+  it('without --namespace / --service-account: POD_NAMESPACE and SERVICE_ACCOUNT, as the xDS node takes them, else default', () => {
+    const values = { 'token-file': token, 'ca-root': root };
+    expect(identityFromFlags(CMD, values, { POD_NAMESPACE: 'shop', SERVICE_ACCOUNT: 'cart' })).toMatchObject({ identity: spiffeId('shop', 'cart') });
+    expect(identityFromFlags(CMD, { ...values, namespace: 'bank', 'service-account': 'teller' }, { POD_NAMESPACE: 'shop', SERVICE_ACCOUNT: 'cart' })).toMatchObject({ identity: spiffeId('bank', 'teller') });
+    expect(identityFromFlags(CMD, values, {})).toMatchObject({ identity: spiffeId('default', 'default') });
   });
 
   it('--cert-dir: mounted files', () => {
