@@ -2,13 +2,15 @@
 // `wasmesh proxy --token-file` started while the control plane is not up yet (/ready 503: workload
 // certificate not yet issued), then `wasmesh control-plane --ca-dir` on the CA port: the proxy's
 // retry gets its certificate and /ready turns 200; a second proxy takes its config over xDS on the
-// same TLS port (--xds-tls). Usage errors of the identity flags exit 2.
-import { mkdtempSync, rmSync } from 'node:fs';
+// same TLS port (--xds-tls); a sidecar with --cert-dir is ready with the mounted certificate, refuses
+// a rewrite that does not fit, and does not start on such files. Usage errors exit 2.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../../host/identity/certificate-authority.js';
 import { freePort } from '../helpers/ports.js';
+import { testMeshCa } from '../helpers/mesh-ca.js';
 import { ensureBuilt, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
 
 let dir = '';
@@ -77,5 +79,33 @@ describe('wasmesh proxy --token-file (process)', () => {
     await expect.poll(() => ready(tlsAdmin), { timeout: 20_000 }).toEqual([200, 'LIVE\n']);
     const dump = (await (await fetch(`http://127.0.0.1:${tlsAdmin}/config_dump`)).json()) as Record<string, unknown>;
     expect(JSON.stringify(dump)).toContain('web.default.svc.cluster.local');
+  }, 60_000);
+
+  it('wasmesh sidecar --cert-dir: ready with the mounted certificate, /certs and proxy-config secret show it; files that do not fit stop the start (exit 1)', async () => {
+    const mesh = await testMeshCa();
+    const svid = await mesh.svid('shop', 'cart');
+    const certDir = join(dir, 'certs');
+    mkdirSync(certDir);
+    writeFileSync(join(certDir, 'cert-chain.pem'), svid.certChainPem);
+    writeFileSync(join(certDir, 'key.pem'), svid.keyPem);
+    writeFileSync(join(certDir, 'root-cert.pem'), mesh.rootsPem);
+    const loopback = ['--outbound', '127.0.0.1:0', '--inbound', '127.0.0.1:0', '--health', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
+    const sc = new WasmeshProcess(['sidecar', '-f', SERVICES, '--app-ports', '5999', ...loopback, '--cert-dir', certDir]);
+    procs.push(sc);
+    const m = await sc.waitFor(/health on http:\/\/[^:]+:(\d+)\/healthz\/ready, admin on http:\/\/[^:]+:(\d+) .*; workload certificate from /);
+    const [health, admin] = [Number(m[1]), Number(m[2])];
+    expect((await fetch(`http://127.0.0.1:${health}/healthz/ready`)).status).toBe(200);
+    const secret = new WasmeshProcess(['proxy-config', 'secret', `127.0.0.1:${admin}`]);
+    expect((await secret.exited).code).toBe(0);
+    expect(secret.stdout).toContain(`default   `);
+    expect(secret.stdout).toContain(BigInt(`0x${svid.leaf.serialNumber}`).toString(10));
+
+    writeFileSync(join(certDir, 'key.pem'), (await mesh.svid('shop', 'cart')).keyPem);
+    const bad = new WasmeshProcess(['sidecar', '-f', SERVICES, '--app-ports', '5999', ...loopback, '--cert-dir', certDir]);
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.stderr).toContain(`wasmesh sidecar: wasmesh: ${join(certDir, 'key.pem')}: the key is not the one certified by the first certificate of cert-chain.pem`);
+    // The running sidecar refused the rewrite and keeps its certificate.
+    await sc.waitFor(/workload certificate files refused: .*key.pem: the key is not the one certified/);
+    expect((await fetch(`http://127.0.0.1:${health}/healthz/ready`)).status).toBe(200);
   }, 60_000);
 });
