@@ -123,7 +123,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
-      ...(xdsTls ? { xdsTls } : {}),
+      // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
+      ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),
       limits: limitsFromFlags(SIDECAR_SPEC.command, values.limit as string[] | undefined),
       outbound,
       inbound,

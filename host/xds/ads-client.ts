@@ -15,6 +15,7 @@
 // plane sends only what differs. State of the world (`protocol: 'sotw'`) sends every resource of
 // the type on every change.
 import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { envoyProtos } from './envoy-protos.js';
 
 type Plain = Record<string, unknown>;
@@ -63,9 +64,11 @@ export interface AdsTls {
   readonly serverName: string;
   /** Sent as `authorization: Bearer <token>` on every stream; read each time (a token file may be rewritten). */
   readonly token: () => string;
+  /** The proxy's workload certificate, presented as the client certificate once it holds one (mTLS). */
+  readonly certificate?: WorkloadCertificateSource;
 }
 
-/** TLS channel credentials that check the server as `tls.serverName` and carry the token. */
+/** TLS channel credentials that check the server as `tls.serverName`, carry the token, and present the workload certificate held now. */
 function tlsCredentials(tls: AdsTls): ChannelCredentials {
   const bearer = credentials.createFromMetadataGenerator((_params, callback) => {
     try {
@@ -76,7 +79,11 @@ function tlsCredentials(tls: AdsTls): ChannelCredentials {
       callback(err instanceof Error ? err : new Error(String(err)));
     }
   });
-  return credentials.combineChannelCredentials(credentials.createSsl(Buffer.from(tls.rootsPem)), bearer);
+  const cert = tls.certificate?.current() ?? null;
+  const ssl = cert
+    ? credentials.createSsl(Buffer.from(tls.rootsPem), Buffer.from(cert.keyPem), Buffer.from(cert.certChainPem))
+    : credentials.createSsl(Buffer.from(tls.rootsPem));
+  return credentials.combineChannelCredentials(ssl, bearer);
 }
 
 function service(protocol: 'delta' | 'sotw'): ServiceDefinition {
@@ -110,9 +117,12 @@ function toStruct(v: Record<string, unknown>): Plain {
   return { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)])) };
 }
 
+type GrpcAdsClient = { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+
 export class AdsClient {
   readonly #opts: AdsClientOptions;
-  readonly #client: { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+  #client: GrpcAdsClient;
+  readonly #unsubscribe: (() => void) | null;
   #call: ClientDuplexStream<Plain, Plain> | null = null;
   #closed = false;
   #attempt = 0;
@@ -129,16 +139,37 @@ export class AdsClient {
   constructor(opts: AdsClientOptions) {
     this.#opts = opts;
     this.#protocol = opts.protocol ?? 'delta';
+    this.#client = this.#newClient();
+    // A new workload certificate: a new channel presents it (the stream reopens, the held config is kept).
+    this.#unsubscribe = opts.tls?.certificate?.subscribe(() => this.#rechannel()) ?? null;
+  }
+
+  #newClient(): GrpcAdsClient {
     const Client = makeGenericClientConstructor(service(this.#protocol), 'AggregatedDiscoveryService');
-    const { host, port } = opts.target;
-    const tls = opts.tls;
-    this.#client = new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, tls ? tlsCredentials(tls) : credentials.createInsecure(), {
+    const { host, port } = this.#opts.target;
+    const tls = this.#opts.tls;
+    return new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, tls ? tlsCredentials(tls) : credentials.createInsecure(), {
       // Dial the address, check the certificate for the control plane's service name.
       ...(tls ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {}),
       // The control plane may be away for long: keep trying, never give up the channel.
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
-    } as never) as unknown as { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+    } as never) as unknown as GrpcAdsClient;
+  }
+
+  #rechannel(): void {
+    if (this.#closed) return;
+    const old = this.#client;
+    this.#client = this.#newClient();
+    const call = this.#call;
+    if (call !== null) {
+      this.#opts.log('info', 'xDS: a new workload certificate; reopening the stream to present it (the config held keeps serving)');
+      // Forgotten first, so that its end is not taken for a lost stream.
+      this.#call = null;
+      call.cancel();
+      this.#open();
+    }
+    old.close();
   }
 
   /** A stream is open and has received at least one response. */
@@ -267,6 +298,7 @@ export class AdsClient {
     const call = this.#call;
     this.#call = null;
     call?.cancel();
+    this.#unsubscribe?.();
     this.#client.close();
   }
 }

@@ -153,7 +153,7 @@ interface TypeState {
 
 type Stream = ServerDuplexStream<Plain, Plain>;
 
-/** Who opened a stream, as the port's authentication proved it (the token's namespace and service account). */
+/** Who opened a stream, as the port's authentication proved it (the client certificate's or the token's namespace and service account). */
 export interface StreamCaller {
   readonly namespace: string;
   readonly serviceAccount: string;
@@ -202,7 +202,7 @@ abstract class AdsStream {
         // As istiod: an authenticated caller gets only its own namespace's and service account's config.
         const c = this.#caller;
         if (c !== null && (node.namespace !== c.namespace || node.serviceAccount !== c.serviceAccount)) {
-          this.#fail(GrpcStatus.PERMISSION_DENIED, `xDS refused: the token proves namespace ${c.namespace}, service account ${c.serviceAccount}; the node ${node.id} claims namespace ${node.namespace}, service account ${node.serviceAccount}`);
+          this.#fail(GrpcStatus.PERMISSION_DENIED, `xDS refused: the caller authenticated (certificate or token) as namespace ${c.namespace}, service account ${c.serviceAccount}; the node ${node.id} claims namespace ${node.namespace}, service account ${node.serviceAccount}`);
           return;
         }
         this.node = node;
@@ -576,12 +576,12 @@ export class AdsServer {
    * one whose node claims another namespace or service account than the caller's ends with
    * PERMISSION_DENIED.
    */
-  attach(server: Server, authenticate?: (metadata: Metadata) => StreamCaller): void {
+  attach(server: Server, authenticate?: (metadata: Metadata, auth: ReturnType<Stream['getAuthContext']>) => StreamCaller): void {
     const guarded = (open: (call: Stream, caller: StreamCaller | null) => void) => (call: Stream): void => {
       let caller: StreamCaller | null = null;
       if (authenticate) {
         try {
-          caller = authenticate(call.metadata);
+          caller = authenticate(call.metadata, call.getAuthContext());
         } catch (err) {
           call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
           return;

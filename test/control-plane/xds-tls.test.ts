@@ -1,7 +1,9 @@
 // xDS on the CA's TLS port (istiod's 15012): the control plane serves its ADS there too; a proxy
 // that checks the server as istiod.istio-system.svc against the CA's root and sends its token gets
-// its config; a wrong root or name, a bad token, a node claiming another identity than its token's,
-// and plaintext are each refused with the reason.
+// its config; so does one presenting its workload certificate (mTLS) instead of a valid token, and a
+// certificate issued while connected reopens the stream to present it. A wrong root or name, a bad
+// token, a foreign certificate, a node claiming another identity than the caller's, and plaintext
+// are each refused with the reason.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,10 @@ import { AdsClient, type AdsTls } from '../../host/xds/ads-client.js';
 import { WASMESH_TYPE_URL, assembleProxyConfig, type WasmeshProxyConfig } from '../../host/xds/wasmesh-resource.js';
 import { nodeId } from '../../host/xds/xds-node.js';
 import { testMeshCa } from '../helpers/mesh-ca.js';
+import { spiffeId } from '../../host/identity/spiffe-id.js';
+import { createWorkloadCsr } from '../../host/identity/workload-csr.js';
+import { WorkloadCertificateCell } from '../../host/tls/workload-certificate-cell.js';
+import type { WorkloadCertificate } from '../../host/tls/workload-certificate.js';
 
 const MESH = `
 apiVersion: networking.istio.io/v1
@@ -65,6 +71,20 @@ function proxy(tls: AdsTls | undefined, port = ca.port, claims = { namespace: 's
   return { configs, logs };
 }
 
+/** A workload certificate from the control plane's own CA (or `from`), as the proxy would hold it. */
+async function workloadCert(sa: string, from?: Awaited<ReturnType<typeof testMeshCa>>): Promise<WorkloadCertificate> {
+  const id = spiffeId('shop', sa);
+  const { csrPem, keyPem } = await createWorkloadCsr(id);
+  const issued = await (from ? from.ca : ca.ca).sign(csrPem, id);
+  return { identity: `spiffe://cluster.local/ns/shop/sa/${sa}`, certChainPem: issued.chainPem.join(''), keyPem, rootsPem: issued.rootsPem.join(''), notAfter: issued.leaf.notAfter };
+}
+
+const cellWith = (c: WorkloadCertificate | null): WorkloadCertificateCell => {
+  const cell = new WorkloadCertificateCell();
+  if (c) cell.set(c);
+  return cell;
+};
+
 describe('xDS over TLS on the CA port', () => {
   it('a proxy checking the server as istiod.istio-system.svc against the CA root, with its token, gets its config', async () => {
     const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token });
@@ -97,9 +117,46 @@ describe('xDS over TLS on the CA port', () => {
     const tls = { rootsPem: roots(), serverName: 'istiod.istio-system.svc', token };
     const ns = proxy(tls, ca.port, { namespace: 'bank', serviceAccount: 'cart' });
     const sa = proxy(tls, ca.port, { namespace: 'shop', serviceAccount: 'admin' });
-    await expect.poll(() => ns.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: xDS refused: the token proves namespace shop, service account cart; the node sidecar~127.0.0.1~cart-1.bank~bank.svc.cluster.local claims namespace bank, service account cart/);
+    await expect.poll(() => ns.logs.join('\n'), { timeout: 10_000 }).toMatch(/warn: xDS: xDS refused: the caller authenticated \(certificate or token\) as namespace shop, service account cart; the node sidecar~127.0.0.1~cart-1.bank~bank.svc.cluster.local claims namespace bank, service account cart/);
     await expect.poll(() => sa.logs.join('\n'), { timeout: 10_000 }).toMatch(/claims namespace shop, service account admin/);
     expect([...ns.configs, ...sa.configs]).toEqual([]);
+  });
+
+  it('mTLS: the workload certificate presented authenticates the proxy (no valid token needed), as istiod takes a client certificate first', async () => {
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token: () => 'not.a.token', certificate: cellWith(await workloadCert('cart')) });
+    await expect.poll(() => p.configs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+
+  it('mTLS: a certificate naming another service account than the node claims: PERMISSION_DENIED', async () => {
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token, certificate: cellWith(await workloadCert('admin')) });
+    await expect.poll(() => p.logs.join('\n'), { timeout: 10_000 }).toMatch(/xDS refused: the caller authenticated \(certificate or token\) as namespace shop, service account admin; .* claims namespace shop, service account cart/);
+    expect(p.configs).toEqual([]);
+  });
+
+  it('mTLS: a certificate of a foreign CA authenticates nothing; the token then decides', async () => {
+    const foreign = await testMeshCa();
+    const bad = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token: () => 'not.a.token', certificate: cellWith(await workloadCert('cart', foreign)) });
+    await expect.poll(() => bad.logs.join('\n'), { timeout: 10_000 }).toMatch(/xDS refused: token refused/);
+    expect(bad.configs).toEqual([]);
+    const good = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token, certificate: cellWith(await workloadCert('cart', foreign)) }, ca.port, { namespace: 'shop', serviceAccount: 'cart' });
+    await expect.poll(() => good.configs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+
+  it('a certificate issued while connected: the stream reopens presenting it, and the config keeps coming over it', async () => {
+    let valid = true;
+    const cell = new WorkloadCertificateCell();
+    const p = proxy({ rootsPem: roots(), serverName: 'istiod.istio-system.svc', token: () => (valid ? token() : 'not.a.token'), certificate: cell });
+    await expect.poll(() => p.configs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // From now on only the certificate can authenticate the proxy.
+    valid = false;
+    cell.set(await workloadCert('cart'));
+    await expect.poll(() => p.logs.join('\n'), { timeout: 5_000 }).toContain('info: xDS: a new workload certificate; reopening the stream to present it');
+    const before = p.configs.length;
+    writeFileSync(join(dir, 'mesh.yaml'), MESH.replace('127.0.0.2', '127.0.0.3'));
+    cp.requestReload();
+    await expect.poll(() => p.configs.length, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(JSON.stringify(p.configs.at(-1)!.mesh)).toContain('127.0.0.3');
+    expect(p.logs.filter((l) => l.startsWith('warn'))).toEqual([]);
   });
 
   it('plaintext to the TLS port: no config', async () => {
