@@ -90,7 +90,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
-  if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting a token (wasmesh proxy --xds-tls)`);
+  if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();

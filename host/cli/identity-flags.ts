@@ -21,7 +21,7 @@ export const IDENTITY_FLAGS: FlagSpec[] = [
   { name: 'trust-domain', kind: 'string', valueName: '<domain>', help: 'with --token-file: the SPIFFE trust domain', defaultText: DEFAULT_TRUST_DOMAIN },
   { name: 'cert-ttl', kind: 'string', valueName: '<duration>', help: 'with --token-file: the certificate lifetime to ask for', defaultText: '24h' },
   { name: 'service-account', kind: 'string', valueName: '<sa>', help: 'with --token-file: this workload\'s service account (the SPIFFE ID\'s sa; the namespace is --namespace)', defaultText: 'default' },
-  { name: 'xds-tls', kind: 'boolean', help: 'with --xds and --token-file: xDS over TLS (the control plane\'s 15012), the server checked as istiod.istio-system.svc against --ca-root, the token sent as authorization: Bearer' },
+  { name: 'xds-tls', kind: 'boolean', help: 'with --xds and --token-file: xDS over TLS (the control plane\'s 15012), the server checked as istiod.istio-system.svc against --ca-root, the token sent as authorization: Bearer, the workload certificate presented once issued (mTLS)' },
   { name: 'cert-dir', kind: 'string', valueName: '<dir>', help: 'instead of --token-file: the workload certificate from cert-chain.pem, key.pem, root-cert.pem in this directory (Istio\'s /etc/certs), watched' },
 ];
 
