@@ -16,11 +16,14 @@ import { findEnvoy } from '../../host/envoy/find-envoy.js';
 import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
+import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls'];
 /** What a run measures unless --contenders says otherwise. */
-export const DEFAULT_CONTENDERS: readonly ContenderName[] = CONTENDERS;
+export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
+/** The mTLS mode (`--mtls`): a sidecar pair with STRICT mTLS between them, wasmesh's and Envoy's. */
+export const MTLS_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh-mtls', 'envoy-mtls'];
 
 /** The contenders a report shows: the default ones, and any other it has figures for. */
 export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
@@ -34,6 +37,11 @@ export interface RunningContender {
   url: string;
   /** The process whose CPU and memory are measured: the proxy (the upstream for `direct`). */
   pid: number;
+  /**
+   * A sidecar pair: both processes (the first is `pid`). CPU and memory are then reported per
+   * sidecar: the pair's CPU ÷ its size, and the larger of their peaks.
+   */
+  pids?: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -56,6 +64,8 @@ export interface ContenderOptions {
   onEnvoyWarnings?: (warnings: string[]) => void;
   /** The built proxy-wasm filters for `envoy+filters`; default build/filters/wasmesh-filters.wasm. */
   filtersWasmPath?: string;
+  /** The mTLS contenders' certificates (bench/e2e/mtls-pair.ts); absent: they are unavailable. */
+  mtls?: PairCertificates;
 }
 
 function direct(opts: ContenderOptions): Contender {
@@ -173,6 +183,60 @@ function envoyFilters(opts: ContenderOptions): Contender {
   });
 }
 
+/** Starts stock Envoy on a bootstrap (JSON is YAML) and waits for its admin /ready. */
+async function startEnvoy(bin: string, bootstrap: object, adminPort: number, workers: number, what: string): Promise<{ pid: number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-envoy-'));
+  const file = join(dir, 'envoy.json');
+  writeFileSync(file, JSON.stringify(bootstrap));
+  try {
+    const { child } = await startReady(bin, ['-c', file, '--concurrency', String(workers), '--disable-hot-restart', '-l', 'warning'],
+      { url: `http://127.0.0.1:${adminPort}/ready` }, what);
+    return {
+      pid: child.pid!,
+      stop: async () => {
+        await stopChild(child, 5000);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * `envoy-mtls`: stock Envoy as both sidecars, client → outbound Envoy → (Istio's mTLS) → inbound
+ * Envoy (STRICT) → the upstream's v1 port, with the mesh CA's certificates from files: what
+ * Istio's sidecars do after SDS delivered the same certificates.
+ */
+function envoyMtls(opts: ContenderOptions): Contender {
+  const bin = findEnvoy();
+  return {
+    name: 'envoy-mtls',
+    unavailable: () => (bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : opts.mtls === undefined ? 'no certificates issued for the mTLS mode' : null),
+    async start(workers) {
+      const [port, adminOut, inbound, adminIn] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const inner = await startEnvoy(bin!, envoyInbound(opts.mtls!, { listen: inbound, admin: adminIn, appPort: opts.upstream.ports.v1 }), adminIn, workers, 'envoy inbound sidecar');
+      try {
+        const outer = await startEnvoy(bin!, envoyOutbound(opts.mtls!, { listen: port, admin: adminOut, inboundPort: inbound }), adminOut, workers, 'envoy outbound sidecar');
+        return {
+          url: `http://127.0.0.1:${port}/`,
+          pid: outer.pid,
+          pids: [outer.pid, inner.pid],
+          stop: async () => {
+            await outer.stop();
+            await inner.stop();
+          },
+        };
+      } catch (err) {
+        await inner.stop();
+        throw err;
+      }
+    },
+    describe: () => `two stock Envoys (${bin ?? 'not installed'}), --concurrency N each: outbound originating Istio's mTLS (ALPN istio-http/1.1, the app's SPIFFE ID required), inbound terminating it (client certificate required, XFCC); certificates from the mesh CA as files; figures per sidecar`,
+  };
+}
+
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), envoyMtls(opts)];
 }

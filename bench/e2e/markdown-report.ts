@@ -91,6 +91,28 @@ function filtersRatioTable(rs: readonly Ratio[]): string[] {
   return lines;
 }
 
+/** The mTLS mode's goals (issue 12): throughput ≥ 1.25 × the Envoy pair's, p99 ≤ its, ≤ 0.10 vCPU per 1,000 rps per sidecar. */
+export const MTLS_THROUGHPUT_TARGET = 1.25;
+export const MTLS_CPU_TARGET = 0.1;
+
+/** wasmesh sidecar pair ÷ Envoy pair under STRICT mTLS; empty when no ratio has an mTLS figure. */
+function mtlsRatioTable(rs: readonly Ratio[], rows: readonly SummaryRow[]): string[] {
+  if (!rs.some((r) => (r.mtlsThroughput ?? r.mtlsP99 ?? null) !== null)) return [];
+  const lines = [
+    `Sidecar pair with STRICT mTLS between them: wasmesh ÷ Envoy (targets: throughput ≥ ${num(MTLS_THROUGHPUT_TARGET, 2)}×, p99 ≤ 1×); ` +
+      `wasmesh CPU per sidecar in vCPU per 1,000 rps (target ≤ ${num(MTLS_CPU_TARGET, 2)}).`,
+    '',
+    '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | wasmesh vCPU per 1k rps per sidecar |',
+    '|--:|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    if ((r.mtlsThroughput ?? r.mtlsP99 ?? null) === null) continue;
+    const cpu = rows.find((x) => x.workers === r.workers && x.mode === r.mode && x.contender === 'wasmesh-mtls')?.cpuSecondsPer1k.median;
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${r.mode === 'throughput' ? ratio(r.mtlsThroughput ?? null) : '—'} | ${ratio(r.mtlsP99 ?? null)} | ${ratio(r.mtlsCpuPer1k ?? null)} | ${ratio(r.mtlsPeakRss ?? null)} | ${cpu === undefined ? '—' : `${num(cpu, 3)}${cpu <= MTLS_CPU_TARGET ? ' (target met)' : ' (above target)'}`} |`);
+  }
+  return lines;
+}
+
 function ratioTable(rs: readonly Ratio[]): string[] {
   const lines = [
     '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | anon RSS |',
@@ -152,6 +174,8 @@ export function markdownReport(report: E2eReport): string {
   out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
+  const mtls = mtlsRatioTable(report.ratios, report.summary);
+  if (mtls.length) out.push('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
   const failed = report.runs.filter((r) => !r.ok || r.rateNotHeld);
   if (failed.length) {
     out.push('## Runs to read with care', '');
@@ -205,6 +229,8 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   out.push('### wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('### Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
+  const mtls = mtlsRatioTable(report.ratios, report.summary);
+  if (mtls.length) out.push('### mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');

@@ -25,25 +25,39 @@ export async function measure(
   durationS: number,
 ): Promise<RunRecord> {
   const base = { rep: where.rep, workers: where.workers, mode: mode.name, contender: where.contender };
-  let meter: UsageMeter;
+  const pids = running.pids ?? [running.pid];
+  const meters: UsageMeter[] = [];
   try {
-    meter = new UsageMeter(running.pid);
+    for (const pid of pids) meters.push(new UsageMeter(pid));
   } catch (err) {
-    return { ...base, ok: false, error: `process ${running.pid} is gone: ${(err as Error).message}` };
+    for (const m of meters) {
+      try { m.stop(); } catch { /* gone as well */ }
+    }
+    return { ...base, ok: false, error: `process ${pids[meters.length]} is gone: ${(err as Error).message}` };
   }
   let load: LoadResult;
   try {
     load = await driveLoad(tools, mode, running.url, durationS);
   } catch (err) {
-    try { meter.stop(); } catch { /* the process may be gone too */ }
+    for (const m of meters) {
+      try { m.stop(); } catch { /* the process may be gone too */ }
+    }
     return { ...base, ok: false, error: (err as Error).message.split('\n')[0] };
   }
-  let usage;
-  try {
-    usage = meter.stop();
-  } catch (err) {
-    return { ...base, ok: false, load, error: `process ${running.pid} died during the run: ${(err as Error).message}` };
+  const usages = [];
+  for (const [i, m] of meters.entries()) {
+    try {
+      usages.push(m.stop());
+    } catch (err) {
+      return { ...base, ok: false, load, error: `process ${pids[i]} died during the run: ${(err as Error).message}` };
+    }
   }
+  // Per process (per sidecar for a pair): CPU shared out, the larger memory peak.
+  const usage = {
+    cpuSeconds: usages.reduce((s, u) => s + u.cpuSeconds, 0) / usages.length,
+    peakRssMiB: Math.max(...usages.map((u) => u.peakRssMiB)),
+    peakAnonMiB: Math.max(...usages.map((u) => u.peakAnonMiB)),
+  };
   const record: RunRecord = {
     ...base,
     ok: load.requests > 0,

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Mode } from './report-types.js';
-import { CONTENDERS, DEFAULT_CONTENDERS, type ContenderName } from './contenders.js';
+import { CONTENDERS, DEFAULT_CONTENDERS, MTLS_CONTENDERS, type ContenderName } from './contenders.js';
 
 export interface E2eOptions {
   reps: number;
@@ -37,8 +37,10 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
   --out DIR           output folder (default bench/results)
   --no-benchmarks-md  leave BENCHMARKS.md alone (default: rewrite its "## End-to-end" section
                       unless --quick or --out is given)
-  --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters (default all; a
-                      partial run leaves BENCHMARKS.md alone)
+  --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters,wasmesh-mtls,
+                      envoy-mtls (default the first four; a partial run leaves BENCHMARKS.md alone)
+  --mtls              the mTLS mode: --contenders direct,wasmesh-mtls,envoy-mtls (a sidecar
+                      pair with STRICT mTLS between them, wasmesh's and stock Envoy's)
   --node-args ARGS    extra node flags for wasmesh, space-separated (e.g. "--max-semi-space-size=2")
   --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time
   --render FILE       measure nothing: rewrite the outputs from a saved e2e-*.json`;
@@ -92,6 +94,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
         only = names as ContenderName[];
         break;
       }
+      case '--mtls': only = [...MTLS_CONTENDERS]; break;
       case '--node-args': {
         const v = args.shift();
         if (!v) throw new OptionsError('--node-args: expected node flags, e.g. "--max-semi-space-size=2"');

@@ -85,6 +85,11 @@ export interface Ratio {
   filtersThroughput?: number | null;
   filtersP99?: number | null;
   filtersCpuPer1k?: number | null;
+  /** The mTLS mode: the wasmesh sidecar pair ÷ the Envoy pair (CPU and RSS per sidecar). */
+  mtlsThroughput?: number | null;
+  mtlsP99?: number | null;
+  mtlsCpuPer1k?: number | null;
+  mtlsPeakRss?: number | null;
 }
 
 export interface ProfileFunction {

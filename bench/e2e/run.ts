@@ -11,6 +11,7 @@ import { contenders, type Contender, type ContenderName, type RunningContender }
 import { findLoadTools } from './load-tools.js';
 import { benchmarksSection, markdownReport } from './markdown-report.js';
 import { measure, driveLoad } from './measure.js';
+import { issuePairCertificates } from './mtls-pair.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
@@ -60,10 +61,13 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
 
   const upstream = await startUpstream(go.go);
   const meshDir = writeMesh(upstream);
+  // The mTLS contenders' CA and certificates, issued once for the run.
+  const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
+  const mtls = opts.contenders.some((c) => c.endsWith('-mtls')) ? await issuePairCertificates(mtlsDir) : undefined;
   const envoyWarnings = new Set<string>();
   // Warnings name the temporary copy of the YAML; report them against the committed one.
   const srcDir = join('bench', 'e2e', 'config');
-  const all = contenders({ meshDir, upstream, wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
+  const all = contenders({ meshDir, upstream, mtls, wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
   try {
@@ -106,6 +110,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   } finally {
     await upstream.stop();
     rmSync(meshDir, { recursive: true, force: true });
+    rmSync(mtlsDir, { recursive: true, force: true });
   }
 
   const summary = summarize(runs);
@@ -143,6 +148,9 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<E2eRepo
   }
   const upstream = await startUpstream(go.go);
   const meshDir = writeMesh(upstream);
+  // The mTLS contenders' CA and certificates, issued once for the run.
+  const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
+  const mtls = opts.contenders.some((c) => c.endsWith('-mtls')) ? await issuePairCertificates(mtlsDir) : undefined;
   try {
     log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
     const make = (nodeArgs: string[]): Contender => contenders({ meshDir, upstream, wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === 'wasmesh')!;

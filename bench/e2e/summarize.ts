@@ -56,15 +56,15 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
   const out: Ratio[] = [];
   for (const w of workers) {
     for (const m of modes) {
-      const b = findRow(rows, w, m, 'envoy');
       // A figure either side lacks (no row, or an older report without it) gives no ratio.
-      const over = (a: SummaryRow | undefined) => (f: (r: SummaryRow) => number | undefined): number | null => {
+      const over = (a: SummaryRow | undefined, b = findRow(rows, w, m, 'envoy')) => (f: (r: SummaryRow) => number | undefined): number | null => {
         const x = a ? f(a) : undefined;
         const y = b ? f(b) : undefined;
         return x !== undefined && y !== undefined && y > 0 ? x / y : null;
       };
       const wasmesh = over(findRow(rows, w, m, 'wasmesh'));
       const filters = over(findRow(rows, w, m, 'envoy+filters'));
+      const mtls = over(findRow(rows, w, m, 'wasmesh-mtls'), findRow(rows, w, m, 'envoy-mtls'));
       // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
       const tp = m === 'throughput';
       out.push({
@@ -78,6 +78,10 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
         filtersThroughput: tp ? filters((r) => r.rps.median) : null,
         filtersP99: filters((r) => r.p99Ms.median),
         filtersCpuPer1k: filters((r) => r.cpuSecondsPer1k.median),
+        mtlsThroughput: tp ? mtls((r) => r.rps.median) : null,
+        mtlsP99: mtls((r) => r.p99Ms.median),
+        mtlsCpuPer1k: mtls((r) => r.cpuSecondsPer1k.median),
+        mtlsPeakRss: mtls((r) => r.peakRssMiB.median),
       });
     }
   }

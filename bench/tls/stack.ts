@@ -6,13 +6,15 @@
 //   - memory per idle TLS connection: the server's RSS (after a GC) before and after 2,000
 //     connections are open, divided by 2,000
 // The server's CPU time per handshake and per request is reported too: with one machine for
-// client and server, the rate alone is partly the client's. Writes bench/results/tls-stack-<date>.json.
-// Usage: npm run bench:tls [-- --seconds 3 --idle 2000]
+// client and server, the rate alone is partly the client's. Writes bench/results/tls-stack-<date>.json
+// (a later run of the same day gets -2, -3, …: a result is never overwritten).
+// Usage: npm run bench:tls [-- --seconds 3 --idle 2000 --out <dir>]
 import { fork, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findLoadTools } from '../e2e/load-tools.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -22,6 +24,13 @@ const opt = (name: string, dflt: number): number => {
 };
 const SECONDS = opt('seconds', 3);
 const IDLE = opt('idle', 2000);
+const outIndex = args.indexOf('--out');
+const OUT = outIndex >= 0 ? args[outIndex + 1]! : join(here, '..', '..', '..', 'bench', 'results');
+for (const [name, v] of [['seconds', SECONDS], ['idle', IDLE]] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`bench:tls: --${name} must be a positive integer, got ${args[args.indexOf(`--${name}`) + 1]}`);
+}
+const WRK = findLoadTools().wrk;
+if (WRK === null) throw new Error('bench:tls: wrk not found (apt install wrk, or scripts/install-loadgen.sh; WRK_BIN names it)');
 const CONCURRENCY = 8;
 const WRK_CONNECTIONS = 32;
 
@@ -85,7 +94,7 @@ async function handshakes(server: Server, certs: string, resume: boolean): Promi
 function throughput(server: Server): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     void server.stats().then((before) => {
-      const wrk = spawn('wrk', ['-t1', `-c${WRK_CONNECTIONS}`, `-d${SECONDS}s`, '--latency', `https://localhost:${server.port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const wrk = spawn(WRK!, ['-t1', `-c${WRK_CONNECTIONS}`, `-d${SECONDS}s`, '--latency', `https://localhost:${server.port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       wrk.stdout!.on('data', (d) => (out += d));
       wrk.on('exit', async (code) => {
@@ -160,9 +169,9 @@ async function main(): Promise<void> {
     stacks: { node: 'node:tls (OpenSSL ' + process.versions.openssl + ')', uws: 'uWebSockets.js SSLApp (BoringSSL)' },
     results,
   };
-  const out = join(here, '..', '..', '..', 'bench', 'results');
-  mkdirSync(out, { recursive: true });
-  const file = join(out, `tls-stack-${date}.json`);
+  mkdirSync(OUT, { recursive: true });
+  let file = join(OUT, `tls-stack-${date}.json`);
+  for (let n = 2; existsSync(file); n++) file = join(OUT, `tls-stack-${date}-${n}.json`);
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   console.log(`wrote ${file}`);
 }

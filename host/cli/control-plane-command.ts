@@ -78,9 +78,10 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({
       ...caOptions,
       log,
-      // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the same token.
+      // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the client certificate or the token.
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
     }));
+    if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();

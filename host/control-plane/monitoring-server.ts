@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { adminHostAllowed } from '../admin/admin-server.js';
 import { syncState } from '../xds/sync-status.js';
 import type { ControlPlane } from './control-plane.js';
+import { caMetricLines, type CaMetricsSource } from './ca-metrics.js';
 import { shortType } from './xds-metrics.js';
 
 /** /debug/syncz: one entry per connected proxy. */
@@ -45,6 +46,7 @@ export class MonitoringServer {
   readonly #cp: ControlPlane;
   readonly #server: Server;
   #port = 0;
+  #ca: CaMetricsSource | null = null;
 
   constructor(cp: ControlPlane) {
     this.#cp = cp;
@@ -68,6 +70,7 @@ export class MonitoringServer {
           send(200, 'text/plain; version=0.0.4', cp.metrics.render([
             { name: 'wasmesh_control_plane_config_version', help: 'The config version being served.', type: 'gauge', value: st.version },
             { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
+            ...(this.#ca === null ? [] : caMetricLines(this.#ca)),
           ]));
           return;
         }
@@ -81,6 +84,11 @@ export class MonitoringServer {
           send(404, 'text/plain', 'endpoints: /ready /metrics /debug/syncz /debug/configz\n');
       }
     });
+  }
+
+  /** Adds the CA's citadel_server_* metrics to /metrics (the CA starts after this port listens). */
+  showCa(ca: CaMetricsSource): void {
+    this.#ca = ca;
   }
 
   get port(): number {

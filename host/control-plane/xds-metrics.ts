@@ -18,6 +18,14 @@ export function shortType(typeUrl: string): string {
 /** istiod's buckets for pilot_proxy_convergence_time (seconds). */
 export const CONVERGENCE_BUCKETS = [0.1, 0.5, 1, 3, 5, 10, 20, 30];
 
+/** One extra sample rendered after the xDS metrics (a gauge or a counter without labels). */
+export interface MetricLine {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  readonly value: number;
+}
+
 export class XdsMetrics {
   connected = 0;
   readonly pushes = new Map<string, number>();
@@ -63,7 +71,7 @@ export class XdsMetrics {
   }
 
   /** Prometheus text exposition (version 0.0.4). */
-  render(extra: Array<{ name: string; help: string; type: 'counter' | 'gauge'; value: number }> = []): string {
+  render(extra: readonly MetricLine[] = []): string {
     const lines: string[] = [];
     const metric = (name: string, help: string, type: string): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);

@@ -70,6 +70,16 @@ export class CertificateAuthority {
     return this.#material.generated;
   }
 
+  /**
+   * When the CA's certificates run out: the earliest root of the bundle, and the certificate chain
+   * it signs with (the earliest of the signing certificate and its intermediates), as istiod's
+   * citadel_server_root_cert_expiry_timestamp and citadel_server_cert_chain_expiry_timestamp.
+   */
+  get expiry(): { readonly root: Date; readonly certChain: Date } {
+    const earliest = (certs: readonly x509.X509Certificate[]): Date => new Date(Math.min(...certs.map((c) => c.notAfter.getTime())));
+    return { root: earliest(this.#material.roots), certChain: earliest([this.#material.signingCert, ...this.#material.intermediates]) };
+  }
+
   /** The trust bundle: every root, PEM. */
   get rootsPem(): readonly string[] {
     return this.#material.roots.map((r) => r.toString('pem') + '\n');

@@ -106,6 +106,46 @@ describe('summarize and ratios', () => {
   });
 });
 
+describe('the mTLS mode', () => {
+  const runs = [
+    run('wasmesh-mtls', 'throughput', 1, 9_000, 6, 0.08, 60), run('envoy-mtls', 'throughput', 1, 6_000, 9, 0.1, 70),
+    run('wasmesh-mtls', 'rate-1000', 1, 1_000, 3, 0.09, 60), run('envoy-mtls', 'rate-1000', 1, 1_000, 4, 0.12, 70),
+    run('envoy', 'throughput', 1, 10_000, 5, 0.04, 40),
+  ];
+  const rows = summarize(runs);
+
+  it('divides the wasmesh pair by the Envoy pair, apart from the single-proxy ratios', () => {
+    const [tp, r1k] = ratios(rows, [1], ['throughput', 'rate-1000']);
+    expect(tp.mtlsThroughput).toBeCloseTo(9_000 / 6_000);
+    expect(tp.mtlsP99).toBeCloseTo(6 / 9);
+    expect(tp.mtlsCpuPer1k).toBeCloseTo(0.08 / 0.1);
+    expect(tp.mtlsPeakRss).toBeCloseTo(60 / 70);
+    expect(tp.throughput).toBeNull();
+    expect(r1k.mtlsThroughput).toBeNull();
+    expect(r1k.mtlsP99).toBeCloseTo(3 / 4);
+  });
+
+  it('reports the pair ratios and the per-sidecar CPU against the 0.10 vCPU goal', () => {
+    const report = {
+      schema: REPORT_SCHEMA, machine: machineFacts(), command: 'npm run bench:e2e -- --mtls',
+      settings: { reps: 1, durationS: 10, warmupS: 3, workers: [1], modes: [{ name: 'throughput', kind: 'throughput', connections: 64 }, { name: 'rate-1000', kind: 'fixed-rate', connections: 16, qps: 1000 }], quick: false },
+      tools: { node: process.version }, contenders: [{ name: 'wasmesh-mtls', description: 'pair', unavailable: {} }, { name: 'envoy-mtls', description: 'pair', unavailable: {} }],
+      envoyWarnings: [], runs, summary: rows, ratios: ratios(rows, [1], ['throughput', 'rate-1000']), notes: [],
+    } as unknown as E2eReport;
+    const md = markdownReport(report);
+    expect(md).toContain('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)');
+    expect(md).toMatch(/\| 1 \| max throughput \| 1\.50× \| 0\.67× \| 0\.80× \| 0\.86× \| 0\.080 \(target met\) \|/);
+    expect(md).toMatch(/\| 1 \| 1,000 rps \| — \| 0\.75× \| 0\.75× \| 0\.86× \| 0\.090 \(target met\) \|/);
+  });
+
+  it('--mtls runs the upstream and the two pairs', () => {
+    const o = parseOptions(['--mtls']);
+    if (o === 'help') throw new Error('help');
+    expect(o.contenders).toEqual(['direct', 'wasmesh-mtls', 'envoy-mtls']);
+    expect(o.benchmarksMd).toBe(false);
+  });
+});
+
 describe('parseOptions', () => {
   it('defaults to 3 reps of 10 s at 1 and 2 workers, and writes BENCHMARKS.md', () => {
     const o = parseOptions([]);
