@@ -75,7 +75,12 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await cp.listen(xdsAt.host, xdsAt.port);
     await monitoring.listen(monAt.host, monAt.port);
     // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
-    if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({ ...caOptions, log }));
+    if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({
+      ...caOptions,
+      log,
+      // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the client certificate or the token.
+      alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
+    }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
@@ -86,7 +91,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
-  if (ca) log('info', ca.summary);
+  if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();

@@ -6,6 +6,7 @@ import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.j
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
+import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -25,6 +26,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
     LIMIT_FLAG,
     ...XDS_FLAGS,
+    ...IDENTITY_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
@@ -66,10 +68,15 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const labels = labels0;
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
+  const identity = identityFromFlags(PROXY_SPEC.command, values);
+  const xdsTls = xdsTlsFromFlags(PROXY_SPEC.command, values, identity, xds !== null);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
   let runtime: ProxyRuntime;
+  let certificates: OwnedCertificateSource | null = null;
   try {
+    certificates = identity ? await startWorkloadCertificates(identity, log) : null;
     runtime = await startProxyRuntime({
       sources: files,
       gateway,
@@ -77,14 +84,18 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
+      ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),
       listen,
       admin,
       accessLogBatch: accessLog?.write,
       workers,
       limits,
-      log: (level, message) => io.err(logLine(level, message)),
+      ...(certificates ? { workloadCertificates: certificates } : {}),
+      log,
     });
   } catch (err) {
+    certificates?.close();
     io.err(`wasmesh proxy: ${err instanceof Error ? err.message : String(err)}\n`);
     accessLog?.close();
     return 1;
@@ -96,12 +107,14 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       'info',
       `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort} ` +
         `(${m.describe()}); ` +
+        (identity ? `${describeIdentity(identity)}; ` : '') +
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
   const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
+  certificates?.close();
   accessLog?.close();
   io.err(logLine('info', 'stopped'));
   return 0;

@@ -8,6 +8,7 @@ import type { HostPort } from '../common/host-port.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { WorkerPool } from '../server/worker-pool.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink, type AccessLogOutput } from './access-log-sink.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 
@@ -19,6 +20,11 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
    * run their own core, listener on the same port (SO_REUSEPORT) and pools.
    */
   workers?: number;
+  /**
+   * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
+   * first; the caller owns the source and stops it after close().
+   */
+  workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`). */
   limits?: Partial<Limits>;
   /** How errors name the downstream listener (`gateway` in the demo). */
@@ -56,6 +62,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
     reloadStats: proxy.stats,
     accessLog,
+    workloadCertificates: opts.workloadCertificates,
     view: {
       stats: () => (pool ? mergeStats([proxy.stats.records(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.records()),
       clusters: () => (pool ? mergeClusters([proxy.clusters(), ...pool.snapshots().map((s) => s.clusters)]) : proxy.clusters()),

@@ -12,6 +12,7 @@ import { inboundMesh } from '../sidecar/inbound-mesh.js';
 import { InboundMissLog } from '../sidecar/inbound-miss-log.js';
 import { HealthServer } from '../sidecar/health-server.js';
 import { sidecarStats } from '../sidecar/sidecar-stats.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink } from './access-log-sink.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 
@@ -22,6 +23,11 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   admin: HostPort;
   /** The app's ports (validated by the caller: non-empty, distinct, none of the sidecar's). */
   appPorts: number[];
+  /**
+   * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
+   * first; the caller owns the source and stops it after close().
+   */
+  workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`), for both listeners. */
   limits?: Partial<Limits>;
   /** One access-log line (no newline) per finished request, either direction. */
@@ -78,6 +84,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     target: outbound,
     reloadStats: outbound.stats,
     accessLog,
+    workloadCertificates: opts.workloadCertificates,
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),

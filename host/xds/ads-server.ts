@@ -35,7 +35,7 @@
 // StreamSecrets, state of the world, and FetchSecrets, unary), for the workload agent
 // (host/xds/sds-server.ts): on a stream a response with no resource is never sent, because Envoy NACKs an SDS response without the secret
 // it asked for ("Missing SDS resources") where it should wait for the secret to exist.
-import { Server, ServerCredentials, status as GrpcStatus, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as GrpcStatus, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
 import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
@@ -186,6 +186,12 @@ interface TypeState {
 
 type Stream = ServerDuplexStream<Plain, Plain>;
 
+/** Who opened a stream, as the port's authentication proved it (the client certificate's or the token's namespace and service account). */
+export interface StreamCaller {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
 abstract class AdsStream {
   protected readonly server: AdsServer;
   protected readonly call: Stream;
@@ -197,10 +203,12 @@ abstract class AdsStream {
   /** Writes waiting for the throttle (their cancels), and those started and not yet handed over. */
   readonly #waiting = new Set<() => void>();
   readonly #writing = new Set<ThrottledWrite>();
+  readonly #caller: StreamCaller | null;
 
-  constructor(server: AdsServer, call: Stream) {
+  constructor(server: AdsServer, call: Stream, caller: StreamCaller | null = null) {
     this.server = server;
     this.call = call;
+    this.#caller = caller;
     server.streams.add(this);
     call.on('data', (req: Plain) => this.#onRequest(req));
     call.on('end', () => this.end());
@@ -223,7 +231,14 @@ abstract class AdsStream {
     }
     try {
       if (this.node === null) {
-        this.node = readNode(req.node);
+        const node = readNode(req.node);
+        // As istiod: an authenticated caller gets only its own namespace's and service account's config.
+        const c = this.#caller;
+        if (c !== null && (node.namespace !== c.namespace || node.serviceAccount !== c.serviceAccount)) {
+          this.#fail(GrpcStatus.PERMISSION_DENIED, `xDS refused: the caller authenticated (certificate or token) as namespace ${c.namespace}, service account ${c.serviceAccount}; the node ${node.id} claims namespace ${node.namespace}, service account ${node.serviceAccount}`);
+          return;
+        }
+        this.node = node;
         this.server.opts.connect(this.node);
         this.sync = this.server.register(this.node, this.protocol);
         this.#unwatch = this.server.opts.cache.watch(this.node.id, (types) => this.#onChange(types));
@@ -586,16 +601,38 @@ export class AdsServer {
   constructor(opts: AdsServerOptions) {
     this.opts = opts;
     this.throttle = new WriteThrottle(opts.maxWriteBytes ?? MAX_WRITE_BYTES);
-    const which = opts.service ?? 'aggregated';
-    const service = adsService(envoyProtos(), which);
-    this.#server.addService(service, which === 'secret'
+    this.attach(this.#server);
+  }
+
+  /**
+   * Serves ADS on another gRPC server too (the CA's TLS port, 15012, as istiod serves xDS there),
+   * before that server binds. With `authenticate`, a stream whose metadata it refuses (it throws
+   * with the reason) ends at once with UNAUTHENTICATED and the reason, before any resource is sent;
+   * one whose node claims another namespace or service account than the caller's ends with
+   * PERMISSION_DENIED. A 'secret' server (SDS) serves StreamSecrets and FetchSecrets instead.
+   */
+  attach(server: Server, authenticate?: (metadata: Metadata, auth: ReturnType<Stream['getAuthContext']>) => StreamCaller): void {
+    const guarded = (open: (call: Stream, caller: StreamCaller | null) => void) => (call: Stream): void => {
+      let caller: StreamCaller | null = null;
+      if (authenticate) {
+        try {
+          caller = authenticate(call.metadata, call.getAuthContext());
+        } catch (err) {
+          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
+          return;
+        }
+      }
+      open(call, caller);
+    };
+    const which = this.opts.service ?? 'aggregated';
+    server.addService(adsService(envoyProtos(), which), which === 'secret'
       ? {
-        StreamSecrets: (call: Stream) => void new SotwStream(this, call),
+        StreamSecrets: guarded((call, caller) => void new SotwStream(this, call, caller)),
         FetchSecrets: (call: ServerUnaryCall<Plain, Plain>, done: sendUnaryData<Plain>) => this.#fetch(call.request, done),
       }
       : {
-        StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
-        DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
+        StreamAggregatedResources: guarded((call, caller) => void new SotwStream(this, call, caller)),
+        DeltaAggregatedResources: guarded((call, caller) => void new DeltaStream(this, call, caller)),
       });
   }
 
