@@ -71,7 +71,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, accessLog: accessLog.batch, log: opts.log });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);

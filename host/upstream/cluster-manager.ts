@@ -20,6 +20,7 @@ import { LocalBreaker } from './connection-breaker.js';
 import type { ConnPool, PoolSettings } from './conn-pool/conn-pool.js';
 import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { TlsTransportSocketFactory } from './transport/tls.js';
 import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
@@ -76,6 +77,8 @@ export interface ClusterManagerOptions {
    * a cluster not named here connects in plain TCP.
    */
   upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /** The proxy's workload certificate: the credential of ISTIO_MUTUAL clusters (absent: they are refused). */
+  workloadCertificates?: WorkloadCertificateSource;
   /** The operational log (upstream TLS handshake failures). */
   log?: Log;
 }
@@ -216,6 +219,7 @@ export class ClusterManager {
   readonly #manualTicks: boolean;
   readonly #seed: number | undefined;
   readonly #upstreamTls: Readonly<Record<string, UpstreamTlsSettings>>;
+  readonly #workloadCertificates: WorkloadCertificateSource | undefined;
   readonly #log: Log | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
@@ -237,6 +241,7 @@ export class ClusterManager {
     this.#manualTicks = opts.manualTicks ?? false;
     this.#seed = opts.seed;
     this.#upstreamTls = opts.upstreamTls ?? {};
+    this.#workloadCertificates = opts.workloadCertificates;
     this.#log = opts.log;
   }
 
@@ -512,7 +517,7 @@ export class ClusterManager {
       // Plain TCP unless the cluster has TLS settings (one factory, so one session cache, per
       // cluster); a DestinationRule's tls will choose them here once translated.
       const tls = Object.hasOwn(this.#upstreamTls, c.name) ? this.#upstreamTls[c.name] : undefined;
-      const transport = tls === undefined ? RAW_TRANSPORT : new TlsTransportSocketFactory(tls, { stats, log: this.#log, cluster: c.name });
+      const transport = tls === undefined ? RAW_TRANSPORT : new TlsTransportSocketFactory(tls, { stats, log: this.#log, cluster: c.name }, this.#workloadCertificates);
       const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, transport);
       const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
@@ -613,6 +618,7 @@ export class ClusterManager {
     m.timer = null;
     if (destroy) m.pool.destroyAll();
     else m.pool.close();
+    m.pool.transport.close?.();
     this.#clusters.delete(m.name);
   }
 }
