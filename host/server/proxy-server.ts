@@ -18,6 +18,7 @@ import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
+import { InboundTransport } from './inbound-transport.js';
 import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import type { Log } from '../common/log.js';
@@ -137,6 +138,9 @@ export class ProxyServer {
   readonly transportSettings: ProxyTlsSettings;
   /** The workload certificate source this server was built with (for the worker threads). */
   readonly workloadCertificates: WorkloadCertificateSource | undefined;
+  /** The listener's transport, replaceable by setDownstreamTransport. */
+  #downstream!: InboundTransport;
+  #ticketKeys: string | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
@@ -190,7 +194,22 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      }, createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog, opts.workloadCertificates));
+      }, (this.#downstream = new InboundTransport(
+        (config) => createDownstreamTransport(config, this.stats.downstream, opts.operationalLog, opts.workloadCertificates),
+        this.transportSettings.downstreamTransport ?? { kind: 'raw' })));
+  }
+
+  /**
+   * Replaces the listener's transport for connections accepted from now on (PeerAuthentication
+   * changed, host/server/inbound-transport.ts); throws, keeping the current one, when it cannot
+   * be built. Worker threads keep the transport they started with.
+   */
+  setDownstreamTransport(config: DownstreamTransportConfig): void {
+    // One set of ticket keys for every transport this listener gets (an equal config is no change).
+    const initial = this.transportSettings.downstreamTransport;
+    this.#ticketKeys ??= initial !== undefined && initial.kind !== 'raw' ? initial.tls.sessionTicketKeys : undefined;
+    this.#ticketKeys ??= randomBytes(48).toString('base64');
+    this.#downstream.set(config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined ? config : { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: this.#ticketKeys } });
   }
 
   /** The actual listening port (after listen()). */
