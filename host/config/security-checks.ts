@@ -91,25 +91,44 @@ function checkRequestAuthentication(spec: RequestAuthenticationSpec, ref: Docume
   refuseUnenforced(gate, ref, ['spec', 'jwtRules'], `JWT validation (issuers ${issuers}): requests with an invalid token would be let through`);
 }
 
-const CLIENT_TLS: Record<string, string> = {
-  SIMPLE: 'TLS to the upstream',
-  MUTUAL: 'mutual TLS to the upstream with the given client certificate',
-  ISTIO_MUTUAL: "mutual TLS to the upstream with the mesh's certificates",
-};
+const NO_IDENTITY = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA)';
 
 /**
- * A DestinationRule `tls` (at service, subset or port level) at `path`: any mode but DISABLE
- * (the proto default when mode is unset) asks for encryption wasmesh cannot give: requests would
- * leave in plaintext. With DISABLE, the other fields have no effect (as in Istio): a warning.
+ * A DestinationRule `tls` (at service, subset or port level) at `path`. SIMPLE and MUTUAL with
+ * certificate files are enforced (MUTUAL needs clientCertificate and privateKey). ISTIO_MUTUAL
+ * is enforced when the proxy has a workload identity, else refused, naming the flags.
+ * credentialName (a secret this proxy does not read; Gateway credentials are another piece of
+ * work) and caCrl are refused. The decisions match cluster-tls-policy.ts clientTlsEnforced.
+ * With DISABLE (the proto default when mode is unset), the other fields have no effect (as in
+ * Istio): a warning.
  */
 export function checkClientTls(tls: ClientTlsSpec, ref: DocumentRef, path: readonly PathSegment[], gate: SecurityGate): void {
   const mode = tls.mode ?? 'DISABLE';
-  if (mode !== 'DISABLE') {
-    refuseUnenforced(gate, ref, [...path, 'mode'], `tls mode ${mode} (${CLIENT_TLS[mode]}): wasmesh has no upstream TLS yet, so requests would leave in plaintext`);
+  if (mode === 'DISABLE') {
+    const unused = Object.keys(tls).filter((k) => k !== 'mode');
+    if (unused.length > 0) gate.warnings.push(warningAt(ref, path, `mode ${tls.mode === undefined ? 'unset (DISABLE)' : 'DISABLE'}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect, connections are plaintext`));
     return;
   }
-  const unused = Object.keys(tls).filter((k) => k !== 'mode');
-  if (unused.length > 0) gate.warnings.push(warningAt(ref, path, `mode ${tls.mode === undefined ? 'unset (DISABLE)' : 'DISABLE'}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect, connections are plaintext`));
+  if (tls.credentialName !== undefined) {
+    refuseUnenforced(gate, ref, [...path, 'credentialName'], `tls credentialName ${tls.credentialName}: this proxy reads no secrets for DestinationRule tls (give caCertificates, clientCertificate and privateKey as files), so requests would leave in plaintext`);
+    return;
+  }
+  if (tls.caCrl !== undefined) {
+    refuseUnenforced(gate, ref, [...path, 'caCrl'], 'tls caCrl (revoked server certificates refused): certificate revocation lists are not checked yet');
+    return;
+  }
+  if (mode === 'ISTIO_MUTUAL') {
+    if (gate.workloadIdentity !== true) refuseUnenforced(gate, ref, [...path, 'mode'], `tls mode ISTIO_MUTUAL (mutual TLS to the upstream with the mesh's certificates): ${NO_IDENTITY}, so requests would leave in plaintext`);
+    for (const f of ['clientCertificate', 'privateKey', 'caCertificates'] as const) {
+      if (tls[f] !== undefined) gate.issues.push(issueAt(ref, 'invalid_value', [...path, f], `mode ISTIO_MUTUAL takes the certificate from the mesh; ${f} must be absent`));
+    }
+    return;
+  }
+  if (mode === 'MUTUAL') {
+    for (const f of ['clientCertificate', 'privateKey'] as const) {
+      if (tls[f] === undefined) gate.issues.push(issueAt(ref, 'missing_field', [...path, f], `mode MUTUAL needs ${f} (a PEM file)`));
+    }
+  }
 }
 
 /**

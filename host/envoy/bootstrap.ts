@@ -311,6 +311,10 @@ function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: 
 }
 
 function envoyCluster(c: Cluster, warnings: string[]): Obj {
+  // Fail closed: Envoy would send this cluster's requests in plaintext.
+  if (c.tls !== undefined) {
+    throw new EnvoyConfigError('envoy_config_tls_untranslated', `cluster ${c.name}`, `tls mode ${c.tls.mode}${c.tls.auto ? ' (auto mTLS)' : ''} (DestinationRule tls) is not translated for Envoy yet, so Envoy would send plaintext; wasmesh proxies enforce it`);
+  }
   const policy = envoyClusterPolicy(c, warnings);
   // ORIGINAL_DST finds its hosts in each request: no endpoints to list.
   if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy };

@@ -11,6 +11,7 @@
 //  - cluster index  = position in MeshConfig.clusters (RouteDestination.cluster names one);
 //  - endpoint index = position in Cluster.endpoints.
 
+import type { ClusterTls } from './cluster-tls.js';
 import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
 import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
@@ -219,6 +220,8 @@ export interface Cluster {
   lb: LbPolicy;
   /** Absent: Istio's defaults (10 s connect timeout, no limits, no outlier detection). */
   policy?: ClusterPolicy;
+  /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
+  tls?: ClusterTls;
 }
 
 export interface MeshConfig {

@@ -1,5 +1,6 @@
 // `wasmesh proxy` (and each proxy of `wasmesh demo`) on the runtime assembly: one listener fed by
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -29,6 +30,11 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   limits?: Partial<Limits>;
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;
+  /**
+   * The proxy's workload certificate (the mesh CA's SVID): config loads with workloadIdentity
+   * (DestinationRule ISTIO_MUTUAL and auto mTLS enforced with it); absent: those are refused.
+   */
+  workloadCertificates?: WorkloadCertificateSource;
 }
 
 export interface ProxyRuntime {
@@ -52,11 +58,11 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`wasmesh: workers must be a positive integer, got ${workers} (WORKERS_INVALID)`);
   const accessLog = new AccessLogSink(opts);
-  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
+  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({
-    config: opts,
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
     target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
@@ -78,7 +84,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, accessLog: accessLog.batch, log: opts.log });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);

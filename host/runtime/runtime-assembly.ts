@@ -27,6 +27,8 @@ export interface ConfigSourceOptions {
   labels?: Record<string, string>;
   /** `--allow-unenforced-security` (host/config LoadOptions). */
   allowUnenforcedSecurity?: boolean;
+  /** The proxy has a workload certificate (LoadOptions.workloadIdentity); set by the runtime from its source. */
+  workloadIdentity?: boolean;
   log: Log;
   debounceMs?: number;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
@@ -115,6 +117,7 @@ export class RuntimeAssembly {
       namespace: c.namespace,
       labels: c.labels,
       allowUnenforcedSecurity: c.allowUnenforcedSecurity,
+      workloadIdentity: c.workloadIdentity,
       target: opts.target,
       load: c.load ?? isolatedLoadConfig,
       // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).

@@ -74,6 +74,8 @@ export const DOWNSTREAM_STATS = {
   'ssl.fail_verify_no_cert': 'counter',
   'ssl.fail_verify_error': 'counter',
   'ssl.fail_verify_san': 'counter',
+  /** Handshakes refused because the workload certificate was not in hand (mesh mTLS fails closed). */
+  'ssl.workload_certificate_unavailable': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */
@@ -117,6 +119,8 @@ export const CLUSTER_STATS = {
   'ssl.fail_verify_no_cert': 'counter',
   'ssl.fail_verify_error': 'counter',
   'ssl.fail_verify_san': 'counter',
+  /** Handshakes refused because the workload certificate was not in hand (mesh mTLS fails closed). */
+  'ssl.workload_certificate_unavailable': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */

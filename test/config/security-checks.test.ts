@@ -217,7 +217,7 @@ spec:
 });
 
 describe('DestinationRule tls', () => {
-  test('ISTIO_MUTUAL, MUTUAL and SIMPLE at service, subset and port level are refused', () => {
+  test('ISTIO_MUTUAL at service, subset and port level is refused without a workload identity, naming the flags; SIMPLE and MUTUAL load', () => {
     const issues = issuesOf(`${DR}metadata: {name: web}
 spec:
   host: web
@@ -240,11 +240,58 @@ spec:
 `);
     expect(located(issues)).toEqual([
       ['unenforced_security', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
-      ['unenforced_security', 10, 'DestinationRule default/web', 'spec.trafficPolicy.portLevelSettings[0].tls.mode'],
-      ['unenforced_security', 15, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.mode'],
       ['unenforced_security', 21, 'DestinationRule default/web', 'spec.subsets[1].trafficPolicy.portLevelSettings[0].tls.mode'],
     ]);
-    expect(issues.map((i) => /tls mode (\w+)/.exec(i.reason)![1])).toEqual(['ISTIO_MUTUAL', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']);
+    expect(issues[0]!.reason).toMatch(/tls mode ISTIO_MUTUAL .*no workload identity \(start it with --token-file or --cert-dir/);
+  });
+
+  test('SIMPLE and MUTUAL from files reach the clusters; MUTUAL without its files and credentialName are refused', () => {
+    const loaded = loads(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: SIMPLE, sni: web.example.com, caCertificates: /ca.pem}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}
+`);
+    const byName = new Map(loaded.mesh.clusters.map((c) => [c.name, c.tls]));
+    expect([...byName.values()].filter((t) => t !== undefined).map((t) => t!.mode).sort()).toEqual(['MUTUAL', 'SIMPLE']);
+    expect([...byName.entries()].find(([n]) => n.includes('|v1|'))![1]).toEqual({ mode: 'MUTUAL', clientCertificate: '/c.pem', privateKey: '/k.pem', auto: false });
+    const issues = issuesOf(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: MUTUAL, clientCertificate: /c.pem}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: SIMPLE, credentialName: web-cacert}
+`);
+    expect(located(issues)).toEqual([
+      ['missing_field', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.privateKey'],
+      ['unenforced_security', 12, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.credentialName'],
+    ]);
+    expect(issues[1]!.reason).toMatch(/credentialName web-cacert: this proxy reads no secrets/);
+  });
+
+  test('with a workload identity ISTIO_MUTUAL loads with Istio\'s SNI; without one and with --allow-unenforced-security it is plaintext', () => {
+    const yaml = `${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`;
+    const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': yaml });
+    const withId = loadConfig([t.dir], { workloadIdentity: true });
+    const c = withId.mesh.clusters.find((x) => x.subset === null)!;
+    expect(c.tls).toMatchObject({ mode: 'ISTIO_MUTUAL', sni: `outbound_.${c.port}_._.${c.host}`, auto: false });
+    const open = loads(yaml, true);
+    expect(open.mesh.clusters.every((x) => x.tls === undefined)).toBe(true);
+    expect(open.warnings.join('\n')).toMatch(/NOT ENFORCED: tls mode ISTIO_MUTUAL/);
   });
 
   test('mode DISABLE loads silently; other fields without a mode (DISABLE) are warned to have no effect', () => {

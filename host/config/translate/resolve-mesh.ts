@@ -21,6 +21,7 @@ import {
 } from './route-builder.js';
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
+import { clusterTlsOf } from './cluster-tls-policy.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from '../unserved-fields.js';
 import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
@@ -56,7 +57,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
   // Every resource in effect is checked, whichever proxy this is: files are shared by the
   // mesh's proxies, and none may serve open what the config asks to protect.
-  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, issues, warnings };
+  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, workloadIdentity: options.workloadIdentity === true, issues, warnings };
   for (const r of resources) checkSecurityResource(r, gate);
   for (const gw of ofKind(resources, 'Gateway')) checkGatewayTls(gw, gate);
   for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, gate);
@@ -69,7 +70,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input)
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  return { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs) };
+  return { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
 }
 
 /**
@@ -228,13 +229,15 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
  * DestinationRule of its host, merged for its port and subset (traffic-policy.ts); a cluster
  * no rule speaks about gets Istio's defaults.
  */
-function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>): Cluster[] {
+function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>, workloadIdentity: boolean): Cluster[] {
   const clusters = new Map<string, Cluster>();
   const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
     const name = clusterName(port, subset, host);
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
-    const { lb, policy } = clusterPolicyOf(mergeTrafficPolicy(subsets.policyFor(host), info, port));
-    clusters.set(name, { name, host, port, subset, endpoints, lb, policy });
+    const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
+    const { lb, policy } = clusterPolicyOf(merged);
+    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity);
+    clusters.set(name, { name, host, port, subset, endpoints, lb, policy, ...(tls !== undefined && { tls }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {
