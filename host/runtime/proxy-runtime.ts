@@ -1,6 +1,5 @@
 // `wasmesh proxy` (and each proxy of `wasmesh demo`) on the runtime assembly: one listener fed by
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
-import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -21,18 +20,15 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
    * run their own core, listener on the same port (SO_REUSEPORT) and pools.
    */
   workers?: number;
-  /**
-   * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
-   * first; the caller owns the source and stops it after close().
-   */
-  workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`). */
   limits?: Partial<Limits>;
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;
   /**
-   * The proxy's workload certificate (the mesh CA's SVID): config loads with workloadIdentity
-   * (DestinationRule ISTIO_MUTUAL and auto mTLS enforced with it); absent: those are refused.
+   * The proxy's workload certificate (the mesh CA's SVID), when it has one: /ready waits for the
+   * first; config loads with workloadIdentity (DestinationRule ISTIO_MUTUAL and auto mTLS enforced
+   * with it; absent: refused); the TLS transports present it. The caller owns the source and
+   * stops it after close().
    */
   workloadCertificates?: WorkloadCertificateSource;
 }
