@@ -22,6 +22,11 @@ export interface LoadOptions {
    * skipped with a warning that says the protection is NOT enforced.
    */
   allowUnenforcedSecurity?: boolean;
+  /**
+   * The CLI's `--credentials-dir`: where a `credentialName` is found, laid out as Kubernetes
+   * TLS secrets (`<dir>/<name>/tls.crt`, `tls.key`, `ca.crt`; translate/credential-files.ts).
+   */
+  credentialsDir?: string;
 }
 
 export interface LoadedResource {
