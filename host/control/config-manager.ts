@@ -40,6 +40,8 @@ export interface ConfigManagerOptions {
   labels?: Record<string, string>;
   /** `--allow-unenforced-security`: security settings not enforced yet are warned about, not refused. */
   allowUnenforcedSecurity?: boolean;
+  /** `--credentials-dir`: where a Gateway's credentialName is found. */
+  credentialsDir?: string;
   target: ConfigTarget;
   load: ConfigLoader;
   /**
@@ -265,9 +267,9 @@ export class ConfigManager implements ProxyConfigSource {
   }
 
   #loadOptions(): LoadOptions {
-    const { gateway, namespace, labels, allowUnenforcedSecurity } = this.#opts;
+    const { gateway, namespace, labels, allowUnenforcedSecurity, credentialsDir } = this.#opts;
     // Only what was given: the options cross to the loader's process as JSON.
-    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}) };
+    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) };
   }
 
   /** Applies under the next version number; the number is only taken once the target accepts. */

@@ -54,3 +54,13 @@ export interface GatewayListener {
   readonly tls: boolean;
   readonly servers: readonly GatewayServer[];
 }
+
+/**
+ * The listener of Gateway port `port` in `mesh` (`auto`: the lowest port), or null when the mesh
+ * has none for it (not gateway mode, or no such port: served as plaintext routes).
+ */
+export function gatewayListenerFor(mesh: { readonly gatewayListeners?: readonly GatewayListener[] }, port: number | 'auto'): GatewayListener | null {
+  const all = mesh.gatewayListeners ?? [];
+  if (port === 'auto') return all.reduce<GatewayListener | null>((lowest, l) => (lowest === null || l.port < lowest.port ? l : lowest), null);
+  return all.find((l) => l.port === port) ?? null;
+}

@@ -46,7 +46,9 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`wasmesh: workers must be a positive integer, got ${workers} (WORKERS_INVALID)`);
   const accessLog = new AccessLogSink(opts);
-  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
+  // A gateway's listener takes its transport (plaintext or TLS by SNI) from the Gateway.
+  const gatewayPort = opts.gateway !== undefined || opts.xdsIdentity?.type === 'router' ? ('auto' as const) : undefined;
+  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort, operationalLog: opts.log });
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({

@@ -23,6 +23,8 @@ export interface ConfigSourceOptions {
   labels?: Record<string, string>;
   /** `--allow-unenforced-security` (host/config LoadOptions). */
   allowUnenforcedSecurity?: boolean;
+  /** `--credentials-dir` (host/config LoadOptions.credentialsDir). */
+  credentialsDir?: string;
   log: Log;
   debounceMs?: number;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
@@ -106,6 +108,7 @@ export class RuntimeAssembly {
       namespace: c.namespace,
       labels: c.labels,
       allowUnenforcedSecurity: c.allowUnenforcedSecurity,
+      credentialsDir: c.credentialsDir,
       target: opts.target,
       load: c.load ?? isolatedLoadConfig,
       // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).

@@ -18,6 +18,8 @@ import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
+import { GatewayDownstreamTransport } from '../listener/transport/gateway-tls.js';
+import { gatewayListenerFor } from '../model/gateway-listener.js';
 import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
@@ -106,6 +108,14 @@ export interface ProxyServerOptions {
   upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
   /** The operational log (TLS handshake failures with their reason); default none. */
   operationalLog?: Log;
+  /**
+   * An ingress gateway's listener: which port of the Gateway it serves (`auto`: the Gateway's
+   * lowest port). Its transport then follows the mesh's gatewayListeners (plaintext, or TLS by
+   * SNI: host/listener/transport/gateway-tls.ts); not together with downstreamTransport.
+   */
+  gatewayPort?: number | 'auto';
+  /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
+  gatewayTicketKeys?: string;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -128,6 +138,9 @@ export class ProxyServer {
    * plaintext.
    */
   readonly transportSettings: ProxyTlsSettings;
+  /** The gateway port's transport (null: not a gateway listener). */
+  readonly #gateway: GatewayDownstreamTransport | null;
+  readonly #gatewayPort: number | 'auto' | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
@@ -163,7 +176,10 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
-    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls };
+    if (opts.gatewayPort !== undefined && opts.downstreamTransport !== undefined) throw new Error('wasmesh: a gateway listener takes its transport from the Gateway, not downstreamTransport (TLS_SETTINGS)');
+    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls, ...(opts.gatewayPort === undefined ? {} : { gatewayPort: opts.gatewayPort, gatewayTicketKeys: opts.gatewayTicketKeys ?? randomBytes(48).toString('base64') }) };
+    this.#gatewayPort = opts.gatewayPort;
+    this.#gateway = opts.gatewayPort === undefined ? null : new GatewayDownstreamTransport(this.stats.downstream, opts.operationalLog, this.transportSettings.gatewayTicketKeys);
     this.#listenFd = opts.listenFd;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
@@ -180,7 +196,7 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      }, createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog));
+      }, this.#gateway ?? createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog));
   }
 
   /** The actual listening port (after listen()). */
@@ -206,6 +222,9 @@ export class ProxyServer {
   apply(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
+    // First: the gateway port's certificates are read now, and a bad one refuses the version.
+    const gateway = this.#gatewayPort === undefined ? null : gatewayListenerFor(mesh, this.#gatewayPort);
+    const commitTransport = this.#gateway?.prepare(gateway) ?? null;
     const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
     const retryPolicies = compileRetryPolicies(mesh);
     const table = RouteTable.load(this.#core, bytes, version);
@@ -254,7 +273,8 @@ export class ProxyServer {
     }
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps), disposers));
+    commitTransport?.();
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway), disposers));
   }
 
   listen(): Promise<void> {
