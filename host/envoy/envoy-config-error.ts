@@ -3,7 +3,8 @@
 
 export type EnvoyConfigErrorCode =
   | 'envoy_config_bad_listen'
-  | 'envoy_config_bad_weight';
+  | 'envoy_config_bad_weight'
+  | 'envoy_config_gateway_tls'; // Gateway TLS or httpsRedirect, not translated for Envoy yet
 
 export class EnvoyConfigError extends Error {
   readonly code: EnvoyConfigErrorCode;

@@ -26,13 +26,16 @@ export interface FilterDeps {
 }
 
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
-export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null = null): HttpFilter[] {
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
-  // A gateway port's servers: the Host checked against the SNI's server, or redirected to https.
-  if (gateway?.tls === true) filters.push(serverHostsFilter);
-  const redirect = gateway === null ? null : httpsRedirectFilter(gateway);
-  if (redirect !== null) filters.push(redirect);
+  // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
+  // https where a server says so, then the Host checked against the port's (or SNI's) servers.
+  if (gateway !== undefined) {
+    const redirect = gateway === null ? null : httpsRedirectFilter(gateway);
+    if (redirect !== null) filters.push(redirect);
+    filters.push(serverHostsFilter(gateway));
+  }
   return filters;
 }
 

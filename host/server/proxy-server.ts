@@ -223,8 +223,8 @@ export class ProxyServer {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
     // First: the gateway port's certificates are read now, and a bad one refuses the version.
-    const gateway = this.#gatewayPort === undefined ? null : gatewayListenerFor(mesh, this.#gatewayPort);
-    const commitTransport = this.#gateway?.prepare(gateway) ?? null;
+    const gateway = this.#gatewayPort === undefined || mesh.gatewayListeners === undefined ? undefined : gatewayListenerFor(mesh, this.#gatewayPort);
+    const commitTransport = this.#gateway?.prepare(gateway ?? null) ?? null;
     const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
     const retryPolicies = compileRetryPolicies(mesh);
     const table = RouteTable.load(this.#core, bytes, version);

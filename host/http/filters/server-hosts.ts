@@ -1,7 +1,8 @@
-// The ingress gateway's per-server checks before routing, as Envoy's filter chain per Gateway
-// server does with its own route configuration: on a TLS port, a request's Host must be one of
-// the hosts of the server its SNI chose (else 404 NR, as no virtual host of that server's routes
-// matches); on a plaintext port, a server with httpsRedirect answers 301 to https.
+// The ingress gateway's per-port checks before routing, as Envoy's route configuration per
+// Gateway port (and per server on a TLS port) does: a request's Host must be one of the hosts of
+// the server its SNI chose on a TLS port, or of the port's servers on a plaintext one (else 404
+// NR: a host only a 443 server names is never routed on port 80); on a plaintext port, a server
+// with httpsRedirect answers 301 to https.
 import { FilterStatus, type HttpFilter } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { GatewayListener } from '../../model/gateway-listener.js';
@@ -21,15 +22,22 @@ export function hostInServer(host: string, hosts: readonly string[]): boolean {
   return false;
 }
 
-/** On a TLS gateway port: the Host must belong to the server chosen at the handshake. */
-export const serverHostsFilter: HttpFilter = {
-  onRequestHeaders(stream: StreamCallbacks): FilterStatus {
-    const hosts = stream.downstream.security?.serverHosts;
-    if (hosts === undefined || hostInServer(hostOf(stream.downstream.authority), hosts)) return FilterStatus.Continue;
-    stream.sendLocalReply('404 Not Found', [], '', 'NR');
-    return FilterStatus.StopIteration;
-  },
-};
+/**
+ * The Host check of a gateway port: the server chosen at the handshake on a TLS port (its hosts
+ * travel with the connection), every server of the port on a plaintext one; `listener` null (the
+ * Gateway has no such port): no host is served.
+ */
+export function serverHostsFilter(listener: GatewayListener | null): HttpFilter {
+  const portHosts = listener === null ? [] : listener.servers.flatMap((s) => s.hosts);
+  return {
+    onRequestHeaders(stream: StreamCallbacks): FilterStatus {
+      const hosts = stream.downstream.security?.serverHosts ?? (listener?.tls === true ? [] : portHosts);
+      if (hostInServer(hostOf(stream.downstream.authority), hosts)) return FilterStatus.Continue;
+      stream.sendLocalReply('404 Not Found', [], '', 'NR');
+      return FilterStatus.StopIteration;
+    },
+  };
+}
 
 /**
  * On a plaintext gateway port with an httpsRedirect server: 301 to `https://<host><path>` for a

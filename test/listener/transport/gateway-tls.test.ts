@@ -231,6 +231,21 @@ describe('gateway plaintext port', () => {
     expect(redirected).toMatch(/^HTTP\/1\.1 301 /);
     expect(redirected.toLowerCase()).toContain('location: https://web.example.com/a?b=1\r\n');
     expect(await ask('other.test')).toMatch(/^HTTP\/1\.1 200 /);
+    // A host only another port's (TLS) server names is not routed here.
+    expect(await ask('api.example.com')).toMatch(/^HTTP\/1\.1 404 /);
     expect(upstream.requests.length).toBe(1);
+  });
+
+  it('a Gateway without this port serves no host on it', async () => {
+    const { proxy, upstream, base } = await start({ port: 80, tls: false, servers: [server('plain', ['*'], null)] });
+    proxy.apply({ ...base, gatewayListeners: [{ port: 8081, tls: false, servers: [server('plain', ['*'], null)] }] }, 2);
+    const answer = await new Promise<string>((resolve) => {
+      const s = connect(proxy.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: other.test\r\nconnection: close\r\n\r\n'));
+      let d = '';
+      s.on('data', (b) => (d += b.toString('latin1')));
+      s.on('close', () => resolve(d));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(upstream.requests).toEqual([]);
   });
 });
