@@ -167,6 +167,14 @@ describe('gateway TLS port (SIMPLE, several servers by SNI)', () => {
     expect(proxy.stats.downstream.get('ssl.connection_error')).toBe(1);
   });
 
+  it('serves certificates sent inline (over xDS) without reading the paths', async () => {
+    const w = web();
+    const inline = { certificateChain: w.certPem.toString(), privateKey: w.keyPem.toString(), caCertificates: null };
+    const { proxy } = await start({ port: 443, tls: true, servers: [server('web', ['web.example.com'], tlsOf(w, { credential: { name: 'web', certificateChain: '/control-plane/only/tls.crt', privateKey: '/control-plane/only/tls.key', caCertificates: null, inline } }))] });
+    const out = await request(proxy.port, 'web.example.com', 'web.example.com');
+    expect([out.status, dnsOf(out.cert)]).toEqual([200, 'DNS:web.example.com']);
+  });
+
   it('a certificate that does not load refuses the version, and the old one keeps serving', async () => {
     const { proxy, base } = await start(listener());
     const broken: GatewayListener = { port: 443, tls: true, servers: [server('web', ['web.example.com'], tlsOf({ ...web(), key: api().key }))] };
