@@ -22,6 +22,7 @@ import type { GatewayListener, GatewayServer } from '../../model/gateway-listene
 import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
 import { RAW_DOWNSTREAM } from './raw.js';
 import { clientHelloSni, MAX_HELLO_RECORD } from '../../tls/client-hello-sni.js';
+import { WatchedCredential } from '../../tls/watched-credential.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const START = Symbol('wasmesh.gateway.start');
@@ -33,7 +34,8 @@ interface PendingSocket extends Socket {
 /** One server of the port with its TLS context (Envoy: one filter chain). */
 export interface ChainState {
   readonly server: GatewayServer;
-  readonly tlsServer: Server;
+  /** Replaced when its certificate files are rewritten (connections open keep theirs). */
+  tlsServer: Server;
 }
 
 /** The servers of a port by the SNI they answer: exact, `*.suffix` (longest first), `*`. */
@@ -63,6 +65,8 @@ export class SniTable<T> {
 
 interface TlsState {
   readonly table: SniTable<ChainState>;
+  /** The certificate files' watches (files from the gateway's own directory, not inline ones). */
+  readonly watches: WatchedCredential[];
 }
 
 export class GatewayDownstreamTransport implements DownstreamTransport {
@@ -96,19 +100,52 @@ export class GatewayDownstreamTransport implements DownstreamTransport {
   prepare(listener: GatewayListener | null): () => void {
     if (listener === null || !listener.tls) {
       return () => {
+        this.#unwatch();
         this.#state = null;
         this.#listener = listener;
       };
     }
     const table = new SniTable<ChainState>();
+    const chains: ChainState[] = [];
     for (const server of listener.servers) {
       const chain: ChainState = { server, tlsServer: this.#serverFor(server, listener.port) };
+      chains.push(chain);
       for (const host of server.hosts) table.add(host, chain);
     }
     return () => {
-      this.#state = { table };
+      this.#unwatch();
+      const watches: WatchedCredential[] = [];
+      for (const chain of chains) {
+        const c = chain.server.tls!.credential;
+        if (c.inline !== undefined) continue;
+        const files = [c.certificateChain, c.privateKey, ...(c.caCertificates === null ? [] : [c.caCertificates])];
+        try {
+          watches.push(new WatchedCredential(files, () => this.#reload(chain, listener.port)));
+        } catch (err) {
+          this.#log?.('warn', `gateway server ${chain.server.name}: certificate files not watched (${(err as Error).message}); a rewrite applies at the next config change`);
+        }
+      }
+      this.#state = { table, watches };
       this.#listener = listener;
     };
+  }
+
+  /**
+   * The server's files were rewritten: new connections get a context built from them; a rewrite
+   * that does not load (no PEM, key not matching the certificate, half written) is refused and
+   * logged, and the previous context keeps serving.
+   */
+  #reload(chain: ChainState, port: number): void {
+    try {
+      chain.tlsServer = this.#serverFor(chain.server, port);
+      this.#log?.('info', `gateway server ${chain.server.name}: certificate files changed; new connections use them`);
+    } catch (err) {
+      this.#log?.('warn', `gateway server ${chain.server.name}: certificate files changed but do not load, the previous certificate keeps serving: ${(err as Error).message}`);
+    }
+  }
+
+  #unwatch(): void {
+    for (const w of this.#state?.watches ?? []) w.close();
   }
 
   /** One server's tls.Server: its certificate, client CA, versions and ciphers (files read now). */
@@ -236,6 +273,7 @@ export class GatewayDownstreamTransport implements DownstreamTransport {
   }
 
   close(): void {
+    this.#unwatch();
     for (const s of this.#pending) s.destroy();
     this.#pending.clear();
   }

@@ -5,6 +5,9 @@
 // on the plaintext port, and a bad certificate refusing the version while the old one serves.
 import { describe, it, expect, afterEach } from 'vitest';
 import { connect } from 'node:net';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { ProxyServer } from '../../../host/server/proxy-server.js';
 import type { MeshConfig } from '../../../host/model/mesh.js';
@@ -180,6 +183,63 @@ describe('gateway TLS port (SIMPLE, several servers by SNI)', () => {
     const broken: GatewayListener = { port: 443, tls: true, servers: [server('web', ['web.example.com'], tlsOf({ ...web(), key: api().key }))] };
     expect(() => proxy.apply({ ...base, gatewayListeners: [broken] }, 2)).toThrow(/gateway server web .*TLS_CREDENTIAL/);
     expect((await request(proxy.port, 'api.example.com', 'api.example.com')).status).toBe(200);
+  });
+});
+
+describe('gateway certificate files rewritten', () => {
+  const first = () => leaf({ ns: 'gw', sa: 'web1', dns: ['web.example.com'], noSpiffe: true });
+  const second = () => leaf({ ns: 'gw', sa: 'web2', dns: ['web.example.com', 'v2.example.com'], noSpiffe: true });
+
+  function secretDir(cert: CertFiles): { dir: string; cert: string; key: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-gw-secret-'));
+    copyFileSync(cert.cert, join(dir, 'tls.crt'));
+    copyFileSync(cert.key, join(dir, 'tls.key'));
+    return { dir, cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+  }
+
+  it('swaps the certificate for new connections under load: 0 failed requests, open connections kept; a bad rewrite is refused, the old kept', async () => {
+    const files = secretDir(first());
+    const tls = tlsOf(first(), { credential: { name: 'web', certificateChain: files.cert, privateKey: files.key, caCertificates: null } });
+    const { proxy, oplog } = await start({ port: 443, tls: true, servers: [server('web', ['web.example.com'], tls)] });
+    // A keep-alive connection opened before the swap, used after it.
+    const kept = tlsConnect({ host: '127.0.0.1', port: proxy.port, servername: 'web.example.com', ca: meshRoot().certPem, checkServerIdentity: () => undefined });
+    await new Promise((r) => kept.once('secureConnect', r));
+    const keptAnswers: string[] = [];
+    kept.on('data', (d: Buffer) => keptAnswers.push(d.toString('latin1')));
+    let stop = false;
+    const sans = new Set<string>();
+    let ok = 0;
+    let failed = 0;
+    const client = async (): Promise<void> => {
+      while (!stop) {
+        const out = await request(proxy.port, 'web.example.com', 'web.example.com');
+        if (out.status === 200) ok++;
+        else failed++;
+        sans.add(dnsOf(out.cert));
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    await new Promise((r) => setTimeout(r, 300));
+    copyFileSync(second().key, files.key);
+    copyFileSync(second().cert, files.cert);
+    const deadline = Date.now() + 3000;
+    while (!oplog.some((l) => /certificate files changed; new connections use them/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(clients);
+    expect(failed).toBe(0);
+    expect(ok).toBeGreaterThan(8);
+    expect(sans).toEqual(new Set(['DNS:web.example.com', 'DNS:web.example.com, DNS:v2.example.com']));
+    kept.write('GET /x HTTP/1.1\r\nHost: web.example.com\r\nconnection: close\r\n\r\n');
+    await new Promise((r) => kept.once('close', r));
+    expect(keptAnswers.join('')).toMatch(/^HTTP\/1\.1 200 /);
+
+    // A key that does not match the certificate: refused and logged, the second certificate kept.
+    copyFileSync(first().key, files.key);
+    while (!oplog.some((l) => /do not load, the previous certificate keeps serving/.test(l)) && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+    expect(oplog.some((l) => /do not load, the previous certificate keeps serving/.test(l))).toBe(true);
+    const after = await request(proxy.port, 'web.example.com', 'web.example.com');
+    expect([after.status, dnsOf(after.cert)]).toEqual([200, 'DNS:web.example.com, DNS:v2.example.com']);
   });
 });
 
