@@ -104,7 +104,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   io.err(
     logLine(
       'info',
-      `wasmesh proxy: serving ${mode} on ${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port} on ${listen.host}:${g.server.port}`).join('')} ` +
+      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port} on ${listen.host}:${g.server.port}`).join('')} ` +
         `(${m.describe()}); ` +
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
