@@ -4,6 +4,7 @@
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import { ConfigError, ReadCache, readConfig } from '../config/index.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
@@ -25,6 +26,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
     { name: 'debounce-max', kind: 'string', valueName: '<duration>', help: 'longest a stream of changes may delay a push (PILOT_DEBOUNCE_MAX)', defaultText: '10s' },
     ALLOW_UNENFORCED_SECURITY,
+    CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
   ],
   epilog: [
@@ -66,6 +68,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     sources: files,
     read: (s) => readConfig(s, undefined, cache),
     allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+    credentialsDir: credentialsDirFromFlags(cmd, values),
     debounce: { quietMs, maxDelayMs },
     log,
   });

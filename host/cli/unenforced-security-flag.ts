@@ -7,6 +7,6 @@ export const ALLOW_UNENFORCED_SECURITY: FlagSpec = {
   kind: 'boolean',
   help:
     'run even though the config asks for protection this version cannot enforce (PeerAuthentication STRICT, ' +
-    'AuthorizationPolicy, RequestAuthentication, DestinationRule or Gateway TLS): each such setting is then ' +
+    'AuthorizationPolicy, RequestAuthentication, DestinationRule TLS, Gateway TLS passthrough or ISTIO_MUTUAL): each such setting is then ' +
     'skipped with a NOT ENFORCED warning instead of failing the load. Traffic is served without it.',
 };

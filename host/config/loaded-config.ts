@@ -30,6 +30,11 @@ export interface LoadOptions {
    * does not apply.
    */
   workloadIdentity?: boolean;
+  /**
+   * The CLI's `--credentials-dir`: where a `credentialName` is found, laid out as Kubernetes
+   * TLS secrets (`<dir>/<name>/tls.crt`, `tls.key`, `ca.crt`; translate/credential-files.ts).
+   */
+  credentialsDir?: string;
 }
 
 export interface LoadedResource {

@@ -12,6 +12,7 @@
 //  - endpoint index = position in Cluster.endpoints.
 
 import type { ClusterTls } from './cluster-tls.js';
+import type { GatewayListener } from './gateway-listener.js';
 import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
 import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
@@ -227,6 +228,8 @@ export interface Cluster {
 export interface MeshConfig {
   virtualHosts: VirtualHost[];
   clusters: Cluster[];
+  /** Gateway mode only: the Gateway's ports and their servers (TLS, httpsRedirect). */
+  gatewayListeners?: GatewayListener[];
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -29,6 +29,8 @@ export interface ConfigSourceOptions {
   allowUnenforcedSecurity?: boolean;
   /** The proxy has a workload certificate (LoadOptions.workloadIdentity); set by the runtime from its source. */
   workloadIdentity?: boolean;
+  /** `--credentials-dir` (host/config LoadOptions.credentialsDir). */
+  credentialsDir?: string;
   log: Log;
   debounceMs?: number;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
@@ -118,6 +120,7 @@ export class RuntimeAssembly {
       labels: c.labels,
       allowUnenforcedSecurity: c.allowUnenforcedSecurity,
       workloadIdentity: c.workloadIdentity,
+      credentialsDir: c.credentialsDir,
       target: opts.target,
       load: c.load ?? isolatedLoadConfig,
       // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).

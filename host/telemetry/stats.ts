@@ -66,6 +66,8 @@ export const DOWNSTREAM_STATS = {
   'http1.requests_rejected_with_underscores_in_headers': 'counter',
   /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
   downstream_pre_cx_timeout: 'counter',
+  /** A gateway TLS connection whose SNI names no server of the port (Envoy's listener stat). */
+  no_filter_chain_match: 'counter',
   /** TLS handshakes completed, and of those resumed from a session (Envoy's ssl.*). */
   'ssl.handshake': 'counter',
   'ssl.session_reused': 'counter',

@@ -313,7 +313,7 @@ spec:
 });
 
 describe('Gateway servers[].tls', () => {
-  test('httpsRedirect and TLS settings are refused; httpsRedirect: false asks for nothing', () => {
+  test('passthrough, ISTIO_MUTUAL and unserved fields are refused where written; termination and httpsRedirect are not', () => {
     const issues = issuesOf(`${GW}metadata: {name: gw}
 spec:
   servers:
@@ -323,16 +323,28 @@ spec:
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: web-cert}
-  - port: {number: 8080, name: http-alt, protocol: HTTP}
+  - port: {number: 8443, name: tls, protocol: TLS}
     hosts: ["*"]
-    tls: {httpsRedirect: false}
+    tls: {credentialName: web-cert}
+  - port: {number: 9443, name: tls2, protocol: TLS}
+    hosts: ["*"]
+    tls: {mode: AUTO_PASSTHROUGH}
+  - port: {number: 9444, name: https2, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: ISTIO_MUTUAL}
+  - port: {number: 9445, name: https3, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: MUTUAL, credentialName: web-cert, caCrl: /crl.pem}
 `);
     expect(located(issues)).toEqual([
-      ['unenforced_security', 8, 'Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
-      ['unenforced_security', 11, 'Gateway default/gw', 'spec.servers[1].tls'],
+      ['unenforced_security', 14, 'Gateway default/gw', 'spec.servers[2].tls'],
+      ['unenforced_security', 17, 'Gateway default/gw', 'spec.servers[3].tls.mode'],
+      ['unenforced_security', 20, 'Gateway default/gw', 'spec.servers[4].tls.mode'],
+      ['unenforced_security', 23, 'Gateway default/gw', 'spec.servers[5].tls.caCrl'],
     ]);
-    expect(issues[0]!.reason).toMatch(/httpsRedirect on port 80 \(plain HTTP answered with a redirect to HTTPS\): requests would be served in plaintext instead/);
-    expect(issues[1]!.reason).toMatch(/TLS mode SIMPLE on port 443: wasmesh has no TLS termination or passthrough yet/);
+    expect(issues[0]!.reason).toMatch(/TLS mode PASSTHROUGH \(the default\) on port 8443 \(TLS passed through by SNI to the upstream\): not supported at the gateway yet/);
+    expect(issues[2]!.reason).toMatch(/TLS mode ISTIO_MUTUAL on port 9444 \(mutual TLS with the mesh's certificates\)/);
+    expect(issues[3]!.reason).toMatch(/caCrl on port 9445 \(client certificates checked against a revocation list\): not served at the gateway yet/);
   });
 });
 
@@ -354,9 +366,9 @@ spec:
 ${GW}metadata: {name: gw}
 spec:
   servers:
-  - port: {number: 80, name: http, protocol: HTTP}
+  - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
-    tls: {httpsRedirect: true}
+    tls: {mode: PASSTHROUGH}
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
@@ -367,7 +379,7 @@ spec:
       ['PeerAuthentication default/default', 'spec.mtls.mode'],
       ['AuthorizationPolicy default/deny-all', 'spec'],
       ['RequestAuthentication default/jwt', 'spec.jwtRules'],
-      ['Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
+      ['Gateway default/gw', 'spec.servers[0].tls.mode'],
       ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
     ]);
     for (const w of notEnforced) expect(w).toMatch(/; served without this protection because of --allow-unenforced-security$/);

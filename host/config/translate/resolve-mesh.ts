@@ -24,13 +24,13 @@ import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
 import { clusterTlsOf } from './cluster-tls-policy.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from '../unserved-fields.js';
+import { GATEWAY_HTTP_PROTOCOLS, gatewayListeners, isServedServer } from './gateway-tls.js';
+import type { GatewayListener } from '../../model/gateway-listener.js';
 import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
 import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 
-/** Gateway server protocols whose requests are plain HTTP the proxy can route. */
-const HTTP_SERVER_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
 
 export interface ResolveInput {
   /** Resources in effect, in load order. */
@@ -66,11 +66,14 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>(),
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
+  const listeners: GatewayListener[] = [];
   const virtualHosts =
     options.gateway !== undefined
-      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input)
+      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  return { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
+  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
+  if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
+  return mesh;
 }
 
 /**
@@ -101,6 +104,7 @@ function gatewayVirtualHosts(
   virtualServices: readonly SourcedResource[],
   ctx: RouteContext,
   input: ResolveInput,
+  listeners: GatewayListener[],
 ): VirtualHost[] {
   const wanted = gatewayOption.includes('/') ? gatewayOption : `${proxyNamespace}/${gatewayOption}`;
   const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
@@ -126,16 +130,18 @@ function gatewayVirtualHosts(
   const serverHosts: Array<{ namespace: string; host: string }> = [];
   gwSpec.servers.forEach((server, i) => {
     const protocol = server.port.protocol.toUpperCase();
-    if (!HTTP_SERVER_PROTOCOLS.has(protocol)) {
+    if (!GATEWAY_HTTP_PROTOCOLS.has(protocol)) {
       ctx.warnings.push(warningAt(gateway.ref, ['spec', 'servers', i, 'port', 'protocol'], `${server.port.protocol} servers are not served yet; server skipped`));
       return;
     }
+    if (!isServedServer(server)) return; // its TLS mode is refused (security-checks.ts)
     for (const entry of server.hosts) {
       const slash = entry.indexOf('/');
       const ns = slash < 0 ? '*' : entry.slice(0, slash);
       serverHosts.push({ namespace: ns === '.' ? gwNamespace : ns, host: (slash < 0 ? entry : entry.slice(slash + 1)).toLowerCase() });
     }
   });
+  listeners.push(...gatewayListeners(gateway, { issues: ctx.issues, credentialsDir: input.options.credentialsDir }));
   const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
   ctx.proxy.binding = binding;
   const hosts = new Map<string, VirtualHost>();
