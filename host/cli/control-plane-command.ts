@@ -69,6 +69,8 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     read: (s) => readConfig(s, undefined, cache),
     allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
     credentialsDir: credentialsDirFromFlags(cmd, values),
+    // With its CA the mesh's proxies hold workload certificates: mTLS settings are enforced.
+    workloadIdentity: caOptions !== null,
     debounce: { quietMs, maxDelayMs },
     log,
   });

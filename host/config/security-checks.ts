@@ -11,7 +11,7 @@ import type { PathSegment } from './yaml-source.js';
 
 type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 
-const NO_MTLS = 'wasmesh has no mutual TLS yet, so plaintext connections would be accepted';
+const NO_MTLS = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted';
 
 /** A PeerAuthentication, AuthorizationPolicy or RequestAuthentication; other kinds are ignored. */
 export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): void {
@@ -28,14 +28,17 @@ export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): v
 }
 
 /**
- * STRICT (mesh, namespace, workload or port level) requires mTLS: refused. PERMISSIVE accepts
- * plaintext, DISABLE is plaintext, UNSET inherits (a STRICT parent is refused on its own): all
- * three ask for nothing more than plaintext, which is what wasmesh serves.
+ * STRICT (mesh, namespace, workload or port level) requires mTLS: enforced by a proxy with a
+ * workload identity (its sidecar's inbound listener terminates mTLS with the workload
+ * certificate, host/server/inbound-transport.ts), refused by one without. PERMISSIVE without an
+ * identity accepts plaintext only (mTLS clients cannot connect): a warning. DISABLE is
+ * plaintext, UNSET inherits.
  */
 function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef, gate: SecurityGate): void {
   const mode = spec.mtls?.mode;
-  if (mode === 'STRICT') refuseUnenforced(gate, ref, ['spec', 'mtls', 'mode'], `mutual TLS mode STRICT (only mTLS connections accepted): ${NO_MTLS}`);
-  else if (mode === 'PERMISSIVE') gate.warnings.push(warningAt(ref, ['spec', 'mtls', 'mode'], 'PERMISSIVE accepts plaintext, which is all wasmesh serves (no mutual TLS yet): mTLS clients cannot connect'));
+  const enforced = gate.workloadIdentity === true;
+  if (mode === 'STRICT' && !enforced) refuseUnenforced(gate, ref, ['spec', 'mtls', 'mode'], `mutual TLS mode STRICT (only mTLS connections accepted): ${NO_MTLS}`);
+  else if (mode === 'PERMISSIVE' && !enforced) gate.warnings.push(warningAt(ref, ['spec', 'mtls', 'mode'], `PERMISSIVE: ${NO_IDENTITY}; it accepts plaintext only, mTLS clients cannot connect`));
   for (const [port, setting] of Object.entries(spec.portLevelMtls ?? {})) {
     const path: PathSegment[] = ['spec', 'portLevelMtls', port];
     const n = Number(port);
@@ -43,7 +46,7 @@ function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef,
       gate.issues.push(issueAt(ref, 'invalid_value', path, `"${port}" is not a port (1..65535)`));
       continue;
     }
-    if (setting.mode === 'STRICT') refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
+    if (setting.mode === 'STRICT' && !enforced) refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
   }
 }
 

@@ -60,3 +60,12 @@ export function inboundMtls(policies: readonly PeerAuthenticationPolicy[], workl
 export function inboundPortMode(m: InboundMtls, port: number): EffectiveMtlsMode {
   return m.ports.get(port) ?? m.mode;
 }
+
+const STRICTNESS: Record<EffectiveMtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
+
+/** The strictest mode of the workload and its ports (one listener serving every app port takes it). */
+export function strictestMode(m: InboundMtls): EffectiveMtlsMode {
+  let mode = m.mode;
+  for (const p of m.ports.values()) if (STRICTNESS[p] > STRICTNESS[mode]) mode = p;
+  return mode;
+}

@@ -13,6 +13,7 @@
 
 import type { ClusterTls } from './cluster-tls.js';
 import type { GatewayListener } from './gateway-listener.js';
+import type { EffectiveMtlsMode } from './inbound-mtls.js';
 import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
 import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
@@ -182,6 +183,8 @@ export interface Endpoint {
   port: number;
   labels: Record<string, string>;
   weight: number;
+  /** The workload's SPIFFE ID (its entry's serviceAccount), which mesh mTLS to it must see. */
+  spiffeId?: string;
 }
 
 /** Istio loadBalancer.simple (LEAST_REQUEST is Istio's default) or a consistent hash. */
@@ -230,6 +233,12 @@ export interface MeshConfig {
   clusters: Cluster[];
   /** Gateway mode only: the Gateway's ports and their servers (TLS, httpsRedirect). */
   gatewayListeners?: GatewayListener[];
+  /**
+   * Mesh mode: the mutual TLS this workload's inbound listener requires (PeerAuthentication
+   * composed for its namespace and labels, host/model/inbound-mtls.ts; the strictest of its
+   * port-level modes, as one listener serves every app port). Absent: PERMISSIVE.
+   */
+  inboundMtlsMode?: EffectiveMtlsMode;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -14,6 +14,10 @@ import { HealthServer } from '../sidecar/health-server.js';
 import { sidecarStats } from '../sidecar/sidecar-stats.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink } from './access-log-sink.js';
+import { inboundTransportConfig } from '../server/inbound-transport.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { MeshConfig } from '../model/mesh.js';
+import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 
 export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway' | 'reportWarnings'> {
@@ -32,6 +36,18 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   limits?: Partial<Limits>;
   /** One access-log line (no newline) per finished request, either direction. */
   accessLog: (line: string) => void;
+}
+
+/**
+ * The inbound listener's transport for a PeerAuthentication mode: with the workload certificate,
+ * STRICT terminates mTLS only and PERMISSIVE takes mTLS or plaintext by the first bytes; without
+ * one, plaintext (PERMISSIVE, DISABLE) or, for STRICT, a refusal (the loader refuses it first).
+ */
+export function inboundTransportFor(mode: EffectiveMtlsMode, hasIdentity: boolean): DownstreamTransportConfig {
+  if (mode === 'DISABLE') return { kind: 'raw' };
+  if (hasIdentity) return inboundTransportConfig(mode);
+  if (mode === 'STRICT') throw new Error('wasmesh: PeerAuthentication STRICT needs the sidecar\'s workload identity (--token-file or --cert-dir): refusing to serve the inbound port open (TLS_SETTINGS)');
+  return { kind: 'raw' };
 }
 
 export interface SidecarPorts {
@@ -64,11 +80,13 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const accessLog = new AccessLogSink({ accessLog: opts.accessLog });
   const logLine = accessLog.entries(sidecarAccessLogLine)!;
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
   const inbound = new ProxyServer({
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
+    workloadCertificates: opts.workloadCertificates,
+    operationalLog: opts.log,
     log: (entry) => {
       logLine(entry);
       missLog.record(entry);
@@ -78,10 +96,19 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const inboundConfig = inboundMesh(opts.appPorts);
   inbound.apply(inboundConfig, 1);
 
+  // Each version sets the inbound listener's transport from PeerAuthentication first (a mode it
+  // cannot enforce refuses the whole version), then the outbound routes and clusters.
+  const target = {
+    apply: (mesh: MeshConfig, version: number): void => {
+      const hasIdentity = opts.workloadCertificates !== undefined;
+      inbound.setDownstreamTransport(inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity));
+      outbound.apply(mesh, version);
+    },
+  };
   const assembly = new RuntimeAssembly({
-    config: opts,
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
     admin: opts.admin,
-    target: outbound,
+    target,
     reloadStats: outbound.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,

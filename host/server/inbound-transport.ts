@@ -6,21 +6,14 @@
 // accepts plaintext that its policy refuses, at the price of refusing plaintext on a port that
 // would take it.
 import type { ConnectionStart, DownstreamTransport } from '../listener/transport/downstream-transport.js';
-import type { EffectiveMtlsMode, InboundMtls } from '../model/inbound-mtls.js';
+import { strictestMode, type EffectiveMtlsMode, type InboundMtls } from '../model/inbound-mtls.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 
-const STRICTNESS: Record<EffectiveMtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
-
-/** The strictest mode of the workload and its ports. */
-export function strictestMode(m: InboundMtls): EffectiveMtlsMode {
-  let mode = m.mode;
-  for (const p of m.ports.values()) if (STRICTNESS[p] > STRICTNESS[mode]) mode = p;
-  return mode;
-}
+export { strictestMode };
 
 /** The listener transport for a workload's inbound mTLS (the workload certificate for TLS). */
-export function inboundTransportConfig(m: InboundMtls, sessionTicketKeys?: string): DownstreamTransportConfig {
-  const mode = strictestMode(m);
+export function inboundTransportConfig(m: InboundMtls | EffectiveMtlsMode, sessionTicketKeys?: string): DownstreamTransportConfig {
+  const mode = typeof m === 'string' ? m : strictestMode(m);
   if (mode === 'DISABLE') return { kind: 'raw' };
   return { kind: mode === 'STRICT' ? 'tls' : 'permissive', tls: { credential: 'workload', requireClientCertificate: true, sessionTicketKeys } };
 }

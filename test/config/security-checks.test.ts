@@ -58,7 +58,7 @@ spec:
     ]);
     expect(issues[0]!.reason).toBe(
       'PeerAuthentication istio-system/default cannot be enforced by this version: mutual TLS mode STRICT (only mTLS connections accepted): ' +
-        'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
+        'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
     );
     expect(issues[2]!.reason).toMatch(/mutual TLS mode STRICT on port 8080/);
   });
@@ -85,7 +85,7 @@ ${PA}metadata: {name: empty}
 `);
     expect(config.resources.filter((r) => r.kind === 'PeerAuthentication').map((r) => r.name)).toEqual(['default', 'default', 'finance', 'empty']);
     const w = config.warnings.filter((x) => x.includes('PeerAuthentication'));
-    expect(w).toEqual([expect.stringMatching(/istio-system\/default: spec\.mtls\.mode: PERMISSIVE accepts plaintext, which is all wasmesh serves/)]);
+    expect(w).toEqual([expect.stringMatching(/istio-system\/default: spec\.mtls\.mode: PERMISSIVE: the proxy has no workload identity \(start it with --token-file or --cert-dir.*it accepts plaintext only, mTLS clients cannot connect/)]);
   });
 
   test('a misspelt mode field is an error, never read as UNSET', () => {

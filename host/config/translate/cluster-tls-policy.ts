@@ -42,6 +42,6 @@ export function clusterTlsOf(
       ...(tls.insecureSkipVerify !== undefined && { insecureSkipVerify: tls.insecureSkipVerify }),
     };
   }
-  const resolved = clusterTls({ host: cluster.host, port: cluster.port, subset: cluster.subset, tls: policy, endpoints: cluster.endpoints.map((e) => ({ labels: e.labels })) });
+  const resolved = clusterTls({ host: cluster.host, port: cluster.port, subset: cluster.subset, tls: policy, endpoints: cluster.endpoints.map((e) => ({ labels: e.labels, spiffeId: e.spiffeId ?? null })) });
   return resolved.mode === 'DISABLE' ? undefined : resolved;
 }

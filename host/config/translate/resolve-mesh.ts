@@ -22,6 +22,8 @@ import {
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
 import { clusterTlsOf } from './cluster-tls-policy.js';
+import { peerAuthenticationPolicies } from './peer-authentication.js';
+import { inboundMtls, strictestMode } from '../../model/inbound-mtls.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from '../unserved-fields.js';
 import { GATEWAY_HTTP_PROTOCOLS, gatewayListeners, isServedServer } from './gateway-tls.js';
@@ -73,6 +75,9 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
   const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
+  // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
+  // or let through by --allow-unenforced-security, which serves without it).
+  else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
   return mesh;
 }
 

@@ -110,8 +110,9 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
           if (sanMatches(expected, sans)) return undefined;
           return Object.assign(new Error(sanMismatch(expected, sans)), { code: SAN_MISMATCH_CODE });
         }
-        // No expected names: an SNI given is checked as the host name; else the chain decides.
-        return s.sni !== undefined ? checkServerIdentity(hostname, cert) : undefined;
+        // No expected names: an SNI given is checked as the host name (SIMPLE, MUTUAL); else, and
+        // always for ISTIO_MUTUAL, whose SNI is Istio's outbound_… routing name, the chain decides.
+        return s.sni !== undefined && s.mode !== 'ISTIO_MUTUAL' ? checkServerIdentity(hostname, cert) : undefined;
       },
     };
     const socket = connect(tlsOptions);
