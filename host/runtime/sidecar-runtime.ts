@@ -96,13 +96,14 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const inboundConfig = inboundMesh(opts.appPorts);
   inbound.apply(inboundConfig, 1);
 
-  // Each version sets the inbound listener's transport from PeerAuthentication first (a mode it
-  // cannot enforce refuses the whole version), then the outbound routes and clusters.
+  // Each version sets the outbound routes and clusters and the inbound listener's transport from
+  // PeerAuthentication; a mode it cannot enforce refuses the whole version before anything changes.
   const target = {
     apply: (mesh: MeshConfig, version: number): void => {
       const hasIdentity = opts.workloadCertificates !== undefined;
-      inbound.setDownstreamTransport(inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity));
+      const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       outbound.apply(mesh, version);
+      inbound.setDownstreamTransport(transport);
     },
   };
   const assembly = new RuntimeAssembly({

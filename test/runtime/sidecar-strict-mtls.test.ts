@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
-import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
+import { inboundTransportFor, startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { WorkloadCertificateCell } from '../../host/tls/workload-certificate-cell.js';
 import type { WorkloadCertificate } from '../../host/tls/workload-certificate.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
@@ -61,9 +61,9 @@ afterAll(async () => {
   for (const d of [ca, foreign]) if (d) rmSync(d.dir, { recursive: true, force: true });
 });
 
-async function strictSidecar(): Promise<SidecarRuntime> {
+async function strictSidecar(files: Record<string, string> = { 'pa.yaml': STRICT }): Promise<SidecarRuntime> {
   const sidecar = await startSidecarRuntime({
-    sources: [dirWith({ 'pa.yaml': STRICT })], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
+    sources: [dirWith(files)], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
     accessLog: () => {}, log: () => {}, workloadCertificates: cellOf(await workloadCertificate(ca, 'default', 'app')),
   });
   closers.push(() => sidecar.close());
@@ -73,7 +73,7 @@ async function strictSidecar(): Promise<SidecarRuntime> {
 function tlsGet(port: number, client: WorkloadCertificate | null): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({
-      host: '127.0.0.1', port, path: '/', headers: { host: 'app' }, servername: 'app.default.svc', ca: ca.rootsPem, ALPNProtocols: ['istio-http/1.1', 'http/1.1'],
+      host: '127.0.0.1', port, path: '/', headers: { host: 'app' }, servername: 'app.default.svc', ca: ca.rootsPem, ...({ ALPNProtocols: ['istio-http/1.1', 'http/1.1'] } as object),
       ...(client ? { cert: client.certChainPem, key: client.keyPem } : {}),
       checkServerIdentity: () => undefined, agent: false,
     }, (res) => {
@@ -155,5 +155,63 @@ spec:
     const r = await plainGet(client.listenPort, 'app.example');
     expect(r, `${access.join('\n')}\n${logs.join('\n')}`).toEqual({ status: 200 });
     expect(String(seen.at(-1)!['x-forwarded-client-cert'])).toContain('URI=spiffe://cluster.local/ns/default/sa/client');
+  });
+});
+
+describe('PERMISSIVE (nothing set) with a workload identity', () => {
+  it('takes mTLS and plaintext on the same inbound port, by the first bytes', async () => {
+    const sidecar = await strictSidecar({ 'empty.yaml': '# no PeerAuthentication: PERMISSIVE\n' });
+    const port = sidecar.ports.inbound;
+    expect(await plainGet(port, 'app')).toEqual({ status: 200 });
+    expect(await tlsGet(port, await workloadCertificate(ca, 'shop', 'cart'))).toEqual({ status: 200, body: 'app' });
+    expect(String(seen.at(-1)!['x-forwarded-client-cert'])).toContain('URI=spiffe://cluster.local/ns/shop/sa/cart');
+  });
+});
+
+describe('inboundTransportFor', () => {
+  it('DISABLE is plaintext; with an identity STRICT and PERMISSIVE terminate TLS with the workload certificate', () => {
+    expect(inboundTransportFor('DISABLE', true)).toEqual({ kind: 'raw' });
+    expect(inboundTransportFor('STRICT', true).kind).not.toBe('raw');
+    expect(inboundTransportFor('PERMISSIVE', true).kind).not.toBe('raw');
+    expect(inboundTransportFor('STRICT', true)).not.toEqual(inboundTransportFor('PERMISSIVE', true));
+  });
+
+  it('without an identity PERMISSIVE is plaintext and STRICT throws: never served open', () => {
+    expect(inboundTransportFor('PERMISSIVE', false)).toEqual({ kind: 'raw' });
+    expect(() => inboundTransportFor('STRICT', false)).toThrow(/STRICT needs the sidecar's workload identity/);
+  });
+});
+
+describe('auto mTLS checks the destination\'s service account', () => {
+  it('an endpoint whose WorkloadEntry names another service account than the server certificate\'s: no request reaches the app', async () => {
+    const sidecar = await strictSidecar();
+    const mesh = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: app }
+spec:
+  hosts: [app.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: { labels: { app: app } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: app-1 }
+spec:
+  address: 127.0.0.1
+  serviceAccount: impostor
+  labels: { app: app, security.istio.io/tlsMode: istio }
+  ports: { http: ${sidecar.ports.inbound} }
+`;
+    const client = await startProxyRuntime({
+      sources: [dirWith({ 'mesh.yaml': mesh })], listen: LOOPBACK, admin: LOOPBACK, accessLog: () => {}, log: () => {},
+      workloadCertificates: cellOf(await workloadCertificate(ca, 'default', 'client')),
+    });
+    closers.push(() => client.close());
+    const before = seen.length;
+    const r = await plainGet(client.listenPort, 'app.example');
+    expect(r).toEqual({ status: 503 });
+    expect(seen.length).toBe(before);
   });
 });
