@@ -94,12 +94,16 @@ async function clientProxy(upstreamPort: number, certs: WorkloadCertificateSourc
 }
 
 /** One mTLS GET with `client`'s certificate, the server checked against `trust`'s roots. */
-function tlsGet(port: number, client: WorkloadCertificate, trust: TestMeshCa = ca): Promise<{ status: number }> {
+function tlsGet(port: number, client: WorkloadCertificate, trust: TestMeshCa = ca): Promise<{ status: number; serverSerial: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({
       host: '127.0.0.1', port, path: '/', headers: { host: 'app' }, ca: trust.rootsPem, cert: client.certChainPem, key: client.keyPem,
       ...({ ALPNProtocols: ['istio-http/1.1', 'http/1.1'] } as object), checkServerIdentity: () => undefined, agent: false,
-    }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode! })); });
+    }, (res) => {
+      const serverSerial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, serverSerial }));
+    });
     req.on('error', reject);
     req.end();
   });
@@ -170,7 +174,7 @@ describe('an expired certificate on either side', () => {
     expect(seen.length).toBe(before);
     await expect.poll(() => logs.join('\n')).toMatch(/downstream tls handshake from 127\.0\.0\.1\S* failed: ssl\.fail_verify_error: client certificate spiffe:\/\/cluster\.local\/ns\/default\/sa\/client rejected: CERT_HAS_EXPIRED/);
     // The same client with a valid certificate gets through: the refusal was the expiry.
-    expect(await tlsGet(sidecar.ports.inbound, await workloadCertificate(ca, 'default', 'client'))).toEqual({ status: 200 });
+    expect(await tlsGet(sidecar.ports.inbound, await workloadCertificate(ca, 'default', 'client'))).toMatchObject({ status: 200 });
   });
 
   it('a server presenting an expired certificate: the proxy refuses the handshake (503), the reason in its log', async () => {
@@ -207,22 +211,41 @@ describe('certificates of 4 s from the CA, renewed at half life', () => {
     const proxy = await clientProxy(sidecar.ports.inbound, clientCerts, logs);
     const before = seen.length;
 
-    // Three keep-alive clients, each one request at a time, for 20 s.
+    // Three keep-alive clients through the proxy, each one request at a time, for 20 s; beside them
+    // one mTLS client straight to the sidecar with the client's current certificate, a fresh
+    // handshake each time, so handshakes on both sides meet every renewal.
     const agent = new Agent({ keepAlive: true, maxSockets: 3 });
     const results: Array<{ status: number } | { error: string }> = [];
+    const handshakes: Array<{ status: number; serverSerial: string } | { error: string }> = [];
+    const trust = await testMeshCa('cluster.local', dir);
     const end = Date.now() + 20_000;
-    await Promise.all([0, 1, 2].map(async () => {
-      while (Date.now() < end) {
-        results.push(await plainGet(proxy.listenPort, 'app.example', agent));
-        await sleep(20);
-      }
-    }));
+    await Promise.all([
+      ...[0, 1, 2].map(async () => {
+        while (Date.now() < end) {
+          results.push(await plainGet(proxy.listenPort, 'app.example', agent));
+          await sleep(20);
+        }
+      }),
+      (async () => {
+        while (Date.now() < end) {
+          handshakes.push(await tlsGet(sidecar.ports.inbound, clientCerts.current()!, trust).catch((err: Error) => ({ error: err.message })));
+          await sleep(100);
+        }
+      })(),
+    ]);
     agent.destroy();
 
     const failed = results.filter((r) => !('status' in r) || r.status !== 200);
     expect(failed, `${failed.length} of ${results.length} failed\n${logs.join('\n')}\n${caLogs.join('\n')}`).toEqual([]);
     expect(results.length).toBeGreaterThan(100);
-    expect(seen.length - before).toBe(results.length);
+    const refused = handshakes.filter((r) => !('status' in r) || r.status !== 200);
+    expect(refused, `${refused.length} of ${handshakes.length} fresh handshakes failed\n${logs.join('\n')}`).toEqual([]);
+    expect(handshakes.length).toBeGreaterThan(50);
+    expect(seen.length - before).toBe(results.length + handshakes.length);
+    // The fresh handshakes met the sidecar's renewed certificates as they came.
+    const servedSerials = new Set(handshakes.map((r) => ('serverSerial' in r ? r.serverSerial : '')));
+    expect(servedSerials.size).toBeGreaterThanOrEqual(6);
+    for (const serial of servedSerials) expect(serials.app.has(serial)).toBe(true);
     // Renewed every ~2 s on both sides during the run.
     expect(serials.app.size).toBeGreaterThanOrEqual(6);
     expect(serials.client.size).toBeGreaterThanOrEqual(6);
