@@ -6,7 +6,7 @@
 // its own process with a given worker count.
 import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../host/config/index.js';
@@ -237,6 +237,65 @@ function envoyMtls(opts: ContenderOptions): Contender {
   };
 }
 
+/** The mTLS mode's mesh (bench/e2e/config-mtls/) in a fresh folder, the inbound sidecar's port filled in. */
+function writeMtlsMesh(inboundPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-mesh-'));
+  const text = readFileSync(join(repoRoot(), 'bench', 'e2e', 'config-mtls', 'bench-mtls.yaml'), 'utf8');
+  writeFileSync(join(dir, 'bench-mtls.yaml'), text.replaceAll('${INBOUND_PORT}', String(inboundPort)));
+  return dir;
+}
+
+/**
+ * `wasmesh-mtls`: the same path with wasmesh as both sidecars, configured only by Istio YAML: the
+ * client side's proxy (`wasmesh proxy --gateway`) originates mTLS by Istio's auto mTLS (the
+ * endpoint's tlsMode label), the app's `wasmesh sidecar` terminates it under a mesh-wide STRICT
+ * PeerAuthentication; both hold their workload certificate from files (`--cert-dir`).
+ */
+function wasmeshMtls(opts: ContenderOptions): Contender {
+  const bin = join(repoRoot(), 'bin', 'wasmesh.js');
+  let sidecarWorkers: boolean | undefined;
+  const sidecarSupportsWorkers = (): boolean =>
+    (sidecarWorkers ??= /--workers\b/.test(`${spawnSync(process.execPath, [bin, 'sidecar', '--help'], { encoding: 'utf8', timeout: 15_000 }).stdout}`));
+  return {
+    name: 'wasmesh-mtls',
+    unavailable: (workers) =>
+      opts.mtls === undefined ? 'no certificates issued for the mTLS mode'
+        : workers > 1 && !sidecarSupportsWorkers() ? `wasmesh sidecar has no --workers flag: n/a at ${workers} workers` : null,
+    async start(workers) {
+      const [port, admin, inbound, outbound, health, sidecarAdmin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+      const meshDir = writeMtlsMesh(inbound);
+      const node = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin];
+      const workerFlags = workers > 1 ? ['--workers', String(workers)] : [];
+      try {
+        const inner = await startReady(process.execPath, [...node, 'sidecar', '-f', meshDir, '--app-ports', String(opts.upstream.ports.v1),
+          '--inbound', `127.0.0.1:${inbound}`, '--outbound', `127.0.0.1:${outbound}`, '--health', `127.0.0.1:${health}`, '--admin', `127.0.0.1:${sidecarAdmin}`,
+          '--labels', 'app=bench', '--cert-dir', opts.mtls!.appDir, ...workerFlags], { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, 'wasmesh sidecar (inbound, STRICT)');
+        try {
+          const outer = await startReady(process.execPath, [...node, 'proxy', '-f', meshDir, '--gateway', BENCH_GATEWAY, '--listen', `127.0.0.1:${port}`,
+            '--admin', `127.0.0.1:${admin}`, '--cert-dir', opts.mtls!.clientDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy (outbound, mTLS)');
+          return {
+            url: `http://127.0.0.1:${port}/`,
+            pid: outer.child.pid!,
+            pids: [outer.child.pid!, inner.child.pid!],
+            stop: async () => {
+              await stopChild(outer.child, 5000);
+              await stopChild(inner.child, 5000);
+              rmSync(meshDir, { recursive: true, force: true });
+            },
+          };
+        } catch (err) {
+          await stopChild(inner.child, 5000);
+          throw err;
+        }
+      } catch (err) {
+        rmSync(meshDir, { recursive: true, force: true });
+        throw err;
+      }
+    },
+    describe: () => `wasmesh proxy --gateway (auto mTLS out, --cert-dir) → wasmesh sidecar (PeerAuthentication STRICT in, --cert-dir), node ${process.version}; figures per sidecar`,
+  };
+}
+
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), envoyMtls(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts)];
 }
