@@ -12,11 +12,15 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js'
 export interface AdminSources {
   /** true once a config is applied and the listener is up. */
   ready(): boolean;
+  /** Why /ready answers 503 (shown after PRE_INITIALIZING); absent: no reason given. */
+  notReadyReason?(): string | null;
   configDump(): unknown;
   /** Every stat (data path and control shell); the admin API filters and formats them. */
   stats(): StatRecord[];
   clustersText(): string;
   clustersJson(): unknown;
+  /** /certs: Envoy's admin.v3.Certificates JSON; absent: no certificates (`{ "certificates": [] }`). */
+  certs?(): unknown;
 }
 
 export interface AdminServerOptions {
@@ -58,7 +62,11 @@ export class AdminServer {
         path: '/ready',
         help: 'LIVE (200) once config is loaded and the listener is up, else 503',
         params: [],
-        handle: () => (s.ready() ? send(200, 'text/plain', 'LIVE\n') : send(503, 'text/plain', 'PRE_INITIALIZING\n')),
+        handle: () => {
+          if (s.ready()) return send(200, 'text/plain', 'LIVE\n');
+          const reason = s.notReadyReason?.() ?? null;
+          return send(503, 'text/plain', reason === null ? 'PRE_INITIALIZING\n' : `PRE_INITIALIZING: ${reason}\n`);
+        },
       },
       {
         path: '/config_dump',
@@ -87,6 +95,12 @@ export class AdminServer {
           if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json`);
           return format === 'json' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
         },
+      },
+      {
+        path: '/certs',
+        help: 'JSON: the workload certificate chain and trust bundle in use (serials, SANs, validity), as Envoy\'s /certs',
+        params: [],
+        handle: () => sendJson(s.certs ? s.certs() : { certificates: [] }),
       },
     ];
     this.#port = new UwsHttpPort('admin', this.#host, this.#requestedPort, (req) => this.#handle(req));

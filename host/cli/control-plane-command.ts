@@ -4,6 +4,7 @@
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import { ConfigError, ReadCache, readConfig } from '../config/index.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
@@ -25,6 +26,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
     { name: 'debounce-max', kind: 'string', valueName: '<duration>', help: 'longest a stream of changes may delay a push (PILOT_DEBOUNCE_MAX)', defaultText: '10s' },
     ALLOW_UNENFORCED_SECURITY,
+    CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
   ],
   epilog: [
@@ -66,6 +68,9 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     sources: files,
     read: (s) => readConfig(s, undefined, cache),
     allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+    credentialsDir: credentialsDirFromFlags(cmd, values),
+    // With its CA the mesh's proxies hold workload certificates: mTLS settings are enforced.
+    workloadIdentity: caOptions !== null,
     debounce: { quietMs, maxDelayMs },
     log,
   });
@@ -75,7 +80,12 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await cp.listen(xdsAt.host, xdsAt.port);
     await monitoring.listen(monAt.host, monAt.port);
     // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
-    if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({ ...caOptions, log }));
+    if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({
+      ...caOptions,
+      log,
+      // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the client certificate or the token.
+      alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
+    }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
@@ -86,7 +96,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
-  if (ca) log('info', ca.summary);
+  if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();

@@ -19,6 +19,7 @@ import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import type { HostPort } from '../common/host-port.js';
 import {
   controlPlaneFlag, controlPlaneLines, DEMO_MONITORING, DEMO_XDS, gatewayIdentity, startDemoControlPlane, untilProgrammed, type DemoControlPlane,
@@ -50,6 +51,7 @@ export const DEMO_SPEC: CommandSpec = {
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
     { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} Given to the control plane, which computes every proxy's config (istio101 always runs so: seed 003 asks for ISTIO_MUTUAL)` },
+    { ...CREDENTIALS_DIR_FLAG, help: `${CREDENTIALS_DIR_FLAG.help}; given to the control plane (seed 000's demo)` },
   ],
   epilog: [
     'Scenarios:',
@@ -121,6 +123,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       xds,
       monitoring,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      credentialsDir: credentialsDirFromFlags(DEMO_SPEC.command, values),
       log: (level, message) => log(level, `control plane: ${message}`),
     });
     runtime = await startProxyRuntime({

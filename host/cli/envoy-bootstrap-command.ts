@@ -7,6 +7,7 @@ import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } fro
 import type { CliIo } from './cli-io.js';
 import { parseLabels } from './proxy-command.js';
 import { adsBootstrap } from '../envoy/xds-resources.js';
+import { sdsCluster } from '../envoy/sds-config.js';
 import { nodeId } from '../xds/xds-node.js';
 
 export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
@@ -25,6 +26,7 @@ export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve this Gateway by name whatever the labels' },
     { name: 'filters', kind: 'boolean', help: 'route with the wasmesh proxy-wasm filters; the filters\' configuration arrives over xDS too' },
     { name: 'delta', kind: 'boolean', help: 'incremental xDS (DELTA_GRPC) instead of state of the world' },
+    { name: 'sds', kind: 'string', valueName: '<socket>', help: 'the `wasmesh agent`\'s SDS socket: adds the sds-grpc cluster that TLS contexts take secrets default/ROOTCA from' },
   ],
   epilog: [
     'Example:',
@@ -55,6 +57,9 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
   const bootstrap = adsBootstrap({ xds, admin, nodeId: id, metadata, delta: values.delta === true });
+  if (values.sds !== undefined) {
+    (bootstrap.static_resources as { clusters: unknown[] }).clusters.push(sdsCluster(values.sds as string));
+  }
   io.out(stringify(bootstrap));
   return 0;
 }

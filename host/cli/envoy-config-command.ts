@@ -3,6 +3,7 @@
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import type { CliIo } from './cli-io.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
@@ -26,6 +27,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
+    CREDENTIALS_DIR_FLAG,
     { name: 'filters', kind: 'boolean', help: 'route inside Envoy with the wasmesh proxy-wasm filters (build/filters/wasmesh-filters.wasm, npm run build:filters) on the compiled route table, instead of native routes' },
   ],
   epilog: [
@@ -54,7 +56,8 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
     // Without the flag, config asking for protection wasmesh cannot enforce is refused here as in
     // `wasmesh proxy`; the bootstrap would not carry it either (Envoy would serve it open).
     const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
-    const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}) });
+    const credentialsDir = credentialsDirFromFlags(cmd, values);
+    const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
     const opts = { listen, admin, gateway, namespace };
     let bootstrap;
     if (values.filters === true) {

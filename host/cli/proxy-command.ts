@@ -3,9 +3,12 @@
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
+import { parseGatewayPorts, type GatewayPort } from '../runtime/gateway-ports.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
+import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export const PROXY_SPEC: CommandSpec = {
@@ -18,6 +21,7 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where to accept downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
+    { name: 'port-map', kind: 'string', valueName: '<gw port=host:port,…>', help: 'with --gateway: one listener per Gateway port, e.g. 443=127.0.0.1:8443,80=127.0.0.1:8080 (instead of --listen, which serves the Gateway\'s lowest port); ports after the first are served on the main thread only' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this proxy (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this proxy\'s workload labels (VirtualService sourceLabels)' },
@@ -25,7 +29,9 @@ export const PROXY_SPEC: CommandSpec = {
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: a file (appended), - for stdout, off for none', defaultText: '-' },
     LIMIT_FLAG,
     ...XDS_FLAGS,
+    ...IDENTITY_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
+    CREDENTIALS_DIR_FLAG,
   ],
   epilog: [
     'With --xds the config comes from `wasmesh control-plane` over xDS instead of files: the proxy',
@@ -59,32 +65,47 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const labels0 = values.labels === undefined ? undefined : parseLabels(values.labels as string);
   const xds = xdsFromFlags(PROXY_SPEC.command, values, files, labels0);
   if (files.length === 0 && xds === null) throw new UsageError(PROXY_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
-  if (values.listen === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
-  const listen = hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
+  const gatewayPorts = portMapFlag(values['port-map'] as string | undefined);
+  if (gatewayPorts !== undefined && values.listen !== undefined) throw new UsageError(PROXY_SPEC.command, '--port-map and --listen: give one (the port map names every listener)');
+  if (gatewayPorts !== undefined && values.gateway === undefined && xds === null) throw new UsageError(PROXY_SPEC.command, '--port-map needs --gateway');
+  if (values.listen === undefined && gatewayPorts === undefined) throw new UsageError(PROXY_SPEC.command, '--listen <host:port> is required');
+  const listen = gatewayPorts !== undefined ? gatewayPorts[0]!.at : hostPortFlag(PROXY_SPEC.command, '--listen', values.listen as string);
   const admin = hostPortFlag(PROXY_SPEC.command, '--admin', (values.admin as string | undefined) ?? DEFAULT_ADMIN);
   const gateway = values.gateway as string | undefined;
   const labels = labels0;
   const workers = parseWorkers((values.workers as string | undefined) ?? '1');
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
+  const identity = identityFromFlags(PROXY_SPEC.command, values);
+  const xdsTls = xdsTlsFromFlags(PROXY_SPEC.command, values, identity, xds !== null);
+  const credentialsDir = credentialsDirFromFlags(PROXY_SPEC.command, values);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
   let runtime: ProxyRuntime;
+  let certificates: OwnedCertificateSource | null = null;
   try {
+    certificates = identity ? await startWorkloadCertificates(identity, log) : null;
     runtime = await startProxyRuntime({
       sources: files,
       gateway,
       namespace: values.namespace as string | undefined,
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      credentialsDir,
+      ...(gatewayPorts !== undefined ? { gatewayPorts } : {}),
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
+      ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),
       listen,
       admin,
       accessLogBatch: accessLog?.write,
       workers,
       limits,
-      log: (level, message) => io.err(logLine(level, message)),
+      ...(certificates ? { workloadCertificates: certificates } : {}),
+      log,
     });
   } catch (err) {
+    certificates?.close();
     io.err(`wasmesh proxy: ${err instanceof Error ? err.message : String(err)}\n`);
     accessLog?.close();
     return 1;
@@ -94,17 +115,29 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   io.err(
     logLine(
       'info',
-      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort} ` +
+      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port} on ${listen.host}:${g.server.port}`).join('')} ` +
         `(${m.describe()}); ` +
+        (identity ? `${describeIdentity(identity)}; ` : '') +
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
   const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
+  certificates?.close();
   accessLog?.close();
   io.err(logLine('info', 'stopped'));
   return 0;
+}
+
+/** `--port-map 443=127.0.0.1:8443,80=127.0.0.1:8080`, each entry checked (host/runtime/gateway-ports.ts). */
+function portMapFlag(text: string | undefined): GatewayPort[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseGatewayPorts(text);
+  } catch (err) {
+    throw new UsageError(PROXY_SPEC.command, `--port-map: ${(err as Error).message}`);
+  }
 }
 
 /** `--labels app=web,version=v1` → { app: 'web', version: 'v1' }; Kubernetes label syntax. */

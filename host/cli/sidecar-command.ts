@@ -8,6 +8,7 @@ import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
+import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
@@ -39,6 +40,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
+    ...IDENTITY_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
   ],
   epilog: [
@@ -107,15 +109,22 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
     if (clash) throw new UsageError(SIDECAR_SPEC.command, `${flag} and ${clash[0]} are both port ${at.port}`);
   }
   const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
+  const identity = identityFromFlags(SIDECAR_SPEC.command, values);
+  const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
 
   let runtime: SidecarRuntime;
+  let certificates: OwnedCertificateSource | null = null;
   try {
+    certificates = identity ? await startWorkloadCertificates(identity, log) : null;
     runtime = await startSidecarRuntime({
       sources: files,
       namespace: values.namespace as string | undefined,
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
+      // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
+      ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),
       limits: limitsFromFlags(SIDECAR_SPEC.command, values.limit as string[] | undefined),
       outbound,
       inbound,
@@ -123,9 +132,11 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       admin,
       appPorts,
       accessLog: (line) => io.out(line + '\n'),
-      log: (level, message) => io.err(logLine(level, message)),
+      ...(certificates ? { workloadCertificates: certificates } : {}),
+      log,
     });
   } catch (err) {
+    certificates?.close();
     io.err(`wasmesh sidecar: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
@@ -136,12 +147,14 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       'info',
       `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
         `(to 127.0.0.1 ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
-        `admin on http://${admin.host}:${p.admin} (${m.describe()})`,
+        `admin on http://${admin.host}:${p.admin} (${m.describe()})` +
+        (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
   );
   const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
   io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
   await runtime.close();
+  certificates?.close();
   io.err(logLine('info', 'stopped'));
   return 0;
 }

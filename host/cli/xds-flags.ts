@@ -41,7 +41,8 @@ export function xdsFromFlags(command: string, values: FlagValues, files: string[
       namespace: (values.namespace as string | undefined) ?? env.POD_NAMESPACE ?? 'default',
       labels: labels ?? {},
       gateway,
-      serviceAccount: env.SERVICE_ACCOUNT,
+      // --service-account (the identity flags') names the account the token proves; the env as Istio's agent otherwise.
+      serviceAccount: (values['service-account'] as string | undefined) ?? env.SERVICE_ACCOUNT,
     },
   };
 }

@@ -22,6 +22,19 @@ export interface LoadOptions {
    * skipped with a warning that says the protection is NOT enforced.
    */
   allowUnenforcedSecurity?: boolean;
+  /**
+   * The proxy runs with a workload certificate (ProxyRuntimeOptions.workloadCertificates):
+   * DestinationRule ISTIO_MUTUAL and Istio's auto mTLS (endpoints labelled
+   * security.istio.io/tlsMode: istio) are enforced. Without it ISTIO_MUTUAL is refused (or,
+   * with allowUnenforcedSecurity, served plaintext with a NOT ENFORCED warning) and auto mTLS
+   * does not apply.
+   */
+  workloadIdentity?: boolean;
+  /**
+   * The CLI's `--credentials-dir`: where a `credentialName` is found, laid out as Kubernetes
+   * TLS secrets (`<dir>/<name>/tls.crt`, `tls.key`, `ca.crt`; translate/credential-files.ts).
+   */
+  credentialsDir?: string;
 }
 
 export interface LoadedResource {

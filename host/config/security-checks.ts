@@ -11,7 +11,7 @@ import type { PathSegment } from './yaml-source.js';
 
 type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 
-const NO_MTLS = 'wasmesh has no mutual TLS yet, so plaintext connections would be accepted';
+const NO_MTLS = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted';
 
 /** A PeerAuthentication, AuthorizationPolicy or RequestAuthentication; other kinds are ignored. */
 export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): void {
@@ -28,14 +28,17 @@ export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): v
 }
 
 /**
- * STRICT (mesh, namespace, workload or port level) requires mTLS: refused. PERMISSIVE accepts
- * plaintext, DISABLE is plaintext, UNSET inherits (a STRICT parent is refused on its own): all
- * three ask for nothing more than plaintext, which is what wasmesh serves.
+ * STRICT (mesh, namespace, workload or port level) requires mTLS: enforced by a proxy with a
+ * workload identity (its sidecar's inbound listener terminates mTLS with the workload
+ * certificate, host/server/inbound-transport.ts), refused by one without. PERMISSIVE without an
+ * identity accepts plaintext only (mTLS clients cannot connect): a warning. DISABLE is
+ * plaintext, UNSET inherits.
  */
 function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef, gate: SecurityGate): void {
   const mode = spec.mtls?.mode;
-  if (mode === 'STRICT') refuseUnenforced(gate, ref, ['spec', 'mtls', 'mode'], `mutual TLS mode STRICT (only mTLS connections accepted): ${NO_MTLS}`);
-  else if (mode === 'PERMISSIVE') gate.warnings.push(warningAt(ref, ['spec', 'mtls', 'mode'], 'PERMISSIVE accepts plaintext, which is all wasmesh serves (no mutual TLS yet): mTLS clients cannot connect'));
+  const enforced = gate.workloadIdentity === true;
+  if (mode === 'STRICT' && !enforced) refuseUnenforced(gate, ref, ['spec', 'mtls', 'mode'], `mutual TLS mode STRICT (only mTLS connections accepted): ${NO_MTLS}`);
+  else if (mode === 'PERMISSIVE' && !enforced) gate.warnings.push(warningAt(ref, ['spec', 'mtls', 'mode'], `PERMISSIVE: ${NO_IDENTITY}; it accepts plaintext only, mTLS clients cannot connect`));
   for (const [port, setting] of Object.entries(spec.portLevelMtls ?? {})) {
     const path: PathSegment[] = ['spec', 'portLevelMtls', port];
     const n = Number(port);
@@ -43,7 +46,7 @@ function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef,
       gate.issues.push(issueAt(ref, 'invalid_value', path, `"${port}" is not a port (1..65535)`));
       continue;
     }
-    if (setting.mode === 'STRICT') refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
+    if (setting.mode === 'STRICT' && !enforced) refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
   }
 }
 
@@ -91,31 +94,62 @@ function checkRequestAuthentication(spec: RequestAuthenticationSpec, ref: Docume
   refuseUnenforced(gate, ref, ['spec', 'jwtRules'], `JWT validation (issuers ${issuers}): requests with an invalid token would be let through`);
 }
 
-const CLIENT_TLS: Record<string, string> = {
-  SIMPLE: 'TLS to the upstream',
-  MUTUAL: 'mutual TLS to the upstream with the given client certificate',
-  ISTIO_MUTUAL: "mutual TLS to the upstream with the mesh's certificates",
-};
+const NO_IDENTITY = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA)';
 
 /**
- * A DestinationRule `tls` (at service, subset or port level) at `path`: any mode but DISABLE
- * (the proto default when mode is unset) asks for encryption wasmesh cannot give: requests would
- * leave in plaintext. With DISABLE, the other fields have no effect (as in Istio): a warning.
+ * A DestinationRule `tls` (at service, subset or port level) at `path`. SIMPLE and MUTUAL with
+ * certificate files are enforced (MUTUAL needs clientCertificate and privateKey). ISTIO_MUTUAL
+ * is enforced when the proxy has a workload identity, else refused, naming the flags.
+ * credentialName (a secret this proxy does not read; Gateway credentials are another piece of
+ * work) and caCrl are refused. The decisions match cluster-tls-policy.ts clientTlsEnforced.
+ * With DISABLE (the proto default when mode is unset), the other fields have no effect (as in
+ * Istio): a warning.
  */
 export function checkClientTls(tls: ClientTlsSpec, ref: DocumentRef, path: readonly PathSegment[], gate: SecurityGate): void {
   const mode = tls.mode ?? 'DISABLE';
-  if (mode !== 'DISABLE') {
-    refuseUnenforced(gate, ref, [...path, 'mode'], `tls mode ${mode} (${CLIENT_TLS[mode]}): wasmesh has no upstream TLS yet, so requests would leave in plaintext`);
+  if (mode === 'DISABLE') {
+    const unused = Object.keys(tls).filter((k) => k !== 'mode');
+    if (unused.length > 0) gate.warnings.push(warningAt(ref, path, `mode ${tls.mode === undefined ? 'unset (DISABLE)' : 'DISABLE'}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect, connections are plaintext`));
     return;
   }
-  const unused = Object.keys(tls).filter((k) => k !== 'mode');
-  if (unused.length > 0) gate.warnings.push(warningAt(ref, path, `mode ${tls.mode === undefined ? 'unset (DISABLE)' : 'DISABLE'}: ${unused.join(', ')} ${unused.length === 1 ? 'has' : 'have'} no effect, connections are plaintext`));
+  if (tls.credentialName !== undefined) {
+    refuseUnenforced(gate, ref, [...path, 'credentialName'], `tls credentialName ${tls.credentialName}: this proxy reads no secrets for DestinationRule tls (give caCertificates, clientCertificate and privateKey as files), so requests would leave in plaintext`);
+    return;
+  }
+  if (tls.caCrl !== undefined) {
+    refuseUnenforced(gate, ref, [...path, 'caCrl'], 'tls caCrl (revoked server certificates refused): certificate revocation lists are not checked yet');
+    return;
+  }
+  if (mode === 'ISTIO_MUTUAL') {
+    if (gate.workloadIdentity !== true) refuseUnenforced(gate, ref, [...path, 'mode'], `tls mode ISTIO_MUTUAL (mutual TLS to the upstream with the mesh's certificates): ${NO_IDENTITY}, so requests would leave in plaintext`);
+    for (const f of ['clientCertificate', 'privateKey', 'caCertificates'] as const) {
+      if (tls[f] !== undefined) gate.issues.push(issueAt(ref, 'invalid_value', [...path, f], `mode ISTIO_MUTUAL takes the certificate from the mesh; ${f} must be absent`));
+    }
+    return;
+  }
+  if (mode === 'MUTUAL') {
+    for (const f of ['clientCertificate', 'privateKey'] as const) {
+      if (tls[f] === undefined) gate.issues.push(issueAt(ref, 'missing_field', [...path, f], `mode MUTUAL needs ${f} (a PEM file)`));
+    }
+  }
 }
 
+/** Gateway server TLS fields this version does not serve, each asking for a check it would skip. */
+const UNSERVED_SERVER_TLS: Record<string, string> = {
+  caCrl: 'client certificates checked against a revocation list',
+  credentialNames: 'several certificates per server (RSA and ECDSA)',
+  tlsCertificates: 'several certificates per server (RSA and ECDSA)',
+  caCertCredentialName: 'the client CA from a separate secret named here (the <credentialName>-cacert secret is read)',
+  verifyCertificateSpki: 'client certificates pinned by public key',
+  verifyCertificateHash: 'client certificates pinned by hash',
+  insecureSkipVerify: 'client certificates accepted without verification',
+};
+
 /**
- * A Gateway's `servers[].tls`: `httpsRedirect: true` asks that plain HTTP be redirected to
- * HTTPS (served instead, it would be plaintext), and every other setting asks for TLS
- * (termination, mutual TLS or SNI passthrough) on the server's port; wasmesh serves none yet.
+ * A Gateway's `servers[].tls`: SIMPLE, MUTUAL and OPTIONAL_MUTUAL termination and httpsRedirect
+ * are served by the gateway proxy (translate/gateway-tls.ts). Refused, for every Gateway: SNI
+ * passthrough (PASSTHROUGH, the default mode, and AUTO_PASSTHROUGH), ISTIO_MUTUAL (the mesh's
+ * certificates at the gateway) and the fields listed above, none of which is served yet.
  */
 export function checkGatewayTls(r: SourcedResource, gate: SecurityGate): void {
   const spec = r.resource.spec as GatewaySpec;
@@ -123,12 +157,17 @@ export function checkGatewayTls(r: SourcedResource, gate: SecurityGate): void {
     const tls = server.tls;
     if (tls === undefined) return;
     const path: PathSegment[] = ['spec', 'servers', i, 'tls'];
-    if (tls.httpsRedirect === true) {
-      refuseUnenforced(gate, r.ref, [...path, 'httpsRedirect'], `httpsRedirect on port ${server.port.number} (plain HTTP answered with a redirect to HTTPS): requests would be served in plaintext instead`);
-    }
     const settings = Object.keys(tls).filter((k) => k !== 'httpsRedirect');
-    if (settings.length > 0) {
-      refuseUnenforced(gate, r.ref, path, `TLS mode ${tls.mode ?? 'PASSTHROUGH (the default)'} on port ${server.port.number}: wasmesh has no TLS termination or passthrough yet`);
+    if (settings.length === 0) return;
+    const mode = tls.mode ?? 'PASSTHROUGH';
+    if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH' || mode === 'ISTIO_MUTUAL') {
+      const what = mode === 'ISTIO_MUTUAL' ? "mutual TLS with the mesh's certificates" : 'TLS passed through by SNI to the upstream';
+      refuseUnenforced(gate, r.ref, tls.mode === undefined ? path : [...path, 'mode'], `TLS mode ${tls.mode ?? 'PASSTHROUGH (the default)'} on port ${server.port.number} (${what}): not supported at the gateway yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are)`);
+      return;
+    }
+    for (const field of settings) {
+      const what = UNSERVED_SERVER_TLS[field];
+      if (what !== undefined) refuseUnenforced(gate, r.ref, [...path, field], `${field} on port ${server.port.number} (${what}): not served at the gateway yet`);
     }
   });
 }

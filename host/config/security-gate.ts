@@ -8,6 +8,8 @@ import type { PathSegment } from './yaml-source.js';
 export interface SecurityGate {
   /** LoadOptions.allowUnenforcedSecurity. */
   allowUnenforced: boolean;
+  /** LoadOptions.workloadIdentity: the proxy has a workload certificate (ISTIO_MUTUAL, auto mTLS enforced). */
+  workloadIdentity?: boolean;
   issues: ConfigIssue[];
   warnings: string[];
 }

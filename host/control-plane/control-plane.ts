@@ -25,6 +25,14 @@ export interface ControlPlaneOptions {
   /** Reads the sources (host/config readConfig; injected for tests). */
   read: (sources: string[]) => ReadConfig;
   allowUnenforcedSecurity?: boolean;
+  /**
+   * The control plane runs the mesh CA (`--ca-dir`): its proxies can hold workload certificates,
+   * so views enforce ISTIO_MUTUAL, auto mTLS and PeerAuthentication STRICT instead of refusing
+   * them; a proxy that has none refuses (NACKs) a view it cannot enforce.
+   */
+  workloadIdentity?: boolean;
+  /** `--credentials-dir`: Gateways' credentialName secrets, sent inline to wasmesh gateways. */
+  credentialsDir?: string;
   /** Istio's PILOT_DEBOUNCE_AFTER (100 ms) and PILOT_DEBOUNCE_MAX (10 s). */
   debounce?: { quietMs: number; maxDelayMs: number };
   log: Log;
@@ -153,7 +161,7 @@ export class ControlPlane {
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, workloadIdentity: this.#opts.workloadIdentity ?? false, credentialsDir: this.#opts.credentialsDir, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }

@@ -5,6 +5,7 @@
 // from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
+import { inlineGatewayCredentials } from './inline-credentials.js';
 import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
@@ -31,6 +32,10 @@ export interface ViewContext {
   /** The control plane's config version (in wasmesh's resource). */
   version: string;
   allowUnenforcedSecurity: boolean;
+  /** The mesh has a CA: ISTIO_MUTUAL, auto mTLS and STRICT are enforced (LoadOptions.workloadIdentity). */
+  workloadIdentity?: boolean;
+  /** `--credentials-dir`: where Gateways' credentialName secrets are found. */
+  credentialsDir?: string;
   /** Reuses the encoding of resources unchanged since the last version (the control plane's). */
   encoder?: ResourceEncoder;
   /**
@@ -63,7 +68,7 @@ function gatewaySpec(read: ReadConfig, ref: string, namespace: string): GatewayS
 /** The load options for a proxy, and what was decided on the way (several Gateways match …). */
 export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext): { options: LoadOptions; warnings: string[] } {
   const warnings: string[] = [];
-  const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity };
+  const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity, ...(ctx.workloadIdentity ? { workloadIdentity: true } : {}), ...(ctx.credentialsDir !== undefined ? { credentialsDir: ctx.credentialsDir } : {}) };
   if (node.kind === 'grpc') {
     // A gRPC client routes its own calls to the mesh's services; it listens for nothing.
     if (node.type === 'router') warnings.push(`proxy ${node.id}: a proxyless gRPC client is given the mesh's routes (a sidecar's view); its router type is ignored`);
@@ -105,7 +110,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   const loaded = (ctx.resolve ?? resolveConfig)(read, options);
   const all = [...warnings, ...loaded.warnings];
   if (node.kind === 'wasmesh') {
-    return { options, snapshot: wasmeshSnapshot({ version: ctx.version, mesh: loaded.mesh, warnings: all }), warnings: all, ports: [] };
+    return { options, snapshot: wasmeshSnapshot({ version: ctx.version, mesh: inlineGatewayCredentials(loaded.mesh), warnings: all }), warnings: all, ports: [] };
   }
   // Envoy: a gateway listens on each of its Gateway's server ports (as Istio does without a
   // Service to map them), a sidecar on the outbound capture port; all on 0.0.0.0.

@@ -40,6 +40,10 @@ export interface ConfigManagerOptions {
   labels?: Record<string, string>;
   /** `--allow-unenforced-security`: security settings not enforced yet are warned about, not refused. */
   allowUnenforcedSecurity?: boolean;
+  /** The proxy has a workload certificate: ISTIO_MUTUAL and auto mTLS are enforced (LoadOptions.workloadIdentity). */
+  workloadIdentity?: boolean;
+  /** `--credentials-dir`: where a Gateway's credentialName is found. */
+  credentialsDir?: string;
   target: ConfigTarget;
   load: ConfigLoader;
   /**
@@ -265,9 +269,9 @@ export class ConfigManager implements ProxyConfigSource {
   }
 
   #loadOptions(): LoadOptions {
-    const { gateway, namespace, labels, allowUnenforcedSecurity } = this.#opts;
+    const { gateway, namespace, labels, allowUnenforcedSecurity, workloadIdentity, credentialsDir } = this.#opts;
     // Only what was given: the options cross to the loader's process as JSON.
-    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}) };
+    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(workloadIdentity ? { workloadIdentity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) };
   }
 
   /** Applies under the next version number; the number is only taken once the target accepts. */

@@ -7,7 +7,7 @@ import type { ProxyConfigSource, ConfigTarget, ConfigDump, ControlCounters, Last
 import type { MeshConfig } from '../model/mesh.js';
 import type { Log } from '../common/log.js';
 import type { HostPort } from '../common/host-port.js';
-import { AdsClient, type AdsUpdate } from '../xds/ads-client.js';
+import { AdsClient, type AdsTls, type AdsUpdate } from '../xds/ads-client.js';
 import { assembleProxyConfig, WASMESH_TYPE_URL } from '../xds/wasmesh-resource.js';
 import { nodeId, type ProxyType } from '../xds/xds-node.js';
 
@@ -31,6 +31,8 @@ export interface XdsConfigSourceOptions {
   log: Log;
   /** Reconnect backoff (tests shorten it). */
   backoff?: { baseMs: number; maxMs: number };
+  /** xDS over TLS with a token (istiod's 15012) instead of plaintext. */
+  tls?: AdsTls;
   /**
    * Where each applied version's warnings go, keyed by the control plane's config version (one
    * WarningDedupe shared by the proxies of a process prints each once per version); default: log.
@@ -70,6 +72,7 @@ export class XdsConfigSource implements ProxyConfigSource {
       apply: (u) => this.#apply(u),
       log: opts.log,
       backoff: opts.backoff,
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
   }
 

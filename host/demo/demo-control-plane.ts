@@ -29,6 +29,8 @@ export interface DemoControlPlaneOptions {
   monitoring: HostPort;
   /** `--allow-unenforced-security` for every proxy's view (seed 003's ISTIO_MUTUAL). */
   allowUnenforcedSecurity: boolean;
+  /** `--credentials-dir`: Gateways' credentialName secrets (sent inline to the wasmesh gateway). */
+  credentialsDir?: string;
   log: Log;
   /** Push debounce (Istio's 100 ms quiet period, 10 s longest wait by default). */
   debounce?: { quietMs: number; maxDelayMs: number };
@@ -57,6 +59,7 @@ export async function startDemoControlPlane(opts: DemoControlPlaneOptions): Prom
     sources: [opts.runDir],
     read: (s) => readConfig(s),
     allowUnenforcedSecurity: opts.allowUnenforcedSecurity,
+    credentialsDir: opts.credentialsDir,
     debounce: opts.debounce,
     log: opts.log,
   });

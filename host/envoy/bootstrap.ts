@@ -53,9 +53,24 @@ export interface EnvoyBootstrap {
   warnings: string[];
 }
 
+/**
+ * Gateway TLS termination and httpsRedirect are not translated for Envoy yet (listeners with
+ * filter chains per SNI and SDS secrets): refused, never served as plaintext by Envoy.
+ */
+function refuseGatewayTls(mesh: LoadedMesh['mesh']): void {
+  for (const l of mesh.gatewayListeners ?? []) {
+    for (const s of l.servers) {
+      if (s.tls === null && !s.httpsRedirect) continue;
+      const what = s.tls !== null ? `TLS ${s.tls.mode} (credential ${s.tls.credential.name ?? s.tls.credential.certificateChain})` : 'httpsRedirect';
+      throw new EnvoyConfigError('envoy_config_gateway_tls', `Gateway server ${s.name} on port ${l.port}`, `${what} is not translated for stock Envoy yet; serve this Gateway with a wasmesh proxy (wasmesh proxy --gateway)`);
+    }
+  }
+}
+
 export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions): EnvoyBootstrap {
   checkHostPort(opts.listen, '--listen');
   checkHostPort(opts.admin, '--admin');
+  refuseGatewayTls(loaded.mesh);
   const warnings: string[] = [...(loaded.warnings ?? [])];
   const { mesh } = loaded;
   const ctx: RouteContext = {
@@ -311,6 +326,10 @@ function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: 
 }
 
 function envoyCluster(c: Cluster, warnings: string[]): Obj {
+  // Fail closed: Envoy would send this cluster's requests in plaintext.
+  if (c.tls !== undefined) {
+    throw new EnvoyConfigError('envoy_config_tls_untranslated', `cluster ${c.name}`, `tls mode ${c.tls.mode}${c.tls.auto ? ' (auto mTLS)' : ''} (DestinationRule tls) is not translated for Envoy yet, so Envoy would send plaintext; wasmesh proxies enforce it`);
+  }
   const policy = envoyClusterPolicy(c, warnings);
   // ORIGINAL_DST finds its hosts in each request: no endpoints to list.
   if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy };

@@ -3,7 +3,11 @@
 
 export type EnvoyConfigErrorCode =
   | 'envoy_config_bad_listen'
-  | 'envoy_config_bad_weight';
+  | 'envoy_config_bad_weight'
+  /** A cluster with TLS origination (DestinationRule tls, auto mTLS): not translated for Envoy yet. */
+  | 'envoy_config_tls_untranslated'
+
+  | 'envoy_config_gateway_tls'; // Gateway TLS or httpsRedirect, not translated for Envoy yet
 
 export class EnvoyConfigError extends Error {
   readonly code: EnvoyConfigErrorCode;

@@ -3,11 +3,11 @@
 // sends it; the CSR must ask for exactly that identity. The server's own certificate comes from the
 // same CA (SAN istiod.istio-system.svc and the address it listens on) and is renewed at half life.
 import * as grpc from '@grpc/grpc-js';
-import type { KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { CertificateAuthority, ServingCertificate } from './certificate-authority.js';
 import { IdentityError, type IdentityErrorCode } from './identity-error.js';
 import { istioCaPackage, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
-import { formatSpiffeId, spiffeId, type SpiffeId } from './spiffe-id.js';
+import { formatSpiffeId, parseSpiffeId, spiffeId, type SpiffeId } from './spiffe-id.js';
 import { verifyToken } from './workload-token.js';
 
 /** The name Istio's agent dials the CA by (and checks the serving certificate for). */
@@ -38,11 +38,23 @@ const REFUSAL: Partial<Record<IdentityErrorCode, { status: grpc.status; stat: Ca
   csr_identity_refused: { status: grpc.status.PERMISSION_DENIED, stat: 'csr_sign_err_count' },
 };
 
+/** What grpc-js tells of a call's TLS peer (its AuthContext, not exported by the package). */
+export interface PeerAuth {
+  readonly sslPeerCertificate?: { readonly raw?: Buffer };
+}
+
 export interface CaServerOptions {
   readonly ca: CertificateAuthority;
   /** Public (or private) keys whose tokens are accepted: the control plane's token key. */
   readonly tokenKeys: readonly KeyObject[];
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * Adds other services to the CA's TLS gRPC server before it binds (the control plane's ADS, as
+   * istiod serves xDS on 15012), with the CA's caller check for them: `authenticate` returns the
+   * caller's SPIFFE ID from the client certificate it presented (a workload certificate of this
+   * mesh, chain checked by TLS), else from `authorization: Bearer <token>`; or throws IdentityError.
+   */
+  readonly alsoServe?: (server: grpc.Server, authenticate: (metadata: grpc.Metadata, auth?: PeerAuth) => SpiffeId) => void;
 }
 
 /**
@@ -109,6 +121,7 @@ export class CaServer {
         this.#createCertificate(call).then((r) => callback(null, r), (err: { code: grpc.status; details: string }) => callback(err));
       },
     });
+    opts.alsoServe?.(this.#server, (metadata, auth) => this.#peerIdentity(auth) ?? this.#authenticate(metadata));
   }
 
   /** The bound port (after listen). */
@@ -179,6 +192,30 @@ export class CaServer {
       const details = err instanceof Error ? err.message : String(err);
       this.#opts.log?.('warn', `CA: refused a certificate request from ${peer}: ${details}`);
       throw { code: status, details };
+    }
+  }
+
+  /**
+   * The SPIFFE ID of a client certificate TLS verified against the roots (grpc-js shows the peer
+   * certificate only when the socket is authorized), or null when none was presented or it names
+   * no identity of this trust domain; then the token decides. As istiod, which tries the client
+   * certificate first and the token next.
+   */
+  #peerIdentity(auth: PeerAuth | undefined): SpiffeId | null {
+    const raw = auth?.sslPeerCertificate?.raw;
+    if (!raw) return null;
+    let uris: string[];
+    try {
+      uris = (new X509Certificate(raw).subjectAltName ?? '').split(', ').filter((n) => n.startsWith('URI:')).map((n) => n.slice(4));
+    } catch {
+      return null;
+    }
+    if (uris.length !== 1) return null;
+    try {
+      const id = parseSpiffeId(uris[0]!);
+      return id.trustDomain === this.#opts.ca.trustDomain ? id : null;
+    } catch {
+      return null;
     }
   }
 

@@ -1,7 +1,7 @@
 // The control plane's CA as one piece to start and stop: the CA files (generated or plug-in), the
 // token key beside them, and the CSR API on its TLS port. The control plane command calls only this.
 import type { HostPort } from '../common/host-port.js';
-import { CaServer } from './ca-server.js';
+import { CaServer, type CaServerOptions } from './ca-server.js';
 import { CertificateAuthority } from './certificate-authority.js';
 import { openTokenKey } from './token-key.js';
 import type { KeyAlgorithm } from './x509.js';
@@ -13,6 +13,8 @@ export interface CaServiceOptions {
   readonly keyAlgorithm?: KeyAlgorithm;
   readonly listen: HostPort;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Other services on the CA's TLS port (CaServerOptions.alsoServe). */
+  readonly alsoServe?: CaServerOptions['alsoServe'];
 }
 
 export interface CaService {
@@ -28,7 +30,7 @@ export interface CaService {
 /** Opens the CA in `dir` and serves Istio's CSR API on `listen`. Throws IdentityError or a bind error. */
 export async function startCaService(opts: CaServiceOptions): Promise<CaService> {
   const ca = await CertificateAuthority.open({ dir: opts.dir, trustDomain: opts.trustDomain, certTtlMs: opts.certTtlMs, keyAlgorithm: opts.keyAlgorithm });
-  const server = new CaServer({ ca, tokenKeys: [openTokenKey(opts.dir)], log: opts.log });
+  const server = new CaServer({ ca, tokenKeys: [openTokenKey(opts.dir)], log: opts.log, alsoServe: opts.alsoServe });
   try {
     await server.listen(opts.listen.host, opts.listen.port);
   } catch (err) {

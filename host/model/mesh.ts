@@ -11,6 +11,9 @@
 //  - cluster index  = position in MeshConfig.clusters (RouteDestination.cluster names one);
 //  - endpoint index = position in Cluster.endpoints.
 
+import type { ClusterTls } from './cluster-tls.js';
+import type { GatewayListener } from './gateway-listener.js';
+import type { EffectiveMtlsMode } from './inbound-mtls.js';
 import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
 import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
@@ -180,6 +183,8 @@ export interface Endpoint {
   port: number;
   labels: Record<string, string>;
   weight: number;
+  /** The workload's SPIFFE ID (its entry's serviceAccount), which mesh mTLS to it must see. */
+  spiffeId?: string;
 }
 
 /** Istio loadBalancer.simple (LEAST_REQUEST is Istio's default) or a consistent hash. */
@@ -219,11 +224,21 @@ export interface Cluster {
   lb: LbPolicy;
   /** Absent: Istio's defaults (10 s connect timeout, no limits, no outlier detection). */
   policy?: ClusterPolicy;
+  /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
+  tls?: ClusterTls;
 }
 
 export interface MeshConfig {
   virtualHosts: VirtualHost[];
   clusters: Cluster[];
+  /** Gateway mode only: the Gateway's ports and their servers (TLS, httpsRedirect). */
+  gatewayListeners?: GatewayListener[];
+  /**
+   * Mesh mode: the mutual TLS this workload's inbound listener requires (PeerAuthentication
+   * composed for its namespace and labels, host/model/inbound-mtls.ts; the strictest of its
+   * port-level modes, as one listener serves every app port). Absent: PERMISSIVE.
+   */
+  inboundMtlsMode?: EffectiveMtlsMode;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -8,8 +8,10 @@ import type { HostPort } from '../common/host-port.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import { WorkerPool } from '../server/worker-pool.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink, type AccessLogOutput } from './access-log-sink.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
+import type { GatewayPort } from './gateway-ports.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
   listen: HostPort;
@@ -23,6 +25,19 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   limits?: Partial<Limits>;
   /** How errors name the downstream listener (`gateway` in the demo). */
   listenRole?: string;
+  /**
+   * The proxy's workload certificate (the mesh CA's SVID), when it has one: /ready waits for the
+   * first; config loads with workloadIdentity (DestinationRule ISTIO_MUTUAL and auto mTLS enforced
+   * with it; absent: refused); the TLS transports present it. The caller owns the source and
+   * stops it after close().
+   */
+  workloadCertificates?: WorkloadCertificateSource;
+  /**
+   * A gateway's `--port-map`: one listener per Gateway port (the first at `listen`, which must
+   * be its address). Absent: `listen` serves the Gateway's lowest port. The other ports are
+   * served on the main thread only (worker threads share the first port's socket).
+   */
+  gatewayPorts?: readonly GatewayPort[];
 }
 
 export interface ProxyRuntime {
@@ -34,6 +49,8 @@ export interface ProxyRuntime {
   readonly adminPort: number;
   /** The extra worker threads (null with workers = 1). */
   readonly workers: WorkerPool | null;
+  /** `--port-map`'s further ports (Gateway port → its server), in the order given; empty without. */
+  readonly gatewayPorts: ReadonlyArray<{ readonly port: number; readonly server: ProxyServer }>;
   reload(reason: string): void;
   close(): Promise<void>;
 }
@@ -46,32 +63,45 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`wasmesh: workers must be a positive integer, got ${workers} (WORKERS_INVALID)`);
   const accessLog = new AccessLogSink(opts);
-  const proxy = new ProxyServer({ host: opts.listen.host, port: opts.listen.port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine) });
+  // A gateway's listener takes its transport (plaintext or TLS by SNI) from the Gateway.
+  const isGateway = opts.gateway !== undefined || opts.xdsIdentity?.type === 'router';
+  const mapped = opts.gatewayPorts ?? [];
+  if (mapped.length > 0 && !isGateway) throw new Error('wasmesh: a port map needs a gateway (--gateway) (GATEWAY_PORTS_INVALID)');
+  if (mapped.length > 0 && (mapped[0]!.at.host !== opts.listen.host || mapped[0]!.at.port !== opts.listen.port)) throw new Error('wasmesh: the first mapped port must be the listen address (GATEWAY_PORTS_INVALID)');
+  const gatewayPort = !isGateway ? undefined : mapped.length > 0 ? mapped[0]!.port : ('auto' as const);
+  const serverFor = (host: string, port: number, gp: number | 'auto' | undefined): ProxyServer =>
+    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
+  const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
+  // One server (core, clusters, stats) per further Gateway port, fed the same versions.
+  const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port) }));
+  const all = [proxy, ...extra.map((e) => e.server)];
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({
-    config: opts,
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
-    target: { apply: (mesh, version) => { proxy.apply(mesh, version); pool?.apply(mesh, version); } },
+    target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); pool?.apply(mesh, version); } },
     reloadStats: proxy.stats,
     accessLog,
+    workloadCertificates: opts.workloadCertificates,
     view: {
-      stats: () => (pool ? mergeStats([proxy.stats.records(), ...pool.snapshots().map((s) => s.stats)]) : proxy.stats.records()),
-      clusters: () => (pool ? mergeClusters([proxy.clusters(), ...pool.snapshots().map((s) => s.clusters)]) : proxy.clusters()),
+      stats: () => (pool || extra.length > 0 ? mergeStats([...all.map((p) => p.stats.records()), ...(pool?.snapshots() ?? []).map((s) => s.stats)]) : proxy.stats.records()),
+      clusters: () => (pool || extra.length > 0 ? mergeClusters([...all.map((p) => p.clusters()), ...(pool?.snapshots() ?? []).map((s) => s.clusters)]) : proxy.clusters()),
       // The main thread counts as one worker.
       workers: () => ({ live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 }),
     },
   });
   const role = opts.listenRole ?? 'listener';
   const listeners: RuntimePort[] = [{ role, at: opts.listen, listen: () => proxy.listen(), close: () => proxy.close(), probeOnFailure: true }];
+  for (const e of extra) listeners.push({ role: `${role} (Gateway port ${e.port})`, at: e.at, listen: () => e.server.listen(), close: () => e.server.close(), probeOnFailure: true });
   if (workers > 1) {
     listeners.push({
       role: `${role} worker threads`,
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, accessLog: accessLog.batch, log: opts.log });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);
@@ -87,6 +117,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     proxy,
     admin: assembly.admin,
     workers: pool,
+    gatewayPorts: extra.map((e) => ({ port: e.port, server: e.server })),
     listenPort: proxy.port,
     adminPort: assembly.admin.port,
     reload: (reason) => assembly.reload(reason),

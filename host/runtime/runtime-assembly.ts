@@ -9,11 +9,15 @@ import type { Log } from '../common/log.js';
 import { ConfigManager, type ConfigLoader, type ConfigTarget } from '../control/config-manager.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import { XdsConfigSource, type XdsIdentity } from '../control/xds-config-source.js';
+import type { AdsTls } from '../xds/ads-client.js';
 import { isolatedLoadConfig, isolatedLoadConfigAsync } from '../control/isolated-load.js';
 import type { Stats } from '../telemetry/stats.js';
 import type { AccessLogSink } from './access-log-sink.js';
 import { adminSources, type AdminView } from './admin-sources.js';
 import { explainListenFailure } from './listen-failure.js';
+import { CertificateReadiness } from './certificate-readiness.js';
+import { certsJson } from '../admin/certs-json.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 
 /** Where the config comes from and where its news goes: what every runtime takes. */
 export interface ConfigSourceOptions {
@@ -23,6 +27,10 @@ export interface ConfigSourceOptions {
   labels?: Record<string, string>;
   /** `--allow-unenforced-security` (host/config LoadOptions). */
   allowUnenforcedSecurity?: boolean;
+  /** The proxy has a workload certificate (LoadOptions.workloadIdentity); set by the runtime from its source. */
+  workloadIdentity?: boolean;
+  /** `--credentials-dir` (host/config LoadOptions.credentialsDir). */
+  credentialsDir?: string;
   log: Log;
   debounceMs?: number;
   /** Defaults to host/config's loadConfig, run in a child process (host/control/isolated-load.ts). */
@@ -37,6 +45,8 @@ export interface ConfigSourceOptions {
   xdsIdentity?: XdsIdentity;
   /** xDS reconnect backoff (tests shorten it). */
   xdsBackoff?: { baseMs: number; maxMs: number };
+  /** xDS over TLS with a token (`--xds-tls`: istiod's 15012). */
+  xdsTls?: AdsTls;
 }
 
 /** A port the runtime binds: its role names it in errors and in readiness. */
@@ -65,6 +75,8 @@ export interface AssemblyOptions {
   accessLog: Pick<AccessLogSink, 'flush'>;
   /** What the admin API shows of the listeners. */
   view: AdminView;
+  /** The proxy's workload certificate, when it has an identity: not ready until one is held. */
+  workloadCertificates?: WorkloadCertificateSource;
 }
 
 export interface AssemblyPorts {
@@ -83,6 +95,7 @@ export class RuntimeAssembly {
   readonly admin: AdminServer;
   readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
+  readonly #certificate: CertificateReadiness | null;
   #probes: RuntimePort[] = [];
   // null until start(): a runtime not yet started is not ready.
   #listeners: RuntimePort[] | null = null;
@@ -99,13 +112,15 @@ export class RuntimeAssembly {
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
     this.manager = c.xds !== undefined
-      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff, reportWarnings: c.reportWarnings })
+      ? new XdsConfigSource({ xds: c.xds, identity: c.xdsIdentity!, target: opts.target, log: c.log, backoff: c.xdsBackoff, reportWarnings: c.reportWarnings, ...(c.xdsTls ? { tls: c.xdsTls } : {}) })
       : new ConfigManager({
       sources: c.sources,
       gateway: c.gateway,
       namespace: c.namespace,
       labels: c.labels,
       allowUnenforcedSecurity: c.allowUnenforcedSecurity,
+      workloadIdentity: c.workloadIdentity,
+      credentialsDir: c.credentialsDir,
       target: opts.target,
       load: c.load ?? isolatedLoadConfig,
       // Reloads off the event loop, unless a loader was injected (tests: theirs is synchronous).
@@ -120,7 +135,9 @@ export class RuntimeAssembly {
     });
     this.manager.start();
     if (this.manager.ready) stats.recordReload(true, this.manager.version);
-    this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources: adminSources(this.manager, () => this.notReadyReason() === null, opts.view) });
+    this.#certificate = opts.workloadCertificates ? new CertificateReadiness(opts.workloadCertificates) : null;
+    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view), notReadyReason: () => this.notReadyReason(), certs: () => certsJson(opts.workloadCertificates?.current() ?? null) };
+    this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
   }
 
@@ -131,7 +148,7 @@ export class RuntimeAssembly {
     if (this.#listeners === null) return 'not started';
     const down = this.#listeners.find((l) => !this.#up.has(l));
     if (down) return `${down.role} ${down.at.host}:${down.at.port} not up`;
-    return null;
+    return this.#certificate?.notReadyReason() ?? null;
   }
 
   /**
@@ -176,6 +193,7 @@ export class RuntimeAssembly {
     return (this.#closed ??= (async () => {
       this.#closing = true;
       this.manager.close();
+      this.#certificate?.close();
       await this.#closePorts();
     })());
   }

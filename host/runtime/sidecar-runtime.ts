@@ -12,7 +12,12 @@ import { inboundMesh } from '../sidecar/inbound-mesh.js';
 import { InboundMissLog } from '../sidecar/inbound-miss-log.js';
 import { HealthServer } from '../sidecar/health-server.js';
 import { sidecarStats } from '../sidecar/sidecar-stats.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink } from './access-log-sink.js';
+import { inboundTransportConfig } from '../server/inbound-transport.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { MeshConfig } from '../model/mesh.js';
+import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 
 export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway' | 'reportWarnings'> {
@@ -22,10 +27,27 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   admin: HostPort;
   /** The app's ports (validated by the caller: non-empty, distinct, none of the sidecar's). */
   appPorts: number[];
+  /**
+   * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
+   * first; the caller owns the source and stops it after close().
+   */
+  workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`), for both listeners. */
   limits?: Partial<Limits>;
   /** One access-log line (no newline) per finished request, either direction. */
   accessLog: (line: string) => void;
+}
+
+/**
+ * The inbound listener's transport for a PeerAuthentication mode: with the workload certificate,
+ * STRICT terminates mTLS only and PERMISSIVE takes mTLS or plaintext by the first bytes; without
+ * one, plaintext (PERMISSIVE, DISABLE) or, for STRICT, a refusal (the loader refuses it first).
+ */
+export function inboundTransportFor(mode: EffectiveMtlsMode, hasIdentity: boolean): DownstreamTransportConfig {
+  if (mode === 'DISABLE') return { kind: 'raw' };
+  if (hasIdentity) return inboundTransportConfig(mode);
+  if (mode === 'STRICT') throw new Error('wasmesh: PeerAuthentication STRICT needs the sidecar\'s workload identity (--token-file or --cert-dir): refusing to serve the inbound port open (TLS_SETTINGS)');
+  return { kind: 'raw' };
 }
 
 export interface SidecarPorts {
@@ -58,11 +80,13 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const accessLog = new AccessLogSink({ accessLog: opts.accessLog });
   const logLine = accessLog.entries(sidecarAccessLogLine)!;
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
   const inbound = new ProxyServer({
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
+    workloadCertificates: opts.workloadCertificates,
+    operationalLog: opts.log,
     log: (entry) => {
       logLine(entry);
       missLog.record(entry);
@@ -72,12 +96,23 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const inboundConfig = inboundMesh(opts.appPorts);
   inbound.apply(inboundConfig, 1);
 
+  // Each version sets the outbound routes and clusters and the inbound listener's transport from
+  // PeerAuthentication; a mode it cannot enforce refuses the whole version before anything changes.
+  const target = {
+    apply: (mesh: MeshConfig, version: number): void => {
+      const hasIdentity = opts.workloadCertificates !== undefined;
+      const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
+      outbound.apply(mesh, version);
+      inbound.setDownstreamTransport(transport);
+    },
+  };
   const assembly = new RuntimeAssembly({
-    config: opts,
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
     admin: opts.admin,
-    target: outbound,
+    target,
     reloadStats: outbound.stats,
     accessLog,
+    workloadCertificates: opts.workloadCertificates,
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),

@@ -9,6 +9,8 @@ import type { AccessLogEntry } from '../telemetry/access-log.js';
 import type { HttpFilter, HttpFilterFactory } from '../http/filter.js';
 import { forwardedHeaders } from '../http/filters/forwarded-headers.js';
 import { accessLogFilter } from '../http/filters/access-log.js';
+import { httpsRedirectFilter, serverHostsFilter } from '../http/filters/server-hosts.js';
+import type { GatewayListener } from '../model/gateway-listener.js';
 import { corsFilter } from '../http/filters/cors.js';
 import { faultFilter } from '../http/filters/fault.js';
 import { redirectFilter, directResponseFilter } from '../http/filters/direct-response.js';
@@ -24,9 +26,16 @@ export interface FilterDeps {
 }
 
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
-export function listenerFilters(deps: FilterDeps): HttpFilter[] {
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
+  // https where a server says so, then the Host checked against the port's (or SNI's) servers.
+  if (gateway !== undefined) {
+    const redirect = gateway === null ? null : httpsRedirectFilter(gateway);
+    if (redirect !== null) filters.push(redirect);
+    filters.push(serverHostsFilter(gateway));
+  }
   return filters;
 }
 

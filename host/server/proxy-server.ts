@@ -18,7 +18,11 @@ import { Http1Listener } from '../listener/http1/http1-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
+import { InboundTransport } from './inbound-transport.js';
+import { GatewayDownstreamTransport } from '../listener/transport/gateway-tls.js';
+import { gatewayListenerFor } from '../model/gateway-listener.js';
 import type { DownstreamTransportConfig, ProxyTlsSettings, UpstreamTlsSettings } from '../tls/tls-settings.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
@@ -104,8 +108,22 @@ export interface ProxyServerOptions {
    * downstreamTransport; DestinationRule tls is still refused by the loader).
    */
   upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /**
+   * The proxy's workload certificate (mesh mTLS): the credential of a listener transport with
+   * `credential: 'workload'` and of ISTIO_MUTUAL clusters, rotated in place. Absent: those are
+   * refused (TLS_SETTINGS). Worker threads get its PEMs and every renewal (worker-pool.ts).
+   */
+  workloadCertificates?: WorkloadCertificateSource;
   /** The operational log (TLS handshake failures with their reason); default none. */
   operationalLog?: Log;
+  /**
+   * An ingress gateway's listener: which port of the Gateway it serves (`auto`: the Gateway's
+   * lowest port). Its transport then follows the mesh's gatewayListeners (plaintext, or TLS by
+   * SNI: host/listener/transport/gateway-tls.ts); not together with downstreamTransport.
+   */
+  gatewayPort?: number | 'auto';
+  /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
+  gatewayTicketKeys?: string;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -128,13 +146,21 @@ export class ProxyServer {
    * plaintext.
    */
   readonly transportSettings: ProxyTlsSettings;
+  /** The workload certificate source this server was built with (for the worker threads). */
+  readonly workloadCertificates: WorkloadCertificateSource | undefined;
+  /** The listener's transport, replaceable by setDownstreamTransport. */
+  #downstream!: InboundTransport;
+  #ticketKeys: string | undefined;
+  /** The gateway port's transport (null: not a gateway listener). */
+  readonly #gateway: GatewayDownstreamTransport | null;
+  readonly #gatewayPort: number | 'auto' | undefined;
   #closing: Promise<void> | null = null;
 
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, log: opts.operationalLog });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, workloadCertificates: opts.workloadCertificates, log: opts.operationalLog });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);
@@ -163,7 +189,11 @@ export class ProxyServer {
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
-    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls };
+    if (opts.gatewayPort !== undefined && opts.downstreamTransport !== undefined) throw new Error('wasmesh: a gateway listener takes its transport from the Gateway, not downstreamTransport (TLS_SETTINGS)');
+    this.transportSettings = { downstreamTransport: withTicketKeys(opts.downstreamTransport), upstreamTls: opts.upstreamTls, ...(opts.gatewayPort === undefined ? {} : { gatewayPort: opts.gatewayPort, gatewayTicketKeys: opts.gatewayTicketKeys ?? randomBytes(48).toString('base64') }) };
+    this.workloadCertificates = opts.workloadCertificates;
+    this.#gatewayPort = opts.gatewayPort;
+    this.#gateway = opts.gatewayPort === undefined ? null : new GatewayDownstreamTransport(this.stats.downstream, opts.operationalLog, this.transportSettings.gatewayTicketKeys);
     this.#listenFd = opts.listenFd;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
@@ -180,7 +210,23 @@ export class ProxyServer {
         maxConnections: l.maxDownstreamConnections,
         serverName: server,
         ...opts.http1,
-      }, createDownstreamTransport(this.transportSettings.downstreamTransport, this.stats.downstream, opts.operationalLog));
+      }, this.#gateway ?? (this.#downstream = new InboundTransport(
+        (config) => createDownstreamTransport(config, this.stats.downstream, opts.operationalLog, opts.workloadCertificates),
+        this.transportSettings.downstreamTransport ?? { kind: 'raw' })));
+  }
+
+  /**
+   * Replaces the listener's transport for connections accepted from now on (PeerAuthentication
+   * changed, host/server/inbound-transport.ts); throws, keeping the current one, when it cannot
+   * be built. Worker threads keep the transport they started with.
+   */
+  setDownstreamTransport(config: DownstreamTransportConfig): void {
+    if (this.#gateway !== null) throw new Error('wasmesh: a gateway listener takes its transport from the Gateway, not PeerAuthentication (TLS_SETTINGS)');
+    // One set of ticket keys for every transport this listener gets (an equal config is no change).
+    const initial = this.transportSettings.downstreamTransport;
+    this.#ticketKeys ??= initial !== undefined && initial.kind !== 'raw' ? initial.tls.sessionTicketKeys : undefined;
+    this.#ticketKeys ??= randomBytes(48).toString('base64');
+    this.#downstream.set(config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined ? config : { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: this.#ticketKeys } });
   }
 
   /** The actual listening port (after listen()). */
@@ -206,6 +252,9 @@ export class ProxyServer {
   apply(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
+    // First: the gateway port's certificates are read now, and a bad one refuses the version.
+    const gateway = this.#gatewayPort === undefined || mesh.gatewayListeners === undefined ? undefined : gatewayListenerFor(mesh, this.#gatewayPort);
+    const commitTransport = this.#gateway?.prepare(gateway ?? null) ?? null;
     const bytes = compileRouteTable(mesh, { listenerPort: this.#listener.port || this.#requestedPort });
     const retryPolicies = compileRetryPolicies(mesh);
     const table = RouteTable.load(this.#core, bytes, version);
@@ -254,7 +303,8 @@ export class ProxyServer {
     }
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps), disposers));
+    commitTransport?.();
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway), disposers));
   }
 
   listen(): Promise<void> {

@@ -5,6 +5,7 @@
 // versions, stats requests and shutdown come from the main thread (host/server/worker-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyServer } from './proxy-server.js';
+import { WorkloadCertificateCell } from '../tls/workload-certificate-cell.js';
 import { AccessLogBuffer } from '../telemetry/access-log.js';
 import { envoyAccessLogLine } from '../telemetry/access-log-line.js';
 import {
@@ -18,6 +19,9 @@ const init = workerData as WorkerInit;
 const post = (m: FromWorker): void => port.postMessage(m);
 const encoder = new TextEncoder();
 
+// The main thread's workload certificate, renewed by message; absent when it has no source.
+const workload = init.workload ? new WorkloadCertificateCell() : undefined;
+if (workload !== undefined && init.workloadCertificate !== null) workload.set(init.workloadCertificate);
 const logBuffer = init.accessLog ? new AccessLogBuffer((text) => post({ type: 'log', text })) : null;
 const server = new ProxyServer({
   host: init.host,
@@ -27,6 +31,7 @@ const server = new ProxyServer({
   seed: init.seed,
   coreModule: init.module,
   ...init.transport,
+  workloadCertificates: workload,
   log: logBuffer ? (entry) => logBuffer.push(envoyAccessLogLine(entry)) : undefined,
 });
 
@@ -76,6 +81,14 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'snapshot':
       snapshot(m.buffer);
+      break;
+    case 'workload-certificate':
+      // A certificate a transport cannot load is logged by the transport, which fails closed.
+      try {
+        workload?.set(m.cert);
+      } catch {
+        /* logged by the transport */
+      }
       break;
     case 'close':
       void server.close().then(() => {

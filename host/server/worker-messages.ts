@@ -3,6 +3,7 @@
 // structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
 import type { MeshConfig } from '../model/mesh.js';
 import type { ProxyTlsSettings } from '../tls/tls-settings.js';
+import type { WorkloadCertificate } from '../tls/workload-certificate.js';
 import type { Limits } from '../common/limits.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import type { StatRecord } from '../telemetry/stats.js';
@@ -25,12 +26,21 @@ export interface WorkerInit {
   config: { mesh: MeshConfig; version: number } | null;
   /** The main thread's TLS settings (ProxyServer.transportSettings): the same on every thread. */
   transport: ProxyTlsSettings;
+  /**
+   * Whether the main thread has a workload certificate source: the worker then serves from a
+   * cell of its own, filled with `workloadCertificate` (the one in hand, or null) and every
+   * renewal ('workload-certificate' messages).
+   */
+  workload: boolean;
+  workloadCertificate: WorkloadCertificate | null;
 }
 
 export type ToWorker =
   | { type: 'apply'; mesh: MeshConfig; version: number }
   /** Write a StatsSnapshot as JSON into `buffer` (see SNAPSHOT_* below) and notify. */
   | { type: 'snapshot'; buffer: SharedArrayBuffer }
+  /** A new workload certificate (renewal, root change): the worker's cell takes it. */
+  | { type: 'workload-certificate'; cert: WorkloadCertificate }
   | { type: 'close' }
   /** Throws an uncaught error in the worker: exercises crash reporting (tests, diagnostics). */
   | { type: 'fail'; message: string };

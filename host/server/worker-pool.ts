@@ -4,6 +4,7 @@
 // reports a crashed worker, and shuts them down.
 import { Worker } from 'node:worker_threads';
 import type { ProxyTlsSettings } from '../tls/tls-settings.js';
+import type { WorkloadCertificate, WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { join } from 'node:path';
 import { compiledEntry, coreModule, packageRoot } from '../core/wasm.js';
 import type { MeshConfig } from '../model/mesh.js';
@@ -26,6 +27,11 @@ export interface WorkerPoolOptions {
   seed?: number;
   /** The main thread's TLS settings (ProxyServer.transportSettings); absent: plain TCP. */
   transport?: ProxyTlsSettings;
+  /**
+   * The main thread's workload certificate source (ProxyServer.workloadCertificates): each worker
+   * gets the certificate in hand at start and every renewal, as PEMs, in a cell of its own.
+   */
+  workloadCertificates?: WorkloadCertificateSource;
   /** Receives the workers' access-log batches (whole lines); absent: workers log nothing. */
   accessLog?: (text: string) => void;
   /** Operational events: a worker that crashed or failed to apply a version. */
@@ -67,6 +73,7 @@ export class WorkerPool {
   #closing: Promise<void> | null = null;
   #crashes = 0;
   readonly #appliedWaiters: Array<() => void> = [];
+  #unsubscribe: (() => void) | null = null;
 
   constructor(opts: WorkerPoolOptions) {
     this.#opts = opts;
@@ -92,6 +99,9 @@ export class WorkerPool {
     const script = workerScript();
     const module = coreModule();
     const ready: Array<Promise<void>> = [];
+    const source = this.#opts.workloadCertificates;
+    // Subscribed before the first worker starts, so no renewal falls between its init and its first message.
+    if (source !== undefined) this.#unsubscribe = source.subscribe((cert) => this.#sendCertificate(cert));
     for (let i = 1; i <= this.#opts.count; i++) {
       const init: WorkerInit = {
         index: i,
@@ -104,6 +114,8 @@ export class WorkerPool {
         module,
         config: this.#config,
         transport: this.#opts.transport ?? {},
+        workload: source !== undefined,
+        workloadCertificate: source?.current() ?? null,
       };
       const w = new PoolWorker(i, new Worker(script, { workerData: init }));
       this.#workers.push(w);
@@ -235,7 +247,16 @@ export class WorkerPool {
    * waits for the threads to end. A worker still running 2 s after that is reported and left:
    * Worker#terminate() on a thread whose uWS sockets are open aborts the whole process.
    */
+  /** Every running worker's cell takes the new certificate. */
+  #sendCertificate(cert: WorkloadCertificate): void {
+    // Plain data only: a source may hand over an object with more than the interface's fields.
+    const plain: WorkloadCertificate = { identity: cert.identity, certChainPem: cert.certChainPem, keyPem: cert.keyPem, rootsPem: cert.rootsPem, notAfter: cert.notAfter };
+    for (const w of this.#workers) w.post({ type: 'workload-certificate', cert: plain });
+  }
+
   close(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     return (this.#closing ??= (async () => {
       const grace = this.#opts.limits.drainTimeoutMs + 2000;
       await Promise.all(

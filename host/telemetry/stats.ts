@@ -66,6 +66,8 @@ export const DOWNSTREAM_STATS = {
   'http1.requests_rejected_with_underscores_in_headers': 'counter',
   /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
   downstream_pre_cx_timeout: 'counter',
+  /** A gateway TLS connection whose SNI names no server of the port (Envoy's listener stat). */
+  no_filter_chain_match: 'counter',
   /** TLS handshakes completed, and of those resumed from a session (Envoy's ssl.*). */
   'ssl.handshake': 'counter',
   'ssl.session_reused': 'counter',
@@ -74,6 +76,8 @@ export const DOWNSTREAM_STATS = {
   'ssl.fail_verify_no_cert': 'counter',
   'ssl.fail_verify_error': 'counter',
   'ssl.fail_verify_san': 'counter',
+  /** Handshakes refused because the workload certificate was not in hand (mesh mTLS fails closed). */
+  'ssl.workload_certificate_unavailable': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */
@@ -117,6 +121,8 @@ export const CLUSTER_STATS = {
   'ssl.fail_verify_no_cert': 'counter',
   'ssl.fail_verify_error': 'counter',
   'ssl.fail_verify_san': 'counter',
+  /** Handshakes refused because the workload certificate was not in hand (mesh mTLS fails closed). */
+  'ssl.workload_certificate_unavailable': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */

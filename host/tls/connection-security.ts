@@ -23,6 +23,10 @@ export interface ConnectionSecurity {
   readonly sni: string | null;
   /** The x-forwarded-client-cert element for this connection (mutual TLS only), else null. */
   readonly xfcc: string | null;
+  /** XFCC as SANITIZE_SET (Istio's gateway): what came in is dropped, `xfcc` set; else APPEND_FORWARD. */
+  readonly xfccSanitize?: boolean;
+  /** A gateway server's hosts: a request on this connection must name one (else 404 NR). */
+  readonly serverHosts?: readonly string[];
 }
 
 /** A plaintext connection on a port that also terminates TLS. */

@@ -70,4 +70,7 @@ export type DownstreamTransportConfig =
 export interface ProxyTlsSettings {
   readonly downstreamTransport?: DownstreamTransportConfig;
   readonly upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /** An ingress gateway's listener: the Gateway port it serves and its session ticket keys (host/listener/transport/gateway-tls.ts). */
+  readonly gatewayPort?: number | 'auto';
+  readonly gatewayTicketKeys?: string;
 }

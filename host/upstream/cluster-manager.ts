@@ -20,7 +20,10 @@ import { LocalBreaker } from './connection-breaker.js';
 import type { ConnPool, PoolSettings } from './conn-pool/conn-pool.js';
 import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
+import { transportKey, upstreamTlsSettings } from './cluster-transport.js';
 import { TlsTransportSocketFactory } from './transport/tls.js';
+import type { TransportSocketFactory } from './transport/transport-socket.js';
 import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
@@ -76,6 +79,8 @@ export interface ClusterManagerOptions {
    * a cluster not named here connects in plain TCP.
    */
   upstreamTls?: Readonly<Record<string, UpstreamTlsSettings>>;
+  /** The proxy's workload certificate: the credential of ISTIO_MUTUAL clusters (absent: they are refused). */
+  workloadCertificates?: WorkloadCertificateSource;
   /** The operational log (upstream TLS handshake failures). */
   log?: Log;
 }
@@ -96,6 +101,8 @@ class ManagedCluster {
   config: Cluster;
   outlier: OutlierSettings | null = null;
   outlierKey = '';
+  /** The pool's transport settings (cluster-transport.ts transportKey): a change makes a new pool. */
+  transportKey = '';
   timer: NodeJS.Timeout | null = null;
   timerMs = 0;
   panic = false;
@@ -216,6 +223,7 @@ export class ClusterManager {
   readonly #manualTicks: boolean;
   readonly #seed: number | undefined;
   readonly #upstreamTls: Readonly<Record<string, UpstreamTlsSettings>>;
+  readonly #workloadCertificates: WorkloadCertificateSource | undefined;
   readonly #log: Log | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
@@ -237,6 +245,7 @@ export class ClusterManager {
     this.#manualTicks = opts.manualTicks ?? false;
     this.#seed = opts.seed;
     this.#upstreamTls = opts.upstreamTls ?? {};
+    this.#workloadCertificates = opts.workloadCertificates;
     this.#log = opts.log;
   }
 
@@ -257,18 +266,30 @@ export class ClusterManager {
     this.#sweep();
     // Phase 1 (may throw): the hash tables, so that a refused one changes nothing.
     const hashes = new Map<string, SharedHash>();
+    const transports = new Map<string, { key: string; factory: TransportSocketFactory }>();
     try {
+      // Transports whose settings are new or changed: built here, so a refused one (a missing
+      // file, ISTIO_MUTUAL without a workload certificate source) changes nothing.
+      for (const c of mesh.clusters) {
+        const settings = this.#tlsFor(c);
+        const key = transportKey(settings);
+        const prev = this.#clusters.get(c.name);
+        if (prev !== undefined && prev.transportKey === key) continue;
+        transports.set(c.name, { key, factory: settings === null ? RAW_TRANSPORT : new TlsTransportSocketFactory(settings, { stats: this.#stats.cluster(c.name), log: this.#log, cluster: c.name }, this.#workloadCertificates) });
+      }
       for (const c of mesh.clusters) {
         if (c.lb !== 'CONSISTENT_HASH') continue;
         const desc = hashDescriptor(c);
         const endpoints = uniqueEndpoints(c);
         const signature = JSON.stringify([desc.table, endpoints]);
         const prev = this.#clusters.get(c.name)?.hash;
-        if (prev && prev.signature === signature && !prev.balancer.released) continue;
+        // A cluster whose transport changes gets a new ManagedCluster, and with it a new table.
+        if (prev && prev.signature === signature && !prev.balancer.released && !transports.has(c.name)) continue;
         hashes.set(c.name, { signature, balancer: HashBalancer.build(this.#core, endpoints, desc.table), refs: 0 });
       }
     } catch (err) {
       for (const h of hashes.values()) h.balancer.release();
+      for (const t of transports.values()) t.factory.close?.();
       throw err;
     }
 
@@ -279,7 +300,7 @@ export class ClusterManager {
 
     const views: ClusterView[] = [];
     const parts = mesh.clusters.map((c, index): ClusterRuntimeParts => {
-      const m = this.#managed(c);
+      const m = this.#managed(c, transports.get(c.name));
       m.config = c;
       const keys = c.endpoints.map((e) => endpointHashKey(e.address, e.port));
       const unique = [...new Set(keys)];
@@ -502,19 +523,33 @@ export class ClusterManager {
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────────
 
-  #managed(c: Cluster): ManagedCluster {
+  /** A cluster's TLS: the programmatic upstreamTls by name first, else the model's (DestinationRule tls, auto mTLS). */
+  #tlsFor(c: Cluster): UpstreamTlsSettings | null {
+    if (Object.hasOwn(this.#upstreamTls, c.name)) return this.#upstreamTls[c.name]!;
+    return upstreamTlsSettings(c.tls);
+  }
+
+  /**
+   * The cluster's lasting parts; `transport` (built in apply's phase 1) when its TLS is new or
+   * changed: a changed cluster's pool closes gracefully (open connections finish on the old
+   * settings, none is reused) and a new pool takes the new transport.
+   */
+  #managed(c: Cluster, transport?: { key: string; factory: TransportSocketFactory }): ManagedCluster {
     let m = this.#clusters.get(c.name);
+    if (m && transport !== undefined && m.transportKey !== transport.key) {
+      this.#remove(m);
+      m = undefined;
+    }
     if (!m) {
       const stats = this.#stats.cluster(c.name);
       stats.declare('lb_healthy_panic', 'counter');
       const state = this.#states.get(c.name);
       if (this.#seed !== undefined) state.seed(this.#seed);
-      // Plain TCP unless the cluster has TLS settings (one factory, so one session cache, per
-      // cluster); a DestinationRule's tls will choose them here once translated.
-      const tls = Object.hasOwn(this.#upstreamTls, c.name) ? this.#upstreamTls[c.name] : undefined;
-      const transport = tls === undefined ? RAW_TRANSPORT : new TlsTransportSocketFactory(tls, { stats, log: this.#log, cluster: c.name });
-      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, transport);
+      // One factory, so one session cache, per cluster.
+      const made = transport ?? { key: '', factory: RAW_TRANSPORT };
+      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, made.factory);
       const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
+      managed.transportKey = made.key;
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
       // Envoy's names, read when /stats renders. The pool counts upstream_cx_overflow and
       // upstream_rq_pending_overflow itself (the core counts the same events), so those two are
@@ -613,6 +648,7 @@ export class ClusterManager {
     m.timer = null;
     if (destroy) m.pool.destroyAll();
     else m.pool.close();
+    m.pool.transport.close?.();
     this.#clusters.delete(m.name);
   }
 }

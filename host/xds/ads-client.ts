@@ -14,7 +14,8 @@
 // resend them). A new stream sends initial_resource_versions of the applied set, and the control
 // plane sends only what differs. State of the world (`protocol: 'sotw'`) sends every resource of
 // the type on every change.
-import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { envoyProtos } from './envoy-protos.js';
 
 type Plain = Record<string, unknown>;
@@ -51,6 +52,38 @@ export interface AdsClientOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** The ADS variant; default 'delta' (only what changed travels). */
   protocol?: 'delta' | 'sotw';
+  /** xDS over TLS (istiod's 15012) instead of plaintext (15010). */
+  tls?: AdsTls;
+}
+
+/** How a proxy reaches the control plane's TLS xDS port, as Istio's agent does. */
+export interface AdsTls {
+  /** The roots the control plane's serving certificate must chain to (the CA's root-cert.pem). */
+  readonly rootsPem: string;
+  /** The name its certificate must carry, whatever address is dialled: istiod.istio-system.svc. */
+  readonly serverName: string;
+  /** Sent as `authorization: Bearer <token>` on every stream; read each time (a token file may be rewritten). */
+  readonly token: () => string;
+  /** The proxy's workload certificate, presented as the client certificate once it holds one (mTLS). */
+  readonly certificate?: WorkloadCertificateSource;
+}
+
+/** TLS channel credentials that check the server as `tls.serverName`, carry the token, and present the workload certificate held now. */
+function tlsCredentials(tls: AdsTls): ChannelCredentials {
+  const bearer = credentials.createFromMetadataGenerator((_params, callback) => {
+    try {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${tls.token().trim()}`);
+      callback(null, md);
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+  const cert = tls.certificate?.current() ?? null;
+  const ssl = cert
+    ? credentials.createSsl(Buffer.from(tls.rootsPem), Buffer.from(cert.keyPem), Buffer.from(cert.certChainPem))
+    : credentials.createSsl(Buffer.from(tls.rootsPem));
+  return credentials.combineChannelCredentials(ssl, bearer);
 }
 
 function service(protocol: 'delta' | 'sotw'): ServiceDefinition {
@@ -84,9 +117,12 @@ function toStruct(v: Record<string, unknown>): Plain {
   return { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)])) };
 }
 
+type GrpcAdsClient = { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+
 export class AdsClient {
   readonly #opts: AdsClientOptions;
-  readonly #client: { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+  #client: GrpcAdsClient;
+  readonly #unsubscribe: (() => void) | null;
   #call: ClientDuplexStream<Plain, Plain> | null = null;
   #closed = false;
   #attempt = 0;
@@ -103,13 +139,37 @@ export class AdsClient {
   constructor(opts: AdsClientOptions) {
     this.#opts = opts;
     this.#protocol = opts.protocol ?? 'delta';
+    this.#client = this.#newClient();
+    // A new workload certificate: a new channel presents it (the stream reopens, the held config is kept).
+    this.#unsubscribe = opts.tls?.certificate?.subscribe(() => this.#rechannel()) ?? null;
+  }
+
+  #newClient(): GrpcAdsClient {
     const Client = makeGenericClientConstructor(service(this.#protocol), 'AggregatedDiscoveryService');
-    const { host, port } = opts.target;
-    this.#client = new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials.createInsecure(), {
+    const { host, port } = this.#opts.target;
+    const tls = this.#opts.tls;
+    return new Client(`${host.includes(':') ? `[${host}]` : host}:${port}`, tls ? tlsCredentials(tls) : credentials.createInsecure(), {
+      // Dial the address, check the certificate for the control plane's service name.
+      ...(tls ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {}),
       // The control plane may be away for long: keep trying, never give up the channel.
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
-    } as never) as unknown as { stream(): ClientDuplexStream<Plain, Plain>; close(): void };
+    } as never) as unknown as GrpcAdsClient;
+  }
+
+  #rechannel(): void {
+    if (this.#closed) return;
+    const old = this.#client;
+    this.#client = this.#newClient();
+    const call = this.#call;
+    if (call !== null) {
+      this.#opts.log('info', 'xDS: a new workload certificate; reopening the stream to present it (the config held keeps serving)');
+      // Forgotten first, so that its end is not taken for a lost stream.
+      this.#call = null;
+      call.cancel();
+      this.#open();
+    }
+    old.close();
   }
 
   /** A stream is open and has received at least one response. */
@@ -238,6 +298,7 @@ export class AdsClient {
     const call = this.#call;
     this.#call = null;
     call?.cancel();
+    this.#unsubscribe?.();
     this.#client.close();
   }
 }

@@ -30,7 +30,12 @@
 //    its last watch of the type gone, takes such a response without ACKing it (it would show
 //    STALE for ever): its state is IGNORED. Such an empty list is taken even with a stale nonce
 //    (Envoy sends the nonce it had when its last watch went, though a response was on its way).
-import { Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+//
+// The same streams serve SDS (`service: 'secret'`, envoy.service.secret.v3.SecretDiscoveryService
+// StreamSecrets, state of the world, and FetchSecrets, unary), for the workload agent
+// (host/xds/sds-server.ts): on a stream a response with no resource is never sent, because Envoy NACKs an SDS response without the secret
+// it asked for ("Missing SDS resources") where it should wait for the secret to exist.
+import { Server, ServerCredentials, status as GrpcStatus, type Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { envoyProtos, TYPE_URL } from './envoy-protos.js';
 import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
@@ -73,6 +78,16 @@ export interface AdsServerOptions {
   events?: AdsEvents;
   /** Response bytes written at once across all streams (write-throttle.ts); default 4 MiB. */
   maxWriteBytes?: number;
+  /**
+   * The gRPC service offered: Envoy's ADS (default), or SDS's StreamSecrets (state of the world,
+   * the same messages), where a response holding no resource is withheld (Envoy waits).
+   */
+  service?: 'aggregated' | 'secret';
+  /**
+   * The `secret` variant's FetchSecrets (one request, one response, no stream): the type's
+   * current snapshot for this proxy. Absent: FetchSecrets answers UNIMPLEMENTED.
+   */
+  fetch?(node: XdsNode, typeUrl: string): TypeSnapshot | undefined;
 }
 
 /** The default bound on response bytes being written at once. */
@@ -87,8 +102,8 @@ const newNonce = (): string => (++nonceCounter).toString(36);
  */
 const UNDECODABLE = Symbol('undecodable');
 
-/** The codecs of the two ADS methods, from the protobufjs root. */
-function adsService(root: protobuf.Root): ServiceDefinition {
+/** The codecs of the two ADS methods (or SDS's StreamSecrets), from the protobufjs root. */
+function adsService(root: protobuf.Root, which: 'aggregated' | 'secret'): ServiceDefinition {
   const decoder = (name: string) => {
     const t = root.lookupType(name);
     return (b: Buffer): Plain => {
@@ -107,6 +122,24 @@ function adsService(root: protobuf.Root): ServiceDefinition {
       return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     };
   };
+  if (which === 'secret') {
+    return {
+      StreamSecrets: {
+        path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', requestStream: true, responseStream: true,
+        requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
+        responseSerialize: encoder('envoy.service.discovery.v3.DiscoveryResponse'),
+      },
+      FetchSecrets: {
+        path: '/envoy.service.secret.v3.SecretDiscoveryService/FetchSecrets', requestStream: false, responseStream: false,
+        requestDeserialize: decoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        requestSerialize: encoder('envoy.service.discovery.v3.DiscoveryRequest'),
+        responseDeserialize: decoder('envoy.service.discovery.v3.DiscoveryResponse'),
+        responseSerialize: encoder('envoy.service.discovery.v3.DiscoveryResponse'),
+      },
+    } as unknown as ServiceDefinition;
+  }
   const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
   return {
     StreamAggregatedResources: {
@@ -153,6 +186,12 @@ interface TypeState {
 
 type Stream = ServerDuplexStream<Plain, Plain>;
 
+/** Who opened a stream, as the port's authentication proved it (the client certificate's or the token's namespace and service account). */
+export interface StreamCaller {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+}
+
 abstract class AdsStream {
   protected readonly server: AdsServer;
   protected readonly call: Stream;
@@ -164,10 +203,12 @@ abstract class AdsStream {
   /** Writes waiting for the throttle (their cancels), and those started and not yet handed over. */
   readonly #waiting = new Set<() => void>();
   readonly #writing = new Set<ThrottledWrite>();
+  readonly #caller: StreamCaller | null;
 
-  constructor(server: AdsServer, call: Stream) {
+  constructor(server: AdsServer, call: Stream, caller: StreamCaller | null = null) {
     this.server = server;
     this.call = call;
+    this.#caller = caller;
     server.streams.add(this);
     call.on('data', (req: Plain) => this.#onRequest(req));
     call.on('end', () => this.end());
@@ -190,7 +231,14 @@ abstract class AdsStream {
     }
     try {
       if (this.node === null) {
-        this.node = readNode(req.node);
+        const node = readNode(req.node);
+        // As istiod: an authenticated caller gets only its own namespace's and service account's config.
+        const c = this.#caller;
+        if (c !== null && (node.namespace !== c.namespace || node.serviceAccount !== c.serviceAccount)) {
+          this.#fail(GrpcStatus.PERMISSION_DENIED, `xDS refused: the caller authenticated (certificate or token) as namespace ${c.namespace}, service account ${c.serviceAccount}; the node ${node.id} claims namespace ${node.namespace}, service account ${node.serviceAccount}`);
+          return;
+        }
+        this.node = node;
         this.server.opts.connect(this.node);
         this.sync = this.server.register(this.node, this.protocol);
         this.#unwatch = this.server.opts.cache.watch(this.node.id, (types) => this.#onChange(types));
@@ -412,6 +460,8 @@ class SotwStream extends AdsStream {
     }
     // Nothing the proxy asked for changed: nothing to say.
     if (partial && resources.length === 0) return;
+    // SDS: Envoy refuses a response without its secret; it waits until the secret exists.
+    if (resources.length === 0 && this.server.opts.service === 'secret') return;
     const version = snap?.version ?? '';
     const nonce = newNonce();
     this.send(type, { version_info: version, resources, type_url: type, nonce }, version, nonce, resources.length);
@@ -551,15 +601,70 @@ export class AdsServer {
   constructor(opts: AdsServerOptions) {
     this.opts = opts;
     this.throttle = new WriteThrottle(opts.maxWriteBytes ?? MAX_WRITE_BYTES);
-    const service = adsService(envoyProtos());
-    this.#server.addService(service, {
-      StreamAggregatedResources: (call: Stream) => void new SotwStream(this, call),
-      DeltaAggregatedResources: (call: Stream) => void new DeltaStream(this, call),
-    });
+    this.attach(this.#server);
+  }
+
+  /**
+   * Serves ADS on another gRPC server too (the CA's TLS port, 15012, as istiod serves xDS there),
+   * before that server binds. With `authenticate`, a stream whose metadata it refuses (it throws
+   * with the reason) ends at once with UNAUTHENTICATED and the reason, before any resource is sent;
+   * one whose node claims another namespace or service account than the caller's ends with
+   * PERMISSION_DENIED. A 'secret' server (SDS) serves StreamSecrets and FetchSecrets instead.
+   */
+  attach(server: Server, authenticate?: (metadata: Metadata, auth: ReturnType<Stream['getAuthContext']>) => StreamCaller): void {
+    const guarded = (open: (call: Stream, caller: StreamCaller | null) => void) => (call: Stream): void => {
+      let caller: StreamCaller | null = null;
+      if (authenticate) {
+        try {
+          caller = authenticate(call.metadata, call.getAuthContext());
+        } catch (err) {
+          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
+          return;
+        }
+      }
+      open(call, caller);
+    };
+    const which = this.opts.service ?? 'aggregated';
+    server.addService(adsService(envoyProtos(), which), which === 'secret'
+      ? {
+        StreamSecrets: guarded((call, caller) => void new SotwStream(this, call, caller)),
+        FetchSecrets: (call: ServerUnaryCall<Plain, Plain>, done: sendUnaryData<Plain>) => this.#fetch(call.request, done),
+      }
+      : {
+        StreamAggregatedResources: guarded((call, caller) => void new SotwStream(this, call, caller)),
+        DeltaAggregatedResources: guarded((call, caller) => void new DeltaStream(this, call, caller)),
+      });
   }
 
   get port(): number {
     return this.#port;
+  }
+
+  /**
+   * One request answered once (FetchSecrets): the names asked for that exist, at the snapshot's
+   * version. Unlike a stream it cannot wait for a secret: none of them existing is NOT_FOUND.
+   */
+  #fetch(req: Plain, done: sendUnaryData<Plain>): void {
+    const refuse = (code: GrpcStatus, details: string): void => {
+      this.opts.events?.rejected?.(null, details);
+      done({ code, details });
+    };
+    const undecodable = (req as Record<symbol, unknown>)[UNDECODABLE];
+    if (typeof undecodable === 'string') return refuse(GrpcStatus.INVALID_ARGUMENT, undecodable);
+    if (!this.opts.fetch) return refuse(GrpcStatus.UNIMPLEMENTED, 'fetch is not served');
+    let node: XdsNode;
+    try {
+      node = readNode(req.node);
+    } catch (err) {
+      return refuse(GrpcStatus.INVALID_ARGUMENT, (err as Error).message);
+    }
+    const type = String(req.type_url ?? '');
+    if (type === '' || !this.opts.servesType(node, type)) return refuse(GrpcStatus.INVALID_ARGUMENT, `unknown or unserved type_url ${JSON.stringify(type)}`);
+    const snap = this.opts.fetch(node, type);
+    const asked = (req.resource_names as string[] | undefined) ?? [];
+    const found = snap === undefined ? [] : asked.length > 0 ? asked.flatMap((n) => snap.resources.get(n) ?? []) : snap.wildcard ? [...snap.resources.values()] : [];
+    if (found.length === 0) return refuse(GrpcStatus.NOT_FOUND, `none of ${JSON.stringify(asked)} exists (yet)`);
+    done(null, { version_info: snap!.version, resources: found.map((r) => r.body), type_url: type, nonce: newNonce() });
   }
 
   /** Listens for plaintext gRPC (Istio's 15010) at host:port. */
@@ -573,6 +678,19 @@ export class AdsServer {
         }
         this.#port = bound;
         resolve(bound);
+      });
+    });
+  }
+
+  /**
+   * Listens for plaintext gRPC on a Unix domain socket (SDS for a local Envoy, as Istio's agent).
+   * The socket file must not exist (the caller removes a stale one).
+   */
+  listenUnix(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (err) => {
+        if (err) reject(new Error(`wasmesh: cannot listen on the Unix socket ${path}: ${err.message} (LISTEN_FAILED)`));
+        else resolve();
       });
     });
   }

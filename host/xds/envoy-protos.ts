@@ -25,6 +25,9 @@ const FILES = [
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  // SDS: the Secret resource and the TLS contexts that name secrets (host/xds/sds-secrets.ts).
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
   'xds/type/v3/typed_struct.proto',
   'google/protobuf/wrappers.proto',
@@ -37,6 +40,7 @@ export const TYPE_URL = {
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
 } as const;
 
 /**

@@ -8,6 +8,8 @@
 // state-of-the-world response carries bodies without names.
 import { pack, unpack } from 'msgpackr';
 import type { Cluster, MeshConfig, VirtualHost } from '../model/mesh.js';
+import type { GatewayListener } from '../model/gateway-listener.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -34,7 +36,13 @@ interface Header {
   warnings: string[];
   virtualHosts: string[];
   clusters: string[];
+  /** A gateway's ports and servers, certificates inline (absent for a sidecar). */
+  gatewayListeners?: GatewayListener[];
+  /** A sidecar's inbound mTLS mode (PeerAuthentication composed for it). */
+  inboundMtlsMode?: EffectiveMtlsMode;
 }
+
+const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
 
 type Piece = ['proxy', Header] | ['vh', VirtualHost] | ['c', Cluster];
 
@@ -48,6 +56,8 @@ export interface WasmeshResourceBody {
 /** A proxy's config as its resources: the header first, then virtual hosts and clusters. */
 export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody[] {
   const header: Header = { version: c.version, warnings: c.warnings, virtualHosts: c.mesh.virtualHosts.map((v) => v.name), clusters: c.mesh.clusters.map((x) => x.name) };
+  if (c.mesh.gatewayListeners !== undefined) header.gatewayListeners = c.mesh.gatewayListeners;
+  if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -89,6 +99,8 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (typeof h.version !== 'string') throw new WasmeshResourceError('version is not a string');
       if (!Array.isArray(h.warnings)) throw new WasmeshResourceError('warnings is not a list');
       if (!Array.isArray(h.virtualHosts) || !Array.isArray(h.clusters)) throw new WasmeshResourceError('the header lacks virtualHosts or clusters');
+      if (h.gatewayListeners !== undefined && !Array.isArray(h.gatewayListeners)) throw new WasmeshResourceError('gatewayListeners is not a list');
+      if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -103,6 +115,11 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
   return {
     version: header.version,
     warnings: header.warnings,
-    mesh: { virtualHosts: pick(header.virtualHosts, hosts, 'virtual host'), clusters: pick(header.clusters, clusters, 'cluster') },
+    mesh: {
+      virtualHosts: pick(header.virtualHosts, hosts, 'virtual host'),
+      clusters: pick(header.clusters, clusters, 'cluster'),
+      ...(header.gatewayListeners !== undefined ? { gatewayListeners: header.gatewayListeners } : {}),
+      ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
+    },
   };
 }

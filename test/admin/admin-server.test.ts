@@ -27,6 +27,27 @@ async function start(sources: Partial<AdminSources>, port = 0): Promise<AdminSer
 }
 
 describe('AdminServer', () => {
+  it('/certs: the sources\' JSON, or Envoy\'s empty list when there are none', async () => {
+    const none = await start({});
+    const r = await fetch(`http://127.0.0.1:${none.port}/certs`);
+    expect([r.status, await r.json()]).toEqual([200, { certificates: [] }]);
+    const some = await start({ certs: () => ({ certificates: [{ ca_cert: [], cert_chain: [] }] }) });
+    expect(await (await fetch(`http://127.0.0.1:${some.port}/certs`)).json()).toEqual({ certificates: [{ ca_cert: [], cert_chain: [] }] });
+    expect((await fetch(`http://127.0.0.1:${some.port}/certs?x=1`)).status).toBe(400);
+  });
+
+  it('/ready: 503 says why when the sources say (PRE_INITIALIZING: <reason>), plain PRE_INITIALIZING otherwise', async () => {
+    let reason: string | null = 'workload certificate not yet issued';
+    const s = await start({ ready: () => reason === null, notReadyReason: () => reason });
+    const res = await fetch(`http://127.0.0.1:${s.port}/ready`);
+    expect([res.status, await res.text()]).toEqual([503, 'PRE_INITIALIZING: workload certificate not yet issued\n']);
+    reason = null;
+    expect((await fetch(`http://127.0.0.1:${s.port}/ready`)).status).toBe(200);
+    const plain = await start({ ready: () => false });
+    const r2 = await fetch(`http://127.0.0.1:${plain.port}/ready`);
+    expect([r2.status, await r2.text()]).toEqual([503, 'PRE_INITIALIZING\n']);
+  });
+
   it('binds loopback by default and serves each endpoint', async () => {
     let ready = false;
     const s = await start({ ready: () => ready });

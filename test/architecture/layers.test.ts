@@ -13,7 +13,7 @@ import { cyclesThrough, importGraph } from '../helpers/import-graph.js';
 const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why: string }> = [
   { folders: ['cli', 'index.ts'], why: 'entry points: the wasmesh commands and the package API; nothing imports them' },
   { folders: ['demo'], why: 'seed scenarios and their apps, which start runtimes as a user would' },
-  { folders: ['runtime', 'control-plane'], why: 'the composition roots: a proxy process (server, control, admin, sidecar pieces) or the control plane (config, Envoy translation, xDS)' },
+  { folders: ['runtime', 'control-plane', 'agent'], why: 'the composition roots: a proxy process (server, control, admin, sidecar pieces), the control plane (config, Envoy translation, xDS) or the workload agent (certificate client, SDS)' },
   { folders: ['admin', 'control', 'sidecar', 'envoy'], why: 'the control shell\'s parts, wired only by the runtime (or the CLI): admin API, hot reload, sidecar pieces, Envoy translation' },
   { folders: ['server', 'config'], why: 'server builds the data path per config version; config (Istio YAML) stands beside it, never under it: the proxy process loads no yaml/zod' },
   { folders: ['router', 'http/filters'], why: 'what runs on a stream: the router (terminal filter) and the native HTTP filters' },

@@ -58,7 +58,7 @@ spec:
     ]);
     expect(issues[0]!.reason).toBe(
       'PeerAuthentication istio-system/default cannot be enforced by this version: mutual TLS mode STRICT (only mTLS connections accepted): ' +
-        'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
+        'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
     );
     expect(issues[2]!.reason).toMatch(/mutual TLS mode STRICT on port 8080/);
   });
@@ -85,7 +85,7 @@ ${PA}metadata: {name: empty}
 `);
     expect(config.resources.filter((r) => r.kind === 'PeerAuthentication').map((r) => r.name)).toEqual(['default', 'default', 'finance', 'empty']);
     const w = config.warnings.filter((x) => x.includes('PeerAuthentication'));
-    expect(w).toEqual([expect.stringMatching(/istio-system\/default: spec\.mtls\.mode: PERMISSIVE accepts plaintext, which is all wasmesh serves/)]);
+    expect(w).toEqual([expect.stringMatching(/istio-system\/default: spec\.mtls\.mode: PERMISSIVE: the proxy has no workload identity \(start it with --token-file or --cert-dir.*it accepts plaintext only, mTLS clients cannot connect/)]);
   });
 
   test('a misspelt mode field is an error, never read as UNSET', () => {
@@ -217,7 +217,7 @@ spec:
 });
 
 describe('DestinationRule tls', () => {
-  test('ISTIO_MUTUAL, MUTUAL and SIMPLE at service, subset and port level are refused', () => {
+  test('ISTIO_MUTUAL at service, subset and port level is refused without a workload identity, naming the flags; SIMPLE and MUTUAL load', () => {
     const issues = issuesOf(`${DR}metadata: {name: web}
 spec:
   host: web
@@ -240,11 +240,58 @@ spec:
 `);
     expect(located(issues)).toEqual([
       ['unenforced_security', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
-      ['unenforced_security', 10, 'DestinationRule default/web', 'spec.trafficPolicy.portLevelSettings[0].tls.mode'],
-      ['unenforced_security', 15, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.mode'],
       ['unenforced_security', 21, 'DestinationRule default/web', 'spec.subsets[1].trafficPolicy.portLevelSettings[0].tls.mode'],
     ]);
-    expect(issues.map((i) => /tls mode (\w+)/.exec(i.reason)![1])).toEqual(['ISTIO_MUTUAL', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']);
+    expect(issues[0]!.reason).toMatch(/tls mode ISTIO_MUTUAL .*no workload identity \(start it with --token-file or --cert-dir/);
+  });
+
+  test('SIMPLE and MUTUAL from files reach the clusters; MUTUAL without its files and credentialName are refused', () => {
+    const loaded = loads(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: SIMPLE, sni: web.example.com, caCertificates: /ca.pem}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}
+`);
+    const byName = new Map(loaded.mesh.clusters.map((c) => [c.name, c.tls]));
+    expect([...byName.values()].filter((t) => t !== undefined).map((t) => t!.mode).sort()).toEqual(['MUTUAL', 'SIMPLE']);
+    expect([...byName.entries()].find(([n]) => n.includes('|v1|'))![1]).toEqual({ mode: 'MUTUAL', clientCertificate: '/c.pem', privateKey: '/k.pem', auto: false });
+    const issues = issuesOf(`${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: MUTUAL, clientCertificate: /c.pem}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: SIMPLE, credentialName: web-cacert}
+`);
+    expect(located(issues)).toEqual([
+      ['missing_field', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.privateKey'],
+      ['unenforced_security', 12, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.credentialName'],
+    ]);
+    expect(issues[1]!.reason).toMatch(/credentialName web-cacert: this proxy reads no secrets/);
+  });
+
+  test('with a workload identity ISTIO_MUTUAL loads with Istio\'s SNI; without one and with --allow-unenforced-security it is plaintext', () => {
+    const yaml = `${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`;
+    const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': yaml });
+    const withId = loadConfig([t.dir], { workloadIdentity: true });
+    const c = withId.mesh.clusters.find((x) => x.subset === null)!;
+    expect(c.tls).toMatchObject({ mode: 'ISTIO_MUTUAL', sni: `outbound_.${c.port}_._.${c.host}`, auto: false });
+    const open = loads(yaml, true);
+    expect(open.mesh.clusters.every((x) => x.tls === undefined)).toBe(true);
+    expect(open.warnings.join('\n')).toMatch(/NOT ENFORCED: tls mode ISTIO_MUTUAL/);
   });
 
   test('mode DISABLE loads silently; other fields without a mode (DISABLE) are warned to have no effect', () => {
@@ -266,7 +313,7 @@ spec:
 });
 
 describe('Gateway servers[].tls', () => {
-  test('httpsRedirect and TLS settings are refused; httpsRedirect: false asks for nothing', () => {
+  test('passthrough, ISTIO_MUTUAL and unserved fields are refused where written; termination and httpsRedirect are not', () => {
     const issues = issuesOf(`${GW}metadata: {name: gw}
 spec:
   servers:
@@ -276,16 +323,28 @@ spec:
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: web-cert}
-  - port: {number: 8080, name: http-alt, protocol: HTTP}
+  - port: {number: 8443, name: tls, protocol: TLS}
     hosts: ["*"]
-    tls: {httpsRedirect: false}
+    tls: {credentialName: web-cert}
+  - port: {number: 9443, name: tls2, protocol: TLS}
+    hosts: ["*"]
+    tls: {mode: AUTO_PASSTHROUGH}
+  - port: {number: 9444, name: https2, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: ISTIO_MUTUAL}
+  - port: {number: 9445, name: https3, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: MUTUAL, credentialName: web-cert, caCrl: /crl.pem}
 `);
     expect(located(issues)).toEqual([
-      ['unenforced_security', 8, 'Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
-      ['unenforced_security', 11, 'Gateway default/gw', 'spec.servers[1].tls'],
+      ['unenforced_security', 14, 'Gateway default/gw', 'spec.servers[2].tls'],
+      ['unenforced_security', 17, 'Gateway default/gw', 'spec.servers[3].tls.mode'],
+      ['unenforced_security', 20, 'Gateway default/gw', 'spec.servers[4].tls.mode'],
+      ['unenforced_security', 23, 'Gateway default/gw', 'spec.servers[5].tls.caCrl'],
     ]);
-    expect(issues[0]!.reason).toMatch(/httpsRedirect on port 80 \(plain HTTP answered with a redirect to HTTPS\): requests would be served in plaintext instead/);
-    expect(issues[1]!.reason).toMatch(/TLS mode SIMPLE on port 443: wasmesh has no TLS termination or passthrough yet/);
+    expect(issues[0]!.reason).toMatch(/TLS mode PASSTHROUGH \(the default\) on port 8443 \(TLS passed through by SNI to the upstream\): not supported at the gateway yet/);
+    expect(issues[2]!.reason).toMatch(/TLS mode ISTIO_MUTUAL on port 9444 \(mutual TLS with the mesh's certificates\)/);
+    expect(issues[3]!.reason).toMatch(/caCrl on port 9445 \(client certificates checked against a revocation list\): not served at the gateway yet/);
   });
 });
 
@@ -307,9 +366,9 @@ spec:
 ${GW}metadata: {name: gw}
 spec:
   servers:
-  - port: {number: 80, name: http, protocol: HTTP}
+  - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
-    tls: {httpsRedirect: true}
+    tls: {mode: PASSTHROUGH}
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
@@ -320,7 +379,7 @@ spec:
       ['PeerAuthentication default/default', 'spec.mtls.mode'],
       ['AuthorizationPolicy default/deny-all', 'spec'],
       ['RequestAuthentication default/jwt', 'spec.jwtRules'],
-      ['Gateway default/gw', 'spec.servers[0].tls.httpsRedirect'],
+      ['Gateway default/gw', 'spec.servers[0].tls.mode'],
       ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
     ]);
     for (const w of notEnforced) expect(w).toMatch(/; served without this protection because of --allow-unenforced-security$/);

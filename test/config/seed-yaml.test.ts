@@ -43,7 +43,7 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
         path: 'spec.mtls.mode',
         reason:
           'PeerAuthentication testing/default cannot be enforced by this version: mutual TLS mode STRICT (only mTLS connections accepted): ' +
-          'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
+          'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted; refusing to serve open (--allow-unenforced-security runs without it)',
       },
     ]);
   });
@@ -92,7 +92,7 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
     // With the flag: one warning, saying plainly that the STRICT mode is not enforced.
     expect(config.warnings.filter((x) => x.includes('PeerAuthentication'))).toEqual([
       `${SEED2}/enable-strict-mode.yml:8 (document 1) PeerAuthentication testing/default: spec.mtls.mode: NOT ENFORCED: mutual TLS mode STRICT (only mTLS connections accepted): ` +
-        'wasmesh has no mutual TLS yet, so plaintext connections would be accepted; served without this protection because of --allow-unenforced-security',
+        'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted; served without this protection because of --allow-unenforced-security',
     ]);
     expect(w).not.toMatch(/retries is not served|mirror is not served|connectionPool is not served|outlierDetection is not served/);
     expect(w).toMatch(/DestinationRule testing\/ratings: spec\.trafficPolicy\.outlierDetection\.consecutiveErrors is deprecated and ignored/);

@@ -476,3 +476,12 @@ describe('envoyBootstrap: errors', () => {
     expect(r.warnings).toEqual([`route default/web/0: destination cluster ${V2} is not among the mesh's clusters; Envoy will reject the route table`]);
   });
 });
+
+describe('envoyBootstrap: cluster TLS is not translated for Envoy yet (fail closed)', () => {
+  it('refuses a cluster with tls, naming the cluster and the mode', () => {
+    const c = { ...webCluster('v1', 1), tls: { mode: 'SIMPLE' as const, sni: 'web.example', auto: false } };
+    const mesh = { virtualHosts: [{ name: 'x', domains: ['*'], routes: [route('default/x/0', [dest(V1)])] }], clusters: [c] };
+    expect(() => envoyBootstrap({ mesh, resources: seed000Resources }, cases.seed000Split.opts)).toThrow(EnvoyConfigError);
+    expect(() => envoyBootstrap({ mesh, resources: seed000Resources }, cases.seed000Split.opts)).toThrow(/cluster .*: tls mode SIMPLE \(DestinationRule tls\) is not translated for Envoy yet.*\[envoy_config_tls_untranslated\]/);
+  });
+});

@@ -21,15 +21,18 @@ import {
 } from './route-builder.js';
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
+import { clusterTlsOf } from './cluster-tls-policy.js';
+import { peerAuthenticationPolicies } from './peer-authentication.js';
+import { inboundMtls, strictestMode } from '../../model/inbound-mtls.js';
 import { clusterPolicyOf, mergeTrafficPolicy, validateTrafficPolicies } from './traffic-policy.js';
 import { unservedFieldWarnings } from '../unserved-fields.js';
+import { GATEWAY_HTTP_PROTOCOLS, gatewayListeners, isServedServer } from './gateway-tls.js';
+import type { GatewayListener } from '../../model/gateway-listener.js';
 import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
 import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 
-/** Gateway server protocols whose requests are plain HTTP the proxy can route. */
-const HTTP_SERVER_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
 
 export interface ResolveInput {
   /** Resources in effect, in load order. */
@@ -56,7 +59,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
   // Every resource in effect is checked, whichever proxy this is: files are shared by the
   // mesh's proxies, and none may serve open what the config asks to protect.
-  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, issues, warnings };
+  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, workloadIdentity: options.workloadIdentity === true, issues, warnings };
   for (const r of resources) checkSecurityResource(r, gate);
   for (const gw of ofKind(resources, 'Gateway')) checkGatewayTls(gw, gate);
   for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, gate);
@@ -65,11 +68,17 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     issues, warnings, knownNamespaces, services, subsets, clusterRefs: new Map<string, ClusterRef>(),
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
+  const listeners: GatewayListener[] = [];
   const virtualHosts =
     options.gateway !== undefined
-      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input)
+      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  return { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs) };
+  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
+  if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
+  // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
+  // or let through by --allow-unenforced-security, which serves without it).
+  else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  return mesh;
 }
 
 /**
@@ -100,6 +109,7 @@ function gatewayVirtualHosts(
   virtualServices: readonly SourcedResource[],
   ctx: RouteContext,
   input: ResolveInput,
+  listeners: GatewayListener[],
 ): VirtualHost[] {
   const wanted = gatewayOption.includes('/') ? gatewayOption : `${proxyNamespace}/${gatewayOption}`;
   const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
@@ -125,16 +135,18 @@ function gatewayVirtualHosts(
   const serverHosts: Array<{ namespace: string; host: string }> = [];
   gwSpec.servers.forEach((server, i) => {
     const protocol = server.port.protocol.toUpperCase();
-    if (!HTTP_SERVER_PROTOCOLS.has(protocol)) {
+    if (!GATEWAY_HTTP_PROTOCOLS.has(protocol)) {
       ctx.warnings.push(warningAt(gateway.ref, ['spec', 'servers', i, 'port', 'protocol'], `${server.port.protocol} servers are not served yet; server skipped`));
       return;
     }
+    if (!isServedServer(server)) return; // its TLS mode is refused (security-checks.ts)
     for (const entry of server.hosts) {
       const slash = entry.indexOf('/');
       const ns = slash < 0 ? '*' : entry.slice(0, slash);
       serverHosts.push({ namespace: ns === '.' ? gwNamespace : ns, host: (slash < 0 ? entry : entry.slice(slash + 1)).toLowerCase() });
     }
   });
+  listeners.push(...gatewayListeners(gateway, { issues: ctx.issues, credentialsDir: input.options.credentialsDir }));
   const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
   ctx.proxy.binding = binding;
   const hosts = new Map<string, VirtualHost>();
@@ -228,13 +240,15 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
  * DestinationRule of its host, merged for its port and subset (traffic-policy.ts); a cluster
  * no rule speaks about gets Istio's defaults.
  */
-function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>): Cluster[] {
+function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>, workloadIdentity: boolean): Cluster[] {
   const clusters = new Map<string, Cluster>();
   const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
     const name = clusterName(port, subset, host);
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
-    const { lb, policy } = clusterPolicyOf(mergeTrafficPolicy(subsets.policyFor(host), info, port));
-    clusters.set(name, { name, host, port, subset, endpoints, lb, policy });
+    const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
+    const { lb, policy } = clusterPolicyOf(merged);
+    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity);
+    clusters.set(name, { name, host, port, subset, endpoints, lb, policy, ...(tls !== undefined && { tls }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {

@@ -14,6 +14,8 @@ export interface Workload {
   ports: Record<string, number>;
   labels: Record<string, string>;
   weight: number;
+  /** spiffe://cluster.local/ns/<namespace>/sa/<serviceAccount> when the entry names a service account. */
+  spiffeId?: string;
   /** Where it was defined, for messages. */
   ref: DocumentRef;
   path: PathSegment[];
@@ -42,8 +44,14 @@ function isSubset(selector: Record<string, string>, labels: Record<string, strin
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-function toWorkload(spec: WorkloadEntrySpec, ref: DocumentRef, path: PathSegment[]): Workload {
-  return { address: spec.address ?? '', ports: spec.ports ?? {}, labels: spec.labels ?? {}, weight: spec.weight ?? 0, ref, path };
+/** The trust domain of endpoint identities (Istio's default; the CA's --trust-domain). */
+const TRUST_DOMAIN = 'cluster.local';
+
+function toWorkload(spec: WorkloadEntrySpec, namespace: string, ref: DocumentRef, path: PathSegment[]): Workload {
+  const w: Workload = { address: spec.address ?? '', ports: spec.ports ?? {}, labels: spec.labels ?? {}, weight: spec.weight ?? 0, ref, path };
+  // The identity a mesh mTLS peer at this address must prove (the expected SAN of auto mTLS and ISTIO_MUTUAL).
+  if (spec.serviceAccount) w.spiffeId = `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${spec.serviceAccount}`;
+  return w;
 }
 
 export function buildServiceRegistry(
@@ -95,7 +103,7 @@ export function buildServiceRegistry(
         ctx.warnings.push(warningAt(ref, [...path, 'address'], 'unix domain socket endpoints are not served yet; endpoint skipped'));
         return;
       }
-      workloads.push(toWorkload(ep, ref, path));
+      workloads.push(toWorkload(ep, ns, ref, path));
     });
     if (spec.workloadSelector !== undefined) {
       const selector = spec.workloadSelector.labels ?? {};
@@ -106,7 +114,7 @@ export function buildServiceRegistry(
         for (const name of Object.keys(weSpec.ports ?? {})) {
           if (!portNames.has(name)) ctx.warnings.push(warningAt(we.ref, ['spec', 'ports', name], `port name "${name}" is not a port of ServiceEntry ${ns}/${entry.resource.name}; ignored for it`));
         }
-        workloads.push(toWorkload(weSpec, we.ref, ['spec']));
+        workloads.push(toWorkload(weSpec, we.resource.namespace, we.ref, ['spec']));
       }
     }
     switch (resolution) {
@@ -158,6 +166,7 @@ export function endpointsFor(service: ServiceHost, port: ServicePortSpec, select
       labels: { ...w.labels },
       // Istio's default endpoint weight is 1 (0 means unset).
       weight: w.weight > 0 ? w.weight : 1,
+      ...(w.spiffeId !== undefined && { spiffeId: w.spiffeId }),
     });
   }
   return out;

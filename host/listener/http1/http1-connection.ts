@@ -305,7 +305,7 @@ export class Http1Connection implements Http1DownstreamConnection {
       return false;
     }
     // On a port that terminates TLS, XFCC is the proxy's to vouch for (raw listeners leave it).
-    if (this.security !== null) forwardClientCert(fields, this.security.xfcc);
+    if (this.security !== null) forwardClientCert(fields, this.security.xfcc, this.security.xfccSanitize === true);
     const framing = parser.framing;
     this.#requests++;
     const opts = this.#ctx.options;

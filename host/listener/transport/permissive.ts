@@ -10,6 +10,7 @@ import type { Log } from '../../common/log.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import { PLAINTEXT } from '../../tls/connection-security.js';
 import type { DownstreamTlsSettings } from '../../tls/tls-settings.js';
+import type { WorkloadCertificateSource } from '../../tls/workload-certificate.js';
 import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
 import { RAW_DOWNSTREAM } from './raw.js';
 import { TlsDownstreamTransport } from './tls.js';
@@ -23,8 +24,9 @@ export class PermissiveDownstreamTransport implements DownstreamTransport {
   readonly #timeoutMs: number;
   readonly #pending = new Set<Socket>();
 
-  constructor(settings: DownstreamTlsSettings, stats: Pick<StatScope<DownstreamStat>, 'inc'>, log?: Log) {
-    this.#tls = new TlsDownstreamTransport(settings, stats, log);
+  /** `workload`: the certificate source for credential 'workload' (TLS connections fail closed without one in hand; plaintext is served). */
+  constructor(settings: DownstreamTlsSettings, stats: Pick<StatScope<DownstreamStat>, 'inc'>, log?: Log, workload?: WorkloadCertificateSource) {
+    this.#tls = new TlsDownstreamTransport(settings, stats, log, workload);
     this.#stats = stats;
     this.#timeoutMs = settings.handshakeTimeoutMs ?? 10_000;
   }

@@ -11,6 +11,11 @@
 // Other failures (plaintext on this port, protocol or version mismatch, timeout) arrive as
 // tlsClientError → ssl.connection_error.
 //
+// The workload credential (PeerAuthentication STRICT/PERMISSIVE in the mesh): certificate, key
+// and trust bundle come from a WorkloadCertificateSource; a new certificate replaces the server's
+// secure context (setSecureContext: handshakes already done keep theirs); with none in hand a
+// connection is closed at accept, before any handshake (ssl.workload_certificate_unavailable).
+//
 // Reads: a TLS socket over an accepted socket delivers Buffers ('data'), since net's `onread`
 // only applies to a socket that makes its own handle; decryption costs far more than that Buffer.
 import { createServer, type Server, type TLSSocket, type DetailedPeerCertificate } from 'node:tls';
@@ -23,6 +28,8 @@ import { tlsFailureReason, type TlsFailureReason } from '../../tls/handshake-fai
 import { ownIdentity, xfccElement, type ConnectionSecurity } from '../../tls/connection-security.js';
 import { spiffeIdOf, certificateHash } from '../../tls/peer-certificate.js';
 import type { DownstreamTlsSettings } from '../../tls/tls-settings.js';
+import type { WorkloadCertificate, WorkloadCertificateSource } from '../../tls/workload-certificate.js';
+import { WorkloadCredential } from '../../tls/workload-credential.js';
 import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -38,43 +45,72 @@ export class TlsDownstreamTransport implements DownstreamTransport {
   readonly #stats: Pick<StatScope<DownstreamStat>, 'inc'>;
   readonly #log: Log | undefined;
   readonly #requireClientCert: boolean;
-  /** The listener's own SPIFFE ID (XFCC's By). */
-  readonly own: string | null;
+  /** The workload credential's hold (credential 'workload'); null with certificate files. */
+  readonly #workload: WorkloadCredential<true> | null = null;
+  /** The listener's SPIFFE ID from its certificate file (XFCC's By). */
+  readonly #ownFromFile: string | null = null;
 
-  /** Reads the files now: a missing file throws here (TLS_FILE). */
-  constructor(settings: DownstreamTlsSettings, stats: Pick<StatScope<DownstreamStat>, 'inc'>, log?: Log) {
-    if (settings.requireClientCertificate && settings.caCertificates === undefined) {
+  /**
+   * Reads the files now: a missing file throws here (TLS_FILE). With credential 'workload' the
+   * certificate comes from `workload` instead (required then; TLS_SETTINGS without it).
+   */
+  constructor(settings: DownstreamTlsSettings, stats: Pick<StatScope<DownstreamStat>, 'inc'>, log?: Log, workload?: WorkloadCertificateSource) {
+    const fromWorkload = settings.credential === 'workload';
+    if (settings.requireClientCertificate && !fromWorkload && settings.caCertificates === undefined) {
       throw new Error('wasmesh: downstream tls requireClientCertificate needs caCertificates (the trust bundle) (TLS_SETTINGS)');
     }
     const ticketKeys = settings.sessionTicketKeys === undefined ? undefined : Buffer.from(settings.sessionTicketKeys, 'base64');
     if (ticketKeys !== undefined && ticketKeys.length !== 48) {
       throw new Error(`wasmesh: downstream tls sessionTicketKeys must be 48 bytes (base64), got ${ticketKeys.length} (TLS_SETTINGS)`);
     }
-    if (settings.credential === 'workload') {
+    if (fromWorkload && workload === undefined) {
       throw new Error('wasmesh: downstream tls credential "workload" needs the proxy\'s workload certificate source, which this listener was not given (TLS_SETTINGS)');
     }
-    if (settings.certificateChain === undefined || settings.privateKey === undefined) {
+    if (fromWorkload && (settings.certificateChain !== undefined || settings.privateKey !== undefined || settings.caCertificates !== undefined)) {
+      throw new Error('wasmesh: downstream tls credential "workload" takes certificate, key and trust bundle from the workload certificate; certificateChain, privateKey and caCertificates must be absent (TLS_SETTINGS)');
+    }
+    if (!fromWorkload && (settings.certificateChain === undefined || settings.privateKey === undefined)) {
       throw new Error('wasmesh: downstream tls needs certificateChain and privateKey (PEM files) (TLS_SETTINGS)');
     }
-    const cert = readPem(settings.certificateChain, 'certificateChain');
-    this.own = ownIdentity(cert);
     this.#stats = stats;
     this.#log = log;
     this.#requireClientCert = settings.requireClientCertificate;
-    this.#server = createServer({
-      cert,
-      key: readPem(settings.privateKey, 'privateKey'),
-      ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
+    const base = {
       requestCert: settings.requireClientCertificate,
       rejectUnauthorized: false,
       ALPNProtocols: [...(settings.alpn ?? ['http/1.1', 'istio-http/1.1', 'istio'])],
       minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
       handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       ticketKeys,
-      // node:tls derives the default from process.argv, which differs on a worker thread; a
-      // session (with a client certificate) resumes only under the context it was made in.
-      sessionIdContext: createHash('sha256').update(cert).digest('hex').slice(0, 32),
-    });
+    } as const;
+    if (!fromWorkload) {
+      const cert = readPem(settings.certificateChain!, 'certificateChain');
+      this.#ownFromFile = ownIdentity(cert);
+      this.#server = createServer({
+        ...base,
+        cert,
+        key: readPem(settings.privateKey!, 'privateKey'),
+        ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
+        // node:tls derives the default from process.argv, which differs on a worker thread; a
+        // session (with a client certificate) resumes only under the context it was made in.
+        sessionIdContext: createHash('sha256').update(cert).digest('hex').slice(0, 32),
+      });
+    } else {
+      // No certificate until the source has one: handshakes are refused at accept until then.
+      const server = (this.#server = createServer(base));
+      const contextOf = (c: WorkloadCertificate) => ({
+        ...base,
+        cert: c.certChainPem,
+        key: c.keyPem,
+        ca: c.rootsPem,
+        // Stable across renewals of one identity, and the same on every thread.
+        sessionIdContext: createHash('sha256').update(c.identity).digest('hex').slice(0, 32),
+      });
+      this.#workload = new WorkloadCredential<true>(workload!, (c) => {
+        server.setSecureContext(contextOf(c));
+        return true;
+      }, 'downstream tls', log);
+    }
     this.#server.on('secureConnection', (s: TLSSocket) => {
       try {
         this.#secured(s);
@@ -86,7 +122,18 @@ export class TlsDownstreamTransport implements DownstreamTransport {
     this.#server.on('tlsClientError', (err: Error, s: TLSSocket) => this.#fail(s, tlsFailureReason(err), err.message));
   }
 
+  /** The listener's own SPIFFE ID (XFCC's By): from its certificate file, or the workload certificate in use. */
+  get own(): string | null {
+    return this.#workload !== null ? this.#workload.identity : this.#ownFromFile;
+  }
+
   accept(accepted: Socket, start: ConnectionStart): void {
+    // Fail closed: no workload certificate in hand, no handshake.
+    if (this.#workload !== null && this.#workload.take() === null) {
+      this.#stats.inc('ssl.workload_certificate_unavailable');
+      accepted.destroy();
+      return;
+    }
     (accepted as PendingSocket)[START] = start;
     accepted.setNoDelay(true);
     this.#server.emit('connection', accepted);
@@ -131,5 +178,7 @@ export class TlsDownstreamTransport implements DownstreamTransport {
   }
 
   /** Handshakes under way end by themselves (handshake timeout); the server never listened. */
-  close(): void {}
+  close(): void {
+    this.#workload?.close();
+  }
 }

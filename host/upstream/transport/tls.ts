@@ -5,8 +5,13 @@
 // certificate (MUTUAL), minimum version and session resumption (one cached session per
 // destination, per factory) as asked. A failed handshake is a connect failure to the pool, counted
 // by reason in the cluster's ssl.* stats and logged with the reason.
+//
+// ISTIO_MUTUAL (mesh mTLS): client certificate, key and roots from the proxy's workload
+// certificate source; a new certificate rebuilds the secure context (connections open keep
+// theirs, cached sessions are dropped); with none in hand a connection fails at once, before any
+// TCP connect (ssl.workload_certificate_unavailable). ALPN as Istio: istio-http/1.1, istio, http/1.1.
 import { connect, createSecureContext, checkServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
-import { isIP, type Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import type { Log } from '../../common/log.js';
 import type { StatScope, ClusterStat } from '../../telemetry/stats.js';
 import { readPem } from '../../tls/pem-files.js';
@@ -14,6 +19,8 @@ import { subjectAltNames } from '../../tls/peer-certificate.js';
 import { sanMatches, sanMismatch } from '../../tls/san-match.js';
 import { SAN_MISMATCH_CODE, tlsFailureReason } from '../../tls/handshake-failure.js';
 import type { UpstreamTlsSettings } from '../../tls/tls-settings.js';
+import type { WorkloadCertificateSource } from '../../tls/workload-certificate.js';
+import { WorkloadCredential } from '../../tls/workload-credential.js';
 import type { TransportSocketFactory, TransportSocketOptions } from './transport-socket.js';
 
 /** Where the factory reports: the cluster's stats and the operational log (both optional). */
@@ -24,37 +31,66 @@ export interface TlsTransportReporting {
   readonly cluster?: string;
 }
 
+/** What Istio's sidecars offer for mesh mTLS (and what its inbound filter chains match on). */
+export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 'http/1.1'];
+
 /** tls.connect passes `onread` on to its net.Socket (Node ≥ 12); @types/node does not declare it. */
 type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread'] };
 
 export class TlsTransportSocketFactory implements TransportSocketFactory {
   readonly readyEvent = 'secureConnect';
   readonly settings: UpstreamTlsSettings;
-  readonly #context: SecureContext;
+  /** The files' context; null for ISTIO_MUTUAL, whose context the workload credential holds. */
+  readonly #context: SecureContext | null = null;
+  readonly #workload: WorkloadCredential<SecureContext> | null = null;
+  readonly #alpn: string[] | undefined;
   readonly #reporting: TlsTransportReporting;
   /** The latest session ticket per destination (host:port/sni), offered on the next connect. */
   readonly #sessions = new Map<string, Buffer>();
 
-  /** Reads the files now: a missing or empty file throws here (TLS_FILE), not per connection. */
-  constructor(settings: UpstreamTlsSettings, reporting: TlsTransportReporting = {}) {
+  /**
+   * Reads the files now: a missing or empty file throws here (TLS_FILE), not per connection.
+   * ISTIO_MUTUAL takes its credential from `workload` (TLS_SETTINGS without one).
+   */
+  constructor(settings: UpstreamTlsSettings, reporting: TlsTransportReporting = {}, workload?: WorkloadCertificateSource) {
     if (settings.mode === 'ISTIO_MUTUAL') {
-      throw new Error('wasmesh: upstream tls mode ISTIO_MUTUAL needs the proxy\'s workload certificate source, which this cluster was not given (TLS_SETTINGS)');
+      if (workload === undefined) {
+        throw new Error('wasmesh: upstream tls mode ISTIO_MUTUAL needs the proxy\'s workload certificate source, which this cluster was not given (TLS_SETTINGS)');
+      }
+      if (settings.clientCertificate !== undefined || settings.privateKey !== undefined || settings.caCertificates !== undefined) {
+        throw new Error('wasmesh: upstream tls mode ISTIO_MUTUAL takes certificate, key and roots from the workload certificate; clientCertificate, privateKey and caCertificates must be absent (TLS_SETTINGS)');
+      }
     }
     if (settings.mode === 'MUTUAL' && (settings.clientCertificate === undefined || settings.privateKey === undefined)) {
       throw new Error('wasmesh: upstream tls mode MUTUAL needs clientCertificate and privateKey (TLS_SETTINGS)');
     }
     this.settings = settings;
     this.#reporting = reporting;
-    this.#context = createSecureContext({
-      ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
-      cert: settings.mode === 'MUTUAL' ? readPem(settings.clientCertificate!, 'clientCertificate') : undefined,
-      key: settings.mode === 'MUTUAL' ? readPem(settings.privateKey!, 'privateKey') : undefined,
-      minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
-    });
+    const minVersion = settings.minProtocolVersion ?? 'TLSv1.2';
+    const alpn = settings.alpn ?? (settings.mode === 'ISTIO_MUTUAL' ? ISTIO_MUTUAL_ALPN : []);
+    this.#alpn = alpn.length > 0 ? [...alpn] : undefined;
+    if (settings.mode === 'ISTIO_MUTUAL') {
+      const what = `upstream tls${reporting.cluster ? ` (cluster ${reporting.cluster})` : ''}`;
+      this.#workload = new WorkloadCredential(workload!, (c) => {
+        const ctx = createSecureContext({ ca: c.rootsPem, cert: c.certChainPem, key: c.keyPem, minVersion });
+        // Sessions were made under the previous certificate.
+        this.#sessions.clear();
+        return ctx;
+      }, what, reporting.log);
+    } else {
+      this.#context = createSecureContext({
+        ca: settings.caCertificates !== undefined ? readPem(settings.caCertificates, 'caCertificates') : undefined,
+        cert: settings.mode === 'MUTUAL' ? readPem(settings.clientCertificate!, 'clientCertificate') : undefined,
+        key: settings.mode === 'MUTUAL' ? readPem(settings.privateKey!, 'privateKey') : undefined,
+        minVersion,
+      });
+    }
   }
 
   connect(host: string, port: number, options: TransportSocketOptions): Socket {
     const s = this.settings;
+    const context = this.#workload !== null ? this.#workload.take() : this.#context;
+    if (context === null) return this.#unavailable(host, port);
     const servername = s.sni ?? (isIP(host) === 0 ? host : undefined);
     const key = `${host}:${port}/${servername ?? ''}`;
     const expected = s.subjectAltNames ?? [];
@@ -62,8 +98,8 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
       host,
       port,
       servername,
-      secureContext: this.#context,
-      ALPNProtocols: s.alpn !== undefined && s.alpn.length > 0 ? [...s.alpn] : undefined,
+      secureContext: context,
+      ALPNProtocols: this.#alpn,
       rejectUnauthorized: s.insecureSkipVerify !== true,
       session: this.#sessions.get(key),
       onread: options.onread,
@@ -74,8 +110,9 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
           if (sanMatches(expected, sans)) return undefined;
           return Object.assign(new Error(sanMismatch(expected, sans)), { code: SAN_MISMATCH_CODE });
         }
-        // No expected names: an SNI given is checked as the host name; else the chain decides.
-        return s.sni !== undefined ? checkServerIdentity(hostname, cert) : undefined;
+        // No expected names: an SNI given is checked as the host name (SIMPLE, MUTUAL); else, and
+        // always for ISTIO_MUTUAL, whose SNI is Istio's outbound_… routing name, the chain decides.
+        return s.sni !== undefined && s.mode !== 'ISTIO_MUTUAL' ? checkServerIdentity(hostname, cert) : undefined;
       },
     };
     const socket = connect(tlsOptions);
@@ -101,6 +138,20 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
       if (socket.isSessionReused()) stats?.inc('ssl.session_reused');
     });
     return socket;
+  }
+
+  /** Fail closed: a socket that fails before connecting (the pool counts a connect failure). */
+  #unavailable(host: string, port: number): Socket {
+    this.#reporting.stats?.inc('ssl.workload_certificate_unavailable');
+    const socket = new Socket();
+    const err = Object.assign(new Error(`upstream tls to ${host}:${port}: no workload certificate in hand (ISTIO_MUTUAL fails closed)`), { code: 'WORKLOAD_CERTIFICATE_UNAVAILABLE' });
+    process.nextTick(() => socket.destroy(err));
+    return socket;
+  }
+
+  /** Stops following the workload certificate (the cluster is gone). */
+  close(): void {
+    this.#workload?.close();
   }
 
   /** Sessions cached (one per destination). */

@@ -29,4 +29,6 @@ export interface TransportSocketFactory {
    * failures arrive as its `error` event (the pool maps them to connect_fail).
    */
   connect(host: string, port: number, options: TransportSocketOptions): Socket;
+  /** Stops what the factory follows (a workload certificate source); the cluster is gone. */
+  close?(): void;
 }
