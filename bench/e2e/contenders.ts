@@ -16,6 +16,7 @@ import { findEnvoy } from '../../host/envoy/find-envoy.js';
 import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
+import type { MtlsInbound } from './mtls-check.js';
 import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
 
 export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls';
@@ -42,6 +43,8 @@ export interface RunningContender {
    * sidecar: the pair's CPU ÷ its size, and the larger of their peaks.
    */
   pids?: readonly number[];
+  /** A sidecar pair under mTLS: its inbound sidecar (where mTLS terminates), for the mode's checks. */
+  inbound?: MtlsInbound;
   stop(): Promise<void>;
 }
 
@@ -223,6 +226,7 @@ function envoyMtls(opts: ContenderOptions): Contender {
           url: `http://127.0.0.1:${port}/`,
           pid: outer.pid,
           pids: [outer.pid, inner.pid],
+          inbound: { host: '127.0.0.1', port: inbound, pid: inner.pid },
           stop: async () => {
             await outer.stop();
             await inner.stop();
@@ -277,6 +281,7 @@ function wasmeshMtls(opts: ContenderOptions): Contender {
             url: `http://127.0.0.1:${port}/`,
             pid: outer.child.pid!,
             pids: [outer.child.pid!, inner.child.pid!],
+            inbound: { host: '127.0.0.1', port: inbound, pid: inner.child.pid! },
             stop: async () => {
               await stopChild(outer.child, 5000);
               await stopChild(inner.child, 5000);

@@ -113,6 +113,33 @@ function mtlsRatioTable(rs: readonly Ratio[], rows: readonly SummaryRow[]): stri
   return lines;
 }
 
+/** Memory per idle mTLS connection on each pair's inbound sidecar; empty when none was measured. */
+function idleMtlsTable(report: E2eReport): string[] {
+  const recs = report.idleMtls ?? [];
+  if (recs.length === 0) return [];
+  const lines = [
+    `Idle keep-alive mTLS connections opened to each pair's inbound sidecar (the client side's certificate, Istio's ALPN), each after one request to the app: ` +
+      'the sidecar\'s resident memory before and after, ÷ the connection count. Lower is better.',
+    '',
+    '| workers | contender | connections | RSS before → after MiB | KiB per connection (RSS) | KiB per connection (anon) |',
+    '|--:|---|--:|--:|--:|--:|',
+  ];
+  for (const r of recs) {
+    lines.push(`| ${r.workers} | ${r.contender} | ${r.connections} | ${mib(r.rssBeforeMiB)} → ${mib(r.rssAfterMiB)} | ${num(r.kibPerConnection, 1)} | ${num(r.anonKibPerConnection, 1)} |`);
+  }
+  for (const w of new Set(recs.map((r) => r.workers))) {
+    const ours = recs.find((r) => r.workers === w && r.contender === 'wasmesh-mtls');
+    const theirs = recs.find((r) => r.workers === w && r.contender === 'envoy-mtls');
+    if (ours && theirs && theirs.kibPerConnection > 0) lines.push('', `${w} worker(s): wasmesh ÷ Envoy per idle connection ${ratio(ours.kibPerConnection / theirs.kibPerConnection)} (RSS).`);
+  }
+  return lines;
+}
+
+/** What each pair showed before it was measured (bench/e2e/mtls-check.ts). */
+function mtlsCheckLines(report: E2eReport): string[] {
+  return (report.mtlsChecks ?? []).map((c) => `- ${c.contender}, ${c.workers} worker(s): ${c.facts.join('; ')}`);
+}
+
 function ratioTable(rs: readonly Ratio[]): string[] {
   const lines = [
     '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | anon RSS |',
@@ -176,6 +203,10 @@ export function markdownReport(report: E2eReport): string {
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const idle = idleMtlsTable(report);
+  if (idle.length) out.push('## Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
+  const checks = mtlsCheckLines(report);
+  if (checks.length) out.push('## mTLS verified before measuring', '', ...checks, '');
   const failed = report.runs.filter((r) => !r.ok || r.rateNotHeld);
   if (failed.length) {
     out.push('## Runs to read with care', '');
@@ -190,13 +221,13 @@ export function markdownReport(report: E2eReport): string {
   out.push('## Method', '', ...methodLines(report), '');
   if (report.notes.length) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   if (report.profile) out.push(...profileLines(report), '');
+  for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
   return out.join('\n');
 }
 
-function profileLines(report: E2eReport): string[] {
-  const p = report.profile!;
+function profileLines(report: E2eReport, p = report.profile!, title = 'Where wasmesh spends its time'): string[] {
   return [
-    '## Where wasmesh spends its time',
+    `## ${title}`,
     '',
     `${p.method}: ${rps(p.rps)} req/s, ${p.requests.toLocaleString('en-US')} requests, ${num(p.sampledMs, 0)} ms sampled. Top self time:`,
     '',
@@ -231,7 +262,10 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   if (filters.length) out.push('### Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('### mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const idle = idleMtlsTable(report);
+  if (idle.length) out.push('### Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }
