@@ -273,7 +273,7 @@ function wasmeshMtls(opts: ContenderOptions): Contender {
       try {
         const inner = await startReady(process.execPath, [...node, 'sidecar', '-f', meshDir, '--app-ports', String(opts.upstream.ports.v1),
           '--inbound', `127.0.0.1:${inbound}`, '--outbound', `127.0.0.1:${outbound}`, '--health', `127.0.0.1:${health}`, '--admin', `127.0.0.1:${sidecarAdmin}`,
-          '--labels', 'app=bench', '--cert-dir', opts.mtls!.appDir, ...workerFlags], { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, 'wasmesh sidecar (inbound, STRICT)');
+          '--labels', 'app=bench', '--cert-dir', opts.mtls!.appDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, 'wasmesh sidecar (inbound, STRICT)');
         try {
           const outer = await startReady(process.execPath, [...node, 'proxy', '-f', meshDir, '--gateway', BENCH_GATEWAY, '--listen', `127.0.0.1:${port}`,
             '--admin', `127.0.0.1:${admin}`, '--cert-dir', opts.mtls!.clientDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy (outbound, mTLS)');
