@@ -164,15 +164,26 @@ function machineLines(report: E2eReport): string[] {
   ];
 }
 
+/** A run of the mTLS mode alone (`--mtls`): the single-proxy ratios have nothing to compare. */
+function isMtlsOnly(report: E2eReport): boolean {
+  return report.contenders.every((c) => c.name === 'direct' || c.name.endsWith('-mtls'));
+}
+
 /** The method, stated once for both outputs. */
 export function methodLines(report: E2eReport): string[] {
   const tp = report.settings.modes.find((m) => m.kind === 'throughput');
   const fixed = report.settings.modes.filter((m) => m.kind === 'fixed-rate');
+  const mtlsOnly = isMtlsOnly(report);
   return [
-    '- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
+    ...(mtlsOnly
+      ? ['- Path (the mTLS mode): client → outbound sidecar → Istio mTLS (ALPN istio-http/1.1, the app\'s SPIFFE ID required) → inbound sidecar (STRICT, XFCC) → the upstream\'s v1 port. ' +
+          'wasmesh from bench/e2e/config-mtls/bench-mtls.yaml (one route; auto mTLS from the WorkloadEntry; a mesh-wide STRICT PeerAuthentication), Envoy from static bootstraps doing the same (bench/e2e/mtls-pair.ts); ' +
+          'one CA and the same two certificates for both. CPU and memory per sidecar: the pair\'s CPU ÷ 2, the larger RSS peak.']
+      : []),
+    ...(mtlsOnly ? [] : ['- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
       'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). `envoy` runs the bootstrap `wasmesh envoy-config` produces for it ' +
       '(Envoy\'s native routing); `envoy+filters` runs the same Envoy binary on `wasmesh envoy-config --filters` (the wasmesh proxy-wasm filters pick the ' +
-      'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.',
+      'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.']),
     '- Upstream: Go net/http in its own process (bench/e2e/upstream/upstream.go), 1 KiB body, keep-alive; `direct` is the load sent to it without a proxy, ' +
       'which shows the upstream is not the bottleneck when its throughput is well above the proxies\'.',
     ...(tp ? [`- Throughput: wrk, ${tp.connections} keep-alive connections, ${tp.threads} threads: as many requests as they carry (closed loop).`] : []),
@@ -198,7 +209,7 @@ export function markdownReport(report: E2eReport): string {
   for (const w of report.settings.workers) {
     out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   }
-  out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  if (!isMtlsOnly(report)) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
