@@ -6,7 +6,7 @@
 // its own process with a given worker count.
 import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../host/config/index.js';
@@ -16,6 +16,7 @@ import { findEnvoy } from '../../host/envoy/find-envoy.js';
 import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
+import type { MtlsInbound } from './mtls-check.js';
 import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
 
 export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls';
@@ -42,6 +43,8 @@ export interface RunningContender {
    * sidecar: the pair's CPU ÷ its size, and the larger of their peaks.
    */
   pids?: readonly number[];
+  /** A sidecar pair under mTLS: its inbound sidecar (where mTLS terminates), for the mode's checks. */
+  inbound?: MtlsInbound;
   stop(): Promise<void>;
 }
 
@@ -223,6 +226,7 @@ function envoyMtls(opts: ContenderOptions): Contender {
           url: `http://127.0.0.1:${port}/`,
           pid: outer.pid,
           pids: [outer.pid, inner.pid],
+          inbound: { host: '127.0.0.1', port: inbound, pid: inner.pid },
           stop: async () => {
             await outer.stop();
             await inner.stop();
@@ -237,6 +241,66 @@ function envoyMtls(opts: ContenderOptions): Contender {
   };
 }
 
+/** The mTLS mode's mesh (bench/e2e/config-mtls/) in a fresh folder, the inbound sidecar's port filled in. */
+function writeMtlsMesh(inboundPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-mesh-'));
+  const text = readFileSync(join(repoRoot(), 'bench', 'e2e', 'config-mtls', 'bench-mtls.yaml'), 'utf8');
+  writeFileSync(join(dir, 'bench-mtls.yaml'), text.replaceAll('${INBOUND_PORT}', String(inboundPort)));
+  return dir;
+}
+
+/**
+ * `wasmesh-mtls`: the same path with wasmesh as both sidecars, configured only by Istio YAML: the
+ * client side's proxy (`wasmesh proxy --gateway`) originates mTLS by Istio's auto mTLS (the
+ * endpoint's tlsMode label), the app's `wasmesh sidecar` terminates it under a mesh-wide STRICT
+ * PeerAuthentication; both hold their workload certificate from files (`--cert-dir`).
+ */
+function wasmeshMtls(opts: ContenderOptions): Contender {
+  const bin = join(repoRoot(), 'bin', 'wasmesh.js');
+  let sidecarWorkers: boolean | undefined;
+  const sidecarSupportsWorkers = (): boolean =>
+    (sidecarWorkers ??= /--workers\b/.test(`${spawnSync(process.execPath, [bin, 'sidecar', '--help'], { encoding: 'utf8', timeout: 15_000 }).stdout}`));
+  return {
+    name: 'wasmesh-mtls',
+    unavailable: (workers) =>
+      opts.mtls === undefined ? 'no certificates issued for the mTLS mode'
+        : workers > 1 && !sidecarSupportsWorkers() ? `wasmesh sidecar has no --workers flag: n/a at ${workers} workers` : null,
+    async start(workers) {
+      const [port, admin, inbound, outbound, health, sidecarAdmin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+      const meshDir = writeMtlsMesh(inbound);
+      const node = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin];
+      const workerFlags = workers > 1 ? ['--workers', String(workers)] : [];
+      try {
+        const inner = await startReady(process.execPath, [...node, 'sidecar', '-f', meshDir, '--app-ports', String(opts.upstream.ports.v1),
+          '--inbound', `127.0.0.1:${inbound}`, '--outbound', `127.0.0.1:${outbound}`, '--health', `127.0.0.1:${health}`, '--admin', `127.0.0.1:${sidecarAdmin}`,
+          '--labels', 'app=bench', '--cert-dir', opts.mtls!.appDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, 'wasmesh sidecar (inbound, STRICT)');
+        try {
+          const outer = await startReady(process.execPath, [...node, 'proxy', '-f', meshDir, '--gateway', BENCH_GATEWAY, '--listen', `127.0.0.1:${port}`,
+            '--admin', `127.0.0.1:${admin}`, '--cert-dir', opts.mtls!.clientDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy (outbound, mTLS)');
+          return {
+            url: `http://127.0.0.1:${port}/`,
+            pid: outer.child.pid!,
+            pids: [outer.child.pid!, inner.child.pid!],
+            inbound: { host: '127.0.0.1', port: inbound, pid: inner.child.pid! },
+            stop: async () => {
+              await stopChild(outer.child, 5000);
+              await stopChild(inner.child, 5000);
+              rmSync(meshDir, { recursive: true, force: true });
+            },
+          };
+        } catch (err) {
+          await stopChild(inner.child, 5000);
+          throw err;
+        }
+      } catch (err) {
+        rmSync(meshDir, { recursive: true, force: true });
+        throw err;
+      }
+    },
+    describe: () => `wasmesh proxy --gateway (auto mTLS out, --cert-dir) → wasmesh sidecar (PeerAuthentication STRICT in, --cert-dir), node ${process.version}; figures per sidecar`,
+  };
+}
+
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), envoyMtls(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts)];
 }

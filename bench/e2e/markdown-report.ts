@@ -113,6 +113,33 @@ function mtlsRatioTable(rs: readonly Ratio[], rows: readonly SummaryRow[]): stri
   return lines;
 }
 
+/** Memory per idle mTLS connection on each pair's inbound sidecar; empty when none was measured. */
+function idleMtlsTable(report: E2eReport): string[] {
+  const recs = report.idleMtls ?? [];
+  if (recs.length === 0) return [];
+  const lines = [
+    `Idle keep-alive mTLS connections opened to each pair's inbound sidecar (the client side's certificate, Istio's ALPN), each after one request to the app: ` +
+      'the sidecar\'s resident memory before and after, ÷ the connection count. Lower is better.',
+    '',
+    '| workers | contender | connections | RSS before → after MiB | KiB per connection (RSS) | KiB per connection (anon) |',
+    '|--:|---|--:|--:|--:|--:|',
+  ];
+  for (const r of recs) {
+    lines.push(`| ${r.workers} | ${r.contender} | ${r.connections} | ${mib(r.rssBeforeMiB)} → ${mib(r.rssAfterMiB)} | ${num(r.kibPerConnection, 1)} | ${num(r.anonKibPerConnection, 1)} |`);
+  }
+  for (const w of new Set(recs.map((r) => r.workers))) {
+    const ours = recs.find((r) => r.workers === w && r.contender === 'wasmesh-mtls');
+    const theirs = recs.find((r) => r.workers === w && r.contender === 'envoy-mtls');
+    if (ours && theirs && theirs.kibPerConnection > 0) lines.push('', `${w} worker(s): wasmesh ÷ Envoy per idle connection ${ratio(ours.kibPerConnection / theirs.kibPerConnection)} (RSS).`);
+  }
+  return lines;
+}
+
+/** What each pair showed before it was measured (bench/e2e/mtls-check.ts). */
+function mtlsCheckLines(report: E2eReport): string[] {
+  return (report.mtlsChecks ?? []).map((c) => `- ${c.contender}, ${c.workers} worker(s): ${c.facts.join('; ')}`);
+}
+
 function ratioTable(rs: readonly Ratio[]): string[] {
   const lines = [
     '| workers | mode | throughput | p99 | CPU / 1k req | peak RSS | anon RSS |',
@@ -137,15 +164,26 @@ function machineLines(report: E2eReport): string[] {
   ];
 }
 
+/** A run of the mTLS mode alone (`--mtls`): the single-proxy ratios have nothing to compare. */
+function isMtlsOnly(report: E2eReport): boolean {
+  return report.contenders.every((c) => c.name === 'direct' || c.name.endsWith('-mtls'));
+}
+
 /** The method, stated once for both outputs. */
 export function methodLines(report: E2eReport): string[] {
   const tp = report.settings.modes.find((m) => m.kind === 'throughput');
   const fixed = report.settings.modes.filter((m) => m.kind === 'fixed-rate');
+  const mtlsOnly = isMtlsOnly(report);
   return [
-    '- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
+    ...(mtlsOnly
+      ? ['- Path (the mTLS mode): client → outbound sidecar → Istio mTLS (ALPN istio-http/1.1, the app\'s SPIFFE ID required) → inbound sidecar (STRICT, XFCC) → the upstream\'s v1 port. ' +
+          'wasmesh from bench/e2e/config-mtls/bench-mtls.yaml (one route; auto mTLS from the WorkloadEntry; a mesh-wide STRICT PeerAuthentication), Envoy from static bootstraps doing the same (bench/e2e/mtls-pair.ts); ' +
+          'one CA and the same two certificates for both. CPU and memory per sidecar: the pair\'s CPU ÷ 2, the larger RSS peak.']
+      : []),
+    ...(mtlsOnly ? [] : ['- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
       'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). `envoy` runs the bootstrap `wasmesh envoy-config` produces for it ' +
       '(Envoy\'s native routing); `envoy+filters` runs the same Envoy binary on `wasmesh envoy-config --filters` (the wasmesh proxy-wasm filters pick the ' +
-      'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.',
+      'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.']),
     '- Upstream: Go net/http in its own process (bench/e2e/upstream/upstream.go), 1 KiB body, keep-alive; `direct` is the load sent to it without a proxy, ' +
       'which shows the upstream is not the bottleneck when its throughput is well above the proxies\'.',
     ...(tp ? [`- Throughput: wrk, ${tp.connections} keep-alive connections, ${tp.threads} threads: as many requests as they carry (closed loop).`] : []),
@@ -171,11 +209,15 @@ export function markdownReport(report: E2eReport): string {
   for (const w of report.settings.workers) {
     out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   }
-  out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  if (!isMtlsOnly(report)) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const idle = idleMtlsTable(report);
+  if (idle.length) out.push('## Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
+  const checks = mtlsCheckLines(report);
+  if (checks.length) out.push('## mTLS verified before measuring', '', ...checks, '');
   const failed = report.runs.filter((r) => !r.ok || r.rateNotHeld);
   if (failed.length) {
     out.push('## Runs to read with care', '');
@@ -190,13 +232,13 @@ export function markdownReport(report: E2eReport): string {
   out.push('## Method', '', ...methodLines(report), '');
   if (report.notes.length) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   if (report.profile) out.push(...profileLines(report), '');
+  for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
   return out.join('\n');
 }
 
-function profileLines(report: E2eReport): string[] {
-  const p = report.profile!;
+function profileLines(report: E2eReport, p = report.profile!, title = 'Where wasmesh spends its time'): string[] {
   return [
-    '## Where wasmesh spends its time',
+    `## ${title}`,
     '',
     `${p.method}: ${rps(p.rps)} req/s, ${p.requests.toLocaleString('en-US')} requests, ${num(p.sampledMs, 0)} ms sampled. Top self time:`,
     '',
@@ -231,7 +273,10 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   if (filters.length) out.push('### Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('### mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const idle = idleMtlsTable(report);
+  if (idle.length) out.push('### Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }

@@ -23,6 +23,8 @@ export interface E2eOptions {
   contenders: ContenderName[];
   /** Extra node flags for the wasmesh process (V8 heap settings under study). */
   wasmeshNodeArgs: string[];
+  /** The mTLS mode: idle mTLS connections opened to each pair's inbound sidecar for memory per connection (0: skip). */
+  idleConnections: number;
   /** Run nothing: re-render the outputs from this saved e2e-*.json (after a report change). */
   render?: string;
 }
@@ -41,6 +43,8 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
                       envoy-mtls (default the first four; a partial run leaves BENCHMARKS.md alone)
   --mtls              the mTLS mode: --contenders direct,wasmesh-mtls,envoy-mtls (a sidecar
                       pair with STRICT mTLS between them, wasmesh's and stock Envoy's)
+  --idle-connections N  the mTLS mode: idle mTLS connections opened to each pair's inbound
+                      sidecar to measure memory per connection (default 500; --quick 50; 0 skips)
   --node-args ARGS    extra node flags for wasmesh, space-separated (e.g. "--max-semi-space-size=2")
   --profile           then profile wasmesh under throughput load (node --cpu-prof): top self time
   --render FILE       measure nothing: rewrite the outputs from a saved e2e-*.json`;
@@ -74,6 +78,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
   let render: string | undefined;
   let only: ContenderName[] | undefined;
   let nodeArgs: string[] = [];
+  let idleConnections: number | undefined;
   while (args.length > 0) {
     const flag = args.shift()!;
     switch (flag) {
@@ -92,6 +97,11 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
         const bad = names.filter((n) => !(CONTENDERS as readonly string[]).includes(n));
         if (names.length === 0 || bad.length > 0) throw new OptionsError(`--contenders: expected names from ${CONTENDERS.join(',')}, got ${JSON.stringify(v ?? '')}`);
         only = names as ContenderName[];
+        break;
+      }
+      case '--idle-connections': {
+        const v = args.shift();
+        idleConnections = v === '0' ? 0 : positiveInt(flag, v);
         break;
       }
       case '--mtls': only = [...MTLS_CONTENDERS]; break;
@@ -124,6 +134,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
     contenders: only ?? [...DEFAULT_CONTENDERS],
     wasmeshNodeArgs: nodeArgs,
     profile,
+    idleConnections: idleConnections ?? (quick ? 50 : 500),
     ...(render !== undefined ? { render } : {}),
   };
 }

@@ -107,6 +107,28 @@ export interface ProxyProfile {
   top: ProfileFunction[];
 }
 
+/** The mTLS mode's proof that a pair does mesh mTLS (bench/e2e/mtls-check.ts), per start. */
+export interface MtlsCheckRecord {
+  contender: ContenderName;
+  workers: number;
+  facts: string[];
+}
+
+/** Memory per idle mTLS connection on a pair's inbound sidecar (bench/e2e/idle-connections.ts). */
+export interface IdleMtlsRecord {
+  contender: ContenderName;
+  workers: number;
+  connections: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  anonBeforeMiB: number;
+  anonAfterMiB: number;
+  /** (VmRSS after − before) ÷ connections, KiB. */
+  kibPerConnection: number;
+  /** The same from RssAnon, KiB. */
+  anonKibPerConnection: number;
+}
+
 export interface E2eReport {
   schema: typeof REPORT_SCHEMA;
   machine: MachineFacts;
@@ -127,4 +149,8 @@ export interface E2eReport {
   ratios: Ratio[];
   notes: string[];
   profile?: ProxyProfile;
+  /** The mTLS mode: each pair's proof of mTLS, its memory per idle mTLS connection, its sidecars' profiles. */
+  mtlsChecks?: MtlsCheckRecord[];
+  idleMtls?: IdleMtlsRecord[];
+  mtlsProfiles?: ProxyProfile[];
 }

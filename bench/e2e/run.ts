@@ -11,11 +11,13 @@ import { contenders, type Contender, type ContenderName, type RunningContender }
 import { findLoadTools } from './load-tools.js';
 import { benchmarksSection, markdownReport } from './markdown-report.js';
 import { measure, driveLoad } from './measure.js';
+import { idleMtlsConnections } from './idle-connections.js';
+import { checkMtls } from './mtls-check.js';
 import { issuePairCertificates } from './mtls-pair.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
-import { REPORT_SCHEMA, type E2eReport, type RunRecord } from './report-types.js';
+import { REPORT_SCHEMA, type E2eReport, type IdleMtlsRecord, type MtlsCheckRecord, type RunRecord } from './report-types.js';
 import { repoRoot } from './repo-root.js';
 import { ratios, summarize } from './summarize.js';
 import { svgChart } from './svg-chart.js';
@@ -70,6 +72,8 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   const all = contenders({ meshDir, upstream, mtls, wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
+  const mtlsChecks: MtlsCheckRecord[] = [];
+  const idleMtls: IdleMtlsRecord[] = [];
   try {
     log(`upstream  pid ${upstream.pid}, ports ${upstream.ports.v1} (v1) and ${upstream.ports.v2} (v2)`);
     for (const workers of opts.workers) {
@@ -84,6 +88,17 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
           }
           try {
             const r = await c.start(workers);
+            if (r.inbound && mtls) {
+              // A pair that cannot prove mTLS is not measured: its figures would be plaintext's.
+              try {
+                const facts = await checkMtls(r.url, r.inbound, mtls);
+                mtlsChecks.push({ contender: c.name, workers, facts });
+                log(`${c.name}: mTLS verified: ${facts.join('; ')}`);
+              } catch (err) {
+                await r.stop();
+                throw err;
+              }
+            }
             started.set(c.name, r);
             log(`${c.name.padEnd(14)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
             // Warm-up, unrecorded: JIT, connection pools, page faults.
@@ -100,6 +115,21 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
               const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS);
               runs.push(rec);
               log(describeRun(rec));
+            }
+          }
+        }
+        if (mtls && opts.idleConnections > 0) {
+          for (const c of order) {
+            const r = started.get(c.name)!;
+            if (!r.inbound) continue;
+            try {
+              const rec = await idleMtlsConnections(r.inbound, mtls, opts.idleConnections, { contender: c.name, workers });
+              idleMtls.push(rec);
+              log(`${c.name.padEnd(14)}${rec.connections} idle mTLS connections on the inbound sidecar: RSS ${rec.rssBeforeMiB.toFixed(1)} → ${rec.rssAfterMiB.toFixed(1)} MiB ` +
+                `(${rec.kibPerConnection.toFixed(1)} KiB each), anon ${rec.anonBeforeMiB.toFixed(1)} → ${rec.anonAfterMiB.toFixed(1)} MiB (${rec.anonKibPerConnection.toFixed(1)} KiB each)`);
+            } catch (err) {
+              notes.push(`${c.name}, ${workers} worker(s): idle mTLS connections not measured: ${(err as Error).message.split('\n')[0]}`);
+              log(`${c.name}: idle mTLS connections failed: ${(err as Error).message}`);
             }
           }
         }
@@ -131,36 +161,47 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     summary,
     ratios: ratios(summary, opts.workers, modes.map((m) => m.name)),
     notes,
+    ...(mtls ? { mtlsChecks, idleMtls } : {}),
   };
-  if (opts.profile) report.profile = await profileOnce(opts, report);
+  if (opts.profile) await profileOnce(opts, report);
   return report;
 }
 
-/** One profiled wasmesh run after the measured ones, on a fresh upstream: nothing else loaded. */
-async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<E2eReport['profile']> {
+/**
+ * One profiled wasmesh run after the measured ones, on a fresh upstream: nothing else loaded. The
+ * mTLS mode profiles the wasmesh pair (both sidecars) instead of the single proxy.
+ */
+async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
   const go = goToolchain();
-  if (go.go === null) return undefined;
+  if (go.go === null) return;
   const tools = findLoadTools();
   const mode = report.settings.modes.find((m) => m.kind === 'throughput');
   if (!mode || !tools.wrk) {
     report.notes.push('profile skipped: the throughput mode (wrk) is not available');
-    return undefined;
+    return;
   }
   const upstream = await startUpstream(go.go);
   const meshDir = writeMesh(upstream);
-  // The mTLS contenders' CA and certificates, issued once for the run.
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
-  const mtls = opts.contenders.some((c) => c.endsWith('-mtls')) ? await issuePairCertificates(mtlsDir) : undefined;
   try {
-    log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
-    const make = (nodeArgs: string[]): Contender => contenders({ meshDir, upstream, wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === 'wasmesh')!;
-    return await profileWasmesh(make, tools, mode, opts.warmupS, opts.durationS);
+    const mtls = opts.contenders.includes('wasmesh-mtls') ? await issuePairCertificates(mtlsDir) : undefined;
+    const make = (name: ContenderName) => (nodeArgs: string[]): Contender =>
+      contenders({ meshDir, upstream, mtls, wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
+    if (opts.contenders.includes('wasmesh')) {
+      log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
+      report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS))[0];
+    }
+    if (mtls) {
+      log(`profiling the wasmesh mTLS pair under throughput load (${opts.durationS} s)`);
+      report.mtlsProfiles = await profileWasmesh(make('wasmesh-mtls'), tools, mode, opts.warmupS, opts.durationS, 15,
+        ['the outbound sidecar (wasmesh proxy, originating mTLS)', 'the inbound sidecar (wasmesh sidecar, STRICT)']);
+    }
   } catch (err) {
     report.notes.push(`profile failed: ${(err as Error).message.split('\n')[0]}`);
-    return undefined;
   } finally {
     await upstream.stop();
     rmSync(meshDir, { recursive: true, force: true });
+    rmSync(mtlsDir, { recursive: true, force: true });
   }
 }
 

@@ -4,7 +4,7 @@
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
-import { DEFAULT_ADMIN, parseLabels } from './proxy-command.js';
+import { DEFAULT_ADMIN, openAccessLog, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
@@ -38,6 +38,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
+    { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: stdout (-, a line per request), a file (appended, in batches), off for none', defaultText: '-' },
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
@@ -45,7 +46,7 @@ export const SIDECAR_SPEC: CommandSpec = {
   ],
   epilog: [
     'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
-    'to stdout; operational logs to stderr. SIGINT/SIGTERM drain and stop; SIGHUP reloads the config.',
+    'to stdout unless --access-log says otherwise; operational logs to stderr. SIGINT/SIGTERM drain and stop; SIGHUP reloads the config.',
     'Run it as the uid the capture rules exempt (1337), or its own connections are captured again.',
     '',
     'Example (the init ran with -p 15001 -z 15006 -u 1337 -m REDIRECT -i \'*\' -b 5005):',
@@ -112,6 +113,11 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
+  const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';
+  // stdout stays a line per request (as before the flag); a file takes the proxy's batches.
+  const accessLogFile = accessLogTarget === '-' || accessLogTarget === '' ? null : openAccessLog(accessLogTarget, io);
+  const accessLog = accessLogTarget === '-' || accessLogTarget === '' ? { accessLog: (line: string) => io.out(line + '\n') }
+    : accessLogFile ? { accessLogBatch: accessLogFile.write } : {};
 
   let runtime: SidecarRuntime;
   let certificates: OwnedCertificateSource | null = null;
@@ -131,12 +137,13 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
-      accessLog: (line) => io.out(line + '\n'),
+      ...accessLog,
       ...(certificates ? { workloadCertificates: certificates } : {}),
       log,
     });
   } catch (err) {
     certificates?.close();
+    accessLogFile?.close();
     io.err(`wasmesh sidecar: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
@@ -155,6 +162,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
   await runtime.close();
   certificates?.close();
+  accessLogFile?.close();
   io.err(logLine('info', 'stopped'));
   return 0;
 }

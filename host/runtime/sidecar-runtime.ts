@@ -34,8 +34,12 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`), for both listeners. */
   limits?: Partial<Limits>;
-  /** One access-log line (no newline) per finished request, either direction. */
-  accessLog: (line: string) => void;
+  /**
+   * One access-log line (no newline) per finished request, either direction; or, with
+   * accessLogBatch, batches of them; neither: no access log (`--access-log off`).
+   */
+  accessLog?: (line: string) => void;
+  accessLogBatch?: (text: string) => void;
 }
 
 /**
@@ -77,8 +81,9 @@ export interface SidecarRuntime {
  * cannot be bound closes what was opened and throws a ListenError naming the role.
  */
 export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<SidecarRuntime> {
-  const accessLog = new AccessLogSink({ accessLog: opts.accessLog });
-  const logLine = accessLog.entries(sidecarAccessLogLine)!;
+  const accessLog = new AccessLogSink({ accessLog: opts.accessLog, accessLogBatch: opts.accessLogBatch });
+  // Undefined with the access log off: the listeners then format no line at all.
+  const logLine = accessLog.entries(sidecarAccessLogLine);
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
   const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
   const inbound = new ProxyServer({
@@ -87,8 +92,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     port: opts.inbound.port,
     workloadCertificates: opts.workloadCertificates,
     operationalLog: opts.log,
+    // Always: the miss log explains 404 NR even with the access log off.
     log: (entry) => {
-      logLine(entry);
+      logLine?.(entry);
       missLog.record(entry);
     },
   });

@@ -52,7 +52,7 @@ describe('wasmesh sidecar help', () => {
   it('--help lists its flags and defaults', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    for (const text of ['--app-ports', '--outbound <host:port>', 'default 0.0.0.0:15001', 'default 0.0.0.0:15006', 'default 0.0.0.0:15021', 'default 127.0.0.1:15000']) {
+    for (const text of ['--app-ports', '--access-log <path|-|off>', '--outbound <host:port>', 'default 0.0.0.0:15001', 'default 0.0.0.0:15006', 'default 0.0.0.0:15021', 'default 127.0.0.1:15000']) {
       expect(r.stdout).toContain(text);
     }
   });

@@ -191,3 +191,29 @@ describe('sidecar runtime start-up failures', () => {
     }
   });
 });
+
+describe('sidecar runtime without an access log (--access-log off)', () => {
+  it('still forwards, and still explains a port that is not an app port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-sidecar-nolog-'));
+    const app = await whoami('app');
+    const hidden = await whoami('hidden');
+    const logs: string[] = [];
+    let sidecar: SidecarRuntime | undefined;
+    try {
+      writeFileSync(join(dir, 'peer.yaml'), peerMeshConfig({ address: '127.0.0.1', port: 1 }, { address: '127.0.0.1', port: 2 }));
+      sidecar = await startSidecarRuntime({
+        sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK,
+        appPorts: [app.port], log: (level, message) => logs.push(`${level}: ${message}`),
+      });
+      const r = await request(sidecar.ports.inbound, { headers: { host: `pod:${app.port}` } });
+      expect(r.status).toBe(200);
+      expect(json(r)).toMatchObject({ who: 'app' });
+      expect((await request(sidecar.ports.inbound, { headers: { host: `pod:${hidden.port}` } })).status).toBe(404);
+      expect(logs.filter((l) => l.includes(`port ${hidden.port} is not an app port`))).toHaveLength(1);
+    } finally {
+      await sidecar?.close();
+      await Promise.all([app.close(), hidden.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -25,6 +25,11 @@ func main() {
 	body := bytes.Repeat([]byte("x"), 1024)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		// The mTLS mode's check (bench/e2e/mtls-check.ts): what the sidecar told the app about its
+		// peer, echoed only when asked so the measured responses stay the same size.
+		if r.Header.Get("X-Bench-Echo-Xfcc") != "" {
+			h["X-Bench-Xfcc"] = r.Header.Values("X-Forwarded-Client-Cert")
+		}
 		h["Content-Type"] = []string{"text/plain"}
 		h["Content-Length"] = []string{"1024"}
 		w.Write(body)
