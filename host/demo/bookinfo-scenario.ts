@@ -10,7 +10,8 @@ import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js'
 function app(service: string, version: string, port: number, make: (port: number) => ServiceApp): ScenarioApp {
   // productpage calls details and reviews; reviews v2 and v3 call ratings; the rest call no one.
   const sidecar = service === 'productpage' || (service === 'reviews' && version !== 'v1');
-  return { workload: `${service}-${version}`, port, sidecar, labels: { app: service, version }, make };
+  // Istio's bookinfo runs each service as bookinfo-<service>.
+  return { workload: `${service}-${version}`, port, sidecar, serviceAccount: `bookinfo-${service}`, labels: { app: service, version }, make };
 }
 
 export const BOOKINFO: Scenario = {

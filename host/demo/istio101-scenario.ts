@@ -14,6 +14,8 @@ function chain(workload: string, service: string, version: string, port: number,
     workload,
     port,
     sidecar: next !== undefined,
+    // One service account per service, shared by its versions (as a Deployment's serviceAccountName).
+    serviceAccount: service,
     labels: { app: service, version },
     make: (p, seed) => new ChainApp({ service, version, port: p, next, seed }),
   };
@@ -26,7 +28,9 @@ export const ISTIO101: Scenario = {
   gateway: 'frontend-gateway',
   // The seed's DestinationRules ask for ISTIO_MUTUAL; the example keeps them as the seed wrote
   // them, and the demo (loopback only: no byte leaves the machine) runs them unenforced, loudly.
-  unenforcedSecurity: "seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which wasmesh cannot give yet: on loopback the demo runs without it",
+  unenforcedSecurity: "seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which needs workload identities: without --mtls the demo runs without them, on loopback",
+  // `--mtls`: the identities, and mesh-wide STRICT on top of the seed's ISTIO_MUTUAL.
+  strictPeerAuthentication: 'mtls/10-peer-authentication-strict.yaml',
   apps: [
     chain('frontend-prod', 'frontend', 'prod', 15301, 'middleware'),
     chain('middleware-prod', 'middleware', 'prod', 15311, 'backend'),
@@ -45,8 +49,9 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     '',
     ...whereThingsRun(run, 'Gateway frontend-gateway → frontend (prod) → middleware → backend', ownDir),
     '',
-    `NOT ENFORCED: ${run.scenario.unenforcedSecurity} (as --allow-unenforced-security).`,
-    '',
+    ...(run.mtls === null
+      ? [`NOT ENFORCED: ${run.scenario.unenforcedSecurity} (as --allow-unenforced-security). \`wasmesh demo istio101 --mtls\` enforces it.`, '']
+      : mtlsGuide(run)),
     'Call the chain (frontend → middleware prod → backend):',
     `  curl -s ${gw}`,
     'Reach the middleware canary, as the seed\'s trusted testers do:',
@@ -63,6 +68,25 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     ...proxyStatusHint(run),
     '',
     'Press Ctrl-C to stop.',
+    '',
+  ];
+}
+
+/** With --mtls: what is enforced and how to see it. */
+function mtlsGuide(run: RunningScenario): string[] {
+  const backend = run.sidecars.get('backend-prod')!;
+  return [
+    `Mesh-wide STRICT mTLS: ${run.mtls!.peerAuthentication} (PeerAuthentication default in istio-system) and the seed's`,
+    'ISTIO_MUTUAL, enforced: each app is reached only through its sidecar\'s inbound port (its WorkloadEntry\'s, with',
+    'serviceAccount and security.istio.io/tlsMode: istio), and every hop, the gateway\'s included, is mTLS with',
+    'certificates from the control plane\'s CA.',
+    '',
+    'Each hop names the SPIFFE ID its sidecar verified for the caller:',
+    `  curl -s ${run.gateway.url}/`,
+    'The backend\'s sidecar refuses plaintext (no certificate, no entry; the connection is closed):',
+    `  curl -sv ${backend.inboundUrl}/`,
+    'The workload certificate the backend\'s sidecar holds (istioctl proxy-config secret):',
+    `  npx wasmesh proxy-config secret ${backend.admin}   (and -o json: subject_alt_names ${backend.spiffeId})`,
     '',
   ];
 }

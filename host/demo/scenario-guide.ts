@@ -10,12 +10,18 @@ export function whereThingsRun(run: RunningScenario, gatewayNote: string, ownDir
   const width = Math.max(...[...run.apps.keys()].map((w) => w.length), 'control plane'.length) + 2;
   for (const [workload, app] of run.apps) {
     const sidecar = run.sidecars.get(workload);
+    if (sidecar?.inboundUrl !== undefined) {
+      // strictMtls: the mesh reaches the app only through its sidecar's inbound port.
+      lines.push(`  ${workload.padEnd(width)}${sidecar.inboundUrl} (sidecar inbound, mTLS only; the app behind it on :${app.port})   outbound ${sidecar.url}   admin ${sidecar.adminUrl}   ${sidecar.spiffeId}`);
+      continue;
+    }
     const tail = sidecar ? `   sidecar ${sidecar.url} (admin ${sidecar.adminUrl})` : '';
     lines.push(`  ${workload.padEnd(width)}http://127.0.0.1:${app.port}${tail}`);
   }
   lines.push(`  ${'gateway'.padEnd(width)}${run.gateway.url}/   ${gatewayNote}`);
-  lines.push(`  ${'admin'.padEnd(width)}${run.gateway.adminUrl}/   (/ready /config_dump /stats /clusters)`);
+  lines.push(`  ${'admin'.padEnd(width)}${run.gateway.adminUrl}/   (/ready /config_dump /stats /clusters${run.mtls ? ' /certs' : ''})${run.gateway.spiffeId ? `   ${run.gateway.spiffeId}` : ''}`);
   lines.push(...controlPlaneLines(run.controlPlane, width).where);
+  if (run.mtls) lines.push(`  ${'CA'.padEnd(width)}${run.mtls.ca.address} (TLS, Istio's CSR API)   root ${run.mtls.ca.rootCertFile}   tokens ${run.runDir}/tokens/`);
   lines.push(`  ${'config folder'.padEnd(width)}${run.runDir}   (watched by the control plane: changes are pushed live${ownDir ? '; removed on exit' : ''})`);
   return lines;
 }

@@ -68,7 +68,8 @@ describe('wasmesh demo <scenario> (process)', () => {
       // The seed's ISTIO_MUTUAL runs unenforced (the control plane computes the views with
       // --allow-unenforced-security), and says so: in the guide, and once per rule (the four
       // proxies are given views of the same files: each distinct warning is printed once per version).
-      expect(out).toContain("NOT ENFORCED: seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which wasmesh cannot give yet");
+      expect(out).toContain("NOT ENFORCED: seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which needs workload identities");
+      expect(out).toContain('`wasmesh demo istio101 --mtls` enforces it.');
       expect(demo.stderr.match(/NOT ENFORCED: tls mode ISTIO_MUTUAL/g)).toHaveLength(3);
       const plain = await (await fetch(gw)).text();
       expect(plain).toMatch(/^frontend-prod .*\nhttp:\/\/middleware\/ -> middleware-prod .*\nhttp:\/\/backend\/ -> backend-prod /);
