@@ -53,7 +53,7 @@ export const DEMO_SPEC: CommandSpec = {
     {
       name: 'mtls',
       kind: 'boolean',
-      help: 'istio101: mesh-wide STRICT mTLS — the control plane runs its CA in the run folder, every app gets a sidecar with its own workload identity in front of it, and the seed\'s ISTIO_MUTUAL is enforced',
+      help: 'istio101, bookinfo: mesh-wide STRICT mTLS — the control plane runs its CA in the run folder, every app gets a sidecar with its own workload identity in front of it (its WorkloadEntry\'s port), and the seed\'s STRICT PeerAuthentication (istio101: also its ISTIO_MUTUAL) is enforced',
     },
     { name: 'secure-listen', kind: 'string', valueName: '<host:port>', help: 'with --mtls: the CA\'s TLS port (Istio\'s CSR API)', defaultText: `${DEMO_CA.host}:${DEMO_CA.port}` },
     { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} Given to the control plane, which computes every proxy's config (istio101 without --mtls always runs so: seed 003 asks for ISTIO_MUTUAL)` },
@@ -63,7 +63,7 @@ export const DEMO_SPEC: CommandSpec = {
     'Scenarios:',
     '  (none)     seed 000, examples/000-web-demo',
     '  istio101   seed 003, examples/003-istio101 (Istio101: fail header, retries, x-dev-user canary); --mtls: mesh-wide STRICT mTLS',
-    '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking)',
+    '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking); --mtls: its enable-strict-mode.yml',
     'Examples:',
     '  wasmesh demo istio101',
     '  curl -s -H \'x-dev-user: super-secret\' http://127.0.0.1:8080/',
@@ -236,7 +236,7 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
   const accessLog = values['no-access-log'] !== true;
   const strictMtls = values.mtls === true;
   if (strictMtls && scenario.strictPeerAuthentication === undefined) {
-    throw new UsageError(command, `--mtls: the ${scenario.name} demo has no mesh-wide STRICT mode yet (istio101 has)`);
+    throw new UsageError(command, `--mtls: the ${scenario.name} demo has no mesh-wide STRICT mode`);
   }
   if (!strictMtls && values['secure-listen'] !== undefined) throw new UsageError(command, '--secure-listen goes with --mtls (the CA runs only then)');
   const ca = hostPortFlag(command, '--secure-listen', (values['secure-listen'] as string | undefined) ?? `${DEMO_CA.host}:${DEMO_CA.port}`);

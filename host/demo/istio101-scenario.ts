@@ -3,7 +3,7 @@
 // through its own sidecar; the ingress gateway serves frontend-gateway.
 import { ChainApp } from './apps/chain-app.js';
 import { join } from 'node:path';
-import { proxyStatusHint, whereThingsRun } from './scenario-guide.js';
+import { proxyStatusHint, strictMtlsHint, whereThingsRun } from './scenario-guide.js';
 import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 /** The variant that retries 500s as the seed's Istio did (see its comment). */
@@ -51,7 +51,10 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     '',
     ...(run.mtls === null
       ? [`NOT ENFORCED: ${run.scenario.unenforcedSecurity} (as --allow-unenforced-security). \`wasmesh demo istio101 --mtls\` enforces it.`, '']
-      : mtlsGuide(run)),
+      : strictMtlsHint(run, 'PeerAuthentication default in istio-system; with the seed\'s ISTIO_MUTUAL', 'backend-prod', [
+          'Each hop names the SPIFFE ID its sidecar verified for the caller:',
+          `  curl -s ${gw}`,
+        ])),
     'Call the chain (frontend → middleware prod → backend):',
     `  curl -s ${gw}`,
     'Reach the middleware canary, as the seed\'s trusted testers do:',
@@ -72,21 +75,3 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
   ];
 }
 
-/** With --mtls: what is enforced and how to see it. */
-function mtlsGuide(run: RunningScenario): string[] {
-  const backend = run.sidecars.get('backend-prod')!;
-  return [
-    `Mesh-wide STRICT mTLS: ${run.mtls!.peerAuthentication} (PeerAuthentication default in istio-system) and the seed's`,
-    'ISTIO_MUTUAL, enforced: each app is reached only through its sidecar\'s inbound port (its WorkloadEntry\'s, with',
-    'serviceAccount and security.istio.io/tlsMode: istio), and every hop, the gateway\'s included, is mTLS with',
-    'certificates from the control plane\'s CA.',
-    '',
-    'Each hop names the SPIFFE ID its sidecar verified for the caller:',
-    `  curl -s ${run.gateway.url}/`,
-    'The backend\'s sidecar refuses plaintext (no certificate, no entry; the connection is closed):',
-    `  curl -sv ${backend.inboundUrl}/`,
-    'The workload certificate the backend\'s sidecar holds (istioctl proxy-config secret):',
-    `  npx wasmesh proxy-config secret ${backend.admin}   (and -o json: subject_alt_names ${backend.spiffeId})`,
-    '',
-  ];
-}

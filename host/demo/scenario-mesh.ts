@@ -237,7 +237,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     const allowUnenforcedSecurity = opts.allowUnenforcedSecurity === true || (!strict && scenario.unenforcedSecurity !== undefined);
     // The CA's files and the tokens in the run folder, made before the control plane watches it.
     const caDir = join(runDir, 'ca');
-    if (strict) mkdirSync(join(runDir, 'tokens'), { recursive: true });
+    if (strict) for (const d of [caDir, join(runDir, 'tokens')]) mkdirSync(d, { recursive: true });
     controlPlane = await startDemoControlPlane({
       runDir,
       xds: opts.xds ?? { host: '127.0.0.1', port: 0 },

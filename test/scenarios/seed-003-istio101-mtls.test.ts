@@ -60,6 +60,7 @@ describe('seed 003 (Istio101) with mesh-wide STRICT mTLS', () => {
   it('answers 200 through every hop, each app naming the caller its sidecar verified', async () => {
     const r = await get(`${mesh.gateway.url}/`);
     expect(r.status, r.body).toBe(200);
+    expect(r.headers['x-caller-identity']).toBe(SPIFFE('istio-system', 'istio-ingressgateway-service-account'));
     const lines = r.body.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(new RegExp(`^frontend-prod - [\\d.]+secs \\(mTLS from ${SPIFFE('istio-system', 'istio-ingressgateway-service-account')}\\)$`));
