@@ -46,8 +46,8 @@ export interface ScenarioApp {
    * (Istio's 15006) adds nothing these scenarios show.
    */
   sidecar: boolean;
-  /** The pod's service account (`serviceAccountName`): its SPIFFE ID with --mtls. */
-  serviceAccount: string;
+  /** The pod's service account (`serviceAccountName`): its SPIFFE ID with --mtls; absent: `default`, as Kubernetes. */
+  serviceAccount?: string;
   /** The proxy's own labels for this workload (sourceLabels), as its pod's. */
   labels: Record<string, string>;
   /** Builds the app on `port` (0: a free one); `seed` for apps that draw random numbers. */
@@ -208,7 +208,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
     const ports: WorkloadPorts = {};
     for (const spec of specs) if (entryPorts.get(spec.workload)! !== spec.port) ports[spec.workload] = entryPorts.get(spec.workload)!;
     const accounts: WorkloadAccounts = {};
-    if (strict) for (const spec of specs) accounts[spec.workload] = spec.serviceAccount;
+    if (strict) for (const spec of specs) accounts[spec.workload] = spec.serviceAccount ?? 'default';
     const seen = new Set<string>();
     const injected = new Set<string>();
     const write = (name: string, text: string) => {
@@ -258,7 +258,7 @@ export async function startScenario(scenario: Scenario, opts: ScenarioMeshOption
       const app = apps.get(spec.workload)!;
       const role = `sidecar of ${spec.workload}`;
       if (strict) {
-        const account = { namespace: WORKLOAD_NAMESPACE, serviceAccount: spec.serviceAccount };
+        const account = { namespace: WORKLOAD_NAMESPACE, serviceAccount: accounts[spec.workload]! };
         const runtime = await startSidecarRuntime({
           sources: [],
           xds,

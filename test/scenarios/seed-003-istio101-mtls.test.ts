@@ -11,6 +11,7 @@ import { startScenario, type RunningScenario } from '../../host/demo/scenario-me
 import { ISTIO101 } from '../../host/demo/istio101-scenario.js';
 import { proxyConfigCommand } from '../../host/cli/proxy-config-command.js';
 import { closeClient, get } from '../helpers/scenario-client.js';
+import { fakeIo } from '../helpers/fake-io.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SPIFFE = (ns: string, sa: string) => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
@@ -25,11 +26,6 @@ function plain(url: string): Promise<{ status: number } | { error: string }> {
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end();
   });
-}
-
-function fakeIo() {
-  const io = { stdout: '', stderr: '', out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
-  return io;
 }
 
 describe('seed 003 (Istio101) with mesh-wide STRICT mTLS', () => {
