@@ -43,7 +43,8 @@ export interface ScenarioApp {
   /**
    * Whether the app calls other services and so gets a sidecar (the proxy in mesh mode) for
    * its outbound calls. Inbound traffic goes to the app directly: the sidecar's inbound side
-   * (Istio's 15006) adds nothing these scenarios show.
+   * (Istio's 15006) adds nothing these scenarios show without strictMtls, which gives every app
+   * a sidecar with an inbound listener.
    */
   sidecar: boolean;
   /** The pod's service account (`serviceAccountName`): its SPIFFE ID with --mtls; absent: `default`, as Kubernetes. */
@@ -65,9 +66,10 @@ export interface Scenario {
   /** The Gateway the ingress proxy serves. */
   gateway: string;
   /**
-   * Set when the example's YAML asks for protection wasmesh cannot enforce yet (seed 003's
-   * ISTIO_MUTUAL): why the scenario's proxies still run it, with --allow-unenforced-security
-   * (each load then warns that it is NOT enforced). Absent: the flag is the caller's choice.
+   * Set when the example's YAML asks for protection the scenario cannot enforce without
+   * strictMtls (seed 003's ISTIO_MUTUAL needs workload identities): why its proxies still run it,
+   * with --allow-unenforced-security (each load then warns that it is NOT enforced). Ignored with
+   * strictMtls, which enforces it. Absent: the flag is the caller's choice.
    */
   unenforcedSecurity?: string;
   /**
