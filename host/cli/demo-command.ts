@@ -22,7 +22,7 @@ import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
 import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import type { HostPort } from '../common/host-port.js';
 import {
-  controlPlaneFlag, controlPlaneLines, DEMO_MONITORING, DEMO_XDS, gatewayIdentity, startDemoControlPlane, untilProgrammed, type DemoControlPlane,
+  controlPlaneFlag, controlPlaneLines, DEMO_CA, DEMO_MONITORING, DEMO_XDS, gatewayIdentity, startDemoControlPlane, untilProgrammed, type DemoControlPlane,
 } from '../demo/demo-control-plane.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -50,17 +50,24 @@ export const DEMO_SPEC: CommandSpec = {
     },
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
-    { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} Given to the control plane, which computes every proxy's config (istio101 always runs so: seed 003 asks for ISTIO_MUTUAL)` },
+    {
+      name: 'mtls',
+      kind: 'boolean',
+      help: 'istio101, bookinfo: mesh-wide STRICT mTLS — the control plane runs its CA in the run folder, every app gets a sidecar with its own workload identity in front of it (its WorkloadEntry\'s port), and the seed\'s STRICT PeerAuthentication (istio101: also its ISTIO_MUTUAL) is enforced',
+    },
+    { name: 'secure-listen', kind: 'string', valueName: '<host:port>', help: 'with --mtls: the CA\'s TLS port (Istio\'s CSR API)', defaultText: `${DEMO_CA.host}:${DEMO_CA.port}` },
+    { ...ALLOW_UNENFORCED_SECURITY, help: `${ALLOW_UNENFORCED_SECURITY.help} Given to the control plane, which computes every proxy's config (istio101 without --mtls always runs so: seed 003 asks for ISTIO_MUTUAL)` },
     { ...CREDENTIALS_DIR_FLAG, help: `${CREDENTIALS_DIR_FLAG.help}; given to the control plane (seed 000's demo)` },
   ],
   epilog: [
     'Scenarios:',
     '  (none)     seed 000, examples/000-web-demo',
-    '  istio101   seed 003, examples/003-istio101 (Istio101: fail header, retries, x-dev-user canary)',
-    '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking)',
+    '  istio101   seed 003, examples/003-istio101 (Istio101: fail header, retries, x-dev-user canary); --mtls: mesh-wide STRICT mTLS',
+    '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking); --mtls: its enable-strict-mode.yml',
     'Examples:',
     '  wasmesh demo istio101',
     '  curl -s -H \'x-dev-user: super-secret\' http://127.0.0.1:8080/',
+    '  wasmesh demo istio101 --mtls',
     '  npx wasmesh proxy-status',
   ],
 };
@@ -78,6 +85,9 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   if (help) {
     io.out(formatHelp(DEMO_SPEC));
     return 0;
+  }
+  if (named === null && (values.mtls === true || values['secure-listen'] !== undefined)) {
+    throw new UsageError(DEMO_SPEC.command, `--${values.mtls === true ? 'mtls' : 'secure-listen'} goes with a scenario that has mesh-wide STRICT mTLS: wasmesh demo istio101 --mtls`);
   }
   if (named !== null) {
     const scenario = SCENARIOS[named];
@@ -224,6 +234,12 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
     throw new UsageError(DEMO_SPEC.command, `--app-ports "${appPorts}": with ${scenario.name} only 0 (every app on a free port) is accepted`);
   }
   const accessLog = values['no-access-log'] !== true;
+  const strictMtls = values.mtls === true;
+  if (strictMtls && scenario.strictPeerAuthentication === undefined) {
+    throw new UsageError(command, `--mtls: the ${scenario.name} demo has no mesh-wide STRICT mode`);
+  }
+  if (!strictMtls && values['secure-listen'] !== undefined) throw new UsageError(command, '--secure-listen goes with --mtls (the CA runs only then)');
+  const ca = hostPortFlag(command, '--secure-listen', (values['secure-listen'] as string | undefined) ?? `${DEMO_CA.host}:${DEMO_CA.port}`);
   let running: RunningScenario;
   try {
     running = await startScenario(scenario, {
@@ -233,6 +249,8 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
       xds,
       monitoring,
       freeAppPorts: appPorts !== undefined,
+      strictMtls,
+      ca: strictMtls ? ca : undefined,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       dir: values.dir === undefined ? undefined : resolve(values.dir as string),
       accessLog: accessLog ? (proxy, line) => io.out(`${proxy}: ${line}\n`) : undefined,

@@ -4,13 +4,14 @@
 // sampleapp-gateway (the seed's `/productpage` paths to productpage:9080).
 import { detailsApp, ProductpageApp, ratingsApp, ReviewsApp } from './apps/bookinfo-apps.js';
 import type { ServiceApp } from './apps/service-app.js';
-import { proxyStatusHint, whereThingsRun } from './scenario-guide.js';
+import { proxyStatusHint, strictMtlsHint, whereThingsRun } from './scenario-guide.js';
 import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 function app(service: string, version: string, port: number, make: (port: number) => ServiceApp): ScenarioApp {
   // productpage calls details and reviews; reviews v2 and v3 call ratings; the rest call no one.
   const sidecar = service === 'productpage' || (service === 'reviews' && version !== 'v1');
-  return { workload: `${service}-${version}`, port, sidecar, labels: { app: service, version }, make };
+  // Istio's bookinfo runs each service as bookinfo-<service>.
+  return { workload: `${service}-${version}`, port, sidecar, serviceAccount: `bookinfo-${service}`, labels: { app: service, version }, make };
 }
 
 export const BOOKINFO: Scenario = {
@@ -18,6 +19,8 @@ export const BOOKINFO: Scenario = {
   example: 'examples/002-bookinfo-rules',
   files: ['00-bookinfo-services.yaml', 'destination-rule-all.yaml', 'gateway.yml', 'virtual-service-all.yml', 'virtual-service.yml'],
   gateway: 'sampleapp-gateway',
+  // `--mtls`: the seed's own security step, enable-strict-mode.yml (STRICT for the default namespace).
+  strictPeerAuthentication: 'mtls/enable-strict-mode.yml',
   apps: [
     app('productpage', 'v1', 15201, (port) => new ProductpageApp({ version: 'v1', port })),
     app('reviews', 'v1', 15211, (port) => new ReviewsApp({ version: 'v1', port })),
@@ -41,6 +44,12 @@ function bookinfoGuide(run: RunningScenario, _exampleDir: string, ownDir: boolea
     '',
     ...whereThingsRun(run, 'Gateway sampleapp-gateway: /productpage, /static, /login, /logout, /api/v1/products → productpage:9080', ownDir),
     '',
+    ...(run.mtls === null
+      ? []
+      : strictMtlsHint(run, 'the seed\'s enable-strict-mode.yml: STRICT for the default namespace', 'reviews-v2', [
+          'Each app answers the SPIFFE ID its sidecar verified for the caller (x-caller-identity): productpage saw the gateway:',
+          `  curl -s -o /dev/null -D - ${run.gateway.url}/productpage | grep -i x-caller-identity`,
+        ])),
     'The product page: reviews v1, each reviews call mirrored to v3 (reviews-shadow:9080):',
     `  curl -s ${page}`,
     'As jason on Chrome: reviews v2 (black stars, from ratings), with a 2 s timeout:',

@@ -3,9 +3,13 @@
 // its monitoring port (15014: /debug/syncz, what `wasmesh proxy-status` reads). The demo's
 // proxies take their config from it over xDS, as a mesh's proxies take theirs from istiod; an
 // edit of the run folder is pushed to them, an invalid one reported while the last good config
-// keeps serving. Also the xDS identity each demo proxy presents, and the wait for every proxy's
-// first config.
+// keeps serving. With `ca`, also the mesh CA (`wasmesh control-plane --ca-dir`): Istio's CSR API
+// on its TLS port (15012), and every proxy's view computed for proxies holding workload
+// certificates, so that STRICT and ISTIO_MUTUAL are enforced rather than refused. Also the xDS
+// identity each demo proxy presents, and the wait for every proxy's first config.
+import { join } from 'node:path';
 import { readConfig } from '../config/index.js';
+import { DEFAULT_TRUST_DOMAIN } from '../identity/spiffe-id.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
 import type { HostPort } from '../common/host-port.js';
@@ -13,15 +17,18 @@ import type { Log } from '../common/log.js';
 import { ListenError } from '../common/listen-error.js';
 import type { XdsIdentity } from '../control/xds-config-source.js';
 import { explainListenFailure } from '../runtime/listen-failure.js';
-import type { ProxyRuntime } from '../runtime/proxy-runtime.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
+import type { CaService } from '../identity/ca-service.js';
 
 /** The control plane's ports the demos take unless told otherwise (istiod's). */
 export const DEMO_XDS = { host: '127.0.0.1', port: 15010 } as const;
 export const DEMO_MONITORING = { host: '127.0.0.1', port: 15014 } as const;
+export const DEMO_CA = { host: '127.0.0.1', port: 15012 } as const;
 
 /** ListenError roles of the control plane's ports (the demo names the flag that moves each). */
 export const XDS_ROLE = 'control plane xDS';
 export const MONITORING_ROLE = 'control plane monitoring';
+export const CA_ROLE = 'control plane CA';
 
 export interface DemoControlPlaneOptions {
   runDir: string;
@@ -34,6 +41,18 @@ export interface DemoControlPlaneOptions {
   log: Log;
   /** Push debounce (Istio's 100 ms quiet period, 10 s longest wait by default). */
   debounce?: { quietMs: number; maxDelayMs: number };
+  /** Runs the mesh CA with its files in `dir` (generated when empty) on `listen` (Istio's 15012). */
+  ca?: { dir: string; listen: HostPort };
+}
+
+/** The running CA: where proxies ask for certificates and the trust anchor they check it with. */
+export interface DemoCa {
+  readonly dir: string;
+  /** host:port of the CSR API (TLS). */
+  readonly address: string;
+  /** <dir>/root-cert.pem */
+  readonly rootCertFile: string;
+  readonly service: CaService;
 }
 
 export interface DemoControlPlane {
@@ -45,6 +64,8 @@ export interface DemoControlPlane {
   readonly monitoringUrl: string;
   /** The `--control-plane` address `wasmesh proxy-status` needs, null when it is its default. */
   readonly proxyStatusFlag: string | null;
+  /** The mesh CA, when started with `ca`. */
+  readonly ca: DemoCa | null;
   close(): Promise<void>;
 }
 
@@ -60,13 +81,17 @@ export async function startDemoControlPlane(opts: DemoControlPlaneOptions): Prom
     read: (s) => readConfig(s),
     allowUnenforcedSecurity: opts.allowUnenforcedSecurity,
     credentialsDir: opts.credentialsDir,
+    // With its CA the mesh's proxies hold workload certificates: mTLS settings are enforced.
+    workloadIdentity: opts.ca !== undefined,
     debounce: opts.debounce,
     log: opts.log,
   });
   const monitoring = new MonitoringServer(controlPlane);
+  let ca: CaService | null = null;
   const close = async (): Promise<void> => {
     await controlPlane.close();
     await monitoring.close();
+    await ca?.close();
   };
   try {
     controlPlane.start();
@@ -80,6 +105,24 @@ export async function startDemoControlPlane(opts: DemoControlPlaneOptions): Prom
     } catch (err) {
       throw await explainListenFailure(MONITORING_ROLE, opts.monitoring, err);
     }
+    if (opts.ca) {
+      const at = opts.ca.listen;
+      // Loaded only for the mTLS demo: the X.509 library costs ~0.3 s at start.
+      const { startCaService } = await import('../identity/ca-service.js');
+      try {
+        ca = await startCaService({
+          dir: opts.ca.dir,
+          trustDomain: DEFAULT_TRUST_DOMAIN,
+          listen: at,
+          log: opts.log,
+          alsoServe: (server, authenticate) => controlPlane.ads.attach(server, authenticate),
+        });
+      } catch (err) {
+        // A bind failure is told by a probe (port in use, …); anything else (the CA files) as it came.
+        throw await explainListenFailure(CA_ROLE, at, err);
+      }
+      monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
+    }
   } catch (err) {
     await close();
     throw err;
@@ -92,6 +135,12 @@ export async function startDemoControlPlane(opts: DemoControlPlaneOptions): Prom
     xds,
     monitoringUrl: url(opts.monitoring.host, monitoring.port),
     proxyStatusFlag: isDefault ? null : `${opts.monitoring.host}:${monitoring.port}`,
+    ca: ca === null ? null : {
+      dir: opts.ca!.dir,
+      address: `${opts.ca!.listen.host}:${ca.port}`,
+      rootCertFile: join(opts.ca!.dir, 'root-cert.pem'),
+      service: ca,
+    },
     close,
   };
 }
@@ -111,7 +160,7 @@ export function sidecarIdentity(workload: string, labels: Record<string, string>
  * prints can be curled at once. Throws after `ms`, naming the proxies still waiting and what the
  * control plane said about them.
  */
-export async function untilProgrammed(cp: DemoControlPlane, proxies: ReadonlyArray<{ role: string; runtime: ProxyRuntime }>, ms = 15_000): Promise<void> {
+export async function untilProgrammed(cp: DemoControlPlane, proxies: ReadonlyArray<{ role: string; runtime: { readonly manager: ProxyConfigSource } }>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     const waiting = proxies.filter((p) => !p.runtime.manager.ready);
@@ -132,6 +181,7 @@ export function controlPlaneFlag(err: unknown): string | null {
   if (!(err instanceof ListenError)) return null;
   if (err.role === XDS_ROLE) return '--xds-listen <host:port>';
   if (err.role === MONITORING_ROLE) return '--monitoring <host:port>';
+  if (err.role === CA_ROLE) return '--secure-listen <host:port>';
   return null;
 }
 

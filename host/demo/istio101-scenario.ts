@@ -3,7 +3,7 @@
 // through its own sidecar; the ingress gateway serves frontend-gateway.
 import { ChainApp } from './apps/chain-app.js';
 import { join } from 'node:path';
-import { proxyStatusHint, whereThingsRun } from './scenario-guide.js';
+import { proxyStatusHint, strictMtlsHint, whereThingsRun } from './scenario-guide.js';
 import type { RunningScenario, Scenario, ScenarioApp } from './scenario-mesh.js';
 
 /** The variant that retries 500s as the seed's Istio did (see its comment). */
@@ -14,6 +14,8 @@ function chain(workload: string, service: string, version: string, port: number,
     workload,
     port,
     sidecar: next !== undefined,
+    // One service account per service, shared by its versions (as a Deployment's serviceAccountName).
+    serviceAccount: service,
     labels: { app: service, version },
     make: (p, seed) => new ChainApp({ service, version, port: p, next, seed }),
   };
@@ -26,7 +28,9 @@ export const ISTIO101: Scenario = {
   gateway: 'frontend-gateway',
   // The seed's DestinationRules ask for ISTIO_MUTUAL; the example keeps them as the seed wrote
   // them, and the demo (loopback only: no byte leaves the machine) runs them unenforced, loudly.
-  unenforcedSecurity: "seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which wasmesh cannot give yet: on loopback the demo runs without it",
+  unenforcedSecurity: "seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which needs workload identities: without --mtls the demo runs without them, on loopback",
+  // `--mtls`: the identities, and mesh-wide STRICT on top of the seed's ISTIO_MUTUAL.
+  strictPeerAuthentication: 'mtls/10-peer-authentication-strict.yaml',
   apps: [
     chain('frontend-prod', 'frontend', 'prod', 15301, 'middleware'),
     chain('middleware-prod', 'middleware', 'prod', 15311, 'backend'),
@@ -45,8 +49,12 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     '',
     ...whereThingsRun(run, 'Gateway frontend-gateway → frontend (prod) → middleware → backend', ownDir),
     '',
-    `NOT ENFORCED: ${run.scenario.unenforcedSecurity} (as --allow-unenforced-security).`,
-    '',
+    ...(run.mtls === null
+      ? [`NOT ENFORCED: ${run.scenario.unenforcedSecurity} (as --allow-unenforced-security). \`wasmesh demo istio101 --mtls\` enforces it.`, '']
+      : strictMtlsHint(run, 'PeerAuthentication default in istio-system; with the seed\'s ISTIO_MUTUAL', 'backend-prod', [
+          'Each hop names the SPIFFE ID its sidecar verified for the caller:',
+          `  curl -s ${gw}`,
+        ])),
     'Call the chain (frontend → middleware prod → backend):',
     `  curl -s ${gw}`,
     'Reach the middleware canary, as the seed\'s trusted testers do:',
@@ -66,3 +74,4 @@ function istio101Guide(run: RunningScenario, exampleDir: string, ownDir: boolean
     '',
   ];
 }
+

@@ -20,13 +20,19 @@ import type { MeshConfig } from '../model/mesh.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 
-export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway' | 'reportWarnings'> {
+export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway'> {
   outbound: HostPort;
   inbound: HostPort;
   health: HostPort;
   admin: HostPort;
   /** The app's ports (validated by the caller: non-empty, distinct, none of the sidecar's). */
   appPorts: number[];
+  /**
+   * The inbound listener is the app's own (one app port): every request goes to it, whatever port
+   * its authority names (host/sidecar/inbound-mesh.ts). For sidecars without capture rules, whose
+   * inbound port the mesh names directly (the demo's WorkloadEntries).
+   */
+  dedicatedInbound?: boolean;
   /**
    * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
    * first; the caller owns the source and stops it after close().
@@ -99,7 +105,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     },
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
-  const inboundConfig = inboundMesh(opts.appPorts);
+  const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
   inbound.apply(inboundConfig, 1);
 
   // Each version sets the outbound routes and clusters and the inbound listener's transport from

@@ -27,21 +27,37 @@ export const DEFAULT_PORT_ROUTE_SUFFIX = 'default';
  * a route matching authorities with that port, then one route sending authorities without a port
  * to the first app port. Any other port matches no route and is answered 404 NR: forwarding it
  * would open every loopback-only service of the pod to whoever can reach the inbound port.
+ *
+ * `dedicated`: the inbound listener serves one app port only, so every request goes to it whatever
+ * its authority names — the listener itself stands for the original destination Istio reads (the
+ * demo's per-workload inbound port, which its WorkloadEntry names). Nothing else is reachable.
  */
-export function inboundMesh(appPorts: readonly number[]): MeshConfig {
+export function inboundMesh(appPorts: readonly number[], dedicated = false): MeshConfig {
   if (appPorts.length === 0) throw new Error('inboundMesh: at least one app port is needed');
-  const clusters: Cluster[] = appPorts.map((port) => ({
+  if (dedicated) {
+    if (appPorts.length !== 1) throw new Error(`inboundMesh: a dedicated inbound listener serves exactly one app port, got ${appPorts.length}`);
+    const port = appPorts[0]!;
+    return {
+      virtualHosts: [{ name: 'inbound|http|0', domains: ['*'], routes: [toApp(inboundClusterName(port), port, {})] }],
+      clusters: [appCluster(port)],
+    };
+  }
+  const clusters: Cluster[] = appPorts.map(appCluster);
+  const routes: Route[] = appPorts.map((port) => toApp(inboundClusterName(port), port, { port }));
+  const first = appPorts[0]!;
+  routes.push(toApp(`${inboundClusterName(first)}${DEFAULT_PORT_ROUTE_SUFFIX}`, first, { authority: { kind: 'regex', value: AUTHORITY_WITHOUT_PORT } }));
+  return { virtualHosts: [{ name: 'inbound|http|0', domains: ['*'], routes }], clusters };
+}
+
+function appCluster(port: number): Cluster {
+  return {
     name: inboundClusterName(port),
     host: APP_ADDRESS,
     port,
     subset: null,
     endpoints: [{ address: APP_ADDRESS, port, labels: {}, weight: 1 }],
     lb: 'ROUND_ROBIN',
-  }));
-  const routes: Route[] = appPorts.map((port) => toApp(inboundClusterName(port), port, { port }));
-  const first = appPorts[0]!;
-  routes.push(toApp(`${inboundClusterName(first)}${DEFAULT_PORT_ROUTE_SUFFIX}`, first, { authority: { kind: 'regex', value: AUTHORITY_WITHOUT_PORT } }));
-  return { virtualHosts: [{ name: 'inbound|http|0', domains: ['*'], routes }], clusters };
+  };
 }
 
 function toApp(name: string, port: number, match: { port?: number; authority?: { kind: 'regex'; value: string } }): Route {

@@ -56,4 +56,18 @@ describe('wasmesh demo: a busy port names its flag', () => {
     expect(await demoCommand(['bookinfo', '--port', '0', '--admin', '127.0.0.1:0', '--xds-listen', `127.0.0.1:${port}`, '--monitoring', '127.0.0.1:0', '--app-ports', '0', '--no-access-log'], io)).toBe(1);
     expect(io.stderr).toContain(`wasmesh demo bookinfo: control plane xDS port ${port} on 127.0.0.1 is already in use; choose another with --xds-listen <host:port>\n`);
   });
+
+  it('the CA\'s port of --mtls: --secure-listen', async () => {
+    const port = await busyPort();
+    const io = fakeIo();
+    expect(await demoCommand(['istio101', '--mtls', '--secure-listen', `127.0.0.1:${port}`, '--port', '0', '--admin', '127.0.0.1:0', ...CP_FREE, '--app-ports', '0', '--no-access-log'], io)).toBe(1);
+    expect(io.stderr).toContain(`wasmesh demo istio101: control plane CA port ${port} on 127.0.0.1 is already in use; choose another with --secure-listen <host:port>\n`);
+  });
+});
+
+describe('wasmesh demo --mtls: usage', () => {
+  it('needs a scenario; --secure-listen needs --mtls', async () => {
+    await expect(demoCommand(['--mtls'], fakeIo())).rejects.toThrow(/--mtls goes with a scenario that has mesh-wide STRICT mTLS: wasmesh demo istio101 --mtls/);
+    await expect(demoCommand(['istio101', '--secure-listen', '127.0.0.1:0'], fakeIo())).rejects.toThrow(/--secure-listen goes with --mtls/);
+  });
 });

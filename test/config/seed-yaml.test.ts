@@ -48,6 +48,14 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
     ]);
   });
 
+  test('its PeerAuthentication STRICT loads with a workload identity and reaches the sidecar\'s inbound port as STRICT', () => {
+    const config = loadConfig([SEED2], { namespace: 'testing', workloadIdentity: true });
+    expect(config.resources.map((r) => `${r.kind}/${r.name}`)).toContain('PeerAuthentication/default');
+    expect(config.warnings.join('\n')).not.toMatch(/NOT ENFORCED/);
+    expect(config.mesh.inboundMtlsMode).toBe('STRICT');
+    // Without an identity the same file is refused (the test above): STRICT is never served open.
+  });
+
   test('served at its gateway: the bookinfo rule loads; the DestinationRule connectionPool takes effect', () => {
     const config = loadConfig([SEED2], { gateway: 'sampleapp-gateway', namespace: 'testing', ...UNENFORCED });
     expect(config.resources.map((r) => `${r.kind}/${r.name}`)).toEqual([

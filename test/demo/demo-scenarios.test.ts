@@ -34,8 +34,8 @@ async function expectSynced(out: string, pods: string[], version = '1'): Promise
   expect(await metric(controlPlaneIn(out).monitoring, 'pilot_xds')).toBe(pods.length);
 }
 
-async function startDemo(scenario: string): Promise<WasmeshProcess> {
-  const demo = new WasmeshProcess(['demo', scenario, '--port', '0', '--admin', '127.0.0.1:0', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0', '--app-ports', '0', '--no-access-log']);
+async function startDemo(scenario: string, extra: string[] = []): Promise<WasmeshProcess> {
+  const demo = new WasmeshProcess(['demo', scenario, '--port', '0', '--admin', '127.0.0.1:0', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0', '--app-ports', '0', '--no-access-log', ...extra]);
   await demo.waitFor(/Press Ctrl-C to stop/, 'stdout');
   return demo;
 }
@@ -68,7 +68,8 @@ describe('wasmesh demo <scenario> (process)', () => {
       // The seed's ISTIO_MUTUAL runs unenforced (the control plane computes the views with
       // --allow-unenforced-security), and says so: in the guide, and once per rule (the four
       // proxies are given views of the same files: each distinct warning is printed once per version).
-      expect(out).toContain("NOT ENFORCED: seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which wasmesh cannot give yet");
+      expect(out).toContain("NOT ENFORCED: seed 003's DestinationRules ask for ISTIO_MUTUAL (mutual TLS), which needs workload identities");
+      expect(out).toContain('`wasmesh demo istio101 --mtls` enforces it.');
       expect(demo.stderr.match(/NOT ENFORCED: tls mode ISTIO_MUTUAL/g)).toHaveLength(3);
       const plain = await (await fetch(gw)).text();
       expect(plain).toMatch(/^frontend-prod .*\nhttp:\/\/middleware\/ -> middleware-prod .*\nhttp:\/\/backend\/ -> backend-prod /);
@@ -76,6 +77,31 @@ describe('wasmesh demo <scenario> (process)', () => {
       expect(canary).toMatch(/-> middleware-canary /);
       const failing = await fetch(gw, { headers: { fail: '1' } });
       expect(failing.status).toBe(500);
+      await stopAndCheck(demo);
+    } finally {
+      if (demo.running) await demo.stop('SIGKILL');
+    }
+  });
+
+  it('istio101 --mtls: every hop over mTLS naming its caller, plaintext refused, the SPIFFE certificate, no unenforced security, and a clean stop', async () => {
+    const demo = await startDemo('istio101', ['--mtls', '--secure-listen', '127.0.0.1:0']);
+    try {
+      const out = demo.stdout;
+      const gw = out.match(/curl -s (http:\/\/127\.0\.0\.1:\d+\/)\n/)![1];
+      await expectSynced(out, ['istio-ingressgateway', 'frontend-prod', 'middleware-prod', 'middleware-canary', 'backend-prod']);
+      expect(out).not.toContain('NOT ENFORCED');
+      expect(demo.stderr).not.toMatch(/NOT ENFORCED|unenforced/i);
+      const chain = await (await fetch(gw)).text();
+      expect(chain).toMatch(/^frontend-prod - [\d.]+secs \(mTLS from spiffe:\/\/cluster\.local\/ns\/istio-system\/sa\/istio-ingressgateway-service-account\)\n/);
+      expect(chain).toMatch(/-> backend-prod - [\d.]+secs \(mTLS from spiffe:\/\/cluster\.local\/ns\/default\/sa\/middleware\)\n$/);
+      // The printed plaintext curl to the backend's inbound sidecar port: the connection is closed, no answer.
+      const inbound = out.match(/curl -sv (http:\/\/127\.0\.0\.1:\d+)\//)![1];
+      await expect(fetch(`${inbound}/`)).rejects.toThrow();
+      // The printed proxy-config command, as a process.
+      const admin = out.match(/npx wasmesh proxy-config secret (127\.0\.0\.1:\d+)/)![1];
+      const secret = new WasmeshProcess(['proxy-config', 'secret', '-o', 'json', admin]);
+      expect((await secret.exited).code).toBe(0);
+      expect(JSON.parse(secret.stdout).certificates[0].cert_chain[0].subject_alt_names).toEqual([{ uri: 'spiffe://cluster.local/ns/default/sa/backend' }]);
       await stopAndCheck(demo);
     } finally {
       if (demo.running) await demo.stop('SIGKILL');

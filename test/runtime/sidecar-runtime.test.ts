@@ -217,3 +217,25 @@ describe('sidecar runtime without an access log (--access-log off)', () => {
     }
   });
 });
+
+describe('sidecar runtime with a dedicated inbound listener (the demo\'s per-workload port)', () => {
+  it('sends every request to its one app port whatever port the Host names; more than one app port is refused', async () => {
+    const app = await whoami('app');
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-sidecar-dedicated-'));
+    writeFileSync(join(dir, 'empty.yaml'), '# nothing outbound\n');
+    const opts = { sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, accessLog: () => {}, log: () => {} };
+    const sidecar = await startSidecarRuntime({ ...opts, appPorts: [app.port], dedicatedInbound: true });
+    try {
+      for (const host of ['backend', 'backend:80', '127.0.0.1:8080', `127.0.0.1:${app.port}`]) {
+        const r = await request(sidecar.ports.inbound, { path: '/x', headers: { host } });
+        expect(r.status, host).toBe(200);
+        expect(json(r), host).toMatchObject({ who: 'app', host, path: '/x' });
+      }
+      await expect(startSidecarRuntime({ ...opts, appPorts: [app.port, app.port + 1], dedicatedInbound: true })).rejects.toThrow(/dedicated inbound listener serves exactly one app port, got 2/);
+    } finally {
+      await sidecar.close();
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

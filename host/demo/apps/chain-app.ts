@@ -2,9 +2,12 @@
 // name and timing, first calling the next service in the chain (through its sidecar) with the
 // headers it received, and — the seed's "hidden function" — answers 500 with the probability
 // the `fail` header gives (0..1). Since `fail` is forwarded, every hop draws: the error cascades.
+// Behind a sidecar that terminates mTLS (`wasmesh demo istio101 --mtls`) each line also names the
+// caller's SPIFFE ID its sidecar verified, so one curl shows every hop's peer.
 import type { IncomingMessage } from 'node:http';
 import { Random } from '../../common/random.js';
 import { OutboundClient } from './outbound-call.js';
+import { callerIdentity } from './caller-identity.js';
 import { ISTIO101_HEADERS, propagatedHeaders } from './propagated-headers.js';
 import { ServiceApp, type AppAnswer, type ServiceAppOptions } from './service-app.js';
 
@@ -40,7 +43,8 @@ export class ChainApp extends ServiceApp {
     if (p > 0 && this.#rng.next() < p) {
       return { status: 500, body: `${this.name} - failed (fail: ${p})\n` };
     }
-    const own = () => `${this.name} - ${((Date.now() - started) / 1000).toFixed(3)}secs`;
+    const caller = callerIdentity(req.headers['x-forwarded-client-cert']);
+    const own = () => `${this.name} - ${((Date.now() - started) / 1000).toFixed(3)}secs${caller === null ? '' : ` (mTLS from ${caller})`}`;
     if (this.next === null) return { status: 200, body: `${own()}\n` };
     const up = await this.outbound.get(this.next, '/', propagatedHeaders(req.headers, ISTIO101_HEADERS));
     const line = `http://${this.next}/ -> `;

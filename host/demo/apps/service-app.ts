@@ -1,10 +1,15 @@
 // The small HTTP server every demo and scenario app is built on: it answers who it is (service
 // and version, so a test or a curl sees which subset served), keeps a log of the requests it
 // saw (Host and headers, to show mirrors, retries and propagated headers) and has knobs to
-// misbehave on demand — a delay, a fixed failure status, or the next N requests failing.
+// misbehave on demand — a delay, a fixed failure status, or the next N requests failing. Behind
+// a sidecar terminating mTLS it answers the caller's SPIFFE ID in x-caller-identity.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeHttpServer, listenHttpServer } from '../../common/http-server-port.js';
+import { callerIdentity } from './caller-identity.js';
+
+/** The response header naming the caller's SPIFFE ID, when the app's sidecar verified one. */
+export const CALLER_IDENTITY_HEADER = 'x-caller-identity';
 
 export interface ServiceAppOptions {
   /** The service name (`reviews`), as its ServiceEntry host. */
@@ -65,7 +70,13 @@ export class ServiceApp {
         void this.#serve(req).then(
           (a) => {
             if (res.destroyed) return;
-            res.writeHead(a.status, { 'content-type': a.contentType ?? 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(a.body) });
+            // Behind a sidecar that terminates mTLS: who called, as the sidecar verified it.
+            const caller = callerIdentity(req.headers['x-forwarded-client-cert']);
+            res.writeHead(a.status, {
+              'content-type': a.contentType ?? 'text/plain; charset=utf-8',
+              'content-length': Buffer.byteLength(a.body),
+              ...(caller === null ? {} : { [CALLER_IDENTITY_HEADER]: caller }),
+            });
             res.end(req.method === 'HEAD' ? undefined : a.body);
           },
           (err: unknown) => {
