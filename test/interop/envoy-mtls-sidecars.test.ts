@@ -5,7 +5,8 @@
 // Envoy from `wasmesh envoy-bootstrap --proxy-type sidecar --app-ports --inbound --sds`. Requests
 // go both ways through the sidecars' outbound listeners (auto mTLS: the endpoints carry Istio's
 // tlsMode label); each app sees the other side's SPIFFE ID in x-forwarded-client-cert; Envoy's
-// inbound refuses plaintext and a client without a mesh certificate.
+// inbound refuses plaintext and a client without a mesh certificate; edited to PERMISSIVE, it takes
+// plaintext too (dropping an XFCC that came in plaintext).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -25,7 +26,7 @@ const BETA_ID = 'spiffe://cluster.local/ns/shop/sa/beta';
 const ALPHA = 'alpha.shop.svc.cluster.local';
 const BETA = 'beta.shop.svc.cluster.local';
 
-function meshYaml(ports: { alpha: number; beta: number }): string {
+function meshYaml(ports: { alpha: number; beta: number }, mode: 'STRICT' | 'PERMISSIVE' = 'STRICT'): string {
   const service = (name: string, inbound: number) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: ${name}, namespace: shop }
@@ -48,7 +49,7 @@ spec:
   return `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: { name: default, namespace: istio-system }
-spec: { mtls: { mode: STRICT } }
+spec: { mtls: { mode: ${mode} } }
 ---
 ${service('alpha', ports.alpha)}---
 ${service('beta', ports.beta)}`;
@@ -64,9 +65,9 @@ function appServer(name: string, seen: Seen[]): Server {
   });
 }
 
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
+function get(port: number, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
@@ -85,6 +86,7 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
   let envoyLog = '';
   let caDir = '';
   const ports = { wasmeshOutbound: 0, wasmeshInbound: 0, envoyOutbound: 0, envoyInbound: 0 };
+  let writeMesh: (mode: 'STRICT' | 'PERMISSIVE') => void = () => {};
 
   const logs = (): string => [
     ...procs.map((p) => `--- wasmesh ${p.child.spawnargs.slice(2, 3).join(' ')}:\n${p.stderr.slice(-2500)}`),
@@ -124,7 +126,8 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
     for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
 
     mkdirSync(join(dir, 'mesh'));
-    writeFileSync(join(dir, 'mesh', 'mesh.yaml'), meshYaml({ alpha: ports.wasmeshInbound, beta: ports.envoyInbound }));
+    writeMesh = (mode) => writeFileSync(join(dir, 'mesh', 'mesh.yaml'), meshYaml({ alpha: ports.wasmeshInbound, beta: ports.envoyInbound }, mode));
+    writeMesh('STRICT');
     const cp = start(['control-plane', '-f', join(dir, 'mesh'), '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0', '--ca-dir', caDir, '--secure-listen', '127.0.0.1:0']);
     const caPort = Number((await cp.waitFor(/CA for trust domain .* on 127\.0\.0\.1:(\d+) \(TLS/))[1]);
     const xdsPort = Number((await cp.waitFor(/; xDS on 127\.0\.0\.1:(\d+), monitoring/))[1]);
@@ -207,4 +210,13 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
     }
     expect(seen.length).toBe(before);
   });
+
+  it('edited to PERMISSIVE, Envoy\'s inbound takes plaintext too (an XFCC sent in plaintext dropped) and mTLS still carries alpha\'s identity', async () => {
+    writeMesh('PERMISSIVE');
+    await until('Envoy inbound takes plaintext', async () => (await get(ports.envoyInbound, BETA)).status === 200);
+    const plain = JSON.parse((await get(ports.envoyInbound, BETA, { 'x-forwarded-client-cert': `URI=${ALPHA_ID}` })).body) as { app: string; xfcc: string | null };
+    expect(plain).toEqual({ app: 'beta', xfcc: null });
+    const mtls = JSON.parse((await get(ports.wasmeshOutbound, BETA)).body) as { xfcc: string };
+    expect(mtls.xfcc).toContain(`URI=${ALPHA_ID}`);
+  }, 40_000);
 });
