@@ -6,7 +6,8 @@
 // go both ways through the sidecars' outbound listeners (auto mTLS: the endpoints carry Istio's
 // tlsMode label); each app sees the other side's SPIFFE ID in x-forwarded-client-cert; Envoy's
 // inbound refuses plaintext and a client without a mesh certificate; edited to PERMISSIVE, it takes
-// plaintext too (dropping an XFCC that came in plaintext).
+// plaintext too (dropping an XFCC that came in plaintext). openssl, as an outside judge, reads the
+// wasmesh inbound's chain and verifies it against the mesh root.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { testMeshCa } from '../helpers/mesh-ca.js';
+import { openssl, opensslVerify } from '../helpers/openssl.js';
 import { freePort } from '../helpers/ports.js';
 import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
 
@@ -209,6 +211,26 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
       rmSync(foreign.dir, { recursive: true, force: true });
     }
     expect(seen.length).toBe(before);
+  });
+
+  it('openssl s_client at the wasmesh inbound shows alpha\'s chain with its SPIFFE SAN, and openssl verify accepts it against the mesh root', async () => {
+    openssl(['version']); // a missing openssl fails here, loudly
+    const work = mkdtempSync(join(dir, 'openssl-'));
+    const client = await (await testMeshCa('cluster.local', caDir)).svid('shop', 'probe');
+    writeFileSync(join(work, 'client.pem'), client.certChainPem);
+    writeFileSync(join(work, 'client-key.pem'), client.keyPem);
+    const root = join(caDir, 'root-cert.pem');
+    // STRICT asks for a client certificate: the probe presents one from the mesh CA.
+    const out = openssl(['s_client', '-connect', `127.0.0.1:${ports.wasmeshInbound}`, '-showcerts', '-CAfile', root, '-verify_return_error',
+      '-cert', join(work, 'client.pem'), '-key', join(work, 'client-key.pem'), '-alpn', 'istio-http/1.1'], work);
+    expect(out).toMatch(/Verify return code: 0 \(ok\)/);
+    expect(out).toContain('ALPN protocol: istio-http/1.1');
+    const pems = out.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+    expect(pems.length, out).toBeGreaterThanOrEqual(1);
+    writeFileSync(join(work, 'leaf.pem'), pems[0]!);
+    writeFileSync(join(work, 'chain.pem'), pems.slice(1).join('') || pems[0]!);
+    expect(openssl(['x509', '-in', 'leaf.pem', '-noout', '-ext', 'subjectAltName'], work)).toContain(`URI:${ALPHA_ID}`);
+    expect(opensslVerify(work, root, 'leaf.pem', 'chain.pem', 'sslserver')).toContain('leaf.pem: OK');
   });
 
   it('edited to PERMISSIVE, Envoy\'s inbound takes plaintext too (an XFCC sent in plaintext dropped) and mTLS still carries alpha\'s identity', async () => {
