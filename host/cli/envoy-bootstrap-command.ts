@@ -3,7 +3,7 @@
 // takes its listeners, routes, clusters and endpoints from `wasmesh control-plane`.
 import { hostname } from 'node:os';
 import { stringify } from 'yaml';
-import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
+import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { CliIo } from './cli-io.js';
 import { parseLabels } from './proxy-command.js';
 import { adsBootstrap } from '../envoy/xds-resources.js';
@@ -26,6 +26,8 @@ export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve this Gateway by name whatever the labels' },
     { name: 'filters', kind: 'boolean', help: 'route with the wasmesh proxy-wasm filters; the filters\' configuration arrives over xDS too' },
     { name: 'delta', kind: 'boolean', help: 'incremental xDS (DELTA_GRPC) instead of state of the world' },
+    { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'a sidecar\'s app ports: adds the inbound listener (Istio\'s virtualInbound) that hands requests to 127.0.0.1:<port> under the PeerAuthentication mode' },
+    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'where the sidecar\'s inbound listener binds (with --app-ports)', defaultText: '0.0.0.0:15006' },
     { name: 'sds', kind: 'string', valueName: '<socket>', help: 'the `wasmesh agent`\'s SDS socket: adds the sds-grpc cluster that TLS contexts take secrets default/ROOTCA from' },
   ],
   epilog: [
@@ -54,6 +56,22 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   if (values.listen !== undefined) {
     const listen = hostPortFlag(cmd, '--listen', values.listen as string);
     metadata.WASMESH_LISTEN = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+  }
+  if (values['app-ports'] !== undefined) {
+    if (type !== 'sidecar') throw new UsageError(cmd, '--app-ports: only a sidecar (--proxy-type sidecar) has an inbound listener');
+    const ports: number[] = [];
+    for (const part of (values['app-ports'] as string).split(',')) {
+      const port = portFlag(cmd, '--app-ports', part.trim());
+      if (port === 0) throw new UsageError(cmd, '--app-ports: port 0 is not a port an app listens on');
+      if (ports.includes(port)) throw new UsageError(cmd, `--app-ports: ${port} is given twice`);
+      ports.push(port);
+    }
+    metadata.WASMESH_APP_PORTS = ports.join(',');
+  }
+  if (values.inbound !== undefined) {
+    if (values['app-ports'] === undefined) throw new UsageError(cmd, '--inbound needs --app-ports (the ports the inbound listener hands requests to)');
+    const inbound = hostPortFlag(cmd, '--inbound', values.inbound as string);
+    metadata.WASMESH_INBOUND = inbound.host.includes(':') ? `[${inbound.host}]:${inbound.port}` : `${inbound.host}:${inbound.port}`;
   }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
   const bootstrap = adsBootstrap({ xds, admin, nodeId: id, metadata, delta: values.delta === true });

@@ -11,6 +11,7 @@ import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
+import { envoyInbound, SIDECAR_INBOUND_PORT } from '../envoy/inbound-listener.js';
 import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
 import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
@@ -144,6 +145,21 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     merged.routes.push(...r.routes);
     for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
+  }
+  // An Envoy sidecar with app ports (WASMESH_APP_PORTS) gets Istio's virtualInbound too, under the
+  // PeerAuthentication mode composed for it; without a workload identity (no CA) it is plaintext,
+  // as a wasmesh sidecar's inbound is without one.
+  if (node.type === 'sidecar' && node.appPorts.length > 0) {
+    const { listener, clusters } = envoyInbound({
+      listen: node.inbound ?? { host: '0.0.0.0', port: SIDECAR_INBOUND_PORT },
+      appPorts: node.appPorts,
+      mode: loaded.mesh.inboundMtlsMode ?? 'DISABLE',
+    });
+    const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
+    merged.listeners.push(...r.listeners);
+    merged.routes.push(...r.routes);
+    merged.clusters.push(...r.clusters);
+    merged.endpoints.push(...r.endpoints);
   }
   return { options, snapshot: envoySnapshot(merged, ctx.encoder), warnings: all, ports };
 }

@@ -58,10 +58,11 @@ export function viewKey(node: XdsNode, selected: ReadonlySet<string>): string {
   const labels = node.type === 'router'
     ? node.labels
     : Object.fromEntries(Object.entries(node.labels).filter(([k]) => selected.has(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  // WASMESH_FILTERS changes an Envoy's listener (routing by wasmesh's proxy-wasm filters), and
-  // WASMESH_LISTEN its address: Envoys alike but for these must not get each other's listeners.
-  const listen = node.listen === null ? null : `${node.listen.host}:${node.listen.port}`;
-  return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, listen, node.metadata.WASMESH_FILTERS !== undefined]);
+  // WASMESH_FILTERS changes an Envoy's listener (routing by wasmesh's proxy-wasm filters),
+  // WASMESH_LISTEN its address, WASMESH_APP_PORTS and WASMESH_INBOUND its inbound listener:
+  // Envoys alike but for these must not get each other's listeners.
+  const at = (hp: { host: string; port: number } | null): string | null => (hp === null ? null : `${hp.host}:${hp.port}`);
+  return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, at(node.listen), node.metadata.WASMESH_FILTERS !== undefined, node.appPorts, at(node.inbound)]);
 }
 
 /** `labels` restricted to the keys in `selected`, sorted. */

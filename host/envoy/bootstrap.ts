@@ -18,6 +18,7 @@ import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } 
 import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
 import { envoyRouteMatch } from './route-match.js';
+import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 
 export interface HostPort {
@@ -326,13 +327,12 @@ function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: 
 }
 
 function envoyCluster(c: Cluster, warnings: string[]): Obj {
-  // Fail closed: Envoy would send this cluster's requests in plaintext.
-  if (c.tls !== undefined) {
-    throw new EnvoyConfigError('envoy_config_tls_untranslated', `cluster ${c.name}`, `tls mode ${c.tls.mode}${c.tls.auto ? ' (auto mTLS)' : ''} (DestinationRule tls) is not translated for Envoy yet, so Envoy would send plaintext; wasmesh proxies enforce it`);
-  }
+  // TLS origination (DestinationRule tls, auto mTLS); what cannot be translated throws, located.
+  const transport = envoyUpstreamTransportSocket(c);
+  const tls = transport === null ? {} : { transport_socket: transport };
   const policy = envoyClusterPolicy(c, warnings);
   // ORIGINAL_DST finds its hosts in each request: no endpoints to list.
-  if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy };
+  if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy, ...tls };
   // STATIC needs IP literals; a host name (allowed by a STATIC ServiceEntry endpoint) needs DNS.
   const named = c.endpoints.filter((e) => isIP(e.address) === 0);
   if (named.length > 0) {
@@ -342,6 +342,7 @@ function envoyCluster(c: Cluster, warnings: string[]): Obj {
     name: c.name,
     type: named.length > 0 ? 'STRICT_DNS' : 'STATIC',
     ...policy,
+    ...tls,
     load_assignment: {
       cluster_name: c.name,
       endpoints: [{

@@ -4,7 +4,7 @@
 export type EnvoyConfigErrorCode =
   | 'envoy_config_bad_listen'
   | 'envoy_config_bad_weight'
-  /** A cluster with TLS origination (DestinationRule tls, auto mTLS): not translated for Envoy yet. */
+  /** Cluster TLS origination Envoy cannot do as wasmesh does (SIMPLE without caCertificates, …). */
   | 'envoy_config_tls_untranslated'
 
   | 'envoy_config_gateway_tls'; // Gateway TLS or httpsRedirect, not translated for Envoy yet

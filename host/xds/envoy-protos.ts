@@ -28,6 +28,8 @@ const FILES = [
   // SDS: the Secret resource and the TLS contexts that name secrets (host/xds/sds-secrets.ts).
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  // A sidecar's PERMISSIVE inbound tells TLS from plaintext (host/envoy/inbound-listener.ts).
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
   'xds/type/v3/typed_struct.proto',
   'google/protobuf/wrappers.proto',

@@ -2,7 +2,9 @@
 // `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (type `sidecar` or `router`) and
 // the metadata Istio's agent sets (NAMESPACE, LABELS, CLUSTER_ID, SERVICE_ACCOUNT, …), plus
 // wasmesh's own keys (WASMESH_GATEWAY: serve this Gateway by name, as `--gateway` does;
-// WASMESH_LISTEN: an Envoy's one listen address, as `--listen` is a wasmesh proxy's).
+// WASMESH_LISTEN: an Envoy's one listen address, as `--listen` is a wasmesh proxy's;
+// WASMESH_APP_PORTS and WASMESH_INBOUND: an Envoy sidecar's app ports and inbound address, as a
+// wasmesh sidecar's `--app-ports` and `--inbound`).
 import { parseHostPort, type HostPort } from '../common/host-port.js';
 
 export type ProxyType = 'sidecar' | 'router';
@@ -28,6 +30,10 @@ export interface XdsNode {
    * of its Gateway's server ports (or a sidecar's 15001), as a Service's targetPort would map them.
    */
   listen: HostPort | null;
+  /** WASMESH_APP_PORTS (`envoy-bootstrap --app-ports`): an Envoy sidecar's app ports, its inbound listener's destinations; empty: no inbound. */
+  appPorts: number[];
+  /** WASMESH_INBOUND (`envoy-bootstrap --inbound`): where an Envoy sidecar's inbound listener binds (default 0.0.0.0:15006). */
+  inbound: HostPort | null;
   kind: ClientKind;
   /** Every metadata key as plain JSON (for /debug/syncz). */
   metadata: Record<string, unknown>;
@@ -89,6 +95,8 @@ export function readNode(node: unknown): XdsNode {
       throw new XdsNodeError(`metadata WASMESH_LISTEN: ${(err as Error).message}`);
     }
   }
+  const inbound = metadata.WASMESH_INBOUND === undefined ? null : hostPortKey(metadata.WASMESH_INBOUND, 'WASMESH_INBOUND');
+  const appPorts = metadata.WASMESH_APP_PORTS === undefined ? [] : appPortsKey(metadata.WASMESH_APP_PORTS);
   const generator = typeof metadata.GENERATOR === 'string' ? metadata.GENERATOR : '';
   const agent = n.user_agent_name ?? '';
   const kind: ClientKind =
@@ -106,9 +114,33 @@ export function readNode(node: unknown): XdsNode {
     serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
     gateway: typeof metadata.WASMESH_GATEWAY === 'string' && metadata.WASMESH_GATEWAY !== '' ? metadata.WASMESH_GATEWAY : null,
     listen,
+    appPorts,
+    inbound,
     kind,
     metadata,
   };
+}
+
+function hostPortKey(v: unknown, key: string): HostPort {
+  if (typeof v !== 'string') throw new XdsNodeError(`metadata ${key}: expected a "host:port" string, got ${JSON.stringify(v)}`);
+  try {
+    return parseHostPort(v);
+  } catch (err) {
+    throw new XdsNodeError(`metadata ${key}: ${(err as Error).message}`);
+  }
+}
+
+/** "5005,8080" → [5005, 8080]: each 1-65535, distinct. */
+function appPortsKey(v: unknown): number[] {
+  if (typeof v !== 'string') throw new XdsNodeError(`metadata WASMESH_APP_PORTS: expected a "port,port…" string, got ${JSON.stringify(v)}`);
+  const ports: number[] = [];
+  for (const part of v.split(',')) {
+    const p = Number(part.trim());
+    if (!/^\d+$/.test(part.trim()) || p < 1 || p > 65535) throw new XdsNodeError(`metadata WASMESH_APP_PORTS: "${part}" is not a port 1-65535`);
+    if (ports.includes(p)) throw new XdsNodeError(`metadata WASMESH_APP_PORTS: ${p} is given twice`);
+    ports.push(p);
+  }
+  return ports;
 }
 
 /** Istio's node id for a proxy (what `wasmesh envoy-bootstrap` and the wasmesh xDS client send). */

@@ -26,4 +26,17 @@ describe('wasmesh envoy-bootstrap', () => {
     expect(parse(v6.stdout).node.metadata.WASMESH_LISTEN).toBe('[::1]:8080');
     await expect(envoyBootstrapCommand(['--listen', '8080'], fakeIo())).rejects.toThrow(UsageError);
   });
+
+  it('--app-ports and --inbound (a sidecar\'s inbound listener) go into the node metadata; misuse is a usage error', async () => {
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(['--proxy-type', 'sidecar', '--app-ports', '5005,8080', '--inbound', '127.0.0.1:16006'], io)).toBe(0);
+    expect(parse(io.stdout).node.metadata).toMatchObject({ WASMESH_APP_PORTS: '5005,8080', WASMESH_INBOUND: '127.0.0.1:16006' });
+    const none = fakeIo();
+    await envoyBootstrapCommand(['--proxy-type', 'sidecar'], none);
+    expect(parse(none.stdout).node.metadata.WASMESH_APP_PORTS).toBeUndefined();
+    await expect(envoyBootstrapCommand(['--app-ports', '5005'], fakeIo())).rejects.toThrow(/--app-ports: only a sidecar/);
+    await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--app-ports', '5005,5005'], fakeIo())).rejects.toThrow(/5005 is given twice/);
+    await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--app-ports', '0'], fakeIo())).rejects.toThrow(UsageError);
+    await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--inbound', '127.0.0.1:16006'], fakeIo())).rejects.toThrow(/--inbound needs --app-ports/);
+  });
 });

@@ -31,7 +31,7 @@ function setup(): { sources: string[]; creds: string } {
 }
 
 function node(kind: 'wasmesh' | 'envoy'): XdsNode {
-  return { id: 'router~127.0.0.1~gw.default~default.svc.cluster.local', type: 'router', ip: '127.0.0.1', pod: 'gw', namespace: 'default', labels: { istio: 'ingressgateway' }, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: 'web-gateway', listen: null, kind, metadata: {} } as XdsNode;
+  return { id: 'router~127.0.0.1~gw.default~default.svc.cluster.local', type: 'router', ip: '127.0.0.1', pod: 'gw', namespace: 'default', labels: { istio: 'ingressgateway' }, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: 'web-gateway', listen: null, appPorts: [], inbound: null, kind, metadata: {} } as XdsNode;
 }
 
 describe('Gateway TLS over xDS', () => {

@@ -36,7 +36,7 @@ spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 80, name: ht
 `;
 
 function node(type: 'sidecar' | 'router', labels: Record<string, string>): XdsNode {
-  return { id: `${type}~127.0.0.1~c.default~default.svc.cluster.local`, type, ip: '127.0.0.1', pod: 'c', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, listen: null, kind: 'grpc', metadata: {} };
+  return { id: `${type}~127.0.0.1~c.default~default.svc.cluster.local`, type, ip: '127.0.0.1', pod: 'c', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, listen: null, appPorts: [], inbound: null, kind: 'grpc', metadata: {} };
 }
 
 describe('proxyView for a proxyless gRPC client', () => {
@@ -111,5 +111,52 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
 
   it('a WASMESH_LISTEN that is not host:port refuses the node, naming the key', () => {
     expect(() => envoyNode('router', { WASMESH_LISTEN: '18080' })).toThrow(/metadata WASMESH_LISTEN: "18080" is not host:port.*XDS_NODE_INVALID/);
+  });
+
+  const inbound = (v: ReturnType<typeof proxyView>) => {
+    const r = v.snapshot.get(TYPE_URL.listener)!.resources.get('virtualInbound');
+    return r === undefined ? null : envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r.body.value) as unknown as {
+      address: { socket_address: { port_value: number } };
+      filter_chains: Array<{ filter_chain_match?: { transport_protocol: string }; transport_socket?: { typed_config: { type_url: string } } }>;
+    };
+  };
+
+  it('an Envoy sidecar with WASMESH_APP_PORTS gets Istio\'s virtualInbound (15006 or WASMESH_INBOUND) and its inbound|<port>|| cluster; none without', () => {
+    expect(inbound(proxyView(envoyNode('sidecar', {}), read, ctx))).toBeNull();
+    const v = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), read, ctx);
+    expect(inbound(v)!.address.socket_address.port_value).toBe(15006);
+    expect(v.snapshot.get(TYPE_URL.cluster)!.resources.has('inbound|5005||')).toBe(true);
+    expect(v.snapshot.get(TYPE_URL.endpoint)!.resources.has('inbound|5005||')).toBe(true);
+    // No CA (no workload identity): plaintext, as a wasmesh sidecar's inbound without one.
+    expect(inbound(v)!.filter_chains.map((c) => c.transport_socket ?? null)).toEqual([null]);
+    const at = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005', WASMESH_INBOUND: '127.0.0.1:16006' }), read, ctx);
+    expect(inbound(at)!.address.socket_address.port_value).toBe(16006);
+    // A router has no inbound listener.
+    expect(inbound(proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' }, WASMESH_APP_PORTS: '5005' }), read, ctx))).toBeNull();
+  });
+
+  it('with the CA (workloadIdentity) the PeerAuthentication mode decides: STRICT mTLS only, PERMISSIVE tls and raw_buffer chains', () => {
+    const strictDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-strict-'));
+    try {
+      writeFileSync(join(strictDir, 'mesh.yaml'), YAML);
+      const pa = (mode: string) => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: ${mode}}}\n`;
+      const idCtx = { ...ctx, workloadIdentity: true };
+      writeFileSync(join(strictDir, 'pa.yaml'), pa('STRICT'));
+      const strict = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
+      expect(strict.filter_chains.map((c) => c.transport_socket!.typed_config.type_url)).toEqual(['type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext']);
+      writeFileSync(join(strictDir, 'pa.yaml'), pa('PERMISSIVE'));
+      const permissive = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
+      expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'raw_buffer']);
+    } finally {
+      rmSync(strictDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad WASMESH_APP_PORTS or WASMESH_INBOUND refuses the node, naming the key', () => {
+    expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,x' })).toThrow(/metadata WASMESH_APP_PORTS: "x" is not a port 1-65535.*XDS_NODE_INVALID/);
+    expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,5005' })).toThrow(/WASMESH_APP_PORTS: 5005 is given twice/);
+    expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '0' })).toThrow(/"0" is not a port/);
+    expect(() => envoyNode('sidecar', { WASMESH_INBOUND: '15006' })).toThrow(/metadata WASMESH_INBOUND: "15006" is not host:port/);
+    expect(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005, 8080', WASMESH_INBOUND: '127.0.0.1:16006' })).toMatchObject({ appPorts: [5005, 8080], inbound: { host: '127.0.0.1', port: 16006 } });
   });
 });

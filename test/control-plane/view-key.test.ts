@@ -33,7 +33,7 @@ spec:
 `;
 
 function node(labels: Record<string, string>, over: Partial<XdsNode> = {}): XdsNode {
-  return { id: `sidecar~127.0.0.1~p.default~default.svc.cluster.local`, type: 'sidecar', ip: '127.0.0.1', pod: 'p', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, listen: null, kind: 'envoy', metadata: {}, ...over };
+  return { id: `sidecar~127.0.0.1~p.default~default.svc.cluster.local`, type: 'sidecar', ip: '127.0.0.1', pod: 'p', namespace: 'default', labels, clusterId: 'Kubernetes', serviceAccount: 'default', gateway: null, listen: null, appPorts: [], inbound: null, kind: 'envoy', metadata: {}, ...over };
 }
 
 describe('view keys', () => {
@@ -64,6 +64,9 @@ describe('view keys', () => {
     expect(viewKey(node({}, { gateway: 'gw' }), keys)).not.toBe(base);
     expect(viewKey(node({}, { metadata: { WASMESH_FILTERS: '1' } }), keys)).not.toBe(base);
     expect(viewKey(node({}, { listen: { host: '127.0.0.1', port: 8080 } }), keys)).not.toBe(base);
+    expect(viewKey(node({}, { appPorts: [5005] }), keys)).not.toBe(base);
+    expect(viewKey(node({}, { appPorts: [5005] }), keys)).not.toBe(viewKey(node({}, { appPorts: [5006] }), keys));
+    expect(viewKey(node({}, { appPorts: [5005], inbound: { host: '127.0.0.1', port: 16006 } }), keys)).not.toBe(viewKey(node({}, { appPorts: [5005] }), keys));
     expect(viewKey(node({ app: 'a' }, { type: 'router' }), keys)).not.toBe(viewKey(node({ app: 'b' }, { type: 'router' }), keys));
   });
 

@@ -477,11 +477,11 @@ describe('envoyBootstrap: errors', () => {
   });
 });
 
-describe('envoyBootstrap: cluster TLS is not translated for Envoy yet (fail closed)', () => {
-  it('refuses a cluster with tls, naming the cluster and the mode', () => {
-    const c = { ...webCluster('v1', 1), tls: { mode: 'SIMPLE' as const, sni: 'web.example', auto: false } };
+describe('envoyBootstrap: cluster TLS Envoy cannot do as wasmesh is refused (fail closed)', () => {
+  it('refuses SIMPLE without sni to endpoints of different names, naming the cluster', () => {
+    const c = { ...webCluster('v1', 1), endpoints: [{ address: 'a.example', port: 443, labels: {}, weight: 1 }, { address: 'b.example', port: 443, labels: {}, weight: 1 }], tls: { mode: 'SIMPLE' as const, auto: false } };
     const mesh = { virtualHosts: [{ name: 'x', domains: ['*'], routes: [route('default/x/0', [dest(V1)])] }], clusters: [c] };
     expect(() => envoyBootstrap({ mesh, resources: seed000Resources }, cases.seed000Split.opts)).toThrow(EnvoyConfigError);
-    expect(() => envoyBootstrap({ mesh, resources: seed000Resources }, cases.seed000Split.opts)).toThrow(/cluster .*: tls mode SIMPLE \(DestinationRule tls\) is not translated for Envoy yet.*\[envoy_config_tls_untranslated\]/);
+    expect(() => envoyBootstrap({ mesh, resources: seed000Resources }, cases.seed000Split.opts)).toThrow(/^cluster outbound\|5005\|v1\|.*: tls mode SIMPLE without sni: .*\[envoy_config_tls_untranslated\]$/);
   });
 });

@@ -1,0 +1,123 @@
+// An Envoy sidecar's inbound side, as Istio's virtualInbound (15006) does it, kept to what the
+// wasmesh sidecar does: one listener that hands each request to the app on 127.0.0.1 — the port
+// of the Host header when it is one of the app ports, else the first app port — through one
+// `inbound|<port>||` cluster per app port. PeerAuthentication decides the transport (the
+// strictest of the workload's modes, MeshConfig.inboundMtlsMode): STRICT terminates mesh mTLS
+// only (a client certificate from SDS ROOTCA required, the workload certificate from SDS
+// default); PERMISSIVE tells TLS from plaintext by the first bytes (tls_inspector, filter chains
+// by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
+// (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
+// element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { HostPort } from './bootstrap.js';
+import { EnvoyConfigError } from './envoy-config-error.js';
+import type { Obj } from './istio-resources.js';
+import { sdsSecretConfig } from './sds-config.js';
+import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
+
+/** Istio's inbound capture port. */
+export const SIDECAR_INBOUND_PORT = 15006;
+export const INBOUND_LISTENER_NAME = 'virtualInbound';
+
+const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+/** ALPN the inbound accepts, in the wasmesh listener's order (HTTP/1.1 inside, Istio's names too). */
+const INBOUND_ALPN = ['http/1.1', 'istio-http/1.1', 'istio'];
+
+export interface InboundOptions {
+  /** Where the listener binds (Istio's 0.0.0.0:15006). */
+  listen: HostPort;
+  /** The app's ports on 127.0.0.1 (the first takes requests whose Host names no app port). */
+  appPorts: readonly number[];
+  /** The PeerAuthentication mode the listener enforces. */
+  mode: EffectiveMtlsMode;
+}
+
+/** Istio's inbound cluster name for an app port. */
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** The inbound listener and its clusters, as static bootstrap resources (the xDS split names the routes and endpoints). */
+export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[] } {
+  const where = `inbound listener ${o.listen.host}:${o.listen.port}`;
+  if (o.appPorts.length === 0) throw new EnvoyConfigError('envoy_config_bad_listen', where, 'no app port to hand requests to');
+  for (const p of o.appPorts) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new EnvoyConfigError('envoy_config_bad_listen', where, `app port ${JSON.stringify(p)} is not 1-65535`);
+    if (p === o.listen.port) throw new EnvoyConfigError('envoy_config_bad_listen', where, `app port ${p} is the inbound port itself (requests would loop)`);
+  }
+  if (new Set(o.appPorts).size !== o.appPorts.length) throw new EnvoyConfigError('envoy_config_bad_listen', where, `app ports ${o.appPorts.join(',')} name a port twice`);
+
+  const chains: Obj[] = [];
+  if (o.mode !== 'DISABLE') {
+    chains.push({
+      ...(o.mode === 'PERMISSIVE' ? { filter_chain_match: { transport_protocol: 'tls' } } : {}),
+      transport_socket: downstreamTls(),
+      filters: [hcm(o, 'tls')],
+    });
+  }
+  if (o.mode !== 'STRICT') {
+    chains.push({
+      ...(o.mode === 'PERMISSIVE' ? { filter_chain_match: { transport_protocol: 'raw_buffer' } } : {}),
+      filters: [hcm(o, 'plaintext')],
+    });
+  }
+  const listener: Obj = {
+    name: INBOUND_LISTENER_NAME,
+    address: { socket_address: { address: o.listen.host, port_value: o.listen.port } },
+    ...(o.mode === 'PERMISSIVE' ? { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] } : {}),
+    filter_chains: chains,
+  };
+  const clusters = o.appPorts.map((port) => ({
+    name: inboundClusterName(port),
+    type: 'STATIC',
+    connect_timeout: '10s',
+    load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+  }));
+  return { listener, clusters };
+}
+
+/** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
+function downstreamTls(): Obj {
+  return {
+    name: TLS_TRANSPORT_SOCKET,
+    typed_config: {
+      '@type': DOWNSTREAM_TLS,
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificate_sds_secret_configs: [sdsSecretConfig('default')],
+        // Any certificate from the mesh's roots: who may call is authorization's question, not the handshake's.
+        combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: sdsSecretConfig('ROOTCA') },
+        alpn_protocols: [...INBOUND_ALPN],
+      },
+    },
+  };
+}
+
+/** The connection manager of one filter chain: XFCC by transport, routes by the Host's port. */
+function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
+  const route = (port: number): Obj => ({ match: { prefix: '/' }, route: { cluster: inboundClusterName(port), timeout: '0s' } });
+  const virtualHosts: Obj[] = o.appPorts.map((port) => ({ name: `inbound|http|${port}`, domains: [`*:${port}`], routes: [route(port)] }));
+  virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [route(o.appPorts[0]!)] });
+  const config: Obj = {
+    '@type': HCM,
+    stat_prefix: `inbound_${o.listen.host}_${o.listen.port}`,
+    codec_type: 'HTTP1',
+    http_protocol_options: { accept_http_10: true },
+    generate_request_id: true,
+    preserve_external_request_id: true,
+    // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
+    route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+  };
+  if (transport === 'tls') {
+    config.forward_client_cert_details = 'APPEND_FORWARD';
+    config.set_current_client_cert_details = { subject: true, uri: true, dns: true };
+  } else {
+    // Nothing vouches for an XFCC that arrived in plaintext.
+    config.forward_client_cert_details = 'SANITIZE';
+  }
+  return { name: 'envoy.filters.network.http_connection_manager', typed_config: config };
+}

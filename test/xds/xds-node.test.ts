@@ -1,0 +1,31 @@
+// readNode: who a proxy is from its first request's Node — here the keys that give an Envoy
+// sidecar its inbound listener (WASMESH_APP_PORTS, WASMESH_INBOUND), read or refused by name.
+import { describe, expect, it } from 'vitest';
+import { readNode, XdsNodeError } from '../../host/xds/xds-node.js';
+
+const ID = 'sidecar~10.0.0.7~beta-1.shop~shop.svc.cluster.local';
+const node = (metadata: Record<string, string>) => readNode({ id: ID, metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) } });
+
+describe('readNode', () => {
+  it('reads the id as Istio writes it; no app ports: none, no inbound address', () => {
+    expect(node({})).toMatchObject({ type: 'sidecar', ip: '10.0.0.7', pod: 'beta-1', namespace: 'shop', appPorts: [], inbound: null, kind: 'envoy' });
+  });
+
+  it('WASMESH_APP_PORTS and WASMESH_INBOUND: the ports in order, the address parsed (IPv6 bracketed)', () => {
+    expect(node({ WASMESH_APP_PORTS: '8080, 5005', WASMESH_INBOUND: '[::1]:16006' })).toMatchObject({ appPorts: [8080, 5005], inbound: { host: '::1', port: 16006 } });
+  });
+
+  it('refuses bad values with the key named (XDS_NODE_INVALID)', () => {
+    for (const [k, v, why] of [
+      ['WASMESH_APP_PORTS', '', /"" is not a port/],
+      ['WASMESH_APP_PORTS', '5005,65536', /"65536" is not a port 1-65535/],
+      ['WASMESH_APP_PORTS', '1e3', /"1e3" is not a port/],
+      ['WASMESH_APP_PORTS', '80,80', /80 is given twice/],
+      ['WASMESH_INBOUND', 'localhost', /metadata WASMESH_INBOUND: /],
+    ] as const) {
+      expect(() => node({ [k]: v })).toThrow(XdsNodeError);
+      expect(() => node({ [k]: v })).toThrow(why);
+    }
+    expect(() => readNode({ id: ID, metadata: { fields: { WASMESH_APP_PORTS: { numberValue: 5005 } } } })).toThrow(/WASMESH_APP_PORTS: expected a "port,port…" string, got 5005/);
+  });
+});
