@@ -69,6 +69,12 @@ export function grpcCluster(c: Cluster, warnings: Set<string>): Obj {
 /** The ClusterLoadAssignment of `c` for gRPC clients (IP endpoints only, each address once). */
 export function grpcLoadAssignment(c: Cluster, warnings: Set<string>): Obj {
   const where = `cluster ${c.name}`;
+  if (c.tls !== undefined && c.tls.mode !== 'DISABLE') {
+    // No TLS is given to gRPC clients (xDS certificate providers are not served): a cluster that
+    // must be reached over TLS gets no endpoints, so calls fail UNAVAILABLE instead of leaving in plaintext.
+    warnings.add(`${where}: tls mode ${c.tls.mode} is not served to gRPC clients; they are given no endpoints (calls fail UNAVAILABLE, never plaintext)`);
+    return { cluster_name: c.name, endpoints: [] };
+  }
   const seen = new Set<string>();
   const lbEndpoints: Obj[] = [];
   for (const e of c.endpoints) {

@@ -221,6 +221,15 @@ describe('grpcXdsResources: what grpc-js-xds supports, and what it is told inste
     expect(refused(out.resources)).toEqual([]);
   });
 
+  it('a cluster with TLS (ISTIO_MUTUAL, auto mTLS) gets no endpoints, warned: gRPC clients never call it in plaintext', () => {
+    const mtls = webCluster('v1', 15101, { tls: { mode: 'ISTIO_MUTUAL', sni: 'outbound_.5005_.v1_.web', subjectAltNames: [], auto: true } as unknown as Cluster['tls'] });
+    const off = webCluster('v2', 15102, { tls: { mode: 'DISABLE', auto: false } });
+    const out = grpcXdsResources({ mesh: web([route('default/web/0', [dest(mtls.name)]), route('default/web/1', [dest(off.name)])], [mtls, off]) });
+    expect(out.resources.endpoints.map((e) => [e.cluster_name, (e.endpoints as Json[]).length])).toEqual([[mtls.name, 0], [off.name, 1]]);
+    expect(out.warnings).toEqual([`cluster ${mtls.name}: tls mode ISTIO_MUTUAL is not served to gRPC clients; they are given no endpoints (calls fail UNAVAILABLE, never plaintext)`]);
+    expect(refused(out.resources)).toEqual([]);
+  });
+
   it('circuit breaker max_requests kept; outlier detection warned and left out', () => {
     const c = webCluster('v1', 15101, { policy: policy({ connectionPool: { http: { http2MaxRequests: 7 } }, outlierDetection: { consecutive5xxErrors: 3, interval: '1s', baseEjectionTime: '30s' } }) });
     const out = grpcXdsResources({ mesh: web([route('default/web/0', [dest(c.name)])], [c]) });
