@@ -58,9 +58,9 @@ describe('examples/003-istio101', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues.map((i) => [i.code, i.line, i.name, i.path])).toEqual([
-      ['unenforced_security', 13, 'default/frontend', 'spec.trafficPolicy.tls.mode'],
-      ['unenforced_security', 27, 'default/middleware', 'spec.trafficPolicy.tls.mode'],
-      ['unenforced_security', 44, 'default/backend', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 14, 'default/frontend', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 28, 'default/middleware', 'spec.trafficPolicy.tls.mode'],
+      ['unenforced_security', 45, 'default/backend', 'spec.trafficPolicy.tls.mode'],
     ]);
   });
 
