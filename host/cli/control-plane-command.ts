@@ -71,6 +71,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     credentialsDir: credentialsDirFromFlags(cmd, values),
     // With its CA the mesh's proxies hold workload certificates: mTLS settings are enforced.
     workloadIdentity: caOptions !== null,
+    ...(caOptions !== null ? { trustDomain: caOptions.trustDomain } : {}),
     debounce: { quietMs, maxDelayMs },
     log,
   });

@@ -31,6 +31,11 @@ export interface LoadOptions {
    */
   workloadIdentity?: boolean;
   /**
+   * The mesh's SPIFFE trust domain (the CA's `--trust-domain`; default cluster.local): a WorkloadEntry's
+   * serviceAccount becomes the expected identity spiffe://<trustDomain>/ns/<ns>/sa/<sa>.
+   */
+  trustDomain?: string;
+  /**
    * The CLI's `--credentials-dir`: where a `credentialName` is found, laid out as Kubernetes
    * TLS secrets (`<dir>/<name>/tls.crt`, `tls.key`, `ca.crt`; translate/credential-files.ts).
    */

@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
    * them; a proxy that has none refuses (NACKs) a view it cannot enforce.
    */
   workloadIdentity?: boolean;
+  /** The CA's trust domain (LoadOptions.trustDomain). */
+  trustDomain?: string;
   /** `--credentials-dir`: Gateways' credentialName secrets, sent inline to wasmesh gateways. */
   credentialsDir?: string;
   /** Istio's PILOT_DEBOUNCE_AFTER (100 ms) and PILOT_DEBOUNCE_MAX (10 s). */
@@ -161,7 +163,7 @@ export class ControlPlane {
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, workloadIdentity: this.#opts.workloadIdentity ?? false, credentialsDir: this.#opts.credentialsDir, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, workloadIdentity: this.#opts.workloadIdentity ?? false, trustDomain: this.#opts.trustDomain, credentialsDir: this.#opts.credentialsDir, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }

@@ -35,6 +35,8 @@ export interface ViewContext {
   allowUnenforcedSecurity: boolean;
   /** The mesh has a CA: ISTIO_MUTUAL, auto mTLS and STRICT are enforced (LoadOptions.workloadIdentity). */
   workloadIdentity?: boolean;
+  /** The CA's trust domain (LoadOptions.trustDomain). */
+  trustDomain?: string;
   /** `--credentials-dir`: where Gateways' credentialName secrets are found. */
   credentialsDir?: string;
   /** Reuses the encoding of resources unchanged since the last version (the control plane's). */
@@ -69,7 +71,7 @@ function gatewaySpec(read: ReadConfig, ref: string, namespace: string): GatewayS
 /** The load options for a proxy, and what was decided on the way (several Gateways match …). */
 export function loadOptionsFor(node: XdsNode, read: ReadConfig, ctx: ViewContext): { options: LoadOptions; warnings: string[] } {
   const warnings: string[] = [];
-  const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity, ...(ctx.workloadIdentity ? { workloadIdentity: true } : {}), ...(ctx.credentialsDir !== undefined ? { credentialsDir: ctx.credentialsDir } : {}) };
+  const options: LoadOptions = { namespace: node.namespace, labels: node.labels, allowUnenforcedSecurity: ctx.allowUnenforcedSecurity, ...(ctx.workloadIdentity ? { workloadIdentity: true } : {}), ...(ctx.trustDomain !== undefined ? { trustDomain: ctx.trustDomain } : {}), ...(ctx.credentialsDir !== undefined ? { credentialsDir: ctx.credentialsDir } : {}) };
   if (node.kind === 'grpc') {
     // A gRPC client routes its own calls to the mesh's services; it listens for nothing.
     if (node.type === 'router') warnings.push(`proxy ${node.id}: a proxyless gRPC client is given the mesh's routes (a sidecar's view); its router type is ignored`);

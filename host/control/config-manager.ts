@@ -42,6 +42,8 @@ export interface ConfigManagerOptions {
   allowUnenforcedSecurity?: boolean;
   /** The proxy has a workload certificate: ISTIO_MUTUAL and auto mTLS are enforced (LoadOptions.workloadIdentity). */
   workloadIdentity?: boolean;
+  /** LoadOptions.trustDomain: the workload identity's trust domain. */
+  trustDomain?: string;
   /** `--credentials-dir`: where a Gateway's credentialName is found. */
   credentialsDir?: string;
   target: ConfigTarget;
@@ -269,9 +271,9 @@ export class ConfigManager implements ProxyConfigSource {
   }
 
   #loadOptions(): LoadOptions {
-    const { gateway, namespace, labels, allowUnenforcedSecurity, workloadIdentity, credentialsDir } = this.#opts;
+    const { gateway, namespace, labels, allowUnenforcedSecurity, workloadIdentity, trustDomain, credentialsDir } = this.#opts;
     // Only what was given: the options cross to the loader's process as JSON.
-    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(workloadIdentity ? { workloadIdentity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) };
+    return { gateway, namespace, labels, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(workloadIdentity ? { workloadIdentity } : {}), ...(trustDomain !== undefined ? { trustDomain } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) };
   }
 
   /** Applies under the next version number; the number is only taken once the target accepts. */

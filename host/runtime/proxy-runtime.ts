@@ -12,6 +12,7 @@ import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink, type AccessLogOutput } from './access-log-sink.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import type { GatewayPort } from './gateway-ports.js';
+import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
   listen: HostPort;
@@ -78,7 +79,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({
-    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
     target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); pool?.apply(mesh, version); } },

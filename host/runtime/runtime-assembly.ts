@@ -29,6 +29,8 @@ export interface ConfigSourceOptions {
   allowUnenforcedSecurity?: boolean;
   /** The proxy has a workload certificate (LoadOptions.workloadIdentity); set by the runtime from its source. */
   workloadIdentity?: boolean;
+  /** The workload identity's trust domain (LoadOptions.trustDomain). */
+  trustDomain?: string;
   /** `--credentials-dir` (host/config LoadOptions.credentialsDir). */
   credentialsDir?: string;
   log: Log;
@@ -120,6 +122,7 @@ export class RuntimeAssembly {
       labels: c.labels,
       allowUnenforcedSecurity: c.allowUnenforcedSecurity,
       workloadIdentity: c.workloadIdentity,
+      trustDomain: c.trustDomain,
       credentialsDir: c.credentialsDir,
       target: opts.target,
       load: c.load ?? isolatedLoadConfig,

@@ -19,6 +19,7 @@ import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
+import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
 export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway'> {
   outbound: HostPort;
@@ -119,7 +120,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     },
   };
   const assembly = new RuntimeAssembly({
-    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined },
+    config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     target,
     reloadStats: outbound.stats,

@@ -29,6 +29,10 @@ export class CaWorkloadCertificates implements WorkloadCertificateSource {
   #lastError: Error | null = null;
   #started = false;
 
+  get trustDomain(): string {
+    return this.#opts.identity.trustDomain;
+  }
+
   /** Throws IdentityError when the trust bundle holds no certificate; nothing is asked before start(). */
   constructor(opts: CaWorkloadCertificatesOptions) {
     this.#opts = opts;

@@ -25,4 +25,6 @@ export interface WorkloadCertificateSource {
   current(): WorkloadCertificate | null;
   /** Calls `listener` with each new certificate (renewal, root change); returns the unsubscribe. */
   subscribe(listener: (cert: WorkloadCertificate) => void): () => void;
+  /** The identity's trust domain when known before the first certificate (the CA client's). */
+  readonly trustDomain?: string;
 }

@@ -147,6 +147,9 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
       writeFileSync(join(strictDir, 'pa.yaml'), pa('PERMISSIVE'));
       const permissive = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
       expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'raw_buffer']);
+      // The CA's trust domain reaches the load (endpoint SPIFFE IDs); without one, the load's default.
+      expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), { ...idCtx, trustDomain: 'corp.example' }).options.trustDomain).toBe('corp.example');
+      expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx).options.trustDomain).toBeUndefined();
     } finally {
       rmSync(strictDir, { recursive: true, force: true });
     }

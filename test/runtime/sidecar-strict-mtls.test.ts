@@ -215,3 +215,44 @@ spec:
     expect(seen.length).toBe(before);
   });
 });
+
+describe('a mesh with its own trust domain', () => {
+  it('auto mTLS expects spiffe://<the proxy\'s trust domain>/… of the WorkloadEntry\'s service account: 200', async () => {
+    const corp = await testMeshCa('corp.example');
+    try {
+      const sidecar = await startSidecarRuntime({
+        sources: [dirWith({ 'pa.yaml': STRICT })], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
+        accessLog: () => {}, log: () => {}, workloadCertificates: cellOf(await workloadCertificate(corp, 'default', 'app')),
+      });
+      closers.push(() => sidecar.close());
+      const mesh = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: app }
+spec:
+  hosts: [app.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: { labels: { app: app } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: app-1 }
+spec:
+  address: 127.0.0.1
+  serviceAccount: app
+  labels: { app: app, security.istio.io/tlsMode: istio }
+  ports: { http: ${sidecar.ports.inbound} }
+`;
+      const client = await startProxyRuntime({
+        sources: [dirWith({ 'mesh.yaml': mesh })], listen: LOOPBACK, admin: LOOPBACK, accessLog: () => {}, log: () => {},
+        workloadCertificates: cellOf(await workloadCertificate(corp, 'default', 'client')),
+      });
+      closers.push(() => client.close());
+      expect(await plainGet(client.listenPort, 'app.example')).toEqual({ status: 200 });
+      expect(String(seen.at(-1)!['x-forwarded-client-cert'])).toContain('URI=spiffe://corp.example/ns/default/sa/client');
+    } finally {
+      rmSync(corp.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -52,7 +52,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const { resources, options, issues, warnings } = input;
   const proxyNamespace = options.namespace ?? DEFAULT_NAMESPACE;
   const knownNamespaces = new Set<string>([proxyNamespace, ...resources.map((r) => r.resource.namespace)]);
-  const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), { issues, warnings, knownNamespaces });
+  const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), { issues, warnings, knownNamespaces, ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}) });
   const subsets = buildSubsetRegistry(ofKind(resources, 'DestinationRule'), { issues, warnings, knownNamespaces });
   const virtualServices = ofKind(resources, 'VirtualService');
   for (const vs of virtualServices) validateVirtualService(vs, issues, warnings);

@@ -35,6 +35,8 @@ export interface RegistryContext {
   issues: ConfigIssue[];
   warnings: string[];
   knownNamespaces: ReadonlySet<string>;
+  /** LoadOptions.trustDomain; default DEFAULT_TRUST_DOMAIN. */
+  trustDomain?: string;
 }
 
 /** HTTP/1.1 is what the data path speaks; protocols we would carry differently are flagged. */
@@ -44,13 +46,13 @@ function isSubset(selector: Record<string, string>, labels: Record<string, strin
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-/** The trust domain of endpoint identities (Istio's default; the CA's --trust-domain). */
-const TRUST_DOMAIN = 'cluster.local';
+/** The trust domain of endpoint identities when the load names none (Istio's default). */
+const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
-function toWorkload(spec: WorkloadEntrySpec, namespace: string, ref: DocumentRef, path: PathSegment[]): Workload {
+function toWorkload(spec: WorkloadEntrySpec, namespace: string, ref: DocumentRef, path: PathSegment[], trustDomain: string): Workload {
   const w: Workload = { address: spec.address ?? '', ports: spec.ports ?? {}, labels: spec.labels ?? {}, weight: spec.weight ?? 0, ref, path };
   // The identity a mesh mTLS peer at this address must prove (the expected SAN of auto mTLS and ISTIO_MUTUAL).
-  if (spec.serviceAccount) w.spiffeId = `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${spec.serviceAccount}`;
+  if (spec.serviceAccount) w.spiffeId = `spiffe://${trustDomain}/ns/${namespace}/sa/${spec.serviceAccount}`;
   return w;
 }
 
@@ -103,7 +105,7 @@ export function buildServiceRegistry(
         ctx.warnings.push(warningAt(ref, [...path, 'address'], 'unix domain socket endpoints are not served yet; endpoint skipped'));
         return;
       }
-      workloads.push(toWorkload(ep, ns, ref, path));
+      workloads.push(toWorkload(ep, ns, ref, path, ctx.trustDomain ?? DEFAULT_TRUST_DOMAIN));
     });
     if (spec.workloadSelector !== undefined) {
       const selector = spec.workloadSelector.labels ?? {};
@@ -114,7 +116,7 @@ export function buildServiceRegistry(
         for (const name of Object.keys(weSpec.ports ?? {})) {
           if (!portNames.has(name)) ctx.warnings.push(warningAt(we.ref, ['spec', 'ports', name], `port name "${name}" is not a port of ServiceEntry ${ns}/${entry.resource.name}; ignored for it`));
         }
-        workloads.push(toWorkload(weSpec, we.resource.namespace, we.ref, ['spec']));
+        workloads.push(toWorkload(weSpec, we.resource.namespace, we.ref, ['spec'], ctx.trustDomain ?? DEFAULT_TRUST_DOMAIN));
       }
     }
     switch (resolution) {
