@@ -1,5 +1,5 @@
-// `--credentials-dir <dir>`, declared once for every command that loads a Gateway (proxy,
-// control-plane, envoy-config, demo): where a `credentialName` is found, laid out as Kubernetes
+// `--credentials-dir <dir>`, declared once for every command that loads a Gateway or a
+// DestinationRule tls credentialName (proxy, sidecar, control-plane, envoy-config, demo): where a `credentialName` is found, laid out as Kubernetes
 // TLS secrets (host/config/translate/credential-files.ts).
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -10,7 +10,7 @@ export const CREDENTIALS_DIR_FLAG: FlagSpec = {
   kind: 'string',
   valueName: '<dir>',
   help:
-    'where a Gateway tls credentialName is found, laid out as Kubernetes TLS secrets: <dir>/<name>/tls.crt, ' +
+    'where a tls credentialName (Gateway, DestinationRule) is found, laid out as Kubernetes TLS secrets: <dir>/<name>/tls.crt, ' +
     'tls.key, and ca.crt (or <dir>/<name>-cacert/ca.crt) for client certificates',
 };
 

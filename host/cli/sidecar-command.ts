@@ -6,6 +6,7 @@ import type { HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, openAccessLog, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
@@ -43,6 +44,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
+    CREDENTIALS_DIR_FLAG,
   ],
   epilog: [
     'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
@@ -110,6 +112,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
     if (clash) throw new UsageError(SIDECAR_SPEC.command, `${flag} and ${clash[0]} are both port ${at.port}`);
   }
   const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
+  const credentialsDir = credentialsDirFromFlags(SIDECAR_SPEC.command, values);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
@@ -128,6 +131,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       namespace: values.namespace as string | undefined,
       labels,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      ...(credentialsDir !== undefined ? { credentialsDir } : {}),
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),
       // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
       ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),

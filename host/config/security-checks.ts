@@ -8,6 +8,7 @@ import type { SourcedResource } from './read-resource.js';
 import { refuseUnenforced, type SecurityGate } from './security-gate.js';
 import type { AuthorizationPolicySpec, AuthorizationRuleSpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-schemas.js';
 import type { PathSegment } from './yaml-source.js';
+import { resolveCredentialFiles } from './translate/credential-files.js';
 
 type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 
@@ -100,8 +101,9 @@ const NO_IDENTITY = 'the proxy has no workload identity (start it with --token-f
  * A DestinationRule `tls` (at service, subset or port level) at `path`. SIMPLE and MUTUAL with
  * certificate files are enforced (MUTUAL needs clientCertificate and privateKey). ISTIO_MUTUAL
  * is enforced when the proxy has a workload identity, else refused, naming the flags.
- * credentialName (a secret this proxy does not read; Gateway credentials are another piece of
- * work) and caCrl are refused. The decisions match cluster-tls-policy.ts clientTlsEnforced.
+ * credentialName (SIMPLE, MUTUAL) is read from --credentials-dir as Kubernetes TLS secrets, as a
+ * Gateway's is (translate/credential-files.ts): MUTUAL needs its tls.crt and tls.key, ca.crt is
+ * taken when present; a credential that cannot be found is a located error. caCrl is refused. The decisions match cluster-tls-policy.ts clientTlsEnforced.
  * With DISABLE (the proto default when mode is unset), the other fields have no effect (as in
  * Istio): a warning.
  */
@@ -113,8 +115,17 @@ export function checkClientTls(tls: ClientTlsSpec, ref: DocumentRef, path: reado
     return;
   }
   if (tls.credentialName !== undefined) {
-    refuseUnenforced(gate, ref, [...path, 'credentialName'], `tls credentialName ${tls.credentialName}: this proxy reads no secrets for DestinationRule tls (give caCertificates, clientCertificate and privateKey as files), so requests would leave in plaintext`);
-    return;
+    if (mode === 'ISTIO_MUTUAL') {
+      gate.issues.push(issueAt(ref, 'invalid_value', [...path, 'credentialName'], 'mode ISTIO_MUTUAL takes the certificate from the mesh; credentialName must be absent'));
+      return;
+    }
+    const found = resolveCredentialFiles(tls.credentialName, gate.credentialsDir, { keyPair: mode === 'MUTUAL', ca: 'optional' });
+    if (!found.ok) {
+      gate.issues.push(issueAt(ref, 'invalid_value', [...path, 'credentialName'], found.reason));
+      return;
+    }
+    const ignored = (['clientCertificate', 'privateKey', 'caCertificates'] as const).filter((f) => tls[f] !== undefined);
+    if (ignored.length > 0) gate.warnings.push(warningAt(ref, [...path, 'credentialName'], `credentialName ${tls.credentialName} is used; ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored (as in Istio)`));
   }
   if (tls.caCrl !== undefined) {
     refuseUnenforced(gate, ref, [...path, 'caCrl'], 'tls caCrl (revoked server certificates refused): certificate revocation lists are not checked yet');
@@ -127,7 +138,7 @@ export function checkClientTls(tls: ClientTlsSpec, ref: DocumentRef, path: reado
     }
     return;
   }
-  if (mode === 'MUTUAL') {
+  if (mode === 'MUTUAL' && tls.credentialName === undefined) {
     for (const f of ['clientCertificate', 'privateKey'] as const) {
       if (tls[f] === undefined) gate.issues.push(issueAt(ref, 'missing_field', [...path, f], `mode MUTUAL needs ${f} (a PEM file)`));
     }

@@ -10,6 +10,8 @@ export interface SecurityGate {
   allowUnenforced: boolean;
   /** LoadOptions.workloadIdentity: the proxy has a workload certificate (ISTIO_MUTUAL, auto mTLS enforced). */
   workloadIdentity?: boolean;
+  /** LoadOptions.credentialsDir: where a DestinationRule tls credentialName is found. */
+  credentialsDir?: string;
   issues: ConfigIssue[];
   warnings: string[];
 }

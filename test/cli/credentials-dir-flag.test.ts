@@ -22,3 +22,12 @@ describe('credentialsDirFromFlags', () => {
     }
   });
 });
+
+describe('the commands that take it', () => {
+  it('wasmesh sidecar declares it (a DestinationRule credentialName is found there), and refuses a bad one before starting', async () => {
+    const { SIDECAR_SPEC, sidecarCommand } = await import('../../host/cli/sidecar-command.js');
+    expect(SIDECAR_SPEC.flags.map((f) => f.name)).toContain('credentials-dir');
+    const io = { out: () => {}, err: () => {} } as unknown as Parameters<typeof sidecarCommand>[1];
+    await expect(sidecarCommand(['-f', tmpdir(), '--app-ports', '5005', '--credentials-dir', '/nonexistent/creds'], io)).rejects.toThrow('--credentials-dir: "/nonexistent/creds" is not a directory');
+  });
+});

@@ -2,6 +2,9 @@
 // `unenforced_security` error, or with allowUnenforcedSecurity exactly one NOT ENFORCED warning;
 // settings that ask for nothing beyond plaintext and no access control load (Istio's semantics,
 // docs/config-decisions.md "Security resources").
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../host/config/index.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
@@ -245,7 +248,7 @@ spec:
     expect(issues[0]!.reason).toMatch(/tls mode ISTIO_MUTUAL .*no workload identity \(start it with --token-file or --cert-dir/);
   });
 
-  test('SIMPLE and MUTUAL from files reach the clusters; MUTUAL without its files and credentialName are refused', () => {
+  test('SIMPLE and MUTUAL from files reach the clusters; MUTUAL without its files and a credentialName without --credentials-dir are refused', () => {
     const loaded = loads(`${DR}metadata: {name: web}
 spec:
   host: web
@@ -273,9 +276,48 @@ spec:
 `);
     expect(located(issues)).toEqual([
       ['missing_field', 7, 'DestinationRule default/web', 'spec.trafficPolicy.tls.privateKey'],
-      ['unenforced_security', 12, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.credentialName'],
+      ['invalid_value', 12, 'DestinationRule default/web', 'spec.subsets[0].trafficPolicy.tls.credentialName'],
     ]);
-    expect(issues[1]!.reason).toMatch(/credentialName web-cacert: this proxy reads no secrets/);
+    expect(issues[1]!.reason).toMatch(/credentialName "web-cacert" needs --credentials-dir <dir>/);
+  });
+
+  test('credentialName is read from --credentials-dir as Kubernetes TLS secrets: MUTUAL takes tls.crt, tls.key and ca.crt, SIMPLE the CA', () => {
+    const creds = { dir: mkdtempSync(join(tmpdir(), 'wasmesh-creds-')) };
+    for (const [f, text] of Object.entries({ 'client/tls.crt': 'c', 'client/tls.key': 'k', 'client/ca.crt': 'ca', 'server-ca-cacert/ca.crt': 'ca2', 'nokey/tls.crt': 'c' })) {
+      mkdirSync(join(creds.dir, dirname(f)), { recursive: true });
+      writeFileSync(join(creds.dir, f), text);
+    }
+    const yaml = `${DR}metadata: {name: web}
+spec:
+  host: web
+  trafficPolicy:
+    tls: {mode: MUTUAL, credentialName: client, privateKey: /ignored.pem}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      tls: {mode: SIMPLE, credentialName: server-ca}
+`;
+    const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': yaml });
+    const loaded = loadConfig([t.dir], { credentialsDir: creds.dir });
+    const byName = new Map(loaded.mesh.clusters.map((c) => [c.name, c.tls]));
+    expect([...byName.entries()].find(([n]) => n.includes('||'))![1]).toEqual({
+      mode: 'MUTUAL', clientCertificate: `${creds.dir}/client/tls.crt`, privateKey: `${creds.dir}/client/tls.key`, caCertificates: `${creds.dir}/client/ca.crt`, auto: false,
+    });
+    expect([...byName.entries()].find(([n]) => n.includes('|v1|'))![1]).toEqual({ mode: 'SIMPLE', caCertificates: `${creds.dir}/server-ca-cacert/ca.crt`, auto: false });
+    expect(loaded.warnings.join('\n')).toMatch(/credentialName client is used; privateKey is ignored/);
+    const refused = (tls: string) => {
+      try {
+        loadConfig([tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': `${DR}metadata: {name: web}\nspec:\n  host: web\n  trafficPolicy:\n    tls: ${tls}\n` }).dir], { credentialsDir: creds.dir, workloadIdentity: true });
+      } catch (err) {
+        return (err as ConfigError).issues.map((i) => [i.code, i.path, i.reason]);
+      }
+      return [];
+    };
+    expect(refused('{mode: MUTUAL, credentialName: nokey}')).toEqual([['invalid_value', 'spec.trafficPolicy.tls.credentialName', expect.stringMatching(/nokey\/tls\.key does not exist/)]]);
+    expect(refused('{mode: MUTUAL, credentialName: absent}')).toEqual([['invalid_value', 'spec.trafficPolicy.tls.credentialName', expect.stringMatching(/absent\/tls\.crt does not exist/)]]);
+    expect(refused('{mode: SIMPLE, credentialName: ../etc}')).toEqual([['invalid_value', 'spec.trafficPolicy.tls.credentialName', expect.stringMatching(/not a Kubernetes secret name/)]]);
+    expect(refused('{mode: ISTIO_MUTUAL, credentialName: client}')).toEqual([['invalid_value', 'spec.trafficPolicy.tls.credentialName', expect.stringMatching(/ISTIO_MUTUAL takes the certificate from the mesh/)]]);
   });
 
   test('with a workload identity ISTIO_MUTUAL loads with Istio\'s SNI; without one and with --allow-unenforced-security it is plaintext', () => {

@@ -2,12 +2,14 @@
 // (host/model/cluster-tls.ts), under the same enforcement decisions as the load's checks
 // (security-checks.ts checkClientTls): SIMPLE and MUTUAL from files are enforced; ISTIO_MUTUAL
 // and auto mTLS only when the proxy has a workload identity (LoadOptions.workloadIdentity); a
-// setting that cannot be enforced (credentialName, ISTIO_MUTUAL without identity) reached here
+// credentialName is read from --credentials-dir (credential-files.ts); a
+// setting that cannot be enforced (caCrl, ISTIO_MUTUAL without identity) reached here
 // only because --allow-unenforced-security turned its refusal into a NOT ENFORCED warning, and
 // is plaintext. Undefined: plaintext (the model's default, kept absent).
 import type { TrafficPolicySpec } from '../istio-schemas.js';
 import { clusterTls, type ClientTlsPolicy, type ClusterTls } from '../../model/cluster-tls.js';
 import type { Endpoint } from '../../model/mesh.js';
+import { resolveCredentialFiles } from './credential-files.js';
 
 type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 
@@ -15,7 +17,7 @@ type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 export function clientTlsEnforced(tls: ClientTlsSpec, workloadIdentity: boolean): boolean {
   const mode = tls.mode ?? 'DISABLE';
   if (mode === 'DISABLE') return true;
-  if (tls.credentialName !== undefined || tls.caCrl !== undefined) return false;
+  if (tls.caCrl !== undefined) return false;
   return mode !== 'ISTIO_MUTUAL' || workloadIdentity;
 }
 
@@ -23,6 +25,7 @@ export function clusterTlsOf(
   tls: ClientTlsSpec | undefined,
   cluster: { host: string; port: number; subset: string | null; endpoints: readonly Endpoint[] },
   workloadIdentity: boolean,
+  credentialsDir?: string,
 ): ClusterTls | undefined {
   let policy: ClientTlsPolicy | null;
   if (tls === undefined) {
@@ -32,13 +35,23 @@ export function clusterTlsOf(
   } else if (!clientTlsEnforced(tls, workloadIdentity)) {
     return undefined;
   } else {
+    const mode = tls.mode ?? 'DISABLE';
+    // credentialName: the secret's files replace the file fields (checked by the load's checks;
+    // one that cannot be found refused the load, so it never reaches a cluster).
+    let files: ClientTlsSpec = tls;
+    if (tls.credentialName !== undefined) {
+      const found = resolveCredentialFiles(tls.credentialName, credentialsDir, { keyPair: mode === 'MUTUAL', ca: 'optional' });
+      if (!found.ok) return undefined;
+      const { certificateChain, privateKey, caCertificates } = found.files;
+      files = { ...(caCertificates !== null && { caCertificates }), ...(certificateChain !== null && { clientCertificate: certificateChain }), ...(privateKey !== null && { privateKey }) };
+    }
     policy = {
-      mode: tls.mode ?? 'DISABLE',
+      mode,
       ...(tls.sni !== undefined && { sni: tls.sni }),
       ...(tls.subjectAltNames !== undefined && { subjectAltNames: tls.subjectAltNames }),
-      ...(tls.caCertificates !== undefined && { caCertificates: tls.caCertificates }),
-      ...(tls.clientCertificate !== undefined && { clientCertificate: tls.clientCertificate }),
-      ...(tls.privateKey !== undefined && { privateKey: tls.privateKey }),
+      ...(files.caCertificates !== undefined && { caCertificates: files.caCertificates }),
+      ...(files.clientCertificate !== undefined && { clientCertificate: files.clientCertificate }),
+      ...(files.privateKey !== undefined && { privateKey: files.privateKey }),
       ...(tls.insecureSkipVerify !== undefined && { insecureSkipVerify: tls.insecureSkipVerify }),
     };
   }

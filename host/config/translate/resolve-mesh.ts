@@ -59,7 +59,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
   // Every resource in effect is checked, whichever proxy this is: files are shared by the
   // mesh's proxies, and none may serve open what the config asks to protect.
-  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, workloadIdentity: options.workloadIdentity === true, issues, warnings };
+  const gate: SecurityGate = { allowUnenforced: options.allowUnenforcedSecurity === true, workloadIdentity: options.workloadIdentity === true, ...(options.credentialsDir !== undefined ? { credentialsDir: options.credentialsDir } : {}), issues, warnings };
   for (const r of resources) checkSecurityResource(r, gate);
   for (const gw of ofKind(resources, 'Gateway')) checkGatewayTls(gw, gate);
   for (const dr of ofKind(resources, 'DestinationRule')) validateTrafficPolicies(dr, gate);
@@ -73,7 +73,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true) };
+  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir) };
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
@@ -240,14 +240,14 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
  * DestinationRule of its host, merged for its port and subset (traffic-policy.ts); a cluster
  * no rule speaks about gets Istio's defaults.
  */
-function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>, workloadIdentity: boolean): Cluster[] {
+function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>, workloadIdentity: boolean, credentialsDir: string | undefined): Cluster[] {
   const clusters = new Map<string, Cluster>();
   const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
     const name = clusterName(port, subset, host);
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
     const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
     const { lb, policy } = clusterPolicyOf(merged);
-    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity);
+    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity, credentialsDir);
     clusters.set(name, { name, host, port, subset, endpoints, lb, policy, ...(tls !== undefined && { tls }) });
   };
   for (const service of services.values()) {
