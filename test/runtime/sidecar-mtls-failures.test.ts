@@ -25,6 +25,7 @@ import type { WorkloadCertificate, WorkloadCertificateSource } from '../../host/
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { freePort } from '../helpers/ports.js';
 import { expiredWorkloadCertificate, workloadCertificate } from '../helpers/workload-certs.js';
+import { autoMtlsMesh } from '../helpers/auto-mtls-mesh.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const STRICT = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: STRICT } }\n';
@@ -53,27 +54,8 @@ function cellOf(cert: WorkloadCertificate): WorkloadCertificateCell {
  * The client proxy's mesh: app.example and fresh.example (one cluster each, so two connection
  * pools), one endpoint at `port` with the tlsMode label and service account `sa`.
  */
-function meshTo(port: number, sa = 'app'): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app }
-spec:
-  hosts: [app.example, fresh.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: app } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: app-1 }
-spec:
-  address: 127.0.0.1
-  serviceAccount: ${sa}
-  labels: { app: app, security.istio.io/tlsMode: istio }
-  ports: { http: ${port} }
-`;
-}
+const meshTo = (port: number, sa = 'app'): string => autoMtlsMesh(port, sa, ['app.example', 'fresh.example']);
+
 
 async function strictSidecar(certs: WorkloadCertificateSource, logs: string[]): Promise<SidecarRuntime> {
   const sidecar = await startSidecarRuntime({

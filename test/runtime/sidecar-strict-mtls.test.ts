@@ -16,6 +16,7 @@ import { WorkloadCertificateCell } from '../../host/tls/workload-certificate-cel
 import type { WorkloadCertificate } from '../../host/tls/workload-certificate.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { workloadCertificate } from '../helpers/workload-certs.js';
+import { autoMtlsMesh } from '../helpers/auto-mtls-mesh.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const STRICT = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: STRICT } }\n';
@@ -125,25 +126,7 @@ describe('auto mTLS from a wasmesh proxy to a STRICT sidecar', () => {
 
   beforeAll(async () => {
     sidecar = await strictSidecar();
-    const mesh = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app }
-spec:
-  hosts: [app.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: app } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: app-1 }
-spec:
-  address: 127.0.0.1
-  serviceAccount: app
-  labels: { app: app, security.istio.io/tlsMode: istio }
-  ports: { http: ${sidecar.ports.inbound} }
-`;
+    const mesh = autoMtlsMesh(sidecar.ports.inbound, 'app');
     client = await startProxyRuntime({
       sources: [dirWith({ 'mesh.yaml': mesh, 'pa.yaml': STRICT })], listen: LOOPBACK, admin: LOOPBACK, accessLog: (line) => access.push(line), log: (level, m) => logs.push(`${level} ${m}`),
       workloadCertificates: cellOf(await workloadCertificate(ca, 'default', 'client')),
@@ -185,25 +168,7 @@ describe('inboundTransportFor', () => {
 describe('auto mTLS checks the destination\'s service account', () => {
   it('an endpoint whose WorkloadEntry names another service account than the server certificate\'s: no request reaches the app', async () => {
     const sidecar = await strictSidecar();
-    const mesh = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app }
-spec:
-  hosts: [app.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: app } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: app-1 }
-spec:
-  address: 127.0.0.1
-  serviceAccount: impostor
-  labels: { app: app, security.istio.io/tlsMode: istio }
-  ports: { http: ${sidecar.ports.inbound} }
-`;
+    const mesh = autoMtlsMesh(sidecar.ports.inbound, 'impostor');
     const client = await startProxyRuntime({
       sources: [dirWith({ 'mesh.yaml': mesh })], listen: LOOPBACK, admin: LOOPBACK, accessLog: () => {}, log: () => {},
       workloadCertificates: cellOf(await workloadCertificate(ca, 'default', 'client')),
@@ -225,25 +190,7 @@ describe('a mesh with its own trust domain', () => {
         accessLog: () => {}, log: () => {}, workloadCertificates: cellOf(await workloadCertificate(corp, 'default', 'app')),
       });
       closers.push(() => sidecar.close());
-      const mesh = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app }
-spec:
-  hosts: [app.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: app } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: app-1 }
-spec:
-  address: 127.0.0.1
-  serviceAccount: app
-  labels: { app: app, security.istio.io/tlsMode: istio }
-  ports: { http: ${sidecar.ports.inbound} }
-`;
+      const mesh = autoMtlsMesh(sidecar.ports.inbound, 'app');
       const client = await startProxyRuntime({
         sources: [dirWith({ 'mesh.yaml': mesh })], listen: LOOPBACK, admin: LOOPBACK, accessLog: () => {}, log: () => {},
         workloadCertificates: cellOf(await workloadCertificate(corp, 'default', 'client')),

@@ -3,38 +3,25 @@
 // Envoy both native and with the wasmesh proxy-wasm filters, and must produce well-formed JSON,
 // Markdown and SVG. No figure is compared with a threshold. Without wrk, fortio or Go it skips
 // with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findLoadTools } from '../../../bench/e2e/load-tools.js';
 import { REPORT_SCHEMA, type E2eReport } from '../../../bench/e2e/report-types.js';
-import { findEnvoy } from '../../../host/envoy/find-envoy.js';
+import { envoyForTests } from '../../helpers/envoy-for-tests.js';
+import { loadToolsMissingForTests } from '../../helpers/load-tools-for-tests.js';
 import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
 
-function missingTools(): string | null {
-  const tools = findLoadTools();
-  const missing = [
-    tools.wrk ? null : 'wrk',
-    tools.fortio ? null : 'fortio',
-    spawnSync(process.env.GO_BIN || 'go', ['version']).status === 0 ? null : 'go',
-  ].filter((x) => x !== null);
-  return missing.length ? `${missing.join(', ')} not found (run scripts/install-loadgen.sh; Go for the upstream)` : null;
-}
-
-const missing = missingTools();
-if (missing !== null && process.env.WASMESH_REQUIRE_LOADGEN === '1') {
-  throw new Error(`bench:e2e smoke: WASMESH_REQUIRE_LOADGEN=1 but ${missing}`);
-}
-if (missing !== null) console.warn(`bench:e2e smoke test skipped: ${missing}`);
+const missing = loadToolsMissingForTests('bench:e2e smoke');
 
 describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
   const out = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-smoke-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
   const benchmarksMd = join(ROOT, 'BENCHMARKS.md');
   const mdBefore = existsSync(benchmarksMd) ? statSync(benchmarksMd).mtimeMs : 0;
-  const envoy = findEnvoy() !== null;
+  // With WASMESH_REQUIRE_ENVOY=1 a missing Envoy fails here instead of leaving its pair out.
+  const envoy = envoyForTests('bench:e2e smoke') !== null;
 
   it('runs every mode on every contender and writes JSON, Markdown and SVG', async () => {
     await ensureBuilt();
