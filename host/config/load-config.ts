@@ -6,6 +6,7 @@ import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
 import { readResource, type SourcedResource } from './read-resource.js';
 import { resolveMesh } from './translate/resolve-mesh.js';
+import { DEFAULT_MESH_SETTINGS } from '../model/mesh-settings.js';
 import type { ReadCache, FileRead } from './read-cache.js';
 import { listSourceFiles, parseYamlText, readSourceText } from './yaml-source.js';
 
@@ -89,7 +90,9 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
  */
 export function resolveConfig(read: ReadConfig, options: LoadOptions = {}, issues: ConfigIssue[] = []): LoadedConfig {
   const warnings = [...read.warnings];
-  const mesh = resolveMesh({ resources: read.effective, options, issues, warnings, invalid: read.invalid });
+  // meshConfig: Istio's defaults until the mesh's settings are read from the resources.
+  const settings = DEFAULT_MESH_SETTINGS;
+  const mesh = resolveMesh({ resources: read.effective, options, issues, warnings, invalid: read.invalid, settings });
   if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
   return { resources: read.effective.map((r) => r.resource), mesh, warnings, files: read.files };
 }

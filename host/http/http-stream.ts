@@ -12,6 +12,7 @@ import type { Stats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
 import type { InflightList, InflightMember } from './inflight.js';
 import { FilterStatus, type HttpFilter } from './filter.js';
+import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamCallbacks } from './stream-callbacks.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
@@ -66,6 +67,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   upstreamCluster = '-';
   upstreamServiceTimeMs = -1;
   attempts = 0;
+  requestAuth: RequestAuth | null = null;
   completed = false;
 
   constructor(ctx: StreamContext, ds: Downstream) {

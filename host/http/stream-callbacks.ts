@@ -9,6 +9,7 @@ import type { RouteTable } from '../core/route/route-table.js';
 import type { StatScope, ROUTE_STATS } from '../telemetry/stats.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { ResponseFlag } from './response-flags.js';
+import type { RequestAuth } from '../model/request-auth.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -95,4 +96,6 @@ export interface StreamCallbacks {
   upstreamServiceTimeMs: number;
   /** Upstream attempts made. */
   attempts: number;
+  /** The verified JWT's attributes (RequestAuthentication), set by the JWT filter; null without a token. */
+  requestAuth: RequestAuth | null;
 }

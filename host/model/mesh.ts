@@ -18,6 +18,8 @@ import type { CircuitBreakerLimits } from './circuit-breaker-limits.js';
 import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
 import type { RetryPolicySpec } from './retry-policy.js';
+import type { AuthzPolicy } from './authorization.js';
+import type { OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -239,6 +241,15 @@ export interface MeshConfig {
    * port-level modes, as one listener serves every app port). Absent: PERMISSIVE.
    */
   inboundMtlsMode?: EffectiveMtlsMode;
+  /**
+   * The AuthorizationPolicies that select this workload (host/model/authorization.ts), in
+   * Istio's evaluation order within each action; absent or empty: no policy, every request allowed.
+   */
+  authorization?: readonly AuthzPolicy[];
+  /** meshConfig pathNormalization, applied before routing and authorization; absent: BASE. */
+  pathNormalization?: PathNormalization;
+  /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

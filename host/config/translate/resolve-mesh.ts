@@ -32,6 +32,7 @@ import { checkGatewayTls, checkSecurityResource } from '../security-checks.js';
 import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
+import type { MeshSettings } from '../../model/mesh-settings.js';
 
 
 export interface ResolveInput {
@@ -42,6 +43,8 @@ export interface ResolveInput {
   warnings: string[];
   /** `Kind ns/name` of documents that failed validation: not reported again as missing. */
   invalid: ReadonlySet<string>;
+  /** meshConfig (rootNamespace, pathNormalization, outboundTrafficPolicy, extension providers). */
+  settings: MeshSettings;
 }
 
 function ofKind(resources: readonly SourcedResource[], kind: string): SourcedResource[] {

@@ -1,0 +1,48 @@
+// Istio's meshConfig as wasmesh serves it: the mesh-wide settings every proxy shares (Istio reads
+// them from the `istio` ConfigMap's `mesh` key in the root namespace, or IstioOperator
+// spec.meshConfig). Plain data with Istio's defaults; host/config reads them from the loaded
+// resources (translate/mesh-settings.ts) and passes them to every translation that needs one.
+
+/** meshConfig.pathNormalization.normalization (Istio's default: BASE). */
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+
+/** meshConfig.outboundTrafficPolicy.mode (Istio's default: ALLOW_ANY). */
+export type OutboundTrafficMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+
+/** An external authorizer (meshConfig.extensionProviders[].envoyExtAuthzHttp / envoyExtAuthzGrpc). */
+export interface ExtAuthzProvider {
+  readonly name: string;
+  readonly kind: 'http' | 'grpc';
+  /** The authorizer's service host (`ext-authz.foo.svc.cluster.local`) and port. */
+  readonly service: string;
+  readonly port: number;
+  /** Istio `timeout` (default 600 s for Envoy; Istio leaves Envoy's default). */
+  readonly timeoutMs: number;
+  /** Istio `failOpen` (default false: fail closed). */
+  readonly failOpen: boolean;
+  /** Istio `statusOnError` (default 403). */
+  readonly statusOnError: number;
+  /** HTTP only: Istio `pathPrefix`. */
+  readonly pathPrefix: string;
+  /** HTTP: headers sent to the authorizer (includeRequestHeadersInCheck), copied upstream on allow (headersToUpstreamOnAllow), downstream on deny (headersToDownstreamOnDeny). */
+  readonly includeRequestHeadersInCheck: readonly string[];
+  readonly headersToUpstreamOnAllow: readonly string[];
+  readonly headersToDownstreamOnDeny: readonly string[];
+  /** Istio `includeRequestBodyInCheck` (maxRequestBytes), null when absent. */
+  readonly maxRequestBytes: number | null;
+}
+
+export interface MeshSettings {
+  /** meshConfig.rootNamespace (Istio's default istio-system): its policies apply mesh-wide. */
+  readonly rootNamespace: string;
+  readonly pathNormalization: PathNormalization;
+  readonly outboundTrafficPolicy: OutboundTrafficMode;
+  readonly extAuthzProviders: readonly ExtAuthzProvider[];
+}
+
+export const DEFAULT_MESH_SETTINGS: MeshSettings = Object.freeze({
+  rootNamespace: 'istio-system',
+  pathNormalization: 'BASE',
+  outboundTrafficPolicy: 'ALLOW_ANY',
+  extAuthzProviders: Object.freeze([]) as readonly ExtAuthzProvider[],
+});
