@@ -19,12 +19,18 @@ import type { Upstream } from './upstream.js';
 import type { MtlsInbound } from './mtls-check.js';
 import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls'];
+export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls' | 'wasmesh-policy' | 'envoy-policy';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls', 'wasmesh-policy', 'envoy-policy'];
 /** What a run measures unless --contenders says otherwise. */
 export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
 /** The mTLS mode (`--mtls`): a sidecar pair with STRICT mTLS between them, wasmesh's and Envoy's. */
 export const MTLS_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh-mtls', 'envoy-mtls'];
+/**
+ * The policy mode (`--policy`): the gateway without and with ten AuthorizationPolicies and JWT
+ * verification (bench/e2e/config-policy/), wasmesh's and stock Envoy's (RBAC + jwt_authn); every
+ * contender gets the same requests, each carrying the token.
+ */
+export const POLICY_CONTENDERS: readonly ContenderName[] = ['wasmesh', 'wasmesh-policy', 'envoy', 'envoy-policy'];
 
 /** The contenders a report shows: the default ones, and any other it has figures for. */
 export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
@@ -69,6 +75,8 @@ export interface ContenderOptions {
   filtersWasmPath?: string;
   /** The mTLS contenders' certificates (bench/e2e/mtls-pair.ts); absent: they are unavailable. */
   mtls?: PairCertificates;
+  /** The policy contenders' YAML: the benchmark's plus bench/e2e/config-policy/; absent: they are unavailable. */
+  policyMeshDir?: string;
 }
 
 function direct(opts: ContenderOptions): Contender {
@@ -87,31 +95,34 @@ function wasmeshSupportsWorkers(bin: string): boolean {
   return /--workers\b/.test(`${help.stdout}`);
 }
 
-function wasmesh(opts: ContenderOptions): Contender {
+function wasmesh(opts: ContenderOptions, name: 'wasmesh' | 'wasmesh-policy' = 'wasmesh', meshDir: string | undefined = opts.meshDir): Contender {
   const bin = join(repoRoot(), 'bin', 'wasmesh.js');
   let workersFlag: boolean | undefined;
   const supportsWorkers = (): boolean => (workersFlag ??= wasmeshSupportsWorkers(bin));
   return {
-    name: 'wasmesh',
+    name,
     unavailable: (workers) =>
+      meshDir === undefined ? 'no policy YAML written for this run' :
       workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
       // As bin/wasmesh.js's shebang starts it; extra flags after them win.
-      const args = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', opts.meshDir, '--gateway', BENCH_GATEWAY,
+      const args = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', meshDir!, '--gateway', BENCH_GATEWAY,
         '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
       // Same work as Envoy, whose translated config has no access log.
       if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');
       const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy');
       return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopChild(child, 5000) };
     },
-    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}`,
+    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}${name === 'wasmesh-policy' ? ', with the policy YAML (10 AuthorizationPolicies, RequestAuthentication)' : ''}`,
   };
 }
 
 /** How one Envoy contender differs from the other: its name, bootstrap and description. */
 interface EnvoyVariant {
-  name: 'envoy' | 'envoy+filters';
+  name: 'envoy' | 'envoy+filters' | 'envoy-policy';
+  /** Its YAML folder; default the benchmark's (undefined when it was not written: unavailable). */
+  meshDir?: string | undefined;
   bootstrap(loaded: LoadedMesh, o: EnvoyBootstrapOptions): EnvoyBootstrap;
   /** Why this variant cannot run beyond Envoy being missing, or null. */
   missing(): string | null;
@@ -127,7 +138,7 @@ function envoyVariant(opts: ContenderOptions, variant: EnvoyVariant): Contender 
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
       // Exactly what `wasmesh envoy-config -f <dir> --gateway ... --listen ... --admin ... [--filters]` prints.
-      const loaded = loadConfig([opts.meshDir], { gateway: BENCH_GATEWAY });
+      const loaded = loadConfig([variant.meshDir ?? opts.meshDir], { gateway: BENCH_GATEWAY });
       const { yaml, warnings } = variant.bootstrap(loaded, {
         listen: { host: '127.0.0.1', port },
         admin: { host: '127.0.0.1', port: admin },
@@ -173,6 +184,16 @@ function envoy(opts: ContenderOptions): Contender {
     bootstrap: envoyBootstrap,
     missing: () => null,
     what: 'bootstrap from wasmesh envoy-config (Envoy\'s native routing: weighted_clusters)',
+  });
+}
+
+function envoyPolicy(opts: ContenderOptions): Contender {
+  return envoyVariant(opts, {
+    name: 'envoy-policy',
+    meshDir: opts.policyMeshDir,
+    bootstrap: envoyBootstrap,
+    missing: () => (opts.policyMeshDir === undefined ? 'no policy YAML written for this run' : null),
+    what: 'bootstrap from wasmesh envoy-config of the policy YAML (Envoy\'s RBAC and jwt_authn filters)',
   });
 }
 
@@ -302,5 +323,6 @@ function wasmeshMtls(opts: ContenderOptions): Contender {
 }
 
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts)];
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts),
+    wasmesh(opts, 'wasmesh-policy', opts.policyMeshDir), envoyPolicy(opts)];
 }

@@ -79,6 +79,8 @@ export interface ThroughputLoad {
   connections: number;
   threads: number;
   durationS: number;
+  /** Request header lines (`Name: value`) every request carries. */
+  headers?: readonly string[];
 }
 
 /** `wrk -t<threads> -c<connections> -d<duration>s` with a Lua report printing one JSON line. */
@@ -86,7 +88,7 @@ export async function runWrk(wrk: string, load: ThroughputLoad): Promise<LoadRes
   const script = join(repoRoot(), 'bench', 'e2e', 'wrk-report.lua');
   const out = await run(
     wrk,
-    [`-t${load.threads}`, `-c${load.connections}`, `-d${load.durationS}s`, '--timeout', '5s', '-s', script, load.url],
+    [`-t${load.threads}`, `-c${load.connections}`, `-d${load.durationS}s`, '--timeout', '5s', ...headerArgs(load.headers), '-s', script, load.url],
     (load.durationS + 30) * 1000,
   );
   const line = out.split('\n').find((l) => l.startsWith('WASMESH_WRK '));
@@ -119,6 +121,13 @@ export interface FixedRateLoad {
   qps: number;
   connections: number;
   durationS: number;
+  /** Request header lines (`Name: value`) every request carries. */
+  headers?: readonly string[];
+}
+
+/** `-H <line>` per header: wrk and fortio take the same flag. */
+function headerArgs(headers: readonly string[] | undefined): string[] {
+  return (headers ?? []).flatMap((h) => ['-H', h]);
 }
 
 interface FortioJson {
@@ -140,7 +149,7 @@ export async function runFortio(fortio: string, load: FixedRateLoad): Promise<Lo
     await run(
       fortio,
       ['load', '-quiet', '-qps', String(load.qps), '-c', String(load.connections), '-t', `${load.durationS}s`,
-        '-r', '0.00001', '-p', '50,90,99', '-timeout', '5s', '-json', file, load.url],
+        '-r', '0.00001', '-p', '50,90,99', '-timeout', '5s', ...headerArgs(load.headers), '-json', file, load.url],
       (load.durationS + 30) * 1000,
     );
     const r = JSON.parse(readFileSync(file, 'utf8')) as FortioJson;

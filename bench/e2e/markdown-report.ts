@@ -113,6 +113,28 @@ function mtlsRatioTable(rs: readonly Ratio[], rows: readonly SummaryRow[]): stri
   return lines;
 }
 
+export const POLICY_THROUGHPUT_TARGET = 1.25;
+export const POLICY_OVERHEAD_TARGET = 0.95;
+
+/** The policy mode: wasmesh with policies ÷ Envoy with RBAC + jwt_authn, and ÷ wasmesh without; empty without figures. */
+function policyRatioTable(rs: readonly Ratio[]): string[] {
+  if (!rs.some((r) => (r.policyThroughput ?? r.policyP99 ?? r.policyOverheadThroughput ?? null) !== null)) return [];
+  const lines = [
+    `Ten AuthorizationPolicies and JWT verification on the gateway (bench/e2e/config-policy/): wasmesh ÷ stock Envoy with the same ` +
+      `policies as RBAC and jwt_authn (target: throughput ≥ ${num(POLICY_THROUGHPUT_TARGET, 2)}×), and wasmesh with ÷ without them ` +
+      `(target: throughput ≥ ${num(POLICY_OVERHEAD_TARGET, 2)}×, i.e. within 5 %).`,
+    '',
+    '| workers | mode | ÷ Envoy: throughput | ÷ Envoy: p99 | ÷ Envoy: CPU / 1k req | with ÷ without: throughput | with ÷ without: p99 |',
+    '|--:|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    if ((r.policyThroughput ?? r.policyP99 ?? r.policyOverheadThroughput ?? r.policyOverheadP99 ?? null) === null) continue;
+    const tp = r.mode === 'throughput';
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${tp ? ratio(r.policyThroughput ?? null) : '—'} | ${ratio(r.policyP99 ?? null)} | ${ratio(r.policyCpuPer1k ?? null)} | ${tp ? ratio(r.policyOverheadThroughput ?? null) : '—'} | ${ratio(r.policyOverheadP99 ?? null)} |`);
+  }
+  return lines;
+}
+
 /** Memory per idle mTLS connection on each pair's inbound sidecar; empty when none was measured. */
 function idleMtlsTable(report: E2eReport): string[] {
   const recs = report.idleMtls ?? [];
@@ -214,6 +236,8 @@ export function markdownReport(report: E2eReport): string {
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const policy = policyRatioTable(report.ratios);
+  if (policy.length) out.push('## Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('## Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   const checks = mtlsCheckLines(report);
@@ -273,6 +297,8 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   if (filters.length) out.push('### Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('### mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
+  const policy = policyRatioTable(report.ratios);
+  if (policy.length) out.push('### Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('### Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   out.push('### Method', '', ...methodLines(report), '');

@@ -8,13 +8,13 @@ import { UsageMeter } from './proc-stats.js';
 import type { Mode, RunRecord } from './report-types.js';
 
 /** Drives `mode` against `url` for `durationS`; throws when the needed tool is missing. */
-export function driveLoad(tools: LoadTools, mode: Mode, url: string, durationS: number): Promise<LoadResult> {
+export function driveLoad(tools: LoadTools, mode: Mode, url: string, durationS: number, headers?: readonly string[]): Promise<LoadResult> {
   if (mode.kind === 'throughput') {
     if (!tools.wrk) throw new Error('wrk not found');
-    return runWrk(tools.wrk, { url, connections: mode.connections, threads: mode.threads ?? 2, durationS });
+    return runWrk(tools.wrk, { url, connections: mode.connections, threads: mode.threads ?? 2, durationS, headers });
   }
   if (!tools.fortio) throw new Error('fortio not found');
-  return runFortio(tools.fortio, { url, qps: mode.qps!, connections: mode.connections, durationS });
+  return runFortio(tools.fortio, { url, qps: mode.qps!, connections: mode.connections, durationS, headers });
 }
 
 export async function measure(
@@ -23,6 +23,7 @@ export async function measure(
   running: RunningContender,
   where: { rep: number; workers: number; contender: ContenderName },
   durationS: number,
+  headers?: readonly string[],
 ): Promise<RunRecord> {
   const base = { rep: where.rep, workers: where.workers, mode: mode.name, contender: where.contender };
   const pids = running.pids ?? [running.pid];
@@ -37,7 +38,7 @@ export async function measure(
   }
   let load: LoadResult;
   try {
-    load = await driveLoad(tools, mode, running.url, durationS);
+    load = await driveLoad(tools, mode, running.url, durationS, headers);
   } catch (err) {
     for (const m of meters) {
       try { m.stop(); } catch { /* the process may be gone too */ }

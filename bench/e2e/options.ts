@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Mode } from './report-types.js';
-import { CONTENDERS, DEFAULT_CONTENDERS, MTLS_CONTENDERS, type ContenderName } from './contenders.js';
+import { CONTENDERS, DEFAULT_CONTENDERS, MTLS_CONTENDERS, POLICY_CONTENDERS, type ContenderName } from './contenders.js';
 
 export interface E2eOptions {
   reps: number;
@@ -40,9 +40,13 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
   --no-benchmarks-md  leave BENCHMARKS.md alone (default: rewrite its "## End-to-end" section
                       unless --quick or --out is given)
   --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters,wasmesh-mtls,
-                      envoy-mtls (default the first four; a partial run leaves BENCHMARKS.md alone)
+                      envoy-mtls,wasmesh-policy,envoy-policy (default the first four; a partial
+                      run leaves BENCHMARKS.md alone)
   --mtls              the mTLS mode: --contenders direct,wasmesh-mtls,envoy-mtls (a sidecar
                       pair with STRICT mTLS between them, wasmesh's and stock Envoy's)
+  --policy            the policy mode: --contenders wasmesh,wasmesh-policy,envoy,envoy-policy
+                      (the gateway without and with 10 AuthorizationPolicies and JWT
+                      verification; every request carries a valid token)
   --idle-connections N  the mTLS mode: idle mTLS connections opened to each pair's inbound
                       sidecar to measure memory per connection (default 500; --quick 50; 0 skips)
   --node-args ARGS    extra node flags for wasmesh, space-separated (e.g. "--max-semi-space-size=2")
@@ -105,6 +109,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
         break;
       }
       case '--mtls': only = [...MTLS_CONTENDERS]; break;
+      case '--policy': only = [...POLICY_CONTENDERS]; break;
       case '--node-args': {
         const v = args.shift();
         if (!v) throw new OptionsError('--node-args: expected node flags, e.g. "--max-semi-space-size=2"');

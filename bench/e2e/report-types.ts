@@ -90,6 +90,13 @@ export interface Ratio {
   mtlsP99?: number | null;
   mtlsCpuPer1k?: number | null;
   mtlsPeakRss?: number | null;
+  /** The policy mode: wasmesh with policies ÷ Envoy with the same RBAC and jwt_authn. */
+  policyThroughput?: number | null;
+  policyP99?: number | null;
+  policyCpuPer1k?: number | null;
+  /** The policy mode: wasmesh with policies ÷ wasmesh without (the policies' cost). */
+  policyOverheadThroughput?: number | null;
+  policyOverheadP99?: number | null;
 }
 
 export interface ProfileFunction {

@@ -14,6 +14,7 @@ import { measure, driveLoad } from './measure.js';
 import { idleMtlsConnections } from './idle-connections.js';
 import { checkMtls } from './mtls-check.js';
 import { issuePairCertificates } from './mtls-pair.js';
+import { policyCredentials } from './policy-token.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
@@ -32,6 +33,20 @@ function writeMesh(upstream: Upstream): string {
       .replaceAll('${V1_PORT}', String(upstream.ports.v1))
       .replaceAll('${V2_PORT}', String(upstream.ports.v2));
     writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+/**
+ * The policy mode's YAML: the benchmark's (already in `meshDir`) plus bench/e2e/config-policy/
+ * with the run's JWKS filled in, in a fresh temporary folder.
+ */
+function writePolicyMesh(meshDir: string, jwks: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-policy-mesh-'));
+  for (const name of readdirSync(meshDir)) writeFileSync(join(dir, name), readFileSync(join(meshDir, name)));
+  const src = join(repoRoot(), 'bench', 'e2e', 'config-policy');
+  for (const name of readdirSync(src).filter((n) => /\.ya?ml$/.test(n))) {
+    writeFileSync(join(dir, name), readFileSync(join(src, name), 'utf8').replaceAll('${JWKS}', jwks));
   }
   return dir;
 }
@@ -66,10 +81,15 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   // The mTLS contenders' CA and certificates, issued once for the run.
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
   const mtls = opts.contenders.some((c) => c.endsWith('-mtls')) ? await issuePairCertificates(mtlsDir) : undefined;
+  // The policy contenders' YAML and token; with them, every contender's load carries the token.
+  const policy = opts.contenders.some((c) => c.endsWith('-policy')) ? await policyCredentials() : undefined;
+  const policyMeshDir = policy ? writePolicyMesh(meshDir, policy.jwks) : undefined;
+  const headers = policy ? [policy.header] : undefined;
+  if (policy) notes.push('policy mode: every request of every contender carries `Authorization: Bearer <RS256 token>`; the -policy contenders verify it and evaluate 10 AuthorizationPolicies (bench/e2e/config-policy/)');
   const envoyWarnings = new Set<string>();
   // Warnings name the temporary copy of the YAML; report them against the committed one.
   const srcDir = join('bench', 'e2e', 'config');
-  const all = contenders({ meshDir, upstream, mtls, wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
+  const all = contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
   const mtlsChecks: MtlsCheckRecord[] = [];
@@ -102,7 +122,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
             started.set(c.name, r);
             log(`${c.name.padEnd(14)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
             // Warm-up, unrecorded: JIT, connection pools, page faults.
-            await driveLoad(tools, modes[0], r.url, opts.warmupS).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
+            await driveLoad(tools, modes[0], r.url, opts.warmupS, headers).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
           } catch (err) {
             unavailable.get(c.name)![String(workers)] = `failed to start: ${(err as Error).message.split('\n')[0]}`;
             log(`${c.name}: failed to start at ${workers} worker(s): ${(err as Error).message}`);
@@ -112,7 +132,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
         for (let rep = 1; rep <= opts.reps; rep++) {
           for (const mode of modes) {
             for (const c of rotate(order, rep - 1)) {
-              const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS);
+              const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS, headers);
               runs.push(rec);
               log(describeRun(rec));
             }
@@ -141,6 +161,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     await upstream.stop();
     rmSync(meshDir, { recursive: true, force: true });
     rmSync(mtlsDir, { recursive: true, force: true });
+    if (policyMeshDir) rmSync(policyMeshDir, { recursive: true, force: true });
   }
 
   const summary = summarize(runs);

@@ -65,6 +65,8 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
       const wasmesh = over(findRow(rows, w, m, 'wasmesh'));
       const filters = over(findRow(rows, w, m, 'envoy+filters'));
       const mtls = over(findRow(rows, w, m, 'wasmesh-mtls'), findRow(rows, w, m, 'envoy-mtls'));
+      const policy = over(findRow(rows, w, m, 'wasmesh-policy'), findRow(rows, w, m, 'envoy-policy'));
+      const policyCost = over(findRow(rows, w, m, 'wasmesh-policy'), findRow(rows, w, m, 'wasmesh'));
       // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
       const tp = m === 'throughput';
       out.push({
@@ -82,6 +84,11 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
         mtlsP99: mtls((r) => r.p99Ms.median),
         mtlsCpuPer1k: mtls((r) => r.cpuSecondsPer1k.median),
         mtlsPeakRss: mtls((r) => r.peakRssMiB.median),
+        policyThroughput: tp ? policy((r) => r.rps.median) : null,
+        policyP99: policy((r) => r.p99Ms.median),
+        policyCpuPer1k: policy((r) => r.cpuSecondsPer1k.median),
+        policyOverheadThroughput: tp ? policyCost((r) => r.rps.median) : null,
+        policyOverheadP99: policyCost((r) => r.p99Ms.median),
       });
     }
   }

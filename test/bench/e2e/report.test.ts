@@ -146,6 +146,49 @@ describe('the mTLS mode', () => {
   });
 });
 
+describe('the policy mode', () => {
+  const runs = [
+    run('wasmesh', 'throughput', 1, 10_000, 5, 0.05, 50), run('wasmesh-policy', 'throughput', 1, 9_600, 6, 0.06, 55),
+    run('envoy', 'throughput', 1, 8_000, 7, 0.07, 40), run('envoy-policy', 'throughput', 1, 6_400, 8, 0.08, 45),
+    run('wasmesh-policy', 'rate-1000', 1, 1_000, 3, 0.09, 55), run('envoy-policy', 'rate-1000', 1, 1_000, 4, 0.12, 45),
+  ];
+  const rows = summarize(runs);
+
+  it('divides wasmesh with policies by Envoy with them, and by wasmesh without them', () => {
+    const [tp, r1k] = ratios(rows, [1], ['throughput', 'rate-1000']);
+    expect(tp.policyThroughput).toBeCloseTo(9_600 / 6_400);
+    expect(tp.policyP99).toBeCloseTo(6 / 8);
+    expect(tp.policyCpuPer1k).toBeCloseTo(0.06 / 0.08);
+    expect(tp.policyOverheadThroughput).toBeCloseTo(9_600 / 10_000);
+    expect(tp.policyOverheadP99).toBeCloseTo(6 / 5);
+    // The plain pair's ratio stays the plain one.
+    expect(tp.throughput).toBeCloseTo(10_000 / 8_000);
+    expect(r1k.policyThroughput).toBeNull();
+    expect(r1k.policyP99).toBeCloseTo(3 / 4);
+    expect(r1k.policyOverheadP99).toBeNull();
+  });
+
+  it('reports both ratios against their targets', () => {
+    const report = {
+      schema: REPORT_SCHEMA, machine: machineFacts(), command: 'npm run bench:e2e -- --policy',
+      settings: { reps: 1, durationS: 10, warmupS: 3, workers: [1], modes: [{ name: 'throughput', kind: 'throughput', connections: 64 }, { name: 'rate-1000', kind: 'fixed-rate', connections: 16, qps: 1000 }], quick: false },
+      tools: { node: process.version }, contenders: ['wasmesh', 'wasmesh-policy', 'envoy', 'envoy-policy'].map((name) => ({ name, description: name, unavailable: {} })),
+      envoyWarnings: [], runs, summary: rows, ratios: ratios(rows, [1], ['throughput', 'rate-1000']), notes: [],
+    } as unknown as E2eReport;
+    const md = markdownReport(report);
+    expect(md).toContain('## Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)');
+    expect(md).toMatch(/\| 1 \| max throughput \| 1\.50× \| 0\.75× \| 0\.75× \| 0\.96× \| 1\.20× \|/);
+    expect(md).toMatch(/\| 1 \| 1,000 rps \| — \| 0\.75× \| 0\.75× \| — \| n\/a \|/);
+  });
+
+  it('--policy runs wasmesh and Envoy, each without and with the policies', () => {
+    const o = parseOptions(['--policy']);
+    if (o === 'help') throw new Error('help');
+    expect(o.contenders).toEqual(['wasmesh', 'wasmesh-policy', 'envoy', 'envoy-policy']);
+    expect(o.benchmarksMd).toBe(false);
+  });
+});
+
 describe('parseOptions', () => {
   it('defaults to 3 reps of 10 s at 1 and 2 workers, and writes BENCHMARKS.md', () => {
     const o = parseOptions([]);
