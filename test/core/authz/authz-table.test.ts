@@ -5,28 +5,12 @@ import { describe, test, expect } from 'vitest';
 import { Core } from '../../../host/core/wasm.js';
 import { AuthzTable, AuthzTableError, EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT, namespaceOfPrincipal, type AuthzRequest } from '../../../host/core/authz/authz-table.js';
 import { compileAuthorization, AH } from '../../../host/compile/authorization.js';
-import type { AuthzField, AuthzPolicy, AuthzRule, AuthzValue } from '../../../host/model/authorization.js';
+import type { AuthzField, AuthzPolicy } from '../../../host/model/authorization.js';
+import { ex, pre, suf, any, tpl, cidr, port, f, rule, policy } from '../../helpers/authz-builders.js';
 
 const core = new Core();
 let version = 0;
 const load = (policies: AuthzPolicy[]): AuthzTable => AuthzTable.load(core, compileAuthorization(policies), ++version);
-
-export const ex = (value: string): AuthzValue => ({ kind: 'exact', value });
-export const pre = (value: string): AuthzValue => ({ kind: 'prefix', value });
-export const suf = (value: string): AuthzValue => ({ kind: 'suffix', value });
-export const any: AuthzValue = { kind: 'presence' };
-export const tpl = (value: string): AuthzValue => ({ kind: 'template', value });
-export const cidr = (address: string, prefixLength: number): AuthzValue => ({ kind: 'cidr', address, prefixLength });
-export const port = (p: number): AuthzValue => ({ kind: 'port', port: p });
-export function f(attribute: AuthzField['attribute'], values: AuthzValue[], notValues: AuthzValue[] = [], key?: string[]): AuthzField {
-  return key ? { attribute, key, values, notValues } : { attribute, values, notValues };
-}
-export function rule(r: Partial<AuthzRule>): AuthzRule {
-  return { from: r.from ?? [], to: r.to ?? [], when: r.when ?? [] };
-}
-export function policy(name: string, action: AuthzPolicy['action'], rules: AuthzRule[], extra: Partial<AuthzPolicy> = {}): AuthzPolicy {
-  return { name, action, rules, dryRun: false, provider: null, ...extra };
-}
 
 const GET = (path: string, more: Partial<AuthzRequest> = {}): AuthzRequest => ({ method: 'GET', path, authority: 'svc.ns:8080', ...more });
 
