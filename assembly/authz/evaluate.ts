@@ -7,10 +7,10 @@ import { RV_PATH_PTR, RV_PATH_LEN } from '../abi';
 import { pathLength } from '../route/condition';
 import { fieldHolds } from './match';
 import {
-  AH_POLICY_COUNT, AH_POLICIES, AH_RULES, AH_CLAUSES, AH_FIELDS, POLICY_SIZE, PO_ACTION,
-  PO_FIRST_RULE, PO_RULE_COUNT, DRY_RUN, RULE_SIZE, RU_FIRST_FROM, RU_FROM_COUNT, RU_FIRST_TO,
+  AH_POLICIES, AH_RULES, AH_CLAUSES, AH_FIELDS, AH_ORDER, AH_GROUPS, POLICY_SIZE,
+  PO_FIRST_RULE, PO_RULE_COUNT, RULE_SIZE, RU_FIRST_FROM, RU_FROM_COUNT, RU_FIRST_TO,
   RU_TO_COUNT, RU_FIRST_WHEN, RU_WHEN_COUNT, CLAUSE_SIZE, CL_FIRST_FIELD, CL_FIELD_COUNT,
-  FIELD_SIZE, Action, at, rec,
+  FIELD_SIZE, G_CUSTOM, G_DENY, G_ALLOW, G_DENY_DRY, G_ALLOW_DRY, G_AUDIT, at, rec,
 } from './table';
 
 // Result region (i32 each), at the address the host passes:
@@ -69,22 +69,21 @@ function matchingRule(t: usize, p: usize, rv: usize, attrs: usize, pathLen: usiz
 }
 
 /**
- * First policy of `action` (enforced, or dry-run when `dry`) that matches: its index, its
- * rule written at `ruleOff`, or -1; `present` (bit 0 of the answer's high half) says whether
- * any such policy exists. Returns (found policy + 1) | (present << 32) to stay allocation free.
+ * First policy of group `g` (table.ts: CUSTOM, DENY, ALLOW, their dry-run, AUDIT) that
+ * matches, in model order: (its index + 1) in the low half, its rule written at `ruleOff`;
+ * 0 when none. The high half is 1 when the group has any policy. No allocation.
  */
-function firstMatch(t: usize, action: u32, dry: bool, rv: usize, attrs: usize, pathLen: usize, res: usize, ruleOff: u32): i64 {
-  const n = at(t, AH_POLICY_COUNT);
-  const want = action | (dry ? DRY_RUN : 0);
-  let present: i64 = 0;
-  let p = rec(t, AH_POLICIES, 0, POLICY_SIZE);
-  for (let i: u32 = 0; i < n; i++, p += <usize>POLICY_SIZE) {
-    if (load<u32>(p + PO_ACTION) != want) continue;
-    present = 1;
-    const rule = matchingRule(t, p, rv, attrs, pathLen);
+function firstMatch(t: usize, g: u32, rv: usize, attrs: usize, pathLen: usize, res: usize, ruleOff: u32): i64 {
+  const start = at(t, AH_GROUPS + g * 4);
+  const end = at(t, AH_GROUPS + (g + 1) * 4);
+  const present: i64 = end > start ? 1 : 0;
+  let o = t + <usize>at(t, AH_ORDER) + <usize>start * 4;
+  for (let i = start; i < end; i++, o += 4) {
+    const index = load<u32>(o);
+    const rule = matchingRule(t, rec(t, AH_POLICIES, index, POLICY_SIZE), rv, attrs, pathLen);
     if (rule >= 0) {
       put(res, ruleOff, rule);
-      return (<i64>i + 1) | (present << 32);
+      return (<i64>index + 1) | (present << 32);
     }
   }
   put(res, ruleOff, -1);
@@ -99,17 +98,17 @@ export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
   const pathLen = pathLength(<usize>load<u32>(rv + RV_PATH_PTR), <usize>load<u32>(rv + RV_PATH_LEN));
   let bits: u32 = 0;
   // CUSTOM (never dry-run: Istio's dry-run is for ALLOW and DENY).
-  const custom = firstMatch(t, Action.Custom, false, rv, attrs, pathLen, res, RS_CUSTOM_RULE);
+  const custom = firstMatch(t, G_CUSTOM, rv, attrs, pathLen, res, RS_CUSTOM_RULE);
   put(res, RS_CUSTOM_POLICY, <i32>(custom & 0xffffffff) - 1);
   if ((custom & 0xffffffff) != 0) bits |= EV_CUSTOM;
   // DENY, then ALLOW.
-  const deny = firstMatch(t, Action.Deny, false, rv, attrs, pathLen, res, RS_RULE);
+  const deny = firstMatch(t, G_DENY, rv, attrs, pathLen, res, RS_RULE);
   if ((deny & 0xffffffff) != 0) {
     put(res, RS_DECISION, 1);
     put(res, RS_POLICY, <i32>(deny & 0xffffffff) - 1);
     bits |= EV_DENIED;
   } else {
-    const allow = firstMatch(t, Action.Allow, false, rv, attrs, pathLen, res, RS_RULE);
+    const allow = firstMatch(t, G_ALLOW, rv, attrs, pathLen, res, RS_RULE);
     const matched = <i32>(allow & 0xffffffff) - 1;
     const denied = matched < 0 && (allow >> 32) != 0;
     put(res, RS_DECISION, denied ? 1 : 0);
@@ -117,13 +116,13 @@ export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
     if (denied) bits |= EV_DENIED;
   }
   // Shadow: the dry-run DENY and ALLOW policies, as if they were the only ones.
-  const sdeny = firstMatch(t, Action.Deny, true, rv, attrs, pathLen, res, RS_SHADOW_RULE);
+  const sdeny = firstMatch(t, G_DENY_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE);
   if ((sdeny & 0xffffffff) != 0) {
     put(res, RS_SHADOW, 2);
     put(res, RS_SHADOW_POLICY, <i32>(sdeny & 0xffffffff) - 1);
     bits |= EV_SHADOW_DENIED;
   } else {
-    const sallow = firstMatch(t, Action.Allow, true, rv, attrs, pathLen, res, RS_SHADOW_RULE);
+    const sallow = firstMatch(t, G_ALLOW_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE);
     const matched = <i32>(sallow & 0xffffffff) - 1;
     const any = (sdeny >> 32) != 0 || (sallow >> 32) != 0;
     const denied = matched < 0 && (sallow >> 32) != 0;
@@ -131,9 +130,8 @@ export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
     put(res, RS_SHADOW_POLICY, matched);
     if (any) bits |= denied ? EV_SHADOW_DENIED : EV_SHADOW_ALLOWED;
   }
-  // AUDIT (dry-run makes no difference to a policy that only logs).
-  let audit = firstMatch(t, Action.Audit, false, rv, attrs, pathLen, res, RS_AUDIT_RULE);
-  if ((audit & 0xffffffff) == 0) audit = firstMatch(t, Action.Audit, true, rv, attrs, pathLen, res, RS_AUDIT_RULE);
+  // AUDIT (dry-run or not: a policy that only logs).
+  const audit = firstMatch(t, G_AUDIT, rv, attrs, pathLen, res, RS_AUDIT_RULE);
   put(res, RS_AUDIT_POLICY, <i32>(audit & 0xffffffff) - 1);
   if ((audit & 0xffffffff) != 0) bits |= EV_AUDIT;
   return bits;

@@ -8,7 +8,7 @@
 // offset from `t`, 4-byte aligned. The table holds one proxy's AuthorizationPolicies in the
 // model's order (host/model/authorization.ts); a policy's index here is its index there.
 //
-// Header (HEADER_SIZE = 72 bytes):
+// Header (HEADER_SIZE = 104 bytes):
 //    0 magic 0x5A414D57 ("WMAZ")   4 format version (1)   8 byteLength of the blob
 //   12 policyCount  16 policiesOff   20 ruleCount   24 rulesOff
 //   28 clauseCount  32 clausesOff    36 fieldCount  40 fieldsOff
@@ -16,7 +16,13 @@
 //   60 attrMask: bit `1 << Attr.X` set when some field reads attribute X (the host writes only
 //      those into the attribute region: an attribute no policy reads costs nothing)
 //   64 claimCount: distinct request.auth.claims paths (the host resolves them by index)
-//   68 0
+//   68 orderOff: u32 policy indexes in evaluation groups (below), each group in model order
+//   72 group bounds, 7 × u32: group g's entries are order[bound[g] .. bound[g+1]); groups:
+//      0 CUSTOM, 1 DENY, 2 ALLOW, 3 DENY dry-run, 4 ALLOW dry-run, 5 AUDIT (dry-run or not);
+//      a dry-run CUSTOM policy is in no group (never evaluated). bound[0] = 0.
+//  100 0
+// The groups let each pass of the evaluation visit only its own policies (a request denied by
+// the first DENY policy of 1,000 costs no scan of the other 999).
 //
 // Records (sizes in bytes):
 //   policy (16)  u32 action | dryRun << 8, firstRule, ruleCount, 0
@@ -54,12 +60,15 @@
 //   K1 Known actions, attributes and value kinds, per attribute as above; padding 0.
 //   S1 Every string inside the pool; header names and host values without upper case.
 //   T1 Templates well formed (see above), so matching never backtracks.
+//   G1 The order section is a u32 array of bound[6] entries inside the table; bounds ascend;
+//      each entry names a policy of its group's action and dry-run flag, no policy twice, and
+//      every policy but the dry-run CUSTOM ones is listed.
 //   C1 Cidr addresses of 4 or 16 bytes with prefix ≤ 32 or ≤ 128; ports ≤ 65535;
 //      claim indexes < claimCount; attrMask equals the attributes the fields read.
 
 export const AZ_MAGIC: u32 = 0x5a414d57;
 export const AZ_FORMAT: u32 = 1;
-export const AZ_HEADER_SIZE: u32 = 72;
+export const AZ_HEADER_SIZE: u32 = 104;
 
 export const AH_MAGIC: u32 = 0;
 export const AH_FORMAT: u32 = 4;
@@ -78,6 +87,15 @@ export const AH_POOL: u32 = 52;
 export const AH_POOL_LEN: u32 = 56;
 export const AH_ATTR_MASK: u32 = 60;
 export const AH_CLAIM_COUNT: u32 = 64;
+export const AH_ORDER: u32 = 68;
+export const AH_GROUPS: u32 = 72;
+export const GROUP_COUNT: u32 = 6;
+export const G_CUSTOM: u32 = 0;
+export const G_DENY: u32 = 1;
+export const G_ALLOW: u32 = 2;
+export const G_DENY_DRY: u32 = 3;
+export const G_ALLOW_DRY: u32 = 4;
+export const G_AUDIT: u32 = 5;
 
 export const POLICY_SIZE: u32 = 16;
 export const PO_ACTION: u32 = 0;
@@ -281,7 +299,7 @@ export function checkTable(t: usize, len: u32): i32 {
   if (at(t, AH_MAGIC) != AZ_MAGIC) return AuthzStatus.BadMagic;
   if (at(t, AH_FORMAT) != AZ_FORMAT) return AuthzStatus.BadFormat;
   if (at(t, AH_LENGTH) != len) return AuthzStatus.BadLength;
-  if (at(t, 68) != 0) return AuthzStatus.Corrupt;
+  if (at(t, 100) != 0) return AuthzStatus.Corrupt;
   if (!sectionOk(t, len, AH_POLICIES, AH_POLICY_COUNT, POLICY_SIZE)) return AuthzStatus.Corrupt;
   if (!sectionOk(t, len, AH_RULES, AH_RULE_COUNT, RULE_SIZE)) return AuthzStatus.Corrupt;
   if (!sectionOk(t, len, AH_CLAUSES, AH_CLAUSE_COUNT, CLAUSE_SIZE)) return AuthzStatus.Corrupt;
@@ -362,5 +380,52 @@ export function checkTable(t: usize, len: u32): i32 {
   if (status != AuthzStatus.Ok) return status;
   if (nextClause != <u64>clauseCount || nextField != <u64>fieldCount || nextValue != at(t, AH_VALUE_COUNT)) return AuthzStatus.Corrupt;
   if (seen != at(t, AH_ATTR_MASK)) return AuthzStatus.Corrupt;
-  return AuthzStatus.Ok;
+  return groupsOk(t, len) ? AuthzStatus.Ok : AuthzStatus.Corrupt;
+}
+
+/** The group a policy record belongs to, or GROUP_COUNT for a dry-run CUSTOM policy (none). */
+function groupOf(word: u32): u32 {
+  const action = word & 0xff;
+  const dry = (word & DRY_RUN) != 0;
+  if (action == Action.Audit) return G_AUDIT;
+  if (action == Action.Custom) return dry ? GROUP_COUNT : G_CUSTOM;
+  if (action == Action.Deny) return dry ? G_DENY_DRY : G_DENY;
+  return dry ? G_ALLOW_DRY : G_ALLOW;
+}
+
+/** G1 (see the top of this file). */
+function groupsOk(t: usize, len: u32): bool {
+  const policyCount = at(t, AH_POLICY_COUNT);
+  if (at(t, AH_GROUPS) != 0) return false;
+  for (let g: u32 = 0; g < GROUP_COUNT; g++) {
+    if (at(t, AH_GROUPS + g * 4) > at(t, AH_GROUPS + (g + 1) * 4)) return false;
+  }
+  const listed = at(t, AH_GROUPS + GROUP_COUNT * 4);
+  if (listed > policyCount) return false;
+  const off = <u64>at(t, AH_ORDER);
+  if ((off & 3) != 0 || off < <u64>AZ_HEADER_SIZE || off + <u64>listed * 4 > <u64>len) return false;
+  const bytes = (<usize>policyCount + 7) >> 3;
+  const seen = heap.alloc(bytes == 0 ? 1 : bytes);
+  memory.fill(seen, 0, bytes);
+  let ok = true;
+  let g: u32 = 0;
+  for (let i: u32 = 0; ok && i < listed; i++) {
+    while (i >= at(t, AH_GROUPS + (g + 1) * 4)) g++;
+    const p = load<u32>(t + <usize>off + <usize>i * 4);
+    if (p >= policyCount) {
+      ok = false;
+      break;
+    }
+    const bit = seen + <usize>(p >> 3);
+    const m = <u8>((<u32>1) << (p & 7));
+    if ((load<u8>(bit) & m) != 0 || groupOf(load<u32>(rec(t, AH_POLICIES, p, POLICY_SIZE) + PO_ACTION)) != g) ok = false;
+    store<u8>(bit, load<u8>(bit) | m);
+  }
+  // Every policy listed but the dry-run CUSTOM ones.
+  for (let p: u32 = 0; ok && p < policyCount; p++) {
+    const listedHere = (load<u8>(seen + <usize>(p >> 3)) & <u8>((<u32>1) << (p & 7))) != 0;
+    if (listedHere != (groupOf(load<u32>(rec(t, AH_POLICIES, p, POLICY_SIZE) + PO_ACTION)) < GROUP_COUNT)) ok = false;
+  }
+  heap.free(seen);
+  return ok;
 }

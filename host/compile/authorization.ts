@@ -9,12 +9,19 @@ import { asciiLower } from './route-table.js';
 // ── Format mirror (assembly/authz/table.ts) ────────────────────────────────────────────
 export const AZ_MAGIC = 0x5a414d57;
 export const AZ_FORMAT = 1;
-export const AZ_HEADER_SIZE = 72;
+export const AZ_HEADER_SIZE = 104;
 export const AH = {
   MAGIC: 0, FORMAT: 4, LENGTH: 8, POLICY_COUNT: 12, POLICIES: 16, RULE_COUNT: 20, RULES: 24,
   CLAUSE_COUNT: 28, CLAUSES: 32, FIELD_COUNT: 36, FIELDS: 40, VALUE_COUNT: 44, VALUES: 48,
-  POOL: 52, POOL_LEN: 56, ATTR_MASK: 60, CLAIM_COUNT: 64,
+  POOL: 52, POOL_LEN: 56, ATTR_MASK: 60, CLAIM_COUNT: 64, ORDER: 68, GROUPS: 72,
 } as const;
+/** Evaluation groups (assembly/authz/table.ts): CUSTOM, DENY, ALLOW, DENY dry-run, ALLOW dry-run, AUDIT. */
+export function policyGroup(p: { action: AuthzAction; dryRun: boolean }): number | null {
+  if (p.action === 'AUDIT') return 5;
+  if (p.action === 'CUSTOM') return p.dryRun ? null : 0;
+  if (p.action === 'DENY') return p.dryRun ? 3 : 1;
+  return p.dryRun ? 4 : 2;
+}
 export const POLICY_SIZE = 16;
 export const RULE_SIZE = 24;
 export const CLAUSE_SIZE = 8;
@@ -232,14 +239,22 @@ export function compileAuthorization(policies: readonly AuthzPolicy[]): Compiled
     void pi;
   });
 
-  // Layout: header, policies, rules, clauses, fields, values, pool.
+  // Evaluation groups, each in model order (a dry-run CUSTOM policy is in none).
+  const groups: number[][] = [[], [], [], [], [], []];
+  policies.forEach((p, i) => {
+    const g = policyGroup(p);
+    if (g !== null) groups[g]!.push(i);
+  });
+  const order = groups.flat();
+  // Layout: header, policies, order, rules, clauses, fields, values, pool.
   const policyCount = policyRecs.length / 3;
   const ruleCount = ruleRecs.length / 6;
   const clauseCount = clauseRecs.length / 2;
   const fieldCount = fieldRecs.length / 7;
   const valueCount = valueRecs.length / 5;
   const policiesOff = AZ_HEADER_SIZE;
-  const rulesOff = policiesOff + policyCount * POLICY_SIZE;
+  const orderOff = policiesOff + policyCount * POLICY_SIZE;
+  const rulesOff = orderOff + order.length * 4;
   const clausesOff = rulesOff + ruleCount * RULE_SIZE;
   const fieldsOff = clausesOff + clauseCount * CLAUSE_SIZE;
   const valuesOff = fieldsOff + fieldCount * FIELD_SIZE;
@@ -266,6 +281,13 @@ export function compileAuthorization(policies: readonly AuthzPolicy[]): Compiled
   u32(AH.POOL_LEN, poolLen);
   u32(AH.ATTR_MASK, attrMask);
   u32(AH.CLAIM_COUNT, claimPaths.length);
+  u32(AH.ORDER, orderOff);
+  let bound = 0;
+  for (let g = 0; g <= groups.length; g++) {
+    u32(AH.GROUPS + g * 4, bound);
+    if (g < groups.length) bound += groups[g]!.length;
+  }
+  order.forEach((p, i) => u32(orderOff + i * 4, p));
   for (let i = 0; i < policyCount; i++) {
     const o = policiesOff + i * POLICY_SIZE;
     u32(o, policyRecs[i * 3]!);

@@ -164,7 +164,6 @@ export function referenceEvaluate(policies: readonly AuthzPolicy[], r: AuthzRequ
     shadow = !sdeny.present && !sallow.present ? 0 : sallow.policy < 0 && sallow.present ? 2 : 1;
     shadowPolicy = sallow.policy;
   }
-  let audit = first((p) => p.action === 'AUDIT' && !p.dryRun).policy;
-  if (audit < 0) audit = first((p) => p.action === 'AUDIT' && p.dryRun).policy;
+  const audit = first((p) => p.action === 'AUDIT').policy;
   return { denied, policy, rule, custom: custom.policy, shadow, shadowPolicy, audit };
 }

@@ -195,6 +195,10 @@ describe('the load-time check', () => {
     refuse((dv) => dv.setUint32(AH.ATTR_MASK, 0, true), 'corrupt');
     refuse((dv) => dv.setUint32(dv.getUint32(AH.POLICIES, true), 7, true), 'unsupported');
     refuse((dv) => dv.setUint32(dv.getUint32(AH.FIELDS, true), 99, true), 'unsupported');
+    // evaluation groups: an index out of range, a DENY policy filed under CUSTOM, bounds descending
+    refuse((dv) => dv.setUint32(dv.getUint32(AH.ORDER, true), 5, true), 'corrupt');
+    refuse((dv) => dv.setUint32(AH.GROUPS + 4, 1, true), 'corrupt');
+    refuse((dv) => dv.setUint32(AH.GROUPS + 8, 0, true), 'corrupt');
     // the template `/a/{*}` (the second value) changed to `/}/{*}`: a brace closing nothing
     refuse((dv, b) => {
       const v = dv.getUint32(AH.VALUES, true) + 16;
