@@ -80,9 +80,9 @@ const RS_SIZE = 40;
 // Attribute region (assembly/authz/attributes.ts).
 const AT_ENTRIES = 8;
 const AT_ENTRY = 12;
-const AT_MAX_ENTRIES = 64;
+const AT_MAX_ENTRIES = 256;
 const AT_BYTES_OFF = AT_ENTRIES + AT_MAX_ENTRIES * AT_ENTRY;
-const AT_BYTES = 16 * 1024;
+const AT_BYTES = 32 * 1024;
 const AT_SIZE = AT_BYTES_OFF + AT_BYTES;
 
 const encoder = new TextEncoder();
