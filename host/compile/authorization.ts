@@ -94,22 +94,25 @@ export interface CompiledAuthorization {
 
 const encoder = new TextEncoder();
 
-/** `{*}` a whole segment's worth (followed by `/` or the end), `{**}` only at the end; no other braces. */
+/** Istio's template literal: RFC 3986 pchars (the bytes Envoy's `{*}` matches). */
+const PCHARS = /^[a-zA-Z0-9\-._~%!$&'()+,;:@=]*$/;
+
+/**
+ * Istio's path template: `/`-separated segments, each `{*}`, `{**}` (only the last) or a literal
+ * of pchars; null when valid, else why not.
+ */
 function checkTemplate(t: string): string | null {
-  for (let i = 0; i < t.length; ) {
-    const c = t[i]!;
-    if (c === '}') return 'has a `}` that closes no operator';
-    if (c !== '{') {
-      i++;
+  if (!t.startsWith('/')) return 'must start with `/`';
+  const segs = t.slice(1).split('/');
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i]!;
+    if (s === '{*}') continue;
+    if (s === '{**}') {
+      if (i !== segs.length - 1) return '`{**}` must be the last segment';
       continue;
     }
-    if (t.startsWith('{*}', i)) {
-      i += 3;
-      if (i < t.length && t[i] !== '/') return '`{*}` must be followed by `/` or end the path';
-      continue;
-    }
-    if (t.startsWith('{**}', i)) return i + 4 === t.length ? null : '`{**}` must end the path';
-    return 'has a `{` that is neither `{*}` nor `{**}`';
+    if (s.includes('{') || s.includes('}')) return `segment ${JSON.stringify(s)}: \`{*}\` and \`{**}\` must be whole segments, and no other \`{…}\` is an operator`;
+    if (!PCHARS.test(s)) return `segment ${JSON.stringify(s)} holds a character that is not an RFC 3986 pchar`;
   }
   return null;
 }

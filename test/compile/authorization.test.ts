@@ -55,6 +55,9 @@ test('bad values are refused with the policy and the field', () => {
   refuse(f('request.path', [{ kind: 'template', value: '/a/{*}b' }]), 'invalid_template', 'rules[0].when[0].values[0]');
   refuse(f('request.path', [{ kind: 'template', value: '/a/{**}/b' }]), 'invalid_template', 'rules[0].when[0].values[0]');
   refuse(f('request.path', [{ kind: 'template', value: '/a/{x}' }]), 'invalid_template', 'rules[0].when[0].values[0]');
+  refuse(f('request.path', [{ kind: 'template', value: '/a{*}' }]), 'invalid_template', 'rules[0].when[0].values[0]');
+  refuse(f('request.path', [{ kind: 'template', value: '/a/{*}/b*' }]), 'invalid_template', 'rules[0].when[0].values[0]');
+  refuse(f('request.path', [{ kind: 'template', value: 'a/{*}' }]), 'invalid_template', 'rules[0].when[0].values[0]');
   refuse(f('request.headers', [{ kind: 'template', value: '/a' }], ['x']), 'unsupported_value', 'rules[0].when[0].values[0]');
   refuse(f('source.ip', [{ kind: 'exact', value: '1.2.3.4' }]), 'unsupported_value', 'rules[0].when[0].values[0]');
   refuse(f('request.path', [{ kind: 'cidr', address: '1.2.3.4', prefixLength: 8 }]), 'unsupported_value', 'rules[0].when[0].values[0]');
