@@ -15,7 +15,7 @@ import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { CompiledAuthorization } from '../../compile/authorization.js';
 import {
   AuthzTable, writeAuthzAttributes, namespaceOfPrincipal, type AuthzPeer,
-  EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT,
+  EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT, A_DESTINATION_IP, A_DESTINATION_PORT,
 } from '../../core/authz/authz-table.js';
 import { ResponseFlag } from '../response-flags.js';
 import { LOCAL_REPLY, statusLine } from '../local-reply.js';
@@ -97,8 +97,8 @@ class Authorizer {
     // its default of 0 trusted hops, the connection's peer, as source.ip.
     const ok = writeAuthzAttributes(
       t, peerOf(sec), ds.remoteAddress, ds.remoteAddress,
-      (mask & (1 << 12)) !== 0 ? ds.localAddress ?? null : null,
-      (mask & (1 << 13)) !== 0 ? this.deps.destinationPort(stream) : -1,
+      (mask & (1 << A_DESTINATION_IP)) !== 0 ? ds.localAddress ?? null : null,
+      (mask & (1 << A_DESTINATION_PORT)) !== 0 ? this.deps.destinationPort(stream) : -1,
       sec?.sni ?? null, stream.requestAuth,
     );
     return ok ? t.evaluate() : -1;
