@@ -16,6 +16,7 @@ import { ProxyServer } from '../../host/server/proxy-server.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 import type { AuthzPolicy } from '../../host/model/authorization.js';
 import { AuthzCompileError } from '../../host/compile/authorization.js';
+import type { ExtAuthzCheck } from '../../host/http/ext-authz-check.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { loadConfig } from '../../host/config/load-config.js';
 import { WorkloadCertificateCell } from '../../host/tls/workload-certificate-cell.js';
@@ -112,6 +113,42 @@ describe('Istio examples through a ProxyServer', () => {
     expect((await request(p.port, { path: '/admin' })).status).toBe(200);
     // No policy: no filter at all on the version (zero cost).
     expect(p.current!.listenerFilters.length).toBe(1);
+  });
+});
+
+describe('CUSTOM through a ProxyServer', () => {
+  it('pauses the request for the provider, continues with its headers on allow, answers its denial, denies without a checker', async () => {
+    const up = await upstream((req, res) => res.end(String(req.headers['x-user'] ?? '-')));
+    const mesh = meshWith([{ name: 'backend', ports: [up.port] }]);
+    const asked: string[] = [];
+    const check: ExtAuthzCheck = {
+      provider: 'ext',
+      check(stream, done) {
+        asked.push(stream.downstream.path);
+        // Answers later, as a real authorizer over the network does.
+        const t = setTimeout(() => {
+          const allowed = stream.requestHeader('authorization') === 'Bearer good';
+          done({ allowed, status: allowed ? 200 : 401, headersToUpstream: allowed ? [['x-user', 'alice']] : [], headersToDownstream: allowed ? [] : [['www-authenticate', 'Bearer']], body: allowed ? '' : 'denied by ext', error: false });
+        }, 20);
+        return () => clearTimeout(t);
+      },
+    };
+    const logs: string[] = [];
+    const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, operationalLog: (_l, m) => logs.push(m), extAuthz: (name) => (name === 'ext' ? check : null) });
+    p.apply({ ...mesh, authorization: [
+      policy('foo/ext', 'CUSTOM', [rule({ to: [[f('request.path', [pre('/ext')])]] })], { provider: 'ext' }),
+      policy('foo/other', 'CUSTOM', [rule({ to: [[f('request.path', [pre('/nochecker')])]] })], { provider: 'missing' }),
+    ] }, 1);
+    await p.listen();
+    servers.push(p);
+    const ok = await request(p.port, { path: '/ext/a', headers: { authorization: 'Bearer good' } });
+    expect([ok.status, ok.body.toString()]).toEqual([200, 'alice']);
+    const no = await request(p.port, { path: '/ext/a', headers: { authorization: 'Bearer bad' } });
+    expect([no.status, no.body.toString(), no.headers['www-authenticate']]).toEqual([401, 'denied by ext', 'Bearer']);
+    expect((await request(p.port, { path: '/nochecker' })).status).toBe(403);
+    expect((await request(p.port, { path: '/public' })).status).toBe(200);
+    expect(asked).toEqual(['/ext/a', '/ext/a']);
+    expect(up.requests.map((r) => r.url)).toEqual(['/ext/a', '/public']);
   });
 });
 
