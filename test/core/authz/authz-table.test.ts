@@ -2,6 +2,7 @@
 // each value kind, multi-valued attributes, dry-run and AUDIT apart, and the load-time check
 // that refuses a bad table instead of trapping later.
 import { describe, test, expect } from 'vitest';
+import fc from 'fast-check';
 import { Core } from '../../../host/core/wasm.js';
 import { AuthzTable, AuthzTableError, EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT, namespaceOfPrincipal, type AuthzRequest } from '../../../host/core/authz/authz-table.js';
 import { compileAuthorization, AH } from '../../../host/compile/authorization.js';
@@ -217,5 +218,20 @@ describe('the load-time check', () => {
         expect(e).toBeInstanceOf(AuthzTableError);
       }
     }
+  });
+
+  test('random multi-byte damage: refused or evaluated, never a trap', () => {
+    const c = good();
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(c.bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (edits) => {
+      const b = c.bytes.slice();
+      for (const [i, v] of edits) b[i] = v;
+      try {
+        const t = AuthzTable.load(core, { ...c, bytes: b }, 11);
+        t.evaluateRequest(GET('/a/b', { sourceIp: '10.0.0.1', headers: [['x-a', 'xy']] }));
+        t.release();
+      } catch (e) {
+        expect(e).toBeInstanceOf(AuthzTableError);
+      }
+    }), { numRuns: 2000 });
   });
 });
