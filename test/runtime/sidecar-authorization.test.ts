@@ -7,6 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { request } from '../helpers/http-client.js';
 import { freePort } from '../../host/common/free-port.js';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../host/config/load-config.js';
+import type { MeshConfig } from '../../host/model/mesh.js';
+import type { AuthzPolicy } from '../../host/model/authorization.js';
+import { f, rule, policy, pre } from '../helpers/authz-builders.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 const closers: Array<() => Promise<unknown>> = [];
@@ -37,5 +44,41 @@ describe('the sidecar inbound before the first config version', () => {
     expect(r.status).toBe(403);
     expect(r.body.toString()).toBe('RBAC: access denied');
     expect(seen).toBe(0);
+  });
+});
+
+describe('a config version the outbound side refuses', () => {
+  it('changes neither side: the inbound listener keeps enforcing the last good policies', async () => {
+    const app: Server = createServer((_req, res) => res.end('app'));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => app.close(r)));
+    const appPort = (app.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-authz-sidecar-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'empty.yaml'), '');
+    let policies: AuthzPolicy[] = [policy('default/deny-admin', 'DENY', [rule({ to: [[f('request.path', [pre('/admin')])]] })])];
+    let breakOutbound = false;
+    const sidecar = await startSidecarRuntime({
+      sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort], accessLog: () => {}, log: () => {},
+      load: (sources, options) => {
+        const loaded = loadConfig(sources, options);
+        const mesh: MeshConfig = { ...loaded.mesh, authorization: policies };
+        // Two clusters of one name: the outbound server refuses the version (duplicate_cluster).
+        if (breakOutbound) mesh.clusters = [...mesh.clusters, { name: 'dup', host: 'x', port: 80, subset: null, endpoints: [], lb: 'ROUND_ROBIN' }, { name: 'dup', host: 'x', port: 80, subset: null, endpoints: [], lb: 'ROUND_ROBIN' }];
+        return { ...loaded, mesh };
+      },
+    });
+    closers.push(() => sidecar.close());
+    const get = async (path: string) => (await request(sidecar.ports.inbound, { path, headers: { host: `app:${appPort}` } })).status;
+    expect(await get('/admin')).toBe(403);
+    expect(await get('/public')).toBe(200);
+    policies = [policy('default/deny-public', 'DENY', [rule({ to: [[f('request.path', [pre('/public')])]] })])];
+    breakOutbound = true;
+    const version = sidecar.manager.version;
+    sidecar.reload('test');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sidecar.manager.version).toBe(version);
+    expect(await get('/admin')).toBe(403);
+    expect(await get('/public')).toBe(200);
   });
 });
