@@ -104,15 +104,21 @@ class Authorizer {
     return ok ? t.evaluate() : -1;
   }
 
-  /** Shadow (dry-run) and AUDIT results: counted and logged; nothing enforced. */
+  /**
+   * Shadow (dry-run) and AUDIT results: counted; a shadow denial and an AUDIT match logged (a
+   * line per request the dry-run policies would let through would only bury those); nothing
+   * enforced.
+   */
   observe(stream: StreamCallbacks, bits: number): void {
     const stats = this.deps.stats;
     const log = this.deps.log;
     if ((bits & (EV_SHADOW_ALLOWED | EV_SHADOW_DENIED)) !== 0) {
       const denied = (bits & EV_SHADOW_DENIED) !== 0;
       stats.inc(denied ? 'rbac.shadow_denied' : 'rbac.shadow_allowed');
-      const p = this.table.shadowPolicy();
-      log?.('info', `rbac: dry-run: shadow ${denied ? 'denied' : 'allowed'} ${stream.downstream.method} ${stream.downstream.path} (shadow_effective_policy_id ${p < 0 ? 'none' : istioPolicyId(this.compiled.policies[p]!.name, this.table.shadowRule())})`);
+      if (denied && log !== undefined) {
+        const p = this.table.shadowPolicy();
+        log('info', `rbac: dry-run: shadow denied ${stream.downstream.method} ${stream.downstream.path} (shadow_effective_policy_id ${p < 0 ? 'none' : istioPolicyId(this.compiled.policies[p]!.name, this.table.shadowRule())})`);
+      }
     }
     if (this.auditing) {
       if ((bits & EV_AUDIT) !== 0) {

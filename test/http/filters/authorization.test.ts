@@ -95,6 +95,8 @@ describe('RBAC', () => {
     expect([stats.get('rbac.allowed'), stats.get('rbac.denied')]).toEqual([0, 0]);
     expect(logs.some((l) => l.includes('shadow denied GET /x') && l.includes(istioPolicyId('foo/dry', 0)))).toBe(true);
     expect(logs.some((l) => l.includes('AUDIT GET /x matched ns[foo]-policy[audit]-rule[0]'))).toBe(true);
+    // Only what the dry-run policies would deny is logged, not every request they would let through.
+    expect(logs.filter((l) => l.includes('GET /y'))).toEqual([]);
   });
 });
 
