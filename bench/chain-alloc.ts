@@ -5,7 +5,9 @@
 // only) and for one with a CORS filter that a request without Origin passes through. Bytes are
 // attributed to the function that allocated them; the chain's own code is everything under
 // host/http/. Usage: npm run bench:alloc [-- --requests N]; WITH_FORWARDED=1 for a client that
-// sends x-forwarded-for, x-forwarded-proto and x-request-id.
+// sends x-forwarded-for, x-forwarded-proto and x-request-id; WITH_AUTHZ=1 adds the authorization
+// filter (a DENY on /admin paths and an ALLOW on 10.0.0.0/8, which every request passes), its
+// binding's code (host/core/authz/) counted too.
 import { Session } from 'node:inspector/promises';
 import { Core } from '../host/core/wasm.js';
 import { RouteTable } from '../host/core/route/route-table.js';
@@ -21,6 +23,10 @@ import { forwardedHeaders } from '../host/http/filters/forwarded-headers.js';
 import { corsFilter } from '../host/http/filters/cors.js';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource, type HeadSink } from '../host/listener/downstream.js';
 import { noHeaderOps, type MeshConfig } from '../host/model/mesh.js';
+import { AuthzTable } from '../host/core/authz/authz-table.js';
+import { compileAuthorization } from '../host/compile/authorization.js';
+import { authorizationFilter } from '../host/http/filters/authorization.js';
+import type { AuthzPolicy } from '../host/model/authorization.js';
 
 const SINK: HeadSink = { status() {}, header() {} };
 
@@ -101,7 +107,7 @@ interface SampleNode {
 
 function bySite(root: SampleNode, out: Map<string, number>): void {
   const f = root.callFrame;
-  if (root.selfSize > 0 && f.url.includes('/host/http/')) {
+  if (root.selfSize > 0 && (f.url.includes('/host/http/') || f.url.includes('/host/core/authz/'))) {
     const key = `${f.functionName || '(anonymous)'} ${f.url.slice(f.url.indexOf('/host/') + 1)}:${f.lineNumber + 1}`;
     out.set(key, (out.get(key) ?? 0) + root.selfSize);
   }
@@ -121,7 +127,16 @@ async function main(): Promise<void> {
     { name: '/off', index: 0, stats: stats.route('/off'), chain: filterChain([], ANSWER) },
     { name: '/cors', index: 1, stats: stats.route('/cors'), chain: filterChain([cors], ANSWER) },
   ];
-  const config = new RouteConfig(1, MESH, table, routes, [], [forwardedHeaders], []);
+  const listener = [forwardedHeaders];
+  if (process.env.WITH_AUTHZ) {
+    const policies: AuthzPolicy[] = [
+      { name: 'bench/deny-admin', action: 'DENY', dryRun: false, provider: null, rules: [{ from: [], to: [[{ attribute: 'request.path', values: [{ kind: 'prefix', value: '/admin' }], notValues: [] }]], when: [] }] },
+      { name: 'bench/allow-10', action: 'ALLOW', dryRun: false, provider: null, rules: [{ from: [[{ attribute: 'source.ip', values: [{ kind: 'cidr', address: '10.0.0.0', prefixLength: 8 }], notValues: [] }]], to: [], when: [] }] },
+    ];
+    const compiled = compileAuthorization(policies);
+    listener.push(authorizationFilter(AuthzTable.load(core, compiled, 1), compiled, { stats: stats.downstream, extAuthz: () => null, log: undefined, destinationPort: () => 80 }));
+  }
+  const config = new RouteConfig(1, MESH, table, routes, [], listener, []);
   // Fields as a listener hands them over (pushed one by one into a new array, as the uWS
   // downstream collects them): a client without forwarded fields (as wrk), or with them
   // (WITH_FORWARDED=1: the forwarded-headers filter then edits values rather than adding).
@@ -138,6 +153,7 @@ async function main(): Promise<void> {
   };
   run('/off', 20_000);
   run('/cors', 20_000);
+  if (process.env.WITH_AUTHZ && stats.downstream.get('rbac.allowed') !== 40_000) throw new Error(`bench: the authorization filter allowed ${stats.downstream.get('rbac.allowed')} of 40,000 requests`);
   const session = new Session();
   session.connect();
   console.log(`HTTP filter chain, bytes allocated per request by host/http/ code (sampling heap profiler, ${n.toLocaleString('en')} requests per route)`);

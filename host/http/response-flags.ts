@@ -28,6 +28,8 @@ export const ResponseFlag = {
   DelayInjected: 'DI',
   /** Nothing moved either way for the stream idle timeout. */
   StreamIdleTimeout: 'SI',
+  /** The external authorizer (ext_authz, AuthorizationPolicy CUSTOM) denied, failed or is missing. */
+  UnauthorizedExternalService: 'UAEX',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];

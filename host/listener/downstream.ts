@@ -66,6 +66,11 @@ export interface Downstream {
   /** The client's address (no port). */
   readonly remoteAddress: string;
   /**
+   * The local address the connection was accepted on (no port; authorization's destination.ip);
+   * undefined when the listener does not know it.
+   */
+  readonly localAddress?: string | undefined;
+  /**
    * What the connection's TLS established (mutual TLS, the peer's SPIFFE ID, XFCC element);
    * null on a listener without TLS.
    */

@@ -17,6 +17,7 @@ import { AccessLogSink } from './access-log-sink.js';
 import { inboundTransportConfig } from '../server/inbound-transport.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
+import type { AuthzPolicy } from '../model/authorization.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
@@ -61,6 +62,9 @@ export function inboundTransportFor(mode: EffectiveMtlsMode, hasIdentity: boolea
   return { kind: 'raw' };
 }
 
+/** The inbound listener's policy before the first config version: ALLOW with no rule, i.e. deny all. */
+export const AWAITING_CONFIG: AuthzPolicy = Object.freeze({ name: 'wasmesh/awaiting-first-config', action: 'ALLOW', rules: [], dryRun: false, provider: null });
+
 export interface SidecarPorts {
   outbound: number;
   inbound: number;
@@ -92,13 +96,15 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // Undefined with the access log off: the listeners then format no line at all.
   const logLine = accessLog.entries(sidecarAccessLogLine);
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
+  // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off' });
   const inbound = new ProxyServer({
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
     workloadCertificates: opts.workloadCertificates,
     operationalLog: opts.log,
+    inboundAppPorts: opts.dedicatedInbound === true ? opts.appPorts.slice(0, 1) : opts.appPorts,
     // Always: the miss log explains 404 NR even with the access log off.
     log: (entry) => {
       logLine?.(entry);
@@ -107,15 +113,28 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
-  inbound.apply(inboundConfig, 1);
+  // Until the first config version arrives (xDS), the workload's policies are not known: the
+  // inbound listener denies everything rather than serve open (a file config applies below,
+  // before any port is bound).
+  let inboundApplied: { mesh: MeshConfig; version: number } = { mesh: { ...inboundConfig, authorization: [AWAITING_CONFIG] }, version: 0 };
+  inbound.apply(inboundApplied.mesh, 0);
 
-  // Each version sets the outbound routes and clusters and the inbound listener's transport from
-  // PeerAuthentication; a mode it cannot enforce refuses the whole version before anything changes.
+  // Each version sets the outbound routes and clusters, the inbound listener's policies
+  // (AuthorizationPolicy) and its transport from PeerAuthentication; a version either side
+  // refuses changes neither.
   const target = {
     apply: (mesh: MeshConfig, version: number): void => {
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
-      outbound.apply(mesh, version);
+      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [] }, version };
+      inbound.apply(next.mesh, version);
+      try {
+        outbound.apply(mesh, version);
+      } catch (err) {
+        inbound.apply(inboundApplied.mesh, inboundApplied.version);
+        throw err;
+      }
+      inboundApplied = next;
       inbound.setDownstreamTransport(transport);
     },
   };

@@ -7,6 +7,8 @@ import type { FaultDice } from '../core/fault/fault.js';
 import type { StatScope, DownstreamStat } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import type { HttpFilter, HttpFilterFactory } from '../http/filter.js';
+import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
+import type { Log } from '../common/log.js';
 import { forwardedHeaders } from '../http/filters/forwarded-headers.js';
 import { accessLogFilter } from '../http/filters/access-log.js';
 import { httpsRedirectFilter, serverHostsFilter } from '../http/filters/server-hosts.js';
@@ -23,10 +25,18 @@ export interface FilterDeps {
   readonly router: RouterContext;
   readonly listenerPort: () => number;
   readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  /** AuthorizationPolicy CUSTOM: the ext_authz checker of a meshConfig extension provider, or null (denied: fail closed). */
+  readonly extAuthz?: (provider: string) => ExtAuthzCheck | null;
+  /** The operational log (AUDIT matches, dry-run results). */
+  readonly operationalLog?: Log;
 }
 
-/** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
-export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined): HttpFilter[] {
+/**
+ * Filters for every request, before the route is chosen (the x-forwarded-* fields route on).
+ * `authorization`: the version's AuthorizationPolicy filter (host/http/filters/authorization.ts),
+ * null when the proxy has no policy or does not serve its workload's inbound traffic.
+ */
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, authorization: HttpFilter | null = null): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
@@ -36,6 +46,10 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
     if (redirect !== null) filters.push(redirect);
     filters.push(serverHostsFilter(gateway));
   }
+  // Istio's policy filters, in its order: jwt-authn (RequestAuthentication: sets
+  // stream.requestAuth) goes here, before authorization; then AuthorizationPolicy, CUSTOM
+  // (ext_authz) first, then DENY/ALLOW (RBAC), one filter; then local rate limits.
+  if (authorization !== null) filters.push(authorization);
   return filters;
 }
 

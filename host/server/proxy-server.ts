@@ -40,6 +40,8 @@ import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 import { duplicateListenFds } from './listen-fds.js';
+import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
+import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -124,6 +126,16 @@ export interface ProxyServerOptions {
   gatewayPort?: number | 'auto';
   /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
   gatewayTicketKeys?: string;
+  /**
+   * AuthorizationPolicy (MeshConfig.authorization): `enforce` (default) on the servers that serve
+   * a workload's inbound traffic (a sidecar's inbound listener, a gateway, a proxy); `off` on a
+   * sidecar's outbound listener, which Istio's policies never apply to.
+   */
+  authorization?: 'enforce' | 'off';
+  /** A sidecar's inbound listener: its app ports (authorization's destination.port is the one a request goes to). */
+  inboundAppPorts?: readonly number[];
+  /** AuthorizationPolicy CUSTOM: the ext_authz checker of an extension provider by name; absent: none (CUSTOM denies). */
+  extAuthz?: (provider: string) => ExtAuthzCheck | null;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -140,6 +152,8 @@ export class ProxyServer {
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
+  readonly #authorization: 'enforce' | 'off';
+  readonly #inboundAppPorts: readonly number[] | undefined;
   /**
    * The TLS settings this server was built with: worker threads accepting on its socket must
    * be built with the same (host/server/worker-pool.ts), or they would serve a TLS port in
@@ -186,7 +200,11 @@ export class ProxyServer {
       router,
       listenerPort: () => this.#listener.port,
       accessLog: opts.log,
+      extAuthz: opts.extAuthz,
+      operationalLog: opts.operationalLog,
     };
+    this.#authorization = opts.authorization ?? 'enforce';
+    this.#inboundAppPorts = opts.inboundAppPorts;
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
     if (opts.gatewayPort !== undefined && opts.downstreamTransport !== undefined) throw new Error('wasmesh: a gateway listener takes its transport from the Gateway, not downstreamTransport (TLS_SETTINGS)');
@@ -267,7 +285,11 @@ export class ProxyServer {
     };
     let routes: RouteEntry[];
     let clusters;
+    let authz: AuthorizationVersion | null = null;
     try {
+      // The policies first: a policy set the compiler or the core refuses refuses the version.
+      if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts);
+      if (authz !== null) disposers.push(() => authz!.release());
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
@@ -304,7 +326,7 @@ export class ProxyServer {
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
     commitTransport?.();
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway), disposers));
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway, authz?.filter ?? null), disposers));
   }
 
   listen(): Promise<void> {

@@ -78,6 +78,13 @@ export const DOWNSTREAM_STATS = {
   'ssl.fail_verify_san': 'counter',
   /** Handshakes refused because the workload certificate was not in hand (mesh mTLS fails closed). */
   'ssl.workload_certificate_unavailable': 'counter',
+  /** AuthorizationPolicy (Envoy's RBAC filter): enforced ALLOW/DENY outcomes, dry-run (shadow) outcomes, AUDIT matches. */
+  'rbac.allowed': 'counter',
+  'rbac.denied': 'counter',
+  'rbac.shadow_allowed': 'counter',
+  'rbac.shadow_denied': 'counter',
+  'rbac.logged': 'counter',
+  'rbac.not_logged': 'counter',
 } as const satisfies Record<string, StatKind>;
 
 /** Per-cluster stats, rendered as `cluster.<name>.<stat>`. */

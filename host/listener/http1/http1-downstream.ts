@@ -54,6 +54,11 @@ export class Http1Downstream implements Downstream, HeadOwner {
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
+
+  /** The connection's local address (read from the socket only when asked: authorization). */
+  get localAddress(): string | undefined {
+    return this.#conn.socket.localAddress;
+  }
   bytesSent = 0;
   bytesReceived = 0;
   status = 0;
