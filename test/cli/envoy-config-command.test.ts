@@ -82,19 +82,19 @@ spec:
   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
 ---
 apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+kind: PeerAuthentication
 metadata: {name: x}
-spec: {}
+spec: {mtls: {mode: STRICT}}
 `);
     const refused = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], refused)).toBe(1);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain(`${file}:10 (document 2) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version:`);
+    expect(refused.stderr).toContain(`${file}:10 (document 2) PeerAuthentication default/x: spec.mtls.mode: PeerAuthentication default/x cannot be enforced by this version:`);
     expect(refused.stderr).toContain('refusing to serve open');
     const allowed = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw', '--allow-unenforced-security'], allowed)).toBe(0);
     expect(allowed.stderr.match(/NOT ENFORCED/g)).toHaveLength(1);
-    expect(allowed.stdout).toMatch(/^# warning: .*AuthorizationPolicy default\/x: spec: NOT ENFORCED: /m);
+    expect(allowed.stdout).toMatch(/^# warning: .*PeerAuthentication default\/x: spec.mtls.mode: NOT ENFORCED: /m);
   });
 
   it('retries and DestinationRule policies come through the loader\'s model', async () => {
