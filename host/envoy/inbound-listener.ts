@@ -8,10 +8,12 @@
 // by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
+import type { AuthzPolicy } from '../model/authorization.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
+import { envoyRbacFilters } from './rbac-policy.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
 
@@ -33,6 +35,8 @@ export interface InboundOptions {
   appPorts: readonly number[];
   /** The PeerAuthentication mode the listener enforces. */
   mode: EffectiveMtlsMode;
+  /** The AuthorizationPolicies of the workload (MeshConfig.authorization): Envoy's RBAC filters before the router. */
+  authorization?: readonly AuthzPolicy[];
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -110,7 +114,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     preserve_external_request_id: true,
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    http_filters: [...envoyRbacFilters(o.authorization), { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';
