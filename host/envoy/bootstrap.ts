@@ -18,6 +18,7 @@ import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } 
 import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
 import { envoyRbacFilters } from './rbac-policy.js';
+import { envoyPathNormalization } from './hcm-path-normalization.js';
 import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
@@ -131,6 +132,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     xff_num_trusted_hops: 0,
     generate_request_id: true,
     preserve_external_request_id: true,
+    ...envoyPathNormalization(mesh.pathNormalization),
     route_config: routeConfig,
     http_filters: httpFilters,
   };

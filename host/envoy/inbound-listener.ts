@@ -10,6 +10,8 @@
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { PathNormalization } from '../model/mesh-settings.js';
+import { envoyPathNormalization } from './hcm-path-normalization.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
@@ -37,6 +39,8 @@ export interface InboundOptions {
   mode: EffectiveMtlsMode;
   /** The AuthorizationPolicies of the workload (MeshConfig.authorization): Envoy's RBAC filters before the router. */
   authorization?: readonly AuthzPolicy[];
+  /** meshConfig pathNormalization (MeshConfig.pathNormalization; absent: BASE), as Istio sets it on the connection manager. */
+  pathNormalization?: PathNormalization;
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -112,6 +116,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     http_protocol_options: { accept_http_10: true },
     generate_request_id: true,
     preserve_external_request_id: true,
+    ...envoyPathNormalization(o.pathNormalization),
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
     http_filters: [...envoyRbacFilters(o.authorization), { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],

@@ -645,6 +645,10 @@ spec:
         { name: '/private/a/b → 403 (template {**})', request: { path: '/private/a/b', count: 3 }, expect: DENIED },
         { name: '/public → 200', request: { path: '/public', count: 3 }, expect: SERVED },
         { name: '/x/admin → 200 (not a prefix)', request: { path: '/x/admin', count: 3 }, expect: SERVED },
+        // meshConfig pathNormalization BASE (Istio's default) runs before authorization.
+        { name: '/./admin → 403 (dot segment normalized first)', request: { path: '/./admin', count: 3 }, expect: DENIED },
+        { name: '/public/../admin → 403', request: { path: '/public/../admin', count: 3 }, expect: DENIED },
+        { name: '/%61dmin → 403 (unreserved %-escape decoded)', request: { path: '/%61dmin', count: 3 }, expect: DENIED },
       ],
     },
     {
