@@ -17,7 +17,7 @@ import type { Obj } from './istio-resources.js';
 import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } from './local-reply.js';
 import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
-import { envoyRbacFilters } from './rbac-policy.js';
+import { envoyAuthorizationFilters } from './authorization-filters.js';
 import { envoyPathNormalization } from './hcm-path-normalization.js';
 import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
@@ -115,7 +115,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   // costs every request, and this bootstrap is the benchmark's baseline).
   // A gateway enforces its AuthorizationPolicies (Istio's RBAC filters come before fault and CORS);
   // the mesh's outbound listener enforces none, as a sidecar's outbound in Istio.
-  const httpFilters: Obj[] = opts.gateway !== undefined ? envoyRbacFilters(mesh.authorization) : [];
+  const authz = opts.gateway !== undefined ? envoyAuthorizationFilters(mesh.authorization, { ...(mesh.extAuthzProviders !== undefined ? { providers: mesh.extAuthzProviders } : {}), clusters: mesh.clusters, warnings }) : { custom: [], rbac: [] };
+  const httpFilters: Obj[] = [...authz.custom, ...authz.rbac];
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });

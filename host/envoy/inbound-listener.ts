@@ -15,7 +15,9 @@ import { envoyPathNormalization } from './hcm-path-normalization.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
-import { envoyRbacFilters } from './rbac-policy.js';
+import { envoyAuthorizationFilters } from './authorization-filters.js';
+import type { Cluster } from '../model/mesh.js';
+import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
 
@@ -39,6 +41,11 @@ export interface InboundOptions {
   mode: EffectiveMtlsMode;
   /** The AuthorizationPolicies of the workload (MeshConfig.authorization): Envoy's RBAC filters before the router. */
   authorization?: readonly AuthzPolicy[];
+  /** CUSTOM policies: their providers (MeshConfig.extAuthzProviders) and the mesh's clusters, one of which serves each provider. */
+  extAuthzProviders?: readonly ExtAuthzProvider[];
+  meshClusters?: readonly Cluster[];
+  /** What the authorization translation warns about (a CUSTOM provider it answers with deny rules). */
+  warnings?: string[];
   /** meshConfig pathNormalization (MeshConfig.pathNormalization; absent: BASE), as Istio sets it on the connection manager. */
   pathNormalization?: PathNormalization;
 }
@@ -108,6 +115,7 @@ function downstreamTls(): Obj {
 function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
   const route = (port: number): Obj => ({ match: { prefix: '/' }, route: { cluster: inboundClusterName(port), timeout: '0s' } });
   const virtualHosts: Obj[] = o.appPorts.map((port) => ({ name: `inbound|http|${port}`, domains: [`*:${port}`], routes: [route(port)] }));
+  const authz = envoyAuthorizationFilters(o.authorization, { ...(o.extAuthzProviders !== undefined ? { providers: o.extAuthzProviders } : {}), clusters: o.meshClusters ?? [], warnings: o.warnings ?? [] });
   virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [route(o.appPorts[0]!)] });
   const config: Obj = {
     '@type': HCM,
@@ -119,7 +127,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     ...envoyPathNormalization(o.pathNormalization),
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [...envoyRbacFilters(o.authorization), { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    http_filters: [...authz.custom, ...authz.rbac, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

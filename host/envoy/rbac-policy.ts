@@ -13,14 +13,14 @@
 //   payload (`payload_in_metadata: payload`, as Istio's jwt_authn providers write it); hosts
 //   `:authority` ignoring case; paths url_path, templates the uri_template matcher; ports
 //   destination_port; ipBlocks direct_remote_ip; remoteIpBlocks remote_ip.
-// CUSTOM (ext_authz to a meshConfig provider) is not translated for Envoy yet: refused, so
-// stock Envoy never serves open what a CUSTOM policy protects.
+// CUSTOM (ext_authz to a meshConfig provider) is ext-authz-filter.ts; authorization-filters.ts
+// puts CUSTOM and these in Istio's order.
 import type { AuthzField, AuthzPolicy, AuthzRule, AuthzValue } from '../model/authorization.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
 
 export const RBAC_FILTER_NAME = 'envoy.filters.http.rbac';
-const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+export const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 const URI_TEMPLATE_TYPE = 'type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig';
 /** Where Envoy's jwt_authn filter puts a verified token's payload (Istio's EnvoyJwtFilterName / EnvoyJwtFilterPayload). */
 export const JWT_FILTER_NAME = 'envoy.filters.http.jwt_authn';
@@ -28,7 +28,7 @@ export const JWT_PAYLOAD_KEY = 'payload';
 export const DRY_RUN_ALLOW_PREFIX = 'istio_dry_run_allow_';
 export const DRY_RUN_DENY_PREFIX = 'istio_dry_run_deny_';
 
-type EnvoyAction = 'LOG' | 'DENY' | 'ALLOW';
+export type EnvoyAction = 'LOG' | 'DENY' | 'ALLOW';
 const ORDER: Array<{ model: 'AUDIT' | 'DENY' | 'ALLOW'; envoy: EnvoyAction }> = [
   { model: 'AUDIT', envoy: 'LOG' },
   { model: 'DENY', envoy: 'DENY' },
@@ -49,7 +49,8 @@ export function envoyRbacFilters(policies: readonly AuthzPolicy[] | undefined): 
   const list = policies ?? [];
   const custom = list.find((p) => p.action === 'CUSTOM');
   if (custom !== undefined) {
-    throw new EnvoyConfigError('envoy_config_authz_custom', `AuthorizationPolicy ${custom.name}`, `action CUSTOM (ext_authz to provider ${custom.provider ?? '?'}) is not translated for stock Envoy yet; serve this workload with a wasmesh proxy`);
+    // CUSTOM goes through ext-authz-filter.ts (authorization-filters.ts puts both in order).
+    throw new EnvoyConfigError('envoy_config_authz_custom', `AuthorizationPolicy ${custom.name}`, 'action CUSTOM is not an RBAC filter of its own: translate it with envoyAuthorizationFilters');
   }
   const filters: Obj[] = [];
   for (const { model, envoy } of ORDER) {
@@ -75,11 +76,12 @@ export function rbacPolicyName(policy: AuthzPolicy, rule: number): string {
   return `ns[${policy.name.slice(0, slash)}]-policy[${policy.name.slice(slash + 1)}]-rule[${rule}]`;
 }
 
-function rbac(action: EnvoyAction, policies: readonly AuthzPolicy[]): Obj {
+/** An Envoy RBAC (action and named policies); `prefix` goes before each name (CUSTOM's `istio-ext-authz-<provider>-`). */
+export function rbac(action: EnvoyAction, policies: readonly AuthzPolicy[], prefix = ''): Obj {
   const out: Record<string, Obj> = {};
   for (const p of policies) {
-    if (p.rules.length === 0) out[rbacPolicyName(p, 0)] = MATCH_NEVER;
-    p.rules.forEach((r, i) => (out[rbacPolicyName(p, i)] = rulePolicy(r)));
+    if (p.rules.length === 0) out[prefix + rbacPolicyName(p, 0)] = MATCH_NEVER;
+    p.rules.forEach((r, i) => (out[prefix + rbacPolicyName(p, i)] = rulePolicy(r)));
   }
   return { action, policies: out };
 }

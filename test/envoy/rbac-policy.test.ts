@@ -88,9 +88,9 @@ spec: {rules: [{}]}
     expect(allow!.shadow_rules_stat_prefix).toBe('istio_dry_run_allow_');
   });
 
-  it('CUSTOM is refused for Envoy (never served open)', () => {
+  it('CUSTOM is not among the RBAC filters (ext-authz-filter.ts builds it); handed one anyway, it throws rather than drop it', () => {
     const custom: AuthzPolicy = { name: 'foo/ext', action: 'CUSTOM', rules: [{ from: [], to: [], when: [] }], dryRun: false, provider: 'opa' };
-    expect(() => envoyRbacFilters([custom])).toThrow(/AuthorizationPolicy foo\/ext: action CUSTOM \(ext_authz to provider opa\) is not translated for stock Envoy yet.*\[envoy_config_authz_custom\]/);
+    expect(() => envoyRbacFilters([custom])).toThrow(/AuthorizationPolicy foo\/ext: action CUSTOM is not an RBAC filter of its own.*\[envoy_config_authz_custom\]/);
     expect(rbacPolicyName(custom, 3)).toBe('ns[foo]-policy[ext]-rule[3]');
   });
 });

@@ -93,6 +93,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     },
   });
   if (authorization.length > 0) mesh.authorization = authorization;
+  const named = new Set(authorization.map((p) => p.provider).filter((p): p is string => p !== null));
+  if (named.size > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders.filter((p) => named.has(p.name));
   return mesh;
 }
 

@@ -558,3 +558,21 @@ describe('property: random valid policies', () => {
     );
   });
 });
+
+describe('resolveMesh: the providers CUSTOM policies name', () => {
+  test('MeshConfig.extAuthzProviders holds the named providers only; none without CUSTOM', async () => {
+    const { resolveMesh } = await import('../../../host/config/translate/resolve-mesh.js');
+    const other: ExtAuthzProvider = { ...OPA, name: 'other' };
+    const resolve = (yaml: string) => {
+      const read = readConfig([tempYaml({ 'p.yaml': yaml }).dir]);
+      const issues: ConfigIssue[] = [];
+      const mesh = resolveMesh({ resources: read.effective, options: {}, issues, warnings: [], invalid: new Set(), settings: { ...DEFAULT_MESH_SETTINGS, extAuthzProviders: [OPA, other] } });
+      expect(issues).toEqual([]);
+      return mesh;
+    };
+    const mesh = resolve(`${AP}metadata: {name: ext}\nspec: {action: CUSTOM, provider: {name: opa}, rules: [{}]}\n`);
+    expect(mesh.extAuthzProviders).toEqual([OPA]);
+    expect(mesh.authorization!.map((p) => p.provider)).toEqual(['opa']);
+    expect(resolve(`${AP}metadata: {name: d}\nspec: {action: DENY, rules: [{}]}\n`).extAuthzProviders).toBeUndefined();
+  });
+});
