@@ -97,6 +97,40 @@ spec: {mtls: {mode: STRICT}}
     expect(allowed.stdout).toMatch(/^# warning: .*PeerAuthentication default\/x: spec.mtls.mode: NOT ENFORCED: /m);
   });
 
+  it('an AuthorizationPolicy of the gateway\'s workload becomes Envoy\'s RBAC filter in the printed bootstrap; a bad one exits 1 located', async () => {
+    const file = join(dir, 'authz-gw.yaml');
+    const gw = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+`;
+    writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], io)).toBe(0);
+    const filters = parse(io.stdout).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+    expect(filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.router']);
+    expect(Object.keys(filters[0].typed_config.rules.policies)).toEqual(['ns[default]-policy[deny-admin]-rule[0]']);
+    writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: bad}
+spec:
+  rules: [{from: [{source: {ipBlocks: [10.0.0.0/33]}}]}]
+`);
+    const bad = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], bad)).toBe(1);
+    expect(bad.stderr).toContain(`${file}:12 (document 2) AuthorizationPolicy default/bad: spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33": the prefix length must be 0-32`);
+  });
+
   it('retries and DestinationRule policies come through the loader\'s model', async () => {
     const file = join(dir, 'policies.yaml');
     writeFileSync(file, `apiVersion: networking.istio.io/v1
