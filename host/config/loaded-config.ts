@@ -17,7 +17,7 @@ export interface LoadOptions {
   labels?: Record<string, string>;
   /**
    * The CLI's `--allow-unenforced-security`. Without it, a resource asking for protection
-   * wasmesh cannot enforce yet (PeerAuthentication STRICT, AuthorizationPolicy,
+   * wasmesh cannot enforce yet (PeerAuthentication STRICT without an identity,
    * RequestAuthentication, DestinationRule or Gateway TLS) fails the load; with it, each is
    * skipped with a warning that says the protection is NOT enforced.
    */
@@ -54,6 +54,8 @@ export interface LoadedResource {
   line: number;
   /** The validated spec, field names in Istio's JSON form (proto names renamed). */
   spec: unknown;
+  /** metadata.annotations, when the document has any (AuthorizationPolicy reads istio.io/dry-run). */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 export interface LoadedConfig {

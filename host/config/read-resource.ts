@@ -145,7 +145,7 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
     status: 'ok',
     value: {
       ref,
-      resource: { kind: read, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec },
+      resource: { kind: read, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec, ...(meta.annotations !== undefined ? { annotations: meta.annotations } : {}) },
     },
   };
 }

@@ -6,7 +6,7 @@ import { warningAt, issueAt, type DocumentRef } from './issue-location.js';
 import type { GatewaySpec, TrafficPolicySpec } from './istio-schemas.js';
 import type { SourcedResource } from './read-resource.js';
 import { refuseUnenforced, type SecurityGate } from './security-gate.js';
-import type { AuthorizationPolicySpec, AuthorizationRuleSpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-schemas.js';
+import type { PeerAuthenticationSpec, RequestAuthenticationSpec } from './security-schemas.js';
 import type { PathSegment } from './yaml-source.js';
 import { resolveCredentialFiles } from './translate/credential-files.js';
 
@@ -14,13 +14,15 @@ type ClientTlsSpec = NonNullable<TrafficPolicySpec['tls']>;
 
 const NO_MTLS = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA), so plaintext connections would be accepted';
 
-/** A PeerAuthentication, AuthorizationPolicy or RequestAuthentication; other kinds are ignored. */
+/**
+ * A PeerAuthentication or RequestAuthentication; other kinds are ignored. AuthorizationPolicy is
+ * enforced (validated and scoped per proxy by translate/authorization.ts, evaluated by the
+ * authorization filter, and by Envoy's RBAC filter for stock Envoy), so it has no gate.
+ */
 export function checkSecurityResource(r: SourcedResource, gate: SecurityGate): void {
   switch (r.resource.kind) {
     case 'PeerAuthentication':
       return checkPeerAuthentication(r.resource.spec as PeerAuthenticationSpec, r.ref, gate);
-    case 'AuthorizationPolicy':
-      return checkAuthorizationPolicy(r.resource.spec as AuthorizationPolicySpec, r.ref, gate);
     case 'RequestAuthentication':
       return checkRequestAuthentication(r.resource.spec as RequestAuthenticationSpec, r.ref, gate);
     default:
@@ -48,39 +50,6 @@ function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef,
       continue;
     }
     if (setting.mode === 'STRICT' && !enforced) refuseUnenforced(gate, ref, [...path, 'mode'], `mutual TLS mode STRICT on port ${port}: ${NO_MTLS}`);
-  }
-}
-
-/** A rule with no from, to or when: it matches every request. */
-function matchesEverything(rule: AuthorizationRuleSpec): boolean {
-  return (rule.from ?? []).length === 0 && (rule.to ?? []).length === 0 && (rule.when ?? []).length === 0;
-}
-
-/**
- * Istio evaluates CUSTOM, then DENY, then ALLOW: with any ALLOW policy, a request that matches
- * none is denied; a policy without rules matches nothing. So an ALLOW policy without rules
- * (`spec: {}`) denies everything, and is refused like every policy that can deny or audit.
- * Accepted, as they decide nothing wasmesh does not: an ALLOW policy whose every rule is empty
- * (allow-all), and a DENY or AUDIT policy without rules (matches no request).
- */
-function checkAuthorizationPolicy(spec: AuthorizationPolicySpec, ref: DocumentRef, gate: SecurityGate): void {
-  const action = spec.action ?? 'ALLOW';
-  const rules = spec.rules ?? [];
-  const rulesPath: PathSegment[] = spec.rules === undefined ? ['spec'] : ['spec', 'rules'];
-  switch (action) {
-    case 'CUSTOM':
-      refuseUnenforced(gate, ref, ['spec', 'action'], `action CUSTOM (requests checked by the external authorizer ${spec.provider?.name ?? '(no provider named)'})`);
-      return;
-    case 'ALLOW':
-      if (rules.length === 0) refuseUnenforced(gate, ref, rulesPath, 'an ALLOW policy without rules denies every request to the workloads it selects');
-      else if (rules.every(matchesEverything)) gate.warnings.push(warningAt(ref, rulesPath, 'every rule is empty, so this ALLOW policy allows every request: accepted (wasmesh enforces no authorization yet, and this policy denies nothing)'));
-      else refuseUnenforced(gate, ref, rulesPath, 'ALLOW rules (requests that match none are denied)');
-      return;
-    case 'DENY':
-    case 'AUDIT':
-      if (rules.length === 0) gate.warnings.push(warningAt(ref, rulesPath, `a ${action} policy without rules matches no request: accepted, it changes nothing`));
-      else refuseUnenforced(gate, ref, rulesPath, action === 'DENY' ? 'DENY rules (matching requests are denied)' : 'AUDIT rules (matching requests are marked for audit logging)');
-      return;
   }
 }
 

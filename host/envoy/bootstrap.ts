@@ -17,6 +17,8 @@ import type { Obj } from './istio-resources.js';
 import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } from './local-reply.js';
 import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
+import { envoyAuthorizationFilters } from './authorization-filters.js';
+import { envoyPathNormalization } from './hcm-path-normalization.js';
 import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
@@ -111,7 +113,10 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   // Istio's chain order: fault, then CORS, then the router. The fault and CORS filters act only
   // through per-route configs, so they are left out when no route has one (a no-op filter still
   // costs every request, and this bootstrap is the benchmark's baseline).
-  const httpFilters: Obj[] = [];
+  // A gateway enforces its AuthorizationPolicies (Istio's RBAC filters come before fault and CORS);
+  // the mesh's outbound listener enforces none, as a sidecar's outbound in Istio.
+  const authz = opts.gateway !== undefined ? envoyAuthorizationFilters(mesh.authorization, { ...(mesh.extAuthzProviders !== undefined ? { providers: mesh.extAuthzProviders } : {}), clusters: mesh.clusters, warnings }) : { custom: [], rbac: [] };
+  const httpFilters: Obj[] = [...authz.custom, ...authz.rbac];
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
@@ -128,6 +133,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     xff_num_trusted_hops: 0,
     generate_request_id: true,
     preserve_external_request_id: true,
+    ...envoyPathNormalization(mesh.pathNormalization),
     route_config: routeConfig,
     http_filters: httpFilters,
   };

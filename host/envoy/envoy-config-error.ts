@@ -7,7 +7,9 @@ export type EnvoyConfigErrorCode =
   /** Cluster TLS origination Envoy cannot do as wasmesh does (SIMPLE without caCertificates, …). */
   | 'envoy_config_tls_untranslated'
 
-  | 'envoy_config_gateway_tls'; // Gateway TLS or httpsRedirect, not translated for Envoy yet
+  | 'envoy_config_gateway_tls' // Gateway TLS or httpsRedirect, not translated for Envoy yet
+  | 'envoy_config_authz_custom' // AuthorizationPolicy CUSTOM (ext_authz), not translated for Envoy yet
+  | 'envoy_config_authz'; // an authorization value the RBAC translation has no form for (a model bug)
 
 export class EnvoyConfigError extends Error {
   readonly code: EnvoyConfigErrorCode;

@@ -8,10 +8,16 @@
 // by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
+import type { AuthzPolicy } from '../model/authorization.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { PathNormalization } from '../model/mesh-settings.js';
+import { envoyPathNormalization } from './hcm-path-normalization.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
+import { envoyAuthorizationFilters } from './authorization-filters.js';
+import type { Cluster } from '../model/mesh.js';
+import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
 
@@ -33,6 +39,15 @@ export interface InboundOptions {
   appPorts: readonly number[];
   /** The PeerAuthentication mode the listener enforces. */
   mode: EffectiveMtlsMode;
+  /** The AuthorizationPolicies of the workload (MeshConfig.authorization): Envoy's RBAC filters before the router. */
+  authorization?: readonly AuthzPolicy[];
+  /** CUSTOM policies: their providers (MeshConfig.extAuthzProviders) and the mesh's clusters, one of which serves each provider. */
+  extAuthzProviders?: readonly ExtAuthzProvider[];
+  meshClusters?: readonly Cluster[];
+  /** What the authorization translation warns about (a CUSTOM provider it answers with deny rules). */
+  warnings?: string[];
+  /** meshConfig pathNormalization (MeshConfig.pathNormalization; absent: BASE), as Istio sets it on the connection manager. */
+  pathNormalization?: PathNormalization;
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -100,6 +115,7 @@ function downstreamTls(): Obj {
 function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
   const route = (port: number): Obj => ({ match: { prefix: '/' }, route: { cluster: inboundClusterName(port), timeout: '0s' } });
   const virtualHosts: Obj[] = o.appPorts.map((port) => ({ name: `inbound|http|${port}`, domains: [`*:${port}`], routes: [route(port)] }));
+  const authz = envoyAuthorizationFilters(o.authorization, { ...(o.extAuthzProviders !== undefined ? { providers: o.extAuthzProviders } : {}), clusters: o.meshClusters ?? [], warnings: o.warnings ?? [] });
   virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [route(o.appPorts[0]!)] });
   const config: Obj = {
     '@type': HCM,
@@ -108,9 +124,10 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     http_protocol_options: { accept_http_10: true },
     generate_request_id: true,
     preserve_external_request_id: true,
+    ...envoyPathNormalization(o.pathNormalization),
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    http_filters: [...authz.custom, ...authz.rbac, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

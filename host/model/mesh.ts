@@ -19,7 +19,7 @@ import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
 import type { RetryPolicySpec } from './retry-policy.js';
 import type { AuthzPolicy } from './authorization.js';
-import type { OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
+import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -246,6 +246,12 @@ export interface MeshConfig {
    * Istio's evaluation order within each action; absent or empty: no policy, every request allowed.
    */
   authorization?: readonly AuthzPolicy[];
+  /**
+   * The meshConfig extension providers this workload's CUSTOM policies name (AuthzPolicy.provider),
+   * so the proxy (and the Envoy translation's ext_authz filter) need no other copy of meshConfig;
+   * absent: no CUSTOM policy.
+   */
+  extAuthzProviders?: readonly ExtAuthzProvider[];
   /** meshConfig pathNormalization, applied before routing and authorization; absent: BASE. */
   pathNormalization?: PathNormalization;
   /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */

@@ -30,6 +30,10 @@ const FILES = [
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   // A sidecar's PERMISSIVE inbound tells TLS from plaintext (host/envoy/inbound-listener.ts).
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  // AuthorizationPolicy as Envoy's RBAC filter, path templates as its URI template matcher (host/envoy/rbac-policy.ts).
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
   'xds/type/v3/typed_struct.proto',
   'google/protobuf/wrappers.proto',

@@ -10,6 +10,8 @@ import { pack, unpack } from 'msgpackr';
 import type { Cluster, MeshConfig, VirtualHost } from '../model/mesh.js';
 import type { GatewayListener } from '../model/gateway-listener.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { AuthzPolicy } from '../model/authorization.js';
+import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -40,6 +42,10 @@ interface Header {
   gatewayListeners?: GatewayListener[];
   /** A sidecar's inbound mTLS mode (PeerAuthentication composed for it). */
   inboundMtlsMode?: EffectiveMtlsMode;
+  /** The AuthorizationPolicies that select the proxy (a policy lost on the way would serve open). */
+  authorization?: readonly AuthzPolicy[];
+  /** The ext_authz providers its CUSTOM policies name. */
+  extAuthzProviders?: readonly ExtAuthzProvider[];
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -58,6 +64,8 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   const header: Header = { version: c.version, warnings: c.warnings, virtualHosts: c.mesh.virtualHosts.map((v) => v.name), clusters: c.mesh.clusters.map((x) => x.name) };
   if (c.mesh.gatewayListeners !== undefined) header.gatewayListeners = c.mesh.gatewayListeners;
   if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
+  if (c.mesh.authorization !== undefined) header.authorization = c.mesh.authorization;
+  if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -101,6 +109,8 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (!Array.isArray(h.virtualHosts) || !Array.isArray(h.clusters)) throw new WasmeshResourceError('the header lacks virtualHosts or clusters');
       if (h.gatewayListeners !== undefined && !Array.isArray(h.gatewayListeners)) throw new WasmeshResourceError('gatewayListeners is not a list');
       if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
+      if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
+      if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -120,6 +130,8 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       clusters: pick(header.clusters, clusters, 'cluster'),
       ...(header.gatewayListeners !== undefined ? { gatewayListeners: header.gatewayListeners } : {}),
       ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
+      ...(header.authorization !== undefined ? { authorization: header.authorization } : {}),
+      ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
     },
   };
 }

@@ -82,19 +82,53 @@ spec:
   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
 ---
 apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+kind: PeerAuthentication
 metadata: {name: x}
-spec: {}
+spec: {mtls: {mode: STRICT}}
 `);
     const refused = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], refused)).toBe(1);
     expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain(`${file}:10 (document 2) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version:`);
+    expect(refused.stderr).toContain(`${file}:10 (document 2) PeerAuthentication default/x: spec.mtls.mode: PeerAuthentication default/x cannot be enforced by this version:`);
     expect(refused.stderr).toContain('refusing to serve open');
     const allowed = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw', '--allow-unenforced-security'], allowed)).toBe(0);
     expect(allowed.stderr.match(/NOT ENFORCED/g)).toHaveLength(1);
-    expect(allowed.stdout).toMatch(/^# warning: .*AuthorizationPolicy default\/x: spec: NOT ENFORCED: /m);
+    expect(allowed.stdout).toMatch(/^# warning: .*PeerAuthentication default\/x: spec.mtls.mode: NOT ENFORCED: /m);
+  });
+
+  it('an AuthorizationPolicy of the gateway\'s workload becomes Envoy\'s RBAC filter in the printed bootstrap; a bad one exits 1 located', async () => {
+    const file = join(dir, 'authz-gw.yaml');
+    const gw = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+`;
+    writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], io)).toBe(0);
+    const filters = parse(io.stdout).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+    expect(filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.router']);
+    expect(Object.keys(filters[0].typed_config.rules.policies)).toEqual(['ns[default]-policy[deny-admin]-rule[0]']);
+    writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: bad}
+spec:
+  rules: [{from: [{source: {ipBlocks: [10.0.0.0/33]}}]}]
+`);
+    const bad = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8081', '--gateway', 'gw'], bad)).toBe(1);
+    expect(bad.stderr).toContain(`${file}:12 (document 2) AuthorizationPolicy default/bad: spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33": the prefix length must be 0-32`);
   });
 
   it('retries and DestinationRule policies come through the loader\'s model', async () => {

@@ -117,8 +117,8 @@ spec: {mtls: {mode: PERMISSIVE}}
 });
 
 describe('AuthorizationPolicy', () => {
-  test('every policy that can deny or audit a request is refused, with what it asked for', () => {
-    const issues = issuesOf(`${AP}metadata: {name: deny-all}
+  test('is enforced: no policy is refused as unenforced, each reaches mesh.authorization (Istio: spec {} and rules [] deny everything)', () => {
+    const config = loads(`${AP}metadata: {name: deny-all}
 spec: {}
 ---
 ${AP}metadata: {name: no-spec}
@@ -134,12 +134,6 @@ spec:
   rules:
   - to: [{operation: {methods: [POST]}}]
 ---
-${AP}metadata: {name: ext}
-spec:
-  action: CUSTOM
-  provider: {name: opa}
-  rules: [{}]
----
 ${AP}metadata: {name: audit}
 spec:
   action: AUDIT
@@ -149,47 +143,41 @@ ${AP}metadata: {name: empty-rules}
 spec:
   rules: []
 `);
-    expect(located(issues)).toEqual([
-      ['unenforced_security', 4, 'AuthorizationPolicy default/deny-all', 'spec'],
-      ['unenforced_security', 6, 'AuthorizationPolicy default/no-spec', 'spec'],
-      ['unenforced_security', 14, 'AuthorizationPolicy default/allow-get', 'spec.rules'],
-      ['unenforced_security', 22, 'AuthorizationPolicy default/deny-post', 'spec.rules'],
-      ['unenforced_security', 29, 'AuthorizationPolicy default/ext', 'spec.action'],
-      ['unenforced_security', 38, 'AuthorizationPolicy default/audit', 'spec.rules'],
-      ['unenforced_security', 44, 'AuthorizationPolicy default/empty-rules', 'spec.rules'],
-    ]);
-    expect(issues[0]!.reason).toBe(
-      'AuthorizationPolicy default/deny-all cannot be enforced by this version: an ALLOW policy without rules denies every request to the workloads it selects; ' +
-        'refusing to serve open (--allow-unenforced-security runs without it)',
-    );
-    expect(issues.map((i) => i.reason.split(': ')[1]!.split(';')[0])).toEqual([
-      'an ALLOW policy without rules denies every request to the workloads it selects',
-      'an ALLOW policy without rules denies every request to the workloads it selects',
-      'ALLOW rules (requests that match none are denied)',
-      'DENY rules (matching requests are denied)',
-      'action CUSTOM (requests checked by the external authorizer opa)',
-      'AUDIT rules (matching requests are marked for audit logging)',
-      'an ALLOW policy without rules denies every request to the workloads it selects',
+    expect(config.warnings.filter((w) => /NOT ENFORCED|unenforced/.test(w))).toEqual([]);
+    expect(config.mesh.authorization!.map((p) => [p.name, p.action, p.rules.length])).toEqual([
+      ['default/allow-get', 'ALLOW', 1],
+      ['default/audit', 'AUDIT', 1],
+      ['default/deny-all', 'ALLOW', 0],
+      ['default/deny-post', 'DENY', 1],
+      ['default/empty-rules', 'ALLOW', 0],
+      ['default/no-spec', 'ALLOW', 0],
     ]);
   });
 
-  test('allow-all (every rule empty) and DENY/AUDIT without rules load: they decide nothing', () => {
+  test('CUSTOM names a provider of meshConfig extensionProviders; none defined is a located error, not a gate', () => {
+    const issues = issuesOf(`${AP}metadata: {name: ext}
+spec:
+  action: CUSTOM
+  provider: {name: opa}
+  rules: [{}]
+`);
+    expect(located(issues)).toEqual([['invalid_value', 6, 'AuthorizationPolicy default/ext', 'spec.provider.name']]);
+    expect(issues[0]!.reason).toMatch(/no ext_authz provider named "opa" in meshConfig extensionProviders \(none defined\)/);
+  });
+
+  test('a DENY policy without rules is refused as Istio refuses it; AUDIT without rules and allow-all load', () => {
+    expect(located(issuesOf(`${AP}metadata: {name: deny-nothing}\nspec: {action: DENY}\n`))).toEqual([['missing_field', 4, 'AuthorizationPolicy default/deny-nothing', 'spec']]);
     const config = loads(`${AP}metadata: {name: allow-all}
 spec:
   action: ALLOW
   rules: [{}, {from: [], to: [], when: []}]
 ---
-${AP}metadata: {name: deny-nothing}
-spec: {action: DENY}
----
 ${AP}metadata: {name: audit-nothing}
 spec: {action: AUDIT, rules: []}
 `);
-    const w = config.warnings.filter((x) => x.includes('AuthorizationPolicy'));
-    expect(w).toEqual([
-      expect.stringMatching(/allow-all: spec\.rules: every rule is empty, so this ALLOW policy allows every request: accepted/),
-      expect.stringMatching(/deny-nothing: spec: a DENY policy without rules matches no request: accepted, it changes nothing/),
-      expect.stringMatching(/audit-nothing: spec\.rules: a AUDIT policy without rules matches no request/),
+    expect(config.mesh.authorization!.map((p) => [p.name, p.rules.map((r) => [r.from.length, r.to.length, r.when.length])])).toEqual([
+      ['default/allow-all', [[0, 0, 0], [0, 0, 0]]],
+      ['default/audit-nothing', []],
     ]);
   });
 
@@ -394,9 +382,6 @@ describe('--allow-unenforced-security', () => {
   const EVERYTHING = `${PA}metadata: {name: default}
 spec: {mtls: {mode: STRICT}}
 ---
-${AP}metadata: {name: deny-all}
-spec: {}
----
 ${RA}metadata: {name: jwt}
 spec: {jwtRules: [{issuer: https://issuer.example}]}
 ---
@@ -414,12 +399,11 @@ spec:
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
-    expect(issuesOf(EVERYTHING).length).toBe(5);
+    expect(issuesOf(EVERYTHING).length).toBe(4);
     const config = loads(EVERYTHING, true);
     const notEnforced = config.warnings.filter((w) => w.includes('NOT ENFORCED'));
     expect(notEnforced.map((w) => /(\w+ default\/[\w-]+): (\S+): NOT ENFORCED/.exec(w)!.slice(1))).toEqual([
       ['PeerAuthentication default/default', 'spec.mtls.mode'],
-      ['AuthorizationPolicy default/deny-all', 'spec'],
       ['RequestAuthentication default/jwt', 'spec.jwtRules'],
       ['Gateway default/gw', 'spec.servers[0].tls.mode'],
       ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],

@@ -310,10 +310,12 @@ describe('ConfigManager.reloadAsync (loadAsync: reloads off the event loop)', ()
 
 describe('ConfigManager with the real loader: security settings it cannot enforce', () => {
   const DEMO = 'examples/000-web-demo';
+  // STRICT mTLS on a proxy without a workload identity: refused (AuthorizationPolicy, once the
+  // example here, is enforced now).
   const AUTHZ = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+kind: PeerAuthentication
 metadata: {name: x}
-spec: {}
+spec: {mtls: {mode: STRICT}}
 `;
   /** The demo's services, gateway and 80/20 split in a fresh folder the test can add to. */
   function demoFolder(): string {
@@ -323,7 +325,7 @@ spec: {}
   }
   const realLoad: ConfigLoader = (sources, options) => loadConfig(sources, options);
 
-  it('an AuthorizationPolicy added on reload is refused with its located reason; the last good version serves on', () => {
+  it('a STRICT PeerAuthentication added on reload is refused with its located reason; the last good version serves on', () => {
     const d = demoFolder();
     const proxy = new FakeProxy();
     const logs: string[] = [];
@@ -336,7 +338,7 @@ spec: {}
     expect(proxy.applied.map((a) => a.version)).toEqual([1]);
     expect(m.dump().mesh).toEqual(proxy.applied[0]!.mesh);
     expect(m.lastError).toMatchObject({ code: 'invalid_config' });
-    expect(m.lastError!.message).toContain(`${join(d, '05-authz.yaml')}:4 (document 1) AuthorizationPolicy default/x: spec: AuthorizationPolicy default/x cannot be enforced by this version`);
+    expect(m.lastError!.message).toContain(`${join(d, '05-authz.yaml')}:4 (document 1) PeerAuthentication default/x: spec.mtls.mode: PeerAuthentication default/x cannot be enforced by this version`);
     expect(logs.some((l) => l.startsWith('error: ') && l.includes('refusing to serve open'))).toBe(true);
   });
 

@@ -6,7 +6,8 @@
 // go both ways through the sidecars' outbound listeners (auto mTLS: the endpoints carry Istio's
 // tlsMode label); each app sees the other side's SPIFFE ID in x-forwarded-client-cert; Envoy's
 // inbound refuses plaintext and a client without a mesh certificate; edited to PERMISSIVE, it takes
-// plaintext too (dropping an XFCC that came in plaintext). openssl, as an outside judge, reads the
+// plaintext too (dropping an XFCC that came in plaintext). AuthorizationPolicies by principal and
+// namespace are enforced by each side's inbound (Envoy's RBAC filter, the wasmesh authorization). openssl, as an outside judge, reads the
 // wasmesh inbound's chain and verifies it against the mesh root.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,8 +55,46 @@ metadata: { name: default, namespace: istio-system }
 spec: { mtls: { mode: ${mode} } }
 ---
 ${service('alpha', ports.alpha)}---
-${service('beta', ports.beta)}`;
+${service('beta', ports.beta)}---
+${AUTHZ}`;
 }
+
+/**
+ * AuthorizationPolicies by principal and namespace, enforced by each side's inbound: beta (stock
+ * Envoy's RBAC filter) serves / to anyone and /from-alpha… only to alpha's principal, except
+ * /from-alpha/no-shop, denied to namespace shop; alpha (the wasmesh sidecar) denies /not-beta…
+ * to beta's principal.
+ */
+const AUTHZ = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: beta-allow, namespace: shop }
+spec:
+  selector: { matchLabels: { app: beta } }
+  rules:
+  - to: [{ operation: { paths: ["/"] } }]
+  - from: [{ source: { principals: ["cluster.local/ns/shop/sa/alpha"] } }]
+    to: [{ operation: { paths: ["/from-alpha*"] } }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: beta-deny, namespace: shop }
+spec:
+  selector: { matchLabels: { app: beta } }
+  action: DENY
+  rules:
+  - from: [{ source: { namespaces: ["shop"] } }]
+    to: [{ operation: { paths: ["/from-alpha/no-shop"] } }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: alpha-deny, namespace: shop }
+spec:
+  selector: { matchLabels: { app: alpha } }
+  action: DENY
+  rules:
+  - from: [{ source: { principals: ["cluster.local/ns/shop/sa/beta"] } }]
+    to: [{ operation: { paths: ["/not-beta*"] } }]
+`;
 
 interface Seen { app: string; xfcc: string | null }
 
@@ -67,9 +106,9 @@ function appServer(name: string, seen: Seen[]): Server {
   });
 }
 
-function get(port: number, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(port: number, host: string, headers: Record<string, string> = {}, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
@@ -233,6 +272,19 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
     expect(opensslVerify(work, root, 'leaf.pem', 'chain.pem', 'sslserver')).toContain('leaf.pem: OK');
   });
 
+  it('authorization at Envoy\'s inbound (RBAC): alpha\'s principal allowed on /from-alpha…, its namespace denied on /from-alpha/no-shop, no rule: 403', async () => {
+    const allowed = await get(ports.wasmeshOutbound, BETA, {}, '/from-alpha/x');
+    expect(allowed.status, logs()).toBe(200);
+    expect(JSON.parse(allowed.body).app).toBe('beta');
+    expect(await get(ports.wasmeshOutbound, BETA, {}, '/from-alpha/no-shop')).toEqual({ status: 403, body: 'RBAC: access denied' });
+    expect(await get(ports.wasmeshOutbound, BETA, {}, '/elsewhere')).toEqual({ status: 403, body: 'RBAC: access denied' });
+  });
+
+  it('authorization at the wasmesh inbound: beta\'s principal denied on /not-beta…, served elsewhere', async () => {
+    expect((await get(ports.envoyOutbound, ALPHA, {}, '/')).status, logs()).toBe(200);
+    expect(await get(ports.envoyOutbound, ALPHA, {}, '/not-beta/x')).toEqual({ status: 403, body: 'RBAC: access denied' });
+  });
+
   it('edited to PERMISSIVE, Envoy\'s inbound takes plaintext too (an XFCC sent in plaintext dropped) and mTLS still carries alpha\'s identity', async () => {
     writeMesh('PERMISSIVE');
     await until('Envoy inbound takes plaintext', async () => (await get(ports.envoyInbound, BETA)).status === 200);
@@ -240,5 +292,8 @@ describe.skipIf(envoy === null)('a stock Envoy sidecar and a wasmesh sidecar in 
     expect(plain).toEqual({ app: 'beta', xfcc: null });
     const mtls = JSON.parse((await get(ports.wasmeshOutbound, BETA)).body) as { xfcc: string };
     expect(mtls.xfcc).toContain(`URI=${ALPHA_ID}`);
+    // Plaintext carries no principal: the principal rule never matches it.
+    expect(await get(ports.envoyInbound, BETA, {}, '/from-alpha/x')).toEqual({ status: 403, body: 'RBAC: access denied' });
+    expect((await get(ports.wasmeshOutbound, BETA, {}, '/from-alpha/x')).status).toBe(200);
   }, 40_000);
 });

@@ -8,14 +8,14 @@ import type { Answer, Exchange, HeaderExpectation } from './scenarios.js';
 /** Sends one exchange's requests, 8 at a time over keep-alive connections. */
 export async function send(port: number, exchange: Exchange): Promise<Answer[]> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
-  const { path, host = 'web.example.com', headers = {}, count } = exchange.request;
+  const { path, method = 'GET', host = 'web.example.com', headers = {}, count } = exchange.request;
   const answers: Answer[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       next++;
       const started = performance.now();
-      const res = await pool.request({ method: 'GET', path, headers: { host, ...headers } });
+      const res = await pool.request({ method, path, headers: { host, ...headers } });
       const body = await res.body.text();
       const ms = performance.now() - started;
       const seenRaw = res.headers['x-seen-headers'];

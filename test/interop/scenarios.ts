@@ -8,6 +8,8 @@ import { webServices } from '../helpers/seed-000-yaml.js';
 
 export interface InteropRequest {
   path: string;
+  /** Default GET. */
+  method?: string;
   /** Authority sent; default `web.example.com` (the gateway scenarios bind hosts "*"). */
   host?: string;
   headers?: Record<string, string>;
@@ -346,6 +348,7 @@ ${dest('v2')}`)}`,
       { name: '200 requests: 50% ±13 points delayed (≥ 150 ms of 200)', request: { path: '/', count: 200 }, expect: { kind: 'split', by: 'latency', slowMs: 150, shares: { slow: 0.5, fast: 0.5 }, tolerancePoints: 13 } },
     ],
   },
+  ...authorizationScenarios(),
 ];
 
 // ── Traffic management through both translations (native Envoy routes and wasmesh) ───────────
@@ -594,3 +597,141 @@ ${webVirtualService(`  - route:
     { name: 'a Host that is not an address: 503', request: { path: '/', count: 2 }, expect: { kind: 'every', status: 503 } },
   ],
 });
+
+// ---- AuthorizationPolicy (Istio's documented examples) -----------------------------------------
+// Gateway proxies (namespace default; the Gateway's selector gives them istio: ingressgateway):
+// Istio enforces a gateway workload's policies at the gateway, before routing. A denied request
+// gets Envoy's RBAC answer, 403 `RBAC: access denied`, on every plane.
+
+
+/** The gateway, and every path routed to v1 (so a 403 can only come from authorization). */
+function authzFiles(policies: string) {
+  return (ports: UpstreamPorts): Record<string, string> => ({
+    '00-services.yaml': webServices(ports),
+    '02-gateway.yaml': `${GATEWAY}---\n${SUBSETS}---\n${webVirtualService(`  - route:\n${dest('v1')}`)}`,
+    '05-authz.yaml': policies,
+  });
+}
+
+// A function declaration (hoisted): the scenarios array above spreads it before this point runs.
+function authorizationScenarios(): Scenario[] {
+  const AP = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n';
+  const DENIED: Expectation = { kind: 'every', status: 403, body: 'RBAC: access denied' };
+  const SERVED: Expectation = { kind: 'every', status: 200, body: 'Version: v0.1' };
+  return [
+    {
+      name: 'authorization: allow-nothing (spec {}) denies every request',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: allow-nothing, namespace: default}\nspec: {}\n`),
+      exchanges: [
+        { name: 'GET / → 403 RBAC: access denied', request: { path: '/', count: 5 }, expect: DENIED },
+        { name: 'POST /anything → 403', request: { path: '/anything', method: 'POST', count: 3 }, expect: DENIED },
+      ],
+    },
+    {
+      name: 'authorization: DENY by path (/admin*, /private/{**}); the rest served',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - to: [{operation: {paths: ["/admin*", "/private/{**}"]}}]
+`),
+      exchanges: [
+        { name: '/admin → 403', request: { path: '/admin', count: 3 }, expect: DENIED },
+        { name: '/admin/users → 403', request: { path: '/admin/users', count: 3 }, expect: DENIED },
+        { name: '/administrator → 403 (a prefix, as Istio)', request: { path: '/administrator', count: 3 }, expect: DENIED },
+        { name: '/private/a/b → 403 (template {**})', request: { path: '/private/a/b', count: 3 }, expect: DENIED },
+        { name: '/public → 200', request: { path: '/public', count: 3 }, expect: SERVED },
+        { name: '/x/admin → 200 (not a prefix)', request: { path: '/x/admin', count: 3 }, expect: SERVED },
+        // meshConfig pathNormalization BASE (Istio's default) runs before authorization.
+        { name: '/./admin → 403 (dot segment normalized first)', request: { path: '/./admin', count: 3 }, expect: DENIED },
+        { name: '/public/../admin → 403', request: { path: '/public/../admin', count: 3 }, expect: DENIED },
+        { name: '/%61dmin → 403 (unreserved %-escape decoded)', request: { path: '/%61dmin', count: 3 }, expect: DENIED },
+      ],
+    },
+    {
+      name: 'authorization: ALLOW GET only (requests matching no ALLOW rule are denied)',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: allow-get, namespace: default}
+spec:
+  action: ALLOW
+  rules:
+  - to: [{operation: {methods: [GET, HEAD]}}]
+`),
+      exchanges: [
+        { name: 'GET → 200', request: { path: '/', count: 3 }, expect: SERVED },
+        { name: 'POST → 403', request: { path: '/', method: 'POST', count: 3 }, expect: DENIED },
+        { name: 'DELETE → 403', request: { path: '/', method: 'DELETE', count: 3 }, expect: DENIED },
+      ],
+    },
+    {
+      name: 'authorization: DENY by header (request.headers[x-user]); not… forms',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: deny-blocked, namespace: default}
+spec:
+  action: DENY
+  rules:
+  - when:
+    - key: request.headers[X-User]
+      values: ["blocked", "evil-*"]
+  - to: [{operation: {notHosts: ["web.example.com", "*.allowed.example"]}}]
+`),
+      exchanges: [
+        { name: 'x-user: blocked → 403', request: { path: '/', headers: { 'x-user': 'blocked' }, count: 3 }, expect: DENIED },
+        { name: 'x-user: evil-bob → 403 (prefix)', request: { path: '/', headers: { 'x-user': 'evil-bob' }, count: 3 }, expect: DENIED },
+        { name: 'x-user: alice → 200', request: { path: '/', headers: { 'x-user': 'alice' }, count: 3 }, expect: SERVED },
+        { name: 'no x-user → 200', request: { path: '/', count: 3 }, expect: SERVED },
+        { name: 'Host WEB.EXAMPLE.COM → 200 (hosts ignore case)', request: { path: '/', host: 'WEB.EXAMPLE.COM', count: 3 }, expect: SERVED },
+        { name: 'Host a.allowed.example → 200 (suffix)', request: { path: '/', host: 'a.allowed.example', count: 3 }, expect: SERVED },
+        { name: 'Host other.example.com → 403 (notHosts)', request: { path: '/', host: 'other.example.com', count: 3 }, expect: DENIED },
+      ],
+    },
+    {
+      name: 'authorization: ALLOW by principal and namespace at a gateway without client certificates: nothing matches',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: allow-sleep, namespace: default}
+spec:
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/default/sa/sleep"]}}, {source: {namespaces: ["default"]}}]
+---
+${AP}metadata: {name: deny-outsiders, namespace: default}
+spec:
+  action: DENY
+  rules:
+  - from: [{source: {notNamespaces: ["default"]}}]
+    to: [{operation: {paths: ["/outsiders*"]}}]
+`),
+      exchanges: [
+        // A plaintext client has no principal and no namespace: the ALLOW never matches.
+        { name: 'GET / without an identity → 403', request: { path: '/', count: 3 }, expect: DENIED },
+        { name: 'notNamespaces matches a request without a namespace → 403', request: { path: '/outsiders', count: 3 }, expect: DENIED },
+      ],
+    },
+    {
+      name: 'authorization: ipBlocks, remoteIpBlocks and a dry-run DENY (logged, not enforced)',
+      gateway: 'web-gateway',
+      files: authzFiles(`${AP}metadata: {name: allow-loopback, namespace: default}
+spec:
+  rules:
+  - from: [{source: {ipBlocks: ["127.0.0.0/8"]}}]
+    to: [{operation: {notPaths: ["/remote-only*"]}}]
+  - from: [{source: {remoteIpBlocks: ["203.0.113.0/24"]}}]
+---
+${AP}metadata:
+  name: dry-deny-all
+  namespace: default
+  annotations: {"istio.io/dry-run": "true"}
+spec:
+  action: DENY
+  rules: [{}]
+`),
+      exchanges: [
+        { name: 'from 127.0.0.1 → 200 (ipBlocks; the dry-run DENY only logs)', request: { path: '/', count: 3 }, expect: SERVED },
+        // The gateway trusts no x-forwarded-for hop (Istio's default numTrustedProxies 0): remote.ip is the peer.
+        { name: '/remote-only with x-forwarded-for 203.0.113.9 → 403 (remote.ip is the peer)', request: { path: '/remote-only', headers: { 'x-forwarded-for': '203.0.113.9' }, count: 3 }, expect: DENIED },
+      ],
+    },
+  ];
+}

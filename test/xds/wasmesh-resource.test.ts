@@ -42,4 +42,14 @@ describe('wasmesh resources', () => {
     dup.mesh.clusters.push(cluster('c1', '10.0.0.3'));
     expect(() => proxyConfigResources(dup)).toThrow(/two resources named c\/c1/);
   });
+
+  it('carries the proxy\'s AuthorizationPolicies in the header (none: absent), and refuses a header whose authorization is not a list', () => {
+    const c = config('3', '10.0.0.1');
+    c.mesh.authorization = [{ name: 'default/deny-admin', action: 'DENY', dryRun: false, provider: null, rules: [{ from: [], to: [[{ attribute: 'request.path', values: [{ kind: 'prefix', value: '/admin' }], notValues: [] }]], when: [] }] }];
+    const rs = proxyConfigResources(c);
+    expect(assembleProxyConfig(rs.map((r) => r.body))).toEqual(c);
+    expect('authorization' in assembleProxyConfig(proxyConfigResources(config('3', '10.0.0.1')).map((r) => r.body)).mesh).toBe(false);
+    const bad = pack(['proxy', { version: '1', warnings: [], virtualHosts: [], clusters: [], authorization: { name: 'x' } }]);
+    expect(() => assembleProxyConfig([bad])).toThrow(/authorization is not a list \(WASMESH_RESOURCE_INVALID\)/);
+  });
 });

@@ -33,6 +33,7 @@ import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
+import { authorizationPolicies, DEFAULT_TRUST_DOMAIN } from './authorization.js';
 
 
 export interface ResolveInput {
@@ -81,7 +82,32 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
   else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  const authorization = authorizationPolicies(resources, {
+    settings: input.settings, issues, warnings,
+    proxy: {
+      namespace: proxyNamespace,
+      labels: proxyLabels(options, resources, proxyNamespace),
+      trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+      // Callers present a mesh identity to a sidecar over its mTLS inbound, to a gateway with client certificates.
+      peerIdentity: options.gateway !== undefined ? listeners.some((l) => l.servers.some((s) => s.tls !== null && s.tls.mode !== 'SIMPLE')) : options.workloadIdentity === true && mesh.inboundMtlsMode !== 'DISABLE',
+    },
+  });
+  if (authorization.length > 0) mesh.authorization = authorization;
+  const named = new Set(authorization.map((p) => p.provider).filter((p): p is string => p !== null));
+  if (named.size > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders.filter((p) => named.has(p.name));
   return mesh;
+}
+
+/**
+ * The proxy's workload labels, as policies select them: --labels, and for a gateway proxy the
+ * labels its Gateway's selector names (the gateway workload carries them, or it would not serve it).
+ */
+function proxyLabels(options: LoadOptions, resources: readonly SourcedResource[], proxyNamespace: string): Record<string, string> {
+  const own = options.labels ?? {};
+  if (options.gateway === undefined) return own;
+  const wanted = options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}`;
+  const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
+  return { ...((gateway?.resource.spec as GatewaySpec | undefined)?.selector ?? {}), ...own };
 }
 
 /**
