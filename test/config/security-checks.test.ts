@@ -204,18 +204,17 @@ spec: {action: AUDIT, rules: []}
 });
 
 describe('RequestAuthentication', () => {
-  test('jwtRules are refused (an invalid token would be let through); none is a no-op', () => {
-    const issues = issuesOf(`${RA}metadata: {name: jwt}
+  test('jwtRules are enforced (no longer refused); none is a no-op', () => {
+    const config = loads(`${RA}metadata: {name: jwt}
 spec:
-  selector: {matchLabels: {app: web}}
   jwtRules:
   - issuer: https://accounts.example.com
     jwksUri: https://accounts.example.com/jwks
 `);
-    expect(located(issues)).toEqual([['unenforced_security', 6, 'RequestAuthentication default/jwt', 'spec.jwtRules']]);
-    expect(issues[0]!.reason).toMatch(/JWT validation \(issuers https:\/\/accounts\.example\.com\): requests with an invalid token would be let through/);
-    const config = loads(`${RA}metadata: {name: none}\nspec: {jwtRules: []}\n`);
-    expect(config.warnings.filter((x) => x.includes('RequestAuthentication'))).toEqual([expect.stringMatching(/has no jwtRules, so it validates nothing/)]);
+    expect(config.mesh.jwtRules?.map((r) => r.issuer)).toEqual(['https://accounts.example.com']);
+    const none = loads(`${RA}metadata: {name: none}\nspec: {jwtRules: []}\n`);
+    expect(none.warnings.filter((x) => x.includes('RequestAuthentication'))).toEqual([expect.stringMatching(/has no jwtRules, so it validates nothing/)]);
+    expect(none.mesh.jwtRules).toBeUndefined();
   });
 });
 
@@ -397,9 +396,6 @@ spec: {mtls: {mode: STRICT}}
 ${AP}metadata: {name: deny-all}
 spec: {}
 ---
-${RA}metadata: {name: jwt}
-spec: {jwtRules: [{issuer: https://issuer.example}]}
----
 ${DR}metadata: {name: web}
 spec:
   host: web
@@ -414,13 +410,12 @@ spec:
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
-    expect(issuesOf(EVERYTHING).length).toBe(5);
+    expect(issuesOf(EVERYTHING).length).toBe(4);
     const config = loads(EVERYTHING, true);
     const notEnforced = config.warnings.filter((w) => w.includes('NOT ENFORCED'));
     expect(notEnforced.map((w) => /(\w+ default\/[\w-]+): (\S+): NOT ENFORCED/.exec(w)!.slice(1))).toEqual([
       ['PeerAuthentication default/default', 'spec.mtls.mode'],
       ['AuthorizationPolicy default/deny-all', 'spec'],
-      ['RequestAuthentication default/jwt', 'spec.jwtRules'],
       ['Gateway default/gw', 'spec.servers[0].tls.mode'],
       ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
     ]);

@@ -33,6 +33,7 @@ import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
+import { requestAuthenticationRules } from './request-authentication.js';
 
 
 export interface ResolveInput {
@@ -81,6 +82,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
   else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  const jwtRules = requestAuthenticationRules(resources, { namespace: proxyNamespace, labels: options.labels ?? {}, rootNamespace: input.settings.rootNamespace, ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, issues, warnings);
+  if (jwtRules.length > 0) mesh.jwtRules = jwtRules;
   return mesh;
 }
 
