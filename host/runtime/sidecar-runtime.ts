@@ -108,6 +108,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
   inbound.apply(inboundConfig, 1);
+  // RequestAuthentication runs on the inbound side (as Istio's inbound listener): a version's
+  // jwtRules rebuild the inbound listener's filters over the same generated routes.
+  let inboundVersion = 1;
+  let inboundJwt: MeshConfig['jwtRules'] = undefined;
 
   // Each version sets the outbound routes and clusters and the inbound listener's transport from
   // PeerAuthentication; a mode it cannot enforce refuses the whole version before anything changes.
@@ -115,7 +119,12 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     apply: (mesh: MeshConfig, version: number): void => {
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
-      outbound.apply(mesh, version);
+      if (mesh.jwtRules !== inboundJwt) {
+        inbound.apply(mesh.jwtRules === undefined ? inboundConfig : { ...inboundConfig, jwtRules: mesh.jwtRules }, ++inboundVersion);
+        inboundJwt = mesh.jwtRules;
+      }
+      const { jwtRules: _inboundOnly, ...outboundMesh } = mesh;
+      outbound.apply(outboundMesh, version);
       inbound.setDownstreamTransport(transport);
     },
   };

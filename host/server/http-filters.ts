@@ -15,6 +15,9 @@ import { corsFilter } from '../http/filters/cors.js';
 import { faultFilter } from '../http/filters/fault.js';
 import { redirectFilter, directResponseFilter } from '../http/filters/direct-response.js';
 import { routerFilter, type RouterContext, type RouterRoute } from '../router/router-filter.js';
+import type { JwtRule } from '../model/jwt-rules.js';
+import { jwtAuthnFilter } from '../http/filters/jwt-authn.js';
+import type { JwksRegistry } from '../http/filters/jwks-source.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -23,10 +26,30 @@ export interface FilterDeps {
   readonly router: RouterContext;
   readonly listenerPort: () => number;
   readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  /** The server's JWKS sources, shared by its config versions (RequestAuthentication). */
+  readonly jwks?: JwksRegistry;
+}
+
+/** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
+export interface ListenerPolicyFilters {
+  /** RequestAuthentication (before authorization); absent when no rule applies. */
+  readonly jwt?: HttpFilter | null;
+}
+
+/**
+ * The JWT filter for a version's jwtRules, or null when there are none (no filter: zero cost);
+ * its key sets are let go through `disposers` when the version ends. Throws on an inline JWKS
+ * that does not parse (the loader checked it already).
+ */
+export function jwtFilterFor(rules: readonly JwtRule[] | undefined, deps: FilterDeps, disposers: Array<() => void>): HttpFilter | null {
+  if (rules === undefined || rules.length === 0 || deps.jwks === undefined) return null;
+  const { filter, dispose } = jwtAuthnFilter(rules, deps.jwks);
+  disposers.push(dispose);
+  return filter;
 }
 
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
-export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined): HttpFilter[] {
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
@@ -36,6 +59,8 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
     if (redirect !== null) filters.push(redirect);
     filters.push(serverHostsFilter(gateway));
   }
+  // Istio's order: jwt_authn, then ext_authz (CUSTOM), then RBAC.
+  if (policy.jwt) filters.push(policy.jwt);
   return filters;
 }
 

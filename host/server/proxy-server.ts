@@ -38,7 +38,8 @@ import type { HttpStream } from '../http/http-stream.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
-import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { jwtFilterFor, listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { JwksRegistry } from '../http/filters/jwks-source.js';
 import { duplicateListenFds } from './listen-fds.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -137,6 +138,7 @@ export class ProxyServer {
   readonly #inflight = new InflightList<HttpStream>();
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
+  readonly #jwks: JwksRegistry;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
@@ -180,7 +182,9 @@ export class ProxyServer {
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
+    this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
+      jwks: this.#jwks,
       stats: this.stats.downstream,
       faults: new FaultDice(this.#core, opts.seed),
       router,
@@ -267,7 +271,9 @@ export class ProxyServer {
     };
     let routes: RouteEntry[];
     let clusters;
+    let jwt;
     try {
+      jwt = jwtFilterFor(mesh.jwtRules, deps, disposers);
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
@@ -304,7 +310,7 @@ export class ProxyServer {
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
     commitTransport?.();
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway), disposers));
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway, { jwt }), disposers));
   }
 
   listen(): Promise<void> {
@@ -329,6 +335,7 @@ export class ProxyServer {
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
     this.#manager.setConfig(null);
+    this.#jwks.close();
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event
     // loop only ends once uWS holds no socket.
     this.#listener.closeAll();
