@@ -3,6 +3,7 @@
 // serves (our baseline). Everything is read from the model host/config resolved (what wasmesh
 // does not serve, the loader has warned about already); what Envoy cannot do as wasmesh does
 // is reported as a warning, never dropped silently.
+import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
@@ -112,6 +113,10 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   // through per-route configs, so they are left out when no route has one (a no-op filter still
   // costs every request, and this bootstrap is the benchmark's baseline).
   const httpFilters: Obj[] = [];
+  // RequestAuthentication at the gateway (jwt_authn first, as Istio's security filters come
+  // before the rest); a sidecar's runs on its inbound listener (inbound-listener.ts).
+  const jwt = opts.gateway !== undefined && (mesh.jwtRules ?? []).length > 0 ? envoyJwtAuthn(mesh.jwtRules!) : null;
+  if (jwt !== null) httpFilters.push(jwt.filter);
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
@@ -141,7 +146,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }],
-      clusters: mesh.clusters.map((c) => envoyCluster(c, warnings)),
+      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? [])],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },

@@ -14,6 +14,8 @@ import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
+import type { JwtRule } from '../model/jwt-rules.js';
+import { envoyJwtAuthn } from './jwt-authn-policy.js';
 
 /** Istio's inbound capture port. */
 export const SIDECAR_INBOUND_PORT = 15006;
@@ -33,6 +35,8 @@ export interface InboundOptions {
   appPorts: readonly number[];
   /** The PeerAuthentication mode the listener enforces. */
   mode: EffectiveMtlsMode;
+  /** RequestAuthentication rules that select the workload (jwt_authn before the router); absent: none. */
+  jwtRules?: readonly JwtRule[];
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -70,13 +74,14 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     ...(o.mode === 'PERMISSIVE' ? { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] } : {}),
     filter_chains: chains,
   };
+  const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];
   const clusters = o.appPorts.map((port) => ({
     name: inboundClusterName(port),
     type: 'STATIC',
     connect_timeout: '10s',
     load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   }));
-  return { listener, clusters };
+  return { listener, clusters: [...clusters, ...jwksClusters] };
 }
 
 /** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
@@ -110,7 +115,10 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     preserve_external_request_id: true,
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    http_filters: [
+      ...((o.jwtRules ?? []).length > 0 ? [envoyJwtAuthn(o.jwtRules!).filter] : []),
+      { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
+    ],
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';
