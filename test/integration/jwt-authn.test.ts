@@ -3,7 +3,7 @@
 // records what it received.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, generateKeyPair, type KeyLike } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { request } from '../helpers/http-client.js';
 import { DEFAULT_JWT_HEADERS, DEFAULT_JWT_PARAMS, type JwtRule } from '../../host/model/jwt-rules.js';
@@ -15,7 +15,7 @@ async function signer(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256' };
   const sign = (claims: Record<string, unknown> = {}, exp = Math.floor(Date.now() / 1000) + 600): Promise<string> =>
-    new SignJWT({ sub: 'alice', ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer('https://issuer.test').setExpirationTime(exp).sign(privateKey as KeyLike);
+    new SignJWT({ sub: 'alice', ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer('https://issuer.test').setExpirationTime(exp).sign(privateKey);
   return { jwk, sign };
 }
 

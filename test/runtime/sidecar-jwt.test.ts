@@ -32,7 +32,7 @@ describe('sidecar with a RequestAuthentication', () => {
     writeFileSync(join(dir, 'peer.yaml'), peerMeshConfig({ address: '127.0.0.1', port: peer.port }, { address: '127.0.0.1', port: peer.port }));
     const ra = `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: istio-system}\nspec:\n  jwtRules:\n  - issuer: https://issuer.test\n    jwks: '${jwks}'\n`;
     writeFileSync(join(dir, 'ra.yaml'), ra);
-    sidecar = await startSidecarRuntime({ sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [app.port] });
+    sidecar = await startSidecarRuntime({ sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [app.port], log: () => {} });
     const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setIssuer('https://issuer.test').setExpirationTime('10m').sign(privateKey);
     const inbound = (auth?: string) => request(sidecar.ports.inbound, { headers: { host: 'pod', ...(auth ? { authorization: auth } : {}) } });
     expect([(await inbound()).status, (await inbound()).body.toString()]).toEqual([200, 'auth=-']);

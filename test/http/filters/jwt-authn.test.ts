@@ -1,5 +1,5 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, type KeyLike } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { JwtAuthn } from '../../../host/http/filters/jwt-authn.js';
 import { InlineJwks } from '../../../host/http/filters/jwks-source.js';
@@ -8,7 +8,7 @@ import { DEFAULT_JWT_HEADERS, DEFAULT_JWT_PARAMS, type JwtRule } from '../../../
 import { fakeStream, type FakeRequest } from '../../helpers/fake-stream.js';
 
 const NOW = 1_800_000_000_000;
-let priv: KeyLike;
+let priv: CryptoKey;
 let jwks: string;
 let rsaJwk: Record<string, unknown>;
 
