@@ -43,7 +43,7 @@ export interface ListenerPolicyFilters {
  */
 export function jwtFilterFor(rules: readonly JwtRule[] | undefined, deps: FilterDeps, disposers: Array<() => void>): HttpFilter | null {
   if (rules === undefined || rules.length === 0 || deps.jwks === undefined) return null;
-  const { filter, dispose } = jwtAuthnFilter(rules, deps.jwks);
+  const { filter, dispose } = jwtAuthnFilter(rules, deps.jwks, { stats: deps.stats });
   disposers.push(dispose);
   return filter;
 }

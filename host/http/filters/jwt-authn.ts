@@ -18,6 +18,7 @@ import type { RequestAuth } from '../../model/request-auth.js';
 import { FilterStatus, type HttpFilter } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { JwksRegistry, JwksSource } from './jwks-source.js';
+import type { DownstreamStat, StatScope } from '../../telemetry/stats.js';
 
 /** Envoy's default clock_skew_seconds. */
 export const DEFAULT_CLOCK_SKEW_S = 60;
@@ -58,12 +59,22 @@ export interface JwtAuthnOptions {
   readonly clockSkewS?: number;
   readonly cacheSize?: number;
   readonly now?: () => number;
+  /** Where jwt_authn.* counters go; default none (unit tests). */
+  readonly stats?: StatScope<DownstreamStat>;
 }
 
 /** The filter for `rules` (non-empty), with key sets from `registry`; `dispose` lets them go. */
 export function jwtAuthnFilter(rules: readonly JwtRule[], registry: JwksRegistry, opts: JwtAuthnOptions = {}): { filter: HttpFilter; dispose: () => void } {
-  const authn = new JwtAuthn(rules.map((rule) => ({ rule, keys: registry.acquire(rule) })), opts);
-  return { filter: authn, dispose: () => authn.providers.forEach((p) => registry.release(p.keys)) };
+  const providers: Provider[] = [];
+  try {
+    for (const rule of rules) providers.push({ rule, keys: registry.acquire(rule) });
+  } catch (err) {
+    // A bad inline set refuses the version: the remote sources taken so far are let go.
+    for (const p of providers) registry.release(p.keys);
+    throw err;
+  }
+  const authn = new JwtAuthn(providers, opts);
+  return { filter: authn, dispose: () => providers.forEach((p) => registry.release(p.keys)) };
 }
 
 export class JwtAuthn implements HttpFilter {
@@ -72,6 +83,7 @@ export class JwtAuthn implements HttpFilter {
   readonly #now: () => number;
   readonly #cacheSize: number;
   readonly #cache = new Map<string, Verified>();
+  readonly #stats: StatScope<DownstreamStat> | null;
   /** Headers a client must not set itself: the payload and claim outputs (Envoy sanitizes them). */
   readonly #outputs: readonly string[];
 
@@ -80,6 +92,7 @@ export class JwtAuthn implements HttpFilter {
     this.#skew = opts.clockSkewS ?? DEFAULT_CLOCK_SKEW_S;
     this.#now = opts.now ?? Date.now;
     this.#cacheSize = opts.cacheSize ?? TOKEN_CACHE_SIZE;
+    this.#stats = opts.stats ?? null;
     const out = new Set<string>();
     for (const p of providers) {
       if (p.rule.outputPayloadToHeader !== null) out.add(p.rule.outputPayloadToHeader);
@@ -90,18 +103,26 @@ export class JwtAuthn implements HttpFilter {
 
   onRequestHeaders(stream: StreamCallbacks): FilterStatus {
     // Istio sets bypass_cors_preflight: a preflight carries no credentials.
-    if (stream.downstream.method === 'OPTIONS' && stream.requestHeader('origin') !== null && stream.requestHeader('access-control-request-method') !== null) return FilterStatus.Continue;
+    if (stream.downstream.method === 'OPTIONS' && stream.requestHeader('origin') !== null && stream.requestHeader('access-control-request-method') !== null) {
+      this.#stats?.inc('jwt_authn.cors_preflight_bypassed');
+      return FilterStatus.Continue;
+    }
     for (let i = 0; i < this.#outputs.length; i++) stream.removeRequestHeader(this.#outputs[i]!);
     const found = this.#extract(stream);
-    if (found === null) return FilterStatus.Continue;
+    if (found === null) {
+      this.#stats?.inc('jwt_authn.allowed');
+      return FilterStatus.Continue;
+    }
     const cached = this.#cache.get(found[0]!.token);
     if (cached !== undefined && cached.until > this.#now()) {
       // LRU: a hit moves to the back.
       this.#cache.delete(found[0]!.token);
       this.#cache.set(found[0]!.token, cached);
+      this.#stats?.inc('jwt_authn.jwt_cache_hit');
       this.#succeed(stream, cached, found);
       return FilterStatus.Continue;
     }
+    this.#stats?.inc('jwt_authn.jwt_cache_miss');
     this.#verifyAll(found).then(
       (v) => {
         if (v.ok) {
@@ -216,6 +237,7 @@ export class JwtAuthn implements HttpFilter {
   }
 
   #succeed(stream: StreamCallbacks, v: Verified, found: readonly Found[]): void {
+    this.#stats?.inc('jwt_authn.allowed');
     stream.requestAuth = v.auth;
     const rule = v.provider.rule;
     // forward: false — the header that carried a token of this provider goes (Envoy removes it
@@ -229,6 +251,7 @@ export class JwtAuthn implements HttpFilter {
   }
 
   #fail(stream: StreamCallbacks, status: string): void {
+    this.#stats?.inc('jwt_authn.denied');
     const ds = stream.downstream;
     const scheme = stream.requestHeader('x-forwarded-proto') ?? 'http';
     const uri = `${scheme}://${ds.authority}${ds.path.length > 256 ? ds.path.slice(0, 256) : ds.path}`;

@@ -149,3 +149,35 @@ describe('jwt-authn filter', () => {
     expect(r.status).toBe(FilterStatus.Continue);
   });
 });
+
+describe('jwt-authn stats and the version seam', () => {
+  test('jwt_authn.* counters: allowed (with and without a token), denied, cache hit and miss, preflight', async () => {
+    const counts = new Map<string, number>();
+    const stats = { inc: (n: string) => counts.set(n, (counts.get(n) ?? 0) + 1) } as never;
+    const f = new JwtAuthn([{ rule: rule(), keys: new InlineJwks(jwks) }], { now: () => NOW, stats });
+    const t = await token();
+    await run(f, {});
+    await run(f, bearer(t));
+    await run(f, bearer(t));
+    await run(f, bearer('junk'));
+    await run(f, { method: 'OPTIONS', headers: { origin: 'o', 'access-control-request-method': 'GET' } });
+    expect(Object.fromEntries(counts)).toEqual({ 'jwt_authn.allowed': 3, 'jwt_authn.jwt_cache_miss': 2, 'jwt_authn.jwt_cache_hit': 1, 'jwt_authn.denied': 1, 'jwt_authn.cors_preflight_bypassed': 1 });
+  });
+
+  test('a bad inline JWKS refuses the version and lets go of the remote sources taken before it', async () => {
+    const { JwksRegistry } = await import('../../../host/http/filters/jwks-source.js');
+    const { jwtAuthnFilter } = await import('../../../host/http/filters/jwt-authn.js');
+    const reg = new JwksRegistry();
+    const remote = rule({ jwks: null, jwksUri: 'http://127.0.0.1:9/jwks', timeoutMs: 100 });
+    expect(() => jwtAuthnFilter([remote, rule({ jwks: '{"keys": 1}' })], reg)).toThrow(/keys/);
+    // Had the failed version kept its source, releasing this one user would not close it.
+    const a = reg.acquire(remote);
+    reg.release(a);
+    const b = reg.acquire(remote);
+    expect(b).not.toBe(a);
+    const { dispose } = jwtAuthnFilter([remote], reg);
+    dispose();
+    expect(reg.acquire(remote)).toBe(b);
+    reg.close();
+  });
+});
