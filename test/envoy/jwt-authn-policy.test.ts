@@ -109,6 +109,7 @@ describe.skipIf(envoy === null)('JWT-required on both planes (real Envoy, wasmes
       ['valid', { authorization: `Bearer ${valid}` }, 200, 'auth=-'],
       ['forged', { authorization: `Bearer ${valid.slice(0, -6)}AAAAAA` }, 401, 'Jwt verification fails'],
       ['expired', { authorization: `Bearer ${await sign('https://issuer.test', now - 600)}` }, 401, 'Jwt is expired'],
+      ['lower-case bearer: no token', { authorization: `bearer ${valid.slice(0, -6)}AAAAAA` }, 200, `auth=bearer ${valid.slice(0, -6)}AAAAAA`],
       ['other issuer', { authorization: `Bearer ${await sign('https://other.test', now + 600)}` }, 401, null],
     ];
     for (const [name, headers, status, body] of cases) {

@@ -143,14 +143,13 @@ export class JwtAuthn implements HttpFilter {
       for (const h of rule.fromHeaders) {
         const v = stream.requestHeader(h.name);
         if (v === null) continue;
-        let token: string;
-        if (h.prefix === '') token = v.trim();
-        else {
-          // Envoy: the value must start with the prefix (for Authorization, case-insensitive
-          // "Bearer "); the token is what follows.
-          const at = h.name === 'authorization' ? (v.length >= h.prefix.length && v.slice(0, h.prefix.length).toLowerCase() === h.prefix.toLowerCase() ? h.prefix.length : -1) : v.startsWith(h.prefix) ? h.prefix.length : -1;
+        let token = v;
+        if (h.prefix !== '') {
+          // Envoy: the prefix anywhere in the value (case-sensitive), then the run of base64url
+          // characters and dots after it (a value without the prefix carries no token).
+          const at = v.indexOf(h.prefix);
           if (at < 0) continue;
-          token = v.slice(at).trim();
+          token = jwtAfter(v, at + h.prefix.length);
         }
         if (token !== '') (out ??= []).push({ provider, token, header: h.name });
       }
@@ -282,6 +281,18 @@ function claimText(claims: Readonly<Record<string, unknown>>, name: string): str
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+const JWT_CHAR = /[A-Za-z0-9\-_.]/;
+
+/** Envoy's extractJWT: the base64url-and-dot run starting at the first such character from `from` (the value as is when none). */
+function jwtAfter(value: string, from: number): string {
+  let start = from;
+  while (start < value.length && !JWT_CHAR.test(value[start]!)) start++;
+  if (start === value.length) return value;
+  let end = start;
+  while (end < value.length && JWT_CHAR.test(value[end]!)) end++;
+  return value.slice(start, end);
 }
 
 function cookieValue(header: string, name: string): string | null {

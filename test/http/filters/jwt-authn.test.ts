@@ -87,6 +87,10 @@ describe('jwt-authn filter', () => {
     const wrongPrefix = await run(custom, { headers: { 'x-jwt': `Bearer ${t}` } });
     expect(wrongPrefix.status).toBe(FilterStatus.Continue);
     expect(wrongPrefix.s.requestAuth).toBeNull();
+    // Envoy's extraction: the prefix is case-sensitive; the token ends at the first non-base64url character.
+    const lower = await run(filter(rule()), { headers: { authorization: `bearer ${t}` } });
+    expect([lower.status, lower.s.requestAuth]).toEqual([FilterStatus.Continue, null]);
+    expect((await run(filter(rule()), { headers: { authorization: `Bearer ${t}, other` } })).s.requestAuth).not.toBeNull();
     // The default location ignores the query when the rule names only a header.
     expect((await run(custom, { path: `/?access_token=${t}` })).s.requestAuth).toBeNull();
   });
