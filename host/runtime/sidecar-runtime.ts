@@ -94,6 +94,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
   const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
   const inbound = new ProxyServer({
+    servesInbound: true,
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
@@ -123,8 +124,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
         inbound.apply(mesh.jwtRules === undefined ? inboundConfig : { ...inboundConfig, jwtRules: mesh.jwtRules }, ++inboundVersion);
         inboundJwt = mesh.jwtRules;
       }
-      const { jwtRules: _inboundOnly, ...outboundMesh } = mesh;
-      outbound.apply(outboundMesh, version);
+      outbound.apply(mesh, version);
       inbound.setDownstreamTransport(transport);
     },
   };

@@ -125,6 +125,12 @@ export interface ProxyServerOptions {
   gatewayPort?: number | 'auto';
   /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
   gatewayTicketKeys?: string;
+  /**
+   * The listener serves a workload's inbound traffic (the sidecar's inbound side): the mesh's
+   * RequestAuthentication applies here, as on a gateway listener; a mesh-mode (outbound) listener
+   * checks no token, as Istio's outbound.
+   */
+  servesInbound?: boolean;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -139,6 +145,8 @@ export class ProxyServer {
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
   readonly #jwks: JwksRegistry;
+  /** Whether the mesh's workload policies (RequestAuthentication) apply on this listener. */
+  readonly #workloadPolicies: boolean;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
@@ -182,6 +190,7 @@ export class ProxyServer {
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
+    this.#workloadPolicies = opts.servesInbound === true || opts.gatewayPort !== undefined;
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
       jwks: this.#jwks,
@@ -273,7 +282,7 @@ export class ProxyServer {
     let clusters;
     let jwt;
     try {
-      jwt = jwtFilterFor(mesh.jwtRules, deps, disposers);
+      jwt = this.#workloadPolicies ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));

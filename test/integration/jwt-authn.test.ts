@@ -7,9 +7,26 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { request } from '../helpers/http-client.js';
 import { DEFAULT_JWT_HEADERS, DEFAULT_JWT_PARAMS, type JwtRule } from '../../host/model/jwt-rules.js';
-import { proxy, upstream, meshWith, useCleanup } from './traffic-helpers.js';
+import { upstream, meshWith, useCleanup } from './traffic-helpers.js';
+import { afterEach } from 'vitest';
+import { ProxyServer } from '../../host/server/proxy-server.js';
+import type { MeshConfig } from '../../host/model/mesh.js';
 
 useCleanup();
+
+const servers: ProxyServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+/** A listener serving a workload's inbound side (where RequestAuthentication applies). */
+async function proxy(m: MeshConfig): Promise<{ p: ProxyServer }> {
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, servesInbound: true, limits: { drainTimeoutMs: 200 } });
+  p.apply(m, 1);
+  await p.listen();
+  servers.push(p);
+  return { p };
+}
 
 async function signer(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
