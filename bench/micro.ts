@@ -10,6 +10,7 @@ import { routeSuite } from './route-suite.js';
 import { ruleTableSuite } from './rule-table-suite.js';
 import { authzSuite } from './authz-suite.js';
 import { formatSuite, runSuite, sink, type BenchSuite, type CaseResult, type RatioResult } from './runner.js';
+import { formatJwtFigures, jwtFigures } from './jwt-suite.js';
 
 export interface MicroOptions {
   quick: boolean;
@@ -18,7 +19,7 @@ export interface MicroOptions {
   only: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb|authz]';
+const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb|authz|jwt]';
 
 export function parseArgs(argv: string[]): MicroOptions {
   const opts: MicroOptions = { quick: false, json: null, only: null };
@@ -82,7 +83,7 @@ export function runMicro(
   return report;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let opts: MicroOptions;
   try {
@@ -92,6 +93,8 @@ function main(): void {
     process.exit(2);
   }
   const report = runMicro(opts, (t) => console.log(t), argv);
+  // Asynchronous (jose), so after the Benchmark.js suites: `--only jwt` runs it alone.
+  if (!opts.only || 'jwt'.includes(opts.only)) console.log(formatJwtFigures(await jwtFigures(opts.quick)));
   const failed = report.cases.filter((c) => c.error);
   if (failed.length) {
     console.error(`bench: ${failed.length} case(s) failed: ${failed.map((c) => `${c.group} / ${c.name}: ${c.error}`).join('; ')}`);
@@ -100,4 +103,4 @@ function main(): void {
 }
 
 // Run only when executed directly, so that the smoke test can import runMicro.
-if (import.meta.url === `file://${process.argv[1]}`) main();
+if (import.meta.url === `file://${process.argv[1]}`) void main();

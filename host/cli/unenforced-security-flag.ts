@@ -7,7 +7,7 @@ export const ALLOW_UNENFORCED_SECURITY: FlagSpec = {
   kind: 'boolean',
   help:
     'run even though the config asks for protection this version cannot enforce (AuthorizationPolicy, ' +
-    'RequestAuthentication, Gateway TLS passthrough or ISTIO_MUTUAL, DestinationRule caCrl; and without a workload identity ' +
+    'Gateway TLS passthrough or ISTIO_MUTUAL, DestinationRule caCrl; and without a workload identity ' +
     '(--token-file, --cert-dir) PeerAuthentication STRICT and ISTIO_MUTUAL): each such setting is then ' +
     'skipped with a NOT ENFORCED warning instead of failing the load. Traffic is served without it.',
 };

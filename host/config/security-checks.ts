@@ -53,15 +53,13 @@ function checkPeerAuthentication(spec: PeerAuthenticationSpec, ref: DocumentRef,
   }
 }
 
-/** jwtRules reject requests carrying an invalid token (and give AuthorizationPolicy its request principals). */
+/**
+ * jwtRules are enforced (the jwt-authn filter, translate/request-authentication.ts validates
+ * them): nothing to refuse. A policy without rules validates nothing: a warning.
+ */
 function checkRequestAuthentication(spec: RequestAuthenticationSpec, ref: DocumentRef, gate: SecurityGate): void {
   const rules = spec.jwtRules ?? [];
-  if (rules.length === 0) {
-    gate.warnings.push(warningAt(ref, spec.jwtRules === undefined ? ['spec'] : ['spec', 'jwtRules'], 'has no jwtRules, so it validates nothing: accepted, it changes nothing'));
-    return;
-  }
-  const issuers = rules.map((r) => r.issuer ?? '(no issuer)').join(', ');
-  refuseUnenforced(gate, ref, ['spec', 'jwtRules'], `JWT validation (issuers ${issuers}): requests with an invalid token would be let through`);
+  if (rules.length === 0) gate.warnings.push(warningAt(ref, spec.jwtRules === undefined ? ['spec'] : ['spec', 'jwtRules'], 'has no jwtRules, so it validates nothing: accepted, it changes nothing'));
 }
 
 const NO_IDENTITY = 'the proxy has no workload identity (start it with --token-file or --cert-dir, so that it gets its certificate from the mesh CA)';

@@ -161,6 +161,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       meshClusters: loaded.mesh.clusters,
       warnings: all,
       ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
+      ...(loaded.mesh.jwtRules !== undefined ? { jwtRules: loaded.mesh.jwtRules } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
     merged.listeners.push(...r.listeners);

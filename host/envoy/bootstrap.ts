@@ -3,6 +3,7 @@
 // serves (our baseline). Everything is read from the model host/config resolved (what wasmesh
 // does not serve, the loader has warned about already); what Envoy cannot do as wasmesh does
 // is reported as a warning, never dropped silently.
+import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
@@ -113,10 +114,14 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   // Istio's chain order: fault, then CORS, then the router. The fault and CORS filters act only
   // through per-route configs, so they are left out when no route has one (a no-op filter still
   // costs every request, and this bootstrap is the benchmark's baseline).
-  // A gateway enforces its AuthorizationPolicies (Istio's RBAC filters come before fault and CORS);
-  // the mesh's outbound listener enforces none, as a sidecar's outbound in Istio.
+  // Istio's security filters at a gateway: jwt_authn (RequestAuthentication) first, then the
+  // AuthorizationPolicies (ext_authz for CUSTOM, then RBAC), before fault and CORS; a sidecar's
+  // run on its inbound listener (inbound-listener.ts), the mesh's outbound listener enforces none.
+  const httpFilters: Obj[] = [];
+  const jwt = opts.gateway !== undefined && (mesh.jwtRules ?? []).length > 0 ? envoyJwtAuthn(mesh.jwtRules!) : null;
+  if (jwt !== null) httpFilters.push(jwt.filter);
   const authz = opts.gateway !== undefined ? envoyAuthorizationFilters(mesh.authorization, { ...(mesh.extAuthzProviders !== undefined ? { providers: mesh.extAuthzProviders } : {}), clusters: mesh.clusters, warnings }) : { custom: [], rbac: [] };
-  const httpFilters: Obj[] = [...authz.custom, ...authz.rbac];
+  httpFilters.push(...authz.custom, ...authz.rbac);
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
@@ -147,7 +152,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }],
-      clusters: mesh.clusters.map((c) => envoyCluster(c, warnings)),
+      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? [])],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },

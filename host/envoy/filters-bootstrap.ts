@@ -197,6 +197,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const keepMatch = flat.map((r) => typeof r.rewrite?.uri === 'string' && r.matches.length > 0);
   const oneRouteEach: MeshConfig = {
     clusters: mesh.clusters,
+    ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
@@ -233,7 +234,9 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const shared = hasFault || keepMatch.some((k) => k) ? null : sharedRoute(routes);
   const configuration = encodeFiltersPluginConfig(mesh, table, { routeHeader: shared === null, destRoutes, faultSeed: opts.faultSeed });
   const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
-  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault');
+  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault' && f.name !== 'envoy.filters.http.jwt_authn');
+  // RequestAuthentication first, as in the native chain: a refused token reaches no routing.
+  const authnFilters = (hcm.http_filters as Obj[]).filter((f) => f.name === 'envoy.filters.http.jwt_authn');
   const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
@@ -244,7 +247,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     // x-wasmesh-route) matches nothing here and gets Envoy's 404 (NR), never a guess.
     virtual_hosts: [{ ...virtualHostSettings(nativeHosts), name: 'wasmesh_filters', domains: ['*'], routes: shared === null ? routes : [shared] }],
   };
-  const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...filters, ...nativeFilters] };
+  const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...authnFilters, ...filters, ...nativeFilters] };
   const config: Obj = {
     ...native.config,
     static_resources: {

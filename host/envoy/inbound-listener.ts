@@ -20,6 +20,8 @@ import type { Cluster } from '../model/mesh.js';
 import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
+import type { JwtRule } from '../model/jwt-rules.js';
+import { envoyJwtAuthn } from './jwt-authn-policy.js';
 
 /** Istio's inbound capture port. */
 export const SIDECAR_INBOUND_PORT = 15006;
@@ -48,6 +50,8 @@ export interface InboundOptions {
   warnings?: string[];
   /** meshConfig pathNormalization (MeshConfig.pathNormalization; absent: BASE), as Istio sets it on the connection manager. */
   pathNormalization?: PathNormalization;
+  /** RequestAuthentication rules that select the workload (jwt_authn before the router); absent: none. */
+  jwtRules?: readonly JwtRule[];
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -85,13 +89,14 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     ...(o.mode === 'PERMISSIVE' ? { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] } : {}),
     filter_chains: chains,
   };
+  const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];
   const clusters = o.appPorts.map((port) => ({
     name: inboundClusterName(port),
     type: 'STATIC',
     connect_timeout: '10s',
     load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   }));
-  return { listener, clusters };
+  return { listener, clusters: [...clusters, ...jwksClusters] };
 }
 
 /** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
@@ -127,7 +132,12 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     ...envoyPathNormalization(o.pathNormalization),
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [...authz.custom, ...authz.rbac, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    http_filters: [
+      ...((o.jwtRules ?? []).length > 0 ? [envoyJwtAuthn(o.jwtRules!).filter] : []),
+      ...authz.custom,
+      ...authz.rbac,
+      { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
+    ],
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

@@ -225,6 +225,16 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     h.push(name, value);
   }
 
+  removeRequestHeader(name: string): void {
+    const h = this.#headers;
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      if (h[i] === name) {
+        h.splice(i, 2);
+        this.#viewFilled = false;
+      }
+    }
+  }
+
   requestView(): RequestView | null {
     const view = this.#ctx.requestView;
     if (this.#viewFilled && view.owner === this) return view;

@@ -48,6 +48,8 @@ export interface StreamCallbacks {
   requestHeader(name: string): string | null;
   /** Replaces the first `name` header's value, or appends the header when absent. */
   setRequestHeader(name: string, value: string): void;
+  /** Removes every `name` header (lower-case) from the request as forwarded. */
+  removeRequestHeader(name: string): void;
   /**
    * The core's request view filled with this request as forwarded: every later reader of the
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).

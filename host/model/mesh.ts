@@ -20,6 +20,7 @@ import type { OutlierSettings } from './outlier-settings.js';
 import type { RetryPolicySpec } from './retry-policy.js';
 import type { AuthzPolicy } from './authorization.js';
 import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
+import type { JwtRule } from './jwt-rules.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -252,6 +253,8 @@ export interface MeshConfig {
    * absent: no CUSTOM policy.
    */
   extAuthzProviders?: readonly ExtAuthzProvider[];
+  /** RequestAuthentication jwtRules that select this proxy (host/model/jwt-rules.ts); absent or empty: no JWT filter. */
+  jwtRules?: readonly JwtRule[];
   /** meshConfig pathNormalization, applied before routing and authorization; absent: BASE. */
   pathNormalization?: PathNormalization;
   /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */

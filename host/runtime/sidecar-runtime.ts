@@ -99,6 +99,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off' });
   const inbound = new ProxyServer({
+    servesInbound: true,
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
@@ -126,7 +127,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     apply: (mesh: MeshConfig, version: number): void => {
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
-      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [] }, version };
+      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

@@ -17,6 +17,9 @@ import { corsFilter } from '../http/filters/cors.js';
 import { faultFilter } from '../http/filters/fault.js';
 import { redirectFilter, directResponseFilter } from '../http/filters/direct-response.js';
 import { routerFilter, type RouterContext, type RouterRoute } from '../router/router-filter.js';
+import type { JwtRule } from '../model/jwt-rules.js';
+import { jwtAuthnFilter } from '../http/filters/jwt-authn.js';
+import type { JwksRegistry } from '../http/filters/jwks-source.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -29,14 +32,35 @@ export interface FilterDeps {
   readonly extAuthz?: (provider: string) => ExtAuthzCheck | null;
   /** The operational log (AUDIT matches, dry-run results). */
   readonly operationalLog?: Log;
+  /** The server's JWKS sources, shared by its config versions (RequestAuthentication). */
+  readonly jwks?: JwksRegistry;
+}
+
+/** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
+export interface ListenerPolicyFilters {
+  /** RequestAuthentication (before authorization); absent when no rule applies. */
+  readonly jwt?: HttpFilter | null;
+  /**
+   * The version's AuthorizationPolicy filter (host/http/filters/authorization.ts); null when the
+   * proxy has no policy or does not serve its workload's inbound traffic.
+   */
+  readonly authorization?: HttpFilter | null;
 }
 
 /**
- * Filters for every request, before the route is chosen (the x-forwarded-* fields route on).
- * `authorization`: the version's AuthorizationPolicy filter (host/http/filters/authorization.ts),
- * null when the proxy has no policy or does not serve its workload's inbound traffic.
+ * The JWT filter for a version's jwtRules, or null when there are none (no filter: zero cost);
+ * its key sets are let go through `disposers` when the version ends. Throws on an inline JWKS
+ * that does not parse (the loader checked it already).
  */
-export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, authorization: HttpFilter | null = null): HttpFilter[] {
+export function jwtFilterFor(rules: readonly JwtRule[] | undefined, deps: FilterDeps, disposers: Array<() => void>): HttpFilter | null {
+  if (rules === undefined || rules.length === 0 || deps.jwks === undefined) return null;
+  const { filter, dispose } = jwtAuthnFilter(rules, deps.jwks, { stats: deps.stats });
+  disposers.push(dispose);
+  return filter;
+}
+
+/** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
@@ -47,9 +71,10 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
     filters.push(serverHostsFilter(gateway));
   }
   // Istio's policy filters, in its order: jwt-authn (RequestAuthentication: sets
-  // stream.requestAuth) goes here, before authorization; then AuthorizationPolicy, CUSTOM
-  // (ext_authz) first, then DENY/ALLOW (RBAC), one filter; then local rate limits.
-  if (authorization !== null) filters.push(authorization);
+  // stream.requestAuth), then AuthorizationPolicy, CUSTOM (ext_authz) first, then DENY/ALLOW
+  // (RBAC), one filter; then local rate limits.
+  if (policy.jwt) filters.push(policy.jwt);
+  if (policy.authorization) filters.push(policy.authorization);
   return filters;
 }
 

@@ -38,7 +38,8 @@ import type { HttpStream } from '../http/http-stream.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
-import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { jwtFilterFor, listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { JwksRegistry } from '../http/filters/jwks-source.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
@@ -136,6 +137,12 @@ export interface ProxyServerOptions {
   inboundAppPorts?: readonly number[];
   /** AuthorizationPolicy CUSTOM: the ext_authz checker of an extension provider by name; absent: none (CUSTOM denies). */
   extAuthz?: (provider: string) => ExtAuthzCheck | null;
+  /**
+   * The listener serves a workload's inbound traffic (the sidecar's inbound side): the mesh's
+   * RequestAuthentication applies here, as on a gateway listener; a mesh-mode (outbound) listener
+   * checks no token, as Istio's outbound.
+   */
+  servesInbound?: boolean;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -149,6 +156,9 @@ export class ProxyServer {
   readonly #inflight = new InflightList<HttpStream>();
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
+  readonly #jwks: JwksRegistry;
+  /** Whether the mesh's workload policies (RequestAuthentication) apply on this listener. */
+  readonly #workloadPolicies: boolean;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
@@ -194,7 +204,10 @@ export class ProxyServer {
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
+    this.#workloadPolicies = opts.servesInbound === true || opts.gatewayPort !== undefined;
+    this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
+      jwks: this.#jwks,
       stats: this.stats.downstream,
       faults: new FaultDice(this.#core, opts.seed),
       router,
@@ -286,10 +299,12 @@ export class ProxyServer {
     let routes: RouteEntry[];
     let clusters;
     let authz: AuthorizationVersion | null = null;
+    let jwt;
     try {
       // The policies first: a policy set the compiler or the core refuses refuses the version.
       if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts);
       if (authz !== null) disposers.push(() => authz!.release());
+      jwt = this.#workloadPolicies ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
@@ -326,7 +341,7 @@ export class ProxyServer {
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
     commitTransport?.();
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway, authz?.filter ?? null), disposers));
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway, { jwt, authorization: authz?.filter ?? null }), disposers));
   }
 
   listen(): Promise<void> {
@@ -351,6 +366,7 @@ export class ProxyServer {
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
     this.#manager.setConfig(null);
+    this.#jwks.close();
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event
     // loop only ends once uWS holds no socket.
     this.#listener.closeAll();

@@ -48,6 +48,12 @@ export const DOWNSTREAM_STATS = {
   rq_redirect: 'counter',
   rq_direct_response: 'counter',
   rq_cors_preflight: 'counter',
+  /** RequestAuthentication (Envoy's jwt_authn stats): requests let through, refused (401/403), preflights not checked; verified-token cache. */
+  'jwt_authn.allowed': 'counter',
+  'jwt_authn.denied': 'counter',
+  'jwt_authn.cors_preflight_bypassed': 'counter',
+  'jwt_authn.jwt_cache_hit': 'counter',
+  'jwt_authn.jwt_cache_miss': 'counter',
   /** Downstream connections (the core-parsed HTTP/1.1 listener's; Envoy's listener and HCM names). */
   downstream_cx_total: 'counter',
   downstream_cx_active: 'gauge',

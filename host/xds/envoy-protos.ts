@@ -19,6 +19,7 @@ const FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/wasm/v3/wasm.proto',
   'envoy/extensions/wasm/v3/wasm.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',

@@ -192,18 +192,17 @@ spec: {action: AUDIT, rules: []}
 });
 
 describe('RequestAuthentication', () => {
-  test('jwtRules are refused (an invalid token would be let through); none is a no-op', () => {
-    const issues = issuesOf(`${RA}metadata: {name: jwt}
+  test('jwtRules are enforced (no longer refused); none is a no-op', () => {
+    const config = loads(`${RA}metadata: {name: jwt}
 spec:
-  selector: {matchLabels: {app: web}}
   jwtRules:
   - issuer: https://accounts.example.com
     jwksUri: https://accounts.example.com/jwks
 `);
-    expect(located(issues)).toEqual([['unenforced_security', 6, 'RequestAuthentication default/jwt', 'spec.jwtRules']]);
-    expect(issues[0]!.reason).toMatch(/JWT validation \(issuers https:\/\/accounts\.example\.com\): requests with an invalid token would be let through/);
-    const config = loads(`${RA}metadata: {name: none}\nspec: {jwtRules: []}\n`);
-    expect(config.warnings.filter((x) => x.includes('RequestAuthentication'))).toEqual([expect.stringMatching(/has no jwtRules, so it validates nothing/)]);
+    expect(config.mesh.jwtRules?.map((r) => r.issuer)).toEqual(['https://accounts.example.com']);
+    const none = loads(`${RA}metadata: {name: none}\nspec: {jwtRules: []}\n`);
+    expect(none.warnings.filter((x) => x.includes('RequestAuthentication'))).toEqual([expect.stringMatching(/has no jwtRules, so it validates nothing/)]);
+    expect(none.mesh.jwtRules).toBeUndefined();
   });
 });
 
@@ -382,9 +381,6 @@ describe('--allow-unenforced-security', () => {
   const EVERYTHING = `${PA}metadata: {name: default}
 spec: {mtls: {mode: STRICT}}
 ---
-${RA}metadata: {name: jwt}
-spec: {jwtRules: [{issuer: https://issuer.example}]}
----
 ${DR}metadata: {name: web}
 spec:
   host: web
@@ -399,12 +395,11 @@ spec:
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {
-    expect(issuesOf(EVERYTHING).length).toBe(4);
+    expect(issuesOf(EVERYTHING).length).toBe(3);
     const config = loads(EVERYTHING, true);
     const notEnforced = config.warnings.filter((w) => w.includes('NOT ENFORCED'));
     expect(notEnforced.map((w) => /(\w+ default\/[\w-]+): (\S+): NOT ENFORCED/.exec(w)!.slice(1))).toEqual([
       ['PeerAuthentication default/default', 'spec.mtls.mode'],
-      ['RequestAuthentication default/jwt', 'spec.jwtRules'],
       ['Gateway default/gw', 'spec.servers[0].tls.mode'],
       ['DestinationRule default/web', 'spec.trafficPolicy.tls.mode'],
     ]);

@@ -155,6 +155,33 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     }
   });
 
+  it('a RequestAuthentication reaches an Envoy sidecar as jwt_authn on virtualInbound (encoded over xDS), with the JWKS cluster; the gateway gets it on its listener', () => {
+    const jwtDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-jwt-'));
+    try {
+      writeFileSync(join(jwtDir, 'mesh.yaml'), YAML);
+      writeFileSync(join(jwtDir, 'ra.yaml'), 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: jwt, namespace: istio-system}\nspec:\n  jwtRules:\n  - issuer: https://issuer.test\n    jwksUri: http://127.0.0.1:15999/jwks\n');
+      const filtersOf = (body: Uint8Array) => {
+        const l = envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(body) as unknown as { filter_chains: Array<{ filters: Array<{ typed_config: { value: Uint8Array } }> }> };
+        const hcm = envoyProtos().lookupType('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager').decode(l.filter_chains[0]!.filters[0]!.typed_config.value) as unknown as { http_filters: Array<{ name: string; typed_config: { value: Uint8Array } }> };
+        return hcm.http_filters;
+      };
+      const v = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([jwtDir]), ctx);
+      const filters = filtersOf(v.snapshot.get(TYPE_URL.listener)!.resources.get('virtualInbound')!.body.value);
+      expect(filters.map((f) => f.name)).toEqual(['envoy.filters.http.jwt_authn', 'envoy.filters.http.router']);
+      const cfg = envoyProtos().lookupType('envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication').decode(filters[0]!.typed_config.value) as unknown as { providers: Record<string, { issuer: string; payload_in_metadata: string }> };
+      expect(cfg.providers['origins-0']).toMatchObject({ issuer: 'https://issuer.test', payload_in_metadata: 'https://issuer.test' });
+      expect(v.snapshot.get(TYPE_URL.cluster)!.resources.has('jwks|127.0.0.1|15999')).toBe(true);
+      // The outbound listener checks no token (Istio's outbound has no jwt_authn).
+      const outbound = [...v.snapshot.get(TYPE_URL.listener)!.resources.entries()].find(([n]) => n !== 'virtualInbound')![1];
+      expect(filtersOf(outbound.body.value).map((f) => f.name)).not.toContain('envoy.filters.http.jwt_authn');
+      const gw = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), readConfig([jwtDir]), ctx);
+      const gwListener = [...gw.snapshot.get(TYPE_URL.listener)!.resources.values()][0]!;
+      expect(filtersOf(gwListener.body.value)[0]!.name).toBe('envoy.filters.http.jwt_authn');
+    } finally {
+      rmSync(jwtDir, { recursive: true, force: true });
+    }
+  });
+
   it('a bad WASMESH_APP_PORTS or WASMESH_INBOUND refuses the node, naming the key', () => {
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,x' })).toThrow(/metadata WASMESH_APP_PORTS: "x" is not a port 1-65535.*XDS_NODE_INVALID/);
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,5005' })).toThrow(/WASMESH_APP_PORTS: 5005 is given twice/);

@@ -21,7 +21,26 @@ const noKey = hashCluster('nokey', 15115, { httpQueryParameterName: 'user', mini
 noKey.policy!.hash!.key = { kind: 'none' };
 const passthrough = webCluster('pass', 1, { lb: 'PASSTHROUGH', endpoints: [] });
 
+const JWT_RULE_BASE = { source: 'istio-system/jwt', audiences: [], fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }], fromParams: ['access_token'], fromCookies: [], outputPayloadToHeader: null, outputClaimToHeaders: [], forwardOriginalToken: false, timeoutMs: 5000 };
+
 export const cases: Record<string, BootstrapCase> = {
+  // RequestAuthentication at the gateway: remote (https by DNS, http by address) and inline keys.
+  jwtAuthn: {
+    loaded: {
+      mesh: {
+        ...seed000Split(),
+        jwtRules: [
+          { ...JWT_RULE_BASE, issuer: 'https://accounts.example.com', audiences: ['api'], jwksUri: 'https://accounts.example.com/.well-known/jwks.json', jwks: null, outputPayloadToHeader: 'x-jwt-payload', outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] },
+          { ...JWT_RULE_BASE, issuer: 'local', jwksUri: 'http://127.0.0.1:15999/jwks', jwks: null, fromHeaders: [{ name: 'x-token', prefix: '' }], fromParams: [], fromCookies: ['session'], forwardOriginalToken: true },
+          { ...JWT_RULE_BASE, issuer: 'inline', jwksUri: null, jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k","alg":"ES256"}]}' },
+        ],
+      },
+      resources: seed000Resources,
+      warnings: [],
+    },
+    opts: { listen, admin, gateway: 'web-gateway' },
+  },
+
   seed000Split: {
     loaded: { mesh: seed000Split(), resources: seed000Resources, warnings: [] },
     opts: { listen, admin, gateway: 'web-gateway' },

@@ -47,6 +47,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
       if (i < 0) fields.push(name, value);
       else fields[i + 1] = value;
     },
+    removeRequestHeader(name) {
+      for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === name) fields.splice(k, 2);
+    },
     requestView: () => null,
     sendLocalReply(status, headers, body, flag) {
       stream.replies.push({ status, headers: [...headers], body, ...(flag === undefined ? {} : { flag }) });
@@ -76,6 +79,7 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     upstreamCluster: '-',
     upstreamServiceTimeMs: -1,
     attempts: 0,
+    requestAuth: null,
   };
   return stream;
 }

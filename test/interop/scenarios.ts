@@ -2,6 +2,7 @@
 // upstream ports), the requests, and what must come back. A data plane passes a scenario when
 // its answers meet the expectations; wasmesh and stock Envoy (driven by `wasmesh envoy-config`)
 // must both pass every one.
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { RECORDER_PATHS, startRecordingUpstream } from './recording-upstream.js';
 import type { UpstreamPorts } from '../helpers/seed-000-upstreams.js';
 import { webServices } from '../helpers/seed-000-yaml.js';
@@ -735,3 +736,48 @@ spec:
     },
   ];
 }
+// RequestAuthentication (Istio's JWT-required example, without the AuthorizationPolicy half):
+// the key pair and tokens are made here, synchronously (node:crypto), the JWKS inline.
+const JWT_KEYS = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const JWT_JWKS = JSON.stringify({ keys: [{ ...JWT_KEYS.publicKey.export({ format: 'jwk' }), kid: 'interop', alg: 'ES256', use: 'sig' }] });
+function interopJwt(claims: Record<string, unknown>): string {
+  const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signed = `${b64({ alg: 'ES256', kid: 'interop', typ: 'JWT' })}.${b64({ iss: 'testing@secure.istio.io', sub: 'testing@secure.istio.io', ...claims })}`;
+  return `${signed}.${sign('sha256', Buffer.from(signed), { key: JWT_KEYS.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+const JWT_VALID = interopJwt({ exp: 4_102_444_800 });
+const JWT_EXPIRED = interopJwt({ exp: 1_600_000_000 });
+
+scenarios.push({
+  name: 'RequestAuthentication (JWT) at the gateway: no token passes, an invalid one is 401',
+  gateway: 'web-gateway',
+  files: (ports) => ({
+    '00-services.yaml': webServices(ports),
+    '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - route:
+    - destination:
+        host: web
+        port:
+          number: 5005
+`)}`,
+    '03-jwt.yaml': `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata:
+  name: jwt-example
+  namespace: istio-system
+spec:
+  jwtRules:
+  - issuer: testing@secure.istio.io
+    jwks: '${JWT_JWKS}'
+`,
+  }),
+  exchanges: [
+    { name: 'no token: 200', request: { path: '/', count: 3 }, expect: { kind: 'every', status: 200 } },
+    { name: 'a valid token: 200, not forwarded', request: { path: '/', headers: { authorization: `Bearer ${JWT_VALID}` }, count: 3 }, expect: { kind: 'every', status: 200, seen: { authorization: null } } },
+    {
+      name: 'a forged signature: 401 Jwt verification fails',
+      request: { path: '/', headers: { authorization: `Bearer ${JWT_VALID.slice(0, -8)}AAAAAAAA` }, count: 2 },
+      expect: { kind: 'every', status: 401, body: 'Jwt verification fails', headers: { 'www-authenticate': /^Bearer realm="http:\/\/web\.example\.com\/", error="invalid_token"$/ } },
+    },
+    { name: 'an expired token: 401 Jwt is expired', request: { path: '/', headers: { authorization: `Bearer ${JWT_EXPIRED}` }, count: 2 }, expect: { kind: 'every', status: 401, body: 'Jwt is expired' } },
+  ],
+});

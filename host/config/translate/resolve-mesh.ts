@@ -34,6 +34,7 @@ import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type Virtual
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
 import { authorizationPolicies, DEFAULT_TRUST_DOMAIN } from './authorization.js';
+import { requestAuthenticationRules } from './request-authentication.js';
 
 
 export interface ResolveInput {
@@ -95,6 +96,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   if (authorization.length > 0) mesh.authorization = authorization;
   const named = new Set(authorization.map((p) => p.provider).filter((p): p is string => p !== null));
   if (named.size > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders.filter((p) => named.has(p.name));
+  const jwtRules = requestAuthenticationRules(resources, { namespace: proxyNamespace, labels: options.labels ?? {}, rootNamespace: input.settings.rootNamespace, ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, issues, warnings);
+  if (jwtRules.length > 0) mesh.jwtRules = jwtRules;
   return mesh;
 }
 

@@ -1,0 +1,305 @@
+// RequestAuthentication on the data path: Envoy's jwt_authn filter as Istio configures it (one
+// provider per jwtRule, requires_any [every provider, allow_missing], bypass_cors_preflight).
+// A request without a token in any rule's locations passes with stream.requestAuth null (an
+// AuthorizationPolicy with requestPrincipals then denies it); a token that no rule verifies is
+// answered 401 with Envoy's status text as body and `www-authenticate: Bearer realm="<uri>",
+// error="invalid_token"` (403 for a token whose audiences are not allowed, as Envoy). A token
+// whose issuer no rule names is invalid ("Jwt issuer is not configured").
+//
+// Verification is jose's (jwtVerify against the rule's key set): the algorithm must be one the
+// chosen key is for (jose picks keys by kid, alg and kty), so `alg: none` and an HS256 token
+// signed with an RSA public key as HMAC secret find no key; exp and nbf with a clock skew (60 s,
+// Envoy's default clock_skew_seconds). Verified tokens are cached by their text until they
+// expire (bounded LRU, like Envoy's jwt_cache), so a client reusing its token costs one map
+// lookup; the first verification is async: the stream pauses and resumes.
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JwtRule } from '../../model/jwt-rules.js';
+import type { RequestAuth } from '../../model/request-auth.js';
+import { FilterStatus, type HttpFilter } from '../filter.js';
+import type { StreamCallbacks } from '../stream-callbacks.js';
+import type { JwksRegistry, JwksSource } from './jwks-source.js';
+import type { DownstreamStat, StatScope } from '../../telemetry/stats.js';
+
+/** Envoy's default clock_skew_seconds. */
+export const DEFAULT_CLOCK_SKEW_S = 60;
+/** Verified tokens kept (Envoy's jwt_cache_size default is 100 per provider; ours is per server version). */
+export const TOKEN_CACHE_SIZE = 1000;
+
+// jwt_verify_lib's status texts (Envoy sends them as the local reply's body).
+const MISSING_ISSUER = 'Jwt issuer is not configured';
+const VERIFY_FAILS = 'Jwt verification fails';
+const EXPIRED = 'Jwt is expired';
+const NOT_YET_VALID = 'Jwt not yet valid';
+const AUDIENCE = 'Audiences in Jwt are not allowed';
+const BAD_FORMAT = 'Jwt is not in the form of Header.Payload.Signature';
+const FETCH_FAILED = 'Jwks remote fetch is failed';
+const KID_MISMATCH = "Jwks doesn't have key to match kid or alg from Jwt";
+
+interface Provider {
+  readonly rule: JwtRule;
+  readonly keys: JwksSource;
+}
+
+interface Found {
+  readonly provider: Provider;
+  readonly token: string;
+  /** The header it came from (removed when not forwarded); null for a parameter or cookie. */
+  readonly header: string | null;
+}
+
+interface Verified {
+  readonly auth: RequestAuth;
+  readonly payloadSegment: string;
+  /** ms since epoch after which the cached verdict is void (exp + skew; Infinity without exp). */
+  readonly until: number;
+  readonly provider: Provider;
+}
+
+export interface JwtAuthnOptions {
+  readonly clockSkewS?: number;
+  readonly cacheSize?: number;
+  readonly now?: () => number;
+  /** Where jwt_authn.* counters go; default none (unit tests). */
+  readonly stats?: StatScope<DownstreamStat>;
+}
+
+/** The filter for `rules` (non-empty), with key sets from `registry`; `dispose` lets them go. */
+export function jwtAuthnFilter(rules: readonly JwtRule[], registry: JwksRegistry, opts: JwtAuthnOptions = {}): { filter: HttpFilter; dispose: () => void } {
+  const providers: Provider[] = [];
+  try {
+    for (const rule of rules) providers.push({ rule, keys: registry.acquire(rule) });
+  } catch (err) {
+    // A bad inline set refuses the version: the remote sources taken so far are let go.
+    for (const p of providers) registry.release(p.keys);
+    throw err;
+  }
+  const authn = new JwtAuthn(providers, opts);
+  return { filter: authn, dispose: () => providers.forEach((p) => registry.release(p.keys)) };
+}
+
+export class JwtAuthn implements HttpFilter {
+  readonly providers: readonly Provider[];
+  readonly #skew: number;
+  readonly #now: () => number;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, Verified>();
+  readonly #stats: StatScope<DownstreamStat> | null;
+  /** Headers a client must not set itself: the payload and claim outputs (Envoy sanitizes them). */
+  readonly #outputs: readonly string[];
+
+  constructor(providers: readonly Provider[], opts: JwtAuthnOptions = {}) {
+    this.providers = providers;
+    this.#skew = opts.clockSkewS ?? DEFAULT_CLOCK_SKEW_S;
+    this.#now = opts.now ?? Date.now;
+    this.#cacheSize = opts.cacheSize ?? TOKEN_CACHE_SIZE;
+    this.#stats = opts.stats ?? null;
+    const out = new Set<string>();
+    for (const p of providers) {
+      if (p.rule.outputPayloadToHeader !== null) out.add(p.rule.outputPayloadToHeader);
+      for (const c of p.rule.outputClaimToHeaders) out.add(c.header);
+    }
+    this.#outputs = [...out];
+  }
+
+  onRequestHeaders(stream: StreamCallbacks): FilterStatus {
+    // Istio sets bypass_cors_preflight: a preflight carries no credentials.
+    if (stream.downstream.method === 'OPTIONS' && stream.requestHeader('origin') !== null && stream.requestHeader('access-control-request-method') !== null) {
+      this.#stats?.inc('jwt_authn.cors_preflight_bypassed');
+      return FilterStatus.Continue;
+    }
+    for (let i = 0; i < this.#outputs.length; i++) stream.removeRequestHeader(this.#outputs[i]!);
+    const found = this.#extract(stream);
+    if (found === null) {
+      this.#stats?.inc('jwt_authn.allowed');
+      return FilterStatus.Continue;
+    }
+    const cached = this.#cache.get(found[0]!.token);
+    if (cached !== undefined && cached.until > this.#now()) {
+      // LRU: a hit moves to the back.
+      this.#cache.delete(found[0]!.token);
+      this.#cache.set(found[0]!.token, cached);
+      this.#stats?.inc('jwt_authn.jwt_cache_hit');
+      this.#succeed(stream, cached, found);
+      return FilterStatus.Continue;
+    }
+    this.#stats?.inc('jwt_authn.jwt_cache_miss');
+    this.#verifyAll(found).then(
+      (v) => {
+        if (v.ok) {
+          this.#succeed(stream, v.verified, found);
+          stream.continueDecoding();
+        } else this.#fail(stream, v.status);
+      },
+      () => this.#fail(stream, VERIFY_FAILS),
+    );
+    return FilterStatus.StopIteration;
+  }
+
+  /** Every token found in any rule's locations (null: none), in rule order. */
+  #extract(stream: StreamCallbacks): Found[] | null {
+    let out: Found[] | null = null;
+    for (const provider of this.providers) {
+      const rule = provider.rule;
+      for (const h of rule.fromHeaders) {
+        const v = stream.requestHeader(h.name);
+        if (v === null) continue;
+        let token = v;
+        if (h.prefix !== '') {
+          // Envoy: the prefix anywhere in the value (case-sensitive), then the run of base64url
+          // characters and dots after it (a value without the prefix carries no token).
+          const at = v.indexOf(h.prefix);
+          if (at < 0) continue;
+          token = jwtAfter(v, at + h.prefix.length);
+        }
+        if (token !== '') (out ??= []).push({ provider, token, header: h.name });
+      }
+      if (rule.fromParams.length > 0) {
+        const path = stream.downstream.path;
+        const q = path.indexOf('?');
+        if (q >= 0) {
+          const params = new URLSearchParams(path.slice(q + 1));
+          for (const name of rule.fromParams) {
+            const t = params.get(name);
+            if (t !== null && t !== '') (out ??= []).push({ provider, token: t, header: null });
+          }
+        }
+      }
+      if (rule.fromCookies.length > 0) {
+        const cookie = stream.requestHeader('cookie');
+        if (cookie !== null) {
+          for (const name of rule.fromCookies) {
+            const t = cookieValue(cookie, name);
+            if (t !== null && t !== '') (out ??= []).push({ provider, token: t, header: null });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** requires_any: the request passes when one found token verifies with its rule. */
+  async #verifyAll(found: readonly Found[]): Promise<{ ok: true; verified: Verified } | { ok: false; status: string }> {
+    let status = MISSING_ISSUER;
+    for (const f of found) {
+      const r = await this.#verify(f);
+      if (r.ok) return r;
+      // A token of another issuer than this rule's says nothing about the others' verdicts.
+      if (r.status !== MISSING_ISSUER || status === MISSING_ISSUER) status = r.status;
+    }
+    return { ok: false, status };
+  }
+
+  async #verify(f: Found): Promise<{ ok: true; verified: Verified } | { ok: false; status: string }> {
+    const rule = f.provider.rule;
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(f.token);
+    } catch {
+      return { ok: false, status: BAD_FORMAT };
+    }
+    if (claims.iss !== rule.issuer) return { ok: false, status: MISSING_ISSUER };
+    let keys: JWTVerifyGetKey | null = f.provider.keys.keys() ?? (await f.provider.keys.ready());
+    if (keys === null) return { ok: false, status: FETCH_FAILED };
+    let payload: JWTPayload;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        payload = (await jwtVerify(f.token, keys, {
+          issuer: rule.issuer,
+          ...(rule.audiences.length > 0 ? { audience: [...rule.audiences] } : {}),
+          clockTolerance: this.#skew,
+          currentDate: new Date(this.#now()),
+        })).payload;
+        break;
+      } catch (err) {
+        if (err instanceof errors.JWKSNoMatchingKey && attempt === 0 && (await f.provider.keys.refetchForUnknownKey())) {
+          keys = f.provider.keys.keys()!;
+          continue;
+        }
+        return { ok: false, status: statusOf(err) };
+      }
+    }
+    const aud = payload.aud === undefined ? [] : Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    const verified: Verified = {
+      auth: { principal: `${payload.iss ?? ''}/${payload.sub ?? ''}`, audiences: aud, presenter: typeof payload.azp === 'string' ? payload.azp : '', claims: payload },
+      payloadSegment: f.token.slice(f.token.indexOf('.') + 1, f.token.lastIndexOf('.')),
+      until: typeof payload.exp === 'number' ? (payload.exp + this.#skew) * 1000 : Infinity,
+      provider: f.provider,
+    };
+    this.#remember(f.token, verified);
+    return { ok: true, verified };
+  }
+
+  #remember(token: string, v: Verified): void {
+    const c = this.#cache;
+    if (c.size >= this.#cacheSize) c.delete(c.keys().next().value!);
+    c.set(token, v);
+  }
+
+  #succeed(stream: StreamCallbacks, v: Verified, found: readonly Found[]): void {
+    this.#stats?.inc('jwt_authn.allowed');
+    stream.requestAuth = v.auth;
+    const rule = v.provider.rule;
+    // forward: false — the header that carried a token of this provider goes (Envoy removes it
+    // whole, prefix and all); parameters and cookies are left, as Envoy leaves them.
+    for (const f of found) if (f.provider === v.provider && f.header !== null && !rule.forwardOriginalToken) stream.removeRequestHeader(f.header);
+    if (rule.outputPayloadToHeader !== null) stream.setRequestHeader(rule.outputPayloadToHeader, v.payloadSegment);
+    for (const c of rule.outputClaimToHeaders) {
+      const value = claimText(v.auth.claims, c.claim);
+      if (value !== null) stream.setRequestHeader(c.header, value);
+    }
+  }
+
+  #fail(stream: StreamCallbacks, status: string): void {
+    this.#stats?.inc('jwt_authn.denied');
+    const ds = stream.downstream;
+    const scheme = stream.requestHeader('x-forwarded-proto') ?? 'http';
+    const uri = `${scheme}://${ds.authority}${ds.path.length > 256 ? ds.path.slice(0, 256) : ds.path}`;
+    stream.sendLocalReply(status === AUDIENCE ? '403 Forbidden' : '401 Unauthorized', [['www-authenticate', `Bearer realm="${uri}", error="invalid_token"`]], status);
+  }
+}
+
+function statusOf(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return EXPIRED;
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return NOT_YET_VALID;
+    if (err.claim === 'aud') return AUDIENCE;
+    if (err.claim === 'exp') return EXPIRED;
+    return VERIFY_FAILS;
+  }
+  if (err instanceof errors.JWKSNoMatchingKey) return KID_MISMATCH;
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return BAD_FORMAT;
+  return VERIFY_FAILS;
+}
+
+/** A claim as a header value: strings as they are, numbers and booleans as text; nested by dots. */
+function claimText(claims: Readonly<Record<string, unknown>>, name: string): string | null {
+  let v: unknown = claims[name];
+  if (v === undefined && name.includes('.')) {
+    v = claims;
+    for (const part of name.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[part] : undefined;
+  }
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+const JWT_CHAR = /[A-Za-z0-9\-_.]/;
+
+/** Envoy's extractJWT: the base64url-and-dot run starting at the first such character from `from` (the value as is when none). */
+function jwtAfter(value: string, from: number): string {
+  let start = from;
+  while (start < value.length && !JWT_CHAR.test(value[start]!)) start++;
+  if (start === value.length) return value;
+  let end = start;
+  while (end < value.length && JWT_CHAR.test(value[end]!)) end++;
+  return value.slice(start, end);
+}
+
+function cookieValue(header: string, name: string): string | null {
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
