@@ -20,6 +20,7 @@ import type { OutlierSettings } from './outlier-settings.js';
 import type { RetryPolicySpec } from './retry-policy.js';
 import type { AuthzPolicy } from './authorization.js';
 import type { OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
+import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -165,6 +166,8 @@ export interface Route {
   fault?: FaultPolicy | null;
   /** Istio mirror/mirrorPercentage/mirrors; the copy's Host gets `-shadow` appended. */
   mirrors?: MirrorPolicy[];
+  /** RateLimitPolicy rules that name this route (host/model/rate-limit.ts); absent: none. */
+  rateLimit?: RouteRateLimits | null;
 }
 
 export interface VirtualHost {
@@ -250,6 +253,8 @@ export interface MeshConfig {
   pathNormalization?: PathNormalization;
   /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: OutboundTrafficMode;
+  /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
+  rateLimit?: RateLimitConfig;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */
