@@ -5,3 +5,4 @@ export * from './route/index';
 export * from './upstream/index';
 export * from './balance/index';
 export * from './fault/index';
+export * from './ratelimit/index';

@@ -28,6 +28,10 @@ export const ResponseFlag = {
   DelayInjected: 'DI',
   /** Nothing moved either way for the stream idle timeout. */
   StreamIdleTimeout: 'SI',
+  /** A local or global rate limit refused the request (429). */
+  RateLimited: 'RL',
+  /** The rate limit service failed and failureModeDeny refused the request (500). */
+  RateLimitServiceError: 'RLSE',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];

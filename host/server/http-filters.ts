@@ -15,6 +15,9 @@ import { corsFilter } from '../http/filters/cors.js';
 import { faultFilter } from '../http/filters/fault.js';
 import { redirectFilter, directResponseFilter } from '../http/filters/direct-response.js';
 import { routerFilter, type RouterContext, type RouterRoute } from '../router/router-filter.js';
+import type { MeshConfig } from '../model/mesh.js';
+import type { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
+import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -23,10 +26,12 @@ export interface FilterDeps {
   readonly router: RouterContext;
   readonly listenerPort: () => number;
   readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  /** The core's token buckets for local rate limits (kept across versions while a rule is unchanged). */
+  readonly localRateLimiter: LocalRateLimiter;
 }
 
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
-export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined): HttpFilter[] {
+export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, mesh: MeshConfig | undefined = undefined): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
@@ -36,6 +41,9 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
     if (redirect !== null) filters.push(redirect);
     filters.push(serverHostsFilter(gateway));
   }
+  // RateLimitPolicy local rules for every request (absent when there are none).
+  const local = localRateLimitFilter(mesh?.rateLimit?.local, deps.localRateLimiter, deps.stats);
+  if (local !== null) filters.push(local.create());
   return filters;
 }
 
@@ -45,10 +53,14 @@ interface RouteFilterConfig {
   forRoute(route: Route, deps: FilterDeps): HttpFilterFactory | null;
 }
 
-/** Istio's order: CORS, then fault injection, then (terminal) the router or a direct response. */
+/**
+ * Istio's order: CORS, then fault injection, then the route's rate limits (where an EnvoyFilter
+ * inserts them in Istio, before the router), then (terminal) the router or a direct response.
+ */
 export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
   { name: 'cors', forRoute: (r, d) => (r.cors ? corsFilter(r.cors, r.name, d.stats) : null) },
   { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
+  { name: 'local_ratelimit', forRoute: (r, d) => localRateLimitFilter(r.rateLimit?.local, d.localRateLimiter, d.stats) },
 ];
 
 /**

@@ -39,6 +39,7 @@ import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
+import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
 import { duplicateListenFds } from './listen-fds.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -186,6 +187,7 @@ export class ProxyServer {
       router,
       listenerPort: () => this.#listener.port,
       accessLog: opts.log,
+      localRateLimiter: new LocalRateLimiter(this.#core),
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
@@ -267,6 +269,8 @@ export class ProxyServer {
     };
     let routes: RouteEntry[];
     let clusters;
+    let listenerChain;
+    deps.localRateLimiter.begin();
     try {
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
@@ -294,6 +298,7 @@ export class ProxyServer {
           routes.push({ name: r.name, index, stats: this.stats.route(r.name), chain: filterChain(factories, terminalFilter(r, deps, upstream)) });
         }
       }
+      listenerChain = listenerFilters(deps, gateway, mesh);
       // Last: the cluster manager changes nothing when it throws (a refused hash table).
       clusters = this.#clusters.apply(mesh, table);
     } catch (err) {
@@ -304,7 +309,9 @@ export class ProxyServer {
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
     commitTransport?.();
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway), disposers));
+    // Buckets of rules this version dropped or changed are freed; unchanged ones keep their tokens.
+    deps.localRateLimiter.commit();
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerChain, disposers));
   }
 
   listen(): Promise<void> {
