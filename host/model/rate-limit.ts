@@ -61,15 +61,22 @@ export interface RateLimitService {
   readonly failureModeDeny: boolean;
   /** x-ratelimit-* from the service's statuses on responses (Envoy's DRAFT_VERSION_03), or none. */
   readonly responseHeaders: boolean;
-  /** Rules for every request of the workload; routes add their own (RouteRateLimits.global). */
+  /** Rules for every request of the workload (also copied into every route's RouteRateLimits.global, where the filter reads them). */
   readonly rules: readonly GlobalRateLimitRule[];
 }
 
-/** The rules one route adds (Envoy's per-route typed_per_filter_config and route rate_limits). */
+/** One descriptor a route sends, and the service it goes to. */
+export interface RouteGlobalRule {
+  readonly service: RateLimitService;
+  readonly rule: GlobalRateLimitRule;
+}
+
+/** A route's rate limits (Envoy's per-route typed_per_filter_config and route rate_limits). */
 export interface RouteRateLimits {
+  /** The local rules that name this route (the proxy-wide ones are in RateLimitConfig.local). */
   readonly local: readonly LocalRateLimitRule[];
-  /** Descriptors for the service at `service` (an index into RateLimitConfig.services). */
-  readonly global: ReadonlyArray<{ readonly service: number; readonly rule: GlobalRateLimitRule }>;
+  /** Every descriptor the route's requests send: each service's proxy-wide rules, then those naming the route. */
+  readonly global: readonly RouteGlobalRule[];
 }
 
 /** MeshConfig.rateLimit: what applies to every request this proxy serves. */

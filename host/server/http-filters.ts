@@ -18,6 +18,8 @@ import { routerFilter, type RouterContext, type RouterRoute } from '../router/ro
 import type { MeshConfig } from '../model/mesh.js';
 import type { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
 import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
+import { rateLimitFilter } from '../http/filters/rate-limit.js';
+import type { RateLimitClients } from '../xds/rate-limit-client.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -28,6 +30,8 @@ export interface FilterDeps {
   readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
   /** The core's token buckets for local rate limits (kept across versions while a rule is unchanged). */
   readonly localRateLimiter: LocalRateLimiter;
+  /** Channels to the rate limit services of global rate limits, one per address. */
+  readonly rateLimitClients: RateLimitClients;
 }
 
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
@@ -61,6 +65,7 @@ export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
   { name: 'cors', forRoute: (r, d) => (r.cors ? corsFilter(r.cors, r.name, d.stats) : null) },
   { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
   { name: 'local_ratelimit', forRoute: (r, d) => localRateLimitFilter(r.rateLimit?.local, d.localRateLimiter, d.stats) },
+  { name: 'ratelimit', forRoute: (r, d) => rateLimitFilter(r.rateLimit, d.rateLimitClients, d.stats) },
 ];
 
 /**

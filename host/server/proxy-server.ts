@@ -40,6 +40,7 @@ import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
+import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -188,6 +189,7 @@ export class ProxyServer {
       listenerPort: () => this.#listener.port,
       accessLog: opts.log,
       localRateLimiter: new LocalRateLimiter(this.#core),
+      rateLimitClients: new RateLimitClients(),
     };
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
@@ -335,6 +337,7 @@ export class ProxyServer {
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
+    this.#deps.rateLimitClients.close();
     this.#manager.setConfig(null);
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event
     // loop only ends once uWS holds no socket.

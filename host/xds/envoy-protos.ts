@@ -32,6 +32,8 @@ const FILES = [
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
   'xds/type/v3/typed_struct.proto',
+  // The rate limit service a RateLimitPolicy's global rules ask (host/xds/rate-limit-client.ts).
+  'envoy/service/ratelimit/v3/rls.proto',
   'google/protobuf/wrappers.proto',
   'google/protobuf/struct.proto',
 ];

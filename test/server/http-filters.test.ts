@@ -12,12 +12,14 @@ import type { RouterRoute } from '../../host/router/router-filter.js';
 import { dest, route } from '../helpers/mesh-fixtures.js';
 import type { Route } from '../../host/model/mesh.js';
 import { LocalRateLimiter } from '../../host/core/ratelimit/local-rate-limiter.js';
+import { RateLimitClients } from '../../host/xds/rate-limit-client.js';
 
 const core = new Core();
 const deps: FilterDeps = {
   stats: new Stats().downstream,
   faults: new FaultDice(core, 1),
   localRateLimiter: new LocalRateLimiter(core),
+  rateLimitClients: new RateLimitClients(),
   router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array() },
   listenerPort: () => 80,
   accessLog: undefined,

@@ -25,6 +25,7 @@ import {
   type LocalRateLimitRule,
   type RateLimitConfig,
   type RateLimitService,
+  type RouteGlobalRule,
   type RouteRateLimits,
 } from '../../model/rate-limit.js';
 
@@ -44,7 +45,7 @@ interface RouteSelector {
 interface PendingRouteRule {
   readonly selector: RouteSelector;
   readonly local?: LocalRateLimitRule;
-  readonly global?: { service: number; rule: GlobalRateLimitRule };
+  readonly global?: RouteGlobalRule;
 }
 
 function descriptorOf(entries: readonly DescriptorEntrySpec[] | undefined): DescriptorSource[] {
@@ -155,8 +156,7 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
       const timeout = g.timeout === undefined ? null : parseDuration(g.timeout);
       if (!applies || !ok || (timeout !== null && !timeout.ok)) continue;
       const hp = parseHostPort(g.service);
-      const index = services.length;
-      services.push({
+      const service: RateLimitService = {
         policy: id,
         host: hp.host,
         port: hp.port,
@@ -165,18 +165,25 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
         failureModeDeny: g.failureModeDeny ?? false,
         responseHeaders: (g.responseHeaders ?? 'DRAFT_VERSION_03') !== 'OFF',
         rules,
-      });
-      for (const p of pending) perRoute.push({ selector: p.selector, global: { service: index, rule: p.rule } });
+      };
+      services.push(service);
+      for (const p of pending) perRoute.push({ selector: p.selector, global: { service, rule: p.rule } });
     }
   }
-  if (perRoute.length > 0) {
+  if (perRoute.length > 0 || services.length > 0) {
     for (const route of routes) {
       const mine = perRoute.filter((p) => selects(p.selector, route.name));
-      if (mine.length === 0) continue;
+      const global: RouteGlobalRule[] = [];
+      // Each service's proxy-wide descriptors, then the route's own for it (Envoy's vhost, then route rate_limits).
+      for (const service of services) {
+        for (const rule of service.rules) global.push({ service, rule });
+        for (const p of mine) if (p.global?.service === service) global.push(p.global);
+      }
+      if (mine.length === 0 && global.length === 0) continue;
       const rl: RouteRateLimits = {
         // Each route its own buckets (Envoy builds one limiter per route's config).
         local: mine.filter((p) => p.local).map((p) => ({ ...p.local!, name: `${p.local!.name}@${route.name}` })),
-        global: mine.filter((p) => p.global).map((p) => p.global!),
+        global,
       };
       route.rateLimit = rl;
     }

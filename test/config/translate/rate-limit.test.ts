@@ -129,9 +129,11 @@ spec:
     const v1 = routes.find((r) => r.name === 'default/reviews/v1')!;
     const other = routes.find((r) => r.name === 'default/reviews/1')!;
     expect(v1.rateLimit!.local.map((r) => r.name)).toEqual(['default/p/local/v1@default/reviews/v1']);
-    expect(v1.rateLimit!.global).toEqual([{ service: 0, rule: { name: 'default/p/global/by-principal', descriptor: [{ kind: 'sourcePrincipal', key: 'who' }] } }]);
+    const service = mesh.rateLimit!.services[0]!;
+    expect(v1.rateLimit!.global.map((g) => [g.service === service, g.rule.name])).toEqual([[true, 'default/p/global/0'], [true, 'default/p/global/by-principal']]);
+    expect(v1.rateLimit!.global[1]!.rule.descriptor).toEqual([{ kind: 'sourcePrincipal', key: 'who' }]);
     expect(other.rateLimit!.local).toEqual([]);
-    expect(other.rateLimit!.global).toHaveLength(1);
+    expect(other.rateLimit!.global).toHaveLength(2);
   });
 
   it('scope: another workload, another namespace: nothing; the root namespace applies mesh-wide', () => {
