@@ -25,7 +25,7 @@ describe('local rate limit through the proxy', () => {
     const c = await request(p.port);
     expect(c.status).toBe(429);
     expect(c.body.toString()).toBe('local_rate_limited');
-    expect([c.headers['x-ratelimit-limit'], c.headers['x-ratelimit-remaining'], c.headers['x-ratelimit-reset']]).toEqual(['2', '0', '0']);
+    expect([c.headers['x-ratelimit-limit'], c.headers['x-ratelimit-remaining'], c.headers['x-ratelimit-reset']]).toEqual(['2', '0', '1']);
     expect(up.requests).toHaveLength(2);
     await waitFor(() => logs.length === 3);
     expect(logs[2]!.flags).toContain('RL');

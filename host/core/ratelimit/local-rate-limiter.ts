@@ -141,9 +141,9 @@ export class LocalRateLimiter {
     return this.#x.rl_limit(b);
   }
 
-  /** Envoy's x-ratelimit-reset: whole seconds until the next token (its ms / 1000, rounded down as Envoy's integer division does). */
+  /** Envoy's x-ratelimit-reset: seconds until the next token, rounded up (Envoy 1.40 answers 59 at 58.5 s). */
   resetSeconds(b: number): number {
-    return Math.floor(this.#x.rl_next_token_ms(b) / 1000);
+    return Math.ceil(this.#x.rl_next_token_ms(b) / 1000);
   }
 
   /** Descriptor values held by table `t` (tests). */

@@ -30,14 +30,17 @@ describe('LocalRateLimiter: one bucket', () => {
     expect([1, 2, 3, 4].map(() => limiter.consume(b, clock.now))).toEqual([true, true, true, false]);
   });
 
-  it('x-ratelimit-reset: whole seconds to the next token, rounded down as Envoy divides', () => {
+  it('x-ratelimit-reset: seconds to the next token, rounded up as Envoy does', () => {
     const { limiter, clock } = limiterAt();
     const b = limiter.bucket('r', { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 60_000 }).ptr;
     expect(limiter.consume(b, clock.now)).toBe(true);
     expect(limiter.resetSeconds(b)).toBe(60);
     clock.now += 500;
     expect(limiter.consume(b, clock.now)).toBe(false);
-    expect(limiter.resetSeconds(b)).toBe(59); // 59,500 ms
+    expect(limiter.resetSeconds(b)).toBe(60); // 59,500 ms
+    clock.now += 1_000;
+    expect(limiter.consume(b, clock.now)).toBe(false);
+    expect(limiter.resetSeconds(b)).toBe(59); // 58,500 ms: Envoy 1.40 answers 59 here too
   });
 
   it('tokensPerFill above 1 refills in proportion; maxTokens 0 refuses everything; a clock going back adds nothing', () => {
