@@ -60,7 +60,7 @@ function action(source: DescriptorSource, where: string, warnings: string[]): Ob
       return {
         extension: {
           name: 'envoy.rate_limit_descriptors.expr',
-          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.rate_limit_descriptors.expr.v3.Descriptor', descriptor_key: source.key, text: 'connection.uri_san_peer_certificate' },
+          typed_config: typedStruct('type.googleapis.com/envoy.extensions.rate_limit_descriptors.expr.v3.Descriptor', { descriptor_key: source.key, text: 'connection.uri_san_peer_certificate' }),
         },
       };
   }
@@ -154,7 +154,8 @@ export function rateLimitHttpFilters(mesh: MeshConfig, warnings: string[]): Obj[
         timeout: envoyDuration(s.timeoutMs),
         failure_mode_deny: s.failureModeDeny,
         ...(s.responseHeaders ? { enable_x_ratelimit_headers: 'DRAFT_VERSION_03' } : {}),
-        rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: rateLimitClusterName(s) } }, transport_api_version: 'V3' },
+        // The service's own name as :authority (the cluster name, Envoy's default, has `|`, which gRPC servers such as grpc-js refuse).
+        rate_limit_service: { grpc_service: { envoy_grpc: { cluster_name: rateLimitClusterName(s), authority: `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}` } }, transport_api_version: 'V3' },
       }),
     });
   });
