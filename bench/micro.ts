@@ -8,16 +8,17 @@ import { lbSuite } from './lb-suite.js';
 import { pickSuite } from './pick-suite.js';
 import { routeSuite } from './route-suite.js';
 import { ruleTableSuite } from './rule-table-suite.js';
+import { rateLimitSuite } from './ratelimit-suite.js';
 import { formatSuite, runSuite, sink, type BenchSuite, type CaseResult, type RatioResult } from './runner.js';
 
 export interface MicroOptions {
   quick: boolean;
   json: string | null;
-  /** Only suites whose key contains this (parser, route, route-rules, pick, lb), e.g. `--only parser`. */
+  /** Only suites whose key contains this (parser, route, route-rules, pick, lb, ratelimit), e.g. `--only parser`. */
   only: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb]';
+const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb|ratelimit]';
 
 export function parseArgs(argv: string[]): MicroOptions {
   const opts: MicroOptions = { quick: false, json: null, only: null };
@@ -50,6 +51,7 @@ export const SUITES: ReadonlyArray<{ key: string; make: () => BenchSuite }> = [
   { key: 'route-rules', make: ruleTableSuite },
   { key: 'pick', make: pickSuite },
   { key: 'lb', make: lbSuite },
+  { key: 'ratelimit', make: rateLimitSuite },
 ];
 
 /** Runs the selected suites, writing the table to `out` as it goes; returns the raw results. */
