@@ -12,7 +12,7 @@
 // TypedStruct (Envoy converts them against its own API): the Envoy API bundled for xDS encoding
 // predates max_dynamic_descriptors.
 import type { MeshConfig, Route } from '../model/mesh.js';
-import type { DescriptorSource, LocalRateLimitRule, RateLimitService } from '../model/rate-limit.js';
+import { rateLimitServiceKey, type DescriptorSource, type LocalRateLimitRule, type RateLimitService } from '../model/rate-limit.js';
 import { envoyDuration } from './duration.js';
 import type { Obj } from './istio-resources.js';
 
@@ -116,9 +116,9 @@ export function envoyRouteRateLimits(mesh: MeshConfig, route: Route, hasRouteAct
     if (maxDynamic !== ENVOY_DEFAULT_DYNAMIC_DESCRIPTORS) config.max_dynamic_descriptors = maxDynamic;
     perFilter[LOCAL_RATE_LIMIT_FILTER] = typedStruct(LOCAL_TYPE, config);
   }
-  const services = rateLimitServices(mesh);
+  const services = rateLimitServices(mesh).map(rateLimitServiceKey);
   for (const { service, rule } of route.rateLimit?.global ?? []) {
-    const stage = services.indexOf(service);
+    const stage = services.indexOf(rateLimitServiceKey(service));
     if (stage < 0) continue;
     rateLimits.push({ stage, actions: rule.descriptor.map((s) => action(s, where, warnings)) });
   }

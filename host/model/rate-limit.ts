@@ -93,3 +93,11 @@ export const DEFAULT_RLS_TIMEOUT_MS = 20;
 
 /** The descriptor entry keys Envoy's actions use when none is named. */
 export const DESCRIPTOR_KEYS = { remoteAddress: 'remote_address', sourcePrincipal: 'source_principal', path: 'path', genericKey: 'generic_key' } as const;
+
+/**
+ * What identifies a rate limit service across copies of the model (a route's copy after
+ * structured clone or msgpack is not the same object as the proxy's): its policy, address and domain.
+ */
+export function rateLimitServiceKey(s: RateLimitService): string {
+  return `${s.policy}|${s.host}|${s.port}|${s.domain}`;
+}

@@ -10,6 +10,7 @@ import { pack, unpack } from 'msgpackr';
 import type { Cluster, MeshConfig, VirtualHost } from '../model/mesh.js';
 import type { GatewayListener } from '../model/gateway-listener.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { RateLimitConfig } from '../model/rate-limit.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -40,6 +41,8 @@ interface Header {
   gatewayListeners?: GatewayListener[];
   /** A sidecar's inbound mTLS mode (PeerAuthentication composed for it). */
   inboundMtlsMode?: EffectiveMtlsMode;
+  /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
+  rateLimit?: RateLimitConfig;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -58,6 +61,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   const header: Header = { version: c.version, warnings: c.warnings, virtualHosts: c.mesh.virtualHosts.map((v) => v.name), clusters: c.mesh.clusters.map((x) => x.name) };
   if (c.mesh.gatewayListeners !== undefined) header.gatewayListeners = c.mesh.gatewayListeners;
   if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
+  if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -101,6 +105,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (!Array.isArray(h.virtualHosts) || !Array.isArray(h.clusters)) throw new WasmeshResourceError('the header lacks virtualHosts or clusters');
       if (h.gatewayListeners !== undefined && !Array.isArray(h.gatewayListeners)) throw new WasmeshResourceError('gatewayListeners is not a list');
       if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
+      if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -120,6 +125,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       clusters: pick(header.clusters, clusters, 'cluster'),
       ...(header.gatewayListeners !== undefined ? { gatewayListeners: header.gatewayListeners } : {}),
       ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
+      ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
     },
   };
 }

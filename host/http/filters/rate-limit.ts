@@ -6,7 +6,7 @@
 // default), the request goes on and is counted `ratelimit.failure_mode_allowed`. OK: the
 // service's request headers are set and its response headers added. No descriptor produced:
 // no call at all.
-import type { RouteRateLimits, RateLimitService, GlobalRateLimitRule } from '../../model/rate-limit.js';
+import { rateLimitServiceKey, type RouteRateLimits, type RateLimitService, type GlobalRateLimitRule } from '../../model/rate-limit.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { DescriptorStatus, RateLimitAnswer, RateLimitClients, RateLimitDescriptor, RateLimitClient } from '../../xds/rate-limit-client.js';
 import { FilterStatus, type HttpFilter, type HttpFilterFactory } from '../filter.js';
@@ -137,10 +137,13 @@ class RateLimitFilter implements HttpFilter {
 export function rateLimitFilter(limits: RouteRateLimits | null | undefined, clients: RateLimitClients, stats: StatScope<DownstreamStat>): HttpFilterFactory | null {
   if (!limits || limits.global.length === 0) return null;
   const calls: ServiceCall[] = [];
+  const byKey = new Map<string, ServiceCall>();
   for (const { service, rule } of limits.global) {
-    let call = calls.find((c) => c.service === service);
+    const key = rateLimitServiceKey(service);
+    let call = byKey.get(key);
     if (call === undefined) {
       call = { service, client: clients.of(service.host, service.port), rules: [] };
+      byKey.set(key, call);
       calls.push(call);
     }
     (call.rules as GlobalRateLimitRule[]).push(rule);

@@ -103,6 +103,23 @@ describe('global rate limit filter', () => {
   });
 });
 
+describe('global rate limit filter over copies of the model', () => {
+  it('rules whose service objects are copies (a worker\'s structured clone, the xDS msgpack) still make one call', async () => {
+    const server = await startRateLimitServer(() => ({ overall_code: 1 }));
+    const clients = new RateLimitClients();
+    cleanups.push(() => server.close(), () => clients.close());
+    const svc: RateLimitService = { policy: 'default/p', host: '127.0.0.1', port: server.port, domain: 'web', timeoutMs: 2000, failureModeDeny: false, responseHeaders: false, rules: [] };
+    const limits: RouteRateLimits = structuredClone({ local: [], global: [
+      { service: { ...svc }, rule: { name: 'a', descriptor: [{ kind: 'genericKey', key: 'k', value: 'a' }] } },
+      { service: { ...svc }, rule: { name: 'b', descriptor: [{ kind: 'genericKey', key: 'k', value: 'b' }] } },
+    ] });
+    const factory = rateLimitFilter(limits, clients, new Stats().downstream)!;
+    const r = await run(factory, { path: '/' });
+    expect(r.s.resumed).toBe(1);
+    expect(server.requests).toEqual([{ domain: 'web', descriptors: [[['k', 'a']], [['k', 'b']]] }]);
+  });
+});
+
 describe('xRateLimitHeaders (DRAFT_VERSION_03)', () => {
   it('the fewest remaining gives remaining and reset; the limit lists each quota policy; nothing without a limit', () => {
     expect(xRateLimitHeaders([
