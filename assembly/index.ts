@@ -6,3 +6,4 @@ export * from './upstream/index';
 export * from './balance/index';
 export * from './fault/index';
 export * from './authz/index';
+export * from './ratelimit/index';

@@ -6,11 +6,12 @@ import type { z } from 'zod';
 import { SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
 import { nearestName } from './nearest-name.js';
 import { SECURITY_SPEC_SCHEMAS, type SecurityKind } from './security-schemas.js';
+import { RATE_LIMIT_GROUP, RATE_LIMIT_SPEC_SCHEMAS, RATE_LIMIT_VERSIONS, type RateLimitKind } from './rate-limit-schema.js';
 
 /** Kinds read with a schema: the served networking kinds and the security kinds (checked, not enforced). */
-export type ReadKind = ServedKind | SecurityKind;
+export type ReadKind = ServedKind | SecurityKind | RateLimitKind;
 
-export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS, ...SECURITY_SPEC_SCHEMAS };
+export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS, ...SECURITY_SPEC_SCHEMAS, ...RATE_LIMIT_SPEC_SCHEMAS };
 
 export interface IstioGroup {
   /** Versions current Istio serves for the group. */
@@ -41,6 +42,8 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
   'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'not served' } },
   'extensions.istio.io': { versions: ['v1alpha1'], kinds: { WasmPlugin: 'not served' } },
   'install.istio.io': { versions: ['v1alpha1'], kinds: { IstioOperator: 'not served' } },
+  // wasmesh's own API (Istio has no rate-limit resource): read like the Istio kinds, beside them.
+  [RATE_LIMIT_GROUP]: { versions: [...RATE_LIMIT_VERSIONS], kinds: { RateLimitPolicy: 'read' } },
 };
 
 /** Istio groups current Istio no longer serves (kubectl would refuse them), and what replaced them. */

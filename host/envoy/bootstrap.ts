@@ -23,6 +23,7 @@ import { envoyPathNormalization } from './hcm-path-normalization.js';
 import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
+import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 
 export interface HostPort {
   host: string;
@@ -79,7 +80,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   const { mesh } = loaded;
   const ctx: RouteContext = {
     listenerPort: opts.listen.port, clusters: new Map(mesh.clusters.map((c) => [c.name, c])), warnings,
-    usesFault: false, usesCors: false, maxDirectBody: 0,
+    usesFault: false, usesCors: false, maxDirectBody: 0, mesh,
   };
 
   const domains = envoyDomains(mesh.virtualHosts, warnings);
@@ -124,6 +125,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   httpFilters.push(...authz.custom, ...authz.rbac);
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
+  // RateLimitPolicy: local_ratelimit, then one ratelimit filter per service (rate-limit-policy.ts).
+  httpFilters.push(...rateLimitHttpFilters(mesh, warnings));
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
 
   const hcm: Obj = {
@@ -152,7 +155,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }],
-      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? [])],
+      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },
@@ -203,6 +206,8 @@ interface RouteContext {
   usesCors: boolean;
   /** The largest direct-response body, in bytes. */
   maxDirectBody: number;
+  /** The mesh (its proxy-wide rate limits apply to every route). */
+  mesh: MeshConfig;
 }
 
 /** One Envoy route per ORed match block of a wasmesh route (Envoy routes take one match each). */
@@ -275,6 +280,9 @@ function envoyRouteAction(route: Route, ctx: RouteContext): Obj {
       warnings.push(`${where}: fault and corsPolicy together: Envoy runs the fault filter before CORS (current Istio's order), so preflights are faulted too; wasmesh answers CORS first`);
     }
   }
+  const rateLimits = envoyRouteRateLimits(ctx.mesh, route, out.route !== undefined, warnings);
+  Object.assign(perFilter, rateLimits.perFilter);
+  if (rateLimits.rateLimits.length > 0) (out.route as Obj).rate_limits = rateLimits.rateLimits;
   if (Object.keys(perFilter).length > 0) out.typed_per_filter_config = perFilter;
   addHeaderOps(out, requestOps, responseOps, where, warnings);
   return out;

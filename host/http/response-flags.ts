@@ -30,6 +30,10 @@ export const ResponseFlag = {
   StreamIdleTimeout: 'SI',
   /** The external authorizer (ext_authz, AuthorizationPolicy CUSTOM) denied, failed or is missing. */
   UnauthorizedExternalService: 'UAEX',
+  /** A local or global rate limit refused the request (429). */
+  RateLimited: 'RL',
+  /** The rate limit service failed and failureModeDeny refused the request (500). */
+  RateLimitServiceError: 'RLSE',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlag)[keyof typeof ResponseFlag];

@@ -21,6 +21,7 @@ import type { RetryPolicySpec } from './retry-policy.js';
 import type { AuthzPolicy } from './authorization.js';
 import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 import type { JwtRule } from './jwt-rules.js';
+import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -166,6 +167,8 @@ export interface Route {
   fault?: FaultPolicy | null;
   /** Istio mirror/mirrorPercentage/mirrors; the copy's Host gets `-shadow` appended. */
   mirrors?: MirrorPolicy[];
+  /** RateLimitPolicy rules that name this route (host/model/rate-limit.ts); absent: none. */
+  rateLimit?: RouteRateLimits | null;
 }
 
 export interface VirtualHost {
@@ -259,6 +262,8 @@ export interface MeshConfig {
   pathNormalization?: PathNormalization;
   /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: OutboundTrafficMode;
+  /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
+  rateLimit?: RateLimitConfig;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -20,6 +20,11 @@ import { routerFilter, type RouterContext, type RouterRoute } from '../router/ro
 import type { JwtRule } from '../model/jwt-rules.js';
 import { jwtAuthnFilter } from '../http/filters/jwt-authn.js';
 import type { JwksRegistry } from '../http/filters/jwks-source.js';
+import type { MeshConfig } from '../model/mesh.js';
+import type { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
+import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
+import { rateLimitFilter } from '../http/filters/rate-limit.js';
+import type { RateLimitClients } from '../xds/rate-limit-client.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -34,6 +39,10 @@ export interface FilterDeps {
   readonly operationalLog?: Log;
   /** The server's JWKS sources, shared by its config versions (RequestAuthentication). */
   readonly jwks?: JwksRegistry;
+  /** The core's token buckets for local rate limits (kept across versions while a rule is unchanged). */
+  readonly localRateLimiter: LocalRateLimiter;
+  /** Channels to the rate limit services of global rate limits, one per address. */
+  readonly rateLimitClients: RateLimitClients;
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -45,6 +54,8 @@ export interface ListenerPolicyFilters {
    * proxy has no policy or does not serve its workload's inbound traffic.
    */
   readonly authorization?: HttpFilter | null;
+  /** The version's mesh: its RateLimitPolicy local rules for every request (absent: none). */
+  readonly mesh?: MeshConfig;
 }
 
 /**
@@ -75,6 +86,9 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
   // (RBAC), one filter; then local rate limits.
   if (policy.jwt) filters.push(policy.jwt);
   if (policy.authorization) filters.push(policy.authorization);
+  // RateLimitPolicy local rules for every request (absent when there are none).
+  const local = localRateLimitFilter(policy.mesh?.rateLimit?.local, deps.localRateLimiter, deps.stats);
+  if (local !== null) filters.push(local.create());
   return filters;
 }
 
@@ -84,10 +98,15 @@ interface RouteFilterConfig {
   forRoute(route: Route, deps: FilterDeps): HttpFilterFactory | null;
 }
 
-/** Istio's order: CORS, then fault injection, then (terminal) the router or a direct response. */
+/**
+ * Istio's order: CORS, then fault injection, then the route's rate limits (where an EnvoyFilter
+ * inserts them in Istio, before the router), then (terminal) the router or a direct response.
+ */
 export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
   { name: 'cors', forRoute: (r, d) => (r.cors ? corsFilter(r.cors, r.name, d.stats) : null) },
   { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
+  { name: 'local_ratelimit', forRoute: (r, d) => localRateLimitFilter(r.rateLimit?.local, d.localRateLimiter, d.stats) },
+  { name: 'ratelimit', forRoute: (r, d) => rateLimitFilter(r.rateLimit, d.rateLimitClients, d.stats) },
 ];
 
 /**

@@ -40,6 +40,8 @@ import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { jwtFilterFor, listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 import { JwksRegistry } from '../http/filters/jwks-source.js';
+import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
+import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
@@ -215,6 +217,8 @@ export class ProxyServer {
       accessLog: opts.log,
       extAuthz: opts.extAuthz,
       operationalLog: opts.operationalLog,
+      localRateLimiter: new LocalRateLimiter(this.#core),
+      rateLimitClients: new RateLimitClients(),
     };
     this.#authorization = opts.authorization ?? 'enforce';
     this.#inboundAppPorts = opts.inboundAppPorts;
@@ -300,6 +304,8 @@ export class ProxyServer {
     let clusters;
     let authz: AuthorizationVersion | null = null;
     let jwt;
+    let listenerChain;
+    deps.localRateLimiter.begin();
     try {
       // The policies first: a policy set the compiler or the core refuses refuses the version.
       if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts);
@@ -331,6 +337,7 @@ export class ProxyServer {
           routes.push({ name: r.name, index, stats: this.stats.route(r.name), chain: filterChain(factories, terminalFilter(r, deps, upstream)) });
         }
       }
+      listenerChain = listenerFilters(deps, gateway, { jwt, authorization: authz?.filter ?? null, mesh });
       // Last: the cluster manager changes nothing when it throws (a refused hash table).
       clusters = this.#clusters.apply(mesh, table);
     } catch (err) {
@@ -341,7 +348,9 @@ export class ProxyServer {
     // Nothing below throws: from here the swap is committed. In-flight requests keep the
     // previous version alive until they finish; then its core memory is freed.
     commitTransport?.();
-    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerFilters(deps, gateway, { jwt, authorization: authz?.filter ?? null }), disposers));
+    // Buckets of rules this version dropped or changed are freed; unchanged ones keep their tokens.
+    deps.localRateLimiter.commit();
+    this.#manager.setConfig(new RouteConfig(version, mesh, table, routes, clusters, listenerChain, disposers));
   }
 
   listen(): Promise<void> {
@@ -365,6 +374,7 @@ export class ProxyServer {
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
+    this.#deps.rateLimitClients.close();
     this.#manager.setConfig(null);
     this.#jwks.close();
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event

@@ -54,6 +54,16 @@ export const DOWNSTREAM_STATS = {
   'jwt_authn.cors_preflight_bypassed': 'counter',
   'jwt_authn.jwt_cache_hit': 'counter',
   'jwt_authn.jwt_cache_miss': 'counter',
+  /** Local rate limits (Envoy's local_ratelimit stats): requests checked, refused, limited, allowed. */
+  'http_local_rate_limit.enabled': 'counter',
+  'http_local_rate_limit.enforced': 'counter',
+  'http_local_rate_limit.rate_limited': 'counter',
+  'http_local_rate_limit.ok': 'counter',
+  /** Global rate limits (Envoy's ratelimit filter stats): the service's answers, its failures, failures let through. */
+  'ratelimit.ok': 'counter',
+  'ratelimit.over_limit': 'counter',
+  'ratelimit.error': 'counter',
+  'ratelimit.failure_mode_allowed': 'counter',
   /** Downstream connections (the core-parsed HTTP/1.1 listener's; Envoy's listener and HCM names). */
   downstream_cx_total: 'counter',
   downstream_cx_active: 'gauge',

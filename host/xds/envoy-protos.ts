@@ -37,6 +37,8 @@ const FILES = [
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).
   'xds/type/v3/typed_struct.proto',
+  // The rate limit service a RateLimitPolicy's global rules ask (host/xds/rate-limit-client.ts).
+  'envoy/service/ratelimit/v3/rls.proto',
   'google/protobuf/wrappers.proto',
   'google/protobuf/struct.proto',
 ];

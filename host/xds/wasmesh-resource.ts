@@ -12,6 +12,7 @@ import type { GatewayListener } from '../model/gateway-listener.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { ExtAuthzProvider } from '../model/mesh-settings.js';
+import type { RateLimitConfig } from '../model/rate-limit.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -46,6 +47,8 @@ interface Header {
   authorization?: readonly AuthzPolicy[];
   /** The ext_authz providers its CUSTOM policies name. */
   extAuthzProviders?: readonly ExtAuthzProvider[];
+  /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
+  rateLimit?: RateLimitConfig;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -66,6 +69,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
   if (c.mesh.authorization !== undefined) header.authorization = c.mesh.authorization;
   if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
+  if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -111,6 +115,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
       if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
       if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
+      if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -132,6 +137,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
       ...(header.authorization !== undefined ? { authorization: header.authorization } : {}),
       ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
+      ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
     },
   };
 }

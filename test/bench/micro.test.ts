@@ -175,8 +175,9 @@ describe('micro-benchmark smoke run', () => {
       WASMESH_CORE, WASMESH_API, LLHTTP, 'match() late → route 9994', 'pickCluster 80/20',
       'match() early → rule 0', 'match() late → rule 999', 'match() miss (no rule)',
       'ROUND_ROBIN', 'LEAST_REQUEST (P2C)', 'RANDOM', 'ring hash: pickKey(bytes)', 'maglev: lookup (pickHalves)',
+      'consume: one bucket', 'per-descriptor: 1,000 values round robin (1,000-entry table)',
     ]) expect(names, n).toContain(n);
-    for (const title of ['Request-head parser', 'Route match', 'Route match, 1,000-rule table', 'Weighted pick', 'Load balancer pick']) expect(text).toContain(`## ${title}`);
+    for (const title of ['Request-head parser', 'Route match', 'Route match, 1,000-rule table', 'Weighted pick', 'Load balancer pick', 'Local rate limit']) expect(text).toContain(`## ${title}`);
     for (const n of ENDPOINT_COUNTS) expect(report.cases.filter((c) => c.group.startsWith(`lb pick · ${n} endpoints`)).length).toBe(11);
     expect(report.cases.filter((c) => c.suite === 'Route match, 1,000-rule table').length).toBe(8);
     for (const c of report.cases) {

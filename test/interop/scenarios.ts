@@ -779,5 +779,50 @@ spec:
       expect: { kind: 'every', status: 401, body: 'Jwt verification fails', headers: { 'www-authenticate': /^Bearer realm="http:\/\/web\.example\.com\/", error="invalid_token"$/ } },
     },
     { name: 'an expired token: 401 Jwt is expired', request: { path: '/', headers: { authorization: `Bearer ${JWT_EXPIRED}` }, count: 2 }, expect: { kind: 'every', status: 401, body: 'Jwt is expired' } },
+// RateLimitPolicy (wasmesh's own API): the same local limits on both planes, Envoy's through
+// its local_ratelimit filter. A fill interval of an hour keeps the sequence free of refills.
+scenarios.push({
+  name: 'RateLimitPolicy local: 3 requests, then 429 local_rate_limited; per-user buckets on a named route',
+  gateway: 'web-gateway',
+  files: (ports) => ({
+    '00-services.yaml': webServices(ports),
+    '01-subsets.yaml': SUBSETS,
+    '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - name: per-user
+    match:
+    - uri:
+        prefix: /user
+    route:
+${dest('v1')}  - route:
+${dest('v1')}`)}`,
+    '03-rate-limits.yaml': `apiVersion: policy.wasmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata:
+  name: web-limits
+spec:
+  local:
+    rules:
+    - name: everything
+      tokenBucket: {maxTokens: 100, tokensPerFill: 1, fillInterval: 1h}
+    - name: per-user
+      route: {virtualService: web, name: per-user}
+      descriptor: [{requestHeader: {name: x-user}}]
+      tokenBucket: {maxTokens: 2, tokensPerFill: 1, fillInterval: 1h}
+    - name: root
+      route: {virtualService: web}
+      descriptor: [{path: {}}]
+      tokenBucket: {maxTokens: 3, tokensPerFill: 1, fillInterval: 1h}
+`,
+  }),
+  exchanges: [
+    { name: '/ three times: served', request: { path: '/', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+    {
+      name: '/ again: 429 local_rate_limited with x-ratelimit-*',
+      request: { path: '/', count: 2 },
+      expect: { kind: 'every', status: 429, body: 'local_rate_limited', headers: { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0' } },
+    },
+    { name: 'another path has its own bucket', request: { path: '/other', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+    { name: 'user alice: two served', request: { path: '/user', headers: { 'x-user': 'alice' }, count: 2 }, expect: { kind: 'every', status: 200 } },
+    { name: 'user alice: then 429', request: { path: '/user', headers: { 'x-user': 'alice' }, count: 2 }, expect: { kind: 'every', status: 429, body: 'local_rate_limited' } },
+    { name: 'user bob (another path: the path rule counts /user per path too): served', request: { path: '/user/bob', headers: { 'x-user': 'bob' }, count: 2 }, expect: { kind: 'every', status: 200 } },
   ],
 });

@@ -28,7 +28,7 @@ describe('loadAuthorization', () => {
     expect(loadAuthorization(core, undefined, 1, deps, undefined)).toBeNull();
     expect(loadAuthorization(core, [], 1, deps, undefined)).toBeNull();
     const v = loadAuthorization(core, [policy('ns/p', 'DENY', [rule({ to: [[f('request.method', [ex('POST')])]] })])], 1, deps, undefined)!;
-    const filters = listenerFilters(deps, undefined, v.filter);
+    const filters = listenerFilters(deps, undefined, { authorization: v.filter });
     expect(filters.at(-1)).toBe(v.filter);
     expect(filters.length).toBe(listenerFilters(deps).length + 1);
     v.release();

@@ -11,10 +11,15 @@ import { filterChain } from '../../host/http/route-config.js';
 import type { RouterRoute } from '../../host/router/router-filter.js';
 import { dest, route } from '../helpers/mesh-fixtures.js';
 import type { Route } from '../../host/model/mesh.js';
+import { LocalRateLimiter } from '../../host/core/ratelimit/local-rate-limiter.js';
+import { RateLimitClients } from '../../host/xds/rate-limit-client.js';
 
+const core = new Core();
 const deps: FilterDeps = {
   stats: new Stats().downstream,
-  faults: new FaultDice(new Core(), 1),
+  faults: new FaultDice(core, 1),
+  localRateLimiter: new LocalRateLimiter(core),
+  rateLimitClients: new RateLimitClients(),
   router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array() },
   listenerPort: () => 80,
   accessLog: undefined,
@@ -58,5 +63,18 @@ describe('the HTTP filter chain', () => {
   it('every request gets the forwarded headers; the access log only when there is a sink', () => {
     expect(listenerFilters(deps)).toHaveLength(1);
     expect(listenerFilters({ ...deps, accessLog: () => {} })).toHaveLength(2);
+  });
+
+  it('a route with local rate limit rules gets the local_ratelimit filter after CORS and fault, shared; others none', () => {
+    const rule = { name: 'ns/p/local/0@r', bucket: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true };
+    const cors = { allowOrigins: [{ kind: 'exact' as const, value: 'https://a' }], allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: null, allowCredentials: null, unmatchedPreflights: 'FORWARD' as const };
+    expect(chainOf(route('r', [dest('c')], { cors, rateLimit: { local: [rule], global: [] } }))).toEqual({ names: ['cors', 'local_ratelimit'], terminal: 'router', shared: true });
+    expect(chainOf(route('r', [dest('c')], { rateLimit: { local: [], global: [] } })).names).toEqual([]);
+  });
+
+  it('proxy-wide local rules add one listener filter; without them, none', () => {
+    const rule = { name: 'ns/p/local/0', bucket: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true };
+    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [rule], services: [] } } })).toHaveLength(2);
+    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [], services: [] } } })).toHaveLength(1);
   });
 });

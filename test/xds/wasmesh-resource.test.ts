@@ -52,4 +52,14 @@ describe('wasmesh resources', () => {
     const bad = pack(['proxy', { version: '1', warnings: [], virtualHosts: [], clusters: [], authorization: { name: 'x' } }]);
     expect(() => assembleProxyConfig([bad])).toThrow(/authorization is not a list \(WASMESH_RESOURCE_INVALID\)/);
   });
+
+  it('carries the proxy-wide rate limits in the header (RateLimitPolicy), refusing a malformed one', () => {
+    const service = { policy: 'default/p', host: 'rls', port: 8081, domain: 'd', timeoutMs: 20, failureModeDeny: false, responseHeaders: true, rules: [] };
+    const c = config('3', '10.0.0.1');
+    c.mesh.rateLimit = { local: [{ name: 'default/p/local/0', bucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true }], services: [service] };
+    expect(assembleProxyConfig(proxyConfigResources(c).map((r) => r.body)).mesh.rateLimit).toEqual(c.mesh.rateLimit);
+    const bad = proxyConfigResources(config('3', '10.0.0.1'));
+    bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], rateLimit: { local: 1 } }]) };
+    expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/rateLimit lacks local or services lists/);
+  });
 });

@@ -35,6 +35,7 @@ import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
 import { authorizationPolicies, DEFAULT_TRUST_DOMAIN } from './authorization.js';
 import { requestAuthenticationRules } from './request-authentication.js';
+import { resolveRateLimits } from './rate-limit.js';
 
 
 export interface ResolveInput {
@@ -79,6 +80,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
   const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir) };
+  const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes));
+  if (rateLimit !== null) mesh.rateLimit = rateLimit;
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
