@@ -40,6 +40,7 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
   },
   'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'not served' } },
   'extensions.istio.io': { versions: ['v1alpha1'], kinds: { WasmPlugin: 'not served' } },
+  // IstioOperator: only spec.meshConfig is read (read-resource.ts → translate/mesh-settings.ts).
   'install.istio.io': { versions: ['v1alpha1'], kinds: { IstioOperator: 'not served' } },
 };
 

@@ -19,7 +19,7 @@ import type { HashLbDescriptor } from './hash-lb.js';
 import type { OutlierSettings } from './outlier-settings.js';
 import type { RetryPolicySpec } from './retry-policy.js';
 import type { AuthzPolicy } from './authorization.js';
-import type { OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
+import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -250,6 +250,8 @@ export interface MeshConfig {
   pathNormalization?: PathNormalization;
   /** meshConfig (or Sidecar) outboundTrafficPolicy for hosts the mesh does not know; absent: ALLOW_ANY. */
   outboundTrafficPolicy?: OutboundTrafficMode;
+  /** meshConfig extensionProviders of kind envoyExtAuthzHttp/Grpc (AuthorizationPolicy CUSTOM); absent: none. */
+  extAuthzProviders?: readonly ExtAuthzProvider[];
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -81,6 +81,9 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
   else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
+  if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
+  if (input.settings.extAuthzProviders.length > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders;
   return mesh;
 }
 
