@@ -156,6 +156,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       listen: node.inbound ?? { host: '0.0.0.0', port: SIDECAR_INBOUND_PORT },
       appPorts: node.appPorts,
       mode: loaded.mesh.inboundMtlsMode ?? 'DISABLE',
+      ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
     merged.listeners.push(...r.listeners);

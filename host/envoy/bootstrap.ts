@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
+import { hcmPathNormalization } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
 import { CORS_FILTER_NAME, corsFilter, envoyCorsPolicy } from './cors-policy.js';
 import { envoyDuration } from './duration.js';
@@ -130,6 +131,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     preserve_external_request_id: true,
     route_config: routeConfig,
     http_filters: httpFilters,
+    // meshConfig pathNormalization, as Istio sets it (and as wasmesh normalizes).
+    ...hcmPathNormalization(mesh.pathNormalization),
   };
 
   const config: Obj = {

@@ -8,6 +8,8 @@
 // by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
+import type { PathNormalization } from '../model/mesh-settings.js';
+import { hcmPathNormalization } from './path-normalization.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
@@ -33,6 +35,8 @@ export interface InboundOptions {
   appPorts: readonly number[];
   /** The PeerAuthentication mode the listener enforces. */
   mode: EffectiveMtlsMode;
+  /** meshConfig pathNormalization (absent: BASE, Istio's default). */
+  pathNormalization?: PathNormalization;
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -111,6 +115,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
     http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+    ...hcmPathNormalization(o.pathNormalization),
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';
