@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
-import { hcmPathNormalization } from './path-normalization.js';
+import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
 import { CORS_FILTER_NAME, corsFilter, envoyCorsPolicy } from './cors-policy.js';
 import { envoyDuration } from './duration.js';
@@ -147,7 +147,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
       clusters: mesh.clusters.map((c) => envoyCluster(c, warnings)),
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
-    layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },
+    layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647, ...PATH_RUNTIME_FLAGS } }] },
   };
 
   const header = [

@@ -2,10 +2,11 @@
 // (HCM normalize_path, merge_slashes, path_with_escaped_slashes_action), applied once to the
 // :path before routing and authorization, so that both — and the upstream, which is sent the
 // normalized path as Envoy forwards it — see one spelling of each path:
-//   every mode   the `#fragment` is stripped (CVE-2021-39156; Envoy does so unless told not to);
-//                a `%00` is refused (400), as Istio documents;
-//   NONE         nothing else;
-//   BASE         normalize_path: %-escapes of unreserved characters (ALPHA DIGIT - . _ ~) decoded,
+//   every mode   the `#fragment` is stripped (CVE-2021-39156; Istio's bootstrap sets Envoy's
+//                http_reject_path_with_fragment to false, so Envoy strips rather than refuses);
+//   NONE         nothing else (a `%00` is forwarded, as stock Envoy without normalize_path does);
+//   BASE         normalize_path: a `%00` is refused (400, as Envoy's canonicalizer fails on it);
+//                %-escapes of unreserved characters (ALPHA DIGIT - . _ ~) decoded,
 //                `\` read as `/`, dot segments removed per RFC 3986 5.2.4 (`..` above the root
 //                stays at the root); other escapes, valid or not, are kept as written;
 //   MERGE_SLASHES            BASE, then runs of `/` merged;
@@ -52,7 +53,7 @@ export function normalizePath(target: string, mode: PathNormalization): string |
     if (queryAt >= 0) continue;
     if (c === QUERY) queryAt = i;
     else if (c === PERCENT) {
-      if (target.charCodeAt(i + 1) === 0x30 && target.charCodeAt(i + 2) === 0x30) return null;
+      if (mode !== 'NONE' && target.charCodeAt(i + 1) === 0x30 && target.charCodeAt(i + 2) === 0x30) return null;
       work = true;
     } else if (c === BACKSLASH || (c === DOT && target.charCodeAt(i - 1) === SLASH) || (merge && c === SLASH && target.charCodeAt(i - 1) === SLASH)) {
       work = true;

@@ -56,10 +56,13 @@ describe('routing sees the normalized path (default BASE)', () => {
     expect((await get(s.port, '/admin', 'SVC.Test')).body).toBe('admin');
   });
 
-  it('%00 is refused with 400 before routing', async () => {
+  it('%00 is refused with 400 before routing when normalizing; NONE forwards it (as Envoy)', async () => {
     const s = await setup(undefined);
     expect((await get(s.port, '/admin%00')).status).toBe(400);
     expect(s.admin).toEqual([]);
+    const none = await setup('NONE');
+    expect((await get(none.port, '/admin%00')).status).toBe(200);
+    expect(none.admin).toEqual(['/admin%00']);
   });
 });
 

@@ -67,7 +67,8 @@ const scenarios: Scenario[] = [
     files: (ports) => ({ '00-services.yaml': webServices(ports), '01-routes.yaml': ROUTES }),
     exchanges: [
       to(V2, '/admin'), to(V2, '/./admin'), to(V2, '/%61dmin'), to(V2, '/public/../admin'), to(V2, '/x/%2E%2E/admin'),
-      to(V1, '//admin'), to(V1, '/x%2F..%2Fadmin'),
+      to(V1, '//admin'), to(V1, '/x%2F..%2Fadmin'), to(V2, '/public\\..\\admin'), to(V1, '/%2561dmin'), to(V2, '/%41dmin/../admin'),
+      { name: '/admin%00 → 400', request: { path: '/admin%00', count: 1 }, expect: { kind: 'every', status: 400 } },
     ],
   },
   {
@@ -86,7 +87,13 @@ const scenarios: Scenario[] = [
     name: 'NONE: the path as received',
     gateway: 'web-gateway',
     files: (ports) => ({ '00-services.yaml': webServices(ports), '01-routes.yaml': ROUTES, '02-mesh.yaml': meshConfigMap('NONE') }),
-    exchanges: [to(V2, '/admin'), to(V1, '/public/../admin'), to(V1, '/%61dmin'), to(V1, '//admin')],
+    exchanges: [
+      to(V2, '/admin'), to(V1, '/public/../admin'), to(V1, '/%61dmin'), to(V1, '//admin'),
+      // CVE-2021-39156: the fragment is stripped in every mode.
+      to(V2, '/admin#/../public'),
+      // Without normalize_path Envoy forwards %00 (the 400 is normalize_path's).
+      to(V2, '/admin%00'),
+    ],
   },
 ];
 
