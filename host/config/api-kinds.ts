@@ -41,6 +41,7 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
   },
   'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'not served' } },
   'extensions.istio.io': { versions: ['v1alpha1'], kinds: { WasmPlugin: 'not served' } },
+  // IstioOperator: only spec.meshConfig is read (read-resource.ts → translate/mesh-settings.ts).
   'install.istio.io': { versions: ['v1alpha1'], kinds: { IstioOperator: 'not served' } },
   // wasmesh's own API (Istio has no rate-limit resource): read like the Istio kinds, beside them.
   [RATE_LIMIT_GROUP]: { versions: [...RATE_LIMIT_VERSIONS], kinds: { RateLimitPolicy: 'read' } },

@@ -6,7 +6,7 @@ import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
 import { readResource, type SourcedResource } from './read-resource.js';
 import { resolveMesh } from './translate/resolve-mesh.js';
-import { DEFAULT_MESH_SETTINGS } from '../model/mesh-settings.js';
+import { meshSettingsOf, type MeshSettingsSource } from './translate/mesh-settings.js';
 import type { ReadCache, FileRead } from './read-cache.js';
 import { listSourceFiles, parseYamlText, readSourceText } from './yaml-source.js';
 
@@ -24,6 +24,8 @@ export interface ReadConfig {
   files: string[];
   /** Resources refused as invalid (kind namespace/name): references to them are not reported twice. */
   invalid: Set<string>;
+  /** meshConfig documents (the `istio` ConfigMap, IstioOperator spec.meshConfig), in load order. */
+  meshSources: MeshSettingsSource[];
 }
 
 /**
@@ -57,12 +59,14 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
   cache?.retain(files);
   const loaded: SourcedResource[] = [];
   const invalid = new Set<string>();
+  const meshSources: MeshSettingsSource[] = [];
   for (const file of files) {
     const read = readFile(file, namespace, cache);
     issues.push(...read.issues);
     warnings.push(...read.warnings);
     for (const result of read.results) {
       if (result.status === 'ok') loaded.push(result.value);
+      else if (result.status === 'mesh') meshSources.push(result.value);
       else if (result.status === 'invalid' && result.kind !== null && result.name !== null) {
         invalid.add(`${result.kind} ${result.namespace ?? namespace}/${result.name}`);
       }
@@ -81,7 +85,7 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
     }
     byKey.set(key, r);
   }
-  return { effective: [...byKey.values()], warnings, files, invalid };
+  return { effective: [...byKey.values()], warnings, files, invalid, meshSources };
 }
 
 /**
@@ -90,8 +94,8 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
  */
 export function resolveConfig(read: ReadConfig, options: LoadOptions = {}, issues: ConfigIssue[] = []): LoadedConfig {
   const warnings = [...read.warnings];
-  // meshConfig: Istio's defaults until the mesh's settings are read from the resources.
-  const settings = DEFAULT_MESH_SETTINGS;
+  // meshConfig: the `istio` ConfigMap or IstioOperator read, else Istio's defaults.
+  const settings = meshSettingsOf(read.meshSources, warnings);
   const mesh = resolveMesh({ resources: read.effective, options, issues, warnings, invalid: read.invalid, settings });
   if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
   return { resources: read.effective.map((r) => r.resource), mesh, warnings, files: read.files };

@@ -2,15 +2,17 @@
 // kinds not served yet and Kubernetes objects (both skipped with a warning, so seed files load
 // as they are) and unknown kinds (errors, with the nearest known kind), and turns every schema
 // violation into a located ConfigIssue.
-import type { z } from 'zod';
-import type { ConfigIssue, ConfigIssueCode } from './config-error.js';
-import { durationHint } from '../common/duration.js';
+import type { ConfigIssue } from './config-error.js';
+import { describe, zodIssues } from './zod-issues.js';
 import { GATEWAY_API_GROUP, groupSuggestion, istioApiVersionOf, istioGroupOf, ISTIO_GROUPS, kindSuggestion, KUBERNETES_KINDS, READ_SCHEMAS, REMOVED_ISTIO_GROUPS, type ReadKind } from './api-kinds.js';
 import { envelope } from './istio-schemas.js';
 import { SECURITY_SPEC_SCHEMAS } from './security-schemas.js';
 import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { LoadedResource } from './loaded-config.js';
-import type { PathSegment, YamlDocument } from './yaml-source.js';
+import type { YamlDocument } from './yaml-source.js';
+import { isMeshConfigMap, readIstioOperator, readMeshConfigMap, type MeshSettingsSource } from './translate/mesh-settings.js';
+
+export { zodIssues } from './zod-issues.js';
 
 export interface SourcedResource {
   resource: LoadedResource;
@@ -20,76 +22,10 @@ export interface SourcedResource {
 export type ReadResult =
   | { status: 'ok'; value: SourcedResource }
   | { status: 'skipped' }
+  /** The mesh's meshConfig (the `istio` ConfigMap or an IstioOperator's spec.meshConfig). */
+  | { status: 'mesh'; value: MeshSettingsSource }
   /** Invalid: identity kept when known, so later checks don't pile errors onto its absence. */
   | { status: 'invalid'; kind: string | null; namespace: string | null; name: string | null };
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-function expectedName(expected: string): string {
-  switch (expected) {
-    case 'object':
-      return 'a mapping';
-    case 'array':
-      return 'a list';
-    case 'int':
-      return 'an integer';
-    default:
-      return `a ${expected}`;
-  }
-}
-
-/** Zod's issues, one ConfigIssue each, paths prefixed (e.g. with 'spec'). */
-export function zodIssues(error: z.ZodError, prefix: readonly PathSegment[], ref: DocumentRef): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of error.issues) {
-    const path = [...prefix, ...(issue.path as PathSegment[])];
-    const last = path[path.length - 1];
-    switch (issue.code) {
-      case 'unrecognized_keys':
-        for (const key of issue.keys) {
-          out.push(issueAt(ref, 'unknown_field', [...path, key], `unknown field "${key}": not part of the Istio ${ref.kind ?? ''} API`.replace('  ', ' ')));
-        }
-        break;
-      case 'invalid_type':
-        if (issue.input === undefined) {
-          out.push(issueAt(ref, 'missing_field', path, `required field is missing (expected ${expectedName(issue.expected)})`));
-        } else {
-          out.push(issueAt(ref, 'invalid_type', path, `expected ${expectedName(issue.expected)}, got ${describe(issue.input)}`));
-        }
-        break;
-      case 'invalid_value':
-        out.push(issueAt(ref, 'invalid_value', path, `must be one of ${issue.values.map(String).join(', ')}, got ${describe(issue.input)}`));
-        break;
-      case 'too_small':
-      case 'too_big': {
-        const code: ConfigIssueCode = last === 'weight' ? 'invalid_weight' : 'invalid_value';
-        out.push(issueAt(ref, code, path, `${issue.message}, got ${describe(issue.input)}`));
-        break;
-      }
-      case 'custom': {
-        const params = issue.params as { code?: ConfigIssueCode; expected?: string } | undefined;
-        if (params?.expected === 'duration') {
-          if (issue.input === undefined) out.push(issueAt(ref, 'missing_field', path, 'required field is missing (expected a duration string such as "2s")'));
-          else out.push(issueAt(ref, 'invalid_type', path, `expected a string, got ${describe(issue.input)}${durationHint(issue.input)}`));
-          break;
-        }
-        const code = params?.code ?? 'invalid_value';
-        out.push(issueAt(ref, code, path, issue.message));
-        break;
-      }
-      default:
-        out.push(issueAt(ref, 'invalid_value', path, issue.message));
-    }
-  }
-  return out;
-}
 
 export function readResource(source: YamlDocument, defaultNamespace: string, issues: ConfigIssue[], warnings: string[]): ReadResult {
   const ref: DocumentRef = { source, kind: null, name: null };
@@ -114,6 +50,9 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
   const metaName = (doc['metadata'] as { name?: unknown } | undefined)?.name;
   ref.name = typeof metaName === 'string' ? metaName : null;
 
+  if (isMeshConfigMap(apiVersion, kind, metaName) || (apiVersion === 'install.istio.io/v1alpha1' && kind === 'IstioOperator')) {
+    return readMeshSource(ref, doc, kind, defaultNamespace, issues, warnings);
+  }
   const sorted = sortKind(ref, apiVersion, group, version, kind, issues, warnings);
   if (sorted !== 'read') return sorted === 'skipped' ? { status: 'skipped' } : { status: 'invalid', kind, namespace: null, name: ref.name };
   const read = kind as ReadKind;
@@ -148,6 +87,17 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
       resource: { kind: read, apiVersion, namespace, name: meta.name, file: source.file, doc: source.doc, line: source.line, spec, ...(meta.annotations !== undefined ? { annotations: meta.annotations } : {}) },
     },
   };
+}
+
+/** The `istio` ConfigMap or an IstioOperator: meshConfig read into MeshSettings (translate/mesh-settings.ts). */
+function readMeshSource(ref: DocumentRef, doc: Record<string, unknown>, kind: string, defaultNamespace: string, issues: ConfigIssue[], warnings: string[]): ReadResult {
+  const meta = doc['metadata'] as { namespace?: unknown } | undefined;
+  const namespace = typeof meta?.namespace === 'string' ? meta.namespace : defaultNamespace;
+  ref.name = `${namespace}/${ref.name ?? ''}`;
+  const before = issues.length;
+  const settings = kind === 'ConfigMap' ? readMeshConfigMap(ref, doc, issues, warnings) : readIstioOperator(ref, doc, issues, warnings);
+  if (settings === null || issues.length > before) return { status: 'invalid', kind, namespace, name: ref.name };
+  return { status: 'mesh', value: { settings, ref, what: `${kind} ${ref.name}` } };
 }
 
 /**

@@ -7,6 +7,7 @@ import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
+import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
 import { CORS_FILTER_NAME, corsFilter, envoyCorsPolicy } from './cors-policy.js';
 import { envoyDuration } from './duration.js';
@@ -19,7 +20,6 @@ import { ENVOY_DIRECT_RESPONSE_BODY_LIMIT, envoyDirectResponse, envoyRedirect } 
 import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
 import { envoyAuthorizationFilters } from './authorization-filters.js';
-import { envoyPathNormalization } from './hcm-path-normalization.js';
 import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
@@ -141,9 +141,10 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     xff_num_trusted_hops: 0,
     generate_request_id: true,
     preserve_external_request_id: true,
-    ...envoyPathNormalization(mesh.pathNormalization),
     route_config: routeConfig,
     http_filters: httpFilters,
+    // meshConfig pathNormalization, as Istio sets it (and as wasmesh normalizes).
+    ...hcmPathNormalization(mesh.pathNormalization),
   };
 
   const config: Obj = {
@@ -158,7 +159,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
-    layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647 } }] },
+    layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647, ...PATH_RUNTIME_FLAGS } }] },
   };
 
   const header = [

@@ -9,9 +9,9 @@
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
 import type { AuthzPolicy } from '../model/authorization.js';
-import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { PathNormalization } from '../model/mesh-settings.js';
-import { envoyPathNormalization } from './hcm-path-normalization.js';
+import { hcmPathNormalization } from './path-normalization.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
@@ -129,7 +129,6 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     http_protocol_options: { accept_http_10: true },
     generate_request_id: true,
     preserve_external_request_id: true,
-    ...envoyPathNormalization(o.pathNormalization),
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
     http_filters: [
@@ -138,6 +137,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
       ...authz.rbac,
       { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
     ],
+    ...hcmPathNormalization(o.pathNormalization),
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

@@ -3,6 +3,7 @@
 // over RDS, and each STATIC cluster's endpoints become a ClusterLoadAssignment it asks for over
 // EDS (DNS and original-destination clusters keep theirs: Envoy resolves those itself). One
 // translation serves the static bootstrap and the control plane alike.
+import { PATH_RUNTIME_FLAGS } from './path-normalization.js';
 
 type Json = Record<string, unknown>;
 
@@ -142,6 +143,6 @@ export function adsBootstrap(o: AdsBootstrapOptions): Json {
         },
       }],
     },
-    layered_runtime: { layers: [{ name: 'static', static_layer: {} }] },
+    layered_runtime: { layers: [{ name: 'static', static_layer: { ...PATH_RUNTIME_FLAGS } }] },
   };
 }

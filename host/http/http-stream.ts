@@ -17,6 +17,7 @@ import type { StreamCallbacks } from './stream-callbacks.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
 import { LOCAL_REPLY, statusLine } from './local-reply.js';
+import { normalizePath } from './path-normalization.js';
 
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
@@ -119,6 +120,14 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
       return;
     }
+    // Envoy's HCM normalizes :path before any filter or the route sees it (absent mode: BASE).
+    const path = normalizePath(ds.path, config.mesh.pathNormalization ?? 'BASE');
+    if (path === null) {
+      ctx.stats.downstream.inc('downstream_rq_failed_path_normalization');
+      this.sendLocalReply(statusLine(400), NONE, 'Bad Request', ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    ds.path = path;
     this.#decodeHeaders();
   }
 

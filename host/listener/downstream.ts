@@ -55,8 +55,12 @@ export const enum BodyMode {
 /** One request as a listener hands it over. */
 export interface Downstream {
   readonly method: string;
-  /** Request-target as received: path plus `?query` when present. */
-  readonly path: string;
+  /**
+   * Request-target: path plus `?query` when present. As received, until the stream normalizes
+   * it in place (meshConfig pathNormalization, http/path-normalization.ts) before routing, as
+   * Envoy rewrites :path: everything after (routing, authorization, upstream, access log) sees it so.
+   */
+  path: string;
   readonly authority: string;
   /**
    * Header fields, flat: name at even indices, its value after it; names lower-case, arrival

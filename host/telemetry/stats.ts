@@ -39,6 +39,8 @@ export const DOWNSTREAM_STATS = {
   downstream_rq_rx_reset: 'counter',
   /** Requests refused for a head over the limits (431). */
   downstream_rq_header_overflow: 'counter',
+  /** Requests refused for a path that cannot be normalized (meshConfig pathNormalization; 400). */
+  downstream_rq_failed_path_normalization: 'counter',
   /** Requests that matched no route (flag NR). */
   no_route: 'counter',
   /** Fault injection (Envoy's fault filter stats). */

@@ -2,18 +2,9 @@
 // Envoy listeners that enforce authorization (a gateway, a sidecar's inbound) carry them.
 import { describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
-import { envoyPathNormalization } from '../../host/envoy/hcm-path-normalization.js';
 import { envoyInbound } from '../../host/envoy/inbound-listener.js';
 
-describe('envoyPathNormalization', () => {
-  it('NONE, BASE (also when absent), MERGE_SLASHES, DECODE_AND_MERGE_SLASHES', () => {
-    expect(envoyPathNormalization('NONE')).toEqual({ normalize_path: false, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' });
-    expect(envoyPathNormalization(undefined)).toEqual({ normalize_path: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' });
-    expect(envoyPathNormalization('BASE')).toEqual(envoyPathNormalization(undefined));
-    expect(envoyPathNormalization('MERGE_SLASHES')).toEqual({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'KEEP_UNCHANGED' });
-    expect(envoyPathNormalization('DECODE_AND_MERGE_SLASHES')).toEqual({ normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'UNESCAPE_AND_FORWARD' });
-  });
-
+describe('meshConfig pathNormalization in the Envoy translation', () => {
   it('the gateway bootstrap and the inbound listener take MeshConfig.pathNormalization', () => {
     const gw = envoyBootstrap({ mesh: { virtualHosts: [], clusters: [], pathNormalization: 'MERGE_SLASHES' } }, { listen: { host: '127.0.0.1', port: 1 }, admin: { host: '127.0.0.1', port: 2 }, gateway: 'gw' });
     const hcm = (gw.config as any).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;

@@ -101,6 +101,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   if (named.size > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders.filter((p) => named.has(p.name));
   const jwtRules = requestAuthenticationRules(resources, { namespace: proxyNamespace, labels: options.labels ?? {}, rootNamespace: input.settings.rootNamespace, ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, issues, warnings);
   if (jwtRules.length > 0) mesh.jwtRules = jwtRules;
+  // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
+  if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;
 }
 

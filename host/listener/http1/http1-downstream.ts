@@ -47,7 +47,7 @@ function flushHeads(): void {
 
 export class Http1Downstream implements Downstream, HeadOwner {
   readonly method: string;
-  readonly path: string;
+  path: string;
   readonly authority: string;
   readonly headers: string[];
   readonly remoteAddress: string;

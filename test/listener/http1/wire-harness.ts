@@ -172,6 +172,9 @@ export async function startRig(opts: { limits?: Partial<Limits>; http1?: ProxySe
   const other = mesh([{ name: 'internal', ports: [internal.port] }], [{ name: 'internal/vs/0', dests: [{ cluster: 'internal' }] }], [INTERNAL_HOST]);
   m.virtualHosts.push({ ...other.virtualHosts[0]!, name: 'internal-vh' });
   m.clusters.push(...other.clusters);
+  // The listener's suites check the target as received: no path normalization (the fragment is
+  // still stripped, in every mode; test/http/path-normalization.test.ts covers the modes).
+  m.pathNormalization = 'NONE';
   const logs: AccessLogEntry[] = [];
   const proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { drainTimeoutMs: 100, ...opts.limits }, http1: opts.http1, seed: 1 });
   proxy.apply(m, 1);
