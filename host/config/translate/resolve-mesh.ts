@@ -33,6 +33,7 @@ import type { SecurityGate } from '../security-gate.js';
 import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type VirtualHost } from '../../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
+import { catchAllClusters, catchAllVirtualHost } from './outbound-catch-all.js';
 
 
 export interface ResolveInput {
@@ -78,9 +79,16 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
       : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
   const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir) };
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
+  else {
+    // A sidecar's outbound side: hosts the mesh does not know pass through or are refused.
+    const mode = input.settings.outboundTrafficPolicy;
+    mesh.virtualHosts.push(catchAllVirtualHost(mode));
+    mesh.clusters.push(...catchAllClusters());
+    mesh.outboundTrafficPolicy = mode;
+  }
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
-  else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  if (options.gateway === undefined && options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
   return mesh;
 }
 
