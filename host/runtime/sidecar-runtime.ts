@@ -92,7 +92,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // Undefined with the access log off: the listeners then format no line at all.
   const logLine = accessLog.entries(sidecarAccessLogLine);
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
+  // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
+  let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts() });
   const inbound = new ProxyServer({
     limits: opts.limits,
     host: opts.inbound.host,
@@ -143,6 +145,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     listeners: [listener('outbound listener', opts.outbound, outbound), listener('inbound listener', opts.inbound, inbound)],
   });
 
+  ownPorts = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port, inbound.port, health.port, assembly.admin.port];
   return {
     manager: assembly.manager,
     outbound,
