@@ -228,6 +228,12 @@ export interface Cluster {
   policy?: ClusterPolicy;
   /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
   tls?: ClusterTls;
+  /**
+   * PASSTHROUGH only: the destination may be a DNS name with a default port 80 (the sidecar's
+   * PassthroughCluster, standing in for SO_ORIGINAL_DST); absent: an `ip:port` authority only,
+   * as Envoy's ORIGINAL_DST reading a header (DestinationRule PASSTHROUGH).
+   */
+  destinationFromAuthorityName?: boolean;
 }
 
 export interface MeshConfig {

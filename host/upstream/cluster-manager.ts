@@ -29,7 +29,7 @@ import type { Log } from '../common/log.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import type { Limits } from '../common/limits.js';
-import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
+import { authorityDestination, hashValues, originalDestination, setCookieValue } from './hash-key.js';
 import type { PassthroughGuard } from './passthrough-guard.js';
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
@@ -376,7 +376,7 @@ export class ClusterManager {
     const m = v.managed;
     if (m.panic) m.stats.incDynamic('lb_healthy_panic');
     if (v.lb === 'PASSTHROUGH') {
-      const dst = originalDestination(req.authority);
+      const dst = m.config.destinationFromAuthorityName === true ? authorityDestination(req.authority) : originalDestination(req.authority);
       if (!dst) return null;
       if (this.#passthroughGuard?.refuses(dst.address, dst.port)) {
         m.stats.incDynamic('upstream_cx_passthrough_self_refused');

@@ -19,9 +19,13 @@ export class PassthroughGuard {
     this.#local = local;
   }
 
-  /** True when `address:port` is this proxy itself. */
+  /**
+   * True when `address:port` is, or may be, this proxy itself. A DNS name is resolved only when
+   * the connection is made, and any name may resolve to a loopback address: at one of the
+   * proxy's ports it is refused (fail closed).
+   */
   refuses(address: string, port: number): boolean {
-    if (!isLocalAddress(address, this.#local)) return false;
+    if (isIP(address) !== 0 && !isLocalAddress(address, this.#local)) return false;
     for (const p of this.#ports()) if (p === port) return true;
     return false;
   }

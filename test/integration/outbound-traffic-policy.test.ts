@@ -68,9 +68,23 @@ describe('ALLOW_ANY (Istio default)', () => {
     expect(outside.requests).toHaveLength(1);
   });
 
-  test('an unknown host name that is not an address has no original destination: 503 UH (Node cannot read SO_ORIGINAL_DST)', async () => {
+  test('an unknown DNS name passes through to what it resolves to (`localhost:<port>`), port 80 when the authority has none', async () => {
+    const outside = await upstream((req, res) => res.end(`outside ${req.headers.host}`));
     const { p, logs } = await proxy(sidecarMesh('ALLOW_ANY', 1));
-    const r = await get(p.port, 'unknown.example.org');
+    const r = await get(p.port, `localhost:${outside.port}`);
+    expect(r.body).toBe(`outside localhost:${outside.port}`);
+    await waitFor(() => logs.length === 1);
+    expect(last(logs)).toMatchObject({ route: 'allow_any', upstreamCluster: 'PassthroughCluster', upstreamHost: `localhost:${outside.port}` });
+    // No port: 80 (nothing listens on loopback port 80 in the test environment, or it answers).
+    const bare = await get(p.port, 'name-that-does-not-resolve.invalid');
+    expect(bare.status).toBe(503);
+    await waitFor(() => logs.length === 2);
+    expect(last(logs)).toMatchObject({ upstreamCluster: 'PassthroughCluster', upstreamHost: 'name-that-does-not-resolve.invalid:80', flags: 'UF' });
+  });
+
+  test('an authority that is no host (bad characters) has no destination: 503 UH', async () => {
+    const { p, logs } = await proxy(sidecarMesh('ALLOW_ANY', 1));
+    const r = await get(p.port, 'bad_host!name');
     expect(r.status).toBe(503);
     await waitFor(() => logs.length === 1);
     expect(last(logs)).toMatchObject({ route: 'allow_any', upstreamCluster: 'PassthroughCluster', flags: 'UH' });
@@ -78,14 +92,14 @@ describe('ALLOW_ANY (Istio default)', () => {
 
   test("passthrough to the proxy's own listener port is refused (no loop), counted on PassthroughCluster", async () => {
     const { p, logs } = await proxy(sidecarMesh('ALLOW_ANY', 1));
-    for (const authority of [`127.0.0.1:${p.port}`, `127.1.2.3:${p.port}`, `[::1]:${p.port}`, `0.0.0.0:${p.port}`]) {
+    for (const authority of [`127.0.0.1:${p.port}`, `127.1.2.3:${p.port}`, `[::1]:${p.port}`, `0.0.0.0:${p.port}`, `localhost:${p.port}`]) {
       const r = await get(p.port, authority);
       expect(r.status, authority).toBe(503);
     }
-    await waitFor(() => logs.length === 4);
-    // One request each: none looped back in.
-    expect(logs.map((l) => l.flags)).toEqual(['UH', 'UH', 'UH', 'UH']);
-    expect(p.stats.render()).toMatch(/^cluster\.PassthroughCluster\.upstream_cx_passthrough_self_refused: 4$/m);
+    await waitFor(() => logs.length === 5);
+    // One request each: none looped back in (a name at the proxy's port is refused before it resolves).
+    expect(logs.map((l) => l.flags)).toEqual(['UH', 'UH', 'UH', 'UH', 'UH']);
+    expect(p.stats.render()).toMatch(/^cluster\.PassthroughCluster\.upstream_cx_passthrough_self_refused: 5$/m);
   });
 
   test('reserved ports (admin, health) are refused too, other local ports are not', async () => {

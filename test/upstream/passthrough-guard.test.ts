@@ -17,6 +17,10 @@ describe('PassthroughGuard', () => {
     expect(g.refuses('::', 15001)).toBe(true);
     expect(g.refuses('127.0.0.1', 15002)).toBe(false);
     expect(g.refuses('192.0.2.10', 15001)).toBe(false);
+    // A name may resolve to loopback: at one of the ports it is refused before resolving.
+    expect(g.refuses('localhost', 15001)).toBe(true);
+    expect(g.refuses('example.com', 15001)).toBe(true);
+    expect(g.refuses('example.com', 443)).toBe(false);
     ports = [15001, 15000];
     expect(g.refuses('127.0.0.1', 15000)).toBe(true);
   });

@@ -26,7 +26,7 @@ export function catchAllClusters(): Cluster[] {
   const { policy } = clusterPolicyOf({});
   return [
     { name: BLACKHOLE_CLUSTER, host: BLACKHOLE_CLUSTER, port: 0, subset: null, endpoints: [], lb: 'ROUND_ROBIN', policy },
-    { name: PASSTHROUGH_CLUSTER, host: PASSTHROUGH_CLUSTER, port: 0, subset: null, endpoints: [], lb: 'PASSTHROUGH', policy: structuredClone(policy) },
+    { name: PASSTHROUGH_CLUSTER, host: PASSTHROUGH_CLUSTER, port: 0, subset: null, endpoints: [], lb: 'PASSTHROUGH', policy: structuredClone(policy), destinationFromAuthorityName: true },
   ];
 }
 
