@@ -9,11 +9,9 @@ import type { OutboundTrafficMode } from '../../model/mesh-settings.js';
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import { clusterPolicyOf } from './traffic-policy.js';
 
-/** Istio's names (util.PassthroughCluster, util.BlackHoleCluster, util.Passthrough, util.BlackHole). */
-export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
-export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
-export const ALLOW_ANY_ROUTE = 'allow_any';
-export const BLOCK_ALL_ROUTE = 'block_all';
+import { ALLOW_ANY_ROUTE, BLACKHOLE_CLUSTER, BLOCK_ALL_ROUTE, PASSTHROUGH_CLUSTER } from '../../model/catch-all.js';
+
+export { ALLOW_ANY_ROUTE, BLACKHOLE_CLUSTER, BLOCK_ALL_ROUTE, PASSTHROUGH_CLUSTER, isCatchAllCluster } from '../../model/catch-all.js';
 
 /**
  * The two catch-all clusters. PassthroughCluster is an original-destination cluster: no
@@ -30,10 +28,6 @@ export function catchAllClusters(): Cluster[] {
   ];
 }
 
-/** True for the catch-all clusters, which no service defines. */
-export function isCatchAllCluster(name: string): boolean {
-  return name === PASSTHROUGH_CLUSTER || name === BLACKHOLE_CLUSTER;
-}
 
 /** The `*` virtual host of `mode` (Istio's BuildCatchAllVirtualHost). */
 export function catchAllVirtualHost(mode: OutboundTrafficMode): VirtualHost {
