@@ -134,3 +134,34 @@ describe('REGISTRY_ONLY', () => {
     expect((await get(p.port, 'api.example.com')).body).toBe('known');
   });
 });
+
+describe('ServiceEntry resolution NONE (the default): passthrough to the address the client asked for', () => {
+  test('under REGISTRY_ONLY a NONE entry for 127.0.0.1:<port> is served through its ORIGINAL_DST cluster; other hosts get 502', async () => {
+    const outside = await upstream((req, res) => res.end(`outside ${req.headers.host}`));
+    const t = tempYaml({
+      'se.yaml': `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: local, namespace: default}
+spec:
+  hosts: [127.0.0.1]
+  location: MESH_EXTERNAL
+  ports: [{number: ${outside.port}, name: http, protocol: HTTP}]
+`,
+    });
+    const read = readConfig([t.dir]);
+    const issues: ConfigIssue[] = [];
+    const warnings: string[] = [];
+    const m = resolveMesh({ resources: read.effective, options: {}, issues, warnings, invalid: read.invalid, settings: { ...DEFAULT_MESH_SETTINGS, outboundTrafficPolicy: 'REGISTRY_ONLY' } });
+    expect(issues).toEqual([]);
+    const name = `outbound|${outside.port}||127.0.0.1`;
+    expect(m.clusters.find((c) => c.name === name)).toMatchObject({ lb: 'PASSTHROUGH', endpoints: [], destinationFromAuthorityName: true });
+    const { p, logs } = await proxy(m);
+    const r = await get(p.port, `127.0.0.1:${outside.port}`);
+    expect(r.body).toBe(`outside 127.0.0.1:${outside.port}`);
+    await waitFor(() => logs.length === 1);
+    expect(last(logs)).toMatchObject({ upstreamCluster: name, upstreamHost: `127.0.0.1:${outside.port}` });
+    // Another address at the same port is no registry host: blocked.
+    expect((await get(p.port, `127.0.0.2:${outside.port}`)).status).toBe(502);
+    expect(outside.requests).toHaveLength(1);
+  });
+});

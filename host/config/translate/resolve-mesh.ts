@@ -258,8 +258,14 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
     const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
     const { lb, policy } = clusterPolicyOf(merged);
-    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity, credentialsDir);
-    clusters.set(name, { name, host, port, subset, endpoints, lb, policy, ...(tls !== undefined && { tls }) });
+    const spec = services.get(host)?.spec;
+    // Istio: no auto mTLS to a MESH_EXTERNAL service (its endpoints have no sidecar); a
+    // DestinationRule's explicit tls still applies.
+    const autoMtls = workloadIdentity && !(spec?.location === 'MESH_EXTERNAL' && merged.tls === undefined);
+    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, autoMtls, credentialsDir);
+    // resolution NONE (the default): Istio's ORIGINAL_DST cluster, whatever the lb asked for.
+    const passthrough = spec !== undefined && (spec.resolution ?? 'NONE') === 'NONE';
+    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {

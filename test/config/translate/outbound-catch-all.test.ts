@@ -82,3 +82,26 @@ describe('the outbound catch-all of a sidecar (meshConfig outboundTrafficPolicy)
     expect(catchAllVirtualHost('REGISTRY_ONLY')).not.toEqual(a);
   });
 });
+
+describe('ServiceEntry location MESH_EXTERNAL', () => {
+  const entry = (location: string) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [ext.example.com]
+  location: ${location}
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.9, labels: {security.istio.io/tlsMode: istio}}]
+`;
+  test('gets no auto mTLS even when its endpoints carry the istio tlsMode label (MESH_INTERNAL does)', () => {
+    for (const [location, tls] of [['MESH_EXTERNAL', false], ['MESH_INTERNAL', true]] as const) {
+      const t = tempYaml({ 'a.yaml': entry(location) });
+      const read = readConfig([t.dir]);
+      const issues: ConfigIssue[] = [];
+      const mesh = resolveMesh({ resources: read.effective, options: { workloadIdentity: true }, issues, warnings: [], invalid: read.invalid, settings: DEFAULT_MESH_SETTINGS });
+      expect(issues).toEqual([]);
+      expect(mesh.clusters.find((c) => c.host === 'ext.example.com')!.tls !== undefined, location).toBe(tls);
+    }
+  });
+});
