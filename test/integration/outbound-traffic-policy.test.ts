@@ -165,3 +165,30 @@ spec:
     expect(outside.requests).toHaveLength(1);
   });
 });
+
+describe("seed 003's egress story (Istio101: time.jsontest.com blocked until its ServiceEntry is applied)", () => {
+  const SEED3 = 'test/config/fixtures/seed-003';
+  function seedMesh(withEgress: boolean): MeshConfig {
+    const read = readConfig([SEED3]);
+    const resources = read.effective.filter((r) => withEgress || r.resource.kind !== 'ServiceEntry' || r.resource.name !== 'time-jsontest');
+    const issues: ConfigIssue[] = [];
+    // The seed's DestinationRule asks ISTIO_MUTUAL: loaded here as with --allow-unenforced-security.
+    const m = resolveMesh({ resources, options: { allowUnenforcedSecurity: true }, issues, warnings: [], invalid: read.invalid, settings: { ...DEFAULT_MESH_SETTINGS, outboundTrafficPolicy: 'REGISTRY_ONLY' } });
+    expect(issues).toEqual([]);
+    return m;
+  }
+
+  test('REGISTRY_ONLY without egress.yaml: 502 block_all; with it: routed to outbound|80||time.jsontest.com (never block_all)', async () => {
+    const blocked = await proxy(seedMesh(false));
+    expect((await get(blocked.p.port, 'time.jsontest.com')).status).toBe(502);
+    await waitFor(() => blocked.logs.length === 1);
+    expect(last(blocked.logs)).toMatchObject({ route: 'block_all', code: 502 });
+
+    const open = await proxy(seedMesh(true), { limits: { drainTimeoutMs: 200 } });
+    // The network may be absent here: whatever the upstream outcome, the request took the entry's cluster.
+    await get(open.p.port, 'time.jsontest.com');
+    await waitFor(() => open.logs.length === 1, 15_000);
+    expect(last(open.logs)).toMatchObject({ upstreamCluster: 'outbound|80||time.jsontest.com' });
+    expect(last(open.logs).route).not.toBe('block_all');
+  }, 20_000);
+});
