@@ -34,6 +34,7 @@ import { noHeaderOps, type Cluster, type Endpoint, type MeshConfig, type Virtual
 import { istioDefaultRetryPolicy } from '../../model/istio-defaults.js';
 import type { MeshSettings } from '../../model/mesh-settings.js';
 import { catchAllClusters, catchAllVirtualHost } from './outbound-catch-all.js';
+import { selectSidecar, sidecarScope, type SidecarScope } from './sidecar-scope.js';
 
 
 export interface ResolveInput {
@@ -73,15 +74,20 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
   const listeners: GatewayListener[] = [];
+  // A sidecar's Sidecar resource (sidecar-scope.ts); gateways are not scoped by one.
+  const sidecarResource = options.gateway !== undefined ? null : selectSidecar(ofKind(resources, 'Sidecar'), proxyNamespace, options.labels ?? {}, input.settings.rootNamespace, { issues, warnings });
+  const scope = sidecarResource === null ? null : sidecarScope(sidecarResource, proxyNamespace, input.settings.rootNamespace, { issues, warnings });
   const virtualHosts =
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
-      : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir) };
+      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope);
+  let clusters = buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir);
+  if (scope !== null) clusters = scopedClusters(clusters, virtualHosts, services, scope);
+  const mesh: MeshConfig = { virtualHosts, clusters };
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
   else {
     // A sidecar's outbound side: hosts the mesh does not know pass through or are refused.
-    const mode = input.settings.outboundTrafficPolicy;
+    const mode = scope?.outboundTrafficPolicy ?? input.settings.outboundTrafficPolicy;
     mesh.virtualHosts.push(catchAllVirtualHost(mode));
     mesh.clusters.push(...catchAllClusters());
     mesh.outboundTrafficPolicy = mode;
@@ -183,7 +189,7 @@ function gatewayVirtualHosts(
   return [...hosts.values()];
 }
 
-function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext): VirtualHost[] {
+function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null): VirtualHost[] {
   ctx.proxy.binding = { kind: 'mesh' };
   const hosts = new Map<string, VirtualHost>();
   const owner = new Map<string, SourcedResource>();
@@ -194,6 +200,7 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
       if (host === '*') return; // rejected by validation already
+      if (scope !== null && !scope.visible(host, vs.resource.namespace)) return; // outside the Sidecar's egress hosts
       const service = ctx.services.get(host);
       const ports = (service?.ports ?? []).map((p) => p.number);
       const first = owner.get(host);
@@ -207,7 +214,7 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     });
   }
   // Plain forwarding to every known service no VirtualService claims.
-  const unclaimed = [...ctx.services.values()].filter((s) => !hosts.has(s.host)).sort((a, b) => (a.host < b.host ? -1 : 1));
+  const unclaimed = [...ctx.services.values()].filter((s) => !hosts.has(s.host) && (scope === null || scope.visible(s.host, s.namespace))).sort((a, b) => (a.host < b.host ? -1 : 1));
   for (const service of unclaimed) {
     for (const vh of forwardingVirtualHosts(service, proxyNamespace)) hosts.set(vh.name, vh);
   }
@@ -279,4 +286,26 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
   return [...clusters.values()].sort((a, b) =>
     a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.port !== b.port ? a.port - b.port : (a.subset ?? '') < (b.subset ?? '') ? -1 : (a.subset ?? '') > (b.subset ?? '') ? 1 : 0,
   );
+}
+
+/**
+ * The clusters a Sidecar-scoped proxy gets: those of the services its egress hosts make
+ * visible, plus those its visible routes and mirrors name. A route to a hidden service keeps
+ * its cluster without endpoints (503; Istio has no such cluster on the proxy, 503 NC).
+ */
+function scopedClusters(clusters: Cluster[], virtualHosts: readonly VirtualHost[], services: ReadonlyMap<string, ServiceHost>, scope: SidecarScope): Cluster[] {
+  const named = new Set<string>();
+  for (const vh of virtualHosts) {
+    for (const r of vh.routes) {
+      for (const d of r.destinations) named.add(d.cluster);
+      for (const m of r.mirrors ?? []) named.add(m.cluster);
+    }
+  }
+  const out: Cluster[] = [];
+  for (const c of clusters) {
+    const service = services.get(c.host);
+    if (service === undefined || scope.visible(service.host, service.namespace)) out.push(c);
+    else if (named.has(c.name)) out.push({ ...c, endpoints: [] });
+  }
+  return out;
 }
