@@ -196,6 +196,8 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
   for (const vs of virtualServices) {
     const spec = vs.resource.spec as VirtualServiceSpec;
     if (!appliesToMesh(spec) || (spec.hosts ?? []).length === 0) continue;
+    // Outside the Sidecar's egress hosts: not even built (most of a scoped proxy's mesh).
+    if (scope !== null && !(spec.hosts ?? []).some((raw) => scope.visible(expandHost(raw, vs.resource.namespace, ctx.knownNamespaces), vs.resource.namespace))) continue;
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
