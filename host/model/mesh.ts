@@ -234,6 +234,12 @@ export interface Cluster {
    * as Envoy's ORIGINAL_DST reading a header (DestinationRule PASSTHROUGH).
    */
   destinationFromAuthorityName?: boolean;
+  /**
+   * ServiceEntry resolution DNS (STRICT_DNS: every address a name resolves to is an endpoint)
+   * or DNS_ROUND_ROBIN (LOGICAL_DNS: one connection target, the first address); absent:
+   * addresses as given (STATIC).
+   */
+  dnsResolution?: 'STRICT_DNS' | 'LOGICAL_DNS';
 }
 
 export interface MeshConfig {
