@@ -30,7 +30,7 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
       ServiceEntry: 'read',
       WorkloadEntry: 'read',
       WorkloadGroup: 'not served',
-      Sidecar: 'not served',
+      Sidecar: 'read',
       EnvoyFilter: 'not served',
       ProxyConfig: 'not served',
     },

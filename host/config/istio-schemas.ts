@@ -351,6 +351,39 @@ export const serviceEntrySpec = message({
   subjectAltNames: strList.optional(),
 });
 
+// ---- Sidecar ------------------------------------------------------------------------------------
+
+const sidecarPort = message({ number: port.optional(), protocol: str.optional(), name: str.optional(), targetPort: port.optional() });
+const captureMode = z.enum(['DEFAULT', 'IPTABLES', 'NONE']);
+
+export const sidecarSpec = message({
+  workloadSelector: message({ labels: labels.optional() }).optional(),
+  ingress: z
+    .array(
+      message({
+        port: sidecarPort,
+        bind: str.optional(),
+        captureMode: captureMode.optional(),
+        defaultEndpoint: str.optional(),
+        tls: z.unknown().optional(),
+        connectionPool: z.unknown().optional(),
+      }),
+    )
+    .optional(),
+  egress: z
+    .array(
+      message({
+        port: sidecarPort.optional(),
+        bind: str.optional(),
+        captureMode: captureMode.optional(),
+        hosts: z.array(str).min(1, 'an egress listener needs at least one host'),
+      }),
+    )
+    .optional(),
+  outboundTrafficPolicy: message({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']).optional(), egressProxy: z.unknown().optional() }).optional(),
+  inboundConnectionPool: z.unknown().optional(),
+});
+
 // ---- Gateway ------------------------------------------------------------------------------------
 
 const tlsProtocol = z.enum(['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3']);
@@ -424,10 +457,12 @@ export const SPEC_SCHEMAS = {
   DestinationRule: destinationRuleSpec,
   ServiceEntry: serviceEntrySpec,
   WorkloadEntry: workloadEntrySpec,
+  Sidecar: sidecarSpec,
 } as const;
 
 export type ServedKind = keyof typeof SPEC_SCHEMAS;
 export type GatewaySpec = z.infer<typeof gatewaySpec>;
+export type SidecarSpec = z.infer<typeof sidecarSpec>;
 export type VirtualServiceSpec = z.infer<typeof virtualServiceSpec>;
 export type HttpRoute = z.infer<typeof httpRoute>;
 export type HttpMatchRequest = z.infer<typeof httpMatchRequest>;

@@ -3,6 +3,7 @@
 // a Gateway, a Gateway no VirtualService is bound to), so a proxy that answers every request
 // 404 NR does not start, or reload into that state, without a word.
 import type { MeshConfig } from '../model/mesh.js';
+import { ALLOW_ANY_ROUTE, BLOCK_ALL_ROUTE } from '../model/catch-all.js';
 import { resolveGatewayRef } from '../config/translate/match-builder.js';
 
 /** Whose view of the config this is: the ConfigManager's load options. */
@@ -53,7 +54,8 @@ const ref = (r: Resource) => `${r.namespace}/${r.name}`;
  * why nothing of it is this proxy's.
  */
 export function servesNothingWarning(loaded: LoadedView, view: ProxyView): string | null {
-  if (loaded.mesh.virtualHosts.some((vh) => vh.routes.length > 0)) return null;
+  // A sidecar's catch-all for unknown hosts (allow_any, block_all) is no mesh host of its own.
+  if (loaded.mesh.virtualHosts.some((vh) => vh.routes.length > 0 && vh.name !== ALLOW_ANY_ROUTE && vh.name !== BLOCK_ALL_ROUTE)) return null;
   const resources = resourcesOf(loaded.resources);
   const namespace = view.namespace ?? 'default';
   const virtualServices = resources.filter((r) => r.kind === 'VirtualService');
@@ -94,5 +96,11 @@ export function servesNothingWarning(loaded: LoadedView, view: ProxyView): strin
     if (virtualServices.length === 0) reasons.push('no VirtualService is loaded');
     if (!resources.some((r) => r.kind === 'ServiceEntry')) reasons.push('no ServiceEntry defines a host to forward to');
   }
-  return `this proxy serves nothing ${who}: every request will get 404 (NR). It ${what}; ${reasons.join('; ')}.`;
+  return `this proxy serves nothing ${who}: every request will ${answer(loaded.mesh, view)}. It ${what}; ${reasons.join('; ')}.`;
+}
+
+/** What a proxy without routes does with every request: a gateway 404, a sidecar its outboundTrafficPolicy. */
+function answer(mesh: MeshConfig, view: ProxyView): string {
+  if (view.gateway !== undefined || !mesh.virtualHosts.some((vh) => vh.name === ALLOW_ANY_ROUTE || vh.name === BLOCK_ALL_ROUTE)) return 'get 404 (NR)';
+  return mesh.outboundTrafficPolicy === 'REGISTRY_ONLY' ? 'get 502 (outboundTrafficPolicy REGISTRY_ONLY, route block_all)' : 'pass through to the address its authority names (outboundTrafficPolicy ALLOW_ANY, PassthroughCluster)';
 }

@@ -355,12 +355,18 @@ function envoyCluster(c: Cluster, warnings: string[]): Obj {
   if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy, ...tls };
   // STATIC needs IP literals; a host name (allowed by a STATIC ServiceEntry endpoint) needs DNS.
   const named = c.endpoints.filter((e) => isIP(e.address) === 0);
-  if (named.length > 0) {
-    warnings.push(`cluster ${c.name}: endpoint address ${named[0].address} is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)`);
-  }
+  // ServiceEntry resolution DNS → STRICT_DNS, DNS_ROUND_ROBIN → LOGICAL_DNS (one target only,
+  // as Envoy requires), with Istio's DNS settings: the record's TTL, else meshConfig
+  // dnsRefreshRate (60 s), IPv4 (Istio's default lookup family without dual stack).
+  let type: string = named.length > 0 ? 'STRICT_DNS' : 'STATIC';
+  if (c.dnsResolution !== undefined) type = c.dnsResolution === 'LOGICAL_DNS' && c.endpoints.length !== 1 ? 'STRICT_DNS' : c.dnsResolution;
+  else if (named.length > 0) warnings.push(`cluster ${c.name}: endpoint address ${named[0].address} is not an IP; cluster emitted as STRICT_DNS (Envoy resolves it periodically)`);
+  if (c.dnsResolution === 'LOGICAL_DNS' && type !== 'LOGICAL_DNS') warnings.push(`cluster ${c.name}: DNS_ROUND_ROBIN with ${c.endpoints.length} endpoints; Envoy's LOGICAL_DNS takes exactly one, emitted as STRICT_DNS`);
+  const dns = type === 'STATIC' ? {} : { dns_refresh_rate: '60s', respect_dns_ttl: true, dns_lookup_family: 'V4_ONLY' };
   return {
     name: c.name,
-    type: named.length > 0 ? 'STRICT_DNS' : 'STATIC',
+    type,
+    ...dns,
     ...policy,
     ...tls,
     load_assignment: {

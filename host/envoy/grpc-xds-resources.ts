@@ -7,6 +7,7 @@
 // call (grpc-route-match.ts) and actions restricted to what grpc-js-xds honours; clusters and
 // endpoints as grpc-cluster.ts makes them. What a gRPC client would not do as a sidecar does is
 // a warning, never silently dropped; see docs/grpc-translation.md.
+import { isCatchAllCluster } from '../model/catch-all.js';
 import type { Cluster, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
 import type { RetryPolicySpec } from '../model/retry-policy.js';
@@ -81,6 +82,8 @@ export function grpcXdsResources(loaded: LoadedMesh): GrpcXdsResources {
     out.routes.push({ name: authority, virtual_hosts: [{ name: vh.name, domains: [authority, splitPort(authority).host], routes }] });
   }
   for (const c of mesh.clusters) {
+    // A sidecar's catch-all for unknown hosts: a gRPC client dials only the names it is given.
+    if (isCatchAllCluster(c.name)) continue;
     out.clusters.push(grpcCluster(c, warnings));
     out.endpoints.push(grpcLoadAssignment(c, warnings));
   }

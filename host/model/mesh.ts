@@ -232,6 +232,18 @@ export interface Cluster {
   policy?: ClusterPolicy;
   /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
   tls?: ClusterTls;
+  /**
+   * PASSTHROUGH only: the destination may be a DNS name with a default port 80 (the sidecar's
+   * PassthroughCluster, standing in for SO_ORIGINAL_DST); absent: an `ip:port` authority only,
+   * as Envoy's ORIGINAL_DST reading a header (DestinationRule PASSTHROUGH).
+   */
+  destinationFromAuthorityName?: boolean;
+  /**
+   * ServiceEntry resolution DNS (STRICT_DNS: every address a name resolves to is an endpoint)
+   * or DNS_ROUND_ROBIN (LOGICAL_DNS: one connection target, the first address); absent:
+   * addresses as given (STATIC).
+   */
+  dnsResolution?: 'STRICT_DNS' | 'LOGICAL_DNS';
 }
 
 export interface MeshConfig {

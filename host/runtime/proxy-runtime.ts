@@ -71,7 +71,9 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   if (mapped.length > 0 && (mapped[0]!.at.host !== opts.listen.host || mapped[0]!.at.port !== opts.listen.port)) throw new Error('wasmesh: the first mapped port must be the listen address (GATEWAY_PORTS_INVALID)');
   const gatewayPort = !isGateway ? undefined : mapped.length > 0 ? mapped[0]!.port : ('auto' as const);
   const serverFor = (host: string, port: number, gp: number | 'auto' | undefined): ProxyServer =>
-    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log });
+    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts() });
+  // Passthrough may not loop into any port of this process (read at each pick: port 0 binds late).
+  const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
   // One server (core, clusters, stats) per further Gateway port, fed the same versions.
   const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port) }));
@@ -102,7 +104,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log, reservedPorts: ownPorts() });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);

@@ -97,7 +97,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const logLine = accessLog.entries(sidecarAccessLogLine);
   const missLog = new InboundMissLog(opts.appPorts, opts.log);
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off' });
+  // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
+  let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts() });
   const inbound = new ProxyServer({
     servesInbound: true,
     limits: opts.limits,
@@ -163,6 +165,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     listeners: [listener('outbound listener', opts.outbound, outbound), listener('inbound listener', opts.inbound, inbound)],
   });
 
+  ownPorts = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port, inbound.port, health.port, assembly.admin.port];
   return {
     manager: assembly.manager,
     outbound,

@@ -27,6 +27,7 @@ import type { Log } from '../common/log.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import type { EditHandle, RequestFraming } from '../upstream/upstream-head.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
+import { PassthroughGuard } from '../upstream/passthrough-guard.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { Stats } from '../telemetry/stats.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
@@ -145,6 +146,11 @@ export interface ProxyServerOptions {
    * checks no token, as Istio's outbound.
    */
   servesInbound?: boolean;
+  /**
+   * The process's other ports (admin, health, sibling listeners) that passthrough requests may
+   * not reach on a local address; this listener's own port is always refused.
+   */
+  reservedPorts?: () => Iterable<number>;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -186,7 +192,9 @@ export class ProxyServer {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
     const view = requestViewOf(this.#core);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, workloadCertificates: opts.workloadCertificates, log: opts.operationalLog });
+    const reserved = opts.reservedPorts;
+    const passthroughGuard = new PassthroughGuard(() => [this.#listener.port, ...(reserved?.() ?? [])]);
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, workloadCertificates: opts.workloadCertificates, log: opts.operationalLog, passthroughGuard });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);

@@ -32,6 +32,7 @@ const server = new ProxyServer({
   coreModule: init.module,
   ...init.transport,
   workloadCertificates: workload,
+  reservedPorts: () => init.reservedPorts ?? [],
   log: logBuffer ? (entry) => logBuffer.push(envoyAccessLogLine(entry)) : undefined,
 });
 

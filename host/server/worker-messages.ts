@@ -33,6 +33,8 @@ export interface WorkerInit {
    */
   workload: boolean;
   workloadCertificate: WorkloadCertificate | null;
+  /** The process's other ports passthrough may not reach (ProxyServerOptions.reservedPorts), bound before the workers start. */
+  reservedPorts?: number[];
 }
 
 export type ToWorker =

@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   accessLog?: (text: string) => void;
   /** Operational events: a worker that crashed or failed to apply a version. */
   log: Log;
+  /** Ports of this process passthrough may not reach (admin, further listeners). */
+  reservedPorts?: number[];
   /** How long a snapshot waits for a worker before using its last one (ms). */
   snapshotTimeoutMs?: number;
 }
@@ -116,6 +118,7 @@ export class WorkerPool {
         transport: this.#opts.transport ?? {},
         workload: source !== undefined,
         workloadCertificate: source?.current() ?? null,
+        ...(this.#opts.reservedPorts !== undefined && { reservedPorts: this.#opts.reservedPorts }),
       };
       const w = new PoolWorker(i, new Worker(script, { workerData: init }));
       this.#workers.push(w);

@@ -29,7 +29,8 @@ import type { Log } from '../common/log.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 import type { Limits } from '../common/limits.js';
-import { hashValues, originalDestination, setCookieValue } from './hash-key.js';
+import { authorityDestination, hashValues, originalDestination, setCookieValue } from './hash-key.js';
+import type { PassthroughGuard } from './passthrough-guard.js';
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
 export interface PickRequest {
@@ -83,6 +84,8 @@ export interface ClusterManagerOptions {
   workloadCertificates?: WorkloadCertificateSource;
   /** The operational log (upstream TLS handshake failures). */
   log?: Log;
+  /** Refuses passthrough destinations that are this proxy (its own ports); absent: none refused. */
+  passthroughGuard?: PassthroughGuard;
 }
 
 /** One consistent-hash table, shared by the versions whose endpoint list it was built for. */
@@ -225,6 +228,7 @@ export class ClusterManager {
   readonly #upstreamTls: Readonly<Record<string, UpstreamTlsSettings>>;
   readonly #workloadCertificates: WorkloadCertificateSource | undefined;
   readonly #log: Log | undefined;
+  readonly #passthroughGuard: PassthroughGuard | undefined;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
   /**
@@ -247,6 +251,7 @@ export class ClusterManager {
     this.#upstreamTls = opts.upstreamTls ?? {};
     this.#workloadCertificates = opts.workloadCertificates;
     this.#log = opts.log;
+    this.#passthroughGuard = opts.passthroughGuard;
   }
 
   /** The clock outlier detection runs on. */
@@ -371,8 +376,12 @@ export class ClusterManager {
     const m = v.managed;
     if (m.panic) m.stats.incDynamic('lb_healthy_panic');
     if (v.lb === 'PASSTHROUGH') {
-      const dst = originalDestination(req.authority);
+      const dst = m.config.destinationFromAuthorityName === true ? authorityDestination(req.authority) : originalDestination(req.authority);
       if (!dst) return null;
+      if (this.#passthroughGuard?.refuses(dst.address, dst.port)) {
+        m.stats.incDynamic('upstream_cx_passthrough_self_refused');
+        return null;
+      }
       return new EndpointLease(this, m, -1, m.pool.endpoint(dst.address, dst.port), '', -1, undefined);
     }
     const tried = req.tried ?? [];

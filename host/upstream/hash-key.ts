@@ -111,3 +111,21 @@ function portOk(address: string, port: string): { address: string; port: number 
   const p = Number(port);
   return p >= 1 && p <= 65535 ? { address, port: p } : null;
 }
+
+/**
+ * The destination of a request to PassthroughCluster: the authority as the application's
+ * original destination. A sidecar without iptables cannot read SO_ORIGINAL_DST, so the host
+ * the client named stands for the address it connected to: an IP address, or a DNS name the
+ * connection resolves (system resolver), with port 80 when the authority has none (a client
+ * omits only the default port). Null for an authority that is neither.
+ */
+export function authorityDestination(authority: string): { address: string; port: number } | null {
+  const ip = originalDestination(authority);
+  if (ip) return ip;
+  let m = /^\[([0-9a-fA-F:.]+)\]$/.exec(authority);
+  if (m && m[1]!.includes(':')) return { address: m[1]!, port: 80 };
+  m = /^([A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(authority);
+  if (!m || m[1]!.includes('..')) return null;
+  if (m[2] === undefined) return { address: m[1]!.toLowerCase(), port: 80 };
+  return portOk(m[1]!.toLowerCase(), m[2]);
+}

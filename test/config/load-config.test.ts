@@ -81,16 +81,19 @@ describe('seed 000 files', () => {
 
   test('02+03 in mesh mode: the VirtualService is bound to web-gateway only, so web is plain forwarding', () => {
     const { mesh } = loadConfig([SERVICES, GATEWAY, SPLIT_80_20]);
-    expect(mesh.virtualHosts).toHaveLength(1);
+    // web, then the sidecar's catch-all for unknown hosts (ALLOW_ANY by default).
+    expect(mesh.virtualHosts.map((v) => v.name)).toEqual([WEB, 'allow_any']);
     const vh = mesh.virtualHosts[0]!;
     expect(vh.domains).toContain('web');
     expect(vh.domains).toContain('web:5005');
     expect(vh.domains).toContain(`${WEB}:5005`);
     expect(vh.routes).toHaveLength(1);
     expect(vh.routes[0]!.matches).toEqual([]);
-    expect(split(mesh)).toEqual([[`outbound|5005||${WEB}`, 100]]);
-    // Subset clusters are defined by the DestinationRule even when no route uses them.
-    expect(mesh.clusters.map((c) => c.subset)).toEqual([null, 'v1', 'v2']);
+    expect(split(mesh)).toEqual([[`outbound|5005||${WEB}`, 100], ['PassthroughCluster', 100]]);
+    // Subset clusters are defined by the DestinationRule even when no route uses them; the
+    // catch-all clusters follow.
+    expect(mesh.clusters.map((c) => c.subset)).toEqual([null, 'v1', 'v2', null, null]);
+    expect(mesh.clusters.slice(3).map((c) => c.name)).toEqual(['BlackHoleCluster', 'PassthroughCluster']);
   });
 
   test('the whole example folder loads in lexical order, so 04 (5/95) is the split in effect', () => {
@@ -135,7 +138,7 @@ spec:
   test('a mesh-bound VirtualService routes every Kubernetes form of the host, with its split, headers and timeout', () => {
     const t = tempYaml({ 'a.yaml': WEB_SERVICE, 'b.yaml': meshVs });
     const { mesh } = loadConfig([t.dir]);
-    expect(mesh.virtualHosts).toHaveLength(1);
+    expect(mesh.virtualHosts.map((v) => v.name)).toEqual([WEB, 'allow_any']);
     const vh = mesh.virtualHosts[0]!;
     expect(vh.name).toBe(WEB);
     expect(vh.domains).toEqual(['web', 'web:5005', 'web.default', 'web.default:5005', 'web.default.svc', 'web.default.svc:5005', WEB, `${WEB}:5005`]);
@@ -220,6 +223,7 @@ spec: {address: 10.0.0.9, labels: {app: api}}
     expect(mesh.virtualHosts.map((v) => [v.name, v.domains])).toEqual([
       ['api.internal.example:80', ['api.internal.example', 'api.internal.example:80']],
       ['api.internal.example:9090', ['api.internal.example:9090']],
+      ['allow_any', ['*']],
     ]);
   });
 

@@ -162,7 +162,7 @@ describe('seed 003 (Istio101)', () => {
     expect(() => loadConfig([SEED3])).toThrow(/middleware\.yaml:12 \(document 1\) DestinationRule default\/middleware: spec\.trafficPolicy\.tls\.mode: .*tls mode ISTIO_MUTUAL.*\[unenforced_security\]/);
     const config = loadConfig([SEED3], UNENFORCED);
     const vh = config.mesh.virtualHosts;
-    expect(vh.map((v) => v.name)).toEqual(['middleware.default.svc.cluster.local', 'time.jsontest.com:80', 'time.jsontest.com:443']);
+    expect(vh.map((v) => v.name)).toEqual(['middleware.default.svc.cluster.local', 'time.jsontest.com:80', 'time.jsontest.com:443', 'allow_any']);
     const [canary, prod] = vh[0]!.routes;
     expect(canary!.matches).toEqual([block({ headers: [{ name: 'x-dev-user', match: { kind: 'exact', value: 'super-secret' }, invert: false }] })]);
     expect(canary!.destinations[0]!.cluster).toBe('outbound|0|canary|middleware.default.svc.cluster.local');

@@ -44,7 +44,7 @@ describe('servesNothingWarning', () => {
   it('mesh mode, every VirtualService bound to a Gateway and no ServiceEntry: names them and the flag', () => {
     const w = warningFor({ 'a.yaml': `${GATEWAY('web-gateway')}---\n${VS('web', '"web.example.com"', 'web-gateway')}` }, {});
     expect(w).toBe(
-      'this proxy serves nothing in mesh mode (no --gateway; namespace default, labels none): every request will get 404 (NR). ' +
+      'this proxy serves nothing in mesh mode (no --gateway; namespace default, labels none): every request will pass through to the address its authority names (outboundTrafficPolicy ALLOW_ANY, PassthroughCluster). ' +
         'It loaded 1 file(s): 1 Gateway, 1 VirtualService; every VirtualService bound to a Gateway is served by a proxy run with --gateway ' +
         '(default/web → web-gateway): run with --gateway web-gateway to serve it; no ServiceEntry defines a host to forward to.',
     );

@@ -108,12 +108,16 @@ describe('sidecar runtime over loopback', () => {
     expect(json(await out({ host: 'peer-svc:8080' }))).toMatchObject({ who: 'peer-v1', host: 'peer-svc:8080' });
     expect(json(await out({ host: 'peer-svc:8080', 'x-canary': 'yes' }))).toMatchObject({ who: 'peer-v2' });
     expect(json(await out({ host: 'peer-svc.default.svc.cluster.local' }))).toMatchObject({ who: 'peer-v1' });
-    expect((await out({ host: 'unknown.example:8080' })).status).toBe(404);
+    // A host the mesh does not know passes through (ALLOW_ANY): `unknown.example` does not
+    // resolve (a reserved name), so PassthroughCluster finds no upstream: 503.
+    expect((await out({ host: 'unknown.example:8080' })).status).toBe(503);
     expect(await stat(`cluster.${PEER_V2_CLUSTER}.upstream_rq_2xx`)).toBe(1);
     expect(await stat(`cluster.${PEER_V1_CLUSTER}.upstream_rq_2xx`)).toBe(2);
     // The outbound listener's own counters stay unprefixed, as `wasmesh proxy` shows them; the
     // inbound listener saw none of these requests.
-    expect(await stat('no_route')).toBe(1);
+    // The unknown host matched the catch-all route, not no route at all.
+    expect(await stat('no_route')).toBe(0);
+    expect(await stat('cluster.PassthroughCluster.upstream_cx_connect_fail')).toBe(1);
     expect(access.some((l) => l.endsWith(` ${PEER_V2_CLUSTER}`))).toBe(true);
   });
 

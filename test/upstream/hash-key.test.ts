@@ -3,7 +3,7 @@
 // the Set-Cookie format of a generated cookie, and PASSTHROUGH's original destination.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { cookieValue, hashValues, originalDestination, queryParameter, setCookieValue } from '../../host/upstream/hash-key.js';
+import { authorityDestination, cookieValue, hashValues, originalDestination, queryParameter, setCookieValue } from '../../host/upstream/hash-key.js';
 
 describe('hash keys', () => {
   it('cookies: trimmed pairs, quotes removed, first match across Cookie headers', () => {
@@ -44,5 +44,31 @@ describe('hash keys', () => {
     expect(originalDestination('10.1.2.3:8080')).toEqual({ address: '10.1.2.3', port: 8080 });
     expect(originalDestination('[fd00::1]:80')).toEqual({ address: 'fd00::1', port: 80 });
     for (const bad of ['10.1.2.3', 'svc:80', '300.1.1.1:80', '10.1.2.3:0', '10.1.2.3:70000', '[fd00::1]']) expect(originalDestination(bad)).toBeNull();
+  });
+});
+
+describe('authorityDestination (PassthroughCluster: the authority stands for SO_ORIGINAL_DST)', () => {
+  it('addresses as originalDestination; names and bare addresses get port 80; names lower-cased', () => {
+    expect(authorityDestination('10.1.2.3:8080')).toEqual({ address: '10.1.2.3', port: 8080 });
+    expect(authorityDestination('10.1.2.3')).toEqual({ address: '10.1.2.3', port: 80 });
+    expect(authorityDestination('[fd00::1]')).toEqual({ address: 'fd00::1', port: 80 });
+    expect(authorityDestination('Api.Example.COM')).toEqual({ address: 'api.example.com', port: 80 });
+    expect(authorityDestination('localhost:9000')).toEqual({ address: 'localhost', port: 9000 });
+  });
+
+  it('no destination for what is not a host[:port]', () => {
+    for (const a of ['', ':80', 'a..b', 'host:0', 'host:65536', 'host:', 'bad_name', 'a b', 'host:80:81', '-x.com', 'user@host', '[fd00::1']) {
+      expect(authorityDestination(a), a).toBeNull();
+    }
+  });
+
+  it('property: any valid name with any valid port round-trips', () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 65535 }), (labels, port) => {
+        const name = labels.join('.');
+        expect(authorityDestination(`${name}:${port}`)).toEqual({ address: name, port });
+      }),
+    );
   });
 });

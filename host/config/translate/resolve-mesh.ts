@@ -36,6 +36,8 @@ import type { MeshSettings } from '../../model/mesh-settings.js';
 import { authorizationPolicies, DEFAULT_TRUST_DOMAIN } from './authorization.js';
 import { requestAuthenticationRules } from './request-authentication.js';
 import { resolveRateLimits } from './rate-limit.js';
+import { catchAllClusters, catchAllVirtualHost } from './outbound-catch-all.js';
+import { selectSidecar, sidecarScope, type SidecarScope } from './sidecar-scope.js';
 
 
 export interface ResolveInput {
@@ -75,17 +77,29 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
   const listeners: GatewayListener[] = [];
+  // A sidecar's Sidecar resource (sidecar-scope.ts); gateways are not scoped by one.
+  const sidecarResource = options.gateway !== undefined ? null : selectSidecar(ofKind(resources, 'Sidecar'), proxyNamespace, options.labels ?? {}, input.settings.rootNamespace, { issues, warnings });
+  const scope = sidecarResource === null ? null : sidecarScope(sidecarResource, proxyNamespace, input.settings.rootNamespace, { issues, warnings });
   const virtualHosts =
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
-      : meshVirtualHosts(proxyNamespace, virtualServices, ctx);
-  const mesh: MeshConfig = { virtualHosts, clusters: buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir) };
+      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope);
+  let clusters = buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir);
+  if (scope !== null) clusters = scopedClusters(clusters, virtualHosts, services, scope);
+  const mesh: MeshConfig = { virtualHosts, clusters };
   const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes));
   if (rateLimit !== null) mesh.rateLimit = rateLimit;
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
+  else {
+    // A sidecar's outbound side: hosts the mesh does not know pass through or are refused.
+    const mode = scope?.outboundTrafficPolicy ?? input.settings.outboundTrafficPolicy;
+    mesh.virtualHosts.push(catchAllVirtualHost(mode));
+    mesh.clusters.push(...catchAllClusters());
+    mesh.outboundTrafficPolicy = mode;
+  }
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
-  else if (options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
+  if (options.gateway === undefined && options.workloadIdentity === true) mesh.inboundMtlsMode = strictestMode(inboundMtls(peerAuthenticationPolicies(resources), { namespace: proxyNamespace, labels: options.labels ?? {} }));
   const authorization = authorizationPolicies(resources, {
     settings: input.settings, issues, warnings,
     proxy: {
@@ -209,17 +223,20 @@ function gatewayVirtualHosts(
   return [...hosts.values()];
 }
 
-function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext): VirtualHost[] {
+function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null): VirtualHost[] {
   ctx.proxy.binding = { kind: 'mesh' };
   const hosts = new Map<string, VirtualHost>();
   const owner = new Map<string, SourcedResource>();
   for (const vs of virtualServices) {
     const spec = vs.resource.spec as VirtualServiceSpec;
     if (!appliesToMesh(spec) || (spec.hosts ?? []).length === 0) continue;
+    // Outside the Sidecar's egress hosts: not even built (most of a scoped proxy's mesh).
+    if (scope !== null && !(spec.hosts ?? []).some((raw) => scope.visible(expandHost(raw, vs.resource.namespace, ctx.knownNamespaces), vs.resource.namespace))) continue;
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
       if (host === '*') return; // rejected by validation already
+      if (scope !== null && !scope.visible(host, vs.resource.namespace)) return; // outside the Sidecar's egress hosts
       const service = ctx.services.get(host);
       const ports = (service?.ports ?? []).map((p) => p.number);
       const first = owner.get(host);
@@ -233,7 +250,7 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     });
   }
   // Plain forwarding to every known service no VirtualService claims.
-  const unclaimed = [...ctx.services.values()].filter((s) => !hosts.has(s.host)).sort((a, b) => (a.host < b.host ? -1 : 1));
+  const unclaimed = [...ctx.services.values()].filter((s) => !hosts.has(s.host) && (scope === null || scope.visible(s.host, s.namespace))).sort((a, b) => (a.host < b.host ? -1 : 1));
   for (const service of unclaimed) {
     for (const vh of forwardingVirtualHosts(service, proxyNamespace)) hosts.set(vh.name, vh);
   }
@@ -284,8 +301,15 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
     const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
     const { lb, policy } = clusterPolicyOf(merged);
-    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, workloadIdentity, credentialsDir);
-    clusters.set(name, { name, host, port, subset, endpoints, lb, policy, ...(tls !== undefined && { tls }) });
+    const spec = services.get(host)?.spec;
+    // Istio: no auto mTLS to a MESH_EXTERNAL service (its endpoints have no sidecar); a
+    // DestinationRule's explicit tls still applies.
+    const autoMtls = workloadIdentity && !(spec?.location === 'MESH_EXTERNAL' && merged.tls === undefined);
+    const tls = clusterTlsOf(merged.tls?.value as Parameters<typeof clusterTlsOf>[0], { host, port, subset, endpoints }, autoMtls, credentialsDir);
+    // resolution NONE (the default): Istio's ORIGINAL_DST cluster, whatever the lb asked for.
+    const passthrough = spec !== undefined && (spec.resolution ?? 'NONE') === 'NONE';
+    const dns = spec?.resolution === 'DNS' ? 'STRICT_DNS' : spec?.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : undefined;
+    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {
@@ -299,4 +323,26 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
   return [...clusters.values()].sort((a, b) =>
     a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.port !== b.port ? a.port - b.port : (a.subset ?? '') < (b.subset ?? '') ? -1 : (a.subset ?? '') > (b.subset ?? '') ? 1 : 0,
   );
+}
+
+/**
+ * The clusters a Sidecar-scoped proxy gets: those of the services its egress hosts make
+ * visible, plus those its visible routes and mirrors name. A route to a hidden service keeps
+ * its cluster without endpoints (503; Istio has no such cluster on the proxy, 503 NC).
+ */
+function scopedClusters(clusters: Cluster[], virtualHosts: readonly VirtualHost[], services: ReadonlyMap<string, ServiceHost>, scope: SidecarScope): Cluster[] {
+  const named = new Set<string>();
+  for (const vh of virtualHosts) {
+    for (const r of vh.routes) {
+      for (const d of r.destinations) named.add(d.cluster);
+      for (const m of r.mirrors ?? []) named.add(m.cluster);
+    }
+  }
+  const out: Cluster[] = [];
+  for (const c of clusters) {
+    const service = services.get(c.host);
+    if (service === undefined || scope.visible(service.host, service.namespace)) out.push(c);
+    else if (named.has(c.name)) out.push({ ...c, endpoints: [] });
+  }
+  return out;
 }

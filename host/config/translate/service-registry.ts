@@ -126,7 +126,9 @@ export function buildServiceRegistry(
         if (spec.endpoints !== undefined) {
           ctx.issues.push(issueAt(ref, 'invalid_value', ['spec', 'endpoints'], 'no endpoints may be given with resolution NONE (use STATIC)'));
         }
-        ctx.warnings.push(warningAt(ref, ['spec', 'resolution'], 'resolution NONE (pass-through to the original destination) is not served: the service has no endpoints and answers 503; use STATIC with endpoints or WorkloadEntries'));
+        // Istio's ORIGINAL_DST cluster: each request goes to the address the client asked for
+        // (resolve-mesh.ts makes its clusters PASSTHROUGH); listed workloads are not used.
+        if (workloads.length > 0) ctx.warnings.push(warningAt(ref, ['spec', 'workloadSelector'], 'resolution NONE passes each request through to the address its authority names: the selected workloads are not used as endpoints (use STATIC)'));
         workloads.length = 0;
         break;
       case 'DNS':

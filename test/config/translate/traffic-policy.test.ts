@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { isCatchAllCluster } from '../../../host/config/translate/outbound-catch-all.js';
 import { ConfigError, loadConfig, type ConfigIssue } from '../../../host/config/index.js';
 import type { Cluster, MeshConfig } from '../../../host/model/mesh.js';
 import { tempYaml } from '../../helpers/temp-yaml.js';
@@ -118,7 +119,8 @@ describe('load balancer', () => {
     ['only localityLbSetting', '  trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: true}}}\n', 'LEAST_REQUEST'],
   ])('%s → %s', (_, dr, lb) => {
     const { mesh } = load(dr);
-    expect(mesh.clusters.map((c) => c.lb)).toEqual([lb, lb]);
+    // The service's two clusters (default and subset); the catch-all clusters have their own lb.
+    expect(mesh.clusters.filter((c) => !isCatchAllCluster(c.name)).map((c) => c.lb)).toEqual([lb, lb]);
     expect(mesh.clusters.every((c) => c.policy !== undefined && c.policy.hash === null)).toBe(true);
   });
 
