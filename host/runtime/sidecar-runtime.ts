@@ -129,7 +129,8 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     apply: (mesh: MeshConfig, version: number): void => {
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
-      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}) }, version };
+      // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
+      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

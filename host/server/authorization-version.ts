@@ -1,6 +1,9 @@
 // A config version's AuthorizationPolicy enforcement on one server: the policies compiled
 // (refused with a located AuthzCompileError) and loaded into the core (checked once), and the
 // filter over them. Null when the proxy has no policy: nothing runs per request then.
+import { extAuthzChecks } from '../upstream/ext-authz/ext-authz-checks.js';
+import type { ExtAuthzProvider } from '../model/mesh-settings.js';
+import type { Cluster } from '../model/mesh.js';
 import type { Core } from '../core/wasm.js';
 import { AuthzTable } from '../core/authz/authz-table.js';
 import { compileAuthorization } from '../compile/authorization.js';
@@ -53,16 +56,35 @@ export function destinationPortFor(appPorts: readonly number[] | undefined, list
   };
 }
 
-/** Compiles and loads `policies` for `version`; null when there are none. Throws on a bad policy set. */
-export function loadAuthorization(core: Core, policies: readonly AuthzPolicy[] | undefined, version: number, deps: FilterDeps, appPorts: readonly number[] | undefined): AuthorizationVersion | null {
+/**
+ * Compiles and loads `policies` for `version`; null when there are none. Throws on a bad policy set.
+ * CUSTOM policies ask `deps.extAuthz` when the server was given one (tests), else the version's own
+ * checkers, one per extension provider the policies name (`providers`, reached through `clusters`:
+ * host/upstream/ext-authz/), closed with the version.
+ */
+export function loadAuthorization(
+  core: Core,
+  policies: readonly AuthzPolicy[] | undefined,
+  version: number,
+  deps: FilterDeps,
+  appPorts: readonly number[] | undefined,
+  providers: { readonly list: readonly ExtAuthzProvider[]; readonly clusters: readonly Cluster[] } = { list: [], clusters: [] },
+): AuthorizationVersion | null {
   if (policies === undefined || policies.length === 0) return null;
   const compiled = compileAuthorization(policies);
   const table = AuthzTable.load(core, compiled, version);
+  const checks = deps.extAuthz === undefined && providers.list.length > 0 ? extAuthzChecks({ extAuthzProviders: providers.list }, providers.clusters) : null;
   const filter = authorizationFilter(table, compiled, {
     stats: deps.stats,
-    extAuthz: deps.extAuthz ?? (() => null),
+    extAuthz: deps.extAuthz ?? ((name) => checks?.get(name) ?? null),
     log: deps.operationalLog,
     destinationPort: destinationPortFor(appPorts, deps.listenerPort),
   });
-  return { filter, release: () => table.release() };
+  return {
+    filter,
+    release: () => {
+      table.release();
+      for (const c of checks?.values() ?? []) c.close();
+    },
+  };
 }

@@ -316,7 +316,7 @@ export class ProxyServer {
     deps.localRateLimiter.begin();
     try {
       // The policies first: a policy set the compiler or the core refuses refuses the version.
-      if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts);
+      if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts, { list: mesh.extAuthzProviders ?? [], clusters: mesh.clusters });
       if (authz !== null) disposers.push(() => authz!.release());
       jwt = this.#workloadPolicies ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
