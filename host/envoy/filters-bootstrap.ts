@@ -198,6 +198,8 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const oneRouteEach: MeshConfig = {
     clusters: mesh.clusters,
     ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
+    ...(mesh.authorization !== undefined ? { authorization: mesh.authorization } : {}),
+    ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
@@ -234,9 +236,11 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const shared = hasFault || keepMatch.some((k) => k) ? null : sharedRoute(routes);
   const configuration = encodeFiltersPluginConfig(mesh, table, { routeHeader: shared === null, destRoutes, faultSeed: opts.faultSeed });
   const wasmPath = opts.wasmPath ?? defaultFiltersWasmPath();
-  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault' && f.name !== 'envoy.filters.http.jwt_authn');
-  // RequestAuthentication first, as in the native chain: a refused token reaches no routing.
-  const authnFilters = (hcm.http_filters as Obj[]).filter((f) => f.name === 'envoy.filters.http.jwt_authn');
+  // RequestAuthentication and AuthorizationPolicy first, as in the native chain (Envoy's own
+  // jwt_authn, ext_authz and RBAC filters): a refused request reaches no routing.
+  const security = new Set(['envoy.filters.http.jwt_authn', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac']);
+  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault' && !security.has(f.name as string));
+  const authnFilters = (hcm.http_filters as Obj[]).filter((f) => security.has(f.name as string));
   const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));

@@ -11,6 +11,7 @@ import type { Cluster, MeshConfig, VirtualHost } from '../model/mesh.js';
 import type { GatewayListener } from '../model/gateway-listener.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { AuthzPolicy } from '../model/authorization.js';
+import type { JwtRule } from '../model/jwt-rules.js';
 import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import type { RateLimitConfig } from '../model/rate-limit.js';
 
@@ -45,6 +46,8 @@ interface Header {
   inboundMtlsMode?: EffectiveMtlsMode;
   /** The AuthorizationPolicies that select the proxy (a policy lost on the way would serve open). */
   authorization?: readonly AuthzPolicy[];
+  /** The RequestAuthentication rules that select the proxy (a rule lost on the way would let invalid tokens through). */
+  jwtRules?: readonly JwtRule[];
   /** The ext_authz providers its CUSTOM policies name. */
   extAuthzProviders?: readonly ExtAuthzProvider[];
   /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
@@ -68,6 +71,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.gatewayListeners !== undefined) header.gatewayListeners = c.mesh.gatewayListeners;
   if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
   if (c.mesh.authorization !== undefined) header.authorization = c.mesh.authorization;
+  if (c.mesh.jwtRules !== undefined) header.jwtRules = c.mesh.jwtRules;
   if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
   if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
   const out: WasmeshResourceBody[] = [{
@@ -114,6 +118,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.gatewayListeners !== undefined && !Array.isArray(h.gatewayListeners)) throw new WasmeshResourceError('gatewayListeners is not a list');
       if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
       if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
+      if (h.jwtRules !== undefined && !Array.isArray(h.jwtRules)) throw new WasmeshResourceError('jwtRules is not a list');
       if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
       if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
       header = h as Header;
@@ -136,6 +141,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.gatewayListeners !== undefined ? { gatewayListeners: header.gatewayListeners } : {}),
       ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
       ...(header.authorization !== undefined ? { authorization: header.authorization } : {}),
+      ...(header.jwtRules !== undefined ? { jwtRules: header.jwtRules } : {}),
       ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
       ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
     },

@@ -240,9 +240,18 @@ ${dest('v1')}`)}`,
     ],
   },
   {
-    name: 'mesh outbound proxy: the service chosen by Host, with or without the port',
+    name: 'mesh outbound proxy: the service chosen by Host, with or without the port; REGISTRY_ONLY refuses the rest',
     files: (ports) => ({
       '00-services.yaml': webServices(ports),
+      // meshConfig outboundTrafficPolicy REGISTRY_ONLY: a host the mesh does not know is 502
+      // (Istio's block_all route) instead of passing through to its original destination.
+      '01-mesh-config.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`,
       '03-routes.yaml': `${SUBSETS}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -259,7 +268,7 @@ ${dest('v2')}`,
       { name: 'Host: web → v2', request: { path: '/', host: 'web', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
       { name: 'Host: web:5005 → v2', request: { path: '/', host: 'web:5005', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
       { name: 'Host: WEB.default.svc.cluster.local:5005 → v2', request: { path: '/', host: 'WEB.default.svc.cluster.local:5005', count: 5 }, expect: { kind: 'every', status: 200, body: V2 } },
-      { name: 'unknown Host: 404', request: { path: '/', host: 'elsewhere.example.com', count: 3 }, expect: { kind: 'every', status: 404 } },
+      { name: 'unknown Host: 502 (REGISTRY_ONLY)', request: { path: '/', host: 'elsewhere.example.com', count: 3 }, expect: { kind: 'every', status: 502 } },
     ],
   },
   {
@@ -779,6 +788,9 @@ spec:
       expect: { kind: 'every', status: 401, body: 'Jwt verification fails', headers: { 'www-authenticate': /^Bearer realm="http:\/\/web\.example\.com\/", error="invalid_token"$/ } },
     },
     { name: 'an expired token: 401 Jwt is expired', request: { path: '/', headers: { authorization: `Bearer ${JWT_EXPIRED}` }, count: 2 }, expect: { kind: 'every', status: 401, body: 'Jwt is expired' } },
+  ],
+});
+
 // RateLimitPolicy (wasmesh's own API): the same local limits on both planes, Envoy's through
 // its local_ratelimit filter. A fill interval of an hour keeps the sequence free of refills.
 scenarios.push({

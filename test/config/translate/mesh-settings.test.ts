@@ -162,11 +162,14 @@ spec: {meshConfig: {rootNamespace: second}}
 });
 
 describe('resolveMesh', () => {
-  test('pathNormalization and ext_authz providers reach the MeshConfig; absent = BASE', () => {
-    const { path } = tempYaml({ 'a.yaml': CONFIGMAP('pathNormalization: {normalization: NONE}\nextensionProviders: [{name: a, envoyExtAuthzHttp: {service: s, port: 80}}]'), 'b.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\n' });
+  test('pathNormalization reaches the MeshConfig (absent = BASE); ext_authz providers only when a CUSTOM policy names them', () => {
+    const custom = '---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ext}\nspec: {action: CUSTOM, provider: {name: a}, rules: [{}]}\n';
+    const providers = 'pathNormalization: {normalization: NONE}\nextensionProviders: [{name: a, envoyExtAuthzHttp: {service: s, port: 80}}, {name: b, envoyExtAuthzHttp: {service: t, port: 80}}]';
+    const { path } = tempYaml({ 'a.yaml': CONFIGMAP(providers) + custom, 'c.yaml': CONFIGMAP(providers), 'b.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\n' });
     const mesh = loadConfig([path('a.yaml')]).mesh;
     expect(mesh.pathNormalization).toBe('NONE');
     expect(mesh.extAuthzProviders?.map((p) => p.name)).toEqual(['a']);
+    expect(loadConfig([path('c.yaml')]).mesh.extAuthzProviders).toBeUndefined();
     expect(loadConfig([path('b.yaml')]).mesh.pathNormalization).toBeUndefined();
   });
 });
