@@ -1,12 +1,15 @@
 // RequestAuthentication for stock Envoy: the jwtRules as Envoy's envoy.filters.http.jwt_authn,
 // in the shape Istio generates (pilot's authn policy applier): one provider per rule
-// (`origins-<i>`), payload_in_metadata = the issuer (what RBAC's requestPrincipals read),
+// (`origins-<i>`), payload_in_metadata `payload` (where the RBAC filters read requestPrincipals and
+// request.auth.*: Istio writes it per issuer and copies it with its istio_authn filter, which
+// stock Envoy lacks, so every provider writes the one key RBAC reads, rbac-policy.ts),
 // bypass_cors_preflight, and one requirement for every path, requires_any [each provider,
 // allow_missing] — with several issuers, Istio's requires_any [each provider, requires_all
 // [requires_any [provider, allow_missing] per provider]] —, so a request without a token passes
 // and a token no provider verifies fails (401). Inline keys are local_jwks; a jwksUri is
 // remote_jwks fetched by Envoy through a cluster of its own (`jwks|<host>|<port>`), cached for
 // 20 minutes (Istio's refresh interval), TLS for https with the system CA bundle.
+import { JWT_PAYLOAD_KEY } from './rbac-policy.js';
 import type { JwtRule } from '../model/jwt-rules.js';
 import type { Obj } from './istio-resources.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
@@ -38,7 +41,7 @@ export function envoyJwtAuthn(rules: readonly JwtRule[]): { filter: Obj; cluster
       issuer: rule.issuer,
       ...(rule.audiences.length > 0 ? { audiences: [...rule.audiences] } : {}),
       forward: rule.forwardOriginalToken,
-      payload_in_metadata: rule.issuer,
+      payload_in_metadata: JWT_PAYLOAD_KEY,
     };
     if (rule.jwks !== null) p.local_jwks = { inline_string: rule.jwks };
     else {

@@ -169,7 +169,7 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
       const filters = filtersOf(v.snapshot.get(TYPE_URL.listener)!.resources.get('virtualInbound')!.body.value);
       expect(filters.map((f) => f.name)).toEqual(['envoy.filters.http.jwt_authn', 'envoy.filters.http.router']);
       const cfg = envoyProtos().lookupType('envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication').decode(filters[0]!.typed_config.value) as unknown as { providers: Record<string, { issuer: string; payload_in_metadata: string }> };
-      expect(cfg.providers['origins-0']).toMatchObject({ issuer: 'https://issuer.test', payload_in_metadata: 'https://issuer.test' });
+      expect(cfg.providers['origins-0']).toMatchObject({ issuer: 'https://issuer.test', payload_in_metadata: 'payload' });
       expect(v.snapshot.get(TYPE_URL.cluster)!.resources.has('jwks|127.0.0.1|15999')).toBe(true);
       // The outbound listener checks no token (Istio's outbound has no jwt_authn).
       const outbound = [...v.snapshot.get(TYPE_URL.listener)!.resources.entries()].find(([n]) => n !== 'virtualInbound')![1];

@@ -30,7 +30,7 @@ describe('envoyJwtAuthn: Istio’s jwt_authn', () => {
     const { filter, clusters } = envoyJwtAuthn([rule({ audiences: ['api'], outputPayloadToHeader: 'x-payload', outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }], fromCookies: ['s'] })]);
     const cfg = filter.typed_config as Record<string, any>;
     expect(cfg.providers['origins-0']).toEqual({
-      issuer: 'https://issuer.test', audiences: ['api'], forward: false, payload_in_metadata: 'https://issuer.test',
+      issuer: 'https://issuer.test', audiences: ['api'], forward: false, payload_in_metadata: 'payload',
       remote_jwks: { http_uri: { uri: 'https://keys.example.com/jwks', cluster: 'jwks|keys.example.com|443', timeout: '5s' }, cache_duration: '1200s' },
       from_headers: [{ name: 'authorization', value_prefix: 'Bearer ' }], from_params: ['access_token'], from_cookies: ['s'],
       forward_payload_header: 'x-payload', claim_to_headers: [{ header_name: 'x-sub', claim_name: 'sub' }],

@@ -791,6 +791,55 @@ spec:
   ],
 });
 
+// Istio's "JWT required" example: RequestAuthentication plus an AuthorizationPolicy that allows
+// only requests with a request principal, and a DENY on a claim; on Envoy the RBAC filters read
+// what jwt_authn verified (its payload metadata), on wasmesh the stream's request auth.
+const JWT_ADMIN = interopJwt({ exp: 4_102_444_800, groups: ['admins'] });
+scenarios.push({
+  name: 'JWT required: ALLOW requestPrincipals ["*"], DENY on a claim',
+  gateway: 'web-gateway',
+  files: (ports) => ({
+    '00-services.yaml': webServices(ports),
+    '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - route:
+    - destination:
+        host: web
+        port:
+          number: 5005
+`)}`,
+    '03-jwt.yaml': `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt-example, namespace: istio-system}
+spec:
+  jwtRules:
+  - issuer: testing@secure.istio.io
+    jwks: '${JWT_JWKS}'
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: require-jwt, namespace: default}
+spec:
+  action: ALLOW
+  rules:
+  - from: [{source: {requestPrincipals: ["*"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admins, namespace: default}
+spec:
+  action: DENY
+  rules:
+  - from: [{source: {requestPrincipals: ["testing@secure.istio.io/testing@secure.istio.io"]}}]
+    when: [{key: "request.auth.claims[groups]", values: ["admins"]}]
+`,
+  }),
+  exchanges: [
+    { name: 'no token: 403 RBAC: access denied', request: { path: '/', count: 3 }, expect: { kind: 'every', status: 403, body: 'RBAC: access denied' } },
+    { name: 'a valid token: 200', request: { path: '/', headers: { authorization: `Bearer ${JWT_VALID}` }, count: 3 }, expect: { kind: 'every', status: 200 } },
+    { name: 'a valid token with groups [admins]: 403 (DENY on the claim)', request: { path: '/', headers: { authorization: `Bearer ${JWT_ADMIN}` }, count: 3 }, expect: { kind: 'every', status: 403, body: 'RBAC: access denied' } },
+    { name: 'an expired token: 401', request: { path: '/', headers: { authorization: `Bearer ${JWT_EXPIRED}` }, count: 2 }, expect: { kind: 'every', status: 401 } },
+  ],
+});
+
 // RateLimitPolicy (wasmesh's own API): the same local limits on both planes, Envoy's through
 // its local_ratelimit filter. A fill interval of an hour keeps the sequence free of refills.
 scenarios.push({
