@@ -39,6 +39,8 @@ const FILES = [
   'xds/type/v3/typed_struct.proto',
   // The rate limit service a RateLimitPolicy's global rules ask (host/xds/rate-limit-client.ts).
   'envoy/service/ratelimit/v3/rls.proto',
+  // The external authorizer an AuthorizationPolicy CUSTOM asks (host/upstream/ext-authz/).
+  'envoy/service/auth/v3/external_auth.proto',
   'google/protobuf/wrappers.proto',
   'google/protobuf/struct.proto',
 ];

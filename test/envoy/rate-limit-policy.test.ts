@@ -141,31 +141,13 @@ describe.skipIf(envoy === null)('RateLimitPolicy global rules on the real Envoy'
     const http = await import('node:http');
     const { request } = await import('../helpers/http-client.js');
     const { freePort } = await import('../helpers/ports.js');
-    const { budgetDecider, startRateLimitServer } = await import('../helpers/rate-limit-server.js');
+    const { budgetDecider, perUserGlobalLimitYaml, startRateLimitServer } = await import('../helpers/rate-limit-server.js');
     const rls = await startRateLimitServer(budgetDecider(2));
     const up = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
     const upPort = (up.address() as { port: number }).port;
     const [listen, admin] = [await freePort(), await freePort()];
-    const yaml = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [svc.test]
-  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${upPort}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: policy.wasmesh.io/v1alpha1
-kind: RateLimitPolicy
-metadata: {name: per-user}
-spec:
-  global:
-    service: 127.0.0.1:${rls.port}
-    domain: web
-    timeout: 2s
-    rules: [{descriptor: [{requestHeader: {name: x-user, descriptorKey: user}}]}]
-`;
+    const yaml = perUserGlobalLimitYaml(upPort, rls.port);
     const b = envoyBootstrap(loadConfig([tempYaml({ 'a.yaml': yaml }).dir], {}), { listen: { host: '127.0.0.1', port: listen }, admin: { host: '127.0.0.1', port: admin } });
     const file = join(mkdtempSync(join(tmpdir(), 'wasmesh-rl-envoy-')), 'b.yaml');
     writeFileSync(file, b.yaml);

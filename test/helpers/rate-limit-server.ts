@@ -65,3 +65,30 @@ export async function startRateLimitServer(decide: Decide): Promise<RateLimitSer
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())).then(() => server.forceShutdown()),
   };
 }
+
+/**
+ * The global-rate-limit tests' mesh: one service (svc.test → 127.0.0.1:`appPort`) and a
+ * RateLimitPolicy sending a `user` descriptor from x-user to the service at 127.0.0.1:`rlsPort`
+ * (domain `web`, 2 s timeout); `extra` adds lines to its `global` block (e.g. failureModeDeny).
+ */
+export function perUserGlobalLimitYaml(appPort: number, rlsPort: number, extra = ''): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: web}
+spec:
+  hosts: [svc.test]
+  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${appPort}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: policy.wasmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: per-user}
+spec:
+  global:
+    service: 127.0.0.1:${rlsPort}
+    domain: web
+    timeout: 2s
+${extra}    rules: [{descriptor: [{requestHeader: {name: x-user, descriptorKey: user}}]}]
+`;
+}

@@ -3,7 +3,7 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { request } from '../helpers/http-client.js';
 import { proxy, upstream, useCleanup } from './traffic-helpers.js';
-import { budgetDecider, startRateLimitServer } from '../helpers/rate-limit-server.js';
+import { budgetDecider, perUserGlobalLimitYaml, startRateLimitServer } from '../helpers/rate-limit-server.js';
 import { loadConfig } from '../../host/config/index.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 
@@ -18,25 +18,7 @@ describe('global rate limit through the proxy', () => {
     const up = await upstream((_req, res) => res.end('ok'));
     const rls = await startRateLimitServer(budgetDecider(2));
     servers.push(rls);
-    const yaml = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [svc.test]
-  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${up.port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: policy.wasmesh.io/v1alpha1
-kind: RateLimitPolicy
-metadata: {name: per-user}
-spec:
-  global:
-    service: 127.0.0.1:${rls.port}
-    domain: web
-    timeout: 2s
-    rules: [{descriptor: [{requestHeader: {name: x-user, descriptorKey: user}}]}]
-`;
+    const yaml = perUserGlobalLimitYaml(up.port, rls.port);
     const { mesh } = loadConfig([tempYaml({ 'a.yaml': yaml }).dir], {});
     const { p, logs } = await proxy(mesh);
     const as = (user: string) => request(p.port, { headers: { 'x-user': user } });

@@ -7,6 +7,7 @@ import { proxy, upstream, useCleanup } from './traffic-helpers.js';
 import { loadConfig } from '../../host/config/index.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 import { referenceRateLimitForTests, startReferenceRateLimit, type RunningReference } from '../helpers/reference-ratelimit.js';
+import { perUserGlobalLimitYaml } from '../helpers/rate-limit-server.js';
 
 useCleanup();
 const bins = referenceRateLimitForTests('reference ratelimit');
@@ -20,26 +21,7 @@ describe.skipIf(bins === null)('global rate limits with envoyproxy/ratelimit and
   it('two requests per minute per user: the third is 429, other users unaffected, x-ratelimit-* from the service', async () => {
     running = await startReferenceRateLimit(bins!, 'domain: web\ndescriptors:\n  - key: user\n    rate_limit: {unit: minute, requests_per_unit: 2}\n');
     const up = await upstream((_req, res) => res.end('ok'));
-    const yaml = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [svc.test]
-  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${up.port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: policy.wasmesh.io/v1alpha1
-kind: RateLimitPolicy
-metadata: {name: per-user}
-spec:
-  global:
-    service: 127.0.0.1:${running.grpcPort}
-    domain: web
-    timeout: 2s
-    failureModeDeny: true
-    rules: [{descriptor: [{requestHeader: {name: x-user, descriptorKey: user}}]}]
-`;
+    const yaml = perUserGlobalLimitYaml(up.port, running.grpcPort, '    failureModeDeny: true\n');
     const { p } = await proxy(loadConfig([tempYaml({ 'a.yaml': yaml }).dir], {}).mesh);
     const user = `u${Date.now()}`; // Redis keys are per minute window: a fresh user each run
     const as = (u: string) => request(p.port, { headers: { 'x-user': u } });

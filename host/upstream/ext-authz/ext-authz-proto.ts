@@ -1,41 +1,16 @@
 // envoy.service.auth.v3.Authorization (Envoy's ext_authz gRPC API), from the .proto files that
 // ship in @grpc/grpc-js-xds, encoded and decoded by protobufjs: the service definition the gRPC
 // client (grpc-ext-authz.ts) and the tests' authorizers use. No message is written by hand.
-import { accessSync } from 'node:fs';
-import { join } from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { protoIncludeDirs } from '../../xds/envoy-protos.js';
+import { envoyProtos } from '../../xds/envoy-protos.js';
 
 export const CHECK_METHOD = '/envoy.service.auth.v3.Authorization/Check';
 
-let root: protobuf.Root | null = null;
-
-function authRoot(): protobuf.Root {
-  if (root !== null) return root;
-  const dirs = protoIncludeDirs();
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => {
-    for (const d of dirs) {
-      const p = join(d, target);
-      try {
-        accessSync(p);
-        return p;
-      } catch {
-        // next folder
-      }
-    }
-    return target;
-  };
-  r.loadSync(['envoy/service/auth/v3/external_auth.proto'], { keepCase: true });
-  r.resolveAll();
-  root = r;
-  return r;
-}
-
 /** The Authorization service for @grpc/grpc-js (client and server), messages as plain objects. */
 export function authorizationService(): ServiceDefinition {
-  const r = authRoot();
+  // Envoy's API as the xDS side loads it (once per process), external_auth.proto included.
+  const r = envoyProtos();
   const req = r.lookupType('envoy.service.auth.v3.CheckRequest');
   const res = r.lookupType('envoy.service.auth.v3.CheckResponse');
   const opts: protobuf.IConversionOptions = { enums: Number, longs: Number, defaults: false };
