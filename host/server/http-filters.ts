@@ -25,6 +25,7 @@ import type { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
 import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
 import { rateLimitFilter } from '../http/filters/rate-limit.js';
 import type { RateLimitClients } from '../xds/rate-limit-client.js';
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -43,6 +44,8 @@ export interface FilterDeps {
   readonly localRateLimiter: LocalRateLimiter;
   /** Channels to the rate limit services of global rate limits, one per address. */
   readonly rateLimitClients: RateLimitClients;
+  /** Who this proxy's workload is (Istio metrics labels, peer metadata, span tags); absent: `unknown` everywhere. */
+  readonly workload?: WorkloadMetadata;
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
