@@ -19,6 +19,7 @@ import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
+import type { EnvoyListenPlan } from './envoy-config-view.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
@@ -83,6 +84,8 @@ export interface SidecarRuntime {
   /** null when /healthz/ready answers 200, else why not. */
   notReadyReason(): string | null;
   reload(reason: string): void;
+  /** Resolves when POST /quitquitquit asked the sidecar to exit (it is closing then). */
+  readonly quitRequested: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,6 +156,14 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
       clusters: () => [...outbound.clusters(), ...inbound.clusters()],
+      envoyPlan: (): EnvoyListenPlan => ({
+        listens: [{ host: opts.outbound.host, port: outbound.port || opts.outbound.port }],
+        inbound: {
+          listen: { host: opts.inbound.host, port: inbound.port || opts.inbound.port },
+          appPorts: opts.appPorts,
+          mode: assembly.manager.current?.mesh.inboundMtlsMode ?? (opts.workloadCertificates !== undefined ? 'PERMISSIVE' : 'DISABLE'),
+        },
+      }),
       configDumpExtra: () => ({ inbound: { listener: `${opts.inbound.host}:${opts.inbound.port}`, appPorts: opts.appPorts, mesh: inboundConfig } }),
     },
   });
@@ -176,6 +187,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
     notReadyReason: () => assembly.notReadyReason(),
     reload: (reason) => assembly.reload(reason),
+    quitRequested: assembly.quitRequested,
     close: () => assembly.close(),
   };
 }

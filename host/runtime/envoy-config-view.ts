@@ -1,0 +1,128 @@
+// The applied config as Envoy resources, for the admin API's Envoy-shaped /config_dump and
+// /listeners: the same translation the control plane sends stock Envoy (host/envoy: the
+// outbound or gateway listener per bound address, Istio's virtualInbound for a sidecar, split
+// into LDS/RDS/CDS/EDS as envoy-xds-resources does), run on the mesh this proxy serves, so that
+// `wasmesh proxy-config` and Envoy's tools print the same rows for a wasmesh proxy and a stock
+// Envoy given the same mesh. Translated once per config version, when first asked for.
+import type { HostPort } from '../common/host-port.js';
+import type { MeshConfig } from '../model/mesh.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { envoyInbound } from '../envoy/inbound-listener.js';
+import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
+import { envoyConfigDump, tlsSecrets } from '../admin/envoy-config-dump.js';
+import type { ListenerStatus } from '../admin/listeners-status.js';
+import type { ProxyConfigSource } from '../control/config-source.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
+
+type Json = Record<string, unknown>;
+
+/** Where the proxy listens, read when asked (ports bound as 0 show as the OS's pick). */
+export interface EnvoyListenPlan {
+  /** The outbound (or gateway) listeners' addresses, first the main one. */
+  listens: HostPort[];
+  /** The Gateway served (a gateway's listener names and security filters), absent for a mesh proxy. */
+  gateway?: string;
+  /** A sidecar's inbound listener and app ports (Istio's virtualInbound). */
+  inbound?: { listen: HostPort; appPorts: readonly number[]; mode: EffectiveMtlsMode };
+}
+
+export interface EnvoyViewOptions {
+  manager: ProxyConfigSource;
+  plan: () => EnvoyListenPlan;
+  admin: () => HostPort;
+  /** The node the proxy reports as (id, cluster, metadata), as Envoy's bootstrap node. */
+  node: () => Json;
+  namespace?: string;
+  workloadCertificates?: WorkloadCertificateSource;
+}
+
+interface Translated {
+  key: string;
+  resources: EnvoyXdsResources;
+  /** What could not be translated (a listener stock Envoy cannot serve as wasmesh does): listed in the node metadata. */
+  errors: string[];
+}
+
+export class EnvoyConfigView {
+  readonly #o: EnvoyViewOptions;
+  #cache: Translated | null = null;
+
+  constructor(options: EnvoyViewOptions) {
+    this.#o = options;
+  }
+
+  /** Envoy's admin.v3.ConfigDump of the applied version. */
+  dump(includeEds: boolean): { configs: Json[] } {
+    const t = this.#translate();
+    const admin = this.#o.admin();
+    const node = this.#o.node();
+    const metadata = { ...((node.metadata as Json | undefined) ?? {}), ...(t.errors.length > 0 ? { WASMESH_ENVOY_TRANSLATION_ERRORS: t.errors } : {}) };
+    const loadedAt = (this.#o.manager.dump().loadedAt ?? new Date(0).toISOString());
+    return envoyConfigDump({
+      bootstrap: {
+        node: { ...node, metadata },
+        admin: { address: { socket_address: { address: admin.host, port_value: admin.port } } },
+      },
+      versionInfo: String(this.#o.manager.version),
+      lastUpdated: loadedAt,
+      ...t.resources,
+      secrets: tlsSecrets(this.#o.workloadCertificates?.current() ?? null),
+    }, includeEds);
+  }
+
+  /** Each listener of the dump with its bound address (/listeners). */
+  listeners(): ListenerStatus[] {
+    return this.#translate().resources.listeners.map((l) => {
+      const sa = ((l.address as Json | undefined)?.socket_address ?? {}) as { address?: string; port_value?: number };
+      return { name: String(l.name), host: sa.address ?? '', port: sa.port_value ?? 0 };
+    });
+  }
+
+  #translate(): Translated {
+    const plan = this.#o.plan();
+    const mesh = this.#o.manager.current?.mesh ?? null;
+    const key = `${this.#o.manager.version}|${JSON.stringify(plan)}`;
+    if (this.#cache?.key === key) return this.#cache;
+    const out: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
+    const errors: string[] = [];
+    if (mesh !== null) translateInto(out, errors, mesh, plan, this.#o.admin(), this.#o.namespace);
+    this.#cache = { key, resources: out, errors };
+    return this.#cache;
+  }
+}
+
+function translateInto(out: EnvoyXdsResources, errors: string[], mesh: MeshConfig, plan: EnvoyListenPlan, admin: HostPort, namespace: string | undefined): void {
+  const seen = new Set<string>();
+  const merge = (r: EnvoyXdsResources) => {
+    out.listeners.push(...r.listeners);
+    out.routes.push(...r.routes);
+    for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), out.clusters.push(c));
+    for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), out.endpoints.push(e));
+  };
+  for (const listen of plan.listens) {
+    try {
+      const { config } = envoyBootstrap({ mesh }, { listen, admin, ...(plan.gateway !== undefined ? { gateway: plan.gateway } : {}), ...(namespace !== undefined ? { namespace } : {}) });
+      merge(envoyXdsResources(config as Json));
+    } catch (err) {
+      errors.push(`listener ${listen.host}:${listen.port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (plan.inbound) {
+    try {
+      const { listener, clusters } = envoyInbound({
+        listen: plan.inbound.listen,
+        appPorts: plan.inbound.appPorts,
+        mode: plan.inbound.mode,
+        ...(mesh.authorization !== undefined ? { authorization: mesh.authorization } : {}),
+        ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}),
+        meshClusters: mesh.clusters,
+        ...(mesh.pathNormalization !== undefined ? { pathNormalization: mesh.pathNormalization } : {}),
+        ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
+      });
+      merge(envoyXdsResources({ static_resources: { listeners: [listener], clusters } }));
+    } catch (err) {
+      errors.push(`inbound listener ${plan.inbound.listen.host}:${plan.inbound.listen.port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
