@@ -21,13 +21,21 @@ const TYPE = {
 export interface EnvoyDumpInput {
   /** The bootstrap the proxy runs with (node, admin address …). */
   bootstrap: Json;
+  /**
+   * `static`: resources as a bootstrap holds them (config from files, as `wasmesh envoy-config`
+   * gives stock Envoy: listeners with their route configuration inline); `dynamic`: as received
+   * over xDS (config from the control plane: LDS, RDS, CDS, EDS resources).
+   */
+  mode: 'static' | 'dynamic';
   /** The applied config's version, as Envoy's version_info (a string). */
   versionInfo: string;
   /** ISO time the version was applied. */
   lastUpdated: string;
   listeners: readonly Json[];
+  /** Route configurations: RDS resources, or (static) the listeners' inline ones. */
   routes: readonly Json[];
   clusters: readonly Json[];
+  /** ClusterLoadAssignments with each endpoint's health_status, as Envoy dumps its host sets. */
   endpoints: readonly Json[];
   /** SDS-style secrets: the workload certificate (`default`) and the trust bundle (`ROOTCA`). */
   secrets: readonly Json[];
@@ -38,17 +46,29 @@ const typed = (type: string, o: Json): Json => ({ '@type': type, ...o });
 /** The whole dump, in Envoy's order of configs; endpoints only with `includeEds`. */
 export function envoyConfigDump(d: EnvoyDumpInput, includeEds: boolean): { configs: Json[] } {
   const meta = { version_info: d.versionInfo, last_updated: d.lastUpdated };
+  const at = { last_updated: d.lastUpdated };
+  const dyn = d.mode === 'dynamic';
   const configs: Json[] = [
     { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: d.bootstrap, last_updated: d.lastUpdated },
-    { '@type': `${ADMIN}ClustersConfigDump`, version_info: d.versionInfo, ...nonEmpty('dynamic_active_clusters', d.clusters.map((c) => ({ ...meta, cluster: typed(TYPE.cluster, c) }))) },
+    {
+      '@type': `${ADMIN}ClustersConfigDump`,
+      ...(dyn ? { version_info: d.versionInfo } : {}),
+      ...nonEmpty(dyn ? 'dynamic_active_clusters' : 'static_clusters', d.clusters.map((c) => ({ ...(dyn ? meta : at), cluster: typed(TYPE.cluster, c) }))),
+    },
   ];
   if (includeEds) {
-    configs.push({ '@type': `${ADMIN}EndpointsConfigDump`, ...nonEmpty('dynamic_endpoint_configs', d.endpoints.map((e) => ({ ...meta, endpoint_config: typed(TYPE.endpoint, e) }))) });
+    configs.push({ '@type': `${ADMIN}EndpointsConfigDump`, ...nonEmpty(dyn ? 'dynamic_endpoint_configs' : 'static_endpoint_configs', d.endpoints.map((e) => ({ ...(dyn ? meta : {}), endpoint_config: typed(TYPE.endpoint, e) }))) });
   }
   configs.push(
-    { '@type': `${ADMIN}ListenersConfigDump`, version_info: d.versionInfo, ...nonEmpty('dynamic_listeners', d.listeners.map((l) => ({ name: l.name, active_state: { ...meta, listener: typed(TYPE.listener, l) } }))) },
+    {
+      '@type': `${ADMIN}ListenersConfigDump`,
+      ...(dyn ? { version_info: d.versionInfo } : {}),
+      ...nonEmpty(dyn ? 'dynamic_listeners' : 'static_listeners', d.listeners.map((l) => (dyn ? { name: l.name, active_state: { ...meta, listener: typed(TYPE.listener, l) } } : { listener: typed(TYPE.listener, l), ...at }))),
+    },
     { '@type': `${ADMIN}ScopedRoutesConfigDump` },
-    { '@type': `${ADMIN}RoutesConfigDump`, ...nonEmpty('dynamic_route_configs', d.routes.map((r) => ({ ...meta, route_config: typed(TYPE.route, r) }))) },
+    { '@type': `${ADMIN}RoutesConfigDump`, ...nonEmpty(dyn ? 'dynamic_route_configs' : 'static_route_configs', d.routes.map((r) => ({ ...(dyn ? meta : {}), route_config: typed(TYPE.route, r), ...(dyn ? {} : at) }))) },
+    // The workload certificate is fetched and renewed while the proxy runs, as Envoy's SDS
+    // secrets are: dynamic whatever the mode.
     { '@type': `${ADMIN}SecretsConfigDump`, ...nonEmpty('dynamic_active_secrets', d.secrets.map((s) => ({ name: s.name, ...meta, secret: typed(TYPE.secret, s) }))) },
   );
   return { configs };
@@ -61,6 +81,10 @@ function nonEmpty(key: string, list: Json[]): Json {
 
 /** The element type of each repeated field `?resource=` can name (Envoy's message names). */
 const ELEMENT_TYPES: Readonly<Record<string, string>> = {
+  static_clusters: 'ClustersConfigDump.StaticCluster',
+  static_endpoint_configs: 'EndpointsConfigDump.StaticEndpointConfig',
+  static_listeners: 'ListenersConfigDump.StaticListener',
+  static_route_configs: 'RoutesConfigDump.StaticRouteConfig',
   dynamic_active_clusters: 'ClustersConfigDump.DynamicCluster',
   dynamic_endpoint_configs: 'EndpointsConfigDump.DynamicEndpointConfig',
   dynamic_listeners: 'ListenersConfigDump.DynamicListener',

@@ -55,6 +55,8 @@ export function adminExtras(i: AdminExtrasInput): AdminExtras {
   const admin = (): HostPort => ({ host: i.admin.host, port: i.adminPort?.() || i.admin.port });
   const envoy = new EnvoyConfigView({
     manager: i.manager,
+    mode: i.config.xds !== undefined ? 'dynamic' : 'static',
+    clusters: () => i.view.clusters(),
     plan: () => i.view.envoyPlan?.() ?? { listens: [] },
     admin,
     node: () => node,

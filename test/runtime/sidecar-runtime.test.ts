@@ -133,7 +133,7 @@ describe('sidecar runtime over loopback', () => {
   });
 
   it('shows both listeners in the admin API', async () => {
-    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump', headers: ADMIN_HOST }));
+    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump?format=wasmesh', headers: ADMIN_HOST }));
     expect(dump.version).toBe(1);
     expect(dump.inbound.appPorts).toEqual([appA.port, appB.port]);
     expect(dump.inbound.mesh.clusters.map((c: { name: string }) => c.name)).toEqual([`inbound|${appA.port}||`, `inbound|${appB.port}||`]);
