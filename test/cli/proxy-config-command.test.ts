@@ -108,13 +108,19 @@ describe('wasmesh proxy-config secret', () => {
       expect(await main(['proxy-config', ...argv], io)).toBe(2);
       return io.stderr;
     };
-    expect(await run([])).toMatch(/a kind is required: secret/);
-    expect(await run(['cluster', '127.0.0.1:15000'])).toMatch(/unknown kind "cluster"; known: secret/);
+    expect(await run([])).toMatch(/a kind is required: listeners, routes, clusters, endpoints, secret, bootstrap/);
+    expect(await run(['clustr', '127.0.0.1:15000'])).toMatch(/unknown kind "clustr"; known: listeners, routes, clusters, endpoints, secret, bootstrap/);
     expect(await run(['secret'])).toMatch(/secret: the proxy's admin address is required/);
     expect(await run(['secret', 'nohost'])).toMatch(/secret <admin host:port>/);
     expect(await run(['secret', '127.0.0.1:0'])).toMatch(/the admin port cannot be 0/);
     expect(await run(['secret', '127.0.0.1:15000', 'more'])).toMatch(/unexpected argument "more"/);
-    expect(await run(['secret', '127.0.0.1:15000', '-o', 'yaml'])).toMatch(/-o: expected table or json, got "yaml"/);
+    expect(await run(['secret', '127.0.0.1:15000', '-o', 'xml'])).toMatch(/-o: expected short, json or yaml, got "xml"/);
+    expect(await run(['bootstrap', '127.0.0.1:15000', '-o', 'short'])).toMatch(/-o: expected json or yaml, got "short"/);
+    expect(await run(['secret', '127.0.0.1:15000', '--port', '80'])).toMatch(/secret: --port does not apply/);
+    expect(await run(['routes', '127.0.0.1:15000', '--fqdn', 'x'])).toMatch(/routes: --fqdn does not apply \(it takes --name, --verbose\)/);
+    expect(await run(['clusters', '127.0.0.1:15000', '--port', '0'])).toMatch(/--port: expected a port 1-65535, got "0"/);
+    expect(await run(['listeners', '127.0.0.1:15000', '--verbose=maybe'])).toMatch(/--verbose: expected true or false, got "maybe"/);
+    expect(await run(['listeners', '127.0.0.1:15000', '-f', 'x.json'])).toMatch(/give the proxy's admin address or --file, not both/);
     expect(await run(['secret', '127.0.0.1:15000', '--bogus'])).toMatch(/unknown flag --bogus/);
   });
 
