@@ -35,6 +35,10 @@ export interface EnvoyDumpInput {
   /** Route configurations: RDS resources, or (static) the listeners' inline ones. */
   routes: readonly Json[];
   clusters: readonly Json[];
+  /** dynamic: the bootstrap's own clusters (the control plane's `xds-grpc`), dumped as static ones. */
+  bootstrapClusters?: readonly Json[];
+  /** dynamic: their hosts (static endpoint configs), with health_status. */
+  bootstrapEndpoints?: readonly Json[];
   /** ClusterLoadAssignments with each endpoint's health_status, as Envoy dumps its host sets. */
   endpoints: readonly Json[];
   /** SDS-style secrets: the workload certificate (`default`) and the trust bundle (`ROOTCA`). */
@@ -53,11 +57,16 @@ export function envoyConfigDump(d: EnvoyDumpInput, includeEds: boolean): { confi
     {
       '@type': `${ADMIN}ClustersConfigDump`,
       ...(dyn ? { version_info: d.versionInfo } : {}),
-      ...nonEmpty(dyn ? 'dynamic_active_clusters' : 'static_clusters', d.clusters.map((c) => ({ ...(dyn ? meta : at), cluster: typed(TYPE.cluster, c) }))),
+      ...nonEmpty('static_clusters', (dyn ? d.bootstrapClusters ?? [] : d.clusters).map((c) => ({ cluster: typed(TYPE.cluster, c), ...at }))),
+      ...(dyn ? nonEmpty('dynamic_active_clusters', d.clusters.map((c) => ({ ...meta, cluster: typed(TYPE.cluster, c) }))) : {}),
     },
   ];
   if (includeEds) {
-    configs.push({ '@type': `${ADMIN}EndpointsConfigDump`, ...nonEmpty(dyn ? 'dynamic_endpoint_configs' : 'static_endpoint_configs', d.endpoints.map((e) => ({ ...(dyn ? meta : {}), endpoint_config: typed(TYPE.endpoint, e) }))) });
+    configs.push({
+      '@type': `${ADMIN}EndpointsConfigDump`,
+      ...nonEmpty('static_endpoint_configs', (dyn ? d.bootstrapEndpoints ?? [] : d.endpoints).map((e) => ({ endpoint_config: typed(TYPE.endpoint, e) }))),
+      ...(dyn ? nonEmpty('dynamic_endpoint_configs', d.endpoints.map((e) => ({ ...meta, endpoint_config: typed(TYPE.endpoint, e) }))) : {}),
+    });
   }
   configs.push(
     {

@@ -56,6 +56,7 @@ export function adminExtras(i: AdminExtrasInput): AdminExtras {
   const envoy = new EnvoyConfigView({
     manager: i.manager,
     mode: i.config.xds !== undefined ? 'dynamic' : 'static',
+    ...(i.config.xds !== undefined ? { xds: i.config.xds } : {}),
     clusters: () => i.view.clusters(),
     plan: () => i.view.envoyPlan?.() ?? { listens: [] },
     admin,

@@ -10,7 +10,7 @@ import type { MeshConfig } from '../model/mesh.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { envoyInbound } from '../envoy/inbound-listener.js';
-import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
+import { adsBootstrap, envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
 import { envoyConfigDump, tlsSecrets } from '../admin/envoy-config-dump.js';
 import type { ListenerStatus } from '../admin/listeners-status.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
@@ -41,6 +41,8 @@ export interface EnvoyViewOptions {
   clusters: () => ClusterStatus[];
   namespace?: string;
   workloadCertificates?: WorkloadCertificateSource;
+  /** The control plane's xDS address when the config comes over ADS: the bootstrap is then Istio's (ADS, the `xds-grpc` cluster). */
+  xds?: HostPort;
 }
 
 interface Translated {
@@ -65,11 +67,17 @@ export class EnvoyConfigView {
     const node = this.#o.node();
     const metadata = { ...((node.metadata as Json | undefined) ?? {}), ...(t.errors.length > 0 ? { WASMESH_ENVOY_TRANSLATION_ERRORS: t.errors } : {}) };
     const loadedAt = this.#o.manager.dump().loadedAt ?? new Date(0).toISOString();
+    // Over xDS the proxy runs as an Envoy with Istio's ADS bootstrap does: the same bootstrap
+    // (host/envoy's adsBootstrap), whose xds-grpc cluster Envoy dumps among its static clusters.
+    const ads = this.#o.mode === 'dynamic' && this.#o.xds !== undefined
+      ? adsBootstrap({ xds: this.#o.xds, admin, nodeId: String(node.id ?? ''), metadata })
+      : null;
+    const bootstrap: Json = ads !== null
+      ? { ...ads, node: { ...node, metadata } }
+      : { node: { ...node, metadata }, admin: { address: { socket_address: { address: admin.host, port_value: admin.port } } } };
     return envoyConfigDump({
-      bootstrap: {
-        node: { ...node, metadata },
-        admin: { address: { socket_address: { address: admin.host, port_value: admin.port } } },
-      },
+      bootstrap,
+      ...(ads !== null ? bootstrapParts(ads) : {}),
       mode: this.#o.mode,
       versionInfo: String(this.#o.manager.version),
       lastUpdated: loadedAt,
@@ -157,6 +165,19 @@ function translateInto(out: EnvoyXdsResources, errors: string[], mesh: MeshConfi
       errors.push(`inbound listener ${plan.inbound.listen.host}:${plan.inbound.listen.port}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+}
+
+/**
+ * The ADS bootstrap's own clusters (xds-grpc) and their hosts, HEALTHY as Envoy reports a host
+ * no health check or outlier detection has judged.
+ */
+function bootstrapParts(ads: Json): { bootstrapClusters: Json[]; bootstrapEndpoints: Json[] } {
+  const clusters = ((ads.static_resources as Json | undefined)?.clusters as Json[] | undefined) ?? [];
+  const endpoints = clusters.filter((c) => c.load_assignment).map((c) => {
+    const la = c.load_assignment as Json;
+    return { ...la, endpoints: ((la.endpoints as Json[] | undefined) ?? []).map((g) => ({ ...g, lb_endpoints: ((g.lb_endpoints as Json[] | undefined) ?? []).map((lb) => ({ ...lb, health_status: 'HEALTHY' })) })) };
+  });
+  return { bootstrapClusters: clusters, bootstrapEndpoints: endpoints };
 }
 
 /**
