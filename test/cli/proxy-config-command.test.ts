@@ -87,6 +87,22 @@ describe('wasmesh proxy-config secret', () => {
     expect(BigInt(`0x${json.certificates[0].cert_chain[0].serial_number}`).toString(10)).toBe(opensslView(held.certChainPem).serial);
   });
 
+  it('/config_dump holds the certificate as Envoy dumps SDS secrets: chain and roots inline, the private key redacted; -o yaml', async () => {
+    const dump = (await (await fetch(`http://127.0.0.1:${proxy.adminPort}/config_dump?resource=dynamic_active_secrets`)).json()) as { configs: Array<Record<string, any>> };
+    expect(dump.configs.map((c) => [c['@type'], c.name, c.secret['@type']])).toEqual([
+      ['type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret', 'default', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'],
+      ['type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret', 'ROOTCA', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'],
+    ]);
+    const b64 = (x: string) => Buffer.from(x, 'base64').toString();
+    expect(b64(dump.configs[0]!.secret.tls_certificate.certificate_chain.inline_bytes)).toBe(held.certChainPem);
+    expect(b64(dump.configs[0]!.secret.tls_certificate.private_key.inline_bytes)).toBe('[redacted]');
+    expect(JSON.stringify(dump)).not.toContain(Buffer.from(held.keyPem).toString('base64').slice(0, 40));
+    expect(b64(dump.configs[1]!.secret.validation_context.trusted_ca.inline_bytes)).toBe(held.rootsPem);
+    const io = fakeIo();
+    expect(await proxyConfigCommand(['secret', '-o', 'yaml', `127.0.0.1:${proxy.adminPort}`], io)).toBe(0);
+    expect(io.stdout).toMatch(/^certificates:\n  - ca_cert:\n/);
+  });
+
   it('a proxy without a workload certificate: the header only, and why on stderr', async () => {
     const io = fakeIo();
     expect(await proxyConfigCommand(['secret', `127.0.0.1:${bare.adminPort}`], io)).toBe(0);
