@@ -106,8 +106,8 @@ const ELEMENT_TYPES: Readonly<Record<string, string>> = {
  * its element `@type`; null when no config has the field (Envoy answers 404 then).
  */
 export function configDumpResource(dump: { configs: Json[] }, field: string): { configs: Json[] } | null {
-  const type = ELEMENT_TYPES[field];
-  if (type === undefined) return null;
+  if (!Object.hasOwn(ELEMENT_TYPES, field)) return null;
+  const type = ELEMENT_TYPES[field]!;
   const out: Json[] = [];
   let found = false;
   for (const c of dump.configs) {
