@@ -250,6 +250,12 @@ export class AdminServer {
     if (endpoint.method === 'POST' && method !== 'POST') {
       return { ...send(405, 'text/plain', `Method ${method} not allowed, POST required.\n`), headers: [['allow', 'POST']] };
     }
+    // A web page can POST to loopback (a form needs no preflight) and its Host is then a plain
+    // 127.0.0.1: browsers name the page's origin on every cross-origin POST, operators' tools
+    // (curl, istioctl, wasmesh) send none. A state change from a page is refused.
+    if (endpoint.method === 'POST' && req.header('origin') !== '') {
+      return send(403, 'text/plain', `admin API: ${endpoint.path} from a web page (Origin ${JSON.stringify(req.header('origin'))}) is refused\n`);
+    }
     if (endpoint.method === undefined && method !== 'GET' && method !== 'HEAD') {
       return { ...send(405, 'text/plain', `${endpoint.path} answers GET only\n`), headers: [['allow', 'GET, HEAD']] };
     }

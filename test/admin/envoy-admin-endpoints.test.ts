@@ -61,6 +61,17 @@ describe('Envoy-compatible admin endpoints', () => {
     expect((await call(`${b}/stats`, 'POST')).status).toBe(405);
   });
 
+  it('a POST that names a web page\'s Origin is refused (a page may POST to loopback): nothing is reset or quit', async () => {
+    let calls = 0;
+    const b = await start({ resetCounters: () => void calls++, quit: () => void calls++, logLevels: new LogLevels(['admin']) });
+    for (const path of ['/reset_counters', '/quitquitquit', '/logging?level=off']) {
+      const res = await fetch(`${b}${path}`, { method: 'POST', headers: { origin: 'http://evil.example' } });
+      expect([path, res.status, await res.text()]).toEqual([path, 403, `admin API: ${path.split('?')[0]} from a web page (Origin "http://evil.example") is refused\n`]);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(0);
+  });
+
   it('POST /reset_counters calls the source once and answers OK', async () => {
     let resets = 0;
     const b = await start({ resetCounters: () => void resets++ });
