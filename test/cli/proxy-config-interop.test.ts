@@ -14,6 +14,7 @@ import { ControlPlane } from '../../host/control-plane/control-plane.js';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { adsBootstrap } from '../../host/envoy/xds-resources.js';
 import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
+import { startSidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { freePort } from '../helpers/ports.js';
@@ -58,12 +59,20 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   await exited;
 }
 
-/** Every view of both proxies, the Envoy's listener port written as the wasmesh proxy's. */
-async function compare(wasmesh: { admin: number; port: number }, stock: { admin: number; port: number }): Promise<void> {
+/** Every view of both proxies, the Envoy's listener ports written as the wasmesh proxy's. */
+async function compare(wasmesh: { admin: number; port: number; more?: number[] }, stock: { admin: number; port: number; more?: number[] }): Promise<void> {
   for (const args of VIEWS) {
     const ours = await view(wasmesh.admin, args, wasmesh.port);
-    const theirs = (await view(stock.admin, args, stock.port)).replaceAll(String(stock.port), String(wasmesh.port));
+    let theirs = (await view(stock.admin, args, stock.port)).replaceAll(String(stock.port), String(wasmesh.port));
+    (stock.more ?? []).forEach((p, i) => (theirs = theirs.replaceAll(String(p), String(wasmesh.more![i]))));
     expect(ours.split('\n').length, args.join(' ')).toBeGreaterThan(2);
+    // istioctl orders route configurations by numeric name only and leaves the others in the
+    // dump's order, which is Envoy's internal one: for routes the rows are compared as a set.
+    if (args[0] === 'routes') {
+      const rows = (t: string) => [t.split('\n')[0], ...t.split('\n').slice(1).sort()];
+      expect([args.join(' '), rows(ours)], `${args.join(' ')}: wasmesh\n${ours}\nEnvoy\n${theirs}`).toEqual([args.join(' '), rows(theirs)]);
+      continue;
+    }
     expect([args.join(' '), ours], `${args.join(' ')}: wasmesh\n${ours}\nEnvoy\n${theirs}`).toEqual([args.join(' '), theirs]);
   }
 }
@@ -128,5 +137,38 @@ describe.skipIf(envoy === null)('proxy-config: a wasmesh proxy and stock Envoy p
     const dump = (await (await fetch(`http://127.0.0.1:${rt.adminPort}/config_dump`)).json()) as { configs: Array<Record<string, unknown>> };
     expect(dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump'))).toHaveProperty('dynamic_listeners');
     await compare({ admin: rt.adminPort, port: wPort }, { admin: eAdmin, port: ePort });
+  }, 60_000);
+
+  it('sidecars over ADS: the outbound listener and Istio\'s virtualInbound with its app port', async () => {
+    const mesh = join(dir, 'sidecar');
+    (await import('node:fs')).mkdirSync(mesh, { recursive: true });
+    writeFileSync(join(mesh, 'mesh.yaml'), `${webServices({ v1: 15101, v2: 15102 })}---\n${WEB_SUBSETS}---\n${webSplit([80, 20]).replace('hosts: ["*"]\n  gateways: [web-gateway]', 'hosts: [web]')}`);
+    // Listeners are listed by port: each proxy's outbound port below its inbound one, so that the
+    // order is the same once the ports are normalised.
+    const [wOut, wIn] = [await freePort(), await freePort()].sort((a, b) => a - b) as [number, number];
+    const [eOut, eIn] = [await freePort(), await freePort()].sort((a, b) => a - b) as [number, number];
+    const [eAdmin, app] = [await freePort(), await freePort()];
+    const cp = new ControlPlane({ sources: [mesh], read: (s) => readConfig(s), log: () => {}, debounce: { quietMs: 50, maxDelayMs: 500 } });
+    cp.start();
+    const xdsPort = await cp.listen('127.0.0.1', 0);
+    cleanup.push(() => cp.close());
+    const loop = (port: number) => ({ host: '127.0.0.1', port });
+    const sc = await startSidecarRuntime({
+      sources: [], outbound: loop(wOut), inbound: loop(wIn), health: loop(0), admin: loop(0), appPorts: [app], log: () => {},
+      xds: loop(xdsPort), xdsIdentity: { type: 'sidecar', pod: 'app-wasmesh', ip: '127.0.0.1', namespace: 'default', labels: { app: 'app' } },
+    });
+    cleanup.push(() => sc.close());
+    const bootstrap = adsBootstrap({
+      xds: loop(xdsPort), admin: loop(eAdmin), nodeId: 'sidecar~127.0.0.1~app-envoy.default~default.svc.cluster.local',
+      metadata: { NAMESPACE: 'default', LABELS: { app: 'app' }, WASMESH_LISTEN: `127.0.0.1:${eOut}`, WASMESH_INBOUND: `127.0.0.1:${eIn}`, WASMESH_APP_PORTS: String(app) },
+    });
+    writeFileSync(join(dir, 'envoy-sidecar.json'), JSON.stringify(bootstrap));
+    const child = startEnvoy(join(dir, 'envoy-sidecar.json'));
+    cleanup.push(() => stop(child));
+    await ready(eAdmin);
+    await ready(sc.ports.admin);
+    const listeners = await view(sc.ports.admin, ['listeners'], wOut);
+    expect(listeners).toContain(`127.0.0.1 ${wIn}`);
+    await compare({ admin: sc.ports.admin, port: wOut, more: [wIn] }, { admin: eAdmin, port: eOut, more: [eIn] });
   }, 60_000);
 });
