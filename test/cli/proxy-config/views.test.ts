@@ -130,3 +130,23 @@ describe('endpoints', () => {
     expect(lines(endpointsTable(assignments, { cluster: 'OUTBOUND|80||WEB.default.svc.cluster.local', status: 'UNHEALTHY' })).slice(1)).toEqual(['10.0.0.1:8080 UNHEALTHY eu/a outbound|80||web.default.svc.cluster.local']);
   });
 });
+
+describe('Istio subset keys', () => {
+  it('split back into the parts they were joined from; other names are the FQDN alone', async () => {
+    const fc = (await import('fast-check')).default;
+    const { subsetKey, bySubsetKey } = await import('../../../host/cli/proxy-config/config-dump-reader.js');
+    const part = fc.string({ maxLength: 10 }).filter((s) => !s.includes('|'));
+    fc.assert(fc.property(fc.constantFrom('inbound', 'outbound'), fc.integer({ min: 1, max: 65535 }), part, part, (direction, port, subset, fqdn) => {
+      expect(subsetKey(`${direction}|${port}|${subset}|${fqdn}`)).toEqual({ direction, port, subset, fqdn });
+    }));
+    fc.assert(fc.property(part, (name) => {
+      expect(subsetKey(name)).toEqual({ direction: '', port: 0, subset: '', fqdn: name });
+    }));
+    // A total order: antisymmetric on distinct keys.
+    fc.assert(fc.property(part, part, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), (a, b, p, q) => {
+      const x = `outbound|${p}|${a}|svc`;
+      const y = `outbound|${q}|${b}|svc`;
+      expect(Math.sign(bySubsetKey(x, y))).toBe(-Math.sign(bySubsetKey(y, x)));
+    }));
+  });
+});
