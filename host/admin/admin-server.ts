@@ -1,4 +1,5 @@
-// The admin API (Envoy's /ready, /config_dump, /stats, /clusters) on its own loopback port, on
+// The admin API (Envoy's /ready, /config_dump, /stats, /clusters, /server_info, /listeners, and
+// the POST-only /logging, /reset_counters, /quitquitquit; docs/operator-commands.md) on its own loopback port, on
 // uWebSockets.js (host/common/uws-http-port.ts): a few synchronous reads a minute from operators
 // and probes, each answered from memory inside uWS's callback. Envoy's query parameters are served with Envoy's meaning
 // where they apply (/stats filter, usedonly, format; /config_dump resource); any other is
