@@ -12,6 +12,7 @@ import { gatewayPortMessages } from './gateway-ports.js';
 import { formatLog, friendlyName, levelRank, type AnalysisMessage } from './message.js';
 import { schemaValidationMessages } from './schema-validation.js';
 import { sidecarSelectorMessages } from './sidecar-selectors.js';
+import { unreachableRuleMessages } from './unreachable-rules.js';
 import { virtualServiceGatewayMessages } from './virtual-service-gateways.js';
 
 export interface Analyzer {
@@ -23,6 +24,7 @@ export interface Analyzer {
 
 export const ANALYZERS: readonly Analyzer[] = [
   { name: 'schema.ValidationAnalyzer', description: 'Runs schema validation as an analyzer and reports any violations', run: schemaValidationMessages },
+  { name: 'schema.ValidationAnalyzer.VirtualService', description: 'Istio\'s VirtualService validation warnings: unreachable rules (IST0130) and ineffective matches (IST0131)', run: unreachableRuleMessages },
   { name: 'virtualservice.DestinationHostAnalyzer', description: 'Checks the destination hosts associated with each virtual service', run: destinationHostMessages },
   { name: 'virtualservice.DestinationRuleAnalyzer', description: 'Checks the destination rules associated with each virtual service', run: destinationSubsetMessages },
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: virtualServiceGatewayMessages },

@@ -61,6 +61,11 @@ export const MESSAGES = {
     'NoServerCertificateVerificationPortLevel', 'IST0129', 'Warning',
     'DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to validate server identity for host: %s at port %s',
   ),
+  VirtualServiceUnreachableRule: type('VirtualServiceUnreachableRule', 'IST0130', 'Warning', 'VirtualService rule %v not used (%s).'),
+  VirtualServiceIneffectiveMatch: type(
+    'VirtualServiceIneffectiveMatch', 'IST0131', 'Info',
+    'VirtualService rule %v match %v is not used (duplicate/overlapping match in rule %v).',
+  ),
   VirtualServiceHostNotFoundInGateway: type(
     'VirtualServiceHostNotFoundInGateway', 'IST0132', 'Warning',
     'one or more host %v defined in VirtualService %s not found in Gateway %s.',

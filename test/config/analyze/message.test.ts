@@ -13,6 +13,8 @@ describe('analysis messages', () => {
       'IST0112 Error VirtualServiceDestinationPortSelectorRequired',
       'IST0128 Warning NoServerCertificateVerificationDestinationLevel',
       'IST0129 Warning NoServerCertificateVerificationPortLevel',
+      'IST0130 Warning VirtualServiceUnreachableRule',
+      'IST0131 Info VirtualServiceIneffectiveMatch',
       'IST0132 Warning VirtualServiceHostNotFoundInGateway',
       'IST0162 Warning GatewayPortNotDefinedOnService',
       'IST0174 Warning UnknownDestinationRuleHost',
