@@ -3,6 +3,7 @@
 // `galley.istio.io/analyze-suppress` annotation or a `--suppress code=resource` pair), sorted and
 // deduplicated as Istio's SortedDedupedCopy does.
 import type { AnalysisInput } from './analysis-input.js';
+import { conflictingGatewayMessages } from './conflicting-gateways.js';
 import { conflictingMeshGatewayHostMessages } from './conflicting-mesh-gateway-hosts.js';
 import { destinationHostMessages } from './destination-hosts.js';
 import { destinationRuleHostMessages } from './destination-rule-hosts.js';
@@ -30,6 +31,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: virtualServiceGatewayMessages },
   { name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer', description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts', run: conflictingMeshGatewayHostMessages },
   { name: 'gateway.IngressGatewayPortAnalyzer', description: 'Checks a gateway\'s ports against the gateway\'s Kubernetes service ports', run: gatewayPortMessages },
+  { name: 'gateway.ConflictingGatewayAnalyzer', description: 'Checks a gateway\'s selector, port number and hosts', run: conflictingGatewayMessages },
   { name: 'destinationrule.CaCertificateAnalyzer', description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL', run: destinationRuleTlsMessages },
   { name: 'destinationrule.PodNotSelectedAnalyzer', description: 'Checks that a DestinationRule\'s host is a known service', run: destinationRuleHostMessages },
   { name: 'sidecar.SelectorAnalyzer', description: 'Validates that sidecars that define a workload selector match at least one pod, and that there aren\'t multiple sidecar resources that select overlapping pods', run: sidecarSelectorMessages },

@@ -70,6 +70,7 @@ export const MESSAGES = {
     'VirtualServiceHostNotFoundInGateway', 'IST0132', 'Warning',
     'one or more host %v defined in VirtualService %s not found in Gateway %s.',
   ),
+  ConflictingGateways: type('ConflictingGateways', 'IST0145', 'Error', 'Conflict with gateways %s (workload selector %s, port %s, hosts %v).'),
   GatewayPortNotDefinedOnService: type(
     'GatewayPortNotDefinedOnService', 'IST0162', 'Warning',
     'The gateway is listening on a target port (port %d) that is not defined in the Service associated with its workload instances (Pod selector %s). If you need to access the gateway port through the gateway Service, it will not be available.',

@@ -42,6 +42,7 @@ describe('analyze', () => {
     expect(f.log(analyze(f.input, { namespace: 'default', defaultNamespace: 'default' }))).toEqual([
       'Error [IST0101] (VirtualService default/web a.yaml:11) Referenced host not found: "web"',
       'Error [IST0101] (VirtualService default/web a.yaml:9) Referenced host not found: "web"',
+      'Warning [IST0130] (VirtualService default/web a.yaml:1) VirtualService rule #1 not used (only the last rule can have no matches).',
     ]);
   });
 });

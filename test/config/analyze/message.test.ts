@@ -16,6 +16,7 @@ describe('analysis messages', () => {
       'IST0130 Warning VirtualServiceUnreachableRule',
       'IST0131 Info VirtualServiceIneffectiveMatch',
       'IST0132 Warning VirtualServiceHostNotFoundInGateway',
+      'IST0145 Error ConflictingGateways',
       'IST0162 Warning GatewayPortNotDefinedOnService',
       'IST0174 Warning UnknownDestinationRuleHost',
     ]);
