@@ -10,10 +10,11 @@ import { atOrAbove, LEVELS, parseLevel, type Level } from '../config/analyze/mes
 import { formatMessages, OUTPUT_FORMATS, type OutputFormat } from '../config/analyze/output-format.js';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import type { CliIo } from './cli-io.js';
+import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir-flag.js';
 
 export const ANALYZE_SPEC: CommandSpec = {
   command: 'wasmesh analyze',
-  summary: 'Analyzes Istio YAML as `istioctl analyze --use-kube=false` does and prints Istio\'s messages (IST0101 referenced resource not found, IST0106 schema validation error, IST0109, IST0111, IST0112, IST0128/IST0129, IST0130/IST0131, IST0132, IST0145, IST0162, IST0174) with the file and line of each.',
+  summary: 'Analyzes Istio YAML as `istioctl analyze --use-kube=false` does and prints Istio\'s messages (IST0101 referenced resource not found, IST0106 schema validation error, IST0109, IST0111, IST0112, IST0128/IST0129, IST0130/IST0131, IST0132, IST0145, IST0161, IST0162, IST0174) with the file and line of each.',
   flags: [
     { name: 'filename', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file, or a folder walked recursively for *.yaml, *.yml and *.json' },
     { name: 'namespace', short: 'n', kind: 'string', valueName: '<ns>', help: 'namespace of resources written without one, and whose messages are shown', defaultText: 'default' },
@@ -22,6 +23,7 @@ export const ANALYZE_SPEC: CommandSpec = {
     { name: 'output-threshold', kind: 'string', valueName: '<Info|Warning|Error>', help: 'the lowest level shown', defaultText: 'Info' },
     { name: 'failure-threshold', kind: 'string', valueName: '<Info|Warning|Error>', help: 'the lowest level that makes the exit code 79', defaultText: 'Error' },
     { name: 'suppress', short: 'S', kind: 'string', repeat: true, valueName: '<code=resource>', help: 'drop a code on resources matching a glob over `Kind namespace/name`, e.g. "IST0132=VirtualService default/*"' },
+    CREDENTIALS_DIR_FLAG,
     { name: 'ignore-unknown', kind: 'boolean', help: 'do not fail (exit 65) on documents that cannot be parsed' },
     { name: 'list-analyzers', short: 'L', kind: 'boolean', help: 'list the analyzers and exit' },
   ],
@@ -75,6 +77,7 @@ export async function analyzeCommand(argv: string[], io: CliIo, terminal: Analyz
   });
   const namespace = (values.namespace as string | undefined) ?? 'default';
   const allNamespaces = values['all-namespaces'] === true;
+  const credentialsDir = credentialsDirFromFlags(cmd, values);
 
   const gathered = gatherFiles(sources);
   if (gathered.missing.length > 0) {
@@ -90,7 +93,7 @@ export async function analyzeCommand(argv: string[], io: CliIo, terminal: Analyz
   const parseErrorFiles = new Set(input.parseErrors.map((i) => i.file ?? ''));
   if (input.parseErrors.length > 0) io.err(`Error(s) adding files:\n${input.parseErrors.map((i) => `  ${formatIssue(i)}\n`).join('')}`);
 
-  const messages = analyze(input, { namespace: allNamespaces ? null : namespace, defaultNamespace: namespace, suppress });
+  const messages = analyze(input, { namespace: allNamespaces ? null : namespace, defaultNamespace: namespace, suppress, ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
   const shown = messages.filter((m) => atOrAbove(m.type.level, outputThreshold));
   io.out(formatMessages(shown, format as OutputFormat, terminal.stdoutIsTTY && format === 'log') + '\n');
 

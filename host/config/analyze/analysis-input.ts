@@ -1,7 +1,7 @@
 // What `wasmesh analyze` analyzes: the files named (folders walked recursively, as istioctl
 // does), read by the config loader's own steps — yaml-source.ts parses, read-resource.ts sorts and
 // validates each document — so a schema problem is the loader's located ConfigIssue (reported as
-// IST0106). Beside the Istio resources it keeps the Kubernetes Services and Pods of the files
+// IST0106). Beside the Istio resources it keeps the Kubernetes Services, Pods and Secrets of the files
 // (the loader skips them), because Istio's analyzers look hosts up in Services and gateway
 // workloads up in Pods; and, as istioctl does for files-only analysis, it adds Istio's default
 // ingress gateway Pod and Service so that Gateways selecting `istio: ingressgateway` have a
@@ -131,8 +131,8 @@ function resourceOf(source: YamlDocument, kind: string, namespace: string, name:
   };
 }
 
-/** The Kubernetes kinds Istio's analyzers read that wasmesh's loader skips. */
-const KUBERNETES_READ = new Set(['Service', 'Pod']);
+/** The Kubernetes kinds Istio's analyzers read that wasmesh's loader skips (a Secret's `data` is kept as its spec). */
+const KUBERNETES_READ = new Set(['Service', 'Pod', 'Secret']);
 
 /** A core/v1 Service or Pod document, read leniently (as the loader, analyze does not validate Kubernetes kinds). */
 function kubernetesResource(source: YamlDocument, defaultNamespace: string): AnalysisResource | null {
@@ -141,7 +141,8 @@ function kubernetesResource(source: YamlDocument, defaultNamespace: string): Ana
   const meta = doc['metadata'];
   if (!isRecord(meta) || typeof meta['name'] !== 'string') return null;
   const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : defaultNamespace;
-  return resourceOf(source, doc['kind'], namespace, meta['name'], isRecord(doc['spec']) ? doc['spec'] : {});
+  const spec = doc['kind'] === 'Secret' ? { data: isRecord(doc['data']) ? doc['data'] : {} } : isRecord(doc['spec']) ? doc['spec'] : {};
+  return resourceOf(source, doc['kind'], namespace, meta['name'], spec);
 }
 
 /** Istio's files-only defaults: the ingress gateway Pod and Service (local/defaults.go). */

@@ -9,6 +9,7 @@ import { destinationHostMessages } from './destination-hosts.js';
 import { destinationRuleHostMessages } from './destination-rule-hosts.js';
 import { destinationRuleTlsMessages } from './destination-rule-tls.js';
 import { destinationSubsetMessages } from './destination-subsets.js';
+import { gatewayCredentialMessages } from './gateway-credentials.js';
 import { gatewayPortMessages } from './gateway-ports.js';
 import { formatLog, friendlyName, levelRank, type AnalysisMessage } from './message.js';
 import { schemaValidationMessages } from './schema-validation.js';
@@ -16,21 +17,30 @@ import { sidecarSelectorMessages } from './sidecar-selectors.js';
 import { unreachableRuleMessages } from './unreachable-rules.js';
 import { virtualServiceGatewayMessages } from './virtual-service-gateways.js';
 
+/** What an analyzer may need beside the resources. */
+export interface AnalyzerContext {
+  /** Namespace of resources written without one. */
+  defaultNamespace: string;
+  /** wasmesh's `--credentials-dir` (gateway credentials as `<dir>/<name>/tls.crt`). */
+  credentialsDir?: string;
+}
+
 export interface Analyzer {
   /** Istio's analyzer name. */
   name: string;
   description: string;
-  run(input: AnalysisInput, defaultNamespace: string): AnalysisMessage[];
+  run(input: AnalysisInput, context: AnalyzerContext): AnalysisMessage[];
 }
 
 export const ANALYZERS: readonly Analyzer[] = [
-  { name: 'schema.ValidationAnalyzer', description: 'Runs schema validation as an analyzer and reports any violations', run: schemaValidationMessages },
+  { name: 'schema.ValidationAnalyzer', description: 'Runs schema validation as an analyzer and reports any violations', run: (input, c) => schemaValidationMessages(input, c.defaultNamespace) },
   { name: 'schema.ValidationAnalyzer.VirtualService', description: 'Istio\'s VirtualService validation warnings: unreachable rules (IST0130) and ineffective matches (IST0131)', run: unreachableRuleMessages },
   { name: 'virtualservice.DestinationHostAnalyzer', description: 'Checks the destination hosts associated with each virtual service', run: destinationHostMessages },
   { name: 'virtualservice.DestinationRuleAnalyzer', description: 'Checks the destination rules associated with each virtual service', run: destinationSubsetMessages },
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: virtualServiceGatewayMessages },
   { name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer', description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts', run: conflictingMeshGatewayHostMessages },
   { name: 'gateway.IngressGatewayPortAnalyzer', description: 'Checks a gateway\'s ports against the gateway\'s Kubernetes service ports', run: gatewayPortMessages },
+  { name: 'gateway.SecretAnalyzer', description: 'Checks a gateway\'s referenced secrets for correctness', run: (input, c) => gatewayCredentialMessages(input, c.credentialsDir !== undefined ? { credentialsDir: c.credentialsDir } : {}) },
   { name: 'gateway.ConflictingGatewayAnalyzer', description: 'Checks a gateway\'s selector, port number and hosts', run: conflictingGatewayMessages },
   { name: 'destinationrule.CaCertificateAnalyzer', description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL', run: destinationRuleTlsMessages },
   { name: 'destinationrule.PodNotSelectedAnalyzer', description: 'Checks that a DestinationRule\'s host is a known service', run: destinationRuleHostMessages },
@@ -42,6 +52,7 @@ export interface AnalyzeOptions {
   namespace: string | null;
   /** Namespace of resources written without one. */
   defaultNamespace: string;
+  credentialsDir?: string;
   /** `code=resource` pairs (istioctl's --suppress): `resource` is a glob over `Kind namespace/name`, which Istio matches it against. */
   suppress?: readonly { code: string; resource: string }[];
 }
@@ -73,7 +84,8 @@ function compare(a: AnalysisMessage, b: AnalysisMessage): number {
 
 export function analyze(input: AnalysisInput, options: AnalyzeOptions): AnalysisMessage[] {
   const annotations = new Map(input.resources.map((r) => [`${r.kind} ${r.namespace}/${r.name}`, r.annotations]));
-  const all = ANALYZERS.flatMap((a) => a.run(input, options.defaultNamespace));
+  const context: AnalyzerContext = { defaultNamespace: options.defaultNamespace, ...(options.credentialsDir !== undefined ? { credentialsDir: options.credentialsDir } : {}) };
+  const all = ANALYZERS.flatMap((a) => a.run(input, context));
   const kept = all.filter((m) => {
     if (m.origin === null) return true;
     if (options.namespace !== null && m.origin.namespace !== '' && m.origin.namespace !== options.namespace) return false;

@@ -71,6 +71,10 @@ export const MESSAGES = {
     'one or more host %v defined in VirtualService %s not found in Gateway %s.',
   ),
   ConflictingGateways: type('ConflictingGateways', 'IST0145', 'Error', 'Conflict with gateways %s (workload selector %s, port %s, hosts %v).'),
+  InvalidGatewayCredential: type(
+    'InvalidGatewayCredential', 'IST0161', 'Error',
+    'The credential referenced by the Gateway %s in namespace %s is invalid, which can cause the traffic not to work as expected.',
+  ),
   GatewayPortNotDefinedOnService: type(
     'GatewayPortNotDefinedOnService', 'IST0162', 'Warning',
     'The gateway is listening on a target port (port %d) that is not defined in the Service associated with its workload instances (Pod selector %s). If you need to access the gateway port through the gateway Service, it will not be available.',

@@ -1,21 +1,45 @@
 // The seeds' YAML through every analyzer. examples/ holds each seed's files unchanged plus the
 // ServiceEntry/WorkloadEntry file standing in for its Kubernetes Services: nothing to report at
-// any level. test/config/fixtures holds seeds 002 and 003 as the articles give them, without
+// any level (seed 000's HTTPS variant once its secrets are given). test/config/fixtures holds seeds 002 and 003 as the articles give them, without
 // their Kubernetes Services (those live in the cluster): every route host is then unknown, which
 // is exactly what `istioctl analyze --use-kube=false` reports for these files — and nothing else.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatherFiles, readAnalysisInput } from '../../../host/config/analyze/analysis-input.js';
 import { analyze } from '../../../host/config/analyze/analyze.js';
 import { formatLog } from '../../../host/config/analyze/message.js';
+import { leaf } from '../../helpers/test-certs.js';
 
-function analyzeDir(dir: string, namespace = 'default'): string[] {
+function analyzeDir(dir: string, namespace = 'default', credentialsDir?: string): string[] {
   const input = readAnalysisInput(gatherFiles([dir]).files, { namespace });
   expect(input.parseErrors).toEqual([]);
-  return analyze(input, { namespace, defaultNamespace: namespace }).map(formatLog);
+  return analyze(input, { namespace, defaultNamespace: namespace, ...(credentialsDir !== undefined ? { credentialsDir } : {}) }).map(formatLog);
+}
+
+/** A --credentials-dir holding `names` as TLS secrets with a valid certificate. */
+function credentialsDir(names: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-seed-creds-'));
+  for (const n of names) {
+    mkdirSync(join(dir, n));
+    writeFileSync(join(dir, n, 'tls.crt'), leaf().certPem);
+    writeFileSync(join(dir, n, 'tls.key'), leaf().keyPem);
+  }
+  return dir;
 }
 
 describe('the seeds under wasmesh analyze', () => {
-  for (const dir of ['examples/000-web-demo', 'examples/002-bookinfo-rules', 'examples/003-istio101']) {
+  it('examples/000-web-demo: its HTTPS variant\'s two secrets are missing without --credentials-dir, and nothing else', () => {
+    const d = 'examples/000-web-demo';
+    expect(analyzeDir(d)).toEqual([
+      `Error [IST0101] (Gateway default/web-gateway ${d}/variants/05-web-gateway-https.yaml:41) Referenced credentialName not found: "web-credential"`,
+      `Error [IST0101] (Gateway default/web-gateway ${d}/variants/05-web-gateway-https.yaml:51) Referenced credentialName not found: "partner-credential"`,
+    ]);
+    expect(analyzeDir(d, 'default', credentialsDir(['web-credential', 'partner-credential']))).toEqual([]);
+  });
+
+  for (const dir of ['examples/002-bookinfo-rules', 'examples/003-istio101']) {
     it(`${dir} (with its variants and mtls files): no message at any level`, () => {
       expect(analyzeDir(dir)).toEqual([]);
     });
