@@ -2,13 +2,15 @@
 // format, its exit codes (79 issues at or above --failure-threshold in log output, 65 a file that
 // cannot be parsed, 0 clean, 2 usage), the success line, and progress on stderr. istioctl itself
 // is not installed here, so the expected texts are Istio's templates and formatter, not a run of it.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { analyzeCommand, EXIT_ANALYZER_FOUND_ISSUES, EXIT_DATA_ERROR, PROGRESS_FILES } from '../../host/cli/analyze-command.js';
 import { main } from '../../host/cli/main.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
+import { ensureBuilt, ROOT } from '../helpers/wasmesh-process.js';
 
 const VS = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -149,4 +151,17 @@ describe('wasmesh analyze', () => {
     const r = await run(['-L']);
     expect(r.stdout).toContain('* virtualservice.DestinationHostAnalyzer:\n    Checks the destination hosts associated with each virtual service\n');
   });
+
+  it('the real binary: exit status 79 reaches the shell, the check-mark line goes to stderr', async () => {
+    await ensureBuilt();
+    const bin = join(ROOT, 'bin', 'wasmesh.js');
+    const bad = tempYaml({ 'vs.yaml': VS });
+    const failed = spawnSync(process.execPath, [bin, 'analyze', '-f', bad.dir], { encoding: 'utf8', timeout: 30_000 });
+    expect(failed.status).toBe(EXIT_ANALYZER_FOUND_ISSUES);
+    expect(failed.stdout).toMatch(/^Error \[IST0101\] \(VirtualService default\/reviews /);
+    const good = tempYaml({ 'se.yaml': SE });
+    const clean = spawnSync(process.execPath, [bin, 'analyze', '-f', good.dir], { encoding: 'utf8', timeout: 30_000 });
+    expect(clean.status).toBe(0);
+    expect(clean.stderr).toBe(`\u2714 No validation issues found when analyzing ${good.dir}/se.yaml.\n`);
+  }, 300_000);
 });
