@@ -11,6 +11,7 @@ import { destinationRuleTlsMessages } from './destination-rule-tls.js';
 import { destinationSubsetMessages } from './destination-subsets.js';
 import { gatewayCredentialMessages } from './gateway-credentials.js';
 import { gatewayPortMessages } from './gateway-ports.js';
+import { jwtClaimRouteMessages } from './jwt-claim-routes.js';
 import { formatLog, friendlyName, levelRank, type AnalysisMessage } from './message.js';
 import { schemaValidationMessages } from './schema-validation.js';
 import { sidecarSelectorMessages } from './sidecar-selectors.js';
@@ -39,6 +40,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   { name: 'virtualservice.DestinationRuleAnalyzer', description: 'Checks the destination rules associated with each virtual service', run: destinationSubsetMessages },
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: virtualServiceGatewayMessages },
   { name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer', description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts', run: conflictingMeshGatewayHostMessages },
+  { name: 'virtualservice.JWTClaimRouteAnalyzer', description: 'Checks the VirtualService using JWT claim based routing has corresponding RequestAuthentication', run: jwtClaimRouteMessages },
   { name: 'gateway.IngressGatewayPortAnalyzer', description: 'Checks a gateway\'s ports against the gateway\'s Kubernetes service ports', run: gatewayPortMessages },
   { name: 'gateway.SecretAnalyzer', description: 'Checks a gateway\'s referenced secrets for correctness', run: (input, c) => gatewayCredentialMessages(input, c.credentialsDir !== undefined ? { credentialsDir: c.credentialsDir } : {}) },
   { name: 'gateway.ConflictingGatewayAnalyzer', description: 'Checks a gateway\'s selector, port number and hosts', run: conflictingGatewayMessages },

@@ -71,6 +71,10 @@ export const MESSAGES = {
     'one or more host %v defined in VirtualService %s not found in Gateway %s.',
   ),
   ConflictingGateways: type('ConflictingGateways', 'IST0145', 'Error', 'Conflict with gateways %s (workload selector %s, port %s, hosts %v).'),
+  JwtClaimBasedRoutingWithoutRequestAuthN: type(
+    'JwtClaimBasedRoutingWithoutRequestAuthN', 'IST0149', 'Error',
+    'The virtual service uses the JWT claim based routing (key: %s) but found no request authentication for the gateway (%s) pod (%s). The request authentication must first be applied for the gateway pods to validate the JWT token and make the claims available for routing.',
+  ),
   InvalidGatewayCredential: type(
     'InvalidGatewayCredential', 'IST0161', 'Error',
     'The credential referenced by the Gateway %s in namespace %s is invalid, which can cause the traffic not to work as expected.',

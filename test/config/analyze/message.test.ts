@@ -17,6 +17,7 @@ describe('analysis messages', () => {
       'IST0131 Info VirtualServiceIneffectiveMatch',
       'IST0132 Warning VirtualServiceHostNotFoundInGateway',
       'IST0145 Error ConflictingGateways',
+      'IST0149 Error JwtClaimBasedRoutingWithoutRequestAuthN',
       'IST0161 Error InvalidGatewayCredential',
       'IST0162 Warning GatewayPortNotDefinedOnService',
       'IST0174 Warning UnknownDestinationRuleHost',
