@@ -31,7 +31,8 @@ export function formatMessages(messages: readonly AnalysisMessage[], format: Out
         return colorize ? `${color}${m.type.level}\u001b[0m${line.slice(m.type.level.length)}` : line;
       }).join('\n');
     case 'json':
-      return JSON.stringify(messages.map(unstructured), null, '\t');
+      // Go's encoding/json escapes <, > and & (and U+2028/9) in strings; so does this.
+      return JSON.stringify(messages.map(unstructured), null, '\t').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     case 'yaml':
       return stringify(messages.map(unstructured), { lineWidth: 0 });
   }

@@ -34,6 +34,8 @@ describe('istioctl analyze output formats', () => {
     expect(parsed[0]).toEqual(OBJECT);
     expect(Object.keys(parsed[0]!)).toEqual(['code', 'documentationUrl', 'level', 'message', 'origin', 'reference']);
     expect(formatMessages([], 'json')).toBe('[]');
+    // Go's encoding/json escapes HTML characters.
+    expect(formatMessages([message(MESSAGES.ReferencedResourceNotFound, null, null, 'host', 'a<b>&c')], 'json')).toContain('"message": "Referenced host not found: \\"a\\u003cb\\u003e\\u0026c\\""');
   });
 
   it('yaml: the same objects', () => {
