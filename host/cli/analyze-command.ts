@@ -14,7 +14,7 @@ import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir
 
 export const ANALYZE_SPEC: CommandSpec = {
   command: 'wasmesh analyze',
-  summary: 'Analyzes Istio YAML as `istioctl analyze --use-kube=false` does and prints Istio\'s messages (IST0101 referenced resource not found, IST0106 schema validation error, IST0109, IST0111, IST0112, IST0128/IST0129, IST0130/IST0131, IST0132, IST0145, IST0149, IST0161, IST0162, IST0174) with the file and line of each.',
+  summary: 'Analyzes Istio YAML as `istioctl analyze --use-kube=false` does and prints Istio\'s messages (IST0101 referenced resource not found, IST0106 schema validation error, IST0109, IST0111, IST0112, IST0128/IST0129, IST0130/IST0131, IST0132, IST0140, IST0145, IST0149, IST0161, IST0162, IST0174) with the file and line of each.',
   flags: [
     { name: 'filename', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file, or a folder walked recursively for *.yaml, *.yml and *.json' },
     { name: 'namespace', short: 'n', kind: 'string', valueName: '<ns>', help: 'namespace of resources written without one, and whose messages are shown', defaultText: 'default' },

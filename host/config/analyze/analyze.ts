@@ -11,6 +11,7 @@ import { destinationRuleTlsMessages } from './destination-rule-tls.js';
 import { destinationSubsetMessages } from './destination-subsets.js';
 import { gatewayCredentialMessages } from './gateway-credentials.js';
 import { gatewayPortMessages } from './gateway-ports.js';
+import { ingressSubsetMessages } from './ingress-subsets.js';
 import { jwtClaimRouteMessages } from './jwt-claim-routes.js';
 import { formatLog, friendlyName, levelRank, type AnalysisMessage } from './message.js';
 import { schemaValidationMessages } from './schema-validation.js';
@@ -36,7 +37,7 @@ export interface Analyzer {
 export const ANALYZERS: readonly Analyzer[] = [
   { name: 'schema.ValidationAnalyzer', description: 'Runs schema validation as an analyzer and reports any violations', run: (input, c) => schemaValidationMessages(input, c.defaultNamespace) },
   { name: 'schema.ValidationAnalyzer.VirtualService', description: 'Istio\'s VirtualService validation warnings: unreachable rules (IST0130) and ineffective matches (IST0131)', run: unreachableRuleMessages },
-  { name: 'virtualservice.DestinationHostAnalyzer', description: 'Checks the destination hosts associated with each virtual service', run: destinationHostMessages },
+  { name: 'virtualservice.DestinationHostAnalyzer', description: 'Checks the destination hosts associated with each virtual service', run: (input) => [...destinationHostMessages(input), ...ingressSubsetMessages(input)] },
   { name: 'virtualservice.DestinationRuleAnalyzer', description: 'Checks the destination rules associated with each virtual service', run: destinationSubsetMessages },
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: virtualServiceGatewayMessages },
   { name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer', description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts', run: conflictingMeshGatewayHostMessages },

@@ -70,6 +70,7 @@ export const MESSAGES = {
     'VirtualServiceHostNotFoundInGateway', 'IST0132', 'Warning',
     'one or more host %v defined in VirtualService %s not found in Gateway %s.',
   ),
+  IngressRouteRulesNotAffected: type('IngressRouteRulesNotAffected', 'IST0140', 'Warning', 'Subset in virtual service %s has no effect on ingress gateway %s requests'),
   ConflictingGateways: type('ConflictingGateways', 'IST0145', 'Error', 'Conflict with gateways %s (workload selector %s, port %s, hosts %v).'),
   JwtClaimBasedRoutingWithoutRequestAuthN: type(
     'JwtClaimBasedRoutingWithoutRequestAuthN', 'IST0149', 'Error',

@@ -16,6 +16,7 @@ describe('analysis messages', () => {
       'IST0130 Warning VirtualServiceUnreachableRule',
       'IST0131 Info VirtualServiceIneffectiveMatch',
       'IST0132 Warning VirtualServiceHostNotFoundInGateway',
+      'IST0140 Warning IngressRouteRulesNotAffected',
       'IST0145 Error ConflictingGateways',
       'IST0149 Error JwtClaimBasedRoutingWithoutRequestAuthN',
       'IST0161 Error InvalidGatewayCredential',
