@@ -16,7 +16,7 @@ export const ANALYZE_SPEC: CommandSpec = {
   command: 'wasmesh analyze',
   summary: 'Analyzes Istio YAML as `istioctl analyze --use-kube=false` does and prints Istio\'s messages (IST0101 referenced resource not found, IST0106 schema validation error, IST0109, IST0111, IST0112, IST0128/IST0129, IST0130/IST0131, IST0132, IST0140, IST0145, IST0149, IST0161, IST0162, IST0174) with the file and line of each.',
   flags: [
-    { name: 'filename', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file, or a folder walked recursively for *.yaml, *.yml and *.json' },
+    { name: 'filename', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir|->', help: 'Istio YAML file, a folder walked recursively for *.yaml, *.yml and *.json, or - for standard input (as istioctl, files may also be given as plain arguments)' },
     { name: 'namespace', short: 'n', kind: 'string', valueName: '<ns>', help: 'namespace of resources written without one, and whose messages are shown', defaultText: 'default' },
     { name: 'all-namespaces', short: 'A', kind: 'boolean', help: 'show the messages of every namespace' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<log|json|yaml>', help: 'output format', defaultText: 'log' },
@@ -30,12 +30,35 @@ export const ANALYZE_SPEC: CommandSpec = {
   epilog: ['Exit codes: 0 no issue at or above --failure-threshold; 79 issues found (log output); 65 a file could not be parsed; 2 usage.'],
 };
 
+/**
+ * istioctl takes the files as arguments (`istioctl analyze a.yaml dir/`): a word that is neither
+ * a flag nor a flag's value is read as `-f word`, so both spellings work.
+ */
+export function positionalAsFiles(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '-' || !word.startsWith('-')) {
+      out.push('-f', word);
+      continue;
+    }
+    out.push(word);
+    const name = word.startsWith('--') ? word.slice(2) : null;
+    const flag = ANALYZE_SPEC.flags.find((f) => (name !== null ? f.name === name : f.short === word.slice(1)));
+    // A string flag without `=value` takes the next word as its value.
+    if (flag?.kind === 'string' && !word.includes('=') && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
+}
+
 /** Files from which on a non-terminal stderr gets progress lines. */
 export const PROGRESS_FILES = 500;
 
 export interface AnalyzeTerminal {
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** Standard input's text for `-` (default: read from file descriptor 0). */
+  stdin?: () => string;
 }
 
 const processTerminal = (): AnalyzeTerminal => ({
@@ -55,7 +78,7 @@ function levelFlag(flag: string, text: string | undefined, fallback: Level): Lev
 
 export async function analyzeCommand(argv: string[], io: CliIo, terminal: AnalyzeTerminal = processTerminal()): Promise<number> {
   const cmd = ANALYZE_SPEC.command;
-  const { help, values } = parseArgs(ANALYZE_SPEC, argv);
+  const { help, values } = parseArgs(ANALYZE_SPEC, positionalAsFiles(argv));
   if (help) {
     io.out(formatHelp(ANALYZE_SPEC));
     return 0;
@@ -69,7 +92,7 @@ export async function analyzeCommand(argv: string[], io: CliIo, terminal: Analyz
   const outputThreshold = levelFlag('output-threshold', values['output-threshold'] as string | undefined, 'Info');
   const failureThreshold = levelFlag('failure-threshold', values['failure-threshold'] as string | undefined, 'Error');
   const sources = (values.filename as string[] | undefined) ?? [];
-  if (sources.length === 0) throw new UsageError(cmd, 'give at least one -f <file|dir>');
+  if (sources.length === 0) throw new UsageError(cmd, 'give at least one file or folder (-f <file|dir> or as an argument)');
   const suppress = ((values.suppress as string[] | undefined) ?? []).map((s) => {
     const parts = s.split('=');
     if (parts.length !== 2) throw new UsageError(cmd, `${s} is not a valid suppression value (code=resource)`);
@@ -87,7 +110,7 @@ export async function analyzeCommand(argv: string[], io: CliIo, terminal: Analyz
   for (const s of gathered.skipped) io.err(`Skipping file ${s}, recognized file extensions are: [${FILE_EXTENSIONS.join(' ')}]\n`);
 
   const progress = progressReporter(io, terminal.stderrIsTTY, gathered.files.length);
-  const input = readAnalysisInput(gathered.files, { namespace, ...(progress !== null ? { onFile: progress.onFile } : {}) });
+  const input = readAnalysisInput(gathered.files, { namespace, ...(progress !== null ? { onFile: progress.onFile } : {}), ...(terminal.stdin !== undefined ? { stdin: terminal.stdin } : {}) });
   progress?.done();
 
   const parseErrorFiles = new Set(input.parseErrors.map((i) => i.file ?? ''));

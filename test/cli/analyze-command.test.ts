@@ -147,6 +147,15 @@ describe('wasmesh analyze', () => {
     );
   });
 
+  it('as istioctl, files may be plain arguments, and - reads standard input', async () => {
+    const { dir } = tempYaml({ 'vs.yaml': VS, 'se.yaml': SE });
+    const plain = await run([dir, '-o', 'json', `${dir}/vs.yaml`]);
+    expect(JSON.parse(plain.stdout)).toHaveLength(1);
+    const io = fakeIo();
+    expect(await analyzeCommand(['-', '-n', 'shop'], io, { ...NO_TTY, stdin: () => VS })).toBe(EXIT_ANALYZER_FOUND_ISSUES);
+    expect(io.stdout).toMatch(/^Error \[IST0101\] \(VirtualService shop\/reviews -:10\) Referenced host not found: "reviews"\n/);
+  });
+
   it('-L lists the analyzers', async () => {
     const r = await run(['-L']);
     expect(r.stdout).toContain('* virtualservice.DestinationHostAnalyzer:\n    Checks the destination hosts associated with each virtual service\n');
@@ -163,5 +172,8 @@ describe('wasmesh analyze', () => {
     const clean = spawnSync(process.execPath, [bin, 'analyze', '-f', good.dir], { encoding: 'utf8', timeout: 30_000 });
     expect(clean.status).toBe(0);
     expect(clean.stderr).toBe(`\u2714 No validation issues found when analyzing ${good.dir}/se.yaml.\n`);
+    const piped = spawnSync(process.execPath, [bin, 'analyze', '-'], { input: SE, encoding: 'utf8', timeout: 30_000 });
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('\u2714 No validation issues found when analyzing -.\n');
   }, 300_000);
 });

@@ -6,7 +6,7 @@
 // workloads up in Pods; and, as istioctl does for files-only analysis, it adds Istio's default
 // ingress gateway Pod and Service so that Gateways selecting `istio: ingressgateway` have a
 // workload (pkg/config/analysis/local/defaults.go).
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ConfigIssue } from '../config-error.js';
 import { readResource } from '../read-resource.js';
@@ -49,14 +49,20 @@ export interface AnalysisInputOptions {
   istioNamespace?: string;
   /** Called after each file is read (progress). */
   onFile?: (done: number, total: number) => void;
+  /** The text of `-` (standard input); read from file descriptor 0 when absent. */
+  stdin?: () => string;
 }
+
+/** `-`: the documents on standard input, as istioctl reads them. */
+export const STDIN = '-';
 
 /** The extensions istioctl analyze reads. */
 export const FILE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
 /**
  * Files under `sources`: a file as given, a folder walked recursively in lexical order (istioctl
- * walks with filepath.Walk); paths with other extensions are returned in `skipped`.
+ * walks with filepath.Walk), `-` for standard input; paths with other extensions are returned in
+ * `skipped`.
  */
 export function gatherFiles(sources: readonly string[]): { files: string[]; skipped: string[]; missing: string[] } {
   const files: string[] = [];
@@ -75,6 +81,10 @@ export function gatherFiles(sources: readonly string[]): { files: string[]; skip
     }
   };
   for (const source of sources) {
+    if (source === STDIN) {
+      files.push(STDIN);
+      continue;
+    }
     let isDir: boolean;
     try {
       isDir = statSync(source).isDirectory();
@@ -166,10 +176,11 @@ const PARSE_ERROR_CODES = new Set(['yaml_syntax', 'unreadable_source']);
 /** Reads `files` (from gatherFiles) into the analysis input. */
 export function readAnalysisInput(files: readonly string[], options: AnalysisInputOptions): AnalysisInput {
   const issues: ConfigIssue[] = [];
-  const listed = listSourceFiles(files, issues); // drops a file named twice
+  const onDisk = files.filter((f) => f !== STDIN);
+  const listed = [...(files.includes(STDIN) ? [STDIN] : []), ...listSourceFiles(onDisk, issues)]; // a file named twice is read once
   const loaded: AnalysisResource[] = [];
   listed.forEach((file, i) => {
-    const text = readSourceText(file, issues);
+    const text = file === STDIN ? (options.stdin ?? (() => readFileSync(0, 'utf8')))() : readSourceText(file, issues);
     if (text !== null) {
       const warnings: string[] = [];
       for (const doc of parseYamlText(file, text, issues)) {
