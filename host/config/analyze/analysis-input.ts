@@ -34,6 +34,13 @@ export interface AnalysisResource {
 export interface AnalysisInput {
   /** The resources in effect (a later definition of kind/namespace/name replaces the earlier). */
   resources: AnalysisResource[];
+  /**
+   * Istio resources refused by the schema (reported as IST0106), with their spec as written,
+   * unvalidated: Istio's other analyzers still see such a resource, so an analyzer that only
+   * needs a name or host from it (does this Gateway exist, which subsets does this rule define)
+   * looks here rather than report a second, consequential error.
+   */
+  invalid: AnalysisResource[];
   /** Problems of documents that were read as resources (IST0106). */
   schemaIssues: ConfigIssue[];
   /** Files or documents that could not be read as resources at all (istioctl's "Error(s) adding files"). */
@@ -179,6 +186,7 @@ export function readAnalysisInput(files: readonly string[], options: AnalysisInp
   const onDisk = files.filter((f) => f !== STDIN);
   const listed = [...(files.includes(STDIN) ? [STDIN] : []), ...listSourceFiles(onDisk, issues)]; // a file named twice is read once
   const loaded: AnalysisResource[] = [];
+  const invalid: AnalysisResource[] = [];
   listed.forEach((file, i) => {
     const text = file === STDIN ? (options.stdin ?? (() => readFileSync(0, 'utf8')))() : readSourceText(file, issues);
     if (text !== null) {
@@ -188,6 +196,9 @@ export function readAnalysisInput(files: readonly string[], options: AnalysisInp
         if (read.status === 'ok') {
           const r = read.value.resource;
           loaded.push(resourceOf(doc, r.kind, r.namespace, r.name, r.spec));
+        } else if (read.status === 'invalid' && read.kind !== null && read.name !== null) {
+          const raw = isRecord(doc.value) ? doc.value['spec'] : undefined;
+          invalid.push(resourceOf(doc, read.kind, read.namespace ?? options.namespace, read.name, isRecord(raw) ? raw : {}));
         } else if (read.status === 'skipped') {
           const k = kubernetesResource(doc, options.namespace);
           if (k !== null) loaded.push(k);
@@ -206,6 +217,7 @@ export function readAnalysisInput(files: readonly string[], options: AnalysisInp
   const parseError = (i: ConfigIssue): boolean => PARSE_ERROR_CODES.has(i.code) || i.kind === null;
   return {
     resources: [...byKey.values()],
+    invalid,
     schemaIssues: issues.filter((i) => !parseError(i)),
     parseErrors: issues.filter(parseError),
     files: listed,

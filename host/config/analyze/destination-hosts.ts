@@ -11,7 +11,7 @@ import { mirrorDestinations, routeDestinations, type RouteDestination } from './
 import { destinationHost, serviceHostMap, type HostPorts } from './service-lookup.js';
 
 export function destinationHostMessages(input: AnalysisInput): AnalysisMessage[] {
-  const hosts = serviceHostMap(input.resources);
+  const hosts = serviceHostMap(input.resources, input.invalid);
   const out: AnalysisMessage[] = [];
   for (const r of ofKind(input, 'VirtualService')) {
     const vs = r.spec as VirtualServiceSpec;
@@ -28,6 +28,7 @@ export function destinationHostMessages(input: AnalysisInput): AnalysisMessage[]
 
 function checkPorts(r: AnalysisResource, d: RouteDestination, s: HostPorts, out: AnalysisMessage[]): void {
   const port = d.destination.port?.number;
+  if (s.ports === null) return; // a ServiceEntry the schema refused: its ports are not known
   if (port === undefined) {
     if (s.ports.length > 1) out.push(message(MESSAGES.VirtualServiceDestinationPortSelectorRequired, r.origin, r.fieldLine(d.path), d.destination.host, s.ports));
     return;

@@ -9,7 +9,7 @@ import { message, MESSAGES, type AnalysisMessage } from './message.js';
 import { destinationHost, serviceHostMap } from './service-lookup.js';
 
 export function destinationRuleHostMessages(input: AnalysisInput): AnalysisMessage[] {
-  const hosts = serviceHostMap(input.resources);
+  const hosts = serviceHostMap(input.resources, input.invalid);
   const out: AnalysisMessage[] = [];
   for (const r of ofKind(input, 'DestinationRule')) {
     const dr = r.spec as DestinationRuleSpec;

@@ -16,6 +16,15 @@ export function destinationSubsetMessages(input: AnalysisInput): AnalysisMessage
     const dr = r.spec as DestinationRuleSpec;
     for (const s of dr.subsets ?? []) defined.add(`${resourceNameOfHost(r.namespace, dr.host)}+${s.name}`);
   }
+  // A rule the schema refused still names its host and subsets (as written): no second error for them.
+  for (const r of input.invalid.filter((x) => x.kind === 'DestinationRule')) {
+    const raw = r.spec as { host?: unknown; subsets?: unknown };
+    if (typeof raw.host !== 'string' || !Array.isArray(raw.subsets)) continue;
+    for (const s of raw.subsets as unknown[]) {
+      const name = (s as { name?: unknown } | null)?.name;
+      if (typeof name === 'string') defined.add(`${resourceNameOfHost(r.namespace, raw.host)}+${name}`);
+    }
+  }
   const out: AnalysisMessage[] = [];
   for (const r of ofKind(input, 'VirtualService')) {
     const vs = r.spec as VirtualServiceSpec;

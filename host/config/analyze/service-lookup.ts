@@ -7,7 +7,8 @@ import type { AnalysisResource } from './analysis-input.js';
 
 /** The ports a host exposes, as the analyzers compare them. */
 export interface HostPorts {
-  ports: readonly number[];
+  /** null: not known (a ServiceEntry refused by the schema), so no port is checked. */
+  ports: readonly number[] | null;
   /** The ServiceEntry's workloadSelector labels (Services: none). */
   workloadSelector: Readonly<Record<string, string>>;
 }
@@ -35,13 +36,22 @@ export function resourceNameOfHost(namespace: string, host: string): string {
 interface ServiceEntrySpecLike { hosts?: string[]; ports?: { number: number }[]; exportTo?: string[]; workloadSelector?: { labels?: Record<string, string> } }
 interface ServiceSpecLike { ports?: { port?: unknown }[] }
 
-/** Istio's InitServiceEntryHostMap over the analyzed resources. */
-export function serviceHostMap(resources: readonly AnalysisResource[]): Map<string, HostPorts> {
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * Istio's InitServiceEntryHostMap over the analyzed resources, and the hosts of ServiceEntries
+ * the schema refused (as written, ports unknown): Istio's analyzers still see those.
+ */
+export function serviceHostMap(resources: readonly AnalysisResource[], invalid: readonly AnalysisResource[] = []): Map<string, HostPorts> {
   const out = new Map<string, HostPorts>();
-  for (const r of resources) {
+  const lenient = invalid.filter((r) => r.kind === 'ServiceEntry').map((r) => {
+    const raw = r.spec as Record<string, unknown>;
+    return { ...r, spec: { hosts: strings(raw['hosts']), exportTo: strings(raw['exportTo']) }, unknownPorts: true };
+  });
+  for (const r of [...lenient, ...resources.map((x) => ({ ...x, unknownPorts: false }))]) {
     if (r.kind === 'ServiceEntry') {
       const se = r.spec as ServiceEntrySpecLike;
-      const value: HostPorts = { ports: (se.ports ?? []).map((p) => p.number), workloadSelector: se.workloadSelector?.labels ?? {} };
+      const value: HostPorts = { ports: r.unknownPorts ? null : (se.ports ?? []).map((p) => p.number), workloadSelector: se.workloadSelector?.labels ?? {} };
       const exportTo = se.exportTo ?? [];
       for (const h of se.hosts ?? []) {
         if (exportTo.length === 0 || exportTo.includes(EXPORT_ALL)) {

@@ -17,6 +17,8 @@ export function gatewayFullName(namespace: string, ref: string): string {
 
 export function virtualServiceGatewayMessages(input: AnalysisInput): AnalysisMessage[] {
   const gateways = new Map<string, AnalysisResource>(ofKind(input, 'Gateway').map((g) => [`${g.namespace}/${g.name}`, g]));
+  // Gateways the schema refused exist all the same; their hosts cannot be trusted, so neither is checked.
+  const refused = new Set(input.invalid.filter((g) => g.kind === 'Gateway').map((g) => `${g.namespace}/${g.name}`));
   const out: AnalysisMessage[] = [];
   for (const r of ofKind(input, 'VirtualService')) {
     const vs = r.spec as VirtualServiceSpec;
@@ -25,6 +27,7 @@ export function virtualServiceGatewayMessages(input: AnalysisInput): AnalysisMes
       const line = r.fieldLine(['spec', 'gateways', i]);
       const full = gatewayFullName(r.namespace, ref);
       const gw = gateways.get(full);
+      if (gw === undefined && refused.has(full)) return;
       if (gw === undefined) out.push(message(MESSAGES.ReferencedResourceNotFound, r.origin, line, 'gateway', ref));
       const vsHosts = vs.hosts ?? [];
       const gwHosts = gw === undefined ? [] : visibleGatewayHosts(gw, r.namespace);

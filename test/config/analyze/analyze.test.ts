@@ -45,4 +45,16 @@ describe('analyze', () => {
       'Warning [IST0130] (VirtualService default/web a.yaml:1) VirtualService rule #1 not used (only the last rule can have no matches).',
     ]);
   });
+
+  it('a resource the schema refuses is IST0106, and what it names (hosts, subsets, gateway) still counts: no second error', () => {
+    const f = fixture({
+      'se.yaml': 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: web\nspec:\n  hosts: [web]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  bogus: 1\n',
+      'dr.yaml': 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: web\nspec:\n  host: web\n  subsets: [{name: v1, labels: {version: v1}, bogus: 2}]\n',
+      'gw.yaml': 'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: gw\nspec:\n  selector: {istio: ingressgateway}\n  servers: []\n',
+      'vs.yaml': 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: web\nspec:\n  hosts: [web]\n  gateways: [gw, mesh]\n  http:\n  - route: [{destination: {host: web, subset: v1, port: {number: 81}}}]\n',
+    });
+    expect(analyze(f.input, { namespace: 'default', defaultNamespace: 'default' }).map((m) => `${m.type.code} ${m.origin!.kind}`)).toEqual([
+      'IST0106 DestinationRule', 'IST0106 Gateway', 'IST0106 ServiceEntry',
+    ]);
+  });
 });
