@@ -151,7 +151,7 @@ function resourceOf(source: YamlDocument, kind: string, namespace: string, name:
 /** The Kubernetes kinds Istio's analyzers read that wasmesh's loader skips (a Secret's `data` is kept as its spec). */
 const KUBERNETES_READ = new Set(['Service', 'Pod', 'Secret']);
 
-/** A core/v1 Service or Pod document, read leniently (as the loader, analyze does not validate Kubernetes kinds). */
+/** A core/v1 Service, Pod or Secret document, read leniently (analyze, as the loader, does not validate Kubernetes kinds). */
 function kubernetesResource(source: YamlDocument, defaultNamespace: string): AnalysisResource | null {
   const doc = source.value;
   if (!isRecord(doc) || doc['apiVersion'] !== 'v1' || typeof doc['kind'] !== 'string' || !KUBERNETES_READ.has(doc['kind'])) return null;

@@ -47,7 +47,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   { name: 'gateway.ConflictingGatewayAnalyzer', description: 'Checks a gateway\'s selector, port number and hosts', run: conflictingGatewayMessages },
   { name: 'destinationrule.CaCertificateAnalyzer', description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL', run: destinationRuleTlsMessages },
   { name: 'destinationrule.PodNotSelectedAnalyzer', description: 'Checks that a DestinationRule\'s host is a known service', run: destinationRuleHostMessages },
-  { name: 'sidecar.SelectorAnalyzer', description: 'Validates that sidecars that define a workload selector match at least one pod, and that there aren\'t multiple sidecar resources that select overlapping pods', run: sidecarSelectorMessages },
+  { name: 'sidecar.SelectorAnalyzer', description: 'Checks that no two Sidecars without a workload selector share a namespace (Istio\'s Pod checks need Pods, which wasmesh has not)', run: sidecarSelectorMessages },
 ];
 
 export interface AnalyzeOptions {
