@@ -22,6 +22,7 @@ import type { AuthzPolicy } from './authorization.js';
 import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 import type { JwtRule } from './jwt-rules.js';
 import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
+import type { TracingConfig } from './tracing.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -276,6 +277,8 @@ export interface MeshConfig {
   outboundTrafficPolicy?: OutboundTrafficMode;
   /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
   rateLimit?: RateLimitConfig;
+  /** Distributed tracing for this workload (Telemetry API + meshConfig providers); absent: no spans, trace headers forwarded untouched. */
+  tracing?: TracingConfig;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */
