@@ -159,4 +159,3 @@ describe('SpanExporter', () => {
     await e.close();
   });
 });
-});
