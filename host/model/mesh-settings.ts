@@ -46,6 +46,8 @@ export interface MeshSettings {
   readonly defaultTracingProviders?: readonly string[];
   /** defaultConfig.tracing.sampling, a percentage (absent: Istio's 1 %). */
   readonly tracingSampling?: number;
+  /** Tracing providers defined but not served (an OTLP/gRPC opentelemetry provider): name → why, for the error where one is used. */
+  readonly unservedTracingProviders?: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = Object.freeze({

@@ -7,7 +7,7 @@ import type { ConfigIssue } from '../config-error.js';
 import { parseDuration } from '../../common/duration.js';
 import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
 import { nearestName } from '../nearest-name.js';
-import { defaultConfigSampling, tracingProvider } from './tracing-providers.js';
+import { defaultConfigSampling, OTLP_GRPC_UNSERVED, tracingProvider } from './tracing-providers.js';
 import type { TracingProvider } from '../../model/tracing.js';
 import { zodIssues } from '../zod-issues.js';
 import { parseYamlText, type PathSegment, type YamlDocument } from '../yaml-source.js';
@@ -155,6 +155,7 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
   }
   const providers: ExtAuthzProvider[] = [];
   const tracing: TracingProvider[] = [];
+  const unservedTracing: Record<string, string> = {};
   const issuesBefore = issues.length;
   const names = new Set<string>();
   let ok = true;
@@ -178,8 +179,8 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     else if (p.zipkin !== undefined || p.opentelemetry !== undefined) {
       const kind = p.zipkin !== undefined ? 'zipkin' : 'opentelemetry';
       const t = tracingProvider(p.name, kind, (p.zipkin ?? p.opentelemetry)!, ref, [...at, kind], issues, warnings);
-      if (t === null) ok = false;
-      else tracing.push(t);
+      if (t !== null) tracing.push(t);
+      else unservedTracing[p.name] = OTLP_GRPC_UNSERVED;
     }
     else warnings.push(warningAt(ref, [...at, kinds[0]!], `is not served: only envoyExtAuthzHttp, envoyExtAuthzGrpc, zipkin and opentelemetry providers are (provider "${p.name}" is ignored)`));
   });
@@ -189,7 +190,8 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
       issues.push(issueAt(ref, 'invalid_value', [...prefix, 'defaultProviders', 'tracing', i], `no extension provider is named "${name}"${names.size > 0 ? ` (defined: ${[...names].join(', ')})` : ''}`));
       ok = false;
     } else if (!tracing.some((t) => t.name === name)) {
-      issues.push(issueAt(ref, 'invalid_value', [...prefix, 'defaultProviders', 'tracing', i], `extension provider "${name}" is not a tracing provider (zipkin or opentelemetry)`));
+      const why = unservedTracing[name];
+      issues.push(issueAt(ref, why !== undefined ? 'unsupported_field' : 'invalid_value', [...prefix, 'defaultProviders', 'tracing', i], `extension provider "${name}" ${why ?? 'is not a tracing provider (zipkin or opentelemetry)'}`));
       ok = false;
     }
   });
@@ -207,6 +209,7 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     ...(tracing.length > 0 ? { tracingProviders: Object.freeze(tracing) } : {}),
     ...(defaultTracing.length > 0 ? { defaultTracingProviders: Object.freeze([...defaultTracing]) } : {}),
     ...(sampling !== undefined ? { tracingSampling: sampling } : {}),
+    ...(Object.keys(unservedTracing).length > 0 ? { unservedTracingProviders: Object.freeze(unservedTracing) } : {}),
   });
 }
 

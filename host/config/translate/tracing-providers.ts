@@ -2,14 +2,19 @@
 // (Istio's defaults: Zipkin at /api/v2/spans, OTLP/HTTP at /v1/traces, maxTagLength 256), and
 // defaultConfig.tracing.sampling. What wasmesh cannot do is said where it is written: OTLP over
 // gRPC (an opentelemetry provider without `http`) is a located error rather than spans silently
-// sent nowhere; unserved provider fields are warnings.
+// sent nowhere: a warning where the provider is defined (a meshConfig copied from a cluster still
+// loads), a located error where a Telemetry or defaultProviders uses it; unserved provider fields
+// are warnings.
 import type { ConfigIssue } from '../config-error.js';
 import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
 import type { PathSegment } from '../yaml-source.js';
 import { DEFAULT_MAX_TAG_LENGTH, type TracingProvider } from '../../model/tracing.js';
 import type { OpenTelemetryProviderInput, ZipkinProviderInput } from './mesh-settings-schema.js';
 
-/** A zipkin or opentelemetry provider, or null (an issue was added). */
+/** Why an OTLP provider without `http` cannot be used (the message where it is referenced). */
+export const OTLP_GRPC_UNSERVED = 'exports OTLP over gRPC, which is not served: set `http: {path: /v1/traces}` and the collector\'s OTLP/HTTP port (4318)';
+
+/** A zipkin or opentelemetry provider, or null (a warning or an issue was added). */
 export function tracingProvider(
   name: string,
   kind: 'zipkin' | 'opentelemetry',
@@ -28,7 +33,7 @@ export function tracingProvider(
     const otel = p as OpenTelemetryProviderInput;
     if (otel.http === undefined) {
       // Istio exports OTLP over gRPC when `http` is absent; wasmesh exports OTLP/HTTP only.
-      issues.push(issueAt(ref, 'unsupported_field', otel.grpc !== undefined ? [...at, 'grpc'] : at, `provider "${name}": OTLP over gRPC is not served; set \`http: {path: /v1/traces}\` and the collector's OTLP/HTTP port (4318)`));
+      warnings.push(warningAt(ref, otel.grpc !== undefined ? [...at, 'grpc'] : at, `is not served: provider "${name}" exports OTLP over gRPC (no \`http\`), wasmesh exports OTLP/HTTP only; it is ignored`));
       return null;
     }
     if (otel.http.timeout !== undefined) warnings.push(warningAt(ref, [...at, 'http', 'timeout'], 'is not served yet (reports time out after 5 s)'));
