@@ -9,8 +9,21 @@
 import { b3HeaderLines } from './b3.js';
 import { traceparentLines } from './traceparent.js';
 import { traceId128 } from './span-context.js';
-import type { FinishedSpan } from './span.js';
-import type { Tracer } from './tracer.js';
+import type { FinishedSpan, SpanKind } from './span.js';
+import type { SpanIds } from './span-ids.js';
+import type { TracingConfig } from '../../model/tracing.js';
+
+/** What a stream's trace reads of its version's tracer (tracer.ts implements it). */
+export interface TraceSource {
+  readonly config: TracingConfig;
+  readonly ids: SpanIds;
+  readonly kind: SpanKind;
+  readonly serviceName: string;
+  readonly localIp: string | null;
+  readonly baseTags: Readonly<Record<string, string>>;
+  readonly report: (span: FinishedSpan) => void;
+  cut(v: string): string;
+}
 
 /** What a span says of the request, read when the stream starts. */
 export interface TracedRequest {
@@ -47,7 +60,7 @@ export interface StreamEnd {
 }
 
 export class StreamTrace {
-  readonly #tracer: Tracer;
+  readonly #tracer: TraceSource;
   readonly ids: TraceIds;
   readonly #request: TracedRequest;
   readonly #startMs: number;
@@ -60,7 +73,7 @@ export class StreamTrace {
   #attempts = 0;
   #finished = false;
 
-  constructor(tracer: Tracer, ids: TraceIds, request: TracedRequest, startMs: number, requestTags: Array<[string, string]> | null) {
+  constructor(tracer: TraceSource, ids: TraceIds, request: TracedRequest, startMs: number, requestTags: Array<[string, string]> | null) {
     this.#tracer = tracer;
     this.ids = ids;
     this.#request = request;

@@ -11,7 +11,7 @@ import type { Extracted } from './span-context.js';
 import { decideSampling, SamplingReason } from './sampling.js';
 import type { SpanIds } from './span-ids.js';
 import type { FinishedSpan, SpanKind } from './span.js';
-import { StreamTrace, type TracedRequest } from './stream-trace.js';
+import { StreamTrace, type TracedRequest, type TraceSource } from './stream-trace.js';
 
 /** Every header the proxy rewrites when it continues a trace (B3 in both forms, W3C). */
 export const PROPAGATION_HEADERS: readonly string[] = [...B3_HEADERS, ...W3C_HEADERS];
@@ -34,7 +34,7 @@ export interface TracerDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-export class Tracer {
+export class Tracer implements TraceSource {
   readonly config: TracingConfig;
   readonly ids: SpanIds;
   readonly kind: SpanKind;
