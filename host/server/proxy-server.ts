@@ -229,8 +229,10 @@ export class ProxyServer {
       operationalLog: opts.operationalLog,
       localRateLimiter: new LocalRateLimiter(this.#core),
       rateLimitClients: new RateLimitClients(),
-      // Ids unseeded: proxies of one test share a seed, and must not share trace ids.
-      tracing: { exporters: new SpanExporters(this.stats.downstream), ids: new SpanIds(), kind: opts.servesInbound === true ? 'SERVER' : 'CLIENT' },
+      // Ids unseeded: proxies of one test share a seed, and must not share trace ids. The stream
+      // span is SERVER on every listener: with a client span per upstream attempt the proxy is a
+      // hop of its own, as Envoy makes it with spawn_upstream_span.
+      tracing: { exporters: new SpanExporters(this.stats.downstream), ids: new SpanIds(), kind: 'SERVER' },
     };
     this.#authorization = opts.authorization ?? 'enforce';
     this.#inboundAppPorts = opts.inboundAppPorts;

@@ -62,7 +62,7 @@ describe('tracing through the proxy', () => {
     const attempts = spans.filter((s) => s.name === 'router backend egress');
     expect(stream.parentId).toBe('a2fb4a1d1a96d312');
     expect(stream.id).toBe(seen[0]!['x-b3-parentspanid']);
-    expect(stream.kind).toBe('CLIENT');
+    expect(stream.kind).toBe('SERVER');
     expect(stream.tags).toMatchObject({
       'http.method': 'GET', 'http.url': 'http://svc.test/a?b=1', 'http.status_code': '200', upstream_cluster: 'backend', response_flags: '-',
       component: 'proxy', 'istio.canonical_service': 'unknown', 'istio.mesh_id': 'cluster.local', 'istio.namespace': 'default',

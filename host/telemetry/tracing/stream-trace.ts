@@ -1,6 +1,6 @@
-// One stream's spans, as Envoy writes them for a sidecar with child spans per upstream attempt
-// (Envoy's router start_child_span): the stream span (SERVER on the inbound listener, CLIENT on
-// the outbound one, named after the authority as Istio's route decorator names it) and a CLIENT
+// One stream's spans, as Envoy writes them with a span per upstream attempt (its connection
+// manager's spawn_upstream_span): the stream span (SERVER: the proxy is a hop of its own; named
+// after the authority, as Istio's route decorator names it) and a CLIENT
 // span `router <cluster> egress` per upstream attempt, so a retried request shows each attempt.
 // Each attempt's head carries the attempt span's context (B3 multi-header and W3C traceparent,
 // tracestate passed on); the router calls attemptStart / attemptHeaders / attemptEnd, the tracing

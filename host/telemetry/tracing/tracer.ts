@@ -28,7 +28,7 @@ export interface TracerDeps {
   /** Where finished sampled spans go (the version's provider's exporter). */
   readonly report: (span: FinishedSpan) => void;
   readonly stats: TracerStats;
-  /** The stream span's kind: SERVER on a sidecar's inbound listener, CLIENT on its outbound one (Envoy's ingress / egress). */
+  /** The stream span's kind (SERVER as ProxyServer sets it: a hop of its own, Envoy's spawn_upstream_span; CLIENT would be Envoy's egress without per-attempt spans). */
   readonly kind: SpanKind;
   /** Environment for `environment` custom tags (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
