@@ -7,6 +7,9 @@ import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { envoyInbound } from '../../host/envoy/inbound-listener.js';
 import { envoyHcmTracing } from '../../host/envoy/tracing-config.js';
 import { cases } from './bootstrap-cases.js';
+import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
+import { envoySnapshot } from '../../host/control-plane/snapshots.js';
+import { TYPE_URL } from '../../host/xds/envoy-protos.js';
 
 type Obj = Record<string, any>;
 
@@ -71,5 +74,17 @@ describe('Envoy tracing config', () => {
     const { listener, clusters } = envoyInbound({ listen: { host: '0.0.0.0', port: 15006 }, appPorts: [8080], mode: 'DISABLE', tracing: cases.tracingZipkin!.loaded.mesh.tracing! });
     expect(listener.filter_chains[0].filters[0].typed_config.tracing.provider.name).toBe('envoy.tracers.zipkin');
     expect(clusters.map((c: Obj) => c.name)).toContain('wasmesh_tracing_zipkin|127.0.0.1:19411');
+  });
+
+  it('the control plane encodes it for xDS (the tracer configs are among the protos it loads)', () => {
+    for (const [name, needle] of [['tracingZipkin', 'envoy.config.trace.v3.ZipkinConfig'], ['tracingOtel', 'envoy.config.trace.v3.OpenTelemetryConfig']] as const) {
+      const { config } = envoyBootstrap(cases[name]!.loaded, cases[name]!.opts);
+      const snapshot = envoySnapshot(envoyXdsResources(config as Obj));
+      const listener = [...snapshot.get(TYPE_URL.listener)!.resources.values()][0]!;
+      const bytes = Buffer.from(listener.body.value);
+      expect(bytes.includes(needle)).toBe(true);
+      expect(bytes.includes(`wasmesh_tracing_${name === 'tracingZipkin' ? 'zipkin' : 'opentelemetry'}|`)).toBe(true);
+      expect([...snapshot.get(TYPE_URL.cluster)!.resources.keys()].some((k) => k.startsWith('wasmesh_tracing_'))).toBe(true);
+    }
   });
 });
