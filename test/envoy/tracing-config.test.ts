@@ -72,7 +72,7 @@ describe('Envoy tracing config', () => {
 
   it('the sidecar inbound listener traces the same way', () => {
     const { listener, clusters } = envoyInbound({ listen: { host: '0.0.0.0', port: 15006 }, appPorts: [8080], mode: 'DISABLE', tracing: cases.tracingZipkin!.loaded.mesh.tracing! });
-    expect(listener.filter_chains[0].filters[0].typed_config.tracing.provider.name).toBe('envoy.tracers.zipkin');
+    expect((listener as Obj).filter_chains[0].filters[0].typed_config.tracing.provider.name).toBe('envoy.tracers.zipkin');
     expect(clusters.map((c: Obj) => c.name)).toContain('wasmesh_tracing_zipkin|127.0.0.1:19411');
   });
 

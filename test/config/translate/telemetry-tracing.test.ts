@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../../host/config/index.js';
 import { tempYaml } from '../../helpers/temp-yaml.js';
-import type { LoadOptions } from '../../../host/config/load-config.js';
+import type { LoadOptions } from '../../../host/config/index.js';
 
 const MESH = (extra = ''): string => `apiVersion: v1
 kind: ConfigMap

@@ -51,7 +51,7 @@ describe('B3 multi-header', () => {
   });
 
   it('malformed ids are invalid (Envoy: no span); a malformed sampled value is no decision', () => {
-    for (const bad of [
+    for (const bad of <Array<Record<string, string>>>[
       { 'x-b3-traceid': T32.slice(1), 'x-b3-spanid': S },
       { 'x-b3-traceid': 'g' + T32.slice(1), 'x-b3-spanid': S },
       { 'x-b3-traceid': '0'.repeat(32), 'x-b3-spanid': S },
