@@ -152,4 +152,30 @@ describe('tracing through the proxy', () => {
     expect(seen[0]!['x-b3-spanid']).toBe('a2fb4a1d1a96d312');
     expect(seen[0]!['traceparent']).toBeUndefined();
   });
+
+  it('an OpenTelemetry provider: OTLP/HTTP JSON to its path, traceparent continued', async () => {
+    const bodies: any[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push({ path: req.url, body: JSON.parse(Buffer.concat(chunks).toString()) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const up = await upstream((_req, res) => res.writeHead(200).end());
+    const m = traced(meshWith([{ name: 'backend', ports: [up.port] }]), port);
+    m.tracing = { ...m.tracing!, provider: { name: 'otel', kind: 'opentelemetry', service: '127.0.0.1', port, path: '/otlp/v1/traces', maxTagLength: 256 } };
+    const { p } = await proxy(m);
+    await request(p.port, { headers: { host: 'svc.test', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    await p.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(bodies.map((b) => b.path)).toEqual(['/otlp/v1/traces']);
+    const spans = bodies[0].body.resourceSpans[0].scopeSpans[0].spans as Array<Record<string, any>>;
+    expect(spans.map((s) => [s.kind, s.traceId])).toEqual([[3, '0af7651916cd43dd8448eb211c80319c'], [2, '0af7651916cd43dd8448eb211c80319c']]);
+    expect(spans[1]!.parentSpanId).toBe('b7ad6b7169203331');
+    expect(p.stats.downstream.get('tracing.opentelemetry.spans_sent')).toBe(2);
+  });
 });

@@ -142,4 +142,19 @@ describe('Telemetry API tracing', () => {
     expect(r.mesh.tracing!.samplingPercentage).toBe(1);
     expect(r.warnings.join('\n')).toMatch(/spec\.tracing\[0\]\.match\.mode: SERVER-only tracing is not served yet/);
   });
+
+  test('targetRefs select a gateway proxy\'s Gateway (a workload-level setting); sidecars ignore them', () => {
+    const gw = `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
+`;
+    const yaml = base + gw + telemetry('default', 't', 'targetRefs:\n- {kind: Gateway, group: gateway.networking.k8s.io, name: edge}\ntracing:\n- randomSamplingPercentage: 42');
+    expect(load(yaml, { gateway: 'edge' }).mesh.tracing!.samplingPercentage).toBe(42);
+    expect(load(yaml, { namespace: 'default' }).mesh.tracing!.samplingPercentage).toBe(1);
+    expect(errorOf(base + telemetry('default', 't', 'selector: {matchLabels: {a: b}}\ntargetRef: {kind: Gateway, name: edge}\ntracing:\n- randomSamplingPercentage: 1'))).toMatch(/spec\.targetRef: selector and targetRef\(s\) are exclusive/);
+  });
 });
