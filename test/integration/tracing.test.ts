@@ -122,6 +122,24 @@ describe('tracing through the proxy', () => {
     expect(collector.spans).toEqual([]);
   });
 
+  it('stray propagation headers that make no context are replaced, never sent twice', async () => {
+    const collector = await zipkinCollector();
+    const seen: Array<http.IncomingHttpHeaders> = [];
+    const up = await upstream((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200).end();
+    });
+    const { p } = await proxy(traced(meshWith([{ name: 'backend', ports: [up.port] }]), collector.port));
+    await request(p.port, { headers: { host: 'svc.test', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-parentspanid': '0020000000000001', 'x-b3-sampled': 'maybe', tracestate: 'a=b' } });
+    expect(seen[0]!['x-b3-spanid']).toMatch(/^[0-9a-f]{16}$/);
+    expect(seen[0]!['x-b3-spanid']).not.toBe('a2fb4a1d1a96d312');
+    expect(seen[0]!['x-b3-parentspanid']).toMatch(/^[0-9a-f]{16}$/);
+    expect(seen[0]!['x-b3-sampled']).toBe('1');
+    expect(seen[0]!['tracestate']).toBeUndefined();
+    await p.close();
+    await collector.close();
+  });
+
   it('a W3C traceparent is continued and its tracestate passed on; 5xx answers are spans with error', async () => {
     const collector = await zipkinCollector();
     const seen: Array<http.IncomingHttpHeaders> = [];
