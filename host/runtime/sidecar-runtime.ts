@@ -130,7 +130,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}) }, version };
+      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(mesh.tracing !== undefined ? { tracing: mesh.tracing } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);
