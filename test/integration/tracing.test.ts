@@ -196,4 +196,26 @@ describe('tracing through the proxy', () => {
     expect(spans[1]!.parentSpanId).toBe('b7ad6b7169203331');
     expect(p.stats.downstream.get('tracing.opentelemetry.spans_sent')).toBe(2);
   });
+
+  it('a new config version changes tracing live: sampling, then off (headers untouched again)', async () => {
+    const collector = await zipkinCollector();
+    const seen: Array<http.IncomingHttpHeaders> = [];
+    const up = await upstream((req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200).end();
+    });
+    const m = traced(meshWith([{ name: 'backend', ports: [up.port] }]), collector.port, { samplingPercentage: 0 });
+    const { p } = await proxy(m);
+    await request(p.port, { headers: { host: 'svc.test' } });
+    expect(seen[0]!['x-b3-sampled']).toBe('0');
+    p.apply(traced(meshWith([{ name: 'backend', ports: [up.port] }]), collector.port, { samplingPercentage: 100 }), 2);
+    await request(p.port, { headers: { host: 'svc.test' } });
+    expect(seen[1]!['x-b3-sampled']).toBe('1');
+    p.apply(meshWith([{ name: 'backend', ports: [up.port] }]), 3);
+    await request(p.port, { headers: { host: 'svc.test', 'x-b3-traceid': '48485a3953bb6124', 'x-b3-spanid': 'a2fb4a1d1a96d312' } });
+    expect(seen[2]!['x-b3-spanid']).toBe('a2fb4a1d1a96d312');
+    await p.close();
+    await collector.close();
+    expect(collector.spans).toHaveLength(2);
+  });
 });
