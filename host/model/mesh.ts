@@ -279,6 +279,16 @@ export interface MeshConfig {
   rateLimit?: RateLimitConfig;
   /** Distributed tracing for this workload (Telemetry API + meshConfig providers); absent: no spans, trace headers forwarded untouched. */
   tracing?: TracingConfig;
+  /**
+   * A sidecar's inbound listener's tracing when Telemetry's SERVER mode makes it differ from
+   * `tracing` (null: none there); absent: the same as `tracing`.
+   */
+  inboundTracing?: TracingConfig | null;
+}
+
+/** The tracing a sidecar's inbound listener applies (MeshConfig.inboundTracing, else tracing). */
+export function inboundTracingOf(mesh: MeshConfig): TracingConfig | undefined {
+  return mesh.inboundTracing === undefined ? mesh.tracing : mesh.inboundTracing ?? undefined;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

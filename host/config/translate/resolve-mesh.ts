@@ -117,7 +117,10 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const jwtRules = requestAuthenticationRules(resources, { namespace: proxyNamespace, labels: options.labels ?? {}, rootNamespace: input.settings.rootNamespace, ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, issues, warnings);
   if (jwtRules.length > 0) mesh.jwtRules = jwtRules;
   const tracing = telemetryTracing(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings, issues, warnings);
-  if (tracing !== undefined) mesh.tracing = tracing;
+  // `tracing` serves the traffic the workload sends (and a gateway's); the inbound listener's is
+  // written only where Telemetry's SERVER mode makes it differ (null: none).
+  if (tracing.client !== undefined) mesh.tracing = tracing.client;
+  if (JSON.stringify(tracing.server) !== JSON.stringify(tracing.client)) mesh.inboundTracing = tracing.server ?? null;
   // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
   if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;

@@ -32,15 +32,24 @@ interface Level {
 
 const enum Scope { Mesh, Namespace, Workload }
 
-/** The proxy's tracing, or undefined when no provider applies. */
-export function telemetryTracing(resources: readonly SourcedResource[], proxy: TelemetryProxy, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): TracingConfig | undefined {
+/**
+ * The proxy's tracing as Istio's workload modes split it: `client` for the traffic the workload
+ * sends (a sidecar's outbound listener; a gateway, which Istio counts as CLIENT), `server` for
+ * what it receives (a sidecar's inbound listener); each undefined when no provider applies.
+ */
+export interface ProxyTracing {
+  readonly client: TracingConfig | undefined;
+  readonly server: TracingConfig | undefined;
+}
+
+export function telemetryTracing(resources: readonly SourcedResource[], proxy: TelemetryProxy, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): ProxyTracing {
   const providers = new Map((settings.tracingProviders ?? []).map((p) => [p.name, p]));
-  const levels: Array<{ level: Level; from: SourcedResource } | undefined> = [undefined, undefined, undefined];
+  const levels: Array<{ modes: Modes; from: SourcedResource } | undefined> = [undefined, undefined, undefined];
   for (const r of resources) {
     if (r.resource.kind !== 'Telemetry') continue;
     const spec = (r.resource.spec ?? {}) as TelemetrySpec;
-    const level = readLevel(r, spec, providers, settings, issues, warnings);
-    if (level === null) continue;
+    const modes = readModes(r, spec, providers, settings, issues, warnings);
+    if (modes === null) continue;
     const scope = scopeFor(r, spec, proxy, settings.rootNamespace);
     if (scope === null) continue;
     const held = levels[scope];
@@ -49,15 +58,22 @@ export function telemetryTracing(resources: readonly SourcedResource[], proxy: T
       warnings.push(warningAt(r.ref, [], `another Telemetry (${held.from.ref.name ?? '?'}) already applies at this level; this one is ignored, as istiod keeps the oldest`));
       continue;
     }
-    levels[scope] = { level, from: r };
+    levels[scope] = { modes, from: r };
   }
+  return {
+    client: merged(levels.map((l) => l?.modes.client ?? undefined), providers, settings),
+    server: merged(levels.map((l) => l?.modes.server ?? undefined), providers, settings),
+  };
+}
+
+/** One mode's levels (mesh, namespace, workload) merged, the most specific winning. */
+function merged(levels: ReadonlyArray<Level | undefined>, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings): TracingConfig | undefined {
   let provider: TracingProvider | undefined;
   let sampling: number | undefined;
   let disable: boolean | undefined;
   const tags = new Map<string, CustomTag>();
-  for (const held of levels) {
-    if (held === undefined) continue;
-    const l = held.level;
+  for (const l of levels) {
+    if (l === undefined) continue;
     if (l.provider !== undefined) provider = l.provider;
     if (l.sampling !== undefined) sampling = l.sampling;
     if (l.disable !== undefined) disable = l.disable;
@@ -93,29 +109,46 @@ function scopeFor(r: SourcedResource, spec: TelemetrySpec, proxy: TelemetryProxy
   return ns === proxy.namespace ? Scope.Namespace : null;
 }
 
-/** The resource's tracing settings, checked; null when it has no tracing section (or an error). */
-function readLevel(r: SourcedResource, spec: TelemetrySpec, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): Level | null {
+/** A resource's tracing entry for each mode (null: no entry covers it). */
+interface Modes {
+  readonly client: Level | null;
+  readonly server: Level | null;
+}
+
+/**
+ * The resource's tracing settings per mode, every entry checked; null when it has no tracing
+ * section or an error. Per mode, the first entry whose `match.mode` covers it (absent:
+ * CLIENT_AND_SERVER), as Istio picks it.
+ */
+function readModes(r: SourcedResource, spec: TelemetrySpec, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): Modes | null {
   for (const f of ['metrics', 'accessLogging'] as const) if (spec[f] !== undefined) warnings.push(warningAt(r.ref, ['spec', f], 'is not served yet'));
   if (spec.selector !== undefined && (spec.targetRef !== undefined || spec.targetRefs !== undefined)) {
     issues.push(issueAt(r.ref, 'invalid_value', ['spec', spec.targetRef !== undefined ? 'targetRef' : 'targetRefs'], 'selector and targetRef(s) are exclusive (as Istio validates)'));
     return null;
   }
   const list = spec.tracing ?? [];
-  let chosen: { t: TelemetryTracingSpec; i: number } | null = null;
+  if (list.length === 0) return null;
+  let ok = true;
+  let client: Level | null = null;
+  let server: Level | null = null;
   list.forEach((t, i) => {
+    const level = readEntry(r, t, i, providers, settings, issues, warnings);
+    if (level === null) {
+      ok = false;
+      return;
+    }
     const mode = t.match?.mode ?? 'CLIENT_AND_SERVER';
-    if (mode !== 'CLIENT_AND_SERVER') {
-      warnings.push(warningAt(r.ref, ['spec', 'tracing', i, 'match', 'mode'], `${mode}-only tracing is not served yet (a wasmesh proxy applies one tracing config to both directions); this entry is ignored`));
-      return;
-    }
-    if (chosen !== null) {
-      warnings.push(warningAt(r.ref, ['spec', 'tracing', i], 'a second tracing entry for CLIENT_AND_SERVER is ignored (Istio uses the first)'));
-      return;
-    }
-    chosen = { t, i };
+    const forClient = mode !== 'SERVER' && client === null;
+    const forServer = mode !== 'CLIENT' && server === null;
+    if (!forClient && !forServer) warnings.push(warningAt(r.ref, ['spec', 'tracing', i], `is ignored: an earlier entry already covers ${mode} (Istio uses the first)`));
+    if (forClient) client = level;
+    if (forServer) server = level;
   });
-  if (chosen === null) return null;
-  const { t, i } = chosen as { t: TelemetryTracingSpec; i: number };
+  return ok ? { client, server } : null;
+}
+
+/** One tracing entry, checked; null on an error (an issue added). */
+function readEntry(r: SourcedResource, t: TelemetryTracingSpec, i: number, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): Level | null {
   const at = ['spec', 'tracing', i] as const;
   let ok = true;
   const level: Level = { tags: new Map() };

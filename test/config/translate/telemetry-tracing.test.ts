@@ -137,10 +137,20 @@ describe('Telemetry API tracing', () => {
     expect(errorOf(MESH() + telemetry('prod', 't', 'tracing:\n- providers: [{name: nope}]'), { namespace: 'default' })).toMatch(/no tracing extension provider is named "nope"/);
   });
 
-  test('CLIENT- or SERVER-only entries are warned and ignored', () => {
-    const r = load(base + telemetry('default', 't', 'tracing:\n- match: {mode: SERVER}\n  randomSamplingPercentage: 50'));
-    expect(r.mesh.tracing!.samplingPercentage).toBe(1);
-    expect(r.warnings.join('\n')).toMatch(/spec\.tracing\[0\]\.match\.mode: SERVER-only tracing is not served yet/);
+  test('match.mode: CLIENT serves what the workload sends (and gateways), SERVER its inbound; absent, both; the first entry per mode wins', () => {
+    const server = load(base + telemetry('default', 't', 'tracing:\n- match: {mode: SERVER}\n  randomSamplingPercentage: 50'));
+    expect(server.mesh.tracing!.samplingPercentage).toBe(1);
+    expect(server.mesh.inboundTracing!.samplingPercentage).toBe(50);
+    const split = load(MESH() + telemetry('default', 't', 'tracing:\n- match: {mode: CLIENT}\n  providers: [{name: zipkin}]\n- match: {mode: CLIENT_AND_SERVER}\n  providers: [{name: otel}]\n- providers: [{name: zipkin}]'));
+    expect(split.mesh.tracing!.provider.name).toBe('zipkin');
+    expect(split.mesh.inboundTracing!.provider.name).toBe('otel');
+    expect(split.warnings.join('\n')).toMatch(/spec\.tracing\[2\] is ignored: an earlier entry already covers CLIENT_AND_SERVER/);
+    // Only the client side has a provider: the inbound listener traces nothing.
+    const clientOnly = load(MESH() + telemetry('default', 't', 'tracing:\n- match: {mode: CLIENT}\n  providers: [{name: zipkin}]'));
+    expect(clientOnly.mesh.tracing!.provider.name).toBe('zipkin');
+    expect(clientOnly.mesh.inboundTracing).toBeNull();
+    // The same both ways: nothing extra written.
+    expect('inboundTracing' in load(base).mesh).toBe(false);
   });
 
   test('targetRefs select a gateway proxy\'s Gateway (a workload-level setting); sidecars ignore them', () => {
