@@ -51,20 +51,20 @@ async function tracedCall(tracingYaml: string): Promise<Span[]> {
 kind: ConfigMap
 metadata: {name: istio, namespace: istio-system}
 data:
-mesh: |-
-  extensionProviders:
-  - name: zipkin
-    zipkin: {service: 127.0.0.1, port: ${collectorPort}}
+  mesh: |-
+    extensionProviders:
+    - name: zipkin
+      zipkin: {service: 127.0.0.1, port: ${collectorPort}}
 ${tracingYaml}
 ---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: backend}
 spec:
-hosts: [backend.default.svc.cluster.local]
-ports: [{number: 80, name: http, protocol: HTTP}]
-resolution: STATIC
-endpoints: [{address: 127.0.0.1, ports: {http: ${backendPort}}}]
+  hosts: [backend.default.svc.cluster.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: ${backendPort}}}]
 `);
   const sidecar = await startSidecarRuntime({
     sources: [dir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort], accessLog: () => {}, log: () => {},
