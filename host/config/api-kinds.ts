@@ -6,12 +6,13 @@ import type { z } from 'zod';
 import { SPEC_SCHEMAS, type ServedKind } from './istio-schemas.js';
 import { nearestName } from './nearest-name.js';
 import { SECURITY_SPEC_SCHEMAS, type SecurityKind } from './security-schemas.js';
+import { TELEMETRY_SPEC_SCHEMAS, type TelemetryKind } from './telemetry-schema.js';
 import { RATE_LIMIT_GROUP, RATE_LIMIT_SPEC_SCHEMAS, RATE_LIMIT_VERSIONS, type RateLimitKind } from './rate-limit-schema.js';
 
 /** Kinds read with a schema: the served networking kinds and the security kinds (checked, not enforced). */
-export type ReadKind = ServedKind | SecurityKind | RateLimitKind;
+export type ReadKind = ServedKind | SecurityKind | RateLimitKind | TelemetryKind;
 
-export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS, ...SECURITY_SPEC_SCHEMAS, ...RATE_LIMIT_SPEC_SCHEMAS };
+export const READ_SCHEMAS: Record<ReadKind, z.ZodType> = { ...SPEC_SCHEMAS, ...SECURITY_SPEC_SCHEMAS, ...RATE_LIMIT_SPEC_SCHEMAS, ...TELEMETRY_SPEC_SCHEMAS };
 
 export interface IstioGroup {
   /** Versions current Istio serves for the group. */
@@ -39,7 +40,7 @@ export const ISTIO_GROUPS: Readonly<Record<string, IstioGroup>> = {
     versions: ['v1', 'v1beta1'],
     kinds: { AuthorizationPolicy: 'read', PeerAuthentication: 'read', RequestAuthentication: 'read' },
   },
-  'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'not served' } },
+  'telemetry.istio.io': { versions: ['v1', 'v1alpha1'], kinds: { Telemetry: 'read' } },
   'extensions.istio.io': { versions: ['v1alpha1'], kinds: { WasmPlugin: 'not served' } },
   // IstioOperator: only spec.meshConfig is read (read-resource.ts → translate/mesh-settings.ts).
   'install.istio.io': { versions: ['v1alpha1'], kinds: { IstioOperator: 'not served' } },

@@ -5,6 +5,7 @@
 // from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
+import { inboundTracingOf } from '../model/mesh.js';
 import { inlineGatewayCredentials } from './inline-credentials.js';
 import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
@@ -162,12 +163,14 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       warnings: all,
       ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
       ...(loaded.mesh.jwtRules !== undefined ? { jwtRules: loaded.mesh.jwtRules } : {}),
+      ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
     merged.listeners.push(...r.listeners);
     merged.routes.push(...r.routes);
-    merged.clusters.push(...r.clusters);
-    merged.endpoints.push(...r.endpoints);
+    // The outbound side may have named the same cluster already (the tracing collector's).
+    for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
+    for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
   }
   return { options, snapshot: envoySnapshot(merged, ctx.encoder), warnings: all, ports };
 }

@@ -6,6 +6,7 @@
 import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { createRequire } from 'node:module';
+import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
@@ -145,6 +146,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     http_filters: httpFilters,
     // meshConfig pathNormalization, as Istio sets it (and as wasmesh normalizes).
     ...hcmPathNormalization(mesh.pathNormalization),
+    // Telemetry API tracing (tracing-config.ts), as the wasmesh proxies trace.
+    ...envoyHcmTracing(mesh.tracing, name),
   };
 
   const config: Obj = {
@@ -156,7 +159,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }],
-      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0)],
+      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647, ...PATH_RUNTIME_FLAGS } }] },

@@ -11,6 +11,9 @@
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { PathNormalization } from '../model/mesh-settings.js';
 import { hcmPathNormalization } from './path-normalization.js';
+import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
+import type { TracingConfig } from '../model/tracing.js';
+import { isIP } from 'node:net';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
@@ -52,6 +55,8 @@ export interface InboundOptions {
   pathNormalization?: PathNormalization;
   /** RequestAuthentication rules that select the workload (jwt_authn before the router); absent: none. */
   jwtRules?: readonly JwtRule[];
+  /** Telemetry API tracing (MeshConfig.tracing): the connection manager's tracing and the collector's cluster; absent: none. */
+  tracing?: TracingConfig;
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -96,7 +101,7 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     connect_timeout: '10s',
     load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   }));
-  return { listener, clusters: [...clusters, ...jwksClusters] };
+  return { listener, clusters: [...clusters, ...jwksClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
 }
 
 /** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
@@ -138,6 +143,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
       { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
     ],
     ...hcmPathNormalization(o.pathNormalization),
+    ...envoyHcmTracing(o.tracing, INBOUND_LISTENER_NAME),
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

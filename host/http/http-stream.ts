@@ -13,6 +13,7 @@ import type { Limits } from '../common/limits.js';
 import type { InflightList, InflightMember } from './inflight.js';
 import { FilterStatus, type HttpFilter } from './filter.js';
 import type { RequestAuth } from '../model/request-auth.js';
+import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { StreamCallbacks } from './stream-callbacks.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
@@ -69,6 +70,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   upstreamServiceTimeMs = -1;
   attempts = 0;
   requestAuth: RequestAuth | null = null;
+  trace: StreamTrace | null = null;
   completed = false;
 
   constructor(ctx: StreamContext, ds: Downstream) {

@@ -10,6 +10,7 @@ import type { StatScope, ROUTE_STATS } from '../telemetry/stats.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { ResponseFlag } from './response-flags.js';
 import type { RequestAuth } from '../model/request-auth.js';
+import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -100,4 +101,10 @@ export interface StreamCallbacks {
   attempts: number;
   /** The verified JWT's attributes (RequestAuthentication), set by the JWT filter; null without a token. */
   requestAuth: RequestAuth | null;
+  /**
+   * The stream's trace (set by the tracing filter when the version traces; the router opens a
+   * child span per upstream attempt on it and writes its context into each attempt's head).
+   * Absent or null: not traced.
+   */
+  trace?: StreamTrace | null;
 }

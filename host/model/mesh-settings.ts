@@ -4,6 +4,8 @@
 // resources (translate/mesh-settings.ts) and passes them to every translation that needs one.
 
 /** meshConfig.pathNormalization.normalization (Istio's default: BASE). */
+import type { TracingProvider } from './tracing.js';
+
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
 /** meshConfig.outboundTrafficPolicy.mode (Istio's default: ALLOW_ANY). */
@@ -38,6 +40,14 @@ export interface MeshSettings {
   readonly pathNormalization: PathNormalization;
   readonly outboundTrafficPolicy: OutboundTrafficMode;
   readonly extAuthzProviders: readonly ExtAuthzProvider[];
+  /** extensionProviders[].zipkin / .opentelemetry (absent: none). */
+  readonly tracingProviders?: readonly TracingProvider[];
+  /** defaultProviders.tracing: the providers a workload traces to when no Telemetry names one (absent: none, no tracing). */
+  readonly defaultTracingProviders?: readonly string[];
+  /** defaultConfig.tracing.sampling, a percentage (absent: Istio's 1 %). */
+  readonly tracingSampling?: number;
+  /** Tracing providers defined but not served (an OTLP/gRPC opentelemetry provider): name → why, for the error where one is used. */
+  readonly unservedTracingProviders?: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = Object.freeze({

@@ -22,6 +22,7 @@ import type { AuthzPolicy } from './authorization.js';
 import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from './mesh-settings.js';
 import type { JwtRule } from './jwt-rules.js';
 import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
+import type { TracingConfig } from './tracing.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -276,6 +277,18 @@ export interface MeshConfig {
   outboundTrafficPolicy?: OutboundTrafficMode;
   /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
   rateLimit?: RateLimitConfig;
+  /** Distributed tracing for this workload (Telemetry API + meshConfig providers); absent: no spans, trace headers forwarded untouched. */
+  tracing?: TracingConfig;
+  /**
+   * A sidecar's inbound listener's tracing when Telemetry's SERVER mode makes it differ from
+   * `tracing` (null: none there); absent: the same as `tracing`.
+   */
+  inboundTracing?: TracingConfig | null;
+}
+
+/** The tracing a sidecar's inbound listener applies (MeshConfig.inboundTracing, else tracing). */
+export function inboundTracingOf(mesh: MeshConfig): TracingConfig | undefined {
+  return mesh.inboundTracing === undefined ? mesh.tracing : mesh.inboundTracing ?? undefined;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

@@ -265,6 +265,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     else this.#tried!.push(lease.index);
     const endpoint = (this.#endpoint = lease.endpoint);
     stream.upstreamHost = endpoint.key;
+    // Tracing: a child span per attempt (its context goes into this attempt's head).
+    stream.trace?.attemptStart(cluster.name, endpoint.key);
     endpoint.activeRequests++;
     this.#gotHead = false;
     this.#upstreamect();
@@ -313,7 +315,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     this.#upstream = upstream;
     const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
-    const head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
+    let head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
+    if (stream.trace) head = withHeaderLines(head, stream.trace.attemptHeaders());
     START.isHead = stream.downstream.method === 'HEAD';
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;
@@ -367,6 +370,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
 
   /** An attempt ended without a response head: retry it, or answer with `flag`. */
   #attemptFailed(outcome: AttemptOutcomeName, flag: ResponseFlag): void {
+    this.#stream?.trace?.attemptEnd(0, flag);
     this.#clearPerTry();
     this.#endAttempt();
     const { decision, backoffMs } = this.#retry!.onAttemptEnd(this.#attemptResult(outcome, 0));
@@ -464,6 +468,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     const cs = cluster.stats;
     this.#gotHead = true;
     this.#report(head.code);
+    stream.trace?.attemptEnd(head.code, '-');
     // Upstream stats count every attempt's response, as Envoy's do.
     const names = statNames(head.code);
     cs.incDynamic(names.upstreamCode);

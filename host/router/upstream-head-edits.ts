@@ -11,12 +11,12 @@ const CRLF = 0x0d0a;
 export function withHeaderLines(head: Uint8Array, lines: string): Uint8Array {
   const n = head.length;
   if (n < 4 || ((head[n - 2]! << 8) | head[n - 1]!) !== CRLF) throw new Error('wasmesh: request head does not end with CRLF CRLF');
-  const out = new Uint8Array(n + lines.length);
+  const out = Buffer.allocUnsafe(n + lines.length);
   out.set(head.subarray(0, n - 2));
-  let at = n - 2;
-  for (let i = 0; i < lines.length; i++) out[at++] = lines.charCodeAt(i) & 0xff;
-  out[at++] = 0x0d;
-  out[at] = 0x0a;
+  // Native latin1 copy (the lines are ASCII): tracing adds ~200 bytes to every traced request's head.
+  const at = n - 2 + out.write(lines, n - 2, 'latin1');
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
   return out;
 }
 

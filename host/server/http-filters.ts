@@ -26,6 +26,13 @@ import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
 import { rateLimitFilter } from '../http/filters/rate-limit.js';
 import type { RateLimitClients } from '../xds/rate-limit-client.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import { workloadMetadata } from '../model/workload-metadata.js';
+import type { TracingConfig } from '../model/tracing.js';
+import type { SpanExporters } from '../telemetry/tracing/span-exporter.js';
+import type { SpanIds } from '../telemetry/tracing/span-ids.js';
+import type { SpanKind } from '../telemetry/tracing/span.js';
+import { Tracer } from '../telemetry/tracing/tracer.js';
+import { tracingFilter } from '../http/filters/tracing.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -46,6 +53,8 @@ export interface FilterDeps {
   readonly rateLimitClients: RateLimitClients;
   /** Who this proxy's workload is (Istio metrics labels, peer metadata, span tags); absent: `unknown` everywhere. */
   readonly workload?: WorkloadMetadata;
+  /** The server's span exporters (one per collector, kept across versions), ids and stream span kind; absent: no tracing. */
+  readonly tracing?: { readonly exporters: SpanExporters; readonly ids: SpanIds; readonly kind: SpanKind };
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -73,10 +82,28 @@ export function jwtFilterFor(rules: readonly JwtRule[] | undefined, deps: Filter
   return filter;
 }
 
+/** The tracing filter for a version's tracing config, or null when it has none (no filter: zero cost). */
+export function tracingFilterFor(config: TracingConfig | undefined, deps: FilterDeps): HttpFilter | null {
+  const t = deps.tracing;
+  if (config === undefined || t === undefined) return null;
+  const exporter = config.disableSpanReporting ? null : t.exporters.for(config.provider);
+  return tracingFilter(new Tracer({
+    config,
+    workload: deps.workload ?? workloadMetadata({}),
+    ids: t.ids,
+    report: exporter === null ? () => {} : (span) => exporter.report(span),
+    stats: deps.stats,
+    kind: t.kind,
+  }));
+}
+
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
 export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  // Tracing (Envoy's connection manager tracing): after the request id is set, before any policy answers.
+  const tracing = tracingFilterFor(policy.mesh?.tracing, deps);
+  if (tracing !== null) filters.push(tracing);
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
   // https where a server says so, then the Host checked against the port's (or SNI's) servers.
   if (gateway !== undefined) {

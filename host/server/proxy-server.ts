@@ -39,6 +39,8 @@ import type { HttpStream } from '../http/http-stream.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
+import { SpanExporters } from '../telemetry/tracing/span-exporter.js';
+import { SpanIds } from '../telemetry/tracing/span-ids.js';
 import { jwtFilterFor, listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 import { JwksRegistry } from '../http/filters/jwks-source.js';
 import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
@@ -227,6 +229,10 @@ export class ProxyServer {
       operationalLog: opts.operationalLog,
       localRateLimiter: new LocalRateLimiter(this.#core),
       rateLimitClients: new RateLimitClients(),
+      // Ids unseeded: proxies of one test share a seed, and must not share trace ids. The stream
+      // span is SERVER on every listener: with a client span per upstream attempt the proxy is a
+      // hop of its own, as Envoy makes it with spawn_upstream_span.
+      tracing: { exporters: new SpanExporters(this.stats.downstream), ids: new SpanIds(), kind: 'SERVER' },
     };
     this.#authorization = opts.authorization ?? 'enforce';
     this.#inboundAppPorts = opts.inboundAppPorts;
@@ -383,6 +389,7 @@ export class ProxyServer {
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
     this.#deps.rateLimitClients.close();
+    await this.#deps.tracing?.exporters.close();
     this.#manager.setConfig(null);
     this.#jwks.close();
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event

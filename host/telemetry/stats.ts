@@ -66,6 +66,23 @@ export const DOWNSTREAM_STATS = {
   'ratelimit.over_limit': 'counter',
   'ratelimit.error': 'counter',
   'ratelimit.failure_mode_allowed': 'counter',
+  /** Tracing (Envoy's connection manager names): why a request was or was not traced. */
+  'tracing.random_sampling': 'counter',
+  'tracing.client_enabled': 'counter',
+  'tracing.not_traceable': 'counter',
+  /** Span exporters (Envoy's tracing.zipkin.* / tracing.opentelemetry.*), plus spans_dropped: spans lost to a full queue or a failed report. */
+  'tracing.zipkin.spans_sent': 'counter',
+  'tracing.zipkin.reports_sent': 'counter',
+  'tracing.zipkin.reports_dropped': 'counter',
+  'tracing.zipkin.reports_failed': 'counter',
+  'tracing.zipkin.timer_flushed': 'counter',
+  'tracing.zipkin.spans_dropped': 'counter',
+  'tracing.opentelemetry.spans_sent': 'counter',
+  'tracing.opentelemetry.reports_sent': 'counter',
+  'tracing.opentelemetry.reports_dropped': 'counter',
+  'tracing.opentelemetry.reports_failed': 'counter',
+  'tracing.opentelemetry.timer_flushed': 'counter',
+  'tracing.opentelemetry.spans_dropped': 'counter',
   /** Downstream connections (the core-parsed HTTP/1.1 listener's; Envoy's listener and HCM names). */
   downstream_cx_total: 'counter',
   downstream_cx_active: 'gauge',

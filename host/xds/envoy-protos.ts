@@ -24,6 +24,8 @@ const FILES = [
   'envoy/extensions/wasm/v3/wasm.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   // SDS: the Secret resource and the TLS contexts that name secrets (host/xds/sds-secrets.ts).

@@ -14,6 +14,7 @@ import type { AuthzPolicy } from '../model/authorization.js';
 import type { JwtRule } from '../model/jwt-rules.js';
 import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import type { RateLimitConfig } from '../model/rate-limit.js';
+import type { TracingConfig } from '../model/tracing.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -52,6 +53,9 @@ interface Header {
   extAuthzProviders?: readonly ExtAuthzProvider[];
   /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
   rateLimit?: RateLimitConfig;
+  /** Distributed tracing (Telemetry API + meshConfig providers) for the proxy. */
+  tracing?: TracingConfig;
+  inboundTracing?: TracingConfig | null;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -74,6 +78,8 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.jwtRules !== undefined) header.jwtRules = c.mesh.jwtRules;
   if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
   if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
+  if (c.mesh.tracing !== undefined) header.tracing = c.mesh.tracing;
+  if (c.mesh.inboundTracing !== undefined) header.inboundTracing = c.mesh.inboundTracing;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -121,6 +127,8 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.jwtRules !== undefined && !Array.isArray(h.jwtRules)) throw new WasmeshResourceError('jwtRules is not a list');
       if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
       if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
+      if (h.tracing !== undefined && (h.tracing === null || typeof h.tracing !== 'object' || typeof h.tracing.provider !== 'object' || typeof h.tracing.samplingPercentage !== 'number' || !Array.isArray(h.tracing.customTags))) throw new WasmeshResourceError('tracing lacks provider, samplingPercentage or customTags');
+      if (h.inboundTracing !== undefined && h.inboundTracing !== null && (typeof h.inboundTracing !== 'object' || typeof h.inboundTracing.provider !== 'object')) throw new WasmeshResourceError('inboundTracing lacks a provider');
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -144,6 +152,8 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.jwtRules !== undefined ? { jwtRules: header.jwtRules } : {}),
       ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
       ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
+      ...(header.tracing !== undefined ? { tracing: header.tracing } : {}),
+      ...(header.inboundTracing !== undefined ? { inboundTracing: header.inboundTracing } : {}),
     },
   };
 }

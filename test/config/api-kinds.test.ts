@@ -75,13 +75,13 @@ describe('an unknown kind is an error with the nearest known kind', () => {
 describe('known kinds that are not served are skipped with a warning', () => {
   test('Istio kinds not served yet say nothing they configure is applied', () => {
     const { issues, warnings } = outcome(
-      [doc('networking.istio.io/v1', 'WorkloadGroup', 'a'), doc('networking.istio.io/v1alpha3', 'EnvoyFilter', 'b'), doc('telemetry.istio.io/v1', 'Telemetry', 'c'), doc('extensions.istio.io/v1alpha1', 'WasmPlugin', 'd')].join('---\n'),
+      [doc('networking.istio.io/v1', 'WorkloadGroup', 'a'), doc('networking.istio.io/v1alpha3', 'EnvoyFilter', 'b'), doc('networking.istio.io/v1', 'ProxyConfig', 'c'), doc('extensions.istio.io/v1alpha1', 'WasmPlugin', 'd')].join('---\n'),
     );
     expect(issues).toEqual([]);
     expect(warnings).toEqual([
       expect.stringMatching(/\(document 1\) WorkloadGroup a: networking\.istio\.io\/v1 WorkloadGroup is not served yet; skipped: nothing it configures is applied$/),
       expect.stringMatching(/\(document 2\) EnvoyFilter b: .* is not served yet/),
-      expect.stringMatching(/\(document 3\) Telemetry c: .* is not served yet/),
+      expect.stringMatching(/\(document 3\) ProxyConfig c: .* is not served yet/),
       expect.stringMatching(/\(document 4\) WasmPlugin d: .* is not served yet/),
     ]);
   });

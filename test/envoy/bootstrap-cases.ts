@@ -24,6 +24,39 @@ const passthrough = webCluster('pass', 1, { lb: 'PASSTHROUGH', endpoints: [] });
 const JWT_RULE_BASE = { source: 'istio-system/jwt', audiences: [], fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }], fromParams: ['access_token'], fromCookies: [], outputPayloadToHeader: null, outputClaimToHeaders: [], forwardOriginalToken: false, timeoutMs: 5000 };
 
 export const cases: Record<string, BootstrapCase> = {
+  // Telemetry API tracing: Zipkin by address with every kind of custom tag, OTLP/HTTP by DNS name.
+  tracingZipkin: {
+    loaded: {
+      mesh: {
+        ...seed000Split(),
+        tracing: {
+          provider: { name: 'zipkin', kind: 'zipkin', service: '127.0.0.1', port: 19411, path: '/api/v2/spans', maxTagLength: 256 },
+          samplingPercentage: 12.5,
+          customTags: [{ tag: 'team', kind: 'literal', value: 'web' }, { tag: 'region', kind: 'environment', name: 'REGION', defaultValue: 'eu' }, { tag: 'user', kind: 'header', name: 'x-user', defaultValue: null }],
+          disableSpanReporting: false,
+        },
+      },
+      resources: seed000Resources,
+      warnings: [],
+    },
+    opts: { listen, admin },
+  },
+  tracingOtel: {
+    loaded: {
+      mesh: {
+        ...seed000Split(),
+        tracing: {
+          provider: { name: 'otel', kind: 'opentelemetry', service: 'otel-collector.observability.svc.cluster.local', port: 4318, path: '/v1/traces', maxTagLength: 100 },
+          samplingPercentage: 1,
+          customTags: [],
+          disableSpanReporting: false,
+        },
+      },
+      resources: seed000Resources,
+      warnings: [],
+    },
+    opts: { listen, admin },
+  },
   // RequestAuthentication at the gateway: remote (https by DNS, http by address) and inline keys.
   jwtAuthn: {
     loaded: {

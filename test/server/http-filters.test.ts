@@ -13,6 +13,8 @@ import { dest, route } from '../helpers/mesh-fixtures.js';
 import type { Route } from '../../host/model/mesh.js';
 import { LocalRateLimiter } from '../../host/core/ratelimit/local-rate-limiter.js';
 import { RateLimitClients } from '../../host/xds/rate-limit-client.js';
+import { SpanExporters } from '../../host/telemetry/tracing/span-exporter.js';
+import { SpanIds } from '../../host/telemetry/tracing/span-ids.js';
 
 const core = new Core();
 const deps: FilterDeps = {
@@ -70,6 +72,20 @@ describe('the HTTP filter chain', () => {
     const cors = { allowOrigins: [{ kind: 'exact' as const, value: 'https://a' }], allowMethods: [], allowHeaders: [], exposeHeaders: [], maxAgeSeconds: null, allowCredentials: null, unmatchedPreflights: 'FORWARD' as const };
     expect(chainOf(route('r', [dest('c')], { cors, rateLimit: { local: [rule], global: [] } }))).toEqual({ names: ['cors', 'local_ratelimit'], terminal: 'router', shared: true });
     expect(chainOf(route('r', [dest('c')], { rateLimit: { local: [], global: [] } })).names).toEqual([]);
+  });
+
+  it('tracing adds one listener filter after the access log, before the policies; without a tracing config, none', () => {
+    const withTracing = { ...deps, tracing: { exporters: new SpanExporters(deps.stats), ids: new SpanIds(1), kind: 'CLIENT' as const } };
+    const plain = listenerFilters(withTracing, undefined, { mesh: { virtualHosts: [], clusters: [] } });
+    expect(plain).toHaveLength(1);
+    const mesh = { virtualHosts: [], clusters: [], tracing: { provider: { name: 'z', kind: 'zipkin' as const, service: '127.0.0.1', port: 9, path: '/api/v2/spans', maxTagLength: 256 }, samplingPercentage: 1, customTags: [], disableSpanReporting: false } };
+    const jwt = { onRequestHeaders: () => 0 };
+    const traced = listenerFilters(withTracing, undefined, { mesh, jwt });
+    expect(traced).toHaveLength(3);
+    expect(traced[1]!.onLog).toBeTypeOf('function');
+    expect(traced[2]).toBe(jwt);
+    // No server tracing parts (a test server): no filter either.
+    expect(listenerFilters(deps, undefined, { mesh })).toHaveLength(1);
   });
 
   it('proxy-wide local rules add one listener filter; without them, none', () => {

@@ -62,4 +62,16 @@ describe('wasmesh resources', () => {
     bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], rateLimit: { local: 1 } }]) };
     expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/rateLimit lacks local or services lists/);
   });
+
+  it('carries the proxy\'s tracing config in the header, refusing a malformed one', () => {
+    const c = config('3', '10.0.0.1');
+    c.mesh.tracing = { provider: { name: 'zipkin', kind: 'zipkin', service: 'zipkin', port: 9411, path: '/api/v2/spans', maxTagLength: 256 }, samplingPercentage: 1, customTags: [{ tag: 't', kind: 'literal', value: 'v' }], disableSpanReporting: false };
+    expect(assembleProxyConfig(proxyConfigResources(c).map((r) => r.body)).mesh.tracing).toEqual(c.mesh.tracing);
+    c.mesh.inboundTracing = null;
+    expect(assembleProxyConfig(proxyConfigResources(c).map((r) => r.body)).mesh.inboundTracing).toBeNull();
+    expect('tracing' in assembleProxyConfig(proxyConfigResources(config('3', '10.0.0.1')).map((r) => r.body)).mesh).toBe(false);
+    const bad = proxyConfigResources(config('3', '10.0.0.1'));
+    bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], tracing: { provider: {} } }]) };
+    expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/tracing lacks provider, samplingPercentage or customTags/);
+  });
 });

@@ -44,9 +44,35 @@ export const extAuthzGrpcSchema = message({
   includeRequestBodyInCheck: bodyInCheck.optional(),
 });
 
-/** The provider kinds of MeshConfig.ExtensionProvider besides the two ext_authz ones (all unserved). */
+/** meshConfig.extensionProviders[].zipkin (istio/api ZipkinTracingProvider). */
+export const zipkinProviderSchema = message({
+  service: str.min(1, 'service is required'),
+  port: port,
+  maxTagLength: z.int().min(0).optional(),
+  enable64bitTraceId: z.boolean().optional(),
+  path: str.regex(/^\//, 'must start with /').optional(),
+  traceContextOption: z.enum(['USE_B3', 'USE_B3_WITH_W3C_PROPAGATION']).optional(),
+  timeout: duration.optional(),
+  headers: z.array(z.unknown()).optional(),
+});
+
+/** meshConfig.extensionProviders[].opentelemetry (istio/api OpenTelemetryTracingProvider). */
+export const openTelemetryProviderSchema = message({
+  service: str.min(1, 'service is required'),
+  port: port,
+  maxTagLength: z.int().min(0).optional(),
+  http: message({ path: str.regex(/^\//, 'must start with /').optional(), timeout: duration.optional(), headers: z.array(z.unknown()).optional() }).optional(),
+  grpc: message({ timeout: duration.optional(), initialMetadata: z.array(z.unknown()).optional() }).optional(),
+  resourceDetectors: z.unknown().optional(),
+  dynatraceSampler: z.unknown().optional(),
+});
+
+/** The tracing provider kinds wasmesh serves (translate/tracing-providers.ts). */
+export const TRACING_PROVIDER_KINDS = ['zipkin', 'opentelemetry'] as const;
+
+/** The provider kinds of MeshConfig.ExtensionProvider besides the ext_authz and tracing ones (all unserved). */
 export const OTHER_PROVIDER_KINDS = [
-  'zipkin', 'lightstep', 'datadog', 'stackdriver', 'opencensus', 'skywalking', 'opentelemetry', 'prometheus',
+  'lightstep', 'datadog', 'stackdriver', 'opencensus', 'skywalking', 'prometheus',
   'envoyFileAccessLog', 'envoyHttpAls', 'envoyTcpAls', 'envoyOtelAls', 'sds',
 ] as const;
 
@@ -54,6 +80,8 @@ export const extensionProviderSchema = message({
   name: str.min(1, 'name is required'),
   envoyExtAuthzHttp: extAuthzHttpSchema.optional(),
   envoyExtAuthzGrpc: extAuthzGrpcSchema.optional(),
+  zipkin: zipkinProviderSchema.optional(),
+  opentelemetry: openTelemetryProviderSchema.optional(),
   ...Object.fromEntries(OTHER_PROVIDER_KINDS.map((k) => [k, z.unknown().optional()])),
 });
 
@@ -65,7 +93,7 @@ export const UNSERVED_MESH_FIELDS = [
   'inboundTrafficPolicy', 'configSources', 'enableAutoMtls', 'trustDomain', 'trustDomainAliases', 'caCertificates',
   'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo', 'localityLbSetting',
   'dnsRefreshRate', 'h2UpgradePolicy', 'inboundClusterStatName', 'outboundClusterStatName', 'certificates',
-  'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca', 'defaultProviders',
+  'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca',
   'discoverySelectors', 'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
   'thriftConfig', 'mixerCheckServer', 'mixerReportServer', 'disablePolicyChecks', 'policyCheckFailOpen',
   'sidecarToTelemetrySessionAffinity', 'enableClientSidePolicyCheck', 'sdsUdsPath', 'sdsRefreshDelay', 'authPolicy',
@@ -79,9 +107,12 @@ export const meshConfigSchema = message({
   }).optional(),
   outboundTrafficPolicy: message({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']).optional() }).optional(),
   extensionProviders: z.array(extensionProviderSchema).optional(),
+  defaultProviders: message({ tracing: strList.optional(), metrics: strList.optional(), accessLogging: strList.optional() }).optional(),
   ...Object.fromEntries(UNSERVED_MESH_FIELDS.map((k) => [k, z.unknown().optional()])),
 });
 
 export type MeshConfigInput = z.infer<typeof meshConfigSchema>;
 export type ExtAuthzHttpInput = z.infer<typeof extAuthzHttpSchema>;
+export type ZipkinProviderInput = z.infer<typeof zipkinProviderSchema>;
+export type OpenTelemetryProviderInput = z.infer<typeof openTelemetryProviderSchema>;
 export type ExtAuthzGrpcInput = z.infer<typeof extAuthzGrpcSchema>;

@@ -7,11 +7,13 @@ import type { ConfigIssue } from '../config-error.js';
 import { parseDuration } from '../../common/duration.js';
 import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
 import { nearestName } from '../nearest-name.js';
+import { defaultConfigSampling, OTLP_GRPC_UNSERVED, tracingProvider } from './tracing-providers.js';
+import type { TracingProvider } from '../../model/tracing.js';
 import { zodIssues } from '../zod-issues.js';
 import { parseYamlText, type PathSegment, type YamlDocument } from '../yaml-source.js';
 import { DEFAULT_MESH_SETTINGS, type ExtAuthzProvider, type MeshSettings, type PathNormalization } from '../../model/mesh-settings.js';
 import {
-  extAuthzGrpcSchema, extAuthzHttpSchema, extensionProviderSchema, meshConfigSchema, OTHER_PROVIDER_KINDS, UNSERVED_MESH_FIELDS,
+  extAuthzGrpcSchema, extAuthzHttpSchema, extensionProviderSchema, meshConfigSchema, OTHER_PROVIDER_KINDS, TRACING_PROVIDER_KINDS, UNSERVED_MESH_FIELDS,
   type ExtAuthzGrpcInput, type ExtAuthzHttpInput, type MeshConfigInput,
 } from './mesh-settings-schema.js';
 
@@ -28,7 +30,7 @@ const KNOWN_FIELDS: readonly string[] = [
     ...Object.keys(extensionProviderSchemaShape()),
     ...Object.keys(extAuthzHttpSchemaShape()),
     ...Object.keys(extAuthzGrpcSchemaShape()),
-    'normalization', 'mode', 'maxRequestBytes', 'allowPartialMessage', 'packAsBytes',
+    'normalization', 'mode', 'tracing', 'metrics', 'accessLogging', 'http', 'grpc', 'maxRequestBytes', 'allowPartialMessage', 'packAsBytes',
   ]),
 ];
 
@@ -144,12 +146,17 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
   const record = input as Record<string, unknown>;
   const unserved = new Set<string>(UNSERVED_MESH_FIELDS);
   // In the order written, so the warnings read top to bottom like the file.
+  // defaultConfig: its tracing.sampling is served (defaultConfigSampling warns on the rest).
+  unserved.delete('defaultConfig');
   const written = Object.keys(record).filter((f) => unserved.has(f) && record[f] !== undefined);
   written.sort((a, b) => ref.source.lineOf([...prefix, a]) - ref.source.lineOf([...prefix, b]));
   for (const field of written) {
     warnings.push(warningAt(ref, [...prefix, field], 'is not served: wasmesh does not act on this meshConfig field'));
   }
   const providers: ExtAuthzProvider[] = [];
+  const tracing: TracingProvider[] = [];
+  const unservedTracing: Record<string, string> = {};
+  const issuesBefore = issues.length;
   const names = new Set<string>();
   let ok = true;
   (input.extensionProviders ?? []).forEach((p, i) => {
@@ -161,7 +168,7 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     }
     names.add(p.name);
     const entry = p as Record<string, unknown>;
-    const kinds = ['envoyExtAuthzHttp', 'envoyExtAuthzGrpc', ...OTHER_PROVIDER_KINDS].filter((k) => entry[k] !== undefined);
+    const kinds = ['envoyExtAuthzHttp', 'envoyExtAuthzGrpc', ...TRACING_PROVIDER_KINDS, ...OTHER_PROVIDER_KINDS].filter((k) => entry[k] !== undefined);
     if (kinds.length !== 1) {
       issues.push(issueAt(ref, kinds.length === 0 ? 'missing_field' : 'invalid_value', at, `an extension provider takes exactly one provider kind (such as envoyExtAuthzHttp or envoyExtAuthzGrpc), got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`));
       ok = false;
@@ -169,14 +176,40 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     }
     if (p.envoyExtAuthzHttp !== undefined) providers.push(extAuthz(p.name, 'http', p.envoyExtAuthzHttp, ref, [...at, 'envoyExtAuthzHttp'], warnings));
     else if (p.envoyExtAuthzGrpc !== undefined) providers.push(extAuthz(p.name, 'grpc', p.envoyExtAuthzGrpc, ref, [...at, 'envoyExtAuthzGrpc'], warnings));
-    else warnings.push(warningAt(ref, [...at, kinds[0]!], `is not served: only envoyExtAuthzHttp and envoyExtAuthzGrpc providers are (provider "${p.name}" is ignored)`));
+    else if (p.zipkin !== undefined || p.opentelemetry !== undefined) {
+      const kind = p.zipkin !== undefined ? 'zipkin' : 'opentelemetry';
+      const t = tracingProvider(p.name, kind, (p.zipkin ?? p.opentelemetry)!, ref, [...at, kind], issues, warnings);
+      if (t !== null) tracing.push(t);
+      else unservedTracing[p.name] = OTLP_GRPC_UNSERVED;
+    }
+    else warnings.push(warningAt(ref, [...at, kinds[0]!], `is not served: only envoyExtAuthzHttp, envoyExtAuthzGrpc, zipkin and opentelemetry providers are (provider "${p.name}" is ignored)`));
   });
+  const defaultTracing = input.defaultProviders?.tracing ?? [];
+  defaultTracing.forEach((name, i) => {
+    if (!names.has(name)) {
+      issues.push(issueAt(ref, 'invalid_value', [...prefix, 'defaultProviders', 'tracing', i], `no extension provider is named "${name}"${names.size > 0 ? ` (defined: ${[...names].join(', ')})` : ''}`));
+      ok = false;
+    } else if (!tracing.some((t) => t.name === name)) {
+      const why = unservedTracing[name];
+      issues.push(issueAt(ref, why !== undefined ? 'unsupported_field' : 'invalid_value', [...prefix, 'defaultProviders', 'tracing', i], `extension provider "${name}" ${why ?? 'is not a tracing provider (zipkin or opentelemetry)'}`));
+      ok = false;
+    }
+  });
+  for (const f of ['metrics', 'accessLogging'] as const) {
+    if (input.defaultProviders?.[f] !== undefined) warnings.push(warningAt(ref, [...prefix, 'defaultProviders', f], 'is not served yet'));
+  }
+  const sampling = defaultConfigSampling(record['defaultConfig'], ref, [...prefix, 'defaultConfig'], issues, warnings);
+  if (issues.length > issuesBefore) ok = false;
   if (!ok) return null;
   return Object.freeze({
     rootNamespace: input.rootNamespace ?? DEFAULT_MESH_SETTINGS.rootNamespace,
     pathNormalization: normalizationOf(input.pathNormalization?.normalization),
     outboundTrafficPolicy: input.outboundTrafficPolicy?.mode ?? DEFAULT_MESH_SETTINGS.outboundTrafficPolicy,
     extAuthzProviders: Object.freeze(providers),
+    ...(tracing.length > 0 ? { tracingProviders: Object.freeze(tracing) } : {}),
+    ...(defaultTracing.length > 0 ? { defaultTracingProviders: Object.freeze([...defaultTracing]) } : {}),
+    ...(sampling !== undefined ? { tracingSampling: sampling } : {}),
+    ...(Object.keys(unservedTracing).length > 0 ? { unservedTracingProviders: Object.freeze(unservedTracing) } : {}),
   });
 }
 

@@ -2,6 +2,7 @@
 // VirtualServices bound to one Gateway, on the hosts both agree on; mesh mode serves those
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
+import { telemetryTracing } from './telemetry-tracing.js';
 import type { ConfigIssue } from '../config-error.js';
 import { expandHost, intersectHosts, meshDomains } from './host-name.js';
 import type { GatewaySpec, VirtualServiceSpec } from '../istio-schemas.js';
@@ -115,6 +116,11 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   if (named.size > 0) mesh.extAuthzProviders = input.settings.extAuthzProviders.filter((p) => named.has(p.name));
   const jwtRules = requestAuthenticationRules(resources, { namespace: proxyNamespace, labels: options.labels ?? {}, rootNamespace: input.settings.rootNamespace, ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, issues, warnings);
   if (jwtRules.length > 0) mesh.jwtRules = jwtRules;
+  const tracing = telemetryTracing(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings, issues, warnings);
+  // `tracing` serves the traffic the workload sends (and a gateway's); the inbound listener's is
+  // written only where Telemetry's SERVER mode makes it differ (null: none).
+  if (tracing.client !== undefined) mesh.tracing = tracing.client;
+  if (JSON.stringify(tracing.server) !== JSON.stringify(tracing.client)) mesh.inboundTracing = tracing.server ?? null;
   // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
   if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;

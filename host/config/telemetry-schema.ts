@@ -1,0 +1,43 @@
+// Zod schema for telemetry.istio.io Telemetry (v1 and v1alpha1 are the same messages, istio/api
+// telemetry/v1alpha1/telemetry.proto), read strictly as the other Istio kinds: the tracing
+// section is typed field for field; metrics and accessLogging are accepted as lists and
+// reported unserved by the translation until they are served.
+import { z } from 'zod';
+import { message } from './istio-schemas.js';
+
+const str = z.string();
+const labels = z.record(z.string(), z.string());
+
+const providerRef = message({ name: str.min(1, 'a provider name is required') });
+
+/** Telemetry CustomTag: exactly one of literal, environment, header (checked by the translation, with its location). */
+const customTag = message({
+  literal: message({ value: str }).optional(),
+  environment: message({ name: str.min(1, 'name is required'), defaultValue: str.optional() }).optional(),
+  header: message({ name: str.min(1, 'name is required'), defaultValue: str.optional() }).optional(),
+});
+
+const tracing = message({
+  match: message({ mode: z.enum(['CLIENT_AND_SERVER', 'CLIENT', 'SERVER']).optional() }).optional(),
+  providers: z.array(providerRef).optional(),
+  // A google.protobuf.DoubleValue: a number in YAML.
+  randomSamplingPercentage: z.number().min(0, 'must be in 0..100').max(100, 'must be in 0..100').optional(),
+  disableSpanReporting: z.boolean().optional(),
+  customTags: z.record(z.string(), customTag).optional(),
+  useRequestIdForTraceSampling: z.boolean().optional(),
+  enableIstioTags: z.boolean().optional(),
+});
+
+export const telemetrySpec = message({
+  selector: message({ matchLabels: labels.optional() }).optional(),
+  targetRef: message({ group: str.optional(), kind: str, name: str, namespace: str.optional() }).optional(),
+  targetRefs: z.array(message({ group: str.optional(), kind: str, name: str, namespace: str.optional() })).optional(),
+  tracing: z.array(tracing).optional(),
+  metrics: z.array(z.unknown()).optional(),
+  accessLogging: z.array(z.unknown()).optional(),
+});
+
+export const TELEMETRY_SPEC_SCHEMAS = { Telemetry: telemetrySpec } as const;
+export type TelemetryKind = keyof typeof TELEMETRY_SPEC_SCHEMAS;
+export type TelemetrySpec = z.infer<typeof telemetrySpec>;
+export type TelemetryTracingSpec = z.infer<typeof tracing>;

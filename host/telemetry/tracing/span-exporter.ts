@@ -1,0 +1,166 @@
+// Sends finished spans to one collector in batches, off the request path: a span is queued
+// (bounded: when full, the span is dropped and counted, never waited for) and a batch is posted
+// when min-flush spans are waiting or the flush timer fires (unref'd: it keeps no process alive).
+// One report in flight at a time, with a timeout; a slow, failing or absent collector costs
+// dropped spans (counted), never a blocked or failed request. Envoy's Zipkin collector batches
+// the same way (min_flush_spans 5, flush_interval 5 s).
+import { request, Agent } from 'node:http';
+import type { TracingProvider } from '../../model/tracing.js';
+import type { FinishedSpan } from './span.js';
+import { zipkinBody } from './zipkin-json.js';
+import { otlpBody } from './otlp-json.js';
+
+export interface ExporterOptions {
+  /** Spans waiting that trigger a report (Envoy's min_flush_spans, 5). */
+  minFlushSpans?: number;
+  /** Period of the flush timer (Envoy's flush_interval, 5000 ms). */
+  flushIntervalMs?: number;
+  /** Spans held at most; beyond, new spans are dropped (1000). */
+  maxQueuedSpans?: number;
+  /** A report's timeout (5000 ms). */
+  reportTimeoutMs?: number;
+}
+
+/** The counters an exporter moves (a StatScope of the server's downstream stats). */
+export interface ExporterStats {
+  inc(name: `tracing.${'zipkin' | 'opentelemetry'}.${'spans_sent' | 'reports_sent' | 'reports_dropped' | 'reports_failed' | 'timer_flushed' | 'spans_dropped'}`): void;
+}
+
+export class SpanExporter {
+  readonly #provider: TracingProvider;
+  readonly #stats: ExporterStats;
+  readonly #minFlush: number;
+  readonly #max: number;
+  readonly #timeoutMs: number;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  #queue: FinishedSpan[] = [];
+  #inFlight = false;
+  #timer: NodeJS.Timeout | null;
+  #closed = false;
+  /** Settles when the report in flight ends (tests and close()). */
+  #reporting: Promise<void> = Promise.resolve();
+
+  constructor(provider: TracingProvider, stats: ExporterStats, opts: ExporterOptions = {}) {
+    this.#provider = provider;
+    this.#stats = stats;
+    this.#minFlush = opts.minFlushSpans ?? 5;
+    this.#max = opts.maxQueuedSpans ?? 1000;
+    this.#timeoutMs = opts.reportTimeoutMs ?? 5000;
+    this.#timer = setInterval(() => {
+      if (this.#queue.length === 0) return;
+      this.#count('timer_flushed');
+      this.flush();
+    }, opts.flushIntervalMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  get provider(): TracingProvider {
+    return this.#provider;
+  }
+
+  /** Spans waiting to be sent. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  #count(what: 'spans_sent' | 'reports_sent' | 'reports_dropped' | 'reports_failed' | 'timer_flushed' | 'spans_dropped', n = 1): void {
+    const name = `tracing.${this.#provider.kind}.${what}` as const;
+    for (let i = 0; i < n; i++) this.#stats.inc(name);
+  }
+
+  /** Queues a span (never blocks; dropped and counted when the queue is full). */
+  report(span: FinishedSpan): void {
+    if (this.#closed || this.#queue.length >= this.#max) {
+      this.#count('spans_dropped');
+      return;
+    }
+    this.#queue.push(span);
+    if (this.#queue.length >= this.#minFlush) this.flush();
+  }
+
+  /** Posts what is queued, unless a report is in flight (the next flush takes it). */
+  flush(): Promise<void> {
+    if (this.#inFlight || this.#queue.length === 0) return this.#reporting;
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#inFlight = true;
+    this.#reporting = this.#post(batch).finally(() => {
+      this.#inFlight = false;
+      // Spans that came while the report was in flight.
+      if (this.#queue.length >= this.#minFlush && !this.#closed) void this.flush();
+    });
+    return this.#reporting;
+  }
+
+  #post(batch: FinishedSpan[]): Promise<void> {
+    const p = this.#provider;
+    const body = p.kind === 'zipkin' ? zipkinBody(batch) : otlpBody(batch);
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const end = (ok: boolean | 'dropped'): void => {
+        if (done) return;
+        done = true;
+        if (ok === true) {
+          this.#count('reports_sent');
+          this.#count('spans_sent', batch.length);
+        } else {
+          this.#count(ok === 'dropped' ? 'reports_dropped' : 'reports_failed');
+          this.#count('spans_dropped', batch.length);
+        }
+        resolve();
+      };
+      const req = request({
+        host: p.service,
+        port: p.port,
+        path: p.path,
+        method: 'POST',
+        agent: this.#agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: this.#timeoutMs,
+      }, (res) => {
+        res.resume();
+        res.on('end', () => end((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? true : 'dropped'));
+        res.on('error', () => end(false));
+      });
+      req.on('timeout', () => req.destroy(new Error('collector timeout')));
+      req.on('error', () => end(false));
+      req.end(body);
+    });
+  }
+
+  /** Sends what is queued (bounded by the report timeout), then stops. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#reporting;
+    await this.flush();
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+}
+
+/** A server's exporters, one per collector, shared by its config versions. */
+export class SpanExporters {
+  readonly #stats: ExporterStats;
+  readonly #opts: ExporterOptions;
+  readonly #byKey = new Map<string, SpanExporter>();
+
+  constructor(stats: ExporterStats, opts: ExporterOptions = {}) {
+    this.#stats = stats;
+    this.#opts = opts;
+  }
+
+  /** The exporter for `provider` (made on first use). */
+  for(provider: TracingProvider): SpanExporter {
+    const key = `${provider.kind} ${provider.service}:${provider.port}${provider.path}`;
+    let e = this.#byKey.get(key);
+    if (e === undefined) this.#byKey.set(key, (e = new SpanExporter(provider, this.#stats, this.#opts)));
+    return e;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#byKey.values()];
+    this.#byKey.clear();
+    await Promise.all(all.map((e) => e.close()));
+  }
+}

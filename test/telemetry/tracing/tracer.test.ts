@@ -1,0 +1,94 @@
+// The tracer of one config version and the stream trace it starts: which context a request
+// continues (the provider's own format first), the proxy's tags, custom tags (literal,
+// environment, header), tag values cut to maxTagLength, spans per attempt, and no span when
+// sampling says no or span reporting is disabled (the context still propagates).
+import { describe, it, expect } from 'vitest';
+import { Tracer } from '../../../host/telemetry/tracing/tracer.js';
+import { SpanIds } from '../../../host/telemetry/tracing/span-ids.js';
+import type { FinishedSpan } from '../../../host/telemetry/tracing/span.js';
+import type { TracingConfig } from '../../../host/model/tracing.js';
+import { workloadMetadata } from '../../../host/model/workload-metadata.js';
+
+const T = '463ac35c9f6413ad48485a3953bb6124';
+const S = 'a2fb4a1d1a96d312';
+const REQ = { method: 'GET', authority: 'reviews:9080', path: '/r/1', scheme: 'http', requestId: 'rid', peerAddress: '10.0.0.9', userAgent: 'curl', downstreamCluster: null };
+
+function tracer(patch: Partial<TracingConfig> = {}, kind: 'SERVER' | 'CLIENT' = 'SERVER', provider: 'zipkin' | 'opentelemetry' = 'zipkin') {
+  const spans: FinishedSpan[] = [];
+  const counts: Record<string, number> = {};
+  const t = new Tracer({
+    config: { provider: { name: 'p', kind: provider, service: 'c', port: 1, path: '/', maxTagLength: 12 }, samplingPercentage: 100, customTags: [], disableSpanReporting: false, ...patch },
+    workload: workloadMetadata({ name: 'reviews-v1', namespace: 'bookinfo', labels: { app: 'reviews', version: 'v1' }, instanceIp: '10.0.0.7' }),
+    ids: new SpanIds(5),
+    report: (s) => spans.push(s),
+    stats: { inc: (n) => void (counts[n] = (counts[n] ?? 0) + 1) },
+    kind,
+    env: { REGION: 'eu-west-1' },
+  });
+  return { t, spans, counts };
+}
+
+const headers = (h: Record<string, string>) => (n: string): string | null => h[n] ?? null;
+const END = { code: 200, flags: '-', upstreamCluster: 'inbound|9080||', requestBytes: 0, responseBytes: 42 };
+
+describe('Tracer', () => {
+  it('a server span with the proxy\'s tags, cut to maxTagLength, and custom tags', () => {
+    const { t, spans } = tracer({ customTags: [{ tag: 'lit', kind: 'literal', value: 'x' }, { tag: 'env', kind: 'environment', name: 'REGION', defaultValue: null }, { tag: 'missing', kind: 'environment', name: 'NOPE', defaultValue: 'dflt' }, { tag: 'user', kind: 'header', name: 'x-user', defaultValue: null }] });
+    const trace = t.start(headers({ 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-user': 'jason' }), REQ, 1_000)!;
+    trace.finish(END);
+    expect(spans).toHaveLength(1);
+    const s = spans[0]!;
+    expect(s).toMatchObject({ traceId: T, parentId: S, kind: 'SERVER', name: 'reviews:9080', localService: 'reviews.bookinfo', localIp: '10.0.0.7', remote: '10.0.0.9', startUs: 1_000_000 });
+    expect(s.tags).toMatchObject({
+      component: 'proxy', 'istio.canonical_service': 'reviews', 'istio.canonical_revision': 'v1', 'istio.namespace': 'bookinfo', 'istio.mesh_id': 'cluster.loca',
+      node_id: 'sidecar~10.0', 'http.url': 'http://revie', 'http.status_code': '200', 'peer.address': '10.0.0.9',
+      lit: 'x', env: 'eu-west-1', missing: 'dflt', user: 'jason', upstream_cluster: 'inbound|9080',
+    });
+  });
+
+  it('one client span per attempt, each the parent of what the attempt carries upstream', () => {
+    const { t, spans } = tracer({}, 'CLIENT');
+    const trace = t.start(headers({}), REQ, Date.now())!;
+    trace.attemptStart('outbound|9080||reviews', '10.0.0.8:9080');
+    const first = trace.attemptHeaders();
+    trace.attemptEnd(0, 'UF');
+    trace.attemptStart('outbound|9080||reviews', '10.0.0.9:9080');
+    const second = trace.attemptHeaders();
+    trace.attemptEnd(200, '-');
+    trace.finish(END);
+    const [a1, a2, stream] = spans;
+    expect(stream!.parentId).toBeNull();
+    expect([a1!.parentId, a2!.parentId]).toEqual([stream!.spanId, stream!.spanId]);
+    expect(first).toContain(`x-b3-spanid: ${a1!.spanId}\r\n`);
+    expect(first).toContain(`x-b3-parentspanid: ${stream!.spanId}\r\n`);
+    expect(second).toContain(`traceparent: 00-${stream!.traceId}-${a2!.spanId}-01\r\n`);
+    expect(a1!.tags).toMatchObject({ 'http.status_code': '0', response_flags: 'UF', error: 'true', upstream_address: '10.0.0.8:9080' });
+    expect(a2!.tags['retry.count']).toBe('1');
+    expect(a2!.tags.error).toBeUndefined();
+  });
+
+  it('sampled out, or span reporting disabled: no span, the context still propagates', () => {
+    for (const { t, spans } of [tracer({ samplingPercentage: 0 }), tracer({ disableSpanReporting: true })]) {
+      const trace = t.start(headers({}), REQ, Date.now())!;
+      trace.attemptStart('c', 'e');
+      expect(trace.attemptHeaders()).toMatch(/x-b3-traceid: [0-9a-f]{32}\r\n/);
+      trace.attemptEnd(200, '-');
+      trace.finish(END);
+      expect(spans).toEqual([]);
+    }
+  });
+
+  it('the provider\'s format first: zipkin reads B3 before traceparent, opentelemetry the reverse; malformed is no trace', () => {
+    const both = headers({ 'x-b3-traceid': T, 'x-b3-spanid': S, traceparent: `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01` });
+    expect(tracer().t.start(both, REQ, 0)!.ids.traceId).toBe(T);
+    expect(tracer({}, 'SERVER', 'opentelemetry').t.start(both, REQ, 0)!.ids.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(tracer().t.start(headers({ b3: 'garbage' }), REQ, 0)).toBeNull();
+  });
+
+  it('counts why requests were traced, as Envoy\'s connection manager', () => {
+    const { t, counts } = tracer({ samplingPercentage: 0 });
+    t.start(headers({}), REQ, 0);
+    t.start(headers({ 'x-client-trace-id': '1' }), REQ, 0);
+    expect(counts).toEqual({ 'tracing.not_traceable': 1, 'tracing.client_enabled': 1 });
+  });
+});
