@@ -18,6 +18,7 @@ import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
 import { LOCAL_REPLY, statusLine } from './local-reply.js';
 import { normalizePath } from './path-normalization.js';
+import { addClaimFields } from './claim-view.js';
 
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
@@ -183,7 +184,22 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       return false;
     }
     const config = this.#config!;
-    const index = config.table.match();
+    // JWT claim routing: the verified claims join the view for the match only (never forwarded).
+    const claims = config.claimConditions;
+    let index: number;
+    if (claims.length > 0 && this.requestAuth !== null) {
+      const view = this.#ctx.requestView;
+      const count = view.headerCount;
+      const cursor = view.byteCursor;
+      const added = addClaimFields(view, claims, this.requestAuth);
+      index = added ? config.table.match() : -1;
+      view.truncate(count, cursor);
+      if (!added) {
+        this.#ctx.stats.downstream.inc('downstream_rq_header_overflow');
+        this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
+        return false;
+      }
+    } else index = config.table.match();
     if (index < 0) {
       this.#ctx.stats.downstream.inc('no_route');
       this.#localReplyFor(ResponseFlag.NoRouteFound);
@@ -250,7 +266,12 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const ds = this.downstream;
     let err = view.begin(ds.method, ds.path, ds.authority);
     const h = this.#headers;
-    for (let i = 0; err === null && i + 1 < h.length; i += 2) err = view.header(h[i]!, h[i + 1]!);
+    for (let i = 0; err === null && i + 1 < h.length; i += 2) {
+      // '@' starts no header name (not a token character): such a name, which only a filter could
+      // have set, would pose as a JWT claim to the route match (claim-view.ts); it is not forwarded.
+      if (h[i]!.charCodeAt(0) === 64) continue;
+      err = view.header(h[i]!, h[i + 1]!);
+    }
     if (err !== null) {
       view.owner = null;
       return null;

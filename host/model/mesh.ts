@@ -37,6 +37,12 @@ export interface HeaderMatch {
   match: StringMatch | null;
   /** true for Istio's withoutHeaders: the condition holds when the header does NOT match. */
   invert: boolean;
+  /**
+   * Istio's `@request.auth.claims.<a>.<b>` (or `[a][b]`) header name: the condition is on the
+   * verified JWT's claim at this path (a string claim, or any string element of a list claim),
+   * not on a header; `name` keeps the name as written. Absent for a plain header.
+   */
+  claim?: readonly string[];
 }
 
 export interface QueryParamMatch {

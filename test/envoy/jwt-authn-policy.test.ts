@@ -52,6 +52,12 @@ describe('envoyJwtAuthn: Istio’s jwt_authn', () => {
     expect(clusters.map((c) => c.name)).toEqual(['jwks|keys.example.com|443']);
     expect(jwksClusterName('http://127.0.0.1:8080/k')).toBe('jwks|127.0.0.1|8080');
   });
+
+  it('clear_route_cache on every provider for a gateway (Istio: every proxy but sidecars), so claim routes see the payload', () => {
+    const providers = (r: ReturnType<typeof envoyJwtAuthn>) => Object.values((r.filter.typed_config as Record<string, any>).providers) as Array<Record<string, unknown>>;
+    expect(providers(envoyJwtAuthn([rule(), rule({ issuer: 'b' })], true)).map((p) => p.clear_route_cache)).toEqual([true, true]);
+    expect(providers(envoyJwtAuthn([rule()])).map((p) => 'clear_route_cache' in p)).toEqual([false]);
+  });
 });
 
 const envoy = envoyForTests('jwt-authn-policy');
