@@ -99,9 +99,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts() });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, role: 'sidecar-outbound', reservedPorts: () => ownPorts() });
   const inbound = new ProxyServer({
-    servesInbound: true,
+    role: 'sidecar-inbound',
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,

@@ -45,6 +45,7 @@ import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
 import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
+import { authenticatesRequests, enforcesAuthorization, type ProxyRole } from './proxy-role.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -131,21 +132,14 @@ export interface ProxyServerOptions {
   /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
   gatewayTicketKeys?: string;
   /**
-   * AuthorizationPolicy (MeshConfig.authorization): `enforce` (default) on the servers that serve
-   * a workload's inbound traffic (a sidecar's inbound listener, a gateway, a proxy); `off` on a
-   * sidecar's outbound listener, which Istio's policies never apply to.
+   * What traffic the listener carries (host/server/proxy-role.ts): where AuthorizationPolicy and
+   * RequestAuthentication apply. Default 'proxy'.
    */
-  authorization?: 'enforce' | 'off';
+  role?: ProxyRole;
   /** A sidecar's inbound listener: its app ports (authorization's destination.port is the one a request goes to). */
   inboundAppPorts?: readonly number[];
   /** AuthorizationPolicy CUSTOM: the ext_authz checker of an extension provider by name; absent: none (CUSTOM denies). */
   extAuthz?: (provider: string) => ExtAuthzCheck | null;
-  /**
-   * The listener serves a workload's inbound traffic (the sidecar's inbound side): the mesh's
-   * RequestAuthentication applies here, as on a gateway listener; a mesh-mode (outbound) listener
-   * checks no token, as Istio's outbound.
-   */
-  servesInbound?: boolean;
   /**
    * The process's other ports (admin, health, sibling listeners) that passthrough requests may
    * not reach on a local address; this listener's own port is always refused.
@@ -166,11 +160,13 @@ export class ProxyServer {
   readonly #deps: FilterDeps;
   readonly #jwks: JwksRegistry;
   /** Whether the mesh's workload policies (RequestAuthentication) apply on this listener. */
-  readonly #workloadPolicies: boolean;
+  /** RequestAuthentication runs here (proxy-role.ts). */
+  readonly #authenticates: boolean;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
-  readonly #authorization: 'enforce' | 'off';
+  /** AuthorizationPolicy is evaluated here (proxy-role.ts). */
+  readonly #enforcesAuthorization: boolean;
   readonly #inboundAppPorts: readonly number[] | undefined;
   /**
    * The TLS settings this server was built with: worker threads accepting on its socket must
@@ -214,7 +210,9 @@ export class ProxyServer {
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
-    this.#workloadPolicies = opts.servesInbound === true || opts.gatewayPort !== undefined;
+    const role = opts.role ?? 'proxy';
+    this.#authenticates = authenticatesRequests(role, opts.gatewayPort !== undefined);
+    this.#enforcesAuthorization = enforcesAuthorization(role);
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
       jwks: this.#jwks,
@@ -228,7 +226,6 @@ export class ProxyServer {
       localRateLimiter: new LocalRateLimiter(this.#core),
       rateLimitClients: new RateLimitClients(),
     };
-    this.#authorization = opts.authorization ?? 'enforce';
     this.#inboundAppPorts = opts.inboundAppPorts;
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
@@ -316,9 +313,9 @@ export class ProxyServer {
     deps.localRateLimiter.begin();
     try {
       // The policies first: a policy set the compiler or the core refuses refuses the version.
-      if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts, { list: mesh.extAuthzProviders ?? [], clusters: mesh.clusters });
+      if (this.#enforcesAuthorization) authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts, { list: mesh.extAuthzProviders ?? [], clusters: mesh.clusters });
       if (authz !== null) disposers.push(() => authz!.release());
-      jwt = this.#workloadPolicies ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
+      jwt = this.#authenticates ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));

@@ -102,7 +102,7 @@ describe.skipIf(envoy === null)('JWT-required on both planes (real Envoy, wasmes
     }
 
     // wasmesh: the same rules on a server with the sidecar's inbound routes.
-    const wasmesh = new ProxyServer({ host: '127.0.0.1', port: 0, servesInbound: true, limits: { drainTimeoutMs: 100 } });
+    const wasmesh = new ProxyServer({ host: '127.0.0.1', port: 0, role: 'sidecar-inbound', limits: { drainTimeoutMs: 100 } });
     wasmesh.apply({ ...inboundMesh([app.port]), jwtRules: rules }, 1);
     await wasmesh.listen();
     cleanups.push(() => wasmesh.close());

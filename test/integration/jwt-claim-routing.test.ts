@@ -46,7 +46,7 @@ async function claimProxy(routes: Array<{ name: string; match: RouteMatch | null
   );
   m.virtualHosts[0]!.routes.forEach((route, i) => (route.matches = routes[i]!.match === null ? [] : [routes[i]!.match!]));
   m.jwtRules = [rule()];
-  const p = new ProxyServer({ host: '127.0.0.1', port: 0, servesInbound: true, limits: { drainTimeoutMs: 200 } });
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, role: 'sidecar-inbound', limits: { drainTimeoutMs: 200 } });
   p.apply(m, 1);
   await p.listen();
   servers.push(p);
