@@ -162,6 +162,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       warnings: all,
       ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
       ...(loaded.mesh.jwtRules !== undefined ? { jwtRules: loaded.mesh.jwtRules } : {}),
+      ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
     merged.listeners.push(...r.listeners);

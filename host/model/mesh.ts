@@ -282,6 +282,8 @@ export interface MeshConfig {
   outboundTrafficPolicy?: OutboundTrafficMode;
   /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
   rateLimit?: RateLimitConfig;
+  /** RateLimitPolicy with context SIDECAR_INBOUND or ANY: what a sidecar's inbound listener enforces (every request; no per-route rules). */
+  inboundRateLimit?: RateLimitConfig;
 }
 
 /** An empty HeaderOps, for routes and destinations without header manipulation. */

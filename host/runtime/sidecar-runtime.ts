@@ -8,6 +8,7 @@ import type { AdminServer } from '../admin/admin-server.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
 import { sidecarAccessLogLine } from '../telemetry/access-log-line.js';
+import { inboundWithRateLimits } from '../sidecar/inbound-rate-limits.js';
 import { inboundMesh } from '../sidecar/inbound-mesh.js';
 import { InboundMissLog } from '../sidecar/inbound-miss-log.js';
 import { HealthServer } from '../sidecar/health-server.js';
@@ -130,7 +131,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}) }, version };
+      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

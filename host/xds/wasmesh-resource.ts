@@ -52,6 +52,8 @@ interface Header {
   extAuthzProviders?: readonly ExtAuthzProvider[];
   /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
   rateLimit?: RateLimitConfig;
+  /** RateLimitPolicy rules for a sidecar's inbound listener (context SIDECAR_INBOUND or ANY). */
+  inboundRateLimit?: RateLimitConfig;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -74,6 +76,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.jwtRules !== undefined) header.jwtRules = c.mesh.jwtRules;
   if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
   if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
+  if (c.mesh.inboundRateLimit !== undefined) header.inboundRateLimit = c.mesh.inboundRateLimit;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -120,7 +123,9 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
       if (h.jwtRules !== undefined && !Array.isArray(h.jwtRules)) throw new WasmeshResourceError('jwtRules is not a list');
       if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
-      if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
+      for (const [key, rl] of [['rateLimit', h.rateLimit], ['inboundRateLimit', h.inboundRateLimit]] as const) {
+        if (rl !== undefined && (rl === null || typeof rl !== 'object' || !Array.isArray(rl.local) || !Array.isArray(rl.services))) throw new WasmeshResourceError(`${key} lacks local or services lists`);
+      }
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -144,6 +149,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.jwtRules !== undefined ? { jwtRules: header.jwtRules } : {}),
       ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
       ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
+      ...(header.inboundRateLimit !== undefined ? { inboundRateLimit: header.inboundRateLimit } : {}),
     },
   };
 }
