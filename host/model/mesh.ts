@@ -197,6 +197,11 @@ export interface Endpoint {
   weight: number;
   /** The workload's SPIFFE ID (its entry's serviceAccount), which mesh mTLS to it must see. */
   spiffeId?: string;
+  /**
+   * Envoy's Endpoint.hostname: the DNS name `address` was resolved from (DNS clusters,
+   * host/upstream/dns-endpoints.ts); TLS origination sends it as SNI when the cluster sets none.
+   */
+  hostname?: string;
 }
 
 /** Istio loadBalancer.simple (LEAST_REQUEST is Istio's default) or a consistent hash. */

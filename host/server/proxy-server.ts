@@ -46,6 +46,9 @@ import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
 import { authenticatesRequests, enforcesAuthorization, type ProxyRole } from './proxy-role.js';
+import { Resolver } from 'node:dns/promises';
+import { DnsRefresher, type DnsResolver, type DnsTiming } from '../upstream/dns-refresher.js';
+import { dnsNames, withResolvedEndpoints } from '../upstream/dns-endpoints.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -145,6 +148,13 @@ export interface ProxyServerOptions {
    * not reach on a local address; this listener's own port is always refused.
    */
   reservedPorts?: () => Iterable<number>;
+  /**
+   * Resolves the names of DNS clusters (ServiceEntry resolution DNS / DNS_ROUND_ROBIN) and keeps
+   * them fresh (host/upstream/dns-refresher.ts); default: node:dns's Resolver (the system's DNS
+   * servers). `dnsTiming`: its refresh and backoff times (tests shorten them).
+   */
+  dnsResolver?: DnsResolver;
+  dnsTiming?: DnsTiming;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -159,6 +169,13 @@ export class ProxyServer {
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
   readonly #jwks: JwksRegistry;
+  /** DNS clusters' names, resolved and refreshed; created with the first mesh that has one. */
+  #dns: DnsRefresher | null = null;
+  readonly #dnsResolver: DnsResolver | undefined;
+  readonly #dnsTiming: DnsTiming | undefined;
+  /** The last mesh applied, as given (names unresolved), for #dnsChanged. */
+  #dnsApplied: { mesh: MeshConfig; version: number } | null = null;
+  readonly #opLog: Log | undefined;
   /** Whether the mesh's workload policies (RequestAuthentication) apply on this listener. */
   /** RequestAuthentication runs here (proxy-role.ts). */
   readonly #authenticates: boolean;
@@ -213,6 +230,9 @@ export class ProxyServer {
     const role = opts.role ?? 'proxy';
     this.#authenticates = authenticatesRequests(role, opts.gatewayPort !== undefined);
     this.#enforcesAuthorization = enforcesAuthorization(role);
+    this.#dnsResolver = opts.dnsResolver;
+    this.#dnsTiming = opts.dnsTiming;
+    this.#opLog = opts.operationalLog;
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
       jwks: this.#jwks,
@@ -290,6 +310,32 @@ export class ProxyServer {
    * config error) on a bad mesh, leaving the previous version serving untouched.
    */
   apply(mesh: MeshConfig, version: number): void {
+    // DNS clusters: their names as resolved so far (a name without an answer yet stays a name,
+    // resolved at connect time); a change of the answers rebuilds the version's data path from
+    // the same mesh (#dnsChanged), with no config reload.
+    const names = dnsNames(mesh);
+    if (names.size === 0 && this.#dns === null) return this.#applyMesh(mesh, version);
+    this.#dns ??= new DnsRefresher(this.#dnsResolver ?? new Resolver(), () => this.#dnsChanged(), this.#dnsTiming);
+    const dns = this.#dns;
+    this.#applyMesh(withResolvedEndpoints(mesh, (n) => dns.addresses(n)), version);
+    this.#dnsApplied = { mesh, version };
+    dns.watch(names);
+  }
+
+  /** New DNS answers: the current mesh again, with the names resolved anew. */
+  #dnsChanged(): void {
+    const applied = this.#dnsApplied;
+    const dns = this.#dns;
+    if (applied === null || dns === null || this.#closing !== null) return;
+    try {
+      this.#applyMesh(withResolvedEndpoints(applied.mesh, (n) => dns.addresses(n)), applied.version);
+    } catch (err) {
+      // The same mesh applied before; only addresses changed. Reported, the last endpoints kept.
+      this.#opLog?.('warn', `DNS update of the endpoints not applied: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #applyMesh(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
     // First: the gateway port's certificates are read now, and a bad one refuses the version.
@@ -379,6 +425,7 @@ export class ProxyServer {
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
+    this.#dns?.close();
     this.#deps.rateLimitClients.close();
     this.#manager.setConfig(null);
     this.#jwks.close();

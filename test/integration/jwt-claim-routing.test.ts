@@ -54,7 +54,7 @@ async function claimProxy(routes: Array<{ name: string; match: RouteMatch | null
 }
 
 async function routed(p: ProxyServer, claims: Record<string, unknown> | null, headers: Record<string, string> = {}): Promise<string> {
-  const auth = claims === null ? {} : { authorization: `Bearer ${await sign(claims)}` };
+  const auth: Record<string, string> = claims === null ? {} : { authorization: `Bearer ${await sign(claims)}` };
   const res = await request(p.port, { path: '/', headers: { ...auth, ...headers } });
   expect(res.status).toBe(200);
   return res.body.toString();
