@@ -11,6 +11,8 @@
 /** What is asked (node:dns/promises Resolver fits; tests give a resolver of a local DNS server). */
 export interface DnsResolver {
   resolve4(hostname: string, options: { ttl: true }): Promise<Array<{ address: string; ttl: number }>>;
+  /** Ends the lookups in flight (node:dns Resolver.cancel), so that nothing outlives close(). */
+  cancel?(): void;
 }
 
 export interface DnsTiming {
@@ -82,6 +84,7 @@ export class DnsRefresher {
       e.generation = -1;
     }
     this.#entries.clear();
+    this.#resolver.cancel?.();
   }
 
   #lookup(name: string, e: Entry): void {
