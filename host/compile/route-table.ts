@@ -3,6 +3,7 @@
 // so it runs in the control shell and in tests; bad input throws RouteCompileError.
 import { MAX_ROUTE_WEIGHT_TOTAL, type MeshConfig, type Route, type RouteMatch, type StringMatch, type LbPolicy } from '../model/mesh.js';
 import { RouteCompileError } from './route-compile-error.js';
+import { claimConditionName } from './claim-conditions.js';
 import { compileRegex } from './regex/compile-regex.js';
 import { RegexCompileError } from './regex/regex-compile-error.js';
 import { runRegexProgram } from './regex/regex-program.js';
@@ -241,8 +242,9 @@ function blockConditions(route: Route, m: RouteMatch, pool: StringPool, regexes:
     out.push({ subject: Subject.Port, op: Op.Exact, flags: 0, name: noName, value: noName, aux: m.port });
   }
   for (const h of m.headers) {
-    const name = asciiLower(h.name);
-    const field = `${h.invert ? 'withoutHeaders' : 'headers'}.${name}`;
+    // A JWT claim condition matches the claim's values, added to the view under a synthetic name.
+    const name = h.claim !== undefined ? claimConditionName(h.claim) : asciiLower(h.name);
+    const field = `${h.invert ? 'withoutHeaders' : 'headers'}.${h.claim !== undefined ? h.name : name}`;
     const op = h.match === null ? Op.Present : stringOp(route, field, h.match);
     const aux = op === Op.Regex ? regexes.add(h.match!.value, route, `${field}.regex`) : 0;
     out.push({ subject: Subject.Header, op, flags: h.invert ? FLAG_INVERT : 0, name: pool.add(name), value: pool.add(h.match?.value ?? ''), aux });

@@ -92,8 +92,16 @@ const serviceAddress = str.superRefine((text, ctx) => {
   }
 });
 
+/**
+ * Which listeners of the selected workloads enforce the policy, in EnvoyFilter's patch-context
+ * words (what Istio users write for rate limits today). Absent: gateways and outbound listeners,
+ * as before the field existed.
+ */
+export const rateLimitContext = z.enum(['SIDECAR_INBOUND', 'SIDECAR_OUTBOUND', 'GATEWAY', 'ANY']);
+
 export const rateLimitPolicySpec = message({
   selector: message({ matchLabels: labels.optional() }).optional(),
+  context: rateLimitContext.optional(),
   local: message({
     rules: z.array(localRule).min(1, 'must have at least one rule'),
     maxDynamicDescriptors: z.int().min(1, 'must be at least 1').max(100_000, 'must be at most 100000').optional(),

@@ -164,6 +164,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
       ...(loaded.mesh.jwtRules !== undefined ? { jwtRules: loaded.mesh.jwtRules } : {}),
       ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
+      ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
     merged.listeners.push(...r.listeners);

@@ -81,6 +81,23 @@ export class RequestView {
     return this.#count;
   }
 
+  /** Where the next field's bytes go (with headerCount, what truncate returns to). */
+  get byteCursor(): number {
+    return this.#cursor;
+  }
+
+  /**
+   * Drops the headers appended after headerCount was `count` and byteCursor `cursor` (fields
+   * added to the view for the route match only, host/http/claim-view.ts).
+   */
+  truncate(count: number, cursor: number): void {
+    this.#count = count;
+    this.#cursor = cursor;
+    const b = this.base >>> 2;
+    this.#u32[b + (RV_HEADER_COUNT >>> 2)] = count;
+    this.#u32[b + (RV_BYTES_USED >>> 2)] = cursor - (this.base + RV_BYTES);
+  }
+
   /** Encodes `s` at the cursor and stores (ptr, len) at u32 index `slot`. */
   #put(s: string, slot: number): boolean {
     const u8 = this.#u8;

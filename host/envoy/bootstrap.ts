@@ -120,7 +120,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   // AuthorizationPolicies (ext_authz for CUSTOM, then RBAC), before fault and CORS; a sidecar's
   // run on its inbound listener (inbound-listener.ts), the mesh's outbound listener enforces none.
   const httpFilters: Obj[] = [];
-  const jwt = opts.gateway !== undefined && (mesh.jwtRules ?? []).length > 0 ? envoyJwtAuthn(mesh.jwtRules!) : null;
+  const jwt = opts.gateway !== undefined && (mesh.jwtRules ?? []).length > 0 ? envoyJwtAuthn(mesh.jwtRules!, true) : null;
   if (jwt !== null) httpFilters.push(jwt.filter);
   const authz = opts.gateway !== undefined ? envoyAuthorizationFilters(mesh.authorization, { ...(mesh.extAuthzProviders !== undefined ? { providers: mesh.extAuthzProviders } : {}), clusters: mesh.clusters, warnings }) : { custom: [], rbac: [] };
   httpFilters.push(...authz.custom, ...authz.rbac);

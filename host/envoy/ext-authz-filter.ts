@@ -115,6 +115,12 @@ function extAuthz(p: ExtAuthzProvider, cluster: Cluster): Obj {
     const allowed = headerPatterns(p.includeRequestHeadersInCheck);
     if (allowed !== undefined) config.allowed_headers = allowed;
   }
-  if (p.maxRequestBytes !== null) config.with_request_body = { max_request_bytes: p.maxRequestBytes };
+  if (p.maxRequestBytes !== null) {
+    config.with_request_body = {
+      max_request_bytes: p.maxRequestBytes,
+      ...(p.allowPartialMessage === true ? { allow_partial_message: true } : {}),
+      ...(p.packAsBytes === true ? { pack_as_bytes: true } : {}),
+    };
+  }
   return config;
 }

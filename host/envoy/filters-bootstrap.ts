@@ -182,6 +182,14 @@ function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array)
  */
 export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBootstrapOptions): EnvoyBootstrap {
   const { mesh } = loaded;
+  // The filter matches routes over the request's headers only; a claim condition would never
+  // hold there (a silent difference from the native translation), so it is refused.
+  for (const vh of mesh.virtualHosts) {
+    for (const route of vh.routes) {
+      const claim = route.matches.flatMap((m) => m.headers).find((h) => h.claim !== undefined);
+      if (claim !== undefined) throw new FiltersConfigError('filters_config_claim_match', route.name, `${claim.name}: JWT claim routing is not served by the filters (use the native translation)`);
+    }
+  }
   let table: Uint8Array;
   try {
     table = compileRouteTable(mesh, { listenerPort: opts.listen.port });

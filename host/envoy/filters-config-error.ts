@@ -7,6 +7,8 @@ export type FiltersConfigErrorCode =
   | 'filters_config_route_table'
   /** A fault the filters cannot apply: abort status outside 200..599, delay or percentage out of range. */
   | 'filters_config_bad_fault'
+  /** A route matches on what the filters cannot read: JWT claims (`@request.auth.claims.…`, jwt_authn's metadata). */
+  | 'filters_config_claim_match'
   /** The built filters module (build/filters/wasmesh-filters.wasm) is missing. */
   | 'filters_config_not_built';
 

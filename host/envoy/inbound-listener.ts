@@ -13,7 +13,6 @@ import type { PathNormalization } from '../model/mesh-settings.js';
 import { hcmPathNormalization } from './path-normalization.js';
 import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
 import type { TracingConfig } from '../model/tracing.js';
-import { isIP } from 'node:net';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
@@ -25,6 +24,10 @@ import { sdsSecretConfig } from './sds-config.js';
 import { TLS_TRANSPORT_SOCKET } from './upstream-tls-context.js';
 import type { JwtRule } from '../model/jwt-rules.js';
 import { envoyJwtAuthn } from './jwt-authn-policy.js';
+import { isIP } from 'node:net';
+import type { MeshConfig } from '../model/mesh.js';
+import type { RateLimitConfig, RouteGlobalRule } from '../model/rate-limit.js';
+import { envoyRouteRateLimits, LOCAL_RATE_LIMIT_FILTER, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 
 /** Istio's inbound capture port. */
 export const SIDECAR_INBOUND_PORT = 15006;
@@ -57,6 +60,13 @@ export interface InboundOptions {
   jwtRules?: readonly JwtRule[];
   /** Telemetry API tracing (MeshConfig.tracing): the connection manager's tracing and the collector's cluster; absent: none. */
   tracing?: TracingConfig;
+  /** RateLimitPolicy for the inbound (MeshConfig.inboundRateLimit): local_ratelimit and ratelimit filters after RBAC; absent: none. */
+  rateLimit?: RateLimitConfig;
+}
+
+/** The inbound's rate limits as the mesh shape rate-limit-policy.ts reads. */
+function rateLimitMesh(o: InboundOptions): MeshConfig {
+  return { virtualHosts: [], clusters: [], ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}) };
 }
 
 /** Istio's inbound cluster name for an app port. */
@@ -95,13 +105,14 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     filter_chains: chains,
   };
   const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];
+  const rlClusters = rateLimitClusters(rateLimitMesh(o), (h) => isIP(h) !== 0);
   const clusters = o.appPorts.map((port) => ({
     name: inboundClusterName(port),
     type: 'STATIC',
     connect_timeout: '10s',
     load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   }));
-  return { listener, clusters: [...clusters, ...jwksClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
+  return { listener, clusters: [...clusters, ...jwksClusters, ...rlClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
 }
 
 /** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
@@ -123,7 +134,20 @@ function downstreamTls(): Obj {
 
 /** The connection manager of one filter chain: XFCC by transport, routes by the Host's port. */
 function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
-  const route = (port: number): Obj => ({ match: { prefix: '/' }, route: { cluster: inboundClusterName(port), timeout: '0s' } });
+  // RateLimitPolicy: the local buckets are the local_ratelimit filter's own config, one set for
+  // every request of the chain (as wasmesh's inbound checks them before routing), and every route
+  // produces the descriptors (local ones, each service's).
+  const rlMesh = rateLimitMesh(o);
+  const warnings = o.warnings ?? [];
+  const global: RouteGlobalRule[] = rlMesh.rateLimit === undefined ? [] : rlMesh.rateLimit.services.flatMap((service) => service.rules.map((rule) => ({ service, rule })));
+  const rl = rlMesh.rateLimit === undefined ? null : envoyRouteRateLimits(rlMesh, { name: 'inbound', rateLimit: { local: [], global } }, true, warnings);
+  const route = (port: number): Obj => {
+    const out: Obj = { match: { prefix: '/' }, route: { cluster: inboundClusterName(port), timeout: '0s' } };
+    if (rl !== null && rl.rateLimits.length > 0) (out.route as Obj).rate_limits = rl.rateLimits;
+    return out;
+  };
+  const rateLimitFilters = rateLimitHttpFilters(rlMesh, warnings).map((f) =>
+    f.name === LOCAL_RATE_LIMIT_FILTER && rl?.perFilter[LOCAL_RATE_LIMIT_FILTER] !== undefined ? { ...f, typed_config: rl.perFilter[LOCAL_RATE_LIMIT_FILTER] } : f);
   const virtualHosts: Obj[] = o.appPorts.map((port) => ({ name: `inbound|http|${port}`, domains: [`*:${port}`], routes: [route(port)] }));
   const authz = envoyAuthorizationFilters(o.authorization, { ...(o.extAuthzProviders !== undefined ? { providers: o.extAuthzProviders } : {}), clusters: o.meshClusters ?? [], warnings: o.warnings ?? [] });
   virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [route(o.appPorts[0]!)] });
@@ -140,6 +164,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
       ...((o.jwtRules ?? []).length > 0 ? [envoyJwtAuthn(o.jwtRules!).filter] : []),
       ...authz.custom,
       ...authz.rbac,
+      ...rateLimitFilters,
       { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
     ],
     ...hcmPathNormalization(o.pathNormalization),

@@ -30,7 +30,12 @@ function jwksPort(u: URL): number {
 }
 
 /** The jwt_authn filter for `rules` (non-empty) and the clusters its remote key sets need. */
-export function envoyJwtAuthn(rules: readonly JwtRule[]): { filter: Obj; clusters: Obj[] } {
+/**
+ * `clearRouteCache`: Istio sets it for every proxy but sidecars (its JwtFilter(proxy.Type !=
+ * SidecarProxy)), so a gateway's route is chosen again once the payload is in the metadata, which
+ * JWT claim routing (`@request.auth.claims.…` header matches, route-match.ts) reads.
+ */
+export function envoyJwtAuthn(rules: readonly JwtRule[], clearRouteCache = false): { filter: Obj; clusters: Obj[] } {
   const providers: Obj = {};
   const clusters = new Map<string, Obj>();
   const names: string[] = [];
@@ -42,6 +47,7 @@ export function envoyJwtAuthn(rules: readonly JwtRule[]): { filter: Obj; cluster
       ...(rule.audiences.length > 0 ? { audiences: [...rule.audiences] } : {}),
       forward: rule.forwardOriginalToken,
       payload_in_metadata: JWT_PAYLOAD_KEY,
+      ...(clearRouteCache ? { clear_route_cache: true } : {}),
     };
     if (rule.jwks !== null) p.local_jwks = { inline_string: rule.jwks };
     else {

@@ -84,7 +84,7 @@ export interface RouteRateLimitParts {
  * then the route's own, and the route's global descriptors (which include each service's
  * proxy-wide rules). Empty when none applies.
  */
-export function envoyRouteRateLimits(mesh: MeshConfig, route: Route, hasRouteAction: boolean, warnings: string[]): RouteRateLimitParts {
+export function envoyRouteRateLimits(mesh: MeshConfig, route: Pick<Route, 'name' | 'rateLimit'>, hasRouteAction: boolean, warnings: string[]): RouteRateLimitParts {
   const where = `route ${route.name}`;
   const perFilter: Obj = {};
   const rateLimits: Obj[] = [];

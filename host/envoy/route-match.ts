@@ -5,6 +5,7 @@
 // matcher here, because the translation has one listener (see portMatcher).
 import type { HeaderMatch, QueryParamMatch, RouteMatch, StringMatch } from '../model/mesh.js';
 import type { Obj } from './istio-resources.js';
+import { JWT_FILTER_NAME, JWT_PAYLOAD_KEY } from './rbac-policy.js';
 
 /** Envoy's StringMatcher for a wasmesh string match (RE2 regexes pass as they are: both use RE2). */
 export function envoyStringMatch(s: StringMatch): Obj {
@@ -18,6 +19,22 @@ function envoyHeaderMatch(h: HeaderMatch): Obj {
   if (h.match === null) out.present_match = true;
   else out.string_match = envoyStringMatch(h.match);
   if (h.invert) out.invert_match = true;
+  return out;
+}
+
+/**
+ * A JWT claim condition as Istio's translateMetadataMatch writes it: a metadata matcher on the
+ * jwt_authn payload at the claim's path (MetadataMatcherForJWTClaims, extended form: a string
+ * claim, or one element of a list claim), inverted for withoutHeaders.
+ */
+function claimMetadataMatch(h: HeaderMatch): Obj {
+  const value = { string_match: envoyStringMatch(h.match!) };
+  const out: Obj = {
+    filter: JWT_FILTER_NAME,
+    path: [JWT_PAYLOAD_KEY, ...h.claim!].map((key) => ({ key })),
+    value: { or_match: { value_matchers: [{ list_match: { one_of: value } }, value] } },
+  };
+  if (h.invert) out.invert = true;
   return out;
 }
 
@@ -56,8 +73,10 @@ export function envoyRouteMatch(m: RouteMatch | null, listenerPort: number): Obj
   if (m.authority) headers.push({ name: ':authority', string_match: envoyStringMatch(m.authority) });
   if (m.scheme) headers.push({ name: ':scheme', string_match: envoyStringMatch(m.scheme) });
   if (m.port !== null && m.port !== undefined) headers.push(portMatcher(m.port, listenerPort));
-  headers.push(...m.headers.map(envoyHeaderMatch));
+  for (const h of m.headers) if (h.claim === undefined) headers.push(envoyHeaderMatch(h));
   if (headers.length > 0) out.headers = headers;
+  const claims = m.headers.filter((h) => h.claim !== undefined);
+  if (claims.length > 0) out.dynamic_metadata = claims.map(claimMetadataMatch);
   if (m.queryParams && m.queryParams.length > 0) out.query_parameters = m.queryParams.map(envoyQueryParamMatch);
   return out;
 }

@@ -14,11 +14,12 @@ import type { InflightList, InflightMember } from './inflight.js';
 import { FilterStatus, type HttpFilter } from './filter.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
-import type { StreamCallbacks } from './stream-callbacks.js';
+import type { BufferedBody, StreamCallbacks } from './stream-callbacks.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
 import { LOCAL_REPLY, statusLine } from './local-reply.js';
 import { normalizePath } from './path-normalization.js';
+import { addClaimFields } from './claim-view.js';
 
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
@@ -53,6 +54,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   /** Request body that arrived while the head was still going through the filters. */
   #heldBody: Uint8Array[] = NONE as never;
   #heldBytes = 0;
+  /** A listener filter waiting for the body (bufferRequestBody). */
+  #bodyWait: { maxBytes: number; allowPartial: boolean; done: (result: BufferedBody | 'too_large') => void } | null = null;
   #heldLast = false;
   /** Request fields as forwarded (name, value, …): the downstream's, edited in place by filters. */
   readonly #headers: string[];
@@ -185,7 +188,22 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       return false;
     }
     const config = this.#config!;
-    const index = config.table.match();
+    // JWT claim routing: the verified claims join the view for the match only (never forwarded).
+    const claims = config.claimConditions;
+    let index: number;
+    if (claims.length > 0 && this.requestAuth !== null) {
+      const view = this.#ctx.requestView;
+      const count = view.headerCount;
+      const cursor = view.byteCursor;
+      const added = addClaimFields(view, claims, this.requestAuth);
+      index = added ? config.table.match() : -1;
+      view.truncate(count, cursor);
+      if (!added) {
+        this.#ctx.stats.downstream.inc('downstream_rq_header_overflow');
+        this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
+        return false;
+      }
+    } else index = config.table.match();
     if (index < 0) {
       this.#ctx.stats.downstream.inc('no_route');
       this.#localReplyFor(ResponseFlag.NoRouteFound);
@@ -252,7 +270,12 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const ds = this.downstream;
     let err = view.begin(ds.method, ds.path, ds.authority);
     const h = this.#headers;
-    for (let i = 0; err === null && i + 1 < h.length; i += 2) err = view.header(h[i]!, h[i + 1]!);
+    for (let i = 0; err === null && i + 1 < h.length; i += 2) {
+      // '@' starts no header name (not a token character): such a name, which only a filter could
+      // have set, would pose as a JWT claim to the route match (claim-view.ts); it is not forwarded.
+      if (h[i]!.charCodeAt(0) === 64) continue;
+      err = view.header(h[i]!, h[i + 1]!);
+    }
     if (err !== null) {
       view.owner = null;
       return null;
@@ -342,7 +365,56 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       this.#heldBytes += chunk.length;
     }
     if (last) this.#heldLast = true;
-    if (this.#heldBytes >= this.#ctx.limits.requestBufferBytes) this.downstream.pauseBody();
+    if (this.#bodyWait !== null) this.#answerBodyWait();
+    if (this.#heldBytes >= this.#holdLimit()) this.downstream.pauseBody();
+  }
+
+  bufferRequestBody(maxBytes: number, allowPartial: boolean, done: (result: BufferedBody | 'too_large') => void): () => void {
+    if (!this.hasBody) {
+      done({ bytes: EMPTY, partial: false });
+      return NOOP;
+    }
+    this.#bodyWait = { maxBytes, allowPartial, done };
+    this.#answerBodyWait();
+    // Held up to the request buffer limit so far: a waiter may need one byte more than it asks
+    // for (to tell a body of maxBytes from a larger one).
+    if (this.#bodyWait !== null && this.#heldBytes < this.#holdLimit()) this.downstream.resumeBody();
+    return () => {
+      this.#bodyWait = null;
+    };
+  }
+
+  /** How much body is held while the head is in the filters: the buffer limit, or what a body waiter needs. */
+  #holdLimit(): number {
+    const limit = this.#ctx.limits.requestBufferBytes;
+    const w = this.#bodyWait;
+    return w === null ? limit : Math.max(limit, w.maxBytes + 1);
+  }
+
+  #answerBodyWait(): void {
+    const w = this.#bodyWait!;
+    const held = this.#heldBytes;
+    let result: BufferedBody | 'too_large';
+    // partial: the check goes without the whole body (Envoy: false for a complete body of maxBytes).
+    if (this.#heldLast && held <= w.maxBytes) result = { bytes: this.#heldCopy(held), partial: false };
+    else if (w.allowPartial && held >= w.maxBytes) result = { bytes: this.#heldCopy(w.maxBytes), partial: true };
+    else if (!w.allowPartial && held > w.maxBytes) result = 'too_large';
+    else return;
+    this.#bodyWait = null;
+    w.done(result);
+  }
+
+  /** The first `n` held body bytes, copied. */
+  #heldCopy(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const c of this.#heldBody) {
+      if (at >= n) break;
+      const take = Math.min(c.length, n - at);
+      out.set(take === c.length ? c : c.subarray(0, take), at);
+      at += take;
+    }
+    return out;
   }
 
   onAborted(): void {
@@ -413,3 +485,4 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 }
 
 const EMPTY = new Uint8Array(0);
+const NOOP = (): void => {};

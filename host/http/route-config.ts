@@ -8,6 +8,7 @@ import type { RouteTable } from '../core/route/route-table.js';
 import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { HttpFilter, HttpFilterFactory } from './filter.js';
 import type { StreamConfig, StreamRoute } from './stream-callbacks.js';
+import { claimConditions, type ClaimCondition } from '../compile/claim-conditions.js';
 
 /** The filters of one route, in order, ending with the terminal one (router or direct response). */
 export interface FilterChain {
@@ -40,6 +41,8 @@ export class RouteConfig implements StreamConfig {
   readonly clusters: readonly ClusterRuntime[];
   /** Filters that run for every request before the route is chosen (all stateless). */
   readonly listenerFilters: readonly HttpFilter[];
+  /** The JWT claims the table's routes match on (Istio's `@request.auth.claims.…`); empty: none. */
+  readonly claimConditions: readonly ClaimCondition[];
   readonly #disposers: Array<() => void>;
   // One reference for the server while current, one per stream.
   #refs = 1;
@@ -60,6 +63,7 @@ export class RouteConfig implements StreamConfig {
     this.routes = routes;
     this.clusters = clusters;
     this.listenerFilters = listenerFilters;
+    this.claimConditions = claimConditions(mesh);
     this.#disposers = disposers;
   }
 

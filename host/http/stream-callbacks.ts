@@ -31,6 +31,13 @@ export interface StreamRoute {
   readonly stats: StatScope<keyof typeof ROUTE_STATS>;
 }
 
+/** The request body as bufferRequestBody gives it. */
+export interface BufferedBody {
+  readonly bytes: Uint8Array;
+  /** Not the whole body: cut at maxBytes, or sent before it ended (Envoy's x-envoy-auth-partial-body: true). */
+  readonly partial: boolean;
+}
+
 export interface StreamCallbacks {
   /** The downstream request: method, path, authority and client address as received. */
   readonly downstream: Downstream;
@@ -56,6 +63,14 @@ export interface StreamCallbacks {
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).
    */
   requestView(): RequestView | null;
+  /**
+   * For a listener filter that holds the head (StopIteration): the request body as Envoy's
+   * ext_authz with_request_body buffers it. `done` gets the first `maxBytes` bytes (a copy: the
+   * body still goes upstream) once the body ended or, with `allowPartial`, once `maxBytes` are
+   * in (`partial`: the check has not the whole body); without `allowPartial` a body above `maxBytes` is
+   * 'too_large'. A request without body answers at once. Returns a cancel function.
+   */
+  bufferRequestBody?(maxBytes: number, allowPartial: boolean, done: (result: BufferedBody | 'too_large') => void): () => void;
 
   /** Answers the request from the proxy; nothing after the calling filter runs. */
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void;

@@ -32,6 +32,10 @@ export interface ExtAuthzProvider {
   readonly headersToDownstreamOnDeny: readonly string[];
   /** Istio `includeRequestBodyInCheck` (maxRequestBytes), null when absent. */
   readonly maxRequestBytes: number | null;
+  /** includeRequestBodyInCheck.allowPartialMessage: send the first maxRequestBytes of a larger body (else 413); absent: false. */
+  readonly allowPartialMessage?: boolean;
+  /** includeRequestBodyInCheck.packAsBytes (gRPC): the body as raw_body bytes, not a UTF-8 string; absent: false. */
+  readonly packAsBytes?: boolean;
 }
 
 export interface MeshSettings {

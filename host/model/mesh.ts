@@ -38,6 +38,12 @@ export interface HeaderMatch {
   match: StringMatch | null;
   /** true for Istio's withoutHeaders: the condition holds when the header does NOT match. */
   invert: boolean;
+  /**
+   * Istio's `@request.auth.claims.<a>.<b>` (or `[a][b]`) header name: the condition is on the
+   * verified JWT's claim at this path (a string claim, or any string element of a list claim),
+   * not on a header; `name` keeps the name as written. Absent for a plain header.
+   */
+  claim?: readonly string[];
 }
 
 export interface QueryParamMatch {
@@ -192,6 +198,11 @@ export interface Endpoint {
   weight: number;
   /** The workload's SPIFFE ID (its entry's serviceAccount), which mesh mTLS to it must see. */
   spiffeId?: string;
+  /**
+   * Envoy's Endpoint.hostname: the DNS name `address` was resolved from (DNS clusters,
+   * host/upstream/dns-endpoints.ts); TLS origination sends it as SNI when the cluster sets none.
+   */
+  hostname?: string;
 }
 
 /** Istio loadBalancer.simple (LEAST_REQUEST is Istio's default) or a consistent hash. */
@@ -277,6 +288,8 @@ export interface MeshConfig {
   outboundTrafficPolicy?: OutboundTrafficMode;
   /** RateLimitPolicy (policy.wasmesh.io) for every request of this proxy; absent: no rate limits. */
   rateLimit?: RateLimitConfig;
+  /** RateLimitPolicy with context SIDECAR_INBOUND or ANY: what a sidecar's inbound listener enforces (every request; no per-route rules). */
+  inboundRateLimit?: RateLimitConfig;
   /** Distributed tracing for this workload (Telemetry API + meshConfig providers); absent: no spans, trace headers forwarded untouched. */
   tracing?: TracingConfig;
   /**

@@ -8,6 +8,7 @@ import type { AdminServer } from '../admin/admin-server.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
 import type { HostPort } from '../common/host-port.js';
 import { sidecarAccessLogLine } from '../telemetry/access-log-line.js';
+import { inboundWithRateLimits } from '../sidecar/inbound-rate-limits.js';
 import { inboundMesh } from '../sidecar/inbound-mesh.js';
 import { InboundMissLog } from '../sidecar/inbound-miss-log.js';
 import { HealthServer } from '../sidecar/health-server.js';
@@ -103,9 +104,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts() });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, role: 'sidecar-outbound', reservedPorts: () => ownPorts() });
   const inbound = new ProxyServer({
-    servesInbound: true,
+    role: 'sidecar-inbound',
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
@@ -134,7 +135,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundConfig, authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}) }, version };
+      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

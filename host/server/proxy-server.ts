@@ -47,6 +47,10 @@ import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
 import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
+import { authenticatesRequests, enforcesAuthorization, type ProxyRole } from './proxy-role.js';
+import { Resolver } from 'node:dns/promises';
+import { DnsRefresher, type DnsResolver, type DnsTiming } from '../upstream/dns-refresher.js';
+import { dnsNames, withResolvedEndpoints } from '../upstream/dns-endpoints.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
@@ -133,26 +137,26 @@ export interface ProxyServerOptions {
   /** The gateway's session ticket keys (48 bytes, base64), shared with worker threads; default random. */
   gatewayTicketKeys?: string;
   /**
-   * AuthorizationPolicy (MeshConfig.authorization): `enforce` (default) on the servers that serve
-   * a workload's inbound traffic (a sidecar's inbound listener, a gateway, a proxy); `off` on a
-   * sidecar's outbound listener, which Istio's policies never apply to.
+   * What traffic the listener carries (host/server/proxy-role.ts): where AuthorizationPolicy and
+   * RequestAuthentication apply. Default 'proxy'.
    */
-  authorization?: 'enforce' | 'off';
+  role?: ProxyRole;
   /** A sidecar's inbound listener: its app ports (authorization's destination.port is the one a request goes to). */
   inboundAppPorts?: readonly number[];
   /** AuthorizationPolicy CUSTOM: the ext_authz checker of an extension provider by name; absent: none (CUSTOM denies). */
   extAuthz?: (provider: string) => ExtAuthzCheck | null;
   /**
-   * The listener serves a workload's inbound traffic (the sidecar's inbound side): the mesh's
-   * RequestAuthentication applies here, as on a gateway listener; a mesh-mode (outbound) listener
-   * checks no token, as Istio's outbound.
-   */
-  servesInbound?: boolean;
-  /**
    * The process's other ports (admin, health, sibling listeners) that passthrough requests may
    * not reach on a local address; this listener's own port is always refused.
    */
   reservedPorts?: () => Iterable<number>;
+  /**
+   * Resolves the names of DNS clusters (ServiceEntry resolution DNS / DNS_ROUND_ROBIN) and keeps
+   * them fresh (host/upstream/dns-refresher.ts); default: node:dns's Resolver (the system's DNS
+   * servers). `dnsTiming`: its refresh and backoff times (tests shorten them).
+   */
+  dnsResolver?: DnsResolver;
+  dnsTiming?: DnsTiming;
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
@@ -167,12 +171,21 @@ export class ProxyServer {
   readonly #clusters: ClusterManager;
   readonly #deps: FilterDeps;
   readonly #jwks: JwksRegistry;
+  /** DNS clusters' names, resolved and refreshed; created with the first mesh that has one. */
+  #dns: DnsRefresher | null = null;
+  readonly #dnsResolver: DnsResolver | undefined;
+  readonly #dnsTiming: DnsTiming | undefined;
+  /** The last mesh applied, as given (names unresolved), for #dnsChanged. */
+  #dnsApplied: { mesh: MeshConfig; version: number } | null = null;
+  readonly #opLog: Log | undefined;
   /** Whether the mesh's workload policies (RequestAuthentication) apply on this listener. */
-  readonly #workloadPolicies: boolean;
+  /** RequestAuthentication runs here (proxy-role.ts). */
+  readonly #authenticates: boolean;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
   readonly #responseDefaults: HeaderOps;
-  readonly #authorization: 'enforce' | 'off';
+  /** AuthorizationPolicy is evaluated here (proxy-role.ts). */
+  readonly #enforcesAuthorization: boolean;
   readonly #inboundAppPorts: readonly number[] | undefined;
   /**
    * The TLS settings this server was built with: worker threads accepting on its socket must
@@ -216,7 +229,12 @@ export class ProxyServer {
         return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
       },
     };
-    this.#workloadPolicies = opts.servesInbound === true || opts.gatewayPort !== undefined;
+    const role = opts.role ?? 'proxy';
+    this.#authenticates = authenticatesRequests(role, opts.gatewayPort !== undefined);
+    this.#enforcesAuthorization = enforcesAuthorization(role);
+    this.#dnsResolver = opts.dnsResolver;
+    this.#dnsTiming = opts.dnsTiming;
+    this.#opLog = opts.operationalLog;
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
     this.#deps = {
       jwks: this.#jwks,
@@ -234,7 +252,6 @@ export class ProxyServer {
       // hop of its own, as Envoy makes it with spawn_upstream_span.
       tracing: { exporters: new SpanExporters(this.stats.downstream), ids: new SpanIds(), kind: 'SERVER' },
     };
-    this.#authorization = opts.authorization ?? 'enforce';
     this.#inboundAppPorts = opts.inboundAppPorts;
     this.#manager = new HttpConnectionManager({ stats: this.stats, limits: this.limits, requestView: view, inflight: this.#inflight });
     this.#requestedPort = opts.port;
@@ -299,6 +316,32 @@ export class ProxyServer {
    * config error) on a bad mesh, leaving the previous version serving untouched.
    */
   apply(mesh: MeshConfig, version: number): void {
+    // DNS clusters: their names as resolved so far (a name without an answer yet stays a name,
+    // resolved at connect time); a change of the answers rebuilds the version's data path from
+    // the same mesh (#dnsChanged), with no config reload.
+    const names = dnsNames(mesh);
+    if (names.size === 0 && this.#dns === null) return this.#applyMesh(mesh, version);
+    this.#dns ??= new DnsRefresher(this.#dnsResolver ?? new Resolver(), () => this.#dnsChanged(), this.#dnsTiming);
+    const dns = this.#dns;
+    this.#applyMesh(withResolvedEndpoints(mesh, (n) => dns.addresses(n)), version);
+    this.#dnsApplied = { mesh, version };
+    dns.watch(names);
+  }
+
+  /** New DNS answers: the current mesh again, with the names resolved anew. */
+  #dnsChanged(): void {
+    const applied = this.#dnsApplied;
+    const dns = this.#dns;
+    if (applied === null || dns === null || this.#closing !== null) return;
+    try {
+      this.#applyMesh(withResolvedEndpoints(applied.mesh, (n) => dns.addresses(n)), applied.version);
+    } catch (err) {
+      // The same mesh applied before; only addresses changed. Reported, the last endpoints kept.
+      this.#opLog?.('warn', `DNS update of the endpoints not applied: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #applyMesh(mesh: MeshConfig, version: number): void {
     // `port` matches fall back to the listener's port when the authority names none; before
     // listen() that is the configured port (0 in tests that let the OS choose).
     // First: the gateway port's certificates are read now, and a bad one refuses the version.
@@ -322,9 +365,9 @@ export class ProxyServer {
     deps.localRateLimiter.begin();
     try {
       // The policies first: a policy set the compiler or the core refuses refuses the version.
-      if (this.#authorization === 'enforce') authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts, { list: mesh.extAuthzProviders ?? [], clusters: mesh.clusters });
+      if (this.#enforcesAuthorization) authz = loadAuthorization(this.#core, mesh.authorization, version, deps, this.#inboundAppPorts, { list: mesh.extAuthzProviders ?? [], clusters: mesh.clusters });
       if (authz !== null) disposers.push(() => authz!.release());
-      jwt = this.#workloadPolicies ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
+      jwt = this.#authenticates ? jwtFilterFor(mesh.jwtRules, deps, disposers) : null;
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
@@ -388,6 +431,7 @@ export class ProxyServer {
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();
+    this.#dns?.close();
     this.#deps.rateLimitClients.close();
     await this.#deps.tracing?.exporters.close();
     this.#manager.setConfig(null);

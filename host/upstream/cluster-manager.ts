@@ -331,7 +331,7 @@ export class ClusterManager {
         lb: c.lb,
         keys,
         slots: Int32Array.from(keys, (k) => slotOf.get(k)!),
-        pools: c.endpoints.map((e) => m.pool.endpoint(e.address, e.port)),
+        pools: c.endpoints.map((e) => m.pool.endpoint(e.address, e.port, e.hostname)),
         indexOfKey: new Map(keys.map((k, i) => [k, i])),
         hash,
         hashToEndpoint: Int32Array.from(new Set(keys), (k) => keys.indexOf(k)),

@@ -95,11 +95,15 @@ export class ClusterPool implements Http1PoolCluster {
     return this.#queue.length;
   }
 
-  /** The pool for `address:port`, created on first use and kept across reloads. */
-  endpoint(address: string, port: number): Http1ConnPool {
+  /**
+   * The pool for `address:port`, created on first use and kept across reloads; `hostname`: the
+   * DNS name the address was resolved from (the TLS SNI when the cluster sets none).
+   */
+  endpoint(address: string, port: number, hostname?: string): Http1ConnPool {
+    // Keyed by address:port only (the sweep after a reload keeps the live addresses' pools).
     const key = `${address}:${port}`;
     let ep = this.#endpoints.get(key);
-    if (!ep) this.#endpoints.set(key, (ep = new Http1ConnPool(this, address, port, this.transport)));
+    if (!ep) this.#endpoints.set(key, (ep = new Http1ConnPool(this, address, port, this.transport, hostname)));
     return ep;
   }
 

@@ -56,6 +56,8 @@ interface Header {
   /** Distributed tracing (Telemetry API + meshConfig providers) for the proxy. */
   tracing?: TracingConfig;
   inboundTracing?: TracingConfig | null;
+  /** RateLimitPolicy rules for a sidecar's inbound listener (context SIDECAR_INBOUND or ANY). */
+  inboundRateLimit?: RateLimitConfig;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -80,6 +82,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
   if (c.mesh.tracing !== undefined) header.tracing = c.mesh.tracing;
   if (c.mesh.inboundTracing !== undefined) header.inboundTracing = c.mesh.inboundTracing;
+  if (c.mesh.inboundRateLimit !== undefined) header.inboundRateLimit = c.mesh.inboundRateLimit;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -126,7 +129,9 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
       if (h.jwtRules !== undefined && !Array.isArray(h.jwtRules)) throw new WasmeshResourceError('jwtRules is not a list');
       if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
-      if (h.rateLimit !== undefined && (h.rateLimit === null || typeof h.rateLimit !== 'object' || !Array.isArray(h.rateLimit.local) || !Array.isArray(h.rateLimit.services))) throw new WasmeshResourceError('rateLimit lacks local or services lists');
+      for (const [key, rl] of [['rateLimit', h.rateLimit], ['inboundRateLimit', h.inboundRateLimit]] as const) {
+        if (rl !== undefined && (rl === null || typeof rl !== 'object' || !Array.isArray(rl.local) || !Array.isArray(rl.services))) throw new WasmeshResourceError(`${key} lacks local or services lists`);
+      }
       if (h.tracing !== undefined && (h.tracing === null || typeof h.tracing !== 'object' || typeof h.tracing.provider !== 'object' || typeof h.tracing.samplingPercentage !== 'number' || !Array.isArray(h.tracing.customTags))) throw new WasmeshResourceError('tracing lacks provider, samplingPercentage or customTags');
       if (h.inboundTracing !== undefined && h.inboundTracing !== null && (typeof h.inboundTracing !== 'object' || typeof h.inboundTracing.provider !== 'object')) throw new WasmeshResourceError('inboundTracing lacks a provider');
       header = h as Header;
@@ -154,6 +159,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
       ...(header.tracing !== undefined ? { tracing: header.tracing } : {}),
       ...(header.inboundTracing !== undefined ? { inboundTracing: header.inboundTracing } : {}),
+      ...(header.inboundRateLimit !== undefined ? { inboundRateLimit: header.inboundRateLimit } : {}),
     },
   };
 }

@@ -52,6 +52,12 @@ describe('envoyJwtAuthn: Istio’s jwt_authn', () => {
     expect(clusters.map((c) => c.name)).toEqual(['jwks|keys.example.com|443']);
     expect(jwksClusterName('http://127.0.0.1:8080/k')).toBe('jwks|127.0.0.1|8080');
   });
+
+  it('clear_route_cache on every provider for a gateway (Istio: every proxy but sidecars), so claim routes see the payload', () => {
+    const providers = (r: ReturnType<typeof envoyJwtAuthn>) => Object.values((r.filter.typed_config as Record<string, any>).providers) as Array<Record<string, unknown>>;
+    expect(providers(envoyJwtAuthn([rule(), rule({ issuer: 'b' })], true)).map((p) => p.clear_route_cache)).toEqual([true, true]);
+    expect(providers(envoyJwtAuthn([rule()])).map((p) => 'clear_route_cache' in p)).toEqual([false]);
+  });
 });
 
 const envoy = envoyForTests('jwt-authn-policy');
@@ -96,7 +102,7 @@ describe.skipIf(envoy === null)('JWT-required on both planes (real Envoy, wasmes
     }
 
     // wasmesh: the same rules on a server with the sidecar's inbound routes.
-    const wasmesh = new ProxyServer({ host: '127.0.0.1', port: 0, servesInbound: true, limits: { drainTimeoutMs: 100 } });
+    const wasmesh = new ProxyServer({ host: '127.0.0.1', port: 0, role: 'sidecar-inbound', limits: { drainTimeoutMs: 100 } });
     wasmesh.apply({ ...inboundMesh([app.port]), jwtRules: rules }, 1);
     await wasmesh.listen();
     cleanups.push(() => wasmesh.close());

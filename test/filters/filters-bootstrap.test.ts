@@ -106,6 +106,12 @@ describe('envoyFiltersBootstrap', () => {
     }
   });
 
+  it('refuses a JWT claim match (the filters cannot read jwt_authn metadata), naming the route', () => {
+    const mesh = seed000Split();
+    mesh.virtualHosts[0].routes[0].matches = [match({ headers: [{ name: '@request.auth.claims.groups', match: { kind: 'exact', value: 'g' }, invert: false, claim: ['groups'] }] })];
+    expect(() => envoyFiltersBootstrap({ mesh }, opts)).toThrow(/^default\/web\/0: @request\.auth\.claims\.groups: .*\[filters_config_claim_match\]$/);
+  });
+
   it('keys routes by x-wasmesh-route as soon as their Envoy actions differ', () => {
     const mesh = seed000Split();
     const [v1, v2] = mesh.clusters;

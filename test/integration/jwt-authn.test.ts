@@ -21,7 +21,7 @@ afterEach(async () => {
 
 /** A listener serving a workload's inbound side (where RequestAuthentication applies). */
 async function proxy(m: MeshConfig): Promise<{ p: ProxyServer }> {
-  const p = new ProxyServer({ host: '127.0.0.1', port: 0, servesInbound: true, limits: { drainTimeoutMs: 200 } });
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, role: 'sidecar-inbound', limits: { drainTimeoutMs: 200 } });
   p.apply(m, 1);
   await p.listen();
   servers.push(p);

@@ -887,3 +887,57 @@ spec:
     { name: 'user bob (another path: the path rule counts /user per path too): served', request: { path: '/user/bob', headers: { 'x-user': 'bob' }, count: 2 }, expect: { kind: 'every', status: 200 } },
   ],
 });
+
+// Istio's JWT claim based routing task: VirtualService header matches on
+// `@request.auth.claims.<name>` (nested with `.` or `[a][b]`; a list claim matches on any element)
+// see the claims of the token the gateway's RequestAuthentication verified; without a verified
+// token they do not match. On Envoy a dynamic_metadata matcher on jwt_authn's payload (the route
+// chosen again after jwt_authn: clear_route_cache), on wasmesh the claims added to the route match.
+const JWT_GROUP1 = interopJwt({ exp: 4_102_444_800, groups: ['group2', 'group1'] });
+const JWT_GROUP1_STRING = interopJwt({ exp: 4_102_444_800, groups: 'group1' });
+const JWT_GROUP3 = interopJwt({ exp: 4_102_444_800, groups: ['group3'], team: { name: 'alpha-1' } });
+const JWT_TEAM_BLOCKED = interopJwt({ exp: 4_102_444_800, team: { name: 'alpha-2' }, tier: 'blocked' });
+scenarios.push({
+  name: 'JWT claim based routing: @request.auth.claims header matches at the gateway',
+  unservedBy: { 'envoy+filters': 'the filters match on headers only, not on jwt_authn metadata (envoy-config --filters refuses claim matches: filters_config_claim_match)' },
+  gateway: 'web-gateway',
+  files: (ports) => ({
+    '00-services.yaml': webServices(ports),
+    '01-subsets.yaml': SUBSETS,
+    '02-gateway.yaml': `${GATEWAY}---\n${webVirtualService(`  - match:
+    - headers:
+        "@request.auth.claims.groups":
+          exact: group1
+    route:
+${dest('v2')}  - match:
+    - headers:
+        "@request.auth.claims[team][name]":
+          prefix: alpha
+      withoutHeaders:
+        "@request.auth.claims.tier":
+          exact: blocked
+    directResponse:
+      status: 418
+      body:
+        string: team alpha
+  - route:
+${dest('v1')}`)}`,
+    '03-jwt.yaml': `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt-example, namespace: istio-system}
+spec:
+  jwtRules:
+  - issuer: testing@secure.istio.io
+    jwks: '${JWT_JWKS}'
+`,
+  }),
+  exchanges: [
+    { name: 'no token: the default route (v1)', request: { path: '/', count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+    { name: 'groups [group2, group1]: v2 (one element of the list)', request: { path: '/', headers: { authorization: `Bearer ${JWT_GROUP1}` }, count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+    { name: 'groups "group1" (a string claim): v2', request: { path: '/', headers: { authorization: `Bearer ${JWT_GROUP1_STRING}` }, count: 3 }, expect: { kind: 'every', status: 200, body: V2 } },
+    { name: 'team.name alpha-1, no tier: 418 (nested claim, withoutHeaders holds)', request: { path: '/', headers: { authorization: `Bearer ${JWT_GROUP3}` }, count: 3 }, expect: { kind: 'every', status: 418, body: 'team alpha' } },
+    { name: 'team.name alpha-2 with tier blocked: v1 (withoutHeaders fails)', request: { path: '/', headers: { authorization: `Bearer ${JWT_TEAM_BLOCKED}` }, count: 3 }, expect: { kind: 'every', status: 200, body: V1 } },
+    { name: 'valid JWT_VALID without the claims: v1', request: { path: '/', headers: { authorization: `Bearer ${JWT_VALID}` }, count: 2 }, expect: { kind: 'every', status: 200, body: V1 } },
+    { name: 'an expired token with the claim: 401, never routed', request: { path: '/', headers: { authorization: `Bearer ${interopJwt({ exp: 1_600_000_000, groups: ['group1'] })}` }, count: 2 }, expect: { kind: 'every', status: 401 } },
+  ],
+});

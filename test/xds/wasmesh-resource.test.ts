@@ -74,4 +74,15 @@ describe('wasmesh resources', () => {
     bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], tracing: { provider: {} } }]) };
     expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/tracing lacks provider, samplingPercentage or customTags/);
   });
+
+  it('carries a sidecar inbound\'s rate limits (RateLimitPolicy context SIDECAR_INBOUND), refusing a malformed one', () => {
+    const c = config('3', '10.0.0.1');
+    c.mesh.inboundRateLimit = { local: [{ name: 'default/p/local/0', bucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true }], services: [] };
+    const back = assembleProxyConfig(proxyConfigResources(c).map((r) => r.body)).mesh;
+    expect(back.inboundRateLimit).toEqual(c.mesh.inboundRateLimit);
+    expect(back.rateLimit).toBeUndefined();
+    const bad = proxyConfigResources(config('3', '10.0.0.1'));
+    bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], inboundRateLimit: { services: [] } }]) };
+    expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/inboundRateLimit lacks local or services lists/);
+  });
 });

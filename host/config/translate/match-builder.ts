@@ -7,6 +7,7 @@ import type { HttpMatchRequest, StringMatchSpec } from '../istio-schemas.js';
 import { issueAt } from '../issue-location.js';
 import type { SourcedResource } from '../read-resource.js';
 import { checkRegex } from './regex-check.js';
+import { claimHeader } from './claim-header.js';
 import type { PathSegment } from '../yaml-source.js';
 import type { HeaderMatch, QueryParamMatch, RouteMatch, StringMatch } from '../../model/mesh.js';
 
@@ -71,13 +72,33 @@ function toStringMatch(issues: ConfigIssue[], vs: SourcedResource, m: StringMatc
 /** The request conditions of one HTTPMatchRequest (the proxy-side ones are matchAppliesTo's). */
 export function toRouteMatch(issues: ConfigIssue[], vs: SourcedResource, m: HttpMatchRequest, path: PathSegment[]): RouteMatch {
   const headers: HeaderMatch[] = [];
+  const gateways = (vs.resource.spec as { gateways?: readonly string[] }).gateways ?? [];
+  const forGateway = gateways.some((g) => g !== 'mesh');
   for (const [invert, map, key] of [
     [false, m.headers, 'headers'],
     [true, m.withoutHeaders, 'withoutHeaders'],
   ] as const) {
     for (const [name, sm] of Object.entries(map ?? {})) {
       if (name === '') issues.push(issueAt(vs.ref, 'invalid_value', [...path, key, name], 'a header name must not be empty'));
-      headers.push({ name: name.toLowerCase(), match: toStringMatch(issues, vs, sm, [...path, key, name]), invert });
+      const claim = claimHeader(name);
+      if (claim.kind === 'bad') {
+        issues.push(issueAt(vs.ref, 'invalid_value', [...path, key, name], claim.reason));
+        continue;
+      }
+      const match = toStringMatch(issues, vs, sm, [...path, key, name]);
+      if (claim.kind === 'header') {
+        headers.push({ name: name.toLowerCase(), match, invert });
+        continue;
+      }
+      // Istio's validation: claim routing only where a gateway's JWT filter runs before routing.
+      if (!forGateway) {
+        issues.push(issueAt(vs.ref, 'invalid_value', [...path, key, name], `JWT claim based routing (key: ${name}) is only supported for gateway, found no gateways: [${gateways.join(' ')}]`));
+        continue;
+      }
+      // A claim is matched by value: Istio has no "present" form for it (its empty StringMatch
+      // becomes a metadata matcher Envoy refuses), so `{}` is refused here.
+      if (match === null) issues.push(issueAt(vs.ref, 'invalid_value', [...path, key, name], 'a JWT claim match needs exact, prefix or regex'));
+      else headers.push({ name, match, invert, claim: claim.path });
     }
   }
   const queryParams: QueryParamMatch[] = [];

@@ -227,9 +227,6 @@ function extAuthz(
     if ((p as Record<string, unknown>)[f] !== undefined) warnings.push(warningAt(ref, [...at, f], 'is not served yet'));
   }
   const body = p.includeRequestBodyInCheck;
-  if (body?.allowPartialMessage !== undefined || body?.packAsBytes !== undefined) {
-    warnings.push(warningAt(ref, [...at, 'includeRequestBodyInCheck'], 'allowPartialMessage and packAsBytes are not served yet'));
-  }
   const timeout = p.timeout === undefined ? null : parseDuration(p.timeout);
   return Object.freeze({
     name,
@@ -245,6 +242,8 @@ function extAuthz(
     headersToUpstreamOnAllow: Object.freeze([...(http?.headersToUpstreamOnAllow ?? [])]),
     headersToDownstreamOnDeny: Object.freeze([...(http?.headersToDownstreamOnDeny ?? [])]),
     maxRequestBytes: body?.maxRequestBytes ?? null,
+    allowPartialMessage: body?.allowPartialMessage ?? false,
+    packAsBytes: body?.packAsBytes ?? false,
   });
 }
 

@@ -101,8 +101,13 @@ function selects(s: RouteSelector, routeName: string): boolean {
  * and returns what applies to every request; per-route rules are set on `routes`
  * (Route.rateLimit). Null when no policy applies (no filter is built then).
  */
-export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[]): RateLimitConfig | null {
+export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[], sink?: { inbound: RateLimitConfig | null }): RateLimitConfig | null {
   const { resources, options, rootNamespace, issues } = input;
+  // The listener kind this load is for: a gateway's, or a mesh proxy's outbound (a sidecar's
+  // inbound rules go to `sink`, which the sidecar runtime hands to its inbound listener).
+  const isGateway = options.gateway !== undefined;
+  const inboundLocal: LocalRateLimitRule[] = [];
+  const inboundServices: RateLimitService[] = [];
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const labels = options.labels ?? {};
   const virtualServices = resources.filter((r) => r.resource.kind === 'VirtualService');
@@ -113,7 +118,12 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
     if (policy.resource.kind !== 'RateLimitPolicy') continue;
     const spec = policy.resource.spec as RateLimitPolicySpec;
     const id = `${policy.resource.namespace}/${policy.resource.name}`;
-    const applies = policyApplies(policy, namespace, labels, rootNamespace);
+    const selected = policyApplies(policy, namespace, labels, rootNamespace);
+    const context = spec.context;
+    const applies = selected && (context === undefined || context === 'ANY' || context === (isGateway ? 'GATEWAY' : 'SIDECAR_OUTBOUND'));
+    const appliesInbound = selected && !isGateway && (context === 'SIDECAR_INBOUND' || context === 'ANY');
+    // The inbound listener's routes are generated from the app ports, not VirtualService routes.
+    const inboundOnly = context === 'SIDECAR_INBOUND';
     const seen = new Set<string>();
     const ruleName = (section: string, name: string | undefined, i: number, path: Array<string | number>): string => {
       const n = name ?? String(i);
@@ -127,8 +137,9 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
         const path = ['spec', 'local', 'rules', i];
         const name = ruleName('local', rule.name, i, path);
         const ms = parseDuration(rule.tokenBucket.fillInterval);
-        const selector = rule.route ? resolveRouteRef(rule.route, policy, [...path, 'route'], virtualServices, issues) : null;
-        if (!applies || !ms.ok || (rule.route && selector === null)) return;
+        if (inboundOnly && rule.route) issues.push(issueAt(policy.ref, 'invalid_value', [...path, 'route'], 'a SIDECAR_INBOUND policy applies to every request of the workload: its inbound routes are not VirtualService routes'));
+        const selector = rule.route && !inboundOnly ? resolveRouteRef(rule.route, policy, [...path, 'route'], virtualServices, issues) : null;
+        if (!(applies || appliesInbound) || !ms.ok || (rule.route && selector === null)) return;
         const built: LocalRateLimitRule = {
           name,
           bucket: { maxTokens: rule.tokenBucket.maxTokens, tokensPerFill: rule.tokenBucket.tokensPerFill ?? 1, fillIntervalMs: ms.ms },
@@ -136,6 +147,8 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
           maxDynamicDescriptors: l.maxDynamicDescriptors ?? DEFAULT_MAX_DYNAMIC_DESCRIPTORS,
           responseHeaders: (l.responseHeaders ?? 'DRAFT_VERSION_03') !== 'OFF',
         };
+        if (appliesInbound && !rule.route) inboundLocal.push(built);
+        if (!applies) return;
         if (selector === null) local.push(built);
         else perRoute.push({ selector, local: built });
       });
@@ -149,12 +162,17 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
         const path = ['spec', 'global', 'rules', i];
         const built: GlobalRateLimitRule = { name: ruleName('global', rule.name, i, path), descriptor: descriptorOf(rule.descriptor) };
         if (!rule.route) return void rules.push(built);
+        if (inboundOnly) {
+          issues.push(issueAt(policy.ref, 'invalid_value', [...path, 'route'], 'a SIDECAR_INBOUND policy applies to every request of the workload: its inbound routes are not VirtualService routes'));
+          ok = false;
+          return;
+        }
         const selector = resolveRouteRef(rule.route, policy, [...path, 'route'], virtualServices, issues);
         if (selector === null) ok = false;
         else pending.push({ selector, rule: built });
       });
       const timeout = g.timeout === undefined ? null : parseDuration(g.timeout);
-      if (!applies || !ok || (timeout !== null && !timeout.ok)) continue;
+      if (!(applies || appliesInbound) || !ok || (timeout !== null && !timeout.ok)) continue;
       const hp = parseHostPort(g.service);
       const service: RateLimitService = {
         policy: id,
@@ -166,6 +184,8 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
         responseHeaders: (g.responseHeaders ?? 'DRAFT_VERSION_03') !== 'OFF',
         rules,
       };
+      if (appliesInbound && rules.length > 0) inboundServices.push(service);
+      if (!applies) continue;
       services.push(service);
       for (const p of pending) perRoute.push({ selector: p.selector, global: { service, rule: p.rule } });
     }
@@ -188,6 +208,7 @@ export function resolveRateLimits(input: RateLimitInput, routes: readonly Route[
       route.rateLimit = rl;
     }
   }
+  if (sink !== undefined) sink.inbound = inboundLocal.length === 0 && inboundServices.length === 0 ? null : { local: inboundLocal, services: inboundServices };
   if (local.length === 0 && services.length === 0 && perRoute.length === 0) return null;
   return { local, services };
 }

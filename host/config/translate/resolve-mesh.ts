@@ -37,6 +37,7 @@ import type { MeshSettings } from '../../model/mesh-settings.js';
 import { authorizationPolicies, DEFAULT_TRUST_DOMAIN } from './authorization.js';
 import { requestAuthenticationRules } from './request-authentication.js';
 import { resolveRateLimits } from './rate-limit.js';
+import type { RateLimitConfig } from '../../model/rate-limit.js';
 import { catchAllClusters, catchAllVirtualHost } from './outbound-catch-all.js';
 import { selectSidecar, sidecarScope, type SidecarScope } from './sidecar-scope.js';
 
@@ -88,8 +89,10 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   let clusters = buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir);
   if (scope !== null) clusters = scopedClusters(clusters, virtualHosts, services, scope);
   const mesh: MeshConfig = { virtualHosts, clusters };
-  const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes));
+  const inboundRateLimit: { inbound: RateLimitConfig | null } = { inbound: null };
+  const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes), inboundRateLimit);
   if (rateLimit !== null) mesh.rateLimit = rateLimit;
+  if (inboundRateLimit.inbound !== null) mesh.inboundRateLimit = inboundRateLimit.inbound;
   if (options.gateway !== undefined) mesh.gatewayListeners = listeners;
   else {
     // A sidecar's outbound side: hosts the mesh does not know pass through or are refused.

@@ -133,7 +133,8 @@ export function buildServiceRegistry(
         break;
       case 'DNS':
       case 'DNS_ROUND_ROBIN':
-        ctx.warnings.push(warningAt(ref, ['spec', 'resolution'], `resolution ${resolution}: endpoint addresses (or the host itself when there are none) are resolved by the system resolver at connect time, without DNS refresh`));
+        // The proxy resolves the endpoint names (or the host itself when there are none) and
+        // refreshes them by their TTL (host/upstream/dns-refresher.ts), as Envoy's DNS clusters.
         break;
       default:
         ctx.warnings.push(warningAt(ref, ['spec', 'resolution'], `resolution ${resolution} is not served yet: the service has no endpoints and answers 503`));

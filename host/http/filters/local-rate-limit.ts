@@ -1,7 +1,7 @@
 // Local rate limits (wasmesh's RateLimitPolicy `local` rules) with Envoy's local_ratelimit
 // semantics: every rule that applies to the request takes a token from its bucket (the rule's
-// one bucket, or the bucket of the request's descriptor value), in rule order; the first empty
-// bucket answers 429 `local_rate_limited` with flag RL. The buckets are the core's
+// one bucket, or the bucket of the request's descriptor value), in Envoy's order (envoyOrder
+// below); the first empty bucket answers 429 `local_rate_limited` with flag RL. The buckets are the core's
 // (assembly/ratelimit, through LocalRateLimiter), refilled from one clock reading per request.
 // With response headers on, the bucket with the fewest tokens left is reported in Envoy's
 // x-ratelimit-limit/-remaining/-reset (DRAFT_VERSION_03: max tokens, tokens left, seconds to
@@ -92,11 +92,26 @@ class LocalRateLimitFilter implements HttpFilter {
  */
 export function localRateLimitFilter(rules: readonly LocalRateLimitRule[] | null | undefined, limiter: LocalRateLimiter, stats: StatScope<DownstreamStat>): HttpFilterFactory | null {
   if (!rules || rules.length === 0) return null;
-  const compiled: CompiledRule[] = rules.map((r) => ({
+  const compiled: CompiledRule[] = envoyOrder(rules).map((r) => ({
     handle: r.descriptor.length === 0 ? limiter.bucket(r.name, r.bucket) : limiter.table(r.name, r.bucket, r.maxDynamicDescriptors),
     descriptor: r.descriptor,
     headers: r.responseHeaders,
     values: new Array<string>(r.descriptor.length).fill(''),
   }));
   return sharedFactory(new LocalRateLimitFilter(compiled, limiter, stats));
+}
+
+/**
+ * The order Envoy's local_ratelimit takes tokens in, for the config host/envoy/rate-limit-policy.ts
+ * gives it: the first rule without descriptor is the filter's default token_bucket, taken last
+ * (once every matched descriptor let the request through); every other rule is a descriptor, and
+ * the matched descriptors are taken smallest fill rate first (tokensPerFill per fillInterval;
+ * equal rates in rule order). The first empty bucket refuses, and what was taken stays taken.
+ */
+function envoyOrder(rules: readonly LocalRateLimitRule[]): LocalRateLimitRule[] {
+  const first = rules.find((r) => r.descriptor.length === 0);
+  const rate = (r: LocalRateLimitRule): number => r.bucket.tokensPerFill / r.bucket.fillIntervalMs;
+  const ordered = rules.filter((r) => r !== first).sort((a, b) => rate(a) - rate(b));
+  if (first !== undefined) ordered.push(first);
+  return ordered;
 }

@@ -1,6 +1,7 @@
 // Envoy's ext_authz over gRPC (meshConfig envoyExtAuthzGrpc): one
 // envoy.service.auth.v3.Authorization/Check per request, carrying the request's attributes
-// (method, path, host, headers with the pseudo-headers, source address) as Envoy sends them.
+// (method, path, host, headers with the pseudo-headers, source address) as Envoy sends them,
+// and with includeRequestBodyInCheck the body (body, or raw_body with packAsBytes).
 // The answer: status OK allows, with ok_response's headers set on the request; any other status
 // denies with denied_response's HTTP status (403 when it names none), headers and body; a call
 // that fails or runs past the timeout is an error (failOpen / statusOnError).
@@ -11,6 +12,8 @@ import type { ExtAuthzProvider } from '../../model/mesh-settings.js';
 import { authorizationService } from './ext-authz-proto.js';
 import type { ExtAuthzTarget } from './ext-authz-target.js';
 import { allowedWith, denied, failed } from './verdicts.js';
+import type { BufferedBody } from '../../http/stream-callbacks.js';
+import { PARTIAL_BODY_HEADER, withCheckBody } from './check-body.js';
 
 interface HeaderValueOption { header?: { key?: string; value?: string; raw_value?: Uint8Array } }
 interface CheckResponse {
@@ -58,11 +61,16 @@ export class GrpcExtAuthzCheck implements ExtAuthzCheck {
   }
 
   check(stream: StreamCallbacks, done: (verdict: ExtAuthzVerdict) => void): () => void {
+    return withCheckBody(stream, this.#p, done, (body) => this.#send(stream, body, done));
+  }
+
+  #send(stream: StreamCallbacks, body: BufferedBody | null, done: (verdict: ExtAuthzVerdict) => void): () => void {
     const ds = stream.downstream;
     const headers: Record<string, string> = { ':authority': ds.authority, ':method': ds.method, ':path': ds.path };
     const h = ds.headers;
     // Repeated fields are joined with commas, as Envoy puts them in the map.
     for (let i = 0; i + 1 < h.length; i += 2) headers[h[i]!] = headers[h[i]!] === undefined ? h[i + 1]! : `${headers[h[i]!]},${h[i + 1]!}`;
+    if (body !== null) headers[PARTIAL_BODY_HEADER] = body.partial ? 'true' : 'false';
     const q = ds.path.indexOf('?');
     const request = {
       attributes: {
@@ -77,6 +85,8 @@ export class GrpcExtAuthzCheck implements ExtAuthzCheck {
             scheme: ds.security !== null ? 'https' : 'http',
             query: q < 0 ? '' : ds.path.slice(q + 1),
             protocol: 'HTTP/1.1',
+            // includeRequestBodyInCheck: raw_body with packAsBytes, else body as UTF-8 text (Envoy's).
+            ...(body === null ? {} : this.#p.packAsBytes === true ? { raw_body: body.bytes } : { body: Buffer.from(body.bytes).toString('utf8') }),
           },
         },
       },

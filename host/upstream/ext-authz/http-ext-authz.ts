@@ -1,6 +1,7 @@
 // Envoy's ext_authz over HTTP (meshConfig envoyExtAuthzHttp): the request's head is sent to the
 // authorizer — same method, pathPrefix + the path, Host, and the headers the provider lists in
-// includeRequestHeadersInCheck (plus authorization, as Envoy always sends it) — without the body.
+// includeRequestHeadersInCheck (plus authorization, as Envoy always sends it) — and, with
+// includeRequestBodyInCheck, the body (its first maxRequestBytes) with x-envoy-auth-partial-body.
 // The answer: 200 allows, copying the headers named in headersToUpstreamOnAllow onto the request;
 // a 5xx, a connection failure or the timeout is an error (failOpen / statusOnError); any other
 // status denies with that status, the authorizer's body and its headers (those named in
@@ -11,6 +12,8 @@ import type { StreamCallbacks } from '../../http/stream-callbacks.js';
 import type { ExtAuthzProvider } from '../../model/mesh-settings.js';
 import type { ExtAuthzTarget } from './ext-authz-target.js';
 import { allowedWith, denied, failed } from './verdicts.js';
+import type { BufferedBody } from '../../http/stream-callbacks.js';
+import { PARTIAL_BODY_HEADER, withCheckBody } from './check-body.js';
 
 /** Never copied back to the client from an authorizer's answer (framing and connection fields). */
 const NOT_TO_CLIENT = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host', 'date', 'server']);
@@ -40,8 +43,13 @@ export class HttpExtAuthzCheck implements ExtAuthzCheck {
   }
 
   check(stream: StreamCallbacks, done: (verdict: ExtAuthzVerdict) => void): () => void {
+    return withCheckBody(stream, this.#p, done, (body) => this.#send(stream, body, done));
+  }
+
+  #send(stream: StreamCallbacks, body: BufferedBody | null, done: (verdict: ExtAuthzVerdict) => void): () => void {
     const ds = stream.downstream;
-    const headers: Record<string, string | string[]> = { host: ds.authority, 'content-length': '0' };
+    const headers: Record<string, string | string[]> = { host: ds.authority, 'content-length': String(body?.bytes.length ?? 0) };
+    if (body !== null) headers[PARTIAL_BODY_HEADER] = body.partial ? 'true' : 'false';
     const h = ds.headers;
     for (let i = 0; i + 1 < h.length; i += 2) {
       const name = h[i]!;
@@ -77,7 +85,7 @@ export class HttpExtAuthzCheck implements ExtAuthzCheck {
       req.destroy();
     }, p.timeoutMs);
     req.on('error', () => finish(failed(p)));
-    req.end();
+    req.end(body?.bytes);
     return () => {
       finished = true;
       clearTimeout(timer);

@@ -91,7 +91,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
     const s = this.settings;
     const context = this.#workload !== null ? this.#workload.take() : this.#context;
     if (context === null) return this.#unavailable(host, port);
-    const servername = s.sni ?? (isIP(host) === 0 ? host : undefined);
+    const servername = s.sni ?? options.hostname ?? (isIP(host) === 0 ? host : undefined);
     const key = `${host}:${port}/${servername ?? ''}`;
     const expected = s.subjectAltNames ?? [];
     const tlsOptions: ConnectionOptionsWithOnread = {

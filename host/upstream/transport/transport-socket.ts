@@ -15,6 +15,8 @@ export interface TransportSocketOptions {
   readonly noDelay: boolean;
   /** TCP keepalive: idle time before the first probe (Istio tcp.tcpKeepalive.time); null = off. */
   readonly keepAlive: { readonly timeMs: number } | null;
+  /** The DNS name the address was resolved from (Endpoint.hostname): TLS's SNI when the cluster sets none. */
+  readonly hostname?: string;
 }
 
 export interface TransportSocketFactory {

@@ -63,6 +63,7 @@ extensionProviders:
     headersToDownstreamOnDeny: [x-ext-authz-check-result]
     includeRequestBodyInCheck:
       maxRequestBytes: 1024
+      allowPartialMessage: true
 - name: grpc-authz
   envoyExtAuthzGrpc:
     service: ext-authz.foo.svc.cluster.local
@@ -76,10 +77,12 @@ extensionProviders:
         name: 'http-authz', kind: 'http', service: 'ext-authz.foo.svc.cluster.local', port: 8000, timeoutMs: 2000, failOpen: true,
         statusOnError: 503, pathPrefix: '/check', includeRequestHeadersInCheck: ['x-ext-authz'],
         headersToUpstreamOnAllow: ['x-ext-authz-check-result'], headersToDownstreamOnDeny: ['x-ext-authz-check-result'], maxRequestBytes: 1024,
+        allowPartialMessage: true, packAsBytes: false,
       },
       {
         name: 'grpc-authz', kind: 'grpc', service: 'ext-authz.foo.svc.cluster.local', port: 9000, timeoutMs: 600_000, failOpen: false,
         statusOnError: 403, pathPrefix: '', includeRequestHeadersInCheck: [], headersToUpstreamOnAllow: [], headersToDownstreamOnDeny: [], maxRequestBytes: null,
+        allowPartialMessage: false, packAsBytes: false,
       },
     ]);
   });

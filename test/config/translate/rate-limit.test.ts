@@ -149,3 +149,63 @@ spec:
     ]);
   });
 });
+
+describe('RateLimitPolicy: context (which listeners enforce it)', () => {
+  const policy = (context: string, extra = '') => `metadata: {name: p, namespace: default}
+spec:
+${context === '' ? '' : `  context: ${context}\n`}  local:
+    rules:
+    - name: all
+      tokenBucket: {maxTokens: 5, fillInterval: 1s}
+${extra}`;
+  const GLOBAL = `  global:
+    service: 127.0.0.1:8081
+    domain: d
+    rules:
+    - name: per-user
+      descriptor: [{requestHeader: {name: x-user}}]
+`;
+  const names = (c: { rateLimit?: { local: readonly { name: string }[] }; inboundRateLimit?: { local: readonly { name: string }[] } }) =>
+    ({ out: c.rateLimit?.local.map((r) => r.name) ?? null, in: c.inboundRateLimit?.local.map((r) => r.name) ?? null });
+
+  it.each([
+    ['', {}, { out: ['default/p/local/all'], in: null }],
+    ['', { gateway: 'gw' }, { out: ['default/p/local/all'], in: null }],
+    ['SIDECAR_INBOUND', {}, { out: null, in: ['default/p/local/all'] }],
+    ['SIDECAR_INBOUND', { gateway: 'gw' }, { out: null, in: null }],
+    ['SIDECAR_OUTBOUND', {}, { out: ['default/p/local/all'], in: null }],
+    ['SIDECAR_OUTBOUND', { gateway: 'gw' }, { out: null, in: null }],
+    ['GATEWAY', {}, { out: null, in: null }],
+    ['GATEWAY', { gateway: 'gw' }, { out: ['default/p/local/all'], in: null }],
+    ['ANY', {}, { out: ['default/p/local/all'], in: ['default/p/local/all'] }],
+    ['ANY', { gateway: 'gw' }, { out: ['default/p/local/all'], in: null }],
+  ] as Array<[string, LoadOptions, unknown]>)('context %s, options %j', (context, options, want) => {
+    const gateway = `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+`;
+    const { dir } = tempYaml({ 'a.yaml': SERVICE + gateway, 'b.yaml': HEAD + policy(context) });
+    expect(names(loadConfig([dir], options).mesh)).toEqual(want);
+  });
+
+  it('SIDECAR_INBOUND: a service keeps its proxy-wide descriptors for the inbound; a route reference is a located error', () => {
+    const { mesh } = load(policy('SIDECAR_INBOUND', GLOBAL));
+    expect(mesh.inboundRateLimit?.services.map((s) => [s.host, s.port, s.rules.map((r) => r.name)])).toEqual([['127.0.0.1', 8081, ['default/p/global/per-user']]]);
+    expect(mesh.rateLimit).toBeUndefined();
+    expect(mesh.virtualHosts.flatMap((v) => v.routes).some((r) => r.rateLimit !== undefined)).toBe(false);
+    expect(issuesOf(policy('SIDECAR_INBOUND', '    - name: v1\n      route: {virtualService: reviews, name: v1}\n      tokenBucket: {maxTokens: 1, fillInterval: 1s}\n'))).toEqual([
+      '11 spec.local.rules[1].route: a SIDECAR_INBOUND policy applies to every request of the workload: its inbound routes are not VirtualService routes [invalid_value]',
+    ]);
+    expect(issuesOf('metadata: {name: p}\nspec:\n  context: INBOUND\n  local:\n    rules:\n    - tokenBucket: {maxTokens: 1, fillInterval: 1s}\n')[0]).toMatch(/^5 spec\.context: .*SIDECAR_INBOUND/);
+  });
+
+  it('ANY: route rules stay on the outbound routes; the inbound takes the rules for every request', () => {
+    const { mesh } = load(policy('ANY', '    - name: v1\n      route: {virtualService: reviews, name: v1}\n      tokenBucket: {maxTokens: 1, fillInterval: 1s}\n'));
+    expect(mesh.inboundRateLimit?.local.map((r) => r.name)).toEqual(['default/p/local/all']);
+    expect(mesh.virtualHosts.flatMap((v) => v.routes).find((r) => r.name === 'default/reviews/v1')?.rateLimit?.local.map((r) => r.name)).toEqual(['default/p/local/v1@default/reviews/v1']);
+  });
+});

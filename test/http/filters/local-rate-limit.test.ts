@@ -87,7 +87,7 @@ describe('local rate limit filter', () => {
     expect(send(byAddress).status).toBe(FilterStatus.StopIteration); // the fake stream's one client address
   });
 
-  it('every applicable rule takes a token; the fewest remaining is reported', () => {
+  it('every applicable rule takes a token, descriptors before the default bucket; the fewest remaining is reported', () => {
     const { filter } = setup([rule('wide', 5), rule('per-user', 2, [{ kind: 'requestHeader', header: 'x-user', key: 'user' }])]);
     const r = send(filter, { headers: { 'x-user': 'a' } });
     expect(r.s.responseHeaders).toContainEqual(['x-ratelimit-remaining', '1']);
@@ -95,7 +95,26 @@ describe('local rate limit filter', () => {
     const limited = send(filter, { headers: { 'x-user': 'a' } });
     expect(limited.status).toBe(FilterStatus.StopIteration);
     expect(limited.s.replies[0]!.headers).toContainEqual(['x-ratelimit-limit', '2']);
-    // The wide bucket had 5: two taken for a, one for the refused request (taken before per-user refused).
-    expect(send(filter).s.responseHeaders).toContainEqual(['x-ratelimit-remaining', '1']);
+    // The wide bucket had 5: two taken for a; none for the refused request (as Envoy, the first
+    // rule without descriptor is its default bucket, taken only once the descriptors let the
+    // request through: test/sidecar/inbound-rate-limits.test.ts checks the real Envoy); one now.
+    expect(send(filter).s.responseHeaders).toContainEqual(['x-ratelimit-remaining', '2']);
+  });
+
+  it('Envoy\'s order: descriptors by fill rate, slowest first (equal rates in rule order), the first plain rule last', () => {
+    const user = [{ kind: 'requestHeader' as const, header: 'x-user', key: 'user' }];
+    // fast: 1 token per 50 ms, holds 1; slow: 1 per 10 s, holds 3; plain: 1 per 10 s, holds 10 (the clock stands still).
+    const fast = { ...rule('fast', 1, user), bucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 50 } };
+    const { filter } = setup([rule('plain', 10), fast, rule('slow', 3, user)]);
+    expect(send(filter, { headers: { 'x-user': 'a' } }).status).toBe(FilterStatus.Continue);
+    // fast refuses; slow (taken first, the slower rate) keeps its token taken, plain is not reached.
+    const refused = send(filter, { headers: { 'x-user': 'a' } });
+    expect(refused.status).toBe(FilterStatus.StopIteration);
+    expect(refused.s.replies[0]!.headers).toContainEqual(['x-ratelimit-limit', '1']);
+    const other = send(filter, { headers: { 'x-user': 'b' } });
+    expect(other.status).toBe(FilterStatus.Continue);
+    // plain: 10 − a − b = 8; slow for b: 2; fast for b: 0: the fewest (fast's 0) is reported.
+    expect(other.s.responseHeaders).toContainEqual(['x-ratelimit-remaining', '0']);
+    expect(send(filter).s.responseHeaders).toContainEqual(['x-ratelimit-remaining', '7']);
   });
 });

@@ -34,11 +34,13 @@ interface TlsUpstream {
   peers: string[];
   resumed: boolean[];
   alpn: Array<string | false>;
+  /** The SNI each connection asked for (false: none). */
+  sni: Array<string | false>;
 }
 
 /** An HTTP/1.1 server on TLS that answers every request 200 `ok` (keep-alive). */
 async function tlsUpstream(opts: { cert: ReturnType<typeof leaf>; requireClientCert?: boolean }): Promise<TlsUpstream> {
-  const up: TlsUpstream = { port: 0, peers: [], resumed: [], alpn: [] };
+  const up: TlsUpstream = { port: 0, peers: [], resumed: [], alpn: [], sni: [] };
   const server = createServer({
     cert: opts.cert.certPem,
     key: opts.cert.keyPem,
@@ -51,6 +53,7 @@ async function tlsUpstream(opts: { cert: ReturnType<typeof leaf>; requireClientC
     up.peers.push(peer && peer.subjectaltname ? peer.subjectaltname : '-');
     up.resumed.push(s.isSessionReused());
     up.alpn.push(s.alpnProtocol ?? false);
+    up.sni.push((s as TLSSocket & { servername?: string | false }).servername || false);
     let buf = '';
     s.on('data', (d) => {
       buf += d.toString('latin1');
@@ -77,9 +80,9 @@ function makePool(settings: UpstreamTlsSettings): { pool: ClusterPool; stats: Cl
   return { pool, stats, factory, logs };
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
+function acquire(pool: ClusterPool, port: number, hostname?: string): Promise<UpstreamStream | string> {
   return new Promise((resolve) => {
-    pool.endpoint('127.0.0.1', port).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
+    pool.endpoint('127.0.0.1', port, hostname).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
   });
 }
 
@@ -146,6 +149,16 @@ describe('TlsTransportSocketFactory through the HTTP/1 pool', () => {
     const bad = makePool(MESH({ sni: 'other.shop.svc' }));
     expect(await acquire(bad.pool, up.port)).toBe('connect_fail');
     expect(bad.stats.get('ssl.fail_verify_error')).toBe(1);
+  });
+
+  it('an endpoint resolved from a DNS name sends that name as SNI when the cluster sets none; the cluster\'s sni wins', async () => {
+    const up = await tlsUpstream({ cert: leaf({ sa: 'web', dns: ['api.example.test'] }) });
+    expect(typeof (await acquire(makePool(MESH()).pool, up.port, 'api.example.test'))).toBe('object');
+    expect(typeof (await acquire(makePool(MESH()).pool, up.port))).toBe('object');
+    expect(typeof (await acquire(makePool(MESH({ sni: 'api.example.test' })).pool, up.port, 'other.example.test'))).toBe('object');
+    // The server sees a connection once its handshake ends, which may be after the client's.
+    for (let i = 0; i < 100 && up.sni.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(up.sni).toEqual(['api.example.test', false, 'api.example.test']);
   });
 
   it('insecureSkipVerify accepts a foreign certificate only when asked', async () => {

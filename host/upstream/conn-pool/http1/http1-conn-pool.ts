@@ -41,6 +41,8 @@ export class Http1ConnPool implements ConnPool, ConnectionOwner {
   activeRequests = 0;
   readonly #cluster: Http1PoolCluster;
   readonly #transport: TransportSocketFactory;
+  /** The DNS name the address was resolved from (TLS SNI when the cluster sets none). */
+  readonly #hostname: string | undefined;
   readonly #idle: Http1Connection[] = [];
   readonly #active = new Set<Http1Connection>();
   #connecting = 0;
@@ -48,7 +50,8 @@ export class Http1ConnPool implements ConnPool, ConnectionOwner {
   /** Closes connections idle for the idle timeout: one timer per pool, armed for the oldest. */
   #sweep: NodeJS.Timeout | null = null;
 
-  constructor(cluster: Http1PoolCluster, address: string, port: number, transport: TransportSocketFactory) {
+  constructor(cluster: Http1PoolCluster, address: string, port: number, transport: TransportSocketFactory, hostname?: string) {
+    this.#hostname = hostname;
     this.#cluster = cluster;
     this.#transport = transport;
     this.address = address;
@@ -125,6 +128,7 @@ export class Http1ConnPool implements ConnPool, ConnectionOwner {
       },
       noDelay: true,
       keepAlive: settings.tcpKeepalive,
+      ...(this.#hostname !== undefined ? { hostname: this.#hostname } : {}),
     };
     const transport = this.#transport;
     const socket = transport.connect(this.address, this.port, options);
