@@ -1,0 +1,404 @@
+// `wasmesh explain`: one request through the mesh as one proxy would serve it, every decision
+// asked of the same compiled tables and core calls the proxy runs — the route table's matcher
+// (and its per-block explanation calls for the rules that did not match), the smooth weighted
+// round robin, the cluster's balancer, the authorization table — with the configuration read
+// and resolved exactly as `wasmesh proxy -f` does. What needs runtime state the files do not
+// hold (outlier ejections, active requests) is reported as what a fresh proxy starts with.
+import { readConfig, resolveConfig, type ReadConfig } from '../config/load-config.js';
+import { DEFAULT_NAMESPACE, type LoadOptions } from '../config/loaded-config.js';
+import type { Cluster, MeshConfig, Route } from '../model/mesh.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
+import { compileRouteTable, PICK_BY_HOST } from '../compile/route-table.js';
+import { compileAuthorization } from '../compile/authorization.js';
+import { Core } from '../core/wasm.js';
+import { RouteTable } from '../core/route/route-table.js';
+import { RouteExplainer } from '../core/route/route-explain.js';
+import { AuthzTable, EV_CUSTOM, EV_DENIED, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED } from '../core/authz/authz-table.js';
+import { normalizePath } from '../http/path-normalization.js';
+import { routeConditions, type ExplainRequestView } from './route-conditions.js';
+import { ExplainError } from './explain-error.js';
+
+export interface ExplainInput {
+  /** Istio YAML files or folders, as `wasmesh proxy -f`. */
+  readonly files: readonly string[];
+  readonly url: string;
+  /** Default GET. */
+  readonly method?: string;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  /** A WorkloadEntry (`name` or `ns/name`): the request leaves through that workload's sidecar. */
+  readonly from?: string;
+  /** A Gateway (`name` or `ns/name`): the request enters through that ingress gateway. */
+  readonly gateway?: string;
+  /** Namespace of resources that name none, and of the default sidecar. Default `default`. */
+  readonly namespace?: string;
+  /** The source's SPIFFE identity without `spiffe://` (default: the --from workload's service account under mesh mTLS). */
+  readonly principal?: string;
+}
+
+export interface ConditionVerdict {
+  readonly field: string;
+  readonly requires: string;
+  readonly why: string;
+}
+
+export interface BlockVerdict {
+  /** Index into the rule's `match` list (-1: the block standing for "no scheme this listener serves"). */
+  readonly match: number;
+  readonly holds: boolean;
+  /** The first condition that fails, when the block does not hold. */
+  readonly failed: ConditionVerdict | null;
+}
+
+export interface RuleVerdict {
+  /** Flattened route index (the route table's). */
+  readonly index: number;
+  /** `<namespace>/<virtualservice>/<rule name or index>`. */
+  readonly name: string;
+  /** `namespace/name` of the VirtualService, or null for a default route (no VirtualService). */
+  readonly virtualService: string | null;
+  readonly rule: string;
+  readonly matched: boolean;
+  /** Empty when the rule has no match (it matches every request). */
+  readonly blocks: readonly BlockVerdict[];
+  /** Match blocks decided at load time (a scheme the listener does not serve). */
+  readonly ruledOut: ReadonlyArray<{ readonly match: number; readonly why: string }>;
+}
+
+export interface DestinationVerdict {
+  readonly cluster: string;
+  readonly host: string;
+  readonly port: number;
+  readonly subset: string | null;
+  readonly weight: number;
+  /** weight / total × 100, rounded to 2 decimals. */
+  readonly percent: number;
+  /** The one the core's weighted round robin picks first. */
+  readonly picked: boolean;
+}
+
+export interface EndpointVerdict {
+  readonly cluster: string;
+  readonly lb: string;
+  /** Index in the cluster, or null when the host's hash balancer picks (CONSISTENT_HASH, PASSTHROUGH) or none is healthy. */
+  readonly index: number | null;
+  readonly address: string | null;
+  readonly labels: Readonly<Record<string, string>> | null;
+  readonly health: string;
+  readonly outlierDetection: string;
+  readonly endpoints: number;
+  readonly note: string | null;
+}
+
+export interface AuthzVerdict {
+  readonly decision: 'ALLOW' | 'DENY' | 'CUSTOM';
+  /** The policy that decided (`ns/name`), or null when none did. */
+  readonly policy: string | null;
+  readonly action: string | null;
+  /** The matching rule's index in that policy. */
+  readonly rule: number | null;
+  readonly reason: string;
+  readonly shadow: string | null;
+  /** The source principal the evaluation used (null: no mTLS identity). */
+  readonly principal: string | null;
+  readonly policies: readonly string[];
+}
+
+export interface ExplainReport {
+  readonly request: {
+    readonly method: string;
+    readonly url: string;
+    readonly authority: string;
+    readonly path: string;
+    /** The path routing and authorization see after meshConfig pathNormalization. */
+    readonly normalizedPath: string;
+    readonly headers: ReadonlyArray<readonly [string, string]>;
+  };
+  readonly proxy: { readonly kind: 'sidecar' | 'gateway'; readonly name: string; readonly namespace: string; readonly labels: Readonly<Record<string, string>> };
+  readonly virtualHost: { readonly index: number; readonly name: string; readonly domains: readonly string[] } | null;
+  readonly rules: readonly RuleVerdict[];
+  readonly route: { readonly index: number; readonly name: string; readonly virtualService: string | null; readonly rule: string } | null;
+  /** What the proxy answers: forwards upstream, redirects, answers directly, or 404 (no route) / 400 (path refused). */
+  readonly action: { readonly kind: 'route' | 'redirect' | 'direct_response' | 'no_route' | 'bad_path' | 'no_destination'; readonly detail: string };
+  readonly destinations: readonly DestinationVerdict[];
+  readonly endpoint: EndpointVerdict | null;
+  readonly timeoutMs: number | null;
+  readonly retries: { readonly attempts: number; readonly retryOn: readonly string[]; readonly perTryTimeoutMs: number; readonly retriableStatusCodes: readonly number[]; readonly source: 'route' | 'istio default' } | null;
+  readonly fault: { readonly delay: { readonly fixedDelayMs: number; readonly percentage: number } | null; readonly abort: { readonly httpStatus: number; readonly percentage: number } | null } | null;
+  readonly mirrors: ReadonlyArray<{ readonly cluster: string; readonly percentage: number }>;
+  readonly mtls: { readonly client: string; readonly auto: boolean; readonly server: EffectiveMtlsMode | null; readonly result: string } | null;
+  readonly authorization: AuthzVerdict | null;
+  readonly warnings: readonly string[];
+}
+
+interface WorkloadRef {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount: string | null;
+  address: string | null;
+}
+
+function workloads(read: ReadConfig): WorkloadRef[] {
+  return read.effective
+    .filter((r) => r.resource.kind === 'WorkloadEntry')
+    .map((r) => {
+      const spec = r.resource.spec as { labels?: Record<string, string>; serviceAccount?: string; address?: string };
+      return { name: r.resource.name, namespace: r.resource.namespace, labels: { ...(spec.labels ?? {}) }, serviceAccount: spec.serviceAccount ?? null, address: spec.address ?? null };
+    });
+}
+
+function findWorkload(read: ReadConfig, ref: string, defaultNs: string): WorkloadRef {
+  const [ns, name] = ref.includes('/') ? (ref.split('/', 2) as [string, string]) : [null, ref];
+  const all = workloads(read);
+  const hits = all.filter((w) => w.name === name && (ns === null || w.namespace === ns));
+  const pick = hits.length > 1 ? hits.find((w) => w.namespace === defaultNs) : hits[0];
+  if (pick === undefined) {
+    const known = all.map((w) => `${w.namespace}/${w.name}`).join(', ') || 'none';
+    const why = hits.length > 1 ? `is ambiguous (${hits.map((w) => `${w.namespace}/${w.name}`).join(', ')}): write ns/name` : `is not a WorkloadEntry of the configuration (known: ${known})`;
+    throw new ExplainError('unknown_workload', `--from ${ref} ${why}`);
+  }
+  return pick;
+}
+
+function parseUrl(url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ExplainError('bad_url', `"${url}" is not an absolute URL (write http://host[:port]/path)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ExplainError('bad_url', `"${url}": scheme ${u.protocol.slice(0, -1)} is not http or https`);
+  if (u.username !== '' || u.password !== '') throw new ExplainError('bad_url', `"${url}": userinfo is not part of an HTTP request's authority`);
+  return u;
+}
+
+function loadMesh(read: ReadConfig, options: LoadOptions): MeshConfig {
+  return resolveConfig(read, options).mesh;
+}
+
+function routeSource(read: ReadConfig, route: Route): { virtualService: string | null; rule: string } {
+  const parts = route.name.split('/');
+  const ns = parts[0] ?? '';
+  const name = parts[1] ?? '';
+  const rule = parts.slice(2).join('/');
+  const isVs = read.effective.some((r) => r.resource.kind === 'VirtualService' && r.resource.namespace === ns && r.resource.name === name);
+  return { virtualService: isVs ? `${ns}/${name}` : null, rule };
+}
+
+const pct = (n: number, total: number): number => Math.round((n / total) * 10000) / 100;
+
+/** The namespace of a service host `name.ns.svc…`, else null. */
+function namespaceOfHost(host: string): string | null {
+  const parts = host.split('.');
+  return parts.length >= 3 && parts[2] === 'svc' ? parts[1]! : null;
+}
+
+/**
+ * Explains one request. Throws ExplainError for a bad URL, an unknown workload or gateway, and
+ * ConfigError (with every located issue) for configuration that does not load.
+ */
+export function explainRequest(input: ExplainInput): ExplainReport {
+  const u = parseUrl(input.url);
+  const method = (input.method ?? 'GET').toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new ExplainError('bad_method', `-X ${input.method}: an HTTP method is upper-case letters`);
+  const headers = (input.headers ?? []).map(([k, v]) => [k.trim().toLowerCase(), v.trim()] as const);
+  for (const [k] of headers) if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(k)) throw new ExplainError('bad_header', `-H: "${k}" is not a header name`);
+  if (input.from !== undefined && input.gateway !== undefined) throw new ExplainError('bad_source', '--from and --gateway: give one (the request leaves a sidecar or enters a gateway)');
+  const defaultNs = input.namespace ?? DEFAULT_NAMESPACE;
+  const read = readConfig(input.files, defaultNs);
+  const warnings = [...read.warnings];
+
+  // The proxy that routes: the --from workload's sidecar, the --gateway, or (as `wasmesh proxy -f`
+  // without --gateway) a sidecar in the default namespace with no labels.
+  let proxy: ExplainReport['proxy'];
+  let options: LoadOptions;
+  let source: WorkloadRef | null = null;
+  if (input.gateway !== undefined) {
+    const [gns, gname] = input.gateway.includes('/') ? (input.gateway.split('/', 2) as [string, string]) : [defaultNs, input.gateway];
+    if (!read.effective.some((r) => r.resource.kind === 'Gateway' && r.resource.name === gname && r.resource.namespace === gns)) {
+      const known = read.effective.filter((r) => r.resource.kind === 'Gateway').map((r) => `${r.resource.namespace}/${r.resource.name}`).join(', ') || 'none';
+      throw new ExplainError('unknown_gateway', `--gateway ${input.gateway} is not a Gateway of the configuration (known: ${known})`);
+    }
+    proxy = { kind: 'gateway', name: `${gns}/${gname}`, namespace: gns, labels: {} };
+    options = { gateway: input.gateway, namespace: defaultNs, workloadIdentity: true };
+  } else if (input.from !== undefined) {
+    source = findWorkload(read, input.from, defaultNs);
+    proxy = { kind: 'sidecar', name: `${source.namespace}/${source.name}`, namespace: source.namespace, labels: source.labels };
+    options = { namespace: source.namespace, labels: source.labels, workloadIdentity: true };
+  } else {
+    proxy = { kind: 'sidecar', name: '(default sidecar)', namespace: defaultNs, labels: {} };
+    options = { namespace: defaultNs, workloadIdentity: true };
+  }
+  const mesh = loadMesh(read, options);
+
+  const target = u.pathname + u.search;
+  const authority = u.host;
+  const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  const normalized = normalizePath(target, mesh.pathNormalization ?? 'BASE');
+  const request = { method, url: input.url, authority, path: target, normalizedPath: normalized ?? target, headers };
+  const empty = {
+    virtualHost: null, rules: [], route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null,
+    fault: null, mirrors: [], mtls: null, authorization: null, warnings,
+  };
+  if (normalized === null) {
+    return { request, proxy, ...empty, action: { kind: 'bad_path', detail: `400: pathNormalization ${mesh.pathNormalization ?? 'BASE'} refuses the path` } };
+  }
+
+  const core = new Core();
+  const table = RouteTable.load(core, compileRouteTable(mesh, { listenerPort: port }), 1);
+  try {
+    const x = new RouteExplainer(core, table);
+    x.setRequest(method, normalized, authority, headers);
+    const matched = x.matchedRoute();
+    const vh = x.virtualHost();
+    if (vh < 0) {
+      const hosts = mesh.virtualHosts.map((v) => v.domains[0]).filter((d) => d !== undefined).slice(0, 8).join(', ');
+      return { request, proxy, ...empty, action: { kind: 'no_route', detail: `404 NR: no virtual host serves authority "${authority}" (domains include ${hosts})` } };
+    }
+    const vhost = mesh.virtualHosts[vh]!;
+    let first = 0;
+    for (let i = 0; i < vh; i++) first += mesh.virtualHosts[i]!.routes.length;
+    const view: ExplainRequestView = { method, path: normalized, authority, headers, port: u.port !== '' ? port : port };
+    const rules: RuleVerdict[] = [];
+    let chosen = -1;
+    for (let i = 0; i < vhost.routes.length && chosen < 0; i++) {
+      const route = vhost.routes[i]!;
+      const index = first + i;
+      const verdict = x.route(index);
+      const described = routeConditions(route);
+      if (described.blocks.length !== verdict.conditionCounts.length || described.blocks.some((b, k) => b.conditions.length !== verdict.conditionCounts[k])) {
+        throw new Error(`explain: route ${route.name}: the compiled table holds ${verdict.conditionCounts.join('+')} conditions per block, the explanation ${described.blocks.map((b) => b.conditions.length).join('+')}`);
+      }
+      const blocks = described.blocks.map((b, k): BlockVerdict => {
+        const f = verdict.firstFailing[k]!;
+        const cond = f >= 0 ? b.conditions[f]! : null;
+        return { match: b.match, holds: f < 0, failed: cond === null ? null : { field: cond.field, requires: cond.requires, why: cond.why(view) } };
+      });
+      if (verdict.holds) chosen = index;
+      rules.push({ index, name: route.name, ...routeSource(read, route), matched: verdict.holds, blocks, ruledOut: described.ruledOut });
+    }
+    // The explanation walks the same calls; a disagreement would be a core bug, never shown as an answer.
+    if (chosen !== matched) throw new Error(`explain: the core matched route ${matched}, its per-rule evaluation ${chosen}`);
+    const base = { request, proxy, virtualHost: { index: vh, name: vhost.name, domains: vhost.domains }, rules, warnings };
+    if (chosen < 0) {
+      return { ...base, route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null, fault: null, mirrors: [], mtls: null, authorization: null, action: { kind: 'no_route', detail: `404 NR: virtual host ${vhost.name} has no rule matching the request` } };
+    }
+    const route = vhost.routes[chosen - first]!;
+    const src = routeSource(read, route);
+    const common = {
+      ...base,
+      route: { index: chosen, name: route.name, ...src },
+      timeoutMs: route.timeoutMs,
+      fault: route.fault ?? null,
+      mirrors: (route.mirrors ?? []).map((m) => ({ cluster: m.cluster, percentage: m.percentage })),
+    };
+    if (route.redirect) {
+      const r = route.redirect;
+      return { ...common, destinations: [], endpoint: null, retries: null, mtls: null, authorization: null, action: { kind: 'redirect', detail: `${r.redirectCode} redirect${r.scheme ? ` scheme ${r.scheme}` : ''}${r.authority ? ` authority ${r.authority}` : ''}${r.port ? ` port ${r.port}` : ''}${r.uri ? ` uri ${r.uri}` : ''}` } };
+    }
+    if (route.directResponse) {
+      const d = route.directResponse;
+      return { ...common, destinations: [], endpoint: null, retries: null, mtls: null, authorization: null, action: { kind: 'direct_response', detail: `${d.status} direct response${d.body !== null ? ` (${d.body.length} byte body)` : ''}` } };
+    }
+    const total = route.destinations.reduce((s, d) => s + d.weight, 0);
+    const slot = route.destinations.length === 0 ? -1 : table.pickDestination(chosen);
+    const destinations = route.destinations.map((d, i): DestinationVerdict => {
+      const c = mesh.clusters.find((k) => k.name === d.cluster)!;
+      return { cluster: d.cluster, host: c.host, port: c.port, subset: c.subset, weight: d.weight, percent: pct(d.weight, total), picked: i === slot };
+    });
+    const retry = route.retry ?? istioDefaultRetryPolicy();
+    const retries = { attempts: retry.retries, retryOn: [...retry.retryOn], perTryTimeoutMs: retry.perTryTimeoutMs, retriableStatusCodes: [...retry.retriableStatusCodes], source: route.retry ? 'route' as const : 'istio default' as const };
+    if (slot < 0) {
+      return { ...common, destinations, endpoint: null, retries, mtls: null, authorization: null, action: { kind: 'no_destination', detail: '503: the route has no destination with weight' } };
+    }
+    const clusterIndex = mesh.clusters.findIndex((k) => k.name === route.destinations[slot]!.cluster);
+    const cluster = mesh.clusters[clusterIndex]!;
+    const endpoint = pickEndpoint(table, clusterIndex, cluster);
+    const ep = endpoint.index === null ? null : cluster.endpoints[endpoint.index]!;
+    const { mtls, authorization } = serverSide(read, cluster, ep, source, input, request, defaultNs, core, warnings);
+    return { ...common, destinations, endpoint, retries, mtls, authorization, action: { kind: 'route', detail: `forwarded to ${cluster.name}` } };
+  } finally {
+    table.release();
+  }
+}
+
+function outlierText(c: Cluster): string {
+  const o = c.policy?.outlier;
+  if (!o) return 'off';
+  return `consecutive5xx ${o.enforceConsecutive5xx ? o.consecutive5xx : 'off'}, consecutiveGatewayErrors ${o.enforceConsecutiveGatewayFailure ? o.consecutiveGatewayFailure : 'off'}, maxEjectionPercent ${o.maxEjectionPercent}`;
+}
+
+function pickEndpoint(table: RouteTable, index: number, c: Cluster): EndpointVerdict {
+  const common = { cluster: c.name, lb: c.lb, endpoints: c.endpoints.length, outlierDetection: outlierText(c) };
+  const e = table.pickEndpoint(index);
+  if (e === PICK_BY_HOST) {
+    return { ...common, index: null, address: null, labels: null, health: 'all healthy (a fresh proxy; ejections are runtime state)', note: `${c.lb}: the endpoint follows the request's hash key (host's hash balancer), one of ${c.endpoints.length}` };
+  }
+  if (e < 0) return { ...common, index: null, address: null, labels: null, health: 'no healthy endpoint', note: c.endpoints.length === 0 ? '503 UH: the cluster has no endpoint' : '503 UH: no endpoint is healthy' };
+  const ep = c.endpoints[e]!;
+  return {
+    ...common, index: e, address: `${ep.address}:${ep.port}`, labels: ep.labels,
+    health: 'healthy (a fresh proxy starts every endpoint healthy; outlier ejections are runtime state, see /clusters)',
+    note: c.lb === 'ROUND_ROBIN' ? 'the first pick of the round robin' : c.lb === 'LEAST_REQUEST' ? 'least request with no request in flight' : 'a random pick',
+  };
+}
+
+function serverSide(
+  read: ReadConfig, cluster: Cluster, ep: Cluster['endpoints'][number] | null, source: WorkloadRef | null, input: ExplainInput,
+  request: ExplainReport['request'], defaultNs: string, core: Core, warnings: string[],
+): { mtls: ExplainReport['mtls']; authorization: AuthzVerdict | null } {
+  const client = cluster.tls?.mode ?? 'DISABLE';
+  const auto = cluster.tls?.auto ?? false;
+  // The destination workload: the WorkloadEntry behind the endpoint (address and labels), its
+  // namespace; its own inbound view decides PeerAuthentication and AuthorizationPolicy.
+  const dest = ep === null ? null : workloads(read).find((w) => w.address === ep.address && Object.entries(w.labels).every(([k, v]) => ep.labels[k] === v) && Object.keys(w.labels).length === Object.keys(ep.labels).length) ?? null;
+  const destNs = dest?.namespace ?? namespaceOfHost(cluster.host) ?? defaultNs;
+  if (ep === null) return { mtls: { client, auto, server: null, result: 'no endpoint picked: the server side is not known' }, authorization: null };
+  const serverMesh = loadMesh(read, { namespace: destNs, labels: { ...ep.labels }, workloadIdentity: true });
+  const server = serverMesh.inboundMtlsMode ?? 'PERMISSIVE';
+  const mtlsClient = client === 'ISTIO_MUTUAL';
+  let result: string;
+  if (server === 'STRICT' && !mtlsClient) result = `refused: the server requires mutual TLS (STRICT) and the client sends ${client === 'DISABLE' ? 'plaintext' : client}`;
+  else if (mtlsClient) result = `mutual TLS (${auto ? 'auto mTLS: the endpoints run sidecars' : 'DestinationRule ISTIO_MUTUAL'}); the server is ${server}`;
+  else result = `${client === 'DISABLE' ? 'plaintext' : client} accepted by a ${server} server`;
+
+  const policies = serverMesh.authorization ?? [];
+  let principal: string | null = input.principal ?? null;
+  if (principal === null && mtlsClient && source?.serviceAccount) principal = `cluster.local/ns/${source.namespace}/sa/${source.serviceAccount}`;
+  if (principal === null && mtlsClient && source === null && input.gateway === undefined) warnings.push('no --from workload: authorization sees no source principal (give --from or --principal)');
+  if (server === 'STRICT' && !mtlsClient) {
+    return { mtls: { client, auto, server, result }, authorization: { decision: 'DENY', policy: null, action: null, rule: null, reason: 'the connection is refused before authorization (mTLS STRICT)', shadow: null, principal, policies: policies.map((p) => p.name) } };
+  }
+  const compiled = compileAuthorization(policies);
+  const authz = AuthzTable.load(core, compiled, 1);
+  try {
+    const bits = authz.evaluateRequest({
+      method: request.method, path: request.normalizedPath, authority: request.authority, headers: request.headers,
+      principal, destinationIp: ep.address, destinationPort: ep.port,
+    });
+    const name = (i: number): string | null => (i >= 0 ? compiled.policies[i]!.name : null);
+    const act = (i: number): string | null => (i >= 0 ? compiled.policies[i]!.action : null);
+    const shadowBits = bits & (EV_SHADOW_ALLOWED | EV_SHADOW_DENIED);
+    const shadow = shadowBits === 0 ? null : `dry-run ${name(authz.shadowPolicy()) ?? '(none matched)'} would ${(bits & EV_SHADOW_DENIED) !== 0 ? 'deny' : 'allow'}`;
+    const base = { shadow, principal, policies: policies.map((p) => p.name) };
+    let v: AuthzVerdict;
+    if ((bits & EV_CUSTOM) !== 0) {
+      const p = authz.customPolicy();
+      v = { ...base, decision: 'CUSTOM', policy: name(p), action: 'CUSTOM', rule: authz.customRule(), reason: `CUSTOM policy ${name(p)} matched: its provider ${compiled.policies[p]!.provider ?? ''} decides` };
+    } else if ((bits & EV_DENIED) !== 0) {
+      const p = authz.policy();
+      v = p >= 0
+        ? { ...base, decision: 'DENY', policy: name(p), action: act(p), rule: authz.rule(), reason: `DENY policy ${name(p)} rule ${authz.rule()} matched` }
+        : { ...base, decision: 'DENY', policy: null, action: null, rule: null, reason: 'ALLOW policies apply to the workload and none matched' };
+    } else {
+      const p = authz.policy();
+      v = p >= 0
+        ? { ...base, decision: 'ALLOW', policy: name(p), action: act(p), rule: authz.rule(), reason: `ALLOW policy ${name(p)} rule ${authz.rule()} matched` }
+        : { ...base, decision: 'ALLOW', policy: null, action: null, rule: null, reason: policies.length === 0 ? 'no AuthorizationPolicy selects the workload' : 'no DENY policy matched and no ALLOW policy applies' };
+    }
+    return { mtls: { client, auto, server, result }, authorization: v };
+  } finally {
+    authz.release();
+  }
+}
