@@ -308,7 +308,7 @@ export function explainRequest(input: ExplainInput): ExplainReport {
       return { cluster: d.cluster, host: c.host, port: c.port, subset: c.subset, weight: d.weight, percent: pct(d.weight, total), picked: i === slot };
     });
     const retry = route.retry ?? istioDefaultRetryPolicy();
-    const retries = { attempts: retry.retries, retryOn: [...retry.retryOn], perTryTimeoutMs: retry.perTryTimeoutMs, retriableStatusCodes: [...retry.retriableStatusCodes], source: route.retry ? 'route' as const : 'istio default' as const };
+    const retries = { attempts: retry.retries, retryOn: [...retry.retryOn], perTryTimeoutMs: retry.perTryTimeoutMs, retriableStatusCodes: [...retry.retriableStatusCodes], source: route.retry === undefined || JSON.stringify(route.retry) === JSON.stringify(istioDefaultRetryPolicy()) ? 'istio default' as const : 'route' as const };
     if (slot < 0) {
       return { ...common, destinations, endpoint: null, retries, mtls: null, authorization: null, action: { kind: 'no_destination', detail: '503: the route has no destination with weight' } };
     }
