@@ -16,7 +16,9 @@ import { RouteTable } from '../core/route/route-table.js';
 import { RouteExplainer } from '../core/route/route-explain.js';
 import { AuthzTable, EV_CUSTOM, EV_DENIED, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED } from '../core/authz/authz-table.js';
 import { normalizePath } from '../http/path-normalization.js';
-import { routeConditions, type ExplainRequestView } from './route-conditions.js';
+import type { ExplainRequestView } from './route-conditions.js';
+import { firstRouteOf, walkRules, type RuleMatchVerdict } from './explain-rules.js';
+export type { BlockVerdict, ConditionVerdict } from './explain-rules.js';
 import { ExplainError } from './explain-error.js';
 
 export interface ExplainInput {
@@ -36,33 +38,10 @@ export interface ExplainInput {
   readonly principal?: string;
 }
 
-export interface ConditionVerdict {
-  readonly field: string;
-  readonly requires: string;
-  readonly why: string;
-}
-
-export interface BlockVerdict {
-  /** Index into the rule's `match` list (-1: the block standing for "no scheme this listener serves"). */
-  readonly match: number;
-  readonly holds: boolean;
-  /** The first condition that fails, when the block does not hold. */
-  readonly failed: ConditionVerdict | null;
-}
-
-export interface RuleVerdict {
-  /** Flattened route index (the route table's). */
-  readonly index: number;
-  /** `<namespace>/<virtualservice>/<rule name or index>`. */
-  readonly name: string;
+export interface RuleVerdict extends RuleMatchVerdict {
   /** `namespace/name` of the VirtualService, or null for a default route (no VirtualService). */
   readonly virtualService: string | null;
   readonly rule: string;
-  readonly matched: boolean;
-  /** Empty when the rule has no match (it matches every request). */
-  readonly blocks: readonly BlockVerdict[];
-  /** Match blocks decided at load time (a scheme the listener does not serve). */
-  readonly ruledOut: ReadonlyArray<{ readonly match: number; readonly why: string }>;
 }
 
 export interface DestinationVerdict {
@@ -257,29 +236,12 @@ export function explainRequest(input: ExplainInput): ExplainReport {
       return { request, proxy, ...empty, action: { kind: 'no_route', detail: `404 NR: no virtual host serves authority "${authority}" (domains include ${hosts})` } };
     }
     const vhost = mesh.virtualHosts[vh]!;
-    let first = 0;
-    for (let i = 0; i < vh; i++) first += mesh.virtualHosts[i]!.routes.length;
-    const view: ExplainRequestView = { method, path: normalized, authority, headers, port: u.port !== '' ? port : port };
-    const rules: RuleVerdict[] = [];
-    let chosen = -1;
-    for (let i = 0; i < vhost.routes.length && chosen < 0; i++) {
-      const route = vhost.routes[i]!;
-      const index = first + i;
-      const verdict = x.route(index);
-      const described = routeConditions(route);
-      if (described.blocks.length !== verdict.conditionCounts.length || described.blocks.some((b, k) => b.conditions.length !== verdict.conditionCounts[k])) {
-        throw new Error(`explain: route ${route.name}: the compiled table holds ${verdict.conditionCounts.join('+')} conditions per block, the explanation ${described.blocks.map((b) => b.conditions.length).join('+')}`);
-      }
-      const blocks = described.blocks.map((b, k): BlockVerdict => {
-        const f = verdict.firstFailing[k]!;
-        const cond = f >= 0 ? b.conditions[f]! : null;
-        return { match: b.match, holds: f < 0, failed: cond === null ? null : { field: cond.field, requires: cond.requires, why: cond.why(view) } };
-      });
-      if (verdict.holds) chosen = index;
-      rules.push({ index, name: route.name, ...routeSource(read, route), matched: verdict.holds, blocks, ruledOut: described.ruledOut });
-    }
+    const view: ExplainRequestView = { method, path: normalized, authority, headers, port };
+    const { rules: walked, chosen } = walkRules(x, mesh, vh, view);
     // The explanation walks the same calls; a disagreement would be a core bug, never shown as an answer.
     if (chosen !== matched) throw new Error(`explain: the core matched route ${matched}, its per-rule evaluation ${chosen}`);
+    const rules = walked.map((r): RuleVerdict => ({ ...r, ...routeSource(read, mesh.virtualHosts[vh]!.routes[r.index - firstRouteOf(mesh, vh)]!) }));
+    const first = firstRouteOf(mesh, vh);
     const base = { request, proxy, virtualHost: { index: vh, name: vhost.name, domains: vhost.domains }, rules, warnings };
     if (chosen < 0) {
       return { ...base, route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null, fault: null, mirrors: [], mtls: null, authorization: null, action: { kind: 'no_route', detail: `404 NR: virtual host ${vhost.name} has no rule matching the request` } };

@@ -19,7 +19,9 @@ export function renderExplainText(r: ExplainReport): string {
     const who = rule.virtualService !== null ? `VirtualService ${rule.virtualService} rule ${rule.rule}` : `default route ${rule.name}`;
     out.push(`  ${rule.matched ? '✔' : '✘'} ${who}`);
     if (rule.blocks.length === 0 && rule.matched) out.push('      no match conditions: matches every request');
-    for (const b of rule.blocks) {
+    // A matched rule: the blocks up to the one that holds (the matcher stops there).
+    const upTo = rule.matched ? rule.blocks.findIndex((b) => b.holds) : rule.blocks.length - 1;
+    for (const b of rule.blocks.slice(0, upTo + 1)) {
       const label = b.match >= 0 ? `match[${b.match}]` : 'match';
       out.push(b.holds ? `      ${label}: every condition holds` : `      ${label}: ${b.failed!.why}`);
     }
