@@ -8,6 +8,7 @@ import { readConfig, resolveConfig, type ReadConfig } from '../config/load-confi
 import { DEFAULT_NAMESPACE, type LoadOptions } from '../config/loaded-config.js';
 import type { Cluster, MeshConfig, Route } from '../model/mesh.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { AuthzPolicy } from '../model/authorization.js';
 import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
 import { compileRouteTable, PICK_BY_HOST } from '../compile/route-table.js';
 import { compileAuthorization } from '../compile/authorization.js';
@@ -107,6 +108,8 @@ export interface ExplainReport {
   readonly mirrors: ReadonlyArray<{ readonly cluster: string; readonly percentage: number }>;
   readonly mtls: { readonly client: string; readonly auto: boolean; readonly server: EffectiveMtlsMode | null; readonly result: string } | null;
   readonly authorization: AuthzVerdict | null;
+  /** --gateway: the AuthorizationPolicies selecting the gateway itself, evaluated before routing (null: none select it, or not a gateway). */
+  readonly gatewayAuthorization: AuthzVerdict | null;
   readonly warnings: readonly string[];
 }
 
@@ -218,13 +221,17 @@ export function explainRequest(input: ExplainInput): ExplainReport {
   const request = { method, url: input.url, authority, path: target, normalizedPath: normalized ?? target, headers };
   const empty = {
     virtualHost: null, rules: [], route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null,
-    fault: null, mirrors: [], mtls: null, authorization: null, warnings,
+    fault: null, mirrors: [], mtls: null, authorization: null, gatewayAuthorization: null, warnings,
   };
   if (normalized === null) {
     return { request, proxy, ...empty, action: { kind: 'bad_path', detail: `400: pathNormalization ${mesh.pathNormalization ?? 'BASE'} refuses the path` } };
   }
 
   const core = new Core();
+  // A gateway's own policies run before routing (its RBAC filter precedes the router); the
+  // caller's identity there is a client certificate's, which only --principal can give.
+  const gatewayPolicies = proxy.kind === 'gateway' ? mesh.authorization ?? [] : [];
+  const gatewayAuthorization = gatewayPolicies.length === 0 ? null : evaluateAuthorization(core, gatewayPolicies, request, input.principal ?? null, null, port);
   const table = RouteTable.load(core, compileRouteTable(mesh, { listenerPort: port }), 1);
   try {
     const x = new RouteExplainer(core, table);
@@ -233,7 +240,7 @@ export function explainRequest(input: ExplainInput): ExplainReport {
     const vh = x.virtualHost();
     if (vh < 0) {
       const hosts = mesh.virtualHosts.map((v) => v.domains[0]).filter((d) => d !== undefined).slice(0, 8).join(', ');
-      return { request, proxy, ...empty, action: { kind: 'no_route', detail: `404 NR: no virtual host serves authority "${authority}" (domains include ${hosts})` } };
+      return { request, proxy, ...empty, gatewayAuthorization, action: { kind: 'no_route', detail: `404 NR: no virtual host serves authority "${authority}" (domains include ${hosts})` } };
     }
     const vhost = mesh.virtualHosts[vh]!;
     const view: ExplainRequestView = { method, path: normalized, authority, headers, port };
@@ -242,7 +249,7 @@ export function explainRequest(input: ExplainInput): ExplainReport {
     if (chosen !== matched) throw new Error(`explain: the core matched route ${matched}, its per-rule evaluation ${chosen}`);
     const rules = walked.map((r): RuleVerdict => ({ ...r, ...routeSource(read, mesh.virtualHosts[vh]!.routes[r.index - firstRouteOf(mesh, vh)]!) }));
     const first = firstRouteOf(mesh, vh);
-    const base = { request, proxy, virtualHost: { index: vh, name: vhost.name, domains: vhost.domains }, rules, warnings };
+    const base = { request, proxy, virtualHost: { index: vh, name: vhost.name, domains: vhost.domains }, rules, gatewayAuthorization, warnings };
     if (chosen < 0) {
       return { ...base, route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null, fault: null, mirrors: [], mtls: null, authorization: null, action: { kind: 'no_route', detail: `404 NR: virtual host ${vhost.name} has no rule matching the request` } };
     }
@@ -332,12 +339,21 @@ function serverSide(
   if (server === 'STRICT' && !mtlsClient) {
     return { mtls: { client, auto, server, result }, authorization: { decision: 'DENY', policy: null, action: null, rule: null, reason: 'the connection is refused before authorization (mTLS STRICT)', shadow: null, principal, policies: policies.map((p) => p.name) } };
   }
+  const v = evaluateAuthorization(core, policies, request, principal, ep.address, ep.port);
+  return { mtls: { client, auto, server, result }, authorization: v };
+}
+
+/** The core's authorization decision for the request under `policies` (one proxy's, already scoped). */
+function evaluateAuthorization(
+  core: Core, policies: readonly AuthzPolicy[], request: ExplainReport['request'], principal: string | null,
+  destinationIp: string | null, destinationPort: number,
+): AuthzVerdict {
   const compiled = compileAuthorization(policies);
   const authz = AuthzTable.load(core, compiled, 1);
   try {
     const bits = authz.evaluateRequest({
       method: request.method, path: request.normalizedPath, authority: request.authority, headers: request.headers,
-      principal, destinationIp: ep.address, destinationPort: ep.port,
+      principal, destinationIp, destinationPort,
     });
     const name = (i: number): string | null => (i >= 0 ? compiled.policies[i]!.name : null);
     const act = (i: number): string | null => (i >= 0 ? compiled.policies[i]!.action : null);
@@ -359,7 +375,7 @@ function serverSide(
         ? { ...base, decision: 'ALLOW', policy: name(p), action: act(p), rule: authz.rule(), reason: `ALLOW policy ${name(p)} rule ${authz.rule()} matched` }
         : { ...base, decision: 'ALLOW', policy: null, action: null, rule: null, reason: policies.length === 0 ? 'no AuthorizationPolicy selects the workload' : 'no DENY policy matched and no ALLOW policy applies' };
     }
-    return { mtls: { client, auto, server, result }, authorization: v };
+    return v;
   } finally {
     authz.release();
   }

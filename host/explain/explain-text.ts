@@ -11,6 +11,10 @@ export function renderExplainText(r: ExplainReport): string {
   if (q.normalizedPath !== q.path) out.push(`          path normalized to ${q.normalizedPath}`);
   const labels = Object.entries(r.proxy.labels).map(([k, v]) => `${k}=${v}`).join(',');
   out.push(`Proxy     ${r.proxy.kind} ${r.proxy.name} (namespace ${r.proxy.namespace}${labels ? `, labels ${labels}` : ''})`);
+  if (r.gatewayAuthorization !== null) {
+    const g = r.gatewayAuthorization;
+    out.push(`Gateway authorization  ${g.decision === 'ALLOW' ? '✔ ALLOW' : g.decision === 'DENY' ? '✘ DENY (403 before routing)' : 'CUSTOM'}: ${g.reason}`);
+  }
   out.push('');
   out.push('Routing');
   if (r.virtualHost === null) out.push('  ✘ no virtual host serves the authority');

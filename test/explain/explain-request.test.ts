@@ -187,6 +187,26 @@ describe('explain over the bookinfo services', () => {
     expect(r.rules[0]!.blocks[0]!.failed!.why).toBe('uri exact "/productpage" does not match "/api/v1/products/1"');
   });
 
+  it('a gateway\'s own AuthorizationPolicy is evaluated before routing', () => {
+    const gwDir = mkdtempSync(join(tmpdir(), 'wasmesh-explain-gw-'));
+    try {
+      writeFileSync(join(gwDir, 'deny-admin.yaml'), [
+        'apiVersion: security.istio.io/v1', 'kind: AuthorizationPolicy', 'metadata: {name: ingress-no-admin}',
+        'spec:', '  selector: {matchLabels: {istio: ingressgateway}}', '  action: DENY',
+        '  rules:', '  - to:', '    - operation: {paths: ["/api/v1/products/admin*"]}', '',
+      ].join('\n'));
+      const files = [dir, join(SEED, 'gateway.yml'), join(SEED, 'virtual-service.yml'), gwDir];
+      const denied = explainRequest({ files, url: 'http://127.0.0.1:8080/api/v1/products/admin', gateway: 'sampleapp-gateway' });
+      expect(denied.gatewayAuthorization).toMatchObject({ decision: 'DENY', policy: 'default/ingress-no-admin', rule: 0 });
+      const ok = explainRequest({ files, url: 'http://127.0.0.1:8080/productpage', gateway: 'sampleapp-gateway' });
+      expect(ok.gatewayAuthorization).toMatchObject({ decision: 'ALLOW', policy: null });
+      // A sidecar's report has no gateway decision.
+      expect(explain('http://reviews:9080/').gatewayAuthorization).toBeNull();
+    } finally {
+      rmSync(gwDir, { recursive: true, force: true });
+    }
+  });
+
   it('a host the mesh does not know leaves through the passthrough (ALLOW_ANY); a gateway path no rule matches is a 404', () => {
     const out = explain('http://nowhere:9080/');
     expect(out.route!.virtualService).toBeNull();
