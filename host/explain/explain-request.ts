@@ -10,7 +10,7 @@ import type { Cluster, MeshConfig, Route } from '../model/mesh.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import { istioDefaultRetryPolicy } from '../model/istio-defaults.js';
-import { compileRouteTable, PICK_BY_HOST } from '../compile/route-table.js';
+import { compileRouteTable } from '../compile/route-table.js';
 import { compileAuthorization } from '../compile/authorization.js';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
@@ -21,6 +21,7 @@ import type { ExplainRequestView } from './route-conditions.js';
 import { firstRouteOf, walkRules, type RuleMatchVerdict } from './explain-rules.js';
 export type { BlockVerdict, ConditionVerdict } from './explain-rules.js';
 import { ExplainError } from './explain-error.js';
+import { pickLikeProxy, type PickInput } from './explain-endpoint.js';
 
 export interface ExplainInput {
   /** Istio YAML files or folders, as `wasmesh proxy -f`. */
@@ -283,7 +284,7 @@ export function explainRequest(input: ExplainInput): ExplainReport {
     }
     const clusterIndex = mesh.clusters.findIndex((k) => k.name === route.destinations[slot]!.cluster);
     const cluster = mesh.clusters[clusterIndex]!;
-    const endpoint = pickEndpoint(table, clusterIndex, cluster);
+    const endpoint = pickEndpoint(core, mesh, table, clusterIndex, { headers, path: normalized, authority, clientIp: source?.address ?? '127.0.0.1' });
     const ep = endpoint.index === null ? null : cluster.endpoints[endpoint.index]!;
     const { mtls, authorization } = serverSide(read, cluster, ep, source, input, request, defaultNs, core, warnings);
     return { ...common, destinations, endpoint, retries, mtls, authorization, action: { kind: 'route', detail: `forwarded to ${cluster.name}` } };
@@ -298,19 +299,22 @@ function outlierText(c: Cluster): string {
   return `consecutive5xx ${o.enforceConsecutive5xx ? o.consecutive5xx : 'off'}, consecutiveGatewayErrors ${o.enforceConsecutiveGatewayFailure ? o.consecutiveGatewayFailure : 'off'}, maxEjectionPercent ${o.maxEjectionPercent}`;
 }
 
-function pickEndpoint(table: RouteTable, index: number, c: Cluster): EndpointVerdict {
+const HEALTH = 'healthy (a fresh proxy starts every endpoint healthy; outlier ejections are runtime state, see /clusters)';
+
+function pickEndpoint(core: Core, mesh: MeshConfig, table: RouteTable, index: number, req: PickInput): EndpointVerdict {
+  const c = mesh.clusters[index]!;
   const common = { cluster: c.name, lb: c.lb, endpoints: c.endpoints.length, outlierDetection: outlierText(c) };
-  const e = table.pickEndpoint(index);
-  if (e === PICK_BY_HOST) {
-    return { ...common, index: null, address: null, labels: null, health: 'all healthy (a fresh proxy; ejections are runtime state)', note: `${c.lb}: the endpoint follows the request's hash key (host's hash balancer), one of ${c.endpoints.length}` };
-  }
-  if (e < 0) return { ...common, index: null, address: null, labels: null, health: 'no healthy endpoint', note: c.endpoints.length === 0 ? '503 UH: the cluster has no endpoint' : '503 UH: no endpoint is healthy' };
-  const ep = c.endpoints[e]!;
-  return {
-    ...common, index: e, address: `${ep.address}:${ep.port}`, labels: ep.labels,
-    health: 'healthy (a fresh proxy starts every endpoint healthy; outlier ejections are runtime state, see /clusters)',
-    note: c.lb === 'ROUND_ROBIN' ? 'the first pick of the round robin' : c.lb === 'LEAST_REQUEST' ? 'least request with no request in flight' : 'a random pick',
-  };
+  const pick = pickLikeProxy(core, mesh, table, index, req);
+  if (pick === null) return { ...common, index: null, address: null, labels: null, health: 'no healthy endpoint', note: c.endpoints.length === 0 ? '503 UH: the cluster has no endpoint' : '503 UH: no endpoint is healthy' };
+  const address = `${pick.address}:${pick.port}`;
+  if (pick.index < 0) return { ...common, index: null, address, labels: null, health: 'not a mesh endpoint', note: 'PASSTHROUGH: the destination the request names' };
+  const ep = c.endpoints[pick.index]!;
+  let note: string;
+  if (c.lb === 'CONSISTENT_HASH') {
+    const key = c.policy?.hash?.key;
+    note = `consistent hash on ${key === undefined ? 'no key' : key.kind === 'header' || key.kind === 'cookie' || key.kind === 'queryParameter' ? `${key.kind} ${key.name}` : key.kind}${pick.setCookie !== null ? ` (the proxy would set ${pick.setCookie.split(';')[0]})` : ''}`;
+  } else note = c.lb === 'ROUND_ROBIN' ? 'the first pick of the round robin' : c.lb === 'LEAST_REQUEST' ? 'least request with no request in flight' : 'a random pick';
+  return { ...common, index: pick.index, address, labels: ep.labels, health: HEALTH, note };
 }
 
 function serverSide(

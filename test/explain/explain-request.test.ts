@@ -207,6 +207,25 @@ describe('explain over the bookinfo services', () => {
     }
   });
 
+  it('consistent hash: the endpoint follows the hash key, picked by the proxy\'s own hash table', () => {
+    const hashDir = mkdtempSync(join(tmpdir(), 'wasmesh-explain-hash-'));
+    try {
+      copyFileSync(join(SEED, '00-bookinfo-services.yaml'), join(hashDir, '00-services.yaml'));
+      writeFileSync(join(hashDir, '01-dr.yaml'), [
+        'apiVersion: networking.istio.io/v1', 'kind: DestinationRule', 'metadata: {name: reviews}',
+        'spec:', '  host: reviews', '  trafficPolicy:', '    loadBalancer:', '      consistentHash: {httpHeaderName: x-user}', '',
+      ].join('\n'));
+      const pick = (user: string) => explainRequest({ files: [hashDir], url: 'http://reviews:9080/', headers: [['x-user', user]], from: 'productpage-v1' }).endpoint!;
+      const first = pick('u1');
+      expect(first).toMatchObject({ lb: 'CONSISTENT_HASH', endpoints: 3, note: 'consistent hash on header x-user' });
+      expect(pick('u1').address).toBe(first.address);
+      const seen = new Set(Array.from({ length: 24 }, (_, i) => pick(`user-${i}`).address));
+      expect(seen.size).toBeGreaterThan(1);
+    } finally {
+      rmSync(hashDir, { recursive: true, force: true });
+    }
+  });
+
   it('a host the mesh does not know leaves through the passthrough (ALLOW_ANY); a gateway path no rule matches is a 404', () => {
     const out = explain('http://nowhere:9080/');
     expect(out.route!.virtualService).toBeNull();
