@@ -215,7 +215,11 @@ export function explainRequest(input: ExplainInput): ExplainReport {
   }
   const mesh = loadMesh(read, options);
 
-  const target = u.pathname + u.search;
+  // The request-target as sent (URL parsing would resolve `..` and re-encode, which is the
+  // proxy's pathNormalization to decide); a fragment never leaves the client.
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(input.url)?.[1] ?? '';
+  const target = raw === '' ? '/' : raw.startsWith('?') ? `/${raw}` : raw;
+  if (!/^[\x21-\x7e]*$/.test(target)) throw new ExplainError('bad_url', `"${input.url}": the path holds a space, control or non-ASCII byte (percent-encode it, as a client sends it)`);
   const authority = u.host;
   const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
   const normalized = normalizePath(target, mesh.pathNormalization ?? 'BASE');

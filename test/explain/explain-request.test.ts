@@ -187,6 +187,13 @@ describe('explain over the bookinfo services', () => {
     expect(r.rules[0]!.blocks[0]!.failed!.why).toBe('uri exact "/productpage" does not match "/api/v1/products/1"');
   });
 
+  it('the path as sent, normalized by the mesh\'s pathNormalization (BASE) before routing', () => {
+    const r = explain('http://reviews:9080/x/../api/a#frag', { method: 'POST' });
+    expect(r.request).toMatchObject({ path: '/x/../api/a', normalizedPath: '/api/a' });
+    expect(r.route!.rule).toBe('api');
+    expect(explain('http://reviews:9080?q=1').request.path).toBe('/?q=1');
+  });
+
   it('a gateway\'s own AuthorizationPolicy is evaluated before routing', () => {
     const gwDir = mkdtempSync(join(tmpdir(), 'wasmesh-explain-gw-'));
     try {
@@ -247,6 +254,7 @@ describe('explain over the bookinfo services', () => {
     };
     expect(code(() => explain('reviews/1'))).toBe('bad_url');
     expect(code(() => explain('ftp://reviews/1'))).toBe('bad_url');
+    expect(code(() => explain('http://reviews/a b'))).toBe('bad_url');
     expect(code(() => explain('http://reviews:9080/', { from: 'nobody' }))).toBe('unknown_workload');
     expect(() => explain('http://reviews:9080/', { from: 'nobody' })).toThrow(/known: default\/productpage-v1/);
     expect(code(() => explain('http://reviews:9080/', { from: undefined, gateway: 'nope' }))).toBe('unknown_gateway');
