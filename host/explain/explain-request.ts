@@ -114,7 +114,7 @@ export interface ExplainReport {
   readonly warnings: readonly string[];
 }
 
-interface WorkloadRef {
+export interface WorkloadRef {
   name: string;
   namespace: string;
   labels: Record<string, string>;
@@ -160,12 +160,13 @@ function loadMesh(read: ReadConfig, options: LoadOptions): MeshConfig {
   return resolveConfig(read, options).mesh;
 }
 
-function routeSource(read: ReadConfig, route: Route): { virtualService: string | null; rule: string } {
+function routeSource(views: MeshViews, route: Route): { virtualService: string | null; rule: string } {
   const parts = route.name.split('/');
   const ns = parts[0] ?? '';
   const name = parts[1] ?? '';
   const rule = parts.slice(2).join('/');
-  const isVs = read.effective.some((r) => r.resource.kind === 'VirtualService' && r.resource.namespace === ns && r.resource.name === name);
+  // Without resources (xDS): the default routes are the ones named `…/forward-<port>`.
+  const isVs = views.isVirtualService(ns, name) ?? !/^forward-\d+$/.test(rule);
   return { virtualService: isVs ? `${ns}/${name}` : null, rule };
 }
 
@@ -182,6 +183,63 @@ function namespaceOfHost(host: string): string | null {
  * ConfigError (with every located issue) for configuration that does not load.
  */
 export function explainRequest(input: ExplainInput): ExplainReport {
+  checkInput(input);
+  return explainWithViews(input, fileViews(input));
+}
+
+/** The input checks every source shares (before any config is read or fetched). */
+export function checkInput(input: ExplainInput): void {
+  parseUrl(input.url);
+  const method = (input.method ?? 'GET').toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw new ExplainError('bad_method', `-X ${input.method}: an HTTP method is upper-case letters`);
+  if (input.from !== undefined && input.gateway !== undefined) throw new ExplainError('bad_source', '--from and --gateway: give one (the request leaves a sidecar or enters a gateway)');
+}
+
+/** Where the meshes come from: files (fileViews) or a control plane (xds-views.ts). */
+export interface MeshViews {
+  readonly warnings: readonly string[];
+  /** The routing proxy, its resolved mesh, and its workload when known (source principal and IP). */
+  routing(): { proxy: ExplainReport['proxy']; mesh: MeshConfig; source: WorkloadRef | null };
+  /** The destination workload's own view (its inbound PeerAuthentication and AuthorizationPolicies); null: not known (yet). */
+  server(namespace: string, labels: Readonly<Record<string, string>>): MeshConfig | null;
+  /** The WorkloadEntry behind an endpoint, when the source knows resources. */
+  workloadAt(address: string, labels: Readonly<Record<string, string>>): WorkloadRef | null;
+  /** Is ns/name a VirtualService? null: the source holds no resources (xDS). */
+  isVirtualService(namespace: string, name: string): boolean | null;
+}
+
+/** The views of Istio YAML files, read and resolved as `wasmesh proxy -f` does. */
+export function fileViews(input: ExplainInput): MeshViews {
+  const defaultNs = input.namespace ?? DEFAULT_NAMESPACE;
+  const read = readConfig(input.files, defaultNs);
+  return {
+    warnings: read.warnings,
+    routing() {
+      // The proxy that routes: the --from workload's sidecar, the --gateway, or (as `wasmesh proxy -f`
+      // without --gateway) a sidecar in the default namespace with no labels.
+      if (input.gateway !== undefined) {
+        const [gns, gname] = input.gateway.includes('/') ? (input.gateway.split('/', 2) as [string, string]) : [defaultNs, input.gateway];
+        if (!read.effective.some((r) => r.resource.kind === 'Gateway' && r.resource.name === gname && r.resource.namespace === gns)) {
+          const known = read.effective.filter((r) => r.resource.kind === 'Gateway').map((r) => `${r.resource.namespace}/${r.resource.name}`).join(', ') || 'none';
+          throw new ExplainError('unknown_gateway', `--gateway ${input.gateway} is not a Gateway of the configuration (known: ${known})`);
+        }
+        return { proxy: { kind: 'gateway', name: `${gns}/${gname}`, namespace: gns, labels: {} }, mesh: loadMesh(read, { gateway: input.gateway, namespace: defaultNs, workloadIdentity: true }), source: null };
+      }
+      if (input.from !== undefined) {
+        const source = findWorkload(read, input.from, defaultNs);
+        const proxy = { kind: 'sidecar' as const, name: `${source.namespace}/${source.name}`, namespace: source.namespace, labels: source.labels };
+        return { proxy, mesh: loadMesh(read, { namespace: source.namespace, labels: source.labels, workloadIdentity: true }), source };
+      }
+      return { proxy: { kind: 'sidecar', name: '(default sidecar)', namespace: defaultNs, labels: {} }, mesh: loadMesh(read, { namespace: defaultNs, workloadIdentity: true }), source: null };
+    },
+    server: (namespace, labels) => loadMesh(read, { namespace, labels: { ...labels }, workloadIdentity: true }),
+    workloadAt: (address, labels) => workloads(read).find((w) => w.address === address && Object.entries(w.labels).every(([k, v]) => labels[k] === v) && Object.keys(w.labels).length === Object.keys(labels).length) ?? null,
+    isVirtualService: (ns, name) => read.effective.some((r) => r.resource.kind === 'VirtualService' && r.resource.namespace === ns && r.resource.name === name),
+  };
+}
+
+/** Explains one request over `views` (checkInput first). */
+export function explainWithViews(input: ExplainInput, views: MeshViews): ExplainReport {
   const u = parseUrl(input.url);
   const method = (input.method ?? 'GET').toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new ExplainError('bad_method', `-X ${input.method}: an HTTP method is upper-case letters`);
@@ -189,31 +247,8 @@ export function explainRequest(input: ExplainInput): ExplainReport {
   for (const [k] of headers) if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(k)) throw new ExplainError('bad_header', `-H: "${k}" is not a header name`);
   if (input.from !== undefined && input.gateway !== undefined) throw new ExplainError('bad_source', '--from and --gateway: give one (the request leaves a sidecar or enters a gateway)');
   const defaultNs = input.namespace ?? DEFAULT_NAMESPACE;
-  const read = readConfig(input.files, defaultNs);
-  const warnings = [...read.warnings];
-
-  // The proxy that routes: the --from workload's sidecar, the --gateway, or (as `wasmesh proxy -f`
-  // without --gateway) a sidecar in the default namespace with no labels.
-  let proxy: ExplainReport['proxy'];
-  let options: LoadOptions;
-  let source: WorkloadRef | null = null;
-  if (input.gateway !== undefined) {
-    const [gns, gname] = input.gateway.includes('/') ? (input.gateway.split('/', 2) as [string, string]) : [defaultNs, input.gateway];
-    if (!read.effective.some((r) => r.resource.kind === 'Gateway' && r.resource.name === gname && r.resource.namespace === gns)) {
-      const known = read.effective.filter((r) => r.resource.kind === 'Gateway').map((r) => `${r.resource.namespace}/${r.resource.name}`).join(', ') || 'none';
-      throw new ExplainError('unknown_gateway', `--gateway ${input.gateway} is not a Gateway of the configuration (known: ${known})`);
-    }
-    proxy = { kind: 'gateway', name: `${gns}/${gname}`, namespace: gns, labels: {} };
-    options = { gateway: input.gateway, namespace: defaultNs, workloadIdentity: true };
-  } else if (input.from !== undefined) {
-    source = findWorkload(read, input.from, defaultNs);
-    proxy = { kind: 'sidecar', name: `${source.namespace}/${source.name}`, namespace: source.namespace, labels: source.labels };
-    options = { namespace: source.namespace, labels: source.labels, workloadIdentity: true };
-  } else {
-    proxy = { kind: 'sidecar', name: '(default sidecar)', namespace: defaultNs, labels: {} };
-    options = { namespace: defaultNs, workloadIdentity: true };
-  }
-  const mesh = loadMesh(read, options);
+  const warnings = [...views.warnings];
+  const { proxy, mesh, source } = views.routing();
 
   // The request-target as sent (URL parsing would resolve `..` and re-encode, which is the
   // proxy's pathNormalization to decide); a fragment never leaves the client.
@@ -252,14 +287,14 @@ export function explainRequest(input: ExplainInput): ExplainReport {
     const { rules: walked, chosen } = walkRules(x, mesh, vh, view);
     // The explanation walks the same calls; a disagreement would be a core bug, never shown as an answer.
     if (chosen !== matched) throw new Error(`explain: the core matched route ${matched}, its per-rule evaluation ${chosen}`);
-    const rules = walked.map((r): RuleVerdict => ({ ...r, ...routeSource(read, mesh.virtualHosts[vh]!.routes[r.index - firstRouteOf(mesh, vh)]!) }));
+    const rules = walked.map((r): RuleVerdict => ({ ...r, ...routeSource(views, mesh.virtualHosts[vh]!.routes[r.index - firstRouteOf(mesh, vh)]!) }));
     const first = firstRouteOf(mesh, vh);
     const base = { request, proxy, virtualHost: { index: vh, name: vhost.name, domains: vhost.domains }, rules, gatewayAuthorization, warnings };
     if (chosen < 0) {
       return { ...base, route: null, destinations: [], endpoint: null, timeoutMs: null, retries: null, fault: null, mirrors: [], mtls: null, authorization: null, action: { kind: 'no_route', detail: `404 NR: virtual host ${vhost.name} has no rule matching the request` } };
     }
     const route = vhost.routes[chosen - first]!;
-    const src = routeSource(read, route);
+    const src = routeSource(views, route);
     const common = {
       ...base,
       route: { index: chosen, name: route.name, ...src },
@@ -290,7 +325,7 @@ export function explainRequest(input: ExplainInput): ExplainReport {
     const cluster = mesh.clusters[clusterIndex]!;
     const endpoint = pickEndpoint(core, mesh, table, clusterIndex, { headers, path: normalized, authority, clientIp: source?.address ?? '127.0.0.1' });
     const ep = endpoint.index === null ? null : cluster.endpoints[endpoint.index]!;
-    const { mtls, authorization } = serverSide(read, cluster, ep, source, input, request, defaultNs, core, warnings);
+    const { mtls, authorization } = serverSide(views, cluster, ep, source, input, request, defaultNs, core, warnings);
     return { ...common, destinations, endpoint, retries, mtls, authorization, action: { kind: 'route', detail: `forwarded to ${cluster.name}` } };
   } finally {
     table.release();
@@ -322,17 +357,18 @@ function pickEndpoint(core: Core, mesh: MeshConfig, table: RouteTable, index: nu
 }
 
 function serverSide(
-  read: ReadConfig, cluster: Cluster, ep: Cluster['endpoints'][number] | null, source: WorkloadRef | null, input: ExplainInput,
+  views: MeshViews, cluster: Cluster, ep: Cluster['endpoints'][number] | null, source: WorkloadRef | null, input: ExplainInput,
   request: ExplainReport['request'], defaultNs: string, core: Core, warnings: string[],
 ): { mtls: ExplainReport['mtls']; authorization: AuthzVerdict | null } {
   const client = cluster.tls?.mode ?? 'DISABLE';
   const auto = cluster.tls?.auto ?? false;
   // The destination workload: the WorkloadEntry behind the endpoint (address and labels), its
   // namespace; its own inbound view decides PeerAuthentication and AuthorizationPolicy.
-  const dest = ep === null ? null : workloads(read).find((w) => w.address === ep.address && Object.entries(w.labels).every(([k, v]) => ep.labels[k] === v) && Object.keys(w.labels).length === Object.keys(ep.labels).length) ?? null;
+  const dest = ep === null ? null : views.workloadAt(ep.address, ep.labels);
   const destNs = dest?.namespace ?? namespaceOfHost(cluster.host) ?? defaultNs;
   if (ep === null) return { mtls: { client, auto, server: null, result: 'no endpoint picked: the server side is not known' }, authorization: null };
-  const serverMesh = loadMesh(read, { namespace: destNs, labels: { ...ep.labels }, workloadIdentity: true });
+  const serverMesh = views.server(destNs, ep.labels);
+  if (serverMesh === null) return { mtls: { client, auto, server: null, result: 'the destination workload\'s view is not known' }, authorization: null };
   const server = serverMesh.inboundMtlsMode ?? 'PERMISSIVE';
   const mtlsClient = client === 'ISTIO_MUTUAL';
   let result: string;
