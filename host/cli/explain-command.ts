@@ -1,9 +1,11 @@
 // `wasmesh explain <url>`: one request through the mesh, every decision taken by the proxy's
 // own compiled tables (host/explain/explain-request.ts).
-import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
+import { formatHelp, hostPortFlag, parseArgs, UsageError, type CommandSpec } from './args.js';
+import { parseLabels } from './proxy-command.js';
 import type { CliIo } from './cli-io.js';
 import { ConfigError } from '../config/index.js';
 import { explainRequest } from '../explain/explain-request.js';
+import { explainOverXds } from '../explain/xds-views.js';
 import { ExplainError } from '../explain/explain-error.js';
 import { renderExplainText } from '../explain/explain-text.js';
 
@@ -21,6 +23,8 @@ export const EXPLAIN_SPEC: CommandSpec = {
     { name: 'request', short: 'X', kind: 'string', valueName: '<method>', help: 'the request method', defaultText: 'GET' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of the default sidecar', defaultText: 'default' },
     { name: 'principal', kind: 'string', valueName: '<spiffe id>', help: 'the source identity authorization sees (default: the --from workload\'s service account under mesh mTLS)' },
+    { name: 'xds', kind: 'string', valueName: '<host:port>', help: 'ask this control plane for the views (instead of -f); the sidecar is then given by --namespace and --labels' },
+    { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'with --xds: the sidecar\'s workload labels' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<text|json>', help: 'text, or json', defaultText: 'text' },
   ],
   epilog: [
@@ -61,7 +65,10 @@ export async function explainCommand(argv: string[], io: CliIo): Promise<number>
   if (url === undefined) throw new UsageError(cmd, 'the request URL is required (e.g. http://reviews:9080/reviews/1)');
   if (extra !== undefined) throw new UsageError(cmd, `unexpected argument "${extra}"`);
   const files = (values.file as string[] | undefined) ?? [];
-  if (files.length === 0) throw new UsageError(cmd, 'at least one -f <file|dir> is required');
+  const xds = values.xds === undefined ? null : hostPortFlag(cmd, '--xds', values.xds as string);
+  if (files.length === 0 && xds === null) throw new UsageError(cmd, 'at least one -f <file|dir> is required (or --xds <host:port>)');
+  if (files.length > 0 && xds !== null) throw new UsageError(cmd, '-f and --xds exclude each other: the config comes either from files or from the control plane');
+  if (values.labels !== undefined && xds === null) throw new UsageError(cmd, '--labels goes with --xds (with -f, --from names the workload)');
   const output = (values.output as string | undefined) ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(cmd, `-o: expected text or json, got "${output}"`);
   const headers = ((values.header as string[] | undefined) ?? []).map((h): [string, string] => {
@@ -70,14 +77,17 @@ export async function explainCommand(argv: string[], io: CliIo): Promise<number>
     return [h.slice(0, colon), h.slice(colon + 1)];
   });
   try {
-    const report = explainRequest({
+    const input = {
       files, url, headers,
       method: values.request as string | undefined,
       from: values.from as string | undefined,
       gateway: values.gateway as string | undefined,
       namespace: values.namespace as string | undefined,
       principal: values.principal as string | undefined,
-    });
+    };
+    const report = xds === null
+      ? explainRequest(input)
+      : await explainOverXds(input, { xds, labels: values.labels === undefined ? {} : parseLabels(values.labels as string) });
     io.out(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderExplainText(report));
     return 0;
   } catch (err) {

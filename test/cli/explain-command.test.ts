@@ -40,6 +40,8 @@ describe('wasmesh explain', () => {
     expect(await run('http://a/')).toMatchObject({ code: 2, err: expect.stringContaining('-f <file|dir> is required') });
     expect(await run('http://a/', '-f', SEED, '-H', 'nocolon')).toMatchObject({ code: 2, err: expect.stringContaining('expected "name: value"') });
     expect(await run('http://a/', '-f', SEED, '-o', 'yaml')).toMatchObject({ code: 2 });
+    expect(await run('http://a/', '-f', SEED, '--xds', '127.0.0.1:15010')).toMatchObject({ code: 2, err: expect.stringContaining('-f and --xds exclude each other') });
+    expect(await run('http://a/', '-f', SEED, '--labels', 'app=x')).toMatchObject({ code: 2, err: expect.stringContaining('--labels goes with --xds') });
     expect(await run('not a url', '-f', SEED)).toMatchObject({ code: 1, err: expect.stringContaining('is not an absolute URL') });
     expect(await run('http://reviews/', '-f', SEED, '--from', 'ghost')).toMatchObject({ code: 1, err: expect.stringContaining('--from ghost is not a WorkloadEntry') });
     expect(await run('http://reviews/', '-f', join(SEED, 'nope.yaml'))).toMatchObject({ code: 1 });
