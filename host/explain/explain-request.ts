@@ -256,6 +256,7 @@ export function explainWithViews(input: ExplainInput, views: MeshViews): Explain
   const target = raw === '' ? '/' : raw.startsWith('?') ? `/${raw}` : raw;
   if (!/^[\x21-\x7e]*$/.test(target)) throw new ExplainError('bad_url', `"${input.url}": the path holds a space, control or non-ASCII byte (percent-encode it, as a client sends it)`);
   const authority = u.host;
+  if (u.protocol === 'https:') warnings.push('https: the listener is explained as plain HTTP (scheme http), as wasmesh serves it; a `scheme` match is decided for http');
   const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
   const normalized = normalizePath(target, mesh.pathNormalization ?? 'BASE');
   const request = { method, url: input.url, authority, path: target, normalizedPath: normalized ?? target, headers };
