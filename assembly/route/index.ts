@@ -76,3 +76,26 @@ export function endpoint_active(table: usize, cluster: u32, endpoint: u32, delta
 // The regex exports ride in the routing barrel: route tables are where programs live, and a
 // standalone program (tests, tools) is checked and run by the same code the matcher uses.
 export { regex_check, regex_match } from '../regex/index';
+
+// Explanation calls for tools (`wasmesh explain`), never the data path: see explain.ts.
+import { explainVirtualHost, explainBlockCount, explainConditionCount, explainFirstFailing } from './explain';
+
+/** The virtual host index serving the request view's authority, or -1. */
+export function explain_virtual_host(table: usize, req: usize): i32 {
+  return explainVirtualHost(table, req);
+}
+
+/** Route `route`'s match block count, or RouteStatus.BadIndex. */
+export function explain_block_count(table: usize, route: u32): i32 {
+  return explainBlockCount(table, route);
+}
+
+/** The condition count of one block of a route, or RouteStatus.BadIndex. */
+export function explain_condition_count(table: usize, route: u32, block: u32): i32 {
+  return explainConditionCount(table, route, block);
+}
+
+/** The first failing condition's position in the block, -1 when the block holds, or RouteStatus.BadIndex. */
+export function explain_first_failing(table: usize, req: usize, route: u32, block: u32): i32 {
+  return explainFirstFailing(table, req, route, block);
+}

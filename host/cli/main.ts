@@ -27,6 +27,7 @@ const COMMANDS: SubCommand[] = [
   { name: 'grpc-bootstrap', summary: 'print the xDS bootstrap a proxyless gRPC application reads (GRPC_XDS_BOOTSTRAP)', run: (argv, io) => import('./grpc-bootstrap-command.js').then((m) => m.grpcBootstrapCommand(argv, io)) },
   { name: 'token', summary: 'sign a workload token (namespace, service account) for the control plane\'s CA', run: (argv, io) => import('./token-command.js').then((m) => m.tokenCommand(argv, io)) },
   { name: 'agent', summary: 'keep a workload certificate and serve it to a local stock Envoy over SDS (Istio\'s agent)', run: (argv, io) => import('./agent-command.js').then((m) => m.agentCommand(argv, io)) },
+  { name: 'explain', summary: 'one request through the mesh: the rule that matches and why earlier ones do not, weights, endpoint, retries, mTLS, authorization', run: (argv, io) => import('./explain-command.js').then((m) => m.explainCommand(argv, io)) },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
   { name: 'analyze', summary: 'istioctl analyze for Istio YAML files: Istio\'s IST messages with file and line', run: (argv, io) => import('./analyze-command.js').then((m) => m.analyzeCommand(argv, io)) },
 ];

@@ -271,7 +271,7 @@ export interface RouteTableOptions {
  * Decides a `scheme` match at compile time: the listener serves LISTENER_SCHEME only, so a
  * block requiring another scheme can never match and one accepting it needs no condition.
  */
-function schemeHolds(route: Route, m: StringMatch): boolean {
+export function schemeHolds(route: Route, m: StringMatch): boolean {
   switch (m.kind) {
     case 'exact': return LISTENER_SCHEME === m.value;
     case 'prefix': return LISTENER_SCHEME.startsWith(m.value);
