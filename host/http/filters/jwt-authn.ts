@@ -49,9 +49,16 @@ interface Found {
   readonly token: string;
   /** The header it came from (removed when not forwarded); null for a parameter or cookie. */
   readonly header: string | null;
+  /** The verified-token cache's entry for the token, looked up as it was found; undefined: none. */
+  readonly entry: Verified | undefined;
 }
 
 interface Verified {
+  /** The token, and the cache's key for it (cacheKey). */
+  readonly token: string;
+  readonly key: string;
+  /** Only JWT characters (base64url and dots): what a header's token scan would return whole. */
+  readonly plain: boolean;
   readonly auth: RequestAuth;
   readonly payloadSegment: string;
   /** ms since epoch after which the cached verdict is void (exp + skew; Infinity without exp). */
@@ -142,23 +149,37 @@ export class JwtAuthn implements HttpFilter {
     return FilterStatus.StopIteration;
   }
 
-  /** Every token found in any rule's locations (null: none), in rule order. */
+  /** Every token found in any rule's locations (null: none), in rule order, with its cache entry. */
   #extract(stream: StreamCallbacks): Found[] | null {
     let out: Found[] | null = null;
-    for (const provider of this.providers) {
+    const providers = this.providers;
+    for (let p = 0; p < providers.length; p++) {
+      const provider = providers[p]!;
       const rule = provider.rule;
-      for (const h of rule.fromHeaders) {
+      for (let k = 0; k < rule.fromHeaders.length; k++) {
+        const h = rule.fromHeaders[k]!;
         const v = stream.requestHeader(h.name);
         if (v === null) continue;
         let token = v;
+        let entry: Verified | undefined;
         if (h.prefix !== '') {
           // Envoy: the prefix anywhere in the value (case-sensitive), then the run of base64url
           // characters and dots after it (a value without the prefix carries no token).
           const at = v.indexOf(h.prefix);
           if (at < 0) continue;
-          token = jwtAfter(v, at + h.prefix.length);
+          const start = at + h.prefix.length;
+          // A token verified before that fills the rest of the value, as clients send it: the
+          // scan would return it whole (its characters are all JWT ones and it reaches the end),
+          // so the cache finds it without the scan, which costs as much as the lookup.
+          if (start < v.length) {
+            entry = this.#cache.get(cacheKey(v, start));
+            if (entry !== undefined && entry.plain && entry.token.length === v.length - start && entry.token === v.slice(start)) token = entry.token;
+            else entry = undefined;
+          }
+          if (entry === undefined) token = jwtAfter(v, start);
         }
-        if (token !== '') (out ??= []).push({ provider, token, header: h.name });
+        if (token === '') continue;
+        out = withFound(out, { provider, token, header: h.name, entry: entry ?? this.#lookup(token) });
       }
       if (rule.fromParams.length > 0) {
         const path = stream.downstream.path;
@@ -167,7 +188,7 @@ export class JwtAuthn implements HttpFilter {
           const params = new URLSearchParams(path.slice(q + 1));
           for (const name of rule.fromParams) {
             const t = params.get(name);
-            if (t !== null && t !== '') (out ??= []).push({ provider, token: t, header: null });
+            if (t !== null && t !== '') out = withFound(out, { provider, token: t, header: null, entry: this.#lookup(t) });
           }
         }
       }
@@ -176,12 +197,22 @@ export class JwtAuthn implements HttpFilter {
         if (cookie !== null) {
           for (const name of rule.fromCookies) {
             const t = cookieValue(cookie, name);
-            if (t !== null && t !== '') (out ??= []).push({ provider, token: t, header: null });
+            if (t !== null && t !== '') out = withFound(out, { provider, token: t, header: null, entry: this.#lookup(t) });
           }
         }
       }
     }
     return out;
+  }
+
+  /**
+   * The cache's entry for exactly `token`, or undefined. Keyed by the token's last characters
+   * (cacheKey: hashing a whole RS256 token per request cost as much as the rest of the filter),
+   * then compared whole: an entry answers only for the very text that was verified.
+   */
+  #lookup(token: string): Verified | undefined {
+    const v = this.#cache.get(cacheKey(token, 0));
+    return v !== undefined && v.token === token ? v : undefined;
   }
 
   /**
@@ -191,23 +222,16 @@ export class JwtAuthn implements HttpFilter {
    * differ) and only inside the exp/nbf window it was verified for; one outside it is dropped.
    */
   #cached(found: readonly Found[]): Verified | null {
-    let token: string | null = null;
-    let v: Verified | undefined;
     for (let i = 0; i < found.length; i++) {
       const f = found[i]!;
-      // Several rules reading the same header find the same text: one lookup.
-      if (f.token !== token) {
-        token = f.token;
-        v = this.#cache.get(token);
-      }
+      const v = f.entry;
       if (v === undefined || v.provider !== f.provider) continue;
       const now = this.#now();
       if (v.until > now && v.from <= now) {
-        this.#touch(token, v);
+        this.#touch(v);
         return v;
       }
-      this.#cache.delete(token);
-      v = undefined;
+      if (this.#cache.get(v.key) === v) this.#cache.delete(v.key);
     }
     return null;
   }
@@ -254,7 +278,11 @@ export class JwtAuthn implements HttpFilter {
       }
     }
     const aud = payload.aud === undefined ? [] : Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    const key = cacheKey(f.token, 0);
     const verified: Verified = {
+      token: f.token,
+      key,
+      plain: isJwtText(f.token),
       auth: { principal: `${payload.iss ?? ''}/${payload.sub ?? ''}`, audiences: aud, presenter: typeof payload.azp === 'string' ? payload.azp : '', claims: payload },
       payloadSegment: f.token.slice(f.token.indexOf('.') + 1, f.token.lastIndexOf('.')),
       until: typeof payload.exp === 'number' ? (payload.exp + this.#skew) * 1000 : Infinity,
@@ -262,16 +290,17 @@ export class JwtAuthn implements HttpFilter {
       provider: f.provider,
       stamp: 0,
     };
-    this.#remember(f.token, verified);
+    this.#remember(verified);
     return { ok: true, verified };
   }
 
-  #remember(token: string, v: Verified): void {
+  /** A verified token into the cache (replacing one with the same key), the oldest out when full. */
+  #remember(v: Verified): void {
     const c = this.#cache;
-    c.delete(token);
+    c.delete(v.key);
     if (c.size >= this.#cacheSize) c.delete(c.keys().next().value!);
     v.stamp = ++this.#stamp;
-    c.set(token, v);
+    c.set(v.key, v);
   }
 
   /**
@@ -281,12 +310,12 @@ export class JwtAuthn implements HttpFilter {
    * (strict LRU: all of it), and a client reusing its token is spared a delete and an insert
    * (and the map's rehashing) per request.
    */
-  #touch(token: string, v: Verified): void {
+  #touch(v: Verified): void {
     if (this.#stamp - v.stamp < this.#cacheSize >>> 1) return;
     const c = this.#cache;
-    c.delete(token);
+    c.delete(v.key);
     v.stamp = ++this.#stamp;
-    c.set(token, v);
+    c.set(v.key, v);
   }
 
   #succeed(stream: StreamCallbacks, v: Verified, found: readonly Found[]): void {
@@ -310,6 +339,13 @@ export class JwtAuthn implements HttpFilter {
     const uri = `${scheme}://${ds.authority}${ds.path.length > 256 ? ds.path.slice(0, 256) : ds.path}`;
     stream.sendLocalReply(status === AUDIENCE ? '403 Forbidden' : '401 Unauthorized', [['www-authenticate', `Bearer realm="${uri}", error="invalid_token"`]], status);
   }
+}
+
+/** `list` with `f` at its end; the first makes a one-element array (`[].push` would reserve 17). */
+function withFound(list: Found[] | null, f: Found): Found[] {
+  if (list === null) return [f];
+  list.push(f);
+  return list;
 }
 
 function statusOf(err: unknown): string {
@@ -347,6 +383,25 @@ const JWT_CHAR = (() => {
 
 function isJwtChar(c: number): boolean {
   return c < 128 && JWT_CHAR[c] === 1;
+}
+
+function isJwtText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isJwtChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Characters at a token's end that key the verified-token cache: the end of its signature (a
+ * third of an RS256 one, all of an HS256 one), as good as unique among honest tokens. Two
+ * tokens with the same end share a slot (the later verified one keeps it); a lookup compares
+ * the whole token, so a token that copies another's signature finds nothing.
+ */
+const KEY_CHARS = 48;
+
+/** The key of the token `text.slice(start)`, cut from `text` directly. */
+function cacheKey(text: string, start: number): string {
+  const from = text.length - KEY_CHARS;
+  return from <= start ? (start === 0 ? text : text.slice(start)) : text.slice(from);
 }
 
 /**

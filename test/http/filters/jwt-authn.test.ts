@@ -197,6 +197,27 @@ describe('jwt-authn verified-token cache', () => {
     expect(c.hits()).toBe(1);
   });
 
+  test('an entry answers only for the very text verified: a forged payload with a copied signature is refused; text around the token still finds it', async () => {
+    const c = clocked([rule()]);
+    const t = await token({ role: 'user' });
+    expect((await run(c.f, bearer(t))).passed).toBe(true);
+    const [h, , sig] = t.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ iss: 'https://iss.example', sub: 'admin', exp: NOW / 1000 + 3600 })).toString('base64url')}.${sig}`;
+    const r = await run(c.f, bearer(forged));
+    expect([r.s.replies[0]?.body, r.s.requestAuth, c.hits()]).toEqual(['Jwt verification fails', null, 0]);
+    // The token followed by other text (Envoy's scan cuts it out) and preceded by spaces: hits.
+    for (const value of [`Bearer ${t}, other`, `Bearer   ${t}`, `x Bearer ${t}`]) {
+      const hit = await run(c.f, { headers: { authorization: value } });
+      expect([value, hit.status, hit.s.requestAuth?.principal]).toEqual([value, FilterStatus.Continue, 'https://iss.example/alice']);
+    }
+    expect(c.hits()).toBe(3);
+    // A prefix-less header takes the value whole: the token with one more character is another text.
+    const raw = clocked([rule({ fromHeaders: [{ name: 'x-jwt', prefix: '' }], fromParams: [] })]);
+    expect((await run(raw.f, { headers: { 'x-jwt': t } })).passed).toBe(true);
+    expect((await run(raw.f, { headers: { 'x-jwt': t } })).status).toBe(FilterStatus.Continue);
+    expect((await run(raw.f, { headers: { 'x-jwt': `${t}A` } })).s.replies[0]?.status).toBe('401 Unauthorized');
+  });
+
   test('bounded: 100 tokens per rule by default; the least recently used is evicted', async () => {
     const c = clocked([rule()], 4);
     const ts = await Promise.all([0, 1, 2, 3, 4].map((i) => token({ n: i })));
