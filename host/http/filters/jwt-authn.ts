@@ -45,12 +45,12 @@ interface Provider {
 }
 
 interface Found {
-  readonly provider: Provider;
-  readonly token: string;
+  provider: Provider;
+  token: string;
   /** The header it came from (removed when not forwarded); null for a parameter or cookie. */
-  readonly header: string | null;
+  header: string | null;
   /** The verified-token cache's entry for the token, looked up as it was found; undefined: none. */
-  readonly entry: Verified | undefined;
+  entry: Verified | undefined;
 }
 
 interface Verified {
@@ -100,6 +100,13 @@ export class JwtAuthn implements HttpFilter {
   readonly #cache = new Map<string, Verified>();
   /** Recency counter: the stamp of the entry last put at the back of #cache. */
   #stamp = 0;
+  /**
+   * The tokens #extract found in the request being decoded: the first #foundCount slots, reused
+   * from request to request (the filter is shared, but a request's tokens are used before
+   * onRequestHeaders returns; a request that waits for jose takes a copy).
+   */
+  readonly #found: Found[] = [];
+  #foundCount = 0;
   readonly #stats: StatScope<DownstreamStat> | null;
   /** Headers a client must not set itself: the payload and claim outputs (Envoy sanitizes them). */
   readonly #outputs: readonly string[];
@@ -125,22 +132,24 @@ export class JwtAuthn implements HttpFilter {
       return FilterStatus.Continue;
     }
     for (let i = 0; i < this.#outputs.length; i++) stream.removeRequestHeader(this.#outputs[i]!);
-    const found = this.#extract(stream);
-    if (found === null) {
+    const n = this.#extract(stream);
+    if (n === 0) {
       this.#stats?.inc('jwt_authn.allowed');
       return FilterStatus.Continue;
     }
-    const cached = this.#cached(found);
+    const cached = this.#cached(this.#found, n);
     if (cached !== null) {
       this.#stats?.inc('jwt_authn.jwt_cache_hit');
-      this.#succeed(stream, cached, found);
+      this.#succeed(stream, cached, this.#found, n);
       return FilterStatus.Continue;
     }
     this.#stats?.inc('jwt_authn.jwt_cache_miss');
+    const found: Found[] = [];
+    for (let i = 0; i < n; i++) found.push({ ...this.#found[i]! });
     this.#verifyAll(found).then(
       (v) => {
         if (v.ok) {
-          this.#succeed(stream, v.verified, found);
+          this.#succeed(stream, v.verified, found, found.length);
           stream.continueDecoding();
         } else this.#fail(stream, v.status);
       },
@@ -149,9 +158,12 @@ export class JwtAuthn implements HttpFilter {
     return FilterStatus.StopIteration;
   }
 
-  /** Every token found in any rule's locations (null: none), in rule order, with its cache entry. */
-  #extract(stream: StreamCallbacks): Found[] | null {
-    let out: Found[] | null = null;
+  /**
+   * Every token found in any rule's locations, in rule order, with its cache entry, into the
+   * first slots of #found: how many (0: none).
+   */
+  #extract(stream: StreamCallbacks): number {
+    this.#foundCount = 0;
     const providers = this.providers;
     for (let p = 0; p < providers.length; p++) {
       const provider = providers[p]!;
@@ -179,7 +191,7 @@ export class JwtAuthn implements HttpFilter {
           if (entry === undefined) token = jwtAfter(v, start);
         }
         if (token === '') continue;
-        out = withFound(out, { provider, token, header: h.name, entry: entry ?? this.#lookup(token) });
+        this.#add(provider, token, h.name, entry ?? this.#lookup(token));
       }
       if (rule.fromParams.length > 0) {
         const path = stream.downstream.path;
@@ -188,7 +200,7 @@ export class JwtAuthn implements HttpFilter {
           const params = new URLSearchParams(path.slice(q + 1));
           for (const name of rule.fromParams) {
             const t = params.get(name);
-            if (t !== null && t !== '') out = withFound(out, { provider, token: t, header: null, entry: this.#lookup(t) });
+            if (t !== null && t !== '') this.#add(provider, t, null, this.#lookup(t));
           }
         }
       }
@@ -197,12 +209,24 @@ export class JwtAuthn implements HttpFilter {
         if (cookie !== null) {
           for (const name of rule.fromCookies) {
             const t = cookieValue(cookie, name);
-            if (t !== null && t !== '') out = withFound(out, { provider, token: t, header: null, entry: this.#lookup(t) });
+            if (t !== null && t !== '') this.#add(provider, t, null, this.#lookup(t));
           }
         }
       }
     }
-    return out;
+    return this.#foundCount;
+  }
+
+  #add(provider: Provider, token: string, header: string | null, entry: Verified | undefined): void {
+    const f = this.#found[this.#foundCount++];
+    if (f === undefined) {
+      this.#found.push({ provider, token, header, entry });
+      return;
+    }
+    f.provider = provider;
+    f.token = token;
+    f.header = header;
+    f.entry = entry;
   }
 
   /**
@@ -221,8 +245,8 @@ export class JwtAuthn implements HttpFilter {
    * (another rule's verdict on the same text says nothing: its issuer, audiences and keys
    * differ) and only inside the exp/nbf window it was verified for; one outside it is dropped.
    */
-  #cached(found: readonly Found[]): Verified | null {
-    for (let i = 0; i < found.length; i++) {
+  #cached(found: readonly Found[], n: number): Verified | null {
+    for (let i = 0; i < n; i++) {
       const f = found[i]!;
       const v = f.entry;
       if (v === undefined || v.provider !== f.provider) continue;
@@ -318,13 +342,17 @@ export class JwtAuthn implements HttpFilter {
     c.set(v.key, v);
   }
 
-  #succeed(stream: StreamCallbacks, v: Verified, found: readonly Found[]): void {
+  /** The first `n` of `found` are the request's tokens. */
+  #succeed(stream: StreamCallbacks, v: Verified, found: readonly Found[], n: number): void {
     this.#stats?.inc('jwt_authn.allowed');
     stream.requestAuth = v.auth;
     const rule = v.provider.rule;
     // forward: false — the header that carried a token of this provider goes (Envoy removes it
     // whole, prefix and all); parameters and cookies are left, as Envoy leaves them.
-    for (const f of found) if (f.provider === v.provider && f.header !== null && !rule.forwardOriginalToken) stream.removeRequestHeader(f.header);
+    for (let i = 0; i < n; i++) {
+      const f = found[i]!;
+      if (f.provider === v.provider && f.header !== null && !rule.forwardOriginalToken) stream.removeRequestHeader(f.header);
+    }
     if (rule.outputPayloadToHeader !== null) stream.setRequestHeader(rule.outputPayloadToHeader, v.payloadSegment);
     for (const c of rule.outputClaimToHeaders) {
       const value = claimText(v.auth.claims, c.claim);
@@ -339,13 +367,6 @@ export class JwtAuthn implements HttpFilter {
     const uri = `${scheme}://${ds.authority}${ds.path.length > 256 ? ds.path.slice(0, 256) : ds.path}`;
     stream.sendLocalReply(status === AUDIENCE ? '403 Forbidden' : '401 Unauthorized', [['www-authenticate', `Bearer realm="${uri}", error="invalid_token"`]], status);
   }
-}
-
-/** `list` with `f` at its end; the first makes a one-element array (`[].push` would reserve 17). */
-function withFound(list: Found[] | null, f: Found): Found[] {
-  if (list === null) return [f];
-  list.push(f);
-  return list;
 }
 
 function statusOf(err: unknown): string {
