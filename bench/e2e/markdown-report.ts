@@ -257,6 +257,7 @@ export function markdownReport(report: E2eReport): string {
   if (report.notes.length) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   if (report.profile) out.push(...profileLines(report), '');
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
+  if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time'), '');
   return out.join('\n');
 }
 
@@ -304,5 +305,6 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }

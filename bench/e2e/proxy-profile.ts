@@ -14,7 +14,7 @@ import type { Mode, ProxyProfile } from './report-types.js';
  * `makeWasmesh(nodeArgs)` builds the wasmesh contender with extra Node flags. The profile's idle
  * samples are dropped so that the percentages are shares of the CPU time the proxy really used.
  * A sidecar pair (`wasmesh-mtls`) writes one profile per process: one summary each, named by
- * `roles` in the order of the contender's pids.
+ * `roles` in the order of the contender's pids. `headers` go on every request (the policy mode's token).
  */
 export async function profileWasmesh(
   makeWasmesh: (nodeArgs: string[]) => Contender,
@@ -24,6 +24,7 @@ export async function profileWasmesh(
   durationS: number,
   top = 15,
   roles: readonly string[] = ['wasmesh proxy'],
+  headers?: readonly string[],
 ): Promise<ProxyProfile[]> {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-prof-'));
   try {
@@ -31,8 +32,8 @@ export async function profileWasmesh(
     const pids = running.pids ?? [running.pid];
     let load;
     try {
-      await driveLoad(tools, mode, running.url, warmupS);
-      load = await driveLoad(tools, mode, running.url, durationS);
+      await driveLoad(tools, mode, running.url, warmupS, headers);
+      load = await driveLoad(tools, mode, running.url, durationS, headers);
     } finally {
       await running.stop();
     }

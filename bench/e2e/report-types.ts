@@ -160,4 +160,6 @@ export interface E2eReport {
   mtlsChecks?: MtlsCheckRecord[];
   idleMtls?: IdleMtlsRecord[];
   mtlsProfiles?: ProxyProfile[];
+  /** The policy mode: wasmesh with the policies and JWT, profiled under the same token-carrying load. */
+  policyProfile?: ProxyProfile;
 }

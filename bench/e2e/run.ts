@@ -204,13 +204,22 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
   const upstream = await startUpstream(go.go);
   const meshDir = writeMesh(upstream);
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
+  let policyMeshDir: string | undefined;
   try {
     const mtls = opts.contenders.includes('wasmesh-mtls') ? await issuePairCertificates(mtlsDir) : undefined;
+    // The policy mode profiles both wasmesh contenders under the same token-carrying load.
+    const policy = opts.contenders.includes('wasmesh-policy') ? await policyCredentials() : undefined;
+    if (policy) policyMeshDir = writePolicyMesh(meshDir, policy.jwks);
+    const headers = policy ? [policy.header] : undefined;
     const make = (name: ContenderName) => (nodeArgs: string[]): Contender =>
-      contenders({ meshDir, upstream, mtls, wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
+      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
     if (opts.contenders.includes('wasmesh')) {
       log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
-      report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS))[0];
+      report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS, 15, undefined, headers))[0];
+    }
+    if (policy) {
+      log(`profiling wasmesh with the policies under throughput load (${opts.durationS} s)`);
+      report.policyProfile = (await profileWasmesh(make('wasmesh-policy'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with the policies and JWT'], headers))[0];
     }
     if (mtls) {
       log(`profiling the wasmesh mTLS pair under throughput load (${opts.durationS} s)`);
@@ -223,6 +232,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
     await upstream.stop();
     rmSync(meshDir, { recursive: true, force: true });
     rmSync(mtlsDir, { recursive: true, force: true });
+    if (policyMeshDir) rmSync(policyMeshDir, { recursive: true, force: true });
   }
 }
 

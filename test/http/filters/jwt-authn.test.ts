@@ -154,6 +154,91 @@ describe('jwt-authn filter', () => {
   });
 });
 
+describe('jwt-authn verified-token cache', () => {
+  /** A filter whose clock the test moves, counting cache hits and misses. */
+  function clocked(rules: JwtRule[], cacheSize?: number) {
+    const clock = { now: NOW };
+    const counts = new Map<string, number>();
+    const stats = { inc: (n: string) => counts.set(n, (counts.get(n) ?? 0) + 1) } as never;
+    const f = new JwtAuthn(rules.map((r) => ({ rule: r, keys: new InlineJwks(r.jwks!) })), { now: () => clock.now, stats, ...(cacheSize !== undefined ? { cacheSize } : {}) });
+    return { f, clock, hits: () => counts.get('jwt_authn.jwt_cache_hit') ?? 0, misses: () => counts.get('jwt_authn.jwt_cache_miss') ?? 0 };
+  }
+
+  test('a cached token is refused once past exp + skew, and again before nbf − skew when the clock goes back', async () => {
+    const c = clocked([rule()]);
+    const t = await token({}, { exp: NOW / 1000 + 10, nbf: NOW / 1000 - 10 });
+    expect((await run(c.f, bearer(t))).passed).toBe(true);
+    c.clock.now = NOW + 5_000;
+    const hit = await run(c.f, bearer(t));
+    expect([hit.status, hit.passed, c.hits()]).toEqual([FilterStatus.Continue, true, 1]);
+    // exp + 60 s skew still passes from the cache; one millisecond later it is expired.
+    c.clock.now = NOW + 69_999;
+    expect((await run(c.f, bearer(t))).passed).toBe(true);
+    c.clock.now = NOW + 70_000;
+    expect((await run(c.f, bearer(t))).s.replies[0]?.body).toBe('Jwt is expired');
+    // A clock set back before nbf − skew: the cached verdict no longer holds.
+    const c2 = clocked([rule()]);
+    expect((await run(c2.f, bearer(t))).passed).toBe(true);
+    c2.clock.now = NOW - 71_000;
+    expect((await run(c2.f, bearer(t))).s.replies[0]?.body).toBe('Jwt not yet valid');
+    expect(c2.hits()).toBe(0);
+  });
+
+  test('a token verified by one rule is no hit when found only in another rule\'s location', async () => {
+    const a = rule({ fromHeaders: [{ name: 'x-a', prefix: '' }], fromParams: [], issuer: 'https://a.example' });
+    const b = rule({ fromHeaders: [{ name: 'x-b', prefix: '' }], fromParams: [] });
+    const c = clocked([a, b]);
+    const t = await token(); // issuer https://iss.example: rule b's
+    expect((await run(c.f, { headers: { 'x-b': t } })).passed).toBe(true);
+    const wrong = await run(c.f, { headers: { 'x-a': t } });
+    expect(wrong.s.replies[0]?.body).toBe('Jwt issuer is not configured');
+    expect(c.hits()).toBe(0);
+    expect((await run(c.f, { headers: { 'x-b': t } })).status).toBe(FilterStatus.Continue);
+    expect(c.hits()).toBe(1);
+  });
+
+  test('an entry answers only for the very text verified: a forged payload with a copied signature is refused; text around the token still finds it', async () => {
+    const c = clocked([rule()]);
+    const t = await token({ role: 'user' });
+    expect((await run(c.f, bearer(t))).passed).toBe(true);
+    const [h, , sig] = t.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ iss: 'https://iss.example', sub: 'admin', exp: NOW / 1000 + 3600 })).toString('base64url')}.${sig}`;
+    const r = await run(c.f, bearer(forged));
+    expect([r.s.replies[0]?.body, r.s.requestAuth, c.hits()]).toEqual(['Jwt verification fails', null, 0]);
+    // The token followed by other text (Envoy's scan cuts it out) and preceded by spaces: hits.
+    for (const value of [`Bearer ${t}, other`, `Bearer   ${t}`, `x Bearer ${t}`]) {
+      const hit = await run(c.f, { headers: { authorization: value } });
+      expect([value, hit.status, hit.s.requestAuth?.principal]).toEqual([value, FilterStatus.Continue, 'https://iss.example/alice']);
+    }
+    expect(c.hits()).toBe(3);
+    // A prefix-less header takes the value whole: the token with one more character is another text.
+    const raw = clocked([rule({ fromHeaders: [{ name: 'x-jwt', prefix: '' }], fromParams: [] })]);
+    expect((await run(raw.f, { headers: { 'x-jwt': t } })).passed).toBe(true);
+    expect((await run(raw.f, { headers: { 'x-jwt': t } })).status).toBe(FilterStatus.Continue);
+    expect((await run(raw.f, { headers: { 'x-jwt': `${t}A` } })).s.replies[0]?.status).toBe('401 Unauthorized');
+  });
+
+  test('bounded: 100 tokens per rule by default; the least recently used is evicted', async () => {
+    const c = clocked([rule()], 4);
+    const ts = await Promise.all([0, 1, 2, 3, 4].map((i) => token({ n: i })));
+    for (const t of ts.slice(0, 4)) expect((await run(c.f, bearer(t))).passed).toBe(true);
+    expect(c.misses()).toBe(4);
+    // ts[0] is used again (the oldest: it moves to the back), then ts[4] evicts the oldest, ts[1].
+    expect((await run(c.f, bearer(ts[0]!))).status).toBe(FilterStatus.Continue);
+    expect((await run(c.f, bearer(ts[4]!))).status).toBe(FilterStatus.StopIteration);
+    expect((await run(c.f, bearer(ts[0]!))).status).toBe(FilterStatus.Continue);
+    expect((await run(c.f, bearer(ts[1]!))).status).toBe(FilterStatus.StopIteration);
+    expect(c.misses()).toBe(6);
+    // The default bound: 100 per rule.
+    const d = clocked([rule(), rule({ issuer: 'https://b.example' })]);
+    const many = await Promise.all(Array.from({ length: 201 }, (_, i) => token({ n: i })));
+    for (const t of many) await run(d.f, bearer(t));
+    expect((await run(d.f, bearer(many[200]!))).status).toBe(FilterStatus.Continue);
+    expect((await run(d.f, bearer(many[1]!))).status).toBe(FilterStatus.Continue);
+    expect((await run(d.f, bearer(many[0]!))).status).toBe(FilterStatus.StopIteration);
+  });
+});
+
 describe('jwt-authn stats and the version seam', () => {
   test('jwt_authn.* counters: allowed (with and without a token), denied, cache hit and miss, preflight', async () => {
     const counts = new Map<string, number>();
