@@ -7,6 +7,8 @@ import { UwsHttpPort, type PortRequest, type PortResponse } from '../common/uws-
 import type { StatRecord } from '../telemetry/stats.js';
 import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
+import { renderIstioPrometheus } from './istio-prometheus-text.js';
+import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
 
 /** What the admin API shows; the composition root wires these to the manager and proxy. */
 export interface AdminSources {
@@ -21,6 +23,8 @@ export interface AdminSources {
   clustersJson(): unknown;
   /** /certs: Envoy's admin.v3.Certificates JSON; absent: no certificates (`{ "certificates": [] }`). */
   certs?(): unknown;
+  /** Istio's standard metrics (istio_*), appended to the Prometheus format; absent: none. */
+  istio?(): IstioSnapshot;
 }
 
 export interface AdminServerOptions {
@@ -121,8 +125,18 @@ export class AdminServer {
     const usedOnly = u.searchParams.has('usedonly');
     const records = this.#sources.stats().filter((r) => (!usedOnly || r.used) && (match === null || match(r.name)));
     if (format === 'json') return sendJson(Object.fromEntries(records.map((r) => [r.name, r.value])));
-    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records));
+    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records) + this.#istioText(match, usedOnly));
     return send(200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
+  }
+
+  /** istio_* series for the Prometheus format; a filter narrows them by metric family name, as Envoy's applies to its stat names. */
+  #istioText(match: ((name: string) => boolean) | null, usedOnly: boolean): string {
+    const snap = this.#sources.istio?.();
+    if (snap === undefined) return '';
+    // Families exist only once counted: every series is used.
+    void usedOnly;
+    if (match !== null && !['istio_requests_total', 'istio_request_duration_milliseconds', 'istio_request_bytes', 'istio_response_bytes'].some(match)) return '';
+    return renderIstioPrometheus(snap);
   }
 
   /** The bound port (useful after listening on port 0). */

@@ -1,6 +1,7 @@
 // `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
 // (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
+import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
@@ -43,6 +44,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
+    ...WORKLOAD_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -115,6 +117,9 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const credentialsDir = credentialsDirFromFlags(SIDECAR_SPEC.command, values);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
+  const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
+  const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
+  if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
   const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';
   // stdout stays a line per request (as before the flag); a file takes the proxy's batches.
@@ -130,6 +135,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       sources: files,
       namespace: values.namespace as string | undefined,
       labels,
+      workload,
+      istioMetrics,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(credentialsDir !== undefined ? { credentialsDir } : {}),
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),

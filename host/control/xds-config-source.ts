@@ -22,6 +22,8 @@ export interface XdsIdentity {
   gateway?: string;
   serviceAccount?: string;
   clusterId?: string;
+  /** Istio's WORKLOAD_NAME (the workload's name in its metrics and peer metadata); absent: not sent. */
+  workloadName?: string;
 }
 
 export interface XdsConfigSourceOptions {
@@ -65,6 +67,7 @@ export class XdsConfigSource implements ProxyConfigSource {
       WASMESH: '1',
     };
     if (id.gateway !== undefined) metadata.WASMESH_GATEWAY = id.gateway;
+    if (id.workloadName !== undefined) metadata.WORKLOAD_NAME = id.workloadName;
     this.#client = new AdsClient({
       target: opts.xds,
       node: { id: this.nodeId, cluster: String(metadata.CLUSTER_ID), metadata },

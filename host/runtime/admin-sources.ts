@@ -7,6 +7,7 @@ import type { ProxyConfigSource } from '../control/config-source.js';
 import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
+import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
 
 export interface AdminView {
   /** Every data-path listener's (and worker thread's) stats; the control shell's are added here. */
@@ -17,6 +18,8 @@ export interface AdminView {
   workers?(): { live: number; crashes: number };
   /** What /config_dump shows beyond the manager's dump (the sidecar's generated inbound config). */
   configDumpExtra?(): Record<string, unknown>;
+  /** Istio's standard metrics of every listener and worker, merged; absent: none. */
+  istio?(): IstioSnapshot;
 }
 
 export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView): AdminSources {
@@ -26,5 +29,6 @@ export function adminSources(manager: ProxyConfigSource, ready: () => boolean, v
     stats: () => sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())]),
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
+    ...(view.istio ? { istio: view.istio } : {}),
   };
 }

@@ -2,6 +2,8 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -48,6 +50,10 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    */
   accessLog?: (line: string) => void;
   accessLogBatch?: (text: string) => void;
+  /** Who this sidecar's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /** Istio's standard metrics (outbound: reporter `source`, inbound: `destination`); default on. */
+  istioMetrics?: boolean;
 }
 
 /**
@@ -99,9 +105,11 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts() });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts(), workload: opts.workload, istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   const inbound = new ProxyServer({
     servesInbound: true,
+    workload: opts.workload,
+    istioMetrics: opts.istioMetrics === false ? 'off' : 'destination',
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
@@ -153,6 +161,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
       clusters: () => [...outbound.clusters(), ...inbound.clusters()],
+      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT]),
       configDumpExtra: () => ({ inbound: { listener: `${opts.inbound.host}:${opts.inbound.port}`, appPorts: opts.appPorts, mesh: inboundConfig } }),
     },
   });

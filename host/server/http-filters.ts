@@ -26,6 +26,8 @@ import { localRateLimitFilter } from '../http/filters/local-rate-limit.js';
 import { rateLimitFilter } from '../http/filters/rate-limit.js';
 import type { RateLimitClients } from '../xds/rate-limit-client.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import { istioStatsFilter, type IstioStatsDeps } from '../http/filters/istio-stats.js';
+import { peerMetadataFilter, type PeerMetadataHeaders } from '../http/filters/peer-metadata.js';
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -46,6 +48,10 @@ export interface FilterDeps {
   readonly rateLimitClients: RateLimitClients;
   /** Who this proxy's workload is (Istio metrics labels, peer metadata, span tags); absent: `unknown` everywhere. */
   readonly workload?: WorkloadMetadata;
+  /** Istio's standard metrics of this server (absent: off). */
+  readonly istio?: IstioStatsDeps;
+  /** This workload's peer metadata, sent on requests to mesh services (source reporters only; absent: none). */
+  readonly peerMetadata?: PeerMetadataHeaders;
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -77,6 +83,7 @@ export function jwtFilterFor(rules: readonly JwtRule[] | undefined, deps: Filter
 export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  if (deps.istio) filters.push(istioStatsFilter(deps.istio));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
   // https where a server says so, then the Host checked against the port's (or SNI's) servers.
   if (gateway !== undefined) {
@@ -110,6 +117,7 @@ export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
   { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
   { name: 'local_ratelimit', forRoute: (r, d) => localRateLimitFilter(r.rateLimit?.local, d.localRateLimiter, d.stats) },
   { name: 'ratelimit', forRoute: (r, d) => rateLimitFilter(r.rateLimit, d.rateLimitClients, d.stats) },
+  { name: 'istio.peer_metadata', forRoute: (r, d) => peerMetadataFilter(r, d.peerMetadata) },
 ];
 
 /**

@@ -46,6 +46,10 @@ import { RateLimitClients } from '../xds/rate-limit-client.js';
 import { duplicateListenFds } from './listen-fds.js';
 import { loadAuthorization, type AuthorizationVersion } from './authorization-version.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
+import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { IstioMetrics } from '../telemetry/istio-metrics.js';
+import { workloadLabelsOf, type Reporter } from '../telemetry/istio-labels.js';
+import { PeerCache, encodePeerMetadata } from '../telemetry/peer-metadata.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -151,12 +155,24 @@ export interface ProxyServerOptions {
    * not reach on a local address; this listener's own port is always refused.
    */
   reservedPorts?: () => Iterable<number>;
+  /** Who this proxy's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /**
+   * Istio's standard metrics: which reporter this server is (default `destination` for a
+   * listener that serves inbound, `source` otherwise: a sidecar's outbound, a gateway, a proxy),
+   * or `off`.
+   */
+  istioMetrics?: Reporter | 'off';
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 
 export class ProxyServer {
   readonly stats = new Stats();
+  /** Istio's standard metrics of this server; null when off. */
+  readonly istio: IstioMetrics | null;
+  /** The workload and reporter this server was built with (worker threads are built with the same). */
+  readonly istioSettings: { readonly workload: WorkloadMetadata; readonly reporter: Reporter | 'off' };
   readonly limits: Limits;
   readonly #core: Core;
   readonly #listener: Http1Listener;
@@ -216,7 +232,17 @@ export class ProxyServer {
     };
     this.#workloadPolicies = opts.servesInbound === true || opts.gatewayPort !== undefined;
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
+    const workload = opts.workload ?? workloadMetadata({});
+    const reporter = opts.istioMetrics ?? (opts.servesInbound === true ? 'destination' : 'source');
+    this.istioSettings = { workload, reporter };
+    this.istio = reporter === 'off' ? null : new IstioMetrics(reporter, workloadLabelsOf(workload), workload.principal ?? UNKNOWN);
+    const own = this.istio === null ? undefined : { id: workload.nodeId, metadata: encodePeerMetadata(workload) };
     this.#deps = {
+      workload,
+      ...(this.istio === null ? {} : {
+        istio: { metrics: this.istio, peers: new PeerCache(), ownId: own!.id, ownMetadata: own!.metadata, namespace: workload.namespace },
+        ...(reporter === 'source' ? { peerMetadata: own } : {}),
+      }),
       jwks: this.#jwks,
       stats: this.stats.downstream,
       faults: new FaultDice(this.#core, opts.seed),
