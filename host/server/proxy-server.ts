@@ -235,7 +235,9 @@ export class ProxyServer {
     const workload = opts.workload ?? workloadMetadata({});
     const reporter = opts.istioMetrics ?? (opts.servesInbound === true ? 'destination' : 'source');
     this.istioSettings = { workload, reporter };
-    this.istio = reporter === 'off' ? null : new IstioMetrics(reporter, workloadLabelsOf(workload), workload.principal ?? UNKNOWN);
+    this.istio = reporter === 'off' ? null : new IstioMetrics(reporter, workloadLabelsOf(workload),
+      // The workload certificate's SPIFFE ID when the flags named none (mounted files, a certificate cell).
+      () => workload.principal ?? opts.workloadCertificates?.current()?.identity ?? UNKNOWN);
     const own = this.istio === null ? undefined : { id: workload.nodeId, metadata: encodePeerMetadata(workload) };
     this.#deps = {
       workload,

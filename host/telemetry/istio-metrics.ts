@@ -55,13 +55,14 @@ interface ServiceTable {
 export class IstioMetrics {
   readonly reporter: Reporter;
   readonly #self: WorkloadLabels;
-  readonly #selfPrincipal: string;
+  readonly #selfPrincipal: () => string;
   readonly #byLabels = new Map<string, Series>();
   readonly #fast = new WeakMap<WorkloadLabels, Map<ServiceLabels, ServiceTable>>();
   /** Requests not counted because MAX_SERIES was reached (wasmesh_istio_series_overflow_total). */
   overflow = 0;
 
-  constructor(reporter: Reporter, self: WorkloadLabels, selfPrincipal: string) {
+  /** `selfPrincipal` is read when a label set is first seen (the workload certificate may arrive after the server starts). */
+  constructor(reporter: Reporter, self: WorkloadLabels, selfPrincipal: () => string) {
     this.reporter = reporter;
     this.#self = self;
     this.#selfPrincipal = selfPrincipal;
@@ -106,9 +107,9 @@ export class IstioMetrics {
     const labels = renderLabels({
       reporter: this.reporter,
       source: src ? this.#self : peer,
-      sourcePrincipal: src ? this.#selfPrincipal : peerPrincipal,
+      sourcePrincipal: src ? this.#selfPrincipal() : peerPrincipal,
       destination: src ? peer : this.#self,
-      destinationPrincipal: src ? peerPrincipal : this.#selfPrincipal,
+      destinationPrincipal: src ? peerPrincipal : this.#selfPrincipal(),
       service,
       responseCode: code,
       responseFlags: flags,

@@ -35,9 +35,11 @@ const MAX_HOSTS = 256;
 const MAX_CLUSTERS = 4096;
 
 /**
- * The destination service of an inbound request's host: a short name (`reviews`) or
- * `<name>.<namespace>` is the service of that name in this namespace (or that one), as the
- * inbound cluster's service names it in Istio; a full name is itself.
+ * The destination service of an inbound request's host. Istio's destination reporter reads it
+ * from the inbound cluster's service metadata; a wasmesh sidecar's inbound side has no list of the
+ * services that select it, so the authority tells: a short name (`reviews`) is that service in
+ * this workload's namespace, a `<name>.<namespace>.svc.<domain>` name is that service, any other
+ * host (a ServiceEntry's, `reviews.default`) is its own name, in this namespace.
  */
 function inboundService(host: string, namespace: string): ServiceLabels {
   const h = host.toLowerCase();
@@ -46,7 +48,6 @@ function inboundService(host: string, namespace: string): ServiceLabels {
   if (/^[\d.]+$/.test(h) || h.startsWith('[')) return { service: h, name: h, namespace };
   const dots = h.split('.').length - 1;
   if (dots === 0) return serviceOfHost(`${h}.${namespace}.svc.cluster.local`);
-  if (dots === 1) return serviceOfHost(`${h}.svc.cluster.local`);
   return serviceOfHost(h, namespace);
 }
 
