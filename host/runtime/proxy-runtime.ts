@@ -21,6 +21,8 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   workload?: WorkloadMetadata;
   /** Istio's standard metrics (reporter `source`: a gateway or standalone proxy); default on. */
   istioMetrics?: boolean;
+  /** Istio's Prometheus port (`--stats`); absent: none. */
+  stats?: { at: HostPort; required: boolean };
   listen: HostPort;
   admin: HostPort;
   /**
@@ -51,6 +53,8 @@ export interface ProxyRuntime {
   readonly manager: ProxyConfigSource;
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
+  /** Istio's Prometheus port once bound (`stats` option); undefined without one, or when the optional default could not bind. */
+  readonly statsPort: number | undefined;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */
   readonly listenPort: number;
   readonly adminPort: number;
@@ -94,6 +98,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     reloadStats: proxy.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
+    ...(opts.stats ? { stats: opts.stats } : {}),
     view: {
       stats: () => (pool || extra.length > 0 ? mergeStats([...all.map((p) => p.stats.records()), ...(pool?.snapshots() ?? []).map((s) => s.stats)]) : proxy.stats.records()),
       istio: () => mergeIstio([...all.map((p) => p.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT), ...(pool?.snapshots() ?? []).map((s) => s.istio ?? EMPTY_ISTIO_SNAPSHOT)]),
@@ -126,6 +131,10 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     manager: assembly.manager,
     proxy,
     admin: assembly.admin,
+    get statsPort() {
+      const p = assembly.statsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
     workers: pool,
     gatewayPorts: extra.map((e) => ({ port: e.port, server: e.server })),
     listenPort: proxy.port,

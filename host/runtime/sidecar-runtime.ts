@@ -54,6 +54,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   workload?: WorkloadMetadata;
   /** Istio's standard metrics (outbound: reporter `source`, inbound: `destination`); default on. */
   istioMetrics?: boolean;
+  /** Istio's Prometheus port (`--stats`); absent: none. */
+  stats?: { at: HostPort; required: boolean };
 }
 
 /**
@@ -83,6 +85,8 @@ export interface SidecarRuntime {
   readonly outbound: ProxyServer;
   readonly inbound: ProxyServer;
   readonly admin: AdminServer;
+  /** Istio's Prometheus port once bound (`stats` option); undefined without one, or when the optional default could not bind. */
+  readonly statsPort: number | undefined;
   readonly health: HealthServer;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */
   readonly ports: SidecarPorts;
@@ -157,6 +161,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     reloadStats: outbound.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
+    ...(opts.stats ? { stats: opts.stats } : {}),
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
@@ -181,6 +186,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     outbound,
     inbound,
     admin: assembly.admin,
+    get statsPort() {
+      const p = assembly.statsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
     health,
     ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
     notReadyReason: () => assembly.notReadyReason(),

@@ -68,6 +68,7 @@ beforeAll(async () => {
   server = await startSidecarRuntime({
     sources: [dirWith({ 'empty.yaml': '# PERMISSIVE\n' })], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
     accessLog: () => {}, log: () => {}, workloadCertificates: await cell('app'),
+    stats: { at: LOOPBACK, required: true },
     workload: workloadMetadata({ name: 'reviews-v1', namespace: 'default', labels: { app: 'reviews', version: 'v1' } }),
   });
   client = await startSidecarRuntime({
@@ -116,6 +117,12 @@ describe('istio_* between two sidecars', () => {
     expect(sumOf(dst, 'istio_requests_total', { ...destination, response_code: '404' })).toBe(1);
     // Envoy's own stats are still there.
     expect(samples(dst, 'envoy_cluster_upstream_rq_total').length).toBeGreaterThan(0);
+    // Istio's Prometheus port serves the same text, and nothing else.
+    const port = server.statsPort!;
+    const viaStats = parseSamples((await get(port, '127.0.0.1', '/stats/prometheus')).body);
+    expect(sumOf(viaStats, 'istio_requests_total', { ...destination, response_code: '200' })).toBe(5);
+    expect(samples(viaStats, 'envoy_cluster_upstream_rq_total').length).toBeGreaterThan(0);
+    expect((await get(port, '127.0.0.1', '/config_dump')).status).toBe(404);
   });
 
   it('a caller that sends no metadata is unknown, and learns nothing of the workload', async () => {
