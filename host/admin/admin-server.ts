@@ -125,16 +125,15 @@ export class AdminServer {
     const usedOnly = u.searchParams.has('usedonly');
     const records = this.#sources.stats().filter((r) => (!usedOnly || r.used) && (match === null || match(r.name)));
     if (format === 'json') return sendJson(Object.fromEntries(records.map((r) => [r.name, r.value])));
-    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records) + this.#istioText(match, usedOnly));
+    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records) + this.#istioText(match));
     return send(200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
   }
 
   /** istio_* series for the Prometheus format; a filter narrows them by metric family name, as Envoy's applies to its stat names. */
-  #istioText(match: ((name: string) => boolean) | null, usedOnly: boolean): string {
+  #istioText(match: ((name: string) => boolean) | null): string {
     const snap = this.#sources.istio?.();
     if (snap === undefined) return '';
-    // Families exist only once counted: every series is used.
-    void usedOnly;
+    // `usedonly` keeps them all: a series exists only once a request counted in it.
     if (match !== null && !['istio_requests_total', 'istio_request_duration_milliseconds', 'istio_request_bytes', 'istio_response_bytes'].some(match)) return '';
     return renderIstioPrometheus(snap);
   }
