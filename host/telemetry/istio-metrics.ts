@@ -46,10 +46,13 @@ class Series {
   constructor(readonly labels: string) {}
 }
 
-/** The series of one peer and service, by code and policy, for one peer principal. */
+/** The series of one peer and service, by code and policy (and flags), for one peer principal. */
 interface ServiceTable {
   readonly principal: string;
+  /** Flags `-` (most requests). */
   readonly byCode: Map<number, Series>;
+  /** Other flags (UF, URX, NR, DC, …): a failing upstream must not make each request build its label text. */
+  byFlags: Map<string, Map<number, Series>> | null;
 }
 
 export class IstioMetrics {
@@ -74,7 +77,7 @@ export class IstioMetrics {
    */
   record(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy,
     durationMs: number, requestBytes: number, responseBytes: number): void {
-    const s = flags === '-' ? this.#cached(peer, peerPrincipal, service, code, policy) : this.#series(peer, peerPrincipal, service, code, flags, policy);
+    const s = this.#cached(peer, peerPrincipal, service, code, flags, policy);
     if (s === null) {
       this.overflow++;
       return;
@@ -85,19 +88,30 @@ export class IstioMetrics {
     observe(s.responseBytes, responseBytes);
   }
 
-  #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, policy: SecurityPolicy): Series | null {
+  #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy): Series | null {
     let byService = this.#fast.get(peer);
     if (byService === undefined) this.#fast.set(peer, (byService = new Map()));
     let table = byService.get(service);
     // One principal per peer and service is the rule (a peer's certificate names its workload); another one takes the slow path.
-    if (table === undefined) byService.set(service, (table = { principal: peerPrincipal, byCode: new Map() }));
-    else if (table.principal !== peerPrincipal) return this.#series(peer, peerPrincipal, service, code, '-', policy);
+    if (table === undefined) byService.set(service, (table = { principal: peerPrincipal, byCode: new Map(), byFlags: null }));
+    else if (table.principal !== peerPrincipal) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+    let byCode = table.byCode;
+    if (flags !== '-') {
+      const byFlags = (table.byFlags ??= new Map());
+      let m = byFlags.get(flags);
+      if (m === undefined) {
+        // Bounded like the series: flags come from a fixed alphabet, but combinations add up.
+        if (byFlags.size >= 64) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+        byFlags.set(flags, (m = new Map()));
+      }
+      byCode = m;
+    }
     const key = code * 4 + policy;
-    let s = table.byCode.get(key);
+    let s = byCode.get(key);
     if (s === undefined) {
-      const found = this.#series(peer, peerPrincipal, service, code, '-', policy);
+      const found = this.#series(peer, peerPrincipal, service, code, flags, policy);
       if (found === null) return null;
-      table.byCode.set(key, (s = found));
+      byCode.set(key, (s = found));
     }
     return s;
   }
