@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { FlagSpec, FlagValues } from './args.js';
 import { UsageError } from './args.js';
 import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { workloadNameOfPod } from '../model/workload-name.js';
 import type { IdentityChoice } from './identity-flags.js';
 import { formatSpiffeId } from '../identity/spiffe-id.js';
 
@@ -16,18 +17,6 @@ export const WORKLOAD_FLAGS: FlagSpec[] = [
   { name: 'workload', kind: 'string', valueName: '<name>', help: 'this workload\'s name (Istio\'s WORKLOAD_NAME: the source_/destination_workload label, peer metadata)', defaultText: 'ISTIO_META_WORKLOAD_NAME, else POD_NAME (or the hostname) less its Deployment suffixes' },
   { name: 'istio-metrics', kind: 'string', valueName: '<on|off>', help: 'Istio\'s standard metrics (istio_requests_total, …) and the peer metadata exchange', defaultText: 'on' },
 ];
-
-/**
- * A Deployment's pod is `<deployment>-<pod-template-hash>-<5 chars>`; its workload is the
- * Deployment (Istio names it from the owner reference; without Kubernetes, from the name).
- */
-export function workloadNameOfPod(pod: string): string {
-  const m = /^(.+)-[a-z0-9]{6,10}-[a-z0-9]{5}$/.exec(pod);
-  if (m) return m[1]!;
-  // A StatefulSet's or a bare ReplicaSet's pod: `<name>-<ordinal>` / `<name>-<5 chars>`.
-  const r = /^(.+)-[a-z0-9]{5}$/.exec(pod);
-  return r ? r[1]! : pod;
-}
 
 /** `--istio-metrics`: true when on (default). */
 export function istioMetricsFromFlags(command: string, values: FlagValues): boolean {

@@ -1,5 +1,6 @@
 // `wasmesh proxy` (and each proxy of `wasmesh demo`) on the runtime assembly: one listener fed by
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
+import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
@@ -81,7 +82,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   if (mapped.length > 0 && (mapped[0]!.at.host !== opts.listen.host || mapped[0]!.at.port !== opts.listen.port)) throw new Error('wasmesh: the first mapped port must be the listen address (GATEWAY_PORTS_INVALID)');
   const gatewayPort = !isGateway ? undefined : mapped.length > 0 ? mapped[0]!.port : ('auto' as const);
   const serverFor = (host: string, port: number, gp: number | 'auto' | undefined): ProxyServer =>
-    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts(), workload: opts.workload, istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   // Passthrough may not loop into any port of this process (read at each pick: port 0 binds late).
   const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);

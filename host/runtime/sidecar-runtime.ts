@@ -2,6 +2,7 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
@@ -109,10 +110,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts(), workload: opts.workload, istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, authorization: 'off', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   const inbound = new ProxyServer({
     servesInbound: true,
-    workload: opts.workload,
+    workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined),
     istioMetrics: opts.istioMetrics === false ? 'off' : 'destination',
     limits: opts.limits,
     host: opts.inbound.host,
