@@ -8,7 +8,7 @@ import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import { IstioMetrics, SecurityPolicy } from '../host/telemetry/istio-metrics.js';
 import { serviceOfHost, type WorkloadLabels } from '../host/telemetry/istio-labels.js';
-import { ISTIO_BUCKETS } from '../host/telemetry/istio-histogram.js';
+import { ISTIO_BUCKETS, newHistogram, observe } from '../host/telemetry/istio-histogram.js';
 import { renderIstioPrometheus } from '../host/admin/istio-prometheus-text.js';
 import { LocalRateLimiter } from '../host/core/ratelimit/local-rate-limiter.js';
 import { Core } from '../host/core/wasm.js';
@@ -55,12 +55,17 @@ export function istioSuite(): BenchSuite {
   limiter.begin();
   const bucket = limiter.bucket('bench/istio', { maxTokens: 4_000_000_000, tokensPerFill: 4_000_000_000, fillIntervalMs: 1000 }).ptr;
   limiter.commit();
+  const counter = new Float64Array(1);
+  const h1 = newHistogram();
+  const h2 = newHistogram();
+  const h3 = newHistogram();
   const labelSets = Math.ceil(10_000 / SERIES_PER_LABEL_SET);
   const big = filledRegistry(labelSets);
   const perSet = bytesPerLabelSet();
   const hot: BenchCase[] = [
     { name: 'record: cached series (flags -)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, d, 320, 1800); } },
     { name: 'record: with response flags UF,URX (cached series)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 503, 'UF,URX', SecurityPolicy.Unknown, d, 320, 0); } },
+    { name: 'the increments alone: counter + 3 histogram observes (JS typed arrays)', fn: () => { d = (d + 7) % 900; counter[0]!++; observe(h1, d); observe(h2, 320); observe(h3, 1800); } },
     { name: 'one core call moving a Wasm-memory counter (floor of a Wasm registry)', fn: () => { now += 0.001; sink.value += limiter.consume(bucket, now) ? 1 : 0; } },
   ];
   const scrape: BenchCase[] = [
