@@ -24,8 +24,8 @@ export interface XdsNode {
   labels: Record<string, string>;
   clusterId: string;
   serviceAccount: string;
-  /** Istio's WORKLOAD_NAME; the pod name when the node sends none. */
-  workloadName: string;
+  /** Istio's WORKLOAD_NAME; the pod name when the node sends none (optional: nodes built by hand may leave it out). */
+  workloadName?: string;
   /** `--gateway` of a wasmesh proxy or an explicit WASMESH_GATEWAY: serve this Gateway, whatever its selector. */
   gateway: string | null;
   /**
@@ -158,7 +158,7 @@ export function nodeId(type: ProxyType, ip: string, pod: string, namespace: stri
  */
 export function nodeWorkload(node: XdsNode, trustDomain = 'cluster.local'): WorkloadMetadata {
   return workloadMetadata({
-    name: node.workloadName,
+    name: node.workloadName ?? node.pod,
     namespace: node.namespace,
     labels: node.labels,
     cluster: node.clusterId,
