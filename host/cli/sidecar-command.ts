@@ -1,7 +1,7 @@
 // `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
 // (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
-import { STATS_FLAG, statsFromFlags } from './stats-flag.js';
+import { STATS_FLAG, MERGED_STATS_FLAGS, statsFromFlags, mergedStatsFromFlags } from './stats-flag.js';
 import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { HostPort } from '../common/host-port.js';
@@ -47,6 +47,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     ...IDENTITY_FLAGS,
     ...WORKLOAD_FLAGS,
     STATS_FLAG,
+    ...MERGED_STATS_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -122,6 +123,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
   const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
   const stats = statsFromFlags(SIDECAR_SPEC.command, values);
+  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values);
   if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
   const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';
@@ -141,6 +143,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       workload,
       istioMetrics,
       stats,
+      mergedStats,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(credentialsDir !== undefined ? { credentialsDir } : {}),
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),

@@ -3,7 +3,8 @@
 // the admin API over them, ports brought up in a safe order (a failure closes what was opened
 // and names the port), readiness, and a drain that closes in reverse. The proxy is one listener
 // (and its worker threads) on this assembly; the sidecar two listeners and a health port.
-import { StatsPort } from '../admin/stats-port.js';
+import { StatsPort, proxyPrometheusText } from '../admin/stats-port.js';
+import { MergedStatsPort, type AppMetrics } from '../admin/merged-stats-port.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { HostPort } from '../common/host-port.js';
 import type { Log } from '../common/log.js';
@@ -86,6 +87,8 @@ export interface AssemblyOptions {
    * (the default address, which another proxy on the same host may hold).
    */
   stats?: { at: HostPort; required: boolean };
+  /** Istio's agent port merging the proxy's metrics with the app's (15020, host/admin/merged-stats-port.ts); absent: none. Same `required` rule. */
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
 }
 
 export interface AssemblyPorts {
@@ -107,6 +110,9 @@ export class RuntimeAssembly {
   /** Istio's Prometheus port (null: none). */
   readonly statsPort: StatsPort | null;
   readonly #statsRuntimePort: RuntimePort | null;
+  /** Istio's agent port for merged metrics (null: none). */
+  readonly mergedStatsPort: MergedStatsPort | null;
+  readonly #mergedRuntimePort: RuntimePort | null;
   readonly #certificate: CertificateReadiness | null;
   #probes: RuntimePort[] = [];
   // null until start(): a runtime not yet started is not ready.
@@ -154,6 +160,9 @@ export class RuntimeAssembly {
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
     const st = opts.stats;
     this.statsPort = st === undefined ? null : new StatsPort(st.at.host, st.at.port, sources);
+    const ms = opts.mergedStats;
+    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}) });
+    this.#mergedRuntimePort = ms === undefined ? null : optionalPort({ role: 'merged stats', at: ms.at, listen: () => this.mergedStatsPort!.listen(), close: () => this.mergedStatsPort!.close() }, ms.required, c.log);
     this.#statsRuntimePort = st === undefined ? null : optionalPort({ role: 'stats', at: st.at, listen: () => this.statsPort!.listen(), close: () => this.statsPort!.close(), probeOnFailure: true }, st.required, c.log);
   }
 
@@ -178,6 +187,7 @@ export class RuntimeAssembly {
     const listeners = (this.#listeners = ports.listeners);
     await this.#bind(this.#adminPort);
     if (this.#statsRuntimePort !== null) await this.#bind(this.#statsRuntimePort);
+    if (this.#mergedRuntimePort !== null) await this.#bind(this.#mergedRuntimePort);
     for (const p of this.#probes) await this.#bind(p);
     for (const l of listeners) {
       await this.#bind(l);
@@ -221,6 +231,7 @@ export class RuntimeAssembly {
     this.#accessLog.flush();
     await this.#adminPort.close();
     await this.#statsRuntimePort?.close();
+    await this.#mergedRuntimePort?.close();
     for (const p of this.#probes) await p.close();
   }
 }

@@ -2,6 +2,7 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import type { AppMetrics } from '../admin/merged-stats-port.js';
 import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
@@ -57,6 +58,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   istioMetrics?: boolean;
   /** Istio's Prometheus port (`--stats`); absent: none. */
   stats?: { at: HostPort; required: boolean };
+  /** Istio's agent port merging this proxy's metrics with the app's (`--merged-stats`, `--app-metrics`); absent: none. */
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
 }
 
 /**
@@ -88,6 +91,8 @@ export interface SidecarRuntime {
   readonly admin: AdminServer;
   /** Istio's Prometheus port once bound (`stats` option); undefined without one, or when the optional default could not bind. */
   readonly statsPort: number | undefined;
+  /** Istio's agent port for merged metrics once bound; undefined without one. */
+  readonly mergedStatsPort: number | undefined;
   readonly health: HealthServer;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */
   readonly ports: SidecarPorts;
@@ -163,6 +168,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     accessLog,
     workloadCertificates: opts.workloadCertificates,
     ...(opts.stats ? { stats: opts.stats } : {}),
+    ...(opts.mergedStats ? { mergedStats: opts.mergedStats } : {}),
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
@@ -187,6 +193,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     outbound,
     inbound,
     admin: assembly.admin,
+    get mergedStatsPort() {
+      const p = assembly.mergedStatsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
     get statsPort() {
       const p = assembly.statsPort;
       return p !== null && p.listening ? p.port : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workloadFromFlags, istioMetricsFromFlags } from '../../host/cli/workload-flags.js';
-import { statsFromFlags } from '../../host/cli/stats-flag.js';
+import { statsFromFlags, mergedStatsFromFlags } from '../../host/cli/stats-flag.js';
 import { workloadNameOfPod } from '../../host/model/workload-name.js';
 import { UsageError } from '../../host/cli/args.js';
 import { spiffeId } from '../../host/identity/spiffe-id.js';
@@ -37,5 +37,14 @@ describe('--workload and the workload\'s metadata', () => {
     expect(statsFromFlags('c', { stats: '127.0.0.1:9999' })).toEqual({ at: { host: '127.0.0.1', port: 9999 }, required: true });
     expect(statsFromFlags('c', { stats: 'off' })).toBeUndefined();
     expect(() => statsFromFlags('c', { stats: 'nope' })).toThrow(UsageError);
+  });
+
+  it('--merged-stats and --app-metrics: Istio\'s 15020 with the app\'s prometheus.io/port and path', () => {
+    expect(mergedStatsFromFlags('c', {})).toEqual({ at: { host: '0.0.0.0', port: 15020 }, required: false });
+    expect(mergedStatsFromFlags('c', { 'app-metrics': '9100' })).toMatchObject({ app: { port: 9100, path: '/metrics' } });
+    expect(mergedStatsFromFlags('c', { 'merged-stats': '127.0.0.1:0', 'app-metrics': '8080/actuator/prometheus' })).toEqual({ at: { host: '127.0.0.1', port: 0 }, required: true, app: { port: 8080, path: '/actuator/prometheus' } });
+    expect(() => mergedStatsFromFlags('c', { 'app-metrics': '70000' })).toThrow(UsageError);
+    expect(() => mergedStatsFromFlags('c', { 'app-metrics': 'x' })).toThrow(UsageError);
+    expect(() => mergedStatsFromFlags('c', { 'merged-stats': 'off', 'app-metrics': '9100' })).toThrow(/--app-metrics/);
   });
 });

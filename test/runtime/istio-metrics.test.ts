@@ -68,7 +68,7 @@ beforeAll(async () => {
   server = await startSidecarRuntime({
     sources: [dirWith({ 'empty.yaml': '# PERMISSIVE\n' })], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
     accessLog: () => {}, log: () => {}, workloadCertificates: await cell('app'),
-    stats: { at: LOOPBACK, required: true },
+    stats: { at: LOOPBACK, required: true }, mergedStats: { at: LOOPBACK, required: true },
     workload: workloadMetadata({ name: 'reviews-v1', namespace: 'default', labels: { app: 'reviews', version: 'v1' } }),
   });
   client = await startSidecarRuntime({
@@ -123,6 +123,10 @@ describe('istio_* between two sidecars', () => {
     expect(sumOf(viaStats, 'istio_requests_total', { ...destination, response_code: '200' })).toBe(5);
     expect(samples(viaStats, 'envoy_cluster_upstream_rq_total').length).toBeGreaterThan(0);
     expect((await get(port, '127.0.0.1', '/config_dump')).status).toBe(404);
+    // And Istio's agent port (15020) merges them with the agent's own (no app metrics configured here).
+    const merged = parseSamples((await get(server.mergedStatsPort!, '127.0.0.1', '/stats/prometheus')).body);
+    expect(sumOf(merged, 'istio_requests_total', { ...destination, response_code: '200' })).toBe(5);
+    expect(sumOf(merged, 'istio_agent_scrapes_total')).toBe(1);
   });
 
   it('a caller that sends no metadata is unknown, and learns nothing of the workload', async () => {
