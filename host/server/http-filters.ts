@@ -27,7 +27,7 @@ import { rateLimitFilter } from '../http/filters/rate-limit.js';
 import type { RateLimitClients } from '../xds/rate-limit-client.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import { istioStatsFilter, type IstioStatsDeps } from '../http/filters/istio-stats.js';
-import { peerMetadataFilter, type PeerMetadataHeaders } from '../http/filters/peer-metadata.js';
+
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -50,8 +50,8 @@ export interface FilterDeps {
   readonly workload?: WorkloadMetadata;
   /** Istio's standard metrics of this server (absent: off). */
   readonly istio?: IstioStatsDeps;
-  /** This workload's peer metadata, sent on requests to mesh services (source reporters only; absent: none). */
-  readonly peerMetadata?: PeerMetadataHeaders;
+  /** This workload's peer metadata, sent on requests to mesh services (source reporters only; absent: none): the route's request edits carry it. */
+  readonly peerMetadata?: { readonly id: string; readonly metadata: string };
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -117,7 +117,6 @@ export const ROUTE_FILTERS: readonly RouteFilterConfig[] = [
   { name: 'fault', forRoute: (r, d) => faultFilter(r.fault, d.faults, d.stats) },
   { name: 'local_ratelimit', forRoute: (r, d) => localRateLimitFilter(r.rateLimit?.local, d.localRateLimiter, d.stats) },
   { name: 'ratelimit', forRoute: (r, d) => rateLimitFilter(r.rateLimit, d.rateLimitClients, d.stats) },
-  { name: 'istio.peer_metadata', forRoute: (r, d) => peerMetadataFilter(r, d.peerMetadata) },
 ];
 
 /**

@@ -49,7 +49,7 @@ import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { IstioMetrics } from '../telemetry/istio-metrics.js';
 import { workloadLabelsOf, type Reporter } from '../telemetry/istio-labels.js';
-import { PeerCache, encodePeerMetadata } from '../telemetry/peer-metadata.js';
+import { PeerCache, encodePeerMetadata, isMeshCluster, peerMetadataRequestOps } from '../telemetry/peer-metadata.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -350,6 +350,8 @@ export class ProxyServer {
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
+      const own = deps.peerMetadata;
+      const peerOps = own === undefined ? null : peerMetadataRequestOps(own.id, own.metadata);
       routes = [];
       for (const vh of mesh.virtualHosts) {
         for (const r of vh.routes) {
@@ -359,7 +361,8 @@ export class ProxyServer {
             index,
             timeoutMs: r.timeoutMs ?? 0,
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
-            requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
+            // Istio's metadata exchange to mesh destinations rides on the route's own edits (the core applies them).
+            requestEdits: r.destinations.map((d) => encode(peerOps !== null && isMeshCluster(d.cluster) ? mergeOps(r.requestHeaders, d.requestHeaders, peerOps) : mergeOps(r.requestHeaders, d.requestHeaders))),
             responseEdits: r.destinations.map((d) => encode(mergeOps(this.#responseDefaults, r.responseHeaders, d.responseHeaders))),
             retry: retries.at(retryPolicies.routeRecord[index]!),
             rewrite: RouteRewrite.compile(r),

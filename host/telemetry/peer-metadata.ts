@@ -7,6 +7,7 @@
 // the same few peers again and again, and each is decoded once.
 import protobuf from 'protobufjs';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import type { HeaderOps } from '../model/mesh.js';
 import { peerWorkloadLabels, type WorkloadLabels } from './istio-labels.js';
 
 export const PEER_METADATA = 'x-envoy-peer-metadata';
@@ -54,6 +55,20 @@ export function encodePeerMetadata(w: WorkloadMetadata): string {
   if (sa !== null) fields['SERVICE_ACCOUNT'] = str(sa);
   const bytes = STRUCT.encode(STRUCT.fromObject({ fields })).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * The request edits that carry this workload's metadata to a mesh destination (`outbound|…`
+ * clusters only: a passthrough or external destination learns nothing of the workload). Applied
+ * by the core with the route's own edits, last, so no per-request work is added.
+ */
+export function peerMetadataRequestOps(id: string, metadata: string): HeaderOps {
+  return { remove: [], set: [[PEER_METADATA_ID, id], [PEER_METADATA, metadata]], add: [] };
+}
+
+/** Whether a cluster is a mesh service's (Istio's `outbound|<port>|<subset>|<host>`), which gets the metadata. */
+export function isMeshCluster(cluster: string): boolean {
+  return cluster.startsWith('outbound|');
 }
 
 /** The decoded fields of a peer's metadata that the metrics read. */

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { WorkloadCertificateCell } from '../../host/tls/workload-certificate-cell.js';
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
+import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { workloadCertificate } from '../helpers/workload-certs.js';
 import { autoMtlsMesh } from '../helpers/auto-mtls-mesh.js';
@@ -127,6 +128,14 @@ describe('istio_* between two sidecars', () => {
     const merged = parseSamples((await get(server.mergedStatsPort!, '127.0.0.1', '/stats/prometheus')).body);
     expect(sumOf(merged, 'istio_requests_total', { ...destination, response_code: '200' })).toBe(5);
     expect(sumOf(merged, 'istio_agent_scrapes_total')).toBe(1);
+  });
+
+  it('an app cannot speak for another workload: metadata it sends is replaced by its sidecar\'s own', async () => {
+    const forged = encodePeerMetadata(workloadMetadata({ name: 'admin-tool', namespace: 'kube-system' }));
+    expect((await get(client.ports.outbound, 'app.example', '/forged', { 'x-envoy-peer-metadata': forged, 'x-envoy-peer-metadata-id': 'sidecar~1.2.3.4~evil.kube-system~kube-system.svc.cluster.local' })).status).toBe(200);
+    const dst = await scrape(server);
+    expect(sumOf(dst, 'istio_requests_total', { source_workload: 'admin-tool' })).toBe(0);
+    expect(seen.at(-1)!['x-envoy-peer-metadata']).toBeUndefined();
   });
 
   it('a caller that sends no metadata is unknown, and learns nothing of the workload', async () => {

@@ -3,8 +3,8 @@
 // reporter: the caller's `x-envoy-peer-metadata`) or out of the upstream response (source
 // reporter: the callee's), so that the app never sees it, answers a mesh caller with this
 // workload's own metadata, and when the stream ends counts it in the server's IstioMetrics.
-// Requests to mesh services carry this workload's metadata from a route filter
-// (peer-metadata.ts), which only mesh routes get.
+// Requests to mesh services carry this workload's metadata in their route's request edits
+// (host/server/proxy-server.ts, peerMetadataRequestOps), which only mesh destinations get.
 import { FilterStatus, type HttpFilter } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import { formatFlags } from '../response-flags.js';
