@@ -22,7 +22,8 @@ describe('--workload and the workload\'s metadata', () => {
     expect(workloadFromFlags('c', {}, null, undefined, { POD_NAME: 'details-v1-5f4d584748-9xk2p' }).name).toBe('details-v1');
     expect(workloadFromFlags('c', {}, null, undefined, { POD_NAME: 'x' }).principal).toBeNull();
     expect(workloadNameOfPod('web')).toBe('web');
-    expect(workloadNameOfPod('job-abcde')).toBe('job');
+    expect(workloadNameOfPod('job-x2k4q')).toBe('job');
+    expect(workloadNameOfPod('web-stage')).toBe('web-stage');
   });
 
   it('refuses a name Kubernetes would refuse, and --istio-metrics other than on/off', () => {
