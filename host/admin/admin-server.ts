@@ -1,4 +1,5 @@
-// The admin API (Envoy's /ready, /config_dump, /stats, /clusters) on its own loopback port, on
+// The admin API (Envoy's /ready, /config_dump, /stats, /clusters, /server_info, /listeners, and
+// the POST-only /logging, /reset_counters, /quitquitquit; docs/operator-commands.md) on its own loopback port, on
 // uWebSockets.js (host/common/uws-http-port.ts): a few synchronous reads a minute from operators
 // and probes, each answered from memory inside uWS's callback. Envoy's query parameters are served with Envoy's meaning
 // where they apply (/stats filter, usedonly, format; /config_dump resource); any other is
@@ -9,6 +10,10 @@ import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
 import { renderIstioPrometheus } from './istio-prometheus-text.js';
 import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import { configDumpResource as envoyDumpResource } from './envoy-config-dump.js';
+import { loggingEndpoint } from './logging-endpoint.js';
+import type { LogLevels } from '../common/log-levels.js';
+import { listenersJson, listenersText, type ListenerStatus } from './listeners-status.js';
 
 /** What the admin API shows; the composition root wires these to the manager and proxy. */
 export interface AdminSources {
@@ -16,7 +21,20 @@ export interface AdminSources {
   ready(): boolean;
   /** Why /ready answers 503 (shown after PRE_INITIALIZING); absent: no reason given. */
   notReadyReason?(): string | null;
+  /** wasmesh's own dump (version, Istio resources, resolved mesh, warnings, lastError): `/config_dump?format=wasmesh`. */
   configDump(): unknown;
+  /** Envoy's admin.v3.ConfigDump of the applied config (host/admin/envoy-config-dump.ts); endpoints only with includeEds. */
+  envoyConfigDump(includeEds: boolean): { configs: Array<Record<string, unknown>> };
+  /** /server_info: Envoy's admin.v3.ServerInfo. */
+  serverInfo?(): unknown;
+  /** /listeners: each listener's name and bound address. */
+  listeners?(): ListenerStatus[];
+  /** /logging: the operational log's loggers (absent: /logging is 404). */
+  logLevels?: LogLevels;
+  /** /reset_counters: every counter reads 0 from now on (absent: 404). */
+  resetCounters?(): void;
+  /** /quitquitquit: a graceful exit, called once the answer is written (absent: 404). */
+  quit?(): void;
   /** Every stat (data path and control shell); the admin API filters and formats them. */
   stats(): StatRecord[];
   clustersText(): string;
@@ -40,6 +58,10 @@ class BadQuery extends Error {}
 interface Endpoint {
   path: string;
   help: string;
+  /** POST: the endpoint changes state, and Envoy answers any other method 405 (POST required). */
+  method?: 'POST';
+  /** Its query parameters are its own (/logging: `?<logger>=<level>`); none is refused. */
+  anyParams?: boolean;
   /** The query parameters it serves; any other is a 400. */
   params: readonly string[];
   handle(url: URL): PortResponse;
@@ -74,9 +96,9 @@ export class AdminServer {
       },
       {
         path: '/config_dump',
-        help: 'JSON: version, resources, mesh, warnings, lastError, loadedAt (?resource=<repeated field>: {configs: [...]})',
-        params: ['resource'],
-        handle: (u) => sendJson(configDumpResource(s.configDump(), u.searchParams.get('resource'))),
+        help: 'Envoy\'s admin.v3.ConfigDump of the applied config (?resource=<field>, ?include_eds); ?format=wasmesh: wasmesh\'s own dump (version, resources, mesh, warnings, lastError, loadedAt)',
+        params: ['resource', 'include_eds', 'format'],
+        handle: (u) => this.#configDump(u),
       },
       {
         path: '/stats',
@@ -100,6 +122,52 @@ export class AdminServer {
           return format === 'json' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
         },
       },
+      ...(s.serverInfo ? [{
+        path: '/server_info',
+        help: 'JSON: Envoy\'s ServerInfo (version, state, uptime, command line options, node)',
+        params: [],
+        handle: () => sendJson(s.serverInfo!()),
+      }] : []),
+      ...(s.listeners ? [{
+        path: '/listeners',
+        help: 'the listeners and their bound addresses, `name::address:port` (?format=json)',
+        params: ['format'],
+        handle: (u: URL) => {
+          const format = u.searchParams.get('format');
+          if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /listeners; known: text, json`);
+          const list = s.listeners!();
+          return format === 'json' ? sendJson(listenersJson(list)) : send(200, 'text/plain', listenersText(list));
+        },
+      }] : []),
+      ...(s.logLevels ? [{
+        path: '/logging',
+        help: 'POST: the loggers and their levels; ?level=<level> sets all, ?<logger>=<level> one, ?paths=a:level,b:level several',
+        method: 'POST' as const,
+        params: [],
+        anyParams: true,
+        handle: (u: URL) => loggingEndpoint(s.logLevels!, u.searchParams),
+      }] : []),
+      ...(s.resetCounters ? [{
+        path: '/reset_counters',
+        help: 'POST: every counter reads 0 from now on (gauges keep their values)',
+        method: 'POST' as const,
+        params: [],
+        handle: () => {
+          s.resetCounters!();
+          return send(200, 'text/plain', 'OK\n');
+        },
+      }] : []),
+      ...(s.quit ? [{
+        path: '/quitquitquit',
+        help: 'POST: exit gracefully (listeners drain, then the process stops)',
+        method: 'POST' as const,
+        params: [],
+        handle: () => {
+          // After the answer is written: the drain closes this port too.
+          setImmediate(() => s.quit!());
+          return send(200, 'text/plain', 'OK\n');
+        },
+      }] : []),
       {
         path: '/certs',
         help: 'JSON: the workload certificate chain and trust bundle in use (serials, SANs, validity), as Envoy\'s /certs',
@@ -138,6 +206,25 @@ export class AdminServer {
     return renderIstioPrometheus(snap);
   }
 
+  /**
+   * /config_dump: Envoy's shape (`?resource=`, `?include_eds` as Envoy), or with `?format=wasmesh`
+   * wasmesh's own dump (its `?resource=` picks a list of that dump).
+   */
+  #configDump(u: URL): PortResponse {
+    const format = u.searchParams.get('format');
+    const resource = u.searchParams.get('resource');
+    if (format === 'wasmesh') {
+      if (u.searchParams.has('include_eds')) throw new BadQuery('include_eds is for Envoy\'s dump, not ?format=wasmesh');
+      return sendJson(configDumpResource(this.#sources.configDump(), resource));
+    }
+    if (format !== null) throw new BadQuery(`unknown format '${format}' for /config_dump; known: wasmesh (absent: Envoy's ConfigDump)`);
+    const dump = this.#sources.envoyConfigDump(u.searchParams.has('include_eds'));
+    if (resource === null) return sendJson(dump);
+    const picked = envoyDumpResource(dump, resource);
+    // Envoy's answer for a field no config has.
+    return picked === null ? send(404, 'text/plain', `${resource} not found in config dump\n`) : sendJson(picked);
+  }
+
   /** The bound port (useful after listening on port 0). */
   get port(): number {
     return this.#port.port;
@@ -171,12 +258,23 @@ export class AdminServer {
     }
     const endpoint = this.#endpoints.find((e) => e.path === url.pathname);
     if (!endpoint) return send(404, 'text/plain', `no admin endpoint ${url.pathname}; see / for the list\n`);
-    // Every endpoint here only reads; Envoy too answers reads to GET (and HEAD).
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // What changes state takes POST only, Envoy's wording (a link or a GET from a page must not
+    // reset counters or stop the proxy); what reads answers GET (and HEAD).
+    const method = req.method.toUpperCase();
+    if (endpoint.method === 'POST' && method !== 'POST') {
+      return { ...send(405, 'text/plain', `Method ${method} not allowed, POST required.\n`), headers: [['allow', 'POST']] };
+    }
+    // A web page can POST to loopback (a form needs no preflight) and its Host is then a plain
+    // 127.0.0.1: browsers name the page's origin on every cross-origin POST, operators' tools
+    // (curl, istioctl, wasmesh) send none. A state change from a page is refused.
+    if (endpoint.method === 'POST' && req.header('origin') !== '') {
+      return send(403, 'text/plain', `admin API: ${endpoint.path} from a web page (Origin ${JSON.stringify(req.header('origin'))}) is refused\n`);
+    }
+    if (endpoint.method === undefined && method !== 'GET' && method !== 'HEAD') {
       return { ...send(405, 'text/plain', `${endpoint.path} answers GET only\n`), headers: [['allow', 'GET, HEAD']] };
     }
     // A parameter it does not serve would otherwise be ignored: `?fliter=` returning every stat.
-    const unknown = [...new Set(url.searchParams.keys())].find((k) => !endpoint.params.includes(k));
+    const unknown = endpoint.anyParams ? undefined : [...new Set(url.searchParams.keys())].find((k) => !endpoint.params.includes(k));
     if (unknown !== undefined) {
       const known = endpoint.params.length === 0 ? 'it takes none' : `known: ${endpoint.params.join(', ')}`;
       return send(400, 'text/plain', `unknown query parameter '${unknown}' for ${endpoint.path}; ${known}\n`);

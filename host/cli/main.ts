@@ -22,12 +22,13 @@ const COMMANDS: SubCommand[] = [
   { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
   { name: 'control-plane', summary: 'serve Istio YAML to every proxy over xDS (istiod\'s role)', run: (argv, io) => import('./control-plane-command.js').then((m) => m.controlPlaneCommand(argv, io)) },
   { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
-  { name: 'proxy-config', summary: 'what a running proxy uses: `secret <admin host:port>`, its certificates as istioctl shows them', run: (argv, io) => import('./proxy-config-command.js').then((m) => m.proxyConfigCommand(argv, io)) },
+  { name: 'proxy-config', summary: 'what a running proxy (wasmesh or Envoy) uses, as istioctl shows it: listeners, routes, clusters, endpoints, secret, bootstrap', run: (argv, io) => import('./proxy-config-command.js').then((m) => m.proxyConfigCommand(argv, io)) },
   { name: 'envoy-bootstrap', summary: 'print a bootstrap that takes stock Envoy\'s config from the control plane', run: (argv, io) => import('./envoy-bootstrap-command.js').then((m) => m.envoyBootstrapCommand(argv, io)) },
   { name: 'grpc-bootstrap', summary: 'print the xDS bootstrap a proxyless gRPC application reads (GRPC_XDS_BOOTSTRAP)', run: (argv, io) => import('./grpc-bootstrap-command.js').then((m) => m.grpcBootstrapCommand(argv, io)) },
   { name: 'token', summary: 'sign a workload token (namespace, service account) for the control plane\'s CA', run: (argv, io) => import('./token-command.js').then((m) => m.tokenCommand(argv, io)) },
   { name: 'agent', summary: 'keep a workload certificate and serve it to a local stock Envoy over SDS (Istio\'s agent)', run: (argv, io) => import('./agent-command.js').then((m) => m.agentCommand(argv, io)) },
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
+  { name: 'analyze', summary: 'istioctl analyze for Istio YAML files: Istio\'s IST messages with file and line', run: (argv, io) => import('./analyze-command.js').then((m) => m.analyzeCommand(argv, io)) },
 ];
 
 function usage(): string {

@@ -132,7 +132,8 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
         `admin on http://${admin.host}:${runtime.adminPort}`,
     ),
   );
-  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
+  // A signal, or the admin API's POST /quitquitquit (the runtime is already draining then).
+  const signal = await Promise.race([untilStopped(io, () => runtime.reload('SIGHUP')), runtime.quitRequested.then(() => 'POST /quitquitquit')]);
   io.err(logLine('info', `${signal}: shutting down (in-flight requests finish first)`));
   await runtime.close();
   certificates?.close();

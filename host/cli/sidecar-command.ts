@@ -176,7 +176,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
         (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
   );
-  const signal = await untilStopped(io, () => runtime.reload('SIGHUP'));
+  // A signal, or the admin API's POST /quitquitquit (the runtime is already draining then).
+  const signal = await Promise.race([untilStopped(io, () => runtime.reload('SIGHUP')), runtime.quitRequested.then(() => 'POST /quitquitquit')]);
   io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
   await runtime.close();
   certificates?.close();

@@ -5,7 +5,7 @@
 // is reported as a warning, never dropped silently.
 import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
@@ -180,12 +180,21 @@ export function bootstrapResult(header: string, config: Obj, warnings: string[])
     get yaml(): string {
       // YAML 1.1 because Envoy reads YAML 1.1: a plain `on`, `no` or `0755` would arrive as a bool
       // or a number; the 1.1 schema makes the stringifier quote such strings.
-      yaml ??= `${header}\n${stringify(config, { lineWidth: 0, version: '1.1' })}`;
+      yaml ??= `${header}\n${yamlStringify()(config, { lineWidth: 0, version: '1.1' })}`;
       return yaml;
     },
     config,
     warnings,
   };
+}
+
+/**
+ * The YAML writer, loaded on first use: a proxy process translates its applied mesh for its
+ * Envoy-shaped /config_dump (host/runtime/envoy-config-view.ts) and never writes YAML, and the
+ * proxy process loads no yaml package (test/control/isolated-load.test.ts).
+ */
+function yamlStringify(): typeof import('yaml').stringify {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify;
 }
 
 function checkHostPort(hp: HostPort, flag: string): void {

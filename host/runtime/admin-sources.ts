@@ -8,6 +8,8 @@ import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import type { EnvoyConfigView, EnvoyListenPlan } from './envoy-config-view.js';
+import type { LogLevels } from '../common/log-levels.js';
 
 export interface AdminView {
   /** Every data-path listener's (and worker thread's) stats; the control shell's are added here. */
@@ -20,15 +22,55 @@ export interface AdminView {
   configDumpExtra?(): Record<string, unknown>;
   /** Istio's standard metrics of every listener and worker, merged; absent: none. */
   istio?(): IstioSnapshot;
+  /** Where the listeners are, for the Envoy-shaped /config_dump and /listeners; absent: no listener. */
+  envoyPlan?(): EnvoyListenPlan;
 }
 
-export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView): AdminSources {
+/** What the admin API shows beyond the config and stats: the Envoy view, server info, loggers, quit. */
+export interface AdminExtras {
+  envoy: EnvoyConfigView;
+  serverInfo(): unknown;
+  logLevels: LogLevels;
+  quit(): void;
+}
+
+export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView, extras: AdminExtras): AdminSources {
+  const counters = new CounterBaseline();
   return {
     ready,
     configDump: () => (view.configDumpExtra ? { ...manager.dump(), ...view.configDumpExtra() } : manager.dump()),
-    stats: () => sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())]),
+    envoyConfigDump: (includeEds) => extras.envoy.dump(includeEds),
+    serverInfo: () => extras.serverInfo(),
+    listeners: () => extras.envoy.listeners(),
+    logLevels: extras.logLevels,
+    resetCounters: () => counters.reset(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
+    quit: () => extras.quit(),
+    stats: () => counters.apply(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
     ...(view.istio ? { istio: view.istio } : {}),
   };
+}
+
+/**
+ * Envoy's /reset_counters for every reader of the admin API: the counters' values at the reset
+ * are remembered and subtracted from what /stats shows afterwards. The counters themselves live
+ * in each data-path thread (and the core); reading them through a baseline resets them all at
+ * once, worker threads included, without touching the data path. Gauges are not reset (Envoy's
+ * rule); a counter that restarted below its baseline (a new cluster scope) shows its own value.
+ */
+class CounterBaseline {
+  #base = new Map<string, number>();
+
+  reset(records: readonly StatRecord[]): void {
+    this.#base = new Map(records.filter((r) => r.kind === 'counter').map((r) => [r.name, r.value]));
+  }
+
+  apply(records: StatRecord[]): StatRecord[] {
+    if (this.#base.size === 0) return records;
+    return records.map((r) => {
+      const base = r.kind === 'counter' ? this.#base.get(r.name) : undefined;
+      return base === undefined || r.value < base ? r : { ...r, value: r.value - base };
+    });
+  }
 }

@@ -64,6 +64,8 @@ export interface ProxyRuntime {
   /** `--port-map`'s further ports (Gateway port → its server), in the order given; empty without. */
   readonly gatewayPorts: ReadonlyArray<{ readonly port: number; readonly server: ProxyServer }>;
   reload(reason: string): void;
+  /** Resolves when POST /quitquitquit asked the proxy to exit (it is closing then). */
+  readonly quitRequested: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +108,10 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       clusters: () => (pool || extra.length > 0 ? mergeClusters([...all.map((p) => p.clusters()), ...(pool?.snapshots() ?? []).map((s) => s.clusters)]) : proxy.clusters()),
       // The main thread counts as one worker.
       workers: () => ({ live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 }),
+      envoyPlan: () => ({
+        listens: [{ host: opts.listen.host, port: proxy.port || opts.listen.port }, ...extra.map((e) => ({ host: e.at.host, port: e.server.port || e.at.port }))],
+        ...(opts.gateway !== undefined ? { gateway: opts.gateway } : isGateway ? { gateway: opts.xdsIdentity?.gateway ?? opts.xdsIdentity?.pod ?? 'gateway' } : {}),
+      }),
     },
   });
   const role = opts.listenRole ?? 'listener';
@@ -141,6 +147,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     listenPort: proxy.port,
     adminPort: assembly.admin.port,
     reload: (reason) => assembly.reload(reason),
+    quitRequested: assembly.quitRequested,
     close: () => assembly.close(),
   };
 }

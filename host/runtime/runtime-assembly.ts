@@ -19,6 +19,8 @@ import { adminSources, type AdminView } from './admin-sources.js';
 import { explainListenFailure } from './listen-failure.js';
 import { CertificateReadiness } from './certificate-readiness.js';
 import { certsJson } from '../admin/certs-json.js';
+import { LogLevels } from '../common/log-levels.js';
+import { adminExtras } from './admin-extras.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 
 /** Where the config comes from and where its news goes: what every runtime takes. */
@@ -105,6 +107,11 @@ export class RuntimeAssembly {
   /** The config source: the files (ConfigManager) or the control plane (XdsConfigSource). */
   readonly manager: ProxyConfigSource;
   readonly admin: AdminServer;
+  /** The operational log's loggers (admin /logging): `config` (the config source), `admin`. */
+  readonly logLevels = new LogLevels(['admin', 'config']);
+  /** Resolves when the admin API's POST /quitquitquit asked the process to exit (the runtime is closing then). */
+  readonly quitRequested: Promise<void>;
+  #resolveQuit!: () => void;
   readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
   /** Istio's Prometheus port (null: none). */
@@ -119,6 +126,7 @@ export class RuntimeAssembly {
   #listeners: RuntimePort[] | null = null;
   readonly #up = new Set<RuntimePort>();
   #closing = false;
+  readonly #adminLog: Log;
   #closed: Promise<void> | null = null;
 
   /**
@@ -126,7 +134,9 @@ export class RuntimeAssembly {
    * bound, so an invalid config fails fast and leaves nothing running.
    */
   constructor(opts: AssemblyOptions) {
-    const c = opts.config;
+    const c = { ...opts.config, log: this.logLevels.gate('config', opts.config.log) };
+    this.#adminLog = this.logLevels.gate('admin', opts.config.log);
+    this.quitRequested = new Promise((resolve) => (this.#resolveQuit = resolve));
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
     this.manager = c.xds !== undefined
@@ -155,7 +165,8 @@ export class RuntimeAssembly {
     this.manager.start();
     if (this.manager.ready) stats.recordReload(true, this.manager.version);
     this.#certificate = opts.workloadCertificates ? new CertificateReadiness(opts.workloadCertificates) : null;
-    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view), notReadyReason: () => this.notReadyReason(), certs: () => certsJson(opts.workloadCertificates?.current() ?? null) };
+    const extras = adminExtras({ ...opts, manager: this.manager, notReadyReason: () => this.notReadyReason(), logLevels: this.logLevels, quit: () => this.#quit(), adminPort: () => this.admin.port });
+    const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view, extras), notReadyReason: () => this.notReadyReason(), certs: () => certsJson(opts.workloadCertificates?.current() ?? null) };
     this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
     const st = opts.stats;
@@ -205,6 +216,13 @@ export class RuntimeAssembly {
       await this.#closePorts();
       throw port.probeOnFailure ? await explainListenFailure(port.role, port.at, err) : err;
     }
+  }
+
+  /** POST /quitquitquit: the graceful close, and whoever runs the process is told (quitRequested). */
+  #quit(): void {
+    this.#adminLog('info', 'POST /quitquitquit: shutting down (in-flight requests finish first)');
+    this.#resolveQuit();
+    void this.close();
   }
 
   reload(reason: string): void {

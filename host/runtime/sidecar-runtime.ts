@@ -23,6 +23,7 @@ import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
+import type { EnvoyListenPlan } from './envoy-config-view.js';
 import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
@@ -99,6 +100,8 @@ export interface SidecarRuntime {
   /** null when /healthz/ready answers 200, else why not. */
   notReadyReason(): string | null;
   reload(reason: string): void;
+  /** Resolves when POST /quitquitquit asked the sidecar to exit (it is closing then). */
+  readonly quitRequested: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -174,6 +177,14 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
       clusters: () => [...outbound.clusters(), ...inbound.clusters()],
       istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT]),
+      envoyPlan: (): EnvoyListenPlan => ({
+        listens: [{ host: opts.outbound.host, port: outbound.port || opts.outbound.port }],
+        inbound: {
+          listen: { host: opts.inbound.host, port: inbound.port || opts.inbound.port },
+          appPorts: opts.appPorts,
+          mode: assembly.manager.current?.mesh.inboundMtlsMode ?? (opts.workloadCertificates !== undefined ? 'PERMISSIVE' : 'DISABLE'),
+        },
+      }),
       configDumpExtra: () => ({ inbound: { listener: `${opts.inbound.host}:${opts.inbound.port}`, appPorts: opts.appPorts, mesh: inboundConfig } }),
     },
   });
@@ -205,6 +216,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
     notReadyReason: () => assembly.notReadyReason(),
     reload: (reason) => assembly.reload(reason),
+    quitRequested: assembly.quitRequested,
     close: () => assembly.close(),
   };
 }

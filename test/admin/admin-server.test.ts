@@ -15,6 +15,7 @@ async function start(sources: Partial<AdminSources>, port = 0): Promise<AdminSer
   const full: AdminSources = {
     ready: () => true,
     configDump: () => ({ version: 3 }),
+    envoyConfigDump: () => ({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', dynamic_listeners: [{ name: 'l' }] }] }),
     stats: () => [{ name: 'a.b', value: 1, kind: 'counter', used: true, tagName: 'a.b', tags: [] }],
     clustersText: () => 'c::1.2.3.4:5::health_flags::healthy\n',
     clustersJson: () => ({ clusters: [] }),
@@ -60,7 +61,8 @@ describe('AdminServer', () => {
     expect([res.status, await res.text()]).toEqual([200, 'LIVE\n']);
     res = await fetch(`${base}/config_dump`);
     expect(res.headers.get('content-type')).toContain('application/json');
-    expect(await res.json()).toEqual({ version: 3 });
+    expect(await res.json()).toEqual({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', dynamic_listeners: [{ name: 'l' }] }] });
+    expect(await (await fetch(`${base}/config_dump?format=wasmesh`)).json()).toEqual({ version: 3 });
     expect(await (await fetch(`${base}/stats`)).text()).toBe('a.b: 1\n');
     expect(await (await fetch(`${base}/stats?format=json`)).json()).toEqual({ 'a.b': 1 });
     expect(await (await fetch(`${base}/clusters`)).text()).toContain('health_flags::healthy');
@@ -200,15 +202,25 @@ describe('AdminServer query parameters', () => {
     );
   });
 
-  it('/config_dump?resource=<field> answers one repeated field as {configs}, and 400 names an unknown one', async () => {
+  it('/config_dump?format=wasmesh&resource=<field> answers one repeated field of wasmesh\'s dump as {configs}, and 400 names an unknown one', async () => {
     const dump = { version: 2, resources: [{ kind: 'Gateway' }], mesh: { virtualHosts: [{ name: 'a' }], clusters: [{ name: 'c' }] }, warnings: ['w'], files: ['/f.yaml'], lastError: null };
     const b = await base({ configDump: () => dump });
-    expect(JSON.parse((await get(`${b}/config_dump?resource=clusters`)).body)).toEqual({ configs: [{ name: 'c' }] });
-    expect(JSON.parse((await get(`${b}/config_dump?resource=warnings`)).body)).toEqual({ configs: ['w'] });
-    expect(JSON.parse((await get(`${b}/config_dump?resource=resources`)).body)).toEqual({ configs: [{ kind: 'Gateway' }] });
+    const w = (q: string) => get(`${b}/config_dump?format=wasmesh&${q}`);
+    expect(JSON.parse((await w('resource=clusters')).body)).toEqual({ configs: [{ name: 'c' }] });
+    expect(JSON.parse((await w('resource=warnings')).body)).toEqual({ configs: ['w'] });
+    expect(JSON.parse((await w('resource=resources')).body)).toEqual({ configs: [{ kind: 'Gateway' }] });
     for (const bad of ['dynamic_active_clusters', 'version', '__proto__', '']) {
-      const r = await get(`${b}/config_dump?resource=${bad}`);
+      const r = await w(`resource=${bad}`);
       expect([r.status, r.body]).toEqual([400, `unknown resource '${bad}' for /config_dump; known: resources, warnings, files, virtualHosts, clusters\n`]);
+    }
+  });
+
+  it('/config_dump?resource=<field> answers Envoy\'s repeated field with its element @type, 404 as Envoy for a field no config has', async () => {
+    const b = await base();
+    expect(JSON.parse((await get(`${b}/config_dump?resource=dynamic_listeners`)).body)).toEqual({ configs: [{ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump.DynamicListener', name: 'l' }] });
+    for (const missing of ['dynamic_active_clusters', 'static_listeners', 'nope']) {
+      const r = await get(`${b}/config_dump?resource=${missing}`);
+      expect([r.status, r.body]).toEqual([404, `${missing} not found in config dump\n`]);
     }
   });
 
@@ -218,7 +230,8 @@ describe('AdminServer query parameters', () => {
       ['/stats?foo=1', "unknown query parameter 'foo' for /stats; known: filter, usedonly, format"],
       ['/stats?filter=x&fliter=y', "unknown query parameter 'fliter' for /stats; known: filter, usedonly, format"],
       ['/stats/prometheus?format=json', "unknown query parameter 'format' for /stats/prometheus; known: filter, usedonly"],
-      ['/config_dump?mask=cluster.name', "unknown query parameter 'mask' for /config_dump; known: resource"],
+      ['/config_dump?mask=cluster.name', "unknown query parameter 'mask' for /config_dump; known: resource, include_eds, format"],
+      ['/config_dump?format=json', "unknown format 'json' for /config_dump; known: wasmesh (absent: Envoy's ConfigDump)"],
       ['/clusters?filter=x', "unknown query parameter 'filter' for /clusters; known: format"],
       ['/ready?verbose', "unknown query parameter 'verbose' for /ready; it takes none"],
       ['/stats?format=xml', "unknown format 'xml' for /stats; known: text, json, prometheus"],

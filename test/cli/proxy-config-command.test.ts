@@ -87,6 +87,22 @@ describe('wasmesh proxy-config secret', () => {
     expect(BigInt(`0x${json.certificates[0].cert_chain[0].serial_number}`).toString(10)).toBe(opensslView(held.certChainPem).serial);
   });
 
+  it('/config_dump holds the certificate as Envoy dumps SDS secrets: chain and roots inline, the private key redacted; -o yaml', async () => {
+    const dump = (await (await fetch(`http://127.0.0.1:${proxy.adminPort}/config_dump?resource=dynamic_active_secrets`)).json()) as { configs: Array<Record<string, any>> };
+    expect(dump.configs.map((c) => [c['@type'], c.name, c.secret['@type']])).toEqual([
+      ['type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret', 'default', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'],
+      ['type.googleapis.com/envoy.admin.v3.SecretsConfigDump.DynamicSecret', 'ROOTCA', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'],
+    ]);
+    const b64 = (x: string) => Buffer.from(x, 'base64').toString();
+    expect(b64(dump.configs[0]!.secret.tls_certificate.certificate_chain.inline_bytes)).toBe(held.certChainPem);
+    expect(b64(dump.configs[0]!.secret.tls_certificate.private_key.inline_bytes)).toBe('[redacted]');
+    expect(JSON.stringify(dump)).not.toContain(Buffer.from(held.keyPem).toString('base64').slice(0, 40));
+    expect(b64(dump.configs[1]!.secret.validation_context.trusted_ca.inline_bytes)).toBe(held.rootsPem);
+    const io = fakeIo();
+    expect(await proxyConfigCommand(['secret', '-o', 'yaml', `127.0.0.1:${proxy.adminPort}`], io)).toBe(0);
+    expect(io.stdout).toMatch(/^certificates:\n  - ca_cert:\n/);
+  });
+
   it('a proxy without a workload certificate: the header only, and why on stderr', async () => {
     const io = fakeIo();
     expect(await proxyConfigCommand(['secret', `127.0.0.1:${bare.adminPort}`], io)).toBe(0);
@@ -108,13 +124,19 @@ describe('wasmesh proxy-config secret', () => {
       expect(await main(['proxy-config', ...argv], io)).toBe(2);
       return io.stderr;
     };
-    expect(await run([])).toMatch(/a kind is required: secret/);
-    expect(await run(['cluster', '127.0.0.1:15000'])).toMatch(/unknown kind "cluster"; known: secret/);
+    expect(await run([])).toMatch(/a kind is required: listeners, routes, clusters, endpoints, secret, bootstrap/);
+    expect(await run(['clustr', '127.0.0.1:15000'])).toMatch(/unknown kind "clustr"; known: listeners, routes, clusters, endpoints, secret, bootstrap/);
     expect(await run(['secret'])).toMatch(/secret: the proxy's admin address is required/);
     expect(await run(['secret', 'nohost'])).toMatch(/secret <admin host:port>/);
     expect(await run(['secret', '127.0.0.1:0'])).toMatch(/the admin port cannot be 0/);
     expect(await run(['secret', '127.0.0.1:15000', 'more'])).toMatch(/unexpected argument "more"/);
-    expect(await run(['secret', '127.0.0.1:15000', '-o', 'yaml'])).toMatch(/-o: expected table or json, got "yaml"/);
+    expect(await run(['secret', '127.0.0.1:15000', '-o', 'xml'])).toMatch(/-o: expected short, json or yaml, got "xml"/);
+    expect(await run(['bootstrap', '127.0.0.1:15000', '-o', 'short'])).toMatch(/-o: expected json or yaml, got "short"/);
+    expect(await run(['secret', '127.0.0.1:15000', '--port', '80'])).toMatch(/secret: --port does not apply/);
+    expect(await run(['routes', '127.0.0.1:15000', '--fqdn', 'x'])).toMatch(/routes: --fqdn does not apply \(it takes --name, --verbose\)/);
+    expect(await run(['clusters', '127.0.0.1:15000', '--port', '0'])).toMatch(/--port: expected a port 1-65535, got "0"/);
+    expect(await run(['listeners', '127.0.0.1:15000', '--verbose=maybe'])).toMatch(/--verbose: expected true or false, got "maybe"/);
+    expect(await run(['listeners', '127.0.0.1:15000', '-f', 'x.json'])).toMatch(/give the proxy's admin address or --file, not both/);
     expect(await run(['secret', '127.0.0.1:15000', '--bogus'])).toMatch(/unknown flag --bogus/);
   });
 

@@ -121,7 +121,7 @@ describe('wasmesh (process)', () => {
 
       const ready = await fetch(`${admin}/ready`);
       expect([ready.status, await ready.text()]).toEqual([200, 'LIVE\n']);
-      const dump = (await (await fetch(`${admin}/config_dump`)).json()) as Record<string, unknown>;
+      const dump = (await (await fetch(`${admin}/config_dump?format=wasmesh`)).json()) as Record<string, unknown>;
       expect(dump.version).toBe(1);
       expect(dump.lastError).toBeNull();
       expect(JSON.stringify(dump.resources)).toContain('web-gateway');
@@ -167,7 +167,7 @@ describe('wasmesh (process)', () => {
     const { proc, adminPort } = await startProxy(['-f', idleDir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
     try {
       expect(proc.stderr).toMatch(/warn.*this proxy serves nothing in mesh mode .*default\/web → web-gateway.*run with --gateway web-gateway/);
-      const dump = (await (await fetch(`http://127.0.0.1:${adminPort}/config_dump`)).json()) as { warnings: string[] };
+      const dump = (await (await fetch(`http://127.0.0.1:${adminPort}/config_dump?format=wasmesh`)).json()) as { warnings: string[] };
       expect(dump.warnings).toEqual([expect.stringMatching(/^this proxy serves nothing in mesh mode/)]);
     } finally {
       await proc.stop('SIGINT');

@@ -61,7 +61,7 @@ describe('wasmesh demo (process)', () => {
       expect(await versions(gw)).toEqual({ 'Version: v0.1': 80, 'Version: v0.2': 20 });
       expect((await fetch(`${adminUrl}/ready`)).status).toBe(200);
       // The gateway's config came from the control plane, not from files.
-      const dump = (await (await fetch(`${adminUrl}/config_dump`)).json()) as { resources: { source: string; controlPlane: string } };
+      const dump = (await (await fetch(`${adminUrl}/config_dump?format=wasmesh`)).json()) as { resources: { source: string; controlPlane: string } };
       expect(dump.resources).toMatchObject({ source: 'xds', controlPlane: `127.0.0.1:${cp.xdsPort}` });
       expect(await proxyStatus(out)).toEqual([
         { name: 'router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local', kind: 'wasmesh', states: { CDS: '-', LDS: '-', EDS: '-', RDS: '-', WASMESH: 'SYNCED' }, version: '1' },

@@ -63,7 +63,7 @@ function tally(results: string[]): Tally {
 }
 
 async function dump(): Promise<{ version: number; lastError: { code: string; message: string } | null }> {
-  return (await fetch(`${admin}/config_dump`)).json() as Promise<{ version: number; lastError: { code: string; message: string } | null }>;
+  return (await fetch(`${admin}/config_dump?format=wasmesh`)).json() as Promise<{ version: number; lastError: { code: string; message: string } | null }>;
 }
 
 /** A load loop that runs until stopped, recording each result with the config version seen before it was sent. */

@@ -132,8 +132,16 @@ describe('sidecar runtime over loopback', () => {
     expect((await request(sidecar.ports.admin, { path: '/ready', headers: ADMIN_HOST })).status).toBe(200);
   });
 
+  it('Envoy\'s view: /listeners and /config_dump show the outbound listener and Istio\'s virtualInbound with one inbound cluster per app port', async () => {
+    const text = (await request(sidecar.ports.admin, { path: '/listeners', headers: ADMIN_HOST })).body.toString();
+    expect(text).toBe(`outbound_${sidecar.ports.outbound}::127.0.0.1:${sidecar.ports.outbound}\nvirtualInbound::127.0.0.1:${sidecar.ports.inbound}\n`);
+    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump?resource=static_clusters', headers: ADMIN_HOST }));
+    const names = dump.configs.map((c: { cluster: { name: string } }) => c.cluster.name);
+    expect(names).toEqual(expect.arrayContaining([`inbound|${appA.port}||`, `inbound|${appB.port}||`]));
+  });
+
   it('shows both listeners in the admin API', async () => {
-    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump', headers: ADMIN_HOST }));
+    const dump = json(await request(sidecar.ports.admin, { path: '/config_dump?format=wasmesh', headers: ADMIN_HOST }));
     expect(dump.version).toBe(1);
     expect(dump.inbound.appPorts).toEqual([appA.port, appB.port]);
     expect(dump.inbound.mesh.clusters.map((c: { name: string }) => c.name)).toEqual([`inbound|${appA.port}||`, `inbound|${appB.port}||`]);
