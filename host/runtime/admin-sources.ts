@@ -8,6 +8,7 @@ import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import { IstioCounterBaseline } from '../telemetry/istio-counter-baseline.js';
 import type { EnvoyConfigView, EnvoyListenPlan } from './envoy-config-view.js';
 import type { LogLevels } from '../common/log-levels.js';
 
@@ -36,6 +37,7 @@ export interface AdminExtras {
 
 export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView, extras: AdminExtras): AdminSources {
   const counters = new CounterBaseline();
+  const istioCounters = new IstioCounterBaseline();
   return {
     ready,
     configDump: () => (view.configDumpExtra ? { ...manager.dump(), ...view.configDumpExtra() } : manager.dump()),
@@ -43,12 +45,15 @@ export function adminSources(manager: ProxyConfigSource, ready: () => boolean, v
     serverInfo: () => extras.serverInfo(),
     listeners: () => extras.envoy.listeners(),
     logLevels: extras.logLevels,
-    resetCounters: () => counters.reset(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
+    resetCounters: () => {
+      counters.reset(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())]));
+      if (view.istio) istioCounters.reset(view.istio());
+    },
     quit: () => extras.quit(),
     stats: () => counters.apply(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
-    ...(view.istio ? { istio: view.istio } : {}),
+    ...(view.istio ? { istio: () => istioCounters.apply(view.istio!()) } : {}),
   };
 }
 

@@ -149,4 +149,17 @@ describe('istio_* between two sidecars', () => {
       connection_security_policy: 'none', response_code: '200',
     })).toBe(1);
   });
+
+  it('/reset_counters zeroes istio_requests_total as Envoy\'s counters, histograms keep their counts (Envoy resets counters only)', async () => {
+    const before = await scrape(server);
+    const count = sumOf(before, 'istio_request_duration_milliseconds_count', { reporter: 'destination' });
+    expect(sumOf(before, 'istio_requests_total', { reporter: 'destination' })).toBeGreaterThan(0);
+    const r = await fetch(`http://127.0.0.1:${server.ports.admin}/reset_counters`, { method: 'POST' });
+    expect(r.status).toBe(200);
+    const after = await scrape(server);
+    expect(sumOf(after, 'istio_requests_total', { reporter: 'destination' })).toBe(0);
+    expect(sumOf(after, 'istio_request_duration_milliseconds_count', { reporter: 'destination' })).toBe(count);
+    expect((await get(client.ports.outbound, 'app.example')).status).toBe(200);
+    expect(sumOf(await scrape(server), 'istio_requests_total', { reporter: 'destination', source_workload: 'productpage-v1', response_code: '200' })).toBe(1);
+  });
 });
