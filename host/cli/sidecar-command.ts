@@ -22,7 +22,7 @@ export const DEFAULT_HEALTH = '0.0.0.0:15021';
  * Ports the sidecar serves itself (Istio's admin, outbound, inbound, health, Prometheus): an app
  * port among them would make the inbound listener forward into the sidecar, a loop.
  */
-export const SIDECAR_PORTS = [15000, 15001, 15006, 15021, 15090] as const;
+export const SIDECAR_PORTS = [15000, 15001, 15006, 15020, 15021, 15090] as const;
 
 export const SIDECAR_SPEC: CommandSpec = {
   command: 'wasmesh sidecar',
