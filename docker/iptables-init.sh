@@ -13,9 +13,9 @@ set -euo pipefail
 
 readonly PROG=wasmesh-init
 readonly CHAINS=(ISTIO_INBOUND ISTIO_IN_REDIRECT ISTIO_OUTPUT ISTIO_REDIRECT)
-# Ports the sidecar itself serves (admin, outbound, inbound, health, Prometheus) are never captured
+# Ports the sidecar itself serves (admin, outbound, inbound, merged metrics, health, Prometheus) are never captured
 # inbound: redirecting them to 15006 would make the proxy's own endpoints unreachable or loop.
-readonly ALWAYS_EXCLUDED_INBOUND=(15000 15001 15006 15021 15090)
+readonly ALWAYS_EXCLUDED_INBOUND=(15000 15001 15006 15020 15021 15090)
 # Istio's inbound passthrough source address: the proxy uses it when it hands inbound traffic to
 # the app over loopback, and such connections must not be captured again.
 readonly INBOUND_PASSTHROUGH_SRC=127.0.0.6/32
@@ -33,7 +33,7 @@ usage: wasmesh-init [-p PORT] [-z PORT] [-u UID] [-g GID] [-m REDIRECT] [-i CIDR
   -i CIDRS  comma-separated IPv4 ranges whose outbound traffic is captured, or '*' (default '*')
   -x CIDRS  comma-separated IPv4 ranges excluded from outbound capture (default none)
   -b PORTS  comma-separated inbound ports to capture, or '*' for all (default none)
-  -d PORTS  inbound ports excluded when -b is '*' (15000,15001,15006,15021,15090 always are)
+  -d PORTS  inbound ports excluded when -b is '*' (15000,15001,15006,15020,15021,15090 always are)
   -o PORTS  outbound destination ports excluded from capture (default none)
   --dry-run print the iptables commands instead of running them (needs neither root nor iptables)
   --cleanup remove the ISTIO_* chains and the jumps into them, then exit

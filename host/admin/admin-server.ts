@@ -8,6 +8,8 @@ import { UwsHttpPort, type PortRequest, type PortResponse } from '../common/uws-
 import type { StatRecord } from '../telemetry/stats.js';
 import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
+import { renderIstioPrometheus } from './istio-prometheus-text.js';
+import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
 import { configDumpResource as envoyDumpResource } from './envoy-config-dump.js';
 import { loggingEndpoint } from './logging-endpoint.js';
 import type { LogLevels } from '../common/log-levels.js';
@@ -39,6 +41,8 @@ export interface AdminSources {
   clustersJson(): unknown;
   /** /certs: Envoy's admin.v3.Certificates JSON; absent: no certificates (`{ "certificates": [] }`). */
   certs?(): unknown;
+  /** Istio's standard metrics (istio_*), appended to the Prometheus format; absent: none. */
+  istio?(): IstioSnapshot;
 }
 
 export interface AdminServerOptions {
@@ -189,8 +193,17 @@ export class AdminServer {
     const usedOnly = u.searchParams.has('usedonly');
     const records = this.#sources.stats().filter((r) => (!usedOnly || r.used) && (match === null || match(r.name)));
     if (format === 'json') return sendJson(Object.fromEntries(records.map((r) => [r.name, r.value])));
-    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records));
+    if (format === 'prometheus') return send(200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(records) + this.#istioText(match));
     return send(200, 'text/plain', records.map((r) => `${r.name}: ${r.value}\n`).join(''));
+  }
+
+  /** istio_* series for the Prometheus format; a filter narrows them by metric family name, as Envoy's applies to its stat names. */
+  #istioText(match: ((name: string) => boolean) | null): string {
+    const snap = this.#sources.istio?.();
+    if (snap === undefined) return '';
+    // `usedonly` keeps them all: a series exists only once a request counted in it.
+    if (match !== null && !['istio_requests_total', 'istio_request_duration_milliseconds', 'istio_request_bytes', 'istio_response_bytes'].some(match)) return '';
+    return renderIstioPrometheus(snap);
   }
 
   /**

@@ -165,6 +165,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       `  demo app web-v2   http://127.0.0.1:${apps[1].port}/   answers "Version: v0.2"`,
       `  gateway           ${gw}   Gateway web-gateway, VirtualService web: 80% v1 / 20% v2`,
       `  admin             ${adm}/   (/ready /config_dump /stats /clusters)`,
+      `  metrics           ${adm}/stats/prometheus   (Envoy's stats and Istio's istio_requests_total, … for Prometheus)`,
       ...cpLines.where,
       `  config folder     ${runDir}   (watched by the control plane: changes are pushed live${ownDir ? '; removed on exit' : ''})`,
       '',

@@ -1,5 +1,7 @@
 // `wasmesh proxy`: serves Istio YAML as an ingress gateway (--gateway) or as the mesh's
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
+import { STATS_FLAG, statsFromFlags } from './stats-flag.js';
+import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { startProxyRuntime, type ProxyRuntime } from '../runtime/proxy-runtime.js';
@@ -30,6 +32,8 @@ export const PROXY_SPEC: CommandSpec = {
     LIMIT_FLAG,
     ...XDS_FLAGS,
     ...IDENTITY_FLAGS,
+    ...WORKLOAD_FLAGS,
+    STATS_FLAG,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -77,6 +81,10 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const limits = limitsFromFlags(PROXY_SPEC.command, values.limit as string[] | undefined);
   const identity = identityFromFlags(PROXY_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(PROXY_SPEC.command, values, identity, xds !== null);
+  const workload = workloadFromFlags(PROXY_SPEC.command, values, identity, labels);
+  const istioMetrics = istioMetricsFromFlags(PROXY_SPEC.command, values);
+  const stats = statsFromFlags(PROXY_SPEC.command, values);
+  if (xds) xds.identity.workloadName = workload.name;
   const credentialsDir = credentialsDirFromFlags(PROXY_SPEC.command, values);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
@@ -90,6 +98,9 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       gateway,
       namespace: values.namespace as string | undefined,
       labels,
+      workload,
+      istioMetrics,
+      stats,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       credentialsDir,
       ...(gatewayPorts !== undefined ? { gatewayPorts } : {}),

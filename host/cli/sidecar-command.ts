@@ -1,6 +1,8 @@
 // `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
 // (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
+import { STATS_FLAG, MERGED_STATS_FLAGS, statsFromFlags, mergedStatsFromFlags } from './stats-flag.js';
+import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
 import type { HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
@@ -20,7 +22,7 @@ export const DEFAULT_HEALTH = '0.0.0.0:15021';
  * Ports the sidecar serves itself (Istio's admin, outbound, inbound, health, Prometheus): an app
  * port among them would make the inbound listener forward into the sidecar, a loop.
  */
-export const SIDECAR_PORTS = [15000, 15001, 15006, 15021, 15090] as const;
+export const SIDECAR_PORTS = [15000, 15001, 15006, 15020, 15021, 15090] as const;
 
 export const SIDECAR_SPEC: CommandSpec = {
   command: 'wasmesh sidecar',
@@ -43,6 +45,9 @@ export const SIDECAR_SPEC: CommandSpec = {
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
+    ...WORKLOAD_FLAGS,
+    STATS_FLAG,
+    ...MERGED_STATS_FLAGS,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -115,6 +120,11 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const credentialsDir = credentialsDirFromFlags(SIDECAR_SPEC.command, values);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
+  const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
+  const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
+  const stats = statsFromFlags(SIDECAR_SPEC.command, values);
+  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values);
+  if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
   const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';
   // stdout stays a line per request (as before the flag); a file takes the proxy's batches.
@@ -130,6 +140,10 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       sources: files,
       namespace: values.namespace as string | undefined,
       labels,
+      workload,
+      istioMetrics,
+      stats,
+      mergedStats,
       allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
       ...(credentialsDir !== undefined ? { credentialsDir } : {}),
       ...(xds ? { xds: xds.xds, xdsIdentity: xds.identity } : {}),

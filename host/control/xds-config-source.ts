@@ -3,6 +3,8 @@
 // set), each version applied to the data path and ACKed, or NACKed with the reason the data path
 // gave (the last good version keeps serving). The proxy is ready
 // once the first version applied; while the control plane is away it serves what it has.
+import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { workloadNameOfPod } from '../model/workload-name.js';
 import type { ProxyConfigSource, ConfigTarget, ConfigDump, ControlCounters, LastError, ReloadOutcome } from './config-source.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { Log } from '../common/log.js';
@@ -22,6 +24,8 @@ export interface XdsIdentity {
   gateway?: string;
   serviceAccount?: string;
   clusterId?: string;
+  /** Istio's WORKLOAD_NAME (the workload's name in its metrics and peer metadata); absent: not sent. */
+  workloadName?: string;
 }
 
 export interface XdsConfigSourceOptions {
@@ -65,6 +69,7 @@ export class XdsConfigSource implements ProxyConfigSource {
       WASMESH: '1',
     };
     if (id.gateway !== undefined) metadata.WASMESH_GATEWAY = id.gateway;
+    if (id.workloadName !== undefined) metadata.WORKLOAD_NAME = id.workloadName;
     this.#client = new AdsClient({
       target: opts.xds,
       node: { id: this.nodeId, cluster: String(metadata.CLUSTER_ID), metadata },
@@ -153,4 +158,22 @@ export class XdsConfigSource implements ProxyConfigSource {
   describe(): string {
     return `config from the control plane at ${this.#opts.xds.host}:${this.#opts.xds.port} over xDS, node ${this.nodeId}${this.ready ? `, version ${this.#version}` : ', ready once the first version arrives'}`;
   }
+}
+
+/**
+ * The workload an xDS identity names (the proxy's WorkloadMetadata when its command line gave
+ * none): WORKLOAD_NAME, else the pod's workload; the principal of its service account when the
+ * trust domain is known.
+ */
+export function workloadOfIdentity(id: XdsIdentity, trustDomain?: string): WorkloadMetadata {
+  return workloadMetadata({
+    name: id.workloadName ?? workloadNameOfPod(id.pod),
+    namespace: id.namespace,
+    labels: id.labels,
+    cluster: id.clusterId,
+    principal: trustDomain === undefined ? null : `spiffe://${trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount ?? 'default'}`,
+    nodeId: nodeId(id.type, id.ip, id.pod, id.namespace),
+    instanceIp: id.ip,
+    ...(trustDomain === undefined ? {} : { meshId: trustDomain }),
+  });
 }

@@ -15,6 +15,7 @@ import { FilterStatus, type HttpFilter } from './filter.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { BufferedBody, StreamCallbacks } from './stream-callbacks.js';
+import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
 import { LOCAL_REPLY, statusLine } from './local-reply.js';
@@ -63,6 +64,9 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
   #headSource: HeadSource | null = null;
+  /** Response fields to take out of the upstream's head (takeResponseHeaders), and their values as found. */
+  #take: readonly string[] | null = null;
+  #taken: Array<string | null> | null = null;
   readonly hasBody: boolean;
   readonly chunked: boolean;
   readonly contentLength: number;
@@ -74,6 +78,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   attempts = 0;
   requestAuth: RequestAuth | null = null;
   trace: StreamTrace | null = null;
+  downstreamPeer: WorkloadLabels | null = null;
   completed = false;
 
   constructor(ctx: StreamContext, ds: Downstream) {
@@ -299,6 +304,17 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.sendLocalReply(reply.status, NONE, reply.body, flag);
   }
 
+  takeResponseHeaders(names: readonly string[]): void {
+    this.#take = names;
+  }
+
+  takenResponseHeader(name: string): string | null {
+    const take = this.#take;
+    if (take === null || this.#taken === null) return null;
+    const i = take.indexOf(name);
+    return i < 0 ? null : this.#taken[i]!;
+  }
+
   addResponseHeader(name: string, value: string): void {
     (this.#extraHeaders ??= []).push(name, value);
   }
@@ -318,7 +334,13 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
    * source's views into reused memory are still valid): the source's fields, then the filters'.
    */
   emitHead(sink: HeadSink): void {
-    this.#headSource!.emitHead(sink);
+    if (this.#take === null) this.#headSource!.emitHead(sink);
+    else {
+      const taken = (this.#taken ??= new Array<string | null>(this.#take.length).fill(null));
+      takingSink.begin(sink, this.#take, taken);
+      this.#headSource!.emitHead(TAKING_SINK);
+      takingSink.end();
+    }
     const extra = this.#extraHeaders;
     if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) sink.header(extra[i]!, extra[i + 1]!);
   }
@@ -486,3 +508,46 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 
 const EMPTY = new Uint8Array(0);
 const NOOP = (): void => {};
+
+/** Whether field name `name` (as a source emits it: text or bytes, any case) is `lower` (lower-case ASCII). */
+function nameIs(name: string | Uint8Array, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = typeof name === 'string' ? name.charCodeAt(i) : name[i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * The sink a head passes through when a stream takes fields out of it (one for the thread:
+ * heads are emitted synchronously, one at a time). Other fields go on to the listener's sink.
+ */
+const takingSink = {
+  sink: null as HeadSink | null,
+  names: [] as readonly string[],
+  values: [] as Array<string | null>,
+  begin(sink: HeadSink, names: readonly string[], values: Array<string | null>): void {
+    this.sink = sink;
+    this.names = names;
+    this.values = values;
+  },
+  end(): void {
+    this.sink = null;
+  },
+};
+const TAKING_SINK: HeadSink = {
+  status(text: string | Uint8Array): void {
+    takingSink.sink!.status(text);
+  },
+  header(name: string | Uint8Array, value: string | Uint8Array): void {
+    const names = takingSink.names;
+    for (let i = 0; i < names.length; i++) {
+      if (nameIs(name, names[i]!)) {
+        takingSink.values[i] = typeof value === 'string' ? value : Buffer.from(value).toString('latin1');
+        return;
+      }
+    }
+    takingSink.sink!.header(name, value);
+  },
+};

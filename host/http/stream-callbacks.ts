@@ -11,6 +11,7 @@ import type { ClusterRuntimeParts } from '../upstream/cluster-manager.js';
 import type { ResponseFlag } from './response-flags.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
+import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -72,6 +73,15 @@ export interface StreamCallbacks {
    */
   bufferRequestBody?(maxBytes: number, allowPartial: boolean, done: (result: BufferedBody | 'too_large') => void): () => void;
 
+  /**
+   * Takes fields out of the upstream response head (names lower-case): they are not written
+   * downstream, and their values are kept for takenResponseHeader (Istio's peer metadata, which
+   * the app must never see). Optional: a filter's unit test may leave it out.
+   */
+  takeResponseHeaders?(names: readonly string[]): void;
+  /** The value of a field taken from the upstream response head, or null when it had none. */
+  takenResponseHeader?(name: string): string | null;
+
   /** Answers the request from the proxy; nothing after the calling filter runs. */
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void;
   /** Resumes the request after a filter returned StopIteration. */
@@ -122,4 +132,10 @@ export interface StreamCallbacks {
    * Absent or null: not traced.
    */
   trace?: StreamTrace | null;
+  /**
+   * The downstream peer's workload as its `x-envoy-peer-metadata` told it (set by the Istio stats
+   * filter on an inbound listener; Envoy's filter state `downstream_peer`); null: unknown.
+   * Optional: a filter's unit test may leave it out.
+   */
+  downstreamPeer?: WorkloadLabels | null;
 }

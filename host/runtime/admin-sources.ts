@@ -7,6 +7,8 @@ import type { ProxyConfigSource } from '../control/config-source.js';
 import { controlStats } from '../control/control-stats.js';
 import { sortRecords, type StatRecord } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
+import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import { IstioCounterBaseline } from '../telemetry/istio-counter-baseline.js';
 import type { EnvoyConfigView, EnvoyListenPlan } from './envoy-config-view.js';
 import type { LogLevels } from '../common/log-levels.js';
 
@@ -19,6 +21,8 @@ export interface AdminView {
   workers?(): { live: number; crashes: number };
   /** What /config_dump shows beyond the manager's dump (the sidecar's generated inbound config). */
   configDumpExtra?(): Record<string, unknown>;
+  /** Istio's standard metrics of every listener and worker, merged; absent: none. */
+  istio?(): IstioSnapshot;
   /** Where the listeners are, for the Envoy-shaped /config_dump and /listeners; absent: no listener. */
   envoyPlan?(): EnvoyListenPlan;
 }
@@ -33,6 +37,7 @@ export interface AdminExtras {
 
 export function adminSources(manager: ProxyConfigSource, ready: () => boolean, view: AdminView, extras: AdminExtras): AdminSources {
   const counters = new CounterBaseline();
+  const istioCounters = new IstioCounterBaseline();
   return {
     ready,
     configDump: () => (view.configDumpExtra ? { ...manager.dump(), ...view.configDumpExtra() } : manager.dump()),
@@ -40,11 +45,15 @@ export function adminSources(manager: ProxyConfigSource, ready: () => boolean, v
     serverInfo: () => extras.serverInfo(),
     listeners: () => extras.envoy.listeners(),
     logLevels: extras.logLevels,
-    resetCounters: () => counters.reset(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
+    resetCounters: () => {
+      counters.reset(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())]));
+      if (view.istio) istioCounters.reset(view.istio());
+    },
     quit: () => extras.quit(),
     stats: () => counters.apply(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
+    ...(view.istio ? { istio: () => istioCounters.apply(view.istio!()) } : {}),
   };
 }
 

@@ -1,5 +1,8 @@
 // `wasmesh proxy` (and each proxy of `wasmesh demo`) on the runtime assembly: one listener fed by
 // the config, and with --workers N its N − 1 worker threads accepting on the same socket.
+import { workloadOfIdentity } from '../control/xds-config-source.js';
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -15,6 +18,12 @@ import type { GatewayPort } from './gateway-ports.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
+  /** Who this proxy's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /** Istio's standard metrics (reporter `source`: a gateway or standalone proxy); default on. */
+  istioMetrics?: boolean;
+  /** Istio's Prometheus port (`--stats`); absent: none. */
+  stats?: { at: HostPort; required: boolean };
   listen: HostPort;
   admin: HostPort;
   /**
@@ -45,6 +54,8 @@ export interface ProxyRuntime {
   readonly manager: ProxyConfigSource;
   readonly proxy: ProxyServer;
   readonly admin: AdminServer;
+  /** Istio's Prometheus port once bound (`stats` option); undefined without one, or when the optional default could not bind. */
+  readonly statsPort: number | undefined;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */
   readonly listenPort: number;
   readonly adminPort: number;
@@ -73,7 +84,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   if (mapped.length > 0 && (mapped[0]!.at.host !== opts.listen.host || mapped[0]!.at.port !== opts.listen.port)) throw new Error('wasmesh: the first mapped port must be the listen address (GATEWAY_PORTS_INVALID)');
   const gatewayPort = !isGateway ? undefined : mapped.length > 0 ? mapped[0]!.port : ('auto' as const);
   const serverFor = (host: string, port: number, gp: number | 'auto' | undefined): ProxyServer =>
-    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts() });
+    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   // Passthrough may not loop into any port of this process (read at each pick: port 0 binds late).
   const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
@@ -90,8 +101,10 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     reloadStats: proxy.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
+    ...(opts.stats ? { stats: opts.stats } : {}),
     view: {
       stats: () => (pool || extra.length > 0 ? mergeStats([...all.map((p) => p.stats.records()), ...(pool?.snapshots() ?? []).map((s) => s.stats)]) : proxy.stats.records()),
+      istio: () => mergeIstio([...all.map((p) => p.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT), ...(pool?.snapshots() ?? []).map((s) => s.istio ?? EMPTY_ISTIO_SNAPSHOT)]),
       clusters: () => (pool || extra.length > 0 ? mergeClusters([...all.map((p) => p.clusters()), ...(pool?.snapshots() ?? []).map((s) => s.clusters)]) : proxy.clusters()),
       // The main thread counts as one worker.
       workers: () => ({ live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 }),
@@ -110,7 +123,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log, reservedPorts: ownPorts() });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log, reservedPorts: ownPorts(), istio: proxy.istioSettings });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);
@@ -125,6 +138,10 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     manager: assembly.manager,
     proxy,
     admin: assembly.admin,
+    get statsPort() {
+      const p = assembly.statsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
     workers: pool,
     gatewayPorts: extra.map((e) => ({ port: e.port, server: e.server })),
     listenPort: proxy.port,

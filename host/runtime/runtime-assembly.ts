@@ -3,6 +3,8 @@
 // the admin API over them, ports brought up in a safe order (a failure closes what was opened
 // and names the port), readiness, and a drain that closes in reverse. The proxy is one listener
 // (and its worker threads) on this assembly; the sidecar two listeners and a health port.
+import { StatsPort, proxyPrometheusText } from '../admin/stats-port.js';
+import { MergedStatsPort, type AppMetrics } from '../admin/merged-stats-port.js';
 import { AdminServer } from '../admin/admin-server.js';
 import type { HostPort } from '../common/host-port.js';
 import type { Log } from '../common/log.js';
@@ -81,6 +83,14 @@ export interface AssemblyOptions {
   view: AdminView;
   /** The proxy's workload certificate, when it has an identity: not ready until one is held. */
   workloadCertificates?: WorkloadCertificateSource;
+  /**
+   * Istio's Prometheus port (15090, host/admin/stats-port.ts); absent: none. `required`: a bind
+   * failure stops the start like any port's; else it is logged and the proxy serves without it
+   * (the default address, which another proxy on the same host may hold).
+   */
+  stats?: { at: HostPort; required: boolean };
+  /** Istio's agent port merging the proxy's metrics with the app's (15020, host/admin/merged-stats-port.ts); absent: none. Same `required` rule. */
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
 }
 
 export interface AssemblyPorts {
@@ -104,6 +114,12 @@ export class RuntimeAssembly {
   #resolveQuit!: () => void;
   readonly #accessLog: Pick<AccessLogSink, 'flush'>;
   readonly #adminPort: RuntimePort;
+  /** Istio's Prometheus port (null: none). */
+  readonly statsPort: StatsPort | null;
+  readonly #statsRuntimePort: RuntimePort | null;
+  /** Istio's agent port for merged metrics (null: none). */
+  readonly mergedStatsPort: MergedStatsPort | null;
+  readonly #mergedRuntimePort: RuntimePort | null;
   readonly #certificate: CertificateReadiness | null;
   #probes: RuntimePort[] = [];
   // null until start(): a runtime not yet started is not ready.
@@ -153,6 +169,12 @@ export class RuntimeAssembly {
     const sources = { ...adminSources(this.manager, () => this.notReadyReason() === null, opts.view, extras), notReadyReason: () => this.notReadyReason(), certs: () => certsJson(opts.workloadCertificates?.current() ?? null) };
     this.admin = new AdminServer({ host: opts.admin.host, port: opts.admin.port, sources });
     this.#adminPort = { role: 'admin', at: opts.admin, listen: () => this.admin.listen(), close: () => this.admin.close() };
+    const st = opts.stats;
+    this.statsPort = st === undefined ? null : new StatsPort(st.at.host, st.at.port, sources);
+    const ms = opts.mergedStats;
+    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}) });
+    this.#mergedRuntimePort = ms === undefined ? null : optionalPort({ role: 'merged stats', at: ms.at, listen: () => this.mergedStatsPort!.listen(), close: () => this.mergedStatsPort!.close() }, ms.required, c.log);
+    this.#statsRuntimePort = st === undefined ? null : optionalPort({ role: 'stats', at: st.at, listen: () => this.statsPort!.listen(), close: () => this.statsPort!.close(), probeOnFailure: true }, st.required, c.log);
   }
 
   /** null when the runtime serves (config loaded, every listener up, not draining); else why not. */
@@ -175,6 +197,8 @@ export class RuntimeAssembly {
     this.#probes = ports.probes ?? [];
     const listeners = (this.#listeners = ports.listeners);
     await this.#bind(this.#adminPort);
+    if (this.#statsRuntimePort !== null) await this.#bind(this.#statsRuntimePort);
+    if (this.#mergedRuntimePort !== null) await this.#bind(this.#mergedRuntimePort);
     for (const p of this.#probes) await this.#bind(p);
     for (const l of listeners) {
       await this.#bind(l);
@@ -224,6 +248,24 @@ export class RuntimeAssembly {
     this.#up.clear();
     this.#accessLog.flush();
     await this.#adminPort.close();
+    await this.#statsRuntimePort?.close();
+    await this.#mergedRuntimePort?.close();
     for (const p of this.#probes) await p.close();
   }
+}
+
+/** A port whose bind failure, when not `required`, is a warning: the proxy serves without it. */
+function optionalPort(port: RuntimePort, required: boolean, log: ConfigSourceOptions['log']): RuntimePort {
+  if (required) return port;
+  return {
+    ...port,
+    listen: async () => {
+      try {
+        await port.listen();
+      } catch (err) {
+        const why = await explainListenFailure(port.role, port.at, err);
+        log('warn', `${why instanceof Error ? why.message : String(why)}; serving without it (istio_* stay on the admin API's /stats/prometheus; --stats <host:port> moves it, --stats off turns it off)`);
+      }
+    },
+  };
 }

@@ -2,6 +2,10 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import type { AppMetrics } from '../admin/merged-stats-port.js';
+import { workloadOfIdentity } from '../control/xds-config-source.js';
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -51,6 +55,14 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    */
   accessLog?: (line: string) => void;
   accessLogBatch?: (text: string) => void;
+  /** Who this sidecar's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /** Istio's standard metrics (outbound: reporter `source`, inbound: `destination`); default on. */
+  istioMetrics?: boolean;
+  /** Istio's Prometheus port (`--stats`); absent: none. */
+  stats?: { at: HostPort; required: boolean };
+  /** Istio's agent port merging this proxy's metrics with the app's (`--merged-stats`, `--app-metrics`); absent: none. */
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
 }
 
 /**
@@ -80,6 +92,10 @@ export interface SidecarRuntime {
   readonly outbound: ProxyServer;
   readonly inbound: ProxyServer;
   readonly admin: AdminServer;
+  /** Istio's Prometheus port once bound (`stats` option); undefined without one, or when the optional default could not bind. */
+  readonly statsPort: number | undefined;
+  /** Istio's agent port for merged metrics once bound; undefined without one. */
+  readonly mergedStatsPort: number | undefined;
   readonly health: HealthServer;
   /** Bound ports (the requested ones, or the OS's pick for port 0). */
   readonly ports: SidecarPorts;
@@ -104,9 +120,11 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, role: 'sidecar-outbound', reservedPorts: () => ownPorts() });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   const inbound = new ProxyServer({
     role: 'sidecar-inbound',
+    workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined),
+    istioMetrics: opts.istioMetrics === false ? 'off' : 'destination',
     limits: opts.limits,
     host: opts.inbound.host,
     port: opts.inbound.port,
@@ -154,10 +172,13 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     reloadStats: outbound.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
+    ...(opts.stats ? { stats: opts.stats } : {}),
+    ...(opts.mergedStats ? { mergedStats: opts.mergedStats } : {}),
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
       clusters: () => [...outbound.clusters(), ...inbound.clusters()],
+      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT]),
       envoyPlan: (): EnvoyListenPlan => ({
         listens: [{ host: opts.outbound.host, port: outbound.port || opts.outbound.port }],
         inbound: {
@@ -185,6 +206,14 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     outbound,
     inbound,
     admin: assembly.admin,
+    get mergedStatsPort() {
+      const p = assembly.mergedStatsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
+    get statsPort() {
+      const p = assembly.statsPort;
+      return p !== null && p.listening ? p.port : undefined;
+    },
     health,
     ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
     notReadyReason: () => assembly.notReadyReason(),

@@ -33,6 +33,8 @@ import type { SpanIds } from '../telemetry/tracing/span-ids.js';
 import type { SpanKind } from '../telemetry/tracing/span.js';
 import { Tracer } from '../telemetry/tracing/tracer.js';
 import { tracingFilter } from '../http/filters/tracing.js';
+import { istioStatsFilter, type IstioStatsDeps } from '../http/filters/istio-stats.js';
+
 
 /** What the filters of one server are built with. */
 export interface FilterDeps {
@@ -55,6 +57,10 @@ export interface FilterDeps {
   readonly workload?: WorkloadMetadata;
   /** The server's span exporters (one per collector, kept across versions), ids and stream span kind; absent: no tracing. */
   readonly tracing?: { readonly exporters: SpanExporters; readonly ids: SpanIds; readonly kind: SpanKind };
+  /** Istio's standard metrics of this server (absent: off). */
+  readonly istio?: IstioStatsDeps;
+  /** This workload's peer metadata, sent on requests to mesh services (source reporters only; absent: none): the route's request edits carry it. */
+  readonly peerMetadata?: { readonly id: string; readonly metadata: string };
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -104,6 +110,7 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
   // Tracing (Envoy's connection manager tracing): after the request id is set, before any policy answers.
   const tracing = tracingFilterFor(policy.mesh?.tracing, deps);
   if (tracing !== null) filters.push(tracing);
+  if (deps.istio) filters.push(istioStatsFilter(deps.istio));
   // A gateway port (undefined: not a gateway, or a mesh without Gateway ports): redirected to
   // https where a server says so, then the Host checked against the port's (or SNI's) servers.
   if (gateway !== undefined) {

@@ -52,6 +52,10 @@ import { Resolver } from 'node:dns/promises';
 import { DnsRefresher, type DnsResolver, type DnsTiming } from '../upstream/dns-refresher.js';
 import { dnsNames, withResolvedEndpoints } from '../upstream/dns-endpoints.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
+import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { IstioMetrics } from '../telemetry/istio-metrics.js';
+import { workloadLabelsOf, type Reporter } from '../telemetry/istio-labels.js';
+import { PeerCache, encodePeerMetadata, isMeshCluster, peerMetadataRequestOps } from '../telemetry/peer-metadata.js';
 
 const WRITE_FRAMING: Record<RequestFraming, number> = { none: WRITE_FRAMING_NONE, length: WRITE_FRAMING_LENGTH, chunked: WRITE_FRAMING_CHUNKED };
 
@@ -157,12 +161,24 @@ export interface ProxyServerOptions {
    */
   dnsResolver?: DnsResolver;
   dnsTiming?: DnsTiming;
+  /** Who this proxy's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /**
+   * Istio's standard metrics: which reporter this server is (default `destination` for a
+   * listener that serves inbound, `source` otherwise: a sidecar's outbound, a gateway, a proxy),
+   * or `off`.
+   */
+  istioMetrics?: Reporter | 'off';
 }
 
 export type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
 
 export class ProxyServer {
   readonly stats = new Stats();
+  /** Istio's standard metrics of this server; null when off. */
+  readonly istio: IstioMetrics | null;
+  /** The workload and reporter this server was built with (worker threads are built with the same). */
+  readonly istioSettings: { readonly workload: WorkloadMetadata; readonly reporter: Reporter | 'off' };
   readonly limits: Limits;
   readonly #core: Core;
   readonly #listener: Http1Listener;
@@ -236,7 +252,19 @@ export class ProxyServer {
     this.#dnsTiming = opts.dnsTiming;
     this.#opLog = opts.operationalLog;
     this.#jwks = new JwksRegistry(opts.operationalLog === undefined ? undefined : (m) => opts.operationalLog!('warn', m));
+    const workload = opts.workload ?? workloadMetadata({});
+    const reporter = opts.istioMetrics ?? (role === 'sidecar-inbound' ? 'destination' : 'source');
+    this.istioSettings = { workload, reporter };
+    this.istio = reporter === 'off' ? null : new IstioMetrics(reporter, workloadLabelsOf(workload),
+      // The workload certificate's SPIFFE ID when the flags named none (mounted files, a certificate cell).
+      () => workload.principal ?? opts.workloadCertificates?.current()?.identity ?? UNKNOWN);
+    const own = this.istio === null ? undefined : { id: workload.nodeId, metadata: encodePeerMetadata(workload) };
     this.#deps = {
+      workload,
+      ...(this.istio === null ? {} : {
+        istio: { metrics: this.istio, peers: new PeerCache(), ownId: own!.id, ownMetadata: own!.metadata, namespace: workload.namespace },
+        ...(reporter === 'source' ? { peerMetadata: own } : {}),
+      }),
       jwks: this.#jwks,
       stats: this.stats.downstream,
       faults: new FaultDice(this.#core, opts.seed),
@@ -371,6 +399,8 @@ export class ProxyServer {
       const retries = RetryPolicies.load(this.#core, retryPolicies.records);
       disposers.push(() => retries.free());
       const clusterIndex = new Map(mesh.clusters.map((c, i) => [c.name, i]));
+      const own = deps.peerMetadata;
+      const peerOps = own === undefined ? null : peerMetadataRequestOps(own.id, own.metadata);
       routes = [];
       for (const vh of mesh.virtualHosts) {
         for (const r of vh.routes) {
@@ -380,7 +410,8 @@ export class ProxyServer {
             index,
             timeoutMs: r.timeoutMs ?? 0,
             destClusters: r.destinations.map((d) => clusterIndex.get(d.cluster) ?? -1),
-            requestEdits: r.destinations.map((d) => encode(mergeOps(r.requestHeaders, d.requestHeaders))),
+            // Istio's metadata exchange to mesh destinations rides on the route's own edits (the core applies them).
+            requestEdits: r.destinations.map((d) => encode(peerOps !== null && isMeshCluster(d.cluster) ? mergeOps(r.requestHeaders, d.requestHeaders, peerOps) : mergeOps(r.requestHeaders, d.requestHeaders))),
             responseEdits: r.destinations.map((d) => encode(mergeOps(this.#responseDefaults, r.responseHeaders, d.responseHeaders))),
             retry: retries.at(retryPolicies.routeRecord[index]!),
             rewrite: RouteRewrite.compile(r),

@@ -33,6 +33,7 @@ const server = new ProxyServer({
   ...init.transport,
   workloadCertificates: workload,
   reservedPorts: () => init.reservedPorts ?? [],
+  ...(init.istio !== undefined ? { workload: init.istio.workload, istioMetrics: init.istio.reporter } : {}),
   log: logBuffer ? (entry) => logBuffer.push(envoyAccessLogLine(entry)) : undefined,
 });
 
@@ -48,7 +49,7 @@ function apply(mesh: Parameters<ProxyServer['apply']>[0], version: number): void
 
 function snapshot(buffer: SharedArrayBuffer): void {
   const state = new Int32Array(buffer, 0, 2);
-  const snap: StatsSnapshot = { stats: server.stats.records(), clusters: server.clusters() };
+  const snap: StatsSnapshot = { stats: server.stats.records(), clusters: server.clusters(), ...(server.istio !== null ? { istio: server.istio.snapshot() } : {}) };
   const bytes = encoder.encode(JSON.stringify(snap));
   if (bytes.length > buffer.byteLength - SNAPSHOT_DATA) {
     state[SNAPSHOT_LENGTH] = bytes.length;

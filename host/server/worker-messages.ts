@@ -1,6 +1,9 @@
 // What the main thread and the data-path worker threads of `wasmesh proxy --workers N` say to
 // each other: config versions, stats snapshots, access-log batches and shutdown, as plain
 // structured-clone data (MeshConfig is plain data: objects, arrays, strings, numbers).
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import type { Reporter } from '../telemetry/istio-labels.js';
+import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { ProxyTlsSettings } from '../tls/tls-settings.js';
 import type { WorkloadCertificate } from '../tls/workload-certificate.js';
@@ -35,6 +38,8 @@ export interface WorkerInit {
   workloadCertificate: WorkloadCertificate | null;
   /** The process's other ports passthrough may not reach (ProxyServerOptions.reservedPorts), bound before the workers start. */
   reservedPorts?: number[];
+  /** The main thread's workload and Istio metrics reporter (ProxyServer.istioSettings); absent: the defaults. */
+  istio?: { workload: WorkloadMetadata; reporter: Reporter | 'off' };
 }
 
 export type ToWorker =
@@ -62,6 +67,8 @@ export type FromWorker =
 export interface StatsSnapshot {
   stats: StatRecord[];
   clusters: ClusterStatus[];
+  /** Istio's standard metrics of the worker (absent: off). */
+  istio?: IstioSnapshot;
 }
 
 // Snapshot buffer layout (Int32 slots, then UTF-8 JSON from byte SNAPSHOT_DATA).

@@ -2,6 +2,8 @@
 // threads (the main thread serves as worker 0), sends each config version to all of them,
 // reads their stats synchronously for the admin API, forwards their access-log batches,
 // reports a crashed worker, and shuts them down.
+import type { WorkloadMetadata } from '../model/workload-metadata.js';
+import type { Reporter } from '../telemetry/istio-labels.js';
 import { Worker } from 'node:worker_threads';
 import type { ProxyTlsSettings } from '../tls/tls-settings.js';
 import type { WorkloadCertificate, WorkloadCertificateSource } from '../tls/workload-certificate.js';
@@ -40,6 +42,8 @@ export interface WorkerPoolOptions {
   reservedPorts?: number[];
   /** How long a snapshot waits for a worker before using its last one (ms). */
   snapshotTimeoutMs?: number;
+  /** The main thread's workload and Istio metrics reporter (ProxyServer.istioSettings). */
+  istio?: { workload: WorkloadMetadata; reporter: Reporter | 'off' };
 }
 
 /** The compiled worker entry: dist/host/server/proxy-worker.js (also when the host runs from TypeScript sources, as in tests). */
@@ -119,6 +123,7 @@ export class WorkerPool {
         workload: source !== undefined,
         workloadCertificate: source?.current() ?? null,
         ...(this.#opts.reservedPorts !== undefined && { reservedPorts: this.#opts.reservedPorts }),
+        ...(this.#opts.istio !== undefined && { istio: this.#opts.istio }),
       };
       const w = new PoolWorker(i, new Worker(script, { workerData: init }));
       this.#workers.push(w);

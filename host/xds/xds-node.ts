@@ -6,6 +6,7 @@
 // WASMESH_APP_PORTS and WASMESH_INBOUND: an Envoy sidecar's app ports and inbound address, as a
 // wasmesh sidecar's `--app-ports` and `--inbound`).
 import { parseHostPort, type HostPort } from '../common/host-port.js';
+import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
 
 export type ProxyType = 'sidecar' | 'router';
 
@@ -23,6 +24,8 @@ export interface XdsNode {
   labels: Record<string, string>;
   clusterId: string;
   serviceAccount: string;
+  /** Istio's WORKLOAD_NAME; the pod name when the node sends none (optional: nodes built by hand may leave it out). */
+  workloadName?: string;
   /** `--gateway` of a wasmesh proxy or an explicit WASMESH_GATEWAY: serve this Gateway, whatever its selector. */
   gateway: string | null;
   /**
@@ -112,6 +115,7 @@ export function readNode(node: unknown): XdsNode {
     labels,
     clusterId: typeof metadata.CLUSTER_ID === 'string' ? metadata.CLUSTER_ID : 'Kubernetes',
     serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
+    workloadName: typeof metadata.WORKLOAD_NAME === 'string' && metadata.WORKLOAD_NAME !== '' ? metadata.WORKLOAD_NAME : (dot > 0 ? podDotNs.slice(0, dot) : podDotNs),
     gateway: typeof metadata.WASMESH_GATEWAY === 'string' && metadata.WASMESH_GATEWAY !== '' ? metadata.WASMESH_GATEWAY : null,
     listen,
     appPorts,
@@ -146,4 +150,21 @@ function appPortsKey(v: unknown): number[] {
 /** Istio's node id for a proxy (what `wasmesh envoy-bootstrap` and the wasmesh xDS client send). */
 export function nodeId(type: ProxyType, ip: string, pod: string, namespace: string): string {
   return `${type}~${ip}~${pod}.${namespace}~${namespace}.svc.cluster.local`;
+}
+
+/**
+ * The workload a node names (its WorkloadMetadata, as the proxy itself builds it from its
+ * flags): for the control plane's view of a proxy, and a proxy configured from its node.
+ */
+export function nodeWorkload(node: XdsNode, trustDomain = 'cluster.local'): WorkloadMetadata {
+  return workloadMetadata({
+    name: node.workloadName ?? node.pod,
+    namespace: node.namespace,
+    labels: node.labels,
+    cluster: node.clusterId,
+    meshId: typeof node.metadata.MESH_ID === 'string' ? node.metadata.MESH_ID : trustDomain,
+    principal: `spiffe://${trustDomain}/ns/${node.namespace}/sa/${node.serviceAccount}`,
+    nodeId: node.id,
+    instanceIp: node.ip,
+  });
 }

@@ -24,7 +24,7 @@ describe('--app-ports', () => {
     expect(() => parseAppPorts('70000')).toThrow(/out of range/);
     expect(() => parseAppPorts('0')).toThrow(/port 0/);
     expect(() => parseAppPorts('5005,5005')).toThrow(/5005 is given twice/);
-    for (const own of ['15000', '15001', '15006', '15021', '15090']) {
+    for (const own of ['15000', '15001', '15006', '15020', '15021', '15090']) {
       expect(() => parseAppPorts(`5005,${own}`)).toThrow(UsageError);
       expect(() => parseAppPorts(own)).toThrow(/sidecar's own ports .* would loop/);
     }

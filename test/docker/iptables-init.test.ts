@@ -53,7 +53,7 @@ describe('iptables-init arguments and --dry-run', () => {
     const cmds = dryRun(['-b', '*', '-d', '22, 8080,22', '-z', '15007']);
     const returns = cmds.filter((c) => c.includes('ISTIO_INBOUND -p tcp -m tcp --dport') && c.endsWith('-j RETURN'))
       .map((c) => Number(/--dport (\d+)/.exec(c)![1]));
-    expect(returns).toEqual([15000, 15001, 15006, 15021, 15090, 15007, 22, 8080]);
+    expect(returns).toEqual([15000, 15001, 15006, 15020, 15021, 15090, 15007, 22, 8080]);
     expect(cmds).toContain('iptables -t nat -A ISTIO_INBOUND -i lo -j RETURN');
     expect(cmds.at(-1)).toBe('iptables -t nat -A ISTIO_OUTPUT -j ISTIO_REDIRECT');
     expect(cmds).toContain('iptables -t nat -A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15007');

@@ -35,7 +35,7 @@ afterAll(async () => {
 
 async function proxyWith(m: MeshConfig, authorization: AuthzPolicy[]): Promise<{ p: ProxyServer; logs: string[] }> {
   const logs: string[] = [];
-  const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, operationalLog: (_l, m) => logs.push(m) });
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, operationalLog: (_l, m) => logs.push(m), istioMetrics: 'off' });
   p.apply({ ...m, authorization }, 1);
   await p.listen();
   servers.push(p);

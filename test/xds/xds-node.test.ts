@@ -1,7 +1,8 @@
 // readNode: who a proxy is from its first request's Node — here the keys that give an Envoy
 // sidecar its inbound listener (WASMESH_APP_PORTS, WASMESH_INBOUND), read or refused by name.
 import { describe, expect, it } from 'vitest';
-import { readNode, XdsNodeError } from '../../host/xds/xds-node.js';
+import { readNode, XdsNodeError, nodeWorkload } from '../../host/xds/xds-node.js';
+import { workloadOfIdentity } from '../../host/control/xds-config-source.js';
 
 const ID = 'sidecar~10.0.0.7~beta-1.shop~shop.svc.cluster.local';
 const node = (metadata: Record<string, string>) => readNode({ id: ID, metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) } });
@@ -27,5 +28,20 @@ describe('readNode', () => {
       expect(() => node({ [k]: v })).toThrow(why);
     }
     expect(() => readNode({ id: ID, metadata: { fields: { WASMESH_APP_PORTS: { numberValue: 5005 } } } })).toThrow(/WASMESH_APP_PORTS: expected a "port,port…" string, got 5005/);
+  });
+});
+
+describe('the workload a node names', () => {
+  it('WORKLOAD_NAME when sent, else the pod name; its metadata as Istio\'s telemetry labels it', () => {
+    expect(node({}).workloadName).toBe('beta-1');
+    const n = node({ WORKLOAD_NAME: 'beta', SERVICE_ACCOUNT: 'beta-sa', CLUSTER_ID: 'east' });
+    expect(n.workloadName).toBe('beta');
+    expect(nodeWorkload(n)).toMatchObject({ name: 'beta', namespace: 'shop', cluster: 'east', principal: 'spiffe://cluster.local/ns/shop/sa/beta-sa', nodeId: ID, instanceIp: '10.0.0.7' });
+  });
+
+  it('a wasmesh proxy\'s own xDS identity gives its workload (the pod\'s Deployment when WORKLOAD_NAME is unset)', () => {
+    const w = workloadOfIdentity({ type: 'sidecar', pod: 'reviews-v1-545db77b95-2dfqs', ip: '10.0.0.8', namespace: 'default', labels: { app: 'reviews', version: 'v1' } });
+    expect(w).toMatchObject({ name: 'reviews-v1', app: 'reviews', version: 'v1', principal: null, nodeId: 'sidecar~10.0.0.8~reviews-v1-545db77b95-2dfqs.default~default.svc.cluster.local' });
+    expect(workloadOfIdentity({ type: 'router', pod: 'gw', ip: '1.2.3.4', namespace: 'istio-system', labels: {}, workloadName: 'istio-ingressgateway' }, 'cluster.local').principal).toBe('spiffe://cluster.local/ns/istio-system/sa/default');
   });
 });

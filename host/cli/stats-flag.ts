@@ -1,0 +1,45 @@
+// `--stats <host:port|off>`: Istio's Prometheus port (15090), `GET /stats/prometheus` with
+// Envoy's stats and istio_*. On every interface by default, as Istio's sidecars bind it, so that
+// Prometheus can scrape the pod's address; the admin API stays on loopback. The default address
+// is optional (another proxy on the same host may hold it: the proxy then serves without it,
+// with a warning); an address given explicitly must bind.
+import type { FlagSpec, FlagValues } from './args.js';
+import { hostPortFlag, UsageError } from './args.js';
+import type { HostPort } from '../common/host-port.js';
+
+export const DEFAULT_STATS = '0.0.0.0:15090';
+
+export const STATS_FLAG: FlagSpec = {
+  name: 'stats', kind: 'string', valueName: '<host:port|off>', help: 'Istio\'s Prometheus port: GET /stats/prometheus (Envoy\'s stats and istio_*); off for none', defaultText: `${DEFAULT_STATS} (skipped with a warning when taken)`,
+};
+
+export function statsFromFlags(command: string, values: FlagValues): { at: HostPort; required: boolean } | undefined {
+  const v = values.stats as string | undefined;
+  if (v === 'off') return undefined;
+  return { at: hostPortFlag(command, '--stats', v ?? DEFAULT_STATS), required: v !== undefined };
+}
+
+export const DEFAULT_MERGED_STATS = '0.0.0.0:15020';
+
+/** The sidecar's: Istio's agent port merging the proxy's metrics with the app's, and where the app's are. */
+export const MERGED_STATS_FLAGS: FlagSpec[] = [
+  { name: 'merged-stats', kind: 'string', valueName: '<host:port|off>', help: 'Istio\'s agent metrics port: GET /stats/prometheus with the proxy\'s metrics and the app\'s (--app-metrics); off for none', defaultText: `${DEFAULT_MERGED_STATS} (skipped with a warning when taken)` },
+  { name: 'app-metrics', kind: 'string', valueName: '<port>[/path]', help: 'the app\'s Prometheus endpoint on 127.0.0.1, merged into --merged-stats (the prometheus.io/port and prometheus.io/path annotations; path default /metrics)' },
+];
+
+export function mergedStatsFromFlags(command: string, values: FlagValues): { at: HostPort; required: boolean; app?: { port: number; path: string } } | undefined {
+  const v = values['merged-stats'] as string | undefined;
+  const appText = values['app-metrics'] as string | undefined;
+  if (v === 'off') {
+    if (appText !== undefined) throw new UsageError(command, '--app-metrics goes with --merged-stats, which is off');
+    return undefined;
+  }
+  let app: { port: number; path: string } | undefined;
+  if (appText !== undefined) {
+    const m = /^(\d{1,5})(\/[!-~]*)?$/.exec(appText);
+    const port = m ? Number(m[1]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new UsageError(command, `--app-metrics: expected <port>[/path] (1-65535), got "${appText}"`);
+    app = { port, path: m[2] ?? '/metrics' };
+  }
+  return { at: hostPortFlag(command, '--merged-stats', v ?? DEFAULT_MERGED_STATS), required: v !== undefined, ...(app ? { app } : {}) };
+}

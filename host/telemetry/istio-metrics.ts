@@ -1,0 +1,174 @@
+// The registry of Istio's standard HTTP metrics for one server (one reporter, one workload):
+// istio_requests_total and the istio_request_duration_milliseconds, istio_request_bytes and
+// istio_response_bytes histograms, one series per distinct label set. A finished request finds
+// its series through caches keyed by the objects it already holds (the peer's labels, the
+// destination service's labels, then code and security policy as one number), so the common
+// request allocates nothing; only a new label set, or response flags other than `-`, builds
+// the label text. Worker threads keep their own registries; snapshots are merged when scraped.
+import { newHistogram, observe, addHistogram, type HistogramData } from './istio-histogram.js';
+import { renderLabels, type Reporter, type ServiceLabels, type WorkloadLabels } from './istio-labels.js';
+
+/** connection_security_policy, as a small number for the cache key. */
+export const enum SecurityPolicy {
+  Unknown = 0,
+  None = 1,
+  MutualTls = 2,
+}
+const POLICY_TEXT = ['unknown', 'none', 'mutual_tls'] as const;
+
+/** One series' figures as a scrape (or a worker's snapshot) carries them. */
+export interface IstioSeriesSnapshot {
+  /** The label set, rendered (`reporter="…",…`). */
+  labels: string;
+  requests: number;
+  duration: number[];
+  requestBytes: number[];
+  responseBytes: number[];
+}
+
+/** A registry's (or several merged) figures. */
+export interface IstioSnapshot {
+  series: IstioSeriesSnapshot[];
+  /** Requests not counted for the series cap. */
+  overflow: number;
+}
+
+export const EMPTY_ISTIO_SNAPSHOT: IstioSnapshot = { series: [], overflow: 0 };
+
+/** Series kept at most per server: label values come partly from peers and requests, so the count is capped. */
+export const MAX_SERIES = 20_000;
+
+class Series {
+  requests = 0;
+  readonly duration: HistogramData = newHistogram();
+  readonly requestBytes: HistogramData = newHistogram();
+  readonly responseBytes: HistogramData = newHistogram();
+  constructor(readonly labels: string) {}
+}
+
+/** The series of one peer and service, by code and policy (and flags), for one peer principal. */
+interface ServiceTable {
+  readonly principal: string;
+  /** Flags `-` (most requests). */
+  readonly byCode: Map<number, Series>;
+  /** Other flags (UF, URX, NR, DC, …): a failing upstream must not make each request build its label text. */
+  byFlags: Map<string, Map<number, Series>> | null;
+}
+
+export class IstioMetrics {
+  readonly reporter: Reporter;
+  readonly #self: WorkloadLabels;
+  readonly #selfPrincipal: () => string;
+  readonly #byLabels = new Map<string, Series>();
+  readonly #fast = new WeakMap<WorkloadLabels, Map<ServiceLabels, ServiceTable>>();
+  /** Requests not counted because MAX_SERIES was reached (wasmesh_istio_series_overflow_total). */
+  overflow = 0;
+
+  /** `selfPrincipal` is read when a label set is first seen (the workload certificate may arrive after the server starts). */
+  constructor(reporter: Reporter, self: WorkloadLabels, selfPrincipal: () => string) {
+    this.reporter = reporter;
+    this.#self = self;
+    this.#selfPrincipal = selfPrincipal;
+  }
+
+  /**
+   * Counts one finished request. `peer` is the other side's workload (source on the destination
+   * reporter, destination on the source reporter), `peerPrincipal` its SPIFFE ID or `unknown`.
+   */
+  record(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy,
+    durationMs: number, requestBytes: number, responseBytes: number): void {
+    const s = this.#cached(peer, peerPrincipal, service, code, flags, policy);
+    if (s === null) {
+      this.overflow++;
+      return;
+    }
+    s.requests++;
+    observe(s.duration, durationMs);
+    observe(s.requestBytes, requestBytes);
+    observe(s.responseBytes, responseBytes);
+  }
+
+  #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy): Series | null {
+    let byService = this.#fast.get(peer);
+    if (byService === undefined) this.#fast.set(peer, (byService = new Map()));
+    let table = byService.get(service);
+    // One principal per peer and service is the rule (a peer's certificate names its workload); another one takes the slow path.
+    if (table === undefined) byService.set(service, (table = { principal: peerPrincipal, byCode: new Map(), byFlags: null }));
+    else if (table.principal !== peerPrincipal) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+    let byCode = table.byCode;
+    if (flags !== '-') {
+      const byFlags = (table.byFlags ??= new Map());
+      let m = byFlags.get(flags);
+      if (m === undefined) {
+        // Bounded like the series: flags come from a fixed alphabet, but combinations add up.
+        if (byFlags.size >= 64) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+        byFlags.set(flags, (m = new Map()));
+      }
+      byCode = m;
+    }
+    const key = code * 4 + policy;
+    let s = byCode.get(key);
+    if (s === undefined) {
+      const found = this.#series(peer, peerPrincipal, service, code, flags, policy);
+      if (found === null) return null;
+      byCode.set(key, (s = found));
+    }
+    return s;
+  }
+
+  #series(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy): Series | null {
+    const src = this.reporter === 'source';
+    const labels = renderLabels({
+      reporter: this.reporter,
+      source: src ? this.#self : peer,
+      sourcePrincipal: src ? this.#selfPrincipal() : peerPrincipal,
+      destination: src ? peer : this.#self,
+      destinationPrincipal: src ? peerPrincipal : this.#selfPrincipal(),
+      service,
+      responseCode: code,
+      responseFlags: flags,
+      connectionSecurityPolicy: POLICY_TEXT[policy],
+    });
+    let s = this.#byLabels.get(labels);
+    if (s === undefined) {
+      if (this.#byLabels.size >= MAX_SERIES) return null;
+      this.#byLabels.set(labels, (s = new Series(labels)));
+    }
+    return s;
+  }
+
+  /** Distinct label sets so far. */
+  get size(): number {
+    return this.#byLabels.size;
+  }
+
+  /** Every series as plain data (structured-clone and JSON safe). */
+  snapshot(): IstioSnapshot {
+    const out: IstioSeriesSnapshot[] = [];
+    for (const s of this.#byLabels.values()) {
+      out.push({ labels: s.labels, requests: s.requests, duration: Array.from(s.duration), requestBytes: Array.from(s.requestBytes), responseBytes: Array.from(s.responseBytes) });
+    }
+    return { series: out, overflow: this.overflow };
+  }
+}
+
+/** Sums series of equal label sets (worker threads, a sidecar's two listeners). */
+export function mergeIstio(lists: ReadonlyArray<IstioSnapshot>): IstioSnapshot {
+  const byLabels = new Map<string, IstioSeriesSnapshot>();
+  let overflow = 0;
+  for (const list of lists) {
+    overflow += list.overflow;
+    for (const s of list.series) {
+      const have = byLabels.get(s.labels);
+      if (have === undefined) {
+        byLabels.set(s.labels, { labels: s.labels, requests: s.requests, duration: [...s.duration], requestBytes: [...s.requestBytes], responseBytes: [...s.responseBytes] });
+        continue;
+      }
+      have.requests += s.requests;
+      addHistogram(have.duration, s.duration);
+      addHistogram(have.requestBytes, s.requestBytes);
+      addHistogram(have.responseBytes, s.responseBytes);
+    }
+  }
+  return { series: [...byLabels.values()], overflow };
+}

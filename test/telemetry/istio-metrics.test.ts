@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { IstioMetrics, MAX_SERIES, SecurityPolicy, mergeIstio } from '../../host/telemetry/istio-metrics.js';
+import { UNKNOWN_WORKLOAD, serviceOfCluster, serviceOfHost, hostOfAuthority, type WorkloadLabels } from '../../host/telemetry/istio-labels.js';
+import { ISTIO_BUCKETS, newHistogram, observe, cumulative, histogramCount, histogramSum } from '../../host/telemetry/istio-histogram.js';
+import { renderIstioPrometheus } from '../../host/admin/istio-prometheus-text.js';
+import { parseSamples, sumOf } from '../helpers/prometheus-samples.js';
+
+const self: WorkloadLabels = { workload: 'productpage-v1', namespace: 'default', app: 'productpage', version: 'v1', canonicalService: 'productpage', canonicalRevision: 'v1', cluster: 'Kubernetes' };
+const peer: WorkloadLabels = { workload: 'reviews-v1', namespace: 'default', app: 'reviews', version: 'v1', canonicalService: 'reviews', canonicalRevision: 'v1', cluster: 'Kubernetes' };
+const svc = serviceOfHost('reviews.default.svc.cluster.local');
+
+describe('Istio histogram', () => {
+  it('puts a value in the first bucket whose bound is >= it (le), +Inf past the last', () => {
+    const h = newHistogram();
+    for (const v of [0, 0.5, 0.6, 1, 3600000, 3600001]) observe(h, v);
+    const c: number[] = [];
+    cumulative(h, c);
+    expect(c[0]).toBe(2); // le=0.5: 0 and 0.5
+    expect(c[1]).toBe(4); // le=1: + 0.6, 1
+    expect(c[ISTIO_BUCKETS.length - 1]).toBe(5);
+    expect(c[ISTIO_BUCKETS.length]).toBe(6);
+    expect(histogramCount(h)).toBe(6);
+    expect(histogramSum(h)).toBeCloseTo(7200003.1);
+  });
+});
+
+describe('IstioMetrics', () => {
+  it('labels a source reporter\'s series with itself as source and the peer as destination', () => {
+    const m = new IstioMetrics('source', self, () => 'spiffe://cluster.local/ns/default/sa/productpage');
+    m.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 12, 100, 2000);
+    m.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 7, 100, 2000);
+    m.record(peer, 'unknown', svc, 503, 'UF,URX', SecurityPolicy.Unknown, 7, 100, 0);
+    const s = parseSamples(renderIstioPrometheus(m.snapshot()));
+    const labels = { reporter: 'source', source_workload: 'productpage-v1', source_principal: 'spiffe://cluster.local/ns/default/sa/productpage', destination_workload: 'reviews-v1', destination_service_name: 'reviews', destination_service_namespace: 'default' };
+    expect(sumOf(s, 'istio_requests_total', { ...labels, response_code: '200', response_flags: '-' })).toBe(2);
+    expect(sumOf(s, 'istio_requests_total', { ...labels, response_code: '503', response_flags: 'UF,URX' })).toBe(1);
+    expect(sumOf(s, 'istio_request_duration_milliseconds_bucket', { ...labels, response_code: '200', le: '10' })).toBe(1);
+    expect(sumOf(s, 'istio_request_duration_milliseconds_bucket', { ...labels, response_code: '200', le: '25' })).toBe(2);
+    expect(sumOf(s, 'istio_request_duration_milliseconds_sum', { ...labels, response_code: '200' })).toBe(19);
+    expect(sumOf(s, 'istio_response_bytes_sum', labels)).toBe(4000);
+  });
+
+  it('a destination reporter names the peer as source, with the peer principal', () => {
+    const m = new IstioMetrics('destination', peer, () => 'spiffe://cluster.local/ns/default/sa/reviews');
+    m.record(self, 'spiffe://cluster.local/ns/default/sa/productpage', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(UNKNOWN_WORKLOAD, 'unknown', svc, 200, '-', SecurityPolicy.None, 1, 1, 1);
+    const s = parseSamples(renderIstioPrometheus(m.snapshot()));
+    expect(sumOf(s, 'istio_requests_total', { reporter: 'destination', source_workload: 'productpage-v1', source_principal: 'spiffe://cluster.local/ns/default/sa/productpage', destination_principal: 'spiffe://cluster.local/ns/default/sa/reviews', connection_security_policy: 'mutual_tls' })).toBe(1);
+    expect(sumOf(s, 'istio_requests_total', { source_workload: 'unknown', connection_security_policy: 'none' })).toBe(1);
+  });
+
+  it('one series per label set, whichever path finds it (another principal for the same peer, flags)', () => {
+    const m = new IstioMetrics('destination', peer, () => 'x');
+    m.record(self, 'a', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(self, 'b', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(self, 'a', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    // A distinct object with equal labels (the peer cache was cleared) lands in the same series.
+    m.record({ ...self }, 'a', serviceOfHost('reviews.default.svc.cluster.local'), 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    expect(m.size).toBe(2);
+    const s = parseSamples(renderIstioPrometheus(m.snapshot()));
+    expect(sumOf(s, 'istio_requests_total', { source_principal: 'a' })).toBe(3);
+  });
+
+  it('caps the series, counting what it could not keep', () => {
+    const m = new IstioMetrics('source', self, () => 'x');
+    for (let i = 0; i < MAX_SERIES + 10; i++) m.record(peer, 'unknown', svc, 200, `F${i}`, SecurityPolicy.Unknown, 1, 1, 1);
+    expect(m.size).toBe(MAX_SERIES);
+    expect(m.overflow).toBe(10);
+    expect(renderIstioPrometheus({ series: [], overflow: 3 })).toContain('wasmesh_istio_series_overflow_total 3');
+  });
+
+  it('merges workers\' snapshots by label set', () => {
+    const a = new IstioMetrics('source', self, () => 'x');
+    const b = new IstioMetrics('source', self, () => 'x');
+    a.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 3, 1, 1);
+    b.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 300, 1, 1);
+    b.record(peer, 'unknown', svc, 500, '-', SecurityPolicy.Unknown, 3, 1, 1);
+    // Through JSON, as a worker's snapshot travels.
+    const merged = mergeIstio([a.snapshot(), JSON.parse(JSON.stringify(b.snapshot()))]);
+    const s = parseSamples(renderIstioPrometheus(merged));
+    expect(sumOf(s, 'istio_requests_total', { response_code: '200' })).toBe(2);
+    expect(sumOf(s, 'istio_requests_total', { response_code: '500' })).toBe(1);
+    expect(sumOf(s, 'istio_request_duration_milliseconds_bucket', { response_code: '200', le: '5' })).toBe(1);
+    expect(sumOf(s, 'istio_request_duration_milliseconds_bucket', { response_code: '200', le: '500' })).toBe(2);
+    expect(renderIstioPrometheus({ series: [], overflow: 0 })).toBe('');
+  });
+});
+
+describe('destination service labels', () => {
+  it('from Istio\'s outbound cluster names, the passthrough cluster, and hosts', () => {
+    expect(serviceOfCluster('outbound|9080|v1|reviews.default.svc.cluster.local')).toEqual({ service: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' });
+    expect(serviceOfCluster('PassthroughCluster')).toEqual({ service: 'PassthroughCluster', name: 'PassthroughCluster', namespace: 'unknown' });
+    expect(serviceOfCluster('inbound|5005||')).toBeNull();
+    expect(serviceOfHost('httpbin.org')).toEqual({ service: 'httpbin.org', name: 'httpbin.org', namespace: 'unknown' });
+    expect(hostOfAuthority('reviews:9080')).toBe('reviews');
+    expect(hostOfAuthority('[::1]:80')).toBe('[::1]');
+  });
+});
