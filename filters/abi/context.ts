@@ -33,6 +33,14 @@ export class HttpContext {
     return Action.Continue;
   }
 
+  /** proxy_on_response_headers. */
+  onResponseHeaders(streamId: u32, rootId: u32, headerCount: u32, endOfStream: bool): Action {
+    return Action.Continue;
+  }
+
+  /** proxy_on_log: the stream is complete (Envoy's access-log point; response properties are final). */
+  onLog(streamId: u32, rootId: u32): void {}
+
   /** proxy_on_delete of a stream context: the stream is gone (also when it was paused). */
   onDelete(streamId: u32, rootId: u32): void {}
 }
@@ -130,6 +138,18 @@ export function requestHeaders(streamId: u32, headerCount: u32, endOfStream: boo
   const rootId = streams.get(streamId, 0);
   const kind = kindOf(rootId);
   return kind === null ? Action.Continue : kind.http.onRequestHeaders(streamId, rootId, headerCount, endOfStream);
+}
+
+export function responseHeaders(streamId: u32, headerCount: u32, endOfStream: bool): Action {
+  const rootId = streams.get(streamId, 0);
+  const kind = kindOf(rootId);
+  return kind === null ? Action.Continue : kind.http.onResponseHeaders(streamId, rootId, headerCount, endOfStream);
+}
+
+export function logStream(streamId: u32): void {
+  const rootId = streams.get(streamId, 0);
+  const kind = kindOf(rootId);
+  if (kind !== null) kind.http.onLog(streamId, rootId);
 }
 
 /** proxy_on_delete for either kind of context. */

@@ -15,6 +15,8 @@ import { bootstrapResult, envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstr
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
+import { encodeStatsPluginConfig, type StatsPluginOptions } from './stats-plugin-config.js';
+import { istioStatsTags } from './stats-tags.js';
 
 /** Request headers the router filter sets and Envoy's routes match (removed before upstream). */
 export const ROUTE_HEADER = 'x-wasmesh-route';
@@ -23,6 +25,8 @@ export const DEST_HEADER = 'x-wasmesh-dest';
 /** The filters' root_ids (filters/router/router-filter.ts, filters/fault/fault-filter.ts). */
 export const ROUTER_ROOT_ID = 'wasmesh_router';
 export const FAULT_ROOT_ID = 'wasmesh_fault';
+/** Istio's standard metrics from inside Envoy (filters/stats/stats-filter.ts). */
+export const STATS_ROOT_ID = 'wasmesh_stats';
 /** One vm_id for both filters: they share one VM per worker. */
 export const FILTERS_VM_ID = 'wasmesh';
 
@@ -31,6 +35,8 @@ export interface EnvoyFiltersBootstrapOptions extends EnvoyBootstrapOptions {
   wasmPath?: string;
   /** Seeds the fault filter's draws (tests); absent: seeded from the clock in each worker. */
   faultSeed?: number;
+  /** Istio's standard metrics (istio_requests_total, …) by the wasmesh_stats filter; absent: not emitted. */
+  istioStats?: StatsPluginOptions;
 }
 
 /** The checkout's built filters module (npm run build:filters). */
@@ -175,6 +181,13 @@ function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array)
   };
 }
 
+/** `stats_config` with Istio's tag extractors added (any other settings kept). */
+function withIstioStatsTags(existing: unknown): Obj {
+  const base = isObj(existing) ? existing : {};
+  const tags = Array.isArray(base.stats_tags) ? (base.stats_tags as Obj[]) : [];
+  return { ...base, stats_tags: [...tags, ...istioStatsTags()] };
+}
+
 /**
  * The bootstrap for stock Envoy with the wasmesh filters: same listener, admin, clusters and
  * route actions as envoyBootstrap, routing decided by the filters.
@@ -252,6 +265,8 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
+  // After the router filter: it reads the cluster the router chose (x-wasmesh-cluster).
+  if (opts.istioStats !== undefined) filters.push(wasmFilter(STATS_ROOT_ID, wasmPath, new TextEncoder().encode(encodeStatsPluginConfig(opts.istioStats))));
 
   const routeConfig: Obj = {
     name: nativeRouteConfig.name,
@@ -262,6 +277,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...authnFilters, ...filters, ...nativeFilters] };
   const config: Obj = {
     ...native.config,
+    ...(opts.istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config) } : {}),
     static_resources: {
       ...staticResources,
       listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }],

@@ -1,0 +1,183 @@
+// The `wasmesh_stats` plugin configuration: text lines written by the control plane
+// (host/envoy/stats-plugin-config.ts), read in place. Everything that needs a protobuf codec or
+// Istio's label rules is done there, in TypeScript, with the same code wasmesh's own metrics use:
+// the label segments of this workload and of every known peer arrive pre-rendered, and a peer's
+// `x-envoy-peer-metadata` value is recognised by exact match against the values the control
+// plane encoded for the mesh's workloads (the filter never parses a Struct). Format:
+//
+//   wasmesh_stats 1
+//   reporter<TAB>source|destination
+//   self<TAB><x-envoy-peer-metadata-id><TAB><x-envoy-peer-metadata>
+//   namespace<TAB><this workload's namespace>
+//   self_source<TAB><segment>        this workload as source_* (principal included)
+//   self_destination<TAB><segment>
+//   unknown_source<TAB><segment>     a peer nothing is known of
+//   unknown_destination<TAB><segment>
+//   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>   (0..MAX_PEERS)
+//
+// A segment is `name=.=value;.;` repeated (Istio's stats-name encoding, undone by the
+// bootstrap's stats_tags). Each line ends with `\n`.
+
+/** Spans (ptr u32, len u32) in a configuration record, by field. */
+export const enum Field {
+  SelfId = 0,
+  SelfMeta = 1,
+  Namespace = 2,
+  SelfSource = 3,
+  SelfDestination = 4,
+  UnknownSource = 5,
+  UnknownDestination = 6,
+  Count = 7,
+}
+
+/** Record layout: block pointer, reporter, peer count, then the fields' spans, then 3 spans per peer. */
+const R_BLOCK: usize = 0;
+const R_REPORTER: usize = 4;
+const R_PEERS: usize = 8;
+const R_FIELDS: usize = 12;
+const R_PEER0: usize = R_FIELDS + <usize>Field.Count * 8;
+const PEER_SIZE: usize = 24;
+
+export const MAX_PEERS: u32 = 4096;
+
+export const REPORTER_SOURCE: u32 = 0;
+export const REPORTER_DESTINATION: u32 = 1;
+
+let errorText: string = '';
+
+/** Why the last parse failed (a constant string, for the log line). */
+export function statsConfigError(): string {
+  return errorText;
+}
+
+function keyIs(p: usize, n: usize, key: string): bool {
+  if (<usize>key.length != n) return false;
+  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>key.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
+function indexOf(p: usize, end: usize, c: u8): usize {
+  for (let q = p; q < end; q++) if (load<u8>(q) == c) return q;
+  return end;
+}
+
+function fail(why: string): usize {
+  errorText = why;
+  return 0;
+}
+
+function setSpan(at: usize, p: usize, n: usize): void {
+  store<u32>(at, <u32>p);
+  store<u32>(at + 4, <u32>n);
+}
+
+/**
+ * Parses `size` bytes at `block` (which the record then owns). Returns the record (heap.free it
+ * with freeStatsConfig) or 0 with statsConfigError() set; nothing is kept on failure but the block.
+ */
+export function parseStatsConfig(block: usize, size: usize): usize {
+  const end = block + size;
+  // Count peer lines first: the record is sized once.
+  let peers: u32 = 0;
+  for (let q = block; q < end; q = indexOf(q, end, 0x0a) + 1) if (end - q > 5 && keyIs(q, 5, 'peer\t')) peers++;
+  if (peers > MAX_PEERS) return fail('too many peers');
+  const rec = heap.alloc(R_PEER0 + <usize>peers * PEER_SIZE);
+  memory.fill(rec, 0, R_PEER0 + <usize>peers * PEER_SIZE);
+  store<u32>(rec + R_BLOCK, <u32>block);
+  store<u32>(rec + R_REPORTER, 0xffffffff);
+  let seen: u32 = 0;
+  let peer: u32 = 0;
+  let line = block;
+  let first = true;
+  while (line < end) {
+    const eol = indexOf(line, end, 0x0a);
+    if (eol == end) { heap.free(rec); return fail('a line without its newline'); }
+    if (first) {
+      first = false;
+      if (!keyIs(line, eol - line, 'wasmesh_stats 1')) { heap.free(rec); return fail('not a wasmesh_stats 1 configuration'); }
+      line = eol + 1;
+      continue;
+    }
+    const tab = indexOf(line, eol, 0x09);
+    if (tab == eol) { heap.free(rec); return fail('a line without a value'); }
+    const k = line;
+    const kn = tab - line;
+    const v = tab + 1;
+    const vn = eol - v;
+    if (keyIs(k, kn, 'reporter')) {
+      if (keyIs(v, vn, 'source')) store<u32>(rec + R_REPORTER, REPORTER_SOURCE);
+      else if (keyIs(v, vn, 'destination')) store<u32>(rec + R_REPORTER, REPORTER_DESTINATION);
+      else { heap.free(rec); return fail('reporter is neither source nor destination'); }
+    } else if (keyIs(k, kn, 'self')) {
+      const t = indexOf(v, eol, 0x09);
+      if (t == eol) { heap.free(rec); return fail('self needs an id and a metadata value'); }
+      setSpan(rec + R_FIELDS + <usize>Field.SelfId * 8, v, t - v);
+      setSpan(rec + R_FIELDS + <usize>Field.SelfMeta * 8, t + 1, eol - t - 1);
+      seen |= (1 << Field.SelfId) | (1 << Field.SelfMeta);
+    } else if (keyIs(k, kn, 'peer')) {
+      const t1 = indexOf(v, eol, 0x09);
+      const t2 = indexOf(t1 + 1, eol, 0x09);
+      if (t1 == eol || t2 >= eol || vn == 0) { heap.free(rec); return fail('peer needs a metadata value and two segments'); }
+      const at = rec + R_PEER0 + <usize>peer * PEER_SIZE;
+      setSpan(at, v, t1 - v);
+      setSpan(at + 8, t1 + 1, t2 - t1 - 1);
+      setSpan(at + 16, t2 + 1, eol - t2 - 1);
+      peer++;
+    } else {
+      let f: i32 = -1;
+      if (keyIs(k, kn, 'namespace')) f = Field.Namespace;
+      else if (keyIs(k, kn, 'self_source')) f = Field.SelfSource;
+      else if (keyIs(k, kn, 'self_destination')) f = Field.SelfDestination;
+      else if (keyIs(k, kn, 'unknown_source')) f = Field.UnknownSource;
+      else if (keyIs(k, kn, 'unknown_destination')) f = Field.UnknownDestination;
+      if (f < 0) { heap.free(rec); return fail('unknown key'); }
+      setSpan(rec + R_FIELDS + <usize>f * 8, v, vn);
+      seen |= 1 << f;
+    }
+    line = eol + 1;
+  }
+  if (first) { heap.free(rec); return fail('empty'); }
+  if (load<u32>(rec + R_REPORTER) == 0xffffffff) { heap.free(rec); return fail('no reporter'); }
+  if (seen != (1 << Field.Count) - 1) { heap.free(rec); return fail('a required line is missing'); }
+  store<u32>(rec + R_PEERS, peer);
+  return rec;
+}
+
+export function freeStatsConfig(rec: usize): void {
+  heap.free(<usize>load<u32>(rec + R_BLOCK));
+  heap.free(rec);
+}
+
+export function reporterOf(rec: usize): u32 {
+  return load<u32>(rec + R_REPORTER);
+}
+
+export function fieldPtr(rec: usize, f: Field): usize {
+  return <usize>load<u32>(rec + R_FIELDS + <usize>f * 8);
+}
+
+export function fieldLen(rec: usize, f: Field): usize {
+  return <usize>load<u32>(rec + R_FIELDS + <usize>f * 8 + 4);
+}
+
+/**
+ * The peer whose metadata value is the `n` bytes at `p`: its record address (spans: metadata,
+ * source segment, destination segment), or 0 for a value the control plane did not encode.
+ */
+export function findPeer(rec: usize, p: usize, n: usize): usize {
+  const count = load<u32>(rec + R_PEERS);
+  for (let i: u32 = 0; i < count; i++) {
+    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
+    if (<usize>load<u32>(at + 4) == n && memory.compare(<usize>load<u32>(at), p, n) == 0) return at;
+  }
+  return 0;
+}
+
+/** A peer record's source (0) or destination (1) segment. */
+export function peerSegPtr(peer: usize, destination: bool): usize {
+  return <usize>load<u32>(peer + (destination ? 16 : 8));
+}
+
+export function peerSegLen(peer: usize, destination: bool): usize {
+  return <usize>load<u32>(peer + (destination ? 20 : 12));
+}

@@ -1,0 +1,78 @@
+// The `wasmesh_stats` filter's plugin configuration (format: filters/stats/stats-config.ts).
+// Everything the filter cannot do without a protobuf codec or Istio's label rules is done here
+// with wasmesh's own code: this workload's x-envoy-peer-metadata value (protobufjs, as a wasmesh
+// proxy encodes it), and the label segments of this workload, of an unknown peer and of every
+// peer the control plane knows, rendered with istio-labels.ts' values. A peer is then
+// recognised in Envoy by its exact metadata value; one the configuration does not list counts
+// as `unknown`, as a value that does not decode does on a wasmesh proxy.
+import { UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { UNKNOWN_WORKLOAD, workloadLabelsOf, type Reporter, type WorkloadLabels } from '../telemetry/istio-labels.js';
+import { encodePeerMetadata } from '../telemetry/peer-metadata.js';
+import { FiltersConfigError } from './filters-config-error.js';
+
+export interface StatsPluginOptions {
+  /** Which side this listener reports (Istio: `destination` on a sidecar's inbound, `source` elsewhere). */
+  readonly reporter: Reporter;
+  /** This proxy's workload (its node metadata). */
+  readonly self: WorkloadMetadata;
+  /** The mesh's workloads whose metadata the filter should recognise (callers and callees). */
+  readonly peers: readonly WorkloadMetadata[];
+}
+
+/** Istio's stats-name encoding: `name=.=value;.;`, undone by the bootstrap's stats_tags (stats-tags.ts). */
+export const TAG_VALUE_SEPARATOR = '=.=';
+export const TAG_SEPARATOR = ';.;';
+
+/** One side's labels in Istio's order (istio-labels.ts renders the same order for wasmesh). */
+export function sideLabelPairs(prefix: 'source' | 'destination', w: WorkloadLabels, principal: string): Array<[string, string]> {
+  return [
+    [`${prefix}_workload`, w.workload], [`${prefix}_canonical_service`, w.canonicalService],
+    [`${prefix}_canonical_revision`, w.canonicalRevision], [`${prefix}_workload_namespace`, w.namespace],
+    [`${prefix}_principal`, principal], [`${prefix}_app`, w.app], [`${prefix}_version`, w.version], [`${prefix}_cluster`, w.cluster],
+  ];
+}
+
+/** A label value that would break the name encoding, the config lines or Envoy's tag extraction is refused. */
+function checkValue(where: string, name: string, value: string): void {
+  if (value.includes(TAG_SEPARATOR) || value.includes(TAG_VALUE_SEPARATOR) || /[\t\n\r]/.test(value)) {
+    throw new FiltersConfigError('filters_config_stats_label', where, `${name}: the value ${JSON.stringify(value)} contains ${JSON.stringify(TAG_SEPARATOR)}, ${JSON.stringify(TAG_VALUE_SEPARATOR)} or a control character, which Istio's stats-name encoding cannot carry`);
+  }
+}
+
+function segment(where: string, pairs: Array<[string, string]>): string {
+  return pairs.map(([k, v]) => {
+    checkValue(where, k, v);
+    return `${k}${TAG_VALUE_SEPARATOR}${v}${TAG_SEPARATOR}`;
+  }).join('');
+}
+
+/** The plugin configuration text (UTF-8) for one listener. */
+export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
+  const self = workloadLabelsOf(o.self);
+  const selfPrincipal = o.self.principal ?? UNKNOWN;
+  const selfId = o.self.nodeId;
+  const selfMeta = encodePeerMetadata(o.self);
+  checkValue('self', 'x-envoy-peer-metadata-id', selfId);
+  checkValue('self', 'namespace', o.self.namespace);
+  const lines = [
+    'wasmesh_stats 1',
+    `reporter\t${o.reporter}`,
+    `self\t${selfId}\t${selfMeta}`,
+    `namespace\t${o.self.namespace}`,
+    `self_source\t${segment('self', sideLabelPairs('source', self, selfPrincipal))}`,
+    `self_destination\t${segment('self', sideLabelPairs('destination', self, selfPrincipal))}`,
+    `unknown_source\t${segment('unknown', sideLabelPairs('source', UNKNOWN_WORKLOAD, UNKNOWN))}`,
+    `unknown_destination\t${segment('unknown', sideLabelPairs('destination', UNKNOWN_WORKLOAD, UNKNOWN))}`,
+  ];
+  const seen = new Set<string>();
+  for (const p of o.peers) {
+    const meta = encodePeerMetadata(p);
+    if (seen.has(meta)) continue;
+    seen.add(meta);
+    const labels = workloadLabelsOf(p);
+    // The peer's principal is its certificate's, which the filter does not read (no mTLS in this data plane yet): `unknown`, as wasmesh writes for a plaintext peer.
+    const where = `peer ${p.namespace}/${p.name}`;
+    lines.push(`peer\t${meta}\t${segment(where, sideLabelPairs('source', labels, UNKNOWN))}\t${segment(where, sideLabelPairs('destination', labels, UNKNOWN))}`);
+  }
+  return lines.join('\n') + '\n';
+}

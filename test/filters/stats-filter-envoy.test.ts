@@ -1,0 +1,194 @@
+// A mixed mesh: the same client workload (productpage-v1) once as stock Envoy with the wasmesh
+// filters and the wasmesh_stats filter, once as a wasmesh sidecar, both calling one wasmesh
+// sidecar (reviews-v1) in front of the app, from the same mesh YAML. Envoy's /stats/prometheus
+// must show istio_requests_total (and the histograms) with exactly the label set the wasmesh
+// client sidecar shows for the same traffic; the wasmesh server sidecar must name Envoy's
+// workload as the source (Envoy sent its x-envoy-peer-metadata), and no app sees the metadata.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
+import { loadConfig } from '../../host/config/load-config.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
+import { workloadMetadata } from '../../host/model/workload-metadata.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { freePort } from '../helpers/ports.js';
+import { parseSamples, samples, type Sample } from '../helpers/prometheus-samples.js';
+
+const envoy = envoyForTests('stats-filter-envoy');
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+const PRODUCTPAGE = workloadMetadata({ name: 'productpage-v1', namespace: 'default', labels: { app: 'productpage', version: 'v1' }, nodeId: 'sidecar~127.0.0.1~productpage-v1-1.default~default.svc.cluster.local' });
+const REVIEWS = workloadMetadata({ name: 'reviews-v1', namespace: 'default', labels: { app: 'reviews', version: 'v1' } });
+
+/** A plaintext mesh service app.example, one endpoint (the server sidecar's inbound). */
+function meshYaml(port: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: app }
+spec:
+  hosts: [app.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${port} } }]
+`;
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { host: 'app.example', ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function scrape(port: number): Promise<Sample[]> {
+  const r = await get(port, '/stats/prometheus', { host: '127.0.0.1' });
+  expect(r.status).toBe(200);
+  return parseSamples(r.body);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** A sample's labels as a sorted key=value list (empty values dropped: Prometheus treats them as absent). */
+function labelKey(labels: Record<string, string>, drop: readonly string[] = []): string {
+  return Object.entries(labels).filter(([k, v]) => v !== '' && !drop.includes(k)).map(([k, v]) => `${k}=${v}`).sort().join(',');
+}
+
+describe.skipIf(envoy === null)('wasmesh_stats in Envoy next to wasmesh sidecars', () => {
+  let app: Server;
+  const seen: IncomingHttpHeaders[] = [];
+  const dirs: string[] = [];
+  let server: SidecarRuntime;
+  let client: SidecarRuntime;
+  let child: ChildProcess;
+  let envoyOut = '';
+  let envoyPort = 0;
+  let envoyAdmin = 0;
+
+  const dirWith = (files: Record<string, string>): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-stats-envoy-'));
+    dirs.push(dir);
+    for (const [n, t] of Object.entries(files)) writeFileSync(join(dir, n), t);
+    return dir;
+  };
+
+  beforeAll(async () => {
+    app = createServer((req, res) => {
+      seen.push(req.headers);
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end('hello from reviews');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const appPort = (app.address() as AddressInfo).port;
+    server = await startSidecarRuntime({
+      sources: [dirWith({ 'empty.yaml': '# nothing\n' })], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [appPort],
+      accessLog: () => {}, log: () => {}, workload: REVIEWS,
+    });
+    const meshDir = dirWith({ 'mesh.yaml': meshYaml(server.ports.inbound) });
+    client = await startSidecarRuntime({
+      sources: [meshDir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [1],
+      accessLog: () => {}, log: () => {}, workload: PRODUCTPAGE,
+    });
+    [envoyPort, envoyAdmin] = [await freePort(), await freePort()];
+    const loaded = loadConfig([meshDir]);
+    const { config } = envoyFiltersBootstrap(loaded, {
+      listen: { host: '127.0.0.1', port: envoyPort }, admin: { host: '127.0.0.1', port: envoyAdmin },
+      istioStats: { reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] },
+    });
+    const file = join(dirWith({}), 'envoy.yaml');
+    writeFileSync(file, stringify(config, { version: '1.1' }));
+    child = spawn(envoy!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
+    child.stderr!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
+    await until('Envoy ready', async () => ((await get(envoyAdmin, '/ready')).status === 200 ? true : undefined)).catch((e) => {
+      throw new Error(`${String(e)}\n${envoyOut}`);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await client?.close();
+    await server?.close();
+    if (app) await new Promise((r) => app.close(r));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('Envoy reports the same istio_* series as a wasmesh sidecar for the same traffic', async () => {
+    for (const port of [envoyPort, client.ports.outbound]) {
+      for (let i = 0; i < 4; i++) {
+        const r = await get(port, '/');
+        expect(r.status, envoyOut).toBe(200);
+        expect(r.body).toBe('hello from reviews');
+        // The caller never sees the callee's metadata.
+        expect(r.headers['x-envoy-peer-metadata']).toBeUndefined();
+        expect(r.headers['x-envoy-peer-metadata-id']).toBeUndefined();
+      }
+      expect((await get(port, '/missing')).status).toBe(404);
+    }
+    // No app sees the metadata either.
+    expect(seen.length).toBe(10);
+    for (const h of seen) {
+      expect(h['x-envoy-peer-metadata']).toBeUndefined();
+      expect(h['x-envoy-peer-metadata-id']).toBeUndefined();
+    }
+
+    const wasmesh = (await scrape(client.ports.admin)).filter((s) => s.name === 'istio_requests_total');
+    expect(wasmesh.length, JSON.stringify(wasmesh)).toBe(2);
+    const fromEnvoy = (await scrape(envoyAdmin)).filter((s) => s.name === 'istio_requests_total');
+    expect(fromEnvoy.map((s) => [labelKey(s.labels), s.value]).sort(), envoyOut).toEqual(wasmesh.map((s) => [labelKey(s.labels), s.value]).sort());
+    // The destination is named (peer metadata from the wasmesh sidecar's response, recognised by the filter).
+    const ok = fromEnvoy.find((s) => s.labels.response_code === '200')!;
+    expect(ok.labels).toMatchObject({ reporter: 'source', source_workload: 'productpage-v1', destination_workload: 'reviews-v1', destination_service: 'app.example', response_flags: '-', connection_security_policy: 'unknown' });
+    expect(ok.value).toBe(4);
+
+    // Histograms reach Envoy's admin at its stats flush (5 s by default): same series, same counts.
+    const histograms = ['istio_request_duration_milliseconds', 'istio_request_bytes', 'istio_response_bytes'];
+    const envoyAll = await until('Envoy histograms', async () => {
+      const all = await scrape(envoyAdmin);
+      return samples(all, 'istio_request_duration_milliseconds_count', { response_code: '200' }).some((s) => s.value === 4) ? all : undefined;
+    });
+    const wasmeshAll = await scrape(client.ports.admin);
+    for (const h of histograms) {
+      const mine = samples(envoyAll, `${h}_count`).map((s) => [labelKey(s.labels), s.value]).sort();
+      const theirs = samples(wasmeshAll, `${h}_count`).map((s) => [labelKey(s.labels), s.value]).sort();
+      expect(mine, h).toEqual(theirs);
+      // Istio's buckets (Envoy's defaults) on both.
+      const les = (all: Sample[]): string[] => [...new Set(samples(all, `${h}_bucket`).map((s) => s.labels.le!))].sort();
+      expect(les(envoyAll), h).toEqual(les(wasmeshAll));
+    }
+
+    // The destination reporter (a wasmesh sidecar) names Envoy's workload: the metadata Envoy sent decoded there.
+    const dst = (await scrape(server.ports.admin)).filter((s) => s.name === 'istio_requests_total' && s.labels.response_code === '200');
+    expect(dst.length, JSON.stringify(dst)).toBe(1);
+    expect(dst[0]!.labels).toMatchObject({ reporter: 'destination', source_workload: 'productpage-v1', source_app: 'productpage', destination_workload: 'reviews-v1' });
+    expect(dst[0]!.value).toBe(8);
+  }, 60_000);
+});
