@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
+import type { StatsPluginOptions } from '../../host/envoy/stats-plugin-config.js';
 import { loadConfig } from '../../host/config/load-config.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
+import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { freePort } from '../helpers/ports.js';
 import { parseSamples, samples, type Sample } from '../helpers/prometheus-samples.js';
@@ -84,10 +86,27 @@ describe.skipIf(envoy === null)('wasmesh_stats in Envoy next to wasmesh sidecars
   const dirs: string[] = [];
   let server: SidecarRuntime;
   let client: SidecarRuntime;
-  let child: ChildProcess;
   let envoyOut = '';
   let envoyPort = 0;
   let envoyAdmin = 0;
+  let inboundPort = 0;
+  let inboundAdmin = 0;
+  const children: ChildProcess[] = [];
+
+  async function startEnvoy(meshDir: string, istioStats: StatsPluginOptions): Promise<{ port: number; admin: number }> {
+    const [port, admin] = [await freePort(), await freePort()];
+    const { config } = envoyFiltersBootstrap(loadConfig([meshDir]), { listen: { host: '127.0.0.1', port }, admin: { host: '127.0.0.1', port: admin }, istioStats });
+    const file = join(dirWith({}), 'envoy.yaml');
+    writeFileSync(file, stringify(config, { version: '1.1' }));
+    const child = spawn(envoy!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stdout!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
+    child.stderr!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
+    await until('Envoy ready', async () => ((await get(admin, '/ready', { host: '127.0.0.1' })).status === 200 ? true : undefined)).catch((e) => {
+      throw new Error(`${String(e)}\n${envoyOut}`);
+    });
+    return { port, admin };
+  }
 
   const dirWith = (files: Record<string, string>): string => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmesh-stats-envoy-'));
@@ -113,24 +132,16 @@ describe.skipIf(envoy === null)('wasmesh_stats in Envoy next to wasmesh sidecars
       sources: [meshDir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK, appPorts: [1],
       accessLog: () => {}, log: () => {}, workload: PRODUCTPAGE,
     });
-    [envoyPort, envoyAdmin] = [await freePort(), await freePort()];
-    const loaded = loadConfig([meshDir]);
-    const { config } = envoyFiltersBootstrap(loaded, {
-      listen: { host: '127.0.0.1', port: envoyPort }, admin: { host: '127.0.0.1', port: envoyAdmin },
-      istioStats: { reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] },
-    });
-    const file = join(dirWith({}), 'envoy.yaml');
-    writeFileSync(file, stringify(config, { version: '1.1' }));
-    child = spawn(envoy!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { envoyOut += b.toString(); });
-    await until('Envoy ready', async () => ((await get(envoyAdmin, '/ready')).status === 200 ? true : undefined)).catch((e) => {
-      throw new Error(`${String(e)}\n${envoyOut}`);
-    });
+    const source = await startEnvoy(meshDir, { reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] });
+    [envoyPort, envoyAdmin] = [source.port, source.admin];
+    // The destination side as Envoy: reviews-v1's inbound in front of the same app.
+    const inbound = await startEnvoy(dirWith({ 'mesh.yaml': meshYaml(appPort) }), { reporter: 'destination', self: REVIEWS, peers: [PRODUCTPAGE] });
+    [inboundPort, inboundAdmin] = [inbound.port, inbound.admin];
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
+    for (const child of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
@@ -190,5 +201,38 @@ describe.skipIf(envoy === null)('wasmesh_stats in Envoy next to wasmesh sidecars
     expect(dst.length, JSON.stringify(dst)).toBe(1);
     expect(dst[0]!.labels).toMatchObject({ reporter: 'destination', source_workload: 'productpage-v1', source_app: 'productpage', destination_workload: 'reviews-v1' });
     expect(dst[0]!.value).toBe(8);
+  }, 60_000);
+
+  it('Envoy as the destination reporter matches a wasmesh sidecar\'s inbound, and answers a mesh caller with its metadata', async () => {
+    const before = seen.length;
+    // The wasmesh client sidecar's metadata, as it sends it (the exchange's request half).
+    const own = encodePeerMetadata(PRODUCTPAGE);
+    for (let i = 0; i < 3; i++) {
+      const r = await get(inboundPort, '/', { 'x-envoy-peer-metadata': own, 'x-envoy-peer-metadata-id': PRODUCTPAGE.nodeId });
+      expect(r.status, envoyOut).toBe(200);
+      // A mesh caller learns who answered (the response half), as from a wasmesh sidecar.
+      expect(r.headers['x-envoy-peer-metadata']).toBe(encodePeerMetadata(REVIEWS));
+      expect(r.headers['x-envoy-peer-metadata-id']).toBe(REVIEWS.nodeId);
+    }
+    // A caller without metadata: unknown source, and it learns nothing.
+    const plain = await get(inboundPort, '/');
+    expect(plain.status).toBe(200);
+    expect(plain.headers['x-envoy-peer-metadata']).toBeUndefined();
+    // A metadata value no workload of the configuration has: unknown, as an undecodable one on wasmesh.
+    expect((await get(inboundPort, '/', { 'x-envoy-peer-metadata': 'bm90IGEgc3RydWN0' })).status).toBe(200);
+    for (const h of seen.slice(before)) {
+      expect(h['x-envoy-peer-metadata']).toBeUndefined();
+      expect(h['x-envoy-peer-metadata-id']).toBeUndefined();
+    }
+    const fromEnvoy = (await scrape(inboundAdmin)).filter((s) => s.name === 'istio_requests_total');
+    const known = fromEnvoy.find((s) => s.labels.source_workload === 'productpage-v1');
+    const unknown = fromEnvoy.find((s) => s.labels.source_workload === 'unknown');
+    expect(known?.value, JSON.stringify(fromEnvoy)).toBe(3);
+    expect(unknown?.value, JSON.stringify(fromEnvoy)).toBe(2);
+    // The wasmesh server sidecar's inbound series for the same caller (the first test's traffic), codes aside.
+    const wasmesh = (await scrape(server.ports.admin)).filter((s) => s.name === 'istio_requests_total' && s.labels.response_code === '200');
+    expect(wasmesh.length, JSON.stringify(wasmesh)).toBe(1);
+    expect(labelKey(known!.labels)).toBe(labelKey(wasmesh[0]!.labels));
+    expect(known!.labels).toMatchObject({ reporter: 'destination', destination_service: 'app.example', destination_service_namespace: 'default', connection_security_policy: 'none' });
   }, 60_000);
 });
