@@ -1,0 +1,141 @@
+// The wasmesh_stats plugin configuration and the bootstrap's stats_tags: the label segments
+// the filter writes into Envoy's metric names decode (by the tag regexes, as Envoy applies them)
+// to exactly the label set wasmesh's own renderLabels gives for the same workloads.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { encodeStatsPluginConfig, sideLabelPairs } from '../../host/envoy/stats-plugin-config.js';
+import { ISTIO_TAG_NAMES, istioStatsTags } from '../../host/envoy/stats-tags.js';
+import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
+import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
+import { workloadMetadata, type WorkloadMetadata } from '../../host/model/workload-metadata.js';
+import { UNKNOWN_WORKLOAD, renderLabels, serviceOfHost, workloadLabelsOf } from '../../host/telemetry/istio-labels.js';
+import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
+import { parseSamples } from '../helpers/prometheus-samples.js';
+import { dest, route, webCluster } from '../helpers/mesh-fixtures.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const PRODUCTPAGE = workloadMetadata({ name: 'productpage-v1', namespace: 'default', labels: { app: 'productpage', version: 'v1' } });
+const REVIEWS = workloadMetadata({ name: 'reviews-v1', namespace: 'bookinfo', labels: { app: 'reviews', version: 'v1' }, principal: 'spiffe://cluster.local/ns/bookinfo/sa/reviews' });
+
+function lines(text: string): Map<string, string[][]> {
+  const m = new Map<string, string[][]>();
+  for (const l of text.split('\n').slice(1, -1)) {
+    const [k, ...v] = l.split('\t');
+    m.set(k!, [...(m.get(k!) ?? []), v]);
+  }
+  return m;
+}
+
+/** What Envoy's tag extraction does with a name: each regex in order cuts its first group and keeps the second as the tag. */
+function extract(name: string): { name: string; tags: Record<string, string> } {
+  const tags: Record<string, string> = {};
+  let rest = name;
+  for (const t of istioStatsTags()) {
+    const m = new RegExp(t.regex as string).exec(rest);
+    if (m === null) continue;
+    const g = m[1] !== undefined ? 1 : 3;
+    tags[t.tag_name as string] = m[g + 1]!;
+    rest = rest.replace(m[g]!, '');
+  }
+  return { name: rest, tags };
+}
+
+/** The label set wasmesh renders, as a record. */
+function wasmeshLabels(self: WorkloadMetadata, peer: WorkloadMetadata | null): Record<string, string> {
+  const text = renderLabels({
+    reporter: 'source', source: workloadLabelsOf(self), sourcePrincipal: self.principal ?? 'unknown',
+    destination: peer === null ? UNKNOWN_WORKLOAD : workloadLabelsOf(peer), destinationPrincipal: 'unknown',
+    service: serviceOfHost('reviews.bookinfo.svc.cluster.local'), responseCode: 200, responseFlags: '-', connectionSecurityPolicy: 'unknown',
+  });
+  return parseSamples(`x{${text}} 1`)[0]!.labels;
+}
+
+/** The name the filter builds for the same request (service and per-request tags as it writes them). */
+function filterName(config: string, peerMeta: string | null): string {
+  const l = lines(config);
+  const peer = peerMeta === null ? undefined : l.get('peer')!.find((p) => p[0] === peerMeta);
+  return `reporter=.=source;.;${l.get('self_source')![0]![0]}${peer === undefined ? l.get('unknown_destination')![0]![0] : peer[2]}` +
+    'destination_service=.=reviews.bookinfo.svc.cluster.local;.;destination_service_name=.=reviews;.;destination_service_namespace=.=bookinfo;.;' +
+    'request_protocol=.=http;.;response_code=.=200;.;grpc_response_status=.=;.;response_flags=.=-;.;connection_security_policy=.=unknown;.;istio_requests_total';
+}
+
+describe('wasmesh_stats plugin configuration', () => {
+  it('carries the reporter, this workload\'s exchange headers and one line per distinct peer', () => {
+    const text = encodeStatsPluginConfig({ reporter: 'destination', self: REVIEWS, peers: [PRODUCTPAGE, PRODUCTPAGE, REVIEWS] });
+    expect(text.startsWith('wasmesh_stats 1\n')).toBe(true);
+    const l = lines(text);
+    expect(l.get('reporter')).toEqual([['destination']]);
+    expect(l.get('self')).toEqual([[REVIEWS.nodeId, encodePeerMetadata(REVIEWS)]]);
+    expect(l.get('namespace')).toEqual([['bookinfo']]);
+    expect(l.get('peer')!.map((p) => p[0])).toEqual([encodePeerMetadata(PRODUCTPAGE), encodePeerMetadata(REVIEWS)]);
+    expect(l.get('self_destination')![0]![0]).toContain('destination_principal=.=spiffe://cluster.local/ns/bookinfo/sa/reviews;.;');
+  });
+
+  it('decodes through the stats_tags to the label set wasmesh renders (known and unknown peer)', () => {
+    const text = encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] });
+    for (const [peer, meta] of [[REVIEWS, encodePeerMetadata(REVIEWS)], [null, null]] as const) {
+      const { name, tags } = extract(filterName(text, meta));
+      expect(name).toBe('istio_requests_total');
+      const expected = wasmeshLabels(PRODUCTPAGE, peer);
+      expect(tags).toEqual(expected);
+      // Same names in the same order as wasmesh's rendering.
+      expect(Object.keys(expected)).toEqual(ISTIO_TAG_NAMES);
+    }
+  });
+
+  it('holds for arbitrary label values the encoding can carry (property)', () => {
+    const value = fc.stringMatching(/^[a-z0-9][a-z0-9.\-_/:]{0,20}$/).filter((s) => !s.includes(';.;') && !s.includes('=.='));
+    fc.assert(fc.property(value, value, value, value, value, (name, ns, app, version, cluster) => {
+      const self = workloadMetadata({ name, namespace: ns, labels: { app, version }, cluster });
+      const peer = workloadMetadata({ name: app, namespace: version, labels: { app: name }, cluster: ns });
+      const text = encodeStatsPluginConfig({ reporter: 'source', self, peers: [peer] });
+      const { tags } = extract(filterName(text, encodePeerMetadata(peer)));
+      expect(tags).toEqual(wasmeshLabels(self, peer));
+    }), { numRuns: 200 });
+  });
+
+  it('refuses a label value the name encoding cannot carry, naming the workload', () => {
+    const bad = workloadMetadata({ name: 'evil;.;reporter=.=x', namespace: 'default' });
+    expect(() => encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [bad] })).toThrowError(FiltersConfigError);
+    try {
+      encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [bad] });
+    } catch (e) {
+      expect((e as FiltersConfigError).code).toBe('filters_config_stats_label');
+      expect((e as FiltersConfigError).where).toBe('peer default/evil;.;reporter=.=x');
+    }
+    expect(() => encodeStatsPluginConfig({ reporter: 'source', self: workloadMetadata({ name: 'a\nb' }), peers: [] })).toThrowError(/control character/);
+  });
+
+  it('sideLabelPairs lists one side in Istio\'s order', () => {
+    expect(sideLabelPairs('source', workloadLabelsOf(PRODUCTPAGE), 'unknown').map(([k]) => k)).toEqual(ISTIO_TAG_NAMES.slice(1, 9));
+  });
+});
+
+describe('stats_tags', () => {
+  it('keeps Envoy\'s default response_code extraction (`_rq_<code>`) in the combined regex', () => {
+    expect(extract('cluster.x.upstream_rq_503').tags).toEqual({ response_code: '503' });
+  });
+});
+
+describe('envoyFiltersBootstrap with istioStats', () => {
+  const v1 = webCluster('v1', 1001);
+  const mesh = { clusters: [v1], virtualHosts: [{ name: 'gw', domains: ['*'], routes: [route('default/web/0', [dest(v1.name)])] }] };
+  const opts = { listen: { host: '127.0.0.1', port: 8081 }, admin: { host: '127.0.0.1', port: 15001 }, wasmPath: '/x/wasmesh-filters.wasm' };
+  const filtersOf = (config: any): any[] => config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+
+  it('adds the wasmesh_stats filter after the router filter, and the tag extractors', () => {
+    const { config } = envoyFiltersBootstrap({ mesh }, { ...opts, istioStats: { reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] } }) as { config: any };
+    const roots = filtersOf(config).filter((f) => f.name === 'envoy.filters.http.wasm').map((f) => f.typed_config.config.root_id);
+    expect(roots).toEqual(['wasmesh_router', 'wasmesh_stats']);
+    const stats = filtersOf(config).find((f) => f.typed_config?.config?.root_id === 'wasmesh_stats');
+    expect(Buffer.from(stats.typed_config.config.configuration.value, 'base64').toString()).toBe(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] }));
+    expect(stats.typed_config.config.failure_policy).toBe('FAIL_CLOSED');
+    expect(config.stats_config.stats_tags.map((t: any) => t.tag_name)).toEqual(ISTIO_TAG_NAMES);
+  });
+
+  it('emits neither without istioStats', () => {
+    const { config } = envoyFiltersBootstrap({ mesh }, opts) as { config: any };
+    expect(filtersOf(config).some((f) => f.typed_config?.config?.root_id === 'wasmesh_stats')).toBe(false);
+    expect(config.stats_config).toBeUndefined();
+  });
+});
