@@ -163,7 +163,7 @@ export class ControlPlane {
     let view = shared.get(key);
     if (view === undefined) {
       try {
-        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, workloadIdentity: this.#opts.workloadIdentity ?? false, trustDomain: this.#opts.trustDomain, credentialsDir: this.#opts.credentialsDir, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options) });
+        view = proxyView(n, this.#read!, { version: String(this.#version), allowUnenforcedSecurity: this.#opts.allowUnenforcedSecurity ?? false, workloadIdentity: this.#opts.workloadIdentity ?? false, trustDomain: this.#opts.trustDomain, credentialsDir: this.#opts.credentialsDir, encoder: this.#encoder, resolve: (read, options) => this.#resolve(read, options), connectedNodes: () => [...[...this.#proxies.values()].map((p) => p.node), n] });
       } catch (err) {
         view = err instanceof Error ? err : new Error(String(err));
       }

@@ -18,6 +18,7 @@ import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
 import { envoySnapshot, wasmeshSnapshot, type ResourceEncoder } from './snapshots.js';
+import { envoyIstioStats } from './envoy-istio-stats.js';
 
 /** The port a sidecar's outbound listener takes (Istio's 15001). */
 export const SIDECAR_OUTBOUND_PORT = 15001;
@@ -48,6 +49,8 @@ export interface ViewContext {
    * sidecar of a namespace resolve the same mesh).
    */
   resolve?: (read: ReadConfig, options: LoadOptions) => LoadedConfig;
+  /** The proxies connected so far: an Envoy's wasmesh_stats filter recognises their peer metadata (envoy-istio-stats.ts). */
+  connectedNodes?: () => readonly XdsNode[];
 }
 
 /** Gateways (namespace/name) whose selector matches `labels`: every selector pair among them. */
@@ -140,7 +143,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
     // plugin configuration (the compiled route table) inside the listener that arrives over LDS.
     const { config, warnings: w } = node.metadata.WASMESH_FILTERS !== undefined
-      ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath() })
+      ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath(), istioStats: envoyIstioStats(node, ctx.connectedNodes?.() ?? [], ctx.trustDomain) })
       : envoyBootstrap(loaded, o);
     for (const x of w) if (!all.includes(x)) all.push(x);
     const r = envoyXdsResources(config as Record<string, unknown>);

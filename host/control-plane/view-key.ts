@@ -5,6 +5,7 @@
 // no sourceLabels this is one view instead of 100 (istiod likewise caches what does not depend
 // on the proxy).
 import type { ReadConfig } from '../config/index.js';
+import { wantsIstioStats } from './envoy-istio-stats.js';
 import type { LoadOptions } from '../config/loaded-config.js';
 import type { XdsNode } from '../xds/xds-node.js';
 
@@ -62,7 +63,9 @@ export function viewKey(node: XdsNode, selected: ReadonlySet<string>): string {
   // WASMESH_LISTEN its address, WASMESH_APP_PORTS and WASMESH_INBOUND its inbound listener:
   // Envoys alike but for these must not get each other's listeners.
   const at = (hp: { host: string; port: number } | null): string | null => (hp === null ? null : `${hp.host}:${hp.port}`);
-  return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, at(node.listen), node.metadata.WASMESH_FILTERS !== undefined, node.appPorts, at(node.inbound)]);
+  // An Envoy with the wasmesh_stats filter carries its own workload's metadata in its listener: a view of its own.
+  const own = wantsIstioStats(node) ? [node.id] : [];
+  return JSON.stringify([node.kind, node.type, node.namespace, labels, node.gateway, at(node.listen), node.metadata.WASMESH_FILTERS !== undefined, node.appPorts, at(node.inbound), ...own]);
 }
 
 /** `labels` restricted to the keys in `selected`, sorted. */
