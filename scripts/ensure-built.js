@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const sources = ['assembly', 'host', 'bench', 'filters', 'asconfig.json', 'tsconfig.json', 'package.json'];
-const outputs = ['build/core.wasm', 'build/filters/wasmesh-filters.wasm', 'dist/host/index.js'];
+const outputs = ['build/core.wasm', 'build/filters/wasmesh-filters.wasm', 'build/filters/wasmesh-stats.wasm', 'dist/host/index.js'];
 
 function newest(path) {
   if (!existsSync(path)) return 0;

@@ -1,7 +1,7 @@
 // The callbacks this module exports to the host (spec: "Callbacks exposed by the Wasm
 // module"). Only callbacks some filter needs are exported: the host skips missing ones, and
 // each exported per-stream callback costs a VM call on every request.
-import { configure, contextCreate, deleteContext, logStream, requestHeaders, responseHeaders, tick, vmStart } from './context';
+import { configure, contextCreate, deleteContext, requestHeaders, tick, vmStart } from './context';
 
 export { proxy_on_memory_allocate } from './memory';
 
@@ -31,16 +31,6 @@ export function proxy_on_tick(rootId: u32): void {
 /** proxy_on_request_headers(stream_context_id, num_headers, end_of_stream) → proxy_action_t. */
 export function proxy_on_request_headers(streamId: u32, headerCount: u32, endOfStream: u32): u32 {
   return <u32>requestHeaders(streamId, headerCount, endOfStream != 0);
-}
-
-/** proxy_on_response_headers(stream_context_id, num_headers, end_of_stream) → proxy_action_t (wasmesh_stats). */
-export function proxy_on_response_headers(streamId: u32, headerCount: u32, endOfStream: u32): u32 {
-  return <u32>responseHeaders(streamId, headerCount, endOfStream != 0);
-}
-
-/** proxy_on_log(stream_context_id): the stream is complete (wasmesh_stats counts it here). */
-export function proxy_on_log(streamId: u32): void {
-  logStream(streamId);
 }
 
 /** proxy_on_delete(context_id): the host removed a root or stream context. */

@@ -29,6 +29,9 @@ export const FAULT_ROOT_ID = 'wasmesh_fault';
 export const STATS_ROOT_ID = 'wasmesh_stats';
 /** One vm_id for both filters: they share one VM per worker. */
 export const FILTERS_VM_ID = 'wasmesh';
+/** The stats filter's module and VM (filters/wasmesh-stats.ts): apart, so the router's module exports no response or log callbacks. */
+export const STATS_VM_ID = 'wasmesh_stats';
+export const STATS_WASM_FILE = 'wasmesh-stats.wasm';
 
 export interface EnvoyFiltersBootstrapOptions extends EnvoyBootstrapOptions {
   /** Absolute path of the built module; default build/filters/wasmesh-filters.wasm in the checkout. */
@@ -37,6 +40,8 @@ export interface EnvoyFiltersBootstrapOptions extends EnvoyBootstrapOptions {
   faultSeed?: number;
   /** Istio's standard metrics (istio_requests_total, …) by the wasmesh_stats filter; absent: not emitted. */
   istioStats?: StatsPluginOptions;
+  /** Absolute path of the stats module; default wasmesh-stats.wasm next to `wasmPath`. */
+  statsWasmPath?: string;
 }
 
 /** The checkout's built filters module (npm run build:filters). */
@@ -159,7 +164,7 @@ function virtualHostSettings(nativeHosts: Obj[]): Obj {
   return settings;
 }
 
-function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array): Obj {
+function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array, vmId: string = FILTERS_VM_ID): Obj {
   return {
     name: 'envoy.filters.http.wasm',
     typed_config: {
@@ -168,7 +173,7 @@ function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array)
         name: rootId,
         root_id: rootId,
         vm_config: {
-          vm_id: FILTERS_VM_ID,
+          vm_id: vmId,
           runtime: 'envoy.wasm.runtime.v8',
           code: { local: { filename: wasmPath } },
         },
@@ -266,7 +271,10 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
   // After the router filter: it reads the cluster the router chose (x-wasmesh-cluster).
-  if (opts.istioStats !== undefined) filters.push(wasmFilter(STATS_ROOT_ID, wasmPath, new TextEncoder().encode(encodeStatsPluginConfig(opts.istioStats))));
+  if (opts.istioStats !== undefined) {
+    const statsPath = opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE);
+    filters.push(wasmFilter(STATS_ROOT_ID, statsPath, new TextEncoder().encode(encodeStatsPluginConfig(opts.istioStats)), STATS_VM_ID));
+  }
 
   const routeConfig: Obj = {
     name: nativeRouteConfig.name,

@@ -130,6 +130,9 @@ describe('envoyFiltersBootstrap with istioStats', () => {
     const stats = filtersOf(config).find((f) => f.typed_config?.config?.root_id === 'wasmesh_stats');
     expect(Buffer.from(stats.typed_config.config.configuration.value, 'base64').toString()).toBe(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] }));
     expect(stats.typed_config.config.failure_policy).toBe('FAIL_CLOSED');
+    // Its own module and VM: the router's module exports no response or log callbacks.
+    expect(stats.typed_config.config.vm_config.vm_id).toBe('wasmesh_stats');
+    expect(stats.typed_config.config.vm_config.code.local.filename).toBe('/x/wasmesh-stats.wasm');
     expect(config.stats_config.stats_tags.map((t: any) => t.tag_name)).toEqual(ISTIO_TAG_NAMES);
   });
 
