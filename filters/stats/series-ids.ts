@@ -42,7 +42,8 @@ export function seriesSlot(p: usize, n: usize): usize {
       store<u32>(at, h);
       store<u32>(at + 4, <u32>key);
       store<u32>(at + 8, <u32>n);
-      memory.fill(at + 12, 0, 16);
+      // No id yet: a metric the host refuses to define stays at NO_ID, which names no metric (never another series').
+      memory.fill(at + 12, 0xff, 16);
       used++;
       created = true;
       return at;

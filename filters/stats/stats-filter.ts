@@ -70,10 +70,21 @@ const peers = new ContextTable();
 /** Requests not counted because the series table is full, and refused configurations. */
 let overflowId: u32 = 0;
 let rejectedId: u32 = 0;
+/** Ids are the host's (0 is a valid one): whether they were defined, and whether defining worked. */
+let ownMetricsDefined = false;
+let overflowOk = false;
+let rejectedOk = false;
 
-function defineCounter(name: string): u32 {
-  const a = ascii(name);
-  return defineMetric(MetricType.Counter, a.ptr, a.len) == Status.Ok ? definedMetricId() : 0;
+/** Defines this filter's own counters once per VM. */
+function defineOwnMetrics(): void {
+  if (ownMetricsDefined) return;
+  ownMetricsDefined = true;
+  const r = ascii('wasmesh_stats_config_rejected');
+  rejectedOk = defineMetric(MetricType.Counter, r.ptr, r.len) == Status.Ok;
+  rejectedId = definedMetricId();
+  const o = ascii('wasmesh_stats_series_overflow');
+  overflowOk = defineMetric(MetricType.Counter, o.ptr, o.len) == Status.Ok;
+  overflowId = definedMetricId();
 }
 
 // ---- the name buffer: one per VM (single-threaded), reused by every request ----
@@ -277,10 +288,7 @@ function putFlags(flags: u64): void {
 
 class StatsRoot extends RootContext {
   onConfigure(rootId: u32, size: usize): bool {
-    if (rejectedId == 0) {
-      rejectedId = defineCounter('wasmesh_stats_config_rejected');
-      overflowId = defineCounter('wasmesh_stats_series_overflow');
-    }
+    defineOwnMetrics();
     if (size > 0xffffffff || getBufferBytes(BufferType.PluginConfiguration, 0, size) != Status.Ok) {
       return this.reject('wasmesh_stats_config_unreadable', 'proxy_get_buffer_bytes failed', size);
     }
@@ -306,7 +314,7 @@ class StatsRoot extends RootContext {
     LogLine.text(why);
     LogLine.text('; the plugin fails closed');
     LogLine.emit(LogLevel.Error);
-    if (rejectedId != 0) incrementMetric(rejectedId, 1);
+    if (rejectedOk) incrementMetric(rejectedId, 1);
     return false;
   }
 
@@ -416,7 +424,7 @@ class StatsStream extends HttpContext {
     const labelsLen = nameLen;
     const slot = seriesSlot(NAME, labelsLen);
     if (slot == 0) {
-      if (overflowId != 0) incrementMetric(overflowId, 1);
+      if (overflowOk) incrementMetric(overflowId, 1);
       return;
     }
     if (wasCreated()) {
