@@ -9,6 +9,7 @@ import { parseLabels } from './proxy-command.js';
 import { adsBootstrap } from '../envoy/xds-resources.js';
 import { sdsCluster } from '../envoy/sds-config.js';
 import { nodeId } from '../xds/xds-node.js';
+import { istioStatsTags } from '../envoy/stats-tags.js';
 
 export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
   command: 'wasmesh envoy-bootstrap',
@@ -28,6 +29,7 @@ export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
     { name: 'delta', kind: 'boolean', help: 'incremental xDS (DELTA_GRPC) instead of state of the world' },
     { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'a sidecar\'s app ports: adds the inbound listener (Istio\'s virtualInbound) that hands requests to 127.0.0.1:<port> under the PeerAuthentication mode' },
     { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'where the sidecar\'s inbound listener binds (with --app-ports)', defaultText: '0.0.0.0:15006' },
+    { name: 'istio-metrics', kind: 'string', valueName: '<on|off>', help: 'with --filters: Istio\'s standard metrics (istio_requests_total, …) by the wasmesh_stats filter, and the stats tags that name their labels', defaultText: 'on' },
     { name: 'sds', kind: 'string', valueName: '<socket>', help: 'the `wasmesh agent`\'s SDS socket: adds the sds-grpc cluster that TLS contexts take secrets default/ROOTCA from' },
   ],
   epilog: [
@@ -74,7 +76,13 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
     metadata.WASMESH_INBOUND = inbound.host.includes(':') ? `[${inbound.host}]:${inbound.port}` : `${inbound.host}:${inbound.port}`;
   }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
+  const istioMetrics = (values['istio-metrics'] as string | undefined) ?? 'on';
+  if (istioMetrics !== 'on' && istioMetrics !== 'off') throw new UsageError(cmd, `--istio-metrics: expected on or off, got "${istioMetrics}"`);
+  if (istioMetrics === 'off') metadata.WASMESH_ISTIO_METRICS = 'off';
   const bootstrap = adsBootstrap({ xds, admin, nodeId: id, metadata, delta: values.delta === true });
+  // The control plane sends the wasmesh_stats filter over LDS; the tag extractors that turn its
+  // metric names into labelled series can only come from the bootstrap (stats_config).
+  if (values.filters === true && istioMetrics === 'on') (bootstrap as Record<string, unknown>).stats_config = { stats_tags: istioStatsTags() };
   if (values.sds !== undefined) {
     (bootstrap.static_resources as { clusters: unknown[] }).clusters.push(sdsCluster(values.sds as string));
   }

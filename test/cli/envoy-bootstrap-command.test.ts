@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { UsageError } from '../../host/cli/args.js';
 import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
 import { fakeIo } from '../helpers/fake-io.js';
+import { ISTIO_TAG_NAMES } from '../../host/envoy/stats-tags.js';
 
 describe('wasmesh envoy-bootstrap', () => {
   it('--listen, --gateway and --filters become node metadata; --delta selects incremental ADS', async () => {
@@ -13,6 +14,22 @@ describe('wasmesh envoy-bootstrap', () => {
     const b = parse(io.stdout);
     expect(b.node.metadata).toMatchObject({ LABELS: { istio: 'ingressgateway' }, WASMESH_GATEWAY: 'web-gateway', WASMESH_LISTEN: '127.0.0.1:18080', WASMESH_FILTERS: '1' });
     expect(b.dynamic_resources.ads_config.api_type).toBe('DELTA_GRPC');
+  });
+
+  it('--filters brings the Istio stats tags (the wasmesh_stats filter arrives over LDS); --istio-metrics off leaves them out and tells the control plane', async () => {
+    const on = fakeIo();
+    await envoyBootstrapCommand(['--filters'], on);
+    const b = parse(on.stdout);
+    expect(b.stats_config.stats_tags.map((t: { tag_name: string }) => t.tag_name)).toEqual(ISTIO_TAG_NAMES);
+    expect(b.node.metadata.WASMESH_ISTIO_METRICS).toBeUndefined();
+    const plain = fakeIo();
+    await envoyBootstrapCommand([], plain);
+    expect(parse(plain.stdout).stats_config).toBeUndefined();
+    const off = fakeIo();
+    await envoyBootstrapCommand(['--filters', '--istio-metrics', 'off'], off);
+    expect(parse(off.stdout).stats_config).toBeUndefined();
+    expect(parse(off.stdout).node.metadata.WASMESH_ISTIO_METRICS).toBe('off');
+    await expect(envoyBootstrapCommand(['--istio-metrics', 'maybe'], fakeIo())).rejects.toThrow(/--istio-metrics: expected on or off/);
   });
 
   it('no --listen: no WASMESH_LISTEN (the Gateway\'s ports); an IPv6 --listen is bracketed; a bad one is a usage error', async () => {
