@@ -1,0 +1,154 @@
+// The wasmesh_stats filter delivered by the control plane: stock Envoy started from
+// `wasmesh envoy-bootstrap --filters` (ADS only, plus the Istio stats tags) serves a Gateway in
+// front of a wasmesh sidecar (reviews-v1, connected to the same control plane). Envoy's
+// /stats/prometheus names both workloads in istio_requests_total, and the wasmesh sidecar's
+// destination series names the Envoy gateway as the source: one set of metrics.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../host/config/index.js';
+import { ControlPlane } from '../../host/control-plane/control-plane.js';
+import { workloadOfNode } from '../../host/control-plane/envoy-istio-stats.js';
+import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
+import { startSidecarRuntime, type SidecarRuntime } from '../../host/runtime/sidecar-runtime.js';
+import { TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { nodeId } from '../../host/xds/xds-node.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { fakeIo } from '../helpers/fake-io.js';
+import { freePort } from '../helpers/ports.js';
+import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
+import { TestAdsStream } from '../xds/ads-test-client.js';
+
+const envoy = envoyForTests('control plane + Envoy + wasmesh_stats');
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+function mesh(gatewayPort: number, inboundPort: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: ${gatewayPort}, name: http, protocol: HTTP }, hosts: ["*"], bind: 127.0.0.1 }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: app }
+spec:
+  hosts: [app.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${inboundPort} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: app }
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{ route: [{ destination: { host: app.example } }] }]
+`;
+}
+
+function get(port: number, path: string, host: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function scrape(port: number): Promise<Sample[]> {
+  return parseSamples((await get(port, '/stats/prometheus', '127.0.0.1')).body);
+}
+
+describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Envoy', () => {
+  let dir = '';
+  let app: Server;
+  let cp: ControlPlane;
+  let sidecar: SidecarRuntime;
+  let peer: TestAdsStream;
+  let child: ChildProcess;
+  let gatewayPort = 0;
+  let adminPort = 0;
+  let stderr = '';
+  const gatewayId = nodeId('router', '127.0.0.1', 'ingress-1', 'default');
+  const reviewsId = nodeId('sidecar', '127.0.0.1', 'reviews-v1-1', 'default');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-envoy-stats-'));
+    app = createServer((_req, res) => res.end('hello from reviews'));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const inboundPort = await freePort();
+    gatewayPort = await freePort();
+    adminPort = await freePort();
+    writeFileSync(join(dir, 'mesh.yaml'), mesh(gatewayPort, inboundPort));
+    cp = new ControlPlane({ sources: [dir], read: (s) => readConfig(s), log: () => {}, debounce: { quietMs: 50, maxDelayMs: 500 } });
+    cp.start();
+    const xdsPort = await cp.listen('127.0.0.1', 0);
+    // reviews-v1 connects first (as its sidecar would): the gateway's filter then knows its metadata.
+    const str = (v: string) => ({ stringValue: v });
+    peer = new TestAdsStream(xdsPort, 'sotw');
+    peer.send({ node: { id: reviewsId, metadata: { fields: { NAMESPACE: str('default'), WORKLOAD_NAME: str('reviews-v1'), LABELS: { structValue: { fields: { app: str('reviews'), version: str('v1') } } } } } }, type_url: TYPE_URL.listener });
+    await peer.next();
+    const reviewsNode = cp.connected().find((c) => c.node.id === reviewsId)!.node;
+    const sidecarDir = join(dir, 'sidecar');
+    mkdirSync(sidecarDir);
+    writeFileSync(join(sidecarDir, 'empty.yaml'), '# nothing\n');
+    sidecar = await startSidecarRuntime({
+      sources: [sidecarDir], outbound: LOOPBACK, inbound: { host: '127.0.0.1', port: inboundPort }, health: LOOPBACK, admin: LOOPBACK,
+      appPorts: [(app.address() as AddressInfo).port], accessLog: () => {}, log: () => {}, workload: workloadOfNode(reviewsNode),
+    });
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(['--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--node-id', gatewayId, '--labels', 'istio=ingressgateway', '--filters'], io)).toBe(0);
+    const file = join(dir, 'bootstrap.yaml');
+    writeFileSync(file, io.stdout);
+    child = spawn(envoy!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    for (let i = 0; i < 150; i++) {
+      try {
+        if ((await get(gatewayPort, '/', 'app.example')).status === 200) break;
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    peer?.close();
+    await sidecar?.close();
+    await cp?.close();
+    if (app) await new Promise((r) => app.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Envoy\'s istio_requests_total names both workloads; the wasmesh sidecar names the Envoy gateway as source', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await get(gatewayPort, '/', 'app.example');
+      expect(r.status, stderr).toBe(200);
+      expect(r.headers['x-envoy-peer-metadata']).toBeUndefined();
+    }
+    const gateway = workloadOfNode(cp.connected().find((c) => c.node.id === gatewayId)!.node);
+    const fromEnvoy = (await scrape(adminPort)).filter((s) => s.name === 'istio_requests_total');
+    // The readiness probe above counts too (one or more 200s before these five).
+    const ok = fromEnvoy.find((s) => s.labels.response_code === '200');
+    expect(ok, JSON.stringify(fromEnvoy) + stderr).toBeDefined();
+    expect(ok!.labels).toMatchObject({ reporter: 'source', source_workload: gateway.name, source_workload_namespace: 'default', destination_workload: 'reviews-v1', destination_app: 'reviews', destination_service: 'app.example' });
+    expect(ok!.value).toBeGreaterThanOrEqual(5);
+    const dst = (await scrape((sidecar.ports as { admin: number }).admin)).filter((s) => s.name === 'istio_requests_total' && s.labels.reporter === 'destination');
+    expect(dst.map((s) => s.labels.source_workload)).toEqual([gateway.name]);
+    expect(dst[0]!.value).toBe(ok!.value);
+  }, 60_000);
+});
