@@ -8,6 +8,8 @@
 import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import type { StatsPluginOptions } from '../envoy/stats-plugin-config.js';
+import { defaultFiltersWasmPath, statsHttpFilter, STATS_WASM_FILE } from '../envoy/filters-bootstrap.js';
+import { dirname, join } from 'node:path';
 import type { XdsNode } from '../xds/xds-node.js';
 
 /** The workload an xDS node names (its Istio node metadata). */
@@ -28,11 +30,36 @@ export function wantsIstioStats(node: XdsNode): boolean {
  * The wasmesh_stats options of `node`'s outbound or gateway listener (Istio's source reporter),
  * or undefined when it gets none.
  */
-export function envoyIstioStats(node: XdsNode, peers: readonly XdsNode[], trustDomain?: string): StatsPluginOptions | undefined {
+export function envoyIstioStats(node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, reporter: 'source' | 'destination' = 'source'): StatsPluginOptions | undefined {
   if (!wantsIstioStats(node)) return undefined;
   return {
-    reporter: 'source',
+    reporter,
     self: workloadOfNode(node, trustDomain),
     peers: peers.filter((p) => p.id !== node.id && p.kind !== 'grpc').map((p) => workloadOfNode(p, trustDomain)),
   };
+}
+
+type Obj = Record<string, unknown>;
+
+/**
+ * An Envoy sidecar's inbound listener (inbound-listener.ts, Istio's virtualInbound) with the
+ * wasmesh_stats filter as the destination reporter, before the router of each chain's connection
+ * manager; the listener as it was when the node gets no filter.
+ */
+export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: readonly XdsNode[], trustDomain?: string): Obj {
+  const o = envoyIstioStats(node, peers, trustDomain, 'destination');
+  if (o === undefined) return listener;
+  const filter = statsHttpFilter(o, join(dirname(defaultFiltersWasmPath()), STATS_WASM_FILE));
+  const chains = (listener.filter_chains as Obj[]).map((chain) => ({
+    ...chain,
+    filters: (chain.filters as Obj[]).map((f) => {
+      if (f.name !== 'envoy.filters.network.http_connection_manager') return f;
+      const hcm = f.typed_config as Obj;
+      const list = hcm.http_filters as Obj[];
+      const router = list.findIndex((h) => h.name === 'envoy.filters.http.router');
+      if (router < 0) throw new Error(`inbound listener ${String(listener.name)}: no router filter to put wasmesh_stats before`);
+      return { ...f, typed_config: { ...hcm, http_filters: [...list.slice(0, router), filter, ...list.slice(router)] } };
+    }),
+  }));
+  return { ...listener, filter_chains: chains };
 }

@@ -18,7 +18,7 @@ import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
 import { envoySnapshot, wasmeshSnapshot, type ResourceEncoder } from './snapshots.js';
-import { envoyIstioStats } from './envoy-istio-stats.js';
+import { envoyIstioStats, withInboundIstioStats } from './envoy-istio-stats.js';
 
 /** The port a sidecar's outbound listener takes (Istio's 15001). */
 export const SIDECAR_OUTBOUND_PORT = 15001;
@@ -169,7 +169,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
       ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
     });
-    const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
+    const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain)], clusters } });
     merged.listeners.push(...r.listeners);
     merged.routes.push(...r.routes);
     // The outbound side may have named the same cluster already (the tracing collector's).

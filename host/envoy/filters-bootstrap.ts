@@ -186,6 +186,11 @@ function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array,
   };
 }
 
+/** The wasmesh_stats HTTP filter (its own module and VM) for a connection manager's chain, before the router. */
+export function statsHttpFilter(o: StatsPluginOptions, statsWasmPath: string): Obj {
+  return wasmFilter(STATS_ROOT_ID, statsWasmPath, new TextEncoder().encode(encodeStatsPluginConfig(o)), STATS_VM_ID);
+}
+
 /** `stats_config` with Istio's tag extractors added (any other settings kept). */
 function withIstioStatsTags(existing: unknown): Obj {
   const base = isObj(existing) ? existing : {};
@@ -271,10 +276,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
   // After the router filter: it reads the cluster the router chose (x-wasmesh-cluster).
-  if (opts.istioStats !== undefined) {
-    const statsPath = opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE);
-    filters.push(wasmFilter(STATS_ROOT_ID, statsPath, new TextEncoder().encode(encodeStatsPluginConfig(opts.istioStats)), STATS_VM_ID));
-  }
+  if (opts.istioStats !== undefined) filters.push(statsHttpFilter(opts.istioStats, opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE)));
 
   const routeConfig: Obj = {
     name: nativeRouteConfig.name,

@@ -1,11 +1,12 @@
 // The control plane delivers the wasmesh_stats filter to an Envoy routing by wasmesh's filters:
 // its own workload from its xDS node (as a wasmesh proxy takes it), the connected proxies'
 // metadata to recognise, off with WASMESH_ISTIO_METRICS=off, and a view key of its own.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../host/config/index.js';
 import { proxyView } from '../../host/control-plane/proxy-view.js';
 import { viewKey } from '../../host/control-plane/view-key.js';
-import { envoyIstioStats, wantsIstioStats, workloadOfNode } from '../../host/control-plane/envoy-istio-stats.js';
+import { envoyIstioStats, wantsIstioStats, withInboundIstioStats, workloadOfNode } from '../../host/control-plane/envoy-istio-stats.js';
 import { workloadOfIdentity } from '../../host/control/xds-config-source.js';
 import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
 import type { XdsNode } from '../../host/xds/xds-node.js';
@@ -64,6 +65,23 @@ describe('envoyIstioStats', () => {
     expect(config).toContain(`\nself\t${gw.id}\t${encodePeerMetadata(workloadOfNode(gw))}\n`);
     const off = proxyView(node('gw-1', { metadata: { WASMESH_FILTERS: '1', WASMESH_ISTIO_METRICS: 'off' } }), read, { version: '1', allowUnenforcedSecurity: false });
     expect([...off.snapshot.values()].flatMap((t) => [...t.resources.values()]).some((r) => Buffer.from((r as { body: { value: Uint8Array } }).body.value).includes('wasmesh_stats'))).toBe(false);
+  });
+
+  it('an Envoy sidecar with app ports reports as destination on its inbound listener, source on its outbound', () => {
+    const read = readConfig([tempYaml({ 'a.yaml': GATEWAY }).dir]);
+    const sidecar = node('ratings-1', { id: 'sidecar~127.0.0.1~ratings-1.default~default.svc.cluster.local', type: 'sidecar', labels: { app: 'ratings' }, appPorts: [9080] });
+    const view = proxyView(sidecar, read, { version: '1', allowUnenforcedSecurity: false, connectedNodes: () => [sidecar, SIDECAR] });
+    const configs = [...view.snapshot.values()].flatMap((t) => [...t.resources.values()]).map((r) => Buffer.from((r as { body: { value: Uint8Array } }).body.value).toString('latin1'))
+      .filter((b) => b.includes('wasmesh_stats\n'))
+      .map((b) => Buffer.from(b.slice(b.indexOf('wasmesh_stats\n')).match(/[A-Za-z0-9+/]{100,}={0,2}/)![0], 'base64').toString());
+    expect(configs.map((c) => /\nreporter\t(\w+)\n/.exec(c)![1]).sort()).toEqual(['destination', 'source']);
+    for (const c of configs) expect(c).toContain(`\npeer\t${encodePeerMetadata(workloadOfNode(SIDECAR))}\t`);
+    // Before the inbound router: the filter sees the stream before Envoy forwards it.
+    const listener = withInboundIstioStats({ name: 'virtualInbound', filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { http_filters: [{ name: 'envoy.filters.http.rbac' }, { name: 'envoy.filters.http.router' }] } }] }] }, sidecar, []);
+    const names = ((listener.filter_chains as any[])[0].filters[0].typed_config.http_filters as any[]).map((f) => f.typed_config?.config?.root_id ?? f.name);
+    expect(names).toEqual(['envoy.filters.http.rbac', 'wasmesh_stats', 'envoy.filters.http.router']);
+    const untouched = { name: 'l', filter_chains: [] };
+    expect(withInboundIstioStats(untouched, { ...sidecar, metadata: {} }, [])).toBe(untouched);
   });
 
   it('gives each such Envoy a view of its own (its listener carries its own workload)', () => {
