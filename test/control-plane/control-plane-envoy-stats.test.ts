@@ -2,7 +2,10 @@
 // `wasmesh envoy-bootstrap --filters` (ADS only, plus the Istio stats tags) serves a Gateway in
 // front of a wasmesh sidecar (reviews-v1, connected to the same control plane). Envoy's
 // /stats/prometheus names both workloads in istio_requests_total, and the wasmesh sidecar's
-// destination series names the Envoy gateway as the source: one set of metrics.
+// destination series names the Envoy gateway as the source: one set of metrics. And the other
+// way: a wasmesh sidecar (productpage-v1) calls an Envoy sidecar (details, `--proxy-type sidecar
+// --app-ports --filters`), whose inbound reports as destination and names the caller, while the
+// caller names the Envoy sidecar from the metadata it answered with.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,12 +79,19 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
   let cp: ControlPlane;
   let sidecar: SidecarRuntime;
   let peer: TestAdsStream;
+  let caller: TestAdsStream;
   let child: ChildProcess;
+  let sidecarEnvoy: ChildProcess;
+  let client: SidecarRuntime;
+  let envoyInboundPort = 0;
+  let envoySidecarAdmin = 0;
   let gatewayPort = 0;
   let adminPort = 0;
   let stderr = '';
   const gatewayId = nodeId('router', '127.0.0.1', 'ingress-1', 'default');
   const reviewsId = nodeId('sidecar', '127.0.0.1', 'reviews-v1-1', 'default');
+  const productpageId = nodeId('sidecar', '127.0.0.1', 'productpage-v1-1', 'default');
+  const detailsId = nodeId('sidecar', '127.0.0.1', 'details-v1-1', 'default');
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-envoy-stats-'));
@@ -100,6 +110,11 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     peer.send({ node: { id: reviewsId, metadata: { fields: { NAMESPACE: str('default'), WORKLOAD_NAME: str('reviews-v1'), LABELS: { structValue: { fields: { app: str('reviews'), version: str('v1') } } } } } }, type_url: TYPE_URL.listener });
     await peer.next();
     const reviewsNode = cp.connected().find((c) => c.node.id === reviewsId)!.node;
+    // productpage-v1 (a wasmesh sidecar calling the Envoy sidecar below) connects too.
+    caller = new TestAdsStream(xdsPort, 'sotw');
+    caller.send({ node: { id: productpageId, metadata: { fields: { NAMESPACE: str('default'), WORKLOAD_NAME: str('productpage-v1'), LABELS: { structValue: { fields: { app: str('productpage'), version: str('v1') } } } } } }, type_url: TYPE_URL.listener });
+    await caller.next();
+    const productpageNode = cp.connected().find((c) => c.node.id === productpageId)!.node;
     const sidecarDir = join(dir, 'sidecar');
     mkdirSync(sidecarDir);
     writeFileSync(join(sidecarDir, 'empty.yaml'), '# nothing\n');
@@ -113,6 +128,29 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     writeFileSync(file, io.stdout);
     child = spawn(envoy!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    // details-v1: an Envoy sidecar (its inbound in front of the app), programmed by the control plane.
+    const sio = fakeIo();
+    envoyInboundPort = await freePort();
+    envoySidecarAdmin = await freePort();
+    expect(await envoyBootstrapCommand(['--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${envoySidecarAdmin}`, '--node-id', detailsId, '--proxy-type', 'sidecar', '--labels', 'app=details,version=v1',
+      '--listen', `127.0.0.1:${await freePort()}`, '--app-ports', String((app.address() as AddressInfo).port), '--inbound', `127.0.0.1:${envoyInboundPort}`, '--filters'], sio)).toBe(0);
+    const sfile = join(dir, 'sidecar-bootstrap.yaml');
+    writeFileSync(sfile, sio.stdout);
+    sidecarEnvoy = spawn(envoy!, ['-c', sfile, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    sidecarEnvoy.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const clientDir = join(dir, 'client');
+    mkdirSync(clientDir);
+    writeFileSync(join(clientDir, 'mesh.yaml'), mesh(await freePort(), envoyInboundPort).replace(/hosts: \[app\.example\]/, 'hosts: [details.example]').replace(/^apiVersion[^]*?---\n/, '').replace(/---\napiVersion[^]*?kind: VirtualService[^]*$/, ''));
+    client = await startSidecarRuntime({
+      sources: [clientDir], outbound: LOOPBACK, inbound: LOOPBACK, health: LOOPBACK, admin: LOOPBACK,
+      appPorts: [1], accessLog: () => {}, log: () => {}, workload: workloadOfNode(productpageNode),
+    });
+    for (let i = 0; i < 150; i++) {
+      try {
+        if ((await get(envoyInboundPort, '/', 'details.example')).status === 200) break;
+      } catch { /* not listening yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     for (let i = 0; i < 150; i++) {
       try {
         if ((await get(gatewayPort, '/', 'app.example')).status === 200) break;
@@ -122,12 +160,15 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+    for (const c of [child, sidecarEnvoy]) {
+      if (!c || c.exitCode !== null || c.signalCode !== null) continue;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
       await exited;
     }
     peer?.close();
+    caller?.close();
+    await client?.close();
     await sidecar?.close();
     await cp?.close();
     if (app) await new Promise((r) => app.close(r));
@@ -150,5 +191,25 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     const dst = (await scrape((sidecar.ports as { admin: number }).admin)).filter((s) => s.name === 'istio_requests_total' && s.labels.reporter === 'destination');
     expect(dst.map((s) => s.labels.source_workload)).toEqual([gateway.name]);
     expect(dst[0]!.value).toBe(ok!.value);
+  }, 60_000);
+
+  it('an Envoy sidecar\'s inbound reports as destination, naming the wasmesh caller; the caller names the Envoy sidecar', async () => {
+    const before = (await scrape(envoySidecarAdmin)).filter((s) => s.name === 'istio_requests_total').reduce((n, s) => n + s.value, 0);
+    for (let i = 0; i < 3; i++) {
+      const r = await get(client.ports.outbound, '/', 'details.example');
+      expect(r.status, stderr).toBe(200);
+      expect(r.headers['x-envoy-peer-metadata']).toBeUndefined();
+    }
+    // envoy-bootstrap sends no WORKLOAD_NAME: the workload is named from the pod, as for a wasmesh proxy.
+    const details = workloadOfNode(cp.connected().find((c) => c.node.id === detailsId)!.node).name;
+    expect(details).toBe('details-v1-1');
+    const fromEnvoy = (await scrape(envoySidecarAdmin)).filter((s) => s.name === 'istio_requests_total');
+    const named = fromEnvoy.find((s) => s.labels.source_workload === 'productpage-v1');
+    expect(named, JSON.stringify(fromEnvoy) + stderr).toBeDefined();
+    expect(named!.labels).toMatchObject({ reporter: 'destination', destination_workload: details, destination_app: 'details', source_app: 'productpage', destination_service: 'details.example', connection_security_policy: 'none' });
+    expect(named!.value).toBe(3);
+    expect(fromEnvoy.reduce((n, s) => n + s.value, 0) - before).toBe(3);
+    const src = (await scrape(client.ports.admin)).filter((s) => s.name === 'istio_requests_total');
+    expect(src.map((s) => [s.labels.reporter, s.labels.destination_workload, s.value]), JSON.stringify(src)).toEqual([['source', details, 3]]);
   }, 60_000);
 });
