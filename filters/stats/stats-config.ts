@@ -15,6 +15,9 @@
 //   unknown_destination<TAB><segment>
 //   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>   (0..MAX_PEERS)
 //
+// Peer segments (known or unknown) leave out the peer's `*_principal`: the filter writes it per
+// request from the connection (stats-filter.ts).
+//
 // A segment is `name=.=value;.;` repeated (Istio's stats-name encoding, undone by the
 // bootstrap's stats_tags). Each line ends with `\n`.
 

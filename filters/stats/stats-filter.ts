@@ -45,6 +45,9 @@ const P_RESP_SIZE = ascii('response\0total_size');
 const P_CLUSTER = ascii('xds\0cluster_name');
 const P_HOST = ascii('request\0host');
 const P_MTLS = ascii('connection\0mtls');
+const P_PEER_URI = ascii('connection\0uri_san_peer_certificate');
+const T_SOURCE_PRINCIPAL = ascii('source_principal');
+const T_DESTINATION_PRINCIPAL = ascii('destination_principal');
 
 const NAMES: Ascii[] = [
   ascii('istio_requests_total'),
@@ -166,6 +169,16 @@ const V_NONE = ascii('none');
 const V_SVC_SUFFIX = ascii('.svc.cluster.local');
 const V_PASSTHROUGH = ascii('PassthroughCluster');
 const V_BLACKHOLE = ascii('BlackHoleCluster');
+
+/** Whether `n` bytes at `p` hold `;.;`, `=.=` or a control character (they would break the name's encoding). */
+function containsSeparator(p: usize, n: usize): bool {
+  for (let i: usize = 0; i < n; i++) {
+    const c = load<u8>(p + i);
+    if (c < 0x20) return true;
+    if (i + 2 < n && load<u8>(p + i + 1) == 0x2e && (c == 0x3b && load<u8>(p + i + 2) == 0x3b || c == 0x3d && load<u8>(p + i + 2) == 0x3d)) return true;
+  }
+  return false;
+}
 
 function bytesEqual(p: usize, n: usize, a: Ascii): bool {
   return n == a.len && memory.compare(p, a.ptr, n) == 0;
@@ -392,15 +405,38 @@ class StatsStream extends HttpContext {
     tagStart(T_REPORTER);
     putA(destination ? V_DESTINATION : V_SOURCE);
     putA(SEP);
+    let mtls = false;
     if (destination) {
       if (peer != 0) put(peerSegPtr(peer, false), peerSegLen(peer, false));
       else put(fieldPtr(rec, Field.UnknownSource), fieldLen(rec, Field.UnknownSource));
+      // The caller's principal is its certificate's SPIFFE ID over mTLS, else `unknown` (as wasmesh).
+      if (getProperty(P_MTLS.ptr, P_MTLS.len) == Status.Ok) {
+        const p = propertyData();
+        mtls = propertySize() >= 1 && load<u8>(p) != 0;
+        if (p != 0) heap.free(p);
+      }
+      tagStart(T_SOURCE_PRINCIPAL);
+      let named = false;
+      if (mtls && getProperty(P_PEER_URI.ptr, P_PEER_URI.len) == Status.Ok) {
+        const p = propertyData();
+        const n = propertySize();
+        // A value the name encoding cannot carry is not written (unknown instead).
+        if (n > 0 && !containsSeparator(p, n)) {
+          put(p, n);
+          named = true;
+        }
+        if (p != 0) heap.free(p);
+      }
+      if (!named) putA(UNKNOWN);
+      putA(SEP);
       put(fieldPtr(rec, Field.SelfDestination), fieldLen(rec, Field.SelfDestination));
       putServiceOfAuthority(rec, true);
     } else {
       put(fieldPtr(rec, Field.SelfSource), fieldLen(rec, Field.SelfSource));
       if (peer != 0) put(peerSegPtr(peer, true), peerSegLen(peer, true));
       else put(fieldPtr(rec, Field.UnknownDestination), fieldLen(rec, Field.UnknownDestination));
+      // Istio's source reporter and wasmesh's write `unknown` for the callee's principal.
+      tagStart(T_DESTINATION_PRINCIPAL); putA(UNKNOWN); putA(SEP);
       putServiceOfCluster(rec);
     }
     tagStart(T_PROTOCOL); putA(V_HTTP); putA(SEP);
@@ -408,17 +444,9 @@ class StatsStream extends HttpContext {
     tagStart(T_GRPC); putA(SEP);
     tagStart(T_FLAGS); putFlags(<u64>intProperty(P_FLAGS, 0)); putA(SEP);
     tagStart(T_POLICY);
+    // connection.mtls (a one-byte bool) was read above on the destination reporter.
     if (!destination) putA(UNKNOWN);
-    else {
-      // connection.mtls is a bool (one byte).
-      let mtls = false;
-      if (getProperty(P_MTLS.ptr, P_MTLS.len) == Status.Ok) {
-        const p = propertyData();
-        mtls = propertySize() >= 1 && load<u8>(p) != 0;
-        if (p != 0) heap.free(p);
-      }
-      putA(mtls ? V_MTLS : V_NONE);
-    }
+    else putA(mtls ? V_MTLS : V_NONE);
     putA(SEP);
     if (nameOverflow) return;
     const labelsLen = nameLen;

@@ -32,6 +32,15 @@ export function sideLabelPairs(prefix: 'source' | 'destination', w: WorkloadLabe
   ];
 }
 
+/**
+ * A peer's side without its principal: that is the connection's (the peer certificate's SPIFFE
+ * ID), which the filter writes per request (Envoy extracts tags by regex, so where a pair sits in
+ * the name does not matter).
+ */
+function peerPairs(prefix: 'source' | 'destination', w: WorkloadLabels): Array<[string, string]> {
+  return sideLabelPairs(prefix, w, UNKNOWN).filter(([k]) => k !== `${prefix}_principal`);
+}
+
 /** A label value that would break the name encoding, the config lines or Envoy's tag extraction is refused. */
 function checkValue(where: string, name: string, value: string): void {
   if (value.includes(TAG_SEPARATOR) || value.includes(TAG_VALUE_SEPARATOR) || /[\t\n\r]/.test(value)) {
@@ -61,8 +70,8 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     `namespace\t${o.self.namespace}`,
     `self_source\t${segment('self', sideLabelPairs('source', self, selfPrincipal))}`,
     `self_destination\t${segment('self', sideLabelPairs('destination', self, selfPrincipal))}`,
-    `unknown_source\t${segment('unknown', sideLabelPairs('source', UNKNOWN_WORKLOAD, UNKNOWN))}`,
-    `unknown_destination\t${segment('unknown', sideLabelPairs('destination', UNKNOWN_WORKLOAD, UNKNOWN))}`,
+    `unknown_source\t${segment('unknown', peerPairs('source', UNKNOWN_WORKLOAD))}`,
+    `unknown_destination\t${segment('unknown', peerPairs('destination', UNKNOWN_WORKLOAD))}`,
   ];
   const seen = new Set<string>();
   for (const p of o.peers) {
@@ -70,9 +79,8 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     if (seen.has(meta)) continue;
     seen.add(meta);
     const labels = workloadLabelsOf(p);
-    // The peer's principal is its certificate's, which the filter does not read (no mTLS in this data plane yet): `unknown`, as wasmesh writes for a plaintext peer.
     const where = `peer ${p.namespace}/${p.name}`;
-    lines.push(`peer\t${meta}\t${segment(where, sideLabelPairs('source', labels, UNKNOWN))}\t${segment(where, sideLabelPairs('destination', labels, UNKNOWN))}`);
+    lines.push(`peer\t${meta}\t${segment(where, peerPairs('source', labels))}\t${segment(where, peerPairs('destination', labels))}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -54,7 +54,8 @@ function wasmeshLabels(self: WorkloadMetadata, peer: WorkloadMetadata | null): R
 function filterName(config: string, peerMeta: string | null): string {
   const l = lines(config);
   const peer = peerMeta === null ? undefined : l.get('peer')!.find((p) => p[0] === peerMeta);
-  return `reporter=.=source;.;${l.get('self_source')![0]![0]}${peer === undefined ? l.get('unknown_destination')![0]![0] : peer[2]}` +
+  // The peer's principal is the filter's own per-request pair (`unknown` on the source reporter).
+  return `reporter=.=source;.;${l.get('self_source')![0]![0]}${peer === undefined ? l.get('unknown_destination')![0]![0] : peer[2]}destination_principal=.=unknown;.;` +
     'destination_service=.=reviews.bookinfo.svc.cluster.local;.;destination_service_name=.=reviews;.;destination_service_namespace=.=bookinfo;.;' +
     'request_protocol=.=http;.;response_code=.=200;.;grpc_response_status=.=;.;response_flags=.=-;.;connection_security_policy=.=unknown;.;istio_requests_total';
 }
@@ -69,6 +70,9 @@ describe('wasmesh_stats plugin configuration', () => {
     expect(l.get('namespace')).toEqual([['bookinfo']]);
     expect(l.get('peer')!.map((p) => p[0])).toEqual([encodePeerMetadata(PRODUCTPAGE), encodePeerMetadata(REVIEWS)]);
     expect(l.get('self_destination')![0]![0]).toContain('destination_principal=.=spiffe://cluster.local/ns/bookinfo/sa/reviews;.;');
+    // A peer's principal is the connection's, written by the filter per request: not in its segments.
+    for (const [, src, dst] of l.get('peer')!) expect(src! + dst!).not.toContain('_principal=');
+    expect(l.get('unknown_source')![0]![0]).not.toContain('_principal=');
   });
 
   it('decodes through the stats_tags to the label set wasmesh renders (known and unknown peer)', () => {

@@ -39,6 +39,7 @@ interface StreamProps {
   cluster?: string;
   host?: string;
   mtls?: boolean;
+  peerUri?: string;
 }
 
 function int64(v: number): Uint8Array {
@@ -91,6 +92,7 @@ class StatsHost {
         case 'xds\0cluster_name': return p.cluster === undefined ? null : encoder.encode(p.cluster);
         case 'request\0host': return p.host === undefined ? null : encoder.encode(p.host);
         case 'connection\0mtls': return new Uint8Array([p.mtls ? 1 : 0]);
+        case 'connection\0uri_san_peer_certificate': return p.peerUri === undefined ? null : encoder.encode(p.peerUri);
         default: return null;
       }
     };
@@ -201,7 +203,7 @@ describe('wasmesh_stats filter', () => {
     expect(known!.name).toBe('istio_requests_total');
     expect(known!.tags).toMatchObject({
       reporter: 'source', source_workload: 'ingress', source_workload_namespace: 'istio-system', source_app: 'istio-ingressgateway',
-      destination_workload: 'reviews-v1', destination_workload_namespace: 'bookinfo', destination_version: 'v1',
+      destination_workload: 'reviews-v1', destination_workload_namespace: 'bookinfo', destination_version: 'v1', destination_principal: 'unknown', source_principal: 'unknown',
       destination_service: 'reviews.bookinfo.svc.cluster.local', destination_service_name: 'reviews', destination_service_namespace: 'bookinfo',
       request_protocol: 'http', response_code: '200', grpc_response_status: '', response_flags: '-', connection_security_policy: 'unknown',
     });
@@ -217,16 +219,21 @@ describe('wasmesh_stats filter', () => {
   it('destination reporter: takes the caller\'s metadata out, answers a mesh caller only, service from the authority', () => {
     const h = new StatsHost();
     expect(h.configure(encodeStatsPluginConfig({ reporter: 'destination', self: REVIEWS, peers: [GATEWAY] }))).toBe(true);
-    const r = h.stream([['x-envoy-peer-metadata', encodePeerMetadata(GATEWAY)], ['x-envoy-peer-metadata-id', GATEWAY.nodeId], [':authority', 'Reviews:9080']], [], { code: 200, host: 'Reviews:9080', mtls: true });
+    const r = h.stream([['x-envoy-peer-metadata', encodePeerMetadata(GATEWAY)], ['x-envoy-peer-metadata-id', GATEWAY.nodeId], [':authority', 'Reviews:9080']], [], { code: 200, host: 'Reviews:9080', mtls: true, peerUri: 'spiffe://cluster.local/ns/istio-system/sa/ingress' });
     expect(r.request).toEqual([[':authority', 'Reviews:9080']]);
     expect(new Map(r.response).get('x-envoy-peer-metadata')).toBe(encodePeerMetadata(REVIEWS));
     const plain = h.stream([], [], { code: 404, host: '10.0.0.1:9080' });
     expect(plain.response).toEqual([]);
     h.stream([], [], { code: 200, host: 'reviews.bookinfo.svc.cluster.local' });
     h.stream([['x-envoy-peer-metadata', 'bm90IGtub3du']], [], { code: 200, host: 'reviews.other' });
+    // A SAN the name encoding cannot carry is not written; without mTLS no principal is taken.
+    h.stream([], [], { code: 201, host: 'reviews', mtls: true, peerUri: 'spiffe://x;.;reporter=.=evil' });
+    h.stream([], [], { code: 202, host: 'reviews', mtls: false, peerUri: 'spiffe://cluster.local/ns/a/sa/b' });
     const tags = h.series().map((s) => s.tags);
-    expect(tags[0]).toMatchObject({ reporter: 'destination', source_workload: 'ingress', destination_workload: 'reviews-v1', destination_service: 'reviews.bookinfo.svc.cluster.local', destination_service_name: 'reviews', destination_service_namespace: 'bookinfo', connection_security_policy: 'mutual_tls' });
-    expect(tags[1]).toMatchObject({ source_workload: 'unknown', destination_service: '10.0.0.1', destination_service_name: '10.0.0.1', destination_service_namespace: 'bookinfo', connection_security_policy: 'none', response_code: '404' });
+    expect(tags[4]).toMatchObject({ response_code: '201', source_principal: 'unknown', reporter: 'destination', connection_security_policy: 'mutual_tls' });
+    expect(tags[5]).toMatchObject({ response_code: '202', source_principal: 'unknown', connection_security_policy: 'none' });
+    expect(tags[0]).toMatchObject({ reporter: 'destination', source_workload: 'ingress', source_principal: 'spiffe://cluster.local/ns/istio-system/sa/ingress', destination_principal: 'unknown', destination_workload: 'reviews-v1', destination_service: 'reviews.bookinfo.svc.cluster.local', destination_service_name: 'reviews', destination_service_namespace: 'bookinfo', connection_security_policy: 'mutual_tls' });
+    expect(tags[1]).toMatchObject({ source_workload: 'unknown', source_principal: 'unknown', destination_service: '10.0.0.1', destination_service_name: '10.0.0.1', destination_service_namespace: 'bookinfo', connection_security_policy: 'none', response_code: '404' });
     expect(tags[2]).toMatchObject({ source_workload: 'unknown', destination_service_name: 'reviews', destination_service_namespace: 'bookinfo' });
     expect(tags[3]).toMatchObject({ source_workload: 'unknown', destination_service: 'reviews.other', destination_service_name: 'reviews.other', destination_service_namespace: 'bookinfo' });
   });
