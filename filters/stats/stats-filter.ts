@@ -255,6 +255,9 @@ function putServiceOfAuthority(rec: usize, inbound: bool): void {
   } else {
     for (let i = n; i > 0; i--) if (load<u8>(p + i - 1) == 0x3a) { hn = i - 1; break; }
   }
+  // The authority is the client's: one holding the name encoding's separators (`;` and `=` are
+  // legal in a host) would inject labels, so it counts as no authority (`unknown`).
+  if (containsSeparator(p, hn)) hn = 0;
   putServiceOfHost(p, hn, fieldPtr(rec, Field.Namespace), fieldLen(rec, Field.Namespace), inbound);
   if (p != 0) heap.free(p);
 }
@@ -264,7 +267,7 @@ function putServiceOfCluster(rec: usize): void {
   if (getProperty(P_CLUSTER.ptr, P_CLUSTER.len) == Status.Ok) {
     const p = propertyData();
     const n = propertySize();
-    if (n >= OUTBOUND.len && memory.compare(p, OUTBOUND.ptr, OUTBOUND.len) == 0) {
+    if (n >= OUTBOUND.len && memory.compare(p, OUTBOUND.ptr, OUTBOUND.len) == 0 && !containsSeparator(p, n)) {
       let bar = n;
       while (bar > 0 && load<u8>(p + bar - 1) != 0x7c) bar--;
       putServiceOfHost(p + bar, n - bar, 0, 0, false);

@@ -11,6 +11,8 @@ import { encodeStatsPluginConfig } from '../../host/envoy/stats-plugin-config.js
 import { istioStatsTags } from '../../host/envoy/stats-tags.js';
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
 import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
+import { hostOfAuthority, serviceOfCluster, serviceOfHost } from '../../host/telemetry/istio-labels.js';
+import fc from 'fast-check';
 
 const OK = 0;
 const NOT_FOUND = 1;
@@ -271,5 +273,29 @@ describe('wasmesh_stats filter', () => {
     expect(h.defined.length).toBe(defined + 4);
     const total = h.series().filter((s) => s.name === 'istio_requests_total').reduce((n, s) => n + s.value, 0);
     expect(total).toBe(22_000);
+  });
+
+  it('destination_service* on the source reporter equal wasmesh\'s (cluster, else authority), for any host (property)', () => {
+    const h = new StatsHost();
+    h.configure(encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [] }));
+    const host = fc.stringMatching(/^[A-Za-z0-9.:\-[\]]{0,24}$/);
+    let code = 100;
+    fc.assert(fc.property(host, fc.boolean(), (authority, viaCluster) => {
+      code++;
+      const cluster = viaCluster ? `outbound|80||${hostOfAuthority(authority)}` : 'some-local-cluster';
+      h.stream([], [], { code, cluster, host: authority });
+      const tags = h.series().find((s) => s.tags.response_code === String(code))!.tags;
+      const expected = viaCluster ? serviceOfCluster(cluster)! : serviceOfHost(hostOfAuthority(authority));
+      expect([tags.destination_service, tags.destination_service_name, tags.destination_service_namespace]).toEqual([expected.service, expected.name, expected.namespace]);
+    }), { numRuns: 300 });
+  });
+
+  it('an authority carrying the name encoding\'s separators injects no label: the service is unknown', () => {
+    const h = new StatsHost();
+    h.configure(encodeStatsPluginConfig({ reporter: 'destination', self: REVIEWS, peers: [] }));
+    h.stream([], [], { code: 200, host: 'x;.;reporter=.=source;.;source_workload=.=admin;.;' });
+    const [s] = h.series();
+    expect(s!.tags).toMatchObject({ reporter: 'destination', source_workload: 'unknown', destination_service: 'unknown', destination_service_name: 'unknown' });
+    expect(s!.name).toBe('istio_requests_total');
   });
 });
