@@ -154,6 +154,14 @@ describe.skipIf(chromiumBin === null || promBin === null)('wasmesh dashboard in 
     expect(Number(/now ([\d.]+) rps/.exec(summary)![1])).toBeGreaterThan(0);
     // Three uPlot charts, each drawn on a canvas.
     expect(await page.locator('#details .uplot canvas').count()).toBe(3);
+    // …holding the load's points: a non-zero request rate and latency at the latest times.
+    const plotted = await page.evaluate(() => {
+      const charts = (window as unknown as { wasmeshDashboard: { state: { charts: Record<string, { data: Array<Array<number | null>> }> } } }).wasmeshDashboard.state.charts;
+      const max = (id: string, i: number) => Math.max(0, ...charts[id]!.data[i]!.filter((v): v is number => v !== null));
+      return { requests: max('chart-requests', 1), p99: max('chart-latency', 3) };
+    });
+    expect(plotted.requests).toBeGreaterThan(0);
+    expect(plotted.p99).toBeGreaterThan(0);
 
     mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

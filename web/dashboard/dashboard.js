@@ -39,7 +39,7 @@
       { selector: 'node[?failing]', style: { 'border-color': '#b42318', 'border-width': 4 } },
       { selector: 'node:selected', style: { 'border-color': '#f5a524', 'border-width': 4 } },
       { selector: 'edge', style: {
-        label: 'data(label)', 'font-size': 10, 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.85,
+        label: 'data(label)', 'font-size': 10, 'text-background-color': '#fff', 'text-background-opacity': 0.85,
         'curve-style': 'bezier', 'target-arrow-shape': 'triangle', width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)',
       } },
       { selector: 'edge[mtls = "none"]', style: { 'line-style': 'dashed' } },
@@ -88,7 +88,8 @@
     const key = [...ids].sort().join('|');
     if (key !== state.layoutKey) {
       state.layoutKey = key;
-      cy.layout({ name: 'breadthfirst', directed: true, padding: 40, spacingFactor: 1.3, animate: false }).run();
+      // Callers left, callees right: breadthfirst ranks top-down, its positions are turned.
+      cy.layout({ name: 'breadthfirst', directed: true, padding: 40, spacingFactor: 1.2, animate: false, transform: (_node, p) => ({ x: p.y * 1.8, y: p.x }) }).run();
     }
     const tbody = $('edges').tBodies[0];
     tbody.replaceChildren(...graph.edges.map((e) => {
@@ -120,7 +121,7 @@
       title, width, height: 150,
       scales: { x: { time: true } },
       axes: [{}, { label: unit, size: 55 }],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { show: true, size: 4 } }))],
     }, data, el);
   }
 
@@ -134,7 +135,7 @@
       $('details-summary').textContent = 'Not a workload with a proxy: its calls are known from the callers\' reports only.';
       return;
     }
-    const q = new URLSearchParams({ namespace: n.namespace, workload: n.workload, window: state.window, range: '900', step: '10' });
+    const q = new URLSearchParams({ namespace: n.namespace, workload: n.workload, window: state.window, range: '600', step: '5' });
     const s = await getJson(`/api/workload?${q}`);
     const last = (arr) => { for (let i = arr.length - 1; i >= 0; i--) if (arr[i] !== null) return arr[i]; return null; };
     $('details-summary').textContent = `app ${n.app} · version ${n.version} · now ${fmt(last(s.values.requests))} rps, ` +
