@@ -89,7 +89,7 @@
     if (key !== state.layoutKey) {
       state.layoutKey = key;
       // Callers left, callees right: breadthfirst ranks top-down, its positions are turned.
-      cy.layout({ name: 'breadthfirst', directed: true, padding: 40, spacingFactor: 1.2, animate: false, transform: (_node, p) => ({ x: p.y * 1.8, y: p.x }) }).run();
+      cy.layout({ name: 'breadthfirst', directed: true, padding: 40, spacingFactor: 1.2, animate: false, transform: (_node, p) => ({ x: p.y * 2.6, y: p.x }) }).run();
     }
     const tbody = $('edges').tBodies[0];
     tbody.replaceChildren(...graph.edges.map((e) => {
