@@ -3,8 +3,8 @@
 // (set by .ci/run after installing it), where absence fails.
 import { accessSync, constants } from 'node:fs';
 
-export function chromiumForTests(suite: string): string | null {
-  for (const candidate of [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser']) {
+export function chromiumForTests(suite: string, candidates: ReadonlyArray<string | undefined> = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser']): string | null {
+  for (const candidate of candidates) {
     if (candidate === undefined || candidate === '') continue;
     try {
       accessSync(candidate, constants.X_OK);
