@@ -84,7 +84,7 @@ describe.skipIf(chromiumBin === null || promBin === null)('wasmesh dashboard in 
       workload: workloadMetadata({ name: 'productpage-v1', namespace: 'default', labels: { app: 'productpage', version: 'v1' } }),
     });
     prom = await startPrometheus(promBin!, [`127.0.0.1:${client.statsPort}`, `127.0.0.1:${server.statsPort}`]);
-    dashboard = await startDashboardServer({ prometheus: prometheusApi(`http://127.0.0.1:${prom.port}`), host: '127.0.0.1', port: 0, window: '1m' });
+    dashboard = await startDashboardServer({ prometheus: prometheusApi(`http://127.0.0.1:${prom.port}`), host: '127.0.0.1', port: 0, window: '2m' });
     // The load: ~20 requests/s, one in ten failing, until the test ends.
     load = (async () => {
       for (let i = 0; loading; i++) {
@@ -120,6 +120,8 @@ describe.skipIf(chromiumBin === null || promBin === null)('wasmesh dashboard in 
     page.on('request', (req) => { if (!req.url().startsWith(dashboard.url) && !req.url().startsWith('data:')) offOrigin.push(req.url()); });
 
     await page.goto(dashboard.url);
+    // The server's --window is the page's.
+    await expect.poll(() => page.locator('#window').inputValue()).toBe('2m');
     // The edge row with a non-zero rate (the graph polls every 5 s).
     const row = page.locator('#edges tbody tr', { hasText: 'default/productpage-v1' });
     await row.first().waitFor({ timeout: 30_000 });

@@ -206,6 +206,11 @@
 
   getJson('/api/info').then((info) => {
     state.info = info;
+    // The server's --window is the page's starting window.
+    const select = $('window');
+    if (![...select.options].some((o) => o.value === info.window)) select.add(new Option(info.window, info.window));
+    select.value = info.window;
+    state.window = info.window;
     $('source').textContent = `Prometheus ${info.prometheus}${info.controlPlane ? ` · control plane ${info.controlPlane}` : ''}`;
   }).catch(() => {}).finally(() => {
     refresh();
