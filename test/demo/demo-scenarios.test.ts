@@ -20,8 +20,12 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-/** Every 127.0.0.1 port the printout names (apps, sidecars, their admins, gateway, admin, control plane). */
-function portsIn(text: string): number[] {
+/**
+ * Every 127.0.0.1 port the printout names (apps, sidecars, their admins, gateway, admin, control
+ * plane), not the dashboard guide's: Prometheus and the dashboard are for the user to start.
+ */
+function portsIn(printout: string): number[] {
+  const text = printout.replace(/^Live service graph[\s\S]*?^and open \S+$/m, '');
   return [...new Set([...text.matchAll(/(?:http:\/\/|xDS )127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))];
 }
 
