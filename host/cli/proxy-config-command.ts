@@ -22,7 +22,7 @@ export const PROXY_CONFIG_SPEC: CommandSpec = {
     'listeners, routes, clusters, endpoints and bootstrap from /config_dump; secret (the workload certificate chain and the trust bundle\'s roots ' +
     'with serial number, validity and status) from /certs.',
   flags: [
-    { name: 'output', short: 'o', kind: 'string', valueName: '<short|json|yaml>', help: 'short: istioctl\'s table; json or yaml: the resources as the proxy dumps them', defaultText: 'short (bootstrap: json)' },
+    { name: 'output', short: 'o', kind: 'string', valueName: '<short|json|yaml>', help: 'short: istioctl\'s table; json or yaml: the resources as istioctl prints them (protojson\'s camelCase names)', defaultText: 'short (bootstrap: json)' },
     { name: 'file', short: 'f', kind: 'string', valueName: '<config_dump.json>', help: 'read an Envoy config dump saved from /config_dump (?include_eds for endpoints) instead of a proxy' },
     { name: 'port', kind: 'string', valueName: '<port>', help: 'listeners, clusters, endpoints: only this port' },
     { name: 'address', kind: 'string', valueName: '<address>', help: 'listeners: the listener address; endpoints: the endpoint `ip:port`' },
@@ -173,12 +173,25 @@ async function render(kind: string, dump: ConfigDumpJson, values: FlagValues, ou
     if (resources === undefined) throw new Error('no bootstrap found');
   }
   if (output === 'short') return table;
-  // istioctl prints the filtered resources, JSON indented by 4, or that JSON as YAML.
-  const json = JSON.stringify(resources, null, kind === 'bootstrap' ? 2 : 4);
+  // istioctl prints the filtered resources re-marshalled by protojson (camelCase names), JSON
+  // indented by 4 (Go's json.MarshalIndent), or that JSON as YAML.
+  const { goJsonIndent, toProtoJson } = await import('./proxy-config/proto-json-names.js');
+  const typeName = RESOURCE_TYPES[kind]!;
+  const converted = Array.isArray(resources) ? resources.map((r) => toProtoJson(typeName, r)) : toProtoJson(typeName, resources);
+  const json = goJsonIndent(converted, kind === 'bootstrap' ? 2 : 4);
   if (output === 'json') return json + '\n';
   const { stringify } = await import('yaml');
   return stringify(JSON.parse(json), { lineWidth: 0 }) + '\n';
 }
+
+/** The Envoy message type of each kind's resources (what `-o json` names its fields after). */
+const RESOURCE_TYPES: Record<string, string> = {
+  listeners: 'envoy.config.listener.v3.Listener',
+  routes: 'envoy.config.route.v3.RouteConfiguration',
+  clusters: 'envoy.config.cluster.v3.Cluster',
+  endpoints: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
+};
 
 export async function proxyConfigCommand(argv: string[], io: CliIo): Promise<number> {
   const cmd = PROXY_CONFIG_SPEC.command;

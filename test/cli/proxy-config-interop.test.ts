@@ -80,6 +80,21 @@ async function compare(wasmesh: { admin: number; port: number; more?: number[] }
   }
 }
 
+/**
+ * `-o json` of both proxies: protojson's form (camelCase names) from either dump; the clusters,
+ * re-marshalled as istioctl does, are the same resources.
+ */
+async function compareJson(wasmesh: { admin: number; port: number }, stock: { admin: number; port: number }): Promise<void> {
+  for (const kind of ['listeners', 'routes', 'clusters', 'endpoints']) {
+    const ours = JSON.parse(await view(wasmesh.admin, [kind, '-o', 'json'], wasmesh.port)) as unknown[];
+    const theirs = JSON.parse(await view(stock.admin, [kind, '-o', 'json'], stock.port)) as unknown[];
+    expect(ours.length, kind).toBeGreaterThan(0);
+    expect(theirs.length, kind).toBe(ours.length);
+    for (const text of [JSON.stringify(ours), JSON.stringify(theirs)]) expect(text, kind).not.toMatch(/"(filter_chains|virtual_hosts|load_assignment|lb_endpoints|typed_config|cluster_name)"/);
+    if (kind === 'clusters') expect(ours, kind).toEqual(theirs);
+  }
+}
+
 function writeMesh(dir: string, gatewayPort: number): void {
   writeFileSync(join(dir, 'mesh.yaml'), `${webServices({ v1: 15101, v2: 15102 })}---\n${WEB_SUBSETS}---\n${webGateway({ port: gatewayPort, bind: '127.0.0.1' })}---\n${webSplit([80, 20])}`);
 }
@@ -110,6 +125,7 @@ describe.skipIf(envoy === null)('proxy-config: a wasmesh proxy and stock Envoy p
     cleanup.push(() => stop(child));
     await ready(eAdmin);
     await compare({ admin: rt.adminPort, port: wPort }, { admin: eAdmin, port: ePort });
+    await compareJson({ admin: rt.adminPort, port: wPort }, { admin: eAdmin, port: ePort });
   }, 60_000);
 
   it('from the control plane over ADS: both proxies connected to one ControlPlane', async () => {
@@ -140,6 +156,7 @@ describe.skipIf(envoy === null)('proxy-config: a wasmesh proxy and stock Envoy p
     const dump = (await (await fetch(`http://127.0.0.1:${rt.adminPort}/config_dump`)).json()) as { configs: Array<Record<string, unknown>> };
     expect(dump.configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump'))).toHaveProperty('dynamic_listeners');
     await compare({ admin: rt.adminPort, port: wPort }, { admin: eAdmin, port: ePort });
+    await compareJson({ admin: rt.adminPort, port: wPort }, { admin: eAdmin, port: ePort });
   }, 60_000);
 
   it('sidecars over ADS: the outbound listener and Istio\'s virtualInbound with its app port', async () => {
