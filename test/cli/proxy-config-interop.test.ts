@@ -64,6 +64,9 @@ async function compare(wasmesh: { admin: number; port: number; more?: number[] }
   for (const args of VIEWS) {
     const ours = await view(wasmesh.admin, args, wasmesh.port);
     let theirs = (await view(stock.admin, args, stock.port)).replaceAll(String(stock.port), String(wasmesh.port));
+    // A live `endpoints` reads /clusters: Envoy's lists its ADS cluster `xds-grpc`, which a
+    // wasmesh proxy's data path does not hold (its xDS client connects on its own).
+    if (args[0] === 'endpoints') theirs = theirs.split('\n').filter((l) => !/ xds-grpc$/.test(l)).join('\n');
     (stock.more ?? []).forEach((p, i) => (theirs = theirs.replaceAll(String(p), String(wasmesh.more![i]))));
     expect(ours.split('\n').length, args.join(' ')).toBeGreaterThan(2);
     // Istio's filter_metadata.istio.config, written by the one translation both planes share.
@@ -87,7 +90,7 @@ async function compare(wasmesh: { admin: number; port: number; more?: number[] }
 async function compareJson(wasmesh: { admin: number; port: number }, stock: { admin: number; port: number }): Promise<void> {
   for (const kind of ['listeners', 'routes', 'clusters', 'endpoints']) {
     const ours = JSON.parse(await view(wasmesh.admin, [kind, '-o', 'json'], wasmesh.port)) as unknown[];
-    const theirs = JSON.parse(await view(stock.admin, [kind, '-o', 'json'], stock.port)) as unknown[];
+    const theirs = (JSON.parse(await view(stock.admin, [kind, '-o', 'json'], stock.port)) as Array<{ name?: string }>).filter((c) => kind !== 'endpoints' || c.name !== 'xds-grpc');
     expect(ours.length, kind).toBeGreaterThan(0);
     expect(theirs.length, kind).toBe(ours.length);
     for (const text of [JSON.stringify(ours), JSON.stringify(theirs)]) expect(text, kind).not.toMatch(/"(filter_chains|virtual_hosts|load_assignment|lb_endpoints|typed_config|cluster_name)"/);
