@@ -1,10 +1,11 @@
 // `wasmesh proxy-config <kind> <admin host:port>`: what a running proxy uses, as `istioctl
-// proxy-config` shows it — listeners, routes, clusters, endpoints and bootstrap from the proxy's
+// proxy-config` shows it — listeners, routes, clusters and bootstrap from the proxy's
 // Envoy-shaped /config_dump (a wasmesh proxy's or a stock Envoy's: both answer the same shape),
-// secret from its /certs (the workload certificate chain as `default`, each trust-bundle root as
-// `ROOTCA`, with serial, validity and status). `-o short` prints istioctl's table with its
-// columns and filters; `-o json|yaml` the filtered resources themselves. `--file` reads a saved
-// config dump instead of a proxy (istioctl's -f).
+// endpoints from its /clusters?format=json (live health, as istioctl reads a pod), secret from
+// its /certs (the workload certificate chain as `default`, each trust-bundle root as `ROOTCA`,
+// with serial, validity and status). `-o short` prints istioctl's table with its columns and
+// filters; `-o json|yaml` the filtered resources as istioctl re-marshals them (protojson).
+// `--file` reads a saved config dump instead of a proxy (istioctl's -f; endpoints from its EDS part).
 import { camelKeys, filteredClusterStatuses, liveEndpointsTable, type ClustersJson } from './proxy-config/live-endpoints-view.js';
 import { readFileSync } from 'node:fs';
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
