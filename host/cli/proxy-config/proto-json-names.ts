@@ -25,6 +25,18 @@ function message(root: protobuf.Root, type: protobuf.Type, json: unknown): unkno
   switch (type.fullName) {
     case '.google.protobuf.Any':
       return any(root, json as Json);
+    // A wrapper's JSON is its bare value (a 64-bit one as a string).
+    case '.google.protobuf.Int64Value':
+    case '.google.protobuf.UInt64Value':
+      return 'value' in (json as Json) ? String((json as Json).value) : json;
+    case '.google.protobuf.DoubleValue':
+    case '.google.protobuf.FloatValue':
+    case '.google.protobuf.Int32Value':
+    case '.google.protobuf.UInt32Value':
+    case '.google.protobuf.BoolValue':
+    case '.google.protobuf.StringValue':
+    case '.google.protobuf.BytesValue':
+      return 'value' in (json as Json) ? (json as Json).value : json;
     case '.google.protobuf.Struct':
     case '.google.protobuf.Value':
     case '.google.protobuf.ListValue':

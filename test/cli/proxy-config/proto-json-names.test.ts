@@ -35,7 +35,7 @@ describe('toProtoJson', () => {
       type: 'STRICT_DNS',
       connectTimeout: '10s',
       perConnectionBufferLimitBytes: 32768,
-      maxRequestsPerConnection: { value: 100 },
+      maxRequestsPerConnection: 100,
       metadata: { filterMetadata: { istio: { config: '/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/reviews', some_key: 1 } } },
       circuitBreakers: { thresholds: [{ maxConnections: 4294967295 }] },
       loadAssignment: { clusterName: 'x', endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '10.0.0.1', portValue: 9080 } } } }] }] },
@@ -59,7 +59,9 @@ describe('toProtoJson', () => {
     const rl = toProtoJson('envoy.config.cluster.v3.Cluster', { name: 'c', outlier_detection: { max_ejection_time_jitter: '1s' }, lrs_server: undefined, preconnect_policy: {} }) as any;
     expect(rl).toEqual({ name: 'c', outlierDetection: { maxEjectionTimeJitter: '1s' }, preconnectPolicy: {} });
     const ep = toProtoJson('envoy.config.endpoint.v3.ClusterLoadAssignment', { cluster_name: 'c', policy: { overprovisioning_factor: { value: 140 } } }) as any;
-    expect(ep).toEqual({ clusterName: 'c', policy: { overprovisioningFactor: { value: 140 } } });
+    // Wrappers as their bare values, whether dumped wrapped or bare.
+    expect(ep).toEqual({ clusterName: 'c', policy: { overprovisioningFactor: 140 } });
+    expect(toProtoJson('envoy.config.endpoint.v3.ClusterLoadAssignment', { cluster_name: 'c', policy: { overprovisioning_factor: 140 } })).toEqual(ep);
   });
 
   it('goJsonIndent escapes <, > and & as Go\'s json.MarshalIndent does', () => {
