@@ -150,9 +150,17 @@ export interface RouteDestination {
   responseHeaders: HeaderOps;
 }
 
+/** The Istio resource a route or cluster came from (Envoy's `filter_metadata.istio.config`, which istioctl shows). */
+export interface IstioConfigName {
+  namespace: string;
+  name: string;
+}
+
 export interface Route {
   /** Stable name for stats and logs: `<namespace>/<virtualservice>/<rule name or index>`. */
   name: string;
+  /** The VirtualService this route was written in; absent: a route wasmesh made (no VirtualService). */
+  virtualService?: IstioConfigName;
   /** ORed match blocks; empty means the route matches every request. */
   matches: RouteMatch[];
   destinations: RouteDestination[];
@@ -242,6 +250,8 @@ export interface Cluster {
   lb: LbPolicy;
   /** Absent: Istio's defaults (10 s connect timeout, no limits, no outlier detection). */
   policy?: ClusterPolicy;
+  /** The DestinationRule that applies to this cluster's host (the first, when several merge); absent: none. */
+  destinationRule?: IstioConfigName;
   /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
   tls?: ClusterTls;
   /**

@@ -34,7 +34,7 @@ async function expectSynced(out: string, pods: string[], version = '1'): Promise
   const rows = await proxyStatus(out);
   const id = (pod: string) => `${pod === 'istio-ingressgateway' ? 'router' : 'sidecar'}~127.0.0.1~${pod}.default~default.svc.cluster.local`;
   expect(rows.map((r) => r.name)).toEqual(pods.map(id).sort());
-  for (const r of rows) expect(r, r.name).toMatchObject({ kind: 'wasmesh', states: { WASMESH: 'SYNCED' }, version });
+  for (const r of rows) expect(r, r.name).toMatchObject({ cluster: 'Kubernetes', states: { CDS: 'NOT SENT', WASMESH: 'SYNCED' }, version });
   expect(await metric(controlPlaneIn(out).monitoring, 'pilot_xds')).toBe(pods.length);
 }
 

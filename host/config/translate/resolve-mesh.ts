@@ -318,7 +318,8 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
     // resolution NONE (the default): Istio's ORIGINAL_DST cluster, whatever the lb asked for.
     const passthrough = spec !== undefined && (spec.resolution ?? 'NONE') === 'NONE';
     const dns = spec?.resolution === 'DNS' ? 'STRICT_DNS' : spec?.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : undefined;
-    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
+    const rule = subsets.ruleFor(host);
+    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(rule !== null && { destinationRule: rule }), ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {
