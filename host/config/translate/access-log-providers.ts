@@ -10,7 +10,7 @@ import type { PathSegment } from '../yaml-source.js';
 import type { AccessLogTarget } from '../../model/access-logging.js';
 import {
   AccessLogFormatError, compileJson, compileText, ISTIO_DEFAULT_JSON_LABELS, ISTIO_DEFAULT_TEXT_FORMAT, KeyedFormatError,
-} from '../../telemetry/access-log-format.js';
+} from '../../common/access-log-format.js';
 
 /** The name of Istio's built-in provider configured by meshConfig accessLogFile/Format/Encoding. */
 export const ENVOY_PROVIDER = 'envoy';

@@ -5,6 +5,7 @@
 // JSON object per line. The operators served are those Istio's default formats use, plus a few
 // neighbours; any other is refused when compiling (a located error in the translation), never
 // printed as `-` silently.
+// In common: the translation checks formats where they are written and the data path renders them; neither layer may import the other.
 
 /** What one finished stream offers a format (filled by the access-log filter). */
 export interface AccessLogRecord {
