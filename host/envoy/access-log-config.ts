@@ -1,5 +1,5 @@
-// The proxy's access logs (MeshConfig.accessLogs / inboundAccessLogs) as stock Envoy's file access
-// loggers on the HTTP connection manager, as istiod writes them: the same path and format (TEXT:
+// The proxy's access logs (MeshConfig.accessLogs / inboundAccessLogs) as stock Envoy's file (and
+// stdout/stderr) access loggers on the HTTP connection manager, as istiod writes them: the same path and format (TEXT:
 // text_format_source with the trailing newline Envoy needs; JSON: json_format with the labels) and
 // the Telemetry filter. Istio sends filter.expression as a CEL filter; wasmesh serves only
 // response.code comparisons, which Envoy's status_code_filter expresses exactly (it has EQ, GE and
@@ -9,6 +9,12 @@ import type { AccessLogTarget, ResponseCodeFilter } from '../model/access-loggin
 type Obj = Record<string, unknown>;
 
 const FILE_ACCESS_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
+// /dev/stdout and /dev/stderr as Envoy's stream loggers: the process's own streams, which need no
+// open() (a file logger cannot open /dev/stdout when stdout is a socket, as under a supervisor).
+const STREAM_LOGGERS: Readonly<Record<string, readonly [string, string]>> = {
+  '/dev/stdout': ['envoy.access_loggers.stdout', 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog'],
+  '/dev/stderr': ['envoy.access_loggers.stderr', 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog'],
+};
 
 function statusCode(op: 'EQ' | 'GE' | 'LE', value: number): Obj {
   // runtime_key is required by the proto; a key nobody sets keeps default_value.
@@ -32,10 +38,11 @@ export function envoyAccessLog(t: AccessLogTarget): Obj {
   const logFormat = t.encoding === 'JSON'
     ? { json_format: { ...(t.labels ?? {}) } }
     : { text_format_source: { inline_string: `${t.format ?? ''}\n` } };
+  const stream = STREAM_LOGGERS[t.path];
   return {
-    name: 'envoy.access_loggers.file',
+    name: stream?.[0] ?? 'envoy.access_loggers.file',
     ...(t.filter !== undefined ? { filter: envoyStatusFilter(t.filter) } : {}),
-    typed_config: { '@type': FILE_ACCESS_LOG, path: t.path, log_format: logFormat },
+    typed_config: stream !== undefined ? { '@type': stream[1], log_format: logFormat } : { '@type': FILE_ACCESS_LOG, path: t.path, log_format: logFormat },
   };
 }
 
