@@ -153,7 +153,8 @@ function headerOperator(kind: 'REQ' | 'RESP', arg: string, maxLen: number | null
     if (names.some((n) => n !== 'x-envoy-upstream-service-time')) {
       throw new AccessLogFormatError(at, `%RESP(${arg})%: wasmesh's access log serves only %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% of the response headers`);
     }
-    op = (r) => (r.upstreamServiceTimeMs < 0 ? null : Math.round(r.upstreamServiceTimeMs));
+    // A header's value: a string in JSON too (Envoy types only its numeric operators).
+    op = (r) => (r.upstreamServiceTimeMs < 0 ? null : String(Math.round(r.upstreamServiceTimeMs)));
   } else {
     const first = requestValue(main.toLowerCase());
     const second = alt === undefined ? null : requestValue(alt.toLowerCase());
@@ -239,7 +240,9 @@ export interface CompiledJson {
 /** Compiles JSON labels; an error names the key (as `key`) and the offset in its value. */
 export function compileJson(labels: Readonly<Record<string, string>>): CompiledJson {
   const entries: Array<{ key: string; value: CompiledText }> = [];
-  for (const [key, value] of Object.entries(labels)) {
+  // Keys sorted: Envoy's json_format is a protobuf Struct, whose keys it writes in sorted order.
+  for (const key of Object.keys(labels).sort()) {
+    const value = labels[key]!;
     try {
       entries.push({ key, value: compileText(value) });
     } catch (e) {
@@ -258,7 +261,7 @@ export class KeyedFormatError extends AccessLogFormatError {
 }
 
 /**
- * One JSON object, keys in the labels' order. A value that is exactly one operator keeps its
+ * One JSON object, keys sorted (as Envoy writes them). A value that is exactly one operator keeps its
  * type (a number stays a number, a missing value is null), as Envoy's json_format does; a value
  * mixing text and operators is a string.
  */
