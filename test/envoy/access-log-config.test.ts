@@ -11,6 +11,16 @@ import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
 import { envoySnapshot } from '../../host/control-plane/snapshots.js';
 import { TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { ISTIO_DEFAULT_TEXT_FORMAT } from '../../host/common/access-log-format.js';
+import { passesFilter, type ResponseCodeFilter } from '../../host/model/access-logging.js';
+import fc from 'fast-check';
+
+/** Envoy's AccessLogFilter (the subset envoyStatusFilter writes) evaluated for a status code. */
+function envoyPasses(f: Obj, code: number): boolean {
+  if (f.or_filter !== undefined) return (f.or_filter.filters as Obj[]).some((g) => envoyPasses(g, code));
+  const { op, value } = f.status_code_filter.comparison;
+  const v = value.default_value as number;
+  return op === 'EQ' ? code === v : op === 'GE' ? code >= v : code <= v;
+}
 
 type Obj = Record<string, any>;
 const hcmOf = (config: Obj): Obj => config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
@@ -32,6 +42,14 @@ describe('Envoy access-log config', () => {
     expect(cmp('<', 500)).toMatchObject({ op: 'LE', value: { default_value: 499 } });
     expect(cmp('>=', 500)).toMatchObject({ op: 'GE', value: { default_value: 500 } });
     expect(cmp('<=', 299)).toMatchObject({ op: 'LE', value: { default_value: 299 } });
+  });
+
+  it('Envoy\'s filter keeps exactly the codes wasmesh keeps (differential, every operator)', () => {
+    const ops = ['==', '!=', '<', '<=', '>', '>='] as const;
+    fc.assert(fc.property(fc.constantFrom(...ops), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 999 }), (op, value, code) => {
+      const f: ResponseCodeFilter = { op, value };
+      return envoyPasses(envoyStatusFilter(f), code) === passesFilter(f, code);
+    }), { numRuns: 2000 });
   });
 
   it('none: no access_log field; the sidecar inbound listener gets its own', () => {
