@@ -8,6 +8,7 @@ import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { createRequire } from 'node:module';
 import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
+import { envoyHcmAccessLog } from './access-log-config.js';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
@@ -149,6 +150,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     ...hcmPathNormalization(mesh.pathNormalization),
     // Telemetry API tracing (tracing-config.ts), as the wasmesh proxies trace.
     ...envoyHcmTracing(mesh.tracing, name),
+    // meshConfig / Telemetry API access logs (access-log-config.ts), as the wasmesh proxies write them.
+    ...envoyHcmAccessLog(mesh.accessLogs),
   };
 
   const config: Obj = {

@@ -23,6 +23,7 @@ import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from '.
 import type { JwtRule } from './jwt-rules.js';
 import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
+import type { AccessLogTarget } from './access-logging.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -307,6 +308,15 @@ export interface MeshConfig {
    * `tracing` (null: none there); absent: the same as `tracing`.
    */
   inboundTracing?: TracingConfig | null;
+  /** Access logs (meshConfig accessLogFile / envoyFileAccessLog providers, Telemetry accessLogging) of the traffic this workload sends and a gateway's; absent: none. */
+  accessLogs?: readonly AccessLogTarget[];
+  /** A sidecar's inbound listener's access logs where Telemetry's SERVER mode makes them differ from `accessLogs` ([]: none); absent: the same. */
+  inboundAccessLogs?: readonly AccessLogTarget[];
+}
+
+/** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */
+export function inboundAccessLogsOf(mesh: MeshConfig): readonly AccessLogTarget[] | undefined {
+  return mesh.inboundAccessLogs ?? mesh.accessLogs;
 }
 
 /** The tracing a sidecar's inbound listener applies (MeshConfig.inboundTracing, else tracing). */

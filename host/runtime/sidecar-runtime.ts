@@ -22,7 +22,7 @@ import { AccessLogSink } from './access-log-sink.js';
 import { inboundTransportConfig } from '../server/inbound-transport.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
-import { inboundTracingOf } from '../model/mesh.js';
+import { inboundAccessLogsOf, inboundTracingOf } from '../model/mesh.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import type { EnvoyListenPlan } from './envoy-config-view.js';
@@ -156,7 +156,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}) }, version };
+      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}), ...(inboundAccessLogsOf(mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(mesh)! } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

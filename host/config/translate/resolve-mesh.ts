@@ -3,6 +3,7 @@
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
 import { telemetryTracing } from './telemetry-tracing.js';
+import { telemetryAccessLogging } from './telemetry-access-logging.js';
 import type { ConfigIssue } from '../config-error.js';
 import { expandHost, intersectHosts, meshDomains } from './host-name.js';
 import type { GatewaySpec, VirtualServiceSpec } from '../istio-schemas.js';
@@ -124,6 +125,9 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   // written only where Telemetry's SERVER mode makes it differ (null: none).
   if (tracing.client !== undefined) mesh.tracing = tracing.client;
   if (JSON.stringify(tracing.server) !== JSON.stringify(tracing.client)) mesh.inboundTracing = tracing.server ?? null;
+  const accessLogs = telemetryAccessLogging(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings, issues, warnings);
+  if (accessLogs.client.length > 0) mesh.accessLogs = accessLogs.client;
+  if (JSON.stringify(accessLogs.server) !== JSON.stringify(accessLogs.client)) mesh.inboundAccessLogs = accessLogs.server;
   // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
   if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;
