@@ -41,6 +41,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/core.wasm ./build/core.wasm
 COPY --from=build /src/bin ./bin
+# The dashboard's page (wasmesh dashboard, control-plane --dashboard) is served from the package.
+COPY --from=build /src/web ./web
 COPY --from=build /src/docker ./docker
 RUN chmod 0755 docker/entrypoint.sh docker/iptables-init.sh
 

@@ -38,7 +38,10 @@ export interface AdminSources {
   /** Every stat (data path and control shell); the admin API filters and formats them. */
   stats(): StatRecord[];
   clustersText(): string;
+  /** /clusters?format=wasmesh: wasmesh's own cluster status ({clusters: ClusterStatus[]}). */
   clustersJson(): unknown;
+  /** /clusters?format=json: Envoy's admin.v3.Clusters (host/admin/clusters-json.ts). */
+  envoyClustersJson(): unknown;
   /** /certs: Envoy's admin.v3.Certificates JSON; absent: no certificates (`{ "certificates": [] }`). */
   certs?(): unknown;
   /** Istio's standard metrics (istio_*), appended to the Prometheus format; absent: none. */
@@ -114,12 +117,13 @@ export class AdminServer {
       },
       {
         path: '/clusters',
-        help: 'clusters and their endpoints with health (?format=json for JSON)',
+        help: 'clusters and their endpoints with health (?format=json: Envoy\'s admin.v3.Clusters; ?format=wasmesh: wasmesh\'s own)',
         params: ['format'],
         handle: (u) => {
           const format = u.searchParams.get('format');
-          if (format !== null && format !== 'json' && format !== 'text') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json`);
-          return format === 'json' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
+          if (format !== null && format !== 'json' && format !== 'text' && format !== 'wasmesh') throw new BadQuery(`unknown format '${format}' for /clusters; known: text, json, wasmesh`);
+          if (format === 'json') return sendJson(s.envoyClustersJson());
+          return format === 'wasmesh' ? sendJson(s.clustersJson()) : send(200, 'text/plain', s.clustersText());
         },
       },
       ...(s.serverInfo ? [{

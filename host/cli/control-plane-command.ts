@@ -8,6 +8,8 @@ import { CREDENTIALS_DIR_FLAG, credentialsDirFromFlags } from './credentials-dir
 import { ConfigError, ReadCache, readConfig } from '../config/index.js';
 import { ControlPlane } from '../control-plane/control-plane.js';
 import { MonitoringServer } from '../control-plane/monitoring-server.js';
+import { DASHBOARD_FLAGS, dashboardFromFlags, startPlannedDashboard } from './dashboard-flags.js';
+import type { DashboardServer } from '../dashboard/dashboard-server.js';
 import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
@@ -28,6 +30,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
+    ...DASHBOARD_FLAGS,
   ],
   epilog: [
     'Example: seed 000 served by the control plane to a wasmesh gateway and to stock Envoy:',
@@ -63,6 +66,8 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   // Each change re-reads the sources; files whose text is unchanged are not parsed again.
   const cache = new ReadCache();
   const caOptions = caFromFlags(cmd, values);
+  const dashboardPlan = dashboardFromFlags(cmd, values);
+  let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
   const cp = new ControlPlane({
     sources: files,
@@ -88,21 +93,25 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
     }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
+    if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();
     await monitoring.close();
     await ca?.close();
+    await dashboard?.close();
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
+  if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
   await ca?.close();
+  await dashboard?.close();
   log('info', 'stopped');
   return 0;
 }

@@ -14,6 +14,7 @@ import { SEED000_EXAMPLE, SEED000_RUN, seed000RunFiles } from '../demo/demo-conf
 import { startScenario, type RunningScenario, type Scenario } from '../demo/scenario-mesh.js';
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
+import { dashboardGuide } from '../demo/dashboard-guide.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
@@ -179,6 +180,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       '',
       ...cpLines.tryIt,
       '',
+      ...dashboardGuide([`${admin.host}:${runtime.adminPort}`], cp.monitoringUrl),
+      '',
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',
@@ -261,7 +264,12 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
     io.err(`${command}: ${errorText(err, '--app-ports 0 (every app on a free port)')}\n`);
     return 1;
   }
-  io.out(scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined).join('\n') + '\n');
+  const guide = scenario.guide(running, join(packageRoot(), scenario.example), values.dir === undefined);
+  // The dashboard's lines go before the guide's closing `Press Ctrl-C to stop.`.
+  const end = guide.lastIndexOf('Press Ctrl-C to stop.');
+  const proxies = [running.gateway, ...running.sidecars.values()].map((p) => p.admin);
+  guide.splice(end < 0 ? guide.length : end, 0, ...dashboardGuide(proxies, running.controlPlane.monitoringUrl), '');
+  io.out(guide.join('\n') + '\n');
 
   // SIGHUP: the control plane reads the run folder again and pushes what changed.
   const signal = await untilStopped(io, () => running.controlPlane.controlPlane.requestReload());

@@ -1,10 +1,12 @@
 // `wasmesh proxy-config <kind> <admin host:port>`: what a running proxy uses, as `istioctl
-// proxy-config` shows it — listeners, routes, clusters, endpoints and bootstrap from the proxy's
+// proxy-config` shows it — listeners, routes, clusters and bootstrap from the proxy's
 // Envoy-shaped /config_dump (a wasmesh proxy's or a stock Envoy's: both answer the same shape),
-// secret from its /certs (the workload certificate chain as `default`, each trust-bundle root as
-// `ROOTCA`, with serial, validity and status). `-o short` prints istioctl's table with its
-// columns and filters; `-o json|yaml` the filtered resources themselves. `--file` reads a saved
-// config dump instead of a proxy (istioctl's -f).
+// endpoints from its /clusters?format=json (live health, as istioctl reads a pod), secret from
+// its /certs (the workload certificate chain as `default`, each trust-bundle root as `ROOTCA`,
+// with serial, validity and status). `-o short` prints istioctl's table with its columns and
+// filters; `-o json|yaml` the filtered resources as istioctl re-marshals them (protojson).
+// `--file` reads a saved config dump instead of a proxy (istioctl's -f; endpoints from its EDS part).
+import { camelKeys, filteredClusterStatuses, liveEndpointsTable, type ClustersJson } from './proxy-config/live-endpoints-view.js';
 import { readFileSync } from 'node:fs';
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import type { CliIo } from './cli-io.js';
@@ -22,10 +24,10 @@ export const PROXY_CONFIG_SPEC: CommandSpec = {
     'listeners, routes, clusters, endpoints and bootstrap from /config_dump; secret (the workload certificate chain and the trust bundle\'s roots ' +
     'with serial number, validity and status) from /certs.',
   flags: [
-    { name: 'output', short: 'o', kind: 'string', valueName: '<short|json|yaml>', help: 'short: istioctl\'s table; json or yaml: the resources as the proxy dumps them', defaultText: 'short (bootstrap: json)' },
+    { name: 'output', short: 'o', kind: 'string', valueName: '<short|json|yaml>', help: 'short: istioctl\'s table; json or yaml: the resources as istioctl prints them (protojson\'s camelCase names)', defaultText: 'short (bootstrap: json)' },
     { name: 'file', short: 'f', kind: 'string', valueName: '<config_dump.json>', help: 'read an Envoy config dump saved from /config_dump (?include_eds for endpoints) instead of a proxy' },
     { name: 'port', kind: 'string', valueName: '<port>', help: 'listeners, clusters, endpoints: only this port' },
-    { name: 'address', kind: 'string', valueName: '<address>', help: 'listeners: the listener address; endpoints: the endpoint `ip:port`' },
+    { name: 'address', kind: 'string', valueName: '<address>', help: 'listeners: the listener address; endpoints: the endpoint IP (with --file: its `ip:port`)' },
     { name: 'type', kind: 'string', valueName: '<HTTP|TCP|…>', help: 'listeners: only this type' },
     { name: 'name', kind: 'string', valueName: '<name>', help: 'routes: only the route configuration of this name' },
     { name: 'fqdn', kind: 'string', valueName: '<fqdn>', help: 'clusters: names containing this FQDN' },
@@ -173,12 +175,25 @@ async function render(kind: string, dump: ConfigDumpJson, values: FlagValues, ou
     if (resources === undefined) throw new Error('no bootstrap found');
   }
   if (output === 'short') return table;
-  // istioctl prints the filtered resources, JSON indented by 4, or that JSON as YAML.
-  const json = JSON.stringify(resources, null, kind === 'bootstrap' ? 2 : 4);
+  // istioctl prints the filtered resources re-marshalled by protojson (camelCase names), JSON
+  // indented by 4 (Go's json.MarshalIndent), or that JSON as YAML.
+  const { goJsonIndent, toProtoJson } = await import('./proxy-config/proto-json-names.js');
+  const typeName = RESOURCE_TYPES[kind]!;
+  const converted = Array.isArray(resources) ? resources.map((r) => toProtoJson(typeName, r)) : toProtoJson(typeName, resources);
+  const json = goJsonIndent(converted, kind === 'bootstrap' ? 2 : 4);
   if (output === 'json') return json + '\n';
   const { stringify } = await import('yaml');
   return stringify(JSON.parse(json), { lineWidth: 0 }) + '\n';
 }
+
+/** The Envoy message type of each kind's resources (what `-o json` names its fields after). */
+const RESOURCE_TYPES: Record<string, string> = {
+  listeners: 'envoy.config.listener.v3.Listener',
+  routes: 'envoy.config.route.v3.RouteConfiguration',
+  clusters: 'envoy.config.cluster.v3.Cluster',
+  endpoints: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  bootstrap: 'envoy.config.bootstrap.v3.Bootstrap',
+};
 
 export async function proxyConfigCommand(argv: string[], io: CliIo): Promise<number> {
   const cmd = PROXY_CONFIG_SPEC.command;
@@ -217,6 +232,8 @@ export async function proxyConfigCommand(argv: string[], io: CliIo): Promise<num
   }
   if (kind === 'secret') return secretCommand(where, output, io);
 
+  if (kind === 'endpoints' && file === undefined) return liveEndpointsCommand(where, values, output, io);
+
   let dump: ConfigDumpJson;
   const source = file ?? `${where}/config_dump${kind === 'endpoints' ? '?include_eds' : ''}`;
   try {
@@ -234,6 +251,40 @@ export async function proxyConfigCommand(argv: string[], io: CliIo): Promise<num
     io.err(`${cmd}: ${(err as Error).message}\n`);
     return 1;
   }
+  return 0;
+}
+
+/**
+ * `endpoints` against a live proxy, as istioctl: its `/clusters?format=json` (Envoy's
+ * admin.v3.Clusters, which a wasmesh proxy answers too), so the health shown is the proxy's now.
+ */
+async function liveEndpointsCommand(where: string, values: FlagValues, output: string, io: CliIo): Promise<number> {
+  const cmd = PROXY_CONFIG_SPEC.command;
+  const port = portFlag(cmd, values);
+  const opt = (name: string): string | undefined => values[name] as string | undefined;
+  const f = { ...(opt('address') !== undefined ? { address: opt('address')! } : {}), ...(port !== undefined ? { port } : {}), ...(opt('cluster') !== undefined ? { cluster: opt('cluster')! } : {}), ...(opt('status') !== undefined ? { status: opt('status')! } : {}) };
+  let clusters: ClustersJson;
+  try {
+    clusters = (await fetchJson(`http://${where}/clusters?format=json`)) as ClustersJson;
+    if (!Array.isArray(clusters?.cluster_statuses) && !(typeof clusters === 'object' && clusters !== null && Object.keys(clusters).length === 0)) {
+      throw new Error('the answer is not Envoy\'s /clusters JSON (no "cluster_statuses" list)');
+    }
+  } catch (err) {
+    io.err(`${cmd}: cannot read the proxy's clusters at ${where}/clusters?format=json: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (output === 'short') {
+    io.out(liveEndpointsTable(clusters, f));
+    return 0;
+  }
+  const { goJsonIndent } = await import('./proxy-config/proto-json-names.js');
+  const json = goJsonIndent(camelKeys(filteredClusterStatuses(clusters, f)), 4);
+  if (output === 'json') {
+    io.out(json + '\n');
+    return 0;
+  }
+  const { stringify } = await import('yaml');
+  io.out(stringify(JSON.parse(json), { lineWidth: 0 }) + '\n');
   return 0;
 }
 

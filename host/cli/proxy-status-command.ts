@@ -3,18 +3,33 @@
 // read from the control plane's monitoring port (/debug/syncz).
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
 import type { CliIo } from './cli-io.js';
+import { tabWrite } from './proxy-config/tab-writer.js';
 import type { SyncEntry } from '../control-plane/monitoring-server.js';
 
 export const PROXY_STATUS_SPEC: CommandSpec = {
   command: 'wasmesh proxy-status',
-  summary: 'Lists every proxy connected to the control plane with the sync state of each resource type (SYNCED, NOT SENT, STALE, NACKED, IGNORED: asks for none), as `istioctl proxy-status` does.',
+  summary: 'Lists every proxy connected to the control plane with the sync state of each resource type (SYNCED, NOT SENT, STALE, NACKED), in `istioctl proxy-status`\'s columns followed by wasmesh\'s own type and the config version.',
   flags: [
     { name: 'control-plane', kind: 'string', valueName: '<host:port>', help: 'the control plane\'s monitoring address', defaultText: '127.0.0.1:15014' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<table|json>', help: 'output format', defaultText: 'table' },
   ],
 };
 
-const COLUMNS = ['cds', 'lds', 'eds', 'rds', 'wasmesh'] as const;
+// istioctl's columns (CDS LDS EDS RDS ECDS by their short type names), then wasmesh's own type.
+const COLUMNS = [['CDS', 'cds'], ['LDS', 'lds'], ['EDS', 'eds'], ['RDS', 'rds'], ['ECDS', 'TypedExtensionConfig']] as const;
+
+/**
+ * istioctl's cell for one type: NOT SENT (nothing sent: also a type the proxy never asked
+ * for), SYNCED, STALE (Never Acknowledged) when nothing was ever ACKed, STALE; wasmesh adds
+ * NACKED with the proxy's reason.
+ */
+function cell(e: SyncEntry, type: string): string {
+  const s = e.types[type];
+  if (!s || s.state === 'IGNORED' || s.state === 'NOT SENT') return 'NOT SENT';
+  if (s.state === 'NACKED') return s.nack ? `NACKED (${s.nack.message})` : 'NACKED';
+  if (s.state === 'SYNCED') return 'SYNCED';
+  return s.ackedNonce === null ? 'STALE (Never Acknowledged)' : 'STALE';
+}
 
 export async function proxyStatusCommand(argv: string[], io: CliIo): Promise<number> {
   const { help, values } = parseArgs(PROXY_STATUS_SPEC, argv);
@@ -39,16 +54,13 @@ export async function proxyStatusCommand(argv: string[], io: CliIo): Promise<num
     io.out(JSON.stringify(entries, null, 2) + '\n');
     return 0;
   }
-  const rows: string[][] = [['NAME', 'KIND', ...COLUMNS.map((c) => c.toUpperCase()), 'CONTROL PLANE VERSION']];
-  for (const e of entries.sort((a, b) => (a.proxy < b.proxy ? -1 : 1))) {
-    const cell = (t: string): string => {
-      const s = e.types[t];
-      if (!s) return '-';
-      return s.state === 'NACKED' && s.nack ? `NACKED (${s.nack.message})` : s.state;
-    };
-    rows.push([e.proxy, e.kind, ...COLUMNS.map(cell), String(e.controlPlaneVersion)]);
+  // istioctl's table (its tabwriter, padding 5; sorted by cluster, then proxy), then wasmesh's
+  // own type and the config version each proxy was last sent.
+  const rows: string[][] = [['NAME', 'CLUSTER', ...COLUMNS.map(([h]) => h), 'ISTIOD', 'VERSION', 'WASMESH', 'CONFIG VERSION']];
+  const sorted = [...entries].sort((a, b) => (a.cluster !== b.cluster ? (a.cluster < b.cluster ? -1 : 1) : a.proxy < b.proxy ? -1 : a.proxy > b.proxy ? 1 : 0));
+  for (const e of sorted) {
+    rows.push([e.proxy, e.cluster, ...COLUMNS.map(([, t]) => cell(e, t)), e.istiod, e.istioVersion, cell(e, 'wasmesh'), String(e.controlPlaneVersion)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('') + '\n');
+  io.out(tabWrite(rows, 5));
   return 0;
 }

@@ -1,7 +1,7 @@
 // Zod schema for telemetry.istio.io Telemetry (v1 and v1alpha1 are the same messages, istio/api
 // telemetry/v1alpha1/telemetry.proto), read strictly as the other Istio kinds: the tracing
-// section is typed field for field; metrics and accessLogging are accepted as lists and
-// reported unserved by the translation until they are served.
+// and accessLogging sections are typed field for field; metrics is accepted as a list and
+// reported unserved by the translation until it is served.
 import { z } from 'zod';
 import { message } from './istio-schemas.js';
 
@@ -28,16 +28,25 @@ const tracing = message({
   enableIstioTags: z.boolean().optional(),
 });
 
+/** Telemetry AccessLogging; filter.expression is a CEL expression (the translation serves response.code comparisons). */
+const accessLogging = message({
+  match: message({ mode: z.enum(['CLIENT_AND_SERVER', 'CLIENT', 'SERVER']).optional() }).optional(),
+  providers: z.array(providerRef).optional(),
+  disabled: z.boolean().optional(),
+  filter: message({ expression: str }).optional(),
+});
+
 export const telemetrySpec = message({
   selector: message({ matchLabels: labels.optional() }).optional(),
   targetRef: message({ group: str.optional(), kind: str, name: str, namespace: str.optional() }).optional(),
   targetRefs: z.array(message({ group: str.optional(), kind: str, name: str, namespace: str.optional() })).optional(),
   tracing: z.array(tracing).optional(),
   metrics: z.array(z.unknown()).optional(),
-  accessLogging: z.array(z.unknown()).optional(),
+  accessLogging: z.array(accessLogging).optional(),
 });
 
 export const TELEMETRY_SPEC_SCHEMAS = { Telemetry: telemetrySpec } as const;
 export type TelemetryKind = keyof typeof TELEMETRY_SPEC_SCHEMAS;
 export type TelemetrySpec = z.infer<typeof telemetrySpec>;
 export type TelemetryTracingSpec = z.infer<typeof tracing>;
+export type TelemetryAccessLoggingSpec = z.infer<typeof accessLogging>;

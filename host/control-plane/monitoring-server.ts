@@ -5,6 +5,10 @@
 // answered, as on the proxies' admin API.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../core/wasm.js';
 import { adminHostAllowed } from '../admin/admin-server.js';
 import { syncState } from '../xds/sync-status.js';
 import type { ControlPlane } from './control-plane.js';
@@ -20,10 +24,30 @@ export interface SyncEntry {
   controlPlaneVersion: number;
   types: Record<string, { state: string; sent: string | null; sentNonce: string | null; acked: string | null; ackedNonce: string | null; nack: { version: string; message: string; at: string } | null; resources: number }>;
   error: string | null;
+  /** The proxy's cluster (its node's CLUSTER_ID), istioctl's CLUSTER column. */
+  cluster: string;
+  /** This control plane (its host name, as istiod reports its pod's), istioctl's ISTIOD column. */
+  istiod: string;
+  /** The control plane's release (wasmesh's package version), istioctl's VERSION column. */
+  istioVersion: string;
+}
+
+let release: string | null = null;
+
+/** wasmesh's package version, or `unknown`. */
+function controlPlaneRelease(): string {
+  if (release !== null) return release;
+  try {
+    release = String(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version);
+  } catch {
+    release = 'unknown';
+  }
+  return release;
 }
 
 export function syncz(cp: ControlPlane): SyncEntry[] {
   const errors = new Map(cp.connected().map((c) => [c.node.id, c.error]));
+  const clusters = new Map(cp.connected().map((c) => [c.node.id, c.node.clusterId]));
   return cp.ads.proxies().map((p) => ({
     proxy: p.proxyId,
     kind: p.kind,
@@ -39,6 +63,9 @@ export function syncz(cp: ControlPlane): SyncEntry[] {
       resources: t.resources,
     }])),
     error: errors.get(p.proxyId) ?? null,
+    cluster: clusters.get(p.proxyId) ?? '',
+    istiod: hostname(),
+    istioVersion: controlPlaneRelease(),
   }));
 }
 

@@ -5,7 +5,7 @@
 // from the same translation `wasmesh envoy-config` prints, or, for a proxyless gRPC client (always
 // a sidecar's view: it has no Gateway to serve), the same four types as gRPC reads them, one
 // listener per `host:port` it may dial.
-import { inboundTracingOf } from '../model/mesh.js';
+import { inboundAccessLogsOf, inboundTracingOf } from '../model/mesh.js';
 import { inlineGatewayCredentials } from './inline-credentials.js';
 import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
@@ -167,6 +167,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(loaded.mesh.pathNormalization !== undefined ? { pathNormalization: loaded.mesh.pathNormalization } : {}),
       ...(loaded.mesh.jwtRules !== undefined ? { jwtRules: loaded.mesh.jwtRules } : {}),
       ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
+      ...(inboundAccessLogsOf(loaded.mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(loaded.mesh)! } : {}),
       ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain)], clusters } });

@@ -3,10 +3,12 @@
 // serves (our baseline). Everything is read from the model host/config resolved (what wasmesh
 // does not serve, the loader has warned about already); what Envoy cannot do as wasmesh does
 // is reported as a warning, never dropped silently.
+import { istioConfigMetadata } from './istio-config-metadata.js';
 import { envoyJwtAuthn } from './jwt-authn-policy.js';
 import { isIP } from 'node:net';
 import { createRequire } from 'node:module';
 import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
+import { envoyHcmAccessLog } from './access-log-config.js';
 import type { Cluster, HeaderOps, MeshConfig, Route, RouteDestination } from '../model/mesh.js';
 import { hcmPathNormalization, PATH_RUNTIME_FLAGS } from './path-normalization.js';
 import { envoyClusterPolicy } from './cluster-policy.js';
@@ -148,6 +150,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     ...hcmPathNormalization(mesh.pathNormalization),
     // Telemetry API tracing (tracing-config.ts), as the wasmesh proxies trace.
     ...envoyHcmTracing(mesh.tracing, name),
+    // meshConfig / Telemetry API access logs (access-log-config.ts), as the wasmesh proxies write them.
+    ...envoyHcmAccessLog(mesh.accessLogs),
   };
 
   const config: Obj = {
@@ -227,10 +231,12 @@ interface RouteContext {
 function envoyRoutes(route: Route, ctx: RouteContext): Obj[] {
   const action = envoyRouteAction(route, ctx);
   const matches = route.matches.length === 0 ? [null] : route.matches;
+  const metadata = istioConfigMetadata('virtual-service', route.virtualService);
   return matches.map((m, i) => ({
     name: route.matches.length > 1 ? `${route.name}#${i}` : route.name,
     match: envoyRouteMatch(m, ctx.listenerPort),
     ...action,
+    ...(metadata !== null && { metadata }),
   }));
 }
 
@@ -363,8 +369,10 @@ function envoyCluster(c: Cluster, warnings: string[]): Obj {
   const transport = envoyUpstreamTransportSocket(c);
   const tls = transport === null ? {} : { transport_socket: transport };
   const policy = envoyClusterPolicy(c, warnings);
+  const metadata = istioConfigMetadata('destination-rule', c.destinationRule);
+  const meta = metadata === null ? {} : { metadata };
   // ORIGINAL_DST finds its hosts in each request: no endpoints to list.
-  if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy, ...tls };
+  if (policy.type === 'ORIGINAL_DST') return { name: c.name, ...policy, ...tls, ...meta };
   // STATIC needs IP literals; a host name (allowed by a STATIC ServiceEntry endpoint) needs DNS.
   const named = c.endpoints.filter((e) => isIP(e.address) === 0);
   // ServiceEntry resolution DNS → STRICT_DNS, DNS_ROUND_ROBIN → LOGICAL_DNS (one target only,
@@ -381,6 +389,7 @@ function envoyCluster(c: Cluster, warnings: string[]): Obj {
     ...dns,
     ...policy,
     ...tls,
+    ...meta,
     load_assignment: {
       cluster_name: c.name,
       endpoints: [{

@@ -12,6 +12,8 @@ import type { AuthzPolicy } from '../model/authorization.js';
 import type { PathNormalization } from '../model/mesh-settings.js';
 import { hcmPathNormalization } from './path-normalization.js';
 import { envoyHcmTracing, envoyTracingClusters } from './tracing-config.js';
+import { envoyHcmAccessLog } from './access-log-config.js';
+import type { AccessLogTarget } from '../model/access-logging.js';
 import type { TracingConfig } from '../model/tracing.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
@@ -60,6 +62,8 @@ export interface InboundOptions {
   jwtRules?: readonly JwtRule[];
   /** Telemetry API tracing (MeshConfig.tracing): the connection manager's tracing and the collector's cluster; absent: none. */
   tracing?: TracingConfig;
+  /** Access logs of the inbound listener (inboundAccessLogsOf: meshConfig / Telemetry accessLogging); absent: none. */
+  accessLogs?: readonly AccessLogTarget[];
   /** RateLimitPolicy for the inbound (MeshConfig.inboundRateLimit): local_ratelimit and ratelimit filters after RBAC; absent: none. */
   rateLimit?: RateLimitConfig;
 }
@@ -169,6 +173,7 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     ],
     ...hcmPathNormalization(o.pathNormalization),
     ...envoyHcmTracing(o.tracing, INBOUND_LISTENER_NAME),
+    ...envoyHcmAccessLog(o.accessLogs),
   };
   if (transport === 'tls') {
     config.forward_client_cert_details = 'APPEND_FORWARD';

@@ -5,6 +5,7 @@
 
 /** meshConfig.pathNormalization.normalization (Istio's default: BASE). */
 import type { TracingProvider } from './tracing.js';
+import type { AccessLogTarget } from './access-logging.js';
 
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
@@ -52,6 +53,12 @@ export interface MeshSettings {
   readonly tracingSampling?: number;
   /** Tracing providers defined but not served (an OTLP/gRPC opentelemetry provider): name → why, for the error where one is used. */
   readonly unservedTracingProviders?: Readonly<Record<string, string>>;
+  /** Access-log providers by name: extensionProviders[].envoyFileAccessLog and the built-in `envoy` (meshConfig accessLogFile/Format/Encoding); absent: none defined. */
+  readonly accessLogProviders?: readonly AccessLogTarget[];
+  /** meshConfig accessLogFile is set: every proxy logs through `envoy` when no Telemetry says otherwise. */
+  readonly meshAccessLogFile?: boolean;
+  /** defaultProviders.accessLogging (absent: none). */
+  readonly defaultAccessLogProviders?: readonly string[];
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = Object.freeze({

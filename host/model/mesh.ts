@@ -23,6 +23,7 @@ import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from '.
 import type { JwtRule } from './jwt-rules.js';
 import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
+import type { AccessLogTarget } from './access-logging.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -150,9 +151,17 @@ export interface RouteDestination {
   responseHeaders: HeaderOps;
 }
 
+/** The Istio resource a route or cluster came from (Envoy's `filter_metadata.istio.config`, which istioctl shows). */
+export interface IstioConfigName {
+  namespace: string;
+  name: string;
+}
+
 export interface Route {
   /** Stable name for stats and logs: `<namespace>/<virtualservice>/<rule name or index>`. */
   name: string;
+  /** The VirtualService this route was written in; absent: a route wasmesh made (no VirtualService). */
+  virtualService?: IstioConfigName;
   /** ORed match blocks; empty means the route matches every request. */
   matches: RouteMatch[];
   destinations: RouteDestination[];
@@ -242,6 +251,8 @@ export interface Cluster {
   lb: LbPolicy;
   /** Absent: Istio's defaults (10 s connect timeout, no limits, no outlier detection). */
   policy?: ClusterPolicy;
+  /** The DestinationRule that applies to this cluster's host (the first, when several merge); absent: none. */
+  destinationRule?: IstioConfigName;
   /** TLS origination (DestinationRule tls or auto mTLS, host/model/cluster-tls.ts); absent: plaintext. */
   tls?: ClusterTls;
   /**
@@ -297,6 +308,15 @@ export interface MeshConfig {
    * `tracing` (null: none there); absent: the same as `tracing`.
    */
   inboundTracing?: TracingConfig | null;
+  /** Access logs (meshConfig accessLogFile / envoyFileAccessLog providers, Telemetry accessLogging) of the traffic this workload sends and a gateway's; absent: none. */
+  accessLogs?: readonly AccessLogTarget[];
+  /** A sidecar's inbound listener's access logs where Telemetry's SERVER mode makes them differ from `accessLogs` ([]: none); absent: the same. */
+  inboundAccessLogs?: readonly AccessLogTarget[];
+}
+
+/** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */
+export function inboundAccessLogsOf(mesh: MeshConfig): readonly AccessLogTarget[] | undefined {
+  return mesh.inboundAccessLogs ?? mesh.accessLogs;
 }
 
 /** The tracing a sidecar's inbound listener applies (MeshConfig.inboundTracing, else tracing). */

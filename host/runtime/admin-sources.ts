@@ -1,6 +1,7 @@
 // What the admin API shows of a running runtime, wired once for the proxy and the sidecar: the
 // manager's config dump, the data path's stats with the control shell's own, and the clusters
 // as text and JSON. Each runtime says only where its listeners' stats and clusters come from.
+import { envoyClustersJson } from '../admin/clusters-json.js';
 import type { AdminSources } from '../admin/admin-server.js';
 import { renderClusters } from '../admin/clusters-text.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
@@ -53,6 +54,7 @@ export function adminSources(manager: ProxyConfigSource, ready: () => boolean, v
     stats: () => counters.apply(sortRecords([...view.stats(), ...controlStats(manager, view.workers?.())])),
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
+    envoyClustersJson: () => envoyClustersJson(view.clusters()),
     ...(view.istio ? { istio: () => istioCounters.apply(view.istio!()) } : {}),
   };
 }

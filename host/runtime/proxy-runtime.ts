@@ -13,7 +13,7 @@ import { WorkerPool } from '../server/worker-pool.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { AccessLogSink, type AccessLogOutput } from './access-log-sink.js';
-import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
+import { DATA_PATH_LOGGER, RuntimeAssembly, runtimeLogLevels, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import type { GatewayPort } from './gateway-ports.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
@@ -83,8 +83,11 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   if (mapped.length > 0 && !isGateway) throw new Error('wasmesh: a port map needs a gateway (--gateway) (GATEWAY_PORTS_INVALID)');
   if (mapped.length > 0 && (mapped[0]!.at.host !== opts.listen.host || mapped[0]!.at.port !== opts.listen.port)) throw new Error('wasmesh: the first mapped port must be the listen address (GATEWAY_PORTS_INVALID)');
   const gatewayPort = !isGateway ? undefined : mapped.length > 0 ? mapped[0]!.port : ('auto' as const);
+  // The data path's operational lines pass the `connection` logger /logging sets.
+  const logLevels = runtimeLogLevels();
+  const dataLog = logLevels.gate(DATA_PATH_LOGGER, opts.log);
   const serverFor = (host: string, port: number, gp: number | 'auto' | undefined): ProxyServer =>
-    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+    new ProxyServer({ host, port, limits: opts.limits, log: accessLog.entries(envoyAccessLogLine), gatewayPort: gp, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   // Passthrough may not loop into any port of this process (read at each pick: port 0 binds late).
   const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
@@ -94,6 +97,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
   const assembly = new RuntimeAssembly({
+    logLevels,
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
@@ -123,7 +127,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       at: opts.listen,
       listen: async () => {
         const listenFds = await proxy.listenFds(workers - 1);
-        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: opts.log, reservedPorts: ownPorts(), istio: proxy.istioSettings });
+        pool = new WorkerPool({ count: workers - 1, host: opts.listen.host, port: proxy.port, listenFds, limits: proxy.limits, transport: proxy.transportSettings, workloadCertificates: proxy.workloadCertificates, accessLog: accessLog.batch, log: dataLog, reservedPorts: ownPorts(), istio: proxy.istioSettings });
         // Versions applied before the workers existed reach them through start().
         const m = assembly.manager;
         if (m.current) pool.apply(m.current.mesh, m.version);

@@ -70,7 +70,21 @@ export interface RuntimePort {
   readonly probeOnFailure?: boolean;
 }
 
+/**
+ * The logger the data path's operational lines go through (TLS handshake and upstream connect
+ * failures, refused passthrough, JWKS fetches…): Envoy's `connection` logger, most of them being
+ * connection events. The access log is not an operational log and is never gated.
+ */
+export const DATA_PATH_LOGGER = 'connection';
+
+/** A proxy process's loggers, created before its servers so that their lines can be gated. */
+export function runtimeLogLevels(): LogLevels {
+  return new LogLevels(['admin', 'config', DATA_PATH_LOGGER]);
+}
+
 export interface AssemblyOptions {
+  /** The loggers /logging sets (runtimeLogLevels); absent: `admin` and `config` only. */
+  logLevels?: LogLevels;
   config: ConfigSourceOptions;
   admin: HostPort;
   /** Where each config version goes (the data path). */
@@ -107,8 +121,8 @@ export class RuntimeAssembly {
   /** The config source: the files (ConfigManager) or the control plane (XdsConfigSource). */
   readonly manager: ProxyConfigSource;
   readonly admin: AdminServer;
-  /** The operational log's loggers (admin /logging): `config` (the config source), `admin`. */
-  readonly logLevels = new LogLevels(['admin', 'config']);
+  /** The operational log's loggers (admin /logging): `config` (the config source), `admin`, and the runtime's (runtimeLogLevels). */
+  readonly logLevels: LogLevels;
   /** Resolves when the admin API's POST /quitquitquit asked the process to exit (the runtime is closing then). */
   readonly quitRequested: Promise<void>;
   #resolveQuit!: () => void;
@@ -134,6 +148,7 @@ export class RuntimeAssembly {
    * bound, so an invalid config fails fast and leaves nothing running.
    */
   constructor(opts: AssemblyOptions) {
+    this.logLevels = opts.logLevels ?? new LogLevels(['admin', 'config']);
     const c = { ...opts.config, log: this.logLevels.gate('config', opts.config.log) };
     this.#adminLog = this.logLevels.gate('admin', opts.config.log);
     this.quitRequested = new Promise((resolve) => (this.#resolveQuit = resolve));

@@ -22,11 +22,11 @@ import { AccessLogSink } from './access-log-sink.js';
 import { inboundTransportConfig } from '../server/inbound-transport.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { MeshConfig } from '../model/mesh.js';
-import { inboundTracingOf } from '../model/mesh.js';
+import { inboundAccessLogsOf, inboundTracingOf } from '../model/mesh.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import type { EnvoyListenPlan } from './envoy-config-view.js';
-import { RuntimeAssembly, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
+import { DATA_PATH_LOGGER, RuntimeAssembly, runtimeLogLevels, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 
 export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway'> {
@@ -116,11 +116,14 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const accessLog = new AccessLogSink({ accessLog: opts.accessLog, accessLogBatch: opts.accessLogBatch });
   // Undefined with the access log off: the listeners then format no line at all.
   const logLine = accessLog.entries(sidecarAccessLogLine);
-  const missLog = new InboundMissLog(opts.appPorts, opts.log);
+  // The data path's operational lines pass the `connection` logger /logging sets.
+  const logLevels = runtimeLogLevels();
+  const dataLog = logLevels.gate(DATA_PATH_LOGGER, opts.log);
+  const missLog = new InboundMissLog(opts.appPorts, dataLog);
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: opts.log, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   const inbound = new ProxyServer({
     role: 'sidecar-inbound',
     workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined),
@@ -129,7 +132,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     host: opts.inbound.host,
     port: opts.inbound.port,
     workloadCertificates: opts.workloadCertificates,
-    operationalLog: opts.log,
+    operationalLog: dataLog,
     inboundAppPorts: opts.dedicatedInbound === true ? opts.appPorts.slice(0, 1) : opts.appPorts,
     // Always: the miss log explains 404 NR even with the access log off.
     log: (entry) => {
@@ -153,7 +156,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}) }, version };
+      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}), ...(inboundAccessLogsOf(mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(mesh)! } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);
@@ -166,6 +169,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     },
   };
   const assembly = new RuntimeAssembly({
+    logLevels,
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     target,

@@ -11,6 +11,8 @@ import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 import type { Log } from '../common/log.js';
 import { forwardedHeaders } from '../http/filters/forwarded-headers.js';
 import { accessLogFilter } from '../http/filters/access-log.js';
+import { telemetryAccessLogFilter } from '../http/filters/telemetry-access-log.js';
+import type { AccessLogFiles } from '../telemetry/access-log-files.js';
 import { httpsRedirectFilter, serverHostsFilter } from '../http/filters/server-hosts.js';
 import type { GatewayListener } from '../model/gateway-listener.js';
 import { corsFilter } from '../http/filters/cors.js';
@@ -61,6 +63,8 @@ export interface FilterDeps {
   readonly istio?: IstioStatsDeps;
   /** This workload's peer metadata, sent on requests to mesh services (source reporters only; absent: none): the route's request edits carry it. */
   readonly peerMetadata?: { readonly id: string; readonly metadata: string };
+  /** The files MeshConfig.accessLogs write to (shared by the process's servers); absent: those logs are not written. */
+  readonly accessLogFiles?: AccessLogFiles;
 }
 
 /** Policy filters of one config version, built by jwtFilterFor and the like, placed by listenerFilters. */
@@ -107,6 +111,8 @@ export function tracingFilterFor(config: TracingConfig | undefined, deps: Filter
 export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  const files = deps.accessLogFiles;
+  if (files !== undefined && policy.mesh?.accessLogs !== undefined && policy.mesh.accessLogs.length > 0) filters.push(telemetryAccessLogFilter(policy.mesh.accessLogs, (path) => files.writer(path), deps.listenerPort));
   // Tracing (Envoy's connection manager tracing): after the request id is set, before any policy answers.
   const tracing = tracingFilterFor(policy.mesh?.tracing, deps);
   if (tracing !== null) filters.push(tracing);

@@ -41,6 +41,7 @@ import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { SpanExporters } from '../telemetry/tracing/span-exporter.js';
 import { SpanIds } from '../telemetry/tracing/span-ids.js';
+import { sharedAccessLogFiles } from '../telemetry/shared-access-log-files.js';
 import { jwtFilterFor, listenerFilters, ROUTE_FILTERS, terminalFilter, type FilterDeps } from './http-filters.js';
 import { JwksRegistry } from '../http/filters/jwks-source.js';
 import { LocalRateLimiter } from '../core/ratelimit/local-rate-limiter.js';
@@ -271,6 +272,7 @@ export class ProxyServer {
       router,
       listenerPort: () => this.#listener.port,
       accessLog: opts.log,
+      accessLogFiles: sharedAccessLogFiles(opts.operationalLog),
       extAuthz: opts.extAuthz,
       operationalLog: opts.operationalLog,
       localRateLimiter: new LocalRateLimiter(this.#core),
@@ -465,6 +467,7 @@ export class ProxyServer {
     this.#dns?.close();
     this.#deps.rateLimitClients.close();
     await this.#deps.tracing?.exporters.close();
+    this.#deps.accessLogFiles?.flush();
     this.#manager.setConfig(null);
     this.#jwks.close();
     // Idle keep-alive connections too: nothing is left for them, and a worker thread's event

@@ -24,6 +24,8 @@ const FILES = [
   'envoy/extensions/wasm/v3/wasm.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
+  // /dev/stdout and /dev/stderr access logs (host/envoy/access-log-config.ts).
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/config/trace/v3/zipkin.proto',
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',

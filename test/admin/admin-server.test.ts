@@ -19,6 +19,7 @@ async function start(sources: Partial<AdminSources>, port = 0): Promise<AdminSer
     stats: () => [{ name: 'a.b', value: 1, kind: 'counter', used: true, tagName: 'a.b', tags: [] }],
     clustersText: () => 'c::1.2.3.4:5::health_flags::healthy\n',
     clustersJson: () => ({ clusters: [] }),
+    envoyClustersJson: () => ({ cluster_statuses: [] }),
     ...sources,
   };
   const s = new AdminServer({ port, sources: full });
@@ -66,7 +67,8 @@ describe('AdminServer', () => {
     expect(await (await fetch(`${base}/stats`)).text()).toBe('a.b: 1\n');
     expect(await (await fetch(`${base}/stats?format=json`)).json()).toEqual({ 'a.b': 1 });
     expect(await (await fetch(`${base}/clusters`)).text()).toContain('health_flags::healthy');
-    expect(await (await fetch(`${base}/clusters?format=json`)).json()).toEqual({ clusters: [] });
+    expect(await (await fetch(`${base}/clusters?format=json`)).json()).toEqual({ cluster_statuses: [] });
+    expect(await (await fetch(`${base}/clusters?format=wasmesh`)).json()).toEqual({ clusters: [] });
     const index = await (await fetch(`${base}/`)).text();
     for (const p of ['/ready', '/config_dump', '/stats', '/clusters']) expect(index).toContain(p);
   });
@@ -235,7 +237,7 @@ describe('AdminServer query parameters', () => {
       ['/clusters?filter=x', "unknown query parameter 'filter' for /clusters; known: format"],
       ['/ready?verbose', "unknown query parameter 'verbose' for /ready; it takes none"],
       ['/stats?format=xml', "unknown format 'xml' for /stats; known: text, json, prometheus"],
-      ['/clusters?format=prometheus', "unknown format 'prometheus' for /clusters; known: text, json"],
+      ['/clusters?format=prometheus', "unknown format 'prometheus' for /clusters; known: text, json, wasmesh"],
     ];
     for (const [path, message] of cases) {
       const r = await get(`${b}${path}`);

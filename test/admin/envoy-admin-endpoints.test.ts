@@ -19,6 +19,7 @@ async function start(sources: Partial<AdminSources>): Promise<string> {
     stats: () => [],
     clustersText: () => '',
     clustersJson: () => ({ clusters: [] }),
+    envoyClustersJson: () => ({ cluster_statuses: [] }),
     ...sources,
   };
   const s = new AdminServer({ port: 0, sources: full });

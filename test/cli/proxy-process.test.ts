@@ -133,7 +133,7 @@ describe('wasmesh (process)', () => {
       expect(statsJson['control.reloads_total']).toBe(0);
       const clusters = await (await fetch(`${admin}/clusters`)).text();
       expect(clusters).toContain(`127.0.0.1:${app.port}`);
-      expect((await fetch(`${admin}/clusters?format=json`)).status).toBe(200);
+      expect((await fetch(`${admin}/clusters?format=wasmesh`)).status).toBe(200);
       expect((await fetch(`${admin}/nope`)).status).toBe(404);
 
       // Access log: one Envoy-format line per request on stdout.

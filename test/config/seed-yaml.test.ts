@@ -94,6 +94,7 @@ describe('seed 002 (Getting Started with Istio Service Mesh)', () => {
           outlier: null,
           hash: null,
         },
+        destinationRule: { namespace: 'testing', name: 'productpage' },
       },
     ]);
     const w = config.warnings.join('\n');

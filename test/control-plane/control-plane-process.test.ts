@@ -88,8 +88,9 @@ describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () =
     expect(counts).toEqual({ v1: 80, v2: 20 });
     const status = spawnSync(process.execPath, [BIN, 'proxy-status', '--control-plane', `127.0.0.1:${mon}`], { encoding: 'utf8' });
     expect(status.status, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/^NAME\s+KIND\s+CDS\s+LDS\s+EDS\s+RDS\s+WASMESH\s+CONTROL PLANE VERSION\n/);
-    expect(status.stdout).toMatch(/router~127\.0\.0\.1~\S+\s+wasmesh\s+-\s+-\s+-\s+-\s+SYNCED\s+1\n/);
+    // istioctl's columns (its tabwriter: padding 5), then wasmesh's type and the config version.
+    expect(status.stdout).toMatch(/^NAME {5,}CLUSTER {5,}CDS {5,}LDS {5,}EDS {5,}RDS {5,}ECDS {5,}ISTIOD {5,}VERSION {5,}WASMESH {5,}CONFIG VERSION\n/);
+    expect(status.stdout).toMatch(/router~127\.0\.0\.1~\S+ {5,}Kubernetes {5,}NOT SENT {5,}NOT SENT {5,}NOT SENT {5,}NOT SENT {5,}NOT SENT {5,}\S+ {5,}\d+\.\d+\.\d+\S* {5,}SYNCED {5,}1\n/);
   });
 
   it('a YAML change reaches the proxy', async () => {

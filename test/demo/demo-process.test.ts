@@ -64,7 +64,7 @@ describe('wasmesh demo (process)', () => {
       const dump = (await (await fetch(`${adminUrl}/config_dump?format=wasmesh`)).json()) as { resources: { source: string; controlPlane: string } };
       expect(dump.resources).toMatchObject({ source: 'xds', controlPlane: `127.0.0.1:${cp.xdsPort}` });
       expect(await proxyStatus(out)).toEqual([
-        { name: 'router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local', kind: 'wasmesh', states: { CDS: '-', LDS: '-', EDS: '-', RDS: '-', WASMESH: 'SYNCED' }, version: '1' },
+        { name: 'router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local', cluster: 'Kubernetes', states: { CDS: 'NOT SENT', LDS: 'NOT SENT', EDS: 'NOT SENT', RDS: 'NOT SENT', ECDS: 'NOT SENT', WASMESH: 'SYNCED' }, version: '1' },
       ]);
       expect(await metric(cp.monitoring, 'pilot_xds')).toBe(1);
 

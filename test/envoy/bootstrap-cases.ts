@@ -4,6 +4,8 @@ import type { EnvoyBootstrapOptions, LoadedMesh } from '../../host/envoy/bootstr
 import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { dest, hashCluster, match, ops, policy, route, seed000Resources, seed000Split, WEB, webCluster } from '../helpers/mesh-fixtures.js';
 
+import { ISTIO_DEFAULT_JSON_LABELS, ISTIO_DEFAULT_TEXT_FORMAT } from '../../host/common/access-log-format.js';
+
 export interface BootstrapCase {
   loaded: LoadedMesh;
   opts: EnvoyBootstrapOptions;
@@ -24,6 +26,21 @@ const passthrough = webCluster('pass', 1, { lb: 'PASSTHROUGH', endpoints: [] });
 const JWT_RULE_BASE = { source: 'istio-system/jwt', audiences: [], fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }], fromParams: ['access_token'], fromCookies: [], outputPayloadToHeader: null, outputClaimToHeaders: [], forwardOriginalToken: false, timeoutMs: 5000 };
 
 export const cases: Record<string, BootstrapCase> = {
+  // meshConfig / Telemetry access logs: Istio's default TEXT format to stdout, JSON labels with a response.code filter.
+  accessLogs: {
+    loaded: {
+      mesh: {
+        ...seed000Split(),
+        accessLogs: [
+          { provider: 'envoy', path: '/dev/stdout', encoding: 'TEXT', format: ISTIO_DEFAULT_TEXT_FORMAT.slice(0, -1) },
+          { provider: 'json', path: '/dev/stderr', encoding: 'JSON', labels: { ...ISTIO_DEFAULT_JSON_LABELS }, filter: { op: '!=', value: 200 } },
+        ],
+      },
+      resources: seed000Resources,
+      warnings: [],
+    },
+    opts: { listen, admin },
+  },
   // Telemetry API tracing: Zipkin by address with every kind of custom tag, OTLP/HTTP by DNS name.
   tracingZipkin: {
     loaded: {

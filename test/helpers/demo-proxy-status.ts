@@ -5,11 +5,14 @@ import { fakeIo } from './fake-io.js';
 
 export interface ProxyStatusRow {
   name: string;
-  kind: string;
-  /** By column: CDS, LDS, EDS, RDS, WASMESH. */
+  cluster: string;
+  /** By column: CDS, LDS, EDS, RDS, ECDS, WASMESH. */
   states: Record<string, string>;
+  /** The CONFIG VERSION column. */
   version: string;
 }
+
+const STATE_COLUMNS = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS', 'WASMESH'];
 
 /** The control plane's monitoring URL and xDS port, from a demo's printout. */
 export function controlPlaneIn(stdout: string): { monitoring: string; xdsPort: number; proxyStatusArgs: string[] } {
@@ -26,12 +29,14 @@ export async function proxyStatus(stdout: string): Promise<ProxyStatusRow[]> {
   const code = await proxyStatusCommand(controlPlaneIn(stdout).proxyStatusArgs, io);
   if (code !== 0) throw new Error(`proxy-status exited ${code}: ${io.stderr}`);
   const lines = io.stdout.trimEnd().split('\n');
-  const header = lines[0]!.split(/ {3,}/);
+  // istioctl's tabwriter pads every cell by 5: two spaces never occur inside one.
+  const header = lines[0]!.split(/ {2,}/);
   return lines.slice(1).map((line) => {
-    const cells = line.split(/ {3,}/);
+    const cells = line.split(/ {2,}/);
+    const at = (h: string): string => cells[header.indexOf(h)]!;
     const states: Record<string, string> = {};
-    header.slice(2, -1).forEach((h, i) => (states[h] = cells[i + 2]!));
-    return { name: cells[0]!, kind: cells[1]!, states, version: cells[cells.length - 1]! };
+    for (const h of STATE_COLUMNS) states[h] = at(h);
+    return { name: at('NAME'), cluster: at('CLUSTER'), states, version: at('CONFIG VERSION') };
   });
 }
 

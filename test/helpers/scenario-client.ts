@@ -65,7 +65,7 @@ export function statSum(s: Map<string, number>, part: string, suffix: string): n
 }
 
 export async function clusters(adminUrl: string): Promise<ClusterStatus[]> {
-  return (JSON.parse((await get(`${adminUrl}/clusters?format=json`)).body) as { clusters: ClusterStatus[] }).clusters;
+  return (JSON.parse((await get(`${adminUrl}/clusters?format=wasmesh`)).body) as { clusters: ClusterStatus[] }).clusters;
 }
 
 /** Closes the helpers' pooled connections (so proxies can close promptly). */

@@ -78,7 +78,7 @@ describe('a proxy runtime\'s Envoy-compatible admin API', () => {
       await request(rt.listenPort, { path: '/local', headers: { host: 'svc.test' } });
       expect(await stat('downstream_rq_2xx')).toBe(1);
 
-      expect((await admin('/logging?config=error', 'POST')).body.toString()).toBe('active loggers:\n  admin: info\n  config: error\n');
+      expect((await admin('/logging?config=error', 'POST')).body.toString()).toBe('active loggers:\n  admin: info\n  config: error\n  connection: info\n');
       const before = logs.length;
       rt.reload('test');
       await new Promise((r) => setTimeout(r, 1500));

@@ -103,6 +103,27 @@ describe('sidecar runtime over loopback', () => {
     }
   });
 
+  it('/logging gates the data path\'s lines (logger `connection`), never the access log', async () => {
+    const post = async (path: string) => (await request(sidecar.ports.admin, { path, method: 'POST', headers: ADMIN_HOST })).body.toString();
+    expect(await post('/logging')).toBe('active loggers:\n  admin: info\n  config: info\n  connection: info\n');
+    const silenced = await whoami('silenced');
+    const heard = await whoami('heard');
+    try {
+      expect(await post('/logging?connection=error')).toContain('  connection: error\n');
+      const accessBefore = access.length;
+      expect((await inbound(`pod:${silenced.port}`)).status).toBe(404);
+      expect(logs.filter((l) => l.includes(`port ${silenced.port} is not an app port`))).toEqual([]);
+      expect(access.length).toBe(accessBefore + 1);
+      expect(await post('/logging?connection=warning')).toContain('  connection: warning\n');
+      expect((await inbound(`pod:${heard.port}`)).status).toBe(404);
+      expect(logs.filter((l) => l.includes(`port ${heard.port} is not an app port`))).toHaveLength(1);
+    } finally {
+      await post('/logging?connection=info');
+      await silenced.close();
+      await heard.close();
+    }
+  });
+
   it('routes outbound requests by Host through the mesh config (VirtualService header match)', async () => {
     const out = (headers: Record<string, string>) => request(sidecar.ports.outbound, { headers });
     expect(json(await out({ host: 'peer-svc:8080' }))).toMatchObject({ who: 'peer-v1', host: 'peer-svc:8080' });

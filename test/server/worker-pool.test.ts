@@ -75,7 +75,7 @@ describe('wasmesh proxy --workers', () => {
     const stats = await adminText(rt, '/stats');
     expect(stats).toMatch(/^downstream_rq_total: 120$/m);
     expect(stats).toMatch(/^control\.workers_live: 3$/m);
-    const clusters = JSON.parse(await adminText(rt, '/clusters?format=json')) as { clusters: Array<{ name: string; endpoints: unknown[] }> };
+    const clusters = JSON.parse(await adminText(rt, '/clusters?format=wasmesh')) as { clusters: Array<{ name: string; endpoints: unknown[] }> };
     // One entry per cluster, not one per worker.
     const names = clusters.clusters.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);

@@ -7,6 +7,8 @@ import type { ConfigIssue } from '../config-error.js';
 import { parseDuration } from '../../common/duration.js';
 import { issueAt, warningAt, type DocumentRef } from '../issue-location.js';
 import { nearestName } from '../nearest-name.js';
+import { ENVOY_PROVIDER, fileAccessLogProvider, meshAccessLog } from './access-log-providers.js';
+import type { AccessLogTarget } from '../../model/access-logging.js';
 import { defaultConfigSampling, OTLP_GRPC_UNSERVED, tracingProvider } from './tracing-providers.js';
 import type { TracingProvider } from '../../model/tracing.js';
 import { zodIssues } from '../zod-issues.js';
@@ -148,6 +150,8 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
   // In the order written, so the warnings read top to bottom like the file.
   // defaultConfig: its tracing.sampling is served (defaultConfigSampling warns on the rest).
   unserved.delete('defaultConfig');
+  // accessLogFile, accessLogFormat, accessLogEncoding: the built-in `envoy` access-log provider (access-log-providers.ts).
+  for (const f of ['accessLogFile', 'accessLogFormat', 'accessLogEncoding']) unserved.delete(f);
   const written = Object.keys(record).filter((f) => unserved.has(f) && record[f] !== undefined);
   written.sort((a, b) => ref.source.lineOf([...prefix, a]) - ref.source.lineOf([...prefix, b]));
   for (const field of written) {
@@ -156,6 +160,7 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
   const providers: ExtAuthzProvider[] = [];
   const tracing: TracingProvider[] = [];
   const unservedTracing: Record<string, string> = {};
+  const accessLogs: AccessLogTarget[] = [];
   const issuesBefore = issues.length;
   const names = new Set<string>();
   let ok = true;
@@ -182,7 +187,11 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
       if (t !== null) tracing.push(t);
       else unservedTracing[p.name] = OTLP_GRPC_UNSERVED;
     }
-    else warnings.push(warningAt(ref, [...at, kinds[0]!], `is not served: only envoyExtAuthzHttp, envoyExtAuthzGrpc, zipkin and opentelemetry providers are (provider "${p.name}" is ignored)`));
+    else if (entry['envoyFileAccessLog'] !== undefined) {
+      const a = fileAccessLogProvider(p.name, entry['envoyFileAccessLog'], ref, [...at, 'envoyFileAccessLog'], issues);
+      if (a !== null) accessLogs.push(a);
+    }
+    else warnings.push(warningAt(ref, [...at, kinds[0]!], `is not served: only envoyExtAuthzHttp, envoyExtAuthzGrpc, zipkin, opentelemetry and envoyFileAccessLog providers are (provider "${p.name}" is ignored)`));
   });
   const defaultTracing = input.defaultProviders?.tracing ?? [];
   defaultTracing.forEach((name, i) => {
@@ -195,7 +204,16 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
       ok = false;
     }
   });
-  for (const f of ['metrics', 'accessLogging'] as const) {
+  const envoyLog = meshAccessLog(record, ref, prefix, issues);
+  if (envoyLog !== null && !names.has(ENVOY_PROVIDER)) accessLogs.push(envoyLog);
+  const defaultAccessLog = input.defaultProviders?.accessLogging ?? [];
+  defaultAccessLog.forEach((name, i) => {
+    if (!accessLogs.some((a) => a.provider === name)) {
+      issues.push(issueAt(ref, 'invalid_value', [...prefix, 'defaultProviders', 'accessLogging', i], `no access-log provider is named "${name}" (defined: ${accessLogs.map((a) => a.provider).join(', ')})`));
+      ok = false;
+    }
+  });
+  for (const f of ['metrics'] as const) {
     if (input.defaultProviders?.[f] !== undefined) warnings.push(warningAt(ref, [...prefix, 'defaultProviders', f], 'is not served yet'));
   }
   const sampling = defaultConfigSampling(record['defaultConfig'], ref, [...prefix, 'defaultConfig'], issues, warnings);
@@ -210,6 +228,9 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     ...(defaultTracing.length > 0 ? { defaultTracingProviders: Object.freeze([...defaultTracing]) } : {}),
     ...(sampling !== undefined ? { tracingSampling: sampling } : {}),
     ...(Object.keys(unservedTracing).length > 0 ? { unservedTracingProviders: Object.freeze(unservedTracing) } : {}),
+    ...(accessLogs.length > 0 ? { accessLogProviders: Object.freeze(accessLogs) } : {}),
+    ...(typeof record['accessLogFile'] === 'string' && record['accessLogFile'] !== '' ? { meshAccessLogFile: true } : {}),
+    ...(defaultAccessLog.length > 0 ? { defaultAccessLogProviders: Object.freeze([...defaultAccessLog]) } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
 import { telemetryTracing } from './telemetry-tracing.js';
+import { telemetryAccessLogging } from './telemetry-access-logging.js';
 import type { ConfigIssue } from '../config-error.js';
 import { expandHost, intersectHosts, meshDomains } from './host-name.js';
 import type { GatewaySpec, VirtualServiceSpec } from '../istio-schemas.js';
@@ -124,6 +125,9 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   // written only where Telemetry's SERVER mode makes it differ (null: none).
   if (tracing.client !== undefined) mesh.tracing = tracing.client;
   if (JSON.stringify(tracing.server) !== JSON.stringify(tracing.client)) mesh.inboundTracing = tracing.server ?? null;
+  const accessLogs = telemetryAccessLogging(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings, issues, warnings);
+  if (accessLogs.client.length > 0) mesh.accessLogs = accessLogs.client;
+  if (JSON.stringify(accessLogs.server) !== JSON.stringify(accessLogs.client)) mesh.inboundAccessLogs = accessLogs.server;
   // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
   if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;
@@ -318,7 +322,8 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
     // resolution NONE (the default): Istio's ORIGINAL_DST cluster, whatever the lb asked for.
     const passthrough = spec !== undefined && (spec.resolution ?? 'NONE') === 'NONE';
     const dns = spec?.resolution === 'DNS' ? 'STRICT_DNS' : spec?.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : undefined;
-    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
+    const rule = subsets.ruleFor(host);
+    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(rule !== null && { destinationRule: rule }), ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {

@@ -103,6 +103,7 @@ export function buildRoutes(vs: SourcedResource, ctx: RouteContext): Route[] {
     const actions = routeActionsOf(rule, base, vs, ctx);
     routes.push({
       name: `${ns}/${vs.resource.name}/${rule.name ?? i}`,
+      virtualService: { namespace: ns, name: vs.resource.name },
       matches,
       destinations,
       requestHeaders: toHeaderOps(rule.headers?.request),

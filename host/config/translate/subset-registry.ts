@@ -31,6 +31,8 @@ export interface SubsetRegistry {
   subsetsFor(host: string): Map<string, SubsetInfo>;
   /** The service-level trafficPolicy of the rule that applies to `host`, or null. */
   policyFor(host: string): LocatedPolicy | null;
+  /** The DestinationRule that applies to `host` (the first of several for one rule host, whose metadata Istio's merge keeps), or null. */
+  ruleFor(host: string): { namespace: string; name: string } | null;
 }
 
 export interface SubsetContext {
@@ -44,9 +46,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function buildSubsetRegistry(rules: readonly SourcedResource[], ctx: SubsetContext): SubsetRegistry {
   const byHost = new Map<string, Map<string, SubsetInfo>>();
   const policies = new Map<string, LocatedPolicy>();
+  const firstRule = new Map<string, { namespace: string; name: string }>();
   for (const rule of rules) {
     const spec = rule.resource.spec as DestinationRuleSpec;
     const host = expandHost(spec.host, rule.resource.namespace, ctx.knownNamespaces);
+    if (!firstRule.has(host)) firstRule.set(host, { namespace: rule.resource.namespace, name: rule.resource.name });
     const own = new Map<string, SubsetInfo>();
     (spec.subsets ?? []).forEach((s, i) => {
       const path = ['spec', 'subsets', i];
@@ -82,6 +86,10 @@ export function buildSubsetRegistry(rules: readonly SourcedResource[], ctx: Subs
     policyFor(host: string): LocatedPolicy | null {
       const h = ruleHost(host);
       return h === undefined ? null : (policies.get(h) ?? null);
+    },
+    ruleFor(host: string): { namespace: string; name: string } | null {
+      const h = ruleHost(host);
+      return h === undefined ? null : (firstRule.get(h) ?? null);
     },
   };
 }

@@ -30,7 +30,8 @@ interface Level {
   tags: Map<string, CustomTag>;
 }
 
-const enum Scope { Mesh, Namespace, Workload }
+/** A Telemetry's level for one proxy (exported for the access-logging translation). */
+export const enum Scope { Mesh, Namespace, Workload }
 
 /**
  * The proxy's tracing as Istio's workload modes split it: `client` for the traffic the workload
@@ -93,7 +94,7 @@ function merged(levels: ReadonlyArray<Level | undefined>, providers: ReadonlyMap
 }
 
 /** Which level `r` is for this proxy, or null when it does not apply to it. */
-function scopeFor(r: SourcedResource, spec: TelemetrySpec, proxy: TelemetryProxy, rootNamespace: string): Scope | null {
+export function scopeFor(r: SourcedResource, spec: TelemetrySpec, proxy: TelemetryProxy, rootNamespace: string): Scope | null {
   const ns = r.resource.namespace;
   const refs = spec.targetRefs ?? (spec.targetRef !== undefined ? [spec.targetRef] : []);
   if (refs.length > 0) {
@@ -121,7 +122,7 @@ interface Modes {
  * CLIENT_AND_SERVER), as Istio picks it.
  */
 function readModes(r: SourcedResource, spec: TelemetrySpec, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): Modes | null {
-  for (const f of ['metrics', 'accessLogging'] as const) if (spec[f] !== undefined) warnings.push(warningAt(r.ref, ['spec', f], 'is not served yet'));
+  for (const f of ['metrics'] as const) if (spec[f] !== undefined) warnings.push(warningAt(r.ref, ['spec', f], 'is not served yet'));
   if (spec.selector !== undefined && (spec.targetRef !== undefined || spec.targetRefs !== undefined)) {
     issues.push(issueAt(r.ref, 'invalid_value', ['spec', spec.targetRef !== undefined ? 'targetRef' : 'targetRefs'], 'selector and targetRef(s) are exclusive (as Istio validates)'));
     return null;

@@ -92,12 +92,16 @@ extensionProviders:
   });
 
   test('known but unserved fields warn at their line', () => {
-    const { settings, warnings } = settingsOf(CONFIGMAP('accessLogFile: /dev/stdout\nenableTracing: true\nextensionProviders:\n- name: sky\n  skywalking: {service: sky, port: 11800}'));
+    const { settings, warnings } = settingsOf(CONFIGMAP('enableEnvoyAccessLogService: true\nenableTracing: true\nextensionProviders:\n- name: sky\n  skywalking: {service: sky, port: 11800}'));
     expect(settings.extAuthzProviders).toEqual([]);
     expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toMatch(/mesh\.yaml:8 \(document 1\) ConfigMap istio-system\/istio: data\.mesh\.accessLogFile is not served/);
+    expect(warnings[0]).toMatch(/mesh\.yaml:8 \(document 1\) ConfigMap istio-system\/istio: data\.mesh\.enableEnvoyAccessLogService is not served/);
     expect(warnings[1]).toMatch(/mesh\.yaml:9 .*data\.mesh\.enableTracing is not served/);
     expect(warnings[2]).toMatch(/mesh\.yaml:12 .*extensionProviders\[0\]\.skywalking is not served.*"sky" is ignored/);
+  });
+
+  test('accessLogFile is served (telemetry-access-logging.test.ts): no warning', () => {
+    expect(settingsOf(CONFIGMAP('accessLogFile: /dev/stdout')).warnings).toEqual([]);
   });
 
   test('an unknown field is a located error with the nearest name', () => {
