@@ -96,9 +96,10 @@ export class Tracer implements TraceSource {
 
   /**
    * The stream's trace, or null when its propagation headers are malformed (no span, headers as
-   * received). `request` is read now (its strings are kept, not copied).
+   * received). `request` is read now (its strings are kept, not copied); null: the caller gives
+   * it with `trace.describe(...)` when `trace.reports` (a span will be built), and only then.
    */
-  start(get: HeaderReader, request: TracedRequest, startMs: number): StreamTrace | null {
+  start(get: HeaderReader, request: TracedRequest | null, startMs: number): StreamTrace | null {
     const e = this.extract(get);
     if (e.kind === 'invalid') return null;
     const upstream = e.kind === 'context' ? (e.context.debug ? true : e.context.sampled) : e.kind === 'sampling' ? e.sampled : null;
