@@ -257,7 +257,8 @@ export function markdownReport(report: E2eReport): string {
   for (const w of report.settings.workers) {
     out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   }
-  if (!isMtlsOnly(report)) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  // The telemetry and mTLS modes have no plain `envoy` to divide by: their own tables follow.
+  if (!isMtlsOnly(report) && report.contenders.some((c) => c.name === 'envoy')) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);

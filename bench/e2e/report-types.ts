@@ -173,6 +173,8 @@ export interface E2eReport {
   mtlsProfiles?: ProxyProfile[];
   /** The policy mode: wasmesh with the policies and JWT, profiled under the same token-carrying load. */
   policyProfile?: ProxyProfile;
+  /** The telemetry mode: spans the span sink received per tracing contender during its measured runs, and those runs' requests. */
+  telemetrySpans?: Array<{ contender: string; requests: number; spans: number }>;
   /** The telemetry mode: wasmesh with Istio's metrics and 1 % tracing, profiled under throughput load. */
   telemetryProfile?: ProxyProfile;
 }

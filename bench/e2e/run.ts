@@ -188,6 +188,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     if (policyMeshDir) rmSync(policyMeshDir, { recursive: true, force: true });
     if (telemetryMeshDir) rmSync(telemetryMeshDir, { recursive: true, force: true });
   }
+  const telemetrySpans: Array<{ contender: string; requests: number; spans: number }> = [];
   if (sink) {
     // Spans arrive in batches after the requests (wasmesh and Envoy flush on a timer): a run's count is
     // approximate, the total is not. Sampled at 1 %, a request makes two spans (the stream and its attempt) on wasmesh.
@@ -195,6 +196,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
       const mine = spanCounts.filter((x) => x.contender === name);
       const requests = mine.reduce((a, x) => a + x.requests, 0);
       const spans = mine.reduce((a, x) => a + x.spans, 0);
+      telemetrySpans.push({ contender: name, requests, spans });
       notes.push(`telemetry mode: ${name} exported ${spans.toLocaleString('en-US')} spans to the span sink for ${requests.toLocaleString('en-US')} measured requests ` +
         `(${requests > 0 ? ((100 * spans) / requests).toFixed(2) : '?'} spans per 100 requests; 1 % sampling, spans counted as they arrived during each run)`);
     }
@@ -222,6 +224,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     ratios: ratios(summary, opts.workers, modes.map((m) => m.name)),
     notes,
     ...(mtls ? { mtlsChecks, idleMtls } : {}),
+    ...(sink ? { telemetrySpans } : {}),
   };
   if (opts.profile) await profileOnce(opts, report);
   return report;
