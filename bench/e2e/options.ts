@@ -41,8 +41,8 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
                       unless --quick or --out is given)
   --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters,wasmesh-mtls,
                       envoy-mtls,wasmesh-policy,envoy-policy,wasmesh-notel,wasmesh-telemetry,
-                      envoy-telemetry (default the first four; a partial
-                      run leaves BENCHMARKS.md alone)
+                      envoy-telemetry (default the first four; a partial run leaves
+                      BENCHMARKS.md alone)
   --mtls              the mTLS mode: --contenders direct,wasmesh-mtls,envoy-mtls (a sidecar
                       pair with STRICT mTLS between them, wasmesh's and stock Envoy's)
   --policy            the policy mode: --contenders wasmesh,wasmesh-policy,envoy,envoy-policy
