@@ -19,8 +19,10 @@ import type { Upstream } from './upstream.js';
 import type { MtlsInbound } from './mtls-check.js';
 import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
 
-export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls' | 'wasmesh-policy' | 'envoy-policy';
-export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls', 'wasmesh-policy', 'envoy-policy'];
+export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls' | 'wasmesh-policy' | 'envoy-policy'
+  | 'wasmesh-notel' | 'wasmesh-telemetry' | 'envoy-telemetry';
+export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls', 'wasmesh-policy', 'envoy-policy',
+  'wasmesh-notel', 'wasmesh-telemetry', 'envoy-telemetry'];
 /** What a run measures unless --contenders says otherwise. */
 export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
 /** The mTLS mode (`--mtls`): a sidecar pair with STRICT mTLS between them, wasmesh's and Envoy's. */
@@ -31,6 +33,13 @@ export const MTLS_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh-mtl
  * contender gets the same requests, each carrying the token.
  */
 export const POLICY_CONTENDERS: readonly ContenderName[] = ['wasmesh', 'wasmesh-policy', 'envoy', 'envoy-policy'];
+/**
+ * The telemetry mode (`--telemetry`, issue 14): the gateway with telemetry off (`wasmesh-notel`:
+ * --istio-metrics off, no tracing), wasmesh as a user gets it (`wasmesh`: Istio's metrics on, the
+ * default, no tracing), with Istio's metrics and 1 % Zipkin tracing to the harness's span sink
+ * (`wasmesh-telemetry`), and stock Envoy with its stats and the same tracing (`envoy-telemetry`).
+ */
+export const TELEMETRY_CONTENDERS: readonly ContenderName[] = ['wasmesh-notel', 'wasmesh', 'wasmesh-telemetry', 'envoy-telemetry'];
 
 /** The contenders a report shows: the default ones, and any other it has figures for. */
 export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
@@ -77,6 +86,8 @@ export interface ContenderOptions {
   mtls?: PairCertificates;
   /** The policy contenders' YAML: the benchmark's plus bench/e2e/config-policy/; absent: they are unavailable. */
   policyMeshDir?: string;
+  /** The telemetry contenders' YAML: the benchmark's plus bench/e2e/config-telemetry/; absent: they are unavailable. */
+  telemetryMeshDir?: string;
 }
 
 function direct(opts: ContenderOptions): Contender {
@@ -95,32 +106,39 @@ function wasmeshSupportsWorkers(bin: string): boolean {
   return /--workers\b/.test(`${help.stdout}`);
 }
 
-function wasmesh(opts: ContenderOptions, name: 'wasmesh' | 'wasmesh-policy' = 'wasmesh', meshDir: string | undefined = opts.meshDir): Contender {
+const WASMESH_WHAT: Record<'wasmesh' | 'wasmesh-policy' | 'wasmesh-notel' | 'wasmesh-telemetry', string> = {
+  wasmesh: ', Istio\'s standard metrics on (the default)',
+  'wasmesh-policy': ', with the policy YAML (10 AuthorizationPolicies, RequestAuthentication)',
+  'wasmesh-notel': ', telemetry off: --istio-metrics off, no tracing',
+  'wasmesh-telemetry': ', Istio\'s standard metrics on (source reporter) and Zipkin tracing at 1 % to the harness\'s span sink (bench/e2e/config-telemetry/)',
+};
+
+function wasmesh(opts: ContenderOptions, name: keyof typeof WASMESH_WHAT = 'wasmesh', meshDir: string | undefined = opts.meshDir, extraArgs: readonly string[] = []): Contender {
   const bin = join(repoRoot(), 'bin', 'wasmesh.js');
   let workersFlag: boolean | undefined;
   const supportsWorkers = (): boolean => (workersFlag ??= wasmeshSupportsWorkers(bin));
   return {
     name,
     unavailable: (workers) =>
-      meshDir === undefined ? 'no policy YAML written for this run' :
+      meshDir === undefined ? `no ${name === 'wasmesh-policy' ? 'policy' : 'telemetry'} YAML written for this run` :
       workers === 1 || supportsWorkers() ? null : `wasmesh proxy has no --workers flag yet (single-threaded): n/a at ${workers} workers`,
     async start(workers) {
       const [port, admin] = [await freePort(), await freePort()];
       // As bin/wasmesh.js's shebang starts it; extra flags after them win.
       const args = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin, 'proxy', '-f', meshDir!, '--gateway', BENCH_GATEWAY,
-        '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`];
+        '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, ...extraArgs];
       // Same work as Envoy, whose translated config has no access log.
       if (supportsWorkers()) args.push('--workers', String(workers), '--access-log', 'off');
       const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy');
       return { url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopChild(child, 5000) };
     },
-    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}${name === 'wasmesh-policy' ? ', with the policy YAML (10 AuthorizationPolicies, RequestAuthentication)' : ''}`,
+    describe: () => `wasmesh proxy (node ${process.version}), --gateway ${BENCH_GATEWAY}${supportsWorkers() ? ', --workers N' : ', single-threaded'}${WASMESH_WHAT[name]}`,
   };
 }
 
 /** How one Envoy contender differs from the other: its name, bootstrap and description. */
 interface EnvoyVariant {
-  name: 'envoy' | 'envoy+filters' | 'envoy-policy';
+  name: 'envoy' | 'envoy+filters' | 'envoy-policy' | 'envoy-telemetry';
   /** Its YAML folder; default the benchmark's (undefined when it was not written: unavailable). */
   meshDir?: string | undefined;
   bootstrap(loaded: LoadedMesh, o: EnvoyBootstrapOptions): EnvoyBootstrap;
@@ -194,6 +212,16 @@ function envoyPolicy(opts: ContenderOptions): Contender {
     bootstrap: envoyBootstrap,
     missing: () => (opts.policyMeshDir === undefined ? 'no policy YAML written for this run' : null),
     what: 'bootstrap from wasmesh envoy-config of the policy YAML (Envoy\'s RBAC and jwt_authn filters)',
+  });
+}
+
+function envoyTelemetry(opts: ContenderOptions): Contender {
+  return envoyVariant(opts, {
+    name: 'envoy-telemetry',
+    meshDir: opts.telemetryMeshDir,
+    bootstrap: envoyBootstrap,
+    missing: () => (opts.telemetryMeshDir === undefined ? 'no telemetry YAML written for this run' : null),
+    what: 'bootstrap from wasmesh envoy-config of the telemetry YAML (Envoy\'s own stats, always on; its Zipkin tracer at 1 % random sampling to the same span sink)',
   });
 }
 
@@ -324,5 +352,6 @@ function wasmeshMtls(opts: ContenderOptions): Contender {
 
 export function contenders(opts: ContenderOptions): Contender[] {
   return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts),
-    wasmesh(opts, 'wasmesh-policy', opts.policyMeshDir), envoyPolicy(opts)];
+    wasmesh(opts, 'wasmesh-policy', opts.policyMeshDir), envoyPolicy(opts),
+    wasmesh(opts, 'wasmesh-notel', opts.meshDir, ['--istio-metrics', 'off']), wasmesh(opts, 'wasmesh-telemetry', opts.telemetryMeshDir), envoyTelemetry(opts)];
 }

@@ -135,6 +135,32 @@ function policyRatioTable(rs: readonly Ratio[]): string[] {
   return lines;
 }
 
+export const TELEMETRY_THROUGHPUT_TARGET = 1.25;
+export const TELEMETRY_OVERHEAD_TARGET = 0.95;
+
+/** The telemetry mode: wasmesh with metrics + 1 % tracing ÷ Envoy with its stats + the same tracing, and ÷ wasmesh with telemetry off. */
+function telemetryRatioTable(rs: readonly Ratio[]): string[] {
+  const has = (r: Ratio): boolean => (r.telemetryThroughput ?? r.telemetryP99 ?? r.telemetryOverheadThroughput ?? r.telemetryOverheadP99 ?? r.metricsOverheadCpuPer1k ?? null) !== null;
+  if (!rs.some(has)) return [];
+  const lines = [
+    `Istio's standard metrics and 1 % Zipkin tracing on the gateway (bench/e2e/config-telemetry/): wasmesh ÷ stock Envoy with its stats and the ` +
+      `same tracing (target: throughput ≥ ${num(TELEMETRY_THROUGHPUT_TARGET, 2)}×), and wasmesh with ÷ without telemetry (--istio-metrics off, no tracing; ` +
+      `target: throughput ≥ ${num(TELEMETRY_OVERHEAD_TARGET, 2)}×, i.e. within 5 %). "metrics only": wasmesh as shipped (metrics on, no tracing) ÷ telemetry off. ` +
+      'CPU / 1k req is the proxy\'s CPU seconds per 1,000 requests: the figure least moved by other load on the machine.',
+    '',
+    '| workers | mode | ÷ Envoy: throughput | ÷ Envoy: p99 | ÷ Envoy: CPU / 1k req | with ÷ without: throughput | with ÷ without: p99 | with ÷ without: CPU / 1k req | metrics only ÷ without: throughput | metrics only ÷ without: CPU / 1k req |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    if (!has(r)) continue;
+    const tp = r.mode === 'throughput';
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${tp ? ratio(r.telemetryThroughput ?? null) : '—'} | ${ratio(r.telemetryP99 ?? null)} | ${ratio(r.telemetryCpuPer1k ?? null)} | ` +
+      `${tp ? ratio(r.telemetryOverheadThroughput ?? null) : '—'} | ${ratio(r.telemetryOverheadP99 ?? null)} | ${ratio(r.telemetryOverheadCpuPer1k ?? null)} | ` +
+      `${tp ? ratio(r.metricsOverheadThroughput ?? null) : '—'} | ${ratio(r.metricsOverheadCpuPer1k ?? null)} |`);
+  }
+  return lines;
+}
+
 /** Memory per idle mTLS connection on each pair's inbound sidecar; empty when none was measured. */
 function idleMtlsTable(report: E2eReport): string[] {
   const recs = report.idleMtls ?? [];
@@ -231,13 +257,16 @@ export function markdownReport(report: E2eReport): string {
   for (const w of report.settings.workers) {
     out.push(`## ${w} worker${w > 1 ? 's' : ''} per proxy`, '', 'Median (min–max over repetitions).', '', ...summaryTable(report, w), '');
   }
-  if (!isMtlsOnly(report)) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
+  // The telemetry and mTLS modes have no plain `envoy` to divide by: their own tables follow.
+  if (!isMtlsOnly(report) && report.contenders.some((c) => c.name === 'envoy')) out.push('## wasmesh ÷ Envoy (medians)', '', 'Throughput: above 1 is better for wasmesh; p99, CPU and RSS: below 1 is better.', '', ...ratioTable(report.ratios), '');
   const filters = filtersRatioTable(report.ratios);
   if (filters.length) out.push('## Envoy + wasmesh filters ÷ native Envoy (medians)', '', ...filters, '');
   const mtls = mtlsRatioTable(report.ratios, report.summary);
   if (mtls.length) out.push('## mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
   const policy = policyRatioTable(report.ratios);
   if (policy.length) out.push('## Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
+  const telemetry = telemetryRatioTable(report.ratios);
+  if (telemetry.length) out.push('## Telemetry (Istio metrics + 1 % tracing): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...telemetry, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('## Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   const checks = mtlsCheckLines(report);
@@ -258,6 +287,7 @@ export function markdownReport(report: E2eReport): string {
   if (report.profile) out.push(...profileLines(report), '');
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time'), '');
+  if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time'), '');
   return out.join('\n');
 }
 
@@ -300,11 +330,14 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   if (mtls.length) out.push('### mTLS sidecar pair: wasmesh ÷ Envoy (medians)', '', ...mtls, '');
   const policy = policyRatioTable(report.ratios);
   if (policy.length) out.push('### Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
+  const telemetry = telemetryRatioTable(report.ratios);
+  if (telemetry.length) out.push('### Telemetry (Istio metrics + 1 % tracing): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...telemetry, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('### Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   out.push('### Method', '', ...methodLines(report), '');
   if (report.profile) out.push(...profileLines(report).map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }

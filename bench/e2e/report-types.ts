@@ -97,6 +97,17 @@ export interface Ratio {
   /** The policy mode: wasmesh with policies ÷ wasmesh without (the policies' cost). */
   policyOverheadThroughput?: number | null;
   policyOverheadP99?: number | null;
+  /** The telemetry mode: wasmesh with Istio's metrics and 1 % tracing ÷ stock Envoy with its stats and the same tracing. */
+  telemetryThroughput?: number | null;
+  telemetryP99?: number | null;
+  telemetryCpuPer1k?: number | null;
+  /** The telemetry mode: wasmesh with the metrics and tracing ÷ wasmesh with telemetry off (their cost). */
+  telemetryOverheadThroughput?: number | null;
+  telemetryOverheadP99?: number | null;
+  telemetryOverheadCpuPer1k?: number | null;
+  /** The telemetry mode: wasmesh as shipped (metrics on) ÷ telemetry off (the metrics' cost alone). */
+  metricsOverheadThroughput?: number | null;
+  metricsOverheadCpuPer1k?: number | null;
 }
 
 export interface ProfileFunction {
@@ -162,4 +173,8 @@ export interface E2eReport {
   mtlsProfiles?: ProxyProfile[];
   /** The policy mode: wasmesh with the policies and JWT, profiled under the same token-carrying load. */
   policyProfile?: ProxyProfile;
+  /** The telemetry mode: spans the span sink received per tracing contender during its measured runs, and those runs' requests. */
+  telemetrySpans?: Array<{ contender: string; requests: number; spans: number }>;
+  /** The telemetry mode: wasmesh with Istio's metrics and 1 % tracing, profiled under throughput load. */
+  telemetryProfile?: ProxyProfile;
 }

@@ -15,6 +15,7 @@ import { idleMtlsConnections } from './idle-connections.js';
 import { checkMtls } from './mtls-check.js';
 import { issuePairCertificates } from './mtls-pair.js';
 import { policyCredentials } from './policy-token.js';
+import { startSpanSink } from './span-sink.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
@@ -51,6 +52,22 @@ function writePolicyMesh(meshDir: string, jwks: string): string {
   return dir;
 }
 
+/**
+ * The telemetry mode's YAML: the benchmark's (already in `meshDir`) plus bench/e2e/config-telemetry/
+ * with the span sink's port filled in, in a fresh temporary folder.
+ */
+function writeTelemetryMesh(meshDir: string, sinkPort: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-telemetry-mesh-'));
+  for (const name of readdirSync(meshDir)) writeFileSync(join(dir, name), readFileSync(join(meshDir, name)));
+  const src = join(repoRoot(), 'bench', 'e2e', 'config-telemetry');
+  for (const name of readdirSync(src).filter((n) => /\.ya?ml$/.test(n))) {
+    writeFileSync(join(dir, name), readFileSync(join(src, name), 'utf8').replaceAll('${SINK_PORT}', String(sinkPort)));
+  }
+  return dir;
+}
+
+const TELEMETRY_NAMES: readonly ContenderName[] = ['wasmesh-telemetry', 'envoy-telemetry'];
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -85,15 +102,19 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   const policy = opts.contenders.some((c) => c.endsWith('-policy')) ? await policyCredentials() : undefined;
   const policyMeshDir = policy ? writePolicyMesh(meshDir, policy.jwks) : undefined;
   const headers = policy ? [policy.header] : undefined;
+  // The telemetry contenders' trace collector, one for the run; spans counted per contender.
+  const sink = opts.contenders.some((c) => TELEMETRY_NAMES.includes(c)) ? await startSpanSink() : undefined;
+  const telemetryMeshDir = sink ? writeTelemetryMesh(meshDir, sink.port) : undefined;
   if (policy) notes.push('policy mode: every request of every contender carries `Authorization: Bearer <RS256 token>`; the -policy contenders verify it and evaluate 10 AuthorizationPolicies (bench/e2e/config-policy/)');
   const envoyWarnings = new Set<string>();
   // Warnings name the temporary copy of the YAML; report them against the committed one.
   const srcDir = join('bench', 'e2e', 'config');
-  const all = contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
+  const all = contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
   const mtlsChecks: MtlsCheckRecord[] = [];
   const idleMtls: IdleMtlsRecord[] = [];
+  const spanCounts: Array<{ contender: ContenderName; requests: number; spans: number }> = [];
   try {
     log(`upstream  pid ${upstream.pid}, ports ${upstream.ports.v1} (v1) and ${upstream.ports.v2} (v2)`);
     for (const workers of opts.workers) {
@@ -132,9 +153,11 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
         for (let rep = 1; rep <= opts.reps; rep++) {
           for (const mode of modes) {
             for (const c of rotate(order, rep - 1)) {
+              const spansBefore = sink?.spans() ?? 0;
               const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS, headers);
               runs.push(rec);
               log(describeRun(rec));
+              if (sink && TELEMETRY_NAMES.includes(c.name)) spanCounts.push({ contender: c.name, requests: rec.load?.requests ?? 0, spans: sink.spans() - spansBefore });
             }
           }
         }
@@ -159,9 +182,27 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     }
   } finally {
     await upstream.stop();
+    await sink?.close();
     rmSync(meshDir, { recursive: true, force: true });
     rmSync(mtlsDir, { recursive: true, force: true });
     if (policyMeshDir) rmSync(policyMeshDir, { recursive: true, force: true });
+    if (telemetryMeshDir) rmSync(telemetryMeshDir, { recursive: true, force: true });
+  }
+  const telemetrySpans: Array<{ contender: string; requests: number; spans: number }> = [];
+  if (sink) {
+    // Spans arrive in batches after the requests (wasmesh and Envoy flush on a timer): a run's count is
+    // approximate, the total is not. Sampled at 1 %, a request makes two spans (the stream and its attempt) on wasmesh.
+    for (const name of TELEMETRY_NAMES.filter((n) => opts.contenders.includes(n))) {
+      const mine = spanCounts.filter((x) => x.contender === name);
+      const requests = mine.reduce((a, x) => a + x.requests, 0);
+      const spans = mine.reduce((a, x) => a + x.spans, 0);
+      telemetrySpans.push({ contender: name, requests, spans });
+      notes.push(`telemetry mode: ${name} exported ${spans.toLocaleString('en-US')} spans to the span sink for ${requests.toLocaleString('en-US')} measured requests ` +
+        `(${requests > 0 ? ((100 * spans) / requests).toFixed(2) : '?'} spans per 100 requests; 1 % sampling, spans counted as they arrived during each run)`);
+    }
+    if (sink.unreadable() > 0) notes.push(`telemetry mode: ${sink.unreadable()} batches to the span sink were not Zipkin v2 JSON arrays (not counted as spans)`);
+    notes.push('telemetry mode: one gateway (`wasmesh proxy --gateway`, stock Envoy from `wasmesh envoy-config`), so Istio\'s metrics are those of the source reporter; ' +
+      'the destination reporter (a sidecar\'s inbound) is not in this topology');
   }
 
   const summary = summarize(runs);
@@ -183,6 +224,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     ratios: ratios(summary, opts.workers, modes.map((m) => m.name)),
     notes,
     ...(mtls ? { mtlsChecks, idleMtls } : {}),
+    ...(sink ? { telemetrySpans } : {}),
   };
   if (opts.profile) await profileOnce(opts, report);
   return report;
@@ -205,14 +247,17 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
   const meshDir = writeMesh(upstream);
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
   let policyMeshDir: string | undefined;
+  let telemetryMeshDir: string | undefined;
+  const sink = opts.contenders.includes('wasmesh-telemetry') ? await startSpanSink() : undefined;
   try {
+    if (sink) telemetryMeshDir = writeTelemetryMesh(meshDir, sink.port);
     const mtls = opts.contenders.includes('wasmesh-mtls') ? await issuePairCertificates(mtlsDir) : undefined;
     // The policy mode profiles both wasmesh contenders under the same token-carrying load.
     const policy = opts.contenders.includes('wasmesh-policy') ? await policyCredentials() : undefined;
     if (policy) policyMeshDir = writePolicyMesh(meshDir, policy.jwks);
     const headers = policy ? [policy.header] : undefined;
     const make = (name: ContenderName) => (nodeArgs: string[]): Contender =>
-      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
+      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
     if (opts.contenders.includes('wasmesh')) {
       log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
       report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS, 15, undefined, headers))[0];
@@ -220,6 +265,10 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
     if (policy) {
       log(`profiling wasmesh with the policies under throughput load (${opts.durationS} s)`);
       report.policyProfile = (await profileWasmesh(make('wasmesh-policy'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with the policies and JWT'], headers))[0];
+    }
+    if (telemetryMeshDir) {
+      log(`profiling wasmesh with Istio's metrics and 1 % tracing under throughput load (${opts.durationS} s)`);
+      report.telemetryProfile = (await profileWasmesh(make('wasmesh-telemetry'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with Istio\'s metrics and 1 % tracing']))[0];
     }
     if (mtls) {
       log(`profiling the wasmesh mTLS pair under throughput load (${opts.durationS} s)`);
@@ -230,9 +279,11 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
     report.notes.push(`profile failed: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     await upstream.stop();
+    await sink?.close();
     rmSync(meshDir, { recursive: true, force: true });
     rmSync(mtlsDir, { recursive: true, force: true });
     if (policyMeshDir) rmSync(policyMeshDir, { recursive: true, force: true });
+    if (telemetryMeshDir) rmSync(telemetryMeshDir, { recursive: true, force: true });
   }
 }
 

@@ -67,6 +67,9 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
       const mtls = over(findRow(rows, w, m, 'wasmesh-mtls'), findRow(rows, w, m, 'envoy-mtls'));
       const policy = over(findRow(rows, w, m, 'wasmesh-policy'), findRow(rows, w, m, 'envoy-policy'));
       const policyCost = over(findRow(rows, w, m, 'wasmesh-policy'), findRow(rows, w, m, 'wasmesh'));
+      const telemetry = over(findRow(rows, w, m, 'wasmesh-telemetry'), findRow(rows, w, m, 'envoy-telemetry'));
+      const telemetryCost = over(findRow(rows, w, m, 'wasmesh-telemetry'), findRow(rows, w, m, 'wasmesh-notel'));
+      const metricsCost = over(findRow(rows, w, m, 'wasmesh'), findRow(rows, w, m, 'wasmesh-notel'));
       // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
       const tp = m === 'throughput';
       out.push({
@@ -89,6 +92,14 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
         policyCpuPer1k: policy((r) => r.cpuSecondsPer1k.median),
         policyOverheadThroughput: tp ? policyCost((r) => r.rps.median) : null,
         policyOverheadP99: policyCost((r) => r.p99Ms.median),
+        telemetryThroughput: tp ? telemetry((r) => r.rps.median) : null,
+        telemetryP99: telemetry((r) => r.p99Ms.median),
+        telemetryCpuPer1k: telemetry((r) => r.cpuSecondsPer1k.median),
+        telemetryOverheadThroughput: tp ? telemetryCost((r) => r.rps.median) : null,
+        telemetryOverheadP99: telemetryCost((r) => r.p99Ms.median),
+        telemetryOverheadCpuPer1k: telemetryCost((r) => r.cpuSecondsPer1k.median),
+        metricsOverheadThroughput: tp ? metricsCost((r) => r.rps.median) : null,
+        metricsOverheadCpuPer1k: metricsCost((r) => r.cpuSecondsPer1k.median),
       });
     }
   }

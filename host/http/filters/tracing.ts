@@ -9,24 +9,44 @@ import { FilterStatus } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import { formatFlags } from '../response-flags.js';
 import { PROPAGATION_HEADERS, type Tracer } from '../../telemetry/tracing/tracer.js';
+import type { StreamEnd } from '../../telemetry/tracing/stream-trace.js';
 
-/** The tracing filter of one config version. */
+/** How an unsampled stream ends: its span is not built, so nothing of the end is read. */
+const UNSAMPLED_END: StreamEnd = Object.freeze({ code: 0, flags: '-', upstreamCluster: '', requestBytes: 0, responseBytes: 0 });
+
+/**
+ * The tracing filter of one config version. Every request pays for its context (it propagates
+ * sampled or not); what only a reported span needs (the request's fields, the end's flags) is
+ * read only for a sampled stream, so the 99 % Istio does not sample allocate nothing more.
+ */
 export function tracingFilter(tracer: Tracer): HttpFilter {
+  // One header reader for the filter, pointed at the stream being started: filters run one at a
+  // time on the proxy's thread, and the tracer reads the headers only inside start().
+  let current: StreamCallbacks | null = null;
+  const get = (name: string): string | null => current!.requestHeader(name);
   return {
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
       const ds = stream.downstream;
-      const get = (name: string): string | null => stream.requestHeader(name);
-      const trace = tracer.start(get, {
-        method: ds.method,
-        authority: ds.authority,
-        path: ds.path,
-        scheme: stream.requestHeader('x-forwarded-proto') ?? 'http',
-        requestId: stream.requestId,
-        peerAddress: ds.remoteAddress,
-        userAgent: stream.requestHeader('user-agent'),
-        downstreamCluster: stream.requestHeader('x-envoy-downstream-service-cluster'),
-      }, ds.startTime);
+      current = stream;
+      let trace;
+      try {
+        trace = tracer.start(get, null, ds.startTime);
+      } finally {
+        current = null;
+      }
       if (trace === null) return FilterStatus.Continue;
+      if (trace.reports) {
+        trace.describe({
+          method: ds.method,
+          authority: ds.authority,
+          path: ds.path,
+          scheme: stream.requestHeader('x-forwarded-proto') ?? 'http',
+          requestId: stream.requestId,
+          peerAddress: ds.remoteAddress,
+          userAgent: stream.requestHeader('user-agent'),
+          downstreamCluster: stream.requestHeader('x-envoy-downstream-service-cluster'),
+        });
+      }
       // The upstream heads carry the proxy's context instead (router: attemptHeaders).
       for (const h of PROPAGATION_HEADERS) if (stream.requestHeader(h) !== null) stream.removeRequestHeader(h);
       stream.trace = trace;
@@ -35,6 +55,10 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
     onLog(stream: StreamCallbacks): void {
       const trace = stream.trace;
       if (!trace) return;
+      if (!trace.reports) {
+        trace.finish(UNSAMPLED_END);
+        return;
+      }
       const ds = stream.downstream;
       trace.finish({
         code: ds.status,

@@ -59,10 +59,15 @@ export interface StreamEnd {
   readonly responseBytes: number;
 }
 
+/** What a span says of a request that was never described (a caller that skipped describe()). */
+const UNDESCRIBED: TracedRequest = Object.freeze({
+  method: '-', authority: '-', path: '-', scheme: 'http', requestId: '-', peerAddress: '-', userAgent: null, downstreamCluster: null,
+});
+
 export class StreamTrace {
   readonly #tracer: TraceSource;
   readonly ids: TraceIds;
-  readonly #request: TracedRequest;
+  #request: TracedRequest;
   readonly #startMs: number;
   readonly #requestTags: Array<[string, string]> | null;
   /** The open attempt: its span id, start, cluster, endpoint and number (0: none open). */
@@ -73,16 +78,26 @@ export class StreamTrace {
   #attempts = 0;
   #finished = false;
 
-  constructor(tracer: TraceSource, ids: TraceIds, request: TracedRequest, startMs: number, requestTags: Array<[string, string]> | null) {
+  constructor(tracer: TraceSource, ids: TraceIds, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
     this.#tracer = tracer;
     this.ids = ids;
-    this.#request = request;
+    this.#request = request ?? UNDESCRIBED;
     this.#startMs = startMs;
     this.#requestTags = requestTags;
   }
 
   get sampled(): boolean {
     return this.ids.sampled;
+  }
+
+  /** Whether this stream's spans are built and reported (sampled, reporting not disabled). */
+  get reports(): boolean {
+    return this.ids.sampled && !this.#tracer.config.disableSpanReporting;
+  }
+
+  /** The request its spans describe, when the tracer was started without it (read only when `reports`). */
+  describe(request: TracedRequest): void {
+    this.#request = request;
   }
 
   /** Upstream attempts begun so far. */

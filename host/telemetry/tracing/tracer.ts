@@ -47,6 +47,8 @@ export class Tracer implements TraceSource {
   readonly #stats: TracerStats;
   readonly #headerTags: ReadonlyArray<{ tag: string; name: string; defaultValue: string | null }>;
   readonly #zipkinFirst: boolean;
+  /** The sampling draw, one closure for the tracer rather than one per request. */
+  readonly #draw: () => number;
 
   constructor(deps: TracerDeps) {
     const { config, workload } = deps;
@@ -56,6 +58,7 @@ export class Tracer implements TraceSource {
     this.report = deps.report;
     this.#stats = deps.stats;
     this.#zipkinFirst = config.provider.kind === 'zipkin';
+    this.#draw = () => this.ids.draw();
     this.serviceName = `${workload.canonicalService}.${workload.namespace}`;
     this.localIp = workload.instanceIp === 'unknown' ? null : workload.instanceIp;
     const env = deps.env ?? process.env;
@@ -96,13 +99,14 @@ export class Tracer implements TraceSource {
 
   /**
    * The stream's trace, or null when its propagation headers are malformed (no span, headers as
-   * received). `request` is read now (its strings are kept, not copied).
+   * received). `request` is read now (its strings are kept, not copied); null: the caller gives
+   * it with `trace.describe(...)` when `trace.reports` (a span will be built), and only then.
    */
-  start(get: HeaderReader, request: TracedRequest, startMs: number): StreamTrace | null {
+  start(get: HeaderReader, request: TracedRequest | null, startMs: number): StreamTrace | null {
     const e = this.extract(get);
     if (e.kind === 'invalid') return null;
     const upstream = e.kind === 'context' ? (e.context.debug ? true : e.context.sampled) : e.kind === 'sampling' ? e.sampled : null;
-    const decision = decideSampling(upstream, get('x-client-trace-id') !== null, this.config.samplingPercentage, () => this.ids.draw());
+    const decision = decideSampling(upstream, get('x-client-trace-id') !== null, this.config.samplingPercentage, this.#draw);
     if (decision.reason === SamplingReason.ClientForced) this.#stats.inc('tracing.client_enabled');
     else if (decision.reason === SamplingReason.Random) this.#stats.inc('tracing.random_sampling');
     else if (decision.reason === SamplingReason.NotTraceable) this.#stats.inc('tracing.not_traceable');

@@ -189,6 +189,51 @@ describe('the policy mode', () => {
   });
 });
 
+describe('the telemetry mode', () => {
+  const runs = [
+    run('wasmesh-notel', 'throughput', 1, 10_000, 5, 0.020, 50), run('wasmesh', 'throughput', 1, 9_900, 5, 0.021, 50),
+    run('wasmesh-telemetry', 'throughput', 1, 9_500, 6, 0.024, 52), run('envoy-telemetry', 'throughput', 1, 6_000, 8, 0.040, 45),
+    run('wasmesh-notel', 'rate-5000', 1, 5_000, 2, 0.025, 50), run('wasmesh', 'rate-5000', 1, 5_000, 2, 0.025, 50),
+    run('wasmesh-telemetry', 'rate-5000', 1, 5_000, 3, 0.030, 52), run('envoy-telemetry', 'rate-5000', 1, 5_000, 4, 0.050, 45),
+  ];
+  const rows = summarize(runs);
+
+  it('divides wasmesh with telemetry by Envoy with its stats and tracing, and by wasmesh with telemetry off', () => {
+    const [tp, r5k] = ratios(rows, [1], ['throughput', 'rate-5000']);
+    expect(tp.telemetryThroughput).toBeCloseTo(9_500 / 6_000);
+    expect(tp.telemetryCpuPer1k).toBeCloseTo(0.024 / 0.040);
+    expect(tp.telemetryOverheadThroughput).toBeCloseTo(9_500 / 10_000);
+    expect(tp.telemetryOverheadCpuPer1k).toBeCloseTo(0.024 / 0.020);
+    expect(tp.metricsOverheadThroughput).toBeCloseTo(9_900 / 10_000);
+    expect(tp.metricsOverheadCpuPer1k).toBeCloseTo(0.021 / 0.020);
+    // No plain wasmesh ÷ envoy: there is no plain envoy in this mode.
+    expect(tp.throughput).toBeNull();
+    expect(r5k.telemetryThroughput).toBeNull();
+    expect(r5k.telemetryP99).toBeCloseTo(3 / 4);
+    expect(r5k.telemetryOverheadCpuPer1k).toBeCloseTo(0.030 / 0.025);
+  });
+
+  it('reports the ratios against their targets, without the plain wasmesh ÷ Envoy table', () => {
+    const report = {
+      schema: REPORT_SCHEMA, machine: machineFacts(), command: 'npm run bench:e2e -- --telemetry',
+      settings: { reps: 1, durationS: 10, warmupS: 3, workers: [1], modes: [{ name: 'throughput', kind: 'throughput', connections: 64 }, { name: 'rate-5000', kind: 'fixed-rate', connections: 16, qps: 5000 }], quick: false },
+      tools: { node: process.version }, contenders: ['wasmesh', 'wasmesh-notel', 'wasmesh-telemetry', 'envoy-telemetry'].map((name) => ({ name, description: name, unavailable: {} })),
+      envoyWarnings: [], runs, summary: rows, ratios: ratios(rows, [1], ['throughput', 'rate-5000']), notes: [],
+    } as unknown as E2eReport;
+    const md = markdownReport(report);
+    expect(md).toContain('## Telemetry (Istio metrics + 1 % tracing): wasmesh ÷ Envoy, and with ÷ without (medians)');
+    expect(md).toMatch(/\| 1 \| max throughput \| 1\.58× \| 0\.75× \| 0\.60× \| 0\.95× \| 1\.20× \| 1\.20× \| 0\.99× \| 1\.05× \|/);
+    expect(md).not.toContain('## wasmesh ÷ Envoy (medians)');
+  });
+
+  it('--telemetry runs wasmesh off, as shipped and with telemetry, and Envoy with telemetry', () => {
+    const o = parseOptions(['--telemetry']);
+    if (o === 'help') throw new Error('help');
+    expect(o.contenders).toEqual(['wasmesh-notel', 'wasmesh', 'wasmesh-telemetry', 'envoy-telemetry']);
+    expect(o.benchmarksMd).toBe(false);
+  });
+});
+
 describe('parseOptions', () => {
   it('defaults to 3 reps of 10 s at 1 and 2 workers, and writes BENCHMARKS.md', () => {
     const o = parseOptions([]);

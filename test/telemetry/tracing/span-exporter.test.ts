@@ -81,6 +81,35 @@ describe('SpanExporter', () => {
     await e.close();
   });
 
+  it('min-flush reports are minReportGapMs apart: spans that come meanwhile go in one later batch', async () => {
+    const c = await collector();
+    const stats = counter();
+    const e = new SpanExporter(provider('zipkin', c.port), stats, { minFlushSpans: 1, flushIntervalMs: 60_000, minReportGapMs: 300 });
+    const t0 = Date.now();
+    e.report(span(0));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 1);
+    for (let i = 1; i <= 4; i++) e.report(span(i));
+    await new Promise((r) => setTimeout(r, 100));
+    // Within the gap: nothing more sent, though each span alone reached min-flush.
+    expect(c.bodies).toHaveLength(1);
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect((c.bodies[1]!.body as unknown[]).length).toBe(4);
+    expect(stats.counts['tracing.zipkin.spans_sent']).toBe(5);
+    await e.close();
+  });
+
+  it('without a gap (minReportGapMs 0) every min-flush batch is posted at once', async () => {
+    const c = await collector();
+    const stats = counter();
+    const e = new SpanExporter(provider('zipkin', c.port), stats, { minFlushSpans: 1, flushIntervalMs: 60_000, minReportGapMs: 0 });
+    e.report(span(0));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 1);
+    e.report(span(1));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 2, 250);
+    await e.close();
+  });
+
   it('the flush timer sends a partial batch (timer_flushed)', async () => {
     const c = await collector();
     const stats = counter();
