@@ -123,8 +123,11 @@ describe.skipIf(chromiumBin === null || promBin === null)('wasmesh dashboard in 
     // The server's --window is the page's.
     await expect.poll(() => page.locator('#window').inputValue()).toBe('2m');
     // The edge row with a non-zero rate (the graph polls every 5 s).
+    // Reported by its destination: the edge is first drawn from the source reporter alone when
+    // the caller's proxy was scraped first, and mTLS is known only to the destination's report.
     const row = page.locator('#edges tbody tr', { hasText: 'default/productpage-v1' });
     await row.first().waitFor({ timeout: 30_000 });
+    await expect.poll(async () => (await row.first().locator('td').allTextContents())[9], { timeout: 30_000, interval: 1000 }).toBe('destination');
     const cells = await row.first().locator('td').allTextContents();
     expect(cells.slice(0, 2)).toEqual(['default/productpage-v1', 'default/reviews-v1']);
     expect(Number(cells[4]), `requests/s cell: ${cells.join(' | ')}`).toBeGreaterThan(0);

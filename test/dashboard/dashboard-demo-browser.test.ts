@@ -76,8 +76,11 @@ describe.skipIf(chromiumBin === null || promBin === null)('wasmesh dashboard ove
       ['default/middleware-prod', 'default/backend-prod'],
     ];
     const rows = async () => (await page.locator('#edges tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''))));
-    // Every edge appears once Prometheus has two scrapes of it inside the window (the canary's too).
-    await expect.poll(async () => (await rows()).map((r) => [r[0], r[1]]), { timeout: 45_000, interval: 1000 }).toEqual(expected);
+    // Every edge appears once Prometheus has two scrapes of it inside the window (the canary's
+    // too), reported by its destination: an edge is first drawn from the source reporter alone
+    // when the caller's proxy was scraped first, and mTLS is known only to the destination's.
+    await expect.poll(async () => (await rows()).map((r) => [r[0], r[1], r[9]]), { timeout: 45_000, interval: 1000 })
+      .toEqual(expected.map((e) => [...e, 'destination']));
     for (const r of await rows()) {
       expect(Number(r[4]), r.join(' | ')).toBeGreaterThan(0);
       expect(r[8], r.join(' | ')).toBe('mTLS');
