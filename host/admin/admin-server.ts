@@ -10,6 +10,7 @@ import { compileSearch } from '../compile/regex/search-regex.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus-text.js';
 import { renderIstioPrometheus } from './istio-prometheus-text.js';
 import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import type { MetricsOverrides } from '../model/metrics-overrides.js';
 import { configDumpResource as envoyDumpResource } from './envoy-config-dump.js';
 import { loggingEndpoint } from './logging-endpoint.js';
 import type { LogLevels } from '../common/log-levels.js';
@@ -46,6 +47,8 @@ export interface AdminSources {
   certs?(): unknown;
   /** Istio's standard metrics (istio_*), appended to the Prometheus format; absent: none. */
   istio?(): IstioSnapshot;
+  /** The current config's Telemetry API metrics overrides (absent or undefined: none). */
+  istioOverrides?(): MetricsOverrides | undefined;
 }
 
 export interface AdminServerOptions {
@@ -207,7 +210,7 @@ export class AdminServer {
     if (snap === undefined) return '';
     // `usedonly` keeps them all: a series exists only once a request counted in it.
     if (match !== null && !['istio_requests_total', 'istio_request_duration_milliseconds', 'istio_request_bytes', 'istio_response_bytes'].some(match)) return '';
-    return renderIstioPrometheus(snap);
+    return renderIstioPrometheus(snap, this.#sources.istioOverrides?.());
   }
 
   /**

@@ -2,30 +2,44 @@
 // beside Envoy's own stats: istio_requests_total (counter) and the istio_request_duration_milliseconds,
 // istio_request_bytes and istio_response_bytes histograms (`_bucket{le}` cumulative, `_sum`, `_count`).
 import { ISTIO_BUCKETS, cumulative, histogramCount, histogramSum } from '../telemetry/istio-histogram.js';
-import type { IstioSnapshot } from '../telemetry/istio-metrics.js';
+import type { IstioSeriesSnapshot, IstioSnapshot } from '../telemetry/istio-metrics.js';
+import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
+import { overriddenSeries } from '../telemetry/istio-metric-overrides.js';
 
 /** `le` values as Prometheus prints them (Envoy writes `0.5`, `1`, … `3600000`, `+Inf`). */
 const LE = [...ISTIO_BUCKETS.map((b) => String(b)), '+Inf'];
 
 type HistogramField = 'duration' | 'requestBytes' | 'responseBytes';
-const HISTOGRAMS: ReadonlyArray<readonly [string, HistogramField]> = [
-  ['istio_request_bytes', 'requestBytes'],
-  ['istio_request_duration_milliseconds', 'duration'],
-  ['istio_response_bytes', 'responseBytes'],
+const HISTOGRAMS: ReadonlyArray<readonly [string, HistogramField, IstioMetric]> = [
+  ['istio_request_bytes', 'requestBytes', 'REQUEST_SIZE'],
+  ['istio_request_duration_milliseconds', 'duration', 'REQUEST_DURATION'],
+  ['istio_response_bytes', 'responseBytes', 'RESPONSE_SIZE'],
 ];
 
-/** The exposition text of `series` (empty when there are none: no family without samples). */
-export function renderIstioPrometheus(snapshot: IstioSnapshot): string {
+const byLabels = (a: IstioSeriesSnapshot, b: IstioSeriesSnapshot): number => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0);
+
+/**
+ * The exposition text of `series` (empty when there are none: no family without samples), with
+ * the Telemetry API's metrics overrides of the current config applied (a disabled metric has no family).
+ */
+export function renderIstioPrometheus(snapshot: IstioSnapshot, overrides?: MetricsOverrides): string {
   const { series, overflow } = snapshot;
   if (series.length === 0 && overflow === 0) return '';
-  const sorted = [...series].sort((a, b) => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0));
+  let plain: IstioSeriesSnapshot[] | undefined;
+  const family = (metric: IstioMetric): IstioSeriesSnapshot[] => {
+    const list = overriddenSeries(series, metric, overrides);
+    // Without overrides every family is the same list: sorted once.
+    return list === series ? (plain ??= [...series].sort(byLabels)) : [...list].sort(byLabels);
+  };
   const parts: string[] = [];
-  if (sorted.length > 0) {
-    parts.push('# TYPE istio_requests_total counter\n');
-    for (const s of sorted) parts.push(`istio_requests_total{${s.labels}} ${s.requests}\n`);
+  if (series.length > 0) {
+    const counted = family('REQUEST_COUNT');
+    if (counted.length > 0) parts.push('# TYPE istio_requests_total counter\n');
+    for (const s of counted) parts.push(`istio_requests_total{${s.labels}} ${s.requests}\n`);
     const buckets: number[] = [];
-    for (const [name, field] of HISTOGRAMS) {
-      parts.push(`# TYPE ${name} histogram\n`);
+    for (const [name, field, metric] of HISTOGRAMS) {
+      const sorted = family(metric);
+      if (sorted.length > 0) parts.push(`# TYPE ${name} histogram\n`);
       for (const s of sorted) {
         const h = s[field];
         cumulative(h, buckets);

@@ -13,12 +13,12 @@ import type { AdminSources } from './admin-server.js';
 /** Istio's port for the merged Envoy and Istio metrics. */
 export const ISTIO_STATS_PORT = 15090;
 
-type Sources = Pick<AdminSources, 'stats' | 'istio'>;
+type Sources = Pick<AdminSources, 'stats' | 'istio' | 'istioOverrides'>;
 
 /** The proxy's whole Prometheus text: Envoy's stats, then istio_*. */
 export function proxyPrometheusText(sources: Sources): string {
   const istio = sources.istio?.();
-  return renderPrometheus(sources.stats()) + (istio ? renderIstioPrometheus(istio) : '');
+  return renderPrometheus(sources.stats()) + (istio ? renderIstioPrometheus(istio, sources.istioOverrides?.()) : '');
 }
 
 export class StatsPort {

@@ -1,7 +1,6 @@
 // Zod schema for telemetry.istio.io Telemetry (v1 and v1alpha1 are the same messages, istio/api
 // telemetry/v1alpha1/telemetry.proto), read strictly as the other Istio kinds: the tracing
-// and accessLogging sections are typed field for field; metrics is accepted as a list and
-// reported unserved by the translation until it is served.
+// accessLogging and metrics sections are typed field for field.
 import { z } from 'zod';
 import { message } from './istio-schemas.js';
 
@@ -36,12 +35,27 @@ const accessLogging = message({
   filter: message({ expression: str }).optional(),
 });
 
+/** Telemetry Metrics: overrides of the standard metrics (MetricSelector, TagOverride). */
+const metrics = message({
+  providers: z.array(providerRef).optional(),
+  overrides: z.array(message({
+    match: message({
+      metric: z.enum(['ALL_METRICS', 'REQUEST_COUNT', 'REQUEST_DURATION', 'REQUEST_SIZE', 'RESPONSE_SIZE', 'TCP_OPENED_CONNECTIONS', 'TCP_CLOSED_CONNECTIONS', 'TCP_SENT_BYTES', 'TCP_RECEIVED_BYTES', 'GRPC_REQUEST_MESSAGES', 'GRPC_RESPONSE_MESSAGES']).optional(),
+      customMetric: str.optional(),
+      mode: z.enum(['CLIENT_AND_SERVER', 'CLIENT', 'SERVER']).optional(),
+    }).optional(),
+    disabled: z.boolean().optional(),
+    tagOverrides: z.record(z.string(), message({ operation: z.enum(['UPSERT', 'REMOVE']).optional(), value: str.optional() })).optional(),
+  })).optional(),
+  reportingInterval: str.optional(),
+});
+
 export const telemetrySpec = message({
   selector: message({ matchLabels: labels.optional() }).optional(),
   targetRef: message({ group: str.optional(), kind: str, name: str, namespace: str.optional() }).optional(),
   targetRefs: z.array(message({ group: str.optional(), kind: str, name: str, namespace: str.optional() })).optional(),
   tracing: z.array(tracing).optional(),
-  metrics: z.array(z.unknown()).optional(),
+  metrics: z.array(metrics).optional(),
   accessLogging: z.array(accessLogging).optional(),
 });
 
@@ -50,3 +64,4 @@ export type TelemetryKind = keyof typeof TELEMETRY_SPEC_SCHEMAS;
 export type TelemetrySpec = z.infer<typeof telemetrySpec>;
 export type TelemetryTracingSpec = z.infer<typeof tracing>;
 export type TelemetryAccessLoggingSpec = z.infer<typeof accessLogging>;
+export type TelemetryMetricsSpec = z.infer<typeof metrics>;

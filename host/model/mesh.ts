@@ -23,6 +23,7 @@ import type { ExtAuthzProvider, OutboundTrafficMode, PathNormalization } from '.
 import type { JwtRule } from './jwt-rules.js';
 import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
+import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
@@ -312,6 +313,8 @@ export interface MeshConfig {
   accessLogs?: readonly AccessLogTarget[];
   /** A sidecar's inbound listener's access logs where Telemetry's SERVER mode makes them differ from `accessLogs` ([]: none); absent: the same. */
   inboundAccessLogs?: readonly AccessLogTarget[];
+  /** Telemetry API metrics overrides (per reporter) applied to the istio_* metrics when scraped; absent: Istio's defaults. */
+  metricsOverrides?: MetricsOverrides;
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

@@ -55,7 +55,7 @@ export function adminSources(manager: ProxyConfigSource, ready: () => boolean, v
     clustersText: () => renderClusters(view.clusters()),
     clustersJson: () => ({ clusters: view.clusters() }),
     envoyClustersJson: () => envoyClustersJson(view.clusters()),
-    ...(view.istio ? { istio: () => istioCounters.apply(view.istio!()) } : {}),
+    ...(view.istio ? { istio: () => istioCounters.apply(view.istio!()), istioOverrides: () => manager.current?.mesh.metricsOverrides } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import type { JwtRule } from '../model/jwt-rules.js';
 import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import type { RateLimitConfig } from '../model/rate-limit.js';
 import type { TracingConfig } from '../model/tracing.js';
+import type { MetricsOverrides } from '../model/metrics-overrides.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -58,6 +59,8 @@ interface Header {
   inboundTracing?: TracingConfig | null;
   /** RateLimitPolicy rules for a sidecar's inbound listener (context SIDECAR_INBOUND or ANY). */
   inboundRateLimit?: RateLimitConfig;
+  /** Telemetry API metrics overrides (a lost one would show metrics the mesh disabled). */
+  metricsOverrides?: MetricsOverrides;
 }
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
@@ -83,6 +86,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.tracing !== undefined) header.tracing = c.mesh.tracing;
   if (c.mesh.inboundTracing !== undefined) header.inboundTracing = c.mesh.inboundTracing;
   if (c.mesh.inboundRateLimit !== undefined) header.inboundRateLimit = c.mesh.inboundRateLimit;
+  if (c.mesh.metricsOverrides !== undefined) header.metricsOverrides = c.mesh.metricsOverrides;
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -134,6 +138,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       }
       if (h.tracing !== undefined && (h.tracing === null || typeof h.tracing !== 'object' || typeof h.tracing.provider !== 'object' || typeof h.tracing.samplingPercentage !== 'number' || !Array.isArray(h.tracing.customTags))) throw new WasmeshResourceError('tracing lacks provider, samplingPercentage or customTags');
       if (h.inboundTracing !== undefined && h.inboundTracing !== null && (typeof h.inboundTracing !== 'object' || typeof h.inboundTracing.provider !== 'object')) throw new WasmeshResourceError('inboundTracing lacks a provider');
+      if (h.metricsOverrides !== undefined && (h.metricsOverrides === null || typeof h.metricsOverrides !== 'object' || typeof h.metricsOverrides.client !== 'object' || typeof h.metricsOverrides.server !== 'object')) throw new WasmeshResourceError('metricsOverrides lacks client or server');
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -160,6 +165,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.tracing !== undefined ? { tracing: header.tracing } : {}),
       ...(header.inboundTracing !== undefined ? { inboundTracing: header.inboundTracing } : {}),
       ...(header.inboundRateLimit !== undefined ? { inboundRateLimit: header.inboundRateLimit } : {}),
+      ...(header.metricsOverrides !== undefined ? { metricsOverrides: header.metricsOverrides } : {}),
     },
   };
 }

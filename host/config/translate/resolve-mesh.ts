@@ -3,6 +3,7 @@
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
 import { telemetryTracing } from './telemetry-tracing.js';
+import { telemetryMetrics } from './telemetry-metrics.js';
 import { telemetryAccessLogging } from './telemetry-access-logging.js';
 import type { ConfigIssue } from '../config-error.js';
 import { expandHost, intersectHosts, meshDomains } from './host-name.js';
@@ -128,6 +129,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const accessLogs = telemetryAccessLogging(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings, issues, warnings);
   if (accessLogs.client.length > 0) mesh.accessLogs = accessLogs.client;
   if (JSON.stringify(accessLogs.server) !== JSON.stringify(accessLogs.client)) mesh.inboundAccessLogs = accessLogs.server;
+  const metricsOverrides = telemetryMetrics(resources, { namespace: proxyNamespace, labels: proxyLabels(options, resources, proxyNamespace), ...(options.gateway !== undefined ? { gateway: options.gateway.includes('/') ? options.gateway : `${proxyNamespace}/${options.gateway}` } : {}) }, input.settings.rootNamespace, issues, warnings);
+  if (metricsOverrides !== undefined) mesh.metricsOverrides = metricsOverrides;
   // Absent means BASE: only a non-default mode is written, so meshes without meshConfig compare equal.
   if (input.settings.pathNormalization !== 'BASE') mesh.pathNormalization = input.settings.pathNormalization;
   return mesh;

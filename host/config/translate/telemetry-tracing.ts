@@ -122,7 +122,6 @@ interface Modes {
  * CLIENT_AND_SERVER), as Istio picks it.
  */
 function readModes(r: SourcedResource, spec: TelemetrySpec, providers: ReadonlyMap<string, TracingProvider>, settings: MeshSettings, issues: ConfigIssue[], warnings: string[]): Modes | null {
-  for (const f of ['metrics'] as const) if (spec[f] !== undefined) warnings.push(warningAt(r.ref, ['spec', f], 'is not served yet'));
   if (spec.selector !== undefined && (spec.targetRef !== undefined || spec.targetRefs !== undefined)) {
     issues.push(issueAt(r.ref, 'invalid_value', ['spec', spec.targetRef !== undefined ? 'targetRef' : 'targetRefs'], 'selector and targetRef(s) are exclusive (as Istio validates)'));
     return null;
