@@ -75,6 +75,16 @@ describe('wasmesh resources', () => {
     expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/tracing lacks provider, samplingPercentage or customTags/);
   });
 
+  it('carries the Telemetry API metrics overrides in the header, refusing a malformed one', () => {
+    const c = config('3', '10.0.0.1');
+    c.mesh.metricsOverrides = { client: { REQUEST_DURATION: { disabled: true, remove: ['response_flags'], upsert: [['mesh_id', 'm1']] } }, server: {} };
+    expect(assembleProxyConfig(proxyConfigResources(c).map((r) => r.body)).mesh.metricsOverrides).toEqual(c.mesh.metricsOverrides);
+    expect('metricsOverrides' in assembleProxyConfig(proxyConfigResources(config('3', '10.0.0.1')).map((r) => r.body)).mesh).toBe(false);
+    const bad = proxyConfigResources(config('3', '10.0.0.1'));
+    bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], metricsOverrides: { client: {} } }]) };
+    expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/metricsOverrides lacks client or server/);
+  });
+
   it('carries a sidecar inbound\'s rate limits (RateLimitPolicy context SIDECAR_INBOUND), refusing a malformed one', () => {
     const c = config('3', '10.0.0.1');
     c.mesh.inboundRateLimit = { local: [{ name: 'default/p/local/0', bucket: { maxTokens: 1, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true }], services: [] };
