@@ -126,6 +126,49 @@ export class StreamTrace {
     return b3HeaderLines(ids.traceId, spanId, parentId, ids.sampled) + traceparentLines(traceId128(ids.traceId), spanId, ids.sampled, ids.tracestate);
   }
 
+  /** The bytes attemptHeaders() takes, for writeHeadLines (the router's head copy). */
+  headLinesLength(): number {
+    const ids = this.ids;
+    const parentId = this.#attemptId === null ? ids.parentId : ids.spanId;
+    // x-b3-traceid, x-b3-spanid, x-b3-sampled, traceparent (00-{32}-{16}-{2}).
+    let n = 14 + ids.traceId.length + 2 + 13 + 16 + 2 + 17 + 16 + 32 + 1 + 16 + 1 + 2 + 2;
+    if (parentId !== null) n += 19 + parentId.length + 2;
+    if (ids.tracestate !== null) n += 12 + ids.tracestate.length + 2;
+    return n;
+  }
+
+  /**
+   * attemptHeaders() written straight into `out` at `at` (returns the index after them): every
+   * traced request's upstream head carries them, so no string is built (the pieces are the ids
+   * as kept and constant literals, copied natively).
+   */
+  writeHeadLines(out: Buffer, at: number): number {
+    const ids = this.ids;
+    const spanId = this.#attemptId ?? ids.spanId;
+    const parentId = this.#attemptId === null ? ids.parentId : ids.spanId;
+    at += out.write('x-b3-traceid: ', at, 'latin1');
+    at += out.write(ids.traceId, at, 'latin1');
+    at += out.write('\r\nx-b3-spanid: ', at, 'latin1');
+    at += out.write(spanId, at, 'latin1');
+    if (parentId !== null) {
+      at += out.write('\r\nx-b3-parentspanid: ', at, 'latin1');
+      at += out.write(parentId, at, 'latin1');
+    }
+    at += out.write(ids.sampled ? '\r\nx-b3-sampled: 1\r\ntraceparent: 00-' : '\r\nx-b3-sampled: 0\r\ntraceparent: 00-', at, 'latin1');
+    if (ids.traceId.length !== 32) at += out.write('0000000000000000', at, 'latin1');
+    at += out.write(ids.traceId, at, 'latin1');
+    out[at++] = 0x2d;
+    at += out.write(spanId, at, 'latin1');
+    at += out.write(ids.sampled ? '-01\r\n' : '-00\r\n', at, 'latin1');
+    if (ids.tracestate !== null) {
+      at += out.write('tracestate: ', at, 'latin1');
+      at += out.write(ids.tracestate, at, 'latin1');
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+    }
+    return at;
+  }
+
   /** The open attempt ended: with response status `code` (0: none, the attempt failed with `flag`). */
   attemptEnd(code: number, flag: string): void {
     const id = this.#attemptId;
