@@ -59,4 +59,20 @@ describe('StreamTrace.writeHeadLines', () => {
     expect(HEAD.toString('latin1')).toBe(before);
     expect(() => withWrittenLines(Buffer.from('GET / HTTP/1.1\r\nhost: a', 'latin1'), trace)).toThrow(/CRLF CRLF/);
   });
+
+  it('a new trace\'s ids, kept as chunks, read as 32 and 16 lower-case hex digits, the same on every read and per seed', () => {
+    const a = tracer(0).start(headers({}), null, 0)!;
+    const b = tracer(0).start(headers({}), null, 0)!;
+    expect(a.ids.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.ids.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(a.ids).toBe(a.ids);
+    expect(b.ids).toEqual(a.ids);
+    const t = tracer(0);
+    const ids = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const x = t.start(headers({}), null, 0)!.ids;
+      ids.add(x.traceId).add(x.spanId);
+    }
+    expect(ids.size).toBe(400);
+  });
 });
