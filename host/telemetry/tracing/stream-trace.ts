@@ -3,7 +3,7 @@
 // after the authority, as Istio's route decorator names it) and a CLIENT
 // span `router <cluster> egress` per upstream attempt, so a retried request shows each attempt.
 // Each attempt's head carries the attempt span's context (B3 multi-header and W3C traceparent,
-// tracestate passed on); the router calls attemptStart / attemptHeaders / attemptEnd, the tracing
+// tracestate passed on); the router calls attemptStart / writeHeadLines (via withWrittenLines) / attemptEnd, the tracing
 // filter finishes the stream span when the stream ends. Unsampled streams still propagate their
 // context (x-b3-sampled: 0) but build and report nothing.
 import { b3HeaderLines } from './b3.js';
