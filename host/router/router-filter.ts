@@ -21,7 +21,7 @@ import type { ClusterRuntime } from '../http/route-config.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import { LOCAL_REPLY } from '../http/local-reply.js';
 import type { RouteRewrite } from './rewrite.js';
-import { withHeaderLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
+import { withHeaderLines, withWrittenLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
 import { sendMirror, type MirrorCopy } from './shadow.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
@@ -316,7 +316,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
     let head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
-    if (stream.trace) head = withHeaderLines(head, stream.trace.attemptHeaders());
+    if (stream.trace) head = withWrittenLines(head, stream.trace);
     START.isHead = stream.downstream.method === 'HEAD';
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;

@@ -13,8 +13,32 @@ export function withHeaderLines(head: Uint8Array, lines: string): Uint8Array {
   if (n < 4 || ((head[n - 2]! << 8) | head[n - 1]!) !== CRLF) throw new Error('wasmesh: request head does not end with CRLF CRLF');
   const out = Buffer.allocUnsafe(n + lines.length);
   out.set(head.subarray(0, n - 2));
-  // Native latin1 copy (the lines are ASCII): tracing adds ~200 bytes to every traced request's head.
+  // Native latin1 copy (the lines are ASCII). Tracing writes its lines with withWrittenLines instead.
   const at = n - 2 + out.write(lines, n - 2, 'latin1');
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return out;
+}
+
+/** Header lines written straight into a head's copy, with no string built for them (tracing's propagation lines, on every traced request). */
+export interface HeadLineWriter {
+  /** The bytes the lines take (each `name: value\r\n`, latin1). */
+  headLinesLength(): number;
+  /** Writes the lines at `at` in `out`; returns the index after them. */
+  writeHeadLines(out: Buffer, at: number): number;
+}
+
+/**
+ * `head` (ending in CRLF CRLF) with `w`'s lines inserted before the blank line, in one buffer
+ * (no intermediate string or view). `head` itself is not changed.
+ */
+export function withWrittenLines(head: Uint8Array, w: HeadLineWriter): Uint8Array {
+  const n = head.length;
+  if (n < 4 || ((head[n - 2]! << 8) | head[n - 1]!) !== CRLF) throw new Error('wasmesh: request head does not end with CRLF CRLF');
+  const out = Buffer.allocUnsafe(n + w.headLinesLength());
+  // The whole head, its final CRLF then overwritten by the lines: no subarray view to copy from.
+  out.set(head);
+  const at = w.writeHeadLines(out, n - 2);
   out[at] = 0x0d;
   out[at + 1] = 0x0a;
   return out;

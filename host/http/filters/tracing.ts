@@ -47,7 +47,7 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
           downstreamCluster: stream.requestHeader('x-envoy-downstream-service-cluster'),
         });
       }
-      // The upstream heads carry the proxy's context instead (router: attemptHeaders).
+      // The upstream heads carry the proxy's context instead (router: withWrittenLines + StreamTrace.writeHeadLines).
       for (const h of PROPAGATION_HEADERS) if (stream.requestHeader(h) !== null) stream.removeRequestHeader(h);
       stream.trace = trace;
       return FilterStatus.Continue;

@@ -41,6 +41,15 @@ export class SpanIds {
     return this.#text.toString('latin1', 0, 32);
   }
 
+  /**
+   * A random 24-bit chunk of a generated id: a stream keeps its ids as such chunks (small
+   * integers, no allocation) and writes their hex only into the heads that carry them; the
+   * strings are made only for a reported span (stream-trace.ts).
+   */
+  chunk(): number {
+    return (this.#rng.next() * 0x1000000) >>> 0;
+  }
+
   /** A uniform draw in [0, 1) for the sampling decision. */
   draw(): number {
     return this.#rng.next();

@@ -3,12 +3,12 @@
 // after the authority, as Istio's route decorator names it) and a CLIENT
 // span `router <cluster> egress` per upstream attempt, so a retried request shows each attempt.
 // Each attempt's head carries the attempt span's context (B3 multi-header and W3C traceparent,
-// tracestate passed on); the router calls attemptStart / attemptHeaders / attemptEnd, the tracing
+// tracestate passed on); the router calls attemptStart / writeHeadLines (via withWrittenLines) / attemptEnd, the tracing
 // filter finishes the stream span when the stream ends. Unsampled streams still propagate their
 // context (x-b3-sampled: 0) but build and report nothing.
 import { b3HeaderLines } from './b3.js';
 import { traceparentLines } from './traceparent.js';
-import { traceId128 } from './span-context.js';
+import { traceId128, type SpanContext } from './span-context.js';
 import type { FinishedSpan, SpanKind } from './span.js';
 import type { SpanIds } from './span-ids.js';
 import type { TracingConfig } from '../../model/tracing.js';
@@ -64,35 +64,100 @@ const UNDESCRIBED: TracedRequest = Object.freeze({
   method: '-', authority: '-', path: '-', scheme: 'http', requestId: '-', peerAddress: '-', userAgent: null, downstreamCluster: null,
 });
 
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+/** Where a generated id's hex is spelled out when its string is needed (a reported span). */
+const SCRATCH = Buffer.allocUnsafe(32);
+
+/** `v`'s low `digits` hex digits at `at` in `out`; returns the index after them. */
+function putHex(out: Buffer, at: number, v: number, digits: number): number {
+  for (let i = digits - 1; i >= 0; i--) {
+    out[at + i] = HEX[v & 15]!;
+    v >>>= 4;
+  }
+  return at + digits;
+}
+
+/** A generated 64-bit id's 3 chunks (6, 6, 4 hex digits) at `at`. */
+function putSpanId(out: Buffer, at: number, c0: number, c1: number, c2: number): number {
+  return putHex(out, putHex(out, putHex(out, at, c0, 6), c1, 6), c2, 4);
+}
+
 export class StreamTrace {
   readonly #tracer: TraceSource;
-  readonly ids: TraceIds;
+  /**
+   * The stream's ids. Ids the proxy generates are kept as 24-bit chunks (small integers: no
+   * allocation on the 99 % of streams that are not sampled but still propagate), written as hex
+   * straight into the upstream heads (writeHeadLines); `ids` spells them out once, when read.
+   * The trace id: a continued trace's as received, or 6 chunks (6×5 + 2 hex digits).
+   */
+  readonly #traceText: string | null;
+  #t0 = 0; #t1 = 0; #t2 = 0; #t3 = 0; #t4 = 0; #t5 = 0;
+  /** The stream span's id: 3 chunks (6 + 6 + 4 hex digits). */
+  #s0 = 0; #s1 = 0; #s2 = 0;
+  readonly #parentId: string | null;
+  readonly #sampled: boolean;
+  readonly #tracestate: string | null;
+  #ids: TraceIds | null = null;
   #request: TracedRequest;
   readonly #startMs: number;
   readonly #requestTags: Array<[string, string]> | null;
-  /** The open attempt: its span id, start, cluster, endpoint and number (0: none open). */
-  #attemptId: string | null = null;
+  /** The open attempt: its span id (chunks), start, cluster, endpoint and number. */
+  #attemptOpen = false;
+  #a0 = 0; #a1 = 0; #a2 = 0;
   #attemptStartMs = 0;
   #attemptCluster = '';
   #attemptEndpoint = '';
   #attempts = 0;
   #finished = false;
 
-  constructor(tracer: TraceSource, ids: TraceIds, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
+  /**
+   * A stream's trace: `parent` the context it continues (null: a new trace, its id drawn now),
+   * its own span id drawn now (trace id first, as the ids are drawn in that order).
+   */
+  constructor(tracer: TraceSource, parent: SpanContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
     this.#tracer = tracer;
-    this.ids = ids;
+    const ids = tracer.ids;
+    if (parent === null) {
+      this.#traceText = null;
+      do {
+        this.#t0 = ids.chunk(); this.#t1 = ids.chunk(); this.#t2 = ids.chunk();
+        this.#t3 = ids.chunk(); this.#t4 = ids.chunk(); this.#t5 = ids.chunk() & 0xff;
+      } while ((this.#t0 | this.#t1 | this.#t2 | this.#t3 | this.#t4 | this.#t5) === 0);
+    } else this.#traceText = parent.traceId;
+    do {
+      this.#s0 = ids.chunk(); this.#s1 = ids.chunk(); this.#s2 = ids.chunk() & 0xffff;
+    } while ((this.#s0 | this.#s1 | this.#s2) === 0);
+    this.#parentId = parent === null ? null : parent.spanId;
+    this.#sampled = sampled;
+    this.#tracestate = parent === null ? null : parent.tracestate;
     this.#request = request ?? UNDESCRIBED;
     this.#startMs = startMs;
     this.#requestTags = requestTags;
   }
 
+  /** The stream's ids as strings (made on first read: a reported span, a test). */
+  get ids(): TraceIds {
+    if (this.#ids === null) {
+      let traceId = this.#traceText;
+      if (traceId === null) {
+        let at = 0;
+        for (const c of [this.#t0, this.#t1, this.#t2, this.#t3, this.#t4]) at = putHex(SCRATCH, at, c, 6);
+        putHex(SCRATCH, at, this.#t5, 2);
+        traceId = SCRATCH.toString('latin1', 0, 32);
+      }
+      putSpanId(SCRATCH, 0, this.#s0, this.#s1, this.#s2);
+      this.#ids = { traceId, spanId: SCRATCH.toString('latin1', 0, 16), parentId: this.#parentId, sampled: this.#sampled, tracestate: this.#tracestate };
+    }
+    return this.#ids;
+  }
+
   get sampled(): boolean {
-    return this.ids.sampled;
+    return this.#sampled;
   }
 
   /** Whether this stream's spans are built and reported (sampled, reporting not disabled). */
   get reports(): boolean {
-    return this.ids.sampled && !this.#tracer.config.disableSpanReporting;
+    return this.#sampled && !this.#tracer.config.disableSpanReporting;
   }
 
   /** The request its spans describe, when the tracer was started without it (read only when `reports`). */
@@ -107,32 +172,103 @@ export class StreamTrace {
 
   /** An upstream attempt begins (endpoint picked): its child span opens; an attempt still open is ended first. */
   attemptStart(cluster: string, endpoint: string): void {
-    if (this.#attemptId !== null) this.attemptEnd(0, '-');
-    this.#attemptId = this.#tracer.ids.spanId();
+    if (this.#attemptOpen) this.attemptEnd(0, '-');
+    const ids = this.#tracer.ids;
+    do {
+      this.#a0 = ids.chunk(); this.#a1 = ids.chunk(); this.#a2 = ids.chunk() & 0xffff;
+    } while ((this.#a0 | this.#a1 | this.#a2) === 0);
+    this.#attemptOpen = true;
     this.#attemptStartMs = Date.now();
     this.#attemptCluster = cluster;
     this.#attemptEndpoint = endpoint;
     this.#attempts++;
   }
 
+  /** The open attempt's span id as a string (a reported span, attemptHeaders). */
+  #attemptText(): string {
+    putSpanId(SCRATCH, 0, this.#a0, this.#a1, this.#a2);
+    return SCRATCH.toString('latin1', 0, 16);
+  }
+
   /**
    * The propagation lines (`name: value\r\n`) for the open attempt's upstream head: the attempt
    * span as the parent of whatever the upstream does; the stream span when no attempt is open.
+   * As a string (tests, the reference writeHeadLines is checked against); the router uses
+   * writeHeadLines.
    */
   attemptHeaders(): string {
     const ids = this.ids;
-    const spanId = this.#attemptId ?? ids.spanId;
-    const parentId = this.#attemptId === null ? ids.parentId : ids.spanId;
+    const spanId = this.#attemptOpen ? this.#attemptText() : ids.spanId;
+    const parentId = this.#attemptOpen ? ids.spanId : ids.parentId;
     return b3HeaderLines(ids.traceId, spanId, parentId, ids.sampled) + traceparentLines(traceId128(ids.traceId), spanId, ids.sampled, ids.tracestate);
+  }
+
+  /** The bytes attemptHeaders() takes, for writeHeadLines (the router's head copy). */
+  headLinesLength(): number {
+    const parentId = this.#attemptOpen ? 'x' : this.#parentId;
+    const traceLength = this.#traceText === null ? 32 : this.#traceText.length;
+    // x-b3-traceid, x-b3-spanid, x-b3-sampled, traceparent (00-{32}-{16}-{2}); a parent is 16 digits.
+    let n = 14 + traceLength + 2 + 13 + 16 + 2 + 17 + 16 + 32 + 1 + 16 + 1 + 2 + 2;
+    if (parentId !== null) n += 19 + 16 + 2;
+    if (this.#tracestate !== null) n += 12 + this.#tracestate.length + 2;
+    return n;
+  }
+
+  /** The trace id's hex at `at` (a continued trace's as received; `pad`: a 64-bit one zero-padded to 128 bits). */
+  #putTraceId(out: Buffer, at: number, pad: boolean): number {
+    const text = this.#traceText;
+    if (text !== null) {
+      if (pad && text.length !== 32) at += out.write('0000000000000000', at, 'latin1');
+      return at + out.write(text, at, 'latin1');
+    }
+    at = putHex(out, putHex(out, putHex(out, at, this.#t0, 6), this.#t1, 6), this.#t2, 6);
+    at = putHex(out, putHex(out, at, this.#t3, 6), this.#t4, 6);
+    return putHex(out, at, this.#t5, 2);
+  }
+
+  /** The span id the head carries: the open attempt's, else the stream span's. */
+  #putSpanId(out: Buffer, at: number): number {
+    return this.#attemptOpen ? putSpanId(out, at, this.#a0, this.#a1, this.#a2) : putSpanId(out, at, this.#s0, this.#s1, this.#s2);
+  }
+
+  /**
+   * attemptHeaders() written straight into `out` at `at` (returns the index after them): every
+   * traced request's upstream head carries them, so no string is built (the ids' hex from their
+   * chunks, the literals copied natively).
+   */
+  writeHeadLines(out: Buffer, at: number): number {
+    at += out.write('x-b3-traceid: ', at, 'latin1');
+    at = this.#putTraceId(out, at, false);
+    at += out.write('\r\nx-b3-spanid: ', at, 'latin1');
+    at = this.#putSpanId(out, at);
+    if (this.#attemptOpen) {
+      at += out.write('\r\nx-b3-parentspanid: ', at, 'latin1');
+      at = putSpanId(out, at, this.#s0, this.#s1, this.#s2);
+    } else if (this.#parentId !== null) {
+      at += out.write('\r\nx-b3-parentspanid: ', at, 'latin1');
+      at += out.write(this.#parentId, at, 'latin1');
+    }
+    at += out.write(this.#sampled ? '\r\nx-b3-sampled: 1\r\ntraceparent: 00-' : '\r\nx-b3-sampled: 0\r\ntraceparent: 00-', at, 'latin1');
+    at = this.#putTraceId(out, at, true);
+    out[at++] = 0x2d;
+    at = this.#putSpanId(out, at);
+    at += out.write(this.#sampled ? '-01\r\n' : '-00\r\n', at, 'latin1');
+    if (this.#tracestate !== null) {
+      at += out.write('tracestate: ', at, 'latin1');
+      at += out.write(this.#tracestate, at, 'latin1');
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+    }
+    return at;
   }
 
   /** The open attempt ended: with response status `code` (0: none, the attempt failed with `flag`). */
   attemptEnd(code: number, flag: string): void {
-    const id = this.#attemptId;
-    if (id === null) return;
-    this.#attemptId = null;
+    if (!this.#attemptOpen) return;
+    this.#attemptOpen = false;
     const t = this.#tracer;
-    if (!this.ids.sampled || t.config.disableSpanReporting) return;
+    if (!this.#sampled || t.config.disableSpanReporting) return;
+    const id = this.#attemptText();
     const now = Date.now();
     const tags = this.#tags(code, code === 0 ? flag : '-');
     tags['upstream_cluster'] = t.cut(this.#attemptCluster);
@@ -158,9 +294,9 @@ export class StreamTrace {
   finish(end: StreamEnd): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (this.#attemptId !== null) this.attemptEnd(0, end.flags);
+    if (this.#attemptOpen) this.attemptEnd(0, end.flags);
     const t = this.#tracer;
-    if (!this.ids.sampled || t.config.disableSpanReporting) return;
+    if (!this.#sampled || t.config.disableSpanReporting) return;
     const tags = this.#tags(end.code, end.flags);
     tags['upstream_cluster'] = t.cut(end.upstreamCluster);
     tags['upstream_cluster.name'] = t.cut(end.upstreamCluster);

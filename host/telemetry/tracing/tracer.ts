@@ -118,12 +118,6 @@ export class Tracer implements TraceSource {
         if (v !== null) (requestTags ??= []).push([t.tag, this.cut(v)]);
       }
     }
-    return new StreamTrace(this, {
-      traceId: ctx?.traceId ?? this.ids.traceId(),
-      spanId: this.ids.spanId(),
-      parentId: ctx?.spanId ?? null,
-      sampled: decision.sampled,
-      tracestate: ctx?.tracestate ?? null,
-    }, request, startMs, requestTags);
+    return new StreamTrace(this, ctx, decision.sampled, request, startMs, requestTags);
   }
 }
