@@ -8,6 +8,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
+import { refusedScrape } from './stats-port.js';
 
 export interface AppMetrics {
   /** The app's metrics port on 127.0.0.1 (`prometheus.io/port`). */
@@ -64,15 +65,7 @@ export class MergedStatsPort {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/stats/prometheus') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('only /stats/prometheus is served here\n');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('/stats/prometheus answers GET only\n');
-      return;
-    }
+    if (refusedScrape(req, res)) return;
     this.#scrapes++;
     let app = '';
     if (this.#opts.app !== undefined) {

@@ -51,15 +51,7 @@ export class StatsPort {
 }
 
 function serve(req: IncomingMessage, res: ServerResponse, sources: Sources): void {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path !== '/stats/prometheus') {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('only /stats/prometheus is served here\n');
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('/stats/prometheus answers GET only\n');
-    return;
-  }
+  if (refusedScrape(req, res)) return;
   let body: string;
   try {
     body = proxyPrometheusText(sources);
@@ -68,4 +60,21 @@ function serve(req: IncomingMessage, res: ServerResponse, sources: Sources): voi
     return;
   }
   res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Answers what a scrape port does not serve (another path: 404; a method other than GET or
+ * HEAD: 405) and says so; false for a scrape of /stats/prometheus. Shared by the 15090 and 15020 ports.
+ */
+export function refusedScrape(req: IncomingMessage, res: ServerResponse): boolean {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== '/stats/prometheus') {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('only /stats/prometheus is served here\n');
+    return true;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('/stats/prometheus answers GET only\n');
+    return true;
+  }
+  return false;
 }
