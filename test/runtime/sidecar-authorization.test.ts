@@ -75,8 +75,7 @@ describe('a config version the outbound side refuses', () => {
     policies = [policy('default/deny-public', 'DENY', [rule({ to: [[f('request.path', [pre('/public')])]] })])];
     breakOutbound = true;
     const version = sidecar.manager.version;
-    sidecar.reload('test');
-    await new Promise((r) => setTimeout(r, 100));
+    await sidecar.manager.reloadAsync('test');
     expect(sidecar.manager.version).toBe(version);
     expect(await get('/admin')).toBe(403);
     expect(await get('/public')).toBe(200);
