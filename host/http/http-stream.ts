@@ -350,9 +350,9 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     return this.downstream.write(chunk);
   }
 
-  encodeEnd(): void {
+  encodeEnd(trailers?: readonly string[]): void {
     if (this.#phase === Phase.Done) return;
-    this.downstream.end();
+    this.downstream.end(trailers);
   }
 
   resetStream(): void {

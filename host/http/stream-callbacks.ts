@@ -93,8 +93,8 @@ export interface StreamCallbacks {
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;
   /** A response body chunk (may be a view into reused memory); false under backpressure. */
   encodeData(chunk: Uint8Array): boolean;
-  /** The response body is complete. */
-  encodeEnd(): void;
+  /** Ends the response; `trailers` (flat name/value pairs) go out where the downstream protocol carries them. */
+  encodeEnd(trailers?: readonly string[]): void;
   /** Closes the downstream connection mid-response (the client must not take a partial body for whole). */
   resetStream(): void;
   /** The response head went downstream already. */

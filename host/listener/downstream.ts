@@ -120,8 +120,13 @@ export interface Downstream {
   writeHead(status: number, source: HeadSource, mode: BodyMode, length?: number): void;
   /** Writes a body chunk (a view the caller may reuse); false under backpressure (wait for onWritable). */
   write(chunk: Uint8Array): boolean;
-  /** Ends a streamed body (a length-framed body ends by itself once complete). */
-  end(): void;
+  /**
+   * Ends a streamed body (a length-framed body ends by itself once complete). `trailers`: the
+   * response's trailer fields, flat (lower-case names at even indices), written where the
+   * protocol carries them (HTTP/2: a trailing HEADERS frame; gRPC needs them); HTTP/1.1 drops
+   * them, as Envoy's HTTP/1 codec does by default.
+   */
+  end(trailers?: readonly string[]): void;
   /** Closes the connection at once, so that the client cannot take a partial response for a whole one. */
   abort(): void;
 }

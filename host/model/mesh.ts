@@ -25,6 +25,8 @@ import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
 import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
+import type { PortProtocol } from './port-protocol.js';
+import type { TcpRoute } from './tcp-route.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -268,6 +270,11 @@ export interface Cluster {
    * addresses as given (STATIC).
    */
   dnsResolution?: 'STRICT_DNS' | 'LOGICAL_DNS';
+  /**
+   * The service port's protocol (host/model/port-protocol.ts: ServiceEntry `protocol`, port
+   * name prefix); absent: HTTP (HTTP/1.1 upstream), as before protocols were told apart.
+   */
+  protocol?: PortProtocol;
 }
 
 export interface MeshConfig {
@@ -315,6 +322,10 @@ export interface MeshConfig {
   inboundAccessLogs?: readonly AccessLogTarget[];
   /** Telemetry API metrics overrides (per reporter) applied to the istio_* metrics when scraped; absent: Istio's defaults. */
   metricsOverrides?: MetricsOverrides;
+  /** VirtualService `tcp:` routes (host/model/tcp-route.ts) in order; absent or empty: none. */
+  tcpRoutes?: readonly TcpRoute[];
+  /** VirtualService `tls:` routes (SNI matches, passed through without termination); absent or empty: none. */
+  tlsRoutes?: readonly TcpRoute[];
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

@@ -517,11 +517,11 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     return this.#stream!.encodeData(data);
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(trailers?: readonly string[]): void {
     this.#upstream = null;
     this.#cluster?.stats.inc('upstream_rq_completed');
     if (this.#phase === Phase.Done) return;
-    this.#stream!.encodeEnd();
+    this.#stream!.encodeEnd(trailers);
   }
 
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void {

@@ -2,6 +2,7 @@
 // VirtualServices bound to one Gateway, on the hosts both agree on; mesh mode serves those
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
+import { portProtocol, type PortProtocol } from '../../model/port-protocol.js';
 import { telemetryTracing } from './telemetry-tracing.js';
 import { telemetryMetrics } from './telemetry-metrics.js';
 import { telemetryAccessLogging } from './telemetry-access-logging.js';
@@ -312,7 +313,7 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
  */
 function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: SubsetRegistry, refs: ReadonlyMap<string, ClusterRef>, workloadIdentity: boolean, credentialsDir: string | undefined): Cluster[] {
   const clusters = new Map<string, Cluster>();
-  const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[]): void => {
+  const add = (host: string, port: number, subset: string | null, endpoints: Endpoint[], protocol?: PortProtocol): void => {
     const name = clusterName(port, subset, host);
     const info = subset === null ? null : (subsets.subsetsFor(host).get(subset) ?? null);
     const merged = mergeTrafficPolicy(subsets.policyFor(host), info, port);
@@ -326,12 +327,13 @@ function buildClusters(services: ReadonlyMap<string, ServiceHost>, subsets: Subs
     const passthrough = spec !== undefined && (spec.resolution ?? 'NONE') === 'NONE';
     const dns = spec?.resolution === 'DNS' ? 'STRICT_DNS' : spec?.resolution === 'DNS_ROUND_ROBIN' ? 'LOGICAL_DNS' : undefined;
     const rule = subsets.ruleFor(host);
-    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(rule !== null && { destinationRule: rule }), ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }) });
+    clusters.set(name, { name, host, port, subset, endpoints, lb: passthrough ? 'PASSTHROUGH' : lb, policy, ...(rule !== null && { destinationRule: rule }), ...(tls !== undefined && { tls }), ...(passthrough && { destinationFromAuthorityName: true }), ...(dns !== undefined && { dnsResolution: dns }), ...(protocol !== undefined && protocol !== 'HTTP' && { protocol }) });
   };
   for (const service of services.values()) {
     for (const port of service.ports) {
-      add(service.host, port.number, null, endpointsFor(service, port, {}));
-      for (const s of subsets.subsetsFor(service.host).values()) add(service.host, port.number, s.name, endpointsFor(service, port, s.labels));
+      const protocol = portProtocol(port);
+      add(service.host, port.number, null, endpointsFor(service, port, {}), protocol);
+      for (const s of subsets.subsetsFor(service.host).values()) add(service.host, port.number, s.name, endpointsFor(service, port, s.labels), protocol);
     }
   }
   for (const ref of refs.values()) {

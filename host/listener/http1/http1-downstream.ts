@@ -219,7 +219,8 @@ export class Http1Downstream implements Downstream, HeadOwner {
     return ok;
   }
 
-  end(): void {
+  /** Trailers are dropped: HTTP/1.1 downstreams get none (Envoy's default, enable_trailers off). */
+  end(_trailers?: readonly string[]): void {
     if (this.#state !== State.Streaming) return;
     if (this.#framing === WireFraming.Length) {
       // Fewer bytes than announced: the client must not take a partial body for a whole one.

@@ -43,7 +43,12 @@ export interface ExchangeHandler {
   onResponseHead(head: ResponseHead): void;
   /** `data` may be a view into a reused buffer; return false to pause the upstream. */
   onResponseData(data: Uint8Array): boolean;
-  onResponseEnd(): void;
+  /**
+   * The response is complete. `trailers`: the response's trailer fields, flat (lower-case name at
+   * even indices, its value after it), when the upstream protocol carries them (HTTP/2 and gRPC's
+   * grpc-status / grpc-message); absent when there were none (HTTP/1 drops them, as Envoy).
+   */
+  onResponseEnd(trailers?: readonly string[]): void;
   /** `stale`: a reused connection died before any response byte, so a retry is safe if the request is replayable. */
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void;
   /** The stream can take body bytes again after writeBody returned false. */
