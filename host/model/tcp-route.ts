@@ -3,7 +3,6 @@
 // clusters it sends them to. `sourceLabels` and `gateways` are decided by host/config when it
 // builds the routes for one proxy (as for HTTP routes), so a match that cannot apply never
 // reaches the model. Rules are in VirtualService order; the first whose match holds wins.
-import type { IstioConfigName } from './mesh.js';
 
 /** Istio L4MatchAttributes / TLSMatchAttributes, resolved. Every condition set must hold. */
 export interface L4Match {
@@ -25,7 +24,8 @@ export interface TcpRouteDestination {
 export interface TcpRoute {
   /** `<namespace>/<virtualservice>/tcp-<index>` (or `tls-<index>`), for stats and logs. */
   name: string;
-  virtualService?: IstioConfigName;
+  /** The VirtualService it was written in (mesh.ts's IstioConfigName, not imported: mesh.ts imports this file). */
+  virtualService?: { namespace: string; name: string };
   /** The VirtualService host(s) this rule serves (lower-case FQDNs or `*.suffix`), for a sidecar's per-service filter chains. */
   hosts: string[];
   /** ORed; empty: every connection. */
