@@ -19,7 +19,9 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
     case 'VirtualService': {
       const spec = r.resource.spec as VirtualServiceSpec;
       if (spec.tls !== undefined) push(out, r, ['spec', 'tls'], `${NOT_SERVED} (TLS routes)`);
-      if (spec.tcp !== undefined) push(out, r, ['spec', 'tcp'], `${NOT_SERVED} (TCP routes)`);
+      // Served on gateways (Gateway TCP servers); a sidecar's outbound capture has no original destination yet.
+      const boundToMesh = (spec.gateways ?? []).length === 0 || (spec.gateways ?? []).includes('mesh');
+      if (spec.tcp !== undefined && boundToMesh) push(out, r, ['spec', 'tcp'], `${NOT_SERVED} on sidecars (TCP routes are served by gateways' TCP servers only)`);
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the VirtualService is visible to every namespace`);
       break;
     }

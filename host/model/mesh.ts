@@ -26,7 +26,7 @@ import type { TracingConfig } from './tracing.js';
 import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
 import type { PortProtocol } from './port-protocol.js';
-import type { TcpRoute } from './tcp-route.js';
+import type { GatewayTcpListener, TcpRoute } from './tcp-route.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -326,6 +326,8 @@ export interface MeshConfig {
   tcpRoutes?: readonly TcpRoute[];
   /** VirtualService `tls:` routes (SNI matches, passed through without termination); absent or empty: none. */
   tlsRoutes?: readonly TcpRoute[];
+  /** Gateway mode only: the Gateway's TCP (MONGO, MYSQL, REDIS) ports, served by a byte proxy (host/model/tcp-route.ts); absent or empty: none. */
+  gatewayTcpListeners?: readonly GatewayTcpListener[];
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

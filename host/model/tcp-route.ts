@@ -32,3 +32,36 @@ export interface TcpRoute {
   matches: L4Match[];
   destinations: TcpRouteDestination[];
 }
+
+/** Gateway server protocols served as a byte proxy (Istio's TCP-carried protocols on a Gateway; TLS PASSTHROUGH is separate). */
+export type GatewayTcpProtocol = 'TCP' | 'MONGO' | 'MYSQL' | 'REDIS';
+
+/**
+ * A Gateway port whose servers are TCP (or MONGO, MYSQL, REDIS: plain TCP, as Istio carries them
+ * with its protocol filters off): the gateway listens there with a byte proxy and routes each
+ * connection by the `tcp:` routes whose match holds for that port.
+ */
+export interface GatewayTcpListener {
+  /** The Gateway's port number. */
+  readonly port: number;
+  readonly protocol: GatewayTcpProtocol;
+  /** The servers' names (`<gateway ns>/<gateway name>/<index>` or their own), for stats and logs. */
+  readonly servers: readonly string[];
+}
+
+/** Does `m` hold for a connection to `port` (gateway: the Gateway port) at destination address `address` (null: unknown)? */
+export function l4MatchHolds(m: L4Match, port: number, address: string | null, inSubnet: (address: string, cidr: string) => boolean): boolean {
+  if (m.port !== null && m.port !== port) return false;
+  if (m.destinationSubnets.length === 0) return true;
+  if (address === null) return false;
+  return m.destinationSubnets.some((c) => inSubnet(address, c));
+}
+
+/** The first route in `routes` with a match holding (a route without matches takes every connection); -1: none. */
+export function selectTcpRoute(routes: readonly TcpRoute[], port: number, address: string | null, inSubnet: (address: string, cidr: string) => boolean): number {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!;
+    if (r.matches.length === 0 || r.matches.some((m) => l4MatchHolds(m, port, address, inSubnet))) return i;
+  }
+  return -1;
+}

@@ -43,6 +43,9 @@ import { resolveRateLimits } from './rate-limit.js';
 import type { RateLimitConfig } from '../../model/rate-limit.js';
 import { catchAllClusters, catchAllVirtualHost } from './outbound-catch-all.js';
 import { selectSidecar, sidecarScope, type SidecarScope } from './sidecar-scope.js';
+import { buildTcpRoutes, validateTcpRoutes } from './tcp-route.js';
+import { GATEWAY_TCP_PROTOCOLS, gatewayTcpListeners } from './gateway-tcp.js';
+import type { GatewayTcpListener, TcpRoute } from '../../model/tcp-route.js';
 
 
 export interface ResolveInput {
@@ -68,7 +71,10 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), { issues, warnings, knownNamespaces, ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}) });
   const subsets = buildSubsetRegistry(ofKind(resources, 'DestinationRule'), { issues, warnings, knownNamespaces });
   const virtualServices = ofKind(resources, 'VirtualService');
-  for (const vs of virtualServices) validateVirtualService(vs, issues, warnings);
+  for (const vs of virtualServices) {
+    validateVirtualService(vs, issues, warnings);
+    validateTcpRoutes(vs, issues);
+  }
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
   // Every resource in effect is checked, whichever proxy this is: files are shared by the
   // mesh's proxies, and none may serve open what the config asks to protect.
@@ -82,16 +88,19 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
   const listeners: GatewayListener[] = [];
+  const tcp: { routes: TcpRoute[]; listeners: GatewayTcpListener[] } = { routes: [], listeners: [] };
   // A sidecar's Sidecar resource (sidecar-scope.ts); gateways are not scoped by one.
   const sidecarResource = options.gateway !== undefined ? null : selectSidecar(ofKind(resources, 'Sidecar'), proxyNamespace, options.labels ?? {}, input.settings.rootNamespace, { issues, warnings });
   const scope = sidecarResource === null ? null : sidecarScope(sidecarResource, proxyNamespace, input.settings.rootNamespace, { issues, warnings });
   const virtualHosts =
     options.gateway !== undefined
-      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners)
-      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope);
+      ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners, tcp)
+      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope, tcp.routes);
   let clusters = buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir);
   if (scope !== null) clusters = scopedClusters(clusters, virtualHosts, services, scope);
   const mesh: MeshConfig = { virtualHosts, clusters };
+  if (tcp.routes.length > 0) mesh.tcpRoutes = tcp.routes;
+  if (tcp.listeners.length > 0) mesh.gatewayTcpListeners = tcp.listeners;
   const inboundRateLimit: { inbound: RateLimitConfig | null } = { inbound: null };
   const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes), inboundRateLimit);
   if (rateLimit !== null) mesh.rateLimit = rateLimit;
@@ -178,6 +187,7 @@ function gatewayVirtualHosts(
   ctx: RouteContext,
   input: ResolveInput,
   listeners: GatewayListener[],
+  tcp: { routes: TcpRoute[]; listeners: GatewayTcpListener[] },
 ): VirtualHost[] {
   const wanted = gatewayOption.includes('/') ? gatewayOption : `${proxyNamespace}/${gatewayOption}`;
   const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
@@ -203,6 +213,7 @@ function gatewayVirtualHosts(
   const serverHosts: Array<{ namespace: string; host: string }> = [];
   gwSpec.servers.forEach((server, i) => {
     const protocol = server.port.protocol.toUpperCase();
+    if (GATEWAY_TCP_PROTOCOLS.has(protocol)) return; // a byte-proxy port (gateway-tcp.ts)
     if (!GATEWAY_HTTP_PROTOCOLS.has(protocol)) {
       ctx.warnings.push(warningAt(gateway.ref, ['spec', 'servers', i, 'port', 'protocol'], `${server.port.protocol} servers are not served yet; server skipped`));
       return;
@@ -215,6 +226,8 @@ function gatewayVirtualHosts(
     }
   });
   listeners.push(...gatewayListeners(gateway, { issues: ctx.issues, credentialsDir: input.options.credentialsDir }));
+  tcp.listeners.push(...gatewayTcpListeners(gateway, ctx.issues));
+  const tcpPorts = new Set(tcp.listeners.map((l) => l.port));
   const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
   ctx.proxy.binding = binding;
   const hosts = new Map<string, VirtualHost>();
@@ -222,6 +235,17 @@ function gatewayVirtualHosts(
     const spec = vs.resource.spec as VirtualServiceSpec;
     const ns = vs.resource.namespace;
     if (!(spec.gateways ?? []).some((g) => g !== 'mesh' && resolveGatewayRef(g, ns) === wanted)) continue;
+    const tcpRoutes = buildTcpRoutes(vs, ctx);
+    tcpRoutes.forEach((r) => {
+      const ports = r.matches.map((m) => m.port).filter((p): p is number => p !== null);
+      const unserved = ports.filter((p) => !tcpPorts.has(p));
+      if (unserved.length > 0 || tcpPorts.size === 0) {
+        const i = Number(r.name.slice(r.name.lastIndexOf('-') + 1));
+        ctx.warnings.push(warningAt(vs.ref, ['spec', 'tcp', i], `${unserved.length > 0 ? `port ${unserved.join(', ')} is` : 'no port is'} a TCP server port of Gateway ${wanted}${tcpPorts.size > 0 ? ` (${[...tcpPorts].join(', ')})` : ''}: connections there are not routed by this rule`));
+      }
+    });
+    tcp.routes.push(...tcpRoutes);
+    if (spec.http === undefined) continue;
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, ns, ctx.knownNamespaces);
@@ -240,7 +264,7 @@ function gatewayVirtualHosts(
   return [...hosts.values()];
 }
 
-function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null): VirtualHost[] {
+function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null, tcpRoutes: TcpRoute[]): VirtualHost[] {
   ctx.proxy.binding = { kind: 'mesh' };
   const hosts = new Map<string, VirtualHost>();
   const owner = new Map<string, SourcedResource>();
@@ -249,6 +273,7 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     if (!appliesToMesh(spec) || (spec.hosts ?? []).length === 0) continue;
     // Outside the Sidecar's egress hosts: not even built (most of a scoped proxy's mesh).
     if (scope !== null && !(spec.hosts ?? []).some((raw) => scope.visible(expandHost(raw, vs.resource.namespace, ctx.knownNamespaces), vs.resource.namespace))) continue;
+    tcpRoutes.push(...buildTcpRoutes(vs, ctx));
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);
