@@ -167,6 +167,20 @@ export const CLUSTER_STATS = {
   'ssl.workload_certificate_unavailable': 'counter',
 } as const satisfies Record<string, StatKind>;
 
+/** Envoy's tcp_proxy stats, rendered as `tcp.<stat_prefix>.<stat>` (host/listener/tcp/). */
+export const TCP_PROXY_STATS = {
+  downstream_cx_total: 'counter',
+  downstream_cx_no_route: 'counter',
+  downstream_cx_rx_bytes_total: 'counter',
+  downstream_cx_tx_bytes_total: 'counter',
+  downstream_flow_control_paused_reading_total: 'counter',
+  downstream_flow_control_resumed_reading_total: 'counter',
+  idle_timeout: 'counter',
+  upstream_flush_total: 'counter',
+  upstream_flush_active: 'gauge',
+} as const satisfies Record<string, StatKind>;
+export type TcpProxyStats = StatScope<keyof typeof TCP_PROXY_STATS>;
+
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */
 export const ROUTE_STATS = {
   rq_total: 'counter',
@@ -326,12 +340,20 @@ export class Stats {
   readonly #clusters = new Map<string, ClusterStats>();
   readonly #routes = new Map<string, StatScope<keyof typeof ROUTE_STATS>>();
   readonly #flags = new StatScope<string>('response_flag.', {});
+  readonly #tcp = new Map<string, TcpProxyStats>();
 
   cluster(name: string): ClusterStats {
     let s = this.#clusters.get(name);
     // Envoy's default tag for `cluster.<name>.`; its regex stops at the first dot, our names
     // (`outbound|5005|v1|web.default.svc.cluster.local`) have dots, and the scope knows where the name ends.
     if (!s) this.#clusters.set(name, (s = new StatScope('cluster.' + name + '.', CLUSTER_STATS, { base: 'cluster.', name: 'envoy.cluster_name', value: name })));
+    return s;
+  }
+
+  /** A tcp_proxy filter's stats under its stat_prefix (Envoy's tag `envoy.tcp_prefix`). */
+  tcp(prefix: string): TcpProxyStats {
+    let s = this.#tcp.get(prefix);
+    if (!s) this.#tcp.set(prefix, (s = new StatScope('tcp.' + prefix + '.', TCP_PROXY_STATS, { base: 'tcp.', name: 'envoy.tcp_prefix', value: prefix })));
     return s;
   }
 
@@ -370,6 +392,7 @@ export class Stats {
     this.#flags.entries(out);
     for (const s of this.#clusters.values()) s.entries(out);
     for (const s of this.#routes.values()) s.entries(out);
+    for (const s of this.#tcp.values()) s.entries(out);
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return out;
   }
@@ -382,6 +405,7 @@ export class Stats {
     this.#flags.records(out);
     for (const s of this.#clusters.values()) s.records(out);
     for (const s of this.#routes.values()) s.records(out);
+    for (const s of this.#tcp.values()) s.records(out);
     return sortRecords(out);
   }
 

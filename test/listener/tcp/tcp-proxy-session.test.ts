@@ -1,0 +1,140 @@
+// The byte proxy over real loopback sockets: data both ways, half-close passed on, backpressure
+// against a slow reader (bounded buffering, the reader paused and resumed), resets passed on as
+// resets, and the idle timeout (closing only a silent session).
+import { createServer, connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+
+const servers: Array<{ close(): void }> = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** Two connected sockets over loopback: [the connecting end, the accepted end], both half-open capable. */
+async function pair(): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const client = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  const other = await accepted;
+  sockets.push(client, other);
+  return [client, other];
+}
+
+/** client ⇄ [proxy: downstream | upstream] ⇄ app */
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}) {
+  const [client, downstream] = await pair();
+  const [upstream, app] = await pair();
+  app.resume();
+  let ended!: (s: TcpProxySession) => void;
+  const done = new Promise<TcpProxySession>((r) => (ended = r));
+  const session = new TcpProxySession(downstream, upstream, { idleTimeoutMs }, { onEnd: (s) => ended(s), ...extra });
+  return { client, app, downstream, upstream, session, done };
+}
+
+function collect(s: Socket): { data: () => Buffer; ended: Promise<void> } {
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  return { data: () => Buffer.concat(chunks), ended: new Promise((r) => s.once('end', () => r())) };
+}
+
+describe('TcpProxySession', () => {
+  test('bytes both ways; each FIN passed on (half-close); ends closed with the byte counts', async () => {
+    const { client, app, done } = await proxied();
+    const atApp = collect(app);
+    const atClient = collect(client);
+    client.end('hello');
+    await atApp.ended; // the client's FIN reached the app, while the app can still answer
+    expect(atApp.data().toString()).toBe('hello');
+    app.end('world!');
+    await atClient.ended;
+    expect(atClient.data().toString()).toBe('world!');
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect([s.rxBytes, s.txBytes]).toEqual([5, 6]);
+  });
+
+  test('a slow reader pauses the writer: buffering stays bounded, every byte arrives once it reads', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) });
+    app.pause();
+    const total = 32 * 1024 * 1024;
+    const block = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    const writeMore = (): void => {
+      while (written < total) {
+        written += block.length;
+        if (!client.write(block)) return void client.once('drain', writeMore);
+      }
+      client.end();
+    };
+    writeMore();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(flow[0]).toBe(true);
+    // The proxy holds at most about one chunk beyond the socket's high-water mark, not the 32 MB.
+    expect(upstream.writableLength).toBeLessThan(1024 * 1024);
+    expect(written).toBeLessThan(total);
+    let got = 0;
+    app.on('data', (c: Buffer) => (got += c.length));
+    const appEnded = new Promise((r) => app.once('end', r));
+    app.resume();
+    await appEnded;
+    expect(got).toBe(total);
+    expect(flow).toContain(false);
+    app.end();
+    const s = await done;
+    expect(s.rxBytes).toBe(total);
+    expect(s.end).toBe('closed');
+  }, 20_000);
+
+  test('an upstream reset resets the downstream', async () => {
+    const { client, app, done } = await proxied();
+    const err = new Promise<NodeJS.ErrnoException>((r) => client.once('error', r));
+    client.write('x');
+    await new Promise((r) => app.once('data', r));
+    app.resetAndDestroy();
+    expect((await err).code).toBe('ECONNRESET');
+    expect((await done).end).toBe('upstream_reset');
+  });
+
+  test('a downstream reset resets the upstream', async () => {
+    const { client, app, done } = await proxied();
+    const err = new Promise<NodeJS.ErrnoException>((r) => app.once('error', r));
+    client.write('x');
+    await new Promise((r) => app.once('data', r));
+    client.resetAndDestroy();
+    expect((await err).code).toBe('ECONNRESET');
+    expect((await done).end).toBe('downstream_reset');
+  });
+
+  test('idle timeout: traffic keeps the session open; silence closes both sides', async () => {
+    const { client, app, done } = await proxied(150);
+    const clientClosed = new Promise((r) => client.once('end', r)); // a FIN: the peers are half-open capable
+    const appClosed = new Promise((r) => app.once('end', r));
+    let closed = false;
+    void done.then(() => (closed = true));
+    for (let i = 0; i < 6; i++) {
+      client.write('.');
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(closed).toBe(false); // 360 ms of traffic, never 150 ms silent
+    const t0 = Date.now();
+    const s = await done;
+    expect(s.end).toBe('idle_timeout');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+    await Promise.all([clientClosed, appClosed]);
+  });
+
+  test('close() resets both sides', async () => {
+    const { client, app, session, done } = await proxied();
+    const errs = [new Promise((r) => client.once('error', r)), new Promise((r) => app.once('error', r))];
+    session.close();
+    expect((await done).end).toBe('local_close');
+    await Promise.all(errs);
+  });
+});
