@@ -5,6 +5,7 @@ import { ISTIO_BUCKETS, cumulative, histogramCount, histogramSum } from '../tele
 import type { IstioSeriesSnapshot, IstioSnapshot } from '../telemetry/istio-metrics.js';
 import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
 import { overriddenSeries } from '../telemetry/istio-metric-overrides.js';
+import { renderIstioTcpPrometheus } from '../telemetry/istio-tcp-metrics.js';
 
 /** `le` values as Prometheus prints them (Envoy writes `0.5`, `1`, … `3600000`, `+Inf`). */
 const LE = [...ISTIO_BUCKETS.map((b) => String(b)), '+Inf'];
@@ -24,7 +25,8 @@ const byLabels = (a: IstioSeriesSnapshot, b: IstioSeriesSnapshot): number => (a.
  */
 export function renderIstioPrometheus(snapshot: IstioSnapshot, overrides?: MetricsOverrides): string {
   const { series, overflow } = snapshot;
-  if (series.length === 0 && overflow === 0) return '';
+  const tcp = renderIstioTcpPrometheus(snapshot.tcp ?? []);
+  if (series.length === 0 && overflow === 0) return tcp;
   let plain: IstioSeriesSnapshot[] | undefined;
   const family = (metric: IstioMetric): IstioSeriesSnapshot[] => {
     const list = overriddenSeries(series, metric, overrides);
@@ -49,5 +51,6 @@ export function renderIstioPrometheus(snapshot: IstioSnapshot, overrides?: Metri
     }
   }
   if (overflow > 0) parts.push('# TYPE wasmesh_istio_series_overflow_total counter\n', `wasmesh_istio_series_overflow_total ${overflow}\n`);
+  parts.push(tcp);
   return parts.join('');
 }

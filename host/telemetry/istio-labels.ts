@@ -120,3 +120,15 @@ export function renderLabels(k: SeriesKey): string {
     `response_code="${k.responseCode}",grpc_response_status="",response_flags="${escapeLabel(k.responseFlags)}",` +
     `connection_security_policy="${k.connectionSecurityPolicy}"`;
 }
+
+/**
+ * The label set of a TCP series (istio_tcp_*): Istio's TCP tags, request_protocol `tcp`, no
+ * response_code or grpc_response_status (a byte stream has neither).
+ */
+export function renderTcpLabels(k: Omit<SeriesKey, 'responseCode'>): string {
+  return `reporter="${k.reporter}",${side('source', k.source, k.sourcePrincipal)},` +
+    `${side('destination', k.destination, k.destinationPrincipal)},` +
+    `destination_service="${escapeLabel(k.service.service)}",destination_service_name="${escapeLabel(k.service.name)}",` +
+    `destination_service_namespace="${escapeLabel(k.service.namespace)}",request_protocol="tcp",` +
+    `response_flags="${escapeLabel(k.responseFlags)}",connection_security_policy="${k.connectionSecurityPolicy}"`;
+}

@@ -7,6 +7,7 @@
 // the label text. Worker threads keep their own registries; snapshots are merged when scraped.
 import { newHistogram, observe, addHistogram, type HistogramData } from './istio-histogram.js';
 import { renderLabels, type Reporter, type ServiceLabels, type WorkloadLabels } from './istio-labels.js';
+import { mergeIstioTcp, type IstioTcpSeriesSnapshot } from './istio-tcp-metrics.js';
 
 /** connection_security_policy, as a small number for the cache key. */
 export const enum SecurityPolicy {
@@ -31,6 +32,8 @@ export interface IstioSnapshot {
   series: IstioSeriesSnapshot[];
   /** Requests not counted for the series cap. */
   overflow: number;
+  /** istio_tcp_* series (host/telemetry/istio-tcp-metrics.ts); absent: none. */
+  tcp?: IstioTcpSeriesSnapshot[];
 }
 
 export const EMPTY_ISTIO_SNAPSHOT: IstioSnapshot = { series: [], overflow: 0 };
@@ -170,5 +173,6 @@ export function mergeIstio(lists: ReadonlyArray<IstioSnapshot>): IstioSnapshot {
       addHistogram(have.responseBytes, s.responseBytes);
     }
   }
-  return { series: [...byLabels.values()], overflow };
+  const tcp = mergeIstioTcp(lists.map((l) => l.tcp));
+  return { series: [...byLabels.values()], overflow, ...(tcp.length > 0 ? { tcp } : {}) };
 }

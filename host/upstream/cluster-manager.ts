@@ -444,6 +444,30 @@ export class ClusterManager {
     };
   }
 
+  /**
+   * A byte proxy's upstream connection on cluster `clusterIndex` (Envoy's tcp_proxy takes one
+   * unit of the cluster's max_connections, Istio tcp.maxConnections): the cluster's connect
+   * settings (connectTimeout, tcpKeepalive) and stats with a release function to call once when
+   * the connection ends, 'overflow' (counted as upstream_cx_overflow; close, flag UO), or null
+   * for a cluster this version does not have.
+   */
+  admitConnection(version: { readonly table: RouteTable }, clusterIndex: number): { release: () => void; settings: PoolSettings; stats: ClusterStats } | 'overflow' | null {
+    const v = this.#versions.get(version.table)?.[clusterIndex];
+    if (!v || v.managed.closed) return null;
+    const m = v.managed;
+    if (!m.state.breaker.tryAcquire('connection')) {
+      m.stats.inc('upstream_cx_overflow');
+      return 'overflow';
+    }
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      if (m.state.address !== 0) m.state.breaker.release('connection');
+    };
+    return { release, settings: m.pool.settings, stats: m.stats };
+  }
+
   /** @internal (EndpointLease) records an outcome; an ejection is pushed to the balancers at once. */
   _report(m: ManagedCluster, slot: number, outcome: OutlierOutcome): void {
     const code =

@@ -1,0 +1,310 @@
+// The data-path server of one Gateway TCP port (Envoy's listener with a tcp_proxy filter): a TCP
+// listener, the cluster manager, and the configuration versions it serves. Per connection:
+// the first `tcp:` route whose match holds for the port (and the destination address), the
+// route's weighted cluster chosen by the core (the same smooth weighted round robin as HTTP
+// routes: the routes are compiled into a route table, one virtual host per route), one unit
+// of the cluster's max_connections, an endpoint from the cluster's balancer (ejected endpoints
+// skipped), a connect within the cluster's connect timeout (outlier detection hears
+// connect_success or connect_failed), then a byte-proxy session (host/listener/tcp/).
+// A failure closes the downstream: UO (overflow), UH (no healthy endpoint), UF (connect failed or
+// timed out), counted in the cluster's upstream_cx_* and Istio's istio_tcp_* with the flag.
+import { BlockList, connect, isIP, type Socket } from 'node:net';
+import { Core } from '../core/wasm.js';
+import { RouteTable } from '../core/route/route-table.js';
+import { compileRouteTable } from '../compile/route-table.js';
+import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js';
+import { selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { ClusterManager } from '../upstream/cluster-manager.js';
+import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
+import { resolveLimits, type Limits } from '../common/limits.js';
+import type { Log } from '../common/log.js';
+import { TcpListener } from '../listener/tcp/tcp-listener.js';
+import { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
+import { Stats, type ClusterStats, type TcpProxyStats } from '../telemetry/stats.js';
+import type { ClusterStatus } from '../telemetry/cluster-status.js';
+import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
+import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
+import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
+
+/** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
+export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
+
+export interface TcpProxyServerOptions {
+  host: string;
+  port: number;
+  /** The Gateway port this listener serves (what `tcp:` match ports compare with). */
+  gatewayPort: number;
+  limits?: Partial<Limits>;
+  /** The tcp_proxy idle timeout; default 1 h (0: none). */
+  idleTimeoutMs?: number;
+  seed?: number;
+  coreModule?: WebAssembly.Module;
+  operationalLog?: Log;
+  /** Who this proxy's workload is (Istio metrics labels); absent: `unknown`. */
+  workload?: WorkloadMetadata;
+  /** Istio's TCP metrics, reporter `source` (a gateway), or off. Default source. */
+  istioMetrics?: 'source' | 'off';
+}
+
+/** One config version: the routes of this port, the core's table for their weights, and their stats. */
+interface TcpVersion {
+  readonly version: number;
+  readonly table: RouteTable;
+  readonly routes: readonly TcpRoute[];
+  readonly stats: readonly TcpProxyStats[];
+  /** Cluster names by the table's cluster index. */
+  readonly clusterNames: readonly string[];
+}
+
+export class TcpProxyServer {
+  readonly stats = new Stats();
+  readonly limits: Limits;
+  readonly istio: IstioTcpMetrics | null;
+  readonly #core: Core;
+  readonly #clusters: ClusterManager;
+  readonly #listener: TcpListener;
+  readonly #gatewayPort: number;
+  readonly #idleTimeoutMs: number;
+  readonly #opLog: Log | undefined;
+  /** Connections without a route to any cluster (`tcp.<listener>.downstream_cx_no_route`). */
+  readonly #listenerStats: TcpProxyStats;
+  readonly #sessions = new Set<TcpProxySession>();
+  /** Downstreams waiting for their upstream connect. */
+  readonly #connecting = new Set<Socket>();
+  readonly #subnets = new Map<string, BlockList>();
+  #current: TcpVersion | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: TcpProxyServerOptions) {
+    this.limits = resolveLimits(opts.limits);
+    this.#core = new Core(opts.coreModule);
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog });
+    this.#gatewayPort = opts.gatewayPort;
+    this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+    this.#opLog = opts.operationalLog;
+    this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
+    const workload = opts.workload ?? workloadMetadata({});
+    this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics('source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
+    this.#listener = new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
+  }
+
+  get port(): number {
+    return this.#listener.port;
+  }
+
+  /** Open proxied sessions (connected both ways). */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Takes `mesh`'s `tcp:` routes for this port (those with a match on it, or none) and its
+   * clusters. Throws (a compile error, a table the core refuses) leaving the previous version.
+   */
+  apply(mesh: MeshConfig, version: number): void {
+    const routes = (mesh.tcpRoutes ?? []).filter((r) => r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort));
+    // One virtual host per route, one route each: route index i is tcp route i, and the core
+    // picks its weighted destination exactly as for an HTTP route.
+    const virtualHosts: VirtualHost[] = routes.map((r, i) => ({
+      name: r.name,
+      domains: [`tcp-route-${i}.wasmesh.invalid`],
+      routes: [{
+        name: r.name,
+        matches: [],
+        destinations: r.destinations.map((d) => ({ cluster: d.cluster, weight: d.weight, requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps() })),
+        requestHeaders: noHeaderOps(),
+        responseHeaders: noHeaderOps(),
+        timeoutMs: null,
+      }],
+    }));
+    const coreMesh: MeshConfig = { virtualHosts, clusters: mesh.clusters };
+    const table = RouteTable.load(this.#core, compileRouteTable(coreMesh, { listenerPort: this.#gatewayPort }), version);
+    try {
+      this.#clusters.apply(coreMesh, table);
+    } catch (err) {
+      table.release();
+      throw err;
+    }
+    for (const r of routes) for (const m of r.matches) for (const c of m.destinationSubnets) this.#subnet(c);
+    const previous = this.#current;
+    this.#current = {
+      version,
+      table,
+      routes,
+      // Envoy's stat_prefix as Istio sets it: the cluster for one destination, else the route.
+      stats: routes.map((r) => this.stats.tcp(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name)),
+      clusterNames: mesh.clusters.map((c) => c.name),
+    };
+    // Connections on the previous version hold their own reference.
+    previous?.table.release();
+  }
+
+  listen(): Promise<void> {
+    return this.#listener.listen();
+  }
+
+  /** Every cluster with its endpoints' health (GET /clusters). */
+  clusters(): ClusterStatus[] {
+    return this.#clusters.clusters();
+  }
+
+  get clusterManager(): ClusterManager {
+    return this.#clusters;
+  }
+
+  /** Stops accepting; open sessions get limits.drainTimeoutMs to finish, then are reset. */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    this.#listener.stopAccepting();
+    const deadline = Date.now() + this.limits.drainTimeoutMs;
+    while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of [...this.#sessions]) s.close();
+    for (const s of [...this.#connecting]) s.destroy();
+    this.#listener.closeAll();
+    this.#clusters.close();
+    this.#current?.table.release();
+    this.#current = null;
+  }
+
+  #subnet(cidr: string): BlockList {
+    let b = this.#subnets.get(cidr);
+    if (b === undefined) {
+      b = new BlockList();
+      const slash = cidr.indexOf('/');
+      const address = slash < 0 ? cidr : cidr.slice(0, slash);
+      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+      b.addSubnet(address, slash < 0 ? (family === 'ipv6' ? 128 : 32) : Number(cidr.slice(slash + 1)), family);
+      this.#subnets.set(cidr, b);
+    }
+    return b;
+  }
+
+  readonly #inSubnet = (address: string, cidr: string): boolean => {
+    const v4mapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4;
+    const a = v4mapped ? address.slice(7) : address;
+    return this.#subnet(cidr).check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
+  };
+
+  #onConnection(socket: Socket): void {
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
+    const ri = selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet);
+    if (ri < 0) {
+      this.#listenerStats.inc('downstream_cx_total');
+      this.#listenerStats.inc('downstream_cx_no_route');
+      socket.destroy();
+      return;
+    }
+    const stats = v.stats[ri]!;
+    stats.inc('downstream_cx_total');
+    const ci = v.table.pickCluster(ri);
+    const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
+    const series = this.#series(clusterName);
+    const fail = (flag: string): void => {
+      const s = this.#series(clusterName, flag);
+      if (s !== null) {
+        s.opened++;
+        s.closed++;
+      }
+      this.stats.downstreamDone(0, [flag]);
+      socket.destroy();
+    };
+    if (ci < 0) return fail('UH');
+    const admitted = this.#clusters.admitConnection(v, ci);
+    if (admitted === null) return fail('UH');
+    if (admitted === 'overflow') return fail('UO');
+    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority: '' });
+    if (lease === null) {
+      admitted.release();
+      admitted.stats.inc('upstream_cx_none_healthy');
+      return fail('UH');
+    }
+    v.table.retain();
+    const settings = admitted.settings;
+    const cluster: ClusterStats = admitted.stats;
+    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, allowHalfOpen: true, noDelay: true, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
+    this.#connecting.add(socket);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      lease.release();
+      admitted.release();
+      v.table.release();
+    };
+    const onDownstreamGone = (): void => {
+      // The client left before the upstream answered: Envoy's DC on a tcp_proxy.
+      this.#connecting.delete(socket);
+      clearTimeout(timer);
+      upstream.destroy();
+      finish();
+    };
+    socket.once('close', onDownstreamGone);
+    const timer = setTimeout(() => {
+      cluster.inc('upstream_cx_connect_timeout');
+      upstream.destroy();
+      lease.report('connect_failed');
+      connectFailed();
+    }, settings.connectTimeoutMs);
+    const connectFailed = (): void => {
+      this.#connecting.delete(socket);
+      socket.off('close', onDownstreamGone);
+      clearTimeout(timer);
+      finish();
+      fail('UF');
+    };
+    upstream.once('error', () => {
+      // After the connect, errors are the session's (it resets the downstream).
+      if (!this.#connecting.has(socket)) return;
+      cluster.inc('upstream_cx_connect_fail');
+      lease.report('connect_failed');
+      connectFailed();
+    });
+    upstream.once('connect', () => {
+      clearTimeout(timer);
+      this.#connecting.delete(socket);
+      socket.off('close', onDownstreamGone);
+      lease.report('connect_success');
+      cluster.inc('upstream_cx_total');
+      cluster.inc('upstream_cx_active');
+      if (series !== null) series.opened++;
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs }, {
+        onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
+        onEnd: (s) => {
+          this.#sessions.delete(s);
+          stats.inc('downstream_cx_rx_bytes_total', s.rxBytes);
+          stats.inc('downstream_cx_tx_bytes_total', s.txBytes);
+          if (s.upstreamFlushed) stats.inc('upstream_flush_total');
+          if (s.end === 'idle_timeout') stats.inc('idle_timeout');
+          cluster.inc('upstream_cx_tx_bytes_total', s.rxBytes);
+          cluster.inc('upstream_cx_rx_bytes_total', s.txBytes);
+          cluster.dec('upstream_cx_active');
+          if (s.end === 'upstream_reset') cluster.inc('upstream_cx_destroy_remote');
+          else if (s.end !== 'closed') cluster.inc('upstream_cx_destroy_local');
+          if (s.end === 'upstream_reset') this.stats.downstreamDone(0, ['UC']);
+          if (series !== null) {
+            series.closed++;
+            series.sent += s.txBytes;
+            series.received += s.rxBytes;
+          }
+          finish();
+        },
+      });
+      this.#sessions.add(session);
+    });
+  }
+
+  /** The Istio TCP series of a connection to `cluster` with `flags`. */
+  #series(cluster: string, flags = '-'): IstioTcpSeries | null {
+    if (this.istio === null) return null;
+    const service = cluster === '' ? UNKNOWN_SERVICE : serviceOfCluster(cluster) ?? UNKNOWN_SERVICE;
+    return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, 'none');
+  }
+}
