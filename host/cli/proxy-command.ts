@@ -126,7 +126,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   io.err(
     logLine(
       'info',
-      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port} on ${listen.host}:${g.server.port}`).join('')} ` +
+      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port}${g.tcp !== null ? ' (TCP)' : ''} on ${listen.host}:${g.tcp?.port ?? g.server.port}`).join('')} ` +
         `(${m.describe()}); ` +
         (identity ? `${describeIdentity(identity)}; ` : '') +
         `admin on http://${admin.host}:${runtime.adminPort}`,

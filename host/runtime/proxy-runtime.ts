@@ -16,6 +16,8 @@ import { AccessLogSink, type AccessLogOutput } from './access-log-sink.js';
 import { DATA_PATH_LOGGER, RuntimeAssembly, runtimeLogLevels, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import type { GatewayPort } from './gateway-ports.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
+import { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import type { MeshConfig } from '../model/mesh.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
   /** Who this proxy's workload is (Istio metrics labels, peer metadata); absent: `unknown`. */
@@ -62,7 +64,7 @@ export interface ProxyRuntime {
   /** The extra worker threads (null with workers = 1). */
   readonly workers: WorkerPool | null;
   /** `--port-map`'s further ports (Gateway port → its server), in the order given; empty without. */
-  readonly gatewayPorts: ReadonlyArray<{ readonly port: number; readonly server: ProxyServer }>;
+  readonly gatewayPorts: ReadonlyArray<{ readonly port: number; readonly server: ProxyServer; readonly tcp: TcpProxyServer | null }>;
   reload(reason: string): void;
   /** Resolves when POST /quitquitquit asked the proxy to exit (it is closing then). */
   readonly quitRequested: Promise<void>;
@@ -92,7 +94,13 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
   // One server (core, clusters, stats) per further Gateway port, fed the same versions.
-  const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port) }));
+  const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port), tcp: null as TcpProxyServer | null }));
+  // A Gateway TCP port (its protocol as the config at start has it) is served by a byte proxy
+  // (host/server/tcp-proxy-server.ts) instead of the HTTP server made for it.
+  const isTcpPort = (mesh: MeshConfig | undefined, port: number): boolean => (mesh?.gatewayTcpListeners ?? []).some((l) => l.port === port);
+  const tcpServerFor = (e: (typeof extra)[number]): TcpProxyServer =>
+    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+  const tcpServers = (): TcpProxyServer[] => extra.map((e) => e.tcp).filter((t): t is TcpProxyServer => t !== null);
   const all = [proxy, ...extra.map((e) => e.server)];
   // Created once the main thread listens: the workers accept on its socket.
   let pool: WorkerPool | null = null;
@@ -101,15 +109,15 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
-    target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); pool?.apply(mesh, version); } },
+    target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); for (const t of tcpServers()) t.apply(mesh, version); pool?.apply(mesh, version); } },
     reloadStats: proxy.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
     ...(opts.stats ? { stats: opts.stats } : {}),
     view: {
-      stats: () => (pool || extra.length > 0 ? mergeStats([...all.map((p) => p.stats.records()), ...(pool?.snapshots() ?? []).map((s) => s.stats)]) : proxy.stats.records()),
-      istio: () => mergeIstio([...all.map((p) => p.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT), ...(pool?.snapshots() ?? []).map((s) => s.istio ?? EMPTY_ISTIO_SNAPSHOT)]),
-      clusters: () => (pool || extra.length > 0 ? mergeClusters([...all.map((p) => p.clusters()), ...(pool?.snapshots() ?? []).map((s) => s.clusters)]) : proxy.clusters()),
+      stats: () => (pool || extra.length > 0 ? mergeStats([...all.map((p) => p.stats.records()), ...tcpServers().map((t) => t.stats.records()), ...(pool?.snapshots() ?? []).map((s) => s.stats)]) : proxy.stats.records()),
+      istio: () => mergeIstio([...all.map((p) => p.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT), ...tcpServers().map((t) => ({ series: [], overflow: t.istio?.overflow ?? 0, tcp: t.istio?.snapshot() ?? [] })), ...(pool?.snapshots() ?? []).map((s) => s.istio ?? EMPTY_ISTIO_SNAPSHOT)]),
+      clusters: () => (pool || extra.length > 0 ? mergeClusters([...all.map((p) => p.clusters()), ...tcpServers().map((t) => t.clusters()), ...(pool?.snapshots() ?? []).map((s) => s.clusters)]) : proxy.clusters()),
       // The main thread counts as one worker.
       workers: () => ({ live: 1 + (pool ? pool.live : 0), crashes: pool ? pool.crashes : 0 }),
       envoyPlan: () => ({
@@ -120,7 +128,21 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   });
   const role = opts.listenRole ?? 'listener';
   const listeners: RuntimePort[] = [{ role, at: opts.listen, listen: () => proxy.listen(), close: () => proxy.close(), probeOnFailure: true }];
-  for (const e of extra) listeners.push({ role: `${role} (Gateway port ${e.port})`, at: e.at, listen: () => e.server.listen(), close: () => e.server.close(), probeOnFailure: true });
+  for (const e of extra) {
+    listeners.push({
+      role: `${role} (Gateway port ${e.port})`,
+      at: e.at,
+      listen: () => {
+        const current = assembly.manager.current;
+        if (current === null || !isTcpPort(current.mesh, e.port)) return e.server.listen();
+        e.tcp = tcpServerFor(e);
+        e.tcp.apply(current.mesh, assembly.manager.version);
+        return e.tcp.listen();
+      },
+      close: () => (e.tcp !== null ? e.tcp.close() : e.server.close()),
+      probeOnFailure: true,
+    });
+  }
   if (workers > 1) {
     listeners.push({
       role: `${role} worker threads`,
@@ -147,7 +169,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
       return p !== null && p.listening ? p.port : undefined;
     },
     workers: pool,
-    gatewayPorts: extra.map((e) => ({ port: e.port, server: e.server })),
+    gatewayPorts: extra.map((e) => ({ port: e.port, server: e.server, get tcp() { return e.tcp; } })),
     listenPort: proxy.port,
     adminPort: assembly.admin.port,
     reload: (reason) => assembly.reload(reason),
