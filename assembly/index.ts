@@ -7,3 +7,4 @@ export * from './balance/index';
 export * from './fault/index';
 export * from './authz/index';
 export * from './ratelimit/index';
+export * from './h2/index';

@@ -1,0 +1,218 @@
+// HPACK (RFC 7541) in the core (assembly/h2/hpack-*.ts): a decoder and an encoder, each owning
+// one dynamic table in linear memory, one header list struct and reusable byte regions. The
+// decoded list is read as spans (absolute addresses into the block, the static table or the
+// byte area), so decoding allocates nothing until the caller asks for strings.
+import type { Core } from '../wasm.js';
+import { InputRegion } from '../codec/input-region.js';
+import type { CodecExports } from '../codec/codec-layout.js';
+import {
+  h2Exports, type H2Exports, HL_SIZE, HL_COUNT, HL_ERROR_OFFSET, HL_BYTES_PTR, HL_BYTES_CAP, HL_MAX_LIST_SIZE,
+  HL_MAX_COUNT, HL_LIST_SIZE, HL_FIELDS, HL_FIELD, MAX_FIELDS, FIELD_NEVER_INDEXED, HT_COUNT, HT_SIZE_USED, HT_LIMIT,
+  DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
+} from './h2-layout.js';
+import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
+
+/** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 60 * 1024;
+/** Default field count limit: Envoy's max_headers_count. */
+export const DEFAULT_MAX_HEADERS = 100;
+
+const OUTPUT_TOO_SMALL = H2_STATUS_TABLE.findIndex((e) => e.code === 'output_too_small');
+
+export interface HpackDecoderOptions {
+  /** The SETTINGS_HEADER_TABLE_SIZE this endpoint announced: the bound for size updates (default 4096). */
+  tableSize?: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE (Σ name + value + 32), default 60 KiB. */
+  maxListSize?: number;
+  /** Field count limit (≤ 256), default 100. */
+  maxHeaders?: number;
+  /** Largest header block the caller passes (the frame scanner's limit), default 64 KiB. */
+  maxHeaderBlock?: number;
+}
+
+/** A header field as the tests and the prototype use it: [name, value] or [name, value, neverIndexed]. */
+export type HeaderField = readonly [string, string] | readonly [string, string, boolean];
+
+/** One direction's HPACK decoder (one per connection). */
+export class HpackDecoder {
+  readonly #core: Core;
+  readonly #e: H2Exports;
+  readonly #table: number;
+  readonly #list: number;
+  readonly #bytes: number;
+  readonly #input: InputRegion;
+
+  constructor(core: Core, options: HpackDecoderOptions = {}) {
+    this.#core = core;
+    this.#e = h2Exports(core);
+    const maxListSize = options.maxListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
+    const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+    if (maxHeaders < 1 || maxHeaders > MAX_FIELDS) throw new RangeError(`hpack: maxHeaders must be 1..${MAX_FIELDS}, got ${maxHeaders}`);
+    const block = options.maxHeaderBlock ?? DEFAULT_MAX_HEADER_BLOCK;
+    this.#table = this.#e.hpack_table_new(options.tableSize ?? DEFAULT_TABLE_SIZE);
+    this.#list = this.#e.alloc(HL_SIZE);
+    // The byte area holds Huffman-decoded strings and copies of dynamic entries: at most the
+    // kept list's bytes, plus one field decoded past a limit (Huffman expands ≤ 8/5, and an
+    // indexed entry is at most the table size).
+    const cap = maxListSize + 2 * block + (options.tableSize ?? DEFAULT_TABLE_SIZE);
+    this.#bytes = this.#e.alloc(cap);
+    const u32 = this.#core.u32;
+    const l = this.#list >>> 2;
+    u32[l + HL_BYTES_PTR / 4] = this.#bytes;
+    u32[l + HL_BYTES_CAP / 4] = cap;
+    u32[l + HL_MAX_LIST_SIZE / 4] = maxListSize;
+    u32[l + HL_MAX_COUNT / 4] = maxHeaders;
+    this.#input = new InputRegion(core, this.#e as unknown as CodecExports);
+  }
+
+  /** Decodes a whole header block (copied into Wasm memory first); returns the status. */
+  decode(block: Uint8Array): number {
+    this.#input.set(block);
+    return this.#e.hpack_decode(this.#table, this.#input.ptr, block.length, this.#list);
+  }
+
+  /** Decodes a header block already in Wasm memory (a frame payload); keep it until the list is read. */
+  decodeAt(ptr: number, len: number): number {
+    return this.#e.hpack_decode(this.#table, ptr, len, this.#list);
+  }
+
+  #u32(offset: number): number {
+    return this.#core.u32[(this.#list + offset) >>> 2];
+  }
+
+  get count(): number { return this.#u32(HL_COUNT); }
+  /** Offset in the block of the representation that failed. */
+  get errorOffset(): number { return this.#u32(HL_ERROR_OFFSET); }
+  /** The header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (all fields, kept or not). */
+  get listSize(): number { return this.#u32(HL_LIST_SIZE); }
+
+  #string(ptr: number, len: number): string {
+    const u8 = this.#core.u8;
+    return Buffer.from(u8.buffer, u8.byteOffset + ptr, len).toString('latin1');
+  }
+
+  name(i: number): string {
+    const f = this.#list + HL_FIELDS + i * HL_FIELD;
+    return this.#string(this.#core.u32[f >>> 2], this.#core.u32[(f >>> 2) + 1]);
+  }
+
+  value(i: number): string {
+    const f = this.#list + HL_FIELDS + i * HL_FIELD;
+    return this.#string(this.#core.u32[(f >>> 2) + 2], this.#core.u32[(f >>> 2) + 3]);
+  }
+
+  neverIndexed(i: number): boolean {
+    return (this.#core.u32[((this.#list + HL_FIELDS + i * HL_FIELD) >>> 2) + 4] & FIELD_NEVER_INDEXED) !== 0;
+  }
+
+  /** The decoded fields as [name, value] pairs (latin1). */
+  headers(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (let i = 0, n = this.count; i < n; i++) out.push([this.name(i), this.value(i)]);
+    return out;
+  }
+
+  /** The dynamic table's entry count, size in use and current limit (for tests and stats). */
+  get table(): { count: number; size: number; limit: number } {
+    return {
+      count: this.#e.hpack_table_field(this.#table, HT_COUNT),
+      size: this.#e.hpack_table_field(this.#table, HT_SIZE_USED),
+      limit: this.#e.hpack_table_field(this.#table, HT_LIMIT),
+    };
+  }
+
+  dispose(): void {
+    this.#input.free();
+    this.#e.free(this.#bytes);
+    this.#e.free(this.#list);
+    this.#e.hpack_table_free(this.#table);
+  }
+}
+
+export interface HpackEncoderOptions {
+  /** The dynamic table's capacity (the peer's SETTINGS_HEADER_TABLE_SIZE), default 4096. */
+  tableSize?: number;
+  /** Literals with incremental indexing (default true); false: without indexing, no table use. */
+  indexing?: boolean;
+  /** Huffman coding: 'shorter' (default), 'always' or 'never'. */
+  huffman?: 'shorter' | 'always' | 'never';
+}
+
+/** One direction's HPACK encoder (one per connection). */
+export class HpackEncoder {
+  readonly #core: Core;
+  readonly #e: H2Exports;
+  readonly #table: number;
+  readonly #list: number;
+  readonly #flags: number;
+  readonly #strings: InputRegion;
+  readonly #out: InputRegion;
+
+  constructor(core: Core, options: HpackEncoderOptions = {}) {
+    this.#core = core;
+    this.#e = h2Exports(core);
+    this.#table = this.#e.hpack_table_new(options.tableSize ?? DEFAULT_TABLE_SIZE);
+    this.#list = this.#e.alloc(HL_SIZE);
+    const huffman = options.huffman ?? 'shorter';
+    this.#flags = (options.indexing === false ? 0 : ENCODE_INDEXING)
+      | (huffman === 'always' ? ENCODE_HUFFMAN_ALWAYS : huffman === 'shorter' ? ENCODE_HUFFMAN_SHORTER : 0);
+    this.#strings = new InputRegion(core, this.#e as unknown as CodecExports);
+    this.#out = new InputRegion(core, this.#e as unknown as CodecExports);
+    this.#out.reserve(4096);
+  }
+
+  /** Lowers (or restores) the table's maximum size; the next block starts with the update. */
+  setTableLimit(limit: number): void {
+    const st = this.#e.hpack_encoder_set_limit(this.#table, limit);
+    if (st !== H2_OK) throw new RangeError(`hpack: table limit ${limit} is above the table's capacity`);
+  }
+
+  /** Encodes the fields into a header block (a copy the caller owns). */
+  encode(fields: readonly HeaderField[]): Buffer {
+    if (fields.length > MAX_FIELDS) throw new RangeError(`hpack: at most ${MAX_FIELDS} fields per block, got ${fields.length}`);
+    let total = 0;
+    for (const f of fields) total += f[0].length + f[1].length;
+    const strings = this.#strings;
+    strings.reserve(total);
+    // Worst case: Huffman never grows a string past 30/8 of it, plus integer prefixes.
+    this.#out.reserve(total * 4 + fields.length * 12 + 16);
+    const u8 = this.#core.u8;
+    const buf = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    const u32 = this.#core.u32;
+    let at = strings.ptr;
+    let f32 = (this.#list + HL_FIELDS) >>> 2;
+    for (const f of fields) {
+      const n = buf.write(f[0], at, 'latin1');
+      const v = buf.write(f[1], at + n, 'latin1');
+      u32[f32] = at;
+      u32[f32 + 1] = n;
+      u32[f32 + 2] = at + n;
+      u32[f32 + 3] = v;
+      u32[f32 + 4] = f[2] === true ? FIELD_NEVER_INDEXED : 0;
+      at += n + v;
+      f32 += HL_FIELD / 4;
+    }
+    u32[(this.#list + HL_COUNT) >>> 2] = fields.length;
+    const len = this.#e.hpack_encode(this.#table, this.#list, this.#out.ptr, this.#out.capacity, this.#flags);
+    if (len < 0) {
+      // Cannot happen with the reservation above; the table may have changed, so no retry.
+      throw new Error(`hpack: encoder status ${-len} (${H2_STATUS_TABLE[-len]?.code ?? 'unknown'}); expected ${OUTPUT_TOO_SMALL} never`);
+    }
+    return Buffer.from(this.#core.u8.subarray(this.#out.ptr, this.#out.ptr + len));
+  }
+
+  get table(): { count: number; size: number; limit: number } {
+    return {
+      count: this.#e.hpack_table_field(this.#table, HT_COUNT),
+      size: this.#e.hpack_table_field(this.#table, HT_SIZE_USED),
+      limit: this.#e.hpack_table_field(this.#table, HT_LIMIT),
+    };
+  }
+
+  dispose(): void {
+    this.#strings.free();
+    this.#out.free();
+    this.#e.free(this.#list);
+    this.#e.hpack_table_free(this.#table);
+  }
+}
