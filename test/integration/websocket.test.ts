@@ -198,7 +198,10 @@ describe('WebSocket through the gateway', () => {
 
   it('the stream idle timeout closes a quiet tunnel (both sides), flag SI', async () => {
     let serverClosed = false;
-    const up = await wsUpstream({ onConnection: (ws) => ws.on('close', () => (serverClosed = true)) });
+    const up = await wsUpstream({ onConnection: (ws) => {
+      ws.on('message', (d) => ws.send(d));
+      ws.on('close', () => (serverClosed = true));
+    } });
     const { p, logs } = await gateway(up.port, { limits: { streamIdleTimeoutMs: 300 } });
     const ws = client(p.port);
     await opened(ws);
@@ -212,6 +215,7 @@ describe('WebSocket through the gateway', () => {
     // …silence closes it.
     const c = await closed(ws);
     expect(c.code).toBe(1006);
+    expect(p.stats.downstream.get('downstream_rq_idle_timeout')).toBe(1);
     await waitFor(() => serverClosed);
     await waitFor(() => logs.length === 1);
     expect(logs[0]!.flags).toContain('SI');
