@@ -6,7 +6,7 @@
 //
 // Phases: Decoding (filters in order; a filter may pause and resume) → Upstream (the terminal
 // filter has the request) → Done.
-import type { Downstream, DownstreamHandler, HeadSink, HeadSource, BodyMode } from '../listener/downstream.js';
+import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../listener/downstream.js';
 import type { RequestView } from '../core/request-view.js';
 import type { Stats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
@@ -80,6 +80,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   trace: StreamTrace | null = null;
   downstreamPeer: WorkloadLabels | null = null;
   completed = false;
+  #upgraded = false;
 
   constructor(ctx: StreamContext, ds: Downstream) {
     this.#ctx = ctx;
@@ -326,6 +327,12 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const listener = this.#config!.listenerFilters;
     for (let i = listener.length - 1; i >= 0; i--) listener[i]!.onResponseHeaders?.(this, code);
     this.#headSource = source;
+    if (mode === BodyMode.Upgrade) {
+      // Envoy's downstream_cx_upgrades_total / _active: the connection carries the upgrade now.
+      this.#upgraded = true;
+      this.#ctx.stats.downstream.inc('downstream_cx_upgrades_total');
+      this.#ctx.stats.downstream.inc('downstream_cx_upgrades_active');
+    }
     this.downstream.writeHead(code, this, mode, length);
   }
 
@@ -498,6 +505,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.#heldBody = NONE as never;
     ctx.inflight.delete(this);
     ctx.stats.downstream.dec('downstream_rq_active');
+    if (this.#upgraded) ctx.stats.downstream.dec('downstream_cx_upgrades_active');
     ctx.stats.downstreamDone(this.downstream.status, this.#flags ?? NONE);
     for (let i = 0; i < listener.length; i++) listener[i]!.onLog?.(this);
     for (let i = 0; i < filters.length; i++) filters[i]!.onLog?.(this);

@@ -4,6 +4,7 @@
 // later); the HTTP layer never sees the sockets or the parser underneath.
 
 import type { ConnectionSecurity } from '../tls/connection-security.js';
+import type { TunnelEnd } from '../common/tunnel-end.js';
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
@@ -50,6 +51,11 @@ export const enum BodyMode {
   Length,
   /** Unknown length: uWS chunk-encodes each write. */
   Stream,
+  /**
+   * A `101 Switching Protocols` to an upgrade request (`Downstream.upgrade`): the head goes out
+   * with `connection: upgrade`, and the connection becomes a byte stream (`Downstream.tunnel`).
+   */
+  Upgrade,
 }
 
 /** One request as a listener hands it over. */
@@ -105,6 +111,12 @@ export interface Downstream {
    * with this status and the codec's stable code, and routes nothing. Null for a valid request.
    */
   readonly protocolError: { readonly status: number; readonly code: string } | null;
+  /**
+   * The protocol the request asks to upgrade to (`websocket`, as the client spelled it) when the
+   * listener can carry the upgrade; null or absent otherwise (the Upgrade field is then dropped
+   * as hop-by-hop, as before).
+   */
+  readonly upgrade?: string | null;
 
   /** Attaches the request's handler; starts reading the body when the request has one. */
   attach(handler: DownstreamHandler, expectBody: boolean): void;
@@ -129,4 +141,10 @@ export interface Downstream {
   end(trailers?: readonly string[]): void;
   /** Closes the connection at once, so that the client cannot take a partial response for a whole one. */
   abort(): void;
+  /**
+   * After writeHead(101, …, BodyMode.Upgrade): the connection as a raw byte stream (what the
+   * client sent after its request head first). The stream ends with end() once the tunnel closed.
+   * Null when no 101 was written. Absent on listeners that carry no upgrades.
+   */
+  tunnel?(): TunnelEnd | null;
 }

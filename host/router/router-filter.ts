@@ -23,6 +23,7 @@ import { LOCAL_REPLY } from '../http/local-reply.js';
 import type { RouteRewrite } from './rewrite.js';
 import { withHeaderLines, withWrittenLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
 import { sendMirror, type MirrorCopy } from './shadow.js';
+import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/upgrade-tunnel.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
 export interface RouterContext {
@@ -97,7 +98,7 @@ const NONE: readonly never[] = Object.freeze([]);
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
+class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, TunnelCallbacks {
   readonly #ctx: RouterContext;
   readonly #route: RouterRoute;
   #stream: StreamCallbacks | null = null;
@@ -137,6 +138,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
   #bodyDone = false;
   #staleRetried = false;
   #responseCode = 0;
+  /** A WebSocket upgrade answered 101: the two connections joined as a byte tunnel. */
+  #tunnel: UpgradeTunnel | null = null;
 
   constructor(ctx: RouterContext, route: RouterRoute) {
     this.#ctx = ctx;
@@ -198,7 +201,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     // The first attempt's head complete (x-envoy-attempt-count: 1 written by the core): sent
     // as is unless the request is retried (withAttemptCount then makes a copy per retry).
     const head = ctx.writeHead(edits, rewritesPath, framing, length, overrides, true);
-    this.#head = this.#headLines ? withHeaderLines(head, this.#headLines) : head;
+    // An upgrade request (WebSocket) keeps its Upgrade and `Connection: upgrade` upstream (the
+    // core drops them as hop-by-hop), as Envoy's upgrade_configs do; mirrors go without them.
+    const upgradeLines = ds.upgrade ? `upgrade: ${ds.upgrade}\r\nconnection: upgrade\r\n` : '';
+    this.#head = this.#headLines || upgradeLines ? withHeaderLines(head, this.#headLines + upgradeLines) : head;
     if (route.mirrors.length === 0) return true;
     const clusters = stream.config.clusters;
     for (const m of route.mirrors) {
@@ -491,6 +497,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     stream.route!.stats.incDynamic(names.routeCode);
     this.#responseCode = head.code;
     this.#fields = head.fields;
+    if (head.code === 101 && stream.downstream.upgrade) {
+      this.#startTunnel(stream);
+      return;
+    }
     const mode = head.framing === 'none' ? BodyMode.None : head.framing === 'length' ? BodyMode.Length : BodyMode.Stream;
     stream.encodeHeaders(head.code, this, mode, head.contentLength);
   }
@@ -510,6 +520,44 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
     // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
     const setCookie = this.#lease?.setCookie;
     if (setCookie) sink.header('set-cookie', setCookie);
+  }
+
+  // ── Upgrades ─────────────────────────────────────────────────────────────────────────
+  /**
+   * The upstream switched protocols: its connection leaves the pool, the 101 goes downstream,
+   * and the two connections are joined. The route timeout stops here (the response arrived);
+   * the stream idle timeout watches the tunnel.
+   */
+  #startTunnel(stream: StreamCallbacks): void {
+    const up = this.#upstream?.upgrade?.() ?? null;
+    if (up === null) {
+      // A 101 the pool cannot hand over (a protocol without upgrades): nothing to carry it.
+      this.#upstream?.abort();
+      this.#upstream = null;
+      this.#localReply(ResponseFlag.UpstreamProtocolError);
+      return;
+    }
+    this.#upstream = null;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    stream.encodeHeaders(101, this, BodyMode.Upgrade, 0);
+    const down = stream.downstream.tunnel?.() ?? null;
+    if (down === null || this.#phase === Phase.Done) {
+      up.reset();
+      if (this.#phase !== Phase.Done) stream.resetStream();
+      return;
+    }
+    const tunnel = (this.#tunnel = new UpgradeTunnel(down, up, this));
+    tunnel.start();
+  }
+
+  onTunnelClosed(how: TunnelClose): void {
+    const stream = this.#stream;
+    if (this.#phase === Phase.Done || stream === null) return;
+    if (how === 'downstream_reset') stream.setFlag(ResponseFlag.DownstreamConnectionTermination);
+    else if (how === 'upstream_reset') stream.setFlag(ResponseFlag.UpstreamConnectionTermination);
+    this.#cluster?.stats.inc('upstream_rq_completed');
+    stream.encodeEnd();
   }
 
   onResponseData(data: Uint8Array): boolean {
@@ -586,6 +634,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource {
   onDestroy(stream: StreamCallbacks): void {
     if (this.#phase === Phase.Done) return;
     this.#phase = Phase.Done;
+    // A tunnel the stream did not see close (idle timeout, reset, shutdown) goes with it.
+    this.#tunnel?.reset();
     // A response handed over whole may still be finishing its exchange (the last bytes reach
     // the client inside the upstream's read): that connection completes and is reused. A stream
     // the proxy answered itself before any upstream head (a malformed body, a stream idle

@@ -35,6 +35,9 @@ export const DOWNSTREAM_STATS = {
   downstream_rq_4xx: 'counter',
   downstream_rq_5xx: 'counter',
   downstream_rq_active: 'gauge',
+  /** WebSocket upgrades carried (a 101 written, the connection a tunnel) and those open now. */
+  downstream_cx_upgrades_total: 'counter',
+  downstream_cx_upgrades_active: 'gauge',
   /** Requests the client abandoned before the response completed (flag DC). */
   downstream_rq_rx_reset: 'counter',
   /** Requests refused for a head over the limits (431). */

@@ -6,11 +6,14 @@
 // it is handed on; the connection then closes, since the byte stream cannot be trusted past it.
 //
 // Read phases: Head (a request head is being read) → Body (its body) → Hold (complete; what
-// follows waits for the response) → Head …; Closed once the connection is going away.
+// follows waits for the response) → Head …; Closed once the connection is going away. A
+// WebSocket upgrade answered 101 leaves HTTP for good: Hold → Tunnel (raw bytes, http1-tunnel-end.ts).
 import type { Socket } from 'node:net';
 import type { HeadParser } from '../../core/codec/head-parser.js';
 import type { ChunkedDecoder } from '../../core/codec/chunked-decoder.js';
-import { FRAMING_CHUNKED, FRAMING_LENGTH } from '../../core/codec/head-parser.js';
+import { FRAMING_CHUNKED, FRAMING_LENGTH, FRAMING_NONE, HEAD_FLAG_CONNECTION_UPGRADE } from '../../core/codec/head-parser.js';
+import type { TunnelEnd } from '../../common/tunnel-end.js';
+import { Http1TunnelEnd } from './http1-tunnel-end.js';
 import { statusEntry, STATUS_INCOMPLETE, STATUS_OK } from '../../core/status.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { RequestHandler } from '../listener.js';
@@ -20,7 +23,7 @@ import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './res
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
 
-const enum Read { Head, Body, Hold, Closed }
+const enum Read { Head, Body, Hold, Closed, Tunnel }
 
 /** What every connection of one listener shares (one thread: one parser, one decoder pool). */
 export interface ConnectionContext {
@@ -63,6 +66,8 @@ export class Http1Connection implements Http1DownstreamConnection {
   #requests = 0;
   #processing = false;
   #again = false;
+  /** The connection after a 101: a raw byte stream (Read.Tunnel). */
+  #tunnel: Http1TunnelEnd | null = null;
   /** performance.now() of the last byte read or written (idle timeouts). */
   lastActivity = performance.now();
 
@@ -71,10 +76,10 @@ export class Http1Connection implements Http1DownstreamConnection {
     this.remoteAddress = remoteAddress;
     this.security = security;
     this.#ctx = ctx;
-    socket.on('drain', () => this.#current?.onDrain());
-    socket.on('end', () => this.#onEnd());
-    socket.on('close', () => this.#onClose());
-    socket.on('error', () => this.#onClose());
+    socket.on('drain', () => (this.#tunnel !== null ? this.#tunnel.onDrain() : this.#current?.onDrain()));
+    socket.on('end', () => (this.#tunnel !== null ? this.#tunnel.onEnd() : this.#onEnd()));
+    socket.on('close', (hadError: boolean) => this.#onClose(hadError));
+    socket.on('error', () => this.#onClose(true));
   }
 
   /** No request in flight and none being read (the idle timeout applies). */
@@ -98,6 +103,10 @@ export class Http1Connection implements Http1DownstreamConnection {
    */
   onRead(bytes: Uint8Array): void {
     this.lastActivity = performance.now();
+    if (this.#read === Read.Tunnel) {
+      this.#tunnel!.onRead(bytes);
+      return;
+    }
     if (this.#read === Read.Closed) return;
     if (this.#read === Read.Hold) {
       this.#hold(bytes);
@@ -311,6 +320,7 @@ export class Http1Connection implements Http1DownstreamConnection {
     const opts = this.#ctx.options;
     const lastByLimit = opts.maxRequestsPerConnection > 0 && this.#requests >= opts.maxRequestsPerConnection;
     const ds = new Http1Downstream(this, method, target, authority, fields, headLength, minor, parser.keepAlive && !lastByLimit);
+    if (minor === 1 && framing === FRAMING_NONE && method === 'GET' && (parser.flags & HEAD_FLAG_CONNECTION_UPGRADE) !== 0) ds.upgrade = websocketUpgrade(fields);
     this.#current = ds;
     if (framing === FRAMING_LENGTH) {
       this.#bodyRemaining = parser.contentLength;
@@ -459,9 +469,11 @@ export class Http1Connection implements Http1DownstreamConnection {
     this.#onClose();
   }
 
-  #onClose(): void {
+  #onClose(error = false): void {
     if (this.#read === Read.Closed && this.#current === null && this.socket.destroyed && this.#closedReported) return;
     this.#read = Read.Closed;
+    // A tunnel hears of it first: it ends its stream in order (the request then is not lost).
+    this.#tunnel?.onClose(error);
     const ds = this.#current;
     this.#current = null;
     ds?.connectionLost();
@@ -475,10 +487,46 @@ export class Http1Connection implements Http1DownstreamConnection {
 
   #closedReported = false;
 
+  // ── Upgrades ─────────────────────────────────────────────────────────────────────────
+  /**
+   * @internal (Http1Downstream) its 101 went out: from here the socket is a raw byte stream.
+   * What the client sent after the request head (held, as pipelined bytes are) comes first.
+   */
+  tunnel(ds: Http1Downstream): TunnelEnd {
+    this.#read = Read.Tunnel;
+    const early = this.#held;
+    this.#held = EMPTY;
+    this.#heldPause = false;
+    this.#bodyPause = false;
+    // Paused until the tunnel attaches its sink (attach resumes).
+    this.socket.pause();
+    return (this.#tunnel = new Http1TunnelEnd(this, ds, early));
+  }
+
+  /** @internal (Http1Downstream) the tunnel is over: the connection ends (never reused). */
+  tunnelDone(ds: Http1Downstream): void {
+    if (ds === this.#current) this.#current = null;
+    this.close();
+  }
+
   /** @internal (listener sweep) the stream idle timeout fired for the current request. */
   streamIdle(): void {
     this.#current?.idleTimeout();
   }
+}
+
+/**
+ * The protocol a request asks to upgrade to, when the proxy carries it: `websocket` (the one
+ * upgrade Istio enables, Envoy's upgrade_configs) named in Upgrade, with Connection: upgrade
+ * (checked by the caller). Other upgrades stay plain requests (the fields are hop-by-hop).
+ */
+function websocketUpgrade(fields: readonly string[]): string | null {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'upgrade') continue;
+    const v = fields[i + 1]!.trim();
+    if (v.toLowerCase() === 'websocket') return v;
+  }
+  return null;
 }
 
 /** Fields whose underscore spelling is dropped (see #startRequest). */

@@ -9,6 +9,7 @@
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } from '../downstream.js';
 import type { Socket } from 'node:net';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
+import type { TunnelEnd } from '../../common/tunnel-end.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 
 /**
@@ -26,9 +27,13 @@ export interface Http1DownstreamConnection {
   /** This request's response went out whole: the connection reads the next request. */
   responseDone(ds: Http1Downstream): void;
   destroy(): void;
+  /** This request's 101 went out: the connection as a byte stream. */
+  tunnel(ds: Http1Downstream): TunnelEnd;
+  /** The tunnel is over: the connection ends. */
+  tunnelDone(ds: Http1Downstream): void;
 }
 
-const enum State { Open, Streaming, Ended, Aborted }
+const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
@@ -69,6 +74,9 @@ export class Http1Downstream implements Downstream, HeadOwner {
   protocolError: { readonly status: number; readonly code: string } | null = null;
   bodyFraming: 'none' | 'length' | 'chunked' = 'none';
   bodyLength = 0;
+  /** A WebSocket upgrade request (set by the connection): the protocol as the client named it. */
+  upgrade: string | null = null;
+  #tunnelEnd: TunnelEnd | null = null;
   readonly #conn: Http1DownstreamConnection;
   /** 0 for an HTTP/1.0 request, 1 for HTTP/1.1. */
   readonly #minor: number;
@@ -98,7 +106,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   }
 
   get open(): boolean {
-    return this.#state === State.Open || this.#state === State.Streaming;
+    return this.#state === State.Open || this.#state === State.Streaming || this.#state === State.Tunnel;
   }
 
   get headSent(): boolean {
@@ -141,6 +149,10 @@ export class Http1Downstream implements Downstream, HeadOwner {
   writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
     if (this.#state !== State.Open) return;
     this.status = status;
+    if (mode === BodyMode.Upgrade) {
+      this.#writeUpgrade(source);
+      return;
+    }
     this.#state = State.Streaming;
     if (mode === BodyMode.Length) this.#framing = WireFraming.Length;
     else if (mode === BodyMode.None) this.#framing = WireFraming.None;
@@ -165,6 +177,23 @@ export class Http1Downstream implements Downstream, HeadOwner {
       flushQueued = true;
       queueMicrotask(flushHeads);
     }
+  }
+
+  /** The 101 head: the source's fields, the listener's `connection: upgrade` and `upgrade`. */
+  #writeUpgrade(source: HeadSource): void {
+    if (this.upgrade === null || this.status !== 101) throw new Error('wasmesh: BodyMode.Upgrade for a request that asked no upgrade, or not with 101');
+    this.#state = State.Tunnel;
+    this.keepAlive = false;
+    beginHead();
+    source.emitHead(HEAD_SINK);
+    HEAD_SINK.header('connection', 'upgrade');
+    HEAD_SINK.header('upgrade', this.upgrade);
+    this.#send(finishHead(WireFraming.None, 0, false, null, false));
+  }
+
+  tunnel(): TunnelEnd | null {
+    if (this.#state !== State.Tunnel) return null;
+    return (this.#tunnelEnd ??= this.#conn.tunnel(this));
   }
 
   /** HTTP/1.0 clients keep a connection only when told so. */
@@ -221,6 +250,13 @@ export class Http1Downstream implements Downstream, HeadOwner {
 
   /** Trailers are dropped: HTTP/1.1 downstreams get none (Envoy's default, enable_trailers off). */
   end(_trailers?: readonly string[]): void {
+    if (this.#state === State.Tunnel) {
+      // The tunnel closed: the exchange is complete (logged as 101), the connection goes.
+      this.#state = State.Ended;
+      this.#handler.onResponseComplete();
+      this.#conn.tunnelDone(this);
+      return;
+    }
     if (this.#state !== State.Streaming) return;
     if (this.#framing === WireFraming.Length) {
       // Fewer bytes than announced: the client must not take a partial body for a whole one.

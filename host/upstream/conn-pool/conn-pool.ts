@@ -4,6 +4,7 @@
 // (http1/, one exchange per connection at a time), HTTP/2 (many streams per connection) and TCP
 // later, each a new implementation of these interfaces.
 import type { ResponseHead } from '../upstream-head.js';
+import type { TunnelEnd } from '../../common/tunnel-end.js';
 
 /** Why a pool gave no stream (Envoy's PoolFailureReason). */
 export type PoolFailure =
@@ -86,6 +87,12 @@ export interface UpstreamStream {
   resumeResponse(): void;
   /** Cancels the exchange (client gone, timeout, a retried response): no callback follows. */
   abort(): void;
+  /**
+   * Inside onResponseHead of a `101 Switching Protocols`: takes the connection out of its pool
+   * for good as a raw byte stream (WebSocket); no exchange callback follows. Null when the
+   * response is no 101. Absent on protocols that carry no HTTP/1.1 upgrade.
+   */
+  upgrade?(): TunnelEnd | null;
 }
 
 /** How a pool treats its connections (DestinationRule connectionPool, or the proxy-wide limits). */

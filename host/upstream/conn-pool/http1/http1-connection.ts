@@ -1,11 +1,14 @@
 // One pooled keep-alive HTTP/1.1 connection to an endpoint, carrying one exchange at a time (so
 // it is its own UpstreamStream): writes the request (head as given, body raw or chunk-encoded),
 // reads the response head across reads, frames the body (length, chunked, close) and decides
-// whether it may be reused.
+// whether it may be reused. A `101 Switching Protocols` to an upgrade request hands the socket
+// over as a raw byte stream (upgrade(), upstream-tunnel-end.ts): the connection is then never reused.
 import type { Socket } from 'node:net';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import type { ChunkedDecoder, Http1Codec, Http1ResponseHead } from './http1-codec.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { TunnelEnd } from '../../../common/tunnel-end.js';
+import { UpstreamTunnelEnd } from './upstream-tunnel-end.js';
 
 /** What a connection reports back to its endpoint pool. */
 export interface ConnectionOwner {
@@ -41,16 +44,20 @@ export class Http1Connection implements UpstreamStream {
   #reusable = true;
   #paused = false;
   #pushing = false;
+  /** Bytes that followed a 101 head (the upgraded protocol's first bytes). */
+  #afterUpgrade: Uint8Array = EMPTY;
+  /** Set once a 101 handed the socket over (upgrade()). */
+  #tunnel: UpstreamTunnelEnd | null = null;
 
   constructor(socket: Socket, codec: Http1Codec, owner: ConnectionOwner, stats: ClusterStats) {
     this.socket = socket;
     this.#codec = codec;
     this.#owner = owner;
     this.#stats = stats;
-    socket.on('drain', () => this.#handler?.onRequestDrain());
-    socket.on('end', () => this.#onClose(true));
-    socket.on('close', () => this.#onClose(true));
-    socket.on('error', () => this.#onClose(true));
+    socket.on('drain', () => (this.#tunnel !== null ? this.#tunnel.onDrain() : this.#handler?.onRequestDrain()));
+    socket.on('end', () => (this.#tunnel !== null ? this.#tunnel.onEnd() : this.#onClose(true)));
+    socket.on('close', (hadError: boolean) => this.#onClose(true, hadError));
+    socket.on('error', () => this.#onClose(true, true));
   }
 
   get busy(): boolean {
@@ -113,6 +120,21 @@ export class Http1Connection implements UpstreamStream {
     }
   }
 
+  /**
+   * The exchange's 101 is taken as an upgrade: the socket becomes a byte stream for a tunnel
+   * (what followed the head first). The pool keeps counting the connection as active until it
+   * closes, and never reuses it. Null when the response is no 101 (or the connection is gone).
+   */
+  upgrade(): TunnelEnd | null {
+    if (this.#closed || this.#head === null || this.#head.code !== 101 || this.#tunnel !== null) return null;
+    this.#handler = null;
+    this.#reusable = false;
+    this.resumeResponse();
+    const early = this.#afterUpgrade;
+    this.#afterUpgrade = EMPTY;
+    return (this.#tunnel = new UpstreamTunnelEnd(this.socket, this.#stats, early));
+  }
+
   /** Cancels the exchange (client went away, timeout): the socket is destroyed, no callbacks follow. */
   abort(): void {
     this.#handler = null;
@@ -126,6 +148,7 @@ export class Http1Connection implements UpstreamStream {
     this.socket.destroy();
     this.#release();
     this.#owner.closed(this, false);
+    this.#tunnel?.onClose(true);
   }
 
   /** Frees the decoder's Wasm memory once the connection is gone. */
@@ -144,6 +167,10 @@ export class Http1Connection implements UpstreamStream {
    */
   onRead(buf: Uint8Array): void {
     this.#stats.inc('upstream_cx_rx_bytes_total', buf.length);
+    if (this.#tunnel !== null) {
+      this.#tunnel.onRead(buf);
+      return;
+    }
     const h = this.#handler;
     if (!h) {
       // Bytes on an idle connection are a protocol violation; it cannot be reused.
@@ -184,6 +211,8 @@ export class Http1Connection implements UpstreamStream {
       }
       const head = this.#head;
       if (!head.keepAlive) this.#reusable = false;
+      // An upgrade's first bytes may share the read with the 101 head: kept for upgrade().
+      if (head.code === 101 && bytes.length > 0) this.#afterUpgrade = Uint8Array.prototype.slice.call(bytes);
       if (head.framing === 'length') this.#remaining = head.contentLength;
       else if (head.framing === 'chunked') {
         // One decoder per connection, reset per message (it holds Wasm memory).
@@ -278,12 +307,17 @@ export class Http1Connection implements UpstreamStream {
     h?.onUpstreamFailure(failure, false);
   }
 
-  #onClose(_remote: boolean): void {
+  #onClose(_remote: boolean, error = false): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stats.inc('upstream_cx_destroy_remote');
     this.socket.destroy();
     this.#release();
+    if (this.#tunnel !== null) {
+      this.#owner.closed(this, true);
+      this.#tunnel.onClose(error);
+      return;
+    }
     const h = this.#handler;
     this.#handler = null;
     this.#owner.closed(this, true);
