@@ -171,10 +171,18 @@ export class Http1Listener implements Listener {
    */
   #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener): ConnectionReader {
     this.#sniffing.set(socket, performance.now());
+    // Active from accept, as every connection (the HTTP/1.1 or HTTP/2 side counts it from the decision on).
+    this.#stats.inc('downstream_cx_active');
     const forget = (): void => {
-      this.#sniffing.delete(socket);
+      if (this.#sniffing.delete(socket)) this.#stats.dec('downstream_cx_active');
     };
     socket.once('close', forget);
+    // A client that leaves before its first byte (half-open sockets: 'end' alone closes nothing).
+    const leave = (): void => {
+      socket.destroy();
+    };
+    socket.once('end', leave);
+    socket.on('error', leave);
     let conn: Http1Connection | null = null;
     let held: Uint8Array | null = null;
     return {
@@ -193,6 +201,8 @@ export class Http1Listener implements Listener {
         held = null;
         forget();
         socket.off('close', forget);
+        socket.off('end', leave);
+        socket.off('error', leave);
         if (verdict === Sniffed.Http2) {
           h2.take(socket, address, security, seen);
           return;
@@ -247,8 +257,7 @@ export class Http1Listener implements Listener {
     for (const [s, since] of this.#sniffing) {
       if (o.idleTimeoutMs > 0 && now - since >= o.idleTimeoutMs) {
         this.#stats.inc('downstream_cx_idle_timeout');
-        this.#sniffing.delete(s);
-        s.destroy();
+        s.destroy(); // its close handler forgets it
       }
     }
   }
