@@ -61,6 +61,8 @@ export const enum BodyMode {
 /** One request as a listener hands it over. */
 export interface Downstream {
   readonly method: string;
+  /** The protocol as access logs print it (%PROTOCOL%); absent: HTTP/1.1. */
+  readonly protocol?: 'HTTP/1.1' | 'HTTP/2';
   /**
    * Request-target: path plus `?query` when present. As received, until the stream normalizes
    * it in place (meshConfig pathNormalization, http/path-normalization.ts) before routing, as

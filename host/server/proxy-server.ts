@@ -15,6 +15,7 @@ import { compileRetryPolicies } from '../compile/retry-policies.js';
 import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
+import { Http2Listener } from '../listener/http2/http2-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
@@ -308,7 +309,15 @@ export class ProxyServer {
         ...opts.http1,
       }, this.#gateway ?? (this.#downstream = new InboundTransport(
         (config) => createDownstreamTransport(config, this.stats.downstream, opts.operationalLog, opts.workloadCertificates),
-        this.transportSettings.downstreamTransport ?? { kind: 'raw' })));
+        this.transportSettings.downstreamTransport ?? { kind: 'raw' })),
+      // HTTP/2 downstream on the same port: h2c by prior knowledge, h2 by ALPN (listener/http2/).
+      new Http2Listener(this.stats.downstream, onRequest, {
+        maxHeaderListSize: l.maxRequestHeadBytes,
+        maxRequestHeaders: l.maxRequestHeaders,
+        idleTimeoutMs: l.downstreamIdleTimeoutMs,
+        streamIdleTimeoutMs: l.streamIdleTimeoutMs,
+        maxRequestsPerConnection: l.maxRequestsPerConnection,
+      }, server));
   }
 
   /**

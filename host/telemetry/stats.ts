@@ -102,6 +102,11 @@ export const DOWNSTREAM_STATS = {
   /** Header fields with an underscore dropped, or requests refused for one (headersWithUnderscoresAction). */
   'http1.dropped_headers_with_underscores': 'counter',
   'http1.requests_rejected_with_underscores_in_headers': 'counter',
+  /** HTTP/2 downstream connections (h2c prior knowledge or ALPN h2) and their streams (Envoy's names). */
+  downstream_cx_http2_total: 'counter',
+  downstream_rq_http2_total: 'counter',
+  /** HTTP/2 connections sent GOAWAY to drain them (listener closing; Envoy's downstream_cx_drain_close). */
+  downstream_cx_drain_close: 'counter',
   /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
   downstream_pre_cx_timeout: 'counter',
   /** A gateway TLS connection whose SNI names no server of the port (Envoy's listener stat). */

@@ -27,7 +27,7 @@ export function accessLogFilter(sink: (entry: AccessLogEntry) => void): HttpFilt
         upstreamCluster: stream.upstreamCluster,
         route: stream.route ? stream.route.name : '-',
         version: stream.config.version,
-        protocol: 'HTTP/1.1',
+        protocol: ds.protocol ?? 'HTTP/1.1',
         forwardedFor: stream.forwardedFor,
         userAgent: stream.requestHeader('user-agent') ?? undefined,
         attempts: stream.attempts,

@@ -20,7 +20,7 @@ class StreamRecord implements AccessLogRecord {
   get method(): string { return this.s.downstream.method; }
   get path(): string { return this.s.downstream.path; }
   get authority(): string { return this.s.downstream.authority; }
-  get protocol(): string { return 'HTTP/1.1'; }
+  get protocol(): string { return this.s.downstream.protocol ?? 'HTTP/1.1'; }
   get code(): number { return this.s.downstream.status; }
   get flags(): string { return this.s.flags.length === 0 ? '-' : formatFlags(this.s.flags); }
   get bytesReceived(): number { return this.s.downstream.bytesReceived; }

@@ -4,6 +4,11 @@
 // the first bytes), one Http1Connection per socket once the transport starts it, and one timer
 // per listener that sweeps the connections for the idle, stream idle and request headers
 // timeouts (no timer per request).
+//
+// HTTP/2 (given an Http2Listener): a TLS connection that negotiated h2 by ALPN is handed to it
+// at once; a plaintext one whose first bytes are the HTTP/2 preface (h2c with prior knowledge,
+// ../protocol-sniff.ts) on its first read. Only that first read is looked at; every later read
+// goes straight to the HTTP/1.1 connection.
 import { createServer, type Socket, type Server } from 'node:net';
 import type { Core } from '../../core/wasm.js';
 import { HeadParser } from '../../core/codec/head-parser.js';
@@ -14,6 +19,10 @@ import { Http1Connection, type ConnectionContext } from './http1-connection.js';
 import { DEFAULT_HTTP1_OPTIONS, type Http1ListenerOptions } from './listener-options.js';
 import type { DownstreamTransport } from '../transport/downstream-transport.js';
 import { RAW_DOWNSTREAM } from '../transport/raw.js';
+import { SOCKET_TAKEN, type ConnectionReader } from '../transport/downstream-transport.js';
+import type { ConnectionSecurity } from '../../tls/connection-security.js';
+import type { Http2Listener } from '../http2/http2-listener.js';
+import { isHttp2Alpn, sniffPlaintext, Sniffed } from '../protocol-sniff.js';
 
 /** listen(2)'s backlog: the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 65535;
@@ -31,8 +40,13 @@ export class Http1Listener implements Listener {
   #memory: Buffer;
   #port = 0;
   #sweep: NodeJS.Timeout | null = null;
+  /** Where HTTP/2 connections go; null: HTTP/1.1 only (no sniffing). */
+  readonly #http2: Http2Listener | null;
+  /** Plaintext connections whose first bytes have not told HTTP/1.1 from HTTP/2 yet, with their accept time. */
+  readonly #sniffing = new Map<Socket, number>();
 
-  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}, transport: DownstreamTransport = RAW_DOWNSTREAM) {
+  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}, transport: DownstreamTransport = RAW_DOWNSTREAM, http2: Http2Listener | null = null) {
+    this.#http2 = http2;
     this.#host = host;
     this.#transport = transport;
     this.#requestedPort = port;
@@ -104,6 +118,7 @@ export class Http1Listener implements Listener {
 
   stopAccepting(): void {
     this.#server.close();
+    this.#http2?.stopAccepting();
   }
 
   closeAll(): void {
@@ -111,6 +126,8 @@ export class Http1Listener implements Listener {
     if (this.#sweep !== null) clearInterval(this.#sweep);
     this.#sweep = null;
     for (const c of [...this.#connections]) c.destroy();
+    for (const s of [...this.#sniffing.keys()]) s.destroy();
+    this.#http2?.closeAll();
   }
 
   /** Counts the connection and hands it to the transport, which starts it once it may be read. */
@@ -123,12 +140,77 @@ export class Http1Listener implements Listener {
       return;
     }
     const remote = accepted.remoteAddress ?? '';
+    const address = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    const h2 = this.#http2;
     this.#transport.accept(accepted, (socket, security) => {
-      const conn = new Http1Connection(socket, remote.startsWith('::ffff:') ? remote.slice(7) : remote, this.#ctx, security);
-      this.#connections.add(conn);
-      this.#stats.inc('downstream_cx_active');
-      return conn;
+      if (h2 !== null) {
+        if (security !== null && security.tls) {
+          if (isHttp2Alpn(security.alpn)) {
+            h2.take(socket, address, security);
+            return SOCKET_TAKEN;
+          }
+        } else {
+          return this.#sniff(socket, address, security, h2);
+        }
+      }
+      return this.#open(socket, address, security);
     });
+  }
+
+  #open(socket: Socket, address: string, security: ConnectionSecurity | null): Http1Connection {
+    const conn = new Http1Connection(socket, address, this.#ctx, security);
+    this.#connections.add(conn);
+    this.#stats.inc('downstream_cx_active');
+    return conn;
+  }
+
+  /**
+   * A plaintext connection's reader until its first bytes decide: the HTTP/2 preface hands the
+   * socket (and those bytes) to the HTTP/2 listener, anything else opens the HTTP/1.1 connection,
+   * which then reads every byte after (one indirection per read).
+   */
+  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener): ConnectionReader {
+    this.#sniffing.set(socket, performance.now());
+    // Active from accept, as every connection (the HTTP/1.1 or HTTP/2 side counts it from the decision on).
+    this.#stats.inc('downstream_cx_active');
+    const forget = (): void => {
+      if (this.#sniffing.delete(socket)) this.#stats.dec('downstream_cx_active');
+    };
+    socket.once('close', forget);
+    // A client that leaves before its first byte (half-open sockets: 'end' alone closes nothing).
+    const leave = (): void => {
+      socket.destroy();
+    };
+    socket.once('end', leave);
+    socket.on('error', leave);
+    let conn: Http1Connection | null = null;
+    let held: Uint8Array | null = null;
+    return {
+      onRead: (bytes: Uint8Array): void => {
+        if (conn !== null) {
+          conn.onRead(bytes);
+          return;
+        }
+        if (bytes.length === 0) return;
+        const seen = held === null ? bytes : Buffer.concat([held, bytes]);
+        const verdict = sniffPlaintext(seen);
+        if (verdict === Sniffed.NeedMore) {
+          held = Buffer.from(seen); // `bytes` is a view into the shared read buffer
+          return;
+        }
+        held = null;
+        forget();
+        socket.off('close', forget);
+        socket.off('end', leave);
+        socket.off('error', leave);
+        if (verdict === Sniffed.Http2) {
+          h2.take(socket, address, security, seen);
+          return;
+        }
+        conn = this.#open(socket, address, security);
+        conn.onRead(seen);
+      },
+    };
   }
 
   /** One timer for every timeout of every connection, at a quarter of the shortest timeout (10 ms to 1 s). */
@@ -169,6 +251,13 @@ export class Http1Listener implements Listener {
       if (c.idle && o.idleTimeoutMs > 0 && quiet >= o.idleTimeoutMs) {
         this.#stats.inc('downstream_cx_idle_timeout');
         c.close();
+      }
+    }
+    // A connection that sent nothing (or a part of the HTTP/2 preface) is idle.
+    for (const [s, since] of this.#sniffing) {
+      if (o.idleTimeoutMs > 0 && now - since >= o.idleTimeoutMs) {
+        this.#stats.inc('downstream_cx_idle_timeout');
+        s.destroy(); // its close handler forgets it
       }
     }
   }

@@ -12,6 +12,12 @@ export interface ConnectionReader {
 }
 
 /**
+ * What ConnectionStart returns when it handed the socket to a reader of its own (an HTTP/2
+ * session, which reads the socket's handle itself): the transport then attaches no reader.
+ */
+export const SOCKET_TAKEN: ConnectionReader = Object.freeze({ onRead(): void {} });
+
+/**
  * Starts the HTTP connection over `socket` (the one to write to); `security` is null on a raw
  * transport (no TLS anywhere on the port), else what this connection's TLS established.
  */

@@ -19,7 +19,7 @@ import { xfccElement, type ConnectionSecurity } from '../../tls/connection-secur
 import { spiffeIdOf, certificateHash, subjectAltNames } from '../../tls/peer-certificate.js';
 import { sanMatches } from '../../tls/san-match.js';
 import type { GatewayListener, GatewayServer } from '../../model/gateway-listener.js';
-import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
+import { SOCKET_TAKEN, type ConnectionStart, type DownstreamTransport } from './downstream-transport.js';
 import { RAW_DOWNSTREAM } from './raw.js';
 import { clientHelloSni, MAX_HELLO_RECORD } from '../../tls/client-hello-sni.js';
 import { WatchedCredential } from '../../tls/watched-credential.js';
@@ -164,7 +164,7 @@ export class GatewayDownstreamTransport implements DownstreamTransport {
         minVersion: tls.minProtocolVersion,
         maxVersion: tls.maxProtocolVersion,
         ciphers: tls.cipherSuites.length > 0 ? tls.cipherSuites.join(':') : undefined,
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
         ticketKeys: this.#ticketKeys,
         // A session resumes only on the server (and settings) it was made under.
@@ -263,7 +263,7 @@ export class GatewayDownstreamTransport implements DownstreamTransport {
       serverHosts: server.hosts,
     };
     const reader = start(s, security);
-    s.on('data', (d: Buffer) => reader.onRead(d));
+    if (reader !== SOCKET_TAKEN) s.on('data', (d: Buffer) => reader.onRead(d));
   }
 
   #fail(s: TLSSocket | undefined, reason: TlsFailureReason, message: string): void {

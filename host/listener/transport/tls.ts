@@ -30,7 +30,7 @@ import { spiffeIdOf, certificateHash } from '../../tls/peer-certificate.js';
 import type { DownstreamTlsSettings } from '../../tls/tls-settings.js';
 import type { WorkloadCertificate, WorkloadCertificateSource } from '../../tls/workload-certificate.js';
 import { WorkloadCredential } from '../../tls/workload-credential.js';
-import type { ConnectionStart, DownstreamTransport } from './downstream-transport.js';
+import { SOCKET_TAKEN, type ConnectionStart, type DownstreamTransport } from './downstream-transport.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const START = Symbol('wasmesh.start');
@@ -78,7 +78,8 @@ export class TlsDownstreamTransport implements DownstreamTransport {
     const base = {
       requestCert: settings.requireClientCertificate,
       rejectUnauthorized: false,
-      ALPNProtocols: [...(settings.alpn ?? ['http/1.1', 'istio-http/1.1', 'istio'])],
+      // h2 first: the server's order decides, and the listener serves both (HTTP/2 sessions in listener/http2/).
+      ALPNProtocols: [...(settings.alpn ?? ['h2', 'http/1.1', 'istio-h2', 'istio-http/1.1', 'istio'])],
       minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
       handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       ticketKeys,
@@ -167,7 +168,7 @@ export class TlsDownstreamTransport implements DownstreamTransport {
       xfcc: mutual ? xfccElement(this.own, peer as DetailedPeerCertificate) : null,
     };
     const reader = start(s, security);
-    s.on('data', (d: Buffer) => reader.onRead(d));
+    if (reader !== SOCKET_TAKEN) s.on('data', (d: Buffer) => reader.onRead(d));
   }
 
   #fail(s: TLSSocket | undefined, reason: TlsFailureReason, message: string): void {
