@@ -125,6 +125,12 @@ export class Http2Stream implements UpstreamStream {
     const h = this.#handler;
     if (!h || this.#done) return;
     if (!this.#gotHead) return; // 'close' decides (a stream that ended without a response head)
+    // A reset also ends the readable side: the response is cut, not complete.
+    const rst = this.#req?.rstCode;
+    if (rst !== undefined && rst !== NGHTTP2_NO_ERROR) {
+      this.#onClose();
+      return;
+    }
     const trailers = this.#trailers;
     this.#end();
     h.onResponseEnd(trailers);
@@ -136,7 +142,7 @@ export class Http2Stream implements UpstreamStream {
     const req = this.#req!;
     const code = req.rstCode;
     // 'end' may follow 'close' for a stream whose last frame was read: a complete response.
-    if (this.#gotHead && req.readableEnded) {
+    if (this.#gotHead && req.readableEnded && (code === undefined || code === NGHTTP2_NO_ERROR)) {
       this.#onEnd();
       return;
     }
