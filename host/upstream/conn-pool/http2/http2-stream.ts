@@ -7,12 +7,27 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'nod
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
 import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
-import type { Http2Connection } from './http2-connection.js';
+import type { ClientHttp2Session } from 'node:http2';
+import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { Http1Codec } from '../http1/http1-codec.js';
+
+/** What a stream needs from its connection (Http2Connection implements it; declared here, so no import cycle). */
+export interface Http2StreamOwner {
+  readonly session: ClientHttp2Session;
+  readonly scheme: 'http' | 'https';
+  readonly stats: ClusterStats;
+  readonly codec: Http1Codec;
+  /** A session error (not a peer's RST_STREAM) ended the connection. */
+  readonly closedByError: boolean;
+  /** The stream with `id` lies above a GOAWAY's last-stream-id. */
+  refused(id: number | undefined): boolean;
+  streamDone(stream: Http2Stream): void;
+}
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = constants;
 
 export class Http2Stream implements UpstreamStream {
-  readonly #conn: Http2Connection;
+  readonly #conn: Http2StreamOwner;
   #req: ClientHttp2Stream | null = null;
   #handler: ExchangeHandler | null = null;
   #isHead = false;
@@ -21,11 +36,11 @@ export class Http2Stream implements UpstreamStream {
   /** Done: ended, failed or aborted; no callback follows. */
   #done = false;
 
-  constructor(conn: Http2Connection) {
+  constructor(conn: Http2StreamOwner) {
     this.#conn = conn;
   }
 
-  get connection(): Http2Connection {
+  get connection(): Http2StreamOwner {
     return this.#conn;
   }
 
