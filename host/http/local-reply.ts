@@ -10,6 +10,7 @@ export const LOCAL_REPLY: Readonly<Partial<Record<ResponseFlag, { status: string
   UF: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure' },
   UO: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow' },
   UC: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' },
+  UR: { status: '503 Service Unavailable', body: 'upstream connect error or disconnect/reset before headers. reset reason: remote reset' },
   UT: { status: '504 Gateway Timeout', body: 'upstream request timeout' },
   UPE: { status: '502 Bad Gateway', body: 'upstream protocol error' },
   DPE: { status: '431 Request Header Fields Too Large', body: 'request header fields too large' },

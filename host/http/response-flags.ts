@@ -12,6 +12,8 @@ export const ResponseFlag = {
   UpstreamOverflow: 'UO',
   /** The upstream connection was reset or closed before the response completed. */
   UpstreamConnectionTermination: 'UC',
+  /** The upstream reset the stream (HTTP/2 RST_STREAM) before the response completed. */
+  UpstreamRemoteReset: 'UR',
   /** The route timeout expired before the upstream response completed. */
   UpstreamRequestTimeout: 'UT',
   /** The upstream response head was malformed or too large. */

@@ -228,6 +228,10 @@ export interface ConnectionSettings {
   idleTimeoutMs: number;
   /** tcp.tcpKeepalive; null: off. */
   tcpKeepalive: { timeMs: number; intervalMs: number; probes: number } | null;
+  /** http.h2UpgradePolicy UPGRADE: HTTP/2 upstream whatever the port's protocol; absent: no. */
+  h2Upgrade?: boolean;
+  /** http.maxConcurrentStreams (HTTP/2 streams per upstream connection); absent: Envoy's 2^31 - 1. */
+  maxConcurrentStreams?: number;
 }
 
 /**

@@ -24,6 +24,7 @@ import type { RouteRewrite } from './rewrite.js';
 import { withHeaderLines, withWrittenLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
 import { sendMirror, type MirrorCopy } from './shadow.js';
 import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/upgrade-tunnel.js';
+import { grpcTimeoutMs } from './grpc-timeout.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
 export interface RouterContext {
@@ -227,7 +228,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#upstreamCounted = true;
     this.#retry = new RetryState(route.retry, cluster.state);
     this.#upstreamStart = Date.now();
-    const timeout = route.timeoutMs || ctx.limits.defaultRouteTimeoutMs;
+    // A gRPC request's own deadline (grpc-timeout), capped by the route timeout.
+    const timeout = grpcTimeoutMs(this.#stream!.downstream.headers, route.timeoutMs || ctx.limits.defaultRouteTimeoutMs);
     if (timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeout);
     if (this.#mirrors && this.#bodyDone) this.#sendMirrors();
     this.#startAttempt();
@@ -371,6 +373,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     r.elapsedMs = Date.now() - this.#upstreamStart;
     r.routeTimeoutMs = this.#route.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs;
     r.bodyNotBuffered = this.#kept === null;
+    r.grpcStatus = -1;
     return r;
   }
 
@@ -479,7 +482,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const names = statNames(head.code);
     cs.incDynamic(names.upstreamCode);
     cs.inc(names.upstreamClass);
-    const { decision, backoffMs } = this.#retry!.onAttemptEnd(this.#attemptResult('Response', head.code));
+    const result = this.#attemptResult('Response', head.code);
+    // gRPC retry conditions (cancelled, unavailable, …) read a trailers-only response's grpc-status.
+    if (head.grpcStatus !== undefined) result.grpcStatus = head.grpcStatus;
+    const { decision, backoffMs } = this.#retry!.onAttemptEnd(result);
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
@@ -578,7 +584,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const stream = this.#stream!;
     if (this.#gotHead || stream.responseStarted) {
       // Mid-response: close the client connection so it cannot take a partial body for a whole one.
-      stream.setFlag(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamConnectionTermination);
+      stream.setFlag(failure === 'protocol_error' ? ResponseFlag.UpstreamProtocolError : failure === 'remote_reset' ? ResponseFlag.UpstreamRemoteReset : ResponseFlag.UpstreamConnectionTermination);
       stream.resetStream();
       return;
     }
@@ -594,8 +600,14 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
       this.#upstreamect();
       return;
     }
+    if (failure === 'refused_stream') {
+      // Never processed by the upstream (REFUSED_STREAM, above a GOAWAY): Envoy's refused-stream retry condition.
+      this.#attemptFailed('RefusedStream', ResponseFlag.UpstreamRemoteReset);
+      return;
+    }
     this.#report('reset');
-    if (failure === 'protocol_error') this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamProtocolError);
+    if (failure === 'remote_reset') this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamRemoteReset);
+    else if (failure === 'protocol_error') this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamProtocolError);
     else this.#attemptFailed('ResetBeforeHeaders', ResponseFlag.UpstreamConnectionTermination);
   }
 

@@ -22,6 +22,7 @@ import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { transportKey, upstreamTlsSettings } from './cluster-transport.js';
+import { upstreamProtocol, withH2Alpn } from './upstream-protocol.js';
 import { TlsTransportSocketFactory } from './transport/tls.js';
 import type { TransportSocketFactory } from './transport/transport-socket.js';
 import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
@@ -276,8 +277,10 @@ export class ClusterManager {
       // Transports whose settings are new or changed: built here, so a refused one (a missing
       // file, ISTIO_MUTUAL without a workload certificate source) changes nothing.
       for (const c of mesh.clusters) {
-        const settings = this.#tlsFor(c);
-        const key = transportKey(settings);
+        const h2 = upstreamProtocol(c) === 'http2';
+        const settings = h2 ? withH2Alpn(this.#tlsFor(c)) : this.#tlsFor(c);
+        // The protocol is part of the key: a cluster that changes it gets a new pool.
+        const key = (h2 ? 'h2|' : '') + transportKey(settings);
         const prev = this.#clusters.get(c.name);
         if (prev !== undefined && prev.transportKey === key) continue;
         transports.set(c.name, { key, factory: settings === null ? RAW_TRANSPORT : new TlsTransportSocketFactory(settings, { stats: this.#stats.cluster(c.name), log: this.#log, cluster: c.name }, this.#workloadCertificates) });
@@ -580,7 +583,7 @@ export class ClusterManager {
       if (this.#seed !== undefined) state.seed(this.#seed);
       // One factory, so one session cache, per cluster.
       const made = transport ?? { key: '', factory: RAW_TRANSPORT };
-      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, made.factory);
+      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, made.factory, made.key.startsWith('h2|'));
       const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
       managed.transportKey = made.key;
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under
@@ -615,7 +618,7 @@ export class ClusterManager {
       : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: this.#limits.maxPendingPerCluster };
     m.state.breaker.configure(limits);
     const settings: PoolSettings = p
-      ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive }
+      ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive, ...(p.connection.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: p.connection.maxConcurrentStreams } : {}) }
       : { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
     m.pool.configure(settings, m.state.breaker);
     const interval = outlier && !this.#manualTicks ? outlier.intervalMs : 0;

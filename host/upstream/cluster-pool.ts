@@ -5,6 +5,7 @@
 // pending limit, for a connection to free. The cluster decides which pool and which transport
 // socket its endpoints get: HTTP/1 over the factory it is given (raw TCP for every cluster today).
 import { Http1ConnPool, type Http1PoolCluster } from './conn-pool/http1/http1-conn-pool.js';
+import { Http2ConnPool, type Http2PoolCluster } from './conn-pool/http2/http2-conn-pool.js';
 import type { Http1Connection } from './conn-pool/http1/http1-connection.js';
 import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import type { Cancellable, PoolCallbacks, PoolSettings } from './conn-pool/conn-pool.js';
@@ -13,9 +14,12 @@ import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
 import type { ClusterStats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
 
+/** An endpoint's pool: HTTP/1.1, or HTTP/2 for a cluster whose protocol is HTTP/2 (gRPC, h2UpgradePolicy UPGRADE). */
+export type EndpointPool = Http1ConnPool | Http2ConnPool;
+
 /** One request waiting for a connection of `endpoint` (the cluster is at max connections). */
 interface Waiter extends Cancellable {
-  endpoint: Http1ConnPool;
+  endpoint: EndpointPool;
   callbacks: PoolCallbacks;
   /** Taken off the queue (handed a connection, or its connect started). */
   done: boolean;
@@ -23,14 +27,16 @@ interface Waiter extends Cancellable {
   inner: Cancellable | null;
 }
 
-export class ClusterPool implements Http1PoolCluster {
+export class ClusterPool implements Http1PoolCluster, Http2PoolCluster {
   readonly name: string;
   readonly stats: ClusterStats;
   readonly limits: Limits;
   readonly codec: Http1Codec;
   /** Makes every connection's socket (the cluster's choice: raw, later TLS). */
   readonly transport: TransportSocketFactory;
-  readonly #endpoints = new Map<string, Http1ConnPool>();
+  /** Its endpoints speak HTTP/2 (fixed for the pool's life: a change makes a new ClusterPool). */
+  readonly http2: boolean;
+  readonly #endpoints = new Map<string, EndpointPool>();
   readonly #queue: Waiter[] = [];
   #settings: PoolSettings;
   #breaker: ConnectionBreaker;
@@ -41,7 +47,8 @@ export class ClusterPool implements Http1PoolCluster {
    * `limits`, at most limits.maxConnectionsPerCluster connections and limits.maxPendingPerCluster
    * requests waiting for one (beyond that, 503 UO).
    */
-  constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory) {
+  constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory, http2 = false) {
+    this.http2 = http2;
     this.name = name;
     this.stats = stats;
     this.limits = limits;
@@ -99,16 +106,19 @@ export class ClusterPool implements Http1PoolCluster {
    * The pool for `address:port`, created on first use and kept across reloads; `hostname`: the
    * DNS name the address was resolved from (the TLS SNI when the cluster sets none).
    */
-  endpoint(address: string, port: number, hostname?: string): Http1ConnPool {
+  endpoint(address: string, port: number, hostname?: string): EndpointPool {
     // Keyed by address:port only (the sweep after a reload keeps the live addresses' pools).
     const key = `${address}:${port}`;
     let ep = this.#endpoints.get(key);
-    if (!ep) this.#endpoints.set(key, (ep = new Http1ConnPool(this, address, port, this.transport, hostname)));
+    if (!ep) {
+      ep = this.http2 ? new Http2ConnPool(this, address, port, this.transport, hostname) : new Http1ConnPool(this, address, port, this.transport, hostname);
+      this.#endpoints.set(key, ep);
+    }
     return ep;
   }
 
   /** The pool for `key` (address:port) when it exists. */
-  endpointByKey(key: string): Http1ConnPool | undefined {
+  endpointByKey(key: string): EndpointPool | undefined {
     return this.#endpoints.get(key);
   }
 
@@ -122,12 +132,12 @@ export class ClusterPool implements Http1PoolCluster {
     }
   }
 
-  endpoints(): IterableIterator<Http1ConnPool> {
+  endpoints(): IterableIterator<EndpointPool> {
     return this.#endpoints.values();
   }
 
   /** Takes one connection slot from the circuit breaker, evicting an idle connection elsewhere if full. */
-  reserveConnection(from: Http1ConnPool): boolean {
+  reserveConnection(from: EndpointPool): boolean {
     if (!this.#breaker.tryAcquire('connection')) {
       let evicted = false;
       for (const ep of this.#endpoints.values()) {
@@ -156,7 +166,7 @@ export class ClusterPool implements Http1PoolCluster {
    * Queues a request for a connection of `endpoint` when the pending limit allows (Envoy's
    * max_pending_requests), else counts upstream_rq_pending_overflow and returns null (503 UO).
    */
-  enqueue(endpoint: Http1ConnPool, callbacks: PoolCallbacks): Cancellable | null {
+  enqueue(endpoint: EndpointPool, callbacks: PoolCallbacks): Cancellable | null {
     if (!this.#breaker.tryAcquire('pending')) {
       this.stats.inc('upstream_rq_pending_overflow');
       return null;
@@ -197,7 +207,7 @@ export class ClusterPool implements Http1PoolCluster {
     const w = this.#queue.find((x) => x.endpoint === endpoint);
     if (w) {
       this.#take(w);
-      endpoint.handOver(conn, w.callbacks);
+      (endpoint as Http1ConnPool).handOver(conn, w.callbacks);
       return true;
     }
     conn.destroy(); // closed() → releaseConnection() → #wake() connects the oldest waiter

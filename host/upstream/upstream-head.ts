@@ -41,4 +41,9 @@ export interface ResponseHead {
    * object per response.
    */
   fields: ResponseFields;
+  /**
+   * The grpc-status of a gRPC response whose head carries it (a trailers-only response, HTTP/2
+   * upstream): for the retry policy's gRPC conditions and grpc_response_status; absent or -1: none.
+   */
+  grpcStatus?: number;
 }

@@ -121,6 +121,8 @@ function connectionOf(cp: ConnectionPoolSpec | undefined): ConnectionSettings {
       intervalMs: ms(ka.interval, LINUX_KEEPALIVE.intervalMs),
       probes: ka.probes || LINUX_KEEPALIVE.probes,
     },
+    ...(cp?.http?.h2UpgradePolicy === 'UPGRADE' ? { h2Upgrade: true } : {}),
+    ...(cp?.http?.maxConcurrentStreams !== undefined && cp.http.maxConcurrentStreams > 0 ? { maxConcurrentStreams: cp.http.maxConcurrentStreams } : {}),
   };
 }
 
@@ -171,7 +173,7 @@ export function clusterPolicyOf(merged: MergedPolicy): { lb: LbPolicy; policy: C
 const UNSERVED: Record<string, string[]> = {
   loadBalancer: ['localityLbSetting', 'warmupDurationSecs', 'warmup'],
   tcp: ['maxConnectionDuration', 'idleTimeout'],
-  http: ['h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams', 'http2KeepAlive'],
+  http: ['useClientProtocol', 'http2KeepAlive'],
   outlierDetection: ['outlierDetectionHttpErrorCodes'],
 };
 

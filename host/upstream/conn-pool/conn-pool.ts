@@ -37,7 +37,14 @@ export type UpstreamFailure =
   /** Closed or reset after the head, before the body completed. */
   | 'reset_mid_response'
   /** The response head or body framing was invalid (or the head too large). */
-  | 'protocol_error';
+  | 'protocol_error'
+  /** HTTP/2: the upstream reset the stream (RST_STREAM) before the response completed (503 UR). */
+  | 'remote_reset'
+  /**
+   * HTTP/2: the upstream refused the stream (RST_STREAM REFUSED_STREAM, or a GOAWAY whose
+   * last-stream-id is below it): it was never processed, so it is retriable (Envoy's refused-stream).
+   */
+  | 'refused_stream';
 
 /** The response side of one exchange (Envoy's ResponseDecoder), driven by the stream. */
 export interface ExchangeHandler {
@@ -106,6 +113,12 @@ export interface PoolSettings {
    * (SO_KEEPALIVE + TCP_KEEPIDLE); interval and probe count stay at the OS defaults.
    */
   tcpKeepalive: { timeMs: number; intervalMs: number; probes: number } | null;
+  /**
+   * HTTP/2 only: streams per connection (Istio http.maxConcurrentStreams, Envoy
+   * http2_protocol_options.max_concurrent_streams); absent or 0: Envoy's 2^31 - 1, so the
+   * server's SETTINGS_MAX_CONCURRENT_STREAMS decides.
+   */
+  maxConcurrentStreams?: number;
 }
 
 /** The pool of one endpoint (address:port) of a cluster, kept across config versions. */

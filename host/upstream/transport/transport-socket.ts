@@ -8,9 +8,10 @@ import type { Socket } from 'node:net';
 export interface TransportSocketOptions {
   /**
    * Reads land in `buffer` and go to `callback` (net's `onread`): no Buffer per read. The bytes
-   * are valid only during the call; returning false pauses the socket.
+   * are valid only during the call; returning false pauses the socket. Absent: the socket's
+   * ordinary reads (HTTP/2, whose session reads the socket itself).
    */
-  readonly onread: { readonly buffer: Uint8Array; readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean };
+  readonly onread?: { readonly buffer: Uint8Array; readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean };
   /** Disables Nagle's algorithm (TCP_NODELAY). */
   readonly noDelay: boolean;
   /** TCP keepalive: idle time before the first probe (Istio tcp.tcpKeepalive.time); null = off. */

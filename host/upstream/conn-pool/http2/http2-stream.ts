@@ -1,0 +1,189 @@
+// One exchange on a pooled HTTP/2 connection (Envoy's RequestEncoder/ResponseDecoder pair for a
+// stream): the request head as HTTP/2 headers, body DATA with the stream's flow control as
+// backpressure both ways, the response head through the codec's filter, trailers passed on, and
+// the stream's end mapped to the seam's failures (RST_STREAM → remote_reset, REFUSED_STREAM or a
+// GOAWAY above it → refused_stream, the session gone → reset).
+import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
+import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
+import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
+import type { ClientHttp2Session } from 'node:http2';
+import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { Http1Codec } from '../http1/http1-codec.js';
+
+/** What a stream needs from its connection (Http2Connection implements it; declared here, so no import cycle). */
+export interface Http2StreamOwner {
+  readonly session: ClientHttp2Session;
+  readonly scheme: 'http' | 'https';
+  readonly stats: ClusterStats;
+  readonly codec: Http1Codec;
+  /** A session error (not a peer's RST_STREAM) ended the connection. */
+  readonly closedByError: boolean;
+  /** The stream with `id` lies above a GOAWAY's last-stream-id. */
+  refused(id: number | undefined): boolean;
+  streamDone(stream: Http2Stream): void;
+}
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = constants;
+
+export class Http2Stream implements UpstreamStream {
+  readonly #conn: Http2StreamOwner;
+  #req: ClientHttp2Stream | null = null;
+  #handler: ExchangeHandler | null = null;
+  #isHead = false;
+  #gotHead = false;
+  #trailers: string[] | undefined;
+  /** Done: ended, failed or aborted; no callback follows. */
+  #done = false;
+
+  constructor(conn: Http2StreamOwner) {
+    this.#conn = conn;
+  }
+
+  get connection(): Http2StreamOwner {
+    return this.#conn;
+  }
+
+  start(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
+    this.#handler = handler;
+    this.#isHead = opts.isHead;
+    const conn = this.#conn;
+    let headers;
+    try {
+      headers = h2RequestHeaders(head, conn.scheme);
+    } catch (e) {
+      if (!(e instanceof H2HeadError)) throw e;
+      this.#end();
+      queueMicrotask(() => handler.onUpstreamFailure('protocol_error', false));
+      return;
+    }
+    conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
+    let req: ClientHttp2Stream;
+    try {
+      req = conn.session.request(headers, { endStream: !opts.hasBody });
+    } catch {
+      // The session closed or is going away between the pool's hand-out and this call.
+      this.#end();
+      queueMicrotask(() => handler.onUpstreamFailure('refused_stream', false));
+      return;
+    }
+    this.#req = req;
+    req.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
+    req.on('data', (chunk: Buffer) => {
+      const h = this.#handler;
+      if (!h || this.#done) return;
+      conn.stats.inc('upstream_cx_rx_bytes_total', chunk.length);
+      if (!h.onResponseData(chunk)) req.pause();
+    });
+    req.on('trailers', (t: IncomingHttpHeaders) => {
+      this.#trailers = flatTrailers(t);
+    });
+    req.on('end', () => this.#onEnd());
+    req.on('drain', () => {
+      if (!this.#done) this.#handler?.onRequestDrain();
+    });
+    // Errors arrive again as 'close' with the stream's rstCode: one place decides.
+    req.on('error', () => {});
+    req.on('close', () => this.#onClose());
+  }
+
+  writeBody(chunk: Uint8Array): boolean {
+    const req = this.#req;
+    if (!req || this.#done || chunk.length === 0) return true;
+    this.#conn.stats.inc('upstream_cx_tx_bytes_total', chunk.length);
+    // Copied: the router may hand views of buffers that are reused once this returns.
+    return req.write(Buffer.from(chunk));
+  }
+
+  endRequest(): void {
+    const req = this.#req;
+    if (!req || this.#done || req.writableEnded) return;
+    req.end();
+  }
+
+  pauseResponse(): void {
+    this.#req?.pause();
+  }
+
+  resumeResponse(): void {
+    this.#req?.resume();
+  }
+
+  abort(): void {
+    if (this.#done) return;
+    this.#handler = null;
+    const req = this.#req;
+    this.#end();
+    if (req && !req.closed && !req.destroyed) req.close(NGHTTP2_CANCEL);
+  }
+
+  /** @internal (Http2ConnPool.release) a stream handed out and never started goes back. */
+  releaseUnstarted(): void {
+    if (this.#req === null) this.#end();
+  }
+
+  #onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    const h = this.#handler;
+    if (!h || this.#done) return;
+    const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
+    if ('error' in r) {
+      this.#conn.stats.inc('upstream_cx_protocol_error');
+      this.#fail('protocol_error');
+      return;
+    }
+    this.#gotHead = true;
+    h.onResponseHead(r.head);
+  }
+
+  #onEnd(): void {
+    const h = this.#handler;
+    if (!h || this.#done) return;
+    if (!this.#gotHead) return; // 'close' decides (a stream that ended without a response head)
+    // A reset also ends the readable side: the response is cut, not complete.
+    const rst = this.#req?.rstCode;
+    if (rst !== undefined && rst !== NGHTTP2_NO_ERROR) {
+      this.#onClose();
+      return;
+    }
+    const trailers = this.#trailers;
+    this.#end();
+    h.onResponseEnd(trailers);
+  }
+
+  #onClose(): void {
+    const h = this.#handler;
+    if (!h || this.#done) return;
+    const req = this.#req!;
+    const code = req.rstCode;
+    // 'end' may follow 'close' for a stream whose last frame was read: a complete response.
+    if (this.#gotHead && req.readableEnded && (code === undefined || code === NGHTTP2_NO_ERROR)) {
+      this.#onEnd();
+      return;
+    }
+    let failure: UpstreamFailure;
+    if (this.#gotHead) failure = 'reset_mid_response';
+    else if (code === NGHTTP2_REFUSED_STREAM || this.#conn.refused(req.id)) failure = 'refused_stream';
+    else if (code !== undefined && code !== NGHTTP2_NO_ERROR && !this.#conn.closedByError) failure = 'remote_reset';
+    else failure = 'reset_before_head';
+    if (failure === 'remote_reset' || (failure === 'reset_mid_response' && code !== NGHTTP2_NO_ERROR)) this.#conn.stats.incDynamic('upstream_rq_rx_reset');
+    this.#end();
+    h.onUpstreamFailure(failure, false);
+  }
+
+  #fail(failure: UpstreamFailure): void {
+    const h = this.#handler;
+    const req = this.#req;
+    this.#end();
+    if (req && !req.closed && !req.destroyed) req.close(constants.NGHTTP2_PROTOCOL_ERROR);
+    h?.onUpstreamFailure(failure, false);
+  }
+
+  /** The stream is over: its slot goes back to the connection (once). */
+  #end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#handler = null;
+    this.#conn.streamDone(this);
+  }
+}
