@@ -38,8 +38,8 @@ export interface IstioSnapshot {
 
 export const EMPTY_ISTIO_SNAPSHOT: IstioSnapshot = { series: [], overflow: 0 };
 
-/** Series kept at most per server: label values come partly from peers and requests, so the count is capped. */
-export const MAX_SERIES = 20_000;
+import { MAX_SERIES } from './istio-series-limit.js';
+export { MAX_SERIES };
 
 class Series {
   requests = 0;

@@ -5,7 +5,7 @@
 // label set. A connection finds its series once, when it opens (or fails), and adds to it when
 // it closes; the label text is built once per distinct label set.
 import { renderTcpLabels, type Reporter, type ServiceLabels, type WorkloadLabels } from './istio-labels.js';
-import { MAX_SERIES } from './istio-metrics.js';
+import { MAX_SERIES } from './istio-series-limit.js';
 
 /** One TCP series as a scrape (or a worker's snapshot) carries it. */
 export interface IstioTcpSeriesSnapshot {
