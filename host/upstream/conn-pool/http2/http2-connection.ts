@@ -105,6 +105,7 @@ export class Http2Connection {
       this.stats.inc('upstream_cx_destroy_local');
       this.session.close();
       this.session.destroy();
+      this.#onClose();
       return;
     }
     this.session.close();
@@ -116,6 +117,9 @@ export class Http2Connection {
     this.draining = true;
     this.stats.inc('upstream_cx_destroy_local');
     this.session.destroy();
+    // Released now, as HTTP/1's destroy does: the session's 'close' event comes a turn later,
+    // when a pool being torn down may already have freed its cluster's breaker.
+    this.#onClose();
   }
 
   #onClose(): void {
