@@ -138,6 +138,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     // wasmesh speaks HTTP/1.1 downstream (and 1.0, which Envoy refuses unless told).
     codec_type: 'HTTP1',
     http_protocol_options: { accept_http_10: true },
+    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
+    upgrade_configs: [{ upgrade_type: 'websocket' }],
     // As wasmesh does: append the peer to x-forwarded-for, set x-forwarded-proto, and add an
     // x-request-id only when the client sent none.
     use_remote_address: true,

@@ -160,6 +160,8 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
     stat_prefix: `inbound_${o.listen.host}_${o.listen.port}`,
     codec_type: 'HTTP1',
     http_protocol_options: { accept_http_10: true },
+    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
+    upgrade_configs: [{ upgrade_type: 'websocket' }],
     generate_request_id: true,
     preserve_external_request_id: true,
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
