@@ -18,7 +18,8 @@ import type { BufferedBody, StreamCallbacks } from './stream-callbacks.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
-import { LOCAL_REPLY, statusLine } from './local-reply.js';
+import { LOCAL_REPLY, grpcLocalReply, statusLine } from './local-reply.js';
+import { grpcStatusOfTrailers, isGrpcContentType } from '../common/grpc-status.js';
 import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
 
@@ -76,6 +77,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   upstreamCluster = '-';
   upstreamServiceTimeMs = -1;
   attempts = 0;
+  grpc = false;
+  grpcStatus = -1;
   requestAuth: RequestAuth | null = null;
   trace: StreamTrace | null = null;
   downstreamPeer: WorkloadLabels | null = null;
@@ -118,6 +121,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     ctx.inflight.add(this);
     this.#config = config;
     config.retain();
+    // Decided on the head as received, before any filter edits it (Envoy's is_grpc_request).
+    this.grpc = isGrpcContentType(this.requestHeader('content-type'));
     ds.attach(this, this.hasBody);
     const refused = ds.protocolError;
     if (refused !== null) {
@@ -295,7 +300,12 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void {
     if (this.#phase === Phase.Done) return;
     if (flag !== undefined) this.setFlag(flag);
-    this.downstream.reply(status, headers, body);
+    if (this.grpc) {
+      // A gRPC client reads its status from grpc-status, not from the HTTP status or a text body.
+      const g = grpcLocalReply(status, headers, body);
+      this.grpcStatus = g.grpcStatus;
+      this.downstream.reply(g.status, g.headers, '');
+    } else this.downstream.reply(status, headers, body);
     // reply() normally finishes the stream through onResponseComplete; make sure of it.
     this.#finish();
   }
@@ -359,6 +369,10 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 
   encodeEnd(trailers?: readonly string[]): void {
     if (this.#phase === Phase.Done) return;
+    if (this.grpc && trailers !== undefined) {
+      const g = grpcStatusOfTrailers(trailers);
+      if (g >= 0) this.grpcStatus = g;
+    }
     this.downstream.end(trailers);
   }
 

@@ -124,6 +124,17 @@ export interface StreamCallbacks {
   upstreamServiceTimeMs: number;
   /** Upstream attempts made. */
   attempts: number;
+  /**
+   * The request is gRPC: its content-type as received is application/grpc (Envoy's
+   * isGrpcRequestHeaders), or the grpc-web filter made it so. Local replies to it are gRPC
+   * trailers-only responses; Istio labels it request_protocol="grpc".
+   */
+  grpc: boolean;
+  /**
+   * The response's grpc-status: from its trailers, from its head (a trailers-only response), or
+   * the one a gRPC local reply carried; -1 when none was seen.
+   */
+  grpcStatus: number;
   /** The verified JWT's attributes (RequestAuthentication), set by the JWT filter; null without a token. */
   requestAuth: RequestAuth | null;
   /**
