@@ -28,9 +28,11 @@ export function statusLine(code: number): string {
  * is_grpc): a trailers-only gRPC response — HTTP status 200, `content-type: application/grpc`,
  * `grpc-status` mapped from the HTTP status (httpToGrpcStatus: 503 and 504 → UNAVAILABLE, 404 →
  * UNIMPLEMENTED, …) unless the reply sets one, and the body text as a percent-encoded
- * `grpc-message` — with no body: a gRPC client reads no status from a text/plain body.
+ * `grpc-message` — with no body: a gRPC client reads no status from a text/plain body. A
+ * grpc-web request gets the same with its own content-type (`contentType`), as Envoy's grpc_web
+ * filter turns a non-gRPC response into one (grpc-status and grpc-message in the head).
  */
-export function grpcLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string): {
+export function grpcLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, contentType = 'application/grpc'): {
   status: string; headers: Array<readonly [string, string]>; grpcStatus: number;
 } {
   const out: Array<readonly [string, string]> = [];
@@ -46,7 +48,7 @@ export function grpcLocalReply(status: string, headers: ReadonlyArray<readonly [
     grpcStatus = httpToGrpcStatus(parseInt(status, 10));
     out.push(['grpc-status', String(grpcStatus)]);
   }
-  out.push(['content-type', 'application/grpc']);
+  out.push(['content-type', contentType]);
   // Envoy drops the JSON formatter's trailing newline; a header value carries none.
   const message = body.endsWith('\n') ? body.slice(0, -1) : body;
   if (message !== '') out.push(['grpc-message', percentEncodeGrpcMessage(message)]);

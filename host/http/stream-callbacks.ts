@@ -12,6 +12,7 @@ import type { ResponseFlag } from './response-flags.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
+import type { BodyTransform } from './body-transform.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -81,6 +82,13 @@ export interface StreamCallbacks {
   takeResponseHeaders?(names: readonly string[]): void;
   /** The value of a field taken from the upstream response head, or null when it had none. */
   takenResponseHeader?(name: string): string | null;
+
+  /**
+   * Installs a rewrite of this stream's bodies (a filter translating a protocol: grpc-web). With
+   * `requestLengthChanges`, the request body's length is no longer known: its content-length
+   * goes and it is forwarded as a body of unknown length. Optional: a filter's unit test may leave it out.
+   */
+  transformBody?(transform: BodyTransform, requestLengthChanges: boolean): void;
 
   /** Answers the request from the proxy; nothing after the calling filter runs. */
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void;

@@ -7,6 +7,7 @@ import { Stats } from '../../host/telemetry/stats.js';
 import { Random } from '../../host/common/random.js';
 import { resolveLimits } from '../../host/common/limits.js';
 import { ROUTE_FILTERS, listenerFilters, terminalFilter, type FilterDeps } from '../../host/server/http-filters.js';
+import { grpcWebFilter } from '../../host/http/filters/grpc-web.js';
 import { filterChain } from '../../host/http/route-config.js';
 import type { RouterRoute } from '../../host/router/router-filter.js';
 import { dest, route } from '../helpers/mesh-fixtures.js';
@@ -92,5 +93,18 @@ describe('the HTTP filter chain', () => {
     const rule = { name: 'ns/p/local/0', bucket: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true };
     expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [rule], services: [] } } })).toHaveLength(2);
     expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [], services: [] } } })).toHaveLength(1);
+  });
+});
+
+describe('grpc_web', () => {
+  const cluster = (protocol?: string) => ({ name: 'c', host: 'c.test', port: 80, subset: null, lb: 'ROUND_ROBIN', endpoints: [], ...(protocol === undefined ? {} : { protocol }) }) as never;
+
+  it('is the listener filter after the forwarded headers when a cluster speaks HTTP/2 (GRPC, HTTP2); absent otherwise', () => {
+    for (const protocol of ['GRPC', 'HTTP2']) {
+      const f = listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster(protocol)] } });
+      expect(f).toHaveLength(2);
+      expect(f[1]).toBe(grpcWebFilter);
+    }
+    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC_WEB'), cluster()] } })).toHaveLength(1);
   });
 });
