@@ -45,11 +45,24 @@ export const GRPC_STATUS_SNAKE: readonly string[] = [
  * `application/grpc-web…` is not gRPC: the grpc-web filter translates it first.
  */
 export function isGrpcContentType(contentType: string | null): boolean {
-  if (contentType === null || contentType.length < 16) return false;
-  if (contentType.slice(0, 16).toLowerCase() !== 'application/grpc') return false;
-  if (contentType.length === 16) return true;
-  const next = contentType.charCodeAt(16);
+  // Read on every request: compared in place, nothing allocated.
+  if (contentType === null || !startsWithLower(contentType, GRPC)) return false;
+  if (contentType.length === GRPC.length) return true;
+  const next = contentType.charCodeAt(GRPC.length);
   return next === 0x2b /* + */ || next === 0x3b /* ; */;
+}
+
+const GRPC = 'application/grpc';
+
+/** Whether `text` starts with `lower` (lower-case ASCII), ASCII letters compared in any case. */
+export function startsWithLower(text: string, lower: string): boolean {
+  if (text.length < lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** The gRPC status for an HTTP status when the response has no grpc-status (Envoy's httpToGrpcStatus). */

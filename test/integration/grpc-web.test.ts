@@ -7,6 +7,7 @@
 // gRPC-Web, a CORS preflight answered by the route's corsPolicy, and the Istio labels.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { request as httpRequest } from 'node:http';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { renderIstioPrometheus } from '../../host/admin/istio-prometheus-text.js';
@@ -216,9 +217,32 @@ describe('gRPC-Web through the proxy (HTTP/1.1 downstream, gRPC over HTTP/2 upst
     expect(frames(r.body).messages).toEqual(['hello cors']);
   });
 
+  it('over HTTP/2 too (h2c): the trailer frame in the body, no HTTP/2 trailers', async () => {
+    const c = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    c.on('error', () => {});
+    try {
+      const req = c.request({ ':method': 'POST', ':path': '/test.Greeter/Count', ':authority': 'greeter.test', ...BINARY, 'x-grpc-web': '1', te: 'trailers' });
+      const parts: Buffer[] = [];
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | null = null;
+      req.on('response', (h) => (head = h));
+      req.on('trailers', (t) => (trailers = t));
+      req.on('data', (d: Buffer) => parts.push(d));
+      const done = new Promise<void>((r) => req.on('end', () => r()));
+      req.end(frame(proto('2')));
+      await done;
+      expect(head[':status']).toBe(200);
+      expect(head['content-type']).toBe('application/grpc-web+proto');
+      expect(frames(Buffer.concat(parts))).toEqual({ messages: ['1', '2'], trailers: OK_TRAILERS, rest: 0 });
+      expect(trailers === null || Object.keys(trailers).filter((k) => k.startsWith('grpc-')).length === 0).toBe(true);
+    } finally {
+      c.destroy();
+    }
+  });
+
   it('istio_requests_total counts gRPC-Web calls as request_protocol="grpc" with their grpc status', () => {
     const s = parseSamples(renderIstioPrometheus(proxy.istio!.snapshot()));
-    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '0' })).toBeGreaterThanOrEqual(5);
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '0' })).toBeGreaterThanOrEqual(6);
     expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '8' })).toBe(1);
     expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '9' })).toBe(1);
     expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '12', response_flags: 'NR' })).toBe(1);

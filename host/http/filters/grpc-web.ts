@@ -12,6 +12,7 @@ import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { BodyTransform } from '../body-transform.js';
 import { Base64StreamDecoder, Base64StreamEncoder, trailerFrame } from '../grpc-web-frames.js';
 import { ResponseFlag } from '../response-flags.js';
+import { startsWithLower } from '../../common/grpc-status.js';
 
 const GRPC_WEB = 'application/grpc-web';
 const GRPC_WEB_TEXT = 'application/grpc-web-text';
@@ -24,7 +25,8 @@ const EMPTY = new Uint8Array(0);
 
 /** 0: not gRPC-Web; 1: binary; 2: text (base64). Envoy's four content-types, any case. */
 export function grpcWebKind(contentType: string | null): 0 | 1 | 2 {
-  if (contentType === null || contentType.length < GRPC_WEB.length) return 0;
+  // Every request of the listener passes here: nothing is allocated unless it is gRPC-Web.
+  if (contentType === null || !startsWithLower(contentType, GRPC_WEB)) return 0;
   const ct = contentType.toLowerCase();
   if (ct === GRPC_WEB || ct === GRPC_WEB_PROTO) return 1;
   if (ct === GRPC_WEB_TEXT || ct === GRPC_WEB_TEXT_PROTO) return 2;
