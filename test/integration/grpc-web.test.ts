@@ -1,7 +1,7 @@
 // gRPC-Web through a wasmesh proxy to a real @grpc/grpc-js server, as a browser's gRPC-Web client
 // would send it: hand-built requests over HTTP/1.1 (node:http: whole bodies, and one written in
 // pieces) — a 5-byte frame header and a protobuf message, binary and base64 text — translated by
-// the grpc_web filter to gRPC over HTTP/2 upstream (the cluster's port protocol is GRPC). Checked:
+// the grpc_web filter to gRPC over HTTP/2 upstream (the cluster's port protocol is GRPC-Web). Checked:
 // the message frames and the trailer frame (grpc-status, grpc-message) that come back, a server
 // stream, an error status after messages and as a trailers-only head, a proxy's own reply in
 // gRPC-Web, a CORS preflight answered by the route's corsPolicy, and the Istio labels.
@@ -68,6 +68,7 @@ const cors: CorsPolicy = {
 };
 
 let server: grpc.Server;
+let serverPort: number;
 let proxy: ProxyServer;
 
 beforeAll(async () => {
@@ -89,10 +90,12 @@ beforeAll(async () => {
       call.end();
     },
   });
-  const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
+  const port = (serverPort = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p)))));
   proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1 });
   const m = mesh([{ name: 'greeter', ports: [port] }], [{ name: 'greeter-route', dests: [{ cluster: 'greeter' }] }], ['greeter.test']);
-  for (const c of m.clusters) (c as { protocol?: string }).protocol = 'GRPC';
+  // A grpc-web service port (Istio: port name grpc-web): the grpc_web filter on the listener,
+  // HTTP/2 (gRPC) to the server.
+  for (const c of m.clusters) (c as { protocol?: string }).protocol = 'GRPC_WEB';
   (m.virtualHosts[0]!.routes[0] as { cors?: CorsPolicy }).cors = cors;
   proxy.apply(m, 1);
   await proxy.listen();
@@ -106,9 +109,9 @@ afterAll(async () => {
 interface Answer { status: number; headers: { get(name: string): string | null }; body: Buffer }
 
 /** One HTTP/1.1 exchange (node:http: fetch may not set Host, which routes here). */
-function exchange(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+function exchange(method: string, path: string, headers: Record<string, string>, body?: Buffer, port = proxy.port): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: proxy.port, path, method, agent: false, headers }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, agent: false, headers }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => resolve({
@@ -122,8 +125,8 @@ function exchange(method: string, path: string, headers: Record<string, string>,
   });
 }
 
-function call(path: string, body: Buffer, headers: Record<string, string>, host = 'greeter.test'): Promise<Answer> {
-  return exchange('POST', path, { host, 'x-grpc-web': '1', 'x-user-agent': 'grpc-web-javascript/0.1', 'content-length': String(body.length), ...headers }, body);
+function call(path: string, body: Buffer, headers: Record<string, string>, host = 'greeter.test', port = proxy.port): Promise<Answer> {
+  return exchange('POST', path, { host, 'x-grpc-web': '1', 'x-user-agent': 'grpc-web-javascript/0.1', 'content-length': String(body.length), ...headers }, body, port);
 }
 
 // grpc-js writes grpc-message: OK on success; the proxy passes the trailers on as they came.
@@ -238,6 +241,26 @@ describe('gRPC-Web through the proxy (HTTP/1.1 downstream, gRPC over HTTP/2 upst
     } finally {
       c.destroy();
     }
+  });
+
+  it('an ingress gateway translates on a port whose Gateway server is GRPC-Web (to a gRPC service port), not on an HTTP one', async () => {
+    const answers: Array<{ ct: string | null; frames: Frames }> = [];
+    for (const grpcWeb of [true, false]) {
+      const gw = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, gatewayPort: 'auto' });
+      try {
+        const m = mesh([{ name: 'greeter', ports: [serverPort] }], [{ name: 'greeter-route', dests: [{ cluster: 'greeter' }] }], ['greeter.test']);
+        for (const c of m.clusters) (c as { protocol?: string }).protocol = 'GRPC';
+        gw.apply({ ...m, gatewayListeners: [{ port: 8080, tls: false, servers: [{ name: 'default/gw/0', hosts: ['*'], tls: null, httpsRedirect: false }], ...(grpcWeb ? { grpcWeb } : {}) }] }, 1);
+        await gw.listen();
+        const r = await call('/test.Greeter/Say', frame(proto('gateway')), BINARY, 'greeter.test', gw.port);
+        answers.push({ ct: r.headers.get('content-type'), frames: frames(r.body) });
+      } finally {
+        await gw.close();
+      }
+    }
+    expect(answers[0]).toEqual({ ct: 'application/grpc-web+proto', frames: { messages: ['hello gateway'], trailers: OK_TRAILERS, rest: 0 } });
+    // Untranslated, the gRPC server does not take it as gRPC-Web: no gRPC-Web answer.
+    expect(answers[1]!.ct).not.toBe('application/grpc-web+proto');
   });
 
   it('istio_requests_total counts gRPC-Web calls as request_protocol="grpc" with their grpc status', () => {

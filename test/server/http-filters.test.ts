@@ -98,13 +98,22 @@ describe('the HTTP filter chain', () => {
 
 describe('grpc_web', () => {
   const cluster = (protocol?: string) => ({ name: 'c', host: 'c.test', port: 80, subset: null, lb: 'ROUND_ROBIN', endpoints: [], ...(protocol === undefined ? {} : { protocol }) }) as never;
+  const gw = (grpcWeb?: boolean) => ({ port: 8080, tls: false, servers: [], ...(grpcWeb === undefined ? {} : { grpcWeb }) });
 
-  it('is the listener filter after the forwarded headers when a cluster speaks HTTP/2 (GRPC, HTTP2); absent otherwise', () => {
-    for (const protocol of ['GRPC', 'HTTP2']) {
-      const f = listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster(protocol)] } });
-      expect(f).toHaveLength(2);
-      expect(f[1]).toBe(grpcWebFilter);
-    }
-    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC_WEB'), cluster()] } })).toHaveLength(1);
+  it('a sidecar or standalone proxy: after the forwarded headers when the version has a grpc-web service port; absent otherwise', () => {
+    const f = listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC_WEB')] } });
+    expect(f).toHaveLength(2);
+    expect(f[1]).toBe(grpcWebFilter);
+    // gRPC and HTTP/2 ports alone do not get it (Istio keys it on the GRPC-Web protocol).
+    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC'), cluster('HTTP2'), cluster()] } })).toHaveLength(1);
+  });
+
+  it('a gateway port: when one of its servers is GRPC-Web, whatever the clusters', () => {
+    const mesh = { virtualHosts: [], clusters: [cluster('GRPC_WEB')] };
+    const on = listenerFilters(deps, gw(true), { mesh });
+    expect(on.includes(grpcWebFilter)).toBe(true);
+    expect(on.indexOf(grpcWebFilter)).toBe(1);
+    expect(listenerFilters(deps, gw(), { mesh }).includes(grpcWebFilter)).toBe(false);
+    expect(listenerFilters(deps, gw(false), { mesh }).includes(grpcWebFilter)).toBe(false);
   });
 });
