@@ -7,7 +7,7 @@
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import { IstioMetrics, SecurityPolicy } from '../host/telemetry/istio-metrics.js';
-import { serviceOfHost, type WorkloadLabels } from '../host/telemetry/istio-labels.js';
+import { GRPC_NOT, serviceOfHost, type WorkloadLabels } from '../host/telemetry/istio-labels.js';
 import { ISTIO_BUCKETS, newHistogram, observe } from '../host/telemetry/istio-histogram.js';
 import { renderIstioPrometheus } from '../host/admin/istio-prometheus-text.js';
 import { LocalRateLimiter } from '../host/core/ratelimit/local-rate-limiter.js';
@@ -26,7 +26,7 @@ export function filledRegistry(labelSets: number): IstioMetrics {
   const codes = [200, 201, 204, 301, 304, 400, 401, 403, 404, 429, 500, 502, 503, 504];
   for (let i = 0; i < labelSets; i++) {
     const svc = serviceOfHost(`svc-${Math.floor(i / codes.length)}.default.svc.cluster.local`);
-    m.record(peer(i % 7), 'spiffe://cluster.local/ns/default/sa/reviews', svc, codes[i % codes.length]!, '-', SecurityPolicy.MutualTls, i % 300, 100 + i, 2000 + i);
+    m.record(peer(i % 7), 'spiffe://cluster.local/ns/default/sa/reviews', svc, codes[i % codes.length]!, GRPC_NOT, '-', SecurityPolicy.MutualTls, i % 300, 100 + i, 2000 + i);
   }
   return m;
 }
@@ -63,8 +63,8 @@ export function istioSuite(): BenchSuite {
   const big = filledRegistry(labelSets);
   const perSet = bytesPerLabelSet();
   const hot: BenchCase[] = [
-    { name: 'record: cached series (flags -)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, d, 320, 1800); } },
-    { name: 'record: with response flags UF,URX (cached series)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 503, 'UF,URX', SecurityPolicy.Unknown, d, 320, 0); } },
+    { name: 'record: cached series (flags -)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, d, 320, 1800); } },
+    { name: 'record: with response flags UF,URX (cached series)', fn: () => { d = (d + 7) % 900; m.record(p, 'unknown', svc, 503, GRPC_NOT, 'UF,URX', SecurityPolicy.Unknown, d, 320, 0); } },
     { name: 'the increments alone: counter + 3 histogram observes (JS typed arrays)', fn: () => { d = (d + 7) % 900; counter[0]!++; observe(h1, d); observe(h2, 320); observe(h3, 1800); } },
     { name: 'one core call moving a Wasm-memory counter (floor of a Wasm registry)', fn: () => { now += 0.001; sink.value += limiter.consume(bucket, now) ? 1 : 0; } },
   ];

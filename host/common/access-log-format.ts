@@ -5,6 +5,8 @@
 // JSON object per line. The operators served are those Istio's default formats use, plus a few
 // neighbours; any other is refused when compiling (a located error in the translation), never
 // printed as `-` silently.
+import { GRPC_STATUS_CAMEL, GRPC_STATUS_SNAKE, httpToGrpcStatus } from './grpc-status.js';
+
 // In common: the translation checks formats where they are written and the data path renders them; neither layer may import the other.
 
 /** What one finished stream offers a format (filled by the access-log filter). */
@@ -35,6 +37,10 @@ export interface AccessLogRecord {
   readonly downstreamLocalAddress: string;
   readonly requestedServerName: string;
   readonly attempts: number;
+  /** The request is gRPC (application/grpc…): %GRPC_STATUS% prints only for such requests. */
+  readonly grpc: boolean;
+  /** The response's grpc-status (trailers, trailers-only head, or a gRPC local reply); -1 when none. */
+  readonly grpcStatus: number;
   /** A request header's value (lower-case name), null when absent. */
   requestHeader(name: string): string | null;
 }
@@ -113,6 +119,7 @@ const SIMPLE: Readonly<Record<string, Operator>> = {
   DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: (r) => dashed(withoutPort(r.downstreamLocalAddress)),
   REQUESTED_SERVER_NAME: (r) => dashed(r.requestedServerName),
   ROUTE_NAME: (r) => dashed(r.route),
+  GRPC_STATUS_NUMBER: (r) => grpcStatusOf(r),
 };
 
 function withoutPort(addr: string): string {
@@ -122,6 +129,31 @@ function withoutPort(addr: string): string {
   }
   const colon = addr.lastIndexOf(':');
   return colon < 0 || addr.indexOf(':') !== colon ? addr : addr.slice(0, colon);
+}
+
+/**
+ * The gRPC status %GRPC_STATUS% prints (Envoy's GrpcStatusFormatter over getGrpcStatus): the
+ * response's grpc-status, else the one its HTTP status maps to; null for a request that is not
+ * gRPC, or one that got no response.
+ */
+function grpcStatusOf(r: AccessLogRecord): number | null {
+  if (!r.grpc) return null;
+  if (r.grpcStatus >= 0) return r.grpcStatus;
+  return r.code > 0 ? httpToGrpcStatus(r.code) : null;
+}
+
+/** %GRPC_STATUS(CAMEL_STRING | SNAKE_STRING | NUMBER)%; a code past the canonical names prints as its number. */
+function grpcStatusOperator(arg: string | undefined, at: number): Operator {
+  const form = arg ?? 'CAMEL_STRING';
+  if (form === 'NUMBER') return (r) => grpcStatusOf(r);
+  if (form !== 'CAMEL_STRING' && form !== 'SNAKE_STRING') {
+    throw new AccessLogFormatError(at, `%GRPC_STATUS(${form})%: the format is CAMEL_STRING, SNAKE_STRING or NUMBER`);
+  }
+  const names = form === 'CAMEL_STRING' ? GRPC_STATUS_CAMEL : GRPC_STATUS_SNAKE;
+  return (r) => {
+    const g = grpcStatusOf(r);
+    return g === null ? null : names[g] ?? String(g);
+  };
 }
 
 /** The request headers Envoy reads as pseudo-headers, from the record's fields. */
@@ -209,12 +241,18 @@ function operatorFor(name: string, arg: string | undefined, maxLen: number | nul
     if (arg === undefined) throw new AccessLogFormatError(at, `%${name}% needs a header name: %${name}(name)%`);
     return headerOperator(name, arg, maxLen, at);
   }
+  if (name === 'GRPC_STATUS') return withMaxLen(grpcStatusOperator(arg, at), maxLen);
   if (name === 'START_TIME' && arg !== undefined) {
     // Envoy's strftime patterns: not served; the default (RFC 3339 with milliseconds) is.
     throw new AccessLogFormatError(at, `%START_TIME(${arg})%: custom time formats are not served (use %START_TIME%)`);
   }
   const op = SIMPLE[name];
-  if (op === undefined || arg !== undefined) throw new AccessLogFormatError(at, `%${name}${arg !== undefined ? `(${arg})` : ''}% is not a command operator wasmesh serves (served: ${[...Object.keys(SIMPLE), 'REQ(…)', 'RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)'].join(', ')})`);
+  if (op === undefined || arg !== undefined) throw new AccessLogFormatError(at, `%${name}${arg !== undefined ? `(${arg})` : ''}% is not a command operator wasmesh serves (served: ${[...Object.keys(SIMPLE), 'GRPC_STATUS(…)', 'REQ(…)', 'RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)'].join(', ')})`);
+  return withMaxLen(op, maxLen);
+}
+
+/** An operator cut at `:N` characters (strings only: a number stays whole, as Envoy's typed values). */
+function withMaxLen(op: Operator, maxLen: number | null): Operator {
   if (maxLen === null) return op;
   return (r) => {
     const v = op(r);

@@ -15,10 +15,12 @@ import { FilterStatus, type HttpFilter } from './filter.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { BufferedBody, StreamCallbacks } from './stream-callbacks.js';
+import type { BodyTransform } from './body-transform.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
-import { LOCAL_REPLY, statusLine } from './local-reply.js';
+import { LOCAL_REPLY, grpcLocalReply, statusLine } from './local-reply.js';
+import { grpcStatusOfTrailers, isGrpcContentType } from '../common/grpc-status.js';
 import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
 
@@ -68,14 +70,19 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #take: readonly string[] | null = null;
   #taken: Array<string | null> | null = null;
   readonly hasBody: boolean;
-  readonly chunked: boolean;
-  readonly contentLength: number;
+  /** Changed only by transformBody (a translated body's length is unknown). */
+  chunked: boolean;
+  contentLength: number;
+  /** The body rewrite a filter installed (grpc-web); null for nearly every stream. */
+  #transform: BodyTransform | null = null;
   requestId = '';
   forwardedFor: string | undefined = undefined;
   upstreamHost = '-';
   upstreamCluster = '-';
   upstreamServiceTimeMs = -1;
   attempts = 0;
+  grpc = false;
+  grpcStatus = -1;
   requestAuth: RequestAuth | null = null;
   trace: StreamTrace | null = null;
   downstreamPeer: WorkloadLabels | null = null;
@@ -118,6 +125,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     ctx.inflight.add(this);
     this.#config = config;
     config.retain();
+    // Decided on the head as received, before any filter edits it (Envoy's is_grpc_request).
+    this.grpc = isGrpcContentType(this.requestHeader('content-type'));
     ds.attach(this, this.hasBody);
     const refused = ds.protocolError;
     if (refused !== null) {
@@ -230,6 +239,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   #decodeBody(chunk: Uint8Array, last: boolean): void {
+    if (this.#transform !== null) {
+      chunk = this.#transform.request(chunk, last);
+      // The transform may have answered the request (a body it cannot translate).
+      if (this.#phase !== Phase.Upstream) return;
+    }
     const filters = this.#filters;
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i]!;
@@ -295,7 +309,12 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void {
     if (this.#phase === Phase.Done) return;
     if (flag !== undefined) this.setFlag(flag);
-    this.downstream.reply(status, headers, body);
+    if (this.grpc) {
+      // A gRPC client reads its status from grpc-status, not from the HTTP status or a text body.
+      const g = grpcLocalReply(status, headers, body, this.#transform?.grpcReplyContentType);
+      this.grpcStatus = g.grpcStatus;
+      this.downstream.reply(g.status, g.headers, '');
+    } else this.downstream.reply(status, headers, body);
     // reply() normally finishes the stream through onResponseComplete; make sure of it.
     this.#finish();
   }
@@ -306,7 +325,18 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   takeResponseHeaders(names: readonly string[]): void {
-    this.#take = names;
+    // Several filters may take fields (Istio's peer metadata, grpc-web's content-type).
+    this.#take = this.#take === null ? names : [...this.#take, ...names];
+    this.#taken = null;
+  }
+
+  transformBody(transform: BodyTransform, requestLengthChanges: boolean): void {
+    this.#transform = transform;
+    if (requestLengthChanges && this.hasBody) {
+      this.chunked = true;
+      this.contentLength = 0;
+      this.removeRequestHeader('content-length');
+    }
   }
 
   takenResponseHeader(name: string): string | null {
@@ -327,6 +357,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const listener = this.#config!.listenerFilters;
     for (let i = listener.length - 1; i >= 0; i--) listener[i]!.onResponseHeaders?.(this, code);
     this.#headSource = source;
+    // A rewritten body's length is not the upstream's: the downstream frames it as it goes.
+    if (this.#transform !== null && mode === BodyMode.Length) mode = BodyMode.Stream;
     if (mode === BodyMode.Upgrade) {
       // Envoy's downstream_cx_upgrades_total / _active: the connection carries the upgrade now.
       this.#upgraded = true;
@@ -354,11 +386,24 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 
   encodeData(chunk: Uint8Array): boolean {
     if (this.#phase === Phase.Done) return true;
+    if (this.#transform !== null) {
+      chunk = this.#transform.response(chunk);
+      if (chunk.length === 0) return true;
+    }
     return this.downstream.write(chunk);
   }
 
   encodeEnd(trailers?: readonly string[]): void {
     if (this.#phase === Phase.Done) return;
+    if (this.grpc && trailers !== undefined) {
+      const g = grpcStatusOfTrailers(trailers);
+      if (g >= 0) this.grpcStatus = g;
+    }
+    if (this.#transform !== null) {
+      const out = this.#transform.responseEnd(trailers);
+      if (out.data !== null && out.data.length > 0) this.downstream.write(out.data);
+      trailers = out.trailers;
+    }
     this.downstream.end(trailers);
   }
 

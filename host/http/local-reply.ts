@@ -1,7 +1,9 @@
 // The answers the proxy generates itself for the failures the data path produces (Envoy's local
-// replies): status line and body per response flag, and status lines by code.
+// replies): status line and body per response flag, status lines by code, and the shape of a
+// local reply to a gRPC request.
 import { STATUS_CODES } from 'node:http';
 import type { ResponseFlag } from './response-flags.js';
+import { httpToGrpcStatus, parseGrpcStatus, percentEncodeGrpcMessage } from '../common/grpc-status.js';
 
 /** Status and body the proxy answers with when it generates the response itself. */
 export const LOCAL_REPLY: Readonly<Partial<Record<ResponseFlag, { status: string; body: string }>>> = Object.freeze({
@@ -19,4 +21,36 @@ export const LOCAL_REPLY: Readonly<Partial<Record<ResponseFlag, { status: string
 /** "301 Moved Permanently" for a status code (the listener writes the status line as given). */
 export function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;
+}
+
+/**
+ * A local reply to a gRPC request, as Envoy sends it (Http::Utility::prepareLocalReply with
+ * is_grpc): a trailers-only gRPC response — HTTP status 200, `content-type: application/grpc`,
+ * `grpc-status` mapped from the HTTP status (httpToGrpcStatus: 503 and 504 → UNAVAILABLE, 404 →
+ * UNIMPLEMENTED, …) unless the reply sets one, and the body text as a percent-encoded
+ * `grpc-message` — with no body: a gRPC client reads no status from a text/plain body. A
+ * grpc-web request gets the same with its own content-type (`contentType`), as Envoy's grpc_web
+ * filter turns a non-gRPC response into one (grpc-status and grpc-message in the head).
+ */
+export function grpcLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, contentType = 'application/grpc'): {
+  status: string; headers: Array<readonly [string, string]>; grpcStatus: number;
+} {
+  const out: Array<readonly [string, string]> = [];
+  let grpcStatus = -1;
+  for (const h of headers) {
+    const n = h[0].toLowerCase();
+    if (n === 'content-type' || n === 'content-length') continue;
+    if (n === 'grpc-status') grpcStatus = parseGrpcStatus(h[1]);
+    else if (n === 'grpc-message') continue;
+    out.push(h);
+  }
+  if (grpcStatus < 0) {
+    grpcStatus = httpToGrpcStatus(parseInt(status, 10));
+    out.push(['grpc-status', String(grpcStatus)]);
+  }
+  out.push(['content-type', contentType]);
+  // Envoy drops the JSON formatter's trailing newline; a header value carries none.
+  const message = body.endsWith('\n') ? body.slice(0, -1) : body;
+  if (message !== '') out.push(['grpc-message', percentEncodeGrpcMessage(message)]);
+  return { status: '200 OK', headers: out, grpcStatus };
 }

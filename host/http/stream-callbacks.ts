@@ -12,6 +12,7 @@ import type { ResponseFlag } from './response-flags.js';
 import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
+import type { BodyTransform } from './body-transform.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -82,6 +83,13 @@ export interface StreamCallbacks {
   /** The value of a field taken from the upstream response head, or null when it had none. */
   takenResponseHeader?(name: string): string | null;
 
+  /**
+   * Installs a rewrite of this stream's bodies (a filter translating a protocol: grpc-web). With
+   * `requestLengthChanges`, the request body's length is no longer known: its content-length
+   * goes and it is forwarded as a body of unknown length. Optional: a filter's unit test may leave it out.
+   */
+  transformBody?(transform: BodyTransform, requestLengthChanges: boolean): void;
+
   /** Answers the request from the proxy; nothing after the calling filter runs. */
   sendLocalReply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string, flag?: ResponseFlag): void;
   /** Resumes the request after a filter returned StopIteration. */
@@ -124,6 +132,17 @@ export interface StreamCallbacks {
   upstreamServiceTimeMs: number;
   /** Upstream attempts made. */
   attempts: number;
+  /**
+   * The request is gRPC: its content-type as received is application/grpc (Envoy's
+   * isGrpcRequestHeaders), or the grpc-web filter made it so. Local replies to it are gRPC
+   * trailers-only responses; Istio labels it request_protocol="grpc".
+   */
+  grpc: boolean;
+  /**
+   * The response's grpc-status: from its trailers, from its head (a trailers-only response), or
+   * the one a gRPC local reply carried; -1 when none was seen.
+   */
+  grpcStatus: number;
   /** The verified JWT's attributes (RequestAuthentication), set by the JWT filter; null without a token. */
   requestAuth: RequestAuth | null;
   /**

@@ -53,6 +53,11 @@ export interface GatewayListener {
   /** Every server on a port is TLS, or none is. */
   readonly tls: boolean;
   readonly servers: readonly GatewayServer[];
+  /**
+   * A server on the port has protocol GRPC-Web: Istio gives such a port's chain the grpc_web
+   * filter (browsers' gRPC-Web translated to gRPC). Absent: false.
+   */
+  readonly grpcWeb?: boolean;
 }
 
 /**

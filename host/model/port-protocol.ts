@@ -4,8 +4,9 @@
 // up to the first `-` (`http-web` → HTTP, `grpc-web` → GRPC_WEB). A port that names none is
 // AUTO: the proxy sniffs the first bytes (HTTP/1.x, the HTTP/2 preface, else TCP).
 //
-// How the data path carries each (carriedAs): HTTP routes and HTTP/1.1 upstream for HTTP and
-// GRPC_WEB; HTTP routes and HTTP/2 upstream for HTTP2 and GRPC; a byte proxy for TCP, TLS, HTTPS
+// How the data path carries each (carriedAs): HTTP routes and HTTP/1.1 upstream for HTTP; HTTP
+// routes and HTTP/2 upstream for HTTP2, GRPC and GRPC_WEB (Istio's IsHTTP2: a grpc-web port's
+// requests reach it as gRPC, translated by the grpc_web filter); a byte proxy for TCP, TLS, HTTPS
 // (a sidecar passes TLS through, routing by SNI), MONGO, MYSQL and REDIS (Istio's MySQL and Redis
 // filters are off by default: plain TCP); UDP is not proxied.
 
@@ -63,10 +64,10 @@ export type Carriage = 'http1' | 'http2' | 'tcp' | 'sniff' | 'none';
 export function carriedAs(p: PortProtocol): Carriage {
   switch (p) {
     case 'HTTP':
-    case 'GRPC_WEB':
       return 'http1';
     case 'HTTP2':
     case 'GRPC':
+    case 'GRPC_WEB':
       return 'http2';
     case 'HTTPS':
     case 'TLS':

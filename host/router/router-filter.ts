@@ -500,6 +500,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     // Envoy ignores the per-try timeout once the response started downstream.
     this.#clearPerTry();
     stream.upstreamServiceTimeMs = Date.now() - stream.downstream.startTime;
+    // The head of the response that goes downstream: a trailers-only response's status.
+    if (head.grpcStatus !== undefined && head.grpcStatus >= 0) stream.grpcStatus = head.grpcStatus;
     stream.route!.stats.incDynamic(names.routeCode);
     this.#responseCode = head.code;
     this.#fields = head.fields;

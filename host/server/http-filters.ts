@@ -10,6 +10,7 @@ import type { HttpFilter, HttpFilterFactory } from '../http/filter.js';
 import type { ExtAuthzCheck } from '../http/ext-authz-check.js';
 import type { Log } from '../common/log.js';
 import { forwardedHeaders } from '../http/filters/forwarded-headers.js';
+import { grpcWebFilter } from '../http/filters/grpc-web.js';
 import { accessLogFilter } from '../http/filters/access-log.js';
 import { telemetryAccessLogFilter } from '../http/filters/telemetry-access-log.js';
 import type { AccessLogFiles } from '../telemetry/access-log-files.js';
@@ -110,6 +111,13 @@ export function tracingFilterFor(config: TracingConfig | undefined, deps: Filter
 /** Filters for every request, before the route is chosen (the x-forwarded-* fields route on). */
 export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | null | undefined = undefined, policy: ListenerPolicyFilters = {}): HttpFilter[] {
   const filters: HttpFilter[] = [forwardedHeaders];
+  // grpc_web where Istio puts it: on a listener whose port protocol is GRPC-Web — a gateway port
+  // with a GRPC-Web server; for a sidecar or a standalone proxy (one listener for every port),
+  // when the version has a grpc-web service port (a GRPC_WEB cluster). First after the forwarded
+  // headers, so that what answers a gRPC-Web request from here on (host checks, policies,
+  // routing) answers in gRPC-Web. Absent otherwise (zero cost): gRPC-Web then goes upstream as it came.
+  const grpcWeb = gateway !== undefined && gateway !== null ? gateway.grpcWeb === true : policy.mesh?.clusters.some((c) => c.protocol === 'GRPC_WEB') === true;
+  if (grpcWeb) filters.push(grpcWebFilter);
   if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
   const files = deps.accessLogFiles;
   if (files !== undefined && policy.mesh?.accessLogs !== undefined && policy.mesh.accessLogs.length > 0) filters.push(telemetryAccessLogFilter(policy.mesh.accessLogs, (path) => files.writer(path), deps.listenerPort));

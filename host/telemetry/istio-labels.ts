@@ -104,20 +104,29 @@ export interface SeriesKey {
   readonly destinationPrincipal: string;
   readonly service: ServiceLabels;
   readonly responseCode: number;
+  /** GRPC_NOT (an HTTP request), GRPC_NO_STATUS (gRPC, no status known), or the gRPC status. */
+  readonly grpcStatus: number;
   readonly responseFlags: string;
   readonly connectionSecurityPolicy: string;
 }
 
+/** SeriesKey.grpcStatus of a request that is not gRPC: request_protocol `http`. */
+export const GRPC_NOT = -2;
+/** SeriesKey.grpcStatus of a gRPC request whose status is unknown: grpc_response_status empty. */
+export const GRPC_NO_STATUS = -1;
+
 /**
- * The label set of a series, in Istio's order (its stats plugin's tag list), for HTTP
- * (request_protocol `http`, grpc_response_status empty: gRPC is not carried yet).
+ * The label set of a series, in Istio's order (its stats plugin's tag list): request_protocol
+ * `grpc` for a gRPC request (`http` otherwise), grpc_response_status its status as a number
+ * (empty for HTTP, and for gRPC without one), as Istio's stats filter writes them.
  */
 export function renderLabels(k: SeriesKey): string {
+  const grpc = k.grpcStatus !== GRPC_NOT;
   return `reporter="${k.reporter}",${side('source', k.source, k.sourcePrincipal)},` +
     `${side('destination', k.destination, k.destinationPrincipal)},` +
     `destination_service="${escapeLabel(k.service.service)}",destination_service_name="${escapeLabel(k.service.name)}",` +
-    `destination_service_namespace="${escapeLabel(k.service.namespace)}",request_protocol="http",` +
-    `response_code="${k.responseCode}",grpc_response_status="",response_flags="${escapeLabel(k.responseFlags)}",` +
+    `destination_service_namespace="${escapeLabel(k.service.namespace)}",request_protocol="${grpc ? 'grpc' : 'http'}",` +
+    `response_code="${k.responseCode}",grpc_response_status="${k.grpcStatus >= 0 ? k.grpcStatus : ''}",response_flags="${escapeLabel(k.responseFlags)}",` +
     `connection_security_policy="${k.connectionSecurityPolicy}"`;
 }
 
@@ -125,7 +134,7 @@ export function renderLabels(k: SeriesKey): string {
  * The label set of a TCP series (istio_tcp_*): Istio's TCP tags, request_protocol `tcp`, no
  * response_code or grpc_response_status (a byte stream has neither).
  */
-export function renderTcpLabels(k: Omit<SeriesKey, 'responseCode'>): string {
+export function renderTcpLabels(k: Omit<SeriesKey, 'responseCode' | 'grpcStatus'>): string {
   return `reporter="${k.reporter}",${side('source', k.source, k.sourcePrincipal)},` +
     `${side('destination', k.destination, k.destinationPrincipal)},` +
     `destination_service="${escapeLabel(k.service.service)}",destination_service_name="${escapeLabel(k.service.name)}",` +

@@ -36,6 +36,9 @@ export interface IstioSnapshot {
   tcp?: IstioTcpSeriesSnapshot[];
 }
 
+/** The largest gRPC status the series cache keys by number (a key holds 64 values: GRPC_NOT, GRPC_NO_STATUS, 0…61). */
+const GRPC_KEY_MAX = 61;
+
 export const EMPTY_ISTIO_SNAPSHOT: IstioSnapshot = { series: [], overflow: 0 };
 
 import { MAX_SERIES } from './istio-series-limit.js';
@@ -78,9 +81,9 @@ export class IstioMetrics {
    * Counts one finished request. `peer` is the other side's workload (source on the destination
    * reporter, destination on the source reporter), `peerPrincipal` its SPIFFE ID or `unknown`.
    */
-  record(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy,
+  record(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy,
     durationMs: number, requestBytes: number, responseBytes: number): void {
-    const s = this.#cached(peer, peerPrincipal, service, code, flags, policy);
+    const s = this.#cached(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
     if (s === null) {
       this.overflow++;
       return;
@@ -91,35 +94,38 @@ export class IstioMetrics {
     observe(s.responseBytes, responseBytes);
   }
 
-  #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy): Series | null {
+  #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy): Series | null {
+    // A user-defined gRPC status past the canonical range: its own label text, not cached by number.
+    if (grpcStatus > GRPC_KEY_MAX) return this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
     let byService = this.#fast.get(peer);
     if (byService === undefined) this.#fast.set(peer, (byService = new Map()));
     let table = byService.get(service);
     // One principal per peer and service is the rule (a peer's certificate names its workload); another one takes the slow path.
     if (table === undefined) byService.set(service, (table = { principal: peerPrincipal, byCode: new Map(), byFlags: null }));
-    else if (table.principal !== peerPrincipal) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+    else if (table.principal !== peerPrincipal) return this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
     let byCode = table.byCode;
     if (flags !== '-') {
       const byFlags = (table.byFlags ??= new Map());
       let m = byFlags.get(flags);
       if (m === undefined) {
         // Bounded like the series: flags come from a fixed alphabet, but combinations add up.
-        if (byFlags.size >= 64) return this.#series(peer, peerPrincipal, service, code, flags, policy);
+        if (byFlags.size >= 64) return this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
         byFlags.set(flags, (m = new Map()));
       }
       byCode = m;
     }
-    const key = code * 4 + policy;
+    // code, policy and the gRPC status (GRPC_NOT, GRPC_NO_STATUS or 0…GRPC_KEY_MAX) as one number.
+    const key = (code * 4 + policy) * 64 + (grpcStatus + 2);
     let s = byCode.get(key);
     if (s === undefined) {
-      const found = this.#series(peer, peerPrincipal, service, code, flags, policy);
+      const found = this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
       if (found === null) return null;
       byCode.set(key, (s = found));
     }
     return s;
   }
 
-  #series(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, flags: string, policy: SecurityPolicy): Series | null {
+  #series(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy): Series | null {
     const src = this.reporter === 'source';
     const labels = renderLabels({
       reporter: this.reporter,
@@ -129,6 +135,7 @@ export class IstioMetrics {
       destinationPrincipal: src ? peerPrincipal : this.#selfPrincipal(),
       service,
       responseCode: code,
+      grpcStatus,
       responseFlags: flags,
       connectionSecurityPolicy: POLICY_TEXT[policy],
     });

@@ -1,6 +1,6 @@
 // Which HTTP version a cluster speaks to its endpoints (Envoy's cluster protocol options, as
-// Istio sets them): HTTP/2 when the service port's protocol is HTTP2 or GRPC (port name or
-// appProtocol `http2`, `grpc`; host/model/port-protocol.ts) or the DestinationRule asks
+// Istio sets them): HTTP/2 when the service port's protocol is HTTP2, GRPC or GRPC_WEB (port name or
+// appProtocol `http2`, `grpc`, `grpc-web`; host/model/port-protocol.ts) or the DestinationRule asks
 // http.h2UpgradePolicy UPGRADE; else HTTP/1.1. With TLS origination, an HTTP/2 cluster offers
 // ALPN h2 (Istio's in-mesh istio-h2 first for ISTIO_MUTUAL).
 import type { Cluster } from '../model/mesh.js';

@@ -7,7 +7,7 @@ import { MergedStatsPort } from '../../host/admin/merged-stats-port.js';
 import { StatsPort } from '../../host/admin/stats-port.js';
 import { parseSamples, sumOf } from '../helpers/prometheus-samples.js';
 import { IstioMetrics, SecurityPolicy } from '../../host/telemetry/istio-metrics.js';
-import { UNKNOWN_WORKLOAD, serviceOfHost } from '../../host/telemetry/istio-labels.js';
+import { GRPC_NOT, UNKNOWN_WORKLOAD, serviceOfHost } from '../../host/telemetry/istio-labels.js';
 
 let app: Server;
 let appPort: number;
@@ -67,7 +67,7 @@ describe('the merged metrics port', () => {
 describe('the 15090 stats port', () => {
   it('serves Envoy\'s stats and istio_* on GET /stats/prometheus only, and a taken address fails to bind (no port sharing)', async () => {
     const m = new IstioMetrics('destination', UNKNOWN_WORKLOAD, () => 'unknown');
-    m.record(UNKNOWN_WORKLOAD, 'unknown', serviceOfHost('a'), 200, '-', SecurityPolicy.None, 1, 1, 1);
+    m.record(UNKNOWN_WORKLOAD, 'unknown', serviceOfHost('a'), 200, GRPC_NOT, '-', SecurityPolicy.None, 1, 1, 1);
     const port = new StatsPort('127.0.0.1', 0, { stats: () => [], istio: () => m.snapshot() });
     await port.listen();
     closers.push(() => port.close());

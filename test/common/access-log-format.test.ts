@@ -13,7 +13,7 @@ function record(over: Partial<AccessLogRecord> = {}, headers: Record<string, str
     code: 200, flags: '-', bytesReceived: 0, bytesSent: 1234, durationMs: 12.4, upstreamServiceTimeMs: 10.6,
     upstreamHost: '10.0.0.7:9080', upstreamCluster: 'outbound|9080||productpage.default.svc.cluster.local', route: 'default',
     requestId: 'abc-123', forwardedFor: '10.1.1.1', downstreamRemoteAddress: '10.1.1.1', downstreamLocalAddress: '10.0.0.5:8080',
-    requestedServerName: '', attempts: 1,
+    requestedServerName: '', attempts: 1, grpc: false, grpcStatus: -1,
     requestHeader: (n) => headers[n] ?? null,
     ...over,
   };
@@ -65,5 +65,35 @@ describe('JSON', () => {
   test('a value mixing text and operators is a string; quotes and control characters are escaped', () => {
     const f = compileJson({ line: '%REQ(:METHOD)% %RESPONSE_CODE%', ua: '%REQ(USER-AGENT)%' });
     expect(JSON.parse(renderJson(f, record({}, { 'user-agent': 'a "b"\n' })))).toEqual({ line: 'GET 200', ua: 'a "b"\n' });
+  });
+});
+
+describe('%GRPC_STATUS%', () => {
+  test('CAMEL_STRING (default), SNAKE_STRING and NUMBER; the trailers\' status first, else the HTTP status mapped', () => {
+    const f = compileText('%GRPC_STATUS% %GRPC_STATUS(CAMEL_STRING)% %GRPC_STATUS(SNAKE_STRING)% %GRPC_STATUS(NUMBER)% %GRPC_STATUS_NUMBER%');
+    expect(renderText(f, record({ grpc: true, grpcStatus: 0 }))).toBe('OK OK OK 0 0');
+    expect(renderText(f, record({ grpc: true, grpcStatus: 4 }))).toBe('DeadlineExceeded DeadlineExceeded DEADLINE_EXCEEDED 4 4');
+    expect(renderText(f, record({ grpc: true, grpcStatus: 1 }))).toBe('Canceled Canceled CANCELLED 1 1');
+    // No grpc-status: Envoy's getGrpcStatus infers it from the HTTP status (503 → UNAVAILABLE).
+    expect(renderText(f, record({ grpc: true, grpcStatus: -1, code: 503 }))).toBe('Unavailable Unavailable UNAVAILABLE 14 14');
+    // A user-defined code past the canonical names prints as its number.
+    expect(renderText(f, record({ grpc: true, grpcStatus: 42 }))).toBe('42 42 42 42 42');
+  });
+
+  test('"-" (JSON null) for a request that is not gRPC, and for a gRPC request that got no response', () => {
+    const f = compileText('%GRPC_STATUS%|%GRPC_STATUS_NUMBER%');
+    expect(renderText(f, record({ grpc: false, grpcStatus: 0 }))).toBe('-|-');
+    expect(renderText(f, record({ grpc: true, grpcStatus: -1, code: 0 }))).toBe('-|-');
+    expect(renderJson(compileJson({ g: '%GRPC_STATUS(NUMBER)%', n: '%GRPC_STATUS%' }), record({ grpc: true, grpcStatus: 14 }))).toBe('{"g":14,"n":"Unavailable"}');
+  });
+
+  test('an unknown form is refused at its offset', () => {
+    expect(() => compileText('x %GRPC_STATUS(LOWER)%')).toThrow(AccessLogFormatError);
+    try {
+      compileText('x %GRPC_STATUS(LOWER)%');
+    } catch (e) {
+      expect((e as AccessLogFormatError).offset).toBe(2);
+      expect((e as Error).message).toMatch(/CAMEL_STRING, SNAKE_STRING or NUMBER/);
+    }
   });
 });

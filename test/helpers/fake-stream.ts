@@ -79,6 +79,8 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     upstreamCluster: '-',
     upstreamServiceTimeMs: -1,
     attempts: 0,
+    grpc: false,
+    grpcStatus: -1,
     requestAuth: null,
   };
   return stream;

@@ -24,7 +24,9 @@ describe('portProtocol (Istio protocol selection)', () => {
   });
   it('maps protocols to how they are carried', () => {
     expect(carriedAs('GRPC')).toBe('http2');
-    expect(carriedAs('GRPC_WEB')).toBe('http1');
+    // Istio's IsHTTP2 holds for GRPCWeb: the grpc_web filter sends it on as gRPC.
+    expect(carriedAs('GRPC_WEB')).toBe('http2');
+    expect(carriedAs('HTTP')).toBe('http1');
     expect(carriedAs('MYSQL')).toBe('tcp');
     expect(carriedAs('HTTPS')).toBe('tcp');
     expect(carriedAs('AUTO')).toBe('sniff');

@@ -7,6 +7,7 @@ import { Stats } from '../../host/telemetry/stats.js';
 import { Random } from '../../host/common/random.js';
 import { resolveLimits } from '../../host/common/limits.js';
 import { ROUTE_FILTERS, listenerFilters, terminalFilter, type FilterDeps } from '../../host/server/http-filters.js';
+import { grpcWebFilter } from '../../host/http/filters/grpc-web.js';
 import { filterChain } from '../../host/http/route-config.js';
 import type { RouterRoute } from '../../host/router/router-filter.js';
 import { dest, route } from '../helpers/mesh-fixtures.js';
@@ -92,5 +93,27 @@ describe('the HTTP filter chain', () => {
     const rule = { name: 'ns/p/local/0', bucket: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 1000 }, descriptor: [], maxDynamicDescriptors: 20, responseHeaders: true };
     expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [rule], services: [] } } })).toHaveLength(2);
     expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [], rateLimit: { local: [], services: [] } } })).toHaveLength(1);
+  });
+});
+
+describe('grpc_web', () => {
+  const cluster = (protocol?: string) => ({ name: 'c', host: 'c.test', port: 80, subset: null, lb: 'ROUND_ROBIN', endpoints: [], ...(protocol === undefined ? {} : { protocol }) }) as never;
+  const gw = (grpcWeb?: boolean) => ({ port: 8080, tls: false, servers: [], ...(grpcWeb === undefined ? {} : { grpcWeb }) });
+
+  it('a sidecar or standalone proxy: after the forwarded headers when the version has a grpc-web service port; absent otherwise', () => {
+    const f = listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC_WEB')] } });
+    expect(f).toHaveLength(2);
+    expect(f[1]).toBe(grpcWebFilter);
+    // gRPC and HTTP/2 ports alone do not get it (Istio keys it on the GRPC-Web protocol).
+    expect(listenerFilters(deps, undefined, { mesh: { virtualHosts: [], clusters: [cluster('HTTP'), cluster('GRPC'), cluster('HTTP2'), cluster()] } })).toHaveLength(1);
+  });
+
+  it('a gateway port: when one of its servers is GRPC-Web, whatever the clusters', () => {
+    const mesh = { virtualHosts: [], clusters: [cluster('GRPC_WEB')] };
+    const on = listenerFilters(deps, gw(true), { mesh });
+    expect(on.includes(grpcWebFilter)).toBe(true);
+    expect(on.indexOf(grpcWebFilter)).toBe(1);
+    expect(listenerFilters(deps, gw(), { mesh }).includes(grpcWebFilter)).toBe(false);
+    expect(listenerFilters(deps, gw(false), { mesh }).includes(grpcWebFilter)).toBe(false);
   });
 });

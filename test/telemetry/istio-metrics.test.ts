@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IstioMetrics, MAX_SERIES, SecurityPolicy, mergeIstio } from '../../host/telemetry/istio-metrics.js';
-import { UNKNOWN_WORKLOAD, serviceOfCluster, serviceOfHost, hostOfAuthority, type WorkloadLabels } from '../../host/telemetry/istio-labels.js';
+import { GRPC_NOT, GRPC_NO_STATUS, UNKNOWN_WORKLOAD, serviceOfCluster, serviceOfHost, hostOfAuthority, type WorkloadLabels } from '../../host/telemetry/istio-labels.js';
 import { ISTIO_BUCKETS, newHistogram, observe, cumulative, histogramCount, histogramSum } from '../../host/telemetry/istio-histogram.js';
 import { renderIstioPrometheus } from '../../host/admin/istio-prometheus-text.js';
 import { parseSamples, sumOf } from '../helpers/prometheus-samples.js';
@@ -27,9 +27,9 @@ describe('Istio histogram', () => {
 describe('IstioMetrics', () => {
   it('labels a source reporter\'s series with itself as source and the peer as destination', () => {
     const m = new IstioMetrics('source', self, () => 'spiffe://cluster.local/ns/default/sa/productpage');
-    m.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 12, 100, 2000);
-    m.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 7, 100, 2000);
-    m.record(peer, 'unknown', svc, 503, 'UF,URX', SecurityPolicy.Unknown, 7, 100, 0);
+    m.record(peer, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 12, 100, 2000);
+    m.record(peer, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 7, 100, 2000);
+    m.record(peer, 'unknown', svc, 503, GRPC_NOT, 'UF,URX', SecurityPolicy.Unknown, 7, 100, 0);
     const s = parseSamples(renderIstioPrometheus(m.snapshot()));
     const labels = { reporter: 'source', source_workload: 'productpage-v1', source_principal: 'spiffe://cluster.local/ns/default/sa/productpage', destination_workload: 'reviews-v1', destination_service_name: 'reviews', destination_service_namespace: 'default' };
     expect(sumOf(s, 'istio_requests_total', { ...labels, response_code: '200', response_flags: '-' })).toBe(2);
@@ -42,8 +42,8 @@ describe('IstioMetrics', () => {
 
   it('a destination reporter names the peer as source, with the peer principal', () => {
     const m = new IstioMetrics('destination', peer, () => 'spiffe://cluster.local/ns/default/sa/reviews');
-    m.record(self, 'spiffe://cluster.local/ns/default/sa/productpage', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
-    m.record(UNKNOWN_WORKLOAD, 'unknown', svc, 200, '-', SecurityPolicy.None, 1, 1, 1);
+    m.record(self, 'spiffe://cluster.local/ns/default/sa/productpage', svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(UNKNOWN_WORKLOAD, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.None, 1, 1, 1);
     const s = parseSamples(renderIstioPrometheus(m.snapshot()));
     expect(sumOf(s, 'istio_requests_total', { reporter: 'destination', source_workload: 'productpage-v1', source_principal: 'spiffe://cluster.local/ns/default/sa/productpage', destination_principal: 'spiffe://cluster.local/ns/default/sa/reviews', connection_security_policy: 'mutual_tls' })).toBe(1);
     expect(sumOf(s, 'istio_requests_total', { source_workload: 'unknown', connection_security_policy: 'none' })).toBe(1);
@@ -51,11 +51,11 @@ describe('IstioMetrics', () => {
 
   it('one series per label set, whichever path finds it (another principal for the same peer, flags)', () => {
     const m = new IstioMetrics('destination', peer, () => 'x');
-    m.record(self, 'a', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
-    m.record(self, 'b', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
-    m.record(self, 'a', svc, 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(self, 'a', svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(self, 'b', svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record(self, 'a', svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
     // A distinct object with equal labels (the peer cache was cleared) lands in the same series.
-    m.record({ ...self }, 'a', serviceOfHost('reviews.default.svc.cluster.local'), 200, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    m.record({ ...self }, 'a', serviceOfHost('reviews.default.svc.cluster.local'), 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
     expect(m.size).toBe(2);
     const s = parseSamples(renderIstioPrometheus(m.snapshot()));
     expect(sumOf(s, 'istio_requests_total', { source_principal: 'a' })).toBe(3);
@@ -63,7 +63,7 @@ describe('IstioMetrics', () => {
 
   it('caps the series, counting what it could not keep', () => {
     const m = new IstioMetrics('source', self, () => 'x');
-    for (let i = 0; i < MAX_SERIES + 10; i++) m.record(peer, 'unknown', svc, 200, `F${i}`, SecurityPolicy.Unknown, 1, 1, 1);
+    for (let i = 0; i < MAX_SERIES + 10; i++) m.record(peer, 'unknown', svc, 200, GRPC_NOT, `F${i}`, SecurityPolicy.Unknown, 1, 1, 1);
     expect(m.size).toBe(MAX_SERIES);
     expect(m.overflow).toBe(10);
     expect(renderIstioPrometheus({ series: [], overflow: 3 })).toContain('wasmesh_istio_series_overflow_total 3');
@@ -72,9 +72,9 @@ describe('IstioMetrics', () => {
   it('merges workers\' snapshots by label set', () => {
     const a = new IstioMetrics('source', self, () => 'x');
     const b = new IstioMetrics('source', self, () => 'x');
-    a.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 3, 1, 1);
-    b.record(peer, 'unknown', svc, 200, '-', SecurityPolicy.Unknown, 300, 1, 1);
-    b.record(peer, 'unknown', svc, 500, '-', SecurityPolicy.Unknown, 3, 1, 1);
+    a.record(peer, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 3, 1, 1);
+    b.record(peer, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 300, 1, 1);
+    b.record(peer, 'unknown', svc, 500, GRPC_NOT, '-', SecurityPolicy.Unknown, 3, 1, 1);
     // Through JSON, as a worker's snapshot travels.
     const merged = mergeIstio([a.snapshot(), JSON.parse(JSON.stringify(b.snapshot()))]);
     const s = parseSamples(renderIstioPrometheus(merged));
@@ -94,5 +94,26 @@ describe('destination service labels', () => {
     expect(serviceOfHost('httpbin.org')).toEqual({ service: 'httpbin.org', name: 'httpbin.org', namespace: 'unknown' });
     expect(hostOfAuthority('reviews:9080')).toBe('reviews');
     expect(hostOfAuthority('[::1]:80')).toBe('[::1]');
+  });
+});
+
+describe('gRPC labels', () => {
+  it('request_protocol="grpc" with grpc_response_status the number; HTTP keeps "http" and an empty status; each status its own series', () => {
+    const m = new IstioMetrics('source', self, () => 'x');
+    m.record(peer, 'unknown', svc, 200, 0, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(peer, 'unknown', svc, 200, 0, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(peer, 'unknown', svc, 200, 14, 'UH', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(peer, 'unknown', svc, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(peer, 'unknown', svc, 0, GRPC_NO_STATUS, 'DC', SecurityPolicy.Unknown, 1, 1, 1);
+    // A user-defined status past the cached range still gets its own series.
+    m.record(peer, 'unknown', svc, 200, 100, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(peer, 'unknown', svc, 200, 100, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    const s = parseSamples(renderIstioPrometheus(m.snapshot()));
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '0', response_code: '200' })).toBe(2);
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '14', response_flags: 'UH' })).toBe(1);
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'http', grpc_response_status: '' })).toBe(1);
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '', response_flags: 'DC' })).toBe(1);
+    expect(sumOf(s, 'istio_requests_total', { request_protocol: 'grpc', grpc_response_status: '100' })).toBe(2);
+    expect(m.size).toBe(5);
   });
 });

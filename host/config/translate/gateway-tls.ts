@@ -51,7 +51,7 @@ export function hasTlsSettings(tls: ServerTlsSpec | undefined): boolean {
 /** The listeners of `gateway`, in port order; problems go to `ctx.issues`, located. */
 export function gatewayListeners(gateway: SourcedResource, ctx: GatewayTlsContext): GatewayListener[] {
   const spec = gateway.resource.spec as GatewaySpec;
-  const byPort = new Map<number, Array<{ server: GatewayServer; index: number }>>();
+  const byPort = new Map<number, Array<{ server: GatewayServer; index: number; grpcWeb: boolean }>>();
   spec.servers.forEach((server, i) => {
     if (!isServedServer(server)) return; // warned (protocol) or refused (mode) elsewhere
     const path: PathSegment[] = ['spec', 'servers', i];
@@ -72,7 +72,7 @@ export function gatewayListeners(gateway: SourcedResource, ctx: GatewayTlsContex
       httpsRedirect: server.tls?.httpsRedirect === true && tls === null,
     };
     const list = byPort.get(server.port.number) ?? [];
-    list.push({ server: built, index: i });
+    list.push({ server: built, index: i, grpcWeb: protocol === 'GRPC-WEB' });
     byPort.set(server.port.number, list);
   });
   const listeners: GatewayListener[] = [];
@@ -83,7 +83,8 @@ export function gatewayListeners(gateway: SourcedResource, ctx: GatewayTlsContex
       ctx.issues.push(issueAt(gateway.ref, 'invalid_value', ['spec', 'servers', plain.index, 'port', 'number'], `port ${port} has both TLS and plaintext servers; a port serves one or the other`));
       continue;
     }
-    listeners.push({ port, tls: tlsCount > 0, servers: servers.map((s) => s.server) });
+    const grpcWeb = servers.some((s) => s.grpcWeb);
+    listeners.push({ port, tls: tlsCount > 0, servers: servers.map((s) => s.server), ...(grpcWeb ? { grpcWeb } : {}) });
   }
   return listeners;
 }

@@ -14,6 +14,20 @@ import {
   UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, hostOfAuthority, serviceOfCluster, serviceOfHost, type ServiceLabels,
 } from '../../telemetry/istio-labels.js';
 import { UNKNOWN } from '../../model/workload-metadata.js';
+import { GRPC_NO_STATUS, GRPC_NOT } from '../../telemetry/istio-labels.js';
+import { httpToGrpcStatus } from '../../common/grpc-status.js';
+
+/**
+ * grpc_response_status as Istio's stats filter finds it (Envoy's Grpc::Common::getGrpcStatus):
+ * the response's grpc-status (trailers, or the head of a trailers-only response), else the one
+ * the HTTP status maps to when a response went out; GRPC_NOT for a request that is not gRPC.
+ */
+function grpcStatusOf(stream: StreamCallbacks): number {
+  if (!stream.grpc) return GRPC_NOT;
+  if (stream.grpcStatus >= 0) return stream.grpcStatus;
+  const code = stream.downstream.status;
+  return code > 0 ? httpToGrpcStatus(code) : GRPC_NO_STATUS;
+}
 
 /** What the filter of one server is built with (FilterDeps.istio). */
 export interface IstioStatsDeps {
@@ -115,13 +129,13 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
       if (destination) {
         const security = ds.security;
         const mtls = security !== null && security.mutualTls;
-        metrics.record(stream.downstreamPeer ?? UNKNOWN_WORKLOAD, (mtls ? security.peerSpiffeId : null) ?? UNKNOWN, hostService(ds.authority), ds.status, flags,
+        metrics.record(stream.downstreamPeer ?? UNKNOWN_WORKLOAD, (mtls ? security.peerSpiffeId : null) ?? UNKNOWN, hostService(ds.authority), ds.status, grpcStatusOf(stream), flags,
           mtls ? SecurityPolicy.MutualTls : SecurityPolicy.None, durationMs, requestBytes, ds.bytesSent);
       } else {
         const value = stream.takenResponseHeader?.(PEER_METADATA) ?? null;
         const peer = value === null ? UNKNOWN_WORKLOAD : peers.labelsOf(value) ?? UNKNOWN_WORKLOAD;
         // Istio's source reporter writes `unknown` for the connection's security policy.
-        metrics.record(peer, UNKNOWN, clusterService(stream), ds.status, flags, SecurityPolicy.Unknown, durationMs, requestBytes, ds.bytesSent);
+        metrics.record(peer, UNKNOWN, clusterService(stream), ds.status, grpcStatusOf(stream), flags, SecurityPolicy.Unknown, durationMs, requestBytes, ds.bytesSent);
       }
     },
   };

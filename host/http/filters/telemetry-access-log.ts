@@ -40,6 +40,8 @@ class StreamRecord implements AccessLogRecord {
   }
   get requestedServerName(): string { return this.s.downstream.security?.sni ?? ''; }
   get attempts(): number { return this.s.attempts; }
+  get grpc(): boolean { return this.s.grpc; }
+  get grpcStatus(): number { return this.s.grpcStatus; }
   requestHeader(name: string): string | null { return this.s.requestHeader(name); }
 }
 

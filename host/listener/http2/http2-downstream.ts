@@ -4,11 +4,19 @@
 // response as a HEADERS frame, DATA frames and, for a client that said `te: trailers` (gRPC),
 // a trailing HEADERS frame. abort() resets this stream alone (RST_STREAM INTERNAL_ERROR); the
 // connection and its other streams go on.
-import { type ServerHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+//
+// WebSocket over HTTP/2 (RFC 8441, as Envoy maps it): an extended CONNECT (`:method CONNECT`,
+// `:protocol websocket`) is presented as the HTTP/1.1 upgrade request it stands for (GET,
+// Downstream.upgrade), so routing, filters and the router's upgrade to an HTTP/1.1 upstream are
+// the WebSocket path unchanged; the upstream's 101 goes out as `:status 200`, and the stream's
+// DATA frames, both ways, are the tunnel (this stream is its downstream TunnelEnd).
+import { constants, type ServerHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { randomBytes } from 'node:crypto';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../downstream.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
+import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
 
-const enum State { Open, Streaming, Ended, Aborted }
+const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 
 const NO_HANDLER: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
 const EMPTY = new Uint8Array(0);
@@ -23,11 +31,15 @@ const NOT_ON_H2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'tran
 
 const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'));
 
-/** Collects a response head into node:http2's header object (repeated names as arrays). */
+/**
+ * Collects a response head into node:http2's header object (repeated names as arrays). Its
+ * methods are bound (arrow properties): a head source may pass `sink.status` and `sink.header`
+ * on as plain functions (the router hands them to the core's field filter).
+ */
 class H2HeadSink implements HeadSink {
   headers: OutgoingHttpHeaders = {};
-  status(): void {}
-  header(name: string | Uint8Array, value: string | Uint8Array): void {
+  readonly status = (): void => {};
+  readonly header = (name: string | Uint8Array, value: string | Uint8Array): void => {
     const n = text(name).toLowerCase();
     if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58 /* ':' */) return;
     const v = text(value);
@@ -35,7 +47,7 @@ class H2HeadSink implements HeadSink {
     if (had === undefined) this.headers[n] = v;
     else if (Array.isArray(had)) had.push(v);
     else this.headers[n] = [String(had), v];
-  }
+  };
 }
 
 /** What a stream needs of its connection (Http2Listener's per-session record). */
@@ -64,7 +76,11 @@ export class Http2Downstream implements Downstream {
   readonly bodyFraming: 'none' | 'length' | 'chunked';
   readonly bodyLength: number;
   protocolError: { readonly status: number; readonly code: string } | null = null;
+  /** `websocket` for an extended CONNECT (RFC 8441) the proxy carries as an upgrade; null otherwise. */
+  readonly upgrade: string | null = null;
   readonly #stream: ServerHttp2Stream;
+  /** The tunnel reading this stream (after the 101 became a 200), once attached. */
+  #tunnelSink: TunnelSink | null = null;
   readonly #conn: Http2DownstreamConnection;
   /** The client takes trailers (`te: trailers`, as every gRPC client sends). */
   readonly #trailers: boolean;
@@ -89,6 +105,8 @@ export class Http2Downstream implements Downstream {
     let size = 0;
     let trailers = false;
     let contentLength = -1;
+    let protocol = '';
+    let wsKey = false;
     const headers: string[] = [];
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
@@ -99,6 +117,7 @@ export class Http2Downstream implements Downstream {
         else if (name === ':path') path = value;
         else if (name === ':authority') authority = value;
         else if (name === ':scheme') scheme = value;
+        else if (name === ':protocol') protocol = value;
         continue;
       }
       // Split cookie fields are joined into one (RFC 9113 §8.2.3) for an HTTP/1.1 upstream.
@@ -109,6 +128,7 @@ export class Http2Downstream implements Downstream {
       if (name === 'host') host = headers.length;
       else if (name === 'te') trailers = /(^|,)\s*trailers\s*(;|,|$)/i.test(value);
       else if (name === 'content-length') contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -2;
+      else if (name === 'sec-websocket-key') wsKey = true;
       headers.push(name, value);
     }
     if (cookie !== null) headers.push('cookie', cookie);
@@ -116,13 +136,25 @@ export class Http2Downstream implements Downstream {
     if (authority === '' && host >= 0) authority = headers[host + 1]!;
     if (host >= 0) headers.splice(host, 2);
     if (authority !== '') headers.unshift('host', authority);
+    // RFC 8441 §4: CONNECT with :protocol websocket is the HTTP/1.1 WebSocket upgrade (Envoy's
+    // transformUpgradeRequestFromH2toH1: GET, upgrade, connection: upgrade — the router adds the
+    // last two). RFC 8441 drops Sec-WebSocket-Key; an HTTP/1.1 upstream's handshake needs one,
+    // so one is made (Envoy sends none: a strict HTTP/1.1 WebSocket server refuses that).
+    let websocket = false;
+    if (method === 'CONNECT' && protocol.toLowerCase() === 'websocket') {
+      websocket = true;
+      method = 'GET';
+      this.upgrade = protocol;
+      if (!wsKey) headers.push('sec-websocket-key', randomBytes(16).toString('base64'));
+    }
     this.method = method;
     this.path = path;
     this.authority = authority;
     this.headers = headers;
     this.headBytes = size;
     this.#trailers = trailers;
-    if (endStream) {
+    if (endStream || websocket) {
+      // An extended CONNECT's DATA frames are the tunnel, not a request body.
       this.bodyFraming = 'none';
       this.bodyLength = 0;
     } else if (contentLength > 0) {
@@ -136,16 +168,18 @@ export class Http2Downstream implements Downstream {
     if (method === '' || path === '' || (method !== 'CONNECT' && scheme === '')) this.protocolError = { status: 400, code: 'missing_pseudo_header' };
     else if (contentLength === -2) this.protocolError = { status: 400, code: 'invalid_content_length' };
     else if (headers.length / 2 > maxHeaders + 1) this.protocolError = { status: 431, code: 'too_many_headers' };
+    // CONNECT, and an extended CONNECT of another protocol, are not proxied.
     else if (method === 'CONNECT') this.protocolError = { status: 501, code: 'unsupported_method' };
     stream.on('close', () => this.#onClose());
     stream.on('error', () => {});
     stream.on('drain', () => {
       if (this.#state === State.Streaming) this.#handler.onWritable();
+      else if (this.#state === State.Tunnel) this.#tunnelSink?.onDrain();
     });
   }
 
   get open(): boolean {
-    return this.#state === State.Open || this.#state === State.Streaming;
+    return this.#state === State.Open || this.#state === State.Streaming || this.#state === State.Tunnel;
   }
 
   get headSent(): boolean {
@@ -159,6 +193,8 @@ export class Http2Downstream implements Downstream {
 
   attach(handler: DownstreamHandler, expectBody: boolean): void {
     this.#handler = handler;
+    // An upgrade's DATA frames wait, unread (no WINDOW_UPDATE), for the tunnel.
+    if (this.upgrade !== null) return;
     if (!expectBody || this.bodyFraming === 'none') {
       // Whatever a bodiless request still sends is read and dropped, so its window moves on.
       if (!this.#stream.readableEnded) this.#stream.resume();
@@ -207,6 +243,10 @@ export class Http2Downstream implements Downstream {
 
   writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
     if (this.#state !== State.Open || this.#stream.destroyed) return;
+    if (mode === BodyMode.Upgrade) {
+      this.#writeUpgrade(source, status);
+      return;
+    }
     this.status = status;
     this.#state = State.Streaming;
     const sink = new H2HeadSink();
@@ -244,6 +284,12 @@ export class Http2Downstream implements Downstream {
   }
 
   end(trailers?: readonly string[]): void {
+    if (this.#state === State.Tunnel) {
+      // The tunnel closed (each side was ended or reset by it): the exchange is complete.
+      this.#tunnelSink = null;
+      this.#complete();
+      return;
+    }
     if (this.#state !== State.Streaming) return;
     if (this.#length > 0 && this.bytesSent < this.#length) {
       // Fewer bytes than announced: the client must not take a partial body for a whole one.
@@ -289,14 +335,86 @@ export class Http2Downstream implements Downstream {
   }
 
   #complete(): void {
+    const wasTunnel = this.#state === State.Tunnel;
     this.#state = State.Ended;
+    // An upgrade answered without a tunnel (refused, no route): what the client still sends is
+    // read and dropped, as for any bodiless request, until it ends its side. (An RST_STREAM
+    // NO_ERROR here could overtake the response's last DATA frames.)
+    if (this.upgrade !== null && !wasTunnel && !this.#stream.destroyed) this.#stream.resume();
     this.#handler.onResponseComplete();
   }
 
   #onClose(): void {
+    if (this.#state === State.Tunnel) {
+      // The tunnel hears it first, and ends the exchange through end() when the close was in order.
+      const sink = this.#tunnelSink;
+      const code = this.#stream.rstCode;
+      sink?.onClose(code !== undefined && code !== constants.NGHTTP2_NO_ERROR);
+      if (sink === null) {
+        // No tunnel attached yet: nothing else will end the stream.
+        this.#state = State.Aborted;
+        this.#conn.streamEnded(this);
+        this.#handler.onAborted();
+        return;
+      }
+    }
     const wasOpen = this.open;
     this.#state = State.Aborted;
     this.#conn.streamEnded(this);
     if (wasOpen) this.#handler.onAborted();
   }
+
+  // ── WebSocket over HTTP/2 (RFC 8441) ──────────────────────────────────────────────────
+  /** The upstream's 101 as this stream's `:status 200` (Envoy's transformUpgradeResponseFromH1toH2); the stream stays open both ways. */
+  #writeUpgrade(source: HeadSource, status: number): void {
+    if (this.upgrade === null || status !== 101) throw new Error('wasmesh: BodyMode.Upgrade for a request that asked no upgrade, or not with 101');
+    const sink = new H2HeadSink();
+    source.emitHead(sink);
+    sink.headers[':status'] = 200;
+    this.status = 200;
+    this.#state = State.Tunnel;
+    try {
+      this.#stream.respond(sink.headers, { endStream: false });
+    } catch {
+      this.#state = State.Aborted;
+    }
+  }
+
+  tunnel(): TunnelEnd | null {
+    return this.#state === State.Tunnel ? this.#tunnelEnd : null;
+  }
+
+  /** This stream as the tunnel's downstream end: DATA in, DATA out, END_STREAM as FIN, RST_STREAM as reset. */
+  readonly #tunnelEnd: TunnelEnd = {
+    attach: (sink: TunnelSink): void => {
+      this.#tunnelSink = sink;
+      const stream = this.#stream;
+      stream.on('data', (chunk: Buffer) => {
+        this.bytesReceived += chunk.length;
+        this.#tunnelSink?.onData(chunk);
+      });
+      stream.on('end', () => this.#tunnelSink?.onEnd());
+      stream.resume();
+    },
+    write: (bytes: Uint8Array): boolean => {
+      const stream = this.#stream;
+      if (stream.destroyed || stream.writableEnded) return true;
+      this.bytesSent += bytes.length;
+      return stream.write(Buffer.from(bytes));
+    },
+    pause: (): void => {
+      this.#stream.pause();
+    },
+    resume: (): void => {
+      this.#stream.resume();
+    },
+    shutdown: (): void => {
+      const stream = this.#stream;
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    },
+    reset: (): void => {
+      const stream = this.#stream;
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    },
+  };
 }

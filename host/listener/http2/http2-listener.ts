@@ -81,6 +81,8 @@ export class Http2Listener {
         initialWindowSize: o.initialStreamWindowSize,
         maxHeaderListSize: o.maxHeaderListSize,
         enablePush: false,
+        // RFC 8441: clients may open WebSockets with an extended CONNECT (:protocol websocket).
+        enableConnectProtocol: true,
       },
       // Pseudo-headers and the joined host are counted by nghttp2 too; past this the stream is refused.
       maxHeaderListPairs: o.maxRequestHeaders + 8,

@@ -67,6 +67,15 @@ describe('gatewayListeners', () => {
     ]);
   });
 
+  test('a port with a GRPC-Web server is marked grpcWeb (Istio gives its chain the grpc_web filter); other ports are not', () => {
+    const mesh = load(`  - port: {number: 8080, name: grpc-web, protocol: GRPC-Web}
+    hosts: ["*"]
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+`).mesh;
+    expect(mesh.gatewayListeners!.map((l) => [l.port, l.grpcWeb === true])).toEqual([[80, false], [8080, true]]);
+  });
+
   test('files named in the Gateway itself are taken as they are, when they exist', () => {
     const dir = credentials();
     const mesh = load(`  - port: {number: 443, name: https, protocol: HTTPS}

@@ -111,6 +111,29 @@ describe('Http2Downstream', () => {
     expect(r.rstCode).toBe(constants.NGHTTP2_NO_ERROR);
   });
 
+  it("takes a head from a source that calls the sink's methods as plain functions (the router does)", async () => {
+    const c = await pair((ds) => {
+      ds.attach(handler(), false);
+      ds.writeHead(200, { emitHead(sink: HeadSink) { const { status, header } = sink; status('OK'); header('x-unbound', 'v'); } }, BodyMode.None);
+    });
+    const r = await fetch(c, { ':method': 'GET' });
+    expect(r.headers[':status']).toBe(200);
+    expect(r.headers['x-unbound']).toBe('v');
+  });
+
+  it('an extended CONNECT :protocol websocket (RFC 8441) reads as a WebSocket upgrade: GET, no body, a key made', () => {
+    // The head alone (the stream object is not read before attach).
+    const stream = { on() {} } as never;
+    const ds = new Http2Downstream(stream, CONN, [':method', 'CONNECT', ':protocol', 'websocket', ':scheme', 'https', ':path', '/chat', ':authority', 'svc.test', 'sec-websocket-version', '13'], false, 100);
+    expect([ds.method, ds.path, ds.upgrade, ds.bodyFraming, ds.protocolError]).toEqual(['GET', '/chat', 'websocket', 'none', null]);
+    const key = ds.headers[ds.headers.indexOf('sec-websocket-key') + 1]!;
+    expect(Buffer.from(key, 'base64')).toHaveLength(16);
+    // A client's own key is kept; another :protocol is 501.
+    const own = new Http2Downstream(stream, CONN, [':method', 'CONNECT', ':protocol', 'websocket', ':scheme', 'https', ':path', '/', ':authority', 'a', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='], false, 100);
+    expect(own.headers.filter((h) => h === 'sec-websocket-key')).toHaveLength(1);
+    expect(new Http2Downstream(stream, CONN, [':method', 'CONNECT', ':protocol', 'webtransport', ':scheme', 'https', ':path', '/', ':authority', 'a'], false, 100).protocolError?.status).toBe(501);
+  });
+
   it('sends trailers in a trailing HEADERS frame to a client that takes them (te: trailers, gRPC)', async () => {
     const c = await pair((ds) => {
       ds.attach(handler(), false);

@@ -101,8 +101,11 @@ function head(path = '/', method = 'GET', extra = ''): string {
   return `${method} ${path} HTTP/1.1\r\nhost: svc.local\r\nconnection: keep-alive\r\nx-a: 1\r\n${extra}\r\n`;
 }
 
-/** Runs one exchange; `handler` overrides parts of the ExchangeHandler (backpressure tests). */
-function exchange(stream: UpstreamStream, h = head(), body?: Buffer[], over: Partial<ExchangeHandler> = {}): Promise<Outcome> {
+/**
+ * Runs one exchange; `over` overrides parts of the ExchangeHandler (backpressure tests). The
+ * request has a body when `body` is given, or with `streamedBody` (the test writes it itself).
+ */
+function exchange(stream: UpstreamStream, h = head(), body?: Buffer[], over: Partial<ExchangeHandler> = {}, streamedBody = false): Promise<Outcome> {
   return new Promise((resolve) => {
     const out: Outcome = { head: null, fields: [], body: Buffer.alloc(0), trailers: undefined, ended: false, failure: null };
     const chunks: Buffer[] = [];
@@ -125,7 +128,7 @@ function exchange(stream: UpstreamStream, h = head(), body?: Buffer[], over: Par
       },
       onRequestDrain: () => {},
       ...over,
-    }, { isHead: false, chunked: false, hasBody: body !== undefined });
+    }, { isHead: false, chunked: false, hasBody: body !== undefined || streamedBody });
     if (body) {
       for (const b of body) stream.writeBody(b);
       stream.endRequest();
@@ -329,8 +332,9 @@ describe('Http2ConnPool', () => {
     expect(received).toBe(big.length);
   });
 
-  // Unresolved at the deadline: times out here although a standalone check of the same flow drains (see report).
-  it.skip('reports request backpressure and drains when the server reads', async () => {
+  // The request declares a body (no END_STREAM on HEADERS): with END_STREAM, as this test once
+  // sent it, the writes after it went nowhere and no 'drain' could come.
+  it('reports request backpressure and drains when the server reads', async () => {
     let serverStream: ServerHttp2Stream | null = null;
     let got = 0;
     const u = await upstream((s) => {
@@ -343,25 +347,39 @@ describe('Http2ConnPool', () => {
     });
     const pool = makePool();
     const s = (await acquire(pool, u.port)) as UpstreamStream;
-    let drained = false;
-    const done = exchange(s, head('/', 'POST'), undefined, { onRequestDrain: () => (drained = true) });
+    let drained = 0;
+    const done = exchange(s, head('/', 'POST', 'content-length: 262144\r\n'), undefined, { onRequestDrain: () => void drained++ }, true);
     // Not via exchange's body: write until the stream reports backed up.
-    let ok = true;
-    let sent = 0;
     const chunk = Buffer.alloc(64 * 1024, 1);
-    for (let i = 0; i < 64 && ok; i++) {
+    let sent = 0;
+    let ok = true;
+    while (ok && sent < 4 * chunk.length) {
       ok = s.writeBody(chunk);
       sent += chunk.length;
     }
+    // The server reads nothing: the stream window (65,535 bytes) holds the rest in the client's buffer.
     expect(ok).toBe(false);
     await until(() => serverStream !== null);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toBe(0);
+    expect(drained).toBe(0);
     const ss = serverStream as unknown as ServerHttp2Stream;
     ss.on('data', (d: Buffer) => (got += d.length));
     ss.resume();
-    await until(() => drained);
+    await until(() => drained > 0);
+    // The rest of the body, then the end.
+    while (sent < 4 * chunk.length) {
+      if (!s.writeBody(chunk)) {
+        const before = drained;
+        sent += chunk.length;
+        await until(() => drained > before);
+      } else sent += chunk.length;
+    }
     s.endRequest();
     const out = await done;
+    expect(out.ended).toBe(true);
     expect(out.body.toString()).toBe(String(sent));
+    expect(sent).toBe(262144);
   });
 
   it('queues beyond the cluster limits and overflows past the pending limit', async () => {
@@ -403,10 +421,16 @@ describe('Http2ConnPool', () => {
     expect(u.sessions.length).toBe(1);
   });
 
-  // Unresolved at the deadline: the server-side close is not observed in time (see report).
-  it.skip('cancels an aborted stream upstream without callbacks', async () => {
+  it('cancels an aborted stream upstream without callbacks, and the connection serves the next request', async () => {
     let closedCode = -1;
-    const u = await upstream((s) => s.on('close', () => (closedCode = s.rstCode)));
+    // The first stream is left unanswered (it is aborted); later ones get 200 "ok".
+    const u = await upstream((s) => {
+      if (u.streams.length === 1) s.on('close', () => (closedCode = s.rstCode));
+      else {
+        s.respond({ ':status': 200 });
+        s.end('ok');
+      }
+    });
     const pool = makePool();
     const s = (await acquire(pool, u.port)) as UpstreamStream;
     let called = false;
@@ -415,7 +439,11 @@ describe('Http2ConnPool', () => {
     s.abort();
     await until(() => closedCode >= 0);
     expect(closedCode).toBe(constants.NGHTTP2_CANCEL);
+    const next = await get(pool, u.port);
+    expect(next.ended).toBe(true);
+    expect(next.body.toString()).toBe('ok');
+    // The abort's RST_STREAM did not end the connection: the next stream went on it.
+    expect(u.sessions.length).toBe(1);
     expect(called).toBe(false);
-    expect((await get(pool, u.port)).ended).toBe(true);
   });
 });
