@@ -32,9 +32,13 @@ export function validateTlsRoutes(vs: SourcedResource, issues: ConfigIssue[], wa
       m.sniHosts.forEach((sni, k) => {
         const where: PathSegment[] = [...at, 'sniHosts', k];
         const name = sni.toLowerCase();
-        if (!WILDCARD_DOMAIN.test(name) || name.length > 255) {
-          if (isIpAddress(name)) warnings.push(warningAt(vs.ref, where, `using an IP address ("${sni}") goes against the SNI spec and most clients do not send one`));
-          else issues.push(issueAt(vs.ref, 'invalid_value', where, `"${sni}" is not a DNS name or wildcard (*.example.com)`));
+        // Istio: an all-numeric top-level label is no domain; an IP address is a warning.
+        if (isIpAddress(name)) {
+          warnings.push(warningAt(vs.ref, where, `using an IP address ("${sni}") goes against the SNI spec and most clients do not send one`));
+          return;
+        }
+        if (!WILDCARD_DOMAIN.test(name) || name.length > 255 || /(^|\.)\d+$/.test(name)) {
+          issues.push(issueAt(vs.ref, 'invalid_value', where, `"${sni}" is not a DNS name or wildcard (*.example.com)`));
           return;
         }
         // Istio: the SNI host must be a subset of one of the VirtualService's hosts.
