@@ -5,101 +5,27 @@
 // (node:tls, curl) reach the backend their SNI names and see that backend's own certificate
 // (the gateway terminates nothing); unknown SNI and no SNI are closed (NR); a 50/50 split; a
 // ClientHello trickled byte by byte; the inspector timeout; the stats the admin API serves.
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Duplex } from 'node:stream';
-import { X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
-import { leaf, meshRoot, type CertFiles } from '../helpers/test-certs.js';
+import { meshRoot } from '../helpers/test-certs.js';
+import { passthroughYaml, reach, refused, startPassthroughBackends, type PassthroughBackends } from '../helpers/tls-passthrough-fixture.js';
 
 let rt: ProxyRuntime;
-const backends: HttpsServer[] = [];
-const certs: Record<string, CertFiles> = {};
-/** SNI names each backend saw (its SNICallback): the ClientHello reached it untouched. */
-const seen: Record<string, string[]> = { a: [], b: [] };
+let backends: PassthroughBackends;
 let pass = 0;
 let auto = 0;
 const INSPECT_TIMEOUT_MS = 1500;
 
-async function backend(name: 'a' | 'b'): Promise<HttpsServer> {
-  const c = leaf({ dns: [`${name}.example.com`], noSpiffe: true });
-  certs[name] = c;
-  const server = createHttpsServer({
-    cert: c.certPem, key: c.keyPem,
-    SNICallback: (servername, cb) => {
-      seen[name]!.push(servername);
-      cb(null, null as never); // the default context: this server's one certificate
-    },
-  }, (req, res) => {
-    res.end(`backend-${name} ${req.url}`);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
-}
-const portOf = (s: HttpsServer): number => (s.address() as { port: number }).port;
-
-function yaml(portA: number, portB: number): string {
-  const se = (name: string, port: number): string => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: svc-${name}}
-spec:
-  hosts: [${name}.example.com]
-  ports:
-  - {number: 443, name: tls, protocol: TLS}
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints:
-  - {address: 127.0.0.1, ports: {tls: ${port}}}
-`;
-  return `${se('a', portA)}---
-${se('b', portB)}---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: tls-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ['*']
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ['*.example.com']
-    tls: {mode: PASSTHROUGH}
-  - port: {number: 15443, name: tls-auto, protocol: TLS}
-    hosts: ['*.example.com']
-    tls: {mode: AUTO_PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: tls-vs}
-spec:
-  hosts: [a.example.com, b.example.com, split.example.com]
-  gateways: [tls-gw]
-  tls:
-  - match: [{port: 443, sniHosts: [a.example.com]}]
-    route:
-    - destination: {host: a.example.com, port: {number: 443}}
-  - match: [{port: 443, sniHosts: [b.example.com]}]
-    route:
-    - destination: {host: b.example.com, port: {number: 443}}
-  - match: [{sniHosts: [split.example.com]}]
-    route:
-    - destination: {host: a.example.com, port: {number: 443}}
-      weight: 50
-    - destination: {host: b.example.com, port: {number: 443}}
-      weight: 50
-`;
-}
-
 beforeAll(async () => {
-  backends.push(await backend('a'), await backend('b'));
+  backends = await startPassthroughBackends();
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-tls-pass-'));
-  writeFileSync(join(dir, 'config.yaml'), yaml(portOf(backends[0]!), portOf(backends[1]!)));
+  writeFileSync(join(dir, 'config.yaml'), passthroughYaml(backends));
   rt = await startProxyRuntime({
     sources: [dir],
     gateway: 'tls-gw',
@@ -118,45 +44,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rt?.close();
-  for (const s of backends) await new Promise((r) => s.close(r));
+  await backends?.close();
 }, 30_000);
 
-interface Reached {
-  /** The backend's reply to GET /<path> over the TLS session. */
-  body: string;
-  /** SHA-256 fingerprint of the certificate the client saw. */
-  fingerprint: string;
-  authorized: boolean;
-}
-
-/** A TLS session through the gateway with `servername`, then one HTTP/1.1 request over it. */
-function reach(port: number, servername: string | undefined, path = '/', socket?: Duplex): Promise<Reached> {
-  return new Promise((resolve, reject) => {
-    const s: TLSSocket = tlsConnect({
-      ...(socket ? { socket } : { host: '127.0.0.1', port }),
-      ...(servername !== undefined ? { servername } : {}),
-      ca: meshRoot().certPem,
-      // The outbound_ SNI is not the certificate's name: the identity is checked by fingerprint.
-      checkServerIdentity: () => undefined,
-    }, () => {
-      const fingerprint = s.getPeerCertificate().fingerprint256;
-      const authorized = s.authorized;
-      let body = '';
-      s.on('data', (d: Buffer) => (body += d.toString()));
-      s.on('end', () => resolve({ body: body.slice(body.indexOf('\r\n\r\n') + 4), fingerprint, authorized }));
-      s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    });
-    s.on('error', reject);
-    s.on('close', () => reject(new Error('closed before the handshake')));
-  });
-}
-
-const fingerprintOf = (name: 'a' | 'b'): string => new X509Certificate(certs[name]!.certPem).fingerprint256;
-
-/** Resolves with how the connection ended when the client sends `servername` (none: undefined). */
-function refused(port: number, servername: string | undefined): Promise<string> {
-  return reach(port, servername).then((r) => `reached ${r.body}`, (err: Error) => (err.message.includes('closed') || /ECONNRESET|socket disconnected/.test(err.message) ? 'closed' : err.message));
-}
+const fingerprintOf = (name: 'a' | 'b'): string => backends.fingerprint(name);
 
 async function stats(): Promise<string> {
   return (await fetch(`http://127.0.0.1:${rt.adminPort}/stats`)).text();
@@ -172,8 +63,8 @@ describe('PASSTHROUGH by SNI', () => {
     expect(a).toEqual({ body: 'backend-a /one', fingerprint: fingerprintOf('a'), authorized: true });
     const b = await reach(pass, 'b.example.com', '/two');
     expect(b).toEqual({ body: 'backend-b /two', fingerprint: fingerprintOf('b'), authorized: true });
-    expect(seen.a).toContain('a.example.com');
-    expect(seen.b).toContain('b.example.com');
+    expect(backends.seen.a).toContain('a.example.com');
+    expect(backends.seen.b).toContain('b.example.com');
   });
 
   test('curl with the name resolved to the gateway verifies the backend certificate against its CA', async () => {
@@ -267,7 +158,7 @@ describe('AUTO_PASSTHROUGH by outbound_ SNI', () => {
     expect(a).toMatchObject({ body: 'backend-a /auto', fingerprint: fingerprintOf('a') });
     const b = await reach(auto, 'outbound_.443_._.b.example.com');
     expect(b).toMatchObject({ body: 'backend-b /', fingerprint: fingerprintOf('b') });
-    expect(seen.b).toContain('outbound_.443_._.b.example.com');
+    expect(backends.seen.b).toContain('outbound_.443_._.b.example.com');
   });
 
   test('a plain host name, an unknown port or subset: closed (no such cluster)', async () => {
