@@ -53,6 +53,8 @@ export interface EnvoyBootstrapOptions {
   namespace?: string;
   /** With `gateway`: the addresses of further Gateway ports (`--port-map`), for TLS passthrough listeners. */
   gatewayPorts?: ReadonlyArray<{ port: number; at: HostPort }>;
+  /** false: no HTTP listener at `listen` (a gateway whose ports are all passthrough, over xDS); default true. */
+  httpListener?: boolean;
 }
 
 export interface EnvoyBootstrap {
@@ -163,11 +165,11 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
-      listeners: [{
+      listeners: [...(opts.httpListener === false ? [] : [{
         name,
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
-      },
+      }]),
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
       ...(opts.gateway !== undefined ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
