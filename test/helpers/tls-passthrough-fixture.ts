@@ -46,7 +46,16 @@ export async function startPassthroughBackends(): Promise<PassthroughBackends> {
 
 const portOf = (s: HttpsServer): number => (s.address() as { port: number }).port;
 
-export function passthroughYaml(b: PassthroughBackends): string {
+/** The Gateway's port numbers (default 80, 443, 15443) and the address its servers bind (Istio's `bind`; none by default). */
+export interface PassthroughPorts {
+  http: number;
+  pass: number;
+  auto: number;
+  bind?: string;
+}
+
+export function passthroughYaml(b: PassthroughBackends, ports: PassthroughPorts = { http: 80, pass: 443, auto: 15443 }): string {
+  const bind = ports.bind !== undefined ? `\n    bind: ${ports.bind}` : '';
   const se = (name: 'a' | 'b'): string => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: svc-${name}}
@@ -67,14 +76,14 @@ metadata: {name: tls-gw}
 spec:
   selector: {istio: ingressgateway}
   servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ['*']
-  - port: {number: 443, name: tls, protocol: TLS}
+  - port: {number: ${ports.http}, name: http, protocol: HTTP}
+    hosts: ['*']${bind}
+  - port: {number: ${ports.pass}, name: tls, protocol: TLS}
     hosts: ['*.example.com']
-    tls: {mode: PASSTHROUGH}
-  - port: {number: 15443, name: tls-auto, protocol: TLS}
+    tls: {mode: PASSTHROUGH}${bind}
+  - port: {number: ${ports.auto}, name: tls-auto, protocol: TLS}
     hosts: ['*.example.com']
-    tls: {mode: AUTO_PASSTHROUGH}
+    tls: {mode: AUTO_PASSTHROUGH}${bind}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -83,10 +92,10 @@ spec:
   hosts: [a.example.com, b.example.com, split.example.com]
   gateways: [tls-gw]
   tls:
-  - match: [{port: 443, sniHosts: [a.example.com]}]
+  - match: [{port: ${ports.pass}, sniHosts: [a.example.com]}]
     route:
     - destination: {host: a.example.com, port: {number: 443}}
-  - match: [{port: 443, sniHosts: [b.example.com]}]
+  - match: [{port: ${ports.pass}, sniHosts: [b.example.com]}]
     route:
     - destination: {host: b.example.com, port: {number: 443}}
   - match: [{sniHosts: [split.example.com]}]

@@ -2,7 +2,9 @@
 // translation (host/envoy/tls-passthrough-listener.ts: tls_inspector, filter chains by
 // server_names, tcp_proxy): each SNI reaches its own backend with its own certificate, the 50/50
 // split, unknown SNI and no SNI closed, AUTO_PASSTHROUGH by outbound_ SNI — the answers wasmesh
-// gives in test/integration/tls-passthrough.test.ts. Envoy is required under WASMESH_REQUIRE_ENVOY=1.
+// gives in test/integration/tls-passthrough.test.ts. Then the same through Envoy programmed over
+// xDS by the control plane (its listeners on the Gateway's server ports, `bind: 127.0.0.1`).
+// Envoy is required under WASMESH_REQUIRE_ENVOY=1.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,10 @@ import { freePort } from '../helpers/ports.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { passthroughYaml, reach, refused, startPassthroughBackends, type PassthroughBackends } from '../helpers/tls-passthrough-fixture.js';
 import { startAndWait, stopChild } from './data-planes.js';
+import { envoySettled, FolderControlPlane } from './xds-data-planes.js';
+import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
+import { nodeId } from '../../host/xds/xds-node.js';
+import { fakeIo } from '../helpers/fake-io.js';
 
 const envoy = envoyForTests('tls-passthrough-envoy');
 let backends: PassthroughBackends;
@@ -88,5 +94,40 @@ describe.skipIf(envoy === null)('TLS passthrough on stock Envoy', () => {
     const stats = await (await fetch(`http://127.0.0.1:${adminPort}/stats?filter=tls_inspector`)).text();
     expect(stats).toMatch(/tls_inspector\.sni_found: [1-9]/);
     expect(stats).toMatch(/tls_inspector\.sni_not_found: [1-9]/);
+  });
+});
+
+describe.skipIf(envoy === null)('TLS passthrough on stock Envoy over xDS', () => {
+  let control: FolderControlPlane | null = null;
+  let xdsEnvoy: ChildProcess | null = null;
+  let ports = { http: 0, pass: 0, auto: 0 };
+  let envoyDir = '';
+
+  beforeAll(async () => {
+    ports = { http: await freePort(), pass: await freePort(), auto: await freePort() };
+    control = await FolderControlPlane.start({ 'config.yaml': passthroughYaml(backends, { ...ports, bind: '127.0.0.1' }) });
+    const admin = await freePort();
+    const id = nodeId('router', '127.0.0.1', `tls-pass-${process.pid}`, 'default');
+    // No --listen: the gateway listens on its Gateway's server ports, as Istio's does.
+    const argv = ['--xds', `127.0.0.1:${control.xdsPort}`, '--admin', `127.0.0.1:${admin}`, '--node-id', id, '--proxy-type', 'router', '--gateway', 'tls-gw'];
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(argv, io), io.stderr).toBe(0);
+    envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-tls-pass-xds-'));
+    writeFileSync(join(envoyDir, 'envoy.yaml'), io.stdout);
+    xdsEnvoy = await startAndWait(envoy!, ['-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], admin, 'envoy over xDS');
+    await control.waitSynced({ port: ports.http, adminPort: admin, nodeId: id, settled: () => envoySettled(admin), stop: async () => {} });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (xdsEnvoy !== null) await stopChild(xdsEnvoy);
+    await control?.close();
+    if (envoyDir !== '') rmSync(envoyDir, { recursive: true, force: true });
+  }, 30_000);
+
+  test('SNI routing to each backend with its own certificate, unknown SNI closed, AUTO_PASSTHROUGH by outbound_ SNI', async () => {
+    expect(await reach(ports.pass, 'a.example.com', '/xds')).toEqual({ body: 'backend-a /xds', fingerprint: backends.fingerprint('a'), authorized: true });
+    expect(await reach(ports.pass, 'b.example.com')).toMatchObject({ body: 'backend-b /', fingerprint: backends.fingerprint('b') });
+    expect(await refused(ports.pass, 'c.example.com')).toBe('closed');
+    expect(await reach(ports.auto, `outbound_.443_._.a.example.com`)).toMatchObject({ body: 'backend-a /', fingerprint: backends.fingerprint('a') });
   });
 });
