@@ -114,6 +114,18 @@ describe('tls routes on a gateway', () => {
     expect(scoped.mesh.tlsRoutes!.flatMap((r) => r.matches.map((m) => m.port))).toEqual([8443]);
   });
 
+  test("a match's gateways, sourceLabels and sourceNamespace are decided for this proxy, as for HTTP", () => {
+    const vs = VS.replace("- {port: 443, sniHosts: [a.example.com, other.org.example.com]}", "- {port: 443, sniHosts: [a.example.com], gateways: [other-gw]}\n    - {port: 443, sniHosts: [b.example.com], sourceNamespace: elsewhere}\n    - {port: 443, sniHosts: [c.example.com], sourceLabels: {istio: ingressgateway}}")
+      .replace('  gateways: [gw]\n', '  gateways: [gw, other-gw]\n');
+    const t = tempYaml({ 'a.yaml': SERVICES, 'b.yaml': GATEWAY, 'c.yaml': vs });
+    // The gateway proxy's own labels (--labels) are what sourceLabels select, as for HTTP rules.
+    const { mesh } = loadConfig([t.dir], { gateway: 'gw', labels: { istio: 'ingressgateway' } });
+    expect(mesh.tlsRoutes![0]!.name).toBe('default/vs/tls-0');
+    expect(mesh.tlsRoutes![0]!.matches.map((m) => m.sniHosts)).toEqual([['c.example.com']]);
+    const unlabelled = load({ 'a.yaml': SERVICES, 'b.yaml': GATEWAY, 'c.yaml': vs });
+    expect(unlabelled.mesh.tlsRoutes!.map((r) => r.name)).toEqual(['default/vs/tls-1']);
+  });
+
   test('tls rules bound to the mesh only are not on the gateway, and warned as not served on sidecars', () => {
     const vs = VS.replace('  gateways: [gw]\n', '');
     const g = load({ 'a.yaml': SERVICES, 'b.yaml': GATEWAY, 'c.yaml': vs });
