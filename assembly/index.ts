@@ -8,3 +8,4 @@ export * from './fault/index';
 export * from './authz/index';
 export * from './ratelimit/index';
 export * from './h2/index';
+export * from './tls/index';

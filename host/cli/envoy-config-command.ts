@@ -10,6 +10,7 @@ import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { FiltersConfigError } from '../envoy/filters-config-error.js';
 import { existsSync } from 'node:fs';
+import { parseGatewayPorts, type GatewayPort } from '../runtime/gateway-ports.js';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
   command: 'wasmesh envoy-config',
@@ -24,6 +25,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where Envoy accepts downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
+    { name: 'port-map', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where Envoy serves the Gateway's TLS passthrough ports (tls_inspector + tcp_proxy listeners), e.g. 443=127.0.0.1:8443" },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
@@ -52,13 +54,22 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const admin = hostPortFlag(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const gateway = values.gateway as string | undefined;
   const namespace = values.namespace as string | undefined;
+  let gatewayPorts: GatewayPort[] = [];
+  if (values['port-map'] !== undefined) {
+    if (gateway === undefined) throw new UsageError(cmd, '--port-map needs --gateway');
+    try {
+      gatewayPorts = parseGatewayPorts(values['port-map'] as string);
+    } catch (err) {
+      throw new UsageError(cmd, `--port-map: ${(err as Error).message}`);
+    }
+  }
   try {
     // Without the flag, config asking for protection wasmesh cannot enforce is refused here as in
     // `wasmesh proxy`; the bootstrap would not carry it either (Envoy would serve it open).
     const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
     const credentialsDir = credentialsDirFromFlags(cmd, values);
     const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
-    const opts = { listen, admin, gateway, namespace };
+    const opts = { listen, admin, gateway, namespace, gatewayPorts };
     let bootstrap;
     if (values.filters === true) {
       const wasmPath = defaultFiltersWasmPath();

@@ -125,9 +125,10 @@ const UNSERVED_SERVER_TLS: Record<string, string> = {
 
 /**
  * A Gateway's `servers[].tls`: SIMPLE, MUTUAL and OPTIONAL_MUTUAL termination and httpsRedirect
- * are served by the gateway proxy (translate/gateway-tls.ts). Refused, for every Gateway: SNI
- * passthrough (PASSTHROUGH, the default mode, and AUTO_PASSTHROUGH), ISTIO_MUTUAL (the mesh's
- * certificates at the gateway) and the fields listed above, none of which is served yet.
+ * are served by the gateway proxy (translate/gateway-tls.ts), SNI passthrough (PASSTHROUGH, the
+ * default mode, and AUTO_PASSTHROUGH) too (translate/gateway-passthrough.ts). Refused, for every
+ * Gateway: ISTIO_MUTUAL (the mesh's certificates at the gateway) and the fields listed above,
+ * none of which is served yet.
  */
 export function checkGatewayTls(r: SourcedResource, gate: SecurityGate): void {
   const spec = r.resource.spec as GatewaySpec;
@@ -138,9 +139,10 @@ export function checkGatewayTls(r: SourcedResource, gate: SecurityGate): void {
     const settings = Object.keys(tls).filter((k) => k !== 'httpsRedirect');
     if (settings.length === 0) return;
     const mode = tls.mode ?? 'PASSTHROUGH';
-    if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH' || mode === 'ISTIO_MUTUAL') {
-      const what = mode === 'ISTIO_MUTUAL' ? "mutual TLS with the mesh's certificates" : 'TLS passed through by SNI to the upstream';
-      refuseUnenforced(gate, r.ref, tls.mode === undefined ? path : [...path, 'mode'], `TLS mode ${tls.mode ?? 'PASSTHROUGH (the default)'} on port ${server.port.number} (${what}): not supported at the gateway yet (SIMPLE, MUTUAL and OPTIONAL_MUTUAL are)`);
+    // Passed through by SNI (translate/gateway-passthrough.ts): the backend does the TLS.
+    if (mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH') return;
+    if (mode === 'ISTIO_MUTUAL') {
+      refuseUnenforced(gate, r.ref, [...path, 'mode'], `TLS mode ISTIO_MUTUAL on port ${server.port.number} (mutual TLS with the mesh's certificates): not supported at the gateway yet (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH and AUTO_PASSTHROUGH are)`);
       return;
     }
     for (const field of settings) {

@@ -18,9 +18,9 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
   switch (r.resource.kind) {
     case 'VirtualService': {
       const spec = r.resource.spec as VirtualServiceSpec;
-      if (spec.tls !== undefined) push(out, r, ['spec', 'tls'], `${NOT_SERVED} (TLS routes)`);
       // Served on gateways (Gateway TCP servers); a sidecar's outbound capture has no original destination yet.
       const boundToMesh = (spec.gateways ?? []).length === 0 || (spec.gateways ?? []).includes('mesh');
+      if (spec.tls !== undefined && boundToMesh) push(out, r, ['spec', 'tls'], `${NOT_SERVED} on sidecars (TLS routes are served by gateways' PASSTHROUGH servers only)`);
       if (spec.tcp !== undefined && boundToMesh) push(out, r, ['spec', 'tcp'], `${NOT_SERVED} on sidecars (TCP routes are served by gateways' TCP servers only)`);
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the VirtualService is visible to every namespace`);
       break;

@@ -27,6 +27,7 @@ import { envoyRouteMatch } from './route-match.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
+import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
 
 export interface HostPort {
   host: string;
@@ -50,6 +51,10 @@ export interface EnvoyBootstrapOptions {
   gateway?: string;
   /** Namespace of resources that name none (the loader's default). */
   namespace?: string;
+  /** With `gateway`: the addresses of further Gateway ports (`--port-map`), for TLS passthrough listeners. */
+  gatewayPorts?: ReadonlyArray<{ port: number; at: HostPort }>;
+  /** false: no HTTP listener at `listen` (a gateway whose ports are all passthrough, over xDS); default true. */
+  httpListener?: boolean;
 }
 
 export interface EnvoyBootstrap {
@@ -160,11 +165,13 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
-      listeners: [{
+      listeners: [...(opts.httpListener === false ? [] : [{
         name,
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
-      }],
+      }]),
+      // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
+      ...(opts.gateway !== undefined ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.

@@ -231,6 +231,9 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
     ...(mesh.authorization !== undefined ? { authorization: mesh.authorization } : {}),
     ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}),
+    // TLS passthrough ports are no HTTP: their native listeners (tls-passthrough-listener.ts) stay as they are.
+    ...(mesh.gatewayPassthroughListeners !== undefined ? { gatewayPassthroughListeners: mesh.gatewayPassthroughListeners } : {}),
+    ...(mesh.tlsRoutes !== undefined ? { tlsRoutes: mesh.tlsRoutes } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
@@ -290,7 +293,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(opts.istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config) } : {}),
     static_resources: {
       ...staticResources,
-      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }],
+      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }, ...(staticResources.listeners as Obj[]).slice(1)],
     },
   };
 

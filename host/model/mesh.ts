@@ -27,6 +27,7 @@ import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
 import type { PortProtocol } from './port-protocol.js';
 import type { GatewayTcpListener, TcpRoute } from './tcp-route.js';
+import type { GatewayPassthroughListener } from './tls-route.js';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 
@@ -332,6 +333,8 @@ export interface MeshConfig {
   tlsRoutes?: readonly TcpRoute[];
   /** Gateway mode only: the Gateway's TCP (MONGO, MYSQL, REDIS) ports, served by a byte proxy (host/model/tcp-route.ts); absent or empty: none. */
   gatewayTcpListeners?: readonly GatewayTcpListener[];
+  /** Gateway mode only: the Gateway's TLS passthrough ports (PASSTHROUGH, AUTO_PASSTHROUGH), routed by SNI (host/model/tls-route.ts); absent or empty: none. */
+  gatewayPassthroughListeners?: readonly GatewayPassthroughListener[];
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

@@ -17,6 +17,7 @@ import { DATA_PATH_LOGGER, RuntimeAssembly, runtimeLogLevels, type ConfigSourceO
 import type { GatewayPort } from './gateway-ports.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 import { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import type { TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
 import type { MeshConfig } from '../model/mesh.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
@@ -24,6 +25,8 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   workload?: WorkloadMetadata;
   /** Istio's standard metrics (reporter `source`: a gateway or standalone proxy); default on. */
   istioMetrics?: boolean;
+  /** The tls_inspector of Gateway TLS passthrough ports (default: Envoy's 15 s timeout, close on timeout, 64 KiB). */
+  tlsInspector?: TlsInspectorOptions;
   /** Istio's Prometheus port (`--stats`); absent: none. */
   stats?: { at: HostPort; required: boolean };
   listen: HostPort;
@@ -97,9 +100,10 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port), tcp: null as TcpProxyServer | null }));
   // A Gateway TCP port (its protocol as the config at start has it) is served by a byte proxy
   // (host/server/tcp-proxy-server.ts) instead of the HTTP server made for it.
-  const isTcpPort = (mesh: MeshConfig | undefined, port: number): boolean => (mesh?.gatewayTcpListeners ?? []).some((l) => l.port === port);
+  // A TLS passthrough port is a byte proxy too, with the tls_inspector in front (by its config).
+  const isTcpPort = (mesh: MeshConfig | undefined, port: number): boolean => (mesh?.gatewayTcpListeners ?? []).some((l) => l.port === port) || (mesh?.gatewayPassthroughListeners ?? []).some((l) => l.port === port);
   const tcpServerFor = (e: (typeof extra)[number]): TcpProxyServer =>
-    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', ...(opts.tlsInspector !== undefined ? { tlsInspector: opts.tlsInspector } : {}) });
   const tcpServers = (): TcpProxyServer[] => extra.map((e) => e.tcp).filter((t): t is TcpProxyServer => t !== null);
   const all = [proxy, ...extra.map((e) => e.server)];
   // Created once the main thread listens: the workers accept on its socket.

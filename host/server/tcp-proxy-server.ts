@@ -8,6 +8,10 @@
 // connect_success or connect_failed), then a byte-proxy session (host/listener/tcp/).
 // A failure closes the downstream: UO (overflow), UH (no healthy endpoint), UF (connect failed or
 // timed out), counted in the cluster's upstream_cx_* and Istio's istio_tcp_* with the flag.
+// A Gateway TLS passthrough port (host/model/tls-route.ts) is the same server with Envoy's
+// tls_inspector in front (host/listener/tcp/tls-inspector.ts): the route is the first `tls:` one
+// whose sniHosts match the ClientHello's SNI (AUTO_PASSTHROUGH: the cluster its SNI names), the
+// ClientHello itself is forwarded untouched, and no route closes the connection (NR).
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
@@ -25,6 +29,9 @@ import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
 import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
 import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { autoPassthroughSni, selectTlsRoute, type GatewayPassthroughMode } from '../model/tls-route.js';
+import { isCatchAllCluster } from '../model/catch-all.js';
+import { inspectClientHello, type TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -44,6 +51,8 @@ export interface TcpProxyServerOptions {
   workload?: WorkloadMetadata;
   /** Istio's TCP metrics, reporter `source` (a gateway), or off. Default source. */
   istioMetrics?: 'source' | 'off';
+  /** The tls_inspector of a TLS passthrough port (timeout 15 s, close on timeout, 64 KiB ClientHello). */
+  tlsInspector?: TlsInspectorOptions;
 }
 
 /** One config version: the routes of this port, the core's table for their weights, and their stats. */
@@ -54,6 +63,10 @@ interface TcpVersion {
   readonly stats: readonly TcpProxyStats[];
   /** Cluster names by the table's cluster index. */
   readonly clusterNames: readonly string[];
+  /** A TLS passthrough port's mode (routes by SNI), or null for a TCP port. */
+  readonly passthrough: GatewayPassthroughMode | null;
+  /** AUTO_PASSTHROUGH: route index by SNI (every route's one SNI is exact). */
+  readonly bySni: ReadonlyMap<string, number> | null;
 }
 
 export class TcpProxyServer {
@@ -71,6 +84,9 @@ export class TcpProxyServer {
   readonly #sessions = new Set<TcpProxySession>();
   /** Downstreams waiting for their upstream connect. */
   readonly #connecting = new Set<Socket>();
+  /** Downstreams whose ClientHello is being read. */
+  readonly #inspecting = new Set<Socket>();
+  readonly #inspector: TlsInspectorOptions;
   readonly #subnets = new Map<string, BlockList>();
   #current: TcpVersion | null = null;
   #closing: Promise<void> | null = null;
@@ -82,6 +98,7 @@ export class TcpProxyServer {
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
     this.#opLog = opts.operationalLog;
+    this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
     const workload = opts.workload ?? workloadMetadata({});
     this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics('source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
@@ -102,7 +119,9 @@ export class TcpProxyServer {
    * clusters. Throws (a compile error, a table the core refuses) leaving the previous version.
    */
   apply(mesh: MeshConfig, version: number): void {
-    const routes = (mesh.tcpRoutes ?? []).filter((r) => r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort));
+    const pass = (mesh.gatewayPassthroughListeners ?? []).find((l) => l.port === this.#gatewayPort)?.mode ?? null;
+    const onPort = (r: TcpRoute): boolean => r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort);
+    const routes = pass === null ? (mesh.tcpRoutes ?? []).filter(onPort) : pass === 'PASSTHROUGH' ? (mesh.tlsRoutes ?? []).filter(onPort) : autoPassthroughRoutes(mesh);
     // One virtual host per route, one route each: route index i is tcp route i, and the core
     // picks its weighted destination exactly as for an HTTP route.
     const virtualHosts: VirtualHost[] = routes.map((r, i) => ({
@@ -134,6 +153,8 @@ export class TcpProxyServer {
       // Envoy's stat_prefix as Istio sets it: the cluster for one destination, else the route.
       stats: routes.map((r) => this.stats.tcp(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name)),
       clusterNames: mesh.clusters.map((c) => c.name),
+      passthrough: pass,
+      bySni: pass === 'AUTO_PASSTHROUGH' ? new Map(routes.map((r, i) => [r.matches[0]!.sniHosts[0]!, i])) : null,
     };
     // Connections on the previous version hold their own reference.
     previous?.table.release();
@@ -163,6 +184,7 @@ export class TcpProxyServer {
     while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
     for (const s of [...this.#connecting]) s.destroy();
+    for (const s of [...this.#inspecting]) s.destroy();
     this.#listener.closeAll();
     this.#clusters.close();
     this.#current?.table.release();
@@ -195,10 +217,32 @@ export class TcpProxyServer {
       return;
     }
     socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
-    const ri = selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet);
+    if (v.passthrough === null) return this.#proxy(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet));
+    // The version at accept serves this connection: held while its ClientHello comes.
+    v.table.retain();
+    this.#inspecting.add(socket);
+    inspectClientHello(socket, this.#core, this.stats.tlsInspector, this.#inspector, (outcome) => {
+      this.#inspecting.delete(socket);
+      if (outcome.action === 'close') {
+        if (outcome.reason === 'timeout') this.stats.downstream.inc('downstream_pre_cx_timeout');
+        socket.destroy();
+      } else {
+        const ri = v.bySni !== null
+          ? (outcome.sni === null ? -1 : v.bySni.get(outcome.sni.toLowerCase()) ?? -1)
+          : selectTlsRoute(v.routes, this.#gatewayPort, outcome.sni, socket.localAddress ?? null, this.#inSubnet);
+        this.#proxy(socket, v, ri);
+      }
+      v.table.release();
+    });
+  }
+
+  /** Proxies `socket` by route `ri` of `v` (-1: none, closed and counted as Envoy's NR). */
+  #proxy(socket: Socket, v: TcpVersion, ri: number): void {
     if (ri < 0) {
       this.#listenerStats.inc('downstream_cx_total');
       this.#listenerStats.inc('downstream_cx_no_route');
+      // Envoy: no filter chain matched (a passthrough port) or no route: the NR flag.
+      if (v.passthrough !== null) this.stats.downstreamDone(0, ['NR']);
       socket.destroy();
       return;
     }
@@ -307,4 +351,19 @@ export class TcpProxyServer {
     const service = cluster === '' ? UNKNOWN_SERVICE : serviceOfCluster(cluster) ?? UNKNOWN_SERVICE;
     return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, 'none');
   }
+}
+
+/**
+ * AUTO_PASSTHROUGH's routes: one per cluster of a service port, taking the SNI Istio's clients
+ * send for it (`outbound_.<port>_.<subset>_.<host>`) to that cluster alone.
+ */
+function autoPassthroughRoutes(mesh: MeshConfig): TcpRoute[] {
+  return mesh.clusters
+    .filter((c) => !isCatchAllCluster(c.name) && c.port > 0)
+    .map((c) => ({
+      name: c.name,
+      hosts: [c.host],
+      matches: [{ port: null, destinationSubnets: [], sniHosts: [autoPassthroughSni(c.port, c.subset, c.host)] }],
+      destinations: [{ cluster: c.name, weight: 100 }],
+    }));
 }

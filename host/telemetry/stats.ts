@@ -189,6 +189,18 @@ export const TCP_PROXY_STATS = {
 } as const satisfies Record<string, StatKind>;
 export type TcpProxyStats = StatScope<keyof typeof TCP_PROXY_STATS>;
 
+/** Envoy's tls_inspector listener filter stats, rendered as `tls_inspector.<stat>` (host/listener/tcp/tls-inspector.ts). */
+export const TLS_INSPECTOR_STATS = {
+  client_hello_too_large: 'counter',
+  tls_found: 'counter',
+  tls_not_found: 'counter',
+  alpn_found: 'counter',
+  alpn_not_found: 'counter',
+  sni_found: 'counter',
+  sni_not_found: 'counter',
+} as const satisfies Record<string, StatKind>;
+export type TlsInspectorStats = StatScope<keyof typeof TLS_INSPECTOR_STATS>;
+
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */
 export const ROUTE_STATS = {
   rq_total: 'counter',
@@ -349,6 +361,12 @@ export class Stats {
   readonly #routes = new Map<string, StatScope<keyof typeof ROUTE_STATS>>();
   readonly #flags = new StatScope<string>('response_flag.', {});
   readonly #tcp = new Map<string, TcpProxyStats>();
+  /** Created on first use: only a listener with a tls_inspector has these. */
+  #tlsInspector: TlsInspectorStats | null = null;
+
+  get tlsInspector(): TlsInspectorStats {
+    return (this.#tlsInspector ??= new StatScope('tls_inspector.', TLS_INSPECTOR_STATS));
+  }
 
   cluster(name: string): ClusterStats {
     let s = this.#clusters.get(name);
@@ -401,6 +419,7 @@ export class Stats {
     for (const s of this.#clusters.values()) s.entries(out);
     for (const s of this.#routes.values()) s.entries(out);
     for (const s of this.#tcp.values()) s.entries(out);
+    this.#tlsInspector?.entries(out);
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return out;
   }
@@ -414,6 +433,7 @@ export class Stats {
     for (const s of this.#clusters.values()) s.records(out);
     for (const s of this.#routes.values()) s.records(out);
     for (const s of this.#tcp.values()) s.records(out);
+    this.#tlsInspector?.records(out);
     return sortRecords(out);
   }
 

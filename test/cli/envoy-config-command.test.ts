@@ -205,4 +205,50 @@ spec:
     expect(await envoyConfigCommand(['--help'], io)).toBe(0);
     expect(io.stdout).toMatch(/--gateway/);
   });
+
+  it('--port-map: a Gateway TLS passthrough port becomes a tls_inspector + tcp_proxy listener at the mapped address', async () => {
+    const file = join(dir, 'passthrough.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a}
+spec:
+  hosts: [a.example.com]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ['*']
+  - port: {number: 443, name: tls, protocol: TLS}
+    hosts: [a.example.com]
+    tls: {mode: PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [a.example.com]
+  gateways: [gw]
+  tls:
+  - match: [{sniHosts: [a.example.com]}]
+    route: [{destination: {host: a.example.com}}]
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--port-map', '443=127.0.0.1:8443'], io)).toBe(0);
+    const l = parse(io.stdout).static_resources.listeners.find((x: any) => x.name === 'gateway_gw_443');
+    expect(l.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 8443 });
+    expect(l.listener_filters[0].name).toBe('envoy.filters.listener.tls_inspector');
+    expect(l.filter_chains[0].filter_chain_match.server_names).toEqual(['a.example.com']);
+    expect(l.filter_chains[0].filters[0].typed_config.cluster).toBe('outbound|443||a.example.com');
+    // Without the map: the port is not translated, and the user is told.
+    const bare = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw'], bare)).toBe(0);
+    expect(bare.stderr).toMatch(/warning: Gateway port 443 \(PASSTHROUGH\) has no address in the port map: not translated/);
+    await expect(envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--port-map', '443=127.0.0.1:8443'], fakeIo())).rejects.toThrowError(/--port-map needs --gateway/);
+  });
 });

@@ -342,7 +342,7 @@ spec:
 });
 
 describe('Gateway servers[].tls', () => {
-  test('passthrough, ISTIO_MUTUAL and unserved fields are refused where written; termination and httpsRedirect are not', () => {
+  test('ISTIO_MUTUAL and unserved fields are refused where written; termination, passthrough (translate/gateway-passthrough.ts) and httpsRedirect are not', () => {
     const issues = issuesOf(`${GW}metadata: {name: gw}
 spec:
   servers:
@@ -366,14 +366,11 @@ spec:
     tls: {mode: MUTUAL, credentialName: web-cert, caCrl: /crl.pem}
 `);
     expect(located(issues)).toEqual([
-      ['unenforced_security', 14, 'Gateway default/gw', 'spec.servers[2].tls'],
-      ['unenforced_security', 17, 'Gateway default/gw', 'spec.servers[3].tls.mode'],
       ['unenforced_security', 20, 'Gateway default/gw', 'spec.servers[4].tls.mode'],
       ['unenforced_security', 23, 'Gateway default/gw', 'spec.servers[5].tls.caCrl'],
     ]);
-    expect(issues[0]!.reason).toMatch(/TLS mode PASSTHROUGH \(the default\) on port 8443 \(TLS passed through by SNI to the upstream\): not supported at the gateway yet/);
-    expect(issues[2]!.reason).toMatch(/TLS mode ISTIO_MUTUAL on port 9444 \(mutual TLS with the mesh's certificates\)/);
-    expect(issues[3]!.reason).toMatch(/caCrl on port 9445 \(client certificates checked against a revocation list\): not served at the gateway yet/);
+    expect(issues[0]!.reason).toMatch(/TLS mode ISTIO_MUTUAL on port 9444 \(mutual TLS with the mesh's certificates\)/);
+    expect(issues[1]!.reason).toMatch(/caCrl on port 9445 \(client certificates checked against a revocation list\): not served at the gateway yet/);
   });
 });
 
@@ -391,7 +388,7 @@ spec:
   servers:
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
-    tls: {mode: PASSTHROUGH}
+    tls: {mode: ISTIO_MUTUAL}
 `;
 
   test('the load succeeds with one NOT ENFORCED warning per setting, and serves what it would without them', () => {

@@ -182,6 +182,58 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     }
   });
 
+  it('Gateway TLS passthrough ports over xDS: tls_inspector + tcp_proxy listeners (encoded), never an HTTP listener; a passthrough-only gateway has no HTTP listener', () => {
+    const pDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-pass-'));
+    try {
+      writeFileSync(join(pDir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a}
+spec: {hosts: [a.example.com], ports: [{number: 443, name: tls, protocol: TLS}], resolution: STATIC, endpoints: [{address: 127.0.0.2}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 8443, name: tls, protocol: TLS}, hosts: [a.example.com], tls: {mode: PASSTHROUGH}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: eastwest}
+spec:
+  selector: {istio: eastwestgateway}
+  servers:
+  - {port: {number: 15443, name: tls, protocol: TLS}, hosts: ['*.local'], tls: {mode: AUTO_PASSTHROUGH}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [a.example.com]
+  gateways: [gw]
+  tls: [{match: [{sniHosts: [a.example.com]}], route: [{destination: {host: a.example.com}}]}]
+`);
+      const Listener = envoyProtos().lookupType('envoy.config.listener.v3.Listener');
+      const TcpProxy = envoyProtos().lookupType('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+      type Decoded = { address: { socket_address: { port_value: number } }; listener_filters: Array<{ name: string }>; filter_chains: Array<{ filter_chain_match?: { server_names: string[] }; filters: Array<{ name: string; typed_config: { type_url: string; value: Uint8Array } }> }> };
+      const decoded = (v: ReturnType<typeof proxyView>): Decoded[] => [...v.snapshot.get(TYPE_URL.listener)!.resources.values()].map((r) => Listener.decode(r.body.value) as unknown as Decoded);
+      const gw = decoded(proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), readConfig([pDir]), ctx));
+      expect(gw.map((l) => l.address.socket_address.port_value)).toEqual([80, 8443]);
+      const pass = gw[1]!;
+      expect(pass.listener_filters.map((f) => f.name)).toEqual(['envoy.filters.listener.tls_inspector']);
+      expect(pass.filter_chains[0]!.filter_chain_match!.server_names).toEqual(['a.example.com']);
+      expect(pass.filter_chains[0]!.filters[0]!.name).toBe('envoy.filters.network.tcp_proxy');
+      expect(TcpProxy.decode(pass.filter_chains[0]!.filters[0]!.typed_config.value)).toMatchObject({ cluster: 'outbound|443||a.example.com' });
+      const ew = decoded(proxyView(envoyNode('router', { LABELS: { istio: 'eastwestgateway' } }), readConfig([pDir]), ctx));
+      expect(ew.map((l) => l.address.socket_address.port_value)).toEqual([15443]);
+      expect(ew[0]!.filter_chains.map((c) => c.filter_chain_match!.server_names)).toEqual([['outbound_.443_._.a.example.com']]);
+    } finally {
+      rmSync(pDir, { recursive: true, force: true });
+    }
+  });
+
   it('a bad WASMESH_APP_PORTS or WASMESH_INBOUND refuses the node, naming the key', () => {
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,x' })).toThrow(/metadata WASMESH_APP_PORTS: "x" is not a port 1-65535.*XDS_NODE_INVALID/);
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,5005' })).toThrow(/WASMESH_APP_PORTS: 5005 is given twice/);

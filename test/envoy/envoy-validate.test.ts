@@ -63,6 +63,56 @@ describe.skipIf(envoy === null)('envoy --mode validate accepts every generated b
     });
   }
 
+  // TLS passthrough listeners: wildcard and exact server names, a `*` chain without server
+  // names, destination subnets, weighted clusters, AUTO_PASSTHROUGH chains (tls-passthrough-listener.ts).
+  it('Gateway TLS passthrough ports (PASSTHROUGH with overlapping rules, AUTO_PASSTHROUGH)', async () => {
+    const files = mkdtempSync(join(dir, 'passthrough-'));
+    writeFileSync(join(files, 'mesh.yaml'), ['a', 'b'].map((n) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${n}}
+spec:
+  hosts: [${n}.example.com]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+`).join('---\n') + `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ['*']
+  - port: {number: 443, name: tls, protocol: TLS}
+    hosts: ['*']
+    tls: {mode: PASSTHROUGH}
+  - port: {number: 15443, name: auto, protocol: TLS}
+    hosts: ['*']
+    tls: {mode: AUTO_PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  tls:
+  - match: [{sniHosts: [a.example.com], destinationSubnets: [10.0.0.0/8, 2001:db8::/32]}]
+    route: [{destination: {host: a.example.com}}]
+  - match: [{sniHosts: ['*.example.com', a.example.com]}]
+    route:
+    - {destination: {host: a.example.com}, weight: 20}
+    - {destination: {host: b.example.com}, weight: 80}
+  - match: [{sniHosts: ['*']}]
+    route: [{destination: {host: b.example.com}}]
+`);
+    const loaded = loadConfig([files], { gateway: 'gw' });
+    const { yaml, config } = envoyBootstrap(loaded, { listen: { host: '127.0.0.1', port: 18080 }, admin: { host: '127.0.0.1', port: 18081 }, gateway: 'gw', gatewayPorts: [{ port: 443, at: { host: '127.0.0.1', port: 18443 } }, { port: 15443, at: { host: '127.0.0.1', port: 18444 } }] });
+    expect((config.static_resources as { listeners: unknown[] }).listeners).toHaveLength(3);
+    const result = await validate(yaml, 'tls-passthrough');
+    expect(result.ok, result.output).toBe(true);
+  });
+
   it('the check can fail: Envoy rejects a route to an unknown cluster', async () => {
     const c = cases.seed000Split;
     const mesh = { ...c.loaded.mesh, clusters: c.loaded.mesh.clusters.slice(0, 1) };

@@ -69,7 +69,7 @@ function wasmeshKind(): XdsProxyKind {
 }
 
 /** Envoy's warming gauges: 0 and 0 once every listener and cluster it was given is in use. */
-async function envoySettled(adminPort: number): Promise<boolean> {
+export async function envoySettled(adminPort: number): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${adminPort}/stats?filter=${encodeURIComponent('^(listener_manager\\.total_listeners_warming|cluster_manager\\.warming_clusters)$')}`, { signal: AbortSignal.timeout(2000) });
     const text = await res.text();

@@ -2,7 +2,7 @@
 // byte proxy (host/model/tcp-route.ts GatewayTcpListener). Istio carries MONGO, MYSQL and REDIS as
 // plain TCP unless their protocol filters are turned on (they are off by default), and so does
 // wasmesh. A port is either HTTP-like or TCP; a TCP server with TLS settings is refused (TLS
-// PASSTHROUGH is a `TLS` server, served later).
+// PASSTHROUGH is a `TLS` server, gateway-passthrough.ts).
 import type { GatewaySpec } from '../istio-schemas.js';
 import { issueAt } from '../issue-location.js';
 import type { SourcedResource } from '../read-resource.js';
@@ -22,7 +22,7 @@ export function gatewayTcpListeners(gateway: SourcedResource, issues: ConfigIssu
     if (!GATEWAY_TCP_PROTOCOLS.has(protocol)) return;
     const at = ['spec', 'servers', i] as const;
     if (server.tls !== undefined) {
-      issues.push(issueAt(gateway.ref, 'unsupported_field', [...at, 'tls'], `a ${protocol} server is a plain byte proxy: tls is not served on it (TLS passthrough is a TLS server, not served yet)`));
+      issues.push(issueAt(gateway.ref, 'unsupported_field', [...at, 'tls'], `a ${protocol} server is a plain byte proxy: tls is not served on it (TLS passthrough is a TLS server with tls.mode PASSTHROUGH)`));
       return;
     }
     if (httpPorts.has(server.port.number)) {

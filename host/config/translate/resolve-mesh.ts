@@ -46,6 +46,9 @@ import { selectSidecar, sidecarScope, type SidecarScope } from './sidecar-scope.
 import { buildTcpRoutes, validateTcpRoutes } from './tcp-route.js';
 import { GATEWAY_TCP_PROTOCOLS, gatewayTcpListeners } from './gateway-tcp.js';
 import type { GatewayTcpListener, TcpRoute } from '../../model/tcp-route.js';
+import { buildTlsRoutes, validateTlsRoutes } from './tls-route.js';
+import { gatewayPassthroughListeners, passthroughMode } from './gateway-passthrough.js';
+import type { GatewayPassthroughListener } from '../../model/tls-route.js';
 
 
 export interface ResolveInput {
@@ -58,6 +61,14 @@ export interface ResolveInput {
   invalid: ReadonlySet<string>;
   /** meshConfig (rootNamespace, pathNormalization, outboundTrafficPolicy, extension providers). */
   settings: MeshSettings;
+}
+
+/** A gateway's L4 side: TCP ports and `tcp:` routes, TLS passthrough ports and `tls:` routes. */
+interface GatewayL4 {
+  routes: TcpRoute[];
+  listeners: GatewayTcpListener[];
+  tlsRoutes: TcpRoute[];
+  passthrough: GatewayPassthroughListener[];
 }
 
 function ofKind(resources: readonly SourcedResource[], kind: string): SourcedResource[] {
@@ -74,6 +85,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   for (const vs of virtualServices) {
     validateVirtualService(vs, issues, warnings);
     validateTcpRoutes(vs, issues);
+    validateTlsRoutes(vs, issues, warnings);
   }
   for (const r of resources) warnings.push(...unservedFieldWarnings(r));
   // Every resource in effect is checked, whichever proxy this is: files are shared by the
@@ -88,7 +100,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     proxy: { namespace: proxyNamespace, labels: options.labels ?? {}, binding: { kind: 'mesh' } },
   };
   const listeners: GatewayListener[] = [];
-  const tcp: { routes: TcpRoute[]; listeners: GatewayTcpListener[] } = { routes: [], listeners: [] };
+  const tcp: GatewayL4 = { routes: [], listeners: [], tlsRoutes: [], passthrough: [] };
   // A sidecar's Sidecar resource (sidecar-scope.ts); gateways are not scoped by one.
   const sidecarResource = options.gateway !== undefined ? null : selectSidecar(ofKind(resources, 'Sidecar'), proxyNamespace, options.labels ?? {}, input.settings.rootNamespace, { issues, warnings });
   const scope = sidecarResource === null ? null : sidecarScope(sidecarResource, proxyNamespace, input.settings.rootNamespace, { issues, warnings });
@@ -101,6 +113,8 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const mesh: MeshConfig = { virtualHosts, clusters };
   if (tcp.routes.length > 0) mesh.tcpRoutes = tcp.routes;
   if (tcp.listeners.length > 0) mesh.gatewayTcpListeners = tcp.listeners;
+  if (tcp.tlsRoutes.length > 0) mesh.tlsRoutes = tcp.tlsRoutes;
+  if (tcp.passthrough.length > 0) mesh.gatewayPassthroughListeners = tcp.passthrough;
   const inboundRateLimit: { inbound: RateLimitConfig | null } = { inbound: null };
   const rateLimit = resolveRateLimits({ resources, options, rootNamespace: input.settings.rootNamespace, issues }, virtualHosts.flatMap((vh) => vh.routes), inboundRateLimit);
   if (rateLimit !== null) mesh.rateLimit = rateLimit;
@@ -187,7 +201,7 @@ function gatewayVirtualHosts(
   ctx: RouteContext,
   input: ResolveInput,
   listeners: GatewayListener[],
-  tcp: { routes: TcpRoute[]; listeners: GatewayTcpListener[] },
+  tcp: GatewayL4,
 ): VirtualHost[] {
   const wanted = gatewayOption.includes('/') ? gatewayOption : `${proxyNamespace}/${gatewayOption}`;
   const gateway = ofKind(resources, 'Gateway').find((g) => `${g.resource.namespace}/${g.resource.name}` === wanted);
@@ -214,6 +228,7 @@ function gatewayVirtualHosts(
   gwSpec.servers.forEach((server, i) => {
     const protocol = server.port.protocol.toUpperCase();
     if (GATEWAY_TCP_PROTOCOLS.has(protocol)) return; // a byte-proxy port (gateway-tcp.ts)
+    if (passthroughMode(server) !== null) return; // routed by SNI (gateway-passthrough.ts)
     if (!GATEWAY_HTTP_PROTOCOLS.has(protocol)) {
       ctx.warnings.push(warningAt(gateway.ref, ['spec', 'servers', i, 'port', 'protocol'], `${server.port.protocol} servers are not served yet; server skipped`));
       return;
@@ -228,6 +243,20 @@ function gatewayVirtualHosts(
   listeners.push(...gatewayListeners(gateway, { issues: ctx.issues, credentialsDir: input.options.credentialsDir }));
   tcp.listeners.push(...gatewayTcpListeners(gateway, ctx.issues));
   const tcpPorts = new Set(tcp.listeners.map((l) => l.port));
+  tcp.passthrough.push(...gatewayPassthroughListeners(gateway, ctx.issues, ctx.warnings));
+  // The hosts a passthrough server takes, with the namespace a VirtualService must be in (`*`: any).
+  const passthroughHosts = new Map<number, Array<{ namespace: string; host: string }>>();
+  gwSpec.servers.forEach((server) => {
+    if (passthroughMode(server) !== 'PASSTHROUGH') return;
+    const list = passthroughHosts.get(server.port.number) ?? [];
+    for (const entry of server.hosts) {
+      const slash = entry.indexOf('/');
+      const ns = slash < 0 ? '*' : entry.slice(0, slash);
+      list.push({ namespace: ns === '.' ? gwNamespace : ns, host: (slash < 0 ? entry : entry.slice(slash + 1)).toLowerCase() });
+    }
+    passthroughHosts.set(server.port.number, list);
+  });
+  const passthroughPorts = new Set(tcp.passthrough.filter((l) => l.mode === 'PASSTHROUGH').map((l) => l.port));
   const binding: Binding = { kind: 'gateway', namespace: gwNamespace, name: gateway.resource.name };
   ctx.proxy.binding = binding;
   const hosts = new Map<string, VirtualHost>();
@@ -245,6 +274,14 @@ function gatewayVirtualHosts(
       }
     });
     tcp.routes.push(...tcpRoutes);
+    for (const r of buildTlsRoutes(vs, ctx)) {
+      const narrowed = gatewayTlsRoute(r, ns, passthroughPorts, passthroughHosts);
+      if (narrowed !== null) tcp.tlsRoutes.push(narrowed);
+      else {
+        const i = Number(r.name.slice(r.name.lastIndexOf('-') + 1));
+        ctx.warnings.push(warningAt(vs.ref, ['spec', 'tls', i], `no PASSTHROUGH server of Gateway ${wanted}${passthroughPorts.size > 0 ? ` (ports ${[...passthroughPorts].join(', ')})` : ''} takes these sniHosts on this port: connections are not routed by this rule`));
+      }
+    }
     if (spec.http === undefined) continue;
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
@@ -262,6 +299,30 @@ function gatewayVirtualHosts(
     });
   }
   return [...hosts.values()];
+}
+
+/**
+ * `r` as the gateway serves it (Istio's gateway TLS filter chains): each match once per
+ * PASSTHROUGH port it applies to (its own port, or every one), its sniHosts narrowed to the
+ * hosts the port's servers take from the VirtualService's namespace; null when nothing is left.
+ */
+function gatewayTlsRoute(r: TcpRoute, vsNamespace: string, ports: ReadonlySet<number>, hostsByPort: ReadonlyMap<number, Array<{ namespace: string; host: string }>>): TcpRoute | null {
+  const matches: TcpRoute['matches'][number][] = [];
+  for (const m of r.matches) {
+    for (const port of ports) {
+      if (m.port !== null && m.port !== port) continue;
+      const sni = new Set<string>();
+      for (const pattern of m.sniHosts) {
+        for (const sh of hostsByPort.get(port) ?? []) {
+          if (sh.namespace !== '*' && sh.namespace !== vsNamespace) continue;
+          const common = intersectHosts(pattern, sh.host);
+          if (common !== null) sni.add(common);
+        }
+      }
+      if (sni.size > 0) matches.push({ port, destinationSubnets: m.destinationSubnets, sniHosts: [...sni] });
+    }
+  }
+  return matches.length === 0 ? null : { ...r, matches };
 }
 
 function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null, tcpRoutes: TcpRoute[]): VirtualHost[] {
