@@ -8,7 +8,7 @@ import { ISTIO_TAG_NAMES, istioStatsTags } from '../../host/envoy/stats-tags.js'
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
 import { workloadMetadata, type WorkloadMetadata } from '../../host/model/workload-metadata.js';
-import { UNKNOWN_WORKLOAD, renderLabels, serviceOfHost, workloadLabelsOf } from '../../host/telemetry/istio-labels.js';
+import { GRPC_NOT, UNKNOWN_WORKLOAD, renderLabels, serviceOfHost, workloadLabelsOf } from '../../host/telemetry/istio-labels.js';
 import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
 import { parseSamples } from '../helpers/prometheus-samples.js';
 import { dest, route, webCluster } from '../helpers/mesh-fixtures.js';
@@ -45,7 +45,7 @@ function wasmeshLabels(self: WorkloadMetadata, peer: WorkloadMetadata | null): R
   const text = renderLabels({
     reporter: 'source', source: workloadLabelsOf(self), sourcePrincipal: self.principal ?? 'unknown',
     destination: peer === null ? UNKNOWN_WORKLOAD : workloadLabelsOf(peer), destinationPrincipal: 'unknown',
-    service: serviceOfHost('reviews.bookinfo.svc.cluster.local'), responseCode: 200, responseFlags: '-', connectionSecurityPolicy: 'unknown',
+    service: serviceOfHost('reviews.bookinfo.svc.cluster.local'), responseCode: 200, grpcStatus: GRPC_NOT, responseFlags: '-', connectionSecurityPolicy: 'unknown',
   });
   return parseSamples(`x{${text}} 1`)[0]!.labels;
 }
