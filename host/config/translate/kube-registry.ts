@@ -23,6 +23,8 @@ interface PodInfo {
   ready: boolean;
   /** Container port names → numbers (a Service's targetPort may name one). */
   namedPorts: Map<string, number>;
+  /** spiffe://<trust domain>/ns/<ns>/sa/<spec.serviceAccountName, else default>: the identity its sidecar proves. */
+  spiffeId: string;
 }
 
 const key = (ns: string, name: string): string => `${ns}/${name}`;
@@ -152,15 +154,22 @@ function podsOf(objects: readonly KubeSourced[], ctx: RegistryContext): Map<stri
     const namedPorts = new Map<string, number>();
     const containers = (pod.spec as { containers?: Array<{ ports?: Array<{ name?: unknown; containerPort?: unknown }> }> } | undefined)?.containers ?? [];
     for (const c of containers) for (const p of c.ports ?? []) if (typeof p.name === 'string' && typeof p.containerPort === 'number') namedPorts.set(p.name, p.containerPort);
-    out.set(key(source.namespace, source.name), { source, labels: pod.metadata.labels ?? {}, ip, ready, namedPorts });
+    // Kubernetes runs a pod that names no service account as `default`.
+    const sa = (pod.spec as { serviceAccountName?: unknown } | undefined)?.serviceAccountName;
+    const spiffeId = `spiffe://${ctx.trustDomain ?? 'cluster.local'}/ns/${source.namespace}/sa/${typeof sa === 'string' && sa !== '' ? sa : 'default'}`;
+    out.set(key(source.namespace, source.name), { source, labels: pod.metadata.labels ?? {}, ip, ready, namedPorts, spiffeId });
   }
   return out;
 }
 
-/** The labels of the Pod an endpoint names (targetRef), so DestinationRule subsets select it. */
-function targetLabels(namespace: string, ref: { kind?: string | undefined; name?: string | undefined; namespace?: string | undefined } | undefined, pods: ReadonlyMap<string, PodInfo>): Record<string, string> {
-  if (ref === undefined || (ref.kind !== undefined && ref.kind !== 'Pod') || ref.name === undefined) return {};
-  return { ...(pods.get(key(ref.namespace ?? namespace, ref.name))?.labels ?? {}) };
+/**
+ * What the Pod an endpoint names (targetRef) gives it: its labels, so DestinationRule subsets
+ * select it, and its service account's identity. Nothing when the Pod is not loaded.
+ */
+function fromTargetPod(namespace: string, ref: { kind?: string | undefined; name?: string | undefined; namespace?: string | undefined } | undefined, pods: ReadonlyMap<string, PodInfo>): { labels: Record<string, string>; spiffeId?: string } {
+  if (ref === undefined || (ref.kind !== undefined && ref.kind !== 'Pod') || ref.name === undefined) return { labels: {} };
+  const pod = pods.get(key(ref.namespace ?? namespace, ref.name));
+  return pod === undefined ? { labels: {} } : { labels: { ...pod.labels }, spiffeId: pod.spiffeId };
 }
 
 function sliceWorkloads(slices: readonly KubeSourced[], ports: readonly ServicePortSpec[], pods: ReadonlyMap<string, PodInfo>, ctx: RegistryContext): Workload[] {
@@ -179,7 +188,7 @@ function sliceWorkloads(slices: readonly KubeSourced[], ports: readonly ServiceP
     (slice.endpoints ?? []).forEach((ep, i) => {
       // Only ready endpoints take traffic; ready unset (null) means unknown, which is ready.
       if (ep.conditions?.ready === false) return;
-      out.push({ address: ep.addresses[0]!, ports: portMap, labels: targetLabels(source.namespace, ep.targetRef, pods), weight: 0, ref: source.ref, path: ['endpoints', i] });
+      out.push({ address: ep.addresses[0]!, ports: portMap, ...fromTargetPod(source.namespace, ep.targetRef, pods), weight: 0, ref: source.ref, path: ['endpoints', i] });
     });
   }
   return out;
@@ -194,7 +203,7 @@ function endpointsWorkloads(source: KubeSourced, ports: readonly ServicePortSpec
     for (const sp of ports) if (byName[sp.name] !== undefined) portMap[sp.name] = byName[sp.name]!;
     // notReadyAddresses take no traffic.
     (subset.addresses ?? []).forEach((a, i) => {
-      out.push({ address: a.ip, ports: portMap, labels: targetLabels(source.namespace, a.targetRef, pods), weight: 0, ref: source.ref, path: ['subsets', s, 'addresses', i] });
+      out.push({ address: a.ip, ports: portMap, ...fromTargetPod(source.namespace, a.targetRef, pods), weight: 0, ref: source.ref, path: ['subsets', s, 'addresses', i] });
     });
   });
   return out;
@@ -213,7 +222,7 @@ function podWorkloads(pods: readonly PodInfo[], kubePorts: readonly KubeServiceP
         if (named !== undefined) portMap[sp.name] = named;
       }
     }
-    out.push({ address: pod.ip, ports: portMap, labels: { ...pod.labels }, weight: 0, ref: pod.source.ref, path: ['status', 'podIP'] });
+    out.push({ address: pod.ip, ports: portMap, labels: { ...pod.labels }, spiffeId: pod.spiffeId, weight: 0, ref: pod.source.ref, path: ['status', 'podIP'] });
   }
   return out;
 }

@@ -83,6 +83,17 @@ spec:
     expect(endpoints(mesh, 'outbound|9080|v1|reviews.shop.svc.cluster.local')).toEqual(['127.0.0.10:19080']);
   });
 
+  test('an endpoint of a loaded Pod is expected to prove the Pod\'s service account (its namespace, the load\'s trust domain); others name no identity', () => {
+    const withSa = REVIEWS + SLICE.replace('status: { podIP: 127.0.0.10 }', 'spec: { serviceAccountName: bookinfo-reviews }\nstatus: { podIP: 127.0.0.10 }');
+    const c = load(withSa, { trustDomain: 'example.org' }).mesh.clusters.find((x) => x.name === 'outbound|9080||reviews.shop.svc.cluster.local')!;
+    expect(c.endpoints.map((e) => [e.address, e.spiffeId])).toEqual([
+      ['127.0.0.10', 'spiffe://example.org/ns/shop/sa/bookinfo-reviews'], ['127.0.0.12', undefined], ['127.0.0.13', undefined],
+    ]);
+    // A Pod that names none runs as `default`, as Kubernetes runs it.
+    const plain = load(REVIEWS + SLICE).mesh.clusters.find((x) => x.name === 'outbound|9080||reviews.shop.svc.cluster.local')!;
+    expect(plain.endpoints[0]!.spiffeId).toBe('spiffe://cluster.local/ns/shop/sa/default');
+  });
+
   test('a headless Service (clusterIP: None) balances over its ready endpoints', () => {
     const { mesh } = load(REVIEWS.replace('spec:\n', 'spec:\n  clusterIP: None\n') + SLICE);
     expect(endpoints(mesh, 'outbound|9080||reviews.shop.svc.cluster.local')).toEqual(['127.0.0.10:19080', '127.0.0.12:19080', '127.0.0.13:19080']);
