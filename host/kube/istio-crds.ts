@@ -23,11 +23,12 @@ const SHORT_NAMES: Readonly<Partial<Record<ReadKind, readonly string[]>>> = {
 };
 
 /**
- * The version each group stores in etcd. Istio keeps its oldest served version as storage
- * (the messages are the same in every version, so no conversion is needed).
+ * The version each group stores in etcd (the messages are the same in every version, so no
+ * conversion is needed). Networking moved its storage to v1 in Istio 1.27 (istio/api#3498);
+ * security and telemetry keep the beta/alpha storage Istio's CRDs had before.
  */
 const STORAGE_VERSION: Readonly<Record<string, string>> = {
-  'networking.istio.io': 'v1alpha3',
+  'networking.istio.io': 'v1',
   'security.istio.io': 'v1beta1',
   'telemetry.istio.io': 'v1alpha1',
   [RATE_LIMIT_GROUP]: 'v1alpha1',

@@ -24,8 +24,8 @@ describe('istioCrds', () => {
       for (const v of crd.spec.versions) expect(v.subresources).toEqual({ status: {} });
       expect(crd.spec.versions[0]!.schema.openAPIV3Schema.properties!.status).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
     }
-    // Istio's storage versions: the oldest served one.
-    expect(byKind.get('VirtualService')!.crd.spec.versions.find((v) => v.storage)!.name).toBe('v1alpha3');
+    // Istio's storage versions: v1 for networking since Istio 1.27; security and telemetry beta/alpha.
+    expect(byKind.get('VirtualService')!.crd.spec.versions.find((v) => v.storage)!.name).toBe('v1');
     expect(byKind.get('PeerAuthentication')!.crd.spec.versions.find((v) => v.storage)!.name).toBe('v1beta1');
     expect(byKind.get('Telemetry')!.crd.spec.versions.find((v) => v.storage)!.name).toBe('v1alpha1');
   });
