@@ -68,6 +68,12 @@ export function addKubeServices(services: Map<string, ServiceHost>, objects: rea
     const svc = source.object as KubeService;
     const kubeSpec = svc.spec ?? {};
     const host = `${source.name}.${source.namespace}.${CLUSTER_DOMAIN}`;
+    const previous = services.get(host);
+    if (previous !== undefined) {
+      // A ServiceEntry standing in for this Service (examples/000-web-demo does so): it is used.
+      ctx.warnings.push(warningAt(source.ref, [], `host ${host} is also defined by ${previous.source.kind} ${previous.namespace}/${previous.source.name} (${previous.source.file}); the ServiceEntry is used, this Service is not`));
+      continue;
+    }
     const ports = servicePorts(source, kubeSpec.ports ?? [], ctx);
     let workloads: Workload[];
     let spec: ServiceEntrySpec;
@@ -104,11 +110,6 @@ export function addKubeServices(services: Map<string, ServiceHost>, objects: rea
     }
     if (ports.length === 0) {
       ctx.warnings.push(warningAt(source.ref, ['spec', 'ports'], 'the Service has no TCP port: nothing routes to it'));
-      continue;
-    }
-    const previous = services.get(host);
-    if (previous !== undefined) {
-      ctx.warnings.push(warningAt(source.ref, [], `host ${host} is also defined by ${previous.source.kind} ${previous.namespace}/${previous.source.name} (${previous.source.file}); the ServiceEntry is used, this Service is not`));
       continue;
     }
     services.set(host, { host, namespace: source.namespace, source: { kind: 'Service', name: source.name, file: source.file }, spec, ports, workloads });

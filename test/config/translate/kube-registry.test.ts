@@ -190,6 +190,13 @@ spec: { selector: { matchLabels: { app: lonely } }, template: { metadata: { labe
     ]);
   });
 
+  test('seed 000: its Service without endpoints stands beside the ServiceEntry that stands in for it, which is used (said once, no advice to add endpoints)', () => {
+    const { mesh, warnings } = loadConfig(['examples/000-web-demo']);
+    const service = warnings.filter((w) => / Service default\/web:/.test(w));
+    expect(service).toEqual([expect.stringMatching(/01-web-demo-versions\.yaml:1 \(document 1\) Service default\/web: host web\.default\.svc\.cluster\.local is also defined by ServiceEntry default\/web \(examples\/000-web-demo\/00-web-services\.yaml\); the ServiceEntry is used, this Service is not$/)]);
+    expect(endpoints(mesh, 'outbound|5005|v1|web.default.svc.cluster.local')).toEqual(['127.0.0.1:15101']);
+  });
+
   test('UDP ports are not proxied (warned); slices and Endpoints of no loaded Service are warned about', () => {
     const { mesh, warnings } = load(`apiVersion: v1
 kind: Service
