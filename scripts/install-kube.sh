@@ -3,7 +3,8 @@
 # kube-apiserver and kubectl from k8s.io/kubernetes, etcd from go.etcd.io/etcd/server, all from the
 # Go module proxy, into a cache outside the repository keyed by their versions
 # (~/.cache/wasmesh/kube-<k8s>-etcd-<etcd>/), so a machine builds them once (about 12 minutes on
-# 2 cores the first time, then instant). Idempotent. Prints the cache directory on stdout (it holds
+# 2 cores the first time, then instant; .ci/run calls it, so the first CI run on a fresh machine
+# spends those minutes and later runs reuse the cache). Idempotent. Prints the cache directory on stdout (it holds
 # kube-apiserver, kubectl and etcd); progress goes to stderr.
 #
 # k8s.io/kubernetes is not meant to be imported: its go.mod requires its 29 staging modules

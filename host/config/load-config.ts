@@ -4,7 +4,7 @@
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
-import { readResource, type SourcedResource } from './read-resource.js';
+import { readResource, type KubeSourced, type SourcedResource } from './read-resource.js';
 import { resolveMesh } from './translate/resolve-mesh.js';
 import { meshSettingsOf, type MeshSettingsSource } from './translate/mesh-settings.js';
 import type { ReadCache, FileRead } from './read-cache.js';
@@ -26,6 +26,8 @@ export interface ReadConfig {
   invalid: Set<string>;
   /** meshConfig documents (the `istio` ConfigMap, IstioOperator spec.meshConfig), in load order. */
   meshSources: MeshSettingsSource[];
+  /** Kubernetes Services, EndpointSlices, Endpoints and Pods in effect (the service registry of file mode). */
+  kubeObjects: KubeSourced[];
 }
 
 /**
@@ -60,6 +62,7 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
   const loaded: SourcedResource[] = [];
   const invalid = new Set<string>();
   const meshSources: MeshSettingsSource[] = [];
+  const kube: KubeSourced[] = [];
   for (const file of files) {
     const read = readFile(file, namespace, cache);
     issues.push(...read.issues);
@@ -67,6 +70,7 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
     for (const result of read.results) {
       if (result.status === 'ok') loaded.push(result.value);
       else if (result.status === 'mesh') meshSources.push(result.value);
+      else if (result.status === 'kube') kube.push(result.value);
       else if (result.status === 'invalid' && result.kind !== null && result.name !== null) {
         invalid.add(`${result.kind} ${result.namespace ?? namespace}/${result.name}`);
       }
@@ -85,7 +89,17 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
     }
     byKey.set(key, r);
   }
-  return { effective: [...byKey.values()], warnings, files, invalid, meshSources };
+  const kubeByKey = new Map<string, KubeSourced>();
+  for (const k of kube) {
+    const key = `${k.kind} ${k.namespace}/${k.name}`;
+    const earlier = kubeByKey.get(key);
+    if (earlier !== undefined) {
+      warnings.push(warningAt(k.ref, [], `replaces the ${k.kind} of the same name defined at ${earlier.file}:${earlier.line}; the later definition wins`));
+      kubeByKey.delete(key);
+    }
+    kubeByKey.set(key, k);
+  }
+  return { effective: [...byKey.values()], warnings, files, invalid, meshSources, kubeObjects: [...kubeByKey.values()] };
 }
 
 /**
@@ -96,7 +110,7 @@ export function resolveConfig(read: ReadConfig, options: LoadOptions = {}, issue
   const warnings = [...read.warnings];
   // meshConfig: the `istio` ConfigMap or IstioOperator read, else Istio's defaults.
   const settings = meshSettingsOf(read.meshSources, warnings);
-  const mesh = resolveMesh({ resources: read.effective, options, issues, warnings, invalid: read.invalid, settings });
+  const mesh = resolveMesh({ resources: read.effective, kube: read.kubeObjects, options, issues, warnings, invalid: read.invalid, settings });
   if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
   return { resources: read.effective.map((r) => r.resource), mesh, warnings, files: read.files };
 }

@@ -11,6 +11,7 @@ import { issueAt, warningAt, type DocumentRef } from './issue-location.js';
 import type { LoadedResource } from './loaded-config.js';
 import type { YamlDocument } from './yaml-source.js';
 import { isMeshConfigMap, readIstioOperator, readMeshConfigMap, type MeshSettingsSource } from './translate/mesh-settings.js';
+import { KUBE_KIND_GROUPS, KUBE_OBJECT_SCHEMAS, type KubeKind } from './kube-schemas.js';
 
 export { zodIssues } from './zod-issues.js';
 
@@ -19,8 +20,22 @@ export interface SourcedResource {
   ref: DocumentRef;
 }
 
+/** A Kubernetes object read as a registry source in file mode (translate/kube-registry.ts). */
+export interface KubeSourced {
+  kind: KubeKind;
+  namespace: string;
+  name: string;
+  /** The object as validated by kube-schemas.ts. */
+  object: unknown;
+  ref: DocumentRef;
+  file: string;
+  line: number;
+}
+
 export type ReadResult =
   | { status: 'ok'; value: SourcedResource }
+  /** A Service, EndpointSlice, Endpoints or Pod: a service registry source in file mode. */
+  | { status: 'kube'; value: KubeSourced }
   | { status: 'skipped' }
   /** The mesh's meshConfig (the `istio` ConfigMap or an IstioOperator's spec.meshConfig). */
   | { status: 'mesh'; value: MeshSettingsSource }
@@ -54,6 +69,7 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
     return readMeshSource(ref, doc, kind, defaultNamespace, issues, warnings);
   }
   const sorted = sortKind(ref, apiVersion, group, version, kind, issues, warnings);
+  if (sorted === 'kube') return readKubeObject(ref, doc, kind as KubeKind, defaultNamespace, issues);
   if (sorted !== 'read') return sorted === 'skipped' ? { status: 'skipped' } : { status: 'invalid', kind, namespace: null, name: ref.name };
   const read = kind as ReadKind;
   const found: ConfigIssue[] = [];
@@ -89,6 +105,20 @@ export function readResource(source: YamlDocument, defaultNamespace: string, iss
   };
 }
 
+/** A Service, EndpointSlice, Endpoints or Pod validated whole (its fields sit outside spec too). */
+function readKubeObject(ref: DocumentRef, doc: Record<string, unknown>, kind: KubeKind, defaultNamespace: string, issues: ConfigIssue[]): ReadResult {
+  const parsed = KUBE_OBJECT_SCHEMAS[kind].safeParse(doc, { reportInput: true });
+  const meta = doc['metadata'] as { name?: unknown; namespace?: unknown } | undefined;
+  const namespace = typeof meta?.namespace === 'string' ? meta.namespace : defaultNamespace;
+  const name = typeof meta?.name === 'string' ? meta.name : null;
+  if (name !== null) ref.name = `${namespace}/${name}`;
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, [], ref));
+    return { status: 'invalid', kind, namespace, name };
+  }
+  return { status: 'kube', value: { kind, namespace, name: name!, object: parsed.data, ref, file: ref.source.file, line: ref.source.line } };
+}
+
 /** The `istio` ConfigMap or an IstioOperator: meshConfig read into MeshSettings (translate/mesh-settings.ts). */
 function readMeshSource(ref: DocumentRef, doc: Record<string, unknown>, kind: string, defaultNamespace: string, issues: ConfigIssue[], warnings: string[]): ReadResult {
   const meta = doc['metadata'] as { namespace?: unknown } | undefined;
@@ -99,6 +129,9 @@ function readMeshSource(ref: DocumentRef, doc: Record<string, unknown>, kind: st
   if (settings === null || issues.length > before) return { status: 'invalid', kind, namespace, name: ref.name };
   return { status: 'mesh', value: { settings, ref, what: `${kind} ${ref.name}` } };
 }
+
+/** Kubernetes kinds that make pods: skipped with a warning that says what gives their pods addresses. */
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob']);
 
 /**
  * Where a document's apiVersion/kind puts it (api-kinds.ts): 'read' (a schema follows),
@@ -112,7 +145,7 @@ function sortKind(
   kind: string,
   issues: ConfigIssue[],
   warnings: string[],
-): 'read' | 'skipped' | 'invalid' {
+): 'read' | 'kube' | 'skipped' | 'invalid' {
   const istio = ISTIO_GROUPS[group];
   if (istio !== undefined) {
     if (!istio.versions.includes(version)) {
@@ -141,15 +174,20 @@ function sortKind(
     issues.push(issueAt(ref, 'unknown_api_version', ['apiVersion'], reason));
     return 'invalid';
   }
+  // Services and their endpoints (EndpointSlice, Endpoints, Pods with an address) are a service
+  // registry in file mode, as ServiceEntry and WorkloadEntry are (translate/kube-registry.ts).
+  if (Object.hasOwn(KUBE_KIND_GROUPS, kind) && KUBE_KIND_GROUPS[kind as KubeKind] === group && version === 'v1') return 'kube';
   const groups = KUBERNETES_KINDS[kind];
   const istioApiVersion = istioApiVersionOf(kind);
   if (groups !== undefined && (groups.includes(group) || istioApiVersion === null)) {
-    // Kubernetes objects (Service, Deployment) sit beside Istio YAML in most tutorials; without
+    // Kubernetes objects (Deployment, ConfigMap) sit beside Istio YAML in most tutorials; without
     // Kubernetes they have no meaning here, so they are skipped rather than rejected.
     warnings.push(
       warningAt(ref, [], group === GATEWAY_API_GROUP
         ? `${apiVersion} ${kind} skipped: the Kubernetes Gateway API is not served yet (write Istio's Gateway and VirtualService)`
-        : `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes (describe services with ServiceEntry and WorkloadEntry)`),
+        : WORKLOAD_KINDS.has(kind)
+          ? `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes, so the pods it would make have no addresses; to route to them give the Service that selects them an EndpointSlice (discovery.k8s.io/v1, labelled kubernetes.io/service-name) or Endpoints with the instances' addresses, or add each Pod with status.podIP`
+          : `${apiVersion} ${kind} skipped: wasmesh runs without Kubernetes (services come from Service with EndpointSlice or Endpoints, or ServiceEntry and WorkloadEntry)`),
     );
     return 'skipped';
   }

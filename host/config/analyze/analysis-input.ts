@@ -199,7 +199,7 @@ export function readAnalysisInput(files: readonly string[], options: AnalysisInp
         } else if (read.status === 'invalid' && read.kind !== null && read.name !== null) {
           const raw = isRecord(doc.value) ? doc.value['spec'] : undefined;
           invalid.push(resourceOf(doc, read.kind, read.namespace ?? options.namespace, read.name, isRecord(raw) ? raw : {}));
-        } else if (read.status === 'skipped') {
+        } else if (read.status === 'skipped' || read.status === 'kube') {
           const k = kubernetesResource(doc, options.namespace);
           if (k !== null) loaded.push(k);
         }

@@ -24,6 +24,8 @@ import {
   type RouteContext,
 } from './route-builder.js';
 import { buildServiceRegistry, endpointsFor, type ServiceHost } from './service-registry.js';
+import { addKubeServices } from './kube-registry.js';
+import type { KubeSourced } from '../read-resource.js';
 import { buildSubsetRegistry, type SubsetRegistry } from './subset-registry.js';
 import { clusterTlsOf } from './cluster-tls-policy.js';
 import { peerAuthenticationPolicies } from './peer-authentication.js';
@@ -54,6 +56,8 @@ import type { GatewayPassthroughListener } from '../../model/tls-route.js';
 export interface ResolveInput {
   /** Resources in effect, in load order. */
   resources: readonly SourcedResource[];
+  /** Kubernetes Services, EndpointSlices, Endpoints and Pods (file mode's Kubernetes registry); none when absent. */
+  kube?: readonly KubeSourced[];
   options: LoadOptions;
   issues: ConfigIssue[];
   warnings: string[];
@@ -78,8 +82,11 @@ function ofKind(resources: readonly SourcedResource[], kind: string): SourcedRes
 export function resolveMesh(input: ResolveInput): MeshConfig {
   const { resources, options, issues, warnings } = input;
   const proxyNamespace = options.namespace ?? DEFAULT_NAMESPACE;
-  const knownNamespaces = new Set<string>([proxyNamespace, ...resources.map((r) => r.resource.namespace)]);
-  const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), { issues, warnings, knownNamespaces, ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}) });
+  const kube = input.kube ?? [];
+  const knownNamespaces = new Set<string>([proxyNamespace, ...resources.map((r) => r.resource.namespace), ...kube.map((k) => k.namespace)]);
+  const registry = { issues, warnings, knownNamespaces, ...(options.trustDomain !== undefined ? { trustDomain: options.trustDomain } : {}) };
+  const services = buildServiceRegistry(ofKind(resources, 'ServiceEntry'), ofKind(resources, 'WorkloadEntry'), registry);
+  if (kube.length > 0) addKubeServices(services, kube, registry);
   const subsets = buildSubsetRegistry(ofKind(resources, 'DestinationRule'), { issues, warnings, knownNamespaces });
   const virtualServices = ofKind(resources, 'VirtualService');
   for (const vs of virtualServices) {
@@ -378,7 +385,7 @@ function forwardingVirtualHosts(service: ServiceHost, proxyNamespace: string): V
       domains,
       routes: [
         {
-          name: `${service.namespace}/${service.entry.resource.name}/forward-${port.number}`,
+          name: `${service.namespace}/${service.source.name}/forward-${port.number}`,
           matches: [],
           destinations: [{ cluster: clusterName(port.number, null, host), weight: 100, requestHeaders: noHeaderOps(), responseHeaders: noHeaderOps() }],
           requestHeaders: noHeaderOps(),

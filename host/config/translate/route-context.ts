@@ -52,7 +52,7 @@ export function resolveCluster(vs: SourcedResource, d: DestinationSpec, path: Pa
     if (service.ports.length === 1) port = service.ports[0]!.number;
     else {
       ctx.issues.push(
-        issueAt(vs.ref, 'ambiguous_port', path, `destination.port.number is required: ServiceEntry ${service.namespace}/${service.entry.resource.name} gives ${host} ${service.ports.length === 0 ? 'no ports' : `ports ${service.ports.map((p) => p.number).join(', ')}`}`),
+        issueAt(vs.ref, 'ambiguous_port', path, `destination.port.number is required: ${service.source.kind} ${service.namespace}/${service.source.name} gives ${host} ${service.ports.length === 0 ? 'no ports' : `ports ${service.ports.map((p) => p.number).join(', ')}`}`),
       );
     }
   } else if (!service.ports.some((p) => p.number === port)) {

@@ -25,7 +25,8 @@ export interface ServiceHost {
   /** Fully qualified host (or `*.suffix` pattern). */
   host: string;
   namespace: string;
-  entry: SourcedResource;
+  /** What defined it: a ServiceEntry, or a Kubernetes Service in file mode (kube-registry.ts). */
+  source: { kind: 'ServiceEntry' | 'Service'; name: string; file: string };
   spec: ServiceEntrySpec;
   ports: ServicePortSpec[];
   workloads: Workload[];
@@ -152,9 +153,9 @@ export function buildServiceRegistry(
       }
       const previous = services.get(host);
       if (previous !== undefined) {
-        ctx.warnings.push(warningAt(ref, ['spec', 'hosts', i], `host ${host} is also defined by ServiceEntry ${previous.namespace}/${previous.entry.resource.name} (${previous.entry.resource.file}); this later definition is used`));
+        ctx.warnings.push(warningAt(ref, ['spec', 'hosts', i], `host ${host} is also defined by ServiceEntry ${previous.namespace}/${previous.source.name} (${previous.source.file}); this later definition is used`));
       }
-      services.set(host, { host, namespace: ns, entry, spec, ports: spec.ports ?? [], workloads: hostWorkloads });
+      services.set(host, { host, namespace: ns, source: { kind: 'ServiceEntry', name: entry.resource.name, file: entry.resource.file }, spec, ports: spec.ports ?? [], workloads: hostWorkloads });
     }
   }
   return services;
