@@ -10,6 +10,7 @@ import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { FiltersConfigError } from '../envoy/filters-config-error.js';
 import { existsSync } from 'node:fs';
+import { parseGatewayPorts, type GatewayPort } from '../runtime/gateway-ports.js';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
   command: 'wasmesh envoy-config',
@@ -24,6 +25,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where Envoy accepts downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
+    { name: 'tcp-ports', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where the Gateway's TCP servers listen (as `wasmesh proxy --port-map` maps them), e.g. 31400=127.0.0.1:9400; a TCP port not listed listens on --listen's host at its own number" },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
@@ -52,13 +54,22 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const admin = hostPortFlag(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const gateway = values.gateway as string | undefined;
   const namespace = values.namespace as string | undefined;
+  let tcpPorts: GatewayPort[] | undefined;
+  if (values['tcp-ports'] !== undefined) {
+    if (gateway === undefined) throw new UsageError(cmd, '--tcp-ports needs --gateway');
+    try {
+      tcpPorts = parseGatewayPorts(values['tcp-ports'] as string);
+    } catch (err) {
+      throw new UsageError(cmd, `--tcp-ports: ${(err as Error).message}`);
+    }
+  }
   try {
     // Without the flag, config asking for protection wasmesh cannot enforce is refused here as in
     // `wasmesh proxy`; the bootstrap would not carry it either (Envoy would serve it open).
     const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
     const credentialsDir = credentialsDirFromFlags(cmd, values);
     const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
-    const opts = { listen, admin, gateway, namespace };
+    const opts = { listen, admin, gateway, namespace, ...(tcpPorts !== undefined ? { tcpPorts } : {}) };
     let bootstrap;
     if (values.filters === true) {
       const wasmPath = defaultFiltersWasmPath();

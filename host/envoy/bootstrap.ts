@@ -24,6 +24,7 @@ import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
 import { envoyAuthorizationFilters } from './authorization-filters.js';
 import { envoyRouteMatch } from './route-match.js';
+import { envoyTcpListeners, type GatewayPortAt } from './tcp-proxy-listeners.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
@@ -50,6 +51,11 @@ export interface EnvoyBootstrapOptions {
   gateway?: string;
   /** Namespace of resources that name none (the loader's default). */
   namespace?: string;
+  /**
+   * Where the Gateway's TCP servers listen (`envoy-config --tcp-ports`, as `wasmesh proxy
+   * --port-map` maps them); a TCP port not listed listens on the listen host at its own number.
+   */
+  tcpPorts?: readonly GatewayPortAt[];
 }
 
 export interface EnvoyBootstrap {
@@ -135,8 +141,9 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   const hcm: Obj = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: name,
-    // wasmesh speaks HTTP/1.1 downstream (and 1.0, which Envoy refuses unless told).
-    codec_type: 'HTTP1',
+    // wasmesh serves HTTP/1.1 (and 1.0, which Envoy refuses unless told) and HTTP/2 (h2c by its
+    // preface): AUTO, as Istio's HCMs, picks the codec from the connection's first bytes.
+    codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
     // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
     upgrade_configs: [{ upgrade_type: 'websocket' }],
@@ -156,6 +163,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     ...envoyHcmAccessLog(mesh.accessLogs),
   };
 
+  // Gateway TCP servers and tcp: routes: tcp_proxy listeners (tcp-proxy-listeners.ts).
+  const tcpListeners = envoyTcpListeners(mesh, name, opts.listen.host, opts.tcpPorts, warnings);
   const config: Obj = {
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
@@ -164,7 +173,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         name,
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
-      }],
+      }, ...tcpListeners],
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.

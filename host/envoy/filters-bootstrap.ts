@@ -231,6 +231,9 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
     ...(mesh.authorization !== undefined ? { authorization: mesh.authorization } : {}),
     ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}),
+    // TCP servers: the native tcp_proxy listeners (the filters are HTTP filters).
+    ...(mesh.gatewayTcpListeners !== undefined ? { gatewayTcpListeners: mesh.gatewayTcpListeners } : {}),
+    ...(mesh.tcpRoutes !== undefined ? { tcpRoutes: mesh.tcpRoutes } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
@@ -290,7 +293,8 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(opts.istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config) } : {}),
     static_resources: {
       ...staticResources,
-      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }],
+      // The TCP listeners (Gateway TCP servers) after the HTTP one, as the native translation's.
+      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }, ...(staticResources.listeners as Obj[]).slice(1)],
     },
   };
 
