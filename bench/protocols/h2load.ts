@@ -66,7 +66,7 @@ export async function runH2load(bin: string, l: H2Load): Promise<LoadFigures> {
       ops: succeeded, bytes: 0, durationS, rate: Number(fin[3]),
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       errors,
-      ...(errors > 0 ? { firstError: `${errors} failed or errored requests` } : {}),
+      ...(errors > 0 ? { firstError: `${errors} failed or errored requests (${/status codes: [^\n]*/.exec(out)?.[0] ?? 'no status counts'})` } : {}),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

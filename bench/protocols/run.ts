@@ -107,6 +107,8 @@ export interface ProtocolsReport {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Upstream servers that exited while the run went on (checked after each measurement). */
+const serverDeaths: string[] = [];
 
 /** Starts one upstream server process; resolves with its port. */
 async function startServer(kind: ServerKind): Promise<{ port: number; child: ChildProcess }> {
@@ -120,7 +122,12 @@ async function startServer(kind: ServerKind): Promise<{ port: number; child: Chi
       if (m) { clearTimeout(timer); resolve({ port: Number(m[1]), child }); }
     });
     child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} server exited (${code}):\n${out}`)); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      // After it was up: every later measurement against it would be the proxies' 503s.
+      serverDeaths.push(`${kind} server exited (${code ?? signal}):\n${out.slice(-2000)}`);
+      reject(new Error(`${kind} server exited (${code ?? signal}):\n${out}`));
+    });
   });
 }
 
@@ -237,6 +244,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
     for (const mode of modes) for (const p of proxies) await measureOne(mode, p, o, h2load, 0.5, 0);
+    if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died while priming:\n${serverDeaths.join('\n')}`);
 
     for (let round = 1; round <= o.rounds; round++) {
       for (const mode of modes) {
@@ -244,6 +252,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const order = (round + modes.indexOf(mode)) % 2 === 0 ? [...proxies] : [...proxies].reverse();
         for (const p of order) {
           const figures = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
           report.measurements.push({ mode, proxy: p.name, round, figures });
           log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
         }
@@ -252,7 +261,10 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   } finally {
     process.removeListener('SIGINT', onSignal);
     for (const p of proxies) await p.stop();
-    for (const s of servers.values()) await stopChild(s.child);
+    for (const s of servers.values()) {
+      s.child.removeAllListeners('exit');
+      await stopChild(s.child);
+    }
     rmSync(meshDir, { recursive: true, force: true });
   }
   report.machine.loadavgAtEnd = loadavg();

@@ -23,6 +23,12 @@ async function start(kind: ServerKind): Promise<number> {
     case 'h2': {
       const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
       server.on('stream', (stream) => {
+        // When h2load stops, the proxies reset the streams still in flight: a stream reset
+        // before it is answered must not take the process down (node throws on respond() to a
+        // destroyed stream, and an unhandled stream 'error' kills it: every later request
+        // through either proxy would be a 503).
+        stream.on('error', () => {});
+        if (stream.destroyed || stream.closed) return;
         stream.respond({ ':status': 200, 'content-type': 'text/plain', 'content-length': 2 });
         stream.end('ok');
       });
