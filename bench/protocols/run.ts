@@ -9,6 +9,7 @@
 //
 // Options: --modes h2,grpc,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
+//          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,12 +42,14 @@ export interface ProtocolsOptions {
   rounds: number;
   json?: string;
   cpuProfDir?: string;
+  /** Extra Node flags for the wasmesh process (after its own: they win), e.g. a V8 setting under test. */
+  wasmeshNodeFlags: string[];
 }
 
 export class OptionsError extends Error {}
 
 export function parseOptions(argv: readonly string[]): ProtocolsOptions {
-  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2 };
+  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -70,7 +73,8 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
       case '--rounds': o.rounds = Math.floor(num(1)); break;
       case '--json': o.json = value; break;
       case '--cpu-prof': o.cpuProfDir = value; break;
-      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof)`);
+      case '--wasmesh-node-flag': o.wasmeshNodeFlags.push(value); break;
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag)`);
     }
   }
   return o;
@@ -238,7 +242,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const port = (k: ServerKind): number => servers.get(k)?.port ?? 1;
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
-    const wasmeshArgs = o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+    const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
     for (const name of PROXIES) proxies.push(await startProxy(name, meshDir, name === 'wasmesh' ? wasmeshArgs : []));
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both

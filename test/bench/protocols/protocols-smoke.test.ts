@@ -77,5 +77,8 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     const r = await runner(['--modes', 'h3']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, tcp-bytes, tcp-conn, ws)');
+    const unknown = await runner(['--frobnicate', '1']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown option --frobnicate');
   });
 });
