@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the end-to-end benchmark's load generators: wrk (throughput mode) from Debian, and
+# Installs the benchmarks' load generators: wrk (bench:e2e throughput mode) and h2load (Debian's
+# nghttp2-client: bench:protocols HTTP/2 mode) from Debian, and
 # fortio (fixed-rate modes, which wrk cannot hold without coordinated omission) built with
 # `go install` into the project-local bench/.bin/ (ignored by git). Idempotent: what is already
-# there is left alone. Prints the two binaries' paths on stdout; progress goes to stderr.
+# there is left alone. Prints the binaries' paths on stdout; progress goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,17 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
+if ! command -v h2load >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install-loadgen: installing h2load (apt-get nghttp2-client)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nghttp2-client >&2 \
+      || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nghttp2-client >&2; }
+  else
+    echo "install-loadgen: h2load is missing and this is not a root Debian shell (Debian: apt-get install nghttp2-client)" >&2
+    exit 1
+  fi
+fi
+
 if [ ! -x "$bin_dir/fortio" ] || [ "$("$bin_dir/fortio" version 2>/dev/null)" != "${fortio_version#v}" ]; then
   command -v go >/dev/null 2>&1 || { echo "install-loadgen: Go is required to build fortio (https://go.dev/dl, or Debian's golang-go)" >&2; exit 1; }
   echo "install-loadgen: building fortio $fortio_version into $bin_dir (go install; a few minutes the first time)" >&2
@@ -29,4 +41,5 @@ if [ ! -x "$bin_dir/fortio" ] || [ "$("$bin_dir/fortio" version 2>/dev/null)" !=
 fi
 
 command -v wrk
+command -v h2load
 echo "$bin_dir/fortio"

@@ -26,6 +26,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where Envoy accepts downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
     { name: 'port-map', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where Envoy serves the Gateway's TLS passthrough ports (tls_inspector + tcp_proxy listeners), e.g. 443=127.0.0.1:8443" },
+    { name: 'tcp-ports', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where the Gateway's TCP servers listen (as `wasmesh proxy --port-map` maps them), e.g. 31400=127.0.0.1:9400; a TCP port not listed listens on --listen's host at its own number" },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
@@ -63,13 +64,22 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
       throw new UsageError(cmd, `--port-map: ${(err as Error).message}`);
     }
   }
+  let tcpPorts: GatewayPort[] | undefined;
+  if (values['tcp-ports'] !== undefined) {
+    if (gateway === undefined) throw new UsageError(cmd, '--tcp-ports needs --gateway');
+    try {
+      tcpPorts = parseGatewayPorts(values['tcp-ports'] as string);
+    } catch (err) {
+      throw new UsageError(cmd, `--tcp-ports: ${(err as Error).message}`);
+    }
+  }
   try {
     // Without the flag, config asking for protection wasmesh cannot enforce is refused here as in
     // `wasmesh proxy`; the bootstrap would not carry it either (Envoy would serve it open).
     const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
     const credentialsDir = credentialsDirFromFlags(cmd, values);
     const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
-    const opts = { listen, admin, gateway, namespace, gatewayPorts };
+    const opts = { listen, admin, gateway, namespace, gatewayPorts, ...(tcpPorts !== undefined ? { tcpPorts } : {}) };
     let bootstrap;
     if (values.filters === true) {
       const wasmPath = defaultFiltersWasmPath();

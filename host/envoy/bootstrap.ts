@@ -24,6 +24,7 @@ import { envoyRetryPolicy } from './retry-policy.js';
 import { envoyRewrite } from './rewrite-action.js';
 import { envoyAuthorizationFilters } from './authorization-filters.js';
 import { envoyRouteMatch } from './route-match.js';
+import { envoyTcpListeners, type GatewayPortAt } from './tcp-proxy-listeners.js';
 import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
@@ -55,6 +56,11 @@ export interface EnvoyBootstrapOptions {
   gatewayPorts?: ReadonlyArray<{ port: number; at: HostPort }>;
   /** false: no HTTP listener at `listen` (a gateway whose ports are all passthrough, over xDS); default true. */
   httpListener?: boolean;
+  /**
+   * Where the Gateway's TCP servers listen (`envoy-config --tcp-ports`, as `wasmesh proxy
+   * --port-map` maps them); a TCP port not listed listens on the listen host at its own number.
+   */
+  tcpPorts?: readonly GatewayPortAt[];
 }
 
 export interface EnvoyBootstrap {
@@ -140,8 +146,9 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   const hcm: Obj = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: name,
-    // wasmesh speaks HTTP/1.1 downstream (and 1.0, which Envoy refuses unless told).
-    codec_type: 'HTTP1',
+    // wasmesh serves HTTP/1.1 (and 1.0, which Envoy refuses unless told) and HTTP/2 (h2c by its
+    // preface): AUTO, as Istio's HCMs, picks the codec from the connection's first bytes.
+    codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
     // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
     upgrade_configs: [{ upgrade_type: 'websocket' }],
@@ -161,6 +168,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     ...envoyHcmAccessLog(mesh.accessLogs),
   };
 
+  // Gateway TCP servers and tcp: routes: tcp_proxy listeners (tcp-proxy-listeners.ts).
+  const tcpListeners = envoyTcpListeners(mesh, name, opts.listen.host, opts.tcpPorts, warnings);
   const config: Obj = {
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
@@ -170,6 +179,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
         address: socketAddress(opts.listen),
         filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
       }]),
+      ...tcpListeners,
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
       ...(opts.gateway !== undefined ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],

@@ -8,6 +8,7 @@ import type { OutlierSettings } from '../model/outlier-settings.js';
 import { envoyDuration } from './duration.js';
 import { envoyHashTable } from './hash-policy.js';
 import type { Obj } from './istio-resources.js';
+import { upstreamProtocol } from '../upstream/upstream-protocol.js';
 
 /** The Envoy fields of one cluster that come from its lb and traffic policy. */
 export interface ClusterPolicyFields {
@@ -91,7 +92,13 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
     connect_timeout: envoyDuration(policy?.connection.connectTimeoutMs ?? ISTIO_CONNECT_TIMEOUT_MS),
     circuit_breakers: { thresholds: [thresholds(policy)] },
   };
-  if (policy === undefined) return out;
+  // HTTP/2 upstream (a grpc/http2 port, or h2UpgradePolicy UPGRADE), as wasmesh's pool chooses
+  // it: Envoy must be told, with the protocol options Istio's cluster builder writes.
+  const http2 = upstreamProtocol(c) === 'http2';
+  if (policy === undefined) {
+    if (http2) out.typed_extension_protocol_options = httpProtocolOptions({}, http2Options(undefined));
+    return out;
+  }
 
   if (policy.outlier !== null) {
     out.outlier_detection = outlierDetection(policy.outlier);
@@ -106,15 +113,8 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
   const common: Obj = {};
   if (policy.connection.idleTimeoutMs !== ENVOY_IDLE_TIMEOUT_MS) common.idle_timeout = envoyDuration(policy.connection.idleTimeoutMs);
   if (policy.limits.maxRequestsPerConnection > 0) common.max_requests_per_connection = policy.limits.maxRequestsPerConnection;
-  if (Object.keys(common).length > 0) {
-    out.typed_extension_protocol_options = {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        common_http_protocol_options: common,
-        // wasmesh speaks HTTP/1.1 upstream; Envoy needs the protocol stated with these options.
-        explicit_http_config: { http_protocol_options: {} },
-      },
-    };
+  if (Object.keys(common).length > 0 || http2) {
+    out.typed_extension_protocol_options = httpProtocolOptions(common, http2 ? http2Options(policy.connection.maxConcurrentStreams) : null);
   }
   const ka = policy.connection.tcpKeepalive;
   if (ka !== null) {
@@ -125,4 +125,26 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
     if (ka.timeMs % 1000 !== 0 || ka.intervalMs % 1000 !== 0) warnings.push(`${where}: tcpKeepalive time/interval rounded to whole seconds for Envoy`);
   }
   return out;
+}
+
+/**
+ * Envoy's Http2ProtocolOptions for an HTTP/2 cluster, as Istio's applyConnectionPool writes them:
+ * empty, with DestinationRule http.maxConcurrentStreams as max_concurrent_streams when set
+ * (http2MaxRequests is the circuit breaker's max_requests, maxRequestsPerConnection the common
+ * options', as for HTTP/1.1).
+ */
+function http2Options(maxConcurrentStreams: number | undefined): Obj {
+  return maxConcurrentStreams !== undefined && maxConcurrentStreams > 0 ? { max_concurrent_streams: maxConcurrentStreams } : {};
+}
+
+/** The cluster's HttpProtocolOptions extension: the common options, and the protocol it speaks stated explicitly. */
+function httpProtocolOptions(common: Obj, http2: Obj | null): Obj {
+  return {
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      ...(Object.keys(common).length > 0 ? { common_http_protocol_options: common } : {}),
+      // Envoy needs the protocol stated with these options: HTTP/1.1 unless the cluster is HTTP/2.
+      explicit_http_config: http2 === null ? { http_protocol_options: {} } : { http2_protocol_options: http2 },
+    },
+  };
 }

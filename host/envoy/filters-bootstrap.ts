@@ -234,6 +234,9 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     // TLS passthrough ports are no HTTP: their native listeners (tls-passthrough-listener.ts) stay as they are.
     ...(mesh.gatewayPassthroughListeners !== undefined ? { gatewayPassthroughListeners: mesh.gatewayPassthroughListeners } : {}),
     ...(mesh.tlsRoutes !== undefined ? { tlsRoutes: mesh.tlsRoutes } : {}),
+    // TCP servers: the native tcp_proxy listeners (the filters are HTTP filters).
+    ...(mesh.gatewayTcpListeners !== undefined ? { gatewayTcpListeners: mesh.gatewayTcpListeners } : {}),
+    ...(mesh.tcpRoutes !== undefined ? { tcpRoutes: mesh.tcpRoutes } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
@@ -293,6 +296,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(opts.istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config) } : {}),
     static_resources: {
       ...staticResources,
+      // The TCP listeners (Gateway TCP servers) after the HTTP one, as the native translation's.
       listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }, ...(staticResources.listeners as Obj[]).slice(1)],
     },
   };

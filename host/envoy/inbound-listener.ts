@@ -158,7 +158,8 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
   const config: Obj = {
     '@type': HCM,
     stat_prefix: `inbound_${o.listen.host}_${o.listen.port}`,
-    codec_type: 'HTTP1',
+    // HTTP/1.x and h2c (by preface) on the same port, as the wasmesh sidecar's inbound serves them.
+    codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
     // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
     upgrade_configs: [{ upgrade_type: 'websocket' }],

@@ -12,6 +12,7 @@ import type { ClusterTls } from '../model/cluster-tls.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
 import { sdsSecretConfig } from './sds-config.js';
+import { H2_ALPN, ISTIO_MUTUAL_H2_ALPN, upstreamProtocol } from '../upstream/upstream-protocol.js';
 
 /** Istio's ALPN for mesh mTLS carrying HTTP/1.1 (what wasmesh's upstream offers too). */
 export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 'http/1.1'];
@@ -60,7 +61,8 @@ export function envoyUpstreamTransportSocket(c: Cluster): Obj | null {
       default_validation_context: expected.length > 0 ? { match_typed_subject_alt_names: sanMatchers(expected, ['URI']) } : {},
       validation_context_sds_secret_config: sdsSecretConfig('ROOTCA'),
     };
-    common.alpn_protocols = [...ISTIO_MUTUAL_ALPN];
+    // An HTTP/2 cluster offers Istio's istio-h2 first, as wasmesh's HTTP/2 pool does.
+    common.alpn_protocols = upstreamProtocol(c) === 'http2' ? [...ISTIO_MUTUAL_H2_ALPN] : [...ISTIO_MUTUAL_ALPN];
     // Istio's routing name outbound_.<port>_.<subset>_.<host>, never checked as a host name.
     if (tls.sni !== undefined) context.sni = tls.sni;
   } else {
@@ -87,6 +89,8 @@ export function envoyUpstreamTransportSocket(c: Cluster): Obj | null {
       common.validation_context = validation;
     }
   }
+  // SIMPLE/MUTUAL to an HTTP/2 cluster: ALPN h2, as Istio (ALPNH2Only) and wasmesh's pool offer.
+  if (tls.mode !== 'ISTIO_MUTUAL' && upstreamProtocol(c) === 'http2') common.alpn_protocols = [...H2_ALPN];
   context.common_tls_context = common;
   return { name: TLS_TRANSPORT_SOCKET, typed_config: { '@type': UPSTREAM_TLS, ...context } };
 }

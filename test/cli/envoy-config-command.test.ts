@@ -200,6 +200,47 @@ spec:
     await expect(envoyConfigCommand(['-f', 'examples/000-web-demo'], fakeIo())).rejects.toThrowError(/--listen <host:port> is required/);
   });
 
+  it('--tcp-ports puts a Gateway TCP server\'s tcp_proxy listener where asked; bad maps and a missing --gateway are usage errors', async () => {
+    const file = join(dir, 'tcp.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo}
+spec:
+  hosts: [echo.example.internal]
+  ports: [{number: 7000, name: tcp, protocol: TCP}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {tcp: 9000}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  tcp: [{match: [{port: 31400}], route: [{destination: {host: echo.example.internal}}]}]
+`);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '31400=127.0.0.1:9400'], io)).toBe(0);
+    const tcp = parse(io.stdout).static_resources.listeners[1];
+    expect(tcp.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9400 });
+    expect(tcp.filter_chains[0].filters[0].typed_config.cluster).toBe('outbound|7000||echo.example.internal');
+    await expect(envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--tcp-ports', '31400=127.0.0.1:9400'], fakeIo())).rejects.toThrowError(/--tcp-ports needs --gateway/);
+    await expect(envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '31400'], fakeIo())).rejects.toThrowError(/--tcp-ports: "31400" is not <gateway port>=<host:port>/);
+    const notTcp = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '80=127.0.0.1:9400'], notTcp)).toBe(1);
+    expect(notTcp.stderr).toMatch(/--tcp-ports 80: Gateway port 80 is not a TCP server of the Gateway \(TCP ports: 31400\)/);
+  });
+
   it('--help prints the flags', async () => {
     const io = fakeIo();
     expect(await envoyConfigCommand(['--help'], io)).toBe(0);

@@ -44,7 +44,7 @@ describe('envoyBootstrap: seed 000 gateway 80/20', () => {
   it('HTTP connection manager as wasmesh behaves: XFF appended, request id kept or made', () => {
     expect(hcm['@type']).toBe('type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager');
     expect(hcm).toMatchObject({
-      stat_prefix: 'gateway_web-gateway_18080', codec_type: 'HTTP1', use_remote_address: true, xff_num_trusted_hops: 0,
+      stat_prefix: 'gateway_web-gateway_18080', codec_type: 'AUTO', use_remote_address: true, xff_num_trusted_hops: 0,
       generate_request_id: true, preserve_external_request_id: true, http_protocol_options: { accept_http_10: true },
     });
     expect(hcm.http_filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.router']);

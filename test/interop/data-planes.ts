@@ -21,14 +21,34 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export interface RunningProxy {
   /** The listener port on 127.0.0.1. */
   port: number;
+  /** Gateway TCP port → where this plane serves it on 127.0.0.1 (those asked for in StartOptions.tcpPorts). */
+  tcp: ReadonlyMap<number, number>;
   stop(): Promise<void>;
+}
+
+/** What a scenario needs beyond one HTTP listener. */
+export interface StartOptions {
+  /**
+   * Gateway TCP servers to serve, each on a free loopback port: wasmesh maps them with
+   * `--port-map` (after `httpPort`, the Gateway's HTTP port), Envoy with `tcpPorts`.
+   */
+  tcpPorts?: readonly number[];
+  /** The Gateway's HTTP server port (first in wasmesh's --port-map); 80 unless said. */
+  httpPort?: number;
 }
 
 export interface DataPlane {
   name: string;
   /** Why this data plane cannot run here, or null when it can. */
   unavailable: string | null;
-  start(scenario: Scenario, ports: UpstreamPorts): Promise<RunningProxy>;
+  start(scenario: Scenario, ports: UpstreamPorts, opts?: StartOptions): Promise<RunningProxy>;
+}
+
+/** A free loopback port for each Gateway TCP port asked for. */
+async function tcpPortMap(opts: StartOptions | undefined): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const p of opts?.tcpPorts ?? []) out.set(p, await freePort());
+  return out;
 }
 
 /**
@@ -102,14 +122,16 @@ function envoyPlane(withFilters: boolean): DataPlane {
   return {
     name: withFilters ? 'envoy+filters' : 'envoy',
     unavailable,
-    async start(scenario, ports) {
+    async start(scenario, ports, startOpts) {
       const dir = writeScenario(scenario, ports);
       const loaded = loadConfig([dir], { gateway: scenario.gateway });
       return onFreePorts(async (port, adminPort) => {
+        const tcp = await tcpPortMap(startOpts);
         const opts = {
           listen: { host: '127.0.0.1', port },
           admin: { host: '127.0.0.1', port: adminPort },
           gateway: scenario.gateway,
+          tcpPorts: [...tcp].map(([gw, at]) => ({ port: gw, at: { host: '127.0.0.1', port: at } })),
         };
         const { yaml } = withFilters ? envoyFiltersBootstrap(loaded, { ...opts, wasmPath: wasm }) : envoyBootstrap(loaded, opts);
         const file = join(dir, 'envoy.yaml');
@@ -117,7 +139,7 @@ function envoyPlane(withFilters: boolean): DataPlane {
         // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
         // files (or other engineers' runs) can never collide on a base id.
         const child = await startAndWait(bin!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], adminPort, 'envoy');
-        return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+        return { port, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
       }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };
@@ -134,13 +156,18 @@ function wasmeshPlane(): DataPlane {
   return {
     name: 'wasmesh',
     unavailable: wasmeshUnavailable(),
-    async start(scenario, ports) {
+    async start(scenario, ports, startOpts) {
       const dir = writeScenario(scenario, ports);
       return onFreePorts(async (port, adminPort) => {
-        const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`];
+        const tcp = await tcpPortMap(startOpts);
+        // With TCP servers, every Gateway port is mapped (the HTTP one first), as an operator runs it.
+        const listen = tcp.size === 0
+          ? ['--listen', `127.0.0.1:${port}`]
+          : ['--port-map', [`${startOpts?.httpPort ?? 80}=127.0.0.1:${port}`, ...[...tcp].map(([gw, at]) => `${gw}=127.0.0.1:${at}`)].join(',')];
+        const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, ...listen, '--admin', `127.0.0.1:${adminPort}`];
         if (scenario.gateway !== undefined) args.push('--gateway', scenario.gateway);
         const child = await startAndWait(process.execPath, args, adminPort, 'wasmesh proxy');
-        return { port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+        return { port, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
       }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };

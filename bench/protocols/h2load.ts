@@ -1,0 +1,74 @@
+// h2load (nghttp2's HTTP/2 load generator, Debian's nghttp2-client) for the HTTP/2 mode: h2c
+// with prior knowledge, C clients × M concurrent streams for a fixed time after a warm-up.
+// h2load prints no percentiles, so every request's time comes from its --log-file and the
+// percentiles are computed here (over the measured window only: h2load logs warm-up requests
+// too, before the measured start). Found through H2LOAD_BIN, bench/.bin/, or PATH.
+import { execFile } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { repoRoot } from '../e2e/repo-root.js';
+import { percentile, type LoadFigures } from './load-client.js';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The h2load binary, or null (H2LOAD_BIN, when set, must be executable). */
+export function findH2load(): string | null {
+  const override = process.env.H2LOAD_BIN;
+  if (override !== undefined && override !== '') return executable(override) ? override : null;
+  const local = join(repoRoot(), 'bench', '.bin', 'h2load');
+  if (executable(local)) return local;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && executable(join(dir, 'h2load'))) return join(dir, 'h2load');
+  return null;
+}
+
+export interface H2Load {
+  url: string;
+  clients: number;
+  streams: number;
+  durationS: number;
+  warmupS: number;
+}
+
+export async function runH2load(bin: string, l: H2Load): Promise<LoadFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-h2load-'));
+  try {
+    const log = join(dir, 'requests.tsv');
+    const measuredFrom = Date.now() * 1000 + l.warmupS * 1e6;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(bin, ['-c', String(l.clients), '-m', String(l.streams), '-t', '1', '-D', `${Math.round(l.durationS * 1000)}ms`, '--warm-up-time', `${Math.round(l.warmupS * 1000)}ms`, `--log-file=${log}`, l.url],
+        { timeout: (l.durationS + l.warmupS + 30) * 1000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`h2load failed: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout)));
+    });
+    // "requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed, 0 errored, 0 timeout"
+    const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
+    if (req === null) throw new Error(`h2load printed no request counts:\n${out}`);
+    const succeeded = Number(req[4]);
+    const errors = Number(req[5]) + Number(req[6]);
+    const latencies: number[] = [];
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      const [start, status, us] = line.split('\t');
+      if (us === undefined || Number(start) < measuredFrom) continue;
+      if (status === '200') latencies.push(Number(us) / 1000);
+    }
+    latencies.sort((a, b) => a - b);
+    // h2load's own rate counts the measured window ("finished in 10.00s, 1234.5 req/s").
+    const fin = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(out);
+    if (fin === null) throw new Error(`h2load printed no rate:\n${out}`);
+    const durationS = Number(fin[1]) / (fin[2] === 'ms' ? 1000 : 1);
+    return {
+      ops: succeeded, bytes: 0, durationS, rate: Number(fin[3]),
+      latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+      errors,
+      ...(errors > 0 ? { firstError: `${errors} failed or errored requests (${/status codes: [^\n]*/.exec(out)?.[0] ?? 'no status counts'})` } : {}),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

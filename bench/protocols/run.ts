@@ -1,0 +1,305 @@
+// `npm run bench:protocols`: wasmesh against stock Envoy, side by side from the same Istio YAML,
+// for the protocols past HTTP/1.1 (issue 15): HTTP/2 (h2load, h2c, to a node:http2 upstream),
+// gRPC unary (grpc-js channels × concurrent calls, to a grpc-js server), TCP bytes per second
+// (bulk echo through a Gateway TCP port), TCP connections per second (connect, one exchange,
+// close) and WebSocket messages per second (ws echo). Both proxies run at once (one worker
+// each); every round measures every mode on both, in alternating order, so drift on a shared
+// machine hits both alike (as bench:e2e does). Prints a Markdown table of each round and the
+// medians with wasmesh/Envoy ratios, and writes the JSON under bench/results/.
+//
+// Options: --modes h2,grpc,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
+//          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
+//          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killChildren, stopChild } from '../e2e/processes.js';
+import { repoRoot } from '../e2e/repo-root.js';
+import { findH2load, runH2load } from './h2load.js';
+import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
+import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
+import { envoyMissing, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
+import type { ServerKind } from './servers.js';
+
+export type Mode = 'h2' | 'grpc' | 'tcp-bytes' | 'tcp-conn' | 'ws';
+export const MODES: readonly Mode[] = ['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws'];
+const UNIT: Record<Mode, string> = { h2: 'req/s', grpc: 'calls/s', 'tcp-bytes': 'MiB/s', 'tcp-conn': 'conn/s', ws: 'msg/s' };
+const SHAPE: Record<Mode, string> = {
+  h2: 'h2load -c 4 -m 16 -t 1 (h2c prior knowledge) → node:http2 upstream over an HTTP2 port',
+  grpc: 'grpc-js: 4 channels × 16 concurrent unary calls (64 B) → grpc-js server over a GRPC port',
+  'tcp-bytes': '4 connections × 4 × 64 KiB chunks in flight through Gateway TCP port → TCP echo (echoed bytes; p99 of a chunk round trip)',
+  'tcp-conn': '16 loops of connect, 5-byte exchange, close through Gateway TCP port → TCP echo (p99 of the whole exchange)',
+  ws: '8 WebSocket connections × 8 messages (64 B) in flight → ws echo (p99 of a message round trip)',
+};
+const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws' };
+
+export interface ProtocolsOptions {
+  modes: Mode[];
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  json?: string;
+  cpuProfDir?: string;
+  /** Extra Node flags for the wasmesh process (after its own: they win), e.g. a V8 setting under test. */
+  wasmeshNodeFlags: string[];
+}
+
+export class OptionsError extends Error {}
+
+export function parseOptions(argv: readonly string[]): ProtocolsOptions {
+  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    if (value === undefined) throw new OptionsError(`${flag}: needs a value`);
+    i++;
+    const num = (min: number): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < min) throw new OptionsError(`${flag}: expected a number ≥ ${min}, got "${value}"`);
+      return n;
+    };
+    switch (flag) {
+      case '--modes': {
+        const modes = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+        const bad = modes.find((m) => !MODES.includes(m as Mode));
+        if (bad !== undefined || modes.length === 0) throw new OptionsError(`--modes: unknown mode "${bad ?? ''}" (modes: ${MODES.join(', ')})`);
+        o.modes = modes as Mode[];
+        break;
+      }
+      case '--duration': o.durationS = num(0.5); break;
+      case '--warmup': o.warmupS = num(0); break;
+      case '--rounds': o.rounds = Math.floor(num(1)); break;
+      case '--json': o.json = value; break;
+      case '--cpu-prof': o.cpuProfDir = value; break;
+      case '--wasmesh-node-flag': o.wasmeshNodeFlags.push(value); break;
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag)`);
+    }
+  }
+  return o;
+}
+
+export interface Measurement {
+  mode: Mode;
+  proxy: ProxyName;
+  round: number;
+  figures: LoadFigures;
+}
+
+export interface ModeSummary {
+  mode: Mode;
+  unit: string;
+  shape: string;
+  wasmesh: { rate: number; p50Ms: number; p99Ms: number; errors: number };
+  envoy: { rate: number; p50Ms: number; p99Ms: number; errors: number };
+  /** wasmesh / Envoy, medians of the rounds. */
+  throughputRatio: number;
+  p99Ratio: number;
+  /** The same ratio per round (both measured back to back in that round). */
+  roundRatios: number[];
+}
+
+export interface ProtocolsReport {
+  date: string;
+  command: string;
+  machine: { cpus: number; loadavgAtStart: number[]; loadavgAtEnd: number[] };
+  options: ProtocolsOptions;
+  skipped: Record<string, string>;
+  measurements: Measurement[];
+  summary: ModeSummary[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Upstream servers that exited while the run went on (checked after each measurement). */
+const serverDeaths: string[] = [];
+
+/** Starts one upstream server process; resolves with its port. */
+async function startServer(kind: ServerKind): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(here, 'servers.js'), kind], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${kind} server not listening within 15 s:\n${out}`)); }, 15_000);
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /WASMESH_PROTO_SERVER (\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ port: Number(m[1]), child }); }
+    });
+    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      // After it was up: every later measurement against it would be the proxies' 503s.
+      serverDeaths.push(`${kind} server exited (${code ?? signal}):\n${out.slice(-2000)}`);
+      reject(new Error(`${kind} server exited (${code ?? signal}):\n${out}`));
+    });
+  });
+}
+
+/** One Node load (load-client.ts) in its own process. */
+function runNodeLoadProcess(load: NodeLoad): Promise<LoadFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify(load)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), (load.durationS + load.warmupS + 60) * 1000);
+    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('WASMESH_PROTO_LOAD '));
+      if (line === undefined) reject(new Error(`${load.kind} load exited (${code ?? signal}) without figures:\n${out}`));
+      else resolve(JSON.parse(line.slice('WASMESH_PROTO_LOAD '.length)) as LoadFigures);
+    });
+  });
+}
+
+function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<LoadFigures> {
+  const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<LoadFigures> =>
+    runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra });
+  switch (mode) {
+    case 'h2': return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: Math.max(warmupS, 0.1) });
+    case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
+    case 'tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
+    case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
+    case 'ws': return node('ws', p.httpPort, 8, 8, { path: '/ws' });
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): ModeSummary[] {
+  const out: ModeSummary[] = [];
+  for (const mode of modes) {
+    const of = (proxy: ProxyName): Measurement[] => ms.filter((m) => m.mode === mode && m.proxy === proxy);
+    const w = of('wasmesh');
+    const e = of('envoy');
+    if (w.length === 0 || e.length === 0) continue;
+    const fig = (xs: Measurement[]): ModeSummary['wasmesh'] => ({
+      rate: median(xs.map((x) => x.figures.rate)),
+      p50Ms: median(xs.map((x) => x.figures.latencyMs.p50)),
+      p99Ms: median(xs.map((x) => x.figures.latencyMs.p99)),
+      errors: xs.reduce((a, x) => a + x.figures.errors, 0),
+    });
+    const wf = fig(w);
+    const ef = fig(e);
+    const roundRatios = w.map((x) => {
+      const other = e.find((y) => y.round === x.round);
+      return other === undefined ? NaN : x.figures.rate / other.figures.rate;
+    });
+    out.push({ mode, unit: UNIT[mode], shape: SHAPE[mode], wasmesh: wf, envoy: ef, throughputRatio: wf.rate / ef.rate, p99Ratio: wf.p99Ms / ef.p99Ms, roundRatios });
+  }
+  return out;
+}
+
+const rateText = (mode: Mode, rate: number): string => (mode === 'tcp-bytes' ? (rate / (1024 * 1024)).toFixed(1) : rate.toFixed(0));
+
+export function markdownTable(r: ProtocolsReport): string {
+  const lines = [
+    `| mode | wasmesh | Envoy | wasmesh/Envoy throughput (per round) | p50 wasmesh / Envoy (ms) | p99 wasmesh / Envoy (ms) | errors w/e |`,
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const s of r.summary) {
+    lines.push(`| ${s.mode} | ${rateText(s.mode, s.wasmesh.rate)} ${s.unit} | ${rateText(s.mode, s.envoy.rate)} ${s.unit} | **${s.throughputRatio.toFixed(2)}×** (${s.roundRatios.map((x) => x.toFixed(2)).join(', ')}) | ${s.wasmesh.p50Ms.toFixed(2)} / ${s.envoy.p50Ms.toFixed(2)} | ${s.wasmesh.p99Ms.toFixed(2)} / ${s.envoy.p99Ms.toFixed(2)} | ${s.wasmesh.errors}/${s.envoy.errors} |`);
+  }
+  return lines.join('\n');
+}
+
+export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<ProtocolsReport> {
+  const require = (env: string, why: string): void => {
+    if (process.env[env] === '1') throw new Error(`bench:protocols: ${env}=1 but ${why}`);
+  };
+  const skipped: Record<string, string> = {};
+  const missingEnvoy = envoyMissing();
+  if (missingEnvoy !== null) {
+    require('WASMESH_REQUIRE_ENVOY', missingEnvoy);
+    throw new Error(`bench:protocols: ${missingEnvoy}; nothing to compare against`);
+  }
+  const h2load = findH2load();
+  let modes = [...o.modes];
+  if (modes.includes('h2') && h2load === null) {
+    const why = `h2load not found (H2LOAD_BIN=${process.env.H2LOAD_BIN ?? 'unset'}; Debian: apt-get install nghttp2-client, or scripts/install-loadgen.sh)`;
+    require('WASMESH_REQUIRE_LOADGEN', why);
+    skipped.h2 = why;
+    log(`bench:protocols: h2 skipped: ${why}`);
+    modes = modes.filter((m) => m !== 'h2');
+  }
+
+  const report: ProtocolsReport = {
+    date: new Date().toISOString(),
+    command: `npm run bench:protocols -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: cpus().length, loadavgAtStart: loadavg(), loadavgAtEnd: [] },
+    options: o, skipped, measurements: [], summary: [],
+  };
+  const servers = new Map<ServerKind, { port: number; child: ChildProcess }>();
+  const proxies: RunningProxy[] = [];
+  const meshDir = mkdtempSync(join(tmpdir(), 'wasmesh-proto-mesh-'));
+  const onSignal = (): void => { killChildren(); for (const s of servers.values()) s.child.kill('SIGKILL'); process.exit(130); };
+  process.once('SIGINT', onSignal);
+  try {
+    for (const kind of new Set(modes.map((m) => SERVER_OF[m]))) servers.set(kind, await startServer(kind));
+    const port = (k: ServerKind): number => servers.get(k)?.port ?? 1;
+    const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
+    for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
+    const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
+    for (const name of PROXIES) proxies.push(await startProxy(name, meshDir, name === 'wasmesh' ? wasmeshArgs : []));
+
+    // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
+    // proxies load lazily, and under a loaded machine that can take longer than a short window.
+    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, o, h2load, 0.5, 0);
+    if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died while priming:\n${serverDeaths.join('\n')}`);
+
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const mode of modes) {
+        // Alternate who goes first each round (and each mode), so neither always runs on a warmer or quieter machine.
+        const order = (round + modes.indexOf(mode)) % 2 === 0 ? [...proxies] : [...proxies].reverse();
+        for (const p of order) {
+          const figures = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
+        }
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    for (const p of proxies) await p.stop();
+    for (const s of servers.values()) {
+      s.child.removeAllListeners('exit');
+      await stopChild(s.child);
+    }
+    rmSync(meshDir, { recursive: true, force: true });
+  }
+  report.machine.loadavgAtEnd = loadavg();
+  report.summary = summarize(report.measurements, modes);
+  return report;
+}
+
+if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
+  let o: ProtocolsOptions;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      console.error(`bench:protocols: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  try {
+    const report = await runProtocols(o);
+    const file = o.json ?? join(repoRoot(), 'bench', 'results', `protocols-${report.date.replace(/[:.]/g, '-')}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`${report.date}, ${report.machine.cpus} CPUs, load average ${report.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${report.machine.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
+    console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy\n`);
+    console.log(markdownTable(report));
+    for (const s of report.summary) console.log(`- ${s.mode}: ${s.shape}`);
+    for (const [m, why] of Object.entries(report.skipped)) console.log(`- ${m}: skipped (${why})`);
+    console.log(`\nJSON: ${file}`);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,84 @@
+// Smoke test of `npm run bench:protocols` (bench/protocols/run.ts): the real runner, every mode
+// for 1 s on both proxies, must produce figures for wasmesh and Envoy in each (operations done,
+// no errors, a finite ratio); and a missing h2load must fail the run under
+// WASMESH_REQUIRE_LOADGEN=1 (and only skip the HTTP/2 mode without it). No figure is compared
+// with a threshold: this is not a timed test. Without Envoy or h2load the suite skips with the
+// reason, unless WASMESH_REQUIRE_ENVOY=1 / WASMESH_REQUIRE_LOADGEN=1.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ProtocolsReport } from '../../../bench/protocols/run.js';
+import { findH2load } from '../../../bench/protocols/h2load.js';
+import { envoyForTests } from '../../helpers/envoy-for-tests.js';
+import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+
+function h2loadMissing(): string | null {
+  if (findH2load() !== null) return null;
+  const why = 'h2load not found (apt-get install nghttp2-client; scripts/install-loadgen.sh)';
+  if (process.env.WASMESH_REQUIRE_LOADGEN === '1') throw new Error(`bench:protocols smoke: WASMESH_REQUIRE_LOADGEN=1 but ${why}`);
+  console.warn(`bench:protocols smoke skipped: ${why}`);
+  return why;
+}
+
+const envoy = envoyForTests('bench:protocols smoke');
+const missing = envoy === null ? 'Envoy not installed' : h2loadMissing();
+
+function runner(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'protocols', 'run.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
+  const out = mkdtempSync(join(tmpdir(), 'wasmesh-protocols-smoke-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('every mode measured on wasmesh and Envoy: operations done, no errors, a ratio', async () => {
+    await ensureBuilt();
+    const json = join(out, 'report.json');
+    const r = await runner(['--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
+    expect(report.summary.map((s) => s.mode)).toEqual(['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws']);
+    for (const mode of ['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws']) {
+      for (const proxy of ['wasmesh', 'envoy']) {
+        const m = report.measurements.find((x) => x.mode === mode && x.proxy === proxy);
+        expect(m, `${mode}/${proxy}`).toBeDefined();
+        expect(m!.figures.ops, `${mode}/${proxy}`).toBeGreaterThan(0);
+        expect(m!.figures.errors, `${mode}/${proxy}: ${m!.figures.firstError}`).toBe(0);
+        expect(m!.figures.latencyMs.p99).toBeGreaterThan(0);
+      }
+      const s = report.summary.find((x) => x.mode === mode)!;
+      expect(Number.isFinite(s.throughputRatio) && s.throughputRatio > 0).toBe(true);
+    }
+    for (const m of report.measurements.filter((x) => x.mode === 'tcp-bytes')) expect(m.figures.bytes).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/\| h2 \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
+  }, 240_000);
+
+  it('a missing h2load fails the run under WASMESH_REQUIRE_LOADGEN=1, and only skips the HTTP/2 mode without it', async () => {
+    await ensureBuilt();
+    const env = { ...process.env, H2LOAD_BIN: '/nonexistent/h2load' };
+    const required = await runner(['--modes', 'h2', '--duration', '1', '--json', join(out, 'required.json')], { ...env, WASMESH_REQUIRE_LOADGEN: '1' });
+    expect(required.code).toBe(1);
+    expect(required.stderr).toContain('WASMESH_REQUIRE_LOADGEN=1 but h2load not found (H2LOAD_BIN=/nonexistent/h2load');
+    const optional = await runner(['--modes', 'h2', '--duration', '1', '--json', join(out, 'optional.json')], { ...env, WASMESH_REQUIRE_LOADGEN: '0' });
+    expect(optional.code, optional.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'optional.json'), 'utf8')) as ProtocolsReport;
+    expect(report.skipped.h2).toMatch(/^h2load not found/);
+    expect(report.measurements).toEqual([]);
+  }, 60_000);
+
+  it('bad options are refused with the reason', async () => {
+    const r = await runner(['--modes', 'h3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, tcp-bytes, tcp-conn, ws)');
+    const unknown = await runner(['--frobnicate', '1']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown option --frobnicate');
+  });
+});

@@ -1,0 +1,135 @@
+// HTTP/2 in the Envoy translation: a cluster wasmesh's pool speaks HTTP/2 to (a grpc/http2 port,
+// or DestinationRule h2UpgradePolicy UPGRADE) states http2_protocol_options, with the connection
+// pool mapped as Istio's applyConnectionPool does (http2MaxRequests → max_requests,
+// maxConcurrentStreams → max_concurrent_streams, maxRequestsPerConnection → common options);
+// ALPN h2 with TLS; HTTP/1.1 clusters unchanged; the HCM takes HTTP/1.x and h2c (codec AUTO).
+// Then the real Envoy validates the bootstrap, and the xDS encoding takes it.
+import { describe, expect, it } from 'vitest';
+import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
+import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
+import { anyFromJson } from '../../host/xds/proto-json.js';
+import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { envoyValidate, loadYaml } from './protocol-fixtures.js';
+
+const entry = (name: string, port: string, ep: number): string => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${name}.example.internal]
+  ports: [${port}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {main: ${ep}}}]
+`;
+
+const FILES = {
+  'se.yaml': [
+    entry('greeter', '{number: 50051, name: main, protocol: GRPC}', 15201),
+    entry('h2web', '{number: 8080, name: main, protocol: HTTP2}', 15202),
+    entry('upgraded', '{number: 8080, name: main, protocol: HTTP}', 15203),
+    entry('plain', '{number: 8080, name: main, protocol: HTTP}', 15204),
+    entry('secure', '{number: 8443, name: main, protocol: GRPC}', 15205),
+  ].join('---\n'),
+  'dr.yaml': `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: greeter}
+spec:
+  host: greeter.example.internal
+  trafficPolicy:
+    connectionPool:
+      http: {http2MaxRequests: 300, maxConcurrentStreams: 64, maxRequestsPerConnection: 1000}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: upgraded}
+spec:
+  host: upgraded.example.internal
+  trafficPolicy:
+    connectionPool:
+      http: {h2UpgradePolicy: UPGRADE}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: secure}
+spec:
+  host: secure.example.internal
+  trafficPolicy:
+    tls: {mode: SIMPLE, caCertificates: /etc/ssl/certs/ca-certificates.crt, sni: secure.example.internal}
+`,
+  'gw.yaml': `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /greeter}}]
+    route: [{destination: {host: greeter.example.internal}}]
+  - match: [{uri: {prefix: /h2}}]
+    route: [{destination: {host: h2web.example.internal}}]
+  - match: [{uri: {prefix: /up}}]
+    route: [{destination: {host: upgraded.example.internal}}]
+  - match: [{uri: {prefix: /secure}}]
+    route: [{destination: {host: secure.example.internal}}]
+  - route: [{destination: {host: plain.example.internal}}]
+`,
+};
+
+const OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const build = (): any => envoyBootstrap(loadYaml(FILES, 'gw'), { listen: { host: '127.0.0.1', port: 18080 }, admin: { host: '127.0.0.1', port: 18081 }, gateway: 'gw' });
+const cluster = (c: any, host: string): any => c.static_resources.clusters.find((x: any) => x.name.endsWith(`|${host}.example.internal`));
+
+describe('envoyBootstrap: HTTP/2 clusters and downstream', () => {
+  const { config } = build();
+
+  it('a GRPC port: http2_protocol_options with maxConcurrentStreams; http2MaxRequests the breaker, maxRequestsPerConnection the common options', () => {
+    const g = cluster(config, 'greeter');
+    expect(g.typed_extension_protocol_options[OPTIONS]).toEqual({
+      '@type': `type.googleapis.com/${OPTIONS}`,
+      common_http_protocol_options: { max_requests_per_connection: 1000 },
+      explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 64 } },
+    });
+    expect(g.circuit_breakers.thresholds[0].max_requests).toBe(300);
+  });
+
+  it('an HTTP2 port without a DestinationRule, and an HTTP port with h2UpgradePolicy UPGRADE: empty http2_protocol_options', () => {
+    for (const host of ['h2web', 'upgraded']) {
+      expect(cluster(config, host).typed_extension_protocol_options[OPTIONS]).toEqual({ '@type': `type.googleapis.com/${OPTIONS}`, explicit_http_config: { http2_protocol_options: {} } });
+    }
+  });
+
+  it('an HTTP port stays HTTP/1.1 (no protocol options written); SIMPLE TLS to a GRPC port offers ALPN h2', () => {
+    expect(cluster(config, 'plain').typed_extension_protocol_options).toBeUndefined();
+    const s = cluster(config, 'secure');
+    expect(s.transport_socket.typed_config.common_tls_context.alpn_protocols).toEqual(['h2']);
+    expect(s.typed_extension_protocol_options[OPTIONS].explicit_http_config).toEqual({ http2_protocol_options: {} });
+  });
+
+  it('the HCM picks its codec by the first bytes (AUTO: HTTP/1.x and h2c), still taking HTTP/1.0', () => {
+    const hcm = config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    expect(hcm.codec_type).toBe('AUTO');
+    expect(hcm.http_protocol_options).toEqual({ accept_http_10: true });
+  });
+
+  it('the xDS split encodes the HTTP/2 clusters with Envoy\'s protos', () => {
+    const xds = envoyXdsResources(config);
+    const g = xds.clusters.find((c: any) => c.name.endsWith('|greeter.example.internal'))!;
+    expect(anyFromJson(envoyProtos(), TYPE_URL.cluster, g).value.length).toBeGreaterThan(0);
+    expect(anyFromJson(envoyProtos(), TYPE_URL.listener, xds.listeners[0]).value.length).toBeGreaterThan(0);
+  });
+
+  const envoy = envoyForTests('http2-clusters');
+  it.skipIf(envoy === null)('envoy --mode validate accepts the bootstrap', async () => {
+    const result = await envoyValidate(envoy!, build().yaml);
+    expect(result.ok, result.output).toBe(true);
+  });
+});
