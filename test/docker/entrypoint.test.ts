@@ -230,9 +230,9 @@ describe('entrypoint init and passthrough modes', () => {
   });
 
   it("passes init's usage errors and exit code through", () => {
-    const r = entry(['init', '-m', 'TPROXY'], { WASMESH_HOME: REPO });
+    const r = entry(['init', '-m', 'SNAT'], { WASMESH_HOME: REPO });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('error[INIT_MODE_UNSUPPORTED]');
+    expect(r.stderr).toContain('error[INIT_BAD_MODE]');
   });
 
   it('runs any other command as given, with its exit code', () => {
