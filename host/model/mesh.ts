@@ -25,6 +25,7 @@ import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
 import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
+import type { ServiceAddress } from './service-address.js';
 import type { PortProtocol } from './port-protocol.js';
 import type { GatewayTcpListener, TcpRoute } from './tcp-route.js';
 
@@ -332,6 +333,17 @@ export interface MeshConfig {
   tlsRoutes?: readonly TcpRoute[];
   /** Gateway mode only: the Gateway's TCP (MONGO, MYSQL, REDIS) ports, served by a byte proxy (host/model/tcp-route.ts); absent or empty: none. */
   gatewayTcpListeners?: readonly GatewayTcpListener[];
+  /**
+   * Mesh mode: the service ports by the address a client dials (ServiceEntry `addresses`, and
+   * the TCP ports of services without one), for a sidecar that sees original destinations
+   * (host/model/service-address.ts); absent or empty: none.
+   */
+  serviceAddresses?: readonly ServiceAddress[];
+  /**
+   * meshConfig protocolDetectionTimeout: how long a connection to a port of unknown protocol may
+   * stay silent before it is taken as TCP (server-first protocols); absent or 0: no timeout (Istio's default 0s).
+   */
+  protocolDetectionTimeoutMs?: number;
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

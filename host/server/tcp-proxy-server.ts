@@ -8,12 +8,19 @@
 // connect_success or connect_failed), then a byte-proxy session (host/listener/tcp/).
 // A failure closes the downstream: UO (overflow), UH (no healthy endpoint), UF (connect failed or
 // timed out), counted in the cluster's upstream_cx_* and Istio's istio_tcp_* with the flag.
+//
+// A sidecar's outbound capture uses the same server without a listener of its own (`adopt`):
+// host/sidecar/outbound-capture.ts hands it each connection whose original destination is a
+// TCP service port (the `tcp:` routes of that service's host, else its default cluster) or
+// unknown (PassthroughCluster to the original destination, Envoy's ORIGINAL_DST).
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js';
-import { selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { l4MatchHolds, selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
+import { PassthroughGuard } from '../upstream/passthrough-guard.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import { resolveLimits, type Limits } from '../common/limits.js';
@@ -44,6 +51,22 @@ export interface TcpProxyServerOptions {
   workload?: WorkloadMetadata;
   /** Istio's TCP metrics, reporter `source` (a gateway), or off. Default source. */
   istioMetrics?: 'source' | 'off';
+  /**
+   * No listener of its own: connections are handed in by handle() (a sidecar's outbound capture),
+   * and every `tcp:` route is kept, chosen per connection by its service host and port.
+   */
+  adopt?: boolean;
+  /** The proxy's own ports, which a passthrough may not reach on a local address (passthrough-guard.ts). */
+  reservedPorts?: () => Iterable<number>;
+}
+
+/** Where a handed-in connection goes (handle()). */
+export interface TcpTarget {
+  /** The original destination. */
+  readonly address: string;
+  readonly port: number;
+  /** The service at that address and port; null: none (PassthroughCluster to the original destination). */
+  readonly service: { readonly host: string; readonly cluster: string } | null;
 }
 
 /** One config version: the routes of this port, the core's table for their weights, and their stats. */
@@ -62,7 +85,8 @@ export class TcpProxyServer {
   readonly istio: IstioTcpMetrics | null;
   readonly #core: Core;
   readonly #clusters: ClusterManager;
-  readonly #listener: TcpListener;
+  readonly #listener: TcpListener | null;
+  readonly #adopt: boolean;
   readonly #gatewayPort: number;
   readonly #idleTimeoutMs: number;
   readonly #opLog: Log | undefined;
@@ -78,18 +102,21 @@ export class TcpProxyServer {
   constructor(opts: TcpProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog });
+    const reserved = opts.reservedPorts;
+    const passthroughGuard = reserved === undefined ? undefined : new PassthroughGuard(reserved);
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog, ...(passthroughGuard !== undefined ? { passthroughGuard } : {}) });
+    this.#adopt = opts.adopt === true;
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
     this.#opLog = opts.operationalLog;
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
     const workload = opts.workload ?? workloadMetadata({});
     this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics('source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
-    this.#listener = new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
+    this.#listener = this.#adopt ? null : new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
   }
 
   get port(): number {
-    return this.#listener.port;
+    return this.#listener?.port ?? 0;
   }
 
   /** Open proxied sessions (connected both ways). */
@@ -102,7 +129,7 @@ export class TcpProxyServer {
    * clusters. Throws (a compile error, a table the core refuses) leaving the previous version.
    */
   apply(mesh: MeshConfig, version: number): void {
-    const routes = (mesh.tcpRoutes ?? []).filter((r) => r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort));
+    const routes = (mesh.tcpRoutes ?? []).filter((r) => this.#adopt || r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort));
     // One virtual host per route, one route each: route index i is tcp route i, and the core
     // picks its weighted destination exactly as for an HTTP route.
     const virtualHosts: VirtualHost[] = routes.map((r, i) => ({
@@ -140,7 +167,7 @@ export class TcpProxyServer {
   }
 
   listen(): Promise<void> {
-    return this.#listener.listen();
+    return this.#listener?.listen() ?? Promise.resolve();
   }
 
   /** Every cluster with its endpoints' health (GET /clusters). */
@@ -158,12 +185,12 @@ export class TcpProxyServer {
   }
 
   async #close(): Promise<void> {
-    this.#listener.stopAccepting();
+    this.#listener?.stopAccepting();
     const deadline = Date.now() + this.limits.drainTimeoutMs;
     while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
     for (const s of [...this.#connecting]) s.destroy();
-    this.#listener.closeAll();
+    this.#listener?.closeAll();
     this.#clusters.close();
     this.#current?.table.release();
     this.#current = null;
@@ -202,9 +229,42 @@ export class TcpProxyServer {
       socket.destroy();
       return;
     }
-    const stats = v.stats[ri]!;
+    this.#proxy(socket, v, v.stats[ri]!, v.table.pickCluster(ri), '');
+  }
+
+  /**
+   * A connection accepted elsewhere (`adopt`: a sidecar's outbound capture), paused or with its
+   * first bytes unshifted back: proxied to `target`'s service by its `tcp:` routes (those whose
+   * hosts name the service, the first whose match holds for the original port and address), else
+   * to the service's default cluster; with no service, to the original destination through
+   * PassthroughCluster. Closed at once when there is no config yet or the cluster is unknown.
+   */
+  handle(socket: Socket, target: TcpTarget): void {
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    const service = target.service;
+    if (service === null) {
+      const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+      this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority);
+      return;
+    }
+    for (let i = 0; i < v.routes.length; i++) {
+      const r = v.routes[i]!;
+      if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
+      if (r.matches.length === 0 || r.matches.some((m) => l4MatchHolds(m, target.port, target.address, this.#inSubnet))) {
+        this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '');
+        return;
+      }
+    }
+    this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '');
+  }
+
+  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string): void {
     stats.inc('downstream_cx_total');
-    const ci = v.table.pickCluster(ri);
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
     const series = this.#series(clusterName);
     const fail = (flag: string): void => {
@@ -220,7 +280,7 @@ export class TcpProxyServer {
     const admitted = this.#clusters.admitConnection(v, ci);
     if (admitted === null) return fail('UH');
     if (admitted === 'overflow') return fail('UO');
-    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority: '' });
+    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority });
     if (lease === null) {
       admitted.release();
       admitted.stats.inc('upstream_cx_none_healthy');
@@ -307,4 +367,11 @@ export class TcpProxyServer {
     const service = cluster === '' ? UNKNOWN_SERVICE : serviceOfCluster(cluster) ?? UNKNOWN_SERVICE;
     return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, 'none');
   }
+}
+
+/** A VirtualService host (`name`, `*.suffix`, `*`) naming the service host `host`. */
+function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
+  return pattern === host;
 }
