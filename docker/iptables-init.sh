@@ -309,6 +309,10 @@ build_tproxy_rules() {
   fi
   rule -A OUTPUT -p tcp -j ISTIO_OUTPUT
   for p in "${EXCL_OUT[@]+"${EXCL_OUT[@]}"}"; do rule -A ISTIO_OUTPUT -p tcp -m tcp --dport "$p" -j RETURN; done
+  # Replies are never outbound traffic: the SYN-ACK and answers of an inbound connection TPROXY
+  # gave the proxy leave from the original destination's address, and before accept() their
+  # socket is the listener's, whose owner may not be the proxy's uid (a systemd .socket unit).
+  rule -A ISTIO_OUTPUT -m conntrack --ctdir REPLY -j RETURN
   # Loopback stays direct (the proxy's hand-off to the app, the app talking to itself); the
   # proxy's own traffic is never marked, which keeps its upstream connections out of 15001.
   rule -A ISTIO_OUTPUT -o lo -j RETURN

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -154,6 +155,16 @@ int main(int argc, char **argv) {
   if (count == 0) usage_error("LISTEN_NONE", "at least one --listen NAME=ADDR:PORT is required");
   if (i >= argc) usage_error("LISTEN_NO_COMMAND", "no command after '--'");
 
+  /*
+   * With --user, the sockets are made under that filesystem uid/gid (capabilities kept: euid is
+   * still 0), so their files belong to the proxy: iptables' `-m owner --uid-owner 1337` then
+   * exempts what the kernel sends for a listener before accept() (a TPROXY SYN-ACK), as it does
+   * for Envoy's own sockets in Istio.
+   */
+  if (uid >= 0) {
+    setfsgid((gid_t)gid);
+    setfsuid((uid_t)uid);
+  }
   /* Sockets first, wherever the kernel puts them; then moved onto 3.. in order. */
   int fds[MAX_LISTEN];
   for (int k = 0; k < count; k++) {

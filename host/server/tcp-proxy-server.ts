@@ -19,7 +19,7 @@ import { RouteTable } from '../core/route/route-table.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js';
 import { l4MatchHolds, selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
-import { PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import { PassthroughGuard } from '../upstream/passthrough-guard.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
@@ -261,6 +261,20 @@ export class TcpProxyServer {
       }
     }
     this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '');
+  }
+
+  /**
+   * A handed-in connection the outbound policy refuses (REGISTRY_ONLY, a destination the mesh does
+   * not know): sent to BlackHoleCluster, which has no endpoint, so it is closed with UH, counted as Envoy does.
+   */
+  blackHole(socket: Socket): void {
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '');
   }
 
   #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string): void {

@@ -114,6 +114,7 @@ describe('iptables-init arguments and --dry-run', () => {
       'iptables -t mangle -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_TPROXY',
       'iptables -t mangle -A OUTPUT -p tcp -j ISTIO_OUTPUT',
       'iptables -t mangle -A ISTIO_OUTPUT -p tcp -m tcp --dport 53 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -m conntrack --ctdir REPLY -j RETURN',
       'iptables -t mangle -A ISTIO_OUTPUT -o lo -j RETURN',
       'iptables -t mangle -A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN',
       'iptables -t mangle -A ISTIO_OUTPUT -m owner --gid-owner 1337 -j RETURN',

@@ -69,5 +69,9 @@ describe('wasmesh-listen', () => {
     const r = helper(['--listen', 'a=127.0.0.1:0', '--user', '1337:1338', '--', 'sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status']);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n').slice(0, 3)).toEqual(['1337', '1338', 'CapEff:\t0000000000000000']);
+    // The listening socket itself belongs to the proxy's uid (made under its fsuid), so iptables'
+    // owner match exempts what the kernel sends for it before accept().
+    const owned = helper(['--listen', 'a=127.0.0.1:0', '--user', '1337', '--', 'sh', '-c', 'ss -ltne']);
+    expect(owned.stdout).toMatch(/127\.0\.0\.1:\d+ .* uid:1337 /);
   });
 });

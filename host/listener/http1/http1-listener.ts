@@ -116,8 +116,17 @@ export class Http1Listener implements Listener {
     });
   }
 
+  /**
+   * Serves only connections handed in by adopt() (no socket of its own): the timeouts' sweep runs
+   * and `port` reads as the given port, the one the capturing listener serves.
+   */
+  serveAdopted(port: number): void {
+    this.#port = port;
+    this.#armSweep();
+  }
+
   stopAccepting(): void {
-    this.#server.close();
+    if (this.#server.listening) this.#server.close();
     this.#http2?.stopAccepting();
   }
 
@@ -130,8 +139,18 @@ export class Http1Listener implements Listener {
     this.#http2?.closeAll();
   }
 
+  /**
+   * A connection accepted by another listener on this one's behalf (a sidecar's outbound capture,
+   * which looked at its original destination first), paused; `first`: bytes already read from it
+   * (sniffed), handed to the connection before any other. With `first`, the listener's transport
+   * must be plaintext (the capture sniffs only what it can read).
+   */
+  adopt(accepted: Socket, first?: Uint8Array): void {
+    this.#accept(accepted, first);
+  }
+
   /** Counts the connection and hands it to the transport, which starts it once it may be read. */
-  #accept(accepted: Socket): void {
+  #accept(accepted: Socket, first?: Uint8Array): void {
     const opts = this.#options;
     this.#stats.inc('downstream_cx_total');
     if (opts.maxConnections > 0 && this.#connections.size >= opts.maxConnections) {
@@ -142,7 +161,7 @@ export class Http1Listener implements Listener {
     const remote = accepted.remoteAddress ?? '';
     const address = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const h2 = this.#http2;
-    this.#transport.accept(accepted, (socket, security) => {
+    const start = (socket: Socket, security: ConnectionSecurity | null): ConnectionReader => {
       if (h2 !== null) {
         if (security !== null && security.tls) {
           if (isHttp2Alpn(security.alpn)) {
@@ -154,7 +173,9 @@ export class Http1Listener implements Listener {
         }
       }
       return this.#open(socket, address, security);
-    });
+    };
+    if (first === undefined) this.#transport.accept(accepted, start);
+    else RAW_DOWNSTREAM.acceptWith(accepted, start, null, first);
   }
 
   #open(socket: Socket, address: string, security: ConnectionSecurity | null): Http1Connection {
