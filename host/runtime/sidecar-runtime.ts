@@ -10,6 +10,7 @@ import { ProxyServer } from '../server/proxy-server.js';
 import { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
 import { OutboundCapture } from '../sidecar/outbound-capture.js';
+import { InboundCapture } from '../sidecar/inbound-capture.js';
 import { resolveLimits } from '../common/limits.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -140,9 +141,11 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // The byte proxy and the capture in front of both, when the outbound socket is handed over.
   const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' }) : null;
   const capture = tcp === null ? null : new OutboundCapture({ host: opts.outbound.host, port: opts.outbound.port, fd: outboundFd, http: outbound, tcp, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections });
+  const inboundFd = opts.listenFds?.inbound;
   const inbound = new ProxyServer({
     role: 'sidecar-inbound',
-    ...(opts.listenFds?.inbound !== undefined ? { listenFd: opts.listenFds.inbound } : {}),
+    // A handed-over inbound socket: the capture in front accepts, HTTP gets the connections it hands in.
+    ...(inboundFd !== undefined ? { adoptOnly: true } : {}),
     workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined),
     istioMetrics: opts.istioMetrics === false ? 'off' : 'destination',
     limits: opts.limits,
@@ -159,6 +162,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
+  // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
+  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, istioMetrics: 'off' });
+  tcpIn?.apply(inboundConfig, 0);
+  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, log: dataLog });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
   // inbound listener denies everything rather than serve open (a file config applies below,
   // before any port is bound).
@@ -179,6 +186,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
         outbound.apply(mesh, version);
         tcp?.apply(mesh, version);
         capture?.apply(mesh);
+        inboundCapture?.apply(mesh);
       } catch (err) {
         inbound.apply(inboundApplied.mesh, inboundApplied.version);
         throw err;
@@ -201,7 +209,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       // The bound port, so that a test's port 0 shows as the port it got.
       stats: () => {
         const both = sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port });
-        return tcp === null ? both : mergeStats([both, tcp.stats.records()]);
+        return tcp === null && tcpIn === null ? both : mergeStats([both, ...(tcp === null ? [] : [tcp.stats.records()]), ...(tcpIn === null ? [] : [tcpIn.stats.records()])]);
       },
       clusters: () => tcp === null ? [...outbound.clusters(), ...inbound.clusters()] : [...mergeClusters([outbound.clusters(), tcp.clusters()]), ...inbound.clusters()],
       istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, ...(tcp === null ? [] : [{ series: [], overflow: tcp.istio?.overflow ?? 0, tcp: tcp.istio?.snapshot() ?? [] }])]),
@@ -236,7 +244,19 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // connection while the data path comes up; then the data path, outbound before inbound.
   await assembly.start({
     probes: [{ role: 'health', at: opts.health, listen: () => health.listen(), close: () => health.close() }],
-    listeners: [outboundPort, listener('inbound listener', opts.inbound, inbound)],
+    listeners: [outboundPort, inboundCapture === null ? listener('inbound listener', opts.inbound, inbound) : {
+      role: 'inbound listener',
+      at: opts.inbound,
+      listen: async () => {
+        await inbound.listen();
+        await inboundCapture.listen();
+      },
+      close: async () => {
+        inboundCapture.close();
+        await Promise.all([inbound.close(), tcpIn!.close()]);
+      },
+      probeOnFailure: false,
+    }],
   });
 
   ownPorts = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port, inbound.port, health.port, assembly.admin.port];

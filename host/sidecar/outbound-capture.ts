@@ -17,7 +17,7 @@ import { BlockList, createServer, isIP, type Server, type Socket } from 'node:ne
 import type { MeshConfig } from '../model/mesh.js';
 import type { ServiceAddress } from '../model/service-address.js';
 import { carriedAs } from '../model/port-protocol.js';
-import { detectProtocol, type DetectedProtocol } from '../listener/protocol-sniff.js';
+import { sniffFirstBytes } from './sniff-first-bytes.js';
 import type { ProxyServer } from '../server/proxy-server.js';
 import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Stats } from '../telemetry/stats.js';
@@ -166,7 +166,10 @@ export class OutboundCapture {
         this.#opts.tcp.handle(socket, { address, port, service });
         return;
       case 'sniff':
-        this.#sniff(socket, (protocol, first) => {
+        this.#sockets.add(socket);
+        sniffFirstBytes(socket, this.#detectMs, (protocol, first, timedOut) => {
+          this.#sockets.delete(socket);
+          if (timedOut) this.#count('sniff_timeout');
           if (protocol === 'http1' || protocol === 'http2') {
             this.#count('sniffed_http');
             this.#opts.http.adoptConnection(socket, first);
@@ -175,59 +178,11 @@ export class OutboundCapture {
             if (first.length > 0) socket.unshift(first);
             this.#opts.tcp.handle(socket, { address, port, service });
           }
-        });
+        }, () => this.#sockets.delete(socket));
         return;
       case 'none':
         socket.destroy();
         return;
-    }
-  }
-
-  /**
-   * Reads until the first bytes decide the protocol (detectProtocol), or, with a detection
-   * timeout, until it passes with the client silent (a server-first protocol: TCP). A client
-   * that half-closes before deciding is TCP too (its FIN is passed on); one that leaves is dropped.
-   */
-  #sniff(socket: Socket, decided: (protocol: DetectedProtocol, first: Buffer) => void): void {
-    this.#sockets.add(socket);
-    let held: Buffer = Buffer.alloc(0);
-    let timer: NodeJS.Timeout | null = null;
-    const finish = (protocol: DetectedProtocol): void => {
-      if (timer !== null) clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onClose);
-      this.#sockets.delete(socket);
-      decided(protocol, held);
-    };
-    const onReadable = (): void => {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
-      if (held.length === 0) return;
-      const protocol = detectProtocol(held);
-      if (protocol !== null) finish(protocol);
-    };
-    const onEnd = (): void => {
-      if (held.length === 0) {
-        socket.destroy();
-        return;
-      }
-      finish('tcp');
-    };
-    const onClose = (): void => {
-      if (timer !== null) clearTimeout(timer);
-      this.#sockets.delete(socket);
-    };
-    socket.on('error', () => socket.destroy());
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onClose);
-    if (this.#detectMs > 0) {
-      timer = setTimeout(() => {
-        timer = null;
-        this.#count('sniff_timeout');
-        finish('tcp');
-      }, this.#detectMs);
     }
   }
 }

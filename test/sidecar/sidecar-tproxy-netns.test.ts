@@ -121,11 +121,13 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     await net.start(net.peer, [process.execPath, TCP_SERVERS, `echo@${PEER}:6379`, `first@${PEER}:7000`, `echo@${PEER}:9000`]);
     await net.start(net.peer, [process.execPath, WHOAMI, `web@${PEER}:8080`]);
     await net.start(net.pod, [process.execPath, WHOAMI, 'app@0.0.0.0:5005']);
-    net.exec(net.pod, ['bash', SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'TPROXY', '-i', '*', '-b', '5005']);
+    // The app's second port speaks TCP (a Redis-like echo): reached inbound by original destination.
+    await net.start(net.pod, [process.execPath, TCP_SERVERS, 'echo@127.0.0.1:5007']);
+    net.exec(net.pod, ['bash', SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'TPROXY', '-i', '*', '-b', '5005,5007']);
 
     sidecar = net.spawn(net.pod, ['timeout', '--foreground', '300', helper, '--transparent',
       '--listen', 'outbound=0.0.0.0:15001', '--listen', 'inbound=0.0.0.0:15006', '--user', String(PROXY_UID), '--',
-      process.execPath, BIN, 'sidecar', '-f', dir, '--app-ports', '5005']);
+      process.execPath, BIN, 'sidecar', '-f', dir, '--app-ports', '5005,5007']);
     sidecar.stdout!.on('data', (d) => { sidecarLog += d; });
     sidecar.stderr!.on('data', (d) => { sidecarLog += d; });
     for (let i = 0; i < 80; i++) {
@@ -204,6 +206,15 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'app', path: '/in' });
   });
 
+  it('proxies an inbound connection to a TCP app port as TCP to the app (the original destination port picks it)', () => {
+    const before = stats();
+    const got: Talk = JSON.parse(net.exec(net.peer, [process.execPath, TCP_TALK, POD, '5007', 'send', 'inbound-bytes']).stdout);
+    expect(got, sidecarLog).toMatchObject({ received: 'echo:5007:inbound-bytes', ended: 'replied' });
+    const after = stats();
+    expect(delta(before, after, 'http.inbound_0.0.0.0_15006.sidecar_inbound.sniffed_tcp')).toBe(1);
+    expect(delta(before, after, 'tcp.inbound|5007||.downstream_cx_total')).toBe(1);
+  });
+
   it('refuses the unknown address after a live switch to REGISTRY_ONLY (BlackHoleCluster, UH)', async () => {
     writeFileSync(join(dir, 'mesh.yaml'), meshYaml('REGISTRY_ONLY'), { mode: 0o644 });
     let got: Talk | null = null;
@@ -219,5 +230,23 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(s['tcp.BlackHoleCluster.downstream_cx_total']).toBeGreaterThanOrEqual(1);
     // A known service is still reached.
     expect(talk(REDIS_VIP, 6379, 'PING')).toMatchObject({ received: 'echo:6379:PING' });
+  });
+
+  it('refuses inbound TCP once an AuthorizationPolicy selects the workload (not enforceable on TCP yet), HTTP still served', async () => {
+    writeFileSync(join(dir, 'authz.yaml'), `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-all, namespace: default}
+spec:
+  rules: [{}]
+`, { mode: 0o644 });
+    let got: Talk | null = null;
+    for (let i = 0; i < 50; i++) {
+      got = JSON.parse(net.exec(net.peer, [process.execPath, TCP_TALK, POD, '5007', 'send', 'x']).stdout) as Talk;
+      if (got.received === '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(got, sidecarLog).toMatchObject({ received: '' });
+    expect(stats()['http.inbound_0.0.0.0_15006.sidecar_inbound.tcp_refused']).toBeGreaterThanOrEqual(1);
+    expect(get(net.peer, POD, 5005, '/still').status).toBe(200);
   });
 });

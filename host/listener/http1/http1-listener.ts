@@ -142,8 +142,8 @@ export class Http1Listener implements Listener {
   /**
    * A connection accepted by another listener on this one's behalf (a sidecar's outbound capture,
    * which looked at its original destination first), paused; `first`: bytes already read from it
-   * (sniffed), handed to the connection before any other. With `first`, the listener's transport
-   * must be plaintext (the capture sniffs only what it can read).
+   * (sniffed), handed to the connection before any other (a raw transport takes them directly,
+   * TLS and PERMISSIVE read them back from the socket).
    */
   adopt(accepted: Socket, first?: Uint8Array): void {
     this.#accept(accepted, first);
@@ -174,8 +174,13 @@ export class Http1Listener implements Listener {
       }
       return this.#open(socket, address, security);
     };
-    if (first === undefined) this.#transport.accept(accepted, start);
-    else RAW_DOWNSTREAM.acceptWith(accepted, start, null, first);
+    if (first === undefined || first.length === 0) this.#transport.accept(accepted, start);
+    else if (this.#transport.kind === 'raw') RAW_DOWNSTREAM.acceptWith(accepted, start, null, first);
+    else {
+      // TLS or PERMISSIVE read the socket as a stream: the sniffed bytes go back into it.
+      accepted.unshift(Buffer.from(first));
+      this.#transport.accept(accepted, start);
+    }
   }
 
   #open(socket: Socket, address: string, security: ConnectionSecurity | null): Http1Connection {
