@@ -472,10 +472,11 @@ export class ProxyServer {
 
   /**
    * Serves a connection another listener accepted (a sidecar's outbound capture): paused, or with
-   * the bytes sniffed from it in `first` (plaintext only). Counted as this listener's.
+   * the bytes sniffed from it in `first`. Counted as this listener's. `originalDestination`: where
+   * the client was connecting (PassthroughCluster and resolution NONE services go there, HTTP/1.1).
    */
-  adoptConnection(socket: Socket, first?: Uint8Array): void {
-    this.#listener.adopt(socket, first);
+  adoptConnection(socket: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
+    this.#listener.adopt(socket, first, originalDestination);
   }
 
   /** `count` descriptors of this server's listening socket for worker threads (after listen()). */

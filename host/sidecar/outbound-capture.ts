@@ -159,7 +159,7 @@ export class OutboundCapture {
       case 'http1':
       case 'http2':
         this.#count('original_dst_http');
-        this.#opts.http.adoptConnection(socket);
+        this.#opts.http.adoptConnection(socket, undefined, { address, port });
         return;
       case 'tcp':
         this.#count('original_dst_tcp');
@@ -172,7 +172,7 @@ export class OutboundCapture {
           if (timedOut) this.#count('sniff_timeout');
           if (protocol === 'http1' || protocol === 'http2') {
             this.#count('sniffed_http');
-            this.#opts.http.adoptConnection(socket, first);
+            this.#opts.http.adoptConnection(socket, first, { address, port });
           } else {
             this.#count('sniffed_tcp');
             if (first.length > 0) socket.unshift(first);

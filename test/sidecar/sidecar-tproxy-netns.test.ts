@@ -86,6 +86,16 @@ spec:
   - {number: 80, name: http-web, targetPort: 8080}
   - {number: 8000, name: site, targetPort: 8080}
   endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: legacy, namespace: default}
+spec:
+  hosts: [legacy.example.internal]
+  addresses: [${PEER}]
+  location: MESH_EXTERNAL
+  resolution: NONE
+  ports: [{number: 8080, name: http}]
 `;
 
 interface Talk { received: string; greetedMs: number | null; ended: string; ms: number }
@@ -189,6 +199,16 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(delta(before, after, 'sidecar_outbound.sniffed_http')).toBe(1);
     expect(delta(before, after, 'cluster.outbound|80||web.example.internal.upstream_rq_2xx')).toBe(1);
     expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
+  });
+
+  it('sends HTTP for a resolution NONE service to the original destination, not to its Host name', () => {
+    const before = stats();
+    // legacy.example.internal resolves nowhere: only the connection's original destination says where to go.
+    const got = get(net.pod, PEER, 8080, '/legacy', 'host:legacy.example.internal:8080');
+    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/legacy' });
+    const after = stats();
+    expect(delta(before, after, 'cluster.outbound|8080||legacy.example.internal.upstream_rq_2xx')).toBe(1);
   });
 
   it('passes a connection to an address the mesh does not know through to it (ALLOW_ANY)', () => {

@@ -145,12 +145,12 @@ export class Http1Listener implements Listener {
    * (sniffed), handed to the connection before any other (a raw transport takes them directly,
    * TLS and PERMISSIVE read them back from the socket).
    */
-  adopt(accepted: Socket, first?: Uint8Array): void {
-    this.#accept(accepted, first);
+  adopt(accepted: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
+    this.#accept(accepted, first, originalDestination);
   }
 
   /** Counts the connection and hands it to the transport, which starts it once it may be read. */
-  #accept(accepted: Socket, first?: Uint8Array): void {
+  #accept(accepted: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
     const opts = this.#options;
     this.#stats.inc('downstream_cx_total');
     if (opts.maxConnections > 0 && this.#connections.size >= opts.maxConnections) {
@@ -169,10 +169,10 @@ export class Http1Listener implements Listener {
             return SOCKET_TAKEN;
           }
         } else {
-          return this.#sniff(socket, address, security, h2);
+          return this.#sniff(socket, address, security, h2, originalDestination);
         }
       }
-      return this.#open(socket, address, security);
+      return this.#open(socket, address, security, originalDestination);
     };
     if (first === undefined || first.length === 0) this.#transport.accept(accepted, start);
     else if (this.#transport.kind === 'raw') RAW_DOWNSTREAM.acceptWith(accepted, start, null, first);
@@ -183,8 +183,9 @@ export class Http1Listener implements Listener {
     }
   }
 
-  #open(socket: Socket, address: string, security: ConnectionSecurity | null): Http1Connection {
+  #open(socket: Socket, address: string, security: ConnectionSecurity | null, originalDestination: { readonly address: string; readonly port: number } | null = null): Http1Connection {
     const conn = new Http1Connection(socket, address, this.#ctx, security);
+    conn.originalDestination = originalDestination;
     this.#connections.add(conn);
     this.#stats.inc('downstream_cx_active');
     return conn;
@@ -195,7 +196,7 @@ export class Http1Listener implements Listener {
    * socket (and those bytes) to the HTTP/2 listener, anything else opens the HTTP/1.1 connection,
    * which then reads every byte after (one indirection per read).
    */
-  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener): ConnectionReader {
+  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener, originalDestination: { readonly address: string; readonly port: number } | null): ConnectionReader {
     this.#sniffing.set(socket, performance.now());
     // Active from accept, as every connection (the HTTP/1.1 or HTTP/2 side counts it from the decision on).
     this.#stats.inc('downstream_cx_active');
@@ -233,7 +234,7 @@ export class Http1Listener implements Listener {
           h2.take(socket, address, security, seen);
           return;
         }
-        conn = this.#open(socket, address, security);
+        conn = this.#open(socket, address, security, originalDestination);
         conn.onRead(seen);
       },
     };
