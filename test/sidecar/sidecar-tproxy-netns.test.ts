@@ -201,6 +201,17 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
   });
 
+  it('routes a Host without a port by the original port (Envoy\'s per-port route), not the bare name\'s port 80', () => {
+    const before = stats();
+    // web has ports 80 and 8000; the bare name alone would mean port 80.
+    const got = get(net.pod, WEB_VIP, 8000, '/by-port', 'host:web.example.internal');
+    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/by-port', host: 'web.example.internal' });
+    const after = stats();
+    expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
+    expect(delta(before, after, 'cluster.outbound|80||web.example.internal.upstream_rq_2xx')).toBe(0);
+  });
+
   it('sends HTTP for a resolution NONE service to the original destination, not to its Host name', () => {
     const before = stats();
     // legacy.example.internal resolves nowhere: only the connection's original destination says where to go.
