@@ -26,6 +26,7 @@ const WHOAMI = fileURLToPath(new URL('./fixtures/whoami-http.mjs', import.meta.u
 const HTTP_GET = fileURLToPath(new URL('./fixtures/http-get.mjs', import.meta.url));
 const TCP_SERVERS = fileURLToPath(new URL('./fixtures/tcp-servers.mjs', import.meta.url));
 const TCP_TALK = fileURLToPath(new URL('./fixtures/tcp-talk.mjs', import.meta.url));
+const H2C_GET = fileURLToPath(new URL('./fixtures/h2c-get.mjs', import.meta.url));
 // TEST-NET-2, apart from the other sidecar suites' ranges.
 const POD = '198.51.100.2';
 const PEER = '198.51.100.1';
@@ -210,6 +211,16 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     const after = stats();
     expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
     expect(delta(before, after, 'cluster.outbound|80||web.example.internal.upstream_rq_2xx')).toBe(0);
+  });
+
+  it('does the same for HTTP/2 (h2c sniffed on an unnamed port): the original port picks the route', () => {
+    const before = stats();
+    const got = JSON.parse(net.exec(net.pod, [process.execPath, H2C_GET, WEB_VIP, '8000', '/h2', 'web.example.internal']).stdout) as Got;
+    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/h2' });
+    const after = stats();
+    expect(delta(before, after, 'sidecar_outbound.sniffed_http')).toBe(1);
+    expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
   });
 
   it('sends HTTP for a resolution NONE service to the original destination, not to its Host name', () => {

@@ -231,7 +231,7 @@ export class Http1Listener implements Listener {
         socket.off('end', leave);
         socket.off('error', leave);
         if (verdict === Sniffed.Http2) {
-          h2.take(socket, address, security, seen);
+          h2.take(socket, address, security, seen, originalDestination);
           return;
         }
         conn = this.#open(socket, address, security, originalDestination);

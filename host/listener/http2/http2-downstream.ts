@@ -42,6 +42,7 @@ class H2HeadSink implements HeadSink {
 export interface Http2DownstreamConnection {
   readonly remoteAddress: string;
   readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   readonly security: ConnectionSecurity | null;
   readonly serverName: string | null;
   streamEnded(ds: Http2Downstream): void;
@@ -55,6 +56,7 @@ export class Http2Downstream implements Downstream {
   readonly headers: string[];
   readonly remoteAddress: string;
   readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
@@ -79,6 +81,7 @@ export class Http2Downstream implements Downstream {
     this.#conn = conn;
     this.remoteAddress = conn.remoteAddress;
     this.localAddress = conn.localAddress;
+    this.originalDestination = conn.originalDestination;
     this.security = conn.security;
     let method = '';
     let path = '';
