@@ -10,12 +10,17 @@
 # ---- build: Wasm core (asc) + TypeScript host (tsc), then drop dev dependencies ----------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
+# gcc: the socket-activation helper (docker/wasmesh-listen.c) that makes the TPROXY listeners.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 # Dependencies first, so source edits do not invalidate the npm ci layer.
 COPY package.json package-lock.json ./
 # package.json overrides msgpackr-extract with this in-repo stand-in (see README, Dependencies).
 COPY scripts/npm ./scripts/npm
 RUN npm ci --no-audit --no-fund
 COPY . .
+RUN gcc -O2 -Wall -Wextra -Werror -o /src/wasmesh-listen docker/wasmesh-listen.c
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && node docker/slim-node-modules.mjs node_modules
@@ -44,6 +49,9 @@ COPY --from=build /src/bin ./bin
 # The dashboard's page (wasmesh dashboard, control-plane --dashboard) is served from the package.
 COPY --from=build /src/web ./web
 COPY --from=build /src/docker ./docker
+# The TPROXY mode's listener helper (WASMESH_INTERCEPTION_MODE=TPROXY): makes 15001/15006 with
+# IP_TRANSPARENT, then drops to uid 1337 and execs the sidecar (docs/original-destination.md).
+COPY --from=build /src/wasmesh-listen /usr/local/bin/wasmesh-listen
 RUN chmod 0755 docker/entrypoint.sh docker/iptables-init.sh
 
 # WASMESH_APP_PORTS (the app's ports, as the init's -b) has no default: the pod sets it, or

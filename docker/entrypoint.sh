@@ -33,6 +33,11 @@ ADMIN="${WASMESH_ADMIN:-127.0.0.1:15000}"
 NAMESPACE="${WASMESH_NAMESPACE:-${POD_NAMESPACE:-}}"
 LABELS="${WASMESH_LABELS:-}"
 PROXY_UID="${WASMESH_PROXY_UID:-1337}"
+# REDIRECT (default) or TPROXY: with TPROXY (the init ran with -m TPROXY) the sidecar's 15001 and
+# 15006 sockets must be transparent; docker/wasmesh-listen.c makes them (as root, CAP_NET_ADMIN)
+# and drops to the proxy uid before exec (docs/original-destination.md).
+INTERCEPTION="${WASMESH_INTERCEPTION_MODE:-REDIRECT}"
+LISTEN_HELPER="${WASMESH_LISTEN_HELPER:-/usr/local/bin/wasmesh-listen}"
 
 log() { printf 'wasmesh-entrypoint: %s\n' "$1" >&2; }
 
@@ -70,6 +75,11 @@ exec_wasmesh() {
   local flags
   read -r -a flags <<< "${WASMESH_NODE_FLAGS---max-semi-space-size=1}"
   local cmd=(node "${flags[@]}" "$HOME_DIR/bin/wasmesh.js" "$@")
+  if [[ "${TRANSPARENT_LISTENERS:-}" == yes ]]; then
+    # The helper binds the transparent sockets, drops to the proxy uid itself, and execs node.
+    cmd=("$LISTEN_HELPER" --transparent --listen "outbound=$OUTBOUND" --listen "inbound=$INBOUND" --user "$PROXY_UID" -- "${cmd[@]}")
+    exec "${cmd[@]}"
+  fi
   # The capture rules exempt the proxy by uid; a proxy running as root would capture its own
   # upstream connections and loop, so when started as root it gives up root for the proxy uid.
   if [[ "$(id -u)" == 0 && "$PROXY_UID" != 0 ]]; then
@@ -92,6 +102,17 @@ run_sidecar() {
     fi
     args+=(--app-ports "$ports")
   fi
+  case "$INTERCEPTION" in
+    REDIRECT) ;;
+    TPROXY)
+      if [[ "$(id -u)" != 0 ]]; then
+        log "error[ENTRYPOINT_TPROXY_NEEDS_ROOT]: WASMESH_INTERCEPTION_MODE=TPROXY: the transparent listeners need root with CAP_NET_ADMIN at start (the helper then drops to uid $PROXY_UID); run the container as uid 0 with NET_ADMIN"
+        exit 2
+      fi
+      [[ -x "$LISTEN_HELPER" ]] || { log "error[ENTRYPOINT_NO_LISTEN_HELPER]: WASMESH_INTERCEPTION_MODE=TPROXY: $LISTEN_HELPER is missing"; exit 2; }
+      TRANSPARENT_LISTENERS=yes ;;
+    *) log "error[ENTRYPOINT_BAD_INTERCEPTION]: WASMESH_INTERCEPTION_MODE='$INTERCEPTION': REDIRECT or TPROXY"; exit 2 ;;
+  esac
   has_flag --outbound "$@" || args+=(--outbound "$OUTBOUND")
   has_flag --inbound "$@" || args+=(--inbound "$INBOUND")
   has_flag --health "$@" || args+=(--health "$HEALTH")

@@ -7,12 +7,25 @@
 #   PREROUTING -p tcp -> ISTIO_INBOUND      inbound: chosen ports -> ISTIO_IN_REDIRECT (-> :15006)
 #   OUTPUT     -p tcp -> ISTIO_OUTPUT       outbound: everything but the proxy's own uid/gid,
 #                                           loopback and excluded ranges -> ISTIO_REDIRECT (-> :15001)
+# With -m TPROXY (mangle table, Istio's TPROXY shape; the destination is never rewritten, so the
+# proxy's accepted socket keeps the original destination as its local address; the proxy's
+# listeners need IP_TRANSPARENT, see docker/wasmesh-listen.c and docs/original-destination.md):
+#   PREROUTING -i lo -p tcp -m mark 1337 -> ISTIO_OUT_TPROXY   the app's marked packets, looped
+#                                           back over lo -> TPROXY 127.0.0.1:15001
+#   PREROUTING -p tcp -> ISTIO_INBOUND      established -> ISTIO_DIVERT (mark 1337, accept);
+#                                           new, chosen ports -> ISTIO_TPROXY (TPROXY :15006, mark 1337)
+#   OUTPUT     -p tcp -> ISTIO_OUTPUT       outbound: as above, but MARK 1337 instead of REDIRECT
+#   ip rule fwmark 1337 lookup 133; ip route local default dev lo table 133   (marked: delivered locally)
 # Re-running replaces the chains (never duplicates rules); --cleanup removes them; --dry-run only
 # prints the iptables commands. Usage errors exit 2, iptables failures exit 1, each with a stable code.
 set -euo pipefail
 
 readonly PROG=wasmesh-init
 readonly CHAINS=(ISTIO_INBOUND ISTIO_IN_REDIRECT ISTIO_OUTPUT ISTIO_REDIRECT)
+readonly MANGLE_CHAINS=(ISTIO_INBOUND ISTIO_DIVERT ISTIO_TPROXY ISTIO_OUTPUT ISTIO_OUT_TPROXY)
+# Istio's TPROXY mark and route table (istio-iptables: InboundTProxyMark 1337, InboundTProxyRouteTable 133).
+readonly TPROXY_MARK=1337
+readonly TPROXY_TABLE=133
 # Ports the sidecar itself serves (admin, outbound, inbound, merged metrics, health, Prometheus) are never captured
 # inbound: redirecting them to 15006 would make the proxy's own endpoints unreachable or loop.
 readonly ALWAYS_EXCLUDED_INBOUND=(15000 15001 15006 15020 15021 15090)
@@ -23,20 +36,22 @@ IPT="${WASMESH_IPTABLES:-iptables}"
 
 usage() {
   cat <<'EOF'
-usage: wasmesh-init [-p PORT] [-z PORT] [-u UID] [-g GID] [-m REDIRECT] [-i CIDRS] [-x CIDRS]
+usage: wasmesh-init [-p PORT] [-z PORT] [-u UID] [-g GID] [-m MODE] [-i CIDRS] [-x CIDRS]
                     [-b PORTS] [-d PORTS] [-o PORTS] [--dry-run | --cleanup] [-h]
   -p PORT   outbound capture port: outgoing TCP is redirected here (default 15001)
   -z PORT   inbound capture port: incoming TCP is redirected here (default 15006)
   -u UID    uid of the proxy; its traffic is never captured (default 1337)
   -g GID    gid of the proxy; its traffic is never captured (default: the uid)
-  -m MODE   inbound interception mode; only REDIRECT is supported (default REDIRECT)
+  -m MODE   interception mode: REDIRECT (nat) or TPROXY (mangle; outbound too, so the proxy
+            sees every original destination; its listeners need IP_TRANSPARENT) (default REDIRECT)
   -i CIDRS  comma-separated IPv4 ranges whose outbound traffic is captured, or '*' (default '*')
   -x CIDRS  comma-separated IPv4 ranges excluded from outbound capture (default none)
   -b PORTS  comma-separated inbound ports to capture, or '*' for all (default none)
   -d PORTS  inbound ports excluded when -b is '*' (15000,15001,15006,15020,15021,15090 always are)
   -o PORTS  outbound destination ports excluded from capture (default none)
   --dry-run print the iptables commands instead of running them (needs neither root nor iptables)
-  --cleanup remove the ISTIO_* chains and the jumps into them, then exit
+  --cleanup remove the ISTIO_* chains (nat and mangle), the jumps into them and the TPROXY
+            ip rule/route, then exit
 Environment: WASMESH_IPTABLES names the iptables binary (default iptables; e.g. iptables-legacy).
 An option given with an empty value may also be written bare (`-x -b 5005`), as Kubernetes shows it.
 EOF
@@ -172,8 +187,8 @@ while (( $# > 0 )); do
         PROXY_GID="$value" ;;
     -m) case "$value" in
           REDIRECT) MODE=REDIRECT ;;
-          TPROXY) usage_error INIT_MODE_UNSUPPORTED "-m TPROXY: only REDIRECT interception is supported" ;;
-          *) usage_error INIT_BAD_MODE "-m '$value': the mode must be REDIRECT" ;;
+          TPROXY) MODE=TPROXY ;;
+          *) usage_error INIT_BAD_MODE "-m '$value': the mode must be REDIRECT or TPROXY" ;;
         esac ;;
     -i) INCLUDE_CIDRS="$value" ;;
     -x) EXCLUDE_CIDRS="$value" ;;
@@ -201,9 +216,12 @@ EXCL_IN=("${LIST[@]}")
 # ---- the rule set --------------------------------------------------------------------------
 
 RULES=()
-rule() { local IFS=$'\x1f'; RULES+=("$*"); }
+# Each rule is recorded with the table it goes to (nat, mangle) or `ip` for ip rule/route.
+TABLE=nat
+rule() { local IFS=$'\x1f'; RULES+=("$TABLE$IFS$*"); }
 
 build_rules() {
+  if [[ "$MODE" == TPROXY ]]; then build_tproxy_rules; return; fi
   local c p
   for c in "${CHAINS[@]}"; do rule -N "$c"; done
 
@@ -256,9 +274,79 @@ build_rules() {
   fi
 }
 
+# TPROXY: the same choices as above (ports, ranges, the proxy's uid/gid) in the mangle table.
+build_tproxy_rules() {
+  local c p
+  TABLE=mangle
+  for c in "${MANGLE_CHAINS[@]}"; do rule -N "$c"; done
+  rule -A ISTIO_DIVERT -j MARK --set-mark "$TPROXY_MARK"
+  rule -A ISTIO_DIVERT -j ACCEPT
+  # Istio's inbound TPROXY target; 127.0.0.1 is never diverted.
+  rule -A ISTIO_TPROXY ! -d 127.0.0.1/32 -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$IN_PORT"
+  # Outbound: the app's packets marked in OUTPUT were routed to lo by table 133 and come back in
+  # here, still marked, with their destination untouched.
+  rule -A ISTIO_OUT_TPROXY -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$OUT_PORT" --on-ip 127.0.0.1
+  rule -A PREROUTING -i lo -p tcp -m mark --mark "$TPROXY_MARK" -j ISTIO_OUT_TPROXY
+  if (( ${#INBOUND[@]} > 0 )); then
+    rule -A PREROUTING -p tcp -j ISTIO_INBOUND
+    # Loopback reaches mangle PREROUTING (unlike nat's): the proxy's own replies and its calls
+    # to the app arrive here and are never inbound.
+    rule -A ISTIO_INBOUND -i lo -j RETURN
+    if [[ "${INBOUND[0]}" == '*' ]]; then
+      for p in "${EXCL_IN[@]}"; do rule -A ISTIO_INBOUND -p tcp -m tcp --dport "$p" -j RETURN; done
+      rule -A ISTIO_INBOUND -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT
+      rule -A ISTIO_INBOUND -p tcp -j ISTIO_TPROXY
+    else
+      for p in "${INBOUND[@]}"; do
+        if [[ " ${EXCL_IN[*]} " == *" $p "* ]]; then
+          warn "-b: port $p is excluded from inbound capture (sidecar or -d port); not captured"
+          continue
+        fi
+        rule -A ISTIO_INBOUND -p tcp -m tcp --dport "$p" -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT
+        rule -A ISTIO_INBOUND -p tcp -m tcp --dport "$p" -j ISTIO_TPROXY
+      done
+    fi
+  fi
+  rule -A OUTPUT -p tcp -j ISTIO_OUTPUT
+  for p in "${EXCL_OUT[@]+"${EXCL_OUT[@]}"}"; do rule -A ISTIO_OUTPUT -p tcp -m tcp --dport "$p" -j RETURN; done
+  # Replies are never outbound traffic: the SYN-ACK and answers of an inbound connection TPROXY
+  # gave the proxy leave from the original destination's address, and before accept() their
+  # socket is the listener's, whose owner may not be the proxy's uid (a systemd .socket unit).
+  rule -A ISTIO_OUTPUT -m conntrack --ctdir REPLY -j RETURN
+  # Loopback stays direct (the proxy's hand-off to the app, the app talking to itself); the
+  # proxy's own traffic is never marked, which keeps its upstream connections out of 15001.
+  rule -A ISTIO_OUTPUT -o lo -j RETURN
+  rule -A ISTIO_OUTPUT -m owner --uid-owner "$PROXY_UID" -j RETURN
+  rule -A ISTIO_OUTPUT -m owner --gid-owner "$PROXY_GID" -j RETURN
+  rule -A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN
+  for c in "${EXCLUDE[@]+"${EXCLUDE[@]}"}"; do rule -A ISTIO_OUTPUT -d "$c" -j RETURN; done
+  if (( ${#INCLUDE[@]} > 0 )); then
+    if [[ "${INCLUDE[0]}" == '*' ]]; then
+      rule -A ISTIO_OUTPUT -j MARK --set-mark "$TPROXY_MARK"
+    else
+      for c in "${INCLUDE[@]}"; do rule -A ISTIO_OUTPUT -d "$c" -j MARK --set-mark "$TPROXY_MARK"; done
+    fi
+  fi
+  TABLE=ip
+  rule rule add fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE"
+  rule route add local default dev lo table "$TPROXY_TABLE"
+  TABLE=nat
+}
+
 # ---- running iptables ----------------------------------------------------------------------
 
 ipt() { "$IPT" -w 5 -t nat "$@"; }
+iptm() { "$IPT" -w 5 -t mangle "$@"; }
+# run_rule TABLE ARGS...: one recorded rule.
+run_rule() {
+  local table="$1"
+  shift
+  case "$table" in
+    nat) ipt "$@" ;;
+    mangle) iptm "$@" ;;
+    ip) ip -f inet "$@" ;;
+  esac
+}
 
 # Removes every jump from the built-in chains into ours (however it was written, and however many
 # times an older run left it), then flushes and deletes our chains. Safe when nothing is installed.
@@ -278,6 +366,30 @@ cleanup_rules() {
   for chain in "${CHAINS[@]}"; do
     if ipt -S "$chain" >/dev/null 2>&1; then ipt -X "$chain"; fi
   done
+  # The TPROXY mode's mangle rules and its ip rule/route (whichever mode installed them before).
+  if iptm -S >/dev/null 2>&1; then
+    for builtin in PREROUTING OUTPUT; do
+      while IFS= read -r line; do
+        [[ "$line" =~ -j\ (ISTIO_INBOUND|ISTIO_OUTPUT|ISTIO_DIVERT|ISTIO_TPROXY|ISTIO_OUT_TPROXY)($|\ ) ]] || continue
+        read -r -a args <<<"${line#-A }"
+        iptm -D "${args[@]}"
+        n=$((n + 1))
+      done < <(iptm -S "$builtin")
+    done
+    for chain in "${MANGLE_CHAINS[@]}"; do
+      if iptm -S "$chain" >/dev/null 2>&1; then iptm -F "$chain"; n=$((n + 1)); fi
+    done
+    for chain in "${MANGLE_CHAINS[@]}"; do
+      if iptm -S "$chain" >/dev/null 2>&1; then iptm -X "$chain"; fi
+    done
+  fi
+  if command -v ip >/dev/null 2>&1; then
+    while ip -f inet rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" 2>/dev/null; do n=$((n + 1)); done
+    if [[ -n "$(ip -f inet route show table "$TPROXY_TABLE" 2>/dev/null)" ]]; then
+      ip -f inet route flush table "$TPROXY_TABLE"
+      n=$((n + 1))
+    fi
+  fi
   CLEANED=$n
 }
 
@@ -288,6 +400,12 @@ require_iptables() {
   if ! err="$(ipt -S 2>&1 >/dev/null)"; then
     fail INIT_IPTABLES_FAILED "cannot read the nat table with '$IPT' (needs root or CAP_NET_ADMIN): ${err//$'\n'/ }"
   fi
+  if [[ "$MODE" == TPROXY ]]; then
+    command -v ip >/dev/null 2>&1 || fail INIT_IP_MISSING "'ip' not found on PATH: -m TPROXY needs iproute2 for its ip rule and route"
+    if ! err="$(iptm -S 2>&1 >/dev/null)"; then
+      fail INIT_IPTABLES_FAILED "cannot read the mangle table with '$IPT' (-m TPROXY needs it): ${err//$'\n'/ }"
+    fi
+  fi
 }
 
 print_rules() {
@@ -295,8 +413,8 @@ print_rules() {
   echo "# wasmesh-init dry run: existing ISTIO_* chains and jumps would be removed first, then:"
   for r in "${RULES[@]}"; do
     IFS=$'\x1f' read -r -a words <<<"$r"
-    line="$IPT -t nat"
-    for w in "${words[@]}"; do
+    if [[ "${words[0]}" == ip ]]; then line="ip -f inet"; else line="$IPT -t ${words[0]}"; fi
+    for w in "${words[@]:1}"; do
       # Plain words print as they are (so `! -d` reads like iptables-save); others are quoted.
       if [[ "$w" =~ ^[A-Za-z0-9_./:,=!-]+$ ]]; then line+=" $w"; else line+=" '$w'"; fi
     done
@@ -308,10 +426,12 @@ apply_rules() {
   local r words err
   for r in "${RULES[@]}"; do
     IFS=$'\x1f' read -r -a words <<<"$r"
-    if ! err="$(ipt "${words[@]}" 2>&1)"; then
+    if ! err="$(run_rule "${words[@]}" 2>&1)"; then
       # Never leave half a rule set behind: a pod with partial capture fails in confusing ways.
       cleanup_rules >/dev/null 2>&1 || true
-      fail INIT_IPTABLES_FAILED "'$IPT -t nat ${words[*]}' failed: ${err//$'\n'/ }; all wasmesh rules were removed"
+      local shown="$IPT -t ${words[*]}"
+      [[ "${words[0]}" == ip ]] && shown="ip -f inet ${words[*]:1}"
+      fail INIT_IPTABLES_FAILED "'$shown' failed: ${err//$'\n'/ }; all wasmesh rules were removed"
     fi
   done
 }
@@ -333,6 +453,6 @@ case "$ACTION" in
     apply_rules
     inbound_desc=none
     (( ${#INBOUND[@]} > 0 )) && inbound_desc="$(IFS=,; echo "${INBOUND[*]}")"
-    echo "$PROG: capturing outbound TCP -> :$OUT_PORT, inbound ports [$inbound_desc] -> :$IN_PORT, proxy uid $PROXY_UID gid $PROXY_GID (${#RULES[@]} iptables commands)"
+    echo "$PROG: capturing ($MODE) outbound TCP -> :$OUT_PORT, inbound ports [$inbound_desc] -> :$IN_PORT, proxy uid $PROXY_UID gid $PROXY_GID (${#RULES[@]} commands)"
     ;;
 esac

@@ -13,6 +13,7 @@ import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
+import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
@@ -55,6 +56,13 @@ export const SIDECAR_SPEC: CommandSpec = {
     'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
     'to stdout unless --access-log says otherwise; operational logs to stderr. SIGINT/SIGTERM drain and stop; SIGHUP reloads the config.',
     'Run it as the uid the capture rules exempt (1337), or its own connections are captured again.',
+    'Socket activation (systemd\'s LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, names `outbound` and `inbound`): the',
+    'listeners accept on the descriptors passed instead of binding. With the init\'s -m TPROXY they must be',
+    'transparent, made by the image\'s helper (or a systemd .socket unit with Transparent=yes):',
+    '  wasmesh-listen --transparent --listen outbound=0.0.0.0:15001 --listen inbound=0.0.0.0:15006 --user 1337 -- \\',
+    '    wasmesh sidecar -f /etc/wasmesh --app-ports 5005',
+    'The outbound listener then routes by original destination: TCP service ports as TCP, unnamed ports by',
+    'their first bytes, unknown addresses per outboundTrafficPolicy (docs/original-destination.md).',
     '',
     'Example (the init ran with -p 15001 -z 15006 -u 1337 -m REDIRECT -i \'*\' -b 5005):',
     '  wasmesh sidecar -f /etc/wasmesh --app-ports 5005 --labels app=web,version=v1',
@@ -132,6 +140,20 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const accessLog = accessLogTarget === '-' || accessLogTarget === '' ? { accessLog: (line: string) => io.out(line + '\n') }
     : accessLogFile ? { accessLogBatch: accessLogFile.write } : {};
 
+  // Socket activation: read once, then taken out of the environment (as sd_listen_fds(1) does), so
+  // that processes the sidecar starts do not try to adopt descriptors that are not theirs.
+  let activated: ReadonlyMap<string, number>;
+  try {
+    activated = activatedSockets(process.env, process.pid, ['outbound', 'inbound']);
+  } catch (err) {
+    if (!(err instanceof SocketActivationError)) throw err;
+    accessLogFile?.close();
+    io.err(`wasmesh sidecar: ${err.message}\n`);
+    return 1;
+  }
+  for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[k];
+  const listenFds = { ...(activated.has('outbound') ? { outbound: activated.get('outbound')! } : {}), ...(activated.has('inbound') ? { inbound: activated.get('inbound')! } : {}) };
+
   let runtime: SidecarRuntime;
   let certificates: OwnedCertificateSource | null = null;
   try {
@@ -155,6 +177,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
+      ...(activated.size > 0 ? { listenFds } : {}),
       ...accessLog,
       ...(certificates ? { workloadCertificates: certificates } : {}),
       log,

@@ -18,10 +18,11 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
   switch (r.resource.kind) {
     case 'VirtualService': {
       const spec = r.resource.spec as VirtualServiceSpec;
-      // Served on gateways (Gateway TCP servers); a sidecar's outbound capture has no original destination yet.
+      // Served on gateways (Gateway TCP servers, PASSTHROUGH servers) and, for tcp:, by sidecars that
+      // see original destinations (TPROXY interception, docs/original-destination.md); REDIRECT capture routes by Host only.
       const boundToMesh = (spec.gateways ?? []).length === 0 || (spec.gateways ?? []).includes('mesh');
       if (spec.tls !== undefined && boundToMesh) push(out, r, ['spec', 'tls'], `${NOT_SERVED} on sidecars (TLS routes are served by gateways' PASSTHROUGH servers only)`);
-      if (spec.tcp !== undefined && boundToMesh) push(out, r, ['spec', 'tcp'], `${NOT_SERVED} on sidecars (TCP routes are served by gateways' TCP servers only)`);
+      if (spec.tcp !== undefined && boundToMesh) push(out, r, ['spec', 'tcp'], `served on sidecars only with TPROXY interception (original destinations); under REDIRECT capture connections are routed by Host`);
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the VirtualService is visible to every namespace`);
       break;
     }
@@ -35,7 +36,6 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
       const spec = r.resource.spec as ServiceEntrySpec;
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the ServiceEntry is visible to every namespace`);
       if (spec.subjectAltNames !== undefined) push(out, r, ['spec', 'subjectAltNames'], `${NOT_SERVED} (no mTLS yet)`);
-      if (spec.addresses !== undefined) push(out, r, ['spec', 'addresses'], `${NOT_SERVED}: services are chosen by Host, not by address`);
       break;
     }
     case 'Gateway': {

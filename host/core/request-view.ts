@@ -98,6 +98,26 @@ export class RequestView {
     this.#u32[b + (RV_BYTES_USED >>> 2)] = cursor - (this.base + RV_BYTES);
   }
 
+  /**
+   * Points the view's authority at `authority` (written at the cursor) for a route match only,
+   * returning what restoreAuthority puts back; null when it does not fit. The forwarded Host is
+   * untouched: the original bytes stay where they are.
+   */
+  swapAuthority(authority: string): { ptr: number; len: number; count: number; cursor: number } | null {
+    const b = this.base >>> 2;
+    const u32 = this.#u32;
+    const saved = { ptr: u32[b + (RV_AUTHORITY_PTR >>> 2)]!, len: u32[b + (RV_AUTHORITY_LEN >>> 2)]!, count: this.#count, cursor: this.#cursor };
+    if (!this.#put(authority, b + (RV_AUTHORITY_PTR >>> 2))) return null;
+    return saved;
+  }
+
+  restoreAuthority(saved: { ptr: number; len: number; count: number; cursor: number }): void {
+    const b = this.base >>> 2;
+    this.#u32[b + (RV_AUTHORITY_PTR >>> 2)] = saved.ptr;
+    this.#u32[b + (RV_AUTHORITY_LEN >>> 2)] = saved.len;
+    this.truncate(saved.count, saved.cursor);
+  }
+
   /** Encodes `s` at the cursor and stores (ptr, len) at u32 index `slot`. */
   #put(s: string, slot: number): boolean {
     const u8 = this.#u8;

@@ -195,6 +195,25 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     }
   }
 
+  /**
+   * A connection with an original destination (a sidecar's TPROXY capture) whose request names no
+   * port in its authority is matched as `authority:<original port>`: Envoy's per-port outbound
+   * route (`8000`) picks the service port the client dialled, not the bare name's port 80. Only
+   * the match sees it; the forwarded Host is as sent. null: not such a request (match as usual).
+   */
+  #matchByOriginalPort(config: NonNullable<typeof this.config>): number | null {
+    const od = this.downstream.originalDestination;
+    if (od === undefined || od === null) return null;
+    const authority = this.downstream.authority;
+    if (authority === '' || authorityHasPort(authority)) return null;
+    const view = this.#ctx.requestView;
+    const saved = view.swapAuthority(`${authority}:${od.port}`);
+    if (saved === null) return null;
+    const index = config.table.match();
+    view.restoreAuthority(saved);
+    return index;
+  }
+
   /** The forwarded request in the core's view, the route match and the route's chain. */
   #selectRoute(): boolean {
     if (this.requestView() === null) {
@@ -218,7 +237,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
         this.#localReplyFor(ResponseFlag.DownstreamProtocolError);
         return false;
       }
-    } else index = config.table.match();
+    } else index = this.#matchByOriginalPort(config) ?? config.table.match();
     if (index < 0) {
       this.#ctx.stats.downstream.inc('no_route');
       this.#localReplyFor(ResponseFlag.NoRouteFound);
@@ -604,3 +623,11 @@ const TAKING_SINK: HeadSink = {
     takingSink.sink!.header(name, value);
   },
 };
+
+/** `host:port` or `[v6]:port` (a port after the last `:` outside brackets). */
+function authorityHasPort(authority: string): boolean {
+  const colon = authority.lastIndexOf(':');
+  if (colon < 0) return false;
+  const close = authority.lastIndexOf(']');
+  return colon > close && authority.charCodeAt(0) !== 58;
+}

@@ -83,6 +83,11 @@ export interface Downstream {
    */
   readonly localAddress?: string | undefined;
   /**
+   * Where the client was connecting when a TPROXY capture handed the connection over (its
+   * original destination); null or absent otherwise.
+   */
+  readonly originalDestination?: { readonly address: string; readonly port: number } | null;
+  /**
    * What the connection's TLS established (mutual TLS, the peer's SPIFFE ID, XFCC element);
    * null on a listener without TLS.
    */

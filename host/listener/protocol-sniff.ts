@@ -28,3 +28,47 @@ export function sniffPlaintext(bytes: Uint8Array): Sniffed {
 export function isHttp2Alpn(alpn: string | null | undefined): boolean {
   return alpn === 'h2' || alpn === 'istio-h2';
 }
+
+/** What a connection to a port of unknown protocol speaks, from its first bytes (Istio's sniffing). */
+export type DetectedProtocol = 'http1' | 'http2' | 'tls' | 'tcp';
+
+/**
+ * HTTP/1.1 request methods Envoy's http_inspector knows (RFC 9110 and WebDAV's); a request line
+ * starts with one of them and a space.
+ */
+const HTTP1_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
+  'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT', 'MKACTIVITY', 'CHECKOUT', 'MERGE', 'M-SEARCH', 'NOTIFY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'PURGE', 'LINK', 'UNLINK'];
+const METHOD_PREFIXES: readonly Uint8Array[] = HTTP1_METHODS.map((m) => Buffer.from(`${m} `, 'latin1'));
+/** TLS record type handshake (RFC 8446 §5.1) followed by the major version 3. */
+const TLS_HANDSHAKE = 0x16;
+const TLS_MAJOR = 0x03;
+
+/** True when `bytes` starts with `prefix`, or is a beginning of it (`partial`: all of bytes matched, prefix longer). */
+function prefixState(bytes: Uint8Array, prefix: Uint8Array): 'match' | 'partial' | 'no' {
+  const n = Math.min(bytes.length, prefix.length);
+  for (let i = 0; i < n; i++) if (bytes[i] !== prefix[i]) return 'no';
+  return bytes.length >= prefix.length ? 'match' : 'partial';
+}
+
+/**
+ * Decides from the first bytes of a connection (at least one): the HTTP/2 preface → http2; an
+ * HTTP/1.x method and a space → http1; a TLS handshake record (0x16 0x03) → tls (passed through as
+ * TCP); anything else → tcp. null: the bytes so far begin one of those and more must be read.
+ */
+export function detectProtocol(bytes: Uint8Array): DetectedProtocol | null {
+  if (bytes.length === 0) return null;
+  if (bytes[0] === TLS_HANDSHAKE) {
+    if (bytes.length < 2) return null;
+    return bytes[1] === TLS_MAJOR ? 'tls' : 'tcp';
+  }
+  let undecided = false;
+  const preface = prefixState(bytes, HTTP2_PREFACE);
+  if (preface === 'match') return 'http2';
+  if (preface === 'partial') undecided = true;
+  for (const m of METHOD_PREFIXES) {
+    const st = prefixState(bytes, m);
+    if (st === 'match') return 'http1';
+    if (st === 'partial') undecided = true;
+  }
+  return undecided ? null : 'tcp';
+}

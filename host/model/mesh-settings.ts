@@ -44,6 +44,8 @@ export interface MeshSettings {
   readonly rootNamespace: string;
   readonly pathNormalization: PathNormalization;
   readonly outboundTrafficPolicy: OutboundTrafficMode;
+  /** meshConfig.protocolDetectionTimeout in ms (absent or 0: none, Istio's default 0s). */
+  readonly protocolDetectionTimeoutMs?: number;
   readonly extAuthzProviders: readonly ExtAuthzProvider[];
   /** extensionProviders[].zipkin / .opentelemetry (absent: none). */
   readonly tracingProviders?: readonly TracingProvider[];

@@ -25,6 +25,7 @@ import type { RateLimitConfig, RouteRateLimits } from './rate-limit.js';
 import type { TracingConfig } from './tracing.js';
 import type { MetricsOverrides } from './metrics-overrides.js';
 import type { AccessLogTarget } from './access-logging.js';
+import type { ServiceAddress } from './service-address.js';
 import type { PortProtocol } from './port-protocol.js';
 import type { GatewayTcpListener, TcpRoute } from './tcp-route.js';
 import type { GatewayPassthroughListener } from './tls-route.js';
@@ -335,6 +336,17 @@ export interface MeshConfig {
   gatewayTcpListeners?: readonly GatewayTcpListener[];
   /** Gateway mode only: the Gateway's TLS passthrough ports (PASSTHROUGH, AUTO_PASSTHROUGH), routed by SNI (host/model/tls-route.ts); absent or empty: none. */
   gatewayPassthroughListeners?: readonly GatewayPassthroughListener[];
+  /**
+   * Mesh mode: the service ports by the address a client dials (ServiceEntry `addresses`, and
+   * the TCP ports of services without one), for a sidecar that sees original destinations
+   * (host/model/service-address.ts); absent or empty: none.
+   */
+  serviceAddresses?: readonly ServiceAddress[];
+  /**
+   * meshConfig protocolDetectionTimeout: how long a connection to a port of unknown protocol may
+   * stay silent before it is taken as TCP (server-first protocols); absent or 0: no timeout (Istio's default 0s).
+   */
+  protocolDetectionTimeoutMs?: number;
 }
 
 /** The access logs a sidecar's inbound listener writes (MeshConfig.inboundAccessLogs, else accessLogs). */

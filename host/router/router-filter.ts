@@ -89,7 +89,7 @@ function statNames(code: number): StatusStatNames {
 
 // Scratch arguments for synchronous calls that read them and keep nothing (no object per request).
 const START = { isHead: false, chunked: false, hasBody: false };
-const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', tried: undefined };
+const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', originalDestination: null, tried: undefined };
 const ATTEMPT: AttemptResult = { outcome: 'Response', status: 0, elapsedMs: 0, routeTimeoutMs: 0, bodyNotBuffered: false };
 
 // Shared empty lists: a router makes its own only when it has something to put in them
@@ -258,6 +258,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     PICK.clientIp = ds.remoteAddress;
     PICK.path = ds.path;
     PICK.authority = ds.authority;
+    PICK.originalDestination = ds.originalDestination ?? null;
     if (this.#firstTried >= 0 && this.#tried === null) this.#tried = [this.#firstTried];
     PICK.tried = this.#tried ?? NONE;
     const lease = ctx.clusters.pickEndpoint(config, this.#clusterIndex, PICK);
@@ -411,7 +412,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const stream = this.#stream!;
     const ds = stream.downstream;
     const config = stream.config;
-    const pick = { headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority };
+    const pick = { headers: ds.headers, clientIp: ds.remoteAddress, path: ds.path, authority: ds.authority, originalDestination: ds.originalDestination ?? null };
     for (const m of mirrors) {
       if (kept === null) {
         // The body outgrew the buffer: a copy without its whole body would be a different request.

@@ -7,6 +7,11 @@ import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import { mergeIstio, EMPTY_ISTIO_SNAPSHOT } from '../telemetry/istio-metrics.js';
 import { ProxyServer } from '../server/proxy-server.js';
+import { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
+import { OutboundCapture } from '../sidecar/outbound-capture.js';
+import { InboundCapture } from '../sidecar/inbound-capture.js';
+import { resolveLimits } from '../common/limits.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { ProxyConfigSource } from '../control/config-source.js';
@@ -63,6 +68,13 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   stats?: { at: HostPort; required: boolean };
   /** Istio's agent port merging this proxy's metrics with the app's (`--merged-stats`, `--app-metrics`); absent: none. */
   mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
+  /**
+   * Listening descriptors handed over by socket activation (host/listener/socket-activation.ts,
+   * docker/wasmesh-listen.c): accepted on instead of binding `outbound` / `inbound`. An outbound
+   * descriptor also turns on the original-destination capture (host/sidecar/outbound-capture.ts):
+   * with TPROXY its connections carry where the app was connecting.
+   */
+  listenFds?: { outbound?: number; inbound?: number };
 }
 
 /**
@@ -123,9 +135,17 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // AuthorizationPolicy applies to the workload's inbound traffic only, never to what it sends.
   // Passthrough may not loop into any of the sidecar's ports (bound later: read at each pick).
   let ownPorts: () => number[] = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port];
-  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+  const outboundFd = opts.listenFds?.outbound;
+  const capturing = outboundFd !== undefined;
+  const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, ...(capturing ? { adoptOnly: true } : {}), limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
+  // The byte proxy and the capture in front of both, when the outbound socket is handed over.
+  const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' }) : null;
+  const capture = tcp === null ? null : new OutboundCapture({ host: opts.outbound.host, port: opts.outbound.port, fd: outboundFd, http: outbound, tcp, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections });
+  const inboundFd = opts.listenFds?.inbound;
   const inbound = new ProxyServer({
     role: 'sidecar-inbound',
+    // A handed-over inbound socket: the capture in front accepts, HTTP gets the connections it hands in.
+    ...(inboundFd !== undefined ? { adoptOnly: true } : {}),
     workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined),
     istioMetrics: opts.istioMetrics === false ? 'off' : 'destination',
     limits: opts.limits,
@@ -142,6 +162,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
+  // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
+  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, istioMetrics: 'off' });
+  tcpIn?.apply(inboundConfig, 0);
+  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, log: dataLog });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
   // inbound listener denies everything rather than serve open (a file config applies below,
   // before any port is bound).
@@ -160,6 +184,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);
+        tcp?.apply(mesh, version);
+        capture?.apply(mesh);
+        inboundCapture?.apply(mesh);
       } catch (err) {
         inbound.apply(inboundApplied.mesh, inboundApplied.version);
         throw err;
@@ -180,9 +207,12 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     ...(opts.mergedStats ? { mergedStats: opts.mergedStats } : {}),
     view: {
       // The bound port, so that a test's port 0 shows as the port it got.
-      stats: () => sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port }),
-      clusters: () => [...outbound.clusters(), ...inbound.clusters()],
-      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT]),
+      stats: () => {
+        const both = sidecarStats(outbound.stats, inbound.stats, { host: opts.inbound.host, port: inbound.port || opts.inbound.port });
+        return tcp === null && tcpIn === null ? both : mergeStats([both, ...(tcp === null ? [] : [tcp.stats.records()]), ...(tcpIn === null ? [] : [tcpIn.stats.records()])]);
+      },
+      clusters: () => tcp === null ? [...outbound.clusters(), ...inbound.clusters()] : [...mergeClusters([outbound.clusters(), tcp.clusters()]), ...inbound.clusters()],
+      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, ...(tcp === null ? [] : [{ series: [], overflow: tcp.istio?.overflow ?? 0, tcp: tcp.istio?.snapshot() ?? [] }])]),
       envoyPlan: (): EnvoyListenPlan => ({
         listens: [{ host: opts.outbound.host, port: outbound.port || opts.outbound.port }],
         inbound: {
@@ -197,11 +227,36 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const health = new HealthServer({ host: opts.health.host, port: opts.health.port, notReadyReason: () => assembly.notReadyReason() });
   const listener = (role: string, at: HostPort, server: ProxyServer): RuntimePort =>
     ({ role, at, listen: () => server.listen(), close: () => server.close(), probeOnFailure: true });
+  const outboundPort: RuntimePort = capture === null ? listener('outbound listener', opts.outbound, outbound) : {
+    role: 'outbound listener',
+    at: opts.outbound,
+    listen: async () => {
+      await outbound.listen();
+      await capture.listen();
+    },
+    close: async () => {
+      capture.close();
+      await Promise.all([outbound.close(), tcp!.close()]);
+    },
+    probeOnFailure: false,
+  };
   // The health port right after the admin API, so that probes meet a 503 rather than a refused
   // connection while the data path comes up; then the data path, outbound before inbound.
   await assembly.start({
     probes: [{ role: 'health', at: opts.health, listen: () => health.listen(), close: () => health.close() }],
-    listeners: [listener('outbound listener', opts.outbound, outbound), listener('inbound listener', opts.inbound, inbound)],
+    listeners: [outboundPort, inboundCapture === null ? listener('inbound listener', opts.inbound, inbound) : {
+      role: 'inbound listener',
+      at: opts.inbound,
+      listen: async () => {
+        await inbound.listen();
+        await inboundCapture.listen();
+      },
+      close: async () => {
+        inboundCapture.close();
+        await Promise.all([inbound.close(), tcpIn!.close()]);
+      },
+      probeOnFailure: false,
+    }],
   });
 
   ownPorts = () => [opts.outbound.port, opts.inbound.port, opts.health.port, opts.admin.port, inbound.port, health.port, assembly.admin.port];
@@ -219,7 +274,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       return p !== null && p.listening ? p.port : undefined;
     },
     health,
-    ports: { outbound: outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
+    ports: { outbound: capture?.port ?? outbound.port, inbound: inbound.port, health: health.port, admin: assembly.admin.port },
     notReadyReason: () => assembly.notReadyReason(),
     reload: (reason) => assembly.reload(reason),
     quitRequested: assembly.quitRequested,

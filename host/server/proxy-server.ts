@@ -18,6 +18,7 @@ import { Http1Listener } from '../listener/http1/http1-listener.js';
 import { Http2Listener } from '../listener/http2/http2-listener.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
 import { InboundTransport } from './inbound-transport.js';
 import { GatewayDownstreamTransport } from '../listener/transport/gateway-tls.js';
@@ -107,6 +108,12 @@ export interface ProxyServerOptions {
    * sharing the main thread's socket; host/server/listen-fds.ts).
    */
   listenFd?: number;
+  /**
+   * Bind nothing: listen() only starts the timeouts, and connections come through
+   * adoptConnection (host/sidecar/outbound-capture.ts accepts them and looks at their original
+   * destination first); `port` is the port that capture serves.
+   */
+  adoptOnly?: boolean;
   /** HTTP/1.1 listener settings beyond the limits (headersWithUnderscoresAction, read-ahead). */
   http1?: Partial<Pick<Http1ListenerOptions, 'headersWithUnderscoresAction' | 'pipelineBufferBytes'>>;
   /**
@@ -201,6 +208,8 @@ export class ProxyServer {
   readonly #authenticates: boolean;
   readonly #requestedPort: number;
   readonly #listenFd: number | undefined;
+  /** No listening socket: connections come only through adoptConnection (a sidecar's outbound capture). */
+  readonly #adoptOnly: boolean;
   readonly #responseDefaults: HeaderOps;
   /** AuthorizationPolicy is evaluated here (proxy-role.ts). */
   readonly #enforcesAuthorization: boolean;
@@ -292,6 +301,7 @@ export class ProxyServer {
     this.#gatewayPort = opts.gatewayPort;
     this.#gateway = opts.gatewayPort === undefined ? null : new GatewayDownstreamTransport(this.stats.downstream, opts.operationalLog, this.transportSettings.gatewayTicketKeys);
     this.#listenFd = opts.listenFd;
+    this.#adoptOnly = opts.adoptOnly === true;
     const server = opts.serverHeader === undefined ? 'wasmesh' : opts.serverHeader;
     if (server !== null && !/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(server)) throw new Error(`wasmesh: server header ${JSON.stringify(server)} is not a valid field value (visible ASCII) (SERVER_HEADER_INVALID)`);
     this.#responseDefaults = responseDefaults(server);
@@ -453,7 +463,20 @@ export class ProxyServer {
   }
 
   listen(): Promise<void> {
+    if (this.#adoptOnly) {
+      this.#listener.serveAdopted(this.#requestedPort);
+      return Promise.resolve();
+    }
     return this.#listener.listen(this.#listenFd);
+  }
+
+  /**
+   * Serves a connection another listener accepted (a sidecar's outbound capture): paused, or with
+   * the bytes sniffed from it in `first`. Counted as this listener's. `originalDestination`: where
+   * the client was connecting (PassthroughCluster and resolution NONE services go there, HTTP/1.1).
+   */
+  adoptConnection(socket: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
+    this.#listener.adopt(socket, first, originalDestination);
   }
 
   /** `count` descriptors of this server's listening socket for worker threads (after listen()). */

@@ -12,12 +12,19 @@
 // tls_inspector in front (host/listener/tcp/tls-inspector.ts): the route is the first `tls:` one
 // whose sniHosts match the ClientHello's SNI (AUTO_PASSTHROUGH: the cluster its SNI names), the
 // ClientHello itself is forwarded untouched, and no route closes the connection (NR).
+//
+// A sidecar's outbound capture uses the same server without a listener of its own (`adopt`):
+// host/sidecar/outbound-capture.ts hands it each connection whose original destination is a
+// TCP service port (the `tcp:` routes of that service's host, else its default cluster) or
+// unknown (PassthroughCluster to the original destination, Envoy's ORIGINAL_DST).
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js';
-import { selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { l4MatchHolds, selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
+import { PassthroughGuard } from '../upstream/passthrough-guard.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import { resolveLimits, type Limits } from '../common/limits.js';
@@ -53,6 +60,22 @@ export interface TcpProxyServerOptions {
   istioMetrics?: 'source' | 'off';
   /** The tls_inspector of a TLS passthrough port (timeout 15 s, close on timeout, 64 KiB ClientHello). */
   tlsInspector?: TlsInspectorOptions;
+  /**
+   * No listener of its own: connections are handed in by handle() (a sidecar's outbound capture),
+   * and every `tcp:` route is kept, chosen per connection by its service host and port.
+   */
+  adopt?: boolean;
+  /** The proxy's own ports, which a passthrough may not reach on a local address (passthrough-guard.ts). */
+  reservedPorts?: () => Iterable<number>;
+}
+
+/** Where a handed-in connection goes (handle()). */
+export interface TcpTarget {
+  /** The original destination. */
+  readonly address: string;
+  readonly port: number;
+  /** The service at that address and port; null: none (PassthroughCluster to the original destination). */
+  readonly service: { readonly host: string; readonly cluster: string } | null;
 }
 
 /** One config version: the routes of this port, the core's table for their weights, and their stats. */
@@ -75,7 +98,8 @@ export class TcpProxyServer {
   readonly istio: IstioTcpMetrics | null;
   readonly #core: Core;
   readonly #clusters: ClusterManager;
-  readonly #listener: TcpListener;
+  readonly #listener: TcpListener | null;
+  readonly #adopt: boolean;
   readonly #gatewayPort: number;
   readonly #idleTimeoutMs: number;
   readonly #opLog: Log | undefined;
@@ -94,7 +118,10 @@ export class TcpProxyServer {
   constructor(opts: TcpProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
     this.#core = new Core(opts.coreModule);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog });
+    const reserved = opts.reservedPorts;
+    const passthroughGuard = reserved === undefined ? undefined : new PassthroughGuard(reserved);
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog, ...(passthroughGuard !== undefined ? { passthroughGuard } : {}) });
+    this.#adopt = opts.adopt === true;
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
     this.#opLog = opts.operationalLog;
@@ -102,11 +129,11 @@ export class TcpProxyServer {
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
     const workload = opts.workload ?? workloadMetadata({});
     this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics('source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
-    this.#listener = new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
+    this.#listener = this.#adopt ? null : new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
   }
 
   get port(): number {
-    return this.#listener.port;
+    return this.#listener?.port ?? 0;
   }
 
   /** Open proxied sessions (connected both ways). */
@@ -120,7 +147,7 @@ export class TcpProxyServer {
    */
   apply(mesh: MeshConfig, version: number): void {
     const pass = (mesh.gatewayPassthroughListeners ?? []).find((l) => l.port === this.#gatewayPort)?.mode ?? null;
-    const onPort = (r: TcpRoute): boolean => r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort);
+    const onPort = (r: TcpRoute): boolean => this.#adopt || r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort);
     const routes = pass === null ? (mesh.tcpRoutes ?? []).filter(onPort) : pass === 'PASSTHROUGH' ? (mesh.tlsRoutes ?? []).filter(onPort) : autoPassthroughRoutes(mesh);
     // One virtual host per route, one route each: route index i is tcp route i, and the core
     // picks its weighted destination exactly as for an HTTP route.
@@ -161,7 +188,7 @@ export class TcpProxyServer {
   }
 
   listen(): Promise<void> {
-    return this.#listener.listen();
+    return this.#listener?.listen() ?? Promise.resolve();
   }
 
   /** Every cluster with its endpoints' health (GET /clusters). */
@@ -179,13 +206,13 @@ export class TcpProxyServer {
   }
 
   async #close(): Promise<void> {
-    this.#listener.stopAccepting();
+    this.#listener?.stopAccepting();
     const deadline = Date.now() + this.limits.drainTimeoutMs;
     while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
     for (const s of [...this.#connecting]) s.destroy();
     for (const s of [...this.#inspecting]) s.destroy();
-    this.#listener.closeAll();
+    this.#listener?.closeAll();
     this.#clusters.close();
     this.#current?.table.release();
     this.#current = null;
@@ -217,7 +244,7 @@ export class TcpProxyServer {
       return;
     }
     socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
-    if (v.passthrough === null) return this.#proxy(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet));
+    if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet));
     // The version at accept serves this connection: held while its ClientHello comes.
     v.table.retain();
     this.#inspecting.add(socket);
@@ -230,14 +257,14 @@ export class TcpProxyServer {
         const ri = v.bySni !== null
           ? (outcome.sni === null ? -1 : v.bySni.get(outcome.sni.toLowerCase()) ?? -1)
           : selectTlsRoute(v.routes, this.#gatewayPort, outcome.sni, socket.localAddress ?? null, this.#inSubnet);
-        this.#proxy(socket, v, ri);
+        this.#proxyRoute(socket, v, ri);
       }
       v.table.release();
     });
   }
 
   /** Proxies `socket` by route `ri` of `v` (-1: none, closed and counted as Envoy's NR). */
-  #proxy(socket: Socket, v: TcpVersion, ri: number): void {
+  #proxyRoute(socket: Socket, v: TcpVersion, ri: number): void {
     if (ri < 0) {
       this.#listenerStats.inc('downstream_cx_total');
       this.#listenerStats.inc('downstream_cx_no_route');
@@ -246,9 +273,56 @@ export class TcpProxyServer {
       socket.destroy();
       return;
     }
-    const stats = v.stats[ri]!;
+    this.#proxy(socket, v, v.stats[ri]!, v.table.pickCluster(ri), '');
+  }
+
+  /**
+   * A connection accepted elsewhere (`adopt`: a sidecar's outbound capture), paused or with its
+   * first bytes unshifted back: proxied to `target`'s service by its `tcp:` routes (those whose
+   * hosts name the service, the first whose match holds for the original port and address), else
+   * to the service's default cluster; with no service, to the original destination through
+   * PassthroughCluster. Closed at once when there is no config yet or the cluster is unknown.
+   */
+  handle(socket: Socket, target: TcpTarget): void {
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    const service = target.service;
+    if (service === null) {
+      const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+      this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority);
+      return;
+    }
+    for (let i = 0; i < v.routes.length; i++) {
+      const r = v.routes[i]!;
+      if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
+      if (r.matches.length === 0 || r.matches.some((m) => l4MatchHolds(m, target.port, target.address, this.#inSubnet))) {
+        this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '');
+        return;
+      }
+    }
+    this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '');
+  }
+
+  /**
+   * A handed-in connection the outbound policy refuses (REGISTRY_ONLY, a destination the mesh does
+   * not know): sent to BlackHoleCluster, which has no endpoint, so it is closed with UH, counted as Envoy does.
+   */
+  blackHole(socket: Socket): void {
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '');
+  }
+
+  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string): void {
     stats.inc('downstream_cx_total');
-    const ci = v.table.pickCluster(ri);
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
     const series = this.#series(clusterName);
     const fail = (flag: string): void => {
@@ -264,7 +338,7 @@ export class TcpProxyServer {
     const admitted = this.#clusters.admitConnection(v, ci);
     if (admitted === null) return fail('UH');
     if (admitted === 'overflow') return fail('UO');
-    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority: '' });
+    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority });
     if (lease === null) {
       admitted.release();
       admitted.stats.inc('upstream_cx_none_healthy');
@@ -366,4 +440,11 @@ function autoPassthroughRoutes(mesh: MeshConfig): TcpRoute[] {
       matches: [{ port: null, destinationSubnets: [], sniHosts: [autoPassthroughSni(c.port, c.subset, c.host)] }],
       destinations: [{ cluster: c.name, weight: 100 }],
     }));
+}
+
+/** A VirtualService host (`name`, `*.suffix`, `*`) naming the service host `host`. */
+function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
+  return pattern === host;
 }

@@ -43,8 +43,13 @@ export interface PickRequest {
   clientPort?: number;
   /** Request-target (path and query). */
   path: string;
-  /** Request authority (Host), used by PASSTHROUGH clusters. */
+  /** Request authority (Host), used by PASSTHROUGH clusters when there is no original destination. */
   authority: string;
+  /**
+   * Where the client was connecting (a sidecar's TPROXY capture: the accepted socket's local
+   * address); PASSTHROUGH clusters go there, as Envoy's ORIGINAL_DST does. Absent: the authority.
+   */
+  originalDestination?: { readonly address: string; readonly port: number } | null;
   /**
    * Endpoint indices this request already tried (retries): the balancer re-picks up to
    * HOST_SELECTION_RETRY_MAX_ATTEMPTS times to avoid them (Envoy's previous_hosts predicate).
@@ -379,7 +384,7 @@ export class ClusterManager {
     const m = v.managed;
     if (m.panic) m.stats.incDynamic('lb_healthy_panic');
     if (v.lb === 'PASSTHROUGH') {
-      const dst = m.config.destinationFromAuthorityName === true ? authorityDestination(req.authority) : originalDestination(req.authority);
+      const dst = req.originalDestination ?? (m.config.destinationFromAuthorityName === true ? authorityDestination(req.authority) : originalDestination(req.authority));
       if (!dst) return null;
       if (this.#passthroughGuard?.refuses(dst.address, dst.port)) {
         m.stats.incDynamic('upstream_cx_passthrough_self_refused');

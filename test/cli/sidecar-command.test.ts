@@ -63,3 +63,28 @@ describe('wasmesh sidecar help', () => {
     expect(io.stdout).toMatch(/^ {2}sidecar +run the drop-in sidecar/m);
   });
 });
+
+describe('socket activation (LISTEN_FDS) in wasmesh sidecar', () => {
+  const base = ['-f', 'examples/000-web-demo', '--app-ports', '5005'];
+  const withEnv = async (env: Record<string, string>) => {
+    const saved = { LISTEN_FDS: process.env.LISTEN_FDS, LISTEN_PID: process.env.LISTEN_PID, LISTEN_FDNAMES: process.env.LISTEN_FDNAMES };
+    Object.assign(process.env, env);
+    try {
+      return await run(base);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  };
+
+  it('refuses descriptors meant for another process before anything starts (exit 1, SOCKET_ACTIVATION)', async () => {
+    const r = await withEnv({ LISTEN_FDS: '1', LISTEN_PID: String(process.pid + 1), LISTEN_FDNAMES: 'outbound' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/wasmesh sidecar: wasmesh: socket activation: LISTEN_PID=\d+ is not this process .*\(SOCKET_ACTIVATION\)/);
+  });
+
+  it('refuses a descriptor named otherwise than outbound or inbound', async () => {
+    const r = await withEnv({ LISTEN_FDS: '1', LISTEN_PID: String(process.pid), LISTEN_FDNAMES: 'admin' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/descriptor 3 is named "admin"; known names: 'outbound', 'inbound'/);
+  });
+});

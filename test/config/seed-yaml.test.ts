@@ -177,7 +177,7 @@ describe('seed 003 (Istio101)', () => {
     expect(http.endpoints).toEqual([{ address: 'time.jsontest.com', port: 80, labels: {}, weight: 1 }]);
     const w = config.warnings.join('\n');
     expect(w).toMatch(/DestinationRule default\/middleware: spec\.trafficPolicy\.tls\.mode: NOT ENFORCED: tls mode ISTIO_MUTUAL .*requests would leave in plaintext; served without this protection/);
-    expect(w).toMatch(/spec\.ports\[1\]\.protocol: protocol HTTPS is not served yet/);
+    expect(w).toMatch(/spec\.ports\[1\]\.protocol: protocol HTTPS: carried as TCP by sidecars that see original destinations/);
     // The proxy resolves and refreshes the name itself now (host/upstream/dns-refresher.ts): no warning.
     expect(w).not.toMatch(/resolution DNS/);
   });

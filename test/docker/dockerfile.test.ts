@@ -30,7 +30,7 @@ describe('Dockerfile', () => {
   });
 
   it('copies into the runtime only what exists in the context or is built', () => {
-    const produced = ['node_modules', 'dist', 'build/core.wasm'];
+    const produced = ['node_modules', 'dist', 'build/core.wasm', 'wasmesh-listen'];
     const copies = instructions.filter((l) => l.startsWith('COPY --from=build'))
       .flatMap((l) => l.split(/\s+/).slice(2, -1)).map((p) => p.replace(/^\/src\//, ''));
     expect(copies).toEqual(expect.arrayContaining(['package.json', 'asconfig.json', 'dist', 'build/core.wasm', 'bin', 'node_modules', 'docker']));

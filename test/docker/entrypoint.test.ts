@@ -2,6 +2,7 @@
 // by default, the one-listener proxy for gateways), with which arguments and defaults, that the
 // proxy replaces the shell (signals reach it, its exit code is the container's), and that a root
 // start drops to the proxy uid.
+import { listenHelper } from '../helpers/listen-helper.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawn, spawnSync } from 'node:child_process';
@@ -49,7 +50,7 @@ function recorded() {
   const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
   return {
     args: lines.filter((l) => l.startsWith('arg=')).map((l) => l.slice(4)),
-    uid: Number(value('uid')), pid: Number(value('pid')), signal: value('signal'),
+    uid: Number(value('uid')), pid: Number(value('pid')), signal: value('signal'), listen: value('listen'),
   };
 }
 
@@ -60,6 +61,33 @@ const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', 
 const SIDECAR_DEFAULTS = ['-f', '/etc/wasmesh', '--app-ports', '5005', '--outbound', '0.0.0.0:15001',
   '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
 const APP = { WASMESH_APP_PORTS: '5005' };
+
+describe('entrypoint sidecar mode with WASMESH_INTERCEPTION_MODE=TPROXY', () => {
+  it.skipIf(skipUnlessRoot())('starts the sidecar under the listen helper: transparent sockets handed over, uid dropped', () => {
+    const helper = listenHelper();
+    const r = entry([], { ...APP, WASMESH_INTERCEPTION_MODE: 'TPROXY', WASMESH_LISTEN_HELPER: helper, WASMESH_PROXY_UID: '1337',
+      WASMESH_OUTBOUND: '127.0.0.1:0', WASMESH_INBOUND: '127.0.0.1:0' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = recorded();
+    // Two descriptors named as the sidecar expects, meant for this very process (the helper exec'd node).
+    expect(got.listen).toBe('2:outbound:inbound:own');
+    expect(got.uid).toBe(1337);
+    expect(got.args).toContain('sidecar');
+  });
+
+  it('refuses an unknown mode with its code', () => {
+    const bad = entry([], { ...APP, WASMESH_INTERCEPTION_MODE: 'NAT' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('error[ENTRYPOINT_BAD_INTERCEPTION]');
+  });
+
+  it.skipIf(skipUnlessRoot())('refuses a missing helper (as root, where TPROXY can start)', () => {
+    const missing = entry([], { ...APP, WASMESH_INTERCEPTION_MODE: 'TPROXY', WASMESH_LISTEN_HELPER: '/nonexistent/wasmesh-listen' });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('error[ENTRYPOINT_NO_LISTEN_HELPER]');
+  });
+});
 
 describe('entrypoint sidecar mode (the default)', () => {
   it('WASMESH_NODE_FLAGS replaces the V8 settings (empty: node defaults)', () => {
@@ -230,9 +258,9 @@ describe('entrypoint init and passthrough modes', () => {
   });
 
   it("passes init's usage errors and exit code through", () => {
-    const r = entry(['init', '-m', 'TPROXY'], { WASMESH_HOME: REPO });
+    const r = entry(['init', '-m', 'SNAT'], { WASMESH_HOME: REPO });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('error[INIT_MODE_UNSUPPORTED]');
+    expect(r.stderr).toContain('error[INIT_BAD_MODE]');
   });
 
   it('runs any other command as given, with its exit code', () => {

@@ -97,6 +97,43 @@ describe('iptables-init arguments and --dry-run', () => {
     expect(both).toMatch(/--gid-owner 3000/);
   });
 
+  it('-m TPROXY prints Istio\'s mangle shape (DIVERT/TPROXY, mark 1337, table 133) and the outbound capture by mark', () => {
+    const cmds = dryRun(['-m', 'TPROXY', '-u', '1337', '-i', '*', '-b', '5005', '-o', '53', '-x', '10.0.0.0/8']);
+    // The nat table is not touched in this mode.
+    expect(cmds.filter((c) => c.includes('-t nat'))).toEqual([]);
+    expect(cmds).toEqual([
+      ...['ISTIO_INBOUND', 'ISTIO_DIVERT', 'ISTIO_TPROXY', 'ISTIO_OUTPUT', 'ISTIO_OUT_TPROXY'].map((c) => `iptables -t mangle -N ${c}`),
+      'iptables -t mangle -A ISTIO_DIVERT -j MARK --set-mark 1337',
+      'iptables -t mangle -A ISTIO_DIVERT -j ACCEPT',
+      'iptables -t mangle -A ISTIO_TPROXY ! -d 127.0.0.1/32 -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15006',
+      'iptables -t mangle -A ISTIO_OUT_TPROXY -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15001 --on-ip 127.0.0.1',
+      'iptables -t mangle -A PREROUTING -i lo -p tcp -m mark --mark 1337 -j ISTIO_OUT_TPROXY',
+      'iptables -t mangle -A PREROUTING -p tcp -j ISTIO_INBOUND',
+      'iptables -t mangle -A ISTIO_INBOUND -i lo -j RETURN',
+      'iptables -t mangle -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT',
+      'iptables -t mangle -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_TPROXY',
+      'iptables -t mangle -A OUTPUT -p tcp -j ISTIO_OUTPUT',
+      'iptables -t mangle -A ISTIO_OUTPUT -p tcp -m tcp --dport 53 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -m conntrack --ctdir REPLY -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -o lo -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -m owner --gid-owner 1337 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -d 10.0.0.0/8 -j RETURN',
+      'iptables -t mangle -A ISTIO_OUTPUT -j MARK --set-mark 1337',
+      'ip -f inet rule add fwmark 1337 lookup 133',
+      'ip -f inet route add local default dev lo table 133',
+    ]);
+    // -b '*': every port but the excluded ones, established connections diverted first.
+    const all = dryRun(['-m', 'TPROXY', '-b', '*', '-d', '22']);
+    const inbound = all.filter((c) => c.includes('-A ISTIO_INBOUND'));
+    expect(inbound.at(-2)).toBe('iptables -t mangle -A ISTIO_INBOUND -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT');
+    expect(inbound.at(-1)).toBe('iptables -t mangle -A ISTIO_INBOUND -p tcp -j ISTIO_TPROXY');
+    expect(inbound).toContain('iptables -t mangle -A ISTIO_INBOUND -p tcp -m tcp --dport 22 -j RETURN');
+    // -i ranges mark only those destinations.
+    expect(dryRun(['-m', 'TPROXY', '-i', '10.9.0.0/16'])).toContain('iptables -t mangle -A ISTIO_OUTPUT -d 10.9.0.0/16 -j MARK --set-mark 1337');
+  });
+
   it('skips IPv6 ranges with a warning instead of failing the pod', () => {
     const r = init(['--dry-run', '-x', 'fd00::/8,192.0.2.9']);
     expect(r.status).toBe(0);
@@ -116,7 +153,7 @@ describe('iptables-init arguments and --dry-run', () => {
     [['-i', '256.1.1.1'], 'INIT_BAD_CIDR', /-i '256.1.1.1'/],
     [['-x', '*'], 'INIT_BAD_CIDR', /only -i accepts it/],
     [['-u', 'istio'], 'INIT_BAD_ID', /-u 'istio'/],
-    [['-m', 'TPROXY'], 'INIT_MODE_UNSUPPORTED', /only REDIRECT/],
+    [['-m', 'tproxy'], 'INIT_BAD_MODE', /must be REDIRECT or TPROXY/],
     [['-m', 'redirect'], 'INIT_BAD_MODE', /-m 'redirect'/],
     [['-q', '80'], 'INIT_BAD_FLAG', /unknown option '-q'/],
     [['--cleanup'], 'INIT_BAD_FLAG', /exclude each other/],
@@ -160,7 +197,7 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
 
   it('installs the seed rule set, seen by iptables-save', () => {
     const r = inPod(SEED_ARGS);
-    expect(r.stdout).toMatch(/capturing outbound TCP -> :15001, inbound ports \[5005\] -> :15006/);
+    expect(r.stdout).toMatch(/capturing \(REDIRECT\) outbound TCP -> :15001, inbound ports \[5005\] -> :15006/);
     const rules = natRules();
     for (const chain of ['ISTIO_INBOUND', 'ISTIO_IN_REDIRECT', 'ISTIO_OUTPUT', 'ISTIO_REDIRECT']) {
       expect(rules).toContain(`:${chain} -`);
@@ -217,6 +254,37 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
     // Cleaning an already clean table is fine too.
     expect(inPod(['--cleanup']).status).toBe(0);
     net.exec(net.pod, ['iptables', '-t', 'nat', '-F', 'OUTPUT']);
+  });
+
+  it('-m TPROXY installs the mangle rules and the ip rule/route; REDIRECT replaces them; --cleanup removes both', () => {
+    const mangleRules = () => net.exec(net.pod, ['iptables-save', '-t', 'mangle']).stdout
+      .split('\n').filter((l) => l.startsWith('-A ')).map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+    const ipRules = () => net.exec(net.pod, ['ip', '-f', 'inet', 'rule', 'show']).stdout;
+    const table133 = () => net.exec(net.pod, ['ip', '-f', 'inet', 'route', 'show', 'table', '133']).stdout.trim();
+    const args = ['-m', 'TPROXY', '-u', '1337', '-i', '*', '-b', '5005'];
+    const r = inPod(args);
+    expect(r.stdout).toMatch(/capturing \(TPROXY\) outbound TCP -> :15001/);
+    const announced = dryRun(args).filter((c) => c.includes(' -A ')).map((c) => c.replace(/^iptables -t mangle /, ''));
+    // iptables-save writes --tproxy-mark as hex, the mark as hex, and `-p tcp -m tcp` in its own order.
+    const normal = (l: string) => l.replace('--tproxy-mark 1337/0xffffffff', '--tproxy-mark 0x539/0xffffffff').replace(/--set-mark 1337$/, '--set-xmark 0x539/0xffffffff').replace('--mark 1337', '--mark 0x539').replace('-j TPROXY --tproxy-mark 0x539/0xffffffff --on-port 15001 --on-ip 127.0.0.1', '-j TPROXY --on-port 15001 --on-ip 127.0.0.1 --tproxy-mark 0x539/0xffffffff').replace('-j TPROXY --tproxy-mark 0x539/0xffffffff --on-port 15006', '-j TPROXY --on-port 15006 --on-ip 0.0.0.0 --tproxy-mark 0x539/0xffffffff');
+    expect(mangleRules().map(normal).sort()).toEqual(announced.map(normal).sort());
+    expect(ipRules()).toMatch(/fwmark 0x539 lookup 133/);
+    expect(table133()).toBe('local default dev lo scope host');
+    // The nat table is left alone in this mode.
+    expect(natRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
+    // Idempotent: a second run, the same rules, one ip rule.
+    inPod(args);
+    expect(ipRules().match(/lookup 133/g)).toHaveLength(1);
+    // REDIRECT after TPROXY: the mangle rules and the ip rule go, the nat rules come.
+    inPod(SEED_ARGS);
+    expect(mangleRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(ipRules()).not.toMatch(/lookup 133/);
+    expect(natRules()).toContain('-A ISTIO_OUTPUT -j ISTIO_REDIRECT');
+    inPod(args);
+    inPod(['--cleanup']);
+    expect(mangleRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(ipRules()).not.toMatch(/lookup 133/);
+    expect(table133()).toBe('');
   });
 
   it('fails cleanly with INIT_IPTABLES_FAILED when iptables refuses a rule, leaving nothing behind', () => {

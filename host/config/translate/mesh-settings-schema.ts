@@ -87,7 +87,7 @@ export const extensionProviderSchema = message({
 
 /** MeshConfig fields Istio defines that wasmesh does not act on (accepted with a warning). */
 export const UNSERVED_MESH_FIELDS = [
-  'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort', 'connectTimeout', 'protocolDetectionTimeout', 'tcpKeepalive',
+  'proxyListenPort', 'proxyInboundListenPort', 'proxyHttpPort', 'connectTimeout', 'tcpKeepalive',
   'ingressClass', 'ingressService', 'ingressControllerMode', 'ingressSelector', 'enableTracing', 'accessLogFile',
   'accessLogFormat', 'accessLogEncoding', 'enableEnvoyAccessLogService', 'disableEnvoyListenerLog', 'defaultConfig',
   'inboundTrafficPolicy', 'configSources', 'enableAutoMtls', 'trustDomain', 'trustDomainAliases', 'caCertificates',
@@ -106,6 +106,7 @@ export const meshConfigSchema = message({
     normalization: z.enum(['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']).optional(),
   }).optional(),
   outboundTrafficPolicy: message({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']).optional() }).optional(),
+  protocolDetectionTimeout: z.string().optional(),
   extensionProviders: z.array(extensionProviderSchema).optional(),
   defaultProviders: message({ tracing: strList.optional(), metrics: strList.optional(), accessLogging: strList.optional() }).optional(),
   ...Object.fromEntries(UNSERVED_MESH_FIELDS.map((k) => [k, z.unknown().optional()])),

@@ -217,12 +217,14 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     if (input.defaultProviders?.[f] !== undefined) warnings.push(warningAt(ref, [...prefix, 'defaultProviders', f], 'is not served yet'));
   }
   const sampling = defaultConfigSampling(record['defaultConfig'], ref, [...prefix, 'defaultConfig'], issues, warnings);
+  const detection = protocolDetectionTimeoutOf(input.protocolDetectionTimeout, ref, [...prefix, 'protocolDetectionTimeout'], issues);
   if (issues.length > issuesBefore) ok = false;
   if (!ok) return null;
   return Object.freeze({
     rootNamespace: input.rootNamespace ?? DEFAULT_MESH_SETTINGS.rootNamespace,
     pathNormalization: normalizationOf(input.pathNormalization?.normalization),
     outboundTrafficPolicy: input.outboundTrafficPolicy?.mode ?? DEFAULT_MESH_SETTINGS.outboundTrafficPolicy,
+    ...(detection !== undefined && detection > 0 ? { protocolDetectionTimeoutMs: detection } : {}),
     extAuthzProviders: Object.freeze(providers),
     ...(tracing.length > 0 ? { tracingProviders: Object.freeze(tracing) } : {}),
     ...(defaultTracing.length > 0 ? { defaultTracingProviders: Object.freeze([...defaultTracing]) } : {}),
@@ -266,6 +268,24 @@ function extAuthz(
     allowPartialMessage: body?.allowPartialMessage ?? false,
     packAsBytes: body?.packAsBytes ?? false,
   });
+}
+
+/**
+ * meshConfig.protocolDetectionTimeout in ms: Istio's rule, at least 1ms or exactly 0s (no
+ * timeout, its default); undefined when absent.
+ */
+function protocolDetectionTimeoutOf(value: string | undefined, ref: DocumentRef, at: PathSegment[], issues: ConfigIssue[]): number | undefined {
+  if (value === undefined) return undefined;
+  const d = parseDuration(value);
+  if (!d.ok) {
+    issues.push(issueAt(ref, 'invalid_value', at, `protocolDetectionTimeout ${JSON.stringify(value)}: ${d.reason}`));
+    return undefined;
+  }
+  if (d.ms > 0 && d.ms < 1) {
+    issues.push(issueAt(ref, 'invalid_value', at, `protocolDetectionTimeout ${value}: must be at least 1ms, or 0s for no timeout`));
+    return undefined;
+  }
+  return d.ms;
 }
 
 /**

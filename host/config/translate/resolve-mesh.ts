@@ -2,7 +2,8 @@
 // VirtualServices bound to one Gateway, on the hosts both agree on; mesh mode serves those
 // bound to the mesh, under every name a Kubernetes client may use, plus plain forwarding to
 // each ServiceEntry host no VirtualService claims. Output order depends only on the input.
-import { portProtocol, type PortProtocol } from '../../model/port-protocol.js';
+import { carriedAs, portProtocol, type PortProtocol } from '../../model/port-protocol.js';
+import type { ServiceAddress } from '../../model/service-address.js';
 import { telemetryTracing } from './telemetry-tracing.js';
 import { telemetryMetrics } from './telemetry-metrics.js';
 import { telemetryAccessLogging } from './telemetry-access-logging.js';
@@ -133,6 +134,9 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
     mesh.virtualHosts.push(catchAllVirtualHost(mode));
     mesh.clusters.push(...catchAllClusters());
     mesh.outboundTrafficPolicy = mode;
+    const addresses = serviceAddresses(ctx.services, scope);
+    if (addresses.length > 0) mesh.serviceAddresses = addresses;
+    if (input.settings.protocolDetectionTimeoutMs !== undefined) mesh.protocolDetectionTimeoutMs = input.settings.protocolDetectionTimeoutMs;
   }
   // Without a workload identity the inbound port is plaintext (STRICT was refused by the loader,
   // or let through by --allow-unenforced-security, which serves without it).
@@ -365,6 +369,27 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     for (const vh of forwardingVirtualHosts(service, proxyNamespace)) hosts.set(vh.name, vh);
   }
   return [...hosts.values()];
+}
+
+/**
+ * The service ports a sidecar can tell by original destination: every port at each of a
+ * ServiceEntry's `addresses` (VIPs or CIDRs), and, for a service without addresses, its
+ * TCP-carried ports at any address (Istio's `0.0.0.0_<port>` listeners); HTTP ports without an
+ * address are routed by Host as before. Sorted by host, so the output depends only on the input.
+ */
+function serviceAddresses(services: ReadonlyMap<string, ServiceHost>, scope: SidecarScope | null): ServiceAddress[] {
+  const out: ServiceAddress[] = [];
+  const sorted = [...services.values()].filter((s) => scope === null || scope.visible(s.host, s.namespace)).sort((a, b) => (a.host < b.host ? -1 : 1));
+  for (const service of sorted) {
+    const addresses = service.spec.addresses ?? [];
+    for (const port of service.ports) {
+      const protocol = portProtocol(port);
+      const entry = { port: port.number, protocol, host: service.host, cluster: clusterName(port.number, null, service.host) };
+      if (addresses.length > 0) for (const address of addresses) out.push({ address, ...entry });
+      else if (carriedAs(protocol) === 'tcp') out.push({ address: null, ...entry });
+    }
+  }
+  return out;
 }
 
 /**

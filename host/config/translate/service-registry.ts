@@ -88,7 +88,7 @@ export function buildServiceRegistry(
       portNumbers.add(p.number);
       const protocol = (p.protocol ?? '').toUpperCase();
       if (!HTTP_PROTOCOLS.has(protocol)) {
-        ctx.warnings.push(warningAt(ref, ['spec', 'ports', i, 'protocol'], `protocol ${p.protocol} is not served yet: traffic routed to port ${p.number} is sent as plain HTTP/1.1`));
+        ctx.warnings.push(warningAt(ref, ['spec', 'ports', i, 'protocol'], `protocol ${p.protocol}: carried as TCP by sidecars that see original destinations (TPROXY interception); traffic routed to port ${p.number} by Host is sent as plain HTTP/1.1`));
       }
     });
     if (spec.workloadSelector !== undefined && spec.endpoints !== undefined) {

@@ -70,6 +70,8 @@ export class Http1Connection implements Http1DownstreamConnection {
   #tunnel: Http1TunnelEnd | null = null;
   /** performance.now() of the last byte read or written (idle timeouts). */
   lastActivity = performance.now();
+  /** Set by the listener for a connection a TPROXY capture handed over. */
+  originalDestination: { readonly address: string; readonly port: number } | null = null;
 
   constructor(socket: Socket, remoteAddress: string, ctx: ConnectionContext, security: ConnectionSecurity | null = null) {
     this.socket = socket;

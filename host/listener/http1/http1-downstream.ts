@@ -21,6 +21,8 @@ export interface Http1DownstreamConnection {
   readonly remoteAddress: string;
   readonly security: ConnectionSecurity | null;
   readonly serverName: string | null;
+  /** The original destination of a connection a TPROXY capture handed over; null otherwise. */
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   lastActivity: number;
   pauseBody(): void;
   resumeBody(): void;
@@ -59,6 +61,10 @@ export class Http1Downstream implements Downstream, HeadOwner {
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
+
+  get originalDestination(): { readonly address: string; readonly port: number } | null {
+    return this.#conn.originalDestination;
+  }
 
   /** The connection's local address (read from the socket only when asked: authorization). */
   get localAddress(): string | undefined {

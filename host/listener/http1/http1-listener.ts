@@ -116,8 +116,17 @@ export class Http1Listener implements Listener {
     });
   }
 
+  /**
+   * Serves only connections handed in by adopt() (no socket of its own): the timeouts' sweep runs
+   * and `port` reads as the given port, the one the capturing listener serves.
+   */
+  serveAdopted(port: number): void {
+    this.#port = port;
+    this.#armSweep();
+  }
+
   stopAccepting(): void {
-    this.#server.close();
+    if (this.#server.listening) this.#server.close();
     this.#http2?.stopAccepting();
   }
 
@@ -130,8 +139,18 @@ export class Http1Listener implements Listener {
     this.#http2?.closeAll();
   }
 
+  /**
+   * A connection accepted by another listener on this one's behalf (a sidecar's outbound capture,
+   * which looked at its original destination first), paused; `first`: bytes already read from it
+   * (sniffed), handed to the connection before any other (a raw transport takes them directly,
+   * TLS and PERMISSIVE read them back from the socket).
+   */
+  adopt(accepted: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
+    this.#accept(accepted, first, originalDestination);
+  }
+
   /** Counts the connection and hands it to the transport, which starts it once it may be read. */
-  #accept(accepted: Socket): void {
+  #accept(accepted: Socket, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
     const opts = this.#options;
     this.#stats.inc('downstream_cx_total');
     if (opts.maxConnections > 0 && this.#connections.size >= opts.maxConnections) {
@@ -142,7 +161,7 @@ export class Http1Listener implements Listener {
     const remote = accepted.remoteAddress ?? '';
     const address = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     const h2 = this.#http2;
-    this.#transport.accept(accepted, (socket, security) => {
+    const start = (socket: Socket, security: ConnectionSecurity | null): ConnectionReader => {
       if (h2 !== null) {
         if (security !== null && security.tls) {
           if (isHttp2Alpn(security.alpn)) {
@@ -150,15 +169,23 @@ export class Http1Listener implements Listener {
             return SOCKET_TAKEN;
           }
         } else {
-          return this.#sniff(socket, address, security, h2);
+          return this.#sniff(socket, address, security, h2, originalDestination);
         }
       }
-      return this.#open(socket, address, security);
-    });
+      return this.#open(socket, address, security, originalDestination);
+    };
+    if (first === undefined || first.length === 0) this.#transport.accept(accepted, start);
+    else if (this.#transport.kind === 'raw') RAW_DOWNSTREAM.acceptWith(accepted, start, null, first);
+    else {
+      // TLS or PERMISSIVE read the socket as a stream: the sniffed bytes go back into it.
+      accepted.unshift(Buffer.from(first));
+      this.#transport.accept(accepted, start);
+    }
   }
 
-  #open(socket: Socket, address: string, security: ConnectionSecurity | null): Http1Connection {
+  #open(socket: Socket, address: string, security: ConnectionSecurity | null, originalDestination: { readonly address: string; readonly port: number } | null = null): Http1Connection {
     const conn = new Http1Connection(socket, address, this.#ctx, security);
+    conn.originalDestination = originalDestination;
     this.#connections.add(conn);
     this.#stats.inc('downstream_cx_active');
     return conn;
@@ -169,7 +196,7 @@ export class Http1Listener implements Listener {
    * socket (and those bytes) to the HTTP/2 listener, anything else opens the HTTP/1.1 connection,
    * which then reads every byte after (one indirection per read).
    */
-  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener): ConnectionReader {
+  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener, originalDestination: { readonly address: string; readonly port: number } | null): ConnectionReader {
     this.#sniffing.set(socket, performance.now());
     // Active from accept, as every connection (the HTTP/1.1 or HTTP/2 side counts it from the decision on).
     this.#stats.inc('downstream_cx_active');
@@ -204,10 +231,10 @@ export class Http1Listener implements Listener {
         socket.off('end', leave);
         socket.off('error', leave);
         if (verdict === Sniffed.Http2) {
-          h2.take(socket, address, security, seen);
+          h2.take(socket, address, security, seen, originalDestination);
           return;
         }
-        conn = this.#open(socket, address, security);
+        conn = this.#open(socket, address, security, originalDestination);
         conn.onRead(seen);
       },
     };

@@ -54,6 +54,7 @@ class H2HeadSink implements HeadSink {
 export interface Http2DownstreamConnection {
   readonly remoteAddress: string;
   readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   readonly security: ConnectionSecurity | null;
   readonly serverName: string | null;
   streamEnded(ds: Http2Downstream): void;
@@ -67,6 +68,7 @@ export class Http2Downstream implements Downstream {
   readonly headers: string[];
   readonly remoteAddress: string;
   readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
@@ -95,6 +97,7 @@ export class Http2Downstream implements Downstream {
     this.#conn = conn;
     this.remoteAddress = conn.remoteAddress;
     this.localAddress = conn.localAddress;
+    this.originalDestination = conn.originalDestination;
     this.security = conn.security;
     let method = '';
     let path = '';

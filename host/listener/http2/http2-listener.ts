@@ -36,6 +36,8 @@ class Http2Connection implements Http2DownstreamConnection {
     readonly security: ConnectionSecurity | null,
     readonly serverName: string | null,
     readonly idleTimeoutMs: number,
+    /** Set for a connection a TPROXY capture handed over: where the client was connecting. */
+    readonly originalDestination: { readonly address: string; readonly port: number } | null = null,
   ) {}
 
   streamEnded(ds: Http2Downstream): void {
@@ -109,12 +111,12 @@ export class Http2Listener {
    * Serves `socket` as an HTTP/2 connection. `first`: bytes already read from it (the sniffed
    * preface and what followed), given back to the session before any other.
    */
-  take(socket: Socket, remoteAddress: string, security: ConnectionSecurity | null, first?: Uint8Array): void {
+  take(socket: Socket, remoteAddress: string, security: ConnectionSecurity | null, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
     if (this.#draining) {
       socket.destroy();
       return;
     }
-    const conn = new Http2Connection(remoteAddress, socket.localAddress, security, this.#serverName, this.#options.idleTimeoutMs);
+    const conn = new Http2Connection(remoteAddress, socket.localAddress, security, this.#serverName, this.#options.idleTimeoutMs, originalDestination);
     (socket as TaggedSocket)[CONNECTION] = conn;
     this.#connections.add(conn);
     this.#stats.inc('downstream_cx_http2_total');

@@ -105,11 +105,11 @@ spec:
 });
 
 describe('tcp routes on sidecars', () => {
-  test('mesh-bound tcp rules are translated, and warned as not served on sidecars', () => {
+  test('mesh-bound tcp rules are translated, and warned as served only with TPROXY interception', () => {
     const vs = tcpVirtualService(7000, [{ name: 'echo-a', weight: 1 }]).replace("hosts: ['*']\n  gateways: [tcp-gw]", 'hosts: [echo-a.example.internal]');
     const { mesh, warnings } = load({ 'a.yaml': BACKENDS, 'c.yaml': vs }, null);
     expect(mesh.tcpRoutes?.map((r) => r.hosts)).toEqual([['echo-a.example.internal']]);
-    expect(warnings.some((w) => w.includes('spec.tcp is not served yet on sidecars'))).toBe(true);
+    expect(warnings.some((w) => w.includes('spec.tcp: served on sidecars only with TPROXY interception'))).toBe(true);
   });
 });
 

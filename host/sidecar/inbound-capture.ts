@@ -1,0 +1,110 @@
+// A sidecar's inbound listener when it sees original destinations (TPROXY interception, the
+// socket handed over by docker/wasmesh-listen.c): the accepted socket's local port is the app
+// port the peer dialled (Istio's `inbound|<port>||`). A connection to an app port is sniffed
+// (host/listener/protocol-sniff.ts; meshConfig protocolDetectionTimeout for server-first
+// protocols): HTTP and TLS (mesh mTLS, PERMISSIVE or STRICT) go to the HTTP connection manager as
+// before; anything else is proxied as TCP to the app at 127.0.0.1:<port> (the inbound cluster),
+// unless this workload has AuthorizationPolicies or STRICT mTLS, which the TCP path cannot
+// enforce yet: then it is refused (closed, counted, logged) rather than served open.
+// Connections to the listener's own port or to another port keep today's HTTP path.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { MeshConfig } from '../model/mesh.js';
+import type { ProxyServer } from '../server/proxy-server.js';
+import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import type { Log } from '../common/log.js';
+import { inboundClusterName } from './inbound-mesh.js';
+import { sniffFirstBytes } from './sniff-first-bytes.js';
+
+export interface InboundCaptureOptions {
+  host: string;
+  port: number;
+  fd?: number;
+  appPorts: readonly number[];
+  http: ProxyServer;
+  /** The byte proxy to the app (TcpProxyServer with adopt, applied with the inbound mesh). */
+  tcp: TcpProxyServer;
+  maxConnections: number;
+  log?: Log;
+}
+
+export class InboundCapture {
+  readonly #opts: InboundCaptureOptions;
+  readonly #server: Server;
+  readonly #pending = new Set<Socket>();
+  #detectMs = 0;
+  /** Why plain TCP to the app is refused under the current config (null: allowed). */
+  #tcpRefusal: string | null = 'no config yet';
+  #port = 0;
+
+  constructor(opts: InboundCaptureOptions) {
+    this.#opts = opts;
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#onConnection(s));
+    this.#server.maxConnections = opts.maxConnections;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** The workload's config version: detection timeout, and whether TCP to the app may be served. */
+  apply(mesh: MeshConfig): void {
+    this.#detectMs = mesh.protocolDetectionTimeoutMs ?? 0;
+    const policies = mesh.authorization ?? [];
+    this.#tcpRefusal = policies.length > 0 ? `AuthorizationPolicy ${policies[0]!.name} selects this workload and is not enforced on TCP yet`
+      : mesh.inboundMtlsMode === 'STRICT' ? 'PeerAuthentication STRICT is not enforced on TCP yet' : null;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fd = this.#opts.fd;
+      const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#opts.host}:${this.#opts.port}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
+      this.#server.once('error', onError);
+      const done = (): void => {
+        this.#server.off('error', onError);
+        const a = this.#server.address();
+        this.#port = typeof a === 'object' && a !== null ? a.port : this.#opts.port;
+        resolve();
+      };
+      if (fd !== undefined) this.#server.listen({ fd }, done);
+      else this.#server.listen({ host: this.#opts.host, port: this.#opts.port, exclusive: true }, done);
+    });
+  }
+
+  close(): void {
+    if (this.#server.listening) this.#server.close();
+    for (const s of this.#pending) s.destroy();
+    this.#pending.clear();
+  }
+
+  #count(name: string): void {
+    this.#opts.http.stats.downstream.incDynamic(`sidecar_inbound.${name}`);
+  }
+
+  #onConnection(socket: Socket): void {
+    const port = socket.localPort ?? 0;
+    if (port === this.#port || !this.#opts.appPorts.includes(port)) {
+      this.#opts.http.adoptConnection(socket);
+      return;
+    }
+    this.#pending.add(socket);
+    sniffFirstBytes(socket, this.#detectMs, (protocol, first, timedOut) => {
+      this.#pending.delete(socket);
+      if (timedOut) this.#count('sniff_timeout');
+      if (protocol === 'http1' || protocol === 'http2' || protocol === 'tls') {
+        this.#count('sniffed_http');
+        this.#opts.http.adoptConnection(socket, first);
+        return;
+      }
+      const refusal = this.#tcpRefusal;
+      if (refusal !== null) {
+        this.#count('tcp_refused');
+        this.#opts.log?.('warn', `inbound TCP connection to app port ${port} from ${socket.remoteAddress ?? '?'} refused: ${refusal}`);
+        socket.destroy();
+        return;
+      }
+      this.#count('sniffed_tcp');
+      if (first.length > 0) socket.unshift(first);
+      this.#opts.tcp.handle(socket, { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) } });
+    }, () => this.#pending.delete(socket));
+  }
+}

@@ -1,0 +1,188 @@
+// A sidecar's outbound listener when it sees original destinations (TPROXY interception, the
+// listening socket made by docker/wasmesh-listen.c with IP_TRANSPARENT): each accepted socket's
+// local address is where the app was connecting. Envoy's virtualOutbound listener with
+// use_original_dst, in one place: the destination's service port (ServiceEntry addresses, or a
+// TCP port of a service without one; host/model/service-address.ts) gives its protocol
+// (host/model/port-protocol.ts) —
+//   - HTTP ports: the HTTP connection manager, as before (routes by Host);
+//   - TCP, TLS, MONGO, MYSQL, REDIS ports: the byte proxy (TcpProxyServer.handle: the service's
+//     `tcp:` routes, else its default cluster);
+//   - ports of unknown protocol: sniffed from the first bytes (listener/protocol-sniff.ts), with
+//     meshConfig protocolDetectionTimeout for server-first protocols (Istio's default 0s: wait);
+//   - an address the mesh does not know: ALLOW_ANY passes the bytes to it (PassthroughCluster,
+//     the proxy's own ports refused), REGISTRY_ONLY closes it (BlackHoleCluster, UH).
+// A connection made to the listener's own port (REDIRECT capture, or a client dialing 15001)
+// has no other destination and goes to HTTP, as without this file.
+import { BlockList, createServer, isIP, type Server, type Socket } from 'node:net';
+import type { MeshConfig } from '../model/mesh.js';
+import type { ServiceAddress } from '../model/service-address.js';
+import { carriedAs } from '../model/port-protocol.js';
+import { sniffFirstBytes } from './sniff-first-bytes.js';
+import type { ProxyServer } from '../server/proxy-server.js';
+import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import type { Stats } from '../telemetry/stats.js';
+
+export interface OutboundCaptureOptions {
+  host: string;
+  port: number;
+  /** An already listening descriptor (socket activation) instead of binding host:port. */
+  fd?: number;
+  /** The HTTP side (ProxyServer with adoptOnly) and the TCP side (TcpProxyServer with adopt). */
+  http: ProxyServer;
+  tcp: TcpProxyServer;
+  maxConnections: number;
+}
+
+/** One config version's lookup of service ports by original destination. */
+class DestinationIndex {
+  readonly #exact = new Map<string, ServiceAddress>();
+  readonly #ranges: Array<{ list: BlockList; entry: ServiceAddress }> = [];
+  readonly #anyAddress = new Map<number, ServiceAddress>();
+
+  constructor(entries: readonly ServiceAddress[]) {
+    for (const e of entries) {
+      if (e.address === null) {
+        // Two services on one port without addresses: the first (by host) keeps it, as Istio's
+        // listener conflict resolution keeps one.
+        if (!this.#anyAddress.has(e.port)) this.#anyAddress.set(e.port, e);
+        continue;
+      }
+      const slash = e.address.indexOf('/');
+      if (slash < 0) {
+        const key = `${normalize(e.address)}|${e.port}`;
+        if (!this.#exact.has(key)) this.#exact.set(key, e);
+        continue;
+      }
+      const address = e.address.slice(0, slash);
+      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+      const list = new BlockList();
+      list.addSubnet(address, Number(e.address.slice(slash + 1)), family);
+      this.#ranges.push({ list, entry: e });
+    }
+  }
+
+  /** The service port at address:port: an exact address first, then a range, then a port of a service without addresses. */
+  find(address: string, port: number): ServiceAddress | null {
+    const exact = this.#exact.get(`${address}|${port}`);
+    if (exact !== undefined) return exact;
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    for (const r of this.#ranges) if (r.entry.port === port && r.list.check(address, family)) return r.entry;
+    return this.#anyAddress.get(port) ?? null;
+  }
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`; other addresses lower-cased. */
+function normalize(address: string): string {
+  const a = address.toLowerCase();
+  return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+}
+
+/** Counters of the capture's decisions (`sidecar_outbound.*`). */
+export const OUTBOUND_CAPTURE_STATS = ['original_dst_http', 'original_dst_tcp', 'original_dst_passthrough', 'original_dst_blackhole', 'sniffed_http', 'sniffed_tcp', 'sniff_timeout', 'direct'] as const;
+
+export class OutboundCapture {
+  readonly #opts: OutboundCaptureOptions;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #stats: Stats;
+  #index = new DestinationIndex([]);
+  #allowAny = true;
+  #detectMs = 0;
+  #port = 0;
+
+  constructor(opts: OutboundCaptureOptions) {
+    this.#opts = opts;
+    this.#stats = opts.http.stats;
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#onConnection(s));
+    this.#server.maxConnections = opts.maxConnections;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Takes a config version's service addresses, outbound policy and detection timeout (after the HTTP and TCP sides took it). */
+  apply(mesh: MeshConfig): void {
+    this.#index = new DestinationIndex(mesh.serviceAddresses ?? []);
+    this.#allowAny = (mesh.outboundTrafficPolicy ?? 'ALLOW_ANY') === 'ALLOW_ANY';
+    this.#detectMs = mesh.protocolDetectionTimeoutMs ?? 0;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fd = this.#opts.fd;
+      const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#opts.host}:${this.#opts.port}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
+      this.#server.once('error', onError);
+      const done = (): void => {
+        this.#server.off('error', onError);
+        const a = this.#server.address();
+        this.#port = typeof a === 'object' && a !== null ? a.port : this.#opts.port;
+        resolve();
+      };
+      if (fd !== undefined) this.#server.listen({ fd }, done);
+      else this.#server.listen({ host: this.#opts.host, port: this.#opts.port, exclusive: true }, done);
+    });
+  }
+
+  /** Stops accepting; connections handed over belong to the HTTP and TCP sides, which close them. */
+  close(): void {
+    if (this.#server.listening) this.#server.close();
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+
+  #count(name: (typeof OUTBOUND_CAPTURE_STATS)[number]): void {
+    this.#stats.downstream.incDynamic(`sidecar_outbound.${name}`);
+  }
+
+  #onConnection(socket: Socket): void {
+    const address = normalize(socket.localAddress ?? '');
+    const port = socket.localPort ?? 0;
+    if (port === this.#port || address === '') {
+      this.#count('direct');
+      this.#opts.http.adoptConnection(socket);
+      return;
+    }
+    const entry = this.#index.find(address, port);
+    if (entry === null) {
+      if (this.#allowAny) {
+        this.#count('original_dst_passthrough');
+        this.#opts.tcp.handle(socket, { address, port, service: null });
+      } else {
+        this.#count('original_dst_blackhole');
+        this.#opts.tcp.blackHole(socket);
+      }
+      return;
+    }
+    const service = { host: entry.host, cluster: entry.cluster };
+    switch (carriedAs(entry.protocol)) {
+      case 'http1':
+      case 'http2':
+        this.#count('original_dst_http');
+        this.#opts.http.adoptConnection(socket, undefined, { address, port });
+        return;
+      case 'tcp':
+        this.#count('original_dst_tcp');
+        this.#opts.tcp.handle(socket, { address, port, service });
+        return;
+      case 'sniff':
+        this.#sockets.add(socket);
+        sniffFirstBytes(socket, this.#detectMs, (protocol, first, timedOut) => {
+          this.#sockets.delete(socket);
+          if (timedOut) this.#count('sniff_timeout');
+          if (protocol === 'http1' || protocol === 'http2') {
+            this.#count('sniffed_http');
+            this.#opts.http.adoptConnection(socket, first, { address, port });
+          } else {
+            this.#count('sniffed_tcp');
+            if (first.length > 0) socket.unshift(first);
+            this.#opts.tcp.handle(socket, { address, port, service });
+          }
+        }, () => this.#sockets.delete(socket));
+        return;
+      case 'none':
+        socket.destroy();
+        return;
+    }
+  }
+}
