@@ -113,20 +113,29 @@ describe('TcpProxySession', () => {
   });
 
   test('idle timeout: traffic keeps the session open; silence closes both sides', async () => {
-    const { client, app, done } = await proxied(150);
+    // Timing under a loaded machine: every check is against the gaps actually observed, so a
+    // late timer in the test cannot pass for a session that closed early (or fail one that did not).
+    const timeout = 400;
+    const { client, app, done } = await proxied(timeout);
     const clientClosed = new Promise((r) => client.once('end', r)); // a FIN: the peers are half-open capable
     const appClosed = new Promise((r) => app.once('end', r));
     let closed = false;
     void done.then(() => (closed = true));
-    for (let i = 0; i < 6; i++) {
+    let last = Date.now();
+    let maxGap = 0;
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const now = Date.now();
+      maxGap = Math.max(maxGap, now - last);
       client.write('.');
-      await new Promise((r) => setTimeout(r, 60));
+      last = now;
     }
-    expect(closed).toBe(false); // 360 ms of traffic, never 150 ms silent
-    const t0 = Date.now();
+    // ~400 ms of traffic, never `timeout` silent: still open (unless the test itself stalled that long).
+    if (maxGap < timeout) expect(closed).toBe(false);
     const s = await done;
     expect(s.end).toBe('idle_timeout');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+    // Closed for silence: not before `timeout` after the last byte (10 % timer slack).
+    expect(Date.now() - last).toBeGreaterThanOrEqual(timeout * 0.9);
     await Promise.all([clientClosed, appClosed]);
   });
 
