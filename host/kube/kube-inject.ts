@@ -59,7 +59,7 @@ export function kubeInject(text: string, source: string, defaults: InjectDefault
       else notes.push(`${source}: document ${n} ${kind} ${namespace}/${name}: not injected: ${outcome.reason}`);
     } catch (err) {
       if (err instanceof TemplateShapeError || err instanceof InjectSettingError) {
-        const path = err instanceof TemplateShapeError ? (err.path.startsWith('metadata.name') ? err.path : err.path.startsWith(prefix) || prefix === '' ? err.path : `${prefix}${err.path}`) : qualify(prefix, err.where);
+        const path = err instanceof TemplateShapeError ? (err.inPod ? `${prefix}${err.path}` : err.path) : qualify(prefix, err.where);
         throw new KubeInjectError(source, n, `${kind} ${namespace}/${name || '?'} ${path}`, err.message, lineAt(doc, path, lineOf) ?? lineAt(doc, '', lineOf));
       }
       throw err;

@@ -57,9 +57,12 @@ export function podTemplateOf(kind: string, object: Record<string, unknown>): Po
   return { metadata: pod.metadata as Record<string, unknown>, spec };
 }
 
-/** The object is not shaped as its kind says: `path` is where, inside the object. */
+/**
+ * The object is not shaped as its kind says: `path` is where, inside the object — or inside the
+ * pod template when `inPod` (the injector's own checks, which do not know the workload's kind).
+ */
 export class TemplateShapeError extends Error {
-  constructor(readonly path: string, why: string) {
+  constructor(readonly path: string, why: string, readonly inPod = false) {
     super(why);
     this.name = 'TemplateShapeError';
   }

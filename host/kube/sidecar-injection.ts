@@ -48,7 +48,7 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   if (annotations[A_STATUS] !== undefined) return { injected: false, reason: `already injected (${A_STATUS} is set)` };
   const containers = pod.spec.containers as Obj[];
   const inits = pod.spec.initContainers === undefined ? [] : (pod.spec.initContainers as Obj[]);
-  if (!Array.isArray(inits)) throw new TemplateShapeError('spec.initContainers', 'must be a list');
+  if (!Array.isArray(inits)) throw new TemplateShapeError('spec.initContainers', 'must be a list', true);
   if (containers.some((c) => c?.name === PROXY_NAME) || inits.some((c) => c?.name === INIT_NAME)) {
     return { injected: false, reason: `already injected (a container is named ${PROXY_NAME} or ${INIT_NAME})` };
   }
@@ -75,7 +75,7 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   pod.spec.initContainers = [init, ...inits];
   pod.spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...containers] : [...containers, proxy];
   const volumes = pod.spec.volumes === undefined ? [] : pod.spec.volumes;
-  if (!Array.isArray(volumes)) throw new TemplateShapeError('spec.volumes', 'must be a list');
+  if (!Array.isArray(volumes)) throw new TemplateShapeError('spec.volumes', 'must be a list', true);
   pod.spec.volumes = [...volumes, ...proxyVolumes()];
 
   const first = containers[0]?.name;
@@ -211,15 +211,15 @@ function proxyVolumes(): Obj[] {
 function containerPorts(containers: Obj[]): { port: Obj; path: string }[] {
   const out: { port: Obj; path: string }[] = [];
   containers.forEach((c, i) => {
-    if (c === null || typeof c !== 'object') throw new TemplateShapeError(`spec.containers[${i}]`, 'must be an object');
-    if (typeof c.name !== 'string' || c.name === '') throw new TemplateShapeError(`spec.containers[${i}].name`, 'a container needs a name');
+    if (c === null || typeof c !== 'object') throw new TemplateShapeError(`spec.containers[${i}]`, 'must be an object', true);
+    if (typeof c.name !== 'string' || c.name === '') throw new TemplateShapeError(`spec.containers[${i}].name`, 'a container needs a name', true);
     if (c.ports === undefined || c.ports === null) return;
-    if (!Array.isArray(c.ports)) throw new TemplateShapeError(`spec.containers[${i}].ports`, 'must be a list');
+    if (!Array.isArray(c.ports)) throw new TemplateShapeError(`spec.containers[${i}].ports`, 'must be a list', true);
     c.ports.forEach((p: unknown, j: number) => {
       const path = `spec.containers[${i}].ports[${j}]`;
       const port = p as Obj;
       if (p === null || typeof p !== 'object' || !Number.isInteger(port.containerPort) || (port.containerPort as number) < 1 || (port.containerPort as number) > 65535) {
-        throw new TemplateShapeError(`${path}.containerPort`, 'must be an integer from 1 to 65535');
+        throw new TemplateShapeError(`${path}.containerPort`, 'must be an integer from 1 to 65535', true);
       }
       out.push({ port, path: `${path}.containerPort` });
     });
@@ -230,7 +230,7 @@ function containerPorts(containers: Obj[]): { port: Obj; path: string }[] {
 function objectAt(parent: Obj, key: string, path: string): Obj {
   const v = parent[key];
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new TemplateShapeError(path, 'must be a map');
+  if (typeof v !== 'object' || Array.isArray(v)) throw new TemplateShapeError(path, 'must be a map', true);
   return v as Obj;
 }
 
