@@ -16,7 +16,7 @@ export const KUBE_INJECT_SPEC: CommandSpec = {
     'Injects the wasmesh sidecar into Kubernetes manifests, as istioctl kube-inject does: an istio-init init container ' +
     '(the image\'s init mode, istio-iptables flags) and an istio-proxy container (the image\'s sidecar mode) in the pod of every ' +
     'Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job and CronJob; other documents pass through. ' +
-    'Honours sidecar.istio.io/inject, sidecar.istio.io/interceptionMode, the traffic.sidecar.istio.io/* capture annotations and proxy.istio.io/config.',
+    'Honours sidecar.istio.io/inject, sidecar.istio.io/interceptionMode, the traffic.sidecar.istio.io/* capture annotations, proxy.istio.io/config and sidecar.istio.io/rewriteAppHTTPProbers.',
   flags: [
     { name: 'filename', short: 'f', kind: 'string', valueName: '<file|->', help: 'the manifest to inject (- for stdin)' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<file>', help: 'write the result here instead of stdout' },
@@ -27,7 +27,8 @@ export const KUBE_INJECT_SPEC: CommandSpec = {
   epilog: [
     'Example:',
     '  wasmesh kube-inject -f deployment.yaml | kubectl apply -f -',
-    'App probes are not rewritten (the sidecar does not serve Istio\'s /app-health/ paths on 15020).',
+    'httpGet/tcpSocket probes are rewritten to the sidecar\'s 15020/app-health/<container>/<readyz|livez|startupz>, as Istio does',
+    '(sidecar.istio.io/rewriteAppHTTPProbers: "false" keeps them).',
   ],
 };
 

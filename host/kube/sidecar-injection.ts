@@ -3,10 +3,10 @@
 // the status annotation and the mesh labels), mapped onto wasmesh's one image: the init runs the
 // image's `init` mode with istio-iptables flags, the proxy its `sidecar` mode with the env
 // docker/entrypoint.sh reads (WASMESH_APP_PORTS, WASMESH_LABELS, WASMESH_INTERCEPTION_MODE, and
-// Istio's POD_NAMESPACE / ISTIO_META_POD_PORTS). App probes are left as they are: the sidecar does
-// not serve Istio's /app-health/ prober on 15020, and a rewritten probe would fail (the docs say
-// how probes fare through the capture instead).
+// Istio's POD_NAMESPACE / ISTIO_META_POD_PORTS). App probes are rewritten to the sidecar's
+// /app-health/ prober on 15020 as Istio does (host/kube/probe-rewrite.ts).
 import type { PodTemplate } from './pod-template.js';
+import { A_REWRITE_PROBES, rewriteAppProbes } from './probe-rewrite.js';
 import { TemplateShapeError } from './pod-template.js';
 import {
   A_INJECT, A_INTERCEPTION, A_STATUS, InjectSettingError, podInjectSettings, type InjectDefaults, type PodInjectSettings,
@@ -71,7 +71,9 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   const image = typeof annotations['sidecar.istio.io/proxyImage'] === 'string' ? (annotations['sidecar.istio.io/proxyImage'] as string) : defaults.image;
 
   const init = initContainer(image, settings, includeInbound);
-  const proxy = proxyContainer(image, settings, defaults, workload, pod, podPorts.map((p) => p.port), appPorts, containers);
+  const rewrite = annotations[A_REWRITE_PROBES] !== 'false' && annotations[A_REWRITE_PROBES] !== false;
+  const probers = rewrite ? rewriteAppProbes(containers) : {};
+  const proxy = proxyContainer(image, settings, defaults, workload, pod, podPorts.map((p) => p.port), appPorts, containers, probers);
   pod.spec.initContainers = [init, ...inits];
   pod.spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...containers] : [...containers, proxy];
   const volumes = pod.spec.volumes === undefined ? [] : pod.spec.volumes;
@@ -131,7 +133,7 @@ function fieldEnv(name: string, fieldPath: string): Obj {
 /** The proxy container: the image's `sidecar` mode, configured by env. */
 function proxyContainer(
   image: string, s: PodInjectSettings, d: InjectDefaults, w: WorkloadRef, pod: PodTemplate,
-  ports: Obj[], appPorts: number[], containers: Obj[],
+  ports: Obj[], appPorts: number[], containers: Obj[], probers: Record<string, Obj>,
 ): Obj {
   const labels = (pod.metadata.labels ?? {}) as Obj;
   const labelText = Object.entries(labels).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${v as string}`).join(',');
@@ -154,6 +156,7 @@ function proxyContainer(
     { name: 'ISTIO_META_MESH_ID', value: d.trustDomain },
     { name: 'TRUST_DOMAIN', value: d.trustDomain },
     ...Object.entries(s.proxyMetadata).map(([name, value]) => ({ name, value })),
+    ...(Object.keys(probers).length === 0 ? [] : [{ name: 'ISTIO_KUBE_APP_PROBERS', value: JSON.stringify(probers) }]),
     { name: 'WASMESH_APP_PORTS', value: appPorts.join(',') },
     ...(labelText === '' ? [] : [{ name: 'WASMESH_LABELS', value: labelText }]),
     { name: 'WASMESH_INTERCEPTION_MODE', value: s.interceptionMode },

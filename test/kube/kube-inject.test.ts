@@ -68,6 +68,11 @@ describe('kube-inject: located errors', () => {
       .toMatch(/spec.template.spec.containers\[\*\].ports: no TCP containerPort: the wasmesh sidecar needs the app's ports/);
   });
 
+  it('a probe naming a port the container does not declare', () => {
+    expect(errorOf(DEPLOY('    spec: {containers: [{name: web, image: nginx, ports: [{containerPort: 80, name: http}], readinessProbe: {httpGet: {path: /, port: https}}}]}\n')).message)
+      .toMatch(/Deployment shop\/web spec.template.spec.containers\[0\].readinessProbe.httpGet.port: names port "https", which container web does not declare/);
+  });
+
   it('bad YAML names its document and line; a workload without a name is refused', () => {
     const e = errorOf('kind: Service\n---\nkind: Deployment\nmetadata: {name: [\n');
     expect(e.document).toBe(2);

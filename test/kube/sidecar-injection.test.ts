@@ -261,13 +261,36 @@ describe('kube-inject: the injected pod', () => {
     expect(t.metadata.annotations['prometheus.io/scrape']).toBeUndefined();
   });
 
-  it('app probes are left as they were (no /app-health rewrite: the sidecar does not serve it)', () => {
-    const probe = { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 5 };
-    const p = pod({ containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8080 }], readinessProbe: probe, livenessProbe: { tcpSocket: { port: 8080 } } }] });
+  it('app probes are rewritten to the sidecar\'s 15020/app-health/<container>/<kind>, the originals in ISTIO_KUBE_APP_PROBERS', () => {
+    const p = pod({ containers: [
+      {
+        name: 'web', image: 'nginx', ports: [{ containerPort: 8080, name: 'http' }],
+        readinessProbe: { httpGet: { path: '/ready', port: 'http', httpHeaders: [{ name: 'X-A', value: 'b' }] }, periodSeconds: 5, timeoutSeconds: 2 },
+        livenessProbe: { tcpSocket: { port: 8080 }, failureThreshold: 3 },
+        startupProbe: { exec: { command: ['true'] } },
+      },
+      { name: 'side', image: 'x', ports: [{ containerPort: 9000 }], livenessProbe: { httpGet: { path: '/', port: 9000, host: 'example.com' } } },
+    ] });
+    const t = templateOf(inject([deployment(p)]).docs[0]!);
+    const [web, side] = t.spec.containers;
+    expect(web.readinessProbe).toEqual({ httpGet: { path: '/app-health/web/readyz', port: 15020, scheme: 'HTTP' }, periodSeconds: 5, timeoutSeconds: 2 });
+    expect(web.livenessProbe).toEqual({ httpGet: { path: '/app-health/web/livez', port: 15020, scheme: 'HTTP' }, failureThreshold: 3 });
+    expect(web.startupProbe).toEqual({ exec: { command: ['true'] } });
+    // A probe of another host is not the app's: left alone.
+    expect(side.livenessProbe).toEqual({ httpGet: { path: '/', port: 9000, host: 'example.com' } });
+    expect(JSON.parse(envOf(proxyOf(t)).ISTIO_KUBE_APP_PROBERS as string)).toEqual({
+      '/app-health/web/readyz': { httpGet: { path: '/ready', port: 8080, httpHeaders: [{ name: 'X-A', value: 'b' }] }, timeoutSeconds: 2 },
+      '/app-health/web/livez': { tcpSocket: { port: 8080 } },
+    });
+  });
+
+  it('sidecar.istio.io/rewriteAppHTTPProbers: "false" leaves probes alone; no probes, no ISTIO_KUBE_APP_PROBERS', () => {
+    const probe = { httpGet: { path: '/ready', port: 8080 } };
+    const p = pod({ annotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' }, containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8080 }], readinessProbe: probe }] });
     const t = templateOf(inject([deployment(p)]).docs[0]!);
     expect(t.spec.containers[0].readinessProbe).toEqual(probe);
-    expect(t.spec.containers[0].livenessProbe).toEqual({ tcpSocket: { port: 8080 } });
     expect(envOf(proxyOf(t))).not.toHaveProperty('ISTIO_KUBE_APP_PROBERS');
+    expect(envOf(proxyOf(templateOf(inject([deployment(pod())]).docs[0]!)))).not.toHaveProperty('ISTIO_KUBE_APP_PROBERS');
   });
 
   it('--image / sidecar.istio.io/proxyImage name the image', () => {
