@@ -97,13 +97,27 @@ describe.skipIf(unavailable !== null)('kube-inject output in a real API server',
       { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { template: job({ 'traffic.sidecar.istio.io/includeInboundPorts': '*' }) } },
       { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: job(hold) } } } },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', ...POD(tproxy).metadata }, spec: POD(tproxy).spec },
+      // Bookinfo-like: its own service account, pod security context, volumes and a named-port probe.
+      {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'reviews-v1', labels: { app: 'reviews', version: 'v1' } },
+        spec: { selector: { matchLabels: { app: 'reviews', version: 'v1' } }, template: {
+          metadata: { labels: { app: 'reviews', version: 'v1' } },
+          spec: {
+            serviceAccountName: 'bookinfo-reviews', securityContext: { runAsUser: 1000 },
+            containers: [{ name: 'reviews', image: 'reviews:v1', imagePullPolicy: 'IfNotPresent', ports: [{ containerPort: 9080, name: 'http' }],
+              env: [{ name: 'LOG_DIR', value: '/tmp/logs' }], volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              livenessProbe: { httpGet: { path: '/health', port: 'http' } } }],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        } },
+      },
     ];
     const result = kubeInject(objects.map((o) => stringify(o)).join('---\n'), 'kinds.yaml', DEFAULTS);
-    expect(result.injected).toBe(7);
+    expect(result.injected).toBe(8);
     const r = kube.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], result.yaml);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(7);
+    expect(r.stdout.trim().split('\n')).toHaveLength(8);
     // The server's defaulted pod keeps what was injected (read back from the dry run).
     const back = kube.kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], stringify(parseAllDocuments(result.yaml)[6]!.toJS()));
     expect(back.status).toBe(0);
