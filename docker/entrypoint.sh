@@ -19,6 +19,7 @@
 #
 # The app ports come from WASMESH_APP_PORTS, else from ISTIO_META_POD_PORTS (the pod's container
 # ports as JSON, which Istio's injector gives the istio-proxy container), TCP ports only.
+# ISTIO_KUBE_APP_PROBERS (the app's probes the injector rewrote) becomes --app-probers.
 set -euo pipefail
 
 HOME_DIR="${WASMESH_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -119,6 +120,9 @@ run_sidecar() {
   has_flag --admin "$@" || args+=(--admin "$ADMIN")
   [[ -z "$NAMESPACE" ]] || has_flag --namespace "$@" || args+=(--namespace "$NAMESPACE")
   [[ -z "$LABELS" ]] || has_flag --labels "$@" || args+=(--labels "$LABELS")
+  # Istio's injector (and wasmesh kube-inject) rewrites the app's probes to 15020/app-health/...
+  # and hands the originals over in ISTIO_KUBE_APP_PROBERS; the sidecar answers them there.
+  [[ -z "${ISTIO_KUBE_APP_PROBERS:-}" ]] || has_flag --app-probers "$@" || args+=(--app-probers "$ISTIO_KUBE_APP_PROBERS")
   exec_wasmesh "${args[@]}" "$@"
 }
 

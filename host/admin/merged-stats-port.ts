@@ -9,6 +9,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { refusedScrape } from './stats-port.js';
+import type { AppProber } from './app-prober.js';
 
 export interface AppMetrics {
   /** The app's metrics port on 127.0.0.1 (`prometheus.io/port`). */
@@ -26,6 +27,8 @@ export interface MergedStatsOptions {
   app?: AppMetrics;
   /** How long the app's scrape may take (ms); default 5 s. */
   appTimeoutMs?: number;
+  /** The app's probes the injector rewrote to /app-health/… (admin/app-prober.ts), served on this port as Istio's agent does. */
+  probers?: AppProber;
 }
 
 /** Bodies past this are cut off and counted as a failure (an app's metrics are kilobytes to a few megabytes). */
@@ -65,6 +68,12 @@ export class MergedStatsPort {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (this.#opts.probers?.handles(path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const { status, body } = await this.#opts.probers.answer(path);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
     if (refusedScrape(req, res)) return;
     this.#scrapes++;
     let app = '';

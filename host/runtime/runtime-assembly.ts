@@ -3,6 +3,7 @@
 // the admin API over them, ports brought up in a safe order (a failure closes what was opened
 // and names the port), readiness, and a drain that closes in reverse. The proxy is one listener
 // (and its worker threads) on this assembly; the sidecar two listeners and a health port.
+import type { AppProber } from '../admin/app-prober.js';
 import { StatsPort, proxyPrometheusText } from '../admin/stats-port.js';
 import { MergedStatsPort, type AppMetrics } from '../admin/merged-stats-port.js';
 import { AdminServer } from '../admin/admin-server.js';
@@ -104,7 +105,7 @@ export interface AssemblyOptions {
    */
   stats?: { at: HostPort; required: boolean };
   /** Istio's agent port merging the proxy's metrics with the app's (15020, host/admin/merged-stats-port.ts); absent: none. Same `required` rule. */
-  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics; probers?: AppProber };
 }
 
 export interface AssemblyPorts {
@@ -187,7 +188,7 @@ export class RuntimeAssembly {
     const st = opts.stats;
     this.statsPort = st === undefined ? null : new StatsPort(st.at.host, st.at.port, sources);
     const ms = opts.mergedStats;
-    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}) });
+    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}), ...(ms.probers ? { probers: ms.probers } : {}) });
     this.#mergedRuntimePort = ms === undefined ? null : optionalPort({ role: 'merged stats', at: ms.at, listen: () => this.mergedStatsPort!.listen(), close: () => this.mergedStatsPort!.close() }, ms.required, c.log);
     this.#statsRuntimePort = st === undefined ? null : optionalPort({ role: 'stats', at: st.at, listen: () => this.statsPort!.listen(), close: () => this.statsPort!.close(), probeOnFailure: true }, st.required, c.log);
   }

@@ -2,6 +2,7 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import type { AppProber } from '../admin/app-prober.js';
 import type { AppMetrics } from '../admin/merged-stats-port.js';
 import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
@@ -67,7 +68,7 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   /** Istio's Prometheus port (`--stats`); absent: none. */
   stats?: { at: HostPort; required: boolean };
   /** Istio's agent port merging this proxy's metrics with the app's (`--merged-stats`, `--app-metrics`); absent: none. */
-  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics };
+  mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics; probers?: AppProber };
   /**
    * Listening descriptors handed over by socket activation (host/listener/socket-activation.ts,
    * docker/wasmesh-listen.c): accepted on instead of binding `outbound` / `inbound`. An outbound

@@ -25,7 +25,7 @@ describe('wasmesh envoy-config through main', () => {
     const io = fakeIo();
     expect(await main(['--help'], io)).toBe(0);
     const commands = io.stdout.split('\n').filter((l) => /^  [a-z]/.test(l));
-    expect(commands.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['proxy', 'sidecar', 'demo', 'control-plane', 'proxy-status', 'proxy-config', 'envoy-bootstrap', 'grpc-bootstrap', 'token', 'agent', 'explain', 'envoy-config', 'analyze', 'install', 'dashboard']);
+    expect(commands.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['proxy', 'sidecar', 'demo', 'control-plane', 'proxy-status', 'proxy-config', 'envoy-bootstrap', 'grpc-bootstrap', 'token', 'agent', 'explain', 'envoy-config', 'analyze', 'kube-inject', 'install', 'dashboard']);
     // The summaries start in one column.
     expect(new Set(commands.map((l) => l.match(/^ {2}\S+\s+/)![0].length)).size).toBe(1);
   });

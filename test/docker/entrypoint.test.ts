@@ -31,7 +31,7 @@ afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS') delete base[k];
+  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS' || k === 'ISTIO_KUBE_APP_PROBERS') delete base[k];
   return {
     ...base, PATH: `${dir}:${process.env.PATH}`, SHIM_OUT: out,
     WASMESH_HOME: FAKE_HOME, WASMESH_PROXY_UID: '0', ...extra,
@@ -125,6 +125,14 @@ describe('entrypoint sidecar mode (the default)', () => {
     // The explicit setting wins.
     entry([], { ISTIO_META_POD_PORTS: pod, WASMESH_APP_PORTS: '7000' });
     expect(recorded().args).toContain('7000');
+  });
+
+  it("hands Istio's ISTIO_KUBE_APP_PROBERS to the sidecar as --app-probers (unset or empty: not at all)", () => {
+    const probers = '{"/app-health/web/readyz":{"httpGet":{"path":"/ready","port":5005}}}';
+    entry([], { ...APP, ISTIO_KUBE_APP_PROBERS: probers });
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS, '--app-probers', probers]);
+    entry([], { ...APP, ISTIO_KUBE_APP_PROBERS: '' });
+    expect(recorded().args).not.toContain('--app-probers');
   });
 
   it('refuses to start without app ports, saying which variable to set', () => {
