@@ -1,0 +1,173 @@
+// `wasmesh control-plane --kube` against a real kube-apiserver (test/helpers/kube-cluster.ts),
+// with a `wasmesh proxy --xds` sidecar in front of a real HTTP server of the test: a Namespace,
+// Service and EndpointSlice created in the API server make the server reachable through the
+// proxy by the Service's name; the Istio CRDs (`wasmesh install --crds-only`, applied
+// server-side) and a VirtualService route it; changes to the VirtualService (a header-matched
+// fault abort) and to the EndpointSlice (endpoint not ready) are followed; an Istio object the
+// CRD schema accepts but the loader refuses is reported and the rest is served; the API server
+// stopped leaves the proxy serving.
+//
+// The API server refuses loopback endpoint addresses (127.0.0.0/8), so the test server listens
+// on 0.0.0.0 and the EndpointSlice names one of this machine's non-loopback IPv4 addresses
+// (os.networkInterfaces()); the proxy dials that address.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeUnavailableReason, startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
+import { freePort } from '../helpers/ports.js';
+
+const BIN = fileURLToPath(new URL('../../bin/wasmesh.js', import.meta.url));
+const unavailable = kubeUnavailableReason();
+if (unavailable !== null) console.warn(`control-plane --kube tests skipped: ${unavailable}`);
+
+interface Proc { child: ChildProcess; out: () => string }
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { child, out: () => out };
+}
+async function stop(p: Proc | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null) return;
+  const done = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await done;
+}
+async function waitFor(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One GET through the proxy with `host` as Host; status and body, or null when it failed. */
+function get(port: number, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host, ...headers }, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+/** A non-loopback IPv4 address of this machine (the API server refuses loopback endpoints). */
+function machineAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address to put in an EndpointSlice');
+}
+
+const slice = (ip: string, port: number, ready: boolean): unknown => ({
+  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+  addressType: 'IPv4',
+  endpoints: [{ addresses: [ip], conditions: { ready } }],
+  ports: [{ name: 'http', port, protocol: 'TCP' }],
+});
+
+const virtualService = (extra: unknown[] = []): unknown => ({
+  apiVersion: 'networking.istio.io/v1', kind: 'VirtualService',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { hosts: ['web.shop.svc.cluster.local'], http: [...extra, { route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }] },
+});
+
+describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real API server', () => {
+  let kube: KubeCluster;
+  let upstream: Server;
+  let cp: Proc | undefined;
+  let proxy: Proc | undefined;
+  let port = 0;
+  let mon = 0;
+  let ip = '';
+  let upstreamPort = 0;
+  const apply = (obj: unknown): void => {
+    const r = kube.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(obj));
+    if (r.status !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+  };
+
+  beforeAll(async () => {
+    ip = machineAddress();
+    upstream = createServer((req, res) => res.end(`web answered ${req.headers.host ?? ''}`));
+    await new Promise<void>((r) => upstream.listen(0, '0.0.0.0', () => r()));
+    upstreamPort = (upstream.address() as AddressInfo).port;
+    kube = await startKubeCluster();
+    const crds = spawnSync(process.execPath, [BIN, 'install', '--crds-only'], { encoding: 'utf8' });
+    if (crds.status !== 0) throw new Error(`wasmesh install --crds-only: ${crds.stderr}`);
+    const applied = kube.kubectl(['apply', '--server-side', '-f', '-'], crds.stdout);
+    if (applied.status !== 0) throw new Error(`applying the CRDs: ${applied.stderr}`);
+    const established = kube.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    if (established.status !== 0) throw new Error(`CRDs not Established: ${established.stderr}`);
+    apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80, targetPort: upstreamPort }] } });
+    apply(slice(ip, upstreamPort, true));
+    apply(virtualService());
+
+    const xds = await freePort();
+    mon = await freePort();
+    port = await freePort();
+    cp = start(['control-plane', '--kube', '--kubeconfig', kube.kubeconfig, '--xds-listen', `127.0.0.1:${xds}`, '--monitoring', `127.0.0.1:${mon}`, '--debounce-after', '50ms']);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${mon}/ready`).catch(() => null))?.status === 200, `the control plane to be ready:\n${cp.out()}`);
+    proxy = start(['proxy', '--xds', `127.0.0.1:${xds}`, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${await freePort()}`, '--access-log', 'off']);
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, `the proxy to serve web.shop:\n${cp.out()}\n${proxy!.out()}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await stop(proxy);
+    await stop(cp);
+    await kube?.stop();
+    await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  });
+
+  it('routes to the EndpointSlice\'s endpoint by the Service\'s names', async () => {
+    for (const host of ['web.shop', 'web.shop.svc.cluster.local', 'web.shop:80']) {
+      const r = await get(port, host);
+      expect(r?.status, host).toBe(200);
+      expect(r?.body).toMatch(/^web answered/);
+    }
+    expect(cp!.out()).toMatch(/config version 1 from 0 file\(s\) and the Kubernetes API server/);
+  });
+
+  it('follows a change to the VirtualService (a header-matched fault abort)', async () => {
+    apply(virtualService([{ match: [{ headers: { 'x-fail': { exact: '1' } } }], fault: { abort: { httpStatus: 418, percentage: { value: 100 } } }, route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }]));
+    await waitFor(async () => (await get(port, 'web.shop', { 'x-fail': '1' }))?.status === 418, 'the abort to be served');
+    expect((await get(port, 'web.shop'))?.status).toBe(200);
+  });
+
+  it('reports an Istio object the loader refuses, and keeps serving the rest', async () => {
+    // `timeout` is a string in the CRD schema; the loader reads it as a duration and refuses this one.
+    apply({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'broken', namespace: 'shop' }, spec: { hosts: ['other.shop.svc.cluster.local'], http: [{ timeout: 'soon', route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }] } });
+    await waitFor(() => /VirtualService shop\/broken \(resourceVersion \d+\) is not served: .*spec\.http\[0\]\.timeout/.test(cp!.out()), `the refusal in the log:\n${cp!.out()}`);
+    // The rest still follows changes: the abort's status changes.
+    apply(virtualService([{ match: [{ headers: { 'x-fail': { exact: '1' } } }], fault: { abort: { httpStatus: 451, percentage: { value: 100 } } }, route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }]));
+    await waitFor(async () => (await get(port, 'web.shop', { 'x-fail': '1' }))?.status === 451, 'the next change to be served');
+    const configz = await (await fetch(`http://127.0.0.1:${mon}/debug/configz`)).text();
+    expect(configz).toMatch(/shop\/broken is not served/);
+  });
+
+  it('follows the EndpointSlice: an endpoint not ready takes no traffic', async () => {
+    apply(slice(ip, upstreamPort, false));
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 503, 'the endpoint to be dropped');
+    apply(slice(ip, upstreamPort, true));
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, 'the endpoint to be back');
+  });
+
+  it('the API server stopped: the control plane and the proxy keep serving', async () => {
+    await kube.stop();
+    await waitFor(() => /kube: .*keeping the \d+ object\(s\) last known, retrying/.test(cp!.out()), `the control plane to notice:\n${cp!.out().slice(-3000)}`);
+    for (let i = 0; i < 5; i++) expect((await get(port, 'web.shop'))?.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${mon}/ready`)).status).toBe(200);
+    expect(cp!.child.exitCode).toBeNull();
+  });
+});
