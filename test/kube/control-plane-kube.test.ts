@@ -5,7 +5,7 @@
 // server-side) and a VirtualService route it; changes to the VirtualService (a header-matched
 // fault abort) and to the EndpointSlice (endpoint not ready) are followed; an Istio object the
 // CRD schema accepts but the loader refuses is reported and the rest is served; the API server
-// stopped leaves the proxy serving.
+// stopped leaves the proxy serving, and once it is back a change made in it is followed.
 //
 // The API server refuses loopback endpoint addresses (127.0.0.0/8), so the test server listens
 // on 0.0.0.0 and the EndpointSlice names one of this machine's non-loopback IPv4 addresses
@@ -163,11 +163,16 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, 'the endpoint to be back');
   });
 
-  it('the API server stopped: the control plane and the proxy keep serving', async () => {
-    await kube.stop();
+  it('the API server stopped: the control plane and the proxy keep serving; restarted: the watches resume', async () => {
+    await kube.stopApiServer();
     await waitFor(() => /kube: .*keeping the \d+ object\(s\) last known, retrying/.test(cp!.out()), `the control plane to notice:\n${cp!.out().slice(-3000)}`);
     for (let i = 0; i < 5; i++) expect((await get(port, 'web.shop'))?.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${mon}/ready`)).status).toBe(200);
     expect(cp!.child.exitCode).toBeNull();
-  });
+    // Back (same etcd): a change made now reaches the proxy, so the watches were re-established.
+    await kube.startApiServer();
+    apply(virtualService([{ match: [{ headers: { 'x-fail': { exact: '1' } } }], fault: { abort: { httpStatus: 429, percentage: { value: 100 } } }, route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }]));
+    await waitFor(async () => (await get(port, 'web.shop', { 'x-fail': '1' }))?.status === 429, `the change after the restart:\n${cp!.out().slice(-3000)}`, 60_000);
+    expect((await get(port, 'web.shop'))?.status).toBe(200);
+  }, 120_000);
 });
