@@ -13,8 +13,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeUnavailableReason, startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { freePort } from '../helpers/ports.js';
@@ -92,6 +94,7 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
   let mon = 0;
   let ip = '';
   let upstreamPort = 0;
+  let dir = '';
   const apply = (obj: unknown): void => {
     const r = kube.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(obj));
     if (r.status !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
@@ -117,7 +120,19 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     const xds = await freePort();
     mon = await freePort();
     port = await freePort();
-    cp = start(['control-plane', '--kube', '--kubeconfig', kube.kubeconfig, '--xds-listen', `127.0.0.1:${xds}`, '--monitoring', `127.0.0.1:${mon}`, '--debounce-after', '50ms']);
+    // -f beside --kube: a ServiceEntry only the file has, and a VirtualService of the same name
+    // as the API server's (the API server's is read after the files: it wins, the clash is warned).
+    dir = mkdtempSync(join(tmpdir(), 'wasmesh-kube-cp-'));
+    writeFileSync(join(dir, 'mesh.yaml'), [
+      'apiVersion: networking.istio.io/v1', 'kind: ServiceEntry', 'metadata: {name: legacy, namespace: shop}', 'spec:',
+      '  hosts: [legacy.example]', '  ports: [{number: 80, name: http, protocol: HTTP}]', '  resolution: STATIC', '  location: MESH_EXTERNAL',
+      `  endpoints: [{address: 127.0.0.1, ports: {http: ${upstreamPort}}}]`,
+      '---',
+      'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: web, namespace: shop}', 'spec:',
+      '  hosts: [web.shop.svc.cluster.local]',
+      '  http: [{fault: {abort: {httpStatus: 500, percentage: {value: 100}}}, route: [{destination: {host: web.shop.svc.cluster.local}}]}]', '',
+    ].join('\n'));
+    cp = start(['control-plane', '-f', join(dir, 'mesh.yaml'), '--kube', '--kubeconfig', kube.kubeconfig, '--xds-listen', `127.0.0.1:${xds}`, '--monitoring', `127.0.0.1:${mon}`, '--debounce-after', '50ms']);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${mon}/ready`).catch(() => null))?.status === 200, `the control plane to be ready:\n${cp.out()}`);
     proxy = start(['proxy', '--xds', `127.0.0.1:${xds}`, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${await freePort()}`, '--access-log', 'off']);
     await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, `the proxy to serve web.shop:\n${cp.out()}\n${proxy!.out()}`);
@@ -128,6 +143,7 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     await stop(cp);
     await kube?.stop();
     await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('routes to the EndpointSlice\'s endpoint by the Service\'s names', async () => {
@@ -136,7 +152,14 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
       expect(r?.status, host).toBe(200);
       expect(r?.body).toMatch(/^web answered/);
     }
-    expect(cp!.out()).toMatch(/config version 1 from 0 file\(s\) and the Kubernetes API server/);
+    expect(cp!.out()).toMatch(/config version 1 from 1 file\(s\) and the Kubernetes API server/);
+  });
+
+  it('merges the -f files: their resources are served, a name clash is warned and the API server\'s object wins', async () => {
+    const legacy = await get(port, 'legacy.example');
+    expect(legacy?.status).toBe(200);
+    expect(legacy?.body).toBe('web answered legacy.example');
+    expect(cp!.out()).toMatch(/kube-apiserver VirtualService shop\/web.*replaces the VirtualService of the same name defined at .*mesh\.yaml:\d+/);
   });
 
   it('follows a change to the VirtualService (a header-matched fault abort)', async () => {
