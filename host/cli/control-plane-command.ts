@@ -107,6 +107,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     log,
   });
   const monitoring = new MonitoringServer(cp);
+  if (kubeSource !== null) monitoring.showKube(kubeSource);
   try {
     cp.start();
     await cp.listen(xdsAt.host, xdsAt.port);

@@ -22,6 +22,8 @@ export interface Watch {
   close(): void;
   /** Resolves when the server ends the watch (its timeout), rejects on a broken connection. */
   done: Promise<void>;
+  /** Resolves once the server answered 200 (the watch is open). */
+  opened: Promise<void>;
 }
 
 export class KubeApi {
@@ -82,6 +84,8 @@ export class KubeApi {
    */
   watch(path: string, onEvent: (e: WatchEvent) => void, idleMs: number): Watch {
     let close = (): void => {};
+    let markOpen = (): void => {};
+    const opened = new Promise<void>((r) => (markOpen = r));
     const done = new Promise<void>((resolve, reject) => {
       close = this.#open(path, idleMs, (res) => {
         const status = res.statusCode ?? 0;
@@ -93,6 +97,7 @@ export class KubeApi {
           res.on('error', reject);
           return;
         }
+        markOpen();
         let buffer = '';
         res.on('data', (chunk: string) => {
           buffer += chunk;
@@ -114,7 +119,7 @@ export class KubeApi {
         res.on('end', () => resolve());
       }, reject);
     });
-    return { close: () => close(), done };
+    return { close: () => close(), done, opened };
   }
 
   close(): void {

@@ -125,6 +125,23 @@ export class KubeResourceSource {
     return { results, warnings };
   }
 
+  /** Totals for the monitoring port (host/control-plane/kube-metrics.ts). */
+  metrics(): { objects: number; rejected: number; watchErrors: number; relists: number; healthy: boolean } {
+    let objects = 0;
+    let watchErrors = 0;
+    let relists = 0;
+    let healthy = true;
+    for (const r of this.#reflectors) {
+      objects += r.objects.size;
+      watchErrors += r.stats.errors;
+      relists += r.stats.relists410;
+      if (r.lastError !== null) healthy = false;
+    }
+    let rejected = 0;
+    for (const c of this.#cache.values()) if (c.issues.length > 0) rejected++;
+    return { objects, rejected, watchErrors, relists, healthy };
+  }
+
   /** Objects refused by the loader, for status pages. */
   rejected(): RejectedObject[] {
     const out: RejectedObject[] = [];

@@ -84,7 +84,6 @@ export class Reflector {
         if (this.#resourceVersion === null) await this.#list();
         if (this.#closed) return;
         await this.#watchOnce();
-        this.#failures = 0;
       } catch (err) {
         if (this.#closed) return;
         if (err instanceof KubeApiError && err.status === 410) {
@@ -169,6 +168,11 @@ export class Reflector {
       }
     }, (timeout + 30) * 1000);
     this.#watch = w;
+    void w.opened.then(() => {
+      // Open again after failures: healthy, and the next failure backs off from the start.
+      this.lastError = null;
+      this.#failures = 0;
+    });
     try {
       await w.done;
     } catch (err) {

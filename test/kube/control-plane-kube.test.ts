@@ -177,6 +177,9 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     await waitFor(async () => (await get(port, 'web.shop', { 'x-fail': '1' }))?.status === 451, 'the next change to be served');
     const configz = await (await fetch(`http://127.0.0.1:${mon}/debug/configz`)).text();
     expect(configz).toMatch(/shop\/broken is not served/);
+    const metrics = await (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
+    expect(metrics).toMatch(/^wasmesh_kube_rejected_objects 1$/m);
+    expect(metrics).toMatch(/^wasmesh_kube_watches_healthy 1$/m);
   });
 
   it('follows the EndpointSlice: an endpoint not ready takes no traffic', async () => {
@@ -192,10 +195,14 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     for (let i = 0; i < 5; i++) expect((await get(port, 'web.shop'))?.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${mon}/ready`)).status).toBe(200);
     expect(cp!.child.exitCode).toBeNull();
+    const metrics = await (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
+    expect(metrics).toMatch(/^wasmesh_kube_watches_healthy 0$/m);
+    expect(Number(/^wasmesh_kube_watch_errors_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     // Back (same etcd): a change made now reaches the proxy, so the watches were re-established.
     await kube.startApiServer();
     apply(virtualService([{ match: [{ headers: { 'x-fail': { exact: '1' } } }], fault: { abort: { httpStatus: 429, percentage: { value: 100 } } }, route: [{ destination: { host: 'web.shop.svc.cluster.local' } }] }]));
     await waitFor(async () => (await get(port, 'web.shop', { 'x-fail': '1' }))?.status === 429, `the change after the restart:\n${cp!.out().slice(-3000)}`, 60_000);
     expect((await get(port, 'web.shop'))?.status).toBe(200);
+    await waitFor(async () => /^wasmesh_kube_watches_healthy 1$/m.test(await (await fetch(`http://127.0.0.1:${mon}/metrics`)).text()), 'every watch healthy again');
   }, 120_000);
 });

@@ -127,6 +127,8 @@ describe('Reflector', () => {
     expect(r.stats.lists).toBe(1); // a 500 is not a reason to relist
     expect(requests.filter((p) => p.includes('watch=1')).every((p) => p.includes('resourceVersion=10'))).toBe(true);
     expect(changes).toBe(2);
+    // The watch open again: healthy, though it has not ended yet.
+    expect(r.lastError).toBeNull();
   });
 
   it('keeps its objects while nothing answers, and resyncs when the server is back', async () => {
