@@ -3,7 +3,8 @@
 // Service and EndpointSlice created in the API server make the server reachable through the
 // proxy by the Service's name; the Istio CRDs (`wasmesh install --crds-only`, applied
 // server-side) and a VirtualService route it; changes to the VirtualService (a header-matched
-// fault abort) and to the EndpointSlice (endpoint not ready) are followed; an Istio object the
+// fault abort), to a Pod's labels (a DestinationRule subset) and to the EndpointSlice (endpoint
+// not ready) are followed; an Istio object the
 // CRD schema accepts but the loader refuses is reported and the rest is served; the API server
 // stopped leaves the proxy serving, and once it is back a change made in it is followed.
 //
@@ -71,11 +72,11 @@ function machineAddress(): string {
   throw new Error('this machine has no non-loopback IPv4 address to put in an EndpointSlice');
 }
 
-const slice = (ip: string, port: number, ready: boolean): unknown => ({
+const slice = (ip: string, port: number, ready: boolean, pod?: string): unknown => ({
   apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
   metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
   addressType: 'IPv4',
-  endpoints: [{ addresses: [ip], conditions: { ready } }],
+  endpoints: [{ addresses: [ip], conditions: { ready }, ...(pod !== undefined ? { targetRef: { kind: 'Pod', name: pod, namespace: 'shop' } } : {}) }],
   ports: [{ name: 'http', port, protocol: 'TCP' }],
 });
 
@@ -180,6 +181,28 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     const metrics = await (await fetch(`http://127.0.0.1:${mon}/metrics`)).text();
     expect(metrics).toMatch(/^wasmesh_kube_rejected_objects 1$/m);
     expect(metrics).toMatch(/^wasmesh_kube_watches_healthy 1$/m);
+  });
+
+  it('follows the Pods: an endpoint takes its Pod\'s labels, so a DestinationRule subset follows a relabel', async () => {
+    // No controller manager, scheduler or kubelet here: the service account is created by hand (no
+    // `default` one appears), and the Pod's address and readiness written to its status as a kubelet would.
+    apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: 'shop' } });
+    apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web', version: 'v1' } }, spec: { serviceAccountName: 'web', automountServiceAccountToken: false, containers: [{ name: 'web', image: 'web:1' }] } });
+    const status = kube.kubectl(['patch', 'pod', 'web-0', '-n', 'shop', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } })]);
+    expect(status.stderr).toBe('');
+    apply(slice(ip, upstreamPort, true, 'web-0'));
+    apply({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'web', namespace: 'shop' }, spec: { host: 'web.shop.svc.cluster.local', subsets: [{ name: 'v1', labels: { version: 'v1' } }] } });
+    apply({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'web', namespace: 'shop' }, spec: { hosts: ['web.shop.svc.cluster.local'], http: [{ route: [{ destination: { host: 'web.shop.svc.cluster.local', subset: 'v1' } }] }] } });
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, 'subset v1 served by the Pod');
+    expect(kube.kubectl(['label', 'pod', 'web-0', '-n', 'shop', 'version=v2', '--overwrite']).status).toBe(0);
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 503, 'subset v1 left without endpoints');
+    expect(kube.kubectl(['label', 'pod', 'web-0', '-n', 'shop', 'version=v1', '--overwrite']).status).toBe(0);
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, 'subset v1 back');
+    // The next tests route without the subset (their slice names no Pod).
+    apply(virtualService());
+    apply(slice(ip, upstreamPort, true));
+    await new Promise((r) => setTimeout(r, 500)); // both watches delivered and pushed (debounce 50 ms)
+    expect((await get(port, 'web.shop'))?.status).toBe(200);
   });
 
   it('follows the EndpointSlice: an endpoint not ready takes no traffic', async () => {
