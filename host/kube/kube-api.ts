@@ -116,6 +116,9 @@ export class KubeApi {
         });
         res.on('error', reject);
         res.on('aborted', () => reject(new Error(`watch ${path}: connection lost`)));
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`watch ${path}: connection lost`));
+        });
         res.on('end', () => resolve());
       }, reject);
     });
