@@ -13,6 +13,8 @@ import type { DashboardServer } from '../dashboard/dashboard-server.js';
 import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
+import { kubeAccess } from '../kube/kube-access.js';
+import { KubeResourceSource } from '../kube/kube-resource-source.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -23,6 +25,8 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     'it affects; an invalid change is reported and the last good config keeps being served.',
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
+    { name: 'kube', kind: 'boolean', help: 'also take Services, EndpointSlices, Pods and the Istio resources from a Kubernetes API server (list + watch)' },
+    { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'with --kube: the kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config)' },
     { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'plaintext xDS (gRPC ADS)', defaultText: '127.0.0.1:15010' },
     { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'metrics, /ready, /debug/syncz, /debug/configz', defaultText: '127.0.0.1:15014' },
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
@@ -56,7 +60,9 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   const cmd = CONTROL_PLANE_SPEC.command;
   const files = (values.file as string[] | undefined) ?? [];
-  if (files.length === 0) throw new UsageError(cmd, 'at least one -f <file|dir> is required');
+  const kube = values.kube === true;
+  if (files.length === 0 && !kube) throw new UsageError(cmd, 'at least one -f <file|dir> (or --kube) is required');
+  if (!kube && values.kubeconfig !== undefined) throw new UsageError(cmd, '--kubeconfig needs --kube');
   const xdsAt = hostPortFlag(cmd, '--xds-listen', (values['xds-listen'] as string | undefined) ?? '127.0.0.1:15010');
   const monAt = hostPortFlag(cmd, '--monitoring', (values.monitoring as string | undefined) ?? '127.0.0.1:15014');
   const quietMs = durationFlag(cmd, '--debounce-after', (values['debounce-after'] as string | undefined) ?? '100ms');
@@ -69,9 +75,29 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const dashboardPlan = dashboardFromFlags(cmd, values);
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
+  let kubeSource: KubeResourceSource | null = null;
+  if (kube) {
+    let access;
+    try {
+      access = kubeAccess(values.kubeconfig as string | undefined);
+    } catch (err) {
+      io.err(`${cmd}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    kubeSource = new KubeResourceSource(access, { log });
+    log('info', `kube: listing and watching ${access.origin}`);
+    await kubeSource.start();
+  }
+  const readAll = (s: string[]): ReturnType<typeof readConfig> => {
+    if (kubeSource === null) return readConfig(s, undefined, cache);
+    const fromKube = kubeSource.results();
+    const read = readConfig(s, undefined, cache, fromKube.results);
+    return { ...read, warnings: [...read.warnings, ...fromKube.warnings] };
+  };
   const cp = new ControlPlane({
     sources: files,
-    read: (s) => readConfig(s, undefined, cache),
+    read: readAll,
+    ...(kubeSource !== null ? { feeds: [kubeSource] } : {}),
     allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
     credentialsDir: credentialsDirFromFlags(cmd, values),
     // With its CA the mesh's proxies hold workload certificates: mTLS settings are enforced.
@@ -81,6 +107,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     log,
   });
   const monitoring = new MonitoringServer(cp);
+  if (kubeSource !== null) monitoring.showKube(kubeSource);
   try {
     cp.start();
     await cp.listen(xdsAt.host, xdsAt.port);
@@ -103,7 +130,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
-  log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
+  log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s)${kubeSource !== null ? ' and the Kubernetes API server' : ''}, watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());

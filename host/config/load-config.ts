@@ -4,7 +4,7 @@
 import { ConfigError, type ConfigIssue } from './config-error.js';
 import { warningAt } from './issue-location.js';
 import { DEFAULT_NAMESPACE, type LoadedConfig, type LoadOptions } from './loaded-config.js';
-import { readResource, type KubeSourced, type SourcedResource } from './read-resource.js';
+import { readResource, type KubeSourced, type ReadResult, type SourcedResource } from './read-resource.js';
 import { resolveMesh } from './translate/resolve-mesh.js';
 import { meshSettingsOf, type MeshSettingsSource } from './translate/mesh-settings.js';
 import type { ReadCache, FileRead } from './read-cache.js';
@@ -33,10 +33,12 @@ export interface ReadConfig {
 /**
  * Reads `sources` (files, or folders whose *.yaml/*.yml files are read in lexical order) into
  * resources, without resolving any proxy's view. Throws ConfigError listing every issue.
+ * `extra`: resources read elsewhere with readResource (the API server's objects, `--kube`),
+ * merged after the files as a later `kubectl apply` would be (a name clash is warned the same way).
  */
-export function readConfig(sources: readonly string[], namespace = DEFAULT_NAMESPACE, cache?: ReadCache): ReadConfig {
+export function readConfig(sources: readonly string[], namespace = DEFAULT_NAMESPACE, cache?: ReadCache, extra: readonly ReadResult[] = []): ReadConfig {
   const issues: ConfigIssue[] = [];
-  const read = readInto(sources, namespace, issues, cache);
+  const read = readInto(sources, namespace, issues, cache, extra);
   if (issues.length > 0) throw new ConfigError(issues.sort((a, b) => issueOrder(a, b, read.files)));
   return read;
 }
@@ -55,7 +57,7 @@ function readFile(file: string, namespace: string, cache: ReadCache | undefined)
   return read;
 }
 
-function readInto(sources: readonly string[], namespace: string, issues: ConfigIssue[], cache?: ReadCache): ReadConfig {
+function readInto(sources: readonly string[], namespace: string, issues: ConfigIssue[], cache?: ReadCache, extra: readonly ReadResult[] = []): ReadConfig {
   const warnings: string[] = [];
   const files = listSourceFiles(sources, issues);
   cache?.retain(files);
@@ -63,8 +65,9 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
   const invalid = new Set<string>();
   const meshSources: MeshSettingsSource[] = [];
   const kube: KubeSourced[] = [];
-  for (const file of files) {
-    const read = readFile(file, namespace, cache);
+  const reads = files.map((file) => readFile(file, namespace, cache));
+  reads.push({ results: [...extra], issues: [], warnings: [] });
+  for (const read of reads) {
     issues.push(...read.issues);
     warnings.push(...read.warnings);
     for (const result of read.results) {

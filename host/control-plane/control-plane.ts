@@ -7,6 +7,7 @@ import { resolveConfig, type ReadConfig } from '../config/index.js';
 import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { FileWatcher, watchPlan } from '../control/file-watcher.js';
+import type { ResourceFeed } from '../control/config-source.js';
 import { AdsServer, type AdsEvents } from '../xds/ads-server.js';
 import { SnapshotCache } from '../xds/snapshot.js';
 import { TYPE_URL } from '../xds/envoy-protos.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneOptions {
   debounce?: { quietMs: number; maxDelayMs: number };
   log: Log;
   events?: AdsEvents;
+  /** Sources beside the files (`--kube`): `read` includes their objects; a change reloads. */
+  feeds?: ResourceFeed[];
 }
 
 /** The types each kind of client is served. */
@@ -83,6 +86,7 @@ export class ControlPlane {
   /** When the change behind the current version was first seen (convergence time). */
   #changedAt = 0;
   #watcher: FileWatcher | null = null;
+  #feedsWatched = false;
   #closed = false;
 
   constructor(opts: ControlPlaneOptions) {
@@ -145,6 +149,8 @@ export class ControlPlane {
     // The watcher only coalesces an editor's events; the push debounce is the debouncer's.
     this.#watcher ??= new FileWatcher({ onChange: () => this.#debouncer.trigger(), debounceMs: 10, maxWaitMs: 100 });
     this.#watcher.sync(watchPlan(this.#opts.sources, this.#read?.files ?? []));
+    if (!this.#feedsWatched) for (const feed of this.#opts.feeds ?? []) feed.onChange(() => this.#debouncer.trigger());
+    this.#feedsWatched = true;
   }
 
   #connect(node: XdsNode): void {
@@ -225,6 +231,7 @@ export class ControlPlane {
     this.#closed = true;
     this.#debouncer.cancel();
     this.#watcher?.close();
+    for (const feed of this.#opts.feeds ?? []) feed.close();
     await this.ads.close();
   }
 }

@@ -14,6 +14,7 @@ import { syncState } from '../xds/sync-status.js';
 import type { ControlPlane } from './control-plane.js';
 import { caMetricLines, type CaMetricsSource } from './ca-metrics.js';
 import { shortType } from './xds-metrics.js';
+import { kubeMetricLines, type KubeMetricsSource } from './kube-metrics.js';
 
 /** /debug/syncz: one entry per connected proxy. */
 export interface SyncEntry {
@@ -74,6 +75,7 @@ export class MonitoringServer {
   readonly #server: Server;
   #port = 0;
   #ca: CaMetricsSource | null = null;
+  #kube: KubeMetricsSource | null = null;
 
   constructor(cp: ControlPlane) {
     this.#cp = cp;
@@ -98,6 +100,7 @@ export class MonitoringServer {
             { name: 'wasmesh_control_plane_config_version', help: 'The config version being served.', type: 'gauge', value: st.version },
             { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
             ...(this.#ca === null ? [] : caMetricLines(this.#ca)),
+            ...(this.#kube === null ? [] : kubeMetricLines(this.#kube)),
           ]));
           return;
         }
@@ -116,6 +119,11 @@ export class MonitoringServer {
   /** Adds the CA's citadel_server_* metrics to /metrics (the CA starts after this port listens). */
   showCa(ca: CaMetricsSource): void {
     this.#ca = ca;
+  }
+
+  /** Adds the Kubernetes source's wasmesh_kube_* metrics (`--kube`). */
+  showKube(kube: KubeMetricsSource): void {
+    this.#kube = kube;
   }
 
   get port(): number {

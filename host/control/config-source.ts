@@ -54,3 +54,13 @@ export interface ControlCounters {
   reloads_unchanged_total: number;
 }
 export type ReloadOutcome = 'applied' | 'unchanged' | 'rejected';
+
+/**
+ * A source of resources that is not a file (the Kubernetes API server, `control-plane --kube`):
+ * the reader it is combined with reads its current objects; it says when they changed, and the
+ * consumer reloads (debounced) as for a file event.
+ */
+export interface ResourceFeed {
+  onChange(listener: () => void): void;
+  close(): void;
+}

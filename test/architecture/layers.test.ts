@@ -14,7 +14,7 @@ const LAYERS: ReadonlyArray<{ readonly folders: readonly string[]; readonly why:
   { folders: ['cli', 'index.ts'], why: 'entry points: the wasmesh commands and the package API; nothing imports them' },
   { folders: ['demo'], why: 'seed scenarios and their apps, which start runtimes as a user would' },
   { folders: ['runtime', 'control-plane', 'agent', 'explain', 'dashboard'], why: 'the composition roots: a proxy process (server, control, admin, sidecar pieces), the control plane (config, Envoy translation, xDS) or the workload agent (certificate client, SDS); the dashboard server (Prometheus and the control plane\'s debug views, over HTTP only)' },
-  { folders: ['admin', 'control', 'sidecar', 'envoy', 'kube'], why: 'the control shell\'s parts, wired only by the runtime (or the CLI): admin API, hot reload, sidecar pieces, Envoy translation, Kubernetes manifests (CRDs from the config schemas)' },
+  { folders: ['admin', 'control', 'sidecar', 'envoy', 'kube'], why: 'the control shell\'s parts, wired only by the runtime (or the CLI): admin API, hot reload, sidecar pieces, Envoy translation, Kubernetes (CRDs from the config schemas, list + watch of the API server as a config source)' },
   { folders: ['server', 'config'], why: 'server builds the data path per config version; config (Istio YAML) stands beside it, never under it: the proxy process loads no yaml/zod' },
   { folders: ['router', 'http/filters', 'upstream/ext-authz'], why: 'what runs on a stream: the router (terminal filter), the native HTTP filters, and the ext_authz clients (behind http/ext-authz-check.ts) the authorization filter asks' },
   { folders: ['http'], why: 'the HTTP connection manager, streams and the filter seam' },

@@ -57,6 +57,10 @@ export interface KubeCluster {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   /** What etcd and the API server wrote (for failure messages). */
   log(): string;
+  /** Stops only kube-apiserver (SIGTERM), etcd and its data kept: clients see the server away. */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and etcd, and waits for /readyz. */
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -111,7 +115,7 @@ export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): 
 
     // ---- kube-apiserver on 127.0.0.1 ---------------------------------------------------------
     const port = await freePort('127.0.0.1');
-    const apiserver = spawn(join(bin, 'kube-apiserver'), [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
       `--cert-dir=${join(dir, 'certs')}`,
@@ -130,9 +134,14 @@ export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): 
       '--profiling=false',
       '--enable-logs-handler=false',
       '--v=0',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(apiserver);
-    capture('kube-apiserver', apiserver);
+    ];
+    const spawnApiServer = (): ChildProcess => {
+      const child = spawn(join(bin, 'kube-apiserver'), apiserverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      capture('kube-apiserver', child);
+      return child;
+    };
+    let apiserver = spawnApiServer();
 
     const server = `https://127.0.0.1:${port}`;
     const kubeconfig = join(dir, 'kubeconfig');
@@ -175,16 +184,19 @@ export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): 
         req.end(payload);
       });
 
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-    for (;;) {
-      for (const [name, child] of [['etcd', etcd], ['kube-apiserver', apiserver]] as const) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before the API server was ready`);
+    const waitReady = async (): Promise<void> => {
+      const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+      for (;;) {
+        for (const [name, child] of [['etcd', etcd], ['kube-apiserver', apiserver]] as const) {
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before the API server was ready`);
+        }
+        const ready = await api('GET', '/readyz').catch(() => null);
+        if (ready !== null && ready.status === 200 && ready.body.trim() === 'ok') break;
+        if (Date.now() > deadline) throw new Error(`the API server was not ready within ${opts.readyTimeoutMs ?? 60_000} ms (last /readyz: ${ready === null ? 'no answer' : `${ready.status} ${ready.body.slice(0, 500)}`})`);
+        await new Promise((r) => setTimeout(r, 250));
       }
-      const ready = await api('GET', '/readyz').catch(() => null);
-      if (ready !== null && ready.status === 200 && ready.body.trim() === 'ok') break;
-      if (Date.now() > deadline) throw new Error(`the API server was not ready within ${opts.readyTimeoutMs ?? 60_000} ms (last /readyz: ${ready === null ? 'no answer' : `${ready.status} ${ready.body.slice(0, 500)}`})`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    };
+    await waitReady();
 
     return {
       server,
@@ -196,6 +208,18 @@ export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): 
       },
       api,
       log: () => output,
+      async stopApiServer() {
+        if (apiserver.exitCode !== null || apiserver.signalCode !== null) return;
+        const exited = new Promise<void>((r) => apiserver.once('exit', () => r()));
+        apiserver.kill('SIGTERM');
+        const timer = setTimeout(() => apiserver.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      },
+      async startApiServer() {
+        apiserver = spawnApiServer();
+        await waitReady();
+      },
       stop,
     };
   } catch (err) {
