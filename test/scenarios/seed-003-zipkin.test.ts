@@ -91,13 +91,14 @@ describe.skipIf(bins === null)(SUITE, () => {
     }
     expect(traceId, 'no request was retried by the gateway and then succeeded').not.toBe('');
 
-    // The proxies report in batches (5 spans, or every 5 s): wait until the backend's hop is in.
+    // The proxies report in batches (5 spans, or every 5 s), each proxy on its own: wait until the
+    // backend's hop is in and every proxy's spans are (7 at least, below), or the deadline.
     let spans: ZipkinSpan[] = [];
     const end = Date.now() + 30_000;
     for (;;) {
       const res = await fetch(`${zipkin.url}/api/v2/trace/${traceId}`);
       spans = res.ok ? ((await res.json()) as ZipkinSpan[]) : [];
-      const done = spans.some((s) => s.name.includes('backend') && s.tags['http.status_code'] === '200');
+      const done = spans.length >= 7 && spans.some((s) => s.name.includes('backend') && s.tags['http.status_code'] === '200');
       if (done || Date.now() > end) break;
       await new Promise((r) => setTimeout(r, 500));
     }
