@@ -13,6 +13,8 @@ import type { DashboardServer } from '../dashboard/dashboard-server.js';
 import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
+import { kubeAccess, type KubeAccess } from '../kube/kube-access.js';
+import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -23,6 +25,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     'it affects; an invalid change is reported and the last good config keeps being served.',
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
+    { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'with --kube-tokens: the kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config)' },
     { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'plaintext xDS (gRPC ADS)', defaultText: '127.0.0.1:15010' },
     { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'metrics, /ready, /debug/syncz, /debug/configz', defaultText: '127.0.0.1:15014' },
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
@@ -66,6 +69,17 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   // Each change re-reads the sources; files whose text is unchanged are not parsed again.
   const cache = new ReadCache();
   const caOptions = caFromFlags(cmd, values);
+  if (caOptions?.kubeTokens !== true && values.kubeconfig !== undefined) throw new UsageError(cmd, '--kubeconfig needs --kube-tokens');
+  let access: KubeAccess | null = null;
+  if (caOptions?.kubeTokens === true) {
+    try {
+      access = kubeAccess(values.kubeconfig as string | undefined);
+    } catch (err) {
+      io.err(`${cmd}: --kube-tokens: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  let reviewer: KubeTokenReviewer | null = null;
   const dashboardPlan = dashboardFromFlags(cmd, values);
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
@@ -86,8 +100,14 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await cp.listen(xdsAt.host, xdsAt.port);
     await monitoring.listen(monAt.host, monAt.port);
     // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
+    if (access !== null) reviewer = await import('../identity/kube-token-review.js').then((m) => new m.KubeTokenReviewer(access!));
     if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({
-      ...caOptions,
+      dir: caOptions.dir,
+      trustDomain: caOptions.trustDomain,
+      certTtlMs: caOptions.certTtlMs,
+      keyAlgorithm: caOptions.keyAlgorithm,
+      listen: caOptions.listen,
+      ...(reviewer !== null ? { kubeTokens: reviewer } : {}),
       log,
       // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the client certificate or the token.
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
@@ -99,18 +119,21 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await cp.close();
     await monitoring.close();
     await ca?.close();
+    reviewer?.close();
     await dashboard?.close();
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
+  if (access !== null) log('info', `kube tokens: TokenReview against ${access.origin}`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
   await ca?.close();
+  reviewer?.close();
   await dashboard?.close();
   log('info', 'stopped');
   return 0;
