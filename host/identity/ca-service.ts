@@ -44,7 +44,7 @@ export async function startCaService(opts: CaServiceOptions): Promise<CaService>
     ca,
     server,
     port: server.port,
-    summary: `CA for trust domain ${ca.trustDomain} (${origin} in ${opts.dir}; certificates live ${ca.certTtlMs / 1000} s; tokens: the control plane's${opts.kubeTokens !== undefined ? ' and Kubernetes service accounts\' (TokenReview)' : ''}) on ${opts.listen.host}:${server.port} (TLS, istio.v1.auth.IstioCertificateService)`,
+    summary: `CA for trust domain ${ca.trustDomain} (${origin} in ${opts.dir}; certificates live ${ca.certTtlMs / 1000} s${opts.kubeTokens !== undefined ? '; Kubernetes service-account tokens accepted (TokenReview)' : ''}) on ${opts.listen.host}:${server.port} (TLS, istio.v1.auth.IstioCertificateService)`,
     close: () => server.close(),
   };
 }

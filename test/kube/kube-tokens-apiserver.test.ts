@@ -113,7 +113,8 @@ beforeAll(async () => {
   const cp = new WasmeshProcess(['control-plane', '-f', SERVICES, '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0',
     '--ca-dir', caDir, '--secure-listen', `127.0.0.1:${caPort}`, '--kube-tokens', '--kubeconfig', kubeconfigWith('cp.kubeconfig', cpToken)]);
   procs.push(cp);
-  await cp.waitFor(/CA for trust domain cluster.local .*Kubernetes service accounts' \(TokenReview\)/);
+  await cp.waitFor(/CA for trust domain cluster.local .*; Kubernetes service-account tokens accepted \(TokenReview\)\)/);
+  expect(cp.stderr).toMatch(/kube tokens: TokenReview against kubeconfig .*cp\.kubeconfig/);
   const pkg = grpc.loadPackageDefinition(istioCaPackage()) as any;
   client = new pkg.istio.v1.auth.IstioCertificateService(`127.0.0.1:${caPort}`, grpc.credentials.createSsl(readFileSync(join(caDir, 'root-cert.pem'))), {
     'grpc.ssl_target_name_override': 'istiod.istio-system.svc',
