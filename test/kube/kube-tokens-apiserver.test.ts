@@ -144,6 +144,13 @@ describe.skipIf(unavailable !== null)('the CA with --kube-tokens against a real 
     expect(err).toBeUndefined();
     const leaf = new X509Certificate(res!.cert_chain[0]!);
     expect(leaf.subjectAltName).toBe('URI:spiffe://cluster.local/ns/shop/sa/cart');
+    // A proxy taking its config over TLS on the same port (--xds-tls) with the same token: ready once both are in.
+    const { proc: viaTls, adminPort: tlsAdmin } = await startProxy(['--xds', `127.0.0.1:${caPort}`, '--xds-tls', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0',
+      '--namespace', 'shop', '--service-account', 'cart', '--token-file', tokenFile, '--ca-root', join(caDir, 'root-cert.pem'), '--ca-address', `127.0.0.1:${caPort}`]);
+    procs.push(viaTls);
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${tlsAdmin}/ready`)).status, { timeout: 20_000 }).toBe(200);
+    expect(JSON.stringify(await (await fetch(`http://127.0.0.1:${tlsAdmin}/config_dump`)).json())).toContain('web.default.svc.cluster.local');
+
     // A CSR for another identity than the token's is still refused by the CSR check.
     const other = await csrCall(readFileSync(tokenFile, 'utf8').trim(), 'shop', 'admin');
     expect(other.err?.code).toBe(grpc.status.PERMISSION_DENIED);
