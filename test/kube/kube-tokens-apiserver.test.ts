@@ -8,8 +8,11 @@
 // API server's reason; a user who is no service account is refused too (asked for the API
 // server's own audience, for which the test's static token is valid); without the RBAC the
 // TokenReview is forbidden and the CSR refused; with the API server stopped a token not yet
-// reviewed is refused UNAVAILABLE.
+// reviewed is refused UNAVAILABLE. The image's entrypoint (docker/entrypoint.sh, real node) with
+// no config mounted and kube-inject's PROXY_CONFIG starts a sidecar that gets its config and
+// certificate from the control plane with such a token and turns ready.
 import * as grpc from '@grpc/grpc-js';
+import { spawn } from 'node:child_process';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +25,7 @@ import { spiffeId } from '../../host/identity/spiffe-id.js';
 import { createWorkloadCsr } from '../../host/identity/workload-csr.js';
 import { kubeUnavailableReason, startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { freePort } from '../helpers/ports.js';
-import { ensureBuilt, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
+import { ensureBuilt, ROOT, startProxy, WasmeshProcess } from '../helpers/wasmesh-process.js';
 
 const unavailable = kubeUnavailableReason();
 if (unavailable !== null) console.warn(`kube token API server tests skipped: ${unavailable}`);
@@ -154,6 +157,38 @@ describe.skipIf(unavailable !== null)('the CA with --kube-tokens against a real 
     // A CSR for another identity than the token's is still refused by the CSR check.
     const other = await csrCall(readFileSync(tokenFile, 'utf8').trim(), 'shop', 'admin');
     expect(other.err?.code).toBe(grpc.status.PERMISSION_DENIED);
+  }, 90_000);
+
+  it('the image\'s entrypoint with nothing mounted finds the control plane from PROXY_CONFIG as kube-inject writes it: sidecar over --xds-tls with the pod\'s token, ready', async () => {
+    const tokenFile = join(dir, 'istio-token');
+    writeFileSync(tokenFile, kubectl(['create', 'token', 'cart', '-n', 'shop', '--audience', 'istio-ca', '--duration', '1h']));
+    const uid = process.getuid?.() ?? 0;
+    const child = spawn(join(ROOT, 'docker', 'entrypoint.sh'), [], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+        WASMESH_HOME: ROOT, WASMESH_PROXY_UID: String(uid), WASMESH_CONFIG: join(dir, 'not-mounted'),
+        WASMESH_APP_PORTS: '5005', WASMESH_OUTBOUND: '127.0.0.1:0', WASMESH_INBOUND: '127.0.0.1:0', WASMESH_HEALTH: '127.0.0.1:0', WASMESH_ADMIN: '127.0.0.1:0',
+        WASMESH_TOKEN_FILE: tokenFile, WASMESH_CA_ROOT: join(caDir, 'root-cert.pem'),
+        PROXY_CONFIG: JSON.stringify({ discoveryAddress: `127.0.0.1:${caPort}` }), CA_ADDR: `127.0.0.1:${caPort}`,
+        POD_NAMESPACE: 'shop', SERVICE_ACCOUNT: 'cart', POD_NAME: 'cart-0',
+      },
+    });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout!.resume();
+    try {
+      await expect.poll(() => /health on http:\/\/[^:]+:(\d+)\/healthz\/ready/.exec(stderr), { timeout: 30_000 }).not.toBeNull();
+      const health = Number(/health on http:\/\/[^:]+:(\d+)\/healthz\/ready/.exec(stderr)![1]);
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${health}/healthz/ready`)).status, { timeout: 20_000 }).toBe(200);
+      expect(stderr).toContain(`no config at ${join(dir, 'not-mounted')}: taking it from the control plane at 127.0.0.1:${caPort}`);
+      expect(stderr).toMatch(/certificate for spiffe:\/\/cluster.local\/ns\/shop\/sa\/cart serial/);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }, 90_000);
 
   it('refuses with the reason: another audience, expired, a deleted ServiceAccount\'s token, a user token for other audiences, garbage', async () => {
