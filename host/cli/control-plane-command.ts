@@ -13,6 +13,8 @@ import type { DashboardServer } from '../dashboard/dashboard-server.js';
 import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
+import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
+import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -30,6 +32,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
+    ...WEBHOOK_FLAGS,
     ...DASHBOARD_FLAGS,
   ],
   epilog: [
@@ -39,6 +42,9 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml && envoy -c envoy.yaml',
     '  wasmesh grpc-bootstrap --xds 127.0.0.1:15010 > grpc.json && GRPC_XDS_BOOTSTRAP=grpc.json node client.js   # xds:///<host>:<port>',
     '  wasmesh proxy-status',
+    'The sidecar injection webhook (certificate from the CA), and its MutatingWebhookConfiguration:',
+    '  wasmesh control-plane -f mesh/ --ca-dir ./ca --webhook-listen 0.0.0.0:15017',
+    '  wasmesh install --webhook-only --ca-dir ./ca | kubectl apply -f -',
   ],
 };
 
@@ -67,8 +73,10 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const cache = new ReadCache();
   const caOptions = caFromFlags(cmd, values);
   const dashboardPlan = dashboardFromFlags(cmd, values);
+  const webhookPlan = webhookFromFlags(cmd, values, caOptions !== null);
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
+  let webhook: InjectionWebhookServer | null = null;
   const cp = new ControlPlane({
     sources: files,
     read: (s) => readConfig(s, undefined, cache),
@@ -93,12 +101,28 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
     }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
+    if (webhookPlan) {
+      const { InjectionWebhookServer } = await import('../control-plane/injection-webhook-server.js');
+      const files = webhookPlan.files;
+      webhook = new InjectionWebhookServer({
+        defaults: webhookPlan.defaults,
+        tls: files ? { kind: 'files', certPem: files.certPem, keyPem: files.keyPem } : { kind: 'ca', ca: ca!.ca, names: webhookPlan.dnsNames },
+        log,
+      });
+      const at = webhookPlan.listen;
+      await webhook.listen(at.host, at.port).catch((err: Error) => {
+        throw new Error(`injection webhook: cannot listen on ${at.host}:${at.port} (--webhook-listen): ${err.message}`);
+      });
+      const w = webhook;
+      monitoring.showWebhook(() => w.stats());
+    }
     if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();
     await monitoring.close();
     await ca?.close();
+    await webhook?.close();
     await dashboard?.close();
     return 1;
   }
@@ -106,11 +130,16 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s), watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
+  if (webhook) {
+    const at = webhookPlan!.listen;
+    log('info', `sidecar injection webhook on https://${at.host}:${webhook.port}/inject (AdmissionReview v1); its MutatingWebhookConfiguration: wasmesh install --webhook-only ${webhookPlan!.files ? '--ca-bundle <the PEM roots of --webhook-cert>' : `--ca-dir ${caOptions!.dir}`}`);
+  }
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
   await ca?.close();
+  await webhook?.close();
   await dashboard?.close();
   log('info', 'stopped');
   return 0;

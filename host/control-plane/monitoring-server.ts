@@ -69,11 +69,20 @@ export function syncz(cp: ControlPlane): SyncEntry[] {
   }));
 }
 
+/** istiod's help texts for the injection webhook's counters (host/control-plane/injection-webhook-server.ts). */
+const WEBHOOK_HELP: Record<string, string> = {
+  sidecar_injection_requests_total: 'Total number of sidecar injection requests.',
+  sidecar_injection_success_total: 'Total number of successful sidecar injection requests.',
+  sidecar_injection_skip_total: 'Total number of skipped sidecar injection requests.',
+  sidecar_injection_failure_total: 'Total number of failed sidecar injection requests.',
+};
+
 export class MonitoringServer {
   readonly #cp: ControlPlane;
   readonly #server: Server;
   #port = 0;
   #ca: CaMetricsSource | null = null;
+  #webhook: (() => Record<string, number>) | null = null;
 
   constructor(cp: ControlPlane) {
     this.#cp = cp;
@@ -98,6 +107,7 @@ export class MonitoringServer {
             { name: 'wasmesh_control_plane_config_version', help: 'The config version being served.', type: 'gauge', value: st.version },
             { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
             ...(this.#ca === null ? [] : caMetricLines(this.#ca)),
+            ...(this.#webhook === null ? [] : Object.entries(this.#webhook()).map(([name, value]) => ({ name, help: WEBHOOK_HELP[name] ?? name, type: 'counter' as const, value }))),
           ]));
           return;
         }
@@ -116,6 +126,11 @@ export class MonitoringServer {
   /** Adds the CA's citadel_server_* metrics to /metrics (the CA starts after this port listens). */
   showCa(ca: CaMetricsSource): void {
     this.#ca = ca;
+  }
+
+  /** Adds the injection webhook's sidecar_injection_* counters to /metrics. */
+  showWebhook(stats: () => Record<string, number>): void {
+    this.#webhook = stats;
   }
 
   get port(): number {

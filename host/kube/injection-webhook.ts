@@ -46,8 +46,8 @@ type Obj = Record<string, unknown>;
 
 /** Answers one AdmissionReview (already parsed JSON). Never throws. */
 export function reviewAdmission(review: unknown, defaults: InjectDefaults): { review: AdmissionReviewOut; outcome: WebhookOutcome } {
-  const answer = (response: Omit<AdmissionResponse, 'uid'>, uid: string, outcome: WebhookOutcome) => ({
-    review: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview' as const, response: { uid, ...response } },
+  const answer = (response: Omit<AdmissionResponse, 'uid'>, uid: string, outcome: WebhookOutcome): { review: AdmissionReviewOut; outcome: WebhookOutcome } => ({
+    review: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } },
     outcome,
   });
   const deny = (uid: string, pod: string, reason: string) =>
