@@ -118,8 +118,9 @@ export class InjectionWebhookServer {
       size += b.length;
       if (size > MAX_REVIEW_BYTES) {
         over = true;
-        plain(413, `AdmissionReview larger than ${MAX_REVIEW_BYTES} bytes`);
-        req.destroy();
+        // `connection: close` so the client does not reuse a socket cut when the answer is out.
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`AdmissionReview larger than ${MAX_REVIEW_BYTES} bytes\n`);
+        res.once('finish', () => req.destroy());
         return;
       }
       chunks.push(b);
