@@ -56,7 +56,7 @@ describe.skipIf(unavailable !== null)('injection webhook in a real API server', 
     kube = await startKubeCluster();
     dir = mkdtempSync(join(tmpdir(), 'wasmesh-webhook-'));
     writeFileSync(join(dir, 'mesh.yaml'), 'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext, namespace: default}\nspec: {hosts: [ext.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}\n');
-    webhookPort = await freePort();
+    webhookPort = await freePort('127.0.0.1');
     await ensureBuilt();
     cp = new WasmeshProcess([
       'control-plane', '-f', join(dir, 'mesh.yaml'), '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0',
