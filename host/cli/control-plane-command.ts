@@ -16,6 +16,8 @@ import type { CaService } from '../identity/ca-service.js';
 import { kubeAccess, type KubeAccess } from '../kube/kube-access.js';
 import { KubeResourceSource } from '../kube/kube-resource-source.js';
 import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
+import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
+import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -35,6 +37,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
+    ...WEBHOOK_FLAGS,
     ...DASHBOARD_FLAGS,
   ],
   epilog: [
@@ -44,6 +47,9 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml && envoy -c envoy.yaml',
     '  wasmesh grpc-bootstrap --xds 127.0.0.1:15010 > grpc.json && GRPC_XDS_BOOTSTRAP=grpc.json node client.js   # xds:///<host>:<port>',
     '  wasmesh proxy-status',
+    'The sidecar injection webhook (certificate from the CA), and its MutatingWebhookConfiguration:',
+    '  wasmesh control-plane -f mesh/ --ca-dir ./ca --webhook-listen 0.0.0.0:15017',
+    '  wasmesh install --webhook-only --ca-dir ./ca | kubectl apply -f -',
   ],
 };
 
@@ -84,6 +90,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   let reviewer: KubeTokenReviewer | null = null;
   const dashboardPlan = dashboardFromFlags(cmd, values);
+  const webhookPlan = webhookFromFlags(cmd, values, caOptions !== null);
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
   let kubeSource: KubeResourceSource | null = null;
@@ -105,6 +112,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     const read = readConfig(s, undefined, cache, fromKube.results);
     return { ...read, warnings: [...read.warnings, ...fromKube.warnings] };
   };
+  let webhook: InjectionWebhookServer | null = null;
   const cp = new ControlPlane({
     sources: files,
     read: readAll,
@@ -137,6 +145,21 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
     }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
+    if (webhookPlan) {
+      const { InjectionWebhookServer } = await import('../control-plane/injection-webhook-server.js');
+      const files = webhookPlan.files;
+      webhook = new InjectionWebhookServer({
+        defaults: webhookPlan.defaults,
+        tls: files ? { kind: 'files', certPem: files.certPem, keyPem: files.keyPem } : { kind: 'ca', ca: ca!.ca, names: webhookPlan.dnsNames },
+        log,
+      });
+      const at = webhookPlan.listen;
+      await webhook.listen(at.host, at.port).catch((err: Error) => {
+        throw new Error(`injection webhook: cannot listen on ${at.host}:${at.port} (--webhook-listen): ${err.message}`);
+      });
+      const w = webhook;
+      monitoring.showWebhook(() => w.stats());
+    }
     if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
@@ -144,6 +167,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await monitoring.close();
     await ca?.close();
     reviewer?.close();
+    await webhook?.close();
     await dashboard?.close();
     return 1;
   }
@@ -152,12 +176,17 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
   if (access !== null) log('info', `kube tokens: TokenReview against ${access.origin}`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
+  if (webhook) {
+    const at = webhookPlan!.listen;
+    log('info', `sidecar injection webhook on https://${at.host}:${webhook.port}/inject (AdmissionReview v1); its MutatingWebhookConfiguration: wasmesh install --webhook-only ${webhookPlan!.files ? '--ca-bundle <the PEM roots of --webhook-cert>' : `--ca-dir ${caOptions!.dir}`}`);
+  }
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
   await ca?.close();
   reviewer?.close();
+  await webhook?.close();
   await dashboard?.close();
   log('info', 'stopped');
   return 0;
