@@ -31,10 +31,10 @@ describe('control-plane CA flags', () => {
     expect(() => caFromFlags(CMD, { 'kube-tokens': true })).toThrow(/--kube-tokens goes with --ca-dir/);
   });
 
-  it('--kubeconfig needs --kube-tokens (usage error); a kubeconfig that cannot be read stops the start (exit 1, named)', async () => {
+  it('--kubeconfig needs --kube or --kube-tokens (usage error); a kubeconfig that cannot be read stops the start (exit 1, named)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-kube-'));
     const base = ['-f', 'examples/000-web-demo/00-web-services.yaml', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0'];
-    await expect(controlPlaneCommand([...base, '--kubeconfig', join(dir, 'kc')], fakeIo())).rejects.toThrow(/wasmesh control-plane: --kubeconfig needs --kube-tokens/);
+    await expect(controlPlaneCommand([...base, '--kubeconfig', join(dir, 'kc')], fakeIo())).rejects.toThrow(/wasmesh control-plane: --kubeconfig needs --kube or --kube-tokens/);
     const io: CliIo & { stderr: string } = { ...fakeIo(), stderr: '', err(t: string) { io.stderr += t; } };
     const code = await controlPlaneCommand([...base, '--ca-dir', join(dir, 'ca'), '--secure-listen', '127.0.0.1:0', '--kube-tokens', '--kubeconfig', join(dir, 'missing')], io);
     expect(code).toBe(1);
