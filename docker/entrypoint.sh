@@ -17,6 +17,13 @@
 #   -p|-z|-u|-m|-i|-x|-b|-d… ARGS   the same, the arguments being istio-init's (drop-in)
 #   anything else                   exec'd as given (a shell, node, ...)
 #
+# Config from the control plane instead of files: when no -f is given, $WASMESH_CONFIG does not
+# exist (nothing mounted), and an xDS address is known — WASMESH_XDS, else the discoveryAddress
+# of Istio's PROXY_CONFIG (JSON, as the injector and `wasmesh kube-inject` set it) — the sidecar
+# runs `--xds <addr> --xds-tls --token-file $WASMESH_TOKEN_FILE --ca-root $WASMESH_CA_ROOT
+# --ca-address ${CA_ADDR:-<addr>}`: the projected istio-token and the istio-ca-root-cert mount
+# (defaults /var/run/secrets/tokens/istio-token, /var/run/secrets/istio/root-cert.pem); the
+# namespace and service account come from POD_NAMESPACE and SERVICE_ACCOUNT (read by the CLI).
 # The app ports come from WASMESH_APP_PORTS, else from ISTIO_META_POD_PORTS (the pod's container
 # ports as JSON, which Istio's injector gives the istio-proxy container), TCP ports only.
 # ISTIO_KUBE_APP_PROBERS (the app's probes the injector rewrote) becomes --app-probers.
@@ -38,6 +45,8 @@ PROXY_UID="${WASMESH_PROXY_UID:-1337}"
 # 15006 sockets must be transparent; docker/wasmesh-listen.c makes them (as root, CAP_NET_ADMIN)
 # and drops to the proxy uid before exec (docs/original-destination.md).
 INTERCEPTION="${WASMESH_INTERCEPTION_MODE:-REDIRECT}"
+TOKEN_FILE="${WASMESH_TOKEN_FILE:-/var/run/secrets/tokens/istio-token}"
+CA_ROOT="${WASMESH_CA_ROOT:-/var/run/secrets/istio/root-cert.pem}"
 LISTEN_HELPER="${WASMESH_LISTEN_HELPER:-/usr/local/bin/wasmesh-listen}"
 
 log() { printf 'wasmesh-entrypoint: %s\n' "$1" >&2; }
@@ -91,9 +100,30 @@ exec_wasmesh() {
   exec "${cmd[@]}"
 }
 
+# xds_address: WASMESH_XDS, else PROXY_CONFIG's discoveryAddress, else nothing.
+xds_address() {
+  if [[ -n "${WASMESH_XDS:-}" ]]; then echo "$WASMESH_XDS"; return; fi
+  local re='"discoveryAddress"[[:space:]]*:[[:space:]]*"([^"]+)"'
+  [[ "${PROXY_CONFIG:-}" =~ $re ]] && echo "${BASH_REMATCH[1]}"
+  return 0
+}
+
 run_sidecar() {
   local args=(sidecar)
-  has_flag -f "$@" || has_flag --file "$@" || args+=(-f "$CONFIG")
+  if ! has_flag -f "$@" && ! has_flag --file "$@" && ! has_flag --xds "$@"; then
+    local xds
+    xds="$(xds_address)"
+    if [[ -e "$CONFIG" || -z "$xds" ]]; then
+      args+=(-f "$CONFIG")
+    else
+      # No config mounted: the control plane's, over TLS, authenticated by the pod's token.
+      [[ -r "$TOKEN_FILE" ]] || { log "error[ENTRYPOINT_NO_TOKEN]: xDS from $xds needs the pod's istio-token at $TOKEN_FILE (the projected token volume kube-inject adds; or set WASMESH_TOKEN_FILE), and it is not readable"; exit 2; }
+      [[ -r "$CA_ROOT" ]] || { log "error[ENTRYPOINT_NO_CA_ROOT]: xDS from $xds needs the mesh root at $CA_ROOT (the istio-ca-root-cert ConfigMap's root-cert.pem; or set WASMESH_CA_ROOT), and it is not readable"; exit 2; }
+      log "no config at $CONFIG: taking it from the control plane at $xds (xDS over TLS, token $TOKEN_FILE)"
+      args+=(--xds "$xds" --xds-tls --token-file "$TOKEN_FILE" --ca-root "$CA_ROOT")
+      has_flag --ca-address "$@" || args+=(--ca-address "${CA_ADDR:-$xds}")
+    fi
+  fi
   if ! has_flag --app-ports "$@"; then
     local ports="${WASMESH_APP_PORTS:-}"
     [[ -n "$ports" ]] || ports="$(pod_ports "${ISTIO_META_POD_PORTS:-}")"

@@ -13,8 +13,11 @@ import type { DashboardServer } from '../dashboard/dashboard-server.js';
 import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
-import { kubeAccess } from '../kube/kube-access.js';
+import { kubeAccess, type KubeAccess } from '../kube/kube-access.js';
 import { KubeResourceSource } from '../kube/kube-resource-source.js';
+import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
+import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
+import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -26,7 +29,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'kube', kind: 'boolean', help: 'also take Services, EndpointSlices, Pods and the Istio resources from a Kubernetes API server (list + watch)' },
-    { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'with --kube: the kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config)' },
+    { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'with --kube or --kube-tokens: the kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config)' },
     { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'plaintext xDS (gRPC ADS)', defaultText: '127.0.0.1:15010' },
     { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'metrics, /ready, /debug/syncz, /debug/configz', defaultText: '127.0.0.1:15014' },
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
@@ -34,6 +37,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
     ...CA_FLAGS,
+    ...WEBHOOK_FLAGS,
     ...DASHBOARD_FLAGS,
   ],
   epilog: [
@@ -43,6 +47,9 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     '  wasmesh envoy-bootstrap --xds 127.0.0.1:15010 --labels istio=ingressgateway > envoy.yaml && envoy -c envoy.yaml',
     '  wasmesh grpc-bootstrap --xds 127.0.0.1:15010 > grpc.json && GRPC_XDS_BOOTSTRAP=grpc.json node client.js   # xds:///<host>:<port>',
     '  wasmesh proxy-status',
+    'The sidecar injection webhook (certificate from the CA), and its MutatingWebhookConfiguration:',
+    '  wasmesh control-plane -f mesh/ --ca-dir ./ca --webhook-listen 0.0.0.0:15017',
+    '  wasmesh install --webhook-only --ca-dir ./ca | kubectl apply -f -',
   ],
 };
 
@@ -62,7 +69,6 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const files = (values.file as string[] | undefined) ?? [];
   const kube = values.kube === true;
   if (files.length === 0 && !kube) throw new UsageError(cmd, 'at least one -f <file|dir> (or --kube) is required');
-  if (!kube && values.kubeconfig !== undefined) throw new UsageError(cmd, '--kubeconfig needs --kube');
   const xdsAt = hostPortFlag(cmd, '--xds-listen', (values['xds-listen'] as string | undefined) ?? '127.0.0.1:15010');
   const monAt = hostPortFlag(cmd, '--monitoring', (values.monitoring as string | undefined) ?? '127.0.0.1:15014');
   const quietMs = durationFlag(cmd, '--debounce-after', (values['debounce-after'] as string | undefined) ?? '100ms');
@@ -72,20 +78,32 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   // Each change re-reads the sources; files whose text is unchanged are not parsed again.
   const cache = new ReadCache();
   const caOptions = caFromFlags(cmd, values);
+  if (!kube && caOptions?.kubeTokens !== true && values.kubeconfig !== undefined) throw new UsageError(cmd, '--kubeconfig needs --kube or --kube-tokens');
+  let access: KubeAccess | null = null;
+  if (caOptions?.kubeTokens === true) {
+    try {
+      access = kubeAccess(values.kubeconfig as string | undefined);
+    } catch (err) {
+      io.err(`${cmd}: --kube-tokens: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  let reviewer: KubeTokenReviewer | null = null;
   const dashboardPlan = dashboardFromFlags(cmd, values);
+  const webhookPlan = webhookFromFlags(cmd, values, caOptions !== null);
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
   let kubeSource: KubeResourceSource | null = null;
   if (kube) {
-    let access;
+    let watchAccess: KubeAccess;
     try {
-      access = kubeAccess(values.kubeconfig as string | undefined);
+      watchAccess = access ?? kubeAccess(values.kubeconfig as string | undefined);
     } catch (err) {
       io.err(`${cmd}: ${(err as Error).message}\n`);
       return 1;
     }
-    kubeSource = new KubeResourceSource(access, { log });
-    log('info', `kube: listing and watching ${access.origin}`);
+    kubeSource = new KubeResourceSource(watchAccess, { log });
+    log('info', `kube: listing and watching ${watchAccess.origin}`);
     await kubeSource.start();
   }
   const readAll = (s: string[]): ReturnType<typeof readConfig> => {
@@ -94,6 +112,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     const read = readConfig(s, undefined, cache, fromKube.results);
     return { ...read, warnings: [...read.warnings, ...fromKube.warnings] };
   };
+  let webhook: InjectionWebhookServer | null = null;
   const cp = new ControlPlane({
     sources: files,
     read: readAll,
@@ -113,31 +132,61 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     await cp.listen(xdsAt.host, xdsAt.port);
     await monitoring.listen(monAt.host, monAt.port);
     // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
+    if (access !== null) reviewer = await import('../identity/kube-token-review.js').then((m) => new m.KubeTokenReviewer(access!));
     if (caOptions) ca = await import('../identity/ca-service.js').then((m) => m.startCaService({
-      ...caOptions,
+      dir: caOptions.dir,
+      trustDomain: caOptions.trustDomain,
+      certTtlMs: caOptions.certTtlMs,
+      keyAlgorithm: caOptions.keyAlgorithm,
+      listen: caOptions.listen,
+      ...(reviewer !== null ? { kubeTokens: reviewer } : {}),
       log,
       // istiod's 15012: the CSR API and xDS on one TLS port, xDS streams authenticated by the client certificate or the token.
       alsoServe: (server, authenticate) => cp.ads.attach(server, authenticate),
     }));
     if (ca) monitoring.showCa({ stats: () => ca!.server.stats(), expiry: ca.ca.expiry });
+    if (webhookPlan) {
+      const { InjectionWebhookServer } = await import('../control-plane/injection-webhook-server.js');
+      const files = webhookPlan.files;
+      webhook = new InjectionWebhookServer({
+        defaults: webhookPlan.defaults,
+        tls: files ? { kind: 'files', certPem: files.certPem, keyPem: files.keyPem } : { kind: 'ca', ca: ca!.ca, names: webhookPlan.dnsNames },
+        log,
+      });
+      const at = webhookPlan.listen;
+      await webhook.listen(at.host, at.port).catch((err: Error) => {
+        throw new Error(`injection webhook: cannot listen on ${at.host}:${at.port} (--webhook-listen): ${err.message}`);
+      });
+      const w = webhook;
+      monitoring.showWebhook(() => w.stats());
+    }
     if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
     await cp.close();
     await monitoring.close();
     await ca?.close();
+    reviewer?.close();
+    await webhook?.close();
     await dashboard?.close();
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
   log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s)${kubeSource !== null ? ' and the Kubernetes API server' : ''}, watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
+  if (access !== null) log('info', `kube tokens: TokenReview against ${access.origin}`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);
+  if (webhook) {
+    const at = webhookPlan!.listen;
+    log('info', `sidecar injection webhook on https://${at.host}:${webhook.port}/inject (AdmissionReview v1); its MutatingWebhookConfiguration: wasmesh install --webhook-only ${webhookPlan!.files ? '--ca-bundle <the PEM roots of --webhook-cert>' : `--ca-dir ${caOptions!.dir}`}`);
+  }
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
   await cp.close();
   await monitoring.close();
   await ca?.close();
+  reviewer?.close();
+  await webhook?.close();
   await dashboard?.close();
   log('info', 'stopped');
   return 0;

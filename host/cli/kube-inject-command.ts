@@ -87,7 +87,7 @@ export async function kubeInjectCommand(argv: string[], io: CliIo, readStdin: ()
   return 0;
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
   } catch {

@@ -70,12 +70,21 @@ export function syncz(cp: ControlPlane): SyncEntry[] {
   }));
 }
 
+/** istiod's help texts for the injection webhook's counters (host/control-plane/injection-webhook-server.ts). */
+const WEBHOOK_HELP: Record<string, string> = {
+  sidecar_injection_requests_total: 'Total number of sidecar injection requests.',
+  sidecar_injection_success_total: 'Total number of successful sidecar injection requests.',
+  sidecar_injection_skip_total: 'Total number of skipped sidecar injection requests.',
+  sidecar_injection_failure_total: 'Total number of failed sidecar injection requests.',
+};
+
 export class MonitoringServer {
   readonly #cp: ControlPlane;
   readonly #server: Server;
   #port = 0;
   #ca: CaMetricsSource | null = null;
   #kube: KubeMetricsSource | null = null;
+  #webhook: (() => Record<string, number>) | null = null;
 
   constructor(cp: ControlPlane) {
     this.#cp = cp;
@@ -101,6 +110,7 @@ export class MonitoringServer {
             { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
             ...(this.#ca === null ? [] : caMetricLines(this.#ca)),
             ...(this.#kube === null ? [] : kubeMetricLines(this.#kube)),
+            ...(this.#webhook === null ? [] : Object.entries(this.#webhook()).map(([name, value]) => ({ name, help: WEBHOOK_HELP[name] ?? name, type: 'counter' as const, value }))),
           ]));
           return;
         }
@@ -124,6 +134,11 @@ export class MonitoringServer {
   /** Adds the Kubernetes source's wasmesh_kube_* metrics (`--kube`). */
   showKube(kube: KubeMetricsSource): void {
     this.#kube = kube;
+  }
+
+  /** Adds the injection webhook's sidecar_injection_* counters to /metrics. */
+  showWebhook(stats: () => Record<string, number>): void {
+    this.#webhook = stats;
   }
 
   get port(): number {

@@ -8,7 +8,7 @@ import type { CertificateAuthority, ServingCertificate } from './certificate-aut
 import { IdentityError, type IdentityErrorCode } from './identity-error.js';
 import { istioCaPackage, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
 import { formatSpiffeId, parseSpiffeId, spiffeId, type SpiffeId } from './spiffe-id.js';
-import { verifyToken } from './workload-token.js';
+import { verifyToken, type TokenIdentity } from './workload-token.js';
 
 /** The name Istio's agent dials the CA by (and checks the serving certificate for). */
 export const ISTIOD_SERVICE_NAME = 'istiod.istio-system.svc';
@@ -32,6 +32,8 @@ const REFUSAL: Partial<Record<IdentityErrorCode, { status: grpc.status; stat: Ca
   token_expired: { status: grpc.status.UNAUTHENTICATED, stat: 'authentication_failure_count' },
   token_audience: { status: grpc.status.UNAUTHENTICATED, stat: 'authentication_failure_count' },
   token_issuer: { status: grpc.status.UNAUTHENTICATED, stat: 'authentication_failure_count' },
+  token_review_refused: { status: grpc.status.UNAUTHENTICATED, stat: 'authentication_failure_count' },
+  token_review_unavailable: { status: grpc.status.UNAVAILABLE, stat: 'authentication_failure_count' },
   spiffe_id_invalid: { status: grpc.status.UNAUTHENTICATED, stat: 'id_extraction_err_count' },
   csr_invalid: { status: grpc.status.INVALID_ARGUMENT, stat: 'csr_parsing_err_count' },
   ttl_refused: { status: grpc.status.INVALID_ARGUMENT, stat: 'csr_sign_err_count' },
@@ -47,6 +49,11 @@ export interface CaServerOptions {
   readonly ca: CertificateAuthority;
   /** Public (or private) keys whose tokens are accepted: the control plane's token key. */
   readonly tokenKeys: readonly KeyObject[];
+  /**
+   * Kubernetes service-account tokens (TokenReview): asked when a token is not the control plane's
+   * own (KubeTokenReviewer). Absent: only the control plane's tokens are accepted.
+   */
+  readonly kubeTokens?: { review(token: string): Promise<TokenIdentity> };
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /**
    * Adds other services to the CA's TLS gRPC server before it binds (the control plane's ADS, as
@@ -54,7 +61,7 @@ export interface CaServerOptions {
    * caller's SPIFFE ID from the client certificate it presented (a workload certificate of this
    * mesh, chain checked by TLS), else from `authorization: Bearer <token>`; or throws IdentityError.
    */
-  readonly alsoServe?: (server: grpc.Server, authenticate: (metadata: grpc.Metadata, auth?: PeerAuth) => SpiffeId) => void;
+  readonly alsoServe?: (server: grpc.Server, authenticate: (metadata: grpc.Metadata, auth?: PeerAuth) => Promise<SpiffeId>) => void;
 }
 
 /**
@@ -121,7 +128,7 @@ export class CaServer {
         this.#createCertificate(call).then((r) => callback(null, r), (err: { code: grpc.status; details: string }) => callback(err));
       },
     });
-    opts.alsoServe?.(this.#server, (metadata, auth) => this.#peerIdentity(auth) ?? this.#authenticate(metadata));
+    opts.alsoServe?.(this.#server, async (metadata, auth) => this.#peerIdentity(auth) ?? this.#authenticate(metadata));
   }
 
   /** The bound port (after listen). */
@@ -178,7 +185,7 @@ export class CaServer {
     this.#count('csr_count');
     const peer = call.getPeer();
     try {
-      const caller = this.#authenticate(call.metadata);
+      const caller = await this.#authenticate(call.metadata);
       const seconds = Number(call.request.validity_duration ?? 0);
       const issued = await this.#opts.ca.sign(call.request.csr ?? '', caller, Number.isFinite(seconds) ? seconds * 1000 : NaN);
       this.#count('success_cert_issuance_count');
@@ -219,14 +226,29 @@ export class CaServer {
     }
   }
 
-  /** The identity of `authorization: Bearer <token>`; throws IdentityError. */
-  #authenticate(metadata: grpc.Metadata): SpiffeId {
+  /**
+   * The identity of `authorization: Bearer <token>`; rejects with IdentityError. The control
+   * plane's own token is tried first (local, no round trip); with kubeTokens, a token that is not
+   * one of its own (not ES256 with its key id) goes to the API server, as istiod tries its
+   * authenticators in turn.
+   */
+  async #authenticate(metadata: grpc.Metadata): Promise<SpiffeId> {
     const values = metadata.get('authorization');
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : null;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) throw new IdentityError('token_missing', values.length === 0 ? 'no authorization metadata: send `authorization: Bearer <token>`' : 'authorization metadata is not one `Bearer <token>`');
-    const { namespace, serviceAccount } = verifyToken(m[1]!, this.#opts.tokenKeys);
-    return spiffeId(namespace, serviceAccount, this.#opts.ca.trustDomain);
+    let identity: TokenIdentity;
+    try {
+      identity = verifyToken(m[1]!, this.#opts.tokenKeys);
+    } catch (err) {
+      const kube = this.#opts.kubeTokens;
+      // Only a token that is not ours by its signature goes to the API server: an expired or
+      // wrong-audience token of the control plane is refused for that reason.
+      const notOurs = err instanceof IdentityError && (err.code === 'token_signature' || err.code === 'token_invalid');
+      if (!kube || !notOurs) throw err;
+      identity = await kube.review(m[1]!);
+    }
+    return spiffeId(identity.namespace, identity.serviceAccount, this.#opts.ca.trustDomain);
   }
 
   #count(stat: CaStatName): void {

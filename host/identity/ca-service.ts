@@ -15,6 +15,8 @@ export interface CaServiceOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Other services on the CA's TLS port (CaServerOptions.alsoServe). */
   readonly alsoServe?: CaServerOptions['alsoServe'];
+  /** Kubernetes service-account tokens accepted beside the control plane's own (CaServerOptions.kubeTokens). */
+  readonly kubeTokens?: CaServerOptions['kubeTokens'];
 }
 
 export interface CaService {
@@ -30,7 +32,7 @@ export interface CaService {
 /** Opens the CA in `dir` and serves Istio's CSR API on `listen`. Throws IdentityError or a bind error. */
 export async function startCaService(opts: CaServiceOptions): Promise<CaService> {
   const ca = await CertificateAuthority.open({ dir: opts.dir, trustDomain: opts.trustDomain, certTtlMs: opts.certTtlMs, keyAlgorithm: opts.keyAlgorithm });
-  const server = new CaServer({ ca, tokenKeys: [openTokenKey(opts.dir)], log: opts.log, alsoServe: opts.alsoServe });
+  const server = new CaServer({ ca, tokenKeys: [openTokenKey(opts.dir)], log: opts.log, alsoServe: opts.alsoServe, ...(opts.kubeTokens !== undefined ? { kubeTokens: opts.kubeTokens } : {}) });
   try {
     await server.listen(opts.listen.host, opts.listen.port);
   } catch (err) {
@@ -42,7 +44,7 @@ export async function startCaService(opts: CaServiceOptions): Promise<CaService>
     ca,
     server,
     port: server.port,
-    summary: `CA for trust domain ${ca.trustDomain} (${origin} in ${opts.dir}; certificates live ${ca.certTtlMs / 1000} s) on ${opts.listen.host}:${server.port} (TLS, istio.v1.auth.IstioCertificateService)`,
+    summary: `CA for trust domain ${ca.trustDomain} (${origin} in ${opts.dir}; certificates live ${ca.certTtlMs / 1000} s${opts.kubeTokens !== undefined ? '; Kubernetes service-account tokens accepted (TokenReview)' : ''}) on ${opts.listen.host}:${server.port} (TLS, istio.v1.auth.IstioCertificateService)`,
     close: () => server.close(),
   };
 }

@@ -13,6 +13,8 @@ export const IDENTITY_ERRORS = {
   token_audience: 'a token whose aud does not include the CA\'s audience',
   token_issuer: 'a token from another issuer',
   token_missing: 'a request without `authorization: Bearer <token>`',
+  token_review_refused: 'a Kubernetes token the API server does not authenticate, for another audience, or of a user who is no service account (TokenReview)',
+  token_review_unavailable: 'a Kubernetes token that cannot be checked: the API server is unreachable or refuses the TokenReview (fail closed)',
   chain_invalid: 'a certificate chain that does not verify against the trust bundle or does not fit the request',
 } as const;
 

@@ -611,18 +611,24 @@ export class AdsServer {
    * one whose node claims another namespace or service account than the caller's ends with
    * PERMISSION_DENIED. A 'secret' server (SDS) serves StreamSecrets and FetchSecrets instead.
    */
-  attach(server: Server, authenticate?: (metadata: Metadata, auth: ReturnType<Stream['getAuthContext']>) => StreamCaller): void {
+  attach(server: Server, authenticate?: (metadata: Metadata, auth: ReturnType<Stream['getAuthContext']>) => StreamCaller | Promise<StreamCaller>): void {
     const guarded = (open: (call: Stream, caller: StreamCaller | null) => void) => (call: Stream): void => {
-      let caller: StreamCaller | null = null;
-      if (authenticate) {
-        try {
-          caller = authenticate(call.metadata, call.getAuthContext());
-        } catch (err) {
-          call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
-          return;
-        }
+      if (!authenticate) {
+        open(call, null);
+        return;
       }
-      open(call, caller);
+      // The caller may take a round trip (a Kubernetes token goes to the API server): the stream's
+      // requests wait in its buffer until it is opened.
+      Promise.resolve()
+        .then(() => authenticate(call.metadata, call.getAuthContext()))
+        .then(
+          (caller) => {
+            if (!call.destroyed) open(call, caller);
+          },
+          (err) => {
+            call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: `xDS refused: ${err instanceof Error ? err.message : String(err)}` });
+          },
+        );
     };
     const which = this.opts.service ?? 'aggregated';
     server.addService(adsService(envoyProtos(), which), which === 'secret'

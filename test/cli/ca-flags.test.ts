@@ -20,13 +20,25 @@ describe('control-plane CA flags', () => {
   it('no --ca-dir: no CA; CA flags without it are usage errors; bad values are named', () => {
     expect(caFromFlags(CMD, {})).toBeNull();
     expect(() => caFromFlags(CMD, { 'cert-ttl': '1h' })).toThrow(/--cert-ttl goes with --ca-dir/);
-    expect(caFromFlags(CMD, { 'ca-dir': '/x' })).toEqual({ dir: '/x', trustDomain: 'cluster.local', certTtlMs: 86_400_000, keyAlgorithm: 'ecdsa-p256', listen: { host: '127.0.0.1', port: 15012 } });
+    expect(caFromFlags(CMD, { 'ca-dir': '/x' })).toEqual({ dir: '/x', trustDomain: 'cluster.local', certTtlMs: 86_400_000, keyAlgorithm: 'ecdsa-p256', listen: { host: '127.0.0.1', port: 15012 }, kubeTokens: false });
     expect(caFromFlags(CMD, { 'ca-dir': '/x', 'trust-domain': 'example.org', 'cert-ttl': '4s', 'ca-key-algorithm': 'rsa-2048', 'secure-listen': ':0' }))
-      .toEqual({ dir: '/x', trustDomain: 'example.org', certTtlMs: 4000, keyAlgorithm: 'rsa-2048', listen: { host: '127.0.0.1', port: 0 } });
+      .toEqual({ dir: '/x', trustDomain: 'example.org', certTtlMs: 4000, keyAlgorithm: 'rsa-2048', listen: { host: '127.0.0.1', port: 0 }, kubeTokens: false });
     expect(() => caFromFlags(CMD, { 'ca-dir': '/x', 'trust-domain': 'Example.org' })).toThrow(/--trust-domain: the trust domain "Example.org" holds "E"/);
     expect(() => caFromFlags(CMD, { 'ca-dir': '/x', 'cert-ttl': '10ms' })).toThrow(/--cert-ttl: at least 1s/);
     expect(() => caFromFlags(CMD, { 'ca-dir': '/x', 'ca-key-algorithm': 'dsa' })).toThrow(/expected ecdsa-p256 or rsa-2048, got "dsa"/);
     expect(() => caFromFlags(CMD, { 'ca-dir': '/x', 'secure-listen': 'nope' })).toThrow(/--secure-listen/);
+    expect(caFromFlags(CMD, { 'ca-dir': '/x', 'kube-tokens': true })?.kubeTokens).toBe(true);
+    expect(() => caFromFlags(CMD, { 'kube-tokens': true })).toThrow(/--kube-tokens goes with --ca-dir/);
+  });
+
+  it('--kubeconfig needs --kube or --kube-tokens (usage error); a kubeconfig that cannot be read stops the start (exit 1, named)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-kube-'));
+    const base = ['-f', 'examples/000-web-demo/00-web-services.yaml', '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0'];
+    await expect(controlPlaneCommand([...base, '--kubeconfig', join(dir, 'kc')], fakeIo())).rejects.toThrow(/wasmesh control-plane: --kubeconfig needs --kube or --kube-tokens/);
+    const io: CliIo & { stderr: string } = { ...fakeIo(), stderr: '', err(t: string) { io.stderr += t; } };
+    const code = await controlPlaneCommand([...base, '--ca-dir', join(dir, 'ca'), '--secure-listen', '127.0.0.1:0', '--kube-tokens', '--kubeconfig', join(dir, 'missing')], io);
+    expect(code).toBe(1);
+    expect(io.stderr).toContain(`wasmesh control-plane: --kube-tokens: kubeconfig ${join(dir, 'missing')}: ENOENT`);
   });
 
   it('wasmesh control-plane --ca-dir serves the CSR API; a proxy with a `wasmesh token` gets spiffe://<td>/ns/<ns>/sa/<sa>', async () => {

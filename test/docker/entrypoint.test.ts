@@ -6,7 +6,7 @@ import { listenHelper } from '../helpers/listen-helper.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, copyFileSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS' || k === 'ISTIO_KUBE_APP_PROBERS') delete base[k];
+  for (const k of Object.keys(base)) if (k.startsWith('WASMESH_') || k === 'POD_NAMESPACE' || k === 'ISTIO_META_POD_PORTS' || k === 'ISTIO_KUBE_APP_PROBERS' || k === 'PROXY_CONFIG' || k === 'CA_ADDR') delete base[k];
   return {
     ...base, PATH: `${dir}:${process.env.PATH}`, SHIM_OUT: out,
     WASMESH_HOME: FAKE_HOME, WASMESH_PROXY_UID: '0', ...extra,
@@ -169,6 +169,57 @@ describe('entrypoint sidecar mode (the default)', () => {
     expect(entry([], { ...APP, WASMESH_PROXY_UID: '1337' }).status).toBe(0);
     expect(recorded().uid).toBe(1337);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
+  });
+});
+
+describe('entrypoint sidecar mode with the config from the control plane (no config mounted)', () => {
+  const files = (): { token: string; root: string } => {
+    const token = join(dir, 'istio-token');
+    const root = join(dir, 'root-cert.pem');
+    writeFileSync(token, 'x.y.z\n');
+    writeFileSync(root, 'PEM\n');
+    return { token, root };
+  };
+  const NO_CONFIG = { WASMESH_CONFIG: join(tmpdir(), 'wasmesh-no-such-config') };
+  const REST = ['--app-ports', '5005', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
+
+  it("takes PROXY_CONFIG's discoveryAddress (as kube-inject writes it) and CA_ADDR: --xds --xds-tls with the pod's token and root", () => {
+    const { token, root } = files();
+    const r = entry([], { ...APP, ...NO_CONFIG, WASMESH_TOKEN_FILE: token, WASMESH_CA_ROOT: root,
+      PROXY_CONFIG: JSON.stringify({ concurrency: 2, discoveryAddress: 'istiod.istio-system.svc:15012' }), CA_ADDR: 'istiod.istio-system.svc:15012' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`no config at ${NO_CONFIG.WASMESH_CONFIG}: taking it from the control plane at istiod.istio-system.svc:15012`);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--xds', 'istiod.istio-system.svc:15012', '--xds-tls', '--token-file', token, '--ca-root', root,
+      '--ca-address', 'istiod.istio-system.svc:15012', ...REST]);
+  });
+
+  it('WASMESH_XDS wins over PROXY_CONFIG; without CA_ADDR the CA is the xDS address', () => {
+    const { token, root } = files();
+    const r = entry([], { ...APP, ...NO_CONFIG, WASMESH_TOKEN_FILE: token, WASMESH_CA_ROOT: root, WASMESH_XDS: '10.0.0.1:15012',
+      PROXY_CONFIG: '{"discoveryAddress":"istiod.istio-system.svc:15012"}' });
+    expect(r.status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--xds', '10.0.0.1:15012', '--xds-tls', '--token-file', token, '--ca-root', root,
+      '--ca-address', '10.0.0.1:15012', ...REST]);
+  });
+
+  it('a mounted config, an -f given, or no address: the files, as before', () => {
+    const mounted = mkdtempSync(join(dir, 'config-'));
+    expect(entry([], { ...APP, WASMESH_CONFIG: mounted, WASMESH_XDS: '10.0.0.1:15012' }).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '-f', mounted, ...REST]);
+    expect(entry(['sidecar', '-f', '/srv/mesh.yaml'], { ...APP, ...NO_CONFIG, WASMESH_XDS: '10.0.0.1:15012' }).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...REST, '-f', '/srv/mesh.yaml']);
+    expect(entry([], { ...APP, ...NO_CONFIG, PROXY_CONFIG: '{"concurrency":2}' }).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '-f', NO_CONFIG.WASMESH_CONFIG, ...REST]);
+  });
+
+  it('refuses to start without the token or the root, naming the file and where it comes from', () => {
+    const { token } = files();
+    let r = entry([], { ...APP, ...NO_CONFIG, WASMESH_XDS: '10.0.0.1:15012', WASMESH_TOKEN_FILE: join(dir, 'none'), WASMESH_CA_ROOT: join(dir, 'none') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`error[ENTRYPOINT_NO_TOKEN]: xDS from 10.0.0.1:15012 needs the pod's istio-token at ${join(dir, 'none')}`);
+    r = entry([], { ...APP, ...NO_CONFIG, WASMESH_XDS: '10.0.0.1:15012', WASMESH_TOKEN_FILE: token, WASMESH_CA_ROOT: join(dir, 'none') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`error[ENTRYPOINT_NO_CA_ROOT]: xDS from 10.0.0.1:15012 needs the mesh root at ${join(dir, 'none')} (the istio-ca-root-cert ConfigMap's root-cert.pem`);
   });
 });
 

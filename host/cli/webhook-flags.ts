@@ -1,0 +1,60 @@
+// The control plane's injection webhook flags (`--webhook-listen`, `--webhook-cert`,
+// `--webhook-key`, `--webhook-dns`, `--webhook-image`, `--webhook-mesh-config`), declared once;
+// the webhook is off unless --webhook-listen is given. Its serving certificate comes from the
+// control plane's CA (--ca-dir) or from --webhook-cert/--webhook-key (`wasmesh install --webhook-only
+// --ca-bundle` then takes the PEM of the roots that certificate chains to).
+import { readFileSync } from 'node:fs';
+import { hostPortFlag, UsageError, type FlagSpec, type FlagValues } from './args.js';
+import type { HostPort } from '../common/host-port.js';
+import { defaultInjectDefaults, InjectSettingError, meshConfigDefaults, type InjectDefaults } from '../kube/injection-settings.js';
+import { packageVersion } from './kube-inject-command.js';
+
+export const WEBHOOK_FLAGS: FlagSpec[] = [
+  { name: 'webhook-listen', kind: 'string', valueName: '<host:port>', help: 'serve the sidecar injection webhook (AdmissionReview v1, POST /inject over HTTPS; istiod\'s 15017)', defaultText: 'off' },
+  { name: 'webhook-dns', kind: 'string', repeat: true, valueName: '<name|ip>', help: 'with --ca-dir: another name in the webhook\'s certificate (it always holds istiod.istio-system.svc and the listen address)' },
+  { name: 'webhook-cert', kind: 'string', valueName: '<file>', help: 'the webhook\'s serving certificate chain (PEM) instead of one from --ca-dir' },
+  { name: 'webhook-key', kind: 'string', valueName: '<file>', help: 'its private key (PEM)' },
+  { name: 'webhook-image', kind: 'string', valueName: '<image>', help: 'the sidecar image the webhook injects', defaultText: 'wasmesh/proxy:<version>' },
+  { name: 'webhook-mesh-config', kind: 'string', valueName: '<file>', help: 'Istio MeshConfig YAML for injection (defaultConfig, trustDomain), as kube-inject --meshConfig' },
+];
+
+export interface WebhookPlan {
+  listen: HostPort;
+  defaults: InjectDefaults;
+  dnsNames: string[];
+  files: { certPem: string; keyPem: string } | null;
+}
+
+/** The webhook's plan from the flags, or null without --webhook-listen. */
+export function webhookFromFlags(command: string, values: FlagValues, hasCa: boolean): WebhookPlan | null {
+  const at = values['webhook-listen'] as string | undefined;
+  if (at === undefined) {
+    const stray = ['webhook-dns', 'webhook-cert', 'webhook-key', 'webhook-image', 'webhook-mesh-config'].find((f) => values[f] !== undefined);
+    if (stray) throw new UsageError(command, `--${stray} goes with --webhook-listen`);
+    return null;
+  }
+  const listen = hostPortFlag(command, '--webhook-listen', at);
+  const read = (flag: string): string => {
+    const path = values[flag] as string;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(command, `--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const hasCert = values['webhook-cert'] !== undefined;
+  if (hasCert !== (values['webhook-key'] !== undefined)) throw new UsageError(command, '--webhook-cert and --webhook-key go together');
+  if (!hasCert && !hasCa) throw new UsageError(command, '--webhook-listen needs a serving certificate: --ca-dir (issued by the control plane\'s CA) or --webhook-cert and --webhook-key (the API server calls webhooks over HTTPS only)');
+  const dnsNames = (values['webhook-dns'] as string[] | undefined) ?? [];
+  if (hasCert && dnsNames.length > 0) throw new UsageError(command, '--webhook-dns names a certificate issued by --ca-dir; with --webhook-cert the names are the file\'s');
+  let defaults = defaultInjectDefaults((values['webhook-image'] as string | undefined) ?? `wasmesh/proxy:${packageVersion()}`);
+  if (values['webhook-mesh-config'] !== undefined) {
+    try {
+      defaults = meshConfigDefaults(read('webhook-mesh-config'), defaults);
+    } catch (err) {
+      if (err instanceof InjectSettingError) throw new UsageError(command, `--webhook-mesh-config ${String(values['webhook-mesh-config'])}: ${err.where}: ${err.message}`);
+      throw err;
+    }
+  }
+  return { listen, defaults, dnsNames, files: hasCert ? { certPem: read('webhook-cert'), keyPem: read('webhook-key') } : null };
+}
