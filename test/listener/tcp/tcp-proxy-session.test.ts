@@ -245,6 +245,23 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
     expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
   }, 60_000);
 
+  test('bytes the upstream read before the session attached are passed on first, in order', async () => {
+    const reader = new UserBufferReader();
+    const [client, downstream] = await pair();
+    const [upstream, app] = await pair(reader);
+    app.write('early;');
+    await new Promise((r) => setTimeout(r, 100)); // read into the reader with no session yet
+    let ended!: (s: TcpProxySession) => void;
+    const done = new Promise<TcpProxySession>((r) => (ended = r));
+    new TcpProxySession(downstream, upstream, { idleTimeoutMs: 0, upstreamReader: reader }, { onEnd: (s) => ended(s) });
+    const atClient = collect(client);
+    app.end('late');
+    await atClient.ended;
+    expect(atClient.data().toString()).toBe('early;late');
+    client.end();
+    expect((await done).txBytes).toBe(10);
+  });
+
   test('a downstream reset mid-transfer resets the upstream', async () => {
     const { client, app, done } = await proxied(0, {}, new UserBufferReader());
     const appErr = new Promise<Error>((r) => app.once('error', r));
