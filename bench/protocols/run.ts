@@ -10,8 +10,14 @@
 // Options: --modes h2,grpc,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
+//          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
+//          runs of a wasmesh change)
+// Each Node-driven measurement also samples the proxy's CPU time (/proc/<pid>/stat, user +
+// system) over exactly the measuring window: CPU ms per MiB echoed (tcp-bytes) or per 1000
+// operations, steadier than the rate on a shared machine (the rate falls when a neighbour
+// takes the core; the CPU spent per byte hardly moves).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +39,7 @@ const SHAPE: Record<Mode, string> = {
   'tcp-conn': '16 loops of connect, 5-byte exchange, close through Gateway TCP port → TCP echo (p99 of the whole exchange)',
   ws: '8 WebSocket connections × 8 messages (64 B) in flight → ws echo (p99 of a message round trip)',
 };
+const CPU_UNIT: Record<Mode, string> = { h2: 'per 1000 req', grpc: 'per 1000 calls', 'tcp-bytes': 'per MiB', 'tcp-conn': 'per 1000 conn', ws: 'per 1000 msg' };
 const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws' };
 
 export interface ProtocolsOptions {
@@ -44,12 +51,14 @@ export interface ProtocolsOptions {
   cpuProfDir?: string;
   /** Extra Node flags for the wasmesh process (after its own: they win), e.g. a V8 setting under test. */
   wasmeshNodeFlags: string[];
+  /** Which proxies to run (default both); one alone gives no ratio, only its own figures. */
+  proxies: ProxyName[];
 }
 
 export class OptionsError extends Error {}
 
 export function parseOptions(argv: readonly string[]): ProtocolsOptions {
-  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [] };
+  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [], proxies: [...PROXIES] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -74,7 +83,14 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
       case '--json': o.json = value; break;
       case '--cpu-prof': o.cpuProfDir = value; break;
       case '--wasmesh-node-flag': o.wasmeshNodeFlags.push(value); break;
-      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag)`);
+      case '--proxies': {
+        const names = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
+        const bad = names.find((m) => !PROXIES.includes(m as ProxyName));
+        if (bad !== undefined || names.length === 0) throw new OptionsError(`--proxies: unknown proxy "${bad ?? ''}" (proxies: ${PROXIES.join(', ')})`);
+        o.proxies = [...new Set(names)] as ProxyName[];
+        break;
+      }
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies)`);
     }
   }
   return o;
@@ -85,6 +101,10 @@ export interface Measurement {
   proxy: ProxyName;
   round: number;
   figures: LoadFigures;
+  /** The proxy's CPU seconds (user + system) over the measuring window; null when not sampled (h2load, no /proc). */
+  proxyCpuS: number | null;
+  /** CPU ms per MiB echoed (tcp-bytes) or per 1000 operations (other modes); null when not sampled. */
+  cpuMsPerUnit: number | null;
 }
 
 export interface ModeSummary {
@@ -135,33 +155,65 @@ async function startServer(kind: ServerKind): Promise<{ port: number; child: Chi
   });
 }
 
-/** One Node load (load-client.ts) in its own process. */
-function runNodeLoadProcess(load: NodeLoad): Promise<LoadFigures> {
+/** CPU seconds (user + system) process `pid` has used so far, from /proc; null where there is none. */
+export function processCpuS(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces, so: after the last ')'); utime and stime
+    // are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null }
+
+/** One Node load (load-client.ts) in its own process; the proxy `pid`'s CPU sampled at the window's marks. */
+function runNodeLoadProcess(load: NodeLoad, pid: number): Promise<Sampled> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify(load)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify({ ...load, marks: true })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let cpuAtStart: number | null = null;
+    let proxyCpuS: number | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), (load.durationS + load.warmupS + 60) * 1000);
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      const text = b.toString();
+      out += text;
+      if (text.includes('WASMESH_PROTO_MARK start')) cpuAtStart = processCpuS(pid);
+      if (text.includes('WASMESH_PROTO_MARK end') && cpuAtStart !== null) {
+        const now = processCpuS(pid);
+        proxyCpuS = now === null ? null : now - cpuAtStart;
+      }
+    });
     child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('WASMESH_PROTO_LOAD '));
       if (line === undefined) reject(new Error(`${load.kind} load exited (${code ?? signal}) without figures:\n${out}`));
-      else resolve(JSON.parse(line.slice('WASMESH_PROTO_LOAD '.length)) as LoadFigures);
+      else resolve({ figures: JSON.parse(line.slice('WASMESH_PROTO_LOAD '.length)) as LoadFigures, proxyCpuS });
     });
   });
 }
 
-function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<LoadFigures> {
-  const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<LoadFigures> =>
-    runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra });
+function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
+  const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
+    runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid);
   switch (mode) {
-    case 'h2': return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: Math.max(warmupS, 0.1) });
+    case 'h2': return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: Math.max(warmupS, 0.1) }).then((figures) => ({ figures, proxyCpuS: null }));
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
     case 'tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
     case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
     case 'ws': return node('ws', p.httpPort, 8, 8, { path: '/ws' });
   }
+}
+
+/** CPU ms per MiB (tcp-bytes) or per 1000 operations; null without a sample or without work. */
+export function cpuPerUnit(mode: Mode, f: LoadFigures, cpuS: number | null): number | null {
+  if (cpuS === null) return null;
+  const units = mode === 'tcp-bytes' ? f.bytes / (1024 * 1024) : f.ops / 1000;
+  return units > 0 ? (cpuS * 1000) / units : null;
 }
 
 const median = (xs: readonly number[]): number => {
@@ -194,6 +246,15 @@ export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): M
 }
 
 const rateText = (mode: Mode, rate: number): string => (mode === 'tcp-bytes' ? (rate / (1024 * 1024)).toFixed(1) : rate.toFixed(0));
+
+/** Every measurement, one row each: rate and proxy CPU (all there is with one proxy alone). */
+export function measurementTable(r: ProtocolsReport): string {
+  const lines = ['| round | mode | proxy | rate | proxy CPU (s) | CPU ms per unit | errors |', '|---|---|---|---|---|---|---|'];
+  for (const m of r.measurements) {
+    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${rateText(m.mode, m.figures.rate)} ${UNIT[m.mode]} | ${m.proxyCpuS?.toFixed(2) ?? '-'} | ${m.cpuMsPerUnit === null ? '-' : `${m.cpuMsPerUnit.toFixed(2)} ${CPU_UNIT[m.mode]}`} | ${m.figures.errors} |`);
+  }
+  return lines.join('\n');
+}
 
 export function markdownTable(r: ProtocolsReport): string {
   const lines = [
@@ -243,7 +304,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
     const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
-    for (const name of PROXIES) proxies.push(await startProxy(name, meshDir, name === 'wasmesh' ? wasmeshArgs : []));
+    for (const name of o.proxies) proxies.push(await startProxy(name, meshDir, name === 'wasmesh' ? wasmeshArgs : []));
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
@@ -255,10 +316,11 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         // Alternate who goes first each round (and each mode), so neither always runs on a warmer or quieter machine.
         const order = (round + modes.indexOf(mode)) % 2 === 0 ? [...proxies] : [...proxies].reverse();
         for (const p of order) {
-          const figures = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS } = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures });
-          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
         }
       }
     }
@@ -294,7 +356,8 @@ if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`${report.date}, ${report.machine.cpus} CPUs, load average ${report.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${report.machine.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
     console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy\n`);
-    console.log(markdownTable(report));
+    console.log(`${measurementTable(report)}\n`);
+    if (report.summary.length > 0) console.log(markdownTable(report));
     for (const s of report.summary) console.log(`- ${s.mode}: ${s.shape}`);
     for (const [m, why] of Object.entries(report.skipped)) console.log(`- ${m}: skipped (${why})`);
     console.log(`\nJSON: ${file}`);

@@ -31,6 +31,7 @@ import { resolveLimits, type Limits } from '../common/limits.js';
 import type { Log } from '../common/log.js';
 import { TcpListener } from '../listener/tcp/tcp-listener.js';
 import { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
+import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
 import { Stats, type ClusterStats, type TcpProxyStats } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
@@ -347,7 +348,9 @@ export class TcpProxyServer {
     v.table.retain();
     const settings = admitted.settings;
     const cluster: ClusterStats = admitted.stats;
-    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, allowHalfOpen: true, noDelay: true, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
+    // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
+    const reader = new UserBufferReader();
+    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, allowHalfOpen: true, noDelay: true, onread: reader.onread, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
     this.#connecting.add(socket);
     let done = false;
     const finish = (): void => {
@@ -393,7 +396,7 @@ export class TcpProxyServer {
       cluster.inc('upstream_cx_total');
       cluster.inc('upstream_cx_active');
       if (series !== null) series.opened++;
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs }, {
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);

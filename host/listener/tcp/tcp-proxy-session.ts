@@ -9,6 +9,7 @@
 //   for that long closes both sides. One timer per session, re-armed lazily from the time of the
 //   last byte, so traffic costs a Date.now() per chunk and no timer churn.
 import type { Socket } from 'node:net';
+import type { UserBufferReader } from './user-buffer-reader.js';
 
 /** How a session ended, for stats, access logs and the response flags. */
 export type TcpSessionEnd =
@@ -26,6 +27,8 @@ export type TcpSessionEnd =
 export interface TcpSessionOptions {
   /** 0: no idle timeout. */
   idleTimeoutMs: number;
+  /** The upstream reads into its own buffer (it was connected with this reader's onread option). */
+  upstreamReader?: UserBufferReader;
 }
 
 export interface TcpSessionCallbacks {
@@ -60,7 +63,8 @@ export class TcpProxySession {
     this.#idleMs = opts.idleTimeoutMs;
     this.#cb = callbacks;
     this.#pipe(downstream, upstream, true);
-    this.#pipe(upstream, downstream, false);
+    if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, downstream, opts.upstreamReader);
+    else this.#pipe(upstream, downstream, false);
     if (this.#idleMs > 0) this.#arm(this.#idleMs);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
     downstream.resume();
@@ -88,6 +92,10 @@ export class TcpProxySession {
       from.resume();
       if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
     });
+    this.#pipeEnds(from, to, downstreamSide);
+  }
+
+  #pipeEnds(from: Socket, to: Socket, downstreamSide: boolean): void {
     // Half-close: the FIN travels on; what `to` still has buffered is flushed before its FIN.
     from.on('end', () => {
       if (downstreamSide && to.writableLength > 0) this.upstreamFlushed = true;
@@ -104,6 +112,28 @@ export class TcpProxySession {
       }
       if (--this.#open === 0) this.#finish();
     });
+  }
+
+  /**
+   * The upstream → downstream direction when the upstream reads into a reused buffer: each read
+   * is written downstream as a view of that buffer, and if the write did not complete at once
+   * (bytes still queued: the view is still referenced) the upstream is paused until the write's
+   * callback, so no read can overwrite bytes not yet sent. At most one read is in flight this way,
+   * which is also the backpressure (no 'drain' needed). End, errors and close as in #pipe.
+   */
+  #pipeUserBuffer(from: Socket, to: Socket, reader: UserBufferReader): void {
+    const written = (err?: Error | null): void => {
+      if (err || from.destroyed || to.destroyed) return;
+      from.resume();
+    };
+    reader.attach((n, buf) => {
+      this.#lastActivity = Date.now();
+      this.txBytes += n;
+      if (to.destroyed) return;
+      to.write(buf.subarray(0, n), written);
+      if (to.writableLength > 0) from.pause();
+    }, from);
+    this.#pipeEnds(from, to, false);
   }
 
   #arm(ms: number): void {

@@ -57,6 +57,14 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
       expect(Number.isFinite(s.throughputRatio) && s.throughputRatio > 0).toBe(true);
     }
     for (const m of report.measurements.filter((x) => x.mode === 'tcp-bytes')) expect(m.figures.bytes).toBeGreaterThan(0);
+    // The proxy's CPU over the window is sampled for the Node-driven modes (not h2load's).
+    for (const m of report.measurements) {
+      if (m.mode === 'h2') expect(m.proxyCpuS).toBeNull();
+      else {
+        expect(m.proxyCpuS, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
+        expect(m.cpuMsPerUnit, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
+      }
+    }
     expect(r.stdout).toMatch(/\| h2 \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
 
@@ -80,5 +88,20 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     const unknown = await runner(['--frobnicate', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown option --frobnicate');
+    const proxy = await runner(['--proxies', 'wasmesh,nginx']);
+    expect(proxy.code).toBe(2);
+    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, envoy)');
   });
+
+  it('--proxies wasmesh runs wasmesh alone: its figures and CPU per MiB, no ratio', async () => {
+    await ensureBuilt();
+    const json = join(out, 'alone.json');
+    const r = await runner(['--modes', 'tcp-bytes', '--proxies', 'wasmesh', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
+    expect(report.measurements.map((m) => m.proxy)).toEqual(['wasmesh']);
+    expect(report.measurements[0]!.cpuMsPerUnit).toBeGreaterThan(0);
+    expect(report.summary).toEqual([]);
+    expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| 0 \|/);
+  }, 60_000);
 });
