@@ -14,6 +14,7 @@ import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Log } from '../common/log.js';
 import { inboundClusterName } from './inbound-mesh.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
+import { listenOn } from '../listener/listen-on.js';
 
 export interface InboundCaptureOptions {
   host: string;
@@ -54,20 +55,8 @@ export class InboundCapture {
       : mesh.inboundMtlsMode === 'STRICT' ? 'PeerAuthentication STRICT is not enforced on TCP yet' : null;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fd = this.#opts.fd;
-      const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#opts.host}:${this.#opts.port}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
-      this.#server.once('error', onError);
-      const done = (): void => {
-        this.#server.off('error', onError);
-        const a = this.#server.address();
-        this.#port = typeof a === 'object' && a !== null ? a.port : this.#opts.port;
-        resolve();
-      };
-      if (fd !== undefined) this.#server.listen({ fd }, done);
-      else this.#server.listen({ host: this.#opts.host, port: this.#opts.port, exclusive: true }, done);
-    });
+  async listen(): Promise<void> {
+    this.#port = await listenOn(this.#server, this.#opts);
   }
 
   close(): void {

@@ -21,6 +21,7 @@ import { sniffFirstBytes } from './sniff-first-bytes.js';
 import type { ProxyServer } from '../server/proxy-server.js';
 import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Stats } from '../telemetry/stats.js';
+import { listenOn } from '../listener/listen-on.js';
 
 export interface OutboundCaptureOptions {
   host: string;
@@ -108,20 +109,8 @@ export class OutboundCapture {
     this.#detectMs = mesh.protocolDetectionTimeoutMs ?? 0;
   }
 
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const fd = this.#opts.fd;
-      const onError = (err: Error): void => reject(new Error(`wasmesh: cannot listen on ${fd === undefined ? `${this.#opts.host}:${this.#opts.port}` : `descriptor ${fd}`}: ${err.message} (LISTEN_FAILED)`));
-      this.#server.once('error', onError);
-      const done = (): void => {
-        this.#server.off('error', onError);
-        const a = this.#server.address();
-        this.#port = typeof a === 'object' && a !== null ? a.port : this.#opts.port;
-        resolve();
-      };
-      if (fd !== undefined) this.#server.listen({ fd }, done);
-      else this.#server.listen({ host: this.#opts.host, port: this.#opts.port, exclusive: true }, done);
-    });
+  async listen(): Promise<void> {
+    this.#port = await listenOn(this.#server, this.#opts);
   }
 
   /** Stops accepting; connections handed over belong to the HTTP and TCP sides, which close them. */
