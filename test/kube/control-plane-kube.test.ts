@@ -201,8 +201,9 @@ describe.skipIf(unavailable !== null)('wasmesh control-plane --kube with a real 
     // The next tests route without the subset (their slice names no Pod).
     apply(virtualService());
     apply(slice(ip, upstreamPort, true));
-    await new Promise((r) => setTimeout(r, 500)); // both watches delivered and pushed (debounce 50 ms)
-    expect((await get(port, 'web.shop'))?.status).toBe(200);
+    // The control plane serves the subset-free VirtualService (its watch delivered), then the proxy routes with it.
+    await waitFor(async () => !(await (await fetch(`http://127.0.0.1:${mon}/debug/configz`)).text()).includes('"subset": "v1"'), 'the subset-free VirtualService served');
+    await waitFor(async () => (await get(port, 'web.shop'))?.status === 200, 'routing without the subset');
   });
 
   it('follows the EndpointSlice: an endpoint not ready takes no traffic', async () => {
