@@ -16,6 +16,8 @@ import { MAX_ROUTE_WEIGHT_TOTAL } from '../../model/mesh.js';
 import type { L4Match, TcpRoute } from '../../model/tcp-route.js';
 
 type TcpRule = NonNullable<VirtualServiceSpec['tcp']>[number];
+/** A `tcp:` or `tls:` rule's destination (the same RouteDestination message in Istio). */
+type L4Destination = NonNullable<TcpRule['route']>[number];
 
 /** Istio's webhook checks of `tcp:` rules, for every VirtualService loaded. */
 export function validateTcpRoutes(vs: SourcedResource, issues: ConfigIssue[]): void {
@@ -36,12 +38,7 @@ export function validateTcpRoutes(vs: SourcedResource, issues: ConfigIssue[]): v
       issues.push(issueAt(vs.ref, 'missing_field', [...base, 'route'], 'a TCP rule needs at least one route destination'));
       return;
     }
-    if (route.length > 1) {
-      const weights = route.map((d) => d.weight ?? 0);
-      const sum = weights.reduce((a, b) => a + b, 0);
-      if (sum === 0) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total 0 (${weights.join(' + ')}; an unset weight is 0): at least one must be positive`));
-      else if (sum > MAX_ROUTE_WEIGHT_TOTAL) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total ${sum}; at most ${MAX_ROUTE_WEIGHT_TOTAL} is supported (scale them down: only their ratio matters)`));
-    }
+    l4WeightIssues(vs, route, base, issues);
   });
 }
 
@@ -77,16 +74,31 @@ export function buildTcpRoutes(vs: SourcedResource, ctx: RouteContext): TcpRoute
       matches.push({ port: m.port ?? null, destinationSubnets: (m.destinationSubnets ?? []).filter((c) => cidrProblem(c) === null), sniHosts: [] });
     }
     if (blocks.length > 0 && matches.length === 0) return;
-    out.push({
-      name: `${ns}/${vs.resource.name}/tcp-${i}`,
-      virtualService: { namespace: ns, name: vs.resource.name },
-      hosts,
-      matches,
-      destinations: route.map((d, k) => ({
-        cluster: resolveCluster(vs, d.destination, [...base, 'route', k, 'destination'], ctx),
-        weight: route.length === 1 ? 100 : (d.weight ?? 0),
-      })),
-    });
+    out.push(l4Route(vs, `tcp-${i}`, hosts, matches, route, base, ctx));
   });
   return out;
+}
+
+/** The weight checks of a `tcp:` or `tls:` rule's destinations (more than one: not all 0, total bounded). */
+export function l4WeightIssues(vs: SourcedResource, route: readonly L4Destination[], base: PathSegment[], issues: ConfigIssue[]): void {
+  if (route.length <= 1) return;
+  const weights = route.map((d) => d.weight ?? 0);
+  const sum = weights.reduce((a, b) => a + b, 0);
+  if (sum === 0) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total 0 (${weights.join(' + ')}; an unset weight is 0): at least one must be positive`));
+  else if (sum > MAX_ROUTE_WEIGHT_TOTAL) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total ${sum}; at most ${MAX_ROUTE_WEIGHT_TOTAL} is supported (scale them down: only their ratio matters)`));
+}
+
+/** One `tcp:` or `tls:` rule as a route: named `<ns>/<vs>/<rule>`, its destinations as weighted clusters. */
+export function l4Route(vs: SourcedResource, rule: string, hosts: string[], matches: L4Match[], route: readonly L4Destination[], base: PathSegment[], ctx: RouteContext): TcpRoute {
+  const ns = vs.resource.namespace;
+  return {
+    name: `${ns}/${vs.resource.name}/${rule}`,
+    virtualService: { namespace: ns, name: vs.resource.name },
+    hosts,
+    matches,
+    destinations: route.map((d, k) => ({
+      cluster: resolveCluster(vs, d.destination, [...base, 'route', k, 'destination'], ctx),
+      weight: route.length === 1 ? 100 : (d.weight ?? 0),
+    })),
+  };
 }

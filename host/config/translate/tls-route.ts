@@ -10,10 +10,9 @@ import { issueAt, warningAt } from '../issue-location.js';
 import type { SourcedResource } from '../read-resource.js';
 import type { PathSegment } from '../yaml-source.js';
 import { matchAppliesTo } from './match-builder.js';
-import { resolveCluster, type RouteContext } from './route-context.js';
+import type { RouteContext } from './route-context.js';
 import { expandHost, hostCovers, isIpAddress } from './host-name.js';
-import { cidrProblem } from './tcp-route.js';
-import { MAX_ROUTE_WEIGHT_TOTAL } from '../../model/mesh.js';
+import { cidrProblem, l4Route, l4WeightIssues } from './tcp-route.js';
 import type { L4Match, TcpRoute } from '../../model/tcp-route.js';
 
 /** Istio's ValidateWildcardDomain: DNS labels, the first one `*` at most (or `*` alone). */
@@ -54,12 +53,7 @@ export function validateTlsRoutes(vs: SourcedResource, issues: ConfigIssue[], wa
       issues.push(issueAt(vs.ref, 'missing_field', [...base, 'route'], 'a TLS rule needs at least one route destination'));
       return;
     }
-    if (route.length > 1) {
-      const weights = route.map((d) => d.weight ?? 0);
-      const sum = weights.reduce((a, b) => a + b, 0);
-      if (sum === 0) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total 0 (${weights.join(' + ')}; an unset weight is 0): at least one must be positive`));
-      else if (sum > MAX_ROUTE_WEIGHT_TOTAL) issues.push(issueAt(vs.ref, 'invalid_weight', [...base, 'route'], `the weights of the ${route.length} destinations total ${sum}; at most ${MAX_ROUTE_WEIGHT_TOTAL} is supported (scale them down: only their ratio matters)`));
-    }
+    l4WeightIssues(vs, route, base, issues);
   });
 }
 
@@ -84,16 +78,7 @@ export function buildTlsRoutes(vs: SourcedResource, ctx: RouteContext): TcpRoute
       });
     }
     if (matches.length === 0) return;
-    out.push({
-      name: `${ns}/${vs.resource.name}/tls-${i}`,
-      virtualService: { namespace: ns, name: vs.resource.name },
-      hosts,
-      matches,
-      destinations: route.map((d, k) => ({
-        cluster: resolveCluster(vs, d.destination, [...base, 'route', k, 'destination'], ctx),
-        weight: route.length === 1 ? 100 : (d.weight ?? 0),
-      })),
-    });
+    out.push(l4Route(vs, `tls-${i}`, hosts, matches, route, base, ctx));
   });
   return out;
 }
