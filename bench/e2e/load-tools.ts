@@ -39,7 +39,7 @@ function executable(path: string): boolean {
 }
 
 /** `override` when set (must be executable, else null), else bench/.bin/<name>, else PATH. */
-function findTool(name: string, override: string | undefined): string | null {
+export function findTool(name: string, override: string | undefined): string | null {
   if (override !== undefined && override !== '') return executable(override) ? override : null;
   const local = join(repoRoot(), 'bench', '.bin', name);
   if (executable(local)) return local;

@@ -4,29 +4,15 @@
 // percentiles are computed here (over the measured window only: h2load logs warm-up requests
 // too, before the measured start). Found through H2LOAD_BIN, bench/.bin/, or PATH.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { repoRoot } from '../e2e/repo-root.js';
+import { join } from 'node:path';
+import { findTool } from '../e2e/load-tools.js';
 import { percentile, type LoadFigures } from './load-client.js';
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The h2load binary, or null (H2LOAD_BIN, when set, must be executable). */
+/** The h2load binary, or null (H2LOAD_BIN, when set, must be executable; else bench/.bin, else PATH). */
 export function findH2load(): string | null {
-  const override = process.env.H2LOAD_BIN;
-  if (override !== undefined && override !== '') return executable(override) ? override : null;
-  const local = join(repoRoot(), 'bench', '.bin', 'h2load');
-  if (executable(local)) return local;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && executable(join(dir, 'h2load'))) return join(dir, 'h2load');
-  return null;
+  return findTool('h2load', process.env.H2LOAD_BIN);
 }
 
 export interface H2Load {
