@@ -44,7 +44,8 @@ interface Got { status?: number; server?: string | null; body?: string; error?: 
 function runtimeStage(): string[] {
   const lines = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ').split('\n')
     .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  return lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
+  const from = lines.map((l) => l.startsWith('FROM ')).lastIndexOf(true);
+  return lines.slice(from);
 }
 const declared = (keyword: string): string => {
   const line = runtimeStage().find((l) => l.startsWith(`${keyword} `));
