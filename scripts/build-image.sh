@@ -14,7 +14,8 @@
 #     npm trusts. Build-time mounts are not part of any layer and do not change the cache keys.
 #
 # Layers are cached in podman's store (`--layers`, the default): a rebuild with nothing changed
-# reuses every step; a source edit re-runs only from `COPY . .`. Prints the image name on stdout.
+# reuses every step; a source edit re-runs only from `COPY . .`; older builds' untagged layers are
+# pruned afterwards. Prints the image name on stdout.
 #
 #   WASMESH_IMAGE   the tag to build (default localhost/wasmesh:dev)
 set -euo pipefail
@@ -39,6 +40,12 @@ if [[ -n "$cafile" && -r "$cafile" ]]; then
 fi
 
 start=$(date +%s)
+# The build stage is tagged too (<image>-build), so that its cached layers (apt gcc, npm ci) are
+# an ancestor of a tagged image and survive the prune below; the second build reuses them.
+podman "${args[@]}" --target build -t "$image-build" . >&2
 podman "${args[@]}" . >&2
 log "built $image in $(( $(date +%s) - start )) s"
+# Each source change leaves the previous build's layers untagged (a few hundred MB); drop those
+# of ours (every image on the local base carries its label), so CI's store does not grow.
+podman image prune -f --filter "label=wasmesh.base-image" >/dev/null || log "warning: podman image prune failed"
 echo "$image"
