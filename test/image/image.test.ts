@@ -27,13 +27,13 @@ const POD = '198.51.100.2';
 const PEER = '198.51.100.1';
 const PEER_SVC_VIP = '198.51.100.100';
 /**
- * The image's size budget in MB (10^6 bytes, as `podman images` shows them): 300 MB measured on
- * 2026-12-06, of which the base node:20-bookworm-slim is 197 MB; the budget catches growth. Istio's
- * proxyv2 is about 164 MB (docs/image.md, with the source); this image does not meet that goal.
+ * The image's size budget in MB (10^6 bytes, as `podman images` shows them): 257.9 MB measured on
+ * 2026-12-06, of which the base node:20-bookworm-slim is 196.9 MB; the budget catches growth.
+ * Istio's proxyv2 is about 164 MB (docs/image.md, with the source): this image does not meet that.
  */
-const SIZE_BUDGET_MB = 320;
-/** What the image adds on top of its base, in MB: 103 MB measured (node_modules 77 MB). */
-const ADDED_BUDGET_MB = 120;
+const SIZE_BUDGET_MB = 275;
+/** What the image adds on top of its base, in MB: 60.9 MB measured (node_modules 35 MB). */
+const ADDED_BUDGET_MB = 75;
 
 const reason = podmanUnavailableReason();
 if (reason) console.warn(`[image] skipping the image test: ${reason}`);
