@@ -63,7 +63,7 @@ describe.skipIf(reason !== null)('the sidecar image, built with podman and run i
 
   const get = (ns: string, host: string, port: number, path: string, ...headers: string[]): Got =>
     JSON.parse(net.exec(ns, [process.execPath, HTTP_GET, host, String(port), path, ...headers]).stdout);
-  const logs = () => podman(['logs', name], { allowFail: true }).stderr + podman(['logs', name], { allowFail: true }).stdout;
+  const logs = () => { const r = podman(['logs', name], { allowFail: true }); return r.stdout + r.stderr; };
   const stats = (): Record<string, number> => JSON.parse(get(net.pod, '127.0.0.1', 15000, '/stats?format=json').body!);
 
   beforeAll(async () => {
