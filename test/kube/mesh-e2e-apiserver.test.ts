@@ -232,7 +232,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     expect((m.upstream!.body as AppAnswer).service).toBe('backend-prod');
   });
 
-  it('the AuthorizationPolicy refuses frontend\'s identity at backend (403); plaintext from outside the mesh is refused (STRICT)', () => {
+  it('the AuthorizationPolicy refuses frontend\'s identity at backend (403); plaintext from outside the mesh is refused (STRICT)', async () => {
     const denied = call('frontend-prod', 'backend');
     expect(denied.status, JSON.stringify(denied) + diagnostics()).toBe(403);
     expect(denied.body).toBe('RBAC: access denied');
@@ -240,6 +240,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     const plain = node.get(node.netns, pod('backend-prod').ip, 3000, '/');
     expect(plain.status).toBeUndefined();
     expect(plain.error).toBeDefined();
+    await waitFor('backend\'s sidecar to refuse the plaintext', () => /downstream tls handshake from 10\.244\.0\.1\S* failed/.test(pod('backend-prod').logs['istio-proxy']!), 10_000);
   });
 
   it('a change applied with kubectl reaches the sidecars: the middleware split 50/50', async () => {
