@@ -3,19 +3,21 @@
 // against a test API server (test/helpers/kube-cluster.ts) with only the controllers a mesh test
 // needs: deployment (Deployment → ReplicaSet), replicaset (ReplicaSet → Pods, which the API
 // server sends through the injection webhook), endpointslice (Service + ready Pods →
-// EndpointSlices) and serviceaccount (each namespace's `default`). Not the node lifecycle or pod
+// EndpointSlices), serviceaccount (each namespace's `default`) and root-ca-cert-publisher (each
+// namespace's kube-root-ca.crt, which every pod's kube-api-access volume projects: the API
+// server's self-signed serving certificate here). Not the node lifecycle or pod
 // garbage collectors: the test's node has no kubelet posting its status, and they would evict
 // its pods. Absent binary: the suite is skipped with the reason, unless WASMESH_REQUIRE_KUBE=1,
 // where absence fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { KubeCluster } from './kube-cluster.js';
 
 /** The version scripts/install-kube-controller-manager.sh builds (its cache folder's name). */
 const KCM_CACHE = 'kube-controller-manager-1.34.4';
-export const MESH_CONTROLLERS = ['deployment', 'replicaset', 'endpointslice', 'serviceaccount'] as const;
+export const MESH_CONTROLLERS = ['deployment', 'replicaset', 'endpointslice', 'serviceaccount', 'root-ca-cert-publisher'] as const;
 
 /** Where the binary is: $KUBE_CONTROLLER_MANAGER_DIR, else the script's default cache. */
 export function controllerManagerBinDir(): string {
@@ -50,6 +52,8 @@ export function startControllerManager(cluster: KubeCluster, controllers: readon
   const child: ChildProcess = spawn(join(controllerManagerBinDir(), 'kube-controller-manager'), [
     `--kubeconfig=${cluster.kubeconfig}`,
     `--controllers=${controllers.join(',')}`,
+    // What root-ca-cert-publisher publishes: the test API server's self-signed serving certificate.
+    `--root-ca-file=${join(dirname(cluster.kubeconfig), 'certs', 'apiserver.crt')}`,
     // One instance, no serving port, one credential (the test's admin token), quiet.
     '--leader-elect=false', '--secure-port=0', '--use-service-account-credentials=false',
     // Sync at once rather than in batches: the test waits for each step.

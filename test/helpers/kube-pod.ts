@@ -11,9 +11,11 @@
 //   relays joined by a unix socket (test/kube/fixtures/tcp-relay.mjs).
 // - The scheduler: a Binding of each pod to the node (POST pods/<name>/binding).
 // - The kubelet: for the pod as stored (injected), the env of each container with the downward
-//   API resolved (fieldRef), the volumes the sidecar reads (the projected istio-token from the
-//   TokenRequest API with audience istio-ca, the istio-ca-root-cert root) written under the pod's
-//   folder; the init containers run to completion in the pod (istio-init: the image's entrypoint
+//   API resolved (fieldRef); the volumes the containers mount made under the pod's folder
+//   (<folder>/<mountPath>): emptyDir, downwardAPI, configMap (istio-ca-root-cert, from the API
+//   server) and projected ones (the service-account token from the TokenRequest API with the
+//   projection's audience — istio-ca — and lifetime; kube-api-access's kube-root-ca.crt and
+//   namespace); the init containers run to completion in the pod (istio-init: the image's entrypoint
 //   with its args, i.e. docker/iptables-init.sh), then the app containers (a command the test
 //   gives per container) and istio-proxy (docker/entrypoint.sh with the container's args and env,
 //   which starts `wasmesh sidecar` as uid 1337); the readiness probes of the stored spec probed
@@ -21,7 +23,7 @@
 //   15021); and the pod's status written (podIP, hostIP, phase Running, Ready) once they pass.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeCluster } from './kube-cluster.js';
@@ -120,12 +122,11 @@ export class KubeNode {
   /**
    * The kubelet's part for one bound pod: network, volumes, init containers, containers, probes,
    * status. `app(container, env)` gives the command for an app container (not istio-proxy); `hosts`
-   * the pod's /etc/hosts lines; `caRoot` the mesh root (the istio-ca-root-cert ConfigMap's).
+   * the pod's /etc/hosts lines.
    */
   async start(namespace: string, name: string, opts: {
     app: (container: Obj, env: Record<string, string>) => string[];
     hosts: string;
-    caRoot: string;
   }): Promise<RunningPod> {
     const got = this.kube.kubectl(['get', 'pod', '-n', namespace, name, '-o', 'json']);
     if (got.status !== 0) throw new Error(`get pod ${namespace}/${name}: ${got.stderr}`);
@@ -165,25 +166,69 @@ export class KubeNode {
       return env;
     };
 
-    // ---- volumes the proxy reads, under the pod's folder (readable by the proxy's uid) -------------
+    // ---- volumes, each "mounted" at <pod folder>/<mountPath> (readable by the proxy's uid) ------------
     const podDir = join(this.#dir, 'pods', name);
-    const volume = (mountPath: string): string => {
-      const d = join(podDir, mountPath);
+    const at = (containerPath: string): string => join(podDir, containerPath);
+    const volumes = new Map<string, Obj>(((pod.spec.volumes ?? []) as Obj[]).map((v) => [v.name as string, v]));
+    const mounted = new Set<string>();
+    const mount = async (m: Obj): Promise<void> => {
+      if (mounted.has(m.mountPath)) return;
+      mounted.add(m.mountPath);
+      const v = volumes.get(m.name);
+      if (v === undefined) throw new Error(`pod ${namespace}/${name}: volumeMount ${m.name} names no volume`);
+      const d = at(m.mountPath);
       mkdirSync(d, { recursive: true, mode: 0o755 });
       for (let p = d; p.startsWith(this.#dir) && p !== this.#dir; p = dirname(p)) chmodSync(p, 0o755);
-      return d;
+      const write = (file: string, text: string, mode = 0o644): void => {
+        writeFileSync(join(d, file), text, { mode });
+        chownSync(join(d, file), PROXY_UID, PROXY_UID);
+      };
+      if (v.emptyDir !== undefined) return;
+      if (v.configMap !== undefined) {
+        // As the kubelet: the ConfigMap's keys as files; a missing optional one is an empty folder.
+        const cm = this.kube.kubectl(['get', 'configmap', '-n', namespace, v.configMap.name, '-o', 'json']);
+        if (cm.status !== 0) {
+          if (v.configMap.optional === true) return;
+          throw new Error(`pod ${namespace}/${name}: ConfigMap ${v.configMap.name} for volume ${m.name}: ${cm.stderr}`);
+        }
+        for (const [k, text] of Object.entries((JSON.parse(cm.stdout) as Obj).data ?? {})) write(k, String(text));
+        return;
+      }
+      if (v.downwardAPI !== undefined) {
+        for (const item of v.downwardAPI.items as Obj[]) {
+          const value = (item.fieldRef.fieldPath as string).split('.').reduce<any>((o, k) => o?.[k], pod) ?? {};
+          write(item.path, Object.entries(value as Obj).map(([k, x]) => `${k}="${String(x)}"`).join('\n'));
+        }
+        return;
+      }
+      if (v.projected !== undefined) {
+        for (const src of v.projected.sources as Obj[]) {
+          if (src.serviceAccountToken !== undefined) {
+            // The TokenRequest API, for the pod's service account, with the projection's audience and lifetime.
+            const t = src.serviceAccountToken as Obj;
+            const token = this.kube.kubectl(['create', 'token', pod.spec.serviceAccountName ?? 'default', '-n', namespace,
+              ...(t.audience !== undefined ? ['--audience', t.audience] : []), '--duration', `${t.expirationSeconds ?? 3600}s`]);
+            if (token.status !== 0) throw new Error(`pod ${namespace}/${name}: TokenRequest for volume ${m.name}: ${token.stderr}`);
+            write(t.path, token.stdout.trim(), 0o600);
+          } else if (src.configMap !== undefined) {
+            // kube-api-access's kube-root-ca.crt (the root-ca-cert-publisher controller's).
+            const cm = this.kube.kubectl(['get', 'configmap', '-n', namespace, src.configMap.name, '-o', 'json']);
+            if (cm.status !== 0) throw new Error(`pod ${namespace}/${name}: ConfigMap ${src.configMap.name} for volume ${m.name}: ${cm.stderr}`);
+            const data = ((JSON.parse(cm.stdout) as Obj).data ?? {}) as Obj;
+            for (const item of (src.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }))) as Obj[]) write(item.path, String(data[item.key] ?? ''));
+          } else if (src.downwardAPI !== undefined) {
+            for (const item of src.downwardAPI.items as Obj[]) write(item.path, field(item.fieldRef.fieldPath));
+          } else {
+            throw new Error(`pod ${namespace}/${name}: volume ${m.name}: a projection this kubelet stand-in does not make (${Object.keys(src).join(', ')})`);
+          }
+        }
+        return;
+      }
+      throw new Error(`pod ${namespace}/${name}: volume ${m.name} is of a kind this kubelet stand-in does not make`);
     };
-    const proxySpec = (pod.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy');
-    const mounts: Record<string, string> = {};
-    for (const m of proxySpec?.volumeMounts ?? []) mounts[m.name] = m.mountPath;
-    const tokenDir = volume(mounts['istio-token'] ?? '/var/run/secrets/tokens');
-    const token = this.kube.kubectl(['create', 'token', pod.spec.serviceAccountName ?? 'default', '-n', namespace, '--audience', 'istio-ca', '--duration', '1h']);
-    if (token.status !== 0) throw new Error(`TokenRequest for ${namespace}/${pod.spec.serviceAccountName}: ${token.stderr}`);
-    writeFileSync(join(tokenDir, 'istio-token'), token.stdout.trim(), { mode: 0o600 });
-    chownSync(join(tokenDir, 'istio-token'), PROXY_UID, PROXY_UID);
-    const caDir = volume(mounts['istiod-ca-cert'] ?? '/var/run/secrets/istio');
-    copyFileSync(opts.caRoot, join(caDir, 'root-cert.pem'));
-    chmodSync(join(caDir, 'root-cert.pem'), 0o644);
+    for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers] as Obj[]) {
+      for (const m of (c.volumeMounts ?? []) as Obj[]) await mount(m);
+    }
 
     const running: RunningPod = { name, namespace, netns, ip, spec: pod, logs: {} };
     this.#pods.set(`${namespace}/${name}`, running);
@@ -211,10 +256,11 @@ export class KubeNode {
       if (c.name === 'istio-proxy') {
         const child = spawnIn(netns, [ENTRYPOINT, ...(c.args ?? [])], {
           ...baseEnv, ...env, WASMESH_HOME: ROOT,
-          // The mounts, where this kubelet put them (the entrypoint's overrides of /var/run/secrets/…).
-          WASMESH_TOKEN_FILE: join(tokenDir, 'istio-token'), WASMESH_CA_ROOT: join(caDir, 'root-cert.pem'),
+          // The entrypoint's default paths, under the pod's folder where the volumes were "mounted"
+          // (its overrides; there is no mount namespace per container here).
+          WASMESH_TOKEN_FILE: at('/var/run/secrets/tokens/istio-token'), WASMESH_CA_ROOT: at('/var/run/secrets/istio/root-cert.pem'),
           // Nothing mounted at /etc/wasmesh: the config comes from the control plane.
-          WASMESH_CONFIG: join(podDir, 'etc', 'wasmesh'),
+          WASMESH_CONFIG: at('/etc/wasmesh'),
         });
         this.#children.push(child);
         collect(c.name, child);
