@@ -90,12 +90,15 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     let io = fakeIo();
     expect(await installCommand(['--crds-only'], io), io.stderr).toBe(0);
     kubectl(['apply', '--server-side', '-f', '-'], io.stdout);
-    // (Polled rather than `kubectl wait … --all`, which fails on a CRD whose status has no conditions yet.)
-    // (The CRDs' JSON is megabytes: only each one's Established status is asked for.)
-    await waitFor('the CRDs to be Established', () => {
-      const lines = kubectl(['get', 'crd', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']).trim().split('\n');
-      return lines.length > 0 && lines.every((l) => l.endsWith('=True'));
-    });
+    // Polled (not `kubectl wait … --all`, which fails on a CRD whose status has no conditions yet),
+    // over the API rather than kubectl: the CRDs' JSON is megabytes.
+    for (const end = Date.now() + 60_000; ;) {
+      const r = await kube.api('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
+      const crds = r.status === 200 ? ((JSON.parse(r.body) as Obj).items as Obj[]) : [];
+      if (crds.length > 0 && crds.every((c) => (c.status?.conditions ?? []).some((x: Obj) => x.type === 'Established' && x.status === 'True'))) break;
+      if (Date.now() > end) throw new Error(`the CRDs were not Established within 60 s: ${r.status} ${r.body.slice(0, 300)}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
     kubectl(['create', 'namespace', 'istio-system']);
     const securePort = await freePort('127.0.0.1');
     const webhookPort = await freePort('127.0.0.1');
@@ -152,7 +155,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
       }));
     }
     console.log(`mesh-e2e: API server, controllers, control plane and ${pods.size} injected pods running after ${Date.now() - started} ms`);
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     node?.destroy();
@@ -183,7 +186,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
       expect(p.status).toMatchObject({ phase: 'Running', podIP: pod(d).ip });
       expect(p.spec.nodeName).toBe('wasmesh-node-1');
     }
-  });
+  }, 60_000);
 
   it('each istio-proxy ran from its injected args and env: the entrypoint took config and certificate from the control plane with the pod\'s token', async () => {
     for (const d of DEPLOYMENTS) {
@@ -201,7 +204,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     const port = Number(/monitoring on http:\/\/127\.0\.0\.1:(\d+)/.exec(cp.stderr)![1]);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/sidecar_injection_success_total 4\b/);
-  });
+  }, 60_000);
 
   it('the endpointslice controller published the ready pods, and the capture rules are istio-init\'s', () => {
     for (const s of SERVICES) {
@@ -218,7 +221,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     expect(rules).toMatch(/-A ISTIO_INBOUND -p tcp -m tcp --dport 3000 -j ISTIO_IN_REDIRECT/);
     expect(rules).toMatch(/-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006/);
     expect(rules).toMatch(/-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN/);
-  });
+  }, 60_000);
 
   it('frontend calls middleware by its Service name through its sidecar: mTLS (middleware\'s app sees frontend\'s SPIFFE ID), the VirtualService\'s default route to prod, and on to backend', () => {
     const a = answer(call('frontend-prod', 'middleware'));
@@ -232,7 +235,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     expect(b.xfcc).toContain('URI=spiffe://cluster.local/ns/default/sa/middleware');
     // Every default request goes to prod (the seed's routing), never to canary.
     for (let i = 0; i < 5; i++) expect(answer(call('frontend-prod', 'middleware')).service).toBe('middleware-prod');
-  });
+  }, 60_000);
 
   it('the header match routes x-dev-user: super-secret to the canary; the whole chain from frontend\'s own app too', () => {
     expect(answer(call('frontend-prod', 'middleware', ['x-dev-user:super-secret'])).service).toBe('middleware-canary');
@@ -242,7 +245,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     const m = f.upstream!.body as AppAnswer;
     expect(m.service).toBe('middleware-canary');
     expect((m.upstream!.body as AppAnswer).service).toBe('backend-prod');
-  });
+  }, 60_000);
 
   it('the AuthorizationPolicy refuses frontend\'s identity at backend (403); plaintext from outside the mesh is refused (STRICT)', async () => {
     const denied = call('frontend-prod', 'backend');
@@ -253,7 +256,7 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
     expect(plain.status).toBeUndefined();
     expect(plain.error).toBeDefined();
     await waitFor('backend\'s sidecar to refuse the plaintext', () => /downstream tls handshake from 10\.244\.0\.1\S* failed/.test(pod('backend-prod').logs['istio-proxy']!), 10_000);
-  });
+  }, 60_000);
 
   it('a change applied with kubectl reaches the sidecars: the middleware split 50/50', async () => {
     const applied = Date.now();
