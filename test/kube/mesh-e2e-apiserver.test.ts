@@ -4,10 +4,10 @@
 // control-plane --kube`, with mutual TLS, routing and authorization between them.
 //
 // Real: etcd, kube-apiserver, kubectl (test/helpers/kube-cluster.ts); kube-controller-manager
-// with the deployment, replicaset, endpointslice and serviceaccount controllers
-// (test/helpers/kube-controller-manager.ts); the `wasmesh` CLI as child processes: `install
-// --crds-only` and `--webhook-only` applied, `control-plane --kube --ca-dir --kube-tokens
-// --webhook-listen`; the image's entrypoint (docker/entrypoint.sh) running the injected
+// with the deployment, replicaset, endpointslice, serviceaccount and root-ca-cert-publisher controllers
+// (test/helpers/kube-controller-manager.ts); `wasmesh install --crds-only` and `--webhook-only`
+// (the command, run in-process) applied; `wasmesh control-plane --kube --ca-dir --kube-tokens
+// --webhook-listen` as a child process; the image's entrypoint (docker/entrypoint.sh) running the injected
 // istio-init (docker/iptables-init.sh) and istio-proxy (`wasmesh sidecar --xds … --xds-tls
 // --token-file` as uid 1337) with the injected containers' args and env.
 // Stand-ins (test/helpers/kube-pod.ts): the scheduler (a Binding to one Node), the kubelet
