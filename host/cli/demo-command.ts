@@ -7,7 +7,7 @@
 // `wasmesh proxy-status`; Ctrl-C stops everything.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { packageRoot } from '../core/wasm.js';
 import { WebApp } from '../demo/web-app.js';
 import { SEED000_EXAMPLE, SEED000_RUN, seed000RunFiles } from '../demo/demo-config.js';
@@ -330,7 +330,10 @@ async function protocolsDemo(values: FlagValues, io: CliIo): Promise<number> {
     return 1;
   }
   if (redisServer === null) io.err(logLine('warn', 'redis-server is not installed (Debian: apt-get install redis-server redis-tools, or scripts/install-tcpservers.sh): the demo runs without Redis'));
-  const guide = protocolsGuide(running, join(packageRoot(), PROTOCOLS_EXAMPLE), redisCli !== null);
+  // The clients' paths as the user types them: relative from inside the checkout (`npm start`), else absolute.
+  const exampleDir = join(packageRoot(), PROTOCOLS_EXAMPLE);
+  const fromHere = relative(process.cwd(), exampleDir);
+  const guide = protocolsGuide(running, fromHere.startsWith('..') || isAbsolute(fromHere) ? exampleDir : fromHere, redisCli !== null);
   const end = guide.lastIndexOf('Press Ctrl-C to stop.');
   guide.splice(end < 0 ? guide.length : end, 0, ...dashboardGuide([running.adminAddress], running.controlPlane.monitoringUrl), '');
   io.out(guide.join('\n') + '\n');

@@ -7,7 +7,7 @@ import { controlPlaneLines } from './demo-control-plane.js';
 import { CHAT_PATH } from './apps/chat-app.js';
 import { GATEWAY_REDIS_PORT, PROTOCOLS_FILES, type RunningProtocols } from './protocols-demo.js';
 
-/** `exampleDir`: the absolute example folder; `redisCli`: whether redis-cli is installed. */
+/** `exampleDir`: the example folder as the printed commands name it; `redisCli`: whether redis-cli is installed. */
 export function protocolsGuide(run: RunningProtocols, exampleDir: string, redisCli: boolean): string[] {
   const width = 'control plane'.length + 2;
   const row = (name: string, text: string): string => `  ${name.padEnd(width)}${text}`;
@@ -51,7 +51,7 @@ export function protocolsGuide(run: RunningProtocols, exampleDir: string, redisC
       : ['Redis: not running (redis-server is not installed; apt-get install redis-server redis-tools, then start the demo again).', '']),
     'What the gateway counted: gRPC requests (request_protocol="grpc", grpc_response_status), the WebSocket',
     'upgrades, and Redis connections (istio_tcp_*, added when a connection closes):',
-    `  curl -s ${admin}/stats/prometheus | grep -E '^istio_requests_total|^istio_tcp_connections_closed_total|upgrades_total'`,
+    `  curl -s ${admin}/stats/prometheus | grep -E '^istio_requests_total|^istio_tcp_connections_closed_total|^envoy_downstream_cx_upgrades_total'`,
     '',
     ...controlPlaneLines(run.controlPlane, 0).tryIt,
     '',

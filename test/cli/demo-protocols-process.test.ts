@@ -87,6 +87,9 @@ describe('wasmesh demo protocols (process)', () => {
       // gRPC: the unary call and the stream, as printed.
       const grpc = printed(out, 'node ').filter((l) => l.includes('grpc-client.mjs'));
       expect(grpc).toHaveLength(3);
+      // Run from the checkout, the paths are the README's: relative.
+      const gw = /^ {2}gateway +http:\/\/(127\.0\.0\.1:\d+)\//m.exec(out)![1];
+      expect(grpc[0]).toBe(`node examples/005-protocols/grpc-client.mjs ${gw} hello alice`);
       expect(run(grpc[0]!)).toMatch(/^Hello alice from greeter v[12]\n$/);
       const stream = run(grpc[1]!).split('\n').filter((l) => l !== '');
       expect(stream).toHaveLength(3);
