@@ -15,9 +15,8 @@ import { startScenario, type RunningScenario, type Scenario } from '../demo/scen
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { dashboardGuide } from '../demo/dashboard-guide.js';
-import { DEFAULT_REDIS_LISTEN_PORT, PROTOCOLS_EXAMPLE, startProtocolsDemo, type RunningProtocols } from '../demo/protocols-demo.js';
-import { protocolsGuide } from '../demo/protocols-guide.js';
-import { findOnPath } from '../demo/apps/redis-app.js';
+import { DEFAULT_REDIS_LISTEN_PORT } from '../demo/protocols-ports.js';
+import type { RunningProtocols } from '../demo/protocols-demo.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
@@ -307,6 +306,10 @@ async function protocolsDemo(values: FlagValues, io: CliIo): Promise<number> {
     throw new UsageError(command, `--app-ports "${appPorts}": with protocols only 0 (every app on a free port) is accepted`);
   }
   const accessLog = values['no-access-log'] !== true;
+  // Loaded here: @grpc/grpc-js and ws are for this demo only.
+  const { PROTOCOLS_EXAMPLE, startProtocolsDemo } = await import('../demo/protocols-demo.js');
+  const { protocolsGuide } = await import('../demo/protocols-guide.js');
+  const { findOnPath } = await import('../demo/apps/redis-app.js');
   const redisServer = findOnPath('redis-server');
   const redisCli = findOnPath('redis-cli');
   let running: RunningProtocols;

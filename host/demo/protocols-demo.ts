@@ -35,8 +35,6 @@ export const PROTOCOLS_FILES = {
 export const PROTOCOLS_GATEWAY = 'protocols-gateway';
 export const GATEWAY_HTTP_PORT = 80;
 export const GATEWAY_REDIS_PORT = 6379;
-/** Where the gateway's Redis port listens by default (6379 itself is often a local Redis's). */
-export const DEFAULT_REDIS_LISTEN_PORT = 16379;
 
 /** The WorkloadEntries' ports as the example writes them. */
 export const PROTOCOLS_APP_PORTS = { 'greeter-v1': 15401, 'greeter-v2': 15402, 'chat-v1': 15411, redis: 15421 } as const;
