@@ -60,7 +60,7 @@ describe('an xDS gateway\'s further Gateway ports', () => {
     expect(started).toBe(false);
     let cp: DemoControlPlane | null = null;
     try {
-      cp = await startDemoControlPlane({ runDir: dir, xds, monitoring: { host: '127.0.0.1', port: 0 }, log: quiet });
+      cp = await startDemoControlPlane({ runDir: dir, xds, monitoring: { host: '127.0.0.1', port: 0 }, allowUnenforcedSecurity: false, log: quiet });
       const rt = await starting;
       try {
         const mapped = rt.gatewayPorts.find((p) => p.port === GATEWAY_TCP_PORT)!;
