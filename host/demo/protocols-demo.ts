@@ -29,6 +29,8 @@ export const PROTOCOLS_FILES = {
   proto: 'greeter.proto',
   grpcClient: 'grpc-client.mjs',
   wsClient: 'ws-client.mjs',
+  /** Replaces `routes` in the run folder: every gRPC call to v2. */
+  routesV2: join('variants', '02-protocols-routes-v2.yaml'),
 } as const;
 
 /** The Gateway the demo's ingress proxy serves, and its two ports. */

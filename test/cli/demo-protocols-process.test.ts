@@ -2,7 +2,8 @@
 // printed (a shell, from the checkout, as a user pastes them): the repo's gRPC client (a unary
 // call, a server stream, 100 calls counted by version: the VirtualService's 80/20), the repo's
 // WebSocket client (the server's greeting and both echoes, a clean close), redis-cli SET/GET
-// through the gateway's TCP port to a real redis-server, and the printed metrics curl, whose
+// through the gateway's TCP port to a real redis-server, the printed `cp` that sends every gRPC
+// call to v2 live (and back), and the printed metrics curl, whose
 // answer must count what was sent: istio_requests_total with request_protocol="grpc" and
 // grpc_response_status="0", the 101 of the upgrade and downstream_cx_upgrades_total, and
 // istio_tcp_* for the Redis connections. Then SIGINT stops everything (redis-server included).
@@ -98,6 +99,16 @@ describe('wasmesh demo protocols (process)', () => {
       // 100 calls, counted with sort | uniq -c: the 80/20 split (smooth weighted round robin: exact over any 100 picks).
       const counts = Object.fromEntries(run(grpc[2]!).trim().split('\n').map((l) => { const m = /^\s*(\d+) (.*)$/.exec(l)!; return [m[2], Number(m[1])]; }));
       expect(counts).toEqual({ 'Hello alice from greeter v1': 80, 'Hello alice from greeter v2': 20 });
+      // The printed `cp` of the all-v2 variant: pushed to the gateway, every call then answered by v2.
+      const [toV2, back] = printed(out, 'cp ');
+      expect(toV2).toMatch(/^cp examples\/005-protocols\/variants\/02-protocols-routes-v2\.yaml \S+\/02-protocols-routes\.yaml$/);
+      expect(back).toMatch(/^cp examples\/005-protocols\/02-protocols-routes\.yaml \S+\/02-protocols-routes\.yaml$/);
+      const synced = (version: string) => async () => (await proxyStatus(out)).some((r) => r.version === version && r.states.WASMESH === 'SYNCED');
+      run(toV2!);
+      await until(synced('2'), 'version 2 SYNCED');
+      expect(run(`${grpc[0]!} --repeat 10`)).toBe('Hello alice from greeter v2\n'.repeat(10));
+      run(back!);
+      await until(synced('3'), 'version 3 SYNCED');
 
       // WebSocket: the server speaks first, then echoes each message; a clean close.
       const ws = one(out, /^ {2}node \S+ws-client\.mjs /);
@@ -119,7 +130,7 @@ describe('wasmesh demo protocols (process)', () => {
       const curl = one(out, /^ {2}curl -s http:\/\/127\.0\.0\.1:\d+\/stats\/prometheus \| grep/);
       const grpcOk = { destination_service_name: 'greeter', request_protocol: 'grpc', response_code: '200', grpc_response_status: '0', response_flags: '-' };
       const text = run(curl);
-      expect(sample(text, 'istio_requests_total', grpcOk)).toBe(102);
+      expect(sample(text, 'istio_requests_total', grpcOk)).toBe(112);
       expect(sample(text, 'istio_requests_total', { destination_service_name: 'chat', request_protocol: 'http', response_code: '101' })).toBe(1);
       expect(sample(text, 'envoy_downstream_cx_upgrades_total', {})).toBe(1);
       if (redisMissing === '') {
