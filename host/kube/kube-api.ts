@@ -1,7 +1,8 @@
-// The two requests a watch needs from the Kubernetes API server, over node's http/https (no
-// client library: a list is one JSON GET, a watch is a chunked response of one JSON event per
-// line — @kubernetes/client-node would add ~40 dependencies for these two). Errors carry the
-// HTTP status so the reflector tells 410 Gone (relist) from the rest (back off and retry).
+// The requests wasmesh makes of the Kubernetes API server, over node's http/https (no client
+// library: a list is one JSON GET, a watch is a chunked response of one JSON event per line, a
+// write is one JSON body — @kubernetes/client-node would add ~40 dependencies for these). Errors
+// carry the HTTP status so the reflector tells 410 Gone (relist) from the rest (back off and
+// retry), and `wasmesh install` 404 (absent) from a refusal.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeAccess } from './kube-access.js';
@@ -43,22 +44,41 @@ export class KubeApi {
     return this.#access.server;
   }
 
-  #open(path: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): () => void {
+  #open(path: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void, send?: { method: string; body: string; contentType: string }): () => void {
     const token = this.#access.token?.();
+    const method = send?.method ?? 'GET';
     const req = (this.#tls ? httpsRequest : httpRequest)(`${this.#access.server}${path}`, {
-      method: 'GET',
+      method,
       agent: this.#agent,
-      headers: { accept: 'application/json', 'user-agent': 'wasmesh-control-plane', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        accept: 'application/json', 'user-agent': 'wasmesh-control-plane',
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...(send !== undefined ? { 'content-type': send.contentType, 'content-length': String(Buffer.byteLength(send.body)) } : {}),
+      },
       timeout: timeoutMs,
     }, onResponse);
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no data for ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no data for ${timeoutMs} ms`)));
     req.on('error', onError);
-    req.end();
+    req.end(send?.body);
     return () => req.destroy();
   }
 
   /** GET `path` as JSON; a non-2xx answer rejects with KubeApiError (the Status message). */
   getJson(path: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    return this.#json(path, timeoutMs);
+  }
+
+  /**
+   * Sends `body` with `method` (PATCH, POST, PUT) and `contentType` (e.g.
+   * `application/apply-patch+yaml` for server-side apply); the answer as JSON, a non-2xx answer
+   * rejects with KubeApiError (the Status message).
+   */
+  sendJson(method: string, path: string, body: string, contentType: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    return this.#json(path, timeoutMs, { method, body, contentType });
+  }
+
+  #json(path: string, timeoutMs: number, send?: { method: string; body: string; contentType: string }): Promise<Record<string, unknown>> {
+    const method = send?.method ?? 'GET';
     return new Promise((resolve, reject) => {
       this.#open(path, timeoutMs, (res) => {
         let text = '';
@@ -67,14 +87,14 @@ export class KubeApi {
         res.on('error', reject);
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          if (status < 200 || status > 299) return reject(new KubeApiError(status, `GET ${path}: ${status} ${statusMessage(text)}`));
+          if (status < 200 || status > 299) return reject(new KubeApiError(status, `${method} ${path}: ${status} ${statusMessage(text)}`));
           try {
             resolve(JSON.parse(text) as Record<string, unknown>);
           } catch (err) {
-            reject(new KubeApiError(status, `GET ${path}: not JSON: ${(err as Error).message}`));
+            reject(new KubeApiError(status, `${method} ${path}: not JSON: ${(err as Error).message}`));
           }
         });
-      }, reject);
+      }, reject, send);
     });
   }
 
