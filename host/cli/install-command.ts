@@ -117,9 +117,17 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
     io.err(`${cmd}: ${(err as Error).message} (--dry-run prints the manifests without a cluster)\n`);
     return 1;
   }
-  const counts: Record<ApplyOutcome, number> = { created: 0, configured: 0, unchanged: 0 };
+  const counts: Record<ApplyOutcome | 'not checked', number> = { created: 0, configured: 0, unchanged: 0, 'not checked': 0 };
+  // A server dry run stores nothing: a namespace it would create is still absent for the objects in it.
+  const absentNamespaces = new Set<string>();
   try {
     for (const o of objects) {
+      const ns = o.metadata.namespace;
+      if (ns !== undefined && absentNamespaces.has(ns)) {
+        counts['not checked']++;
+        io.out(`- ${objectRef(o)} not checked (server dry run: namespace ${ns} does not exist yet)\n`);
+        continue;
+      }
       let r;
       try {
         r = await serverSideApply(api, o, { dryRun: serverDryRun });
@@ -129,12 +137,13 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
         return 1;
       }
       counts[r.outcome]++;
+      if (serverDryRun && o.kind === 'Namespace' && r.outcome === 'created') absentNamespaces.add(o.metadata.name);
       io.out(`✔ ${r.ref} ${r.outcome}${serverDryRun ? ' (server dry run)' : ''}\n`);
     }
   } finally {
     api.close();
   }
-  io.out(`${serverDryRun ? 'server dry run: ' : ''}${objects.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged\n`);
+  io.out(`${serverDryRun ? 'server dry run: ' : ''}${objects.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${counts['not checked'] > 0 ? `, ${counts['not checked']} not checked` : ''}\n`);
   if (!serverDryRun) {
     io.out('next: kubectl label namespace <ns> istio-injection=enabled, then (re)create its pods; with `kubectl -n istio-system port-forward svc/istiod 15014`, `wasmesh proxy-status` lists their sidecars\n');
   }
