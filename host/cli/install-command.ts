@@ -5,7 +5,7 @@
 // reporting each object; `--dry-run` prints them instead (istioctl manifest generate), and
 // `--server-dry-run` has the API server check and admit them without storing anything.
 // `--crds-only` and `--webhook-only` print one part, as before, for `kubectl apply`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
@@ -38,7 +38,7 @@ export const INSTALL_SPEC: CommandSpec = {
     { name: 'crds-only', kind: 'boolean', help: 'print only the CustomResourceDefinitions' },
     { name: 'webhook-only', kind: 'boolean', help: 'print only the MutatingWebhookConfiguration of `wasmesh control-plane --webhook-listen`' },
     { name: 'webhook-url', kind: 'string', valueName: '<https://host:port/inject>', help: 'with --webhook-only: the webhook\'s URL (a control plane outside the cluster)', defaultText: 'Service istio-system/istiod:443 path /inject' },
-    { name: 'ca-dir', kind: 'string', valueName: '<dir>', help: 'the control plane\'s CA directory: its root-cert.pem is the webhook\'s caBundle; in a full install its files become Secret istio-system/cacerts, the CA of the Deployment' },
+    { name: 'ca-dir', kind: 'string', valueName: '<dir>', help: 'the control plane\'s CA directory: its root-cert.pem is the webhook\'s caBundle; in a full install its files become Secret istio-system/cacerts, the CA of the Deployment (an empty directory gets a new root, kept for the next install)' },
     { name: 'ca-bundle', kind: 'string', valueName: '<file>', help: 'with --webhook-only: the caBundle as a PEM file (a webhook served with --webhook-cert)' },
     { name: 'failure-policy', kind: 'string', valueName: '<Fail|Ignore>', help: 'what the API server does when the webhook cannot answer', defaultText: 'Fail' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<yaml|json>', help: 'with --dry-run, --crds-only or --webhook-only: output format', defaultText: 'yaml' },
@@ -102,7 +102,7 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
     throw err;
   }
   const dir = values['ca-dir'] as string | undefined;
-  const caFiles = dir !== undefined ? readCaDir(cmd, dir) : undefined;
+  const caFiles = dir !== undefined ? await prepareCaDir(cmd, dir, mesh.injectDefaults.trustDomain, io) : undefined;
   const objects = installManifests({ image, mesh, failurePolicy: policy, ...(caFiles !== undefined ? { caFiles } : {}) });
   if (dryRun) {
     printObjects(objects, output, io);
@@ -158,17 +158,29 @@ function readText(cmd: string, flag: string, file: string): string {
   }
 }
 
-/** The CA directory's files for Secret cacerts: every one present (the Secret is mounted read-only). */
-function readCaDir(cmd: string, dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of CA_SECRET_FILES) {
-    try {
-      out[name] = readFileSync(join(dir, name), 'utf8');
-    } catch (err) {
-      throw new UsageError(cmd, `--ca-dir ${dir}: cannot read ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (the Deployment mounts the CA read-only, so every file must exist: run \`wasmesh control-plane --ca-dir ${dir}\` once to generate the missing ones, plug-in files are kept)`);
-    }
+/**
+ * The CA directory's files for Secret cacerts. As `control-plane --ca-dir`: an empty or absent
+ * directory gets a new self-signed root (kept there, so the next install uses the same one), a
+ * plug-in CA's four files are checked and kept, and token-key.pem is made when missing — the
+ * Deployment mounts the Secret read-only, so every file must exist before it starts.
+ */
+async function prepareCaDir(cmd: string, dir: string, trustDomain: string, io: CliIo): Promise<Record<string, string>> {
+  // Loaded only with --ca-dir: the X.509 library costs ~0.3 s at start.
+  const { openCaFiles } = await import('../identity/ca-files.js');
+  const { openTokenKey, TOKEN_KEY_FILE } = await import('../identity/token-key.js');
+  const hadTokenKey = existsSync(join(dir, TOKEN_KEY_FILE));
+  try {
+    const material = await openCaFiles({ dir, keyAlgorithm: 'ecdsa-p256', trustDomain });
+    if (material.generated) io.err(`${cmd}: --ca-dir ${dir}: generated a new self-signed root (trust domain ${trustDomain}); keep the directory, the next install reuses it\n`);
+    openTokenKey(dir);
+    if (!hadTokenKey) io.err(`${cmd}: --ca-dir ${dir}: wrote ${TOKEN_KEY_FILE} (the key of the control plane's own tokens)\n`);
+  } catch (err) {
+    throw new UsageError(cmd, (err as Error).message.startsWith('--ca-dir') ? (err as Error).message : `--ca-dir ${dir}: ${(err as Error).message}`);
   }
-  if (!out['root-cert.pem']!.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(cmd, `--ca-dir ${dir}: root-cert.pem: no PEM certificate in it`);
+  const out: Record<string, string> = {};
+  for (const name of CA_SECRET_FILES) out[name] = readFileSync(join(dir, name), 'utf8');
+  // Istio's own istio-ca-secret layout leaves root-cert.pem empty; the webhook needs the root itself.
+  if (!out['root-cert.pem']!.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(cmd, `--ca-dir ${dir}: root-cert.pem: no PEM certificate in it (the webhook's caBundle and the mesh's trust bundle come from it)`);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // kind) or one JSON List; --webhook-only the injection webhook's configuration with the caBundle
 // of a CA directory or PEM file; --dry-run prints the full install (install-manifests.ts) and
 // bad flags are usage errors. Applying to a cluster: test/kube/install-apiserver.test.ts.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -109,9 +109,26 @@ describe('wasmesh install (full)', () => {
     expect(io.stderr).toBe('');
   });
 
+  it('--ca-dir of an empty directory: a root generated there (and token-key.pem), said on stderr, reused by the next install', async () => {
+    const fresh = join(dir, 'fresh-ca');
+    const io = fakeIo();
+    expect(await installCommand(['--dry-run', '-o', 'json', '--ca-dir', fresh, '--set', 'meshConfig.trustDomain=corp.example'], io)).toBe(0);
+    expect(io.stderr).toMatch(/--ca-dir .*fresh-ca: generated a new self-signed root \(trust domain corp\.example\)/);
+    expect(io.stderr).toMatch(/wrote token-key\.pem/);
+    const secret = JSON.parse(io.stdout).items.find((o: { kind: string }) => o.kind === 'Secret');
+    for (const f of CA_SECRET_FILES) expect(Buffer.from(secret.data[f], 'base64').toString()).toBe(readFileSync(join(fresh, f), 'utf8'));
+    const again = fakeIo();
+    expect(await installCommand(['--dry-run', '-o', 'json', '--ca-dir', fresh, '--set', 'meshConfig.trustDomain=corp.example'], again)).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toBe(io.stdout);
+  });
+
   it('--dry-run -o json: one List; --mesh-config, --set, --ca-dir, --failure-policy reach the objects', async () => {
     const io = fakeIo();
-    expect(await installCommand(['--dry-run', '-o', 'json', '--mesh-config', join(dir, 'mesh.yaml'), '--set', 'meshConfig.defaultConfig.proxyMetadata.A=b', '--ca-dir', ca, '--failure-policy', 'Ignore'], io)).toBe(0);
+    const realCa = join(dir, 'real-ca');
+    await installCommand(['--dry-run', '--ca-dir', realCa], fakeIo());
+    const PEM = readFileSync(join(realCa, 'root-cert.pem'), 'utf8');
+    expect(await installCommand(['--dry-run', '-o', 'json', '--mesh-config', join(dir, 'mesh.yaml'), '--set', 'meshConfig.defaultConfig.proxyMetadata.A=b', '--ca-dir', realCa, '--failure-policy', 'Ignore'], io)).toBe(0);
     const list = JSON.parse(io.stdout);
     expect(list.kind).toBe('List');
     const byKind = (k: string) => list.items.find((o: { kind: string }) => o.kind === k);
@@ -124,7 +141,9 @@ describe('wasmesh install (full)', () => {
 
   it('bad input: a CA directory missing a file, an unreadable mesh config, a bad --set, flags of --webhook-only, -o without --dry-run', async () => {
     const run = (args: string[]) => installCommand(args, fakeIo());
-    await expect(run(['--dry-run', '--ca-dir', partial])).rejects.toThrow(/--ca-dir .*partial: cannot read token-key\.pem: ENOENT \(the Deployment mounts the CA read-only, so every file must exist: run `wasmesh control-plane --ca-dir/);
+    // Four files that are no certificates: refused by the CA's own checks, naming the directory.
+    await expect(run(['--dry-run', '--ca-dir', partial])).rejects.toThrow(/--ca-dir .*partial: /);
+    await expect(run(['--dry-run', '--ca-dir', ca])).rejects.toThrow(/--ca-dir .*ca: /);
     await expect(run(['--dry-run', '--mesh-config', join(dir, 'none.yaml')])).rejects.toThrow(/--mesh-config: cannot read .*none\.yaml: ENOENT/);
     await expect(run(['--dry-run', '--set', 'values.x=1'])).rejects.toThrow(/--set values\.x=1: only meshConfig/);
     await expect(run(['--dry-run', '--webhook-url', 'https://x/inject'])).rejects.toThrow(/--webhook-url goes with --webhook-only/);
