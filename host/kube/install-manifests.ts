@@ -1,13 +1,14 @@
 // Everything `wasmesh install` puts in a cluster, as objects in apply order (istioctl manifest
 // generate's role): the CRDs, namespace istio-system, the control plane's ServiceAccount and
-// ClusterRole + binding (control-plane-rbac.ts), the mesh config ConfigMap `istio` (key `mesh`),
+// ClusterRole + binding (the rules of control-plane-rbac.ts, which the control plane's own tests
+// run under), the mesh config ConfigMap `istio` (key `mesh`),
 // the plug-in CA Secret `cacerts` when a CA directory is given, the control plane Deployment and
 // Service `istiod` (Istio's names and ports, so injected sidecars find it at
 // istiod.istio-system.svc:15012) and the injection webhook's MutatingWebhookConfiguration. Pure:
 // the same options give the same objects, so re-applying them changes nothing.
 import { istioCrds } from './istio-crds.js';
-import { controlPlaneRbac, controlPlaneRules, WATCHED_CORE_KINDS } from './control-plane-rbac.js';
-import { injectionWebhookConfiguration, WEBHOOK_CONFIG_NAME } from './injection-webhook-config.js';
+import { rbacRules } from './control-plane-rbac.js';
+import { injectionWebhookConfiguration } from './injection-webhook-config.js';
 import type { MeshConfig } from './mesh-config.js';
 import type { KubeObject } from './kube-object.js';
 
@@ -46,13 +47,6 @@ const POD_LABELS = { app: CONTROL_PLANE_NAME, istio: 'pilot' };
 
 export function installManifests(opts: InstallOptions): KubeObject[] {
   const crds = istioCrds().map((g) => g.crd as unknown as KubeObject);
-  const watched = [
-    ...WATCHED_CORE_KINDS,
-    ...crds.map((c) => {
-      const spec = c.spec as { group: string; names: { plural: string } };
-      return { group: spec.group, plural: spec.names.plural };
-    }),
-  ];
   const labels = { ...POD_LABELS, 'istio.io/rev': 'default', ...PART_OF };
   const ns = INSTALL_NAMESPACE;
   const caBundle = opts.caFiles?.['root-cert.pem'];
@@ -64,7 +58,18 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
     ...crds,
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ...PART_OF } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CONTROL_PLANE_NAME, namespace: ns, labels } },
-    ...controlPlaneRbac({ namespace: ns, serviceAccount: CONTROL_PLANE_NAME, clusterRole: CLUSTER_ROLE_NAME }, controlPlaneRules(watched, WEBHOOK_CONFIG_NAME), labels),
+    // No namespaced Role: nothing the control plane reads or writes is confined to istio-system.
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+      metadata: { name: CLUSTER_ROLE_NAME, labels },
+      rules: rbacRules(),
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+      metadata: { name: CLUSTER_ROLE_NAME, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CLUSTER_ROLE_NAME },
+      subjects: [{ kind: 'ServiceAccount', name: CONTROL_PLANE_NAME, namespace: ns }],
+    },
     {
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: { name: MESH_CONFIGMAP_NAME, namespace: ns, labels: { 'istio.io/rev': 'default', ...PART_OF } },

@@ -54,8 +54,8 @@ export async function serverSideApply(api: KubeApi, o: KubeObject, opts: { dryRu
     if (!(err instanceof KubeApiError && err.status === 404)) throw err;
   }
   const query = `fieldManager=${FIELD_MANAGER}&force=true${opts.dryRun === true ? '&dryRun=All' : ''}`;
-  // JSON is YAML: the apply-patch content type takes it as it is.
-  const after = await api.sendJson('PATCH', `${path}?${query}`, JSON.stringify(o), 'application/apply-patch+yaml');
+  // Sent as JSON, which is YAML: the apply-patch content type takes it as it is.
+  const after = await api.send('PATCH', `${path}?${query}`, o, 'application/apply-patch+yaml');
   let outcome: ApplyOutcome;
   if (before === null) outcome = 'created';
   else if (opts.dryRun === true) outcome = JSON.stringify(comparable(before)) === JSON.stringify(comparable(after)) ? 'unchanged' : 'configured';

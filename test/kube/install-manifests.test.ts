@@ -1,7 +1,7 @@
 // install-manifests.ts: what a full install is made of — the order (CRDs and the namespace before
-// what lives in them), Istio's names and ports for istiod, the least-privilege ClusterRole (every
-// watched kind list+watch and nothing else readable; no secrets; the webhook configuration by
-// name), the Deployment's control-plane mode and hardening, the CA from an emptyDir or the
+// what lives in them), Istio's names and ports for istiod, the ClusterRole (control-plane-rbac.ts's
+// rules: every watched kind list+watch and no more, writes only where a feature writes, no
+// secrets), the Deployment's control-plane mode and hardening, the CA from an emptyDir or the
 // plug-in Secret, the caBundle present only with a CA, and idempotence (same options, same objects).
 import { describe, expect, it } from 'vitest';
 import { installManifests, CA_SECRET_FILES, CONTROL_PLANE_PORTS } from '../../host/kube/install-manifests.js';
@@ -9,7 +9,9 @@ import { buildMeshConfig } from '../../host/kube/mesh-config.js';
 import { istioCrds } from '../../host/kube/istio-crds.js';
 import { objectPath } from '../../host/kube/kube-apply.js';
 import type { KubeObject } from '../../host/kube/kube-object.js';
-import type { PolicyRule } from '../../host/kube/control-plane-rbac.js';
+import { rbacRules } from '../../host/kube/control-plane-rbac.js';
+
+interface PolicyRule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 
 const IMAGE = 'registry.example/wasmesh/proxy:1.2.3';
 const mesh = buildMeshConfig({}, IMAGE);
@@ -147,20 +149,21 @@ describe('the control plane\'s ClusterRole', () => {
     }
   });
 
-  it('writes only what its features write: tokenreviews, istio-ca-root-cert ConfigMaps, events, its own webhook\'s caBundle', () => {
+  it('is control-plane-rbac.ts\'s rules, as they are (the ones the control plane\'s own API server test runs under)', () => {
+    expect(rules).toEqual(rbacRules());
+  });
+
+  it('writes only what its features write: tokenreviews, istio-ca-root-cert ConfigMaps, events, the webhook\'s caBundle', () => {
     expect(allows(rules, 'authentication.k8s.io', 'tokenreviews', 'create')).toBe(true);
-    for (const verb of ['get', 'list', 'watch', 'create', 'update']) expect(allows(rules, '', 'configmaps', verb)).toBe(true);
+    for (const verb of ['list', 'watch', 'create', 'update']) expect(allows(rules, '', 'configmaps', verb)).toBe(true);
     expect(allows(rules, '', 'configmaps', 'delete')).toBe(false);
-    for (const group of ['', 'events.k8s.io']) {
-      expect(allows(rules, group, 'events', 'create')).toBe(true);
-      expect(allows(rules, group, 'events', 'patch')).toBe(true);
-      expect(allows(rules, group, 'events', 'list')).toBe(false);
-    }
+    expect(allows(rules, '', 'events', 'create')).toBe(true);
+    expect(allows(rules, '', 'events', 'list')).toBe(false);
     const hooks = 'mutatingwebhookconfigurations';
-    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'patch', 'istio-sidecar-injector')).toBe(true);
-    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'get', 'istio-sidecar-injector')).toBe(true);
-    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'patch', 'another-webhook')).toBe(false);
-    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'list')).toBe(false);
+    for (const verb of ['list', 'watch', 'patch']) expect(allows(rules, 'admissionregistration.k8s.io', hooks, verb)).toBe(true);
+    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'create')).toBe(false);
+    expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'delete')).toBe(false);
+    expect(allows(rules, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'patch')).toBe(false);
   });
 
   it('reaches no secret, no wildcard, and nothing else', () => {
