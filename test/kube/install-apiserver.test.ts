@@ -1,13 +1,16 @@
 // `wasmesh install` against a real kube-apiserver (test/helpers/kube-cluster.ts): `--server-dry-run`
-// on an empty cluster checks what it can and stores nothing; the install applied and read back with kubectl, every object present as made;
-// the printed manifests pass kubectl's strict server-side dry run; re-running it changes nothing (every object `unchanged`, resourceVersions kept); adding a CA
-// directory configures what it touches (Secret, Deployment, webhook caBundle) and nothing else; a
-// caBundle the control plane patched in survives a re-run without a CA directory; `kubectl auth
-// can-i --as=system:serviceaccount:istio-system:istiod` allows exactly the ClusterRole's verbs
-// (control-plane-rbac.ts; no secrets, no get, no deletes); and the control plane, run with the Deployment's own arguments (addresses
-// on loopback, paths in a temp dir) as that ServiceAccount, lists, watches and turns ready.
+// on an empty cluster checks what it can and stores nothing; the install applied and read back
+// with kubectl, every object present as made; the printed manifests pass kubectl's strict
+// server-side dry run; re-running changes nothing (every object `unchanged`, resourceVersions
+// kept); adding a CA directory configures what it touches (Secret, Deployment, webhook caBundle)
+// and nothing else; a caBundle the control plane patched in survives a re-run without one;
+// `kubectl auth can-i --as=system:serviceaccount:istio-system:istiod` allows exactly the
+// ClusterRole's verbs (control-plane-rbac.ts: no secrets, no get, no deletes); and the control
+// plane, run with the Deployment's own arguments (addresses on loopback, the Secret and ConfigMap
+// as the kubelet would mount them) and that ServiceAccount's token, lists, watches, turns ready
+// and is refused nothing.
 // No kubelet runs here: the Deployment is stored, never scheduled; the image is built elsewhere.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +226,19 @@ describe.skipIf(unavailable !== null)('wasmesh install with a real API server', 
     expect(args[0]).toBe('control-plane');
     // The pod's mounts, as files here: the mesh config from the ConfigMap, the CA from the Secret.
     writeFileSync(join(dir, 'mesh'), kubectl(['get', 'configmap', 'istio', '-n', 'istio-system', '-o', 'jsonpath={.data.mesh}']));
+    // The Secret as the kubelet mounts it: the files in a timestamped directory, `..data` linking
+    // to it, each name a link through `..data`; mode 0440 (defaultMode); the directory read-only.
+    const secret = JSON.parse(kubectl(['get', 'secret', 'cacerts', '-n', 'istio-system', '-o', 'json']));
+    const mount = join(dir, 'cacerts-mount');
+    const stamp = join(mount, '..2026_12_06_00_00_00.000000001');
+    mkdirSync(stamp, { recursive: true });
+    for (const [name, b64] of Object.entries(secret.data as Record<string, string>)) {
+      writeFileSync(join(stamp, name), Buffer.from(b64, 'base64'), { mode: 0o440 });
+      symlinkSync(join('..data', name), join(mount, name));
+    }
+    symlinkSync('..2026_12_06_00_00_00.000000001', join(mount, '..data'));
+    chmodSync(stamp, 0o555);
+    chmodSync(mount, 0o555);
     const token = kubectl(['create', 'token', 'istiod', '-n', 'istio-system']).trim();
     const kubeconfig = join(dir, 'istiod.kubeconfig');
     writeFileSync(kubeconfig, [
@@ -239,7 +255,7 @@ describe.skipIf(unavailable !== null)('wasmesh install with a real API server', 
         ports.set(listen[1]!, p);
         return `127.0.0.1:${p}`;
       }
-      if (a === '/var/run/wasmesh/ca') return join(dir, 'ca');
+      if (a === '/var/run/wasmesh/ca') return mount;
       if (a === '/etc/istio/config/mesh') return join(dir, 'mesh');
       return a;
     }));
@@ -257,8 +273,12 @@ describe.skipIf(unavailable !== null)('wasmesh install with a real API server', 
       // Nothing it watches was forbidden to it.
       expect(cp.stderr).not.toMatch(/forbidden|403/i);
       expect(cp.stderr).toMatch(/kube tokens: TokenReview against kubeconfig/);
+      // The CA came from the mounted Secret and wrote nothing there.
+      expect(readdirSync(mount).sort()).toEqual(['..2026_12_06_00_00_00.000000001', '..data', 'ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'root-cert.pem', 'token-key.pem']);
     } finally {
       await cp.stop();
+      // Writable again, for the temp directory's removal (root bypasses it, others do not).
+      chmodSync(mount, 0o755);
     }
   }, 90_000);
 });
