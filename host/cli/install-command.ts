@@ -16,7 +16,9 @@ import { CA_SECRET_FILES, installManifests } from '../kube/install-manifests.js'
 import { buildMeshConfig, MeshConfigError } from '../kube/mesh-config.js';
 import { kubeAccess } from '../kube/kube-access.js';
 import { KubeApi } from '../kube/kube-api.js';
-import { serverSideApply, type ApplyOutcome } from '../kube/kube-apply.js';
+import { objectPath, serverSideApply, type ApplyOutcome } from '../kube/kube-apply.js';
+import { waitForRollout } from '../kube/rollout-status.js';
+import { parseDuration } from '../common/duration.js';
 import { objectRef, type KubeObject } from '../kube/kube-object.js';
 import { packageVersion } from './kube-inject-command.js';
 
@@ -31,6 +33,8 @@ export const INSTALL_SPEC: CommandSpec = {
   flags: [
     { name: 'dry-run', kind: 'boolean', help: 'print the manifests that would be applied, contact no cluster' },
     { name: 'server-dry-run', kind: 'boolean', help: 'send every object as a dry run: the API server validates and admits it, stores nothing' },
+    { name: 'wait', kind: 'boolean', help: 'after applying, wait until the control plane Deployment has rolled out (as kubectl rollout status)' },
+    { name: 'readiness-timeout', kind: 'string', valueName: '<duration>', help: 'with --wait: how long to wait', defaultText: '5m' },
     { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'the cluster to install into', defaultText: '$KUBECONFIG, in-cluster, ~/.kube/config' },
     { name: 'image', kind: 'string', valueName: '<image>', help: 'the wasmesh image: the control plane runs it, the webhook injects it', defaultText: 'wasmesh/proxy:<version>' },
     { name: 'mesh-config', kind: 'string', valueName: '<file>', help: 'Istio MeshConfig YAML merged over the defaults into ConfigMap istio (key mesh)' },
@@ -87,6 +91,15 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
   const serverDryRun = values['server-dry-run'] === true;
   if (dryRun && serverDryRun) throw new UsageError(cmd, '--dry-run (print, no cluster) and --server-dry-run (the API server checks): choose one');
   if (!dryRun && values.output !== undefined) throw new UsageError(cmd, '-o goes with --dry-run (an install reports one line per object)');
+  const wait = values.wait === true;
+  if (!wait && values['readiness-timeout'] !== undefined) throw new UsageError(cmd, '--readiness-timeout goes with --wait');
+  if (wait && (dryRun || serverDryRun)) throw new UsageError(cmd, '--wait waits for what was applied: not with --dry-run or --server-dry-run');
+  let readinessMs = 300_000;
+  if (values['readiness-timeout'] !== undefined) {
+    const d = parseDuration(values['readiness-timeout'] as string);
+    if (!d.ok) throw new UsageError(cmd, `--readiness-timeout: ${d.reason}`);
+    readinessMs = d.ms;
+  }
   const policy = (values['failure-policy'] as string | undefined) ?? 'Fail';
   if (policy !== 'Fail' && policy !== 'Ignore') throw new UsageError(cmd, `--failure-policy must be Fail or Ignore, got "${policy}"`);
   const image = (values.image as string | undefined) ?? `wasmesh/proxy:${packageVersion()}`;
@@ -140,10 +153,21 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
       if (serverDryRun && o.kind === 'Namespace' && r.outcome === 'created') absentNamespaces.add(o.metadata.name);
       io.out(`✔ ${r.ref} ${r.outcome}${serverDryRun ? ' (server dry run)' : ''}\n`);
     }
+    io.out(`${serverDryRun ? 'server dry run: ' : ''}${objects.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${counts['not checked'] > 0 ? `, ${counts['not checked']} not checked` : ''}\n`);
+    if (wait) {
+      const deployment = objects.find((o) => o.kind === 'Deployment')!;
+      io.err(`${cmd}: waiting up to ${readinessMs / 1000} s for ${objectRef(deployment)} to roll out\n`);
+      try {
+        await waitForRollout(api, objectPath(deployment), readinessMs);
+      } catch (err) {
+        io.err(`✘ ${objectRef(deployment)}: ${(err as Error).message} (its pods: kubectl -n ${deployment.metadata.namespace} describe pods -l app=${deployment.metadata.name})\n`);
+        return 1;
+      }
+      io.out(`✔ ${objectRef(deployment)} rolled out\n`);
+    }
   } finally {
     api.close();
   }
-  io.out(`${serverDryRun ? 'server dry run: ' : ''}${objects.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${counts['not checked'] > 0 ? `, ${counts['not checked']} not checked` : ''}\n`);
   if (!serverDryRun) {
     io.out('next: kubectl label namespace <ns> istio-injection=enabled, then (re)create its pods; with `kubectl -n istio-system port-forward svc/istiod 15014`, `wasmesh proxy-status` lists their sidecars\n');
   }

@@ -150,6 +150,9 @@ describe('wasmesh install (full)', () => {
     await expect(run(['--dry-run', '--ca-bundle', join(ca, 'root-cert.pem')])).rejects.toThrow(/--ca-bundle goes with --webhook-only/);
     await expect(run(['-o', 'json'])).rejects.toThrow(/-o goes with --dry-run/);
     await expect(run(['--dry-run', '--server-dry-run'])).rejects.toThrow(/choose one/);
+    await expect(run(['--dry-run', '--wait'])).rejects.toThrow(/--wait waits for what was applied: not with --dry-run or --server-dry-run/);
+    await expect(run(['--readiness-timeout', '1m'])).rejects.toThrow(/--readiness-timeout goes with --wait/);
+    await expect(run(['--wait', '--readiness-timeout', 'soon'])).rejects.toThrow(/--readiness-timeout: /);
     await expect(run(['--dry-run', '--failure-policy', 'Never'])).rejects.toThrow(/--failure-policy must be Fail or Ignore/);
     await expect(run(['--dry-run', '--set', 'x'])).rejects.toThrow(UsageError);
   });

@@ -65,7 +65,7 @@ beforeAll(async () => {
   await ensureBuilt();
   cluster = await startKubeCluster();
   dir = mkdtempSync(join(tmpdir(), 'wasmesh-install-'));
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -188,6 +188,23 @@ describe.skipIf(unavailable !== null)('wasmesh install with a real API server', 
     const again = await install(['--image', 'wasmesh/proxy:test', '--ca-dir', ca]);
     expect([...outcomes(again.lines).values()].every((v) => v === 'unchanged')).toBe(true);
   }, 120_000);
+
+  it('--wait: without a controller the rollout never starts, said after the timeout; once the status says rolled out, it is', async () => {
+    const ca = join(dir, 'ca');
+    const r = await install(['--image', 'wasmesh/proxy:test', '--ca-dir', ca, '--wait', '--readiness-timeout', '2s']);
+    expect(r.code).toBe(1);
+    expect([...outcomes(r.lines).values()].every((v) => v === 'unchanged')).toBe(true);
+    expect(r.stderr).toMatch(/waiting up to 2 s for Deployment istio-system\/istiod to roll out/);
+    expect(r.stderr).toMatch(/✘ Deployment istio-system\/istiod: not ready after 2 s: waiting for the deployment spec update to be observed \(its pods: kubectl -n istio-system describe pods -l app=istiod\)/);
+    // What the deployment controller and kubelet would report for one ready pod.
+    const generation = kubectl(['get', 'deployment', 'istiod', '-n', 'istio-system', '-o', 'jsonpath={.metadata.generation}']);
+    kubectl(['patch', 'deployment', 'istiod', '-n', 'istio-system', '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { observedGeneration: Number(generation), replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } })]);
+    const ok = await install(['--image', 'wasmesh/proxy:test', '--ca-dir', ca, '--wait', '--readiness-timeout', '10s']);
+    expect(ok.stderr).not.toMatch(/✘/);
+    expect(ok.code).toBe(0);
+    expect(ok.lines).toContain('✔ Deployment istio-system/istiod rolled out');
+  }, 60_000);
 
   it('kubectl auth can-i as istio-system/istiod: exactly what the control plane needs', () => {
     // The watches, across all namespaces.
