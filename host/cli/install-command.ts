@@ -55,7 +55,8 @@ export const INSTALL_SPEC: CommandSpec = {
     '  wasmesh install --crds-only | kubectl apply --server-side -f -',
     '  wasmesh install --webhook-only --ca-dir ./ca | kubectl apply -f -',
     'Without --ca-dir the control plane generates its root at start into an emptyDir (lost when the pod is replaced) and',
-    'patches the webhook\'s caBundle itself. The CRDs are too large for client-side apply: use --server-side (or kubectl create).',
+    'the webhook\'s caBundle is left out, for the control plane to patch in. The CRDs are too large for client-side apply:',
+    'use --server-side (or kubectl create).',
   ],
 };
 
