@@ -19,7 +19,7 @@ interface SubCommand {
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
   { name: 'sidecar', summary: 'run the drop-in sidecar: outbound 15001, inbound 15006 to the app, health 15021', run: (argv, io) => import('./sidecar-command.js').then((m) => m.sidecarCommand(argv, io)) },
-  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
+  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo; protocols: gRPC, WebSocket, Redis', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
   { name: 'control-plane', summary: 'serve Istio YAML to every proxy over xDS (istiod\'s role)', run: (argv, io) => import('./control-plane-command.js').then((m) => m.controlPlaneCommand(argv, io)) },
   { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
   { name: 'proxy-config', summary: 'what a running proxy (wasmesh or Envoy) uses, as istioctl shows it: listeners, routes, clusters, endpoints, secret, bootstrap', run: (argv, io) => import('./proxy-config-command.js').then((m) => m.proxyConfigCommand(argv, io)) },
