@@ -72,7 +72,7 @@ export async function installCommand(argv: string[], io: CliIo): Promise<number>
   if (values['crds-only'] === true && values['webhook-only'] === true) throw new UsageError(cmd, '--crds-only and --webhook-only: choose one');
   const printOnly = values['crds-only'] === true || values['webhook-only'] === true;
   if (printOnly) {
-    const stray = ['dry-run', 'server-dry-run', 'kubeconfig', 'image', 'mesh-config', 'set'].find((f) => values[f] !== undefined);
+    const stray = ['dry-run', 'server-dry-run', 'wait', 'readiness-timeout', 'kubeconfig', 'image', 'mesh-config', 'set'].find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(cmd, `--${stray} goes with a full install, not --${values['crds-only'] === true ? 'crds' : 'webhook'}-only (which only prints)`);
   }
   if (values['webhook-only'] === true) return webhookOnly(cmd, values, output, io);

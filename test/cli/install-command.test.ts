@@ -39,6 +39,7 @@ describe('wasmesh install', () => {
     await expect(installCommand(['--crds-only', '--ca-dir', '/x'], fakeIo())).rejects.toThrow(/--ca-dir goes with --webhook-only or a full install/);
     await expect(installCommand(['--crds-only', '--dry-run'], fakeIo())).rejects.toThrow(/--dry-run goes with a full install, not --crds-only \(which only prints\)/);
     await expect(installCommand(['--webhook-only', '--set', 'meshConfig.a=b'], fakeIo())).rejects.toThrow(/--set goes with a full install, not --webhook-only/);
+    await expect(installCommand(['--crds-only', '--wait'], fakeIo())).rejects.toThrow(/--wait goes with a full install, not --crds-only/);
     await expect(installCommand(['--crds-only', '-o', 'xml'], fakeIo())).rejects.toThrow(/-o must be yaml or json, got "xml"/);
   });
 });
