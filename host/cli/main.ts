@@ -31,7 +31,7 @@ const COMMANDS: SubCommand[] = [
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
   { name: 'analyze', summary: 'istioctl analyze for Istio YAML files: Istio\'s IST messages with file and line', run: (argv, io) => import('./analyze-command.js').then((m) => m.analyzeCommand(argv, io)) },
   { name: 'kube-inject', summary: 'inject the wasmesh sidecar into Kubernetes manifests (as istioctl kube-inject)', run: (argv, io) => import('./kube-inject-command.js').then((m) => m.kubeInjectCommand(argv, io)) },
-  { name: 'install', summary: 'print Kubernetes manifests: the CustomResourceDefinitions of the kinds wasmesh reads (--crds-only; the rest is not built yet)', run: (argv, io) => import('./install-command.js').then((m) => m.installCommand(argv, io)) },
+  { name: 'install', summary: 'install the control plane, CRDs, RBAC, mesh config and injection webhook into a Kubernetes cluster (--dry-run prints the manifests)', run: (argv, io) => import('./install-command.js').then((m) => m.installCommand(argv, io)) },
   { name: 'dashboard', summary: 'the service graph and golden signals in the browser, from Prometheus (and the control plane)', run: (argv, io) => import('./dashboard-command.js').then((m) => m.dashboardCommand(argv, io)) },
 ];
 
