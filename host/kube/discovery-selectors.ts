@@ -12,12 +12,15 @@ import { readConfig, type ReadCache, type ReadConfig } from '../config/index.js'
 import type { ReadResult } from '../config/read-resource.js';
 import { meshSettingsOf } from '../config/translate/mesh-settings.js';
 import { anySelectorMatches, type LabelSelector } from '../model/label-selector.js';
+import { unknownServiceAccountWarnings } from './service-account-check.js';
 
 /** What of KubeResourceSource this needs (a fake in unit tests). */
 export interface KubeConfigObjects {
   readonly istioNamespace: string;
   results(): { results: ReadResult[]; warnings: string[] };
   namespaceLabels(): Map<string, Record<string, string>>;
+  /** `ns/name` of every ServiceAccount (AuthorizationPolicy identities are checked against them). */
+  serviceAccounts(): string[];
 }
 
 /** Whether objects of `namespace` are taken: a selector matches its labels, or it is always kept. */
@@ -47,6 +50,13 @@ export interface KubeRead extends ReadConfig {
 
 /** The -f files and the API server's objects read together, discoverySelectors applied to the latter. */
 export function readWithKube(files: readonly string[], cache: ReadCache, kube: KubeConfigObjects): KubeRead {
+  const read = readDiscovered(files, cache, kube);
+  const labels = kube.namespaceLabels();
+  const accounts = unknownServiceAccountWarnings(read.effective, new Set(kube.serviceAccounts()), new Set(labels.keys()));
+  return accounts.length === 0 ? read : { ...read, warnings: [...read.warnings, ...accounts] };
+}
+
+function readDiscovered(files: readonly string[], cache: ReadCache, kube: KubeConfigObjects): KubeRead {
   const fromKube = kube.results();
   const read = readConfig(files, undefined, cache, fromKube.results);
   const settings = meshSettingsOf(read.meshSources, []);

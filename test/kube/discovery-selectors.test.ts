@@ -60,6 +60,11 @@ describe('discoverySelectors with --kube', () => {
     expect(r.warnings.join('\n')).not.toMatch(/Namespace|ServiceAccount/);
     expect(s.serviceAccounts()).toEqual(['istio-system/default', 'other/default', 'shop/default']);
     expect(s.namespaceLabels().get('shop')).toEqual({ 'istio-discovery': 'enabled' });
+    // The ServiceAccounts back AuthorizationPolicy identities: a missing one is warned.
+    fake!.put('security.istio.io/v1/authorizationpolicies', { metadata: { name: 'allow', namespace: 'shop' }, spec: { rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/default', 'cluster.local/ns/shop/sa/cart'] } }] }] } });
+    await until(() => readWithKube([], new ReadCache(), s).effective.some((e) => e.resource.kind === 'AuthorizationPolicy'), 'the policy');
+    const warned = readWithKube([], new ReadCache(), s).warnings.filter((w) => /names service account/.test(w));
+    expect(warned).toEqual([expect.stringMatching(/AuthorizationPolicy shop\/allow: spec\.rules\[0\]\.from\[0\]\.source\.principals\[1\]: names service account shop\/cart/)]);
   });
 
   it('the istio ConfigMap\'s selectors leave out undiscovered namespaces, keeping the control plane\'s; a relabel is followed', async () => {
