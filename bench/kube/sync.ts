@@ -9,6 +9,7 @@
 // test/helpers/kube-cluster.ts's (built by scripts/install-kube.sh). A measurement, not a test:
 // it prints figures and asserts nothing.
 import { spawn, spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../host/common/free-port.js';
 import { kubeUnavailableReason, startKubeCluster } from '../../test/helpers/kube-cluster.js';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
         }
       }));
     }
+    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(`created ${N} Services + ${N} EndpointSlices + ${P} Pods + ${N} ServiceAccounts in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     const mon = await freePort('127.0.0.1');
@@ -109,10 +111,13 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     const readyAt = performance.now();
+    // The control plane's own log: when it began listing (node and module start-up before that).
+    const listingAt = /^\[([^\]]+)\]\[info\] kube: listing and watching/m.exec(log)?.[1];
     const syncCpu = cpuSeconds(cp.pid!);
     const syncRss = statusMiB(cp.pid!, 'VmRSS');
     const configz = JSON.parse(await (await fetch(`http://127.0.0.1:${mon}/debug/configz`)).text()) as { warnings: string[] };
-    console.log(`full sync: ready (every kind listed, config version 1 read) ${((readyAt - started) / 1000).toFixed(2)} s after spawn; ${syncCpu.toFixed(2)} CPU s; RSS ${mib(syncRss)}; ${configz.warnings.length} warning(s)`);
+    const startupMs = listingAt !== undefined ? Date.parse(listingAt) - (Date.now() - (performance.now() - started)) : NaN;
+    console.log(`full sync: ready (every kind listed, config version 1 read) ${((readyAt - started) / 1000).toFixed(2)} s after spawn (listing began ${(startupMs / 1000).toFixed(2)} s after spawn); ${syncCpu.toFixed(2)} CPU s; RSS ${mib(syncRss)}; ${configz.warnings.length} warning(s); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (machine shared)`);
 
     const sims: SimProxy[] = [];
     const connectAt = performance.now();
