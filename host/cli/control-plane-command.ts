@@ -182,11 +182,12 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       const { RootCertPublisher } = await import('../kube/root-cert-publisher.js');
       rootCerts = new RootCertPublisher({ api: source.api, rootPem, namespaces: () => source.objectsOf('Namespace'), discovered: (ns) => discovered(ns), log });
       source.onChange(() => rootCerts?.poke());
-      await rootCerts.start();
+      // Not awaited: a watch that cannot list (403: RBAC) retries with backoff; serving goes on.
+      void rootCerts.start();
       if (webhookPlan !== null && webhookPlan.files === null) {
         const { WebhookCaBundlePatcher } = await import('../kube/webhook-ca-bundle.js');
         caBundle = new WebhookCaBundlePatcher({ api: source.api, rootPem, name: webhookPlan.configName, log });
-        await caBundle.start();
+        void caBundle.start();
       }
     }
     if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
