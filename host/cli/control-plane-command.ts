@@ -101,6 +101,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
   let kubeSource: KubeResourceSource | null = null;
+  let events: RejectionEvents | null = null;
   if (kube) {
     let watchAccess: KubeAccess;
     try {
@@ -109,7 +110,6 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       io.err(`${cmd}: ${(err as Error).message}\n`);
       return 1;
     }
-    let events: RejectionEvents | null = null;
     kubeSource = new KubeResourceSource(watchAccess, { log, istioNamespace, onRejected: (r) => events?.report(r) });
     events = new RejectionEvents(kubeSource.api, log);
     log('info', `kube: listing and watching ${watchAccess.origin}`);
@@ -140,7 +140,16 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     log,
   });
   const monitoring = new MonitoringServer(cp);
-  if (kubeSource !== null) monitoring.showKube(kubeSource);
+  if (kubeSource !== null) {
+    monitoring.showKube(kubeSource);
+    monitoring.showKubeWriters(() => ({
+      eventsSent: events?.stats.sent ?? 0,
+      eventsFailed: events?.stats.failed ?? 0,
+      rootCertWrites: (rootCerts?.stats.created ?? 0) + (rootCerts?.stats.updated ?? 0),
+      caBundlePatches: caBundle?.stats.patches ?? 0,
+      failing: [rootCerts?.lastError, caBundle?.lastError].filter((e) => e !== null && e !== undefined).length,
+    }));
+  }
   try {
     cp.start();
     await cp.listen(xdsAt.host, xdsAt.port);

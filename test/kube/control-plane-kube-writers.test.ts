@@ -185,7 +185,15 @@ describe.skipIf(unavailable !== null)('control-plane --kube writing to a real AP
     await waitFor(async () => (await served()).includes('VirtualService other/web'), 'other/web back');
     // The watches are listed on /metrics; nothing was forbidden with the documented RBAC.
     const port = Number(/monitoring on http:\/\/127\.0\.0\.1:(\d+)/.exec(cp.stderr)![1]);
-    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/wasmesh_kube_watches_healthy 1/);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/wasmesh_kube_watches_healthy 1/);
+    // What it wrote: one Event, the root in default, shop, other, inj, istio-system, late, inside
+    // plus the re-creation and the restore (9), one caBundle patch; no writer failing.
+    expect(metrics).toMatch(/^wasmesh_kube_rejection_events_total 1$/m);
+    expect(metrics).toMatch(/^wasmesh_kube_rejection_events_failed_total 0$/m);
+    expect(metrics).toMatch(/^wasmesh_kube_root_cert_writes_total 9$/m);
+    expect(metrics).toMatch(/^wasmesh_kube_ca_bundle_patches_total 1$/m);
+    expect(metrics).toMatch(/^wasmesh_kube_writers_failing 0$/m);
     expect(cp.stderr).not.toMatch(/403|forbidden/i);
   });
 });
