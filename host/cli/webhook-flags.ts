@@ -1,5 +1,6 @@
 // The control plane's injection webhook flags (`--webhook-listen`, `--webhook-cert`,
-// `--webhook-key`, `--webhook-dns`, `--webhook-image`, `--webhook-mesh-config`), declared once;
+// `--webhook-key`, `--webhook-dns`, `--webhook-image`, `--webhook-mesh-config`,
+// `--webhook-config-name`: the configuration whose caBundle `--kube --ca-dir` keeps), declared once;
 // the webhook is off unless --webhook-listen is given. Its serving certificate comes from the
 // control plane's CA (--ca-dir) or from --webhook-cert/--webhook-key (`wasmesh install --webhook-only
 // --ca-bundle` then takes the PEM of the roots that certificate chains to).

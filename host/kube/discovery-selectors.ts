@@ -8,6 +8,8 @@
 // labels. The mesh config giving the selectors may itself come from the API server (the `istio`
 // ConfigMap) or a file, so the objects are read, the selectors found, and, when they leave
 // something out, the read is repeated without it (the files come from the ReadCache, unchanged).
+// readWithKube is `control-plane --kube`'s read: this, plus the AuthorizationPolicy identities
+// checked against the ServiceAccounts (service-account-check.ts).
 import { readConfig, type ReadCache, type ReadConfig } from '../config/index.js';
 import type { ReadResult } from '../config/read-resource.js';
 import { meshSettingsOf } from '../config/translate/mesh-settings.js';
