@@ -27,12 +27,12 @@ const POD = '198.51.100.2';
 const PEER = '198.51.100.1';
 const PEER_SVC_VIP = '198.51.100.100';
 /**
- * The image's size budget in MB (10^6 bytes, as `podman images` shows them): 257.9 MB measured on
+ * The image's size budget in MB (10^6 bytes, as `podman images` shows them): 258.3 MB measured on
  * 2026-12-06, of which the base node:20-bookworm-slim is 196.9 MB; the budget catches growth.
  * Istio's proxyv2 is about 164 MB (docs/image.md, with the source): this image does not meet that.
  */
 const SIZE_BUDGET_MB = 275;
-/** What the image adds on top of its base, in MB: 60.9 MB measured (node_modules 35 MB). */
+/** What the image adds on top of its base, in MB: 61.4 MB measured (node_modules 35 MB). */
 const ADDED_BUDGET_MB = 75;
 
 const reason = podmanUnavailableReason();
