@@ -80,6 +80,17 @@ describe('injection webhook: the patch is kube-inject\'s pod', () => {
     expect(out.spec.containers[0].name).toBe('istio-proxy');
   });
 
+  it('native sidecars (the webhook\'s ENABLE_NATIVE_SIDECARS on): the patch gives kube-inject\'s native pod, istio-proxy a restartable init container', () => {
+    const pod = structuredClone(POD);
+    const native = { ...D, nativeSidecars: true };
+    const { review: r } = reviewAdmission(review(pod), native);
+    const ops = JSON.parse(Buffer.from(r.response.patch!, 'base64').toString('utf8')) as Obj[];
+    const out = applyJsonPatch(pod, ops as never) as Obj;
+    expect(out).toEqual(parse(kubeInject(JSON.stringify(pod), 'pod.json', native).yaml));
+    expect(out.spec.initContainers.map((c: Obj) => [c.name, c.restartPolicy])).toEqual([['istio-init', undefined], ['istio-proxy', 'Always'], ['migrate', undefined]]);
+    expect(out.spec.containers.every((c: Obj) => c.name !== 'istio-proxy')).toBe(true);
+  });
+
   it('a pod with no labels, annotations, init containers or volumes: the members are added', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare' }, spec: { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 9000 }] }] } };
     const { out, ops } = patched(pod);
