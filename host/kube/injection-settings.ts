@@ -5,6 +5,7 @@
 // checked here, so a bad annotation is an error naming it rather than an init container that
 // fails in the cluster.
 import { parse } from 'yaml';
+import { parseDuration } from '../common/duration.js';
 
 export type InterceptionMode = 'REDIRECT' | 'TPROXY';
 
@@ -204,16 +205,9 @@ function applyProxyConfig(pc: Record<string, unknown>, where: string, base: Inje
  */
 function drainSeconds(value: unknown, where: string): number {
   if (value === undefined || value === null) return DEFAULT_TERMINATION_DRAIN_SECONDS;
-  const text = typeof value === 'string' ? value.trim() : '';
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let ms = 0;
-  let at = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    at = re.lastIndex;
-  }
-  if (text === '' || at !== text.length) throw new InjectSettingError(where, `must be a duration such as "5s" or "1m30s", got ${JSON.stringify(value)}`);
-  return Math.ceil(ms / 1000);
+  const d = typeof value === 'string' ? parseDuration(value.trim()) : null;
+  if (d === null || !d.ok) throw new InjectSettingError(where, `must be a duration such as "5s" or "1m30s", got ${JSON.stringify(value)}`);
+  return Math.ceil(d.ms / 1000);
 }
 
 function interceptionModeOf(value: unknown, where: string): InterceptionMode {
