@@ -19,6 +19,8 @@ import { parseDuration } from '../common/duration.js';
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
 export const DEFAULT_HEALTH = '0.0.0.0:15021';
+/** Istio's ProxyConfig terminationDrainDuration default. */
+export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
 /**
  * Ports the sidecar serves itself (Istio's admin, outbound, inbound, health, Prometheus): an app
@@ -95,15 +97,15 @@ export function parseAppPorts(text: string): number[] {
 /**
  * The termination drain's deadline: --termination-drain-duration, else pilot-agent's
  * TERMINATION_DRAIN_DURATION_SECONDS (what the injector sets from terminationDrainDuration), else
- * undefined (the runtime's default, 5 s).
+ * Istio's 5 s.
  */
-export function terminationDrainFromFlags(flag: string | undefined, envSeconds: string | undefined): number | undefined {
+export function terminationDrainFromFlags(flag: string | undefined, envSeconds: string | undefined): number {
   if (flag !== undefined) {
     const d = parseDuration(flag);
     if (!d.ok) throw new UsageError(SIDECAR_SPEC.command, `--termination-drain-duration: ${d.reason}`);
     return d.ms;
   }
-  if (envSeconds === undefined || envSeconds === '') return undefined;
+  if (envSeconds === undefined || envSeconds === '') return DEFAULT_TERMINATION_DRAIN_MS;
   if (!/^\d+$/.test(envSeconds)) throw new UsageError(SIDECAR_SPEC.command, `TERMINATION_DRAIN_DURATION_SECONDS must be whole seconds, got "${envSeconds}"`);
   return Number(envSeconds) * 1000;
 }
@@ -199,7 +201,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
-      ...(terminationDrainMs !== undefined ? { terminationDrainMs } : {}),
+      terminationDrainMs,
       ...(activated.size > 0 ? { listenFds } : {}),
       ...accessLog,
       ...(certificates ? { workloadCertificates: certificates } : {}),

@@ -81,7 +81,9 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    * The termination drain's one deadline (ms), Istio's terminationDrainDuration: on close()
    * (SIGTERM, POST /quitquitquit) the inbound side drains while the outbound side keeps serving,
    * until no connection is left or this long, then what remains is cut
-   * (host/runtime/termination-drain.ts). Default: limits.drainTimeoutMs (5 s, Istio's default too).
+   * (host/runtime/termination-drain.ts). Absent: no termination drain — both listeners stop at
+   * once and give their in-flight requests limits.drainTimeoutMs (the demo's sidecars, which
+   * stop together with their apps; `wasmesh sidecar` always sets it).
    */
   terminationDrainMs?: number;
 }
@@ -205,10 +207,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     },
   };
   // The termination drain sets one deadline; the listeners' close then gets what is left of it.
-  const drainMs = opts.terminationDrainMs ?? resolveLimits(opts.limits).drainTimeoutMs;
+  const drainMs = opts.terminationDrainMs;
   let drainDeadline: number | null = null;
   const remaining = (): number | undefined => (drainDeadline === null ? undefined : Math.max(0, drainDeadline - Date.now()));
-  const drain = async (): Promise<void> => {
+  const drain = drainMs === undefined ? undefined : async (): Promise<void> => {
     drainDeadline = Date.now() + drainMs;
     const inboundSides = [
       ...(inboundCapture === null ? [] : [{ drain: () => inboundCapture.close(), activeConnections: 0 }]),
@@ -222,7 +224,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       : `termination drain: deadline of ${drainMs} ms reached with ${r.remaining} connection(s) open; closing them`);
   };
   const assembly = new RuntimeAssembly({
-    drain,
+    ...(drain !== undefined ? { drain } : {}),
     logLevels,
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
