@@ -47,6 +47,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: stdout (-, a line per request), a file (appended, in batches), off for none', defaultText: '-' },
     { name: 'termination-drain-duration', kind: 'string', valueName: '<duration>', help: 'on SIGTERM or POST /quitquitquit: the inbound listener drains (new connections refused, open ones closed after their request), the outbound one keeps serving the app; the process exits when no connection is left or after this long (Istio\'s terminationDrainDuration)', defaultText: '$TERMINATION_DRAIN_DURATION_SECONDS s, else 5s' },
+    { name: 'minimum-drain-duration', kind: 'string', valueName: '<duration>', help: 'the termination drain does not end on zero connections before this long (Istio\'s MINIMUM_DRAIN_DURATION; EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false: the whole drain)', defaultText: '$MINIMUM_DRAIN_DURATION, else 0' },
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
@@ -110,6 +111,26 @@ export function terminationDrainFromFlags(flag: string | undefined, envSeconds: 
   return Number(envSeconds) * 1000;
 }
 
+/**
+ * How long the drain runs at least: --minimum-drain-duration, else Istio's MINIMUM_DRAIN_DURATION
+ * (a duration); EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false (Istio's default, which wasmesh does not
+ * follow) makes it the whole drain; else 0 (exit as soon as no connection is left).
+ */
+export function minimumDrainFromFlags(flag: string | undefined, env: NodeJS.ProcessEnv, deadlineMs: number): number {
+  const exitOnZero = env.EXIT_ON_ZERO_ACTIVE_CONNECTIONS;
+  if (exitOnZero !== undefined && exitOnZero !== '' && exitOnZero !== 'true' && exitOnZero !== 'false') {
+    throw new UsageError(SIDECAR_SPEC.command, `EXIT_ON_ZERO_ACTIVE_CONNECTIONS must be true or false, got "${exitOnZero}"`);
+  }
+  const text = flag ?? (env.MINIMUM_DRAIN_DURATION === '' ? undefined : env.MINIMUM_DRAIN_DURATION);
+  const where = flag !== undefined ? '--minimum-drain-duration' : 'MINIMUM_DRAIN_DURATION';
+  if (text !== undefined) {
+    const d = parseDuration(text);
+    if (!d.ok) throw new UsageError(SIDECAR_SPEC.command, `${where}: ${d.reason}`);
+    return d.ms;
+  }
+  return exitOnZero === 'false' ? deadlineMs : 0;
+}
+
 /** parseLabels (shared with `wasmesh proxy`), its usage errors told as this command's. */
 function sidecarLabels(text: string): Record<string, string> {
   try {
@@ -149,6 +170,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   }
   const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
   const terminationDrainMs = terminationDrainFromFlags(values['termination-drain-duration'] as string | undefined, process.env.TERMINATION_DRAIN_DURATION_SECONDS);
+  const minimumDrainMs = minimumDrainFromFlags(values['minimum-drain-duration'] as string | undefined, process.env, terminationDrainMs);
   const credentialsDir = credentialsDirFromFlags(SIDECAR_SPEC.command, values);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
@@ -202,6 +224,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       admin,
       appPorts,
       terminationDrainMs,
+      minimumDrainMs,
       ...(activated.size > 0 ? { listenFds } : {}),
       ...accessLog,
       ...(certificates ? { workloadCertificates: certificates } : {}),

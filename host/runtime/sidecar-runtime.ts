@@ -86,6 +86,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    * stop together with their apps; `wasmesh sidecar` always sets it).
    */
   terminationDrainMs?: number;
+  /** With terminationDrainMs: not idle before this long (Istio's MINIMUM_DRAIN_DURATION); default 0. */
+  minimumDrainMs?: number;
 }
 
 /**
@@ -218,7 +220,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       ...(tcpIn === null ? [] : [tcpIn]),
     ];
     opts.log('info', `termination drain: inbound listener draining, outbound serving, for up to ${drainMs} ms (terminationDrainDuration)`);
-    const r = await terminationDrain({ inbound: inboundSides, outbound: [outbound, ...(tcp === null ? [] : [tcp])], deadlineMs: drainMs });
+    const r = await terminationDrain({ inbound: inboundSides, outbound: [outbound, ...(tcp === null ? [] : [tcp])], deadlineMs: drainMs, minimumMs: opts.minimumDrainMs ?? 0 });
     opts.log('info', r.outcome === 'idle'
       ? `termination drain: no connection left after ${r.elapsedMs} ms`
       : `termination drain: deadline of ${drainMs} ms reached with ${r.remaining} connection(s) open; closing them`);

@@ -26,6 +26,12 @@ export interface TerminationDrainPlan {
   outbound: readonly DrainSide[];
   /** The deadline: ms from the start of the drain (terminationDrainDuration). */
   deadlineMs: number;
+  /**
+   * Not idle before this many ms (Istio's MINIMUM_DRAIN_DURATION): for an app that makes calls
+   * during its own shutdown without holding a connection open meanwhile. Default 0; the deadline
+   * (Istio's EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false) waits the whole drain.
+   */
+  minimumMs?: number;
   /** How often the connection counts are read (ms); default 20. */
   pollMs?: number;
 }
@@ -44,10 +50,14 @@ export async function terminationDrain(plan: TerminationDrainPlan): Promise<Term
   for (const side of plan.inbound) side.drain();
   const open = (): number => [...plan.inbound, ...plan.outbound].reduce((n, s) => n + s.activeConnections, 0);
   const poll = plan.pollMs ?? 20;
-  while (open() > 0) {
-    const left = start + plan.deadlineMs - Date.now();
-    if (left <= 0) return { outcome: 'deadline', elapsedMs: Date.now() - start, remaining: open() };
-    await new Promise((r) => setTimeout(r, Math.min(poll, left)));
+  const deadlineAt = start + plan.deadlineMs;
+  const minimumAt = start + Math.min(plan.minimumMs ?? 0, plan.deadlineMs);
+  for (;;) {
+    const now = Date.now();
+    const n = open();
+    if (n === 0 && now >= minimumAt) break;
+    if (now >= deadlineAt) return { outcome: 'deadline', elapsedMs: now - start, remaining: n };
+    await new Promise((r) => setTimeout(r, Math.max(1, Math.min(poll, (n === 0 ? minimumAt : deadlineAt) - now))));
   }
   return { outcome: 'idle', elapsedMs: Date.now() - start, remaining: 0 };
 }

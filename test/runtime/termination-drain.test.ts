@@ -45,6 +45,19 @@ describe('terminationDrain', () => {
   });
 });
 
+describe('terminationDrain with a minimum duration (Istio\'s MINIMUM_DRAIN_DURATION)', () => {
+  it('idle from the start still waits the minimum; a minimum past the deadline is cut to it', async () => {
+    const r = await terminationDrain({ inbound: [], outbound: [{ activeConnections: 0 }], deadlineMs: 5000, minimumMs: 150, pollMs: 10 });
+    expect(r.outcome).toBe('idle');
+    expect(r.elapsedMs).toBeGreaterThanOrEqual(145);
+    expect(r.elapsedMs).toBeLessThan(1000);
+    const capped = await terminationDrain({ inbound: [], outbound: [{ activeConnections: 0 }], deadlineMs: 100, minimumMs: 10_000, pollMs: 10 });
+    expect(capped.outcome).toBe('idle');
+    expect(capped.elapsedMs).toBeGreaterThanOrEqual(95);
+    expect(capped.elapsedMs).toBeLessThan(1000);
+  });
+});
+
 describe('sidecar runtime with a termination drain', () => {
   let dir = '';
   let app: HttpUpstream;
