@@ -33,7 +33,14 @@ export interface WorkloadRef {
   namespace: string;
 }
 
-export type InjectOutcome = { injected: true; settings: PodInjectSettings } | { injected: false; reason: string };
+/**
+ * `warnings`: what is injected but will not work as meant (kube-inject prints them, the webhook
+ * returns them as the AdmissionResponse's warnings, which kubectl shows).
+ */
+export type InjectOutcome = { injected: true; settings: PodInjectSettings; warnings: string[] } | { injected: false; reason: string };
+
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_S = 30;
 
 type Obj = Record<string, unknown>;
 
@@ -110,7 +117,22 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   setDefault(labels, 'service.istio.io/canonical-name', canonicalName(labels, workload));
   setDefault(labels, 'service.istio.io/canonical-revision', (labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest') as string);
   pod.metadata.labels = labels;
-  return { injected: true, settings };
+  return { injected: true, settings, warnings: graceWarnings(pod, settings) };
+}
+
+/**
+ * The kubelet SIGKILLs what still runs when terminationGracePeriodSeconds is over: a grace period
+ * not above terminationDrainDuration cuts the sidecar's drain (with a native sidecar the period
+ * must also cover the app's own shutdown, which comes first).
+ */
+function graceWarnings(pod: PodTemplate, s: PodInjectSettings): string[] {
+  const set = pod.spec.terminationGracePeriodSeconds;
+  const grace = typeof set === 'number' ? set : DEFAULT_GRACE_S;
+  if (grace > s.terminationDrainSeconds) return [];
+  return [
+    `spec.terminationGracePeriodSeconds (${grace} s${typeof set === 'number' ? '' : ', the default'}) is not above terminationDrainDuration (${s.terminationDrainSeconds} s): ` +
+      `the kubelet kills istio-proxy before its drain ends${s.nativeSidecar ? ' (and a native sidecar drains only after the app exited)' : ''}; raise it, or lower terminationDrainDuration in proxy.istio.io/config`,
+  ];
 }
 
 /** The init container: the image's `init` mode with istio-iptables' flags. */

@@ -125,6 +125,15 @@ describe.skipIf(unavailable !== null)('injection webhook in a real API server', 
     expect(proxy.env.find((e: Obj) => e.name === 'TERMINATION_DRAIN_DURATION_SECONDS').value).toBe('5');
   });
 
+  it('a pod whose grace period the drain does not fit in is created injected, and kubectl prints the webhook\'s warning', () => {
+    const p = JSON.parse(pod('short-grace', 'inj'));
+    p.spec.terminationGracePeriodSeconds = 3;
+    const r = create(JSON.stringify(p));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Warning: wasmesh sidecar injection: Pod inj\/short-grace spec\.terminationGracePeriodSeconds \(3 s\) is not above terminationDrainDuration \(5 s\)/);
+    expect(names(get('inj', 'short-grace')).containers).toEqual(['app', 'istio-proxy']);
+  });
+
   it('--webhook-native-sidecars auto with --kube: on, read from this API server\'s version (1.34 >= 1.33)', async () => {
     const auto = new WasmeshProcess([
       'control-plane', '-f', join(dir, 'mesh.yaml'), '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0',

@@ -113,3 +113,26 @@ describe('terminationDrainDuration → TERMINATION_DRAIN_DURATION_SECONDS', () =
       .toThrow(InjectSettingError);
   });
 });
+
+describe('terminationGracePeriodSeconds vs the drain: a warning, not a refusal', () => {
+  const withGrace = (grace: number | undefined, annotations: Obj = {}): Obj => {
+    const job = JOB(annotations);
+    if (grace !== undefined) job.spec.template.spec.terminationGracePeriodSeconds = grace;
+    return job;
+  };
+  const notesOf = (o: Obj, defaults = defaultInjectDefaults(IMAGE)) => kubeInject(stringify(o), 'in.yaml', defaults);
+
+  it('none while the grace period (default 30 s) is above the drain; one, located, when it is not', () => {
+    expect(notesOf(withGrace(undefined)).notes).toEqual([]);
+    expect(notesOf(withGrace(6)).notes).toEqual([]);
+    const r = notesOf(withGrace(5));
+    expect(r.injected).toBe(1);
+    expect(r.notes).toEqual([
+      'in.yaml: document 1 Job shop/migrate: warning: spec.template.spec.terminationGracePeriodSeconds (5 s) is not above terminationDrainDuration (5 s): ' +
+        'the kubelet kills istio-proxy before its drain ends; raise it, or lower terminationDrainDuration in proxy.istio.io/config',
+    ]);
+    const native = notesOf(withGrace(undefined, { 'proxy.istio.io/config': 'terminationDrainDuration: 45s' }), NATIVE).notes;
+    expect(native).toHaveLength(1);
+    expect(native[0]).toMatch(/terminationGracePeriodSeconds \(30 s, the default\) is not above terminationDrainDuration \(45 s\): the kubelet kills istio-proxy before its drain ends \(and a native sidecar drains only after the app exited\)/);
+  });
+});
