@@ -21,6 +21,7 @@ import type { RootCertPublisher } from '../kube/root-cert-publisher.js';
 import type { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
 import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
+import { kubeVersionOf, nativeSidecarsFor, type KubeVersion } from '../kube/native-sidecars.js';
 import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
@@ -171,8 +172,20 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     if (webhookPlan) {
       const { InjectionWebhookServer } = await import('../control-plane/injection-webhook-server.js');
       const files = webhookPlan.files;
+      // ENABLE_NATIVE_SIDECARS=auto: on when the API server is Kubernetes >= 1.33 (Istio 1.27+).
+      const kubeForVersion = access ?? (kube ? kubeAccess(values.kubeconfig as string | undefined) : null);
+      let version: KubeVersion | null = null;
+      if (webhookPlan.nativeSidecars === 'auto' && kubeForVersion !== null) {
+        const { KubeApi } = await import('../kube/kube-api.js');
+        version = await new KubeApi(kubeForVersion).getJson('/version', 10_000).then((v) => kubeVersionOf(v), (err: Error) => {
+          log('warn', `injection webhook: cannot read the API server's /version (${err.message}); native sidecars stay off (--webhook-native-sidecars true turns them on)`);
+          return null;
+        });
+      }
+      const nativeSidecars = nativeSidecarsFor(webhookPlan.nativeSidecars, version);
+      log('info', `injection webhook: native sidecars ${nativeSidecars ? 'on' : 'off'} (${webhookPlan.nativeSidecars}${webhookPlan.nativeSidecars === 'auto' ? `, Kubernetes ${version === null ? 'version unknown' : `${version.major}.${version.minor}`}` : ''})`);
       webhook = new InjectionWebhookServer({
-        defaults: webhookPlan.defaults,
+        defaults: { ...webhookPlan.defaults, nativeSidecars },
         tls: files ? { kind: 'files', certPem: files.certPem, keyPem: files.keyPem } : { kind: 'ca', ca: ca!.ca, names: webhookPlan.dnsNames },
         log,
       });
