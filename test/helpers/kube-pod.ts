@@ -240,8 +240,41 @@ export class KubeNode {
       child.stderr!.on('data', add);
     };
 
-    // ---- init containers, in order, each to completion -----------------------------------------------
+    // The sidecar container as the kubelet runs it, through the image's entrypoint with the injected args and env.
+    const startProxy = (c: Obj): void => {
+      const child = spawnIn(netns, [ENTRYPOINT, ...(c.args ?? [])], {
+        ...baseEnv, ...envOf(c), WASMESH_HOME: ROOT,
+        // The entrypoint's default paths, under the pod's folder where the volumes were "mounted"
+        // (its overrides; there is no mount namespace per container here).
+        WASMESH_TOKEN_FILE: at('/var/run/secrets/tokens/istio-token'), WASMESH_CA_ROOT: at('/var/run/secrets/istio/root-cert.pem'),
+        // Nothing mounted at /etc/wasmesh: the config comes from the control plane.
+        WASMESH_CONFIG: at('/etc/wasmesh'),
+      });
+      this.#children.push(child);
+      collect(c.name, child);
+    };
+    const deadline = Date.now() + 60_000;
+    /** Polls one container's httpGet probe from the node, as the kubelet does, until it passes. */
+    const probeUntilPassed = async (c: Obj, probe: Obj, kind: string): Promise<void> => {
+      for (;;) {
+        const r = this.get(this.netns, ip, Number(probe.port), probe.path ?? '/');
+        if (r.status !== undefined && r.status >= 200 && r.status < 400) return;
+        if (Date.now() > deadline) {
+          throw new Error(`pod ${namespace}/${name}: container ${c.name}'s ${kind} probe ${probe.port}${probe.path} never passed (last ${JSON.stringify(r)})\n${this.logs(running)}`);
+        }
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    };
+
+    // ---- init containers, in order: each to completion, or (a native sidecar, restartPolicy Always)
+    // started and, as the kubelet does, its startupProbe passed before the next one starts ---------------
     for (const c of (pod.spec.initContainers ?? []) as Obj[]) {
+      if (c.name === 'istio-proxy' && c.restartPolicy === 'Always') {
+        startProxy(c);
+        const probe = (c.startupProbe ?? c.readinessProbe)?.httpGet as Obj | undefined;
+        if (probe !== undefined) await probeUntilPassed(c, probe, c.startupProbe !== undefined ? 'startup' : 'readiness');
+        continue;
+      }
       if (c.name !== 'istio-init') throw new Error(`pod ${namespace}/${name}: init container ${c.name} is not one this stand-in runs`);
       const r = spawnSync('ip', ['netns', 'exec', netns, ENTRYPOINT, ...(c.args ?? [])], {
         encoding: 'utf8', timeout: 30_000, env: { ...baseEnv, ...envOf(c), WASMESH_HOME: ROOT },
@@ -252,38 +285,19 @@ export class KubeNode {
 
     // ---- containers, in order ------------------------------------------------------------------------
     for (const c of pod.spec.containers as Obj[]) {
-      const env = envOf(c);
       if (c.name === 'istio-proxy') {
-        const child = spawnIn(netns, [ENTRYPOINT, ...(c.args ?? [])], {
-          ...baseEnv, ...env, WASMESH_HOME: ROOT,
-          // The entrypoint's default paths, under the pod's folder where the volumes were "mounted"
-          // (its overrides; there is no mount namespace per container here).
-          WASMESH_TOKEN_FILE: at('/var/run/secrets/tokens/istio-token'), WASMESH_CA_ROOT: at('/var/run/secrets/istio/root-cert.pem'),
-          // Nothing mounted at /etc/wasmesh: the config comes from the control plane.
-          WASMESH_CONFIG: at('/etc/wasmesh'),
-        });
-        this.#children.push(child);
-        collect(c.name, child);
+        startProxy(c);
       } else {
-        const child = spawnIn(netns, opts.app(c, env), { ...baseEnv, ...env });
+        const child = spawnIn(netns, opts.app(c, envOf(c)), { ...baseEnv, ...envOf(c) });
         this.#children.push(child);
         collect(c.name, child);
       }
     }
 
-    // ---- probes (from the node, as the kubelet), then the status --------------------------------------
-    const deadline = Date.now() + 60_000;
+    // ---- readiness probes (from the node, as the kubelet), then the status ---------------------------
     for (const c of pod.spec.containers as Obj[]) {
       const probe = c.readinessProbe?.httpGet as Obj | undefined;
-      if (probe === undefined) continue;
-      for (;;) {
-        const r = this.get(this.netns, ip, Number(probe.port), probe.path ?? '/');
-        if (r.status !== undefined && r.status >= 200 && r.status < 400) break;
-        if (Date.now() > deadline) {
-          throw new Error(`pod ${namespace}/${name}: container ${c.name}'s readiness probe ${probe.port}${probe.path} never passed (last ${JSON.stringify(r)})\n${this.logs(running)}`);
-        }
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      if (probe !== undefined) await probeUntilPassed(c, probe, 'readiness');
     }
     const now = new Date().toISOString();
     const cond = (type: string) => ({ type, status: 'True', lastTransitionTime: now });

@@ -145,7 +145,9 @@ describe.skipIf(unavailable !== null)('control-plane --kube writing to a real AP
       spec: { containers: [{ name: 'app', image: 'busybox', ports: [{ containerPort: 8080 }] }] },
     }));
     const pod = tryGet(['get', 'pod', 'web', '-n', 'inj'])!;
-    expect(pod.spec.containers.map((c: Obj) => c.name)).toEqual(['app', 'istio-proxy']);
+    // Injected (Kubernetes 1.34 with ENABLE_NATIVE_SIDECARS=auto: istio-proxy is a native sidecar).
+    expect(pod.spec.initContainers.map((c: Obj) => c.name)).toEqual(['istio-init', 'istio-proxy']);
+    expect(pod.spec.containers.map((c: Obj) => c.name)).toEqual(['app']);
   });
 
   it('reports a refused VirtualService as a Warning Event on it, and serves the rest', async () => {

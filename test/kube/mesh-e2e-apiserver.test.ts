@@ -172,9 +172,14 @@ describe.skipIf(unavailable !== null)('seed 003 in a real API server: injected p
       expect(owner).toMatchObject({ kind: 'ReplicaSet', controller: true });
       const rs = getJson(['get', 'replicaset', '-n', 'default', owner.name]);
       expect(rs.metadata.ownerReferences[0]).toMatchObject({ kind: 'Deployment', name: d });
-      expect((p.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['istio-init']);
-      expect((p.spec.containers as Obj[]).map((c) => c.name)).toEqual([d.split('-')[0], 'istio-proxy']);
-      const proxy = (p.spec.containers as Obj[]).find((c) => c.name === 'istio-proxy')!;
+      // Kubernetes 1.34 and istiod's default ENABLE_NATIVE_SIDECARS=auto (on from 1.33): istio-proxy
+      // is a native sidecar, an init container that keeps running (restartPolicy Always), started
+      // after istio-init and ready (its startupProbe, which this kubelet stand-in waits for) before the app.
+      expect((p.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['istio-init', 'istio-proxy']);
+      expect((p.spec.containers as Obj[]).map((c) => c.name)).toEqual([d.split('-')[0]]);
+      const proxy = (p.spec.initContainers as Obj[]).find((c) => c.name === 'istio-proxy')!;
+      expect(proxy.restartPolicy).toBe('Always');
+      expect(proxy.startupProbe.httpGet).toMatchObject({ port: 15021, path: '/healthz/ready' });
       const env = Object.fromEntries((proxy.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom]));
       // The webhook saw the ReplicaSet's pod and named the Deployment as its workload (istiod's GetDeployMetaFromPod).
       expect(env.ISTIO_META_WORKLOAD_NAME).toBe(d);
