@@ -61,6 +61,8 @@ export interface EnvoyBootstrapOptions {
    * --port-map` maps them); a TCP port not listed listens on the listen host at its own number.
    */
   tcpPorts?: readonly GatewayPortAt[];
+  /** false: no listeners for the Gateway's TCP servers and TLS passthrough ports (another translation of the same gateway, over xDS, writes them); default true. */
+  l4Listeners?: boolean;
 }
 
 export interface EnvoyBootstrap {
@@ -169,7 +171,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   };
 
   // Gateway TCP servers and tcp: routes: tcp_proxy listeners (tcp-proxy-listeners.ts).
-  const tcpListeners = envoyTcpListeners(mesh, name, opts.listen.host, opts.tcpPorts, warnings);
+  const tcpListeners = opts.l4Listeners === false ? [] : envoyTcpListeners(mesh, name, opts.listen.host, opts.tcpPorts, warnings);
   const config: Obj = {
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
@@ -181,7 +183,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
       }]),
       ...tcpListeners,
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
-      ...(opts.gateway !== undefined ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
+      ...(opts.gateway !== undefined && opts.l4Listeners !== false ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
       clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.

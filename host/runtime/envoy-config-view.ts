@@ -6,7 +6,7 @@
 // `wasmesh proxy-config` and Envoy's tools print the same rows for a wasmesh proxy and a stock
 // Envoy given the same mesh. Translated once per config version, when first asked for.
 import type { HostPort } from '../common/host-port.js';
-import type { MeshConfig } from '../model/mesh.js';
+import { inboundAccessLogsOf, inboundTracingOf, type MeshConfig } from '../model/mesh.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { envoyInbound } from '../envoy/inbound-listener.js';
@@ -159,6 +159,10 @@ function translateInto(out: EnvoyXdsResources, errors: string[], mesh: MeshConfi
         meshClusters: mesh.clusters,
         ...(mesh.pathNormalization !== undefined ? { pathNormalization: mesh.pathNormalization } : {}),
         ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}),
+        // As the control plane's view of an Envoy sidecar (control-plane/proxy-view.ts) has them.
+        ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}),
+        ...(inboundAccessLogsOf(mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(mesh)! } : {}),
+        ...(mesh.inboundRateLimit !== undefined ? { rateLimit: mesh.inboundRateLimit } : {}),
       });
       add([listener], clusters);
     } catch (err) {

@@ -193,7 +193,9 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       const hasIdentity = opts.workloadCertificates !== undefined;
       const transport = inboundTransportFor(mesh.inboundMtlsMode ?? (hasIdentity ? 'PERMISSIVE' : 'DISABLE'), hasIdentity);
       // CUSTOM's authorizers are reached by name (service:port): the inbound side has only app clusters.
-      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}), ...(inboundAccessLogsOf(mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(mesh)! } : {}) }, version };
+      // meshConfig pathNormalization applies here too (Istio sets it on the inbound connection
+      // manager): the path AuthorizationPolicy sees is the normalized one.
+      const next = { mesh: { ...inboundWithRateLimits(inboundConfig, mesh.inboundRateLimit), authorization: mesh.authorization ?? [], ...(mesh.pathNormalization !== undefined ? { pathNormalization: mesh.pathNormalization } : {}), ...(mesh.jwtRules !== undefined ? { jwtRules: mesh.jwtRules } : {}), ...(mesh.extAuthzProviders !== undefined ? { extAuthzProviders: mesh.extAuthzProviders } : {}), ...(inboundTracingOf(mesh) !== undefined ? { tracing: inboundTracingOf(mesh)! } : {}), ...(inboundAccessLogsOf(mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(mesh)! } : {}) }, version };
       inbound.apply(next.mesh, version);
       try {
         outbound.apply(mesh, version);

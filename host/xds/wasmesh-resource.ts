@@ -1,23 +1,15 @@
 // wasmesh's own xDS resource type: the resolved mesh a proxy serves (what `wasmesh proxy -f`
 // resolves from the files itself), packed with msgpackr, as several resources of one type: a
-// header named `proxy` (the control plane's version, the warnings, and the order of the virtual
-// hosts and clusters), one `vh/<name>` per virtual host and one `c/<name>` per cluster. A change to
+// header named `proxy` (the control plane's version, the warnings, the order of the virtual
+// hosts and clusters, and every other MeshConfig field — a table with one check per field, typed
+// so that a MeshConfig field without one does not compile), one `vh/<name>` per virtual host and
+// one `c/<name>` per cluster. A change to
 // one route or one endpoint is then one resource, which a delta stream sends alone (the whole
 // mesh of a 1,000-service mesh is ~1.8 MB). They travel in google.protobuf.Any on the same ADS
 // stream as Envoy's types, ACKed and NACKed like them; each body says what it is, because a
 // state-of-the-world response carries bodies without names.
 import { pack, unpack } from 'msgpackr';
 import type { Cluster, MeshConfig, VirtualHost } from '../model/mesh.js';
-import type { GatewayListener } from '../model/gateway-listener.js';
-import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
-import type { AuthzPolicy } from '../model/authorization.js';
-import type { JwtRule } from '../model/jwt-rules.js';
-import type { ExtAuthzProvider } from '../model/mesh-settings.js';
-import type { RateLimitConfig } from '../model/rate-limit.js';
-import type { TracingConfig } from '../model/tracing.js';
-import type { MetricsOverrides } from '../model/metrics-overrides.js';
-import type { GatewayTcpListener, TcpRoute } from '../model/tcp-route.js';
-import type { GatewayPassthroughListener } from '../model/tls-route.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -39,41 +31,70 @@ export class WasmeshResourceError extends Error {
   }
 }
 
-interface Header {
-  version: string;
-  warnings: string[];
-  virtualHosts: string[];
-  clusters: string[];
-  /** A gateway's ports and servers, certificates inline (absent for a sidecar). */
-  gatewayListeners?: GatewayListener[];
-  /** A sidecar's inbound mTLS mode (PeerAuthentication composed for it). */
-  inboundMtlsMode?: EffectiveMtlsMode;
-  /** The AuthorizationPolicies that select the proxy (a policy lost on the way would serve open). */
-  authorization?: readonly AuthzPolicy[];
-  /** The RequestAuthentication rules that select the proxy (a rule lost on the way would let invalid tokens through). */
-  jwtRules?: readonly JwtRule[];
-  /** The ext_authz providers its CUSTOM policies name. */
-  extAuthzProviders?: readonly ExtAuthzProvider[];
-  /** RateLimitPolicy rules for every request (routes carry their own in their virtual host). */
-  rateLimit?: RateLimitConfig;
-  /** Distributed tracing (Telemetry API + meshConfig providers) for the proxy. */
-  tracing?: TracingConfig;
-  inboundTracing?: TracingConfig | null;
-  /** RateLimitPolicy rules for a sidecar's inbound listener (context SIDECAR_INBOUND or ANY). */
-  inboundRateLimit?: RateLimitConfig;
-  /** Telemetry API metrics overrides (a lost one would show metrics the mesh disabled). */
-  metricsOverrides?: MetricsOverrides;
-  /** VirtualService `tcp:` and `tls:` routes, and a gateway's TCP and TLS passthrough ports (lost, a TCP port would be served as HTTP). */
-  tcpRoutes?: readonly TcpRoute[];
-  tlsRoutes?: readonly TcpRoute[];
-  gatewayTcpListeners?: readonly GatewayTcpListener[];
-  gatewayPassthroughListeners?: readonly GatewayPassthroughListener[];
-}
+/** The MeshConfig fields the header carries: every one but the virtual hosts and clusters (their own resources). */
+export type HeaderField = Exclude<keyof MeshConfig, 'virtualHosts' | 'clusters'>;
 
-/** The header's L4 fields: each a list when present. */
-const L4_FIELDS = ['tcpRoutes', 'tlsRoutes', 'gatewayTcpListeners', 'gatewayPassthroughListeners'] as const;
+/**
+ * The header: the control plane's version and warnings, the order of the virtual hosts and
+ * clusters, and every other MeshConfig field as the proxy resolved it (absent stays absent).
+ */
+type Header = { version: string; warnings: string[]; virtualHosts: string[]; clusters: string[] } & Pick<MeshConfig, HeaderField>;
 
-const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
+/** Why a header field's value is malformed (completing `<field> …`), or null when it is well formed. */
+type Check = (v: unknown) => string | null;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const oneOf = (values: readonly string[]): Check => (v) => (typeof v === 'string' && values.includes(v) ? null : `${JSON.stringify(v)} is not ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`);
+const list: Check = (v) => (Array.isArray(v) ? null : 'is not a list');
+/** A list whose every element passes `each` (its message located as `[i] …`). */
+const listOf = (each: (e: Record<string, unknown>) => string | null): Check => (v) => {
+  if (!Array.isArray(v)) return 'is not a list';
+  for (const [i, e] of v.entries()) {
+    const why = isObject(e) ? each(e) : 'is not a map';
+    if (why !== null) return `[${i}] ${why}`;
+  }
+  return null;
+};
+const rateLimit: Check = (v) => (isObject(v) && Array.isArray(v.local) && Array.isArray(v.services) ? null : 'lacks local or services lists');
+const tracing: Check = (v) => (isObject(v) && isObject(v.provider) && typeof v.samplingPercentage === 'number' && Array.isArray(v.customTags) ? null : 'lacks provider, samplingPercentage or customTags');
+const accessLogs = listOf((e) =>
+  typeof e.provider !== 'string' || typeof e.path !== 'string' ? 'lacks a provider or path'
+  : e.encoding !== 'TEXT' && e.encoding !== 'JSON' ? `encoding ${JSON.stringify(e.encoding)} is not TEXT or JSON`
+  : null);
+
+/**
+ * One check per header field. Typed over every MeshConfig field but the two with their own
+ * resources: a field added to MeshConfig without a check here does not compile, so no field can
+ * be dropped on the way to an xDS proxy (one that was served files would get it).
+ */
+const HEADER_FIELDS = {
+  gatewayListeners: list,
+  inboundMtlsMode: oneOf(['DISABLE', 'PERMISSIVE', 'STRICT']),
+  authorization: list,
+  extAuthzProviders: list,
+  jwtRules: list,
+  pathNormalization: oneOf(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
+  outboundTrafficPolicy: oneOf(['ALLOW_ANY', 'REGISTRY_ONLY']),
+  rateLimit,
+  inboundRateLimit: rateLimit,
+  tracing,
+  inboundTracing: (v) => (v === null || (isObject(v) && isObject(v.provider)) ? null : 'lacks a provider'),
+  accessLogs,
+  inboundAccessLogs: accessLogs,
+  metricsOverrides: (v) => (isObject(v) && isObject(v.client) && isObject(v.server) ? null : 'lacks client or server'),
+  tcpRoutes: list,
+  tlsRoutes: list,
+  gatewayTcpListeners: list,
+  gatewayPassthroughListeners: list,
+  serviceAddresses: listOf((e) =>
+    (e.address !== null && typeof e.address !== 'string') || typeof e.port !== 'number' || typeof e.protocol !== 'string' || typeof e.host !== 'string' || typeof e.cluster !== 'string'
+      ? 'lacks an address (or null), port, protocol, host or cluster'
+      : null),
+  protocolDetectionTimeoutMs: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : `${JSON.stringify(v)} is not a number of milliseconds`),
+} satisfies { [K in HeaderField]-?: Check };
+
+/** The header fields, in the table's order. */
+export const WASMESH_HEADER_FIELDS = Object.keys(HEADER_FIELDS) as HeaderField[];
 
 type Piece = ['proxy', Header] | ['vh', VirtualHost] | ['c', Cluster];
 
@@ -87,17 +108,7 @@ export interface WasmeshResourceBody {
 /** A proxy's config as its resources: the header first, then virtual hosts and clusters. */
 export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody[] {
   const header: Header = { version: c.version, warnings: c.warnings, virtualHosts: c.mesh.virtualHosts.map((v) => v.name), clusters: c.mesh.clusters.map((x) => x.name) };
-  if (c.mesh.gatewayListeners !== undefined) header.gatewayListeners = c.mesh.gatewayListeners;
-  if (c.mesh.inboundMtlsMode !== undefined) header.inboundMtlsMode = c.mesh.inboundMtlsMode;
-  if (c.mesh.authorization !== undefined) header.authorization = c.mesh.authorization;
-  if (c.mesh.jwtRules !== undefined) header.jwtRules = c.mesh.jwtRules;
-  if (c.mesh.extAuthzProviders !== undefined) header.extAuthzProviders = c.mesh.extAuthzProviders;
-  if (c.mesh.rateLimit !== undefined) header.rateLimit = c.mesh.rateLimit;
-  if (c.mesh.tracing !== undefined) header.tracing = c.mesh.tracing;
-  if (c.mesh.inboundTracing !== undefined) header.inboundTracing = c.mesh.inboundTracing;
-  if (c.mesh.inboundRateLimit !== undefined) header.inboundRateLimit = c.mesh.inboundRateLimit;
-  if (c.mesh.metricsOverrides !== undefined) header.metricsOverrides = c.mesh.metricsOverrides;
-  for (const key of L4_FIELDS) if (c.mesh[key] !== undefined) Object.assign(header, { [key]: c.mesh[key] });
+  for (const key of WASMESH_HEADER_FIELDS) if (c.mesh[key] !== undefined) Object.assign(header, { [key]: c.mesh[key] });
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -135,22 +146,18 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
     if (!Array.isArray(v) || v.length !== 2 || v[1] === null || typeof v[1] !== 'object') throw new WasmeshResourceError('a resource is not [kind, value]');
     const [kind, value] = v as [unknown, Record<string, unknown>];
     if (kind === 'proxy') {
-      const h = value as Partial<Header>;
+      const h = value as Partial<Header> & Record<string, unknown>;
       if (typeof h.version !== 'string') throw new WasmeshResourceError('version is not a string');
       if (!Array.isArray(h.warnings)) throw new WasmeshResourceError('warnings is not a list');
       if (!Array.isArray(h.virtualHosts) || !Array.isArray(h.clusters)) throw new WasmeshResourceError('the header lacks virtualHosts or clusters');
-      if (h.gatewayListeners !== undefined && !Array.isArray(h.gatewayListeners)) throw new WasmeshResourceError('gatewayListeners is not a list');
-      if (h.inboundMtlsMode !== undefined && !MTLS_MODES.includes(h.inboundMtlsMode)) throw new WasmeshResourceError(`inboundMtlsMode ${JSON.stringify(h.inboundMtlsMode)} is not DISABLE, PERMISSIVE or STRICT`);
-      if (h.authorization !== undefined && !Array.isArray(h.authorization)) throw new WasmeshResourceError('authorization is not a list');
-      if (h.jwtRules !== undefined && !Array.isArray(h.jwtRules)) throw new WasmeshResourceError('jwtRules is not a list');
-      if (h.extAuthzProviders !== undefined && !Array.isArray(h.extAuthzProviders)) throw new WasmeshResourceError('extAuthzProviders is not a list');
-      for (const [key, rl] of [['rateLimit', h.rateLimit], ['inboundRateLimit', h.inboundRateLimit]] as const) {
-        if (rl !== undefined && (rl === null || typeof rl !== 'object' || !Array.isArray(rl.local) || !Array.isArray(rl.services))) throw new WasmeshResourceError(`${key} lacks local or services lists`);
+      for (const [key, field] of Object.entries(h)) {
+        if (key === 'version' || key === 'warnings' || key === 'virtualHosts' || key === 'clusters' || field === undefined) continue;
+        // A field this proxy does not know would be dropped, and the proxy serve other than the
+        // control plane resolved (a newer control plane's setting, perhaps a security one): refused.
+        if (!Object.hasOwn(HEADER_FIELDS, key)) throw new WasmeshResourceError(`the header field ${JSON.stringify(key)} is not one this proxy knows (a newer control plane?)`);
+        const why = HEADER_FIELDS[key as HeaderField](field);
+        if (why !== null) throw new WasmeshResourceError(`header field ${key}${why.startsWith('[') ? '' : ' '}${why}`);
       }
-      if (h.tracing !== undefined && (h.tracing === null || typeof h.tracing !== 'object' || typeof h.tracing.provider !== 'object' || typeof h.tracing.samplingPercentage !== 'number' || !Array.isArray(h.tracing.customTags))) throw new WasmeshResourceError('tracing lacks provider, samplingPercentage or customTags');
-      if (h.inboundTracing !== undefined && h.inboundTracing !== null && (typeof h.inboundTracing !== 'object' || typeof h.inboundTracing.provider !== 'object')) throw new WasmeshResourceError('inboundTracing lacks a provider');
-      if (h.metricsOverrides !== undefined && (h.metricsOverrides === null || typeof h.metricsOverrides !== 'object' || typeof h.metricsOverrides.client !== 'object' || typeof h.metricsOverrides.server !== 'object')) throw new WasmeshResourceError('metricsOverrides lacks client or server');
-      for (const key of L4_FIELDS) if (h[key] !== undefined && !Array.isArray(h[key])) throw new WasmeshResourceError(`${key} is not a list`);
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -162,23 +169,15 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
     if (x === undefined) throw new WasmeshResourceError(`${what} ${n} is named by the header but not among the resources`);
     return x;
   });
+  const fields: Partial<Pick<MeshConfig, HeaderField>> = {};
+  for (const key of WASMESH_HEADER_FIELDS) if (header[key] !== undefined) Object.assign(fields, { [key]: header[key] });
   return {
     version: header.version,
     warnings: header.warnings,
     mesh: {
       virtualHosts: pick(header.virtualHosts, hosts, 'virtual host'),
       clusters: pick(header.clusters, clusters, 'cluster'),
-      ...(header.gatewayListeners !== undefined ? { gatewayListeners: header.gatewayListeners } : {}),
-      ...(header.inboundMtlsMode !== undefined ? { inboundMtlsMode: header.inboundMtlsMode } : {}),
-      ...(header.authorization !== undefined ? { authorization: header.authorization } : {}),
-      ...(header.jwtRules !== undefined ? { jwtRules: header.jwtRules } : {}),
-      ...(header.extAuthzProviders !== undefined ? { extAuthzProviders: header.extAuthzProviders } : {}),
-      ...(header.rateLimit !== undefined ? { rateLimit: header.rateLimit } : {}),
-      ...(header.tracing !== undefined ? { tracing: header.tracing } : {}),
-      ...(header.inboundTracing !== undefined ? { inboundTracing: header.inboundTracing } : {}),
-      ...(header.inboundRateLimit !== undefined ? { inboundRateLimit: header.inboundRateLimit } : {}),
-      ...(header.metricsOverrides !== undefined ? { metricsOverrides: header.metricsOverrides } : {}),
-      ...Object.fromEntries(L4_FIELDS.filter((key) => header[key] !== undefined).map((key) => [key, header[key]])),
+      ...fields,
     },
   };
 }

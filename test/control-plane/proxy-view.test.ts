@@ -234,6 +234,47 @@ spec:
     }
   });
 
+  it('Gateway TCP servers over xDS: one tcp_proxy listener per port at its bind, no HTTP listener there, every address once (Envoy refuses two listeners on one)', () => {
+    const tDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-tcp-'));
+    try {
+      writeFileSync(join(tDir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: redis}
+spec: {hosts: [redis.example.internal], ports: [{number: 6379, name: redis, protocol: REDIS}], resolution: STATIC, endpoints: [{address: 127.0.0.2}]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 8080, name: http-alt, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 6379, name: redis, protocol: REDIS}, hosts: ['*']}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  tcp: [{match: [{port: 6379}], route: [{destination: {host: redis.example.internal, port: {number: 6379}}}]}]
+`);
+      const Listener = envoyProtos().lookupType('envoy.config.listener.v3.Listener');
+      type Decoded = { name: string; address: { socket_address: { address: string; port_value: number } }; filter_chains: Array<{ filters: Array<{ name: string }> }> };
+      const v = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), readConfig([tDir]), ctx);
+      const listeners = [...v.snapshot.get(TYPE_URL.listener)!.resources.values()].map((r) => Listener.decode(r.body.value) as unknown as Decoded);
+      const at = listeners.map((l) => `${l.address.socket_address.address}:${l.address.socket_address.port_value}`);
+      expect(new Set(at).size).toBe(at.length);
+      expect(at.sort()).toEqual(['0.0.0.0:6379', '0.0.0.0:80', '0.0.0.0:8080']);
+      const redis = listeners.find((l) => l.address.socket_address.port_value === 6379)!;
+      expect(redis.filter_chains.map((c) => c.filters[0]!.name)).toEqual(['envoy.filters.network.tcp_proxy']);
+      expect(v.warnings.filter((w) => /port map/.test(w))).toEqual([]);
+    } finally {
+      rmSync(tDir, { recursive: true, force: true });
+    }
+  });
+
   it('a bad WASMESH_APP_PORTS or WASMESH_INBOUND refuses the node, naming the key', () => {
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,x' })).toThrow(/metadata WASMESH_APP_PORTS: "x" is not a port 1-65535.*XDS_NODE_INVALID/);
     expect(() => envoyNode('sidecar', { WASMESH_APP_PORTS: '5005,5005' })).toThrow(/WASMESH_APP_PORTS: 5005 is given twice/);

@@ -27,6 +27,17 @@ describe('EnvoyConfigView', () => {
     expect(v.listeners()).toEqual([{ name: 'outbound_15001', host: '127.0.0.1', port: 15001 }]);
   });
 
+  it('the inbound listener carries the inbound access logs, as the control plane\'s Envoy sidecar view does', () => {
+    const mesh: MeshConfig = { ...MESH, accessLogs: [{ provider: 'envoy', path: '/dev/stdout', encoding: 'TEXT' }], inboundAccessLogs: [{ provider: 'json', path: '/tmp/in.log', encoding: 'JSON', labels: { code: '%RESPONSE_CODE%' } }] };
+    const d = view({ mesh }, { listens: [{ host: '127.0.0.1', port: 15001 }], inbound: { listen: { host: '127.0.0.1', port: 15006 }, appPorts: [8080], mode: 'DISABLE' } }).dump(false);
+    const listeners = byType(d, 'ListenersConfigDump').static_listeners.map((l: Json) => l.listener);
+    const inbound = JSON.stringify(listeners.find((l: Json) => l.name === 'virtualInbound'));
+    const outbound = JSON.stringify(listeners.find((l: Json) => l.name === 'outbound_15001'));
+    expect(inbound).toContain('"path":"/tmp/in.log"');
+    expect(outbound).not.toContain('/tmp/in.log');
+    expect(outbound).toContain('access_log');
+  });
+
   it('before the first version: the bootstrap and no resource', () => {
     const d = view(null, { listens: [{ host: '127.0.0.1', port: 15001 }] }).dump(true);
     expect(byType(d, 'ListenersConfigDump')).toEqual({ '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump' });
