@@ -181,6 +181,8 @@ export class KubeNode {
       run('ip', ['netns', 'exec', this.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       if (this.#serviceChains.size === 0) must('-A', 'POSTROUTING', '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE');
       must('-N', chain);
+      // The node's own connections (the CONNECT proxy's) need a route to the ClusterIP before OUTPUT's DNAT.
+      run('ip', ['-n', this.netns, 'route', 'replace', `${clusterIp}/32`, 'dev', 'br0']);
       for (const hook of ['PREROUTING', 'OUTPUT']) must('-A', hook, '-d', `${clusterIp}/32`, '-p', 'tcp', '--dport', String(port), '-j', chain);
       this.#serviceChains.add(chain);
     }
@@ -363,7 +365,7 @@ export class KubeNode {
       } else {
         const argv = opts.app(c, env);
         const child = argv === IMAGE_ENTRYPOINT
-          ? spawnIn(netns, ['unshare', '--mount', '--propagation', 'private', 'bash', '-c', MOUNT_SCRIPT, 'mounts', join(podDir, '.overlays', c.name),
+          ? spawnIn(netns, ['unshare', '--mount', '--propagation', 'private', 'bash', '--norc', '-c', MOUNT_SCRIPT, 'mounts', join(podDir, '.overlays', c.name),
             ...((c.volumeMounts ?? []) as Obj[]).flatMap((m) => [at(m.mountPath), m.mountPath, m.readOnly === true ? 'ro' : 'rw']),
             '--', ENTRYPOINT, ...(c.args ?? [])], { ...baseEnv, ...env, WASMESH_HOME: ROOT })
           // HOSTNAME: the pod's name, as a container runtime sets it (there is no UTS namespace here).
