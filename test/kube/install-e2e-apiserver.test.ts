@@ -23,7 +23,7 @@ import { fakeIo } from '../helpers/fake-io.js';
 import { kubeUnavailableReason, startKubeCluster, type KubeCluster } from '../helpers/kube-cluster.js';
 import { controllerManagerUnavailableReason, startControllerManager, type ControllerManager } from '../helpers/kube-controller-manager.js';
 import { IMAGE_ENTRYPOINT, KubeNode, NODE_IP, type HttpResult, type RunningPod } from '../helpers/kube-pod.js';
-import { netnsUnavailableReason } from '../helpers/netns.js';
+import { netnsUnavailableReason, run } from '../helpers/netns.js';
 import { ensureBuilt, ROOT } from '../helpers/wasmesh-process.js';
 
 type Obj = Record<string, any>;
@@ -145,6 +145,13 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     await waitFor('istiod\'s ready endpoint', () => proxyService('istio-system', 'istiod') === 1, 30_000);
     console.log(`install-e2e: install applied and the control plane's pod Ready after ${Date.now() - started} ms`);
 
+    // ---- the webhook's caBundle removed: the control plane in the pod patches it back ---------------
+    const hook = getJson(['get', 'mutatingwebhookconfiguration', 'istio-sidecar-injector']);
+    kubectl(['patch', 'mutatingwebhookconfiguration', 'istio-sidecar-injector', '--type=json', '-p',
+      JSON.stringify((hook.webhooks as Obj[]).map((_, i) => ({ op: 'remove', path: `/webhooks/${i}/clientConfig/caBundle` })))]);
+    await waitFor('the control plane to patch the caBundle back', () =>
+      ((getJson(['get', 'mutatingwebhookconfiguration', 'istio-sidecar-injector']).webhooks as Obj[])).every((w) => typeof w.clientConfig.caBundle === 'string' && w.clientConfig.caBundle !== ''), 30_000);
+
     // ---- seed 003's apps in a labelled namespace, injected by the pod's webhook -------------------
     kubectl(['label', 'namespace', 'default', 'istio-injection=enabled']);
     // Published by the control plane in the pod (the pods' istiod-ca-cert volume).
@@ -190,7 +197,7 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     expect(getJson(['get', 'deployment', '-n', 'istio-system', 'istiod']).status).toMatchObject({ readyReplicas: 1 });
   }, 60_000);
 
-  it('the API server called the webhook through Service istiod (its caBundle the install\'s root) and the pods were injected', async () => {
+  it('the API server called the webhook through Service istiod (its caBundle, removed, patched back by the pod) and the pods were injected', async () => {
     const hook = getJson(['get', 'mutatingwebhookconfiguration', 'istio-sidecar-injector']);
     const root = readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
     for (const w of hook.webhooks as Obj[]) {
@@ -205,6 +212,8 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     // Counted by the control plane in the pod: its monitoring port, read from the node at the pod's IP.
     const metrics = node.get(node.netns, istiod.ip, 15014, '/metrics');
     expect(metrics.body).toMatch(/sidecar_injection_success_total [3-9]\b/);
+    expect(metrics.body).toMatch(/wasmesh_kube_ca_bundle_patches_total [1-9]/);
+    expect(istiod.logs.discovery).toContain('kube: patched the caBundle of MutatingWebhookConfiguration istio-sidecar-injector');
   }, 60_000);
 
   it('the sidecars took config and certificates from the pod through the Service; frontend → middleware → backend with mTLS', async () => {
@@ -213,6 +222,11 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
       await waitFor(`${d}'s certificate`, () => new RegExp(`certificate for spiffe://cluster\\.local/ns/default/sa/${d.split('-')[0]} serial`).test(logs()), 20_000);
       expect(logs()).toContain('taking it from the control plane at istiod.istio-system.svc:15012');
     }
+    // Through the node's rules for istiod's ClusterIP:15012 (kube-proxy's part): connections counted there.
+    const chain = `WMSVC-${ipOf.get('istio-system/istiod')!.replace(/\./g, '-')}-15012`;
+    const counted = run('ip', ['netns', 'exec', node.netns, 'iptables', '-w', '-t', 'nat', '-L', chain, '-v', '-x', '-n']).stdout;
+    const packets = Number(/^\s*(\d+)\s+\d+\s+DNAT/m.exec(counted)?.[1] ?? 0);
+    expect(packets, counted).toBeGreaterThanOrEqual(DEPLOYMENTS.length);
     const a = answer(call('frontend-prod', 'middleware'));
     expect(a.service).toBe('middleware-prod');
     expect(a.xfcc).toContain('URI=spiffe://cluster.local/ns/default/sa/frontend');
