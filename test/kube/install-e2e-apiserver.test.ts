@@ -33,6 +33,7 @@ const unavailable = reasons.find((r) => r !== null) ?? null;
 if (unavailable !== null) console.warn(`Kubernetes install end-to-end test skipped: ${unavailable}`);
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/mesh-e2e/', import.meta.url));
+const GATEWAY = fileURLToPath(new URL('./fixtures/install-e2e/ingressgateway.yaml', import.meta.url));
 const APP = fileURLToPath(new URL('./fixtures/istio101-app.mjs', import.meta.url));
 const SEED = join(ROOT, 'examples', '003-istio101');
 /** The app pods run here (middleware-canary is created by its Deployment but never scheduled). */
@@ -158,7 +159,7 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     await waitFor('istio-ca-root-cert in default', () => kube.kubectl(['get', 'configmap', 'istio-ca-root-cert', '-n', 'default']).status === 0, 30_000);
     await waitFor('the default ServiceAccount', () => kube.kubectl(['get', 'serviceaccount', 'default', '-n', 'default']).status === 0);
     kubectl(['apply', '-f', join(FIXTURES, '00-istio101-workloads.yaml')]);
-    kubectl(['apply', '-f', join(SEED, '01-destinationrules.yaml'), '-f', join(SEED, 'mtls', '10-peer-authentication-strict.yaml')]);
+    kubectl(['apply', '-f', join(SEED, '01-destinationrules.yaml'), '-f', join(SEED, '02-routing-3.yaml'), '-f', join(SEED, 'mtls', '10-peer-authentication-strict.yaml')]);
     for (const s of ['frontend', 'middleware', 'backend']) proxyService('default', s);
     for (const d of DEPLOYMENTS) {
       const [app, version] = d.split('-');
@@ -234,6 +235,29 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     expect(b.service, JSON.stringify(a.upstream)).toBe('backend-prod');
     expect(b.xfcc).toContain('URI=spiffe://cluster.local/ns/default/sa/middleware');
   }, 60_000);
+
+  it('seed 003\'s ingress gateway as a pod (the image\'s proxy mode, config from the control plane): a request through its Service reaches frontend → middleware → backend', async () => {
+    kubectl(['apply', '-f', GATEWAY]);
+    const name = await waitFor('the ingress gateway\'s pod', () =>
+      ((getJson(['get', 'pods', '-n', 'istio-system', '-l', 'istio=ingressgateway']).items as Obj[])[0]?.metadata.name as string | undefined));
+    await node.bind('istio-system', name);
+    const gw = await node.start('istio-system', name, { app: () => { throw new Error('the gateway pod has only istio-proxy'); }, hosts: hostsFile() });
+    pods.set(name, gw);
+    await waitFor('the gateway\'s ready endpoint', () => proxyService('istio-system', 'istio-ingressgateway') === 1, 30_000);
+    const gwIp = ipOf.get('istio-system/istio-ingressgateway')!;
+    // From the node (outside the mesh) to the gateway Service's ClusterIP:80, as a load balancer would send it.
+    const r = await waitFor('a 200 through the gateway', () => {
+      const x = node.get(node.netns, gwIp, 80, '/');
+      return x.status === 200 ? x : undefined;
+    }, 30_000);
+    const f = JSON.parse(r.body!) as AppAnswer;
+    expect(f.service).toBe('frontend-prod');
+    // The gateway's own workload certificate, from the control plane, for its ServiceAccount (mTLS to frontend, STRICT).
+    expect(f.xfcc).toContain('URI=spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway');
+    expect((f.upstream!.body as AppAnswer).service).toBe('middleware-prod');
+    expect(((f.upstream!.body as AppAnswer).upstream!.body as AppAnswer).service).toBe('backend-prod');
+    expect(gw.logs['istio-proxy']).toContain('taking it from the control plane at istiod.istio-system.svc:15012');
+  }, 90_000);
 
   it('middleware-prod scaled to 2: the new pod is injected and both endpoints answer; one deleted leaves the sidecars\' view', async () => {
     kubectl(['scale', 'deployment', 'middleware-prod', '--replicas=2']);
