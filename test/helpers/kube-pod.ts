@@ -21,6 +21,14 @@
 //   which starts `wasmesh sidecar` as uid 1337); the readiness probes of the stored spec probed
 //   from the node (the app's, rewritten by injection to the sidecar's 15020, and the proxy's
 //   15021); and the pod's status written (podIP, hostIP, phase Running, Ready) once they pass.
+//   Also Secret volumes (keys as files, defaultMode), KUBERNETES_SERVICE_HOST/PORT in every
+//   container, HOSTNAME (the pod's name) for the apps, and, for a container the test runs with
+//   IMAGE_ENTRYPOINT (test/kube/install-e2e-apiserver.test.ts: the control plane's own pod), its
+//   args through the image's entrypoint in its own mount namespace with each volume bind-mounted
+//   at its absolute mountPath (missing folders made in an overlay visible to that process only).
+// - kube-proxy (serviceRules): a Service port's ClusterIP DNAT'ed in the node's namespace to the
+//   given endpoints; and the API server's "cluster" egress (connectProxy): an HTTP CONNECT proxy on
+//   a unix socket in the node's namespace, so webhooks called by Service reference reach pods.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
