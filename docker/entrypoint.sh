@@ -11,6 +11,7 @@
 #                                   pilot-agent arguments ignored (the configuration is the env)
 #   proxy [ARGS]                    one listener, for gateways: node bin/wasmesh.js proxy
 #                                   -f $WASMESH_CONFIG --listen $WASMESH_LISTEN --admin $WASMESH_ADMIN [ARGS]
+#                                   (or the control plane's config, as below, with --gateway/--labels)
 #   -f|--app-ports|--inbound|…      leading wasmesh flags: the sidecar's, or the proxy's when they
 #                                   include --listen or --gateway (flags only the proxy has)
 #   init | istio-iptables [ARGS]    the capture rules (docker/iptables-init.sh), as root
@@ -19,7 +20,7 @@
 #   -p|-z|-u|-m|-i|-x|-b|-d… ARGS   the same, the arguments being istio-init's (drop-in)
 #   anything else                   exec'd as given (a shell, node, ...)
 #
-# Config from the control plane instead of files: when no -f is given, $WASMESH_CONFIG does not
+# Config from the control plane instead of files (sidecar and proxy modes): when no -f is given, $WASMESH_CONFIG does not
 # exist (nothing mounted), and an xDS address is known — WASMESH_XDS, else the discoveryAddress
 # of Istio's PROXY_CONFIG (JSON, as the injector and `wasmesh kube-inject` set it) — the sidecar
 # runs `--xds <addr> --xds-tls --token-file $WASMESH_TOKEN_FILE --ca-root $WASMESH_CA_ROOT
@@ -110,22 +111,29 @@ xds_address() {
   return 0
 }
 
+# config_source ARGS...: sets SOURCE_ARGS to where the config comes from, unless ARGS say it:
+# -f $CONFIG, or (nothing mounted there and an xDS address known) the control plane over TLS.
+config_source() {
+  SOURCE_ARGS=()
+  if has_flag -f "$@" || has_flag --file "$@" || has_flag --xds "$@"; then return 0; fi
+  local xds
+  xds="$(xds_address)"
+  if [[ -e "$CONFIG" || -z "$xds" ]]; then
+    SOURCE_ARGS=(-f "$CONFIG")
+    return 0
+  fi
+  # No config mounted: the control plane's, over TLS, authenticated by the pod's token.
+  [[ -r "$TOKEN_FILE" ]] || { log "error[ENTRYPOINT_NO_TOKEN]: xDS from $xds needs the pod's istio-token at $TOKEN_FILE (the projected token volume kube-inject adds; or set WASMESH_TOKEN_FILE), and it is not readable"; exit 2; }
+  [[ -r "$CA_ROOT" ]] || { log "error[ENTRYPOINT_NO_CA_ROOT]: xDS from $xds needs the mesh root at $CA_ROOT (the istio-ca-root-cert ConfigMap's root-cert.pem; or set WASMESH_CA_ROOT), and it is not readable"; exit 2; }
+  log "no config at $CONFIG: taking it from the control plane at $xds (xDS over TLS, token $TOKEN_FILE)"
+  SOURCE_ARGS=(--xds "$xds" --xds-tls --token-file "$TOKEN_FILE" --ca-root "$CA_ROOT")
+  has_flag --ca-address "$@" || SOURCE_ARGS+=(--ca-address "${CA_ADDR:-$xds}")
+}
+
 run_sidecar() {
   local args=(sidecar)
-  if ! has_flag -f "$@" && ! has_flag --file "$@" && ! has_flag --xds "$@"; then
-    local xds
-    xds="$(xds_address)"
-    if [[ -e "$CONFIG" || -z "$xds" ]]; then
-      args+=(-f "$CONFIG")
-    else
-      # No config mounted: the control plane's, over TLS, authenticated by the pod's token.
-      [[ -r "$TOKEN_FILE" ]] || { log "error[ENTRYPOINT_NO_TOKEN]: xDS from $xds needs the pod's istio-token at $TOKEN_FILE (the projected token volume kube-inject adds; or set WASMESH_TOKEN_FILE), and it is not readable"; exit 2; }
-      [[ -r "$CA_ROOT" ]] || { log "error[ENTRYPOINT_NO_CA_ROOT]: xDS from $xds needs the mesh root at $CA_ROOT (the istio-ca-root-cert ConfigMap's root-cert.pem; or set WASMESH_CA_ROOT), and it is not readable"; exit 2; }
-      log "no config at $CONFIG: taking it from the control plane at $xds (xDS over TLS, token $TOKEN_FILE)"
-      args+=(--xds "$xds" --xds-tls --token-file "$TOKEN_FILE" --ca-root "$CA_ROOT")
-      has_flag --ca-address "$@" || args+=(--ca-address "${CA_ADDR:-$xds}")
-    fi
-  fi
+  config_source "$@"
+  args+=("${SOURCE_ARGS[@]}")
   if ! has_flag --app-ports "$@"; then
     local ports="${WASMESH_APP_PORTS:-}"
     [[ -n "$ports" ]] || ports="$(pod_ports "${ISTIO_META_POD_PORTS:-}")"
@@ -166,7 +174,9 @@ run_proxy() {
     run_sidecar
   fi
   local args=(proxy)
-  has_flag -f "$@" || has_flag --file "$@" || args+=(-f "$CONFIG")
+  # A gateway pod takes its config from the control plane as a sidecar does (config_source).
+  config_source "$@"
+  args+=("${SOURCE_ARGS[@]}")
   has_flag --listen "$@" || args+=(--listen "$LISTEN")
   has_flag --admin "$@" || args+=(--admin "$ADMIN")
   exec_wasmesh "${args[@]}" "$@"

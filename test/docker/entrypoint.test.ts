@@ -221,6 +221,24 @@ describe('entrypoint sidecar mode with the config from the control plane (no con
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`error[ENTRYPOINT_NO_CA_ROOT]: xDS from 10.0.0.1:15012 needs the mesh root at ${join(dir, 'none')} (the istio-ca-root-cert ConfigMap's root-cert.pem`);
   });
+
+  it('proxy mode (a gateway pod) takes its config from the control plane the same way; a mounted config or -f still wins', () => {
+    const { token, root } = files();
+    const env = { ...NO_CONFIG, WASMESH_TOKEN_FILE: token, WASMESH_CA_ROOT: root, PROXY_CONFIG: '{"discoveryAddress":"istiod.istio-system.svc:15012"}' };
+    const r = entry(['proxy', '--gateway', 'default/frontend-gateway', '--listen', '0.0.0.0:8080'], env);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('taking it from the control plane at istiod.istio-system.svc:15012');
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-tls', '--token-file', token, '--ca-root', root,
+      '--ca-address', 'istiod.istio-system.svc:15012', '--admin', '127.0.0.1:15000', '--gateway', 'default/frontend-gateway', '--listen', '0.0.0.0:8080']);
+    const mounted = mkdtempSync(join(dir, 'config-'));
+    expect(entry(['proxy'], { ...env, WASMESH_CONFIG: mounted }).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '-f', mounted, '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000']);
+    expect(entry(['proxy', '-f', '/gw.yaml'], env).status).toBe(0);
+    expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'proxy', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000', '-f', '/gw.yaml']);
+    const missing = entry(['proxy'], { ...env, WASMESH_TOKEN_FILE: join(dir, 'none') });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('error[ENTRYPOINT_NO_TOKEN]');
+  });
 });
 
 describe('entrypoint proxy mode (one listener, for gateways)', () => {

@@ -64,8 +64,13 @@ export interface KubeCluster {
   stop(): Promise<void>;
 }
 
-/** Starts etcd, then kube-apiserver on it, and waits until /readyz answers ok (or throws with their logs). */
-export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): Promise<KubeCluster> {
+/**
+ * Starts etcd, then kube-apiserver on it, and waits until /readyz answers ok (or throws with their logs).
+ * `clusterEgressUds`: the API server's "cluster" traffic (admission webhooks called by Service
+ * reference, at the Service's ClusterIP) goes through an HTTP CONNECT proxy on that unix socket
+ * (an EgressSelectorConfiguration, as with Konnectivity; test/kube/fixtures/connect-proxy.mjs).
+ */
+export async function startKubeCluster(opts: { readyTimeoutMs?: number; clusterEgressUds?: string } = {}): Promise<KubeCluster> {
   const bin = kubeBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-kube-'));
   const children: ChildProcess[] = [];
@@ -135,6 +140,21 @@ export async function startKubeCluster(opts: { readyTimeoutMs?: number } = {}): 
       '--enable-logs-handler=false',
       '--v=0',
     ];
+    if (opts.clusterEgressUds !== undefined) {
+      writeFileSync(join(dir, 'egress.yaml'), [
+        'apiVersion: apiserver.k8s.io/v1beta1',
+        'kind: EgressSelectorConfiguration',
+        'egressSelections:',
+        '- name: cluster',
+        '  connection:',
+        '    proxyProtocol: HTTPConnect',
+        '    transport:',
+        '      uds:',
+        `        udsName: ${opts.clusterEgressUds}`,
+        '',
+      ].join('\n'));
+      apiserverArgs.push(`--egress-selector-config-file=${join(dir, 'egress.yaml')}`);
+    }
     const spawnApiServer = (): ChildProcess => {
       const child = spawn(join(bin, 'kube-apiserver'), apiserverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);

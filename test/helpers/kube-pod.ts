@@ -21,6 +21,14 @@
 //   which starts `wasmesh sidecar` as uid 1337); the readiness probes of the stored spec probed
 //   from the node (the app's, rewritten by injection to the sidecar's 15020, and the proxy's
 //   15021); and the pod's status written (podIP, hostIP, phase Running, Ready) once they pass.
+//   Also Secret volumes (keys as files, defaultMode), KUBERNETES_SERVICE_HOST/PORT in every
+//   container, HOSTNAME (the pod's name) for the apps, and, for a container the test runs with
+//   IMAGE_ENTRYPOINT (test/kube/install-e2e-apiserver.test.ts: the control plane's own pod), its
+//   args through the image's entrypoint in its own mount namespace with each volume bind-mounted
+//   at its absolute mountPath (missing folders made in an overlay visible to that process only).
+// - kube-proxy (serviceRules): a Service port's ClusterIP DNAT'ed in the node's namespace to the
+//   given endpoints; and the API server's "cluster" egress (connectProxy): an HTTP CONNECT proxy on
+//   a unix socket in the node's namespace, so webhooks called by Service reference reach pods.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +43,45 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRYPOINT = join(ROOT, 'docker', 'entrypoint.sh');
 const HTTP_GET = fileURLToPath(new URL('../sidecar/fixtures/http-get.mjs', import.meta.url));
 const RELAY = fileURLToPath(new URL('../kube/fixtures/tcp-relay.mjs', import.meta.url));
+const CONNECT_PROXY = fileURLToPath(new URL('../kube/fixtures/connect-proxy.mjs', import.meta.url));
+/**
+ * Run as root in a container's own mount namespace (unshare) before its command: each volume's
+ * folder bind-mounted at its absolute mountPath (read-only when so mounted). A mountPath whose
+ * folders do not exist on this machine is made inside an overlay of its deepest existing ancestor
+ * (in that namespace only: the machine's own /etc, /run stay untouched). Arguments: the upper
+ * folders' base, then `src dst ro|rw` triples, then `--` and the command.
+ */
+const MOUNT_SCRIPT = `set -euo pipefail
+base="$1"; shift
+declare -A overlaid=(); n=0; binds=()
+while [[ "$1" != -- ]]; do binds+=("$1" "$2" "$3"); shift 3; done
+shift
+for ((i = 0; i < \${#binds[@]}; i += 3)); do
+  dst="\${binds[i+1]}"
+  [[ -e "$dst" ]] && continue
+  a="$dst"; while [[ ! -e "$a" ]]; do a="$(dirname "$a")"; done
+  a="$(realpath "$a")"
+  if [[ -z "\${overlaid[$a]:-}" ]]; then
+    n=$((n + 1)); mkdir -p "$base/o$n/u" "$base/o$n/w"
+    mount -t overlay overlay -o "lowerdir=$a,upperdir=$base/o$n/u,workdir=$base/o$n/w" "$a"
+    overlaid[$a]=1
+  fi
+  mkdir -p "$dst"
+done
+# A mountPath over the volumes' own folders (e.g. /tmp) is bound last, so the others stay reachable.
+holds() { local j; for ((j = 0; j < \${#binds[@]}; j += 3)); do [[ "\${binds[j]}" == "$1"/* ]] && return 0; done; return 1; }
+for pass in 1 2; do
+  for ((i = 0; i < \${#binds[@]}; i += 3)); do
+    if holds "\${binds[i+1]}"; then [[ $pass == 2 ]] || continue; else [[ $pass == 1 ]] || continue; fi
+    mount --bind "\${binds[i]}" "\${binds[i+1]}"
+    if [[ "\${binds[i+2]}" == ro ]]; then mount -o remount,bind,ro "\${binds[i+1]}"; fi
+  done
+done
+exec "$@"
+`;
+
+/** What `app` returns to run a container as its image would: its args through the image's entrypoint, its volumes at their paths. */
+export const IMAGE_ENTRYPOINT = 'image-entrypoint' as const;
 const PROXY_UID = 1337;
 
 export const NODE_NAME = 'wasmesh-node-1';
@@ -67,6 +114,7 @@ export class KubeNode {
   readonly #children: ChildProcess[] = [];
   readonly #pods = new Map<string, RunningPod>();
   readonly #namespaces: string[] = [];
+  readonly #serviceChains = new Set<string>();
   #nextIp = 10;
 
   /** `dir`: a folder of the test's (readable by uid 1337) where pods' volumes are written. */
@@ -111,6 +159,51 @@ export class KubeNode {
     });
   }
 
+  /**
+   * The API server's "cluster" egress (see startKubeCluster's clusterEgressUds): an HTTP CONNECT
+   * proxy on `uds` in the node's namespace, so the webhooks the API server calls at a Service's
+   * ClusterIP go through this node's Service rules (serviceRules) to the pod.
+   */
+  async connectProxy(uds: string): Promise<void> {
+    await this.#ready(spawnIn(this.netns, [process.execPath, CONNECT_PROXY, uds], process.env), `CONNECT proxy on ${uds}`);
+  }
+
+  /**
+   * kube-proxy's part (iptables mode) for one Service port: in the node's namespace, connections to
+   * `clusterIp:port` — from the pods (routed through the node) and from the node itself (the CONNECT
+   * proxy, the probes) — DNAT'ed to one of `endpoints` (`ip:port`, chosen at random with equal
+   * weights as kube-proxy's statistic rules), and masqueraded, so a pod on the same bridge
+   * answers through the node. Calling it again for the same Service port replaces its endpoints.
+   */
+  serviceRules(clusterIp: string, port: number, endpoints: string[]): void {
+    const chain = `WMSVC-${clusterIp.replace(/\./g, '-')}-${port}`.slice(0, 28);
+    const ipt = (...args: string[]): { status: number | null; stderr: string } => {
+      const r = spawnSync('ip', ['netns', 'exec', this.netns, 'iptables', '-w', '-t', 'nat', ...args], { encoding: 'utf8' });
+      return { status: r.status, stderr: r.stderr };
+    };
+    const must = (...args: string[]): void => {
+      const r = ipt(...args);
+      if (r.status !== 0) throw new Error(`node ${this.netns}: iptables -t nat ${args.join(' ')}: ${r.stderr}`);
+    };
+    if (!this.#serviceChains.has(chain)) {
+      run('ip', ['netns', 'exec', this.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      if (this.#serviceChains.size === 0) must('-A', 'POSTROUTING', '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE');
+      must('-N', chain);
+      // The node's own connections (the CONNECT proxy's) need a route to the ClusterIP before OUTPUT's DNAT.
+      run('ip', ['-n', this.netns, 'route', 'replace', `${clusterIp}/32`, 'dev', 'br0']);
+      for (const hook of ['PREROUTING', 'OUTPUT']) must('-A', hook, '-d', `${clusterIp}/32`, '-p', 'tcp', '--dport', String(port), '-j', chain);
+      this.#serviceChains.add(chain);
+    }
+    must('-F', chain);
+    endpoints.forEach((ep, i) => {
+      const left = endpoints.length - i;
+      const pick = left > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', (1 / left).toFixed(5)] : [];
+      must('-A', chain, '-p', 'tcp', ...pick, '-j', 'DNAT', '--to-destination', ep);
+    });
+    // No endpoint: refused, as kube-proxy's REJECT.
+    if (endpoints.length === 0) must('-A', chain, '-p', 'tcp', '-j', 'DNAT', '--to-destination', `${NODE_IP}:1`);
+  }
+
   /** The scheduler's part: binds the pod to this node. */
   async bind(namespace: string, name: string): Promise<void> {
     const r = await this.kube.api('POST', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
@@ -125,7 +218,7 @@ export class KubeNode {
    * the pod's /etc/hosts lines.
    */
   async start(namespace: string, name: string, opts: {
-    app: (container: Obj, env: Record<string, string>) => string[];
+    app: (container: Obj, env: Record<string, string>) => string[] | typeof IMAGE_ENTRYPOINT;
     hosts: string;
   }): Promise<RunningPod> {
     const got = this.kube.kubectl(['get', 'pod', '-n', namespace, name, '-o', 'json']);
@@ -156,8 +249,12 @@ export class KubeNode {
       if (typeof v === 'string') return v;
       throw new Error(`pod ${namespace}/${name}: fieldRef ${path} is not served by this kubelet stand-in`);
     };
+    // The kubelet gives every container the `kubernetes` Service's address (what in-cluster clients read).
+    const kubernetesSvc = this.kube.kubectl(['get', 'service', 'kubernetes', '-n', 'default', '-o', 'json']);
+    if (kubernetesSvc.status !== 0) throw new Error(`pod ${namespace}/${name}: the kubernetes Service: ${kubernetesSvc.stderr}`);
+    const kubernetesIp = (JSON.parse(kubernetesSvc.stdout) as Obj).spec.clusterIP as string;
     const envOf = (c: Obj): Record<string, string> => {
-      const env: Record<string, string> = {};
+      const env: Record<string, string> = { KUBERNETES_SERVICE_HOST: kubernetesIp, KUBERNETES_SERVICE_PORT: '443' };
       for (const e of c.env ?? []) {
         if (e.value !== undefined) env[e.name] = String(e.value);
         else if (e.valueFrom?.fieldRef) env[e.name] = field(e.valueFrom.fieldRef.fieldPath);
@@ -183,7 +280,16 @@ export class KubeNode {
         writeFileSync(join(d, file), text, { mode });
         chownSync(join(d, file), PROXY_UID, PROXY_UID);
       };
-      if (v.emptyDir !== undefined) return;
+      if (v.emptyDir !== undefined) { chmodSync(d, 0o777); return; }
+      if (v.secret !== undefined) {
+        // As the kubelet: the Secret's keys as files with defaultMode, owned by the pod's fsGroup.
+        const sec = this.kube.kubectl(['get', 'secret', '-n', namespace, v.secret.secretName, '-o', 'json']);
+        if (sec.status !== 0) throw new Error(`pod ${namespace}/${name}: Secret ${v.secret.secretName} for volume ${m.name}: ${sec.stderr}`);
+        for (const [k, b64] of Object.entries((JSON.parse(sec.stdout) as Obj).data ?? {})) {
+          write(k, Buffer.from(String(b64), 'base64').toString('utf8'), v.secret.defaultMode ?? 0o644);
+        }
+        return;
+      }
       if (v.configMap !== undefined) {
         // As the kubelet: the ConfigMap's keys as files; a missing optional one is an empty folder.
         const cm = this.kube.kubectl(['get', 'configmap', '-n', namespace, v.configMap.name, '-o', 'json']);
@@ -288,7 +394,14 @@ export class KubeNode {
       if (c.name === 'istio-proxy') {
         startProxy(c);
       } else {
-        const child = spawnIn(netns, opts.app(c, envOf(c)), { ...baseEnv, ...envOf(c) });
+        const env = envOf(c);
+        const argv = opts.app(c, env);
+        const child = argv === IMAGE_ENTRYPOINT
+          ? spawnIn(netns, ['unshare', '--mount', '--propagation', 'private', 'bash', '--norc', '-c', MOUNT_SCRIPT, 'mounts', join(podDir, '.overlays', c.name),
+            ...((c.volumeMounts ?? []) as Obj[]).flatMap((m) => [at(m.mountPath), m.mountPath, m.readOnly === true ? 'ro' : 'rw']),
+            '--', ENTRYPOINT, ...(c.args ?? [])], { ...baseEnv, ...env, WASMESH_HOME: ROOT })
+          // HOSTNAME: the pod's name, as a container runtime sets it (there is no UTS namespace here).
+          : spawnIn(netns, argv, { ...baseEnv, HOSTNAME: name, ...env });
         this.#children.push(child);
         collect(c.name, child);
       }
