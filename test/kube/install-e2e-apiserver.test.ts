@@ -207,8 +207,9 @@ describe.skipIf(unavailable !== null)('wasmesh install in a real API server: the
     }
     for (const p of pods.values()) {
       const stored = getJson(['get', 'pod', '-n', 'default', p.name]);
-      expect((stored.spec.containers as Obj[]).map((c) => c.name)).toContain('istio-proxy');
-      expect((stored.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['istio-init']);
+      // Kubernetes 1.34 with the install's default ENABLE_NATIVE_SIDECARS=auto: a native sidecar.
+      expect((stored.spec.containers as Obj[]).map((c) => c.name)).not.toContain('istio-proxy');
+      expect((stored.spec.initContainers as Obj[]).map((c) => c.name)).toEqual(['istio-init', 'istio-proxy']);
     }
     // Counted by the control plane in the pod: its monitoring port, read from the node at the pod's IP.
     const metrics = node.get(node.netns, istiod.ip, 15014, '/metrics');
