@@ -98,7 +98,8 @@ const dashed = (v: string | undefined | null): Value => (v === undefined || v ==
 /** Operators without an argument. */
 const SIMPLE: Readonly<Record<string, Operator>> = {
   START_TIME: (r) => new Date(r.startTime).toISOString(),
-  PROTOCOL: (r) => r.protocol,
+  // Empty on a TCP connection's record: Envoy prints `-` (JSON null) there.
+  PROTOCOL: (r) => dashed(r.protocol),
   RESPONSE_CODE: (r) => r.code,
   RESPONSE_FLAGS: (r) => r.flags === '' ? '-' : r.flags,
   // Envoy's details and failure reasons: wasmesh keeps none of them per stream; Envoy prints `-` when it has none.
@@ -159,8 +160,8 @@ function grpcStatusOperator(arg: string | undefined, at: number): Operator {
 /** The request headers Envoy reads as pseudo-headers, from the record's fields. */
 function requestValue(name: string): Operator {
   switch (name) {
-    case ':method': return (r) => r.method;
-    case ':path': return (r) => r.path;
+    case ':method': return (r) => dashed(r.method);
+    case ':path': return (r) => dashed(r.path);
     case ':authority': case 'host': return (r) => dashed(r.authority);
     case ':scheme': return () => 'http';
     case 'x-request-id': return (r) => dashed(r.requestId);
