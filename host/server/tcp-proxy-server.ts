@@ -254,6 +254,8 @@ export class TcpProxyServer {
     for (const s of [...this.#inspecting]) s.destroy();
     this.#listener?.closeAll();
     this.#clusters.close();
+    // The last connections' lines out (the files are shared: another server may close later).
+    this.#accessLogFiles.flush();
     this.#current?.table.release();
     this.#current = null;
   }
