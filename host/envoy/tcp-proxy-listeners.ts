@@ -88,10 +88,11 @@ function cidrRange(cidr: string): Obj {
  * One listener per Gateway TCP port: at `at` when the port is mapped (`ports`), else on
  * `defaultHost` at the Gateway's own port (where Istio's gateway listens).
  */
-export function envoyTcpListeners(mesh: MeshConfig, namePrefix: string, defaultHost: string, ports: readonly GatewayPortAt[] | undefined, warnings: string[]): Obj[] {
+export function envoyTcpListeners(mesh: MeshConfig, namePrefix: string, defaultHost: string, ports: readonly GatewayPortAt[] | undefined, warnings: string[], strict: readonly GatewayPortAt[] = []): Obj[] {
   const out: Obj[] = [];
   const listeners: readonly GatewayTcpListener[] = mesh.gatewayTcpListeners ?? [];
-  for (const mapped of ports ?? []) {
+  // The deprecated --tcp-ports names TCP ports only: any other port there is an error.
+  for (const mapped of strict) {
     if (!listeners.some((l) => l.port === mapped.port)) {
       throw new EnvoyConfigError('envoy_config_bad_listen', `--tcp-ports ${mapped.port}`, `Gateway port ${mapped.port} is not a TCP server of the Gateway (TCP ports: ${listeners.map((l) => l.port).join(', ') || 'none'})`);
     }
