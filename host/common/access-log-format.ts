@@ -43,6 +43,8 @@ export interface AccessLogRecord {
   readonly grpcStatus: number;
   /** A request header's value (lower-case name), null when absent. */
   requestHeader(name: string): string | null;
+  /** `address:port` of the upstream connection's local end, when the record knows it (TCP connections); absent: `-`. */
+  readonly upstreamLocalAddress?: string;
 }
 
 /** Istio's default TEXT format (meshConfig accessLogFormat empty, EnvoyTextLogFormat), newline included. */
@@ -106,7 +108,7 @@ const SIMPLE: Readonly<Record<string, Operator>> = {
   RESPONSE_CODE_DETAILS: EMPTY,
   CONNECTION_TERMINATION_DETAILS: EMPTY,
   UPSTREAM_TRANSPORT_FAILURE_REASON: EMPTY,
-  UPSTREAM_LOCAL_ADDRESS: EMPTY,
+  UPSTREAM_LOCAL_ADDRESS: (r) => dashed(r.upstreamLocalAddress),
   BYTES_RECEIVED: (r) => r.bytesReceived,
   BYTES_SENT: (r) => r.bytesSent,
   DURATION: (r) => Math.round(r.durationMs),

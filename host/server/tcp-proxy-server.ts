@@ -446,6 +446,7 @@ export class TcpProxyServer {
       cluster.inc('upstream_cx_total');
       cluster.inc('upstream_cx_active');
       if (series !== null) series.opened++;
+      const upstreamLocal = addressWithPort(upstream.localAddress, upstream.localPort);
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
       const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
@@ -465,7 +466,7 @@ export class TcpProxyServer {
             reportBytes(s, report);
             report.series.closed++;
           }
-          this.#log(v, conn, s.end === 'upstream_reset' ? 'UC' : '-', clusterName, upstreamHost, s.rxBytes, s.txBytes);
+          this.#log(v, conn, s.end === 'upstream_reset' ? 'UC' : '-', clusterName, upstreamHost, s.rxBytes, s.txBytes, upstreamLocal);
           finish();
         },
       });
@@ -488,7 +489,7 @@ export class TcpProxyServer {
   }
 
   /** The connection's access-log record, to the CLI log and this version's Telemetry logs. */
-  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number): void {
+  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number, upstreamLocal = ''): void {
     if (this.#accessLog === undefined && v.logs === null) return;
     const c: TcpConnectionLog = {
       startTime: conn.startTime,
@@ -497,6 +498,7 @@ export class TcpProxyServer {
       bytesSent: sent,
       flags,
       upstreamHost,
+      upstreamLocalAddress: upstreamLocal,
       upstreamCluster: cluster,
       route: conn.route,
       downstreamRemoteAddress: conn.remote,

@@ -22,9 +22,11 @@ export interface TcpConnectionLog {
   readonly flags: string;
   /** `address:port` of the upstream endpoint, or '' when none was picked. */
   readonly upstreamHost: string;
+  /** `address:port` of the upstream connection's local end, or '' when not connected. */
+  readonly upstreamLocalAddress: string;
   /** The cluster, or '' when none. */
   readonly upstreamCluster: string;
-  /** The `tcp:` / `tls:` route's name, or ''. */
+  /** The `tcp:` / `tls:` route's name, or '' (the CLI entry's route; %ROUTE_NAME% prints `-`, as Envoy's tcp_proxy). */
   readonly route: string;
   /** `address:port` of the client. */
   readonly downstreamRemoteAddress: string;
@@ -56,8 +58,11 @@ class TcpRecord implements AccessLogRecord {
   get durationMs(): number { return this.c.durationMs; }
   readonly upstreamServiceTimeMs = -1;
   get upstreamHost(): string { return this.c.upstreamHost; }
+  get upstreamLocalAddress(): string { return this.c.upstreamLocalAddress; }
   get upstreamCluster(): string { return this.c.upstreamCluster; }
-  get route(): string { return this.c.route; }
+  // Envoy's tcp_proxy sets no route: %ROUTE_NAME% prints `-` there, and so does wasmesh (the
+  // `tcp:` route's name is in the CLI entry and the stats prefix).
+  readonly route = '';
   readonly requestId = '';
   readonly forwardedFor = undefined;
   get downstreamRemoteAddress(): string { return this.c.downstreamRemoteAddress; }

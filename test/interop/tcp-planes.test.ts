@@ -12,7 +12,7 @@ import type { Scenario } from './scenarios.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { run, startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -148,7 +148,10 @@ describe.skipIf(envoyBin === null)('TCP on stock Envoy over xDS', () => {
       .replace('match: [{port: 6379}]', `match: [{port: ${ports.redis}}]`)
       .replace(/hosts: \['\*'\]\n(?=  - port|---)/g, "hosts: ['*']\n    bind: 127.0.0.1\n");
     expect(gateway.match(/bind: 127\.0\.0\.1/g)).toHaveLength(3);
+    envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-xds-'));
     control = await FolderControlPlane.start({
+      // meshConfig's access log: Envoy's tcp_proxy writes it as wasmesh's TCP proxy does.
+      'mesh.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    accessLogFile: ${join(envoyDir, 'access.log')}\n`,
       'services.yaml': tcpServiceEntries([
         { name: 'echo-a', port: portOf(echoes[0]!) },
         { name: 'echo-b', port: portOf(echoes[1]!) },
@@ -161,9 +164,8 @@ describe.skipIf(envoyBin === null)('TCP on stock Envoy over xDS', () => {
     // No --listen: the gateway listens on its Gateway's server ports.
     const io = fakeIo();
     expect(await envoyBootstrapCommand(['--xds', `127.0.0.1:${control.xdsPort}`, '--admin', `127.0.0.1:${admin}`, '--node-id', id, '--proxy-type', 'router', '--gateway', 'tcp-gw'], io), io.stderr).toBe(0);
-    envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-xds-'));
     writeFileSync(join(envoyDir, 'envoy.yaml'), io.stdout);
-    xdsEnvoy = await startAndWait(envoyBin!, ['-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], admin, 'envoy over xDS');
+    xdsEnvoy = await startAndWait(envoyBin!, ['-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning', '--file-flush-interval-msec', '100'], admin, 'envoy over xDS');
     await control.waitSynced({ port: ports.http, adminPort: admin, nodeId: id, settled: () => envoySettled(admin), stop: async () => {} });
   }, 60_000);
 
@@ -179,6 +181,19 @@ describe.skipIf(envoyBin === null)('TCP on stock Envoy over xDS', () => {
     replies.forEach((r, i) => expect(r).toMatch(new RegExp(`^[ab]:xds-${i}$`)));
     expect(replies.some((r) => r.startsWith('a:'))).toBe(true);
     expect(replies.some((r) => r.startsWith('b:'))).toBe(true);
+    // One line per connection in Istio's default format, the shape test/runtime/tcp-gateway-access-log.test.ts
+    // expects of wasmesh.
+    let lines: string[] = [];
+    for (let i = 0; i < 50 && lines.length < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        lines = readFileSync(join(envoyDir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('"- - -"'));
+      } catch {
+        // not written yet
+      }
+    }
+    expect(lines).toHaveLength(20);
+    for (const l of lines) expect(l).toMatch(/^\[[\d\-T:.]+Z\] "- - -" 0 - - - "-" [56] [78] \d+ - "-" "-" "-" "-" "127\.0\.0\.1:\d+" outbound\|7000\|\|echo-[ab]\.example\.internal 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ - -$/);
   });
 
   it.skipIf(bins === null)('redis-cli PING and GET on the REDIS server port', async () => {

@@ -162,7 +162,7 @@ describe('TCP telemetry', () => {
     await waitFor(() => p.sessions === 0);
     files.close();
     const text = readFileSync(join(dir, 'text.log'), 'utf8');
-    expect(text).toMatch(new RegExp(`^"- - -" 0 - 4 6 "127\\.0\\.0\\.1:${a.port}" outbound\\|7000\\|\\|echo-a\\.example\\.internal 127\\.0\\.0\\.1:\\d+ 127\\.0\\.0\\.1:${p.port} default/tcp-vs/tcp-0\\n$`));
+    expect(text).toMatch(new RegExp(`^"- - -" 0 - 4 6 "127\\.0\\.0\\.1:${a.port}" outbound\\|7000\\|\\|echo-a\\.example\\.internal 127\\.0\\.0\\.1:\\d+ 127\\.0\\.0\\.1:${p.port} -\\n$`));
     expect(JSON.parse(readFileSync(join(dir, 'json.log'), 'utf8'))).toEqual({ method: null, protocol: null, code: 0, sent: 6, cluster: 'outbound|7000||echo-a.example.internal' });
     expect(() => readFileSync(join(dir, 'errors.log'), 'utf8')).toThrow(/ENOENT/);
   });
