@@ -1,6 +1,7 @@
 // Istio's standard metrics in Prometheus' text format 0.0.4, as Istio's sidecars expose them
 // beside Envoy's own stats: istio_requests_total (counter) and the istio_request_duration_milliseconds,
-// istio_request_bytes and istio_response_bytes histograms (`_bucket{le}` cumulative, `_sum`, `_count`).
+// istio_request_bytes and istio_response_bytes histograms (`_bucket{le}` cumulative, `_sum`, `_count`),
+// and for gRPC requests istio_request_messages_total / istio_response_messages_total.
 import { ISTIO_BUCKETS, cumulative, histogramCount, histogramSum } from '../telemetry/istio-histogram.js';
 import type { IstioSeriesSnapshot, IstioSnapshot } from '../telemetry/istio-metrics.js';
 import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
@@ -15,6 +16,11 @@ const HISTOGRAMS: ReadonlyArray<readonly [string, HistogramField, IstioMetric]> 
   ['istio_request_bytes', 'requestBytes', 'REQUEST_SIZE'],
   ['istio_request_duration_milliseconds', 'duration', 'REQUEST_DURATION'],
   ['istio_response_bytes', 'responseBytes', 'RESPONSE_SIZE'],
+];
+
+const MESSAGE_COUNTERS: ReadonlyArray<readonly [string, 'requestMessages' | 'responseMessages', IstioMetric]> = [
+  ['istio_request_messages_total', 'requestMessages', 'GRPC_REQUEST_MESSAGES'],
+  ['istio_response_messages_total', 'responseMessages', 'GRPC_RESPONSE_MESSAGES'],
 ];
 
 const byLabels = (a: IstioSeriesSnapshot, b: IstioSeriesSnapshot): number => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0);
@@ -38,6 +44,12 @@ export function renderIstioPrometheus(snapshot: IstioSnapshot, overrides?: Metri
     const counted = family('REQUEST_COUNT');
     if (counted.length > 0) parts.push('# TYPE istio_requests_total counter\n');
     for (const s of counted) parts.push(`istio_requests_total{${s.labels}} ${s.requests}\n`);
+    // gRPC message counts: the series of gRPC requests only (others have none to count).
+    for (const [name, field, metric] of MESSAGE_COUNTERS) {
+      const grpc = family(metric).filter((s) => s[field] !== undefined);
+      if (grpc.length > 0) parts.push(`# TYPE ${name} counter\n`);
+      for (const s of grpc) parts.push(`${name}{${s.labels}} ${s[field]}\n`);
+    }
     const buckets: number[] = [];
     for (const [name, field, metric] of HISTOGRAMS) {
       const sorted = family(metric);

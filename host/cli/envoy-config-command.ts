@@ -25,8 +25,8 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'listen', kind: 'string', valueName: '<host:port>', help: 'where Envoy accepts downstream requests' },
     { name: 'gateway', kind: 'string', valueName: '<name|ns/name>', help: 'serve as this Gateway (ingress mode)' },
-    { name: 'port-map', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where Envoy serves the Gateway's TLS passthrough ports (tls_inspector + tcp_proxy listeners), e.g. 443=127.0.0.1:8443" },
-    { name: 'tcp-ports', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where the Gateway's TCP servers listen (as `wasmesh proxy --port-map` maps them), e.g. 31400=127.0.0.1:9400; a TCP port not listed listens on --listen's host at its own number" },
+    { name: 'port-map', kind: 'string', valueName: '<gw port=host:port,…>', help: "with --gateway: where Envoy serves the Gateway's TCP ports (tcp_proxy listeners) and TLS passthrough ports (tls_inspector + tcp_proxy), as `wasmesh proxy --port-map` maps them, e.g. 31400=127.0.0.1:9400,443=127.0.0.1:8443; a TCP port not listed listens on --listen's host at its own number, an HTTP port's entry is not used (every HTTP server is on --listen)" },
+    { name: 'tcp-ports', kind: 'string', valueName: '<gw port=host:port,…>', help: 'deprecated: use --port-map, which maps TCP ports too (still read: TCP ports only, taken before --port-map for the same port)' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: "Envoy's admin address", defaultText: '127.0.0.1:15000' },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
@@ -67,6 +67,7 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   let tcpPorts: GatewayPort[] | undefined;
   if (values['tcp-ports'] !== undefined) {
     if (gateway === undefined) throw new UsageError(cmd, '--tcp-ports needs --gateway');
+    io.err(`${cmd}: warning: --tcp-ports is deprecated: --port-map maps TCP ports too\n`);
     try {
       tcpPorts = parseGatewayPorts(values['tcp-ports'] as string);
     } catch (err) {

@@ -43,6 +43,8 @@ export interface AccessLogRecord {
   readonly grpcStatus: number;
   /** A request header's value (lower-case name), null when absent. */
   requestHeader(name: string): string | null;
+  /** `address:port` of the upstream connection's local end, when the record knows it (TCP connections); absent: `-`. */
+  readonly upstreamLocalAddress?: string;
 }
 
 /** Istio's default TEXT format (meshConfig accessLogFormat empty, EnvoyTextLogFormat), newline included. */
@@ -98,14 +100,15 @@ const dashed = (v: string | undefined | null): Value => (v === undefined || v ==
 /** Operators without an argument. */
 const SIMPLE: Readonly<Record<string, Operator>> = {
   START_TIME: (r) => new Date(r.startTime).toISOString(),
-  PROTOCOL: (r) => r.protocol,
+  // Empty on a TCP connection's record: Envoy prints `-` (JSON null) there.
+  PROTOCOL: (r) => dashed(r.protocol),
   RESPONSE_CODE: (r) => r.code,
   RESPONSE_FLAGS: (r) => r.flags === '' ? '-' : r.flags,
   // Envoy's details and failure reasons: wasmesh keeps none of them per stream; Envoy prints `-` when it has none.
   RESPONSE_CODE_DETAILS: EMPTY,
   CONNECTION_TERMINATION_DETAILS: EMPTY,
   UPSTREAM_TRANSPORT_FAILURE_REASON: EMPTY,
-  UPSTREAM_LOCAL_ADDRESS: EMPTY,
+  UPSTREAM_LOCAL_ADDRESS: (r) => dashed(r.upstreamLocalAddress),
   BYTES_RECEIVED: (r) => r.bytesReceived,
   BYTES_SENT: (r) => r.bytesSent,
   DURATION: (r) => Math.round(r.durationMs),
@@ -159,8 +162,8 @@ function grpcStatusOperator(arg: string | undefined, at: number): Operator {
 /** The request headers Envoy reads as pseudo-headers, from the record's fields. */
 function requestValue(name: string): Operator {
   switch (name) {
-    case ':method': return (r) => r.method;
-    case ':path': return (r) => r.path;
+    case ':method': return (r) => dashed(r.method);
+    case ':path': return (r) => dashed(r.path);
     case ':authority': case 'host': return (r) => dashed(r.authority);
     case ':scheme': return () => 'http';
     case 'x-request-id': return (r) => dashed(r.requestId);

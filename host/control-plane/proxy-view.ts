@@ -136,24 +136,24 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     binds = [...byKey.values()].sort((a, b) => a.port - b.port);
   }
   const ports = binds.map((b) => b.port);
-  // A Gateway's TLS passthrough ports get their tls_inspector + tcp_proxy listeners (written with
+  // A Gateway's TLS passthrough ports get their tls_inspector + tcp_proxy listeners, and its TCP
+  // servers (TCP, MONGO, MYSQL, REDIS) their tcp_proxy listeners, on their binds (written with
   // the first HTTP listener's translation), never an HTTP listener.
-  const passthroughPorts = new Set(node.listen === null && options.gateway !== undefined ? (loaded.mesh.gatewayPassthroughListeners ?? []).map((l) => l.port) : []);
-  const passthroughBinds = binds.filter((b) => passthroughPorts.has(b.port));
-  // Likewise its TCP servers (MONGO, MYSQL, REDIS, TCP): tcp_proxy listeners, written once, at their bind.
-  const tcpPorts = new Set(node.listen === null && options.gateway !== undefined ? (loaded.mesh.gatewayTcpListeners ?? []).map((l) => l.port) : []);
-  const tcpBinds = binds.filter((b) => tcpPorts.has(b.port));
-  const httpBinds = binds.filter((b) => !passthroughPorts.has(b.port) && !tcpPorts.has(b.port));
+  const gw = node.listen === null && options.gateway !== undefined;
+  const passthroughPorts = new Set(gw ? (loaded.mesh.gatewayPassthroughListeners ?? []).map((l) => l.port) : []);
+  const tcpServerPorts = new Set(gw ? (loaded.mesh.gatewayTcpListeners ?? []).map((l) => l.port) : []);
+  const passthroughBinds = binds.filter((b) => passthroughPorts.has(b.port) || tcpServerPorts.has(b.port));
+  const httpBinds = binds.filter((b) => !passthroughPorts.has(b.port) && !tcpServerPorts.has(b.port));
   const merged: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
   const seen = new Set<string>();
-  const l4Binds = [...passthroughBinds, ...tcpBinds];
-  const translations = httpBinds.length > 0 ? httpBinds.map((listen, i) => ({ listen, http: true, withL4: i === 0 })) : l4Binds.slice(0, 1).map((listen) => ({ listen, http: false, withL4: true }));
+  const translations = httpBinds.length > 0 ? httpBinds.map((listen, i) => ({ listen, http: true, withL4: i === 0 })) : passthroughBinds.slice(0, 1).map((listen) => ({ listen, http: false, withL4: true }));
   for (const { listen, http, withL4 } of translations) {
     const o = {
       listen, admin: { host: '127.0.0.1', port: 15000 }, gateway: options.gateway, namespace: node.namespace,
       ...(withL4 && passthroughBinds.length > 0 ? { gatewayPorts: passthroughBinds.map((b) => ({ port: b.port, at: b })) } : {}),
-      ...(withL4 ? { tcpPorts: tcpBinds.map((b) => ({ port: b.port, at: b })) } : { l4Listeners: false }),
       ...(http ? {} : { httpListener: false }),
+      // The TCP and passthrough listeners once, with the first translation (the others would bind them again).
+      ...(withL4 ? {} : { l4Listeners: false }),
     };
     // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
     // plugin configuration (the compiled route table) inside the listener that arrives over LDS.

@@ -52,13 +52,18 @@ export interface EnvoyBootstrapOptions {
   gateway?: string;
   /** Namespace of resources that name none (the loader's default). */
   namespace?: string;
-  /** With `gateway`: the addresses of further Gateway ports (`--port-map`), for TLS passthrough listeners. */
+  /**
+   * With `gateway`: where the Gateway's TCP and TLS passthrough ports listen (`--port-map`, as
+   * `wasmesh proxy --port-map` maps them). A TCP port not listed listens on the listen host at its
+   * own number; a passthrough port not listed is not translated; an entry for an HTTP server is
+   * warned about and not used (the HTTP servers share the one listener at `listen`).
+   */
   gatewayPorts?: ReadonlyArray<{ port: number; at: HostPort }>;
   /** false: no HTTP listener at `listen` (a gateway whose ports are all passthrough, over xDS); default true. */
   httpListener?: boolean;
   /**
-   * Where the Gateway's TCP servers listen (`envoy-config --tcp-ports`, as `wasmesh proxy
-   * --port-map` maps them); a TCP port not listed listens on the listen host at its own number.
+   * Deprecated (`envoy-config --tcp-ports`): TCP ports only, each entry required to be a TCP
+   * server; `gatewayPorts` now maps TCP ports too. Taken before `gatewayPorts` for the same port.
    */
   tcpPorts?: readonly GatewayPortAt[];
   /** false: no listeners for the Gateway's TCP servers and TLS passthrough ports (another translation of the same gateway, over xDS, writes them); default true. */
@@ -171,7 +176,17 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   };
 
   // Gateway TCP servers and tcp: routes: tcp_proxy listeners (tcp-proxy-listeners.ts).
-  const tcpListeners = opts.l4Listeners === false ? [] : envoyTcpListeners(mesh, name, opts.listen.host, opts.tcpPorts, warnings);
+  // One port map for every kind (`--port-map`): TCP entries to the tcp_proxy listeners,
+  // passthrough entries to theirs; `tcpPorts` (the deprecated --tcp-ports) first.
+  const tcpServerPorts = new Set((mesh.gatewayTcpListeners ?? []).map((l) => l.port));
+  const passthroughServerPorts = new Set((mesh.gatewayPassthroughListeners ?? []).map((l) => l.port));
+  for (const p of opts.gatewayPorts ?? []) {
+    if (!tcpServerPorts.has(p.port) && !passthroughServerPorts.has(p.port)) {
+      warnings.push(`--port-map ${p.port}: Gateway port ${p.port} is not a TCP or TLS passthrough server of the Gateway; Envoy's translation serves the Gateway's HTTP servers on one listener (--listen), so this entry is not used`);
+    }
+  }
+  const tcpMap = [...(opts.tcpPorts ?? []), ...(opts.gatewayPorts ?? []).filter((p) => tcpServerPorts.has(p.port) && !(opts.tcpPorts ?? []).some((t) => t.port === p.port))];
+  const tcpListeners = opts.l4Listeners === false ? [] : envoyTcpListeners(mesh, name, opts.listen.host, tcpMap, warnings, opts.tcpPorts);
   const config: Obj = {
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },

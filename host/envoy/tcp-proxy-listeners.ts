@@ -11,6 +11,8 @@
 // catch-all chain, and what follows it is unreachable in both. A port no route holds for gets no
 // listener (Envoy refuses a listener without filter chains; wasmesh accepts and closes: the
 // client sees a closed connection from both), warned.
+import { envoyHcmAccessLog } from './access-log-config.js';
+import type { AccessLogTarget } from '../model/access-logging.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { GatewayTcpListener, TcpRoute } from '../model/tcp-route.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
@@ -32,8 +34,8 @@ export interface GatewayPortAt {
   at: HostPortAt;
 }
 
-/** The tcp_proxy network filter for one route. */
-export function tcpProxyFilter(route: TcpRoute): Obj {
+/** The tcp_proxy network filter for one route, with the mesh's access logs (one line per connection, as wasmesh's TCP proxy writes). */
+export function tcpProxyFilter(route: TcpRoute, accessLogs?: readonly AccessLogTarget[]): Obj {
   const config: Obj = { '@type': TCP_PROXY_TYPE };
   if (route.destinations.length === 1) {
     config.stat_prefix = route.destinations[0]!.cluster;
@@ -48,11 +50,12 @@ export function tcpProxyFilter(route: TcpRoute): Obj {
     }) };
   }
   config.idle_timeout = ISTIO_TCP_IDLE_TIMEOUT;
+  Object.assign(config, envoyHcmAccessLog(accessLogs));
   return { name: TCP_PROXY_FILTER, typed_config: config };
 }
 
 /** The filter chains of Gateway port `port`: one per reachable route, in the order above. */
-export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warnings: string[]): Obj[] {
+export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warnings: string[], accessLogs?: readonly AccessLogTarget[]): Obj[] {
   const chains: Obj[] = [];
   const seenSubnets = new Set<string>();
   let catchAll: TcpRoute | null = null;
@@ -71,10 +74,10 @@ export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warni
       const key = [...m.destinationSubnets].sort().join(',');
       if (seenSubnets.has(key)) continue;
       seenSubnets.add(key);
-      chains.push({ filter_chain_match: { prefix_ranges: m.destinationSubnets.map(cidrRange) }, filters: [tcpProxyFilter(r)] });
+      chains.push({ filter_chain_match: { prefix_ranges: m.destinationSubnets.map(cidrRange) }, filters: [tcpProxyFilter(r, accessLogs)] });
     }
   }
-  if (catchAll !== null) chains.push({ filters: [tcpProxyFilter(catchAll)] });
+  if (catchAll !== null) chains.push({ filters: [tcpProxyFilter(catchAll, accessLogs)] });
   return chains;
 }
 
@@ -88,16 +91,17 @@ function cidrRange(cidr: string): Obj {
  * One listener per Gateway TCP port: at `at` when the port is mapped (`ports`), else on
  * `defaultHost` at the Gateway's own port (where Istio's gateway listens).
  */
-export function envoyTcpListeners(mesh: MeshConfig, namePrefix: string, defaultHost: string, ports: readonly GatewayPortAt[] | undefined, warnings: string[]): Obj[] {
+export function envoyTcpListeners(mesh: MeshConfig, namePrefix: string, defaultHost: string, ports: readonly GatewayPortAt[] | undefined, warnings: string[], strict: readonly GatewayPortAt[] = []): Obj[] {
   const out: Obj[] = [];
   const listeners: readonly GatewayTcpListener[] = mesh.gatewayTcpListeners ?? [];
-  for (const mapped of ports ?? []) {
+  // The deprecated --tcp-ports names TCP ports only: any other port there is an error.
+  for (const mapped of strict) {
     if (!listeners.some((l) => l.port === mapped.port)) {
       throw new EnvoyConfigError('envoy_config_bad_listen', `--tcp-ports ${mapped.port}`, `Gateway port ${mapped.port} is not a TCP server of the Gateway (TCP ports: ${listeners.map((l) => l.port).join(', ') || 'none'})`);
     }
   }
   for (const l of listeners) {
-    const chains = tcpFilterChains(mesh.tcpRoutes ?? [], l.port, warnings);
+    const chains = tcpFilterChains(mesh.tcpRoutes ?? [], l.port, warnings, mesh.accessLogs);
     if (chains.length === 0) {
       warnings.push(`Gateway TCP port ${l.port}: no tcp: route holds for it; no Envoy listener (Envoy refuses one without filter chains; wasmesh closes each connection)`);
       continue;

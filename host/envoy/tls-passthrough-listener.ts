@@ -10,6 +10,8 @@
 // claims (for the same subnets) is dropped from later chains, and a chain left with none is
 // left out with a warning: Envoy then routes each name as wasmesh does, except where a narrower
 // name in a later rule would win over an earlier wildcard (the difference is warned about).
+import { envoyHcmAccessLog } from './access-log-config.js';
+import type { AccessLogTarget } from '../model/access-logging.js';
 import type { MeshConfig } from '../model/mesh.js';
 import type { TcpRoute } from '../model/tcp-route.js';
 import { autoPassthroughSni, type GatewayPassthroughListener } from '../model/tls-route.js';
@@ -26,7 +28,7 @@ const TLS_INSPECTOR = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
 };
 
-function tcpProxy(statPrefix: string, route: Pick<TcpRoute, 'destinations'>): Obj {
+function tcpProxy(statPrefix: string, route: Pick<TcpRoute, 'destinations'>, accessLogs: readonly AccessLogTarget[] | undefined): Obj {
   const d = route.destinations;
   return {
     name: 'envoy.filters.network.tcp_proxy',
@@ -34,6 +36,8 @@ function tcpProxy(statPrefix: string, route: Pick<TcpRoute, 'destinations'>): Ob
       '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
       stat_prefix: statPrefix,
       ...(d.length === 1 ? { cluster: d[0]!.cluster } : { weighted_clusters: { clusters: d.filter((x) => x.weight > 0).map((x) => ({ name: x.cluster, weight: x.weight })) } }),
+      // The mesh's access logs, one line per connection, as wasmesh's passthrough writes.
+      ...envoyHcmAccessLog(accessLogs),
     },
   };
 }
@@ -46,7 +50,7 @@ function prefixRange(cidr: string): Obj {
 }
 
 /** The filter chains of a PASSTHROUGH port, first match first, overlaps removed (see above). */
-function passthroughChains(l: GatewayPassthroughListener, routes: readonly TcpRoute[], warnings: string[]): Obj[] {
+function passthroughChains(l: GatewayPassthroughListener, routes: readonly TcpRoute[], warnings: string[], accessLogs: readonly AccessLogTarget[] | undefined): Obj[] {
   const chains: Obj[] = [];
   const claimed = new Map<string, string>(); // `<subnets>|<server name>` → the route that has it
   for (const r of routes) {
@@ -74,7 +78,7 @@ function passthroughChains(l: GatewayPassthroughListener, routes: readonly TcpRo
       chains.push({
         name: `${r.name}/${chains.length}`,
         filter_chain_match: match,
-        filters: [tcpProxy(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name, r)],
+        filters: [tcpProxy(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name, r, accessLogs)],
       });
     }
   }
@@ -108,11 +112,11 @@ export function envoyPassthroughListeners(mesh: MeshConfig, gateway: string, por
       continue;
     }
     const chains = l.mode === 'PASSTHROUGH'
-      ? passthroughChains(l, mesh.tlsRoutes ?? [], warnings)
+      ? passthroughChains(l, mesh.tlsRoutes ?? [], warnings, mesh.accessLogs)
       : mesh.clusters.filter((c) => !isCatchAllCluster(c.name) && c.port > 0).map((c) => ({
         name: c.name,
         filter_chain_match: { server_names: [autoPassthroughSni(c.port, c.subset, c.host)] },
-        filters: [tcpProxy(c.name, { destinations: [{ cluster: c.name, weight: 100 }] })],
+        filters: [tcpProxy(c.name, { destinations: [{ cluster: c.name, weight: 100 }] }, mesh.accessLogs)],
       }));
     if (chains.length === 0) {
       // Envoy refuses a listener without filter chains: the port is left closed.

@@ -6,6 +6,7 @@
 //
 // Phases: Decoding (filters in order; a filter may pause and resume) → Upstream (the terminal
 // filter has the request) → Done.
+import { GrpcMessageCounter } from './grpc-message-counter.js';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../listener/downstream.js';
 import type { RequestView } from '../core/request-view.js';
 import type { Stats } from '../telemetry/stats.js';
@@ -82,6 +83,9 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   upstreamServiceTimeMs = -1;
   attempts = 0;
   grpc = false;
+  /** gRPC message counters (istio_request/response_messages_total); null unless the request is gRPC. */
+  #grpcIn: GrpcMessageCounter | null = null;
+  #grpcOut: GrpcMessageCounter | null = null;
   grpcStatus = -1;
   requestAuth: RequestAuth | null = null;
   trace: StreamTrace | null = null;
@@ -127,6 +131,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     config.retain();
     // Decided on the head as received, before any filter edits it (Envoy's is_grpc_request).
     this.grpc = isGrpcContentType(this.requestHeader('content-type'));
+    this.#grpcIn = null;
+    this.#grpcOut = null;
     ds.attach(this, this.hasBody);
     const refused = ds.protocolError;
     if (refused !== null) {
@@ -263,6 +269,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       // The transform may have answered the request (a body it cannot translate).
       if (this.#phase !== Phase.Upstream) return;
     }
+    if (this.grpc) (this.#grpcIn ??= new GrpcMessageCounter()).push(chunk);
     const filters = this.#filters;
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i]!;
@@ -403,8 +410,17 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) sink.header(extra[i]!, extra[i + 1]!);
   }
 
+  get grpcRequestMessages(): number {
+    return this.#grpcIn?.messages ?? 0;
+  }
+
+  get grpcResponseMessages(): number {
+    return this.#grpcOut?.messages ?? 0;
+  }
+
   encodeData(chunk: Uint8Array): boolean {
     if (this.#phase === Phase.Done) return true;
+    if (this.grpc) (this.#grpcOut ??= new GrpcMessageCounter()).push(chunk);
     if (this.#transform !== null) {
       chunk = this.#transform.response(chunk);
       if (chunk.length === 0) return true;

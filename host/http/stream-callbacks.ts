@@ -143,6 +143,10 @@ export interface StreamCallbacks {
    * the one a gRPC local reply carried; -1 when none was seen.
    */
   grpcStatus: number;
+  /** gRPC requests: messages in the request body (as received, after a grpc-web translation); 0 otherwise. */
+  readonly grpcRequestMessages: number;
+  /** gRPC requests: messages in the response body (as the upstream framed them); 0 otherwise. */
+  readonly grpcResponseMessages: number;
   /** The verified JWT's attributes (RequestAuthentication), set by the JWT filter; null without a token. */
   requestAuth: RequestAuth | null;
   /**

@@ -3,9 +3,9 @@
 // gateway), SERVER the destination reporter (a sidecar's inbound side). Applied to the standard
 // metrics when they are scraped (host/telemetry/istio-metric-overrides.ts).
 
-/** Istio's standard HTTP metrics as the Telemetry API names them. */
-export type IstioMetric = 'REQUEST_COUNT' | 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE';
-export const ISTIO_HTTP_METRICS: readonly IstioMetric[] = ['REQUEST_COUNT', 'REQUEST_DURATION', 'REQUEST_SIZE', 'RESPONSE_SIZE'];
+/** Istio's standard HTTP metrics (the gRPC message counts included) as the Telemetry API names them. */
+export type IstioMetric = 'REQUEST_COUNT' | 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE' | 'GRPC_REQUEST_MESSAGES' | 'GRPC_RESPONSE_MESSAGES';
+export const ISTIO_HTTP_METRICS: readonly IstioMetric[] = ['REQUEST_COUNT', 'REQUEST_DURATION', 'REQUEST_SIZE', 'RESPONSE_SIZE', 'GRPC_REQUEST_MESSAGES', 'GRPC_RESPONSE_MESSAGES'];
 
 /** One metric's overrides for one reporter. */
 export interface MetricOverride {

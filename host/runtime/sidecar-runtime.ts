@@ -152,7 +152,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const capturing = outboundFd !== undefined;
   const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, ...(capturing ? { adoptOnly: true } : {}), limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   // The byte proxy and the capture in front of both, when the outbound socket is handed over.
-  const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' }) : null;
+  const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: logLine }) : null;
   const capture = tcp === null ? null : new OutboundCapture({ host: opts.outbound.host, port: opts.outbound.port, fd: outboundFd, http: outbound, tcp, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections });
   const inboundFd = opts.listenFds?.inbound;
   const inbound = new ProxyServer({
@@ -176,7 +176,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
   // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
-  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, istioMetrics: 'off' });
+  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
   tcpIn?.apply(inboundConfig, 0);
   const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, log: dataLog });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
@@ -200,6 +200,8 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       try {
         outbound.apply(mesh, version);
         tcp?.apply(mesh, version);
+        // The inbound byte proxy takes the inbound side's access logs (Telemetry SERVER mode).
+        tcpIn?.apply(next.mesh, version);
         capture?.apply(mesh);
         inboundCapture?.apply(mesh);
       } catch (err) {
@@ -245,7 +247,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
         return tcp === null && tcpIn === null ? both : mergeStats([both, ...(tcp === null ? [] : [tcp.stats.records()]), ...(tcpIn === null ? [] : [tcpIn.stats.records()])]);
       },
       clusters: () => tcp === null ? [...outbound.clusters(), ...inbound.clusters()] : [...mergeClusters([outbound.clusters(), tcp.clusters()]), ...inbound.clusters()],
-      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, ...(tcp === null ? [] : [{ series: [], overflow: tcp.istio?.overflow ?? 0, tcp: tcp.istio?.snapshot() ?? [] }])]),
+      istio: () => mergeIstio([outbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, inbound.istio?.snapshot() ?? EMPTY_ISTIO_SNAPSHOT, ...[tcp, tcpIn].filter((t): t is TcpProxyServer => t !== null).map((t) => ({ series: [], overflow: t.istio?.overflow ?? 0, tcp: t.istio?.snapshot() ?? [] }))]),
       envoyPlan: (): EnvoyListenPlan => ({
         listens: [{ host: opts.outbound.host, port: outbound.port || opts.outbound.port }],
         inbound: {

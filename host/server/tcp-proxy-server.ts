@@ -17,6 +17,12 @@
 // host/sidecar/outbound-capture.ts hands it each connection whose original destination is a
 // TCP service port (the `tcp:` routes of that service's host, else its default cluster) or
 // unknown (PassthroughCluster to the original destination, Envoy's ORIGINAL_DST).
+//
+// Telemetry as Istio's sidecars and gateways report TCP: istio_tcp_connections_opened_total when
+// the upstream is connected, the byte counters added every tcpReportingMs (Istio's
+// tcp_reporting_duration, 5 s) while the connection is open and the rest at its end, then
+// istio_tcp_connections_closed_total; one access-log record per connection at its end
+// (host/telemetry/tcp-access-log.ts), refused ones included.
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
@@ -40,9 +46,16 @@ import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workl
 import { autoPassthroughSni, selectTlsRoute, type GatewayPassthroughMode } from '../model/tls-route.js';
 import { isCatchAllCluster } from '../model/catch-all.js';
 import { inspectClientHello, type TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
+import type { AccessLogEntry } from '../telemetry/access-log.js';
+import { addressWithPort, tcpAccessLogEntry, TcpAccessLogs, type TcpConnectionLog } from '../telemetry/tcp-access-log.js';
+import { sharedAccessLogFiles } from '../telemetry/shared-access-log-files.js';
+import type { AccessLogFiles } from '../telemetry/access-log-files.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
+
+/** Istio's stats filter `tcp_reporting_duration` default: open connections' bytes reported every 5 s. */
+export const TCP_REPORTING_MS = 5_000;
 
 export interface TcpProxyServerOptions {
   host: string;
@@ -57,8 +70,14 @@ export interface TcpProxyServerOptions {
   operationalLog?: Log;
   /** Who this proxy's workload is (Istio metrics labels); absent: `unknown`. */
   workload?: WorkloadMetadata;
-  /** Istio's TCP metrics, reporter `source` (a gateway), or off. Default source. */
-  istioMetrics?: 'source' | 'off';
+  /** Istio's TCP metrics: reporter `source` (a gateway, a sidecar's outbound), `destination` (a sidecar's inbound), or off. Default source. */
+  istioMetrics?: 'source' | 'destination' | 'off';
+  /** How often open connections' bytes are added to istio_tcp_*_bytes_total (Istio's tcp_reporting_duration); default 5 s, 0: at close only. */
+  tcpReportingMs?: number;
+  /** The CLI access log (`--access-log`): one entry per connection; absent: none. */
+  accessLog?: (entry: AccessLogEntry) => void;
+  /** Where MeshConfig.accessLogs (Telemetry / meshConfig) write; default the process's shared files. */
+  accessLogFiles?: AccessLogFiles;
   /** The tls_inspector of a TLS passthrough port (timeout 15 s, close on timeout, 64 KiB ClientHello). */
   tlsInspector?: TlsInspectorOptions;
   /**
@@ -91,6 +110,15 @@ interface TcpVersion {
   readonly passthrough: GatewayPassthroughMode | null;
   /** AUTO_PASSTHROUGH: route index by SNI (every route's one SNI is exact). */
   readonly bySni: ReadonlyMap<string, number> | null;
+  /** This version's Telemetry / meshConfig access logs (null: none). */
+  readonly logs: TcpAccessLogs | null;
+}
+
+/** An open connection's Istio series and what of its bytes the series has. */
+interface SessionReport {
+  readonly series: IstioTcpSeries;
+  sent: number;
+  received: number;
 }
 
 export class TcpProxyServer {
@@ -106,7 +134,11 @@ export class TcpProxyServer {
   readonly #opLog: Log | undefined;
   /** Connections without a route to any cluster (`tcp.<listener>.downstream_cx_no_route`). */
   readonly #listenerStats: TcpProxyStats;
-  readonly #sessions = new Set<TcpProxySession>();
+  /** Open sessions, with their Istio series and the bytes already reported to it. */
+  readonly #sessions = new Map<TcpProxySession, SessionReport | null>();
+  readonly #reportTimer: NodeJS.Timeout | null;
+  readonly #accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  readonly #accessLogFiles: AccessLogFiles;
   /** Downstreams waiting for their upstream connect. */
   readonly #connecting = new Set<Socket>();
   /** Downstreams whose ClientHello is being read. */
@@ -129,7 +161,12 @@ export class TcpProxyServer {
     this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
     const workload = opts.workload ?? workloadMetadata({});
-    this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics('source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
+    this.istio = opts.istioMetrics === 'off' ? null : new IstioTcpMetrics(opts.istioMetrics ?? 'source', workloadLabelsOf(workload), () => workload.principal ?? UNKNOWN);
+    this.#accessLog = opts.accessLog;
+    this.#accessLogFiles = opts.accessLogFiles ?? sharedAccessLogFiles(opts.operationalLog);
+    const reportMs = opts.tcpReportingMs ?? TCP_REPORTING_MS;
+    this.#reportTimer = this.istio === null || reportMs <= 0 ? null : setInterval(() => this.#report(), reportMs);
+    this.#reportTimer?.unref();
     this.#listener = this.#adopt ? null : new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
   }
 
@@ -183,6 +220,7 @@ export class TcpProxyServer {
       clusterNames: mesh.clusters.map((c) => c.name),
       passthrough: pass,
       bySni: pass === 'AUTO_PASSTHROUGH' ? new Map(routes.map((r, i) => [r.matches[0]!.sniHosts[0]!, i])) : null,
+      logs: mesh.accessLogs !== undefined && mesh.accessLogs.length > 0 ? new TcpAccessLogs(mesh.accessLogs, (path) => this.#accessLogFiles.writer(path)) : null,
     };
     // Connections on the previous version hold their own reference.
     previous?.table.release();
@@ -218,13 +256,16 @@ export class TcpProxyServer {
 
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#listener?.stopAccepting();
+    if (this.#reportTimer !== null) clearInterval(this.#reportTimer);
     const deadline = Date.now() + drainTimeoutMs;
     while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of [...this.#sessions]) s.close();
+    for (const s of [...this.#sessions.keys()]) s.close();
     for (const s of [...this.#connecting]) s.destroy();
     for (const s of [...this.#inspecting]) s.destroy();
     this.#listener?.closeAll();
     this.#clusters.close();
+    // The last connections' lines out (the files are shared: another server may close later).
+    this.#accessLogFiles.flush();
     this.#current?.table.release();
     this.#current = null;
   }
@@ -255,7 +296,8 @@ export class TcpProxyServer {
       return;
     }
     socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
-    if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet));
+    const conn = connInfo(socket, socket.localAddress, socket.localPort);
+    if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet), conn);
     // The version at accept serves this connection: held while its ClientHello comes.
     v.table.retain();
     this.#inspecting.add(socket);
@@ -268,23 +310,26 @@ export class TcpProxyServer {
         const ri = v.bySni !== null
           ? (outcome.sni === null ? -1 : v.bySni.get(outcome.sni.toLowerCase()) ?? -1)
           : selectTlsRoute(v.routes, this.#gatewayPort, outcome.sni, socket.localAddress ?? null, this.#inSubnet);
-        this.#proxyRoute(socket, v, ri);
+        conn.sni = outcome.sni ?? '';
+        this.#proxyRoute(socket, v, ri, conn);
       }
       v.table.release();
     });
   }
 
   /** Proxies `socket` by route `ri` of `v` (-1: none, closed and counted as Envoy's NR). */
-  #proxyRoute(socket: Socket, v: TcpVersion, ri: number): void {
+  #proxyRoute(socket: Socket, v: TcpVersion, ri: number, conn: ConnInfo): void {
     if (ri < 0) {
       this.#listenerStats.inc('downstream_cx_total');
       this.#listenerStats.inc('downstream_cx_no_route');
       // Envoy: no filter chain matched (a passthrough port) or no route: the NR flag.
       if (v.passthrough !== null) this.stats.downstreamDone(0, ['NR']);
+      this.#log(v, conn, 'NR', '', '', 0, 0);
       socket.destroy();
       return;
     }
-    this.#proxy(socket, v, v.stats[ri]!, v.table.pickCluster(ri), '');
+    conn.route = v.routes[ri]!.name;
+    this.#proxy(socket, v, v.stats[ri]!, v.table.pickCluster(ri), '', conn);
   }
 
   /**
@@ -301,21 +346,23 @@ export class TcpProxyServer {
       return;
     }
     socket.on('error', () => {});
+    const conn = connInfo(socket, target.address, target.port);
     const service = target.service;
     if (service === null) {
       const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
-      this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority);
+      this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
       return;
     }
     for (let i = 0; i < v.routes.length; i++) {
       const r = v.routes[i]!;
       if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
       if (r.matches.length === 0 || r.matches.some((m) => l4MatchHolds(m, target.port, target.address, this.#inSubnet))) {
-        this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '');
+        conn.route = r.name;
+        this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '', conn);
         return;
       }
     }
-    this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '');
+    this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '', conn);
   }
 
   /**
@@ -329,13 +376,14 @@ export class TcpProxyServer {
       return;
     }
     socket.on('error', () => {});
-    this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '');
+    this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '', connInfo(socket, socket.localAddress, socket.localPort));
   }
 
-  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string): void {
+  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo): void {
     stats.inc('downstream_cx_total');
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
     const series = this.#series(clusterName);
+    let upstreamHost = '';
     const fail = (flag: string): void => {
       const s = this.#series(clusterName, flag);
       if (s !== null) {
@@ -343,6 +391,7 @@ export class TcpProxyServer {
         s.closed++;
       }
       this.stats.downstreamDone(0, [flag]);
+      this.#log(v, conn, flag, clusterName, upstreamHost, 0, 0);
       socket.destroy();
     };
     if (ci < 0) return fail('UH');
@@ -356,6 +405,7 @@ export class TcpProxyServer {
       return fail('UH');
     }
     v.table.retain();
+    upstreamHost = addressWithPort(lease.endpoint.address, lease.endpoint.port);
     const settings = admitted.settings;
     const cluster: ClusterStats = admitted.stats;
     // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
@@ -406,6 +456,8 @@ export class TcpProxyServer {
       cluster.inc('upstream_cx_total');
       cluster.inc('upstream_cx_active');
       if (series !== null) series.opened++;
+      const upstreamLocal = addressWithPort(upstream.localAddress, upstream.localPort);
+      const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
       const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
@@ -420,15 +472,15 @@ export class TcpProxyServer {
           if (s.end === 'upstream_reset') cluster.inc('upstream_cx_destroy_remote');
           else if (s.end !== 'closed') cluster.inc('upstream_cx_destroy_local');
           if (s.end === 'upstream_reset') this.stats.downstreamDone(0, ['UC']);
-          if (series !== null) {
-            series.closed++;
-            series.sent += s.txBytes;
-            series.received += s.rxBytes;
+          if (report !== null) {
+            reportBytes(s, report);
+            report.series.closed++;
           }
+          this.#log(v, conn, s.end === 'upstream_reset' ? 'UC' : '-', clusterName, upstreamHost, s.rxBytes, s.txBytes, upstreamLocal);
           finish();
         },
       });
-      this.#sessions.add(session);
+      this.#sessions.set(session, report);
     });
   }
 
@@ -436,8 +488,57 @@ export class TcpProxyServer {
   #series(cluster: string, flags = '-'): IstioTcpSeries | null {
     if (this.istio === null) return null;
     const service = cluster === '' ? UNKNOWN_SERVICE : serviceOfCluster(cluster) ?? UNKNOWN_SERVICE;
-    return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, 'none');
+    // Istio: the source reporter writes `unknown`; the destination reporter the downstream's
+    // security, and the adopted inbound connections reach the byte proxy in plain text.
+    return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, this.istio.reporter === 'source' ? 'unknown' : 'none');
   }
+
+  /** Every open connection's bytes since its last report, added to its series (Istio's periodic TCP report). */
+  #report(): void {
+    for (const [session, report] of this.#sessions) if (report !== null) reportBytes(session, report);
+  }
+
+  /** The connection's access-log record, to the CLI log and this version's Telemetry logs. */
+  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number, upstreamLocal = ''): void {
+    if (this.#accessLog === undefined && v.logs === null) return;
+    const c: TcpConnectionLog = {
+      startTime: conn.startTime,
+      durationMs: Date.now() - conn.startTime,
+      bytesReceived: received,
+      bytesSent: sent,
+      flags,
+      upstreamHost,
+      upstreamLocalAddress: upstreamLocal,
+      upstreamCluster: cluster,
+      route: conn.route,
+      downstreamRemoteAddress: conn.remote,
+      downstreamLocalAddress: conn.local,
+      requestedServerName: conn.sni,
+    };
+    this.#accessLog?.(tcpAccessLogEntry(c, v.version));
+    v.logs?.write(c);
+  }
+}
+
+/** What a connection's access-log record needs from before its session. */
+interface ConnInfo {
+  readonly startTime: number;
+  readonly remote: string;
+  readonly local: string;
+  sni: string;
+  route: string;
+}
+
+function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
+  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '' };
+}
+
+/** Adds what `session` moved since the last report to its series (sent: to the downstream, received: from it). */
+function reportBytes(session: TcpProxySession, report: SessionReport): void {
+  report.series.sent += session.txBytes - report.sent;
+  report.series.received += session.rxBytes - report.received;
+  report.sent = session.txBytes;
+  report.received = session.rxBytes;
 }
 
 /**

@@ -25,6 +25,9 @@ export interface IstioSeriesSnapshot {
   duration: number[];
   requestBytes: number[];
   responseBytes: number[];
+  /** istio_request_messages_total / istio_response_messages_total (gRPC); absent: 0. */
+  requestMessages?: number;
+  responseMessages?: number;
 }
 
 /** A registry's (or several merged) figures. */
@@ -49,6 +52,8 @@ class Series {
   readonly duration: HistogramData = newHistogram();
   readonly requestBytes: HistogramData = newHistogram();
   readonly responseBytes: HistogramData = newHistogram();
+  requestMessages = 0;
+  responseMessages = 0;
   constructor(readonly labels: string) {}
 }
 
@@ -82,7 +87,7 @@ export class IstioMetrics {
    * reporter, destination on the source reporter), `peerPrincipal` its SPIFFE ID or `unknown`.
    */
   record(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy,
-    durationMs: number, requestBytes: number, responseBytes: number): void {
+    durationMs: number, requestBytes: number, responseBytes: number, requestMessages = 0, responseMessages = 0): void {
     const s = this.#cached(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
     if (s === null) {
       this.overflow++;
@@ -92,6 +97,8 @@ export class IstioMetrics {
     observe(s.duration, durationMs);
     observe(s.requestBytes, requestBytes);
     observe(s.responseBytes, responseBytes);
+    s.requestMessages += requestMessages;
+    s.responseMessages += responseMessages;
   }
 
   #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy): Series | null {
@@ -156,7 +163,7 @@ export class IstioMetrics {
   snapshot(): IstioSnapshot {
     const out: IstioSeriesSnapshot[] = [];
     for (const s of this.#byLabels.values()) {
-      out.push({ labels: s.labels, requests: s.requests, duration: Array.from(s.duration), requestBytes: Array.from(s.requestBytes), responseBytes: Array.from(s.responseBytes) });
+      out.push({ labels: s.labels, requests: s.requests, duration: Array.from(s.duration), requestBytes: Array.from(s.requestBytes), responseBytes: Array.from(s.responseBytes), ...(s.requestMessages + s.responseMessages > 0 ? { requestMessages: s.requestMessages, responseMessages: s.responseMessages } : {}) });
     }
     return { series: out, overflow: this.overflow };
   }
@@ -171,10 +178,14 @@ export function mergeIstio(lists: ReadonlyArray<IstioSnapshot>): IstioSnapshot {
     for (const s of list.series) {
       const have = byLabels.get(s.labels);
       if (have === undefined) {
-        byLabels.set(s.labels, { labels: s.labels, requests: s.requests, duration: [...s.duration], requestBytes: [...s.requestBytes], responseBytes: [...s.responseBytes] });
+        byLabels.set(s.labels, { labels: s.labels, requests: s.requests, duration: [...s.duration], requestBytes: [...s.requestBytes], responseBytes: [...s.responseBytes], ...(s.requestMessages !== undefined ? { requestMessages: s.requestMessages, responseMessages: s.responseMessages ?? 0 } : {}) });
         continue;
       }
       have.requests += s.requests;
+      if (s.requestMessages !== undefined || s.responseMessages !== undefined) {
+        have.requestMessages = (have.requestMessages ?? 0) + (s.requestMessages ?? 0);
+        have.responseMessages = (have.responseMessages ?? 0) + (s.responseMessages ?? 0);
+      }
       addHistogram(have.duration, s.duration);
       addHistogram(have.requestBytes, s.requestBytes);
       addHistogram(have.responseBytes, s.responseBytes);

@@ -16,6 +16,35 @@ function routesOf(config: any): any[] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-config-'));
+
+/** A Gateway with an HTTP and a TCP server, the TCP one routed to a ServiceEntry. */
+const TCP_YAML = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo}
+spec:
+  hosts: [echo.example.internal]
+  ports: [{number: 7000, name: tcp, protocol: TCP}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {tcp: 9000}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  tcp: [{match: [{port: 31400}], route: [{destination: {host: echo.example.internal}}]}]
+`;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('wasmesh envoy-config', () => {
@@ -202,33 +231,7 @@ spec:
 
   it('--tcp-ports puts a Gateway TCP server\'s tcp_proxy listener where asked; bad maps and a missing --gateway are usage errors', async () => {
     const file = join(dir, 'tcp.yaml');
-    writeFileSync(file, `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo}
-spec:
-  hosts: [echo.example.internal]
-  ports: [{number: 7000, name: tcp, protocol: TCP}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tcp: 9000}}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
-  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: tcp}
-spec:
-  hosts: ['*']
-  gateways: [gw]
-  tcp: [{match: [{port: 31400}], route: [{destination: {host: echo.example.internal}}]}]
-`);
+    writeFileSync(file, TCP_YAML);
     const io = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '31400=127.0.0.1:9400'], io)).toBe(0);
     const tcp = parse(io.stdout).static_resources.listeners[1];
@@ -239,6 +242,23 @@ spec:
     const notTcp = fakeIo();
     expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '80=127.0.0.1:9400'], notTcp)).toBe(1);
     expect(notTcp.stderr).toMatch(/--tcp-ports 80: Gateway port 80 is not a TCP server of the Gateway \(TCP ports: 31400\)/);
+  });
+
+  it('--port-map maps TCP ports too (the one flag for every Gateway port); --tcp-ports warns it is deprecated; an HTTP port\'s entry is warned and not used', async () => {
+    const file = join(dir, 'tcp-port-map.yaml');
+    writeFileSync(file, TCP_YAML);
+    const io = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--port-map', '80=127.0.0.1:8081,31400=127.0.0.1:9401'], io)).toBe(0);
+    const listeners = parse(io.stdout).static_resources.listeners;
+    expect(listeners).toHaveLength(2);
+    expect(listeners[0].address.socket_address).toEqual({ address: '127.0.0.1', port_value: 8080 });
+    expect(listeners[1].address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9401 });
+    expect(listeners[1].filter_chains[0].filters[0].name).toBe('envoy.filters.network.tcp_proxy');
+    expect(io.stderr).toMatch(/warning: --port-map 80: Gateway port 80 is not a TCP or TLS passthrough server of the Gateway; .*not used/);
+    expect(io.stderr).not.toMatch(/deprecated/);
+    const old = fakeIo();
+    expect(await envoyConfigCommand(['-f', file, '--listen', '127.0.0.1:8080', '--gateway', 'gw', '--tcp-ports', '31400=127.0.0.1:9400'], old)).toBe(0);
+    expect(old.stderr).toMatch(/warning: --tcp-ports is deprecated: --port-map maps TCP ports too/);
   });
 
   it('--help prints the flags', async () => {

@@ -234,7 +234,7 @@ spec:
     }
   });
 
-  it('Gateway TCP servers over xDS: one tcp_proxy listener per port at its bind, no HTTP listener there, every address once (Envoy refuses two listeners on one)', () => {
+  it('Gateway TCP servers over xDS: a tcp_proxy listener on each TCP port (encoded), never an HTTP one, bound once with two HTTP ports', () => {
     const tDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-tcp-'));
     try {
       writeFileSync(join(tDir, 'mesh.yaml'), `apiVersion: networking.istio.io/v1
@@ -249,7 +249,15 @@ spec:
   selector: {istio: ingressgateway}
   servers:
   - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
-  - {port: {number: 8080, name: http-alt, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 8080, name: http2, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 6379, name: redis, protocol: REDIS}, hosts: ['*']}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: tcponly}
+spec:
+  selector: {istio: tcpgateway}
+  servers:
   - {port: {number: 6379, name: redis, protocol: REDIS}, hosts: ['*']}
 ---
 apiVersion: networking.istio.io/v1
@@ -257,19 +265,24 @@ kind: VirtualService
 metadata: {name: vs}
 spec:
   hosts: ['*']
-  gateways: [gw]
-  tcp: [{match: [{port: 6379}], route: [{destination: {host: redis.example.internal, port: {number: 6379}}}]}]
+  gateways: [gw, tcponly]
+  tcp: [{match: [{port: 6379}], route: [{destination: {host: redis.example.internal}}]}]
 `);
       const Listener = envoyProtos().lookupType('envoy.config.listener.v3.Listener');
-      type Decoded = { name: string; address: { socket_address: { address: string; port_value: number } }; filter_chains: Array<{ filters: Array<{ name: string }> }> };
-      const v = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), readConfig([tDir]), ctx);
-      const listeners = [...v.snapshot.get(TYPE_URL.listener)!.resources.values()].map((r) => Listener.decode(r.body.value) as unknown as Decoded);
-      const at = listeners.map((l) => `${l.address.socket_address.address}:${l.address.socket_address.port_value}`);
-      expect(new Set(at).size).toBe(at.length);
-      expect(at.sort()).toEqual(['0.0.0.0:6379', '0.0.0.0:80', '0.0.0.0:8080']);
-      const redis = listeners.find((l) => l.address.socket_address.port_value === 6379)!;
-      expect(redis.filter_chains.map((c) => c.filters[0]!.name)).toEqual(['envoy.filters.network.tcp_proxy']);
-      expect(v.warnings.filter((w) => /port map/.test(w))).toEqual([]);
+      const TcpProxy = envoyProtos().lookupType('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+      type Decoded = { name: string; address: { socket_address: { port_value: number } }; filter_chains: Array<{ filters: Array<{ name: string; typed_config: { type_url: string; value: Uint8Array } }> }> };
+      const decoded = (v: ReturnType<typeof proxyView>): Decoded[] => [...v.snapshot.get(TYPE_URL.listener)!.resources.values()].map((r) => Listener.decode(r.body.value) as unknown as Decoded);
+      const view = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), readConfig([tDir]), ctx);
+      const gw = decoded(view);
+      // Every address once (Envoy refuses two listeners on one), and no warning about a port map.
+      expect(gw.map((l) => l.address.socket_address.port_value).sort((a, b) => a - b)).toEqual([80, 6379, 8080]);
+      expect(view.warnings.filter((w) => /port map/.test(w))).toEqual([]);
+      const tcp = gw.find((l) => l.address.socket_address.port_value === 6379)!;
+      expect(tcp.filter_chains.map((c) => c.filters.map((f) => f.name))).toEqual([['envoy.filters.network.tcp_proxy']]);
+      expect(TcpProxy.decode(tcp.filter_chains[0]!.filters[0]!.typed_config.value)).toMatchObject({ cluster: 'outbound|6379||redis.example.internal', stat_prefix: 'outbound|6379||redis.example.internal' });
+      for (const l of gw.filter((x) => x !== tcp)) expect(l.filter_chains[0]!.filters[0]!.name).toBe('envoy.filters.network.http_connection_manager');
+      const only = decoded(proxyView(envoyNode('router', { LABELS: { istio: 'tcpgateway' } }), readConfig([tDir]), ctx));
+      expect(only.map((l) => [l.address.socket_address.port_value, l.filter_chains[0]!.filters[0]!.name])).toEqual([[6379, 'envoy.filters.network.tcp_proxy']]);
     } finally {
       rmSync(tDir, { recursive: true, force: true });
     }

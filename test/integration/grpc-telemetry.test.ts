@@ -20,6 +20,7 @@ const enc = (s: string): Buffer => Buffer.from(s);
 const dec = (b: Buffer): string => b.toString();
 const service: grpc.ServiceDefinition = {
   Say: { path: '/test.Greeter/Say', requestStream: false, responseStream: false, requestSerialize: enc, requestDeserialize: dec, responseSerialize: enc, responseDeserialize: dec },
+  Chat: { path: '/test.Greeter/Chat', requestStream: true, responseStream: true, requestSerialize: enc, requestDeserialize: dec, responseSerialize: enc, responseDeserialize: dec },
 };
 const Client = grpc.makeGenericClientConstructor(service, 'Greeter');
 
@@ -45,6 +46,14 @@ beforeAll(async () => {
     Say: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
       if (call.request === 'fail') return cb({ code: grpc.status.FAILED_PRECONDITION, details: 'no such greeting' });
       cb(null, `hello ${call.request}`);
+    },
+    // Two replies per message received (one of them empty: a zero-length message counts too).
+    Chat: (call: grpc.ServerDuplexStream<string, string>) => {
+      call.on('data', (m: string) => {
+        call.write(`re ${m}`);
+        call.write('');
+      });
+      call.on('end', () => call.end());
     },
   });
   const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
@@ -129,5 +138,38 @@ describe('gRPC in telemetry and local replies', () => {
     expect(sumOf(s, 'istio_requests_total', { request_protocol: 'http', response_code: '503', grpc_response_status: '', response_flags: 'UH' })).toBe(1);
     const lines = await logLines(7);
     expect(lines[6]).toBe('empty.test 503 UH - - HTTP/1.1');
+  });
+
+  it('istio_request_messages_total / istio_response_messages_total: gRPC messages each way, counted from the frames; none for HTTP', async () => {
+    const before = parseSamples(renderIstioPrometheus(proxy.istio!.snapshot()));
+    const ok = { request_protocol: 'grpc', response_code: '200', grpc_response_status: '0', response_flags: '-' };
+    const reqBefore = sumOf(before, 'istio_request_messages_total', ok);
+    const respBefore = sumOf(before, 'istio_response_messages_total', ok);
+    // The unary calls of the first test: one message each way per call.
+    expect(reqBefore).toBe(3);
+    expect(respBefore).toBe(3);
+    const client = clientFor('greeter.test');
+    const got: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const call = (client as unknown as { Chat(): grpc.ClientDuplexStream<string, string> }).Chat();
+      call.on('data', (m: string) => got.push(m));
+      call.on('error', reject);
+      call.on('end', () => resolve());
+      // One large message (split over many frames of the transport) among small ones.
+      for (const m of ['a', 'x'.repeat(200_000), 'c']) call.write(m);
+      call.end();
+    });
+    expect(got.length).toBe(6);
+    const after = parseSamples(renderIstioPrometheus(proxy.istio!.snapshot()));
+    expect(sumOf(after, 'istio_request_messages_total', ok) - reqBefore).toBe(3);
+    expect(sumOf(after, 'istio_response_messages_total', ok) - respBefore).toBe(6);
+    // The failed call: its request message, no response message (a trailers-only status).
+    expect(sumOf(after, 'istio_request_messages_total', { ...ok, grpc_response_status: '9' })).toBe(1);
+    expect(sumOf(after, 'istio_response_messages_total', { ...ok, grpc_response_status: '9' })).toBe(0);
+    expect(sumOf(after, 'istio_request_messages_total', { request_protocol: 'http' })).toBe(0);
+    // Telemetry API: GRPC_REQUEST_MESSAGES disabled for the client side drops its family only.
+    const text = renderIstioPrometheus(proxy.istio!.snapshot(), { client: { GRPC_REQUEST_MESSAGES: { disabled: true, remove: [], upsert: [] } }, server: {} });
+    expect(text).not.toMatch(/istio_request_messages_total/);
+    expect(text).toMatch(/# TYPE istio_response_messages_total counter/);
   });
 });

@@ -30,7 +30,7 @@ export interface RunningProxy {
 export interface StartOptions {
   /**
    * Gateway TCP servers to serve, each on a free loopback port: wasmesh maps them with
-   * `--port-map` (after `httpPort`, the Gateway's HTTP port), Envoy with `tcpPorts`.
+   * `--port-map` (after `httpPort`, the Gateway's HTTP port), Envoy with the same map (`gatewayPorts`).
    */
   tcpPorts?: readonly number[];
   /** The Gateway's HTTP server port (first in wasmesh's --port-map); 80 unless said. */
@@ -131,7 +131,8 @@ function envoyPlane(withFilters: boolean): DataPlane {
           listen: { host: '127.0.0.1', port },
           admin: { host: '127.0.0.1', port: adminPort },
           gateway: scenario.gateway,
-          tcpPorts: [...tcp].map(([gw, at]) => ({ port: gw, at: { host: '127.0.0.1', port: at } })),
+          // The one port map for every Gateway port kind (envoy-config --port-map), as wasmesh's --port-map.
+          gatewayPorts: [...tcp].map(([gw, at]) => ({ port: gw, at: { host: '127.0.0.1', port: at } })),
         };
         const { yaml } = withFilters ? envoyFiltersBootstrap(loaded, { ...opts, wasmPath: wasm }) : envoyBootstrap(loaded, opts);
         const file = join(dir, 'envoy.yaml');

@@ -3,7 +3,8 @@
 // Node echo servers and the other to a real Redis. wasmesh serves the TCP ports with its byte
 // proxy (`--port-map`), Envoy with the tcp_proxy listeners `wasmesh envoy-config` writes
 // (`tcpPorts`). Bytes cross both ways with half-close, the weights split connections, a 2 MiB
-// transfer arrives whole, and redis-cli PING/SET/GET works through each plane.
+// transfer arrives whole, and redis-cli PING/SET/GET works through each plane. Then the same
+// Gateway through stock Envoy programmed over xDS by the control plane.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPlanes, type RunningProxy } from './data-planes.js';
@@ -11,6 +12,17 @@ import type { Scenario } from './scenarios.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { run, startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../helpers/ports.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { fakeIo } from '../helpers/fake-io.js';
+import { startAndWait, stopChild } from './data-planes.js';
+import { envoySettled, FolderControlPlane } from './xds-data-planes.js';
+import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
+import { nodeId } from '../../host/xds/xds-node.js';
 
 const GATEWAY = `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -115,3 +127,79 @@ for (const plane of dataPlanes()) {
     });
   });
 }
+
+// Over xDS: stock Envoy programmed by the control plane, listening on the Gateway's own server
+// ports (`bind: 127.0.0.1`, free ports chosen here) as Istio's gateway does. A TCP server gets a
+// tcp_proxy listener there (it used to get an HTTP listener over xDS).
+const envoyBin = envoyForTests('tcp-planes-xds');
+describe.skipIf(envoyBin === null)('TCP on stock Envoy over xDS', () => {
+  let control: FolderControlPlane | null = null;
+  let xdsEnvoy: ChildProcess | null = null;
+  let ports = { http: 0, tcp: 0, redis: 0 };
+  let envoyDir = '';
+
+  beforeAll(async () => {
+    ports = { http: await freePort(), tcp: await freePort(), redis: await freePort() };
+    const gateway = GATEWAY
+      .replace('number: 80, name: http', `number: ${ports.http}, name: http`)
+      .replace('number: 31400, name: tcp-echo', `number: ${ports.tcp}, name: tcp-echo`)
+      .replace('number: 6379, name: redis', `number: ${ports.redis}, name: redis`)
+      .replace('match: [{port: 31400}]', `match: [{port: ${ports.tcp}}]`)
+      .replace('match: [{port: 6379}]', `match: [{port: ${ports.redis}}]`)
+      .replace(/hosts: \['\*'\]\n(?=  - port|---)/g, "hosts: ['*']\n    bind: 127.0.0.1\n");
+    expect(gateway.match(/bind: 127\.0\.0\.1/g)).toHaveLength(3);
+    envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-xds-'));
+    control = await FolderControlPlane.start({
+      // meshConfig's access log: Envoy's tcp_proxy writes it as wasmesh's TCP proxy does.
+      'mesh.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    accessLogFile: ${join(envoyDir, 'access.log')}\n`,
+      'services.yaml': tcpServiceEntries([
+        { name: 'echo-a', port: portOf(echoes[0]!) },
+        { name: 'echo-b', port: portOf(echoes[1]!) },
+        { name: 'redis', port: redis?.port ?? 1, protocol: 'REDIS' },
+      ]),
+      'gateway.yaml': gateway,
+    });
+    const admin = await freePort();
+    const id = nodeId('router', '127.0.0.1', `tcp-xds-${process.pid}`, 'default');
+    // No --listen: the gateway listens on its Gateway's server ports.
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(['--xds', `127.0.0.1:${control.xdsPort}`, '--admin', `127.0.0.1:${admin}`, '--node-id', id, '--proxy-type', 'router', '--gateway', 'tcp-gw'], io), io.stderr).toBe(0);
+    writeFileSync(join(envoyDir, 'envoy.yaml'), io.stdout);
+    xdsEnvoy = await startAndWait(envoyBin!, ['-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning', '--file-flush-interval-msec', '100'], admin, 'envoy over xDS');
+    await control.waitSynced({ port: ports.http, adminPort: admin, nodeId: id, settled: () => envoySettled(admin), stop: async () => {} });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (xdsEnvoy !== null) await stopChild(xdsEnvoy);
+    await control?.close();
+    if (envoyDir !== '') rmSync(envoyDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('echo on the TCP server port: bytes both ways with half-close, both weights served', async () => {
+    const replies: string[] = [];
+    for (let i = 0; i < 20; i++) replies.push((await exchange(ports.tcp, `xds-${i}`)).reply);
+    replies.forEach((r, i) => expect(r).toMatch(new RegExp(`^[ab]:xds-${i}$`)));
+    expect(replies.some((r) => r.startsWith('a:'))).toBe(true);
+    expect(replies.some((r) => r.startsWith('b:'))).toBe(true);
+    // One line per connection in Istio's default format, the shape test/runtime/tcp-gateway-access-log.test.ts
+    // expects of wasmesh.
+    let lines: string[] = [];
+    for (let i = 0; i < 50 && lines.length < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        lines = readFileSync(join(envoyDir, 'access.log'), 'utf8').split('\n').filter((l) => l.includes('"- - -"'));
+      } catch {
+        // not written yet
+      }
+    }
+    expect(lines).toHaveLength(20);
+    for (const l of lines) expect(l).toMatch(/^\[[\d\-T:.]+Z\] "- - -" 0 - - - "-" [56] [78] \d+ - "-" "-" "-" "-" "127\.0\.0\.1:\d+" outbound\|7000\|\|echo-[ab]\.example\.internal 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ - -$/);
+  });
+
+  it.skipIf(bins === null)('redis-cli PING and GET on the REDIS server port', async () => {
+    const cli = (...args: string[]): Promise<string> => run(bins!.redisCli, ['-h', '127.0.0.1', '-p', String(ports.redis), ...args]);
+    expect((await cli('PING')).trim()).toBe('PONG');
+    expect((await cli('SET', 'wasmesh:xds', 'over-xds')).trim()).toBe('OK');
+    expect((await cli('GET', 'wasmesh:xds')).trim()).toBe('over-xds');
+  });
+});

@@ -84,7 +84,7 @@ describe('TcpProxyServer', () => {
     expect(stats['cluster.outbound|7000||echo-a.example.internal.upstream_cx_total']).toBe(30);
     expect(stats['cluster.outbound|7000||echo-b.example.internal.upstream_cx_active']).toBe(0);
     const text = renderIstioTcpPrometheus(p.istio!.snapshot());
-    expect(text).toMatch(/istio_tcp_connections_opened_total\{reporter="source",.*destination_service="echo-a\.example\.internal",.*request_protocol="tcp",response_flags="-",connection_security_policy="none"\} 30/);
+    expect(text).toMatch(/istio_tcp_connections_opened_total\{reporter="source",.*destination_service="echo-a\.example\.internal",.*request_protocol="tcp",response_flags="-",connection_security_policy="unknown"\} 30/);
     expect(text).toMatch(/istio_tcp_connections_closed_total\{.*destination_service="echo-b\.example\.internal".*\} 10/);
   });
 

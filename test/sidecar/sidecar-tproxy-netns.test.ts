@@ -115,6 +115,15 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   const stats = (): Record<string, number> => JSON.parse(get(net.pod, '127.0.0.1', 15000, '/stats?format=json').body!);
   const prometheus = (): string => get(net.pod, '127.0.0.1', 15000, '/stats/prometheus').body!;
   const delta = (before: Record<string, number>, after: Record<string, number>, name: string): number => (after[name] ?? 0) - (before[name] ?? 0);
+  /** Waits for the sidecar's access log (its stdout, flushed every 100 ms) to show a line matching `re`. */
+  const logLine = async (re: RegExp): Promise<string> => {
+    for (let i = 0; i < 50; i++) {
+      const line = sidecarLog.split('\n').find((l) => re.test(l));
+      if (line !== undefined) return line;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no access-log line matching ${re}:\n${sidecarLog}`);
+  };
 
   beforeAll(async () => {
     // The helper is part of the product: building it must work here (gcc), or the suite fails.
@@ -154,7 +163,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('proxies a REDIS port as TCP to the service endpoint (the VIP is nobody\'s), with tcp and istio_tcp stats', () => {
+  it('proxies a REDIS port as TCP to the service endpoint (the VIP is nobody\'s), with tcp and istio_tcp stats and an access-log line', async () => {
     const before = stats();
     const got = talk(REDIS_VIP, 6379, 'PING');
     expect(got, sidecarLog).toMatchObject({ received: 'echo:6379:PING', ended: 'replied' });
@@ -162,7 +171,9 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(delta(before, after, 'sidecar_outbound.original_dst_tcp')).toBe(1);
     expect(delta(before, after, 'tcp.outbound|6379||redis.example.internal.downstream_cx_total')).toBe(1);
     expect(delta(before, after, 'cluster.outbound|6379||redis.example.internal.upstream_cx_total')).toBe(1);
-    expect(prometheus()).toMatch(/istio_tcp_connections_opened_total\{[^}]*destination_service="redis\.example\.internal"[^}]*\} 1/);
+    expect(prometheus()).toMatch(/istio_tcp_connections_opened_total\{reporter="source",[^}]*destination_service="redis\.example\.internal"[^}]*\} 1/);
+    // Envoy's default line for a tcp_proxy connection, and Istio's sidecar cluster field.
+    await logLine(/^\[[\d\-T:.]+Z\] "- - -" 0 - 4 14 \d+ - "-" "-" "-" "-" "[\d.]+:6379" outbound\|6379\|\|redis\.example\.internal$/);
   });
 
   it('sniffs an unnamed port: a client that speaks first is TCP at once (no detection wait)', () => {
@@ -248,13 +259,15 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'app', path: '/in' });
   });
 
-  it('proxies an inbound connection to a TCP app port as TCP to the app (the original destination port picks it)', () => {
+  it('proxies an inbound connection to a TCP app port as TCP to the app (the original destination port picks it), as the destination reporter, logged', async () => {
     const before = stats();
     const got: Talk = JSON.parse(net.exec(net.peer, [process.execPath, TCP_TALK, POD, '5007', 'send', 'inbound-bytes']).stdout);
     expect(got, sidecarLog).toMatchObject({ received: 'echo:5007:inbound-bytes', ended: 'replied' });
     const after = stats();
     expect(delta(before, after, 'http.inbound_0.0.0.0_15006.sidecar_inbound.sniffed_tcp')).toBe(1);
     expect(delta(before, after, 'tcp.inbound|5007||.downstream_cx_total')).toBe(1);
+    expect(prometheus()).toMatch(/istio_tcp_received_bytes_total\{reporter="destination",[^}]*request_protocol="tcp",response_flags="-",connection_security_policy="none"\} 13/);
+    await logLine(/^\[[\d\-T:.]+Z\] "- - -" 0 - 13 23 \d+ - "-" "-" "-" "-" "[\d.]+:5007" inbound\|5007\|\|$/);
   });
 
   it('refuses the unknown address after a live switch to REGISTRY_ONLY (BlackHoleCluster, UH)', async () => {

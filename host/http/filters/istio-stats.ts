@@ -130,12 +130,12 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
         const security = ds.security;
         const mtls = security !== null && security.mutualTls;
         metrics.record(stream.downstreamPeer ?? UNKNOWN_WORKLOAD, (mtls ? security.peerSpiffeId : null) ?? UNKNOWN, hostService(ds.authority), ds.status, grpcStatusOf(stream), flags,
-          mtls ? SecurityPolicy.MutualTls : SecurityPolicy.None, durationMs, requestBytes, ds.bytesSent);
+          mtls ? SecurityPolicy.MutualTls : SecurityPolicy.None, durationMs, requestBytes, ds.bytesSent, stream.grpcRequestMessages, stream.grpcResponseMessages);
       } else {
         const value = stream.takenResponseHeader?.(PEER_METADATA) ?? null;
         const peer = value === null ? UNKNOWN_WORKLOAD : peers.labelsOf(value) ?? UNKNOWN_WORKLOAD;
         // Istio's source reporter writes `unknown` for the connection's security policy.
-        metrics.record(peer, UNKNOWN, clusterService(stream), ds.status, grpcStatusOf(stream), flags, SecurityPolicy.Unknown, durationMs, requestBytes, ds.bytesSent);
+        metrics.record(peer, UNKNOWN, clusterService(stream), ds.status, grpcStatusOf(stream), flags, SecurityPolicy.Unknown, durationMs, requestBytes, ds.bytesSent, stream.grpcRequestMessages, stream.grpcResponseMessages);
       }
     },
   };

@@ -75,10 +75,17 @@ metrics:
     expect(other.server.REQUEST_SIZE).toBeUndefined();
   });
 
-  test('TCP metrics are accepted with a warning (not emitted yet)', () => {
+  test('TCP metrics are accepted with a warning (overrides not applied to them yet)', () => {
     const c = load(telemetry('istio-system', 'm', 'metrics:\n- overrides:\n  - match: {metric: TCP_SENT_BYTES}\n    disabled: true'));
-    expect(c.warnings.join('\n')).toMatch(/Telemetry istio-system\/m: spec\.metrics\[0\]\.overrides\[0\]\.match\.metric: TCP_SENT_BYTES: wasmesh does not emit this metric yet/);
+    expect(c.warnings.join('\n')).toMatch(/Telemetry istio-system\/m: spec\.metrics\[0\]\.overrides\[0\]\.match\.metric: TCP_SENT_BYTES: overrides are not applied to wasmesh's TCP metrics yet/);
     expect(c.mesh.metricsOverrides).toBeUndefined();
+  });
+
+  test('the gRPC message counts take overrides as the other HTTP metrics', () => {
+    const c = load(telemetry('istio-system', 'm', 'metrics:\n- overrides:\n  - match: {metric: GRPC_RESPONSE_MESSAGES, mode: SERVER}\n    disabled: true'));
+    expect(c.warnings.join('\n')).not.toMatch(/GRPC_/);
+    expect(c.mesh.metricsOverrides).toMatchObject({ server: { GRPC_RESPONSE_MESSAGES: { disabled: true } } });
+    expect(c.mesh.metricsOverrides!.client.GRPC_RESPONSE_MESSAGES).toBeUndefined();
   });
 
   test('what is not served is a located error', () => {
