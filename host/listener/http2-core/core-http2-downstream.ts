@@ -174,8 +174,10 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
         return;
       }
     }
+    // Closed in order: this side's END_STREAM went out (reply, end, a complete length-framed
+    // body), which reports the completion itself, right after.
+    if (!reset) return;
     const wasOpen = this.open;
-    if (!reset && this.#state === State.Ended) return;
     this.#state = State.Aborted;
     if (wasOpen) this.#handler.onAborted();
   }
