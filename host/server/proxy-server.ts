@@ -336,7 +336,7 @@ export class ProxyServer {
         (config) => createDownstreamTransport(config, this.stats.downstream, opts.operationalLog, opts.workloadCertificates),
         this.transportSettings.downstreamTransport ?? { kind: 'raw' })),
       // HTTP/2 downstream on the same port: h2c by prior knowledge, h2 by ALPN (listener/http2/).
-      (opts.http2Codec ?? http2CodecFromEnv()) === 'core'
+      (this.http2Codec = opts.http2Codec ?? http2CodecFromEnv()) === 'core'
         ? new CoreHttp2Listener(this.#core, this.stats.downstream, onRequest, h2Options, server)
         : new Http2Listener(this.stats.downstream, onRequest, h2Options, server));
   }
@@ -354,6 +354,9 @@ export class ProxyServer {
     this.#ticketKeys ??= randomBytes(48).toString('base64');
     this.#downstream.set(config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined ? config : { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: this.#ticketKeys } });
   }
+
+  /** The downstream HTTP/2 implementation this server runs (ProxyServerOptions.http2Codec). */
+  readonly http2Codec: Http2Codec;
 
   /** The actual listening port (after listen()). */
   get port(): number {
