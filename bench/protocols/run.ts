@@ -14,8 +14,9 @@
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
 //          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`
 //          measures both HTTP/2 listeners against Envoy in the same rounds)
-// Each Node-driven measurement also samples the proxy's CPU time (/proc/<pid>/stat, user +
-// system) over exactly the measuring window: CPU ms per MiB echoed (tcp-bytes) or per 1000
+// Each measurement also samples the proxy's CPU time (/proc/<pid>/stat, user + system) over
+// the measuring window (exactly for the Node-driven modes; for h2load from a timer at the end of
+// its warm-up to its exit): CPU ms per MiB echoed (tcp-bytes) or per 1000
 // operations, steadier than the rate on a shared machine (the rate falls when a neighbour
 // takes the core; the CPU spent per byte hardly moves).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -205,7 +206,18 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
     runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid);
   switch (mode) {
-    case 'h2': return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: Math.max(warmupS, 0.1) }).then((figures) => ({ figures, proxyCpuS: null }));
+    case 'h2': {
+      // h2load prints no marks: the proxy's CPU is sampled when its warm-up ends (a timer from
+      // the start) and when it exits, which is its measuring window plus its teardown.
+      const warm = Math.max(warmupS, 0.1);
+      let cpuAtStart: number | null = null;
+      const mark = setTimeout(() => (cpuAtStart = processCpuS(p.pid)), warm * 1000);
+      return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }).then((figures) => {
+        clearTimeout(mark);
+        const now = processCpuS(p.pid);
+        return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart };
+      });
+    }
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
     case 'tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
     case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
@@ -365,7 +377,7 @@ if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
     console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy\n`);
     console.log(`${measurementTable(report)}\n`);
     if (report.summary.length > 0) console.log(markdownTable(report));
-    for (const s of report.summary) console.log(`- ${s.mode}: ${s.shape}`);
+    for (const s of report.summary.filter((x) => x.variant === report.summary.find((y) => y.mode === x.mode)!.variant)) console.log(`- ${s.mode}: ${s.shape}`);
     for (const [m, why] of Object.entries(report.skipped)) console.log(`- ${m}: skipped (${why})`);
     console.log(`\nJSON: ${file}`);
   } catch (err) {
