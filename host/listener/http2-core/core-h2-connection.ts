@@ -13,7 +13,8 @@
 // - errors: a connection error sends GOAWAY with the last stream id and the RFC code and closes;
 //   a stream error sends RST_STREAM and closes that stream alone;
 // - drain(): GOAWAY NO_ERROR with the last stream id, streams under way finish, then the socket ends.
-// Frames out are queued and written once per read or per tick (one socket write for many frames).
+// Frames out are queued and written once per read, or once per event-loop turn for frames queued
+// outside a read (one socket write for many frames).
 import type { Socket } from 'node:net';
 import type { Core } from '../../core/wasm.js';
 import {
@@ -500,10 +501,14 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#out.push(b);
     this.#outBytes += b.length;
     if (!this.#reading && !this.#flushScheduled) {
+      // Frames queued outside a read (responses from upstreams) go out together once the
+      // event loop's I/O callbacks of this turn have run: one socket write for all of them.
       this.#flushScheduled = true;
-      process.nextTick(() => this.#flush());
+      setImmediate(this.#flushNow);
     }
   }
+
+  readonly #flushNow = (): void => this.#flush();
 
   #flush(): void {
     this.#flushScheduled = false;
