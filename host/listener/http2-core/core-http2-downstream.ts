@@ -352,32 +352,38 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   }
 
   tunnel(): TunnelEnd | null {
-    return this.#state === State.Tunnel ? this.#tunnelEnd : null;
+    if (this.#state !== State.Tunnel) return null;
+    return (this.#tunnelEnd ??= this.#makeTunnelEnd());
   }
 
-  readonly #tunnelEnd: TunnelEnd = {
-    attach: (sink: TunnelSink): void => {
-      this.#tunnelSink = sink;
-      this.#reader = Reader.Tunnel;
-      this.#deliverHeld();
-    },
-    write: (bytes: Uint8Array): boolean => {
-      if (this.#st.localClosed || this.#st.endQueued) return true;
-      this.bytesSent += bytes.length;
-      return this.#conn.sendData(this.#st, Buffer.from(bytes));
-    },
-    pause: (): void => {
-      this.#paused = true;
-    },
-    resume: (): void => {
-      this.#paused = false;
-      this.#deliverHeld();
-    },
-    shutdown: (): void => {
-      this.#conn.endStream(this.#st, null);
-    },
-    reset: (): void => {
-      this.#conn.resetStream(this.#st, H2_CANCEL);
-    },
-  };
+  /** Made for the tunnel only (not a closure set per request). */
+  #tunnelEnd: TunnelEnd | null = null;
+
+  #makeTunnelEnd(): TunnelEnd {
+    return {
+      attach: (sink: TunnelSink): void => {
+        this.#tunnelSink = sink;
+        this.#reader = Reader.Tunnel;
+        this.#deliverHeld();
+      },
+      write: (bytes: Uint8Array): boolean => {
+        if (this.#st.localClosed || this.#st.endQueued) return true;
+        this.bytesSent += bytes.length;
+        return this.#conn.sendData(this.#st, Buffer.from(bytes));
+      },
+      pause: (): void => {
+        this.#paused = true;
+      },
+      resume: (): void => {
+        this.#paused = false;
+        this.#deliverHeld();
+      },
+      shutdown: (): void => {
+        this.#conn.endStream(this.#st, null);
+      },
+      reset: (): void => {
+        this.#conn.resetStream(this.#st, H2_CANCEL);
+      },
+    };
+  }
 }
