@@ -5,6 +5,7 @@
 // (concurrent streams, header list), trailers, RST_STREAM, GOAWAY and drain, idle timeouts;
 // each error with the code the RFC names and the scope (GOAWAY vs RST_STREAM).
 import { describe, it, expect, afterEach } from 'vitest';
+import fc from 'fast-check';
 import type { Downstream, DownstreamHandler } from '../../../host/listener/downstream.js';
 import { BodyMode } from '../../../host/listener/downstream.js';
 import {
@@ -519,5 +520,40 @@ describe('core HTTP/2 listener: GOAWAY, drain and timeouts', () => {
     c.write(c.headers(2, GET('/ok')));
     expect(await c.goaway()).toEqual({ last: 1, code: PROTOCOL_ERROR });
     expect(seen[0]!.aborted).toBe(true);
+  });
+});
+
+describe('core HTTP/2 listener: reads split anywhere (fast-check)', () => {
+  it('the same bytes cut at random points (inside frame headers, payloads, header blocks) give the same answers', async () => {
+    const seen: Seen[] = [];
+    rig = await startWireRig(app(seen));
+    const r = rig;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 6 }), async (cuts, n) => {
+        const c = await r.connect(Buffer.alloc(0));
+        // Everything the client sends, composed first, then written in the pieces `cuts` says.
+        const parts: Buffer[] = [settings([[4, 1 << 20]])];
+        for (let i = 0; i < n; i++) {
+          const id = 2 * i + 1;
+          const body = Buffer.alloc(37 * (i + 1), 0x30 + i);
+          parts.push(c.headers(id, POST('/echo', [['x-n', String(i)], ['x-pad', 'p'.repeat(i * 50)]]), 0));
+          parts.push(frame(DATA, 0, id, body.subarray(0, 10)), frame(DATA, PADDED, id, Buffer.concat([Buffer.from([3]), body.subarray(10), Buffer.alloc(3)])));
+          parts.push(frame(DATA, END_STREAM, id, Buffer.alloc(0)));
+        }
+        const all = Buffer.concat(parts);
+        let at = 0;
+        for (const cut of cuts) {
+          if (at >= all.length) break;
+          c.write(all.subarray(at, at + cut));
+          at += cut;
+          await new Promise((res) => setImmediate(res));
+        }
+        if (at < all.length) c.write(all.subarray(at));
+        for (let i = 0; i < n; i++) expect((await c.response(2 * i + 1)).body.toString()).toBe(String(37 * (i + 1)));
+        expect(c.frames.some((f) => f.type === 0x7 || f.type === RST_STREAM)).toBe(false);
+        c.close();
+      }),
+      { numRuns: 25 },
+    );
   });
 });

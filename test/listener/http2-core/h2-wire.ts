@@ -146,8 +146,12 @@ export class WireClient {
     return { status: fields.find((f) => f[0] === ':status')?.[1] ?? '', fields, body, trailers: heads.length > 1 ? heads[heads.length - 1]!.fields! : null };
   }
 
+  #disposed = false;
+
   close(): void {
     this.socket.destroy();
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.encoder.dispose();
     this.#decoder.dispose();
   }
