@@ -39,6 +39,18 @@ import { CONNECTION_BUFFER_LIMIT, STREAM_BUFFER_LIMIT, type CoreHttp2Options } f
 
 const H2_STREAM_CLOSED = 0x5;
 const H2_REFUSED_STREAM = 0x7;
+const H2_ENHANCE_YOUR_CALM = 0xb;
+/**
+ * Flood limits (Envoy's http2_protocol_options defaults): frames queued for a client that does
+ * not read (max_outbound_frames), control frames among them — PING and SETTINGS ACKs, RST_STREAM
+ * (max_outbound_control_frames), and consecutive frames with an empty payload and no END_STREAM
+ * (max_consecutive_inbound_frames_with_empty_payload). Past one: GOAWAY ENHANCE_YOUR_CALM.
+ */
+const MAX_OUTBOUND_FRAMES = 10_000;
+const MAX_OUTBOUND_CONTROL_FRAMES = 1_000;
+const MAX_CONSECUTIVE_EMPTY_FRAMES = 1;
+/** How a queued buffer counts against the flood limits. */
+const enum Out { Frame, Control, Uncounted }
 /** Ids of streams this side reset, kept so that frames the client sent before it knew are ignored. */
 const RESET_MEMORY = 1024;
 /** Encoder table: 4096 (the default) or less if the client asks (SETTINGS_HEADER_TABLE_SIZE). */
@@ -66,6 +78,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   readonly #connRecv: RecvWindow;
   readonly #streams = new Map<number, H2Stream>();
   readonly #blocked = new Set<H2Stream>();
+  /** Streams whose write() returned false: told onWritable once under the limits again. */
+  readonly #wantWritable = new Set<H2Stream>();
   readonly #resetByUs = new Set<number>();
   readonly remoteAddress: string;
   readonly localAddress: string | undefined;
@@ -87,6 +101,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   #outBytes = 0;
   #reading = false;
   #flushScheduled = false;
+  /** Frames (and control frames) queued since the socket last took everything without filling up. */
+  #pendingFrames = 0;
+  #pendingControl = 0;
+  #emptyFrames = 0;
   /** When the last stream closed (connection idle timeout), or -1 while streams are open. */
   #idleSince: number;
 
@@ -163,7 +181,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       s.skip();
       const stream = this.#streams.get(id);
       if (stream !== undefined) this.#resetStream(stream, e.errorCode);
-      else this.#queue(rstStream(id, e.errorCode));
+      else this.#queue(rstStream(id, e.errorCode), Out.Control);
       return;
     }
     this.#connectionError(e.errorCode, e.code);
@@ -176,6 +194,12 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       // §3.4: the client's preface ends with a SETTINGS frame.
       if (type !== FRAME_SETTINGS || (s.flags & FLAG_ACK) !== 0) return this.#connectionError(H2_PROTOCOL_ERROR, 'preface_without_settings');
       this.#settingsSeen = true;
+    }
+    // Empty DATA / HEADERS / CONTINUATION frames that end nothing, back to back, are a flood.
+    if (type === FRAME_DATA || type === FRAME_HEADERS || type === FRAME_CONTINUATION) {
+      if (s.payloadLength === 0 && (s.flags & (FLAG_END_STREAM | FLAG_END_HEADERS)) === 0) {
+        if (++this.#emptyFrames > MAX_CONSECUTIVE_EMPTY_FRAMES) return this.#connectionError(H2_ENHANCE_YOUR_CALM, 'inbound_empty_frames_flood');
+      } else this.#emptyFrames = 0;
     }
     switch (type) {
       case FRAME_DATA: return this.#onData();
@@ -196,7 +220,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       case FRAME_RST_STREAM: return this.#onRstStream(s.streamId);
       case FRAME_SETTINGS: return this.#onSettings();
       case FRAME_PING:
-        if ((s.flags & FLAG_ACK) === 0) this.#queue(pingAck(Buffer.from(s.payload())));
+        if ((s.flags & FLAG_ACK) === 0) this.#queue(pingAck(Buffer.from(s.payload())), Out.Control);
         return;
       case FRAME_GOAWAY:
         this.#peerGoaway = true;
@@ -219,7 +243,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
         if (!st.send.grow(delta)) return this.#connectionError(H2_FLOW_CONTROL_ERROR, 'initial_window_overflow');
       }
     }
-    this.#queue(SETTINGS_ACK);
+    this.#queue(SETTINGS_ACK, Out.Control);
     if (delta > 0) this.#flushBlocked();
   }
 
@@ -256,7 +280,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (st === undefined) {
       this.#consumeConnection(length);
       if (id > this.#lastStreamId) return this.#connectionError(H2_PROTOCOL_ERROR, 'data_on_idle_stream');
-      if (!this.#resetByUs.has(id)) this.#queue(rstStream(id, H2_STREAM_CLOSED));
+      if (!this.#resetByUs.has(id)) this.#queue(rstStream(id, H2_STREAM_CLOSED), Out.Control);
       return;
     }
     if (st.remoteClosed) {
@@ -314,7 +338,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     const o = this.#ctx.options;
     if (this.#streams.size >= o.maxConcurrentStreams) {
       this.#rememberReset(id);
-      this.#queue(rstStream(id, H2_REFUSED_STREAM));
+      this.#queue(rstStream(id, H2_REFUSED_STREAM), Out.Control);
       return;
     }
     const raw = this.#fields();
@@ -325,7 +349,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       forced = { status: 431, code: entry.code };
     } else if (malformedRequestFields(raw, false) !== null) {
       this.#rememberReset(id);
-      this.#queue(rstStream(id, H2_PROTOCOL_ERROR));
+      this.#queue(rstStream(id, H2_PROTOCOL_ERROR), Out.Control);
       return;
     }
     const now = performance.now();
@@ -384,7 +408,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       this.#flushStream(st);
     }
     const ok = st.outBytes < STREAM_BUFFER_LIMIT && !this.#congested();
-    if (!ok) st.wantWritable = true;
+    if (!ok) {
+      st.wantWritable = true;
+      this.#wantWritable.add(st);
+    }
     return ok;
   }
 
@@ -427,7 +454,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       this.#connSend.take(n);
       const last = st.out.length === 0 && st.endQueued && st.trailers === null;
       this.#queue(dataHeader(st.id, n, last));
-      this.#queue(piece);
+      this.#queue(piece, Out.Uncounted);
       if (last) return this.#localEnd(st);
     }
     if (st.out.length > 0) {
@@ -443,9 +470,18 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       }
       return this.#localEnd(st);
     }
-    if (st.wantWritable && !this.#congested()) {
+    if (st.wantWritable) this.#notifyWritable();
+  }
+
+  /** Tells the streams that were told to wait that they may write again (socket and their queue under the limits). */
+  #notifyWritable(): void {
+    if (this.#wantWritable.size === 0 || this.#congested()) return;
+    for (const st of this.#wantWritable) {
+      if (st.outBytes >= STREAM_BUFFER_LIMIT) continue;
+      this.#wantWritable.delete(st);
       st.wantWritable = false;
       st.events?.onWritable();
+      if (this.#congested()) return;
     }
   }
 
@@ -462,14 +498,14 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#blocked.delete(st);
     if (st.remoteClosed) this.#closeStream(st, false, H2_NO_ERROR);
     else if (!st.tunnel) {
-      this.#queue(rstStream(st.id, H2_NO_ERROR));
+      this.#queue(rstStream(st.id, H2_NO_ERROR), Out.Control);
       this.#rememberReset(st.id);
       this.#closeStream(st, false, H2_NO_ERROR);
     }
   }
 
   #resetStream(st: H2Stream, code: number): void {
-    this.#queue(rstStream(st.id, code));
+    this.#queue(rstStream(st.id, code), Out.Control);
     this.#rememberReset(st.id);
     this.#closeStream(st, true, code);
   }
@@ -483,6 +519,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (this.#streams.get(st.id) !== st) return;
     this.#streams.delete(st.id);
     this.#blocked.delete(st);
+    this.#wantWritable.delete(st);
     st.remoteClosed = true;
     st.localClosed = true;
     if (reset) {
@@ -497,7 +534,15 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     }
   }
 
-  #queue(b: Buffer): void {
+  #queue(b: Buffer, kind = Out.Frame): void {
+    if (kind !== Out.Uncounted && !this.#closed) {
+      this.#pendingFrames++;
+      if (kind === Out.Control) this.#pendingControl++;
+      if (this.#pendingFrames > MAX_OUTBOUND_FRAMES || this.#pendingControl > MAX_OUTBOUND_CONTROL_FRAMES) {
+        this.#connectionError(H2_ENHANCE_YOUR_CALM, this.#pendingControl > MAX_OUTBOUND_CONTROL_FRAMES ? 'outbound_control_flood' : 'outbound_flood');
+        return;
+      }
+    }
     this.#out.push(b);
     this.#outBytes += b.length;
     if (!this.#reading && !this.#flushScheduled) {
@@ -518,17 +563,21 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#out = [];
     this.#outBytes = 0;
     if (this.#socket.destroyed || !this.#socket.writable) return;
-    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    // A write the socket took without filling up brings no 'drain': what waited for room (only
+    // because of what was queued in this turn) goes on from here.
+    if (this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes)) && !this.#closed) this.#onSocketDrain();
+  }
+
+  /** The client is reading: what was queued for it has gone (the flood counts start again). */
+  #drained(): void {
+    this.#pendingFrames = 0;
+    this.#pendingControl = 0;
   }
 
   #onSocketDrain(): void {
-    this.#flushBlocked();
-    for (const st of this.#streams.values()) {
-      if (st.wantWritable && st.out.length === 0 && !this.#congested()) {
-        st.wantWritable = false;
-        st.events?.onWritable();
-      }
-    }
+    this.#drained();
+    if (this.#blocked.size > 0) this.#flushBlocked();
+    this.#notifyWritable();
   }
 
   // ── ending ────────────────────────────────────────────────────────────────────────────────
@@ -536,7 +585,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   drain(): boolean {
     if (this.#goaway || this.#closed) return false;
     this.#goaway = true;
-    this.#queue(goaway(this.#lastStreamId, H2_NO_ERROR));
+    this.#queue(goaway(this.#lastStreamId, H2_NO_ERROR), Out.Uncounted);
     if (this.#streams.size === 0) this.#endGracefully();
     return true;
   }
@@ -563,7 +612,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (this.#closed) return;
     if (!this.#goaway) {
       this.#goaway = true;
-      this.#queue(goaway(this.#lastStreamId, H2_NO_ERROR));
+      this.#queue(goaway(this.#lastStreamId, H2_NO_ERROR), Out.Uncounted);
     }
     this.#closed = true;
     this.#flush();
@@ -575,8 +624,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (this.#closed) return;
     this.#ctx.stats.inc('downstream_cx_protocol_error');
     this.#goaway = true;
-    this.#queue(goaway(this.#lastStreamId, code, reason));
     this.#closed = true;
+    this.#queue(goaway(this.#lastStreamId, code, reason), Out.Uncounted);
     this.#flush();
     this.#socket.end();
     setTimeout(() => this.#socket.destroy(), 1000).unref();

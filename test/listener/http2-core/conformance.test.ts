@@ -557,3 +557,34 @@ describe('core HTTP/2 listener: reads split anywhere (fast-check)', () => {
     );
   });
 });
+
+describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
+  it('more than 1000 control frames (PING ACKs) queued for a client at once: GOAWAY ENHANCE_YOUR_CALM', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    const ping = frame(PING, 0, 0, Buffer.alloc(8));
+    c.write(Buffer.concat(Array.from({ length: 3000 }, () => ping)));
+    expect((await c.goaway()).code).toBe(0xb);
+    expect(c.frames.filter((f) => f.type === PING).length).toBeLessThanOrEqual(1000);
+  });
+
+  it('1000 PINGs read at once are answered (the limit is more than 1000)', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    const ping = frame(PING, 0, 0, Buffer.alloc(8));
+    c.write(Buffer.concat(Array.from({ length: 1000 }, () => ping)));
+    await c.until(() => c.frames.filter((f) => f.type === PING).length === 1000);
+    expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
+  });
+
+  it('two empty DATA frames in a row without END_STREAM: GOAWAY ENHANCE_YOUR_CALM; one is fine', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    c.write(c.headers(1, POST('/echo'), 0), frame(DATA, 0, 1), frame(DATA, 0, 1, Buffer.from('x')), frame(DATA, END_STREAM, 1));
+    expect((await c.response(1)).body.toString()).toBe('1');
+    c.write(c.headers(3, POST('/echo'), 0), frame(DATA, 0, 3), frame(DATA, 0, 3));
+    expect((await c.goaway()).code).toBe(0xb);
+  });
+});
