@@ -51,6 +51,13 @@ const MAX_OUTBOUND_CONTROL_FRAMES = 1_000;
 const MAX_CONSECUTIVE_EMPTY_FRAMES = 1;
 /** How a queued buffer counts against the flood limits. */
 const enum Out { Frame, Control, Uncounted }
+/**
+ * Rapid reset (CVE-2023-44487), as Envoy's overload.premature_reset_* runtime defaults count it:
+ * a stream the client resets within 1 s of opening it, before its response ended, is premature;
+ * once a connection has opened 500 streams with at least half of them premature, it is closed.
+ */
+const PREMATURE_RESET_MS = 1000;
+const PREMATURE_RESET_STREAMS = 500;
 /** Ids of streams this side reset, kept so that frames the client sent before it knew are ignored. */
 const RESET_MEMORY = 1024;
 /** Encoder table: 4096 (the default) or less if the client asks (SETTINGS_HEADER_TABLE_SIZE). */
@@ -105,6 +112,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   #pendingFrames = 0;
   #pendingControl = 0;
   #emptyFrames = 0;
+  #prematureResets = 0;
   /** When the last stream closed (connection idle timeout), or -1 while streams are open. */
   #idleSince: number;
 
@@ -268,7 +276,12 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       if (id > this.#lastStreamId) this.#connectionError(H2_PROTOCOL_ERROR, 'rst_stream_on_idle_stream');
       return;
     }
+    if (!st.localClosed && performance.now() - st.openedAt < PREMATURE_RESET_MS) this.#prematureResets++;
     this.#closeStream(st, true, this.#scanner.value0);
+    if (this.#requests >= PREMATURE_RESET_STREAMS && this.#prematureResets * 2 >= this.#requests) {
+      this.#ctx.stats.inc('downstream_rq_too_many_premature_resets');
+      this.#connectionError(H2_ENHANCE_YOUR_CALM, 'too_many_premature_resets');
+    }
   }
 
   #onData(): void {

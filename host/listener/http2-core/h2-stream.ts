@@ -38,6 +38,8 @@ export class H2Stream {
   /** A tunnel (extended CONNECT answered 200): both sides end on their own, no early reset. */
   tunnel = false;
   lastActivity: number;
+  /** When the stream opened (premature resets, core-h2-connection.ts). */
+  readonly openedAt: number;
   events: H2StreamEvents | null = null;
   readonly send: SendWindow;
   readonly recv: RecvWindow;
@@ -46,5 +48,6 @@ export class H2Stream {
     this.send = new SendWindow(sendWindow);
     this.recv = new RecvWindow(recvWindow);
     this.lastActivity = now;
+    this.openedAt = now;
   }
 }

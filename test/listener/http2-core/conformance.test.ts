@@ -588,3 +588,33 @@ describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
     expect((await c.goaway()).code).toBe(0xb);
   });
 });
+
+describe('core HTTP/2 listener: rapid reset (CVE-2023-44487)', () => {
+  it('500 streams opened and reset at once by the client: GOAWAY ENHANCE_YOUR_CALM, counted', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 600; i++) frames.push(c.headers(2 * i + 1, GET('/hold')), frame(RST_STREAM, 0, 2 * i + 1, u32(8)));
+    c.write(Buffer.concat(frames));
+    expect(await c.goaway()).toMatchObject({ code: 0xb });
+    expect(rig.stats.get('downstream_rq_too_many_premature_resets')).toBe(1);
+  });
+
+  it('streams reset after their response ended are not premature: 600 answered, each then reset by the client, the connection goes on', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    for (let i = 0; i < 600; i += 100) {
+      const frames: Buffer[] = [];
+      for (let j = i; j < i + 100; j++) frames.push(c.headers(2 * j + 1, GET('/ok')));
+      c.write(Buffer.concat(frames));
+      await c.response(2 * (i + 99) + 1);
+      c.write(Buffer.concat(Array.from({ length: 100 }, (_, k) => frame(RST_STREAM, 0, 2 * (i + k) + 1, u32(8)))));
+    }
+    c.write(c.headers(1201, GET('/ok')));
+    expect((await c.response(1201)).status).toBe('200');
+    expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
+    expect(rig.stats.get('downstream_rq_too_many_premature_resets')).toBe(0);
+  });
+});
