@@ -14,6 +14,8 @@
 #   -f|--app-ports|--inbound|…      leading wasmesh flags: the sidecar's, or the proxy's when they
 #                                   include --listen or --gateway (flags only the proxy has)
 #   init | istio-iptables [ARGS]    the capture rules (docker/iptables-init.sh), as root
+#   control-plane [ARGS]            the control plane (istiod's role): node bin/wasmesh.js
+#                                   control-plane ARGS, as `wasmesh install`'s Deployment runs it
 #   -p|-z|-u|-m|-i|-x|-b|-d… ARGS   the same, the arguments being istio-init's (drop-in)
 #   anything else                   exec'd as given (a shell, node, ...)
 #
@@ -179,6 +181,8 @@ case "$mode" in
   sidecar) shift || true; run_sidecar "$@" ;;
   proxy) shift; run_proxy "$@" ;;
   init | wasmesh-init | istio-iptables) shift; run_init "$@" ;;
+  # No defaults added: the Deployment `wasmesh install` makes spells out every flag.
+  control-plane) shift; exec_wasmesh control-plane "$@" ;;
   -f | --file | --file=* | --admin | --admin=* | --namespace | --namespace=* | --labels | --labels=* | \
   --app-ports | --app-ports=* | --outbound | --outbound=* | --inbound | --inbound=* | --health | --health=* | \
   --listen | --listen=* | --gateway | --gateway=*)

@@ -7,8 +7,17 @@ import { execSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const sources = ['assembly', 'host', 'bench', 'filters', 'asconfig.json', 'tsconfig.json', 'package.json'];
-const outputs = ['build/core.wasm', 'build/filters/wasmesh-filters.wasm', 'build/filters/wasmesh-stats.wasm', 'dist/host/index.js'];
+// Each step rebuilds only when its own sources are newer than its outputs: a host-only edit followed
+// by `npm run build:ts` must not make the next test file rebuild the Wasm core and filters too.
+const steps = [
+  { script: 'build:wasm', sources: ['assembly', 'asconfig.json', 'package.json'], outputs: ['build/core.wasm'] },
+  {
+    script: 'build:filters',
+    sources: ['filters', 'assembly', 'package.json'],
+    outputs: ['build/filters/wasmesh-filters.wasm', 'build/filters/wasmesh-stats.wasm'],
+  },
+  { script: 'build:ts', sources: ['host', 'bench', 'tsconfig.json', 'package.json'], outputs: ['dist/host/index.js'] },
+];
 
 function newest(path) {
   if (!existsSync(path)) return 0;
@@ -19,8 +28,8 @@ function newest(path) {
   return max;
 }
 
-const src = Math.max(...sources.map((s) => newest(join(root, s))));
-const out = Math.min(...outputs.map((o) => (existsSync(join(root, o)) ? statSync(join(root, o)).mtimeMs : 0)));
-if (out === 0 || src > out) {
-  execSync('npm run build', { cwd: root, stdio: 'inherit' });
+for (const step of steps) {
+  const src = Math.max(...step.sources.map((s) => newest(join(root, s))));
+  const out = Math.min(...step.outputs.map((o) => (existsSync(join(root, o)) ? statSync(join(root, o)).mtimeMs : 0)));
+  if (out === 0 || src > out) execSync(`npm run ${step.script}`, { cwd: root, stdio: 'inherit' });
 }

@@ -4,7 +4,9 @@
 // (here the sidecar's `--app-metrics` flag), so that one scrape of the pod gets both, as with
 // Istio's metrics merging. An application that does not answer (down, slow, an error status)
 // leaves its part out and is counted in `istio_agent_scrape_failures_total`; the proxy's part is
-// always there. Off the data path, on node:http (the app's scrape is asynchronous).
+// always there. Off the data path, on node:http (the app's scrape is asynchronous). Like
+// pilot-agent's port it also takes POST /quitquitquit from the pod's own loopback (the app's
+// "I am done"), and answers the rewritten app probes (/app-health/…).
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeHttpServer, listenHttpServer } from '../common/http-server-port.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
@@ -29,6 +31,11 @@ export interface MergedStatsOptions {
   appTimeoutMs?: number;
   /** The app's probes the injector rewrote to /app-health/… (admin/app-prober.ts), served on this port as Istio's agent does. */
   probers?: AppProber;
+  /**
+   * POST /quitquitquit from loopback, as pilot-agent serves it on 15020 for the app (a Job's last
+   * step): the graceful exit, called once the answer is written; absent: 404.
+   */
+  quit?: () => void;
 }
 
 /** Bodies past this are cut off and counted as a failure (an app's metrics are kilobytes to a few megabytes). */
@@ -67,11 +74,29 @@ export class MergedStatsPort {
     return closeHttpServer(this.#server);
   }
 
+  #quitquitquit(req: IncomingMessage, res: ServerResponse, quit: () => void): void {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'POST' }).end('/quitquitquit answers POST only\n');
+      return;
+    }
+    if (!fromLoopback(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`/quitquitquit: only requests from localhost are allowed (this one came from ${req.socket.remoteAddress ?? 'an unknown peer'})\n`);
+      return;
+    }
+    req.resume();
+    // After the answer is written: the drain then closes this port too.
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end('OK\n', () => quit());
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (this.#opts.probers?.handles(path) && (req.method === 'GET' || req.method === 'HEAD')) {
       const { status, body } = await this.#opts.probers.answer(path);
       res.writeHead(status, { 'content-type': 'text/plain' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path === '/quitquitquit' && this.#opts.quit !== undefined) {
+      this.#quitquitquit(req, res, this.#opts.quit);
       return;
     }
     if (refusedScrape(req, res)) return;
@@ -87,6 +112,12 @@ export class MergedStatsPort {
       '# TYPE istio_agent_scrape_failures_total counter\n' + `istio_agent_scrape_failures_total ${this.#failures}\n`;
     res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : own + agent + app);
   }
+}
+
+/** Loopback peers only (pilot-agent's rule): the port is reachable from other pods for scraping. */
+function fromLoopback(req: IncomingMessage): boolean {
+  const a = req.socket.remoteAddress ?? '';
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
 }
 
 /** The app's exposition text, or null when it could not be had (error, status other than 200, timeout, too large). */

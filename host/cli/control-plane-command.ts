@@ -14,9 +14,14 @@ import { parseDuration } from '../common/duration.js';
 import { CA_FLAGS, caFromFlags } from './ca-flags.js';
 import type { CaService } from '../identity/ca-service.js';
 import { kubeAccess, type KubeAccess } from '../kube/kube-access.js';
-import { KubeResourceSource } from '../kube/kube-resource-source.js';
+import { DEFAULT_ISTIO_NAMESPACE, KubeResourceSource } from '../kube/kube-resource-source.js';
+import { readWithKube } from '../kube/discovery-selectors.js';
+import { RejectionEvents } from '../kube/rejection-events.js';
+import type { RootCertPublisher } from '../kube/root-cert-publisher.js';
+import type { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
 import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
+import { kubeVersionOf, nativeSidecarsFor, type KubeVersion } from '../kube/native-sidecars.js';
 import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
@@ -30,6 +35,7 @@ export const CONTROL_PLANE_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'kube', kind: 'boolean', help: 'also take Services, EndpointSlices, Pods and the Istio resources from a Kubernetes API server (list + watch)' },
     { name: 'kubeconfig', kind: 'string', valueName: '<file>', help: 'with --kube or --kube-tokens: the kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config)' },
+    { name: 'istio-namespace', kind: 'string', valueName: '<ns>', help: 'with --kube: the control plane\'s namespace, whose ConfigMap `istio` (key `mesh`) is the mesh config', defaultText: '$POD_NAMESPACE, else istio-system' },
     { name: 'xds-listen', kind: 'string', valueName: '<host:port>', help: 'plaintext xDS (gRPC ADS)', defaultText: '127.0.0.1:15010' },
     { name: 'monitoring', kind: 'string', valueName: '<host:port>', help: 'metrics, /ready, /debug/syncz, /debug/configz', defaultText: '127.0.0.1:15014' },
     { name: 'debounce-after', kind: 'string', valueName: '<duration>', help: 'quiet period before a change is pushed (Istio PILOT_DEBOUNCE_AFTER)', defaultText: '100ms' },
@@ -79,6 +85,8 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   const cache = new ReadCache();
   const caOptions = caFromFlags(cmd, values);
   if (!kube && caOptions?.kubeTokens !== true && values.kubeconfig !== undefined) throw new UsageError(cmd, '--kubeconfig needs --kube or --kube-tokens');
+  if (!kube && values['istio-namespace'] !== undefined) throw new UsageError(cmd, '--istio-namespace needs --kube');
+  const istioNamespace = (values['istio-namespace'] as string | undefined) ?? (process.env.POD_NAMESPACE || DEFAULT_ISTIO_NAMESPACE);
   let access: KubeAccess | null = null;
   if (caOptions?.kubeTokens === true) {
     try {
@@ -94,6 +102,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   let dashboard: DashboardServer | null = null;
   let ca: CaService | null = null;
   let kubeSource: KubeResourceSource | null = null;
+  let events: RejectionEvents | null = null;
   if (kube) {
     let watchAccess: KubeAccess;
     try {
@@ -102,15 +111,21 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       io.err(`${cmd}: ${(err as Error).message}\n`);
       return 1;
     }
-    kubeSource = new KubeResourceSource(watchAccess, { log });
+    kubeSource = new KubeResourceSource(watchAccess, { log, istioNamespace, onRejected: (r) => events?.report(r) });
+    events = new RejectionEvents(kubeSource.api, log);
     log('info', `kube: listing and watching ${watchAccess.origin}`);
     await kubeSource.start();
   }
+  let rootCerts: RootCertPublisher | null = null;
+  let caBundle: WebhookCaBundlePatcher | null = null;
+  // Which namespaces the mesh takes (meshConfig discoverySelectors), as of the last read.
+  let discovered: (namespace: string) => boolean = () => true;
   const readAll = (s: string[]): ReturnType<typeof readConfig> => {
     if (kubeSource === null) return readConfig(s, undefined, cache);
-    const fromKube = kubeSource.results();
-    const read = readConfig(s, undefined, cache, fromKube.results);
-    return { ...read, warnings: [...read.warnings, ...fromKube.warnings] };
+    const read = readWithKube(s, cache, kubeSource);
+    discovered = read.discovered;
+    rootCerts?.poke();
+    return read;
   };
   let webhook: InjectionWebhookServer | null = null;
   const cp = new ControlPlane({
@@ -126,7 +141,16 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     log,
   });
   const monitoring = new MonitoringServer(cp);
-  if (kubeSource !== null) monitoring.showKube(kubeSource);
+  if (kubeSource !== null) {
+    monitoring.showKube(kubeSource);
+    monitoring.showKubeWriters(() => ({
+      eventsSent: events?.stats.sent ?? 0,
+      eventsFailed: events?.stats.failed ?? 0,
+      rootCertWrites: (rootCerts?.stats.created ?? 0) + (rootCerts?.stats.updated ?? 0),
+      caBundlePatches: caBundle?.stats.patches ?? 0,
+      failing: [rootCerts?.lastError, caBundle?.lastError].filter((e) => e !== null && e !== undefined).length,
+    }));
+  }
   try {
     cp.start();
     await cp.listen(xdsAt.host, xdsAt.port);
@@ -148,8 +172,20 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     if (webhookPlan) {
       const { InjectionWebhookServer } = await import('../control-plane/injection-webhook-server.js');
       const files = webhookPlan.files;
+      // ENABLE_NATIVE_SIDECARS=auto: on when the API server is Kubernetes >= 1.33 (Istio 1.27+).
+      const kubeForVersion = access ?? (kube ? kubeAccess(values.kubeconfig as string | undefined) : null);
+      let version: KubeVersion | null = null;
+      if (webhookPlan.nativeSidecars === 'auto' && kubeForVersion !== null) {
+        const { KubeApi } = await import('../kube/kube-api.js');
+        version = await new KubeApi(kubeForVersion).getJson('/version', 10_000).then((v) => kubeVersionOf(v), (err: Error) => {
+          log('warn', `injection webhook: cannot read the API server's /version (${err.message}); native sidecars stay off (--webhook-native-sidecars true turns them on)`);
+          return null;
+        });
+      }
+      const nativeSidecars = nativeSidecarsFor(webhookPlan.nativeSidecars, version);
+      log('info', `injection webhook: native sidecars ${nativeSidecars ? 'on' : 'off'} (${webhookPlan.nativeSidecars}${webhookPlan.nativeSidecars === 'auto' ? `, Kubernetes ${version === null ? 'version unknown' : `${version.major}.${version.minor}`}` : ''})`);
       webhook = new InjectionWebhookServer({
-        defaults: webhookPlan.defaults,
+        defaults: { ...webhookPlan.defaults, nativeSidecars },
         tls: files ? { kind: 'files', certPem: files.certPem, keyPem: files.keyPem } : { kind: 'ca', ca: ca!.ca, names: webhookPlan.dnsNames },
         log,
       });
@@ -160,9 +196,27 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
       const w = webhook;
       monitoring.showWebhook(() => w.stats());
     }
+    // istiod's controllers that write to the API server: the CA root in every namespace, and the
+    // webhook configuration's caBundle (both need the CA: its root is what they publish).
+    if (kubeSource !== null && ca !== null) {
+      const source = kubeSource;
+      const rootPem = (): string => ca!.ca.rootsPem.join('');
+      const { RootCertPublisher } = await import('../kube/root-cert-publisher.js');
+      rootCerts = new RootCertPublisher({ api: source.api, rootPem, namespaces: () => source.objectsOf('Namespace'), discovered: (ns) => discovered(ns), log });
+      source.onChange(() => rootCerts?.poke());
+      // Not awaited: a watch that cannot list (403: RBAC) retries with backoff; serving goes on.
+      void rootCerts.start();
+      if (webhookPlan !== null && webhookPlan.files === null) {
+        const { WebhookCaBundlePatcher } = await import('../kube/webhook-ca-bundle.js');
+        caBundle = new WebhookCaBundlePatcher({ api: source.api, rootPem, name: webhookPlan.configName, log });
+        void caBundle.start();
+      }
+    }
     if (dashboardPlan) dashboard = await startPlannedDashboard(dashboardPlan, { host: monAt.host, port: monitoring.port });
   } catch (err) {
     io.err(`${cmd}: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+    rootCerts?.close();
+    caBundle?.close();
     await cp.close();
     await monitoring.close();
     await ca?.close();
@@ -182,6 +236,8 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
   }
   const signal = await untilStopped(io, () => cp.requestReload());
   log('info', `${signal}: shutting down`);
+  rootCerts?.close();
+  caBundle?.close();
   await cp.close();
   await monitoring.close();
   await ca?.close();

@@ -7,7 +7,7 @@
 // `wasmesh proxy-status`; Ctrl-C stops everything.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { packageRoot } from '../core/wasm.js';
 import { WebApp } from '../demo/web-app.js';
 import { SEED000_EXAMPLE, SEED000_RUN, seed000RunFiles } from '../demo/demo-config.js';
@@ -15,6 +15,8 @@ import { startScenario, type RunningScenario, type Scenario } from '../demo/scen
 import { ISTIO101 } from '../demo/istio101-scenario.js';
 import { BOOKINFO } from '../demo/bookinfo-scenario.js';
 import { dashboardGuide } from '../demo/dashboard-guide.js';
+import { DEFAULT_REDIS_LISTEN_PORT } from '../demo/protocols-ports.js';
+import type { RunningProtocols } from '../demo/protocols-demo.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec, type FlagValues } from './args.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { ListenError } from '../common/listen-error.js';
@@ -27,7 +29,7 @@ import {
 } from '../demo/demo-control-plane.js';
 
 export const DEMO_SPEC: CommandSpec = {
-  command: 'wasmesh demo [istio101|bookinfo]',
+  command: 'wasmesh demo [istio101|bookinfo|protocols]',
   summary:
     'Runs a seed\'s mesh on loopback. Without a scenario, seed 000: the demo app as v1 and v2, an ingress gateway ' +
     'serving the example Gateway + VirtualService with an 80/20 split, and the admin API. `istio101` (seed 003): ' +
@@ -36,7 +38,8 @@ export const DEMO_SPEC: CommandSpec = {
     'that calls another has its own sidecar (the proxy in mesh mode). The config is copied into a run folder ' +
     'that the control plane (`wasmesh control-plane`, in the demo\'s process) watches; every proxy takes its ' +
     'config from it over xDS, so copying a file there applies it live, and `wasmesh proxy-status` lists the ' +
-    'proxies and their sync state. Ctrl-C stops everything.',
+    'proxies and their sync state. `protocols`: a gRPC service (unary and server streaming, split 80/20), a ' +
+    'WebSocket app and Redis (Debian\'s redis-server, when installed) through one gateway. Ctrl-C stops everything.',
   flags: [
     { name: 'port', kind: 'string', valueName: '<port>', help: 'gateway port on 127.0.0.1', defaultText: '8080' },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'the gateway\'s admin API address', defaultText: '127.0.0.1:15000' },
@@ -49,6 +52,7 @@ export const DEMO_SPEC: CommandSpec = {
       help: 'seed 000: ports of the two demo app versions; istio101/bookinfo: 0 puts every app on a free port (the WorkloadEntries are rewritten to match)',
       defaultText: '15101,15102; the examples\' 153xx/152xx',
     },
+    { name: 'redis-port', kind: 'string', valueName: '<port>', help: 'protocols: the gateway\'s Redis port (Gateway port 6379) on 127.0.0.1', defaultText: String(DEFAULT_REDIS_LISTEN_PORT) },
     { name: 'dir', kind: 'string', valueName: '<folder>', help: 'run folder for the config (kept on exit)', defaultText: 'a temporary folder, removed on exit' },
     { name: 'no-access-log', kind: 'boolean', help: 'do not print a line per request' },
     {
@@ -65,6 +69,7 @@ export const DEMO_SPEC: CommandSpec = {
     '  (none)     seed 000, examples/000-web-demo',
     '  istio101   seed 003, examples/003-istio101 (Istio101: fail header, retries, x-dev-user canary); --mtls: mesh-wide STRICT mTLS',
     '  bookinfo   seed 002, examples/002-bookinfo-rules (reviews by user and browser, mirror, timeouts, retries, circuit breaking); --mtls: its enable-strict-mode.yml',
+    '  protocols  examples/005-protocols: gRPC (h2c in, HTTP/2 to the app), WebSocket (HTTP/1.1 upgrade) and Redis (a `tcp:` route) through one gateway',
     'Examples:',
     '  wasmesh demo istio101',
     '  curl -s -H \'x-dev-user: super-secret\' http://127.0.0.1:8080/',
@@ -90,9 +95,11 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   if (named === null && (values.mtls === true || values['secure-listen'] !== undefined)) {
     throw new UsageError(DEMO_SPEC.command, `--${values.mtls === true ? 'mtls' : 'secure-listen'} goes with a scenario that has mesh-wide STRICT mTLS: wasmesh demo istio101 --mtls`);
   }
+  if (named !== 'protocols' && values['redis-port'] !== undefined) throw new UsageError(DEMO_SPEC.command, '--redis-port goes with the protocols demo: wasmesh demo protocols --redis-port <port>');
+  if (named === 'protocols') return protocolsDemo(values, io);
   if (named !== null) {
     const scenario = SCENARIOS[named];
-    if (!scenario) throw new UsageError(DEMO_SPEC.command, `unknown scenario "${named}" (known: ${Object.keys(SCENARIOS).join(', ')})`);
+    if (!scenario) throw new UsageError(DEMO_SPEC.command, `unknown scenario "${named}" (known: ${[...Object.keys(SCENARIOS), 'protocols'].join(', ')})`);
     return scenarioDemo(scenario, values, io);
   }
   const port = portFlag(DEMO_SPEC.command, '--port', (values.port as string | undefined) ?? '8080');
@@ -206,7 +213,12 @@ function errorText(err: unknown, appPortsFlag: string): string {
   if (cpFlag !== null) return `${message}; choose another with ${cpFlag}`;
   // The roles of the demo's fixed ports: startProxyRuntime's `admin` and `gateway`, and the apps
   // (`demo app web-v1`, `reviews v2 app`). Sidecars take free ports, so they have no flag.
-  const flag = err.role === 'admin' ? '--admin <host:port>' : err.role === 'gateway' ? '--port <port>' : /\bapp\b/.test(err.role) ? appPortsFlag : null;
+  const flag =
+    err.role === 'admin' ? '--admin <host:port>'
+    : err.role === 'gateway' ? '--port <port>'
+    : err.role === 'gateway (Gateway port 6379)' ? '--redis-port <port>'
+    : /\bapp\b/.test(err.role) ? appPortsFlag
+    : null;
   return flag === null ? message : `${message}; choose another with ${flag}`;
 }
 
@@ -269,6 +281,64 @@ async function scenarioDemo(scenario: Scenario, values: FlagValues, io: CliIo): 
   const end = guide.lastIndexOf('Press Ctrl-C to stop.');
   const proxies = [running.gateway, ...running.sidecars.values()].map((p) => p.admin);
   guide.splice(end < 0 ? guide.length : end, 0, ...dashboardGuide(proxies, running.controlPlane.monitoringUrl), '');
+  io.out(guide.join('\n') + '\n');
+
+  // SIGHUP: the control plane reads the run folder again and pushes what changed.
+  const signal = await untilStopped(io, () => running.controlPlane.controlPlane.requestReload());
+  io.err(logLine('info', `${signal}: stopping the demo`));
+  await running.close();
+  io.err(logLine('info', 'demo stopped'));
+  return 0;
+}
+
+/** `wasmesh demo protocols`: gRPC, WebSocket and Redis through one gateway (host/demo/protocols-demo.ts). */
+async function protocolsDemo(values: FlagValues, io: CliIo): Promise<number> {
+  const command = 'wasmesh demo protocols';
+  for (const flag of ['mtls', 'secure-listen', 'credentials-dir'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(command, `--${flag}: the protocols demo has no ${flag === 'credentials-dir' ? 'credentials to read' : 'mesh-wide STRICT mode'}`);
+  }
+  const port = portFlag(command, '--port', (values.port as string | undefined) ?? '8080');
+  const redisPort = portFlag(command, '--redis-port', (values['redis-port'] as string | undefined) ?? String(DEFAULT_REDIS_LISTEN_PORT));
+  const admin = hostPortFlag(command, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
+  const { xds, monitoring } = controlPlaneFlags(command, values);
+  const appPorts = values['app-ports'] as string | undefined;
+  if (appPorts !== undefined && appPorts.trim() !== '0') {
+    throw new UsageError(command, `--app-ports "${appPorts}": with protocols only 0 (every app on a free port) is accepted`);
+  }
+  const accessLog = values['no-access-log'] !== true;
+  // Loaded here: @grpc/grpc-js and ws are for this demo only.
+  const { PROTOCOLS_EXAMPLE, startProtocolsDemo } = await import('../demo/protocols-demo.js');
+  const { protocolsGuide } = await import('../demo/protocols-guide.js');
+  const { findOnPath } = await import('../demo/apps/redis-app.js');
+  const redisServer = findOnPath('redis-server');
+  const redisCli = findOnPath('redis-cli');
+  let running: RunningProtocols;
+  try {
+    running = await startProtocolsDemo({
+      root: packageRoot(),
+      listen: { host: '127.0.0.1', port },
+      redisListen: { host: '127.0.0.1', port: redisPort },
+      admin,
+      xds,
+      monitoring,
+      freeAppPorts: appPorts !== undefined,
+      dir: values.dir === undefined ? undefined : resolve(values.dir as string),
+      redisServer,
+      allowUnenforcedSecurity: values['allow-unenforced-security'] === true,
+      accessLog: accessLog ? (line) => io.out(`gateway: ${line}\n`) : undefined,
+      log: (level, message) => io.err(logLine(level, message)),
+    });
+  } catch (err) {
+    io.err(`${command}: ${errorText(err, '--app-ports 0 (every app on a free port)')}\n`);
+    return 1;
+  }
+  if (redisServer === null) io.err(logLine('warn', 'redis-server is not installed (Debian: apt-get install redis-server redis-tools, or scripts/install-tcpservers.sh): the demo runs without Redis'));
+  // The clients' paths as the user types them: relative from inside the checkout (`npm start`), else absolute.
+  const exampleDir = join(packageRoot(), PROTOCOLS_EXAMPLE);
+  const fromHere = relative(process.cwd(), exampleDir);
+  const guide = protocolsGuide(running, fromHere.startsWith('..') || isAbsolute(fromHere) ? exampleDir : fromHere, redisCli !== null);
+  const end = guide.lastIndexOf('Press Ctrl-C to stop.');
+  guide.splice(end < 0 ? guide.length : end, 0, ...dashboardGuide([running.adminAddress], running.controlPlane.monitoringUrl), '');
   io.out(guide.join('\n') + '\n');
 
   // SIGHUP: the control plane reads the run folder again and pushes what changed.

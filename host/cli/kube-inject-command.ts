@@ -8,6 +8,7 @@ import { formatHelp, parseArgs, UsageError, type CommandSpec } from './args.js';
 import type { CliIo } from './cli-io.js';
 import { packageRoot } from '../core/wasm.js';
 import { kubeInject, KubeInjectError } from '../kube/kube-inject.js';
+import { kubeVersionOf, nativeSidecarMode, nativeSidecarsFor, type NativeSidecarMode } from '../kube/native-sidecars.js';
 import { DEFAULT_DISCOVERY_ADDRESS, defaultInjectDefaults, InjectSettingError, meshConfigDefaults } from '../kube/injection-settings.js';
 
 export const KUBE_INJECT_SPEC: CommandSpec = {
@@ -16,12 +17,14 @@ export const KUBE_INJECT_SPEC: CommandSpec = {
     'Injects the wasmesh sidecar into Kubernetes manifests, as istioctl kube-inject does: an istio-init init container ' +
     '(the image\'s init mode, istio-iptables flags) and an istio-proxy container (the image\'s sidecar mode) in the pod of every ' +
     'Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job and CronJob; other documents pass through. ' +
-    'Honours sidecar.istio.io/inject, sidecar.istio.io/interceptionMode, the traffic.sidecar.istio.io/* capture annotations, proxy.istio.io/config and sidecar.istio.io/rewriteAppHTTPProbers.',
+    'Honours sidecar.istio.io/inject, sidecar.istio.io/nativeSidecar, sidecar.istio.io/interceptionMode, the traffic.sidecar.istio.io/* capture annotations, proxy.istio.io/config and sidecar.istio.io/rewriteAppHTTPProbers.',
   flags: [
     { name: 'filename', short: 'f', kind: 'string', valueName: '<file|->', help: 'the manifest to inject (- for stdin)' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<file>', help: 'write the result here instead of stdout' },
     { name: 'meshConfig', kind: 'string', valueName: '<file>', help: 'Istio MeshConfig YAML: defaultConfig (discoveryAddress, holdApplicationUntilProxyStarts, interceptionMode, proxyMetadata) and trustDomain' },
     { name: 'image', kind: 'string', valueName: '<image>', help: 'the sidecar image (init and proxy)', defaultText: 'wasmesh/proxy:<version>' },
+    { name: 'native-sidecars', kind: 'string', valueName: '<true|false|auto>', help: 'istio-proxy as a Kubernetes native sidecar (an init container with restartPolicy: Always; Kubernetes >= 1.29), as istiod\'s ENABLE_NATIVE_SIDECARS; auto: on for --kube-version >= 1.33, as Istio 1.27+', defaultText: '$ENABLE_NATIVE_SIDECARS, else auto' },
+    { name: 'kube-version', kind: 'string', valueName: '<1.N>', help: 'the cluster\'s Kubernetes version, for --native-sidecars auto (unknown: off)' },
     { name: 'discoveryAddress', kind: 'string', valueName: '<host:port>', help: 'the control plane address (CA_ADDR, PROXY_CONFIG)', defaultText: DEFAULT_DISCOVERY_ADDRESS },
   ],
   epilog: [
@@ -29,6 +32,8 @@ export const KUBE_INJECT_SPEC: CommandSpec = {
     '  wasmesh kube-inject -f deployment.yaml | kubectl apply -f -',
     'httpGet/tcpSocket probes are rewritten to the sidecar\'s 15020/app-health/<container>/<readyz|livez|startupz>, as Istio does',
     '(sidecar.istio.io/rewriteAppHTTPProbers: "false" keeps them).',
+    'Native sidecars (Kubernetes >= 1.29): wasmesh kube-inject --native-sidecars true -f job.yaml — the app starts once the',
+    'proxy is ready and a Job completes when its app exits (docs/kubernetes.md, Pod lifecycle).',
   ],
 };
 
@@ -63,6 +68,16 @@ export async function kubeInjectCommand(argv: string[], io: CliIo, readStdin: ()
     if (!/^[^\s:]+:\d{1,5}$/.test(discovery)) throw new UsageError(cmd, `--discoveryAddress must be host:port, got "${discovery}"`);
     defaults = { ...defaults, discoveryAddress: discovery };
   }
+  let mode: NativeSidecarMode;
+  try {
+    mode = nativeSidecarMode((values['native-sidecars'] as string | undefined) ?? process.env.ENABLE_NATIVE_SIDECARS ?? 'auto', values['native-sidecars'] !== undefined ? '--native-sidecars' : 'ENABLE_NATIVE_SIDECARS');
+  } catch (err) {
+    throw new UsageError(cmd, (err as Error).message);
+  }
+  const kubeVersionText = values['kube-version'] as string | undefined;
+  const kubeVersion = kubeVersionText === undefined ? null : kubeVersionOf(kubeVersionText);
+  if (kubeVersionText !== undefined && kubeVersion === null) throw new UsageError(cmd, `--kube-version must be a Kubernetes version such as 1.33, got "${kubeVersionText}"`);
+  defaults = { ...defaults, nativeSidecars: nativeSidecarsFor(mode, kubeVersion) };
   const text = file === '-' ? readStdin() : read(file, 'manifest');
   let result;
   try {

@@ -19,7 +19,7 @@ interface SubCommand {
 const COMMANDS: SubCommand[] = [
   { name: 'proxy', summary: 'run the proxy (sidecar or ingress gateway) from Istio YAML', run: proxyCommand },
   { name: 'sidecar', summary: 'run the drop-in sidecar: outbound 15001, inbound 15006 to the app, health 15021', run: (argv, io) => import('./sidecar-command.js').then((m) => m.sidecarCommand(argv, io)) },
-  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
+  { name: 'demo', summary: 'run a seed\'s mesh on loopback: seed 000 (default), istio101, bookinfo; protocols: gRPC, WebSocket, Redis', run: (argv, io) => import('./demo-command.js').then((m) => m.demoCommand(argv, io)) },
   { name: 'control-plane', summary: 'serve Istio YAML to every proxy over xDS (istiod\'s role)', run: (argv, io) => import('./control-plane-command.js').then((m) => m.controlPlaneCommand(argv, io)) },
   { name: 'proxy-status', summary: 'the sync state of every proxy connected to the control plane', run: (argv, io) => import('./proxy-status-command.js').then((m) => m.proxyStatusCommand(argv, io)) },
   { name: 'proxy-config', summary: 'what a running proxy (wasmesh or Envoy) uses, as istioctl shows it: listeners, routes, clusters, endpoints, secret, bootstrap', run: (argv, io) => import('./proxy-config-command.js').then((m) => m.proxyConfigCommand(argv, io)) },
@@ -31,7 +31,7 @@ const COMMANDS: SubCommand[] = [
   { name: 'envoy-config', summary: 'print the equivalent Envoy v3 bootstrap for stock Envoy', run: (argv, io) => import('./envoy-config-command.js').then((m) => m.envoyConfigCommand(argv, io)) },
   { name: 'analyze', summary: 'istioctl analyze for Istio YAML files: Istio\'s IST messages with file and line', run: (argv, io) => import('./analyze-command.js').then((m) => m.analyzeCommand(argv, io)) },
   { name: 'kube-inject', summary: 'inject the wasmesh sidecar into Kubernetes manifests (as istioctl kube-inject)', run: (argv, io) => import('./kube-inject-command.js').then((m) => m.kubeInjectCommand(argv, io)) },
-  { name: 'install', summary: 'print Kubernetes manifests: the CustomResourceDefinitions of the kinds wasmesh reads (--crds-only; the rest is not built yet)', run: (argv, io) => import('./install-command.js').then((m) => m.installCommand(argv, io)) },
+  { name: 'install', summary: 'install the control plane, CRDs, RBAC, mesh config and injection webhook into a Kubernetes cluster (--dry-run prints the manifests)', run: (argv, io) => import('./install-command.js').then((m) => m.installCommand(argv, io)) },
   { name: 'dashboard', summary: 'the service graph and golden signals in the browser, from Prometheus (and the control plane)', run: (argv, io) => import('./dashboard-command.js').then((m) => m.dashboardCommand(argv, io)) },
 ];
 

@@ -14,10 +14,13 @@ import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
+import { parseDuration } from '../common/duration.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
 export const DEFAULT_HEALTH = '0.0.0.0:15021';
+/** Istio's ProxyConfig terminationDrainDuration default. */
+export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
 /**
  * Ports the sidecar serves itself (Istio's admin, outbound, inbound, health, Prometheus): an app
@@ -43,6 +46,8 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: stdout (-, a line per request), a file (appended, in batches), off for none', defaultText: '-' },
+    { name: 'termination-drain-duration', kind: 'string', valueName: '<duration>', help: 'on SIGTERM or POST /quitquitquit: the inbound listener drains (new connections refused, open ones closed after their request), the outbound one keeps serving the app; the process exits when no connection is left or after this long (Istio\'s terminationDrainDuration)', defaultText: '$TERMINATION_DRAIN_DURATION_SECONDS s, else 5s' },
+    { name: 'minimum-drain-duration', kind: 'string', valueName: '<duration>', help: 'the termination drain does not end on zero connections before this long (Istio\'s MINIMUM_DRAIN_DURATION; EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false: the whole drain)', defaultText: '$MINIMUM_DRAIN_DURATION, else 0' },
     LIMIT_FLAG,
     XDS_FLAGS[0]!,
     ...IDENTITY_FLAGS,
@@ -54,7 +59,10 @@ export const SIDECAR_SPEC: CommandSpec = {
   ],
   epilog: [
     'Access log lines (Envoy default format plus the upstream cluster: `inbound|5005||` or `outbound|…`) go',
-    'to stdout unless --access-log says otherwise; operational logs to stderr. SIGINT/SIGTERM drain and stop; SIGHUP reloads the config.',
+    'to stdout unless --access-log says otherwise; operational logs to stderr. SIGHUP reloads the config.',
+    'SIGTERM, SIGINT or POST /quitquitquit (admin, or the merged-stats port 15020 from loopback, as pilot-agent): readiness fails,',
+    'the inbound listener drains while the outbound one keeps serving, and the process exits 0 when no connection is left or',
+    'at --termination-drain-duration, whichever comes first.',
     'Run it as the uid the capture rules exempt (1337), or its own connections are captured again.',
     'Socket activation (systemd\'s LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES, names `outbound` and `inbound`): the',
     'listeners accept on the descriptors passed instead of binding. With the init\'s -m TPROXY they must be',
@@ -85,6 +93,42 @@ export function parseAppPorts(text: string): number[] {
   }
   if (ports.length === 0) throw new UsageError(SIDECAR_SPEC.command, '--app-ports needs at least one port');
   return ports;
+}
+
+/**
+ * The termination drain's deadline: --termination-drain-duration, else pilot-agent's
+ * TERMINATION_DRAIN_DURATION_SECONDS (what the injector sets from terminationDrainDuration), else
+ * Istio's 5 s.
+ */
+export function terminationDrainFromFlags(flag: string | undefined, envSeconds: string | undefined): number {
+  if (flag !== undefined) {
+    const d = parseDuration(flag);
+    if (!d.ok) throw new UsageError(SIDECAR_SPEC.command, `--termination-drain-duration: ${d.reason}`);
+    return d.ms;
+  }
+  if (envSeconds === undefined || envSeconds === '') return DEFAULT_TERMINATION_DRAIN_MS;
+  if (!/^\d+$/.test(envSeconds)) throw new UsageError(SIDECAR_SPEC.command, `TERMINATION_DRAIN_DURATION_SECONDS must be whole seconds, got "${envSeconds}"`);
+  return Number(envSeconds) * 1000;
+}
+
+/**
+ * How long the drain runs at least: --minimum-drain-duration, else Istio's MINIMUM_DRAIN_DURATION
+ * (a duration); EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false (Istio's default, which wasmesh does not
+ * follow) makes it the whole drain; else 0 (exit as soon as no connection is left).
+ */
+export function minimumDrainFromFlags(flag: string | undefined, env: NodeJS.ProcessEnv, deadlineMs: number): number {
+  const exitOnZero = env.EXIT_ON_ZERO_ACTIVE_CONNECTIONS;
+  if (exitOnZero !== undefined && exitOnZero !== '' && exitOnZero !== 'true' && exitOnZero !== 'false') {
+    throw new UsageError(SIDECAR_SPEC.command, `EXIT_ON_ZERO_ACTIVE_CONNECTIONS must be true or false, got "${exitOnZero}"`);
+  }
+  const text = flag ?? (env.MINIMUM_DRAIN_DURATION === '' ? undefined : env.MINIMUM_DRAIN_DURATION);
+  const where = flag !== undefined ? '--minimum-drain-duration' : 'MINIMUM_DRAIN_DURATION';
+  if (text !== undefined) {
+    const d = parseDuration(text);
+    if (!d.ok) throw new UsageError(SIDECAR_SPEC.command, `${where}: ${d.reason}`);
+    return d.ms;
+  }
+  return exitOnZero === 'false' ? deadlineMs : 0;
 }
 
 /** parseLabels (shared with `wasmesh proxy`), its usage errors told as this command's. */
@@ -125,6 +169,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
     if (clash) throw new UsageError(SIDECAR_SPEC.command, `${flag} and ${clash[0]} are both port ${at.port}`);
   }
   const labels = values.labels === undefined ? undefined : sidecarLabels(values.labels as string);
+  const terminationDrainMs = terminationDrainFromFlags(values['termination-drain-duration'] as string | undefined, process.env.TERMINATION_DRAIN_DURATION_SECONDS);
+  const minimumDrainMs = minimumDrainFromFlags(values['minimum-drain-duration'] as string | undefined, process.env, terminationDrainMs);
   const credentialsDir = credentialsDirFromFlags(SIDECAR_SPEC.command, values);
   const identity = identityFromFlags(SIDECAR_SPEC.command, values);
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
@@ -177,6 +223,8 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
+      terminationDrainMs,
+      minimumDrainMs,
       ...(activated.size > 0 ? { listenFds } : {}),
       ...accessLog,
       ...(certificates ? { workloadCertificates: certificates } : {}),
@@ -201,7 +249,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   );
   // A signal, or the admin API's POST /quitquitquit (the runtime is already draining then).
   const signal = await Promise.race([untilStopped(io, () => runtime.reload('SIGHUP')), runtime.quitRequested.then(() => 'POST /quitquitquit')]);
-  io.err(logLine('info', `${signal}: draining (readiness now fails; in-flight requests finish first)`));
+  io.err(logLine('info', `${signal}: draining (readiness now fails; inbound drains, outbound serves until idle or the deadline)`));
   await runtime.close();
   certificates?.close();
   accessLogFile?.close();

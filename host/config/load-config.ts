@@ -66,7 +66,8 @@ function readInto(sources: readonly string[], namespace: string, issues: ConfigI
   const meshSources: MeshSettingsSource[] = [];
   const kube: KubeSourced[] = [];
   const reads = files.map((file) => readFile(file, namespace, cache));
-  reads.push({ results: [...extra], issues: [], warnings: [] });
+  // The API server's objects: a registry object among them is live (KubeSourced.live).
+  reads.push({ results: extra.map((r) => (r.status === 'kube' ? { status: 'kube', value: { ...r.value, live: true } } : r)), issues: [], warnings: [] });
   for (const read of reads) {
     issues.push(...read.issues);
     warnings.push(...read.warnings);

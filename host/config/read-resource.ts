@@ -30,6 +30,13 @@ export interface KubeSourced {
   ref: DocumentRef;
   file: string;
   line: number;
+  /**
+   * Read from a live API server (`control-plane --kube`), not a file: there the cluster's
+   * controllers and kubelets give objects their addresses and endpoints over time, so a Pod not
+   * yet given an IP or a Service with no endpoints yet is a state, not a mistake to warn about
+   * (istiod serves such a Service with no endpoints). Set by readConfig for its `extra` results.
+   */
+  live?: boolean;
 }
 
 export type ReadResult =

@@ -14,7 +14,7 @@ import { syncState } from '../xds/sync-status.js';
 import type { ControlPlane } from './control-plane.js';
 import { caMetricLines, type CaMetricsSource } from './ca-metrics.js';
 import { shortType } from './xds-metrics.js';
-import { kubeMetricLines, type KubeMetricsSource } from './kube-metrics.js';
+import { kubeMetricLines, kubeWriterLines, type KubeMetricsSource, type KubeWriterFigures } from './kube-metrics.js';
 
 /** /debug/syncz: one entry per connected proxy. */
 export interface SyncEntry {
@@ -84,6 +84,7 @@ export class MonitoringServer {
   #port = 0;
   #ca: CaMetricsSource | null = null;
   #kube: KubeMetricsSource | null = null;
+  #kubeWriters: (() => KubeWriterFigures) | null = null;
   #webhook: (() => Record<string, number>) | null = null;
 
   constructor(cp: ControlPlane) {
@@ -110,6 +111,7 @@ export class MonitoringServer {
             { name: 'wasmesh_control_plane_config_error', help: '1 when the last change was rejected (the previous version serves on).', type: 'gauge', value: st.lastError ? 1 : 0 },
             ...(this.#ca === null ? [] : caMetricLines(this.#ca)),
             ...(this.#kube === null ? [] : kubeMetricLines(this.#kube)),
+            ...(this.#kubeWriters === null ? [] : kubeWriterLines(this.#kubeWriters())),
             ...(this.#webhook === null ? [] : Object.entries(this.#webhook()).map(([name, value]) => ({ name, help: WEBHOOK_HELP[name] ?? name, type: 'counter' as const, value }))),
           ]));
           return;
@@ -129,6 +131,11 @@ export class MonitoringServer {
   /** Adds the CA's citadel_server_* metrics to /metrics (the CA starts after this port listens). */
   showCa(ca: CaMetricsSource): void {
     this.#ca = ca;
+  }
+
+  /** Adds what the control plane writes to the API server (`--kube`): Events, root-cert ConfigMaps, caBundle patches. */
+  showKubeWriters(figures: () => KubeWriterFigures): void {
+    this.#kubeWriters = figures;
   }
 
   /** Adds the Kubernetes source's wasmesh_kube_* metrics (`--kube`). */

@@ -5,6 +5,7 @@
 // checked here, so a bad annotation is an error naming it rather than an init container that
 // fails in the cluster.
 import { parse } from 'yaml';
+import { parseDuration } from '../common/duration.js';
 
 export type InterceptionMode = 'REDIRECT' | 'TPROXY';
 
@@ -16,6 +17,11 @@ export interface InjectDefaults {
   discoveryAddress: string;
   interceptionMode: InterceptionMode;
   holdApplicationUntilProxyStarts: boolean;
+  /**
+   * Inject istio-proxy as a Kubernetes native sidecar (an init container with `restartPolicy:
+   * Always`, Kubernetes >= 1.29): istiod's ENABLE_NATIVE_SIDECARS, resolved (host/kube/native-sidecars.ts).
+   */
+  nativeSidecars: boolean;
   /** The mesh config's defaultConfig.proxyMetadata: env of the proxy container. */
   proxyMetadata: Record<string, string>;
   trustDomain: string;
@@ -32,6 +38,7 @@ export function defaultInjectDefaults(image: string): InjectDefaults {
     discoveryAddress: DEFAULT_DISCOVERY_ADDRESS,
     interceptionMode: 'REDIRECT',
     holdApplicationUntilProxyStarts: false,
+    nativeSidecars: false,
     proxyMetadata: {},
     trustDomain: 'cluster.local',
     clusterId: 'Kubernetes',
@@ -49,6 +56,13 @@ export interface PodInjectSettings {
   excludeInboundPorts: string;
   excludeOutboundPorts: string;
   holdApplicationUntilProxyStarts: boolean;
+  /** istio-proxy as a native sidecar (`sidecar.istio.io/nativeSidecar`, else the injector's default). */
+  nativeSidecar: boolean;
+  /**
+   * ProxyConfig terminationDrainDuration in whole seconds (Istio's default 5 s): how long the
+   * sidecar drains on SIGTERM; handed to it as TERMINATION_DRAIN_DURATION_SECONDS.
+   */
+  terminationDrainSeconds: number;
   discoveryAddress: string;
   proxyMetadata: Record<string, string>;
   /** The effective ProxyConfig (mesh defaults merged with the pod's annotation). */
@@ -59,6 +73,9 @@ export const A_INJECT = 'sidecar.istio.io/inject';
 export const A_STATUS = 'sidecar.istio.io/status';
 export const A_INTERCEPTION = 'sidecar.istio.io/interceptionMode';
 export const A_PROXY_CONFIG = 'proxy.istio.io/config';
+export const A_NATIVE_SIDECAR = 'sidecar.istio.io/nativeSidecar';
+/** Istio's ProxyConfig terminationDrainDuration default. */
+export const DEFAULT_TERMINATION_DRAIN_SECONDS = 5;
 export const A_INCLUDE_OUT_RANGES = 'traffic.sidecar.istio.io/includeOutboundIPRanges';
 export const A_EXCLUDE_OUT_RANGES = 'traffic.sidecar.istio.io/excludeOutboundIPRanges';
 export const A_INCLUDE_IN_PORTS = 'traffic.sidecar.istio.io/includeInboundPorts';
@@ -91,6 +108,7 @@ export function meshConfigDefaults(text: string, base: InjectDefaults): InjectDe
   }
   if (m.defaultConfig !== undefined) {
     const pc = proxyConfigObject(m.defaultConfig, 'mesh config defaultConfig');
+    drainSeconds(pc.terminationDrainDuration, 'mesh config defaultConfig terminationDrainDuration');
     Object.assign(out, applyProxyConfig(pc, 'mesh config defaultConfig', out));
     out.proxyConfig = { ...base.proxyConfig, ...pc };
   }
@@ -107,6 +125,7 @@ export function podInjectSettings(annotations: Record<string, unknown>, defaults
   };
   let proxyConfig = { ...defaults.proxyConfig };
   let resolved: Partial<InjectDefaults> = {};
+  let drainWhere = 'mesh config defaultConfig terminationDrainDuration';
   const pcText = text(A_PROXY_CONFIG);
   if (pcText !== undefined) {
     let pc: unknown;
@@ -116,12 +135,15 @@ export function podInjectSettings(annotations: Record<string, unknown>, defaults
       throw new InjectSettingError(annotationPath(A_PROXY_CONFIG), `not a ProxyConfig in YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
     }
     const obj = proxyConfigObject(pc, annotationPath(A_PROXY_CONFIG));
+    if (obj.terminationDrainDuration !== undefined) drainWhere = `${annotationPath(A_PROXY_CONFIG)} terminationDrainDuration`;
     resolved = applyProxyConfig(obj, annotationPath(A_PROXY_CONFIG), defaults);
     proxyConfig = { ...proxyConfig, ...obj };
   }
   let interceptionMode = resolved.interceptionMode ?? defaults.interceptionMode;
   const mode = text(A_INTERCEPTION);
   if (mode !== undefined) interceptionMode = interceptionModeOf(mode, annotationPath(A_INTERCEPTION));
+  const native = text(A_NATIVE_SIDECAR);
+  if (native !== undefined && native !== 'true' && native !== 'false') throw new InjectSettingError(annotationPath(A_NATIVE_SIDECAR), `must be "true" or "false", got ${JSON.stringify(native)}`);
   return {
     interceptionMode,
     includeOutboundIPRanges: cidrList(text(A_INCLUDE_OUT_RANGES) ?? '*', A_INCLUDE_OUT_RANGES, true),
@@ -133,6 +155,8 @@ export function podInjectSettings(annotations: Record<string, unknown>, defaults
     excludeInboundPorts: portList(text(A_EXCLUDE_IN_PORTS) ?? '', A_EXCLUDE_IN_PORTS, false),
     excludeOutboundPorts: portList(text(A_EXCLUDE_OUT_PORTS) ?? '', A_EXCLUDE_OUT_PORTS, false),
     holdApplicationUntilProxyStarts: resolved.holdApplicationUntilProxyStarts ?? defaults.holdApplicationUntilProxyStarts,
+    nativeSidecar: native === undefined ? defaults.nativeSidecars : native === 'true',
+    terminationDrainSeconds: drainSeconds(proxyConfig.terminationDrainDuration, drainWhere),
     discoveryAddress: resolved.discoveryAddress ?? defaults.discoveryAddress,
     proxyMetadata: { ...defaults.proxyMetadata, ...(resolved.proxyMetadata ?? {}) },
     proxyConfig,
@@ -173,6 +197,17 @@ function applyProxyConfig(pc: Record<string, unknown>, where: string, base: Inje
     out.proxyMetadata = meta;
   }
   return out;
+}
+
+/**
+ * A ProxyConfig Duration (`5s`, `1.5s`, `1m30s`, `500ms`, as protobuf JSON or Go duration text)
+ * in whole seconds, rounded up; absent: Istio's 5 s.
+ */
+function drainSeconds(value: unknown, where: string): number {
+  if (value === undefined || value === null) return DEFAULT_TERMINATION_DRAIN_SECONDS;
+  const d = typeof value === 'string' ? parseDuration(value.trim()) : null;
+  if (d === null || !d.ok) throw new InjectSettingError(where, `must be a duration such as "5s" or "1m30s", got ${JSON.stringify(value)}`);
+  return Math.ceil(d.ms / 1000);
 }
 
 function interceptionModeOf(value: unknown, where: string): InterceptionMode {

@@ -5,7 +5,9 @@
 // `object.sidecar-injector.istio.io` webhook for pods labelled sidecar.istio.io/inject=true in
 // namespaces that carry no injection label. Either a URL (outside the cluster: tests, a control
 // plane run on a host) or istiod's Service (istio-system/istiod:443) as clientConfig; the caBundle
-// is the PEM of the roots the webhook's serving certificate chains to.
+// is the PEM of the roots the webhook's serving certificate chains to — or absent, for the control
+// plane to patch in (the full install without a CA directory; server-side apply leaves a field it
+// does not set to the manager that set it).
 
 export const WEBHOOK_CONFIG_NAME = 'istio-sidecar-injector';
 
@@ -13,7 +15,8 @@ export interface WebhookConfigOptions {
   /** https://host:port/inject — else the Service below. */
   url?: string;
   service?: { namespace: string; name: string; port: number };
-  caBundlePem: string;
+  /** Absent: no caBundle field at all (not an empty one). */
+  caBundlePem?: string;
   failurePolicy?: 'Fail' | 'Ignore';
 }
 
@@ -21,7 +24,7 @@ export function injectionWebhookConfiguration(opts: WebhookConfigOptions): Recor
   const svc = opts.service ?? { namespace: 'istio-system', name: 'istiod', port: 443 };
   const clientConfig = {
     ...(opts.url !== undefined ? { url: opts.url } : { service: { name: svc.name, namespace: svc.namespace, path: '/inject', port: svc.port } }),
-    caBundle: Buffer.from(opts.caBundlePem).toString('base64'),
+    ...(opts.caBundlePem !== undefined ? { caBundle: Buffer.from(opts.caBundlePem).toString('base64') } : {}),
   };
   const common = {
     clientConfig,

@@ -82,10 +82,12 @@ export function reviewAdmission(review: unknown, defaults: InjectDefaults): { re
   }
 
   const injected = structuredClone(pod);
+  let warnings: string[] = [];
   try {
     const template = podTemplateOf('Pod', injected);
     const outcome = injectPod(template, workloadOf(meta, podName, namespace), defaults);
     if (!outcome.injected) return answer({ allowed: true }, uid, { kind: 'skipped', pod: where, reason: outcome.reason });
+    warnings = outcome.warnings.map((w) => `wasmesh sidecar injection: Pod ${where} ${w}`);
   } catch (err) {
     if (err instanceof TemplateShapeError) return deny(uid, where, `Pod ${where} ${err.path}: ${err.message}`);
     if (err instanceof InjectSettingError) return deny(uid, where, `Pod ${where} ${err.where}: ${err.message}`);
@@ -93,7 +95,7 @@ export function reviewAdmission(review: unknown, defaults: InjectDefaults): { re
   }
   const patch = createJsonPatch(pod, injected);
   return answer(
-    { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') },
+    { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64'), ...(warnings.length > 0 ? { warnings } : {}) },
     uid,
     { kind: 'injected', pod: where },
   );

@@ -1,7 +1,8 @@
-// The two requests a watch needs from the Kubernetes API server, over node's http/https (no
+// The requests the control plane makes of the Kubernetes API server, over node's http/https (no
 // client library: a list is one JSON GET, a watch is a chunked response of one JSON event per
-// line — @kubernetes/client-node would add ~40 dependencies for these two). Errors carry the
-// HTTP status so the reflector tells 410 Gone (relist) from the rest (back off and retry).
+// line, a write is one JSON POST/PUT/PATCH — @kubernetes/client-node would add ~40 dependencies
+// for these). Errors carry the HTTP status so the reflector tells 410 Gone (relist) from the rest
+// (back off and retry), and a writer tells 409 Conflict (read again) from 404 and 403.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeAccess } from './kube-access.js';
@@ -43,18 +44,48 @@ export class KubeApi {
     return this.#access.server;
   }
 
-  #open(path: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void): () => void {
+  #open(path: string, timeoutMs: number, onResponse: (res: IncomingMessage) => void, onError: (err: Error) => void, write?: { method: string; body: string; contentType: string }): () => void {
     const token = this.#access.token?.();
+    const method = write?.method ?? 'GET';
     const req = (this.#tls ? httpsRequest : httpRequest)(`${this.#access.server}${path}`, {
-      method: 'GET',
+      method,
       agent: this.#agent,
-      headers: { accept: 'application/json', 'user-agent': 'wasmesh-control-plane', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'wasmesh-control-plane',
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...(write !== undefined ? { 'content-type': write.contentType, 'content-length': String(Buffer.byteLength(write.body)) } : {}),
+      },
       timeout: timeoutMs,
     }, onResponse);
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no data for ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no data for ${timeoutMs} ms`)));
     req.on('error', onError);
-    req.end();
+    req.end(write?.body);
     return () => req.destroy();
+  }
+
+  /**
+   * One write: `body` as JSON (a JSON Patch array with contentType application/json-patch+json).
+   * Resolves with the object the server answered; a non-2xx answer rejects with KubeApiError.
+   */
+  send(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body: unknown, contentType = 'application/json', timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      this.#open(path, timeoutMs, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) return reject(new KubeApiError(status, `${method} ${path}: ${status} ${statusMessage(text)}`));
+          try {
+            resolve(text === '' ? {} : (JSON.parse(text) as Record<string, unknown>));
+          } catch (err) {
+            reject(new KubeApiError(status, `${method} ${path}: not JSON: ${(err as Error).message}`));
+          }
+        });
+      }, reject, { method, body: JSON.stringify(body), contentType });
+    });
   }
 
   /** GET `path` as JSON; a non-2xx answer rejects with KubeApiError (the Status message). */

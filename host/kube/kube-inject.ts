@@ -11,7 +11,7 @@ import { InjectSettingError, type InjectDefaults } from './injection-settings.js
 export interface KubeInjectResult {
   /** The output manifest: documents joined by `---`. */
   yaml: string;
-  /** One line per workload left as it was, saying why (opted out, already injected, …). */
+  /** One line per workload left as it was, saying why (opted out, already injected, …), and per injection warning. */
   notes: string[];
   injected: number;
 }
@@ -55,8 +55,10 @@ export function kubeInject(text: string, source: string, defaults: InjectDefault
       if (name === '') throw new TemplateShapeError('metadata.name', `a ${kind} needs a name`);
       const pod = podTemplateOf(kind, o);
       const outcome = injectPod(pod, { apiVersion: String(o.apiVersion ?? 'v1'), kind, name, namespace }, defaults);
-      if (outcome.injected) injected++;
-      else notes.push(`${source}: document ${n} ${kind} ${namespace}/${name}: not injected: ${outcome.reason}`);
+      if (outcome.injected) {
+        injected++;
+        for (const w of outcome.warnings) notes.push(`${source}: document ${n} ${kind} ${namespace}/${name}: warning: ${prefix}${w}`);
+      } else notes.push(`${source}: document ${n} ${kind} ${namespace}/${name}: not injected: ${outcome.reason}`);
     } catch (err) {
       if (err instanceof TemplateShapeError || err instanceof InjectSettingError) {
         const path = err instanceof TemplateShapeError ? (err.inPod ? `${prefix}${err.path}` : err.path) : qualify(prefix, err.where);

@@ -21,6 +21,8 @@ export interface ReflectorOptions {
   watchTimeoutSeconds?: number;
   /** Page size of a list (client-go: 500). */
   pageSize?: number;
+  /** Narrows list and watch, e.g. { fieldSelector: 'metadata.name=istio' } (client-go's ListOptions). */
+  selector?: { fieldSelector?: string; labelSelector?: string };
 }
 
 export interface ReflectorStats {
@@ -134,7 +136,7 @@ export class Reflector {
     let cont: string | undefined;
     let rv = '';
     do {
-      const q = new URLSearchParams({ limit: String(this.#o.pageSize ?? 500) });
+      const q = new URLSearchParams({ ...this.#selector(), limit: String(this.#o.pageSize ?? 500) });
       if (cont !== undefined) q.set('continue', cont);
       const page = await this.#api.getJson(`${this.#o.path}?${q}`);
       const meta = (page.metadata ?? {}) as { resourceVersion?: string; continue?: string };
@@ -157,7 +159,7 @@ export class Reflector {
 
   async #watchOnce(): Promise<void> {
     const timeout = this.#o.watchTimeoutSeconds ?? 300;
-    const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.#resourceVersion ?? '', timeoutSeconds: String(timeout) });
+    const q = new URLSearchParams({ ...this.#selector(), watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.#resourceVersion ?? '', timeoutSeconds: String(timeout) });
     this.stats.watches++;
     let gone: KubeApiError | null = null;
     const w = this.#api.watch(`${this.#o.path}?${q}`, (e) => {
@@ -182,6 +184,14 @@ export class Reflector {
     }
     if (gone !== null) throw gone;
     this.lastError = null;
+  }
+
+  #selector(): Record<string, string> {
+    const s = this.#o.selector ?? {};
+    return {
+      ...(s.fieldSelector !== undefined ? { fieldSelector: s.fieldSelector } : {}),
+      ...(s.labelSelector !== undefined ? { labelSelector: s.labelSelector } : {}),
+    };
   }
 
   /** Applies one watch event; an ERROR event comes back as the error it carries. */

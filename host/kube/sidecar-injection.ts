@@ -4,7 +4,9 @@
 // image's `init` mode with istio-iptables flags, the proxy its `sidecar` mode with the env
 // docker/entrypoint.sh reads (WASMESH_APP_PORTS, WASMESH_LABELS, WASMESH_INTERCEPTION_MODE, and
 // Istio's POD_NAMESPACE / ISTIO_META_POD_PORTS). App probes are rewritten to the sidecar's
-// /app-health/ prober on 15020 as Istio does (host/kube/probe-rewrite.ts).
+// /app-health/ prober on 15020 as Istio does (host/kube/probe-rewrite.ts). With native sidecars
+// (`sidecar.istio.io/nativeSidecar`, istiod's ENABLE_NATIVE_SIDECARS) istio-proxy is an init
+// container with `restartPolicy: Always` instead of a container.
 import type { PodTemplate } from './pod-template.js';
 import { A_REWRITE_PROBES, rewriteAppProbes } from './probe-rewrite.js';
 import { TemplateShapeError } from './pod-template.js';
@@ -31,7 +33,14 @@ export interface WorkloadRef {
   namespace: string;
 }
 
-export type InjectOutcome = { injected: true; settings: PodInjectSettings } | { injected: false; reason: string };
+/**
+ * `warnings`: what is injected but will not work as meant (kube-inject prints them, the webhook
+ * returns them as the AdmissionResponse's warnings, which kubectl shows).
+ */
+export type InjectOutcome = { injected: true; settings: PodInjectSettings; warnings: string[] } | { injected: false; reason: string };
+
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_S = 30;
 
 type Obj = Record<string, unknown>;
 
@@ -74,8 +83,17 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   const rewrite = annotations[A_REWRITE_PROBES] !== 'false' && annotations[A_REWRITE_PROBES] !== false;
   const probers = rewrite ? rewriteAppProbes(containers) : {};
   const proxy = proxyContainer(image, settings, defaults, workload, pod, podPorts.map((p) => p.port), appPorts, containers, probers);
-  pod.spec.initContainers = [init, ...inits];
-  pod.spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...containers] : [...containers, proxy];
+  if (settings.nativeSidecar) {
+    // Kubernetes native sidecar (1.29+): a restartable init container right after istio-init.
+    // The kubelet starts what follows (the pod's own init containers, then the app) only once its
+    // startupProbe passed, keeps it running beside the app, and stops it after the app containers
+    // exited — so a Job completes, and the app's shutdown still has its proxy.
+    proxy.restartPolicy = 'Always';
+    pod.spec.initContainers = [init, proxy, ...inits];
+  } else {
+    pod.spec.initContainers = [init, ...inits];
+    pod.spec.containers = settings.holdApplicationUntilProxyStarts ? [proxy, ...containers] : [...containers, proxy];
+  }
   const volumes = pod.spec.volumes === undefined ? [] : pod.spec.volumes;
   if (!Array.isArray(volumes)) throw new TemplateShapeError('spec.volumes', 'must be a list', true);
   pod.spec.volumes = [...volumes, ...proxyVolumes()];
@@ -92,13 +110,29 @@ export function injectPod(pod: PodTemplate, workload: WorkloadRef, defaults: Inj
   }
   setDefault(annotations, 'istio.io/rev', 'default');
   annotations[A_INTERCEPTION] = settings.interceptionMode;
-  annotations[A_STATUS] = JSON.stringify({ initContainers: [INIT_NAME], containers: [PROXY_NAME], volumes: VOLUMES, imagePullSecrets: null, revision: 'default' });
+  const status = settings.nativeSidecar ? { initContainers: [INIT_NAME, PROXY_NAME], containers: [] as string[] } : { initContainers: [INIT_NAME], containers: [PROXY_NAME] };
+  annotations[A_STATUS] = JSON.stringify({ ...status, volumes: VOLUMES, imagePullSecrets: null, revision: 'default' });
   pod.metadata.annotations = annotations;
   labels['security.istio.io/tlsMode'] = 'istio';
   setDefault(labels, 'service.istio.io/canonical-name', canonicalName(labels, workload));
   setDefault(labels, 'service.istio.io/canonical-revision', (labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest') as string);
   pod.metadata.labels = labels;
-  return { injected: true, settings };
+  return { injected: true, settings, warnings: graceWarnings(pod, settings) };
+}
+
+/**
+ * The kubelet SIGKILLs what still runs when terminationGracePeriodSeconds is over: a grace period
+ * not above terminationDrainDuration cuts the sidecar's drain (with a native sidecar the period
+ * must also cover the app's own shutdown, which comes first).
+ */
+function graceWarnings(pod: PodTemplate, s: PodInjectSettings): string[] {
+  const set = pod.spec.terminationGracePeriodSeconds;
+  const grace = typeof set === 'number' ? set : DEFAULT_GRACE_S;
+  if (grace > s.terminationDrainSeconds) return [];
+  return [
+    `spec.terminationGracePeriodSeconds (${grace} s${typeof set === 'number' ? '' : ', the default'}) is not above terminationDrainDuration (${s.terminationDrainSeconds} s): ` +
+      `the kubelet kills istio-proxy before its drain ends${s.nativeSidecar ? ' (and a native sidecar drains only after the app exited)' : ''}; raise it, or lower terminationDrainDuration in proxy.istio.io/config`,
+  ];
 }
 
 /** The init container: the image's `init` mode with istio-iptables' flags. */
@@ -160,6 +194,8 @@ function proxyContainer(
     { name: 'WASMESH_APP_PORTS', value: appPorts.join(',') },
     ...(labelText === '' ? [] : [{ name: 'WASMESH_LABELS', value: labelText }]),
     { name: 'WASMESH_INTERCEPTION_MODE', value: s.interceptionMode },
+    // pilot-agent's env for ProxyConfig terminationDrainDuration: the sidecar's SIGTERM drain deadline.
+    { name: 'TERMINATION_DRAIN_DURATION_SECONDS', value: String(s.terminationDrainSeconds) },
   ];
   // TPROXY: the entrypoint starts as root to make the transparent listeners (CAP_NET_ADMIN), and
   // the helper drops to uid 1337 (CAP_SETUID/CAP_SETGID) before exec'ing the sidecar.
@@ -183,7 +219,8 @@ function proxyContainer(
       { mountPath: '/etc/istio/pod', name: 'podinfo' },
     ],
   };
-  if (s.holdApplicationUntilProxyStarts) {
+  // A native sidecar holds the app back by its startupProbe: no postStart hook needed (Istio drops it too).
+  if (s.holdApplicationUntilProxyStarts && !s.nativeSidecar) {
     // Istio's `pilot-agent wait`: the kubelet starts the next container only when postStart
     // returns, so the app starts once the proxy answers its readiness check (or after 60 s, failed).
     proxy.lifecycle = {

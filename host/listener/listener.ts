@@ -10,6 +10,11 @@ export interface Listener {
   listen(): Promise<void>;
   /** Stops accepting new connections; open ones are left to the streams to finish. */
   stopAccepting(): void;
+  /**
+   * Envoy's drain: stops accepting, and the open connections end at their next natural point
+   * (HTTP: after the response under way, `connection: close` / GOAWAY; TCP: when either side closes).
+   */
+  drain(): void;
   /** Closes every connection at once. */
   closeAll(): void;
 }

@@ -6,6 +6,7 @@
 /** meshConfig.pathNormalization.normalization (Istio's default: BASE). */
 import type { TracingProvider } from './tracing.js';
 import type { AccessLogTarget } from './access-logging.js';
+import type { LabelSelector } from './label-selector.js';
 
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
@@ -61,6 +62,11 @@ export interface MeshSettings {
   readonly meshAccessLogFile?: boolean;
   /** defaultProviders.accessLogging (absent: none). */
   readonly defaultAccessLogProviders?: readonly string[];
+  /**
+   * meshConfig discoverySelectors: the namespaces whose objects a control plane watching an API
+   * server takes (any selector matching the namespace's labels); absent or empty: every namespace.
+   */
+  readonly discoverySelectors?: readonly LabelSelector[];
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = Object.freeze({

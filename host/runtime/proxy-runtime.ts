@@ -97,7 +97,13 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   const ownPorts = (): number[] => [assembly.admin.port, ...all.map((p) => p.port)];
   const proxy = serverFor(opts.listen.host, opts.listen.port, gatewayPort);
   // One server (core, clusters, stats) per further Gateway port, fed the same versions.
-  const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port), tcp: null as TcpProxyServer | null }));
+  const extra = mapped.slice(1).map((m) => ({ port: m.port, at: m.at, server: serverFor(m.at.host, m.at.port, m.port), tcp: null as TcpProxyServer | null, stopWaiting: () => {} }));
+  // With xDS the config arrives after the runtime starts, and a further Gateway port's protocol
+  // (HTTP, or TCP / TLS passthrough) is known only from it: such a port is bound once the first
+  // version is applied (as Envoy opens a listener when LDS gives it), or not at all if the runtime
+  // closes first. Files give the config before any port is bound.
+  let firstConfigApplied: () => void = () => {};
+  const firstConfig = new Promise<void>((resolve) => (firstConfigApplied = resolve));
   // A Gateway TCP port (its protocol as the config at start has it) is served by a byte proxy
   // (host/server/tcp-proxy-server.ts) instead of the HTTP server made for it.
   // A TLS passthrough port is a byte proxy too, with the tls_inspector in front (by its config).
@@ -113,7 +119,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
     // The main thread applies first: a mesh it refuses reaches no worker.
-    target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); for (const t of tcpServers()) t.apply(mesh, version); pool?.apply(mesh, version); } },
+    target: { apply: (mesh, version) => { for (const p of all) p.apply(mesh, version); for (const t of tcpServers()) t.apply(mesh, version); pool?.apply(mesh, version); firstConfigApplied(); } },
     reloadStats: proxy.stats,
     accessLog,
     workloadCertificates: opts.workloadCertificates,
@@ -136,14 +142,21 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
     listeners.push({
       role: `${role} (Gateway port ${e.port})`,
       at: e.at,
-      listen: () => {
+      listen: async () => {
+        if (assembly.manager.current === null && opts.xds !== undefined) {
+          const closed = new Promise<void>((resolve) => (e.stopWaiting = resolve));
+          if (!(await Promise.race([firstConfig.then(() => true), closed.then(() => false)]))) return;
+        }
         const current = assembly.manager.current;
         if (current === null || !isTcpPort(current.mesh, e.port)) return e.server.listen();
         e.tcp = tcpServerFor(e);
         e.tcp.apply(current.mesh, assembly.manager.version);
         return e.tcp.listen();
       },
-      close: () => (e.tcp !== null ? e.tcp.close() : e.server.close()),
+      close: () => {
+        e.stopWaiting();
+        return e.tcp !== null ? e.tcp.close() : e.server.close();
+      },
       probeOnFailure: true,
     });
   }

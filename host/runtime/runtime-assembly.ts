@@ -106,6 +106,11 @@ export interface AssemblyOptions {
   stats?: { at: HostPort; required: boolean };
   /** Istio's agent port merging the proxy's metrics with the app's (15020, host/admin/merged-stats-port.ts); absent: none. Same `required` rule. */
   mergedStats?: { at: HostPort; required: boolean; app?: AppMetrics; probers?: AppProber };
+  /**
+   * Run by close() once readiness fails and before the listeners close (the sidecar's
+   * termination drain, host/runtime/termination-drain.ts); absent: the listeners drain as they close.
+   */
+  drain?: () => Promise<void>;
 }
 
 export interface AssemblyPorts {
@@ -143,6 +148,7 @@ export class RuntimeAssembly {
   #closing = false;
   readonly #adminLog: Log;
   #closed: Promise<void> | null = null;
+  readonly #drain: (() => Promise<void>) | undefined;
 
   /**
    * Loads and applies the config; throws its clear error (a ConfigError) before any port is
@@ -153,6 +159,7 @@ export class RuntimeAssembly {
     const c = { ...opts.config, log: this.logLevels.gate('config', opts.config.log) };
     this.#adminLog = this.logLevels.gate('admin', opts.config.log);
     this.quitRequested = new Promise((resolve) => (this.#resolveQuit = resolve));
+    this.#drain = opts.drain;
     const stats = opts.reloadStats;
     this.#accessLog = opts.accessLog;
     this.manager = c.xds !== undefined
@@ -188,7 +195,7 @@ export class RuntimeAssembly {
     const st = opts.stats;
     this.statsPort = st === undefined ? null : new StatsPort(st.at.host, st.at.port, sources);
     const ms = opts.mergedStats;
-    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}), ...(ms.probers ? { probers: ms.probers } : {}) });
+    this.mergedStatsPort = ms === undefined ? null : new MergedStatsPort({ host: ms.at.host, port: ms.at.port, proxyText: () => proxyPrometheusText(sources), ...(ms.app ? { app: ms.app } : {}), ...(ms.probers ? { probers: ms.probers } : {}), quit: () => this.#quit() });
     this.#mergedRuntimePort = ms === undefined ? null : optionalPort({ role: 'merged stats', at: ms.at, listen: () => this.mergedStatsPort!.listen(), close: () => this.mergedStatsPort!.close() }, ms.required, c.log);
     this.#statsRuntimePort = st === undefined ? null : optionalPort({ role: 'stats', at: st.at, listen: () => this.statsPort!.listen(), close: () => this.statsPort!.close(), probeOnFailure: true }, st.required, c.log);
   }
@@ -253,6 +260,8 @@ export class RuntimeAssembly {
   close(): Promise<void> {
     return (this.#closed ??= (async () => {
       this.#closing = true;
+      // Readiness fails from here; the data path still serves while it drains (config updates too).
+      if (this.#drain !== undefined && this.#listeners !== null) await this.#drain();
       this.manager.close();
       this.#certificate?.close();
       await this.#closePorts();

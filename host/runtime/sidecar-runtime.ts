@@ -34,6 +34,7 @@ import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import type { EnvoyListenPlan } from './envoy-config-view.js';
 import { DATA_PATH_LOGGER, RuntimeAssembly, runtimeLogLevels, type ConfigSourceOptions, type RuntimePort } from './runtime-assembly.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
+import { terminationDrain } from './termination-drain.js';
 
 export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gateway'> {
   outbound: HostPort;
@@ -76,6 +77,17 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    * with TPROXY its connections carry where the app was connecting.
    */
   listenFds?: { outbound?: number; inbound?: number };
+  /**
+   * The termination drain's one deadline (ms), Istio's terminationDrainDuration: on close()
+   * (SIGTERM, POST /quitquitquit) the inbound side drains while the outbound side keeps serving,
+   * until no connection is left or this long, then what remains is cut
+   * (host/runtime/termination-drain.ts). Absent: no termination drain — both listeners stop at
+   * once and give their in-flight requests limits.drainTimeoutMs (the demo's sidecars, which
+   * stop together with their apps; `wasmesh sidecar` always sets it).
+   */
+  terminationDrainMs?: number;
+  /** With terminationDrainMs: not idle before this long (Istio's MINIMUM_DRAIN_DURATION); default 0. */
+  minimumDrainMs?: number;
 }
 
 /**
@@ -196,7 +208,25 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       inbound.setDownstreamTransport(transport);
     },
   };
+  // The termination drain sets one deadline; the listeners' close then gets what is left of it.
+  const drainMs = opts.terminationDrainMs;
+  let drainDeadline: number | null = null;
+  const remaining = (): number | undefined => (drainDeadline === null ? undefined : Math.max(0, drainDeadline - Date.now()));
+  const drain = drainMs === undefined ? undefined : async (): Promise<void> => {
+    drainDeadline = Date.now() + drainMs;
+    const inboundSides = [
+      ...(inboundCapture === null ? [] : [{ drain: () => inboundCapture.close(), activeConnections: 0 }]),
+      inbound,
+      ...(tcpIn === null ? [] : [tcpIn]),
+    ];
+    opts.log('info', `termination drain: inbound listener draining, outbound serving, for up to ${drainMs} ms (terminationDrainDuration)`);
+    const r = await terminationDrain({ inbound: inboundSides, outbound: [outbound, ...(tcp === null ? [] : [tcp])], deadlineMs: drainMs, minimumMs: opts.minimumDrainMs ?? 0 });
+    opts.log('info', r.outcome === 'idle'
+      ? `termination drain: no connection left after ${r.elapsedMs} ms`
+      : `termination drain: deadline of ${drainMs} ms reached with ${r.remaining} connection(s) open; closing them`);
+  };
   const assembly = new RuntimeAssembly({
+    ...(drain !== undefined ? { drain } : {}),
     logLevels,
     config: { ...opts, workloadIdentity: opts.workloadCertificates !== undefined, trustDomain: trustDomainOf(opts.workloadCertificates) },
     admin: opts.admin,
@@ -227,7 +257,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   });
   const health = new HealthServer({ host: opts.health.host, port: opts.health.port, notReadyReason: () => assembly.notReadyReason() });
   const listener = (role: string, at: HostPort, server: ProxyServer): RuntimePort =>
-    ({ role, at, listen: () => server.listen(), close: () => server.close(), probeOnFailure: true });
+    ({ role, at, listen: () => server.listen(), close: () => server.close(remaining()), probeOnFailure: true });
   const outboundPort: RuntimePort = capture === null ? listener('outbound listener', opts.outbound, outbound) : {
     role: 'outbound listener',
     at: opts.outbound,
@@ -237,7 +267,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     },
     close: async () => {
       capture.close();
-      await Promise.all([outbound.close(), tcp!.close()]);
+      await Promise.all([outbound.close(remaining()), tcp!.close(remaining())]);
     },
     probeOnFailure: false,
   };
@@ -254,7 +284,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
       },
       close: async () => {
         inboundCapture.close();
-        await Promise.all([inbound.close(), tcpIn!.close()]);
+        await Promise.all([inbound.close(remaining()), tcpIn!.close(remaining())]);
       },
       probeOnFailure: false,
     }],

@@ -498,15 +498,32 @@ export class ProxyServer {
     return duplicateListenFds(this.#listener.handle, count);
   }
 
-  /** Stops accepting, lets in-flight requests finish for up to limits.drainTimeoutMs, then aborts the rest and closes pools. */
-  close(): Promise<void> {
-    return (this.#closing ??= this.#close());
+  /**
+   * Envoy's listener drain, without closing: new connections are refused, requests on open ones
+   * are still served but end their connection (`connection: close`, GOAWAY), idle HTTP/1.1
+   * connections end now. close() follows.
+   */
+  drain(): void {
+    this.#listener.drain();
   }
 
-  async #close(): Promise<void> {
+  /** Open downstream connections (HTTP/1.1, HTTP/2, still sniffing): 0 once a drain is over. */
+  get activeConnections(): number {
+    return this.#listener.activeConnections;
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `drainTimeoutMs` (default
+   * limits.drainTimeoutMs), then aborts the rest and closes pools.
+   */
+  close(drainTimeoutMs = this.limits.drainTimeoutMs): Promise<void> {
+    return (this.#closing ??= this.#close(drainTimeoutMs));
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
     this.#manager.startClosing();
     this.#listener.stopAccepting();
-    const deadline = Date.now() + this.limits.drainTimeoutMs;
+    const deadline = Date.now() + drainTimeoutMs;
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
     this.#clusters.close();

@@ -201,14 +201,24 @@ export class TcpProxyServer {
     return this.#clusters;
   }
 
-  /** Stops accepting; open sessions get limits.drainTimeoutMs to finish, then are reset. */
-  close(): Promise<void> {
-    return (this.#closing ??= this.#close());
+  /** Stops accepting; open sessions run on (close() ends them). */
+  drain(): void {
+    this.#listener?.drain();
   }
 
-  async #close(): Promise<void> {
+  /** Open sessions, and connections still connecting or being inspected. */
+  get activeConnections(): number {
+    return this.#sessions.size + this.#connecting.size + this.#inspecting.size;
+  }
+
+  /** Stops accepting; open sessions get `drainTimeoutMs` (default limits.drainTimeoutMs) to finish, then are reset. */
+  close(drainTimeoutMs = this.limits.drainTimeoutMs): Promise<void> {
+    return (this.#closing ??= this.#close(drainTimeoutMs));
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
     this.#listener?.stopAccepting();
-    const deadline = Date.now() + this.limits.drainTimeoutMs;
+    const deadline = Date.now() + drainTimeoutMs;
     while ((this.#sessions.size > 0 || this.#connecting.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of [...this.#sessions]) s.close();
     for (const s of [...this.#connecting]) s.destroy();

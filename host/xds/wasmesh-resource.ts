@@ -16,6 +16,8 @@ import type { ExtAuthzProvider } from '../model/mesh-settings.js';
 import type { RateLimitConfig } from '../model/rate-limit.js';
 import type { TracingConfig } from '../model/tracing.js';
 import type { MetricsOverrides } from '../model/metrics-overrides.js';
+import type { GatewayTcpListener, TcpRoute } from '../model/tcp-route.js';
+import type { GatewayPassthroughListener } from '../model/tls-route.js';
 
 export const WASMESH_TYPE_URL = 'type.googleapis.com/wasmesh.v1.ProxyConfig';
 /** The header resource's name. */
@@ -61,7 +63,15 @@ interface Header {
   inboundRateLimit?: RateLimitConfig;
   /** Telemetry API metrics overrides (a lost one would show metrics the mesh disabled). */
   metricsOverrides?: MetricsOverrides;
+  /** VirtualService `tcp:` and `tls:` routes, and a gateway's TCP and TLS passthrough ports (lost, a TCP port would be served as HTTP). */
+  tcpRoutes?: readonly TcpRoute[];
+  tlsRoutes?: readonly TcpRoute[];
+  gatewayTcpListeners?: readonly GatewayTcpListener[];
+  gatewayPassthroughListeners?: readonly GatewayPassthroughListener[];
 }
+
+/** The header's L4 fields: each a list when present. */
+const L4_FIELDS = ['tcpRoutes', 'tlsRoutes', 'gatewayTcpListeners', 'gatewayPassthroughListeners'] as const;
 
 const MTLS_MODES: readonly unknown[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
 
@@ -87,6 +97,7 @@ export function proxyConfigResources(c: WasmeshProxyConfig): WasmeshResourceBody
   if (c.mesh.inboundTracing !== undefined) header.inboundTracing = c.mesh.inboundTracing;
   if (c.mesh.inboundRateLimit !== undefined) header.inboundRateLimit = c.mesh.inboundRateLimit;
   if (c.mesh.metricsOverrides !== undefined) header.metricsOverrides = c.mesh.metricsOverrides;
+  for (const key of L4_FIELDS) if (c.mesh[key] !== undefined) Object.assign(header, { [key]: c.mesh[key] });
   const out: WasmeshResourceBody[] = [{
     name: WASMESH_RESOURCE_NAME,
     body: pack(['proxy', header] satisfies Piece),
@@ -139,6 +150,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       if (h.tracing !== undefined && (h.tracing === null || typeof h.tracing !== 'object' || typeof h.tracing.provider !== 'object' || typeof h.tracing.samplingPercentage !== 'number' || !Array.isArray(h.tracing.customTags))) throw new WasmeshResourceError('tracing lacks provider, samplingPercentage or customTags');
       if (h.inboundTracing !== undefined && h.inboundTracing !== null && (typeof h.inboundTracing !== 'object' || typeof h.inboundTracing.provider !== 'object')) throw new WasmeshResourceError('inboundTracing lacks a provider');
       if (h.metricsOverrides !== undefined && (h.metricsOverrides === null || typeof h.metricsOverrides !== 'object' || typeof h.metricsOverrides.client !== 'object' || typeof h.metricsOverrides.server !== 'object')) throw new WasmeshResourceError('metricsOverrides lacks client or server');
+      for (const key of L4_FIELDS) if (h[key] !== undefined && !Array.isArray(h[key])) throw new WasmeshResourceError(`${key} is not a list`);
       header = h as Header;
     } else if (kind === 'vh' && typeof value.name === 'string' && Array.isArray(value.routes)) hosts.set(value.name, value as unknown as VirtualHost);
     else if (kind === 'c' && typeof value.name === 'string' && Array.isArray(value.endpoints)) clusters.set(value.name, value as unknown as Cluster);
@@ -166,6 +178,7 @@ export function assembleProxyConfig(bodies: readonly Uint8Array[]): WasmeshProxy
       ...(header.inboundTracing !== undefined ? { inboundTracing: header.inboundTracing } : {}),
       ...(header.inboundRateLimit !== undefined ? { inboundRateLimit: header.inboundRateLimit } : {}),
       ...(header.metricsOverrides !== undefined ? { metricsOverrides: header.metricsOverrides } : {}),
+      ...Object.fromEntries(L4_FIELDS.filter((key) => header[key] !== undefined).map((key) => [key, header[key]])),
     },
   };
 }

@@ -2,6 +2,7 @@
 // app that fails leaves its part out and is counted, the proxy's part is always there.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MergedStatsPort } from '../../host/admin/merged-stats-port.js';
 import { StatsPort } from '../../host/admin/stats-port.js';
@@ -76,5 +77,45 @@ describe('the 15090 stats port', () => {
     expect((await get(port.port, '/')).status).toBe(404);
     const second = new StatsPort('127.0.0.1', port.port, { stats: () => [] });
     await expect(second.listen()).rejects.toThrow(/EADDRINUSE|in use/);
+  });
+});
+
+/** A local address that is not loopback (the pod's own IP stands for another pod's), or null. */
+function nonLoopbackAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
+}
+
+describe('POST /quitquitquit on the agent port (pilot-agent\'s, for the app)', () => {
+  it('from loopback: 200 OK, then the quit callback; GET is 405; absent callback: 404 as before', async () => {
+    let quits = 0;
+    const port = new MergedStatsPort({ host: '127.0.0.1', port: 0, proxyText: () => own, quit: () => quits++ });
+    await port.listen();
+    closers.push(() => port.close());
+    expect(await get(port.port, '/quitquitquit')).toMatchObject({ status: 405, body: '/quitquitquit answers POST only\n' });
+    expect(quits).toBe(0);
+    expect(await get(port.port, '/quitquitquit', 'POST')).toMatchObject({ status: 200, body: 'OK\n' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(quits).toBe(1);
+    const without = new MergedStatsPort({ host: '127.0.0.1', port: 0, proxyText: () => own });
+    await without.listen();
+    closers.push(() => without.close());
+    expect((await get(without.port, '/quitquitquit', 'POST')).status).toBe(404);
+  });
+
+  it('from another address (the port is open to the pod network for scraping): 403, and no quit', async () => {
+    const addr = nonLoopbackAddress();
+    if (addr === null && process.env.WASMESH_REQUIRE_NETNS === '1') throw new Error('no non-loopback IPv4 address to test from');
+    if (addr === null) return;
+    let quits = 0;
+    const port = new MergedStatsPort({ host: '0.0.0.0', port: 0, proxyText: () => own, quit: () => quits++ });
+    await port.listen();
+    closers.push(() => port.close());
+    const r = await fetch(`http://${addr}:${port.port}/quitquitquit`, { method: 'POST' });
+    expect(r.status).toBe(403);
+    expect(await r.text()).toBe(`/quitquitquit: only requests from localhost are allowed (this one came from ${addr})\n`);
+    expect(quits).toBe(0);
   });
 });

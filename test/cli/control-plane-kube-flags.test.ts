@@ -14,6 +14,19 @@ describe('control-plane --kube flags', () => {
     await expect(controlPlaneCommand(['-f', 'x.yaml', '--kubeconfig', 'k'], fakeIo())).rejects.toThrow(UsageError);
   });
 
+  it('--istio-namespace needs --kube; --webhook-config-name needs --webhook-listen and a CA-issued certificate', async () => {
+    await expect(controlPlaneCommand(['-f', 'x.yaml', '--istio-namespace', 'mesh'], fakeIo())).rejects.toThrow(/--istio-namespace needs --kube/);
+    await expect(controlPlaneCommand(['-f', 'x.yaml', '--webhook-config-name', 'x'], fakeIo())).rejects.toThrow(/--webhook-config-name goes with --webhook-listen/);
+    const dir = mkdtempSync(join(tmpdir(), 'wasmesh-cpkube-'));
+    try {
+      writeFileSync(join(dir, 'c.pem'), 'x');
+      await expect(controlPlaneCommand(['-f', 'x.yaml', '--webhook-listen', '127.0.0.1:0', '--webhook-cert', join(dir, 'c.pem'), '--webhook-key', join(dir, 'c.pem'), '--webhook-config-name', 'x'], fakeIo()))
+        .rejects.toThrow(/--webhook-config-name: the caBundle is kept only for a certificate from --ca-dir/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a kubeconfig that cannot be used: exit 1 with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmesh-cpkube-'));
     try {

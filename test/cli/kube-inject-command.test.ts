@@ -86,6 +86,34 @@ describe('wasmesh kube-inject', () => {
     await expect(kubeInjectCommand(['-f', file, '--discoveryAddress', 'x'], fakeIo())).rejects.toThrow(/--discoveryAddress must be host:port/);
   });
 
+  it('--native-sidecars true|false|auto (auto: on for --kube-version >= 1.33, off when unknown), $ENABLE_NATIVE_SIDECARS as the default; bad values are usage errors', async () => {
+    const native = async (args: string[]): Promise<boolean> => {
+      const io = fakeIo();
+      expect(await kubeInjectCommand(['-f', file, ...args], io)).toBe(0);
+      const web = parseAllDocuments(io.stdout)[0]!.toJS() as Obj;
+      const inits = web.spec.template.spec.initContainers.map((c: Obj) => `${c.name}${c.restartPolicy ? `:${c.restartPolicy}` : ''}`);
+      return inits.includes('istio-proxy:Always');
+    };
+    const saved = process.env.ENABLE_NATIVE_SIDECARS;
+    delete process.env.ENABLE_NATIVE_SIDECARS;
+    try {
+      expect(await native([])).toBe(false);
+      expect(await native(['--native-sidecars', 'true'])).toBe(true);
+      expect(await native(['--native-sidecars', 'auto', '--kube-version', '1.33'])).toBe(true);
+      expect(await native(['--kube-version', 'v1.32.4'])).toBe(false);
+      process.env.ENABLE_NATIVE_SIDECARS = 'true';
+      expect(await native([])).toBe(true);
+      expect(await native(['--native-sidecars', 'false'])).toBe(false);
+      process.env.ENABLE_NATIVE_SIDECARS = 'sometimes';
+      await expect(kubeInjectCommand(['-f', file], fakeIo())).rejects.toThrow('ENABLE_NATIVE_SIDECARS must be true, false or auto, got "sometimes"');
+    } finally {
+      if (saved === undefined) delete process.env.ENABLE_NATIVE_SIDECARS;
+      else process.env.ENABLE_NATIVE_SIDECARS = saved;
+    }
+    await expect(kubeInjectCommand(['-f', file, '--native-sidecars', 'yes'], fakeIo())).rejects.toThrow('--native-sidecars must be true, false or auto, got "yes"');
+    await expect(kubeInjectCommand(['-f', file, '--kube-version', 'latest'], fakeIo())).rejects.toThrow('--kube-version must be a Kubernetes version such as 1.33, got "latest"');
+  });
+
   it('--help describes the command', async () => {
     const io = fakeIo();
     expect(await kubeInjectCommand(['--help'], io)).toBe(0);

@@ -2,7 +2,7 @@
 // port clashes refused before anything binds (exit 2), help, and the listing in `wasmesh --help`.
 import { describe, it, expect } from 'vitest';
 import { main } from '../../host/cli/main.js';
-import { parseAppPorts } from '../../host/cli/sidecar-command.js';
+import { minimumDrainFromFlags, parseAppPorts, terminationDrainFromFlags } from '../../host/cli/sidecar-command.js';
 import { UsageError } from '../../host/cli/args.js';
 import { fakeIo } from '../helpers/fake-io.js';
 
@@ -86,5 +86,26 @@ describe('socket activation (LISTEN_FDS) in wasmesh sidecar', () => {
     const r = await withEnv({ LISTEN_FDS: '1', LISTEN_PID: String(process.pid), LISTEN_FDNAMES: 'admin' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/descriptor 3 is named "admin"; known names: 'outbound', 'inbound'/);
+  });
+});
+
+describe('the termination drain\'s settings', () => {
+  it('the deadline: the flag, else TERMINATION_DRAIN_DURATION_SECONDS, else 5 s; bad values are usage errors naming their source', () => {
+    expect(terminationDrainFromFlags('1m30s', '7')).toBe(90_000);
+    expect(terminationDrainFromFlags(undefined, '7')).toBe(7000);
+    expect(terminationDrainFromFlags(undefined, undefined)).toBe(5000);
+    expect(terminationDrainFromFlags(undefined, '')).toBe(5000);
+    expect(() => terminationDrainFromFlags('soon', undefined)).toThrow(/--termination-drain-duration: "soon" is not a valid duration/);
+    expect(() => terminationDrainFromFlags(undefined, '5s')).toThrow('TERMINATION_DRAIN_DURATION_SECONDS must be whole seconds, got "5s"');
+  });
+
+  it('the minimum: the flag, else MINIMUM_DRAIN_DURATION, else the whole drain with EXIT_ON_ZERO_ACTIVE_CONNECTIONS=false, else 0', () => {
+    expect(minimumDrainFromFlags(undefined, {}, 5000)).toBe(0);
+    expect(minimumDrainFromFlags(undefined, { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true' }, 5000)).toBe(0);
+    expect(minimumDrainFromFlags(undefined, { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'false' }, 5000)).toBe(5000);
+    expect(minimumDrainFromFlags(undefined, { MINIMUM_DRAIN_DURATION: '2s', EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'false' }, 5000)).toBe(2000);
+    expect(minimumDrainFromFlags('300ms', { MINIMUM_DRAIN_DURATION: '2s' }, 5000)).toBe(300);
+    expect(() => minimumDrainFromFlags(undefined, { MINIMUM_DRAIN_DURATION: '2' }, 5000)).toThrow(/MINIMUM_DRAIN_DURATION: "2" is not a valid duration/);
+    expect(() => minimumDrainFromFlags(undefined, { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'yes' }, 5000)).toThrow('EXIT_ON_ZERO_ACTIVE_CONNECTIONS must be true or false, got "yes"');
   });
 });

@@ -137,4 +137,20 @@ describe('control-plane --webhook-* flags', () => {
     expect(plan.defaults.discoveryAddress).toBe('cp.mesh.svc:15012');
     rmSync(dir, { recursive: true, force: true });
   });
+  it('--webhook-native-sidecars: true|false|auto, else $ENABLE_NATIVE_SIDECARS, else auto; another value is a usage error', () => {
+    const saved = process.env.ENABLE_NATIVE_SIDECARS;
+    delete process.env.ENABLE_NATIVE_SIDECARS;
+    try {
+      const base = { 'webhook-listen': '0.0.0.0:15017' };
+      expect(webhookFromFlags(CMD, base, true)!.nativeSidecars).toBe('auto');
+      expect(webhookFromFlags(CMD, { ...base, 'webhook-native-sidecars': 'true' }, true)!.nativeSidecars).toBe('true');
+      process.env.ENABLE_NATIVE_SIDECARS = 'false';
+      expect(webhookFromFlags(CMD, base, true)!.nativeSidecars).toBe('false');
+      expect(() => webhookFromFlags(CMD, { ...base, 'webhook-native-sidecars': 'on' }, true)).toThrow('--webhook-native-sidecars must be true, false or auto, got "on"');
+      expect(() => webhookFromFlags(CMD, { 'webhook-native-sidecars': 'true' }, true)).toThrow(/--webhook-native-sidecars goes with --webhook-listen/);
+    } finally {
+      if (saved === undefined) delete process.env.ENABLE_NATIVE_SIDECARS;
+      else process.env.ENABLE_NATIVE_SIDECARS = saved;
+    }
+  });
 });

@@ -142,8 +142,10 @@ describe('wasmesh demo <scenario> (process)', () => {
     expect((await help.exited).code).toBe(0);
     expect(help.stdout).toMatch(/istio101 +seed 003/);
     expect(help.stdout).toMatch(/bookinfo +seed 002/);
+    expect(help.stdout).toMatch(/protocols +examples\/005-protocols: gRPC/);
+    expect(help.stdout).toMatch(/--redis-port <port>/);
     const bad = new WasmeshProcess(['demo', 'nope']);
     expect((await bad.exited).code).toBe(2);
-    expect(bad.stderr).toContain('unknown scenario "nope" (known: istio101, bookinfo)');
+    expect(bad.stderr).toContain('unknown scenario "nope" (known: istio101, bookinfo, protocols)');
   });
 });

@@ -322,6 +322,22 @@ describe('entrypoint init and passthrough modes', () => {
     expect(r.stderr).toContain('error[INIT_BAD_MODE]');
   });
 
+  it('`control-plane` runs the control plane with exactly the arguments given (no defaults)', () => {
+    const args = ['--kube', '--xds-listen', '0.0.0.0:15010', '--ca-dir', '/var/run/wasmesh/ca'];
+    const r = entry(['control-plane', ...args]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const got = recorded();
+    expect(got.args).toEqual([...NODE_FLAGS, CLI, 'control-plane', ...args]);
+    // No sidecar defaults leak in: the control plane needs no app ports, and nothing asked for them.
+    expect(got.args).not.toContain('--app-ports');
+  });
+
+  it.skipIf(skipUnlessRoot())('`control-plane` started as root drops to the proxy uid 1337', () => {
+    entry(['control-plane', '--kube'], { WASMESH_PROXY_UID: '1337' });
+    expect(recorded().uid).toBe(1337);
+  });
+
   it('runs any other command as given, with its exit code', () => {
     const r = entry(['sh', '-c', 'echo passthrough "$0"; exit 5', 'arg0']);
     expect(r.stdout).toBe('passthrough arg0\n');

@@ -1,8 +1,9 @@
 // Tests docker/slim-node-modules.mjs, the image build step that keeps only the uWebSockets.js
-// binary this Node loads: the right one stays, the rest go, and a missing one fails the build.
+// binary this Node loads (the right one stays, the rest go, and a missing one fails the build)
+// and drops the files the runtime never loads (TypeScript, source maps, uWebSockets.js' dist copies).
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,33 @@ describe('slim-node-modules', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/has no binary for this Node/);
     expect(readdirSync(bin)).toEqual(['uws_darwin_arm64_115.node']);
+  });
+
+  it('drops what the runtime never loads: uWebSockets.js dist/*.node, *.ts, *.d.ts, *.map; keeps the JS', () => {
+    const { root } = fakeModules([OWN]);
+    const files: Record<string, string> = {
+      'uWebSockets.js/dist/uws_linux_x64_108.node': 'binary copy',
+      'uWebSockets.js/dist/index.js': 'fallback',
+      'uWebSockets.js/src/uws.js': 'loader',
+      'pkg/build/index.js': 'code',
+      'pkg/build/index.js.map': 'map',
+      'pkg/build/index.d.ts': 'types',
+      'pkg/src/index.ts': 'source',
+      'pkg/src/esm.mts': 'source',
+      'pkg/package.json': '{}',
+      'pkg/data.tsv': 'not TypeScript',
+    };
+    for (const [path, body] of Object.entries(files)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), body);
+    }
+    const r = spawnSync(process.execPath, [SCRIPT, root], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const gone = ['uWebSockets.js/dist/uws_linux_x64_108.node', 'pkg/build/index.js.map', 'pkg/build/index.d.ts', 'pkg/src/index.ts', 'pkg/src/esm.mts'];
+    for (const path of Object.keys(files)) expect(existsSync(join(root, path)), path).toBe(!gone.includes(path));
+    const bytes = gone.reduce((n, p) => n + Buffer.byteLength(files[p]), 0);
+    expect(r.stdout).toContain(`removed ${gone.length} files never loaded at run time (${(bytes / 1e6).toFixed(1)} MB`);
+    expect(existsSync(join(root, 'uWebSockets.js', 'binaries', OWN))).toBe(true);
   });
 
   it('finds the binary the installed package would load', () => {

@@ -52,8 +52,9 @@ export class WasmeshProcess {
   readonly exited: Promise<Exit>;
   #exit: Exit | null = null;
 
-  constructor(args: string[], cwd = ROOT) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env`: variables added to this process's environment for the child. */
+  constructor(args: string[], cwd = ROOT, env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     // 'close', not 'exit': 'exit' can come before the last stdout/stderr bytes are read, and

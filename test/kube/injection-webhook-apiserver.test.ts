@@ -114,6 +114,40 @@ describe.skipIf(unavailable !== null)('injection webhook in a real API server', 
     expect(await metrics()).toMatch(/sidecar_injection_success_total 1\b/);
   });
 
+  it('sidecar.istio.io/nativeSidecar: "true": the stored pod has istio-proxy as a restartable init container after istio-init', () => {
+    const r = create(pod('native', 'inj', { annotations: { 'sidecar.istio.io/nativeSidecar': 'true' } }));
+    expect(r.status, r.stderr).toBe(0);
+    const p = get('inj', 'native');
+    expect(names(p)).toEqual({ init: ['istio-init', 'istio-proxy'], containers: ['app'] });
+    const proxy = p.spec.initContainers[1];
+    expect(proxy.restartPolicy).toBe('Always');
+    expect(proxy.startupProbe.httpGet).toMatchObject({ path: '/healthz/ready', port: 15021 });
+    expect(proxy.env.find((e: Obj) => e.name === 'TERMINATION_DRAIN_DURATION_SECONDS').value).toBe('5');
+  });
+
+  it('a pod whose grace period the drain does not fit in is created injected, and kubectl prints the webhook\'s warning', () => {
+    const p = JSON.parse(pod('short-grace', 'inj'));
+    p.spec.terminationGracePeriodSeconds = 3;
+    const r = create(JSON.stringify(p));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Warning: wasmesh sidecar injection: Pod inj\/short-grace spec\.terminationGracePeriodSeconds \(3 s\) is not above terminationDrainDuration \(5 s\)/);
+    expect(names(get('inj', 'short-grace')).containers).toEqual(['app', 'istio-proxy']);
+  });
+
+  it('--webhook-native-sidecars auto with --kube: on, read from this API server\'s version (1.34 >= 1.33)', async () => {
+    const auto = new WasmeshProcess([
+      'control-plane', '-f', join(dir, 'mesh.yaml'), '--xds-listen', '127.0.0.1:0', '--monitoring', '127.0.0.1:0',
+      '--ca-dir', join(dir, 'ca'), '--secure-listen', '127.0.0.1:0', '--kube', '--kubeconfig', kube.kubeconfig,
+      '--webhook-listen', `127.0.0.1:${await freePort('127.0.0.1')}`, '--webhook-native-sidecars', 'auto',
+    ]);
+    try {
+      await auto.waitFor(/injection webhook: native sidecars (on|off) \(auto, Kubernetes [^)]*\)/, 'stderr', 60_000);
+      expect(auto.stderr).toMatch(/injection webhook: native sidecars on \(auto, Kubernetes 1\.34\)/);
+    } finally {
+      await auto.stop();
+    }
+  }, 90_000);
+
   it('opted out in the labelled namespace: by label (the objectSelector: never sent) and by annotation (sent, allowed unpatched)', async () => {
     let r = create(pod('out-label', 'inj', { labels: { 'sidecar.istio.io/inject': 'false' } }));
     expect(r.status, r.stderr).toBe(0);

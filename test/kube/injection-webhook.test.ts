@@ -80,6 +80,28 @@ describe('injection webhook: the patch is kube-inject\'s pod', () => {
     expect(out.spec.containers[0].name).toBe('istio-proxy');
   });
 
+  it('native sidecars (the webhook\'s ENABLE_NATIVE_SIDECARS on): the patch gives kube-inject\'s native pod, istio-proxy a restartable init container', () => {
+    const pod = structuredClone(POD);
+    const native = { ...D, nativeSidecars: true };
+    const { review: r } = reviewAdmission(review(pod), native);
+    const ops = JSON.parse(Buffer.from(r.response.patch!, 'base64').toString('utf8')) as Obj[];
+    const out = applyJsonPatch(pod, ops as never) as Obj;
+    expect(out).toEqual(parse(kubeInject(JSON.stringify(pod), 'pod.json', native).yaml));
+    expect(out.spec.initContainers.map((c: Obj) => [c.name, c.restartPolicy])).toEqual([['istio-init', undefined], ['istio-proxy', 'Always'], ['migrate', undefined]]);
+    expect(out.spec.containers.every((c: Obj) => c.name !== 'istio-proxy')).toBe(true);
+  });
+
+  it('a grace period the drain does not fit in: injected, with the warning in the response (kubectl prints it)', () => {
+    const pod = structuredClone(POD);
+    pod.spec.terminationGracePeriodSeconds = 2;
+    const { review: r } = reviewAdmission(review(pod), D);
+    expect(r.response.allowed).toBe(true);
+    expect(r.response.patchType).toBe('JSONPatch');
+    expect(r.response.warnings).toHaveLength(1);
+    expect(r.response.warnings![0]).toMatch(/^wasmesh sidecar injection: Pod shop\/\S+ spec\.terminationGracePeriodSeconds \(2 s\) is not above terminationDrainDuration \(5 s\)/);
+    expect(reviewAdmission(review(structuredClone(POD)), D).review.response.warnings).toBeUndefined();
+  });
+
   it('a pod with no labels, annotations, init containers or volumes: the members are added', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare' }, spec: { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 9000 }] }] } };
     const { out, ops } = patched(pod);

@@ -136,4 +136,36 @@ describe.skipIf(unavailable !== null)('kube-inject output in a real API server',
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/spec.containers\[1\].name: Duplicate value: "istio-proxy"/);
   });
+
+  it('native sidecars: a Job and a Deployment with istio-proxy as a restartable init container pass the API server\'s validation and keep that shape', () => {
+    const native = { ...DEFAULTS, nativeSidecars: true };
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'native-job' }, spec: { template: { ...POD({ 'proxy.istio.io/config': 'terminationDrainDuration: 20s' }), spec: { ...POD({}).spec, restartPolicy: 'Never', initContainers: [{ name: 'fetch', image: 'busybox' }] } } } };
+    const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'native-web' }, spec: { selector: { matchLabels: { app: 'w' } }, template: POD({ 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: true' }) } };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'native-pod', ...POD({}).metadata }, spec: POD({}).spec };
+    const result = kubeInject([job, deploy, pod].map((o) => stringify(o)).join('---\n'), 'native.yaml', native);
+    expect(result.injected).toBe(3);
+    const items = parseAllDocuments(result.yaml).map((d) => {
+      const r = kube.kubectl(['create', '--dry-run=server', '--validate=strict', '-o', 'json', '-f', '-'], stringify(d.toJS()));
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, any>;
+    });
+    const specs = [items[0]!.spec.template.spec, items[1]!.spec.template.spec, items[2]!.spec];
+    for (const spec of specs) {
+      const proxy = spec.initContainers.find((c: Record<string, any>) => c.name === 'istio-proxy');
+      expect(spec.initContainers[0].name).toBe('istio-init');
+      expect(spec.initContainers[1].name).toBe('istio-proxy');
+      expect(proxy.restartPolicy).toBe('Always');
+      expect(proxy.startupProbe.httpGet.port).toBe(15021);
+      expect(spec.containers.map((c: Record<string, any>) => c.name)).toEqual(['app']);
+    }
+    expect(specs[0]!.initContainers.map((c: Record<string, any>) => c.name)).toEqual(['istio-init', 'istio-proxy', 'fetch']);
+    // Without restartPolicy Always the same container is an ordinary init container, whose probes the API server refuses.
+    const bad = JSON.parse(JSON.stringify(items[2]!));
+    delete bad.metadata.uid; delete bad.metadata.creationTimestamp;
+    delete bad.spec.initContainers[1].restartPolicy;
+    const refused = kube.kubectl(['create', '--dry-run=server', '-f', '-'], JSON.stringify(bad));
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.initContainers\[1\]\.startupProbe: Forbidden: may not be set for init containers without restartPolicy=Always/);
+  });
 });

@@ -63,6 +63,7 @@ describe('kube-inject: the injected pod', () => {
       POD_NAMESPACE: 'metadata.namespace',
       INSTANCE_IP: 'status.podIP',
       SERVICE_ACCOUNT: 'spec.serviceAccountName',
+      TERMINATION_DRAIN_DURATION_SECONDS: '5',
       HOST_IP: 'status.hostIP',
       PROXY_CONFIG: '{"discoveryAddress":"istiod.istio-system.svc:15012"}',
       ISTIO_META_POD_PORTS: '[{"containerPort":8080,"name":"http"},{"containerPort":9000},{"containerPort":5353,"protocol":"UDP"}]',

@@ -95,4 +95,20 @@ describe('wasmesh resources', () => {
     bad[0] = { ...bad[0]!, body: pack(['proxy', { version: '3', warnings: [], virtualHosts: ['b', 'a'], clusters: ['c2', 'c1'], inboundRateLimit: { services: [] } }]) };
     expect(() => assembleProxyConfig(bad.map((r) => r.body))).toThrow(/inboundRateLimit lacks local or services lists/);
   });
+
+  it('carries the L4 config in the header (tcp: and tls: routes, a gateway\'s TCP and passthrough ports), refusing one that is not a list', () => {
+    const c = config('4', '10.0.0.1');
+    c.mesh.tcpRoutes = [{ name: 'default/redis/tcp-0', hosts: ['*'], matches: [{ port: 6379, destinationSubnets: [], sniHosts: [] }], destinations: [{ cluster: 'c1', weight: 100 }] }];
+    c.mesh.tlsRoutes = [{ name: 'default/tls/tls-0', hosts: ['*'], matches: [], destinations: [{ cluster: 'c2', weight: 100 }] }];
+    c.mesh.gatewayTcpListeners = [{ port: 6379, protocol: 'REDIS', servers: ['default/gw/1'] }];
+    c.mesh.gatewayPassthroughListeners = [{ port: 443, mode: 'PASSTHROUGH', servers: ['default/gw/2'], hosts: ['*'] }];
+    expect(assembleProxyConfig(proxyConfigResources(c).map((r) => r.body))).toEqual(c);
+    // Absent stays absent (a sidecar without TCP routes gets no empty lists).
+    const none = assembleProxyConfig(proxyConfigResources(config('4', '10.0.0.1')).map((r) => r.body)).mesh;
+    for (const key of ['tcpRoutes', 'tlsRoutes', 'gatewayTcpListeners', 'gatewayPassthroughListeners']) expect(key in none).toBe(false);
+    for (const key of ['tcpRoutes', 'gatewayTcpListeners']) {
+      const bad = pack(['proxy', { version: '1', warnings: [], virtualHosts: [], clusters: [], [key]: { port: 6379 } }]);
+      expect(() => assembleProxyConfig([bad])).toThrow(new RegExp(`${key} is not a list \\(WASMESH_RESOURCE_INVALID\\)`));
+    }
+  });
 });

@@ -3,6 +3,9 @@
 // ServiceEntry and its WorkloadEntries do — `<name>.<namespace>.svc.cluster.local`, the Service's
 // ports (name, appProtocol, targetPort), its ready endpoints only — so a tutorial's manifests
 // route once the addresses exist. What has no address stays out, with a warning saying what to add.
+// The same objects from a live API server (`control-plane --kube`, KubeSourced.live) are read the
+// same way, except that a Pod without an IP is skipped silently and a Service without endpoints is
+// served with none: there the controllers add them over time.
 import type { ServiceEntrySpec, ServicePortSpec } from '../istio-schemas.js';
 import type { KubeEndpoints, KubeEndpointSlice, KubePod, KubeService, KubeServicePort } from '../kube-schemas.js';
 import type { KubeSourced } from '../read-resource.js';
@@ -99,6 +102,9 @@ export function addKubeServices(services: Map<string, ServiceHost>, objects: rea
       if (fromSlices !== undefined) workloads = sliceWorkloads(fromSlices, ports, pods, ctx);
       else if (fromEndpoints !== undefined) workloads = endpointsWorkloads(fromEndpoints, ports, pods);
       else if (selected.length > 0) workloads = podWorkloads(selected, kubeSpec.ports ?? [], ports);
+      // From an API server: a Service whose endpoints the controllers have not made (yet) is
+      // served with none, as istiod does (a request gets 503 no healthy upstream, not 404 NR).
+      else if (source.live === true) workloads = [];
       else {
         ctx.warnings.push(warningAt(source.ref, [], `v1 Service skipped: wasmesh runs without Kubernetes and nothing gives this Service endpoints: add an EndpointSlice (discovery.k8s.io/v1, labelled ${SERVICE_NAME_LABEL}: ${source.name}) or an Endpoints ${source.name} with the instances' addresses${Object.keys(selector).length > 0 ? ', or Pods its selector matches with status.podIP' : ''}; or describe it with ServiceEntry and WorkloadEntry`));
         continue;
@@ -147,6 +153,8 @@ function podsOf(objects: readonly KubeSourced[], ctx: RegistryContext): Map<stri
     const pod = source.object as KubePod;
     const ip = pod.status?.podIP;
     if (ip === undefined || ip === '') {
+      // From an API server a Pod has no IP until a kubelet runs it (Pending): nothing to say.
+      if (source.live === true) continue;
       ctx.warnings.push(warningAt(source.ref, ['status', 'podIP'], 'v1 Pod skipped: it has no address without Kubernetes; add status.podIP (the address it listens on) so Services that select it route to it'));
       continue;
     }

@@ -94,13 +94,28 @@ export const UNSERVED_MESH_FIELDS = [
   'defaultServiceExportTo', 'defaultVirtualServiceExportTo', 'defaultDestinationRuleExportTo', 'localityLbSetting',
   'dnsRefreshRate', 'h2UpgradePolicy', 'inboundClusterStatName', 'outboundClusterStatName', 'certificates',
   'serviceSettings', 'enablePrometheusMerge', 'verifyCertificateAtClient', 'ca',
-  'discoverySelectors', 'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
+  'defaultHttpRetryPolicy', 'meshMTLS', 'tlsDefaults', 'serviceScopeConfigs',
   'thriftConfig', 'mixerCheckServer', 'mixerReportServer', 'disablePolicyChecks', 'policyCheckFailOpen',
   'sidecarToTelemetrySessionAffinity', 'enableClientSidePolicyCheck', 'sdsUdsPath', 'sdsRefreshDelay', 'authPolicy',
   'rdsRefreshDelay', 'mixerAddress',
 ] as const;
 
+/** metav1.LabelSelector, as the API server validates one (In/NotIn need values, Exists/DoesNotExist take none). */
+const labelSelectorSchema = message({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z.array(message({
+    key: z.string().min(1, 'key is required'),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+    values: z.array(z.string()).optional(),
+  }).superRefine((r, ctx) => {
+    const n = r.values?.length ?? 0;
+    if ((r.operator === 'In' || r.operator === 'NotIn') && n === 0) ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${r.operator} needs at least one value` });
+    if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && n > 0) ctx.addIssue({ code: 'custom', path: ['values'], message: `operator ${r.operator} takes no values` });
+  })).optional(),
+});
+
 export const meshConfigSchema = message({
+  discoverySelectors: z.array(labelSelectorSchema).optional(),
   rootNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label (a-z, 0-9, "-")').optional(),
   pathNormalization: message({
     normalization: z.enum(['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']).optional(),

@@ -233,6 +233,7 @@ function translate(ref: DocumentRef, input: MeshConfigInput, prefix: readonly Pa
     ...(accessLogs.length > 0 ? { accessLogProviders: Object.freeze(accessLogs) } : {}),
     ...(typeof record['accessLogFile'] === 'string' && record['accessLogFile'] !== '' ? { meshAccessLogFile: true } : {}),
     ...(defaultAccessLog.length > 0 ? { defaultAccessLogProviders: Object.freeze([...defaultAccessLog]) } : {}),
+    ...(input.discoverySelectors !== undefined && input.discoverySelectors.length > 0 ? { discoverySelectors: Object.freeze(input.discoverySelectors) } : {}),
   });
 }
 

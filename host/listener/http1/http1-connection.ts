@@ -35,6 +35,11 @@ export interface ConnectionContext {
   /** Wasm memory as a Buffer (latin1 slices of parsed spans); refreshed when memory grows. */
   memory(): Buffer;
   closed(conn: Http1Connection): void;
+  /**
+   * The listener is draining (Envoy's drain): every response from now on says `connection: close`
+   * and its connection ends after it.
+   */
+  draining(): boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -321,7 +326,7 @@ export class Http1Connection implements Http1DownstreamConnection {
     this.#requests++;
     const opts = this.#ctx.options;
     const lastByLimit = opts.maxRequestsPerConnection > 0 && this.#requests >= opts.maxRequestsPerConnection;
-    const ds = new Http1Downstream(this, method, target, authority, fields, headLength, minor, parser.keepAlive && !lastByLimit);
+    const ds = new Http1Downstream(this, method, target, authority, fields, headLength, minor, parser.keepAlive && !lastByLimit && !this.#ctx.draining());
     if (minor === 1 && framing === FRAMING_NONE && method === 'GET' && (parser.flags & HEAD_FLAG_CONNECTION_UPGRADE) !== 0) ds.upgrade = websocketUpgrade(fields);
     this.#current = ds;
     if (framing === FRAMING_LENGTH) {
@@ -404,7 +409,7 @@ export class Http1Connection implements Http1DownstreamConnection {
     if (ds !== this.#current) return;
     this.#current = null;
     this.#bodyPause = false;
-    if (!ds.keepAlive || !ds.requestComplete || this.#read === Read.Closed) {
+    if (!ds.keepAlive || !ds.requestComplete || this.#read === Read.Closed || this.#ctx.draining()) {
       // An unread body cannot be skipped safely (the next request would start inside it).
       this.close();
       return;
@@ -462,6 +467,15 @@ export class Http1Connection implements Http1DownstreamConnection {
   destroy(): void {
     this.#read = Read.Closed;
     this.socket.destroy();
+  }
+
+  /**
+   * The listener started draining: an idle connection ends now; a busy one answers its request
+   * with `connection: close` (when its head is not written yet) and ends after it (responseDone).
+   */
+  drain(): void {
+    if (this.idle) this.close();
+    else this.#current?.closeAfterResponse();
   }
 
   #onEnd(): void {

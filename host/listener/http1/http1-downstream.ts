@@ -202,6 +202,11 @@ export class Http1Downstream implements Downstream, HeadOwner {
     return (this.#tunnelEnd ??= this.#conn.tunnel(this));
   }
 
+  /** The connection ends after this response: its head (when not written yet) says `connection: close`. */
+  closeAfterResponse(): void {
+    if (this.#state === State.Open) this.keepAlive = false;
+  }
+
   /** HTTP/1.0 clients keep a connection only when told so. */
   #keepAliveField(): boolean {
     return this.keepAlive && this.#minor === 0;

@@ -42,6 +42,8 @@ export class Http1Listener implements Listener {
   #sweep: NodeJS.Timeout | null = null;
   /** Where HTTP/2 connections go; null: HTTP/1.1 only (no sniffing). */
   readonly #http2: Http2ConnectionListener | null;
+  /** drain() was called: responses close their connections. */
+  #draining = false;
   /** Plaintext connections whose first bytes have not told HTTP/1.1 from HTTP/2 yet, with their accept time. */
   readonly #sniffing = new Map<Socket, number>();
 
@@ -71,6 +73,7 @@ export class Http1Listener implements Listener {
       closed: (conn) => {
         if (this.#connections.delete(conn)) stats.dec('downstream_cx_active');
       },
+      draining: () => this.#draining,
     };
     // pauseOnConnect: the accepted socket must not read before the transport takes it (the raw
     // transport moves its handle to a socket that reads through `onread`).
@@ -128,6 +131,22 @@ export class Http1Listener implements Listener {
   stopAccepting(): void {
     if (this.#server.listening) this.#server.close();
     this.#http2?.stopAccepting();
+  }
+
+  /**
+   * Envoy's listener drain: stops accepting; idle HTTP/1.1 connections end now, busy ones after
+   * their response (`connection: close`), HTTP/2 sessions get GOAWAY (streams under way finish).
+   * Requests already on a connection are served, not refused.
+   */
+  drain(): void {
+    this.#draining = true;
+    this.stopAccepting();
+    for (const c of [...this.#connections]) c.drain();
+  }
+
+  /** Open downstream connections, HTTP/2 sessions and connections still being sniffed included. */
+  get activeConnections(): number {
+    return this.#connections.size + this.#sniffing.size + (this.#http2?.connectionCount ?? 0);
   }
 
   closeAll(): void {

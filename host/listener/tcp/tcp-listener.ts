@@ -55,6 +55,11 @@ export class TcpListener implements Listener {
     if (this.#server.listening) this.#server.close();
   }
 
+  /** TCP has no message boundary to close at: the sessions run on until either side closes. */
+  drain(): void {
+    this.stopAccepting();
+  }
+
   closeAll(): void {
     this.stopAccepting();
     for (const s of this.#sockets) s.destroy();

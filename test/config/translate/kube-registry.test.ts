@@ -1,9 +1,11 @@
 // Kubernetes Services as a registry in file mode (translate/kube-registry.ts): a Service with its
 // EndpointSlices, Endpoints or addressed Pods becomes <name>.<ns>.svc.cluster.local with its
 // ports and ready endpoints; ExternalName is a DNS service; what has no address is skipped with
-// a warning saying what to add; bad objects are located issues.
+// a warning saying what to add; bad objects are located issues. The same objects from a live API
+// server: a Pod without an IP is skipped silently and a Service without endpoints served with none.
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, type LoadOptions } from '../../../host/config/index.js';
+import { ConfigError, loadConfig, readConfig, resolveConfig, type ConfigIssue, type LoadOptions } from '../../../host/config/index.js';
+import { readResource } from '../../../host/config/read-resource.js';
 import type { MeshConfig } from '../../../host/model/mesh.js';
 import { tempYaml } from '../../helpers/temp-yaml.js';
 
@@ -258,6 +260,55 @@ subsets: [{ addresses: [{ ip: 127.0.0.1 }], ports: [{ name: http, port: 80 }] }]
 `)).toEqual([
       { kind: 'Service', line: 4, path: 'spec.externalName', reason: 'a Service of type ExternalName needs externalName (the DNS name it stands for)' },
       { kind: 'Service', line: 9, path: 'spec.ports[1].name', reason: 'a Service with several ports must name each one' },
+    ]);
+  });
+});
+
+describe('the same objects from a live API server (readConfig extra, control-plane --kube)', () => {
+  /** Objects as KubeResourceSource reads them: each a YAML document from `kube-apiserver`. */
+  const live = (...objects: Array<Record<string, unknown>>) => {
+    const issues: ConfigIssue[] = [];
+    const warnings: string[] = [];
+    const extra = objects.map((value) => readResource({ file: `kube-apiserver ${String(value.kind)}`, doc: 1, line: 1, value, lineOf: () => 1 }, 'default', issues, warnings));
+    expect(issues).toEqual([]);
+    return resolveConfig(readConfig([], 'default', undefined, extra));
+  };
+  const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+  const pending = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'x' }] }, status: { phase: 'Pending' } };
+
+  test('a Pod with no IP yet (Pending) is skipped without a warning; a Service with no endpoints yet is served with none', () => {
+    const { mesh, warnings } = live(service, pending);
+    expect(warnings).toEqual([]);
+    expect(endpoints(mesh, 'outbound|80||web.shop.svc.cluster.local')).toEqual([]);
+  });
+
+  test('once the controllers give it a slice, its ready endpoints are served, with the Pod\'s labels and identity', () => {
+    const running = { ...pending, spec: { ...pending.spec, serviceAccountName: 'web-sa' }, status: { phase: 'Running', podIP: '10.244.0.10', conditions: [{ type: 'Ready', status: 'True' }] } };
+    const slice = {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-abc', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ addresses: ['10.244.0.10'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'web-1', namespace: 'shop' } }],
+    };
+    const { mesh, warnings } = live(service, running, slice);
+    expect(warnings).toEqual([]);
+    const c = mesh.clusters.find((x) => x.name === 'outbound|80||web.shop.svc.cluster.local')!;
+    expect(c.endpoints.map((e) => ({ at: `${e.address}:${e.port}`, labels: e.labels }))).toEqual([{ at: '10.244.0.10:8080', labels: { app: 'web' } }]);
+  });
+
+  test('the same Pod and Service in a file are still warned about (file mode: nothing else gives them addresses)', () => {
+    const { warnings } = load(`apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec: { selector: { app: web }, ports: [{ name: http, port: 80 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web-1, namespace: shop, labels: { app: web } }
+spec: { containers: [{ name: app, image: x }] }
+`);
+    expect(warnings).toEqual([
+      expect.stringMatching(/Pod shop\/web-1: status\.podIP: v1 Pod skipped: it has no address without Kubernetes/),
+      expect.stringMatching(/Service shop\/web: v1 Service skipped: wasmesh runs without Kubernetes/),
     ]);
   });
 });

@@ -138,6 +138,45 @@ extensionProviders:
   });
 });
 
+describe('meshConfig discoverySelectors', () => {
+  test('read as label selectors (served: control-plane --kube applies them), no "not served" warning', () => {
+    const { settings, warnings } = settingsOf(CONFIGMAP(`discoverySelectors:
+- matchLabels:
+    istio-discovery: enabled
+- matchExpressions:
+  - key: app
+    operator: In
+    values: [cassandra, spark]`));
+    expect(settings.discoverySelectors).toEqual([
+      { matchLabels: { 'istio-discovery': 'enabled' } },
+      { matchExpressions: [{ key: 'app', operator: 'In', values: ['cassandra', 'spark'] }] },
+    ]);
+    expect(warnings.join('\n')).not.toMatch(/discoverySelectors/);
+  });
+
+  test('none or an empty list: absent (every namespace)', () => {
+    expect(settingsOf(CONFIGMAP('rootNamespace: istio-system')).settings.discoverySelectors).toBeUndefined();
+    expect(settingsOf(CONFIGMAP('discoverySelectors: []')).settings.discoverySelectors).toBeUndefined();
+  });
+
+  test('a bad selector is a located error: unknown operator, In without values, Exists with values', () => {
+    expect(issuesOf(CONFIGMAP(`discoverySelectors:
+- matchExpressions:
+  - key: app
+    operator: Equals
+    values: [x]`))).toMatch(/mesh\.yaml:11 .*data\.mesh\.discoverySelectors\[0\]\.matchExpressions\[0\]\.operator/);
+    expect(issuesOf(CONFIGMAP(`discoverySelectors:
+- matchExpressions:
+  - key: app
+    operator: In`))).toMatch(/discoverySelectors\[0\]\.matchExpressions\[0\]\.values.*operator In needs at least one value/);
+    expect(issuesOf(CONFIGMAP(`discoverySelectors:
+- matchExpressions:
+  - key: app
+    operator: Exists
+    values: [x]`))).toMatch(/operator Exists takes no values/);
+  });
+});
+
 describe('IstioOperator spec.meshConfig', () => {
   test('is read; the rest of the spec warns', () => {
     const { settings, warnings } = settingsOf(`apiVersion: install.istio.io/v1alpha1
