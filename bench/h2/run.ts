@@ -5,12 +5,17 @@
 // process.cpuUsage over the round.
 //
 //   node dist/bench/h2/run.js [--requests 200000] [--clients 4] [--streams 10] [--rounds 3]
+//                             [--servers core,node]  (also: listener-core, listener-node — the
+//                             production listeners alone, listener-h2c-server.ts)
 import { fork, execFile, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus } from 'node:os';
 
+type Kind = 'core' | 'node' | 'listener-core' | 'listener-node';
+const KINDS: readonly Kind[] = ['core', 'node', 'listener-core', 'listener-node'];
+
 interface Round {
-  kind: 'core' | 'node';
+  kind: Kind;
   rps: number;
   seconds: number;
   succeeded: number;
@@ -29,6 +34,16 @@ const CLIENTS = arg('clients', 4);
 const STREAMS = arg('streams', 10);
 const ROUNDS = arg('rounds', 3);
 const H2LOAD = process.env.H2LOAD_BIN ?? 'h2load';
+const SERVERS: Kind[] = (() => {
+  const i = process.argv.indexOf('--servers');
+  const names = i >= 0 ? (process.argv[i + 1] ?? '').split(',').filter((x) => x !== '') : ['core', 'node'];
+  const bad = names.find((n) => !KINDS.includes(n as Kind));
+  if (bad !== undefined || names.length === 0) {
+    console.error(`--servers: unknown server "${bad ?? ''}" (servers: ${KINDS.join(', ')})`);
+    process.exit(2);
+  }
+  return names as Kind[];
+})();
 
 function message<T>(child: ChildProcess, key: string): Promise<T> {
   return new Promise((resolve) => {
@@ -42,7 +57,7 @@ function message<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
-async function startServer(kind: 'core' | 'node'): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(kind: Kind): Promise<{ child: ChildProcess; port: number }> {
   const entry = fileURLToPath(new URL('./server-process.js', import.meta.url));
   const child = fork(entry, [kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await message<{ port: number }>(child, 'port');
@@ -68,7 +83,7 @@ export function parseH2load(out: string): { seconds: number; rps: number; succee
   return { seconds, rps: Number(fin[3]), succeeded: Number(req[1]), failed: Number(req[2]) };
 }
 
-async function round(kind: 'core' | 'node', server: { child: ChildProcess; port: number }): Promise<Round> {
+async function round(kind: Kind, server: { child: ChildProcess; port: number }): Promise<Round> {
   server.child.send('start');
   await message(server.child, 'started');
   const out = await h2load(server.port);
@@ -89,28 +104,25 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const core = await startServer('core');
-  const node = await startServer('node');
+  const servers: Array<[Kind, { child: ChildProcess; port: number }]> = [];
+  for (const kind of SERVERS) servers.push([kind, await startServer(kind)]);
   const rounds: Round[] = [];
   try {
     // One short warm-up each (JIT, Wasm tier-up), not reported.
-    for (const [kind, s] of [['core', core], ['node', node]] as const) {
+    for (const [, s] of servers) {
       await new Promise<void>((r, j) => execFile(H2LOAD, ['-n', '20000', '-c', String(CLIENTS), '-m', String(STREAMS), `http://127.0.0.1:${s.port}/`], (e) => (e ? j(e) : r())));
-      void kind;
     }
     for (let i = 0; i < ROUNDS; i++) {
-      rounds.push(await round('core', core));
-      rounds.push(await round('node', node));
+      for (const [kind, s] of servers) rounds.push(await round(kind, s));
     }
   } finally {
-    core.child.send('exit');
-    node.child.send('exit');
+    for (const [, s] of servers) s.child.send('exit');
   }
   console.log(`h2load -n ${REQUESTS} -c ${CLIENTS} -m ${STREAMS}; ${ROUNDS} alternating rounds; ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}; node ${process.version}; ${new Date().toISOString()}`);
   console.log('| round | server | req/s | s | succeeded | failed | server CPU µs/req |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
-  rounds.forEach((r, i) => console.log(`| ${(i >> 1) + 1} | ${r.kind} | ${r.rps.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.succeeded} | ${r.failed} | ${r.cpuUsPerRequest.toFixed(2)} |`));
-  for (const kind of ['core', 'node'] as const) {
+  rounds.forEach((r, i) => console.log(`| ${Math.floor(i / SERVERS.length) + 1} | ${r.kind} | ${r.rps.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.succeeded} | ${r.failed} | ${r.cpuUsPerRequest.toFixed(2)} |`));
+  for (const kind of SERVERS) {
     const rs = rounds.filter((r) => r.kind === kind);
     console.log(`median ${kind}: ${median(rs.map((r) => r.rps)).toFixed(0)} req/s, ${median(rs.map((r) => r.cpuUsPerRequest)).toFixed(2)} CPU µs/req`);
   }

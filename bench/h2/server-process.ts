@@ -1,15 +1,19 @@
-// The child process run.ts forks for one contender ('core' or 'node'): starts the server,
+// The child process run.ts forks for one contender ('core', 'node', 'listener-core' or
+// 'listener-node'): starts the server,
 // reports its port, and answers 'start'/'stop' with CPU time (process.cpuUsage) and requests
 // answered between the two, so CPU per request counts the server process alone.
 import { startCoreH2cServer } from './core-h2c-server.js';
 import { startNodeH2cServer } from './node-h2c-server.js';
+import { startListenerH2cServer } from './listener-h2c-server.js';
 
 const kind = process.argv[2];
-if (kind !== 'core' && kind !== 'node') {
-  console.error(`usage: server-process.js core|node (got ${kind ?? 'nothing'})`);
+if (kind !== 'core' && kind !== 'node' && kind !== 'listener-core' && kind !== 'listener-node') {
+  console.error(`usage: server-process.js core|node|listener-core|listener-node (got ${kind ?? 'nothing'})`);
   process.exit(2);
 }
-const s = kind === 'core' ? await startCoreH2cServer() : await startNodeH2cServer();
+const s = kind === 'core' ? await startCoreH2cServer()
+  : kind === 'node' ? await startNodeH2cServer()
+  : await startListenerH2cServer(kind === 'listener-core' ? 'core' : 'node');
 const address = s.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 let cpu = process.cpuUsage();

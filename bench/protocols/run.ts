@@ -11,9 +11,12 @@
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
-//          runs of a wasmesh change)
-// Each Node-driven measurement also samples the proxy's CPU time (/proc/<pid>/stat, user +
-// system) over exactly the measuring window: CPU ms per MiB echoed (tcp-bytes) or per 1000
+//          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
+//          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`
+//          measures both HTTP/2 listeners against Envoy in the same rounds)
+// Each measurement also samples the proxy's CPU time (/proc/<pid>/stat, user + system) over
+// the measuring window (exactly for the Node-driven modes; for h2load from a timer at the end of
+// its warm-up to its exit): CPU ms per MiB echoed (tcp-bytes) or per 1000
 // operations, steadier than the rate on a shared machine (the rate falls when a neighbour
 // takes the core; the CPU spent per byte hardly moves).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +29,7 @@ import { repoRoot } from '../e2e/repo-root.js';
 import { findH2load, runH2load } from './h2load.js';
 import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
 import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
-import { envoyMissing, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
+import { envoyMissing, KNOWN_PROXIES, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
 import type { ServerKind } from './servers.js';
 
 export type Mode = 'h2' | 'grpc' | 'tcp-bytes' | 'tcp-conn' | 'ws';
@@ -85,8 +88,8 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
       case '--wasmesh-node-flag': o.wasmeshNodeFlags.push(value); break;
       case '--proxies': {
         const names = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
-        const bad = names.find((m) => !PROXIES.includes(m as ProxyName));
-        if (bad !== undefined || names.length === 0) throw new OptionsError(`--proxies: unknown proxy "${bad ?? ''}" (proxies: ${PROXIES.join(', ')})`);
+        const bad = names.find((m) => !KNOWN_PROXIES.includes(m as ProxyName));
+        if (bad !== undefined || names.length === 0) throw new OptionsError(`--proxies: unknown proxy "${bad ?? ''}" (proxies: ${KNOWN_PROXIES.join(', ')})`);
         o.proxies = [...new Set(names)] as ProxyName[];
         break;
       }
@@ -109,6 +112,8 @@ export interface Measurement {
 
 export interface ModeSummary {
   mode: Mode;
+  /** Which wasmesh (`wasmesh`, or `wasmesh-core`) the row compares with Envoy. */
+  variant: ProxyName;
   unit: string;
   shape: string;
   wasmesh: { rate: number; p50Ms: number; p99Ms: number; errors: number };
@@ -201,7 +206,18 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
     runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid);
   switch (mode) {
-    case 'h2': return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: Math.max(warmupS, 0.1) }).then((figures) => ({ figures, proxyCpuS: null }));
+    case 'h2': {
+      // h2load prints no marks: the proxy's CPU is sampled when its warm-up ends (a timer from
+      // the start) and when it exits, which is its measuring window plus its teardown.
+      const warm = Math.max(warmupS, 0.1);
+      let cpuAtStart: number | null = null;
+      const mark = setTimeout(() => (cpuAtStart = processCpuS(p.pid)), warm * 1000);
+      return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }).then((figures) => {
+        clearTimeout(mark);
+        const now = processCpuS(p.pid);
+        return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart };
+      });
+    }
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
     case 'tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
     case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
@@ -223,9 +239,9 @@ const median = (xs: readonly number[]): number => {
 
 export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): ModeSummary[] {
   const out: ModeSummary[] = [];
-  for (const mode of modes) {
+  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-core'] as const) {
     const of = (proxy: ProxyName): Measurement[] => ms.filter((m) => m.mode === mode && m.proxy === proxy);
-    const w = of('wasmesh');
+    const w = of(variant);
     const e = of('envoy');
     if (w.length === 0 || e.length === 0) continue;
     const fig = (xs: Measurement[]): ModeSummary['wasmesh'] => ({
@@ -240,7 +256,7 @@ export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): M
       const other = e.find((y) => y.round === x.round);
       return other === undefined ? NaN : x.figures.rate / other.figures.rate;
     });
-    out.push({ mode, unit: UNIT[mode], shape: SHAPE[mode], wasmesh: wf, envoy: ef, throughputRatio: wf.rate / ef.rate, p99Ratio: wf.p99Ms / ef.p99Ms, roundRatios });
+    out.push({ mode, variant, unit: UNIT[mode], shape: SHAPE[mode], wasmesh: wf, envoy: ef, throughputRatio: wf.rate / ef.rate, p99Ratio: wf.p99Ms / ef.p99Ms, roundRatios });
   }
   return out;
 }
@@ -262,7 +278,7 @@ export function markdownTable(r: ProtocolsReport): string {
     '|---|---|---|---|---|---|---|',
   ];
   for (const s of r.summary) {
-    lines.push(`| ${s.mode} | ${rateText(s.mode, s.wasmesh.rate)} ${s.unit} | ${rateText(s.mode, s.envoy.rate)} ${s.unit} | **${s.throughputRatio.toFixed(2)}×** (${s.roundRatios.map((x) => x.toFixed(2)).join(', ')}) | ${s.wasmesh.p50Ms.toFixed(2)} / ${s.envoy.p50Ms.toFixed(2)} | ${s.wasmesh.p99Ms.toFixed(2)} / ${s.envoy.p99Ms.toFixed(2)} | ${s.wasmesh.errors}/${s.envoy.errors} |`);
+    lines.push(`| ${s.variant === 'wasmesh' ? s.mode : `${s.mode} (${s.variant})`} | ${rateText(s.mode, s.wasmesh.rate)} ${s.unit} | ${rateText(s.mode, s.envoy.rate)} ${s.unit} | **${s.throughputRatio.toFixed(2)}×** (${s.roundRatios.map((x) => x.toFixed(2)).join(', ')}) | ${s.wasmesh.p50Ms.toFixed(2)} / ${s.envoy.p50Ms.toFixed(2)} | ${s.wasmesh.p99Ms.toFixed(2)} / ${s.envoy.p99Ms.toFixed(2)} | ${s.wasmesh.errors}/${s.envoy.errors} |`);
   }
   return lines.join('\n');
 }
@@ -304,7 +320,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
     const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
-    for (const name of o.proxies) proxies.push(await startProxy(name, meshDir, name === 'wasmesh' ? wasmeshArgs : []));
+    for (const name of o.proxies) proxies.push(await startProxy(name, meshDir, name !== 'envoy' ? wasmeshArgs : []));
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
@@ -314,7 +330,10 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     for (let round = 1; round <= o.rounds; round++) {
       for (const mode of modes) {
         // Alternate who goes first each round (and each mode), so neither always runs on a warmer or quieter machine.
-        const order = (round + modes.indexOf(mode)) % 2 === 0 ? [...proxies] : [...proxies].reverse();
+        // With three proxies the order rotates as well, so each one goes first in turn.
+        const turn = (round + modes.indexOf(mode)) % proxies.length;
+        const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
+        const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
           const { figures, proxyCpuS } = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
@@ -358,7 +377,7 @@ if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
     console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy\n`);
     console.log(`${measurementTable(report)}\n`);
     if (report.summary.length > 0) console.log(markdownTable(report));
-    for (const s of report.summary) console.log(`- ${s.mode}: ${s.shape}`);
+    for (const s of report.summary.filter((x) => x.variant === report.summary.find((y) => y.mode === x.mode)!.variant)) console.log(`- ${s.mode}: ${s.shape}`);
     for (const [m, why] of Object.entries(report.skipped)) console.log(`- ${m}: skipped (${why})`);
     console.log(`\nJSON: ${file}`);
   } catch (err) {

@@ -16,6 +16,8 @@ import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import { Http2Listener } from '../listener/http2/http2-listener.js';
+import { CoreHttp2Listener } from '../listener/http2-core/core-http2-listener.js';
+import { http2CodecFromEnv, type Http2Codec } from '../listener/http2-listener-kind.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -103,6 +105,12 @@ export interface ProxyServerOptions {
    * its own parser accepts, see docs/data-path.md, Limits).
    */
   listener?: 'http1' | 'uws';
+  /**
+   * Which HTTP/2 implementation serves downstream HTTP/2 (h2c and h2 by ALPN): `nghttp2`
+   * (node:http2, listener/http2/) or `core` (the core's frame scanner and HPACK,
+   * listener/http2-core/). Default: WASMESH_HTTP2_CODEC, else nghttp2.
+   */
+  http2Codec?: Http2Codec;
   /**
    * Accept on this already listening descriptor instead of binding host:port (a worker thread
    * sharing the main thread's socket; host/server/listen-fds.ts).
@@ -307,6 +315,13 @@ export class ProxyServer {
     this.#responseDefaults = responseDefaults(server);
     const onRequest = (ds: Parameters<HttpConnectionManager['onRequest']>[0]): void => this.#manager.onRequest(ds);
     const l = this.limits;
+    const h2Options = {
+      maxHeaderListSize: l.maxRequestHeadBytes,
+      maxRequestHeaders: l.maxRequestHeaders,
+      idleTimeoutMs: l.downstreamIdleTimeoutMs,
+      streamIdleTimeoutMs: l.streamIdleTimeoutMs,
+      maxRequestsPerConnection: l.maxRequestsPerConnection,
+    };
     this.#listener = new Http1Listener(opts.host, opts.port, this.#core, this.stats.downstream, onRequest, {
         maxRequestHeadBytes: l.maxRequestHeadBytes,
         maxRequestHeaders: l.maxRequestHeaders,
@@ -321,13 +336,9 @@ export class ProxyServer {
         (config) => createDownstreamTransport(config, this.stats.downstream, opts.operationalLog, opts.workloadCertificates),
         this.transportSettings.downstreamTransport ?? { kind: 'raw' })),
       // HTTP/2 downstream on the same port: h2c by prior knowledge, h2 by ALPN (listener/http2/).
-      new Http2Listener(this.stats.downstream, onRequest, {
-        maxHeaderListSize: l.maxRequestHeadBytes,
-        maxRequestHeaders: l.maxRequestHeaders,
-        idleTimeoutMs: l.downstreamIdleTimeoutMs,
-        streamIdleTimeoutMs: l.streamIdleTimeoutMs,
-        maxRequestsPerConnection: l.maxRequestsPerConnection,
-      }, server));
+      (this.http2Codec = opts.http2Codec ?? http2CodecFromEnv()) === 'core'
+        ? new CoreHttp2Listener(this.#core, this.stats.downstream, onRequest, h2Options, server)
+        : new Http2Listener(this.stats.downstream, onRequest, h2Options, server));
   }
 
   /**
@@ -343,6 +354,9 @@ export class ProxyServer {
     this.#ticketKeys ??= randomBytes(48).toString('base64');
     this.#downstream.set(config.kind === 'raw' || config.tls.sessionTicketKeys !== undefined ? config : { kind: config.kind, tls: { ...config.tls, sessionTicketKeys: this.#ticketKeys } });
   }
+
+  /** The downstream HTTP/2 implementation this server runs (ProxyServerOptions.http2Codec). */
+  readonly http2Codec: Http2Codec;
 
   /** The actual listening port (after listen()). */
   get port(): number {

@@ -107,6 +107,8 @@ export const DOWNSTREAM_STATS = {
   downstream_rq_http2_total: 'counter',
   /** HTTP/2 connections sent GOAWAY to drain them (listener closing; Envoy's downstream_cx_drain_close). */
   downstream_cx_drain_close: 'counter',
+  /** HTTP/2 connections closed for rapid reset: half of 500+ streams reset by the client within 1 s (Envoy's name). */
+  downstream_rq_too_many_premature_resets: 'counter',
   /** Connections closed before a first byte arrived to tell TLS from plaintext (PERMISSIVE). */
   downstream_pre_cx_timeout: 'counter',
   /** A gateway TLS connection whose SNI names no server of the port (Envoy's listener stat). */

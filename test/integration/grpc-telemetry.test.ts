@@ -5,6 +5,7 @@
 // no route) is a trailers-only gRPC response whose grpc-status a gRPC client reads (UNAVAILABLE,
 // UNIMPLEMENTED) rather than an HTTP error with a text body.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ function say(client: InstanceType<typeof Client>, msg: string): Promise<{ ok: st
   return new Promise((resolve) => client.Say(msg, { deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null, r?: string) => resolve(e ? { err: e } : { ok: r! })));
 }
 
-beforeAll(async () => {
+async function setup(codec: Http2Codec): Promise<void> {
   server = new grpc.Server();
   server.addService(service, {
     Say: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
@@ -59,7 +60,7 @@ beforeAll(async () => {
   const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
   dir = mkdtempSync(join(tmpdir(), 'wasmesh-grpc-telemetry-'));
   logPath = join(dir, 'access.log');
-  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1 });
+  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec });
   const greeter = mesh([{ name: 'greeter', ports: [port] }], [{ name: 'greeter-route', dests: [{ cluster: 'greeter' }] }], ['greeter.test']);
   const empty = mesh([{ name: 'empty', ports: [] }], [{ name: 'empty-route', dests: [{ cluster: 'empty' }] }], ['empty.test']);
   const m: MeshConfig = {
@@ -70,14 +71,15 @@ beforeAll(async () => {
   };
   proxy.apply(m, 1);
   await proxy.listen();
-});
+}
 
-afterAll(async () => {
+async function teardown(): Promise<void> {
   for (const c of clients) c.close();
   await proxy?.close();
   server?.forceShutdown();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  clients.length = 0;
+}
 
 async function logLines(count: number): Promise<string[]> {
   for (let i = 0; i < 100; i++) {
@@ -94,7 +96,10 @@ async function logLines(count: number): Promise<string[]> {
   throw new Error(`fewer than ${count} access log lines in ${logPath}`);
 }
 
-describe('gRPC in telemetry and local replies', () => {
+describe.each(HTTP2_CODECS)('gRPC in telemetry and local replies (downstream HTTP/2: %s)', (codec) => {
+  beforeAll(() => setup(codec));
+  afterAll(teardown);
+
   it('istio_requests_total: request_protocol="grpc", grpc_response_status from the trailers (0, 9), local replies 14 and 12; %GRPC_STATUS% in the log', async () => {
     const greeter = clientFor('greeter.test');
     for (let i = 0; i < 3; i++) expect(await say(greeter, `n${i}`)).toEqual({ ok: `hello n${i}` });

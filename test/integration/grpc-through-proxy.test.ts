@@ -3,6 +3,7 @@
 // GRPC and so speaks HTTP/2 upstream (host/upstream/conn-pool/http2/) to a real grpc-js server.
 // Trailers (grpc-status, grpc-message) must cross both hops; deadlines and streams must work.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
 import * as grpc from '@grpc/grpc-js';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { mesh } from '../helpers/mesh-fixtures.js';
@@ -21,7 +22,7 @@ let server: grpc.Server;
 let proxy: ProxyServer;
 let client: InstanceType<typeof Client>;
 
-beforeAll(async () => {
+async function setup(codec: Http2Codec): Promise<void> {
   server = new grpc.Server();
   server.addService(service, {
     Say: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
@@ -41,19 +42,19 @@ beforeAll(async () => {
     },
   });
   const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
-  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1 });
+  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec });
   const m = mesh([{ name: 'greeter', ports: [port] }], [{ name: 'default/greeter/0', dests: [{ cluster: 'greeter' }] }], [HOST]);
   for (const c of m.clusters) (c as { protocol?: string }).protocol = 'GRPC';
   proxy.apply(m, 1);
   await proxy.listen();
   client = new Client(`127.0.0.1:${proxy.port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': HOST });
-});
+}
 
-afterAll(async () => {
+async function teardown(): Promise<void> {
   client?.close();
   await proxy?.close();
   server?.forceShutdown();
-});
+}
 
 function say(msg: string, deadlineMs = 5000): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -61,7 +62,10 @@ function say(msg: string, deadlineMs = 5000): Promise<string> {
   );
 }
 
-describe('gRPC through the proxy (h2c downstream, HTTP/2 upstream)', () => {
+describe.each(HTTP2_CODECS)('gRPC through the proxy (h2c downstream, HTTP/2 upstream) (downstream HTTP/2: %s)', (codec) => {
+  beforeAll(() => setup(codec));
+  afterAll(teardown);
+
   it('unary calls are answered, many at once on one connection', async () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => say(`n${i}`)));
     answers.forEach((a, i) => expect(a).toBe(`hello n${i}`));

@@ -6,6 +6,7 @@
 // close codes, a refused upgrade, another stream on the same connection during the tunnel, and
 // the access log and stats.
 import { afterEach, describe, expect, it } from 'vitest';
+import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
 import { WebSocketServer, Receiver, Sender, type WebSocket } from 'ws';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -48,9 +49,9 @@ async function wsUpstream(opts: { refuse?: number } = {}): Promise<{ port: numbe
   return { port: (server.address() as AddressInfo).port, heads, closes };
 }
 
-async function gateway(upPort: number): Promise<{ p: ProxyServer; logs: AccessLogEntry[] }> {
+async function gateway(upPort: number, http2Codec: Http2Codec): Promise<{ p: ProxyServer; logs: AccessLogEntry[] }> {
   const logs: AccessLogEntry[] = [];
-  const p = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { drainTimeoutMs: 100 }, istioMetrics: 'off' });
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { drainTimeoutMs: 100 }, istioMetrics: 'off', http2Codec });
   p.apply(meshWith([{ name: 'backend', ports: [upPort] }]), 1);
   await p.listen();
   closers.push(() => p.close());
@@ -102,10 +103,10 @@ async function openWebSocket(s: http2.ClientHttp2Session, path = '/chat', frames
   return ws;
 }
 
-describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
+describe.each(HTTP2_CODECS)('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server (downstream HTTP/2: %s)', (codec) => {
   it('advertises SETTINGS_ENABLE_CONNECT_PROTOCOL; the stream becomes the upgrade: 200, echo both ways, close codes', async () => {
     const up = await wsUpstream();
-    const { p, logs } = await gateway(up.port);
+    const { p, logs } = await gateway(up.port, codec);
     const s = await session(p.port);
     expect(s.remoteSettings.enableConnectProtocol).toBe(true);
     const ws = await openWebSocket(s);
@@ -142,7 +143,7 @@ describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
 
   it('a 5 MiB message crosses both hops whole (flow control and tunnel backpressure)', async () => {
     const up = await wsUpstream();
-    const { p } = await gateway(up.port);
+    const { p } = await gateway(up.port, codec);
     const ws = await openWebSocket(await session(p.port));
     const big = randomBytes(5 * 1024 * 1024);
     ws.send(big, true);
@@ -152,7 +153,7 @@ describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
 
   it('a client reset (RST_STREAM) resets the upstream connection: flag DC', async () => {
     const up = await wsUpstream();
-    const { p, logs } = await gateway(up.port);
+    const { p, logs } = await gateway(up.port, codec);
     const ws = await openWebSocket(await session(p.port));
     ws.send('x');
     await waitFor(() => ws.messages.length === 1);
@@ -169,7 +170,7 @@ describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
   // used to crash the HTTP/2 head sink (methods called unbound).
   it('other streams of the connection go on while a tunnel is open', async () => {
     const up = await wsUpstream();
-    const { p } = await gateway(up.port);
+    const { p } = await gateway(up.port, codec);
     const s = await session(p.port);
     const ws = await openWebSocket(s);
     const get = s.request({ ':method': 'GET', ':path': '/plain', ':authority': 'svc.test' });
@@ -184,7 +185,7 @@ describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
 
   it('an upstream that refuses the upgrade answers the stream as a normal response', async () => {
     const up = await wsUpstream({ refuse: 403 });
-    const { p, logs } = await gateway(up.port);
+    const { p, logs } = await gateway(up.port, codec);
     const ws = await openWebSocket(await session(p.port), '/chat', false);
     expect(ws.status).toBe(403);
     let body = '';
@@ -198,7 +199,7 @@ describe('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server', () => {
 
   it('an extended CONNECT of another protocol is refused (501), the connection goes on', async () => {
     const up = await wsUpstream();
-    const { p } = await gateway(up.port);
+    const { p } = await gateway(up.port, codec);
     const s = await session(p.port);
     const st = s.request({ ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'http', ':path': '/x', ':authority': 'svc.test' }, { endStream: false });
     st.on('error', () => {});

@@ -90,6 +90,14 @@ export class FrameScanner {
     return st;
   }
 
+  /**
+   * Steps over the frame whose scan failed with a stream-scoped error (the whole frame was
+   * present: those checks run after the length check), so that the connection can go on.
+   */
+  skip(): void {
+    this.#start += this.#u32(FS_FRAME_BYTES);
+  }
+
   #u32(offset: number): number {
     return this.#core.u32[(this.#s + offset) >>> 2];
   }

@@ -21,7 +21,7 @@ import type { DownstreamTransport } from '../transport/downstream-transport.js';
 import { RAW_DOWNSTREAM } from '../transport/raw.js';
 import { SOCKET_TAKEN, type ConnectionReader } from '../transport/downstream-transport.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
-import type { Http2Listener } from '../http2/http2-listener.js';
+import type { Http2ConnectionListener } from '../http2-listener-kind.js';
 import { isHttp2Alpn, sniffPlaintext, Sniffed } from '../protocol-sniff.js';
 
 /** listen(2)'s backlog: the kernel caps it at net.core.somaxconn. */
@@ -41,13 +41,13 @@ export class Http1Listener implements Listener {
   #port = 0;
   #sweep: NodeJS.Timeout | null = null;
   /** Where HTTP/2 connections go; null: HTTP/1.1 only (no sniffing). */
-  readonly #http2: Http2Listener | null;
+  readonly #http2: Http2ConnectionListener | null;
   /** drain() was called: responses close their connections. */
   #draining = false;
   /** Plaintext connections whose first bytes have not told HTTP/1.1 from HTTP/2 yet, with their accept time. */
   readonly #sniffing = new Map<Socket, number>();
 
-  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}, transport: DownstreamTransport = RAW_DOWNSTREAM, http2: Http2Listener | null = null) {
+  constructor(host: string, port: number, core: Core, stats: StatScope<DownstreamStat>, onRequest: RequestHandler, options: Partial<Http1ListenerOptions> = {}, transport: DownstreamTransport = RAW_DOWNSTREAM, http2: Http2ConnectionListener | null = null) {
     this.#http2 = http2;
     this.#host = host;
     this.#transport = transport;
@@ -184,8 +184,7 @@ export class Http1Listener implements Listener {
       if (h2 !== null) {
         if (security !== null && security.tls) {
           if (isHttp2Alpn(security.alpn)) {
-            h2.take(socket, address, security);
-            return SOCKET_TAKEN;
+            return h2.take(socket, address, security) ?? SOCKET_TAKEN;
           }
         } else {
           return this.#sniff(socket, address, security, h2, originalDestination);
@@ -215,7 +214,7 @@ export class Http1Listener implements Listener {
    * socket (and those bytes) to the HTTP/2 listener, anything else opens the HTTP/1.1 connection,
    * which then reads every byte after (one indirection per read).
    */
-  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2Listener, originalDestination: { readonly address: string; readonly port: number } | null): ConnectionReader {
+  #sniff(socket: Socket, address: string, security: ConnectionSecurity | null, h2: Http2ConnectionListener, originalDestination: { readonly address: string; readonly port: number } | null): ConnectionReader {
     this.#sniffing.set(socket, performance.now());
     // Active from accept, as every connection (the HTTP/1.1 or HTTP/2 side counts it from the decision on).
     this.#stats.inc('downstream_cx_active');
@@ -230,11 +229,16 @@ export class Http1Listener implements Listener {
     socket.once('end', leave);
     socket.on('error', leave);
     let conn: Http1Connection | null = null;
+    let http2: ConnectionReader | null = null;
     let held: Uint8Array | null = null;
     return {
       onRead: (bytes: Uint8Array): void => {
         if (conn !== null) {
           conn.onRead(bytes);
+          return;
+        }
+        if (http2 !== null) {
+          http2.onRead(bytes);
           return;
         }
         if (bytes.length === 0) return;
@@ -250,7 +254,7 @@ export class Http1Listener implements Listener {
         socket.off('end', leave);
         socket.off('error', leave);
         if (verdict === Sniffed.Http2) {
-          h2.take(socket, address, security, seen, originalDestination);
+          http2 = h2.take(socket, address, security, seen, originalDestination);
           return;
         }
         conn = this.#open(socket, address, security, originalDestination);

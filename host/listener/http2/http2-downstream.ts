@@ -11,10 +11,10 @@
 // the WebSocket path unchanged; the upstream's 101 goes out as `:status 200`, and the stream's
 // DATA frames, both ways, are the tunnel (this stream is its downstream TunnelEnd).
 import { constants, type ServerHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
-import { randomBytes } from 'node:crypto';
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../downstream.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
+import { readH2RequestHead } from './h2-request-head.js';
 
 const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 
@@ -77,9 +77,9 @@ export class Http2Downstream implements Downstream {
   status = 0;
   readonly bodyFraming: 'none' | 'length' | 'chunked';
   readonly bodyLength: number;
-  protocolError: { readonly status: number; readonly code: string } | null = null;
+  readonly protocolError: { readonly status: number; readonly code: string } | null;
   /** `websocket` for an extended CONNECT (RFC 8441) the proxy carries as an upgrade; null otherwise. */
-  readonly upgrade: string | null = null;
+  readonly upgrade: string | null;
   readonly #stream: ServerHttp2Stream;
   /** The tunnel reading this stream (after the 101 became a 200), once attached. */
   #tunnelSink: TunnelSink | null = null;
@@ -99,80 +99,17 @@ export class Http2Downstream implements Downstream {
     this.localAddress = conn.localAddress;
     this.originalDestination = conn.originalDestination;
     this.security = conn.security;
-    let method = '';
-    let path = '';
-    let authority = '';
-    let scheme = '';
-    let host = -1;
-    let cookie: string | null = null;
-    let size = 0;
-    let trailers = false;
-    let contentLength = -1;
-    let protocol = '';
-    let wsKey = false;
-    const headers: string[] = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i]!;
-      const value = raw[i + 1]!;
-      size += name.length + value.length + 32;
-      if (name.charCodeAt(0) === 58) {
-        if (name === ':method') method = value;
-        else if (name === ':path') path = value;
-        else if (name === ':authority') authority = value;
-        else if (name === ':scheme') scheme = value;
-        else if (name === ':protocol') protocol = value;
-        continue;
-      }
-      // Split cookie fields are joined into one (RFC 9113 §8.2.3) for an HTTP/1.1 upstream.
-      if (name === 'cookie') {
-        cookie = cookie === null ? value : `${cookie}; ${value}`;
-        continue;
-      }
-      if (name === 'host') host = headers.length;
-      else if (name === 'te') trailers = /(^|,)\s*trailers\s*(;|,|$)/i.test(value);
-      else if (name === 'content-length') contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -2;
-      else if (name === 'sec-websocket-key') wsKey = true;
-      headers.push(name, value);
-    }
-    if (cookie !== null) headers.push('cookie', cookie);
-    // :authority is the Host of HTTP/1.1 (RFC 9113 §8.3.1): Host is set from it, first.
-    if (authority === '' && host >= 0) authority = headers[host + 1]!;
-    if (host >= 0) headers.splice(host, 2);
-    if (authority !== '') headers.unshift('host', authority);
-    // RFC 8441 §4: CONNECT with :protocol websocket is the HTTP/1.1 WebSocket upgrade (Envoy's
-    // transformUpgradeRequestFromH2toH1: GET, upgrade, connection: upgrade — the router adds the
-    // last two). RFC 8441 drops Sec-WebSocket-Key; an HTTP/1.1 upstream's handshake needs one,
-    // so one is made (Envoy sends none: a strict HTTP/1.1 WebSocket server refuses that).
-    let websocket = false;
-    if (method === 'CONNECT' && protocol.toLowerCase() === 'websocket') {
-      websocket = true;
-      method = 'GET';
-      this.upgrade = protocol;
-      if (!wsKey) headers.push('sec-websocket-key', randomBytes(16).toString('base64'));
-    }
-    this.method = method;
-    this.path = path;
-    this.authority = authority;
-    this.headers = headers;
-    this.headBytes = size;
-    this.#trailers = trailers;
-    if (endStream || websocket) {
-      // An extended CONNECT's DATA frames are the tunnel, not a request body.
-      this.bodyFraming = 'none';
-      this.bodyLength = 0;
-    } else if (contentLength > 0) {
-      this.bodyFraming = 'length';
-      this.bodyLength = contentLength;
-    } else {
-      // DATA frames of unknown total: an HTTP/1.1 upstream gets them chunked.
-      this.bodyFraming = contentLength === 0 ? 'none' : 'chunked';
-      this.bodyLength = 0;
-    }
-    if (method === '' || path === '' || (method !== 'CONNECT' && scheme === '')) this.protocolError = { status: 400, code: 'missing_pseudo_header' };
-    else if (contentLength === -2) this.protocolError = { status: 400, code: 'invalid_content_length' };
-    else if (headers.length / 2 > maxHeaders + 1) this.protocolError = { status: 431, code: 'too_many_headers' };
-    // CONNECT, and an extended CONNECT of another protocol, are not proxied.
-    else if (method === 'CONNECT') this.protocolError = { status: 501, code: 'unsupported_method' };
+    const head = readH2RequestHead(raw, endStream, maxHeaders);
+    this.method = head.method;
+    this.path = head.path;
+    this.authority = head.authority;
+    this.headers = head.headers;
+    this.headBytes = head.headBytes;
+    this.#trailers = head.trailers;
+    this.upgrade = head.upgrade;
+    this.bodyFraming = head.bodyFraming;
+    this.bodyLength = head.bodyLength;
+    this.protocolError = head.protocolError;
     stream.on('close', () => this.#onClose());
     stream.on('error', () => {});
     stream.on('drain', () => {

@@ -16,6 +16,7 @@ import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { RequestHandler } from '../listener.js';
 import { Http2Downstream, type Http2DownstreamConnection } from './http2-downstream.js';
 import { DEFAULT_HTTP2_OPTIONS, type Http2ListenerOptions } from './http2-options.js';
+import type { Http2ConnectionListener } from '../http2-listener-kind.js';
 
 const CONNECTION = Symbol('wasmesh.h2connection');
 
@@ -63,7 +64,7 @@ class Http2Connection implements Http2DownstreamConnection {
   onIdle: (() => void) | null = null;
 }
 
-export class Http2Listener {
+export class Http2Listener implements Http2ConnectionListener {
   readonly #server: Http2Server;
   readonly #options: Http2ListenerOptions;
   readonly #stats: StatScope<DownstreamStat>;
@@ -111,10 +112,10 @@ export class Http2Listener {
    * Serves `socket` as an HTTP/2 connection. `first`: bytes already read from it (the sniffed
    * preface and what followed), given back to the session before any other.
    */
-  take(socket: Socket, remoteAddress: string, security: ConnectionSecurity | null, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): void {
+  take(socket: Socket, remoteAddress: string, security: ConnectionSecurity | null, first?: Uint8Array, originalDestination: { readonly address: string; readonly port: number } | null = null): null {
     if (this.#draining) {
       socket.destroy();
-      return;
+      return null;
     }
     const conn = new Http2Connection(remoteAddress, socket.localAddress, security, this.#serverName, this.#options.idleTimeoutMs, originalDestination);
     (socket as TaggedSocket)[CONNECTION] = conn;
@@ -132,6 +133,7 @@ export class Http2Listener {
       conn.disarmIdle();
     });
     this.#server.emit('connection', socket);
+    return null;
   }
 
   #onSession(session: ServerHttp2Session): void {

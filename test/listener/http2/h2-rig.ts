@@ -8,6 +8,7 @@ import type { AccessLogEntry } from '../../../host/telemetry/access-log.js';
 import type { DownstreamTransportConfig } from '../../../host/tls/tls-settings.js';
 import type { Limits } from '../../../host/common/limits.js';
 import { mesh } from '../../helpers/mesh-fixtures.js';
+import type { Http2Codec } from '../../../host/listener/http2-listener-kind.js';
 
 export const HOST = 'svc.test';
 
@@ -77,14 +78,14 @@ function upstream(seen: Seen[]): Server {
   });
 }
 
-export async function startH2Rig(opts: { limits?: Partial<Limits>; transport?: DownstreamTransportConfig } = {}): Promise<H2Rig> {
+export async function startH2Rig(opts: { limits?: Partial<Limits>; transport?: DownstreamTransportConfig; http2Codec?: Http2Codec } = {}): Promise<H2Rig> {
   const seen: Seen[] = [];
   const up = upstream(seen);
   up.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
   const upstreamPort = (up.address() as AddressInfo).port;
   const logs: AccessLogEntry[] = [];
-  const proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { drainTimeoutMs: 100, ...opts.limits }, seed: 1, downstreamTransport: opts.transport });
+  const proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: (e) => logs.push(e), limits: { drainTimeoutMs: 100, ...opts.limits }, seed: 1, downstreamTransport: opts.transport, http2Codec: opts.http2Codec });
   const m = mesh([{ name: 'backend', ports: [upstreamPort] }], [{ name: 'default/vs/0', dests: [{ cluster: 'backend' }] }], [HOST]);
   proxy.apply(m, 1);
   await proxy.listen();

@@ -8,6 +8,7 @@ import { ProxyServer } from '../../../host/server/proxy-server.js';
 import type { GatewayListener } from '../../../host/model/gateway-listener.js';
 import { mesh } from '../../helpers/mesh-fixtures.js';
 import { leaf, meshRoot } from '../../helpers/test-certs.js';
+import { HTTP2_CODECS } from '../../../host/listener/http2-listener-kind.js';
 import { startH2Rig, h2c, h2request, closeSession, type H2Rig } from './h2-rig.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../http1/wire-harness.js';
 
@@ -23,10 +24,10 @@ afterEach(async () => {
 
 const inbound = () => leaf({ ns: 'mesh', sa: 'inbound' });
 
-describe('h2 by ALPN', () => {
+describe.each(HTTP2_CODECS)('h2 by ALPN (%s)', (codec) => {
   it('a sidecar TLS listener negotiates h2 and serves streams; an http/1.1-only client still gets HTTP/1.1', async () => {
     const cert = inbound();
-    rig = await startH2Rig({ transport: { kind: 'tls', tls: { certificateChain: cert.cert, privateKey: cert.key, caCertificates: meshRoot().cert, requireClientCertificate: false } } });
+    rig = await startH2Rig({ http2Codec: codec, transport: { kind: 'tls', tls: { certificateChain: cert.cert, privateKey: cert.key, caCertificates: meshRoot().cert, requireClientCertificate: false } } });
     const s = connect(`https://127.0.0.1:${rig.proxy.port}`, { ca: meshRoot().certPem, servername: 'localhost' });
     s.on('error', () => {});
     const [a, b] = await Promise.all([h2request(s, { ':method': 'GET', ':path': '/one' }), h2request(s, { ':method': 'POST', ':path': '/two' }, 'abc')]);
@@ -51,7 +52,7 @@ describe('h2 by ALPN', () => {
 
   it('a PERMISSIVE listener takes h2c in plaintext and h2 over TLS on one port', async () => {
     const cert = inbound();
-    rig = await startH2Rig({ transport: { kind: 'permissive', tls: { certificateChain: cert.cert, privateKey: cert.key, caCertificates: meshRoot().cert, requireClientCertificate: false } } });
+    rig = await startH2Rig({ http2Codec: codec, transport: { kind: 'permissive', tls: { certificateChain: cert.cert, privateKey: cert.key, caCertificates: meshRoot().cert, requireClientCertificate: false } } });
     const plain = h2c(rig.proxy.port);
     const a = await h2request(plain, { ':method': 'GET', ':path': '/plain' });
     const tls = connect(`https://127.0.0.1:${rig.proxy.port}`, { ca: meshRoot().certPem, servername: 'localhost' });
@@ -66,7 +67,7 @@ describe('h2 by ALPN', () => {
 
   it('the gateway TLS port (SIMPLE) negotiates h2 by ALPN with the certificate chosen by SNI', async () => {
     const upstream = await startRecordingUpstream();
-    const proxy = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, seed: 1, gatewayPort: 443 });
+    const proxy = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, seed: 1, gatewayPort: 443, http2Codec: codec });
     const web = leaf({ ns: 'gw', sa: 'web', dns: ['web.example.com'], noSpiffe: true });
     const listener: GatewayListener = {
       port: 443, tls: true,

@@ -6,6 +6,7 @@ import { connect as netConnect } from 'node:net';
 import { constants } from 'node:http2';
 import { startH2Rig, h2c, h2request, closeSession, HOST, type H2Rig } from './h2-rig.js';
 import { waitFor } from '../http1/wire-harness.js';
+import { HTTP2_CODECS } from '../../../host/listener/http2-listener-kind.js';
 
 let rig: H2Rig | null = null;
 afterEach(async () => {
@@ -13,9 +14,10 @@ afterEach(async () => {
   rig = null;
 });
 
-describe('h2c prior knowledge', () => {
+describe.each(HTTP2_CODECS)('h2c prior knowledge (%s)', (codec) => {
   it('GET: pseudo-headers become method, path and Host; connection-specific fields are not sent back; counted and logged HTTP/2', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
+    expect(rig.proxy.http2Codec).toBe(codec);
     const s = h2c(rig.proxy.port);
     const r = await h2request(s, { ':method': 'GET', ':path': '/hello?x=1', 'x-custom': 'v' });
     expect(r.headers[':status']).toBe(200);
@@ -33,7 +35,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('POST with a body, with and without content-length, reaches the upstream whole', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const a = await h2request(s, { ':method': 'POST', ':path': '/a', 'content-length': '11' }, 'hello world');
     const b = await h2request(s, { ':method': 'POST', ':path': '/b' }, Buffer.alloc(300_000, 1));
@@ -44,7 +46,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('a large response to a slow reader: flow control holds it back, every byte arrives', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const size = 24 * 1024 * 1024;
     const req = s.request({ ':authority': HOST, ':method': 'GET', ':path': `/big/${size}` });
@@ -66,7 +68,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('a large request body with the upstream slower than the client is taken whole (backpressure upstream)', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const r = await h2request(s, { ':method': 'PUT', ':path': '/up' }, Buffer.alloc(8 * 1024 * 1024, 2));
     expect(JSON.parse(r.body.toString())).toMatchObject({ bodyBytes: 8 * 1024 * 1024 });
@@ -74,7 +76,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('many concurrent streams on one connection each get their own answer', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const all = await Promise.all(Array.from({ length: 200 }, (_, i) => h2request(s, { ':method': 'GET', ':path': `/n/${i}` })));
     all.forEach((r, i) => expect(JSON.parse(r.body.toString()).url).toBe(`/n/${i}`));
@@ -83,7 +85,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('a client RST_STREAM mid-response cancels that stream only; the connection serves the next', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const req = s.request({ ':authority': HOST, ':method': 'GET', ':path': '/slow' });
     await new Promise<void>((r) => req.once('data', () => r()));
@@ -96,7 +98,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('abort() resets the stream with INTERNAL_ERROR (upstream gone mid-body), not the connection', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const s = h2c(rig.proxy.port);
     const req = s.request({ ':authority': HOST, ':method': 'GET', ':path': '/die' });
     req.on('data', () => {});
@@ -109,7 +111,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('HTTP/1.1 on the same port still works, and a broken preface is an HTTP/1 error (400)', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const one = await rawExchange(rig.proxy.port, `GET /one HTTP/1.1\r\nhost: ${HOST}\r\nconnection: close\r\n\r\n`);
     expect(one).toMatch(/^HTTP\/1\.1 200 /);
     const bad = await rawExchange(rig.proxy.port, 'PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n');
@@ -118,7 +120,7 @@ describe('h2c prior knowledge', () => {
   });
 
   it('a preface split over several reads is still recognised', async () => {
-    rig = await startH2Rig();
+    rig = await startH2Rig({ http2Codec: codec });
     const { HTTP2_PREFACE } = await import('../../../host/listener/protocol-sniff.js');
     const sock = netConnect(rig.proxy.port, '127.0.0.1');
     await new Promise<void>((r) => sock.once('connect', () => r()));

@@ -1,0 +1,389 @@
+// One HTTP/2 stream of the core codec's listener as the HTTP layer sees it (a Downstream), with
+// the node:http2 listener's behaviour (http2/http2-downstream.ts) over the core connection:
+// the request head read by readH2RequestHead (shared), its DATA as the request body (paused →
+// the stream's window is not given back → the client stops: flow control is the backpressure),
+// the response as HEADERS, DATA and, for a client that said `te: trailers` (gRPC), a trailing
+// HEADERS frame. abort() resets this stream alone (RST_STREAM INTERNAL_ERROR).
+//
+// WebSocket over HTTP/2 (RFC 8441): an extended CONNECT reads as the HTTP/1.1 upgrade (GET,
+// Downstream.upgrade); the upstream's 101 goes out as `:status 200` and the stream's DATA frames,
+// both ways, are the tunnel (this stream is its downstream TunnelEnd).
+import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../downstream.js';
+import type { ConnectionSecurity } from '../../tls/connection-security.js';
+import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
+import type { HeaderField } from '../../core/h2/hpack.js';
+import { readH2RequestHead } from '../http2/h2-request-head.js';
+import type { H2Stream, H2StreamEvents } from './h2-stream.js';
+
+const enum State { Open, Streaming, Ended, Aborted, Tunnel }
+/** Where request DATA goes: held (no reader yet, or paused), to the handler, dropped, to the tunnel. */
+const enum Reader { Held, Body, Drop, Tunnel }
+
+const H2_INTERNAL_ERROR = 0x2;
+const H2_CANCEL = 0x8;
+const NO_HANDLER: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
+const EMPTY = new Uint8Array(0);
+
+/** Connection-specific fields (RFC 9113 §8.2.2) never go out, nor the framing fields the listener owns. */
+const NOT_ON_H2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'content-length']);
+
+const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'));
+
+/** Collects a response head as HPACK fields; bound methods (the router passes them on as functions). */
+class FieldSink implements HeadSink {
+  readonly fields: HeaderField[];
+  constructor(status: number) {
+    this.fields = [[':status', String(status)]];
+  }
+  readonly status = (): void => {};
+  readonly header = (name: string | Uint8Array, value: string | Uint8Array): void => {
+    const n = text(name).toLowerCase();
+    if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58 /* ':' */) return;
+    this.fields.push([n, text(value)]);
+  };
+}
+
+/** What a stream needs of its connection (CoreH2Connection). */
+export interface CoreH2StreamOwner {
+  readonly remoteAddress: string;
+  readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
+  readonly security: ConnectionSecurity | null;
+  readonly serverName: string | null;
+  /** `n` request bytes were taken (or dropped): window goes back to the client. */
+  consumed(st: H2Stream, n: number): void;
+  sendHeaders(st: H2Stream, fields: HeaderField[], endStream: boolean): void;
+  /** Queues DATA (owned by the stream now); false: wait for onWritable. */
+  sendData(st: H2Stream, chunk: Buffer): boolean;
+  /** END_STREAM after the queued DATA, with trailers when given (and not empty). */
+  endStream(st: H2Stream, trailers: HeaderField[] | null): void;
+  resetStream(st: H2Stream, code: number): void;
+}
+
+export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
+  readonly protocol = 'HTTP/2';
+  readonly method: string;
+  path: string;
+  readonly authority: string;
+  readonly headers: string[];
+  readonly remoteAddress: string;
+  readonly localAddress: string | undefined;
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
+  readonly security: ConnectionSecurity | null;
+  readonly headBytes: number;
+  readonly startTime = Date.now();
+  bytesSent = 0;
+  bytesReceived = 0;
+  status = 0;
+  readonly bodyFraming: 'none' | 'length' | 'chunked';
+  readonly bodyLength: number;
+  readonly protocolError: { readonly status: number; readonly code: string } | null;
+  readonly upgrade: string | null;
+  /** The request's content-length (-1 absent), checked against its DATA by the connection. */
+  readonly contentLength: number;
+  readonly #st: H2Stream;
+  readonly #conn: CoreH2StreamOwner;
+  readonly #trailers: boolean;
+  #handler: DownstreamHandler = NO_HANDLER;
+  #state = State.Open;
+  #reader = Reader.Held;
+  #paused = false;
+  #held: Array<Buffer | null> = [];
+  #heldEnd = false;
+  #delivering = false;
+  #length = 0;
+  #tunnelSink: TunnelSink | null = null;
+
+  constructor(st: H2Stream, conn: CoreH2StreamOwner, raw: readonly string[], endStream: boolean, maxHeaders: number, forced: { status: number; code: string } | null) {
+    this.#st = st;
+    this.#conn = conn;
+    this.remoteAddress = conn.remoteAddress;
+    this.localAddress = conn.localAddress;
+    this.originalDestination = conn.originalDestination;
+    this.security = conn.security;
+    const head = readH2RequestHead(raw, endStream, maxHeaders);
+    this.method = head.method;
+    this.path = head.path;
+    this.authority = head.authority;
+    this.headers = head.headers;
+    this.headBytes = head.headBytes;
+    this.#trailers = head.trailers;
+    this.upgrade = head.upgrade;
+    this.bodyFraming = head.bodyFraming;
+    this.bodyLength = head.bodyLength;
+    this.contentLength = head.contentLength >= 0 ? head.contentLength : -1;
+    this.protocolError = forced ?? head.protocolError;
+    st.events = this;
+  }
+
+  get open(): boolean {
+    return this.#state === State.Open || this.#state === State.Streaming || this.#state === State.Tunnel;
+  }
+
+  get headSent(): boolean {
+    return this.#state !== State.Open && this.status !== 0;
+  }
+
+  /** The HTTP/2 stream id. */
+  get streamId(): number {
+    return this.#st.id;
+  }
+
+  attach(handler: DownstreamHandler, expectBody: boolean): void {
+    this.#handler = handler;
+    // An upgrade's DATA frames wait, unread (no window given back), for the tunnel.
+    if (this.upgrade !== null) return;
+    this.#reader = !expectBody || this.bodyFraming === 'none' ? Reader.Drop : Reader.Body;
+    this.#deliverHeld();
+  }
+
+  pauseBody(): void {
+    if (this.#reader === Reader.Body) this.#paused = true;
+  }
+
+  resumeBody(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#deliverHeld();
+  }
+
+  // ── H2StreamEvents (the connection) ─────────────────────────────────────────────────────
+  onData(chunk: Buffer | null, end: boolean): void {
+    if (this.#held.length > 0 || this.#heldEnd || this.#paused || this.#reader === Reader.Held || (this.#reader === Reader.Tunnel && this.#paused)) {
+      if (chunk !== null) this.#held.push(chunk);
+      if (end) this.#heldEnd = true;
+      return;
+    }
+    this.#take(chunk, end);
+  }
+
+  onWritable(): void {
+    if (this.#state === State.Streaming) this.#handler.onWritable();
+    else if (this.#state === State.Tunnel) this.#tunnelSink?.onDrain();
+  }
+
+  onClosed(reset: boolean, code: number): void {
+    this.#held = [];
+    if (this.#state === State.Tunnel) {
+      // The tunnel hears it first, and ends the exchange through end() when the close was in order.
+      const sink = this.#tunnelSink;
+      sink?.onClose(reset && code !== 0);
+      if (sink === null) {
+        this.#state = State.Aborted;
+        this.#handler.onAborted();
+        return;
+      }
+    }
+    // Closed in order: this side's END_STREAM went out (reply, end, a complete length-framed
+    // body), which reports the completion itself, right after.
+    if (!reset) return;
+    const wasOpen = this.open;
+    this.#state = State.Aborted;
+    if (wasOpen) this.#handler.onAborted();
+  }
+
+  /** Hands one piece of request DATA to its reader. */
+  #take(chunk: Buffer | null, end: boolean): void {
+    const n = chunk === null ? 0 : chunk.length;
+    switch (this.#reader) {
+      case Reader.Body:
+        if (this.#state === State.Aborted) {
+          this.#conn.consumed(this.#st, n);
+          return;
+        }
+        this.bytesReceived += n;
+        if (n > 0) this.#handler.onBodyData(chunk!, false);
+        this.#conn.consumed(this.#st, n);
+        if (end) this.#handler.onBodyData(EMPTY, true);
+        return;
+      case Reader.Tunnel:
+        this.bytesReceived += n;
+        if (n > 0) this.#tunnelSink?.onData(chunk!);
+        this.#conn.consumed(this.#st, n);
+        if (end) this.#tunnelSink?.onEnd();
+        return;
+      default:
+        this.#conn.consumed(this.#st, n);
+    }
+  }
+
+  #deliverHeld(): void {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (!this.#paused && this.#reader !== Reader.Held) {
+        if (this.#held.length > 0) {
+          const chunk = this.#held.shift()!;
+          this.#take(chunk, this.#held.length === 0 && this.#heldEnd);
+          if (this.#held.length === 0) this.#heldEnd = false;
+          continue;
+        }
+        if (this.#heldEnd) {
+          this.#heldEnd = false;
+          this.#take(null, true);
+        }
+        break;
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  // ── the response ────────────────────────────────────────────────────────────────────────
+  reply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string): void {
+    if (this.#state !== State.Open || this.#st.localClosed) return;
+    const code = parseInt(status, 10);
+    this.status = code;
+    this.#state = State.Ended;
+    const sink = new FieldSink(code);
+    let server = false;
+    for (const [n, v] of headers) {
+      sink.header(n, v);
+      if (n.toLowerCase() === 'server') server = true;
+    }
+    const bytes = Buffer.from(body, 'utf8');
+    const hasBody = bytes.length > 0 && this.method !== 'HEAD' && code !== 204 && code !== 304;
+    if (body && !sink.fields.some((f) => f[0] === 'content-type')) sink.fields.push(['content-type', 'text/plain']);
+    if (this.#conn.serverName !== null && !server) sink.fields.push(['server', this.#conn.serverName]);
+    sink.fields.push(['content-length', String(bytes.length)]);
+    this.bytesSent = hasBody ? bytes.length : 0;
+    this.#conn.sendHeaders(this.#st, sink.fields, !hasBody);
+    if (hasBody) {
+      this.#conn.sendData(this.#st, bytes);
+      this.#conn.endStream(this.#st, null);
+    }
+    this.#complete();
+  }
+
+  writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
+    if (this.#state !== State.Open || this.#st.localClosed) return;
+    if (mode === BodyMode.Upgrade) {
+      this.#writeUpgrade(source, status);
+      return;
+    }
+    this.status = status;
+    this.#state = State.Streaming;
+    const sink = new FieldSink(status);
+    source.emitHead(sink);
+    if (mode === BodyMode.Length) {
+      sink.fields.push(['content-length', String(length)]);
+      this.#length = length;
+    }
+    const endStream = mode === BodyMode.None || (mode === BodyMode.Length && length === 0);
+    this.#conn.sendHeaders(this.#st, sink.fields, endStream);
+    if (endStream) this.#complete();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#state !== State.Streaming) return true;
+    this.bytesSent += chunk.length;
+    // A copy: `chunk` may be a view into memory the caller reuses; the stream keeps it until sent.
+    const ok = this.#conn.sendData(this.#st, Buffer.from(chunk));
+    if (this.#length > 0 && this.bytesSent >= this.#length) {
+      this.#conn.endStream(this.#st, null);
+      this.#complete();
+      return true;
+    }
+    return ok;
+  }
+
+  end(trailers?: readonly string[]): void {
+    if (this.#state === State.Tunnel) {
+      this.#tunnelSink = null;
+      this.#complete();
+      return;
+    }
+    if (this.#state !== State.Streaming) return;
+    if (this.#length > 0 && this.bytesSent < this.#length) {
+      // Fewer bytes than announced: the client must not take a partial body for a whole one.
+      this.abort();
+      return;
+    }
+    let fields: HeaderField[] | null = null;
+    if (this.#trailers && trailers !== undefined) {
+      fields = [];
+      for (let i = 0; i + 1 < trailers.length; i += 2) {
+        const n = trailers[i]!.toLowerCase();
+        if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58) continue;
+        fields.push([n, trailers[i + 1]!]);
+      }
+    }
+    this.#conn.endStream(this.#st, fields);
+    this.#complete();
+  }
+
+  abort(): void {
+    if (!this.open) return;
+    this.#state = State.Ended; // our own reset must not be reported as a client abort
+    this.#conn.resetStream(this.#st, H2_INTERNAL_ERROR);
+  }
+
+  /** @internal (listener) no byte moved either way for the stream idle timeout. */
+  idleTimeout(): void {
+    if (!this.open) {
+      // Answered, but the client neither reads the rest nor ends its side: let it go.
+      this.#conn.resetStream(this.#st, H2_CANCEL);
+      return;
+    }
+    if (this.#handler.onIdleTimeout) this.#handler.onIdleTimeout();
+    else this.abort();
+  }
+
+  #complete(): void {
+    const wasTunnel = this.#state === State.Tunnel;
+    this.#state = State.Ended;
+    // An upgrade answered without a tunnel: what the client still sends is read and dropped.
+    if (this.upgrade !== null && !wasTunnel) {
+      this.#reader = Reader.Drop;
+      this.#deliverHeld();
+    }
+    this.#handler.onResponseComplete();
+  }
+
+  // ── WebSocket over HTTP/2 (RFC 8441) ──────────────────────────────────────────────────
+  #writeUpgrade(source: HeadSource, status: number): void {
+    if (this.upgrade === null || status !== 101) throw new Error('wasmesh: BodyMode.Upgrade for a request that asked no upgrade, or not with 101');
+    const sink = new FieldSink(200);
+    source.emitHead(sink);
+    this.status = 200;
+    this.#state = State.Tunnel;
+    this.#st.tunnel = true;
+    this.#conn.sendHeaders(this.#st, sink.fields, false);
+  }
+
+  tunnel(): TunnelEnd | null {
+    if (this.#state !== State.Tunnel) return null;
+    return (this.#tunnelEnd ??= this.#makeTunnelEnd());
+  }
+
+  /** Made for the tunnel only (not a closure set per request). */
+  #tunnelEnd: TunnelEnd | null = null;
+
+  #makeTunnelEnd(): TunnelEnd {
+    return {
+      attach: (sink: TunnelSink): void => {
+        this.#tunnelSink = sink;
+        this.#reader = Reader.Tunnel;
+        this.#deliverHeld();
+      },
+      write: (bytes: Uint8Array): boolean => {
+        if (this.#st.localClosed || this.#st.endQueued) return true;
+        this.bytesSent += bytes.length;
+        return this.#conn.sendData(this.#st, Buffer.from(bytes));
+      },
+      pause: (): void => {
+        this.#paused = true;
+      },
+      resume: (): void => {
+        this.#paused = false;
+        this.#deliverHeld();
+      },
+      shutdown: (): void => {
+        this.#conn.endStream(this.#st, null);
+      },
+      reset: (): void => {
+        this.#conn.resetStream(this.#st, H2_CANCEL);
+      },
+    };
+  }
+}

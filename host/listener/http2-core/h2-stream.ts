@@ -1,0 +1,53 @@
+// One HTTP/2 stream's protocol state (RFC 9113 §5.1) on the core codec's connection: which
+// side has ended (END_STREAM received / sent), both flow-control windows, the response DATA
+// waiting for window (or for the socket), the end of the response once that is sent (END_STREAM
+// on the last DATA, or a trailing HEADERS), and what the request's reader (the Downstream
+// adapter) is told. The connection (core-h2-connection.ts) moves it; the adapter
+// (core-http2-downstream.ts) reads and writes through it.
+import type { HeaderField } from '../../core/h2/hpack.js';
+import { RecvWindow, SendWindow } from './flow-window.js';
+
+/** What a stream reports to whoever reads it (the Downstream adapter). */
+export interface H2StreamEvents {
+  /** Request DATA (a private copy; null for an empty frame); `end`: END_STREAM came with it. */
+  onData(chunk: Buffer | null, end: boolean): void;
+  /** What was queued is out (or under the limits again): writing may go on. */
+  onWritable(): void;
+  /** The stream is closed: `reset` by either side (RST_STREAM, connection gone) or ended in order. */
+  onClosed(reset: boolean, code: number): void;
+}
+
+export class H2Stream {
+  /** END_STREAM received (the request is complete) or the stream reset. */
+  remoteClosed = false;
+  /** END_STREAM queued for the socket (or the stream reset). */
+  localClosed = false;
+  /** An END_STREAM is to follow the queued DATA. */
+  endQueued = false;
+  /** Fields of the trailing HEADERS that ends the response (encoded when it goes out, in wire order). */
+  trailers: HeaderField[] | null = null;
+  /** Response DATA waiting for window or socket room. */
+  readonly out: Buffer[] = [];
+  outBytes = 0;
+  /** write() returned false: onWritable is owed once the queue empties. */
+  wantWritable = false;
+  /** Request DATA bytes received (against content-length). */
+  received = 0;
+  /** content-length of the request; -1 when absent. */
+  contentLength = -1;
+  /** A tunnel (extended CONNECT answered 200): both sides end on their own, no early reset. */
+  tunnel = false;
+  lastActivity: number;
+  /** When the stream opened (premature resets, core-h2-connection.ts). */
+  readonly openedAt: number;
+  events: H2StreamEvents | null = null;
+  readonly send: SendWindow;
+  readonly recv: RecvWindow;
+
+  constructor(readonly id: number, sendWindow: number, recvWindow: number, now: number) {
+    this.send = new SendWindow(sendWindow);
+    this.recv = new RecvWindow(recvWindow);
+    this.lastActivity = now;
+    this.openedAt = now;
+  }
+}
