@@ -17,6 +17,18 @@ export class Random {
     return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
   }
 
+  /**
+   * The next draw's top 24 bits as an integer: `Math.floor(next() * 2 ** 24)` of the same draw,
+   * without the double (a small integer is no heap allocation, a double returned from a call
+   * that is not inlined is one).
+   */
+  uint24(): number {
+    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 8;
+  }
+
   /** True for `percent` % of draws (0..100, fractions allowed, as Istio's Percent). */
   chance(percent: number): boolean {
     // No draw at the ends, so 0 and 100 are exact whatever the sequence.
