@@ -57,6 +57,9 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
       if (!trace) return;
       if (!trace.reports) {
         trace.finish(UNSAMPLED_END);
+        // Nothing else holds it (the router reads stream.trace): the tracer reuses it.
+        stream.trace = null;
+        tracer.release(trace);
         return;
       }
       const ds = stream.downstream;
