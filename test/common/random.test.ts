@@ -22,4 +22,11 @@ describe('Random', () => {
     expect(seq(7)).toEqual(seq(7));
     expect(seq(7)).not.toEqual(seq(8));
   });
+
+  it('draws the mulberry32 sequence it always drew (state kept signed: the same bits)', () => {
+    const r = new Random(42);
+    expect(Array.from({ length: 6 }, () => r.next())).toEqual([0.6011037519201636, 0.44829055899754167, 0.8524657934904099, 0.6697340414393693, 0.17481389874592423, 0.5265925421845168]);
+    const high = new Random(0xfffffff0);
+    expect(Array.from({ length: 4 }, () => high.next())).toEqual([0.8736195750534534, 0.6622341722249985, 0.8231762400828302, 0.57479074341245]);
+  });
 });
