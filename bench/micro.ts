@@ -11,17 +11,18 @@ import { ruleTableSuite } from './rule-table-suite.js';
 import { authzSuite } from './authz-suite.js';
 import { rateLimitSuite } from './ratelimit-suite.js';
 import { istioSuite } from './istio-suite.js';
+import { tracingSuite } from './tracing-suite.js';
 import { formatSuite, runSuite, sink, type BenchSuite, type CaseResult, type RatioResult } from './runner.js';
 import { formatJwtFigures, jwtFigures } from './jwt-suite.js';
 
 export interface MicroOptions {
   quick: boolean;
   json: string | null;
-  /** Only suites whose key contains this (parser, route, route-rules, pick, lb, authz, jwt, ratelimit, istio), e.g. `--only parser`. */
+  /** Only suites whose key contains this (parser, route, route-rules, pick, lb, authz, jwt, ratelimit, istio, tracing), e.g. `--only parser`. */
   only: string | null;
 }
 
-const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb|authz|jwt|ratelimit|istio]';
+const USAGE = 'usage: node dist/bench/micro.js [--quick] [--json <file>] [--only parser|route|route-rules|pick|lb|authz|jwt|ratelimit|istio|tracing]';
 
 export function parseArgs(argv: string[]): MicroOptions {
   const opts: MicroOptions = { quick: false, json: null, only: null };
@@ -57,6 +58,7 @@ export const SUITES: ReadonlyArray<{ key: string; make: () => BenchSuite }> = [
   { key: 'authz', make: authzSuite },
   { key: 'ratelimit', make: rateLimitSuite },
   { key: 'istio', make: istioSuite },
+  { key: 'tracing', make: tracingSuite },
 ];
 
 /** Runs the selected suites, writing the table to `out` as it goes; returns the raw results. */

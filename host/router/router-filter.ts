@@ -8,7 +8,7 @@
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
-import type { HeadOverrides } from '../core/codec/head-writer.js';
+import type { HeadOverrides, HeadTail } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';
 import type { AttemptOutcomeName, AttemptResult, RetryPolicy } from '../core/upstream/retry.js';
 import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';
@@ -21,7 +21,7 @@ import type { ClusterRuntime } from '../http/route-config.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import { LOCAL_REPLY } from '../http/local-reply.js';
 import type { RouteRewrite } from './rewrite.js';
-import { withHeaderLines, withWrittenLines, withAttemptCount, shadowHost } from './upstream-head-edits.js';
+import { withHeaderLines, withAttemptCount, withReplacedLastLines, shadowHost } from './upstream-head-edits.js';
 import { sendMirror, type MirrorCopy } from './shadow.js';
 import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/upgrade-tunnel.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
@@ -38,7 +38,9 @@ export interface RouterContext {
    * authority (rewrites, the mirror's -shadow host); `attemptOne` writes
    * `x-envoy-attempt-count: 1` last (the first attempt's head as sent).
    */
-  readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides: HeadOverrides | undefined, attemptOne: boolean) => Uint8Array;
+  readonly writeHead: (edits: EditHandle, rewritesPath: boolean, framing: RequestFraming, contentLength: number, overrides: HeadOverrides | undefined, attemptOne: boolean,
+    /** Lines (`name: value\r\n`) inserted before the blank line, then `tail`'s (tracing's): written with the head, no copy of it. */
+    lines?: string, tail?: HeadTail | null) => Uint8Array;
 }
 
 /** One route as the router serves it, built once per config version. */
@@ -201,11 +203,12 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const rewritesPath = rw !== null && rw.rewritesPath;
     // The first attempt's head complete (x-envoy-attempt-count: 1 written by the core): sent
     // as is unless the request is retried (withAttemptCount then makes a copy per retry).
-    const head = ctx.writeHead(edits, rewritesPath, framing, length, overrides, true);
     // An upgrade request (WebSocket) keeps its Upgrade and `Connection: upgrade` upstream (the
     // core drops them as hop-by-hop), as Envoy's upgrade_configs do; mirrors go without them.
     const upgradeLines = ds.upgrade ? `upgrade: ${ds.upgrade}\r\nconnection: upgrade\r\n` : '';
-    this.#head = this.#headLines || upgradeLines ? withHeaderLines(head, this.#headLines + upgradeLines) : head;
+    // Tracing's propagation lines last, for the first attempt (its span id drawn now); a retry
+    // overwrites them in its copy of the head (onPoolReady).
+    this.#head = ctx.writeHead(edits, rewritesPath, framing, length, overrides, true, this.#headLines + upgradeLines, stream.trace ?? null);
     if (route.mirrors.length === 0) return true;
     const clusters = stream.config.clusters;
     for (const m of route.mirrors) {
@@ -324,8 +327,13 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#upstream = upstream;
     const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
-    let head = attempt === 1 ? this.#head! : withAttemptCount(this.#head!, attempt);
-    if (stream.trace) head = withWrittenLines(head, stream.trace);
+    let head = this.#head!;
+    if (attempt > 1) {
+      // The head ends with the first attempt's propagation lines (#writeHeads): this attempt's
+      // take their place in a copy (retries only), then its attempt count.
+      if (stream.trace) head = withReplacedLastLines(head, stream.trace);
+      head = withAttemptCount(head, attempt);
+    }
     START.isHead = stream.downstream.method === 'HEAD';
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;

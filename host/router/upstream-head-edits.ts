@@ -1,6 +1,7 @@
 // Small edits to an upstream request head the core already wrote: header lines appended per
 // attempt (x-envoy-attempt-count changes on each retry, while the core's request view holds
-// another request by then) and the `-shadow` host of a mirrored copy.
+// another request by then; a retry's own propagation lines over the first attempt's) and the
+// `-shadow` host of a mirrored copy.
 
 const CRLF = 0x0d0a;
 
@@ -13,7 +14,7 @@ export function withHeaderLines(head: Uint8Array, lines: string): Uint8Array {
   if (n < 4 || ((head[n - 2]! << 8) | head[n - 1]!) !== CRLF) throw new Error('wasmesh: request head does not end with CRLF CRLF');
   const out = Buffer.allocUnsafe(n + lines.length);
   out.set(head.subarray(0, n - 2));
-  // Native latin1 copy (the lines are ASCII). Tracing writes its lines with withWrittenLines instead.
+  // Native latin1 copy (the lines are ASCII). Tracing's lines are written with the head instead (RequestHeadWriter.writeWith).
   const at = n - 2 + out.write(lines, n - 2, 'latin1');
   out[at] = 0x0d;
   out[at + 1] = 0x0a;
@@ -25,7 +26,7 @@ export interface HeadLineWriter {
   /** The bytes the lines take (each `name: value\r\n`, latin1). */
   headLinesLength(): number;
   /** Writes the lines at `at` in `out`; returns the index after them. */
-  writeHeadLines(out: Buffer, at: number): number;
+  writeHeadLines(out: Uint8Array, at: number): number;
 }
 
 /**
@@ -41,6 +42,22 @@ export function withWrittenLines(head: Uint8Array, w: HeadLineWriter): Uint8Arra
   const at = w.writeHeadLines(out, n - 2);
   out[at] = 0x0d;
   out[at + 1] = 0x0a;
+  return out;
+}
+
+/**
+ * A copy of `head` whose last lines (before the blank line) are overwritten with `w`'s, which
+ * take as many bytes (a retry's propagation lines over the first attempt's: only the attempt
+ * span id differs). `head` itself is not changed.
+ */
+export function withReplacedLastLines(head: Uint8Array, w: HeadLineWriter): Uint8Array {
+  const n = head.length;
+  const at = n - 2 - w.headLinesLength();
+  if (n < 4 || ((head[n - 2]! << 8) | head[n - 1]!) !== CRLF) throw new Error('wasmesh: request head does not end with CRLF CRLF');
+  if (at < 0 || head[at - 1] !== 0x0a) throw new Error('wasmesh: the lines to replace do not start a line of the request head');
+  const out = new Uint8Array(head);
+  const end = w.writeHeadLines(out, at);
+  if (end !== n - 2) throw new Error(`wasmesh: replacement lines took ${end - at} bytes, not the ${n - 2 - at} they replace`);
   return out;
 }
 

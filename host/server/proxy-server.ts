@@ -257,11 +257,11 @@ export class ProxyServer {
       rng: new Random(opts.seed),
       // HTTP/1.1 bytes, what every pool speaks today (UpstreamStream.start says where HTTP/2's
       // HEADERS will be encoded instead).
-      writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne) => {
+      writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne, lines = '', tail = null) => {
         const lists = attemptOne ? lists3 : lists2;
         lists[0] = rewritesPath ? stripRewrite : strip;
         lists[1] = edits as EditList;
-        return writer.write(view, lists, WRITE_FRAMING[framing], contentLength, overrides);
+        return writer.writeWith(view, lists, WRITE_FRAMING[framing], contentLength, overrides, lines, tail);
       },
     };
     const role = opts.role ?? 'proxy';

@@ -23,6 +23,18 @@ export interface HeadOverrides {
 }
 
 /**
+ * Lines a caller appends to a head as it is written (tracing's propagation lines: every traced
+ * request carries them), written straight into the core's output after the core's own lines, so
+ * that the head is copied out of Wasm memory once with them (no second copy, no string).
+ */
+export interface HeadTail {
+  /** The bytes the lines take (each `name: value\r\n`, latin1). */
+  tailLength(): number;
+  /** Writes them at `at` in `out`; returns the index after them. */
+  writeTail(out: Uint8Array, at: number): number;
+}
+
+/**
  * Writes upstream request heads from the request view (assembly/codec/head-writer.ts):
  * hop-by-hop fields dropped, edits applied, host first, the framing header last.
  */
@@ -47,11 +59,33 @@ export class RequestHeadWriter {
    * `framing`: WRITE_FRAMING_NONE | _LENGTH (with `contentLength`) | _CHUNKED.
    */
   write(view: RequestView, edits: readonly EditList[], framing: number, contentLength = 0, overrides?: HeadOverrides): Uint8Array {
-    const n = this.#writeInPlace(view, edits, framing, contentLength, overrides);
+    const n = this.#writeInPlace(view, edits, framing, contentLength, overrides, 0);
     return this.#core.u8.slice(this.#out.ptr, this.#out.ptr + n);
   }
 
-  #writeInPlace(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, overrides?: HeadOverrides): number {
+  /**
+   * write(), then `lines` (each `name: value\r\n`, latin1; '' for none) and `tail`'s lines
+   * inserted before the blank line, in the core's output: one copy out of Wasm memory for all.
+   */
+  writeWith(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, overrides: HeadOverrides | undefined, lines: string, tail: HeadTail | null): Uint8Array {
+    const extra = lines.length + (tail === null ? 0 : tail.tailLength());
+    const n = this.#writeInPlace(view, edits, framing, contentLength, overrides, extra);
+    if (extra === 0) return this.#core.u8.slice(this.#out.ptr, this.#out.ptr + n);
+    const u8 = this.#core.u8;
+    const end = this.#out.ptr + n;
+    if (n < 4 || u8[end - 2] !== 0x0d || u8[end - 1] !== 0x0a) throw new Error('wasmesh: request head does not end with CRLF CRLF');
+    // Over the head's final CRLF, which follows the lines instead.
+    let at = end - 2;
+    for (let i = 0; i < lines.length; i++) u8[at++] = lines.charCodeAt(i) & 0xff;
+    if (tail !== null) at = tail.writeTail(u8, at);
+    if (at !== end - 2 + extra) throw new Error(`wasmesh: head lines took ${at - end + 2} bytes, not the ${extra} announced`);
+    u8[at] = 0x0d;
+    u8[at + 1] = 0x0a;
+    return u8.slice(this.#out.ptr, at + 2);
+  }
+
+  /** The head in the output region (`extra` bytes left free after it); returns its length. */
+  #writeInPlace(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, overrides: HeadOverrides | undefined, extra: number): number {
     const args = this.#args;
     let dv = this.#core.view;
     for (let i = 0; i < WA_EDITS; i += 4) dv.setUint32(args + i, 0, true);
@@ -77,8 +111,9 @@ export class RequestHeadWriter {
     dv.setUint32(args + WA_FRAMING, framing, true);
     dv.setFloat64(args + WA_CONTENT_LENGTH, contentLength, true);
     putEditLists(dv, args, edits);
+    if (this.#out.capacity < extra + REGION_STEP) this.#out.reserve(extra + REGION_STEP);
     for (;;) {
-      const r = this.#e.write_request_head(view.base, args, this.#out.ptr, this.#out.capacity);
+      const r = this.#e.write_request_head(view.base, args, this.#out.ptr, this.#out.capacity - extra);
       if (r >= 0) return r;
       if (-r !== STATUS_OUTPUT_TOO_SMALL) throw new Error(`wasmesh: write_request_head failed: ${statusEntry(-r).code}`);
       this.#out.reserve(this.#out.capacity * 2);

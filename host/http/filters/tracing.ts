@@ -47,7 +47,7 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
           downstreamCluster: stream.requestHeader('x-envoy-downstream-service-cluster'),
         });
       }
-      // The upstream heads carry the proxy's context instead (router: withWrittenLines + StreamTrace.writeHeadLines).
+      // The upstream heads carry the proxy's context instead (the core's head writer appends StreamTrace.writeTail's lines).
       for (const h of PROPAGATION_HEADERS) if (stream.requestHeader(h) !== null) stream.removeRequestHeader(h);
       stream.trace = trace;
       return FilterStatus.Continue;
@@ -57,6 +57,9 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
       if (!trace) return;
       if (!trace.reports) {
         trace.finish(UNSAMPLED_END);
+        // Nothing else holds it (the router reads stream.trace): the tracer reuses it.
+        stream.trace = null;
+        tracer.release(trace);
         return;
       }
       const ds = stream.downstream;

@@ -3,8 +3,10 @@
 // after the authority, as Istio's route decorator names it) and a CLIENT
 // span `router <cluster> egress` per upstream attempt, so a retried request shows each attempt.
 // Each attempt's head carries the attempt span's context (B3 multi-header and W3C traceparent,
-// tracestate passed on); the router calls attemptStart / writeHeadLines (via withWrittenLines) / attemptEnd, the tracing
-// filter finishes the stream span when the stream ends. Unsampled streams still propagate their
+// tracestate passed on): the core's head writer appends the first attempt's lines (writeTail,
+// its span id drawn ahead) and a retry's copy of the head gets its own (writeHeadLines, in
+// place); the router calls attemptStart / attemptEnd, the tracing filter finishes the stream
+// span when the stream ends. Unsampled streams still propagate their
 // context (x-b3-sampled: 0) but build and report nothing.
 import { b3HeaderLines } from './b3.js';
 import { traceparentLines } from './traceparent.js';
@@ -68,8 +70,20 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Where a generated id's hex is spelled out when its string is needed (a reported span). */
 const SCRATCH = Buffer.allocUnsafe(32);
 
+/** A header-line literal as bytes, copied with one TypedArray set (no string written per request). */
+const lit = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const L_TRACEID = lit('x-b3-traceid: ');
+const L_SPANID = lit('\r\nx-b3-spanid: ');
+const L_PARENT = lit('\r\nx-b3-parentspanid: ');
+const L_SAMPLED_1 = lit('\r\nx-b3-sampled: 1\r\ntraceparent: 00-');
+const L_SAMPLED_0 = lit('\r\nx-b3-sampled: 0\r\ntraceparent: 00-');
+const L_FLAGS_1 = lit('-01\r\n');
+const L_FLAGS_0 = lit('-00\r\n');
+const L_TRACESTATE = lit('tracestate: ');
+const L_PAD = lit('0000000000000000');
+
 /** `v`'s low `digits` hex digits at `at` in `out`; returns the index after them. */
-function putHex(out: Buffer, at: number, v: number, digits: number): number {
+function putHex(out: Uint8Array, at: number, v: number, digits: number): number {
   for (let i = digits - 1; i >= 0; i--) {
     out[at + i] = HEX[v & 15]!;
     v >>>= 4;
@@ -78,8 +92,20 @@ function putHex(out: Buffer, at: number, v: number, digits: number): number {
 }
 
 /** A generated 64-bit id's 3 chunks (6, 6, 4 hex digits) at `at`. */
-function putSpanId(out: Buffer, at: number, c0: number, c1: number, c2: number): number {
+function putSpanId(out: Uint8Array, at: number, c0: number, c1: number, c2: number): number {
   return putHex(out, putHex(out, putHex(out, at, c0, 6), c1, 6), c2, 4);
+}
+
+/** `bytes` at `at` in `out`; returns the index after them. */
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out.set(bytes, at);
+  return at + bytes.length;
+}
+
+/** A latin1 string (an id or tracestate as received) at `at`, byte by byte: no call into the runtime for a few dozen bytes. */
+function putText(out: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i) & 0xff;
+  return at + s.length;
 }
 
 export class StreamTrace {
@@ -90,25 +116,34 @@ export class StreamTrace {
    * straight into the upstream heads (writeHeadLines); `ids` spells them out once, when read.
    * The trace id: a continued trace's as received, or 6 chunks (6×5 + 2 hex digits).
    */
-  readonly #traceText: string | null;
+  #traceText: string | null = null;
   #t0 = 0; #t1 = 0; #t2 = 0; #t3 = 0; #t4 = 0; #t5 = 0;
   /** The stream span's id: 3 chunks (6 + 6 + 4 hex digits). */
   #s0 = 0; #s1 = 0; #s2 = 0;
-  readonly #parentId: string | null;
-  readonly #sampled: boolean;
-  readonly #tracestate: string | null;
+  #parentId: string | null = null;
+  #sampled = false;
+  #tracestate: string | null = null;
   #ids: TraceIds | null = null;
-  #request: TracedRequest;
-  readonly #startMs: number;
-  readonly #requestTags: Array<[string, string]> | null;
-  /** The open attempt: its span id (chunks), start, cluster, endpoint and number. */
+  #request: TracedRequest = UNDESCRIBED;
+  #startMs = 0;
+  #requestTags: Array<[string, string]> | null = null;
+  /** The open attempt: its span id (chunks), number, and (reported spans only) start, cluster, endpoint. */
   #attemptOpen = false;
   #a0 = 0; #a1 = 0; #a2 = 0;
+  /**
+   * The next attempt's span id, drawn ahead when the router writes the first attempt's head
+   * (writeTail: the core's head writer appends the lines before the endpoint is picked); the
+   * attempt takes it when it starts.
+   */
+  #ahead = false;
+  #n0 = 0; #n1 = 0; #n2 = 0;
   #attemptStartMs = 0;
   #attemptCluster = '';
   #attemptEndpoint = '';
   #attempts = 0;
   #finished = false;
+  /** Given back to its tracer's pool of unreported traces (recycle()); restart() takes it out. */
+  #pooled = false;
 
   /**
    * A stream's trace: `parent` the context it continues (null: a new trace, its id drawn now),
@@ -116,7 +151,16 @@ export class StreamTrace {
    */
   constructor(tracer: TraceSource, parent: SpanContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
     this.#tracer = tracer;
-    const ids = tracer.ids;
+    this.restart(parent, sampled, request, startMs, requestTags);
+  }
+
+  /**
+   * This object as a new stream's trace (the constructor's arguments; every field reset): the
+   * tracer reuses the traces of finished streams whose spans were not reported (recycle()), so
+   * that the 99 % of requests Istio does not sample allocate no trace of their own.
+   */
+  restart(parent: SpanContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null): this {
+    const ids = this.#tracer.ids;
     if (parent === null) {
       this.#traceText = null;
       do {
@@ -133,6 +177,27 @@ export class StreamTrace {
     this.#request = request ?? UNDESCRIBED;
     this.#startMs = startMs;
     this.#requestTags = requestTags;
+    this.#ids = null;
+    this.#attemptOpen = false;
+    this.#ahead = false;
+    this.#attemptStartMs = 0;
+    this.#attemptCluster = '';
+    this.#attemptEndpoint = '';
+    this.#attempts = 0;
+    this.#finished = false;
+    this.#pooled = false;
+    return this;
+  }
+
+  /**
+   * Whether this trace may go back to its tracer's pool: finished, its spans not reported (no
+   * span holds anything of it), not already given back. The caller drops every reference it
+   * has (the stream's `trace`) before the trace is reused. True once per restart.
+   */
+  recycle(): boolean {
+    if (!this.#finished || this.#pooled || this.reports) return false;
+    this.#pooled = true;
+    return true;
   }
 
   /** The stream's ids as strings (made on first read: a reported span, a test). */
@@ -173,15 +238,22 @@ export class StreamTrace {
   /** An upstream attempt begins (endpoint picked): its child span opens; an attempt still open is ended first. */
   attemptStart(cluster: string, endpoint: string): void {
     if (this.#attemptOpen) this.attemptEnd(0, '-');
-    const ids = this.#tracer.ids;
-    do {
-      this.#a0 = ids.chunk(); this.#a1 = ids.chunk(); this.#a2 = ids.chunk() & 0xffff;
-    } while ((this.#a0 | this.#a1 | this.#a2) === 0);
+    if (this.#ahead) {
+      this.#ahead = false;
+      this.#a0 = this.#n0; this.#a1 = this.#n1; this.#a2 = this.#n2;
+    } else {
+      const ids = this.#tracer.ids;
+      do {
+        this.#a0 = ids.chunk(); this.#a1 = ids.chunk(); this.#a2 = ids.chunk() & 0xffff;
+      } while ((this.#a0 | this.#a1 | this.#a2) === 0);
+    }
     this.#attemptOpen = true;
+    this.#attempts++;
+    // Only a reported attempt span reads them.
+    if (!this.reports) return;
     this.#attemptStartMs = Date.now();
     this.#attemptCluster = cluster;
     this.#attemptEndpoint = endpoint;
-    this.#attempts++;
   }
 
   /** The open attempt's span id as a string (a reported span, attemptHeaders). */
@@ -205,57 +277,84 @@ export class StreamTrace {
 
   /** The bytes attemptHeaders() takes, for writeHeadLines (the router's head copy). */
   headLinesLength(): number {
-    const parentId = this.#attemptOpen ? 'x' : this.#parentId;
+    return this.#linesLength(this.#attemptOpen || this.#parentId !== null);
+  }
+
+  /** The lines' length: with or without x-b3-parentspanid (a parent is 16 digits). */
+  #linesLength(parent: boolean): number {
     const traceLength = this.#traceText === null ? 32 : this.#traceText.length;
-    // x-b3-traceid, x-b3-spanid, x-b3-sampled, traceparent (00-{32}-{16}-{2}); a parent is 16 digits.
+    // x-b3-traceid, x-b3-spanid, x-b3-sampled, traceparent (00-{32}-{16}-{2}).
     let n = 14 + traceLength + 2 + 13 + 16 + 2 + 17 + 16 + 32 + 1 + 16 + 1 + 2 + 2;
-    if (parentId !== null) n += 19 + 16 + 2;
+    if (parent) n += 19 + 16 + 2;
     if (this.#tracestate !== null) n += 12 + this.#tracestate.length + 2;
     return n;
   }
 
   /** The trace id's hex at `at` (a continued trace's as received; `pad`: a 64-bit one zero-padded to 128 bits). */
-  #putTraceId(out: Buffer, at: number, pad: boolean): number {
+  #putTraceId(out: Uint8Array, at: number, pad: boolean): number {
     const text = this.#traceText;
     if (text !== null) {
-      if (pad && text.length !== 32) at += out.write('0000000000000000', at, 'latin1');
-      return at + out.write(text, at, 'latin1');
+      if (pad && text.length !== 32) at = put(out, at, L_PAD);
+      return putText(out, at, text);
     }
     at = putHex(out, putHex(out, putHex(out, at, this.#t0, 6), this.#t1, 6), this.#t2, 6);
     at = putHex(out, putHex(out, at, this.#t3, 6), this.#t4, 6);
     return putHex(out, at, this.#t5, 2);
   }
 
-  /** The span id the head carries: the open attempt's, else the stream span's. */
-  #putSpanId(out: Buffer, at: number): number {
-    return this.#attemptOpen ? putSpanId(out, at, this.#a0, this.#a1, this.#a2) : putSpanId(out, at, this.#s0, this.#s1, this.#s2);
+  /**
+   * attemptHeaders() written straight into `out` at `at` (returns the index after them), with
+   * no string built: the literals copied as bytes, the ids' hex from their chunks. On a retry
+   * the router overwrites the first attempt's lines with these (the same length) in the head's copy.
+   */
+  writeHeadLines(out: Uint8Array, at: number): number {
+    if (this.#attemptOpen) return this.#writeLines(out, at, this.#a0, this.#a1, this.#a2, true);
+    return this.#writeLines(out, at, this.#s0, this.#s1, this.#s2, false);
   }
 
   /**
-   * attemptHeaders() written straight into `out` at `at` (returns the index after them): every
-   * traced request's upstream head carries them, so no string is built (the ids' hex from their
-   * chunks, the literals copied natively).
+   * The lines the next upstream attempt carries (its span as the parent of whatever the upstream
+   * does), for the core's head writer to append to the first attempt's head before the endpoint
+   * is picked (host/core/codec/head-writer.ts HeadTail): the attempt's span id is drawn now, and
+   * attemptStart takes it. No copy of the head is made for them.
    */
-  writeHeadLines(out: Buffer, at: number): number {
-    at += out.write('x-b3-traceid: ', at, 'latin1');
+  tailLength(): number {
+    return this.#linesLength(true);
+  }
+
+  /** Writes tailLength() bytes at `at` in `out` (the core's memory); returns the index after them. */
+  writeTail(out: Uint8Array, at: number): number {
+    if (!this.#ahead) {
+      const ids = this.#tracer.ids;
+      do {
+        this.#n0 = ids.chunk(); this.#n1 = ids.chunk(); this.#n2 = ids.chunk() & 0xffff;
+      } while ((this.#n0 | this.#n1 | this.#n2) === 0);
+      this.#ahead = true;
+    }
+    return this.#writeLines(out, at, this.#n0, this.#n1, this.#n2, true);
+  }
+
+  /** The lines with span id (c0, c1, c2): an attempt's (`attempt`: the stream span its parent), else the stream span's own. */
+  #writeLines(out: Uint8Array, at: number, c0: number, c1: number, c2: number, attempt: boolean): number {
+    at = put(out, at, L_TRACEID);
     at = this.#putTraceId(out, at, false);
-    at += out.write('\r\nx-b3-spanid: ', at, 'latin1');
-    at = this.#putSpanId(out, at);
-    if (this.#attemptOpen) {
-      at += out.write('\r\nx-b3-parentspanid: ', at, 'latin1');
+    at = put(out, at, L_SPANID);
+    at = putSpanId(out, at, c0, c1, c2);
+    if (attempt) {
+      at = put(out, at, L_PARENT);
       at = putSpanId(out, at, this.#s0, this.#s1, this.#s2);
     } else if (this.#parentId !== null) {
-      at += out.write('\r\nx-b3-parentspanid: ', at, 'latin1');
-      at += out.write(this.#parentId, at, 'latin1');
+      at = put(out, at, L_PARENT);
+      at = putText(out, at, this.#parentId);
     }
-    at += out.write(this.#sampled ? '\r\nx-b3-sampled: 1\r\ntraceparent: 00-' : '\r\nx-b3-sampled: 0\r\ntraceparent: 00-', at, 'latin1');
+    at = put(out, at, this.#sampled ? L_SAMPLED_1 : L_SAMPLED_0);
     at = this.#putTraceId(out, at, true);
     out[at++] = 0x2d;
-    at = this.#putSpanId(out, at);
-    at += out.write(this.#sampled ? '-01\r\n' : '-00\r\n', at, 'latin1');
+    at = putSpanId(out, at, c0, c1, c2);
+    at = put(out, at, this.#sampled ? L_FLAGS_1 : L_FLAGS_0);
     if (this.#tracestate !== null) {
-      at += out.write('tracestate: ', at, 'latin1');
-      at += out.write(this.#tracestate, at, 'latin1');
+      at = put(out, at, L_TRACESTATE);
+      at = putText(out, at, this.#tracestate);
       out[at++] = 0x0d;
       out[at++] = 0x0a;
     }

@@ -13,6 +13,9 @@ import type { SpanIds } from './span-ids.js';
 import type { FinishedSpan, SpanKind } from './span.js';
 import { StreamTrace, type TracedRequest, type TraceSource } from './stream-trace.js';
 
+/** How many finished traces a tracer keeps for reuse (streams in flight at once on one worker, in practice). */
+const MAX_FREE_TRACES = 256;
+
 /** Every header the proxy rewrites when it continues a trace (B3 in both forms, W3C). */
 export const PROPAGATION_HEADERS: readonly string[] = [...B3_HEADERS, ...W3C_HEADERS];
 
@@ -49,6 +52,8 @@ export class Tracer implements TraceSource {
   readonly #zipkinFirst: boolean;
   /** The sampling draw, one closure for the tracer rather than one per request. */
   readonly #draw: () => number;
+  /** Finished unreported traces, reused by start() (bounded: about the streams in flight at once). */
+  readonly #free: StreamTrace[] = [];
 
   constructor(deps: TracerDeps) {
     const { config, workload } = deps;
@@ -118,6 +123,15 @@ export class Tracer implements TraceSource {
         if (v !== null) (requestTags ??= []).push([t.tag, this.cut(v)]);
       }
     }
-    return new StreamTrace(this, ctx, decision.sampled, request, startMs, requestTags);
+    const free = this.#free.pop();
+    return free === undefined ? new StreamTrace(this, ctx, decision.sampled, request, startMs, requestTags) : free.restart(ctx, decision.sampled, request, startMs, requestTags);
+  }
+
+  /**
+   * A finished stream's trace given back for reuse by a later start(), when its spans were not
+   * reported (StreamTrace.recycle). The caller must hold no reference to it any more.
+   */
+  release(trace: StreamTrace): void {
+    if (this.#free.length < MAX_FREE_TRACES && trace.recycle()) this.#free.push(trace);
   }
 }

@@ -104,5 +104,33 @@ describe('request head writer', () => {
     const e = new EditList(core, ops({}));
     expect(() => write(Array(9).fill(e))).toThrow(/at most 8/);
   });
-});
 
+  test('writeWith: lines, then the tail\'s, before the blank line, after the framing header; one copy, growing the output for a long tail', () => {
+    load('POST', '/u', 'a', [['x', 'y']]);
+    const tail = (line: string) => ({
+      calls: 0,
+      tailLength: () => line.length,
+      writeTail(out: Uint8Array, at: number): number {
+        this.calls++;
+        for (let i = 0; i < line.length; i++) out[at + i] = line.charCodeAt(i);
+        return at + line.length;
+      },
+    });
+    const t = tail('x-b3-traceid: 0af7651916cd43dd8448eb211c80319c\r\n');
+    expect(text(writer.writeWith(view, [], WRITE_FRAMING_LENGTH, 3, undefined, 'upgrade: websocket\r\n', t))).toBe(
+      'POST /u HTTP/1.1\r\nhost: a\r\nx: y\r\ncontent-length: 3\r\nupgrade: websocket\r\nx-b3-traceid: 0af7651916cd43dd8448eb211c80319c\r\n\r\n');
+    expect(t.calls).toBe(1);
+    expect(text(writer.writeWith(view, [], WRITE_FRAMING_NONE, 0, undefined, '', null))).toBe(write());
+    const long = tail(`tracestate: ${'k=v,'.repeat(3000)}\r\n`);
+    const head = text(writer.writeWith(view, [], WRITE_FRAMING_NONE, 0, undefined, '', long));
+    expect(head.startsWith('POST /u HTTP/1.1\r\nhost: a\r\nx: y\r\ntracestate: k=v,')).toBe(true);
+    expect(head.endsWith('k=v,\r\n\r\n')).toBe(true);
+    expect(head.length).toBe(write().length + long.tailLength());
+  });
+
+  test('writeWith: a tail that writes another length than it announced is refused', () => {
+    load('GET', '/', 'a', []);
+    const liar = { tailLength: () => 10, writeTail: (_out: Uint8Array, at: number) => at + 4 };
+    expect(() => writer.writeWith(view, [], WRITE_FRAMING_NONE, 0, undefined, '', liar)).toThrow(/took 4 bytes, not the 10 announced/);
+  });
+});

@@ -60,6 +60,7 @@ describe('tracingFilter', () => {
     // Removed from the request: the router writes the proxy's own context upstream.
     expect(headers['x-b3-sampled']).toBeUndefined();
     f.onLog!(s);
+    expect(s.trace).not.toBeNull();
     expect(spans).toHaveLength(1);
     expect(spans[0]!.tags).toMatchObject({ 'http.method': 'GET', 'http.url': 'http://bench/x', 'guid:x-request-id': 'rid-1', user_agent: 'wrk', 'http.status_code': '200', response_size: '1024', upstream_cluster: 'outbound|8000|v1|bench' });
     expect(spans[0]!.remote).toBe('10.0.0.9');
@@ -77,6 +78,11 @@ describe('tracingFilter', () => {
     f.onLog!(s);
     expect(spans).toHaveLength(0);
     expect(touched).toEqual([]);
+    // Given back to the tracer for the next stream, so the stream lets go of it.
+    expect(s.trace).toBeNull();
+    const next = stream({});
+    f.onRequestHeaders!(next.s);
+    expect(next.s.trace).toBe(trace);
   });
 
   it('malformed propagation headers: no trace, headers forwarded as received', () => {

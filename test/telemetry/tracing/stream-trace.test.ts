@@ -75,4 +75,81 @@ describe('StreamTrace.writeHeadLines', () => {
     }
     expect(ids.size).toBe(400);
   });
+
+  it('the first attempt\'s lines written ahead (writeTail, for the core\'s head writer) are the lines of the attempt that then starts', () => {
+    for (const [, h, provider] of CASES) {
+      for (const percent of [0, 100]) {
+        const trace = tracer(percent, provider).start(headers(h), null, 0)!;
+        expect(trace.tailLength()).toBeGreaterThan(0);
+        const out = new Uint8Array(trace.tailLength() + 8);
+        const end = trace.writeTail(out, 4);
+        expect(end - 4).toBe(trace.tailLength());
+        // Written again before the attempt starts: the same id (drawn once).
+        const again = new Uint8Array(out.length);
+        trace.writeTail(again, 4);
+        expect(again).toEqual(out);
+        trace.attemptStart('outbound|9080||reviews', '10.0.0.8:9080');
+        expect(Buffer.from(out.subarray(4, end)).toString('latin1')).toBe(trace.attemptHeaders());
+        // A retry draws its own id, the same length (the router overwrites the lines in place).
+        trace.attemptStart('outbound|9080||reviews', '10.0.0.9:9080');
+        expect(trace.attemptHeaders()).not.toBe(Buffer.from(out.subarray(4, end)).toString('latin1'));
+        expect(trace.headLinesLength()).toBe(trace.tailLength());
+      }
+    }
+  });
+
+  it('a seed gives the same ids whether the first attempt\'s id is drawn ahead or at attemptStart', () => {
+    const a = tracer(100).start(headers({}), null, 0)!;
+    const b = tracer(100).start(headers({}), null, 0)!;
+    a.writeTail(new Uint8Array(a.tailLength()), 0);
+    a.attemptStart('c', 'e');
+    b.attemptStart('c', 'e');
+    expect(a.attemptHeaders()).toBe(b.attemptHeaders());
+  });
+});
+
+describe('StreamTrace reuse (Tracer.release)', () => {
+  const END = { code: 200, flags: '-', upstreamCluster: 'c', requestBytes: 0, responseBytes: 0 };
+
+  it('a finished unsampled trace is reused by the next start(), reset: new ids, no attempt, not finished', () => {
+    const t = tracer(0);
+    const first = t.start(headers({}), null, 0)!;
+    first.attemptStart('c', 'e');
+    const ids = first.ids;
+    first.finish(END);
+    t.release(first);
+    const next = t.start(headers({ 'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-sampled': '0' }), null, 0)!;
+    expect(next).toBe(first);
+    expect(next.attempts).toBe(0);
+    expect(next.ids.traceId).toBe('463ac35c9f6413ad48485a3953bb6124');
+    expect(next.ids.parentId).toBe('a2fb4a1d1a96d312');
+    expect(next.ids.spanId).not.toBe(ids.spanId);
+    expect(next.attemptHeaders()).toMatch(/^x-b3-traceid: 463ac35c9f6413ad48485a3953bb6124\r\nx-b3-spanid: [0-9a-f]{16}\r\nx-b3-parentspanid: a2fb4a1d1a96d312\r\nx-b3-sampled: 0\r\n/);
+    // It finishes again like a new one.
+    next.finish(END);
+    t.release(next);
+    expect(t.start(headers({}), null, 0)).toBe(first);
+  });
+
+  it('keeps a reported trace, an unfinished one, and one given back twice out of the pool', () => {
+    const sampled = tracer(100);
+    const s = sampled.start(headers({}), null, 0)!;
+    s.finish(END);
+    sampled.release(s);
+    expect(sampled.start(headers({}), null, 0)).not.toBe(s);
+
+    const t = tracer(0);
+    const open = t.start(headers({}), null, 0)!;
+    t.release(open);
+    expect(t.start(headers({}), null, 0)).not.toBe(open);
+
+    const twice = t.start(headers({}), null, 0)!;
+    twice.finish(END);
+    t.release(twice);
+    t.release(twice);
+    const a = t.start(headers({}), null, 0)!;
+    const b = t.start(headers({}), null, 0)!;
+    expect(a).toBe(twice);
+    expect(b).not.toBe(twice);
+  });
 });
