@@ -7,7 +7,7 @@
 # and Debian 12 "bookworm" is the distribution the iptables rules and the sidecar tests run on, so
 # iptables/iproute2 behave in the image as they did in CI. A release pipeline may pin digests.
 # The runtime stage is FROM scratch: its whole OS is the node binary and the Debian programs and
-# libraries the build stage copies out (docker/runtime-rootfs.sh), about 131 MB in all against
+# libraries the build stage copies out (docker/runtime-rootfs.sh), about 130 MB in all against
 # 258 MB on node:20-bookworm-slim and Istio proxyv2's ~164 MB (docs/image.md, Size).
 
 # ---- build: Wasm core (asc) + TypeScript host (tsc), then drop dev dependencies ----------------
