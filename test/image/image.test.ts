@@ -119,7 +119,7 @@ describe.skipIf(reason !== null)('the sidecar image, built with podman and run i
     expect(size).toBeLessThan(PROXYV2_MB);
   });
 
-  it('carries the programs it runs and nothing of a distribution: no apt, dpkg, perl, npm; the dashboard finds its libraries', () => {
+  it('carries the programs it runs and nothing of a distribution: no apt, dpkg, perl, npm; the dashboard finds its libraries, xDS its .proto files', () => {
     const sh = (script: string) => podman(['run', '--rm', ...podmanRunFlags(), '--no-healthcheck', '--network', 'none',
       '--entrypoint', '/bin/sh', TEST_IMAGE, '-c', script], { allowFail: true });
     const tools = sh('for p in node bash tini setpriv iptables iptables-legacy iptables-save ip id cat dirname; do command -v $p || echo "missing $p"; done; '
@@ -134,6 +134,10 @@ describe.skipIf(reason !== null)('the sidecar image, built with podman and run i
     const dash = sh('cd /app && node --input-type=module -e "const m = await import(\'/app/dist/host/dashboard/dashboard-assets.js\'); console.log([...m.loadDashboardAssets().keys()].join(\' \'))"');
     expect(dash.status, dash.stdout + dash.stderr).toBe(0);
     expect(dash.stdout).toMatch(/\/assets\/cytoscape\.min\.js .*\/assets\/uPlot\.min\.css/);
+    // Envoy's .proto files, which the xDS client and the control plane load at run time from
+    // @grpc/grpc-js-xds's deps/, survive it too.
+    const protos = sh('node --input-type=module -e "const m = await import(\'/app/dist/host/xds/envoy-protos.js\'); console.log(m.envoyProtos().lookupType(\'envoy.config.cluster.v3.Cluster\').fullName)"');
+    expect(protos.stdout + protos.stderr).toContain('.envoy.config.cluster.v3.Cluster');
   });
 
   it("init mode (the istio-init container: root, NET_ADMIN) installs the capture rules in the pod's nat table", () => {
