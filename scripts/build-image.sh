@@ -28,7 +28,11 @@ command -v podman >/dev/null 2>&1 || { log "error: podman is missing (apt-get in
 command -v runc >/dev/null 2>&1 || { log "error: runc is missing (apt-get install -y runc)"; exit 1; }
 bash scripts/build-base-image.sh >/dev/null
 
-args=(build --runtime runc --format docker --pull=never --layers -t "$image" -f Dockerfile)
+# The runtime stage is FROM scratch (its root filesystem is copied from the build stage, which is
+# on the base), so it inherits no label: it is given the base's, which names the Node and Debian it
+# carries and lets the prune below find its older builds.
+base_key="$(podman image inspect --format '{{index .Labels "wasmesh.base-image"}}' docker.io/library/node:20-bookworm-slim)"
+args=(build --runtime runc --format docker --pull=never --layers --label "wasmesh.base-image=$base_key" -t "$image" -f Dockerfile)
 cafile="$(npm config get cafile 2>/dev/null || true)"
 [[ -n "$cafile" && "$cafile" != null && "$cafile" != undefined ]] || cafile="${NODE_EXTRA_CA_CERTS:-}"
 if [[ -n "$cafile" && -r "$cafile" ]]; then

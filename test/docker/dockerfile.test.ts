@@ -18,8 +18,14 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const stages = instructions.filter((l) => l.startsWith('FROM '));
 
 describe('Dockerfile', () => {
-  it('is two stages on the same pinned Debian bookworm Node 20 image', () => {
-    expect(stages).toEqual(['FROM node:20-bookworm-slim AS build', 'FROM node:20-bookworm-slim AS runtime']);
+  it('is two stages: the build on the pinned Debian bookworm Node 20 image, the runtime from scratch on the root filesystem the build assembles', () => {
+    expect(stages).toEqual(['FROM node:20-bookworm-slim AS build', 'FROM scratch AS runtime']);
+    const runtime = instructions.slice(instructions.indexOf(stages[1]));
+    // The runtime's first layer is the whole OS (docker/runtime-rootfs.sh), before anything of the app.
+    expect(runtime[1]).toBe('COPY --from=build /rootfs /');
+    expect(instructions).toContain('RUN bash docker/runtime-rootfs.sh /rootfs');
+    // With no base image's ENV, the runtime names its own PATH (tini, node, iptables, ip live there).
+    expect(runtime.find((l) => l.startsWith('ENV '))).toMatch(/PATH=\/usr\/local\/sbin:\/usr\/local\/bin:\/usr\/sbin:\/usr\/bin:\/sbin:\/bin /);
   });
 
   it('builds with npm ci and the repo build script, then prunes dev dependencies', () => {
@@ -30,7 +36,7 @@ describe('Dockerfile', () => {
   });
 
   it('copies into the runtime only what exists in the context or is built', () => {
-    const produced = ['node_modules', 'dist', 'build/core.wasm', 'wasmesh-listen'];
+    const produced = ['node_modules', 'dist', 'build/core.wasm', 'wasmesh-listen', '/rootfs'];
     const copies = instructions.filter((l) => l.startsWith('COPY --from=build'))
       .flatMap((l) => l.split(/\s+/).slice(2, -1)).map((p) => p.replace(/^\/src\//, ''));
     expect(copies).toEqual(expect.arrayContaining(['package.json', 'asconfig.json', 'dist', 'build/core.wasm', 'bin', 'node_modules', 'docker']));
@@ -49,8 +55,11 @@ describe('Dockerfile', () => {
     for (const path of ['node_modules', 'dist', 'build', '.git']) expect(ignored).toContain(path);
   });
 
-  it('installs iptables and iproute2 for the init mode', () => {
-    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends [^\n]*iptables iproute2/);
+  it('installs iptables, iproute2 and tini in the build stage, and the rootfs script takes them, setpriv and node into the runtime', () => {
+    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends [^\n]*iptables iproute2 tini/);
+    const script = readFileSync(join(ROOT, 'docker/runtime-rootfs.sh'), 'utf8');
+    const programs = script.match(/^programs=\(([^)]*)\)/m)![1].split(/\s+/);
+    expect(programs).toEqual(expect.arrayContaining(['node', 'bash', 'tini', 'setpriv', 'iptables', 'iptables-legacy', 'iptables-save', 'ip', 'id', 'cat', 'dirname']));
   });
 
   it('runs as uid 1337, exposes the sidecar ports, checks health, and enters through the entrypoint in sidecar mode', () => {
