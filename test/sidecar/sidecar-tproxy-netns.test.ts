@@ -130,6 +130,26 @@ spec:
   endpoints: [{address: ${PEER}}]
 ---
 apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext-one, namespace: default}
+spec:
+  hosts: [one.tls.example.internal]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 4443, name: tls, targetPort: 8443}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext-two, namespace: default}
+spec:
+  hosts: [two.tls.example.internal]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 4443, name: tls, targetPort: 9443}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: secure-by-sni, namespace: default}
 spec:
@@ -339,6 +359,20 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.sniffed_tls')).toBe(1);
     expect(delta(before, after, 'tcp.outbound|7443||secure.example.internal.downstream_cx_total')).toBe(1);
+  });
+
+  it('tells services without addresses that share a TLS port apart by SNI (Istio\'s 0.0.0.0_<port> chains)', () => {
+    const before = stats();
+    // Any address on port 4443 is one of the two services; the SNI says which.
+    const one = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'one.tls.example.internal', '/one']).stdout) as Got;
+    const two = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'two.tls.example.internal', '/two']).stdout) as Got;
+    expect(one.status, JSON.stringify(one) + sidecarLog).toBe(200);
+    expect(two.status, JSON.stringify(two) + sidecarLog).toBe(200);
+    expect(JSON.parse(one.body!)).toMatchObject({ who: 'tls-a', path: '/one' });
+    expect(JSON.parse(two.body!)).toMatchObject({ who: 'tls-b', path: '/two' });
+    const after = stats();
+    expect(delta(before, after, 'tcp.outbound|4443||one.tls.example.internal.downstream_cx_total')).toBe(1);
+    expect(delta(before, after, 'tcp.outbound|4443||two.tls.example.internal.downstream_cx_total')).toBe(1);
   });
 
   it('refuses the unknown address after a live switch to REGISTRY_ONLY (BlackHoleCluster, UH)', async () => {
