@@ -4,7 +4,8 @@
 // (ws's own Receiver and Sender, server side) on the extended CONNECT's stream. Checked: the
 // upstream saw CONNECT with :protocol websocket, :path and :authority; the client's handshake
 // completed (a 101 with a valid Sec-WebSocket-Accept made from its key); echo both ways, a 2 MiB
-// message (HTTP/2 flow control on the upstream hop), close codes; an upstream refusal (403) is a
+// message (HTTP/2 flow control on the upstream hop), close codes; an RFC 8441 client (CONNECT on
+// both hops); an upstream refusal (403) is a
 // normal response; an HTTP/2 upstream without the setting gets no CONNECT (the upgrade fails with
 // the upstream's answer, as no 101 can come).
 import { afterEach, describe, expect, it } from 'vitest';
@@ -101,6 +102,29 @@ describe('WebSocket to an HTTP/2 upstream (extended CONNECT)', () => {
     ws.close(4002);
     expect(await closed).toBe(4002);
     expect(up.closes).toEqual([4002]);
+  });
+
+  it('an RFC 8441 client through to the HTTP/2 upstream: CONNECT on both hops, frames both ways', async () => {
+    const up = await h2Upstream({ connect: true });
+    const p = await proxy(up.port);
+    const s = http2.connect(`http://127.0.0.1:${p.port}`);
+    s.on('error', () => {});
+    closers.push(() => void s.destroy());
+    await new Promise<void>((r) => s.once('remoteSettings', () => r()));
+    const stream = s.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/h2h2', ':authority': 'svc.test', 'sec-websocket-version': '13' }, { endStream: false });
+    stream.on('error', () => {});
+    const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+    expect(headers[':status']).toBe(200);
+    expect(up.seen).toEqual([{ method: 'CONNECT', protocol: 'websocket', path: '/h2h2', authority: 'svc.test' }]);
+    const receiver = new Receiver({ isServer: false, maxPayload: 64 * 1024 * 1024 });
+    const sender = new Sender(stream as never, {}, undefined as never);
+    const got: string[] = [];
+    receiver.on('message', (data: Buffer) => got.push(Buffer.from(data).toString()));
+    receiver.on('error', () => {});
+    stream.pipe(receiver);
+    sender.send(Buffer.from('both hops h2'), { binary: false, fin: true, mask: true, compress: false, rsv1: false } as never, () => {});
+    await waitFor(() => got.length === 1);
+    expect(got).toEqual(['both hops h2']);
   });
 
   it('a refused CONNECT (403) is a normal response to the client', async () => {
