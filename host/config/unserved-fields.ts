@@ -18,10 +18,10 @@ export function unservedFieldWarnings(r: SourcedResource): string[] {
   switch (r.resource.kind) {
     case 'VirtualService': {
       const spec = r.resource.spec as VirtualServiceSpec;
-      // Served on gateways (Gateway TCP servers, PASSTHROUGH servers) and, for tcp:, by sidecars that
+      // Served on gateways (Gateway TCP servers, PASSTHROUGH servers) and, for tcp: and tls:, by sidecars that
       // see original destinations (TPROXY interception, docs/original-destination.md); REDIRECT capture routes by Host only.
       const boundToMesh = (spec.gateways ?? []).length === 0 || (spec.gateways ?? []).includes('mesh');
-      if (spec.tls !== undefined && boundToMesh) push(out, r, ['spec', 'tls'], `${NOT_SERVED} on sidecars (TLS routes are served by gateways' PASSTHROUGH servers only)`);
+      if (spec.tls !== undefined && boundToMesh) push(out, r, ['spec', 'tls'], `served on sidecars only with TPROXY interception (original destinations); under REDIRECT capture TLS connections are not routed by SNI`);
       if (spec.tcp !== undefined && boundToMesh) push(out, r, ['spec', 'tcp'], `served on sidecars only with TPROXY interception (original destinations); under REDIRECT capture connections are routed by Host`);
       if (spec.exportTo !== undefined) push(out, r, ['spec', 'exportTo'], `${NOT_SERVED}: the VirtualService is visible to every namespace`);
       break;

@@ -66,6 +66,8 @@ export interface EnvoyBootstrapOptions {
    * server; `gatewayPorts` now maps TCP ports too. Taken before `gatewayPorts` for the same port.
    */
   tcpPorts?: readonly GatewayPortAt[];
+  /** Whether the HTTP listener gets grpc_web; default usesGrpcWeb(mesh) (the filters translation decides on the full mesh). */
+  grpcWeb?: boolean;
   /** false: no listeners for the Gateway's TCP servers and TLS passthrough ports (another translation of the same gateway, over xDS, writes them); default true. */
   l4Listeners?: boolean;
 }
@@ -91,6 +93,14 @@ function refuseGatewayTls(mesh: LoadedMesh['mesh']): void {
       throw new EnvoyConfigError('envoy_config_gateway_tls', `Gateway server ${s.name} on port ${l.port}`, `${what} is not translated for stock Envoy yet; serve this Gateway with a wasmesh proxy (wasmesh proxy --gateway)`);
     }
   }
+}
+
+/** Envoy's gRPC-Web bridge: gRPC-Web (binary and text) in, gRPC over HTTP/2 upstream, trailers as a trailer frame. */
+export const GRPC_WEB_FILTER: Obj = { name: 'envoy.filters.http.grpc_web', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb' } };
+
+/** Does the HTTP listener get grpc_web? A gateway: one of its HTTP servers is GRPC-Web; the mesh: a GRPC_WEB cluster. */
+export function usesGrpcWeb(mesh: LoadedMesh['mesh'], gateway: boolean): boolean {
+  return gateway ? (mesh.gatewayListeners ?? []).some((l) => l.grpcWeb === true) : mesh.clusters.some((c) => c.protocol === 'GRPC_WEB');
 }
 
 export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions): EnvoyBootstrap {
@@ -144,6 +154,13 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   if (jwt !== null) httpFilters.push(jwt.filter);
   const authz = opts.gateway !== undefined ? envoyAuthorizationFilters(mesh.authorization, { ...(mesh.extAuthzProviders !== undefined ? { providers: mesh.extAuthzProviders } : {}), clusters: mesh.clusters, warnings }) : { custom: [], rbac: [] };
   httpFilters.push(...authz.custom, ...authz.rbac);
+  // grpc_web where Istio puts it (after the security filters, before fault, CORS and the router):
+  // on a listener whose port protocol is GRPC-Web. Envoy's translation serves every HTTP server of
+  // a gateway on one listener, so one GRPC-Web server turns it on for all of them (gRPC-Web
+  // requests only: anything else passes the filter untouched); for the mesh's outbound listener,
+  // when a service has a grpc-web port (a GRPC_WEB cluster) — the same rule as wasmesh's
+  // (host/server/http-filters.ts).
+  if (opts.grpcWeb ?? usesGrpcWeb(mesh, opts.gateway !== undefined)) httpFilters.push(GRPC_WEB_FILTER);
   if (ctx.usesFault) httpFilters.push(faultFilter());
   if (ctx.usesCors) httpFilters.push(corsFilter());
   // RateLimitPolicy: local_ratelimit, then one ratelimit filter per service (rate-limit-policy.ts).

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { MeshConfig } from '../model/mesh.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { RouteCompileError } from '../compile/route-compile-error.js';
-import { bootstrapResult, envoyBootstrap, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from './bootstrap.js';
+import { bootstrapResult, envoyBootstrap, usesGrpcWeb, type EnvoyBootstrap, type EnvoyBootstrapOptions, type LoadedMesh } from './bootstrap.js';
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
@@ -239,7 +239,8 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     ...(mesh.tcpRoutes !== undefined ? { tcpRoutes: mesh.tcpRoutes } : {}),
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
-  const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, opts);
+  // gRPC-Web is decided on the full mesh (the gateway's listeners are not in oneRouteEach).
+  const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, { ...opts, grpcWeb: usesGrpcWeb(mesh, opts.gateway !== undefined) });
   // Faults are served by the fault filter here, so the native "not translated" notes about them do not apply.
   const warnings = native.warnings.filter((w) => !/\.fault: not translated to Envoy$/.test(w));
 
@@ -276,8 +277,11 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   // RequestAuthentication and AuthorizationPolicy first, as in the native chain (Envoy's own
   // jwt_authn, ext_authz and RBAC filters): a refused request reaches no routing.
   const security = new Set(['envoy.filters.http.jwt_authn', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac']);
-  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault' && !security.has(f.name as string));
-  const authnFilters = (hcm.http_filters as Obj[]).filter((f) => security.has(f.name as string));
+  // grpc_web too, before the wasm filters: they see (and answer) the gRPC request it makes, as
+  // wasmesh's own chain puts its grpc_web filter first.
+  const before = new Set([...security, 'envoy.filters.http.grpc_web']);
+  const nativeFilters = (hcm.http_filters as Obj[]).filter((f) => f.name !== 'envoy.filters.http.fault' && !before.has(f.name as string));
+  const authnFilters = (hcm.http_filters as Obj[]).filter((f) => before.has(f.name as string));
   const filters = [wasmFilter(ROUTER_ROOT_ID, wasmPath, configuration)];
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));

@@ -43,7 +43,7 @@ import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
 import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
 import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
-import { autoPassthroughSni, selectTlsRoute, type GatewayPassthroughMode } from '../model/tls-route.js';
+import { autoPassthroughSni, selectTlsRoute, tlsMatchHolds, type GatewayPassthroughMode } from '../model/tls-route.js';
 import { isCatchAllCluster } from '../model/catch-all.js';
 import { inspectClientHello, type TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
@@ -98,6 +98,14 @@ export interface TcpTarget {
   readonly service: { readonly host: string; readonly cluster: string } | null;
 }
 
+/** handleTls's options (a sidecar's capture). */
+export interface HandleTlsOptions {
+  /** The ClientHello's time limit (Istio: meshConfig protocolDetectionTimeout; 0: none); default the server's inspector's. */
+  readonly timeoutMs?: number;
+  /** The service an SNI names at this port (services without addresses sharing it), or null. */
+  readonly bySni?: (sni: string) => TcpTarget['service'];
+}
+
 /** One config version: the routes of this port, the core's table for their weights, and their stats. */
 interface TcpVersion {
   readonly version: number;
@@ -108,6 +116,8 @@ interface TcpVersion {
   readonly clusterNames: readonly string[];
   /** A TLS passthrough port's mode (routes by SNI), or null for a TCP port. */
   readonly passthrough: GatewayPassthroughMode | null;
+  /** Adopt (a sidecar): routes from this index on are mesh `tls:` routes (handleTls); the rest `tcp:`. */
+  readonly tlsFrom: number;
   /** AUTO_PASSTHROUGH: route index by SNI (every route's one SNI is exact). */
   readonly bySni: ReadonlyMap<string, number> | null;
   /** This version's Telemetry / meshConfig access logs (null: none). */
@@ -186,7 +196,10 @@ export class TcpProxyServer {
   apply(mesh: MeshConfig, version: number): void {
     const pass = (mesh.gatewayPassthroughListeners ?? []).find((l) => l.port === this.#gatewayPort)?.mode ?? null;
     const onPort = (r: TcpRoute): boolean => this.#adopt || r.matches.length === 0 || r.matches.some((m) => m.port === null || m.port === this.#gatewayPort);
-    const routes = pass === null ? (mesh.tcpRoutes ?? []).filter(onPort) : pass === 'PASSTHROUGH' ? (mesh.tlsRoutes ?? []).filter(onPort) : autoPassthroughRoutes(mesh);
+    // A sidecar's capture (adopt) keeps every `tcp:` route, then every mesh `tls:` route (from
+    // index tlsFrom): one table, the TCP side's routes first.
+    const tcpRoutes = pass === null ? (mesh.tcpRoutes ?? []).filter(onPort) : pass === 'PASSTHROUGH' ? (mesh.tlsRoutes ?? []).filter(onPort) : autoPassthroughRoutes(mesh);
+    const routes = this.#adopt && pass === null ? [...tcpRoutes, ...(mesh.tlsRoutes ?? [])] : tcpRoutes;
     // One virtual host per route, one route each: route index i is tcp route i, and the core
     // picks its weighted destination exactly as for an HTTP route.
     const virtualHosts: VirtualHost[] = routes.map((r, i) => ({
@@ -219,6 +232,7 @@ export class TcpProxyServer {
       stats: routes.map((r) => this.stats.tcp(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name)),
       clusterNames: mesh.clusters.map((c) => c.name),
       passthrough: pass,
+      tlsFrom: tcpRoutes.length,
       bySni: pass === 'AUTO_PASSTHROUGH' ? new Map(routes.map((r, i) => [r.matches[0]!.sniHosts[0]!, i])) : null,
       logs: mesh.accessLogs !== undefined && mesh.accessLogs.length > 0 ? new TcpAccessLogs(mesh.accessLogs, (path) => this.#accessLogFiles.writer(path)) : null,
     };
@@ -353,7 +367,7 @@ export class TcpProxyServer {
       this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
       return;
     }
-    for (let i = 0; i < v.routes.length; i++) {
+    for (let i = 0; i < v.tlsFrom; i++) {
       const r = v.routes[i]!;
       if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
       if (r.matches.length === 0 || r.matches.some((m) => l4MatchHolds(m, target.port, target.address, this.#inSubnet))) {
@@ -363,6 +377,65 @@ export class TcpProxyServer {
       }
     }
     this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '', conn);
+  }
+
+  /**
+   * A handed-in TLS connection (a sidecar's capture: a TLS/HTTPS port, or TLS sniffed on an
+   * unnamed one), routed as Istio's sidecar outbound TLS filter chains do: the ClientHello is read
+   * (tls_inspector; on timeout — Istio: protocolDetectionTimeout — continued without SNI, as
+   * Istio sets it on sidecars) and put back;
+   * the first mesh `tls:` route of the service's host whose match holds (port, destination subnet,
+   * SNI) takes it; else the service named by the SNI among `bySni`'s candidates (services without
+   * addresses sharing the port), else `target`'s service's own cluster; no service: the original
+   * destination through PassthroughCluster. Bytes pass untouched (no termination).
+   */
+  handleTls(socket: Socket, target: TcpTarget, opts: HandleTlsOptions = {}): void {
+    const bySni = opts.bySni;
+    const v = this.#current;
+    if (v === null || this.#closing !== null) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => {});
+    v.table.retain();
+    this.#inspecting.add(socket);
+    inspectClientHello(socket, this.#core, this.stats.tlsInspector, { ...this.#inspector, continueOnTimeout: true, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }, (outcome) => {
+      this.#inspecting.delete(socket);
+      try {
+        if (outcome.action === 'close') {
+          if (outcome.reason === 'timeout') this.stats.downstream.inc('downstream_pre_cx_timeout');
+          socket.destroy();
+          return;
+        }
+        // Envoy counts the timeout whether the connection then continues or not.
+        if (outcome.timedOut) this.stats.downstream.inc('downstream_pre_cx_timeout');
+        if (this.#closing !== null) {
+          socket.destroy();
+          return;
+        }
+        const sni = outcome.sni;
+        const service = (sni !== null && bySni !== undefined ? bySni(sni.toLowerCase()) : null) ?? target.service;
+        const conn = connInfo(socket, target.address, target.port);
+        conn.sni = sni ?? '';
+        if (service === null) {
+          const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+          this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
+          return;
+        }
+        for (let i = v.tlsFrom; i < v.routes.length; i++) {
+          const r = v.routes[i]!;
+          if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
+          if (r.matches.some((m) => tlsMatchHolds(m, target.port, sni, target.address, this.#inSubnet))) {
+            conn.route = r.name;
+            this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '', conn);
+            return;
+          }
+        }
+        this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '', conn);
+      } finally {
+        v.table.release();
+      }
+    });
   }
 
   /**

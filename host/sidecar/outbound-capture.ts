@@ -5,8 +5,12 @@
 // TCP port of a service without one; host/model/service-address.ts) gives its protocol
 // (host/model/port-protocol.ts) —
 //   - HTTP ports: the HTTP connection manager, as before (routes by Host);
-//   - TCP, TLS, MONGO, MYSQL, REDIS ports: the byte proxy (TcpProxyServer.handle: the service's
+//   - TCP, MONGO, MYSQL, REDIS ports: the byte proxy (TcpProxyServer.handle: the service's
 //     `tcp:` routes, else its default cluster);
+//   - TLS and HTTPS ports, and TLS sniffed on an unnamed port: the ClientHello's SNI read and the
+//     bytes passed through untouched (TcpProxyServer.handleTls: the service's mesh `tls:` routes by
+//     SNI, port and destination subnet, else the service the SNI names at that port, else the
+//     original destination's service);
 //   - ports of unknown protocol: sniffed from the first bytes (listener/protocol-sniff.ts), with
 //     meshConfig protocolDetectionTimeout for server-first protocols (Istio's default 0s: wait);
 //   - an address the mesh does not know: ALLOW_ANY passes the bytes to it (PassthroughCluster,
@@ -19,7 +23,7 @@ import type { ServiceAddress } from '../model/service-address.js';
 import { carriedAs } from '../model/port-protocol.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
 import type { ProxyServer } from '../server/proxy-server.js';
-import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
+import type { TcpProxyServer, TcpTarget } from '../server/tcp-proxy-server.js';
 import type { Stats } from '../telemetry/stats.js';
 import { listenOn } from '../listener/listen-on.js';
 
@@ -39,6 +43,8 @@ class DestinationIndex {
   readonly #exact = new Map<string, ServiceAddress>();
   readonly #ranges: Array<{ list: BlockList; entry: ServiceAddress }> = [];
   readonly #anyAddress = new Map<number, ServiceAddress>();
+  /** TLS/HTTPS ports of services without addresses, by port then host: the SNI tells them apart. */
+  readonly #tlsBySni = new Map<number, Map<string, ServiceAddress>>();
 
   constructor(entries: readonly ServiceAddress[]) {
     for (const e of entries) {
@@ -46,6 +52,11 @@ class DestinationIndex {
         // Two services on one port without addresses: the first (by host) keeps it, as Istio's
         // listener conflict resolution keeps one.
         if (!this.#anyAddress.has(e.port)) this.#anyAddress.set(e.port, e);
+        if (isTlsPort(e)) {
+          const byHost = this.#tlsBySni.get(e.port) ?? new Map<string, ServiceAddress>();
+          if (!byHost.has(e.host)) byHost.set(e.host, e);
+          this.#tlsBySni.set(e.port, byHost);
+        }
         continue;
       }
       const slash = e.address.indexOf('/');
@@ -70,6 +81,16 @@ class DestinationIndex {
     for (const r of this.#ranges) if (r.entry.port === port && r.list.check(address, family)) return r.entry;
     return this.#anyAddress.get(port) ?? null;
   }
+
+  /** The service without addresses whose TLS port `port` an SNI names (Istio: its 0.0.0.0_<port> chains by server_names). */
+  findBySni(port: number, sni: string): ServiceAddress | null {
+    return this.#tlsBySni.get(port)?.get(sni) ?? null;
+  }
+}
+
+/** A port whose traffic is TLS the sidecar passes through, routed by SNI (`tls`/`https`). */
+function isTlsPort(e: ServiceAddress): boolean {
+  return e.protocol === 'TLS' || e.protocol === 'HTTPS';
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`; other addresses lower-cased. */
@@ -79,7 +100,7 @@ function normalize(address: string): string {
 }
 
 /** Counters of the capture's decisions (`sidecar_outbound.*`). */
-export const OUTBOUND_CAPTURE_STATS = ['original_dst_http', 'original_dst_tcp', 'original_dst_passthrough', 'original_dst_blackhole', 'sniffed_http', 'sniffed_tcp', 'sniff_timeout', 'direct'] as const;
+export const OUTBOUND_CAPTURE_STATS = ['original_dst_http', 'original_dst_tcp', 'original_dst_tls', 'original_dst_passthrough', 'original_dst_blackhole', 'sniffed_http', 'sniffed_tcp', 'sniffed_tls', 'sniff_timeout', 'direct'] as const;
 
 export class OutboundCapture {
   readonly #opts: OutboundCaptureOptions;
@@ -151,6 +172,11 @@ export class OutboundCapture {
         this.#opts.http.adoptConnection(socket, undefined, { address, port });
         return;
       case 'tcp':
+        if (isTlsPort(entry)) {
+          this.#count('original_dst_tls');
+          this.#handleTls(socket, address, port, service, entry.address === null);
+          return;
+        }
         this.#count('original_dst_tcp');
         this.#opts.tcp.handle(socket, { address, port, service });
         return;
@@ -162,6 +188,10 @@ export class OutboundCapture {
           if (protocol === 'http1' || protocol === 'http2') {
             this.#count('sniffed_http');
             this.#opts.http.adoptConnection(socket, first, { address, port });
+          } else if (protocol === 'tls') {
+            this.#count('sniffed_tls');
+            if (first.length > 0) socket.unshift(first);
+            this.#handleTls(socket, address, port, service, entry.address === null);
           } else {
             this.#count('sniffed_tcp');
             if (first.length > 0) socket.unshift(first);
@@ -173,5 +203,19 @@ export class OutboundCapture {
         socket.destroy();
         return;
     }
+  }
+
+  /**
+   * A TLS connection: routed by SNI through the mesh's `tls:` rules (TcpProxyServer.handleTls).
+   * `anyAddress`: found by port alone (a service without addresses), so the SNI may name another
+   * service sharing the port; a VIP's connection stays with the VIP's service.
+   */
+  #handleTls(socket: Socket, address: string, port: number, service: TcpTarget['service'], anyAddress: boolean): void {
+    const index = this.#index;
+    const bySni = (sni: string): TcpTarget['service'] => {
+      const e = index.findBySni(port, sni);
+      return e === null ? null : { host: e.host, cluster: e.cluster };
+    };
+    this.#opts.tcp.handleTls(socket, { address, port, service }, { timeoutMs: this.#detectMs, ...(anyAddress ? { bySni } : {}) });
   }
 }

@@ -8,7 +8,9 @@
 //   - an unnamed port → sniffed: a client-first protocol as TCP at once, a server-first one after
 //     meshConfig protocolDetectionTimeout (the client is not stalled beyond it), HTTP as HTTP;
 //   - an HTTP port whose target port differs → HTTP routing to the target port;
-//   - an unknown address → passthrough (ALLOW_ANY), or closed (REGISTRY_ONLY after a live reload).
+//   - an unknown address → passthrough (ALLOW_ANY), or closed (REGISTRY_ONLY after a live reload);
+//   - a TLS port, or TLS sniffed on an unnamed port → routed by SNI through the mesh's `tls:` rules,
+//     the bytes passed through to a real HTTPS server (never terminated by the sidecar).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { PodNetwork, netnsUnavailableReason } from '../helpers/netns.js';
 import { ensureBuilt } from '../helpers/wasmesh-process.js';
 import { listenHelper } from '../helpers/listen-helper.js';
+import { leaf } from '../helpers/test-certs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'docker/iptables-init.sh');
@@ -27,6 +30,8 @@ const HTTP_GET = fileURLToPath(new URL('./fixtures/http-get.mjs', import.meta.ur
 const TCP_SERVERS = fileURLToPath(new URL('./fixtures/tcp-servers.mjs', import.meta.url));
 const TCP_TALK = fileURLToPath(new URL('./fixtures/tcp-talk.mjs', import.meta.url));
 const H2C_GET = fileURLToPath(new URL('./fixtures/h2c-get.mjs', import.meta.url));
+const TLS_WHOAMI = fileURLToPath(new URL('./fixtures/tls-whoami.mjs', import.meta.url));
+const TLS_GET = fileURLToPath(new URL('./fixtures/tls-get.mjs', import.meta.url));
 // TEST-NET-2, apart from the other sidecar suites' ranges.
 const POD = '198.51.100.2';
 const PEER = '198.51.100.1';
@@ -34,6 +39,8 @@ const PEER = '198.51.100.1';
 const REDIS_VIP = '198.51.100.50';
 const PLAIN_VIP = '198.51.100.51';
 const WEB_VIP = '198.51.100.52';
+const SECURE_VIP = '198.51.100.53';
+const SECURE_B_VIP = '198.51.100.54';
 const PROXY_UID = 1337;
 const DETECT_MS = 400;
 
@@ -97,6 +104,59 @@ spec:
   location: MESH_EXTERNAL
   resolution: NONE
   ports: [{number: 8080, name: http}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: secure, namespace: default}
+spec:
+  hosts: [secure.example.internal]
+  addresses: [${SECURE_VIP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - {number: 443, name: tls, targetPort: 8443}
+  - {number: 7443, name: secure-other, targetPort: 8443}
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: secure-b, namespace: default}
+spec:
+  hosts: [secure-b.example.internal]
+  addresses: [${SECURE_B_VIP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 443, name: https, targetPort: 9443}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext-one, namespace: default}
+spec:
+  hosts: [one.tls.example.internal]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 4443, name: tls, targetPort: 8443}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext-two, namespace: default}
+spec:
+  hosts: [two.tls.example.internal]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 4443, name: tls, targetPort: 9443}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: secure-by-sni, namespace: default}
+spec:
+  hosts: [secure.example.internal, '*.secure.example.internal']
+  tls:
+  - match: [{port: 443, sniHosts: [v2.secure.example.internal]}]
+    route: [{destination: {host: secure-b.example.internal, port: {number: 443}}}]
 `;
 
 interface Talk { received: string; greetedMs: number | null; ended: string; ms: number }
@@ -140,6 +200,10 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
 
     await net.start(net.peer, [process.execPath, TCP_SERVERS, `echo@${PEER}:6379`, `first@${PEER}:7000`, `echo@${PEER}:9000`]);
     await net.start(net.peer, [process.execPath, WHOAMI, `web@${PEER}:8080`]);
+    const cert = leaf({ dns: ['secure.example.internal'], noSpiffe: true });
+    writeFileSync(join(dir, 'tls-cert.pem'), cert.certPem, { mode: 0o644 });
+    writeFileSync(join(dir, 'tls-key.pem'), cert.keyPem, { mode: 0o644 });
+    await net.start(net.peer, [process.execPath, TLS_WHOAMI, join(dir, 'tls-cert.pem'), join(dir, 'tls-key.pem'), `tls-a@${PEER}:8443`, `tls-b@${PEER}:9443`]);
     await net.start(net.pod, [process.execPath, WHOAMI, 'app@0.0.0.0:5005']);
     // The app's second port speaks TCP (a Redis-like echo): reached inbound by original destination.
     await net.start(net.pod, [process.execPath, TCP_SERVERS, 'echo@127.0.0.1:5007']);
@@ -268,6 +332,47 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(delta(before, after, 'tcp.inbound|5007||.downstream_cx_total')).toBe(1);
     expect(prometheus()).toMatch(/istio_tcp_received_bytes_total\{reporter="destination",[^}]*request_protocol="tcp",response_flags="-",connection_security_policy="none"\} 13/);
     await logLine(/^\[[\d\-T:.]+Z\] "- - -" 0 - 13 23 \d+ - "-" "-" "-" "-" "[\d.]+:5007" inbound\|5007\|\|$/);
+  });
+
+  it('routes TLS by SNI through the mesh tls: rules (a tls port), the bytes passed through to the HTTPS server', () => {
+    const tlsGet = (host: string, port: number, sni: string, path: string): Got =>
+      JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, host, String(port), sni, path]).stdout);
+    const before = stats();
+    const own = tlsGet(SECURE_VIP, 443, 'secure.example.internal', '/own');
+    expect(own.status, JSON.stringify(own) + sidecarLog).toBe(200);
+    expect(JSON.parse(own.body!)).toEqual({ who: 'tls-a', sni: 'secure.example.internal', path: '/own' });
+    const v2 = tlsGet(SECURE_VIP, 443, 'v2.secure.example.internal', '/v2');
+    expect(v2.status, JSON.stringify(v2) + sidecarLog).toBe(200);
+    expect(JSON.parse(v2.body!)).toEqual({ who: 'tls-b', sni: 'v2.secure.example.internal', path: '/v2' });
+    const after = stats();
+    expect(delta(before, after, 'sidecar_outbound.original_dst_tls')).toBe(2);
+    expect(delta(before, after, 'tcp.outbound|443||secure.example.internal.downstream_cx_total')).toBe(1);
+    expect(delta(before, after, 'tcp.outbound|443||secure-b.example.internal.downstream_cx_total')).toBe(1);
+    expect(delta(before, after, 'tls_inspector.sni_found')).toBe(2);
+  });
+
+  it('sniffs TLS on an unnamed port and routes it by SNI (the rule\'s port 443 does not hold on 7443: the service\'s own cluster)', () => {
+    const before = stats();
+    const got = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, SECURE_VIP, '7443', 'v2.secure.example.internal', '/sniffed']).stdout) as Got;
+    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(JSON.parse(got.body!)).toEqual({ who: 'tls-a', sni: 'v2.secure.example.internal', path: '/sniffed' });
+    const after = stats();
+    expect(delta(before, after, 'sidecar_outbound.sniffed_tls')).toBe(1);
+    expect(delta(before, after, 'tcp.outbound|7443||secure.example.internal.downstream_cx_total')).toBe(1);
+  });
+
+  it('tells services without addresses that share a TLS port apart by SNI (Istio\'s 0.0.0.0_<port> chains)', () => {
+    const before = stats();
+    // Any address on port 4443 is one of the two services; the SNI says which.
+    const one = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'one.tls.example.internal', '/one']).stdout) as Got;
+    const two = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'two.tls.example.internal', '/two']).stdout) as Got;
+    expect(one.status, JSON.stringify(one) + sidecarLog).toBe(200);
+    expect(two.status, JSON.stringify(two) + sidecarLog).toBe(200);
+    expect(JSON.parse(one.body!)).toMatchObject({ who: 'tls-a', path: '/one' });
+    expect(JSON.parse(two.body!)).toMatchObject({ who: 'tls-b', path: '/two' });
+    const after = stats();
+    expect(delta(before, after, 'tcp.outbound|4443||one.tls.example.internal.downstream_cx_total')).toBe(1);
+    expect(delta(before, after, 'tcp.outbound|4443||two.tls.example.internal.downstream_cx_total')).toBe(1);
   });
 
   it('refuses the unknown address after a live switch to REGISTRY_ONLY (BlackHoleCluster, UH)', async () => {

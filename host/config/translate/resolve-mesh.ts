@@ -115,7 +115,7 @@ export function resolveMesh(input: ResolveInput): MeshConfig {
   const virtualHosts =
     options.gateway !== undefined
       ? gatewayVirtualHosts(options.gateway, proxyNamespace, resources, virtualServices, ctx, input, listeners, tcp)
-      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope, tcp.routes);
+      : meshVirtualHosts(proxyNamespace, virtualServices, ctx, scope, tcp.routes, tcp.tlsRoutes);
   let clusters = buildClusters(services, subsets, ctx.clusterRefs, options.workloadIdentity === true, options.credentialsDir);
   if (scope !== null) clusters = scopedClusters(clusters, virtualHosts, services, scope);
   const mesh: MeshConfig = { virtualHosts, clusters };
@@ -336,7 +336,7 @@ function gatewayTlsRoute(r: TcpRoute, vsNamespace: string, ports: ReadonlySet<nu
   return matches.length === 0 ? null : { ...r, matches };
 }
 
-function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null, tcpRoutes: TcpRoute[]): VirtualHost[] {
+function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly SourcedResource[], ctx: RouteContext, scope: SidecarScope | null, tcpRoutes: TcpRoute[], tlsRoutes: TcpRoute[]): VirtualHost[] {
   ctx.proxy.binding = { kind: 'mesh' };
   const hosts = new Map<string, VirtualHost>();
   const owner = new Map<string, SourcedResource>();
@@ -346,6 +346,8 @@ function meshVirtualHosts(proxyNamespace: string, virtualServices: readonly Sour
     // Outside the Sidecar's egress hosts: not even built (most of a scoped proxy's mesh).
     if (scope !== null && !(spec.hosts ?? []).some((raw) => scope.visible(expandHost(raw, vs.resource.namespace, ctx.knownNamespaces), vs.resource.namespace))) continue;
     tcpRoutes.push(...buildTcpRoutes(vs, ctx));
+    // `tls:` rules bound to the mesh: the sidecar's outbound capture routes TLS by SNI with them.
+    tlsRoutes.push(...buildTlsRoutes(vs, ctx));
     const built: RoutesOfOne = { list: buildRoutes(vs, ctx), taken: false };
     (spec.hosts ?? []).forEach((raw, i) => {
       const host = expandHost(raw, vs.resource.namespace, ctx.knownNamespaces);

@@ -126,11 +126,15 @@ describe('tls routes on a gateway', () => {
     expect(unlabelled.mesh.tlsRoutes!.map((r) => r.name)).toEqual(['default/vs/tls-1']);
   });
 
-  test('tls rules bound to the mesh only are not on the gateway, and warned as not served on sidecars', () => {
+  test('tls rules bound to the mesh only are not on the gateway; a sidecar gets them (served with TPROXY only, warned)', () => {
     const vs = VS.replace('  gateways: [gw]\n', '');
     const g = load({ 'a.yaml': SERVICES, 'b.yaml': GATEWAY, 'c.yaml': vs });
     expect(g.mesh.tlsRoutes).toBeUndefined();
-    expect(g.warnings.some((w) => /spec\.tls.*not served yet on sidecars/.test(w))).toBe(true);
+    expect(g.warnings.some((w) => /spec\.tls.*served on sidecars only with TPROXY interception/.test(w))).toBe(true);
+    const t = tempYaml({ 'a.yaml': SERVICES, 'c.yaml': vs });
+    const sidecar = loadConfig([t.dir], {});
+    expect(sidecar.mesh.tlsRoutes!.map((r) => r.name)).toEqual(['default/vs/tls-0', 'default/vs/tls-1']);
+    expect(sidecar.mesh.tlsRoutes![0]!.matches[0]!.sniHosts.length).toBeGreaterThan(0);
   });
 
   test("Istio's checks: a match, sniHosts, DNS names within the VirtualService hosts, a route, weights, CIDRs", () => {

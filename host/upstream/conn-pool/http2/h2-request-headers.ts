@@ -10,6 +10,12 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 /** Fields HTTP/2 forbids (§8.2.2): hop-by-hop in HTTP/1.1, meaningless on a multiplexed stream. */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
+/** Filled by h2RequestHeaders: the head's `upgrade` value and `sec-websocket-key` (null: none). */
+export interface H2Upgrade {
+  protocol: string | null;
+  key: string | null;
+}
+
 export class H2HeadError extends Error {
   readonly code = 'H2_BAD_REQUEST_HEAD';
 }
@@ -19,7 +25,7 @@ export class H2HeadError extends Error {
  * Repeated fields are joined as a list (set-cookie is a response field, cookie is joined with
  * `; ` per §8.2.3). Throws H2HeadError on a head that is not a request head.
  */
-export function h2RequestHeaders(head: Uint8Array, scheme: 'http' | 'https'): OutgoingHttpHeaders {
+export function h2RequestHeaders(head: Uint8Array, scheme: 'http' | 'https', upgrade?: H2Upgrade): OutgoingHttpHeaders {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
   const end = text.indexOf('\r\n\r\n');
   const lines = (end >= 0 ? text.slice(0, end) : text).split('\r\n');
@@ -41,6 +47,11 @@ export function h2RequestHeaders(head: Uint8Array, scheme: 'http' | 'https'): Ou
     if (name === 'host') {
       headers[':authority'] = value;
       continue;
+    }
+    if (upgrade !== undefined) {
+      // The upgrade's protocol and key, for an extended CONNECT (h2-extended-connect.ts).
+      if (name === 'upgrade' && value !== '') upgrade.protocol = value;
+      else if (name === 'sec-websocket-key') upgrade.key = value;
     }
     if (CONNECTION_SPECIFIC.has(name)) continue;
     if (name === 'te' && value.toLowerCase() !== 'trailers') continue;

@@ -37,6 +37,9 @@ export class Http2Connection {
   readonly #owner: Http2ConnectionOwner;
   readonly #maxStreams: number;
 
+  /** The upstream's SETTINGS arrived (its ENABLE_CONNECT_PROTOCOL is known). */
+  settingsReceived = false;
+
   constructor(session: ClientHttp2Session, scheme: 'http' | 'https', owner: Http2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number) {
     this.session = session;
     this.scheme = scheme;
@@ -45,7 +48,10 @@ export class Http2Connection {
     this.codec = codec;
     this.#maxStreams = maxConcurrentStreams;
     this.idleSince = performance.now();
-    session.on('remoteSettings', () => owner.capacityChanged(this));
+    session.on('remoteSettings', () => {
+      this.settingsReceived = true;
+      owner.capacityChanged(this);
+    });
     session.on('goaway', (_code: number, lastStreamId: number) => {
       this.#goawayLast = lastStreamId;
       this.stats.incDynamic('upstream_cx_close_notify');

@@ -5,11 +5,13 @@
 // GOAWAY above it → refused_stream, the session gone → reset).
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
-import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
+import { h2RequestHeaders, H2HeadError, type H2Upgrade } from './h2-request-headers.js';
 import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
 import type { ClientHttp2Session } from 'node:http2';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
+import type { TunnelEnd } from '../../../common/tunnel-end.js';
+import { H2StreamTunnelEnd, toExtendedConnect, upgradeResponseHead } from './h2-extended-connect.js';
 
 /** What a stream needs from its connection (Http2Connection implements it; declared here, so no import cycle). */
 export interface Http2StreamOwner {
@@ -19,6 +21,8 @@ export interface Http2StreamOwner {
   readonly codec: Http1Codec;
   /** A session error (not a peer's RST_STREAM) ended the connection. */
   readonly closedByError: boolean;
+  /** The upstream's SETTINGS arrived (RFC 8441: whether it takes an extended CONNECT is known). */
+  readonly settingsReceived: boolean;
   /** The stream with `id` lies above a GOAWAY's last-stream-id. */
   refused(id: number | undefined): boolean;
   streamDone(stream: Http2Stream): void;
@@ -35,6 +39,10 @@ export class Http2Stream implements UpstreamStream {
   #trailers: string[] | undefined;
   /** Done: ended, failed or aborted; no callback follows. */
   #done = false;
+  /** An upgrade sent as an extended CONNECT (RFC 8441): its protocol and the client's Sec-WebSocket-Key. */
+  #connect: { protocol: string; key: string | null } | null = null;
+  /** The extended CONNECT was answered with success: upgrade() hands the stream over. */
+  #upgraded = false;
 
   constructor(conn: Http2StreamOwner) {
     this.#conn = conn;
@@ -45,12 +53,36 @@ export class Http2Stream implements UpstreamStream {
   }
 
   start(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
+    // An upgrade on a connection whose SETTINGS have not come yet waits for them: whether the
+    // upstream takes an extended CONNECT is decided by its SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    if (!this.#conn.settingsReceived && upgradeOf(head) !== null && !this.#conn.session.closed) {
+      this.#handler = handler;
+      const go = (): void => {
+        this.#conn.session.off('close', go);
+        this.#conn.session.off('remoteSettings', go);
+        if (this.#done || this.#handler !== handler) return;
+        if (this.#conn.session.closed || this.#conn.session.destroyed) {
+          this.#end();
+          handler.onUpstreamFailure('refused_stream', false);
+          return;
+        }
+        this.#startNow(head, handler, opts);
+      };
+      this.#conn.session.once('remoteSettings', go);
+      this.#conn.session.once('close', go);
+      return;
+    }
+    this.#startNow(head, handler, opts);
+  }
+
+  #startNow(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
     this.#handler = handler;
     this.#isHead = opts.isHead;
     const conn = this.#conn;
     let headers;
+    const upgrade: H2Upgrade = { protocol: null, key: null };
     try {
-      headers = h2RequestHeaders(head, conn.scheme);
+      headers = h2RequestHeaders(head, conn.scheme, upgrade);
     } catch (e) {
       if (!(e instanceof H2HeadError)) throw e;
       this.#end();
@@ -58,9 +90,16 @@ export class Http2Stream implements UpstreamStream {
       return;
     }
     conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
+    // An upgrade (the router kept `upgrade` in the head; h2RequestHeaders drops it): an extended
+    // CONNECT when the upstream allows one. Without SETTINGS_ENABLE_CONNECT_PROTOCOL the request
+    // goes as a plain GET, whose answer is no 101: a normal response (Envoy resets it).
+    if (upgrade.protocol !== null && conn.session.remoteSettings.enableConnectProtocol === true) {
+      toExtendedConnect(headers, upgrade.protocol);
+      this.#connect = { protocol: upgrade.protocol, key: upgrade.key };
+    }
     let req: ClientHttp2Stream;
     try {
-      req = conn.session.request(headers, { endStream: !opts.hasBody });
+      req = conn.session.request(headers, { endStream: this.#connect === null && !opts.hasBody });
     } catch {
       // The session closed or is going away between the pool's hand-out and this call.
       this.#end();
@@ -122,10 +161,34 @@ export class Http2Stream implements UpstreamStream {
     if (this.#req === null) this.#end();
   }
 
+  /** The extended CONNECT's stream as the tunnel's upstream end, once answered with success; else null. */
+  upgrade(): TunnelEnd | null {
+    const req = this.#req;
+    if (!this.#upgraded || req === null || this.#done) return null;
+    this.#handler = null;
+    const stats = this.#conn.stats;
+    return new H2StreamTunnelEnd(req, (n, rx) => stats.inc(rx ? 'upstream_cx_rx_bytes_total' : 'upstream_cx_tx_bytes_total', n), () => this.#end());
+  }
+
   #onResponse(headers: IncomingHttpHeaders, flags: number): void {
     const h = this.#handler;
     if (!h || this.#done) return;
     const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    const c = this.#connect;
+    if (c !== null && !endStream) {
+      const up = upgradeResponseHead(this.#conn.codec, headers, c.protocol, c.key);
+      if (up !== null) {
+        if ('error' in up) {
+          this.#conn.stats.inc('upstream_cx_protocol_error');
+          this.#fail('protocol_error');
+          return;
+        }
+        this.#gotHead = true;
+        this.#upgraded = true;
+        h.onResponseHead(up);
+        return;
+      }
+    }
     const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
     if ('error' in r) {
       this.#conn.stats.inc('upstream_cx_protocol_error');
@@ -186,4 +249,13 @@ export class Http2Stream implements UpstreamStream {
     this.#handler = null;
     this.#conn.streamDone(this);
   }
+}
+
+/** The `upgrade` field of an HTTP/1.1 request head and its `sec-websocket-key`, or null without one (only before the upstream's SETTINGS came). */
+function upgradeOf(head: Uint8Array): { protocol: string; key: string | null } | null {
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
+  const u = /\r\nupgrade:[ \t]*([^\r]*)/i.exec(text);
+  if (u === null || u[1]!.trim() === '') return null;
+  const k = /\r\nsec-websocket-key:[ \t]*([^\r]*)/i.exec(text);
+  return { protocol: u[1]!.trim(), key: k === null ? null : k[1]!.trim() };
 }
