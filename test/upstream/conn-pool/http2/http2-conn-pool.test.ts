@@ -1,8 +1,9 @@
 // The HTTP/2 pool against a real node:http2 (h2c) server on loopback: multiplexing, the stream
 // limits (ours and the server's SETTINGS), maxRequestsPerConnection, GOAWAY mid-flight,
 // RST_STREAM and REFUSED_STREAM, connect failure, trailers, grpc-status, backpressure both ways,
-// the pending queue and the idle timeout.
-import { describe, it, expect, afterEach } from 'vitest';
+// the pending queue and the idle timeout. Every case runs over both connection codecs: node:http2
+// (http2-connection.ts) and the core codec (core-h2-upstream-connection.ts).
+import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import { createServer, constants, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
@@ -25,6 +26,8 @@ const noEdits = new EditList(core, noHeaderOps());
 let servers: Http2Server[] = [];
 let pools: ClusterPool[] = [];
 let serverSessions: ServerHttp2Session[] = [];
+/** The codec of the suite running now. */
+let h2Core: Core | null = null;
 
 afterEach(async () => {
   for (const p of pools) p.destroyAll();
@@ -67,7 +70,7 @@ async function upstream(handler?: (stream: ServerHttp2Stream, headers: IncomingH
 
 function makePool(limits: Partial<Limits> = {}, settings: Partial<PoolSettings> = {}, breaker?: { maxConnections?: number; maxPending?: number; maxRequestsPerConnection?: number }): ClusterPool {
   const l = resolveLimits(limits);
-  const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true);
+  const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true, h2Core);
   if (Object.keys(settings).length > 0 || breaker) {
     pool.configure(
       { connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.upstreamIdleTimeoutMs, tcpKeepalive: null, ...settings },
@@ -150,7 +153,11 @@ const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
   }
 };
 
-describe('Http2ConnPool', () => {
+describe.each(['nghttp2', 'core'] as const)('Http2ConnPool (%s)', (kind) => {
+  beforeEach(() => {
+    h2Core = kind === 'core' ? core : null;
+  });
+
   it('sends the request head as HTTP/2 headers and reads the response through the core filter', async () => {
     const u = await upstream((stream) => {
       stream.respond({ ':status': 201, 'content-length': '5', 'x-up': 'y', 'set-cookie': ['a=1', 'b=2'] });
