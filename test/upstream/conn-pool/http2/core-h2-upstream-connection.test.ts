@@ -2,6 +2,7 @@
 // a well-behaved node:http2 server never sends. The connection waits for the server's SETTINGS
 // (connect timeout otherwise) and ACKs them; a broken HPACK block, a PUSH_PROMISE (push is off)
 // and a WINDOW_UPDATE past 2^31-1 are connection errors: GOAWAY with the RFC code, the streams fail.
+// And the same connection over the cluster's TLS transport socket, ALPN h2, to a node:http2 server.
 import { describe, it, expect, afterEach } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +15,15 @@ import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/ht
 import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
+import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
 import { frame, settings, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
 const PUSH_PROMISE = 5;
-let servers: Server[] = [];
+let servers: Array<Server | Http2SecureServer> = [];
 let pools: ClusterPool[] = [];
 let sockets: Socket[] = [];
 
@@ -142,5 +146,26 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     expect(await run(st as UpstreamStream)).toBe('reset_before_head');
     await until(() => goawayCode(s.seen) !== undefined);
     expect(goawayCode(s.seen)).toBe(code);
+  });
+
+  it('runs over the TLS transport socket with ALPN h2 (a node:http2 TLS server), many streams on one connection', async () => {
+    const cert = leaf({ ns: 'shop', sa: 'cart' });
+    const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem, ALPNProtocols: ['h2'] });
+    servers.push(server);
+    let sessions = 0;
+    server.on('session', () => void sessions++);
+    server.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200, 'x-path': String(headers[':path']) });
+      stream.end('secure');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const stats = new Stats().cluster('c');
+    const factory = new TlsTransportSocketFactory({ mode: 'SIMPLE', caCertificates: meshRoot().cert, subjectAltNames: [spiffeId('shop', 'cart')], alpn: ['h2'] }, { stats, log: () => {}, cluster: 'c' });
+    const pool = new ClusterPool('c', stats, resolveLimits({}), codec, factory, true, core);
+    pools.push(pool);
+    const outcomes = await Promise.all(Array.from({ length: 5 }, async () => run((await acquire(pool, port)) as UpstreamStream)));
+    expect(outcomes).toEqual(['ended', 'ended', 'ended', 'ended', 'ended']);
+    expect(sessions).toBe(1);
   });
 });
