@@ -318,7 +318,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       return;
     }
     if (end) st.remoteClosed = true;
-    st.onData(s.payload(), n, end);
+    // Copied out of Wasm memory: the next read reuses the scanner's region, and the downstream
+    // socket may hold the chunk queued after this returns (as the core listener copies request DATA).
+    st.onData(Buffer.from(s.payload()), n, end);
   }
 
   #onHeaderBlock(id: number, flags: number, block: Buffer | null): void {

@@ -198,8 +198,8 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (endStream && !this.#done) this.#onEndStream();
   }
 
-  /** Response DATA (a view valid during the call); `n`: the frame's flow-controlled length. */
-  onData(data: Uint8Array, n: number, endStream: boolean): void {
+  /** Response DATA (a copy this stream may keep); `n`: the frame's flow-controlled length. */
+  onData(data: Buffer, n: number, endStream: boolean): void {
     if (this.#done || !this.#gotHead) {
       this.#conn.consumed(this, n);
       if (!this.#done && !this.#gotHead) this.#protocolError();
@@ -209,7 +209,7 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     const padding = n - data.length;
     if (padding > 0) this.#conn.consumed(this, padding);
     if (this.#paused) {
-      if (data.length > 0) this.#held.push(Buffer.from(data));
+      if (data.length > 0) this.#held.push(data);
     } else if (data.length > 0) this.#deliver(data);
     if (endStream && !this.#done) this.#onEndStream();
   }
