@@ -66,6 +66,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   readonly #sending = new Set<CoreH2UpstreamStream>();
   #nextId = 1;
   #settingsSeen = false;
+  /** The server's GOAWAY arrived: a stream handed out before it may not start here. */
+  #goaway = false;
   #onSettled: ((ok: boolean) => void) | null;
   #closed = false;
   #block: Buffer[] | null = null;
@@ -134,7 +136,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
   openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean {
-    if (this.#closed || this.#nextId > MAX_STREAM_ID) return false;
+    // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
+    if (this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID) return false;
     const id = this.#nextId;
     this.#nextId += 2;
     stream.id = id;
@@ -275,6 +278,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #onGoaway(lastStreamId: number): void {
     this.stats.incDynamic('upstream_cx_close_notify');
     this.draining = true;
+    this.#goaway = true;
     // Streams above lastStreamId were never processed: retriable (refused_stream).
     for (const st of [...this.#streams.values()]) if (st.id > lastStreamId) st.fail('refused_stream');
     if (this.active === 0) this.close();

@@ -148,6 +148,18 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     expect(goawayCode(s.seen)).toBe(code);
   });
 
+  it("refuses a stream handed out before the server's GOAWAY and started after it (retriable), instead of sending it", async () => {
+    const s = await rawServer((f, sock) => {
+      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
+    });
+    const pool = makePool();
+    const st = (await acquire(pool, s.port)) as UpstreamStream;
+    sockets[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await run(st)).toBe('refused_stream');
+    expect(s.seen.some((f) => f.type === HEADERS)).toBe(false);
+  });
+
   it('runs over the TLS transport socket with ALPN h2 (a node:http2 TLS server), many streams on one connection', async () => {
     const cert = leaf({ ns: 'shop', sa: 'cart' });
     const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem, ALPNProtocols: ['h2'] });
