@@ -1,6 +1,7 @@
 // The two proxies of the protocol benchmark, started from the same YAML folder: `wasmesh proxy
 // --gateway proto-gw --port-map 80=…,31400=…` (one worker, access log off: Envoy's translated
-// (and, as `wasmesh-core`, the same with the core codec's downstream HTTP/2 listener)
+// (and, as `wasmesh-core`, the same with the core codec's downstream HTTP/2 listener; as
+// `wasmesh-core-up`, with the core codec on both sides: listener and upstream connections)
 // config has none) and stock Envoy on the bootstrap `wasmesh envoy-config --tcp-ports 31400=…`
 // prints for it (--concurrency 1). Each reports where its HTTP and TCP listeners are.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,12 +15,15 @@ import { freePort, startReady, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
 import { GATEWAY_HTTP_PORT, GATEWAY_TCP_PORT, PROTO_GATEWAY } from './mesh-yaml.js';
 
-/** `wasmesh-core`: wasmesh with the core codec's HTTP/2 listener (WASMESH_HTTP2_CODEC=core). */
-export type ProxyName = 'wasmesh' | 'wasmesh-core' | 'envoy';
+/**
+ * `wasmesh-core`: wasmesh with the core codec's HTTP/2 listener (WASMESH_HTTP2_CODEC=core);
+ * `wasmesh-core-up`: also its upstream HTTP/2 connections (WASMESH_HTTP2_UPSTREAM_CODEC=core).
+ */
+export type ProxyName = 'wasmesh' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy';
 /** What runs by default. */
 export const PROXIES: readonly ProxyName[] = ['wasmesh', 'envoy'];
 /** What --proxies accepts. */
-export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-core', 'envoy'];
+export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-core', 'wasmesh-core-up', 'envoy'];
 
 export interface RunningProxy {
   name: ProxyName;
@@ -35,11 +39,13 @@ export function envoyMissing(): string | null {
 
 export async function startProxy(name: ProxyName, meshDir: string, wasmeshNodeArgs: readonly string[] = []): Promise<RunningProxy> {
   const [httpPort, tcpPort, admin] = [await freePort(), await freePort(), await freePort()];
-  if (name === 'wasmesh' || name === 'wasmesh-core') {
+  if (name !== 'envoy') {
     const args = [...WASMESH_NODE_FLAGS, ...wasmeshNodeArgs, join(repoRoot(), 'bin', 'wasmesh.js'), 'proxy', '-f', meshDir, '--gateway', PROTO_GATEWAY,
       '--port-map', `${GATEWAY_HTTP_PORT}=127.0.0.1:${httpPort},${GATEWAY_TCP_PORT}=127.0.0.1:${tcpPort}`,
       '--admin', `127.0.0.1:${admin}`, '--workers', '1', '--access-log', 'off'];
-    const env = name === 'wasmesh-core' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core' } : process.env;
+    const env = name === 'wasmesh-core' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core' }
+      : name === 'wasmesh-core-up' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'core' }
+        : process.env;
     const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, `${name} proxy`, { env });
     return { name, httpPort, tcpPort, pid: child.pid!, stop: () => stopChild(child, 10_000) };
   }

@@ -12,7 +12,9 @@
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
-//          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`
+//          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`;
+//          `wasmesh-core-up` adds the core codec's upstream HTTP/2 connections
+//          (WASMESH_HTTP2_UPSTREAM_CODEC=core)
 //          measures both HTTP/2 listeners against Envoy in the same rounds)
 // Each measurement also samples the proxy's CPU time (/proc/<pid>/stat, user + system) over
 // the measuring window (exactly for the Node-driven modes; for h2load from a timer at the end of
@@ -112,7 +114,7 @@ export interface Measurement {
 
 export interface ModeSummary {
   mode: Mode;
-  /** Which wasmesh (`wasmesh`, or `wasmesh-core`) the row compares with Envoy. */
+  /** Which wasmesh (`wasmesh`, `wasmesh-core` or `wasmesh-core-up`) the row compares with Envoy. */
   variant: ProxyName;
   unit: string;
   shape: string;
@@ -239,7 +241,7 @@ const median = (xs: readonly number[]): number => {
 
 export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): ModeSummary[] {
   const out: ModeSummary[] = [];
-  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-core'] as const) {
+  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-core', 'wasmesh-core-up'] as const) {
     const of = (proxy: ProxyName): Measurement[] => ms.filter((m) => m.mode === mode && m.proxy === proxy);
     const w = of(variant);
     const e = of('envoy');

@@ -18,6 +18,7 @@ import { Http1Listener } from '../listener/http1/http1-listener.js';
 import { Http2Listener } from '../listener/http2/http2-listener.js';
 import { CoreHttp2Listener } from '../listener/http2-core/core-http2-listener.js';
 import { http2CodecFromEnv, type Http2Codec } from '../listener/http2-listener-kind.js';
+import { http2UpstreamCodecFromEnv, type Http2UpstreamCodec } from '../upstream/http2-upstream-codec.js';
 import type { Http1ListenerOptions } from '../listener/http1/listener-options.js';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -111,6 +112,12 @@ export interface ProxyServerOptions {
    * listener/http2-core/). Default: WASMESH_HTTP2_CODEC, else nghttp2.
    */
   http2Codec?: Http2Codec;
+  /**
+   * Which HTTP/2 implementation upstream HTTP/2 and gRPC clusters speak: `nghttp2` (node:http2
+   * client sessions) or `core` (upstream/conn-pool/http2/core-h2-upstream-connection.ts).
+   * Default: WASMESH_HTTP2_UPSTREAM_CODEC, else nghttp2.
+   */
+  http2UpstreamCodec?: Http2UpstreamCodec;
   /**
    * Accept on this already listening descriptor instead of binding host:port (a worker thread
    * sharing the main thread's socket; host/server/listen-fds.ts).
@@ -244,7 +251,7 @@ export class ProxyServer {
     const view = requestViewOf(this.#core);
     const reserved = opts.reservedPorts;
     const passthroughGuard = new PassthroughGuard(() => [this.#listener.port, ...(reserved?.() ?? [])]);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, workloadCertificates: opts.workloadCertificates, log: opts.operationalLog, passthroughGuard });
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, upstreamTls: opts.upstreamTls, workloadCertificates: opts.workloadCertificates, log: opts.operationalLog, passthroughGuard, http2UpstreamCodec: opts.http2UpstreamCodec ?? http2UpstreamCodecFromEnv() });
     const writer = new RequestHeadWriter(this.#core);
     const strip = new EditList(this.#core, STRIP_ATTEMPT);
     const stripRewrite = new EditList(this.#core, STRIP_ATTEMPT_AND_ORIGINAL_PATH);

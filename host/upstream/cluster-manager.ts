@@ -6,6 +6,7 @@
 // requests) and reports each attempt's outcome; health it learns (ejections, panic) is pushed
 // into every live route table and hash table so that every balancer skips ejected endpoints.
 import type { Core } from '../core/wasm.js';
+import type { Http2UpstreamCodec } from './http2-upstream-codec.js';
 import type { RouteTable } from '../core/route/route-table.js';
 import { HashBalancer, hashKey } from '../core/balance/hash-balancer.js';
 import { ClusterStates, UPSTREAM_COUNTERS, type ClusterState } from '../core/upstream/cluster-state.js';
@@ -92,6 +93,8 @@ export interface ClusterManagerOptions {
   log?: Log;
   /** Refuses passthrough destinations that are this proxy (its own ports); absent: none refused. */
   passthroughGuard?: PassthroughGuard;
+  /** HTTP/2 upstream connections: node:http2 (default) or the core codec (http2-upstream-codec.ts). */
+  http2UpstreamCodec?: Http2UpstreamCodec;
 }
 
 /** One consistent-hash table, shared by the versions whose endpoint list it was built for. */
@@ -243,6 +246,8 @@ export class ClusterManager {
    * active counts into it).
    */
   readonly #retired = new Set<ManagedCluster>();
+  /** Set when HTTP/2 upstream connections run on the core codec. */
+  readonly #h2Core: Core | null;
   #closed = false;
 
   constructor(core: Core, stats: Stats, limits: Limits, codec: Http1Codec, opts: ClusterManagerOptions = {}) {
@@ -258,6 +263,7 @@ export class ClusterManager {
     this.#workloadCertificates = opts.workloadCertificates;
     this.#log = opts.log;
     this.#passthroughGuard = opts.passthroughGuard;
+    this.#h2Core = opts.http2UpstreamCodec === 'core' ? core : null;
   }
 
   /** The clock outlier detection runs on. */
@@ -588,7 +594,7 @@ export class ClusterManager {
       if (this.#seed !== undefined) state.seed(this.#seed);
       // One factory, so one session cache, per cluster.
       const made = transport ?? { key: '', factory: RAW_TRANSPORT };
-      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, made.factory, made.key.startsWith('h2|'));
+      const pool = new ClusterPool(c.name, stats, this.#limits, this.#codec, made.factory, made.key.startsWith('h2|'), this.#h2Core);
       const managed = (m = new ManagedCluster(c.name, state, pool, stats, c));
       managed.transportKey = made.key;
       // The core's counters and gauges (outlier detection, retries, circuit-breaker state) under

@@ -13,6 +13,7 @@ import type { TransportSocketFactory } from './transport/transport-socket.js';
 import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
 import type { ClusterStats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
+import type { Core } from '../core/wasm.js';
 
 /** An endpoint's pool: HTTP/1.1, or HTTP/2 for a cluster whose protocol is HTTP/2 (gRPC, h2UpgradePolicy UPGRADE). */
 export type EndpointPool = Http1ConnPool | Http2ConnPool;
@@ -36,6 +37,8 @@ export class ClusterPool implements Http1PoolCluster, Http2PoolCluster {
   readonly transport: TransportSocketFactory;
   /** Its endpoints speak HTTP/2 (fixed for the pool's life: a change makes a new ClusterPool). */
   readonly http2: boolean;
+  /** HTTP/2 connections on the core codec (set) or node:http2 (null). */
+  readonly h2Core: Core | null;
   readonly #endpoints = new Map<string, EndpointPool>();
   readonly #queue: Waiter[] = [];
   #settings: PoolSettings;
@@ -47,8 +50,9 @@ export class ClusterPool implements Http1PoolCluster, Http2PoolCluster {
    * `limits`, at most limits.maxConnectionsPerCluster connections and limits.maxPendingPerCluster
    * requests waiting for one (beyond that, 503 UO).
    */
-  constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory, http2 = false) {
+  constructor(name: string, stats: ClusterStats, limits: Limits, codec: Http1Codec, transport: TransportSocketFactory, http2 = false, h2Core: Core | null = null) {
     this.http2 = http2;
+    this.h2Core = h2Core;
     this.name = name;
     this.stats = stats;
     this.limits = limits;

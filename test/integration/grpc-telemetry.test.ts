@@ -6,6 +6,10 @@
 // UNIMPLEMENTED) rather than an HTTP error with a text body.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
+import { HTTP2_UPSTREAM_CODECS, type Http2UpstreamCodec } from '../../host/upstream/http2-upstream-codec.js';
+
+/** Every downstream × upstream HTTP/2 codec pair. */
+const CODEC_PAIRS = HTTP2_CODECS.flatMap((d) => HTTP2_UPSTREAM_CODECS.map((u) => [d, u] as [Http2Codec, Http2UpstreamCodec]));
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +45,7 @@ function say(client: InstanceType<typeof Client>, msg: string): Promise<{ ok: st
   return new Promise((resolve) => client.Say(msg, { deadline: Date.now() + 5000 }, (e: grpc.ServiceError | null, r?: string) => resolve(e ? { err: e } : { ok: r! })));
 }
 
-async function setup(codec: Http2Codec): Promise<void> {
+async function setup(codec: Http2Codec, upstreamCodec: Http2UpstreamCodec): Promise<void> {
   server = new grpc.Server();
   server.addService(service, {
     Say: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
@@ -60,7 +64,7 @@ async function setup(codec: Http2Codec): Promise<void> {
   const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
   dir = mkdtempSync(join(tmpdir(), 'wasmesh-grpc-telemetry-'));
   logPath = join(dir, 'access.log');
-  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec });
+  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec, http2UpstreamCodec: upstreamCodec });
   const greeter = mesh([{ name: 'greeter', ports: [port] }], [{ name: 'greeter-route', dests: [{ cluster: 'greeter' }] }], ['greeter.test']);
   const empty = mesh([{ name: 'empty', ports: [] }], [{ name: 'empty-route', dests: [{ cluster: 'empty' }] }], ['empty.test']);
   const m: MeshConfig = {
@@ -96,8 +100,8 @@ async function logLines(count: number): Promise<string[]> {
   throw new Error(`fewer than ${count} access log lines in ${logPath}`);
 }
 
-describe.each(HTTP2_CODECS)('gRPC in telemetry and local replies (downstream HTTP/2: %s)', (codec) => {
-  beforeAll(() => setup(codec));
+describe.each(CODEC_PAIRS)('gRPC in telemetry and local replies (downstream HTTP/2: %s, upstream: %s)', (codec, upstreamCodec) => {
+  beforeAll(() => setup(codec, upstreamCodec));
   afterAll(teardown);
 
   it('istio_requests_total: request_protocol="grpc", grpc_response_status from the trailers (0, 9), local replies 14 and 12; %GRPC_STATUS% in the log', async () => {

@@ -4,6 +4,10 @@
 // Trailers (grpc-status, grpc-message) must cross both hops; deadlines and streams must work.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
+import { HTTP2_UPSTREAM_CODECS, type Http2UpstreamCodec } from '../../host/upstream/http2-upstream-codec.js';
+
+/** Every downstream × upstream HTTP/2 codec pair. */
+const CODEC_PAIRS = HTTP2_CODECS.flatMap((d) => HTTP2_UPSTREAM_CODECS.map((u) => [d, u] as [Http2Codec, Http2UpstreamCodec]));
 import * as grpc from '@grpc/grpc-js';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { mesh } from '../helpers/mesh-fixtures.js';
@@ -22,7 +26,7 @@ let server: grpc.Server;
 let proxy: ProxyServer;
 let client: InstanceType<typeof Client>;
 
-async function setup(codec: Http2Codec): Promise<void> {
+async function setup(codec: Http2Codec, upstreamCodec: Http2UpstreamCodec): Promise<void> {
   server = new grpc.Server();
   server.addService(service, {
     Say: (call: grpc.ServerUnaryCall<string, string>, cb: grpc.sendUnaryData<string>) => {
@@ -42,7 +46,7 @@ async function setup(codec: Http2Codec): Promise<void> {
     },
   });
   const port = await new Promise<number>((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
-  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec });
+  proxy = new ProxyServer({ host: '127.0.0.1', port: 0, log: () => {}, seed: 1, http2Codec: codec, http2UpstreamCodec: upstreamCodec });
   const m = mesh([{ name: 'greeter', ports: [port] }], [{ name: 'default/greeter/0', dests: [{ cluster: 'greeter' }] }], [HOST]);
   for (const c of m.clusters) (c as { protocol?: string }).protocol = 'GRPC';
   proxy.apply(m, 1);
@@ -62,8 +66,8 @@ function say(msg: string, deadlineMs = 5000): Promise<string> {
   );
 }
 
-describe.each(HTTP2_CODECS)('gRPC through the proxy (h2c downstream, HTTP/2 upstream) (downstream HTTP/2: %s)', (codec) => {
-  beforeAll(() => setup(codec));
+describe.each(CODEC_PAIRS)('gRPC through the proxy (h2c downstream, HTTP/2 upstream) (downstream HTTP/2: %s, upstream: %s)', (codec, upstreamCodec) => {
+  beforeAll(() => setup(codec, upstreamCodec));
   afterAll(teardown);
 
   it('unary calls are answered, many at once on one connection', async () => {

@@ -7,7 +7,7 @@
 // - streams (§5.1): client-opened odd ids, increasing; HEADERS on a new id opens one (REFUSED_STREAM
 //   past SETTINGS_MAX_CONCURRENT_STREAMS), on an open one are the trailers (END_STREAM required);
 //   frames on idle streams are connection errors, on closed ones STREAM_CLOSED;
-// - flow control both ways (flow-window.ts): the connection and each stream; DATA out waits for
+// - flow control both ways (core/h2/flow-window.ts): the connection and each stream; DATA out waits for
 //   window and for socket room (CONNECTION_BUFFER_LIMIT), request DATA gives window back only as
 //   the stream's reader consumes it;
 // - errors: a connection error sends GOAWAY with the last stream id and the RFC code and closes;
@@ -29,9 +29,10 @@ import {
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { RequestHandler } from '../listener.js';
-import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from './h2-frames.js';
-import { PeerSettings, localSettings, DEFAULT_WINDOW } from './h2-settings.js';
-import { SendWindow, RecvWindow } from './flow-window.js';
+import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../core/h2/h2-frames.js';
+import { localSettings } from './h2-settings.js';
+import { PeerSettings, DEFAULT_WINDOW } from '../../core/h2/h2-settings.js';
+import { SendWindow, RecvWindow } from '../../core/h2/flow-window.js';
 import { H2Stream } from './h2-stream.js';
 import { malformedRequestFields } from './h2-request-fields.js';
 import { CoreHttp2Downstream, type CoreH2StreamOwner } from './core-http2-downstream.js';

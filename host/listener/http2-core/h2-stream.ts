@@ -5,7 +5,7 @@
 // adapter) is told. The connection (core-h2-connection.ts) moves it; the adapter
 // (core-http2-downstream.ts) reads and writes through it.
 import type { HeaderField } from '../../core/h2/hpack.js';
-import { RecvWindow, SendWindow } from './flow-window.js';
+import { RecvWindow, SendWindow } from '../../core/h2/flow-window.js';
 
 /** What a stream reports to whoever reads it (the Downstream adapter). */
 export interface H2StreamEvents {

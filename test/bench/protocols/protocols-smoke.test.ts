@@ -87,18 +87,19 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(unknown.stderr).toContain('unknown option --frobnicate');
     const proxy = await runner(['--proxies', 'wasmesh,nginx']);
     expect(proxy.code).toBe(2);
-    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-core, envoy)');
+    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-core, wasmesh-core-up, envoy)');
   });
 
-  it('--proxies wasmesh,wasmesh-core,envoy: both HTTP/2 listeners against Envoy in the same rounds, a row each', async () => {
+  it('--proxies wasmesh,wasmesh-core,wasmesh-core-up,envoy: the HTTP/2 codec variants against Envoy in the same rounds, a row each', async () => {
     await ensureBuilt();
     const json = join(out, 'core.json');
-    const r = await runner(['--modes', 'h2,grpc', '--proxies', 'wasmesh,wasmesh-core,envoy', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    const r = await runner(['--modes', 'h2,grpc', '--proxies', 'wasmesh,wasmesh-core,wasmesh-core-up,envoy', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
-    expect(report.summary.map((s) => `${s.mode}/${s.variant}`)).toEqual(['h2/wasmesh', 'h2/wasmesh-core', 'grpc/wasmesh', 'grpc/wasmesh-core']);
+    expect(report.summary.map((s) => `${s.mode}/${s.variant}`)).toEqual(['h2/wasmesh', 'h2/wasmesh-core', 'h2/wasmesh-core-up', 'grpc/wasmesh', 'grpc/wasmesh-core', 'grpc/wasmesh-core-up']);
     for (const m of report.measurements) expect(m.figures.errors, `${m.mode}/${m.proxy}: ${m.figures.firstError}`).toBe(0);
     expect(r.stdout).toMatch(/\| h2 \(wasmesh-core\) \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
+    expect(r.stdout).toMatch(/\| grpc \(wasmesh-core-up\) \| \d+ calls\/s \| \d+ calls\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
 
   it('--proxies wasmesh runs wasmesh alone: its figures and CPU per MiB, no ratio', async () => {

@@ -5,15 +5,19 @@
 // exceed what the connecting ones will carry, within the cluster's max connections. A slot is
 // bounded by maxConcurrentStreams and the server's SETTINGS_MAX_CONCURRENT_STREAMS; a connection
 // drains after maxRequestsPerConnection streams or a GOAWAY; an idle one closes after the idle
-// timeout.
+// timeout. Its connections speak node:http2 (http2-connection.ts) or, when the cluster hands it
+// a core (Http2PoolCluster.h2Core: WASMESH_HTTP2_UPSTREAM_CODEC=core), the core codec's frames and
+// HPACK (core-h2-upstream-connection.ts); the pool treats both alike (PooledH2Connection).
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import type { Cancellable, ConnPool, PoolCallbacks, PoolFailure, PoolSettings, UpstreamStream } from '../conn-pool.js';
 import type { TransportSocketFactory } from '../../transport/transport-socket.js';
 import type { ConnectionBreaker } from '../../connection-breaker.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
-import { Http2Connection, type Http2ConnectionOwner } from './http2-connection.js';
-import { Http2Stream } from './http2-stream.js';
+import type { Core } from '../../../core/wasm.js';
+import { Http2Connection } from './http2-connection.js';
+import { CoreH2UpstreamConnection } from './core-h2-upstream-connection.js';
+import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
 
 /** Envoy's http2_protocol_options.max_concurrent_streams default (2^31 - 1). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 2147483647;
@@ -29,6 +33,8 @@ export interface Http2PoolCluster {
   releaseConnection(): void;
   /** Queues `callbacks` until the cluster may open a connection for `endpoint` (null: pending queue full). */
   enqueue(endpoint: Http2ConnPool, callbacks: PoolCallbacks): Cancellable | null;
+  /** Set: connections run on the core codec (core-h2-upstream-connection.ts), else on node:http2. */
+  readonly h2Core?: Core | null;
 }
 
 /** A connection being opened, and how many waiters count on it. */
@@ -48,7 +54,7 @@ interface Waiter extends Cancellable {
 
 const NOTHING_PENDING: Cancellable = { cancel() {} };
 
-export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
+export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
   readonly address: string;
   readonly port: number;
   readonly key: string;
@@ -57,7 +63,7 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
   readonly #transport: TransportSocketFactory;
   readonly #scheme: 'http' | 'https';
   readonly #hostname: string | undefined;
-  readonly #conns: Http2Connection[] = [];
+  readonly #conns: PooledH2Connection[] = [];
   readonly #connecting = new Set<Connecting>();
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -80,7 +86,7 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
   }
 
   /** Open connections (tests, /clusters). */
-  get openConnections(): readonly Http2Connection[] {
+  get openConnections(): readonly PooledH2Connection[] {
     return this.#conns;
   }
 
@@ -136,11 +142,11 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
   }
 
   release(stream: UpstreamStream, _reusable: boolean): void {
-    if (stream instanceof Http2Stream) stream.releaseUnstarted();
+    (stream as UpstreamStream & { releaseUnstarted?(): void }).releaseUnstarted?.();
   }
 
   /** The oldest connection with a free slot (streams concentrate, so extra connections can idle out). */
-  #readyConnection(): Http2Connection | null {
+  #readyConnection(): PooledH2Connection | null {
     const breaker = this.#cluster.breaker;
     for (const c of this.#conns) {
       if (!c.ready) continue;
@@ -228,7 +234,7 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
       keepAlive: settings.tcpKeepalive,
       ...(this.#hostname !== undefined ? { hostname: this.#hostname } : {}),
     });
-    let session: ClientHttp2Session;
+    let session: ClientHttp2Session | null = null;
     const fail = (why: PoolFailure): void => {
       if (settled) return;
       settled = true;
@@ -237,7 +243,7 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
       cluster.releaseConnection();
       stats.inc('upstream_cx_connect_fail');
       if (why === 'connect_timeout') stats.inc('upstream_cx_connect_timeout');
-      session.destroy();
+      session?.destroy();
       socket.destroy();
       // The requests that counted on this connect fail with it (Envoy: pending streams of a
       // failed client); the others keep waiting.
@@ -247,13 +253,7 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
       }
     };
     const timer = setTimeout(() => fail('connect_timeout'), settings.connectTimeoutMs);
-    session = h2connect(`${this.#scheme}://${this.address}:${this.port}`, {
-      createConnection: () => socket,
-      settings: { enablePush: false },
-    });
-    session.once('error', () => fail('connect_fail'));
-    socket.once('error', () => fail('connect_fail'));
-    session.once('connect', () => {
+    const established = (conn: PooledH2Connection): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -261,23 +261,46 @@ export class Http2ConnPool implements ConnPool, Http2ConnectionOwner {
       stats.inc('upstream_cx_total');
       stats.incDynamic('upstream_cx_http2_total');
       stats.inc('upstream_cx_active');
-      const conn = new Http2Connection(session, this.#scheme, this, stats, cluster.codec, this.#maxStreams);
       this.#conns.push(conn);
       for (const w of this.#waiters) if (w.on === attempt) w.on = null;
       attempt.attached = 0;
       if (this.#closed) conn.close();
       this.#serve();
       this.#armSweep();
+    };
+    socket.once('error', () => fail('connect_fail'));
+    const core = cluster.h2Core;
+    if (core) {
+      // The core codec: HTTP/2 starts once the transport is ready; the connection counts as
+      // established when the server's SETTINGS arrived (its stream limit known).
+      socket.once(this.#transport.readyEvent, () => {
+        if (settled) return;
+        const conn: CoreH2UpstreamConnection = new CoreH2UpstreamConnection(core, socket, this.#scheme, this, stats, cluster.codec, this.#maxStreams, (ok) => {
+          if (ok) established(conn);
+          else fail('connect_fail');
+        });
+      });
+      return attempt;
+    }
+    const s = h2connect(`${this.#scheme}://${this.address}:${this.port}`, {
+      createConnection: () => socket,
+      settings: { enablePush: false },
+    });
+    session = s;
+    s.once('error', () => fail('connect_fail'));
+    s.once('connect', () => {
+      if (settled) return;
+      established(new Http2Connection(s, this.#scheme, this, stats, cluster.codec, this.#maxStreams));
     });
     return attempt;
   }
 
-  capacityChanged(_conn: Http2Connection): void {
+  capacityChanged(_conn: PooledH2Connection): void {
     this.#serve();
     this.#armSweep();
   }
 
-  closed(conn: Http2Connection): void {
+  closed(conn: PooledH2Connection): void {
     const i = this.#conns.indexOf(conn);
     if (i < 0) return;
     this.#conns.splice(i, 1);

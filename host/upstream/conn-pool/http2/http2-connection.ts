@@ -7,16 +7,12 @@ import type { ClientHttp2Session } from 'node:http2';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import { Http2Stream } from './http2-stream.js';
+import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
 
 /** What a connection reports back to its endpoint pool. */
-export interface Http2ConnectionOwner {
-  /** A stream slot freed (or the connection's capacity changed): waiters may take it. */
-  capacityChanged(conn: Http2Connection): void;
-  /** The connection is gone (its streams are failed or done). */
-  closed(conn: Http2Connection): void;
-}
+export type Http2ConnectionOwner = H2ConnectionOwner;
 
-export class Http2Connection {
+export class Http2Connection implements PooledH2Connection {
   readonly session: ClientHttp2Session;
   readonly scheme: 'http' | 'https';
   readonly stats: ClusterStats;

@@ -1,8 +1,9 @@
 // The HTTP/2 pool against a real node:http2 (h2c) server on loopback: multiplexing, the stream
 // limits (ours and the server's SETTINGS), maxRequestsPerConnection, GOAWAY mid-flight,
 // RST_STREAM and REFUSED_STREAM, connect failure, trailers, grpc-status, backpressure both ways,
-// the pending queue and the idle timeout.
-import { describe, it, expect, afterEach } from 'vitest';
+// the pending queue and the idle timeout. Every case runs over both connection codecs: node:http2
+// (http2-connection.ts) and the core codec (core-h2-upstream-connection.ts).
+import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import { createServer, constants, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
@@ -25,6 +26,8 @@ const noEdits = new EditList(core, noHeaderOps());
 let servers: Http2Server[] = [];
 let pools: ClusterPool[] = [];
 let serverSessions: ServerHttp2Session[] = [];
+/** The codec of the suite running now. */
+let h2Core: Core | null = null;
 
 afterEach(async () => {
   for (const p of pools) p.destroyAll();
@@ -42,7 +45,7 @@ interface Upstream {
 }
 
 /** An h2c server; `handler` answers each stream (default: 200 "ok"). */
-async function upstream(handler?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void, settings: { maxConcurrentStreams?: number } = {}): Promise<Upstream> {
+async function upstream(handler?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void, settings: { maxConcurrentStreams?: number; initialWindowSize?: number; maxFrameSize?: number } = {}): Promise<Upstream> {
   const server = createServer({ settings });
   servers.push(server);
   const u: Upstream = { port: 0, sessions: [], streams: [] };
@@ -67,7 +70,7 @@ async function upstream(handler?: (stream: ServerHttp2Stream, headers: IncomingH
 
 function makePool(limits: Partial<Limits> = {}, settings: Partial<PoolSettings> = {}, breaker?: { maxConnections?: number; maxPending?: number; maxRequestsPerConnection?: number }): ClusterPool {
   const l = resolveLimits(limits);
-  const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true);
+  const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true, h2Core);
   if (Object.keys(settings).length > 0 || breaker) {
     pool.configure(
       { connectTimeoutMs: l.connectTimeoutMs, idleTimeoutMs: l.upstreamIdleTimeoutMs, tcpKeepalive: null, ...settings },
@@ -150,7 +153,11 @@ const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
   }
 };
 
-describe('Http2ConnPool', () => {
+describe.each(['nghttp2', 'core'] as const)('Http2ConnPool (%s)', (kind) => {
+  beforeEach(() => {
+    h2Core = kind === 'core' ? core : null;
+  });
+
   it('sends the request head as HTTP/2 headers and reads the response through the core filter', async () => {
     const u = await upstream((stream) => {
       stream.respond({ ':status': 201, 'content-length': '5', 'x-up': 'y', 'set-cookie': ['a=1', 'b=2'] });
@@ -380,6 +387,68 @@ describe('Http2ConnPool', () => {
     expect(out.ended).toBe(true);
     expect(out.body.toString()).toBe(String(sent));
     expect(sent).toBe(262144);
+  });
+
+  it("sends a body larger than the server's small windows whole, in order, and a response larger than ours", async () => {
+    // The server's stream window is 1,000 bytes: the request body goes out as WINDOW_UPDATEs allow.
+    const body = Buffer.alloc(300_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+    const reply = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < reply.length; i++) reply[i] = (i * 7) & 0xff;
+    const u = await upstream((s) => {
+      const parts: Buffer[] = [];
+      s.on('data', (d: Buffer) => parts.push(d));
+      s.on('end', () => {
+        const got = Buffer.concat(parts);
+        s.respond({ ':status': 200, 'x-same': String(got.equals(body)) });
+        s.end(reply);
+      });
+    }, { initialWindowSize: 1000 });
+    const pool = makePool();
+    const st = (await acquire(pool, u.port)) as UpstreamStream;
+    const out = await exchange(st, head('/', 'POST', `content-length: ${body.length}\r\n`), [body.subarray(0, 100_000), body.subarray(100_000)]);
+    expect(out.ended).toBe(true);
+    expect(out.fields).toContainEqual(['x-same', 'true']);
+    expect(out.body.equals(reply)).toBe(true);
+  });
+
+  it("answers the server's PING", async () => {
+    const u = await upstream();
+    const pool = makePool();
+    expect((await get(pool, u.port)).ended).toBe(true);
+    const rtt = await new Promise<number>((resolve, reject) => {
+      u.sessions[0]!.ping((err, ms) => (err ? reject(err) : resolve(ms)));
+    });
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    // The connection still serves.
+    expect((await get(pool, u.port)).ended).toBe(true);
+    expect(u.sessions.length).toBe(1);
+  });
+
+  // Core codec only: on node:http2 the stream cut after its head ends as if complete (its 'end'
+  // comes without an rstCode when the session is destroyed) — a gap of http2-stream.ts, noted in docs/http2.md.
+  it.runIf(kind === 'core')('fails streams of a connection lost mid-response (after the head: reset_mid_response, before: reset_before_head), and the next request opens a new one', async () => {
+    const u = await upstream((s, h) => {
+      if (h[':path'] === '/ok') {
+        s.respond({ ':status': 200 });
+        s.end('ok');
+        return;
+      }
+      if (h[':path'] === '/head') {
+        s.respond({ ':status': 200 });
+        s.write('part');
+      }
+      // '/none': no answer at all
+      if (u.streams.length === 2) setTimeout(() => u.sessions[0]!.destroy(), 50);
+    });
+    const pool = makePool();
+    const [a, b] = await Promise.all([acquire(pool, u.port), acquire(pool, u.port)]);
+    const [withHead, without] = await Promise.all([exchange(a as UpstreamStream, head('/head')), exchange(b as UpstreamStream, head('/none'))]);
+    expect(withHead.failure).toBe('reset_mid_response');
+    expect(withHead.body.toString()).toBe('part');
+    expect(without.failure).toBe('reset_before_head');
+    expect((await get(pool, u.port, '/ok')).body.toString()).toBe('ok');
+    expect(u.sessions.length).toBe(2);
   });
 
   it('queues beyond the cluster limits and overflows past the pending limit', async () => {

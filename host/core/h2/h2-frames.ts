@@ -5,7 +5,7 @@
 import {
   FRAME_DATA, FRAME_HEADERS, FRAME_RST_STREAM, FRAME_SETTINGS, FRAME_PING, FRAME_GOAWAY, FRAME_WINDOW_UPDATE,
   FRAME_CONTINUATION, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM,
-} from '../../core/h2/frame-scanner.js';
+} from './frame-scanner.js';
 
 export function frameHeader(length: number, type: number, flags: number, stream: number): Buffer {
   const b = Buffer.allocUnsafe(9);

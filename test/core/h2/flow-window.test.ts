@@ -2,7 +2,7 @@
 // refusal past the window and its WINDOW_UPDATE once half the window was consumed.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { RecvWindow, SendWindow } from '../../../host/listener/http2-core/flow-window.js';
+import { RecvWindow, SendWindow } from '../../../host/core/h2/flow-window.js';
 
 describe('SendWindow', () => {
   it('grows up to 2^31-1 and refuses past it; may go negative after a smaller SETTINGS', () => {

@@ -1,0 +1,470 @@
+// One pooled upstream HTTP/2 connection on the core codec (RFC 9113, client side): the same role
+// as http2-connection.ts on node:http2, behind the same pool (PooledH2Connection). Socket bytes
+// go to the core's frame scanner and its HPACK decoder (host/core/h2/), request heads out through
+// its HPACK encoder; this class keeps the client's state machine:
+// - preface + SETTINGS (push off, 1 MiB stream window) + a connection WINDOW_UPDATE to 16 MiB; the
+//   connection is ready when the server's first SETTINGS arrived (so its
+//   SETTINGS_MAX_CONCURRENT_STREAMS is known before a stream goes out); SETTINGS are ACKed, PING
+//   answered; capacity = min(maxConcurrentStreams, the server's SETTINGS_MAX_CONCURRENT_STREAMS);
+// - streams: odd ids from 1, increasing; DATA out as the stream and connection send windows allow,
+//   the server's WINDOW_UPDATE and INITIAL_WINDOW_SIZE changes applied; response DATA gives window
+//   back only as the stream's handler consumes it (core/h2/flow-window.ts);
+// - GOAWAY: no new stream; streams above its last-stream-id fail as refused_stream (the router
+//   retries them on another connection, Envoy's refused-stream); the others finish, then it closes;
+// - errors: a connection error sends GOAWAY with the RFC code and destroys the connection, its
+//   streams failing (reset_before_head / reset_mid_response); RST_STREAM ends one stream.
+// Frames out are queued and written once per read, or once per event-loop turn.
+import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { Core } from '../../../core/wasm.js';
+import {
+  FrameScanner, FRAME_DATA, FRAME_HEADERS, FRAME_RST_STREAM, FRAME_SETTINGS, FRAME_PUSH_PROMISE, FRAME_PING, FRAME_GOAWAY,
+  FRAME_WINDOW_UPDATE, FRAME_CONTINUATION, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM,
+} from '../../../core/h2/frame-scanner.js';
+import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
+import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
+import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
+import {
+  PeerSettings, DEFAULT_WINDOW, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE,
+} from '../../../core/h2/h2-settings.js';
+import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
+import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { Http1Codec } from '../http1/http1-codec.js';
+import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
+import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream-stream.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** This side's stream receive window (what a paused response may hold here) and connection window. */
+export const UPSTREAM_STREAM_WINDOW = 1024 * 1024;
+export const UPSTREAM_CONNECTION_WINDOW = 16 * 1024 * 1024;
+/** Response header list limit (Envoy's max_response_headers_kb default 60 KiB, 100 fields). */
+const MAX_HEADER_LIST = 60 * 1024;
+/** Bytes queued on the socket past which request bodies wait (Envoy's per-connection buffer limit). */
+export const CONNECTION_BUFFER_LIMIT = 1024 * 1024;
+/** Highest client stream id (2^31 - 1); past it the connection takes no new stream. */
+const MAX_STREAM_ID = 0x7fffffff;
+
+export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
+  readonly scheme: 'http' | 'https';
+  readonly stats: ClusterStats;
+  readonly codec: Http1Codec;
+  active = 0;
+  started = 0;
+  idleSince = 0;
+  draining = false;
+  readonly #socket: Socket;
+  readonly #owner: H2ConnectionOwner;
+  readonly #maxStreams: number;
+  readonly #scanner: FrameScanner;
+  readonly #decoder: HpackDecoder;
+  readonly #encoder: HpackEncoder;
+  readonly #peer = new PeerSettings();
+  readonly #connSend = new SendWindow(DEFAULT_WINDOW);
+  readonly #connRecv = new RecvWindow(UPSTREAM_CONNECTION_WINDOW);
+  readonly #streams = new Map<number, CoreH2UpstreamStream>();
+  /** Streams with body bytes or an end waiting for window. */
+  readonly #sending = new Set<CoreH2UpstreamStream>();
+  #nextId = 1;
+  #settingsSeen = false;
+  /** The server's GOAWAY arrived: a stream handed out before it may not start here. */
+  #goaway = false;
+  #onSettled: ((ok: boolean) => void) | null;
+  #closed = false;
+  #block: Buffer[] | null = null;
+  #blockFlags = 0;
+  #blockStream = 0;
+  #out: Buffer[] = [];
+  #reading = false;
+  #flushScheduled = false;
+
+  /**
+   * Starts HTTP/2 on a connected `socket`; `onSettled(true)` once the server's SETTINGS arrived,
+   * `onSettled(false)` if the connection failed before.
+   */
+  constructor(core: Core, socket: Socket, scheme: 'http' | 'https', owner: H2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number, onSettled: (ok: boolean) => void) {
+    this.#socket = socket;
+    this.scheme = scheme;
+    this.#owner = owner;
+    this.stats = stats;
+    this.codec = codec;
+    this.#maxStreams = maxConcurrentStreams;
+    this.#onSettled = onSettled;
+    this.#scanner = new FrameScanner(core, { server: false });
+    this.#decoder = new HpackDecoder(core, { maxListSize: MAX_HEADER_LIST });
+    this.#encoder = new HpackEncoder(core);
+    this.idleSince = performance.now();
+    socket.on('data', (chunk: Buffer) => this.#onRead(chunk));
+    socket.on('drain', () => this.#onDrain());
+    socket.on('error', () => this.#lost());
+    socket.on('close', () => this.#lost());
+    socket.on('end', () => this.#lost());
+    this.#out.push(PREFACE, settingsFrame([
+      [SETTINGS_ENABLE_PUSH, 0],
+      [SETTINGS_INITIAL_WINDOW_SIZE, UPSTREAM_STREAM_WINDOW],
+      [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
+    ]), windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW));
+    this.#flush();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Streams this connection may carry at once now. */
+  get capacity(): number {
+    return Math.min(this.#maxStreams, this.#peer.maxConcurrentStreams);
+  }
+
+  get ready(): boolean {
+    return this.#settingsSeen && !this.draining && !this.#closed && this.active < this.capacity && this.#nextId <= MAX_STREAM_ID;
+  }
+
+  get peerInitialWindow(): number {
+    return this.#peer.initialWindowSize;
+  }
+
+  get congested(): boolean {
+    return this.#socket.writableLength > CONNECTION_BUFFER_LIMIT;
+  }
+
+  newStream(): CoreH2UpstreamStream {
+    this.active++;
+    this.started++;
+    this.idleSince = 0;
+    return new CoreH2UpstreamStream(this, UPSTREAM_STREAM_WINDOW);
+  }
+
+  // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
+  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean {
+    // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
+    if (this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID) return false;
+    const id = this.#nextId;
+    this.#nextId += 2;
+    stream.id = id;
+    this.#streams.set(id, stream);
+    const block = this.#encoder.encode(fields);
+    for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#out.push(f);
+    this.#scheduleFlush();
+    return true;
+  }
+
+  wantSend(stream: CoreH2UpstreamStream): void {
+    this.#sending.add(stream);
+    this.#sendData();
+    this.#scheduleFlush();
+  }
+
+  consumed(stream: CoreH2UpstreamStream, n: number): void {
+    if (n <= 0 || this.#closed) return;
+    const c = this.#connRecv.consume(n);
+    if (c > 0) this.#out.push(windowUpdate(0, c));
+    if (!stream.done && !stream.remoteClosed) {
+      const s = stream.recv.consume(n);
+      if (s > 0) this.#out.push(windowUpdate(stream.id, s));
+    }
+    this.#scheduleFlush();
+  }
+
+  reset(stream: CoreH2UpstreamStream, code: number): void {
+    if (this.#closed || stream.id === 0) return;
+    this.#out.push(rstStream(stream.id, code));
+    this.#scheduleFlush();
+  }
+
+  streamDone(stream: CoreH2UpstreamStream): void {
+    if (stream.id !== 0) this.#streams.delete(stream.id);
+    this.#sending.delete(stream);
+    this.active--;
+    if (this.active === 0) this.idleSince = performance.now();
+    if (this.draining && this.active === 0) {
+      this.close();
+      return;
+    }
+    if (!this.#closed) this.#owner.capacityChanged(this);
+  }
+
+  // ── reading ─────────────────────────────────────────────────────────────────────────────
+  #onRead(chunk: Buffer): void {
+    if (this.#closed) return;
+    const scanner = this.#scanner;
+    scanner.push(chunk);
+    this.#reading = true;
+    try {
+      while (!this.#closed) {
+        const st = scanner.next();
+        if (st === H2_INCOMPLETE) break;
+        if (st !== H2_OK) {
+          const e = h2StatusEntry(st);
+          const id = scanner.streamId;
+          if (e.scope === 'stream' && id !== 0 && scanner.type !== FRAME_HEADERS && scanner.type !== FRAME_CONTINUATION) {
+            scanner.skip();
+            const s = this.#streams.get(id);
+            this.#out.push(rstStream(id, e.errorCode));
+            s?.fail('reset_before_head');
+            continue;
+          }
+          this.#connectionError(e.errorCode, e.code);
+          return;
+        }
+        this.#onFrame();
+      }
+    } finally {
+      this.#reading = false;
+      this.#flush();
+    }
+  }
+
+  #onFrame(): void {
+    const s = this.#scanner;
+    const type = s.type;
+    if (!this.#settingsSeen && type !== FRAME_SETTINGS) return this.#connectionError(H2_PROTOCOL_ERROR, 'preface_without_settings');
+    switch (type) {
+      case FRAME_DATA: return this.#onData();
+      case FRAME_HEADERS:
+        if ((s.flags & FLAG_END_HEADERS) !== 0) return this.#onHeaderBlock(s.streamId, s.flags, null);
+        this.#block = [Buffer.from(s.payload())];
+        this.#blockFlags = s.flags;
+        this.#blockStream = s.streamId;
+        return;
+      case FRAME_CONTINUATION:
+        this.#block!.push(Buffer.from(s.payload()));
+        if ((s.flags & FLAG_END_HEADERS) !== 0) {
+          const block = Buffer.concat(this.#block!);
+          this.#block = null;
+          this.#onHeaderBlock(this.#blockStream, this.#blockFlags, block);
+        }
+        return;
+      case FRAME_RST_STREAM: {
+        const st = this.#streams.get(s.streamId);
+        if (st) {
+          st.remoteClosed = true;
+          st.onReset(s.value0);
+        }
+        return;
+      }
+      case FRAME_SETTINGS: return this.#onSettings();
+      case FRAME_PUSH_PROMISE: return this.#connectionError(H2_PROTOCOL_ERROR, 'push_promise_disabled'); // we sent ENABLE_PUSH 0
+      case FRAME_PING:
+        if ((s.flags & FLAG_ACK) === 0) this.#out.push(pingAck(Buffer.from(s.payload())));
+        return;
+      case FRAME_GOAWAY: return this.#onGoaway(s.value1);
+      case FRAME_WINDOW_UPDATE: return this.#onWindowUpdate(s.streamId, s.value0);
+      default: return; // PRIORITY, unknown types (§5.5): ignored
+    }
+  }
+
+  #onSettings(): void {
+    const s = this.#scanner;
+    if ((s.flags & FLAG_ACK) !== 0) return;
+    const delta = this.#peer.apply(s.settings());
+    if (delta !== 0) {
+      for (const st of this.#streams.values()) {
+        if (!st.send.grow(delta)) return this.#connectionError(H2_FLOW_CONTROL_ERROR, 'settings_window_overflow');
+      }
+    }
+    this.#encoder.setTableLimit(Math.min(this.#peer.headerTableSize, 4096));
+    this.#out.push(SETTINGS_ACK);
+    if (!this.#settingsSeen) {
+      this.#settingsSeen = true;
+      const settled = this.#onSettled;
+      this.#onSettled = null;
+      settled?.(true);
+    } else {
+      this.#owner.capacityChanged(this);
+    }
+    if (delta > 0) this.#sendAll();
+  }
+
+  #onGoaway(lastStreamId: number): void {
+    this.stats.incDynamic('upstream_cx_close_notify');
+    this.draining = true;
+    this.#goaway = true;
+    // Streams above lastStreamId were never processed: retriable (refused_stream).
+    for (const st of [...this.#streams.values()]) if (st.id > lastStreamId) st.fail('refused_stream');
+    if (this.active === 0) this.close();
+    else this.#owner.capacityChanged(this);
+  }
+
+  #onWindowUpdate(id: number, increment: number): void {
+    if (id === 0) {
+      if (!this.#connSend.grow(increment)) return this.#connectionError(H2_FLOW_CONTROL_ERROR, 'window_overflow');
+      this.#sendAll();
+      return;
+    }
+    const st = this.#streams.get(id);
+    if (!st) return;
+    if (!st.send.grow(increment)) {
+      this.#out.push(rstStream(id, H2_FLOW_CONTROL_ERROR));
+      st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
+      return;
+    }
+    if (this.#sending.has(st)) this.#sendData();
+  }
+
+  #onData(): void {
+    const s = this.#scanner;
+    const n = s.length;
+    if (!this.#connRecv.receive(n)) return this.#connectionError(H2_FLOW_CONTROL_ERROR, 'connection_window_exceeded');
+    const st = this.#streams.get(s.streamId);
+    const end = (s.flags & FLAG_END_STREAM) !== 0;
+    if (!st) {
+      // A stream this side ended: the server had not seen the reset yet. Its window comes back.
+      const c = this.#connRecv.consume(n);
+      if (c > 0) this.#out.push(windowUpdate(0, c));
+      if (s.streamId >= this.#nextId) return this.#connectionError(H2_PROTOCOL_ERROR, 'data_on_idle_stream');
+      return;
+    }
+    if (!st.recv.receive(n)) {
+      this.#out.push(rstStream(st.id, H2_FLOW_CONTROL_ERROR));
+      const c = this.#connRecv.consume(n);
+      if (c > 0) this.#out.push(windowUpdate(0, c));
+      st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
+      return;
+    }
+    if (end) st.remoteClosed = true;
+    // Copied out of Wasm memory: the next read reuses the scanner's region, and the downstream
+    // socket may hold the chunk queued after this returns (as the core listener copies request DATA).
+    st.onData(Buffer.from(s.payload()), n, end);
+  }
+
+  #onHeaderBlock(id: number, flags: number, block: Buffer | null): void {
+    const dec = this.#decoder;
+    // Decoded first, whatever happens to the stream: the HPACK table must stay in step (§4.3).
+    const status = block === null ? dec.decodeAt(this.#scanner.payloadPtr, this.#scanner.payloadLength) : dec.decode(block);
+    const entry = h2StatusEntry(status);
+    if (status !== H2_OK && entry.scope === 'connection') return this.#connectionError(entry.errorCode, entry.code);
+    const st = this.#streams.get(id);
+    if (!st) {
+      if (id >= this.#nextId || (id & 1) === 0) return this.#connectionError(H2_PROTOCOL_ERROR, 'headers_on_idle_stream');
+      return; // a stream this side reset
+    }
+    if (status !== H2_OK) {
+      this.stats.inc('upstream_cx_protocol_error');
+      this.#out.push(rstStream(id, H2_PROTOCOL_ERROR));
+      st.fail('protocol_error');
+      return;
+    }
+    const headers: IncomingHttpHeaders = {};
+    for (let i = 0, n = dec.count; i < n; i++) {
+      const name = dec.name(i);
+      const value = dec.value(i);
+      const prev = headers[name];
+      if (prev === undefined) headers[name] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else headers[name] = [prev as string, value];
+    }
+    const end = (flags & FLAG_END_STREAM) !== 0;
+    if (end) st.remoteClosed = true;
+    st.onHeaders(headers, end);
+  }
+
+  // ── writing ─────────────────────────────────────────────────────────────────────────────
+  #sendAll(): void {
+    if (this.#sending.size > 0) this.#sendData();
+    this.#scheduleFlush();
+  }
+
+  /** Sends queued body bytes as the windows allow, each stream in turn. */
+  #sendData(): void {
+    if (this.#closed) return;
+    const maxFrame = this.#peer.maxFrameSize;
+    for (const st of this.#sending) {
+      while (st.pending.length > 0 && this.#connSend.available > 0 && st.send.available > 0) {
+        const chunk = st.pending[0]!;
+        const n = Math.min(chunk.length, maxFrame, this.#connSend.available, st.send.available);
+        const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+        if (n === chunk.length) st.pending.shift();
+        else st.pending[0] = chunk.subarray(n);
+        st.pendingBytes -= n;
+        st.send.take(n);
+        this.#connSend.take(n);
+        const last = st.endQueued && st.pending.length === 0;
+        this.#out.push(dataHeader(st.id, n, last), part as Buffer);
+        if (last) st.localClosed = true;
+      }
+      if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
+        this.#out.push(dataHeader(st.id, 0, true));
+        st.localClosed = true;
+      }
+      if (st.pending.length === 0) this.#sending.delete(st);
+      if (st.pendingBytes <= 64 * 1024 && !this.congested) st.drained();
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#reading || this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const out = this.#out;
+    if (out.length === 0 || this.#closed) return;
+    this.#out = [];
+    let bytes = 0;
+    for (const b of out) bytes += b.length;
+    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+  }
+
+  #onDrain(): void {
+    if (this.#closed) return;
+    this.#sendData();
+    this.#flush();
+    for (const st of [...this.#streams.values()]) if (st.wantDrain && st.pendingBytes <= 64 * 1024) st.drained();
+  }
+
+  // ── ending ──────────────────────────────────────────────────────────────────────────────
+  #connectionError(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.stats.inc('upstream_cx_protocol_error');
+    this.#out.push(goaway(0, code, reason));
+    this.#flush();
+    this.#socket.end();
+    this.#teardown();
+  }
+
+  /** The socket closed or failed. */
+  #lost(): void {
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.draining = true;
+    const settled = this.#onSettled;
+    this.#onSettled = null;
+    for (const st of [...this.#streams.values()]) st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
+    this.#scanner.dispose();
+    this.#decoder.dispose();
+    this.#encoder.dispose();
+    if (settled) {
+      this.#socket.destroy();
+      settled(false);
+      return;
+    }
+    this.#socket.destroy();
+    this.#owner.closed(this);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.draining = true;
+    if (this.active === 0) {
+      this.stats.inc('upstream_cx_destroy_local');
+      this.#out.push(goaway(0, H2_NO_ERROR));
+      this.#flush();
+      this.#socket.end();
+      this.#teardown();
+    }
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.stats.inc('upstream_cx_destroy_local');
+    this.#teardown();
+  }
+}

@@ -1,0 +1,283 @@
+// One exchange on an upstream HTTP/2 connection of the core codec (core-h2-upstream-connection.ts),
+// the counterpart of http2-stream.ts on node:http2: the request head as a HEADERS frame (the
+// HTTP/1.1 head bytes turned into fields by h2-request-headers.ts, encoded by the core's HPACK),
+// body DATA sent as the stream and connection send windows allow (writeBody returns false past
+// STREAM_BUFFER_LIMIT queued), response DATA handed on while the handler takes it and buffered,
+// window withheld, while it is paused (flow control is the backpressure towards the server), the
+// response head through the codec's filter (h2-response-head.ts), trailers passed on, and the
+// stream's end mapped to the seam's failures as the node:http2 stream maps them.
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
+import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
+import type { HeaderField } from '../../../core/h2/hpack.js';
+import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
+import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
+import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { Http1Codec } from '../http1/http1-codec.js';
+
+/** Request body bytes queued on one stream before writeBody reports backpressure (as the listener's). */
+export const STREAM_BUFFER_LIMIT = 64 * 1024;
+
+const H2_NO_ERROR = 0x0;
+const H2_PROTOCOL_ERROR = 0x1;
+const H2_REFUSED_STREAM = 0x7;
+const H2_CANCEL = 0x8;
+
+/** What a stream needs of its connection (declared here, so no import cycle). */
+export interface CoreH2StreamOwner {
+  readonly scheme: 'http' | 'https';
+  readonly stats: ClusterStats;
+  readonly codec: Http1Codec;
+  /** The server's SETTINGS_INITIAL_WINDOW_SIZE now. */
+  readonly peerInitialWindow: number;
+  /** Opens the stream: id assigned, HEADERS queued; false when the connection can take no stream. */
+  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean;
+  /** Body bytes (or the end) were queued on `stream`: send what the windows allow. */
+  wantSend(stream: CoreH2UpstreamStream): void;
+  /** Consumed response bytes give window back. */
+  consumed(stream: CoreH2UpstreamStream, n: number): void;
+  /** RST_STREAM `code` for a stream this side ends early. */
+  reset(stream: CoreH2UpstreamStream, code: number): void;
+  /** The connection's socket is backed up. */
+  readonly congested: boolean;
+  streamDone(stream: CoreH2UpstreamStream): void;
+}
+
+export class CoreH2UpstreamStream implements UpstreamStream {
+  readonly #conn: CoreH2StreamOwner;
+  /** Its stream id once started (0 before). */
+  id = 0;
+  /** What the server lets this side send on it. */
+  readonly send: SendWindow;
+  readonly recv: RecvWindow;
+  /** Request body chunks (copies) not yet sent, and whether the request ends after them. */
+  pending: Uint8Array[] = [];
+  pendingBytes = 0;
+  endQueued = false;
+  /** END_STREAM sent. */
+  localClosed = false;
+  /** END_STREAM or RST_STREAM received: no WINDOW_UPDATE for it any more. */
+  remoteClosed = false;
+  /** writeBody returned false: onRequestDrain is owed. */
+  wantDrain = false;
+  #handler: ExchangeHandler | null = null;
+  #isHead = false;
+  #gotHead = false;
+  #trailers: string[] | undefined;
+  #paused = false;
+  /** Response DATA held while paused (copies), and whether the response ended after it. */
+  #held: Buffer[] = [];
+  #heldEnd = false;
+  #done = false;
+
+  constructor(conn: CoreH2StreamOwner, recvWindow: number) {
+    this.#conn = conn;
+    this.send = new SendWindow(conn.peerInitialWindow);
+    this.recv = new RecvWindow(recvWindow);
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  get gotHead(): boolean {
+    return this.#gotHead;
+  }
+
+  start(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
+    this.#handler = handler;
+    this.#isHead = opts.isHead;
+    const conn = this.#conn;
+    let fields: HeaderField[];
+    try {
+      const headers = h2RequestHeaders(head, conn.scheme);
+      fields = [];
+      // Pseudo-headers first (§8.3), in the order h2RequestHeaders set them.
+      for (const name of Object.keys(headers)) {
+        const v = headers[name];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) fields.push([name, String(x)]);
+        else fields.push([name, String(v)]);
+      }
+    } catch (e) {
+      if (!(e instanceof H2HeadError)) throw e;
+      this.#end();
+      queueMicrotask(() => handler.onUpstreamFailure('protocol_error', false));
+      return;
+    }
+    conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
+    if (!opts.hasBody) this.localClosed = true;
+    if (!conn.openStream(this, fields, !opts.hasBody)) {
+      // The connection closed or went away between the pool's hand-out and this call.
+      this.#end();
+      queueMicrotask(() => handler.onUpstreamFailure('refused_stream', false));
+    }
+  }
+
+  writeBody(chunk: Uint8Array): boolean {
+    if (this.#done || this.id === 0 || this.endQueued || chunk.length === 0) return true;
+    this.#conn.stats.inc('upstream_cx_tx_bytes_total', chunk.length);
+    // Copied: the router may hand views of buffers that are reused once this returns.
+    this.pending.push(Buffer.from(chunk));
+    this.pendingBytes += chunk.length;
+    this.#conn.wantSend(this);
+    if (this.pendingBytes > STREAM_BUFFER_LIMIT || this.#conn.congested) {
+      this.wantDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  endRequest(): void {
+    if (this.#done || this.id === 0 || this.endQueued || this.localClosed) return;
+    this.endQueued = true;
+    this.#conn.wantSend(this);
+  }
+
+  pauseResponse(): void {
+    this.#paused = true;
+  }
+
+  resumeResponse(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = [];
+    for (let i = 0; i < held.length; i++) {
+      if (this.#done) return;
+      if (this.#paused) {
+        this.#held = held.slice(i).concat(this.#held);
+        return;
+      }
+      this.#deliver(held[i]!);
+    }
+    if (this.#heldEnd && !this.#paused) this.#complete();
+  }
+
+  abort(): void {
+    if (this.#done) return;
+    this.#handler = null;
+    const started = this.id !== 0;
+    this.#end();
+    if (started) this.#conn.reset(this, H2_CANCEL);
+  }
+
+  /** @internal (Http2ConnPool.release) a stream handed out and never started goes back. */
+  releaseUnstarted(): void {
+    if (this.id === 0 && this.#handler === null) this.#end();
+  }
+
+  /** Tells the router the body may flow again (the connection drained it). */
+  drained(): void {
+    if (!this.wantDrain || this.#done) return;
+    this.wantDrain = false;
+    this.#handler?.onRequestDrain();
+  }
+
+  // ── from the connection ─────────────────────────────────────────────────────────────────
+  /** A response header block: the head (informational ones skipped), or the trailers. */
+  onHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
+    const h = this.#handler;
+    if (!h || this.#done) return;
+    if (this.#gotHead) {
+      // Trailers: END_STREAM required (§8.1).
+      if (!endStream) return this.#protocolError();
+      this.#trailers = flatTrailers(headers);
+      this.#onEndStream();
+      return;
+    }
+    const status = Number(headers[':status']);
+    if (status >= 100 && status < 200) {
+      if (endStream) return this.#protocolError();
+      return; // 1xx: informational, the final head follows
+    }
+    const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
+    if ('error' in r) return this.#protocolError();
+    this.#gotHead = true;
+    h.onResponseHead(r.head);
+    if (endStream && !this.#done) this.#onEndStream();
+  }
+
+  /** Response DATA (a copy this stream may keep); `n`: the frame's flow-controlled length. */
+  onData(data: Buffer, n: number, endStream: boolean): void {
+    if (this.#done || !this.#gotHead) {
+      this.#conn.consumed(this, n);
+      if (!this.#done && !this.#gotHead) this.#protocolError();
+      return;
+    }
+    this.#conn.stats.inc('upstream_cx_rx_bytes_total', data.length);
+    const padding = n - data.length;
+    if (padding > 0) this.#conn.consumed(this, padding);
+    if (this.#paused) {
+      if (data.length > 0) this.#held.push(data);
+    } else if (data.length > 0) this.#deliver(data);
+    if (endStream && !this.#done) this.#onEndStream();
+  }
+
+  #deliver(data: Uint8Array): void {
+    const h = this.#handler;
+    if (!h) return;
+    const more = h.onResponseData(data);
+    if (!more) this.#paused = true;
+    if (!this.#done) this.#conn.consumed(this, data.length);
+  }
+
+  #onEndStream(): void {
+    if (this.#paused) {
+      this.#heldEnd = true;
+      return;
+    }
+    this.#complete();
+  }
+
+  #complete(): void {
+    const h = this.#handler;
+    if (!h || this.#done) return;
+    const trailers = this.#trailers;
+    // The response is complete before the request was: the server needs no more of it (§8.1).
+    if (!this.localClosed) this.#conn.reset(this, H2_CANCEL);
+    this.#end();
+    h.onResponseEnd(trailers);
+  }
+
+  /** RST_STREAM from the server with `code`. */
+  onReset(code: number): void {
+    if (this.#done) return;
+    // A server that answered in full and then reset with NO_ERROR (§8.1: stop sending) completed it.
+    if (code === H2_NO_ERROR && (this.#heldEnd || this.#trailers !== undefined)) return this.#complete();
+    let failure: UpstreamFailure;
+    if (this.#gotHead) failure = 'reset_mid_response';
+    else if (code === H2_REFUSED_STREAM) failure = 'refused_stream';
+    else failure = 'remote_reset';
+    if (failure === 'remote_reset' || (failure === 'reset_mid_response' && code !== H2_NO_ERROR)) this.#conn.stats.incDynamic('upstream_rq_rx_reset');
+    this.fail(failure);
+  }
+
+  /** The stream ends with `failure` (connection lost, GOAWAY above its id, a reset). */
+  fail(failure: UpstreamFailure): void {
+    const h = this.#handler;
+    if (this.#done) return;
+    this.#end();
+    h?.onUpstreamFailure(failure, false);
+  }
+
+  #protocolError(): void {
+    this.#conn.stats.inc('upstream_cx_protocol_error');
+    const started = this.id !== 0;
+    const h = this.#handler;
+    this.#end();
+    if (started) this.#conn.reset(this, H2_PROTOCOL_ERROR);
+    h?.onUpstreamFailure('protocol_error', false);
+  }
+
+  /** The stream is over: its slot goes back to the connection (once). */
+  #end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#handler = null;
+    this.#held = [];
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.#conn.streamDone(this);
+  }
+}

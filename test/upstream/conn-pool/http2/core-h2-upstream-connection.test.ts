@@ -1,0 +1,183 @@
+// The core codec's upstream HTTP/2 connection against a hand-written server on a raw socket: what
+// a well-behaved node:http2 server never sends. The connection waits for the server's SETTINGS
+// (connect timeout otherwise) and ACKs them; a broken HPACK block, a PUSH_PROMISE (push is off)
+// and a WINDOW_UPDATE past 2^31-1 are connection errors: GOAWAY with the RFC code, the streams fail.
+// And the same connection over the cluster's TLS transport socket, ALPN h2, to a node:http2 server.
+import { describe, it, expect, afterEach } from 'vitest';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Core } from '../../../../host/core/wasm.js';
+import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
+import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
+import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
+import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
+import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
+import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import { Stats } from '../../../../host/telemetry/stats.js';
+import { resolveLimits } from '../../../../host/common/limits.js';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
+import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
+import { frame, settings, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
+
+const core = new Core();
+const codec = new CoreHttp1Codec(core);
+const PUSH_PROMISE = 5;
+let servers: Array<Server | Http2SecureServer> = [];
+let pools: ClusterPool[] = [];
+let sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const p of pools) p.destroyAll();
+  for (const s of sockets) s.destroy();
+  for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+  servers = [];
+  pools = [];
+  sockets = [];
+});
+
+interface Seen { type: number; flags: number; stream: number; payload: Buffer }
+
+/** A raw server: `onFrame` sees every frame the client sends (after its preface). */
+async function rawServer(onFrame: (f: Seen, sock: Socket, seen: Seen[]) => void): Promise<{ port: number; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((sock) => {
+    sockets.push(sock);
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let preface = false;
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!preface) {
+        if (buf.length < 24) return;
+        expect(buf.subarray(0, 24).toString('latin1')).toBe('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+        buf = buf.subarray(24);
+        preface = true;
+      }
+      while (buf.length >= 9) {
+        const len = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + len) break;
+        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)) };
+        buf = buf.subarray(9 + len);
+        seen.push(f);
+        onFrame(f, sock, seen);
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+function makePool(connectTimeoutMs = 2000): ClusterPool {
+  const l = resolveLimits({});
+  const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true, core);
+  pool.configure({ connectTimeoutMs, idleTimeoutMs: 60_000, tcpKeepalive: null }, new LocalBreaker({ maxConnections: 16, maxPending: 16, maxRequestsPerConnection: 0 }));
+  pools.push(pool);
+  return pool;
+}
+
+function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
+  return new Promise((resolve) => {
+    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
+  });
+}
+
+function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
+  return new Promise((resolve) => {
+    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
+      onResponseHead: () => {},
+      onResponseData: () => true,
+      onResponseEnd: () => resolve('ended'),
+      onUpstreamFailure: (f) => resolve(f),
+      onRequestDrain: () => {},
+    }, { isHead: false, chunked: false, hasBody: false });
+  });
+}
+
+const goawayCode = (seen: Seen[]): number | undefined => {
+  const g = seen.find((f) => f.type === GOAWAY);
+  return g?.payload.readUInt32BE(4);
+};
+
+const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('CoreH2UpstreamConnection against a raw server', () => {
+  it("is established only once the server's SETTINGS arrived: none within the connect timeout is connect_timeout", async () => {
+    const s = await rawServer(() => {});
+    const pool = makePool(150);
+    expect(await acquire(pool, s.port)).toBe('connect_timeout');
+    // It did send its own preface and SETTINGS (push off).
+    expect(s.seen[0]!.type).toBe(SETTINGS);
+    expect(s.seen[0]!.payload.subarray(0, 6)).toEqual(Buffer.from([0, 2, 0, 0, 0, 0]));
+  });
+
+  it("ACKs the server's SETTINGS, then sends the request HEADERS", async () => {
+    const s = await rawServer((f, sock) => {
+      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
+    });
+    const pool = makePool();
+    const st = await acquire(pool, s.port);
+    expect(typeof st).toBe('object');
+    void run(st as UpstreamStream);
+    await until(() => s.seen.some((f) => f.type === HEADERS));
+    const ackAt = s.seen.findIndex((f) => f.type === SETTINGS && (f.flags & ACK) !== 0);
+    expect(ackAt).toBeGreaterThan(0);
+    expect(s.seen.find((f) => f.type === HEADERS)!.stream).toBe(1);
+  });
+
+  it.each([
+    ['a broken HPACK block', (sock: Socket, id: number) => sock.write(frame(HEADERS, END_HEADERS, id, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))), COMPRESSION_ERROR],
+    ['a PUSH_PROMISE (push is off)', (sock: Socket, id: number) => sock.write(frame(PUSH_PROMISE, END_HEADERS, id, Buffer.concat([u32(2), Buffer.from([0x82])]))), PROTOCOL_ERROR],
+    ['a WINDOW_UPDATE past 2^31-1', (sock: Socket) => sock.write(frame(WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), FLOW_CONTROL_ERROR],
+  ] as const)('%s is a connection error: GOAWAY with its code, the stream fails reset_before_head', async (_name, send, code) => {
+    const s = await rawServer((f, sock) => {
+      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
+      if (f.type === HEADERS) send(sock, f.stream);
+    });
+    const pool = makePool();
+    const st = await acquire(pool, s.port);
+    expect(await run(st as UpstreamStream)).toBe('reset_before_head');
+    await until(() => goawayCode(s.seen) !== undefined);
+    expect(goawayCode(s.seen)).toBe(code);
+  });
+
+  it("refuses a stream handed out before the server's GOAWAY and started after it (retriable), instead of sending it", async () => {
+    const s = await rawServer((f, sock) => {
+      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
+    });
+    const pool = makePool();
+    const st = (await acquire(pool, s.port)) as UpstreamStream;
+    sockets[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await run(st)).toBe('refused_stream');
+    expect(s.seen.some((f) => f.type === HEADERS)).toBe(false);
+  });
+
+  it('runs over the TLS transport socket with ALPN h2 (a node:http2 TLS server), many streams on one connection', async () => {
+    const cert = leaf({ ns: 'shop', sa: 'cart' });
+    const server = createSecureServer({ cert: cert.certPem, key: cert.keyPem, ALPNProtocols: ['h2'] });
+    servers.push(server);
+    let sessions = 0;
+    server.on('session', () => void sessions++);
+    server.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200, 'x-path': String(headers[':path']) });
+      stream.end('secure');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const stats = new Stats().cluster('c');
+    const factory = new TlsTransportSocketFactory({ mode: 'SIMPLE', caCertificates: meshRoot().cert, subjectAltNames: [spiffeId('shop', 'cart')], alpn: ['h2'] }, { stats, log: () => {}, cluster: 'c' });
+    const pool = new ClusterPool('c', stats, resolveLimits({}), codec, factory, true, core);
+    pools.push(pool);
+    const outcomes = await Promise.all(Array.from({ length: 5 }, async () => run((await acquire(pool, port)) as UpstreamStream)));
+    expect(outcomes).toEqual(['ended', 'ended', 'ended', 'ended', 'ended']);
+    expect(sessions).toBe(1);
+  });
+});
