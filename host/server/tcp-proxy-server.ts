@@ -43,7 +43,7 @@ import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
 import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
 import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
-import { autoPassthroughSni, selectTlsRoute, tlsMatchHolds, type GatewayPassthroughMode } from '../model/tls-route.js';
+import { autoPassthroughSni, selectTlsRoute, type GatewayPassthroughMode } from '../model/tls-route.js';
 import { isCatchAllCluster } from '../model/catch-all.js';
 import { inspectClientHello, type TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
 import type { AccessLogEntry } from '../telemetry/access-log.js';
@@ -422,14 +422,12 @@ export class TcpProxyServer {
           this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
           return;
         }
-        for (let i = v.tlsFrom; i < v.routes.length; i++) {
-          const r = v.routes[i]!;
-          if (!r.hosts.some((h) => hostMatches(h, service.host))) continue;
-          if (r.matches.some((m) => tlsMatchHolds(m, target.port, sni, target.address, this.#inSubnet))) {
-            conn.route = r.name;
-            this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '', conn);
-            return;
-          }
+        // The service's `tls:` rules, the most specific match first (Envoy's filter chain match).
+        const i = selectTlsRoute(v.routes, target.port, sni, target.address, this.#inSubnet, (ri) => ri >= v.tlsFrom && v.routes[ri]!.hosts.some((h) => hostMatches(h, service.host)));
+        if (i >= 0) {
+          conn.route = v.routes[i]!.name;
+          this.#proxy(socket, v, v.stats[i]!, v.table.pickCluster(i), '', conn);
+          return;
         }
         this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '', conn);
       } finally {

@@ -55,8 +55,8 @@ spec:
 `;
 }
 
-async function sidecarTls(labels: Record<string, string> = { app: 'me' }): Promise<TcpProxyServer> {
-  const t = tempYaml({ 'mesh.yaml': yaml() });
+async function sidecarTls(labels: Record<string, string> = { app: 'me' }, extra = ''): Promise<TcpProxyServer> {
+  const t = tempYaml({ 'mesh.yaml': yaml() + extra });
   const { mesh } = loadConfig([t.dir], { labels });
   const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
   tcp.apply(mesh, 1);
@@ -111,6 +111,27 @@ describe('TcpProxyServer.handleTls (a sidecar\'s outbound TLS, routed by SNI)', 
     const other = await sidecarTls({ app: 'other' });
     const otherPort = await front(other, () => ({ target: { address: '10.1.1.1', port: 443, service: A } }));
     expect((await reach(otherPort, 'a.example.com', '/labels')).body).toBe('backend-b /labels');
+  });
+
+  test('the most specific SNI of the service\'s rules wins, not the first written (Envoy filter chain match)', async () => {
+    const wide = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wide}
+spec:
+  hosts: ['*.example.com']
+  tls:
+  - match: [{sniHosts: ['*.example.com']}]
+    route: [{destination: {host: a.example.com, port: {number: 443}}}]
+  - match: [{sniHosts: [b.example.com]}]
+    route: [{destination: {host: b.example.com, port: {number: 443}}}]
+`;
+    const tcp = await sidecarTls({ app: 'me' }, wide);
+    const port = await front(tcp, () => ({ target: { address: '10.1.1.1', port: 443, service: A } }));
+    const b = await reach(port, 'b.example.com', '/exact');
+    expect(b.body).toBe('backend-b /exact');
+    expect(b.fingerprint).toBe(backends.fingerprint('b'));
+    expect((await reach(port, 'c.example.com', '/wild')).body).toBe('backend-a /wild');
   });
 
   test('the SNI names a service sharing the port; unknown service: the original destination (PassthroughCluster)', async () => {

@@ -109,6 +109,16 @@ describe('TLS passthrough on TcpProxyServer', () => {
     expect(p.stats.toJSON()['tcp.outbound|7000||echo-a.example.internal.downstream_cx_rx_bytes_total']).toBe(helloA.length + after.length);
   });
 
+  test('the most specific SNI wins, not the first rule: exact beats an earlier *.example.internal (Envoy filter chain match)', async () => {
+    const a = await recorder('a');
+    const b = await recorder('b');
+    const p = await passthrough(meshOf([{ name: 'echo-a', port: a.port }, { name: 'echo-b', port: b.port }], [["'*.example.internal'", 'echo-a'], ['echo-b.example.internal', 'echo-b']]));
+    expect(await send(p.port, [helloB])).toBe('b');
+    expect(await send(p.port, [helloA])).toBe('a');
+    expect(b.received).toEqual([helloB]);
+    expect(a.received).toEqual([helloA]);
+  });
+
   test('a ClientHello in 1-byte records, sent 50 bytes at a time: routed, and forwarded untouched', async () => {
     const a = await recorder('a');
     const p = await passthrough(meshOf([{ name: 'echo-a', port: a.port }], [['echo-a.example.internal', 'echo-a']]));
