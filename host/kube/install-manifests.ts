@@ -8,7 +8,7 @@
 // the same options give the same objects, so re-applying them changes nothing.
 import { istioCrds } from './istio-crds.js';
 import { rbacRules } from './control-plane-rbac.js';
-import { injectionWebhookConfiguration } from './injection-webhook-config.js';
+import { injectionWebhookConfiguration, WEBHOOK_CONFIG_NAME } from './injection-webhook-config.js';
 import type { MeshConfig } from './mesh-config.js';
 import type { KubeObject } from './kube-object.js';
 
@@ -62,7 +62,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
       metadata: { name: CLUSTER_ROLE_NAME, labels },
-      rules: rbacRules(),
+      rules: rbacRules({ webhookConfigName: WEBHOOK_CONFIG_NAME }),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
@@ -117,6 +117,8 @@ function controlPlaneDeployment(opts: InstallOptions, labels: Record<string, str
     '--webhook-listen', '0.0.0.0:15017',
     '--webhook-image', opts.image,
     '--webhook-mesh-config', `${MESH_DIR}/mesh`,
+    // The configuration the manifests create, the ClusterRole names, and the control plane patches: one name.
+    '--webhook-config-name', WEBHOOK_CONFIG_NAME,
   ];
   // The CA: Istio's plug-in Secret, read-only (every file present, token-key.pem included, so
   // nothing is written), or an emptyDir where the control plane generates a root at start —

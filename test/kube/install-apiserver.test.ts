@@ -222,8 +222,20 @@ describe.skipIf(unavailable !== null)('wasmesh install with a real API server', 
     expect(canI('delete', 'configmaps', '-n', 'shop')).toBe(false);
     expect(canI('create', 'events', '-n', 'shop')).toBe(true);
     expect(canI('delete', 'events', '-n', 'shop')).toBe(false);
-    for (const verb of ['list', 'watch']) expect(canI(verb, 'mutatingwebhookconfigurations'), `${verb} mutatingwebhookconfigurations`).toBe(true);
-    expect(canI('patch', 'mutatingwebhookconfigurations/istio-sidecar-injector')).toBe(true);
+    // The injector's configuration only, by name (resourceNames): another admission webhook's is not the control plane's to touch.
+    for (const verb of ['list', 'watch', 'patch']) {
+      expect(canI(verb, 'mutatingwebhookconfigurations/istio-sidecar-injector'), `${verb} mutatingwebhookconfigurations/istio-sidecar-injector`).toBe(true);
+      expect(canI(verb, 'mutatingwebhookconfigurations/other'), `${verb} mutatingwebhookconfigurations/other`).toBe(false);
+    }
+    for (const verb of ['list', 'watch']) expect(canI(verb, 'mutatingwebhookconfigurations'), `${verb} every mutatingwebhookconfiguration`).toBe(false);
+    expect(canI('get', 'mutatingwebhookconfigurations/istio-sidecar-injector')).toBe(false);
+    // What the reflector does: a list narrowed by fieldSelector=metadata.name is authorized as that name; unnarrowed is refused.
+    const named = cluster!.kubectl(['get', 'mutatingwebhookconfigurations', '--field-selector', 'metadata.name=istio-sidecar-injector', '-o', 'name', `--as=${SA}`]);
+    expect(named.status, named.stderr).toBe(0);
+    expect(named.stdout.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector');
+    const every = cluster!.kubectl(['get', 'mutatingwebhookconfigurations', '-o', 'name', `--as=${SA}`]);
+    expect(every.status).not.toBe(0);
+    expect(every.stderr).toMatch(/forbidden/i);
     expect(canI('delete', 'mutatingwebhookconfigurations/istio-sidecar-injector')).toBe(false);
     expect(canI('create', 'mutatingwebhookconfigurations')).toBe(false);
     // Not needed, not granted.

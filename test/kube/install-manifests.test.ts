@@ -72,7 +72,7 @@ describe('installManifests', () => {
       'control-plane', '--kube', '--xds-listen', '0.0.0.0:15010', '--monitoring', '0.0.0.0:15014',
       '--ca-dir', '/var/run/wasmesh/ca', '--secure-listen', '0.0.0.0:15012', '--trust-domain', 'cluster.local',
       '--kube-tokens', '--webhook-listen', '0.0.0.0:15017', '--webhook-image', IMAGE,
-      '--webhook-mesh-config', '/etc/istio/config/mesh',
+      '--webhook-mesh-config', '/etc/istio/config/mesh', '--webhook-config-name', 'istio-sidecar-injector',
     ]);
     // Every Service targetPort is a port the container declares.
     const declared = c.ports.map((p: { containerPort: number }) => p.containerPort);
@@ -160,7 +160,14 @@ describe('the control plane\'s ClusterRole', () => {
     expect(allows(rules, '', 'events', 'create')).toBe(true);
     expect(allows(rules, '', 'events', 'list')).toBe(false);
     const hooks = 'mutatingwebhookconfigurations';
-    for (const verb of ['list', 'watch', 'patch']) expect(allows(rules, 'admissionregistration.k8s.io', hooks, verb)).toBe(true);
+    // The injector's own configuration, by name (the one the manifests create and --webhook-config-name gives).
+    for (const verb of ['list', 'watch', 'patch']) {
+      expect(allows(rules, 'admissionregistration.k8s.io', hooks, verb, 'istio-sidecar-injector')).toBe(true);
+      expect(allows(rules, 'admissionregistration.k8s.io', hooks, verb, 'other')).toBe(false);
+      expect(allows(rules, 'admissionregistration.k8s.io', hooks, verb)).toBe(false);
+    }
+    const hook = find(objs, 'MutatingWebhookConfiguration');
+    expect(rules.find((r) => r.resources.includes(hooks))!.resourceNames).toEqual([hook.metadata.name]);
     expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'create')).toBe(false);
     expect(allows(rules, 'admissionregistration.k8s.io', hooks, 'delete')).toBe(false);
     expect(allows(rules, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'patch')).toBe(false);
