@@ -95,10 +95,17 @@ export class Http2Stream implements UpstreamStream {
       return;
     }
     conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
-    // An upgrade (the router kept `upgrade` in the head; h2RequestHeaders drops it): an extended
-    // CONNECT when the upstream allows one. Without SETTINGS_ENABLE_CONNECT_PROTOCOL the request
-    // goes as a plain GET, whose answer is no 101: a normal response (Envoy resets it).
-    if (upgrade.protocol !== null && conn.session.remoteSettings.enableConnectProtocol === true) {
+    // An upgrade (the router kept `upgrade` in the head; h2RequestHeaders drops it) goes as an
+    // extended CONNECT, which the upstream must have allowed with SETTINGS_ENABLE_CONNECT_PROTOCOL
+    // (RFC 8441 §3). Envoy's codec sends the CONNECT regardless and a conforming upstream without
+    // the setting resets the malformed request: 503 UR before any head. The same outcome here,
+    // without sending what the upstream said it cannot take: the stream fails remote_reset.
+    if (upgrade.protocol !== null) {
+      if (conn.session.remoteSettings.enableConnectProtocol !== true) {
+        this.#end();
+        queueMicrotask(() => handler.onUpstreamFailure('remote_reset', false));
+        return;
+      }
       toExtendedConnect(headers, upgrade.protocol);
       this.#connect = { protocol: upgrade.protocol, key: upgrade.key };
     }
