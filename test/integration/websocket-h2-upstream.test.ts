@@ -6,10 +6,11 @@
 // completed (a 101 with a valid Sec-WebSocket-Accept made from its key); echo both ways, a 2 MiB
 // message (HTTP/2 flow control on the upstream hop), close codes; an RFC 8441 client (CONNECT on
 // both hops); an upstream refusal (403) is a
-// normal response; an HTTP/2 upstream without the setting gets no CONNECT (the upgrade fails with
-// the upstream's answer, as no 101 can come).
+// normal response; an HTTP/2 upstream without the setting gets nothing (503 UR, as Envoy's
+// CONNECT reset by such an upstream), while plain requests to it go on.
 import { afterEach, describe, expect, it } from 'vitest';
 import http2 from 'node:http2';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { Receiver, Sender } from 'ws';
@@ -134,10 +135,31 @@ describe('WebSocket to an HTTP/2 upstream (extended CONNECT)', () => {
     expect(up.seen[0]!.method).toBe('CONNECT');
   });
 
-  it('an HTTP/2 upstream without SETTINGS_ENABLE_CONNECT_PROTOCOL gets no CONNECT: no 101, the upstream\'s answer', async () => {
+  it('an HTTP/2 upstream without SETTINGS_ENABLE_CONNECT_PROTOCOL gets nothing: 503 UR before any head (Envoy: its CONNECT reset), and plain requests still go', async () => {
     const up = await h2Upstream({ connect: false });
     const p = await proxy(up.port);
-    await expect(open(p.port)).rejects.toThrow('status 426');
-    expect(up.seen).toEqual([{ method: 'GET', protocol: undefined, path: '/chat', authority: 'svc.test' }]);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ port: p.port, host: '127.0.0.1', path: '/chat', headers: { host: 'svc.test', connection: 'upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') } });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('response', (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(503);
+    expect(res.body).toBe('upstream connect error or disconnect/reset before headers. reset reason: remote reset');
+    // Neither a CONNECT the upstream did not allow nor a plain GET in its place went out.
+    expect(up.seen).toEqual([]);
+    await expect(open(p.port)).rejects.toThrow('status 503');
+    expect(up.seen).toEqual([]);
+    // The connection is fine for plain requests.
+    const plain = await new Promise<number>((resolve, reject) => {
+      httpRequest({ port: p.port, host: '127.0.0.1', path: '/plain', headers: { host: 'svc.test' } }, (r) => (r.resume(), resolve(r.statusCode!))).on('error', reject).end();
+    });
+    expect(plain).toBe(426);
+    expect(up.seen).toEqual([{ method: 'GET', protocol: undefined, path: '/plain', authority: 'svc.test' }]);
   });
 });

@@ -2,7 +2,9 @@
 // stream): the request head as HTTP/2 headers, body DATA with the stream's flow control as
 // backpressure both ways, the response head through the codec's filter, trailers passed on, and
 // the stream's end mapped to the seam's failures (RST_STREAM → remote_reset, REFUSED_STREAM or a
-// GOAWAY above it → refused_stream, the session gone → reset).
+// GOAWAY above it → refused_stream, the session gone → reset). A response is complete only with
+// the peer's END_STREAM (h2-end-stream.ts): one closed after its head without it, by a
+// RST_STREAM of any code or the connection lost, is reset_mid_response, never a whole response.
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { h2RequestHeaders, H2HeadError, type H2Upgrade } from './h2-request-headers.js';
@@ -12,6 +14,7 @@ import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import type { TunnelEnd } from '../../../common/tunnel-end.js';
 import { H2StreamTunnelEnd, toExtendedConnect, upgradeResponseHead } from './h2-extended-connect.js';
+import { watchEndStream, type EndStreamWatch } from './h2-end-stream.js';
 
 /** What a stream needs from its connection (Http2Connection implements it; declared here, so no import cycle). */
 export interface Http2StreamOwner {
@@ -33,6 +36,8 @@ const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = constants;
 export class Http2Stream implements UpstreamStream {
   readonly #conn: Http2StreamOwner;
   #req: ClientHttp2Stream | null = null;
+  /** Whether the peer ended the stream with END_STREAM (set once its readable side ends). */
+  #eos: EndStreamWatch | null = null;
   #handler: ExchangeHandler | null = null;
   #isHead = false;
   #gotHead = false;
@@ -90,10 +95,17 @@ export class Http2Stream implements UpstreamStream {
       return;
     }
     conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
-    // An upgrade (the router kept `upgrade` in the head; h2RequestHeaders drops it): an extended
-    // CONNECT when the upstream allows one. Without SETTINGS_ENABLE_CONNECT_PROTOCOL the request
-    // goes as a plain GET, whose answer is no 101: a normal response (Envoy resets it).
-    if (upgrade.protocol !== null && conn.session.remoteSettings.enableConnectProtocol === true) {
+    // An upgrade (the router kept `upgrade` in the head; h2RequestHeaders drops it) goes as an
+    // extended CONNECT, which the upstream must have allowed with SETTINGS_ENABLE_CONNECT_PROTOCOL
+    // (RFC 8441 §3). Envoy's codec sends the CONNECT regardless and a conforming upstream without
+    // the setting resets the malformed request: 503 UR before any head. The same outcome here,
+    // without sending what the upstream said it cannot take: the stream fails remote_reset.
+    if (upgrade.protocol !== null) {
+      if (conn.session.remoteSettings.enableConnectProtocol !== true) {
+        this.#end();
+        queueMicrotask(() => handler.onUpstreamFailure('remote_reset', false));
+        return;
+      }
       toExtendedConnect(headers, upgrade.protocol);
       this.#connect = { protocol: upgrade.protocol, key: upgrade.key };
     }
@@ -107,6 +119,7 @@ export class Http2Stream implements UpstreamStream {
       return;
     }
     this.#req = req;
+    this.#eos = watchEndStream(req);
     req.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
     req.on('data', (chunk: Buffer) => {
       const h = this.#handler;
@@ -203,9 +216,9 @@ export class Http2Stream implements UpstreamStream {
     const h = this.#handler;
     if (!h || this.#done) return;
     if (!this.#gotHead) return; // 'close' decides (a stream that ended without a response head)
-    // A reset also ends the readable side: the response is cut, not complete.
-    const rst = this.#req?.rstCode;
-    if (rst !== undefined && rst !== NGHTTP2_NO_ERROR) {
+    // A close (a reset of any code, the connection lost) also ends the readable side: without
+    // END_STREAM the response is cut, not complete.
+    if (!this.#completed()) {
       this.#onClose();
       return;
     }
@@ -220,18 +233,34 @@ export class Http2Stream implements UpstreamStream {
     const req = this.#req!;
     const code = req.rstCode;
     // 'end' may follow 'close' for a stream whose last frame was read: a complete response.
-    if (this.#gotHead && req.readableEnded && (code === undefined || code === NGHTTP2_NO_ERROR)) {
+    if (this.#gotHead && req.readableEnded && this.#completed()) {
       this.#onEnd();
       return;
     }
     let failure: UpstreamFailure;
     if (this.#gotHead) failure = 'reset_mid_response';
     else if (code === NGHTTP2_REFUSED_STREAM || this.#conn.refused(req.id)) failure = 'refused_stream';
-    else if (code !== undefined && code !== NGHTTP2_NO_ERROR && !this.#conn.closedByError) failure = 'remote_reset';
+    else if (code !== undefined && code !== NGHTTP2_NO_ERROR && !this.#conn.closedByError && !this.#lostWithConnection(code)) failure = 'remote_reset';
     else failure = 'reset_before_head';
     if (failure === 'remote_reset' || (failure === 'reset_mid_response' && code !== NGHTTP2_NO_ERROR)) this.#conn.stats.incDynamic('upstream_rq_rx_reset');
     this.#end();
     h.onUpstreamFailure(failure, false);
+  }
+
+  /** node:http2 closed the stream with CANCEL because its session went away (the connection lost, not a peer's RST_STREAM). */
+  #lostWithConnection(code: number): boolean {
+    const session = this.#conn.session;
+    return code === NGHTTP2_CANCEL && (session.destroyed || session.closed);
+  }
+
+  /** The peer's END_STREAM ended the response (not a close, which ends node's readable side too). */
+  #completed(): boolean {
+    const seen = this.#eos?.endStream ?? null;
+    if (seen !== null) return seen;
+    // Not observed (the watch is installed before any frame, so this is not expected): the
+    // stream's reset code decides, as before the watch.
+    const rst = this.#req?.rstCode;
+    return rst === undefined || rst === NGHTTP2_NO_ERROR;
   }
 
   #fail(failure: UpstreamFailure): void {

@@ -427,7 +427,7 @@ describe.each(['nghttp2', 'core'] as const)('Http2ConnPool (%s)', (kind) => {
 
   // Core codec only: on node:http2 the stream cut after its head ends as if complete (its 'end'
   // comes without an rstCode when the session is destroyed) — a gap of http2-stream.ts, noted in docs/http2.md.
-  it.runIf(kind === 'core')('fails streams of a connection lost mid-response (after the head: reset_mid_response, before: reset_before_head), and the next request opens a new one', async () => {
+  it('fails streams of a connection lost mid-response (after the head: reset_mid_response, before: reset_before_head), and the next request opens a new one', async () => {
     const u = await upstream((s, h) => {
       if (h[':path'] === '/ok') {
         s.respond({ ':status': 200 });
@@ -448,6 +448,57 @@ describe.each(['nghttp2', 'core'] as const)('Http2ConnPool (%s)', (kind) => {
     expect(withHead.body.toString()).toBe('part');
     expect(without.failure).toBe('reset_before_head');
     expect((await get(pool, u.port, '/ok')).body.toString()).toBe('ok');
+    expect(u.sessions.length).toBe(2);
+  });
+
+  it('fails a response cut after its head by a RST_STREAM NO_ERROR or a lost connection before its trailers (reset_mid_response, never complete)', async () => {
+    const u = await upstream((s, h) => {
+      if (h[':path'] === '/rst0') {
+        s.respond({ ':status': 200 });
+        s.write('part', () => setTimeout(() => s.destroy(), 20));
+        return;
+      }
+      // gRPC: a message, then the connection goes before the trailers (grpc-status) come.
+      s.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      s.write(Buffer.from([0, 0, 0, 0, 0]), () => setTimeout(() => s.session!.destroy(), 20));
+    });
+    const pool = makePool();
+    const rst0 = await get(pool, u.port, '/rst0');
+    expect(rst0.ended).toBe(false);
+    expect(rst0.failure).toBe('reset_mid_response');
+    expect(rst0.body.toString()).toBe('part');
+    const grpc = await get(pool, u.port, '/svc/Method');
+    expect(grpc.ended).toBe(false);
+    expect(grpc.failure).toBe('reset_mid_response');
+    expect(grpc.body.length).toBe(5);
+    expect(grpc.trailers).toBeUndefined();
+  });
+
+  it('delivers a complete response whose connection closes right after its END_STREAM (body or trailers)', async () => {
+    const u = await upstream((s, h) => {
+      if (h[':path'] === '/whole') {
+        s.respond({ ':status': 200 });
+        s.end('whole', () => s.session!.destroy());
+        return;
+      }
+      s.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      s.on('wantTrailers', () => {
+        s.sendTrailers({ 'grpc-status': '0' });
+        s.on('close', () => s.session?.destroy());
+      });
+      s.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+    const pool = makePool();
+    const whole = await get(pool, u.port, '/whole');
+    expect(whole.failure).toBe(null);
+    expect(whole.ended).toBe(true);
+    expect(whole.body.toString()).toBe('whole');
+    // The next request on a new connection (one sent on the closing one would be refused_stream).
+    await until(() => pool.connectionCount === 0);
+    const grpc = await get(pool, u.port, '/svc/Method');
+    expect(grpc.failure).toBe(null);
+    expect(grpc.ended).toBe(true);
+    expect(grpc.trailers).toEqual(['grpc-status', '0']);
     expect(u.sessions.length).toBe(2);
   });
 
