@@ -2,13 +2,15 @@
 // (process.cpuUsage, user + system) around N reports of a batch to a sink collector in another
 // process (node's http server answering 202), one report at a time as the exporter sends them.
 // Three ways of posting, in alternating rounds so that the shared machine's drift hits them alike:
+//   idle     nothing (the loop and, with --gap, its timer: subtracted from the others);
 //   http     node's http.request with a keep-alive Agent (maxSockets 1): what the exporter used
 //            before the raw client;
 //   raw      the exporter's CollectorClient (one keep-alive socket, pre-built head, one write);
 //   exporter the whole SpanExporter (queue, counters, the Zipkin v2 body built from the spans,
 //            the raw client), per report of `--spans` spans.
 // Also the body's serialization alone (zipkinBody / otlpBody of the batch).
-// Usage: node dist/bench/exporter-cost.js [--reports 2000] [--rounds 6] [--spans 5]
+// With --gap, the loop idles between reports (the timer's own cost is in every way's figure).
+// Usage: node dist/bench/exporter-cost.js [--reports 2000] [--rounds 6] [--spans 5] [--gap 0]
 import { spawn } from 'node:child_process';
 import { request, Agent } from 'node:http';
 import { CollectorClient } from '../host/telemetry/tracing/collector-client.js';
@@ -24,6 +26,8 @@ function arg(name: string, dflt: number): number {
 const REPORTS = arg('reports', 2000);
 const ROUNDS = arg('rounds', 6);
 const SPANS = arg('spans', 5);
+/** Idle milliseconds between reports (the exporter's are ≥ 100 ms apart: caches go cold between). */
+const GAP_MS = arg('gap', 0);
 
 function span(i: number): FinishedSpan {
   return {
@@ -85,13 +89,17 @@ async function main(): Promise<void> {
     await exporter.flush();
   };
 
-  const ways: Array<[string, () => Promise<void>]> = [['http', postHttp], ['raw', postRaw], ['exporter', viaExporter]];
+  const idle = async (): Promise<void> => {};
+  const ways: Array<[string, () => Promise<void>]> = [['idle', idle], ['http', postHttp], ['raw', postRaw], ['exporter', viaExporter]];
   for (const [, f] of ways) for (let i = 0; i < 200; i++) await f(); // warm-up
-  const results: Record<string, number[]> = { http: [], raw: [], exporter: [] };
+  const results: Record<string, number[]> = { idle: [], http: [], raw: [], exporter: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, f] of r % 2 === 0 ? ways : [...ways].reverse()) {
       const t0 = cpuUs();
-      for (let i = 0; i < REPORTS; i++) await f();
+      for (let i = 0; i < REPORTS; i++) {
+        await f();
+        if (GAP_MS > 0) await new Promise((res) => setTimeout(res, GAP_MS));
+      }
       results[name]!.push((cpuUs() - t0) / REPORTS);
     }
   }
@@ -109,9 +117,12 @@ async function main(): Promise<void> {
   agent.destroy();
   stop();
   const fmt = (xs: number[]): string => `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)} µs (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
-  console.log(`exporter cost: ${REPORTS} reports × ${ROUNDS} alternating rounds, ${SPANS} spans (${Buffer.byteLength(body)} B Zipkin body) per report; CPU per report, mean (min–max of rounds)`);
+  console.log(`exporter cost: ${REPORTS} reports × ${ROUNDS} alternating rounds, ${GAP_MS} ms apart, ${SPANS} spans (${Buffer.byteLength(body)} B Zipkin body) per report; CPU per report, mean (min–max of rounds)`);
   for (const name of Object.keys(results)) console.log(`  ${name.padEnd(9)} ${fmt(results[name]!)}`);
-  const ratios = results['raw']!.map((x, i) => x / results['http']![i]!);
+  // Each round's figure less that round's idle loop (the gap's timer), then raw over http.
+  const net = (name: string): number[] => results[name]!.map((x, i) => x - results['idle']![i]!);
+  for (const name of ['http', 'raw', 'exporter']) console.log(`  ${name.padEnd(9)} less idle: ${fmt(net(name))}`);
+  const ratios = net('raw').map((x, i) => x / net('http')[i]!);
   console.log(`  raw / http per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`  zipkinBody of ${SPANS} spans ${zip.toFixed(1)} µs, otlpBody ${otlp.toFixed(1)} µs`);
   if (counts['tracing.zipkin.reports_sent'] !== 200 + ROUNDS * REPORTS) throw new Error(`exporter sent ${counts['tracing.zipkin.reports_sent']} reports: ${JSON.stringify(counts)}`);
