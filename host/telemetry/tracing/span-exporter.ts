@@ -5,7 +5,7 @@
 // dropped spans (counted), never a blocked or failed request. Envoy's Zipkin collector batches
 // the same way (min_flush_spans 5, flush_interval 5 s). Unlike Envoy, min-flush reports are at
 // least 100 ms apart: an HTTP report costs the proxy's thread some 100–250 µs (node's http client;
-// some 40 µs with the raw keep-alive CollectorClient), so at 1 % sampling
+// ~0.35–0.65× of that on the raw keep-alive CollectorClient, bench/exporter-cost.ts), so at 1 % sampling
 // of 30,000 req/s (600 spans/s) reports of five spans cost as much CPU as the propagation of every
 // request (bench:e2e --telemetry, BENCHMARKS.md); spans reach the collector at most 100 ms later.
 import type { TracingProvider } from '../../model/tracing.js';
