@@ -4,14 +4,15 @@
 // One report in flight at a time, with a timeout; a slow, failing or absent collector costs
 // dropped spans (counted), never a blocked or failed request. Envoy's Zipkin collector batches
 // the same way (min_flush_spans 5, flush_interval 5 s). Unlike Envoy, min-flush reports are at
-// least 100 ms apart: an HTTP report costs the proxy's thread some 100–200 µs, so at 1 % sampling
+// least 100 ms apart: an HTTP report costs the proxy's thread some 100–250 µs (node's http client;
+// ~0.35–0.65× of that on the raw keep-alive CollectorClient, bench/exporter-cost.ts), so at 1 % sampling
 // of 30,000 req/s (600 spans/s) reports of five spans cost as much CPU as the propagation of every
 // request (bench:e2e --telemetry, BENCHMARKS.md); spans reach the collector at most 100 ms later.
-import { request, Agent } from 'node:http';
 import type { TracingProvider } from '../../model/tracing.js';
 import type { FinishedSpan } from './span.js';
 import { zipkinBody } from './zipkin-json.js';
 import { otlpBody } from './otlp-json.js';
+import { CollectorClient } from './collector-client.js';
 
 export interface ExporterOptions {
   /** Spans waiting that trigger a report (Envoy's min_flush_spans, 5). */
@@ -45,7 +46,7 @@ export class SpanExporter {
   #lastReportMs = -Infinity;
   /** The one-shot timer that sends the batch once the gap has passed, when armed. */
   #gapTimer: NodeJS.Timeout | null = null;
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #client: CollectorClient;
   #queue: FinishedSpan[] = [];
   #inFlight = false;
   #timer: NodeJS.Timeout | null;
@@ -60,6 +61,7 @@ export class SpanExporter {
     this.#max = opts.maxQueuedSpans ?? 1000;
     this.#timeoutMs = opts.reportTimeoutMs ?? 5000;
     this.#gapMs = opts.minReportGapMs ?? 100;
+    this.#client = new CollectorClient(provider.service, provider.port, provider.path, this.#timeoutMs);
     this.#timer = setInterval(() => {
       if (this.#queue.length === 0) return;
       this.#count('timer_flushed');
@@ -125,37 +127,20 @@ export class SpanExporter {
   #post(batch: FinishedSpan[]): Promise<void> {
     const p = this.#provider;
     const body = p.kind === 'zipkin' ? zipkinBody(batch) : otlpBody(batch);
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const end = (ok: boolean | 'dropped'): void => {
-        if (done) return;
-        done = true;
-        if (ok === true) {
-          this.#count('reports_sent');
-          this.#count('spans_sent', batch.length);
-        } else {
-          this.#count(ok === 'dropped' ? 'reports_dropped' : 'reports_failed');
-          this.#count('spans_dropped', batch.length);
-        }
-        resolve();
-      };
-      const req = request({
-        host: p.service,
-        port: p.port,
-        path: p.path,
-        method: 'POST',
-        agent: this.#agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        timeout: this.#timeoutMs,
-      }, (res) => {
-        res.resume();
-        res.on('end', () => end((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? true : 'dropped'));
-        res.on('error', () => end(false));
-      });
-      req.on('timeout', () => req.destroy(new Error('collector timeout')));
-      req.on('error', () => end(false));
-      req.end(body);
+    return this.#client.post(body).then((outcome) => {
+      if (outcome !== 'failed' && outcome >= 200 && outcome < 300) {
+        this.#count('reports_sent');
+        this.#count('spans_sent', batch.length);
+      } else {
+        this.#count(outcome === 'failed' ? 'reports_failed' : 'reports_dropped');
+        this.#count('spans_dropped', batch.length);
+      }
     });
+  }
+
+  /** Connections opened to the collector (keep-alive: one for many reports). */
+  get connections(): number {
+    return this.#client.connections;
   }
 
   /** Sends what is queued (bounded by the report timeout), then stops. */
@@ -167,7 +152,7 @@ export class SpanExporter {
     await this.#reporting;
     await this.flush();
     this.#closed = true;
-    this.#agent.destroy();
+    this.#client.close();
   }
 }
 

@@ -110,6 +110,24 @@ describe('SpanExporter', () => {
     await e.close();
   });
 
+  it('many reports, Zipkin and OTLP, each over one keep-alive connection to its collector', async () => {
+    for (const kind of ['zipkin', 'opentelemetry'] as const) {
+      const c = await collector();
+      const stats = counter();
+      const e = new SpanExporter(provider(kind, c.port), stats, { minFlushSpans: 2, flushIntervalMs: 60_000, minReportGapMs: 0 });
+      for (let i = 0; i < 20; i++) {
+        e.report(span(2 * i));
+        e.report(span(2 * i + 1));
+        await e.flush();
+      }
+      expect(stats.counts[`tracing.${kind}.reports_sent`]).toBe(20);
+      expect(stats.counts[`tracing.${kind}.spans_sent`]).toBe(40);
+      expect(c.bodies).toHaveLength(20);
+      expect(e.connections).toBe(1);
+      await e.close();
+    }
+  });
+
   it('the flush timer sends a partial batch (timer_flushed)', async () => {
     const c = await collector();
     const stats = counter();
