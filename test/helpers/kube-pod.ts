@@ -53,6 +53,7 @@ const CONNECT_PROXY = fileURLToPath(new URL('../kube/fixtures/connect-proxy.mjs'
  */
 const MOUNT_SCRIPT = `set -euo pipefail
 base="$1"; shift
+exec 9<"$WASMESH_HOME"
 declare -A overlaid=(); n=0; binds=()
 while [[ "$1" != -- ]]; do binds+=("$1" "$2" "$3"); shift 3; done
 shift
@@ -77,6 +78,10 @@ for pass in 1 2; do
     if [[ "\${binds[i+2]}" == ro ]]; then mount -o remount,bind,ro "\${binds[i+1]}"; fi
   done
 done
+# The checkout itself (WASMESH_HOME) may lie under a mountPath (a clone in /tmp, with /tmp an
+# emptyDir): the directory opened before the binds is bound back at its path, inside the volume.
+if [[ ! -e "$WASMESH_HOME/docker/entrypoint.sh" ]]; then mkdir -p "$WASMESH_HOME"; mount --no-canonicalize --bind /proc/self/fd/9 "$WASMESH_HOME"; fi
+exec 9<&-
 exec "$@"
 `;
 
