@@ -22,9 +22,17 @@ let appPort = 0;
 let peer: Server;
 const procs: WasmeshProcess[] = [];
 
+/** Waiters for the app's next request to a URL (nextArrival): a test waits for its request to be under way, not a fixed time. */
+const arrivals = new Map<string, Array<() => void>>();
+function nextArrival(url: string): Promise<void> {
+  return new Promise((resolve) => arrivals.set(url, [...(arrivals.get(url) ?? []), resolve]));
+}
+
 /** The app: /slow?ms=N answers after N ms; anything else at once. */
 function appServer(): Server {
   return createServer((req, res) => {
+    for (const resolve of arrivals.get(req.url ?? '') ?? []) resolve();
+    arrivals.delete(req.url ?? '');
     const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? '0');
     const t = setTimeout(() => res.end(`app ${req.url}`), ms);
     res.on('close', () => clearTimeout(t));
@@ -109,8 +117,9 @@ describe('wasmesh sidecar: the termination drain', () => {
     idle.send('/fast');
     await idle.waitFor(/\r\n\r\napp \/fast$/);
     const busy = await rawConnection(s.inbound);
+    const reached = nextArrival('/slow?ms=1500');
     busy.send('/slow?ms=1500');
-    await new Promise((r) => setTimeout(r, 200));
+    await reached;
     const t0 = Date.now();
     s.proc.child.kill('SIGTERM');
     await s.proc.waitFor(/termination drain: inbound listener draining/);
@@ -137,8 +146,9 @@ describe('wasmesh sidecar: the termination drain', () => {
   it('a request still running at the deadline is cut and the process exits at about the deadline', async () => {
     const s = await startSidecar(['--termination-drain-duration', '1500ms']);
     const busy = await rawConnection(s.inbound);
+    const reached = nextArrival('/slow?ms=20000');
     busy.send('/slow?ms=20000');
-    await new Promise((r) => setTimeout(r, 200));
+    await reached;
     const t0 = Date.now();
     s.proc.child.kill('SIGTERM');
     const exit = await s.proc.exited;
@@ -154,8 +164,9 @@ describe('wasmesh sidecar: the termination drain', () => {
   it('TERMINATION_DRAIN_DURATION_SECONDS (the injector\'s env) sets the deadline when the flag is absent; a bad value is refused', async () => {
     const s = await startSidecar([], { TERMINATION_DRAIN_DURATION_SECONDS: '1' });
     const busy = await rawConnection(s.inbound);
+    const reached = nextArrival('/slow?ms=20000');
     busy.send('/slow?ms=20000');
-    await new Promise((r) => setTimeout(r, 200));
+    await reached;
     const t0 = Date.now();
     s.proc.child.kill('SIGTERM');
     await s.proc.exited;
@@ -173,8 +184,9 @@ describe('wasmesh sidecar: the termination drain', () => {
     const get = await fetch(`http://127.0.0.1:${s.merged}/quitquitquit`);
     expect([get.status, await get.text()]).toEqual([405, '/quitquitquit answers POST only\n']);
     const busy = await rawConnection(s.inbound);
+    const reached = nextArrival('/slow?ms=800');
     busy.send('/slow?ms=800');
-    await new Promise((r) => setTimeout(r, 100));
+    await reached;
     const post = await fetch(`http://127.0.0.1:${s.merged}/quitquitquit`, { method: 'POST' });
     expect([post.status, await post.text()]).toEqual([200, 'OK\n']);
     await busy.waitFor(/app \/slow\?ms=800$/);
