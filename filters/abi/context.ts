@@ -6,6 +6,7 @@ import { Action, LogLevel, Status } from './abi-types';
 import { ContextTable } from './context-table';
 import { getProperty, propertyData, propertySize } from './properties';
 import { LogLine } from './log';
+import { NetworkContext } from './network-context';
 
 /** Root-context callbacks (one root context per plugin and worker). Defaults do nothing. */
 export class RootContext {
@@ -45,10 +46,13 @@ export class HttpContext {
   onDelete(streamId: u32, rootId: u32): void {}
 }
 
-/** A filter: what a root_id selects. */
+/** A filter: what a root_id selects (an HTTP filter's contexts are streams, a network filter's connections). */
 class FilterKind {
-  constructor(public rootIdName: string, public root: RootContext, public http: HttpContext) {}
+  constructor(public rootIdName: string, public root: RootContext, public http: HttpContext, public network: NetworkContext) {}
 }
+
+const NO_HTTP = new HttpContext();
+const NO_NETWORK = new NetworkContext();
 
 /** Stands for "no registered filter": callbacks of an unknown root_id do nothing but fail configure. */
 const NO_KIND: u32 = 0xffffffff;
@@ -62,7 +66,12 @@ const streams = new ContextTable();
 
 /** Registers a filter under Envoy's `root_id` (call at module start-up). */
 export function registerFilter(rootIdName: string, root: RootContext, http: HttpContext): void {
-  kinds.push(new FilterKind(rootIdName, root, http));
+  kinds.push(new FilterKind(rootIdName, root, http, NO_NETWORK));
+}
+
+/** Registers a network (envoy.filters.network.wasm) filter under Envoy's `root_id`. */
+export function registerNetworkFilter(rootIdName: string, root: RootContext, network: NetworkContext): void {
+  kinds.push(new FilterKind(rootIdName, root, NO_HTTP, network));
 }
 
 // The property path of the plugin's root_id (one segment: no separator needed).
@@ -149,7 +158,29 @@ export function responseHeaders(streamId: u32, headerCount: u32, endOfStream: bo
 export function logStream(streamId: u32): void {
   const rootId = streams.get(streamId, 0);
   const kind = kindOf(rootId);
-  if (kind !== null) kind.http.onLog(streamId, rootId);
+  if (kind === null) return;
+  // One callback for both kinds of context: each filter kind has one of them for real.
+  kind.http.onLog(streamId, rootId);
+  kind.network.onLog(streamId, rootId);
+}
+
+export function newConnection(connId: u32): Action {
+  const rootId = streams.get(connId, 0);
+  const kind = kindOf(rootId);
+  return kind === null ? Action.Continue : kind.network.onNewConnection(connId, rootId);
+}
+
+export function connectionData(connId: u32, upstream: bool, size: usize, endOfStream: bool): Action {
+  const rootId = streams.get(connId, 0);
+  const kind = kindOf(rootId);
+  if (kind === null) return Action.Continue;
+  return upstream ? kind.network.onUpstreamData(connId, rootId, size, endOfStream) : kind.network.onDownstreamData(connId, rootId, size, endOfStream);
+}
+
+export function connectionClose(connId: u32, upstream: bool, peerType: u32): void {
+  const rootId = streams.get(connId, 0);
+  const kind = kindOf(rootId);
+  if (kind !== null) kind.network.onClose(connId, rootId, upstream, peerType);
 }
 
 /** proxy_on_delete for either kind of context. */
@@ -158,7 +189,10 @@ export function deleteContext(contextId: u32): void {
   if (rootId != 0) {
     streams.delete(contextId);
     const kind = kindOf(rootId);
-    if (kind !== null) kind.http.onDelete(contextId, rootId);
+    if (kind !== null) {
+      kind.http.onDelete(contextId, rootId);
+      kind.network.onDelete(contextId, rootId);
+    }
     return;
   }
   const kind = kindOf(contextId);

@@ -1,15 +1,15 @@
 // Metric ids by label set. Envoy's proxy_define_metric hands out a NEW id (and keeps a new map
-// entry) on every call, even for a name it knows, so the filter defines each series' four
-// metrics once and finds them again here: an open-addressing table in linear memory keyed by
+// entry) on every call, even for a name it knows, so the filters define each series' metrics
+// (six for an HTTP label set, four for a TCP one: istio-metric-names.ts) once and finds them again here: an open-addressing table in linear memory keyed by
 // the encoded label bytes (FNV-1a), a copy of which is kept per entry. Bounded, like wasmesh's
 // MAX_SERIES: past it a new label set is not counted (wasmesh_stats_series_overflow).
 
 const SLOTS: u32 = 8192;
 /** Entries at most (3/4 of the slots keep probes short). */
 export const MAX_SERIES: u32 = 6144;
-/** Per slot: hash, key pointer, key length, then the ids of the four metrics. */
-const SLOT_SIZE: usize = 28;
-export const METRICS_PER_SERIES: u32 = 4;
+/** Per slot: hash, key pointer, key length, then the ids of up to six metrics. */
+const SLOT_SIZE: usize = 36;
+export const METRICS_PER_SERIES: u32 = 6;
 
 let table: usize = 0;
 let used: u32 = 0;
@@ -43,7 +43,7 @@ export function seriesSlot(p: usize, n: usize): usize {
       store<u32>(at + 4, <u32>key);
       store<u32>(at + 8, <u32>n);
       // No id yet: a metric the host refuses to define stays at NO_ID, which names no metric (never another series').
-      memory.fill(at + 12, 0xff, 16);
+      memory.fill(at + 12, 0xff, <usize>METRICS_PER_SERIES * 4);
       used++;
       created = true;
       return at;

@@ -14,12 +14,17 @@
 //   unknown_source<TAB><segment>     a peer nothing is known of
 //   unknown_destination<TAB><segment>
 //   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>   (0..MAX_PEERS)
+//   tcp_reporting_ms<TAB><ms>        optional: the TCP filter's periodic report (default 5000, Istio's)
+//   disable<TAB><METRIC> | remove<TAB><METRIC><TAB><label> | upsert<TAB><METRIC><TAB><label><TAB><value>
+//                                    optional, 0..MAX_OVERRIDES: Telemetry API overrides (metric-overrides.ts)
 //
 // Peer segments (known or unknown) leave out the peer's `*_principal`: the filter writes it per
 // request from the connection (stats-filter.ts).
 //
 // A segment is `name=.=value;.;` repeated (Istio's stats-name encoding, undone by the
 // bootstrap's stats_tags). Each line ends with `\n`.
+
+import { API_NAMES } from './istio-metric-names';
 
 /** Spans (ptr u32, len u32) in a configuration record, by field. */
 export const enum Field {
@@ -33,15 +38,31 @@ export const enum Field {
   Count = 7,
 }
 
-/** Record layout: block pointer, reporter, peer count, then the fields' spans, then 3 spans per peer. */
+/**
+ * Record layout: block pointer, reporter, peer count, TCP reporting period, override count, then
+ * the fields' spans, then 3 spans per peer, then the override entries.
+ */
 const R_BLOCK: usize = 0;
 const R_REPORTER: usize = 4;
 const R_PEERS: usize = 8;
-const R_FIELDS: usize = 12;
+const R_TCP_MS: usize = 12;
+const R_OVERRIDES: usize = 16;
+const R_FIELDS: usize = 20;
 const R_PEER0: usize = R_FIELDS + <usize>Field.Count * 8;
 const PEER_SIZE: usize = 24;
+/** Per override: op, metric, label span, value span. */
+const OVERRIDE_SIZE: usize = 24;
 
 export const MAX_PEERS: u32 = 4096;
+export const MAX_OVERRIDES: u32 = 1024;
+/** Istio's tcp_reporting_duration default. */
+export const DEFAULT_TCP_REPORTING_MS: u32 = 5000;
+
+export const enum OverrideOp {
+  Disable = 0,
+  Remove = 1,
+  Upsert = 2,
+}
 
 export const REPORTER_SOURCE: u32 = 0;
 export const REPORTER_DESTINATION: u32 = 1;
@@ -82,14 +103,23 @@ export function parseStatsConfig(block: usize, size: usize): usize {
   const end = block + size;
   // Count peer lines first: the record is sized once.
   let peers: u32 = 0;
-  for (let q = block; q < end; q = indexOf(q, end, 0x0a) + 1) if (end - q > 5 && keyIs(q, 5, 'peer\t')) peers++;
+  let overrides: u32 = 0;
+  for (let q = block; q < end; q = indexOf(q, end, 0x0a) + 1) {
+    if (end - q > 5 && keyIs(q, 5, 'peer\t')) peers++;
+    else if (end - q > 7 && (keyIs(q, 7, 'remove\t') || keyIs(q, 7, 'upsert\t')) || end - q > 8 && keyIs(q, 8, 'disable\t')) overrides++;
+  }
   if (peers > MAX_PEERS) return fail('too many peers');
-  const rec = heap.alloc(R_PEER0 + <usize>peers * PEER_SIZE);
-  memory.fill(rec, 0, R_PEER0 + <usize>peers * PEER_SIZE);
+  if (overrides > MAX_OVERRIDES) return fail('too many overrides');
+  const size0 = R_PEER0 + <usize>peers * PEER_SIZE + <usize>overrides * OVERRIDE_SIZE;
+  const rec = heap.alloc(size0);
+  memory.fill(rec, 0, size0);
   store<u32>(rec + R_BLOCK, <u32>block);
   store<u32>(rec + R_REPORTER, 0xffffffff);
+  store<u32>(rec + R_TCP_MS, DEFAULT_TCP_REPORTING_MS);
+  const ovr0 = rec + R_PEER0 + <usize>peers * PEER_SIZE;
   let seen: u32 = 0;
   let peer: u32 = 0;
+  let ovr: u32 = 0;
   let line = block;
   let first = true;
   while (line < end) {
@@ -126,6 +156,31 @@ export function parseStatsConfig(block: usize, size: usize): usize {
       setSpan(at + 8, t1 + 1, t2 - t1 - 1);
       setSpan(at + 16, t2 + 1, eol - t2 - 1);
       peer++;
+    } else if (keyIs(k, kn, 'tcp_reporting_ms')) {
+      let ms: u64 = 0;
+      if (vn == 0 || vn > 9) { heap.free(rec); return fail('tcp_reporting_ms is not a number of milliseconds'); }
+      for (let q = v; q < eol; q++) {
+        const c = load<u8>(q);
+        if (c < 0x30 || c > 0x39) { heap.free(rec); return fail('tcp_reporting_ms is not a number of milliseconds'); }
+        ms = ms * 10 + <u64>(c - 0x30);
+      }
+      store<u32>(rec + R_TCP_MS, <u32>ms);
+    } else if (keyIs(k, kn, 'disable') || keyIs(k, kn, 'remove') || keyIs(k, kn, 'upsert')) {
+      const op = keyIs(k, kn, 'disable') ? OverrideOp.Disable : keyIs(k, kn, 'remove') ? OverrideOp.Remove : OverrideOp.Upsert;
+      const t1 = indexOf(v, eol, 0x09);
+      const metric = metricOf(v, t1 - v);
+      if (metric < 0) { heap.free(rec); return fail('an override names an unknown metric'); }
+      const at = ovr0 + <usize>ovr * OVERRIDE_SIZE;
+      store<u32>(at, <u32>op);
+      store<u32>(at + 4, <u32>metric);
+      if (op != OverrideOp.Disable) {
+        if (t1 == eol || t1 + 1 == eol) { heap.free(rec); return fail('remove and upsert need a label'); }
+        const t2 = indexOf(t1 + 1, eol, 0x09);
+        if ((op == OverrideOp.Upsert) != (t2 < eol)) { heap.free(rec); return fail('upsert needs a label and a value, remove a label only'); }
+        setSpan(at + 8, t1 + 1, t2 - t1 - 1);
+        if (op == OverrideOp.Upsert) setSpan(at + 16, t2 + 1, eol - t2 - 1);
+      } else if (t1 != eol) { heap.free(rec); return fail('disable takes a metric only'); }
+      ovr++;
     } else {
       let f: i32 = -1;
       if (keyIs(k, kn, 'namespace')) f = Field.Namespace;
@@ -143,7 +198,28 @@ export function parseStatsConfig(block: usize, size: usize): usize {
   if (load<u32>(rec + R_REPORTER) == 0xffffffff) { heap.free(rec); return fail('no reporter'); }
   if (seen != (1 << Field.Count) - 1) { heap.free(rec); return fail('a required line is missing'); }
   store<u32>(rec + R_PEERS, peer);
+  store<u32>(rec + R_OVERRIDES, ovr);
   return rec;
+}
+
+/** The Metric (istio-metric-names.ts) a Telemetry API metric name at `p` names, or -1. */
+function metricOf(p: usize, n: usize): i32 {
+  for (let i = 0; i < API_NAMES.length; i++) if (keyIs(p, n, API_NAMES[i])) return i;
+  return -1;
+}
+
+/** The TCP filter's report period in milliseconds (0: at close only). */
+export function tcpReportingMs(rec: usize): u32 {
+  return load<u32>(rec + R_TCP_MS);
+}
+
+export function overrideCount(rec: usize): u32 {
+  return load<u32>(rec + R_OVERRIDES);
+}
+
+/** Override entry `i`: op u32, metric u32, label (ptr, len), value (ptr, len). */
+export function overrideAt(rec: usize, i: u32): usize {
+  return rec + R_PEER0 + <usize>load<u32>(rec + R_PEERS) * PEER_SIZE + <usize>i * OVERRIDE_SIZE;
 }
 
 export function freeStatsConfig(rec: usize): void {

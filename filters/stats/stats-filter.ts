@@ -8,6 +8,11 @@
 // router filter chose them in x-wasmesh-cluster) and takes the callee's out of the response.
 // The peer is recognised by its exact metadata value (stats-config.ts).
 //
+// gRPC: Envoy's grpc_stats filter (emit_filter_state, put before this one by the control plane,
+// as Istio's sidecars have it) counts the messages; its filter state, present only on a gRPC
+// request, makes the request `request_protocol=grpc` with `grpc_response_status` from
+// `response.grpc_status`, and gives istio_request_messages_total / istio_response_messages_total.
+//
 // On log it encodes the label set into the metric name the way Istio's stats plugin did
 // (`reporter=.=source;.;source_workload=.=…;.;istio_requests_total`); the bootstrap's
 // stats_tags regexes (host/envoy/stats-tags.ts) turn each `name=.=value;.;` back into a tag, so
@@ -22,19 +27,26 @@ import { defineMetric, definedMetricId, incrementMetric, recordMetric } from '..
 import { getBufferBytes, bufferData } from '../abi/buffer';
 import { BufferType } from '../abi/abi-types';
 import { LogLine } from '../abi/log';
-import { ascii, Ascii } from '../common/ascii';
+import { ascii } from '../common/ascii';
 import {
   Field, REPORTER_DESTINATION, fieldLen, fieldPtr, findPeer, freeStatsConfig, parseStatsConfig, peerSegLen, peerSegPtr,
   reporterOf, statsConfigError,
 } from './stats-config';
 import { seriesSlot, wasCreated, idAt } from './series-ids';
+import {
+  NAME, OUTBOUND, SEP, T_CODE, T_DESTINATION_PRINCIPAL, T_FLAGS, T_GRPC, T_POLICY, T_PROTOCOL, T_REPORTER, UNKNOWN, V_DESTINATION, V_MTLS,
+  V_NONE, V_SOURCE, downstreamMtls, intProperty, nameLength, nameOverflowed, nameReset, put, putA, putDecimal, putFlags,
+  putServiceOfAuthority, putServiceOfClusterName, putSourcePrincipal, tagStart,
+} from './label-writer';
+import { HTTP_METRICS, Metric } from './istio-metric-names';
+import { NO_ID, defineSeriesMetric } from './metric-overrides';
+import { grpcMessageCounts, grpcRequestMessages, grpcResponseMessages } from './grpc-message-counts';
 
 export const STATS_ROOT_ID = 'wasmesh_stats';
 
 const PEER_METADATA = ascii('x-envoy-peer-metadata');
 const PEER_METADATA_ID = ascii('x-envoy-peer-metadata-id');
 const WASMESH_CLUSTER = ascii('x-wasmesh-cluster');
-const OUTBOUND = ascii('outbound|');
 
 // Property paths (segments separated by NUL).
 const P_CODE = ascii('response\0code');
@@ -42,28 +54,9 @@ const P_FLAGS = ascii('response\0flags');
 const P_DURATION = ascii('request\0duration');
 const P_REQ_SIZE = ascii('request\0total_size');
 const P_RESP_SIZE = ascii('response\0total_size');
-const P_CLUSTER = ascii('xds\0cluster_name');
-const P_HOST = ascii('request\0host');
-const P_MTLS = ascii('connection\0mtls');
-const P_PEER_URI = ascii('connection\0uri_san_peer_certificate');
-const T_SOURCE_PRINCIPAL = ascii('source_principal');
-const T_DESTINATION_PRINCIPAL = ascii('destination_principal');
-
-const NAMES: Ascii[] = [
-  ascii('istio_requests_total'),
-  ascii('istio_request_duration_milliseconds'),
-  ascii('istio_request_bytes'),
-  ascii('istio_response_bytes'),
-];
-const TYPES: MetricType[] = [MetricType.Counter, MetricType.Histogram, MetricType.Histogram, MetricType.Histogram];
-
-/** Envoy's response flags in bit order (StreamInfo's legacy bitmask, as `response.flags` gives it). */
-const FLAG_NAMES: Ascii[] = [
-  ascii('LH'), ascii('UH'), ascii('UT'), ascii('LR'), ascii('UR'), ascii('UF'), ascii('UC'), ascii('UO'), ascii('NR'),
-  ascii('DI'), ascii('FI'), ascii('RL'), ascii('UAEX'), ascii('RLSE'), ascii('DC'), ascii('URX'), ascii('SI'), ascii('IH'),
-  ascii('DPE'), ascii('UMSDR'), ascii('RFCF'), ascii('NFCF'), ascii('DT'), ascii('UPE'), ascii('NC'), ascii('OM'), ascii('DF'),
-  ascii('DO'), ascii('DR'), ascii('UDO'),
-];
+const P_GRPC_STATUS = ascii('response\0grpc_status');
+const V_HTTP = ascii('http');
+const V_GRPC = ascii('grpc');
 
 /** Root context id → its configuration record (stats-config.ts). */
 const configs = new ContextTable();
@@ -78,8 +71,8 @@ let ownMetricsDefined = false;
 let overflowOk = false;
 let rejectedOk = false;
 
-/** Defines this filter's own counters once per VM. */
-function defineOwnMetrics(): void {
+/** Defines the stats filters' own counters once per VM (the TCP filter shares them). */
+export function defineOwnMetrics(): void {
   if (ownMetricsDefined) return;
   ownMetricsDefined = true;
   const r = ascii('wasmesh_stats_config_rejected');
@@ -90,254 +83,59 @@ function defineOwnMetrics(): void {
   overflowId = definedMetricId();
 }
 
-// ---- the name buffer: one per VM (single-threaded), reused by every request ----
-const NAME_CAP: usize = 16384;
-const NAME = memory.data(16384);
-let nameLen: usize = 0;
-let nameOverflow = false;
-
-function put(p: usize, n: usize): void {
-  if (nameLen + n > NAME_CAP) {
-    nameOverflow = true;
-    return;
-  }
-  memory.copy(NAME + nameLen, p, n);
-  nameLen += n;
+/** Counts a request or connection not counted because the series table is full. */
+export function countOverflow(): void {
+  if (overflowOk) incrementMetric(overflowId, 1);
 }
 
-function putA(a: Ascii): void {
-  put(a.ptr, a.len);
-}
-
-function putByte(c: u8): void {
-  if (nameLen >= NAME_CAP) {
-    nameOverflow = true;
-    return;
-  }
-  store<u8>(NAME + nameLen, c);
-  nameLen++;
-}
-
-/** Appends a lower-cased copy (hosts are case-insensitive; Istio's labels are lower case). */
-function putLower(p: usize, n: usize): void {
-  for (let i: usize = 0; i < n; i++) {
-    let c = load<u8>(p + i);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    putByte(c);
-  }
-}
-
-function putDecimal(v: u64): void {
-  let n: usize = 1;
-  for (let t = v; t >= 10; t /= 10) n++;
-  if (nameLen + n > NAME_CAP) {
-    nameOverflow = true;
-    return;
-  }
-  let at = nameLen + n;
-  let t = v;
-  do {
-    store<u8>(NAME + --at, <u8>(0x30 + <u32>(t % 10)));
-    t /= 10;
-  } while (t > 0);
-  nameLen += n;
-}
-
-const SEP = ascii(';.;');
-const EQ = ascii('=.=');
-const UNKNOWN = ascii('unknown');
-
-function tagStart(name: Ascii): void {
-  putA(name);
-  putA(EQ);
-}
-
-const T_REPORTER = ascii('reporter');
-const T_SERVICE = ascii('destination_service');
-const T_SERVICE_NAME = ascii('destination_service_name');
-const T_SERVICE_NS = ascii('destination_service_namespace');
-const T_PROTOCOL = ascii('request_protocol');
-const T_CODE = ascii('response_code');
-const T_GRPC = ascii('grpc_response_status');
-const T_FLAGS = ascii('response_flags');
-const T_POLICY = ascii('connection_security_policy');
-const V_SOURCE = ascii('source');
-const V_DESTINATION = ascii('destination');
-const V_HTTP = ascii('http');
-const V_MTLS = ascii('mutual_tls');
-const V_NONE = ascii('none');
-const V_SVC_SUFFIX = ascii('.svc.cluster.local');
-const V_PASSTHROUGH = ascii('PassthroughCluster');
-const V_BLACKHOLE = ascii('BlackHoleCluster');
-
-/** Whether `n` bytes at `p` hold `;.;`, `=.=` or a control character (they would break the name's encoding). */
-function containsSeparator(p: usize, n: usize): bool {
-  for (let i: usize = 0; i < n; i++) {
-    const c = load<u8>(p + i);
-    if (c < 0x20) return true;
-    if (i + 2 < n && load<u8>(p + i + 1) == 0x2e && (c == 0x3b && load<u8>(p + i + 2) == 0x3b || c == 0x3d && load<u8>(p + i + 2) == 0x3d)) return true;
-  }
+/** Logs and counts a refused configuration; returns false (the plugin fails closed). */
+export function rejectConfig(filter: string, code: string, why: string, size: usize): bool {
+  LogLine.start();
+  LogLine.text(filter);
+  LogLine.text(': plugin configuration rejected (');
+  LogLine.text(code);
+  LogLine.text(', ');
+  LogLine.num(<i64>size);
+  LogLine.text(' bytes): ');
+  LogLine.text(why);
+  LogLine.text('; the plugin fails closed');
+  LogLine.emit(LogLevel.Error);
+  if (rejectedOk) incrementMetric(rejectedId, 1);
   return false;
 }
 
-function bytesEqual(p: usize, n: usize, a: Ascii): bool {
-  return n == a.len && memory.compare(p, a.ptr, n) == 0;
+/** Reads and parses the plugin configuration of `rootId` into `table` (replacing and freeing the old one). */
+export function configureStats(filter: string, table: ContextTable, rootId: u32, size: usize): bool {
+  defineOwnMetrics();
+  if (size > 0xffffffff || getBufferBytes(BufferType.PluginConfiguration, 0, size) != Status.Ok) {
+    return rejectConfig(filter, 'wasmesh_stats_config_unreadable', 'proxy_get_buffer_bytes failed', size);
+  }
+  const block = bufferData();
+  const rec: usize = block == 0 ? <usize>0 : parseStatsConfig(block, size);
+  if (rec == 0) {
+    if (block != 0) heap.free(block);
+    return rejectConfig(filter, 'wasmesh_stats_config_invalid', block == 0 ? 'empty' : statsConfigError(), size);
+  }
+  const old = <usize>table.get(rootId, 0);
+  if (old != 0) freeStatsConfig(old);
+  table.set(rootId, <u32>rec);
+  return true;
 }
 
-/** An i64 property (8 bytes little-endian), or `fallback`. */
-function intProperty(path: Ascii, fallback: i64): i64 {
-  if (getProperty(path.ptr, path.len) != Status.Ok) return fallback;
-  const p = propertyData();
-  const v = propertySize() == 8 ? load<i64>(p) : fallback;
-  if (p != 0) heap.free(p);
-  return v;
-}
-
-/** The three destination_service labels of host `h` (lower-cased, no port) — istio-labels.ts serviceOfHost. */
-function putServiceOfHost(h: usize, n: usize, ns: usize, nsLen: usize, inbound: bool): void {
-  // Where the first two dots are.
-  let d1: usize = n;
-  let d2: usize = n;
-  let dots: u32 = 0;
-  let allDigits = true;
-  for (let i: usize = 0; i < n; i++) {
-    const c = load<u8>(h + i);
-    if (c == 0x2e) {
-      dots++;
-      if (d1 == n) d1 = i;
-      else if (d2 == n) d2 = i;
-    } else if (c < 0x30 || c > 0x39) allDigits = false;
-  }
-  if (n == 0) {
-    tagStart(T_SERVICE); putA(UNKNOWN); putA(SEP);
-    tagStart(T_SERVICE_NAME); putA(UNKNOWN); putA(SEP);
-    tagStart(T_SERVICE_NS); putA(UNKNOWN); putA(SEP);
-    return;
-  }
-  // Inbound short name `reviews`: that service in this namespace (istio-stats.ts inboundService).
-  if (inbound && dots == 0 && !allDigits && load<u8>(h) != 0x5b) {
-    tagStart(T_SERVICE); putLower(h, n); putByte(0x2e); put(ns, nsLen); putA(V_SVC_SUFFIX); putA(SEP);
-    tagStart(T_SERVICE_NAME); putLower(h, n); putA(SEP);
-    tagStart(T_SERVICE_NS); put(ns, nsLen); putA(SEP);
-    return;
-  }
-  const svc = dots >= 2 && !(inbound && allDigits) && segmentIsSvc(h, n, d2);
-  tagStart(T_SERVICE); putLower(h, n); putA(SEP);
-  tagStart(T_SERVICE_NAME);
-  if (svc) putLower(h, d1); else putLower(h, n);
-  putA(SEP);
-  tagStart(T_SERVICE_NS);
-  if (svc) putLower(h + d1 + 1, d2 - d1 - 1);
-  else if (inbound) put(ns, nsLen);
-  else putA(UNKNOWN);
-  putA(SEP);
-}
-
-/** Whether the segment after the second dot (at `d2`) is `svc` (case-insensitive). */
-function segmentIsSvc(h: usize, n: usize, d2: usize): bool {
-  if (d2 + 4 > n) return false;
-  const end = d2 + 4 == n || load<u8>(h + d2 + 4) == 0x2e;
-  return end && (load<u8>(h + d2 + 1) | 0x20) == 0x73 && (load<u8>(h + d2 + 2) | 0x20) == 0x76 && (load<u8>(h + d2 + 3) | 0x20) == 0x63;
-}
-
-/** destination_service* from the authority (`request.host`), without its port. */
-function putServiceOfAuthority(rec: usize, inbound: bool): void {
-  let p: usize = 0;
-  let n: usize = 0;
-  if (getProperty(P_HOST.ptr, P_HOST.len) == Status.Ok) {
-    p = propertyData();
-    n = propertySize();
-  }
-  // Strip the port (not inside IPv6 brackets).
-  let hn = n;
-  if (n > 0 && load<u8>(p) == 0x5b) {
-    for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) == 0x5d) { hn = i + 1; break; }
-  } else {
-    for (let i = n; i > 0; i--) if (load<u8>(p + i - 1) == 0x3a) { hn = i - 1; break; }
-  }
-  // The authority is the client's: one holding the name encoding's separators (`;` and `=` are
-  // legal in a host) would inject labels, so it counts as no authority (`unknown`).
-  if (containsSeparator(p, hn)) hn = 0;
-  putServiceOfHost(p, hn, fieldPtr(rec, Field.Namespace), fieldLen(rec, Field.Namespace), inbound);
-  if (p != 0) heap.free(p);
-}
-
-/** destination_service* on the source reporter: the cluster's host, else the authority (istio-labels.ts serviceOfCluster). */
-function putServiceOfCluster(rec: usize): void {
-  if (getProperty(P_CLUSTER.ptr, P_CLUSTER.len) == Status.Ok) {
-    const p = propertyData();
-    const n = propertySize();
-    if (n >= OUTBOUND.len && memory.compare(p, OUTBOUND.ptr, OUTBOUND.len) == 0 && !containsSeparator(p, n)) {
-      let bar = n;
-      while (bar > 0 && load<u8>(p + bar - 1) != 0x7c) bar--;
-      putServiceOfHost(p + bar, n - bar, 0, 0, false);
-      heap.free(p);
-      return;
-    }
-    if (bytesEqual(p, n, V_PASSTHROUGH) || bytesEqual(p, n, V_BLACKHOLE)) {
-      tagStart(T_SERVICE); put(p, n); putA(SEP);
-      tagStart(T_SERVICE_NAME); put(p, n); putA(SEP);
-      tagStart(T_SERVICE_NS); putA(UNKNOWN); putA(SEP);
-      heap.free(p);
-      return;
-    }
-    if (p != 0) heap.free(p);
-  }
-  putServiceOfAuthority(rec, false);
-}
-
-function putFlags(flags: u64): void {
-  if (flags == 0) {
-    putByte(0x2d); // "-"
-    return;
-  }
-  let first = true;
-  for (let i = 0; i < FLAG_NAMES.length; i++) {
-    if ((flags & (<u64>1 << <u64>i)) == 0) continue;
-    if (!first) putByte(0x2c);
-    first = false;
-    putA(FLAG_NAMES[i]);
-  }
-  // Bits past the known list still mark the request as flagged.
-  if (first) putByte(0x2d);
+/** Frees the configuration of a deleted root context. */
+export function deleteStatsConfig(table: ContextTable, rootId: u32): void {
+  const old = <usize>table.get(rootId, 0);
+  if (old != 0) freeStatsConfig(old);
+  table.delete(rootId);
 }
 
 class StatsRoot extends RootContext {
   onConfigure(rootId: u32, size: usize): bool {
-    defineOwnMetrics();
-    if (size > 0xffffffff || getBufferBytes(BufferType.PluginConfiguration, 0, size) != Status.Ok) {
-      return this.reject('wasmesh_stats_config_unreadable', 'proxy_get_buffer_bytes failed', size);
-    }
-    const block = bufferData();
-    const rec: usize = block == 0 ? <usize>0 : parseStatsConfig(block, size);
-    if (rec == 0) {
-      if (block != 0) heap.free(block);
-      return this.reject('wasmesh_stats_config_invalid', block == 0 ? 'empty' : statsConfigError(), size);
-    }
-    const old = <usize>configs.get(rootId, 0);
-    if (old != 0) freeStatsConfig(old);
-    configs.set(rootId, <u32>rec);
-    return true;
-  }
-
-  reject(code: string, why: string, size: usize): bool {
-    LogLine.start();
-    LogLine.text('wasmesh_stats: plugin configuration rejected (');
-    LogLine.text(code);
-    LogLine.text(', ');
-    LogLine.num(<i64>size);
-    LogLine.text(' bytes): ');
-    LogLine.text(why);
-    LogLine.text('; the plugin fails closed');
-    LogLine.emit(LogLevel.Error);
-    if (rejectedOk) incrementMetric(rejectedId, 1);
-    return false;
+    return configureStats('wasmesh_stats', configs, rootId, size);
   }
 
   onDelete(rootId: u32): void {
-    const old = <usize>configs.get(rootId, 0);
-    if (old != 0) freeStatsConfig(old);
-    configs.delete(rootId);
+    deleteStatsConfig(configs, rootId);
   }
 }
 
@@ -403,8 +201,9 @@ class StatsStream extends HttpContext {
     if (rec == 0) return;
     const destination = reporterOf(rec) == REPORTER_DESTINATION;
     const peer = <usize>(peers.get(streamId, 0) & ~1);
-    nameLen = 0;
-    nameOverflow = false;
+    // Only a gRPC request has grpc_stats' filter state.
+    const grpc = grpcMessageCounts();
+    nameReset();
     tagStart(T_REPORTER);
     putA(destination ? V_DESTINATION : V_SOURCE);
     putA(SEP);
@@ -412,66 +211,62 @@ class StatsStream extends HttpContext {
     if (destination) {
       if (peer != 0) put(peerSegPtr(peer, false), peerSegLen(peer, false));
       else put(fieldPtr(rec, Field.UnknownSource), fieldLen(rec, Field.UnknownSource));
-      // The caller's principal is its certificate's SPIFFE ID over mTLS, else `unknown` (as wasmesh).
-      if (getProperty(P_MTLS.ptr, P_MTLS.len) == Status.Ok) {
-        const p = propertyData();
-        mtls = propertySize() >= 1 && load<u8>(p) != 0;
-        if (p != 0) heap.free(p);
-      }
-      tagStart(T_SOURCE_PRINCIPAL);
-      let named = false;
-      if (mtls && getProperty(P_PEER_URI.ptr, P_PEER_URI.len) == Status.Ok) {
-        const p = propertyData();
-        const n = propertySize();
-        // A value the name encoding cannot carry is not written (unknown instead).
-        if (n > 0 && !containsSeparator(p, n)) {
-          put(p, n);
-          named = true;
-        }
-        if (p != 0) heap.free(p);
-      }
-      if (!named) putA(UNKNOWN);
-      putA(SEP);
+      mtls = downstreamMtls();
+      putSourcePrincipal(mtls);
       put(fieldPtr(rec, Field.SelfDestination), fieldLen(rec, Field.SelfDestination));
-      putServiceOfAuthority(rec, true);
+      putServiceOfAuthority(fieldPtr(rec, Field.Namespace), fieldLen(rec, Field.Namespace), true);
     } else {
       put(fieldPtr(rec, Field.SelfSource), fieldLen(rec, Field.SelfSource));
       if (peer != 0) put(peerSegPtr(peer, true), peerSegLen(peer, true));
       else put(fieldPtr(rec, Field.UnknownDestination), fieldLen(rec, Field.UnknownDestination));
       // Istio's source reporter and wasmesh's write `unknown` for the callee's principal.
       tagStart(T_DESTINATION_PRINCIPAL); putA(UNKNOWN); putA(SEP);
-      putServiceOfCluster(rec);
+      if (!putServiceOfClusterName()) putServiceOfAuthority(fieldPtr(rec, Field.Namespace), fieldLen(rec, Field.Namespace), false);
     }
-    tagStart(T_PROTOCOL); putA(V_HTTP); putA(SEP);
+    tagStart(T_PROTOCOL); putA(grpc ? V_GRPC : V_HTTP); putA(SEP);
     tagStart(T_CODE); putDecimal(<u64>intProperty(P_CODE, 0)); putA(SEP);
-    tagStart(T_GRPC); putA(SEP);
+    tagStart(T_GRPC);
+    // A gRPC response's status (trailers, or a trailers-only head); none known: empty, as wasmesh.
+    if (grpc) {
+      const status = intProperty(P_GRPC_STATUS, -1);
+      if (status >= 0) putDecimal(<u64>status);
+    }
+    putA(SEP);
     tagStart(T_FLAGS); putFlags(<u64>intProperty(P_FLAGS, 0)); putA(SEP);
     tagStart(T_POLICY);
     // connection.mtls (a one-byte bool) was read above on the destination reporter.
     if (!destination) putA(UNKNOWN);
     else putA(mtls ? V_MTLS : V_NONE);
     putA(SEP);
-    if (nameOverflow) return;
-    const labelsLen = nameLen;
+    if (nameOverflowed()) return;
+    const labelsLen = nameLength();
     const slot = seriesSlot(NAME, labelsLen);
     if (slot == 0) {
-      if (overflowOk) incrementMetric(overflowId, 1);
+      countOverflow();
       return;
     }
     if (wasCreated()) {
-      for (let k = 0; k < NAMES.length; k++) {
-        nameLen = labelsLen;
-        putA(NAMES[k]);
-        if (defineMetric(TYPES[k], NAME, nameLen) == Status.Ok) store<u32>(idAt(slot, <u32>k), definedMetricId());
-      }
+      // The message counters only on gRPC series (wasmesh has none for plain HTTP).
+      const n: u32 = grpc ? HTTP_METRICS : Metric.GrpcRequestMessages;
+      for (let k: u32 = 0; k < n; k++) store<u32>(idAt(slot, k), defineSeriesMetric(rec, k, labelsLen));
     }
     const durationNs = intProperty(P_DURATION, 0);
-    incrementMetric(load<u32>(idAt(slot, 0)), 1);
-    recordMetric(load<u32>(idAt(slot, 1)), <u64>(durationNs < 0 ? 0 : durationNs / 1000000));
     const reqBytes = intProperty(P_REQ_SIZE, 0);
     const respBytes = intProperty(P_RESP_SIZE, 0);
-    recordMetric(load<u32>(idAt(slot, 2)), <u64>(reqBytes < 0 ? 0 : reqBytes));
-    recordMetric(load<u32>(idAt(slot, 3)), <u64>(respBytes < 0 ? 0 : respBytes));
+    const count = load<u32>(idAt(slot, Metric.RequestCount));
+    if (count != NO_ID) incrementMetric(count, 1);
+    const duration = load<u32>(idAt(slot, Metric.RequestDuration));
+    if (duration != NO_ID) recordMetric(duration, <u64>(durationNs < 0 ? 0 : durationNs / 1000000));
+    const reqSize = load<u32>(idAt(slot, Metric.RequestSize));
+    if (reqSize != NO_ID) recordMetric(reqSize, <u64>(reqBytes < 0 ? 0 : reqBytes));
+    const respSize = load<u32>(idAt(slot, Metric.ResponseSize));
+    if (respSize != NO_ID) recordMetric(respSize, <u64>(respBytes < 0 ? 0 : respBytes));
+    if (grpc) {
+      const reqMsgs = load<u32>(idAt(slot, Metric.GrpcRequestMessages));
+      if (reqMsgs != NO_ID && grpcRequestMessages() > 0) incrementMetric(reqMsgs, <i64>grpcRequestMessages());
+      const respMsgs = load<u32>(idAt(slot, Metric.GrpcResponseMessages));
+      if (respMsgs != NO_ID && grpcResponseMessages() > 0) incrementMetric(respMsgs, <i64>grpcResponseMessages());
+    }
   }
 
   onDelete(streamId: u32, rootId: u32): void {

@@ -8,7 +8,9 @@
 import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import type { StatsPluginOptions } from '../envoy/stats-plugin-config.js';
-import { defaultFiltersWasmPath, statsHttpFilter, STATS_WASM_FILE } from '../envoy/filters-bootstrap.js';
+import { defaultFiltersWasmPath, statsHttpFilters, STATS_WASM_FILE } from '../envoy/filters-bootstrap.js';
+import { withTcpIstioStats } from '../envoy/tcp-stats-filter.js';
+import type { MetricsOverrides } from '../model/metrics-overrides.js';
 import { dirname, join } from 'node:path';
 import type { XdsNode } from '../xds/xds-node.js';
 
@@ -30,10 +32,13 @@ export function wantsIstioStats(node: XdsNode): boolean {
  * The wasmesh_stats options of `node`'s outbound or gateway listener (Istio's source reporter),
  * or undefined when it gets none.
  */
-export function envoyIstioStats(node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, reporter: 'source' | 'destination' = 'source'): StatsPluginOptions | undefined {
+export function envoyIstioStats(node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, reporter: 'source' | 'destination' = 'source', overrides?: MetricsOverrides): StatsPluginOptions | undefined {
   if (!wantsIstioStats(node)) return undefined;
   return {
     reporter,
+    ...(overrides !== undefined ? { overrides } : {}),
+    // The bootstrap (`wasmesh envoy-bootstrap --filters`) extracts Istio's labels only.
+    newLabels: false,
     self: workloadOfNode(node, trustDomain),
     peers: peers.filter((p) => p.id !== node.id && p.kind !== 'grpc').map((p) => workloadOfNode(p, trustDomain)),
   };
@@ -46,10 +51,10 @@ type Obj = Record<string, unknown>;
  * wasmesh_stats filter as the destination reporter, before the router of each chain's connection
  * manager; the listener as it was when the node gets no filter.
  */
-export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: readonly XdsNode[], trustDomain?: string): Obj {
-  const o = envoyIstioStats(node, peers, trustDomain, 'destination');
+export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, overrides?: MetricsOverrides): Obj {
+  const o = envoyIstioStats(node, peers, trustDomain, 'destination', overrides);
   if (o === undefined) return listener;
-  const filter = statsHttpFilter(o, join(dirname(defaultFiltersWasmPath()), STATS_WASM_FILE));
+  const filters = statsHttpFilters(o, statsWasmPath());
   const chains = (listener.filter_chains as Obj[]).map((chain) => ({
     ...chain,
     filters: (chain.filters as Obj[]).map((f) => {
@@ -58,8 +63,23 @@ export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: reado
       const list = hcm.http_filters as Obj[];
       const router = list.findIndex((h) => h.name === 'envoy.filters.http.router');
       if (router < 0) throw new Error(`inbound listener ${String(listener.name)}: no router filter to put wasmesh_stats before`);
-      return { ...f, typed_config: { ...hcm, http_filters: [...list.slice(0, router), filter, ...list.slice(router)] } };
+      return { ...f, typed_config: { ...hcm, http_filters: [...list.slice(0, router), ...filters, ...list.slice(router)] } };
     }),
   }));
-  return { ...listener, filter_chains: chains };
+  // Chains that proxy TCP to the app get the TCP filter (none today: the inbound side is HTTP).
+  return withTcpIstioStats({ ...listener, filter_chains: chains }, o, statsWasmPath());
+}
+
+function statsWasmPath(): string {
+  return join(dirname(defaultFiltersWasmPath()), STATS_WASM_FILE);
+}
+
+/**
+ * A listener of an Envoy gateway or sidecar (source reporter) with the wasmesh_tcp_stats network
+ * filter before each tcp_proxy (Gateway TCP and TLS passthrough ports, TCP routes' listeners); as
+ * it was when the node gets no Istio metrics or the listener proxies no TCP.
+ */
+export function withOutboundTcpIstioStats(listener: Obj, node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, overrides?: MetricsOverrides): Obj {
+  const o = envoyIstioStats(node, peers, trustDomain, 'source', overrides);
+  return o === undefined ? listener : withTcpIstioStats(listener, o, statsWasmPath());
 }

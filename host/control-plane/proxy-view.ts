@@ -18,7 +18,7 @@ import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
 import { envoySnapshot, wasmeshSnapshot, type ResourceEncoder } from './snapshots.js';
-import { envoyIstioStats, withInboundIstioStats } from './envoy-istio-stats.js';
+import { envoyIstioStats, withInboundIstioStats, withOutboundTcpIstioStats } from './envoy-istio-stats.js';
 
 /** The port a sidecar's outbound listener takes (Istio's 15001). */
 export const SIDECAR_OUTBOUND_PORT = 15001;
@@ -162,7 +162,9 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       : envoyBootstrap(loaded, o);
     for (const x of w) if (!all.includes(x)) all.push(x);
     const r = envoyXdsResources(config as Record<string, unknown>);
-    merged.listeners.push(...r.listeners);
+    // The tcp_proxy chains of a node with Istio's metrics get the TCP stats filter (the filters
+    // bootstrap put it there already; a node with TCP ports only takes the native translation).
+    merged.listeners.push(...r.listeners.map((l) => withOutboundTcpIstioStats(l, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)));
     merged.routes.push(...r.routes);
     for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
@@ -185,7 +187,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(inboundAccessLogsOf(loaded.mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(loaded.mesh)! } : {}),
       ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
     });
-    const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain)], clusters } });
+    const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)], clusters } });
     merged.listeners.push(...r.listeners);
     merged.routes.push(...r.routes);
     // The outbound side may have named the same cluster already (the tracing collector's).

@@ -15,8 +15,10 @@ import { bootstrapResult, envoyBootstrap, usesGrpcWeb, type EnvoyBootstrap, type
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
-import { encodeStatsPluginConfig, type StatsPluginOptions } from './stats-plugin-config.js';
+import { encodeStatsPluginConfig, upsertedLabels, type StatsPluginOptions } from './stats-plugin-config.js';
 import { istioStatsTags } from './stats-tags.js';
+import { wasmPluginConfig } from './wasm-plugin-config.js';
+import { withTcpIstioStats } from './tcp-stats-filter.js';
 
 /** Request headers the router filter sets and Envoy's routes match (removed before upstream). */
 export const ROUTE_HEADER = 'x-wasmesh-route';
@@ -169,33 +171,41 @@ function wasmFilter(rootId: string, wasmPath: string, configuration: Uint8Array,
     name: 'envoy.filters.http.wasm',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
-      config: {
-        name: rootId,
-        root_id: rootId,
-        vm_config: {
-          vm_id: vmId,
-          runtime: 'envoy.wasm.runtime.v8',
-          code: { local: { filename: wasmPath } },
-        },
-        // BytesValue: Envoy hands the filter these bytes as they are (base64 only in YAML).
-        configuration: { '@type': 'type.googleapis.com/google.protobuf.BytesValue', value: Buffer.from(configuration).toString('base64') },
-        // A plugin that fails to load must not let requests through unrouted.
-        failure_policy: 'FAIL_CLOSED',
-      },
+      config: wasmPluginConfig(rootId, wasmPath, configuration, vmId),
     },
   };
 }
+
+/**
+ * Envoy's grpc_stats filter as Istio's sidecars have it before the stats filter: it counts a
+ * gRPC request's messages into filter state (emit_filter_state), which wasmesh_stats reads for
+ * istio_request_messages_total / istio_response_messages_total (filters/stats/grpc-message-counts.ts);
+ * no per-method stats of its own.
+ */
+export const GRPC_STATS_FILTER: Obj = {
+  name: 'envoy.filters.http.grpc_stats',
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig',
+    emit_filter_state: true,
+    stats_for_all_methods: false,
+  },
+};
 
 /** The wasmesh_stats HTTP filter (its own module and VM) for a connection manager's chain, before the router. */
 export function statsHttpFilter(o: StatsPluginOptions, statsWasmPath: string): Obj {
   return wasmFilter(STATS_ROOT_ID, statsWasmPath, new TextEncoder().encode(encodeStatsPluginConfig(o)), STATS_VM_ID);
 }
 
+/** grpc_stats then wasmesh_stats: what a connection manager's chain gets for Istio's HTTP metrics. */
+export function statsHttpFilters(o: StatsPluginOptions, statsWasmPath: string): Obj[] {
+  return [GRPC_STATS_FILTER, statsHttpFilter(o, statsWasmPath)];
+}
+
 /** `stats_config` with Istio's tag extractors added (any other settings kept). */
-function withIstioStatsTags(existing: unknown): Obj {
+function withIstioStatsTags(existing: unknown, extra: readonly string[]): Obj {
   const base = isObj(existing) ? existing : {};
   const tags = Array.isArray(base.stats_tags) ? (base.stats_tags as Obj[]) : [];
-  return { ...base, stats_tags: [...tags, ...istioStatsTags()] };
+  return { ...base, stats_tags: [...tags, ...istioStatsTags(extra)] };
 }
 
 /**
@@ -286,7 +296,12 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   // The fault filter only where a route has a fault: it costs a VM call per request.
   if (hasFault) filters.push(wasmFilter(FAULT_ROOT_ID, wasmPath, configuration));
   // After the router filter: it reads the cluster the router chose (x-wasmesh-cluster).
-  if (opts.istioStats !== undefined) filters.push(statsHttpFilter(opts.istioStats, opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE)));
+  // The mesh's Telemetry overrides for this proxy, unless the caller gave its own; this bootstrap
+  // carries the stats tags, so upserts of new labels get theirs.
+  const istioStats: StatsPluginOptions | undefined = opts.istioStats === undefined ? undefined
+    : { ...(mesh.metricsOverrides !== undefined ? { overrides: mesh.metricsOverrides } : {}), newLabels: true, ...opts.istioStats };
+  const statsWasmPath = opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE);
+  if (istioStats !== undefined) filters.push(...statsHttpFilters(istioStats, statsWasmPath));
 
   const routeConfig: Obj = {
     name: nativeRouteConfig.name,
@@ -297,11 +312,13 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...authnFilters, ...filters, ...nativeFilters] };
   const config: Obj = {
     ...native.config,
-    ...(opts.istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config) } : {}),
+    ...(istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config, upsertedLabels(istioStats.overrides)) } : {}),
     static_resources: {
       ...staticResources,
       // The TCP listeners (Gateway TCP servers) after the HTTP one, as the native translation's.
-      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }, ...(staticResources.listeners as Obj[]).slice(1)],
+      // With Istio's metrics, their tcp_proxy chains get the wasmesh_tcp_stats network filter.
+      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] },
+        ...(staticResources.listeners as Obj[]).slice(1).map((l) => (istioStats === undefined ? l : withTcpIstioStats(l, istioStats, statsWasmPath)))],
     },
   };
 

@@ -10,7 +10,7 @@ export type FiltersConfigErrorCode =
   /** A route matches on what the filters cannot read: JWT claims (`@request.auth.claims.…`, jwt_authn's metadata). */
   | 'filters_config_claim_match'
   /** An Istio label value the stats filter's name encoding cannot carry (`;.;`, `=.=`, a control character). */
-  | 'filters_config_stats_label'
+  | 'filters_config_stats_label' | 'filters_config_stats_tcp_reporting'
   /** The built filters module (build/filters/wasmesh-filters.wasm) is missing. */
   | 'filters_config_not_built';
 

@@ -9,6 +9,8 @@ import { UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { UNKNOWN_WORKLOAD, workloadLabelsOf, type Reporter, type WorkloadLabels } from '../telemetry/istio-labels.js';
 import { encodePeerMetadata } from '../telemetry/peer-metadata.js';
 import { FiltersConfigError } from './filters-config-error.js';
+import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
+import { ISTIO_TAG_NAMES } from './stats-tags.js';
 
 export interface StatsPluginOptions {
   /** Which side this listener reports (Istio: `destination` on a sidecar's inbound, `source` elsewhere). */
@@ -17,6 +19,16 @@ export interface StatsPluginOptions {
   readonly self: WorkloadMetadata;
   /** The mesh's workloads whose metadata the filter should recognise (callers and callees). */
   readonly peers: readonly WorkloadMetadata[];
+  /** The Telemetry API's metrics overrides for this proxy (the reporter's half is applied); absent: none. */
+  readonly overrides?: MetricsOverrides;
+  /**
+   * Whether Envoy's stats_tags extract labels beyond Istio's (the static bootstrap adds one per
+   * upserted label: upsertedLabels). Without them an UPSERT of a new label is left out: Envoy
+   * would keep it in the stat's name.
+   */
+  readonly newLabels?: boolean;
+  /** The TCP filter's periodic report (Istio's tcp_reporting_duration); default 5000 ms, 0: at close only. */
+  readonly tcpReportingMs?: number;
 }
 
 /** Istio's stats-name encoding: `name=.=value;.;`, undone by the bootstrap's stats_tags (stats-tags.ts). */
@@ -73,6 +85,13 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     `unknown_source\t${segment('unknown', peerPairs('source', UNKNOWN_WORKLOAD))}`,
     `unknown_destination\t${segment('unknown', peerPairs('destination', UNKNOWN_WORKLOAD))}`,
   ];
+  if (o.tcpReportingMs !== undefined) {
+    if (!Number.isInteger(o.tcpReportingMs) || o.tcpReportingMs < 0 || o.tcpReportingMs > 999_999_999) {
+      throw new FiltersConfigError('filters_config_stats_tcp_reporting', 'tcpReportingMs', `${o.tcpReportingMs}: a whole number of milliseconds from 0 to 999999999`);
+    }
+    lines.push(`tcp_reporting_ms\t${o.tcpReportingMs}`);
+  }
+  lines.push(...overrideLines(o));
   const seen = new Set<string>();
   for (const p of o.peers) {
     const meta = encodePeerMetadata(p);
@@ -83,4 +102,38 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     lines.push(`peer\t${meta}\t${segment(where, peerPairs('source', labels))}\t${segment(where, peerPairs('destination', labels))}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The override lines of this listener's reporter (Istio's CLIENT: source, SERVER: destination). */
+function overrideLines(o: StatsPluginOptions): string[] {
+  const half = o.overrides === undefined ? undefined : o.reporter === 'source' ? o.overrides.client : o.overrides.server;
+  if (half === undefined) return [];
+  const lines: string[] = [];
+  for (const [metric, m] of Object.entries(half) as Array<[IstioMetric, NonNullable<(typeof half)[IstioMetric]>]>) {
+    if (m.disabled) {
+      lines.push(`disable\t${metric}`);
+      continue;
+    }
+    for (const tag of m.remove) {
+      checkValue(`override ${metric}`, 'label', tag);
+      lines.push(`remove\t${metric}\t${tag}`);
+    }
+    for (const [tag, value] of m.upsert) {
+      if (!ISTIO_TAG_NAMES.includes(tag) && o.newLabels !== true) continue;
+      checkValue(`override ${metric}`, tag, value);
+      checkValue(`override ${metric}`, 'label', tag);
+      lines.push(`upsert\t${metric}\t${tag}\t${value}`);
+    }
+  }
+  return lines;
+}
+
+/** The labels the overrides upsert beyond Istio's (a bootstrap adds a stats_tag for each). */
+export function upsertedLabels(overrides: MetricsOverrides | undefined): string[] {
+  if (overrides === undefined) return [];
+  const out = new Set<string>();
+  for (const half of [overrides.client, overrides.server]) {
+    for (const m of Object.values(half)) for (const [tag] of m?.upsert ?? []) if (!ISTIO_TAG_NAMES.includes(tag)) out.add(tag);
+  }
+  return [...out].sort();
 }

@@ -14,8 +14,9 @@ export const ISTIO_TAG_NAMES: readonly string[] = [
   'request_protocol', 'response_code', 'grpc_response_status', 'response_flags', 'connection_security_policy',
 ];
 
-export function istioStatsTags(): Obj[] {
-  return ISTIO_TAG_NAMES.map((name) => ({
+/** The extractors of Istio's labels, then of `extra` labels (Telemetry API upserts of new labels). */
+export function istioStatsTags(extra: readonly string[] = []): Obj[] {
+  return [...ISTIO_TAG_NAMES, ...extra.filter((n) => !ISTIO_TAG_NAMES.includes(n))].map((name) => ({
     tag_name: name,
     regex: name === 'response_code' ? '(response_code=\\.=(.+?);\\.;)|_rq(_(\\d{3}))$' : `(${name}=\\.=(.*?);\\.;)`,
   }));
