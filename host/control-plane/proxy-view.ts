@@ -161,10 +161,12 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath(), istioStats: envoyIstioStats(node, ctx.connectedNodes?.() ?? [], ctx.trustDomain) })
       : envoyBootstrap(loaded, o);
     for (const x of w) if (!all.includes(x)) all.push(x);
-    const r = envoyXdsResources(config as Record<string, unknown>);
     // The tcp_proxy chains of a node with Istio's metrics get the TCP stats filter (the filters
     // bootstrap put it there already; a node with TCP ports only takes the native translation).
-    merged.listeners.push(...r.listeners.map((l) => withOutboundTcpIstioStats(l, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)));
+    const statics = (config as { static_resources: { listeners?: Array<Record<string, unknown>> } }).static_resources;
+    const withTcpStats = { ...config, static_resources: { ...statics, listeners: (statics.listeners ?? []).map((l) => withOutboundTcpIstioStats(l, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)) } };
+    const r = envoyXdsResources(withTcpStats as Record<string, unknown>);
+    merged.listeners.push(...r.listeners);
     merged.routes.push(...r.routes);
     for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));

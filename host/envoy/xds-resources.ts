@@ -24,6 +24,7 @@ export class XdsTranslationError extends Error {
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const WASM = 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm';
+const NETWORK_WASM = 'type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm';
 const TYPED_STRUCT = 'type.googleapis.com/xds.type.v3.TypedStruct';
 /** Where the resources come from: the ADS stream the bootstrap opened (Istio's config_source). */
 const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' };
@@ -60,6 +61,8 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
         hcm.rds = { route_config_name: name, config_source: ADS_SOURCE };
       }
       for (const filter of (chain.filters as Json[] | undefined) ?? []) {
+        // The network wasm filter (wasmesh_tcp_stats before a tcp_proxy) too.
+        if ((filter.typed_config as Json | undefined)?.['@type'] === NETWORK_WASM) filter.typed_config = asTypedStruct(filter.typed_config as Json);
         const hcm = filter.typed_config as Json | undefined;
         if (!hcm || hcm['@type'] !== HCM) continue;
         for (const http of (hcm.http_filters as Json[] | undefined) ?? []) http.typed_config = asTypedStruct(http.typed_config as Json | undefined);
@@ -92,7 +95,7 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
  * EnvoyFilter patches) and converts it against the API of the Envoy that runs.
  */
 function asTypedStruct(typed: Json | undefined): Json | undefined {
-  if (!typed || typed['@type'] !== WASM) return typed;
+  if (!typed || (typed['@type'] !== WASM && typed['@type'] !== NETWORK_WASM)) return typed;
   const { '@type': type, ...value } = typed;
   return { '@type': TYPED_STRUCT, type_url: type, value };
 }

@@ -24,6 +24,8 @@ const FILES = [
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/wasm/v3/wasm.proto',
   'envoy/extensions/wasm/v3/wasm.proto',
+  // gRPC message counts for the wasmesh_stats filter (host/envoy/filters-bootstrap.ts GRPC_STATS_FILTER).
+  'envoy/extensions/filters/http/grpc_stats/v3/config.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   // /dev/stdout and /dev/stderr access logs (host/envoy/access-log-config.ts).

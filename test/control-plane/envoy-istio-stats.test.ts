@@ -76,10 +76,11 @@ describe('envoyIstioStats', () => {
       .map((b) => Buffer.from(b.slice(b.indexOf('wasmesh_stats\n')).match(/[A-Za-z0-9+/]{100,}={0,2}/)![0], 'base64').toString());
     expect(configs.map((c) => /\nreporter\t(\w+)\n/.exec(c)![1]).sort()).toEqual(['destination', 'source']);
     for (const c of configs) expect(c).toContain(`\npeer\t${encodePeerMetadata(workloadOfNode(SIDECAR))}\t`);
-    // Before the inbound router: the filter sees the stream before Envoy forwards it.
+    // Before the inbound router: the filter sees the stream before Envoy forwards it, after
+    // grpc_stats (whose filter state gives it a gRPC request's message counts).
     const listener = withInboundIstioStats({ name: 'virtualInbound', filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { http_filters: [{ name: 'envoy.filters.http.rbac' }, { name: 'envoy.filters.http.router' }] } }] }] }, sidecar, []);
     const names = ((listener.filter_chains as any[])[0].filters[0].typed_config.http_filters as any[]).map((f) => f.typed_config?.config?.root_id ?? f.name);
-    expect(names).toEqual(['envoy.filters.http.rbac', 'wasmesh_stats', 'envoy.filters.http.router']);
+    expect(names).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.grpc_stats', 'wasmesh_stats', 'envoy.filters.http.router']);
     const untouched = { name: 'l', filter_chains: [] };
     expect(withInboundIstioStats(untouched, { ...sidecar, metadata: {} }, [])).toBe(untouched);
   });

@@ -131,6 +131,9 @@ class StatsHost {
         this.counters.set(id, (this.counters.get(id) ?? 0) + Number(delta));
         return OK;
       },
+      // The TCP filter's periodic report (same module): its tick and its switch to a connection's context.
+      proxy_set_tick_period_milliseconds: () => OK,
+      proxy_set_effective_context: () => OK,
       proxy_record_metric: (id: number, value: bigint) => {
         if (this.defined[id] === undefined) return NOT_FOUND;
         this.records.set(id, [...(this.records.get(id) ?? []), Number(value)]);
