@@ -58,6 +58,9 @@ const P_GRPC_STATUS = ascii('response\0grpc_status');
 const V_HTTP = ascii('http');
 const V_GRPC = ascii('grpc');
 
+/** A series' message counter id before its first message (then defined, or NO_ID when disabled). */
+const LATER: u32 = 0xfffffffe;
+
 /** Root context id → its configuration record (stats-config.ts). */
 const configs = new ContextTable();
 /** Stream id → the peer's record address | 1 when the stream carried peer metadata (0: nothing). */
@@ -246,9 +249,11 @@ class StatsStream extends HttpContext {
       return;
     }
     if (wasCreated()) {
-      // The message counters only on gRPC series (wasmesh has none for plain HTTP).
-      const n: u32 = grpc ? HTTP_METRICS : Metric.GrpcRequestMessages;
-      for (let k: u32 = 0; k < n; k++) store<u32>(idAt(slot, k), defineSeriesMetric(rec, k, labelsLen));
+      for (let k: u32 = 0; k < <u32>Metric.GrpcRequestMessages; k++) store<u32>(idAt(slot, k), defineSeriesMetric(rec, k, labelsLen));
+      // The message counters: on a gRPC series once it has messages (wasmesh shows none for
+      // plain HTTP, nor for a gRPC series without any).
+      store<u32>(idAt(slot, Metric.GrpcRequestMessages), LATER);
+      store<u32>(idAt(slot, Metric.GrpcResponseMessages), LATER);
     }
     const durationNs = intProperty(P_DURATION, 0);
     const reqBytes = intProperty(P_REQ_SIZE, 0);
@@ -261,7 +266,10 @@ class StatsStream extends HttpContext {
     if (reqSize != NO_ID) recordMetric(reqSize, <u64>(reqBytes < 0 ? 0 : reqBytes));
     const respSize = load<u32>(idAt(slot, Metric.ResponseSize));
     if (respSize != NO_ID) recordMetric(respSize, <u64>(respBytes < 0 ? 0 : respBytes));
-    if (grpc) {
+    if (grpc && grpcRequestMessages() + grpcResponseMessages() > 0) {
+      if (load<u32>(idAt(slot, Metric.GrpcRequestMessages)) == LATER) {
+        for (let k: u32 = Metric.GrpcRequestMessages; k < HTTP_METRICS; k++) store<u32>(idAt(slot, k), defineSeriesMetric(rec, k, labelsLen));
+      }
       const reqMsgs = load<u32>(idAt(slot, Metric.GrpcRequestMessages));
       if (reqMsgs != NO_ID && grpcRequestMessages() > 0) incrementMetric(reqMsgs, <i64>grpcRequestMessages());
       const respMsgs = load<u32>(idAt(slot, Metric.GrpcResponseMessages));
