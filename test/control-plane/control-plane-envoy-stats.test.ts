@@ -5,9 +5,13 @@
 // destination series names the Envoy gateway as the source: one set of metrics. And the other
 // way: a wasmesh sidecar (productpage-v1) calls an Envoy sidecar (details, `--proxy-type sidecar
 // --app-ports --filters`), whose inbound reports as destination and names the caller, while the
-// caller names the Envoy sidecar from the metadata it answered with.
+// caller names the Envoy sidecar from the metadata it answered with. The gateway's TCP server
+// port is a tcp_proxy listener that the control plane gives the wasmesh_tcp_stats network filter:
+// its connections show in Envoy's istio_tcp_* series with the gateway as source and their bytes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { exchange } from '../helpers/tcp-exchange.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,13 +33,15 @@ import { TestAdsStream } from '../xds/ads-test-client.js';
 const envoy = envoyForTests('control plane + Envoy + wasmesh_stats');
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
-function mesh(gatewayPort: number, inboundPort: number): string {
+function mesh(gatewayPort: number, inboundPort: number, tcp = { port: 1, echo: 1 }): string {
   return `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: gw }
 spec:
   selector: { istio: ingressgateway }
-  servers: [{ port: { number: ${gatewayPort}, name: http, protocol: HTTP }, hosts: ["*"], bind: 127.0.0.1 }]
+  servers:
+  - { port: { number: ${gatewayPort}, name: http, protocol: HTTP }, hosts: ["*"], bind: 127.0.0.1 }
+  - { port: { number: ${tcp.port}, name: tcp, protocol: TCP }, hosts: ["*"], bind: 127.0.0.1 }
 ---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -54,6 +60,24 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http: [{ route: [{ destination: { host: app.example } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo }
+spec:
+  hosts: [echo.example]
+  ports: [{ number: 7000, name: tcp, protocol: TCP }]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { tcp: ${tcp.echo} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: echo }
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  tcp: [{ match: [{ port: ${tcp.port} }], route: [{ destination: { host: echo.example, port: { number: 7000 } } }] }]
 `;
 }
 
@@ -86,6 +110,8 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
   let envoyInboundPort = 0;
   let envoySidecarAdmin = 0;
   let gatewayPort = 0;
+  let gatewayTcpPort = 0;
+  let echo: TcpServer;
   let adminPort = 0;
   let stderr = '';
   const gatewayId = nodeId('router', '127.0.0.1', 'ingress-1', 'default');
@@ -97,10 +123,17 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-envoy-stats-'));
     app = createServer((_req, res) => res.end('hello from reviews'));
     await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    echo = createTcpServer({ allowHalfOpen: true }, (sock) => {
+      sock.on('data', (d) => sock.write(`echo:${d.toString()}`));
+      sock.on('end', () => sock.end());
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     const inboundPort = await freePort();
     gatewayPort = await freePort();
+    gatewayTcpPort = await freePort();
     adminPort = await freePort();
-    writeFileSync(join(dir, 'mesh.yaml'), mesh(gatewayPort, inboundPort));
+    writeFileSync(join(dir, 'mesh.yaml'), mesh(gatewayPort, inboundPort, { port: gatewayTcpPort, echo: (echo.address() as AddressInfo).port }));
     cp = new ControlPlane({ sources: [dir], read: (s) => readConfig(s), log: () => {}, debounce: { quietMs: 50, maxDelayMs: 500 } });
     cp.start();
     const xdsPort = await cp.listen('127.0.0.1', 0);
@@ -172,6 +205,7 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     await sidecar?.close();
     await cp?.close();
     if (app) await new Promise((r) => app.close(r));
+    if (echo) await new Promise((r) => echo.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -211,5 +245,17 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
     expect(fromEnvoy.reduce((n, s) => n + s.value, 0) - before).toBe(3);
     const src = (await scrape(client.ports.admin)).filter((s) => s.name === 'istio_requests_total');
     expect(src.map((s) => [s.labels.reporter, s.labels.destination_workload, s.value]), JSON.stringify(src)).toEqual([['source', details, 3]]);
+  }, 60_000);
+
+  it('the gateway\'s TCP port gets the TCP stats filter from the control plane: istio_tcp_* with the gateway as source and the bytes', async () => {
+    for (let i = 0; i < 2; i++) expect(await exchange(gatewayTcpPort, `ping-${i}`), stderr).toEqual({ reply: `echo:ping-${i}`, error: null });
+    const gateway = workloadOfNode(cp.connected().find((c) => c.node.id === gatewayId)!.node);
+    const tcp = (await scrape(adminPort)).filter((s) => s.name.startsWith('istio_tcp_'));
+    const value = (name: string): number | undefined => tcp.find((s) => s.name === name)?.value;
+    expect(value('istio_tcp_connections_opened_total'), JSON.stringify(tcp) + stderr).toBe(2);
+    expect(value('istio_tcp_connections_closed_total')).toBe(2);
+    expect(value('istio_tcp_received_bytes_total')).toBe(2 * 'ping-0'.length);
+    expect(value('istio_tcp_sent_bytes_total')).toBe(2 * 'echo:ping-0'.length);
+    expect(tcp[0]!.labels).toMatchObject({ reporter: 'source', source_workload: gateway.name, destination_workload: 'unknown', destination_service: 'echo.example', request_protocol: 'tcp', response_flags: '-', connection_security_policy: 'unknown' });
   }, 60_000);
 });
