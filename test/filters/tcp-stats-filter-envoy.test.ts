@@ -4,7 +4,8 @@
 // workload. Envoy's /stats/prometheus must show the istio_tcp_* series with the label set and
 // byte counts the wasmesh gateway shows for the same connections; an open connection's bytes
 // must be reported while it is open (the periodic report, here every second), and a
-// connection whose upstream refuses counts as opened and closed with UF, as on wasmesh.
+// connection whose upstream refuses counts as opened and closed with UF, as on wasmesh. A real
+// Prometheus scraping both planes answers the dashboards' TCP bytes PromQL alike for both.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { request as httpRequest } from 'node:http';
@@ -22,8 +23,10 @@ import { freePort } from '../helpers/ports.js';
 import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { exchange } from '../helpers/tcp-exchange.js';
+import { prometheusForTests, startPrometheus } from '../helpers/prometheus-for-tests.js';
 
 const envoy = envoyForTests('tcp-stats-filter-envoy');
+const prometheus = prometheusForTests('tcp-stats-filter-envoy');
 const ECHO_PORT = 31400;
 const DEAD_PORT = 31401;
 
@@ -224,4 +227,32 @@ describe.skipIf(envoy === null)('wasmesh_tcp_stats in Envoy next to a wasmesh ga
     expect(await value('istio_tcp_sent_bytes_total')).toBe(sent0 + 1012);
     expect(await value('istio_tcp_connections_opened_total')).toBe(opened0 + 1);
   }, 30_000);
+
+  it.skipIf(prometheus === null)('Prometheus: the TCP bytes PromQL of Istio\'s dashboards gives the same figures for the Envoy and the wasmesh gateway', async () => {
+    const envoyTarget = `127.0.0.1:${envoyAdmin}`;
+    const wasmeshTarget = `127.0.0.1:${wasmesh!.adminPort}`;
+    const prom = await startPrometheus(prometheus!, [envoyTarget, wasmeshTarget]);
+    try {
+      await prom.scrapes(2);
+      const bytes = async (metric: string): Promise<Map<string, number>> => new Map((await prom.query(
+        `sum by (instance) (${metric}{reporter="source", destination_service="echo.example.internal", response_flags="-"})`)).map((r) => [r.metric.instance!, r.value]));
+      const [received0, sent0] = [await bytes('istio_tcp_received_bytes_total'), await bytes('istio_tcp_sent_bytes_total')];
+      expect([...received0.keys()].sort(), prom.log()).toEqual([envoyTarget, wasmeshTarget].sort());
+      for (const port of [envoyEcho, wasmeshPort(ECHO_PORT)]) {
+        for (let i = 0; i < 4; i++) expect(await exchange(port, `tcpbytes-${i}`)).toEqual({ reply: `echo:tcpbytes-${i}`, error: null });
+      }
+      await prom.scrapes(2);
+      const [received1, sent1] = [await bytes('istio_tcp_received_bytes_total'), await bytes('istio_tcp_sent_bytes_total')];
+      for (const target of [envoyTarget, wasmeshTarget]) {
+        expect(received1.get(target)! - received0.get(target)!, target).toBe(4 * 'tcpbytes-0'.length);
+        expect(sent1.get(target)! - sent0.get(target)!, target).toBe(4 * 'echo:tcpbytes-0'.length);
+      }
+      // The dashboards' rate panels (Istio's service dashboard: bytes by source workload).
+      const rates = await prom.query('sum by (instance, source_workload) (rate(istio_tcp_sent_bytes_total{reporter="source"}[1m]))');
+      expect(rates.map((r) => [r.metric.instance, r.metric.source_workload]).sort()).toEqual([[envoyTarget, 'istio-ingressgateway'], [wasmeshTarget, 'istio-ingressgateway']].sort());
+      for (const r of rates) expect(r.value, r.metric.instance).toBeGreaterThan(0);
+    } finally {
+      await prom.stop();
+    }
+  }, 60_000);
 });
