@@ -3,7 +3,9 @@
 // to exactly the label set wasmesh's own renderLabels gives for the same workloads.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeStatsPluginConfig, sideLabelPairs } from '../../host/envoy/stats-plugin-config.js';
+import { encodeStatsPluginConfig, sideLabelPairs, upsertedLabels } from '../../host/envoy/stats-plugin-config.js';
+import type { MetricsOverrides } from '../../host/model/metrics-overrides.js';
+import { withTcpIstioStats } from '../../host/envoy/tcp-stats-filter.js';
 import { ISTIO_TAG_NAMES, istioStatsTags } from '../../host/envoy/stats-tags.js';
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
@@ -115,6 +117,66 @@ describe('wasmesh_stats plugin configuration', () => {
   });
 });
 
+describe('wasmesh_stats plugin configuration: Telemetry overrides and the TCP report period', () => {
+  const overrides: MetricsOverrides = {
+    client: {
+      REQUEST_SIZE: { disabled: true, remove: ['response_code'], upsert: [] },
+      REQUEST_COUNT: { disabled: false, remove: ['response_code', 'source_version'], upsert: [['mesh_id', 'm1'], ['destination_cluster', 'east']] },
+    },
+    server: { REQUEST_DURATION: { disabled: true, remove: [], upsert: [] } },
+  };
+
+  it('carries the reporter\'s half only (CLIENT: source, SERVER: destination), a disabled metric as one line', () => {
+    const client = lines(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [], overrides, newLabels: true }));
+    expect(client.get('disable')).toEqual([['REQUEST_SIZE']]);
+    expect(client.get('remove')).toEqual([['REQUEST_COUNT', 'response_code'], ['REQUEST_COUNT', 'source_version']]);
+    expect(client.get('upsert')).toEqual([['REQUEST_COUNT', 'mesh_id', 'm1'], ['REQUEST_COUNT', 'destination_cluster', 'east']]);
+    const server = lines(encodeStatsPluginConfig({ reporter: 'destination', self: PRODUCTPAGE, peers: [], overrides }));
+    expect(server.get('disable')).toEqual([['REQUEST_DURATION']]);
+    expect(server.get('remove')).toBeUndefined();
+  });
+
+  it('leaves out an upsert of a label Envoy\'s stats_tags do not extract unless the bootstrap adds its tag', () => {
+    const l = lines(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [], overrides }));
+    expect(l.get('upsert')).toEqual([['REQUEST_COUNT', 'destination_cluster', 'east']]);
+    expect(upsertedLabels(overrides)).toEqual(['mesh_id']);
+    expect(upsertedLabels(undefined)).toEqual([]);
+  });
+
+  it('writes tcp_reporting_ms when given, and refuses one that is not a whole number of milliseconds', () => {
+    expect(lines(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [], tcpReportingMs: 1000 })).get('tcp_reporting_ms')).toEqual([['1000']]);
+    expect(lines(encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [] })).get('tcp_reporting_ms')).toBeUndefined();
+    for (const bad of [-1, 1.5, 1e10]) {
+      expect(() => encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [], tcpReportingMs: bad })).toThrowError(/tcpReportingMs/);
+    }
+  });
+
+  it('refuses an upserted value the name encoding cannot carry', () => {
+    const evil: MetricsOverrides = { client: { REQUEST_COUNT: { disabled: false, remove: [], upsert: [['mesh_id', 'a;.;reporter=.=x']] } }, server: {} };
+    expect(() => encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [], overrides: evil, newLabels: true })).toThrowError(FiltersConfigError);
+  });
+});
+
+describe('withTcpIstioStats', () => {
+  const tcpProxy = { name: 'envoy.filters.network.tcp_proxy', typed_config: { cluster: 'outbound|7000||echo.example' } };
+  const o = { reporter: 'source' as const, self: PRODUCTPAGE, peers: [] };
+
+  it('puts the wasmesh_tcp_stats network filter before each tcp_proxy, once, in the stats module\'s VM', () => {
+    const listener = { name: 'tcp', filter_chains: [{ filters: [tcpProxy] }, { filters: [{ name: 'envoy.filters.network.http_connection_manager' }] }] };
+    const out = withTcpIstioStats(listener, o, '/x/wasmesh-stats.wasm') as any;
+    const first = out.filter_chains[0].filters;
+    expect(first.map((f: any) => f.name)).toEqual(['envoy.filters.network.wasm', 'envoy.filters.network.tcp_proxy']);
+    expect(first[0].typed_config.config).toMatchObject({ root_id: 'wasmesh_tcp_stats', failure_policy: 'FAIL_CLOSED', vm_config: { vm_id: 'wasmesh_stats', code: { local: { filename: '/x/wasmesh-stats.wasm' } } } });
+    expect(Buffer.from(first[0].typed_config.config.configuration.value, 'base64').toString()).toBe(encodeStatsPluginConfig(o));
+    // A chain without tcp_proxy is left alone; applying twice adds nothing.
+    expect(out.filter_chains[1]).toBe(listener.filter_chains[1]);
+    expect(withTcpIstioStats(out, o, '/x/wasmesh-stats.wasm')).toBe(out);
+    // A listener with no tcp_proxy at all is returned as it is.
+    const http = { name: 'http', filter_chains: [listener.filter_chains[1]] };
+    expect(withTcpIstioStats(http, o, '/x/wasmesh-stats.wasm')).toBe(http);
+  });
+});
+
 describe('stats_tags', () => {
   it('keeps Envoy\'s default response_code extraction (`_rq_<code>`) in the combined regex', () => {
     expect(extract('cluster.x.upstream_rq_503').tags).toEqual({ response_code: '503' });
@@ -138,6 +200,19 @@ describe('envoyFiltersBootstrap with istioStats', () => {
     expect(stats.typed_config.config.vm_config.vm_id).toBe('wasmesh_stats');
     expect(stats.typed_config.config.vm_config.code.local.filename).toBe('/x/wasmesh-stats.wasm');
     expect(config.stats_config.stats_tags.map((t: any) => t.tag_name)).toEqual(ISTIO_TAG_NAMES);
+    // grpc_stats right before it: its filter state carries a gRPC request's message counts.
+    const names = filtersOf(config).map((f) => f.typed_config?.config?.root_id ?? f.name);
+    expect(names.slice(names.indexOf('wasmesh_stats') - 1, names.indexOf('wasmesh_stats') + 1)).toEqual(['envoy.filters.http.grpc_stats', 'wasmesh_stats']);
+  });
+
+  it('takes the mesh\'s Telemetry overrides, with a stats tag for each upserted label beyond Istio\'s', () => {
+    const metricsOverrides: MetricsOverrides = { client: { REQUEST_COUNT: { disabled: false, remove: [], upsert: [['mesh_id', 'm1']] } }, server: {} };
+    const { config } = envoyFiltersBootstrap({ mesh: { ...mesh, metricsOverrides } }, { ...opts, istioStats: { reporter: 'source', self: PRODUCTPAGE, peers: [] } }) as { config: any };
+    const stats = filtersOf(config).find((f) => f.typed_config?.config?.root_id === 'wasmesh_stats');
+    expect(Buffer.from(stats.typed_config.config.configuration.value, 'base64').toString()).toContain('\nupsert\tREQUEST_COUNT\tmesh_id\tm1\n');
+    expect(config.stats_config.stats_tags.map((t: any) => t.tag_name)).toEqual([...ISTIO_TAG_NAMES, 'mesh_id']);
+    const meshId = config.stats_config.stats_tags.find((t: any) => t.tag_name === 'mesh_id');
+    expect(new RegExp(meshId.regex).exec('mesh_id=.=m1;.;reporter=.=source;.;istio_requests_total')!.slice(1)).toEqual(['mesh_id=.=m1;.;', 'm1']);
   });
 
   it('emits neither without istioStats', () => {
