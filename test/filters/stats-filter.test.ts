@@ -29,6 +29,11 @@ interface Exports {
   proxy_on_response_headers(stream: number, count: number, eos: number): number;
   proxy_on_log(stream: number): void;
   proxy_on_delete(id: number): void;
+  proxy_on_tick(root: number): void;
+  proxy_on_new_connection(id: number): number;
+  proxy_on_downstream_data(id: number, size: number, eos: number): number;
+  proxy_on_upstream_data(id: number, size: number, eos: number): number;
+  proxy_on_downstream_connection_close(id: number, peer: number): void;
 }
 
 /** What Envoy's stream properties give on log (8-byte little-endian integers, strings as bytes). */
@@ -42,6 +47,11 @@ interface StreamProps {
   host?: string;
   mtls?: boolean;
   peerUri?: string;
+  /** grpc_stats' filter state as Envoy's property gives it ("<req>,<resp>"); absent: not gRPC. */
+  grpcStats?: string;
+  grpcStatus?: number;
+  /** A TCP connection's upstream host (set by tcp_proxy once connected). */
+  upstreamAddress?: string;
 }
 
 function int64(v: number): Uint8Array {
@@ -57,12 +67,19 @@ class StatsHost {
   readonly defined: Array<[number, string]> = [];
   readonly counters = new Map<number, number>();
   readonly records = new Map<number, number[]>();
-  configuration = new Uint8Array(0);
+  configuration: Uint8Array = new Uint8Array(0);
   props: StreamProps = {};
   request: Array<[string, string]> = [];
   response: Array<[string, string]> = [];
   #next = 1;
   #root = 0;
+  /** The root_id Envoy's plugin names (wasmesh_stats, or the TCP filter's wasmesh_tcp_stats). */
+  rootId = 'wasmesh_stats';
+  tickPeriodMs = -1;
+  /** The effective context the module switched to (proxy_set_effective_context). */
+  effective = 0;
+  /** Per connection, its properties (the effective context's are read). */
+  readonly connProps = new Map<number, StreamProps>();
 
   constructor() {
     const path = join(dirname(defaultFiltersWasmPath()), 'wasmesh-stats.wasm');
@@ -83,9 +100,12 @@ class StatsHost {
       else this.response = v;
     };
     const property = (path: string): Uint8Array | null => {
-      const p = this.props;
+      const p = this.connProps.get(this.effective) ?? this.props;
       switch (path) {
-        case 'plugin_root_id': return encoder.encode('wasmesh_stats');
+        case 'plugin_root_id': return encoder.encode(this.rootId);
+        case 'filter_state\0envoy.filters.http.grpc_stats': return p.grpcStats === undefined ? null : encoder.encode(p.grpcStats);
+        case 'response\0grpc_status': return p.grpcStatus === undefined ? null : int64(p.grpcStatus);
+        case 'upstream\0address': return p.upstreamAddress === undefined ? null : encoder.encode(p.upstreamAddress);
         case 'response\0code': return p.code === undefined ? null : int64(p.code);
         case 'response\0flags': return int64(p.flags ?? 0);
         case 'request\0duration': return int64((p.durationMs ?? 0) * 1_000_000);
@@ -132,8 +152,8 @@ class StatsHost {
         return OK;
       },
       // The TCP filter's periodic report (same module): its tick and its switch to a connection's context.
-      proxy_set_tick_period_milliseconds: () => OK,
-      proxy_set_effective_context: () => OK,
+      proxy_set_tick_period_milliseconds: (ms: number) => ((this.tickPeriodMs = ms), OK),
+      proxy_set_effective_context: (id: number) => ((this.effective = id), OK),
       proxy_record_metric: (id: number, value: bigint) => {
         if (this.defined[id] === undefined) return NOT_FOUND;
         this.records.set(id, [...(this.records.get(id) ?? []), Number(value)]);
@@ -168,6 +188,36 @@ class StatsHost {
     return { request: this.request, response: this.response };
   }
 
+  /** A TCP connection opened under the root (its properties: `props`); returns its id. */
+  open(props: StreamProps): number {
+    const id = this.#next++;
+    this.connProps.set(id, props);
+    this.effective = id;
+    this.exports.proxy_on_context_create(id, this.#root);
+    this.exports.proxy_on_new_connection(id);
+    return id;
+  }
+
+  data(id: number, downstream: number, upstream: number): void {
+    this.effective = id;
+    if (downstream > 0) this.exports.proxy_on_downstream_data(id, downstream, 0);
+    if (upstream > 0) this.exports.proxy_on_upstream_data(id, upstream, 0);
+  }
+
+  /** The connection's end as Envoy calls it: close, log, delete. */
+  end(id: number): void {
+    this.effective = id;
+    this.exports.proxy_on_downstream_connection_close(id, 2);
+    this.exports.proxy_on_log(id);
+    this.exports.proxy_on_delete(id);
+    this.connProps.delete(id);
+  }
+
+  tick(): void {
+    this.effective = this.#root;
+    this.exports.proxy_on_tick(this.#root);
+  }
+
   /** Counters by their decoded tags (the bootstrap's regexes, as Envoy applies them). */
   series(): Array<{ name: string; tags: Record<string, string>; value: number }> {
     return [...this.counters].map(([id, value]) => ({ ...extract(this.defined[id]![1]), value }));
@@ -177,7 +227,7 @@ class StatsHost {
 function extract(name: string): { name: string; tags: Record<string, string> } {
   const tags: Record<string, string> = {};
   let rest = name;
-  for (const t of istioStatsTags()) {
+  for (const t of istioStatsTags(['mesh_id'])) {
     const m = new RegExp(t.regex as string).exec(rest);
     if (m === null || m[1] === undefined) continue;
     tags[t.tag_name as string] = m[2]!;
@@ -300,5 +350,144 @@ describe('wasmesh_stats filter', () => {
     const [s] = h.series();
     expect(s!.tags).toMatchObject({ reporter: 'destination', source_workload: 'unknown', destination_service: 'unknown', destination_service_name: 'unknown' });
     expect(s!.name).toBe('istio_requests_total');
+  });
+
+  it('gRPC: request_protocol grpc with the status, message counters from grpc_stats\' filter state, defined on a series\' first messages', () => {
+    const h = new StatsHost();
+    h.configure(encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [] }));
+    h.stream([], [], { code: 200, cluster: OUT, grpcStats: '2,4', grpcStatus: 0 });
+    h.stream([], [], { code: 200, cluster: OUT, grpcStats: '1,1', grpcStatus: 0 });
+    // A gRPC call without messages (a local reply) on its own series: no message counters yet.
+    h.stream([], [], { code: 200, cluster: OUT, grpcStats: '0,0', grpcStatus: 14, flags: 0x2 });
+    // A value not of the "<n>,<n>" form still makes the request gRPC, with no messages.
+    h.stream([], [], { code: 200, cluster: OUT, grpcStats: '2;4', grpcStatus: 3 });
+    h.stream([], [], { code: 200, cluster: OUT });
+    const by = (name: string, status: string): number | undefined => h.series().find((x) => x.name === name && x.tags.grpc_response_status === status)?.value;
+    expect(by('istio_requests_total', '0')).toBe(2);
+    expect(by('istio_request_messages_total', '0')).toBe(3);
+    expect(by('istio_response_messages_total', '0')).toBe(5);
+    expect(h.series().find((x) => x.tags.grpc_response_status === '0')!.tags.request_protocol).toBe('grpc');
+    expect(by('istio_requests_total', '14')).toBe(1);
+    expect(h.defined.some(([, n]) => n.includes('grpc_response_status=.=14;') && n.endsWith('messages_total'))).toBe(false);
+    expect(by('istio_requests_total', '3')).toBe(1);
+    const http = h.series().filter((x) => x.tags.request_protocol === 'http');
+    expect(http.map((x) => [x.name, x.tags.grpc_response_status])).toEqual([['istio_requests_total', '']]);
+  });
+
+  it('applies Telemetry overrides when it defines a series: disabled metrics, removed and upserted labels; merged series share a name', () => {
+    const h = new StatsHost();
+    const overrides = { client: { REQUEST_SIZE: { disabled: true, remove: [], upsert: [] }, REQUEST_COUNT: { disabled: false, remove: ['response_code'], upsert: [['mesh_id', 'm1'], ['destination_cluster', 'east']] as Array<[string, string]> } }, server: {} };
+    expect(h.configure(encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [], overrides, newLabels: true }))).toBe(true);
+    h.stream([], [], { code: 200, cluster: OUT });
+    h.stream([], [], { code: 503, cluster: OUT });
+    const names = h.defined.map(([, n]) => n);
+    expect(names.some((n) => n.endsWith('istio_request_bytes'))).toBe(false);
+    const counts = names.filter((n) => n.endsWith('istio_requests_total'));
+    // One name for both codes: Envoy's stat is the same, the counts add up.
+    expect(new Set(counts).size).toBe(1);
+    const count = extract(counts[0]!);
+    expect(count.tags.response_code).toBeUndefined();
+    expect(count.tags).toMatchObject({ mesh_id: 'm1', destination_cluster: 'east', reporter: 'source' });
+    // The other metrics keep Istio's labels.
+    expect(extract(names.find((n) => n.endsWith('istio_response_bytes'))!).tags).toMatchObject({ response_code: '200', destination_cluster: 'unknown' });
+    expect(h.series().filter((x) => x.name === 'istio_requests_total').reduce((n, x) => n + x.value, 0)).toBe(2);
+  });
+
+  it('refuses malformed override and tcp_reporting_ms lines with their reason', () => {
+    const h = new StatsHost();
+    const good = encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [] });
+    for (const [line, why] of [
+      ['disable\tNO_SUCH_METRIC', 'an override names an unknown metric'],
+      ['remove\tREQUEST_COUNT', 'remove and upsert need a label'],
+      ['upsert\tREQUEST_COUNT\tmesh_id', 'upsert needs a label and a value, remove a label only'],
+      ['remove\tREQUEST_COUNT\tmesh_id\tx', 'upsert needs a label and a value, remove a label only'],
+      ['disable\tREQUEST_COUNT\tx', 'disable takes a metric only'],
+      ['tcp_reporting_ms\t5s', 'tcp_reporting_ms is not a number of milliseconds'],
+      ['tcp_reporting_ms\t', 'tcp_reporting_ms is not a number of milliseconds'],
+    ]) {
+      expect(h.configure(`${good}${line}\n`), line).toBe(false);
+      expect(h.logs.at(-1)).toContain(why);
+    }
+    expect(h.configure(`${good}disable\tTCP_SENT_BYTES\ntcp_reporting_ms\t250\n`)).toBe(true);
+  });
+});
+
+describe('wasmesh_tcp_stats filter', () => {
+  const tcpHost = (o: Partial<Parameters<typeof encodeStatsPluginConfig>[0]> = {}): StatsHost => {
+    const h = new StatsHost();
+    h.rootId = 'wasmesh_tcp_stats';
+    expect(h.configure(encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [], ...o }))).toBe(true);
+    return h;
+  };
+  const TCP_OUT = 'outbound|7000||echo.example';
+  const value = (h: StatsHost, name: string, flags = '-'): number | undefined => h.series().find((x) => x.name === name && x.tags.response_flags === flags)?.value;
+
+  it('reports an open connection\'s bytes on the tick once the upstream is connected, the rest at its end, and closes it once', () => {
+    const h = tcpHost({ tcpReportingMs: 1000 });
+    expect(h.tickPeriodMs).toBe(1000);
+    const props: StreamProps = { cluster: TCP_OUT };
+    const id = h.open(props);
+    h.data(id, 10, 0);
+    // Not connected yet: nothing counted.
+    h.tick();
+    expect(h.series()).toEqual([]);
+    props.upstreamAddress = '127.0.0.1:7000';
+    h.data(id, 0, 20);
+    h.tick();
+    expect(value(h, 'istio_tcp_connections_opened_total')).toBe(1);
+    expect(value(h, 'istio_tcp_received_bytes_total')).toBe(10);
+    expect(value(h, 'istio_tcp_sent_bytes_total')).toBe(20);
+    expect(value(h, 'istio_tcp_connections_closed_total')).toBeUndefined();
+    h.tick(); // nothing new: nothing added
+    h.data(id, 5, 7);
+    h.end(id);
+    expect(value(h, 'istio_tcp_connections_opened_total')).toBe(1);
+    expect(value(h, 'istio_tcp_connections_closed_total')).toBe(1);
+    expect(value(h, 'istio_tcp_received_bytes_total')).toBe(15);
+    expect(value(h, 'istio_tcp_sent_bytes_total')).toBe(27);
+    const tags = h.series()[0]!.tags;
+    expect(tags).toMatchObject({ reporter: 'source', source_workload: 'ingress', destination_workload: 'unknown', destination_service: 'echo.example', request_protocol: 'tcp', response_flags: '-', connection_security_policy: 'unknown' });
+    expect(tags.response_code).toBeUndefined();
+    expect(h.defined.map(([, n]) => extract(n).name)).toEqual(expect.arrayContaining(['istio_tcp_connections_opened_total', 'istio_tcp_connections_closed_total', 'istio_tcp_sent_bytes_total', 'istio_tcp_received_bytes_total']));
+  });
+
+  it('a connection that ends unreported counts as opened and closed with its flags; the destination reporter names an mTLS peer', () => {
+    const h = tcpHost();
+    expect(h.tickPeriodMs).toBe(5000);
+    h.end(h.open({ cluster: TCP_OUT, flags: 0x20 | 0x8000 }));
+    expect(value(h, 'istio_tcp_connections_opened_total', 'UF,URX')).toBe(1);
+    expect(value(h, 'istio_tcp_connections_closed_total', 'UF,URX')).toBe(1);
+    const d = tcpHost({ reporter: 'destination', self: REVIEWS });
+    const id = d.open({ cluster: 'inbound|9080||', mtls: true, peerUri: 'spiffe://cluster.local/ns/istio-system/sa/ingress' });
+    d.data(id, 3, 4);
+    d.end(id);
+    expect(d.series()[0]!.tags).toMatchObject({ reporter: 'destination', source_workload: 'unknown', source_principal: 'spiffe://cluster.local/ns/istio-system/sa/ingress', destination_workload: 'reviews-v1', destination_service: 'unknown', connection_security_policy: 'mutual_tls' });
+  });
+
+  it('keeps memory flat across connections, defines a series\' metrics once, and honours a disabled TCP metric', () => {
+    const h = tcpHost({ tcpReportingMs: 1000 });
+    const run = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const id = h.open({ cluster: TCP_OUT, upstreamAddress: '127.0.0.1:7000' });
+        h.data(id, 100, 200);
+        if (i % 7 === 0) h.tick();
+        h.end(id);
+      }
+    };
+    run(2000);
+    const before = h.exports.memory.buffer.byteLength;
+    const defined = h.defined.length;
+    run(20_000);
+    expect(h.exports.memory.buffer.byteLength).toBe(before);
+    expect(h.defined.length).toBe(defined);
+    expect(value(h, 'istio_tcp_connections_closed_total')).toBe(22_000);
+    expect(value(h, 'istio_tcp_sent_bytes_total')).toBe(22_000 * 200);
+    const off = new StatsHost();
+    off.rootId = 'wasmesh_tcp_stats';
+    expect(off.configure(`${encodeStatsPluginConfig({ reporter: 'source', self: GATEWAY, peers: [] })}disable\tTCP_SENT_BYTES\n`)).toBe(true);
+    const id = off.open({ cluster: TCP_OUT });
+    off.data(id, 1, 2);
+    off.end(id);
+    expect(off.series().map((x) => x.name).sort()).toEqual(['istio_tcp_connections_closed_total', 'istio_tcp_connections_opened_total', 'istio_tcp_received_bytes_total']);
   });
 });
