@@ -5,7 +5,7 @@
 import { ISTIO_BUCKETS, cumulative, histogramCount, histogramSum } from '../telemetry/istio-histogram.js';
 import type { IstioSeriesSnapshot, IstioSnapshot } from '../telemetry/istio-metrics.js';
 import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
-import { overriddenSeries } from '../telemetry/istio-metric-overrides.js';
+import { overriddenSeries, overriddenTcpSamples } from '../telemetry/istio-metric-overrides.js';
 import { renderIstioTcpPrometheus } from '../telemetry/istio-tcp-metrics.js';
 
 /** `le` values as Prometheus prints them (Envoy writes `0.5`, `1`, … `3600000`, `+Inf`). */
@@ -31,7 +31,8 @@ const byLabels = (a: IstioSeriesSnapshot, b: IstioSeriesSnapshot): number => (a.
  */
 export function renderIstioPrometheus(snapshot: IstioSnapshot, overrides?: MetricsOverrides): string {
   const { series, overflow } = snapshot;
-  const tcp = renderIstioTcpPrometheus(snapshot.tcp ?? []);
+  const tcpSeries = snapshot.tcp ?? [];
+  const tcp = renderIstioTcpPrometheus(tcpSeries, overrides === undefined ? undefined : (field, metric) => overriddenTcpSamples(tcpSeries, field, metric, overrides));
   if (series.length === 0 && overflow === 0) return tcp;
   let plain: IstioSeriesSnapshot[] | undefined;
   const family = (metric: IstioMetric): IstioSeriesSnapshot[] => {

@@ -3,9 +3,13 @@
 // gateway), SERVER the destination reporter (a sidecar's inbound side). Applied to the standard
 // metrics when they are scraped (host/telemetry/istio-metric-overrides.ts).
 
-/** Istio's standard HTTP metrics (the gRPC message counts included) as the Telemetry API names them. */
-export type IstioMetric = 'REQUEST_COUNT' | 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE' | 'GRPC_REQUEST_MESSAGES' | 'GRPC_RESPONSE_MESSAGES';
+/** Istio's standard metrics (HTTP with the gRPC message counts, and TCP) as the Telemetry API names them. */
+export type IstioMetric = 'REQUEST_COUNT' | 'REQUEST_DURATION' | 'REQUEST_SIZE' | 'RESPONSE_SIZE' | 'GRPC_REQUEST_MESSAGES' | 'GRPC_RESPONSE_MESSAGES'
+  | 'TCP_OPENED_CONNECTIONS' | 'TCP_CLOSED_CONNECTIONS' | 'TCP_SENT_BYTES' | 'TCP_RECEIVED_BYTES';
 export const ISTIO_HTTP_METRICS: readonly IstioMetric[] = ['REQUEST_COUNT', 'REQUEST_DURATION', 'REQUEST_SIZE', 'RESPONSE_SIZE', 'GRPC_REQUEST_MESSAGES', 'GRPC_RESPONSE_MESSAGES'];
+export const ISTIO_TCP_METRICS: readonly IstioMetric[] = ['TCP_OPENED_CONNECTIONS', 'TCP_CLOSED_CONNECTIONS', 'TCP_SENT_BYTES', 'TCP_RECEIVED_BYTES'];
+/** What ALL_METRICS matches (Istio: every standard metric, TCP included). */
+export const ISTIO_METRICS: readonly IstioMetric[] = [...ISTIO_HTTP_METRICS, ...ISTIO_TCP_METRICS];
 
 /** One metric's overrides for one reporter. */
 export interface MetricOverride {

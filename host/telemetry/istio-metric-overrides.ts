@@ -2,11 +2,12 @@
 // scraped: per metric and reporter (a series' `reporter` label says which: source is Istio's
 // CLIENT, destination its SERVER), a disabled metric has no series, a removed label is dropped
 // (series then sharing a label set are summed, as Envoy's stats would have counted them in one),
-// an upserted one set to its constant. Done on the scrape, with the config version current then,
+// an upserted one set to its constant; the TCP families likewise (overriddenTcpSamples). Done on the scrape, with the config version current then,
 // so the request path does nothing more than without overrides.
 import { ISTIO_HTTP_METRICS, type IstioMetric, type MetricOverride, type MetricsOverrides } from '../model/metrics-overrides.js';
 import { escapeLabel } from './istio-labels.js';
 import { mergeIstio, type IstioSeriesSnapshot } from './istio-metrics.js';
+import type { IstioTcpSeriesSnapshot } from './istio-tcp-metrics.js';
 
 export { ISTIO_HTTP_METRICS };
 
@@ -32,6 +33,22 @@ export function overriddenSeries(series: readonly IstioSeriesSnapshot[], metric:
   }
   // Equal label sets after a REMOVE are one series.
   return out.length === series.length && out.every((s, i) => s === series[i]) ? series : mergeIstio([{ series: out, overflow: 0 }]).series;
+}
+
+/** One TCP family's samples (`field` of each series) under `overrides`: sorted by labels, equal label sets summed. */
+export function overriddenTcpSamples(series: readonly IstioTcpSeriesSnapshot[], field: 'opened' | 'closed' | 'sent' | 'received', metric: IstioMetric,
+  overrides: MetricsOverrides | undefined): Array<{ labels: string; value: number }> {
+  const client = overrides?.client[metric];
+  const server = overrides?.server[metric];
+  const by = new Map<string, number>();
+  for (const s of series) {
+    const o = s.labels.startsWith('reporter="source"') ? client : s.labels.startsWith('reporter="destination"') ? server : undefined;
+    if (o?.disabled === true) continue;
+    const labels = o === undefined ? s.labels : relabel(s.labels, o);
+    if (labels === null) continue;
+    by.set(labels, (by.get(labels) ?? 0) + s[field]);
+  }
+  return [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([labels, value]) => ({ labels, value }));
 }
 
 /** A rendered label set with `o`'s tag overrides applied; null if it cannot be read (never produced by istio-labels.ts). */

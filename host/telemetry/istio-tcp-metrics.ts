@@ -87,20 +87,29 @@ export function mergeIstioTcp(lists: ReadonlyArray<readonly IstioTcpSeriesSnapsh
   return [...by.values()];
 }
 
-/** The istio_tcp_* families in Prometheus text (empty without series). */
-export function renderIstioTcpPrometheus(series: readonly IstioTcpSeriesSnapshot[]): string {
+/** The istio_tcp_* families: name, snapshot field, Telemetry API metric. */
+export const ISTIO_TCP_FAMILIES: ReadonlyArray<readonly [string, keyof Omit<IstioTcpSeriesSnapshot, 'labels'>, 'TCP_CLOSED_CONNECTIONS' | 'TCP_OPENED_CONNECTIONS' | 'TCP_RECEIVED_BYTES' | 'TCP_SENT_BYTES']> = [
+  ['istio_tcp_connections_closed_total', 'closed', 'TCP_CLOSED_CONNECTIONS'],
+  ['istio_tcp_connections_opened_total', 'opened', 'TCP_OPENED_CONNECTIONS'],
+  ['istio_tcp_received_bytes_total', 'received', 'TCP_RECEIVED_BYTES'],
+  ['istio_tcp_sent_bytes_total', 'sent', 'TCP_SENT_BYTES'],
+];
+
+/**
+ * The istio_tcp_* families in Prometheus text (empty without series). `samples` gives a family's
+ * samples when the Telemetry API's overrides apply (host/telemetry/istio-metric-overrides.ts);
+ * a family without samples has no `# TYPE` line.
+ */
+export function renderIstioTcpPrometheus(series: readonly IstioTcpSeriesSnapshot[],
+  samples?: (field: keyof Omit<IstioTcpSeriesSnapshot, 'labels'>, metric: (typeof ISTIO_TCP_FAMILIES)[number][2]) => Array<{ labels: string; value: number }>): string {
   if (series.length === 0) return '';
   const sorted = [...series].sort((a, b) => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0));
   const parts: string[] = [];
-  const families: ReadonlyArray<readonly [string, keyof Omit<IstioTcpSeriesSnapshot, 'labels'>]> = [
-    ['istio_tcp_connections_closed_total', 'closed'],
-    ['istio_tcp_connections_opened_total', 'opened'],
-    ['istio_tcp_received_bytes_total', 'received'],
-    ['istio_tcp_sent_bytes_total', 'sent'],
-  ];
-  for (const [name, field] of families) {
+  for (const [name, field, metric] of ISTIO_TCP_FAMILIES) {
+    const list = samples === undefined ? sorted.map((s) => ({ labels: s.labels, value: s[field] })) : samples(field, metric);
+    if (list.length === 0) continue;
     parts.push(`# TYPE ${name} counter\n`);
-    for (const s of sorted) parts.push(`${name}{${s.labels}} ${s[field]}\n`);
+    for (const s of list) parts.push(`${name}{${s.labels}} ${s.value}\n`);
   }
   return parts.join('');
 }

@@ -5,7 +5,9 @@
 // byte counts the wasmesh gateway shows for the same connections; an open connection's bytes
 // must be reported while it is open (the periodic report, here every second), and a
 // connection whose upstream refuses counts as opened and closed with UF, as on wasmesh. A real
-// Prometheus scraping both planes answers the dashboards' TCP bytes PromQL alike for both.
+// Prometheus scraping both planes answers the dashboards' TCP bytes PromQL alike for both. A
+// mesh-wide Telemetry overrides TCP_RECEIVED_BYTES' tags (a label removed, one upserted): both
+// planes apply it alike.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { request as httpRequest } from 'node:http';
@@ -58,6 +60,17 @@ spec:
   - match: [{port: ${DEAD_PORT}}]
     route:
     - destination: {host: dead.example.internal, port: {number: 7000}}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  metrics:
+  - overrides:
+    - match: {metric: TCP_RECEIVED_BYTES, mode: CLIENT}
+      tagOverrides:
+        source_version: {operation: REMOVE}
+        destination_cluster: {value: "'east'"}
 `;
 
 function scrapeText(port: number): Promise<string> {
@@ -191,6 +204,12 @@ describe.skipIf(envoy === null)('wasmesh_tcp_stats in Envoy next to a wasmesh ga
       request_protocol: 'tcp', connection_security_policy: 'unknown',
     });
     expect(ok[0]!.labels.response_code).toBeUndefined();
+    // The Telemetry's TCP_RECEIVED_BYTES overrides, on that family only.
+    const received = ok.find((s) => s.name === 'istio_tcp_received_bytes_total')!;
+    expect(received.labels.source_version).toBeUndefined();
+    expect(received.labels.destination_cluster).toBe('east');
+    const sent = ok.find((s) => s.name === 'istio_tcp_sent_bytes_total')!;
+    expect(sent.labels).toMatchObject({ source_version: 'unknown', destination_cluster: 'unknown' });
     // The refused connection: opened and closed with UF on both; Envoy's tcp_proxy adds URX (its
     // connect attempts are exhausted), which Istio on Envoy shows too.
     const wasmeshFailed = fromWasmesh.filter((s) => s.labels.response_flags === 'UF');

@@ -54,6 +54,28 @@ describe('renderIstioPrometheus with overrides', () => {
   });
 });
 
+describe('TCP families with overrides', () => {
+  const tcp = [
+    { labels: 'reporter="source",source_workload="a",response_flags="-"', opened: 2, closed: 2, sent: 30, received: 10 },
+    { labels: 'reporter="source",source_workload="a",response_flags="UF"', opened: 1, closed: 1, sent: 0, received: 0 },
+    { labels: 'reporter="destination",source_workload="a",response_flags="-"', opened: 5, closed: 4, sent: 7, received: 9 },
+  ];
+  test('a disabled TCP metric has no family for its reporter; REMOVE merges by sum; UPSERT sets', () => {
+    const o: MetricsOverrides = {
+      client: { TCP_OPENED_CONNECTIONS: { ...none, disabled: true }, TCP_SENT_BYTES: { disabled: false, remove: ['response_flags'], upsert: [['mesh_id', 'm1']] } },
+      server: { TCP_OPENED_CONNECTIONS: { ...none, disabled: true } },
+    };
+    const text = renderIstioPrometheus({ series: [], overflow: 0, tcp }, o);
+    expect(text).not.toMatch(/istio_tcp_connections_opened_total/);
+    expect(text).toContain('istio_tcp_sent_bytes_total{reporter="source",source_workload="a",mesh_id="m1"} 30\n');
+    expect(text).toContain('istio_tcp_sent_bytes_total{reporter="destination",source_workload="a",response_flags="-"} 7\n');
+    // Other families as without overrides.
+    expect(text).toContain('istio_tcp_connections_closed_total{reporter="source",source_workload="a",response_flags="UF"} 1\n');
+    const plain = renderIstioPrometheus({ series: [], overflow: 0, tcp });
+    expect(renderIstioPrometheus({ series: [], overflow: 0, tcp }, { client: {}, server: {} })).toBe(plain);
+  });
+});
+
 describe('label text', () => {
   test('parse round-trips rendered labels (escapes included)', () => {
     const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);

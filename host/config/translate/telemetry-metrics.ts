@@ -11,7 +11,7 @@ import type { ConfigIssue } from '../config-error.js';
 import { issueAt, warningAt } from '../issue-location.js';
 import type { SourcedResource } from '../read-resource.js';
 import type { TelemetryMetricsSpec, TelemetrySpec } from '../telemetry-schema.js';
-import { ISTIO_HTTP_METRICS, type IstioMetric, type MetricOverride, type MetricsOverrides, type ReporterOverrides } from '../../model/metrics-overrides.js';
+import { ISTIO_METRICS, type IstioMetric, type MetricOverride, type MetricsOverrides, type ReporterOverrides } from '../../model/metrics-overrides.js';
 import { scopeFor, type TelemetryProxy } from './telemetry-tracing.js';
 
 /** The provider wasmesh's standard metrics are (Istio's default metrics provider). */
@@ -97,10 +97,7 @@ function readChanges(r: SourcedResource, list: readonly TelemetryMetricsSpec[], 
         return;
       }
       const name = o.match?.metric ?? 'ALL_METRICS';
-      if (name.startsWith('TCP_')) {
-        warnings.push(warningAt(r.ref, [...oat, 'match', 'metric'], `${name}: overrides are not applied to wasmesh's TCP metrics yet (they are emitted with Istio's default labels)`));
-      }
-      const metrics: readonly IstioMetric[] = name === 'ALL_METRICS' ? ISTIO_HTTP_METRICS : ISTIO_HTTP_METRICS.includes(name as IstioMetric) ? [name as IstioMetric] : [];
+      const metrics: readonly IstioMetric[] = name === 'ALL_METRICS' ? ISTIO_METRICS : ISTIO_METRICS.includes(name as IstioMetric) ? [name as IstioMetric] : [];
       const mode = o.match?.mode ?? 'CLIENT_AND_SERVER';
       const tags: Array<readonly [string, string | null]> = [];
       for (const [tag, t] of Object.entries(o.tagOverrides ?? {})) {

@@ -75,10 +75,11 @@ metrics:
     expect(other.server.REQUEST_SIZE).toBeUndefined();
   });
 
-  test('TCP metrics are accepted with a warning (overrides not applied to them yet)', () => {
-    const c = load(telemetry('istio-system', 'm', 'metrics:\n- overrides:\n  - match: {metric: TCP_SENT_BYTES}\n    disabled: true'));
-    expect(c.warnings.join('\n')).toMatch(/Telemetry istio-system\/m: spec\.metrics\[0\]\.overrides\[0\]\.match\.metric: TCP_SENT_BYTES: overrides are not applied to wasmesh's TCP metrics yet/);
-    expect(c.mesh.metricsOverrides).toBeUndefined();
+  test('TCP metrics take overrides as the others; ALL_METRICS covers them (Istio\'s ALL_METRICS)', () => {
+    const c = load(telemetry('istio-system', 'm', 'metrics:\n- overrides:\n  - match: {metric: TCP_SENT_BYTES}\n    disabled: true\n  - tagOverrides:\n      response_flags: {operation: REMOVE}'));
+    expect(c.warnings.join('\n')).not.toMatch(/TCP_/);
+    expect(c.mesh.metricsOverrides!.client.TCP_SENT_BYTES).toEqual({ disabled: true, remove: ['response_flags'], upsert: [] });
+    expect(c.mesh.metricsOverrides!.server.TCP_RECEIVED_BYTES).toEqual({ disabled: false, remove: ['response_flags'], upsert: [] });
   });
 
   test('the gRPC message counts take overrides as the other HTTP metrics', () => {
