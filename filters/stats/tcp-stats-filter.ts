@@ -37,7 +37,7 @@ import {
 } from './label-writer';
 import { Metric, TCP_FIRST, TCP_METRICS } from './istio-metric-names';
 import { NO_ID, defineSeriesMetric } from './metric-overrides';
-import { configureStats, countOverflow, deleteStatsConfig } from './stats-filter';
+import { configureStats, countOverflow, deleteStatsConfig } from './stats-plugin';
 import {
   addReceived, addSent, closeConnection, connOpened, connRoot, connSlot, connectionOf, connId, firstConnection, nextConnection,
   openConnection, setConnOpened, setConnSlot, takeReceived, takeSent,
