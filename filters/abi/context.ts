@@ -1,6 +1,6 @@
 // Root and HTTP contexts (spec: "Context lifecycle"): the callbacks a filter overrides, with
 // no-op defaults, and the registry that routes each callback to the filter its root context
-// runs. A filter is registered once under an Envoy `root_id`; its handlers are singletons and
+// runs (an HTTP filter's streams, or a network filter's connections: network-context.ts). A filter is registered once under an Envoy `root_id`; its handlers are singletons and
 // keep per-context state in linear memory, so no object is allocated per stream.
 import { Action, LogLevel, Status } from './abi-types';
 import { ContextTable } from './context-table';
