@@ -28,6 +28,23 @@ metadata: {name: api}
 spec: {hosts: ["*"], gateways: [gw], http: [{route: [{destination: {host: api.example}}]}]}
 `;
 
+/** A gateway with TCP servers only: Envoy gets tcp_proxy listeners from the native translation. */
+const TCP_ONLY = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"], bind: 127.0.0.1}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo}
+spec: {hosts: [echo.example], ports: [{number: 7000, name: tcp, protocol: TCP}], resolution: STATIC, endpoints: [{address: 127.0.0.2}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo}
+spec: {hosts: ["*"], gateways: [gw], tcp: [{match: [{port: 31400}], route: [{destination: {host: echo.example, port: {number: 7000}}}]}]}
+`;
+
 function node(pod: string, over: Partial<XdsNode> = {}): XdsNode {
   return { id: `router~127.0.0.1~${pod}.default~default.svc.cluster.local`, type: 'router', ip: '127.0.0.1', pod, namespace: 'default', labels: { istio: 'ingressgateway', app: 'gw' }, clusterId: 'Kubernetes', serviceAccount: 'gw-sa', gateway: null, listen: null, appPorts: [], inbound: null, kind: 'envoy', metadata: { WASMESH_FILTERS: '1' }, ...over };
 }
@@ -89,5 +106,20 @@ describe('envoyIstioStats', () => {
     const keys = new Set<string>();
     expect(viewKey(node('a'), keys)).not.toBe(viewKey(node('b'), keys));
     expect(viewKey(node('a', { metadata: {} }), keys)).toBe(viewKey(node('b', { metadata: {} }), keys));
+  });
+
+  it('a gateway with TCP ports only gets wasmesh_tcp_stats before its tcp_proxy, as a TypedStruct (FAIL_CLOSED), unless its metrics are off', () => {
+    const read = readConfig([tempYaml({ 'a.yaml': TCP_ONLY }).dir]);
+    const bodies = (n: XdsNode): string[] => [...proxyView(n, read, { version: '1', allowUnenforcedSecurity: false, connectedNodes: () => [n] }).snapshot.values()]
+      .flatMap((t) => [...t.resources.values()]).map((r) => Buffer.from((r as { body: { value: Uint8Array } }).body.value).toString('latin1'));
+    const withTcp = bodies(node('gw-1')).filter((b) => b.includes('wasmesh_tcp_stats'));
+    expect(withTcp.length).toBe(1);
+    expect(withTcp[0]).toContain('type.googleapis.com/xds.type.v3.TypedStruct');
+    expect(withTcp[0]).toContain('envoy.extensions.filters.network.wasm.v3.Wasm');
+    expect(withTcp[0]).toContain('FAIL_CLOSED');
+    // Before the tcp_proxy in the chain.
+    expect(withTcp[0]!.indexOf('wasmesh_tcp_stats')).toBeLessThan(withTcp[0]!.indexOf('envoy.filters.network.tcp_proxy'));
+    expect(bodies(node('gw-1', { metadata: { WASMESH_FILTERS: '1', WASMESH_ISTIO_METRICS: 'off' } })).some((b) => b.includes('wasmesh_tcp_stats'))).toBe(false);
+    expect(bodies(node('gw-1', { metadata: {} })).some((b) => b.includes('wasmesh_tcp_stats'))).toBe(false);
   });
 });
