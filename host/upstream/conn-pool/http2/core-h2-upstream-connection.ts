@@ -161,6 +161,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     return this.#peer.initialWindowSize;
   }
 
+  get peerEnableConnect(): boolean {
+    return this.#peer.enableConnectProtocol;
+  }
+
   get congested(): boolean {
     return this.#socket.writableLength > CONNECTION_BUFFER_LIMIT;
   }
@@ -429,12 +433,12 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
         this.#flood.dataSent();
         this.#queue(dataHeader(st.id, n, last));
         this.#queue(part as Buffer, Out.Uncounted);
-        if (last) st.localClosed = true;
+        if (last) st.localEnded();
       }
       if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
         this.#flood.dataSent();
         this.#queue(dataHeader(st.id, 0, true));
-        st.localClosed = true;
+        st.localEnded();
       }
       if (st.pending.length === 0) this.#sending.delete(st);
       if (st.pendingBytes <= 64 * 1024 && !this.congested) st.drained();
