@@ -368,6 +368,18 @@ describe('core upstream HTTP/2: header limits, SETTINGS_MAX_CONCURRENT_STREAMS, 
     enc.dispose();
   });
 
+  it('a response header block over 64 KiB (HEADERS + CONTINUATION) is a connection error ENHANCE_YOUR_CALM: the stream fails', async () => {
+    const s = await rawServer((f, sock) => {
+      if (f.type !== HEADERS) return;
+      const block = Buffer.concat([STATUS_200, Buffer.alloc(70 * 1024, 0x88)]); // 70 KiB of indexed :status fields
+      for (const b of headerFrames(f.stream, block, true, 16_384)) sock.write(b);
+    });
+    const { pool } = makePool();
+    expect(await request(pool, s.port)).toBe('reset_before_head');
+    await until(() => goaways(s.seen).length > 0);
+    expect(goaways(s.seen)[0]!.code).toBe(ENHANCE_YOUR_CALM);
+  });
+
   it("the server's SETTINGS_MAX_CONCURRENT_STREAMS 1 (one connection allowed): a second stream waits until the first is done", async () => {
     const held: Array<() => void> = [];
     const s = await rawServer((f, sock) => {
