@@ -70,6 +70,10 @@ export interface Limits {
   upstreamHttp2KeepaliveTimeoutMs: number;
   /** A PING before a new stream on a connection quiet this long (Envoy connection_idle_interval); 0 = off. */
   upstreamHttp2ConnectionIdleIntervalMs: number;
+  /** Downstream HTTP/2 PING keepalive (Envoy HCM http2_protocol_options.connection_keepalive; core listener): 0 = off, Envoy's default. */
+  downstreamHttp2KeepaliveIntervalMs: number;
+  /** How long a client has to ACK it (wasmesh default 20 s), then the connection closes (`http2.keepalive_timeout`). */
+  downstreamHttp2KeepaliveTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -98,12 +102,14 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   upstreamHttp2KeepaliveIntervalMs: 0,
   upstreamHttp2KeepaliveTimeoutMs: 20_000,
   upstreamHttp2ConnectionIdleIntervalMs: 0,
+  downstreamHttp2KeepaliveIntervalMs: 0,
+  downstreamHttp2KeepaliveTimeoutMs: 20_000,
 });
 
 /** Limits that may be 0 (meaning off or unlimited). */
 /** Limits where 0 is a real amount: no request waits for a connection (overflow at once). */
 const ZERO_MEANS_NONE = new Set<keyof Limits>(['maxPendingPerCluster']);
-const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs', 'http2SettingsTimeoutMs', 'upstreamHttp2KeepaliveIntervalMs', 'upstreamHttp2ConnectionIdleIntervalMs']);
+const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs', 'http2SettingsTimeoutMs', 'upstreamHttp2KeepaliveIntervalMs', 'upstreamHttp2ConnectionIdleIntervalMs', 'downstreamHttp2KeepaliveIntervalMs']);
 
 /** Merges overrides onto the defaults; a non-positive or non-integer value is a clear error. */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {

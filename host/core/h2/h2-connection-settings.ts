@@ -23,7 +23,7 @@ export const DEFAULT_H2_CONNECTION_SETTINGS: Readonly<H2ConnectionSettings> = Ob
 });
 
 
-/** The HTTP/2 connection protections the limits set (core codec, both sides; keepalive upstream only). */
+/** The HTTP/2 connection protections the limits set (core codec, both sides; keepalive per side). */
 export function http2ConnectionSettings(l: Readonly<Limits>, side: 'upstream' | 'downstream'): H2ConnectionSettings {
   return {
     flood: {
@@ -38,7 +38,12 @@ export function http2ConnectionSettings(l: Readonly<Limits>, side: 'upstream' | 
       timeoutMs: l.upstreamHttp2KeepaliveTimeoutMs,
       intervalJitterPercent: NO_KEEPALIVE.intervalJitterPercent,
       connectionIdleIntervalMs: l.upstreamHttp2ConnectionIdleIntervalMs,
-    } : NO_KEEPALIVE,
+    } : {
+      intervalMs: l.downstreamHttp2KeepaliveIntervalMs,
+      timeoutMs: l.downstreamHttp2KeepaliveTimeoutMs,
+      intervalJitterPercent: NO_KEEPALIVE.intervalJitterPercent,
+      connectionIdleIntervalMs: 0,
+    },
     settingsTimeoutMs: l.http2SettingsTimeoutMs,
   };
 }

@@ -244,6 +244,7 @@ describe('core upstream HTTP/2: flood limits (Envoy defaults) against a hostile 
     expect(h.flood).toEqual({ ...ENVOY_FLOOD_LIMITS, maxOutboundFrames: 50, maxInboundPriorityFramesPerStream: 7 });
     expect(h.keepalive).toMatchObject({ intervalMs: 30_000, timeoutMs: 20_000, intervalJitterPercent: 15 });
     expect(http2ConnectionSettings(l, 'downstream').keepalive.intervalMs).toBe(0);
+    expect(http2ConnectionSettings(resolveLimits({ downstreamHttp2KeepaliveIntervalMs: 15_000 }), 'downstream').keepalive).toMatchObject({ intervalMs: 15_000, timeoutMs: 20_000 });
     expect(http2ConnectionSettings(resolveLimits({}), 'upstream')).toEqual(DEFAULT_H2_CONNECTION_SETTINGS);
     expect(() => resolveLimits({ http2MaxOutboundControlFrames: 0 })).toThrow(/http2MaxOutboundControlFrames.*LIMIT_INVALID/);
   });
