@@ -44,6 +44,36 @@ export interface Limits {
   maxRequestsPerConnection: number;
   /** Open downstream connections per listener; 0 = unlimited (Envoy: no limit unless configured). */
   maxDownstreamConnections: number;
+  // HTTP/2 on the core codec (listener/http2-core/, the core upstream pool): Envoy's
+  // http2_protocol_options flood limits, both sides (core/h2/h2-flood-guard.ts) → GOAWAY
+  // ENHANCE_YOUR_CALM, `http2.<reason>`.
+  /** Frames queued for a peer that does not read (max_outbound_frames: 10000). */
+  http2MaxOutboundFrames: number;
+  /** PING/SETTINGS ACKs and RST_STREAM among them (max_outbound_control_frames: 1000). */
+  http2MaxOutboundControlFrames: number;
+  /** Consecutive inbound frames with an empty payload and no END_STREAM (max_consecutive_inbound_frames_with_empty_payload: 1). */
+  http2MaxConsecutiveInboundFramesWithEmptyPayload: number;
+  /** Inbound PRIORITY frames per stream opened (max_inbound_priority_frames_per_stream: 100). */
+  http2MaxInboundPriorityFramesPerStream: number;
+  /** Inbound WINDOW_UPDATE frames per DATA frame sent (max_inbound_window_update_frames_per_data_frame_sent: 10). */
+  http2MaxInboundWindowUpdateFramesPerDataFrameSent: number;
+  /** Our SETTINGS unacknowledged this long → GOAWAY SETTINGS_TIMEOUT, both sides; 0 = off (Envoy: none; wasmesh 10 s). */
+  http2SettingsTimeoutMs: number;
+  /**
+   * Upstream HTTP/2 PING keepalive (Envoy cluster http2_protocol_options.connection_keepalive):
+   * a PING every interval (less up to 15 % jitter); no ACK within the timeout closes the
+   * connection (`http2.keepalive_timeout`). 0 = off, Envoy's default (Istio's DestinationRule
+   * has no field for it; its tcp.tcpKeepalive sets TCP probes, applied as before).
+   */
+  upstreamHttp2KeepaliveIntervalMs: number;
+  /** How long to wait for the keepalive PING's ACK (Envoy connection_keepalive.timeout; wasmesh default 20 s). */
+  upstreamHttp2KeepaliveTimeoutMs: number;
+  /** A PING before a new stream on a connection quiet this long (Envoy connection_idle_interval); 0 = off. */
+  upstreamHttp2ConnectionIdleIntervalMs: number;
+  /** Downstream HTTP/2 PING keepalive (Envoy HCM http2_protocol_options.connection_keepalive; core listener): 0 = off, Envoy's default. */
+  downstreamHttp2KeepaliveIntervalMs: number;
+  /** How long a client has to ACK it (wasmesh default 20 s), then the connection closes (`http2.keepalive_timeout`). */
+  downstreamHttp2KeepaliveTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -63,12 +93,23 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   requestHeadersTimeoutMs: 0,
   maxRequestsPerConnection: 0,
   maxDownstreamConnections: 0,
+  http2MaxOutboundFrames: 10_000,
+  http2MaxOutboundControlFrames: 1_000,
+  http2MaxConsecutiveInboundFramesWithEmptyPayload: 1,
+  http2MaxInboundPriorityFramesPerStream: 100,
+  http2MaxInboundWindowUpdateFramesPerDataFrameSent: 10,
+  http2SettingsTimeoutMs: 10_000,
+  upstreamHttp2KeepaliveIntervalMs: 0,
+  upstreamHttp2KeepaliveTimeoutMs: 20_000,
+  upstreamHttp2ConnectionIdleIntervalMs: 0,
+  downstreamHttp2KeepaliveIntervalMs: 0,
+  downstreamHttp2KeepaliveTimeoutMs: 20_000,
 });
 
 /** Limits that may be 0 (meaning off or unlimited). */
 /** Limits where 0 is a real amount: no request waits for a connection (overflow at once). */
 const ZERO_MEANS_NONE = new Set<keyof Limits>(['maxPendingPerCluster']);
-const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs']);
+const ZERO_MEANS_OFF = new Set<keyof Limits>(['defaultRouteTimeoutMs', 'requestHeadersTimeoutMs', 'maxRequestsPerConnection', 'maxDownstreamConnections', 'downstreamIdleTimeoutMs', 'streamIdleTimeoutMs', 'http2SettingsTimeoutMs', 'upstreamHttp2KeepaliveIntervalMs', 'upstreamHttp2ConnectionIdleIntervalMs', 'downstreamHttp2KeepaliveIntervalMs']);
 
 /** Merges overrides onto the defaults; a non-positive or non-integer value is a clear error. */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {

@@ -16,6 +16,7 @@ import type { HeaderOps, MeshConfig } from '../model/mesh.js';
 import { mergeOps } from '../model/header-ops.js';
 import { Http1Listener } from '../listener/http1/http1-listener.js';
 import { Http2Listener } from '../listener/http2/http2-listener.js';
+import { http2ConnectionSettings } from '../core/h2/h2-connection-settings.js';
 import { CoreHttp2Listener } from '../listener/http2-core/core-http2-listener.js';
 import { http2CodecFromEnv, type Http2Codec } from '../listener/http2-listener-kind.js';
 import { http2UpstreamCodecFromEnv, type Http2UpstreamCodec } from '../upstream/http2-upstream-codec.js';
@@ -329,6 +330,8 @@ export class ProxyServer {
       streamIdleTimeoutMs: l.streamIdleTimeoutMs,
       maxRequestsPerConnection: l.maxRequestsPerConnection,
     };
+    // The core codec's listener also takes the connection protections (flood limits, SETTINGS timeout).
+    const coreH2Options = { ...h2Options, ...http2ConnectionSettings(l, 'downstream') };
     this.#listener = new Http1Listener(opts.host, opts.port, this.#core, this.stats.downstream, onRequest, {
         maxRequestHeadBytes: l.maxRequestHeadBytes,
         maxRequestHeaders: l.maxRequestHeaders,
@@ -344,7 +347,7 @@ export class ProxyServer {
         this.transportSettings.downstreamTransport ?? { kind: 'raw' })),
       // HTTP/2 downstream on the same port: h2c by prior knowledge, h2 by ALPN (listener/http2/).
       (this.http2Codec = opts.http2Codec ?? http2CodecFromEnv()) === 'core'
-        ? new CoreHttp2Listener(this.#core, this.stats.downstream, onRequest, h2Options, server)
+        ? new CoreHttp2Listener(this.#core, this.stats.downstream, onRequest, coreH2Options, server)
         : new Http2Listener(this.stats.downstream, onRequest, h2Options, server));
   }
 

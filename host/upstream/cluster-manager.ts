@@ -30,6 +30,7 @@ import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
 import type { Log } from '../common/log.js';
 import type { ClusterStats, Stats } from '../telemetry/stats.js';
 import type { ClusterStatus, EndpointStatus } from '../telemetry/cluster-status.js';
+import { http2ConnectionSettings, type H2ConnectionSettings } from '../core/h2/h2-connection-settings.js';
 import type { Limits } from '../common/limits.js';
 import { authorityDestination, hashValues, originalDestination, setCookieValue } from './hash-key.js';
 import type { PassthroughGuard } from './passthrough-guard.js';
@@ -248,6 +249,7 @@ export class ClusterManager {
   readonly #retired = new Set<ManagedCluster>();
   /** Set when HTTP/2 upstream connections run on the core codec. */
   readonly #h2Core: Core | null;
+  #h2Settings: H2ConnectionSettings | null = null;
   #closed = false;
 
   constructor(core: Core, stats: Stats, limits: Limits, codec: Http1Codec, opts: ClusterManagerOptions = {}) {
@@ -628,9 +630,11 @@ export class ClusterManager {
       ? p.limits
       : { ...istioCircuitBreakerLimits(), maxConnections: this.#limits.maxConnectionsPerCluster, maxPendingRequests: this.#limits.maxPendingPerCluster };
     m.state.breaker.configure(limits);
+    // HTTP/2 on the core codec: flood limits, keepalive, SETTINGS timeout from the proxy's limits.
+    const http2 = this.#h2Settings ??= http2ConnectionSettings(this.#limits, 'upstream');
     const settings: PoolSettings = p
-      ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive, ...(p.connection.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: p.connection.maxConcurrentStreams } : {}) }
-      : { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.upstreamIdleTimeoutMs, tcpKeepalive: null };
+      ? { connectTimeoutMs: p.connection.connectTimeoutMs, idleTimeoutMs: p.connection.idleTimeoutMs, tcpKeepalive: p.connection.tcpKeepalive, ...(p.connection.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: p.connection.maxConcurrentStreams } : {}), http2 }
+      : { connectTimeoutMs: this.#limits.connectTimeoutMs, idleTimeoutMs: this.#limits.upstreamIdleTimeoutMs, tcpKeepalive: null, http2 };
     m.pool.configure(settings, m.state.breaker);
     const interval = outlier && !this.#manualTicks ? outlier.intervalMs : 0;
     if (interval !== m.timerMs) {

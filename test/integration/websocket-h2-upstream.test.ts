@@ -7,8 +7,9 @@
 // message (HTTP/2 flow control on the upstream hop), close codes; an RFC 8441 client (CONNECT on
 // both hops); an upstream refusal (403) is a
 // normal response; an HTTP/2 upstream without the setting gets nothing (503 UR, as Envoy's
-// CONNECT reset by such an upstream), while plain requests to it go on.
-import { afterEach, describe, expect, it } from 'vitest';
+// CONNECT reset by such an upstream), while plain requests to it go on. Over both upstream
+// codecs (node:http2's client sessions and the core codec's connection).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import http2 from 'node:http2';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket, { Receiver, Sender } from 'ws';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { meshWith, waitFor } from './traffic-helpers.js';
+import { HTTP2_UPSTREAM_CODECS, type Http2UpstreamCodec } from '../../host/upstream/http2-upstream-codec.js';
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -64,8 +66,11 @@ async function h2Upstream(opts: { connect: boolean; refuse?: number }): Promise<
   return { port: (server.address() as AddressInfo).port, seen, closes };
 }
 
+/** The upstream codec under test (describe.each below); the listener's is the environment's. */
+let upstreamCodec: Http2UpstreamCodec = 'nghttp2';
+
 async function proxy(upPort: number): Promise<ProxyServer> {
-  const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, istioMetrics: 'off' });
+  const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits: { drainTimeoutMs: 100 }, istioMetrics: 'off', http2UpstreamCodec: upstreamCodec });
   const m = meshWith([{ name: 'backend', ports: [upPort] }]);
   (m.clusters[0] as { protocol?: string }).protocol = 'HTTP2';
   p.apply(m, 1);
@@ -84,7 +89,11 @@ function open(port: number): Promise<WebSocket> {
   });
 }
 
-describe('WebSocket to an HTTP/2 upstream (extended CONNECT)', () => {
+describe.each(HTTP2_UPSTREAM_CODECS)('WebSocket to an HTTP/2 upstream (extended CONNECT), upstream codec %s', (codec) => {
+  beforeEach(() => {
+    upstreamCodec = codec;
+  });
+
   it('an HTTP/1.1 upgrade goes upstream as CONNECT :protocol websocket; the handshake completes; echo, 2 MiB, close codes', async () => {
     const up = await h2Upstream({ connect: true });
     const p = await proxy(up.port);

@@ -46,6 +46,11 @@ export function pingAck(opaque: Uint8Array): Buffer {
   return frame(FRAME_PING, FLAG_ACK, 0, opaque);
 }
 
+/** A PING this side sends (keepalive): 8 bytes of opaque data the peer echoes in its ACK. */
+export function ping(opaque: Uint8Array): Buffer {
+  return frame(FRAME_PING, 0, 0, opaque);
+}
+
 export function windowUpdate(stream: number, increment: number): Buffer {
   const b = frameHeader(4, FRAME_WINDOW_UPDATE, 0, stream);
   const p = Buffer.allocUnsafe(4);

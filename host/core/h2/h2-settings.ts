@@ -27,6 +27,8 @@ export class PeerSettings {
   maxHeaderListSize = Infinity;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: streams this side may open (a client's limit; unlimited until announced). */
   maxConcurrentStreams = Infinity;
+  /** SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441): the peer takes an extended CONNECT. */
+  enableConnectProtocol = false;
 
   /** Applies one frame's pairs; returns how much INITIAL_WINDOW_SIZE changed (0: not at all). */
   apply(pairs: ReadonlyArray<readonly [number, number]>): number {
@@ -41,7 +43,8 @@ export class PeerSettings {
         case SETTINGS_MAX_FRAME_SIZE: this.maxFrameSize = value; break;
         case SETTINGS_MAX_HEADER_LIST_SIZE: this.maxHeaderListSize = value; break;
         case SETTINGS_MAX_CONCURRENT_STREAMS: this.maxConcurrentStreams = value; break;
-        default: break; // ENABLE_PUSH, ENABLE_CONNECT_PROTOCOL, unknown ids (§6.5.2: ignored)
+        case SETTINGS_ENABLE_CONNECT_PROTOCOL: this.enableConnectProtocol = value === 1; break;
+        default: break; // ENABLE_PUSH, unknown ids (§6.5.2: ignored)
       }
     }
     return delta;

@@ -13,6 +13,9 @@
 // - errors: a connection error sends GOAWAY with the last stream id and the RFC code and closes;
 //   a stream error sends RST_STREAM and closes that stream alone;
 // - drain(): GOAWAY NO_ERROR with the last stream id, streams under way finish, then the socket ends.
+// Behind it, one concept each (host/core/h2/): Envoy's flood limits (h2-flood-guard.ts), PING
+// keepalive (h2-keepalive.ts, off by default as in Envoy), the SETTINGS ACK timeout
+// (h2-settings-timeout.ts).
 // Frames out are queued and written once per read, or once per event-loop turn for frames queued
 // outside a read (one socket write for many frames).
 import type { Socket } from 'node:net';
@@ -29,7 +32,10 @@ import {
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { RequestHandler } from '../listener.js';
-import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../core/h2/h2-frames.js';
+import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../core/h2/h2-frames.js';
+import { H2FloodGuard, type FloodReason } from '../../core/h2/h2-flood-guard.js';
+import { H2Keepalive, keepaliveOn } from '../../core/h2/h2-keepalive.js';
+import { SettingsAckTimer } from '../../core/h2/h2-settings-timeout.js';
 import { localSettings } from './h2-settings.js';
 import { PeerSettings, DEFAULT_WINDOW } from '../../core/h2/h2-settings.js';
 import { SendWindow, RecvWindow } from '../../core/h2/flow-window.js';
@@ -41,16 +47,8 @@ import { CONNECTION_BUFFER_LIMIT, STREAM_BUFFER_LIMIT, type CoreHttp2Options } f
 const H2_STREAM_CLOSED = 0x5;
 const H2_REFUSED_STREAM = 0x7;
 const H2_ENHANCE_YOUR_CALM = 0xb;
-/**
- * Flood limits (Envoy's http2_protocol_options defaults): frames queued for a client that does
- * not read (max_outbound_frames), control frames among them — PING and SETTINGS ACKs, RST_STREAM
- * (max_outbound_control_frames), and consecutive frames with an empty payload and no END_STREAM
- * (max_consecutive_inbound_frames_with_empty_payload). Past one: GOAWAY ENHANCE_YOUR_CALM.
- */
-const MAX_OUTBOUND_FRAMES = 10_000;
-const MAX_OUTBOUND_CONTROL_FRAMES = 1_000;
-const MAX_CONSECUTIVE_EMPTY_FRAMES = 1;
-/** How a queued buffer counts against the flood limits. */
+const H2_SETTINGS_TIMEOUT = 0x4;
+/** How a queued buffer counts against the flood limits (core/h2/h2-flood-guard.ts). */
 const enum Out { Frame, Control, Uncounted }
 /**
  * Rapid reset (CVE-2023-44487), as Envoy's overload.premature_reset_* runtime defaults count it:
@@ -109,10 +107,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   #outBytes = 0;
   #reading = false;
   #flushScheduled = false;
-  /** Frames (and control frames) queued since the socket last took everything without filling up. */
-  #pendingFrames = 0;
-  #pendingControl = 0;
-  #emptyFrames = 0;
+  /** Envoy's flood limits: frames queued since the socket last took everything, inbound frame counts. */
+  readonly #flood: H2FloodGuard;
+  readonly #keepalive: H2Keepalive | null;
+  readonly #settingsTimer: SettingsAckTimer;
   #prematureResets = 0;
   /** When the last stream closed (connection idle timeout), or -1 while streams are open. */
   #idleSince: number;
@@ -131,8 +129,24 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#encoder = new HpackEncoder(ctx.core, { tableSize: ENCODER_TABLE });
     this.#connRecv = new RecvWindow(Math.max(DEFAULT_WINDOW, o.initialConnectionWindowSize));
     this.#idleSince = performance.now();
+    this.#flood = new H2FloodGuard(o.flood);
+    this.#settingsTimer = new SettingsAckTimer(o.settingsTimeoutMs, () => {
+      if (this.#closed) return;
+      ctx.stats.incDynamic('http2.settings_timeout');
+      this.#connectionError(H2_SETTINGS_TIMEOUT, 'settings_timeout');
+    });
+    this.#keepalive = keepaliveOn(o.keepalive) ? new H2Keepalive(o.keepalive, {
+      sendPing: (opaque) => this.#queue(ping(opaque)),
+      keepaliveTimeout: () => {
+        // As Envoy: the peer does not answer, so no GOAWAY is written to it; the connection closes.
+        if (this.#closed) return;
+        ctx.stats.incDynamic('http2.keepalive_timeout');
+        socket.destroy();
+      },
+    }) : null;
     // The server's preface: SETTINGS first (§3.4), then the connection window beyond 65535.
     this.#queue(settingsFrame(localSettings(o)));
+    this.#settingsTimer.sent();
     if (o.initialConnectionWindowSize > DEFAULT_WINDOW) this.#queue(windowUpdate(0, o.initialConnectionWindowSize - DEFAULT_WINDOW));
     socket.setNoDelay(true);
     socket.on('drain', () => this.#onSocketDrain());
@@ -204,12 +218,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       if (type !== FRAME_SETTINGS || (s.flags & FLAG_ACK) !== 0) return this.#connectionError(H2_PROTOCOL_ERROR, 'preface_without_settings');
       this.#settingsSeen = true;
     }
-    // Empty DATA / HEADERS / CONTINUATION frames that end nothing, back to back, are a flood.
-    if (type === FRAME_DATA || type === FRAME_HEADERS || type === FRAME_CONTINUATION) {
-      if (s.payloadLength === 0 && (s.flags & (FLAG_END_STREAM | FLAG_END_HEADERS)) === 0) {
-        if (++this.#emptyFrames > MAX_CONSECUTIVE_EMPTY_FRAMES) return this.#connectionError(H2_ENHANCE_YOUR_CALM, 'inbound_empty_frames_flood');
-      } else this.#emptyFrames = 0;
-    }
+    this.#keepalive?.received();
+    // Empty DATA / HEADERS / CONTINUATION frames back to back, PRIORITY and WINDOW_UPDATE floods.
+    const flood = this.#flood.inbound(type, s.flags, s.payloadLength);
+    if (flood !== null) return this.#flooded(flood);
     switch (type) {
       case FRAME_DATA: return this.#onData();
       case FRAME_HEADERS:
@@ -230,6 +242,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       case FRAME_SETTINGS: return this.#onSettings();
       case FRAME_PING:
         if ((s.flags & FLAG_ACK) === 0) this.#queue(pingAck(Buffer.from(s.payload())), Out.Control);
+        else this.#keepalive?.ack(s.payload());
         return;
       case FRAME_GOAWAY:
         this.#peerGoaway = true;
@@ -242,7 +255,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   #onSettings(): void {
     const s = this.#scanner;
-    if ((s.flags & FLAG_ACK) !== 0) return;
+    if ((s.flags & FLAG_ACK) !== 0) return this.#settingsTimer.acked();
     const before = this.#peer.headerTableSize;
     const delta = this.#peer.apply(s.settings());
     if (this.#peer.headerTableSize !== before) this.#encoder.setTableLimit(Math.min(ENCODER_TABLE, this.#peer.headerTableSize));
@@ -347,6 +360,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       return this.#connectionError(H2_STREAM_CLOSED, 'headers_on_closed_stream');
     }
     this.#lastStreamId = id;
+    this.#flood.streamOpened();
     // After GOAWAY, streams past its last id are ignored (§6.8).
     if (this.#goaway) return;
     const o = this.#ctx.options;
@@ -467,6 +481,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       st.send.take(n);
       this.#connSend.take(n);
       const last = st.out.length === 0 && st.endQueued && st.trailers === null;
+      this.#flood.dataSent();
       this.#queue(dataHeader(st.id, n, last));
       this.#queue(piece, Out.Uncounted);
       if (last) return this.#localEnd(st);
@@ -480,6 +495,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       if (st.trailers !== null && st.trailers.length > 0) {
         for (const f of headerFrames(st.id, this.#encoder.encode(st.trailers), true, this.#peer.maxFrameSize)) this.#queue(f);
       } else {
+        this.#flood.dataSent();
         this.#queue(dataHeader(st.id, 0, true));
       }
       return this.#localEnd(st);
@@ -550,12 +566,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   #queue(b: Buffer, kind = Out.Frame): void {
     if (kind !== Out.Uncounted && !this.#closed) {
-      this.#pendingFrames++;
-      if (kind === Out.Control) this.#pendingControl++;
-      if (this.#pendingFrames > MAX_OUTBOUND_FRAMES || this.#pendingControl > MAX_OUTBOUND_CONTROL_FRAMES) {
-        this.#connectionError(H2_ENHANCE_YOUR_CALM, this.#pendingControl > MAX_OUTBOUND_CONTROL_FRAMES ? 'outbound_control_flood' : 'outbound_flood');
-        return;
-      }
+      const flood = this.#flood.outbound(kind === Out.Control);
+      if (flood !== null) return this.#flooded(flood);
     }
     this.#out.push(b);
     this.#outBytes += b.length;
@@ -584,8 +596,13 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   /** The client is reading: what was queued for it has gone (the flood counts start again). */
   #drained(): void {
-    this.#pendingFrames = 0;
-    this.#pendingControl = 0;
+    this.#flood.drained();
+  }
+
+  /** A flood limit tripped: counted under Envoy's `http2.<reason>`, GOAWAY ENHANCE_YOUR_CALM. */
+  #flooded(reason: FloodReason): void {
+    this.#ctx.stats.incDynamic('http2.' + reason);
+    this.#connectionError(H2_ENHANCE_YOUR_CALM, reason);
   }
 
   #onSocketDrain(): void {
@@ -657,6 +674,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   #onSocketClose(): void {
     this.#closed = true;
+    this.#keepalive?.stop();
+    this.#settingsTimer.stop();
     this.#out = [];
     this.#outBytes = 0;
     this.#abortAll(H2_INTERNAL_ERROR);

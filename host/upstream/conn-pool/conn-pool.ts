@@ -3,6 +3,7 @@
 // and gets the response through its handler, without knowing what the pool speaks: HTTP/1 today
 // (http1/, one exchange per connection at a time), HTTP/2 (many streams per connection) and TCP
 // later, each a new implementation of these interfaces.
+import type { H2ConnectionSettings } from '../../core/h2/h2-connection-settings.js';
 import type { ResponseHead } from '../upstream-head.js';
 import type { TunnelEnd } from '../../common/tunnel-end.js';
 
@@ -119,6 +120,11 @@ export interface PoolSettings {
    * server's SETTINGS_MAX_CONCURRENT_STREAMS decides.
    */
   maxConcurrentStreams?: number;
+  /**
+   * HTTP/2 on the core codec only: Envoy's flood limits, PING keepalive, the SETTINGS ACK timeout
+   * (core-h2-upstream-connection.ts); absent: their defaults (DEFAULT_H2_CONNECTION_SETTINGS).
+   */
+  http2?: Readonly<H2ConnectionSettings>;
 }
 
 /** The pool of one endpoint (address:port) of a cluster, kept across config versions. */

@@ -13,6 +13,7 @@ import {
   DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, WINDOW_UPDATE, CONTINUATION, END_STREAM, ACK, END_HEADERS, PADDED,
   NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, COMPRESSION_ERROR,
 } from './h2-wire.js';
+import { ENVOY_FLOOD_LIMITS } from '../../../host/core/h2/h2-flood-guard.js';
 
 let rig: WireRig | null = null;
 afterEach(async () => {
@@ -72,6 +73,11 @@ function app(seen: Seen[]) {
       ds.end(['grpc-status', '0', 'grpc-message', 'fine']);
     }
   };
+}
+
+/** The debug data of the GOAWAY the client received (the stable reason). */
+function debugOf(c: WireClient): string {
+  return c.frames.find((f) => f.type === 0x7)!.payload.subarray(8).toString('latin1');
 }
 
 async function ready(c: WireClient): Promise<void> {
@@ -567,6 +573,8 @@ describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
     c.write(Buffer.concat(Array.from({ length: 3000 }, () => ping)));
     expect((await c.goaway()).code).toBe(0xb);
     expect(c.frames.filter((f) => f.type === PING).length).toBeLessThanOrEqual(1000);
+    expect(rig.stats.get('http2.outbound_control_flood')).toBe(1);
+    expect(rig.stats.get('downstream_cx_protocol_error')).toBe(1);
   });
 
   it('1000 PINGs read at once are answered (the limit is more than 1000)', async () => {
@@ -586,6 +594,90 @@ describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
     expect((await c.response(1)).body.toString()).toBe('1');
     c.write(c.headers(3, POST('/echo'), 0), frame(DATA, 0, 3), frame(DATA, 0, 3));
     expect((await c.goaway()).code).toBe(0xb);
+    expect(rig.stats.get('http2.inbound_empty_frames_flood')).toBe(1);
+  });
+
+  it('more than 10000 frames queued for a client that does not take them (configured to 100 here): outbound_flood', async () => {
+    rig = await startWireRig(app([]), { flood: { ...ENVOY_FLOOD_LIMITS, maxOutboundFrames: 100 } });
+    const c = await rig.connect();
+    await ready(c);
+    // 60 answers of HEADERS + DATA, queued in one read: 120 frames.
+    c.write(Buffer.concat(Array.from({ length: 60 }, (_, i) => c.headers(2 * i + 1, GET('/ok')))));
+    const g = await c.goaway();
+    expect(g.code).toBe(0xb);
+    expect(debugOf(c)).toBe('outbound_flood');
+    expect(rig.stats.get('http2.outbound_flood')).toBe(1);
+  });
+
+  it('PRIORITY frames past 100 × (1 + streams opened): inbound_priority_frames_flood; 100 before any stream and 100 more per stream are fine', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    const prio = (id: number): Buffer => frame(PRIORITY, 0, id, Buffer.concat([u32(0), Buffer.from([15])]));
+    c.write(Buffer.concat(Array.from({ length: 100 }, (_, i) => prio(2 * i + 101))));
+    c.write(c.headers(1, GET('/ok')));
+    expect((await c.response(1)).status).toBe('200');
+    c.write(Buffer.concat(Array.from({ length: 100 }, () => prio(1)))); // 200 with one stream opened
+    c.write(c.headers(3, GET('/ok')));
+    expect((await c.response(3)).status).toBe('200');
+    expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
+    c.write(Buffer.concat(Array.from({ length: 101 }, () => prio(3)))); // 301 with two
+    expect((await c.goaway()).code).toBe(0xb);
+    expect(debugOf(c)).toBe('inbound_priority_frames_flood');
+    expect(rig.stats.get('http2.inbound_priority_frames_flood')).toBe(1);
+  });
+
+  it('WINDOW_UPDATE frames past 5 + 2 × (streams opened + 10 × DATA frames sent): inbound_window_update_frames_flood', async () => {
+    rig = await startWireRig(app([]));
+    const c = await rig.connect();
+    await ready(c);
+    const wu = (): Buffer => frame(WINDOW_UPDATE, 0, 0, u32(1));
+    c.write(Buffer.concat(Array.from({ length: 5 }, wu)));
+    c.write(c.headers(1, GET('/ok'))); // one stream; two DATA frames sent ("ok", the empty END_STREAM): 5 + 2 × (1 + 10 × 2) = 47
+    expect((await c.response(1)).status).toBe('200');
+    expect(c.frames.filter((f) => f.type === DATA).length).toBe(2);
+    c.write(Buffer.concat(Array.from({ length: 42 }, wu)));
+    c.write(frame(PING, 0, 0, Buffer.alloc(8, 7)));
+    await c.until((f) => f.type === PING && (f.flags & ACK) !== 0 && f.payload[0] === 7);
+    expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
+    c.write(wu()); // the 48th
+    expect((await c.goaway()).code).toBe(0xb);
+    expect(debugOf(c)).toBe('inbound_window_update_frames_flood');
+    expect(rig.stats.get('http2.inbound_window_update_frames_flood')).toBe(1);
+  });
+});
+
+describe('core HTTP/2 listener: SETTINGS ACK timeout and PING keepalive', () => {
+  it('a client that never ACKs our SETTINGS: GOAWAY SETTINGS_TIMEOUT, http2.settings_timeout', async () => {
+    rig = await startWireRig(app([]), { settingsTimeoutMs: 100 });
+    const c = await rig.connect();
+    const g = await c.goaway();
+    expect(g.code).toBe(0x4);
+    expect(debugOf(c)).toBe('settings_timeout');
+    expect(rig.stats.get('http2.settings_timeout')).toBe(1);
+  });
+
+  it('a client that ACKs them is not timed out', async () => {
+    rig = await startWireRig(app([]), { settingsTimeoutMs: 100 });
+    const c = await rig.connect();
+    c.write(frame(SETTINGS, ACK, 0));
+    await new Promise((r) => setTimeout(r, 250));
+    c.write(c.headers(1, GET('/ok')));
+    expect((await c.response(1)).status).toBe('200');
+    expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
+  });
+
+  it('keepalive (off by default): a client that does not ACK the PING is closed after the timeout, http2.keepalive_timeout; one that does stays', async () => {
+    rig = await startWireRig(app([]), { keepalive: { intervalMs: 40, timeoutMs: 100, intervalJitterPercent: 15, connectionIdleIntervalMs: 0 } });
+    const silent = await rig.connect();
+    const answering = await rig.connect();
+    answering.socket.on('data', () => {
+      for (const f of answering.frames.splice(0)) if (f.type === PING && (f.flags & ACK) === 0) answering.write(frame(PING, ACK, 0, f.payload));
+    });
+    await silent.until(() => false, 1000).catch(() => undefined);
+    expect(silent.closed).toBe(true);
+    expect(rig.stats.get('http2.keepalive_timeout')).toBe(1);
+    expect(answering.closed).toBe(false);
   });
 });
 

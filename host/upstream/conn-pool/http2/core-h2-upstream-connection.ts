@@ -13,6 +13,13 @@
 //   retries them on another connection, Envoy's refused-stream); the others finish, then it closes;
 // - errors: a connection error sends GOAWAY with the RFC code and destroys the connection, its
 //   streams failing (reset_before_head / reset_mid_response); RST_STREAM ends one stream.
+// - a hostile or broken server (host/core/h2/, one concept each): Envoy's flood limits
+//   (h2-flood-guard.ts: frames queued for a server that does not read, PING/SETTINGS floods through
+//   their ACKs, empty frames, PRIORITY and WINDOW_UPDATE floods → GOAWAY ENHANCE_YOUR_CALM,
+//   `http2.<reason>`), PING keepalive (h2-keepalive.ts: Envoy's connection_keepalive, off unless
+//   configured; no ACK in time → closed, `http2.keepalive_timeout`), the SETTINGS ACK timeout
+//   (h2-settings-timeout.ts → GOAWAY SETTINGS_TIMEOUT, `http2.settings_timeout`); a response
+//   header list over 60 KiB / 100 fields resets its stream (`http2.header_overflow`, 502 UPE).
 // Frames out are queued and written once per read, or once per event-loop turn.
 import type { Socket } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http2';
@@ -23,7 +30,11 @@ import {
 } from '../../../core/h2/frame-scanner.js';
 import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
 import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
-import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
+import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
+import { H2FloodGuard, type FloodReason } from '../../../core/h2/h2-flood-guard.js';
+import { H2Keepalive, keepaliveOn } from '../../../core/h2/h2-keepalive.js';
+import { SettingsAckTimer } from '../../../core/h2/h2-settings-timeout.js';
+import { DEFAULT_H2_CONNECTION_SETTINGS, type H2ConnectionSettings } from '../../../core/h2/h2-connection-settings.js';
 import {
   PeerSettings, DEFAULT_WINDOW, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE,
 } from '../../../core/h2/h2-settings.js';
@@ -43,6 +54,11 @@ const MAX_HEADER_LIST = 60 * 1024;
 export const CONNECTION_BUFFER_LIMIT = 1024 * 1024;
 /** Highest client stream id (2^31 - 1); past it the connection takes no new stream. */
 const MAX_STREAM_ID = 0x7fffffff;
+const H2_SETTINGS_TIMEOUT = 0x4;
+const H2_ENHANCE_YOUR_CALM = 0xb;
+
+/** How a queued buffer counts against the flood limits. */
+const enum Out { Frame, Control, Uncounted }
 
 export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
@@ -76,12 +92,15 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #out: Buffer[] = [];
   #reading = false;
   #flushScheduled = false;
+  readonly #flood: H2FloodGuard;
+  readonly #keepalive: H2Keepalive | null;
+  readonly #settingsTimer: SettingsAckTimer;
 
   /**
    * Starts HTTP/2 on a connected `socket`; `onSettled(true)` once the server's SETTINGS arrived,
    * `onSettled(false)` if the connection failed before.
    */
-  constructor(core: Core, socket: Socket, scheme: 'http' | 'https', owner: H2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number, onSettled: (ok: boolean) => void) {
+  constructor(core: Core, socket: Socket, scheme: 'http' | 'https', owner: H2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number, onSettled: (ok: boolean) => void, settings: Readonly<H2ConnectionSettings> = DEFAULT_H2_CONNECTION_SETTINGS) {
     this.#socket = socket;
     this.scheme = scheme;
     this.#owner = owner;
@@ -93,6 +112,24 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#decoder = new HpackDecoder(core, { maxListSize: MAX_HEADER_LIST });
     this.#encoder = new HpackEncoder(core);
     this.idleSince = performance.now();
+    this.#flood = new H2FloodGuard(settings.flood);
+    this.#settingsTimer = new SettingsAckTimer(settings.settingsTimeoutMs, () => {
+      if (this.#closed) return;
+      stats.incDynamic('http2.settings_timeout');
+      this.#connectionError(H2_SETTINGS_TIMEOUT, 'settings_timeout');
+    });
+    this.#keepalive = keepaliveOn(settings.keepalive) ? new H2Keepalive(settings.keepalive, {
+      sendPing: (opaque) => {
+        this.#queue(ping(opaque));
+        this.#scheduleFlush();
+      },
+      keepaliveTimeout: () => {
+        // As Envoy: the server does not answer; the connection closes, its streams fail.
+        if (this.#closed) return;
+        stats.incDynamic('http2.keepalive_timeout');
+        this.#teardown();
+      },
+    }) : null;
     socket.on('data', (chunk: Buffer) => this.#onRead(chunk));
     socket.on('drain', () => this.#onDrain());
     socket.on('error', () => this.#lost());
@@ -103,6 +140,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       [SETTINGS_INITIAL_WINDOW_SIZE, UPSTREAM_STREAM_WINDOW],
       [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
     ]), windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW));
+    this.#settingsTimer.sent();
     this.#flush();
   }
 
@@ -121,6 +159,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
 
   get peerInitialWindow(): number {
     return this.#peer.initialWindowSize;
+  }
+
+  get peerEnableConnect(): boolean {
+    return this.#peer.enableConnectProtocol;
   }
 
   get congested(): boolean {
@@ -142,8 +184,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#nextId += 2;
     stream.id = id;
     this.#streams.set(id, stream);
+    this.#flood.streamOpened();
+    this.#keepalive?.beforeStream();
     const block = this.#encoder.encode(fields);
-    for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#out.push(f);
+    for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#queue(f);
     this.#scheduleFlush();
     return true;
   }
@@ -157,17 +201,17 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   consumed(stream: CoreH2UpstreamStream, n: number): void {
     if (n <= 0 || this.#closed) return;
     const c = this.#connRecv.consume(n);
-    if (c > 0) this.#out.push(windowUpdate(0, c));
+    if (c > 0) this.#queue(windowUpdate(0, c));
     if (!stream.done && !stream.remoteClosed) {
       const s = stream.recv.consume(n);
-      if (s > 0) this.#out.push(windowUpdate(stream.id, s));
+      if (s > 0) this.#queue(windowUpdate(stream.id, s));
     }
     this.#scheduleFlush();
   }
 
   reset(stream: CoreH2UpstreamStream, code: number): void {
     if (this.#closed || stream.id === 0) return;
-    this.#out.push(rstStream(stream.id, code));
+    this.#queue(rstStream(stream.id, code), Out.Control);
     this.#scheduleFlush();
   }
 
@@ -199,7 +243,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
           if (e.scope === 'stream' && id !== 0 && scanner.type !== FRAME_HEADERS && scanner.type !== FRAME_CONTINUATION) {
             scanner.skip();
             const s = this.#streams.get(id);
-            this.#out.push(rstStream(id, e.errorCode));
+            this.#queue(rstStream(id, e.errorCode), Out.Control);
             s?.fail('reset_before_head');
             continue;
           }
@@ -218,6 +262,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     const s = this.#scanner;
     const type = s.type;
     if (!this.#settingsSeen && type !== FRAME_SETTINGS) return this.#connectionError(H2_PROTOCOL_ERROR, 'preface_without_settings');
+    this.#keepalive?.received();
+    const flood = this.#flood.inbound(type, s.flags, s.payloadLength);
+    if (flood !== null) return this.#flooded(flood);
     switch (type) {
       case FRAME_DATA: return this.#onData();
       case FRAME_HEADERS:
@@ -245,7 +292,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       case FRAME_SETTINGS: return this.#onSettings();
       case FRAME_PUSH_PROMISE: return this.#connectionError(H2_PROTOCOL_ERROR, 'push_promise_disabled'); // we sent ENABLE_PUSH 0
       case FRAME_PING:
-        if ((s.flags & FLAG_ACK) === 0) this.#out.push(pingAck(Buffer.from(s.payload())));
+        if ((s.flags & FLAG_ACK) === 0) this.#queue(pingAck(Buffer.from(s.payload())), Out.Control);
+        else this.#keepalive?.ack(s.payload());
         return;
       case FRAME_GOAWAY: return this.#onGoaway(s.value1);
       case FRAME_WINDOW_UPDATE: return this.#onWindowUpdate(s.streamId, s.value0);
@@ -255,7 +303,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
 
   #onSettings(): void {
     const s = this.#scanner;
-    if ((s.flags & FLAG_ACK) !== 0) return;
+    if ((s.flags & FLAG_ACK) !== 0) return this.#settingsTimer.acked();
     const delta = this.#peer.apply(s.settings());
     if (delta !== 0) {
       for (const st of this.#streams.values()) {
@@ -263,7 +311,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       }
     }
     this.#encoder.setTableLimit(Math.min(this.#peer.headerTableSize, 4096));
-    this.#out.push(SETTINGS_ACK);
+    this.#queue(SETTINGS_ACK, Out.Control);
     if (!this.#settingsSeen) {
       this.#settingsSeen = true;
       const settled = this.#onSettled;
@@ -294,7 +342,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     const st = this.#streams.get(id);
     if (!st) return;
     if (!st.send.grow(increment)) {
-      this.#out.push(rstStream(id, H2_FLOW_CONTROL_ERROR));
+      this.#queue(rstStream(id, H2_FLOW_CONTROL_ERROR), Out.Control);
       st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
       return;
     }
@@ -310,14 +358,14 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     if (!st) {
       // A stream this side ended: the server had not seen the reset yet. Its window comes back.
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#out.push(windowUpdate(0, c));
+      if (c > 0) this.#queue(windowUpdate(0, c));
       if (s.streamId >= this.#nextId) return this.#connectionError(H2_PROTOCOL_ERROR, 'data_on_idle_stream');
       return;
     }
     if (!st.recv.receive(n)) {
-      this.#out.push(rstStream(st.id, H2_FLOW_CONTROL_ERROR));
+      this.#queue(rstStream(st.id, H2_FLOW_CONTROL_ERROR), Out.Control);
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#out.push(windowUpdate(0, c));
+      if (c > 0) this.#queue(windowUpdate(0, c));
       st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
       return;
     }
@@ -339,8 +387,11 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       return; // a stream this side reset
     }
     if (status !== H2_OK) {
+      // header_list_too_large / too_many_headers (Envoy's max_response_headers_kb / _count):
+      // this stream alone is reset; the router answers 502 UPE.
+      this.stats.incDynamic('http2.header_overflow');
       this.stats.inc('upstream_cx_protocol_error');
-      this.#out.push(rstStream(id, H2_PROTOCOL_ERROR));
+      this.#queue(rstStream(id, H2_PROTOCOL_ERROR), Out.Control);
       st.fail('protocol_error');
       return;
     }
@@ -379,12 +430,15 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
         st.send.take(n);
         this.#connSend.take(n);
         const last = st.endQueued && st.pending.length === 0;
-        this.#out.push(dataHeader(st.id, n, last), part as Buffer);
-        if (last) st.localClosed = true;
+        this.#flood.dataSent();
+        this.#queue(dataHeader(st.id, n, last));
+        this.#queue(part as Buffer, Out.Uncounted);
+        if (last) st.localEnded();
       }
       if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
-        this.#out.push(dataHeader(st.id, 0, true));
-        st.localClosed = true;
+        this.#flood.dataSent();
+        this.#queue(dataHeader(st.id, 0, true));
+        st.localEnded();
       }
       if (st.pending.length === 0) this.#sending.delete(st);
       if (st.pendingBytes <= 64 * 1024 && !this.congested) st.drained();
@@ -400,17 +454,34 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     });
   }
 
+  /** Queues a frame (or a DATA payload, uncounted) for the next write, within Envoy's outbound flood limits. */
+  #queue(b: Buffer, kind = Out.Frame): void {
+    if (kind !== Out.Uncounted && !this.#closed) {
+      const flood = this.#flood.outbound(kind === Out.Control);
+      if (flood !== null) return this.#flooded(flood);
+    }
+    this.#out.push(b);
+  }
+
+  /** A flood limit tripped: counted under Envoy's `http2.<reason>`, GOAWAY ENHANCE_YOUR_CALM. */
+  #flooded(reason: FloodReason): void {
+    this.stats.incDynamic('http2.' + reason);
+    this.#connectionError(H2_ENHANCE_YOUR_CALM, reason);
+  }
+
   #flush(): void {
     const out = this.#out;
     if (out.length === 0 || this.#closed) return;
     this.#out = [];
     let bytes = 0;
     for (const b of out) bytes += b.length;
-    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes));
+    // Taken without filling up: the server reads what it is sent (the flood counts start again).
+    if (this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes))) this.#flood.drained();
   }
 
   #onDrain(): void {
     if (this.#closed) return;
+    this.#flood.drained();
     this.#sendData();
     this.#flush();
     for (const st of [...this.#streams.values()]) if (st.wantDrain && st.pendingBytes <= 64 * 1024) st.drained();
@@ -434,6 +505,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#keepalive?.stop();
+    this.#settingsTimer.stop();
     this.draining = true;
     const settled = this.#onSettled;
     this.#onSettled = null;

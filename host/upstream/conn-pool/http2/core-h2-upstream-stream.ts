@@ -5,12 +5,18 @@
 // STREAM_BUFFER_LIMIT queued), response DATA handed on while the handler takes it and buffered,
 // window withheld, while it is paused (flow control is the backpressure towards the server), the
 // response head through the codec's filter (h2-response-head.ts), trailers passed on, and the
-// stream's end mapped to the seam's failures as the node:http2 stream maps them.
+// stream's end mapped to the seam's failures as the node:http2 stream maps them. An HTTP/1.1
+// upgrade goes as an extended CONNECT (RFC 8441, h2-extended-connect.ts) when the server's
+// SETTINGS allow it; its 2xx becomes the router's 101 and the stream the tunnel's upstream end
+// (core-h2-stream-tunnel.ts).
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
 import type { HeaderField } from '../../../core/h2/hpack.js';
-import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
+import { h2RequestHeaders, H2HeadError, type H2Upgrade } from './h2-request-headers.js';
+import { toExtendedConnect, upgradeResponseHead } from './h2-extended-connect.js';
+import { CoreH2StreamTunnelEnd } from './core-h2-stream-tunnel.js';
+import type { TunnelEnd } from '../../../common/tunnel-end.js';
 import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
@@ -30,6 +36,8 @@ export interface CoreH2StreamOwner {
   readonly codec: Http1Codec;
   /** The server's SETTINGS_INITIAL_WINDOW_SIZE now. */
   readonly peerInitialWindow: number;
+  /** The server's SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441). */
+  readonly peerEnableConnect: boolean;
   /** Opens the stream: id assigned, HEADERS queued; false when the connection can take no stream. */
   openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean;
   /** Body bytes (or the end) were queued on `stream`: send what the windows allow. */
@@ -69,6 +77,13 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   #held: Buffer[] = [];
   #heldEnd = false;
   #done = false;
+  /** An upgrade sent as an extended CONNECT: its protocol and the client's Sec-WebSocket-Key. */
+  #connect: { protocol: string; key: string | null } | null = null;
+  /** Its 2xx came (the router was given a 101): upgrade() hands the stream over. */
+  #upgraded = false;
+  #tunnel: CoreH2StreamTunnelEnd | null = null;
+  /** The tunnel's server side sent END_STREAM. */
+  #remoteEnded = false;
 
   constructor(conn: CoreH2StreamOwner, recvWindow: number) {
     this.#conn = conn;
@@ -88,17 +103,10 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#handler = handler;
     this.#isHead = opts.isHead;
     const conn = this.#conn;
-    let fields: HeaderField[];
+    let headers;
+    const upgrade: H2Upgrade = { protocol: null, key: null };
     try {
-      const headers = h2RequestHeaders(head, conn.scheme);
-      fields = [];
-      // Pseudo-headers first (§8.3), in the order h2RequestHeaders set them.
-      for (const name of Object.keys(headers)) {
-        const v = headers[name];
-        if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) fields.push([name, String(x)]);
-        else fields.push([name, String(v)]);
-      }
+      headers = h2RequestHeaders(head, conn.scheme, upgrade);
     } catch (e) {
       if (!(e instanceof H2HeadError)) throw e;
       this.#end();
@@ -106,8 +114,32 @@ export class CoreH2UpstreamStream implements UpstreamStream {
       return;
     }
     conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
-    if (!opts.hasBody) this.localClosed = true;
-    if (!conn.openStream(this, fields, !opts.hasBody)) {
+    if (upgrade.protocol !== null) {
+      // As the node:http2 stream: a server without SETTINGS_ENABLE_CONNECT_PROTOCOL would reset
+      // the extended CONNECT (Envoy: 503 UR before any head); it is not sent.
+      if (!conn.peerEnableConnect) {
+        this.#end();
+        queueMicrotask(() => handler.onUpstreamFailure('remote_reset', false));
+        return;
+      }
+      toExtendedConnect(headers, upgrade.protocol);
+      this.#connect = { protocol: upgrade.protocol, key: upgrade.key };
+    }
+    const fields: HeaderField[] = [];
+    // Pseudo-headers first (§8.3), in the order h2RequestHeaders set them (:protocol, added last
+    // to an extended CONNECT, moved up with them).
+    const names = Object.keys(headers);
+    if (this.#connect !== null) names.sort((a, b) => (b.charCodeAt(0) === 58 ? 1 : 0) - (a.charCodeAt(0) === 58 ? 1 : 0));
+    for (const name of names) {
+      const v = headers[name];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const x of v) fields.push([name, String(x)]);
+      else fields.push([name, String(v)]);
+    }
+    // A CONNECT's stream stays open this way: it is the tunnel.
+    const endStream = !opts.hasBody && this.#connect === null;
+    if (endStream) this.localClosed = true;
+    if (!conn.openStream(this, fields, endStream)) {
       // The connection closed or went away between the pool's hand-out and this call.
       this.#end();
       queueMicrotask(() => handler.onUpstreamFailure('refused_stream', false));
@@ -130,6 +162,9 @@ export class CoreH2UpstreamStream implements UpstreamStream {
 
   endRequest(): void {
     if (this.#done || this.id === 0 || this.endQueued || this.localClosed) return;
+    // An upgrade's request has no body: its end (the router's, right after the head) is not the
+    // CONNECT stream's; only the tunnel half-closes it (shutdown()).
+    if (this.#connect !== null && this.#tunnel === null) return;
     this.endQueued = true;
     this.#conn.wantSend(this);
   }
@@ -167,6 +202,27 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (this.id === 0 && this.#handler === null) this.#end();
   }
 
+  /** The extended CONNECT's stream as the tunnel's upstream end, once answered with success; else null. */
+  upgrade(): TunnelEnd | null {
+    if (!this.#upgraded || this.#done || this.#tunnel !== null) return null;
+    const t = new CoreH2StreamTunnelEnd(this);
+    this.#tunnel = t;
+    this.#handler = t;
+    return t;
+  }
+
+  /** @internal (the connection) our END_STREAM was queued. */
+  localEnded(): void {
+    this.localClosed = true;
+    if (this.#tunnel !== null && this.#remoteEnded) this.#finishTunnel();
+  }
+
+  #finishTunnel(): void {
+    const t = this.#tunnel!;
+    this.#end();
+    t.closed(false);
+  }
+
   /** Tells the router the body may flow again (the connection drained it). */
   drained(): void {
     if (!this.wantDrain || this.#done) return;
@@ -190,6 +246,18 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (status >= 100 && status < 200) {
       if (endStream) return this.#protocolError();
       return; // 1xx: informational, the final head follows
+    }
+    const c = this.#connect;
+    if (c !== null && !endStream) {
+      // The extended CONNECT's 2xx: the 101 the router's upgrade path expects.
+      const up = upgradeResponseHead(this.#conn.codec, headers, c.protocol, c.key);
+      if (up !== null) {
+        if ('error' in up) return this.#protocolError();
+        this.#gotHead = true;
+        this.#upgraded = true;
+        h.onResponseHead(up);
+        return;
+      }
     }
     const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
     if ('error' in r) return this.#protocolError();
@@ -233,6 +301,14 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   #complete(): void {
     const h = this.#handler;
     if (!h || this.#done) return;
+    if (this.#tunnel !== null) {
+      // The tunnel's server side half-closed; the stream ends once ours did too.
+      if (this.#remoteEnded) return;
+      this.#remoteEnded = true;
+      this.#tunnel.onResponseEnd();
+      if (this.localClosed) this.#finishTunnel();
+      return;
+    }
     const trailers = this.#trailers;
     // The response is complete before the request was: the server needs no more of it (§8.1).
     if (!this.localClosed) this.#conn.reset(this, H2_CANCEL);

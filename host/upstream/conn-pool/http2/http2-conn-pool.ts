@@ -278,7 +278,7 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
         const conn: CoreH2UpstreamConnection = new CoreH2UpstreamConnection(core, socket, this.#scheme, this, stats, cluster.codec, this.#maxStreams, (ok) => {
           if (ok) established(conn);
           else fail('connect_fail');
-        });
+        }, settings.http2);
       });
       return attempt;
     }
