@@ -58,6 +58,19 @@ function putDecimal(n: number): void {
   at += digits;
 }
 
+/** `mem[start, end)`: short spans by a loop, longer ones with one set of a view. */
+function putSpan(mem: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  room(n);
+  if (n <= SHORT_STRING) {
+    const b = scratch;
+    for (let i = 0; i < n; i++) b[at + i] = mem[start + i]!;
+  } else {
+    scratch.set(mem.subarray(start, end), at);
+  }
+  at += n;
+}
+
 function putCrlf(): void {
   room(2);
   scratch.writeUInt16LE(CRLF, at);
@@ -98,6 +111,14 @@ export const HEAD_SINK: HeadSink = {
     scratch[at++] = 0x3a; // ':'
     scratch[at++] = 0x20; // ' '
     put(value);
+    putCrlf();
+  },
+  headerBytes(mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    putSpan(mem, nameStart, nameEnd);
+    room(2);
+    scratch[at++] = 0x3a; // ':'
+    scratch[at++] = 0x20; // ' '
+    putSpan(mem, valueStart, valueEnd);
     putCrlf();
   },
 };

@@ -51,3 +51,30 @@ describe('response head', () => {
     expect([...b.subarray(i + 5, i + 9)]).toEqual([0x80, 0xff, 0x20, 0x41]);
   });
 });
+
+describe('response head: fields as spans of a memory (headerBytes)', () => {
+  it('writes the same bytes as header() with views of the spans, short and long', () => {
+    const mem = new Uint8Array(Buffer.from(`..x-short..value-\u00e9..x-long..${'L'.repeat(200)}..`, 'latin1'));
+    const span = (s: string): [number, number] => {
+      const i = Buffer.from(mem).indexOf(Buffer.from(s, 'latin1'));
+      return [i, i + Buffer.byteLength(s, 'latin1')];
+    };
+    const [a, b] = span('x-short');
+    const [c, d] = span('value-\u00e9');
+    const [e, f] = span('x-long');
+    const [g, h] = span('L'.repeat(200));
+    beginHead();
+    headStatus('200 OK');
+    HEAD_SINK.headerBytes!(mem, a, b, c, d);
+    HEAD_SINK.headerBytes!(mem, e, f, g, h);
+    const bySpans = finishHead(WireFraming.None, 0, false, null);
+    beginHead();
+    headStatus('200 OK');
+    HEAD_SINK.header(mem.subarray(a, b), mem.subarray(c, d));
+    HEAD_SINK.header(mem.subarray(e, f), mem.subarray(g, h));
+    const byViews = finishHead(WireFraming.None, 0, false, null);
+    expect(lines(bySpans)).toEqual(lines(byViews));
+    expect(lines(bySpans)).toContain('x-short: value-\u00e9');
+    expect(lines(bySpans)).toContain(`x-long: ${'L'.repeat(200)}`);
+  });
+});
