@@ -624,9 +624,31 @@ const takingSink = {
     this.sink = null;
   },
 };
+/** Whether `mem[start, end)` (a field name, any case) is `lower` (lower-case ASCII). */
+function spanIs(mem: Uint8Array, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = mem[start + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 const TAKING_SINK: HeadSink = {
   status(text: string | Uint8Array): void {
     takingSink.sink!.status(text);
+  },
+  headerBytes(mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    const names = takingSink.names;
+    for (let i = 0; i < names.length; i++) {
+      if (spanIs(mem, nameStart, nameEnd, names[i]!)) {
+        takingSink.values[i] = Buffer.from(mem.buffer, mem.byteOffset + valueStart, valueEnd - valueStart).toString('latin1');
+        return;
+      }
+    }
+    const sink = takingSink.sink!;
+    if (sink.headerBytes !== undefined) sink.headerBytes(mem, nameStart, nameEnd, valueStart, valueEnd);
+    else sink.header(mem.subarray(nameStart, nameEnd), mem.subarray(valueStart, valueEnd));
   },
   header(name: string | Uint8Array, value: string | Uint8Array): void {
     const names = takingSink.names;

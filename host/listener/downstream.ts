@@ -32,6 +32,13 @@ export interface DownstreamHandler {
 export interface HeadSink {
   status(text: string | Uint8Array): void;
   header(name: string | Uint8Array, value: string | Uint8Array): void;
+  /**
+   * A field given as spans of `mem` (name [nameStart, nameEnd), value [valueStart, valueEnd)),
+   * the same as header() with views of them but without making the views (a source with fields
+   * in Wasm memory calls it when the sink has it). Optional: a sink without it gets header().
+   * Called as a plain function (sources pass it on as a callback): it must not use `this`.
+   */
+  headerBytes?(mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void;
 }
 
 /**

@@ -532,7 +532,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const stream = this.#stream!;
     const code = this.#responseCode;
     const edits = this.#route.responseEdits[this.#destSlot]!;
-    this.#fields!.forEachResponseField(edits, stream.downstream.method === 'HEAD' || code === 304, sink.status, sink.header);
+    this.#fields!.forEachResponseField(edits, stream.downstream.method === 'HEAD' || code === 304, sink.status, sink.header, sink.headerBytes);
     sink.header('x-envoy-upstream-service-time', String(stream.upstreamServiceTimeMs));
     // A consistent-hash cookie the balancer generated (Envoy adds it to the response).
     const setCookie = this.#lease?.setCookie;

@@ -82,6 +82,14 @@ export class HeadParser {
     return this.#e.parse_request_head(this.#input.ptr, this.#input.length, this.#out);
   }
 
+  /**
+   * Where the parsed input starts in Wasm memory (`core.u8` index): spans are relative to it.
+   * Valid until the next call, like inputView, without making a view.
+   */
+  get inputBase(): number {
+    return this.#input.ptr;
+  }
+
   /** A view of buffered input bytes [start, end) in Wasm memory; valid until the next call. */
   inputView(start: number, end: number): Uint8Array {
     return this.#core.u8.subarray(this.#input.ptr + start, this.#input.ptr + end);

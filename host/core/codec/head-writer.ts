@@ -15,6 +15,17 @@ export const WRITE_FRAMING_CHUNKED = 2;
 
 const encoder = new TextEncoder();
 
+/**
+ * `u8[start, end)` copied into a Buffer of Node's pool (a slice of a shared 8 KiB slab for heads
+ * under 4 KiB): `Uint8Array.prototype.slice` gave each head its own ArrayBuffer, i.e. a malloc, a
+ * free and the young-generation ArrayBuffer sweeper's work per request.
+ */
+function copyOut(u8: Uint8Array, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  out.set(u8.subarray(start, end));
+  return out;
+}
+
 /** Method, path and authority that replace the request view's (rewrites). */
 export interface HeadOverrides {
   method?: string;
@@ -60,7 +71,7 @@ export class RequestHeadWriter {
    */
   write(view: RequestView, edits: readonly EditList[], framing: number, contentLength = 0, overrides?: HeadOverrides): Uint8Array {
     const n = this.#writeInPlace(view, edits, framing, contentLength, overrides, 0);
-    return this.#core.u8.slice(this.#out.ptr, this.#out.ptr + n);
+    return copyOut(this.#core.u8, this.#out.ptr, this.#out.ptr + n);
   }
 
   /**
@@ -70,7 +81,7 @@ export class RequestHeadWriter {
   writeWith(view: RequestView, edits: readonly EditList[], framing: number, contentLength: number, overrides: HeadOverrides | undefined, lines: string, tail: HeadTail | null): Uint8Array {
     const extra = lines.length + (tail === null ? 0 : tail.tailLength());
     const n = this.#writeInPlace(view, edits, framing, contentLength, overrides, extra);
-    if (extra === 0) return this.#core.u8.slice(this.#out.ptr, this.#out.ptr + n);
+    if (extra === 0) return copyOut(this.#core.u8, this.#out.ptr, this.#out.ptr + n);
     const u8 = this.#core.u8;
     const end = this.#out.ptr + n;
     if (n < 4 || u8[end - 2] !== 0x0d || u8[end - 1] !== 0x0a) throw new Error('wasmesh: request head does not end with CRLF CRLF');
@@ -81,7 +92,7 @@ export class RequestHeadWriter {
     if (at !== end - 2 + extra) throw new Error(`wasmesh: head lines took ${at - end + 2} bytes, not the ${extra} announced`);
     u8[at] = 0x0d;
     u8[at + 1] = 0x0a;
-    return u8.slice(this.#out.ptr, at + 2);
+    return copyOut(u8, this.#out.ptr, at + 2);
   }
 
   /** The head in the output region (`extra` bytes left free after it); returns its length. */

@@ -62,6 +62,30 @@ export class ResponseHeadFilter {
     return this.#core.u8.subarray(u32[at], u32[at] + u32[at + 1]);
   }
 
+  /** Pair i's name as a span of `core.u8`: start index (valid until the next parse or filter call). */
+  nameStart(i: number): number {
+    return this.#core.u32[(this.#pairs + i * RF_PAIR) >>> 2]!;
+  }
+
+  /** Pair i's name: end index in `core.u8`. */
+  nameEnd(i: number): number {
+    const at = (this.#pairs + i * RF_PAIR) >>> 2;
+    const u32 = this.#core.u32;
+    return u32[at]! + u32[at + 1]!;
+  }
+
+  /** Pair i's value as a span of `core.u8`: start index. */
+  valueStart(i: number): number {
+    return this.#core.u32[(this.#pairs + i * RF_PAIR + 8) >>> 2]!;
+  }
+
+  /** Pair i's value: end index in `core.u8`. */
+  valueEnd(i: number): number {
+    const at = (this.#pairs + i * RF_PAIR + 8) >>> 2;
+    const u32 = this.#core.u32;
+    return u32[at]! + u32[at + 1]!;
+  }
+
   /** Pair i's name bytes (a view into Wasm memory). */
   name(i: number): Uint8Array {
     return this.#span(i, 0);

@@ -242,7 +242,7 @@ export class Http1Connection implements Http1DownstreamConnection {
   #startRequest(headLength: number): boolean {
     const parser = this.#ctx.parser;
     const mem = this.#ctx.memory();
-    const base = parser.inputView(0, 0).byteOffset;
+    const base = parser.inputBase;
     const method = mem.toString('latin1', base + parser.methodStart, base + parser.methodEnd);
     let target = mem.toString('latin1', base + parser.targetStart, base + parser.targetEnd);
     const n = parser.headerSpans(SPANS);

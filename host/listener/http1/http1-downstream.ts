@@ -10,6 +10,7 @@ import { BodyMode, type Downstream, type DownstreamHandler, type HeadSource } fr
 import type { Socket } from 'node:net';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd } from '../../common/tunnel-end.js';
+import { enqueueMicrotask } from '../../common/microtask.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 
 /**
@@ -42,14 +43,18 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const NO_HANDLER: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
 
 // Heads written but not yet sent: flushed by one microtask per turn unless body bytes take them.
+// Two lists used in turn, so that a flush allocates none.
 let unflushed: Http1Downstream[] = [];
+let flushing: Http1Downstream[] = [];
 let flushQueued = false;
 
 function flushHeads(): void {
   flushQueued = false;
   const list = unflushed;
-  unflushed = [];
-  for (const ds of list) ds.flushHead();
+  unflushed = flushing;
+  flushing = list;
+  for (let i = 0; i < list.length; i++) list[i]!.flushHead();
+  list.length = 0;
 }
 
 export class Http1Downstream implements Downstream, HeadOwner {
@@ -181,7 +186,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
     unflushed.push(this);
     if (!flushQueued) {
       flushQueued = true;
-      queueMicrotask(flushHeads);
+      enqueueMicrotask(flushHeads);
     }
   }
 

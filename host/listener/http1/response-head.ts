@@ -21,16 +21,54 @@ function room(n: number): void {
   scratch = bigger;
 }
 
+/** Strings up to this length are copied by a loop in JS rather than by Buffer#write (a call into C++ each). */
+const SHORT_STRING = 64;
+
 function put(v: string | Uint8Array): void {
   if (typeof v === 'string') {
-    room(v.length);
-    // latin1: one byte per character, so field bytes received as latin1 go out unchanged.
-    at += scratch.write(v, at, 'latin1');
+    const n = v.length;
+    room(n);
+    // latin1: one byte per character (the low byte, as Buffer#write's latin1), so field bytes
+    // received as latin1 go out unchanged. Most strings here are short literals, the date and
+    // numbers: a loop costs less than the call into the runtime.
+    if (n <= SHORT_STRING) {
+      const b = scratch;
+      for (let i = 0; i < n; i++) b[at + i] = v.charCodeAt(i) & 0xff;
+      at += n;
+    } else {
+      at += scratch.write(v, at, 'latin1');
+    }
   } else {
     room(v.length);
     scratch.set(v, at);
     at += v.length;
   }
+}
+
+/** A non-negative integer in decimal, without making its string. */
+function putDecimal(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    put(String(n));
+    return;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  room(digits);
+  for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) scratch[i] = 0x30 + (x % 10);
+  at += digits;
+}
+
+/** `mem[start, end)`: short spans by a loop, longer ones with one set of a view. */
+function putSpan(mem: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  room(n);
+  if (n <= SHORT_STRING) {
+    const b = scratch;
+    for (let i = 0; i < n; i++) b[at + i] = mem[start + i]!;
+  } else {
+    scratch.set(mem.subarray(start, end), at);
+  }
+  at += n;
 }
 
 function putCrlf(): void {
@@ -73,6 +111,14 @@ export const HEAD_SINK: HeadSink = {
     scratch[at++] = 0x3a; // ':'
     scratch[at++] = 0x20; // ' '
     put(value);
+    putCrlf();
+  },
+  headerBytes(mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    putSpan(mem, nameStart, nameEnd);
+    room(2);
+    scratch[at++] = 0x3a; // ':'
+    scratch[at++] = 0x20; // ' '
+    putSpan(mem, valueStart, valueEnd);
     putCrlf();
   },
 };
@@ -150,7 +196,7 @@ function endHead(framing: WireFraming, length: number, close: boolean, server: s
   }
   if (framing === WireFraming.Length) {
     put('content-length: ');
-    put(String(length));
+    putDecimal(length);
     putCrlf();
   } else if (framing === WireFraming.Chunked) {
     put('transfer-encoding: chunked\r\n');

@@ -102,6 +102,39 @@ function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
   return at + bytes.length;
 }
 
+/**
+ * The lines of the common case, an attempt of a trace the proxy started (no trace id, parent or
+ * tracestate received), as one template per sampling decision: the literals are copied with one
+ * TypedArray set and only the ids' hex is written, at fixed offsets (seven sets before).
+ */
+interface LinesTemplate {
+  readonly bytes: Uint8Array;
+  /** Offsets of the trace id (twice: B3 and traceparent), the attempt's span id (twice) and its parent. */
+  readonly trace1: number;
+  readonly span1: number;
+  readonly parent: number;
+  readonly trace2: number;
+  readonly span2: number;
+}
+
+function linesTemplate(sampled: boolean): LinesTemplate {
+  const T = 'T'.repeat(32);
+  const S = 'S'.repeat(16);
+  const P = 'P'.repeat(16);
+  const flag = sampled ? '1' : '0';
+  const text = `x-b3-traceid: ${T}\r\nx-b3-spanid: ${S}\r\nx-b3-parentspanid: ${P}\r\nx-b3-sampled: ${flag}\r\ntraceparent: 00-${T}-${S}-0${flag}\r\n`;
+  return {
+    bytes: lit(text),
+    trace1: text.indexOf(T),
+    span1: text.indexOf(S),
+    parent: text.indexOf(P),
+    trace2: text.lastIndexOf(T),
+    span2: text.lastIndexOf(S),
+  };
+}
+const LINES_SAMPLED = linesTemplate(true);
+const LINES_UNSAMPLED = linesTemplate(false);
+
 /** A latin1 string (an id or tracestate as received) at `at`, byte by byte: no call into the runtime for a few dozen bytes. */
 function putText(out: Uint8Array, at: number, s: string): number {
   for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i) & 0xff;
@@ -334,8 +367,21 @@ export class StreamTrace {
     return this.#writeLines(out, at, this.#n0, this.#n1, this.#n2, true);
   }
 
+  /** #writeLines for an attempt of a trace the proxy started: the template, then the ids' hex in place. */
+  #writeTemplate(out: Uint8Array, at: number, c0: number, c1: number, c2: number): number {
+    const t = this.#sampled ? LINES_SAMPLED : LINES_UNSAMPLED;
+    out.set(t.bytes, at);
+    this.#putTraceId(out, at + t.trace1, false);
+    this.#putTraceId(out, at + t.trace2, false);
+    putSpanId(out, at + t.span1, c0, c1, c2);
+    putSpanId(out, at + t.span2, c0, c1, c2);
+    putSpanId(out, at + t.parent, this.#s0, this.#s1, this.#s2);
+    return at + t.bytes.length;
+  }
+
   /** The lines with span id (c0, c1, c2): an attempt's (`attempt`: the stream span its parent), else the stream span's own. */
   #writeLines(out: Uint8Array, at: number, c0: number, c1: number, c2: number, attempt: boolean): number {
+    if (attempt && this.#traceText === null && this.#tracestate === null) return this.#writeTemplate(out, at, c0, c1, c2);
     at = put(out, at, L_TRACEID);
     at = this.#putTraceId(out, at, false);
     at = put(out, at, L_SPANID);

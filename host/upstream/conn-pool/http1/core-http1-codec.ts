@@ -10,6 +10,9 @@ import { STATUS_OK, STATUS_INCOMPLETE, statusEntry } from '../../../core/status.
 import type { EditHandle } from '../../upstream-head.js';
 import type { ChunkedDecodeResult, ChunkedDecoder, Http1Codec, ResponseHeadResult } from './http1-codec.js';
 
+/** The one-element edit list array filter() takes, reused (heads are filtered one at a time). */
+const EDITS: EditList[] = [];
+
 class CoreChunked implements ChunkedDecoder {
   readonly #d: CoreChunkedDecoder;
   constructor(core: Core) {
@@ -63,11 +66,19 @@ export class CoreHttp1Codec implements Http1Codec {
     };
   }
 
-  forEachResponseField(edits: EditHandle, keepContentLength: boolean, statusText: (s: Uint8Array) => void, field: (name: Uint8Array, value: Uint8Array) => void): void {
+  forEachResponseField(edits: EditHandle, keepContentLength: boolean, statusText: (s: Uint8Array) => void, field: (name: Uint8Array, value: Uint8Array) => void,
+    fieldBytes?: (mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number) => void): void {
     const f = this.#filter;
-    const n = f.filter(this.#parser, [edits as EditList], keepContentLength);
+    EDITS[0] = edits as EditList;
+    const n = f.filter(this.#parser, EDITS, keepContentLength);
     statusText(f.statusText(this.#parser));
-    for (let i = 0; i < n; i++) field(f.name(i), f.value(i));
+    if (fieldBytes === undefined) {
+      for (let i = 0; i < n; i++) field(f.name(i), f.value(i));
+      return;
+    }
+    // The spans are read after filter(): Wasm memory does not grow before the last field is out.
+    const mem = this.#core.u8;
+    for (let i = 0; i < n; i++) fieldBytes(mem, f.nameStart(i), f.nameEnd(i), f.valueStart(i), f.valueEnd(i));
   }
 
   chunkedDecoder(): ChunkedDecoder {
