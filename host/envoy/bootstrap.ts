@@ -29,6 +29,7 @@ import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
+import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
 
 export interface HostPort {
   host: string;
@@ -70,6 +71,12 @@ export interface EnvoyBootstrapOptions {
   grpcWeb?: boolean;
   /** false: no listeners for the Gateway's TCP servers and TLS passthrough ports (another translation of the same gateway, over xDS, writes them); default true. */
   l4Listeners?: boolean;
+  /**
+   * A sidecar behind iptables capture (no `gateway`): Istio's outbound layout instead of one HTTP
+   * listener at `listen` — virtualOutbound there with use_original_dst, and a listener per service
+   * address and HTTP port (sidecar-outbound-listeners.ts); `transparent` for TPROXY interception.
+   */
+  sidecarOutbound?: { transparent: boolean };
 }
 
 export interface EnvoyBootstrap {
@@ -208,11 +215,13 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
-      listeners: [...(opts.httpListener === false ? [] : [{
-        name,
-        address: socketAddress(opts.listen),
-        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
-      }]),
+      listeners: [...(opts.httpListener === false ? [] : opts.sidecarOutbound !== undefined && opts.gateway === undefined
+        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, transparent: opts.sidecarOutbound.transparent, warnings })
+        : [{
+          name,
+          address: socketAddress(opts.listen),
+          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+        }]),
       ...tcpListeners,
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
       ...(opts.gateway !== undefined && opts.l4Listeners !== false ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
