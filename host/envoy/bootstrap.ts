@@ -30,6 +30,7 @@ import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
 import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
+import { websocketUpgradeFields } from './websocket-upgrade.js';
 
 export interface HostPort {
   host: string;
@@ -181,8 +182,6 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     // preface): AUTO, as Istio's HCMs, picks the codec from the connection's first bytes.
     codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
-    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
-    upgrade_configs: [{ upgrade_type: 'websocket' }],
     // As wasmesh does: append the peer to x-forwarded-for, set x-forwarded-proto, and add an
     // x-request-id only when the client sent none.
     use_remote_address: true,
@@ -191,6 +190,9 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     preserve_external_request_id: true,
     route_config: routeConfig,
     http_filters: httpFilters,
+    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them),
+    // and over HTTP/2 (RFC 8441) as wasmesh carries them (websocket-upgrade.ts).
+    ...websocketUpgradeFields(httpFilters),
     // meshConfig pathNormalization, as Istio sets it (and as wasmesh normalizes).
     ...hcmPathNormalization(mesh.pathNormalization),
     // Telemetry API tracing (tracing-config.ts), as the wasmesh proxies trace.

@@ -20,6 +20,8 @@ const FILES = [
   // Gateway TCP servers and VirtualService tcp: routes (host/envoy/tcp-proxy-listeners.ts).
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
+  // The WebSocket upgrade chain's Sec-WebSocket-Key for RFC 8441 clients (host/envoy/websocket-upgrade.ts).
+  'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/wasm/v3/wasm.proto',
