@@ -39,7 +39,7 @@ const HTTP_INSPECTOR = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' },
 };
 /** What http_inspector reports for plaintext HTTP (Istio's sniffed-HTTP chain match). */
-const HTTP_ALPN = ['http/1.1', 'h2c'];
+const HTTP_ALPN = ['http/1.1', 'http/1.0', 'h2c'];
 
 export interface SidecarOutboundOptions {
   mesh: MeshConfig;
@@ -108,9 +108,14 @@ function isTls(e: ServiceAddress): boolean {
   return e.protocol === 'TLS' || e.protocol === 'HTTPS';
 }
 
-/** `tls` added to each chain's match (a sniffing listener's TLS chains). */
-function asTls(chains: Obj[]): Obj[] {
-  return chains.map((c) => ({ ...c, filter_chain_match: { ...((c.filter_chain_match as Obj | undefined) ?? {}), transport_protocol: 'tls' } }));
+/**
+ * `transport` added to each chain's match (a sniffing listener's TLS and TCP chains): Envoy
+ * matches the transport protocol before the application protocol and does not come back to a
+ * chain without one when the raw_buffer branch has no match, so the plaintext TCP chains must
+ * name raw_buffer beside the sniffed-HTTP chain (as Istio writes them).
+ */
+function withTransport(chains: Obj[], transport: 'tls' | 'raw_buffer'): Obj[] {
+  return chains.map((c) => ({ ...c, filter_chain_match: { ...((c.filter_chain_match as Obj | undefined) ?? {}), transport_protocol: transport } }));
 }
 
 /** One not-bound listener (Istio's `<address>_<port>`) for the service ports `entries` (one, or several without addresses on one port). */
@@ -138,8 +143,8 @@ function serviceListener(name: string, address: string, entries: readonly Servic
         ...inspectTimeout(mesh),
         filter_chains: [
           { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o.hcm, name)] },
-          ...asTls(tlsChains([e], mesh, where, warnings)),
-          ...tcp,
+          ...withTransport(tlsChains([e], mesh, where, warnings), 'tls'),
+          ...withTransport(tcp, 'raw_buffer'),
         ],
       };
     }

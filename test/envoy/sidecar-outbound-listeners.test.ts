@@ -193,9 +193,10 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
     const l = byName('10.0.0.51_7000');
     expect(l.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector']);
     expect(l.filter_chains.map((c: any) => [c.filter_chain_match, c.filters[0].name])).toEqual([
-      [{ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }, 'envoy.filters.network.http_connection_manager'],
+      [{ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'http/1.0', 'h2c'] }, 'envoy.filters.network.http_connection_manager'],
       [{ transport_protocol: 'tls' }, 'envoy.filters.network.tcp_proxy'],
-      [undefined, 'envoy.filters.network.tcp_proxy'],
+      // raw_buffer named: Envoy would not come back to a chain without a transport (no_filter_chain_match).
+      [{ transport_protocol: 'raw_buffer' }, 'envoy.filters.network.tcp_proxy'],
     ]);
     expect(r.warnings.some((w) => w.includes('address range 10.9.0.0/16 is not translated for an Envoy sidecar'))).toBe(true);
   });

@@ -7,6 +7,8 @@
 // (host/envoy/sidecar-outbound-listeners.ts). The same cases on each plane:
 //   - a REDIS service VIP whose VirtualService `tcp:` route splits 50/50 between two services;
 //   - a TLS service VIP whose `tls:` route sends one SNI to another service (passed through);
+//   - an HTTP port of a VIP routed by Host to its target port; an unnamed port sniffed (HTTP to
+//     the HTTP routes, a client-first protocol as TCP);
 //   - an address the mesh does not know: passed through under ALLOW_ANY (PassthroughCluster),
 //     closed under REGISTRY_ONLY (BlackHoleCluster) after a live edit — never failing open.
 // The stats named are the same on both planes (tcp_proxy stat_prefix = the cluster).
@@ -38,8 +40,12 @@ const REDIS_VIP = '198.51.100.50';
 const REDIS_B_VIP = '198.51.100.55';
 const SECURE_VIP = '198.51.100.53';
 const SECURE_B_VIP = '198.51.100.54';
+const WEB_VIP = '198.51.100.52';
+const PLAIN_VIP = '198.51.100.51';
 const PROXY_UID = 1337;
 const SPLIT_CONNECTIONS = 24;
+/** meshConfig protocolDetectionTimeout: how long a sniffed port may wait for a decision. */
+const DETECT_MS = 300;
 
 const reason = netnsUnavailableReason();
 if (reason) console.warn(`[sidecar] skipping the outbound planes namespace test: ${reason}`);
@@ -52,6 +58,7 @@ metadata: {name: istio, namespace: istio-system}
 data:
   mesh: |-
     outboundTrafficPolicy: {mode: ${mode}}
+    protocolDetectionTimeout: ${DETECT_MS}ms
 `;
 }
 
@@ -118,9 +125,31 @@ spec:
   tls:
   - match: [{port: 443, sniHosts: [v2.secure.example.internal]}]
     route: [{destination: {host: secure-b.example.internal, port: {number: 443}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: web, namespace: default}
+spec:
+  hosts: [web.example.internal]
+  addresses: [${WEB_VIP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http-web, targetPort: 8080}]
+  endpoints: [{address: ${PEER}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: plain, namespace: default}
+spec:
+  hosts: [plain.example.internal]
+  addresses: [${PLAIN_VIP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 7001, name: talker, targetPort: 6379}, {number: 8000, name: site, targetPort: 8080}]
+  endpoints: [{address: ${PEER}}]
 `;
 
-interface Talk { received: string; ended: string }
+interface Talk { received: string; ended: string; ms: number }
 interface Got { status?: number; body?: string; error?: string }
 
 type Plane = 'wasmesh' | 'envoy';
@@ -136,8 +165,8 @@ for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).f
 
     const talk = (host: string, port: number, text: string): Talk =>
       JSON.parse(net.exec(net.pod, [process.execPath, TCP_TALK, host, String(port), 'send', text]).stdout);
-    const get = (host: string, port: number, path: string): Got =>
-      JSON.parse(net.exec(net.pod, [process.execPath, HTTP_GET, host, String(port), path]).stdout);
+    const get = (host: string, port: number, path: string, ...headers: string[]): Got =>
+      JSON.parse(net.exec(net.pod, [process.execPath, HTTP_GET, host, String(port), path, ...headers]).stdout);
     const tlsGet = (host: string, port: number, sni: string, path: string): Got =>
       JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, host, String(port), sni, path]).stdout);
     /** The sidecar's counters as one flat map, whichever plane (Envoy's JSON is a list of {name, value}). */
@@ -164,6 +193,7 @@ for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).f
       writeFileSync(join(dir, 'tls-cert.pem'), cert.certPem, { mode: 0o644 });
       writeFileSync(join(dir, 'tls-key.pem'), cert.keyPem, { mode: 0o644 });
       await net.start(net.peer, [process.execPath, TLS_WHOAMI, join(dir, 'tls-cert.pem'), join(dir, 'tls-key.pem'), `tls-a@${PEER}:8443`, `tls-b@${PEER}:9443`]);
+      await net.start(net.peer, [process.execPath, WHOAMI, `web@${PEER}:8080`]);
       await net.start(net.pod, [process.execPath, WHOAMI, 'app@0.0.0.0:5005']);
       // The control plane on the pod's loopback (never captured); the proxy runs as 1337, excluded.
       const cp: ChildProcess = net.spawn(net.pod, [process.execPath, BIN, 'control-plane', '-f', dir, '--xds-listen', '127.0.0.1:15010', '--monitoring', '127.0.0.1:15014']);
@@ -236,6 +266,34 @@ for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).f
       const after = stats();
       expect(delta(before, after, 'tcp.outbound|443||secure.example.internal.downstream_cx_total')).toBe(1);
       expect(delta(before, after, 'tcp.outbound|443||secure-b.example.internal.downstream_cx_total')).toBe(1);
+    });
+
+    it('routes HTTP to a VIP\'s HTTP port by Host to the target port', () => {
+      const before = stats();
+      const got = get(WEB_VIP, 80, '/a', 'host:web.example.internal');
+      expect(got.status, JSON.stringify(got) + log).toBe(200);
+      expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/a' });
+      expect(delta(before, stats(), 'cluster.outbound|80||web.example.internal.upstream_rq_2xx')).toBe(1);
+    });
+
+    it('sniffs an unnamed port: HTTP to the HTTP routes, a client-first protocol as TCP', () => {
+      const before = stats();
+      const http = get(PLAIN_VIP, 8000, '/b', 'host:plain.example.internal:8000');
+      expect(http.status, JSON.stringify(http) + log).toBe(200);
+      expect(JSON.parse(http.body!)).toMatchObject({ who: 'web', port: 8080, path: '/b' });
+      // A Redis inline command: a whole line, which Envoy's http_inspector needs before it decides
+      // (a word without its line end could still be a method: it waits, up to
+      // protocolDetectionTimeout); wasmesh's sniffer decides on the first bytes.
+      const t = talk(PLAIN_VIP, 7001, 'PING\r\n');
+      expect(t, log).toMatchObject({ received: 'echo:6379:PING\r\n', ended: 'replied' });
+      expect(t.ms).toBeLessThan(DETECT_MS + 1500);
+      // A word without its line end: Envoy waits for protocolDetectionTimeout, then proxies it as TCP.
+      const word = talk(PLAIN_VIP, 7001, 'hello');
+      expect(word, log).toMatchObject({ received: 'echo:6379:hello', ended: 'replied' });
+      expect(word.ms).toBeLessThan(DETECT_MS + 1500);
+      const after = stats();
+      expect(delta(before, after, 'cluster.outbound|8000||plain.example.internal.upstream_rq_2xx')).toBe(1);
+      expect(delta(before, after, 'cluster.outbound|7001||plain.example.internal.upstream_cx_total')).toBe(2);
     });
 
     it('passes a connection to an address the mesh does not know through to it (ALLOW_ANY, PassthroughCluster)', () => {
