@@ -2,7 +2,8 @@
 // namespace with TPROXY capture (docker/iptables-init.sh -m TPROXY), `wasmesh control-plane` serves
 // either a `wasmesh sidecar --xds` (socket-activated transparent listeners, as
 // sidecar-tproxy-netns.test.ts) or stock Envoy from `wasmesh envoy-bootstrap --proxy-type sidecar
-// --interception-mode TPROXY` (run as uid 1337 with CAP_NET_ADMIN, as Istio's proxy runs): Istio's
+// --interception-mode TPROXY` (run as uid 1337 with CAP_NET_ADMIN, as Istio's proxy runs), and
+// Envoy again behind REDIRECT capture (-m REDIRECT, no capability: SO_ORIGINAL_DST): Istio's
 // virtualOutbound with use_original_dst and a listener per service address
 // (host/envoy/sidecar-outbound-listeners.ts). The same cases on each plane:
 //   - a REDIS service VIP whose VirtualService `tcp:` route splits 50/50 between two services;
@@ -152,13 +153,15 @@ spec:
 interface Talk { received: string; ended: string; ms: number }
 interface Got { status?: number; body?: string; error?: string }
 
-type Plane = 'wasmesh' | 'envoy';
+/** The wasmesh sidecar needs TPROXY (Node cannot read SO_ORIGINAL_DST); Envoy runs behind either capture. */
+type Plane = 'wasmesh' | 'envoy' | 'envoy-redirect';
 
 const only = process.env.WASMESH_PLANE;
-for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).filter((p) => only === undefined || p === only)) {
-  const skip = reason !== null || (plane === 'envoy' && envoyBin === null);
-  describe.skipIf(skip)(`${plane} sidecar, TPROXY capture, over xDS: outbound TCP and TLS by original destination`, () => {
-    const net = new PodNetwork({ tag: plane === 'wasmesh' ? 'wmv' : 'wme', podAddr: POD, peerAddr: PEER });
+for (const plane of (['wasmesh', 'envoy', 'envoy-redirect'] as const satisfies readonly Plane[]).filter((p) => only === undefined || p === only)) {
+  const skip = reason !== null || (plane !== 'wasmesh' && envoyBin === null);
+  const mode = plane === 'envoy-redirect' ? 'REDIRECT' : 'TPROXY';
+  describe.skipIf(skip)(`${plane === 'wasmesh' ? 'wasmesh' : 'envoy'} sidecar, ${mode} capture, over xDS: outbound TCP and TLS by original destination`, () => {
+    const net = new PodNetwork({ tag: plane === 'wasmesh' ? 'wmv' : plane === 'envoy' ? 'wme' : 'wmr', podAddr: POD, peerAddr: PEER });
     let dir = '';
     let envoyDir = '';
     let log = '';
@@ -200,7 +203,7 @@ for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).f
       cp.stdout!.on('data', (d) => { log += `[cp] ${d}`; });
       cp.stderr!.on('data', (d) => { log += `[cp] ${d}`; });
       // Outbound capture only: inbound is not what this suite is about.
-      net.exec(net.pod, ['bash', SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'TPROXY', '-i', '*', '-b', '']);
+      net.exec(net.pod, ['bash', SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', mode, '-i', '*', '-b', '']);
       let proxy: ChildProcess;
       if (plane === 'wasmesh') {
         proxy = net.spawn(net.pod, ['timeout', '--foreground', '300', helper, '--transparent',
@@ -208,14 +211,16 @@ for (const plane of (['wasmesh', 'envoy'] as const satisfies readonly Plane[]).f
           process.execPath, BIN, 'sidecar', '--xds', '127.0.0.1:15010', '--app-ports', '5005', '--labels', 'app=client']);
       } else {
         const bootstrap = net.exec(net.pod, [process.execPath, BIN, 'envoy-bootstrap', '--xds', '127.0.0.1:15010', '--admin', '127.0.0.1:15000',
-          '--proxy-type', 'sidecar', '--interception-mode', 'TPROXY', '--labels', 'app=client', '--node-id', `sidecar~${POD}~client.default~default.svc.cluster.local`]).stdout;
+          '--proxy-type', 'sidecar', '--interception-mode', mode, '--labels', 'app=client', '--node-id', `sidecar~${POD}~client.default~default.svc.cluster.local`]).stdout;
         // Beside the watched folder: the control plane reads every YAML file in it.
         envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-outbound-envoy-bootstrap-'));
         chmodSync(envoyDir, 0o755);
         writeFileSync(join(envoyDir, 'envoy.yaml'), bootstrap, { mode: 0o644 });
-        // Istio's proxy: uid 1337 (excluded from capture) with NET_ADMIN for the transparent listener.
+        // Istio's proxy: uid 1337 (excluded from capture), with NET_ADMIN for TPROXY's transparent
+        // listener; behind REDIRECT none (the original destination comes from SO_ORIGINAL_DST).
+        const caps = mode === 'TPROXY' ? ['--inh-caps=+net_admin', '--ambient-caps=+net_admin'] : [];
         proxy = net.spawn(net.pod, ['timeout', '--foreground', '300', 'setpriv', `--reuid=${PROXY_UID}`, `--regid=${PROXY_UID}`, '--clear-groups',
-          '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--', envoyBin!, '-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning']);
+          ...caps, '--', envoyBin!, '-c', join(envoyDir, 'envoy.yaml'), '--concurrency', '1', '--disable-hot-restart', '-l', 'warning']);
       }
       proxy.stdout!.on('data', (d) => { log += d; });
       proxy.stderr!.on('data', (d) => { log += d; });
