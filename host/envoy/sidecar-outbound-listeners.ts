@@ -16,7 +16,8 @@
 //     TLS by SNI, the rest as TCP, waiting at most meshConfig protocolDetectionTimeout;
 //   - `0.0.0.0_<port>` for the TCP and TLS ports of services without addresses (the first by host
 //     takes the port, a TLS port's services told apart by SNI, as the wasmesh capture does) and for
-//     every HTTP service port (Istio's per-port HTTP listeners; routed by Host).
+//     every HTTP service port (Istio's per-port HTTP listeners: sniffed HTTP routed by Host, the
+//     rest to the catch-all cluster).
 // With TPROXY interception (node metadata INTERCEPTION_MODE) the bound listener is `transparent`,
 // as Istio sets it (Envoy then needs CAP_NET_ADMIN).
 import type { MeshConfig } from '../model/mesh.js';
@@ -211,9 +212,21 @@ export function envoySidecarOutboundListeners(o: SidecarOutboundOptions): Obj[] 
     const carried = carriedAs(c.protocol ?? 'HTTP');
     if (carried === 'http1' || carried === 'http2') httpPorts.add(c.port);
   }
+  // As Istio writes them: http_inspector, sniffed HTTP to the connection manager (routed by Host),
+  // anything else to the catch-all (passed through, or closed under REGISTRY_ONLY), as the
+  // wasmesh sidecar treats a connection to an address it does not know.
+  const catchAll = blocked ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   for (const port of [...httpPorts].sort((a, b) => a - b)) {
     const name = `0.0.0.0_${port}`;
-    out.push({ name, address: socketAddress('0.0.0.0', port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: [{ filters: [hcmFilter(o.hcm, name)] }] });
+    out.push({
+      name, address: socketAddress('0.0.0.0', port), bind_to_port: false, traffic_direction: 'OUTBOUND',
+      listener_filters: [HTTP_INSPECTOR],
+      ...inspectTimeout(mesh),
+      filter_chains: [
+        { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o.hcm, name)] },
+        { name: `${name}/${catchAll}`, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [toCluster(catchAll, mesh)] },
+      ],
+    });
   }
   return out;
 }

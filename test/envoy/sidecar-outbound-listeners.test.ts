@@ -203,6 +203,13 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
 
   it('an HTTP port gets 0.0.0.0_<port> with the connection manager; all HTTP listeners share one route configuration, served once over xDS', () => {
     const l = byName('0.0.0.0_8080');
+    expect(l.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.http_inspector']);
+    // Sniffed HTTP to the connection manager, the rest to the catch-all (Istio's `0.0.0.0 80 ALL PassthroughCluster` row).
+    expect(l.filter_chains.map((c: any) => [c.filter_chain_match, c.filters[0].name, c.filters[0].typed_config.cluster])).toEqual([
+      [{ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'http/1.0', 'h2c'] }, 'envoy.filters.network.http_connection_manager', undefined],
+      [{ transport_protocol: 'raw_buffer' }, 'envoy.filters.network.tcp_proxy', 'PassthroughCluster'],
+    ]);
+    expect(translate('REGISTRY_ONLY').byName('0.0.0.0_8080').filter_chains[1].filters[0].typed_config.cluster).toBe('BlackHoleCluster');
     expect(l.filter_chains[0].filters[0].typed_config.stat_prefix).toBe('outbound_0.0.0.0_8080');
     const xds = envoyXdsResources(r.config);
     expect(xds.routes).toHaveLength(1);

@@ -191,7 +191,7 @@ for (const plane of (['wasmesh', 'envoy', 'envoy-redirect'] as const satisfies r
       chmodSync(dir, 0o755);
       writeFileSync(join(dir, 'services.yaml'), SERVICES, { mode: 0o644 });
       writeFileSync(join(dir, 'mesh.yaml'), meshYaml('ALLOW_ANY'), { mode: 0o644 });
-      await net.start(net.peer, [process.execPath, TCP_SERVERS, `echo@${PEER}:6379`, `echo@${PEER}:6380`, `echo@${PEER}:9000`]);
+      await net.start(net.peer, [process.execPath, TCP_SERVERS, `echo@${PEER}:6379`, `echo@${PEER}:6380`, `echo@${PEER}:9000`, `echo@${PEER}:80`]);
       const cert = leaf({ dns: ['secure.example.internal'], noSpiffe: true });
       writeFileSync(join(dir, 'tls-cert.pem'), cert.certPem, { mode: 0o644 });
       writeFileSync(join(dir, 'tls-key.pem'), cert.keyPem, { mode: 0o644 });
@@ -304,7 +304,9 @@ for (const plane of (['wasmesh', 'envoy', 'envoy-redirect'] as const satisfies r
     it('passes a connection to an address the mesh does not know through to it (ALLOW_ANY, PassthroughCluster)', () => {
       const before = stats();
       expect(talk(PEER, 9000, 'anyone'), log).toMatchObject({ received: 'echo:9000:anyone', ended: 'replied' });
-      expect(delta(before, stats(), 'tcp.PassthroughCluster.downstream_cx_total')).toBe(1);
+      // Also on a port a service uses for HTTP (web's 80): not HTTP, so not the HTTP routes.
+      expect(talk(PEER, 80, 'PING\r\n'), log).toMatchObject({ received: 'echo:80:PING\r\n', ended: 'replied' });
+      expect(delta(before, stats(), 'tcp.PassthroughCluster.downstream_cx_total')).toBe(2);
     });
 
     it('closes it after a live edit to REGISTRY_ONLY (BlackHoleCluster), a known VIP still proxied', async () => {
@@ -319,8 +321,9 @@ for (const plane of (['wasmesh', 'envoy', 'envoy-redirect'] as const satisfies r
       expect(got!.ended).toMatch(/closed|error:ECONNRESET/);
       const before = stats();
       expect(talk(PEER, 9000, 'again'), log).toMatchObject({ received: '' });
+      expect(talk(PEER, 80, 'PING\r\n'), log).toMatchObject({ received: '' });
       const after = stats();
-      expect(delta(before, after, 'tcp.BlackHoleCluster.downstream_cx_total')).toBe(1);
+      expect(delta(before, after, 'tcp.BlackHoleCluster.downstream_cx_total')).toBe(2);
       expect(delta(before, after, 'tcp.PassthroughCluster.downstream_cx_total')).toBe(0);
       expect(talk(REDIS_VIP, 6379, 'PING').received, log).toMatch(/^echo:638[0-9]:PING$|^echo:6379:PING$/);
     });
