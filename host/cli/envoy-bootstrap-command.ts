@@ -30,6 +30,7 @@ export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
     { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'a sidecar\'s app ports: adds the inbound listener (Istio\'s virtualInbound) that hands requests to 127.0.0.1:<port> under the PeerAuthentication mode' },
     { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'where the sidecar\'s inbound listener binds (with --app-ports)', defaultText: '0.0.0.0:15006' },
     { name: 'istio-metrics', kind: 'string', valueName: '<on|off>', help: 'with --filters: Istio\'s standard metrics (istio_requests_total, …) by the wasmesh_stats filter, and the stats tags that name their labels', defaultText: 'on' },
+    { name: 'interception-mode', kind: 'string', valueName: '<REDIRECT|TPROXY>', help: 'a sidecar\'s iptables capture (Istio\'s INTERCEPTION_MODE): TPROXY makes its capture listener (virtualOutbound, 0.0.0.0:15001) transparent, which needs CAP_NET_ADMIN', defaultText: 'REDIRECT' },
     { name: 'sds', kind: 'string', valueName: '<socket>', help: 'the `wasmesh agent`\'s SDS socket: adds the sds-grpc cluster that TLS contexts take secrets default/ROOTCA from' },
   ],
   epilog: [
@@ -76,6 +77,12 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
     metadata.WASMESH_INBOUND = inbound.host.includes(':') ? `[${inbound.host}]:${inbound.port}` : `${inbound.host}:${inbound.port}`;
   }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
+  if (values['interception-mode'] !== undefined) {
+    const mode = values['interception-mode'] as string;
+    if (mode !== 'REDIRECT' && mode !== 'TPROXY') throw new UsageError(cmd, `--interception-mode: expected REDIRECT or TPROXY, got "${mode}"`);
+    if (type !== 'sidecar') throw new UsageError(cmd, '--interception-mode: only a sidecar (--proxy-type sidecar) is behind iptables capture');
+    metadata.INTERCEPTION_MODE = mode;
+  }
   const istioMetrics = (values['istio-metrics'] as string | undefined) ?? 'on';
   if (istioMetrics !== 'on' && istioMetrics !== 'off') throw new UsageError(cmd, `--istio-metrics: expected on or off, got "${istioMetrics}"`);
   if (istioMetrics === 'off') metadata.WASMESH_ISTIO_METRICS = 'off';

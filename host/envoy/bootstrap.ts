@@ -29,6 +29,8 @@ import { envoyUpstreamTransportSocket } from './upstream-tls-context.js';
 import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
+import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
+import { websocketUpgradeFields } from './websocket-upgrade.js';
 
 export interface HostPort {
   host: string;
@@ -70,6 +72,12 @@ export interface EnvoyBootstrapOptions {
   grpcWeb?: boolean;
   /** false: no listeners for the Gateway's TCP servers and TLS passthrough ports (another translation of the same gateway, over xDS, writes them); default true. */
   l4Listeners?: boolean;
+  /**
+   * A sidecar behind iptables capture (no `gateway`): Istio's outbound layout instead of one HTTP
+   * listener at `listen` — virtualOutbound there with use_original_dst, and a listener per service
+   * address and HTTP port (sidecar-outbound-listeners.ts); `transparent` for TPROXY interception.
+   */
+  sidecarOutbound?: { transparent: boolean };
 }
 
 export interface EnvoyBootstrap {
@@ -174,8 +182,6 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     // preface): AUTO, as Istio's HCMs, picks the codec from the connection's first bytes.
     codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
-    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
-    upgrade_configs: [{ upgrade_type: 'websocket' }],
     // As wasmesh does: append the peer to x-forwarded-for, set x-forwarded-proto, and add an
     // x-request-id only when the client sent none.
     use_remote_address: true,
@@ -184,6 +190,9 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     preserve_external_request_id: true,
     route_config: routeConfig,
     http_filters: httpFilters,
+    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them),
+    // and over HTTP/2 (RFC 8441) as wasmesh carries them (websocket-upgrade.ts).
+    ...websocketUpgradeFields(httpFilters),
     // meshConfig pathNormalization, as Istio sets it (and as wasmesh normalizes).
     ...hcmPathNormalization(mesh.pathNormalization),
     // Telemetry API tracing (tracing-config.ts), as the wasmesh proxies trace.
@@ -208,11 +217,13 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
-      listeners: [...(opts.httpListener === false ? [] : [{
-        name,
-        address: socketAddress(opts.listen),
-        filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
-      }]),
+      listeners: [...(opts.httpListener === false ? [] : opts.sidecarOutbound !== undefined && opts.gateway === undefined
+        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, transparent: opts.sidecarOutbound.transparent, warnings })
+        : [{
+          name,
+          address: socketAddress(opts.listen),
+          filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+        }]),
       ...tcpListeners,
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
       ...(opts.gateway !== undefined && opts.l4Listeners !== false ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],

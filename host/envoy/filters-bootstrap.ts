@@ -15,6 +15,7 @@ import { bootstrapResult, envoyBootstrap, usesGrpcWeb, type EnvoyBootstrap, type
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
+import { websocketUpgradeFields } from './websocket-upgrade.js';
 import { encodeStatsPluginConfig, upsertedLabels, type StatsPluginOptions } from './stats-plugin-config.js';
 import { istioStatsTags } from './stats-tags.js';
 import { wasmPluginConfig } from './wasm-plugin-config.js';
@@ -309,7 +310,9 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     // x-wasmesh-route) matches nothing here and gets Envoy's 404 (NR), never a guess.
     virtual_hosts: [{ ...virtualHostSettings(nativeHosts), name: 'wasmesh_filters', domains: ['*'], routes: shared === null ? routes : [shared] }],
   };
-  const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: [...authnFilters, ...filters, ...nativeFilters] };
+  const httpFilters = [...authnFilters, ...filters, ...nativeFilters];
+  // The upgrade's own filter chain is the listener's (websocket-upgrade.ts): the wasm filters too.
+  const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: httpFilters, ...websocketUpgradeFields(httpFilters) };
   const config: Obj = {
     ...native.config,
     ...(istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config, upsertedLabels(istioStats.overrides)) } : {}),

@@ -18,6 +18,7 @@ import type { TracingConfig } from '../model/tracing.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { HostPort } from './bootstrap.js';
 import { EnvoyConfigError } from './envoy-config-error.js';
+import { websocketUpgradeFields } from './websocket-upgrade.js';
 import type { Obj } from './istio-resources.js';
 import { envoyAuthorizationFilters } from './authorization-filters.js';
 import type { Cluster } from '../model/mesh.js';
@@ -155,25 +156,26 @@ function hcm(o: InboundOptions, transport: 'tls' | 'plaintext'): Obj {
   const virtualHosts: Obj[] = o.appPorts.map((port) => ({ name: `inbound|http|${port}`, domains: [`*:${port}`], routes: [route(port)] }));
   const authz = envoyAuthorizationFilters(o.authorization, { ...(o.extAuthzProviders !== undefined ? { providers: o.extAuthzProviders } : {}), clusters: o.meshClusters ?? [], warnings: o.warnings ?? [] });
   virtualHosts.push({ name: 'inbound|http|default', domains: ['*'], routes: [route(o.appPorts[0]!)] });
+  const httpFilters: Obj[] = [
+    ...((o.jwtRules ?? []).length > 0 ? [envoyJwtAuthn(o.jwtRules!).filter] : []),
+    ...authz.custom,
+    ...authz.rbac,
+    ...rateLimitFilters,
+    { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
+  ];
   const config: Obj = {
     '@type': HCM,
     stat_prefix: `inbound_${o.listen.host}_${o.listen.port}`,
     // HTTP/1.x and h2c (by preface) on the same port, as the wasmesh sidecar's inbound serves them.
     codec_type: 'AUTO',
     http_protocol_options: { accept_http_10: true },
-    // WebSocket upgrades on every route, as Istio configures its HCMs (and wasmesh tunnels them).
-    upgrade_configs: [{ upgrade_type: 'websocket' }],
     generate_request_id: true,
     preserve_external_request_id: true,
     // Names differ per chain: the xDS split serves each listener's route tables over RDS by name.
     route_config: { name: `inbound|${o.listen.port}|${transport}`, virtual_hosts: virtualHosts },
-    http_filters: [
-      ...((o.jwtRules ?? []).length > 0 ? [envoyJwtAuthn(o.jwtRules!).filter] : []),
-      ...authz.custom,
-      ...authz.rbac,
-      ...rateLimitFilters,
-      { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } },
-    ],
+    http_filters: httpFilters,
+    // WebSocket upgrades on every route, as Istio configures its HCMs, and RFC 8441 (websocket-upgrade.ts).
+    ...websocketUpgradeFields(httpFilters),
     ...hcmPathNormalization(o.pathNormalization),
     ...envoyHcmTracing(o.tracing, INBOUND_LISTENER_NAME),
     ...envoyHcmAccessLog(o.accessLogs),

@@ -54,8 +54,8 @@ export function tcpProxyFilter(route: TcpRoute, accessLogs?: readonly AccessLogT
   return { name: TCP_PROXY_FILTER, typed_config: config };
 }
 
-/** The filter chains of Gateway port `port`: one per reachable route, in the order above. */
-export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warnings: string[], accessLogs?: readonly AccessLogTarget[]): Obj[] {
+/** The filter chains of Gateway port `port` (or a sidecar's TCP service port, `where` naming it in warnings): one per reachable route, in the order above. */
+export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warnings: string[], accessLogs?: readonly AccessLogTarget[], where = `Gateway port ${port}`): Obj[] {
   const chains: Obj[] = [];
   const seenSubnets = new Set<string>();
   let catchAll: TcpRoute | null = null;
@@ -63,7 +63,7 @@ export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warni
     const holding = r.matches.length === 0 ? [{ port: null, destinationSubnets: [] as string[] }] : r.matches.filter((m) => m.port === null || m.port === port);
     if (holding.length === 0) continue;
     if (catchAll !== null) {
-      warnings.push(`tcp route ${r.name}: after ${catchAll.name}, which takes every connection on Gateway port ${port}; not reachable (left out of Envoy's listener)`);
+      warnings.push(`tcp route ${r.name}: after ${catchAll.name}, which takes every connection on ${where}; not reachable (left out of Envoy's listener)`);
       continue;
     }
     for (const m of holding) {

@@ -23,12 +23,12 @@ export interface PassthroughHostPort {
   port: number;
 }
 
-const TLS_INSPECTOR = {
+export const TLS_INSPECTOR = {
   name: 'envoy.filters.listener.tls_inspector',
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
 };
 
-function tcpProxy(statPrefix: string, route: Pick<TcpRoute, 'destinations'>, accessLogs: readonly AccessLogTarget[] | undefined): Obj {
+export function tlsTcpProxy(statPrefix: string, route: Pick<TcpRoute, 'destinations'>, accessLogs: readonly AccessLogTarget[] | undefined): Obj {
   const d = route.destinations;
   return {
     name: 'envoy.filters.network.tcp_proxy',
@@ -49,20 +49,24 @@ function prefixRange(cidr: string): Obj {
   return { address_prefix: address, prefix_len: len };
 }
 
-/** The filter chains of a PASSTHROUGH port, first match first, overlaps removed (see above). */
-function passthroughChains(l: GatewayPassthroughListener, routes: readonly TcpRoute[], warnings: string[], accessLogs: readonly AccessLogTarget[] | undefined): Obj[] {
+/**
+ * The filter chains of `tls:` routes on port `port` (a Gateway PASSTHROUGH port, or a sidecar's
+ * TLS service port), first match first, overlaps removed (see above). `where` names the port in
+ * warnings (`Gateway port 443`). `claimed` carries the names taken so far when the caller adds
+ * chains of its own after these (a sidecar's per-service chains).
+ */
+export function tlsRouteChains(port: number, where: string, routes: readonly TcpRoute[], warnings: string[], accessLogs: readonly AccessLogTarget[] | undefined, claimed = new Map<string, string>()): Obj[] {
   const chains: Obj[] = [];
-  const claimed = new Map<string, string>(); // `<subnets>|<server name>` → the route that has it
   for (const r of routes) {
     for (const m of r.matches) {
-      if (m.port !== null && m.port !== l.port) continue;
+      if (m.port !== null && m.port !== port) continue;
       const subnets = [...m.destinationSubnets].sort().join(',');
       const names: string[] = [];
       for (const sni of m.sniHosts) {
         const key = `${subnets}|${sni}`;
         const owner = claimed.get(key);
         if (owner !== undefined) {
-          if (owner !== r.name) warnings.push(`Gateway port ${l.port}: SNI ${sni} of ${r.name} is already routed by ${owner} (the first rule wins, as on wasmesh); left out of Envoy's filter chains`);
+          if (owner !== r.name) warnings.push(`${where}: SNI ${sni} of ${r.name} is already routed by ${owner} (the first rule wins, as on wasmesh); left out of Envoy's filter chains`);
           continue;
         }
         claimed.set(key, r.name);
@@ -78,16 +82,16 @@ function passthroughChains(l: GatewayPassthroughListener, routes: readonly TcpRo
       chains.push({
         name: `${r.name}/${chains.length}`,
         filter_chain_match: match,
-        filters: [tcpProxy(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name, r, accessLogs)],
+        filters: [tlsTcpProxy(r.destinations.length === 1 ? r.destinations[0]!.cluster : r.name, r, accessLogs)],
       });
     }
   }
-  warnWildcardOrder(chains, l.port, warnings);
+  warnWildcardOrder(chains, where, warnings);
   return chains;
 }
 
 /** Where a later, more specific server name would win on Envoy over an earlier wildcard that wins on wasmesh. */
-function warnWildcardOrder(chains: readonly Obj[], port: number, warnings: string[]): void {
+function warnWildcardOrder(chains: readonly Obj[], where: string, warnings: string[]): void {
   const namesOf = (c: Obj): string[] => ((c.filter_chain_match as Obj).server_names as string[] | undefined) ?? ['*'];
   chains.forEach((c, i) => {
     for (const w of namesOf(c)) {
@@ -95,7 +99,7 @@ function warnWildcardOrder(chains: readonly Obj[], port: number, warnings: strin
       for (const later of chains.slice(i + 1)) {
         for (const n of namesOf(later)) {
           const covered = w === '*' ? n !== '*' : n !== w && n.endsWith(w.slice(1));
-          if (covered) warnings.push(`Gateway port ${port}: ${n} (${String(later.name)}) comes after ${w} (${String(c.name)}); wasmesh routes it by the earlier rule, Envoy by the more specific server name`);
+          if (covered) warnings.push(`${where}: ${n} (${String(later.name)}) comes after ${w} (${String(c.name)}); wasmesh routes it by the earlier rule, Envoy by the more specific server name`);
         }
       }
     }
@@ -112,11 +116,11 @@ export function envoyPassthroughListeners(mesh: MeshConfig, gateway: string, por
       continue;
     }
     const chains = l.mode === 'PASSTHROUGH'
-      ? passthroughChains(l, mesh.tlsRoutes ?? [], warnings, mesh.accessLogs)
+      ? tlsRouteChains(l.port, `Gateway port ${l.port}`, mesh.tlsRoutes ?? [], warnings, mesh.accessLogs)
       : mesh.clusters.filter((c) => !isCatchAllCluster(c.name) && c.port > 0).map((c) => ({
         name: c.name,
         filter_chain_match: { server_names: [autoPassthroughSni(c.port, c.subset, c.host)] },
-        filters: [tcpProxy(c.name, { destinations: [{ cluster: c.name, weight: 100 }] }, mesh.accessLogs)],
+        filters: [tlsTcpProxy(c.name, { destinations: [{ cluster: c.name, weight: 100 }] }, mesh.accessLogs)],
       }));
     if (chains.length === 0) {
       // Envoy refuses a listener without filter chains: the port is left closed.

@@ -41,6 +41,9 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
   const statics = (bootstrap.static_resources ?? {}) as { listeners?: Json[]; clusters?: Json[] };
   const out: EnvoyXdsResources = { listeners: [], routes: [], clusters: [], endpoints: [] };
   const routeNames = new Set<string>();
+  // A route configuration several listeners share (an Envoy sidecar's per-port HTTP listeners:
+  // the same object) is served once, under the first listener's name.
+  const shared = new Map<object, string>();
   for (const listener of statics.listeners ?? []) {
     // Copies along the path to each HTTP connection manager only (the bootstrap is left as it
     // was): the route configuration, a megabyte at 1,000 services, moves over uncopied.
@@ -51,11 +54,18 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
         const hcm = filter.typed_config as Json | undefined;
         if (!hcm || hcm['@type'] !== HCM || !hcm.route_config) continue;
         const rc = hcm.route_config as Json;
+        const known = shared.get(rc);
+        if (known !== undefined) {
+          delete hcm.route_config;
+          hcm.rds = { route_config_name: known, config_source: ADS_SOURCE };
+          continue;
+        }
         // Route configuration names must be unique across listeners: the listener's own name
         // prefixes the translation's (a port number), as two gateways may serve the same port.
         const name = `${String(l.name)}/${String(rc.name ?? 'routes')}`;
         if (routeNames.has(name)) throw new XdsTranslationError(`two route configurations named ${name}`);
         routeNames.add(name);
+        shared.set(rc, name);
         out.routes.push({ ...rc, name });
         delete hcm.route_config;
         hcm.rds = { route_config_name: name, config_source: ADS_SOURCE };

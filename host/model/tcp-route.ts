@@ -65,3 +65,10 @@ export function selectTcpRoute(routes: readonly TcpRoute[], port: number, addres
   }
   return -1;
 }
+
+/** A VirtualService host (`name`, `*.suffix`, `*`) naming the service host `host` (which rules of a sidecar's `tcp:`/`tls:` routes apply to a service). */
+export function vsHostMatches(pattern: string, host: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
+  return pattern === host;
+}

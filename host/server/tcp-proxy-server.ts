@@ -28,7 +28,7 @@ import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
 import { compileRouteTable } from '../compile/route-table.js';
 import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js';
-import { l4MatchHolds, selectTcpRoute, type TcpRoute } from '../model/tcp-route.js';
+import { l4MatchHolds, selectTcpRoute, vsHostMatches as hostMatches, type TcpRoute } from '../model/tcp-route.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import { PassthroughGuard } from '../upstream/passthrough-guard.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
@@ -627,9 +627,3 @@ function autoPassthroughRoutes(mesh: MeshConfig): TcpRoute[] {
     }));
 }
 
-/** A VirtualService host (`name`, `*.suffix`, `*`) naming the service host `host`. */
-function hostMatches(pattern: string, host: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
-  return pattern === host;
-}

@@ -20,6 +20,8 @@ const FILES = [
   // Gateway TCP servers and VirtualService tcp: routes (host/envoy/tcp-proxy-listeners.ts).
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/http/fault/v3/fault.proto',
+  // The WebSocket upgrade chain's Sec-WebSocket-Key for RFC 8441 clients (host/envoy/websocket-upgrade.ts).
+  'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/http/wasm/v3/wasm.proto',
@@ -39,6 +41,9 @@ const FILES = [
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   // A sidecar's PERMISSIVE inbound tells TLS from plaintext (host/envoy/inbound-listener.ts).
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  // An Envoy sidecar's virtualOutbound (use_original_dst) and its sniffing listeners (host/envoy/sidecar-outbound-listeners.ts).
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
   // Gateway TLS passthrough ports: filter chains by SNI ending in tcp_proxy (host/envoy/tls-passthrough-listener.ts).
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   // AuthorizationPolicy as Envoy's RBAC filter, path templates as its URI template matcher (host/envoy/rbac-policy.ts).

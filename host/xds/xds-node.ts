@@ -38,6 +38,11 @@ export interface XdsNode {
   /** WASMESH_INBOUND (`envoy-bootstrap --inbound`): where an Envoy sidecar's inbound listener binds (default 0.0.0.0:15006). */
   inbound: HostPort | null;
   kind: ClientKind;
+  /**
+   * Istio's INTERCEPTION_MODE (`envoy-bootstrap --interception-mode`): how iptables sends a
+   * sidecar its traffic; TPROXY makes an Envoy sidecar's capture listener transparent. Absent: REDIRECT.
+   */
+  interceptionMode?: 'REDIRECT' | 'TPROXY' | 'NONE';
   /** Every metadata key as plain JSON (for /debug/syncz). */
   metadata: Record<string, unknown>;
 }
@@ -100,6 +105,8 @@ export function readNode(node: unknown): XdsNode {
   }
   const inbound = metadata.WASMESH_INBOUND === undefined ? null : hostPortKey(metadata.WASMESH_INBOUND, 'WASMESH_INBOUND');
   const appPorts = metadata.WASMESH_APP_PORTS === undefined ? [] : appPortsKey(metadata.WASMESH_APP_PORTS);
+  const mode = metadata.INTERCEPTION_MODE;
+  if (mode !== undefined && mode !== 'REDIRECT' && mode !== 'TPROXY' && mode !== 'NONE') throw new XdsNodeError(`metadata INTERCEPTION_MODE: expected REDIRECT, TPROXY or NONE, got ${JSON.stringify(mode)}`);
   const generator = typeof metadata.GENERATOR === 'string' ? metadata.GENERATOR : '';
   const agent = n.user_agent_name ?? '';
   const kind: ClientKind =
@@ -121,6 +128,7 @@ export function readNode(node: unknown): XdsNode {
     appPorts,
     inbound,
     kind,
+    ...(mode !== undefined ? { interceptionMode: mode } : {}),
     metadata,
   };
 }

@@ -56,4 +56,15 @@ describe('wasmesh envoy-bootstrap', () => {
     await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--app-ports', '0'], fakeIo())).rejects.toThrow(UsageError);
     await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--inbound', '127.0.0.1:16006'], fakeIo())).rejects.toThrow(/--inbound needs --app-ports/);
   });
+
+  it('--interception-mode (a sidecar\'s capture) becomes Istio\'s INTERCEPTION_MODE; another value or a gateway is a usage error', async () => {
+    const io = fakeIo();
+    expect(await envoyBootstrapCommand(['--proxy-type', 'sidecar', '--interception-mode', 'TPROXY'], io)).toBe(0);
+    expect(parse(io.stdout).node.metadata.INTERCEPTION_MODE).toBe('TPROXY');
+    const none = fakeIo();
+    await envoyBootstrapCommand(['--proxy-type', 'sidecar'], none);
+    expect(parse(none.stdout).node.metadata.INTERCEPTION_MODE).toBeUndefined();
+    await expect(envoyBootstrapCommand(['--proxy-type', 'sidecar', '--interception-mode', 'tproxy'], fakeIo())).rejects.toThrow(/--interception-mode: expected REDIRECT or TPROXY, got "tproxy"/);
+    await expect(envoyBootstrapCommand(['--interception-mode', 'TPROXY'], fakeIo())).rejects.toThrow(/--interception-mode: only a sidecar/);
+  });
 });

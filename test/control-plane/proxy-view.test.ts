@@ -95,11 +95,14 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
       return `${l.address.socket_address.address}:${l.address.socket_address.port_value}`;
     });
 
-  it('a gateway on its Gateway\'s server ports, a sidecar on 0.0.0.0:15001', () => {
+  it('a gateway on its Gateway\'s server ports, a sidecar on 0.0.0.0:15001 (virtualOutbound) with a not-bound listener per HTTP port', () => {
     const gw = proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' } }), read, ctx);
     expect(addresses(gw)).toEqual(['0.0.0.0:80']);
     expect(gw.ports).toEqual([80]);
-    expect(addresses(proxyView(envoyNode('sidecar', {}), read, ctx))).toEqual(['0.0.0.0:15001']);
+    const sidecar = proxyView(envoyNode('sidecar', {}), read, ctx);
+    expect([...sidecar.snapshot.get(TYPE_URL.listener)!.resources.keys()].sort()).toEqual(['0.0.0.0_9000', 'virtualOutbound']);
+    expect(addresses(sidecar).sort()).toEqual(['0.0.0.0:15001', '0.0.0.0:9000']);
+    expect(sidecar.ports).toEqual([15001]);
   });
 
   it('WASMESH_LISTEN (envoy-bootstrap --listen) puts the one listener at that address instead', () => {

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket, { Receiver, Sender } from 'ws';
 import { ProxyServer } from '../../host/server/proxy-server.js';
+import { h2WebSocketUpstream } from '../helpers/h2-websocket.js';
 import { meshWith, waitFor } from './traffic-helpers.js';
 import { HTTP2_UPSTREAM_CODECS, type Http2UpstreamCodec } from '../../host/upstream/http2-upstream-codec.js';
 
@@ -25,46 +26,8 @@ afterEach(async () => {
   closers.length = 0;
 });
 
-interface Seen { method: string; protocol: string | undefined; path: string; authority: string | undefined }
-
-/** An h2c server; with `connect`, extended CONNECT websocket streams echo WebSocket messages. */
-async function h2Upstream(opts: { connect: boolean; refuse?: number }): Promise<{ port: number; seen: Seen[]; closes: number[] }> {
-  const seen: Seen[] = [];
-  const closes: number[] = [];
-  const server = http2.createServer({ settings: { enableConnectProtocol: opts.connect } });
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {});
-    seen.push({ method: String(headers[':method']), protocol: headers[':protocol'] as string | undefined, path: String(headers[':path']), authority: headers[':authority'] });
-    if (headers[':method'] !== 'CONNECT') {
-      stream.respond({ ':status': 426 });
-      stream.end('no upgrade here');
-      return;
-    }
-    if (opts.refuse !== undefined) {
-      stream.respond({ ':status': opts.refuse });
-      stream.end('refused');
-      return;
-    }
-    stream.respond({ ':status': 200 });
-    const receiver = new Receiver({ isServer: true, maxPayload: 64 * 1024 * 1024 });
-    const sender = new Sender(stream as never, {}, undefined as never);
-    receiver.on('message', (data: Buffer, binary: boolean) => sender.send(Buffer.from(data), { binary, fin: true, mask: false, compress: false, rsv1: false } as never, () => {}));
-    receiver.on('conclude', (code: number) => {
-      closes.push(code);
-      sender.close(code, '', false, () => stream.end());
-    });
-    receiver.on('error', () => stream.close());
-    stream.pipe(receiver);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => sessions.add(s));
-  closers.push(() => new Promise<void>((r) => {
-    for (const s of sessions) s.destroy();
-    server.close(() => r());
-  }));
-  return { port: (server.address() as AddressInfo).port, seen, closes };
-}
+/** An h2c upstream (test/helpers/h2-websocket.ts); with `connect`, extended CONNECT websocket streams echo WebSocket messages. */
+const h2Upstream = (opts: { connect: boolean; refuse?: number }) => h2WebSocketUpstream(opts, closers);
 
 /** The upstream codec under test (describe.each below); the listener's is the environment's. */
 let upstreamCodec: Http2UpstreamCodec = 'nghttp2';

@@ -7,7 +7,8 @@
 // the access log and stats.
 import { afterEach, describe, expect, it } from 'vitest';
 import { HTTP2_CODECS, type Http2Codec } from '../../host/listener/http2-listener-kind.js';
-import { WebSocketServer, Receiver, Sender, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { h2cSession, openH2WebSocket as openWebSocket } from '../helpers/h2-websocket.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -59,49 +60,7 @@ async function gateway(upPort: number, http2Codec: Http2Codec): Promise<{ p: Pro
 }
 
 /** An h2c session to the proxy, once the server's SETTINGS arrived. */
-async function session(port: number): Promise<http2.ClientHttp2Session> {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
-  s.on('error', () => {});
-  closers.push(() => void s.destroy());
-  await new Promise<void>((resolve) => s.once('remoteSettings', () => resolve()));
-  return s;
-}
-
-interface H2WebSocket {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  stream: http2.ClientHttp2Stream;
-  send(data: Buffer | string, binary?: boolean): void;
-  close(code: number): void;
-  messages: Array<{ data: Buffer; binary: boolean }>;
-  /** The close frame the server sent back (code), once it came. */
-  closeCode: number | null;
-  ended: Promise<void>;
-}
-
-/** RFC 8441 §4: CONNECT with :protocol websocket; the answer's :status, then frames both ways. */
-async function openWebSocket(s: http2.ClientHttp2Session, path = '/chat', frames = true): Promise<H2WebSocket> {
-  const stream = s.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': path, ':authority': 'svc.test', 'sec-websocket-version': '13' }, { endStream: false });
-  stream.on('error', () => {});
-  const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
-    stream.once('response', resolve);
-    stream.once('close', () => reject(new Error(`stream closed before a response (rst ${stream.rstCode})`)));
-  });
-  const receiver = new Receiver({ isServer: false, maxPayload: 64 * 1024 * 1024 });
-  const sender = new Sender(stream as never, {}, undefined as never);
-  const ws: H2WebSocket = {
-    status: Number(headers[':status']), headers, stream, messages: [], closeCode: null,
-    send: (data, binary = false) => sender.send(typeof data === 'string' ? Buffer.from(data) : data, { binary, fin: true, mask: true, compress: false, rsv1: false } as never, () => {}),
-    close: (code) => sender.close(code, '', true, () => {}),
-    ended: new Promise<void>((resolve) => stream.once('end', () => resolve())),
-  };
-  receiver.on('message', (data: Buffer, binary: boolean) => ws.messages.push({ data: Buffer.from(data), binary }));
-  receiver.on('conclude', (code: number) => (ws.closeCode = code));
-  receiver.on('error', () => {});
-  // (Without `frames`, the test reads the stream itself: a refused upgrade's body.)
-  if (frames) stream.pipe(receiver);
-  return ws;
-}
+const session = (port: number): Promise<http2.ClientHttp2Session> => h2cSession(port, closers);
 
 describe.each(HTTP2_CODECS)('WebSocket over HTTP/2 (RFC 8441) to an HTTP/1.1 ws server (downstream HTTP/2: %s)', (codec) => {
   it('advertises SETTINGS_ENABLE_CONNECT_PROTOCOL; the stream becomes the upgrade: 200, echo both ways, close codes', async () => {

@@ -16,6 +16,11 @@ describe('readNode', () => {
     expect(node({ WASMESH_APP_PORTS: '8080, 5005', WASMESH_INBOUND: '[::1]:16006' })).toMatchObject({ appPorts: [8080, 5005], inbound: { host: '::1', port: 16006 } });
   });
 
+  it('INTERCEPTION_MODE as Istio\'s agent sends it (TPROXY: a transparent capture listener); absent: none read', () => {
+    expect(node({ INTERCEPTION_MODE: 'TPROXY' }).interceptionMode).toBe('TPROXY');
+    expect(node({}).interceptionMode).toBeUndefined();
+  });
+
   it('refuses bad values with the key named (XDS_NODE_INVALID)', () => {
     for (const [k, v, why] of [
       ['WASMESH_APP_PORTS', '', /"" is not a port/],
@@ -23,6 +28,7 @@ describe('readNode', () => {
       ['WASMESH_APP_PORTS', '1e3', /"1e3" is not a port/],
       ['WASMESH_APP_PORTS', '80,80', /80 is given twice/],
       ['WASMESH_INBOUND', 'localhost', /metadata WASMESH_INBOUND: /],
+      ['INTERCEPTION_MODE', 'tproxy', /metadata INTERCEPTION_MODE: expected REDIRECT, TPROXY or NONE, got "tproxy"/],
     ] as const) {
       expect(() => node({ [k]: v })).toThrow(XdsNodeError);
       expect(() => node({ [k]: v })).toThrow(why);
