@@ -29,6 +29,8 @@ export interface TcpSessionOptions {
   idleTimeoutMs: number;
   /** The upstream reads into its own buffer (it was connected with this reader's onread option). */
   upstreamReader?: UserBufferReader;
+  /** The downstream reads into its own buffer (re-wrapped with this reader's onread: user-buffer-downstream.ts). */
+  downstreamReader?: UserBufferReader;
 }
 
 export interface TcpSessionCallbacks {
@@ -62,8 +64,9 @@ export class TcpProxySession {
     this.#up = upstream;
     this.#idleMs = opts.idleTimeoutMs;
     this.#cb = callbacks;
-    this.#pipe(downstream, upstream, true);
-    if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, downstream, opts.upstreamReader);
+    if (opts.downstreamReader !== undefined) this.#pipeUserBuffer(downstream, upstream, opts.downstreamReader, true);
+    else this.#pipe(downstream, upstream, true);
+    if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, downstream, opts.upstreamReader, false);
     else this.#pipe(upstream, downstream, false);
     if (this.#idleMs > 0) this.#arm(this.#idleMs);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
@@ -115,25 +118,39 @@ export class TcpProxySession {
   }
 
   /**
-   * The upstream → downstream direction when the upstream reads into a reused buffer: each read
-   * is written downstream as a view of that buffer, and if the write did not complete at once
-   * (bytes still queued: the view is still referenced) the upstream is paused until the write's
-   * callback, so no read can overwrite bytes not yet sent. At most one read is in flight this way,
-   * which is also the backpressure (no 'drain' needed). End, errors and close as in #pipe.
+   * One direction when its reader reads into a reused buffer: each read is written to the peer as
+   * a view of that buffer, and if the write did not complete at once (bytes still queued: the
+   * view is still referenced) the reader is paused until the write's callback, so no read can
+   * overwrite bytes not yet sent. At most one read is in flight this way, which is also the
+   * backpressure (no 'drain' needed); the downstream's flow-control count still reports the
+   * pauses where the peer's write() said it was over its high-water mark, as #pipe does.
+   * End, errors and close as in #pipe.
    */
-  #pipeUserBuffer(from: Socket, to: Socket, reader: UserBufferReader): void {
+  #pipeUserBuffer(from: Socket, to: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+    let overWatermark = false;
     const written = (err?: Error | null): void => {
       if (err || from.destroyed || to.destroyed) return;
       from.resume();
+      if (overWatermark) {
+        overWatermark = false;
+        this.#cb.onDownstreamFlowControl?.(false);
+      }
     };
     reader.attach((n, buf) => {
       this.#lastActivity = Date.now();
-      this.txBytes += n;
+      if (downstreamSide) this.rxBytes += n;
+      else this.txBytes += n;
       if (to.destroyed) return;
-      to.write(buf.subarray(0, n), written);
-      if (to.writableLength > 0) from.pause();
+      const below = to.write(buf.subarray(0, n), written);
+      if (to.writableLength > 0) {
+        from.pause();
+        if (!below && downstreamSide && !overWatermark) {
+          overWatermark = true;
+          this.#cb.onDownstreamFlowControl?.(true);
+        }
+      }
     }, from);
-    this.#pipeEnds(from, to, false);
+    this.#pipeEnds(from, to, downstreamSide);
   }
 
   #arm(ms: number): void {

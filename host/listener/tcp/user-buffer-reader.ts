@@ -3,8 +3,8 @@
 // net.connect's documented `onread: { buffer, callback }` option. The buffer is reused by the
 // next read, so whoever takes the bytes must be done with them before reading resumes: the TCP
 // session writes a view of it to the peer and pauses this socket while that write is pending
-// (TcpProxySession#pipeUserBuffer). Only for sockets we connect (upstreams): net.Server has no
-// onread for accepted sockets.
+// (TcpProxySession#pipeUserBuffer). Given to net.connect for upstreams; accepted sockets get it
+// by having their handle re-wrapped (user-buffer-downstream.ts: net.Server has no onread).
 import type { NetConnectOpts, Socket } from 'node:net';
 
 /** Bytes read per read call at most (Node's default allocation is the same 64 KiB). */
@@ -30,6 +30,11 @@ export class UserBufferReader {
         return true;
       },
     };
+  }
+
+  /** Bytes read before this reader (another socket object's buffer): handed over first on attach. */
+  early(chunks: readonly Buffer[]): void {
+    if (chunks.length > 0) this.#early.unshift(...chunks);
   }
 
   /** From now on each read goes to `sink`; copies of what came before go first. */

@@ -6,6 +6,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
 
 const servers: Array<{ close(): void }> = [];
 const sockets: Socket[] = [];
@@ -29,13 +30,21 @@ async function pair(reader?: UserBufferReader): Promise<[Socket, Socket]> {
 }
 
 /** client ⇄ [proxy: downstream | upstream] ⇄ app */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader) {
-  const [client, downstream] = await pair();
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader) {
+  const [client, accepted] = await pair();
   const [upstream, app] = await pair(reader);
   app.resume();
   let ended!: (s: TcpProxySession) => void;
   const done = new Promise<TcpProxySession>((r) => (ended = r));
-  const session = new TcpProxySession(downstream, upstream, { idleTimeoutMs, ...(reader !== undefined ? { upstreamReader: reader } : {}) }, { onEnd: (s) => ended(s), ...extra });
+  // The downstream re-wrapped to read into its own buffer, as TcpProxyServer does.
+  const downstream = downReader !== undefined ? rewrapWithUserBuffer(accepted, downReader) : accepted;
+  if (downstream === null) throw new Error('the accepted socket could not be re-wrapped');
+  if (downstream !== accepted) sockets.push(downstream);
+  const session = new TcpProxySession(downstream, upstream, {
+    idleTimeoutMs,
+    ...(reader !== undefined ? { upstreamReader: reader } : {}),
+    ...(downReader !== undefined ? { downstreamReader: downReader } : {}),
+  }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
 }
 
@@ -171,9 +180,14 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 // The upstream reading into one reused buffer (UserBufferReader): each read is written downstream
 // as a view of that buffer, so a read that overwrote bytes still queued would corrupt the stream.
 // Random bytes and a checksum catch any such overwrite (constant bytes would not).
-describe('TcpProxySession, upstream reading into its own buffer', () => {
+describe.each([
+  ['the upstream', false],
+  ['both sides (the downstream re-wrapped)', true],
+])('TcpProxySession, %s reading into its own buffer', (_name, both) => {
+  const readers = (): [UserBufferReader, UserBufferReader | undefined] => [new UserBufferReader(), both ? new UserBufferReader() : undefined];
+
   test('a bulk transfer to a slow reader arrives intact (checksum), with bounded buffering', async () => {
-    const { client, app, downstream, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, downstream, done } = await proxied(0, {}, ...readers());
     const payload = randomBytes(24 * 1024 * 1024);
     client.pause();
     const sent = writeAll(app, payload);
@@ -208,7 +222,7 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
   }, 60_000);
 
   test('both ways at once, then half-close: every byte intact each way, the FIN after the last byte', async () => {
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const up = randomBytes(8 * 1024 * 1024);
     const down = randomBytes(8 * 1024 * 1024);
     const atApp = collect(app);
@@ -228,7 +242,7 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
   test('an upstream reset after a bulk transfer resets the downstream; every byte before it intact', async () => {
     // The reset comes once the bytes are through: a RST sent while the receiver's window is full
     // lies outside it and is dropped by the kernel (RFC 5961), on either read path alike.
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const payload = randomBytes(4 * 1024 * 1024);
     const chunks: Buffer[] = [];
     client.on('data', (c: Buffer) => chunks.push(c));
@@ -263,12 +277,54 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
   });
 
   test('a downstream reset mid-transfer resets the upstream', async () => {
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const appErr = new Promise<Error>((r) => app.once('error', r));
     void writeAll(app, randomBytes(16 * 1024 * 1024));
     await new Promise((r) => client.once('data', r));
     client.resetAndDestroy();
     expect((await appErr).message).toMatch(/ECONNRESET|EPIPE/);
     expect((await done).end).toBe('downstream_reset');
+  }, 60_000);
+});
+
+// The downstream reading into its own buffer: the client → app direction now writes views of a
+// reused buffer, so a slow app is what would expose an overwrite.
+describe('TcpProxySession, the downstream reading into its own buffer', () => {
+  test('a bulk upload to a slow app arrives intact (checksum), bounded, with the flow-control counts', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader(), new UserBufferReader());
+    const payload = randomBytes(24 * 1024 * 1024);
+    app.pause();
+    const sent = writeAll(client, payload);
+    await new Promise((r) => setTimeout(r, 200));
+    // The app is stalled: the proxy holds about one read, not the 24 MiB.
+    expect(upstream.writableLength).toBeLessThanOrEqual(64 * 1024);
+    expect(flow[0]).toBe(true);
+    const chunks: Buffer[] = [];
+    app.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => app.once('end', r));
+    const slow = setInterval(() => {
+      app.resume();
+      setTimeout(() => app.pause(), 2);
+    }, 5);
+    await sent;
+    client.end();
+    await new Promise<void>((r) => {
+      const check = setInterval(() => {
+        if (Buffer.concat(chunks).length >= payload.length) { clearInterval(check); r(); }
+      }, 20);
+    });
+    clearInterval(slow);
+    app.resume();
+    await ended;
+    const got = Buffer.concat(chunks);
+    expect(sha(got)).toBe(sha(payload));
+    app.end();
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect(s.rxBytes).toBe(payload.length);
+    // Paused and resumed in turn, ending resumed.
+    expect(flow.filter((p) => p).length).toBe(flow.filter((p) => !p).length);
+    for (let i = 0; i < flow.length; i++) expect(flow[i]).toBe(i % 2 === 0);
   }, 60_000);
 });
