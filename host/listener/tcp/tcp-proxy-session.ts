@@ -140,15 +140,15 @@ export class TcpProxySession {
       this.#lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += n;
       else this.txBytes += n;
-      if (to.destroyed) return;
+      if (to.destroyed) return false;
       const below = to.write(buf.subarray(0, n), written);
-      if (to.writableLength > 0) {
-        from.pause();
-        if (!below && downstreamSide && !overWatermark) {
-          overWatermark = true;
-          this.#cb.onDownstreamFlowControl?.(true);
-        }
+      if (to.writableLength === 0) return false;
+      from.pause();
+      if (!below && downstreamSide && !overWatermark) {
+        overWatermark = true;
+        this.#cb.onDownstreamFlowControl?.(true);
       }
+      return true;
     }, from);
     this.#pipeEnds(from, to, downstreamSide);
   }

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
-import { UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
 
 const servers: Array<{ close(): void }> = [];
@@ -193,7 +193,7 @@ describe.each([
     const sent = writeAll(app, payload);
     await new Promise((r) => setTimeout(r, 200));
     // The reader is stalled: the proxy holds about one read, not the 24 MiB.
-    expect(downstream.writableLength).toBeLessThanOrEqual(64 * 1024);
+    expect(downstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
     // Then read slowly, in bursts, so writes keep queueing behind the reader.
     const chunks: Buffer[] = [];
     client.on('data', (c: Buffer) => chunks.push(c));
@@ -219,6 +219,47 @@ describe.each([
     const s = await done;
     expect(s.end).toBe('closed');
     expect(s.txBytes).toBe(payload.length);
+  }, 60_000);
+
+  test('several sessions at once, bursts then trickles, to slow readers: every stream intact', async () => {
+    const sessions = await Promise.all([0, 1, 2].map(() => proxied(0, {}, ...readers())));
+    const payloads = sessions.map(() => randomBytes(4 * 1024 * 1024));
+    // The app sends a burst (reads fill the small buffer: a large one is taken), then small
+    // writes (quiet reads: a large one is given back unless a write still holds it).
+    const send = async (app: Socket, payload: Buffer): Promise<void> => {
+      let at = 0;
+      while (at < payload.length) {
+        const burst = payload.subarray(at, at + 512 * 1024);
+        at += burst.length;
+        if (!app.write(burst)) await new Promise((r) => app.once('drain', r));
+        for (let k = 0; k < 16 && at < payload.length; k++) {
+          const small = payload.subarray(at, at + 1024);
+          at += small.length;
+          app.write(small);
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      app.end();
+    };
+    const results = sessions.map(({ client, app }, i) => {
+      const chunks: Buffer[] = [];
+      client.on('data', (c: Buffer) => chunks.push(c));
+      client.pause();
+      // Slow readers: long stalls (the proxy's writes to them stay pending), short reads.
+      const slow = setInterval(() => {
+        client.resume();
+        setTimeout(() => client.pause(), 2);
+      }, 20 + 5 * i);
+      void send(app, payloads[i]!);
+      return new Promise<Buffer>((r) => client.once('end', () => {
+        clearInterval(slow);
+        r(Buffer.concat(chunks));
+      }));
+    });
+    const got = await Promise.all(results);
+    for (let i = 0; i < got.length; i++) expect(sha(got[i]!)).toBe(sha(payloads[i]!));
+    for (const { client } of sessions) client.end();
+    await Promise.all(sessions.map((x) => x.done));
   }, 60_000);
 
   test('both ways at once, then half-close: every byte intact each way, the FIN after the last byte', async () => {
@@ -298,7 +339,7 @@ describe('TcpProxySession, the downstream reading into its own buffer', () => {
     const sent = writeAll(client, payload);
     await new Promise((r) => setTimeout(r, 200));
     // The app is stalled: the proxy holds about one read, not the 24 MiB.
-    expect(upstream.writableLength).toBeLessThanOrEqual(64 * 1024);
+    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
     expect(flow[0]).toBe(true);
     const chunks: Buffer[] = [];
     app.on('data', (c: Buffer) => chunks.push(c));
