@@ -38,7 +38,6 @@ import type { Log } from '../common/log.js';
 import { TcpListener } from '../listener/tcp/tcp-listener.js';
 import { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
 import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
-import { rewrapWithUserBuffer } from '../listener/tcp/user-buffer-downstream.js';
 import { Stats, type ClusterStats, type TcpProxyStats } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
@@ -530,11 +529,9 @@ export class TcpProxyServer {
       if (series !== null) series.opened++;
       const upstreamLocal = addressWithPort(upstream.localAddress, upstream.localPort);
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
-      // The downstream reads into a buffer of its own too, when its handle can be moved
-      // (user-buffer-downstream.ts; else Node's allocation per read, as before).
-      const downReader = new UserBufferReader();
-      const down = rewrapWithUserBuffer(socket, downReader);
-      const session = new TcpProxySession(down ?? socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, ...(down !== null ? { downstreamReader: downReader } : {}) }, {
+      // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
+      // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader() }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);

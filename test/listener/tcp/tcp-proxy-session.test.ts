@@ -30,7 +30,7 @@ async function pair(reader?: UserBufferReader): Promise<[Socket, Socket]> {
 }
 
 /** client ⇄ [proxy: downstream | upstream] ⇄ app */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader) {
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false) {
   const [client, accepted] = await pair();
   const [upstream, app] = await pair(reader);
   app.resume();
@@ -44,6 +44,7 @@ async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = 
     idleTimeoutMs,
     ...(reader !== undefined ? { upstreamReader: reader } : {}),
     ...(downReader !== undefined ? { downstreamReader: downReader } : {}),
+    ...(onBulk ? { downstreamReaderOnBulk: () => new UserBufferReader() } : {}),
   }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
 }
@@ -174,6 +175,10 @@ function writeAll(s: Socket, data: Buffer): Promise<void> {
     more();
   });
 }
+
+const until = async (cond: () => boolean): Promise<void> => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -337,10 +342,12 @@ describe('TcpProxySession, the downstream reading into its own buffer', () => {
     const payload = randomBytes(24 * 1024 * 1024);
     app.pause();
     const sent = writeAll(client, payload);
-    await new Promise((r) => setTimeout(r, 200));
-    // The app is stalled: the proxy holds about one read, not the 24 MiB.
-    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
+    // The app is stalled: once the kernel's buffers toward it are full the downstream is paused,
+    // and the proxy holds about one read, not the 24 MiB.
+    await until(() => flow.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
     expect(flow[0]).toBe(true);
+    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
     const chunks: Buffer[] = [];
     app.on('data', (c: Buffer) => chunks.push(c));
     const ended = new Promise((r) => app.once('end', r));
@@ -367,5 +374,101 @@ describe('TcpProxySession, the downstream reading into its own buffer', () => {
     // Paused and resumed in turn, ending resumed.
     expect(flow.filter((p) => p).length).toBe(flow.filter((p) => !p).length);
     for (let i = 0; i < flow.length; i++) expect(flow[i]).toBe(i % 2 === 0);
+  }, 60_000);
+});
+
+// As TcpProxyServer runs it: the downstream starts on Node's reads and moves to a user buffer on
+// its first full (64 KiB) read, in the middle of the stream.
+describe('TcpProxySession, the downstream moved to its own buffer on a bulk read', () => {
+  test('a short exchange never moves it; bytes both ways and each FIN passed on', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const atApp = collect(app);
+    const atClient = collect(client);
+    client.end('ping');
+    await atApp.ended;
+    app.end('pong!');
+    await atClient.ended;
+    expect([atApp.data().toString(), atClient.data().toString()]).toEqual(['ping', 'pong!']);
+    expect(session.downstreamUserBuffer).toBe(false);
+    expect((await done).end).toBe('closed');
+  });
+
+  test('a bulk upload to a slow app moves it mid-stream: intact (checksum), bounded, flow control paired', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, session, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader(), undefined, true);
+    expect(session.downstreamUserBuffer).toBe(false);
+    const payload = randomBytes(24 * 1024 * 1024);
+    app.pause();
+    const sent = writeAll(client, payload);
+    await until(() => flow.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(session.downstreamUserBuffer).toBe(true);
+    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES + 64 * 1024);
+    const chunks: Buffer[] = [];
+    app.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => app.once('end', r));
+    const slow = setInterval(() => {
+      app.resume();
+      setTimeout(() => app.pause(), 2);
+    }, 5);
+    await sent;
+    client.end();
+    await new Promise<void>((r) => {
+      const check = setInterval(() => {
+        if (Buffer.concat(chunks).length >= payload.length) { clearInterval(check); r(); }
+      }, 20);
+    });
+    clearInterval(slow);
+    app.resume();
+    await ended;
+    expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
+    app.end();
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect(s.rxBytes).toBe(payload.length);
+    for (let i = 0; i < flow.length; i++) expect(flow[i]).toBe(i % 2 === 0);
+    expect(flow.length % 2).toBe(0);
+  }, 60_000);
+
+  test('both ways at once, moved mid-stream, then half-close: every byte intact each way', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const up = randomBytes(8 * 1024 * 1024);
+    const down = randomBytes(8 * 1024 * 1024);
+    const atApp = collect(app);
+    const atClient = collect(client);
+    await Promise.all([writeAll(client, up), writeAll(app, down)]);
+    expect(session.downstreamUserBuffer).toBe(true);
+    app.end();
+    await atClient.ended;
+    expect(sha(atClient.data())).toBe(sha(down));
+    client.end('tail');
+    await atApp.ended;
+    expect(sha(atApp.data())).toBe(sha(Buffer.concat([up, Buffer.from('tail')])));
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect([s.rxBytes, s.txBytes]).toEqual([up.length + 4, down.length]);
+  }, 60_000);
+
+  test('a downstream reset after the move resets the upstream; close() resets both', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const appErr = new Promise<Error>((r) => app.once('error', r));
+    // Reset once the bytes are through (a RST behind a full window is dropped: see above).
+    const atApp = collect(app);
+    await writeAll(client, randomBytes(2 * 1024 * 1024));
+    await until(() => atApp.data().length === 2 * 1024 * 1024);
+    expect(session.downstreamUserBuffer).toBe(true);
+    client.resetAndDestroy();
+    expect((await appErr).message).toMatch(/ECONNRESET|EPIPE/);
+    expect((await done).end).toBe('downstream_reset');
+
+    const second = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const errs = [new Promise((r) => second.client.once('error', r)), new Promise((r) => second.app.once('error', r))];
+    const atApp2 = collect(second.app);
+    await writeAll(second.client, randomBytes(2 * 1024 * 1024));
+    await until(() => atApp2.data().length === 2 * 1024 * 1024);
+    expect(second.session.downstreamUserBuffer).toBe(true);
+    second.session.close();
+    await Promise.all(errs);
+    expect((await second.done).end).toBe('local_close');
   }, 60_000);
 });
