@@ -14,6 +14,9 @@ import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
 const NODE_READ_BYTES = 64 * 1024;
+/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default), and resumed under. */
+export const PIPELINE_HIGH = 1024 * 1024;
+export const PIPELINE_LOW = PIPELINE_HIGH / 2;
 
 /** How a session ended, for stats, access logs and the response flags. */
 export type TcpSessionEnd =
@@ -40,6 +43,8 @@ export interface TcpSessionOptions {
    * stream (a read filling Node's 64 KiB allocation); needs upstreamReader. Ignored with downstreamReader.
    */
   downstreamReaderOnBulk?: () => UserBufferReader;
+  /** The readers were made with `pipelined`: reads go on while writes are pending, up to PIPELINE_HIGH queued. */
+  pipelined?: boolean;
 }
 
 export interface TcpSessionCallbacks {
@@ -62,6 +67,7 @@ export class TcpProxySession {
   #down: Socket;
   readonly #up: Socket;
   readonly #idleMs: number;
+  readonly #pipelined: boolean;
   readonly #cb: TcpSessionCallbacks;
   #lastActivity = Date.now();
   #timer: NodeJS.Timeout | null = null;
@@ -76,6 +82,7 @@ export class TcpProxySession {
     this.#down = downstream;
     this.#up = upstream;
     this.#idleMs = opts.idleTimeoutMs;
+    this.#pipelined = opts.pipelined === true;
     this.#cb = callbacks;
     // Moving the downstream later needs the upstream direction to write to whichever socket is current.
     this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined ? opts.downstreamReaderOnBulk ?? null : null;
@@ -200,6 +207,7 @@ export class TcpProxySession {
    * End, errors and close as in #pipe.
    */
   #pipeUserBuffer(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+    if (this.#pipelined) return this.#pipeLent(from, reader, downstreamSide);
     let overWatermark = false;
     const written = (err?: Error | null): void => {
       if (err || from.destroyed || this.#peer(downstreamSide).destroyed) return;
@@ -221,6 +229,43 @@ export class TcpProxySession {
       if (!below && downstreamSide && !overWatermark) {
         overWatermark = true;
         this.#cb.onDownstreamFlowControl?.(true);
+      }
+      return true;
+    }, from);
+    this.#pipeEnds(from, downstreamSide);
+  }
+
+  /**
+   * Pipelined: a read whose write is pending is lent to it (the reader reads on into another
+   * buffer), and the reader is paused only once the peer has PIPELINE_HIGH bytes queued (Envoy's
+   * per-connection buffer limit, 1 MiB), resumed below PIPELINE_LOW; queued reads go out in one
+   * writev. Each write's callback gives its buffer back.
+   */
+  #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+    let paused = false;
+    const after = (): void => {
+      if (!paused || from.destroyed) return;
+      const to = this.#peer(downstreamSide);
+      if (to.destroyed || to.writableLength > PIPELINE_LOW) return;
+      paused = false;
+      from.resume();
+      if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
+    };
+    reader.attach((n, buf) => {
+      this.#lastActivity = Date.now();
+      if (downstreamSide) this.rxBytes += n;
+      else this.txBytes += n;
+      const to = this.#peer(downstreamSide);
+      if (to.destroyed) return false;
+      to.write(buf.subarray(0, n), (err?: Error | null) => {
+        if (!err) reader.release(buf);
+        after();
+      });
+      if (to.writableLength === 0) return false;
+      if (!paused && to.writableLength >= PIPELINE_HIGH) {
+        paused = true;
+        from.pause();
+        if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
       }
       return true;
     }, from);

@@ -44,9 +44,28 @@ export class UserBufferReader {
   /** The last read: its size, and whether the sink still references it. */
   #lastRead = 0;
   #held = false;
+  /** Buffers a pending write still holds while this reader reads on into another (pipelined). */
+  readonly #lent: Buffer[] = [];
+  readonly #pipelined: boolean;
   #sink: UserBufferSink | null = null;
   /** Bytes read before a sink was attached (a server that speaks first, read at once): handed over on attach. */
   #early: Buffer[] = [];
+
+  /**
+   * pipelined: a read whose write is still pending does not stop this reader; the next read goes
+   * into another buffer (from the free list), and the held one comes back with `release`.
+   */
+  constructor(opts: { pipelined?: boolean } = {}) {
+    this.#pipelined = opts.pipelined === true;
+  }
+
+  /** The write of a view of `buf` is done: a buffer lent to it is free again (pipelined). */
+  release(buf: Buffer): void {
+    const i = this.#lent.indexOf(buf);
+    if (i < 0) return;
+    this.#lent.splice(i, 1);
+    if (buf !== this.#small && freeLarge.length < LARGE_POOL_MAX) freeLarge.push(buf);
+  }
 
   /** The `onread` option for net.connect / new net.Socket. */
   get onread(): NonNullable<NetConnectOpts['onread']> {
@@ -89,9 +108,17 @@ export class UserBufferReader {
   /** Node asks after each read (and once at the start) where the next read goes. */
   #next(): Buffer {
     const cur = this.#current;
+    if (this.#pipelined && this.#held) {
+      // The buffer just read into is lent to a pending write: read on into another one.
+      this.#lent.push(cur);
+      this.#held = false;
+      this.#lastRead = 0;
+      this.#current = freeLarge.pop() ?? Buffer.allocUnsafeSlow(LARGE_READ_BYTES);
+      return this.#current;
+    }
     if (cur === this.#small) {
       if (this.#lastRead === cur.length) this.#current = freeLarge.pop() ?? Buffer.allocUnsafeSlow(LARGE_READ_BYTES);
-    } else if (this.#lastRead <= SMALL_READ_BYTES && !this.#held) {
+    } else if (this.#lastRead <= SMALL_READ_BYTES && !this.#held && !this.#lent.includes(this.#small)) {
       // A quiet read, and no write holds the large buffer: it goes to the next bulk connection.
       if (freeLarge.length < LARGE_POOL_MAX) freeLarge.push(cur);
       this.#current = this.#small;

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
 
@@ -30,7 +30,7 @@ async function pair(reader?: UserBufferReader): Promise<[Socket, Socket]> {
 }
 
 /** client ⇄ [proxy: downstream | upstream] ⇄ app */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false) {
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false, pipelined = false) {
   const [client, accepted] = await pair();
   const [upstream, app] = await pair(reader);
   app.resume();
@@ -44,7 +44,8 @@ async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = 
     idleTimeoutMs,
     ...(reader !== undefined ? { upstreamReader: reader } : {}),
     ...(downReader !== undefined ? { downstreamReader: downReader } : {}),
-    ...(onBulk ? { downstreamReaderOnBulk: () => new UserBufferReader() } : {}),
+    ...(onBulk ? { downstreamReaderOnBulk: () => new UserBufferReader({ pipelined }) } : {}),
+    pipelined,
   }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
 }
@@ -186,10 +187,14 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 // as a view of that buffer, so a read that overwrote bytes still queued would corrupt the stream.
 // Random bytes and a checksum catch any such overwrite (constant bytes would not).
 describe.each([
-  ['the upstream', false],
-  ['both sides (the downstream re-wrapped)', true],
-])('TcpProxySession, %s reading into its own buffer', (_name, both) => {
-  const readers = (): [UserBufferReader, UserBufferReader | undefined] => [new UserBufferReader(), both ? new UserBufferReader() : undefined];
+  ['the upstream', false, false],
+  ['both sides (the downstream re-wrapped)', true, false],
+  ['both sides, pipelined (reads go on while writes are pending)', true, true],
+])('TcpProxySession, %s reading into its own buffer', (_name, both, pipelined) => {
+  const readers = (): [UserBufferReader, UserBufferReader | undefined, boolean, boolean] =>
+    [new UserBufferReader({ pipelined }), both ? new UserBufferReader({ pipelined }) : undefined, false, pipelined];
+  /** What the proxy may hold toward a stalled reader: one read, or (pipelined) the queue limit and one read. */
+  const bound = pipelined ? PIPELINE_HIGH + LARGE_READ_BYTES : LARGE_READ_BYTES;
 
   test('a bulk transfer to a slow reader arrives intact (checksum), with bounded buffering', async () => {
     const { client, app, downstream, done } = await proxied(0, {}, ...readers());
@@ -197,8 +202,8 @@ describe.each([
     client.pause();
     const sent = writeAll(app, payload);
     await new Promise((r) => setTimeout(r, 200));
-    // The reader is stalled: the proxy holds about one read, not the 24 MiB.
-    expect(downstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
+    // The reader is stalled: the proxy holds about one read (pipelined: its queue limit), not the 24 MiB.
+    expect(downstream.writableLength).toBeLessThanOrEqual(bound);
     // Then read slowly, in bursts, so writes keep queueing behind the reader.
     const chunks: Buffer[] = [];
     client.on('data', (c: Buffer) => chunks.push(c));
@@ -379,9 +384,13 @@ describe('TcpProxySession, the downstream reading into its own buffer', () => {
 
 // As TcpProxyServer runs it: the downstream starts on Node's reads and moves to a user buffer on
 // its first full (64 KiB) read, in the middle of the stream.
-describe('TcpProxySession, the downstream moved to its own buffer on a bulk read', () => {
+describe.each([
+  ['', false],
+  [', pipelined', true],
+])('TcpProxySession, the downstream moved to its own buffer on a bulk read%s', (_name, pipelined) => {
+  const bound = pipelined ? PIPELINE_HIGH + LARGE_READ_BYTES : LARGE_READ_BYTES;
   test('a short exchange never moves it; bytes both ways and each FIN passed on', async () => {
-    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
     const atApp = collect(app);
     const atClient = collect(client);
     client.end('ping');
@@ -395,7 +404,7 @@ describe('TcpProxySession, the downstream moved to its own buffer on a bulk read
 
   test('a bulk upload to a slow app moves it mid-stream: intact (checksum), bounded, flow control paired', async () => {
     const flow: boolean[] = [];
-    const { client, app, upstream, session, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader(), undefined, true);
+    const { client, app, upstream, session, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader({ pipelined }), undefined, true, pipelined);
     expect(session.downstreamUserBuffer).toBe(false);
     const payload = randomBytes(24 * 1024 * 1024);
     app.pause();
@@ -403,7 +412,7 @@ describe('TcpProxySession, the downstream moved to its own buffer on a bulk read
     await until(() => flow.length > 0);
     await new Promise((r) => setTimeout(r, 100));
     expect(session.downstreamUserBuffer).toBe(true);
-    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES + 64 * 1024);
+    expect(upstream.writableLength).toBeLessThanOrEqual(bound + 64 * 1024);
     const chunks: Buffer[] = [];
     app.on('data', (c: Buffer) => chunks.push(c));
     const ended = new Promise((r) => app.once('end', r));
@@ -431,7 +440,7 @@ describe('TcpProxySession, the downstream moved to its own buffer on a bulk read
   }, 60_000);
 
   test('both ways at once, moved mid-stream, then half-close: every byte intact each way', async () => {
-    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
     const up = randomBytes(8 * 1024 * 1024);
     const down = randomBytes(8 * 1024 * 1024);
     const atApp = collect(app);
@@ -450,7 +459,7 @@ describe('TcpProxySession, the downstream moved to its own buffer on a bulk read
   }, 60_000);
 
   test('a downstream reset after the move resets the upstream; close() resets both', async () => {
-    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
     const appErr = new Promise<Error>((r) => app.once('error', r));
     // Reset once the bytes are through (a RST behind a full window is dropped: see above).
     const atApp = collect(app);
@@ -461,7 +470,7 @@ describe('TcpProxySession, the downstream moved to its own buffer on a bulk read
     expect((await appErr).message).toMatch(/ECONNRESET|EPIPE/);
     expect((await done).end).toBe('downstream_reset');
 
-    const second = await proxied(0, {}, new UserBufferReader(), undefined, true);
+    const second = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
     const errs = [new Promise((r) => second.client.once('error', r)), new Promise((r) => second.app.once('error', r))];
     const atApp2 = collect(second.app);
     await writeAll(second.client, randomBytes(2 * 1024 * 1024));

@@ -88,4 +88,31 @@ describe('UserBufferReader', () => {
     await until(() => got === before + 1);
     expect(reader.bufferBytes).toBe(LARGE_READ_BYTES);
   });
+
+  test('pipelined: a read a write still holds is lent, the next read goes into another buffer, release frees it once', async () => {
+    const reader = new UserBufferReader({ pipelined: true });
+    const [app, s] = await connected(reader);
+    const seen: Buffer[] = [];
+    let got = 0;
+    reader.attach((n, buf) => {
+      seen.push(buf);
+      got += n;
+      return seen.length === 1; // the first read is held by a "pending write"
+    }, s);
+    app.write('a');
+    await until(() => got === 1);
+    app.write('b');
+    await until(() => got === 2);
+    // The held small buffer was not read into again.
+    expect(seen[1]).not.toBe(seen[0]);
+    expect(seen[1]!.length).toBe(LARGE_READ_BYTES);
+    // Its release: the small buffer is the reader's own (not put on the free list), released once.
+    const free = freeLargeBuffers();
+    reader.release(seen[0]!);
+    reader.release(seen[0]!);
+    expect(freeLargeBuffers()).toBe(free);
+    // A buffer that was never lent (a write that completed at once) is not freed by a release.
+    reader.release(seen[1]!);
+    expect(freeLargeBuffers()).toBe(free);
+  });
 });
