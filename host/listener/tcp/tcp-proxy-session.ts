@@ -1,6 +1,8 @@
 // One proxied TCP connection (Envoy's tcp_proxy session once the upstream is connected): bytes
 // both ways, as the sockets hand them over (no copy, no re-chunking), with
-// - backpressure: a side whose peer's write() returns false is paused until the peer drains;
+// - backpressure: a side whose peer's write() returns false is paused until the peer drains
+//   (sides reading into user buffers: paused while their read is held, or, pipelined, once
+//   PIPELINE_HIGH bytes are queued toward the peer; see #pipeUserBuffer and #pipeLent);
 // - half-close: a FIN from one side is passed on as end() to the other (both sockets are
 //   allowHalfOpen), and the session ends once both directions are closed;
 // - resets: an error or an abortive close on one side destroys the other with a RST

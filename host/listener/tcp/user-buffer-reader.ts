@@ -15,6 +15,11 @@
 // (fewer reads and writes per byte), and an idle or interactive connection (a database pool,
 // Redis) holds 16 KiB per direction, not 256. `onread.buffer` as a function is Node's documented
 // way to change the buffer between reads: it is asked for the next buffer after each read.
+//
+// Pipelined (what TcpProxyServer uses): a read whose write is still pending does not stop the
+// reader; its buffer is lent to that write and the next read goes into another large buffer from
+// the free list; the write's callback gives it back (`release`). The session bounds how much is
+// lent by pausing the reader at Envoy's per-connection buffer limit (tcp-proxy-session.ts).
 import type { NetConnectOpts, Socket } from 'node:net';
 
 /** A connection's own buffer, and the most a read of a quiet connection brings. */
