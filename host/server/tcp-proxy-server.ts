@@ -480,7 +480,7 @@ export class TcpProxyServer {
     const settings = admitted.settings;
     const cluster: ClusterStats = admitted.stats;
     // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
-    const reader = new UserBufferReader();
+    const reader = new UserBufferReader({ pipelined: true });
     const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, allowHalfOpen: true, noDelay: true, onread: reader.onread, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
     this.#connecting.add(socket);
     let done = false;
@@ -529,7 +529,9 @@ export class TcpProxyServer {
       if (series !== null) series.opened++;
       const upstreamLocal = addressWithPort(upstream.localAddress, upstream.localPort);
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader }, {
+      // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
+      // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader({ pipelined: true }), pipelined: true }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);

@@ -1,6 +1,8 @@
 // One proxied TCP connection (Envoy's tcp_proxy session once the upstream is connected): bytes
 // both ways, as the sockets hand them over (no copy, no re-chunking), with
-// - backpressure: a side whose peer's write() returns false is paused until the peer drains;
+// - backpressure: a side whose peer's write() returns false is paused until the peer drains
+//   (sides reading into user buffers: paused while their read is held, or, pipelined, once
+//   PIPELINE_HIGH bytes are queued toward the peer; see #pipeUserBuffer and #pipeLent);
 // - half-close: a FIN from one side is passed on as end() to the other (both sockets are
 //   allowHalfOpen), and the session ends once both directions are closed;
 // - resets: an error or an abortive close on one side destroys the other with a RST
@@ -10,6 +12,13 @@
 //   last byte, so traffic costs a Date.now() per chunk and no timer churn.
 import type { Socket } from 'node:net';
 import type { UserBufferReader } from './user-buffer-reader.js';
+import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
+
+/** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
+const NODE_READ_BYTES = 64 * 1024;
+/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default), and resumed under. */
+export const PIPELINE_HIGH = 1024 * 1024;
+export const PIPELINE_LOW = PIPELINE_HIGH / 2;
 
 /** How a session ended, for stats, access logs and the response flags. */
 export type TcpSessionEnd =
@@ -29,6 +38,15 @@ export interface TcpSessionOptions {
   idleTimeoutMs: number;
   /** The upstream reads into its own buffer (it was connected with this reader's onread option). */
   upstreamReader?: UserBufferReader;
+  /** The downstream reads into its own buffer from the start (re-wrapped with this reader's onread: user-buffer-downstream.ts). */
+  downstreamReader?: UserBufferReader;
+  /**
+   * The downstream is re-wrapped to read into a reader from this factory once it shows a bulk
+   * stream (a read filling Node's 64 KiB allocation); needs upstreamReader. Ignored with downstreamReader.
+   */
+  downstreamReaderOnBulk?: () => UserBufferReader;
+  /** The readers were made with `pipelined`: reads go on while writes are pending, up to PIPELINE_HIGH queued. */
+  pipelined?: boolean;
 }
 
 export interface TcpSessionCallbacks {
@@ -48,26 +66,40 @@ export class TcpProxySession {
   /** The downstream closed while upstream-bound bytes were still buffered (Envoy's upstream_flush). */
   upstreamFlushed = false;
   readonly startedAt = Date.now();
-  readonly #down: Socket;
+  #down: Socket;
   readonly #up: Socket;
   readonly #idleMs: number;
+  readonly #pipelined: boolean;
   readonly #cb: TcpSessionCallbacks;
   #lastActivity = Date.now();
   #timer: NodeJS.Timeout | null = null;
   #cause: TcpSessionEnd | null = null;
   #open = 2;
+  /** The downstream's default-read listeners, while it may still move to a user buffer (bulkDownstream). */
+  #downDefault: { data: (c: Buffer) => void; drain: () => void; end: () => void; close: (e: boolean) => void } | null = null;
+  /** The downstream moves to a user buffer on its first full default read (opts.downstreamReaderOnBulk). */
+  #bulkReader: (() => UserBufferReader) | null;
 
   constructor(downstream: Socket, upstream: Socket, opts: TcpSessionOptions, callbacks: TcpSessionCallbacks) {
     this.#down = downstream;
     this.#up = upstream;
     this.#idleMs = opts.idleTimeoutMs;
+    this.#pipelined = opts.pipelined === true;
     this.#cb = callbacks;
-    this.#pipe(downstream, upstream, true);
-    if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, downstream, opts.upstreamReader);
-    else this.#pipe(upstream, downstream, false);
+    // Moving the downstream later needs the upstream direction to write to whichever socket is current.
+    this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined ? opts.downstreamReaderOnBulk ?? null : null;
+    if (opts.downstreamReader !== undefined) this.#pipeUserBuffer(downstream, opts.downstreamReader, true);
+    else this.#pipe(downstream, true);
+    if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, opts.upstreamReader, false);
+    else this.#pipe(upstream, false);
     if (this.#idleMs > 0) this.#arm(this.#idleMs);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
     downstream.resume();
+  }
+
+  /** The downstream reads into a user buffer (from the start, or moved on a bulk read). */
+  get downstreamUserBuffer(): boolean {
+    return this.#downDefault === null;
   }
 
   /** Closes both sides at once (proxy shutdown): a RST to each. */
@@ -77,8 +109,14 @@ export class TcpProxySession {
     this.#up.resetAndDestroy();
   }
 
-  #pipe(from: Socket, to: Socket, downstreamSide: boolean): void {
-    from.on('data', (chunk: Buffer) => {
+  /** Where bytes read on one side go: the other side's current socket. */
+  #peer(downstreamSide: boolean): Socket {
+    return downstreamSide ? this.#up : this.#down;
+  }
+
+  #pipe(from: Socket, downstreamSide: boolean): void {
+    const to = this.#peer(downstreamSide);
+    const data = (chunk: Buffer): void => {
       this.#lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += chunk.length;
       else this.txBytes += chunk.length;
@@ -86,54 +124,154 @@ export class TcpProxySession {
         from.pause();
         if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
       }
-    });
-    to.on('drain', () => {
+      // A read that filled Node's 64 KiB allocation: a bulk stream, moved to a user buffer.
+      if (downstreamSide && this.#bulkReader !== null && chunk.length >= NODE_READ_BYTES) this.#bulkDownstream();
+    };
+    const drain = (): void => {
       if (!from.isPaused() || from.destroyed) return;
       from.resume();
       if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
-    });
-    this.#pipeEnds(from, to, downstreamSide);
+    };
+    from.on('data', data);
+    to.on('drain', drain);
+    const ends = this.#pipeEnds(from, downstreamSide);
+    if (downstreamSide) this.#downDefault = { data, drain, ...ends };
   }
 
-  #pipeEnds(from: Socket, to: Socket, downstreamSide: boolean): void {
+  #pipeEnds(from: Socket, downstreamSide: boolean): { end: () => void; close: (hadError: boolean) => void } {
     // Half-close: the FIN travels on; what `to` still has buffered is flushed before its FIN.
-    from.on('end', () => {
+    const end = (): void => {
+      const to = this.#peer(downstreamSide);
       if (downstreamSide && to.writableLength > 0) this.upstreamFlushed = true;
       if (!to.destroyed) to.end();
-    });
-    from.on('error', () => {
-      // Handled in 'close' (hadError): the other side gets a reset.
-    });
-    from.on('close', (hadError: boolean) => {
+    };
+    const close = (hadError: boolean): void => {
       if (hadError || !from.readableEnded) {
         // Destroyed without a FIN (reset, error, or our own close): the other side is reset.
         this.#cause ??= downstreamSide ? 'downstream_reset' : 'upstream_reset';
+        const to = this.#peer(downstreamSide);
         if (!to.destroyed) to.resetAndDestroy();
       }
       if (--this.#open === 0) this.#finish();
+    };
+    from.on('end', end);
+    from.on('error', () => {
+      // Handled in 'close' (hadError): the other side gets a reset.
     });
+    from.on('close', close);
+    return { end, close };
   }
 
   /**
-   * The upstream → downstream direction when the upstream reads into a reused buffer: each read
-   * is written downstream as a view of that buffer, and if the write did not complete at once
-   * (bytes still queued: the view is still referenced) the upstream is paused until the write's
-   * callback, so no read can overwrite bytes not yet sent. At most one read is in flight this way,
-   * which is also the backpressure (no 'drain' needed). End, errors and close as in #pipe.
+   * The downstream, read so far with Node's allocation per read, moves to a user buffer
+   * (user-buffer-downstream.ts) once a read shows a bulk stream. Only between writes to it (its
+   * handle moves with no write pending); a connection that never sends a full read (most
+   * request/response protocols, short connections) never pays for the move. Bytes it had
+   * buffered go first; a downstream paused for upstream backpressure resumes on the upstream's drain.
    */
-  #pipeUserBuffer(from: Socket, to: Socket, reader: UserBufferReader): void {
+  #bulkDownstream(): void {
+    const makeReader = this.#bulkReader;
+    const listeners = this.#downDefault;
+    const old = this.#down;
+    if (makeReader === null || listeners === null || old.writableLength > 0 || old.writableEnded || old.destroyed) return;
+    this.#bulkReader = null;
+    const wasPaused = old.isPaused();
+    old.off('data', listeners.data);
+    const reader = makeReader();
+    const down = rewrapWithUserBuffer(old, reader);
+    if (down === null) {
+      old.on('data', listeners.data);
+      return;
+    }
+    this.#up.off('drain', listeners.drain);
+    old.off('end', listeners.end);
+    old.off('close', listeners.close);
+    this.#downDefault = null;
+    this.#down = down;
+    this.#pipeUserBuffer(down, reader, true);
+    if (!wasPaused) down.resume();
+    else {
+      this.#up.once('drain', () => {
+        if (down.destroyed) return;
+        down.resume();
+        this.#cb.onDownstreamFlowControl?.(false);
+      });
+    }
+  }
+
+  /**
+   * One direction when its reader reads into a reused buffer: each read is written to the peer as
+   * a view of that buffer, and if the write did not complete at once (bytes still queued: the
+   * view is still referenced) the reader is paused until the write's callback, so no read can
+   * overwrite bytes not yet sent. At most one read is in flight this way, which is also the
+   * backpressure (no 'drain' needed); the downstream's flow-control count still reports the
+   * pauses where the peer's write() said it was over its high-water mark, as #pipe does.
+   * End, errors and close as in #pipe.
+   */
+  #pipeUserBuffer(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+    if (this.#pipelined) return this.#pipeLent(from, reader, downstreamSide);
+    let overWatermark = false;
     const written = (err?: Error | null): void => {
-      if (err || from.destroyed || to.destroyed) return;
+      if (err || from.destroyed || this.#peer(downstreamSide).destroyed) return;
       from.resume();
+      if (overWatermark) {
+        overWatermark = false;
+        this.#cb.onDownstreamFlowControl?.(false);
+      }
     };
     reader.attach((n, buf) => {
       this.#lastActivity = Date.now();
-      this.txBytes += n;
-      if (to.destroyed) return;
-      to.write(buf.subarray(0, n), written);
-      if (to.writableLength > 0) from.pause();
+      if (downstreamSide) this.rxBytes += n;
+      else this.txBytes += n;
+      const to = this.#peer(downstreamSide);
+      if (to.destroyed) return false;
+      const below = to.write(buf.subarray(0, n), written);
+      if (to.writableLength === 0) return false;
+      from.pause();
+      if (!below && downstreamSide && !overWatermark) {
+        overWatermark = true;
+        this.#cb.onDownstreamFlowControl?.(true);
+      }
+      return true;
     }, from);
-    this.#pipeEnds(from, to, false);
+    this.#pipeEnds(from, downstreamSide);
+  }
+
+  /**
+   * Pipelined: a read whose write is pending is lent to it (the reader reads on into another
+   * buffer), and the reader is paused only once the peer has PIPELINE_HIGH bytes queued (Envoy's
+   * per-connection buffer limit, 1 MiB), resumed below PIPELINE_LOW; queued reads go out in one
+   * writev. Each write's callback gives its buffer back.
+   */
+  #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+    let paused = false;
+    const after = (): void => {
+      if (!paused || from.destroyed) return;
+      const to = this.#peer(downstreamSide);
+      if (to.destroyed || to.writableLength > PIPELINE_LOW) return;
+      paused = false;
+      from.resume();
+      if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
+    };
+    reader.attach((n, buf) => {
+      this.#lastActivity = Date.now();
+      if (downstreamSide) this.rxBytes += n;
+      else this.txBytes += n;
+      const to = this.#peer(downstreamSide);
+      if (to.destroyed) return false;
+      to.write(buf.subarray(0, n), (err?: Error | null) => {
+        if (!err) reader.release(buf);
+        after();
+      });
+      if (to.writableLength === 0) return false;
+      if (!paused && to.writableLength >= PIPELINE_HIGH) {
+        paused = true;
+        from.pause();
+        if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
+      }
+      return true;
+    }, from);
+    this.#pipeEnds(from, downstreamSide);
   }
 
   #arm(ms: number): void {

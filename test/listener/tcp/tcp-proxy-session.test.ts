@@ -4,8 +4,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
-import { UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
 
 const servers: Array<{ close(): void }> = [];
 const sockets: Socket[] = [];
@@ -29,13 +30,23 @@ async function pair(reader?: UserBufferReader): Promise<[Socket, Socket]> {
 }
 
 /** client ⇄ [proxy: downstream | upstream] ⇄ app */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader) {
-  const [client, downstream] = await pair();
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false, pipelined = false) {
+  const [client, accepted] = await pair();
   const [upstream, app] = await pair(reader);
   app.resume();
   let ended!: (s: TcpProxySession) => void;
   const done = new Promise<TcpProxySession>((r) => (ended = r));
-  const session = new TcpProxySession(downstream, upstream, { idleTimeoutMs, ...(reader !== undefined ? { upstreamReader: reader } : {}) }, { onEnd: (s) => ended(s), ...extra });
+  // The downstream re-wrapped to read into its own buffer, as TcpProxyServer does.
+  const downstream = downReader !== undefined ? rewrapWithUserBuffer(accepted, downReader) : accepted;
+  if (downstream === null) throw new Error('the accepted socket could not be re-wrapped');
+  if (downstream !== accepted) sockets.push(downstream);
+  const session = new TcpProxySession(downstream, upstream, {
+    idleTimeoutMs,
+    ...(reader !== undefined ? { upstreamReader: reader } : {}),
+    ...(downReader !== undefined ? { downstreamReader: downReader } : {}),
+    ...(onBulk ? { downstreamReaderOnBulk: () => new UserBufferReader({ pipelined }) } : {}),
+    pipelined,
+  }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
 }
 
@@ -166,20 +177,33 @@ function writeAll(s: Socket, data: Buffer): Promise<void> {
   });
 }
 
+const until = async (cond: () => boolean): Promise<void> => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 // The upstream reading into one reused buffer (UserBufferReader): each read is written downstream
 // as a view of that buffer, so a read that overwrote bytes still queued would corrupt the stream.
 // Random bytes and a checksum catch any such overwrite (constant bytes would not).
-describe('TcpProxySession, upstream reading into its own buffer', () => {
+describe.each([
+  ['the upstream', false, false],
+  ['both sides (the downstream re-wrapped)', true, false],
+  ['both sides, pipelined (reads go on while writes are pending)', true, true],
+])('TcpProxySession, %s reading into its own buffer', (_name, both, pipelined) => {
+  const readers = (): [UserBufferReader, UserBufferReader | undefined, boolean, boolean] =>
+    [new UserBufferReader({ pipelined }), both ? new UserBufferReader({ pipelined }) : undefined, false, pipelined];
+  /** What the proxy may hold toward a stalled reader: one read, or (pipelined) the queue limit and one read. */
+  const bound = pipelined ? PIPELINE_HIGH + LARGE_READ_BYTES : LARGE_READ_BYTES;
+
   test('a bulk transfer to a slow reader arrives intact (checksum), with bounded buffering', async () => {
-    const { client, app, downstream, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, downstream, done } = await proxied(0, {}, ...readers());
     const payload = randomBytes(24 * 1024 * 1024);
     client.pause();
     const sent = writeAll(app, payload);
     await new Promise((r) => setTimeout(r, 200));
-    // The reader is stalled: the proxy holds about one read, not the 24 MiB.
-    expect(downstream.writableLength).toBeLessThanOrEqual(64 * 1024);
+    // The reader is stalled: the proxy holds about one read (pipelined: its queue limit), not the 24 MiB.
+    expect(downstream.writableLength).toBeLessThanOrEqual(bound);
     // Then read slowly, in bursts, so writes keep queueing behind the reader.
     const chunks: Buffer[] = [];
     client.on('data', (c: Buffer) => chunks.push(c));
@@ -207,8 +231,49 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
     expect(s.txBytes).toBe(payload.length);
   }, 60_000);
 
+  test('several sessions at once, bursts then trickles, to slow readers: every stream intact', async () => {
+    const sessions = await Promise.all([0, 1, 2].map(() => proxied(0, {}, ...readers())));
+    const payloads = sessions.map(() => randomBytes(4 * 1024 * 1024));
+    // The app sends a burst (reads fill the small buffer: a large one is taken), then small
+    // writes (quiet reads: a large one is given back unless a write still holds it).
+    const send = async (app: Socket, payload: Buffer): Promise<void> => {
+      let at = 0;
+      while (at < payload.length) {
+        const burst = payload.subarray(at, at + 512 * 1024);
+        at += burst.length;
+        if (!app.write(burst)) await new Promise((r) => app.once('drain', r));
+        for (let k = 0; k < 16 && at < payload.length; k++) {
+          const small = payload.subarray(at, at + 1024);
+          at += small.length;
+          app.write(small);
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      app.end();
+    };
+    const results = sessions.map(({ client, app }, i) => {
+      const chunks: Buffer[] = [];
+      client.on('data', (c: Buffer) => chunks.push(c));
+      client.pause();
+      // Slow readers: long stalls (the proxy's writes to them stay pending), short reads.
+      const slow = setInterval(() => {
+        client.resume();
+        setTimeout(() => client.pause(), 2);
+      }, 20 + 5 * i);
+      void send(app, payloads[i]!);
+      return new Promise<Buffer>((r) => client.once('end', () => {
+        clearInterval(slow);
+        r(Buffer.concat(chunks));
+      }));
+    });
+    const got = await Promise.all(results);
+    for (let i = 0; i < got.length; i++) expect(sha(got[i]!)).toBe(sha(payloads[i]!));
+    for (const { client } of sessions) client.end();
+    await Promise.all(sessions.map((x) => x.done));
+  }, 60_000);
+
   test('both ways at once, then half-close: every byte intact each way, the FIN after the last byte', async () => {
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const up = randomBytes(8 * 1024 * 1024);
     const down = randomBytes(8 * 1024 * 1024);
     const atApp = collect(app);
@@ -228,7 +293,7 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
   test('an upstream reset after a bulk transfer resets the downstream; every byte before it intact', async () => {
     // The reset comes once the bytes are through: a RST sent while the receiver's window is full
     // lies outside it and is dropped by the kernel (RFC 5961), on either read path alike.
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const payload = randomBytes(4 * 1024 * 1024);
     const chunks: Buffer[] = [];
     client.on('data', (c: Buffer) => chunks.push(c));
@@ -263,12 +328,156 @@ describe('TcpProxySession, upstream reading into its own buffer', () => {
   });
 
   test('a downstream reset mid-transfer resets the upstream', async () => {
-    const { client, app, done } = await proxied(0, {}, new UserBufferReader());
+    const { client, app, done } = await proxied(0, {}, ...readers());
     const appErr = new Promise<Error>((r) => app.once('error', r));
     void writeAll(app, randomBytes(16 * 1024 * 1024));
     await new Promise((r) => client.once('data', r));
     client.resetAndDestroy();
     expect((await appErr).message).toMatch(/ECONNRESET|EPIPE/);
     expect((await done).end).toBe('downstream_reset');
+  }, 60_000);
+});
+
+// The downstream reading into its own buffer: the client → app direction now writes views of a
+// reused buffer, so a slow app is what would expose an overwrite.
+describe('TcpProxySession, the downstream reading into its own buffer', () => {
+  test('a bulk upload to a slow app arrives intact (checksum), bounded, with the flow-control counts', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader(), new UserBufferReader());
+    const payload = randomBytes(24 * 1024 * 1024);
+    app.pause();
+    const sent = writeAll(client, payload);
+    // The app is stalled: once the kernel's buffers toward it are full the downstream is paused,
+    // and the proxy holds about one read, not the 24 MiB.
+    await until(() => flow.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(flow[0]).toBe(true);
+    expect(upstream.writableLength).toBeLessThanOrEqual(LARGE_READ_BYTES);
+    const chunks: Buffer[] = [];
+    app.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => app.once('end', r));
+    const slow = setInterval(() => {
+      app.resume();
+      setTimeout(() => app.pause(), 2);
+    }, 5);
+    await sent;
+    client.end();
+    await new Promise<void>((r) => {
+      const check = setInterval(() => {
+        if (Buffer.concat(chunks).length >= payload.length) { clearInterval(check); r(); }
+      }, 20);
+    });
+    clearInterval(slow);
+    app.resume();
+    await ended;
+    const got = Buffer.concat(chunks);
+    expect(sha(got)).toBe(sha(payload));
+    app.end();
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect(s.rxBytes).toBe(payload.length);
+    // Paused and resumed in turn, ending resumed.
+    expect(flow.filter((p) => p).length).toBe(flow.filter((p) => !p).length);
+    for (let i = 0; i < flow.length; i++) expect(flow[i]).toBe(i % 2 === 0);
+  }, 60_000);
+});
+
+// As TcpProxyServer runs it: the downstream starts on Node's reads and moves to a user buffer on
+// its first full (64 KiB) read, in the middle of the stream.
+describe.each([
+  ['', false],
+  [', pipelined', true],
+])('TcpProxySession, the downstream moved to its own buffer on a bulk read%s', (_name, pipelined) => {
+  const bound = pipelined ? PIPELINE_HIGH + LARGE_READ_BYTES : LARGE_READ_BYTES;
+  test('a short exchange never moves it; bytes both ways and each FIN passed on', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
+    const atApp = collect(app);
+    const atClient = collect(client);
+    client.end('ping');
+    await atApp.ended;
+    app.end('pong!');
+    await atClient.ended;
+    expect([atApp.data().toString(), atClient.data().toString()]).toEqual(['ping', 'pong!']);
+    expect(session.downstreamUserBuffer).toBe(false);
+    expect((await done).end).toBe('closed');
+  });
+
+  test('a bulk upload to a slow app moves it mid-stream: intact (checksum), bounded, flow control paired', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, session, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader({ pipelined }), undefined, true, pipelined);
+    expect(session.downstreamUserBuffer).toBe(false);
+    const payload = randomBytes(24 * 1024 * 1024);
+    app.pause();
+    const sent = writeAll(client, payload);
+    await until(() => flow.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(session.downstreamUserBuffer).toBe(true);
+    expect(upstream.writableLength).toBeLessThanOrEqual(bound + 64 * 1024);
+    const chunks: Buffer[] = [];
+    app.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => app.once('end', r));
+    const slow = setInterval(() => {
+      app.resume();
+      setTimeout(() => app.pause(), 2);
+    }, 5);
+    await sent;
+    client.end();
+    await new Promise<void>((r) => {
+      const check = setInterval(() => {
+        if (Buffer.concat(chunks).length >= payload.length) { clearInterval(check); r(); }
+      }, 20);
+    });
+    clearInterval(slow);
+    app.resume();
+    await ended;
+    expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
+    app.end();
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect(s.rxBytes).toBe(payload.length);
+    for (let i = 0; i < flow.length; i++) expect(flow[i]).toBe(i % 2 === 0);
+    expect(flow.length % 2).toBe(0);
+  }, 60_000);
+
+  test('both ways at once, moved mid-stream, then half-close: every byte intact each way', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
+    const up = randomBytes(8 * 1024 * 1024);
+    const down = randomBytes(8 * 1024 * 1024);
+    const atApp = collect(app);
+    const atClient = collect(client);
+    await Promise.all([writeAll(client, up), writeAll(app, down)]);
+    expect(session.downstreamUserBuffer).toBe(true);
+    app.end();
+    await atClient.ended;
+    expect(sha(atClient.data())).toBe(sha(down));
+    client.end('tail');
+    await atApp.ended;
+    expect(sha(atApp.data())).toBe(sha(Buffer.concat([up, Buffer.from('tail')])));
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect([s.rxBytes, s.txBytes]).toEqual([up.length + 4, down.length]);
+  }, 60_000);
+
+  test('a downstream reset after the move resets the upstream; close() resets both', async () => {
+    const { client, app, session, done } = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
+    const appErr = new Promise<Error>((r) => app.once('error', r));
+    // Reset once the bytes are through (a RST behind a full window is dropped: see above).
+    const atApp = collect(app);
+    await writeAll(client, randomBytes(2 * 1024 * 1024));
+    await until(() => atApp.data().length === 2 * 1024 * 1024);
+    expect(session.downstreamUserBuffer).toBe(true);
+    client.resetAndDestroy();
+    expect((await appErr).message).toMatch(/ECONNRESET|EPIPE/);
+    expect((await done).end).toBe('downstream_reset');
+
+    const second = await proxied(0, {}, new UserBufferReader({ pipelined }), undefined, true, pipelined);
+    const errs = [new Promise((r) => second.client.once('error', r)), new Promise((r) => second.app.once('error', r))];
+    const atApp2 = collect(second.app);
+    await writeAll(second.client, randomBytes(2 * 1024 * 1024));
+    await until(() => atApp2.data().length === 2 * 1024 * 1024);
+    expect(second.session.downstreamUserBuffer).toBe(true);
+    second.session.close();
+    await Promise.all(errs);
+    expect((await second.done).end).toBe('local_close');
   }, 60_000);
 });
