@@ -80,6 +80,9 @@ export class HpackDecoder {
     return this.#core.u32[(this.#list + offset) >>> 2];
   }
 
+  /** The header list struct in Wasm memory (what the last decode filled). */
+  get listPtr(): number { return this.#list; }
+
   get count(): number { return this.#u32(HL_COUNT); }
   /** Offset in the block of the representation that failed. */
   get errorOffset(): number { return this.#u32(HL_ERROR_OFFSET); }
@@ -138,6 +141,10 @@ export interface HpackEncoderOptions {
   huffman?: 'shorter' | 'always' | 'never';
 }
 
+/** Why encodeRequestHead refused a head (assembly/h2/request-head-list.ts RequestListError). */
+export type RequestHeadError = 'not_a_request_line' | 'not_a_header_field' | 'too_many_fields' | 'not_a_request_head';
+const REQUEST_HEAD_ERRORS: readonly (RequestHeadError | undefined)[] = [undefined, 'not_a_request_line', 'not_a_header_field', 'too_many_fields'];
+
 /** One direction's HPACK encoder (one per connection). */
 export class HpackEncoder {
   readonly #core: Core;
@@ -193,6 +200,32 @@ export class HpackEncoder {
       f32 += HL_FIELD / 4;
     }
     u32[(this.#list + HL_COUNT) >>> 2] = fields.length;
+    return this.#encodeList(total * 4 + fields.length * 12 + 16);
+  }
+
+  /**
+   * Encodes an HTTP/1.1 request head (the core's head writer's bytes, request line to blank
+   * line) as an HTTP/2 request's header block, read into the list by the core
+   * (assembly/h2/request-head-list.ts: :method, :scheme, :authority from Host, :path, names
+   * lower-cased, the connection-specific fields dropped), with no JS string per field. Returns
+   * the block (a copy the caller owns), or why the head is not a request head.
+   */
+  encodeRequestHead(head: Uint8Array, scheme: 'http' | 'https'): Buffer | RequestHeadError {
+    const strings = this.#strings;
+    strings.reserve(head.length + scheme.length);
+    const u8 = this.#core.u8;
+    const at = strings.ptr;
+    u8.set(head, at);
+    const s = at + head.length;
+    for (let i = 0; i < scheme.length; i++) u8[s + i] = scheme.charCodeAt(i);
+    const n = this.#e.h2_request_list(at, head.length, s, scheme.length, this.#list);
+    if (n < 0) return REQUEST_HEAD_ERRORS[-n] ?? 'not_a_request_head';
+    return this.#encodeList(head.length * 4 + n * 12 + 64);
+  }
+
+  /** The header list's fields encoded (room for `bound` bytes reserved first), copied out. */
+  #encodeList(bound: number): Buffer {
+    this.#out.reserve(bound);
     const len = this.#e.hpack_encode(this.#table, this.#list, this.#out.ptr, this.#out.capacity, this.#flags);
     if (len < 0) {
       // Cannot happen with the reservation above; the table may have changed, so no retry.

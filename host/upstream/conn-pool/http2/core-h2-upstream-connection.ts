@@ -15,13 +15,12 @@
 //   streams failing (reset_before_head / reset_mid_response); RST_STREAM ends one stream.
 // Frames out are queued and written once per read, or once per event-loop turn.
 import type { Socket } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http2';
 import type { Core } from '../../../core/wasm.js';
 import {
   FrameScanner, FRAME_DATA, FRAME_HEADERS, FRAME_RST_STREAM, FRAME_SETTINGS, FRAME_PUSH_PROMISE, FRAME_PING, FRAME_GOAWAY,
   FRAME_WINDOW_UPDATE, FRAME_CONTINUATION, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM,
 } from '../../../core/h2/frame-scanner.js';
-import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
+import { HpackDecoder, HpackEncoder } from '../../../core/h2/hpack.js';
 import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
 import { SETTINGS_ACK, settingsFrame, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
 import {
@@ -29,7 +28,7 @@ import {
 } from '../../../core/h2/h2-settings.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
-import type { Http1Codec } from '../http1/http1-codec.js';
+import { CoreH2ResponseHeads } from './core-h2-response-head.js';
 import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
 import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream-stream.js';
 
@@ -47,7 +46,7 @@ const MAX_STREAM_ID = 0x7fffffff;
 export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
   readonly stats: ClusterStats;
-  readonly codec: Http1Codec;
+  readonly responseHeads: CoreH2ResponseHeads;
   active = 0;
   started = 0;
   idleSince = 0;
@@ -81,12 +80,12 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
    * Starts HTTP/2 on a connected `socket`; `onSettled(true)` once the server's SETTINGS arrived,
    * `onSettled(false)` if the connection failed before.
    */
-  constructor(core: Core, socket: Socket, scheme: 'http' | 'https', owner: H2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number, onSettled: (ok: boolean) => void) {
+  constructor(core: Core, socket: Socket, scheme: 'http' | 'https', owner: H2ConnectionOwner, stats: ClusterStats, maxConcurrentStreams: number, onSettled: (ok: boolean) => void) {
     this.#socket = socket;
     this.scheme = scheme;
     this.#owner = owner;
     this.stats = stats;
-    this.codec = codec;
+    this.responseHeads = new CoreH2ResponseHeads(core);
     this.#maxStreams = maxConcurrentStreams;
     this.#onSettled = onSettled;
     this.#scanner = new FrameScanner(core, { server: false });
@@ -135,17 +134,19 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
-  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean {
+  openStream(stream: CoreH2UpstreamStream, head: Uint8Array, endStream: boolean): 'ok' | 'refused' | 'bad_head' {
     // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
-    if (this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID) return false;
+    if (this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID) return 'refused';
+    // Encoded before the id is taken: a head refused here leaves the HPACK table untouched.
+    const block = this.#encoder.encodeRequestHead(head, this.scheme);
+    if (typeof block === 'string') return 'bad_head';
     const id = this.#nextId;
     this.#nextId += 2;
     stream.id = id;
     this.#streams.set(id, stream);
-    const block = this.#encoder.encode(fields);
     for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#out.push(f);
     this.#scheduleFlush();
-    return true;
+    return 'ok';
   }
 
   wantSend(stream: CoreH2UpstreamStream): void {
@@ -344,18 +345,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       st.fail('protocol_error');
       return;
     }
-    const headers: IncomingHttpHeaders = {};
-    for (let i = 0, n = dec.count; i < n; i++) {
-      const name = dec.name(i);
-      const value = dec.value(i);
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [prev as string, value];
-    }
     const end = (flags & FLAG_END_STREAM) !== 0;
     if (end) st.remoteClosed = true;
-    st.onHeaders(headers, end);
+    st.onHeaders(dec, end);
   }
 
   // ── writing ─────────────────────────────────────────────────────────────────────────────
@@ -441,6 +433,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#scanner.dispose();
     this.#decoder.dispose();
     this.#encoder.dispose();
+    this.responseHeads.dispose();
     if (settled) {
       this.#socket.destroy();
       settled(false);

@@ -1,19 +1,17 @@
 // One exchange on an upstream HTTP/2 connection of the core codec (core-h2-upstream-connection.ts),
 // the counterpart of http2-stream.ts on node:http2: the request head as a HEADERS frame (the
-// HTTP/1.1 head bytes turned into fields by h2-request-headers.ts, encoded by the core's HPACK),
-// body DATA sent as the stream and connection send windows allow (writeBody returns false past
-// STREAM_BUFFER_LIMIT queued), response DATA handed on while the handler takes it and buffered,
-// window withheld, while it is paused (flow control is the backpressure towards the server), the
-// response head through the codec's filter (h2-response-head.ts), trailers passed on, and the
-// stream's end mapped to the seam's failures as the node:http2 stream maps them.
-import type { IncomingHttpHeaders } from 'node:http2';
+// core's HTTP/1.1 head bytes read into fields and encoded by the core's HPACK, hpack.ts
+// encodeRequestHead: no JS string per field), body DATA sent as the stream and connection send
+// windows allow (writeBody returns false past STREAM_BUFFER_LIMIT queued), response DATA handed
+// on while the handler takes it and buffered, window withheld, while it is paused (flow control
+// is the backpressure towards the server), the response head read from the decoder's list by
+// the core (core-h2-response-head.ts), trailers passed on, and the stream's end mapped to the
+// seam's failures as the node:http2 stream maps them.
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
-import type { HeaderField } from '../../../core/h2/hpack.js';
-import { h2RequestHeaders, H2HeadError } from './h2-request-headers.js';
-import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
+import type { HpackDecoder } from '../../../core/h2/hpack.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
-import type { Http1Codec } from '../http1/http1-codec.js';
+import type { CoreH2ResponseHeads } from './core-h2-response-head.js';
 
 /** Request body bytes queued on one stream before writeBody reports backpressure (as the listener's). */
 export const STREAM_BUFFER_LIMIT = 64 * 1024;
@@ -27,11 +25,15 @@ const H2_CANCEL = 0x8;
 export interface CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
   readonly stats: ClusterStats;
-  readonly codec: Http1Codec;
+  /** The connection's response head reader (the last head it read). */
+  readonly responseHeads: CoreH2ResponseHeads;
   /** The server's SETTINGS_INITIAL_WINDOW_SIZE now. */
   readonly peerInitialWindow: number;
-  /** Opens the stream: id assigned, HEADERS queued; false when the connection can take no stream. */
-  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean;
+  /**
+   * Opens the stream: id assigned, the HTTP/1.1 request `head` encoded as HEADERS and queued;
+   * 'refused' when the connection can take no stream, 'bad_head' when the head is not a request head.
+   */
+  openStream(stream: CoreH2UpstreamStream, head: Uint8Array, endStream: boolean): 'ok' | 'refused' | 'bad_head';
   /** Body bytes (or the end) were queued on `stream`: send what the windows allow. */
   wantSend(stream: CoreH2UpstreamStream): void;
   /** Consumed response bytes give window back. */
@@ -88,30 +90,16 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#handler = handler;
     this.#isHead = opts.isHead;
     const conn = this.#conn;
-    let fields: HeaderField[];
-    try {
-      const headers = h2RequestHeaders(head, conn.scheme);
-      fields = [];
-      // Pseudo-headers first (§8.3), in the order h2RequestHeaders set them.
-      for (const name of Object.keys(headers)) {
-        const v = headers[name];
-        if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) fields.push([name, String(x)]);
-        else fields.push([name, String(v)]);
-      }
-    } catch (e) {
-      if (!(e instanceof H2HeadError)) throw e;
-      this.#end();
-      queueMicrotask(() => handler.onUpstreamFailure('protocol_error', false));
+    if (!opts.hasBody) this.localClosed = true;
+    const opened = conn.openStream(this, head, !opts.hasBody);
+    if (opened === 'ok') {
+      conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
       return;
     }
-    conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
-    if (!opts.hasBody) this.localClosed = true;
-    if (!conn.openStream(this, fields, !opts.hasBody)) {
-      // The connection closed or went away between the pool's hand-out and this call.
-      this.#end();
-      queueMicrotask(() => handler.onUpstreamFailure('refused_stream', false));
-    }
+    // A head the core cannot read as a request (protocol_error), or the connection closed or
+    // went away between the pool's hand-out and this call (refused_stream: retried elsewhere).
+    this.#end();
+    queueMicrotask(() => handler.onUpstreamFailure(opened === 'refused' ? 'refused_stream' : 'protocol_error', false));
   }
 
   writeBody(chunk: Uint8Array): boolean {
@@ -175,26 +163,31 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   }
 
   // ── from the connection ─────────────────────────────────────────────────────────────────
-  /** A response header block: the head (informational ones skipped), or the trailers. */
-  onHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
+  /** A response header block (the decoder's last list): the head (informational ones skipped), or the trailers. */
+  onHeaders(decoder: HpackDecoder, endStream: boolean): void {
     const h = this.#handler;
     if (!h || this.#done) return;
     if (this.#gotHead) {
-      // Trailers: END_STREAM required (§8.1).
+      // Trailers: END_STREAM required (§8.1); no pseudo-header in them (§8.1).
       if (!endStream) return this.#protocolError();
-      this.#trailers = flatTrailers(headers);
+      const trailers: string[] = [];
+      for (let i = 0, n = decoder.count; i < n; i++) {
+        const name = decoder.name(i);
+        if (name.charCodeAt(0) === 58) return this.#protocolError();
+        trailers.push(name, decoder.value(i));
+      }
+      this.#trailers = trailers;
       this.#onEndStream();
       return;
     }
-    const status = Number(headers[':status']);
-    if (status >= 100 && status < 200) {
+    const r = this.#conn.responseHeads.read(decoder, endStream, this.#isHead);
+    if ('error' in r) return this.#protocolError();
+    if (r.code < 200) {
       if (endStream) return this.#protocolError();
       return; // 1xx: informational, the final head follows
     }
-    const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
-    if ('error' in r) return this.#protocolError();
     this.#gotHead = true;
-    h.onResponseHead(r.head);
+    h.onResponseHead(r);
     if (endStream && !this.#done) this.#onEndStream();
   }
 

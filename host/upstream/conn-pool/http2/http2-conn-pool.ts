@@ -275,7 +275,7 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
       // established when the server's SETTINGS arrived (its stream limit known).
       socket.once(this.#transport.readyEvent, () => {
         if (settled) return;
-        const conn: CoreH2UpstreamConnection = new CoreH2UpstreamConnection(core, socket, this.#scheme, this, stats, cluster.codec, this.#maxStreams, (ok) => {
+        const conn: CoreH2UpstreamConnection = new CoreH2UpstreamConnection(core, socket, this.#scheme, this, stats, this.#maxStreams, (ok) => {
           if (ok) established(conn);
           else fail('connect_fail');
         });
