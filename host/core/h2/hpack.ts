@@ -89,9 +89,14 @@ export class HpackDecoder {
   /** The header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (all fields, kept or not). */
   get listSize(): number { return this.#u32(HL_LIST_SIZE); }
 
+  /** One Buffer over the whole of Wasm memory (remade when memory grows): a string per field, no Buffer object. */
+  #mem: Buffer | null = null;
+
   #string(ptr: number, len: number): string {
     const u8 = this.#core.u8;
-    return Buffer.from(u8.buffer, u8.byteOffset + ptr, len).toString('latin1');
+    let mem = this.#mem;
+    if (mem === null || mem.buffer !== u8.buffer) this.#mem = mem = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    return mem.toString('latin1', ptr, ptr + len);
   }
 
   name(i: number): string {
