@@ -43,14 +43,26 @@ class FieldSink implements HeadSink {
   };
 }
 
+/** NOT_ON_H2's names as bytes, by length. */
+const NOT_ON_H2_BYTES: Map<number, Uint8Array[]> = (() => {
+  const m = new Map<number, Uint8Array[]>();
+  for (const n of NOT_ON_H2) m.set(n.length, [...(m.get(n.length) ?? []), Buffer.from(n, 'latin1')]);
+  return m;
+})();
+
 /** Whether `name` may not go out on HTTP/2 (NOT_ON_H2, or a pseudo-header), read as bytes without a string. */
 function notOnH2(name: string | Uint8Array): boolean {
   if (typeof name === 'string') return NOT_ON_H2.has(name.toLowerCase()) || name.charCodeAt(0) === 58;
   const n = name.length;
   if (n === 0) return false;
   if (name[0] === 58) return true;
-  if (n !== 2 && n !== 7 && n !== 10 && n !== 14 && n !== 16 && n !== 17) return false;
-  return NOT_ON_H2.has(Buffer.from(name.buffer, name.byteOffset, n).toString('latin1').toLowerCase());
+  const candidates = NOT_ON_H2_BYTES.get(n);
+  if (candidates === undefined) return false;
+  next: for (const c of candidates) {
+    for (let i = 0; i < n; i++) if ((name[i]! | (name[i]! >= 0x41 && name[i]! <= 0x5a ? 0x20 : 0)) !== c[i]) continue next;
+    return true;
+  }
+  return false;
 }
 
 /**
