@@ -22,7 +22,7 @@ export const MAX_HEADERS: u32 = 100;
 //   +48 headerCount
 //   +52 hostIndex      request: index of the Host entry, 0xFFFFFFFF when absent
 //   +56 flags          HeadFlag bits below
-//   +60 reserved
+//   +60 reserved      (h2/response-head-list.ts: an HTTP/2 response's grpc-status)
 //   +64 header entries, MAX_HEADERS × 16 bytes: namePtr, nameLen, valuePtr, valueLen
 //       (absolute addresses into the input; names as sent, case preserved; values with OWS
 //       trimmed at both ends) — the same entry format as the request view (assembly/abi.ts).

@@ -150,16 +150,38 @@ function bytesEqual(a: usize, b: usize, n: usize): bool {
 
 /**
  * Finds the field (name, value): returns its index when a whole entry matches, or
- * 0x80000000 | index of the first entry whose name matches, or 0.
+ * 0x80000000 | index of the first entry whose name matches, or 0. The encoder asks this for
+ * every field of every block, so each entry is first rejected by its name's length and first
+ * byte, with the ring walked newest first without a division per entry.
  */
 export function tableFind(t: usize, namePtr: usize, nameLen: u32, valuePtr: usize, valueLen: u32): u32 {
   let nameIndex: u32 = 0;
-  const n = tableLength(t);
-  for (let i: u32 = 1; i <= n; i++) {
-    tableLookup(t, i);
-    if (foundNameLen != nameLen || !bytesEqual(foundNamePtr, namePtr, <usize>nameLen)) continue;
-    if (foundValueLen == valueLen && bytesEqual(foundValuePtr, valuePtr, <usize>valueLen)) return i;
-    if (nameIndex == 0) nameIndex = i;
+  const first: u32 = nameLen == 0 ? 0 : <u32>load<u8>(namePtr);
+  for (let i: u32 = 0; i < STATIC_COUNT; i++) {
+    const e = STATIC_ENTRIES + <usize>i * 6;
+    if (<u32>load<u16>(e + 2) != nameLen) continue;
+    const np = STATIC_BYTES + <usize>load<u16>(e);
+    if (nameLen != 0 && <u32>load<u8>(np) != first) continue;
+    if (!bytesEqual(np, namePtr, <usize>nameLen)) continue;
+    if (<u32>load<u16>(e + 4) == valueLen && bytesEqual(np + <usize>nameLen, valuePtr, <usize>valueLen)) return i + 1;
+    if (nameIndex == 0) nameIndex = i + 1;
+  }
+  const count = load<u32>(t + HT_COUNT);
+  if (count == 0) return nameIndex == 0 ? 0 : 0x80000000 | nameIndex;
+  const cap = load<u32>(t + HT_ENTRY_CAP);
+  const entries = <usize>load<u32>(t + HT_ENTRIES);
+  const bytes = <usize>load<u32>(t + HT_BYTES);
+  const base = load<u32>(t + HT_BASE);
+  let s = load<u32>(t + HT_HEAD);
+  for (let i: u32 = 1; i <= count; i++) {
+    const e = entries + <usize>s * 12;
+    s = s == 0 ? cap - 1 : s - 1;
+    if (load<u32>(e + 4) != nameLen) continue;
+    const np = bytes + <usize>(load<u32>(e) - base);
+    if (nameLen != 0 && <u32>load<u8>(np) != first) continue;
+    if (!bytesEqual(np, namePtr, <usize>nameLen)) continue;
+    if (load<u32>(e + 8) == valueLen && bytesEqual(np + <usize>nameLen, valuePtr, <usize>valueLen)) return STATIC_COUNT + i;
+    if (nameIndex == 0) nameIndex = STATIC_COUNT + i;
   }
   return nameIndex == 0 ? 0 : 0x80000000 | nameIndex;
 }

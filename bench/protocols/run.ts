@@ -1,13 +1,14 @@
 // `npm run bench:protocols`: wasmesh against stock Envoy, side by side from the same Istio YAML,
 // for the protocols past HTTP/1.1 (issue 15): HTTP/2 (h2load, h2c, to a node:http2 upstream),
-// gRPC unary (grpc-js channels × concurrent calls, to a grpc-js server), TCP bytes per second
+// gRPC unary (grpc-js channels × concurrent calls, to a grpc-js server; and `grpc-h2load`, the
+// same calls from h2load, so that a single-threaded JS client does not cap the rate), TCP bytes per second
 // (bulk echo through a Gateway TCP port), TCP connections per second (connect, one exchange,
 // close) and WebSocket messages per second (ws echo). Both proxies run at once (one worker
 // each); every round measures every mode on both, in alternating order, so drift on a shared
 // machine hits both alike (as bench:e2e does). Prints a Markdown table of each round and the
 // medians with wasmesh/Envoy ratios, and writes the JSON under bench/results/.
 //
-// Options: --modes h2,grpc,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
+// Options: --modes h2,grpc,grpc-h2load,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
@@ -28,24 +29,28 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killChildren, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
-import { findH2load, runH2load } from './h2load.js';
+import { findH2load, runH2load, type H2Load } from './h2load.js';
 import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
 import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
 import { envoyMissing, KNOWN_PROXIES, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
-import type { ServerKind } from './servers.js';
+import { GRPC_ECHO_PATH, type ServerKind } from './servers.js';
 
-export type Mode = 'h2' | 'grpc' | 'tcp-bytes' | 'tcp-conn' | 'ws';
-export const MODES: readonly Mode[] = ['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws'];
-const UNIT: Record<Mode, string> = { h2: 'req/s', grpc: 'calls/s', 'tcp-bytes': 'MiB/s', 'tcp-conn': 'conn/s', ws: 'msg/s' };
+/** The grpc-h2load request body: one gRPC message (uncompressed, 64 B), framed (§ Length-Prefixed-Message). */
+const GRPC_MESSAGE: Buffer = Buffer.concat([Buffer.from([0, 0, 0, 0, 64]), Buffer.alloc(64, 'g')]);
+
+export type Mode = 'h2' | 'grpc' | 'grpc-h2load' | 'tcp-bytes' | 'tcp-conn' | 'ws';
+export const MODES: readonly Mode[] = ['h2', 'grpc', 'grpc-h2load', 'tcp-bytes', 'tcp-conn', 'ws'];
+const UNIT: Record<Mode, string> = { h2: 'req/s', grpc: 'calls/s', 'grpc-h2load': 'calls/s', 'tcp-bytes': 'MiB/s', 'tcp-conn': 'conn/s', ws: 'msg/s' };
 const SHAPE: Record<Mode, string> = {
   h2: 'h2load -c 4 -m 16 -t 1 (h2c prior knowledge) → node:http2 upstream over an HTTP2 port',
   grpc: 'grpc-js: 4 channels × 16 concurrent unary calls (64 B) → grpc-js server over a GRPC port',
+  'grpc-h2load': 'h2load -c 4 -m 16 -t 1: unary gRPC POSTs (one framed 64 B message, te: trailers) → grpc-js server over a GRPC port',
   'tcp-bytes': '4 connections × 4 × 64 KiB chunks in flight through Gateway TCP port → TCP echo (echoed bytes; p99 of a chunk round trip)',
   'tcp-conn': '16 loops of connect, 5-byte exchange, close through Gateway TCP port → TCP echo (p99 of the whole exchange)',
   ws: '8 WebSocket connections × 8 messages (64 B) in flight → ws echo (p99 of a message round trip)',
 };
-const CPU_UNIT: Record<Mode, string> = { h2: 'per 1000 req', grpc: 'per 1000 calls', 'tcp-bytes': 'per MiB', 'tcp-conn': 'per 1000 conn', ws: 'per 1000 msg' };
-const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws' };
+const CPU_UNIT: Record<Mode, string> = { h2: 'per 1000 req', grpc: 'per 1000 calls', 'grpc-h2load': 'per 1000 calls', 'tcp-bytes': 'per MiB', 'tcp-conn': 'per 1000 conn', ws: 'per 1000 msg' };
+const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'grpc-h2load': 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws' };
 
 export interface ProtocolsOptions {
   modes: Mode[];
@@ -208,13 +213,23 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
     runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid);
   switch (mode) {
-    case 'h2': {
+    case 'h2':
+    case 'grpc-h2load': {
       // h2load prints no marks: the proxy's CPU is sampled when its warm-up ends (a timer from
       // the start) and when it exits, which is its measuring window plus its teardown.
       const warm = Math.max(warmupS, 0.1);
       let cpuAtStart: number | null = null;
       const mark = setTimeout(() => (cpuAtStart = processCpuS(p.pid)), warm * 1000);
-      return runH2load(h2load!, { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }).then((figures) => {
+      const load: H2Load = mode === 'h2'
+        ? { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }
+        : {
+          // The gRPC load of the grpc mode without grpc-js's client: one h2load process, so that
+          // the proxy, not a single-threaded JS client, is what the rate measures.
+          url: `http://127.0.0.1:${p.httpPort}${GRPC_ECHO_PATH}`, clients: 4, streams: 16, durationS, warmupS: warm,
+          body: GRPC_MESSAGE, dataBytesPerResponse: GRPC_MESSAGE.length,
+          headers: [':authority: grpc-echo.bench.internal', 'content-type: application/grpc', 'te: trailers'],
+        };
+      return runH2load(h2load!, load).then((figures) => {
         clearTimeout(mark);
         const now = processCpuS(p.pid);
         return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart };
@@ -297,12 +312,12 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   }
   const h2load = findH2load();
   let modes = [...o.modes];
-  if (modes.includes('h2') && h2load === null) {
+  if ((modes.includes('h2') || modes.includes('grpc-h2load')) && h2load === null) {
     const why = `h2load not found (H2LOAD_BIN=${process.env.H2LOAD_BIN ?? 'unset'}; Debian: apt-get install nghttp2-client, or scripts/install-loadgen.sh)`;
     require('WASMESH_REQUIRE_LOADGEN', why);
-    skipped.h2 = why;
-    log(`bench:protocols: h2 skipped: ${why}`);
-    modes = modes.filter((m) => m !== 'h2');
+    for (const m of ['h2', 'grpc-h2load'] as const) if (modes.includes(m)) skipped[m] = why;
+    log(`bench:protocols: h2 and grpc-h2load skipped: ${why}`);
+    modes = modes.filter((m) => m !== 'h2' && m !== 'grpc-h2load');
   }
 
   const report: ProtocolsReport = {

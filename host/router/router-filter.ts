@@ -90,7 +90,7 @@ function statNames(code: number): StatusStatNames {
 }
 
 // Scratch arguments for synchronous calls that read them and keep nothing (no object per request).
-const START = { isHead: false, chunked: false, hasBody: false };
+const START = { isHead: false, chunked: false, hasBody: false, upgrade: false };
 const PICK: PickRequest = { headers: [], clientIp: '', path: '', authority: '', originalDestination: null, tried: undefined };
 const ATTEMPT: AttemptResult = { outcome: 'Response', status: 0, elapsedMs: 0, routeTimeoutMs: 0, bodyNotBuffered: false };
 
@@ -337,6 +337,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     START.isHead = stream.downstream.method === 'HEAD';
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;
+    START.upgrade = !!stream.downstream.upgrade;
     upstream.start(head, this, START);
     let ok = true;
     const queue = this.#queue;

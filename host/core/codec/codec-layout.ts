@@ -24,6 +24,8 @@ export const PH_CONTENT_LENGTH = 40;
 export const PH_HEADER_COUNT = 48;
 export const PH_HOST_INDEX = 52;
 export const PH_FLAGS = 56;
+/** The reserved word: an HTTP/2 response's grpc-status (assembly/h2/response-head-list.ts). */
+export const PH_GRPC_STATUS = 60;
 export const PH_HEADERS = 64;
 export const PH_HEADER_ENTRY = 16;
 export const PH_SIZE = PH_HEADERS + MAX_HEADERS * PH_HEADER_ENTRY;

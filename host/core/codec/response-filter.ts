@@ -6,6 +6,11 @@ import { codecExports, type CodecExports, MAX_HEADERS, RF_PAIR, WA_FILTER_FLAGS,
 import { putEditLists, type EditList } from './edit-list.js';
 import type { HeadParser } from './head-parser.js';
 
+/** A parsed-head struct in Wasm memory (the HTTP/1 head parser's, or an HTTP/2 response head's). */
+export interface ParsedHeadStruct {
+  readonly structPtr: number;
+}
+
 /** Filter flag (assembly/codec/response-filter.ts): keep Content-Length. */
 const FILTER_KEEP_CONTENT_LENGTH = 1;
 
@@ -40,7 +45,7 @@ export class ResponseHeadFilter {
    * keepContentLength: keep Content-Length (responses to HEAD, 304), otherwise dropped
    * because uWebSockets.js frames the body itself.
    */
-  filter(parser: HeadParser, edits: readonly EditList[], keepContentLength = false): number {
+  filter(parser: ParsedHeadStruct, edits: readonly EditList[], keepContentLength = false): number {
     const dv = this.#core.view;
     dv.setUint32(this.#args + WA_FILTER_FLAGS, keepContentLength ? FILTER_KEEP_CONTENT_LENGTH : 0, true);
     putEditLists(dv, this.#args, edits);

@@ -71,6 +71,8 @@ export interface H2Exports {
   hpack_decode(table: number, ptr: number, len: number, list: number): number;
   hpack_encode(table: number, list: number, dst: number, cap: number, flags: number): number;
   hpack_encoder_set_limit(table: number, limit: number): number;
+  h2_request_list(head: number, len: number, scheme: number, schemeLen: number, list: number): number;
+  h2_response_head(list: number, ph: number): number;
 }
 
 const LAYOUT: readonly number[] = [

@@ -80,15 +80,23 @@ export class HpackDecoder {
     return this.#core.u32[(this.#list + offset) >>> 2];
   }
 
+  /** The header list struct in Wasm memory (what the last decode filled). */
+  get listPtr(): number { return this.#list; }
+
   get count(): number { return this.#u32(HL_COUNT); }
   /** Offset in the block of the representation that failed. */
   get errorOffset(): number { return this.#u32(HL_ERROR_OFFSET); }
   /** The header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (all fields, kept or not). */
   get listSize(): number { return this.#u32(HL_LIST_SIZE); }
 
+  /** One Buffer over the whole of Wasm memory (remade when memory grows): a string per field, no Buffer object. */
+  #mem: Buffer | null = null;
+
   #string(ptr: number, len: number): string {
     const u8 = this.#core.u8;
-    return Buffer.from(u8.buffer, u8.byteOffset + ptr, len).toString('latin1');
+    let mem = this.#mem;
+    if (mem === null || mem.buffer !== u8.buffer) this.#mem = mem = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    return mem.toString('latin1', ptr, ptr + len);
   }
 
   name(i: number): string {
@@ -138,6 +146,13 @@ export interface HpackEncoderOptions {
   huffman?: 'shorter' | 'always' | 'never';
 }
 
+/** The byte region a block given field by field starts with (grown as needed). */
+const REGION_START = 4096;
+
+/** Why encodeRequestHead refused a head (assembly/h2/request-head-list.ts RequestListError). */
+export type RequestHeadError = 'not_a_request_line' | 'not_a_header_field' | 'too_many_fields' | 'not_a_request_head';
+const REQUEST_HEAD_ERRORS: readonly (RequestHeadError | undefined)[] = [undefined, 'not_a_request_line', 'not_a_header_field', 'too_many_fields'];
+
 /** One direction's HPACK encoder (one per connection). */
 export class HpackEncoder {
   readonly #core: Core;
@@ -147,6 +162,9 @@ export class HpackEncoder {
   readonly #flags: number;
   readonly #strings: InputRegion;
   readonly #out: InputRegion;
+  /** The block begun by beginBlock: per field its offset in #strings, name length, value length. */
+  readonly #spans = new Uint32Array(MAX_FIELDS * 3);
+  #blockFields = 0;
 
   constructor(core: Core, options: HpackEncoderOptions = {}) {
     this.#core = core;
@@ -193,6 +211,114 @@ export class HpackEncoder {
       f32 += HL_FIELD / 4;
     }
     u32[(this.#list + HL_COUNT) >>> 2] = fields.length;
+    return this.#encodeList(total * 4 + fields.length * 12 + 16);
+  }
+
+  /**
+   * Encodes an HTTP/1.1 request head (the core's head writer's bytes, request line to blank
+   * line) as an HTTP/2 request's header block, read into the list by the core
+   * (assembly/h2/request-head-list.ts: :method, :scheme, :authority from Host, :path, names
+   * lower-cased, the connection-specific fields dropped), with no JS string per field. Returns
+   * the block (a copy the caller owns), or why the head is not a request head.
+   */
+  encodeRequestHead(head: Uint8Array, scheme: 'http' | 'https'): Buffer | RequestHeadError {
+    const strings = this.#strings;
+    strings.reserve(head.length + scheme.length);
+    const u8 = this.#core.u8;
+    const at = strings.ptr;
+    u8.set(head, at);
+    const s = at + head.length;
+    for (let i = 0; i < scheme.length; i++) u8[s + i] = scheme.charCodeAt(i);
+    const n = this.#e.h2_request_list(at, head.length, s, scheme.length, this.#list);
+    if (n < 0) return REQUEST_HEAD_ERRORS[-n] ?? 'not_a_request_head';
+    return this.#encodeList(head.length * 4 + n * 12 + 64);
+  }
+
+  /**
+   * Starts a header block given field by field (addField, then endBlock): the names and values
+   * are copied into the encoder's region as bytes, so a caller holding views into Wasm memory
+   * (the core's response filter output) or strings makes no JS string per field.
+   */
+  beginBlock(): void {
+    this.#strings.length = 0;
+    this.#strings.reserve(REGION_START);
+    this.#blockFields = 0;
+  }
+
+  /**
+   * Adds a field to the block begun: the name lower-cased (HTTP/2 field names are, RFC 9113
+   * §8.2.1), latin1 for strings. A view into Wasm memory stays valid across the region's growth
+   * (it is read by address). False when the block already holds MAX_FIELDS fields.
+   */
+  addField(name: string | Uint8Array, value: string | Uint8Array): boolean {
+    if (this.#blockFields === MAX_FIELDS) return false;
+    const strings = this.#strings;
+    const start = strings.length;
+    this.#put(name);
+    const u8 = this.#core.u8;
+    const nameEnd = strings.length;
+    for (let i = strings.ptr + start, e = strings.ptr + nameEnd; i < e; i++) {
+      const c = u8[i]!;
+      if (c >= 0x41 && c <= 0x5a) u8[i] = c | 0x20;
+    }
+    this.#put(value);
+    const spans = this.#spans;
+    const k = this.#blockFields * 3;
+    spans[k] = start;
+    spans[k + 1] = nameEnd - start;
+    spans[k + 2] = strings.length - nameEnd;
+    this.#blockFields++;
+    return true;
+  }
+
+  #put(x: string | Uint8Array): void {
+    const strings = this.#strings;
+    if (typeof x === 'string') {
+      strings.reserve(strings.length + x.length);
+      const u8 = this.#core.u8;
+      const at = strings.ptr + strings.length;
+      for (let i = 0; i < x.length; i++) u8[at + i] = x.charCodeAt(i);
+      strings.length += x.length;
+      return;
+    }
+    const inWasm = x.buffer === this.#core.u8.buffer;
+    const addr = x.byteOffset;
+    const n = x.byteLength;
+    strings.reserve(strings.length + n);
+    const u8 = this.#core.u8; // after reserve: memory may have grown (and `x` with it detached)
+    if (inWasm) u8.copyWithin(strings.ptr + strings.length, addr, addr + n);
+    else u8.set(x, strings.ptr + strings.length);
+    strings.length += n;
+  }
+
+  /** The block begun, encoded (a copy the caller owns). */
+  endBlock(): Buffer {
+    const n = this.#blockFields;
+    const strings = this.#strings;
+    const total = strings.length;
+    this.#out.reserve(total * 4 + n * 12 + 16);
+    const u32 = this.#core.u32;
+    const spans = this.#spans;
+    let f32 = (this.#list + HL_FIELDS) >>> 2;
+    for (let i = 0; i < n; i++) {
+      const at = strings.ptr + spans[i * 3]!;
+      const nameLen = spans[i * 3 + 1]!;
+      u32[f32] = at;
+      u32[f32 + 1] = nameLen;
+      u32[f32 + 2] = at + nameLen;
+      u32[f32 + 3] = spans[i * 3 + 2]!;
+      u32[f32 + 4] = 0;
+      f32 += HL_FIELD / 4;
+    }
+    u32[(this.#list + HL_COUNT) >>> 2] = n;
+    this.#blockFields = 0;
+    strings.length = 0;
+    return this.#encodeList(total * 4 + n * 12 + 16);
+  }
+
+  /** The header list's fields encoded (room for `bound` bytes reserved first), copied out. */
+  #encodeList(bound: number): Buffer {
+    this.#out.reserve(bound);
     const len = this.#e.hpack_encode(this.#table, this.#list, this.#out.ptr, this.#out.capacity, this.#flags);
     if (len < 0) {
       // Cannot happen with the reservation above; the table may have changed, so no retry.

@@ -41,7 +41,7 @@ import { PeerSettings, DEFAULT_WINDOW } from '../../core/h2/h2-settings.js';
 import { SendWindow, RecvWindow } from '../../core/h2/flow-window.js';
 import { H2Stream } from './h2-stream.js';
 import { malformedRequestFields } from './h2-request-fields.js';
-import { CoreHttp2Downstream, type CoreH2StreamOwner } from './core-http2-downstream.js';
+import { BlockSink, CoreHttp2Downstream, type CoreH2StreamOwner } from './core-http2-downstream.js';
 import { CONNECTION_BUFFER_LIMIT, STREAM_BUFFER_LIMIT, type CoreHttp2Options } from './core-http2-options.js';
 
 const H2_STREAM_CLOSED = 0x5;
@@ -79,6 +79,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   readonly #scanner: FrameScanner;
   readonly #decoder: HpackDecoder;
   readonly #encoder: HpackEncoder;
+  readonly blockSink: BlockSink;
   readonly #peer = new PeerSettings();
   readonly #connSend = new SendWindow(DEFAULT_WINDOW);
   readonly #connRecv: RecvWindow;
@@ -127,6 +128,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#scanner = new FrameScanner(ctx.core);
     this.#decoder = new HpackDecoder(ctx.core, { maxListSize: o.maxHeaderListSize, maxHeaders: Math.min(MAX_FIELDS, o.maxRequestHeaders + 8) });
     this.#encoder = new HpackEncoder(ctx.core, { tableSize: ENCODER_TABLE });
+    this.blockSink = new BlockSink(this.#encoder);
     this.#connRecv = new RecvWindow(Math.max(DEFAULT_WINDOW, o.initialConnectionWindowSize));
     this.#idleSince = performance.now();
     this.#flood = new H2FloodGuard(o.flood);
@@ -424,6 +426,13 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (st.localClosed || this.#closed) return;
     st.lastActivity = performance.now();
     for (const f of headerFrames(st.id, this.#encoder.encode(fields), endStream, this.#peer.maxFrameSize)) this.#queue(f);
+    if (endStream) this.#localEnd(st);
+  }
+
+  sendBlock(st: H2Stream, endStream: boolean): void {
+    if (st.localClosed || this.#closed) return;
+    st.lastActivity = performance.now();
+    for (const f of headerFrames(st.id, this.#encoder.endBlock(), endStream, this.#peer.maxFrameSize)) this.#queue(f);
     if (endStream) this.#localEnd(st);
   }
 

@@ -11,7 +11,7 @@
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../downstream.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
-import type { HeaderField } from '../../core/h2/hpack.js';
+import type { HeaderField, HpackEncoder } from '../../core/h2/hpack.js';
 import { readH2RequestHead } from '../http2/h2-request-head.js';
 import type { H2Stream, H2StreamEvents } from './h2-stream.js';
 
@@ -43,6 +43,58 @@ class FieldSink implements HeadSink {
   };
 }
 
+/** NOT_ON_H2's names as bytes, by length. */
+const NOT_ON_H2_BYTES: Map<number, Uint8Array[]> = (() => {
+  const m = new Map<number, Uint8Array[]>();
+  for (const n of NOT_ON_H2) m.set(n.length, [...(m.get(n.length) ?? []), Buffer.from(n, 'latin1')]);
+  return m;
+})();
+
+/** Whether `name` may not go out on HTTP/2 (NOT_ON_H2, or a pseudo-header), read as bytes without a string. */
+function notOnH2(name: string | Uint8Array): boolean {
+  if (typeof name === 'string') return NOT_ON_H2.has(name.toLowerCase()) || name.charCodeAt(0) === 58;
+  const n = name.length;
+  if (n === 0) return false;
+  if (name[0] === 58) return true;
+  const candidates = NOT_ON_H2_BYTES.get(n);
+  if (candidates === undefined) return false;
+  next: for (const c of candidates) {
+    for (let i = 0; i < n; i++) if ((name[i]! | (name[i]! >= 0x41 && name[i]! <= 0x5a ? 0x20 : 0)) !== c[i]) continue next;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Adds a response head's fields to the connection's header block (HpackEncoder.addField): names
+ * and values go into the encoder's region as bytes, views into Wasm memory read by address, so
+ * no JS string is made per field (FieldSink, for the local replies, collects strings).
+ */
+export class BlockSink implements HeadSink {
+  readonly #encoder: HpackEncoder;
+  /** A field past the block's MAX_FIELDS (the head is refused). */
+  overflow = false;
+  constructor(encoder: HpackEncoder) {
+    this.#encoder = encoder;
+  }
+  begin(status: number): void {
+    this.overflow = false;
+    this.#encoder.beginBlock();
+    this.own(':status', STATUS_TEXT[status] ?? String(status));
+  }
+  readonly status = (): void => {};
+  readonly header = (name: string | Uint8Array, value: string | Uint8Array): void => {
+    if (!notOnH2(name)) this.own(name, value);
+  };
+  /** A field the listener itself adds (content-length): not filtered. */
+  own(name: string | Uint8Array, value: string | Uint8Array): void {
+    if (!this.#encoder.addField(name, value)) this.overflow = true;
+  }
+}
+
+/** Status codes as text, made once. */
+const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
 /** What a stream needs of its connection (CoreH2Connection). */
 export interface CoreH2StreamOwner {
   readonly remoteAddress: string;
@@ -53,6 +105,10 @@ export interface CoreH2StreamOwner {
   /** `n` request bytes were taken (or dropped): window goes back to the client. */
   consumed(st: H2Stream, n: number): void;
   sendHeaders(st: H2Stream, fields: HeaderField[], endStream: boolean): void;
+  /** The connection's sink for a response head given field by field (begun with `begin`). */
+  readonly blockSink: BlockSink;
+  /** Sends the block the sink holds (unless the stream can send no more: then it is dropped unencoded). */
+  sendBlock(st: H2Stream, endStream: boolean): void;
   /** Queues DATA (owned by the stream now); false: wait for onWritable. */
   sendData(st: H2Stream, chunk: Buffer): boolean;
   /** END_STREAM after the queued DATA, with trailers when given (and not empty). */
@@ -263,14 +319,21 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     }
     this.status = status;
     this.#state = State.Streaming;
-    const sink = new FieldSink(status);
+    const sink = this.#conn.blockSink;
+    sink.begin(status);
     source.emitHead(sink);
     if (mode === BodyMode.Length) {
-      sink.fields.push(['content-length', String(length)]);
+      sink.own('content-length', String(length));
       this.#length = length;
     }
+    if (sink.overflow) {
+      // More fields than a header block holds: no head can go out, the stream is reset.
+      this.#state = State.Ended;
+      this.#conn.resetStream(this.#st, H2_INTERNAL_ERROR);
+      return;
+    }
     const endStream = mode === BodyMode.None || (mode === BodyMode.Length && length === 0);
-    this.#conn.sendHeaders(this.#st, sink.fields, endStream);
+    this.#conn.sendBlock(this.#st, endStream);
     if (endStream) this.#complete();
   }
 

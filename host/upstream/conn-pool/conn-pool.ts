@@ -71,6 +71,11 @@ export interface StreamStart {
   /** The body goes chunk-encoded (the downstream sent chunked; its own framing is gone). */
   chunked: boolean;
   hasBody: boolean;
+  /**
+   * An HTTP/1.1 upgrade (WebSocket): the head carries Upgrade. The core HTTP/2 pool sends it as
+   * an extended CONNECT (RFC 8441) and reads only such heads in JS; absent: false.
+   */
+  upgrade?: boolean;
 }
 
 /**

@@ -44,8 +44,8 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     const r = await runner(['--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
-    expect(report.summary.map((s) => s.mode)).toEqual(['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws']);
-    for (const mode of ['h2', 'grpc', 'tcp-bytes', 'tcp-conn', 'ws']) {
+    expect(report.summary.map((s) => s.mode)).toEqual(['h2', 'grpc', 'grpc-h2load', 'tcp-bytes', 'tcp-conn', 'ws']);
+    for (const mode of ['h2', 'grpc', 'grpc-h2load', 'tcp-bytes', 'tcp-conn', 'ws']) {
       for (const proxy of ['wasmesh', 'envoy']) {
         const m = report.measurements.find((x) => x.mode === mode && x.proxy === proxy);
         expect(m, `${mode}/${proxy}`).toBeDefined();
@@ -71,17 +71,18 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     const required = await runner(['--modes', 'h2', '--duration', '1', '--json', join(out, 'required.json')], { ...env, WASMESH_REQUIRE_LOADGEN: '1' });
     expect(required.code).toBe(1);
     expect(required.stderr).toContain('WASMESH_REQUIRE_LOADGEN=1 but h2load not found (H2LOAD_BIN=/nonexistent/h2load');
-    const optional = await runner(['--modes', 'h2', '--duration', '1', '--json', join(out, 'optional.json')], { ...env, WASMESH_REQUIRE_LOADGEN: '0' });
+    const optional = await runner(['--modes', 'h2,grpc-h2load', '--duration', '1', '--json', join(out, 'optional.json')], { ...env, WASMESH_REQUIRE_LOADGEN: '0' });
     expect(optional.code, optional.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'optional.json'), 'utf8')) as ProtocolsReport;
     expect(report.skipped.h2).toMatch(/^h2load not found/);
+    expect(report.skipped['grpc-h2load']).toMatch(/^h2load not found/);
     expect(report.measurements).toEqual([]);
   }, 60_000);
 
   it('bad options are refused with the reason', async () => {
     const r = await runner(['--modes', 'h3']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, tcp-bytes, tcp-conn, ws)');
+    expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, grpc-h2load, tcp-bytes, tcp-conn, ws)');
     const unknown = await runner(['--frobnicate', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown option --frobnicate');

@@ -219,6 +219,43 @@ describe('core HTTP/2 listener: requests and responses', () => {
     expect(r.body.toString()).toBe('msg');
   });
 
+  it('writeHead: the head given field by field, as views or strings; names lower-cased; connection-specific fields, pseudo-headers and the source\'s content-length dropped', async () => {
+    const view = (t: string): Uint8Array => new Uint8Array(Buffer.from(t, 'latin1'));
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      ds.writeHead(201, {
+        emitHead(sink) {
+          sink.status('Created');
+          sink.header(view('Content-Type'), view('text/plain'));
+          for (const n of ['Connection', 'keep-alive', 'Transfer-Encoding', 'upgrade', 'TE', 'Proxy-Connection', 'content-length', ':path']) sink.header(view(n), view('x'));
+          sink.header('X-String', 'S');
+          sink.header(view('set-cookie'), view('a=1'));
+          sink.header(view('set-cookie'), view('b=2'));
+        },
+      }, BodyMode.Length, 2);
+      ds.write(Buffer.from('ok'));
+    });
+    const c = await rig.connect();
+    c.write(c.headers(1, GET('/')));
+    const r = await c.response(1);
+    expect(r.status).toBe('201');
+    expect(r.fields).toEqual([[':status', '201'], ['content-type', 'text/plain'], ['x-string', 'S'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['content-length', '2']]);
+    expect(r.body.toString()).toBe('ok');
+  });
+
+  it('writeHead with more fields than a header block holds resets the stream INTERNAL_ERROR; the connection goes on', async () => {
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      if (ds.path === '/ok') return ds.reply('200', [], 'ok');
+      ds.writeHead(200, { emitHead(sink) { for (let i = 0; i < 300; i++) sink.header(`x-${i}`, 'v'); } }, BodyMode.Stream);
+    });
+    const c = await rig.connect();
+    c.write(c.headers(1, GET('/many')));
+    expect(await c.rst(1)).toBe(INTERNAL_ERROR);
+    c.write(c.headers(3, GET('/ok')));
+    expect((await c.response(3)).status).toBe('200');
+  });
+
   it('a response block larger than the frame size goes out as HEADERS + CONTINUATION', async () => {
     rig = await startWireRig((ds) => {
       ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);

@@ -22,7 +22,6 @@
 //   header list over 60 KiB / 100 fields resets its stream (`http2.header_overflow`, 502 UPE).
 // Frames out are queued and written once per read, or once per event-loop turn.
 import type { Socket } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http2';
 import type { Core } from '../../../core/wasm.js';
 import {
   FrameScanner, FRAME_DATA, FRAME_HEADERS, FRAME_RST_STREAM, FRAME_SETTINGS, FRAME_PUSH_PROMISE, FRAME_PING, FRAME_GOAWAY,
@@ -41,6 +40,7 @@ import {
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
+import { CoreH2ResponseHeads } from './core-h2-response-head.js';
 import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
 import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream-stream.js';
 
@@ -63,6 +63,8 @@ const enum Out { Frame, Control, Uncounted }
 export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
   readonly stats: ClusterStats;
+  readonly responseHeads: CoreH2ResponseHeads;
+  /** The cluster's HTTP/1 codec: an upgrade's 101 is parsed by it (h2-extended-connect.ts). */
   readonly codec: Http1Codec;
   active = 0;
   started = 0;
@@ -106,6 +108,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#owner = owner;
     this.stats = stats;
     this.codec = codec;
+    this.responseHeads = new CoreH2ResponseHeads(core);
     this.#maxStreams = maxConcurrentStreams;
     this.#onSettled = onSettled;
     this.#scanner = new FrameScanner(core, { server: false });
@@ -177,19 +180,36 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
-  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean {
+  openStream(stream: CoreH2UpstreamStream, head: Uint8Array, endStream: boolean): 'ok' | 'refused' | 'bad_head' {
     // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
-    if (this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID) return false;
+    if (this.#refusesStreams()) return 'refused';
+    // Encoded before the id is taken: a head refused here leaves the HPACK table untouched.
+    const block = this.#encoder.encodeRequestHead(head, this.scheme);
+    if (typeof block === 'string') return 'bad_head';
+    this.#sendHeaders(stream, block, endStream);
+    return 'ok';
+  }
+
+  openStreamFields(stream: CoreH2UpstreamStream, fields: readonly HeaderField[], endStream: boolean): 'ok' | 'refused' {
+    if (this.#refusesStreams()) return 'refused';
+    this.#sendHeaders(stream, this.#encoder.encode(fields), endStream);
+    return 'ok';
+  }
+
+  #refusesStreams(): boolean {
+    return this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID;
+  }
+
+  /** The stream's id taken and its HEADERS (the encoded `block`) queued. */
+  #sendHeaders(stream: CoreH2UpstreamStream, block: Buffer, endStream: boolean): void {
     const id = this.#nextId;
     this.#nextId += 2;
     stream.id = id;
     this.#streams.set(id, stream);
     this.#flood.streamOpened();
     this.#keepalive?.beforeStream();
-    const block = this.#encoder.encode(fields);
     for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#queue(f);
     this.#scheduleFlush();
-    return true;
   }
 
   wantSend(stream: CoreH2UpstreamStream): void {
@@ -395,18 +415,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       st.fail('protocol_error');
       return;
     }
-    const headers: IncomingHttpHeaders = {};
-    for (let i = 0, n = dec.count; i < n; i++) {
-      const name = dec.name(i);
-      const value = dec.value(i);
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else headers[name] = [prev as string, value];
-    }
     const end = (flags & FLAG_END_STREAM) !== 0;
     if (end) st.remoteClosed = true;
-    st.onHeaders(headers, end);
+    st.onHeaders(dec, end);
   }
 
   // ── writing ─────────────────────────────────────────────────────────────────────────────
@@ -514,6 +525,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#scanner.dispose();
     this.#decoder.dispose();
     this.#encoder.dispose();
+    this.responseHeads.dispose();
     if (settled) {
       this.#socket.destroy();
       settled(false);

@@ -1,25 +1,27 @@
 // One exchange on an upstream HTTP/2 connection of the core codec (core-h2-upstream-connection.ts),
 // the counterpart of http2-stream.ts on node:http2: the request head as a HEADERS frame (the
-// HTTP/1.1 head bytes turned into fields by h2-request-headers.ts, encoded by the core's HPACK),
-// body DATA sent as the stream and connection send windows allow (writeBody returns false past
-// STREAM_BUFFER_LIMIT queued), response DATA handed on while the handler takes it and buffered,
-// window withheld, while it is paused (flow control is the backpressure towards the server), the
-// response head through the codec's filter (h2-response-head.ts), trailers passed on, and the
-// stream's end mapped to the seam's failures as the node:http2 stream maps them. An HTTP/1.1
-// upgrade goes as an extended CONNECT (RFC 8441, h2-extended-connect.ts) when the server's
-// SETTINGS allow it; its 2xx becomes the router's 101 and the stream the tunnel's upstream end
-// (core-h2-stream-tunnel.ts).
+// core's HTTP/1.1 head bytes read into fields and encoded by the core's HPACK, hpack.ts
+// encodeRequestHead: no JS string per field), body DATA sent as the stream and connection send
+// windows allow (writeBody returns false past STREAM_BUFFER_LIMIT queued), response DATA handed
+// on while the handler takes it and buffered, window withheld, while it is paused (flow control
+// is the backpressure towards the server), the response head read from the decoder's list by
+// the core (core-h2-response-head.ts), trailers passed on, and the stream's end mapped to the
+// seam's failures as the node:http2 stream maps them. An HTTP/1.1 upgrade (the router's
+// StreamStart.upgrade, rare) goes as an extended CONNECT (RFC 8441, h2-extended-connect.ts) when
+// the server's SETTINGS allow it, its head turned into fields in JS (h2-request-headers.ts); its
+// 2xx becomes the router's 101 (parsed by the cluster's HTTP/1 codec) and the stream the
+// tunnel's upstream end (core-h2-stream-tunnel.ts).
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
-import type { HeaderField } from '../../../core/h2/hpack.js';
+import type { HeaderField, HpackDecoder } from '../../../core/h2/hpack.js';
 import { h2RequestHeaders, H2HeadError, type H2Upgrade } from './h2-request-headers.js';
 import { toExtendedConnect, upgradeResponseHead } from './h2-extended-connect.js';
 import { CoreH2StreamTunnelEnd } from './core-h2-stream-tunnel.js';
 import type { TunnelEnd } from '../../../common/tunnel-end.js';
-import { flatTrailers, h2ResponseHead } from './h2-response-head.js';
-import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
+import type { ClusterStats } from '../../../telemetry/stats.js';
+import type { CoreH2ResponseHeads } from './core-h2-response-head.js';
 
 /** Request body bytes queued on one stream before writeBody reports backpressure (as the listener's). */
 export const STREAM_BUFFER_LIMIT = 64 * 1024;
@@ -33,13 +35,21 @@ const H2_CANCEL = 0x8;
 export interface CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
   readonly stats: ClusterStats;
-  readonly codec: Http1Codec;
+  /** The connection's response head reader (the last head it read). */
+  readonly responseHeads: CoreH2ResponseHeads;
   /** The server's SETTINGS_INITIAL_WINDOW_SIZE now. */
   readonly peerInitialWindow: number;
+  /** The cluster's HTTP/1 codec (an upgrade's 101 is parsed by it). */
+  readonly codec: Http1Codec;
   /** The server's SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441). */
   readonly peerEnableConnect: boolean;
-  /** Opens the stream: id assigned, HEADERS queued; false when the connection can take no stream. */
-  openStream(stream: CoreH2UpstreamStream, fields: HeaderField[], endStream: boolean): boolean;
+  /**
+   * Opens the stream: id assigned, the HTTP/1.1 request `head` encoded as HEADERS and queued;
+   * 'refused' when the connection can take no stream, 'bad_head' when the head is not a request head.
+   */
+  openStream(stream: CoreH2UpstreamStream, head: Uint8Array, endStream: boolean): 'ok' | 'refused' | 'bad_head';
+  /** As openStream, with the header `fields` given (an extended CONNECT, built in JS). */
+  openStreamFields(stream: CoreH2UpstreamStream, fields: readonly HeaderField[], endStream: boolean): 'ok' | 'refused';
   /** Body bytes (or the end) were queued on `stream`: send what the windows allow. */
   wantSend(stream: CoreH2UpstreamStream): void;
   /** Consumed response bytes give window back. */
@@ -103,6 +113,22 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#handler = handler;
     this.#isHead = opts.isHead;
     const conn = this.#conn;
+    if (opts.upgrade === true) return this.#startUpgrade(head, handler, opts);
+    if (!opts.hasBody) this.localClosed = true;
+    const opened = conn.openStream(this, head, !opts.hasBody);
+    if (opened === 'ok') {
+      conn.stats.inc('upstream_cx_tx_bytes_total', head.length);
+      return;
+    }
+    // A head the core cannot read as a request (protocol_error), or the connection closed or
+    // went away between the pool's hand-out and this call (refused_stream: retried elsewhere).
+    this.#end();
+    queueMicrotask(() => handler.onUpstreamFailure(opened === 'refused' ? 'refused_stream' : 'protocol_error', false));
+  }
+
+  /** An upgrade request: its head read in JS (rare), sent as an extended CONNECT. */
+  #startUpgrade(head: Uint8Array, handler: ExchangeHandler, opts: StreamStart): void {
+    const conn = this.#conn;
     let headers;
     const upgrade: H2Upgrade = { protocol: null, key: null };
     try {
@@ -139,7 +165,7 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     // A CONNECT's stream stays open this way: it is the tunnel.
     const endStream = !opts.hasBody && this.#connect === null;
     if (endStream) this.localClosed = true;
-    if (!conn.openStream(this, fields, endStream)) {
+    if (conn.openStreamFields(this, fields, endStream) !== 'ok') {
       // The connection closed or went away between the pool's hand-out and this call.
       this.#end();
       queueMicrotask(() => handler.onUpstreamFailure('refused_stream', false));
@@ -231,26 +257,34 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   }
 
   // ── from the connection ─────────────────────────────────────────────────────────────────
-  /** A response header block: the head (informational ones skipped), or the trailers. */
-  onHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
+  /** A response header block (the decoder's last list): the head (informational ones skipped), or the trailers. */
+  onHeaders(decoder: HpackDecoder, endStream: boolean): void {
     const h = this.#handler;
     if (!h || this.#done) return;
     if (this.#gotHead) {
-      // Trailers: END_STREAM required (§8.1).
+      // Trailers: END_STREAM required (§8.1); no pseudo-header in them (§8.1).
       if (!endStream) return this.#protocolError();
-      this.#trailers = flatTrailers(headers);
+      const trailers: string[] = [];
+      for (let i = 0, n = decoder.count; i < n; i++) {
+        const name = decoder.name(i);
+        if (name.charCodeAt(0) === 58) return this.#protocolError();
+        trailers.push(name, decoder.value(i));
+      }
+      this.#trailers = trailers;
       this.#onEndStream();
       return;
     }
-    const status = Number(headers[':status']);
-    if (status >= 100 && status < 200) {
+    const r = this.#conn.responseHeads.read(decoder, endStream, this.#isHead);
+    if ('error' in r) return this.#protocolError();
+    if (r.code < 200) {
       if (endStream) return this.#protocolError();
       return; // 1xx: informational, the final head follows
     }
     const c = this.#connect;
-    if (c !== null && !endStream) {
-      // The extended CONNECT's 2xx: the 101 the router's upgrade path expects.
-      const up = upgradeResponseHead(this.#conn.codec, headers, c.protocol, c.key);
+    if (c !== null && !endStream && r.code >= 200 && r.code < 300) {
+      // The extended CONNECT's 2xx: the 101 the router's upgrade path expects (rare: the
+      // decoder's list as a headers object for h2-extended-connect.ts).
+      const up = upgradeResponseHead(this.#conn.codec, decodedHeaders(decoder), c.protocol, c.key);
       if (up !== null) {
         if ('error' in up) return this.#protocolError();
         this.#gotHead = true;
@@ -259,10 +293,8 @@ export class CoreH2UpstreamStream implements UpstreamStream {
         return;
       }
     }
-    const r = h2ResponseHead(this.#conn.codec, headers, endStream, this.#isHead);
-    if ('error' in r) return this.#protocolError();
     this.#gotHead = true;
-    h.onResponseHead(r.head);
+    h.onResponseHead(r);
     if (endStream && !this.#done) this.#onEndStream();
   }
 
@@ -356,4 +388,18 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.pendingBytes = 0;
     this.#conn.streamDone(this);
   }
+}
+
+/** The decoder's last list as a headers object (repeated names as arrays): the upgrade path only. */
+function decodedHeaders(decoder: HpackDecoder): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0, n = decoder.count; i < n; i++) {
+    const name = decoder.name(i);
+    const v = decoder.value(i);
+    const prev = out[name];
+    if (prev === undefined) out[name] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[name] = [prev, v];
+  }
+  return out as IncomingHttpHeaders;
 }
