@@ -16,14 +16,16 @@ import { repoRoot } from '../e2e/repo-root.js';
 import { GATEWAY_HTTP_PORT, GATEWAY_TCP_PORT, PROTO_GATEWAY } from './mesh-yaml.js';
 
 /**
- * `wasmesh-core`: wasmesh with the core codec's HTTP/2 listener (WASMESH_HTTP2_CODEC=core);
- * `wasmesh-core-up`: also its upstream HTTP/2 connections (WASMESH_HTTP2_UPSTREAM_CODEC=core).
+ * `wasmesh`: the defaults (the core codec on both HTTP/2 sides since 2026-12-07);
+ * `wasmesh-nghttp2`: node:http2 on both sides (WASMESH_HTTP2_CODEC=nghttp2, WASMESH_HTTP2_UPSTREAM_CODEC=nghttp2);
+ * `wasmesh-core`: the core codec's HTTP/2 listener with node:http2 upstream connections;
+ * `wasmesh-core-up`: the core codec on both sides, named explicitly.
  */
-export type ProxyName = 'wasmesh' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy';
+export type ProxyName = 'wasmesh' | 'wasmesh-nghttp2' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy';
 /** What runs by default. */
 export const PROXIES: readonly ProxyName[] = ['wasmesh', 'envoy'];
 /** What --proxies accepts. */
-export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-core', 'wasmesh-core-up', 'envoy'];
+export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'envoy'];
 
 export interface RunningProxy {
   name: ProxyName;
@@ -43,9 +45,10 @@ export async function startProxy(name: ProxyName, meshDir: string, wasmeshNodeAr
     const args = [...WASMESH_NODE_FLAGS, ...wasmeshNodeArgs, join(repoRoot(), 'bin', 'wasmesh.js'), 'proxy', '-f', meshDir, '--gateway', PROTO_GATEWAY,
       '--port-map', `${GATEWAY_HTTP_PORT}=127.0.0.1:${httpPort},${GATEWAY_TCP_PORT}=127.0.0.1:${tcpPort}`,
       '--admin', `127.0.0.1:${admin}`, '--workers', '1', '--access-log', 'off'];
-    const env = name === 'wasmesh-core' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core' }
-      : name === 'wasmesh-core-up' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'core' }
-        : process.env;
+    const env = name === 'wasmesh-nghttp2' ? { ...process.env, WASMESH_HTTP2_CODEC: 'nghttp2', WASMESH_HTTP2_UPSTREAM_CODEC: 'nghttp2' }
+      : name === 'wasmesh-core' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'nghttp2' }
+        : name === 'wasmesh-core-up' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'core' }
+          : process.env;
     const { child } = await startReady(process.execPath, args, { url: `http://127.0.0.1:${admin}/ready` }, `${name} proxy`, { env });
     return { name, httpPort, tcpPort, pid: child.pid!, stop: () => stopChild(child, 10_000) };
   }

@@ -204,7 +204,7 @@ function runNodeLoadProcess(load: NodeLoad, pid: number): Promise<Sampled> {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('WASMESH_PROTO_LOAD '));
       if (line === undefined) reject(new Error(`${load.kind} load exited (${code ?? signal}) without figures:\n${out}`));
-      else resolve({ figures: JSON.parse(line.slice('WASMESH_PROTO_LOAD '.length)) as LoadFigures, proxyCpuS });
+      else resolve({ figures: loadFigures(line.slice('WASMESH_PROTO_LOAD '.length)), proxyCpuS });
     });
   });
 }
@@ -249,6 +249,16 @@ export function cpuPerUnit(mode: Mode, f: LoadFigures, cpuS: number | null): num
   return units > 0 ? (cpuS * 1000) / units : null;
 }
 
+/**
+ * The load process's figures. A window with no completed operation has no latency: its NaN
+ * percentiles arrive as JSON null and are read back as NaN (printed "NaN", never a crash).
+ */
+function loadFigures(json: string): LoadFigures {
+  const f = JSON.parse(json) as LoadFigures;
+  const num = (x: number | null): number => (x === null ? NaN : x);
+  return { ...f, latencyMs: { p50: num(f.latencyMs.p50), p99: num(f.latencyMs.p99) } };
+}
+
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -256,7 +266,7 @@ const median = (xs: readonly number[]): number => {
 
 export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): ModeSummary[] {
   const out: ModeSummary[] = [];
-  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-core', 'wasmesh-core-up'] as const) {
+  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up'] as const) {
     const of = (proxy: ProxyName): Measurement[] => ms.filter((m) => m.mode === mode && m.proxy === proxy);
     const w = of(variant);
     const e = of('envoy');

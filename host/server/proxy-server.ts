@@ -110,13 +110,13 @@ export interface ProxyServerOptions {
   /**
    * Which HTTP/2 implementation serves downstream HTTP/2 (h2c and h2 by ALPN): `nghttp2`
    * (node:http2, listener/http2/) or `core` (the core's frame scanner and HPACK,
-   * listener/http2-core/). Default: WASMESH_HTTP2_CODEC, else nghttp2.
+   * listener/http2-core/). Default: WASMESH_HTTP2_CODEC, else core.
    */
   http2Codec?: Http2Codec;
   /**
    * Which HTTP/2 implementation upstream HTTP/2 and gRPC clusters speak: `nghttp2` (node:http2
    * client sessions) or `core` (upstream/conn-pool/http2/core-h2-upstream-connection.ts).
-   * Default: WASMESH_HTTP2_UPSTREAM_CODEC, else nghttp2.
+   * Default: WASMESH_HTTP2_UPSTREAM_CODEC, else core.
    */
   http2UpstreamCodec?: Http2UpstreamCodec;
   /**

@@ -88,19 +88,19 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(unknown.stderr).toContain('unknown option --frobnicate');
     const proxy = await runner(['--proxies', 'wasmesh,nginx']);
     expect(proxy.code).toBe(2);
-    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-core, wasmesh-core-up, envoy)');
+    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, envoy)');
   });
 
-  it('--proxies wasmesh,wasmesh-core,wasmesh-core-up,envoy: the HTTP/2 codec variants against Envoy in the same rounds, a row each', async () => {
+  it('--proxies wasmesh,wasmesh-nghttp2,wasmesh-core,envoy: the HTTP/2 codec variants against Envoy in the same rounds, a row each', async () => {
     await ensureBuilt();
     const json = join(out, 'core.json');
-    const r = await runner(['--modes', 'h2,grpc', '--proxies', 'wasmesh,wasmesh-core,wasmesh-core-up,envoy', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    const r = await runner(['--modes', 'h2,grpc', '--proxies', 'wasmesh,wasmesh-nghttp2,wasmesh-core,envoy', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
-    expect(report.summary.map((s) => `${s.mode}/${s.variant}`)).toEqual(['h2/wasmesh', 'h2/wasmesh-core', 'h2/wasmesh-core-up', 'grpc/wasmesh', 'grpc/wasmesh-core', 'grpc/wasmesh-core-up']);
+    expect(report.summary.map((s) => `${s.mode}/${s.variant}`)).toEqual(['h2/wasmesh', 'h2/wasmesh-nghttp2', 'h2/wasmesh-core', 'grpc/wasmesh', 'grpc/wasmesh-nghttp2', 'grpc/wasmesh-core']);
     for (const m of report.measurements) expect(m.figures.errors, `${m.mode}/${m.proxy}: ${m.figures.firstError}`).toBe(0);
     expect(r.stdout).toMatch(/\| h2 \(wasmesh-core\) \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
-    expect(r.stdout).toMatch(/\| grpc \(wasmesh-core-up\) \| \d+ calls\/s \| \d+ calls\/s \| \*\*[\d.]+×\*\*/);
+    expect(r.stdout).toMatch(/\| grpc \(wasmesh-nghttp2\) \| \d+ calls\/s \| \d+ calls\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
 
   it('--proxies wasmesh runs wasmesh alone: its figures and CPU per MiB, no ratio', async () => {
