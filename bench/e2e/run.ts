@@ -141,7 +141,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
               }
             }
             started.set(c.name, r);
-            log(`${c.name.padEnd(14)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
+            log(`${c.name.padEnd(14)} pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
             // Warm-up, unrecorded: JIT, connection pools, page faults.
             await driveLoad(tools, modes[0], r.url, opts.warmupS, headers).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
           } catch (err) {
