@@ -331,6 +331,8 @@ export function markdownReport(report: E2eReport): string {
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time'), '');
   if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time'), '');
+  for (const p of report.pairNotelProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with telemetry off spends its time'), '');
+  for (const p of report.pairTelemetryProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with both reporters and tracing spends its time'), '');
   return out.join('\n');
 }
 
@@ -384,5 +386,6 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  for (const p of report.pairTelemetryProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with both reporters and tracing spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }

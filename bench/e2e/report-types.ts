@@ -192,6 +192,9 @@ export interface E2eReport {
   telemetrySpans?: Array<{ contender: string; requests: number; spans: number }>;
   /** The telemetry pair mode: per start of a pair with both reporters, the proof that both reported (bench/e2e/reporters-check.ts). */
   reporterChecks?: ReporterCheckRecord[];
+  /** The telemetry pair mode, profiled under throughput load: each pair's two processes, telemetry off and on. */
+  pairNotelProfiles?: ProxyProfile[];
+  pairTelemetryProfiles?: ProxyProfile[];
   /** The telemetry mode: wasmesh with Istio's metrics and 1 % tracing, profiled under throughput load. */
   telemetryProfile?: ProxyProfile;
 }

@@ -270,7 +270,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
   let policyMeshDir: string | undefined;
   let telemetryMeshDir: string | undefined;
-  const sink = opts.contenders.includes('wasmesh-telemetry') ? await startSpanSink() : undefined;
+  const sink = opts.contenders.includes('wasmesh-telemetry') || opts.contenders.includes('wasmesh-pair-telemetry') ? await startSpanSink() : undefined;
   try {
     if (sink) telemetryMeshDir = writeTelemetryMesh(meshDir, sink.port);
     const mtls = opts.contenders.includes('wasmesh-mtls') ? await issuePairCertificates(mtlsDir) : undefined;
@@ -279,7 +279,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
     if (policy) policyMeshDir = writePolicyMesh(meshDir, policy.jwks);
     const headers = policy ? [policy.header] : undefined;
     const make = (name: ContenderName) => (nodeArgs: string[]): Contender =>
-      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
+      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), ...(sink ? { spanSinkPort: sink.port } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
     if (opts.contenders.includes('wasmesh')) {
       log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
       report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS, 15, undefined, headers))[0];
@@ -288,7 +288,14 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
       log(`profiling wasmesh with the policies under throughput load (${opts.durationS} s)`);
       report.policyProfile = (await profileWasmesh(make('wasmesh-policy'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with the policies and JWT'], headers))[0];
     }
-    if (telemetryMeshDir) {
+    if (opts.contenders.includes('wasmesh-pair-telemetry')) {
+      // Both pairs, so that the telemetry's share shows against the same path without it.
+      const roles = (what: string) => [`the client side's proxy (${what})`, `the app's sidecar (${what})`];
+      log(`profiling the wasmesh pair with telemetry off, then on (both reporters, 1 % tracing), under throughput load (${opts.durationS} s each)`);
+      report.pairNotelProfiles = await profileWasmesh(make('wasmesh-pair-notel'), tools, mode, opts.warmupS, opts.durationS, 15, roles('telemetry off'));
+      report.pairTelemetryProfiles = await profileWasmesh(make('wasmesh-pair-telemetry'), tools, mode, opts.warmupS, opts.durationS, 25, roles('source reporter, 1 % tracing').map((r, i) => (i === 1 ? r.replace('source', 'destination') : r)));
+    }
+    if (opts.contenders.includes('wasmesh-telemetry')) {
       log(`profiling wasmesh with Istio's metrics and 1 % tracing under throughput load (${opts.durationS} s)`);
       report.telemetryProfile = (await profileWasmesh(make('wasmesh-telemetry'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with Istio\'s metrics and 1 % tracing']))[0];
     }
