@@ -1,12 +1,14 @@
-// The four contenders of the end-to-end benchmark, behind one interface: `direct` (the load goes
+// The contenders of the end-to-end benchmark, behind one interface: `direct` (the load goes
 // straight to the upstream: the floor every proxy adds to), `wasmesh` (`wasmesh proxy` on the
 // benchmark YAML), `envoy` (stock Envoy on the bootstrap `wasmesh envoy-config` produces from the
 // same YAML: Envoy's native routing) and `envoy+filters` (the same stock Envoy on `wasmesh
-// envoy-config --filters`: routing decided by wasmesh's proxy-wasm filters). Each proxy runs in
-// its own process with a given worker count.
+// envoy-config --filters`: routing decided by wasmesh's proxy-wasm filters), and each mode's own
+// (mTLS, policy, telemetry, and the both-reporters telemetry pair: the sidecar pairs share
+// wasmeshPair / envoyPair, and bench/e2e/mtls-pair.ts). Each proxy runs in its own process with a
+// given worker count.
 import { WASMESH_NODE_FLAGS } from '../../host/cli/node-flags.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../host/config/index.js';
@@ -17,12 +19,14 @@ import { freePort, startReady, stopChild } from './processes.js';
 import { repoRoot } from './repo-root.js';
 import type { Upstream } from './upstream.js';
 import type { MtlsInbound } from './mtls-check.js';
-import { envoyInbound, envoyOutbound, type PairCertificates } from './mtls-pair.js';
+import { APP_WORKLOAD, CLIENT_WORKLOAD, envoyInbound, envoyOutbound, writePairMesh, type PairCertificates } from './mtls-pair.js';
+import { checkBothReporters } from './reporters-check.js';
+import type { TracingConfig } from '../../host/model/tracing.js';
 
 export type ContenderName = 'direct' | 'wasmesh' | 'envoy' | 'envoy+filters' | 'wasmesh-mtls' | 'envoy-mtls' | 'wasmesh-policy' | 'envoy-policy'
-  | 'wasmesh-notel' | 'wasmesh-telemetry' | 'envoy-telemetry';
+  | 'wasmesh-notel' | 'wasmesh-telemetry' | 'envoy-telemetry' | 'wasmesh-pair-notel' | 'wasmesh-pair-telemetry' | 'envoy-pair-telemetry';
 export const CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters', 'wasmesh-mtls', 'envoy-mtls', 'wasmesh-policy', 'envoy-policy',
-  'wasmesh-notel', 'wasmesh-telemetry', 'envoy-telemetry'];
+  'wasmesh-notel', 'wasmesh-telemetry', 'envoy-telemetry', 'wasmesh-pair-notel', 'wasmesh-pair-telemetry', 'envoy-pair-telemetry'];
 /** What a run measures unless --contenders says otherwise. */
 export const DEFAULT_CONTENDERS: readonly ContenderName[] = ['direct', 'wasmesh', 'envoy', 'envoy+filters'];
 /** The mTLS mode (`--mtls`): a sidecar pair with STRICT mTLS between them, wasmesh's and Envoy's. */
@@ -40,6 +44,15 @@ export const POLICY_CONTENDERS: readonly ContenderName[] = ['wasmesh', 'wasmesh-
  * (`wasmesh-telemetry`), and stock Envoy with its stats and the same tracing (`envoy-telemetry`).
  */
 export const TELEMETRY_CONTENDERS: readonly ContenderName[] = ['wasmesh-notel', 'wasmesh', 'wasmesh-telemetry', 'envoy-telemetry'];
+/**
+ * The both-reporters telemetry mode (`--telemetry-pair`, issue 14): a sidecar pair in plain HTTP,
+ * client → client side's proxy (source reporter) → app's sidecar inbound (destination reporter) →
+ * the upstream: wasmesh with telemetry off on both, with Istio's metrics on both and 1 % Zipkin
+ * tracing, and two stock Envoys with their stats and the same tracing.
+ */
+export const TELEMETRY_PAIR_CONTENDERS: readonly ContenderName[] = ['wasmesh-pair-notel', 'wasmesh-pair-telemetry', 'envoy-pair-telemetry'];
+/** The contenders that trace (1 % to the harness's span sink). */
+export const TRACING_CONTENDERS: readonly ContenderName[] = ['wasmesh-telemetry', 'envoy-telemetry', 'wasmesh-pair-telemetry', 'envoy-pair-telemetry'];
 
 /** The contenders a report shows: the default ones, and any other it has figures for. */
 export function shownContenders(measured: ReadonlyArray<{ contender: string }>): ContenderName[] {
@@ -60,6 +73,12 @@ export interface RunningContender {
   pids?: readonly number[];
   /** A sidecar pair under mTLS: its inbound sidecar (where mTLS terminates), for the mode's checks. */
   inbound?: MtlsInbound;
+  /**
+   * A check after the measured runs that the contender did what its figures claim (the
+   * both-reporters pair: both reporters' series present); resolves to the facts found, rejects
+   * with what is missing.
+   */
+  verify?(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +107,8 @@ export interface ContenderOptions {
   policyMeshDir?: string;
   /** The telemetry contenders' YAML: the benchmark's plus bench/e2e/config-telemetry/; absent: they are unavailable. */
   telemetryMeshDir?: string;
+  /** The span sink's port, for the both-reporters pair's tracing YAML; absent: those contenders are unavailable. */
+  spanSinkPort?: number;
 }
 
 function direct(opts: ContenderOptions): Contender {
@@ -256,26 +277,63 @@ async function startEnvoy(bin: string, bootstrap: object, adminPort: number, wor
   }
 }
 
+/** How one sidecar-pair contender differs from the others (the mTLS mode's, the both-reporters telemetry mode's). */
+interface PairVariant {
+  name: 'envoy-mtls' | 'wasmesh-mtls' | 'envoy-pair-telemetry' | 'wasmesh-pair-notel' | 'wasmesh-pair-telemetry';
+  /** Istio's mTLS between the sidecars: the mode's certificates (undefined when not issued: unavailable); false: plain HTTP. */
+  mtls: PairCertificates | undefined | false;
+  /** Istio's metrics on both sidecars and 1 % Zipkin tracing to the span sink on this port (undefined when none runs: unavailable); false: telemetry off. */
+  telemetry: number | undefined | false;
+  what: string;
+}
+
+const ENVOY_MISSING = 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)';
+
+/** Why a pair variant cannot run for want of its mode's setup, or null. */
+function pairSetupMissing(v: PairVariant): string | null {
+  return v.mtls === undefined ? 'no certificates issued for the mTLS mode' : v.telemetry === undefined ? 'no span sink started for the telemetry mode' : null;
+}
+
+/** The wasmesh pair's YAML for a variant: config-pair/ plus the mode's additions. */
+function pairMesh(v: PairVariant, inboundPort: number): string {
+  const extraDirs = [...(v.mtls ? ['config-mtls'] : []), ...(v.telemetry ? ['config-telemetry'] : [])];
+  return writePairMesh(inboundPort, { mtls: v.mtls !== false, extraDirs, vars: v.telemetry ? { SINK_PORT: String(v.telemetry) } : {} });
+}
+
 /**
- * `envoy-mtls`: stock Envoy as both sidecars, client → outbound Envoy → (Istio's mTLS) → inbound
- * Envoy (STRICT) → the upstream's v1 port, with the mesh CA's certificates from files: what
- * Istio's sidecars do after SDS delivered the same certificates.
+ * Stock Envoy as both sidecars, client → outbound Envoy → inbound Envoy → the upstream's v1 port:
+ * `envoy-mtls` with Istio's mTLS between them from the mesh CA's certificates as files (what
+ * Istio's sidecars do after SDS delivered the same certificates); `envoy-pair-telemetry` in plain
+ * HTTP with Envoy's own stats (always on) and the telemetry YAML's tracing on both (the sampling
+ * decision taken on the outbound, carried by B3 to the inbound, as in an Istio mesh).
  */
-function envoyMtls(opts: ContenderOptions): Contender {
+function envoyPair(opts: ContenderOptions, v: PairVariant): Contender {
   const bin = findEnvoy();
   return {
-    name: 'envoy-mtls',
-    unavailable: () => (bin === null ? 'Envoy not installed (run scripts/install-envoy.sh or set ENVOY_BIN)' : opts.mtls === undefined ? 'no certificates issued for the mTLS mode' : null),
+    name: v.name,
+    unavailable: () => (bin === null ? ENVOY_MISSING : pairSetupMissing(v)),
     async start(workers) {
       const [port, adminOut, inbound, adminIn] = [await freePort(), await freePort(), await freePort(), await freePort()];
-      const inner = await startEnvoy(bin!, envoyInbound(opts.mtls!, { listen: inbound, admin: adminIn, appPort: opts.upstream.ports.v1 }), adminIn, workers, 'envoy inbound sidecar');
+      // The tracing exactly as `wasmesh envoy-config` translates the telemetry YAML.
+      let tracing: TracingConfig | undefined;
+      if (v.telemetry) {
+        const dir = pairMesh(v, inbound);
+        try {
+          tracing = loadConfig([dir], { gateway: BENCH_GATEWAY }).mesh.tracing;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        if (tracing === undefined) throw new Error(`${v.name}: the telemetry YAML (bench/e2e/config-telemetry/) gave no tracing config`);
+      }
+      const pair = { ...(v.mtls ? { certs: v.mtls } : {}), ...(tracing ? { tracing } : {}) };
+      const inner = await startEnvoy(bin!, envoyInbound(pair, { listen: inbound, admin: adminIn, appPort: opts.upstream.ports.v1 }), adminIn, workers, 'envoy inbound sidecar');
       try {
-        const outer = await startEnvoy(bin!, envoyOutbound(opts.mtls!, { listen: port, admin: adminOut, inboundPort: inbound }), adminOut, workers, 'envoy outbound sidecar');
+        const outer = await startEnvoy(bin!, envoyOutbound(pair, { listen: port, admin: adminOut, inboundPort: inbound }), adminOut, workers, 'envoy outbound sidecar');
         return {
           url: `http://127.0.0.1:${port}/`,
           pid: outer.pid,
           pids: [outer.pid, inner.pid],
-          inbound: { host: '127.0.0.1', port: inbound, pid: inner.pid },
+          ...(v.mtls ? { inbound: { host: '127.0.0.1', port: inbound, pid: inner.pid } } : {}),
           stop: async () => {
             await outer.stop();
             await inner.stop();
@@ -286,51 +344,53 @@ function envoyMtls(opts: ContenderOptions): Contender {
         throw err;
       }
     },
-    describe: () => `two stock Envoys (${bin ?? 'not installed'}), --concurrency N each: outbound originating Istio's mTLS (ALPN istio-http/1.1, the app's SPIFFE ID required), inbound terminating it (client certificate required, XFCC); certificates from the mesh CA as files; figures per sidecar`,
+    describe: () => `two stock Envoys (${bin ?? 'not installed'}), --concurrency N each: ${v.what}; figures per sidecar`,
   };
 }
 
-/** The mTLS mode's mesh (bench/e2e/config-mtls/) in a fresh folder, the inbound sidecar's port filled in. */
-function writeMtlsMesh(inboundPort: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-mesh-'));
-  const text = readFileSync(join(repoRoot(), 'bench', 'e2e', 'config-mtls', 'bench-mtls.yaml'), 'utf8');
-  writeFileSync(join(dir, 'bench-mtls.yaml'), text.replaceAll('${INBOUND_PORT}', String(inboundPort)));
-  return dir;
-}
-
 /**
- * `wasmesh-mtls`: the same path with wasmesh as both sidecars, configured only by Istio YAML: the
- * client side's proxy (`wasmesh proxy --gateway`) originates mTLS by Istio's auto mTLS (the
- * endpoint's tlsMode label), the app's `wasmesh sidecar` terminates it under a mesh-wide STRICT
- * PeerAuthentication; both hold their workload certificate from files (`--cert-dir`).
+ * The same path with wasmesh as both sidecars, configured only by Istio YAML: the client side's
+ * proxy (`wasmesh proxy --gateway`, workload bench-client: the source reporter) → the app's
+ * `wasmesh sidecar` (workload bench-app: the destination reporter, its inbound in front of the
+ * upstream). `wasmesh-mtls`: the client side originates mTLS by Istio's auto mTLS (the endpoint's
+ * tlsMode label), the sidecar terminates it under a mesh-wide STRICT PeerAuthentication, both
+ * holding their workload certificate from files (`--cert-dir`). The telemetry variants: plain
+ * HTTP, Istio's metrics off on both (`-notel`), or on with 1 % tracing on both and the peer
+ * metadata exchanged (`-telemetry`), the run then proving that both reporters reported.
  */
-function wasmeshMtls(opts: ContenderOptions): Contender {
+function wasmeshPair(opts: ContenderOptions, v: PairVariant): Contender {
   const bin = join(repoRoot(), 'bin', 'wasmesh.js');
   let sidecarWorkers: boolean | undefined;
   const sidecarSupportsWorkers = (): boolean =>
     (sidecarWorkers ??= /--workers\b/.test(`${spawnSync(process.execPath, [bin, 'sidecar', '--help'], { encoding: 'utf8', timeout: 15_000 }).stdout}`));
   return {
-    name: 'wasmesh-mtls',
+    name: v.name,
     unavailable: (workers) =>
-      opts.mtls === undefined ? 'no certificates issued for the mTLS mode'
-        : workers > 1 && !sidecarSupportsWorkers() ? `wasmesh sidecar has no --workers flag: n/a at ${workers} workers` : null,
+      pairSetupMissing(v) ?? (workers > 1 && !sidecarSupportsWorkers() ? `wasmesh sidecar has no --workers flag: n/a at ${workers} workers` : null),
     async start(workers) {
       const [port, admin, inbound, outbound, health, sidecarAdmin] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-      const meshDir = writeMtlsMesh(inbound);
+      const meshDir = pairMesh(v, inbound);
       const node = [...WASMESH_NODE_FLAGS, ...(opts.wasmeshNodeArgs ?? []), bin];
       const workerFlags = workers > 1 ? ['--workers', String(workers)] : [];
+      // Istio's Prometheus ports off (two processes would race for 15090): the admin API serves the same /stats/prometheus.
+      const common = ['--access-log', 'off', '--stats', 'off', ...(v.telemetry === false ? ['--istio-metrics', 'off'] : []), ...workerFlags];
+      const certs = (dir: string): string[] => (v.mtls ? ['--cert-dir', dir] : []);
+      const inside = v.mtls ? ' (inbound, STRICT)' : ' (inbound)';
       try {
         const inner = await startReady(process.execPath, [...node, 'sidecar', '-f', meshDir, '--app-ports', String(opts.upstream.ports.v1),
           '--inbound', `127.0.0.1:${inbound}`, '--outbound', `127.0.0.1:${outbound}`, '--health', `127.0.0.1:${health}`, '--admin', `127.0.0.1:${sidecarAdmin}`,
-          '--labels', 'app=bench', '--cert-dir', opts.mtls!.appDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, 'wasmesh sidecar (inbound, STRICT)');
+          '--merged-stats', 'off', '--labels', 'app=bench', '--workload', APP_WORKLOAD, ...certs(v.mtls ? v.mtls.appDir : ''), ...common],
+          { url: `http://127.0.0.1:${sidecarAdmin}/ready` }, `wasmesh sidecar${inside}`);
         try {
           const outer = await startReady(process.execPath, [...node, 'proxy', '-f', meshDir, '--gateway', BENCH_GATEWAY, '--listen', `127.0.0.1:${port}`,
-            '--admin', `127.0.0.1:${admin}`, '--cert-dir', opts.mtls!.clientDir, '--access-log', 'off', ...workerFlags], { url: `http://127.0.0.1:${admin}/ready` }, 'wasmesh proxy (outbound, mTLS)');
+            '--admin', `127.0.0.1:${admin}`, '--workload', CLIENT_WORKLOAD, ...certs(v.mtls ? v.mtls.clientDir : ''), ...common],
+            { url: `http://127.0.0.1:${admin}/ready` }, `wasmesh proxy (outbound${v.mtls ? ', mTLS' : ''})`);
           return {
             url: `http://127.0.0.1:${port}/`,
             pid: outer.child.pid!,
             pids: [outer.child.pid!, inner.child.pid!],
-            inbound: { host: '127.0.0.1', port: inbound, pid: inner.child.pid! },
+            ...(v.mtls ? { inbound: { host: '127.0.0.1', port: inbound, pid: inner.child.pid! } } : {}),
+            ...(v.telemetry ? { verify: () => checkBothReporters(`http://127.0.0.1:${admin}`, `http://127.0.0.1:${sidecarAdmin}`) } : {}),
             stop: async () => {
               await stopChild(outer.child, 5000);
               await stopChild(inner.child, 5000);
@@ -346,12 +406,21 @@ function wasmeshMtls(opts: ContenderOptions): Contender {
         throw err;
       }
     },
-    describe: () => `wasmesh proxy --gateway (auto mTLS out, --cert-dir) → wasmesh sidecar (PeerAuthentication STRICT in, --cert-dir), node ${process.version}; figures per sidecar`,
+    describe: () => `wasmesh proxy --gateway → wasmesh sidecar, node ${process.version}: ${v.what}; figures per sidecar`,
   };
 }
 
 export function contenders(opts: ContenderOptions): Contender[] {
-  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts), wasmeshMtls(opts), envoyMtls(opts),
+  const mtls = opts.mtls;
+  const sink = opts.spanSinkPort;
+  return [direct(opts), wasmesh(opts), envoy(opts), envoyFilters(opts),
+    wasmeshPair(opts, { name: 'wasmesh-mtls', mtls, telemetry: false, what: 'auto mTLS out (--cert-dir), PeerAuthentication STRICT in (--cert-dir)' }),
+    envoyPair(opts, { name: 'envoy-mtls', mtls, telemetry: false, what: 'outbound originating Istio\'s mTLS (ALPN istio-http/1.1, the app\'s SPIFFE ID required), inbound terminating it (client certificate required, XFCC); certificates from the mesh CA as files' }),
     wasmesh(opts, 'wasmesh-policy', opts.policyMeshDir), envoyPolicy(opts),
-    wasmesh(opts, 'wasmesh-notel', opts.meshDir, ['--istio-metrics', 'off']), wasmesh(opts, 'wasmesh-telemetry', opts.telemetryMeshDir), envoyTelemetry(opts)];
+    wasmesh(opts, 'wasmesh-notel', opts.meshDir, ['--istio-metrics', 'off']), wasmesh(opts, 'wasmesh-telemetry', opts.telemetryMeshDir), envoyTelemetry(opts),
+    wasmeshPair(opts, { name: 'wasmesh-pair-notel', mtls: false, telemetry: false, what: 'plain HTTP between them, telemetry off on both (--istio-metrics off, no tracing)' }),
+    wasmeshPair(opts, { name: 'wasmesh-pair-telemetry', mtls: false, telemetry: sink,
+      what: 'plain HTTP between them, Istio\'s metrics on both (source reporter on the proxy, destination reporter on the sidecar, peer metadata exchanged in x-envoy-peer-metadata headers) and Zipkin tracing at 1 % to the harness\'s span sink (bench/e2e/config-pair/ + config-telemetry/)' }),
+    envoyPair(opts, { name: 'envoy-pair-telemetry', mtls: false, telemetry: sink,
+      what: 'plain HTTP between them, Envoy\'s own stats (always on), its Zipkin tracer at 1 % random sampling on both to the same span sink (the tracing `wasmesh envoy-config` translates from the same YAML)' })];
 }

@@ -161,6 +161,34 @@ function telemetryRatioTable(rs: readonly Ratio[]): string[] {
   return lines;
 }
 
+/** The telemetry pair mode (both reporters): wasmesh pair ÷ Envoy pair, and with ÷ without telemetry. */
+function pairTelemetryRatioTable(rs: readonly Ratio[]): string[] {
+  const has = (r: Ratio): boolean => (r.pairTelemetryThroughput ?? r.pairTelemetryP99 ?? r.pairTelemetryOverheadThroughput ?? r.pairTelemetryOverheadP99 ?? null) !== null;
+  if (!rs.some(has)) return [];
+  const lines = [
+    `Both reporters: client → client side's proxy (source reporter) → plain HTTP → app's sidecar inbound (destination reporter) → upstream, the peer metadata ` +
+      `exchanged in x-envoy-peer-metadata headers; Istio's standard metrics on both and 1 % Zipkin tracing (bench/e2e/config-pair/ + config-telemetry/). ` +
+      `wasmesh pair ÷ stock Envoy pair with its stats and the same tracing (target: throughput ≥ ${num(TELEMETRY_THROUGHPUT_TARGET, 2)}×), and the wasmesh pair ` +
+      `with ÷ without telemetry (--istio-metrics off on both, no tracing; target: throughput ≥ ${num(TELEMETRY_OVERHEAD_TARGET, 2)}×, i.e. within 5 %). ` +
+      'CPU / 1k req is per sidecar (the pair\'s CPU ÷ 2).',
+    '',
+    '| workers | mode | ÷ Envoy pair: throughput | ÷ Envoy pair: p99 | ÷ Envoy pair: CPU / 1k req | with ÷ without: throughput | with ÷ without: p99 | with ÷ without: CPU / 1k req |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rs) {
+    if (!has(r)) continue;
+    const tp = r.mode === 'throughput';
+    lines.push(`| ${r.workers} | ${modeLabel(r.mode)} | ${tp ? ratio(r.pairTelemetryThroughput ?? null) : '—'} | ${ratio(r.pairTelemetryP99 ?? null)} | ${ratio(r.pairTelemetryCpuPer1k ?? null)} | ` +
+      `${tp ? ratio(r.pairTelemetryOverheadThroughput ?? null) : '—'} | ${ratio(r.pairTelemetryOverheadP99 ?? null)} | ${ratio(r.pairTelemetryOverheadCpuPer1k ?? null)} |`);
+  }
+  return lines;
+}
+
+/** The telemetry pair mode's proof, per start: both reporters' series. */
+function reporterCheckLines(report: E2eReport): string[] {
+  return (report.reporterChecks ?? []).flatMap((c) => c.facts.map((f) => `- ${c.contender}, ${c.workers} worker(s): ${f}`));
+}
+
 /** Memory per idle mTLS connection on each pair's inbound sidecar; empty when none was measured. */
 function idleMtlsTable(report: E2eReport): string[] {
   const recs = report.idleMtls ?? [];
@@ -217,6 +245,11 @@ function isMtlsOnly(report: E2eReport): boolean {
   return report.contenders.every((c) => c.name === 'direct' || c.name.endsWith('-mtls'));
 }
 
+/** A run of sidecar pairs alone (`--mtls`, `--telemetry-pair`): no single-proxy route YAML. */
+function isPairOnly(report: E2eReport): boolean {
+  return report.contenders.every((c) => c.name === 'direct' || c.name.endsWith('-mtls') || c.name.includes('-pair-'));
+}
+
 /** The method, stated once for both outputs. */
 export function methodLines(report: E2eReport): string[] {
   const tp = report.settings.modes.find((m) => m.kind === 'throughput');
@@ -225,10 +258,16 @@ export function methodLines(report: E2eReport): string[] {
   return [
     ...(mtlsOnly
       ? ['- Path (the mTLS mode): client → outbound sidecar → Istio mTLS (ALPN istio-http/1.1, the app\'s SPIFFE ID required) → inbound sidecar (STRICT, XFCC) → the upstream\'s v1 port. ' +
-          'wasmesh from bench/e2e/config-mtls/bench-mtls.yaml (one route; auto mTLS from the WorkloadEntry; a mesh-wide STRICT PeerAuthentication), Envoy from static bootstraps doing the same (bench/e2e/mtls-pair.ts); ' +
+          'wasmesh from bench/e2e/config-pair/ + config-mtls/ (one route; auto mTLS from the WorkloadEntry\'s tlsMode label; a mesh-wide STRICT PeerAuthentication), Envoy from static bootstraps doing the same (bench/e2e/mtls-pair.ts); ' +
           'one CA and the same two certificates for both. CPU and memory per sidecar: the pair\'s CPU ÷ 2, the larger RSS peak.']
       : []),
-    ...(mtlsOnly ? [] : ['- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
+    ...(!mtlsOnly && isPairOnly(report)
+      ? ['- Path (the both-reporters telemetry mode): client → client side\'s proxy (`wasmesh proxy --gateway`, workload bench-client: source reporter) → plain HTTP → ' +
+          'app\'s sidecar inbound (`wasmesh sidecar`, workload bench-app: destination reporter) → the upstream\'s v1 port, the peer metadata exchanged in x-envoy-peer-metadata headers. ' +
+          'wasmesh from bench/e2e/config-pair/ (+ config-telemetry/ for 1 % Zipkin tracing), Envoy from static bootstraps doing the same with Envoy\'s stats and the tracing ' +
+          '`wasmesh envoy-config` translates from that YAML (bench/e2e/mtls-pair.ts). CPU and memory per sidecar: the pair\'s CPU ÷ 2, the larger RSS peak.']
+      : []),
+    ...(isPairOnly(report) ? [] : ['- Routes (every proxy, same YAML: bench/e2e/config/bench-mesh.yaml): one Gateway-bound VirtualService, an 80/20 weighted split ' +
       'between two subsets (one WorkloadEntry each), retries (2 attempts, 2 s per try). `envoy` runs the bootstrap `wasmesh envoy-config` produces for it ' +
       '(Envoy\'s native routing); `envoy+filters` runs the same Envoy binary on `wasmesh envoy-config --filters` (the wasmesh proxy-wasm filters pick the ' +
       'route and destination, Envoy forwards by `cluster_header`), at the same `--concurrency`.']),
@@ -267,6 +306,10 @@ export function markdownReport(report: E2eReport): string {
   if (policy.length) out.push('## Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
   const telemetry = telemetryRatioTable(report.ratios);
   if (telemetry.length) out.push('## Telemetry (Istio metrics + 1 % tracing): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...telemetry, '');
+  const pairTelemetry = pairTelemetryRatioTable(report.ratios);
+  if (pairTelemetry.length) out.push('## Telemetry, both reporters (sidecar pair): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...pairTelemetry, '');
+  const reporters = reporterCheckLines(report);
+  if (reporters.length) out.push('## Both reporters reported (after the runs, from each proxy\'s /stats/prometheus)', '', ...reporters, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('## Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   const checks = mtlsCheckLines(report);
@@ -288,6 +331,8 @@ export function markdownReport(report: E2eReport): string {
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time'), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time'), '');
   if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time'), '');
+  for (const p of report.pairNotelProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with telemetry off spends its time'), '');
+  for (const p of report.pairTelemetryProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with both reporters and tracing spends its time'), '');
   return out.join('\n');
 }
 
@@ -332,6 +377,8 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   if (policy.length) out.push('### Policies (AuthorizationPolicy + JWT): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...policy, '');
   const telemetry = telemetryRatioTable(report.ratios);
   if (telemetry.length) out.push('### Telemetry (Istio metrics + 1 % tracing): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...telemetry, '');
+  const pairTelemetry = pairTelemetryRatioTable(report.ratios);
+  if (pairTelemetry.length) out.push('### Telemetry, both reporters (sidecar pair): wasmesh ÷ Envoy, and with ÷ without (medians)', '', ...pairTelemetry, '');
   const idle = idleMtlsTable(report);
   if (idle.length) out.push('### Memory per idle mTLS connection (inbound sidecar)', '', ...idle, '');
   out.push('### Method', '', ...methodLines(report), '');
@@ -339,5 +386,6 @@ export function benchmarksSection(report: E2eReport, files: { md: string; svg: s
   for (const p of report.mtlsProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh mTLS pair spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   if (report.policyProfile) out.push(...profileLines(report, report.policyProfile, 'Where wasmesh with the policies spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   if (report.telemetryProfile) out.push(...profileLines(report, report.telemetryProfile, 'Where wasmesh with the metrics and tracing spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
+  for (const p of report.pairTelemetryProfiles ?? []) out.push(...profileLines(report, p, 'Where the wasmesh pair with both reporters and tracing spends its time').map((l) => (l.startsWith('## ') ? `#${l}` : l)), '');
   return out.join('\n');
 }

@@ -1,18 +1,28 @@
-// The mTLS mode's common ground: one mesh CA and two workload certificates (the client side's
-// sidecar, `bench-client`, and the app's, `bench-app`), written in Istio's mounted layout
-// (cert-chain.pem, key.pem, root-cert.pem: what `wasmesh proxy --cert-dir` and Envoy's file
-// certificates read), and stock Envoy's pair: an outbound sidecar originating Istio's mTLS
-// (ISTIO_MUTUAL: the workload certificate, the app's SPIFFE ID required, ALPN istio-http/1.1) and
-// an inbound sidecar terminating it under STRICT (a client certificate from the mesh's roots
-// required, XFCC set as Istio's sidecar sets it) in front of the upstream. The same certificates
-// and the same shape serve the wasmesh pair.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// The sidecar pair's common ground (the mTLS mode, `--mtls`, and the both-reporters telemetry
+// mode, `--telemetry-pair`): one mesh CA and two workload certificates (the client side's sidecar,
+// `bench-client`, and the app's, `bench-app`), written in Istio's mounted layout (cert-chain.pem,
+// key.pem, root-cert.pem: what `wasmesh proxy --cert-dir` and Envoy's file certificates read);
+// the pair's Istio YAML for wasmesh (bench/e2e/config-pair/, plus the mode's additions); and stock
+// Envoy's pair: an outbound sidecar and an inbound sidecar in front of the upstream. With
+// certificates the outbound originates Istio's mTLS (ISTIO_MUTUAL: the workload certificate, the
+// app's SPIFFE ID required, ALPN istio-http/1.1) and the inbound terminates it under STRICT (a
+// client certificate from the mesh's roots required, XFCC set as Istio's sidecar sets it); with a
+// tracing config both trace as the mesh's Envoys do (host/envoy/tracing-config.ts).
+import { isIP } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { envoyHcmTracing, envoyTracingClusters } from '../../host/envoy/tracing-config.js';
+import type { TracingConfig } from '../../host/model/tracing.js';
+import { repoRoot } from './repo-root.js';
 import { CertificateAuthority } from '../../host/identity/certificate-authority.js';
 import { formatSpiffeId, spiffeId } from '../../host/identity/spiffe-id.js';
 import { createWorkloadCsr } from '../../host/identity/workload-csr.js';
 
 export const MTLS_NAMESPACE = 'default';
+/** The pair's workload names (`--workload`): the source_/destination_workload labels of Istio's metrics. */
+export const CLIENT_WORKLOAD = 'bench-client';
+export const APP_WORKLOAD = 'bench-app';
 export const CLIENT_SA = 'bench-client';
 export const APP_SA = 'bench-app';
 /** Istio's ALPN for mesh mTLS (HTTP/1.1 inside). */
@@ -74,13 +84,22 @@ function cluster(name: string, port: number, transportSocket?: Record<string, un
   };
 }
 
-/** Stock Envoy's outbound sidecar: plaintext in on `listen`, Istio's mTLS out to the inbound sidecar on `inboundPort`. */
-export function envoyOutbound(certs: PairCertificates, o: { listen: number; admin: number; inboundPort: number }): object {
+/** What a stock Envoy pair does besides forwarding: mTLS between the sidecars, tracing on both. */
+export interface EnvoyPairOptions {
+  /** Istio's mTLS between the sidecars with these certificates; absent: plaintext HTTP. */
+  certs?: PairCertificates;
+  /** Tracing on both sidecars' HTTP connection managers (and the collector's cluster); absent: none. */
+  tracing?: TracingConfig;
+}
+
+/** Stock Envoy's outbound sidecar: plaintext in on `listen`, to the inbound sidecar on `inboundPort` (Istio's mTLS with `certs`). */
+export function envoyOutbound(p: EnvoyPairOptions, o: { listen: number; admin: number; inboundPort: number }): object {
+  const certs = p.certs;
   return {
     admin: admin(o.admin),
     static_resources: {
-      listeners: [{ name: 'outbound', address: { socket_address: { address: '127.0.0.1', port_value: o.listen } }, filter_chains: [{ filters: [hcm('outbound', 'outbound|8000||bench')] }] }],
-      clusters: [cluster('outbound|8000||bench', o.inboundPort, {
+      listeners: [{ name: 'outbound', address: { socket_address: { address: '127.0.0.1', port_value: o.listen } }, filter_chains: [{ filters: [hcm('outbound', 'outbound|8000||bench', envoyHcmTracing(p.tracing, CLIENT_WORKLOAD))] }] }],
+      clusters: [cluster('outbound|8000||bench', o.inboundPort, certs === undefined ? undefined : {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
@@ -94,13 +113,14 @@ export function envoyOutbound(certs: PairCertificates, o: { listen: number; admi
             },
           },
         },
-      })],
+      }), ...envoyTracingClusters(p.tracing, (h) => isIP(h) !== 0)],
     },
   };
 }
 
-/** Stock Envoy's inbound sidecar: STRICT mTLS on `listen`, plaintext to the app on `appPort`. */
-export function envoyInbound(certs: PairCertificates, o: { listen: number; admin: number; appPort: number }): object {
+/** Stock Envoy's inbound sidecar: on `listen` (STRICT mTLS with `certs`, else plaintext), plaintext to the app on `appPort`. */
+export function envoyInbound(p: EnvoyPairOptions, o: { listen: number; admin: number; appPort: number }): object {
+  const certs = p.certs;
   return {
     admin: admin(o.admin),
     static_resources: {
@@ -108,22 +128,47 @@ export function envoyInbound(certs: PairCertificates, o: { listen: number; admin
         name: 'virtualInbound',
         address: { socket_address: { address: '127.0.0.1', port_value: o.listen } },
         filter_chains: [{
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-              require_client_certificate: true,
-              common_tls_context: { ...files(certs.appDir), alpn_protocols: ISTIO_ALPN, validation_context: { trusted_ca: { filename: join(certs.appDir, 'root-cert.pem') } } },
+          ...(certs === undefined ? {} : {
+            transport_socket: {
+              name: 'envoy.transport_sockets.tls',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+                require_client_certificate: true,
+                common_tls_context: { ...files(certs.appDir), alpn_protocols: ISTIO_ALPN, validation_context: { trusted_ca: { filename: join(certs.appDir, 'root-cert.pem') } } },
+              },
             },
-          },
+          }),
           filters: [hcm('inbound_0.0.0.0_8000', 'inbound|8000||', {
-            // Istio's sidecar inbound: the peer's certificate details appended to XFCC.
-            forward_client_cert_details: 'APPEND_FORWARD',
-            set_current_client_cert_details: { subject: true, dns: true, uri: true },
+            ...(certs === undefined ? {} : {
+              // Istio's sidecar inbound: the peer's certificate details appended to XFCC.
+              forward_client_cert_details: 'APPEND_FORWARD',
+              set_current_client_cert_details: { subject: true, dns: true, uri: true },
+            }),
+            ...envoyHcmTracing(p.tracing, APP_WORKLOAD),
           })],
         }],
       }],
-      clusters: [cluster('inbound|8000||', o.appPort)],
+      clusters: [cluster('inbound|8000||', o.appPort), ...envoyTracingClusters(p.tracing, (h) => isIP(h) !== 0)],
     },
   };
+}
+
+/**
+ * The pair's Istio YAML for wasmesh in a fresh folder: bench/e2e/config-pair/ (the `bench` service
+ * whose one instance is the app's sidecar on `inboundPort`, routed to by the client side's
+ * gateway) with Istio's tlsMode label on that instance when `mtls` (auto mTLS), plus every YAML
+ * file of `extraDirs` (the mode's additions: config-mtls/, config-telemetry/), each with
+ * `${NAME}` placeholders replaced from `vars`.
+ */
+export function writePairMesh(inboundPort: number, o: { mtls: boolean; extraDirs?: readonly string[]; vars?: Record<string, string> }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-pair-mesh-'));
+  const vars: Record<string, string> = { ...o.vars, INBOUND_PORT: String(inboundPort), TLS_MODE_LABEL: o.mtls ? ', security.istio.io/tlsMode: istio' : '' };
+  const fill = (text: string): string => text.replace(/\$\{([A-Z_]+)\}/g, (m, name: string) => vars[name] ?? m);
+  const e2e = join(repoRoot(), 'bench', 'e2e');
+  for (const src of ['config-pair', ...(o.extraDirs ?? [])]) {
+    for (const name of readdirSync(join(e2e, src)).filter((n) => /\.ya?ml$/.test(n))) {
+      writeFileSync(join(dir, `${src}-${name}`), fill(readFileSync(join(e2e, src, name), 'utf8')));
+    }
+  }
+  return dir;
 }

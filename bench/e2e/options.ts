@@ -1,10 +1,10 @@
 // The harness's command line: `npm run bench:e2e -- [--reps N] [--duration S] [--workers 1,2]
-// [--rates 1000,5000] [--quick] [--out DIR] [--no-benchmarks-md] [--profile] [--mtls | --policy | --telemetry]`, validated with
+// [--rates 1000,5000] [--quick] [--out DIR] [--no-benchmarks-md] [--profile] [--mtls | --policy | --telemetry | --telemetry-pair]`, validated with
 // clear errors (flag, value, why).
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 import type { Mode } from './report-types.js';
-import { CONTENDERS, DEFAULT_CONTENDERS, MTLS_CONTENDERS, POLICY_CONTENDERS, TELEMETRY_CONTENDERS, type ContenderName } from './contenders.js';
+import { CONTENDERS, DEFAULT_CONTENDERS, MTLS_CONTENDERS, POLICY_CONTENDERS, TELEMETRY_CONTENDERS, TELEMETRY_PAIR_CONTENDERS, type ContenderName } from './contenders.js';
 
 export interface E2eOptions {
   reps: number;
@@ -41,7 +41,8 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
                       unless --quick or --out is given)
   --contenders LIST   which to run, from direct,wasmesh,envoy,envoy+filters,wasmesh-mtls,
                       envoy-mtls,wasmesh-policy,envoy-policy,wasmesh-notel,wasmesh-telemetry,
-                      envoy-telemetry (default the first four; a partial run leaves
+                      envoy-telemetry,wasmesh-pair-notel,wasmesh-pair-telemetry,
+                      envoy-pair-telemetry (default the first four; a partial run leaves
                       BENCHMARKS.md alone)
   --mtls              the mTLS mode: --contenders direct,wasmesh-mtls,envoy-mtls (a sidecar
                       pair with STRICT mTLS between them, wasmesh's and stock Envoy's)
@@ -52,6 +53,12 @@ export const USAGE = `usage: npm run bench:e2e -- [flags]
                       wasmesh-telemetry,envoy-telemetry (the gateway with telemetry off, with
                       Istio's metrics (the default), with the metrics and 1 % Zipkin tracing to
                       a span sink in the harness; stock Envoy with its stats and the same tracing)
+  --telemetry-pair    the telemetry mode with both reporters (issue 14): --contenders
+                      wasmesh-pair-notel,wasmesh-pair-telemetry,envoy-pair-telemetry (client →
+                      client side's proxy (source reporter) → app's sidecar (destination
+                      reporter) → upstream, plain HTTP between them; wasmesh with telemetry off
+                      on both, with the metrics on both and 1 % tracing; two stock Envoys with
+                      their stats and the same tracing); fails unless both reporters reported
   --idle-connections N  the mTLS mode: idle mTLS connections opened to each pair's inbound
                       sidecar to measure memory per connection (default 500; --quick 50; 0 skips)
   --node-args ARGS    extra node flags for wasmesh, space-separated (e.g. "--max-semi-space-size=2")
@@ -116,6 +123,7 @@ export function parseOptions(argv: readonly string[]): E2eOptions | 'help' {
       case '--mtls': only = [...MTLS_CONTENDERS]; break;
       case '--policy': only = [...POLICY_CONTENDERS]; break;
       case '--telemetry': only = [...TELEMETRY_CONTENDERS]; break;
+      case '--telemetry-pair': only = [...TELEMETRY_PAIR_CONTENDERS]; break;
       case '--node-args': {
         const v = args.shift();
         if (!v) throw new OptionsError('--node-args: expected node flags, e.g. "--max-semi-space-size=2"');

@@ -108,6 +108,21 @@ export interface Ratio {
   /** The telemetry mode: wasmesh as shipped (metrics on) ÷ telemetry off (the metrics' cost alone). */
   metricsOverheadThroughput?: number | null;
   metricsOverheadCpuPer1k?: number | null;
+  /** The telemetry pair mode (both reporters): the wasmesh pair with metrics + 1 % tracing ÷ the Envoy pair with its stats and the same tracing. */
+  pairTelemetryThroughput?: number | null;
+  pairTelemetryP99?: number | null;
+  pairTelemetryCpuPer1k?: number | null;
+  /** The telemetry pair mode: the wasmesh pair with metrics + tracing ÷ with telemetry off. */
+  pairTelemetryOverheadThroughput?: number | null;
+  pairTelemetryOverheadP99?: number | null;
+  pairTelemetryOverheadCpuPer1k?: number | null;
+}
+
+/** The telemetry pair mode's proof that both reporters reported, per start. */
+export interface ReporterCheckRecord {
+  contender: ContenderName;
+  workers: number;
+  facts: string[];
 }
 
 export interface ProfileFunction {
@@ -175,6 +190,11 @@ export interface E2eReport {
   policyProfile?: ProxyProfile;
   /** The telemetry mode: spans the span sink received per tracing contender during its measured runs, and those runs' requests. */
   telemetrySpans?: Array<{ contender: string; requests: number; spans: number }>;
+  /** The telemetry pair mode: per start of a pair with both reporters, the proof that both reported (bench/e2e/reporters-check.ts). */
+  reporterChecks?: ReporterCheckRecord[];
+  /** The telemetry pair mode, profiled under throughput load: each pair's two processes, telemetry off and on. */
+  pairNotelProfiles?: ProxyProfile[];
+  pairTelemetryProfiles?: ProxyProfile[];
   /** The telemetry mode: wasmesh with Istio's metrics and 1 % tracing, profiled under throughput load. */
   telemetryProfile?: ProxyProfile;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { machineFacts, formatMachine } from '../machine.js';
 import { updateBenchmarksMd } from './benchmarks-md.js';
-import { contenders, type Contender, type ContenderName, type RunningContender } from './contenders.js';
+import { contenders, TRACING_CONTENDERS, type Contender, type ContenderName, type RunningContender } from './contenders.js';
 import { findLoadTools } from './load-tools.js';
 import { benchmarksSection, markdownReport } from './markdown-report.js';
 import { measure, driveLoad } from './measure.js';
@@ -19,7 +19,7 @@ import { startSpanSink } from './span-sink.js';
 import { OptionsError, parseOptions, USAGE, type E2eOptions } from './options.js';
 import { killChildren } from './processes.js';
 import { profileWasmesh } from './proxy-profile.js';
-import { REPORT_SCHEMA, type E2eReport, type IdleMtlsRecord, type MtlsCheckRecord, type RunRecord } from './report-types.js';
+import { REPORT_SCHEMA, type E2eReport, type IdleMtlsRecord, type MtlsCheckRecord, type ReporterCheckRecord, type RunRecord } from './report-types.js';
 import { repoRoot } from './repo-root.js';
 import { ratios, summarize } from './summarize.js';
 import { svgChart } from './svg-chart.js';
@@ -66,8 +66,6 @@ function writeTelemetryMesh(meshDir: string, sinkPort: number): string {
   return dir;
 }
 
-const TELEMETRY_NAMES: readonly ContenderName[] = ['wasmesh-telemetry', 'envoy-telemetry'];
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -103,17 +101,19 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   const policyMeshDir = policy ? writePolicyMesh(meshDir, policy.jwks) : undefined;
   const headers = policy ? [policy.header] : undefined;
   // The telemetry contenders' trace collector, one for the run; spans counted per contender.
-  const sink = opts.contenders.some((c) => TELEMETRY_NAMES.includes(c)) ? await startSpanSink() : undefined;
+  const sink = opts.contenders.some((c) => TRACING_CONTENDERS.includes(c)) ? await startSpanSink() : undefined;
   const telemetryMeshDir = sink ? writeTelemetryMesh(meshDir, sink.port) : undefined;
+  const spanSinkPort = sink?.port;
   if (policy) notes.push('policy mode: every request of every contender carries `Authorization: Bearer <RS256 token>`; the -policy contenders verify it and evaluate 10 AuthorizationPolicies (bench/e2e/config-policy/)');
   const envoyWarnings = new Set<string>();
   // Warnings name the temporary copy of the YAML; report them against the committed one.
   const srcDir = join('bench', 'e2e', 'config');
-  const all = contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
+  const all = contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), ...(spanSinkPort ? { spanSinkPort } : {}), wasmeshNodeArgs: opts.wasmeshNodeArgs, onEnvoyWarnings: (ws) => ws.forEach((w) => envoyWarnings.add(w.replaceAll(meshDir, srcDir))) }).filter((c) => opts.contenders.includes(c.name));
   const unavailable = new Map<ContenderName, Record<string, string>>(all.map((c) => [c.name, {}]));
   const runs: RunRecord[] = [];
   const mtlsChecks: MtlsCheckRecord[] = [];
   const idleMtls: IdleMtlsRecord[] = [];
+  const reporterChecks: ReporterCheckRecord[] = [];
   const spanCounts: Array<{ contender: ContenderName; requests: number; spans: number }> = [];
   try {
     log(`upstream  pid ${upstream.pid}, ports ${upstream.ports.v1} (v1) and ${upstream.ports.v2} (v2)`);
@@ -141,7 +141,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
               }
             }
             started.set(c.name, r);
-            log(`${c.name.padEnd(14)}pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
+            log(`${c.name.padEnd(14)} pid ${r.pid}, ${r.url} (${workers} worker(s)); warming up ${opts.warmupS} s`);
             // Warm-up, unrecorded: JIT, connection pools, page faults.
             await driveLoad(tools, modes[0], r.url, opts.warmupS, headers).catch((e: Error) => log(`  warm-up failed: ${e.message.split('\n')[0]}`));
           } catch (err) {
@@ -157,9 +157,23 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
               const rec = await measure(tools, mode, started.get(c.name)!, { rep, workers, contender: c.name }, opts.durationS, headers);
               runs.push(rec);
               log(describeRun(rec));
-              if (sink && TELEMETRY_NAMES.includes(c.name)) spanCounts.push({ contender: c.name, requests: rec.load?.requests ?? 0, spans: sink.spans() - spansBefore });
+              if (sink && TRACING_CONTENDERS.includes(c.name)) spanCounts.push({ contender: c.name, requests: rec.load?.requests ?? 0, spans: sink.spans() - spansBefore });
             }
           }
+        }
+        // A contender whose figures claim more than a load through it shows (both reporters
+        // reporting) proves it now, or the run fails: no figure of it is written.
+        for (const c of order) {
+          const r = started.get(c.name)!;
+          if (!r.verify) continue;
+          let facts: string[];
+          try {
+            facts = await r.verify();
+          } catch (err) {
+            throw new Error(`${c.name}, ${workers} worker(s): ${(err as Error).message}`);
+          }
+          reporterChecks.push({ contender: c.name, workers, facts });
+          for (const f of facts) log(`${c.name}: ${f}`);
         }
         if (mtls && opts.idleConnections > 0) {
           for (const c of order) {
@@ -192,7 +206,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
   if (sink) {
     // Spans arrive in batches after the requests (wasmesh and Envoy flush on a timer): a run's count is
     // approximate, the total is not. Sampled at 1 %, a request makes two spans (the stream and its attempt) on wasmesh.
-    for (const name of TELEMETRY_NAMES.filter((n) => opts.contenders.includes(n))) {
+    for (const name of TRACING_CONTENDERS.filter((n) => opts.contenders.includes(n))) {
       const mine = spanCounts.filter((x) => x.contender === name);
       const requests = mine.reduce((a, x) => a + x.requests, 0);
       const spans = mine.reduce((a, x) => a + x.spans, 0);
@@ -201,8 +215,15 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
         `(${requests > 0 ? ((100 * spans) / requests).toFixed(2) : '?'} spans per 100 requests; 1 % sampling, spans counted as they arrived during each run)`);
     }
     if (sink.unreadable() > 0) notes.push(`telemetry mode: ${sink.unreadable()} batches to the span sink were not Zipkin v2 JSON arrays (not counted as spans)`);
-    notes.push('telemetry mode: one gateway (`wasmesh proxy --gateway`, stock Envoy from `wasmesh envoy-config`), so Istio\'s metrics are those of the source reporter; ' +
-      'the destination reporter (a sidecar\'s inbound) is not in this topology');
+    if (opts.contenders.some((c) => c === 'wasmesh-telemetry' || c === 'envoy-telemetry')) {
+      notes.push('telemetry mode: one gateway (`wasmesh proxy --gateway`, stock Envoy from `wasmesh envoy-config`), so Istio\'s metrics are those of the source reporter; ' +
+        'the destination reporter (a sidecar\'s inbound) is in the `--telemetry-pair` mode');
+    }
+    if (opts.contenders.some((c) => c.includes('-pair-'))) {
+      notes.push('telemetry pair mode: client → client side\'s proxy (source reporter) → plain HTTP → app\'s sidecar inbound (destination reporter) → upstream; ' +
+        'the peer metadata crosses in x-envoy-peer-metadata headers both ways; plain HTTP between the sidecars so that the figures compare telemetry, not TLS (the `--mtls` mode measures that); ' +
+        'after the runs each wasmesh-pair-telemetry start proved both reporters reported with their peer known (reporterChecks), or the run failed');
+    }
   }
 
   const summary = summarize(runs);
@@ -225,6 +246,7 @@ export async function runE2e(opts: E2eOptions, command: string): Promise<E2eRepo
     notes,
     ...(mtls ? { mtlsChecks, idleMtls } : {}),
     ...(sink ? { telemetrySpans } : {}),
+    ...(reporterChecks.length > 0 ? { reporterChecks } : {}),
   };
   if (opts.profile) await profileOnce(opts, report);
   return report;
@@ -248,7 +270,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
   const mtlsDir = mkdtempSync(join(tmpdir(), 'wasmesh-e2e-mtls-'));
   let policyMeshDir: string | undefined;
   let telemetryMeshDir: string | undefined;
-  const sink = opts.contenders.includes('wasmesh-telemetry') ? await startSpanSink() : undefined;
+  const sink = opts.contenders.includes('wasmesh-telemetry') || opts.contenders.includes('wasmesh-pair-telemetry') ? await startSpanSink() : undefined;
   try {
     if (sink) telemetryMeshDir = writeTelemetryMesh(meshDir, sink.port);
     const mtls = opts.contenders.includes('wasmesh-mtls') ? await issuePairCertificates(mtlsDir) : undefined;
@@ -257,7 +279,7 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
     if (policy) policyMeshDir = writePolicyMesh(meshDir, policy.jwks);
     const headers = policy ? [policy.header] : undefined;
     const make = (name: ContenderName) => (nodeArgs: string[]): Contender =>
-      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
+      contenders({ meshDir, upstream, mtls, ...(policyMeshDir ? { policyMeshDir } : {}), ...(telemetryMeshDir ? { telemetryMeshDir } : {}), ...(sink ? { spanSinkPort: sink.port } : {}), wasmeshNodeArgs: [...opts.wasmeshNodeArgs, ...nodeArgs] }).find((c) => c.name === name)!;
     if (opts.contenders.includes('wasmesh')) {
       log(`profiling wasmesh under throughput load (${opts.durationS} s)`);
       report.profile = (await profileWasmesh(make('wasmesh'), tools, mode, opts.warmupS, opts.durationS, 15, undefined, headers))[0];
@@ -266,7 +288,14 @@ async function profileOnce(opts: E2eOptions, report: E2eReport): Promise<void> {
       log(`profiling wasmesh with the policies under throughput load (${opts.durationS} s)`);
       report.policyProfile = (await profileWasmesh(make('wasmesh-policy'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with the policies and JWT'], headers))[0];
     }
-    if (telemetryMeshDir) {
+    if (opts.contenders.includes('wasmesh-pair-telemetry')) {
+      // Both pairs, so that the telemetry's share shows against the same path without it.
+      const roles = (what: string) => [`the client side's proxy (${what})`, `the app's sidecar (${what})`];
+      log(`profiling the wasmesh pair with telemetry off, then on (both reporters, 1 % tracing), under throughput load (${opts.durationS} s each)`);
+      report.pairNotelProfiles = await profileWasmesh(make('wasmesh-pair-notel'), tools, mode, opts.warmupS, opts.durationS, 15, roles('telemetry off'));
+      report.pairTelemetryProfiles = await profileWasmesh(make('wasmesh-pair-telemetry'), tools, mode, opts.warmupS, opts.durationS, 25, roles('source reporter, 1 % tracing').map((r, i) => (i === 1 ? r.replace('source', 'destination') : r)));
+    }
+    if (opts.contenders.includes('wasmesh-telemetry')) {
       log(`profiling wasmesh with Istio's metrics and 1 % tracing under throughput load (${opts.durationS} s)`);
       report.telemetryProfile = (await profileWasmesh(make('wasmesh-telemetry'), tools, mode, opts.warmupS, opts.durationS, 25, ['wasmesh proxy with Istio\'s metrics and 1 % tracing']))[0];
     }

@@ -70,6 +70,8 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
       const telemetry = over(findRow(rows, w, m, 'wasmesh-telemetry'), findRow(rows, w, m, 'envoy-telemetry'));
       const telemetryCost = over(findRow(rows, w, m, 'wasmesh-telemetry'), findRow(rows, w, m, 'wasmesh-notel'));
       const metricsCost = over(findRow(rows, w, m, 'wasmesh'), findRow(rows, w, m, 'wasmesh-notel'));
+      const pairTelemetry = over(findRow(rows, w, m, 'wasmesh-pair-telemetry'), findRow(rows, w, m, 'envoy-pair-telemetry'));
+      const pairTelemetryCost = over(findRow(rows, w, m, 'wasmesh-pair-telemetry'), findRow(rows, w, m, 'wasmesh-pair-notel'));
       // Throughput only means something in the closed-loop mode; fixed rates achieve the offered rate.
       const tp = m === 'throughput';
       out.push({
@@ -100,6 +102,12 @@ export function ratios(rows: readonly SummaryRow[], workers: readonly number[], 
         telemetryOverheadCpuPer1k: telemetryCost((r) => r.cpuSecondsPer1k.median),
         metricsOverheadThroughput: tp ? metricsCost((r) => r.rps.median) : null,
         metricsOverheadCpuPer1k: metricsCost((r) => r.cpuSecondsPer1k.median),
+        pairTelemetryThroughput: tp ? pairTelemetry((r) => r.rps.median) : null,
+        pairTelemetryP99: pairTelemetry((r) => r.p99Ms.median),
+        pairTelemetryCpuPer1k: pairTelemetry((r) => r.cpuSecondsPer1k.median),
+        pairTelemetryOverheadThroughput: tp ? pairTelemetryCost((r) => r.rps.median) : null,
+        pairTelemetryOverheadP99: pairTelemetryCost((r) => r.p99Ms.median),
+        pairTelemetryOverheadCpuPer1k: pairTelemetryCost((r) => r.cpuSecondsPer1k.median),
       });
     }
   }

@@ -5,7 +5,7 @@ import { shownContenders, type ContenderName } from './contenders.js';
 import type { E2eReport, Spread } from './report-types.js';
 import { findRow } from './summarize.js';
 
-const COLOURS: Record<ContenderName, string> = { direct: '#9e9e9e', wasmesh: '#00897b', envoy: '#5e35b1', 'envoy+filters': '#f4511e', 'wasmesh-mtls': '#4db6ac', 'envoy-mtls': '#9575cd', 'wasmesh-policy': '#004d40', 'envoy-policy': '#311b92', 'wasmesh-notel': '#80cbc4', 'wasmesh-telemetry': '#00695c', 'envoy-telemetry': '#4527a0' };
+const COLOURS: Record<ContenderName, string> = { direct: '#9e9e9e', wasmesh: '#00897b', envoy: '#5e35b1', 'envoy+filters': '#f4511e', 'wasmesh-mtls': '#4db6ac', 'envoy-mtls': '#9575cd', 'wasmesh-policy': '#004d40', 'envoy-policy': '#311b92', 'wasmesh-notel': '#80cbc4', 'wasmesh-telemetry': '#00695c', 'envoy-telemetry': '#4527a0', 'wasmesh-pair-notel': '#b2dfdb', 'wasmesh-pair-telemetry': '#26a69a', 'envoy-pair-telemetry': '#7e57c2' };
 
 interface Group {
   label: string;

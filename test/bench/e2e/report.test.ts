@@ -234,6 +234,53 @@ describe('the telemetry mode', () => {
   });
 });
 
+describe('telemetry pair mode (both reporters)', () => {
+  const runs: RunRecord[] = [
+    run('wasmesh-pair-notel', 'throughput', 1, 6_000, 9, 0.030, 60), run('wasmesh-pair-telemetry', 'throughput', 1, 5_800, 10, 0.032, 62),
+    run('envoy-pair-telemetry', 'throughput', 1, 4_000, 12, 0.045, 40),
+    run('wasmesh-pair-notel', 'rate-1000', 1, 1_000, 3, 0.06, 60), run('wasmesh-pair-telemetry', 'rate-1000', 1, 1_000, 4, 0.066, 62),
+    run('envoy-pair-telemetry', 'rate-1000', 1, 1_000, 5, 0.08, 40),
+  ];
+  const rows = summarize(runs);
+
+  it('divides the wasmesh pair with telemetry by the Envoy pair and by the wasmesh pair without', () => {
+    const [tp, r1k] = ratios(rows, [1], ['throughput', 'rate-1000']);
+    expect(tp.pairTelemetryThroughput).toBeCloseTo(5_800 / 4_000);
+    expect(tp.pairTelemetryCpuPer1k).toBeCloseTo(0.032 / 0.045);
+    expect(tp.pairTelemetryOverheadThroughput).toBeCloseTo(5_800 / 6_000);
+    expect(tp.pairTelemetryOverheadCpuPer1k).toBeCloseTo(0.032 / 0.030);
+    // The single-gateway telemetry ratios have nothing to divide here.
+    expect(tp.telemetryThroughput).toBeNull();
+    expect(r1k.pairTelemetryThroughput).toBeNull();
+    expect(r1k.pairTelemetryP99).toBeCloseTo(4 / 5);
+    expect(r1k.pairTelemetryOverheadP99).toBeCloseTo(4 / 3);
+  });
+
+  it('reports the pair\'s table, the pair path and the reporters\' proof, without the single-proxy tables', () => {
+    const report = {
+      schema: REPORT_SCHEMA, machine: machineFacts(), command: 'npm run bench:e2e -- --telemetry-pair',
+      settings: { reps: 1, durationS: 10, warmupS: 3, workers: [1], modes: [{ name: 'throughput', kind: 'throughput', connections: 64 }, { name: 'rate-1000', kind: 'fixed-rate', connections: 16, qps: 1000 }], quick: false },
+      tools: { node: process.version }, contenders: ['wasmesh-pair-notel', 'wasmesh-pair-telemetry', 'envoy-pair-telemetry'].map((name) => ({ name, description: name, unavailable: {} })),
+      envoyWarnings: [], runs, summary: rows, ratios: ratios(rows, [1], ['throughput', 'rate-1000']), notes: [],
+      reporterChecks: [{ contender: 'wasmesh-pair-telemetry', workers: 1, facts: ['source reporter (client side\'s proxy): x = 5', 'destination reporter (app\'s sidecar): y = 5'] }],
+    } as unknown as E2eReport;
+    const md = markdownReport(report);
+    expect(md).toContain('## Telemetry, both reporters (sidecar pair): wasmesh ÷ Envoy, and with ÷ without (medians)');
+    expect(md).toMatch(/\| 1 \| max throughput \| 1\.45× \| 0\.83× \| 0\.71× \| 0\.97× \| 1\.11× \| 1\.07× \|/);
+    expect(md).toContain('- wasmesh-pair-telemetry, 1 worker(s): destination reporter (app\'s sidecar): y = 5');
+    expect(md).toContain('- Path (the both-reporters telemetry mode)');
+    expect(md).not.toContain('- Routes (every proxy');
+    expect(md).not.toContain('## Telemetry (Istio metrics + 1 % tracing)');
+  });
+
+  it('--telemetry-pair runs the wasmesh pair off and on and the Envoy pair', () => {
+    const o = parseOptions(['--telemetry-pair']);
+    if (o === 'help') throw new Error('help');
+    expect(o.contenders).toEqual(['wasmesh-pair-notel', 'wasmesh-pair-telemetry', 'envoy-pair-telemetry']);
+    expect(o.benchmarksMd).toBe(false);
+  });
+});
+
 describe('parseOptions', () => {
   it('defaults to 3 reps of 10 s at 1 and 2 workers, and writes BENCHMARKS.md', () => {
     const o = parseOptions([]);
