@@ -69,7 +69,8 @@ describe('RootCertPublisher', () => {
     fake.put(CM, { ...cm, data: { [ROOT_CERT_KEY]: 'tampered', extra: 'kept' } });
     await until(() => rootIn('default') === ROOT, 'the edited ConfigMap restored');
     expect(fake.get(CM, 'default', ROOT_CERT_CONFIGMAP)!.data.extra).toBe('kept');
-    expect(publisher.stats.updated).toBe(1);
+    // Counted once the PUT's answer is read, after the fake stored the object.
+    await until(() => publisher.stats.updated === 1, 'the restore counted');
     // Restoring one is a PUT of the object read, with its resourceVersion (a concurrent edit gets 409).
     const put = fake.requests.find((r) => r.method === 'PUT')!;
     expect(put.url).toBe(`/api/v1/namespaces/default/configmaps/${ROOT_CERT_CONFIGMAP}`);

@@ -4,8 +4,8 @@ import { http2UpstreamCodecFromEnv } from '../../host/upstream/http2-upstream-co
 
 describe('http2UpstreamCodecFromEnv', () => {
   it('defaults to core and reads core / nghttp2, independent of the downstream switch', () => {
-    expect(http2UpstreamCodecFromEnv({})).toBe('nghttp2');
-    expect(http2UpstreamCodecFromEnv({ WASMESH_HTTP2_UPSTREAM_CODEC: '' })).toBe('nghttp2');
+    expect(http2UpstreamCodecFromEnv({})).toBe('core');
+    expect(http2UpstreamCodecFromEnv({ WASMESH_HTTP2_UPSTREAM_CODEC: '' })).toBe('core');
     expect(http2UpstreamCodecFromEnv({ WASMESH_HTTP2_UPSTREAM_CODEC: 'core' })).toBe('core');
     expect(http2UpstreamCodecFromEnv({ WASMESH_HTTP2_UPSTREAM_CODEC: 'nghttp2' })).toBe('nghttp2');
     expect(http2UpstreamCodecFromEnv({ WASMESH_HTTP2_CODEC: 'nghttp2' })).toBe('core');
