@@ -301,13 +301,20 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeader(name: string): void {
+    // Compacted in place: no array per call (splice returns the removed pair), one pass.
     const h = this.#headers;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (h[i] === name) {
-        h.splice(i, 2);
-        this.#viewFilled = false;
+    let w = 0;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      if (h[i] === name) continue;
+      if (w !== i) {
+        h[w] = h[i]!;
+        h[w + 1] = h[i + 1]!;
       }
+      w += 2;
     }
+    if (w === h.length) return;
+    h.length = w;
+    this.#viewFilled = false;
   }
 
   requestView(): RequestView | null {

@@ -22,6 +22,7 @@ import { Http1Downstream, type Http1DownstreamConnection } from './http1-downstr
 import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
+import { RepeatedFieldValues } from './repeated-field-values.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -47,6 +48,8 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LF = 0x0a;
 // Spans of one parsed head: [nameStart, nameEnd, valueStart, valueEnd] per field.
 const SPANS = new Uint32Array(4 * 128);
+/** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
+const REPEATED = new RepeatedFieldValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
 
 export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
@@ -271,7 +274,10 @@ export class Http1Connection implements Http1DownstreamConnection {
         this.#ctx.stats.inc('http1.dropped_headers_with_underscores');
         continue;
       }
-      const value = mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!);
+      const slot = name.length >= 21 ? REPEATED.slotOf(name) : undefined;
+      const value = slot === undefined
+        ? mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!)
+        : RepeatedFieldValues.value(slot, mem, base + SPANS[j + 2]!, base + SPANS[j + 3]!);
       if (name === 'host') authority = value;
       else if (name === 'content-length') {
         // The core accepts a list of equal values (RFC 9110 §8.6 allows either); Envoy refuses
