@@ -22,7 +22,7 @@ import { Http1Downstream, type Http1DownstreamConnection } from './http1-downstr
 import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
-import { RepeatedFieldValues } from './repeated-field-values.js';
+import { RepeatedValues } from '../../common/repeated-values.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -49,7 +49,7 @@ const LF = 0x0a;
 // Spans of one parsed head: [nameStart, nameEnd, valueStart, valueEnd] per field.
 const SPANS = new Uint32Array(4 * 128);
 /** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
-const REPEATED = new RepeatedFieldValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
+const REPEATED = new RepeatedValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
 
 export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
@@ -277,7 +277,7 @@ export class Http1Connection implements Http1DownstreamConnection {
       const slot = name.length >= 21 ? REPEATED.slotOf(name) : undefined;
       const value = slot === undefined
         ? mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!)
-        : RepeatedFieldValues.value(slot, mem, base + SPANS[j + 2]!, base + SPANS[j + 3]!);
+        : RepeatedValues.value(slot, mem, base + SPANS[j + 2]!, base + SPANS[j + 3]!);
       if (name === 'host') authority = value;
       else if (name === 'content-length') {
         // The core accepts a list of equal values (RFC 9110 §8.6 allows either); Envoy refuses
