@@ -48,6 +48,8 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LF = 0x0a;
 // Spans of one parsed head: [nameStart, nameEnd, valueStart, valueEnd] per field.
 const SPANS = new Uint32Array(4 * 128);
+/** Array slots kept free after a request's fields for the ones filters add (4 name/value pairs). */
+const FIELD_ROOM = 8;
 /** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
 const REPEATED = new RepeatedValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
 
@@ -249,7 +251,11 @@ export class Http1Connection implements Http1DownstreamConnection {
     const method = mem.toString('latin1', base + parser.methodStart, base + parser.methodEnd);
     let target = mem.toString('latin1', base + parser.targetStart, base + parser.targetEnd);
     const n = parser.headerSpans(SPANS);
-    const fields: string[] = [];
+    // Sized for the head at once, with room for the few fields the filters add (x-forwarded-*,
+    // x-request-id): grown by push, a head of ~20 fields (a mesh peer's, with its metadata and
+    // trace context) outgrew the array's backing store and was copied into a bigger one.
+    const fields: string[] = new Array<string>(2 * n + FIELD_ROOM);
+    let w = 0;
     const underscores = this.#ctx.options.headersWithUnderscoresAction;
     let authority = '';
     let expectContinue = false;
@@ -293,8 +299,10 @@ export class Http1Connection implements Http1DownstreamConnection {
           continue;
         }
       }
-      fields.push(name, value);
+      fields[w++] = name;
+      fields[w++] = value;
     }
+    fields.length = w;
     // Request-target forms (RFC 9112 §3.2): origin-form is routed; absolute-form is taken apart
     // (its authority replaces Host, as the RFC requires of servers); the others are not served.
     if (method === 'CONNECT') {
