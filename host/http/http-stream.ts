@@ -24,6 +24,7 @@ import { LOCAL_REPLY, grpcLocalReply, statusLine } from './local-reply.js';
 import { grpcStatusOfTrailers, isGrpcContentType } from '../common/grpc-status.js';
 import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
+import { RepeatedValues } from '../common/repeated-values.js';
 
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
@@ -301,13 +302,20 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeader(name: string): void {
+    // Compacted in place: no array per call (splice returns the removed pair), one pass.
     const h = this.#headers;
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      if (h[i] === name) {
-        h.splice(i, 2);
-        this.#viewFilled = false;
+    let w = 0;
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      if (h[i] === name) continue;
+      if (w !== i) {
+        h[w] = h[i]!;
+        h[w + 1] = h[i + 1]!;
       }
+      w += 2;
     }
+    if (w === h.length) return;
+    h.length = w;
+    this.#viewFilled = false;
   }
 
   requestView(): RequestView | null {
@@ -611,6 +619,9 @@ function nameIs(name: string | Uint8Array, lower: string): boolean {
  * The sink a head passes through when a stream takes fields out of it (one for the thread:
  * heads are emitted synchronously, one at a time). Other fields go on to the listener's sink.
  */
+/** The last value of each taken field, kept by its bytes (host/common/repeated-values.ts). */
+const TAKEN_VALUES = new RepeatedValues();
+
 const takingSink = {
   sink: null as HeadSink | null,
   names: [] as readonly string[],
@@ -642,7 +653,10 @@ const TAKING_SINK: HeadSink = {
     const names = takingSink.names;
     for (let i = 0; i < names.length; i++) {
       if (spanIs(mem, nameStart, nameEnd, names[i]!)) {
-        takingSink.values[i] = Buffer.from(mem.buffer, mem.byteOffset + valueStart, valueEnd - valueStart).toString('latin1');
+        // Istio's peer metadata: the same peer answers with the same bytes; the kept string is reused.
+        const slot = TAKEN_VALUES.slotFor(names[i]!);
+        takingSink.values[i] = slot !== undefined ? RepeatedValues.value(slot, mem, valueStart, valueEnd)
+          : Buffer.from(mem.buffer, mem.byteOffset + valueStart, valueEnd - valueStart).toString('latin1');
         return;
       }
     }

@@ -282,4 +282,22 @@ describe('HttpStream', () => {
     expect(seen).toBe('yes');
     expect(ds.headers).toEqual(['host', 'changed', 'x-added', 'yes']);
   });
+  it('removeRequestHeader drops every field of the name in one pass, keeps the others in order, and the view follows', () => {
+    let before = -1;
+    const removing: HttpFilter = {
+      onRequestHeaders(s) {
+        // The view is filled first, so the removal must mark it stale.
+        before = s.requestView()!.headerCount;
+        s.removeRequestHeader('x-b3-spanid');
+        s.removeRequestHeader('absent');
+        return FilterStatus.Continue;
+      },
+    };
+    let after = -1;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [removing]);
+    const ds = new FakeDownstream('/a', ['x-b3-spanid', '1', 'x-a', 'a', 'x-b3-spanid', '2', 'x-b', 'b', 'x-b3-spanid', '3']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
+    expect(before - after).toBe(3);
+  });
 });

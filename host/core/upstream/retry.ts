@@ -178,6 +178,7 @@ export class RetryPolicy {
     const x = this.#set.exports;
     const flags = (r.responseStarted ? 1 : 0) | (r.bodyNotBuffered ? 2 : 0) | (r.rateLimited ? 4 : 0);
     const d = x.retry_decide(this.address, attempt, AttemptOutcome[r.outcome], r.status ?? 0, r.grpcStatus ?? -1, flags, r.elapsedMs ?? 0, r.routeTimeoutMs ?? 0);
-    return RETRY_DECISIONS[check(d, `retry decision for attempt ${attempt}`)]!;
+    // The message is built only on a refusal: a template literal here was a string per attempt.
+    return RETRY_DECISIONS[d < 0 ? check(d, `retry decision for attempt ${attempt}`) : d]!;
   }
 }

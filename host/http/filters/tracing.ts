@@ -48,7 +48,7 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
         });
       }
       // The upstream heads carry the proxy's context instead (the core's head writer appends StreamTrace.writeTail's lines).
-      for (const h of PROPAGATION_HEADERS) if (stream.requestHeader(h) !== null) stream.removeRequestHeader(h);
+      for (let i = 0; i < PROPAGATION_HEADERS.length; i++) stream.removeRequestHeader(PROPAGATION_HEADERS[i]!);
       stream.trace = trace;
       return FilterStatus.Continue;
     },

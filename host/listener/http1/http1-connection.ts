@@ -22,6 +22,7 @@ import { Http1Downstream, type Http1DownstreamConnection } from './http1-downstr
 import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './response-head.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
+import { RepeatedValues } from '../../common/repeated-values.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -47,6 +48,10 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LF = 0x0a;
 // Spans of one parsed head: [nameStart, nameEnd, valueStart, valueEnd] per field.
 const SPANS = new Uint32Array(4 * 128);
+/** Array slots kept free after a request's fields for the ones filters add (4 name/value pairs). */
+const FIELD_ROOM = 8;
+/** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
+const REPEATED = new RepeatedValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
 
 export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
@@ -246,7 +251,11 @@ export class Http1Connection implements Http1DownstreamConnection {
     const method = mem.toString('latin1', base + parser.methodStart, base + parser.methodEnd);
     let target = mem.toString('latin1', base + parser.targetStart, base + parser.targetEnd);
     const n = parser.headerSpans(SPANS);
-    const fields: string[] = [];
+    // Sized for the head at once, with room for the few fields the filters add (x-forwarded-*,
+    // x-request-id): grown by push, a head of ~20 fields (a mesh peer's, with its metadata and
+    // trace context) outgrew the array's backing store and was copied into a bigger one.
+    const fields: string[] = new Array<string>(2 * n + FIELD_ROOM);
+    let w = 0;
     const underscores = this.#ctx.options.headersWithUnderscoresAction;
     let authority = '';
     let expectContinue = false;
@@ -271,7 +280,10 @@ export class Http1Connection implements Http1DownstreamConnection {
         this.#ctx.stats.inc('http1.dropped_headers_with_underscores');
         continue;
       }
-      const value = mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!);
+      const slot = name.length >= 21 ? REPEATED.slotOf(name) : undefined;
+      const value = slot === undefined
+        ? mem.toString('latin1', base + SPANS[j + 2]!, base + SPANS[j + 3]!)
+        : RepeatedValues.value(slot, mem, base + SPANS[j + 2]!, base + SPANS[j + 3]!);
       if (name === 'host') authority = value;
       else if (name === 'content-length') {
         // The core accepts a list of equal values (RFC 9110 §8.6 allows either); Envoy refuses
@@ -287,8 +299,10 @@ export class Http1Connection implements Http1DownstreamConnection {
           continue;
         }
       }
-      fields.push(name, value);
+      fields[w++] = name;
+      fields[w++] = value;
     }
+    fields.length = w;
     // Request-target forms (RFC 9112 §3.2): origin-form is routed; absolute-form is taken apart
     // (its authority replaces Host, as the RFC requires of servers); the others are not served.
     if (method === 'CONNECT') {

@@ -4,7 +4,7 @@
 // `d`). Parsed strictly as Envoy's Zipkin extractor does: a malformed id makes the whole context
 // invalid (Envoy then traces nothing for the request and forwards the headers as received); a
 // sampling value that is neither 0/1 nor true/false is ignored (no decision).
-import { isHexId, NOTHING, type Extracted, type SpanContext } from './span-context.js';
+import { isHexId, lowerHex, NOTHING, type Extracted, type SpanContext } from './span-context.js';
 
 /** The request's header reader: the first value of a lower-case field, or null. */
 export type HeaderReader = (name: string) => string | null;
@@ -40,9 +40,9 @@ export function extractB3Multi(get: HeaderReader): Extracted {
   const parent = get('x-b3-parentspanid');
   if (parent !== null && !isHexId(parent, 16)) return { kind: 'invalid', reason: 'x-b3-parentspanid is not 16 hex digits' };
   const context: SpanContext = {
-    traceId: traceId.toLowerCase(),
-    spanId: spanId.toLowerCase(),
-    parentId: parent === null ? null : parent.toLowerCase(),
+    traceId: lowerHex(traceId),
+    spanId: lowerHex(spanId),
+    parentId: parent === null ? null : lowerHex(parent),
     sampled,
     debug,
     tracestate: null,
@@ -73,7 +73,7 @@ export function extractB3Single(value: string): Extracted {
   if (parent !== undefined && !isHexId(parent, 16)) return { kind: 'invalid', reason: 'b3 parent span id is not 16 hex digits' };
   return {
     kind: 'context',
-    context: { traceId: traceId.toLowerCase(), spanId: spanId.toLowerCase(), parentId: parent === undefined ? null : parent.toLowerCase(), sampled, debug, tracestate: null },
+    context: { traceId: lowerHex(traceId), spanId: lowerHex(spanId), parentId: parent === undefined ? null : lowerHex(parent), sampled, debug, tracestate: null },
   };
 }
 

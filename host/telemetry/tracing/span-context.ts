@@ -28,6 +28,18 @@ export type Extracted =
 export const NOTHING: Extracted = Object.freeze({ kind: 'none' });
 
 /** `s` is `len` hex digits (either case) and not all zeros. */
+/**
+ * A hex id in lower case: the id itself when it has no upper-case digit (what every tracer sends),
+ * since String#toLowerCase makes a new string even when nothing changes.
+ */
+export function lowerHex(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x46) return s.toLowerCase();
+  }
+  return s;
+}
+
 export function isHexId(s: string, len: number): boolean {
   if (s.length !== len) return false;
   let nonZero = false;

@@ -164,3 +164,14 @@ describe('property: no input throws; whatever parses is well formed', () => {
     }), { numRuns: 500 });
   });
 });
+
+describe('B3 ids in upper case', () => {
+  it('are lower-cased (multi and single), lower-case ids come back as sent', () => {
+    const up = extractB3Multi(reader({ 'x-b3-traceid': T32.toUpperCase(), 'x-b3-spanid': S.toUpperCase(), 'x-b3-parentspanid': P.replace('2', 'A') }));
+    expect(up).toMatchObject({ kind: 'context', context: { traceId: T32, spanId: S, parentId: P.replace('2', 'a') } });
+    const single = extractB3Single(`${T16.toUpperCase()}-${S}-1`);
+    expect(single).toMatchObject({ kind: 'context', context: { traceId: T16, spanId: S, sampled: true } });
+    const lower = extractB3Multi(reader({ 'x-b3-traceid': T32, 'x-b3-spanid': S }));
+    expect(lower).toMatchObject({ kind: 'context', context: { traceId: T32, spanId: S, parentId: null } });
+  });
+});
