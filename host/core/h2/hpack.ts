@@ -11,6 +11,7 @@ import {
   DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
 } from './h2-layout.js';
 import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
+import { fieldString } from './field-strings.js';
 
 /** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */
 export const DEFAULT_MAX_HEADER_LIST_SIZE = 60 * 1024;
@@ -96,7 +97,7 @@ export class HpackDecoder {
     const u8 = this.#core.u8;
     let mem = this.#mem;
     if (mem === null || mem.buffer !== u8.buffer) this.#mem = mem = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    return mem.toString('latin1', ptr, ptr + len);
+    return fieldString(u8, mem, ptr, len);
   }
 
   name(i: number): string {
