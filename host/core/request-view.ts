@@ -77,6 +77,33 @@ export class RequestView {
     return null;
   }
 
+  /**
+   * Re-points header `index`'s value at `value` (written at the cursor): a filter's edit of a
+   * filled view, instead of filling it again. False when it does not fit (the caller refills,
+   * which reports the overflow as a fill would).
+   */
+  replaceValue(index: number, value: string): boolean {
+    if (index < 0 || index >= this.#count) return false;
+    // A filter may have called into the core since the view was filled (memory may have grown).
+    this.#u8 = this.#core.u8;
+    this.#u32 = this.#core.u32;
+    const slot = (this.base + RV_HEADERS + index * RV_HEADER_ENTRY) >>> 2;
+    if (!this.#put(value, slot + 2)) return false;
+    this.#u32[(this.base >>> 2) + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
+    return true;
+  }
+
+  /** Appends one header to a filled view (memory views refreshed first); false when it does not fit. */
+  append(name: string, value: string): boolean {
+    this.#u8 = this.#core.u8;
+    this.#u32 = this.#core.u32;
+    const count = this.#count;
+    const cursor = this.#cursor;
+    if (this.header(name, value) === null) return true;
+    this.truncate(count, cursor);
+    return false;
+  }
+
   get headerCount(): number {
     return this.#count;
   }

@@ -64,6 +64,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   /** Request fields as forwarded (name, value, …): the downstream's, edited in place by filters. */
   readonly #headers: string[];
   #viewFilled = false;
+  /** The filled view holds #headers one for one (no '@' field skipped). */
+  #viewExact = false;
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
   #headSource: HeadSource | null = null;
@@ -290,14 +292,20 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 
   setRequestHeader(name: string, value: string): void {
     const h = this.#headers;
-    this.#viewFilled = false;
+    // A filled view (the route match's) takes the edit in place, so that the head writer does
+    // not fill it again from every field (x-forwarded-for, x-request-id: every request); where
+    // it cannot (another stream's now, a skipped '@' field, no room) it is refilled on demand.
+    const view = this.#viewFilled && this.#viewExact ? this.#ctx.requestView : null;
+    const edit = view !== null && view.owner === this;
     for (let i = 0; i + 1 < h.length; i += 2) {
       if (h[i] === name) {
         h[i + 1] = value;
+        if (!edit || !view.replaceValue(i >>> 1, value)) this.#viewFilled = false;
         return;
       }
     }
     h.push(name, value);
+    if (!edit || name.charCodeAt(0) === 64 || !view.append(name, value)) this.#viewFilled = false;
   }
 
   removeRequestHeader(name: string): void {
@@ -316,12 +324,18 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const ds = this.downstream;
     let err = view.begin(ds.method, ds.path, ds.authority);
     const h = this.#headers;
+    let exact = true;
     for (let i = 0; err === null && i + 1 < h.length; i += 2) {
       // '@' starts no header name (not a token character): such a name, which only a filter could
       // have set, would pose as a JWT claim to the route match (claim-view.ts); it is not forwarded.
-      if (h[i]!.charCodeAt(0) === 64) continue;
+      if (h[i]!.charCodeAt(0) === 64) {
+        exact = false;
+        continue;
+      }
       err = view.header(h[i]!, h[i + 1]!);
     }
+    // Field i of #headers is header i of the view: setRequestHeader may edit the view in place.
+    this.#viewExact = exact;
     if (err !== null) {
       view.owner = null;
       return null;
