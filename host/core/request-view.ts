@@ -104,6 +104,34 @@ export class RequestView {
     return false;
   }
 
+  /**
+   * Appends one header copied from a decoded HPACK field (`entry`: the header list's field entry,
+   * name ptr, name len, value ptr, value len as u32s; host/core/h2/hpack.ts): bytes to bytes,
+   * no JS string. The name is lower-case already (RFC 9113 §8.2.1, checked on arrival).
+   */
+  headerFromEntry(entry: number): RequestViewError | null {
+    if (this.#count >= REQ_MAX_HEADERS) return 'too_many_headers';
+    const u32 = this.#u32;
+    const e = entry >>> 2;
+    const slot = (this.base + RV_HEADERS + this.#count * RV_HEADER_ENTRY) >>> 2;
+    if (!this.#copy(u32[e]!, u32[e + 1]!, slot) || !this.#copy(u32[e + 2]!, u32[e + 3]!, slot + 2)) return 'headers_too_large';
+    this.#count++;
+    const b = this.base >>> 2;
+    u32[b + (RV_HEADER_COUNT >>> 2)] = this.#count;
+    u32[b + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
+    return null;
+  }
+
+  #copy(ptr: number, len: number, slot: number): boolean {
+    const start = this.#cursor;
+    if (len > this.#end - start) return false;
+    this.#u8.copyWithin(start, ptr, ptr + len);
+    this.#u32[slot] = start;
+    this.#u32[slot + 1] = len;
+    this.#cursor = start + len;
+    return true;
+  }
+
   get headerCount(): number {
     return this.#count;
   }

@@ -66,6 +66,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #viewFilled = false;
   /** The filled view holds #headers one for one (no '@' field skipped). */
   #viewExact = false;
+  /** Leading fields of #headers still as the downstream gave them (filters only appended after them). */
+  #intact: number;
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
   #headSource: HeadSource | null = null;
@@ -99,6 +101,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.#ctx = ctx;
     this.downstream = ds;
     this.#headers = ds.headers;
+    this.#intact = ds.headers.length >>> 1;
     // The body's framing as the listener read it (never re-read from the fields' text).
     this.chunked = ds.bodyFraming === 'chunked';
     this.hasBody = ds.bodyFraming !== 'none';
@@ -300,6 +303,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     for (let i = 0; i + 1 < h.length; i += 2) {
       if (h[i] === name) {
         h[i + 1] = value;
+        if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
         if (!edit || !view.replaceValue(i >>> 1, value)) this.#viewFilled = false;
         return;
       }
@@ -313,6 +317,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     for (let i = h.length - 2; i >= 0; i -= 2) {
       if (h[i] === name) {
         h.splice(i, 2);
+        if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
         this.#viewFilled = false;
       }
     }
@@ -325,7 +330,17 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     let err = view.begin(ds.method, ds.path, ds.authority);
     const h = this.#headers;
     let exact = true;
-    for (let i = 0; err === null && i + 1 < h.length; i += 2) {
+    let from = 0;
+    // The downstream's own fields from its bytes where it has them (the core HTTP/2 listener's
+    // decoded list), the fields filters added after them from their strings.
+    if (err === null && this.#intact > 0 && ds.fillRequestView !== undefined) {
+      const filled = ds.fillRequestView(view, this.#intact);
+      if (filled !== false) {
+        err = filled;
+        from = this.#intact * 2;
+      } else err = view.begin(ds.method, ds.path, ds.authority);
+    }
+    for (let i = from; err === null && i + 1 < h.length; i += 2) {
       // '@' starts no header name (not a token character): such a name, which only a filter could
       // have set, would pose as a JWT claim to the route match (claim-view.ts); it is not forwarded.
       if (h[i]!.charCodeAt(0) === 64) {
