@@ -77,6 +77,61 @@ export class RequestView {
     return null;
   }
 
+  /**
+   * Re-points header `index`'s value at `value` (written at the cursor): a filter's edit of a
+   * filled view, instead of filling it again. False when it does not fit (the caller refills,
+   * which reports the overflow as a fill would).
+   */
+  replaceValue(index: number, value: string): boolean {
+    if (index < 0 || index >= this.#count) return false;
+    // A filter may have called into the core since the view was filled (memory may have grown).
+    this.#u8 = this.#core.u8;
+    this.#u32 = this.#core.u32;
+    const slot = (this.base + RV_HEADERS + index * RV_HEADER_ENTRY) >>> 2;
+    if (!this.#put(value, slot + 2)) return false;
+    this.#u32[(this.base >>> 2) + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
+    return true;
+  }
+
+  /** Appends one header to a filled view (memory views refreshed first); false when it does not fit. */
+  append(name: string, value: string): boolean {
+    this.#u8 = this.#core.u8;
+    this.#u32 = this.#core.u32;
+    const count = this.#count;
+    const cursor = this.#cursor;
+    if (this.header(name, value) === null) return true;
+    this.truncate(count, cursor);
+    return false;
+  }
+
+  /**
+   * Appends one header copied from a decoded HPACK field (`entry`: the header list's field entry,
+   * name ptr, name len, value ptr, value len as u32s; host/core/h2/hpack.ts): bytes to bytes,
+   * no JS string. The name is lower-case already (RFC 9113 §8.2.1, checked on arrival).
+   */
+  headerFromEntry(entry: number): RequestViewError | null {
+    if (this.#count >= REQ_MAX_HEADERS) return 'too_many_headers';
+    const u32 = this.#u32;
+    const e = entry >>> 2;
+    const slot = (this.base + RV_HEADERS + this.#count * RV_HEADER_ENTRY) >>> 2;
+    if (!this.#copy(u32[e]!, u32[e + 1]!, slot) || !this.#copy(u32[e + 2]!, u32[e + 3]!, slot + 2)) return 'headers_too_large';
+    this.#count++;
+    const b = this.base >>> 2;
+    u32[b + (RV_HEADER_COUNT >>> 2)] = this.#count;
+    u32[b + (RV_BYTES_USED >>> 2)] = this.#cursor - (this.base + RV_BYTES);
+    return null;
+  }
+
+  #copy(ptr: number, len: number, slot: number): boolean {
+    const start = this.#cursor;
+    if (len > this.#end - start) return false;
+    this.#u8.copyWithin(start, ptr, ptr + len);
+    this.#u32[slot] = start;
+    this.#u32[slot + 1] = len;
+    this.#cursor = start + len;
+    return true;
+  }
+
   get headerCount(): number {
     return this.#count;
   }

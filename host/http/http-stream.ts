@@ -65,6 +65,10 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   /** Request fields as forwarded (name, value, …): the downstream's, edited in place by filters. */
   readonly #headers: string[];
   #viewFilled = false;
+  /** The filled view holds #headers one for one (no '@' field skipped). */
+  #viewExact = false;
+  /** Leading fields of #headers still as the downstream gave them (filters only appended after them). */
+  #intact: number;
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
   #headSource: HeadSource | null = null;
@@ -98,6 +102,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.#ctx = ctx;
     this.downstream = ds;
     this.#headers = ds.headers;
+    this.#intact = ds.headers.length >>> 1;
     // The body's framing as the listener read it (never re-read from the fields' text).
     this.chunked = ds.bodyFraming === 'chunked';
     this.hasBody = ds.bodyFraming !== 'none';
@@ -291,14 +296,21 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
 
   setRequestHeader(name: string, value: string): void {
     const h = this.#headers;
-    this.#viewFilled = false;
+    // A filled view (the route match's) takes the edit in place, so that the head writer does
+    // not fill it again from every field (x-forwarded-for, x-request-id: every request); where
+    // it cannot (another stream's now, a skipped '@' field, no room) it is refilled on demand.
+    const view = this.#viewFilled && this.#viewExact ? this.#ctx.requestView : null;
+    const edit = view !== null && view.owner === this;
     for (let i = 0; i + 1 < h.length; i += 2) {
       if (h[i] === name) {
         h[i + 1] = value;
+        if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+        if (!edit || !view.replaceValue(i >>> 1, value)) this.#viewFilled = false;
         return;
       }
     }
     h.push(name, value);
+    if (!edit || name.charCodeAt(0) === 64 || !view.append(name, value)) this.#viewFilled = false;
   }
 
   removeRequestHeader(name: string): void {
@@ -306,7 +318,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const h = this.#headers;
     let w = 0;
     for (let i = 0; i + 1 < h.length; i += 2) {
-      if (h[i] === name) continue;
+      if (h[i] === name) {
+        // The fields from here on no longer match the decoded list one for one.
+        if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+        continue;
+      }
       if (w !== i) {
         h[w] = h[i]!;
         h[w + 1] = h[i + 1]!;
@@ -324,12 +340,28 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     const ds = this.downstream;
     let err = view.begin(ds.method, ds.path, ds.authority);
     const h = this.#headers;
-    for (let i = 0; err === null && i + 1 < h.length; i += 2) {
+    let exact = true;
+    let from = 0;
+    // The downstream's own fields from its bytes where it has them (the core HTTP/2 listener's
+    // decoded list), the fields filters added after them from their strings.
+    if (err === null && this.#intact > 0 && ds.fillRequestView !== undefined) {
+      const filled = ds.fillRequestView(view, this.#intact);
+      if (filled !== false) {
+        err = filled;
+        from = this.#intact * 2;
+      } else err = view.begin(ds.method, ds.path, ds.authority);
+    }
+    for (let i = from; err === null && i + 1 < h.length; i += 2) {
       // '@' starts no header name (not a token character): such a name, which only a filter could
       // have set, would pose as a JWT claim to the route match (claim-view.ts); it is not forwarded.
-      if (h[i]!.charCodeAt(0) === 64) continue;
+      if (h[i]!.charCodeAt(0) === 64) {
+        exact = false;
+        continue;
+      }
       err = view.header(h[i]!, h[i + 1]!);
     }
+    // Field i of #headers is header i of the view: setRequestHeader may edit the view in place.
+    this.#viewExact = exact;
     if (err !== null) {
       view.owner = null;
       return null;

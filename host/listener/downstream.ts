@@ -5,6 +5,7 @@
 
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { TunnelEnd } from '../common/tunnel-end.js';
+import type { RequestView, RequestViewError } from '../core/request-view.js';
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
@@ -99,6 +100,13 @@ export interface Downstream {
    * null on a listener without TLS.
    */
   readonly security: ConnectionSecurity | null;
+  /**
+   * Writes the first `count` fields of `headers`, as received, into the core's request view
+   * (begun: method, path, authority) from the listener's own bytes, without their strings; false
+   * when it cannot (those bytes are gone or are not `headers` one for one): the caller writes
+   * the strings. Absent: the listener has no such bytes.
+   */
+  fillRequestView?(view: RequestView, count: number): RequestViewError | null | false;
   /** Request head size in bytes (request line + fields), for the head size limit. */
   readonly headBytes: number;
   /** Date.now() when the request arrived. */

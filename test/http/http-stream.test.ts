@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../host/core/wasm.js';
 import { RouteTable } from '../../host/core/route/route-table.js';
-import { requestViewOf } from '../../host/core/request-view.js';
+import { requestViewOf, RV_BYTES_USED, RV_HEADERS, RV_HEADER_COUNT, RV_HEADER_ENTRY, type RequestView } from '../../host/core/request-view.js';
 import { compileRouteTable } from '../../host/compile/route-table.js';
 import { Stats } from '../../host/telemetry/stats.js';
 import { resolveLimits } from '../../host/common/limits.js';
@@ -99,6 +99,7 @@ const MESH: MeshConfig = {
 };
 
 interface Harness {
+  core: Core;
   ctx: StreamContext;
   config: RouteConfig;
   events: string[];
@@ -122,7 +123,7 @@ function harness(chains: Array<{ filters: HttpFilterFactory[] }>, listener: Http
     chain: filterChain(chains[i]?.filters ?? [], terminal(events)),
   }));
   const config = new RouteConfig(1, MESH, table, routes, [], listener, []);
-  return { ctx, config, events, run: (ds) => { const s = new HttpStream(ctx, ds); s.run(config); return s; } };
+  return { core, ctx, config, events, run: (ds) => { const s = new HttpStream(ctx, ds); s.run(config); return s; } };
 }
 
 /** The terminal: records the route, the request view's path as the core sees it, and the body. */
@@ -150,6 +151,19 @@ function terminal(events: string[]): HttpFilterFactory {
       },
     }),
   };
+}
+
+/** The view's header fields as the core reads them (name, value, …). */
+function viewFields(core: Core, view: RequestView): string[] {
+  const u8 = core.u8;
+  const u32 = core.u32;
+  const text = (ptr: number, len: number): string => Buffer.from(u8.subarray(ptr, ptr + len)).toString('latin1');
+  const out: string[] = [];
+  for (let i = 0, n = u32[(view.base + RV_HEADER_COUNT) >>> 2]!; i < n; i++) {
+    const e = (view.base + RV_HEADERS + i * RV_HEADER_ENTRY) >>> 2;
+    out.push(text(u32[e]!, u32[e + 1]!), text(u32[e + 2]!, u32[e + 3]!));
+  }
+  return out;
 }
 
 function answer(s: StreamCallbacks): void {
@@ -299,5 +313,53 @@ describe('HttpStream', () => {
     h.run(ds);
     expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
     expect(before - after).toBe(3);
+  });
+
+  it('fields a route filter edits after the match reach the filled view in place, as a refill would write them', () => {
+    let seen: string[] = [];
+    let core: Core | null = null;
+    const editing: HttpFilter = {
+      onRequestHeaders(s) {
+        s.setRequestHeader('x-one', 'replaced'); // an existing field
+        s.setRequestHeader('x-new', 'added'); // a new one, appended
+        s.setRequestHeader('x-new', 'added-twice'); // the appended one replaced
+        s.setRequestHeader('x-wide', 'caf\u00e9 \u2713'); // beyond latin1: UTF-8 bytes
+        const view = s.requestView()!;
+        seen = viewFields(core!, view);
+        const used = (): number => core!.u32[(view.base + RV_BYTES_USED) >>> 2]!;
+        const inPlace = used();
+        // What a refill from the fields writes: the same fields in the same order, in fewer
+        // bytes (edited in place, the replaced values' bytes stay behind).
+        view.owner = null;
+        expect(viewFields(core!, s.requestView()!)).toEqual(seen);
+        expect(used()).toBeLessThan(inPlace);
+        return FilterStatus.Continue;
+      },
+    };
+    const h = harness([{ filters: [sharedFactory(editing)] }]);
+    core = h.core;
+    const ds = new FakeDownstream('/a', ['x-one', 'first', 'x-two', '2']);
+    h.run(ds);
+    const utf8 = Buffer.from('caf\u00e9 \u2713').toString('latin1');
+    expect(seen).toEqual(['host', 'web', 'x-one', 'replaced', 'x-two', '2', 'x-new', 'added-twice', 'x-wide', utf8]);
+  });
+
+  it('a field named with @ (never forwarded) makes the view refilled, not edited in place', () => {
+    let seen: string[] = [];
+    let core: Core | null = null;
+    const editing: HttpFilter = {
+      onRequestHeaders(s) {
+        s.setRequestHeader('@claim', 'x');
+        s.setRequestHeader('x-after', 'y');
+        s.setRequestHeader('@claim', 'z');
+        s.setRequestHeader('x-after', 'w');
+        seen = viewFields(core!, s.requestView()!);
+        return FilterStatus.Continue;
+      },
+    };
+    const h = harness([{ filters: [sharedFactory(editing)] }]);
+    core = h.core;
+    h.run(new FakeDownstream('/a', ['x-one', '1']));
+    expect(seen).toEqual(['host', 'web', 'x-one', '1', 'x-after', 'w']);
   });
 });

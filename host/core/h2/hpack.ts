@@ -11,6 +11,7 @@ import {
   DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
 } from './h2-layout.js';
 import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
+import { fieldString } from './field-strings.js';
 
 /** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */
 export const DEFAULT_MAX_HEADER_LIST_SIZE = 60 * 1024;
@@ -65,14 +66,29 @@ export class HpackDecoder {
     this.#input = new InputRegion(core, this.#e as unknown as CodecExports);
   }
 
+  /**
+   * Counts what may move the bytes the list points at: a decode, the owner's read into the
+   * region a block was decoded in place from (invalidateSpans), disposal. A reader that keeps
+   * the list's spans past its own turn (the request view's direct fill,
+   * listener/http2-core/core-http2-downstream.ts) checks that it has not changed.
+   */
+  generation = 0;
+
+  /** The bytes a block was decoded from in place are about to change (the next socket read). */
+  invalidateSpans(): void {
+    this.generation++;
+  }
+
   /** Decodes a whole header block (copied into Wasm memory first); returns the status. */
   decode(block: Uint8Array): number {
+    this.generation++;
     this.#input.set(block);
     return this.#e.hpack_decode(this.#table, this.#input.ptr, block.length, this.#list);
   }
 
   /** Decodes a header block already in Wasm memory (a frame payload); keep it until the list is read. */
   decodeAt(ptr: number, len: number): number {
+    this.generation++;
     return this.#e.hpack_decode(this.#table, ptr, len, this.#list);
   }
 
@@ -96,7 +112,12 @@ export class HpackDecoder {
     const u8 = this.#core.u8;
     let mem = this.#mem;
     if (mem === null || mem.buffer !== u8.buffer) this.#mem = mem = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    return mem.toString('latin1', ptr, ptr + len);
+    return fieldString(u8, mem, ptr, len);
+  }
+
+  /** Where field `i`'s entry lies (its four spans as u32s: name ptr, name len, value ptr, value len). */
+  fieldEntry(i: number): number {
+    return this.#list + HL_FIELDS + i * HL_FIELD;
   }
 
   name(i: number): string {
@@ -130,6 +151,7 @@ export class HpackDecoder {
   }
 
   dispose(): void {
+    this.generation++;
     this.#input.free();
     this.#e.free(this.#bytes);
     this.#e.free(this.#list);

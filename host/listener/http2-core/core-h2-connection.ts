@@ -172,6 +172,9 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   onRead(chunk: Uint8Array): void {
     if (this.#closed) return;
     const scanner = this.#scanner;
+    // The last read's blocks (decoded in place) are about to be overwritten: a request still
+    // waiting is read from its strings from now on (core-http2-downstream.ts fillRequestView).
+    this.#decoder.invalidateSpans();
     scanner.push(chunk);
     this.#reading = true;
     try {
@@ -388,7 +391,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#streams.set(id, st);
     this.#idleSince = -1;
     this.#ctx.stats.inc('downstream_rq_http2_total');
-    const ds = new CoreHttp2Downstream(st, this, raw, endStream, o.maxRequestHeaders, forced);
+    const ds = new CoreHttp2Downstream(st, this, raw, endStream, o.maxRequestHeaders, forced, forced === null ? this.#decoder : null);
     st.contentLength = ds.contentLength;
     this.#requests++;
     if (o.maxRequestsPerConnection > 0 && this.#requests >= o.maxRequestsPerConnection) this.drain();

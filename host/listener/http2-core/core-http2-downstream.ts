@@ -11,7 +11,8 @@
 import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type HeadSource } from '../downstream.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
-import type { HeaderField, HpackEncoder } from '../../core/h2/hpack.js';
+import type { HeaderField, HpackDecoder, HpackEncoder } from '../../core/h2/hpack.js';
+import type { RequestView, RequestViewError } from '../../core/request-view.js';
 import { readH2RequestHead } from '../http2/h2-request-head.js';
 import type { H2Stream, H2StreamEvents } from './h2-stream.js';
 
@@ -150,7 +151,13 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   #length = 0;
   #tunnelSink: TunnelSink | null = null;
 
-  constructor(st: H2Stream, conn: CoreH2StreamOwner, raw: readonly string[], endStream: boolean, maxHeaders: number, forced: { status: number; code: string } | null) {
+  /** The decoder whose list holds this request (while its generation is #generation), when `headers` is that list one for one. */
+  readonly #decoder: HpackDecoder | null;
+  readonly #generation: number;
+  /** The list's first regular field (the pseudo-headers come first, §8.3). */
+  readonly #firstField: number;
+
+  constructor(st: H2Stream, conn: CoreH2StreamOwner, raw: readonly string[], endStream: boolean, maxHeaders: number, forced: { status: number; code: string } | null, decoder: HpackDecoder | null = null) {
     this.#st = st;
     this.#conn = conn;
     this.remoteAddress = conn.remoteAddress;
@@ -170,6 +177,28 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     this.contentLength = head.contentLength >= 0 ? head.contentLength : -1;
     this.protocolError = forced ?? head.protocolError;
     st.events = this;
+    let first = 0;
+    while (first < raw.length && raw[first]!.charCodeAt(0) === 58) first += 2;
+    this.#firstField = first >>> 1;
+    this.#decoder = decoder !== null && head.direct && raw.length === 2 * decoder.count ? decoder : null;
+    this.#generation = decoder?.generation ?? -1;
+  }
+
+  /**
+   * The request view filled from the decoded list's bytes: `host` (the authority) first, then
+   * the regular fields in their order, as `headers` holds them (head.direct), so that a request
+   * routed in the turn it arrived in is never read out of its strings. False once another block
+   * was decoded on the connection (a stream that waited) or when `headers` is not the list.
+   */
+  fillRequestView(view: RequestView, count: number): RequestViewError | null | false {
+    const d = this.#decoder;
+    if (d === null || d.generation !== this.#generation || count < 1) return false;
+    const first = this.#firstField;
+    // headers = host + the fields from `first` on: `count` of them is host + count - 1 fields.
+    if (count - 1 > d.count - first) return false;
+    let err = view.header('host', this.authority);
+    for (let i = 0; err === null && i < count - 1; i++) err = view.headerFromEntry(d.fieldEntry(first + i));
+    return err;
   }
 
   get open(): boolean {

@@ -14,6 +14,12 @@ export interface H2RequestHead {
   headers: string[];
   /** Σ name + value + 32, as SETTINGS_MAX_HEADER_LIST_SIZE counts. */
   headBytes: number;
+  /**
+   * `headers` is `host` (from :authority) then the list's regular fields in their order, as
+   * decoded: no cookie joined, no Host field moved, no field made (the core listener then fills
+   * the request view from the decoded bytes, core-http2-downstream.ts).
+   */
+  direct: boolean;
   /** The client takes trailers (`te: trailers`). */
   trailers: boolean;
   bodyFraming: 'none' | 'length' | 'chunked';
@@ -95,5 +101,6 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean, ma
   else if (headers.length / 2 > maxHeaders + 1) protocolError = { status: 431, code: 'too_many_headers' };
   // CONNECT, and an extended CONNECT of another protocol, are not proxied.
   else if (method === 'CONNECT') protocolError = { status: 501, code: 'unsupported_method' };
-  return { method, path, authority, headers, headBytes: size, trailers, bodyFraming, bodyLength, contentLength, upgrade, protocolError };
+  const direct = cookie === null && host < 0 && authority !== '' && upgrade === null;
+  return { method, path, authority, headers, headBytes: size, direct, trailers, bodyFraming, bodyLength, contentLength, upgrade, protocolError };
 }

@@ -12,7 +12,9 @@ import {
   startWireRig, frame, settings, u32, GET, POST, type WireRig, type WireClient,
   DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, WINDOW_UPDATE, CONTINUATION, END_STREAM, ACK, END_HEADERS, PADDED,
   NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, COMPRESSION_ERROR,
+  core,
 } from './h2-wire.js';
+import { requestViewOf, RV_HEADERS, RV_HEADER_COUNT, RV_HEADER_ENTRY } from '../../../host/core/request-view.js';
 import { ENVOY_FLOOD_LIMITS } from '../../../host/core/h2/h2-flood-guard.js';
 
 let rig: WireRig | null = null;
@@ -152,6 +154,59 @@ describe('core HTTP/2 listener: requests and responses', () => {
     const ds = seen[0]!.ds;
     expect([ds.method, ds.path, ds.authority, ds.protocol]).toEqual(['GET', '/ok', 'svc.test', 'HTTP/2']);
     expect(ds.headers).toEqual(['host', 'svc.test', 'x-a', '1', 'cookie', 'a=1; b=2']);
+  });
+
+  it('the request view is filled from the decoded list in the turn the request arrived, as from its strings; not after another block, nor when the fields were reshaped', async () => {
+    /** The view's fields (name, value, …) as the core reads them. */
+    const viewFields = (): string[] => {
+      const view = requestViewOf(core);
+      const u8 = core.u8;
+      const w = core.u32;
+      const text = (ptr: number, len: number): string => Buffer.from(u8.subarray(ptr, ptr + len)).toString('latin1');
+      const out: string[] = [];
+      for (let i = 0, n = w[(view.base + RV_HEADER_COUNT) >>> 2]!; i < n; i++) {
+        const e = (view.base + RV_HEADERS + i * RV_HEADER_ENTRY) >>> 2;
+        out.push(text(w[e]!, w[e + 1]!), text(w[e + 2]!, w[e + 3]!));
+      }
+      return out;
+    };
+    const fill = (ds: Downstream, count = ds.headers.length / 2): false | null | string => {
+      const view = requestViewOf(core);
+      view.begin(ds.method, ds.path, ds.authority);
+      return ds.fillRequestView!(view, count);
+    };
+    const now: Array<{ ds: Downstream; filled: false | null | string; fields: string[] }> = [];
+    const inner = app([]);
+    rig = await startWireRig((ds) => {
+      const filled = fill(ds);
+      now.push({ ds, filled, fields: filled === null ? viewFields() : [] });
+      inner(ds);
+    });
+    const c = await rig.connect();
+    c.write(
+      c.headers(1, GET('/ok', [['x-a', '1'], ['user-agent', 'caf\u00e9']])),
+      c.headers(3, GET('/ok', [['x-b', '2'], ['cookie', 'a=1'], ['cookie', 'b=2']])),
+      c.headers(5, GET('/ok', [['host', 'other.test'], ['x-c', '3']])),
+    );
+    await c.response(5);
+    expect(now.map((n) => n.filled)).toEqual([null, false, false]);
+    expect(now[0]!.fields).toEqual(['host', 'svc.test', 'x-a', '1', 'user-agent', 'caf\u00e9']);
+    expect(now[0]!.fields).toEqual(now[0]!.ds.headers);
+    // Fewer than all: the leading fields only (a filter replaced a later one).
+    expect(fill(now[0]!.ds, 2)).toBe(false); // blocks 3 and 5 were decoded since
+    // Later, with nothing read since: the leading fields only; after the next read (even one with
+    // no header block: its bytes go where the block was decoded from in place), not at all.
+    c.write(c.headers(7, GET('/ok', [['x-d', '4'], ['x-e', '5']])));
+    await c.response(7);
+    expect(now[3]!.filled).toBeNull();
+    expect(now[3]!.fields).toEqual(['host', 'svc.test', 'x-d', '4', 'x-e', '5']);
+    const view = requestViewOf(core);
+    view.begin('GET', '/ok', 'svc.test');
+    expect(now[3]!.ds.fillRequestView!(view, 2)).toBeNull();
+    expect(viewFields()).toEqual(['host', 'svc.test', 'x-d', '4']);
+    c.write(frame(PING, 0, 0, Buffer.alloc(8)));
+    await c.until((f) => f.type === PING && (f.flags & ACK) !== 0);
+    expect(fill(now[3]!.ds)).toBe(false);
   });
 
   it('a header block over HEADERS + CONTINUATION + CONTINUATION is one request', async () => {

@@ -24,7 +24,7 @@ export interface Frame {
   fields?: Array<[string, string]>;
 }
 
-const core = new Core();
+export const core = new Core();
 
 export function frame(type: number, flags: number, stream: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
   const b = Buffer.alloc(9 + payload.length);
