@@ -2,13 +2,12 @@
 // keepalive / SETTINGS ACK timers on their own (fake peer, real timers of a few ms). The
 // connections' behaviour over sockets is tested in test/listener/http2-core/conformance.test.ts
 // and test/upstream/conn-pool/http2/core-h2-upstream-hostile.test.ts.
-import { describe, it, expect } from 'vitest';
+import { afterEach, beforeEach, describe, it, expect, vi } from 'vitest';
 import { H2FloodGuard, ENVOY_FLOOD_LIMITS } from '../../../host/core/h2/h2-flood-guard.js';
 import { H2Keepalive } from '../../../host/core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../../host/core/h2/h2-settings-timeout.js';
 import { FRAME_DATA, FRAME_HEADERS, FRAME_CONTINUATION, FRAME_PRIORITY, FRAME_WINDOW_UPDATE, FRAME_PING, FLAG_END_STREAM, FLAG_END_HEADERS } from '../../../host/core/h2/frame-scanner.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('H2FloodGuard (Envoy defaults)', () => {
   it('outbound: the 10001st frame or the 1001st control frame trips; drained() starts both again', () => {
@@ -54,6 +53,10 @@ describe('H2FloodGuard (Envoy defaults)', () => {
 });
 
 describe('H2Keepalive and SettingsAckTimer', () => {
+  // A fake clock (setTimeout and performance.now): the timers' behaviour, not the machine's load.
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
   it('PINGs at the interval less at most the jitter, with fresh 8-byte data; the matching ACK keeps it going', async () => {
     const sent: Array<{ at: number; data: Buffer }> = [];
     let timeouts = 0;
@@ -65,7 +68,7 @@ describe('H2Keepalive and SettingsAckTimer', () => {
       },
       keepaliveTimeout: () => void timeouts++,
     });
-    await sleep(250);
+    await vi.advanceTimersByTimeAsync(250);
     k.stop();
     expect(sent.length).toBeGreaterThanOrEqual(3);
     expect(sent[0]!.at - start).toBeGreaterThanOrEqual(19); // 40 ms less up to 50 %
@@ -80,7 +83,7 @@ describe('H2Keepalive and SettingsAckTimer', () => {
       sendPing: () => queueMicrotask(() => expect(k.ack(Buffer.alloc(8, 9))).toBe(false)),
       keepaliveTimeout: () => void timeouts++,
     });
-    await sleep(150);
+    await vi.advanceTimersByTimeAsync(150);
     k.stop();
     expect(timeouts).toBe(1);
   });
@@ -94,7 +97,7 @@ describe('H2Keepalive and SettingsAckTimer', () => {
     b.acked();
     const off = new SettingsAckTimer(0, () => void (fired += 100));
     off.sent();
-    await sleep(80);
+    await vi.advanceTimersByTimeAsync(80);
     expect(fired).toBe(1);
   });
 });
