@@ -9,19 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findH2load, runH2load } from '../../../bench/protocols/h2load.js';
 import { GRPC_ECHO_PATH } from '../../../bench/protocols/servers.js';
 import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { h2loadMissingForTests } from '../../helpers/load-tools-for-tests.js';
 
-function h2loadMissing(): string | null {
-  if (findH2load() !== null) return null;
-  const why = 'h2load not found (apt-get install nghttp2-client; scripts/install-loadgen.sh)';
-  if (process.env.WASMESH_REQUIRE_LOADGEN === '1') throw new Error(`h2load gRPC: WASMESH_REQUIRE_LOADGEN=1 but ${why}`);
-  console.warn(`h2load gRPC skipped: ${why}`);
-  return why;
-}
 
 const MESSAGE = Buffer.concat([Buffer.from([0, 0, 0, 0, 64]), Buffer.alloc(64, 'g')]);
 const HEADERS = ['content-type: application/grpc', 'te: trailers'];
 
-describe.skipIf(h2loadMissing() !== null)('h2load gRPC unary load', () => {
+describe.skipIf(h2loadMissingForTests('h2load gRPC') !== null)('h2load gRPC unary load', () => {
   let server: ChildProcess;
   let port = 0;
   beforeAll(async () => {

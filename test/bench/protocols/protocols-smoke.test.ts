@@ -10,20 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProtocolsReport } from '../../../bench/protocols/run.js';
-import { findH2load } from '../../../bench/protocols/h2load.js';
 import { envoyForTests } from '../../helpers/envoy-for-tests.js';
 import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { h2loadMissingForTests } from '../../helpers/load-tools-for-tests.js';
 
-function h2loadMissing(): string | null {
-  if (findH2load() !== null) return null;
-  const why = 'h2load not found (apt-get install nghttp2-client; scripts/install-loadgen.sh)';
-  if (process.env.WASMESH_REQUIRE_LOADGEN === '1') throw new Error(`bench:protocols smoke: WASMESH_REQUIRE_LOADGEN=1 but ${why}`);
-  console.warn(`bench:protocols smoke skipped: ${why}`);
-  return why;
-}
 
 const envoy = envoyForTests('bench:protocols smoke');
-const missing = envoy === null ? 'Envoy not installed' : h2loadMissing();
+const missing = envoy === null ? 'Envoy not installed' : h2loadMissingForTests('bench:protocols smoke');
 
 function runner(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'protocols', 'run.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
