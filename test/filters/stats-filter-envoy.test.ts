@@ -21,6 +21,7 @@ import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { freePort } from '../helpers/ports.js';
 import { parseSamples, samples, type Sample } from '../helpers/prometheus-samples.js';
+import { until } from '../helpers/poll-until.js';
 
 const envoy = envoyForTests('stats-filter-envoy');
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
@@ -58,21 +59,6 @@ async function scrape(port: number): Promise<Sample[]> {
   const r = await get(port, '/stats/prometheus', { host: '127.0.0.1' });
   expect(r.status).toBe(200);
   return parseSamples(r.body);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 /** A sample's labels as a sorted key=value list (empty values dropped: Prometheus treats them as absent). */

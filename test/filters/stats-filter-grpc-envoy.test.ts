@@ -21,6 +21,7 @@ import { workloadMetadata } from '../../host/model/workload-metadata.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { freePort } from '../helpers/ports.js';
 import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
+import { until } from '../helpers/poll-until.js';
 
 const envoy = envoyForTests('stats-filter-grpc-envoy');
 
@@ -82,21 +83,6 @@ async function istioSamples(port: number): Promise<Sample[]> {
 /** name{sorted labels, empty ones dropped} value. */
 function keyed(samples: readonly Sample[]): string[] {
   return samples.map((s) => `${s.name}{${Object.entries(s.labels).filter(([, v]) => v !== '').sort().map(([k, v]) => `${k}=${v}`).join(',')}} ${s.value}`).sort();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 describe.skipIf(envoy === null)('wasmesh_stats in Envoy: gRPC message counts and Telemetry overrides, as a wasmesh proxy', () => {

@@ -26,6 +26,7 @@ import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { prometheusForTests, startPrometheus } from '../helpers/prometheus-for-tests.js';
+import { until } from '../helpers/poll-until.js';
 
 const envoy = envoyForTests('tcp-stats-filter-envoy');
 const prometheus = prometheusForTests('tcp-stats-filter-envoy');
@@ -92,21 +93,6 @@ async function tcpSamples(port: number): Promise<Sample[]> {
 /** name{sorted labels}=value, for comparing two planes' series. */
 function keyed(samples: readonly Sample[]): string[] {
   return samples.map((s) => `${s.name}{${Object.entries(s.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}} ${s.value}`).sort();
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 describe.skipIf(envoy === null)('wasmesh_tcp_stats in Envoy next to a wasmesh gateway', () => {
