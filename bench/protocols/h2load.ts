@@ -33,7 +33,8 @@ export interface H2Load {
   dataBytesPerResponse?: number;
 }
 
-export async function runH2load(bin: string, l: H2Load): Promise<LoadFigures> {
+/** `onSpawn` gets h2load's pid (the runner samples its CPU). */
+export async function runH2load(bin: string, l: H2Load, onSpawn?: (pid: number) => void): Promise<LoadFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-h2load-'));
   try {
     const log = join(dir, 'requests.tsv');
@@ -46,8 +47,9 @@ export async function runH2load(bin: string, l: H2Load): Promise<LoadFigures> {
     for (const h of l.headers ?? []) extra.push('-H', h);
     const measuredFrom = Date.now() * 1000 + l.warmupS * 1e6;
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(bin, ['-c', String(l.clients), '-m', String(l.streams), '-t', '1', '-D', `${Math.round(l.durationS * 1000)}ms`, '--warm-up-time', `${Math.round(l.warmupS * 1000)}ms`, `--log-file=${log}`, ...extra, l.url],
+      const child = execFile(bin, ['-c', String(l.clients), '-m', String(l.streams), '-t', '1', '-D', `${Math.round(l.durationS * 1000)}ms`, '--warm-up-time', `${Math.round(l.warmupS * 1000)}ms`, `--log-file=${log}`, ...extra, l.url],
         { timeout: (l.durationS + l.warmupS + 30) * 1000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`h2load failed: ${err.message}\n${stdout}${stderr}`)) : resolve(stdout)));
+      if (child.pid !== undefined) onSpawn?.(child.pid);
     });
     // "requests: 1000 total, 1000 started, 1000 done, 1000 succeeded, 0 failed, 0 errored, 0 timeout"
     const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);

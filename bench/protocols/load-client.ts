@@ -4,11 +4,17 @@
 // W chunks in flight each: echoed bytes per second, chunk round trip), `tcp-conn` (C loops of
 // connect, one 5-byte exchange, close: connections per second, the whole exchange's time) and
 // `ws` (C WebSocket connections with W 64-byte messages in flight each against an echo:
-// messages per second, round trip). Runs for `durationS` after `warmupS`, then prints one line
-// `WASMESH_PROTO_LOAD <json>` (LoadFigures).
+// messages per second, round trip). Runs for `durationS` after `warmupS` (or from the wall-clock
+// `startAtEpochMs` the runner gives all its load processes, so that their windows coincide), then
+// prints one line `WASMESH_PROTO_LOAD <json>` (LoadFigures, with the latency histogram the runner
+// merges: load-split.ts). With `threads` > 1 the process runs its load in that many worker
+// threads, each with its share of the connections, and prints their merged figures.
 import { connect } from 'node:net';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
+import { LatencyHistogram, type HistogramJson } from './latency-histogram.js';
+import { mergeFigures, splitLoad } from './load-split.js';
 import { GRPC_ECHO_SERVICE } from './servers.js';
 
 export type NodeLoadKind = 'grpc' | 'tcp-bytes' | 'tcp-conn' | 'ws';
@@ -27,9 +33,11 @@ export interface NodeLoad {
   authority?: string;
   /** ws: the request path. */
   path?: string;
-  /** Print `WASMESH_PROTO_MARK start` / `end` when the measuring window opens and closes (the
-   * runner samples the proxy's CPU time on them: CPU per MiB, steadier than rates on a shared machine). */
-  marks?: boolean;
+  /** When the measuring window opens (Date.now() ms); default: `warmupS` after the start. Every
+   * load process of one measurement gets the same, so their windows are one window. */
+  startAtEpochMs?: number;
+  /** Worker threads in this process, each with its share of the connections (default 1: none). */
+  threads?: number;
 }
 
 export interface LoadFigures {
@@ -44,6 +52,8 @@ export interface LoadFigures {
   errors: number;
   /** The first error seen, for the report. */
   firstError?: string;
+  /** Every latency of the window, bucketed: what a merge of several loads' figures reads p50 / p99 from. */
+  histogram?: HistogramJson;
 }
 
 /** Percentile `p` (0–100) of ascending `sorted`, nearest rank. */
@@ -56,19 +66,14 @@ export function percentile(sorted: readonly number[], p: number): number {
 class Window {
   readonly start: number;
   readonly end: number;
-  readonly latencies: number[] = [];
+  readonly latencies = new LatencyHistogram();
   ops = 0;
   bytes = 0;
   errors = 0;
   firstError: string | undefined;
-  constructor(warmupS: number, private readonly durationS: number) {
-    this.start = performance.now() + warmupS * 1000;
+  constructor(warmupS: number, private readonly durationS: number, startAtEpochMs?: number) {
+    this.start = performance.now() + (startAtEpochMs !== undefined ? startAtEpochMs - Date.now() : warmupS * 1000);
     this.end = this.start + durationS * 1000;
-  }
-  /** Prints the window's opening and closing marks on stdout (NodeLoad.marks). */
-  mark(): void {
-    setTimeout(() => console.log('WASMESH_PROTO_MARK start'), Math.max(0, this.start - performance.now())).unref();
-    setTimeout(() => console.log('WASMESH_PROTO_MARK end'), Math.max(0, this.end - performance.now())).unref();
   }
   get running(): boolean {
     return performance.now() < this.end;
@@ -79,7 +84,7 @@ class Window {
     if (t0 >= this.start && now <= this.end) {
       this.ops++;
       this.bytes += bytes;
-      this.latencies.push(now - t0);
+      this.latencies.record(now - t0);
     }
   }
   fail(e: unknown): void {
@@ -87,16 +92,16 @@ class Window {
     this.firstError ??= e instanceof Error ? e.message : String(e);
   }
   figures(kind: NodeLoadKind): LoadFigures {
-    const sorted = this.latencies.sort((a, b) => a - b);
     const durationS = this.durationS;
     return {
       ops: this.ops,
       bytes: this.bytes,
       durationS,
       rate: kind === 'tcp-bytes' ? this.bytes / durationS : this.ops / durationS,
-      latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) },
+      latencyMs: { p50: this.latencies.percentile(50), p99: this.latencies.percentile(99) },
       errors: this.errors,
       ...(this.firstError !== undefined ? { firstError: this.firstError } : {}),
+      histogram: this.latencies.toJSON(),
     };
   }
 }
@@ -202,14 +207,29 @@ async function wsLoad(l: NodeLoad, w: Window): Promise<void> {
 }
 
 export async function runNodeLoad(l: NodeLoad): Promise<LoadFigures> {
-  const w = new Window(l.warmupS, l.durationS);
-  if (l.marks === true) w.mark();
+  if ((l.threads ?? 1) > 1) return runInThreads(l);
+  const w = new Window(l.warmupS, l.durationS, l.startAtEpochMs);
   const run = { grpc: grpcLoad, 'tcp-bytes': tcpBytesLoad, 'tcp-conn': tcpConnLoad, ws: wsLoad }[l.kind];
   await run(l, w);
   return w.figures(l.kind);
 }
 
-if (process.argv[1]?.endsWith('load-client.js')) {
+/** `l` split over `l.threads` worker threads of this process (each runs this file), figures merged. */
+async function runInThreads(l: NodeLoad): Promise<LoadFigures> {
+  const startAtEpochMs = l.startAtEpochMs ?? Date.now() + l.warmupS * 1000;
+  const parts = splitLoad({ ...l, threads: 1, startAtEpochMs }, l.threads!);
+  const figures = await Promise.all(parts.map((part, i) => new Promise<LoadFigures>((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: part });
+    worker.once('message', (f: LoadFigures) => resolve(f));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`${l.kind} load thread ${i + 1} of ${parts.length} exited (${code}) without figures`)));
+  })));
+  return mergeFigures(l.kind, figures, `${l.kind} load threads`);
+}
+
+if (!isMainThread && (workerData as NodeLoad | undefined)?.kind !== undefined) {
+  parentPort!.postMessage(await runNodeLoad(workerData as NodeLoad));
+} else if (process.argv[1]?.endsWith('load-client.js')) {
   const load = JSON.parse(process.argv[2] ?? '{}') as NodeLoad;
   const figures = await runNodeLoad(load);
   console.log(`WASMESH_PROTO_LOAD ${JSON.stringify(figures)}`);

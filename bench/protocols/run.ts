@@ -10,6 +10,10 @@
 //
 // Options: --modes h2,grpc,grpc-h2load,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
+//          --load-procs <n> (2)   --load-threads <n> (1): the Node load modes (grpc, tcp-bytes,
+//          tcp-conn, ws) run in n load processes of m worker threads each, the connections dealt
+//          out among them (the load's shape is the same for every n) and the figures merged
+//          (load-split.ts: rates summed, latency histograms merged for p50 / p99)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
@@ -21,7 +25,9 @@
 // the measuring window (exactly for the Node-driven modes; for h2load from a timer at the end of
 // its warm-up to its exit): CPU ms per MiB echoed (tcp-bytes) or per 1000
 // operations, steadier than the rate on a shared machine (the rate falls when a neighbour
-// takes the core; the CPU spent per byte hardly moves).
+// takes the core; the CPU spent per byte hardly moves). The load tool's own CPU (every load
+// process, or h2load) is sampled over the same window and reported as the cores it kept busy
+// (`load cores`): a tool near a whole core per process is what saturated, not the proxy.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,6 +37,7 @@ import { killChildren, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
 import { findH2load, runH2load, type H2Load } from './h2load.js';
 import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
+import { mergeFigures, splitLoad } from './load-split.js';
 import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
 import { envoyMissing, KNOWN_PROXIES, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
 import { GRPC_ECHO_PATH, type ServerKind } from './servers.js';
@@ -63,12 +70,21 @@ export interface ProtocolsOptions {
   wasmeshNodeFlags: string[];
   /** Which proxies to run (default both); one alone gives no ratio, only its own figures. */
   proxies: ProxyName[];
+  /** Load processes for the Node load modes (default 2: one per core of the machine this runs on). */
+  loadProcs: number;
+  /** Worker threads per load process (default 1: the process's main thread only). */
+  loadThreads: number;
 }
+
+/** Load processes by default: two (a 2-core machine; measured against one and against threads in BENCHMARKS.md). */
+export const DEFAULT_LOAD_PROCS = 2;
+/** The load processes' start-up (node, then grpc-js or ws) before their window's warm-up counts. */
+const LOAD_STARTUP_MS = 500;
 
 export class OptionsError extends Error {}
 
 export function parseOptions(argv: readonly string[]): ProtocolsOptions {
-  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [], proxies: [...PROXIES] };
+  const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [], proxies: [...PROXIES], loadProcs: DEFAULT_LOAD_PROCS, loadThreads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -77,6 +93,11 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
     const num = (min: number): number => {
       const n = Number(value);
       if (!Number.isFinite(n) || n < min) throw new OptionsError(`${flag}: expected a number ≥ ${min}, got "${value}"`);
+      return n;
+    };
+    const integer = (min: number, max: number): number => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min || n > max) throw new OptionsError(`${flag}: expected a whole number from ${min} to ${max}, got "${value}"`);
       return n;
     };
     switch (flag) {
@@ -93,6 +114,8 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
       case '--json': o.json = value; break;
       case '--cpu-prof': o.cpuProfDir = value; break;
       case '--wasmesh-node-flag': o.wasmeshNodeFlags.push(value); break;
+      case '--load-procs': o.loadProcs = integer(1, 64); break;
+      case '--load-threads': o.loadThreads = integer(1, 64); break;
       case '--proxies': {
         const names = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
         const bad = names.find((m) => !KNOWN_PROXIES.includes(m as ProxyName));
@@ -100,7 +123,7 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
         o.proxies = [...new Set(names)] as ProxyName[];
         break;
       }
-      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies)`);
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies, --load-procs, --load-threads)`);
     }
   }
   return o;
@@ -115,6 +138,10 @@ export interface Measurement {
   proxyCpuS: number | null;
   /** CPU ms per MiB echoed (tcp-bytes) or per 1000 operations (other modes); null when not sampled. */
   cpuMsPerUnit: number | null;
+  /** The load tool's CPU seconds over the window (all its processes; h2load's up to just before its end); null when not sampled. */
+  loadCpuS: number | null;
+  /** loadCpuS ÷ the window: the cores the load tool kept busy (1.0 per process is a saturated tool). */
+  loadCores: number | null;
 }
 
 export interface ModeSummary {
@@ -180,46 +207,86 @@ export function processCpuS(pid: number): number | null {
   }
 }
 
-interface Sampled { figures: LoadFigures; proxyCpuS: number | null }
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null }
 
-/** One Node load (load-client.ts) in its own process; the proxy `pid`'s CPU sampled at the window's marks. */
-function runNodeLoadProcess(load: NodeLoad, pid: number): Promise<Sampled> {
+/** CPU seconds `pids` used between two samples (summed); null when any is missing. */
+function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | null): number | null {
+  if (start === null || end === null || start.length !== end.length) return null;
+  let sum = 0;
+  for (let i = 0; i < start.length; i++) {
+    if (start[i] === null || end[i] === null) return null;
+    sum += end[i]! - start[i]!;
+  }
+  return sum;
+}
+
+/** One load process (load-client.ts) running `load`; resolves with its figures. */
+function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify({ ...load, marks: true })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify(load)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) onSpawn(child.pid);
     let out = '';
-    let cpuAtStart: number | null = null;
-    let proxyCpuS: number | null = null;
     const timer = setTimeout(() => child.kill('SIGKILL'), (load.durationS + load.warmupS + 60) * 1000);
-    child.stdout!.on('data', (b: Buffer) => {
-      const text = b.toString();
-      out += text;
-      if (text.includes('WASMESH_PROTO_MARK start')) cpuAtStart = processCpuS(pid);
-      if (text.includes('WASMESH_PROTO_MARK end') && cpuAtStart !== null) {
-        const now = processCpuS(pid);
-        proxyCpuS = now === null ? null : now - cpuAtStart;
-      }
-    });
+    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
     child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('WASMESH_PROTO_LOAD '));
       if (line === undefined) reject(new Error(`${load.kind} load exited (${code ?? signal}) without figures:\n${out}`));
-      else resolve({ figures: loadFigures(line.slice('WASMESH_PROTO_LOAD '.length)), proxyCpuS });
+      else resolve(loadFigures(line.slice('WASMESH_PROTO_LOAD '.length)));
     });
   });
 }
 
+/**
+ * One Node load split over `procs` load processes of `threads` threads each, all with the same
+ * window; the proxy `pid`'s CPU and the load processes' own are sampled when it opens and closes.
+ */
+async function runNodeLoadProcesses(load: NodeLoad, pid: number, procs: number, threads: number): Promise<Sampled> {
+  const startAtEpochMs = Date.now() + LOAD_STARTUP_MS + load.warmupS * 1000;
+  const parts = splitLoad({ ...load, startAtEpochMs, threads }, procs);
+  const pids: number[] = [];
+  const sample = (): { proxy: number | null; load: (number | null)[] } => ({ proxy: processCpuS(pid), load: pids.map(processCpuS) });
+  let atStart: ReturnType<typeof sample> | null = null;
+  let atEnd: ReturnType<typeof sample> | null = null;
+  const opens = setTimeout(() => (atStart = sample()), Math.max(0, startAtEpochMs - Date.now()));
+  const closes = setTimeout(() => (atEnd = sample()), Math.max(0, startAtEpochMs + load.durationS * 1000 - Date.now()));
+  try {
+    const figures = await Promise.all(parts.map((part) => runLoadProcess(part, (p) => pids.push(p))));
+    const merged = mergeFigures(load.kind, figures, `${load.kind} load processes`);
+    delete merged.histogram;
+    const s = atStart as ReturnType<typeof sample> | null;
+    const e = atEnd as ReturnType<typeof sample> | null;
+    const proxyCpuS = s === null || e === null || s.proxy === null || e.proxy === null ? null : e.proxy - s.proxy;
+    const loadCpuS = cpuBetween(s?.load ?? null, e?.load ?? null);
+    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS };
+  } finally {
+    clearTimeout(opens);
+    clearTimeout(closes);
+  }
+}
+
 function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
-    runNodeLoadProcess({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid);
+    runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, o.loadProcs, o.loadThreads);
   switch (mode) {
     case 'h2':
     case 'grpc-h2load': {
       // h2load prints no marks: the proxy's CPU is sampled when its warm-up ends (a timer from
-      // the start) and when it exits, which is its measuring window plus its teardown.
+      // the start) and when it exits, which is its measuring window plus its teardown. h2load's
+      // own CPU is sampled from the same start to 0.1 s before its window ends (once it has
+      // exited there is nothing left to read).
       const warm = Math.max(warmupS, 0.1);
       let cpuAtStart: number | null = null;
-      const mark = setTimeout(() => (cpuAtStart = processCpuS(p.pid)), warm * 1000);
+      let h2loadPid: number | undefined;
+      let loadAtStart: number | null = null;
+      let loadAtEnd: number | null = null;
+      const loadWindowS = Math.max(durationS - 0.1, 0.05);
+      const mark = setTimeout(() => {
+        cpuAtStart = processCpuS(p.pid);
+        if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
+      }, warm * 1000);
+      const loadEnd = setTimeout(() => { if (h2loadPid !== undefined) loadAtEnd = processCpuS(h2loadPid); }, (warm + loadWindowS) * 1000);
       const load: H2Load = mode === 'h2'
         ? { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }
         : {
@@ -229,10 +296,12 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
           body: GRPC_MESSAGE, dataBytesPerResponse: GRPC_MESSAGE.length,
           headers: [':authority: grpc-echo.bench.internal', 'content-type: application/grpc', 'te: trailers'],
         };
-      return runH2load(h2load!, load).then((figures) => {
+      return runH2load(h2load!, load, (pid) => (h2loadPid = pid)).then((figures) => {
         clearTimeout(mark);
+        clearTimeout(loadEnd);
         const now = processCpuS(p.pid);
-        return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart };
+        const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
+        return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS };
       });
     }
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
@@ -292,9 +361,9 @@ const rateText = (mode: Mode, rate: number): string => (mode === 'tcp-bytes' ? (
 
 /** Every measurement, one row each: rate and proxy CPU (all there is with one proxy alone). */
 export function measurementTable(r: ProtocolsReport): string {
-  const lines = ['| round | mode | proxy | rate | proxy CPU (s) | CPU ms per unit | errors |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| round | mode | proxy | rate | proxy CPU (s) | CPU ms per unit | load cores | errors |', '|---|---|---|---|---|---|---|---|'];
   for (const m of r.measurements) {
-    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${rateText(m.mode, m.figures.rate)} ${UNIT[m.mode]} | ${m.proxyCpuS?.toFixed(2) ?? '-'} | ${m.cpuMsPerUnit === null ? '-' : `${m.cpuMsPerUnit.toFixed(2)} ${CPU_UNIT[m.mode]}`} | ${m.figures.errors} |`);
+    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${rateText(m.mode, m.figures.rate)} ${UNIT[m.mode]} | ${m.proxyCpuS?.toFixed(2) ?? '-'} | ${m.cpuMsPerUnit === null ? '-' : `${m.cpuMsPerUnit.toFixed(2)} ${CPU_UNIT[m.mode]}`} | ${m.loadCores?.toFixed(2) ?? '-'} | ${m.figures.errors} |`);
   }
   return lines.join('\n');
 }
@@ -362,11 +431,11 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS } = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores } = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit });
-          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
         }
       }
     }
@@ -401,7 +470,7 @@ if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`${report.date}, ${report.machine.cpus} CPUs, load average ${report.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${report.machine.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
-    console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy\n`);
+    console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy; Node load modes in ${o.loadProcs} load process(es) × ${o.loadThreads} thread(s)\n`);
     console.log(`${measurementTable(report)}\n`);
     if (report.summary.length > 0) console.log(markdownTable(report));
     for (const s of report.summary.filter((x) => x.variant === report.summary.find((y) => y.mode === x.mode)!.variant)) console.log(`- ${s.mode}: ${s.shape}`);

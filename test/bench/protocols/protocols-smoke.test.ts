@@ -1,6 +1,7 @@
 // Smoke test of `npm run bench:protocols` (bench/protocols/run.ts): the real runner, every mode
 // for 1 s on both proxies, must produce figures for wasmesh and Envoy in each (operations done,
-// no errors, a finite ratio); and a missing h2load must fail the run under
+// no errors, a finite ratio, the load tool's CPU sampled; the Node modes in the default two load
+// processes, and in one with --load-procs 1); and a missing h2load must fail the run under
 // WASMESH_REQUIRE_LOADGEN=1 (and only skip the HTTP/2 mode without it). No figure is compared
 // with a threshold: this is not a timed test. Without Envoy or h2load the suite skips with the
 // reason, unless WASMESH_REQUIRE_ENVOY=1 / WASMESH_REQUIRE_LOADGEN=1.
@@ -51,10 +52,15 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     }
     for (const m of report.measurements.filter((x) => x.mode === 'tcp-bytes')) expect(m.figures.bytes).toBeGreaterThan(0);
     // The proxy's CPU over the window is sampled in every mode (h2load's from a timer at the end of its warm-up).
+    // So is the load tool's (h2load, or the load processes together), as the cores it kept busy.
     for (const m of report.measurements) {
       expect(m.proxyCpuS, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
       expect(m.cpuMsPerUnit, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
+      expect(m.loadCpuS, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
+      expect(m.loadCores, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
     }
+    expect(report.options.loadProcs).toBe(2);
+    expect(r.stdout).toContain('Node load modes in 2 load process(es) × 1 thread(s)');
     expect(r.stdout).toMatch(/\| h2 \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
 
@@ -79,6 +85,9 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     const unknown = await runner(['--frobnicate', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown option --frobnicate');
+    const procs = await runner(['--load-procs', '0']);
+    expect(procs.code).toBe(2);
+    expect(procs.stderr).toContain('--load-procs: expected a whole number from 1 to 64, got "0"');
     const proxy = await runner(['--proxies', 'wasmesh,nginx']);
     expect(proxy.code).toBe(2);
     expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, envoy)');
@@ -96,15 +105,17 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(r.stdout).toMatch(/\| grpc \(wasmesh-nghttp2\) \| \d+ calls\/s \| \d+ calls\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
 
-  it('--proxies wasmesh runs wasmesh alone: its figures and CPU per MiB, no ratio', async () => {
+  it('--proxies wasmesh --load-procs 1 runs wasmesh alone from one load process: its figures and CPU per MiB, no ratio', async () => {
     await ensureBuilt();
     const json = join(out, 'alone.json');
-    const r = await runner(['--modes', 'tcp-bytes', '--proxies', 'wasmesh', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    const r = await runner(['--modes', 'tcp-bytes', '--proxies', 'wasmesh', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--load-procs', '1', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
     expect(report.measurements.map((m) => m.proxy)).toEqual(['wasmesh']);
     expect(report.measurements[0]!.cpuMsPerUnit).toBeGreaterThan(0);
     expect(report.summary).toEqual([]);
-    expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| 0 \|/);
+    expect(report.options.loadProcs).toBe(1);
+    expect(report.measurements[0]!.figures.errors).toBe(0);
+    expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| [\d.]+ \| 0 \|/);
   }, 60_000);
 });
