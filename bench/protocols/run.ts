@@ -27,7 +27,8 @@
 // operations, steadier than the rate on a shared machine (the rate falls when a neighbour
 // takes the core; the CPU spent per byte hardly moves). The load tool's own CPU (every load
 // process, or h2load) is sampled over the same window and reported as the cores it kept busy
-// (`load cores`): a tool near a whole core per process is what saturated, not the proxy.
+// (`load cores`): a tool near a whole core per process is what saturated, not the proxy; the
+// upstream server's likewise (`upstream cores`: it is one Node process).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -142,6 +143,8 @@ export interface Measurement {
   loadCpuS: number | null;
   /** loadCpuS ÷ the window: the cores the load tool kept busy (1.0 per process is a saturated tool). */
   loadCores: number | null;
+  /** The same for the upstream server (one Node process: 1.0 is a saturated upstream); null when not sampled. */
+  upstreamCores: number | null;
 }
 
 export interface ModeSummary {
@@ -207,7 +210,7 @@ export function processCpuS(pid: number): number | null {
   }
 }
 
-interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null }
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCores: number | null }
 
 /** CPU seconds `pids` used between two samples (summed); null when any is missing. */
 function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | null): number | null {
@@ -242,11 +245,12 @@ function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void): Promise
  * One Node load split over `procs` load processes of `threads` threads each, all with the same
  * window; the proxy `pid`'s CPU and the load processes' own are sampled when it opens and closes.
  */
-async function runNodeLoadProcesses(load: NodeLoad, pid: number, procs: number, threads: number): Promise<Sampled> {
+async function runNodeLoadProcesses(load: NodeLoad, pid: number, upstreamPid: number | null, procs: number, threads: number): Promise<Sampled> {
   const startAtEpochMs = Date.now() + LOAD_STARTUP_MS + load.warmupS * 1000;
   const parts = splitLoad({ ...load, startAtEpochMs, threads }, procs);
   const pids: number[] = [];
-  const sample = (): { proxy: number | null; load: (number | null)[] } => ({ proxy: processCpuS(pid), load: pids.map(processCpuS) });
+  const sample = (): { proxy: number | null; load: (number | null)[]; upstream: number | null } =>
+    ({ proxy: processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
   let atStart: ReturnType<typeof sample> | null = null;
   let atEnd: ReturnType<typeof sample> | null = null;
   const opens = setTimeout(() => (atStart = sample()), Math.max(0, startAtEpochMs - Date.now()));
@@ -259,16 +263,17 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number, procs: number, 
     const e = atEnd as ReturnType<typeof sample> | null;
     const proxyCpuS = s === null || e === null || s.proxy === null || e.proxy === null ? null : e.proxy - s.proxy;
     const loadCpuS = cpuBetween(s?.load ?? null, e?.load ?? null);
-    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS };
+    const upstreamCpuS = cpuBetween([s?.upstream ?? null], [e?.upstream ?? null]);
+    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS };
   } finally {
     clearTimeout(opens);
     clearTimeout(closes);
   }
 }
 
-function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
+function measureOne(mode: Mode, p: RunningProxy, upstreamPid: number | null, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
-    runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, o.loadProcs, o.loadThreads);
+    runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, upstreamPid, o.loadProcs, o.loadThreads);
   switch (mode) {
     case 'h2':
     case 'grpc-h2load': {
@@ -281,12 +286,18 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
       let h2loadPid: number | undefined;
       let loadAtStart: number | null = null;
       let loadAtEnd: number | null = null;
+      let upAtStart: number | null = null;
+      let upAtEnd: number | null = null;
       const loadWindowS = Math.max(durationS - 0.1, 0.05);
       const mark = setTimeout(() => {
         cpuAtStart = processCpuS(p.pid);
         if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
+        if (upstreamPid !== null) upAtStart = processCpuS(upstreamPid);
       }, warm * 1000);
-      const loadEnd = setTimeout(() => { if (h2loadPid !== undefined) loadAtEnd = processCpuS(h2loadPid); }, (warm + loadWindowS) * 1000);
+      const loadEnd = setTimeout(() => {
+        if (h2loadPid !== undefined) loadAtEnd = processCpuS(h2loadPid);
+        if (upstreamPid !== null) upAtEnd = processCpuS(upstreamPid);
+      }, (warm + loadWindowS) * 1000);
       const load: H2Load = mode === 'h2'
         ? { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }
         : {
@@ -301,7 +312,11 @@ function measureOne(mode: Mode, p: RunningProxy, o: ProtocolsOptions, h2load: st
         clearTimeout(loadEnd);
         const now = processCpuS(p.pid);
         const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
-        return { figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS };
+        const upstreamCpuS = cpuBetween([upAtStart], [upAtEnd]);
+        return {
+          figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart,
+          loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / loadWindowS,
+        };
       });
     }
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
@@ -361,9 +376,9 @@ const rateText = (mode: Mode, rate: number): string => (mode === 'tcp-bytes' ? (
 
 /** Every measurement, one row each: rate and proxy CPU (all there is with one proxy alone). */
 export function measurementTable(r: ProtocolsReport): string {
-  const lines = ['| round | mode | proxy | rate | proxy CPU (s) | CPU ms per unit | load cores | errors |', '|---|---|---|---|---|---|---|---|'];
+  const lines = ['| round | mode | proxy | rate | proxy CPU (s) | CPU ms per unit | load cores | upstream cores | errors |', '|---|---|---|---|---|---|---|---|---|'];
   for (const m of r.measurements) {
-    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${rateText(m.mode, m.figures.rate)} ${UNIT[m.mode]} | ${m.proxyCpuS?.toFixed(2) ?? '-'} | ${m.cpuMsPerUnit === null ? '-' : `${m.cpuMsPerUnit.toFixed(2)} ${CPU_UNIT[m.mode]}`} | ${m.loadCores?.toFixed(2) ?? '-'} | ${m.figures.errors} |`);
+    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${rateText(m.mode, m.figures.rate)} ${UNIT[m.mode]} | ${m.proxyCpuS?.toFixed(2) ?? '-'} | ${m.cpuMsPerUnit === null ? '-' : `${m.cpuMsPerUnit.toFixed(2)} ${CPU_UNIT[m.mode]}`} | ${m.loadCores?.toFixed(2) ?? '-'} | ${m.upstreamCores?.toFixed(2) ?? '-'} | ${m.figures.errors} |`);
   }
   return lines.join('\n');
 }
@@ -420,7 +435,8 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
-    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, o, h2load, 0.5, 0);
+    const upstreamPid = (mode: Mode): number | null => servers.get(SERVER_OF[mode])?.child.pid ?? null;
+    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, upstreamPid(mode), o, h2load, 0.5, 0);
     if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died while priming:\n${serverDeaths.join('\n')}`);
 
     for (let round = 1; round <= o.rounds; round++) {
@@ -431,11 +447,11 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS, loadCpuS, loadCores } = await measureOne(mode, p, o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores } = await measureOne(mode, p, upstreamPid(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores });
-          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
         }
       }
     }

@@ -52,12 +52,13 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     }
     for (const m of report.measurements.filter((x) => x.mode === 'tcp-bytes')) expect(m.figures.bytes).toBeGreaterThan(0);
     // The proxy's CPU over the window is sampled in every mode (h2load's from a timer at the end of its warm-up).
-    // So is the load tool's (h2load, or the load processes together), as the cores it kept busy.
+    // So are the load tool's (h2load, or the load processes together) and the upstream's, as the cores each kept busy.
     for (const m of report.measurements) {
       expect(m.proxyCpuS, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
       expect(m.cpuMsPerUnit, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
       expect(m.loadCpuS, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
       expect(m.loadCores, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
+      expect(m.upstreamCores, `${m.mode}/${m.proxy}`).toBeGreaterThan(0);
     }
     expect(report.options.loadProcs).toBe(2);
     expect(r.stdout).toContain('Node load modes in 2 load process(es) × 1 thread(s)');
@@ -116,6 +117,6 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(report.summary).toEqual([]);
     expect(report.options.loadProcs).toBe(1);
     expect(report.measurements[0]!.figures.errors).toBe(0);
-    expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| [\d.]+ \| 0 \|/);
+    expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| [\d.]+ \| [\d.]+ \| 0 \|/);
   }, 60_000);
 });
