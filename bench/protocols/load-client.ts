@@ -4,11 +4,14 @@
 // W chunks in flight each: echoed bytes per second, chunk round trip), `tcp-conn` (C loops of
 // connect, one 5-byte exchange, close: connections per second, the whole exchange's time) and
 // `ws` (C WebSocket connections with W 64-byte messages in flight each against an echo:
-// messages per second, round trip). Runs for `durationS` after `warmupS` (or from the wall-clock
-// `startAtEpochMs` the runner gives all its load processes, so that their windows coincide), then
-// prints one line `WASMESH_PROTO_LOAD <json>` (LoadFigures, with the latency histogram the runner
-// merges: load-split.ts). With `threads` > 1 the process runs its load in that many worker
-// threads, each with its share of the connections, and prints their merged figures.
+// messages per second, round trip). Runs for `durationS` after `warmupS`, then prints one line
+// `WASMESH_PROTO_LOAD <json>` (LoadFigures, with the latency histogram the runner merges:
+// load-split.ts). With `handshake` (the runner's several load processes) it first prints
+// `WASMESH_PROTO_READY` once loaded and waits for `GO <Date.now() ms>` on stdin: the warm-up
+// counts from that instant in every process, so their windows are one window however long each
+// took to start. With `threads` > 1 the process runs its load in that many worker threads, each
+// with its share of the connections (ready before the process says so), and prints their merged
+// figures.
 import { connect } from 'node:net';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -33,11 +36,12 @@ export interface NodeLoad {
   authority?: string;
   /** ws: the request path. */
   path?: string;
-  /** When the measuring window opens (Date.now() ms); default: `warmupS` after the start. Every
-   * load process of one measurement gets the same, so their windows are one window. */
+  /** When the measuring window opens (Date.now() ms); default: `warmupS` after the load starts. */
   startAtEpochMs?: number;
   /** Worker threads in this process, each with its share of the connections (default 1: none). */
   threads?: number;
+  /** Print WASMESH_PROTO_READY and start on `GO <epoch ms>` from stdin (the runner's load processes). */
+  handshake?: boolean;
 }
 
 export interface LoadFigures {
@@ -206,32 +210,79 @@ async function wsLoad(l: NodeLoad, w: Window): Promise<void> {
   await Promise.all(Array.from({ length: l.connections }, one));
 }
 
-export async function runNodeLoad(l: NodeLoad): Promise<LoadFigures> {
-  if ((l.threads ?? 1) > 1) return runInThreads(l);
-  const w = new Window(l.warmupS, l.durationS, l.startAtEpochMs);
+/**
+ * Runs `l`. `go`, when given, is awaited once everything is loaded (worker threads included) and
+ * returns the instant (Date.now() ms) the warm-up starts; without it the warm-up starts then.
+ */
+export async function runNodeLoad(l: NodeLoad, go?: () => Promise<number>): Promise<LoadFigures> {
+  if ((l.threads ?? 1) > 1) return runInThreads(l, go);
+  const startAtEpochMs = go !== undefined ? (await go()) + l.warmupS * 1000 : l.startAtEpochMs;
+  const w = new Window(l.warmupS, l.durationS, startAtEpochMs);
   const run = { grpc: grpcLoad, 'tcp-bytes': tcpBytesLoad, 'tcp-conn': tcpConnLoad, ws: wsLoad }[l.kind];
   await run(l, w);
   return w.figures(l.kind);
 }
 
-/** `l` split over `l.threads` worker threads of this process (each runs this file), figures merged. */
-async function runInThreads(l: NodeLoad): Promise<LoadFigures> {
-  const startAtEpochMs = l.startAtEpochMs ?? Date.now() + l.warmupS * 1000;
-  const parts = splitLoad({ ...l, threads: 1, startAtEpochMs }, l.threads!);
-  const figures = await Promise.all(parts.map((part, i) => new Promise<LoadFigures>((resolve, reject) => {
+/** What a load thread posts: `ready` once loaded, then its figures. */
+type ThreadMessage = { ready: true } | { figures: LoadFigures };
+
+/**
+ * `l` split over `l.threads` worker threads of this process (each runs this file): once every
+ * thread has loaded, they get one window start; their figures are merged.
+ */
+async function runInThreads(l: NodeLoad, go?: () => Promise<number>): Promise<LoadFigures> {
+  const parts = splitLoad({ ...l, threads: 1, handshake: false }, l.threads!);
+  let readyCount = 0;
+  let allReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (allReady = r));
+  const workers: Worker[] = [];
+  const figures = Promise.all(parts.map((part, i) => new Promise<LoadFigures>((resolve, reject) => {
     const worker = new Worker(new URL(import.meta.url), { workerData: part });
-    worker.once('message', (f: LoadFigures) => resolve(f));
+    workers.push(worker);
+    worker.on('message', (m: ThreadMessage) => {
+      if ('figures' in m) resolve(m.figures);
+      else if (++readyCount === parts.length) allReady();
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`${l.kind} load thread ${i + 1} of ${parts.length} exited (${code}) without figures`)));
   })));
-  return mergeFigures(l.kind, figures, `${l.kind} load threads`);
+  // A thread that fails before it is ready rejects `figures`: do not wait for `ready` then.
+  await Promise.race([ready, figures]);
+  const startAtEpochMs = (go !== undefined ? await go() : Date.now()) + l.warmupS * 1000;
+  for (const w of workers) w.postMessage({ startAtEpochMs });
+  return mergeFigures(l.kind, await figures, `${l.kind} load threads`);
+}
+
+/** The runner's handshake: READY on stdout, then the instant from its `GO <ms>` line on stdin. */
+function stdinGo(): Promise<number> {
+  console.log('WASMESH_PROTO_READY');
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (b: Buffer): void => {
+      text += b.toString();
+      const m = /^GO (\d+)\n/.exec(text);
+      if (m !== null) {
+        process.stdin.off('data', onData);
+        process.stdin.pause();
+        resolve(Number(m[1]));
+      } else if (text.includes('\n')) {
+        reject(new Error(`load process: expected "GO <Date.now() ms>" on stdin, got ${JSON.stringify(text.slice(0, 80))}`));
+      }
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => reject(new Error('load process: stdin closed before GO')));
+  });
 }
 
 if (!isMainThread && (workerData as NodeLoad | undefined)?.kind !== undefined) {
-  parentPort!.postMessage(await runNodeLoad(workerData as NodeLoad));
+  const part = workerData as NodeLoad;
+  const start = new Promise<number>((resolve) => parentPort!.once('message', (m: { startAtEpochMs: number }) => resolve(m.startAtEpochMs)));
+  parentPort!.postMessage({ ready: true } satisfies ThreadMessage);
+  const startAtEpochMs = await start;
+  parentPort!.postMessage({ figures: await runNodeLoad({ ...part, startAtEpochMs }) } satisfies ThreadMessage);
 } else if (process.argv[1]?.endsWith('load-client.js')) {
   const load = JSON.parse(process.argv[2] ?? '{}') as NodeLoad;
-  const figures = await runNodeLoad(load);
+  const figures = await runNodeLoad(load, load.handshake === true ? stdinGo : undefined);
   console.log(`WASMESH_PROTO_LOAD ${JSON.stringify(figures)}`);
   process.exit(0);
 }

@@ -79,8 +79,7 @@ export interface ProtocolsOptions {
 
 /** Load processes by default: two (a 2-core machine; measured against one and against threads in BENCHMARKS.md). */
 export const DEFAULT_LOAD_PROCS = 2;
-/** The load processes' start-up (node, then grpc-js or ws) before their window's warm-up counts. */
-const LOAD_STARTUP_MS = 500;
+
 
 export class OptionsError extends Error {}
 
@@ -223,14 +222,22 @@ function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | nu
   return sum;
 }
 
-/** One load process (load-client.ts) running `load`; resolves with its figures. */
-function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void): Promise<LoadFigures> {
+/** One load process (load-client.ts) running `load` with the handshake: `onReady` once it is loaded (then `go(epochMs)` starts it). */
+function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void, onReady: (go: (epochMs: number) => void) => void): Promise<LoadFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify(load)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'load-client.js'), JSON.stringify({ ...load, handshake: true })], { stdio: ['pipe', 'pipe', 'pipe'] });
     if (child.pid !== undefined) onSpawn(child.pid);
+    child.stdin!.on('error', () => {}); // a load process that died: its exit reports it
     let out = '';
+    let readySeen = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), (load.durationS + load.warmupS + 60) * 1000);
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (!readySeen && out.includes('WASMESH_PROTO_READY')) {
+        readySeen = true;
+        onReady((epochMs) => child.stdin!.end(`GO ${epochMs}\n`));
+      }
+    });
     child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -242,21 +249,29 @@ function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void): Promise
 }
 
 /**
- * One Node load split over `procs` load processes of `threads` threads each, all with the same
- * window; the proxy `pid`'s CPU and the load processes' own are sampled when it opens and closes.
+ * One Node load split over `procs` load processes of `threads` threads each. Once every one has
+ * loaded, all get the same start (their warm-up, then one window); the proxy `pid`'s CPU, the
+ * load processes' own and the upstream's are sampled when the window opens and closes.
  */
 async function runNodeLoadProcesses(load: NodeLoad, pid: number, upstreamPid: number | null, procs: number, threads: number): Promise<Sampled> {
-  const startAtEpochMs = Date.now() + LOAD_STARTUP_MS + load.warmupS * 1000;
-  const parts = splitLoad({ ...load, startAtEpochMs, threads }, procs);
+  const parts = splitLoad({ ...load, threads }, procs);
   const pids: number[] = [];
   const sample = (): { proxy: number | null; load: (number | null)[]; upstream: number | null } =>
     ({ proxy: processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
   let atStart: ReturnType<typeof sample> | null = null;
   let atEnd: ReturnType<typeof sample> | null = null;
-  const opens = setTimeout(() => (atStart = sample()), Math.max(0, startAtEpochMs - Date.now()));
-  const closes = setTimeout(() => (atEnd = sample()), Math.max(0, startAtEpochMs + load.durationS * 1000 - Date.now()));
+  const timers: NodeJS.Timeout[] = [];
+  const gos: ((epochMs: number) => void)[] = [];
+  const onReady = (go: (epochMs: number) => void): void => {
+    gos.push(go);
+    if (gos.length < parts.length) return;
+    const now = Date.now();
+    for (const g of gos) g(now);
+    timers.push(setTimeout(() => (atStart = sample()), load.warmupS * 1000));
+    timers.push(setTimeout(() => (atEnd = sample()), (load.warmupS + load.durationS) * 1000));
+  };
   try {
-    const figures = await Promise.all(parts.map((part) => runLoadProcess(part, (p) => pids.push(p))));
+    const figures = await Promise.all(parts.map((part) => runLoadProcess(part, (p) => pids.push(p), onReady)));
     const merged = mergeFigures(load.kind, figures, `${load.kind} load processes`);
     delete merged.histogram;
     const s = atStart as ReturnType<typeof sample> | null;
@@ -266,8 +281,7 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number, upstreamPid: nu
     const upstreamCpuS = cpuBetween([s?.upstream ?? null], [e?.upstream ?? null]);
     return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS };
   } finally {
-    clearTimeout(opens);
-    clearTimeout(closes);
+    for (const t of timers) clearTimeout(t);
   }
 }
 
