@@ -19,13 +19,15 @@ import { GATEWAY_HTTP_PORT, GATEWAY_TCP_PORT, PROTO_GATEWAY } from './mesh-yaml.
  * `wasmesh`: the defaults (the core codec on both HTTP/2 sides since 2026-12-07);
  * `wasmesh-nghttp2`: node:http2 on both sides (WASMESH_HTTP2_CODEC=nghttp2, WASMESH_HTTP2_UPSTREAM_CODEC=nghttp2);
  * `wasmesh-core`: the core codec's HTTP/2 listener with node:http2 upstream connections;
- * `wasmesh-core-up`: the core codec on both sides, named explicitly.
+ * `wasmesh-core-up`: the core codec on both sides, named explicitly;
+ * `direct`: no proxy — the load sent straight to the upstream (run.ts), the ceiling of the load
+ * tool and the upstream together, as bench:e2e's `direct` (not started here: there is nothing to start).
  */
-export type ProxyName = 'wasmesh' | 'wasmesh-nghttp2' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy';
+export type ProxyName = 'wasmesh' | 'wasmesh-nghttp2' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy' | 'direct';
 /** What runs by default. */
 export const PROXIES: readonly ProxyName[] = ['wasmesh', 'envoy'];
 /** What --proxies accepts. */
-export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'envoy'];
+export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'envoy', 'direct'];
 
 export interface RunningProxy {
   name: ProxyName;
@@ -40,6 +42,7 @@ export function envoyMissing(): string | null {
 }
 
 export async function startProxy(name: ProxyName, meshDir: string, wasmeshNodeArgs: readonly string[] = []): Promise<RunningProxy> {
+  if (name === 'direct') throw new Error('startProxy: `direct` is no proxy (the runner sends the load to the upstream itself)');
   const [httpPort, tcpPort, admin] = [await freePort(), await freePort(), await freePort()];
   if (name !== 'envoy') {
     const args = [...WASMESH_NODE_FLAGS, ...wasmeshNodeArgs, join(repoRoot(), 'bin', 'wasmesh.js'), 'proxy', '-f', meshDir, '--gateway', PROTO_GATEWAY,

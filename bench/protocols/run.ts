@@ -20,7 +20,9 @@
 //          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`;
 //          `wasmesh-core-up` adds the core codec's upstream HTTP/2 connections
 //          (WASMESH_HTTP2_UPSTREAM_CODEC=core)
-//          measures both HTTP/2 listeners against Envoy in the same rounds)
+//          measures both HTTP/2 listeners against Envoy in the same rounds); `direct` adds the
+//          load sent straight to each mode's upstream, no proxy: the ceiling of the load tool and
+//          the upstream (a row in the measurement table, no ratio, no proxy CPU)
 // Each measurement also samples the proxy's CPU time (/proc/<pid>/stat, user + system) over
 // the measuring window (exactly for the Node-driven modes; for h2load from a timer at the end of
 // its warm-up to its exit): CPU ms per MiB echoed (tcp-bytes) or per 1000
@@ -253,11 +255,11 @@ function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void, onReady:
  * loaded, all get the same start (their warm-up, then one window); the proxy `pid`'s CPU, the
  * load processes' own and the upstream's are sampled when the window opens and closes.
  */
-async function runNodeLoadProcesses(load: NodeLoad, pid: number, upstreamPid: number | null, procs: number, threads: number): Promise<Sampled> {
+async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstreamPid: number | null, procs: number, threads: number): Promise<Sampled> {
   const parts = splitLoad({ ...load, threads }, procs);
   const pids: number[] = [];
   const sample = (): { proxy: number | null; load: (number | null)[]; upstream: number | null } =>
-    ({ proxy: processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
+    ({ proxy: pid === null ? null : processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
   let atStart: ReturnType<typeof sample> | null = null;
   let atEnd: ReturnType<typeof sample> | null = null;
   const timers: NodeJS.Timeout[] = [];
@@ -285,7 +287,14 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number, upstreamPid: nu
   }
 }
 
-function measureOne(mode: Mode, p: RunningProxy, upstreamPid: number | null, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
+/** Where a mode's load goes on `p`; for `direct`, the mode's upstream itself (and no proxy to sample). */
+function target(mode: Mode, p: RunningProxy, upstreamPort: number): { httpPort: number; tcpPort: number; pid: number | null } {
+  return p.name === 'direct' ? { httpPort: upstreamPort, tcpPort: upstreamPort, pid: null } : p;
+}
+
+function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; pid: number | null }, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
+  const p = target(mode, proxy, upstream.port);
+  const upstreamPid = upstream.pid;
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
     runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, upstreamPid, o.loadProcs, o.loadThreads);
   switch (mode) {
@@ -304,7 +313,7 @@ function measureOne(mode: Mode, p: RunningProxy, upstreamPid: number | null, o: 
       let upAtEnd: number | null = null;
       const loadWindowS = Math.max(durationS - 0.1, 0.05);
       const mark = setTimeout(() => {
-        cpuAtStart = processCpuS(p.pid);
+        cpuAtStart = p.pid === null ? null : processCpuS(p.pid);
         if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
         if (upstreamPid !== null) upAtStart = processCpuS(upstreamPid);
       }, warm * 1000);
@@ -324,7 +333,7 @@ function measureOne(mode: Mode, p: RunningProxy, upstreamPid: number | null, o: 
       return runH2load(h2load!, load, (pid) => (h2loadPid = pid)).then((figures) => {
         clearTimeout(mark);
         clearTimeout(loadEnd);
-        const now = processCpuS(p.pid);
+        const now = p.pid === null ? null : processCpuS(p.pid);
         const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
         const upstreamCpuS = cpuBetween([upAtStart], [upAtEnd]);
         return {
@@ -445,12 +454,14 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
     const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
-    for (const name of o.proxies) proxies.push(await startProxy(name, meshDir, name !== 'envoy' ? wasmeshArgs : []));
+    for (const name of o.proxies) {
+      proxies.push(name === 'direct' ? { name, httpPort: 0, tcpPort: 0, pid: 0, stop: async () => {} } : await startProxy(name, meshDir, name !== 'envoy' ? wasmeshArgs : []));
+    }
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
-    const upstreamPid = (mode: Mode): number | null => servers.get(SERVER_OF[mode])?.child.pid ?? null;
-    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, upstreamPid(mode), o, h2load, 0.5, 0);
+    const upstream = (mode: Mode): { port: number; pid: number | null } => ({ port: port(SERVER_OF[mode]), pid: servers.get(SERVER_OF[mode])?.child.pid ?? null });
+    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, upstream(mode), o, h2load, 0.5, 0);
     if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died while priming:\n${serverDeaths.join('\n')}`);
 
     for (let round = 1; round <= o.rounds; round++) {
@@ -461,7 +472,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores } = await measureOne(mode, p, upstreamPid(mode), o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
           report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores });

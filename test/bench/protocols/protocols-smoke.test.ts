@@ -91,7 +91,7 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(procs.stderr).toContain('--load-procs: expected a whole number from 1 to 64, got "0"');
     const proxy = await runner(['--proxies', 'wasmesh,nginx']);
     expect(proxy.code).toBe(2);
-    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, envoy)');
+    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, envoy, direct)');
   });
 
   it('--proxies wasmesh,wasmesh-nghttp2,wasmesh-core,envoy: the HTTP/2 codec variants against Envoy in the same rounds, a row each', async () => {
@@ -105,6 +105,25 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(r.stdout).toMatch(/\| h2 \(wasmesh-core\) \| \d+ req\/s \| \d+ req\/s \| \*\*[\d.]+×\*\*/);
     expect(r.stdout).toMatch(/\| grpc \(wasmesh-nghttp2\) \| \d+ calls\/s \| \d+ calls\/s \| \*\*[\d.]+×\*\*/);
   }, 240_000);
+
+  it('--proxies …,direct adds the load straight to each upstream: its figures and the tool\'s CPU, no proxy CPU, no ratio row', async () => {
+    await ensureBuilt();
+    const json = join(out, 'direct.json');
+    const r = await runner(['--modes', 'grpc,ws', '--proxies', 'wasmesh,envoy,direct', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
+    for (const mode of ['grpc', 'ws']) {
+      const d = report.measurements.find((m) => m.mode === mode && m.proxy === 'direct')!;
+      expect(d.figures.ops, mode).toBeGreaterThan(0);
+      expect(d.figures.errors, `${mode}: ${d.figures.firstError}`).toBe(0);
+      expect(d.proxyCpuS).toBeNull();
+      expect(d.cpuMsPerUnit).toBeNull();
+      expect(d.loadCores).toBeGreaterThan(0);
+      expect(d.upstreamCores).toBeGreaterThan(0);
+    }
+    expect(report.summary.map((s) => `${s.mode}/${s.variant}`)).toEqual(['grpc/wasmesh', 'ws/wasmesh']);
+    expect(r.stdout).toMatch(/\| 1 \| ws \| direct \| \d+ msg\/s \| - \| - \| [\d.]+ \| [\d.]+ \| 0 \|/);
+  }, 120_000);
 
   it('--proxies wasmesh --load-procs 1 runs wasmesh alone from one load process: its figures and CPU per MiB, no ratio', async () => {
     await ensureBuilt();
