@@ -8,11 +8,13 @@
 // - resets: an error or an abortive close on one side destroys the other with a RST
 //   (resetAndDestroy), as Envoy closes with NoFlush on a reset;
 // - an idle timeout (Envoy's tcp_proxy idle_timeout, Istio's default 1 h): no byte either way
-//   for that long closes both sides. One timer per session, re-armed lazily from the time of the
-//   last byte, so traffic costs a Date.now() per chunk and no timer churn.
+//   for that long closes both sides. No timer per session: the sessions with one timeout share a
+//   coarse sweep (idle-sweep.ts) that compares each one's time of last byte, so traffic costs a
+//   Date.now() per chunk and a connection a Set add and delete.
 import type { Socket } from 'node:net';
 import type { UserBufferReader } from './user-buffer-reader.js';
 import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
+import { idleSweepFor, type IdleCandidate, type IdleSweep } from './idle-sweep.js';
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
 const NODE_READ_BYTES = 64 * 1024;
@@ -36,6 +38,8 @@ export type TcpSessionEnd =
 export interface TcpSessionOptions {
   /** 0: no idle timeout. */
   idleTimeoutMs: number;
+  /** The sweep that times idleTimeoutMs out; default the process's shared one for that timeout. */
+  idleSweep?: IdleSweep;
   /** The upstream reads into its own buffer (it was connected with this reader's onread option). */
   upstreamReader?: UserBufferReader;
   /** The downstream reads into its own buffer from the start (re-wrapped with this reader's onread: user-buffer-downstream.ts). */
@@ -56,7 +60,7 @@ export interface TcpSessionCallbacks {
   onDownstreamFlowControl?(paused: boolean): void;
 }
 
-export class TcpProxySession {
+export class TcpProxySession implements IdleCandidate {
   /** Bytes read from the downstream (and written upstream). */
   rxBytes = 0;
   /** Bytes read from the upstream (and written downstream). */
@@ -66,13 +70,13 @@ export class TcpProxySession {
   /** The downstream closed while upstream-bound bytes were still buffered (Envoy's upstream_flush). */
   upstreamFlushed = false;
   readonly startedAt = Date.now();
+  /** Date.now() of the last byte either way (the idle timeout's reference). */
+  lastActivity = this.startedAt;
   #down: Socket;
   readonly #up: Socket;
-  readonly #idleMs: number;
+  readonly #idle: IdleSweep | null;
   readonly #pipelined: boolean;
   readonly #cb: TcpSessionCallbacks;
-  #lastActivity = Date.now();
-  #timer: NodeJS.Timeout | null = null;
   #cause: TcpSessionEnd | null = null;
   #open = 2;
   /** The downstream's default-read listeners, while it may still move to a user buffer (bulkDownstream). */
@@ -83,7 +87,7 @@ export class TcpProxySession {
   constructor(downstream: Socket, upstream: Socket, opts: TcpSessionOptions, callbacks: TcpSessionCallbacks) {
     this.#down = downstream;
     this.#up = upstream;
-    this.#idleMs = opts.idleTimeoutMs;
+    this.#idle = opts.idleTimeoutMs > 0 ? opts.idleSweep ?? idleSweepFor(opts.idleTimeoutMs) : null;
     this.#pipelined = opts.pipelined === true;
     this.#cb = callbacks;
     // Moving the downstream later needs the upstream direction to write to whichever socket is current.
@@ -92,7 +96,7 @@ export class TcpProxySession {
     else this.#pipe(downstream, true);
     if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, opts.upstreamReader, false);
     else this.#pipe(upstream, false);
-    if (this.#idleMs > 0) this.#arm(this.#idleMs);
+    this.#idle?.add(this);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
     downstream.resume();
   }
@@ -117,7 +121,7 @@ export class TcpProxySession {
   #pipe(from: Socket, downstreamSide: boolean): void {
     const to = this.#peer(downstreamSide);
     const data = (chunk: Buffer): void => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += chunk.length;
       else this.txBytes += chunk.length;
       if (!to.write(chunk)) {
@@ -220,7 +224,7 @@ export class TcpProxySession {
       }
     };
     reader.attach((n, buf) => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += n;
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
@@ -254,7 +258,7 @@ export class TcpProxySession {
       if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
     };
     reader.attach((n, buf) => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += n;
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
@@ -274,22 +278,17 @@ export class TcpProxySession {
     this.#pipeEnds(from, downstreamSide);
   }
 
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const idle = Date.now() - this.#lastActivity;
-      if (idle < this.#idleMs) return this.#arm(this.#idleMs - idle);
-      this.#cause ??= 'idle_timeout';
-      // Envoy closes both with FlushWrite; a silent connection has nothing buffered.
-      this.#down.destroy();
-      this.#up.destroy();
-    }, ms);
-    this.#timer.unref();
+  /** No byte either way for the idle timeout (called by the sweep): both sides closed. */
+  idleOut(): void {
+    if (this.end !== null) return;
+    this.#cause ??= 'idle_timeout';
+    // Envoy closes both with FlushWrite; a silent connection has nothing buffered.
+    this.#down.destroy();
+    this.#up.destroy();
   }
 
   #finish(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#idle?.delete(this);
     this.end = this.#cause ?? 'closed';
     this.#cb.onEnd(this);
   }
