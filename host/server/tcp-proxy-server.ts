@@ -143,6 +143,8 @@ export class TcpProxyServer {
   readonly #adopt: boolean;
   readonly #gatewayPort: number;
   readonly #idleTimeoutMs: number;
+  /** limits.perConnectionBufferLimitBytes (toward the downstream) and upstreamPerConnectionBufferLimitBytes. */
+  readonly #bufferLimits: { toDownstream: number; toUpstream: number };
   readonly #opLog: Log | undefined;
   /** Connections without a route to any cluster (`tcp.<listener>.downstream_cx_no_route`). */
   readonly #listenerStats: TcpProxyStats;
@@ -171,6 +173,7 @@ export class TcpProxyServer {
     this.#adopt = opts.adopt === true;
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+    this.#bufferLimits = { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes };
     this.#opLog = opts.operationalLog;
     this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
@@ -545,7 +548,7 @@ export class TcpProxyServer {
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
       // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
       // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader({ pipelined: true }), pipelined: true }, {
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader({ pipelined: true }), pipelined: true, bufferLimits: this.#bufferLimits }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);

@@ -18,9 +18,8 @@ import { idleSweepFor, type IdleCandidate, type IdleSweep } from './idle-sweep.j
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
 const NODE_READ_BYTES = 64 * 1024;
-/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default), and resumed under. */
+/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default; bufferLimits sets it), and resumed under half. */
 export const PIPELINE_HIGH = 1024 * 1024;
-export const PIPELINE_LOW = PIPELINE_HIGH / 2;
 
 /** How a session ended, for stats, access logs and the response flags. */
 export type TcpSessionEnd =
@@ -49,8 +48,15 @@ export interface TcpSessionOptions {
    * stream (a read filling Node's 64 KiB allocation); needs upstreamReader. Ignored with downstreamReader.
    */
   downstreamReaderOnBulk?: () => UserBufferReader;
-  /** The readers were made with `pipelined`: reads go on while writes are pending, up to PIPELINE_HIGH queued. */
+  /** The readers were made with `pipelined`: reads go on while writes are pending, up to the buffer limit queued. */
   pipelined?: boolean;
+  /**
+   * Pipelined: bytes queued toward each side before the other side's reading is paused (resumed
+   * under half): Envoy's per_connection_buffer_limit_bytes of the listener (toward the downstream)
+   * and of the cluster (toward the upstream). Default PIPELINE_HIGH (1 MiB) each. A soft limit as
+   * Envoy's: the read that crosses it is still queued (at most one read, 256 KiB, more).
+   */
+  bufferLimits?: { toDownstream: number; toUpstream: number };
 }
 
 export interface TcpSessionCallbacks {
@@ -76,6 +82,8 @@ export class TcpProxySession implements IdleCandidate {
   readonly #up: Socket;
   readonly #idle: IdleSweep | null;
   readonly #pipelined: boolean;
+  readonly #limitToDown: number;
+  readonly #limitToUp: number;
   readonly #cb: TcpSessionCallbacks;
   #cause: TcpSessionEnd | null = null;
   #open = 2;
@@ -89,6 +97,8 @@ export class TcpProxySession implements IdleCandidate {
     this.#up = upstream;
     this.#idle = opts.idleTimeoutMs > 0 ? opts.idleSweep ?? idleSweepFor(opts.idleTimeoutMs) : null;
     this.#pipelined = opts.pipelined === true;
+    this.#limitToDown = opts.bufferLimits?.toDownstream ?? PIPELINE_HIGH;
+    this.#limitToUp = opts.bufferLimits?.toUpstream ?? PIPELINE_HIGH;
     this.#cb = callbacks;
     // Moving the downstream later needs the upstream direction to write to whichever socket is current.
     this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined ? opts.downstreamReaderOnBulk ?? null : null;
@@ -243,16 +253,18 @@ export class TcpProxySession implements IdleCandidate {
 
   /**
    * Pipelined: a read whose write is pending is lent to it (the reader reads on into another
-   * buffer), and the reader is paused only once the peer has PIPELINE_HIGH bytes queued (Envoy's
-   * per-connection buffer limit, 1 MiB), resumed below PIPELINE_LOW; queued reads go out in one
+   * buffer), and the reader is paused only once the peer has its buffer limit queued (Envoy's
+   * per-connection buffer limit, default 1 MiB), resumed below half of it; queued reads go out in one
    * writev. Each write's callback gives its buffer back.
    */
   #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
     let paused = false;
+    const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
+    const low = high / 2;
     const after = (): void => {
       if (!paused || from.destroyed) return;
       const to = this.#peer(downstreamSide);
-      if (to.destroyed || to.writableLength > PIPELINE_LOW) return;
+      if (to.destroyed || to.writableLength > low) return;
       paused = false;
       from.resume();
       if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
@@ -268,7 +280,7 @@ export class TcpProxySession implements IdleCandidate {
         after();
       });
       if (to.writableLength === 0) return false;
-      if (!paused && to.writableLength >= PIPELINE_HIGH) {
+      if (!paused && to.writableLength >= high) {
         paused = true;
         from.pause();
         if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
