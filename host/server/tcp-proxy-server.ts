@@ -318,7 +318,7 @@ export class TcpProxyServer {
       socket.destroy();
       return;
     }
-    socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
+    socket.on('error', ignore); // a reset before the session exists: nothing to pass on
     // The addresses (a getpeername and a getsockname each) only where something reads them.
     const conn = this.#logs(v) ? connInfo(socket, socket.localAddress, socket.localPort) : noAddresses();
     if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, v.matchesAddress ? socket.localAddress ?? null : null, this.#inSubnet), conn);
@@ -515,7 +515,9 @@ export class TcpProxyServer {
       upstream.destroy();
       finish();
     };
-    socket.once('close', onDownstreamGone);
+    // `on`, not `once` (no wrapper per connection): each of these events comes once, and the
+    // handlers are removed or harmless after it.
+    socket.on('close', onDownstreamGone);
     const timer = setTimeout(() => {
       cluster.inc('upstream_cx_connect_timeout');
       upstream.destroy();
@@ -529,14 +531,14 @@ export class TcpProxyServer {
       finish();
       fail('UF');
     };
-    upstream.once('error', () => {
+    upstream.on('error', () => {
       // After the connect, errors are the session's (it resets the downstream).
       if (!this.#connecting.has(socket)) return;
       cluster.inc('upstream_cx_connect_fail');
       lease.report('connect_failed');
       connectFailed();
     });
-    upstream.once('connect', () => {
+    upstream.on('connect', () => {
       clearTimeout(timer);
       this.#connecting.delete(socket);
       socket.off('close', onDownstreamGone);
@@ -548,7 +550,7 @@ export class TcpProxyServer {
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
       // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
       // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader({ pipelined: true }), pipelined: true, bufferLimits: this.#bufferLimits }, {
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: this.#bufferLimits }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);
@@ -622,6 +624,14 @@ export class TcpProxyServer {
     this.#accessLog?.(tcpAccessLogEntry(c, v.version));
     v.logs?.write(c);
   }
+}
+
+/** An error handler for sockets whose errors show in their 'close' (one function, not one per connection). */
+function ignore(): void {}
+
+/** The downstream's reader once it streams (one function, not one per connection). */
+function bulkReader(): UserBufferReader {
+  return new UserBufferReader({ pipelined: true });
 }
 
 /** What a connection's access-log record needs from before its session. */

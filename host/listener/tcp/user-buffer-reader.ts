@@ -123,7 +123,7 @@ export class UserBufferReader {
   /** From now on each read goes to `sink`; copies of what came before go first. */
   attach(sink: UserBufferSink, socket: Socket): void {
     this.#sink = sink;
-    socket.once('close', () => this.#close());
+    socket.on('close', () => this.#close());
     const early = this.#early;
     this.#early = [];
     for (const b of early) {
