@@ -200,6 +200,43 @@ spec:
     expect(endpoints).toEqual(new Set(['a', 'b']));
   });
 
+  test('destinationSubnets: the accepted socket\'s local address chooses the rule (read only when some rule matches on it)', async () => {
+    const a = await echo('a');
+    const b = await echo('b');
+    const c = await echo('c');
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp-vs}
+spec:
+  hosts: ['*']
+  gateways: [tcp-gw]
+  tcp:
+  - match: [{port: ${GW_PORT}, destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: echo-c.example.internal, port: {number: 7000}}}]
+  - match: [{port: ${GW_PORT}, destinationSubnets: [127.0.0.1/32]}]
+    route: [{destination: {host: echo-a.example.internal, port: {number: 7000}}}]
+  - match: [{port: ${GW_PORT}}]
+    route: [{destination: {host: echo-b.example.internal, port: {number: 7000}}}]
+`;
+    const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }, { name: 'echo-b', port: b.port }, { name: 'echo-c', port: c.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': vs });
+    const p = new TcpProxyServer({ host: '0.0.0.0', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
+    await p.listen();
+    open.push(p);
+    // To 127.0.0.1: the /32 rule; to 127.0.0.2 (the same listener): the catch-all.
+    expect((await exchange(p.port, 'x')).reply).toBe('a:x');
+    const other = await new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.2', port: p.port, allowHalfOpen: true });
+      let reply = '';
+      s.on('data', (d) => (reply += d.toString()));
+      s.on('error', () => {});
+      s.on('end', () => s.end());
+      s.on('close', () => resolve(reply));
+      s.end('y');
+    });
+    expect(other).toBe('b:y');
+  });
+
   test('no route for the port: closed, counted as downstream_cx_no_route', async () => {
     const a = await echo('a');
     const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT + 1, [{ name: 'echo-a', weight: 1 }]) });
