@@ -44,6 +44,14 @@ export interface Limits {
   maxRequestsPerConnection: number;
   /** Open downstream connections per listener; 0 = unlimited (Envoy: no limit unless configured). */
   maxDownstreamConnections: number;
+  /**
+   * TCP proxy: bytes queued toward the downstream before the upstream's reading is paused
+   * (resumed under half) — Envoy's listener per_connection_buffer_limit_bytes, 1 MiB, which
+   * Istio keeps. A soft limit as Envoy's: the read that crosses it is still queued.
+   */
+  perConnectionBufferLimitBytes: number;
+  /** TCP proxy: the same toward the upstream (pausing the downstream) — Envoy's cluster per_connection_buffer_limit_bytes, 1 MiB. */
+  upstreamPerConnectionBufferLimitBytes: number;
   // HTTP/2 on the core codec (listener/http2-core/, the core upstream pool): Envoy's
   // http2_protocol_options flood limits, both sides (core/h2/h2-flood-guard.ts) → GOAWAY
   // ENHANCE_YOUR_CALM, `http2.<reason>`.
@@ -93,6 +101,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   requestHeadersTimeoutMs: 0,
   maxRequestsPerConnection: 0,
   maxDownstreamConnections: 0,
+  perConnectionBufferLimitBytes: 1024 * 1024,
+  upstreamPerConnectionBufferLimitBytes: 1024 * 1024,
   http2MaxOutboundFrames: 10_000,
   http2MaxOutboundControlFrames: 1_000,
   http2MaxConsecutiveInboundFramesWithEmptyPayload: 1,

@@ -122,6 +122,8 @@ interface TcpVersion {
   readonly bySni: ReadonlyMap<string, number> | null;
   /** This version's Telemetry / meshConfig access logs (null: none). */
   readonly logs: TcpAccessLogs | null;
+  /** Some route matches on destinationSubnets: the accepted socket's local address is needed to choose (a getsockname). */
+  readonly matchesAddress: boolean;
 }
 
 /** An open connection's Istio series and what of its bytes the series has. */
@@ -141,9 +143,13 @@ export class TcpProxyServer {
   readonly #adopt: boolean;
   readonly #gatewayPort: number;
   readonly #idleTimeoutMs: number;
+  /** limits.perConnectionBufferLimitBytes (toward the downstream) and upstreamPerConnectionBufferLimitBytes. */
+  readonly #bufferLimits: { toDownstream: number; toUpstream: number };
   readonly #opLog: Log | undefined;
   /** Connections without a route to any cluster (`tcp.<listener>.downstream_cx_no_route`). */
   readonly #listenerStats: TcpProxyStats;
+  /** The Istio series of proxied connections (flags `-`) by cluster: the labels rendered once, not per connection. */
+  readonly #seriesByCluster = new Map<string, IstioTcpSeries>();
   /** Open sessions, with their Istio series and the bytes already reported to it. */
   readonly #sessions = new Map<TcpProxySession, SessionReport | null>();
   readonly #reportTimer: NodeJS.Timeout | null;
@@ -167,6 +173,7 @@ export class TcpProxyServer {
     this.#adopt = opts.adopt === true;
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+    this.#bufferLimits = { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes };
     this.#opLog = opts.operationalLog;
     this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
@@ -235,7 +242,9 @@ export class TcpProxyServer {
       tlsFrom: tcpRoutes.length,
       bySni: pass === 'AUTO_PASSTHROUGH' ? new Map(routes.map((r, i) => [r.matches[0]!.sniHosts[0]!, i])) : null,
       logs: mesh.accessLogs !== undefined && mesh.accessLogs.length > 0 ? new TcpAccessLogs(mesh.accessLogs, (path) => this.#accessLogFiles.writer(path)) : null,
+      matchesAddress: routes.some((r) => r.matches.some((m) => m.destinationSubnets.length > 0)),
     };
+    this.#seriesByCluster.clear();
     // Connections on the previous version hold their own reference.
     previous?.table.release();
   }
@@ -309,9 +318,10 @@ export class TcpProxyServer {
       socket.destroy();
       return;
     }
-    socket.on('error', () => {}); // a reset before the session exists: nothing to pass on
-    const conn = connInfo(socket, socket.localAddress, socket.localPort);
-    if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, socket.localAddress ?? null, this.#inSubnet), conn);
+    socket.on('error', ignore); // a reset before the session exists: nothing to pass on
+    // The addresses (a getpeername and a getsockname each) only where something reads them.
+    const conn = this.#logs(v) ? connInfo(socket, socket.localAddress, socket.localPort) : noAddresses();
+    if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, v.matchesAddress ? socket.localAddress ?? null : null, this.#inSubnet), conn);
     // The version at accept serves this connection: held while its ClientHello comes.
     v.table.retain();
     this.#inspecting.add(socket);
@@ -453,7 +463,7 @@ export class TcpProxyServer {
   #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo): void {
     stats.inc('downstream_cx_total');
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
-    const series = this.#series(clusterName);
+    const series = this.#openSeries(clusterName);
     let upstreamHost = '';
     const fail = (flag: string): void => {
       const s = this.#series(clusterName, flag);
@@ -469,7 +479,14 @@ export class TcpProxyServer {
     const admitted = this.#clusters.admitConnection(v, ci);
     if (admitted === null) return fail('UH');
     if (admitted === 'overflow') return fail('UO');
-    const lease = this.#clusters.pickEndpoint(v, ci, { headers: [], clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0, path: '', authority });
+    // The client's address only for a balancer that hashes it (a getpeername otherwise saved).
+    const lease = this.#clusters.pickEndpoint(v, ci, {
+      headers: [],
+      get clientIp() { return socket.remoteAddress ?? ''; },
+      get clientPort() { return socket.remotePort ?? 0; },
+      path: '',
+      authority,
+    });
     if (lease === null) {
       admitted.release();
       admitted.stats.inc('upstream_cx_none_healthy');
@@ -498,7 +515,9 @@ export class TcpProxyServer {
       upstream.destroy();
       finish();
     };
-    socket.once('close', onDownstreamGone);
+    // `on`, not `once` (no wrapper per connection): each of these events comes once, and the
+    // handlers are removed or harmless after it.
+    socket.on('close', onDownstreamGone);
     const timer = setTimeout(() => {
       cluster.inc('upstream_cx_connect_timeout');
       upstream.destroy();
@@ -512,14 +531,14 @@ export class TcpProxyServer {
       finish();
       fail('UF');
     };
-    upstream.once('error', () => {
+    upstream.on('error', () => {
       // After the connect, errors are the session's (it resets the downstream).
       if (!this.#connecting.has(socket)) return;
       cluster.inc('upstream_cx_connect_fail');
       lease.report('connect_failed');
       connectFailed();
     });
-    upstream.once('connect', () => {
+    upstream.on('connect', () => {
       clearTimeout(timer);
       this.#connecting.delete(socket);
       socket.off('close', onDownstreamGone);
@@ -527,11 +546,11 @@ export class TcpProxyServer {
       cluster.inc('upstream_cx_total');
       cluster.inc('upstream_cx_active');
       if (series !== null) series.opened++;
-      const upstreamLocal = addressWithPort(upstream.localAddress, upstream.localPort);
+      const upstreamLocal = this.#logs(v) ? addressWithPort(upstream.localAddress, upstream.localPort) : '';
       const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
       // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
       // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: () => new UserBufferReader({ pipelined: true }), pipelined: true }, {
+      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: this.#bufferLimits }, {
         onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
         onEnd: (s) => {
           this.#sessions.delete(s);
@@ -555,6 +574,20 @@ export class TcpProxyServer {
       });
       this.#sessions.set(session, report);
     });
+  }
+
+  /** Whether connections of `v` are logged (their addresses are read at accept only then). */
+  #logs(v: TcpVersion): boolean {
+    return this.#accessLog !== undefined || v.logs !== null;
+  }
+
+  /** The Istio TCP series of a proxied connection (flags `-`) to `cluster`, from the cache. */
+  #openSeries(cluster: string): IstioTcpSeries | null {
+    const cached = this.#seriesByCluster.get(cluster);
+    if (cached !== undefined) return cached;
+    const s = this.#series(cluster);
+    if (s !== null) this.#seriesByCluster.set(cluster, s);
+    return s;
   }
 
   /** The Istio TCP series of a connection to `cluster` with `flags`. */
@@ -593,6 +626,14 @@ export class TcpProxyServer {
   }
 }
 
+/** An error handler for sockets whose errors show in their 'close' (one function, not one per connection). */
+function ignore(): void {}
+
+/** The downstream's reader once it streams (one function, not one per connection). */
+function bulkReader(): UserBufferReader {
+  return new UserBufferReader({ pipelined: true });
+}
+
 /** What a connection's access-log record needs from before its session. */
 interface ConnInfo {
   readonly startTime: number;
@@ -600,6 +641,11 @@ interface ConnInfo {
   readonly local: string;
   sni: string;
   route: string;
+}
+
+/** A connection nobody logs: its addresses are not read. */
+function noAddresses(): ConnInfo {
+  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '' };
 }
 
 function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {

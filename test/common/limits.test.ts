@@ -19,6 +19,13 @@ describe('resolveLimits', () => {
     expect(() => resolveLimits({ nope: 1 } as never)).toThrow(/LIMIT_UNKNOWN/);
   });
 
+  it("TCP per-connection buffer limits: Envoy's 1 MiB each by default, positive only", () => {
+    expect(resolveLimits()).toMatchObject({ perConnectionBufferLimitBytes: 1024 * 1024, upstreamPerConnectionBufferLimitBytes: 1024 * 1024 });
+    expect(resolveLimits({ perConnectionBufferLimitBytes: 65536 }).perConnectionBufferLimitBytes).toBe(65536);
+    expect(() => resolveLimits({ perConnectionBufferLimitBytes: 0 })).toThrow(/perConnectionBufferLimitBytes.*LIMIT_INVALID/);
+    expect(() => resolveLimits({ upstreamPerConnectionBufferLimitBytes: -1 })).toThrow(/upstreamPerConnectionBufferLimitBytes.*LIMIT_INVALID/);
+  });
+
   it("the request head limits go no higher than the core's parser reads", () => {
     expect(() => resolveLimits({ maxRequestHeadBytes: 61 * 1024 })).toThrow(/at most 61440.*LIMIT_INVALID/);
     expect(() => resolveLimits({ maxRequestHeaders: 101 })).toThrow(/at most 100/);

@@ -156,6 +156,87 @@ describe('TcpProxyServer', () => {
     expect(ejected.healthy).toBe(false);
   });
 
+  test('consistent hash on the source IP: each client address keeps its endpoint, and different addresses spread', async () => {
+    // The client address is read only when a balancer hashes it (a getter, no getpeername
+    // otherwise): if it were not read, every client would hash alike and land on one endpoint.
+    const a = await echo('a');
+    const b = await echo('b');
+    const se = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo}
+spec:
+  hosts: [echo.example.internal]
+  ports:
+  - {number: 7000, name: tcp-main, protocol: TCP}
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints:
+  - {address: 127.0.0.1, ports: {tcp-main: ${a.port}}}
+  - {address: 127.0.0.1, ports: {tcp-main: ${b.port}}}
+`;
+    const t = tempYaml({ 'a.yaml': se, 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, [{ name: 'echo', weight: 1 }]), 'd.yaml': DR('echo.example.internal', '    loadBalancer: {consistentHash: {useSourceIp: true}}') });
+    const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 } });
+    p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
+    await p.listen();
+    open.push(p);
+    const from = (local: string): Promise<string> => new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port: p.port, localAddress: local, allowHalfOpen: true });
+      let reply = '';
+      s.on('data', (d) => (reply += d.toString()));
+      s.on('error', () => {});
+      s.on('end', () => s.end());
+      s.on('close', () => resolve(reply.slice(0, 1)));
+      s.end('x');
+    });
+    const byClient = new Map<string, Set<string>>();
+    for (let i = 1; i <= 8; i++) {
+      const local = `127.0.0.${i}`;
+      const seen = new Set<string>();
+      for (let k = 0; k < 3; k++) seen.add(await from(local));
+      byClient.set(local, seen);
+    }
+    for (const [local, seen] of byClient) expect([local, seen.size]).toEqual([local, 1]);
+    const endpoints = new Set([...byClient.values()].flatMap((s) => [...s]));
+    expect(endpoints).toEqual(new Set(['a', 'b']));
+  });
+
+  test('destinationSubnets: the accepted socket\'s local address chooses the rule (read only when some rule matches on it)', async () => {
+    const a = await echo('a');
+    const b = await echo('b');
+    const c = await echo('c');
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp-vs}
+spec:
+  hosts: ['*']
+  gateways: [tcp-gw]
+  tcp:
+  - match: [{port: ${GW_PORT}, destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: echo-c.example.internal, port: {number: 7000}}}]
+  - match: [{port: ${GW_PORT}, destinationSubnets: [127.0.0.1/32]}]
+    route: [{destination: {host: echo-a.example.internal, port: {number: 7000}}}]
+  - match: [{port: ${GW_PORT}}]
+    route: [{destination: {host: echo-b.example.internal, port: {number: 7000}}}]
+`;
+    const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }, { name: 'echo-b', port: b.port }, { name: 'echo-c', port: c.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': vs });
+    const p = new TcpProxyServer({ host: '0.0.0.0', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
+    await p.listen();
+    open.push(p);
+    // To 127.0.0.1: the /32 rule; to 127.0.0.2 (the same listener): the catch-all.
+    expect((await exchange(p.port, 'x')).reply).toBe('a:x');
+    const other = await new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.2', port: p.port, allowHalfOpen: true });
+      let reply = '';
+      s.on('data', (d) => (reply += d.toString()));
+      s.on('error', () => {});
+      s.on('end', () => s.end());
+      s.on('close', () => resolve(reply));
+      s.end('y');
+    });
+    expect(other).toBe('b:y');
+  });
+
   test('no route for the port: closed, counted as downstream_cx_no_route', async () => {
     const a = await echo('a');
     const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT + 1, [{ name: 'echo-a', weight: 1 }]) });

@@ -21,9 +21,14 @@ export class TcpListener implements Listener {
   constructor(host: string, port: number, onConnection: ConnectionHandler, opts: TcpListenerOptions) {
     this.#host = host;
     this.#requestedPort = port;
+    const sockets = this.#sockets;
+    // One handler for every socket ('close' comes once; `this` is the socket), not a closure and a once-wrapper each.
+    const forget = function (this: Socket): void {
+      sockets.delete(this);
+    };
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      sockets.add(socket);
+      socket.on('close', forget);
       onConnection(socket);
     });
     this.#server.maxConnections = opts.maxConnections;

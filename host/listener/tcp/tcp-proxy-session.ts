@@ -8,17 +8,18 @@
 // - resets: an error or an abortive close on one side destroys the other with a RST
 //   (resetAndDestroy), as Envoy closes with NoFlush on a reset;
 // - an idle timeout (Envoy's tcp_proxy idle_timeout, Istio's default 1 h): no byte either way
-//   for that long closes both sides. One timer per session, re-armed lazily from the time of the
-//   last byte, so traffic costs a Date.now() per chunk and no timer churn.
+//   for that long closes both sides. No timer per session: the sessions with one timeout share a
+//   coarse sweep (idle-sweep.ts) that compares each one's time of last byte, so traffic costs a
+//   Date.now() per chunk and a connection a Set add and delete.
 import type { Socket } from 'node:net';
 import type { UserBufferReader } from './user-buffer-reader.js';
 import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
+import { idleSweepFor, type IdleCandidate, type IdleSweep } from './idle-sweep.js';
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
 const NODE_READ_BYTES = 64 * 1024;
-/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default), and resumed under. */
+/** Pipelined: bytes queued toward a peer before its reader is paused (Envoy's per_connection_buffer_limit_bytes default; bufferLimits sets it), and resumed under half. */
 export const PIPELINE_HIGH = 1024 * 1024;
-export const PIPELINE_LOW = PIPELINE_HIGH / 2;
 
 /** How a session ended, for stats, access logs and the response flags. */
 export type TcpSessionEnd =
@@ -36,6 +37,8 @@ export type TcpSessionEnd =
 export interface TcpSessionOptions {
   /** 0: no idle timeout. */
   idleTimeoutMs: number;
+  /** The sweep that times idleTimeoutMs out; default the process's shared one for that timeout. */
+  idleSweep?: IdleSweep;
   /** The upstream reads into its own buffer (it was connected with this reader's onread option). */
   upstreamReader?: UserBufferReader;
   /** The downstream reads into its own buffer from the start (re-wrapped with this reader's onread: user-buffer-downstream.ts). */
@@ -45,8 +48,15 @@ export interface TcpSessionOptions {
    * stream (a read filling Node's 64 KiB allocation); needs upstreamReader. Ignored with downstreamReader.
    */
   downstreamReaderOnBulk?: () => UserBufferReader;
-  /** The readers were made with `pipelined`: reads go on while writes are pending, up to PIPELINE_HIGH queued. */
+  /** The readers were made with `pipelined`: reads go on while writes are pending, up to the buffer limit queued. */
   pipelined?: boolean;
+  /**
+   * Pipelined: bytes queued toward each side before the other side's reading is paused (resumed
+   * under half): Envoy's per_connection_buffer_limit_bytes of the listener (toward the downstream)
+   * and of the cluster (toward the upstream). Default PIPELINE_HIGH (1 MiB) each. A soft limit as
+   * Envoy's: the read that crosses it is still queued (at most one read, 256 KiB, more).
+   */
+  bufferLimits?: { toDownstream: number; toUpstream: number };
 }
 
 export interface TcpSessionCallbacks {
@@ -56,7 +66,7 @@ export interface TcpSessionCallbacks {
   onDownstreamFlowControl?(paused: boolean): void;
 }
 
-export class TcpProxySession {
+export class TcpProxySession implements IdleCandidate {
   /** Bytes read from the downstream (and written upstream). */
   rxBytes = 0;
   /** Bytes read from the upstream (and written downstream). */
@@ -66,13 +76,15 @@ export class TcpProxySession {
   /** The downstream closed while upstream-bound bytes were still buffered (Envoy's upstream_flush). */
   upstreamFlushed = false;
   readonly startedAt = Date.now();
+  /** Date.now() of the last byte either way (the idle timeout's reference). */
+  lastActivity = this.startedAt;
   #down: Socket;
   readonly #up: Socket;
-  readonly #idleMs: number;
+  readonly #idle: IdleSweep | null;
   readonly #pipelined: boolean;
+  readonly #limitToDown: number;
+  readonly #limitToUp: number;
   readonly #cb: TcpSessionCallbacks;
-  #lastActivity = Date.now();
-  #timer: NodeJS.Timeout | null = null;
   #cause: TcpSessionEnd | null = null;
   #open = 2;
   /** The downstream's default-read listeners, while it may still move to a user buffer (bulkDownstream). */
@@ -83,8 +95,10 @@ export class TcpProxySession {
   constructor(downstream: Socket, upstream: Socket, opts: TcpSessionOptions, callbacks: TcpSessionCallbacks) {
     this.#down = downstream;
     this.#up = upstream;
-    this.#idleMs = opts.idleTimeoutMs;
+    this.#idle = opts.idleTimeoutMs > 0 ? opts.idleSweep ?? idleSweepFor(opts.idleTimeoutMs) : null;
     this.#pipelined = opts.pipelined === true;
+    this.#limitToDown = opts.bufferLimits?.toDownstream ?? PIPELINE_HIGH;
+    this.#limitToUp = opts.bufferLimits?.toUpstream ?? PIPELINE_HIGH;
     this.#cb = callbacks;
     // Moving the downstream later needs the upstream direction to write to whichever socket is current.
     this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined ? opts.downstreamReaderOnBulk ?? null : null;
@@ -92,7 +106,7 @@ export class TcpProxySession {
     else this.#pipe(downstream, true);
     if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, opts.upstreamReader, false);
     else this.#pipe(upstream, false);
-    if (this.#idleMs > 0) this.#arm(this.#idleMs);
+    this.#idle?.add(this);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
     downstream.resume();
   }
@@ -117,7 +131,7 @@ export class TcpProxySession {
   #pipe(from: Socket, downstreamSide: boolean): void {
     const to = this.#peer(downstreamSide);
     const data = (chunk: Buffer): void => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += chunk.length;
       else this.txBytes += chunk.length;
       if (!to.write(chunk)) {
@@ -220,7 +234,7 @@ export class TcpProxySession {
       }
     };
     reader.attach((n, buf) => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += n;
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
@@ -239,22 +253,24 @@ export class TcpProxySession {
 
   /**
    * Pipelined: a read whose write is pending is lent to it (the reader reads on into another
-   * buffer), and the reader is paused only once the peer has PIPELINE_HIGH bytes queued (Envoy's
-   * per-connection buffer limit, 1 MiB), resumed below PIPELINE_LOW; queued reads go out in one
+   * buffer), and the reader is paused only once the peer has its buffer limit queued (Envoy's
+   * per-connection buffer limit, default 1 MiB), resumed below half of it; queued reads go out in one
    * writev. Each write's callback gives its buffer back.
    */
   #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
     let paused = false;
+    const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
+    const low = high / 2;
     const after = (): void => {
       if (!paused || from.destroyed) return;
       const to = this.#peer(downstreamSide);
-      if (to.destroyed || to.writableLength > PIPELINE_LOW) return;
+      if (to.destroyed || to.writableLength > low) return;
       paused = false;
       from.resume();
       if (downstreamSide) this.#cb.onDownstreamFlowControl?.(false);
     };
     reader.attach((n, buf) => {
-      this.#lastActivity = Date.now();
+      this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += n;
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
@@ -264,7 +280,7 @@ export class TcpProxySession {
         after();
       });
       if (to.writableLength === 0) return false;
-      if (!paused && to.writableLength >= PIPELINE_HIGH) {
+      if (!paused && to.writableLength >= high) {
         paused = true;
         from.pause();
         if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
@@ -274,22 +290,17 @@ export class TcpProxySession {
     this.#pipeEnds(from, downstreamSide);
   }
 
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const idle = Date.now() - this.#lastActivity;
-      if (idle < this.#idleMs) return this.#arm(this.#idleMs - idle);
-      this.#cause ??= 'idle_timeout';
-      // Envoy closes both with FlushWrite; a silent connection has nothing buffered.
-      this.#down.destroy();
-      this.#up.destroy();
-    }, ms);
-    this.#timer.unref();
+  /** No byte either way for the idle timeout (called by the sweep): both sides closed. */
+  idleOut(): void {
+    if (this.end !== null) return;
+    this.#cause ??= 'idle_timeout';
+    // Envoy closes both with FlushWrite; a silent connection has nothing buffered.
+    this.#down.destroy();
+    this.#up.destroy();
   }
 
   #finish(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#idle?.delete(this);
     this.end = this.#cause ?? 'closed';
     this.#cb.onEnd(this);
   }

@@ -20,6 +20,13 @@
 // reader; its buffer is lent to that write and the next read goes into another large buffer from
 // the free list; the write's callback gives it back (`release`). The session bounds how much is
 // lent by pausing the reader at Envoy's per-connection buffer limit (tcp-proxy-session.ts).
+//
+// The small buffers are pooled too: each connection used to allocate its own 16 KiB backing store
+// (outside the JavaScript heap), which on short connections (connect, a few bytes, close) was a
+// steady stream of external memory for the collector. A reader takes its small buffer from a
+// process-wide free list and gives its buffers back when its socket closes — only those no write
+// still holds (the buffer of the last read while a write of it is pending, or one lent to a
+// pending write, is left to the collector: a write that ended with an error gives nothing back).
 import type { NetConnectOpts, Socket } from 'node:net';
 
 /** A connection's own buffer, and the most a read of a quiet connection brings. */
@@ -28,6 +35,8 @@ export const SMALL_READ_BYTES = 16 * 1024;
 export const LARGE_READ_BYTES = 256 * 1024;
 /** Free large buffers kept for the next bulk connection at most (beyond: left to the collector). */
 export const LARGE_POOL_MAX = 32;
+/** Free small buffers kept for the next connections at most (256 × 16 KiB = 4 MiB). */
+export const SMALL_POOL_MAX = 256;
 
 /**
  * Called with each read: `n` bytes at the start of `buf`, valid until reading resumes. Returns
@@ -37,24 +46,34 @@ export const LARGE_POOL_MAX = 32;
 export type UserBufferSink = (n: number, buf: Buffer) => boolean;
 
 const freeLarge: Buffer[] = [];
+const freeSmall: Buffer[] = [];
 
 /** Large buffers on the free list (tests). */
 export function freeLargeBuffers(): number {
   return freeLarge.length;
 }
 
+/** Small buffers on the free list (tests). */
+export function freeSmallBuffers(): number {
+  return freeSmall.length;
+}
+
 export class UserBufferReader {
-  readonly #small = Buffer.allocUnsafeSlow(SMALL_READ_BYTES);
+  readonly #small = freeSmall.pop() ?? Buffer.allocUnsafeSlow(SMALL_READ_BYTES);
   #current: Buffer = this.#small;
   /** The last read: its size, and whether the sink still references it. */
   #lastRead = 0;
   #held = false;
+  /** The buffer of the last read (what #held is about). */
+  #lastBuf: Buffer | null = null;
   /** Buffers a pending write still holds while this reader reads on into another (pipelined). */
   readonly #lent: Buffer[] = [];
   readonly #pipelined: boolean;
   #sink: UserBufferSink | null = null;
   /** Bytes read before a sink was attached (a server that speaks first, read at once): handed over on attach. */
   #early: Buffer[] = [];
+  /** The socket closed: buffers released from now on go back to the free lists (small ones too). */
+  #closed = false;
 
   /**
    * pipelined: a read whose write is still pending does not stop this reader; the next read goes
@@ -69,7 +88,8 @@ export class UserBufferReader {
     const i = this.#lent.indexOf(buf);
     if (i < 0) return;
     this.#lent.splice(i, 1);
-    if (buf !== this.#small && freeLarge.length < LARGE_POOL_MAX) freeLarge.push(buf);
+    if (buf !== this.#small) free(buf);
+    else if (this.#closed) free(buf);
   }
 
   /** The `onread` option for net.connect / new net.Socket. */
@@ -79,6 +99,7 @@ export class UserBufferReader {
       callback: (n: number, buf: Uint8Array): boolean => {
         const b = buf as Buffer;
         this.#lastRead = n;
+        this.#lastBuf = b;
         if (this.#sink !== null) this.#held = this.#sink(n, b);
         else {
           this.#held = false;
@@ -102,12 +123,26 @@ export class UserBufferReader {
   /** From now on each read goes to `sink`; copies of what came before go first. */
   attach(sink: UserBufferSink, socket: Socket): void {
     this.#sink = sink;
+    socket.on('close', () => this.#close());
     const early = this.#early;
     this.#early = [];
     for (const b of early) {
       if (socket.destroyed) return;
       sink(b.length, b);
     }
+  }
+
+  /**
+   * The socket closed (no more reads): its buffers go back to the free lists, except one a write
+   * still holds (the last read's, while held, and those lent), which release() gives back later.
+   */
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const busy = (b: Buffer): boolean => (this.#held && b === this.#lastBuf) || this.#lent.includes(b);
+    const cur = this.#current;
+    if (cur !== this.#small && !busy(cur)) free(cur);
+    if (!busy(this.#small)) free(this.#small);
   }
 
   /** Node asks after each read (and once at the start) where the next read goes. */
@@ -125,10 +160,17 @@ export class UserBufferReader {
       if (this.#lastRead === cur.length) this.#current = freeLarge.pop() ?? Buffer.allocUnsafeSlow(LARGE_READ_BYTES);
     } else if (this.#lastRead <= SMALL_READ_BYTES && !this.#held && !this.#lent.includes(this.#small)) {
       // A quiet read, and no write holds the large buffer: it goes to the next bulk connection.
-      if (freeLarge.length < LARGE_POOL_MAX) freeLarge.push(cur);
+      free(cur);
       this.#current = this.#small;
     }
     this.#lastRead = 0;
     return this.#current;
   }
+}
+
+/** `buf` (no longer referenced by any read or write) to its free list, if that has room. */
+function free(buf: Buffer): void {
+  if (buf.length === SMALL_READ_BYTES) {
+    if (freeSmall.length < SMALL_POOL_MAX) freeSmall.push(buf);
+  } else if (freeLarge.length < LARGE_POOL_MAX) freeLarge.push(buf);
 }

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
 
@@ -30,7 +30,7 @@ async function pair(reader?: UserBufferReader): Promise<[Socket, Socket]> {
 }
 
 /** client ⇄ [proxy: downstream | upstream] ⇄ app */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false, pipelined = false) {
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, reader?: UserBufferReader, downReader?: UserBufferReader, onBulk = false, pipelined = false, bufferLimits?: TcpSessionOptions['bufferLimits']) {
   const [client, accepted] = await pair();
   const [upstream, app] = await pair(reader);
   app.resume();
@@ -46,6 +46,7 @@ async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = 
     ...(downReader !== undefined ? { downstreamReader: downReader } : {}),
     ...(onBulk ? { downstreamReaderOnBulk: () => new UserBufferReader({ pipelined }) } : {}),
     pipelined,
+    ...(bufferLimits !== undefined ? { bufferLimits } : {}),
   }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
 }
@@ -479,5 +480,64 @@ describe.each([
     second.session.close();
     await Promise.all(errs);
     expect((await second.done).end).toBe('local_close');
+  }, 60_000);
+});
+
+// Envoy's per_connection_buffer_limit_bytes (limits.perConnectionBufferLimitBytes toward the
+// downstream, upstreamPerConnectionBufferLimitBytes toward the upstream), as TcpProxyServer runs
+// the session (pipelined, the downstream moved on a bulk read): a stalled reader makes the proxy
+// hold at most the limit plus the one read that crossed it — far below the 1 MiB default.
+describe('TcpProxySession buffer limits (per_connection_buffer_limit_bytes)', () => {
+  const LIMIT = 64 * 1024;
+  /** Samples `s.writableLength` every ms until stopped: the most the proxy held toward `s`. */
+  function maxQueued(s: () => Socket): { stop: () => number } {
+    let max = 0;
+    const t = setInterval(() => { max = Math.max(max, s().writableLength); }, 1);
+    return { stop: () => { clearInterval(t); return max; } };
+  }
+
+  test('toward a stalled downstream: at most the listener limit and one read queued, then every byte arrives', async () => {
+    const { client, app, downstream, done } = await proxied(0, {}, new UserBufferReader({ pipelined: true }), undefined, true, true, { toDownstream: LIMIT, toUpstream: PIPELINE_HIGH });
+    const payload = randomBytes(16 * 1024 * 1024);
+    client.pause();
+    const sampler = maxQueued(() => downstream);
+    void writeAll(app, payload);
+    // Long enough for the kernel's buffers to fill and the proxy to reach its limit.
+    await until(() => downstream.writableLength >= LIMIT);
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    client.on('data', (c: Buffer) => chunks.push(c));
+    client.resume();
+    await until(() => Buffer.concat(chunks).length >= payload.length);
+    const max = sampler.stop();
+    expect(max).toBeGreaterThanOrEqual(LIMIT);
+    expect(max).toBeLessThanOrEqual(LIMIT + LARGE_READ_BYTES);
+    expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
+    client.end();
+    app.end();
+    expect((await done).end).toBe('closed');
+  }, 60_000);
+
+  test('toward a stalled upstream: at most the cluster limit and one read queued, with the flow-control counts', async () => {
+    const flow: boolean[] = [];
+    const { client, app, upstream, session, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, new UserBufferReader({ pipelined: true }), undefined, true, true, { toDownstream: PIPELINE_HIGH, toUpstream: LIMIT });
+    const payload = randomBytes(16 * 1024 * 1024);
+    app.pause();
+    const sampler = maxQueued(() => upstream);
+    void writeAll(client, payload);
+    await until(() => session.downstreamUserBuffer && upstream.writableLength >= LIMIT);
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    app.on('data', (c: Buffer) => chunks.push(c));
+    app.resume();
+    await until(() => Buffer.concat(chunks).length >= payload.length);
+    const max = sampler.stop();
+    expect(max).toBeGreaterThanOrEqual(LIMIT);
+    expect(max).toBeLessThanOrEqual(LIMIT + LARGE_READ_BYTES);
+    expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
+    expect(flow[0]).toBe(true);
+    client.end();
+    app.end();
+    expect((await done).end).toBe('closed');
   }, 60_000);
 });

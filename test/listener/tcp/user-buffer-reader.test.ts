@@ -1,10 +1,11 @@
 // UserBufferReader's two sizes over a real loopback connection: a connection starts reading into
 // its small buffer, a read that fills it moves it to a large one, a quiet read (with no write
 // holding the large buffer) moves it back and puts the large one on the free list for the next
-// bulk connection; a large buffer a pending write still holds is kept.
+// bulk connection; a large buffer a pending write still holds is kept. The small buffers are
+// pooled: given back when the socket closes, unless a write still holds one, and taken by the next reader.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { freeLargeBuffers, LARGE_READ_BYTES, SMALL_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+import { freeLargeBuffers, freeSmallBuffers, LARGE_READ_BYTES, SMALL_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -114,5 +115,55 @@ describe('UserBufferReader', () => {
     // A buffer that was never lent (a write that completed at once) is not freed by a release.
     reader.release(seen[1]!);
     expect(freeLargeBuffers()).toBe(free);
+  });
+
+  test('the small buffer goes back to the pool when the socket closes, and the next reader takes it', async () => {
+    const reader = new UserBufferReader({ pipelined: true });
+    const [app, s] = await connected(reader);
+    const seen: Buffer[] = [];
+    reader.attach((n, buf) => {
+      seen.push(buf);
+      return false;
+    }, s);
+    app.write('a');
+    await until(() => seen.length === 1);
+    const before = freeSmallBuffers();
+    s.destroy();
+    await new Promise((r) => s.once('close', r));
+    expect(freeSmallBuffers()).toBe(before + 1);
+    // The next connection's reader reads into that very buffer.
+    const next = new UserBufferReader({ pipelined: true });
+    expect(freeSmallBuffers()).toBe(before);
+    const [app2, s2] = await connected(next);
+    const seen2: Buffer[] = [];
+    next.attach((n, buf) => {
+      seen2.push(buf);
+      return false;
+    }, s2);
+    app2.write('b');
+    await until(() => seen2.length === 1);
+    expect(seen2[0]!.buffer).toBe(seen[0]!.buffer);
+  });
+
+  test('a small buffer a pending write still holds at close is not pooled until that write releases it', async () => {
+    const reader = new UserBufferReader({ pipelined: true });
+    const [app, s] = await connected(reader);
+    const seen: Buffer[] = [];
+    reader.attach((n, buf) => {
+      seen.push(buf);
+      return true; // "a pending write" holds every read
+    }, s);
+    app.write('a');
+    await until(() => seen.length === 1);
+    expect(seen[0]!.length).toBe(SMALL_READ_BYTES);
+    const before = freeSmallBuffers();
+    s.destroy();
+    await new Promise((r) => s.once('close', r));
+    // Held by the pending write: not on the free list (another connection would read over it).
+    expect(freeSmallBuffers()).toBe(before);
+    reader.release(seen[0]!);
+    expect(freeSmallBuffers()).toBe(before + 1);
+    reader.release(seen[0]!);
+    expect(freeSmallBuffers()).toBe(before + 1);
   });
 });
