@@ -30,6 +30,7 @@ import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
 import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
+import { portRouteName, virtualHostsForPort } from './sidecar-port-routes.js';
 import { websocketUpgradeFields } from './websocket-upgrade.js';
 
 export interface HostPort {
@@ -218,7 +219,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
       listeners: [...(opts.httpListener === false ? [] : opts.sidecarOutbound !== undefined && opts.gateway === undefined
-        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, transparent: opts.sidecarOutbound.transparent, warnings })
+        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, routeConfigFor: (port) => sidecarPortRouteConfig(port, ctx), transparent: opts.sidecarOutbound.transparent, warnings })
         : [{
           name,
           address: socketAddress(opts.listen),
@@ -289,6 +290,27 @@ interface RouteContext {
   maxDirectBody: number;
   /** The mesh (its proxy-wide rate limits apply to every route). */
   mesh: MeshConfig;
+}
+
+/**
+ * An Envoy sidecar's route configuration of one port (sidecar-port-routes.ts): the virtual hosts
+ * of the services with that port, their routes built as the shared table's with the port as the
+ * listener port. Every route here is one of the shared table's, so the fault and CORS filters it
+ * needs are on the connection manager already.
+ */
+function sidecarPortRouteConfig(port: number, base: RouteContext): Obj {
+  // The same routes as the shared table's: their warnings were given once already.
+  const ctx: RouteContext = { ...base, listenerPort: port, warnings: [] };
+  const virtualHosts = virtualHostsForPort(ctx.mesh, port, ctx.warnings).map((vh) => ({
+    name: vh.name,
+    domains: vh.domains,
+    routes: vh.routes.flatMap((r) => envoyRoutes(r, ctx)),
+    include_request_attempt_count: true,
+  }));
+  for (const w of ctx.warnings) if (!base.warnings.includes(w)) base.warnings.push(w);
+  const routeConfig: Obj = { name: portRouteName(port), virtual_hosts: virtualHosts };
+  if (ctx.maxDirectBody > ENVOY_DIRECT_RESPONSE_BODY_LIMIT) routeConfig.max_direct_response_body_size_bytes = ctx.maxDirectBody;
+  return routeConfig;
 }
 
 /** One Envoy route per ORed match block of a wasmesh route (Envoy routes take one match each). */
