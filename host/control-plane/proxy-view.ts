@@ -191,6 +191,9 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
       ...(inboundAccessLogsOf(loaded.mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(loaded.mesh)! } : {}),
       ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
+      // Behind iptables capture (no WASMESH_LISTEN), as the outbound side: Istio's original_dst
+      // and InboundPassthroughCluster for the ports the workload does not declare.
+      ...(node.listen === null ? { originalDestinations: { transparent: node.interceptionMode === 'TPROXY' } } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)], clusters } });
     merged.listeners.push(...r.listeners);
