@@ -54,18 +54,18 @@ data:
 `;
 }
 
-/** A MESH_INTERNAL STATIC ServiceEntry whose endpoint is the peer (a YAML document). */
-export function serviceEntry(name: string, o: { addresses?: string[]; ports: string; location?: 'MESH_INTERNAL' | 'MESH_EXTERNAL'; resolution?: 'STATIC' | 'NONE'; endpoints?: boolean }): string {
+/** A ServiceEntry for `<name>.example.internal` (or `host`), STATIC with the peer as its endpoint unless told (a YAML document; `ports` as YAML). */
+export function serviceEntry(name: string, o: { host?: string; addresses?: string[]; ports: string; location?: 'MESH_INTERNAL' | 'MESH_EXTERNAL'; resolution?: 'STATIC' | 'NONE' }): string {
   const resolution = o.resolution ?? 'STATIC';
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ${name}, namespace: default}
 spec:
-  hosts: [${name}.example.internal]
+  hosts: [${o.host ?? `${name}.example.internal`}]
 ${o.addresses !== undefined ? `  addresses: [${o.addresses.map((a) => `'${a}'`).join(', ')}]\n` : ''}  location: ${o.location ?? 'MESH_INTERNAL'}
   resolution: ${resolution}
   ports: ${o.ports}
-${resolution === 'STATIC' && o.endpoints !== false ? `  endpoints: [{address: ${PEER}}]\n` : ''}`;
+${resolution === 'STATIC' ? `  endpoints: [{address: ${PEER}}]\n` : ''}`;
 }
 
 /** The YAML both outbound suites share: a REDIS VIP, TLS VIPs with a tls: rule by SNI, an HTTP VIP. */
