@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
+import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
@@ -237,6 +238,22 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
     // The VIP joins its service's names (a CIDR does not).
     expect(table('7000').virtual_hosts[0].domains).toEqual(['plain.example.internal', 'plain.example.internal:7000', '10.0.0.51', '10.0.0.51:7000']);
     for (const x of xds.listeners) expect(anyFromJson(envoyProtos(), TYPE_URL.listener, x).value.length, String(x.name)).toBeGreaterThan(0);
+  });
+
+  it('with the wasmesh filters (--filters): the same layout, every HTTP listener with the filters\' connection manager and their one route table (routing by Host in the filter)', () => {
+    const f = envoyFiltersBootstrap(loadYaml({ 'mesh.yaml': mesh('ALLOW_ANY'), 'services.yaml': SERVICES }), { ...OPTS, sidecarOutbound: { transparent: false } });
+    const ls: any[] = (f.config as any).static_resources.listeners;
+    const native = listeners.map((l) => l.name);
+    expect(ls.map((l) => l.name)).toEqual(native);
+    const hcms = ls.flatMap((l) => l.filter_chains.flatMap((c: any) => c.filters.filter((x: any) => x.name === 'envoy.filters.network.http_connection_manager').map((x: any) => x.typed_config)));
+    expect(hcms.length).toBeGreaterThanOrEqual(3);
+    for (const h of hcms) expect(h.http_filters.map((x: any) => x.name)).toContain('envoy.filters.http.wasm');
+    // One route configuration object for every port: the filter chose the route already.
+    expect(new Set(hcms.map((h) => h.route_config)).size).toBe(1);
+    const xds = envoyXdsResources(f.config);
+    expect(xds.routes).toHaveLength(1);
+    // The TCP and TLS listeners are the native ones.
+    expect(ls.find((l) => l.name === '10.0.0.50_6379').filter_chains).toEqual(byName('10.0.0.50_6379').filter_chains);
   });
 
   const envoy = envoyForTests('sidecar-outbound-listeners');

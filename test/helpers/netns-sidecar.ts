@@ -89,8 +89,8 @@ export function docs(...parts: string[]): string {
 export interface Talk { received: string; greetedMs: number | null; ended: string; ms: number }
 export interface Got { status?: number; server?: string | null; body?: string; error?: string }
 
-/** Which sidecar: wasmesh (TPROXY only: Node cannot read SO_ORIGINAL_DST) or stock Envoy behind either capture. */
-export type Plane = 'wasmesh' | 'envoy' | 'envoy-redirect';
+/** Which sidecar: wasmesh (TPROXY only: Node cannot read SO_ORIGINAL_DST), stock Envoy behind either capture, or Envoy with the wasmesh filters (TPROXY). */
+export type Plane = 'wasmesh' | 'envoy' | 'envoy-redirect' | 'envoy-filters';
 
 export class SidecarPod {
   readonly net: PodNetwork;
