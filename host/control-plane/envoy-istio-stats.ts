@@ -66,7 +66,7 @@ export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: reado
       return { ...f, typed_config: { ...hcm, http_filters: [...list.slice(0, router), ...filters, ...list.slice(router)] } };
     }),
   }));
-  // Chains that proxy TCP to the app get the TCP filter (none today: the inbound side is HTTP).
+  // Chains that proxy TCP (InboundPassthroughCluster behind capture: inbound-passthrough.ts) get the TCP filter.
   return withTcpIstioStats({ ...listener, filter_chains: chains }, o, statsWasmPath());
 }
 

@@ -155,8 +155,8 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       // The TCP and passthrough listeners once, with the first translation (the others would bind them again).
       ...(withL4 ? {} : { l4Listeners: false }),
       // A sidecar behind capture (no WASMESH_LISTEN): Istio's virtualOutbound and per-destination
-      // listeners. Not with the wasmesh filters yet (one HTTP listener on 15001, as before).
-      ...(node.type === 'sidecar' && node.listen === null && node.metadata.WASMESH_FILTERS === undefined ? { sidecarOutbound: { transparent: node.interceptionMode === 'TPROXY' } } : {}),
+      // listeners, with the wasmesh filters too (their connection manager on every HTTP listener).
+      ...(node.type === 'sidecar' && node.listen === null ? { sidecarOutbound: { transparent: node.interceptionMode === 'TPROXY' } } : {}),
     };
     // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
     // plugin configuration (the compiled route table) inside the listener that arrives over LDS.
@@ -191,6 +191,9 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(inboundTracingOf(loaded.mesh) !== undefined ? { tracing: inboundTracingOf(loaded.mesh)! } : {}),
       ...(inboundAccessLogsOf(loaded.mesh) !== undefined ? { accessLogs: inboundAccessLogsOf(loaded.mesh)! } : {}),
       ...(loaded.mesh.inboundRateLimit !== undefined ? { rateLimit: loaded.mesh.inboundRateLimit } : {}),
+      // Behind iptables capture (no WASMESH_LISTEN), as the outbound side: Istio's original_dst
+      // and InboundPassthroughCluster for the ports the workload does not declare.
+      ...(node.listen === null ? { originalDestinations: { transparent: node.interceptionMode === 'TPROXY' } } : {}),
     });
     const r = envoyXdsResources({ static_resources: { listeners: [withInboundIstioStats(listener, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)], clusters } });
     merged.listeners.push(...r.listeners);

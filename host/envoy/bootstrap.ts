@@ -30,6 +30,9 @@ import { envoyDomains } from './virtual-host-domains.js';
 import { envoyRouteRateLimits, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
 import { envoyPassthroughListeners } from './tls-passthrough-listener.js';
 import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
+import { portRouteName, virtualHostsForPort } from './sidecar-port-routes.js';
+import { carriedAs, type PortProtocol } from '../model/port-protocol.js';
+import { isCatchAllCluster } from '../model/catch-all.js';
 import { websocketUpgradeFields } from './websocket-upgrade.js';
 
 export interface HostPort {
@@ -122,9 +125,15 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     usesFault: false, usesCors: false, maxDirectBody: 0, mesh,
   };
 
-  const domains = envoyDomains(mesh.virtualHosts, warnings);
+  // A sidecar behind capture routes with a table per port (sidecar-port-routes.ts), made here
+  // before the connection manager (its fault and CORS filters follow from their routes); the
+  // shared table is then not built (every route would be translated twice).
+  const sidecar = opts.sidecarOutbound !== undefined && opts.gateway === undefined && opts.httpListener !== false;
+  const portTables = new Map<number, Obj>();
+  if (sidecar) for (const port of sidecarHttpPorts(mesh)) portTables.set(port, sidecarPortRouteConfig(port, ctx));
+  const domains = envoyDomains(sidecar ? [] : mesh.virtualHosts, warnings);
   const virtualHosts: Obj[] = [];
-  mesh.virtualHosts.forEach((vh, i) => {
+  (sidecar ? [] : mesh.virtualHosts).forEach((vh, i) => {
     if (domains.perHost[i].length === 0) return;
     virtualHosts.push({
       name: vh.name,
@@ -218,7 +227,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
       listeners: [...(opts.httpListener === false ? [] : opts.sidecarOutbound !== undefined && opts.gateway === undefined
-        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, transparent: opts.sidecarOutbound.transparent, warnings })
+        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, routeConfigFor: (port) => portTables.get(port) ?? sidecarPortRouteConfig(port, ctx), transparent: opts.sidecarOutbound.transparent, warnings })
         : [{
           name,
           address: socketAddress(opts.listen),
@@ -289,6 +298,42 @@ interface RouteContext {
   maxDirectBody: number;
   /** The mesh (its proxy-wide rate limits apply to every route). */
   mesh: MeshConfig;
+}
+
+/** The ports an Envoy sidecar's outbound layout may route HTTP on: every service port that is HTTP or sniffed. */
+function sidecarHttpPorts(mesh: MeshConfig): number[] {
+  const ports = new Set<number>();
+  const add = (port: number, protocol: PortProtocol | undefined): void => {
+    const carried = carriedAs(protocol ?? 'HTTP');
+    if (port > 0 && (carried === 'http1' || carried === 'http2' || carried === 'sniff')) ports.add(port);
+  };
+  for (const c of mesh.clusters) if (!isCatchAllCluster(c.name)) add(c.port, c.protocol);
+  for (const e of mesh.serviceAddresses ?? []) add(e.port, e.protocol);
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * An Envoy sidecar's route configuration of one port (sidecar-port-routes.ts): the virtual hosts
+ * of the services with that port, their routes built as the shared table's with the port as the
+ * listener port; what its routes need (the fault and CORS filters, the direct-response body
+ * limit) is noted on the shared context, as the shared table's routes do.
+ */
+function sidecarPortRouteConfig(port: number, base: RouteContext): Obj {
+  // A route in several tables (a VirtualService with several ports) warns once.
+  const ctx: RouteContext = { ...base, listenerPort: port, warnings: [], usesFault: false, usesCors: false, maxDirectBody: 0 };
+  const virtualHosts = virtualHostsForPort(ctx.mesh, port, ctx.warnings).map((vh) => ({
+    name: vh.name,
+    domains: vh.domains,
+    routes: vh.routes.flatMap((r) => envoyRoutes(r, ctx)),
+    include_request_attempt_count: true,
+  }));
+  for (const w of ctx.warnings) if (!base.warnings.includes(w)) base.warnings.push(w);
+  base.usesFault ||= ctx.usesFault;
+  base.usesCors ||= ctx.usesCors;
+  base.maxDirectBody = Math.max(base.maxDirectBody, ctx.maxDirectBody);
+  const routeConfig: Obj = { name: portRouteName(port), virtual_hosts: virtualHosts };
+  if (ctx.maxDirectBody > ENVOY_DIRECT_RESPONSE_BODY_LIMIT) routeConfig.max_direct_response_body_size_bytes = ctx.maxDirectBody;
+  return routeConfig;
 }
 
 /** One Envoy route per ORed match block of a wasmesh route (Envoy routes take one match each). */

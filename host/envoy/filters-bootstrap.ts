@@ -15,6 +15,7 @@ import { bootstrapResult, envoyBootstrap, usesGrpcWeb, type EnvoyBootstrap, type
 import { encodeFiltersPluginConfig } from './filters-plugin-config.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import { isObj, type Obj } from './istio-resources.js';
+import { envoySidecarOutboundListeners } from './sidecar-outbound-listeners.js';
 import { websocketUpgradeFields } from './websocket-upgrade.js';
 import { encodeStatsPluginConfig, upsertedLabels, type StatsPluginOptions } from './stats-plugin-config.js';
 import { istioStatsTags } from './stats-tags.js';
@@ -251,7 +252,10 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
     virtualHosts: flat.map((r, i) => ({ name: `wasmesh_route_${i}`, domains: [`route-${i}.wasmesh.invalid`], routes: [keepMatch[i] ? r : { ...r, matches: [] }] })),
   };
   // gRPC-Web is decided on the full mesh (the gateway's listeners are not in oneRouteEach).
-  const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, { ...opts, grpcWeb: usesGrpcWeb(mesh, opts.gateway !== undefined) });
+  // The native translation writes the one HTTP listener whose connection manager the filters
+  // take over; a sidecar's outbound layout is laid around that connection manager below.
+  const { sidecarOutbound, ...nativeOpts } = opts;
+  const native = envoyBootstrap({ ...loaded, mesh: oneRouteEach }, { ...nativeOpts, grpcWeb: usesGrpcWeb(mesh, opts.gateway !== undefined) });
   // Faults are served by the fault filter here, so the native "not translated" notes about them do not apply.
   const warnings = native.warnings.filter((w) => !/\.fault: not translated to Envoy$/.test(w));
 
@@ -313,6 +317,14 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const httpFilters = [...authnFilters, ...filters, ...nativeFilters];
   // The upgrade's own filter chain is the listener's (websocket-upgrade.ts): the wasm filters too.
   const newHcm: Obj = { ...hcm, route_config: routeConfig, http_filters: httpFilters, ...websocketUpgradeFields(httpFilters) };
+  // A sidecar behind capture (the control plane's view without WASMESH_LISTEN): Istio's outbound
+  // layout (sidecar-outbound-listeners.ts) from the full mesh, every HTTP listener with the
+  // filters' connection manager and its one route configuration (the filter routes by Host, so
+  // there is no table per port: the same object for every port, served once).
+  const httpListeners: Obj[] = sidecarOutbound !== undefined && opts.gateway === undefined
+    ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm: newHcm, routeConfigFor: () => routeConfig, transparent: sidecarOutbound.transparent, warnings })
+      .map((l) => (istioStats === undefined ? l : withTcpIstioStats(l, istioStats, statsWasmPath)))
+    : [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }];
   const config: Obj = {
     ...native.config,
     ...(istioStats !== undefined ? { stats_config: withIstioStatsTags(native.config.stats_config, upsertedLabels(istioStats.overrides)) } : {}),
@@ -320,7 +332,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
       ...staticResources,
       // The TCP listeners (Gateway TCP servers) after the HTTP one, as the native translation's.
       // With Istio's metrics, their tcp_proxy chains get the wasmesh_tcp_stats network filter.
-      listeners: [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] },
+      listeners: [...httpListeners,
         ...(staticResources.listeners as Obj[]).slice(1).map((l) => (istioStats === undefined ? l : withTcpIstioStats(l, istioStats, statsWasmPath)))],
     },
   };

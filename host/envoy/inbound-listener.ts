@@ -8,6 +8,9 @@
 // by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
+// Behind iptables capture (`originalDestinations`) the listener reads each connection's original
+// destination: the app ports and the inbound port keep these chains, any other port is passed
+// through to where it was going (InboundPassthroughCluster, inbound-passthrough.ts).
 import type { AuthzPolicy } from '../model/authorization.js';
 import type { PathNormalization } from '../model/mesh-settings.js';
 import { hcmPathNormalization } from './path-normalization.js';
@@ -31,6 +34,7 @@ import { isIP } from 'node:net';
 import type { MeshConfig } from '../model/mesh.js';
 import type { RateLimitConfig, RouteGlobalRule } from '../model/rate-limit.js';
 import { envoyRouteRateLimits, LOCAL_RATE_LIMIT_FILTER, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
+import { chainsByDestinationPort, inboundPassthroughChains, inboundPassthroughCluster, ORIGINAL_DST_LISTENER_FILTER } from './inbound-passthrough.js';
 
 /** Istio's inbound capture port. */
 export const SIDECAR_INBOUND_PORT = 15006;
@@ -67,6 +71,13 @@ export interface InboundOptions {
   accessLogs?: readonly AccessLogTarget[];
   /** RateLimitPolicy for the inbound (MeshConfig.inboundRateLimit): local_ratelimit and ratelimit filters after RBAC; absent: none. */
   rateLimit?: RateLimitConfig;
+  /**
+   * Behind iptables capture (an Envoy sidecar served by the control plane): original_dst, the
+   * chains above per app port and for the inbound port, InboundPassthroughCluster for any other
+   * port (inbound-passthrough.ts); `transparent` for TPROXY interception. Absent: one listener
+   * for whatever reaches it, routed by the Host's port.
+   */
+  originalDestinations?: { transparent: boolean };
 }
 
 /** The inbound's rate limits as the mesh shape rate-limit-policy.ts reads. */
@@ -103,12 +114,25 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
       filters: [hcm(o, 'plaintext')],
     });
   }
+  const tlsInspector = o.mode === 'PERMISSIVE' ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] : [];
   const listener: Obj = {
     name: INBOUND_LISTENER_NAME,
     address: { socket_address: { address: o.listen.host, port_value: o.listen.port } },
-    ...(o.mode === 'PERMISSIVE' ? { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] } : {}),
+    ...(tlsInspector.length > 0 ? { listener_filters: tlsInspector } : {}),
     filter_chains: chains,
   };
+  const passthrough: Obj[] = [];
+  if (o.originalDestinations !== undefined) {
+    // A passthrough to the inbound port itself would loop back here: the port must be known.
+    if (o.listen.port === 0) throw new EnvoyConfigError('envoy_config_bad_listen', where, 'behind iptables capture the inbound port must be fixed (port 0 cannot be told from the ports passed through)');
+    listener.listener_filters = [ORIGINAL_DST_LISTENER_FILTER, ...tlsInspector];
+    if (o.originalDestinations.transparent) listener.transparent = true;
+    const withPorts = chainsByDestinationPort(chains, [...o.appPorts, o.listen.port]);
+    const unenforced = (o.authorization ?? []).length > 0;
+    if (unenforced) o.warnings?.push(`${where}: AuthorizationPolicy ${o.authorization![0]!.name} selects this workload: connections to ports other than the app ports (${o.appPorts.join(', ')}) are closed, not passed through (their TCP is not held to the policies)`);
+    listener.filter_chains = [...withPorts, ...(unenforced ? [] : inboundPassthroughChains(o.mode, downstreamTls, o.accessLogs))];
+    passthrough.push(inboundPassthroughCluster());
+  }
   const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];
   const rlClusters = rateLimitClusters(rateLimitMesh(o), (h) => isIP(h) !== 0);
   const clusters = o.appPorts.map((port) => ({
@@ -117,7 +141,7 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     connect_timeout: '10s',
     load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   }));
-  return { listener, clusters: [...clusters, ...jwksClusters, ...rlClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
+  return { listener, clusters: [...clusters, ...passthrough, ...jwksClusters, ...rlClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
 }
 
 /** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */

@@ -17,7 +17,14 @@
 //   - `0.0.0.0_<port>` for the TCP and TLS ports of services without addresses (the first by host
 //     takes the port, a TLS port's services told apart by SNI, as the wasmesh capture does) and for
 //     every HTTP service port (Istio's per-port HTTP listeners: sniffed HTTP routed by Host, the
-//     rest to the catch-all cluster).
+//     rest to the catch-all cluster);
+//   - a ServiceEntry address that is a CIDR: chains of `0.0.0.0_<port>` matching it by
+//     destination_prefix_ranges (Istio binds such a service on the wildcard with the CIDR as the
+//     chains' destination), laid out by the port's protocol as a VIP's listener is; an HTTP port's
+//     range needs none (0.0.0.0_<port> routes it by Host).
+// Every HTTP connection manager routes with its port's route configuration, named by the port as
+// Istio's RDS names them ("80", "8080": sidecar-port-routes.ts), one object per port shared by
+// that port's listeners, so xDS serves each once.
 // With TPROXY interception (node metadata INTERCEPTION_MODE) the bound listener is `transparent`,
 // as Istio sets it (Envoy then needs CAP_NET_ADMIN).
 import type { MeshConfig } from '../model/mesh.js';
@@ -26,7 +33,7 @@ import { carriedAs } from '../model/port-protocol.js';
 import { vsHostMatches, type TcpRoute } from '../model/tcp-route.js';
 import { BLACKHOLE_CLUSTER, isCatchAllCluster, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import type { Obj } from './istio-resources.js';
-import { tcpFilterChains, tcpProxyFilter } from './tcp-proxy-listeners.js';
+import { cidrRange, tcpFilterChains, tcpProxyFilter } from './tcp-proxy-listeners.js';
 import { TLS_INSPECTOR, tlsRouteChains, tlsTcpProxy } from './tls-passthrough-listener.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
@@ -46,8 +53,10 @@ export interface SidecarOutboundOptions {
   mesh: MeshConfig;
   /** Where virtualOutbound binds (the capture port: 0.0.0.0:15001). */
   listen: { host: string; port: number };
-  /** The HTTP connection manager's typed_config: every HTTP listener's copy shares its route configuration. */
+  /** The HTTP connection manager's typed_config (its route_config replaced by the port's). */
   hcm: Obj;
+  /** The route configuration of one port (Istio's per-port RDS); called once per port. */
+  routeConfigFor: (port: number) => Obj;
   /** TPROXY interception: virtualOutbound is transparent (IP_TRANSPARENT). */
   transparent: boolean;
   warnings: string[];
@@ -62,9 +71,14 @@ function toCluster(cluster: string, mesh: MeshConfig): Obj {
   return tcpProxyFilter({ name: cluster, hosts: [], matches: [], destinations: [{ cluster, weight: 100 }] }, mesh.accessLogs);
 }
 
-/** The HTTP connection manager of one listener: its own stat_prefix, the shared route configuration (the same object, so xDS serves it once). */
-function hcmFilter(hcm: Obj, listenerName: string): Obj {
-  return { name: 'envoy.filters.network.http_connection_manager', typed_config: { ...hcm, stat_prefix: `outbound_${listenerName}` } };
+/** The options with the per-port route configurations made once each. */
+interface Layout extends SidecarOutboundOptions {
+  routes(port: number): Obj;
+}
+
+/** The HTTP connection manager of one listener: its own stat_prefix, its port's route configuration (the same object for the port's listeners, so xDS serves it once). */
+function hcmFilter(o: Layout, listenerName: string, port: number): Obj {
+  return { name: 'envoy.filters.network.http_connection_manager', typed_config: { ...o.hcm, stat_prefix: `outbound_${listenerName}`, route_config: o.routes(port) } };
 }
 
 /** Detection timeout settings (Istio: protocolDetectionTimeout; 0: wait, as wasmesh does), for listeners that inspect first bytes. */
@@ -120,7 +134,7 @@ function withTransport(chains: Obj[], transport: 'tls' | 'raw_buffer'): Obj[] {
 }
 
 /** One not-bound listener (Istio's `<address>_<port>`) for the service ports `entries` (one, or several without addresses on one port). */
-function serviceListener(name: string, address: string, entries: readonly ServiceAddress[], o: SidecarOutboundOptions): Obj | null {
+function serviceListener(name: string, address: string, entries: readonly ServiceAddress[], o: Layout): Obj | null {
   const { mesh, warnings } = o;
   const e = entries[0]!;
   const where = `sidecar listener ${name}`;
@@ -128,7 +142,7 @@ function serviceListener(name: string, address: string, entries: readonly Servic
   switch (carriedAs(e.protocol)) {
     case 'http1':
     case 'http2':
-      return { ...base, filter_chains: [{ filters: [hcmFilter(o.hcm, name)] }] };
+      return { ...base, filter_chains: [{ filters: [hcmFilter(o, name, e.port)] }] };
     case 'tcp':
       if (isTls(e)) return { ...base, listener_filters: [TLS_INSPECTOR], ...inspectTimeout(mesh), filter_chains: tlsChains(entries, mesh, where, warnings) };
       return { ...base, filter_chains: tcpChains(e, mesh, where, warnings) };
@@ -143,7 +157,7 @@ function serviceListener(name: string, address: string, entries: readonly Servic
         listener_filters: [TLS_INSPECTOR, HTTP_INSPECTOR],
         ...inspectTimeout(mesh),
         filter_chains: [
-          { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o.hcm, name)] },
+          { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o, name, e.port)] },
           ...withTransport(tlsChains([e], mesh, where, warnings), 'tls'),
           ...withTransport(tcp, 'raw_buffer'),
         ],
@@ -156,7 +170,16 @@ function serviceListener(name: string, address: string, entries: readonly Servic
 }
 
 /** virtualOutbound, then the per-address and per-port listeners (see the file header). */
-export function envoySidecarOutboundListeners(o: SidecarOutboundOptions): Obj[] {
+export function envoySidecarOutboundListeners(options: SidecarOutboundOptions): Obj[] {
+  const made = new Map<number, Obj>();
+  const o: Layout = {
+    ...options,
+    routes: (port) => {
+      let rc = made.get(port);
+      if (rc === undefined) made.set(port, (rc = options.routeConfigFor(port)));
+      return rc;
+    },
+  };
   const { mesh, warnings } = o;
   const blocked = (mesh.outboundTrafficPolicy ?? 'ALLOW_ANY') === 'REGISTRY_ONLY';
   const virtualOutbound: Obj = {
@@ -175,6 +198,7 @@ export function envoySidecarOutboundListeners(o: SidecarOutboundOptions): Obj[] 
   const out: Obj[] = [virtualOutbound];
   const byName = new Map<string, ServiceAddress[]>();
   const anyAddress = new Map<number, ServiceAddress[]>();
+  const ranges = new Map<number, ServiceAddress[]>();
   for (const e of mesh.serviceAddresses ?? []) {
     if (e.address === null) {
       const list = anyAddress.get(e.port) ?? [];
@@ -183,7 +207,10 @@ export function envoySidecarOutboundListeners(o: SidecarOutboundOptions): Obj[] 
       continue;
     }
     if (e.address.includes('/')) {
-      warnings.push(`service ${e.host}: address range ${e.address} is not translated for an Envoy sidecar yet (connections to it fall to ${VIRTUAL_OUTBOUND}); wasmesh's sidecar routes it`);
+      const list = ranges.get(e.port) ?? [];
+      // The first service to claim a range on a port keeps it (Envoy refuses two chains with one match), as on wasmesh.
+      if (!list.some((x) => x.address === e.address)) list.push(e);
+      ranges.set(e.port, list);
       continue;
     }
     const name = `${e.address}_${e.port}`;
@@ -223,10 +250,74 @@ export function envoySidecarOutboundListeners(o: SidecarOutboundOptions): Obj[] 
       listener_filters: [HTTP_INSPECTOR],
       ...inspectTimeout(mesh),
       filter_chains: [
-        { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o.hcm, name)] },
+        { name: `${name}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o, name, port)] },
         { name: `${name}/${catchAll}`, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [toCluster(catchAll, mesh)] },
       ],
     });
   }
+  for (const [port, entries] of [...ranges].sort((a, b) => a[0] - b[0])) addRangeChains(out, port, entries, o);
   return out;
+}
+
+/** `chains` each also matching the destination range `cidr` (their other conditions kept). */
+function inRange(chains: Obj[], cidr: string): Obj[] {
+  return chains.map((c) => ({ ...c, filter_chain_match: { ...((c.filter_chain_match as Obj | undefined) ?? {}), prefix_ranges: [cidrRange(cidr)] } }));
+}
+
+/**
+ * The chains of services whose ServiceEntry address is a range, on `0.0.0.0_<port>` (made when
+ * the port has no listener yet): each range's chains by the port's protocol, as a VIP's listener
+ * has them, matched by destination_prefix_ranges; the listener gets the inspectors they need.
+ */
+function addRangeChains(out: Obj[], port: number, entries: readonly ServiceAddress[], o: Layout): void {
+  const { mesh, warnings } = o;
+  const name = `0.0.0.0_${port}`;
+  const chains: Obj[] = [];
+  const inspectors = new Set<Obj>();
+  for (const e of entries) {
+    const where = `sidecar listener ${name} range ${e.address}`;
+    const cidr = e.address!;
+    const tcp = (): Obj[] => {
+      const all = tcpChains(e, mesh, where, warnings);
+      if (all.some((c) => c.filter_chain_match !== undefined)) warnings.push(`${where}: a tcp: route with destinationSubnets for ${e.host}, whose address is a range: not translated for an Envoy sidecar (the route's other matches and the service's own cluster are)`);
+      return all.filter((c) => c.filter_chain_match === undefined);
+    };
+    switch (carriedAs(e.protocol)) {
+      case 'http1':
+      case 'http2':
+        // Routed by Host on the port's HTTP listener (0.0.0.0_<port>, its route table has the host), as Istio does.
+        continue;
+      case 'tcp':
+        if (isTls(e)) {
+          inspectors.add(TLS_INSPECTOR);
+          chains.push(...inRange(tlsChains([e], mesh, where, warnings), cidr));
+        } else {
+          chains.push(...inRange(tcp(), cidr));
+        }
+        continue;
+      case 'sniff':
+        inspectors.add(TLS_INSPECTOR);
+        inspectors.add(HTTP_INSPECTOR);
+        chains.push(...inRange([
+          { name: `${name}/${cidr}/http`, filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: HTTP_ALPN }, filters: [hcmFilter(o, name, port)] },
+          ...withTransport(tlsChains([e], mesh, where, warnings), 'tls'),
+          ...withTransport(tcp(), 'raw_buffer'),
+        ], cidr));
+        continue;
+      case 'none':
+        warnings.push(`${where}: ${e.protocol} port of ${e.host} is not proxied (left to virtualOutbound)`);
+        continue;
+    }
+  }
+  if (chains.length === 0) return;
+  let listener = out.find((l) => l.name === name);
+  if (listener === undefined) {
+    listener = { name, address: socketAddress('0.0.0.0', port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: [] };
+    out.push(listener);
+  }
+  const filters = [...((listener.listener_filters as Obj[] | undefined) ?? [])];
+  for (const f of [TLS_INSPECTOR, HTTP_INSPECTOR]) if (inspectors.has(f) && !filters.some((x) => x.name === f.name)) filters.push(f);
+  if (filters.length > 0) Object.assign(listener, { listener_filters: filters, ...inspectTimeout(mesh) });
+  // Envoy matches the destination range before the transport: a range's branch holds only its own chains.
+  listener.filter_chains = [...(listener.filter_chains as Obj[]), ...chains];
 }

@@ -81,7 +81,8 @@ export function tcpFilterChains(routes: readonly TcpRoute[], port: number, warni
   return chains;
 }
 
-function cidrRange(cidr: string): Obj {
+/** A CIDR (or a lone address) as an Envoy CidrRange. */
+export function cidrRange(cidr: string): Obj {
   const slash = cidr.indexOf('/');
   if (slash < 0) return { address_prefix: cidr, prefix_len: cidr.includes(':') ? 128 : 32 };
   return { address_prefix: cidr.slice(0, slash), prefix_len: Number(cidr.slice(slash + 1)) };

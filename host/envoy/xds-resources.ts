@@ -62,7 +62,9 @@ export function envoyXdsResources(bootstrap: Json): EnvoyXdsResources {
         }
         // Route configuration names must be unique across listeners: the listener's own name
         // prefixes the translation's (a port number), as two gateways may serve the same port.
-        const name = `${String(l.name)}/${String(rc.name ?? 'routes')}`;
+        // An Envoy sidecar's outbound listeners (traffic_direction OUTBOUND) share one route
+        // configuration per port, named by the port as Istio's RDS names them ("80").
+        const name = l.traffic_direction === 'OUTBOUND' ? String(rc.name) : `${String(l.name)}/${String(rc.name ?? 'routes')}`;
         if (routeNames.has(name)) throw new XdsTranslationError(`two route configurations named ${name}`);
         routeNames.add(name);
         shared.set(rc, name);

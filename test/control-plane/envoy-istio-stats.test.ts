@@ -91,7 +91,10 @@ describe('envoyIstioStats', () => {
     const configs = [...view.snapshot.values()].flatMap((t) => [...t.resources.values()]).map((r) => Buffer.from((r as { body: { value: Uint8Array } }).body.value).toString('latin1'))
       .filter((b) => b.includes('wasmesh_stats\n'))
       .map((b) => Buffer.from(b.slice(b.indexOf('wasmesh_stats\n')).match(/[A-Za-z0-9+/]{100,}={0,2}/)![0], 'base64').toString());
-    expect(configs.map((c) => /\nreporter\t(\w+)\n/.exec(c)![1]).sort()).toEqual(['destination', 'source']);
+    // One inbound listener (destination); every HTTP listener of the outbound layout (source).
+    const reporters = configs.map((c) => /\nreporter\t(\w+)\n/.exec(c)![1]);
+    expect([...new Set(reporters)].sort()).toEqual(['destination', 'source']);
+    expect(reporters.filter((r) => r === 'destination')).toHaveLength(1);
     for (const c of configs) expect(c).toContain(`\npeer\t${encodePeerMetadata(workloadOfNode(SIDECAR))}\t`);
     // Before the inbound router: the filter sees the stream before Envoy forwards it, after
     // grpc_stats (whose filter state gives it a gRPC request's message counts).

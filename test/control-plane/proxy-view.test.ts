@@ -120,7 +120,7 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     const r = v.snapshot.get(TYPE_URL.listener)!.resources.get('virtualInbound');
     return r === undefined ? null : envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r.body.value) as unknown as {
       address: { socket_address: { port_value: number } };
-      filter_chains: Array<{ filter_chain_match?: { transport_protocol: string }; transport_socket?: { typed_config: { type_url: string } } }>;
+      filter_chains: Array<{ filter_chain_match?: { transport_protocol: string; destination_port?: { value: number } }; transport_socket?: { typed_config: { type_url: string } } }>;
     };
   };
 
@@ -130,8 +130,10 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     expect(inbound(v)!.address.socket_address.port_value).toBe(15006);
     expect(v.snapshot.get(TYPE_URL.cluster)!.resources.has('inbound|5005||')).toBe(true);
     expect(v.snapshot.get(TYPE_URL.endpoint)!.resources.has('inbound|5005||')).toBe(true);
-    // No CA (no workload identity): plaintext, as a wasmesh sidecar's inbound without one.
-    expect(inbound(v)!.filter_chains.map((c) => c.transport_socket ?? null)).toEqual([null]);
+    // No CA (no workload identity): plaintext, as a wasmesh sidecar's inbound without one. Behind
+    // capture (no WASMESH_LISTEN): the app port and 15006 by destination port, any other port passed through.
+    expect(inbound(v)!.filter_chains.map((c) => [c.filter_chain_match?.destination_port?.value ?? null, c.transport_socket ?? null])).toEqual([[5005, null], [15006, null], [null, null]]);
+    expect(v.snapshot.get(TYPE_URL.cluster)!.resources.has('InboundPassthroughCluster')).toBe(true);
     const at = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005', WASMESH_INBOUND: '127.0.0.1:16006' }), read, ctx);
     expect(inbound(at)!.address.socket_address.port_value).toBe(16006);
     // A router has no inbound listener.
@@ -146,10 +148,11 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
       const idCtx = { ...ctx, workloadIdentity: true };
       writeFileSync(join(strictDir, 'pa.yaml'), pa('STRICT'));
       const strict = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
-      expect(strict.filter_chains.map((c) => c.transport_socket!.typed_config.type_url)).toEqual(['type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext']);
+      // Every chain (5005, 15006, the passthrough) mTLS only.
+      expect(strict.filter_chains.map((c) => c.transport_socket!.typed_config.type_url)).toEqual(Array(3).fill('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'));
       writeFileSync(join(strictDir, 'pa.yaml'), pa('PERMISSIVE'));
       const permissive = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
-      expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'raw_buffer']);
+      expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'raw_buffer', 'tls', 'raw_buffer', 'tls', 'raw_buffer']);
       // The CA's trust domain reaches the load (endpoint SPIFFE IDs); without one, the load's default.
       expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), { ...idCtx, trustDomain: 'corp.example' }).options.trustDomain).toBe('corp.example');
       expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx).options.trustDomain).toBeUndefined();

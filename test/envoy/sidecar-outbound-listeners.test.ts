@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
+import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
@@ -189,7 +190,7 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
     ]);
   });
 
-  it('an unnamed port is sniffed: HTTP to the connection manager, TLS by SNI, else TCP; a CIDR address is warned about', () => {
+  it('an unnamed port is sniffed: HTTP to the connection manager, TLS by SNI, else TCP', () => {
     const l = byName('10.0.0.51_7000');
     expect(l.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector']);
     expect(l.filter_chains.map((c: any) => [c.filter_chain_match, c.filters[0].name])).toEqual([
@@ -198,10 +199,23 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
       // raw_buffer named: Envoy would not come back to a chain without a transport (no_filter_chain_match).
       [{ transport_protocol: 'raw_buffer' }, 'envoy.filters.network.tcp_proxy'],
     ]);
-    expect(r.warnings.some((w) => w.includes('address range 10.9.0.0/16 is not translated for an Envoy sidecar'))).toBe(true);
+    expect(l.filter_chains[0].filters[0].typed_config.rds ?? l.filter_chains[0].filters[0].typed_config.route_config.name).toBe('7000');
   });
 
-  it('an HTTP port gets 0.0.0.0_<port> with the connection manager; all HTTP listeners share one route configuration, served once over xDS', () => {
+  it('a CIDR address: 0.0.0.0_<port> chains matching the range by destination prefix, laid out by the port\'s protocol (sniffed here)', () => {
+    const l = byName('0.0.0.0_7000');
+    expect(l).toMatchObject({ address: { socket_address: { address: '0.0.0.0', port_value: 7000 } }, bind_to_port: false });
+    expect(l.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector']);
+    const range = [{ address_prefix: '10.9.0.0', prefix_len: 16 }];
+    expect(l.filter_chains.map((c: any) => [c.filter_chain_match, c.filters[0].typed_config.cluster ?? c.filters[0].typed_config.route_config?.name])).toEqual([
+      [{ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'http/1.0', 'h2c'], prefix_ranges: range }, '7000'],
+      [{ transport_protocol: 'tls', prefix_ranges: range }, 'outbound|7000||plain.example.internal'],
+      [{ transport_protocol: 'raw_buffer', prefix_ranges: range }, 'outbound|7000||plain.example.internal'],
+    ]);
+    expect(r.warnings.filter((w) => w.includes('10.9.0.0/16'))).toEqual([]);
+  });
+
+  it('an HTTP port gets 0.0.0.0_<port> with the connection manager; a route configuration per port (Istio\'s RDS "8080"), served once over xDS', () => {
     const l = byName('0.0.0.0_8080');
     expect(l.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.http_inspector']);
     // Sniffed HTTP to the connection manager, the rest to the catch-all (Istio's `0.0.0.0 80 ALL PassthroughCluster` row).
@@ -212,11 +226,34 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
     expect(translate('REGISTRY_ONLY').byName('0.0.0.0_8080').filter_chains[1].filters[0].typed_config.cluster).toBe('BlackHoleCluster');
     expect(l.filter_chains[0].filters[0].typed_config.stat_prefix).toBe('outbound_0.0.0.0_8080');
     const xds = envoyXdsResources(r.config);
-    expect(xds.routes).toHaveLength(1);
+    expect(xds.routes.map((x: any) => x.name).sort()).toEqual(['7000', '8080']);
     const rdsNames = xds.listeners.flatMap((x: any) => x.filter_chains.flatMap((c: any) => c.filters.map((f: any) => f.typed_config.rds?.route_config_name).filter(Boolean)));
-    expect(new Set(rdsNames)).toEqual(new Set([xds.routes[0]!.name]));
-    expect(rdsNames.length).toBeGreaterThanOrEqual(2);
+    // 7000: the VIP's sniffed listener and the range's chains share it.
+    expect(rdsNames.sort()).toEqual(['7000', '7000', '8080']);
+    const table = (n: string): any => xds.routes.find((x: any) => x.name === n);
+    expect(table('8080').virtual_hosts.map((v: any) => [v.name, v.domains])).toEqual([
+      ['web.example.internal:8080', ['web.example.internal', 'web.example.internal:8080']],
+      ['allow_any', ['*']],
+    ]);
+    // The VIP joins its service's names (a CIDR does not).
+    expect(table('7000').virtual_hosts[0].domains).toEqual(['plain.example.internal', 'plain.example.internal:7000', '10.0.0.51', '10.0.0.51:7000']);
     for (const x of xds.listeners) expect(anyFromJson(envoyProtos(), TYPE_URL.listener, x).value.length, String(x.name)).toBeGreaterThan(0);
+  });
+
+  it('with the wasmesh filters (--filters): the same layout, every HTTP listener with the filters\' connection manager and their one route table (routing by Host in the filter)', () => {
+    const f = envoyFiltersBootstrap(loadYaml({ 'mesh.yaml': mesh('ALLOW_ANY'), 'services.yaml': SERVICES }), { ...OPTS, sidecarOutbound: { transparent: false } });
+    const ls: any[] = (f.config as any).static_resources.listeners;
+    const native = listeners.map((l) => l.name);
+    expect(ls.map((l) => l.name)).toEqual(native);
+    const hcms = ls.flatMap((l) => l.filter_chains.flatMap((c: any) => c.filters.filter((x: any) => x.name === 'envoy.filters.network.http_connection_manager').map((x: any) => x.typed_config)));
+    expect(hcms.length).toBeGreaterThanOrEqual(3);
+    for (const h of hcms) expect(h.http_filters.map((x: any) => x.name)).toContain('envoy.filters.http.wasm');
+    // One route configuration object for every port: the filter chose the route already.
+    expect(new Set(hcms.map((h) => h.route_config)).size).toBe(1);
+    const xds = envoyXdsResources(f.config);
+    expect(xds.routes).toHaveLength(1);
+    // The TCP and TLS listeners are the native ones.
+    expect(ls.find((l) => l.name === '10.0.0.50_6379').filter_chains).toEqual(byName('10.0.0.50_6379').filter_chains);
   });
 
   const envoy = envoyForTests('sidecar-outbound-listeners');

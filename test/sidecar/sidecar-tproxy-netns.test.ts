@@ -11,226 +11,74 @@
 //   - an unknown address → passthrough (ALLOW_ANY), or closed (REGISTRY_ONLY after a live reload);
 //   - a TLS port, or TLS sniffed on an unnamed port → routed by SNI through the mesh's `tls:` rules,
 //     the bytes passed through to a real HTTPS server (never terminated by the sidecar).
+// The pod, the shared YAML and the sidecar come from test/helpers/netns-sidecar.ts.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PodNetwork, netnsUnavailableReason } from '../helpers/netns.js';
-import { ensureBuilt } from '../helpers/wasmesh-process.js';
-import { listenHelper } from '../helpers/listen-helper.js';
-import { leaf } from '../helpers/test-certs.js';
+import { netnsUnavailableReason } from '../helpers/netns.js';
+import {
+  SidecarPod, delta, docs, meshYaml, serviceEntry, REDIS_SE, SECURE_B_SE, SECURE_BY_SNI_VS, H2C_GET, TCP_SERVERS, TCP_TALK, TLS_GET, TLS_WHOAMI, WHOAMI,
+  POD, PEER, PLAIN_VIP, REDIS_VIP, SECURE_VIP, WEB_VIP, type Got, type Talk,
+} from '../helpers/netns-sidecar.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCRIPT = join(ROOT, 'docker/iptables-init.sh');
-const BIN = join(ROOT, 'bin/wasmesh.js');
-const WHOAMI = fileURLToPath(new URL('./fixtures/whoami-http.mjs', import.meta.url));
-const HTTP_GET = fileURLToPath(new URL('./fixtures/http-get.mjs', import.meta.url));
-const TCP_SERVERS = fileURLToPath(new URL('./fixtures/tcp-servers.mjs', import.meta.url));
-const TCP_TALK = fileURLToPath(new URL('./fixtures/tcp-talk.mjs', import.meta.url));
-const H2C_GET = fileURLToPath(new URL('./fixtures/h2c-get.mjs', import.meta.url));
-const TLS_WHOAMI = fileURLToPath(new URL('./fixtures/tls-whoami.mjs', import.meta.url));
-const TLS_GET = fileURLToPath(new URL('./fixtures/tls-get.mjs', import.meta.url));
-// TEST-NET-2, apart from the other sidecar suites' ranges.
-const POD = '198.51.100.2';
-const PEER = '198.51.100.1';
-/** Service VIPs nobody owns (as ClusterIPs): only original-destination routing reaches them. */
-const REDIS_VIP = '198.51.100.50';
-const PLAIN_VIP = '198.51.100.51';
-const WEB_VIP = '198.51.100.52';
-const SECURE_VIP = '198.51.100.53';
-const SECURE_B_VIP = '198.51.100.54';
-const PROXY_UID = 1337;
 const DETECT_MS = 400;
 
 const reason = netnsUnavailableReason();
 if (reason) console.warn(`[sidecar] skipping the TPROXY namespace test: ${reason}`);
 
-function meshYaml(mode: 'ALLOW_ANY' | 'REGISTRY_ONLY'): string {
-  return `apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, namespace: istio-system}
-data:
-  mesh: |-
-    outboundTrafficPolicy: {mode: ${mode}}
-    protocolDetectionTimeout: ${DETECT_MS}ms
-`;
-}
-
-const SERVICES = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: redis, namespace: default}
-spec:
-  hosts: [redis.example.internal]
-  addresses: [${REDIS_VIP}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 6379, name: redis, protocol: REDIS}]
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: plain, namespace: default}
-spec:
-  hosts: [plain.example.internal]
-  addresses: [${PLAIN_VIP}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
+const SERVICES = docs(
+  REDIS_SE,
+  serviceEntry('plain', { addresses: [PLAIN_VIP], ports: `
   - {number: 7000, name: greeter}
-  - {number: 7001, name: talker, targetPort: 6379}
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web, namespace: default}
-spec:
-  hosts: [web.example.internal]
-  addresses: [${WEB_VIP}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
+  - {number: 7001, name: talker, targetPort: 6379}` }),
+  serviceEntry('web', { addresses: [WEB_VIP], ports: `
   - {number: 80, name: http-web, targetPort: 8080}
-  - {number: 8000, name: site, targetPort: 8080}
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: legacy, namespace: default}
-spec:
-  hosts: [legacy.example.internal]
-  addresses: [${PEER}]
-  location: MESH_EXTERNAL
-  resolution: NONE
-  ports: [{number: 8080, name: http}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: secure, namespace: default}
-spec:
-  hosts: [secure.example.internal]
-  addresses: [${SECURE_VIP}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
+  - {number: 8000, name: site, targetPort: 8080}` }),
+  serviceEntry('legacy', { addresses: [PEER], location: 'MESH_EXTERNAL', resolution: 'NONE', ports: '[{number: 8080, name: http}]' }),
+  serviceEntry('secure', { addresses: [SECURE_VIP], ports: `
   - {number: 443, name: tls, targetPort: 8443}
-  - {number: 7443, name: secure-other, targetPort: 8443}
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: secure-b, namespace: default}
-spec:
-  hosts: [secure-b.example.internal]
-  addresses: [${SECURE_B_VIP}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 443, name: https, targetPort: 9443}]
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ext-one, namespace: default}
-spec:
-  hosts: [one.tls.example.internal]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: 4443, name: tls, targetPort: 8443}]
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ext-two, namespace: default}
-spec:
-  hosts: [two.tls.example.internal]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: 4443, name: tls, targetPort: 9443}]
-  endpoints: [{address: ${PEER}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: secure-by-sni, namespace: default}
-spec:
-  hosts: [secure.example.internal, '*.secure.example.internal']
-  tls:
-  - match: [{port: 443, sniHosts: [v2.secure.example.internal]}]
-    route: [{destination: {host: secure-b.example.internal, port: {number: 443}}}]
-`;
-
-interface Talk { received: string; greetedMs: number | null; ended: string; ms: number }
-interface Got { status?: number; server?: string | null; body?: string; error?: string }
+  - {number: 7443, name: secure-other, targetPort: 8443}` }),
+  SECURE_B_SE,
+  serviceEntry('ext-one', { host: 'one.tls.example.internal', location: 'MESH_EXTERNAL', ports: '[{number: 4443, name: tls, targetPort: 8443}]' }),
+  serviceEntry('ext-two', { host: 'two.tls.example.internal', location: 'MESH_EXTERNAL', ports: '[{number: 4443, name: tls, targetPort: 9443}]' }),
+  SECURE_BY_SNI_VS,
+);
 
 describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: routing by original destination', () => {
-  const net = new PodNetwork({ tag: 'wmx', podAddr: POD, peerAddr: PEER });
-  let dir = '';
-  let sidecar: ChildProcess;
-  let sidecarLog = '';
-
-  const talk = (host: string, port: number, text: string, wait = false): Talk =>
-    JSON.parse(net.exec(net.pod, [process.execPath, TCP_TALK, host, String(port), wait ? 'wait' : 'send', text]).stdout);
-  const get = (ns: string, host: string, port: number, path: string, ...headers: string[]): Got =>
-    JSON.parse(net.exec(ns, [process.execPath, HTTP_GET, host, String(port), path, ...headers]).stdout);
-  const stats = (): Record<string, number> => JSON.parse(get(net.pod, '127.0.0.1', 15000, '/stats?format=json').body!);
-  const prometheus = (): string => get(net.pod, '127.0.0.1', 15000, '/stats/prometheus').body!;
-  const delta = (before: Record<string, number>, after: Record<string, number>, name: string): number => (after[name] ?? 0) - (before[name] ?? 0);
+  const pod = new SidecarPod('wmx');
+  const { net } = pod;
+  const talk = (host: string, port: number, text: string, wait = false): Talk => pod.talk(host, port, text, wait);
+  const get = (ns: string, host: string, port: number, path: string, ...headers: string[]): Got => pod.get(host, port, path, headers, ns);
+  const stats = (): Record<string, number> => pod.stats();
+  const prometheus = (): string => pod.prometheus();
   /** Waits for the sidecar's access log (its stdout, flushed every 100 ms) to show a line matching `re`. */
   const logLine = async (re: RegExp): Promise<string> => {
     for (let i = 0; i < 50; i++) {
-      const line = sidecarLog.split('\n').find((l) => re.test(l));
+      const line = pod.log.split('\n').find((l) => re.test(l));
       if (line !== undefined) return line;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no access-log line matching ${re}:\n${sidecarLog}`);
+    throw new Error(`no access-log line matching ${re}:\n${pod.log}`);
   };
 
   beforeAll(async () => {
-    // The helper is part of the product: building it must work here (gcc), or the suite fails.
-    const helper = listenHelper();
-    await ensureBuilt();
-    net.create();
-    // A default route in the pod: the app's connects to unknown addresses need one before the
-    // mangle OUTPUT rule marks them (the lead's note on TPROXY in a namespace).
-    net.exec(net.pod, ['ip', 'route', 'add', 'default', 'via', PEER]);
-    dir = mkdtempSync(join(tmpdir(), 'wasmesh-tproxy-netns-'));
-    chmodSync(dir, 0o755);
-    writeFileSync(join(dir, 'services.yaml'), SERVICES, { mode: 0o644 });
-    writeFileSync(join(dir, 'mesh.yaml'), meshYaml('ALLOW_ANY'), { mode: 0o644 });
-
+    await pod.create({ 'services.yaml': SERVICES, 'mesh.yaml': meshYaml('ALLOW_ANY', DETECT_MS) });
     await net.start(net.peer, [process.execPath, TCP_SERVERS, `echo@${PEER}:6379`, `first@${PEER}:7000`, `echo@${PEER}:9000`]);
     await net.start(net.peer, [process.execPath, WHOAMI, `web@${PEER}:8080`]);
-    const cert = leaf({ dns: ['secure.example.internal'], noSpiffe: true });
-    writeFileSync(join(dir, 'tls-cert.pem'), cert.certPem, { mode: 0o644 });
-    writeFileSync(join(dir, 'tls-key.pem'), cert.keyPem, { mode: 0o644 });
-    await net.start(net.peer, [process.execPath, TLS_WHOAMI, join(dir, 'tls-cert.pem'), join(dir, 'tls-key.pem'), `tls-a@${PEER}:8443`, `tls-b@${PEER}:9443`]);
+    const tls = pod.tlsCert();
+    await net.start(net.peer, [process.execPath, TLS_WHOAMI, tls.cert, tls.key, `tls-a@${PEER}:8443`, `tls-b@${PEER}:9443`]);
     await net.start(net.pod, [process.execPath, WHOAMI, 'app@0.0.0.0:5005']);
     // The app's second port speaks TCP (a Redis-like echo): reached inbound by original destination.
     await net.start(net.pod, [process.execPath, TCP_SERVERS, 'echo@127.0.0.1:5007']);
-    net.exec(net.pod, ['bash', SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'TPROXY', '-i', '*', '-b', '5005,5007']);
-
-    sidecar = net.spawn(net.pod, ['timeout', '--foreground', '300', helper, '--transparent',
-      '--listen', 'outbound=0.0.0.0:15001', '--listen', 'inbound=0.0.0.0:15006', '--user', String(PROXY_UID), '--',
-      process.execPath, BIN, 'sidecar', '-f', dir, '--app-ports', '5005,5007']);
-    sidecar.stdout!.on('data', (d) => { sidecarLog += d; });
-    sidecar.stderr!.on('data', (d) => { sidecarLog += d; });
-    for (let i = 0; i < 80; i++) {
-      if (sidecar.exitCode !== null) throw new Error(`sidecar exited early:\n${sidecarLog}`);
-      if (get(net.peer, POD, 15021, '/healthz/ready').status === 200) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`sidecar not ready:\n${sidecarLog}`);
+    pod.capture('TPROXY', '5005,5007');
+    const sidecar = pod.wasmesh('5005,5007', 'files');
+    await pod.until('sidecar', () => get(net.peer, POD, 15021, '/healthz/ready').status === 200, [sidecar], 80);
   }, 300_000);
 
-  afterAll(() => {
-    net.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => pod.destroy());
 
   it('proxies a REDIS port as TCP to the service endpoint (the VIP is nobody\'s), with tcp and istio_tcp stats and an access-log line', async () => {
     const before = stats();
     const got = talk(REDIS_VIP, 6379, 'PING');
-    expect(got, sidecarLog).toMatchObject({ received: 'echo:6379:PING', ended: 'replied' });
+    expect(got, pod.log).toMatchObject({ received: 'echo:6379:PING', ended: 'replied' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.original_dst_tcp')).toBe(1);
     expect(delta(before, after, 'tcp.outbound|6379||redis.example.internal.downstream_cx_total')).toBe(1);
@@ -243,7 +91,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('sniffs an unnamed port: a client that speaks first is TCP at once (no detection wait)', () => {
     const before = stats();
     const got = talk(PLAIN_VIP, 7001, 'hello');
-    expect(got, sidecarLog).toMatchObject({ received: 'echo:6379:hello', ended: 'replied' });
+    expect(got, pod.log).toMatchObject({ received: 'echo:6379:hello', ended: 'replied' });
     expect(got.ms).toBeLessThan(DETECT_MS);
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.sniffed_tcp')).toBe(1);
@@ -253,7 +101,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('sniffs an unnamed port: a server-first protocol is not stalled beyond protocolDetectionTimeout', () => {
     const before = stats();
     const got = talk(PLAIN_VIP, 7000, 'after-greeting', true);
-    expect(got, sidecarLog).toMatchObject({ ended: 'replied' });
+    expect(got, pod.log).toMatchObject({ ended: 'replied' });
     expect(got.received).toBe('hello from 7000\r\necho:7000:after-greeting');
     // The greeting waits for the detection timeout (the proxy connects upstream only then), and no longer.
     expect(got.greetedMs).toBeGreaterThanOrEqual(DETECT_MS - 20);
@@ -265,10 +113,10 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('routes an HTTP port to its target port, and sniffs HTTP on an unnamed port', () => {
     const before = stats();
     const named = get(net.pod, WEB_VIP, 80, '/a', 'host:web.example.internal');
-    expect(named.status, JSON.stringify(named) + sidecarLog).toBe(200);
+    expect(named.status, JSON.stringify(named) + pod.log).toBe(200);
     expect(JSON.parse(named.body!)).toMatchObject({ who: 'web', port: 8080, path: '/a' });
     const sniffed = get(net.pod, WEB_VIP, 8000, '/b', 'host:web.example.internal:8000');
-    expect(sniffed.status, JSON.stringify(sniffed) + sidecarLog).toBe(200);
+    expect(sniffed.status, JSON.stringify(sniffed) + pod.log).toBe(200);
     expect(JSON.parse(sniffed.body!)).toMatchObject({ who: 'web', port: 8080, path: '/b' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.original_dst_http')).toBe(1);
@@ -281,7 +129,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     const before = stats();
     // web has ports 80 and 8000; the bare name alone would mean port 80.
     const got = get(net.pod, WEB_VIP, 8000, '/by-port', 'host:web.example.internal');
-    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/by-port', host: 'web.example.internal' });
     const after = stats();
     expect(delta(before, after, 'cluster.outbound|8000||web.example.internal.upstream_rq_2xx')).toBe(1);
@@ -291,7 +139,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('does the same for HTTP/2 (h2c sniffed on an unnamed port): the original port picks the route', () => {
     const before = stats();
     const got = JSON.parse(net.exec(net.pod, [process.execPath, H2C_GET, WEB_VIP, '8000', '/h2', 'web.example.internal']).stdout) as Got;
-    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/h2' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.sniffed_http')).toBe(1);
@@ -302,7 +150,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     const before = stats();
     // legacy.example.internal resolves nowhere: only the connection's original destination says where to go.
     const got = get(net.pod, PEER, 8080, '/legacy', 'host:legacy.example.internal:8080');
-    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'web', port: 8080, path: '/legacy' });
     const after = stats();
     expect(delta(before, after, 'cluster.outbound|8080||legacy.example.internal.upstream_rq_2xx')).toBe(1);
@@ -311,7 +159,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('passes a connection to an address the mesh does not know through to it (ALLOW_ANY)', () => {
     const before = stats();
     const got = talk(PEER, 9000, 'anyone');
-    expect(got, sidecarLog).toMatchObject({ received: 'echo:9000:anyone', ended: 'replied' });
+    expect(got, pod.log).toMatchObject({ received: 'echo:9000:anyone', ended: 'replied' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.original_dst_passthrough')).toBe(1);
     expect(delta(before, after, 'tcp.PassthroughCluster.downstream_cx_total')).toBe(1);
@@ -319,14 +167,14 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
 
   it('still hands inbound requests to the app (the inbound listener adopted from the helper)', () => {
     const got = get(net.peer, POD, 5005, '/in');
-    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
     expect(JSON.parse(got.body!)).toMatchObject({ who: 'app', path: '/in' });
   });
 
   it('proxies an inbound connection to a TCP app port as TCP to the app (the original destination port picks it), as the destination reporter, logged', async () => {
     const before = stats();
     const got: Talk = JSON.parse(net.exec(net.peer, [process.execPath, TCP_TALK, POD, '5007', 'send', 'inbound-bytes']).stdout);
-    expect(got, sidecarLog).toMatchObject({ received: 'echo:5007:inbound-bytes', ended: 'replied' });
+    expect(got, pod.log).toMatchObject({ received: 'echo:5007:inbound-bytes', ended: 'replied' });
     const after = stats();
     expect(delta(before, after, 'http.inbound_0.0.0.0_15006.sidecar_inbound.sniffed_tcp')).toBe(1);
     expect(delta(before, after, 'tcp.inbound|5007||.downstream_cx_total')).toBe(1);
@@ -339,10 +187,10 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
       JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, host, String(port), sni, path]).stdout);
     const before = stats();
     const own = tlsGet(SECURE_VIP, 443, 'secure.example.internal', '/own');
-    expect(own.status, JSON.stringify(own) + sidecarLog).toBe(200);
+    expect(own.status, JSON.stringify(own) + pod.log).toBe(200);
     expect(JSON.parse(own.body!)).toEqual({ who: 'tls-a', sni: 'secure.example.internal', path: '/own' });
     const v2 = tlsGet(SECURE_VIP, 443, 'v2.secure.example.internal', '/v2');
-    expect(v2.status, JSON.stringify(v2) + sidecarLog).toBe(200);
+    expect(v2.status, JSON.stringify(v2) + pod.log).toBe(200);
     expect(JSON.parse(v2.body!)).toEqual({ who: 'tls-b', sni: 'v2.secure.example.internal', path: '/v2' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.original_dst_tls')).toBe(2);
@@ -354,7 +202,7 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   it('sniffs TLS on an unnamed port and routes it by SNI (the rule\'s port 443 does not hold on 7443: the service\'s own cluster)', () => {
     const before = stats();
     const got = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, SECURE_VIP, '7443', 'v2.secure.example.internal', '/sniffed']).stdout) as Got;
-    expect(got.status, JSON.stringify(got) + sidecarLog).toBe(200);
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
     expect(JSON.parse(got.body!)).toEqual({ who: 'tls-a', sni: 'v2.secure.example.internal', path: '/sniffed' });
     const after = stats();
     expect(delta(before, after, 'sidecar_outbound.sniffed_tls')).toBe(1);
@@ -366,8 +214,8 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     // Any address on port 4443 is one of the two services; the SNI says which.
     const one = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'one.tls.example.internal', '/one']).stdout) as Got;
     const two = JSON.parse(net.exec(net.pod, [process.execPath, TLS_GET, '203.0.113.77', '4443', 'two.tls.example.internal', '/two']).stdout) as Got;
-    expect(one.status, JSON.stringify(one) + sidecarLog).toBe(200);
-    expect(two.status, JSON.stringify(two) + sidecarLog).toBe(200);
+    expect(one.status, JSON.stringify(one) + pod.log).toBe(200);
+    expect(two.status, JSON.stringify(two) + pod.log).toBe(200);
     expect(JSON.parse(one.body!)).toMatchObject({ who: 'tls-a', path: '/one' });
     expect(JSON.parse(two.body!)).toMatchObject({ who: 'tls-b', path: '/two' });
     const after = stats();
@@ -376,14 +224,14 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   });
 
   it('refuses the unknown address after a live switch to REGISTRY_ONLY (BlackHoleCluster, UH)', async () => {
-    writeFileSync(join(dir, 'mesh.yaml'), meshYaml('REGISTRY_ONLY'), { mode: 0o644 });
+    pod.write('mesh.yaml', meshYaml('REGISTRY_ONLY', DETECT_MS));
     let got: Talk | null = null;
     for (let i = 0; i < 50; i++) {
       got = talk(PEER, 9000, 'anyone');
       if (got.received === '') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(got, sidecarLog).toMatchObject({ received: '' });
+    expect(got, pod.log).toMatchObject({ received: '' });
     expect(got!.ended).toMatch(/closed|error:ECONNRESET/);
     const s = stats();
     expect(s['sidecar_outbound.original_dst_blackhole']).toBeGreaterThanOrEqual(1);
@@ -393,19 +241,19 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
   });
 
   it('refuses inbound TCP once an AuthorizationPolicy selects the workload (not enforceable on TCP yet), HTTP still served', async () => {
-    writeFileSync(join(dir, 'authz.yaml'), `apiVersion: security.istio.io/v1
+    pod.write('authz.yaml', `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: allow-all, namespace: default}
 spec:
   rules: [{}]
-`, { mode: 0o644 });
+`);
     let got: Talk | null = null;
     for (let i = 0; i < 50; i++) {
       got = JSON.parse(net.exec(net.peer, [process.execPath, TCP_TALK, POD, '5007', 'send', 'x']).stdout) as Talk;
       if (got.received === '') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(got, sidecarLog).toMatchObject({ received: '' });
+    expect(got, pod.log).toMatchObject({ received: '' });
     expect(stats()['http.inbound_0.0.0.0_15006.sidecar_inbound.tcp_refused']).toBeGreaterThanOrEqual(1);
     expect(get(net.peer, POD, 5005, '/still').status).toBe(200);
   });

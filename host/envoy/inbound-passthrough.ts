@@ -1,0 +1,65 @@
+// An Envoy sidecar's inbound for ports the workload does not declare, as Istio (≥ 1.10) lays out
+// virtualInbound behind iptables capture: the `original_dst` listener filter gives each
+// connection the port it was sent to; the declared app ports and the inbound port itself keep
+// the HTTP chains (inbound-listener.ts), each copy matched by its `destination_port`; any other
+// port is passed to where it was going — `InboundPassthroughCluster`, an ORIGINAL_DST cluster
+// whose connections leave from 127.0.0.6 (the source Istio's iptables lets through from the
+// proxy to the pod's own address, docker/iptables-init.sh INBOUND_PASSTHROUGH_SRC) — as TCP,
+// behind the PeerAuthentication mode: STRICT terminates mesh mTLS first, PERMISSIVE terminates
+// TLS and passes plaintext as it came, DISABLE passes everything as it came.
+// Where the workload has AuthorizationPolicies no passthrough chain is written (a connection to
+// an undeclared port is closed: no filter chain matches), as the wasmesh sidecar refuses TCP it
+// cannot hold to its policies; Istio would put its RBAC network filter there.
+import type { AccessLogTarget } from '../model/access-logging.js';
+import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
+import type { Obj } from './istio-resources.js';
+import { tcpProxyFilter } from './tcp-proxy-listeners.js';
+
+export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
+/** Where the passthrough's upstream connections come from (Istio's InboundPassthroughBindIpv4). */
+export const INBOUND_PASSTHROUGH_SOURCE = '127.0.0.6';
+
+export const ORIGINAL_DST_LISTENER_FILTER: Obj = {
+  name: 'envoy.filters.listener.original_dst',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst' },
+};
+
+/** The ORIGINAL_DST cluster connections to undeclared ports go to (Istio's, with its 10 s connect timeout). */
+export function inboundPassthroughCluster(): Obj {
+  return {
+    name: INBOUND_PASSTHROUGH_CLUSTER,
+    type: 'ORIGINAL_DST',
+    lb_policy: 'CLUSTER_PROVIDED',
+    connect_timeout: '10s',
+    upstream_bind_config: { source_address: { address: INBOUND_PASSTHROUGH_SOURCE, port_value: 0 } },
+  };
+}
+
+/** `chains` once per destination port (the declared app ports and the inbound port), each copy matching its port. */
+export function chainsByDestinationPort(chains: readonly Obj[], ports: readonly number[]): Obj[] {
+  return ports.flatMap((port) => chains.map((c) => ({
+    ...c,
+    ...(c.name !== undefined ? { name: `${String(c.name)}-${port}` } : {}),
+    filter_chain_match: { destination_port: port, ...((c.filter_chain_match as Obj | undefined) ?? {}) },
+  })));
+}
+
+/**
+ * The chains for every other port: a tcp_proxy to InboundPassthroughCluster, mesh mTLS
+ * terminated first by `mode` (`tls` is the downstream TLS transport socket of the HTTP chains).
+ */
+export function inboundPassthroughChains(mode: EffectiveMtlsMode, tls: () => Obj, accessLogs?: readonly AccessLogTarget[]): Obj[] {
+  const proxy = (): Obj => tcpProxyFilter({ name: INBOUND_PASSTHROUGH_CLUSTER, hosts: [], matches: [], destinations: [{ cluster: INBOUND_PASSTHROUGH_CLUSTER, weight: 100 }] }, accessLogs);
+  const name = 'virtualInbound-passthrough';
+  switch (mode) {
+    case 'STRICT':
+      return [{ name: `${name}-tls`, transport_socket: tls(), filters: [proxy()] }];
+    case 'PERMISSIVE':
+      return [
+        { name: `${name}-tls`, filter_chain_match: { transport_protocol: 'tls' }, transport_socket: tls(), filters: [proxy()] },
+        { name, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [proxy()] },
+      ];
+    case 'DISABLE':
+      return [{ name, filters: [proxy()] }];
+  }
+}

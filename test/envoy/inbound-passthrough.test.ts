@@ -1,0 +1,114 @@
+// An Envoy sidecar's inbound behind iptables capture (host/envoy/inbound-passthrough.ts with
+// inbound-listener.ts's originalDestinations): original_dst first, the HTTP chains once per app
+// port and for the inbound port (destination_port), every other port to InboundPassthroughCluster
+// (ORIGINAL_DST from 127.0.0.6) behind the PeerAuthentication mode, no passthrough under an
+// AuthorizationPolicy (warned), TPROXY transparent, port 0 refused; split for xDS with the HTTP
+// route table served once, and accepted by the real Envoy's validation. Real packets:
+// test/sidecar/sidecar-inbound-passthrough-netns.test.ts.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { envoyInbound } from '../../host/envoy/inbound-listener.js';
+import { INBOUND_PASSTHROUGH_CLUSTER } from '../../host/envoy/inbound-passthrough.js';
+import { sdsCluster } from '../../host/envoy/sds-config.js';
+import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
+import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
+import { anyFromJson } from '../../host/xds/proto-json.js';
+import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import type { AuthzPolicy } from '../../host/model/authorization.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const listen = { host: '0.0.0.0', port: 15006 };
+type Mode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+const behind = (mode: Mode, more: Record<string, unknown> = {}) => envoyInbound({ listen, appPorts: [5005, 8080], mode, originalDestinations: { transparent: false }, ...more });
+const row = (c: any): unknown[] => [c.filter_chain_match, c.transport_socket !== undefined, c.filters[0].name, c.filters[0].typed_config.cluster];
+const HCM = 'envoy.filters.network.http_connection_manager';
+const TCP = 'envoy.filters.network.tcp_proxy';
+
+describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with InboundPassthroughCluster', () => {
+  it('DISABLE: original_dst, the HTTP chain per app port and for 15006, any other port passed through', () => {
+    const { listener, clusters } = behind('DISABLE');
+    expect(listener.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.original_dst']);
+    expect(listener.transparent).toBeUndefined();
+    expect(listener.filter_chains.map(row)).toEqual([
+      [{ destination_port: 5005 }, false, HCM, undefined],
+      [{ destination_port: 8080 }, false, HCM, undefined],
+      [{ destination_port: 15006 }, false, HCM, undefined],
+      [undefined, false, TCP, INBOUND_PASSTHROUGH_CLUSTER],
+    ]);
+    expect(clusters.find((c: any) => c.name === INBOUND_PASSTHROUGH_CLUSTER)).toEqual({
+      name: INBOUND_PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '10s',
+      upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } },
+    });
+  });
+
+  it('PERMISSIVE: tls_inspector after original_dst; TLS terminated (mesh mTLS) or plaintext, on app ports and passed through alike', () => {
+    const { listener } = behind('PERMISSIVE');
+    expect(listener.listener_filters.map((f: any) => f.name)).toEqual(['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+    expect(listener.filter_chains.map(row)).toEqual([
+      [{ destination_port: 5005, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 5005, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
+      [{ destination_port: 8080, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 8080, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
+      [{ destination_port: 15006, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 15006, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
+      [{ transport_protocol: 'tls' }, true, TCP, INBOUND_PASSTHROUGH_CLUSTER],
+      [{ transport_protocol: 'raw_buffer' }, false, TCP, INBOUND_PASSTHROUGH_CLUSTER],
+    ]);
+  });
+
+  it('STRICT: mesh mTLS required on the passthrough too; TPROXY makes the listener transparent', () => {
+    const { listener } = envoyInbound({ listen, appPorts: [5005], mode: 'STRICT', originalDestinations: { transparent: true } });
+    expect(listener.transparent).toBe(true);
+    expect(listener.filter_chains.map(row)).toEqual([
+      [{ destination_port: 5005 }, true, HCM, undefined],
+      [{ destination_port: 15006 }, true, HCM, undefined],
+      [undefined, true, TCP, INBOUND_PASSTHROUGH_CLUSTER],
+    ]);
+    expect(listener.filter_chains[2].transport_socket.typed_config.require_client_certificate).toBe(true);
+  });
+
+  it('an AuthorizationPolicy selects the workload: no passthrough chain (closed, warned); port 0 refused', () => {
+    const warnings: string[] = [];
+    const policy: AuthzPolicy = { name: 'default/allow-nothing', action: 'ALLOW', rules: [], dryRun: false, provider: null };
+    const { listener } = behind('DISABLE', { authorization: [policy], warnings });
+    expect(listener.filter_chains.map((c: any) => c.filters[0].typed_config.cluster ?? c.filter_chain_match.destination_port)).toEqual([5005, 8080, 15006]);
+    expect(warnings.some((w) => /connections to ports other than the app ports \(5005, 8080\) are closed/.test(w))).toBe(true);
+    expect(() => envoyInbound({ listen: { host: '0.0.0.0', port: 0 }, appPorts: [5005], mode: 'DISABLE', originalDestinations: { transparent: false } })).toThrow(/inbound port must be fixed/);
+  });
+
+  it('split for xDS: each HTTP route table once (shared by its per-port copies), every mode encodes as Envoy\'s Listener', () => {
+    for (const mode of ['STRICT', 'PERMISSIVE', 'DISABLE'] as const) {
+      const { listener, clusters } = behind(mode);
+      const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters } });
+      expect(r.routes.length, mode).toBe(mode === 'PERMISSIVE' ? 2 : 1);
+      expect(r.clusters.find((c: any) => c.name === INBOUND_PASSTHROUGH_CLUSTER)!.type).toBe('ORIGINAL_DST');
+      expect(anyFromJson(envoyProtos(), TYPE_URL.listener, r.listeners[0]).value.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+const run = promisify(execFile);
+const envoy = envoyForTests('inbound-passthrough');
+
+describe.skipIf(envoy === null)('envoy --mode validate accepts the inbound listener behind capture', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-inbound-passthrough-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const mode of ['STRICT', 'PERMISSIVE', 'DISABLE'] as const) {
+    it(mode, async () => {
+      const { listener, clusters } = behind(mode);
+      const config = { node: { id: 'sidecar~127.0.0.1~app.default~default.svc.cluster.local', cluster: 'app.default' }, admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, static_resources: { listeners: [listener], clusters: [...clusters, sdsCluster(join(dir, 'socket'))] } };
+      const file = join(dir, `${mode}.json`);
+      writeFileSync(file, JSON.stringify(config));
+      const out = await run(envoy!, ['--mode', 'validate', '-c', file, '-l', 'error', '--disable-hot-restart'], { timeout: 30_000 }).then(
+        (r) => ({ ok: true, text: r.stdout + r.stderr }),
+        (e: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, text: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` }),
+      );
+      expect(out.ok, out.text).toBe(true);
+    }, 40_000);
+  }
+});
