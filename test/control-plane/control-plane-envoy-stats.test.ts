@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { exchange } from '../helpers/tcp-exchange.js';
+import { until } from '../helpers/poll-until.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -250,7 +251,12 @@ describe.skipIf(envoy === null)('the control plane delivers wasmesh_stats to Env
   it('the gateway\'s TCP port gets the TCP stats filter from the control plane: istio_tcp_* with the gateway as source and the bytes', async () => {
     for (let i = 0; i < 2; i++) expect(await exchange(gatewayTcpPort, `ping-${i}`), stderr).toEqual({ reply: `echo:ping-${i}`, error: null });
     const gateway = workloadOfNode(cp.connected().find((c) => c.node.id === gatewayId)!.node);
-    const tcp = (await scrape(adminPort)).filter((s) => s.name.startsWith('istio_tcp_'));
+    // Envoy counts a connection closed when it tears the session down, which may come after the
+    // client has read the FIN: wait until both closes are counted, then check every series exactly.
+    const tcp = await until('both TCP connections counted closed by the gateway', async () => {
+      const series = (await scrape(adminPort)).filter((s) => s.name.startsWith('istio_tcp_'));
+      return series.find((s) => s.name === 'istio_tcp_connections_closed_total')?.value === 2 ? series : undefined;
+    });
     const value = (name: string): number | undefined => tcp.find((s) => s.name === name)?.value;
     expect(value('istio_tcp_connections_opened_total'), JSON.stringify(tcp) + stderr).toBe(2);
     expect(value('istio_tcp_connections_closed_total')).toBe(2);
