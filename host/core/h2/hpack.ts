@@ -1,12 +1,12 @@
 // HPACK (RFC 7541) in the core (assembly/h2/hpack-*.ts): a decoder and an encoder, each owning
-// one dynamic table in linear memory, one header list struct and reusable byte regions. The
-// decoded list is read as spans (absolute addresses into the block, the static table or the
-// byte area), so decoding allocates nothing until the caller asks for strings.
+// one dynamic table in linear memory (made on first use); the header list structs and byte
+// regions they use within a call are the core's, shared (hpack-scratch.ts). The decoded list is
+// read as spans (absolute addresses into the block, the static table or the byte area), so
+// decoding allocates nothing until the caller asks for strings.
 import type { Core } from '../wasm.js';
-import { InputRegion } from '../codec/input-region.js';
-import type { CodecExports } from '../codec/codec-layout.js';
+import type { InputRegion } from '../codec/input-region.js';
 import {
-  h2Exports, type H2Exports, HL_SIZE, HL_COUNT, HL_ERROR_OFFSET, HL_BYTES_PTR, HL_BYTES_CAP, HL_MAX_LIST_SIZE,
+  h2Exports, type H2Exports, HL_COUNT, HL_ERROR_OFFSET, HL_BYTES_PTR, HL_BYTES_CAP, HL_MAX_LIST_SIZE,
   HL_MAX_COUNT, HL_LIST_SIZE, HL_FIELDS, HL_FIELD, MAX_FIELDS, FIELD_NEVER_INDEXED, HT_COUNT, HT_SIZE_USED, HT_LIMIT,
   DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
 } from './h2-layout.js';
