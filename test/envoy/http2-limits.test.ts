@@ -73,7 +73,10 @@ const ALL: Partial<Limits> = {
   upstreamHttp2KeepaliveIntervalMs: 60_000,
   upstreamHttp2KeepaliveTimeoutMs: 2_500,
   upstreamHttp2ConnectionIdleIntervalMs: 15_000,
+  downstreamHttp2InitialStreamWindowSize: 65_535,
+  downstreamHttp2InitialConnectionWindowSize: 2_147_483_647,
 };
+const WINDOWS = { initial_stream_window_size: 65_535, initial_connection_window_size: 2_147_483_647 };
 const FLOOD = {
   max_outbound_frames: 5000,
   max_outbound_control_frames: 50,
@@ -93,8 +96,8 @@ describe('envoyHttp2Limits', () => {
     expect(envoyHttp2Limits({}, 'upstream')).toEqual({});
   });
 
-  it('each flood limit to its field, on both sides; keepalive per side (downstream has no idle interval)', () => {
-    expect(envoyHttp2Limits(ALL, 'downstream')).toEqual({ ...FLOOD, connection_keepalive: { interval: '30s', timeout: '5s' } });
+  it('each flood limit to its field, on both sides; keepalive per side (downstream has no idle interval); the listener windows on the HCM only', () => {
+    expect(envoyHttp2Limits(ALL, 'downstream')).toEqual({ ...FLOOD, ...WINDOWS, connection_keepalive: { interval: '30s', timeout: '5s' } });
     expect(envoyHttp2Limits(ALL, 'upstream')).toEqual({ ...FLOOD, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } });
   });
 
@@ -124,7 +127,7 @@ describe('envoyBootstrap with limits', () => {
 
   it('the HCM gets the flood limits and the downstream keepalive; the HTTP/2 cluster the flood limits and the upstream keepalive; the HTTP/1.1 cluster nothing', () => {
     const b = build({ ...ALL, http2SettingsTimeoutMs: 5000 });
-    expect(hcmOf(b.config).http2_protocol_options).toEqual({ allow_connect: true, ...FLOOD, connection_keepalive: { interval: '30s', timeout: '5s' } });
+    expect(hcmOf(b.config).http2_protocol_options).toEqual({ allow_connect: true, ...FLOOD, ...WINDOWS, connection_keepalive: { interval: '30s', timeout: '5s' } });
     expect(clusterOf(b.config, 'greeter').typed_extension_protocol_options[OPTIONS].explicit_http_config).toEqual({
       http2_protocol_options: { max_concurrent_streams: 64, ...FLOOD, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } },
     });
@@ -170,6 +173,8 @@ describe('wasmesh envoy-config --limit', () => {
 
   it('a limit the proxy refuses is refused here too, located', async () => {
     await expect(run(['--limit', 'http2MaxOutboundFrames=0'])).rejects.toThrow(/--limit: .*http2MaxOutboundFrames.*LIMIT_INVALID/);
+    await expect(run(['--limit', 'downstreamHttp2InitialStreamWindowSize=65534'])).rejects.toThrow(/at least 65535 .*LIMIT_INVALID/);
+    await expect(run(['--limit', 'downstreamHttp2InitialConnectionWindowSize=2147483648'])).rejects.toThrow(/at most 2147483647 .*LIMIT_INVALID/);
     await expect(run(['--limit', 'http2Bogus=1'])).rejects.toThrow(/--limit "http2Bogus=1"/);
   });
 });

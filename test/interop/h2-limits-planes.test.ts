@@ -3,6 +3,7 @@
 // flags. A raw h2c client (test/listener/http2-core/h2-wire.ts) then sees the same behaviour:
 // - downstreamHttp2KeepaliveIntervalMs / TimeoutMs: a PING arrives and, never ACKed, the
 //   connection is closed;
+// - downstreamHttp2InitialStreamWindowSize / ConnectionWindowSize: the windows announced;
 // - http2MaxOutboundControlFrames=10: 50 PINGs in one write are a flood, the connection closes
 //   and `http2.outbound_control_flood` is counted (wasmesh after 10 ACKs and GOAWAY
 //   ENHANCE_YOUR_CALM; Envoy after writing every ACK it serialised, without GOAWAY); without the
@@ -19,7 +20,7 @@ import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import type { Limits } from '../../host/common/limits.js';
 import { HTTP2_PREFACE } from '../../host/listener/protocol-sniff.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
-import { WireClient, frame, settings, PING, GOAWAY, SETTINGS, ACK } from '../listener/http2-core/h2-wire.js';
+import { WireClient, frame, settings, PING, GOAWAY, SETTINGS, WINDOW_UPDATE, ACK } from '../listener/http2-core/h2-wire.js';
 import { envoyUnavailable, onFreePorts, ROOT, startAndWait, stopChild, wasmeshUnavailable } from './data-planes.js';
 
 const FILES = {
@@ -41,7 +42,10 @@ spec:
 `,
 };
 
-const KEEPALIVE: Partial<Limits> = { downstreamHttp2KeepaliveIntervalMs: 300, downstreamHttp2KeepaliveTimeoutMs: 300 };
+const KEEPALIVE: Partial<Limits> = {
+  downstreamHttp2KeepaliveIntervalMs: 300, downstreamHttp2KeepaliveTimeoutMs: 300,
+  downstreamHttp2InitialStreamWindowSize: 100_000, downstreamHttp2InitialConnectionWindowSize: 300_000,
+};
 const FLOOD: Partial<Limits> = { http2MaxOutboundControlFrames: 10 };
 
 interface Plane { port: number; admin: number; child: ChildProcess }
@@ -112,6 +116,17 @@ for (const kind of ['envoy', 'wasmesh'] as const) {
       expect(c.closed).toBe(true);
       expect(c.frames.some((f) => f.type === GOAWAY)).toBe(false); // both close without GOAWAY
       expect(await counter(keepalive, 'http2.keepalive_timeout')).toBe(1);
+      c.close();
+    });
+
+    it('the listener windows: SETTINGS_INITIAL_WINDOW_SIZE and the connection window announced are the limits', async () => {
+      const c = await client(keepalive.port);
+      await c.until((f) => f.type === WINDOW_UPDATE && f.stream === 0);
+      const s = c.frames.find((f) => f.type === SETTINGS && (f.flags & ACK) === 0)!;
+      let stream: number | undefined;
+      for (let i = 0; i < s.payload.length; i += 6) if (s.payload.readUInt16BE(i) === 4) stream = s.payload.readUInt32BE(i + 2);
+      const inc = c.frames.filter((f) => f.type === WINDOW_UPDATE && f.stream === 0).reduce((n, f) => n + (f.payload.readUInt32BE(0) & 0x7fffffff), 0);
+      expect({ stream, connection: 65_535 + inc }).toEqual({ stream: 100_000, connection: 300_000 });
       c.close();
     });
 
