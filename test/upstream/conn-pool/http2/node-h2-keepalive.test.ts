@@ -154,13 +154,14 @@ describe('node:http2 upstream pool: PING keepalive (Envoy connection_keepalive)'
         const t = setInterval(() => {
           if (!talking || sock.destroyed) return clearInterval(t);
           sock.write(frame(DATA, 0, f.stream, Buffer.from('x')));
-        }, 30);
+        }, 20);
       }
     });
-    const { pool, stats } = makePool(keepalive(50, 120));
+    // A timeout 15 DATA intervals long: a busy machine delaying a few timers does not look like silence.
+    const { pool, stats } = makePool(keepalive(50, 300));
     const st = (await acquire(pool, s.port)) as UpstreamStream;
     const outcome = run(st);
-    await sleep(500);
+    await sleep(900); // interval + timeout twice over: kept alive by the DATA frames
     expect(pings(s).length).toBeGreaterThanOrEqual(1);
     expect(stats.get('http2.keepalive_timeout')).toBe(0);
     talking = false;
