@@ -10,6 +10,8 @@ import { EnvoyConfigError } from '../envoy/envoy-config-error.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { FiltersConfigError } from '../envoy/filters-config-error.js';
 import { existsSync } from 'node:fs';
+import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
+import { resolveLimits } from '../common/limits.js';
 import { parseGatewayPorts, type GatewayPort } from '../runtime/gateway-ports.js';
 
 export const ENVOY_CONFIG_SPEC: CommandSpec = {
@@ -31,6 +33,7 @@ export const ENVOY_CONFIG_SPEC: CommandSpec = {
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none', defaultText: 'default' },
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
+    { ...LIMIT_FLAG, help: 'a proxy limit as `wasmesh proxy --limit` takes it; the HTTP/2 flood limits (http2Max…) and keepalive (downstreamHttp2Keepalive…, upstreamHttp2Keepalive…, upstreamHttp2ConnectionIdleIntervalMs) go into http2_protocol_options of the listener and the HTTP/2 clusters; others are warned about' },
     { name: 'filters', kind: 'boolean', help: 'route inside Envoy with the wasmesh proxy-wasm filters (build/filters/wasmesh-filters.wasm, npm run build:filters) on the compiled route table, instead of native routes' },
   ],
   epilog: [
@@ -55,6 +58,12 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
   const admin = hostPortFlag(cmd, '--admin', (values.admin as string | undefined) ?? '127.0.0.1:15000');
   const gateway = values.gateway as string | undefined;
   const namespace = values.namespace as string | undefined;
+  const limits = limitsFromFlags(cmd, values.limit as string[] | undefined);
+  try {
+    resolveLimits(limits); // the proxy's checks (0 where not allowed, caps): the same flags fail the same way
+  } catch (err) {
+    throw new UsageError(cmd, `--limit: ${(err as Error).message}`);
+  }
   let gatewayPorts: GatewayPort[] = [];
   if (values['port-map'] !== undefined) {
     if (gateway === undefined) throw new UsageError(cmd, '--port-map needs --gateway');
@@ -80,7 +89,7 @@ export async function envoyConfigCommand(argv: string[], io: CliIo): Promise<num
     const allowUnenforcedSecurity = values['allow-unenforced-security'] === true;
     const credentialsDir = credentialsDirFromFlags(cmd, values);
     const loaded = loadConfig(files, { gateway, namespace, ...(allowUnenforcedSecurity ? { allowUnenforcedSecurity } : {}), ...(credentialsDir !== undefined ? { credentialsDir } : {}) });
-    const opts = { listen, admin, gateway, namespace, gatewayPorts, ...(tcpPorts !== undefined ? { tcpPorts } : {}) };
+    const opts = { listen, admin, gateway, namespace, gatewayPorts, ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(tcpPorts !== undefined ? { tcpPorts } : {}) };
     let bootstrap;
     if (values.filters === true) {
       const wasmPath = defaultFiltersWasmPath();

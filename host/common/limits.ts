@@ -82,6 +82,15 @@ export interface Limits {
   downstreamHttp2KeepaliveIntervalMs: number;
   /** How long a client has to ACK it (wasmesh default 20 s), then the connection closes (`http2.keepalive_timeout`). */
   downstreamHttp2KeepaliveTimeoutMs: number;
+  /**
+   * HTTP/2 listeners (both codecs): SETTINGS_INITIAL_WINDOW_SIZE, the request bytes a client may
+   * send on one stream before a WINDOW_UPDATE (Envoy HCM http2_protocol_options
+   * initial_stream_window_size: 256 MiB; wasmesh 1 MiB, what a paused stream may park here).
+   * 65535..2^31-1.
+   */
+  downstreamHttp2InitialStreamWindowSize: number;
+  /** The same for the whole connection (Envoy initial_connection_window_size: 256 MiB; wasmesh 16 MiB). 65535..2^31-1. */
+  downstreamHttp2InitialConnectionWindowSize: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -114,6 +123,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   upstreamHttp2ConnectionIdleIntervalMs: 0,
   downstreamHttp2KeepaliveIntervalMs: 0,
   downstreamHttp2KeepaliveTimeoutMs: 20_000,
+  downstreamHttp2InitialStreamWindowSize: 1024 * 1024,
+  downstreamHttp2InitialConnectionWindowSize: 16 * 1024 * 1024,
 });
 
 /** Limits that may be 0 (meaning off or unlimited). */
@@ -135,13 +146,26 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (cap !== undefined && value > cap.max) {
       throw new Error(`wasmesh: limit '${key}' can be at most ${cap.max} (${cap.why}), got ${value} (LIMIT_INVALID)`);
     }
+    const floor = FLOORS[key];
+    if (floor !== undefined && value < floor.min) {
+      throw new Error(`wasmesh: limit '${key}' must be at least ${floor.min} (${floor.why}), got ${value} (LIMIT_INVALID)`);
+    }
     out[key] = value;
   }
   return out;
 }
 
 /** Limits the core fixes at build time: settable below, never above. */
+/** HTTP/2 flow-control windows (RFC 9113 §6.9: a window is at most 2^31-1; Envoy takes 65535 up). */
+const WINDOW_WHY = 'an HTTP/2 window, RFC 9113 §6.9.1 and Envoy\'s range 65535..2147483647';
+const FLOORS: Partial<Record<keyof Limits, { min: number; why: string }>> = {
+  downstreamHttp2InitialStreamWindowSize: { min: 65_535, why: WINDOW_WHY },
+  downstreamHttp2InitialConnectionWindowSize: { min: 65_535, why: WINDOW_WHY },
+};
+
 const CAPS: Partial<Record<keyof Limits, { max: number; why: string }>> = {
+  downstreamHttp2InitialStreamWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
+  downstreamHttp2InitialConnectionWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
   maxRequestHeadBytes: { max: 60 * 1024, why: 'the core\'s request-head parser reads at most 60 KiB' },
   maxRequestHeaders: { max: 100, why: 'the core\'s request-head parser keeps at most 100 fields' },
 };

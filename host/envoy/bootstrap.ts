@@ -34,6 +34,8 @@ import { portRouteName, virtualHostsForPort } from './sidecar-port-routes.js';
 import { carriedAs, type PortProtocol } from '../model/port-protocol.js';
 import { isCatchAllCluster } from '../model/catch-all.js';
 import { websocketUpgradeFields } from './websocket-upgrade.js';
+import { envoyHttp2Limits, untranslatedLimitWarnings } from './http2-limits.js';
+import type { Limits } from '../common/limits.js';
 
 export interface HostPort {
   host: string;
@@ -81,6 +83,11 @@ export interface EnvoyBootstrapOptions {
    * address and HTTP port (sidecar-outbound-listeners.ts); `transparent` for TPROXY interception.
    */
   sidecarOutbound?: { transparent: boolean };
+  /**
+   * The proxy's `--limit`s: the HTTP/2 flood limits and keepalive go into the HCM's and the
+   * HTTP/2 clusters' http2_protocol_options (http2-limits.ts); others set are warned about.
+   */
+  limits?: Readonly<Partial<Limits>>;
 }
 
 export interface EnvoyBootstrap {
@@ -118,7 +125,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
   checkHostPort(opts.listen, '--listen');
   checkHostPort(opts.admin, '--admin');
   refuseGatewayTls(loaded.mesh);
-  const warnings: string[] = [...(loaded.warnings ?? [])];
+  const warnings: string[] = [...(loaded.warnings ?? []), ...untranslatedLimitWarnings(opts.limits)];
   const { mesh } = loaded;
   const ctx: RouteContext = {
     listenerPort: opts.listen.port, clusters: new Map(mesh.clusters.map((c) => [c.name, c])), warnings,
@@ -209,6 +216,8 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     // meshConfig / Telemetry API access logs (access-log-config.ts), as the wasmesh proxies write them.
     ...envoyHcmAccessLog(mesh.accessLogs),
   };
+  // The proxy's HTTP/2 limits beside allow_connect (websocketUpgradeFields).
+  hcm.http2_protocol_options = { ...(hcm.http2_protocol_options as Obj | undefined), ...envoyHttp2Limits(opts.limits, 'downstream') };
 
   // Gateway TCP servers and tcp: routes: tcp_proxy listeners (tcp-proxy-listeners.ts).
   // One port map for every kind (`--port-map`): TCP entries to the tcp_proxy listeners,
@@ -221,6 +230,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     }
   }
   const tcpMap = [...(opts.tcpPorts ?? []), ...(opts.gatewayPorts ?? []).filter((p) => tcpServerPorts.has(p.port) && !(opts.tcpPorts ?? []).some((t) => t.port === p.port))];
+  const upstreamHttp2 = envoyHttp2Limits(opts.limits, 'upstream');
   const tcpListeners = opts.l4Listeners === false ? [] : envoyTcpListeners(mesh, name, opts.listen.host, tcpMap, warnings, opts.tcpPorts);
   const config: Obj = {
     node: { id: `wasmesh-envoy-${name}`, cluster: 'wasmesh' },
@@ -236,7 +246,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
       ...tcpListeners,
       // Gateway TLS passthrough ports: tls_inspector, filter chains by SNI, tcp_proxy.
       ...(opts.gateway !== undefined && opts.l4Listeners !== false ? envoyPassthroughListeners(mesh, opts.gateway, opts.gatewayPorts ?? [], socketAddress, warnings) : [])],
-      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
+      clusters: [...mesh.clusters.map((c) => envoyCluster(c, warnings, upstreamHttp2)), ...(jwt?.clusters ?? []), ...rateLimitClusters(mesh, (h) => isIP(h) !== 0), ...envoyTracingClusters(mesh.tracing, (h) => isIP(h) !== 0)],
     },
     // Istio's bootstrap lifts Envoy's downstream-connection limit the same way.
     layered_runtime: { layers: [{ name: 'global config', static_layer: { 'overload.global_downstream_max_connections': 2147483647, ...PATH_RUNTIME_FLAGS } }] },
@@ -473,11 +483,11 @@ function addHeaderOps(out: Obj, request: HeaderOps, response: HeaderOps, where: 
   if (response.remove.length > 0) out.response_headers_to_remove = [...response.remove];
 }
 
-function envoyCluster(c: Cluster, warnings: string[]): Obj {
+function envoyCluster(c: Cluster, warnings: string[], http2Limits: Obj): Obj {
   // TLS origination (DestinationRule tls, auto mTLS); what cannot be translated throws, located.
   const transport = envoyUpstreamTransportSocket(c);
   const tls = transport === null ? {} : { transport_socket: transport };
-  const policy = envoyClusterPolicy(c, warnings);
+  const policy = envoyClusterPolicy(c, warnings, http2Limits);
   const metadata = istioConfigMetadata('destination-rule', c.destinationRule);
   const meta = metadata === null ? {} : { metadata };
   // ORIGINAL_DST finds its hosts in each request: no endpoints to list.

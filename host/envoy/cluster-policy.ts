@@ -83,8 +83,11 @@ function lbFields(c: Cluster, where: string, warnings: string[]): Pick<ClusterPo
   }
 }
 
-/** Cluster settings of `c` (Istio's defaults when the model carries no policy). */
-export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolicyFields {
+/**
+ * Cluster settings of `c` (Istio's defaults when the model carries no policy); `http2Limits`: the
+ * proxy's HTTP/2 limits as Http2ProtocolOptions fields (http2-limits.ts), added to an HTTP/2 cluster's.
+ */
+export function envoyClusterPolicy(c: Cluster, warnings: string[], http2Limits: Obj = {}): ClusterPolicyFields {
   const where = `cluster ${c.name}`;
   const policy = c.policy;
   const out: ClusterPolicyFields = {
@@ -96,7 +99,7 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
   // it: Envoy must be told, with the protocol options Istio's cluster builder writes.
   const http2 = upstreamProtocol(c) === 'http2';
   if (policy === undefined) {
-    if (http2) out.typed_extension_protocol_options = httpProtocolOptions({}, http2Options(undefined));
+    if (http2) out.typed_extension_protocol_options = httpProtocolOptions({}, { ...http2Options(undefined), ...http2Limits });
     return out;
   }
 
@@ -114,7 +117,7 @@ export function envoyClusterPolicy(c: Cluster, warnings: string[]): ClusterPolic
   if (policy.connection.idleTimeoutMs !== ENVOY_IDLE_TIMEOUT_MS) common.idle_timeout = envoyDuration(policy.connection.idleTimeoutMs);
   if (policy.limits.maxRequestsPerConnection > 0) common.max_requests_per_connection = policy.limits.maxRequestsPerConnection;
   if (Object.keys(common).length > 0 || http2) {
-    out.typed_extension_protocol_options = httpProtocolOptions(common, http2 ? http2Options(policy.connection.maxConcurrentStreams) : null);
+    out.typed_extension_protocol_options = httpProtocolOptions(common, http2 ? { ...http2Options(policy.connection.maxConcurrentStreams), ...http2Limits } : null);
   }
   const ka = policy.connection.tcpKeepalive;
   if (ka !== null) {

@@ -329,6 +329,8 @@ export class ProxyServer {
       idleTimeoutMs: l.downstreamIdleTimeoutMs,
       streamIdleTimeoutMs: l.streamIdleTimeoutMs,
       maxRequestsPerConnection: l.maxRequestsPerConnection,
+      initialStreamWindowSize: l.downstreamHttp2InitialStreamWindowSize,
+      initialConnectionWindowSize: l.downstreamHttp2InitialConnectionWindowSize,
     };
     // The core codec's listener also takes the connection protections (flood limits, SETTINGS timeout).
     const coreH2Options = { ...h2Options, ...http2ConnectionSettings(l, 'downstream') };

@@ -31,4 +31,11 @@ describe('resolveLimits', () => {
     expect(() => resolveLimits({ maxRequestHeaders: 101 })).toThrow(/at most 100/);
     expect(resolveLimits({ maxRequestHeadBytes: 8 * 1024 }).maxRequestHeadBytes).toBe(8192);
   });
+
+  it('the HTTP/2 listener windows take 65535..2^31-1 (RFC 9113 §6.9, Envoy\'s range); 1 MiB / 16 MiB by default', () => {
+    expect(resolveLimits()).toMatchObject({ downstreamHttp2InitialStreamWindowSize: 1024 * 1024, downstreamHttp2InitialConnectionWindowSize: 16 * 1024 * 1024 });
+    expect(resolveLimits({ downstreamHttp2InitialStreamWindowSize: 65_535, downstreamHttp2InitialConnectionWindowSize: 2_147_483_647 })).toMatchObject({ downstreamHttp2InitialStreamWindowSize: 65_535, downstreamHttp2InitialConnectionWindowSize: 2_147_483_647 });
+    expect(() => resolveLimits({ downstreamHttp2InitialStreamWindowSize: 65_534 })).toThrow(/downstreamHttp2InitialStreamWindowSize' must be at least 65535 .*LIMIT_INVALID/);
+    expect(() => resolveLimits({ downstreamHttp2InitialConnectionWindowSize: 2_147_483_648 })).toThrow(/at most 2147483647 .*LIMIT_INVALID/);
+  });
 });

@@ -76,6 +76,22 @@ export class FrameScanner {
     return this.#input.length - this.#start;
   }
 
+  /** Bytes the read region holds room for (it grows to the largest read not consumed). */
+  get capacity(): number {
+    return this.#input.capacity;
+  }
+
+  /**
+   * Frees the read region when nothing is buffered (the next push makes a new one), so that a
+   * connection gone idle after a large read does not keep that read's room. Payload addresses
+   * from the last read are invalid after it, as after the next push().
+   */
+  release(): void {
+    if (this.buffered !== 0) return;
+    this.#input.free();
+    this.#start = 0;
+  }
+
   /** Checks and consumes the 24-byte client preface: Ok, Incomplete or bad_preface. */
   readPreface(): number {
     const st = this.#e.h2_check_preface(this.#input.ptr + this.#start, this.#input.length - this.#start);

@@ -1,17 +1,18 @@
 // HPACK (RFC 7541) in the core (assembly/h2/hpack-*.ts): a decoder and an encoder, each owning
-// one dynamic table in linear memory, one header list struct and reusable byte regions. The
-// decoded list is read as spans (absolute addresses into the block, the static table or the
-// byte area), so decoding allocates nothing until the caller asks for strings.
+// one dynamic table in linear memory (made on first use); the header list structs and byte
+// regions they use within a call are the core's, shared (hpack-scratch.ts). The decoded list is
+// read as spans (absolute addresses into the block, the static table or the byte area), so
+// decoding allocates nothing until the caller asks for strings.
 import type { Core } from '../wasm.js';
-import { InputRegion } from '../codec/input-region.js';
-import type { CodecExports } from '../codec/codec-layout.js';
+import type { InputRegion } from '../codec/input-region.js';
 import {
-  h2Exports, type H2Exports, HL_SIZE, HL_COUNT, HL_ERROR_OFFSET, HL_BYTES_PTR, HL_BYTES_CAP, HL_MAX_LIST_SIZE,
+  h2Exports, type H2Exports, HL_COUNT, HL_ERROR_OFFSET, HL_BYTES_PTR, HL_BYTES_CAP, HL_MAX_LIST_SIZE,
   HL_MAX_COUNT, HL_LIST_SIZE, HL_FIELDS, HL_FIELD, MAX_FIELDS, FIELD_NEVER_INDEXED, HT_COUNT, HT_SIZE_USED, HT_LIMIT,
   DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
 } from './h2-layout.js';
 import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
 import { fieldString } from './field-strings.js';
+import { hpackScratch, type HpackScratch } from './hpack-scratch.js';
 
 /** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */
 export const DEFAULT_MAX_HEADER_LIST_SIZE = 60 * 1024;
@@ -34,14 +35,17 @@ export interface HpackDecoderOptions {
 /** A header field as the tests and the prototype use it: [name, value] or [name, value, neverIndexed]. */
 export type HeaderField = readonly [string, string] | readonly [string, string, boolean];
 
-/** One direction's HPACK decoder (one per connection). */
+/** One direction's HPACK decoder (one per connection): its dynamic table; the list and byte area are the core's (hpack-scratch.ts). */
 export class HpackDecoder {
   readonly #core: Core;
   readonly #e: H2Exports;
-  readonly #table: number;
-  readonly #list: number;
-  readonly #bytes: number;
-  readonly #input: InputRegion;
+  readonly #s: HpackScratch;
+  /** The dynamic table, made on the first decode (an idle connection holds none). */
+  #table = 0;
+  readonly #tableSize: number;
+  readonly #cap: number;
+  readonly #maxListSize: number;
+  readonly #maxHeaders: number;
 
   constructor(core: Core, options: HpackDecoderOptions = {}) {
     this.#core = core;
@@ -50,54 +54,68 @@ export class HpackDecoder {
     const maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
     if (maxHeaders < 1 || maxHeaders > MAX_FIELDS) throw new RangeError(`hpack: maxHeaders must be 1..${MAX_FIELDS}, got ${maxHeaders}`);
     const block = options.maxHeaderBlock ?? DEFAULT_MAX_HEADER_BLOCK;
-    this.#table = this.#e.hpack_table_new(options.tableSize ?? DEFAULT_TABLE_SIZE);
-    this.#list = this.#e.alloc(HL_SIZE);
+    this.#tableSize = options.tableSize ?? DEFAULT_TABLE_SIZE;
     // The byte area holds Huffman-decoded strings and copies of dynamic entries: at most the
     // kept list's bytes, plus one field decoded past a limit (Huffman expands ≤ 8/5, and an
-    // indexed entry is at most the table size).
-    const cap = maxListSize + 2 * block + (options.tableSize ?? DEFAULT_TABLE_SIZE);
-    this.#bytes = this.#e.alloc(cap);
-    const u32 = this.#core.u32;
-    const l = this.#list >>> 2;
-    u32[l + HL_BYTES_PTR / 4] = this.#bytes;
-    u32[l + HL_BYTES_CAP / 4] = cap;
-    u32[l + HL_MAX_LIST_SIZE / 4] = maxListSize;
-    u32[l + HL_MAX_COUNT / 4] = maxHeaders;
-    this.#input = new InputRegion(core, this.#e as unknown as CodecExports);
+    // indexed entry is at most the table size). One area per core, as large as the largest
+    // decoder on it needs.
+    this.#cap = maxListSize + 2 * block + this.#tableSize;
+    this.#maxListSize = maxListSize;
+    this.#maxHeaders = maxHeaders;
+    this.#s = hpackScratch(core);
+    this.#s.reserveBytes(this.#cap);
   }
 
   /**
-   * Counts what may move the bytes the list points at: a decode, the owner's read into the
-   * region a block was decoded in place from (invalidateSpans), disposal. A reader that keeps
-   * the list's spans past its own turn (the request view's direct fill,
-   * listener/http2-core/core-http2-downstream.ts) checks that it has not changed.
+   * Counts what may move the bytes the list points at: a decode (by any decoder on the core:
+   * they share the list), the owner's read into the region a block was decoded in place from
+   * (invalidateSpans), disposal. A reader that keeps the list's spans past its own turn (the
+   * request view's direct fill, listener/http2-core/core-http2-downstream.ts) checks that it
+   * has not changed.
    */
-  generation = 0;
+  get generation(): number {
+    return this.#s.generation;
+  }
 
   /** The bytes a block was decoded from in place are about to change (the next socket read). */
   invalidateSpans(): void {
-    this.generation++;
+    this.#s.generation++;
+  }
+
+  /** The table (made on first use), with the shared list set to this decoder's limits. */
+  #prepare(): number {
+    const s = this.#s;
+    s.generation++;
+    if (this.#table === 0) this.#table = this.#e.hpack_table_new(this.#tableSize);
+    const u32 = this.#core.u32;
+    const l = s.decodeList >>> 2;
+    u32[l + HL_BYTES_PTR / 4] = s.bytes;
+    u32[l + HL_BYTES_CAP / 4] = this.#cap;
+    u32[l + HL_MAX_LIST_SIZE / 4] = this.#maxListSize;
+    u32[l + HL_MAX_COUNT / 4] = this.#maxHeaders;
+    return this.#table;
   }
 
   /** Decodes a whole header block (copied into Wasm memory first); returns the status. */
   decode(block: Uint8Array): number {
-    this.generation++;
-    this.#input.set(block);
-    return this.#e.hpack_decode(this.#table, this.#input.ptr, block.length, this.#list);
+    const t = this.#prepare();
+    const input = this.#s.decodeInput;
+    input.set(block);
+    return this.#e.hpack_decode(t, input.ptr, block.length, this.#s.decodeList);
   }
 
   /** Decodes a header block already in Wasm memory (a frame payload); keep it until the list is read. */
   decodeAt(ptr: number, len: number): number {
-    this.generation++;
-    return this.#e.hpack_decode(this.#table, ptr, len, this.#list);
+    const t = this.#prepare();
+    return this.#e.hpack_decode(t, ptr, len, this.#s.decodeList);
   }
 
   #u32(offset: number): number {
-    return this.#core.u32[(this.#list + offset) >>> 2];
+    return this.#core.u32[(this.#s.decodeList + offset) >>> 2];
   }
 
-  /** The header list struct in Wasm memory (what the last decode filled). */
-  get listPtr(): number { return this.#list; }
+  /** The header list struct in Wasm memory (what the last decode on the core filled). */
+  get listPtr(): number { return this.#s.decodeList; }
 
   get count(): number { return this.#u32(HL_COUNT); }
   /** Offset in the block of the representation that failed. */
@@ -117,21 +135,21 @@ export class HpackDecoder {
 
   /** Where field `i`'s entry lies (its four spans as u32s: name ptr, name len, value ptr, value len). */
   fieldEntry(i: number): number {
-    return this.#list + HL_FIELDS + i * HL_FIELD;
+    return this.#s.decodeList + HL_FIELDS + i * HL_FIELD;
   }
 
   name(i: number): string {
-    const f = this.#list + HL_FIELDS + i * HL_FIELD;
+    const f = this.#s.decodeList + HL_FIELDS + i * HL_FIELD;
     return this.#string(this.#core.u32[f >>> 2], this.#core.u32[(f >>> 2) + 1]);
   }
 
   value(i: number): string {
-    const f = this.#list + HL_FIELDS + i * HL_FIELD;
+    const f = this.#s.decodeList + HL_FIELDS + i * HL_FIELD;
     return this.#string(this.#core.u32[(f >>> 2) + 2], this.#core.u32[(f >>> 2) + 3]);
   }
 
   neverIndexed(i: number): boolean {
-    return (this.#core.u32[((this.#list + HL_FIELDS + i * HL_FIELD) >>> 2) + 4] & FIELD_NEVER_INDEXED) !== 0;
+    return (this.#core.u32[((this.#s.decodeList + HL_FIELDS + i * HL_FIELD) >>> 2) + 4] & FIELD_NEVER_INDEXED) !== 0;
   }
 
   /** The decoded fields as [name, value] pairs (latin1). */
@@ -143,6 +161,7 @@ export class HpackDecoder {
 
   /** The dynamic table's entry count, size in use and current limit (for tests and stats). */
   get table(): { count: number; size: number; limit: number } {
+    if (this.#table === 0) return { count: 0, size: 0, limit: this.#tableSize };
     return {
       count: this.#e.hpack_table_field(this.#table, HT_COUNT),
       size: this.#e.hpack_table_field(this.#table, HT_SIZE_USED),
@@ -151,11 +170,9 @@ export class HpackDecoder {
   }
 
   dispose(): void {
-    this.generation++;
-    this.#input.free();
-    this.#e.free(this.#bytes);
-    this.#e.free(this.#list);
-    this.#e.hpack_table_free(this.#table);
+    this.#s.generation++;
+    if (this.#table !== 0) this.#e.hpack_table_free(this.#table);
+    this.#table = 0;
   }
 }
 
@@ -175,30 +192,41 @@ const REGION_START = 4096;
 export type RequestHeadError = 'not_a_request_line' | 'not_a_header_field' | 'too_many_fields' | 'not_a_request_head';
 const REQUEST_HEAD_ERRORS: readonly (RequestHeadError | undefined)[] = [undefined, 'not_a_request_line', 'not_a_header_field', 'too_many_fields'];
 
-/** One direction's HPACK encoder (one per connection). */
+/**
+ * One direction's HPACK encoder (one per connection): its dynamic table; the list, string and
+ * output regions are the core's (hpack-scratch.ts), used within one call.
+ */
 export class HpackEncoder {
   readonly #core: Core;
   readonly #e: H2Exports;
-  readonly #table: number;
+  /** The dynamic table, made on first use (an idle connection holds none). */
+  #tableAt = 0;
+  readonly #tableSize: number;
   readonly #list: number;
   readonly #flags: number;
   readonly #strings: InputRegion;
   readonly #out: InputRegion;
   /** The block begun by beginBlock: per field its offset in #strings, name length, value length. */
-  readonly #spans = new Uint32Array(MAX_FIELDS * 3);
+  readonly #spans: Uint32Array;
   #blockFields = 0;
 
   constructor(core: Core, options: HpackEncoderOptions = {}) {
     this.#core = core;
     this.#e = h2Exports(core);
-    this.#table = this.#e.hpack_table_new(options.tableSize ?? DEFAULT_TABLE_SIZE);
-    this.#list = this.#e.alloc(HL_SIZE);
+    this.#tableSize = options.tableSize ?? DEFAULT_TABLE_SIZE;
     const huffman = options.huffman ?? 'shorter';
     this.#flags = (options.indexing === false ? 0 : ENCODE_INDEXING)
       | (huffman === 'always' ? ENCODE_HUFFMAN_ALWAYS : huffman === 'shorter' ? ENCODE_HUFFMAN_SHORTER : 0);
-    this.#strings = new InputRegion(core, this.#e as unknown as CodecExports);
-    this.#out = new InputRegion(core, this.#e as unknown as CodecExports);
-    this.#out.reserve(4096);
+    const s = hpackScratch(core);
+    this.#list = s.encodeList;
+    this.#strings = s.strings;
+    this.#out = s.out;
+    this.#spans = s.spans;
+  }
+
+  get #table(): number {
+    if (this.#tableAt === 0) this.#tableAt = this.#e.hpack_table_new(this.#tableSize);
+    return this.#tableAt;
   }
 
   /** Lowers (or restores) the table's maximum size; the next block starts with the update. */
@@ -350,6 +378,7 @@ export class HpackEncoder {
   }
 
   get table(): { count: number; size: number; limit: number } {
+    if (this.#tableAt === 0) return { count: 0, size: 0, limit: this.#tableSize };
     return {
       count: this.#e.hpack_table_field(this.#table, HT_COUNT),
       size: this.#e.hpack_table_field(this.#table, HT_SIZE_USED),
@@ -358,9 +387,7 @@ export class HpackEncoder {
   }
 
   dispose(): void {
-    this.#strings.free();
-    this.#out.free();
-    this.#e.free(this.#list);
-    this.#e.hpack_table_free(this.#table);
+    if (this.#tableAt !== 0) this.#e.hpack_table_free(this.#tableAt);
+    this.#tableAt = 0;
   }
 }

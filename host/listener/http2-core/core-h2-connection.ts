@@ -72,6 +72,9 @@ export interface CoreH2ListenerContext {
   connectionClosed(conn: CoreH2Connection): void;
 }
 
+/** Read region an idle connection keeps; past it the region is freed once nothing is buffered. */
+const READ_REGION_KEEP = 16 * 1024;
+
 /** Also the socket's reader (ConnectionReader): the transport hands it every read after the sniffed ones. */
 export class CoreH2Connection implements CoreH2StreamOwner {
   readonly #ctx: CoreH2ListenerContext;
@@ -196,7 +199,20 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     } finally {
       this.#reading = false;
       this.#flush();
+      this.#releaseReadRegion();
     }
+  }
+
+  /**
+   * Idle after a large read (a request body in big reads): the read region goes back rather than
+   * keep its room for a connection that may stay quiet (docs/http2.md, memory per connection).
+   * Not while a read is being processed (its frames are read from the region).
+   */
+  #releaseReadRegion(): void {
+    const scanner = this.#scanner;
+    if (this.#reading || this.#closed || this.#streams.size !== 0 || scanner.capacity <= READ_REGION_KEEP || scanner.buffered !== 0) return;
+    this.#decoder.invalidateSpans();
+    scanner.release();
   }
 
   #scanError(st: number): void {
@@ -573,6 +589,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (this.#streams.size === 0) {
       this.#idleSince = performance.now();
       if (this.#goaway || this.#peerGoaway) this.#endGracefully();
+      this.#releaseReadRegion();
     }
   }
 

@@ -290,7 +290,7 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
     s.once('error', () => fail('connect_fail'));
     s.once('connect', () => {
       if (settled) return;
-      established(new Http2Connection(s, this.#scheme, this, stats, cluster.codec, this.#maxStreams));
+      established(new Http2Connection(s, this.#scheme, this, stats, cluster.codec, this.#maxStreams, settings.http2?.keepalive));
     });
     return attempt;
   }

@@ -8,6 +8,8 @@ import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import { Http2Stream } from './http2-stream.js';
 import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
+import type { H2KeepaliveSettings, H2Keepalive } from '../../../core/h2/h2-keepalive.js';
+import { nodeH2Keepalive } from './node-h2-keepalive.js';
 
 /** What a connection reports back to its endpoint pool. */
 export type Http2ConnectionOwner = H2ConnectionOwner;
@@ -35,8 +37,10 @@ export class Http2Connection implements PooledH2Connection {
 
   /** The upstream's SETTINGS arrived (its ENABLE_CONNECT_PROTOCOL is known). */
   settingsReceived = false;
+  /** PING keepalive (node-h2-keepalive.ts), or null when the cluster sets none. */
+  readonly keepalive: H2Keepalive | null;
 
-  constructor(session: ClientHttp2Session, scheme: 'http' | 'https', owner: Http2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number) {
+  constructor(session: ClientHttp2Session, scheme: 'http' | 'https', owner: Http2ConnectionOwner, stats: ClusterStats, codec: Http1Codec, maxConcurrentStreams: number, keepalive?: Readonly<H2KeepaliveSettings>) {
     this.session = session;
     this.scheme = scheme;
     this.#owner = owner;
@@ -44,6 +48,7 @@ export class Http2Connection implements PooledH2Connection {
     this.codec = codec;
     this.#maxStreams = maxConcurrentStreams;
     this.idleSince = performance.now();
+    this.keepalive = nodeH2Keepalive(session, keepalive, stats);
     session.on('remoteSettings', () => {
       this.settingsReceived = true;
       owner.capacityChanged(this);
@@ -77,6 +82,7 @@ export class Http2Connection implements PooledH2Connection {
 
   /** A stream on this connection (the caller checked `ready`). */
   newStream(): Http2Stream {
+    this.keepalive?.beforeStream();
     this.active++;
     this.started++;
     this.idleSince = 0;

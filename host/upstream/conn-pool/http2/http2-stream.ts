@@ -28,6 +28,8 @@ export interface Http2StreamOwner {
   readonly settingsReceived: boolean;
   /** The stream with `id` lies above a GOAWAY's last-stream-id. */
   refused(id: number | undefined): boolean;
+  /** PING keepalive: told of every frame this stream's events show arrived (node-h2-keepalive.ts). */
+  readonly keepalive: { received(): void } | null;
   streamDone(stream: Http2Stream): void;
 }
 
@@ -120,14 +122,19 @@ export class Http2Stream implements UpstreamStream {
     }
     this.#req = req;
     this.#eos = watchEndStream(req);
-    req.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
+    req.on('response', (h: IncomingHttpHeaders, flags: number) => {
+      conn.keepalive?.received();
+      this.#onResponse(h, flags);
+    });
     req.on('data', (chunk: Buffer) => {
+      conn.keepalive?.received();
       const h = this.#handler;
       if (!h || this.#done) return;
       conn.stats.inc('upstream_cx_rx_bytes_total', chunk.length);
       if (!h.onResponseData(chunk)) req.pause();
     });
     req.on('trailers', (t: IncomingHttpHeaders) => {
+      conn.keepalive?.received();
       this.#trailers = flatTrailers(t);
     });
     req.on('end', () => this.#onEnd());

@@ -1,0 +1,191 @@
+// PING keepalive on the node:http2 upstream pool (WASMESH_HTTP2_UPSTREAM_CODEC=nghttp2;
+// node-h2-keepalive.ts), against a raw loopback server written frame by frame, as the core
+// pool's keepalive is tested (core-h2-upstream-hostile.test.ts): no PING by default; a server that
+// never ACKs is closed after the timeout (its stream fails, `http2.keepalive_timeout`); one that
+// ACKs keeps its connection; response DATA while waiting extends the wait; connection_idle_interval
+// PINGs before a stream on a quiet connection; and the proxy's --limits reach the pool.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Core } from '../../../../host/core/wasm.js';
+import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
+import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
+import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
+import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
+import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
+import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
+import { resolveLimits } from '../../../../host/common/limits.js';
+import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
+import { frame, settings, DATA, HEADERS, SETTINGS, PING, ACK, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
+
+const codec = new CoreHttp1Codec(new Core());
+/** `:status: 200` (HPACK static table index 8). */
+const STATUS_200 = Buffer.from([0x88]);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+interface Seen { type: number; flags: number; stream: number; payload: Buffer }
+interface RawServer { port: number; seen: Seen[]; conns: number; closed: number }
+
+/** A raw HTTP/2 server: SETTINGS and its ACK at once, then `onFrame` for every frame the client sends. */
+async function rawServer(onFrame: (f: Seen, sock: Socket) => void): Promise<RawServer> {
+  const out: RawServer = { port: 0, seen: [], conns: 0, closed: 0 };
+  const socks: Socket[] = [];
+  const server: Server = createServer((sock) => {
+    out.conns++;
+    socks.push(sock);
+    sock.on('error', () => {});
+    sock.on('close', () => { out.closed++; });
+    sock.write(settings([]));
+    let buf = Buffer.alloc(0);
+    let preface = false;
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!preface) {
+        if (buf.length < 24) return;
+        buf = buf.subarray(24);
+        preface = true;
+      }
+      while (buf.length >= 9) {
+        const len = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + len) break;
+        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)) };
+        buf = buf.subarray(9 + len);
+        out.seen.push(f);
+        if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(frame(SETTINGS, ACK, 0));
+        onFrame(f, sock);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanup.push(() => new Promise<void>((r) => { for (const s of socks) s.destroy(); server.close(() => r()); }));
+  out.port = (server.address() as AddressInfo).port;
+  return out;
+}
+
+/** A node:http2 pool (no core handed to the cluster: WASMESH_HTTP2_UPSTREAM_CODEC=nghttp2). */
+function makePool(http2: H2ConnectionSettings): { pool: ClusterPool; stats: ClusterStats } {
+  const stats = new Stats().cluster('c');
+  const pool = new ClusterPool('c', stats, resolveLimits({}), codec, RAW_TRANSPORT, true, null);
+  pool.configure({ connectTimeoutMs: 2000, idleTimeoutMs: 60_000, tcpKeepalive: null, http2 }, new LocalBreaker({ maxConnections: 16, maxPending: 16, maxRequestsPerConnection: 0 }));
+  cleanup.push(() => pool.destroyAll());
+  return { pool, stats };
+}
+
+function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
+  return new Promise((resolve) => {
+    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
+  });
+}
+
+function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
+  return new Promise((resolve) => {
+    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
+      onResponseHead: () => {},
+      onResponseData: () => true,
+      onResponseEnd: () => resolve('ended'),
+      onUpstreamFailure: (f) => resolve(f),
+      onRequestDrain: () => {},
+    }, { isHead: false, chunked: false, hasBody: false });
+  });
+}
+
+async function request(pool: ClusterPool, port: number): Promise<UpstreamFailure | 'ended' | string> {
+  const st = await acquire(pool, port);
+  return typeof st === 'string' ? st : run(st);
+}
+
+async function until(pred: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+const keepalive = (intervalMs: number, timeoutMs: number, connectionIdleIntervalMs = 0): H2ConnectionSettings => ({
+  ...DEFAULT_H2_CONNECTION_SETTINGS, keepalive: { intervalMs, timeoutMs, intervalJitterPercent: 15, connectionIdleIntervalMs },
+});
+const pings = (s: RawServer): Seen[] => s.seen.filter((f) => f.type === PING && (f.flags & ACK) === 0);
+const answer = (f: Seen, sock: Socket): void => {
+  if (f.type === PING && (f.flags & ACK) === 0) sock.write(frame(PING, ACK, 0, f.payload));
+  if (f.type === HEADERS) sock.write(frame(HEADERS, END_HEADERS | END_STREAM, f.stream, STATUS_200));
+};
+
+describe('node:http2 upstream pool: PING keepalive (Envoy connection_keepalive)', () => {
+  it('no PING by default (connection_keepalive unset)', async () => {
+    const s = await rawServer(answer);
+    const { pool } = makePool(DEFAULT_H2_CONNECTION_SETTINGS);
+    expect(await request(pool, s.port)).toBe('ended');
+    await sleep(200);
+    expect(pings(s)).toHaveLength(0);
+  });
+
+  it('a server that never ACKs: the connection closes after the timeout, its stream fails, http2.keepalive_timeout', async () => {
+    const s = await rawServer(() => {}); // answers neither the request nor a PING
+    const { pool, stats } = makePool(keepalive(50, 100));
+    expect(await request(pool, s.port)).toBe('reset_before_head');
+    expect(pings(s).length).toBeGreaterThanOrEqual(1);
+    expect(stats.get('http2.keepalive_timeout')).toBe(1);
+    await until(() => s.closed === 1);
+  });
+
+  it('a server that ACKs each PING keeps the connection: several PINGs with fresh data, the next request on the same connection', async () => {
+    const s = await rawServer(answer);
+    const { pool, stats } = makePool(keepalive(40, 100));
+    expect(await request(pool, s.port)).toBe('ended');
+    await until(() => pings(s).length >= 4, 3000);
+    expect(new Set(pings(s).map((p) => p.payload.toString('hex'))).size).toBe(pings(s).length);
+    expect(await request(pool, s.port)).toBe('ended');
+    expect(s.conns).toBe(1);
+    expect(stats.get('http2.keepalive_timeout')).toBe(0);
+  });
+
+  it('an ACK with other data does not count; response DATA while waiting extends the wait, silence then closes', async () => {
+    let talking = true;
+    const s = await rawServer((f, sock) => {
+      if (f.type === PING && (f.flags & ACK) === 0) sock.write(frame(PING, ACK, 0, Buffer.alloc(8, 1)));
+      if (f.type === HEADERS) {
+        sock.write(frame(HEADERS, END_HEADERS, f.stream, STATUS_200));
+        const t = setInterval(() => {
+          if (!talking || sock.destroyed) return clearInterval(t);
+          sock.write(frame(DATA, 0, f.stream, Buffer.from('x')));
+        }, 20);
+      }
+    });
+    // A timeout 15 DATA intervals long: a busy machine delaying a few timers does not look like silence.
+    const { pool, stats } = makePool(keepalive(50, 300));
+    const st = (await acquire(pool, s.port)) as UpstreamStream;
+    const outcome = run(st);
+    await sleep(900); // interval + timeout twice over: kept alive by the DATA frames
+    expect(pings(s).length).toBeGreaterThanOrEqual(1);
+    expect(stats.get('http2.keepalive_timeout')).toBe(0);
+    talking = false;
+    expect(await outcome).toBe('reset_mid_response');
+    expect(stats.get('http2.keepalive_timeout')).toBe(1);
+  });
+
+  it('connection_idle_interval: a connection quiet that long sends a PING before the next request\'s HEADERS', async () => {
+    const s = await rawServer(answer);
+    const { pool } = makePool(keepalive(0, 500, 100));
+    expect(await request(pool, s.port)).toBe('ended');
+    expect(pings(s)).toHaveLength(0);
+    await sleep(150);
+    expect(await request(pool, s.port)).toBe('ended');
+    const pingAt = s.seen.findIndex((f) => f.type === PING);
+    const second = s.seen.findIndex((f) => f.type === HEADERS && f.stream === 3);
+    expect(pingAt).toBeGreaterThanOrEqual(0);
+    expect(pingAt).toBeLessThan(second);
+  });
+
+  it('the proxy\'s limits (upstreamHttp2KeepaliveIntervalMs / TimeoutMs) reach this pool as they reach the core one', async () => {
+    const s = await rawServer(() => {});
+    const { pool, stats } = makePool(http2ConnectionSettings(resolveLimits({ upstreamHttp2KeepaliveIntervalMs: 60, upstreamHttp2KeepaliveTimeoutMs: 80 }), 'upstream'));
+    expect(await request(pool, s.port)).toBe('reset_before_head');
+    expect(stats.get('http2.keepalive_timeout')).toBe(1);
+  });
+});
