@@ -110,8 +110,12 @@ async function startCa(dir: string, ttlMs: number, port = 0): Promise<CaServer> 
   return server;
 }
 
-/** A CA-fed workload certificate for default/`sa`, started (the first certificate in hand); renewed at `renewAt` of its life. */
-async function caSource(dir: string, port: number, sa: string, ttlMs: number, logs: string[], renewAt = 0.5): Promise<CaWorkloadCertificates> {
+/**
+ * A CA-fed workload certificate for default/`sa`, renewed at `renewAt` of its life; started (the
+ * first certificate in hand) unless `start` is false (the caller starts it once the runtimes that
+ * serve it are up, so their start-up, seconds on a loaded machine, does not eat into its life).
+ */
+async function caSource(dir: string, port: number, sa: string, ttlMs: number, logs: string[], renewAt = 0.5, start = true): Promise<CaWorkloadCertificates> {
   const s = new CaWorkloadCertificates({
     address: `127.0.0.1:${port}`,
     rootsPem: readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
@@ -124,7 +128,7 @@ async function caSource(dir: string, port: number, sa: string, ttlMs: number, lo
     log: (level, m) => logs.push(`${level} ${m}`),
   });
   closers.push(() => s.close());
-  await s.start();
+  if (start) await s.start();
   return s;
 }
 
@@ -189,14 +193,17 @@ describe('certificates of 8 s from the CA, renewed every 2 s', () => {
     const server = await startCa(dir, ttl);
     closers.push(() => server.close());
     const caLogs: string[] = [];
-    const sidecarCerts = await caSource(dir, server.port, 'app', ttl, caLogs, 0.25);
-    const clientCerts = await caSource(dir, server.port, 'client', ttl, caLogs, 0.25);
-    const serials = { app: new Set([serialOf(sidecarCerts.current()!)]), client: new Set([serialOf(clientCerts.current()!)]) };
-    sidecarCerts.subscribe((c) => serials.app.add(serialOf(c)));
-    clientCerts.subscribe((c) => serials.client.add(serialOf(c)));
+    const sidecarCerts = await caSource(dir, server.port, 'app', ttl, caLogs, 0.25, false);
+    const clientCerts = await caSource(dir, server.port, 'client', ttl, caLogs, 0.25, false);
     const logs: string[] = [];
     const sidecar = await strictSidecar(sidecarCerts, logs);
     const proxy = await clientProxy(sidecar.ports.inbound, clientCerts, logs);
+    // The first certificates once both runtimes are up (their start-up, seconds on a loaded
+    // machine, once delayed the first renewal past the first expiry).
+    await Promise.all([sidecarCerts.start(), clientCerts.start()]);
+    const serials = { app: new Set([serialOf(sidecarCerts.current()!)]), client: new Set([serialOf(clientCerts.current()!)]) };
+    sidecarCerts.subscribe((c) => serials.app.add(serialOf(c)));
+    clientCerts.subscribe((c) => serials.client.add(serialOf(c)));
     const before = seen.length;
 
     // Three keep-alive clients through the proxy, each one request at a time; beside them one mTLS
@@ -254,11 +261,14 @@ describe('the CA away during renewal', () => {
     const server = await startCa(dir, ttl, port);
     const sidecarLogs: string[] = [];
     const clientLogs: string[] = [];
-    const sidecarCerts = await caSource(dir, port, 'app', ttl, sidecarLogs);
-    const clientCerts = await caSource(dir, port, 'client', ttl, clientLogs);
-    const held = { app: sidecarCerts.current()!, client: clientCerts.current()! };
+    const sidecarCerts = await caSource(dir, port, 'app', ttl, sidecarLogs, 0.5, false);
+    const clientCerts = await caSource(dir, port, 'client', ttl, clientLogs, 0.5, false);
     const sidecar = await strictSidecar(sidecarCerts, sidecarLogs);
     const proxy = await clientProxy(sidecar.ports.inbound, clientCerts, clientLogs);
+    // The certificates' 4 s start once both runtimes are up (start-up on a loaded machine once
+    // took all of them, leaving no time to serve before the first expiry).
+    await Promise.all([sidecarCerts.start(), clientCerts.start()]);
+    const held = { app: sidecarCerts.current()!, client: clientCerts.current()! };
     await server.close();
 
     // Until the first expiry: the same certificates, served (fresh connections, so each is a handshake).
