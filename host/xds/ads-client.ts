@@ -154,6 +154,10 @@ export class AdsClient {
       // The control plane may be away for long: keep trying, never give up the channel.
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
+      // The channel's own reconnect backoff (grpc-js: 1 s growing to 120 s) within the stream's,
+      // so a control plane back after a long absence is found within the 30 s cap, not 2 min.
+      'grpc.initial_reconnect_backoff_ms': this.#opts.backoff?.baseMs ?? 500,
+      'grpc.max_reconnect_backoff_ms': this.#opts.backoff?.maxMs ?? 30_000,
     } as never) as unknown as GrpcAdsClient;
   }
 

@@ -123,10 +123,14 @@ describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () =
     writeMesh(dir, up.ports, [100, 0]);
     cp = startControlPlane();
     // Back, with the config changed while it was away: the proxy resyncs to it. Its reconnect
-    // backoff is fully jittered and doubles from 500 ms: with the control plane slow to start on
-    // a loaded machine, the attempt that finds it can come 15 s or more after the kill.
+    // backoff is fully jittered and doubles from 500 ms to a 30 s cap (Envoy's xDS retry): a
+    // control plane slow to start on a loaded machine (20 s seen) lets the backoff reach the cap,
+    // so a fixed deadline from the kill cut the wait short. The wait is in two steps: the control
+    // plane ready (an event, however long it takes to start), then the proxy's next attempt,
+    // which comes within the 30 s cap.
     try {
-      await waitFor(async () => (await get(port)) === 'Version: v0.1', 45_000);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${mon}/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => null))?.status === 200, 60_000);
+      await waitFor(async () => (await get(port)) === 'Version: v0.1', 30_000 + 10_000);
     } catch (err) {
       // Say why (the control plane not back on its port, the proxy not reconnecting …).
       throw new Error(`${(err as Error).message}\ncontrol plane:\n${cp.out().slice(-1500)}\nproxy:\n${gw!.out().slice(-1500)}`);
@@ -136,5 +140,5 @@ describe('wasmesh control-plane with wasmesh proxies over xDS (processes)', () =
     expect(failed).toBe(0);
     expect(done).toBeGreaterThan(20);
     expect(gw!.out()).toMatch(/reconnecting in \d+ ms \(serving the last config meanwhile\)/);
-  }, 90_000);
+  }, 150_000);
 });

@@ -4,7 +4,7 @@
 // GET through the gateway) and a real PostgreSQL (psql 'select 1' through the gateway). Then the
 // gateway's istio_tcp_* metrics and Envoy tcp_proxy stats as the admin API serves them. Every
 // server started here is stopped in afterAll.
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-r
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { run, startPostgres, startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
 import { exchange } from '../helpers/tcp-exchange.js';
+import { tcpEchoServer } from '../helpers/tcp-echo.js';
 
 const bins = tcpServersForTests('tcp-gateway');
 let rt: ProxyRuntime;
@@ -21,15 +22,7 @@ let redis: TestServer | null = null;
 let pg: TestServer | null = null;
 const port: Record<number, number> = {};
 
-async function echo(name: string): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('data', (d) => s.write(`${name}:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
-}
+const echo = tcpEchoServer;
 const portOf = (s: Server): number => (s.address() as { port: number }).port;
 
 const GATEWAY = `apiVersion: networking.istio.io/v1

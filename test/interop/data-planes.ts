@@ -21,6 +21,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export interface RunningProxy {
   /** The listener port on 127.0.0.1. */
   port: number;
+  /** Its admin port on 127.0.0.1 (/stats). */
+  adminPort: number;
   /** Gateway TCP port → where this plane serves it on 127.0.0.1 (those asked for in StartOptions.tcpPorts). */
   tcp: ReadonlyMap<number, number>;
   stop(): Promise<void>;
@@ -140,7 +142,7 @@ function envoyPlane(withFilters: boolean): DataPlane {
         // --disable-hot-restart: no shared-memory region, so Envoys started by parallel test
         // files (or other engineers' runs) can never collide on a base id.
         const child = await startAndWait(bin!, ['-c', file, '--concurrency', '1', '--disable-hot-restart', '-l', 'warning'], adminPort, 'envoy');
-        return { port, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+        return { port, adminPort, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
       }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };
@@ -168,7 +170,7 @@ function wasmeshPlane(): DataPlane {
         const args = [join(ROOT, 'bin', 'wasmesh.js'), 'proxy', '-f', dir, ...listen, '--admin', `127.0.0.1:${adminPort}`];
         if (scenario.gateway !== undefined) args.push('--gateway', scenario.gateway);
         const child = await startAndWait(process.execPath, args, adminPort, 'wasmesh proxy');
-        return { port, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
+        return { port, adminPort, tcp, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }); } };
       }).catch((e: unknown) => { rmSync(dir, { recursive: true, force: true }); throw e; });
     },
   };

@@ -5,7 +5,7 @@
 // A scenario a file-driven plane does not serve (unservedBy) is skipped on the xDS plane of the
 // same engine, and only there.
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { check, send } from './exchanges.js';
+import { exchangeWith } from './exchanges.js';
 import { scenarios } from './scenarios.js';
 import { xdsDataPlanes, type XdsSession } from './xds-data-planes.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
@@ -28,12 +28,12 @@ for (const plane of xdsDataPlanes()) {
     for (const scenario of scenarios) {
       const unserved = scenario.unservedBy?.[plane.engine];
       describe.skipIf(unserved !== undefined)(scenario.name, () => {
-        let port = 0;
-        beforeAll(async () => { port = await session.load(scenario, upstreams.ports); }, 30_000);
+        let ports = { port: 0, adminPort: 0 };
+        beforeAll(async () => { ports = await session.load(scenario, upstreams.ports); }, 30_000);
 
         for (const exchange of scenario.exchanges) {
           it(exchange.name, async () => {
-            check(exchange, await send(port, exchange));
+            await exchangeWith(ports.port, ports.adminPort, exchange);
           });
         }
       });

@@ -3,7 +3,7 @@
 // bootstrap `wasmesh envoy-config` made of it.
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { dataPlanes, type RunningProxy } from './data-planes.js';
-import { check, send } from './exchanges.js';
+import { exchangeWith } from './exchanges.js';
 import { scenarios } from './scenarios.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
 
@@ -24,7 +24,7 @@ for (const plane of dataPlanes()) {
 
         for (const exchange of scenario.exchanges) {
           it(exchange.name, async () => {
-            check(exchange, await send(proxy!.port, exchange));
+            await exchangeWith(proxy!.port, proxy!.adminPort, exchange);
           });
         }
       });

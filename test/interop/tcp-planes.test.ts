@@ -5,7 +5,7 @@
 // (`tcpPorts`). Bytes cross both ways with half-close, the weights split connections, a 2 MiB
 // transfer arrives whole, and redis-cli PING/SET/GET works through each plane. Then the same
 // Gateway through stock Envoy programmed over xDS by the control plane.
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPlanes, type RunningProxy } from './data-planes.js';
 import type { Scenario } from './scenarios.js';
@@ -23,6 +23,7 @@ import { startAndWait, stopChild } from './data-planes.js';
 import { envoySettled, FolderControlPlane } from './xds-data-planes.js';
 import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js';
 import { nodeId } from '../../host/xds/xds-node.js';
+import { tcpEchoServer } from '../helpers/tcp-echo.js';
 
 const GATEWAY = `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -60,15 +61,7 @@ let echoes: Server[] = [];
 let redis: TestServer | null = null;
 const portOf = (s: Server): number => (s.address() as { port: number }).port;
 
-async function echo(name: string): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('data', (d) => s.write(`${name}:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
-}
+const echo = tcpEchoServer;
 
 beforeAll(async () => {
   echoes = [await echo('a'), await echo('b')];

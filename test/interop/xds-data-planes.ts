@@ -268,9 +268,9 @@ export async function startSynced(kind: XdsProxyKind, control: FolderControlPlan
 export interface XdsSession {
   /**
    * Serves `scenario`: its YAML into the watched folder, the proxy for its gateway (started on
-   * first use) SYNCED on it. Returns that proxy's listener port.
+   * first use) SYNCED on it. Returns that proxy's listener and admin ports.
    */
-  load(scenario: Scenario, ports: UpstreamPorts): Promise<number>;
+  load(scenario: Scenario, ports: UpstreamPorts): Promise<{ port: number; adminPort: number }>;
   close(): Promise<void>;
 }
 
@@ -298,7 +298,7 @@ function planeOf(kind: XdsProxyKind): XdsDataPlane {
           let proxy = proxies.get(key);
           if (!proxy) proxies.set(key, (proxy = await startSynced(kind, control, scenario.gateway)));
           else await control.waitSynced(proxy);
-          return proxy.port;
+          return { port: proxy.port, adminPort: proxy.adminPort };
         },
         async close() {
           for (const p of proxies.values()) await p.stop();

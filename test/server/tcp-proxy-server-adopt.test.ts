@@ -11,20 +11,15 @@ import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer, type TcpTarget } from '../../host/server/tcp-proxy-server.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
+import { tcpEchoServer, type TcpEchoServer } from '../helpers/tcp-echo.js';
 
 const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function echo(name: string): Promise<Server & { port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('data', (d) => s.write(`${name}:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  }) as Server & { port: number };
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  server.port = (server.address() as { port: number }).port;
+async function echo(name: string): Promise<TcpEchoServer> {
+  const server = await tcpEchoServer(name);
   open.push({ close: () => new Promise((r) => { server.close(r); }) });
   return server;
 }

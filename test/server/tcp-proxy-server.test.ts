@@ -4,13 +4,14 @@
 // maxConnections overflow (UO), no route, outlier ejection on connect failures; the stats and
 // istio_tcp_* series each leaves.
 import { spawn } from 'node:child_process';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import { renderIstioTcpPrometheus } from '../../host/telemetry/istio-tcp-metrics.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 import { tcpGateway, tcpServiceEntries, tcpVirtualService, type TcpBackend } from '../helpers/tcp-yaml.js';
+import { tcpEchoServer, type TcpEchoServer } from '../helpers/tcp-echo.js';
 
 const GW_PORT = 31400;
 const open: Array<{ close(): unknown }> = [];
@@ -19,16 +20,8 @@ afterEach(async () => {
 });
 
 /** An echo server that prefixes each reply with its name. */
-async function echo(name: string): Promise<Server & { port: number; accepted: number }> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    (server as Server & { accepted: number }).accepted++;
-    s.on('data', (d) => s.write(`${name}:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  }) as Server & { port: number; accepted: number };
-  server.accepted = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  server.port = (server.address() as { port: number }).port;
+async function echo(name: string): Promise<TcpEchoServer> {
+  const server = await tcpEchoServer(name);
   open.push({ close: () => new Promise((r) => { server.close(r); }) });
   return server;
 }

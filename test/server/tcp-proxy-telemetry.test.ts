@@ -3,7 +3,7 @@
 // and end exact at its close; one access-log record per connection — proxied, refused (UF) and
 // without a route (NR) — on the CLI log in Envoy's default format (`"- - -" 0`) and through a
 // Telemetry / meshConfig target (TEXT and JSON).
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { envoyAccessLogLine } from '../../host/telemetry/access-log-line.js';
 import { AccessLogFiles } from '../../host/telemetry/access-log-files.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
 import { tcpGateway, tcpServiceEntries, tcpVirtualService } from '../helpers/tcp-yaml.js';
+import { tcpEchoServer, type TcpEchoServer } from '../helpers/tcp-echo.js';
 
 const GW_PORT = 31400;
 const open: Array<{ close(): unknown }> = [];
@@ -23,14 +24,8 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-async function echo(name: string): Promise<Server & { port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('data', (d) => s.write(`${name}:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  }) as Server & { port: number };
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  server.port = (server.address() as { port: number }).port;
+async function echo(name: string): Promise<TcpEchoServer> {
+  const server = await tcpEchoServer(name);
   open.push({ close: () => new Promise((r) => { server.close(r); }) });
   return server;
 }

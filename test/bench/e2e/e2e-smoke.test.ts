@@ -3,7 +3,6 @@
 // Envoy both native and with the wasmesh proxy-wasm filters, and must produce well-formed JSON,
 // Markdown and SVG. No figure is compared with a threshold. Without wrk, fortio or Go it skips
 // with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { REPORT_SCHEMA, type E2eReport } from '../../../bench/e2e/report-types.j
 import { envoyForTests } from '../../helpers/envoy-for-tests.js';
 import { loadToolsMissingForTests } from '../../helpers/load-tools-for-tests.js';
 import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { runBench } from '../../helpers/bench-runner.js';
 
 const missing = loadToolsMissingForTests('bench:e2e smoke');
 
@@ -25,15 +25,7 @@ describe.skipIf(missing !== null)('bench:e2e harness, quick run', () => {
 
   it('runs every mode on every contender and writes JSON, Markdown and SVG', async () => {
     await ensureBuilt();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'e2e', 'run.js'), '--quick', '--duration', '1', '--out', out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stdout, stderr } = await runBench('e2e/run.js', ['--quick', '--duration', '1', '--out', out]);
     expect(code, stderr).toBe(0);
 
     // One dated report, no e2e-latest copy.

@@ -6,7 +6,6 @@
 // reporters' series (the destination reporter knowing the client side's workload from the peer
 // metadata, the source reporter the app's), and spans at the sink. No figure is compared with a
 // threshold. Without wrk, fortio or Go it skips with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPORT_SCHEMA, type E2eReport } from '../../../bench/e2e/report-types.js';
 import { envoyForTests } from '../../helpers/envoy-for-tests.js';
 import { loadToolsMissingForTests } from '../../helpers/load-tools-for-tests.js';
-import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { ensureBuilt } from '../../helpers/wasmesh-process.js';
+import { runBench } from '../../helpers/bench-runner.js';
 
 const missing = loadToolsMissingForTests('bench:e2e telemetry pair smoke');
 
@@ -26,13 +26,7 @@ describe.skipIf(missing !== null)('bench:e2e --telemetry-pair, quick run', () =>
 
   it('measures the pairs; both reporters report with their peers known; spans reach the sink', async () => {
     await ensureBuilt();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'e2e', 'run.js'), '--quick', '--duration', '1', '--telemetry-pair', '--rates', '1000', '--out', out],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stdout, stderr } = await runBench('e2e/run.js', ['--quick', '--duration', '1', '--telemetry-pair', '--rates', '1000', '--out', out]);
     expect(code, stderr).toBe(0);
 
     const json = readdirSync(out).find((f) => f.endsWith('.json'))!;

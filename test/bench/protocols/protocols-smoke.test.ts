@@ -5,28 +5,21 @@
 // WASMESH_REQUIRE_LOADGEN=1 (and only skip the HTTP/2 mode without it). No figure is compared
 // with a threshold: this is not a timed test. Without Envoy or h2load the suite skips with the
 // reason, unless WASMESH_REQUIRE_ENVOY=1 / WASMESH_REQUIRE_LOADGEN=1.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProtocolsReport } from '../../../bench/protocols/run.js';
 import { envoyForTests } from '../../helpers/envoy-for-tests.js';
-import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { ensureBuilt } from '../../helpers/wasmesh-process.js';
 import { h2loadMissingForTests } from '../../helpers/load-tools-for-tests.js';
+import { runBench, type BenchRun } from '../../helpers/bench-runner.js';
 
 
 const envoy = envoyForTests('bench:protocols smoke');
 const missing = envoy === null ? 'Envoy not installed' : h2loadMissingForTests('bench:protocols smoke');
 
-function runner(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'protocols', 'run.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+const runner = (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchRun> => runBench('protocols/run.js', args, { env });
 
 describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
   const out = mkdtempSync(join(tmpdir(), 'wasmesh-protocols-smoke-'));

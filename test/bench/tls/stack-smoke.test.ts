@@ -2,13 +2,13 @@
 // (1 s per phase, 50 idle connections) runs both stacks and writes a well-formed report, next to
 // (never over) a result already there. No figure is compared with a goal. Without wrk it skips
 // with the reason, unless WASMESH_REQUIRE_LOADGEN=1.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findLoadTools } from '../../../bench/e2e/load-tools.js';
-import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { ensureBuilt } from '../../helpers/wasmesh-process.js';
+import { runBench } from '../../helpers/bench-runner.js';
 
 const missing = findLoadTools().wrk === null ? 'wrk not found (apt install wrk, or scripts/install-loadgen.sh)' : null;
 if (missing !== null && process.env.WASMESH_REQUIRE_LOADGEN === '1') throw new Error(`bench:tls smoke: WASMESH_REQUIRE_LOADGEN=1 but ${missing}`);
@@ -29,11 +29,7 @@ describe.skipIf(missing !== null)('bench:tls harness, tiny run', () => {
     await ensureBuilt();
     const today = `tls-stack-${new Date().toISOString().slice(0, 10)}.json`;
     writeFileSync(join(out, today), 'an earlier run\n');
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'tls', 'stack.js'), '--seconds', '1', '--idle', '50', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout!.resume();
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr } = await runBench('tls/stack.js', ['--seconds', '1', '--idle', '50', '--out', out]);
     expect(code, stderr).toBe(0);
 
     expect(readFileSync(join(out, today), 'utf8')).toBe('an earlier run\n');
@@ -59,10 +55,7 @@ describe.skipIf(missing !== null)('bench:tls harness, tiny run', () => {
 
   it('refuses a bad --seconds with the flag named', async () => {
     await ensureBuilt();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'tls', 'stack.js'), '--seconds', '0.5', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stderr } = await runBench('tls/stack.js', ['--seconds', '0.5', '--out', out]);
     expect(code).not.toBe(0);
     expect(stderr).toContain('--seconds must be a positive integer, got 0.5');
   });

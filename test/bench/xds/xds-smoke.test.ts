@@ -3,14 +3,14 @@
 // and, when installed, one stock Envoy; the report must be well formed and its figures plausible.
 // No figure is compared with a goal. Without Envoy it runs with --no-envoy, unless
 // WASMESH_REQUIRE_ENVOY=1, where a missing Envoy fails (envoyForTests).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { XDS_REPORT_SCHEMA, type XdsReport } from '../../../bench/xds/report.js';
 import { envoyForTests } from '../../helpers/envoy-for-tests.js';
-import { ensureBuilt, ROOT } from '../../helpers/wasmesh-process.js';
+import { ensureBuilt } from '../../helpers/wasmesh-process.js';
+import { runBench } from '../../helpers/bench-runner.js';
 
 const envoy = envoyForTests('bench:xds smoke');
 
@@ -21,12 +21,7 @@ describe('bench:xds harness, tiny run', () => {
   it('connects the proxies, times a route and an endpoint change, and writes JSON and Markdown', async () => {
     await ensureBuilt();
     const args = ['--services', '20', '--proxies', '5', '--repeat', '1', '--settle', '600', '--out', out, ...(envoy === null ? ['--no-envoy'] : [])];
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'xds', 'run.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stdout, stderr } = await runBench('xds/run.js', args);
     expect(code, stderr).toBe(0);
 
     const written = readdirSync(out).sort();

@@ -3,7 +3,7 @@
 // the stream idle timeout answers 408 (flag SI) when nothing moves but never cuts a slow live
 // upload, the request headers timeout (off by default) answers 408, max requests per connection
 // closes after the Nth response, the connection limit refuses the next connection.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import net from 'node:net';
 import { ProxyServer } from '../../../host/server/proxy-server.js';
 import { DEFAULT_LIMITS } from '../../../host/common/limits.js';
@@ -17,12 +17,23 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** An upstream that answers `ok` once the request's body (content-length) has arrived. */
-async function upstream(): Promise<{ port: number; bodies: number[] }> {
+/**
+ * An upstream that answers `ok` once the request's body (content-length) has arrived.
+ * `bodyReceived(n)`: resolves once n bytes after the first request's head have arrived.
+ */
+async function upstream(): Promise<{ port: number; bodies: number[]; bodyReceived: (n: number) => Promise<void> }> {
   const bodies: number[] = [];
+  let all = Buffer.alloc(0);
+  const bodyBytes = (): number => {
+    const end = all.indexOf('\r\n\r\n');
+    return end < 0 ? -1 : all.length - end - 4;
+  };
+  const waiting: Array<{ n: number; resolve: () => void }> = [];
   const server = net.createServer((s) => {
     let buf = Buffer.alloc(0);
     s.on('data', (d) => {
+      all = Buffer.concat([all, d]);
+      for (const w of waiting.splice(0)) if (bodyBytes() >= w.n) w.resolve(); else waiting.push(w);
       buf = Buffer.concat([buf, d]);
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
@@ -38,7 +49,8 @@ async function upstream(): Promise<{ port: number; bodies: number[] }> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-  return { port: (server.address() as net.AddressInfo).port, bodies };
+  const bodyReceived = (n: number): Promise<void> => (bodyBytes() >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve })));
+  return { port: (server.address() as net.AddressInfo).port, bodies, bodyReceived };
 }
 
 function mesh(port: number): MeshConfig {
@@ -49,7 +61,7 @@ function mesh(port: number): MeshConfig {
   };
 }
 
-async function proxy(limits: Partial<Limits>): Promise<{ p: ProxyServer; logs: AccessLogEntry[]; up: { bodies: number[] } }> {
+async function proxy(limits: Partial<Limits>): Promise<{ p: ProxyServer; logs: AccessLogEntry[]; up: Awaited<ReturnType<typeof upstream>> }> {
   const up = await upstream();
   const logs: AccessLogEntry[] = [];
   const p = new ProxyServer({ host: '127.0.0.1', port: 0, limits, log: (e) => logs.push(e) });
@@ -59,19 +71,35 @@ async function proxy(limits: Partial<Limits>): Promise<{ p: ProxyServer; logs: A
   return { p, logs, up };
 }
 
-/** A raw client: what it received, and whether the proxy closed the connection. */
-function client(port: number): { socket: net.Socket; data: () => string; closed: Promise<number> } {
+/**
+ * A raw client: what it received, and whether the proxy closed the connection. `received(pred)`:
+ * resolves once what it received meets `pred`, rejects if the connection closes first.
+ */
+function client(port: number): { socket: net.Socket; data: () => string; closed: Promise<number>; received: (pred: (data: string) => boolean) => Promise<void> } {
   const socket = net.connect(port, '127.0.0.1');
   let data = '';
   const started = Date.now();
   socket.on('data', (d) => (data += d.toString('latin1')));
   socket.on('error', () => {});
   cleanups.push(() => void socket.destroy());
-  return { socket, data: () => data, closed: new Promise((r) => socket.on('close', () => r(Date.now() - started))) };
+  const received = (pred: (data: string) => boolean): Promise<void> => new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (pred(data)) done(resolve);
+    };
+    const closed = (): void => done(() => reject(new Error(`connection closed first; received ${JSON.stringify(data.slice(0, 200))}`)));
+    const done = (then: () => void): void => {
+      socket.off('data', check);
+      socket.off('close', closed);
+      then();
+    };
+    socket.on('data', check);
+    socket.on('close', closed);
+    check();
+  });
+  return { socket, data: () => data, closed: new Promise((r) => socket.on('close', () => r(Date.now() - started))), received };
 }
 
 const GET = 'GET / HTTP/1.1\r\nhost: svc\r\n\r\n';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('HTTP/1.1 listener limits', () => {
   it("defaults are Envoy's: idle 1 h, stream idle 5 min, request headers timeout off, unlimited requests and connections", () => {
@@ -103,18 +131,30 @@ describe('HTTP/1.1 listener limits', () => {
   });
 
   it('stream idle timeout never cuts a slow upload that keeps moving (1 KiB every 100 ms for 2 s, timeout 300 ms)', async () => {
-    const { p, up } = await proxy({ streamIdleTimeoutMs: 300 });
-    const c = client(p.port);
-    const chunk = 'x'.repeat(1024);
-    c.socket.write(`POST / HTTP/1.1\r\nhost: svc\r\ncontent-length: ${20 * 1024}\r\n\r\n`);
-    for (let i = 0; i < 20; i++) {
-      await sleep(100);
-      c.socket.write(chunk);
+    // The listener's clock (its sweep interval, performance.now) is fake and the test moves it:
+    // each chunk is written 100 ms of that clock after the last and has reached the upstream before
+    // the clock moves on. With wall-clock timers, one stall of the loaded event loop past 200 ms
+    // let the sweep run before the late chunk was read: a 408 for an upload that never stopped.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const { p, up } = await proxy({ streamIdleTimeoutMs: 300 });
+      const c = client(p.port);
+      const chunk = 'x'.repeat(1024);
+      c.socket.write(`POST / HTTP/1.1\r\nhost: svc\r\ncontent-length: ${20 * 1024}\r\n\r\n`);
+      const closedEarly = c.closed.then(() => { throw new Error(`the proxy closed the upload: ${JSON.stringify(c.data().slice(0, 200))}`); });
+      await Promise.race([up.bodyReceived(0), closedEarly]); // the head has reached the upstream
+      for (let i = 1; i <= 20; i++) {
+        await vi.advanceTimersByTimeAsync(100);
+        c.socket.write(chunk);
+        await Promise.race([up.bodyReceived(i * 1024), closedEarly]);
+      }
+      await c.received((d) => d.includes('\r\n\r\nok'));
+      expect(c.data()).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect(up.bodies).toEqual([20 * 1024]);
+      expect(p.stats.downstream.get('downstream_rq_idle_timeout')).toBe(0);
+    } finally {
+      vi.useRealTimers();
     }
-    for (let i = 0; i < 50 && !c.data().includes('\r\n\r\nok'); i++) await sleep(50);
-    expect(c.data()).toMatch(/^HTTP\/1\.1 200 OK/);
-    expect(up.bodies).toEqual([20 * 1024]);
-    expect(p.stats.downstream.get('downstream_rq_idle_timeout')).toBe(0);
   });
 
   it('request headers timeout (off by default): a head not complete in time is answered 408', async () => {
@@ -148,13 +188,13 @@ describe('HTTP/1.1 listener limits', () => {
     const b = client(p.port);
     a.socket.write(GET);
     b.socket.write(GET);
-    for (let i = 0; i < 50 && !(a.data().includes('ok') && b.data().includes('ok')); i++) await sleep(20);
+    await Promise.all([a.received((d) => d.includes('ok')), b.received((d) => d.includes('ok'))]);
     const third = client(p.port);
     await third.closed;
     expect(third.data()).toBe('');
     expect(p.stats.downstream.get('downstream_cx_overflow')).toBe(1);
     a.socket.write(GET);
-    for (let i = 0; i < 50 && a.data().split('\r\n\r\nok').length < 3; i++) await sleep(20);
+    await a.received((d) => d.split('\r\n\r\nok').length >= 3);
     expect(a.data().split('\r\n\r\nok')).toHaveLength(3);
   });
 

@@ -88,7 +88,7 @@ describe('TcpProxySession', () => {
       client.end();
     };
     writeMore();
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => flow.length > 0); // the downstream paused (an event, not 300 ms of hoping)
     expect(flow[0]).toBe(true);
     // The proxy holds at most about one chunk beyond the socket's high-water mark, not the 32 MB.
     expect(upstream.writableLength).toBeLessThan(1024 * 1024);

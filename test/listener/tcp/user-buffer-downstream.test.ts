@@ -97,7 +97,9 @@ describe('rewrapWithUserBuffer', () => {
     const { client, accepted } = await accept();
     client.end('all of it');
     accepted.read(0); // reading starts; the bytes and the FIN are buffered, nothing consumed
-    await new Promise((r) => setTimeout(r, 100));
+    // Until both are in (the stream's own state, which rewrapWithUserBuffer reads), not a 100 ms settle.
+    const state = (accepted as unknown as { _readableState: { ended: boolean } })._readableState;
+    while (!(state.ended && accepted.readableLength === 9)) await new Promise((r) => setTimeout(r, 5));
     expect(accepted.readableLength).toBe(9);
     expect(rewrapWithUserBuffer(accepted, new UserBufferReader())).toBeNull();
     // Still readable as it was: the bytes, then the end.

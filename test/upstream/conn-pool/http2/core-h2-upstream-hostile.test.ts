@@ -8,7 +8,7 @@
 // header list resets that stream alone (`http2.header_overflow`); the server's
 // SETTINGS_MAX_CONCURRENT_STREAMS holds further streams back; a GOAWAY refuses the streams above
 // its last-stream-id (retriable) while the others finish, and the next request opens a new connection.
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, vi } from 'vitest';
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { HpackEncoder } from '../../../../host/core/h2/hpack.js';
@@ -118,6 +118,26 @@ function run(stream: UpstreamStream, path = '/'): Promise<UpstreamFailure | 'end
       onRequestDrain: () => {},
     }, { isHead: false, chunked: false, hasBody: false });
   });
+}
+
+/** `run` with a callback on each piece of the response body. */
+function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
+  return new Promise((resolve) => {
+    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
+      onResponseHead: () => {},
+      onResponseData: () => { onData(); return true; },
+      onResponseEnd: () => resolve('ended'),
+      onUpstreamFailure: (f) => resolve(f),
+      onRequestDrain: () => {},
+    }, { isHead: false, chunked: false, hasBody: false });
+  });
+}
+
+/** A promise and its resolve, for waiting on an event rather than on time. */
+function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
 }
 
 async function request(pool: ClusterPool, port: number, path = '/'): Promise<UpstreamFailure | 'ended' | string> {
@@ -289,27 +309,58 @@ describe('core upstream HTTP/2: PING keepalive (Envoy connection_keepalive) and 
   });
 
   it('an ACK with other opaque data does not count; frames received while waiting extend the wait', async () => {
-    let answer = true;
-    const s = await rawServer((f, sock) => {
-      // Wrong data in the ACK, but a DATA frame of a slow response every 30 ms: alive, not answering the PING properly.
-      if (f.type === PING && (f.flags & ACK) === 0) sock.write(frame(PING, ACK, 0, Buffer.alloc(8, 1)));
-      if (f.type === HEADERS) {
-        sock.write(frame(HEADERS, END_HEADERS, f.stream, STATUS_200));
-        const t = setInterval(() => {
-          if (!answer || sock.destroyed) return clearInterval(t);
-          sock.write(frame(DATA, 0, f.stream, Buffer.from('x')));
-        }, 20);
+    // The keepalive's clock (setTimeout, performance.now) is fake and the test moves it; the
+    // sockets are real and each step waits for its frame to arrive before the clock moves on.
+    // So "a DATA frame every 30 ms against a 120 ms timeout" holds on a loaded machine too (with
+    // wall-clock timers, one event-loop stall past 120 ms between two DATA frames timed it out).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      let pings = 0;
+      const pinged = signal();
+      const headers = signal<{ sock: Socket; stream: number }>();
+      const s = await rawServer((f, sock) => {
+        // Wrong data in every ACK: alive, not answering the PING properly.
+        if (f.type === PING && (f.flags & ACK) === 0) {
+          pings++;
+          sock.write(frame(PING, ACK, 0, Buffer.alloc(8, 1)));
+          pinged.resolve();
+        }
+        if (f.type === HEADERS) {
+          sock.write(frame(HEADERS, END_HEADERS, f.stream, STATUS_200));
+          headers.resolve({ sock, stream: f.stream });
+        }
+      });
+      const { pool, stats } = makePool(keepalive(50, 120));
+      const st = (await acquire(pool, s.port)) as UpstreamStream;
+      let arrived = signal();
+      const outcome = runWith(st, () => arrived.resolve());
+      const { sock, stream } = await headers.promise;
+      /** The server sends one byte of the response; resolves once the client has read it (and every frame before it). */
+      const dataFrame = async (): Promise<void> => {
+        arrived = signal();
+        sock.write(frame(DATA, 0, stream, Buffer.from('x')));
+        await Promise.race([arrived.promise, outcome.then((o) => { throw new Error(`the stream ended (${o}) while the server was still sending`); })]);
+      };
+      await dataFrame();
+      await vi.advanceTimersByTimeAsync(50); // the interval (50 ms less up to 15 %): the PING goes out
+      await pinged.promise;
+      await dataFrame(); // behind the wrong ACK on the socket: the ACK has been read too
+      // 20 DATA frames 30 ms apart: 600 ms, five times the timeout, kept alive by the frames alone.
+      for (let i = 0; i < 20; i++) {
+        await vi.advanceTimersByTimeAsync(30);
+        await dataFrame();
       }
-    });
-    // A timeout 15 DATA intervals long: a busy machine delaying a few timers does not look like silence.
-    const { pool, stats } = makePool(keepalive(50, 300));
-    const st = (await acquire(pool, s.port)) as UpstreamStream;
-    const outcome = run(st);
-    await sleep(900); // interval + timeout twice over: kept alive by the DATA frames
-    expect(stats.get('http2.keepalive_timeout')).toBe(0);
-    answer = false; // the server goes quiet: now the timeout runs out
-    expect(await outcome).toBe('reset_mid_response');
-    expect(stats.get('http2.keepalive_timeout')).toBe(1);
+      expect(stats.get('http2.keepalive_timeout')).toBe(0);
+      expect(pings).toBe(1); // the wrong ACK did not answer it: still the same PING outstanding
+      // The server goes quiet: the timeout runs out 120 ms after the last frame, not before.
+      await vi.advanceTimersByTimeAsync(119);
+      expect(stats.get('http2.keepalive_timeout')).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(stats.get('http2.keepalive_timeout')).toBe(1);
+      expect(await outcome).toBe('reset_mid_response');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('connection_idle_interval: a connection idle that long sends a PING before the next request', async () => {
