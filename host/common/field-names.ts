@@ -1,0 +1,79 @@
+// Header field names read from a head's bytes, one string per distinct name. A head's names are
+// the same few dozen on request after request (host, user-agent, x-request-id, and a mesh
+// peer's x-envoy-peer-metadata, x-b3-* and traceparent), and decoding each one was a fresh
+// string per field per request (then a second one when it had an upper-case letter), garbage as
+// soon as the request ended. Here a name's bytes are hashed and compared with the names seen
+// before, case-insensitively, and a match gives back the kept lower-case string: no allocation,
+// and the same string object on every request, so the proxy's lookups by name (all of them
+// compare with `===`) find it by pointer: the kept string is V8's internalized one, as the
+// literals they compare with are. Bounded: past MAX_NAMES distinct names (a client
+// inventing names) or for a name longer than MAX_NAME_LENGTH, a name is decoded as before.
+
+/** Distinct names kept, at most; later new names are decoded every time. */
+export const MAX_NAMES = 512;
+/** Longer names are decoded every time and never kept. */
+export const MAX_NAME_LENGTH = 64;
+/** Hash table slots (a power of two, at least twice MAX_NAMES: open addressing stays short). */
+const SLOTS = 2048;
+
+/** One kept name: its lower-case bytes and string, and whether it has an underscore (the listener's headers_with_underscores check). */
+export interface FieldName {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly underscore: boolean;
+}
+
+/** V8's internalized copy of `s`: the string a property key of that spelling is. */
+function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0]!;
+}
+
+/** ASCII upper case to lower case; any other byte as it is. */
+function lower(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+export class FieldNames {
+  readonly #slots: Array<FieldName | undefined> = new Array<FieldName | undefined>(SLOTS);
+  #size = 0;
+
+  /** Names kept so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * The kept name of the bytes `mem[start, end)` (compared without regard to ASCII case), kept
+   * now when it is new and there is room; undefined when it is not kept (too long, table full).
+   */
+  lookup(mem: Uint8Array, start: number, end: number): FieldName | undefined {
+    const len = end - start;
+    if (len === 0 || len > MAX_NAME_LENGTH) return undefined;
+    // FNV-1a over the lower-case bytes.
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ lower(mem[i]!), 0x01000193);
+    const mask = SLOTS - 1;
+    for (let s = h & mask, probes = 0; probes < SLOTS; s = (s + 1) & mask, probes++) {
+      const e = this.#slots[s];
+      if (e === undefined) {
+        if (this.#size >= MAX_NAMES) return undefined;
+        const bytes = new Uint8Array(len);
+        for (let i = 0; i < len; i++) bytes[i] = lower(mem[start + i]!);
+        // Internalized (as V8 does with every property key), so that `===` against the proxy's
+        // literal names ('x-b3-traceid', 'host': internalized too) is a pointer compare, not a
+        // compare of the characters.
+        const name = internalized(Buffer.from(bytes.buffer, bytes.byteOffset, len).toString('latin1'));
+        const kept: FieldName = { bytes, name, underscore: name.includes('_') };
+        this.#slots[s] = kept;
+        this.#size++;
+        return kept;
+      }
+      const b = e.bytes;
+      if (b.length !== len) continue;
+      let i = 0;
+      while (i < len && b[i] === lower(mem[start + i]!)) i++;
+      if (i === len) return e;
+    }
+    return undefined;
+  }
+}
