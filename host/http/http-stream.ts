@@ -71,6 +71,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #intact: number;
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
+  /** A caller's shared array (addResponseHeaders) when it is the only one added: copied before any further add. */
+  #extraShared: readonly string[] | null = null;
   #headSource: HeadSource | null = null;
   /** Response fields to take out of the upstream's head (takeResponseHeaders), and their values as found. */
   #take: readonly string[] | null = null;
@@ -413,7 +415,24 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   addResponseHeader(name: string, value: string): void {
-    (this.#extraHeaders ??= []).push(name, value);
+    const extra = (this.#extraHeaders ??= this.#unshare());
+    extra.push(name, value);
+  }
+
+  addResponseHeaders(pairs: readonly string[]): void {
+    if (this.#extraHeaders === null && this.#extraShared === null) {
+      this.#extraShared = pairs;
+      return;
+    }
+    const extra = (this.#extraHeaders ??= this.#unshare());
+    for (let i = 0; i + 1 < pairs.length; i += 2) extra.push(pairs[i]!, pairs[i + 1]!);
+  }
+
+  /** The added headers as the stream's own array (a shared one copied: it is never changed). */
+  #unshare(): string[] {
+    const shared = this.#extraShared;
+    this.#extraShared = null;
+    return shared === null ? [] : [...shared];
   }
 
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void {
@@ -446,7 +465,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       this.#headSource!.emitHead(TAKING_SINK);
       takingSink.end();
     }
-    const extra = this.#extraHeaders;
+    const extra = this.#extraHeaders ?? this.#extraShared;
     if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) sink.header(extra[i]!, extra[i + 1]!);
   }
 

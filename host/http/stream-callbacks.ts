@@ -96,6 +96,12 @@ export interface StreamCallbacks {
   continueDecoding(): void;
   /** A header for the response, written after the upstream's (or the local reply's) own. */
   addResponseHeader(name: string, value: string): void;
+  /**
+   * Headers for the response (name, value, name, value, …) from an array the caller keeps and
+   * never changes: the same on every response (a filter's fixed headers, Istio's peer metadata),
+   * so the stream holds the array itself rather than a copy.
+   */
+  addResponseHeaders(pairs: readonly string[]): void;
 
   /** The response head: written downstream after the filters' onResponseHeaders (terminal filters). */
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;

@@ -61,6 +61,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     addResponseHeader(name, value) {
       stream.responseHeaders.push([name, value]);
     },
+    addResponseHeaders(pairs) {
+      for (let i = 0; i + 1 < pairs.length; i += 2) stream.responseHeaders.push([pairs[i]!, pairs[i + 1]!]);
+    },
     encodeHeaders: unused('encodeHeaders'),
     encodeData: unused('encodeData'),
     encodeEnd: unused('encodeEnd'),

@@ -209,6 +209,26 @@ describe('HttpStream', () => {
     expect(h.config.inflight).toBe(0);
   });
 
+  it('writes a shared array of added response headers as given, and copies it (never changes it) when more are added', () => {
+    const shared = Object.freeze(['x-peer-id', 'one', 'x-peer', 'meta']);
+    const add = (more: boolean): HttpFilter => ({
+      onResponseHeaders: (s) => {
+        s.addResponseHeaders(shared);
+        if (more) {
+          s.addResponseHeader('x-more', '1');
+          s.addResponseHeaders(['x-pair', '2']);
+        }
+      },
+    });
+    for (const more of [false, true]) {
+      const h = harness([{ filters: [] }], [add(more)]);
+      const ds = new FakeDownstream('/a/x');
+      h.run(ds);
+      expect(ds.head!.fields).toEqual([['from', 'upstream'], ['x-peer-id', 'one'], ['x-peer', 'meta'], ...(more ? [['x-more', '1'], ['x-pair', '2']] : [])]);
+    }
+    expect(shared).toEqual(['x-peer-id', 'one', 'x-peer', 'meta']);
+  });
+
   it('a route whose filters keep no per-stream state shares one filter array; a stateful one gets a new filter per stream', () => {
     const events: string[] = [];
     let created = 0;

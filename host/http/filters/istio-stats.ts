@@ -79,6 +79,8 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
   const byHost = new Map<string, ServiceLabels>();
   const byCluster = new Map<string, ServiceLabels>();
   const destination = metrics.reporter === 'destination';
+  // This workload's metadata fields, one array for every response that carries them.
+  const ownFields: readonly string[] = Object.freeze([PEER_METADATA_ID, deps.ownId, PEER_METADATA, deps.ownMetadata]);
 
   const hostService = (authority: string): ServiceLabels => {
     let s = byHost.get(authority);
@@ -112,8 +114,7 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
         if (value !== null) stream.downstreamPeer = peers.labelsOf(value);
         // A mesh caller (it sent its metadata) learns who answered it; other clients learn nothing.
         if (value !== null || id !== null) {
-          stream.addResponseHeader(PEER_METADATA_ID, deps.ownId);
-          stream.addResponseHeader(PEER_METADATA, deps.ownMetadata);
+          stream.addResponseHeaders(ownFields);
         }
       } else {
         stream.takeResponseHeaders?.(PEER_FIELDS);
