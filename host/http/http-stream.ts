@@ -407,6 +407,28 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     }
   }
 
+  removeRequestHeaders(names: readonly string[]): void {
+    const h = this.#headers;
+    let w = 0;
+    fields: for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i];
+      for (let k = 0; k < names.length; k++) {
+        if (name === names[k]) {
+          if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+          continue fields;
+        }
+      }
+      if (w !== i) {
+        h[w] = h[i]!;
+        h[w + 1] = h[i + 1]!;
+      }
+      w += 2;
+    }
+    if (w === h.length) return;
+    h.length = w;
+    this.#viewFilled = false;
+  }
+
   takenResponseHeader(name: string): string | null {
     const take = this.#take;
     if (take === null || this.#taken === null) return null;

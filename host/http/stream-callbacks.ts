@@ -60,6 +60,8 @@ export interface StreamCallbacks {
   setRequestHeader(name: string, value: string): void;
   /** Removes every `name` header (lower-case) from the request as forwarded. */
   removeRequestHeader(name: string): void;
+  /** Removes every field with any of `names` (lower case), in one pass over the request's fields. */
+  removeRequestHeaders(names: readonly string[]): void;
   /**
    * The core's request view filled with this request as forwarded: every later reader of the
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).

@@ -50,6 +50,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     removeRequestHeader(name) {
       for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === name) fields.splice(k, 2);
     },
+    removeRequestHeaders(names) {
+      for (let k = fields.length - 2; k >= 0; k -= 2) if (names.includes(fields[k]!)) fields.splice(k, 2);
+    },
     requestView: () => null,
     sendLocalReply(status, headers, body, flag) {
       stream.replies.push({ status, headers: [...headers], body, ...(flag === undefined ? {} : { flag }) });

@@ -335,6 +335,23 @@ describe('HttpStream', () => {
     expect(before - after).toBe(3);
   });
 
+  it('removeRequestHeaders drops the fields of every listed name in one pass, keeps the others in order, and the view follows', () => {
+    let before = -1;
+    const removing: HttpFilter = {
+      onRequestHeaders(s) {
+        before = s.requestView()!.headerCount;
+        s.removeRequestHeaders(['x-b3-spanid', 'traceparent', 'absent']);
+        return FilterStatus.Continue;
+      },
+    };
+    let after = -1;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [removing]);
+    const ds = new FakeDownstream('/a', ['x-b3-spanid', '1', 'x-a', 'a', 'traceparent', 't', 'x-b', 'b', 'x-b3-spanid', '3']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
+    expect(before - after).toBe(3);
+  });
+
   it('fields a route filter edits after the match reach the filled view in place, as a refill would write them', () => {
     let seen: string[] = [];
     let core: Core | null = null;

@@ -41,7 +41,7 @@ export interface IstioStatsDeps {
   readonly namespace: string;
 }
 
-/** The fields taken out of an upstream response head (source reporter). */
+/** The peer metadata fields: taken out of an upstream response head (source reporter), removed from a request. */
 const PEER_FIELDS: readonly string[] = [PEER_METADATA, PEER_METADATA_ID];
 
 /** Distinct hosts and clusters remembered; past that a new inbound host counts as `unknown` (label values are bounded). */
@@ -107,8 +107,7 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
       const id = stream.requestHeader(PEER_METADATA_ID);
       if (value !== null || id !== null) {
         // Never forwarded: the app does not see them, and an outbound app cannot speak for another workload.
-        stream.removeRequestHeader(PEER_METADATA);
-        stream.removeRequestHeader(PEER_METADATA_ID);
+        stream.removeRequestHeaders(PEER_FIELDS);
       }
       if (destination) {
         if (value !== null) stream.downstreamPeer = peers.labelsOf(value);
