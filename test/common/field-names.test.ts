@@ -3,7 +3,7 @@
 // entries, and the table is bounded (names past MAX_NAMES, or longer than MAX_NAME_LENGTH, are
 // not kept: the caller decodes them itself).
 import { describe, expect, it } from 'vitest';
-import { FieldNames, MAX_NAMES, MAX_NAME_LENGTH } from '../../host/common/field-names.js';
+import { FieldNames, MAX_NAMES, MAX_NAME_LENGTH, MAX_PROBES } from '../../host/common/field-names.js';
 
 /** `text` written at `offset` of `mem`; its span. */
 function at(mem: Buffer, text: string, offset: number): [number, number] {
@@ -62,11 +62,26 @@ describe('FieldNames', () => {
     const names = new FieldNames();
     const mem = Buffer.alloc(64);
     const kept = names.lookup(mem, ...at(mem, 'host', 0))!;
-    for (let i = 1; i < MAX_NAMES; i++) expect(names.lookup(mem, ...at(mem, `x-made-up-${i}`, 10))).toBeDefined();
+    // Made-up names that differ where the hash reads (8 bytes: indexes 4, 6 and 7 vary).
+    const madeUp = (i: number): string => { const d = i.toString(36).padStart(3, '0'); return `nxyz${d[0]}w${d[1]}${d[2]}`; };
+    for (let i = 1; i < MAX_NAMES; i++) expect(names.lookup(mem, ...at(mem, madeUp(i), 10))).toBeDefined();
     expect(names.size).toBe(MAX_NAMES);
     expect(names.lookup(mem, ...at(mem, 'x-one-more', 10))).toBeUndefined();
     expect(names.size).toBe(MAX_NAMES);
     expect(names.lookup(mem, ...at(mem, 'HOST', 30))).toBe(kept);
-    expect(names.lookup(mem, ...at(mem, 'x-made-up-77', 10))!.name).toBe('x-made-up-77');
+    expect(names.lookup(mem, ...at(mem, madeUp(77).toUpperCase(), 10))!.name).toBe(madeUp(77));
+  });
+
+  it('names made to collide (same length, same sampled bytes) cost at most MAX_PROBES compares: past that they are not kept', () => {
+    const names = new FieldNames();
+    const mem = Buffer.alloc(64);
+    // Length 12: the hash reads indexes 0, 3, 6, 9, 10 and 11 (`x`, `a`, `b`, `c`, `y`, `z`): only the others differ.
+    const colliding = Array.from({ length: MAX_PROBES + 4 }, (_, i) => { const d = String(i).padStart(5, '0'); return `x${d.slice(0, 2)}a${d.slice(2, 4)}b${d[4]}-cyz`; });
+    const kept = colliding.map((n) => names.lookup(mem, ...at(mem, n, 0)));
+    expect(kept.slice(0, MAX_PROBES).every((e, i) => e?.name === colliding[i])).toBe(true);
+    expect(kept.slice(MAX_PROBES)).toEqual(new Array(4).fill(undefined));
+    expect(names.size).toBe(MAX_PROBES);
+    // The kept ones are still found.
+    expect(names.lookup(mem, ...at(mem, colliding[3]!.toUpperCase(), 20))).toBe(kept[3]);
   });
 });
