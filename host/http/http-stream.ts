@@ -71,6 +71,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   #intact: number;
   #flags: string[] | null = null;
   #extraHeaders: string[] | null = null;
+  /** A caller's shared array (addResponseHeaders) when it is the only one added: copied before any further add. */
+  #extraShared: readonly string[] | null = null;
   #headSource: HeadSource | null = null;
   /** Response fields to take out of the upstream's head (takeResponseHeaders), and their values as found. */
   #take: readonly string[] | null = null;
@@ -405,6 +407,28 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     }
   }
 
+  removeRequestHeaders(names: readonly string[]): void {
+    const h = this.#headers;
+    let w = 0;
+    fields: for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i];
+      for (let k = 0; k < names.length; k++) {
+        if (name === names[k]) {
+          if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+          continue fields;
+        }
+      }
+      if (w !== i) {
+        h[w] = h[i]!;
+        h[w + 1] = h[i + 1]!;
+      }
+      w += 2;
+    }
+    if (w === h.length) return;
+    h.length = w;
+    this.#viewFilled = false;
+  }
+
   takenResponseHeader(name: string): string | null {
     const take = this.#take;
     if (take === null || this.#taken === null) return null;
@@ -413,7 +437,24 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   addResponseHeader(name: string, value: string): void {
-    (this.#extraHeaders ??= []).push(name, value);
+    const extra = (this.#extraHeaders ??= this.#unshare());
+    extra.push(name, value);
+  }
+
+  addResponseHeaders(pairs: readonly string[]): void {
+    if (this.#extraHeaders === null && this.#extraShared === null) {
+      this.#extraShared = pairs;
+      return;
+    }
+    const extra = (this.#extraHeaders ??= this.#unshare());
+    for (let i = 0; i + 1 < pairs.length; i += 2) extra.push(pairs[i]!, pairs[i + 1]!);
+  }
+
+  /** The added headers as the stream's own array (a shared one copied: it is never changed). */
+  #unshare(): string[] {
+    const shared = this.#extraShared;
+    this.#extraShared = null;
+    return shared === null ? [] : [...shared];
   }
 
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void {
@@ -446,7 +487,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       this.#headSource!.emitHead(TAKING_SINK);
       takingSink.end();
     }
-    const extra = this.#extraHeaders;
+    const extra = this.#extraHeaders ?? this.#extraShared;
     if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) sink.header(extra[i]!, extra[i + 1]!);
   }
 

@@ -60,6 +60,8 @@ export interface StreamCallbacks {
   setRequestHeader(name: string, value: string): void;
   /** Removes every `name` header (lower-case) from the request as forwarded. */
   removeRequestHeader(name: string): void;
+  /** Removes every field with any of `names` (lower case), in one pass over the request's fields. */
+  removeRequestHeaders(names: readonly string[]): void;
   /**
    * The core's request view filled with this request as forwarded: every later reader of the
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).
@@ -96,6 +98,12 @@ export interface StreamCallbacks {
   continueDecoding(): void;
   /** A header for the response, written after the upstream's (or the local reply's) own. */
   addResponseHeader(name: string, value: string): void;
+  /**
+   * Headers for the response (name, value, name, value, …) from an array the caller keeps and
+   * never changes: the same on every response (a filter's fixed headers, Istio's peer metadata),
+   * so the stream holds the array itself rather than a copy.
+   */
+  addResponseHeaders(pairs: readonly string[]): void;
 
   /** The response head: written downstream after the filters' onResponseHeaders (terminal filters). */
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;

@@ -167,11 +167,13 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     workloadCertificates: opts.workloadCertificates,
     operationalLog: dataLog,
     inboundAppPorts: opts.dedicatedInbound === true ? opts.appPorts.slice(0, 1) : opts.appPorts,
-    // Always: the miss log explains 404 NR even with the access log off.
+    // Always: the miss log explains 404 NR even with the access log off (then only those
+    // streams get an entry: no entry built per request for nothing).
     log: (entry) => {
       logLine?.(entry);
       missLog.record(entry);
     },
+    ...(logLine === undefined ? { logOnly: InboundMissLog.wants } : {}),
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);

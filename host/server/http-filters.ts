@@ -46,6 +46,8 @@ export interface FilterDeps {
   readonly router: RouterContext;
   readonly listenerPort: () => number;
   readonly accessLog: ((entry: AccessLogEntry) => void) | undefined;
+  /** Which finished streams accessLog gets an entry for (status, flags); absent: all. */
+  readonly accessLogOnly?: (code: number, flags: readonly string[]) => boolean;
   /** AuthorizationPolicy CUSTOM: the ext_authz checker of a meshConfig extension provider, or null (denied: fail closed). */
   readonly extAuthz?: (provider: string) => ExtAuthzCheck | null;
   /** The operational log (AUDIT matches, dry-run results). */
@@ -118,7 +120,7 @@ export function listenerFilters(deps: FilterDeps, gateway: GatewayListener | nul
   // routing) answers in gRPC-Web. Absent otherwise (zero cost): gRPC-Web then goes upstream as it came.
   const grpcWeb = gateway !== undefined && gateway !== null ? gateway.grpcWeb === true : policy.mesh?.clusters.some((c) => c.protocol === 'GRPC_WEB') === true;
   if (grpcWeb) filters.push(grpcWebFilter);
-  if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog));
+  if (deps.accessLog) filters.push(accessLogFilter(deps.accessLog, deps.accessLogOnly));
   const files = deps.accessLogFiles;
   if (files !== undefined && policy.mesh?.accessLogs !== undefined && policy.mesh.accessLogs.length > 0) filters.push(telemetryAccessLogFilter(policy.mesh.accessLogs, (path) => files.writer(path), deps.listenerPort));
   // Tracing (Envoy's connection manager tracing): after the request id is set, before any policy answers.

@@ -93,6 +93,12 @@ export interface ProxyServerOptions {
   host: string;
   port: number;
   log?: (line: AccessLogEntry) => void;
+  /**
+   * Which finished streams `log` gets an entry for (status, flags); absent: all. A log that
+   * wants few (the sidecar's miss log with the access log off: 404 NR only) then costs the
+   * others no entry.
+   */
+  logOnly?: (code: number, flags: readonly string[]) => boolean;
   limits?: Partial<Limits>;
   /**
    * Seeds the percentage draws (fault injection, mirroring) and the clusters' retry backoff
@@ -298,6 +304,7 @@ export class ProxyServer {
       router,
       listenerPort: () => this.#listener.port,
       accessLog: opts.log,
+      ...(opts.logOnly !== undefined ? { accessLogOnly: opts.logOnly } : {}),
       accessLogFiles: sharedAccessLogFiles(opts.operationalLog),
       extAuthz: opts.extAuthz,
       operationalLog: opts.operationalLog,

@@ -18,6 +18,11 @@ export class InboundMissLog {
     this.#log = log;
   }
 
+  /** Whether a finished request (status, response flags) is one record() explains: a 404 NR. */
+  static wants(this: void, code: number, flags: readonly string[]): boolean {
+    return code === 404 && flags.includes('NR');
+  }
+
   /** Looks at one finished inbound request; logs the first refusal of each port. */
   record(entry: AccessLogEntry): void {
     if (entry.code !== 404 || !entry.flags.split(',').includes('NR')) return;

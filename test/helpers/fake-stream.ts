@@ -50,6 +50,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     removeRequestHeader(name) {
       for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === name) fields.splice(k, 2);
     },
+    removeRequestHeaders(names) {
+      for (let k = fields.length - 2; k >= 0; k -= 2) if (names.includes(fields[k]!)) fields.splice(k, 2);
+    },
     requestView: () => null,
     sendLocalReply(status, headers, body, flag) {
       stream.replies.push({ status, headers: [...headers], body, ...(flag === undefined ? {} : { flag }) });
@@ -60,6 +63,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     },
     addResponseHeader(name, value) {
       stream.responseHeaders.push([name, value]);
+    },
+    addResponseHeaders(pairs) {
+      for (let i = 0; i + 1 < pairs.length; i += 2) stream.responseHeaders.push([pairs[i]!, pairs[i + 1]!]);
     },
     encodeHeaders: unused('encodeHeaders'),
     encodeData: unused('encodeData'),

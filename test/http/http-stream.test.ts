@@ -209,6 +209,26 @@ describe('HttpStream', () => {
     expect(h.config.inflight).toBe(0);
   });
 
+  it('writes a shared array of added response headers as given, and copies it (never changes it) when more are added', () => {
+    const shared = Object.freeze(['x-peer-id', 'one', 'x-peer', 'meta']);
+    const add = (more: boolean): HttpFilter => ({
+      onResponseHeaders: (s) => {
+        s.addResponseHeaders(shared);
+        if (more) {
+          s.addResponseHeader('x-more', '1');
+          s.addResponseHeaders(['x-pair', '2']);
+        }
+      },
+    });
+    for (const more of [false, true]) {
+      const h = harness([{ filters: [] }], [add(more)]);
+      const ds = new FakeDownstream('/a/x');
+      h.run(ds);
+      expect(ds.head!.fields).toEqual([['from', 'upstream'], ['x-peer-id', 'one'], ['x-peer', 'meta'], ...(more ? [['x-more', '1'], ['x-pair', '2']] : [])]);
+    }
+    expect(shared).toEqual(['x-peer-id', 'one', 'x-peer', 'meta']);
+  });
+
   it('a route whose filters keep no per-stream state shares one filter array; a stateful one gets a new filter per stream', () => {
     const events: string[] = [];
     let created = 0;
@@ -310,6 +330,23 @@ describe('HttpStream', () => {
     let after = -1;
     const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [removing]);
     const ds = new FakeDownstream('/a', ['x-b3-spanid', '1', 'x-a', 'a', 'x-b3-spanid', '2', 'x-b', 'b', 'x-b3-spanid', '3']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
+    expect(before - after).toBe(3);
+  });
+
+  it('removeRequestHeaders drops the fields of every listed name in one pass, keeps the others in order, and the view follows', () => {
+    let before = -1;
+    const removing: HttpFilter = {
+      onRequestHeaders(s) {
+        before = s.requestView()!.headerCount;
+        s.removeRequestHeaders(['x-b3-spanid', 'traceparent', 'absent']);
+        return FilterStatus.Continue;
+      },
+    };
+    let after = -1;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [removing]);
+    const ds = new FakeDownstream('/a', ['x-b3-spanid', '1', 'x-a', 'a', 'traceparent', 't', 'x-b', 'b', 'x-b3-spanid', '3']);
     h.run(ds);
     expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
     expect(before - after).toBe(3);

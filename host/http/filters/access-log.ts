@@ -6,11 +6,15 @@ import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { AccessLogEntry } from '../../telemetry/access-log.js';
 import { formatFlags } from '../response-flags.js';
 
-/** The access-log filter writing one entry per stream to `sink`. */
-export function accessLogFilter(sink: (entry: AccessLogEntry) => void): HttpFilter {
+/**
+ * The access-log filter writing one entry per stream to `sink`; with `only`, just for the streams
+ * it accepts (by status and flags, read before anything of the entry is built).
+ */
+export function accessLogFilter(sink: (entry: AccessLogEntry) => void, only?: (code: number, flags: readonly string[]) => boolean): HttpFilter {
   return {
     onLog(stream: StreamCallbacks): void {
       const ds = stream.downstream;
+      if (only !== undefined && !only(ds.status, stream.flags)) return;
       sink({
         startTime: ds.startTime,
         method: ds.method,

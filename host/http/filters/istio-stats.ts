@@ -41,7 +41,7 @@ export interface IstioStatsDeps {
   readonly namespace: string;
 }
 
-/** The fields taken out of an upstream response head (source reporter). */
+/** The peer metadata fields: taken out of an upstream response head (source reporter), removed from a request. */
 const PEER_FIELDS: readonly string[] = [PEER_METADATA, PEER_METADATA_ID];
 
 /** Distinct hosts and clusters remembered; past that a new inbound host counts as `unknown` (label values are bounded). */
@@ -79,6 +79,8 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
   const byHost = new Map<string, ServiceLabels>();
   const byCluster = new Map<string, ServiceLabels>();
   const destination = metrics.reporter === 'destination';
+  // This workload's metadata fields, one array for every response that carries them.
+  const ownFields: readonly string[] = Object.freeze([PEER_METADATA_ID, deps.ownId, PEER_METADATA, deps.ownMetadata]);
 
   const hostService = (authority: string): ServiceLabels => {
     let s = byHost.get(authority);
@@ -105,15 +107,13 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
       const id = stream.requestHeader(PEER_METADATA_ID);
       if (value !== null || id !== null) {
         // Never forwarded: the app does not see them, and an outbound app cannot speak for another workload.
-        stream.removeRequestHeader(PEER_METADATA);
-        stream.removeRequestHeader(PEER_METADATA_ID);
+        stream.removeRequestHeaders(PEER_FIELDS);
       }
       if (destination) {
         if (value !== null) stream.downstreamPeer = peers.labelsOf(value);
         // A mesh caller (it sent its metadata) learns who answered it; other clients learn nothing.
         if (value !== null || id !== null) {
-          stream.addResponseHeader(PEER_METADATA_ID, deps.ownId);
-          stream.addResponseHeader(PEER_METADATA, deps.ownMetadata);
+          stream.addResponseHeaders(ownFields);
         }
       } else {
         stream.takeResponseHeaders?.(PEER_FIELDS);

@@ -23,11 +23,18 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
   // One header reader for the filter, pointed at the stream being started: filters run one at a
   // time on the proxy's thread, and the tracer reads the headers only inside start().
   let current: StreamCallbacks | null = null;
-  const get = (name: string): string | null => current!.requestHeader(name);
+  // Fields the reader found: none (a client that sends no context) and nothing is removed.
+  let found = 0;
+  const get = (name: string): string | null => {
+    const v = current!.requestHeader(name);
+    if (v !== null) found++;
+    return v;
+  };
   return {
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
       const ds = stream.downstream;
       current = stream;
+      found = 0;
       let trace;
       try {
         trace = tracer.start(get, null, ds.startTime);
@@ -47,8 +54,12 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
           downstreamCluster: stream.requestHeader('x-envoy-downstream-service-cluster'),
         });
       }
-      // The upstream heads carry the proxy's context instead (the core's head writer appends StreamTrace.writeTail's lines).
-      for (let i = 0; i < PROPAGATION_HEADERS.length; i++) stream.removeRequestHeader(PROPAGATION_HEADERS[i]!);
+      // The upstream heads carry the proxy's context instead (the core's head writer appends
+      // StreamTrace.writeTail's lines). When the tracer found none of the fields it read, the
+      // only ones it may not have read are tracestate (read only with a traceparent) and
+      // x-b3-parentspanid (only with both ids): without those either, there is nothing to remove
+      // (a client that sends no context: two lookups, not a pass over the fields per name).
+      if (found > 0 || stream.requestHeader('x-b3-parentspanid') !== null || stream.requestHeader('tracestate') !== null) stream.removeRequestHeaders(PROPAGATION_HEADERS);
       stream.trace = trace;
       return FilterStatus.Continue;
     },

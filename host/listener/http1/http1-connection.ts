@@ -23,6 +23,7 @@ import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './res
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
 import { RepeatedValues } from '../../common/repeated-values.js';
+import { FieldNames } from '../../common/field-names.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -52,6 +53,8 @@ const SPANS = new Uint32Array(4 * 128);
 const FIELD_ROOM = 8;
 /** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
 const REPEATED = new RepeatedValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
+/** The listener's field names, one string per distinct name (host/common/field-names.ts). */
+const NAMES = new FieldNames();
 
 export class Http1Connection implements Http1DownstreamConnection {
   readonly socket: Socket;
@@ -261,10 +264,12 @@ export class Http1Connection implements Http1DownstreamConnection {
     let expectContinue = false;
     let contentLengths = 0;
     for (let i = 0, j = 0; i < n; i++, j += 4) {
-      let name = mem.toString('latin1', base + SPANS[j]!, base + SPANS[j + 1]!);
       // Field names are case-insensitive; the proxy compares them lower-case (as uWS gave them).
-      name = name.toLowerCase();
-      if (underscores !== 'ALLOW' && name.includes('_')) {
+      // A name seen before is the kept string (no allocation per field); an unkept one is decoded.
+      const known = NAMES.lookup(mem, base + SPANS[j]!, base + SPANS[j + 1]!);
+      const name = known !== undefined ? known.name : mem.toString('latin1', base + SPANS[j]!, base + SPANS[j + 1]!).toLowerCase();
+      const underscore = known !== undefined ? known.underscore : name.includes('_');
+      if (underscores !== 'ALLOW' && underscore) {
         if (underscores === 'REJECT_REQUEST') {
           this.#ctx.stats.inc('http1.requests_rejected_with_underscores_in_headers');
           this.#protocolError(400, 'header_name_with_underscores');
@@ -276,7 +281,7 @@ export class Http1Connection implements Http1DownstreamConnection {
       // Whatever the setting, the underscore spelling of a framing or connection field never
       // goes upstream: a backend that reads `_` as `-` would see a second Transfer-Encoding or
       // Content-Length beside the one the proxy writes (a smuggling vector).
-      if (name.includes('_') && SHADOWED_FIELDS.has(name.replace(/_/g, '-'))) {
+      if (underscore && SHADOWED_FIELDS.has(name.replace(/_/g, '-'))) {
         this.#ctx.stats.inc('http1.dropped_headers_with_underscores');
         continue;
       }

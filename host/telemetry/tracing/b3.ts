@@ -23,8 +23,21 @@ function traceIdOk(id: string): boolean {
   return isHexId(id, 32) || isHexId(id, 16);
 }
 
-/** The multi-header form. `none` when x-b3-traceid or x-b3-spanid is absent and no sampling header is there. */
-export function extractB3Multi(get: HeaderReader): Extracted {
+/**
+ * A context result a caller reuses from request to request (the tracer: it copies what it keeps
+ * of a context before the next extraction), so that the multi-header form, every traced mesh
+ * request's, allocates no result of its own.
+ */
+export class ReusedContext {
+  readonly kind = 'context' as const;
+  readonly context = { traceId: '', spanId: '', parentId: null as string | null, sampled: null as boolean | null, debug: false, tracestate: null as string | null };
+}
+
+/**
+ * The multi-header form. `none` when x-b3-traceid or x-b3-spanid is absent and no sampling header
+ * is there. With `reuse`, a context is returned in it (valid until the next call with it).
+ */
+export function extractB3Multi(get: HeaderReader, reuse?: ReusedContext): Extracted {
   const traceId = get('x-b3-traceid');
   const spanId = get('x-b3-spanid');
   const sampledHeader = get('x-b3-sampled');
@@ -39,6 +52,16 @@ export function extractB3Multi(get: HeaderReader): Extracted {
   if (!isHexId(spanId, 16)) return { kind: 'invalid', reason: 'x-b3-spanid is not 16 hex digits' };
   const parent = get('x-b3-parentspanid');
   if (parent !== null && !isHexId(parent, 16)) return { kind: 'invalid', reason: 'x-b3-parentspanid is not 16 hex digits' };
+  if (reuse !== undefined) {
+    const c = reuse.context;
+    c.traceId = lowerHex(traceId);
+    c.spanId = lowerHex(spanId);
+    c.parentId = parent === null ? null : lowerHex(parent);
+    c.sampled = sampled;
+    c.debug = debug;
+    c.tracestate = null;
+    return reuse;
+  }
   const context: SpanContext = {
     traceId: lowerHex(traceId),
     spanId: lowerHex(spanId),
@@ -77,11 +100,11 @@ export function extractB3Single(value: string): Extracted {
   };
 }
 
-/** B3 from a request: the single header first when present (as Envoy), else the multi-header form. */
-export function extractB3(get: HeaderReader): Extracted {
+/** B3 from a request: the single header first when present (as Envoy), else the multi-header form (`reuse`: see extractB3Multi). */
+export function extractB3(get: HeaderReader, reuse?: ReusedContext): Extracted {
   const single = get('b3');
   if (single !== null) return extractB3Single(single);
-  return extractB3Multi(get);
+  return extractB3Multi(get, reuse);
 }
 
 /** The multi-header lines (`name: value\r\n`) for a span: what the proxy sends upstream, as Envoy's Zipkin tracer. */

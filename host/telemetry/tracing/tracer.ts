@@ -5,7 +5,7 @@
 // the proxy's own tags (node_id, istio.*, component, literal and environment custom tags).
 import type { TracingConfig } from '../../model/tracing.js';
 import type { WorkloadMetadata } from '../../model/workload-metadata.js';
-import { extractB3, B3_HEADERS, type HeaderReader } from './b3.js';
+import { extractB3, B3_HEADERS, ReusedContext, type HeaderReader } from './b3.js';
 import { extractTraceparent, W3C_HEADERS } from './traceparent.js';
 import type { Extracted } from './span-context.js';
 import { decideSampling, SamplingReason } from './sampling.js';
@@ -54,6 +54,8 @@ export class Tracer implements TraceSource {
   readonly #draw: () => number;
   /** Finished unreported traces, reused by start() (bounded: about the streams in flight at once). */
   readonly #free: StreamTrace[] = [];
+  /** The extracted B3 context of the request being started (extract(): no result object per request). */
+  readonly #reused = new ReusedContext();
 
   constructor(deps: TracerDeps) {
     const { config, workload } = deps;
@@ -95,11 +97,15 @@ export class Tracer implements TraceSource {
     return v.length > max ? v.slice(0, max) : v;
   }
 
-  /** The request's context as its headers carry it: the provider's own format first, the other as a fallback. */
+  /**
+   * The request's context as its headers carry it: the provider's own format first, the other as
+   * a fallback. A B3 multi-header context is the tracer's reused one: valid until the next call
+   * (start() copies what the stream keeps of it first).
+   */
   extract(get: HeaderReader): Extracted {
-    const first = this.#zipkinFirst ? extractB3(get) : extractTraceparent(get);
+    const first = this.#zipkinFirst ? extractB3(get, this.#reused) : extractTraceparent(get);
     if (first.kind !== 'none') return first;
-    return this.#zipkinFirst ? extractTraceparent(get) : extractB3(get);
+    return this.#zipkinFirst ? extractTraceparent(get) : extractB3(get, this.#reused);
   }
 
   /**

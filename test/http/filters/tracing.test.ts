@@ -45,6 +45,7 @@ function stream(headers: Record<string, string>) {
       return h[n] ?? null;
     },
     removeRequestHeader: (n: string) => { delete h[n]; },
+    removeRequestHeaders: (names: readonly string[]) => { for (const n of names) delete h[n]; },
     trace: null,
   };
   return { s: s as unknown as StreamCallbacks & { trace: unknown }, touched, headers: h };
@@ -83,6 +84,27 @@ describe('tracingFilter', () => {
     const next = stream({});
     f.onRequestHeaders!(next.s);
     expect(next.s.trace).toBe(trace);
+  });
+
+  it('removes every propagation field the upstream would otherwise get, including ones the tracer did not need to read', () => {
+    const f = tracingFilter(tracer(0, []));
+    const all = { 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16), 'x-b3-parentspanid': 'c'.repeat(16), 'x-b3-sampled': '0', 'x-b3-flags': '0', traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`, tracestate: 'k=v', 'user-agent': 'wrk' };
+    for (const fields of [all, { tracestate: 'k=v', 'user-agent': 'wrk' }, { 'x-b3-parentspanid': 'c'.repeat(16), 'user-agent': 'wrk' }, { 'x-b3-spanid': 'b'.repeat(16), 'user-agent': 'wrk' }]) {
+      const { s, headers } = stream(fields);
+      f.onRequestHeaders!(s);
+      expect(s.trace).not.toBeNull();
+      expect(headers).toEqual({ 'user-agent': 'wrk' });
+    }
+  });
+
+  it('a request with no propagation field: nothing to remove, no pass over its fields to remove it', () => {
+    const f = tracingFilter(tracer(0, []));
+    const { s } = stream({ 'user-agent': 'wrk' });
+    let removals = 0;
+    Object.assign(s, { removeRequestHeaders: () => removals++, removeRequestHeader: () => removals++ });
+    f.onRequestHeaders!(s);
+    expect(s.trace).not.toBeNull();
+    expect(removals).toBe(0);
   });
 
   it('malformed propagation headers: no trace, headers forwarded as received', () => {

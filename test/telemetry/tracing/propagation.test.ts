@@ -3,7 +3,7 @@
 // (arbitrary strings are either a context, a decision, nothing, or invalid).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { extractB3, extractB3Multi, extractB3Single, b3HeaderLines } from '../../../host/telemetry/tracing/b3.js';
+import { extractB3, extractB3Multi, extractB3Single, b3HeaderLines, ReusedContext } from '../../../host/telemetry/tracing/b3.js';
 import { parseTraceparent, extractTraceparent, traceparentLines } from '../../../host/telemetry/tracing/traceparent.js';
 import type { Extracted } from '../../../host/telemetry/tracing/span-context.js';
 
@@ -32,6 +32,18 @@ function ctx(e: Extracted) {
 }
 
 describe('B3 multi-header', () => {
+  it('with a reused result: the same context as without, in the caller\'s object, overwritten by the next call', () => {
+    const reuse = new ReusedContext();
+    const h = { 'x-b3-traceid': T32.toUpperCase(), 'x-b3-spanid': S, 'x-b3-parentspanid': P, 'x-b3-sampled': '1' };
+    const first = extractB3Multi(reader(h), reuse);
+    expect(first).toBe(reuse);
+    expect(ctx(first)).toEqual(ctx(extractB3Multi(reader(h))));
+    expect(ctx(extractB3Multi(reader({ 'x-b3-traceid': T16, 'x-b3-spanid': S }), reuse))).toEqual({ traceId: T16, spanId: S, parentId: null, sampled: null, debug: false, tracestate: null });
+    // What is not a context is never the reused object.
+    expect(extractB3Multi(reader({ 'x-b3-sampled': '0' }), reuse)).toEqual({ kind: 'sampling', sampled: false, debug: false });
+    expect(extractB3(reader({ b3: `${T32}-${S}-1` }), reuse)).not.toBe(reuse);
+  });
+
   it('reads trace id (128 and 64 bit), span, parent, sampled and debug', () => {
     expect(ctx(extractB3Multi(reader({ 'x-b3-traceid': T32, 'x-b3-spanid': S, 'x-b3-parentspanid': P, 'x-b3-sampled': '1' })))).toEqual({ traceId: T32, spanId: S, parentId: P, sampled: true, debug: false, tracestate: null });
     expect(ctx(extractB3Multi(reader({ 'x-b3-traceid': T16, 'x-b3-spanid': S })))).toMatchObject({ traceId: T16, sampled: null });

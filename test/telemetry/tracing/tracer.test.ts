@@ -85,6 +85,19 @@ describe('Tracer', () => {
     expect(tracer().t.start(headers({ b3: 'garbage' }), REQ, 0)).toBeNull();
   });
 
+  it('streams started one after another keep their own continued contexts (the extraction\'s result object is reused)', () => {
+    const { t } = tracer({ samplingPercentage: 0 });
+    const P1 = '0020000000000001';
+    const S2 = 'b2fb4a1d1a96d399';
+    const one = t.start(headers({ 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-b3-parentspanid': P1, 'x-b3-sampled': '1' }), REQ, 0)!;
+    const two = t.start(headers({ 'x-b3-traceid': T.slice(16), 'x-b3-spanid': S2, 'x-b3-sampled': '0' }), REQ, 0)!;
+    expect(one).not.toBe(two);
+    expect([one.ids.traceId, one.ids.parentId, one.sampled]).toEqual([T, S, true]);
+    expect([two.ids.traceId, two.ids.parentId, two.sampled]).toEqual([T.slice(16), S2, false]);
+    expect(one.attemptHeaders()).toContain(`x-b3-traceid: ${T}\r\n`);
+    expect(two.attemptHeaders()).toContain(`x-b3-traceid: ${T.slice(16)}\r\n`);
+  });
+
   it('counts why requests were traced, as Envoy\'s connection manager', () => {
     const { t, counts } = tracer({ samplingPercentage: 0 });
     t.start(headers({}), REQ, 0);
