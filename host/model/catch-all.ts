@@ -11,3 +11,12 @@ export const BLOCK_ALL_ROUTE = 'block_all';
 export function isCatchAllCluster(name: string): boolean {
   return name === PASSTHROUGH_CLUSTER || name === BLACKHOLE_CLUSTER;
 }
+
+/**
+ * Istio's inbound catch-all (pilot util.InboundPassthroughCluster, one cluster for both
+ * families since Istio 1.17): a connection to a port the workload does not declare goes to
+ * its original destination, from 127.0.0.6 (IPv4; Istio's InboundPassthroughBindIpv4, which
+ * the capture rules let through so it is not captured again).
+ */
+export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
+export const INBOUND_PASSTHROUGH_BIND_IPV4 = '127.0.0.6';

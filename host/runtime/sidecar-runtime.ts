@@ -12,6 +12,7 @@ import { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import { mergeClusters, mergeStats } from '../server/worker-snapshot.js';
 import { OutboundCapture } from '../sidecar/outbound-capture.js';
 import { InboundCapture } from '../sidecar/inbound-capture.js';
+import { withInboundPassthrough } from '../sidecar/inbound-passthrough.js';
 import { resolveLimits } from '../common/limits.js';
 import type { Limits } from '../common/limits.js';
 import type { AdminServer } from '../admin/admin-server.js';
@@ -179,7 +180,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
   // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
   const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
-  tcpIn?.apply(inboundConfig, 0);
+  tcpIn?.apply(withInboundPassthrough(inboundConfig), 0);
   const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, log: dataLog });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
   // inbound listener denies everything rather than serve open (a file config applies below,
@@ -203,7 +204,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
         outbound.apply(mesh, version);
         tcp?.apply(mesh, version);
         // The inbound byte proxy takes the inbound side's access logs (Telemetry SERVER mode).
-        tcpIn?.apply(next.mesh, version);
+        tcpIn?.apply(withInboundPassthrough(next.mesh), version);
         capture?.apply(mesh);
         inboundCapture?.apply(mesh);
       } catch (err) {

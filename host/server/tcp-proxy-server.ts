@@ -96,6 +96,10 @@ export interface TcpTarget {
   readonly port: number;
   /** The service at that address and port; null: none (PassthroughCluster to the original destination). */
   readonly service: { readonly host: string; readonly cluster: string } | null;
+  /** With no service: the original-destination cluster to go through (absent: PassthroughCluster; a sidecar's inbound: InboundPassthroughCluster). */
+  readonly passthroughCluster?: string;
+  /** The upstream socket's local address (Envoy's upstream_bind_config source address); absent: the kernel's choice. */
+  readonly bindAddress?: string;
 }
 
 /** handleTls's options (a sidecar's capture). */
@@ -374,7 +378,8 @@ export class TcpProxyServer {
     const service = target.service;
     if (service === null) {
       const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
-      this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
+      const cluster = target.passthroughCluster ?? PASSTHROUGH_CLUSTER;
+      this.#proxy(socket, v, this.stats.tcp(cluster), v.clusterNames.indexOf(cluster), authority, conn, target.bindAddress);
       return;
     }
     for (let i = 0; i < v.tlsFrom; i++) {
@@ -460,7 +465,7 @@ export class TcpProxyServer {
     this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '', connInfo(socket, socket.localAddress, socket.localPort));
   }
 
-  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo): void {
+  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo, bindAddress?: string): void {
     stats.inc('downstream_cx_total');
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
     const series = this.#openSeries(clusterName);
@@ -498,7 +503,7 @@ export class TcpProxyServer {
     const cluster: ClusterStats = admitted.stats;
     // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
     const reader = new UserBufferReader({ pipelined: true });
-    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, allowHalfOpen: true, noDelay: true, onread: reader.onread, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
+    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, ...(bindAddress !== undefined ? { localAddress: bindAddress } : {}), allowHalfOpen: true, noDelay: true, onread: reader.onread, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
     this.#connecting.add(socket);
     let done = false;
     const finish = (): void => {

@@ -6,7 +6,9 @@
 // before; anything else is proxied as TCP to the app at 127.0.0.1:<port> (the inbound cluster),
 // unless this workload has AuthorizationPolicies or STRICT mTLS, which the TCP path cannot
 // enforce yet: then it is refused (closed, counted, logged) rather than served open.
-// Connections to the listener's own port or to another port keep today's HTTP path.
+// A connection to another port (one the workload does not declare) is passed through as TCP to
+// its original destination by InboundPassthroughCluster (inbound-passthrough.ts), Istio's
+// inbound catch-all; connections to the listener's own port keep the HTTP path.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { MeshConfig } from '../model/mesh.js';
 import type { ProxyServer } from '../server/proxy-server.js';
@@ -14,6 +16,7 @@ import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Log } from '../common/log.js';
 import { inboundClusterName } from './inbound-mesh.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
+import { inboundPassthroughRefusal, inboundPassthroughTarget } from './inbound-passthrough.js';
 import { listenOn } from '../listener/listen-on.js';
 
 export interface InboundCaptureOptions {
@@ -22,7 +25,7 @@ export interface InboundCaptureOptions {
   fd?: number;
   appPorts: readonly number[];
   http: ProxyServer;
-  /** The byte proxy to the app (TcpProxyServer with adopt, applied with the inbound mesh). */
+  /** The byte proxy to the app (TcpProxyServer with adopt, applied with the inbound mesh and InboundPassthroughCluster). */
   tcp: TcpProxyServer;
   maxConnections: number;
   log?: Log;
@@ -35,6 +38,8 @@ export class InboundCapture {
   #detectMs = 0;
   /** Why plain TCP to the app is refused under the current config (null: allowed). */
   #tcpRefusal: string | null = 'no config yet';
+  /** Why undeclared ports are closed under the current config (null: passed through). */
+  #passthroughRefusal: string | null = 'no config yet';
   #port = 0;
 
   constructor(opts: InboundCaptureOptions) {
@@ -53,6 +58,10 @@ export class InboundCapture {
     const policies = mesh.authorization ?? [];
     this.#tcpRefusal = policies.length > 0 ? `AuthorizationPolicy ${policies[0]!.name} selects this workload and is not enforced on TCP yet`
       : mesh.inboundMtlsMode === 'STRICT' ? 'PeerAuthentication STRICT is not enforced on TCP yet' : null;
+    const passthrough = inboundPassthroughRefusal(mesh);
+    // Warned once per change, as the Envoy plane warns when it leaves the passthrough chain out.
+    if (passthrough !== null && passthrough !== this.#passthroughRefusal) this.#opts.log?.('warn', `inbound: connections to ports other than the app ports (--app-ports ${this.#opts.appPorts.join(',')}) are closed, not passed through: ${passthrough}`);
+    this.#passthroughRefusal = passthrough;
   }
 
   async listen(): Promise<void> {
@@ -71,8 +80,12 @@ export class InboundCapture {
 
   #onConnection(socket: Socket): void {
     const port = socket.localPort ?? 0;
-    if (port === this.#port || !this.#opts.appPorts.includes(port)) {
+    if (port === this.#port) {
       this.#opts.http.adoptConnection(socket);
+      return;
+    }
+    if (!this.#opts.appPorts.includes(port)) {
+      this.#passThrough(socket, port);
       return;
     }
     this.#pending.add(socket);
@@ -95,5 +108,16 @@ export class InboundCapture {
       if (first.length > 0) socket.unshift(first);
       this.#opts.tcp.handle(socket, { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) } });
     }, () => this.#pending.delete(socket));
+  }
+
+  /** A port the workload does not declare: to its original destination, or closed (counted). */
+  #passThrough(socket: Socket, port: number): void {
+    if (this.#passthroughRefusal !== null) {
+      this.#count('passthrough_refused');
+      socket.destroy();
+      return;
+    }
+    this.#count('passthrough');
+    this.#opts.tcp.handle(socket, inboundPassthroughTarget(socket.localAddress ?? '', port));
   }
 }

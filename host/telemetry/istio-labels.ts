@@ -69,6 +69,8 @@ export function serviceOfCluster(cluster: string): ServiceLabels | null {
     return serviceOfHost(host);
   }
   if (cluster === 'PassthroughCluster' || cluster === 'BlackHoleCluster') return { service: cluster, name: cluster, namespace: UNKNOWN };
+  // Istio's inbound passthrough: no service, the cluster as its name (destination_service "unknown").
+  if (cluster === 'InboundPassthroughCluster') return { service: UNKNOWN, name: cluster, namespace: UNKNOWN };
   return null;
 }
 

@@ -6,11 +6,12 @@
 // it was going through InboundPassthroughCluster, the connection coming to the app from
 // 127.0.0.6 (Istio's passthrough source, let through by the capture rules); and, once an
 // AuthorizationPolicy selects the workload, no passthrough (closed), the app port still served.
-// The wasmesh sidecar does not pass undeclared ports through (docs/original-destination.md).
+// The wasmesh sidecar (TPROXY: Node cannot read SO_ORIGINAL_DST behind REDIRECT) does the same
+// (host/sidecar/inbound-passthrough.ts), with Istio's istio_tcp_* series for the passthrough.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { netnsUnavailableReason } from '../helpers/netns.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
-import { SidecarPod, delta, meshYaml, TCP_SERVERS, WHOAMI, POD, type Talk } from '../helpers/netns-sidecar.js';
+import { SidecarPod, delta, meshYaml, TCP_SERVERS, WHOAMI, POD, PEER, type Talk } from '../helpers/netns-sidecar.js';
 
 const reason = netnsUnavailableReason();
 if (reason) console.warn(`[sidecar] skipping the inbound passthrough namespace test: ${reason}`);
@@ -86,3 +87,76 @@ spec:
     });
   });
 }
+
+describe.skipIf(reason !== null)('wasmesh sidecar, TPROXY capture of every inbound port: declared app ports and InboundPassthroughCluster', () => {
+  const pod = new SidecarPod('wmk');
+  const { net } = pod;
+  const talkIn = (port: number, text: string): Talk => pod.talk(POD, port, text, false, net.peer);
+  const getIn = (port: number, path: string) => pod.get(POD, port, path, [], net.peer);
+
+  beforeAll(async () => {
+    await pod.create({ 'mesh.yaml': meshYaml('ALLOW_ANY', 300) });
+    await net.start(net.pod, [process.execPath, WHOAMI, 'app@0.0.0.0:5005', 'undeclared@0.0.0.0:5010']);
+    await net.start(net.pod, [process.execPath, TCP_SERVERS, 'echo@0.0.0.0:5009']);
+    pod.capture('TPROXY', '*');
+    const sidecar = pod.wasmesh('5005', 'files');
+    await pod.until('sidecar', () => pod.get(POD, 15021, '/healthz/ready', [], net.peer).status === 200, [sidecar], 80);
+  }, 300_000);
+
+  afterAll(() => pod.destroy());
+
+  it('hands a request to the declared app port to the app over HTTP, not through the passthrough', () => {
+    const before = pod.stats();
+    const got = getIn(5005, '/declared');
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
+    expect(JSON.parse(got.body!)).toMatchObject({ who: 'app', port: 5005, path: '/declared' });
+    expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(0);
+  });
+
+  it('passes TCP to an undeclared port through to the app (InboundPassthroughCluster), with its tcp, cluster and istio_tcp stats', () => {
+    const before = pod.stats();
+    const got = talkIn(5009, 'undeclared-bytes');
+    expect(got, pod.log).toMatchObject({ received: 'echo:5009:undeclared-bytes', ended: 'replied' });
+    const after = pod.stats();
+    expect(delta(before, after, 'tcp.InboundPassthroughCluster.downstream_cx_total')).toBe(1);
+    expect(delta(before, after, 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(1);
+    // Istio's series for the inbound passthrough: reporter destination, no service.
+    const line = pod.prometheus().split('\n').find((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes('destination_service_name="InboundPassthroughCluster"'));
+    expect(line, pod.prometheus()).toBeDefined();
+    expect(line).toContain('reporter="destination"');
+    expect(line).toContain('destination_service="unknown"');
+    expect(Number(line!.slice(line!.lastIndexOf(' ') + 1))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('passes HTTP to an undeclared port through as bytes: the app sees the connection come from 127.0.0.6, not from the peer', () => {
+    const before = pod.stats();
+    const got = getIn(5010, '/other');
+    expect(got.status, JSON.stringify(got) + pod.log).toBe(200);
+    expect(JSON.parse(got.body!)).toMatchObject({ who: 'undeclared', port: 5010, path: '/other', from: '127.0.0.6' });
+    expect(JSON.parse(got.body!).from).not.toBe(PEER);
+    expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(1);
+  });
+
+  it('closes undeclared ports once an AuthorizationPolicy selects the workload (warned); the app port still served', async () => {
+    pod.write('authz.yaml', `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-all, namespace: default}
+spec:
+  rules: [{}]
+`);
+    let got: Talk | null = null;
+    for (let i = 0; i < 100; i++) {
+      got = talkIn(5009, 'x');
+      if (got.received === '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(got, pod.log).toMatchObject({ received: '' });
+    const before = pod.stats();
+    expect(talkIn(5009, 'again').received).toBe('');
+    const after = pod.stats();
+    expect(delta(before, after, 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(0);
+    expect(delta(before, after, 'http.inbound_0.0.0.0_15006.sidecar_inbound.passthrough_refused')).toBe(1);
+    expect(pod.log).toMatch(/connections to ports other than the app ports .* are closed, not passed through: AuthorizationPolicy default\/allow-all/);
+    expect(getIn(5005, '/still').status).toBe(200);
+  });
+});

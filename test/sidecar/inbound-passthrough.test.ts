@@ -1,0 +1,81 @@
+// host/sidecar/inbound-passthrough.ts: InboundPassthroughCluster (ORIGINAL_DST, no endpoints),
+// the refusal rules (AuthorizationPolicy, STRICT), the target (bound to 127.0.0.6 for IPv4),
+// and a real loopback pass through TcpProxyServer: the upstream sees the connection come from
+// 127.0.0.6, counted under the cluster's name.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
+import { inboundMesh } from '../../host/sidecar/inbound-mesh.js';
+import { inboundPassthroughCluster, inboundPassthroughRefusal, inboundPassthroughTarget, withInboundPassthrough } from '../../host/sidecar/inbound-passthrough.js';
+import type { AuthzPolicy, MeshConfig } from '../../host/model/mesh.js';
+
+const open: Array<{ close(): unknown }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+describe('inbound passthrough: cluster, rules, target', () => {
+  test('the cluster is an original-destination one with no endpoints, added once', () => {
+    expect(inboundPassthroughCluster()).toMatchObject({ name: 'InboundPassthroughCluster', lb: 'PASSTHROUGH', endpoints: [] });
+    const mesh = withInboundPassthrough(inboundMesh([5005]));
+    expect(mesh.clusters.map((c) => c.name)).toEqual(['inbound|5005||', 'InboundPassthroughCluster']);
+    expect(withInboundPassthrough(mesh)).toBe(mesh);
+    // The inbound config itself is left as it was.
+    expect(inboundMesh([5005]).clusters.map((c) => c.name)).toEqual(['inbound|5005||']);
+  });
+
+  test('passed through under PERMISSIVE and DISABLE; closed when an AuthorizationPolicy selects the workload or under STRICT', () => {
+    const base: MeshConfig = { virtualHosts: [], clusters: [] };
+    expect(inboundPassthroughRefusal(base)).toBeNull();
+    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'PERMISSIVE' })).toBeNull();
+    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'DISABLE' })).toBeNull();
+    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'STRICT' })).toMatch(/STRICT/);
+    const policy = { name: 'allow-all' } as unknown as AuthzPolicy;
+    expect(inboundPassthroughRefusal({ ...base, authorization: [policy] })).toMatch(/AuthorizationPolicy allow-all selects this workload/);
+  });
+
+  test('the target: the original destination, no service, InboundPassthroughCluster; bound to 127.0.0.6 for IPv4 only', () => {
+    expect(inboundPassthroughTarget('10.0.0.5', 5009)).toEqual({ address: '10.0.0.5', port: 5009, service: null, passthroughCluster: 'InboundPassthroughCluster', bindAddress: '127.0.0.6' });
+    expect(inboundPassthroughTarget('fd00::5', 5009)).toEqual({ address: 'fd00::5', port: 5009, service: null, passthroughCluster: 'InboundPassthroughCluster' });
+  });
+});
+
+describe('inbound passthrough through TcpProxyServer (loopback)', () => {
+  test('connects to the original destination from 127.0.0.6, counted as InboundPassthroughCluster', async () => {
+    const seen: string[] = [];
+    const app = createServer({ allowHalfOpen: true }, (s) => {
+      seen.push(s.remoteAddress ?? '');
+      s.on('data', (d) => s.write(`app:${d.toString()}`));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+    }) as Server;
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { app.close(r); }) });
+    const appPort = (app.address() as { port: number }).port;
+
+    const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15006, gatewayPort: 15006, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
+    tcp.apply(withInboundPassthrough(inboundMesh([5005])), 1);
+    await tcp.listen();
+    open.push(tcp);
+    const front = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, inboundPassthroughTarget('127.0.0.1', appPort)));
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { front.close(r); }) });
+    const frontPort = (front.address() as { port: number }).port;
+
+    const reply = await new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port: frontPort, allowHalfOpen: true });
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      s.on('end', () => s.end());
+      s.end('bytes');
+    });
+    expect(reply).toBe('app:bytes');
+    expect(seen).toEqual(['127.0.0.6']);
+    const stats = Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value]));
+    expect(stats['tcp.InboundPassthroughCluster.downstream_cx_total']).toBe(1);
+    expect(stats['cluster.InboundPassthroughCluster.upstream_cx_total']).toBe(1);
+    expect(stats['tcp.PassthroughCluster.downstream_cx_total'] ?? 0).toBe(0);
+  });
+});
