@@ -321,6 +321,46 @@ export class HpackEncoder {
     return true;
   }
 
+  /**
+   * addField for a field whose name and value are spans of `mem` (the core's response filter
+   * output, read in place: no view made per field). `mem` is the core's memory (its spans are
+   * addresses, valid across the region's growth) or any other bytes (copied from).
+   */
+  addFieldSpan(mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): boolean {
+    if (this.#blockFields === MAX_FIELDS) return false;
+    const strings = this.#strings;
+    const start = strings.length;
+    // Decided once: the first copy may grow memory, detaching `mem` when it is the core's.
+    const inWasm = mem.buffer === this.#core.u8.buffer;
+    this.#putSpan(mem, inWasm, nameStart, nameEnd);
+    const u8 = this.#core.u8;
+    const nameEnd2 = strings.length;
+    for (let i = strings.ptr + start, e = strings.ptr + nameEnd2; i < e; i++) {
+      const c = u8[i]!;
+      if (c >= 0x41 && c <= 0x5a) u8[i] = c | 0x20;
+    }
+    this.#putSpan(mem, inWasm, valueStart, valueEnd);
+    const spans = this.#spans;
+    const k = this.#blockFields * 3;
+    spans[k] = start;
+    spans[k + 1] = nameEnd2 - start;
+    spans[k + 2] = strings.length - nameEnd2;
+    this.#blockFields++;
+    return true;
+  }
+
+  /** `inWasm`: `mem` is (or was, before a growth) the core's memory, read by address. */
+  #putSpan(mem: Uint8Array, inWasm: boolean, from: number, to: number): void {
+    const strings = this.#strings;
+    const addr = from; // the core's memory view starts at address 0
+    const n = to - from;
+    strings.reserve(strings.length + n);
+    const u8 = this.#core.u8; // after reserve: memory may have grown (and `mem` with it detached)
+    if (inWasm) u8.copyWithin(strings.ptr + strings.length, addr, addr + n);
+    else u8.set(mem.subarray(from, to), strings.ptr + strings.length);
+    strings.length += n;
+  }
+
   #put(x: string | Uint8Array): void {
     const strings = this.#strings;
     if (typeof x === 'string') {

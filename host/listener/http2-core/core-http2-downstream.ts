@@ -66,6 +66,23 @@ function notOnH2(name: string | Uint8Array): boolean {
   return false;
 }
 
+/** notOnH2 for a name that is `mem[start, end)` (no view made). */
+function spanNotOnH2(mem: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
+  if (n === 0) return false;
+  if (mem[start] === 58) return true;
+  const candidates = NOT_ON_H2_BYTES.get(n);
+  if (candidates === undefined) return false;
+  next: for (const c of candidates) {
+    for (let i = 0; i < n; i++) {
+      const b = mem[start + i]!;
+      if ((b | (b >= 0x41 && b <= 0x5a ? 0x20 : 0)) !== c[i]) continue next;
+    }
+    return true;
+  }
+  return false;
+}
+
 /**
  * Adds a response head's fields to the connection's header block (HpackEncoder.addField): names
  * and values go into the encoder's region as bytes, views into Wasm memory read by address, so
@@ -86,6 +103,11 @@ export class BlockSink implements HeadSink {
   readonly status = (): void => {};
   readonly header = (name: string | Uint8Array, value: string | Uint8Array): void => {
     if (!notOnH2(name)) this.own(name, value);
+  };
+  /** A field as spans of `mem` (the core's filtered upstream head): encoded from in place. */
+  readonly headerBytes = (mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void => {
+    if (spanNotOnH2(mem, nameStart, nameEnd)) return;
+    if (!this.#encoder.addFieldSpan(mem, nameStart, nameEnd, valueStart, valueEnd)) this.overflow = true;
   };
   /** A field the listener itself adds (content-length): not filtered. */
   own(name: string | Uint8Array, value: string | Uint8Array): void {

@@ -71,4 +71,23 @@ describe('HpackEncoder block by field', () => {
     expect(dec.headers()).toEqual([['x-sent', '2']]);
     expect(enc.table).toEqual(dec.table);
   });
+
+  test('addFieldSpan: spans of Wasm memory (read by address, across the region\'s growth) and of a JS buffer', () => {
+    const enc = new HpackEncoder(core);
+    const dec = new HpackDecoder(core, { maxListSize: 1 << 20 });
+    const big = 'w'.repeat(70_000);
+    const name = wasmView('X-Span');
+    const value = wasmView(big);
+    const at = (v: Uint8Array): number => v.byteOffset;
+    enc.beginBlock();
+    enc.addField(':status', '200');
+    // A 70 KB value copied into the encoder's region: past its first size, memory may grow.
+    expect(enc.addFieldSpan(core.u8, at(name), at(name) + name.length, at(value), at(value) + value.length)).toBe(true);
+    // The same addresses again, through the current view.
+    expect(enc.addFieldSpan(core.u8, at(name), at(name) + name.length, at(value), at(value) + 3)).toBe(true);
+    const js = Buffer.from('..X-Js:abc..', 'latin1');
+    expect(enc.addFieldSpan(js, 2, 6, 7, 10)).toBe(true);
+    expect(dec.decode(enc.endBlock())).toBe(H2_OK);
+    expect(dec.headers()).toEqual([[':status', '200'], ['x-span', big], ['x-span', 'www'], ['x-js', 'abc']]);
+  });
 });

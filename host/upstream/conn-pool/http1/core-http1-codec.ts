@@ -76,9 +76,10 @@ export class CoreHttp1Codec implements Http1Codec {
       for (let i = 0; i < n; i++) field(f.name(i), f.value(i));
       return;
     }
-    // The spans are read after filter(): Wasm memory does not grow before the last field is out.
-    const mem = this.#core.u8;
-    for (let i = 0; i < n; i++) fieldBytes(mem, f.nameStart(i), f.nameEnd(i), f.valueStart(i), f.valueEnd(i));
+    // The spans (addresses in the core's memory) are read after filter(). A sink may grow memory
+    // (the HTTP/2 listener's encoder copies into its region): the current view goes with each field.
+    const core = this.#core;
+    for (let i = 0; i < n; i++) fieldBytes(core.u8, f.nameStart(i), f.nameEnd(i), f.valueStart(i), f.valueEnd(i));
   }
 
   chunkedDecoder(): ChunkedDecoder {

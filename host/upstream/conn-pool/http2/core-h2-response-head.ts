@@ -31,8 +31,10 @@ export class CoreH2ResponseHeads implements ResponseFields {
   readonly #filter: ResponseHeadFilter;
   /** The filter's edit-list argument, reused. */
   readonly #lists: EditList[] = [];
+  readonly #core: Core;
 
   constructor(core: Core) {
+    this.#core = core;
     this.#struct = new H2ResponseHeadStruct(core);
     this.#filter = new ResponseHeadFilter(core);
   }
@@ -54,12 +56,21 @@ export class CoreH2ResponseHeads implements ResponseFields {
     return { code, framing, contentLength: framing === 'length' ? contentLength : -1, fields: this, grpcStatus: s.grpcStatus };
   }
 
-  forEachResponseField(edits: EditHandle, keepContentLength: boolean, onStatus: (s: Uint8Array) => void, field: (name: Uint8Array, value: Uint8Array) => void): void {
+  forEachResponseField(edits: EditHandle, keepContentLength: boolean, onStatus: (s: Uint8Array) => void, field: (name: Uint8Array, value: Uint8Array) => void,
+    fieldBytes?: (mem: Uint8Array, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number) => void): void {
     const f = this.#filter;
     this.#lists[0] = edits as EditList;
     const n = f.filter(this.#struct, this.#lists, keepContentLength);
     onStatus(statusText(this.#struct.code));
-    for (let i = 0; i < n; i++) field(f.name(i), f.value(i));
+    if (fieldBytes === undefined) {
+      for (let i = 0; i < n; i++) field(f.name(i), f.value(i));
+      return;
+    }
+    // Spans of the core's memory (addresses), read after filter(): no view made per field. The
+    // sink may grow memory (the HTTP/2 listener's encoder copies into its region): the current
+    // view is passed with each field.
+    const core = this.#core;
+    for (let i = 0; i < n; i++) fieldBytes(core.u8, f.nameStart(i), f.nameEnd(i), f.valueStart(i), f.valueEnd(i));
   }
 
   dispose(): void {
