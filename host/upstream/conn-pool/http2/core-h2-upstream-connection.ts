@@ -80,8 +80,16 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   readonly #connSend = new SendWindow(DEFAULT_WINDOW);
   readonly #connRecv = new RecvWindow(UPSTREAM_CONNECTION_WINDOW);
   readonly #streams = new Map<number, CoreH2UpstreamStream>();
-  /** Streams with body bytes or an end waiting for window. */
-  readonly #sending = new Set<CoreH2UpstreamStream>();
+  /**
+   * Streams with body bytes or an end waiting for window: the first #sendingCount slots, an
+   * entry listed when its stream's sendingSlot is its index (a stream taken off leaves a stale
+   * entry, dropped when no #sendData runs). An array that never shrinks, not a Set: a Set's
+   * delete down to empty reallocates its table, once per request with a body.
+   */
+  readonly #sending: Array<CoreH2UpstreamStream | undefined> = [];
+  #sendingCount = 0;
+  /** #sendData calls running (a stream's drained() can send again, re-entering it). */
+  #sendingDepth = 0;
   #nextId = 1;
   #settingsSeen = false;
   /** The server's GOAWAY arrived: a stream handed out before it may not start here. */
@@ -213,7 +221,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   wantSend(stream: CoreH2UpstreamStream): void {
-    this.#sending.add(stream);
+    if (stream.sendingSlot < 0) {
+      stream.sendingSlot = this.#sendingCount;
+      this.#sending[this.#sendingCount++] = stream;
+    }
     this.#sendData();
     this.#scheduleFlush();
   }
@@ -237,7 +248,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
 
   streamDone(stream: CoreH2UpstreamStream): void {
     if (stream.id !== 0) this.#streams.delete(stream.id);
-    this.#sending.delete(stream);
+    stream.sendingSlot = -1;
+    if (this.#sendingDepth === 0) this.#compactSending();
     this.active--;
     if (this.active === 0) this.idleSince = performance.now();
     if (this.draining && this.active === 0) {
@@ -366,7 +378,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
       return;
     }
-    if (this.#sending.has(st)) this.#sendData();
+    if (st.sendingSlot >= 0) this.#sendData();
   }
 
   #onData(): void {
@@ -422,7 +434,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
 
   // ── writing ─────────────────────────────────────────────────────────────────────────────
   #sendAll(): void {
-    if (this.#sending.size > 0) this.#sendData();
+    if (this.#sendingCount > 0) this.#sendData();
     this.#scheduleFlush();
   }
 
@@ -430,30 +442,59 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #sendData(): void {
     if (this.#closed) return;
     const maxFrame = this.#peer.maxFrameSize;
-    for (const st of this.#sending) {
-      while (st.pending.length > 0 && this.#connSend.available > 0 && st.send.available > 0) {
-        const chunk = st.pending[0]!;
-        const n = Math.min(chunk.length, maxFrame, this.#connSend.available, st.send.available);
-        const part = n === chunk.length ? chunk : chunk.subarray(0, n);
-        if (n === chunk.length) st.pending.shift();
-        else st.pending[0] = chunk.subarray(n);
-        st.pendingBytes -= n;
-        st.send.take(n);
-        this.#connSend.take(n);
-        const last = st.endQueued && st.pending.length === 0;
-        this.#flood.dataSent();
-        this.#queue(dataHeader(st.id, n, last));
-        this.#queue(part as Buffer, Out.Uncounted);
-        if (last) st.localEnded();
+    const sending = this.#sending;
+    this.#sendingDepth++;
+    try {
+      // Streams listed while this runs (a drained() sending more) are visited too.
+      for (let i = 0; i < this.#sendingCount; i++) {
+        const st = sending[i]!;
+        if (st.sendingSlot !== i) continue;
+        this.#sendOn(st, maxFrame);
       }
-      if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
-        this.#flood.dataSent();
-        this.#queue(dataHeader(st.id, 0, true));
-        st.localEnded();
-      }
-      if (st.pending.length === 0) this.#sending.delete(st);
-      if (st.pendingBytes <= 64 * 1024 && !this.congested) st.drained();
+    } finally {
+      if (--this.#sendingDepth === 0) this.#compactSending();
     }
+  }
+
+  /** Drops the entries of streams no longer listed (slots renumbered; the array keeps its size). */
+  #compactSending(): void {
+    const sending = this.#sending;
+    const n = this.#sendingCount;
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const st = sending[i]!;
+      if (st.sendingSlot !== i) continue;
+      st.sendingSlot = j;
+      sending[j++] = st;
+    }
+    for (let i = j; i < n; i++) sending[i] = undefined;
+    this.#sendingCount = j;
+  }
+
+  /** One stream's queued body, as far as the windows allow. */
+  #sendOn(st: CoreH2UpstreamStream, maxFrame: number): void {
+    while (st.pending.length > 0 && this.#connSend.available > 0 && st.send.available > 0) {
+      const chunk = st.pending[0]!;
+      const n = Math.min(chunk.length, maxFrame, this.#connSend.available, st.send.available);
+      const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+      if (n === chunk.length) st.pending.shift();
+      else st.pending[0] = chunk.subarray(n);
+      st.pendingBytes -= n;
+      st.send.take(n);
+      this.#connSend.take(n);
+      const last = st.endQueued && st.pending.length === 0;
+      this.#flood.dataSent();
+      this.#queue(dataHeader(st.id, n, last));
+      this.#queue(part as Buffer, Out.Uncounted);
+      if (last) st.localEnded();
+    }
+    if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
+      this.#flood.dataSent();
+      this.#queue(dataHeader(st.id, 0, true));
+      st.localEnded();
+    }
+    if (st.pending.length === 0) st.sendingSlot = -1;
+    if (st.pendingBytes <= 64 * 1024 && !this.congested) st.drained();
   }
 
   #scheduleFlush(): void {

@@ -72,6 +72,8 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   pending: Uint8Array[] = [];
   pendingBytes = 0;
   endQueued = false;
+  /** Its index in the connection's list of streams waiting to send, -1 when not listed. */
+  sendingSlot = -1;
   /** END_STREAM sent. */
   localClosed = false;
   /** END_STREAM or RST_STREAM received: no WINDOW_UPDATE for it any more. */

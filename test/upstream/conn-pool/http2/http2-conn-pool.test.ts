@@ -412,6 +412,36 @@ describe.each(['nghttp2', 'core'] as const)('Http2ConnPool (%s)', (kind) => {
     expect(out.body.equals(reply)).toBe(true);
   });
 
+  it('sends the bodies of several streams waiting for window at once, each whole, and the connection serves on', async () => {
+    // Stream windows of 1,000 bytes: every stream queues, window updates let them out in turn.
+    const bodies = Array.from({ length: 5 }, (_, k) => {
+      const b = Buffer.alloc(20_000 + k * 3_000);
+      for (let i = 0; i < b.length; i++) b[i] = (i * 13 + k) & 0xff;
+      return b;
+    });
+    const u = await upstream((s) => {
+      const parts: Buffer[] = [];
+      s.on('data', (d: Buffer) => parts.push(d));
+      s.on('end', () => {
+        const got = Buffer.concat(parts);
+        const k = bodies.findIndex((b) => b.equals(got));
+        s.respond({ ':status': 200, 'x-body': String(k) });
+        s.end(String(got.length));
+      });
+    }, { initialWindowSize: 1000 });
+    const pool = makePool();
+    for (let round = 0; round < 2; round++) {
+      const streams = await Promise.all(bodies.map(() => acquire(pool, u.port) as Promise<UpstreamStream>));
+      const outs = await Promise.all(streams.map((st, k) => exchange(st, head('/', 'POST', `content-length: ${bodies[k]!.length}\r\n`), [bodies[k]!.subarray(0, 7_000), bodies[k]!.subarray(7_000)])));
+      outs.forEach((out, k) => {
+        expect(out.ended).toBe(true);
+        expect(out.fields).toContainEqual(['x-body', String(k)]);
+        expect(out.body.toString()).toBe(String(bodies[k]!.length));
+      });
+    }
+    expect(u.sessions.length).toBe(1);
+  });
+
   it("answers the server's PING", async () => {
     const u = await upstream();
     const pool = makePool();
