@@ -128,9 +128,12 @@ const REDIS = 'outbound|6379||redis.example.internal';
 const REDIS_B = 'outbound|6379||redis-b.example.internal';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+/** The bootstrap's static listeners: Envoy's JSON, read field by field below (not typed here). */
+const staticListeners = (config: unknown): any[] => (config as { static_resources: { listeners: any[] } }).static_resources.listeners;
+
 function translate(mode: 'ALLOW_ANY' | 'REGISTRY_ONLY', transparent = false) {
   const r = envoyBootstrap(loadYaml({ 'mesh.yaml': mesh(mode), 'services.yaml': SERVICES }), { ...OPTS, sidecarOutbound: { transparent } });
-  const listeners: any[] = (r.config as any).static_resources.listeners;
+  const listeners = staticListeners(r.config);
   return { r, listeners, byName: (n: string): any => listeners.find((l) => l.name === n) };
 }
 const proxied = (chain: any): any => chain.filters[0].typed_config;
@@ -242,7 +245,7 @@ describe('envoyBootstrap sidecarOutbound: Istio\'s outbound listeners for an Env
 
   it('with the wasmesh filters (--filters): the same layout, every HTTP listener with the filters\' connection manager and their one route table (routing by Host in the filter)', () => {
     const f = envoyFiltersBootstrap(loadYaml({ 'mesh.yaml': mesh('ALLOW_ANY'), 'services.yaml': SERVICES }), { ...OPTS, sidecarOutbound: { transparent: false } });
-    const ls: any[] = (f.config as any).static_resources.listeners;
+    const ls = staticListeners(f.config);
     const native = listeners.map((l) => l.name);
     expect(ls.map((l) => l.name)).toEqual(native);
     const hcms = ls.flatMap((l) => l.filter_chains.flatMap((c: any) => c.filters.filter((x: any) => x.name === 'envoy.filters.network.http_connection_manager').map((x: any) => x.typed_config)));

@@ -17,6 +17,16 @@ const reason = netnsUnavailableReason();
 if (reason) console.warn(`[sidecar] skipping the inbound passthrough namespace test: ${reason}`);
 const envoyBin = reason === null ? envoyForTests('sidecar inbound passthrough') : null;
 
+/** Talks to `port` every 100 ms until the sidecar, having reloaded a policy, closes it (at most 100 tries): the last exchange. */
+async function talkUntilClosed(talkIn: (port: number, text: string) => Talk, port: number): Promise<Talk> {
+  let got = talkIn(port, 'x');
+  for (let i = 1; i < 100 && got.received !== ''; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = talkIn(port, 'x');
+  }
+  return got;
+}
+
 for (const mode of ['TPROXY', 'REDIRECT'] as const) {
   describe.skipIf(reason !== null || envoyBin === null)(`envoy sidecar, ${mode} capture of every inbound port: declared app ports and InboundPassthroughCluster`, () => {
     const pod = new SidecarPod(mode === 'TPROXY' ? 'wmi' : 'wmj');
@@ -73,13 +83,7 @@ spec:
   selector: {matchLabels: {app: client}}
   rules: [{}]
 `);
-      let got: Talk | null = null;
-      for (let i = 0; i < 100; i++) {
-        got = talkIn(5009, 'x');
-        if (got.received === '') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(got, pod.log).toMatchObject({ received: '' });
+      expect(await talkUntilClosed(talkIn, 5009), pod.log).toMatchObject({ received: '' });
       const before = pod.stats();
       expect(talkIn(5009, 'again').received).toBe('');
       expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(0);
@@ -144,13 +148,7 @@ metadata: {name: allow-all, namespace: default}
 spec:
   rules: [{}]
 `);
-    let got: Talk | null = null;
-    for (let i = 0; i < 100; i++) {
-      got = talkIn(5009, 'x');
-      if (got.received === '') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(got, pod.log).toMatchObject({ received: '' });
+    expect(await talkUntilClosed(talkIn, 5009), pod.log).toMatchObject({ received: '' });
     const before = pod.stats();
     expect(talkIn(5009, 'again').received).toBe('');
     const after = pod.stats();
