@@ -4,7 +4,7 @@
 // never ACKs is closed after the timeout (its stream fails, `http2.keepalive_timeout`); one that
 // ACKs keeps its connection; response DATA while waiting extends the wait; connection_idle_interval
 // PINGs before a stream on a quiet connection; and the proxy's --limits reach the pool.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
@@ -83,15 +83,27 @@ function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | stri
 }
 
 function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
+  return runWith(stream, () => {});
+}
+
+/** As run(), calling `onData` for every piece of the response body. */
+function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
   return new Promise((resolve) => {
     stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
       onResponseHead: () => {},
-      onResponseData: () => true,
+      onResponseData: () => { onData(); return true; },
       onResponseEnd: () => resolve('ended'),
       onUpstreamFailure: (f) => resolve(f),
       onRequestDrain: () => {},
     }, { isHead: false, chunked: false, hasBody: false });
   });
+}
+
+/** A promise and its resolve, for waiting on an event rather than on time. */
+function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
 }
 
 async function request(pool: ClusterPool, port: number): Promise<UpstreamFailure | 'ended' | string> {
@@ -146,27 +158,56 @@ describe('node:http2 upstream pool: PING keepalive (Envoy connection_keepalive)'
   });
 
   it('an ACK with other data does not count; response DATA while waiting extends the wait, silence then closes', async () => {
-    let talking = true;
-    const s = await rawServer((f, sock) => {
-      if (f.type === PING && (f.flags & ACK) === 0) sock.write(frame(PING, ACK, 0, Buffer.alloc(8, 1)));
-      if (f.type === HEADERS) {
-        sock.write(frame(HEADERS, END_HEADERS, f.stream, STATUS_200));
-        const t = setInterval(() => {
-          if (!talking || sock.destroyed) return clearInterval(t);
-          sock.write(frame(DATA, 0, f.stream, Buffer.from('x')));
-        }, 20);
+    // The keepalive's clock (setTimeout, performance.now) is fake and the test moves it; the
+    // sockets are real and each step waits for its frame to reach the stream before the clock
+    // moves on, so a loaded machine's late timers cannot look like silence (as in the core pool's
+    // case, core-h2-upstream-hostile.test.ts).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const pinged = signal();
+      const headers = signal<{ sock: Socket; stream: number }>();
+      const s = await rawServer((f, sock) => {
+        // Wrong data in every ACK: alive, not answering the PING properly.
+        if (f.type === PING && (f.flags & ACK) === 0) {
+          sock.write(frame(PING, ACK, 0, Buffer.alloc(8, 1)));
+          pinged.resolve();
+        }
+        if (f.type === HEADERS) {
+          sock.write(frame(HEADERS, END_HEADERS, f.stream, STATUS_200));
+          headers.resolve({ sock, stream: f.stream });
+        }
+      });
+      const { pool, stats } = makePool(keepalive(50, 120));
+      const st = (await acquire(pool, s.port)) as UpstreamStream;
+      let arrived = signal();
+      const outcome = runWith(st, () => arrived.resolve());
+      const { sock, stream } = await headers.promise;
+      /** The server sends one byte of the response; resolves once the stream has it. */
+      const dataFrame = async (): Promise<void> => {
+        arrived = signal();
+        sock.write(frame(DATA, 0, stream, Buffer.from('x')));
+        await Promise.race([arrived.promise, outcome.then((o) => { throw new Error(`the stream ended (${o}) while the server was still sending`); })]);
+      };
+      await dataFrame();
+      await vi.advanceTimersByTimeAsync(50); // the interval (50 ms less up to 15 %): the PING goes out
+      await pinged.promise;
+      await dataFrame(); // behind the wrong ACK on the socket: the ACK has been read too
+      // 20 DATA frames 30 ms apart: 600 ms, five times the timeout, kept alive by the frames alone.
+      for (let i = 0; i < 20; i++) {
+        await vi.advanceTimersByTimeAsync(30);
+        await dataFrame();
       }
-    });
-    // A timeout 15 DATA intervals long: a busy machine delaying a few timers does not look like silence.
-    const { pool, stats } = makePool(keepalive(50, 300));
-    const st = (await acquire(pool, s.port)) as UpstreamStream;
-    const outcome = run(st);
-    await sleep(900); // interval + timeout twice over: kept alive by the DATA frames
-    expect(pings(s).length).toBeGreaterThanOrEqual(1);
-    expect(stats.get('http2.keepalive_timeout')).toBe(0);
-    talking = false;
-    expect(await outcome).toBe('reset_mid_response');
-    expect(stats.get('http2.keepalive_timeout')).toBe(1);
+      expect(stats.get('http2.keepalive_timeout')).toBe(0);
+      expect(pings(s)).toHaveLength(1); // the wrong ACK did not answer it: still the same PING outstanding
+      // The server goes quiet: the timeout runs out 120 ms after the last frame, not before.
+      await vi.advanceTimersByTimeAsync(119);
+      expect(stats.get('http2.keepalive_timeout')).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(stats.get('http2.keepalive_timeout')).toBe(1);
+      expect(await outcome).toBe('reset_mid_response');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('connection_idle_interval: a connection quiet that long sends a PING before the next request\'s HEADERS', async () => {
