@@ -26,6 +26,9 @@ import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
 import { RepeatedValues } from '../common/repeated-values.js';
 
+/** removeRequestHeader's one name, as the list removeRequestHeaders takes. */
+const ONE_NAME: string[] = [''];
+
 /** What every stream of one connection manager shares. */
 export interface StreamContext {
   readonly stats: Stats;
@@ -316,24 +319,9 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeader(name: string): void {
-    // Compacted in place: no array per call (splice returns the removed pair), one pass.
-    const h = this.#headers;
-    let w = 0;
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      if (h[i] === name) {
-        // The fields from here on no longer match the decoded list one for one.
-        if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
-        continue;
-      }
-      if (w !== i) {
-        h[w] = h[i]!;
-        h[w + 1] = h[i + 1]!;
-      }
-      w += 2;
-    }
-    if (w === h.length) return;
-    h.length = w;
-    this.#viewFilled = false;
+    // One name through the many-name pass, in a module array (synchronous, nothing re-enters).
+    ONE_NAME[0] = name;
+    this.removeRequestHeaders(ONE_NAME);
   }
 
   requestView(): RequestView | null {
@@ -408,6 +396,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeaders(names: readonly string[]): void {
+    // Compacted in place: no array per call (splice returns the removed pair), one pass.
     const h = this.#headers;
     let w = 0;
     fields: for (let i = 0; i + 1 < h.length; i += 2) {
