@@ -15,6 +15,8 @@
 //          out among them (the load's shape is the same for every n) and the figures merged
 //          (load-split.ts: rates summed, latency histograms merged for p50 / p99)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
+//          --syscalls (the Node load modes: each proxy's syscalls over the window, per unit, from
+//          perf stat: total, reads, writes, polls; syscall-count.ts)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
 //          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`;
@@ -38,6 +40,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killChildren, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
+import { startSyscallCount, syscallsPer, type SyscallCounts } from './syscall-count.js';
 import { findH2load, runH2load, type H2Load } from './h2load.js';
 import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
 import { mergeFigures, splitLoad } from './load-split.js';
@@ -77,6 +80,8 @@ export interface ProtocolsOptions {
   loadProcs: number;
   /** Worker threads per load process (default 1: the process's main thread only). */
   loadThreads: number;
+  /** Count each proxy's syscalls over the window (perf stat; the Node load modes). */
+  syscalls?: boolean;
 }
 
 /** Load processes by default: two (a 2-core machine; measured against one and against threads in BENCHMARKS.md). */
@@ -89,6 +94,10 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
   const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [], proxies: [...PROXIES], loadProcs: DEFAULT_LOAD_PROCS, loadThreads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--syscalls') {
+      o.syscalls = true;
+      continue;
+    }
     const value = argv[i + 1];
     if (value === undefined) throw new OptionsError(`${flag}: needs a value`);
     i++;
@@ -125,7 +134,7 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
         o.proxies = [...new Set(names)] as ProxyName[];
         break;
       }
-      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies, --load-procs, --load-threads)`);
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies, --load-procs, --load-threads, --syscalls)`);
     }
   }
   return o;
@@ -146,6 +155,8 @@ export interface Measurement {
   loadCores: number | null;
   /** The same for the upstream server (one Node process: 1.0 is a saturated upstream); null when not sampled. */
   upstreamCores: number | null;
+  /** With --syscalls: the proxy's syscalls in the window per MiB (tcp-bytes) or per 1000 operations; null when not counted. */
+  syscallsPerUnit?: SyscallCounts | null;
 }
 
 export interface ModeSummary {
@@ -211,7 +222,7 @@ export function processCpuS(pid: number): number | null {
   }
 }
 
-interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCores: number | null }
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCores: number | null; syscalls?: SyscallCounts | null }
 
 /** CPU seconds `pids` used between two samples (summed); null when any is missing. */
 function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | null): number | null {
@@ -255,13 +266,15 @@ function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void, onReady:
  * loaded, all get the same start (their warm-up, then one window); the proxy `pid`'s CPU, the
  * load processes' own and the upstream's are sampled when the window opens and closes.
  */
-async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstreamPid: number | null, procs: number, threads: number): Promise<Sampled> {
+async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstreamPid: number | null, procs: number, threads: number, syscalls = false): Promise<Sampled> {
   const parts = splitLoad({ ...load, threads }, procs);
   const pids: number[] = [];
   const sample = (): { proxy: number | null; load: (number | null)[]; upstream: number | null } =>
     ({ proxy: pid === null ? null : processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
   let atStart: ReturnType<typeof sample> | null = null;
   let atEnd: ReturnType<typeof sample> | null = null;
+  let counter: ReturnType<typeof startSyscallCount> | null = null;
+  let counted: Promise<SyscallCounts | null> | null = null;
   const timers: NodeJS.Timeout[] = [];
   const gos: ((epochMs: number) => void)[] = [];
   const onReady = (go: (epochMs: number) => void): void => {
@@ -269,8 +282,14 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
     if (gos.length < parts.length) return;
     const now = Date.now();
     for (const g of gos) g(now);
-    timers.push(setTimeout(() => (atStart = sample()), load.warmupS * 1000));
-    timers.push(setTimeout(() => (atEnd = sample()), (load.warmupS + load.durationS) * 1000));
+    timers.push(setTimeout(() => {
+      atStart = sample();
+      if (syscalls && pid !== null) counter = startSyscallCount(pid);
+    }, load.warmupS * 1000));
+    timers.push(setTimeout(() => {
+      atEnd = sample();
+      counted = (counter as ReturnType<typeof startSyscallCount> | null)?.stop() ?? null;
+    }, (load.warmupS + load.durationS) * 1000));
   };
   try {
     const figures = await Promise.all(parts.map((part) => runLoadProcess(part, (p) => pids.push(p), onReady)));
@@ -281,9 +300,11 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
     const proxyCpuS = s === null || e === null || s.proxy === null || e.proxy === null ? null : e.proxy - s.proxy;
     const loadCpuS = cpuBetween(s?.load ?? null, e?.load ?? null);
     const upstreamCpuS = cpuBetween([s?.upstream ?? null], [e?.upstream ?? null]);
-    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS };
+    const syscallCounts = counted === null ? null : await (counted as Promise<SyscallCounts | null>);
+    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS, syscalls: syscallCounts };
   } finally {
     for (const t of timers) clearTimeout(t);
+    void (counter as ReturnType<typeof startSyscallCount> | null)?.stop();
   }
 }
 
@@ -296,7 +317,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
   const p = target(mode, proxy, upstream.port);
   const upstreamPid = upstream.pid;
   const node = (kind: NodeLoadKind, port: number, connections: number, inFlight: number, extra: Partial<NodeLoad> = {}): Promise<Sampled> =>
-    runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, upstreamPid, o.loadProcs, o.loadThreads);
+    runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, upstreamPid, o.loadProcs, o.loadThreads, o.syscalls === true);
   switch (mode) {
     case 'h2':
     case 'grpc-h2load': {
@@ -354,6 +375,13 @@ export function cpuPerUnit(mode: Mode, f: LoadFigures, cpuS: number | null): num
   if (cpuS === null) return null;
   const units = mode === 'tcp-bytes' ? f.bytes / (1024 * 1024) : f.ops / 1000;
   return units > 0 ? (cpuS * 1000) / units : null;
+}
+
+/** Syscalls per MiB (tcp-bytes) or per 1000 operations, the units of cpuPerUnit; null without counts or without work. */
+export function syscallsPerUnit(mode: Mode, f: LoadFigures, counts: SyscallCounts | null | undefined): SyscallCounts | null {
+  if (counts == null) return null;
+  const units = mode === 'tcp-bytes' ? f.bytes / (1024 * 1024) : f.ops / 1000;
+  return units > 0 ? syscallsPer(counts, units) : null;
 }
 
 /**
@@ -472,11 +500,12 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores, syscalls } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
+          const sc = o.syscalls === true && p.name !== 'direct' ? syscallsPerUnit(mode, figures, syscalls) : undefined;
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores });
-          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores, ...(sc !== undefined ? { syscallsPerUnit: sc } : {}) });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}${sc === undefined ? '' : sc === null ? ', syscalls not counted' : `, syscalls ${CPU_UNIT[mode]} ${sc.total.toFixed(0)} (reads ${sc.reads.toFixed(0)}, writes ${sc.writes.toFixed(0)}, polls ${sc.polls.toFixed(0)})`}`);
         }
       }
     }
