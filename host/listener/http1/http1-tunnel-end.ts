@@ -5,7 +5,6 @@
 // listener's stream idle sweep times the tunnel out as Envoy's stream_idle_timeout does.
 import type { Socket } from 'node:net';
 import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
-import { CoalescingSocketWriter } from '../../common/coalescing-socket-writer.js';
 
 /** What the end needs of its connection and its request (Http1Connection, Http1Downstream). */
 export interface TunnelOwner {
@@ -26,11 +25,9 @@ export class Http1TunnelEnd implements TunnelEnd {
   /** Bytes read before the sink was attached (those after the request head first). */
   #early: Uint8Array;
   #closed = false;
-  readonly #writer: CoalescingSocketWriter;
 
   constructor(owner: TunnelOwner, counters: TunnelCounters, early: Uint8Array) {
     this.#owner = owner;
-    this.#writer = new CoalescingSocketWriter(owner.socket);
     this.#counters = counters;
     this.#early = early;
   }
@@ -80,7 +77,8 @@ export class Http1TunnelEnd implements TunnelEnd {
     if (this.#closed || socket.destroyed) return true;
     this.#owner.lastActivity = performance.now();
     this.#counters.bytesSent += bytes.length;
-    return this.#writer.write(bytes);
+    // A copy: `bytes` may be a view into a read buffer that the next read overwrites.
+    return socket.write(Buffer.from(bytes));
   }
 
   pause(): void {

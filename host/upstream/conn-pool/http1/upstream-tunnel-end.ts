@@ -6,7 +6,6 @@
 import type { Socket } from 'node:net';
 import type { TunnelEnd, TunnelSink } from '../../../common/tunnel-end.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
-import { CoalescingSocketWriter } from '../../../common/coalescing-socket-writer.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -18,11 +17,9 @@ export class UpstreamTunnelEnd implements TunnelEnd {
   #early: Uint8Array;
   #closed = false;
   #closeError = false;
-  readonly #writer: CoalescingSocketWriter;
 
   constructor(socket: Socket, stats: ClusterStats, early: Uint8Array) {
     this.#socket = socket;
-    this.#writer = new CoalescingSocketWriter(socket);
     this.#stats = stats;
     this.#early = early;
   }
@@ -69,7 +66,8 @@ export class UpstreamTunnelEnd implements TunnelEnd {
   write(bytes: Uint8Array): boolean {
     if (this.#closed || this.#socket.destroyed) return true;
     this.#stats.inc('upstream_cx_tx_bytes_total', bytes.length);
-    return this.#writer.write(bytes);
+    // A copy: `bytes` may be a view into a read buffer that the next read overwrites.
+    return this.#socket.write(Buffer.from(bytes));
   }
 
   pause(): void {
