@@ -3,6 +3,16 @@
 // (no ALLOW policy: allowed; ALLOW policies and none matched: denied); AUDIT and dry-run
 // policies apart, as Envoy's shadow rules. Writes the outcome into a result region and
 // allocates nothing.
+//
+// A connection (Envoy's RBAC *network* filter, a TCP connection with no HTTP request) is the
+// same evaluation over the same table with the HTTP-only attributes (request.auth.*,
+// request.headers, hosts, methods, paths) unavailable. Istio's builder (pilot/pkg/security/
+// authz/model: rule.checkError) decides what a field over them means there: in an ALLOW policy
+// the rule holding it never matches (a smaller allow), in every other action (DENY, AUDIT,
+// CUSTOM) the field is dropped, so the rule matches more (fail closed). In Istio an ALLOW rule
+// is skipped as a whole when any of its sources, operations or conditions holds such a field
+// (Generate fails for the rule), not just the clause holding it. The pass's `l4` says which:
+// L4_OFF for a request, else what such a field does in that group.
 import { RV_PATH_PTR, RV_PATH_LEN } from '../abi';
 import { pathLength } from '../route/condition';
 import { fieldHolds } from './match';
@@ -10,7 +20,7 @@ import {
   AH_POLICIES, AH_RULES, AH_CLAUSES, AH_FIELDS, AH_ORDER, AH_GROUPS, POLICY_SIZE,
   PO_FIRST_RULE, PO_RULE_COUNT, RULE_SIZE, RU_FIRST_FROM, RU_FROM_COUNT, RU_FIRST_TO,
   RU_TO_COUNT, RU_FIRST_WHEN, RU_WHEN_COUNT, CLAUSE_SIZE, CL_FIRST_FIELD, CL_FIELD_COUNT,
-  FIELD_SIZE, G_CUSTOM, G_DENY, G_ALLOW, G_DENY_DRY, G_ALLOW_DRY, G_AUDIT, at, rec,
+  FIELD_SIZE, FI_ATTR, Attr, G_CUSTOM, G_DENY, G_ALLOW, G_DENY_DRY, G_ALLOW_DRY, G_AUDIT, at, rec,
 } from './table';
 
 // Result region (i32 each), at the address the host passes:
@@ -33,33 +43,74 @@ export const EV_SHADOW_ALLOWED: u32 = 4;
 export const EV_SHADOW_DENIED: u32 = 8;
 export const EV_AUDIT: u32 = 16;
 
+/** A request: every field is evaluated. */
+const L4_OFF: u32 = 0;
+/** A connection, ALLOW groups: a rule with a field over an HTTP-only attribute anywhere never matches. */
+const L4_NEVER: u32 = 1;
+/** A connection, DENY/AUDIT/CUSTOM groups: a field over an HTTP-only attribute is dropped (holds). */
+const L4_DROP: u32 = 2;
+
+/** The attributes a connection does not have (bit `1 << Attr`): request.auth.*, headers, host, method, path. */
+const HTTP_ONLY: u32 = (1 << Attr.AuthPrincipal) | (1 << Attr.AuthAudiences) | (1 << Attr.AuthPresenter) | (1 << Attr.AuthClaims)
+  | (1 << Attr.RequestHeaders) | (1 << Attr.RequestHost) | (1 << Attr.RequestMethod) | (1 << Attr.RequestPath);
+
 /** Every field from `first` holds (AND)? */
-function allFields(t: usize, first: u32, n: u32, rv: usize, attrs: usize, pathLen: usize): bool {
+function allFields(t: usize, first: u32, n: u32, rv: usize, attrs: usize, pathLen: usize, l4: u32): bool {
   let f = rec(t, AH_FIELDS, first, FIELD_SIZE);
   for (let i: u32 = 0; i < n; i++, f += <usize>FIELD_SIZE) {
+    // A connection: an HTTP-only field is dropped (L4_NEVER rules holding one never get here).
+    if (l4 != L4_OFF && isHttpOnly(f)) continue;
     if (!fieldHolds(t, f, rv, attrs, pathLen)) return false;
   }
   return true;
 }
 
+@inline function isHttpOnly(f: usize): bool {
+  return ((HTTP_ONLY >> (load<u32>(f + FI_ATTR) & 0xff)) & 1) != 0;
+}
+
+/** Does some field of the `n` fields from `first` read an HTTP-only attribute? */
+function fieldsReadHttp(t: usize, first: u32, n: u32): bool {
+  let f = rec(t, AH_FIELDS, first, FIELD_SIZE);
+  for (let i: u32 = 0; i < n; i++, f += <usize>FIELD_SIZE) if (isHttpOnly(f)) return true;
+  return false;
+}
+
+/** Does some field of the `n` clauses from `first` read an HTTP-only attribute? */
+function clausesReadHttp(t: usize, first: u32, n: u32): bool {
+  let c = rec(t, AH_CLAUSES, first, CLAUSE_SIZE);
+  for (let i: u32 = 0; i < n; i++, c += <usize>CLAUSE_SIZE) {
+    if (fieldsReadHttp(t, load<u32>(c + CL_FIRST_FIELD), load<u32>(c + CL_FIELD_COUNT))) return true;
+  }
+  return false;
+}
+
+/** Does rule `r` read an HTTP-only attribute in its sources, operations or conditions? */
+function ruleReadsHttp(t: usize, r: usize): bool {
+  return clausesReadHttp(t, load<u32>(r + RU_FIRST_FROM), load<u32>(r + RU_FROM_COUNT))
+    || clausesReadHttp(t, load<u32>(r + RU_FIRST_TO), load<u32>(r + RU_TO_COUNT))
+    || fieldsReadHttp(t, load<u32>(r + RU_FIRST_WHEN), load<u32>(r + RU_WHEN_COUNT));
+}
+
 /** No clause, or any of the `n` clauses from `first` holding (OR of ANDs)? */
-function anyClause(t: usize, first: u32, n: u32, rv: usize, attrs: usize, pathLen: usize): bool {
+function anyClause(t: usize, first: u32, n: u32, rv: usize, attrs: usize, pathLen: usize, l4: u32): bool {
   if (n == 0) return true;
   let c = rec(t, AH_CLAUSES, first, CLAUSE_SIZE);
   for (let i: u32 = 0; i < n; i++, c += <usize>CLAUSE_SIZE) {
-    if (allFields(t, load<u32>(c + CL_FIRST_FIELD), load<u32>(c + CL_FIELD_COUNT), rv, attrs, pathLen)) return true;
+    if (allFields(t, load<u32>(c + CL_FIRST_FIELD), load<u32>(c + CL_FIELD_COUNT), rv, attrs, pathLen, l4)) return true;
   }
   return false;
 }
 
 /** The index (within the policy) of the first rule of policy `p` that matches, or -1. */
-function matchingRule(t: usize, p: usize, rv: usize, attrs: usize, pathLen: usize): i32 {
+function matchingRule(t: usize, p: usize, rv: usize, attrs: usize, pathLen: usize, l4: u32): i32 {
   const n = load<u32>(p + PO_RULE_COUNT);
   let r = rec(t, AH_RULES, load<u32>(p + PO_FIRST_RULE), RULE_SIZE);
   for (let i: u32 = 0; i < n; i++, r += <usize>RULE_SIZE) {
-    if (anyClause(t, load<u32>(r + RU_FIRST_FROM), load<u32>(r + RU_FROM_COUNT), rv, attrs, pathLen)
-      && anyClause(t, load<u32>(r + RU_FIRST_TO), load<u32>(r + RU_TO_COUNT), rv, attrs, pathLen)
-      && allFields(t, load<u32>(r + RU_FIRST_WHEN), load<u32>(r + RU_WHEN_COUNT), rv, attrs, pathLen)) return <i32>i;
+    if (l4 == L4_NEVER && ruleReadsHttp(t, r)) continue;
+    if (anyClause(t, load<u32>(r + RU_FIRST_FROM), load<u32>(r + RU_FROM_COUNT), rv, attrs, pathLen, l4)
+      && anyClause(t, load<u32>(r + RU_FIRST_TO), load<u32>(r + RU_TO_COUNT), rv, attrs, pathLen, l4)
+      && allFields(t, load<u32>(r + RU_FIRST_WHEN), load<u32>(r + RU_WHEN_COUNT), rv, attrs, pathLen, l4)) return <i32>i;
   }
   return -1;
 }
@@ -73,14 +124,15 @@ function matchingRule(t: usize, p: usize, rv: usize, attrs: usize, pathLen: usiz
  * matches, in model order: (its index + 1) in the low half, its rule written at `ruleOff`;
  * 0 when none. The high half is 1 when the group has any policy. No allocation.
  */
-function firstMatch(t: usize, g: u32, rv: usize, attrs: usize, pathLen: usize, res: usize, ruleOff: u32): i64 {
+function firstMatch(t: usize, g: u32, rv: usize, attrs: usize, pathLen: usize, res: usize, ruleOff: u32, connection: bool): i64 {
+  const l4 = !connection ? L4_OFF : g == G_ALLOW || g == G_ALLOW_DRY ? L4_NEVER : L4_DROP;
   const start = at(t, AH_GROUPS + g * 4);
   const end = at(t, AH_GROUPS + (g + 1) * 4);
   const present: i64 = end > start ? 1 : 0;
   let o = t + <usize>at(t, AH_ORDER) + <usize>start * 4;
   for (let i = start; i < end; i++, o += 4) {
     const index = load<u32>(o);
-    const rule = matchingRule(t, rec(t, AH_POLICIES, index, POLICY_SIZE), rv, attrs, pathLen);
+    const rule = matchingRule(t, rec(t, AH_POLICIES, index, POLICY_SIZE), rv, attrs, pathLen, l4);
     if (rule >= 0) {
       put(res, ruleOff, rule);
       return (<i64>index + 1) | (present << 32);
@@ -93,22 +145,24 @@ function firstMatch(t: usize, g: u32, rv: usize, attrs: usize, pathLen: usize, r
 /**
  * Evaluates table `t` (accepted by checkTable) for the request in the view at `rv` and the
  * attribute region at `attrs`; fills the result region at `res` and returns its EV_* bits.
+ * `connection`: a TCP connection (no request: `rv` is not read; HTTP-only fields as Istio
+ * builds them for its RBAC network filter, above).
  */
-export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
-  const pathLen = pathLength(<usize>load<u32>(rv + RV_PATH_PTR), <usize>load<u32>(rv + RV_PATH_LEN));
+export function evaluate(t: usize, rv: usize, attrs: usize, res: usize, connection: bool): u32 {
+  const pathLen: usize = connection ? 0 : pathLength(<usize>load<u32>(rv + RV_PATH_PTR), <usize>load<u32>(rv + RV_PATH_LEN));
   let bits: u32 = 0;
   // CUSTOM (never dry-run: Istio's dry-run is for ALLOW and DENY).
-  const custom = firstMatch(t, G_CUSTOM, rv, attrs, pathLen, res, RS_CUSTOM_RULE);
+  const custom = firstMatch(t, G_CUSTOM, rv, attrs, pathLen, res, RS_CUSTOM_RULE, connection);
   put(res, RS_CUSTOM_POLICY, <i32>(custom & 0xffffffff) - 1);
   if ((custom & 0xffffffff) != 0) bits |= EV_CUSTOM;
   // DENY, then ALLOW.
-  const deny = firstMatch(t, G_DENY, rv, attrs, pathLen, res, RS_RULE);
+  const deny = firstMatch(t, G_DENY, rv, attrs, pathLen, res, RS_RULE, connection);
   if ((deny & 0xffffffff) != 0) {
     put(res, RS_DECISION, 1);
     put(res, RS_POLICY, <i32>(deny & 0xffffffff) - 1);
     bits |= EV_DENIED;
   } else {
-    const allow = firstMatch(t, G_ALLOW, rv, attrs, pathLen, res, RS_RULE);
+    const allow = firstMatch(t, G_ALLOW, rv, attrs, pathLen, res, RS_RULE, connection);
     const matched = <i32>(allow & 0xffffffff) - 1;
     const denied = matched < 0 && (allow >> 32) != 0;
     put(res, RS_DECISION, denied ? 1 : 0);
@@ -116,13 +170,13 @@ export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
     if (denied) bits |= EV_DENIED;
   }
   // Shadow: the dry-run DENY and ALLOW policies, as if they were the only ones.
-  const sdeny = firstMatch(t, G_DENY_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE);
+  const sdeny = firstMatch(t, G_DENY_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE, connection);
   if ((sdeny & 0xffffffff) != 0) {
     put(res, RS_SHADOW, 2);
     put(res, RS_SHADOW_POLICY, <i32>(sdeny & 0xffffffff) - 1);
     bits |= EV_SHADOW_DENIED;
   } else {
-    const sallow = firstMatch(t, G_ALLOW_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE);
+    const sallow = firstMatch(t, G_ALLOW_DRY, rv, attrs, pathLen, res, RS_SHADOW_RULE, connection);
     const matched = <i32>(sallow & 0xffffffff) - 1;
     const any = (sdeny >> 32) != 0 || (sallow >> 32) != 0;
     const denied = matched < 0 && (sallow >> 32) != 0;
@@ -131,7 +185,7 @@ export function evaluate(t: usize, rv: usize, attrs: usize, res: usize): u32 {
     if (any) bits |= denied ? EV_SHADOW_DENIED : EV_SHADOW_ALLOWED;
   }
   // AUDIT (dry-run or not: a policy that only logs).
-  const audit = firstMatch(t, G_AUDIT, rv, attrs, pathLen, res, RS_AUDIT_RULE);
+  const audit = firstMatch(t, G_AUDIT, rv, attrs, pathLen, res, RS_AUDIT_RULE, connection);
   put(res, RS_AUDIT_POLICY, <i32>(audit & 0xffffffff) - 1);
   if ((audit & 0xffffffff) != 0) bits |= EV_AUDIT;
   return bits;
