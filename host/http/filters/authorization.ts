@@ -39,8 +39,8 @@ const NONE: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 const PEERS = new WeakMap<ConnectionSecurity, AuthzPeer>();
 const NO_PEER: AuthzPeer = Object.freeze({ principal: null, namespace: null });
 
-/** source.principal and source.namespace of the connection, derived once per connection. */
-function peerOf(security: ConnectionSecurity | null): AuthzPeer | null {
+/** source.principal and source.namespace of the connection, derived once per connection (also the RBAC network filter's). */
+export function peerOf(security: ConnectionSecurity | null): AuthzPeer | null {
   if (security === null || !security.mutualTls || security.peerSpiffeId === null) return null;
   let p = PEERS.get(security);
   if (p === undefined) {
