@@ -17,7 +17,8 @@ import type { CompiledAuthorization } from '../../compile/authorization.js';
 import {
   AuthzTable, writeAuthzAttributes, EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT,
 } from '../../core/authz/authz-table.js';
-import { deniedDetails, istioPolicyId, peerOf } from '../../http/filters/authorization.js';
+import { peerOf } from '../../tls/authz-peer.js';
+import { deniedDetails, istioPolicyId } from '../../compile/authz-policy-id.js';
 
 /** What a connection offers the policies. */
 export interface ConnectionAttributes {
