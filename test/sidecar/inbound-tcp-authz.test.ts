@@ -4,7 +4,7 @@
 // with the peer's identity to the byte proxy (TcpProxyServer with `authorization`), whose RBAC
 // network filter (host/listener/tcp/rbac-network-filter.ts) decides each connection before the
 // upstream connect — the path InboundCapture gives an undeclared port's connection.
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
@@ -20,6 +20,7 @@ import type { AuthzPolicy, MeshConfig } from '../../host/model/mesh.js';
 import type { EffectiveMtlsMode } from '../../host/model/inbound-mtls.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { workloadCertificate } from '../helpers/workload-certs.js';
+import { tcpEchoServer } from '../helpers/tcp-echo.js';
 import { ex, pre, f, rule, policy, cidr } from '../helpers/authz-builders.js';
 
 let ca: TestMeshCa;
@@ -55,16 +56,9 @@ interface Pod {
 
 /** An app echoing `app:<bytes>`, the byte proxy with `policies`, and a front door with mode `mode`. */
 async function pod(mode: EffectiveMtlsMode, policies: AuthzPolicy[]): Promise<Pod> {
-  let accepted = 0;
-  const app = createServer({ allowHalfOpen: true }, (s) => {
-    accepted++;
-    s.on('data', (d) => s.write(`app:${d.toString()}`));
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  }) as Server;
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const app = await tcpEchoServer('app');
   open.push({ close: () => new Promise((r) => { app.close(r); }) });
-  const appPort = (app.address() as { port: number }).port;
+  const appPort = app.port;
 
   const logs: string[] = [];
   const warnings: string[] = [];
@@ -90,7 +84,7 @@ async function pod(mode: EffectiveMtlsMode, policies: AuthzPolicy[]): Promise<Po
   open.push({ close: () => new Promise((r) => { front.close(r); }) });
   const port = (front.address() as { port: number }).port;
   return {
-    tcp, listener, port, accepted: () => accepted, logs, warnings,
+    tcp, listener, port, accepted: () => app.accepted, logs, warnings,
     stat: (name) => Object.fromEntries([...tcp.stats.records(), ...listener.records()].map((r) => [r.name, r.value]))[name] ?? 0,
   };
 }
