@@ -2,7 +2,7 @@
 // view and the attributes the table reads, and asks authz_evaluate per request (or
 // authz_evaluate_connection once per TCP connection).
 import { checkTable } from './table';
-import { evaluate } from './evaluate';
+import { evaluate, ForRequest, ForConnection } from './evaluate';
 import { AT_SIZE, AT_MAX_ENTRIES, AT_BYTES_OFF, AT_BYTES } from './attributes';
 import { RS_SIZE } from './evaluate';
 
@@ -20,7 +20,7 @@ export function authz_table_check(table: usize, len: u32): i32 {
  * (assembly/authz/evaluate.ts).
  */
 export function authz_evaluate(table: usize, req: usize, attrs: usize, res: usize): u32 {
-  return evaluate(table, req, attrs, res, false);
+  return evaluate<ForRequest>(table, req, attrs, res);
 }
 
 /**
@@ -29,7 +29,7 @@ export function authz_evaluate(table: usize, req: usize, attrs: usize, res: usiz
  * TCP (assembly/authz/evaluate.ts). Writes the result region at `res`, returns its bits.
  */
 export function authz_evaluate_connection(table: usize, attrs: usize, res: usize): u32 {
-  return evaluate(table, 0, attrs, res, true);
+  return evaluate<ForConnection>(table, 0, attrs, res);
 }
 
 /** Layout constants of the attribute and result regions, checked by the host at load. */
