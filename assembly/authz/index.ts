@@ -1,7 +1,8 @@
 // Authorization exports: the host loads a table (authz_table_check once), writes the request
-// view and the attributes the table reads, and asks authz_evaluate per request.
+// view and the attributes the table reads, and asks authz_evaluate per request (or
+// authz_evaluate_connection once per TCP connection).
 import { checkTable } from './table';
-import { evaluate } from './evaluate';
+import { evaluate, ForRequest, ForConnection } from './evaluate';
 import { AT_SIZE, AT_MAX_ENTRIES, AT_BYTES_OFF, AT_BYTES } from './attributes';
 import { RS_SIZE } from './evaluate';
 
@@ -19,7 +20,16 @@ export function authz_table_check(table: usize, len: u32): i32 {
  * (assembly/authz/evaluate.ts).
  */
 export function authz_evaluate(table: usize, req: usize, attrs: usize, res: usize): u32 {
-  return evaluate(table, req, attrs, res);
+  return evaluate<ForRequest>(table, req, attrs, res);
+}
+
+/**
+ * Evaluates the checked table at `table` for a TCP connection (Envoy's RBAC network filter):
+ * the attribute region at `attrs` only, no request; HTTP-only fields as Istio builds them for
+ * TCP (assembly/authz/evaluate.ts). Writes the result region at `res`, returns its bits.
+ */
+export function authz_evaluate_connection(table: usize, attrs: usize, res: usize): u32 {
+  return evaluate<ForConnection>(table, 0, attrs, res);
 }
 
 /** Layout constants of the attribute and result regions, checked by the host at load. */

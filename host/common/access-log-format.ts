@@ -45,6 +45,8 @@ export interface AccessLogRecord {
   requestHeader(name: string): string | null;
   /** `address:port` of the upstream connection's local end, when the record knows it (TCP connections); absent: `-`. */
   readonly upstreamLocalAddress?: string;
+  /** Why the proxy closed the connection (Envoy's connection termination details: an RBAC network filter denial); absent: `-`. */
+  readonly connectionTerminationDetails?: string;
 }
 
 /** Istio's default TEXT format (meshConfig accessLogFormat empty, EnvoyTextLogFormat), newline included. */
@@ -104,9 +106,10 @@ const SIMPLE: Readonly<Record<string, Operator>> = {
   PROTOCOL: (r) => dashed(r.protocol),
   RESPONSE_CODE: (r) => r.code,
   RESPONSE_FLAGS: (r) => r.flags === '' ? '-' : r.flags,
-  // Envoy's details and failure reasons: wasmesh keeps none of them per stream; Envoy prints `-` when it has none.
+  // Envoy's details and failure reasons: wasmesh keeps none of them per stream but a TCP
+  // connection's termination details; Envoy prints `-` when it has none.
   RESPONSE_CODE_DETAILS: EMPTY,
-  CONNECTION_TERMINATION_DETAILS: EMPTY,
+  CONNECTION_TERMINATION_DETAILS: (r) => dashed(r.connectionTerminationDetails),
   UPSTREAM_TRANSPORT_FAILURE_REASON: EMPTY,
   UPSTREAM_LOCAL_ADDRESS: (r) => dashed(r.upstreamLocalAddress),
   BYTES_RECEIVED: (r) => r.bytesReceived,

@@ -128,9 +128,8 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     listener.listener_filters = [ORIGINAL_DST_LISTENER_FILTER, ...tlsInspector];
     if (o.originalDestinations.transparent) listener.transparent = true;
     const withPorts = chainsByDestinationPort(chains, [...o.appPorts, o.listen.port]);
-    const unenforced = (o.authorization ?? []).length > 0;
-    if (unenforced) o.warnings?.push(`${where}: AuthorizationPolicy ${o.authorization![0]!.name} selects this workload: connections to ports other than the app ports (${o.appPorts.join(', ')}) are closed, not passed through (their TCP is not held to the policies)`);
-    listener.filter_chains = [...withPorts, ...(unenforced ? [] : inboundPassthroughChains(o.mode, downstreamTls, o.accessLogs))];
+    // AuthorizationPolicy holds on the passthrough too: Envoy's RBAC network filter on its chains.
+    listener.filter_chains = [...withPorts, ...inboundPassthroughChains(o.mode, downstreamTls, o.accessLogs, o.authorization)];
     passthrough.push(inboundPassthroughCluster());
   }
   const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];

@@ -7,13 +7,15 @@
 // proxy to the pod's own address, docker/iptables-init.sh INBOUND_PASSTHROUGH_SRC) — as TCP,
 // behind the PeerAuthentication mode: STRICT terminates mesh mTLS first, PERMISSIVE terminates
 // TLS and passes plaintext as it came, DISABLE passes everything as it came.
-// Where the workload has AuthorizationPolicies no passthrough chain is written (a connection to
-// an undeclared port is closed: no filter chain matches), as the wasmesh sidecar refuses TCP it
-// cannot hold to its policies; Istio would put its RBAC network filter there.
+// Where the workload has AuthorizationPolicies each passthrough chain runs Envoy's RBAC network
+// filter before tcp_proxy (rbac-network-policy.ts), as Istio's do and as the wasmesh sidecar
+// enforces them on the same connections.
 import type { AccessLogTarget } from '../model/access-logging.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { Obj } from './istio-resources.js';
 import { tcpProxyFilter } from './tcp-proxy-listeners.js';
+import type { AuthzPolicy } from '../model/authorization.js';
+import { envoyRbacNetworkFilters } from './rbac-network-policy.js';
 
 export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 /** Where the passthrough's upstream connections come from (Istio's InboundPassthroughBindIpv4). */
@@ -46,20 +48,22 @@ export function chainsByDestinationPort(chains: readonly Obj[], ports: readonly 
 
 /**
  * The chains for every other port: a tcp_proxy to InboundPassthroughCluster, mesh mTLS
- * terminated first by `mode` (`tls` is the downstream TLS transport socket of the HTTP chains).
+ * terminated first by `mode` (`tls` is the downstream TLS transport socket of the HTTP chains),
+ * the workload's AuthorizationPolicies (`authorization`) as RBAC network filters before it.
  */
-export function inboundPassthroughChains(mode: EffectiveMtlsMode, tls: () => Obj, accessLogs?: readonly AccessLogTarget[]): Obj[] {
+export function inboundPassthroughChains(mode: EffectiveMtlsMode, tls: () => Obj, accessLogs?: readonly AccessLogTarget[], authorization?: readonly AuthzPolicy[]): Obj[] {
+  const rbac = envoyRbacNetworkFilters(authorization);
   const proxy = (): Obj => tcpProxyFilter({ name: INBOUND_PASSTHROUGH_CLUSTER, hosts: [], matches: [], destinations: [{ cluster: INBOUND_PASSTHROUGH_CLUSTER, weight: 100 }] }, accessLogs);
   const name = 'virtualInbound-passthrough';
   switch (mode) {
     case 'STRICT':
-      return [{ name: `${name}-tls`, transport_socket: tls(), filters: [proxy()] }];
+      return [{ name: `${name}-tls`, transport_socket: tls(), filters: [...rbac, proxy()] }];
     case 'PERMISSIVE':
       return [
-        { name: `${name}-tls`, filter_chain_match: { transport_protocol: 'tls' }, transport_socket: tls(), filters: [proxy()] },
-        { name, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [proxy()] },
+        { name: `${name}-tls`, filter_chain_match: { transport_protocol: 'tls' }, transport_socket: tls(), filters: [...rbac, proxy()] },
+        { name, filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [...rbac, proxy()] },
       ];
     case 'DISABLE':
-      return [{ name, filters: [proxy()] }];
+      return [{ name, filters: [...rbac, proxy()] }];
   }
 }

@@ -36,7 +36,7 @@ const ORDER: Array<{ model: 'AUDIT' | 'DENY' | 'ALLOW'; envoy: EnvoyAction }> = 
 ];
 
 /** Istio's rbacPolicyMatchNever: what a policy without rules becomes. */
-const MATCH_NEVER: Obj = {
+export const MATCH_NEVER: Obj = {
   permissions: [{ not_rule: { any: true } }],
   principals: [{ not_id: { any: true } }],
 };
@@ -91,7 +91,8 @@ export function rbac(action: EnvoyAction, policies: readonly AuthzPolicy[], pref
 /** Conditions Istio puts on the permission side (the destination); the others go with the caller. */
 const PERMISSION_ATTRIBUTES = new Set(['request.host', 'request.method', 'request.path', 'destination.port', 'destination.ip', 'connection.sni']);
 
-function rulePolicy(rule: AuthzRule): Obj {
+/** One rule as an Envoy RBAC policy (permissions and principals). */
+export function rulePolicy(rule: AuthzRule): Obj {
   const whenPermissions = rule.when.filter((f) => PERMISSION_ATTRIBUTES.has(f.attribute));
   const whenPrincipals = rule.when.filter((f) => !PERMISSION_ATTRIBUTES.has(f.attribute));
   const toClauses = rule.to.length > 0 ? rule.to.map((c) => [...c, ...whenPermissions]) : [whenPermissions];

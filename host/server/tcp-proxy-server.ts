@@ -23,6 +23,12 @@
 // tcp_reporting_duration, 5 s) while the connection is open and the rest at its end, then
 // istio_tcp_connections_closed_total; one access-log record per connection at its end
 // (host/telemetry/tcp-access-log.ts), refused ones included.
+//
+// A sidecar's inbound byte proxy (`authorization`) enforces the workload's AuthorizationPolicy
+// on each handed-in connection before anything else, as Istio's inbound TCP chains run Envoy's
+// RBAC network filter before tcp_proxy (host/listener/tcp/rbac-network-filter.ts, over the
+// config version's authorization table in this server's core): a denied connection is closed
+// before an upstream is chosen, logged with its termination details.
 import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
@@ -49,6 +55,10 @@ import { inspectClientHello, type TlsInspectorOptions } from '../listener/tcp/tl
 import type { AccessLogEntry } from '../telemetry/access-log.js';
 import { addressWithPort, tcpAccessLogEntry, TcpAccessLogs, type TcpConnectionLog } from '../telemetry/tcp-access-log.js';
 import { sharedAccessLogFiles } from '../telemetry/shared-access-log-files.js';
+import { AuthzTable } from '../core/authz/authz-table.js';
+import { compileAuthorization } from '../compile/authorization.js';
+import { RbacNetworkFilter } from '../listener/tcp/rbac-network-filter.js';
+import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { AccessLogFiles } from '../telemetry/access-log-files.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
@@ -87,6 +97,11 @@ export interface TcpProxyServerOptions {
   adopt?: boolean;
   /** The proxy's own ports, which a passthrough may not reach on a local address (passthrough-guard.ts). */
   reservedPorts?: () => Iterable<number>;
+  /**
+   * Enforce MeshConfig.authorization on handed-in connections (a sidecar's inbound: Envoy's RBAC
+   * network filter before tcp_proxy); default false (a gateway's and an outbound's TCP enforce none).
+   */
+  authorization?: boolean;
 }
 
 /** Where a handed-in connection goes (handle()). */
@@ -100,6 +115,10 @@ export interface TcpTarget {
   readonly passthroughCluster?: string;
   /** The upstream socket's local address (Envoy's upstream_bind_config source address); absent: the kernel's choice. */
   readonly bindAddress?: string;
+  /** What the connection's mesh TLS established (the peer principal for AuthorizationPolicy); absent or null: plaintext. */
+  readonly security?: ConnectionSecurity | null;
+  /** AuthorizationPolicy's destination.ip when `address` is not the original destination (a sidecar's app port: 127.0.0.1); absent: `address`. */
+  readonly destinationIp?: string | null;
 }
 
 /** handleTls's options (a sidecar's capture). */
@@ -128,6 +147,8 @@ interface TcpVersion {
   readonly logs: TcpAccessLogs | null;
   /** Some route matches on destinationSubnets: the accepted socket's local address is needed to choose (a getsockname). */
   readonly matchesAddress: boolean;
+  /** The RBAC network filter over this version's policies (`authorization`), or null: none select the workload. */
+  readonly rbac: { readonly filter: RbacNetworkFilter; readonly table: AuthzTable } | null;
 }
 
 /** An open connection's Istio series and what of its bytes the series has. */
@@ -165,6 +186,7 @@ export class TcpProxyServer {
   readonly #inspecting = new Set<Socket>();
   readonly #inspector: TlsInspectorOptions;
   readonly #subnets = new Map<string, BlockList>();
+  readonly #authorization: boolean;
   #current: TcpVersion | null = null;
   #closing: Promise<void> | null = null;
 
@@ -175,6 +197,7 @@ export class TcpProxyServer {
     const passthroughGuard = reserved === undefined ? undefined : new PassthroughGuard(reserved);
     this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog, ...(passthroughGuard !== undefined ? { passthroughGuard } : {}) });
     this.#adopt = opts.adopt === true;
+    this.#authorization = opts.authorization === true;
     this.#gatewayPort = opts.gatewayPort;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
     this.#bufferLimits = { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes };
@@ -226,11 +249,20 @@ export class TcpProxyServer {
       }],
     }));
     const coreMesh: MeshConfig = { virtualHosts, clusters: mesh.clusters };
-    const table = RouteTable.load(this.#core, compileRouteTable(coreMesh, { listenerPort: this.#gatewayPort }), version);
+    // The policies first: a set that does not compile refuses the version before anything changed.
+    const rbac = this.#loadRbac(mesh, version);
+    let table: RouteTable;
+    try {
+      table = RouteTable.load(this.#core, compileRouteTable(coreMesh, { listenerPort: this.#gatewayPort }), version);
+    } catch (err) {
+      rbac?.table.release();
+      throw err;
+    }
     try {
       this.#clusters.apply(coreMesh, table);
     } catch (err) {
       table.release();
+      rbac?.table.release();
       throw err;
     }
     for (const r of routes) for (const m of r.matches) for (const c of m.destinationSubnets) this.#subnet(c);
@@ -247,10 +279,22 @@ export class TcpProxyServer {
       bySni: pass === 'AUTO_PASSTHROUGH' ? new Map(routes.map((r, i) => [r.matches[0]!.sniHosts[0]!, i])) : null,
       logs: mesh.accessLogs !== undefined && mesh.accessLogs.length > 0 ? new TcpAccessLogs(mesh.accessLogs, (path) => this.#accessLogFiles.writer(path)) : null,
       matchesAddress: routes.some((r) => r.matches.some((m) => m.destinationSubnets.length > 0)),
+      rbac,
     };
     this.#seriesByCluster.clear();
     // Connections on the previous version hold their own reference.
     previous?.table.release();
+    // Evaluated only at a connection's start, synchronously: nothing else holds it.
+    previous?.rbac?.table.release();
+  }
+
+  /** The version's RBAC network filter: compiled and loaded into this server's core; null when off or no policy. */
+  #loadRbac(mesh: MeshConfig, version: number): TcpVersion['rbac'] {
+    const policies = mesh.authorization ?? [];
+    if (!this.#authorization || policies.length === 0) return null;
+    const compiled = compileAuthorization(policies);
+    const table = AuthzTable.load(this.#core, compiled, version);
+    return { table, filter: new RbacNetworkFilter(table, compiled, { stats: this.stats.rbacNetwork, log: this.#opLog }) };
   }
 
   listen(): Promise<void> {
@@ -375,6 +419,7 @@ export class TcpProxyServer {
     }
     socket.on('error', () => {});
     const conn = connInfo(socket, target.address, target.port);
+    if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
     if (service === null) {
       const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
@@ -392,6 +437,20 @@ export class TcpProxyServer {
       }
     }
     this.#proxy(socket, v, this.stats.tcp(service.cluster), v.clusterNames.indexOf(service.cluster), '', conn);
+  }
+
+  /**
+   * The RBAC network filter's decision on a handed-in connection: true to go on; false when it
+   * was denied (closed, logged with Envoy's termination details, no upstream chosen).
+   */
+  #authorize(socket: Socket, v: TcpVersion, filter: RbacNetworkFilter, target: TcpTarget, conn: ConnInfo): boolean {
+    const security = target.security ?? null;
+    const denied = filter.onNewConnection({ remoteAddress: socket.remoteAddress ?? null, localAddress: target.destinationIp ?? target.address, localPort: target.port, security });
+    if (denied === null) return true;
+    conn.sni = security?.sni ?? '';
+    this.#log(v, conn, '-', '', '', 0, 0, '', denied);
+    socket.destroy();
+    return false;
   }
 
   /**
@@ -610,7 +669,7 @@ export class TcpProxyServer {
   }
 
   /** The connection's access-log record, to the CLI log and this version's Telemetry logs. */
-  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number, upstreamLocal = ''): void {
+  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number, upstreamLocal = '', terminationDetails = ''): void {
     if (this.#accessLog === undefined && v.logs === null) return;
     const c: TcpConnectionLog = {
       startTime: conn.startTime,
@@ -625,6 +684,7 @@ export class TcpProxyServer {
       downstreamRemoteAddress: conn.remote,
       downstreamLocalAddress: conn.local,
       requestedServerName: conn.sni,
+      terminationDetails,
     };
     this.#accessLog?.(tcpAccessLogEntry(c, v.version));
     v.logs?.write(c);

@@ -4,19 +4,28 @@
 // (host/listener/protocol-sniff.ts; meshConfig protocolDetectionTimeout for server-first
 // protocols): HTTP and TLS (mesh mTLS, PERMISSIVE or STRICT) go to the HTTP connection manager as
 // before; anything else is proxied as TCP to the app at 127.0.0.1:<port> (the inbound cluster),
-// unless this workload has AuthorizationPolicies or STRICT mTLS, which the TCP path cannot
-// enforce yet: then it is refused (closed, counted, logged) rather than served open.
+// except under STRICT mTLS, where plaintext is refused (closed, counted, logged) as Istio's
+// STRICT chains refuse it.
 // A connection to another port (one the workload does not declare) is passed through as TCP to
 // its original destination by InboundPassthroughCluster (inbound-passthrough.ts), Istio's
-// inbound catch-all; connections to the listener's own port keep the HTTP path.
+// inbound catch-all, after the mesh mTLS is terminated as PeerAuthentication says (STRICT: TLS
+// only; PERMISSIVE: TLS or plaintext by the first byte, plaintext after the detection timeout;
+// DISABLE: as it comes), with the TLS transport and workload certificate the HTTP path uses
+// (host/listener/transport/tls.ts). The byte proxy (TcpProxyServer with `authorization`) then
+// runs the AuthorizationPolicy of the workload on each TCP connection, with the peer principal
+// the certificate gave (Envoy's RBAC network filter). Connections to the listener's own port
+// keep the HTTP path. Until the first config version, TCP is closed (the HTTP side denies all).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { MeshConfig } from '../model/mesh.js';
 import type { ProxyServer } from '../server/proxy-server.js';
 import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Log } from '../common/log.js';
+import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { inboundClusterName } from './inbound-mesh.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
-import { inboundPassthroughRefusal, inboundPassthroughTarget } from './inbound-passthrough.js';
+import { inboundPassthroughTarget } from './inbound-passthrough.js';
+import { InboundTcpTransport } from './inbound-tcp-transport.js';
 import { listenOn } from '../listener/listen-on.js';
 
 export interface InboundCaptureOptions {
@@ -29,6 +38,8 @@ export interface InboundCaptureOptions {
   tcp: TcpProxyServer;
   maxConnections: number;
   log?: Log;
+  /** The workload certificate (mesh mTLS terminated on TCP, as the HTTP path's transport uses it). */
+  workloadCertificates?: WorkloadCertificateSource;
 }
 
 export class InboundCapture {
@@ -36,14 +47,13 @@ export class InboundCapture {
   readonly #server: Server;
   readonly #pending = new Set<Socket>();
   #detectMs = 0;
-  /** Why plain TCP to the app is refused under the current config (null: allowed). */
-  #tcpRefusal: string | null = 'no config yet';
-  /** Why undeclared ports are closed under the current config (null: passed through). */
-  #passthroughRefusal: string | null = 'no config yet';
+  /** Mesh mTLS on TCP as PeerAuthentication decides it (nothing served before the first config). */
+  readonly #tcpTransport: InboundTcpTransport;
   #port = 0;
 
   constructor(opts: InboundCaptureOptions) {
     this.#opts = opts;
+    this.#tcpTransport = new InboundTcpTransport({ stats: opts.http.stats.downstream, ...(opts.log !== undefined ? { log: opts.log } : {}), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
     this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) => this.#onConnection(s));
     this.#server.maxConnections = opts.maxConnections;
   }
@@ -52,16 +62,14 @@ export class InboundCapture {
     return this.#port;
   }
 
-  /** The workload's config version: detection timeout, and whether TCP to the app may be served. */
-  apply(mesh: MeshConfig): void {
+  /**
+   * The workload's config version: the detection timeout, and `transport`, the inbound listener's
+   * transport as PeerAuthentication decides it (host/server/inbound-transport.ts), which TCP
+   * follows too. Throws, keeping the current one, when the TLS transport cannot be built.
+   */
+  apply(mesh: MeshConfig, transport: DownstreamTransportConfig): void {
     this.#detectMs = mesh.protocolDetectionTimeoutMs ?? 0;
-    const policies = mesh.authorization ?? [];
-    this.#tcpRefusal = policies.length > 0 ? `AuthorizationPolicy ${policies[0]!.name} selects this workload and is not enforced on TCP yet`
-      : mesh.inboundMtlsMode === 'STRICT' ? 'PeerAuthentication STRICT is not enforced on TCP yet' : null;
-    const passthrough = inboundPassthroughRefusal(mesh);
-    // Warned once per change, as the Envoy plane warns when it leaves the passthrough chain out.
-    if (passthrough !== null && passthrough !== this.#passthroughRefusal) this.#opts.log?.('warn', `inbound: connections to ports other than the app ports (--app-ports ${this.#opts.appPorts.join(',')}) are closed, not passed through: ${passthrough}`);
-    this.#passthroughRefusal = passthrough;
+    this.#tcpTransport.set(transport, this.#detectMs);
   }
 
   async listen(): Promise<void> {
@@ -69,6 +77,7 @@ export class InboundCapture {
   }
 
   close(): void {
+    this.#tcpTransport.close();
     if (this.#server.listening) this.#server.close();
     for (const s of this.#pending) s.destroy();
     this.#pending.clear();
@@ -97,27 +106,31 @@ export class InboundCapture {
         this.#opts.http.adoptConnection(socket, first);
         return;
       }
-      const refusal = this.#tcpRefusal;
-      if (refusal !== null) {
+      const mode = this.#tcpTransport.kind;
+      if (mode === null || mode === 'tls') {
         this.#count('tcp_refused');
-        this.#opts.log?.('warn', `inbound TCP connection to app port ${port} from ${socket.remoteAddress ?? '?'} refused: ${refusal}`);
+        this.#opts.log?.('warn', `inbound TCP connection to app port ${port} from ${socket.remoteAddress ?? '?'} refused: ${mode === null ? 'no config yet' : 'plaintext under PeerAuthentication STRICT'}`);
         socket.destroy();
         return;
       }
       this.#count('sniffed_tcp');
       if (first.length > 0) socket.unshift(first);
-      this.#opts.tcp.handle(socket, { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) } });
+      // AuthorizationPolicy: the byte proxy's RBAC network filter, with destination.ip the pod's address.
+      this.#opts.tcp.handle(socket, { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) }, destinationIp: socket.localAddress ?? null, security: null });
     }, () => this.#pending.delete(socket));
   }
 
-  /** A port the workload does not declare: to its original destination, or closed (counted). */
+  /** A port the workload does not declare: mesh TLS terminated as the mode says, then to its original destination. */
   #passThrough(socket: Socket, port: number): void {
-    if (this.#passthroughRefusal !== null) {
+    if (this.#tcpTransport.kind === null) {
       this.#count('passthrough_refused');
       socket.destroy();
       return;
     }
-    this.#count('passthrough');
-    this.#opts.tcp.handle(socket, inboundPassthroughTarget(socket.localAddress ?? '', port));
+    const target = inboundPassthroughTarget(socket.localAddress ?? '', port);
+    this.#tcpTransport.accept(socket, (plain, security) => {
+      this.#count(security === null ? 'passthrough' : 'passthrough_tls');
+      this.#opts.tcp.handle(plain, security === null ? target : { ...target, security });
+    });
   }
 }

@@ -3,10 +3,9 @@
 // port) is passed as TCP to where it was going — the accepted socket's local address and port
 // under TPROXY — through InboundPassthroughCluster (ORIGINAL_DST), the upstream side bound to
 // 127.0.0.6 for IPv4 so the app sees Istio's passthrough source (and the capture rules let it
-// through). Closed instead when an AuthorizationPolicy selects the workload (Istio would run its
-// RBAC network filter there; the Envoy plane closes too) and under STRICT mTLS (the Envoy plane
-// terminates the mesh's TLS first; this TCP path cannot yet). This file holds the cluster and
-// the decision; inbound-capture.ts applies it per connection.
+// through). The mesh mTLS is terminated first as PeerAuthentication says (inbound-tcp-transport.ts)
+// and AuthorizationPolicy enforced by the byte proxy's RBAC network filter, as Istio's passthrough
+// chains do. This file holds the cluster and the target; inbound-capture.ts applies them per connection.
 import { isIP } from 'node:net';
 import type { Cluster, MeshConfig } from '../model/mesh.js';
 import { INBOUND_PASSTHROUGH_BIND_IPV4, INBOUND_PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
@@ -22,14 +21,6 @@ export function inboundPassthroughCluster(): Cluster {
 export function withInboundPassthrough(inbound: MeshConfig): MeshConfig {
   if (inbound.clusters.some((c) => c.name === INBOUND_PASSTHROUGH_CLUSTER)) return inbound;
   return { ...inbound, clusters: [...inbound.clusters, inboundPassthroughCluster()] };
-}
-
-/** Why undeclared ports are closed under `mesh` (null: passed through). */
-export function inboundPassthroughRefusal(mesh: MeshConfig): string | null {
-  const policies = mesh.authorization ?? [];
-  if (policies.length > 0) return `AuthorizationPolicy ${policies[0]!.name} selects this workload (Istio would enforce it on the passthrough; not done yet)`;
-  if (mesh.inboundMtlsMode === 'STRICT') return 'PeerAuthentication STRICT requires mTLS, which the inbound TCP passthrough cannot terminate yet';
-  return null;
 }
 
 /** Where a connection accepted at `address:port` (its original destination) is passed. */

@@ -203,6 +203,20 @@ export const TLS_INSPECTOR_STATS = {
 } as const satisfies Record<string, StatKind>;
 export type TlsInspectorStats = StatScope<keyof typeof TLS_INSPECTOR_STATS>;
 
+/**
+ * Envoy's RBAC network filter stats under Istio's stat_prefix for it (`tcp.`): rendered as
+ * `tcp.rbac.<stat>` (host/listener/tcp/rbac-network-filter.ts).
+ */
+export const RBAC_NETWORK_STATS = {
+  allowed: 'counter',
+  denied: 'counter',
+  shadow_allowed: 'counter',
+  shadow_denied: 'counter',
+  logged: 'counter',
+  not_logged: 'counter',
+} as const satisfies Record<string, StatKind>;
+export type RbacNetworkStats = StatScope<keyof typeof RBAC_NETWORK_STATS>;
+
 /** Per-route stats, rendered as `route.<name>.<stat>` (plus dynamic `rq_<code>`). */
 export const ROUTE_STATS = {
   rq_total: 'counter',
@@ -370,6 +384,13 @@ export class Stats {
     return (this.#tlsInspector ??= new StatScope('tls_inspector.', TLS_INSPECTOR_STATS));
   }
 
+  /** Created on first use: only a TCP listener that enforces AuthorizationPolicy has these. */
+  #rbacNetwork: RbacNetworkStats | null = null;
+
+  get rbacNetwork(): RbacNetworkStats {
+    return (this.#rbacNetwork ??= new StatScope('tcp.rbac.', RBAC_NETWORK_STATS));
+  }
+
   cluster(name: string): ClusterStats {
     let s = this.#clusters.get(name);
     // Envoy's default tag for `cluster.<name>.`; its regex stops at the first dot, our names
@@ -422,6 +443,7 @@ export class Stats {
     for (const s of this.#routes.values()) s.entries(out);
     for (const s of this.#tcp.values()) s.entries(out);
     this.#tlsInspector?.entries(out);
+    this.#rbacNetwork?.entries(out);
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return out;
   }
@@ -436,6 +458,7 @@ export class Stats {
     for (const s of this.#routes.values()) s.records(out);
     for (const s of this.#tcp.values()) s.records(out);
     this.#tlsInspector?.records(out);
+    this.#rbacNetwork?.records(out);
     return sortRecords(out);
   }
 

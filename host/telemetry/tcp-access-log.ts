@@ -34,6 +34,8 @@ export interface TcpConnectionLog {
   readonly downstreamLocalAddress: string;
   /** The ClientHello's SNI on a TLS passthrough port, or ''. */
   readonly requestedServerName: string;
+  /** Envoy's connection termination details (`rbac_access_denied_matched_policy[…]`), or ''. */
+  readonly terminationDetails?: string;
 }
 
 /** `address:port`, IPv6 bracketed, as Envoy prints addresses; '' without an address. */
@@ -68,6 +70,7 @@ class TcpRecord implements AccessLogRecord {
   get downstreamRemoteAddress(): string { return this.c.downstreamRemoteAddress; }
   get downstreamLocalAddress(): string { return this.c.downstreamLocalAddress; }
   get requestedServerName(): string { return this.c.requestedServerName; }
+  get connectionTerminationDetails(): string { return this.c.terminationDetails ?? ''; }
   readonly attempts = 0;
   readonly grpc = false;
   readonly grpcStatus = -1;

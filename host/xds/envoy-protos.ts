@@ -48,6 +48,8 @@ const FILES = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   // AuthorizationPolicy as Envoy's RBAC filter, path templates as its URI template matcher (host/envoy/rbac-policy.ts).
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  // ... and on the inbound passthrough's TCP chains, its network filter (host/envoy/rbac-network-policy.ts).
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
   'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
   // TypedStruct: the wasm filter's configuration as JSON (host/envoy/xds-resources.ts says why).

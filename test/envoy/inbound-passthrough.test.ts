@@ -1,8 +1,8 @@
 // An Envoy sidecar's inbound behind iptables capture (host/envoy/inbound-passthrough.ts with
 // inbound-listener.ts's originalDestinations): original_dst first, the HTTP chains once per app
 // port and for the inbound port (destination_port), every other port to InboundPassthroughCluster
-// (ORIGINAL_DST from 127.0.0.6) behind the PeerAuthentication mode, no passthrough under an
-// AuthorizationPolicy (warned), TPROXY transparent, port 0 refused; split for xDS with the HTTP
+// (ORIGINAL_DST from 127.0.0.6) behind the PeerAuthentication mode, Envoy's RBAC network filter
+// on the passthrough under an AuthorizationPolicy, TPROXY transparent, port 0 refused; split for xDS with the HTTP
 // route table served once, and accepted by the real Envoy's validation. Real packets:
 // test/sidecar/sidecar-inbound-passthrough-netns.test.ts.
 import { execFile } from 'node:child_process';
@@ -71,12 +71,35 @@ describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with Inb
     expect(listener.filter_chains[2].transport_socket.typed_config.require_client_certificate).toBe(true);
   });
 
-  it('an AuthorizationPolicy selects the workload: no passthrough chain (closed, warned); port 0 refused', () => {
+  it('an AuthorizationPolicy selects the workload: the passthrough chains run Envoy\'s RBAC network filter (Istio\'s TCP build) before tcp_proxy; port 0 refused', () => {
     const warnings: string[] = [];
-    const policy: AuthzPolicy = { name: 'default/allow-nothing', action: 'ALLOW', rules: [], dryRun: false, provider: null };
-    const { listener } = behind('DISABLE', { authorization: [policy], warnings });
-    expect(listener.filter_chains.map((c: any) => c.filters[0].typed_config.cluster ?? c.filter_chain_match.destination_port)).toEqual([5005, 8080, 15006]);
-    expect(warnings.some((w) => /connections to ports other than the app ports \(5005, 8080\) are closed/.test(w))).toBe(true);
+    const allowNothing: AuthzPolicy = { name: 'default/allow-nothing', action: 'ALLOW', rules: [], dryRun: false, provider: null };
+    const byPrincipal: AuthzPolicy = { name: 'default/by-principal', action: 'ALLOW', dryRun: false, provider: null, rules: [
+      { from: [[{ attribute: 'source.principal', values: [{ kind: 'exact', value: 'cluster.local/ns/shop/sa/client' }], notValues: [] }]], to: [], when: [] },
+      // HTTP-only: left out of the TCP build (it would allow nothing on TCP).
+      { from: [], to: [[{ attribute: 'request.method', values: [{ kind: 'exact', value: 'GET' }], notValues: [] }]], when: [] },
+    ] };
+    const denyPost: AuthzPolicy = { name: 'default/deny-post', action: 'DENY', dryRun: false, provider: null, rules: [
+      { from: [], to: [[{ attribute: 'request.method', values: [{ kind: 'exact', value: 'POST' }], notValues: [] }, { attribute: 'destination.port', values: [{ kind: 'port', port: 9000 }], notValues: [] }]], when: [] },
+    ] };
+    const custom: AuthzPolicy = { name: 'default/ext', action: 'CUSTOM', dryRun: false, provider: 'opa', rules: [{ from: [], to: [], when: [] }] };
+    const { listener } = behind('PERMISSIVE', { authorization: [allowNothing, byPrincipal, denyPost, custom], warnings });
+    expect(warnings.some((w) => /closed, not passed through/.test(w))).toBe(false);
+    const pass = listener.filter_chains.filter((c: any) => c.filters.at(-1).typed_config.cluster === INBOUND_PASSTHROUGH_CLUSTER);
+    expect(pass).toHaveLength(2);
+    for (const c of pass) {
+      expect(c.filters.map((f: any) => f.name)).toEqual(['envoy.filters.network.rbac', 'envoy.filters.network.rbac', 'envoy.filters.network.rbac', TCP]);
+      const [ext, deny, allow] = c.filters.map((f: any) => f.typed_config);
+      expect(ext).toMatchObject({ stat_prefix: 'tcp.', rules: { action: 'DENY' } });
+      expect(Object.keys(ext.rules.policies)).toEqual(['istio-ext-authz-opa-ns[default]-policy[ext]-rule[0]']);
+      expect(deny.rules.action).toBe('DENY');
+      // The method dropped: the DENY holds for any connection to port 9000.
+      expect(deny.rules.policies['ns[default]-policy[deny-post]-rule[0]'].permissions).toEqual([{ and_rules: { rules: [{ or_rules: { rules: [{ destination_port: 9000 }] } }] } }]);
+      expect(allow.rules.action).toBe('ALLOW');
+      expect(Object.keys(allow.rules.policies)).toEqual(['ns[default]-policy[allow-nothing]-rule[0]', 'ns[default]-policy[by-principal]-rule[0]']);
+    }
+    const r = envoyXdsResources({ static_resources: { listeners: [listener], clusters: [] } });
+    expect(anyFromJson(envoyProtos(), TYPE_URL.listener, r.listeners[0]).value.length).toBeGreaterThan(0);
     expect(() => envoyInbound({ listen: { host: '0.0.0.0', port: 0 }, appPorts: [5005], mode: 'DISABLE', originalDestinations: { transparent: false } })).toThrow(/inbound port must be fixed/);
   });
 
@@ -98,11 +121,16 @@ describe.skipIf(envoy === null)('envoy --mode validate accepts the inbound liste
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-inbound-passthrough-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const mode of ['STRICT', 'PERMISSIVE', 'DISABLE'] as const) {
-    it(mode, async () => {
-      const { listener, clusters } = behind(mode);
+  const authz: AuthzPolicy[] = [
+    { name: 'default/by-principal', action: 'ALLOW', dryRun: false, provider: null, rules: [{ from: [[{ attribute: 'source.principal', values: [{ kind: 'exact', value: 'cluster.local/ns/shop/sa/client' }], notValues: [] }]], to: [[{ attribute: 'request.path', values: [{ kind: 'exact', value: '/x' }], notValues: [] }]], when: [] }] },
+    { name: 'default/no-ips', action: 'DENY', dryRun: false, provider: null, rules: [{ from: [[{ attribute: 'source.ip', values: [{ kind: 'cidr', address: '10.9.0.0', prefixLength: 16 }], notValues: [] }]], to: [], when: [] }] },
+    { name: 'default/dry', action: 'DENY', dryRun: true, provider: null, rules: [{ from: [], to: [], when: [] }] },
+  ];
+  for (const [mode, authorization] of [['STRICT', undefined], ['PERMISSIVE', undefined], ['DISABLE', undefined], ['PERMISSIVE', authz]] as const) {
+    it(`${mode}${authorization === undefined ? '' : ' with AuthorizationPolicy (RBAC network filters)'}`, async () => {
+      const { listener, clusters } = behind(mode, authorization === undefined ? {} : { authorization });
       const config = { node: { id: 'sidecar~127.0.0.1~app.default~default.svc.cluster.local', cluster: 'app.default' }, admin: { address: { socket_address: { address: '127.0.0.1', port_value: 0 } } }, static_resources: { listeners: [listener], clusters: [...clusters, sdsCluster(join(dir, 'socket'))] } };
-      const file = join(dir, `${mode}.json`);
+      const file = join(dir, `${mode}${authorization === undefined ? '' : '-authz'}.json`);
       writeFileSync(file, JSON.stringify(config));
       const out = await run(envoy!, ['--mode', 'validate', '-c', file, '-l', 'error', '--disable-hot-restart'], { timeout: 30_000 }).then(
         (r) => ({ ok: true, text: r.stdout + r.stderr }),

@@ -1,13 +1,12 @@
 // host/sidecar/inbound-passthrough.ts: InboundPassthroughCluster (ORIGINAL_DST, no endpoints),
-// the refusal rules (AuthorizationPolicy, STRICT), the target (bound to 127.0.0.6 for IPv4),
+// the target (bound to 127.0.0.6 for IPv4),
 // and a real loopback pass through TcpProxyServer: the upstream sees the connection come from
 // 127.0.0.6, counted under the cluster's name.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import { inboundMesh } from '../../host/sidecar/inbound-mesh.js';
-import { inboundPassthroughCluster, inboundPassthroughRefusal, inboundPassthroughTarget, withInboundPassthrough } from '../../host/sidecar/inbound-passthrough.js';
-import type { AuthzPolicy, MeshConfig } from '../../host/model/mesh.js';
+import { inboundPassthroughCluster, inboundPassthroughTarget, withInboundPassthrough } from '../../host/sidecar/inbound-passthrough.js';
 
 const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {
@@ -22,16 +21,6 @@ describe('inbound passthrough: cluster, rules, target', () => {
     expect(withInboundPassthrough(mesh)).toBe(mesh);
     // The inbound config itself is left as it was.
     expect(inboundMesh([5005]).clusters.map((c) => c.name)).toEqual(['inbound|5005||']);
-  });
-
-  test('passed through under PERMISSIVE and DISABLE; closed when an AuthorizationPolicy selects the workload or under STRICT', () => {
-    const base: MeshConfig = { virtualHosts: [], clusters: [] };
-    expect(inboundPassthroughRefusal(base)).toBeNull();
-    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'PERMISSIVE' })).toBeNull();
-    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'DISABLE' })).toBeNull();
-    expect(inboundPassthroughRefusal({ ...base, inboundMtlsMode: 'STRICT' })).toMatch(/STRICT/);
-    const policy = { name: 'allow-all' } as unknown as AuthzPolicy;
-    expect(inboundPassthroughRefusal({ ...base, authorization: [policy] })).toMatch(/AuthorizationPolicy allow-all selects this workload/);
   });
 
   test('the target: the original destination, no service, InboundPassthroughCluster; bound to 127.0.0.6 for IPv4 only', () => {

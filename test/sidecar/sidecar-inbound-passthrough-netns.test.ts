@@ -5,9 +5,10 @@
 // inbound|5005|| cluster; a port the workload does not declare — TCP or HTTP — passed to where
 // it was going through InboundPassthroughCluster, the connection coming to the app from
 // 127.0.0.6 (Istio's passthrough source, let through by the capture rules); and, once an
-// AuthorizationPolicy selects the workload, no passthrough (closed), the app port still served.
-// The wasmesh sidecar (TPROXY: Node cannot read SO_ORIGINAL_DST behind REDIRECT) does the same
-// (host/sidecar/inbound-passthrough.ts), with Istio's istio_tcp_* series for the passthrough.
+// AuthorizationPolicy selects the workload, Envoy's RBAC network filter on the passthrough (a
+// DENY by port and ipBlocks closes that port only), the app port still served. The wasmesh sidecar (TPROXY: Node cannot read SO_ORIGINAL_DST behind REDIRECT) passes the same
+// (host/sidecar/inbound-passthrough.ts), with Istio's istio_tcp_* series for the passthrough, and
+// enforces AuthorizationPolicy there with its RBAC network filter (a DENY by port and ipBlocks).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { netnsUnavailableReason } from '../helpers/netns.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
@@ -75,18 +76,22 @@ for (const mode of ['TPROXY', 'REDIRECT'] as const) {
       expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(1);
     });
 
-    it('closes undeclared ports once an AuthorizationPolicy selects the workload; the app port still served', async () => {
+    it('enforces AuthorizationPolicy on the passthrough with Envoy\'s RBAC network filter: a DENY of port 5009 closes it (tcp.rbac.denied); 5010 and the app port still served', async () => {
       pod.write('authz.yaml', `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: {name: allow-all, namespace: default}
+metadata: {name: no-5009, namespace: default}
 spec:
-  selector: {matchLabels: {app: client}}
-  rules: [{}]
+  action: DENY
+  rules: [{from: [{source: {ipBlocks: ["${PEER}"]}}], to: [{operation: {ports: ["5009"]}}]}]
 `);
       expect(await talkUntilClosed(talkIn, 5009), pod.log).toMatchObject({ received: '' });
       const before = pod.stats();
       expect(talkIn(5009, 'again').received).toBe('');
-      expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(0);
+      // Envoy's filter decides on the first bytes (onData), after tcp_proxy has started the
+      // upstream connect: the upstream connection may open; no byte reaches the app.
+      expect(delta(before, pod.stats(), 'tcp.rbac.denied')).toBe(1);
+      const other = getIn(5010, '/other');
+      expect(other.status, JSON.stringify(other) + pod.log).toBe(200);
       expect(getIn(5005, '/still').status).toBe(200);
     });
   });
@@ -141,23 +146,23 @@ describe.skipIf(reason !== null)('wasmesh sidecar, TPROXY capture of every inbou
     expect(delta(before, pod.stats(), 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(1);
   });
 
-  it('closes undeclared ports once an AuthorizationPolicy selects the workload (warned); the app port still served', async () => {
+  it('enforces AuthorizationPolicy on the passthrough (Envoy\'s RBAC network filter): a DENY of port 5009 closes it, counted tcp.rbac.denied; 5010 and the app port still served', async () => {
     pod.write('authz.yaml', `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: {name: allow-all, namespace: default}
+metadata: {name: no-5009, namespace: default}
 spec:
-  rules: [{}]
+  action: DENY
+  rules: [{from: [{source: {ipBlocks: ["${PEER}"]}}], to: [{operation: {ports: ["5009"]}}]}]
 `);
     expect(await talkUntilClosed(talkIn, 5009), pod.log).toMatchObject({ received: '' });
     const before = pod.stats();
     expect(talkIn(5009, 'again').received).toBe('');
     const after = pod.stats();
     expect(delta(before, after, 'cluster.InboundPassthroughCluster.upstream_cx_total')).toBe(0);
-    expect(delta(before, after, 'http.inbound_0.0.0.0_15006.sidecar_inbound.passthrough_refused')).toBe(1);
-    // The warning comes through the sidecar's output pipe, which may lag the closed connection: wait for the line.
-    const warned = /connections to ports other than the app ports .* are closed, not passed through: AuthorizationPolicy default\/allow-all/;
-    await pod.until('the sidecar\'s warning about closed undeclared ports', () => warned.test(pod.log), [], 50);
-    expect(pod.log).toMatch(warned);
+    expect(delta(before, after, 'tcp.rbac.denied')).toBe(1);
+    const other = getIn(5010, '/other');
+    expect(other.status, JSON.stringify(other) + pod.log).toBe(200);
+    expect(pod.stats()['tcp.rbac.allowed']).toBeGreaterThanOrEqual(1);
     expect(getIn(5005, '/still').status).toBe(200);
   });
 });

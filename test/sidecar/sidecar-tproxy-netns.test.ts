@@ -240,12 +240,13 @@ describe.skipIf(reason !== null)('wasmesh sidecar with TPROXY interception: rout
     expect(talk(REDIS_VIP, 6379, 'PING')).toMatchObject({ received: 'echo:6379:PING' });
   });
 
-  it('refuses inbound TCP once an AuthorizationPolicy selects the workload (not enforceable on TCP yet), HTTP still served', async () => {
+  it('enforces AuthorizationPolicy on inbound TCP to an app port (RBAC network filter): a DENY of port 5007 from the peer closes it, HTTP still served', async () => {
     pod.write('authz.yaml', `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
-metadata: {name: allow-all, namespace: default}
+metadata: {name: no-tcp-5007, namespace: default}
 spec:
-  rules: [{}]
+  action: DENY
+  rules: [{from: [{source: {ipBlocks: ["${PEER}/32"]}}], to: [{operation: {ports: ["5007"]}}]}]
 `);
     let got: Talk | null = null;
     for (let i = 0; i < 50; i++) {
@@ -254,7 +255,7 @@ spec:
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(got, pod.log).toMatchObject({ received: '' });
-    expect(stats()['http.inbound_0.0.0.0_15006.sidecar_inbound.tcp_refused']).toBeGreaterThanOrEqual(1);
+    expect(stats()['tcp.rbac.denied']).toBeGreaterThanOrEqual(1);
     expect(get(net.peer, POD, 5005, '/still').status).toBe(200);
   });
 });

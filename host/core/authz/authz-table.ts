@@ -12,6 +12,7 @@ import { writeIpBytes } from '../../common/ip-bytes.js';
 interface AuthzExports extends CoreExports {
   authz_table_check(table: number, len: number): number;
   authz_evaluate(table: number, req: number, attrs: number, res: number): number;
+  authz_evaluate_connection(table: number, attrs: number, res: number): number;
   authz_layout(which: number): number;
 }
 
@@ -367,6 +368,26 @@ export class AuthzTable {
    */
   evaluate(): number {
     return this.#x.authz_evaluate(this.#live('evaluate'), this.#req, this.attributes.base, this.attributes.result);
+  }
+
+  /**
+   * Evaluates a TCP connection (Envoy's RBAC network filter) with the attributes written since
+   * attributes.begin() and no request: HTTP-only fields as Istio builds them for TCP (an ALLOW
+   * rule holding one never matches; elsewhere the field is dropped: assembly/authz/evaluate.ts).
+   * The EV_* bits; the deciding policies are read as after evaluate().
+   */
+  evaluateConnection(): number {
+    return this.#x.authz_evaluate_connection(this.#live('evaluateConnection'), this.attributes.base, this.attributes.result);
+  }
+
+  /** Writes a connection's attributes (`r`'s HTTP parts ignored) and evaluates it: for tests and tools. */
+  evaluateConnectionOf(r: Omit<AuthzRequest, 'method' | 'path' | 'authority' | 'headers' | 'auth'>): number {
+    const principal = r.principal ?? null;
+    const peer = principal === null ? null : { principal, namespace: namespaceOfPrincipal(principal) };
+    if (!writeAuthzAttributes(this, peer, r.sourceIp ?? null, r.remoteIp ?? null, r.destinationIp ?? null, r.destinationPort ?? -1, r.sni ?? null, null)) {
+      throw new Error('authorization: the attributes do not fit the attribute region');
+    }
+    return this.evaluateConnection();
   }
 
   /** Fills the request view and the attributes and evaluates: for tests, benchmarks and tools, not the data path. */

@@ -11,10 +11,11 @@ import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { ExtAuthzCheck, ExtAuthzVerdict } from '../ext-authz-check.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { Log } from '../../common/log.js';
-import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { CompiledAuthorization } from '../../compile/authorization.js';
+import { peerOf } from '../../tls/authz-peer.js';
+import { istioPolicyId, deniedDetails } from '../../compile/authz-policy-id.js';
 import {
-  AuthzTable, writeAuthzAttributes, namespaceOfPrincipal, type AuthzPeer,
+  AuthzTable, writeAuthzAttributes,
   EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT, A_DESTINATION_IP, A_DESTINATION_PORT,
 } from '../../core/authz/authz-table.js';
 import { ResponseFlag } from '../response-flags.js';
@@ -36,34 +37,8 @@ export interface AuthorizationDeps {
 }
 
 const NONE: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
-const PEERS = new WeakMap<ConnectionSecurity, AuthzPeer>();
-const NO_PEER: AuthzPeer = Object.freeze({ principal: null, namespace: null });
 
-/** source.principal and source.namespace of the connection, derived once per connection. */
-function peerOf(security: ConnectionSecurity | null): AuthzPeer | null {
-  if (security === null || !security.mutualTls || security.peerSpiffeId === null) return null;
-  let p = PEERS.get(security);
-  if (p === undefined) {
-    const id = security.peerSpiffeId;
-    const principal = id.startsWith('spiffe://') ? id.slice('spiffe://'.length) : null;
-    p = principal === null ? NO_PEER : { principal, namespace: namespaceOfPrincipal(principal) };
-    PEERS.set(security, p);
-  }
-  return p;
-}
-
-/** Istio's policy id in Envoy's RBAC config: `ns[<ns>]-policy[<name>]-rule[<i>]`. */
-export function istioPolicyId(name: string, rule: number): string {
-  const slash = name.indexOf('/');
-  const ns = slash < 0 ? '' : name.slice(0, slash);
-  return `ns[${ns}]-policy[${slash < 0 ? name : name.slice(slash + 1)}]-rule[${rule}]`;
-}
-
-/** Envoy's response code details for a denial: `rbac_access_denied_matched_policy[<id>|none]`. */
-export function deniedDetails(c: CompiledAuthorization, policy: number, rule: number): string {
-  return `rbac_access_denied_matched_policy[${policy < 0 ? 'none' : istioPolicyId(c.policies[policy]!.name, rule)}]`;
-}
-
+export { istioPolicyId, deniedDetails };
 /** One version's evaluation, shared by the stateless and the CUSTOM-aware filter. */
 class Authorizer {
   readonly table: AuthzTable;

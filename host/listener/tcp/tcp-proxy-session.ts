@@ -14,6 +14,7 @@
 import type { Socket } from 'node:net';
 import type { UserBufferReader } from './user-buffer-reader.js';
 import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
+import { resetSocket } from './reset-socket.js';
 import { idleSweepFor, type IdleCandidate, type IdleSweep } from './idle-sweep.js';
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
@@ -119,8 +120,8 @@ export class TcpProxySession implements IdleCandidate {
   /** Closes both sides at once (proxy shutdown): a RST to each. */
   close(): void {
     this.#cause ??= 'local_close';
-    this.#down.resetAndDestroy();
-    this.#up.resetAndDestroy();
+    resetSocket(this.#down);
+    resetSocket(this.#up);
   }
 
   /** Where bytes read on one side go: the other side's current socket. */
@@ -164,7 +165,7 @@ export class TcpProxySession implements IdleCandidate {
         // Destroyed without a FIN (reset, error, or our own close): the other side is reset.
         this.#cause ??= downstreamSide ? 'downstream_reset' : 'upstream_reset';
         const to = this.#peer(downstreamSide);
-        if (!to.destroyed) to.resetAndDestroy();
+        if (!to.destroyed) resetSocket(to);
       }
       if (--this.#open === 0) this.#finish();
     };

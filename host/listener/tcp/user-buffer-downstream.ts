@@ -16,7 +16,7 @@
 //   destroy of the old one (closeAll) destroys the new one.
 // Not re-wrapped (null: the caller keeps the socket and Node's own reads): a socket whose end of
 // stream was already read (the FIN must still be passed on in order, which Node's path does), one
-// without a TCP handle (a pipe, a test double), or when Node's internals are not as expected
+// without a TCP handle (a pipe, a test double, a TLS socket that terminated mesh mTLS), or when Node's internals are not as expected
 // (`_handle`, `useUserBuffer`, `readStop`: undocumented, checked, so a Node that changes them
 // falls back rather than breaks).
 import { Socket } from 'node:net';
@@ -42,6 +42,8 @@ interface SocketInternals {
  */
 export function rewrapWithUserBuffer(socket: Socket, reader: UserBufferReader): Socket | null {
   const old = socket as unknown as SocketInternals;
+  // A TLS socket's handle is the TLS wrap, whose reads are decrypted records, not the socket's.
+  if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return null;
   const handle = old._handle;
   if (handle === null || handle === undefined || socket.destroyed || socket.connecting) return null;
   if (typeof handle.useUserBuffer !== 'function' || typeof handle.readStop !== 'function') return null;
