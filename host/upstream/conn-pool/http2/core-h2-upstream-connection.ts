@@ -29,7 +29,8 @@ import {
 } from '../../../core/h2/frame-scanner.js';
 import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
 import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
-import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
+import { SETTINGS_ACK, settingsFrame, ping, pingAck, rstStream, goaway } from '../../../core/h2/h2-frames.js';
+import { FrameBatch } from '../../../core/h2/frame-batch.js';
 import { H2FloodGuard, type FloodReason } from '../../../core/h2/h2-flood-guard.js';
 import { H2Keepalive, keepaliveOn } from '../../../core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../../core/h2/h2-settings-timeout.js';
@@ -59,6 +60,7 @@ const H2_ENHANCE_YOUR_CALM = 0xb;
 
 /** How a queued buffer counts against the flood limits. */
 const enum Out { Frame, Control, Uncounted }
+const EMPTY = new Uint8Array(0);
 
 export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
@@ -99,7 +101,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #block: Buffer[] | null = null;
   #blockFlags = 0;
   #blockStream = 0;
-  #out: Buffer[] = [];
+  /** Frames queued in this turn, as bytes (one socket write). */
+  readonly #out = new FrameBatch();
   #reading = false;
   #flushScheduled = false;
   readonly #flood: H2FloodGuard;
@@ -146,11 +149,13 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     socket.on('error', () => this.#lost());
     socket.on('close', () => this.#lost());
     socket.on('end', () => this.#lost());
-    this.#out.push(PREFACE, settingsFrame([
+    this.#out.push(PREFACE);
+    this.#out.push(settingsFrame([
       [SETTINGS_ENABLE_PUSH, 0],
       [SETTINGS_INITIAL_WINDOW_SIZE, UPSTREAM_STREAM_WINDOW],
       [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
-    ]), windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW));
+    ]));
+    this.#out.windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW);
     this.#settingsTimer.sent();
     this.#flush();
   }
@@ -216,7 +221,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#streams.set(id, stream);
     this.#flood.streamOpened();
     this.#keepalive?.beforeStream();
-    for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#queue(f);
+    const max = this.#peer.maxFrameSize;
+    for (let at = 0; at === 0 || at < block.length; at += max) if (!this.#count(Out.Frame)) return;
+    this.#out.headers(id, block, endStream, max);
     this.#scheduleFlush();
   }
 
@@ -232,10 +239,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   consumed(stream: CoreH2UpstreamStream, n: number): void {
     if (n <= 0 || this.#closed) return;
     const c = this.#connRecv.consume(n);
-    if (c > 0) this.#queue(windowUpdate(0, c));
+    if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
     if (!stream.done && !stream.remoteClosed) {
       const s = stream.recv.consume(n);
-      if (s > 0) this.#queue(windowUpdate(stream.id, s));
+      if (s > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(stream.id, s);
     }
     this.#scheduleFlush();
   }
@@ -390,14 +397,14 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     if (!st) {
       // A stream this side ended: the server had not seen the reset yet. Its window comes back.
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#queue(windowUpdate(0, c));
+      if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
       if (s.streamId >= this.#nextId) return this.#connectionError(H2_PROTOCOL_ERROR, 'data_on_idle_stream');
       return;
     }
     if (!st.recv.receive(n)) {
       this.#queue(rstStream(st.id, H2_FLOW_CONTROL_ERROR), Out.Control);
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#queue(windowUpdate(0, c));
+      if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
       st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
       return;
     }
@@ -484,13 +491,12 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       this.#connSend.take(n);
       const last = st.endQueued && st.pending.length === 0;
       this.#flood.dataSent();
-      this.#queue(dataHeader(st.id, n, last));
-      this.#queue(part as Buffer, Out.Uncounted);
+      if (this.#count(Out.Frame)) this.#out.data(st.id, part, last);
       if (last) st.localEnded();
     }
     if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
       this.#flood.dataSent();
-      this.#queue(dataHeader(st.id, 0, true));
+      if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
       st.localEnded();
     }
     if (st.pending.length === 0) st.sendingSlot = -1;
@@ -507,12 +513,17 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   /** Queues a frame (or a DATA payload, uncounted) for the next write, within Envoy's outbound flood limits. */
-  #queue(b: Buffer, kind = Out.Frame): void {
-    if (kind !== Out.Uncounted && !this.#closed) {
-      const flood = this.#flood.outbound(kind === Out.Control);
-      if (flood !== null) return this.#flooded(flood);
-    }
-    this.#out.push(b);
+  #queue(b: Uint8Array, kind = Out.Frame): void {
+    if (this.#count(kind)) this.#out.push(b);
+  }
+
+  /** One frame about to be queued: false when it tripped a flood limit (the connection is closing). */
+  #count(kind: Out): boolean {
+    if (kind === Out.Uncounted || this.#closed) return true;
+    const flood = this.#flood.outbound(kind === Out.Control);
+    if (flood === null) return true;
+    this.#flooded(flood);
+    return false;
   }
 
   /** A flood limit tripped: counted under Envoy's `http2.<reason>`, GOAWAY ENHANCE_YOUR_CALM. */
@@ -522,13 +533,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   #flush(): void {
-    const out = this.#out;
-    if (out.length === 0 || this.#closed) return;
-    this.#out = [];
-    let bytes = 0;
-    for (const b of out) bytes += b.length;
+    if (this.#out.length === 0 || this.#closed) return;
     // Taken without filling up: the server reads what it is sent (the flood counts start again).
-    if (this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes))) this.#flood.drained();
+    if (this.#out.flushTo(this.#socket)) this.#flood.drained();
   }
 
   #onDrain(): void {
