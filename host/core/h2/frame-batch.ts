@@ -23,6 +23,15 @@ export interface BatchSink {
   readonly writableLength: number;
 }
 
+/** `src[from, to)` into `dst` at `at`: a loop for a short span (no view object), else a set. */
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): void {
+  if (to - from > 128) {
+    dst.set(src.subarray(from, to), at);
+    return;
+  }
+  for (let i = from; i < to; i++) dst[at++] = src[i]!;
+}
+
 export class FrameBatch {
   #buf: Buffer | null = null;
   #len = 0;
@@ -68,13 +77,18 @@ export class FrameBatch {
     const n = payload.length;
     const b = this.#room(9 + n);
     this.#header(b, this.#len, n, FRAME_DATA, endStream ? FLAG_END_STREAM : 0, stream);
-    if (n > 0) b.set(payload, this.#len + 9);
+    if (n > 0) copyBytes(b, this.#len + 9, payload, 0, n);
     this.#len += 9 + n;
   }
 
   /** A header block as HEADERS (+ CONTINUATION, §6.10) frames of at most `maxFrame` payload bytes. */
   headers(stream: number, block: Uint8Array, endStream: boolean, maxFrame: number): void {
-    const total = block.length;
+    this.headersFrom(stream, block, 0, block.length, endStream, maxFrame);
+  }
+
+  /** headers() for the block `mem[start, end)` (an HPACK encoder's output in place: no view made for it). */
+  headersFrom(stream: number, mem: Uint8Array, start: number, end: number, endStream: boolean, maxFrame: number): void {
+    const total = end - start;
     const frames = total <= maxFrame ? 1 : Math.ceil(total / maxFrame);
     const b = this.#room(total + 9 * frames);
     let at = this.#len;
@@ -83,7 +97,7 @@ export class FrameBatch {
       const last = i === frames - 1;
       const flags = (last ? FLAG_END_HEADERS : 0) | (i === 0 && endStream ? FLAG_END_STREAM : 0);
       this.#header(b, at, to - from, i === 0 ? FRAME_HEADERS : FRAME_CONTINUATION, flags, stream);
-      b.set(from === 0 && to === total ? block : block.subarray(from, to), at + 9);
+      copyBytes(b, at + 9, mem, start + from, start + to);
       at += 9 + to - from;
     }
     this.#len = at;

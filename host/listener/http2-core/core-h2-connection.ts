@@ -446,14 +446,14 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   sendHeaders(st: H2Stream, fields: HeaderField[], endStream: boolean): void {
     if (st.localClosed || this.#closed) return;
     st.lastActivity = performance.now();
-    this.#queueHeaders(st.id, this.#encoder.encode(fields), endStream);
+    this.#queueHeaders(st.id, this.#encoder.encodeInPlace(fields), endStream);
     if (endStream) this.#localEnd(st);
   }
 
   sendBlock(st: H2Stream, endStream: boolean): void {
     if (st.localClosed || this.#closed) return;
     st.lastActivity = performance.now();
-    this.#queueHeaders(st.id, this.#encoder.endBlock(), endStream);
+    this.#queueHeaders(st.id, this.#encoder.endBlockInPlace(), endStream);
     if (endStream) this.#localEnd(st);
   }
 
@@ -525,7 +525,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#blocked.delete(st);
     if (st.endQueued && !st.localClosed) {
       if (st.trailers !== null && st.trailers.length > 0) {
-        this.#queueHeaders(st.id, this.#encoder.encode(st.trailers), true);
+        this.#queueHeaders(st.id, this.#encoder.encodeInPlace(st.trailers), true);
       } else {
         this.#flood.dataSent();
         if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
@@ -601,11 +601,12 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (this.#count(kind)) this.#out.push(b);
   }
 
-  /** A header block as HEADERS (+ CONTINUATION) frames, each counted against the flood limits. */
-  #queueHeaders(id: number, block: Uint8Array, endStream: boolean): void {
+  /** The header block the encoder just left in place (`length` bytes) as HEADERS (+ CONTINUATION) frames, each counted against the flood limits. */
+  #queueHeaders(id: number, length: number, endStream: boolean): void {
     const max = this.#peer.maxFrameSize;
-    for (let at = 0; at === 0 || at < block.length; at += max) if (!this.#count(Out.Frame)) return;
-    this.#out.headers(id, block, endStream, max);
+    for (let at = 0; at === 0 || at < length; at += max) if (!this.#count(Out.Frame)) return;
+    const enc = this.#encoder;
+    this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
   }
 
   /** One frame about to be queued: false when it tripped a flood limit (the connection is closing). */

@@ -44,6 +44,18 @@ describe('frames', () => {
     expect(batch.length).toBe(0);
   });
 
+  test('a block given as a span of a larger memory (an encoder\'s output in place), short and long', () => {
+    const mem = Buffer.alloc(1000);
+    for (let i = 0; i < mem.length; i++) mem[i] = (i * 7) & 0xff;
+    const batch = new FrameBatch();
+    batch.headersFrom(1, mem, 100, 150, false, 16384);
+    batch.headersFrom(3, mem, 200, 700, true, 200);
+    const sink = new KeepingSink();
+    batch.flushTo(sink);
+    const want = Buffer.concat([...headerFrames(1, mem.subarray(100, 150), false, 16384), ...headerFrames(3, mem.subarray(200, 700), true, 200)]);
+    expect(Buffer.from(sink.views[0]!).equals(want)).toBe(true);
+  });
+
   test('an empty batch writes nothing; a batch grows past its first buffer with what it held kept', () => {
     const batch = new FrameBatch();
     const sink = new KeepingSink();

@@ -197,15 +197,15 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
     if (this.#refusesStreams()) return 'refused';
     // Encoded before the id is taken: a head refused here leaves the HPACK table untouched.
-    const block = this.#encoder.encodeRequestHead(head, this.scheme);
-    if (typeof block === 'string') return 'bad_head';
-    this.#sendHeaders(stream, block, endStream);
+    const length = this.#encoder.encodeRequestHeadInPlace(head, this.scheme);
+    if (typeof length === 'string') return 'bad_head';
+    this.#sendHeaders(stream, length, endStream);
     return 'ok';
   }
 
   openStreamFields(stream: CoreH2UpstreamStream, fields: readonly HeaderField[], endStream: boolean): 'ok' | 'refused' {
     if (this.#refusesStreams()) return 'refused';
-    this.#sendHeaders(stream, this.#encoder.encode(fields), endStream);
+    this.#sendHeaders(stream, this.#encoder.encodeInPlace(fields), endStream);
     return 'ok';
   }
 
@@ -213,8 +213,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     return this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID;
   }
 
-  /** The stream's id taken and its HEADERS (the encoded `block`) queued. */
-  #sendHeaders(stream: CoreH2UpstreamStream, block: Buffer, endStream: boolean): void {
+  /** The stream's id taken and its HEADERS (the block of `length` bytes the encoder just left in place) queued. */
+  #sendHeaders(stream: CoreH2UpstreamStream, length: number, endStream: boolean): void {
     const id = this.#nextId;
     this.#nextId += 2;
     stream.id = id;
@@ -222,8 +222,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#flood.streamOpened();
     this.#keepalive?.beforeStream();
     const max = this.#peer.maxFrameSize;
-    for (let at = 0; at === 0 || at < block.length; at += max) if (!this.#count(Out.Frame)) return;
-    this.#out.headers(id, block, endStream, max);
+    for (let at = 0; at === 0 || at < length; at += max) if (!this.#count(Out.Frame)) return;
+    const enc = this.#encoder;
+    this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
     this.#scheduleFlush();
   }
 
