@@ -2,7 +2,7 @@
 // as http2-connection.ts on node:http2, behind the same pool (PooledH2Connection). Socket bytes
 // go to the core's frame scanner and its HPACK decoder (host/core/h2/), request heads out through
 // its HPACK encoder; this class keeps the client's state machine:
-// - preface + SETTINGS (push off, 1 MiB stream window) + a connection WINDOW_UPDATE to 16 MiB; the
+// - preface + SETTINGS (push off, the stream window of upstreamHttp2InitialStreamWindowSize, 1 MiB) + a connection WINDOW_UPDATE to upstreamHttp2InitialConnectionWindowSize (16 MiB); the
 //   connection is ready when the server's first SETTINGS arrived (so its
 //   SETTINGS_MAX_CONCURRENT_STREAMS is known before a stream goes out); SETTINGS are ACKed, PING
 //   answered; capacity = min(maxConcurrentStreams, the server's SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -47,8 +47,6 @@ import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** This side's stream receive window (what a paused response may hold here) and connection window. */
-export const UPSTREAM_STREAM_WINDOW = 1024 * 1024;
-export const UPSTREAM_CONNECTION_WINDOW = 16 * 1024 * 1024;
 /** Response header list limit (Envoy's max_response_headers_kb default 60 KiB, 100 fields). */
 const MAX_HEADER_LIST = 60 * 1024;
 /** Bytes queued on the socket past which request bodies wait (Envoy's per-connection buffer limit). */
@@ -80,7 +78,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   readonly #encoder: HpackEncoder;
   readonly #peer = new PeerSettings();
   readonly #connSend = new SendWindow(DEFAULT_WINDOW);
-  readonly #connRecv = new RecvWindow(UPSTREAM_CONNECTION_WINDOW);
+  readonly #connRecv: RecvWindow;
+  /** SETTINGS_INITIAL_WINDOW_SIZE announced (the cluster's upstreamHttp2InitialStreamWindowSize). */
+  readonly #streamWindow: number;
   readonly #streams = new Map<number, CoreH2UpstreamStream>();
   /**
    * Streams with body bytes or an end waiting for window: the first #sendingCount slots, an
@@ -121,6 +121,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.codec = codec;
     this.responseHeads = new CoreH2ResponseHeads(core);
     this.#maxStreams = maxConcurrentStreams;
+    this.#streamWindow = Math.max(DEFAULT_WINDOW, settings.initialStreamWindowSize);
+    const connWindow = Math.max(DEFAULT_WINDOW, settings.initialConnectionWindowSize);
+    this.#connRecv = new RecvWindow(connWindow);
     this.#onSettled = onSettled;
     this.#scanner = new FrameScanner(core, { server: false });
     this.#decoder = new HpackDecoder(core, { maxListSize: MAX_HEADER_LIST });
@@ -152,10 +155,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#out.push(PREFACE);
     this.#out.push(settingsFrame([
       [SETTINGS_ENABLE_PUSH, 0],
-      [SETTINGS_INITIAL_WINDOW_SIZE, UPSTREAM_STREAM_WINDOW],
+      [SETTINGS_INITIAL_WINDOW_SIZE, this.#streamWindow],
       [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
     ]));
-    this.#out.windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW);
+    if (connWindow > DEFAULT_WINDOW) this.#out.windowUpdate(0, connWindow - DEFAULT_WINDOW);
     this.#settingsTimer.sent();
     this.#flush();
   }
@@ -189,7 +192,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.active++;
     this.started++;
     this.idleSince = 0;
-    return new CoreH2UpstreamStream(this, UPSTREAM_STREAM_WINDOW);
+    return new CoreH2UpstreamStream(this, this.#streamWindow);
   }
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
