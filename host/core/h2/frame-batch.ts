@@ -12,6 +12,7 @@ import { Socket } from 'node:net';
 import {
   FRAME_DATA, FRAME_HEADERS, FRAME_CONTINUATION, FRAME_WINDOW_UPDATE, FLAG_END_HEADERS, FLAG_END_STREAM,
 } from './frame-scanner.js';
+import { copyBytes } from './copy-bytes.js';
 
 const INITIAL = 1024;
 /** A buffer larger than this is not kept across flushes. */
@@ -21,15 +22,6 @@ export const KEEP_LIMIT = 64 * 1024;
 export interface BatchSink {
   write(b: Uint8Array): boolean;
   readonly writableLength: number;
-}
-
-/** `src[from, to)` into `dst` at `at`: a loop for a short span (no view object), else a set. */
-function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): void {
-  if (to - from > 128) {
-    dst.set(src.subarray(from, to), at);
-    return;
-  }
-  for (let i = from; i < to; i++) dst[at++] = src[i]!;
 }
 
 export class FrameBatch {

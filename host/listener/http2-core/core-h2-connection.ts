@@ -353,7 +353,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     }
     st.lastActivity = performance.now();
     if (end) st.remoteClosed = true;
-    const chunk = n > 0 ? Buffer.from(s.payload()) : null;
+    const chunk = n > 0 ? s.copyPayload() : null;
     st.events?.onData(chunk, end);
     if (end && st.localClosed) this.#closeStream(st, false, H2_NO_ERROR);
   }

@@ -415,7 +415,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     if (end) st.remoteClosed = true;
     // Copied out of Wasm memory: the next read reuses the scanner's region, and the downstream
     // socket may hold the chunk queued after this returns (as the core listener copies request DATA).
-    st.onData(Buffer.from(s.payload()), n, end);
+    st.onData(s.copyPayload(), n, end);
   }
 
   #onHeaderBlock(id: number, flags: number, block: Buffer | null): void {
