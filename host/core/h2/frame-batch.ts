@@ -24,6 +24,11 @@ export interface BatchSink {
   readonly writableLength: number;
 }
 
+/** The frames (HEADERS + CONTINUATION) a header block of `length` bytes takes: each counts against the flood limits. */
+export function headerFrameCount(length: number, maxFrame: number): number {
+  return length <= maxFrame ? 1 : Math.ceil(length / maxFrame);
+}
+
 export class FrameBatch {
   #buf: Buffer | null = null;
   #len = 0;
@@ -81,7 +86,7 @@ export class FrameBatch {
   /** headers() for the block `mem[start, end)` (an HPACK encoder's output in place: no view made for it). */
   headersFrom(stream: number, mem: Uint8Array, start: number, end: number, endStream: boolean, maxFrame: number): void {
     const total = end - start;
-    const frames = total <= maxFrame ? 1 : Math.ceil(total / maxFrame);
+    const frames = headerFrameCount(total, maxFrame);
     const b = this.#room(total + 9 * frames);
     let at = this.#len;
     for (let from = 0, i = 0; i < frames; i++, from += maxFrame) {

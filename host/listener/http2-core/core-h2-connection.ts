@@ -33,7 +33,7 @@ import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { RequestHandler } from '../listener.js';
 import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway } from '../../core/h2/h2-frames.js';
-import { FrameBatch, keepRest } from '../../core/h2/frame-batch.js';
+import { FrameBatch, headerFrameCount, keepRest } from '../../core/h2/frame-batch.js';
 import { H2FloodGuard, type FloodReason } from '../../core/h2/h2-flood-guard.js';
 import { H2Keepalive, keepaliveOn } from '../../core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../core/h2/h2-settings-timeout.js';
@@ -604,7 +604,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   /** The header block the encoder just left in place (`length` bytes) as HEADERS (+ CONTINUATION) frames, each counted against the flood limits. */
   #queueHeaders(id: number, length: number, endStream: boolean): void {
     const max = this.#peer.maxFrameSize;
-    for (let at = 0; at === 0 || at < length; at += max) if (!this.#count(Out.Frame)) return;
+    for (let i = headerFrameCount(length, max); i > 0; i--) if (!this.#count(Out.Frame)) return;
     const enc = this.#encoder;
     this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
   }

@@ -30,7 +30,7 @@ import {
 import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
 import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
 import { SETTINGS_ACK, settingsFrame, ping, pingAck, rstStream, goaway } from '../../../core/h2/h2-frames.js';
-import { FrameBatch } from '../../../core/h2/frame-batch.js';
+import { FrameBatch, headerFrameCount } from '../../../core/h2/frame-batch.js';
 import { H2FloodGuard, type FloodReason } from '../../../core/h2/h2-flood-guard.js';
 import { H2Keepalive, keepaliveOn } from '../../../core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../../core/h2/h2-settings-timeout.js';
@@ -225,7 +225,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#flood.streamOpened();
     this.#keepalive?.beforeStream();
     const max = this.#peer.maxFrameSize;
-    for (let at = 0; at === 0 || at < length; at += max) if (!this.#count(Out.Frame)) return;
+    for (let i = headerFrameCount(length, max); i > 0; i--) if (!this.#count(Out.Frame)) return;
     const enc = this.#encoder;
     this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
     this.#scheduleFlush();
