@@ -2,7 +2,7 @@
 // reuse across flushes — only when a net.Socket took the bytes whole; a sink that keeps the view
 // (a socket still connecting, any other writable) must keep what it was given, unchanged, while
 // later batches are written. keepRest copies what is still queued of a borrowed chunk.
-import { describe, test, expect } from 'vitest';
+import { describe, test, expect, afterEach } from 'vitest';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { FrameBatch, keepRest, KEEP_LIMIT, type BatchSink } from '../../../host/core/h2/frame-batch.js';
@@ -82,7 +82,16 @@ describe('reuse', () => {
     expect(batch.handedOff).toBe(2);
   });
 
-  async function pair(): Promise<{ server: Server; client: Socket; received: () => Promise<Buffer> }> {
+  const open: Array<{ server: Server; client: Socket }> = [];
+  afterEach(() => {
+    for (const { server, client } of open.splice(0)) {
+      client.destroy();
+      server.close();
+    }
+  });
+
+  /** A loopback server collecting what it reads, and a client socket to it (not yet connected). */
+  async function pair(): Promise<{ client: Socket; received: () => Promise<Buffer> }> {
     const chunks: Buffer[] = [];
     let peer: Socket | undefined;
     const server = createServer((s) => {
@@ -92,8 +101,8 @@ describe('reuse', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    open.push({ server, client });
     return {
-      server,
       client,
       received: async () => {
         client.end();
@@ -104,60 +113,48 @@ describe('reuse', () => {
     };
   }
 
-  test('a socket still connecting keeps the batch (a new buffer next time); the peer gets every byte', async () => {
-    const { server, client, received } = await pair();
-    try {
-      const batch = new FrameBatch();
-      const want: Buffer[] = [];
-      for (let i = 0; i < 3; i++) {
-        const p = Buffer.alloc(100, 0x30 + i);
-        batch.data(1, p, false);
-        want.push(dataHeader(1, 100, false), p);
-        batch.flushTo(client); // before 'connect': queued in the socket, which holds the view
-      }
-      expect(batch.handedOff).toBe(3);
-      expect((await received()).equals(Buffer.concat(want))).toBe(true);
-    } finally {
-      client.destroy();
-      server.close();
+  /** `n` batches of one DATA frame (`size` bytes, a fill of its own each), each flushed to `client`; the bytes its peer must get. */
+  function flushEach(batch: FrameBatch, client: Socket, n: number, size: number, afterFlush: () => void = () => {}): Buffer {
+    const want: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = Buffer.alloc(size, 0x30 + i);
+      batch.data(1, p, false);
+      want.push(dataHeader(1, size, false), p);
+      batch.flushTo(client);
+      afterFlush();
     }
+    return Buffer.concat(want);
+  }
+
+  test('a socket still connecting keeps the batch (a new buffer next time); the peer gets every byte', async () => {
+    const { client, received } = await pair();
+    const batch = new FrameBatch();
+    // Before 'connect': each write is queued in the socket, which holds the view.
+    const want = flushEach(batch, client, 3, 100);
+    expect(batch.handedOff).toBe(3);
+    expect((await received()).equals(want)).toBe(true);
   });
 
   test('a connected socket that took the bytes whole: the buffer is written again, the peer gets every byte', async () => {
-    const { server, client, received } = await pair();
-    try {
-      await once(client, 'connect');
-      const batch = new FrameBatch();
-      const want: Buffer[] = [];
-      for (let i = 0; i < 20; i++) {
-        const p = Buffer.alloc(200, 0x41 + i);
-        batch.data(3, p, i === 19);
-        want.push(dataHeader(3, 200, i === 19), p);
-        batch.flushTo(client);
-        // The next batch goes into the same memory only when nothing refers to this one.
-        if (client.writableLength !== 0) expect(batch.handedOff).toBeGreaterThan(0);
-      }
-      expect(batch.handedOff).toBeLessThan(20); // small loopback writes are taken whole: reused
-      expect((await received()).equals(Buffer.concat(want))).toBe(true);
-    } finally {
-      client.destroy();
-      server.close();
-    }
+    const { client, received } = await pair();
+    await once(client, 'connect');
+    const batch = new FrameBatch();
+    const want = flushEach(batch, client, 20, 200, () => {
+      // The next batch goes into the same memory only when nothing refers to this one.
+      if (client.writableLength !== 0) expect(batch.handedOff).toBeGreaterThan(0);
+    });
+    expect(batch.handedOff).toBeLessThan(20); // small loopback writes are taken whole: reused
+    expect((await received()).equals(want)).toBe(true);
   });
 
   test('a buffer grown past KEEP_LIMIT is let go after its write', async () => {
-    const { server, client, received } = await pair();
-    try {
-      await once(client, 'connect');
-      const batch = new FrameBatch();
-      batch.data(1, Buffer.alloc(KEEP_LIMIT + 1), true);
-      batch.flushTo(client);
-      expect(batch.handedOff).toBe(1);
-      expect((await received()).length).toBe(KEEP_LIMIT + 10);
-    } finally {
-      client.destroy();
-      server.close();
-    }
+    const { client, received } = await pair();
+    await once(client, 'connect');
+    const batch = new FrameBatch();
+    batch.data(1, Buffer.alloc(KEEP_LIMIT + 1), true);
+    batch.flushTo(client);
+    expect(batch.handedOff).toBe(1);
+    expect((await received()).length).toBe(KEEP_LIMIT + 10);
   });
 });
 
