@@ -209,6 +209,8 @@ export class HpackEncoder {
   /** The block begun by beginBlock: per field its offset in #strings, name length, value length. */
   readonly #spans: Uint32Array;
   #blockFields = 0;
+  /** The core's memory as a Buffer (latin1 writes of field strings), while it has not grown. */
+  #mem: Buffer | null = null;
 
   constructor(core: Core, options: HpackEncoderOptions = {}) {
     this.#core = core;
@@ -264,7 +266,9 @@ export class HpackEncoder {
     // Worst case: Huffman never grows a string past 30/8 of it, plus integer prefixes.
     this.#out.reserve(total * 4 + fields.length * 12 + 16);
     const u8 = this.#core.u8;
-    const buf = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    // A Buffer over the core's memory for latin1 writes, made again only after memory grew.
+    let buf = this.#mem;
+    if (buf === null || buf.buffer !== u8.buffer) this.#mem = buf = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     const u32 = this.#core.u32;
     let at = strings.ptr;
     let f32 = (this.#list + HL_FIELDS) >>> 2;
