@@ -91,6 +91,15 @@ export interface Limits {
   downstreamHttp2InitialStreamWindowSize: number;
   /** The same for the whole connection (Envoy initial_connection_window_size: 256 MiB; wasmesh 16 MiB). 65535..2^31-1. */
   downstreamHttp2InitialConnectionWindowSize: number;
+  /**
+   * Upstream HTTP/2 (core pool): the SETTINGS_INITIAL_WINDOW_SIZE announced to the server, the
+   * response bytes it may send on one stream before a WINDOW_UPDATE (Envoy cluster
+   * http2_protocol_options initial_stream_window_size: 256 MiB; wasmesh 1 MiB, what a stream
+   * paused by a slow client may park here). 65535..2^31-1.
+   */
+  upstreamHttp2InitialStreamWindowSize: number;
+  /** The same for the whole upstream connection (Envoy initial_connection_window_size: 256 MiB; wasmesh 16 MiB). 65535..2^31-1. */
+  upstreamHttp2InitialConnectionWindowSize: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -125,6 +134,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   downstreamHttp2KeepaliveTimeoutMs: 20_000,
   downstreamHttp2InitialStreamWindowSize: 1024 * 1024,
   downstreamHttp2InitialConnectionWindowSize: 16 * 1024 * 1024,
+  upstreamHttp2InitialStreamWindowSize: 1024 * 1024,
+  upstreamHttp2InitialConnectionWindowSize: 16 * 1024 * 1024,
 });
 
 /** Limits that may be 0 (meaning off or unlimited). */
@@ -161,11 +172,15 @@ const WINDOW_WHY = 'an HTTP/2 window, RFC 9113 §6.9.1 and Envoy\'s range 65535.
 const FLOORS: Partial<Record<keyof Limits, { min: number; why: string }>> = {
   downstreamHttp2InitialStreamWindowSize: { min: 65_535, why: WINDOW_WHY },
   downstreamHttp2InitialConnectionWindowSize: { min: 65_535, why: WINDOW_WHY },
+  upstreamHttp2InitialStreamWindowSize: { min: 65_535, why: WINDOW_WHY },
+  upstreamHttp2InitialConnectionWindowSize: { min: 65_535, why: WINDOW_WHY },
 };
 
 const CAPS: Partial<Record<keyof Limits, { max: number; why: string }>> = {
   downstreamHttp2InitialStreamWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
   downstreamHttp2InitialConnectionWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
+  upstreamHttp2InitialStreamWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
+  upstreamHttp2InitialConnectionWindowSize: { max: 2_147_483_647, why: WINDOW_WHY },
   maxRequestHeadBytes: { max: 60 * 1024, why: 'the core\'s request-head parser reads at most 60 KiB' },
   maxRequestHeaders: { max: 100, why: 'the core\'s request-head parser keeps at most 100 fields' },
 };

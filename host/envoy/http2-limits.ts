@@ -4,8 +4,9 @@
 // - the five flood limits (core/h2/h2-flood-guard.ts) on both sides: the HCM's options and every
 //   HTTP/2 cluster's (Envoy applies them to its client codec too, as wasmesh's core upstream does);
 // - downstreamHttp2InitialStreamWindowSize / …ConnectionWindowSize → the HCM's
-//   initial_stream_window_size / initial_connection_window_size (the listeners' windows; the
-//   upstream windows are fixed in wasmesh, so the clusters keep Envoy's);
+//   initial_stream_window_size / initial_connection_window_size (the listeners' windows);
+//   upstreamHttp2InitialStreamWindowSize / …ConnectionWindowSize → the same fields of each
+//   HTTP/2 cluster (the windows the core upstream pool announces);
 // - downstreamHttp2Keepalive* → the HCM's connection_keepalive; upstreamHttp2Keepalive* and
 //   upstreamHttp2ConnectionIdleIntervalMs → each HTTP/2 cluster's connection_keepalive
 //   (interval, timeout, connection_idle_interval; interval_jitter left at Envoy's 15 %, which
@@ -34,6 +35,7 @@ const WRITTEN = new Set<keyof Limits>([
   ...Object.keys(ENVOY_FLOOD_FIELDS) as FloodLimit[],
   'downstreamHttp2KeepaliveIntervalMs', 'downstreamHttp2KeepaliveTimeoutMs',
   'downstreamHttp2InitialStreamWindowSize', 'downstreamHttp2InitialConnectionWindowSize',
+  'upstreamHttp2InitialStreamWindowSize', 'upstreamHttp2InitialConnectionWindowSize',
   'upstreamHttp2KeepaliveIntervalMs', 'upstreamHttp2KeepaliveTimeoutMs', 'upstreamHttp2ConnectionIdleIntervalMs',
 ]);
 
@@ -45,10 +47,10 @@ export function envoyHttp2Limits(limits: Readonly<Partial<Limits>> | undefined, 
     const v = limits[limit];
     if (v !== undefined) out[field] = v;
   }
-  if (side === 'downstream') {
-    if (limits.downstreamHttp2InitialStreamWindowSize !== undefined) out.initial_stream_window_size = limits.downstreamHttp2InitialStreamWindowSize;
-    if (limits.downstreamHttp2InitialConnectionWindowSize !== undefined) out.initial_connection_window_size = limits.downstreamHttp2InitialConnectionWindowSize;
-  }
+  const streamWindow = side === 'downstream' ? limits.downstreamHttp2InitialStreamWindowSize : limits.upstreamHttp2InitialStreamWindowSize;
+  const connectionWindow = side === 'downstream' ? limits.downstreamHttp2InitialConnectionWindowSize : limits.upstreamHttp2InitialConnectionWindowSize;
+  if (streamWindow !== undefined) out.initial_stream_window_size = streamWindow;
+  if (connectionWindow !== undefined) out.initial_connection_window_size = connectionWindow;
   const keepalive = side === 'downstream'
     ? { interval: limits.downstreamHttp2KeepaliveIntervalMs, timeout: limits.downstreamHttp2KeepaliveTimeoutMs, idle: undefined }
     : { interval: limits.upstreamHttp2KeepaliveIntervalMs, timeout: limits.upstreamHttp2KeepaliveTimeoutMs, idle: limits.upstreamHttp2ConnectionIdleIntervalMs };

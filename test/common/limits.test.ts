@@ -38,4 +38,11 @@ describe('resolveLimits', () => {
     expect(() => resolveLimits({ downstreamHttp2InitialStreamWindowSize: 65_534 })).toThrow(/downstreamHttp2InitialStreamWindowSize' must be at least 65535 .*LIMIT_INVALID/);
     expect(() => resolveLimits({ downstreamHttp2InitialConnectionWindowSize: 2_147_483_648 })).toThrow(/at most 2147483647 .*LIMIT_INVALID/);
   });
+
+  it('the upstream HTTP/2 windows (core pool) take the same range; 1 MiB / 16 MiB by default', () => {
+    expect(resolveLimits()).toMatchObject({ upstreamHttp2InitialStreamWindowSize: 1024 * 1024, upstreamHttp2InitialConnectionWindowSize: 16 * 1024 * 1024 });
+    expect(resolveLimits({ upstreamHttp2InitialStreamWindowSize: 65_535, upstreamHttp2InitialConnectionWindowSize: 2_147_483_647 })).toMatchObject({ upstreamHttp2InitialStreamWindowSize: 65_535, upstreamHttp2InitialConnectionWindowSize: 2_147_483_647 });
+    expect(() => resolveLimits({ upstreamHttp2InitialStreamWindowSize: 65_534 })).toThrow(/upstreamHttp2InitialStreamWindowSize' must be at least 65535 .*LIMIT_INVALID/);
+    expect(() => resolveLimits({ upstreamHttp2InitialConnectionWindowSize: 2_147_483_648 })).toThrow(/at most 2147483647 .*LIMIT_INVALID/);
+  });
 });

@@ -75,8 +75,11 @@ const ALL: Partial<Limits> = {
   upstreamHttp2ConnectionIdleIntervalMs: 15_000,
   downstreamHttp2InitialStreamWindowSize: 65_535,
   downstreamHttp2InitialConnectionWindowSize: 2_147_483_647,
+  upstreamHttp2InitialStreamWindowSize: 131_072,
+  upstreamHttp2InitialConnectionWindowSize: 1_048_576,
 };
 const WINDOWS = { initial_stream_window_size: 65_535, initial_connection_window_size: 2_147_483_647 };
+const UP_WINDOWS = { initial_stream_window_size: 131_072, initial_connection_window_size: 1_048_576 };
 const FLOOD = {
   max_outbound_frames: 5000,
   max_outbound_control_frames: 50,
@@ -96,9 +99,12 @@ describe('envoyHttp2Limits', () => {
     expect(envoyHttp2Limits({}, 'upstream')).toEqual({});
   });
 
-  it('each flood limit to its field, on both sides; keepalive per side (downstream has no idle interval); the listener windows on the HCM only', () => {
+  it('each flood limit to its field, on both sides; keepalive per side (downstream has no idle interval); each side its own windows', () => {
     expect(envoyHttp2Limits(ALL, 'downstream')).toEqual({ ...FLOOD, ...WINDOWS, connection_keepalive: { interval: '30s', timeout: '5s' } });
-    expect(envoyHttp2Limits(ALL, 'upstream')).toEqual({ ...FLOOD, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } });
+    expect(envoyHttp2Limits(ALL, 'upstream')).toEqual({ ...FLOOD, ...UP_WINDOWS, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } });
+    // One side's windows are not the other's.
+    expect(envoyHttp2Limits({ upstreamHttp2InitialStreamWindowSize: 70_000 }, 'downstream')).toEqual({});
+    expect(envoyHttp2Limits({ downstreamHttp2InitialStreamWindowSize: 70_000 }, 'upstream')).toEqual({});
   });
 
   it('keepalive: off without an interval (a timeout alone writes nothing); the timeout defaults to wasmesh\'s 20 s (Envoy has none)', () => {
@@ -129,7 +135,7 @@ describe('envoyBootstrap with limits', () => {
     const b = build({ ...ALL, http2SettingsTimeoutMs: 5000 });
     expect(hcmOf(b.config).http2_protocol_options).toEqual({ allow_connect: true, ...FLOOD, ...WINDOWS, connection_keepalive: { interval: '30s', timeout: '5s' } });
     expect(clusterOf(b.config, 'greeter').typed_extension_protocol_options[OPTIONS].explicit_http_config).toEqual({
-      http2_protocol_options: { max_concurrent_streams: 64, ...FLOOD, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } },
+      http2_protocol_options: { max_concurrent_streams: 64, ...FLOOD, ...UP_WINDOWS, connection_keepalive: { interval: '60s', timeout: '2.5s', connection_idle_interval: '15s' } },
     });
     expect(clusterOf(b.config, 'plain').typed_extension_protocol_options).toBeUndefined();
     expect(b.warnings.some((w: string) => w.includes('http2SettingsTimeoutMs=5000'))).toBe(true);

@@ -10,6 +10,7 @@ import {
   FS_VALUE0, FS_VALUE1, FS_LENGTH, FS_FRAME_BYTES, FS_OPEN_BLOCK_STREAM, FS_BLOCK_BYTES,
 } from './h2-layout.js';
 import { H2_OK } from './h2-status.js';
+import { copyBytes } from './copy-bytes.js';
 
 /** Frame types (RFC 9113 §6). */
 export const FRAME_DATA = 0;
@@ -140,6 +141,15 @@ export class FrameScanner {
   payload(): Uint8Array {
     const p = this.payloadPtr;
     return this.#core.u8.subarray(p, p + this.payloadLength);
+  }
+
+  /** The payload copied out of Wasm memory into a Buffer of its own (the reader may keep it). */
+  copyPayload(): Buffer {
+    const p = this.payloadPtr;
+    const n = this.payloadLength;
+    const b = Buffer.allocUnsafe(n);
+    copyBytes(b, 0, this.#core.u8, p, p + n);
+    return b;
   }
 
   /** SETTINGS pairs of the last frame, as [id, value] (a SETTINGS frame was read). */

@@ -1,7 +1,8 @@
 // The connection-level protections of an HTTP/2 connection on the core codec, as one setting:
 // Envoy's flood limits (h2-flood-guard.ts), PING keepalive (h2-keepalive.ts) and the SETTINGS ACK
-// timeout (h2-settings-timeout.ts). The upstream pool takes it per cluster (PoolSettings.http2,
-// from the proxy's limits); the listener's options carry the same three.
+// timeout (h2-settings-timeout.ts), and the receive windows it announces. The upstream pool takes
+// it per cluster (PoolSettings.http2, from the proxy's limits); the listener's options carry the
+// same (its windows from the downstream limits).
 import { ENVOY_FLOOD_LIMITS, type H2FloodLimits } from './h2-flood-guard.js';
 import { NO_KEEPALIVE, type H2KeepaliveSettings } from './h2-keepalive.js';
 import { DEFAULT_SETTINGS_TIMEOUT_MS } from './h2-settings-timeout.js';
@@ -13,6 +14,10 @@ export interface H2ConnectionSettings {
   keepalive: Readonly<H2KeepaliveSettings>;
   /** Our SETTINGS unacknowledged this long → GOAWAY SETTINGS_TIMEOUT; 0 = off. */
   settingsTimeoutMs: number;
+  /** SETTINGS_INITIAL_WINDOW_SIZE announced: what the peer may send per stream before a WINDOW_UPDATE. */
+  initialStreamWindowSize: number;
+  /** The connection's receive window (raised from 65535 by a WINDOW_UPDATE after the preface). */
+  initialConnectionWindowSize: number;
 }
 
 /** Envoy's defaults: its flood limits, no keepalive; the SETTINGS ACK timeout is wasmesh's (10 s). */
@@ -20,6 +25,8 @@ export const DEFAULT_H2_CONNECTION_SETTINGS: Readonly<H2ConnectionSettings> = Ob
   flood: ENVOY_FLOOD_LIMITS,
   keepalive: NO_KEEPALIVE,
   settingsTimeoutMs: DEFAULT_SETTINGS_TIMEOUT_MS,
+  initialStreamWindowSize: 1024 * 1024,
+  initialConnectionWindowSize: 16 * 1024 * 1024,
 });
 
 
@@ -45,5 +52,7 @@ export function http2ConnectionSettings(l: Readonly<Limits>, side: 'upstream' | 
       connectionIdleIntervalMs: 0,
     },
     settingsTimeoutMs: l.http2SettingsTimeoutMs,
+    initialStreamWindowSize: side === 'upstream' ? l.upstreamHttp2InitialStreamWindowSize : l.downstreamHttp2InitialStreamWindowSize,
+    initialConnectionWindowSize: side === 'upstream' ? l.upstreamHttp2InitialConnectionWindowSize : l.downstreamHttp2InitialConnectionWindowSize,
   };
 }

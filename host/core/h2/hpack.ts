@@ -209,6 +209,8 @@ export class HpackEncoder {
   /** The block begun by beginBlock: per field its offset in #strings, name length, value length. */
   readonly #spans: Uint32Array;
   #blockFields = 0;
+  /** The core's memory as a Buffer (latin1 writes of field strings), while it has not grown. */
+  #mem: Buffer | null = null;
 
   constructor(core: Core, options: HpackEncoderOptions = {}) {
     this.#core = core;
@@ -237,6 +239,25 @@ export class HpackEncoder {
 
   /** Encodes the fields into a header block (a copy the caller owns). */
   encode(fields: readonly HeaderField[]): Buffer {
+    return this.#copy(this.encodeInPlace(fields));
+  }
+
+  /**
+   * The *InPlace forms leave the block in the encoder's output region and return its length:
+   * `memory[blockStart, blockStart + length)`, valid until the encoder is used again (a
+   * connection copies it straight into its frame batch: no Buffer per block).
+   */
+  get blockStart(): number {
+    return this.#out.ptr;
+  }
+
+  /** The memory the in-place block lies in (the core's; read it after the encode: it may have grown). */
+  get memory(): Uint8Array {
+    return this.#core.u8;
+  }
+
+  /** encode(), the block left in place (its length returned). */
+  encodeInPlace(fields: readonly HeaderField[]): number {
     if (fields.length > MAX_FIELDS) throw new RangeError(`hpack: at most ${MAX_FIELDS} fields per block, got ${fields.length}`);
     let total = 0;
     for (const f of fields) total += f[0].length + f[1].length;
@@ -245,7 +266,9 @@ export class HpackEncoder {
     // Worst case: Huffman never grows a string past 30/8 of it, plus integer prefixes.
     this.#out.reserve(total * 4 + fields.length * 12 + 16);
     const u8 = this.#core.u8;
-    const buf = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    // A Buffer over the core's memory for latin1 writes, made again only after memory grew.
+    let buf = this.#mem;
+    if (buf === null || buf.buffer !== u8.buffer) this.#mem = buf = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     const u32 = this.#core.u32;
     let at = strings.ptr;
     let f32 = (this.#list + HL_FIELDS) >>> 2;
@@ -272,6 +295,12 @@ export class HpackEncoder {
    * the block (a copy the caller owns), or why the head is not a request head.
    */
   encodeRequestHead(head: Uint8Array, scheme: 'http' | 'https'): Buffer | RequestHeadError {
+    const n = this.encodeRequestHeadInPlace(head, scheme);
+    return typeof n === 'string' ? n : this.#copy(n);
+  }
+
+  /** encodeRequestHead(), the block left in place (its length returned). */
+  encodeRequestHeadInPlace(head: Uint8Array, scheme: 'http' | 'https'): number | RequestHeadError {
     const strings = this.#strings;
     strings.reserve(head.length + scheme.length);
     const u8 = this.#core.u8;
@@ -383,6 +412,11 @@ export class HpackEncoder {
 
   /** The block begun, encoded (a copy the caller owns). */
   endBlock(): Buffer {
+    return this.#copy(this.endBlockInPlace());
+  }
+
+  /** endBlock(), the block left in place (its length returned). */
+  endBlockInPlace(): number {
     const n = this.#blockFields;
     const strings = this.#strings;
     const total = strings.length;
@@ -406,14 +440,18 @@ export class HpackEncoder {
     return this.#encodeList(total * 4 + n * 12 + 16);
   }
 
-  /** The header list's fields encoded (room for `bound` bytes reserved first), copied out. */
-  #encodeList(bound: number): Buffer {
+  /** The header list's fields encoded in place (room for `bound` bytes reserved first): the block's length. */
+  #encodeList(bound: number): number {
     this.#out.reserve(bound);
     const len = this.#e.hpack_encode(this.#table, this.#list, this.#out.ptr, this.#out.capacity, this.#flags);
     if (len < 0) {
       // Cannot happen with the reservation above; the table may have changed, so no retry.
       throw new Error(`hpack: encoder status ${-len} (${H2_STATUS_TABLE[-len]?.code ?? 'unknown'}); expected ${OUTPUT_TOO_SMALL} never`);
     }
+    return len;
+  }
+
+  #copy(len: number): Buffer {
     return Buffer.from(this.#core.u8.subarray(this.#out.ptr, this.#out.ptr + len));
   }
 

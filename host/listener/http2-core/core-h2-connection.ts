@@ -32,7 +32,8 @@ import {
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { RequestHandler } from '../listener.js';
-import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../core/h2/h2-frames.js';
+import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway } from '../../core/h2/h2-frames.js';
+import { FrameBatch, headerFrameCount, keepRest } from '../../core/h2/frame-batch.js';
 import { H2FloodGuard, type FloodReason } from '../../core/h2/h2-flood-guard.js';
 import { H2Keepalive, keepaliveOn } from '../../core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../core/h2/h2-settings-timeout.js';
@@ -50,6 +51,7 @@ const H2_ENHANCE_YOUR_CALM = 0xb;
 const H2_SETTINGS_TIMEOUT = 0x4;
 /** How a queued buffer counts against the flood limits (core/h2/h2-flood-guard.ts). */
 const enum Out { Frame, Control, Uncounted }
+const EMPTY = new Uint8Array(0);
 /**
  * Rapid reset (CVE-2023-44487), as Envoy's overload.premature_reset_* runtime defaults count it:
  * a stream the client resets within 1 s of opening it, before its response ended, is premature;
@@ -107,8 +109,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   /** The open header block (HEADERS without END_HEADERS, then CONTINUATION). */
   #block: Buffer[] | null = null;
   #blockFlags = 0;
-  #out: Buffer[] = [];
-  #outBytes = 0;
+  /** Frames queued in this turn, as bytes (one socket write). */
+  readonly #out = new FrameBatch();
   #reading = false;
   #flushScheduled = false;
   /** Envoy's flood limits: frames queued since the socket last took everything, inbound frame counts. */
@@ -351,7 +353,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     }
     st.lastActivity = performance.now();
     if (end) st.remoteClosed = true;
-    const chunk = n > 0 ? Buffer.from(s.payload()) : null;
+    const chunk = n > 0 ? s.copyPayload() : null;
     st.events?.onData(chunk, end);
     if (end && st.localClosed) this.#closeStream(st, false, H2_NO_ERROR);
   }
@@ -432,36 +434,39 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#consumeConnection(n);
     if (!st.remoteClosed && this.#streams.get(st.id) === st) {
       const inc = st.recv.consume(n);
-      if (inc > 0) this.#queue(windowUpdate(st.id, inc));
+      if (inc > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(st.id, inc);
     }
   }
 
   #consumeConnection(n: number): void {
     const inc = this.#connRecv.consume(n);
-    if (inc > 0) this.#queue(windowUpdate(0, inc));
+    if (inc > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, inc);
   }
 
   sendHeaders(st: H2Stream, fields: HeaderField[], endStream: boolean): void {
     if (st.localClosed || this.#closed) return;
     st.lastActivity = performance.now();
-    for (const f of headerFrames(st.id, this.#encoder.encode(fields), endStream, this.#peer.maxFrameSize)) this.#queue(f);
+    this.#queueHeaders(st.id, this.#encoder.encodeInPlace(fields), endStream);
     if (endStream) this.#localEnd(st);
   }
 
   sendBlock(st: H2Stream, endStream: boolean): void {
     if (st.localClosed || this.#closed) return;
     st.lastActivity = performance.now();
-    for (const f of headerFrames(st.id, this.#encoder.endBlock(), endStream, this.#peer.maxFrameSize)) this.#queue(f);
+    this.#queueHeaders(st.id, this.#encoder.endBlockInPlace(), endStream);
     if (endStream) this.#localEnd(st);
   }
 
-  sendData(st: H2Stream, chunk: Buffer): boolean {
+  sendData(st: H2Stream, chunk: Uint8Array): boolean {
     if (st.localClosed || st.endQueued || this.#closed) return true;
     if (chunk.length > 0) {
       st.out.push(chunk);
       st.outBytes += chunk.length;
       st.lastActivity = performance.now();
       this.#flushStream(st);
+      // What the windows or the socket did not take now is kept as a copy (`chunk` may be a
+      // view the caller reuses).
+      if (st.out.length > 0) keepRest(st.out, chunk);
     }
     const ok = st.outBytes < STREAM_BUFFER_LIMIT && !this.#congested();
     if (!ok) {
@@ -485,7 +490,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   // ── writing ───────────────────────────────────────────────────────────────────────────────
   #congested(): boolean {
-    return this.#socket.writableLength + this.#outBytes > CONNECTION_BUFFER_LIMIT;
+    return this.#socket.writableLength + this.#out.length > CONNECTION_BUFFER_LIMIT;
   }
 
   /** Sends what the windows and the socket allow of a stream's queued DATA, then its end. */
@@ -497,7 +502,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       const head = st.out[0]!;
       const n = Math.min(head.length, st.send.available, this.#connSend.available, maxFrame);
       if (n <= 0) break;
-      let piece: Buffer;
+      let piece: Uint8Array;
       if (n === head.length) {
         piece = head;
         st.out.shift();
@@ -510,8 +515,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       this.#connSend.take(n);
       const last = st.out.length === 0 && st.endQueued && st.trailers === null;
       this.#flood.dataSent();
-      this.#queue(dataHeader(st.id, n, last));
-      this.#queue(piece, Out.Uncounted);
+      if (this.#count(Out.Frame)) this.#out.data(st.id, piece, last);
       if (last) return this.#localEnd(st);
     }
     if (st.out.length > 0) {
@@ -521,10 +525,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#blocked.delete(st);
     if (st.endQueued && !st.localClosed) {
       if (st.trailers !== null && st.trailers.length > 0) {
-        for (const f of headerFrames(st.id, this.#encoder.encode(st.trailers), true, this.#peer.maxFrameSize)) this.#queue(f);
+        this.#queueHeaders(st.id, this.#encoder.encodeInPlace(st.trailers), true);
       } else {
         this.#flood.dataSent();
-        this.#queue(dataHeader(st.id, 0, true));
+        if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
       }
       return this.#localEnd(st);
     }
@@ -593,19 +597,34 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     }
   }
 
-  #queue(b: Buffer, kind = Out.Frame): void {
+  #queue(b: Uint8Array, kind = Out.Frame): void {
+    if (this.#count(kind)) this.#out.push(b);
+  }
+
+  /** The header block the encoder just left in place (`length` bytes) as HEADERS (+ CONTINUATION) frames, each counted against the flood limits. */
+  #queueHeaders(id: number, length: number, endStream: boolean): void {
+    const max = this.#peer.maxFrameSize;
+    for (let i = headerFrameCount(length, max); i > 0; i--) if (!this.#count(Out.Frame)) return;
+    const enc = this.#encoder;
+    this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
+  }
+
+  /** One frame about to be queued: false when it tripped a flood limit (the connection is closing). */
+  #count(kind: Out): boolean {
     if (kind !== Out.Uncounted && !this.#closed) {
       const flood = this.#flood.outbound(kind === Out.Control);
-      if (flood !== null) return this.#flooded(flood);
+      if (flood !== null) {
+        this.#flooded(flood);
+        return false;
+      }
     }
-    this.#out.push(b);
-    this.#outBytes += b.length;
     if (!this.#reading && !this.#flushScheduled) {
       // Frames queued outside a read (responses from upstreams) go out together once the
       // event loop's I/O callbacks of this turn have run: one socket write for all of them.
       this.#flushScheduled = true;
       setImmediate(this.#flushNow);
     }
+    return true;
   }
 
   readonly #flushNow = (): void => this.#flush();
@@ -613,14 +632,10 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#out.length === 0) return;
-    const out = this.#out;
-    const bytes = this.#outBytes;
-    this.#out = [];
-    this.#outBytes = 0;
-    if (this.#socket.destroyed || !this.#socket.writable) return;
+    if (this.#socket.destroyed || !this.#socket.writable) return this.#out.clear();
     // A write the socket took without filling up brings no 'drain': what waited for room (only
     // because of what was queued in this turn) goes on from here.
-    if (this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes)) && !this.#closed) this.#onSocketDrain();
+    if (this.#out.flushTo(this.#socket) && !this.#closed) this.#onSocketDrain();
   }
 
   /** The client is reading: what was queued for it has gone (the flood counts start again). */
@@ -705,8 +720,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#closed = true;
     this.#keepalive?.stop();
     this.#settingsTimer.stop();
-    this.#out = [];
-    this.#outBytes = 0;
+    this.#out.clear();
     this.#abortAll(H2_INTERNAL_ERROR);
     this.#scanner.dispose();
     this.#decoder.dispose();

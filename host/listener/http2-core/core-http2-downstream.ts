@@ -132,8 +132,8 @@ export interface CoreH2StreamOwner {
   readonly blockSink: BlockSink;
   /** Sends the block the sink holds (unless the stream can send no more: then it is dropped unencoded). */
   sendBlock(st: H2Stream, endStream: boolean): void;
-  /** Queues DATA (owned by the stream now); false: wait for onWritable. */
-  sendData(st: H2Stream, chunk: Buffer): boolean;
+  /** Sends DATA as the windows allow and keeps a copy of the rest (`chunk` may be reused once this returns); false: wait for onWritable. */
+  sendData(st: H2Stream, chunk: Uint8Array): boolean;
   /** END_STREAM after the queued DATA, with trailers when given (and not empty). */
   endStream(st: H2Stream, trailers: HeaderField[] | null): void;
   resetStream(st: H2Stream, code: number): void;
@@ -391,8 +391,8 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   write(chunk: Uint8Array): boolean {
     if (this.#state !== State.Streaming) return true;
     this.bytesSent += chunk.length;
-    // A copy: `chunk` may be a view into memory the caller reuses; the stream keeps it until sent.
-    const ok = this.#conn.sendData(this.#st, Buffer.from(chunk));
+    // Framed into the connection's write now, or copied by the connection for later.
+    const ok = this.#conn.sendData(this.#st, chunk);
     if (this.#length > 0 && this.bytesSent >= this.#length) {
       this.#conn.endStream(this.#st, null);
       this.#complete();
@@ -483,7 +483,7 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
       write: (bytes: Uint8Array): boolean => {
         if (this.#st.localClosed || this.#st.endQueued) return true;
         this.bytesSent += bytes.length;
-        return this.#conn.sendData(this.#st, Buffer.from(bytes));
+        return this.#conn.sendData(this.#st, bytes);
       },
       pause: (): void => {
         this.#paused = true;

@@ -26,8 +26,8 @@ export class H2Stream {
   endQueued = false;
   /** Fields of the trailing HEADERS that ends the response (encoded when it goes out, in wire order). */
   trailers: HeaderField[] | null = null;
-  /** Response DATA waiting for window or socket room. */
-  readonly out: Buffer[] = [];
+  /** Response DATA waiting for window or socket room (copies the stream owns). */
+  readonly out: Uint8Array[] = [];
   outBytes = 0;
   /** write() returned false: onWritable is owed once the queue empties. */
   wantWritable = false;

@@ -55,6 +55,19 @@ describe('frames and their fields', () => {
     expect(Buffer.from(s.payload()).toString()).toBe('hi');
   });
 
+  test('copyPayload: the payload (short and long) in a Buffer of its own, unchanged when the region is read again', () => {
+    const long = Buffer.alloc(300);
+    for (let i = 0; i < long.length; i++) long[i] = i & 0xff;
+    const s = scanner(Buffer.concat([frame(FRAME_DATA, FLAG_PADDED, 1, [2, 104, 105, 0, 0]), frame(FRAME_DATA, 0, 3, long)]));
+    expect(s.next()).toBe(H2_OK);
+    const short = s.copyPayload();
+    expect(s.next()).toBe(H2_OK);
+    const copy = s.copyPayload();
+    s.push(Buffer.alloc(400, 0xee)); // the read region is reused: payload() views would change
+    expect(short.toString()).toBe('hi');
+    expect(copy.equals(long)).toBe(true);
+  });
+
   test('HEADERS with PADDED and PRIORITY: dependency, weight, exclusive bit, block payload', () => {
     const s = scanner(frame(FRAME_HEADERS, FLAG_PADDED | FLAG_PRIORITY | FLAG_END_HEADERS, 3, [1, ...u32(0x80000001), 15, 0x82, 0]));
     expect(s.next()).toBe(H2_OK);

@@ -144,6 +144,20 @@ describe('decoder failures', () => {
   });
 });
 
+describe('encoder across memory growth', () => {
+  test('fields written after the core\'s memory grew encode as before (the encoder\'s Buffer over memory is remade)', () => {
+    const c = new Core();
+    const e = new HpackEncoder(c, { huffman: 'never' });
+    const d = new HpackDecoder(c);
+    expect(code(d.decode(e.encode([['x-a', 'first']])))).toBe('ok');
+    const before = c.u8.buffer;
+    c.exports.memory.grow(1);
+    expect(c.u8.buffer).not.toBe(before);
+    expect(code(d.decode(e.encode([['x-b', 'after'], ['x-c', 'growth']])))).toBe('ok');
+    expect([d.name(0), d.value(0), d.name(1), d.value(1)]).toEqual(['x-b', 'after', 'x-c', 'growth']);
+  });
+});
+
 describe('decoder limits', () => {
   test('too many fields: a stream error, and the table still follows the encoder', () => {
     const d = new HpackDecoder(testCore(), { maxHeaders: 3 });

@@ -2,7 +2,7 @@
 // as http2-connection.ts on node:http2, behind the same pool (PooledH2Connection). Socket bytes
 // go to the core's frame scanner and its HPACK decoder (host/core/h2/), request heads out through
 // its HPACK encoder; this class keeps the client's state machine:
-// - preface + SETTINGS (push off, 1 MiB stream window) + a connection WINDOW_UPDATE to 16 MiB; the
+// - preface + SETTINGS (push off, the stream window of upstreamHttp2InitialStreamWindowSize, 1 MiB) + a connection WINDOW_UPDATE to upstreamHttp2InitialConnectionWindowSize (16 MiB); the
 //   connection is ready when the server's first SETTINGS arrived (so its
 //   SETTINGS_MAX_CONCURRENT_STREAMS is known before a stream goes out); SETTINGS are ACKed, PING
 //   answered; capacity = min(maxConcurrentStreams, the server's SETTINGS_MAX_CONCURRENT_STREAMS);
@@ -29,7 +29,8 @@ import {
 } from '../../../core/h2/frame-scanner.js';
 import { HpackDecoder, HpackEncoder, type HeaderField } from '../../../core/h2/hpack.js';
 import { H2_OK, H2_INCOMPLETE, H2_NO_ERROR, H2_PROTOCOL_ERROR, H2_FLOW_CONTROL_ERROR, h2StatusEntry } from '../../../core/h2/h2-status.js';
-import { SETTINGS_ACK, settingsFrame, ping, pingAck, windowUpdate, rstStream, goaway, dataHeader, headerFrames } from '../../../core/h2/h2-frames.js';
+import { SETTINGS_ACK, settingsFrame, ping, pingAck, rstStream, goaway } from '../../../core/h2/h2-frames.js';
+import { FrameBatch, headerFrameCount } from '../../../core/h2/frame-batch.js';
 import { H2FloodGuard, type FloodReason } from '../../../core/h2/h2-flood-guard.js';
 import { H2Keepalive, keepaliveOn } from '../../../core/h2/h2-keepalive.js';
 import { SettingsAckTimer } from '../../../core/h2/h2-settings-timeout.js';
@@ -46,8 +47,6 @@ import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** This side's stream receive window (what a paused response may hold here) and connection window. */
-export const UPSTREAM_STREAM_WINDOW = 1024 * 1024;
-export const UPSTREAM_CONNECTION_WINDOW = 16 * 1024 * 1024;
 /** Response header list limit (Envoy's max_response_headers_kb default 60 KiB, 100 fields). */
 const MAX_HEADER_LIST = 60 * 1024;
 /** Bytes queued on the socket past which request bodies wait (Envoy's per-connection buffer limit). */
@@ -59,6 +58,7 @@ const H2_ENHANCE_YOUR_CALM = 0xb;
 
 /** How a queued buffer counts against the flood limits. */
 const enum Out { Frame, Control, Uncounted }
+const EMPTY = new Uint8Array(0);
 
 export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2StreamOwner {
   readonly scheme: 'http' | 'https';
@@ -78,7 +78,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   readonly #encoder: HpackEncoder;
   readonly #peer = new PeerSettings();
   readonly #connSend = new SendWindow(DEFAULT_WINDOW);
-  readonly #connRecv = new RecvWindow(UPSTREAM_CONNECTION_WINDOW);
+  readonly #connRecv: RecvWindow;
+  /** SETTINGS_INITIAL_WINDOW_SIZE announced (the cluster's upstreamHttp2InitialStreamWindowSize). */
+  readonly #streamWindow: number;
   readonly #streams = new Map<number, CoreH2UpstreamStream>();
   /**
    * Streams with body bytes or an end waiting for window: the first #sendingCount slots, an
@@ -99,7 +101,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #block: Buffer[] | null = null;
   #blockFlags = 0;
   #blockStream = 0;
-  #out: Buffer[] = [];
+  /** Frames queued in this turn, as bytes (one socket write). */
+  readonly #out = new FrameBatch();
   #reading = false;
   #flushScheduled = false;
   readonly #flood: H2FloodGuard;
@@ -118,6 +121,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.codec = codec;
     this.responseHeads = new CoreH2ResponseHeads(core);
     this.#maxStreams = maxConcurrentStreams;
+    this.#streamWindow = Math.max(DEFAULT_WINDOW, settings.initialStreamWindowSize);
+    const connWindow = Math.max(DEFAULT_WINDOW, settings.initialConnectionWindowSize);
+    this.#connRecv = new RecvWindow(connWindow);
     this.#onSettled = onSettled;
     this.#scanner = new FrameScanner(core, { server: false });
     this.#decoder = new HpackDecoder(core, { maxListSize: MAX_HEADER_LIST });
@@ -146,11 +152,13 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     socket.on('error', () => this.#lost());
     socket.on('close', () => this.#lost());
     socket.on('end', () => this.#lost());
-    this.#out.push(PREFACE, settingsFrame([
+    this.#out.push(PREFACE);
+    this.#out.push(settingsFrame([
       [SETTINGS_ENABLE_PUSH, 0],
-      [SETTINGS_INITIAL_WINDOW_SIZE, UPSTREAM_STREAM_WINDOW],
+      [SETTINGS_INITIAL_WINDOW_SIZE, this.#streamWindow],
       [SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
-    ]), windowUpdate(0, UPSTREAM_CONNECTION_WINDOW - DEFAULT_WINDOW));
+    ]));
+    if (connWindow > DEFAULT_WINDOW) this.#out.windowUpdate(0, connWindow - DEFAULT_WINDOW);
     this.#settingsTimer.sent();
     this.#flush();
   }
@@ -184,7 +192,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.active++;
     this.started++;
     this.idleSince = 0;
-    return new CoreH2UpstreamStream(this, UPSTREAM_STREAM_WINDOW);
+    return new CoreH2UpstreamStream(this, this.#streamWindow);
   }
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
@@ -192,15 +200,15 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     // After the server's GOAWAY it would ignore the stream (§6.8): refused, retried elsewhere.
     if (this.#refusesStreams()) return 'refused';
     // Encoded before the id is taken: a head refused here leaves the HPACK table untouched.
-    const block = this.#encoder.encodeRequestHead(head, this.scheme);
-    if (typeof block === 'string') return 'bad_head';
-    this.#sendHeaders(stream, block, endStream);
+    const length = this.#encoder.encodeRequestHeadInPlace(head, this.scheme);
+    if (typeof length === 'string') return 'bad_head';
+    this.#sendHeaders(stream, length, endStream);
     return 'ok';
   }
 
   openStreamFields(stream: CoreH2UpstreamStream, fields: readonly HeaderField[], endStream: boolean): 'ok' | 'refused' {
     if (this.#refusesStreams()) return 'refused';
-    this.#sendHeaders(stream, this.#encoder.encode(fields), endStream);
+    this.#sendHeaders(stream, this.#encoder.encodeInPlace(fields), endStream);
     return 'ok';
   }
 
@@ -208,15 +216,18 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     return this.#closed || this.#goaway || this.#nextId > MAX_STREAM_ID;
   }
 
-  /** The stream's id taken and its HEADERS (the encoded `block`) queued. */
-  #sendHeaders(stream: CoreH2UpstreamStream, block: Buffer, endStream: boolean): void {
+  /** The stream's id taken and its HEADERS (the block of `length` bytes the encoder just left in place) queued. */
+  #sendHeaders(stream: CoreH2UpstreamStream, length: number, endStream: boolean): void {
     const id = this.#nextId;
     this.#nextId += 2;
     stream.id = id;
     this.#streams.set(id, stream);
     this.#flood.streamOpened();
     this.#keepalive?.beforeStream();
-    for (const f of headerFrames(id, block, endStream, this.#peer.maxFrameSize)) this.#queue(f);
+    const max = this.#peer.maxFrameSize;
+    for (let i = headerFrameCount(length, max); i > 0; i--) if (!this.#count(Out.Frame)) return;
+    const enc = this.#encoder;
+    this.#out.headersFrom(id, enc.memory, enc.blockStart, enc.blockStart + length, endStream, max);
     this.#scheduleFlush();
   }
 
@@ -232,10 +243,10 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   consumed(stream: CoreH2UpstreamStream, n: number): void {
     if (n <= 0 || this.#closed) return;
     const c = this.#connRecv.consume(n);
-    if (c > 0) this.#queue(windowUpdate(0, c));
+    if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
     if (!stream.done && !stream.remoteClosed) {
       const s = stream.recv.consume(n);
-      if (s > 0) this.#queue(windowUpdate(stream.id, s));
+      if (s > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(stream.id, s);
     }
     this.#scheduleFlush();
   }
@@ -390,21 +401,21 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     if (!st) {
       // A stream this side ended: the server had not seen the reset yet. Its window comes back.
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#queue(windowUpdate(0, c));
+      if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
       if (s.streamId >= this.#nextId) return this.#connectionError(H2_PROTOCOL_ERROR, 'data_on_idle_stream');
       return;
     }
     if (!st.recv.receive(n)) {
       this.#queue(rstStream(st.id, H2_FLOW_CONTROL_ERROR), Out.Control);
       const c = this.#connRecv.consume(n);
-      if (c > 0) this.#queue(windowUpdate(0, c));
+      if (c > 0 && this.#count(Out.Frame)) this.#out.windowUpdate(0, c);
       st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
       return;
     }
     if (end) st.remoteClosed = true;
     // Copied out of Wasm memory: the next read reuses the scanner's region, and the downstream
     // socket may hold the chunk queued after this returns (as the core listener copies request DATA).
-    st.onData(Buffer.from(s.payload()), n, end);
+    st.onData(s.copyPayload(), n, end);
   }
 
   #onHeaderBlock(id: number, flags: number, block: Buffer | null): void {
@@ -484,13 +495,12 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       this.#connSend.take(n);
       const last = st.endQueued && st.pending.length === 0;
       this.#flood.dataSent();
-      this.#queue(dataHeader(st.id, n, last));
-      this.#queue(part as Buffer, Out.Uncounted);
+      if (this.#count(Out.Frame)) this.#out.data(st.id, part, last);
       if (last) st.localEnded();
     }
     if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
       this.#flood.dataSent();
-      this.#queue(dataHeader(st.id, 0, true));
+      if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
       st.localEnded();
     }
     if (st.pending.length === 0) st.sendingSlot = -1;
@@ -507,12 +517,17 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   /** Queues a frame (or a DATA payload, uncounted) for the next write, within Envoy's outbound flood limits. */
-  #queue(b: Buffer, kind = Out.Frame): void {
-    if (kind !== Out.Uncounted && !this.#closed) {
-      const flood = this.#flood.outbound(kind === Out.Control);
-      if (flood !== null) return this.#flooded(flood);
-    }
-    this.#out.push(b);
+  #queue(b: Uint8Array, kind = Out.Frame): void {
+    if (this.#count(kind)) this.#out.push(b);
+  }
+
+  /** One frame about to be queued: false when it tripped a flood limit (the connection is closing). */
+  #count(kind: Out): boolean {
+    if (kind === Out.Uncounted || this.#closed) return true;
+    const flood = this.#flood.outbound(kind === Out.Control);
+    if (flood === null) return true;
+    this.#flooded(flood);
+    return false;
   }
 
   /** A flood limit tripped: counted under Envoy's `http2.<reason>`, GOAWAY ENHANCE_YOUR_CALM. */
@@ -522,13 +537,9 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   }
 
   #flush(): void {
-    const out = this.#out;
-    if (out.length === 0 || this.#closed) return;
-    this.#out = [];
-    let bytes = 0;
-    for (const b of out) bytes += b.length;
+    if (this.#out.length === 0 || this.#closed) return;
     // Taken without filling up: the server reads what it is sent (the flood counts start again).
-    if (this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, bytes))) this.#flood.drained();
+    if (this.#out.flushTo(this.#socket)) this.#flood.drained();
   }
 
   #onDrain(): void {

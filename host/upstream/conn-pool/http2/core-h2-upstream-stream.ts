@@ -14,6 +14,7 @@
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { ExchangeHandler, StreamStart, UpstreamFailure, UpstreamStream } from '../conn-pool.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
+import { keepRest } from '../../../core/h2/frame-batch.js';
 import type { HeaderField, HpackDecoder } from '../../../core/h2/hpack.js';
 import { h2RequestHeaders, H2HeadError, type H2Upgrade } from './h2-request-headers.js';
 import { toExtendedConnect, upgradeResponseHead } from './h2-extended-connect.js';
@@ -177,10 +178,12 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   writeBody(chunk: Uint8Array): boolean {
     if (this.#done || this.id === 0 || this.endQueued || chunk.length === 0) return true;
     this.#conn.stats.inc('upstream_cx_tx_bytes_total', chunk.length);
-    // Copied: the router may hand views of buffers that are reused once this returns.
-    this.pending.push(Buffer.from(chunk));
+    this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.#conn.wantSend(this);
+    // Framed into the connection's write as far as the windows allowed; the rest is copied (the
+    // router may hand views of buffers that are reused once this returns).
+    keepRest(this.pending, chunk);
     if (this.pendingBytes > STREAM_BUFFER_LIMIT || this.#conn.congested) {
       this.wantDrain = true;
       return false;

@@ -14,11 +14,12 @@ import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
 import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
 import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
-import { resolveLimits } from '../../../../host/common/limits.js';
+import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
+import { http2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
 import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
-import { frame, settings, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
+import { frame, settings, u32, DATA, HEADERS, SETTINGS, GOAWAY, RST_STREAM, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
@@ -69,10 +70,10 @@ async function rawServer(onFrame: (f: Seen, sock: Socket, seen: Seen[]) => void)
   return { port: (server.address() as AddressInfo).port, seen };
 }
 
-function makePool(connectTimeoutMs = 2000): ClusterPool {
-  const l = resolveLimits({});
+function makePool(connectTimeoutMs = 2000, limits: Partial<Limits> = {}): ClusterPool {
+  const l = resolveLimits(limits);
   const pool = new ClusterPool('c', new Stats().cluster('c'), l, codec, RAW_TRANSPORT, true, core);
-  pool.configure({ connectTimeoutMs, idleTimeoutMs: 60_000, tcpKeepalive: null }, new LocalBreaker({ maxConnections: 16, maxPending: 16, maxRequestsPerConnection: 0 }));
+  pool.configure({ connectTimeoutMs, idleTimeoutMs: 60_000, tcpKeepalive: null, http2: http2ConnectionSettings(l, 'upstream') }, new LocalBreaker({ maxConnections: 16, maxPending: 16, maxRequestsPerConnection: 0 }));
   pools.push(pool);
   return pool;
 }
@@ -130,6 +131,48 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     const ackAt = s.seen.findIndex((f) => f.type === SETTINGS && (f.flags & ACK) !== 0);
     expect(ackAt).toBeGreaterThan(0);
     expect(s.seen.find((f) => f.type === HEADERS)!.stream).toBe(1);
+  });
+
+  /** SETTINGS_INITIAL_WINDOW_SIZE (0x4) the client announced, and its connection WINDOW_UPDATE increment. */
+  const announced = (seen: Seen[]): { stream: number | undefined; connection: number | undefined } => {
+    const st = seen.find((f) => f.type === SETTINGS && (f.flags & ACK) === 0)!;
+    let stream: number | undefined;
+    for (let at = 0; at + 6 <= st.payload.length; at += 6) if (st.payload.readUInt16BE(at) === 4) stream = st.payload.readUInt32BE(at + 2);
+    const wu = seen.find((f) => f.type === WINDOW_UPDATE && f.stream === 0);
+    return { stream, connection: wu === undefined ? undefined : 65_535 + wu.payload.readUInt32BE(0) };
+  };
+
+  it('announces the windows of upstreamHttp2InitialStreamWindowSize / ConnectionWindowSize: 1 MiB / 16 MiB by default', async () => {
+    const s = await rawServer(() => {});
+    expect(await acquire(makePool(100), s.port)).toBe('connect_timeout');
+    expect(announced(s.seen)).toEqual({ stream: 1024 * 1024, connection: 16 * 1024 * 1024 });
+    const t = await rawServer(() => {});
+    expect(await acquire(makePool(100, { upstreamHttp2InitialStreamWindowSize: 100_000, upstreamHttp2InitialConnectionWindowSize: 300_000 }), t.port)).toBe('connect_timeout');
+    expect(announced(t.seen)).toEqual({ stream: 100_000, connection: 300_000 });
+    // At the protocol's least (65535) there is no connection WINDOW_UPDATE to send.
+    const u = await rawServer(() => {});
+    expect(await acquire(makePool(100, { upstreamHttp2InitialStreamWindowSize: 65_535, upstreamHttp2InitialConnectionWindowSize: 65_535 }), u.port)).toBe('connect_timeout');
+    expect(announced(u.seen)).toEqual({ stream: 65_535, connection: undefined });
+  });
+
+  it('holds the server to the stream window it announced: response DATA past it resets the stream FLOW_CONTROL_ERROR', async () => {
+    const window = 70_000;
+    const s = await rawServer((f, sock) => {
+      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
+      if (f.type !== HEADERS) return;
+      sock.write(frame(HEADERS, END_HEADERS, f.stream, Buffer.from([0x88]))); // :status 200
+      // window + 1 bytes in frames of 16 KiB, without waiting for a WINDOW_UPDATE.
+      for (let sent = 0; sent <= window; sent += 16_384) sock.write(frame(DATA, 0, f.stream, Buffer.alloc(Math.min(16_384, window + 1 - sent))));
+    });
+    const pool = makePool(2000, { upstreamHttp2InitialStreamWindowSize: window });
+    const st = await acquire(pool, s.port);
+    const stream = st as UpstreamStream;
+    // A handler that does not consume: no window goes back.
+    stream.pauseResponse?.();
+    const failed = run(stream);
+    await until(() => s.seen.some((f) => f.type === RST_STREAM));
+    expect(s.seen.find((f) => f.type === RST_STREAM)!.payload.readUInt32BE(0)).toBe(FLOW_CONTROL_ERROR);
+    expect(await failed).toBe('reset_mid_response');
   });
 
   it.each([
