@@ -33,11 +33,16 @@ for (const spec of dirs) {
   const { child } = await startReady(process.execPath, [...(own.includes('--no-semi') ? [] : ['--max-semi-space-size=1']), ...own.filter((f) => f !== '--no-semi'), ...extra, join(d, 'bin/wasmesh.js'), 'proxy', '-f', mesh, '--gateway', PROTO_GATEWAY, '--port-map', `${GATEWAY_HTTP_PORT}=127.0.0.1:${h},${GATEWAY_TCP_PORT}=127.0.0.1:${t}`, '--admin', `127.0.0.1:${a}`, '--workers', '1', '--access-log', 'off'], { url: `http://127.0.0.1:${a}/ready` }, d);
   proxies.push({ d: spec, child, port: t });
 }
+// The measuring window opens at a fixed instant (the load's startAtEpochMs, after its warm-up);
+// the proxy's CPU is read from /proc at that instant and when the window closes.
 function load(p, d, w) {
   return new Promise((res) => {
-    const c = spawn(process.execPath, [`${WT}/dist/bench/protocols/load-client.js`, JSON.stringify({ kind: KIND, host: '127.0.0.1', port: p.port, connections: KIND === 'tcp-conn' ? 16 : 4, inFlight: KIND === 'tcp-conn' ? 1 : 4, durationS: d, warmupS: w, marks: true })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const startAt = Date.now() + 300 + w * 1000;
+    const c = spawn(process.execPath, [`${WT}/dist/bench/protocols/load-client.js`, JSON.stringify({ kind: KIND, host: '127.0.0.1', port: p.port, connections: KIND === 'tcp-conn' ? 16 : 4, inFlight: KIND === 'tcp-conn' ? 1 : 4, durationS: d, warmupS: w, startAtEpochMs: startAt })], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '', c0 = null, used = null;
-    c.stdout.on('data', (b) => { const t = String(b); out += t; if (t.includes('MARK start')) c0 = cpu(p.child.pid); if (t.includes('MARK end')) used = cpu(p.child.pid) - c0; });
+    setTimeout(() => (c0 = cpu(p.child.pid)), startAt - Date.now());
+    setTimeout(() => (used = cpu(p.child.pid) - c0), startAt + d * 1000 - Date.now());
+    c.stdout.on('data', (b) => { out += String(b); });
     c.on('exit', () => { const l = out.split('\n').find((x) => x.startsWith('WASMESH_PROTO_LOAD ')); const f = JSON.parse(l.slice(19)); res({ rate: f.rate, ops: f.ops, cpuMs: KIND === 'tcp-conn' ? used * 1e6 / f.ops : used * 1000 / (f.bytes / 1048576), p99: f.latencyMs.p99 }); });
   });
 }
