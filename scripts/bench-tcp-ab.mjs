@@ -31,7 +31,7 @@ for (const spec of dirs) {
   const own = flagText.split(' ').filter(Boolean);
   const [h, t, a] = [await freePort(), await freePort(), await freePort()];
   const { child } = await startReady(process.execPath, [...(own.includes('--no-semi') ? [] : ['--max-semi-space-size=1']), ...own.filter((f) => f !== '--no-semi'), ...extra, join(d, 'bin/wasmesh.js'), 'proxy', '-f', mesh, '--gateway', PROTO_GATEWAY, '--port-map', `${GATEWAY_HTTP_PORT}=127.0.0.1:${h},${GATEWAY_TCP_PORT}=127.0.0.1:${t}`, '--admin', `127.0.0.1:${a}`, '--workers', '1', '--access-log', 'off'], { url: `http://127.0.0.1:${a}/ready` }, d);
-  proxies.push({ d: spec, child, port: t });
+  proxies.push({ d: spec, child, port: t, admin: a });
 }
 // The measuring window opens at a fixed instant (the load's startAtEpochMs, after its warm-up);
 // the proxy's CPU is read from /proc at that instant and when the window closes.
@@ -53,5 +53,11 @@ for (let r = 0; r < rounds; r++) {
   for (const p of order) { const x = await load(p, dur, 1); res.get(p.d).push(x); console.log(r, p.d, KIND === 'tcp-conn' ? `${x.rate.toFixed(0)} conn/s` : `${(x.rate / 1048576).toFixed(1)} MiB/s`, x.cpuMs.toFixed(KIND === 'tcp-conn' ? 1 : 3), KIND === 'tcp-conn' ? 'CPU ms per 1000 conn' : 'CPU ms per MiB', 'p99', x.p99.toFixed(1)); }
 }
 for (const [d, xs] of res) { const c = xs.map((x) => x.cpuMs).sort((a, b) => a - b); console.log('SUMMARY', d, 'CPU median', c[c.length >> 1].toFixed(KIND === 'tcp-conn' ? 1 : 3), 'all', c.map((v) => v.toFixed(KIND === 'tcp-conn' ? 0 : 3)).join(','), 'rate', xs.map((x) => (KIND === 'tcp-conn' ? x.rate : x.rate / 1048576).toFixed(0)).join(',')); }
+// Connections each proxy took in all (warm-ups included): what an allocation profile divides by.
+for (const p of proxies) {
+  const text = await (await fetch(`http://127.0.0.1:${p.admin}/stats`)).text();
+  const n = text.split('\n').filter((l) => /^tcp\..*\.downstream_cx_total: /.test(l)).reduce((sum, l) => sum + Number(l.split(': ')[1]), 0);
+  console.log('CONNECTIONS', p.d, n);
+}
 for (const p of proxies) await stopChild(p.child, 5000);
 srv.kill();

@@ -36,7 +36,7 @@ export interface TcpConnectionOwner<T> {
   released(c: TcpProxyConnection<T>): void;
 }
 
-/** The cluster's unit of max_connections this connection holds (ClusterManager.admitConnection). */
+/** The cluster's unit of max_connections this connection holds (ClusterManager.admitConnection; released once). */
 export interface AdmittedConnection {
   release(): void;
   readonly settings: PoolSettings;

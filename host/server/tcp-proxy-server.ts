@@ -31,7 +31,7 @@ import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js
 import { l4MatchHolds, selectTcpRoute, vsHostMatches as hostMatches, type TcpRoute } from '../model/tcp-route.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import { PassthroughGuard } from '../upstream/passthrough-guard.js';
-import { ClusterManager } from '../upstream/cluster-manager.js';
+import { ClusterManager, type PickRequest } from '../upstream/cluster-manager.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import { resolveLimits, type Limits } from '../common/limits.js';
 import type { Log } from '../common/log.js';
@@ -176,6 +176,8 @@ export class TcpProxyServer {
   readonly #inspecting = new Set<Socket>();
   readonly #inspector: TlsInspectorOptions;
   readonly #subnets = new Map<string, BlockList>();
+  /** The balancer's view of the connection being picked for (reused: the pick keeps nothing of it). */
+  readonly #pick = new SocketPickRequest();
   #current: TcpVersion | null = null;
   #closing: Promise<void> | null = null;
 
@@ -483,14 +485,11 @@ export class TcpProxyServer {
     const admitted = this.#clusters.admitConnection(v, ci);
     if (admitted === null) return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     if (admitted === 'overflow') return this.#refuse(socket, v, conn, clusterName, null, 'UO');
-    // The client's address only for a balancer that hashes it (a getpeername otherwise saved).
-    const lease = this.#clusters.pickEndpoint(v, ci, {
-      headers: [],
-      get clientIp() { return socket.remoteAddress ?? ''; },
-      get clientPort() { return socket.remotePort ?? 0; },
-      path: '',
-      authority,
-    });
+    const pick = this.#pick;
+    pick.socket = socket;
+    pick.authority = authority;
+    const lease = this.#clusters.pickEndpoint(v, ci, pick);
+    pick.socket = null;
     if (lease === null) {
       admitted.release();
       admitted.stats.inc('upstream_cx_none_healthy');
@@ -598,6 +597,27 @@ export class TcpProxyServer {
 
 /** An error handler for sockets whose errors show in their 'close' (one function, not one per connection). */
 function ignore(): void {}
+
+const NO_HEADERS: readonly string[] = [];
+
+/**
+ * A TCP connection as a balancer sees it (no headers, no path): the client's address is read
+ * only when a balancer hashes it (a getpeername otherwise saved).
+ */
+class SocketPickRequest implements PickRequest {
+  socket: Socket | null = null;
+  authority = '';
+  readonly headers = NO_HEADERS;
+  readonly path = '';
+
+  get clientIp(): string {
+    return this.socket?.remoteAddress ?? '';
+  }
+
+  get clientPort(): number {
+    return this.socket?.remotePort ?? 0;
+  }
+}
 
 /** What a connection's access-log record needs from before its session. */
 interface ConnInfo {
