@@ -29,7 +29,7 @@
 // RBAC network filter before tcp_proxy (host/listener/tcp/rbac-network-filter.ts, over the
 // config version's authorization table in this server's core): a denied connection is closed
 // before an upstream is chosen, logged with its termination details.
-import { BlockList, connect, isIP, type Socket } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import { Core } from '../core/wasm.js';
 import { RouteTable } from '../core/route/route-table.js';
 import { compileRouteTable } from '../compile/route-table.js';
@@ -37,14 +37,14 @@ import { noHeaderOps, type MeshConfig, type VirtualHost } from '../model/mesh.js
 import { l4MatchHolds, selectTcpRoute, vsHostMatches as hostMatches, type TcpRoute } from '../model/tcp-route.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import { PassthroughGuard } from '../upstream/passthrough-guard.js';
-import { ClusterManager } from '../upstream/cluster-manager.js';
+import { ClusterManager, type PickRequest } from '../upstream/cluster-manager.js';
 import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js';
 import { resolveLimits, type Limits } from '../common/limits.js';
 import type { Log } from '../common/log.js';
 import { TcpListener } from '../listener/tcp/tcp-listener.js';
-import { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
-import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
-import { Stats, type ClusterStats, type TcpProxyStats } from '../telemetry/stats.js';
+import type { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
+import { TcpProxyConnection, type TcpConnectionOwner } from './tcp-proxy-connection.js';
+import { Stats, type TcpProxyStats } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
 import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
@@ -151,11 +151,23 @@ interface TcpVersion {
   readonly rbac: { readonly filter: RbacNetworkFilter; readonly table: AuthzTable } | null;
 }
 
-/** An open connection's Istio series and what of its bytes the series has. */
-interface SessionReport {
-  readonly series: IstioTcpSeries;
+/** What the server keeps per proxied connection: its version and log fields, its Istio series and what of its bytes the series has. */
+interface TcpConnData {
+  readonly v: TcpVersion;
+  readonly conn: ConnInfo;
+  readonly clusterName: string;
+  /** The series of a proxied connection to the cluster (flags `-`); null: Istio metrics off. */
+  readonly series: IstioTcpSeries | null;
   sent: number;
   received: number;
+  /** The upstream socket's local address, read at connect when something logs it. */
+  upstreamLocal: string;
+}
+
+/** An endpoint's address as access logs print it (`upstream_host`). */
+interface EndpointAddress {
+  readonly address: string;
+  readonly port: number;
 }
 
 export class TcpProxyServer {
@@ -167,16 +179,15 @@ export class TcpProxyServer {
   readonly #listener: TcpListener | null;
   readonly #adopt: boolean;
   readonly #gatewayPort: number;
-  readonly #idleTimeoutMs: number;
-  /** limits.perConnectionBufferLimitBytes (toward the downstream) and upstreamPerConnectionBufferLimitBytes. */
-  readonly #bufferLimits: { toDownstream: number; toUpstream: number };
+  /** What the connections call back, with the idle timeout and buffer limits their sessions take. */
+  readonly #owner: TcpConnectionOwner<TcpConnData>;
   readonly #opLog: Log | undefined;
   /** Connections without a route to any cluster (`tcp.<listener>.downstream_cx_no_route`). */
   readonly #listenerStats: TcpProxyStats;
   /** The Istio series of proxied connections (flags `-`) by cluster: the labels rendered once, not per connection. */
   readonly #seriesByCluster = new Map<string, IstioTcpSeries>();
   /** Open sessions, with their Istio series and the bytes already reported to it. */
-  readonly #sessions = new Map<TcpProxySession, SessionReport | null>();
+  readonly #sessions = new Map<TcpProxySession, TcpConnData>();
   readonly #reportTimer: NodeJS.Timeout | null;
   readonly #accessLog: ((entry: AccessLogEntry) => void) | undefined;
   readonly #accessLogFiles: AccessLogFiles;
@@ -187,6 +198,8 @@ export class TcpProxyServer {
   readonly #inspector: TlsInspectorOptions;
   readonly #subnets = new Map<string, BlockList>();
   readonly #authorization: boolean;
+  /** The balancer's view of the connection being picked for (reused: the pick keeps nothing of it). */
+  readonly #pick = new SocketPickRequest();
   #current: TcpVersion | null = null;
   #closing: Promise<void> | null = null;
 
@@ -199,8 +212,8 @@ export class TcpProxyServer {
     this.#adopt = opts.adopt === true;
     this.#authorization = opts.authorization === true;
     this.#gatewayPort = opts.gatewayPort;
-    this.#idleTimeoutMs = opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
-    this.#bufferLimits = { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes };
+    // limits.perConnectionBufferLimitBytes toward the downstream, upstreamPerConnectionBufferLimitBytes toward the upstream.
+    this.#owner = this.#connectionOwner(opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes });
     this.#opLog = opts.operationalLog;
     this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
@@ -396,7 +409,7 @@ export class TcpProxyServer {
       this.#listenerStats.inc('downstream_cx_no_route');
       // Envoy: no filter chain matched (a passthrough port) or no route: the NR flag.
       if (v.passthrough !== null) this.stats.downstreamDone(0, ['NR']);
-      this.#log(v, conn, 'NR', '', '', 0, 0);
+      this.#log(v, conn, 'NR', '', null, 0, 0);
       socket.destroy();
       return;
     }
@@ -448,7 +461,7 @@ export class TcpProxyServer {
     const denied = filter.onNewConnection({ remoteAddress: socket.remoteAddress ?? null, localAddress: target.destinationIp ?? target.address, localPort: target.port, security });
     if (denied === null) return true;
     conn.sni = security?.sni ?? '';
-    this.#log(v, conn, '-', '', '', 0, 0, '', denied);
+    this.#log(v, conn, '-', '', null, 0, 0, '', denied);
     socket.destroy();
     return false;
   }
@@ -527,117 +540,67 @@ export class TcpProxyServer {
   #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo, bindAddress?: string): void {
     stats.inc('downstream_cx_total');
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
-    const series = this.#openSeries(clusterName);
-    let upstreamHost = '';
-    const fail = (flag: string): void => {
-      const s = this.#series(clusterName, flag);
-      if (s !== null) {
-        s.opened++;
-        s.closed++;
-      }
-      this.stats.downstreamDone(0, [flag]);
-      this.#log(v, conn, flag, clusterName, upstreamHost, 0, 0);
-      socket.destroy();
-    };
-    if (ci < 0) return fail('UH');
+    if (ci < 0) return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     const admitted = this.#clusters.admitConnection(v, ci);
-    if (admitted === null) return fail('UH');
-    if (admitted === 'overflow') return fail('UO');
-    // The client's address only for a balancer that hashes it (a getpeername otherwise saved).
-    const lease = this.#clusters.pickEndpoint(v, ci, {
-      headers: [],
-      get clientIp() { return socket.remoteAddress ?? ''; },
-      get clientPort() { return socket.remotePort ?? 0; },
-      path: '',
-      authority,
-    });
+    if (admitted === null) return this.#refuse(socket, v, conn, clusterName, null, 'UH');
+    if (admitted === 'overflow') return this.#refuse(socket, v, conn, clusterName, null, 'UO');
+    const pick = this.#pick;
+    pick.socket = socket;
+    pick.authority = authority;
+    const lease = this.#clusters.pickEndpoint(v, ci, pick);
+    pick.socket = null;
     if (lease === null) {
       admitted.release();
       admitted.stats.inc('upstream_cx_none_healthy');
-      return fail('UH');
+      return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     }
     v.table.retain();
-    upstreamHost = addressWithPort(lease.endpoint.address, lease.endpoint.port);
-    const settings = admitted.settings;
-    const cluster: ClusterStats = admitted.stats;
-    // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
-    const reader = new UserBufferReader({ pipelined: true });
-    const upstream = connect({ host: lease.endpoint.address, port: lease.endpoint.port, ...(bindAddress !== undefined ? { localAddress: bindAddress } : {}), allowHalfOpen: true, noDelay: true, onread: reader.onread, ...(settings.tcpKeepalive !== null ? { keepAlive: true, keepAliveInitialDelay: settings.tcpKeepalive.timeMs } : {}) });
-    this.#connecting.add(socket);
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      lease.release();
-      admitted.release();
-      v.table.release();
+    const data: TcpConnData = { v, conn, clusterName, series: this.#openSeries(clusterName), sent: 0, received: 0, upstreamLocal: '' };
+    new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress);
+  }
+
+  /** A connection closed before it had an upstream (flag UH, UO, UF), counted in its Istio series and logged. */
+  #refuse(socket: Socket, v: TcpVersion, conn: ConnInfo, clusterName: string, upstream: EndpointAddress | null, flag: string): void {
+    const s = this.#series(clusterName, flag);
+    if (s !== null) {
+      s.opened++;
+      s.closed++;
+    }
+    this.stats.downstreamDone(0, [flag]);
+    this.#log(v, conn, flag, clusterName, upstream, 0, 0);
+    socket.destroy();
+  }
+
+  /** What this server's connections call back (one object for all of them). */
+  #connectionOwner(idleTimeoutMs: number, bufferLimits: { toDownstream: number; toUpstream: number }): TcpConnectionOwner<TcpConnData> {
+    return {
+      connecting: this.#connecting,
+      idleTimeoutMs,
+      bufferLimits,
+      connectFailed: (c) => this.#refuse(c.downstream, c.data.v, c.data.conn, c.data.clusterName, c.lease.endpoint, 'UF'),
+      opened: (c, session) => {
+        const d = c.data;
+        if (d.series !== null) d.series.opened++;
+        if (this.#logs(d.v)) d.upstreamLocal = addressWithPort(c.upstream.localAddress, c.upstream.localPort);
+        this.#sessions.set(session, d);
+      },
+      closed: (c, s) => {
+        const d = c.data;
+        const stats = c.stats;
+        this.#sessions.delete(s);
+        stats.inc('downstream_cx_rx_bytes_total', s.rxBytes);
+        stats.inc('downstream_cx_tx_bytes_total', s.txBytes);
+        if (s.upstreamFlushed) stats.inc('upstream_flush_total');
+        if (s.end === 'idle_timeout') stats.inc('idle_timeout');
+        if (s.end === 'upstream_reset') this.stats.downstreamDone(0, ['UC']);
+        if (d.series !== null) {
+          reportBytes(s, d.series, d);
+          d.series.closed++;
+        }
+        this.#log(d.v, d.conn, s.end === 'upstream_reset' ? 'UC' : '-', d.clusterName, c.lease.endpoint, s.rxBytes, s.txBytes, d.upstreamLocal);
+      },
+      released: (c) => c.data.v.table.release(),
     };
-    const onDownstreamGone = (): void => {
-      // The client left before the upstream answered: Envoy's DC on a tcp_proxy.
-      this.#connecting.delete(socket);
-      clearTimeout(timer);
-      upstream.destroy();
-      finish();
-    };
-    // `on`, not `once` (no wrapper per connection): each of these events comes once, and the
-    // handlers are removed or harmless after it.
-    socket.on('close', onDownstreamGone);
-    const timer = setTimeout(() => {
-      cluster.inc('upstream_cx_connect_timeout');
-      upstream.destroy();
-      lease.report('connect_failed');
-      connectFailed();
-    }, settings.connectTimeoutMs);
-    const connectFailed = (): void => {
-      this.#connecting.delete(socket);
-      socket.off('close', onDownstreamGone);
-      clearTimeout(timer);
-      finish();
-      fail('UF');
-    };
-    upstream.on('error', () => {
-      // After the connect, errors are the session's (it resets the downstream).
-      if (!this.#connecting.has(socket)) return;
-      cluster.inc('upstream_cx_connect_fail');
-      lease.report('connect_failed');
-      connectFailed();
-    });
-    upstream.on('connect', () => {
-      clearTimeout(timer);
-      this.#connecting.delete(socket);
-      socket.off('close', onDownstreamGone);
-      lease.report('connect_success');
-      cluster.inc('upstream_cx_total');
-      cluster.inc('upstream_cx_active');
-      if (series !== null) series.opened++;
-      const upstreamLocal = this.#logs(v) ? addressWithPort(upstream.localAddress, upstream.localPort) : '';
-      const report: SessionReport | null = series === null ? null : { series, sent: 0, received: 0 };
-      // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
-      // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
-      const session = new TcpProxySession(socket, upstream, { idleTimeoutMs: this.#idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: this.#bufferLimits }, {
-        onDownstreamFlowControl: (paused) => stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total'),
-        onEnd: (s) => {
-          this.#sessions.delete(s);
-          stats.inc('downstream_cx_rx_bytes_total', s.rxBytes);
-          stats.inc('downstream_cx_tx_bytes_total', s.txBytes);
-          if (s.upstreamFlushed) stats.inc('upstream_flush_total');
-          if (s.end === 'idle_timeout') stats.inc('idle_timeout');
-          cluster.inc('upstream_cx_tx_bytes_total', s.rxBytes);
-          cluster.inc('upstream_cx_rx_bytes_total', s.txBytes);
-          cluster.dec('upstream_cx_active');
-          if (s.end === 'upstream_reset') cluster.inc('upstream_cx_destroy_remote');
-          else if (s.end !== 'closed') cluster.inc('upstream_cx_destroy_local');
-          if (s.end === 'upstream_reset') this.stats.downstreamDone(0, ['UC']);
-          if (report !== null) {
-            reportBytes(s, report);
-            report.series.closed++;
-          }
-          this.#log(v, conn, s.end === 'upstream_reset' ? 'UC' : '-', clusterName, upstreamHost, s.rxBytes, s.txBytes, upstreamLocal);
-          finish();
-        },
-      });
-      this.#sessions.set(session, report);
-    });
   }
 
   /** Whether connections of `v` are logged (their addresses are read at accept only then). */
@@ -665,12 +628,13 @@ export class TcpProxyServer {
 
   /** Every open connection's bytes since its last report, added to its series (Istio's periodic TCP report). */
   #report(): void {
-    for (const [session, report] of this.#sessions) if (report !== null) reportBytes(session, report);
+    for (const [session, d] of this.#sessions) if (d.series !== null) reportBytes(session, d.series, d);
   }
 
   /** The connection's access-log record, to the CLI log and this version's Telemetry logs. */
-  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstreamHost: string, received: number, sent: number, upstreamLocal = '', terminationDetails = ''): void {
+  #log(v: TcpVersion, conn: ConnInfo, flags: string, cluster: string, upstream: EndpointAddress | null, received: number, sent: number, upstreamLocal = '', terminationDetails = ''): void {
     if (this.#accessLog === undefined && v.logs === null) return;
+    const upstreamHost = upstream === null ? '' : addressWithPort(upstream.address, upstream.port);
     const c: TcpConnectionLog = {
       startTime: conn.startTime,
       durationMs: Date.now() - conn.startTime,
@@ -694,9 +658,25 @@ export class TcpProxyServer {
 /** An error handler for sockets whose errors show in their 'close' (one function, not one per connection). */
 function ignore(): void {}
 
-/** The downstream's reader once it streams (one function, not one per connection). */
-function bulkReader(): UserBufferReader {
-  return new UserBufferReader({ pipelined: true });
+const NO_HEADERS: readonly string[] = [];
+
+/**
+ * A TCP connection as a balancer sees it (no headers, no path): the client's address is read
+ * only when a balancer hashes it (a getpeername otherwise saved).
+ */
+class SocketPickRequest implements PickRequest {
+  socket: Socket | null = null;
+  authority = '';
+  readonly headers = NO_HEADERS;
+  readonly path = '';
+
+  get clientIp(): string {
+    return this.socket?.remoteAddress ?? '';
+  }
+
+  get clientPort(): number {
+    return this.socket?.remotePort ?? 0;
+  }
 }
 
 /** What a connection's access-log record needs from before its session. */
@@ -718,9 +698,9 @@ function connInfo(socket: Socket, localAddress: string | undefined, localPort: n
 }
 
 /** Adds what `session` moved since the last report to its series (sent: to the downstream, received: from it). */
-function reportBytes(session: TcpProxySession, report: SessionReport): void {
-  report.series.sent += session.txBytes - report.sent;
-  report.series.received += session.rxBytes - report.received;
+function reportBytes(session: TcpProxySession, series: IstioTcpSeries, report: { sent: number; received: number }): void {
+  series.sent += session.txBytes - report.sent;
+  series.received += session.rxBytes - report.received;
   report.sent = session.txBytes;
   report.received = session.rxBytes;
 }

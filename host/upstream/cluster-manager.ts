@@ -105,6 +105,32 @@ interface SharedHash {
   refs: number;
 }
 
+/**
+ * A cluster's unit of max_connections as a byte proxy's connection holds it (admitConnection):
+ * one object per cluster, whose release() gives one unit back; its holder calls it once.
+ */
+export class ConnectionUnit {
+  readonly #m: ManagedCluster;
+
+  constructor(m: ManagedCluster) {
+    this.#m = m;
+  }
+
+  /** The cluster's connect settings now (connectTimeout, tcpKeepalive). */
+  get settings(): PoolSettings {
+    return this.#m.pool.settings;
+  }
+
+  get stats(): ClusterStats {
+    return this.#m.stats;
+  }
+
+  release(): void {
+    // The state outlives a removed cluster while connections on older versions run.
+    if (this.#m.state.address !== 0) this.#m.state.breaker.release('connection');
+  }
+}
+
 /** A cluster by name: what survives config versions. */
 class ManagedCluster {
   readonly name: string;
@@ -126,6 +152,8 @@ class ManagedCluster {
   readonly views = new Set<ClusterView>();
   current: ClusterView | null = null;
   hash: SharedHash | null = null;
+  /** What admitConnection hands each admitted byte-proxy connection. */
+  readonly connectionUnit: ConnectionUnit = new ConnectionUnit(this);
 
   constructor(name: string, state: ClusterState, pool: ClusterPool, stats: ClusterStats, config: Cluster) {
     this.name = name;
@@ -463,11 +491,12 @@ export class ClusterManager {
   /**
    * A byte proxy's upstream connection on cluster `clusterIndex` (Envoy's tcp_proxy takes one
    * unit of the cluster's max_connections, Istio tcp.maxConnections): the cluster's connect
-   * settings (connectTimeout, tcpKeepalive) and stats with a release function to call once when
-   * the connection ends, 'overflow' (counted as upstream_cx_overflow; close, flag UO), or null
-   * for a cluster this version does not have.
+   * settings (connectTimeout, tcpKeepalive) and stats with a release function to call exactly
+   * once when the connection ends (the cluster's one ConnectionUnit: nothing is allocated per
+   * connection), 'overflow' (counted as upstream_cx_overflow; close, flag UO), or null for a
+   * cluster this version does not have.
    */
-  admitConnection(version: { readonly table: RouteTable }, clusterIndex: number): { release: () => void; settings: PoolSettings; stats: ClusterStats } | 'overflow' | null {
+  admitConnection(version: { readonly table: RouteTable }, clusterIndex: number): ConnectionUnit | 'overflow' | null {
     const v = this.#versions.get(version.table)?.[clusterIndex];
     if (!v || v.managed.closed) return null;
     const m = v.managed;
@@ -475,13 +504,7 @@ export class ClusterManager {
       m.stats.inc('upstream_cx_overflow');
       return 'overflow';
     }
-    let held = true;
-    const release = (): void => {
-      if (!held) return;
-      held = false;
-      if (m.state.address !== 0) m.state.breaker.release('connection');
-    };
-    return { release, settings: m.pool.settings, stats: m.stats };
+    return m.connectionUnit;
   }
 
   /** @internal (EndpointLease) records an outcome; an ejection is pushed to the balancers at once. */

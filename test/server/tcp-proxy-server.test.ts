@@ -5,7 +5,7 @@
 // istio_tcp_* series each leaves.
 import { spawn } from 'node:child_process';
 import { connect, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import { renderIstioTcpPrometheus } from '../../host/telemetry/istio-tcp-metrics.js';
@@ -93,22 +93,35 @@ describe('TcpProxyServer', () => {
     expect(renderIstioTcpPrometheus(p.istio!.snapshot())).toMatch(/istio_tcp_connections_opened_total\{.*response_flags="UF".*\} 1/);
   });
 
-  test('connect timeout (DestinationRule connectTimeout) to a port that never answers the SYN: UF after the timeout', async () => {
+  test('connect timeout (DestinationRule connectTimeout) to a port that never answers the SYN: UF once the timeout has passed, not before (fake clock)', async () => {
     const t = tempYaml({
       'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: await silentPort() }]),
       'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, [{ name: 'echo-a', weight: 1 }]),
-      'd.yaml': DR('echo-a.example.internal', '    connectionPool:\n      tcp: {connectTimeout: 200ms}\n'),
+      // 1600 ms: the connect-timeout sweep walks every 100 ms (a sixteenth).
+      'd.yaml': DR('echo-a.example.internal', '    connectionPool:\n      tcp: {connectTimeout: 1600ms}\n'),
     });
     const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);
-    const t0 = Date.now();
-    const r = await exchange(p.port, 'x');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(180);
-    expect(r.reply).toBe('');
-    expect(p.stats.toJSON()['cluster.outbound|7000||echo-a.example.internal.upstream_cx_connect_timeout']).toBe(1);
-    expect(p.stats.flag('UF')).toBe(1);
+    const timeouts = (): number => p.stats.toJSON()['cluster.outbound|7000||echo-a.example.internal.upstream_cx_connect_timeout'] ?? 0;
+    // The sockets are real; only the sweep's interval and its clock are fake.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      const r = exchange(p.port, 'x');
+      await polled(() => p.activeConnections === 1);
+      vi.advanceTimersByTime(1599);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(timeouts()).toBe(0);
+      expect(p.activeConnections).toBe(1);
+      vi.advanceTimersByTime(101);
+      expect(timeouts()).toBe(1);
+      expect((await r).reply).toBe('');
+      expect(p.stats.flag('UF')).toBe(1);
+      expect(p.activeConnections).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('maxConnections 1: a second connection while the first is open is closed (UO, upstream_cx_overflow); released after', async () => {
@@ -259,6 +272,14 @@ async function silentPort(): Promise<number> {
   }
   await new Promise((r) => setTimeout(r, 100));
   return port;
+}
+
+/** waitFor for a test whose Date is fake: at most `tries` polls 10 ms apart (real timers). */
+async function polled(cond: () => boolean, tries = 300): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i >= tries) throw new Error('polled: condition not met');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {

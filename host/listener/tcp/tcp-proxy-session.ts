@@ -67,6 +67,9 @@ export interface TcpSessionCallbacks {
   onDownstreamFlowControl?(paused: boolean): void;
 }
 
+/** A side's errors are handled in its 'close' (hadError: the other side gets a reset); one function for all. */
+function handledOnClose(): void {}
+
 export class TcpProxySession implements IdleCandidate {
   /** Bytes read from the downstream (and written upstream). */
   rxBytes = 0;
@@ -170,9 +173,7 @@ export class TcpProxySession implements IdleCandidate {
       if (--this.#open === 0) this.#finish();
     };
     from.on('end', end);
-    from.on('error', () => {
-      // Handled in 'close' (hadError): the other side gets a reset.
-    });
+    from.on('error', handledOnClose);
     from.on('close', close);
     return { end, close };
   }

@@ -70,8 +70,8 @@ export class UserBufferReader {
   readonly #lent: Buffer[] = [];
   readonly #pipelined: boolean;
   #sink: UserBufferSink | null = null;
-  /** Bytes read before a sink was attached (a server that speaks first, read at once): handed over on attach. */
-  #early: Buffer[] = [];
+  /** Bytes read before a sink was attached (a server that speaks first, read at once): handed over on attach (null: none, the usual case). */
+  #early: Buffer[] | null = null;
   /** The socket closed: buffers released from now on go back to the free lists (small ones too). */
   #closed = false;
 
@@ -103,7 +103,7 @@ export class UserBufferReader {
         if (this.#sink !== null) this.#held = this.#sink(n, b);
         else {
           this.#held = false;
-          this.#early.push(Buffer.from(b.subarray(0, n)));
+          (this.#early ??= []).push(Buffer.from(b.subarray(0, n)));
         }
         return true;
       },
@@ -117,7 +117,7 @@ export class UserBufferReader {
 
   /** Bytes read before this reader (another socket object's buffer): handed over first on attach. */
   early(chunks: readonly Buffer[]): void {
-    if (chunks.length > 0) this.#early.unshift(...chunks);
+    if (chunks.length > 0) (this.#early ??= []).unshift(...chunks);
   }
 
   /** From now on each read goes to `sink`; copies of what came before go first. */
@@ -125,7 +125,8 @@ export class UserBufferReader {
     this.#sink = sink;
     socket.on('close', () => this.#close());
     const early = this.#early;
-    this.#early = [];
+    if (early === null) return;
+    this.#early = null;
     for (const b of early) {
       if (socket.destroyed) return;
       sink(b.length, b);

@@ -1,0 +1,169 @@
+// One connection of the TCP proxy from its upstream connect to its end (what Envoy's tcp_proxy
+// filter holds per connection once a route, a unit of max_connections and an endpoint are
+// chosen): the upstream connect within the cluster's connect timeout, the downstream leaving
+// before it (Envoy's DC), then the byte-proxy session (host/listener/tcp/tcp-proxy-session.ts)
+// whose end gives the unit, the endpoint and the config version back.
+//
+// One object per connection carries what these steps need, instead of a closure per step and a
+// Timeout: the connect timeout is a sweep's (idle-sweep.ts, shared by every connect with the same
+// timeout; the attempt's lastActivity is its start, so it times out between connectTimeoutMs and
+// connectTimeoutMs plus a sixteenth, at most 1 s, later), and the session's callbacks are this
+// object's methods. What a connect failure and a session's end mean for stats, Istio series and
+// access logs is the server's (TcpConnectionOwner).
+import { connect, type Socket } from 'node:net';
+import { idleSweepFor, type IdleCandidate, type IdleSweep } from '../listener/tcp/idle-sweep.js';
+import { TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../listener/tcp/tcp-proxy-session.js';
+import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
+import type { EndpointLease } from '../upstream/cluster-manager.js';
+import type { PoolSettings } from '../upstream/conn-pool/conn-pool.js';
+import type { ClusterStats, TcpProxyStats } from '../telemetry/stats.js';
+
+/** What a connection needs of its server (one object per server, not per connection). */
+export interface TcpConnectionOwner<T> {
+  /** Downstreams waiting for their upstream connect. */
+  readonly connecting: Set<Socket>;
+  /** The tcp_proxy idle timeout of the sessions (0: none). */
+  readonly idleTimeoutMs: number;
+  /** Bytes queued toward each side before the other's reading is paused. */
+  readonly bufferLimits: { toDownstream: number; toUpstream: number };
+  /** The connect failed or timed out (counted already): the downstream is closed with UF. */
+  connectFailed(c: TcpProxyConnection<T>): void;
+  /** The upstream is connected and the session runs. */
+  opened(c: TcpProxyConnection<T>, session: TcpProxySession): void;
+  /** The session is over (both sides closed). */
+  closed(c: TcpProxyConnection<T>, session: TcpProxySession): void;
+  /** The connection is done with what the server holds for it (called once, after the lease and the unit are given back). */
+  released(c: TcpProxyConnection<T>): void;
+}
+
+/** The cluster's unit of max_connections this connection holds (ClusterManager.admitConnection; released once). */
+export interface AdmittedConnection {
+  release(): void;
+  readonly settings: PoolSettings;
+  readonly stats: ClusterStats;
+}
+
+/** The downstream's reader once it streams (one function, not one per connection). */
+function bulkReader(): UserBufferReader {
+  return new UserBufferReader({ pipelined: true });
+}
+
+export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks {
+  /** When the connect started: the connect timeout's reference. */
+  readonly lastActivity = Date.now();
+  readonly downstream: Socket;
+  readonly upstream: Socket;
+  /** The route's (or listener's) tcp stats: flow control and bytes. */
+  readonly stats: TcpProxyStats;
+  readonly admitted: AdmittedConnection;
+  readonly lease: EndpointLease;
+  /** What the server keeps per connection (its config version, log fields, Istio report). */
+  readonly data: T;
+  readonly #owner: TcpConnectionOwner<T>;
+  readonly #connectSweep: IdleSweep;
+  /** The version, endpoint and unit are given back (once). */
+  #released = false;
+
+  /** Connects to `lease`'s endpoint (from `bindAddress` if given). */
+  constructor(owner: TcpConnectionOwner<T>, downstream: Socket, stats: TcpProxyStats, admitted: AdmittedConnection, lease: EndpointLease, data: T, bindAddress?: string) {
+    this.#owner = owner;
+    this.downstream = downstream;
+    this.stats = stats;
+    this.admitted = admitted;
+    this.lease = lease;
+    this.data = data;
+    const settings = admitted.settings;
+    // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
+    const reader = new UserBufferReader({ pipelined: true });
+    const ka = settings.tcpKeepalive;
+    const upstream = (this.upstream = connect({
+      host: lease.endpoint.address,
+      port: lease.endpoint.port,
+      localAddress: bindAddress,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: reader.onread,
+      keepAlive: ka !== null,
+      keepAliveInitialDelay: ka?.timeMs ?? 0,
+    }));
+    owner.connecting.add(downstream);
+    // `on`, not `once` (no wrapper per connection): each of these events comes once, and the
+    // handlers are removed or harmless after it.
+    downstream.on('close', this.#downstreamGone);
+    this.#connectSweep = idleSweepFor(settings.connectTimeoutMs);
+    this.#connectSweep.add(this);
+    upstream.on('error', this.#upstreamError);
+    upstream.on('connect', () => this.#connected(reader));
+  }
+
+  /** The connect timeout (called by the sweep once the connect has taken connectTimeoutMs). */
+  idleOut(): void {
+    if (!this.#owner.connecting.has(this.downstream)) return;
+    this.admitted.stats.inc('upstream_cx_connect_timeout');
+    this.upstream.destroy();
+    this.lease.report('connect_failed');
+    this.#connectFailed();
+  }
+
+  /** The client left before the upstream answered: Envoy's DC on a tcp_proxy. */
+  readonly #downstreamGone = (): void => {
+    this.#owner.connecting.delete(this.downstream);
+    this.#connectSweep.delete(this);
+    this.upstream.destroy();
+    this.#giveBack();
+  };
+
+  readonly #upstreamError = (): void => {
+    // After the connect, errors are the session's (it resets the downstream).
+    if (!this.#owner.connecting.has(this.downstream)) return;
+    this.admitted.stats.inc('upstream_cx_connect_fail');
+    this.lease.report('connect_failed');
+    this.#connectFailed();
+  };
+
+  #connectFailed(): void {
+    this.#owner.connecting.delete(this.downstream);
+    this.#connectSweep.delete(this);
+    this.downstream.off('close', this.#downstreamGone);
+    this.#giveBack();
+    this.#owner.connectFailed(this);
+  }
+
+  #connected(reader: UserBufferReader): void {
+    const owner = this.#owner;
+    this.#connectSweep.delete(this);
+    owner.connecting.delete(this.downstream);
+    this.downstream.off('close', this.#downstreamGone);
+    this.lease.report('connect_success');
+    const cluster = this.admitted.stats;
+    cluster.inc('upstream_cx_total');
+    cluster.inc('upstream_cx_active');
+    const opts: TcpSessionOptions = { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: owner.bufferLimits };
+    // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
+    // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
+    owner.opened(this, new TcpProxySession(this.downstream, this.upstream, opts, this));
+  }
+
+  onDownstreamFlowControl(paused: boolean): void {
+    this.stats.inc(paused ? 'downstream_flow_control_paused_reading_total' : 'downstream_flow_control_resumed_reading_total');
+  }
+
+  onEnd(session: TcpProxySession): void {
+    const cluster = this.admitted.stats;
+    cluster.inc('upstream_cx_tx_bytes_total', session.rxBytes);
+    cluster.inc('upstream_cx_rx_bytes_total', session.txBytes);
+    cluster.dec('upstream_cx_active');
+    if (session.end === 'upstream_reset') cluster.inc('upstream_cx_destroy_remote');
+    else if (session.end !== 'closed') cluster.inc('upstream_cx_destroy_local');
+    this.#owner.closed(this, session);
+    this.#giveBack();
+  }
+
+  #giveBack(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.lease.release();
+    this.admitted.release();
+    this.#owner.released(this);
+  }
+}
