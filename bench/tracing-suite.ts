@@ -34,7 +34,7 @@ export function tracedRequest(percent: number): { run: () => number; reported: (
   };
   const tracer = new Tracer({ config, workload: workloadMetadata({}), ids: new SpanIds(1), report: () => { reported++; }, stats: { inc: () => {} }, kind: 'SERVER' });
   const filter = tracingFilter(tracer);
-  const downstream = { startTime: 0, method: 'GET', authority: 'bench.example', path: '/', remoteAddress: '127.0.0.1', status: 200, bytesReceived: 0, bytesSent: 1024 };
+  const downstream = { startTime: 0, method: 'GET', authority: 'bench.example', path: '/', remoteAddress: '127.0.0.1', status: 200, bytesReceived: 0, bytesSent: 1024, headers: HEADERS };
   const stream = {
     downstream, requestId: HEADERS[9], flags: [], upstreamCluster: 'outbound|80||bench', trace: null as StreamTrace | null,
     requestHeader(name: string): string | null {

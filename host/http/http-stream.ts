@@ -73,9 +73,9 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   /** Leading fields of #headers still as the downstream gave them (filters only appended after them). */
   #intact: number;
   #flags: string[] | null = null;
-  #extraHeaders: string[] | null = null;
+  #extraHeaders: Array<string | Uint8Array> | null = null;
   /** A caller's shared array (addResponseHeaders) when it is the only one added: copied before any further add. */
-  #extraShared: readonly string[] | null = null;
+  #extraShared: ReadonlyArray<string | Uint8Array> | null = null;
   #headSource: HeadSource | null = null;
   /** Response fields to take out of the upstream's head (takeResponseHeaders), and their values as found. */
   #take: readonly string[] | null = null;
@@ -430,7 +430,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     extra.push(name, value);
   }
 
-  addResponseHeaders(pairs: readonly string[]): void {
+  addResponseHeaders(pairs: ReadonlyArray<string | Uint8Array>): void {
     if (this.#extraHeaders === null && this.#extraShared === null) {
       this.#extraShared = pairs;
       return;
@@ -440,7 +440,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   /** The added headers as the stream's own array (a shared one copied: it is never changed). */
-  #unshare(): string[] {
+  #unshare(): Array<string | Uint8Array> {
     const shared = this.#extraShared;
     this.#extraShared = null;
     return shared === null ? [] : [...shared];

@@ -101,9 +101,11 @@ export interface StreamCallbacks {
   /**
    * Headers for the response (name, value, name, value, …) from an array the caller keeps and
    * never changes: the same on every response (a filter's fixed headers, Istio's peer metadata),
-   * so the stream holds the array itself rather than a copy.
+   * so the stream holds the array itself rather than a copy. A value may be its latin1 bytes,
+   * encoded once by the caller and written into each head as they are (Istio's ~360-character
+   * peer metadata: one copy of the bytes per response instead of a string write).
    */
-  addResponseHeaders(pairs: readonly string[]): void;
+  addResponseHeaders(pairs: readonly (string | Uint8Array)[]): void;
 
   /** The response head: written downstream after the filters' onResponseHeaders (terminal filters). */
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;

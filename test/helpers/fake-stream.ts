@@ -65,7 +65,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
       stream.responseHeaders.push([name, value]);
     },
     addResponseHeaders(pairs) {
-      for (let i = 0; i + 1 < pairs.length; i += 2) stream.responseHeaders.push([pairs[i]!, pairs[i + 1]!]);
+      // Values given as bytes read back as the latin1 text a head carries.
+      const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v).toString('latin1'));
+      for (let i = 0; i + 1 < pairs.length; i += 2) stream.responseHeaders.push([text(pairs[i]!), text(pairs[i + 1]!)]);
     },
     encodeHeaders: unused('encodeHeaders'),
     encodeData: unused('encodeData'),

@@ -69,7 +69,8 @@ class FakeDownstream implements Downstream {
     this.status = status;
     this.headSent = true;
     const fields: Array<[string, string]> = [];
-    const sink: HeadSink = { status() {}, header: (n, v) => fields.push([String(n), String(v)]) };
+    const text = (x: string | Uint8Array): string => (typeof x === 'string' ? x : `bytes:${Buffer.from(x).toString('latin1')}`);
+    const sink: HeadSink = { status() {}, header: (n, v) => fields.push([text(n), text(v)]) };
     source.emitHead(sink);
     this.head = { code: status, fields };
   }
@@ -209,8 +210,9 @@ describe('HttpStream', () => {
     expect(h.config.inflight).toBe(0);
   });
 
-  it('writes a shared array of added response headers as given, and copies it (never changes it) when more are added', () => {
-    const shared = Object.freeze(['x-peer-id', 'one', 'x-peer', 'meta']);
+  it('writes a shared array of added response headers as given (a value as its bytes too), and copies it (never changes it) when more are added', () => {
+    const meta = new Uint8Array(Buffer.from('meta', 'latin1'));
+    const shared = Object.freeze(['x-peer-id', 'one', 'x-peer', meta]);
     const add = (more: boolean): HttpFilter => ({
       onResponseHeaders: (s) => {
         s.addResponseHeaders(shared);
@@ -224,9 +226,10 @@ describe('HttpStream', () => {
       const h = harness([{ filters: [] }], [add(more)]);
       const ds = new FakeDownstream('/a/x');
       h.run(ds);
-      expect(ds.head!.fields).toEqual([['from', 'upstream'], ['x-peer-id', 'one'], ['x-peer', 'meta'], ...(more ? [['x-more', '1'], ['x-pair', '2']] : [])]);
+      // The bytes reach the head's sink as they are: no string made of them per response.
+      expect(ds.head!.fields).toEqual([['from', 'upstream'], ['x-peer-id', 'one'], ['x-peer', 'bytes:meta'], ...(more ? [['x-more', '1'], ['x-pair', '2']] : [])]);
     }
-    expect(shared).toEqual(['x-peer-id', 'one', 'x-peer', 'meta']);
+    expect(shared).toEqual(['x-peer-id', 'one', 'x-peer', meta]);
   });
 
   it('a route whose filters keep no per-stream state shares one filter array; a stateful one gets a new filter per stream', () => {

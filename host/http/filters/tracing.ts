@@ -10,6 +10,7 @@ import type { StreamCallbacks } from '../stream-callbacks.js';
 import { formatFlags } from '../response-flags.js';
 import { PROPAGATION_HEADERS, type Tracer } from '../../telemetry/tracing/tracer.js';
 import type { StreamEnd } from '../../telemetry/tracing/stream-trace.js';
+import { PropagationFields } from '../../telemetry/tracing/propagation-fields.js';
 
 /** How an unsampled stream ends: its span is not built, so nothing of the end is read. */
 const UNSAMPLED_END: StreamEnd = Object.freeze({ code: 0, flags: '-', upstreamCluster: '', requestBytes: 0, responseBytes: 0 });
@@ -20,26 +21,19 @@ const UNSAMPLED_END: StreamEnd = Object.freeze({ code: 0, flags: '-', upstreamCl
  * read only for a sampled stream, so the 99 % Istio does not sample allocate nothing more.
  */
 export function tracingFilter(tracer: Tracer): HttpFilter {
-  // One header reader for the filter, pointed at the stream being started: filters run one at a
-  // time on the proxy's thread, and the tracer reads the headers only inside start().
-  let current: StreamCallbacks | null = null;
-  // Fields the reader found: none (a client that sends no context) and nothing is removed.
-  let found = 0;
-  const get = (name: string): string | null => {
-    const v = current!.requestHeader(name);
-    if (v !== null) found++;
-    return v;
-  };
+  // One reader for the filter, pointed at the request being started: filters run one at a time
+  // on the proxy's thread, and the tracer reads the fields only inside start().
+  const fields = new PropagationFields();
   return {
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
       const ds = stream.downstream;
-      current = stream;
-      found = 0;
+      // The stream edits the downstream's field array in place: it is the request's fields now.
+      fields.read(ds.headers);
       let trace;
       try {
-        trace = tracer.start(get, null, ds.startTime);
+        trace = tracer.start(fields.get, null, ds.startTime);
       } finally {
-        current = null;
+        fields.clear();
       }
       if (trace === null) return FilterStatus.Continue;
       if (trace.reports) {
@@ -55,11 +49,9 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
         });
       }
       // The upstream heads carry the proxy's context instead (the core's head writer appends
-      // StreamTrace.writeTail's lines). When the tracer found none of the fields it read, the
-      // only ones it may not have read are tracestate (read only with a traceparent) and
-      // x-b3-parentspanid (only with both ids): without those either, there is nothing to remove
-      // (a client that sends no context: two lookups, not a pass over the fields per name).
-      if (found > 0 || stream.requestHeader('x-b3-parentspanid') !== null || stream.requestHeader('tracestate') !== null) stream.removeRequestHeaders(PROPAGATION_HEADERS);
+      // StreamTrace.writeTail's lines): the fields as received go, in one pass, when there are any
+      // (a client that sends no context: nothing to remove).
+      if (fields.present > 0) stream.removeRequestHeaders(PROPAGATION_HEADERS);
       stream.trace = trace;
       return FilterStatus.Continue;
     },

@@ -4,7 +4,7 @@
 // `d`). Parsed strictly as Envoy's Zipkin extractor does: a malformed id makes the whole context
 // invalid (Envoy then traces nothing for the request and forwards the headers as received); a
 // sampling value that is neither 0/1 nor true/false is ignored (no decision).
-import { isHexId, lowerHex, NOTHING, type Extracted, type SpanContext } from './span-context.js';
+import { hexId, lowered, NOTHING, type Extracted, type SpanContext } from './span-context.js';
 
 /** The request's header reader: the first value of a lower-case field, or null. */
 export type HeaderReader = (name: string) => string | null;
@@ -19,8 +19,9 @@ function sampledValue(v: string): boolean | null {
   return null;
 }
 
-function traceIdOk(id: string): boolean {
-  return isHexId(id, 32) || isHexId(id, 16);
+/** hexId's answer for a trace id: 128 bits (32 digits) or 64 (16). */
+function traceIdKind(id: string): number {
+  return hexId(id, id.length === 16 ? 16 : 32);
 }
 
 /**
@@ -48,24 +49,28 @@ export function extractB3Multi(get: HeaderReader, reuse?: ReusedContext): Extrac
     if (sampled !== null) return { kind: 'sampling', sampled, debug };
     return NOTHING;
   }
-  if (!traceIdOk(traceId)) return { kind: 'invalid', reason: 'x-b3-traceid is not 16 or 32 hex digits' };
-  if (!isHexId(spanId, 16)) return { kind: 'invalid', reason: 'x-b3-spanid is not 16 hex digits' };
+  // Each id checked and its case found in one pass (hexId); lowered only with an upper-case digit.
+  const traceKind = traceIdKind(traceId);
+  if (traceKind === 0) return { kind: 'invalid', reason: 'x-b3-traceid is not 16 or 32 hex digits' };
+  const spanKind = hexId(spanId, 16);
+  if (spanKind === 0) return { kind: 'invalid', reason: 'x-b3-spanid is not 16 hex digits' };
   const parent = get('x-b3-parentspanid');
-  if (parent !== null && !isHexId(parent, 16)) return { kind: 'invalid', reason: 'x-b3-parentspanid is not 16 hex digits' };
+  const parentKind = parent === null ? 1 : hexId(parent, 16);
+  if (parentKind === 0) return { kind: 'invalid', reason: 'x-b3-parentspanid is not 16 hex digits' };
   if (reuse !== undefined) {
     const c = reuse.context;
-    c.traceId = lowerHex(traceId);
-    c.spanId = lowerHex(spanId);
-    c.parentId = parent === null ? null : lowerHex(parent);
+    c.traceId = lowered(traceId, traceKind);
+    c.spanId = lowered(spanId, spanKind);
+    c.parentId = parent === null ? null : lowered(parent, parentKind);
     c.sampled = sampled;
     c.debug = debug;
     c.tracestate = null;
     return reuse;
   }
   const context: SpanContext = {
-    traceId: lowerHex(traceId),
-    spanId: lowerHex(spanId),
-    parentId: parent === null ? null : lowerHex(parent),
+    traceId: lowered(traceId, traceKind),
+    spanId: lowered(spanId, spanKind),
+    parentId: parent === null ? null : lowered(parent, parentKind),
     sampled,
     debug,
     tracestate: null,
@@ -83,8 +88,10 @@ export function extractB3Single(value: string): Extracted {
   const parts = value.split('-');
   if (parts.length < 2 || parts.length > 4) return { kind: 'invalid', reason: 'b3 is not {traceid}-{spanid}[-{sampled}[-{parentspanid}]]' };
   const [traceId, spanId, state, parent] = parts as [string, string, string | undefined, string | undefined];
-  if (!traceIdOk(traceId)) return { kind: 'invalid', reason: 'b3 trace id is not 16 or 32 hex digits' };
-  if (!isHexId(spanId, 16)) return { kind: 'invalid', reason: 'b3 span id is not 16 hex digits' };
+  const traceKind = traceIdKind(traceId);
+  if (traceKind === 0) return { kind: 'invalid', reason: 'b3 trace id is not 16 or 32 hex digits' };
+  const spanKind = hexId(spanId, 16);
+  if (spanKind === 0) return { kind: 'invalid', reason: 'b3 span id is not 16 hex digits' };
   let sampled: boolean | null = null;
   let debug = false;
   if (state !== undefined) {
@@ -93,10 +100,11 @@ export function extractB3Single(value: string): Extracted {
     else if (state === '0') sampled = false;
     else return { kind: 'invalid', reason: 'b3 sampling state is not 0, 1 or d' };
   }
-  if (parent !== undefined && !isHexId(parent, 16)) return { kind: 'invalid', reason: 'b3 parent span id is not 16 hex digits' };
+  const parentKind = parent === undefined ? 1 : hexId(parent, 16);
+  if (parentKind === 0) return { kind: 'invalid', reason: 'b3 parent span id is not 16 hex digits' };
   return {
     kind: 'context',
-    context: { traceId: lowerHex(traceId), spanId: lowerHex(spanId), parentId: parent === undefined ? null : lowerHex(parent), sampled, debug, tracestate: null },
+    context: { traceId: lowered(traceId, traceKind), spanId: lowered(spanId, spanKind), parentId: parent === undefined ? null : lowered(parent, parentKind), sampled, debug, tracestate: null },
   };
 }
 

@@ -27,29 +27,38 @@ export type Extracted =
 
 export const NOTHING: Extracted = Object.freeze({ kind: 'none' });
 
-/** `s` is `len` hex digits (either case) and not all zeros. */
-/**
- * A hex id in lower case: the id itself when it has no upper-case digit (what every tracer sends),
- * since String#toLowerCase makes a new string even when nothing changes.
- */
-export function lowerHex(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x46) return s.toLowerCase();
-  }
-  return s;
-}
+/** Whether a hex id needs lowering (hexId's answer for an id with an upper-case digit). */
+const UPPER = 2;
 
-export function isHexId(s: string, len: number): boolean {
-  if (s.length !== len) return false;
+/**
+ * `s` as a hex id of `len` digits in one pass: 0 when it is not one (another length, a non-hex
+ * character, all zeros), 1 when it is one in lower case already (what every tracer sends: the
+ * caller keeps `s`), UPPER when it has an upper-case digit (the caller lowers it). The parsers
+ * used to check (isHexId) and then scan again for an upper-case digit (lowerHex): two passes
+ * over every received id, on every request that carries a context.
+ */
+export function hexId(s: string, len: number): number {
+  if (s.length !== len) return 0;
   let nonZero = false;
+  let upper = false;
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
-    const digit = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-    if (!digit) return false;
-    if (c !== 0x30) nonZero = true;
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) {
+      if (c !== 0x30) nonZero = true;
+    } else if (c >= 0x41 && c <= 0x46) upper = nonZero = true;
+    else return 0;
   }
-  return nonZero;
+  return !nonZero ? 0 : upper ? UPPER : 1;
+}
+
+/** `s`, already checked by hexId (`kind` its answer), in lower case: itself unless it had an upper-case digit. */
+export function lowered(s: string, kind: number): string {
+  return kind === UPPER ? s.toLowerCase() : s;
+}
+
+/** `s` is `len` hex digits (either case) and not all zeros. */
+export function isHexId(s: string, len: number): boolean {
+  return hexId(s, len) !== 0;
 }
 
 /** A trace id as W3C traceparent needs it: 32 digits (a 64-bit B3 id is left-padded with zeros, as OpenTelemetry does). */

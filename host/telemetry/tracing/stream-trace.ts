@@ -103,8 +103,9 @@ function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
 }
 
 /**
- * The lines of the common case, an attempt of a trace the proxy started (no trace id, parent or
- * tracestate received), as one template per sampling decision: the literals are copied with one
+ * The lines of the common cases, an attempt of a trace the proxy started (no context received:
+ * the client side's proxy) or continued with a 128-bit trace id and no tracestate (a mesh peer's
+ * context: the app's sidecar), as one template per sampling decision: the literals are copied with one
  * TypedArray set and only the ids' hex is written, at fixed offsets (seven sets before).
  */
 interface LinesTemplate {
@@ -367,7 +368,7 @@ export class StreamTrace {
     return this.#writeLines(out, at, this.#n0, this.#n1, this.#n2, true);
   }
 
-  /** #writeLines for an attempt of a trace the proxy started: the template, then the ids' hex in place. */
+  /** #writeLines for an attempt with a 32-digit trace id and no tracestate: the template, then the ids in place. */
   #writeTemplate(out: Uint8Array, at: number, c0: number, c1: number, c2: number): number {
     const t = this.#sampled ? LINES_SAMPLED : LINES_UNSAMPLED;
     out.set(t.bytes, at);
@@ -381,7 +382,10 @@ export class StreamTrace {
 
   /** The lines with span id (c0, c1, c2): an attempt's (`attempt`: the stream span its parent), else the stream span's own. */
   #writeLines(out: Uint8Array, at: number, c0: number, c1: number, c2: number, attempt: boolean): number {
-    if (attempt && this.#traceText === null && this.#tracestate === null) return this.#writeTemplate(out, at, c0, c1, c2);
+    // The template's trace id slots hold 32 digits: a trace the proxy started, or a continued one
+    // with a 128-bit id (every mesh peer's: the sidecar's common case); a 64-bit id is padded in
+    // traceparent only, and tracestate is a line of its own, so those take the line-by-line path.
+    if (attempt && this.#tracestate === null && (this.#traceText === null || this.#traceText.length === 32)) return this.#writeTemplate(out, at, c0, c1, c2);
     at = put(out, at, L_TRACEID);
     at = this.#putTraceId(out, at, false);
     at = put(out, at, L_SPANID);

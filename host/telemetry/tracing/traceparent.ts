@@ -3,7 +3,7 @@
 // trace or parent id, or a version-00 header of another length is invalid; a higher version may
 // carry more fields after the four). Invalid is reported, not thrown: like Envoy's OpenTelemetry
 // tracer, the proxy then traces nothing for the request and forwards the headers as received.
-import { isHexId, NOTHING, type Extracted } from './span-context.js';
+import { hexId, NOTHING, type Extracted } from './span-context.js';
 import type { HeaderReader } from './b3.js';
 
 export const W3C_HEADERS = ['traceparent', 'tracestate'] as const;
@@ -24,8 +24,9 @@ export function parseTraceparent(value: string, tracestate: string | null): Extr
   if (v.startsWith('00') ? v.length !== 55 : v.length > 55 && v[55] !== '-') return { kind: 'invalid', reason: 'traceparent has trailing data' };
   const traceId = v.slice(3, 35);
   const parentId = v.slice(36, 52);
-  if (!lowerHex(traceId, 0, 32) || !isHexId(traceId, 32)) return { kind: 'invalid', reason: 'traceparent trace-id is not 32 lower-case hex digits, not all zero' };
-  if (!lowerHex(parentId, 0, 16) || !isHexId(parentId, 16)) return { kind: 'invalid', reason: 'traceparent parent-id is not 16 lower-case hex digits, not all zero' };
+  // hexId: 1 is lower-case hex, not all zeros (one pass).
+  if (hexId(traceId, 32) !== 1) return { kind: 'invalid', reason: 'traceparent trace-id is not 32 lower-case hex digits, not all zero' };
+  if (hexId(parentId, 16) !== 1) return { kind: 'invalid', reason: 'traceparent parent-id is not 16 lower-case hex digits, not all zero' };
   if (!lowerHex(v, 53, 2)) return { kind: 'invalid', reason: 'traceparent flags are not 2 lower-case hex digits' };
   const flags = parseInt(v.slice(53, 55), 16);
   return {

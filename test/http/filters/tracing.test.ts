@@ -34,6 +34,8 @@ function stream(headers: Record<string, string>) {
     get bytesReceived() { touched.push('bytesReceived'); return 0; },
     get bytesSent() { touched.push('bytesSent'); return 1024; },
     startTime: Date.now(),
+    // The request's fields, flat, as the stream keeps them (the filter reads the context from them in one pass).
+    get headers() { return Object.entries(h).flat(); },
   };
   const s = {
     downstream: ds,

@@ -5,7 +5,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { extractB3, extractB3Multi, extractB3Single, b3HeaderLines, ReusedContext } from '../../../host/telemetry/tracing/b3.js';
 import { parseTraceparent, extractTraceparent, traceparentLines } from '../../../host/telemetry/tracing/traceparent.js';
-import type { Extracted } from '../../../host/telemetry/tracing/span-context.js';
+import { hexId, isHexId, lowered, type Extracted } from '../../../host/telemetry/tracing/span-context.js';
 
 const T32 = '463ac35c9f6413ad48485a3953bb6124';
 const T16 = '48485a3953bb6124';
@@ -185,5 +185,26 @@ describe('B3 ids in upper case', () => {
     expect(single).toMatchObject({ kind: 'context', context: { traceId: T16, spanId: S, sampled: true } });
     const lower = extractB3Multi(reader({ 'x-b3-traceid': T32, 'x-b3-spanid': S }));
     expect(lower).toMatchObject({ kind: 'context', context: { traceId: T32, spanId: S, parentId: null } });
+  });
+});
+
+describe('hexId: an id checked and its case found in one pass', () => {
+  it('answers 0 (not an id), 1 (lower case: kept as sent) or 2 (an upper-case digit: lowered)', () => {
+    expect(hexId(T32, 32)).toBe(1);
+    expect(lowered(T32, hexId(T32, 32))).toBe(T32);
+    expect(hexId(S.toUpperCase(), 16)).toBe(2);
+    expect(lowered(S.toUpperCase(), 2)).toBe(S);
+    expect(hexId('0'.repeat(15) + 'A', 16)).toBe(2);
+    for (const [bad, len] of [['0'.repeat(16), 16], [S, 32], [S.slice(1) + 'g', 16], [S.slice(1) + 'G', 16], ['', 0], [S.slice(1) + ' ', 16]] as const) {
+      expect(hexId(bad, len), bad).toBe(0);
+      expect(isHexId(bad, len)).toBe(false);
+    }
+  });
+
+  it('agrees with a regular expression on any string (property)', () => {
+    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 18 }), fc.stringMatching(/^[0-9a-fA-F]{16}$/), fc.constant('0'.repeat(16))), (s) => {
+      const valid = /^[0-9a-fA-F]{16}$/.test(s) && /[1-9a-fA-F]/.test(s);
+      expect(hexId(s, 16)).toBe(!valid ? 0 : /[A-F]/.test(s) ? 2 : 1);
+    }));
   });
 });

@@ -27,6 +27,8 @@ const CASES: Array<[string, Record<string, string>, 'zipkin' | 'opentelemetry']>
   ['a new trace, not sampled upstream', { 'x-b3-sampled': '0' }, 'zipkin'],
   ['a 128-bit B3 context with a parent', { 'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-parentspanid': '0020000000000001', 'x-b3-sampled': '1' }, 'zipkin'],
   ['a 64-bit B3 trace id (padded in traceparent)', { 'x-b3-traceid': '48485a3953bb6124', 'x-b3-spanid': 'a2fb4a1d1a96d312', 'x-b3-sampled': '0' }, 'zipkin'],
+  ['a 128-bit B3 context in upper case, no parent', { 'x-b3-traceid': '463AC35C9F6413AD48485A3953BB6124', 'x-b3-spanid': 'A2FB4A1D1A96D312', 'x-b3-sampled': '0' }, 'zipkin'],
+  ['W3C without tracestate', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' }, 'opentelemetry'],
   ['W3C with tracestate', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' }, 'opentelemetry'],
 ];
 
