@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { CollectorClient } from '../../../host/telemetry/tracing/collector-client.js';
 import { closedPort } from '../../helpers/ports.js';
+import { until } from '../../helpers/poll-until.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -22,14 +23,15 @@ async function listen(server: net.Server | http.Server): Promise<number> {
 }
 
 /** A raw collector: reads one request (head + Content-Length body) at a time and answers `answer(n)`. */
-async function rawCollector(answer: (n: number, sock: net.Socket) => void): Promise<{ port: number; requests: string[]; connections: number }> {
-  const state = { port: 0, requests: [] as string[], connections: 0 };
+async function rawCollector(answer: (n: number, sock: net.Socket) => void): Promise<{ port: number; requests: string[]; connections: number; closed: number }> {
+  const state = { port: 0, requests: [] as string[], connections: 0, closed: 0 };
   const socks: net.Socket[] = [];
   const server = net.createServer((sock) => {
     state.connections++;
     socks.push(sock);
     let buf = Buffer.alloc(0);
     sock.on('error', () => {});
+    sock.on('close', () => state.closed++);
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       for (;;) {
@@ -78,7 +80,11 @@ describe('CollectorClient', () => {
     cleanups.push(() => c.close());
     for (let i = 0; i < 3; i++) {
       expect(await c.post('[]')).toBe(202);
-      await new Promise((r) => setTimeout(r, 30));
+      // Until the close has gone both ways (the collector's socket closes once the client's FIN
+      // is back), then a few turns for the client's own 'close': not a time, which a loaded
+      // machine can outrun (the report then goes on the dying connection and is sent twice).
+      await until('the collector connection closed', async () => (col.closed === i + 1 ? true : undefined));
+      for (let t = 0; t < 3; t++) await new Promise((r) => setImmediate(r));
     }
     expect(col.requests).toHaveLength(3);
     expect(col.connections).toBe(3);
