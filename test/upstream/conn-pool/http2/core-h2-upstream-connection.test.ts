@@ -4,7 +4,7 @@
 // and a WINDOW_UPDATE past 2^31-1 are connection errors: GOAWAY with the RFC code, the streams fail.
 // And the same connection over the cluster's TLS transport socket, ALPN h2, to a node:http2 server.
 import { describe, it, expect, afterEach } from 'vitest';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
@@ -18,55 +18,30 @@ import { resolveLimits } from '../../../../host/common/limits.js';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
 import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
-import { frame, settings, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
+import { rawH2Peer, type RawH2Peer, type PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { frame, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
 const PUSH_PROMISE = 5;
-let servers: Array<Server | Http2SecureServer> = [];
+let servers: Http2SecureServer[] = [];
+let peers: RawH2Peer[] = [];
 let pools: ClusterPool[] = [];
-let sockets: Socket[] = [];
 
 afterEach(async () => {
   for (const p of pools) p.destroyAll();
-  for (const s of sockets) s.destroy();
+  for (const p of peers) await p.close();
   for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
   servers = [];
+  peers = [];
   pools = [];
-  sockets = [];
 });
 
-interface Seen { type: number; flags: number; stream: number; payload: Buffer }
-
-/** A raw server: `onFrame` sees every frame the client sends (after its preface). */
-async function rawServer(onFrame: (f: Seen, sock: Socket, seen: Seen[]) => void): Promise<{ port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((sock) => {
-    sockets.push(sock);
-    sock.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    let preface = false;
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!preface) {
-        if (buf.length < 24) return;
-        expect(buf.subarray(0, 24).toString('latin1')).toBe('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-        buf = buf.subarray(24);
-        preface = true;
-      }
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)) };
-        buf = buf.subarray(9 + len);
-        seen.push(f);
-        onFrame(f, sock, seen);
-      }
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, seen };
+/** A raw server that sends its SETTINGS (unless `sendSettings` is 'never') and never ACKs the client's: the test's frames go through `onFrame`. */
+async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void, sendSettings: 'reply' | 'never' = 'reply'): Promise<RawH2Peer> {
+  const p = await rawH2Peer(onFrame, { sendSettings, ackSettings: false });
+  peers.push(p);
+  return p;
 }
 
 function makePool(connectTimeoutMs = 2000): ClusterPool {
@@ -95,7 +70,7 @@ function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
   });
 }
 
-const goawayCode = (seen: Seen[]): number | undefined => {
+const goawayCode = (seen: PeerFrame[]): number | undefined => {
   const g = seen.find((f) => f.type === GOAWAY);
   return g?.payload.readUInt32BE(4);
 };
@@ -110,7 +85,7 @@ const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
 
 describe('CoreH2UpstreamConnection against a raw server', () => {
   it("is established only once the server's SETTINGS arrived: none within the connect timeout is connect_timeout", async () => {
-    const s = await rawServer(() => {});
+    const s = await rawServer(() => {}, 'never');
     const pool = makePool(150);
     expect(await acquire(pool, s.port)).toBe('connect_timeout');
     // It did send its own preface and SETTINGS (push off).
@@ -119,9 +94,7 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   });
 
   it("ACKs the server's SETTINGS, then sends the request HEADERS", async () => {
-    const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
-    });
+    const s = await rawServer(() => {});
     const pool = makePool();
     const st = await acquire(pool, s.port);
     expect(typeof st).toBe('object');
@@ -138,7 +111,6 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     ['a WINDOW_UPDATE past 2^31-1', (sock: Socket) => sock.write(frame(WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), FLOW_CONTROL_ERROR],
   ] as const)('%s is a connection error: GOAWAY with its code, the stream fails reset_before_head', async (_name, send, code) => {
     const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
       if (f.type === HEADERS) send(sock, f.stream);
     });
     const pool = makePool();
@@ -149,12 +121,10 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   });
 
   it("refuses a stream handed out before the server's GOAWAY and started after it (retriable), instead of sending it", async () => {
-    const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
-    });
+    const s = await rawServer(() => {});
     const pool = makePool();
     const st = (await acquire(pool, s.port)) as UpstreamStream;
-    sockets[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+    s.conns[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
     await new Promise((r) => setTimeout(r, 50));
     expect(await run(st)).toBe('refused_stream');
     expect(s.seen.some((f) => f.type === HEADERS)).toBe(false);
