@@ -11,13 +11,13 @@ import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-h
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
 import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
+import { acquire, run, until } from './h2-pool-driver.js';
 import { rawH2Peer, type RawH2Peer, type PeerFrame } from '../../../helpers/raw-h2-peer.js';
 import { frame, u32, HEADERS, SETTINGS, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 
@@ -52,35 +52,9 @@ function makePool(connectTimeoutMs = 2000): ClusterPool {
   return pool;
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => true,
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
 const goawayCode = (seen: PeerFrame[]): number | undefined => {
   const g = seen.find((f) => f.type === GOAWAY);
   return g?.payload.readUInt32BE(4);
-};
-
-const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 };
 
 describe('CoreH2UpstreamConnection against a raw server', () => {

@@ -17,8 +17,7 @@ import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-h
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
@@ -26,6 +25,7 @@ import { ENVOY_FLOOD_LIMITS } from '../../../../host/core/h2/h2-flood-guard.js';
 import {
   frame, settings, u32, DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, END_STREAM, PROTOCOL_ERROR,
 } from '../../../listener/http2-core/h2-wire.js';
+import { acquire, request, run, runWith, signal, until } from './h2-pool-driver.js';
 import { rawH2Peer, type PeerFrame, type RawH2Peer, type RawH2PeerOptions } from '../../../helpers/raw-h2-peer.js';
 
 const core = new Core();
@@ -60,59 +60,8 @@ function makePool(http2: H2ConnectionSettings = DEFAULT_H2_CONNECTION_SETTINGS, 
   return { pool, stats };
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream, path = '/'): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from(`GET ${path} HTTP/1.1\r\nhost: svc\r\n\r\n`), {
-      onResponseHead: () => {},
-      onResponseData: () => true,
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** `run` with a callback on each piece of the response body. */
-function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => { onData(); return true; },
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** A promise and its resolve, for waiting on an event rather than on time. */
-function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-async function request(pool: ClusterPool, port: number, path = '/'): Promise<UpstreamFailure | 'ended' | string> {
-  const st = await acquire(pool, port);
-  return typeof st === 'string' ? st : run(st, path);
-}
-
 const goaways = (seen: PeerFrame[]): Array<{ last: number; code: number; debug: string }> =>
   seen.filter((f) => f.type === GOAWAY).map((f) => ({ last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString('latin1') }));
-
-const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

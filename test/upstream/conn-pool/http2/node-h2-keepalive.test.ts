@@ -11,12 +11,12 @@ import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-h
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
 import { frame, DATA, HEADERS, PING, ACK, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
+import { acquire, request, runWith, signal, until } from './h2-pool-driver.js';
 import { rawH2Peer, type PeerFrame, type RawH2Peer } from '../../../helpers/raw-h2-peer.js';
 
 const codec = new CoreHttp1Codec(new Core());
@@ -43,49 +43,6 @@ function makePool(http2: H2ConnectionSettings): { pool: ClusterPool; stats: Clus
   pool.configure({ connectTimeoutMs: 2000, idleTimeoutMs: 60_000, tcpKeepalive: null, http2 }, new LocalBreaker({ maxConnections: 16, maxPending: 16, maxRequestsPerConnection: 0 }));
   cleanup.push(() => pool.destroyAll());
   return { pool, stats };
-}
-
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
-  return runWith(stream, () => {});
-}
-
-/** As run(), calling `onData` for every piece of the response body. */
-function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => { onData(); return true; },
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** A promise and its resolve, for waiting on an event rather than on time. */
-function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-async function request(pool: ClusterPool, port: number): Promise<UpstreamFailure | 'ended' | string> {
-  const st = await acquire(pool, port);
-  return typeof st === 'string' ? st : run(st);
-}
-
-async function until(pred: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 const keepalive = (intervalMs: number, timeoutMs: number, connectionIdleIntervalMs = 0): H2ConnectionSettings => ({
