@@ -41,6 +41,38 @@ async function quiet(sims: SimProxy[], since: number, settleMs: number, timeoutM
   }
 }
 
+/** The control plane's /debug/syncz entries (host/control-plane/monitoring-server.ts): its version and each proxy's per-type state. */
+async function syncz(monitoringPort: number): Promise<Array<{ proxy: string; controlPlaneVersion: number; types: Record<string, { state: string }> }>> {
+  const res = await fetch(`http://127.0.0.1:${monitoringPort}/debug/syncz`);
+  if (res.status !== 200) throw new Error(`bench:xds: /debug/syncz: ${res.status}`);
+  return (await res.json()) as Array<{ proxy: string; controlPlaneVersion: number; types: Record<string, { state: string }> }>;
+}
+
+/** The control plane's config version (0 before any proxy connected: syncz lists none). */
+async function cpVersion(monitoringPort: number): Promise<number> {
+  return (await syncz(monitoringPort))[0]?.controlPlaneVersion ?? 0;
+}
+
+/**
+ * quiet(), then the control plane's own word that the change converged: a version past
+ * `afterVersion` loaded and, for at least `proxies` connected proxies, everything sent ACKed
+ * (each type SYNCED, or IGNORED when not asked for). Silence alone is a time: on a loaded
+ * machine one proxy's push can come later than settleMs after the others' and be left out of
+ * the sample. Asked once per quiet period (not polled during the change: the control plane's
+ * CPU is what is measured); a quiet period that ended too early is waited out again.
+ */
+async function converged(sims: SimProxy[], since: number, o: XdsBenchOptions, monitoringPort: number, afterVersion: number, proxies: number, timeoutMs: number, what: string): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const last = await quiet(sims, since, o.settleMs, Math.max(1, deadline - performance.now()), what);
+    const entries = await syncz(monitoringPort);
+    const done = entries.length >= proxies && entries.every((e) => e.controlPlaneVersion > afterVersion && Object.values(e.types).every((t) => t.state === 'SYNCED' || t.state === 'IGNORED'));
+    if (done) return last;
+    if (performance.now() > deadline) throw new Error(`bench:xds: ${what}: not converged within ${timeoutMs / 1000} s: ${JSON.stringify(entries.map((e) => [e.proxy, e.controlPlaneVersion, e.types]))}`);
+    await sleep(Math.min(50, o.settleMs / 4));
+  }
+}
+
 async function scrapeConvergence(monitoringPort: number): Promise<{ count: number; sumSeconds: number } | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${monitoringPort}/metrics`)).text();
@@ -102,7 +134,7 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     for (let i = 0; i < o.proxies; i++) sims.push(new SimProxy({ port: xdsPort, kind: simKindOf(i, o.proxies), index: i + 1 }));
-    const lastAt = await quiet(sims, t0, o.settleMs, 300_000, 'connecting');
+    const lastAt = await converged(sims, t0, o, monitoringPort, 0, o.proxies, 300_000, 'connecting');
     const connectCpuSeconds = cpuSeconds(pid) - cpu0;
     const connectPeakRssMiB = statusMiB(pid, 'VmHWM');
     for (const s of sims) {
@@ -140,11 +172,12 @@ export async function runXdsBench(o: XdsBenchOptions, command: string): Promise<
         if (kind === 'route') state.routeVersion++;
         else state.endpointFlip = state.endpointFlip === 0 ? 1 : 0;
         const text = hotYaml(shape, upstreams, state, gatewayPort);
+        const versionBefore = await cpVersion(monitoringPort);
         const c0 = cpuSeconds(pid);
         const start = performance.now();
         writeFileSync(hot, text);
         const serving = kind === 'route' && envoy !== null ? untilServes(gatewayPort, String(state.routeVersion), start, 120_000) : Promise.resolve(null);
-        await quiet(sims, start, o.settleMs, 300_000, `${kind} change ${rep}`);
+        await converged(sims, start, o, monitoringPort, versionBefore, sims.length, 300_000, `${kind} change ${rep}`);
         const envoyServeMs = await serving;
         if (kind === 'route' && envoy !== null && envoyServeMs === null) throw new Error(`bench:xds: stock Envoy never served route version ${state.routeVersion}`);
         const cpu = cpuSeconds(pid) - c0;

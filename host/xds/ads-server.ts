@@ -18,7 +18,9 @@
 //  - LDS, CDS and wasmesh's type are wildcard when no names are given; RDS and EDS send the
 //    names asked for (a name that does not exist is left out: in state of the world the answer
 //    may hold no resources; in delta a name subscribed that does not exist is answered in
-//    removed_resources, the incremental protocol's way of saying so). In state of the world LDS
+//    removed_resources, the incremental protocol's way of saying so). In delta, the endpoints
+//    of a cluster sent at another version follow it, changed or not (Envoy warms the replaced
+//    cluster until they come and does not ask for them again). In state of the world LDS
 //    and CDS responses are the complete set, but RDS and EDS ones need not be ("Resource
 //    updates": a resource left out is not removed): a change sends only the routes or endpoints
 //    that differ from what the stream was last sent, as istiod's incremental EDS does; a request
@@ -179,6 +181,11 @@ interface TypeState {
   pending: Set<string> | null;
   /** Delta: resource versions the proxy NACKed, not sent again. */
   refused: Map<string, string>;
+  /**
+   * Delta EDS: names to send on the next push though the proxy holds their version (the
+   * endpoints of a cluster it was sent anew, which warms until they come again).
+   */
+  resend: Set<string>;
   /** SotW, RDS and EDS: the version of each resource sent on this stream (a change sends the others). */
   sent: Map<string, string>;
   sync: TypeSync;
@@ -270,7 +277,7 @@ abstract class AdsStream {
     if (!s) {
       let sync = this.sync!.types.get(type);
       if (!sync) this.sync!.types.set(type, (sync = emptyTypeSync()));
-      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, refused: new Map(), sent: new Map(), sync };
+      s = { names: null, named: false, wildcard: true, known: new Map(), inFlight: null, sentNonce: null, pending: null, refused: new Map(), resend: new Set(), sent: new Map(), sync };
       this.types.set(type, s);
     }
     return s;
@@ -546,6 +553,8 @@ class DeltaStream extends AdsStream {
     const resources: Plain[] = [];
     const removed: string[] = [];
     const inFlight = new Map<string, string | null>();
+    /** Clusters the proxy held at another version: each warms anew and waits for its endpoints. */
+    const updated: string[] = [];
     if (snap) {
       for (const r of snap.resources.values()) {
         const refused = s.refused.get(r.name);
@@ -553,9 +562,12 @@ class DeltaStream extends AdsStream {
         // A resource back at the version the proxy ACKed after it refused another is sent again:
         // the proxy cannot tell that the refused version is no longer current (wasmesh's client
         // keeps refused pieces as the control plane's view until another version comes).
-        if (s.known.get(r.name) === r.version && refused === undefined) continue;
+        const known = s.known.get(r.name);
+        if (known === r.version && refused === undefined && !s.resend.has(r.name)) continue;
         // Another version goes: the refusal was of the one before (a revert may send it again).
         s.refused.delete(r.name);
+        s.resend.delete(r.name);
+        if (known !== undefined && type === TYPE_URL.cluster) updated.push(r.name);
         resources.push({ name: r.name, version: r.version, resource: r.body });
         inFlight.set(r.name, r.version);
       }
@@ -577,6 +589,23 @@ class DeltaStream extends AdsStream {
     const nonce = newNonce();
     s.inFlight = inFlight;
     this.send(type, { system_version_info: version, resources, type_url: type, removed_resources: removed, nonce }, version, nonce, resources.length);
+    if (updated.length > 0) this.#resendEndpoints(updated);
+  }
+
+  /**
+   * Envoy replaces a cluster whose config changed with a new one that warms until a
+   * ClusterLoadAssignment for it arrives, and holds back its CDS ACK meanwhile; it does not ask
+   * again for endpoints it already holds, so unchanged endpoints would never come (the cluster
+   * warms until its initial_fetch_timeout, 15 s). As istiod does, the endpoints of each updated
+   * cluster (its EDS service name is the cluster's, host/envoy/xds-resources.ts) follow the CDS
+   * response on the stream, whether they changed or not.
+   */
+  #resendEndpoints(clusters: readonly string[]): void {
+    const eds = this.types.get(TYPE_URL.endpoint);
+    if (eds === undefined) return;
+    const snap = this.snapshot(TYPE_URL.endpoint);
+    for (const name of clusters) if ((eds.names!.has(name) || eds.known.has(name)) && snap?.resources.has(name)) eds.resend.add(name);
+    if (eds.resend.size > 0) this.push(TYPE_URL.endpoint);
   }
 }
 

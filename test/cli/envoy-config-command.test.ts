@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { UsageError } from '../../host/cli/args.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
+import { gateway, HTTP_80, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function routesOf(config: any): any[] {
@@ -18,33 +19,18 @@ function routesOf(config: any): any[] {
 const dir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-config-'));
 
 /** A Gateway with an HTTP and a TCP server, the TCP one routed to a ServiceEntry. */
-const TCP_YAML = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo}
-spec:
-  hosts: [echo.example.internal]
-  ports: [{number: 7000, name: tcp, protocol: TCP}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tcp: 9000}}]
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
-  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}
----
-apiVersion: networking.istio.io/v1
+const TCP_YAML = yamlDocs(
+  staticServiceEntry('echo', '{number: 7000, name: tcp, protocol: TCP}', 9000),
+  gateway('gw', [HTTP_80, "{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}"]),
+  `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: tcp}
 spec:
   hosts: ['*']
   gateways: [gw]
   tcp: [{match: [{port: 31400}], route: [{destination: {host: echo.example.internal}}]}]
-`;
+`,
+);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('wasmesh envoy-config', () => {
@@ -128,14 +114,7 @@ spec: {mtls: {mode: STRICT}}
 
   it('an AuthorizationPolicy of the gateway\'s workload becomes Envoy\'s RBAC filter in the printed bootstrap; a bad one exits 1 located', async () => {
     const file = join(dir, 'authz-gw.yaml');
-    const gw = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-`;
+    const gw = `${gateway()}---\n`;
     writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: deny-admin}

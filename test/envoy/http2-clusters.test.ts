@@ -11,76 +11,28 @@ import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { envoyValidate, loadYaml } from './protocol-fixtures.js';
-
-const entry = (name: string, port: string, ep: number): string => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.example.internal]
-  ports: [${port}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {main: ${ep}}}]
-`;
+import { destinationRule, gateway, gatewayVirtualService, routeTo, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
 
 const FILES = {
-  'se.yaml': [
-    entry('greeter', '{number: 50051, name: main, protocol: GRPC}', 15201),
-    entry('h2web', '{number: 8080, name: main, protocol: HTTP2}', 15202),
-    entry('upgraded', '{number: 8080, name: main, protocol: HTTP}', 15203),
-    entry('plain', '{number: 8080, name: main, protocol: HTTP}', 15204),
-    entry('secure', '{number: 8443, name: main, protocol: GRPC}', 15205),
-  ].join('---\n'),
-  'dr.yaml': `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: greeter}
-spec:
-  host: greeter.example.internal
-  trafficPolicy:
-    connectionPool:
-      http: {http2MaxRequests: 300, maxConcurrentStreams: 64, maxRequestsPerConnection: 1000}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: upgraded}
-spec:
-  host: upgraded.example.internal
-  trafficPolicy:
-    connectionPool:
-      http: {h2UpgradePolicy: UPGRADE}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: secure}
-spec:
-  host: secure.example.internal
-  trafficPolicy:
-    tls: {mode: SIMPLE, caCertificates: /etc/ssl/certs/ca-certificates.crt, sni: secure.example.internal}
-`,
-  'gw.yaml': `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ['*']
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: /greeter}}]
-    route: [{destination: {host: greeter.example.internal}}]
-  - match: [{uri: {prefix: /h2}}]
-    route: [{destination: {host: h2web.example.internal}}]
-  - match: [{uri: {prefix: /up}}]
-    route: [{destination: {host: upgraded.example.internal}}]
-  - match: [{uri: {prefix: /secure}}]
-    route: [{destination: {host: secure.example.internal}}]
-  - route: [{destination: {host: plain.example.internal}}]
-`,
+  'se.yaml': yamlDocs(
+    staticServiceEntry('greeter', '{number: 50051, name: main, protocol: GRPC}', 15201),
+    staticServiceEntry('h2web', '{number: 8080, name: main, protocol: HTTP2}', 15202),
+    staticServiceEntry('upgraded', '{number: 8080, name: main, protocol: HTTP}', 15203),
+    staticServiceEntry('plain', '{number: 8080, name: main, protocol: HTTP}', 15204),
+    staticServiceEntry('secure', '{number: 8443, name: main, protocol: GRPC}', 15205),
+  ),
+  'dr.yaml': yamlDocs(
+    destinationRule('greeter', 'connectionPool:\n  http: {http2MaxRequests: 300, maxConcurrentStreams: 64, maxRequestsPerConnection: 1000}'),
+    destinationRule('upgraded', 'connectionPool:\n  http: {h2UpgradePolicy: UPGRADE}'),
+    destinationRule('secure', 'tls: {mode: SIMPLE, caCertificates: /etc/ssl/certs/ca-certificates.crt, sni: secure.example.internal}'),
+  ),
+  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService([
+    routeTo('greeter.example.internal', '/greeter'),
+    routeTo('h2web.example.internal', '/h2'),
+    routeTo('upgraded.example.internal', '/up'),
+    routeTo('secure.example.internal', '/secure'),
+    routeTo('plain.example.internal'),
+  ])),
 };
 
 const OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';

@@ -13,53 +13,15 @@ import { envoyValidate, loadYaml } from './protocol-fixtures.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { destinationRule, gateway, gatewayVirtualService, routeTo, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
 
 const FILES = {
-  'se.yaml': `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: greeter}
-spec:
-  hosts: [greeter.example.internal]
-  ports: [{number: 50051, name: grpc, protocol: GRPC}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {grpc: 15301}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: plain}
-spec:
-  hosts: [plain.example.internal]
-  ports: [{number: 8080, name: http, protocol: HTTP}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: 15302}}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: greeter}
-spec:
-  host: greeter.example.internal
-  trafficPolicy: {connectionPool: {http: {maxConcurrentStreams: 64}}}
-`,
-  'gw.yaml': `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ['*']
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: /g}}]
-    route: [{destination: {host: greeter.example.internal}}]
-  - route: [{destination: {host: plain.example.internal}}]
-`,
+  'se.yaml': yamlDocs(
+    staticServiceEntry('greeter', '{number: 50051, name: grpc, protocol: GRPC}', 15301),
+    staticServiceEntry('plain', '{number: 8080, name: http, protocol: HTTP}', 15302),
+    destinationRule('greeter', 'connectionPool: {http: {maxConcurrentStreams: 64}}'),
+  ),
+  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService([routeTo('greeter.example.internal', '/g'), routeTo('plain.example.internal')])),
 };
 
 const ALL: Partial<Limits> = {

@@ -4,13 +4,13 @@
 // upstream_rq_retry), and the client gets the second connection's answer. Over both upstream
 // codecs (node:http2's client sessions and the core codec's connection).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { ProxyServer } from '../../host/server/proxy-server.js';
 import { retryPolicyFromIstio } from '../../host/config/translate/retry-policy.js';
 import { HTTP2_UPSTREAM_CODECS } from '../../host/upstream/http2-upstream-codec.js';
 import { request } from '../helpers/http-client.js';
 import { meshWith } from './traffic-helpers.js';
-import { frame, settings, u32, DATA, HEADERS, SETTINGS, GOAWAY, ACK, END_HEADERS, END_STREAM } from '../listener/http2-core/h2-wire.js';
+import { frame, u32, DATA, HEADERS, GOAWAY, END_HEADERS, END_STREAM } from '../listener/http2-core/h2-wire.js';
+import { rawH2Peer } from '../helpers/raw-h2-peer.js';
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -24,43 +24,15 @@ afterEach(async () => {
  * later connections answer 200 with a body.
  */
 async function goingAway(): Promise<{ port: number; sessions: () => number; streams: number[] }> {
-  let conns = 0;
   const streams: number[] = [];
-  const sockets: Socket[] = [];
-  const server = createServer((sock) => {
-    const conn = conns++;
-    sockets.push(sock);
-    sock.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    let preface = false;
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!preface) {
-        if (buf.length < 24) return;
-        buf = buf.subarray(24);
-        preface = true;
-      }
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const type = buf[3]!;
-        const flags = buf[4]!;
-        const id = buf.readUInt32BE(5) & 0x7fffffff;
-        buf = buf.subarray(9 + len);
-        if (type === SETTINGS && (flags & ACK) === 0) sock.write(Buffer.concat([settings([]), frame(SETTINGS, ACK, 0)]));
-        if (type !== HEADERS) continue;
-        streams.push(conn);
-        if (conn === 0) sock.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
-        else sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, Buffer.from([0x88])), frame(DATA, END_STREAM, id, Buffer.from('from the second connection'))]));
-      }
-    });
+  const peer = await rawH2Peer((f, sock) => {
+    if (f.type !== HEADERS) return;
+    streams.push(f.conn);
+    if (f.conn === 0) sock.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+    else sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, f.stream, Buffer.from([0x88])), frame(DATA, END_STREAM, f.stream, Buffer.from('from the second connection'))]));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => new Promise<void>((r) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => r());
-  }));
-  return { port: (server.address() as AddressInfo).port, sessions: () => conns, streams };
+  closers.push(() => peer.close());
+  return { port: peer.port, sessions: () => peer.conns.length, streams };
 }
 
 describe.each(HTTP2_UPSTREAM_CODECS)('an HTTP/2 upstream going away mid-request, upstream codec %s', (codec) => {

@@ -22,24 +22,10 @@ import { HTTP2_PREFACE } from '../../host/listener/protocol-sniff.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { WireClient, frame, settings, PING, GOAWAY, SETTINGS, WINDOW_UPDATE, ACK } from '../listener/http2-core/h2-wire.js';
 import { envoyUnavailable, onFreePorts, ROOT, startAndWait, stopChild, wasmeshUnavailable } from './data-planes.js';
+import { gateway, gatewayVirtualService, yamlDocs } from '../helpers/istio-yaml.js';
 
 const FILES = {
-  'gw.yaml': `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ['*']
-  gateways: [gw]
-  http:
-  - directResponse: {status: 200, body: {string: ok}}
-`,
+  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService(['directResponse: {status: 200, body: {string: ok}}'])),
 };
 
 const KEEPALIVE: Partial<Limits> = {

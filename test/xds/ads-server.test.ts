@@ -308,6 +308,54 @@ describe('ADS, incremental (delta)', () => {
   });
 });
 
+describe('ADS, incremental (delta): a cluster updated in place', () => {
+  const both = (cds: Array<[string, string]>, eds: Array<[string, string]>, v: string): ProxySnapshot =>
+    new Map([[CDS, typeSnap(CDS, `c${v}`, cds, true)], [EDS, typeSnap(EDS, `e${v}`, eds, false)]]);
+  const got = (r: Record<string, unknown>): string[] => (r.resources as Array<{ name: string; version: string }>).map((x) => `${x.name}@${x.version}`);
+
+  it('its unchanged endpoints follow the CDS response (Envoy warms the new cluster until they come); a new or untouched cluster\'s do not', async () => {
+    const { server, cache } = await start(both([['a', '1'], ['b', '1']], [['a', '1'], ['b', '1']], '1'));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: CDS });
+    const c1 = await s.next();
+    s.send({ type_url: CDS, response_nonce: c1.nonce });
+    s.send({ type_url: EDS, resource_names_subscribe: ['a', 'b'] });
+    const e1 = await s.next();
+    expect(got(e1).sort()).toEqual(['a@1', 'b@1']);
+    s.send({ type_url: EDS, response_nonce: e1.nonce });
+    // a's config changes, b's does not, c is new; no ClusterLoadAssignment changes.
+    cache.set(NODE.id, both([['a', '2'], ['b', '1'], ['c', '1']], [['a', '1'], ['b', '1'], ['c', '1']], '2'));
+    const c2 = await s.next();
+    expect(c2.type_url).toBe(CDS);
+    expect(got(c2).sort()).toEqual(['a@2', 'c@1']);
+    const e2 = await s.next();
+    expect(e2.type_url).toBe(EDS);
+    expect(got(e2)).toEqual(['a@1']);
+    s.send({ type_url: EDS, response_nonce: e2.nonce });
+    s.send({ type_url: CDS, response_nonce: c2.nonce });
+    expect(await s.quiet()).toBe(true);
+  });
+
+  it('with an EDS response in flight, they go after its ACK', async () => {
+    const { server, cache } = await start(both([['a', '1']], [['a', '1']], '1'));
+    const s = open(server.port, 'delta');
+    s.send({ node: NODE, type_url: CDS });
+    const c1 = await s.next();
+    s.send({ type_url: CDS, response_nonce: c1.nonce });
+    s.send({ type_url: EDS, resource_names_subscribe: ['a'] });
+    const e1 = await s.next();
+    // The EDS response is not ACKed yet when a's config changes.
+    cache.set(NODE.id, both([['a', '2']], [['a', '1']], '2'));
+    const c2 = await s.next();
+    expect(got(c2)).toEqual(['a@2']);
+    expect(await s.quiet()).toBe(true);
+    s.send({ type_url: EDS, response_nonce: e1.nonce });
+    const e2 = await s.next();
+    expect(e2.type_url).toBe(EDS);
+    expect(got(e2)).toEqual(['a@1']);
+  });
+});
+
 describe('ADS, incremental (delta): a subscription while a response is in flight', () => {
   it('is answered after that response\'s ACK, though the snapshot did not change meanwhile', async () => {
     const { server } = await start(new Map([[EDS, typeSnap(EDS, 'e1', [['a', '1'], ['b', '1']], false)]]));

@@ -11,7 +11,7 @@ import {
   DEFAULT_TABLE_SIZE, DEFAULT_MAX_HEADER_BLOCK, ENCODE_INDEXING, ENCODE_HUFFMAN_SHORTER, ENCODE_HUFFMAN_ALWAYS,
 } from './h2-layout.js';
 import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
-import { fieldString } from './field-strings.js';
+import { fieldString } from '../../common/field-strings.js';
 import { hpackScratch, type HpackScratch } from './hpack-scratch.js';
 
 /** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */

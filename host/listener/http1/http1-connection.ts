@@ -23,7 +23,7 @@ import { beginHead, finishHead, headStatus, HEAD_SINK, WireFraming } from './res
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
 import { RepeatedValues } from '../../common/repeated-values.js';
-import { FieldNames } from '../../common/field-names.js';
+import { FieldNames } from '../../common/field-strings.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -53,7 +53,7 @@ const SPANS = new Uint32Array(4 * 128);
 const FIELD_ROOM = 8;
 /** Istio's peer metadata fields (x-envoy-peer-metadata, -id): the same bytes on every request of a peer. */
 const REPEATED = new RepeatedValues(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
-/** The listener's field names, one string per distinct name (host/common/field-names.ts). */
+/** The listener's field names, one string per distinct name (host/common/field-strings.ts). */
 const NAMES = new FieldNames();
 
 export class Http1Connection implements Http1DownstreamConnection {

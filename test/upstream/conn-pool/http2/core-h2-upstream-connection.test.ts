@@ -4,70 +4,45 @@
 // and a WINDOW_UPDATE past 2^31-1 are connection errors: GOAWAY with the RFC code, the streams fail.
 // And the same connection over the cluster's TLS transport socket, ALPN h2, to a node:http2 server.
 import { describe, it, expect, afterEach } from 'vitest';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
 import { http2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { TlsTransportSocketFactory } from '../../../../host/upstream/transport/tls.js';
 import { leaf, meshRoot, spiffeId } from '../../../helpers/test-certs.js';
-import { frame, settings, u32, DATA, HEADERS, SETTINGS, GOAWAY, RST_STREAM, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
+import { acquire, run, until } from './h2-pool-driver.js';
+import { rawH2Peer, type RawH2Peer, type PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { frame, u32, DATA, HEADERS, SETTINGS, RST_STREAM, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, COMPRESSION_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
 const PUSH_PROMISE = 5;
-let servers: Array<Server | Http2SecureServer> = [];
+let servers: Http2SecureServer[] = [];
+let peers: RawH2Peer[] = [];
 let pools: ClusterPool[] = [];
-let sockets: Socket[] = [];
 
 afterEach(async () => {
   for (const p of pools) p.destroyAll();
-  for (const s of sockets) s.destroy();
+  for (const p of peers) await p.close();
   for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
   servers = [];
+  peers = [];
   pools = [];
-  sockets = [];
 });
 
-interface Seen { type: number; flags: number; stream: number; payload: Buffer }
-
-/** A raw server: `onFrame` sees every frame the client sends (after its preface). */
-async function rawServer(onFrame: (f: Seen, sock: Socket, seen: Seen[]) => void): Promise<{ port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((sock) => {
-    sockets.push(sock);
-    sock.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    let preface = false;
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!preface) {
-        if (buf.length < 24) return;
-        expect(buf.subarray(0, 24).toString('latin1')).toBe('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-        buf = buf.subarray(24);
-        preface = true;
-      }
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)) };
-        buf = buf.subarray(9 + len);
-        seen.push(f);
-        onFrame(f, sock, seen);
-      }
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, seen };
+/** A raw server that sends its SETTINGS (unless `sendSettings` is 'never') and never ACKs the client's: the test's frames go through `onFrame`. */
+async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void, sendSettings: 'reply' | 'never' = 'reply'): Promise<RawH2Peer> {
+  const p = await rawH2Peer(onFrame, { sendSettings, ackSettings: false });
+  peers.push(p);
+  return p;
 }
 
 function makePool(connectTimeoutMs = 2000, limits: Partial<Limits> = {}): ClusterPool {
@@ -78,40 +53,14 @@ function makePool(connectTimeoutMs = 2000, limits: Partial<Limits> = {}): Cluste
   return pool;
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => true,
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-const goawayCode = (seen: Seen[]): number | undefined => {
+const goawayCode = (seen: PeerFrame[]): number | undefined => {
   const g = seen.find((f) => f.type === GOAWAY);
   return g?.payload.readUInt32BE(4);
 };
 
-const until = async (cond: () => boolean, ms = 2000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
 describe('CoreH2UpstreamConnection against a raw server', () => {
   it("is established only once the server's SETTINGS arrived: none within the connect timeout is connect_timeout", async () => {
-    const s = await rawServer(() => {});
+    const s = await rawServer(() => {}, 'never');
     const pool = makePool(150);
     expect(await acquire(pool, s.port)).toBe('connect_timeout');
     // It did send its own preface and SETTINGS (push off).
@@ -120,9 +69,7 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   });
 
   it("ACKs the server's SETTINGS, then sends the request HEADERS", async () => {
-    const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
-    });
+    const s = await rawServer(() => {});
     const pool = makePool();
     const st = await acquire(pool, s.port);
     expect(typeof st).toBe('object');
@@ -134,7 +81,7 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   });
 
   /** SETTINGS_INITIAL_WINDOW_SIZE (0x4) the client announced, and its connection WINDOW_UPDATE increment. */
-  const announced = (seen: Seen[]): { stream: number | undefined; connection: number | undefined } => {
+  const announced = (seen: PeerFrame[]): { stream: number | undefined; connection: number | undefined } => {
     const st = seen.find((f) => f.type === SETTINGS && (f.flags & ACK) === 0)!;
     let stream: number | undefined;
     for (let at = 0; at + 6 <= st.payload.length; at += 6) if (st.payload.readUInt16BE(at) === 4) stream = st.payload.readUInt32BE(at + 2);
@@ -143,14 +90,14 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   };
 
   it('announces the windows of upstreamHttp2InitialStreamWindowSize / ConnectionWindowSize: 1 MiB / 16 MiB by default', async () => {
-    const s = await rawServer(() => {});
+    const s = await rawServer(() => {}, 'never');
     expect(await acquire(makePool(100), s.port)).toBe('connect_timeout');
     expect(announced(s.seen)).toEqual({ stream: 1024 * 1024, connection: 16 * 1024 * 1024 });
-    const t = await rawServer(() => {});
+    const t = await rawServer(() => {}, 'never');
     expect(await acquire(makePool(100, { upstreamHttp2InitialStreamWindowSize: 100_000, upstreamHttp2InitialConnectionWindowSize: 300_000 }), t.port)).toBe('connect_timeout');
     expect(announced(t.seen)).toEqual({ stream: 100_000, connection: 300_000 });
     // At the protocol's least (65535) there is no connection WINDOW_UPDATE to send.
-    const u = await rawServer(() => {});
+    const u = await rawServer(() => {}, 'never');
     expect(await acquire(makePool(100, { upstreamHttp2InitialStreamWindowSize: 65_535, upstreamHttp2InitialConnectionWindowSize: 65_535 }), u.port)).toBe('connect_timeout');
     expect(announced(u.seen)).toEqual({ stream: 65_535, connection: undefined });
   });
@@ -158,7 +105,6 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   it('holds the server to the stream window it announced: response DATA past it resets the stream FLOW_CONTROL_ERROR', async () => {
     const window = 70_000;
     const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
       if (f.type !== HEADERS) return;
       sock.write(frame(HEADERS, END_HEADERS, f.stream, Buffer.from([0x88]))); // :status 200
       // window + 1 bytes in frames of 16 KiB, without waiting for a WINDOW_UPDATE.
@@ -181,7 +127,6 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     ['a WINDOW_UPDATE past 2^31-1', (sock: Socket) => sock.write(frame(WINDOW_UPDATE, 0, 0, u32(0x7fffffff))), FLOW_CONTROL_ERROR],
   ] as const)('%s is a connection error: GOAWAY with its code, the stream fails reset_before_head', async (_name, send, code) => {
     const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
       if (f.type === HEADERS) send(sock, f.stream);
     });
     const pool = makePool();
@@ -192,12 +137,10 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
   });
 
   it("refuses a stream handed out before the server's GOAWAY and started after it (retriable), instead of sending it", async () => {
-    const s = await rawServer((f, sock) => {
-      if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(settings([]));
-    });
+    const s = await rawServer(() => {});
     const pool = makePool();
     const st = (await acquire(pool, s.port)) as UpstreamStream;
-    sockets[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
+    s.conns[0]!.write(frame(GOAWAY, 0, 0, Buffer.concat([u32(0), u32(0)])));
     await new Promise((r) => setTimeout(r, 50));
     expect(await run(st)).toBe('refused_stream');
     expect(s.seen.some((f) => f.type === HEADERS)).toBe(false);

@@ -9,7 +9,7 @@
 // SETTINGS_MAX_CONCURRENT_STREAMS holds further streams back; a GOAWAY refuses the streams above
 // its last-stream-id (retriable) while the others finish, and the next request opens a new connection.
 import { describe, it, expect, afterEach, vi } from 'vitest';
-import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { HpackEncoder } from '../../../../host/core/h2/hpack.js';
 import { headerFrames } from '../../../../host/core/h2/h2-frames.js';
@@ -17,8 +17,7 @@ import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-h
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
@@ -26,6 +25,8 @@ import { ENVOY_FLOOD_LIMITS } from '../../../../host/core/h2/h2-flood-guard.js';
 import {
   frame, settings, u32, DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, END_STREAM, PROTOCOL_ERROR,
 } from '../../../listener/http2-core/h2-wire.js';
+import { acquire, request, run, runWith, signal, until } from './h2-pool-driver.js';
+import { rawH2Peer, type PeerFrame, type RawH2Peer, type RawH2PeerOptions } from '../../../helpers/raw-h2-peer.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
@@ -34,64 +35,21 @@ const SETTINGS_TIMEOUT = 0x4;
 const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 /** `:status: 200` (HPACK static table index 8). */
 const STATUS_200 = Buffer.from([0x88]);
-let servers: Server[] = [];
+let peers: RawH2Peer[] = [];
 let pools: ClusterPool[] = [];
-let sockets: Socket[] = [];
 
 afterEach(async () => {
   for (const p of pools) p.destroyAll();
-  for (const s of sockets) s.destroy();
-  for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
-  servers = [];
+  for (const p of peers) await p.close();
+  peers = [];
   pools = [];
-  sockets = [];
 });
 
-interface Seen { type: number; flags: number; stream: number; payload: Buffer; conn: number }
-
-interface RawServer { port: number; seen: Seen[]; conns: Socket[]; closed: number[] }
-
-/**
- * A raw server: `onFrame` sees every frame the client sends (after its preface), with the index
- * of its connection. `autoSettings`: it answers the client's SETTINGS with its own (empty) and
- * ACKs them, as a well-behaved server would, before the hostile part.
- */
-async function rawServer(onFrame: (f: Seen, sock: Socket) => void, opts: { autoSettings?: boolean; ackSettings?: boolean; serverSettings?: Buffer } = {}): Promise<RawServer> {
-  const seen: Seen[] = [];
-  const conns: Socket[] = [];
-  const closed: number[] = [];
-  const server = createServer((sock) => {
-    const conn = conns.length;
-    conns.push(sock);
-    sockets.push(sock);
-    sock.on('error', () => {});
-    sock.on('close', () => closed.push(conn));
-    let buf = Buffer.alloc(0);
-    let preface = false;
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!preface) {
-        if (buf.length < 24) return;
-        buf = buf.subarray(24);
-        preface = true;
-      }
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)), conn };
-        buf = buf.subarray(9 + len);
-        seen.push(f);
-        if (opts.autoSettings !== false && f.type === SETTINGS && (f.flags & ACK) === 0) {
-          sock.write(opts.serverSettings ?? settings([]));
-          if (opts.ackSettings !== false) sock.write(frame(SETTINGS, ACK, 0));
-        }
-        onFrame(f, sock);
-      }
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, seen, conns, closed };
+/** A raw server peer (its SETTINGS on the client's, ACKed, unless `opts` says otherwise), closed after the test. */
+async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void, opts: RawH2PeerOptions = {}): Promise<RawH2Peer> {
+  const p = await rawH2Peer(onFrame, opts);
+  peers.push(p);
+  return p;
 }
 
 function makePool(http2: H2ConnectionSettings = DEFAULT_H2_CONNECTION_SETTINGS, maxConnections = 16): { pool: ClusterPool; stats: ClusterStats } {
@@ -102,59 +60,8 @@ function makePool(http2: H2ConnectionSettings = DEFAULT_H2_CONNECTION_SETTINGS, 
   return { pool, stats };
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream, path = '/'): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from(`GET ${path} HTTP/1.1\r\nhost: svc\r\n\r\n`), {
-      onResponseHead: () => {},
-      onResponseData: () => true,
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** `run` with a callback on each piece of the response body. */
-function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => { onData(); return true; },
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** A promise and its resolve, for waiting on an event rather than on time. */
-function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-async function request(pool: ClusterPool, port: number, path = '/'): Promise<UpstreamFailure | 'ended' | string> {
-  const st = await acquire(pool, port);
-  return typeof st === 'string' ? st : run(st, path);
-}
-
-const goaways = (seen: Seen[]): Array<{ last: number; code: number; debug: string }> =>
+const goaways = (seen: PeerFrame[]): Array<{ last: number; code: number; debug: string }> =>
   seen.filter((f) => f.type === GOAWAY).map((f) => ({ last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString('latin1') }));
-
-const until = async (cond: () => boolean, ms = 3000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -5,18 +5,19 @@
 // ACKs keeps its connection; response DATA while waiting extends the wait; connection_idle_interval
 // PINGs before a stream on a quiet connection; and the proxy's --limits reach the pool.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
 import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { UpstreamFailure, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
-import { frame, settings, DATA, HEADERS, SETTINGS, PING, ACK, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
+import { frame, DATA, HEADERS, PING, ACK, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
+import { acquire, request, runWith, signal, until } from './h2-pool-driver.js';
+import { rawH2Peer, type PeerFrame, type RawH2Peer } from '../../../helpers/raw-h2-peer.js';
 
 const codec = new CoreHttp1Codec(new Core());
 /** `:status: 200` (HPACK static table index 8). */
@@ -28,43 +29,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-interface Seen { type: number; flags: number; stream: number; payload: Buffer }
-interface RawServer { port: number; seen: Seen[]; conns: number; closed: number }
-
-/** A raw HTTP/2 server: SETTINGS and its ACK at once, then `onFrame` for every frame the client sends. */
-async function rawServer(onFrame: (f: Seen, sock: Socket) => void): Promise<RawServer> {
-  const out: RawServer = { port: 0, seen: [], conns: 0, closed: 0 };
-  const socks: Socket[] = [];
-  const server: Server = createServer((sock) => {
-    out.conns++;
-    socks.push(sock);
-    sock.on('error', () => {});
-    sock.on('close', () => { out.closed++; });
-    sock.write(settings([]));
-    let buf = Buffer.alloc(0);
-    let preface = false;
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (!preface) {
-        if (buf.length < 24) return;
-        buf = buf.subarray(24);
-        preface = true;
-      }
-      while (buf.length >= 9) {
-        const len = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + len) break;
-        const f: Seen = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(buf.subarray(9, 9 + len)) };
-        buf = buf.subarray(9 + len);
-        out.seen.push(f);
-        if (f.type === SETTINGS && (f.flags & ACK) === 0) sock.write(frame(SETTINGS, ACK, 0));
-        onFrame(f, sock);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanup.push(() => new Promise<void>((r) => { for (const s of socks) s.destroy(); server.close(() => r()); }));
-  out.port = (server.address() as AddressInfo).port;
-  return out;
+/** A raw HTTP/2 server peer: its SETTINGS at once, the client's ACKed, then `onFrame` for every frame the client sends. */
+async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void): Promise<RawH2Peer> {
+  const p = await rawH2Peer(onFrame, { sendSettings: 'connect' });
+  cleanup.push(() => p.close());
+  return p;
 }
 
 /** A node:http2 pool (no core handed to the cluster: WASMESH_HTTP2_UPSTREAM_CODEC=nghttp2). */
@@ -76,54 +45,11 @@ function makePool(http2: H2ConnectionSettings): { pool: ClusterPool; stats: Clus
   return { pool, stats };
 }
 
-function acquire(pool: ClusterPool, port: number): Promise<UpstreamStream | string> {
-  return new Promise((resolve) => {
-    (pool.endpoint('127.0.0.1', port) as Http2ConnPool).newStream({ onPoolReady: resolve, onPoolFailure: resolve });
-  });
-}
-
-function run(stream: UpstreamStream): Promise<UpstreamFailure | 'ended'> {
-  return runWith(stream, () => {});
-}
-
-/** As run(), calling `onData` for every piece of the response body. */
-function runWith(stream: UpstreamStream, onData: () => void): Promise<UpstreamFailure | 'ended'> {
-  return new Promise((resolve) => {
-    stream.start(Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n'), {
-      onResponseHead: () => {},
-      onResponseData: () => { onData(); return true; },
-      onResponseEnd: () => resolve('ended'),
-      onUpstreamFailure: (f) => resolve(f),
-      onRequestDrain: () => {},
-    }, { isHead: false, chunked: false, hasBody: false });
-  });
-}
-
-/** A promise and its resolve, for waiting on an event rather than on time. */
-function signal<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-async function request(pool: ClusterPool, port: number): Promise<UpstreamFailure | 'ended' | string> {
-  const st = await acquire(pool, port);
-  return typeof st === 'string' ? st : run(st);
-}
-
-async function until(pred: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(10);
-  }
-}
-
 const keepalive = (intervalMs: number, timeoutMs: number, connectionIdleIntervalMs = 0): H2ConnectionSettings => ({
   ...DEFAULT_H2_CONNECTION_SETTINGS, keepalive: { intervalMs, timeoutMs, intervalJitterPercent: 15, connectionIdleIntervalMs },
 });
-const pings = (s: RawServer): Seen[] => s.seen.filter((f) => f.type === PING && (f.flags & ACK) === 0);
-const answer = (f: Seen, sock: Socket): void => {
+const pings = (s: RawH2Peer): PeerFrame[] => s.seen.filter((f) => f.type === PING && (f.flags & ACK) === 0);
+const answer = (f: PeerFrame, sock: Socket): void => {
   if (f.type === PING && (f.flags & ACK) === 0) sock.write(frame(PING, ACK, 0, f.payload));
   if (f.type === HEADERS) sock.write(frame(HEADERS, END_HEADERS | END_STREAM, f.stream, STATUS_200));
 };
@@ -143,7 +69,7 @@ describe('node:http2 upstream pool: PING keepalive (Envoy connection_keepalive)'
     expect(await request(pool, s.port)).toBe('reset_before_head');
     expect(pings(s).length).toBeGreaterThanOrEqual(1);
     expect(stats.get('http2.keepalive_timeout')).toBe(1);
-    await until(() => s.closed === 1);
+    await until(() => s.closed.length === 1);
   });
 
   it('a server that ACKs each PING keeps the connection: several PINGs with fresh data, the next request on the same connection', async () => {
@@ -153,7 +79,7 @@ describe('node:http2 upstream pool: PING keepalive (Envoy connection_keepalive)'
     await until(() => pings(s).length >= 4, 3000);
     expect(new Set(pings(s).map((p) => p.payload.toString('hex'))).size).toBe(pings(s).length);
     expect(await request(pool, s.port)).toBe('ended');
-    expect(s.conns).toBe(1);
+    expect(s.conns).toHaveLength(1);
     expect(stats.get('http2.keepalive_timeout')).toBe(0);
   });
 

@@ -1,20 +1,31 @@
-// Header field names read from a head's bytes, one string per distinct name. A head's names are
-// the same few dozen on request after request (host, user-agent, x-request-id, and a mesh
-// peer's x-envoy-peer-metadata, x-b3-* and traceparent), and decoding each one was a fresh
-// string per field per request (then a second one when it had an upper-case letter), garbage as
-// soon as the request ended. Here a name's bytes are hashed (length and six bytes) and compared with the names seen
-// before, case-insensitively, and a match gives back the kept lower-case string: no allocation,
-// and the same string object on every request, so the proxy's lookups by name (all of them
-// compare with `===`) find it by pointer: the kept string is V8's internalized one, as the
-// literals they compare with are. Bounded: past MAX_NAMES distinct names (a client
-// inventing names) or for a name longer than MAX_NAME_LENGTH, a name is decoded as before.
+// Strings for header field bytes, reused request after request instead of decoded anew: a
+// head's names and most of its values are byte for byte those of the previous heads, and a fresh
+// string per field per request was garbage as soon as the request ended (the largest allocation
+// per gRPC call in the proxy's heap profile, issue 15). Two tables, one per kind of field, with
+// one length bound (FIELD_STRING_MAX_LENGTH: longer spans — ids, tokens, cookies — are rarely
+// repeated and decoded each time):
+//
+// - FieldNames (the HTTP/1 listener's names): kept for good, case-insensitive, lower-case,
+//   V8-internalized. A name's bytes are hashed (length and six bytes) and compared with the names
+//   seen before, case-insensitively, and a match gives back the kept lower-case string: no
+//   allocation, and the same string object on every request, so the proxy's lookups by name (all
+//   of them compare with `===`) find it by pointer: the kept string is V8's internalized one, as
+//   the literals they compare with are. Bounded: past MAX_NAMES distinct names (a client
+//   inventing names) a name is decoded as before.
+// - fieldString (HPACK's decoded names and values): exact bytes, latin1, the newest string per
+//   slot. Direct-mapped (a slot per hash, the newest string wins): bounded memory, nothing to
+//   evict, and a string is returned only when its bytes equal the span's, so a collision costs an
+//   allocation, never a wrong field. Values change (a :path, a grpc-message) where names do not:
+//   the newest wins rather than the first 512. Module-wide: strings are immutable and the thread
+//   is one.
+
+/** Longer spans are decoded every time and never kept, by either table. */
+export const FIELD_STRING_MAX_LENGTH = 64;
 
 /** Distinct names kept, at most; later new names are decoded every time. */
 export const MAX_NAMES = 512;
-/** Longer names are decoded every time and never kept. */
-export const MAX_NAME_LENGTH = 64;
 /** Hash table slots (a power of two, at least twice MAX_NAMES: open addressing stays short). */
-const SLOTS = 2048;
+const NAME_SLOTS = 2048;
 /**
  * Slots looked at per lookup, at most: names made to collide (same length and sampled bytes)
  * cost a few compares each, then are decoded as unkept names, never a scan of the table.
@@ -39,7 +50,7 @@ function lower(b: number): number {
 }
 
 export class FieldNames {
-  readonly #slots: Array<FieldName | undefined> = new Array<FieldName | undefined>(SLOTS);
+  readonly #slots: Array<FieldName | undefined> = new Array<FieldName | undefined>(NAME_SLOTS);
   #size = 0;
 
   /** Names kept so far. */
@@ -54,7 +65,7 @@ export class FieldNames {
    */
   lookup(mem: Uint8Array, start: number, end: number): FieldName | undefined {
     const len = end - start;
-    if (len === 0 || len > MAX_NAME_LENGTH) return undefined;
+    if (len === 0 || len > FIELD_STRING_MAX_LENGTH) return undefined;
     // The hash reads the length and six bytes (first, last two, and at a quarter, half and three
     // quarters of the name), not the whole name: the compare below reads it all anyway, and the
     // few names that share those land in the next slots. Mixed by murmur3's finalizer.
@@ -64,7 +75,7 @@ export class FieldNames {
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    const mask = SLOTS - 1;
+    const mask = NAME_SLOTS - 1;
     for (let s = h & mask, probes = 0; probes < MAX_PROBES; s = (s + 1) & mask, probes++) {
       const e = this.#slots[s];
       if (e === undefined) {
@@ -92,4 +103,25 @@ export class FieldNames {
     }
     return undefined;
   }
+}
+
+/** fieldString's slots (a power of two). */
+const VALUE_SLOTS = 1024;
+const recent: Array<string | undefined> = new Array<string | undefined>(VALUE_SLOTS).fill(undefined);
+
+/** The latin1 string of `u8[ptr, ptr + len)`, the same string as last time for the same short bytes; `mem` is a Buffer over the same memory (for the slow path). */
+export function fieldString(u8: Uint8Array, mem: Buffer, ptr: number, len: number): string {
+  if (len > FIELD_STRING_MAX_LENGTH) return mem.toString('latin1', ptr, ptr + len);
+  let h = len | 0;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[ptr + i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (VALUE_SLOTS - 1);
+  const s = recent[slot];
+  if (s !== undefined && s.length === len) {
+    let i = 0;
+    while (i < len && s.charCodeAt(i) === u8[ptr + i]) i++;
+    if (i === len) return s;
+  }
+  const fresh = mem.toString('latin1', ptr, ptr + len);
+  recent[slot] = fresh;
+  return fresh;
 }

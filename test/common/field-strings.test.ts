@@ -1,9 +1,13 @@
-// The listener's field-name table: a name's bytes in any ASCII case give the same kept entry
+// The field-string tables. The listener's names (FieldNames): a name's bytes in any ASCII case give the same kept entry
 // (lower-case name, underscore flag), names that differ in a byte or in length are different
-// entries, and the table is bounded (names past MAX_NAMES, or longer than MAX_NAME_LENGTH, are
+// entries, and the table is bounded (names past MAX_NAMES, or longer than FIELD_STRING_MAX_LENGTH, are
 // not kept: the caller decodes them itself).
+// HPACK's names and values (fieldString): a repeated short span is handed out as the same string, a
+// different span (same length, same slot or not) never gets another's string, long spans are read
+// as they are, and bytes past 0x7f stay one character each (latin1, as the HTTP layer reads heads).
 import { describe, expect, it } from 'vitest';
-import { FieldNames, MAX_NAMES, MAX_NAME_LENGTH, MAX_PROBES } from '../../host/common/field-names.js';
+import fc from 'fast-check';
+import { FieldNames, fieldString, FIELD_STRING_MAX_LENGTH, MAX_NAMES, MAX_PROBES } from '../../host/common/field-strings.js';
 
 /** `text` written at `offset` of `mem`; its span. */
 function at(mem: Buffer, text: string, offset: number): [number, number] {
@@ -49,12 +53,12 @@ describe('FieldNames', () => {
     expect(names.lookup(mem, ...at(mem, '@[', 40))!.name).toBe('@[');
   });
 
-  it('keeps no empty name and no name longer than MAX_NAME_LENGTH', () => {
+  it('keeps no empty name and no name longer than FIELD_STRING_MAX_LENGTH', () => {
     const names = new FieldNames();
     const mem = Buffer.alloc(256);
     expect(names.lookup(mem, 5, 5)).toBeUndefined();
-    expect(names.lookup(mem, ...at(mem, 'x'.repeat(MAX_NAME_LENGTH + 1), 0))).toBeUndefined();
-    expect(names.lookup(mem, ...at(mem, 'y'.repeat(MAX_NAME_LENGTH), 0))!.name).toBe('y'.repeat(MAX_NAME_LENGTH));
+    expect(names.lookup(mem, ...at(mem, 'x'.repeat(FIELD_STRING_MAX_LENGTH + 1), 0))).toBeUndefined();
+    expect(names.lookup(mem, ...at(mem, 'y'.repeat(FIELD_STRING_MAX_LENGTH), 0))!.name).toBe('y'.repeat(FIELD_STRING_MAX_LENGTH));
     expect(names.size).toBe(1);
   });
 
@@ -83,5 +87,52 @@ describe('FieldNames', () => {
     expect(names.size).toBe(MAX_PROBES);
     // The kept ones are still found.
     expect(names.lookup(mem, ...at(mem, colliding[3]!.toUpperCase(), 20))).toBe(kept[3]);
+  });
+});
+
+const mem = Buffer.alloc(4096);
+const put = (at: number, bytes: Uint8Array | string): number => {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+  mem.set(b, at);
+  return b.length;
+};
+const read = (at: number, len: number): string => fieldString(mem, mem, at, len);
+
+describe('fieldString', () => {
+  it('the same bytes twice (anywhere in memory) read as the same string', () => {
+    const a = read(0, put(0, 'application/grpc'));
+    const b = read(100, put(100, 'application/grpc'));
+    expect(a).toBe('application/grpc');
+    expect(b).toBe(a);
+  });
+
+  it('different bytes of the same length never get the cached string', () => {
+    expect(read(0, put(0, 'grpc-status'))).toBe('grpc-status');
+    expect(read(0, put(0, 'grpc-statux'))).toBe('grpc-statux');
+    expect(read(0, put(0, 'grpc-status'))).toBe('grpc-status');
+  });
+
+  it('empty, the longest interned and a longer span', () => {
+    expect(read(0, 0)).toBe('');
+    const max = 'a'.repeat(FIELD_STRING_MAX_LENGTH);
+    expect(read(0, put(0, max))).toBe(max);
+    const long = 'b'.repeat(FIELD_STRING_MAX_LENGTH + 1) + 'c';
+    expect(read(200, put(200, long))).toBe(long);
+  });
+
+  it('bytes past 0x7f are one latin1 character each', () => {
+    const bytes = Uint8Array.from([0x61, 0xe9, 0xff, 0x80]);
+    expect(read(0, put(0, bytes))).toBe('a\u00e9\u00ff\u0080');
+  });
+
+  it('any sequence of spans reads back its own bytes (collisions included)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ min: 0x61, max: 0x62, maxLength: 3 })), { minLength: 1, maxLength: 200 }), (spans) => {
+        for (const s of spans) {
+          put(1000, s);
+          expect(read(1000, s.length)).toBe(Buffer.from(s).toString('latin1'));
+        }
+      }),
+    );
   });
 });
