@@ -22,6 +22,16 @@ export function policyGroup(p: { action: AuthzAction; dryRun: boolean }): number
   if (p.action === 'DENY') return p.dryRun ? 3 : 1;
   return p.dryRun ? 4 : 2;
 }
+/**
+ * What an RBAC filter over these policies is, as Istio builds it: `enforcing` when some ALLOW or
+ * DENY policy is not dry-run (rbac.allowed/denied counted), `auditing` when some policy is AUDIT.
+ */
+export function rbacFilterKinds(policies: ReadonlyArray<{ readonly action: AuthzAction; readonly dryRun: boolean }>): { enforcing: boolean; auditing: boolean } {
+  return {
+    enforcing: policies.some((p) => !p.dryRun && (p.action === 'ALLOW' || p.action === 'DENY')),
+    auditing: policies.some((p) => p.action === 'AUDIT'),
+  };
+}
 export const POLICY_SIZE = 16;
 export const RULE_SIZE = 24;
 export const CLAUSE_SIZE = 8;

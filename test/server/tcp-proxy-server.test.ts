@@ -111,7 +111,8 @@ describe('TcpProxyServer', () => {
       const r = exchange(p.port, 'x');
       await polled(() => p.activeConnections === 1);
       vi.advanceTimersByTime(1599);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The sweep ran inside advanceTimersByTime; a turn for any socket event it would have caused.
+      await new Promise((resolve) => setImmediate(resolve));
       expect(timeouts()).toBe(0);
       expect(p.activeConnections).toBe(1);
       vi.advanceTimersByTime(101);

@@ -11,7 +11,7 @@ import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { ExtAuthzCheck, ExtAuthzVerdict } from '../ext-authz-check.js';
 import type { StatScope, DownstreamStat } from '../../telemetry/stats.js';
 import type { Log } from '../../common/log.js';
-import type { CompiledAuthorization } from '../../compile/authorization.js';
+import { rbacFilterKinds, type CompiledAuthorization } from '../../compile/authorization.js';
 import { peerOf } from '../../tls/authz-peer.js';
 import { istioPolicyId, deniedDetails } from '../../compile/authz-policy-id.js';
 import {
@@ -54,8 +54,7 @@ class Authorizer {
     this.table = table;
     this.compiled = compiled;
     this.deps = deps;
-    this.enforcing = compiled.policies.some((p) => !p.dryRun && (p.action === 'ALLOW' || p.action === 'DENY'));
-    this.auditing = compiled.policies.some((p) => p.action === 'AUDIT');
+    ({ enforcing: this.enforcing, auditing: this.auditing } = rbacFilterKinds(compiled.policies));
   }
 
   /**

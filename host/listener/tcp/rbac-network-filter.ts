@@ -13,7 +13,7 @@
 import type { Log } from '../../common/log.js';
 import type { RbacNetworkStats } from '../../telemetry/stats.js';
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
-import type { CompiledAuthorization } from '../../compile/authorization.js';
+import { rbacFilterKinds, type CompiledAuthorization } from '../../compile/authorization.js';
 import {
   AuthzTable, writeAuthzAttributes, EV_DENIED, EV_CUSTOM, EV_SHADOW_ALLOWED, EV_SHADOW_DENIED, EV_AUDIT,
 } from '../../core/authz/authz-table.js';
@@ -52,8 +52,9 @@ export class RbacNetworkFilter {
     this.#compiled = compiled;
     this.#deps = deps;
     const ps = compiled.policies;
-    this.#enforcing = ps.some((p) => !p.dryRun && (p.action === 'ALLOW' || p.action === 'DENY'));
-    this.#auditing = ps.some((p) => p.action === 'AUDIT');
+    const kinds = rbacFilterKinds(ps);
+    this.#enforcing = kinds.enforcing;
+    this.#auditing = kinds.auditing;
     const custom = ps.filter((p) => p.action === 'CUSTOM' && !p.dryRun).map((p) => p.name);
     if (custom.length > 0) deps.log?.('warn', `rbac (tcp): CUSTOM AuthorizationPolicy ${custom.join(', ')} cannot be asked on TCP (no ext_authz network filter): inbound TCP connections it matches are denied`);
   }
