@@ -52,6 +52,12 @@ export interface Limits {
   perConnectionBufferLimitBytes: number;
   /** TCP proxy: the same toward the upstream (pausing the downstream) — Envoy's cluster per_connection_buffer_limit_bytes, 1 MiB. */
   upstreamPerConnectionBufferLimitBytes: number;
+  /**
+   * Istio's TCP metadata exchange: the largest peer metadata (the Any after the 8-byte header)
+   * taken; a larger one closes the connection (`metadata_exchange.too_large`). Istio's filter has
+   * no bound; the HTTP exchange is bounded by Envoy's 60 KiB request head, so 60 KiB here too.
+   */
+  maxPeerMetadataBytes: number;
   // HTTP/2 on the core codec (listener/http2-core/, the core upstream pool): Envoy's
   // http2_protocol_options flood limits, both sides (core/h2/h2-flood-guard.ts) → GOAWAY
   // ENHANCE_YOUR_CALM, `http2.<reason>`.
@@ -121,6 +127,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDownstreamConnections: 0,
   perConnectionBufferLimitBytes: 1024 * 1024,
   upstreamPerConnectionBufferLimitBytes: 1024 * 1024,
+  maxPeerMetadataBytes: 60 * 1024,
   http2MaxOutboundFrames: 10_000,
   http2MaxOutboundControlFrames: 1_000,
   http2MaxConsecutiveInboundFramesWithEmptyPayload: 1,

@@ -179,9 +179,10 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
   // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
+  const tcpWorkload = opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined);
   const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, authorization: true, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
   tcpIn?.apply(withInboundPassthrough(inboundConfig), 0);
-  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, log: dataLog, ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
+  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, maxPeerMetadataBytes: resolveLimits(opts.limits).maxPeerMetadataBytes, log: dataLog, ...(tcpWorkload !== undefined ? { workload: tcpWorkload } : {}), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
   // inbound listener denies everything rather than serve open (a file config applies below,
   // before any port is bound).

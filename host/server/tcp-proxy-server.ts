@@ -47,7 +47,7 @@ import { TcpProxyConnection, type TcpConnectionOwner } from './tcp-proxy-connect
 import { Stats, type TcpProxyStats } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
 import { IstioTcpMetrics, type IstioTcpSeries } from '../telemetry/istio-tcp-metrics.js';
-import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf } from '../telemetry/istio-labels.js';
+import { serviceOfCluster, UNKNOWN_SERVICE, UNKNOWN_WORKLOAD, workloadLabelsOf, type WorkloadLabels } from '../telemetry/istio-labels.js';
 import { workloadMetadata, UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { autoPassthroughSni, selectTlsRoute, type GatewayPassthroughMode } from '../model/tls-route.js';
 import { isCatchAllCluster } from '../model/catch-all.js';
@@ -119,6 +119,8 @@ export interface TcpTarget {
   readonly security?: ConnectionSecurity | null;
   /** AuthorizationPolicy's destination.ip when `address` is not the original destination (a sidecar's app port: 127.0.0.1); absent: `address`. */
   readonly destinationIp?: string | null;
+  /** The peer's workload as Istio's TCP metadata exchange named it (host/telemetry/tcp-metadata-exchange.ts); absent or null: unknown. */
+  readonly peer?: WorkloadLabels | null;
 }
 
 /** handleTls's options (a sidecar's capture). */
@@ -432,6 +434,8 @@ export class TcpProxyServer {
     }
     socket.on('error', () => {});
     const conn = connInfo(socket, target.address, target.port);
+    conn.security = target.security ?? null;
+    conn.peer = target.peer ?? null;
     if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
     if (service === null) {
@@ -464,6 +468,30 @@ export class TcpProxyServer {
     this.#log(v, conn, '-', '', null, 0, 0, '', denied);
     socket.destroy();
     return false;
+  }
+
+  /**
+   * The ALPN a handed-in TLS connection's ClientHello offers (Envoy's tls_inspector in front of a
+   * sidecar's inbound filter chains, which match on it), read without consuming it: every byte is
+   * put back for whoever terminates the TLS. `done` gets the offered list (empty: none, not TLS,
+   * or the ClientHello did not come within `timeoutMs`), or null when the connection was closed
+   * (a ClientHello over the size limit, the client leaving, this server closing).
+   */
+  inspectAlpn(socket: Socket, timeoutMs: number, done: (alpn: readonly string[] | null) => void): void {
+    if (this.#closing !== null) {
+      socket.destroy();
+      return done(null);
+    }
+    this.#inspecting.add(socket);
+    inspectClientHello(socket, this.#core, this.stats.tlsInspector, { ...this.#inspector, continueOnTimeout: true, timeoutMs }, (outcome) => {
+      this.#inspecting.delete(socket);
+      if (outcome.action === 'close' || this.#closing !== null) {
+        socket.destroy();
+        return done(null);
+      }
+      if (outcome.timedOut) this.stats.downstream.inc('downstream_pre_cx_timeout');
+      done(outcome.alpn);
+    });
   }
 
   /**
@@ -555,13 +583,13 @@ export class TcpProxyServer {
       return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     }
     v.table.retain();
-    const data: TcpConnData = { v, conn, clusterName, series: this.#openSeries(clusterName), sent: 0, received: 0, upstreamLocal: '' };
+    const data: TcpConnData = { v, conn, clusterName, series: this.#openSeries(clusterName, conn), sent: 0, received: 0, upstreamLocal: '' };
     new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress);
   }
 
   /** A connection closed before it had an upstream (flag UH, UO, UF), counted in its Istio series and logged. */
   #refuse(socket: Socket, v: TcpVersion, conn: ConnInfo, clusterName: string, upstream: EndpointAddress | null, flag: string): void {
-    const s = this.#series(clusterName, flag);
+    const s = this.#series(clusterName, flag, conn);
     if (s !== null) {
       s.opened++;
       s.closed++;
@@ -608,22 +636,35 @@ export class TcpProxyServer {
     return this.#accessLog !== undefined || v.logs !== null;
   }
 
-  /** The Istio TCP series of a proxied connection (flags `-`) to `cluster`, from the cache. */
-  #openSeries(cluster: string): IstioTcpSeries | null {
-    const cached = this.#seriesByCluster.get(cluster);
+  /**
+   * The Istio TCP series of a proxied connection (flags `-`) to `cluster`, from a cache: by
+   * cluster for a connection without mTLS or peer metadata, else by cluster, peer principal and
+   * peer node id (the label text is rendered once per distinct peer, not per connection).
+   */
+  #openSeries(cluster: string, conn: ConnInfo): IstioTcpSeries | null {
+    const principal = conn.security?.mutualTls === true ? conn.security.peerSpiffeId ?? '' : null;
+    const key = principal === null && conn.peer === null ? cluster : `${cluster}\n${principal ?? ''}\n${conn.peer === null ? '' : peerKey(conn.peer)}`;
+    const cached = this.#seriesByCluster.get(key);
     if (cached !== undefined) return cached;
-    const s = this.#series(cluster);
-    if (s !== null) this.#seriesByCluster.set(cluster, s);
+    const s = this.#series(cluster, '-', conn);
+    if (s === null) return null;
+    // Bounded as the peer caches are: distinct peers are few; hostile ones cannot grow it.
+    if (this.#seriesByCluster.size >= MAX_CACHED_SERIES) this.#seriesByCluster.clear();
+    this.#seriesByCluster.set(key, s);
     return s;
   }
 
   /** The Istio TCP series of a connection to `cluster` with `flags`. */
-  #series(cluster: string, flags = '-'): IstioTcpSeries | null {
+  #series(cluster: string, flags = '-', conn?: ConnInfo): IstioTcpSeries | null {
     if (this.istio === null) return null;
     const service = cluster === '' ? UNKNOWN_SERVICE : serviceOfCluster(cluster) ?? UNKNOWN_SERVICE;
+    const security = conn?.security ?? null;
+    const mutual = security !== null && security.mutualTls;
     // Istio: the source reporter writes `unknown`; the destination reporter the downstream's
-    // security, and the adopted inbound connections reach the byte proxy in plain text.
-    return this.istio.series(UNKNOWN_WORKLOAD, UNKNOWN, service, flags, this.istio.reporter === 'source' ? 'unknown' : 'none');
+    // security (`mutual_tls` with the peer certificate's SPIFFE ID as source_principal, when
+    // the sidecar terminated the mesh mTLS; else `none`).
+    const policy = this.istio.reporter === 'source' ? 'unknown' : mutual ? 'mutual_tls' : 'none';
+    return this.istio.series(conn?.peer ?? UNKNOWN_WORKLOAD, mutual ? security.peerSpiffeId ?? UNKNOWN : UNKNOWN, service, flags, policy);
   }
 
   /** Every open connection's bytes since its last report, added to its series (Istio's periodic TCP report). */
@@ -686,15 +727,27 @@ interface ConnInfo {
   readonly local: string;
   sni: string;
   route: string;
+  /** A handed-in connection's mesh TLS (its Istio series' policy and principal), null: plaintext. */
+  security: ConnectionSecurity | null;
+  /** The peer's workload from the TCP metadata exchange, null: unknown. */
+  peer: WorkloadLabels | null;
+}
+
+/** Open-connection series cached by cluster and peer, at most (then the cache starts over). */
+const MAX_CACHED_SERIES = 1024;
+
+/** A peer's cache key: its labels' values (a peer is the same series when they are). */
+function peerKey(p: WorkloadLabels): string {
+  return Object.values(p).join('\u0000');
 }
 
 /** A connection nobody logs: its addresses are not read. */
 function noAddresses(): ConnInfo {
-  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '' };
+  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null };
 }
 
 function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
-  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '' };
+  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null };
 }
 
 /** Adds what `session` moved since the last report to its series (sent: to the downstream, received: from it). */

@@ -2,10 +2,13 @@
 // socket handed over by docker/wasmesh-listen.c): the accepted socket's local port is the app
 // port the peer dialled (Istio's `inbound|<port>||`). A connection to an app port is sniffed
 // (host/listener/protocol-sniff.ts; meshConfig protocolDetectionTimeout for server-first
-// protocols): HTTP and TLS (mesh mTLS, PERMISSIVE or STRICT) go to the HTTP connection manager as
-// before; anything else is proxied as TCP to the app at 127.0.0.1:<port> (the inbound cluster),
-// except under STRICT mTLS, where plaintext is refused (closed, counted, logged) as Istio's
-// STRICT chains refuse it.
+// protocols): HTTP, and TLS (mesh mTLS) whose ClientHello offers HTTP by ALPN, go to the HTTP
+// connection manager; TLS offering Istio's TCP names (`istio-peer-exchange`, `istio`:
+// inbound-alpn.ts) is terminated here and proxied as TCP, after Istio's TCP metadata exchange
+// when that ALPN was agreed (listener/tcp/metadata-exchange.ts: the peer's workload labels its
+// istio_tcp_* series); anything else is proxied as TCP to the app at 127.0.0.1:<port> (the
+// inbound cluster), except under STRICT mTLS, where plaintext is refused (closed, counted,
+// logged) as Istio's STRICT chains refuse it.
 // A connection to another port (one the workload does not declare) is passed through as TCP to
 // its original destination by InboundPassthroughCluster (inbound-passthrough.ts), Istio's
 // inbound catch-all, after the mesh mTLS is terminated as PeerAuthentication says (STRICT: TLS
@@ -27,6 +30,13 @@ import { sniffFirstBytes } from './sniff-first-bytes.js';
 import { inboundPassthroughTarget } from './inbound-passthrough.js';
 import { InboundTcpTransport } from './inbound-tcp-transport.js';
 import { listenOn } from '../listener/listen-on.js';
+import type { TcpTarget } from '../server/tcp-proxy-server.js';
+import type { ConnectionSecurity } from '../tls/connection-security.js';
+import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { isMeshTcpAlpn } from './inbound-alpn.js';
+import { exchangeMetadata } from '../listener/tcp/metadata-exchange.js';
+import { encodeExchange, PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
+import { DEFAULT_LIMITS } from '../common/limits.js';
 
 export interface InboundCaptureOptions {
   host: string;
@@ -40,6 +50,10 @@ export interface InboundCaptureOptions {
   log?: Log;
   /** The workload certificate (mesh mTLS terminated on TCP, as the HTTP path's transport uses it). */
   workloadCertificates?: WorkloadCertificateSource;
+  /** This workload, as the TCP metadata exchange names it to peers (absent: an unknown workload is named). */
+  workload?: WorkloadMetadata;
+  /** The largest peer metadata of a TCP exchange (limits.maxPeerMetadataBytes; default 60 KiB). */
+  maxPeerMetadataBytes?: number;
 }
 
 export class InboundCapture {
@@ -50,6 +64,8 @@ export class InboundCapture {
   /** Mesh mTLS on TCP as PeerAuthentication decides it (nothing served before the first config). */
   readonly #tcpTransport: InboundTcpTransport;
   #port = 0;
+  /** This workload's TCP metadata exchange bytes, encoded on first use. */
+  #exchange: Buffer | null = null;
 
   constructor(opts: InboundCaptureOptions) {
     this.#opts = opts;
@@ -88,7 +104,14 @@ export class InboundCapture {
   }
 
   #onConnection(socket: Socket): void {
-    const port = socket.localPort ?? 0;
+    this.adopt(socket, socket.localPort ?? 0);
+  }
+
+  /**
+   * Serves a connection (paused) whose original destination port is `port`: the capture's own
+   * accept reads it from the socket's local address (TPROXY keeps the address dialled).
+   */
+  adopt(socket: Socket, port: number): void {
     if (port === this.#port) {
       this.#opts.http.adoptConnection(socket);
       return;
@@ -101,7 +124,22 @@ export class InboundCapture {
     sniffFirstBytes(socket, this.#detectMs, (protocol, first, timedOut) => {
       this.#pending.delete(socket);
       if (timedOut) this.#count('sniff_timeout');
-      if (protocol === 'http1' || protocol === 'http2' || protocol === 'tls') {
+      if (protocol === 'tls') {
+        // Mesh TLS: HTTP or TCP by the ALPN offered, as Istio's inbound chains match it.
+        socket.unshift(first);
+        this.#pending.add(socket);
+        this.#opts.tcp.inspectAlpn(socket, this.#detectMs, (alpn) => {
+          this.#pending.delete(socket);
+          if (alpn === null) return;
+          if (isMeshTcpAlpn(alpn)) this.#tcpOverTls(socket, port);
+          else {
+            this.#count('sniffed_http');
+            this.#opts.http.adoptConnection(socket);
+          }
+        });
+        return;
+      }
+      if (protocol === 'http1' || protocol === 'http2') {
         this.#count('sniffed_http');
         this.#opts.http.adoptConnection(socket, first);
         return;
@@ -116,8 +154,58 @@ export class InboundCapture {
       this.#count('sniffed_tcp');
       if (first.length > 0) socket.unshift(first);
       // AuthorizationPolicy: the byte proxy's RBAC network filter, with destination.ip the pod's address.
-      this.#opts.tcp.handle(socket, { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) }, destinationIp: socket.localAddress ?? null, security: null });
+      this.#opts.tcp.handle(socket, this.#appTarget(socket, port, null));
     }, () => this.#pending.delete(socket));
+  }
+
+  /** The app port's inbound cluster; AuthorizationPolicy's destination.ip is the pod's address. */
+  #appTarget(socket: Socket, port: number, security: ConnectionSecurity | null): TcpTarget {
+    return { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) }, destinationIp: socket.localAddress ?? null, security };
+  }
+
+  /** Mesh TLS carrying TCP to an app port: terminated as the mode says, then to the app. */
+  #tcpOverTls(socket: Socket, port: number): void {
+    if (this.#tcpTransport.kind === null) {
+      this.#count('tcp_refused');
+      socket.destroy();
+      return;
+    }
+    this.#count('sniffed_tcp_tls');
+    const local = socket.localAddress ?? null;
+    this.#tcpTransport.accept(socket, (plain, security) => {
+      const target: TcpTarget = { ...this.#appTarget(plain, port, security), destinationIp: local };
+      this.#toByteProxy(plain, target);
+    });
+  }
+
+  /**
+   * Hands the plaintext of a connection to the byte proxy: when its TLS agreed on
+   * `istio-peer-exchange`, after Istio's TCP metadata exchange (the peer's workload goes with it;
+   * a malformed or oversized exchange, or none in time, closes the connection, counted as
+   * `metadata_exchange.<why>`); otherwise at once (`metadata_exchange.alpn_protocol_not_found`
+   * for TLS without it, as Istio counts it).
+   */
+  #toByteProxy(plain: Socket, target: TcpTarget): void {
+    const security = target.security ?? null;
+    if (security === null || security.alpn !== PEER_EXCHANGE_ALPN) {
+      if (security !== null) this.#count('metadata_exchange.alpn_protocol_not_found');
+      this.#opts.tcp.handle(plain, target);
+      return;
+    }
+    this.#count('metadata_exchange.alpn_protocol_found');
+    this.#count('metadata_exchange.metadata_added');
+    this.#exchange ??= encodeExchange(this.#opts.workload ?? workloadMetadata({}));
+    this.#pending.add(plain);
+    exchangeMetadata(plain, this.#exchange, { maxBytes: this.#opts.maxPeerMetadataBytes ?? DEFAULT_LIMITS.maxPeerMetadataBytes }, (outcome) => {
+      this.#pending.delete(plain);
+      if (outcome.kind === 'error') {
+        this.#count(`metadata_exchange.${outcome.error}`);
+        this.#opts.log?.('warn', `inbound TCP connection from ${plain.remoteAddress ?? '?'} (${security.peerSpiffeId ?? 'no principal'}) closed: metadata exchange failed: ${outcome.detail}`);
+        plain.destroy();
+        return;
+      }
+      this.#opts.tcp.handle(plain, { ...target, peer: outcome.peer.labels });
+    });
   }
 
   /** A port the workload does not declare: mesh TLS terminated as the mode says, then to its original destination. */
@@ -130,7 +218,7 @@ export class InboundCapture {
     const target = inboundPassthroughTarget(socket.localAddress ?? '', port);
     this.#tcpTransport.accept(socket, (plain, security) => {
       this.#count(security === null ? 'passthrough' : 'passthrough_tls');
-      this.#opts.tcp.handle(plain, security === null ? target : { ...target, security });
+      this.#toByteProxy(plain, security === null ? target : { ...target, security });
     });
   }
 }

@@ -18,6 +18,8 @@ import { InboundTransport } from '../server/inbound-transport.js';
 import { createDownstreamTransport } from '../listener/transport/create-transport.js';
 import { SOCKET_TAKEN } from '../listener/transport/downstream-transport.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
+import { DEFAULT_DOWNSTREAM_ALPN } from '../listener/transport/tls.js';
+import { PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
 
 /** A TLS record's first byte (a ClientHello's handshake record): PERMISSIVE's test, as the HTTP path's. */
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -56,8 +58,11 @@ export class InboundTcpTransport {
    */
   set(config: DownstreamTransportConfig, detectMs: number): void {
     if (config.kind !== 'raw') {
-      // PERMISSIVE's plaintext is told apart here (the byte proxy reads it): the transport is TLS only.
-      const tls: DownstreamTransportConfig = { kind: 'tls', tls: config.tls };
+      // PERMISSIVE's plaintext is told apart here (the byte proxy reads it): the transport is TLS
+      // only. Istio's TCP chains accept `istio-peer-exchange` (its TCP metadata exchange) first:
+      // the server's order decides, so a client offering it gets it.
+      const alpn = config.tls.alpn ?? DEFAULT_DOWNSTREAM_ALPN;
+      const tls: DownstreamTransportConfig = { kind: 'tls', tls: { ...config.tls, alpn: [PEER_EXCHANGE_ALPN, ...alpn.filter((a) => a !== PEER_EXCHANGE_ALPN)] } };
       const o = this.#opts;
       if (this.#tls === null) this.#tls = new InboundTransport((c) => createDownstreamTransport(c, o.stats, o.log, o.workloadCertificates), tls);
       else this.#tls.set(tls);

@@ -15,7 +15,9 @@ export const PEER_METADATA_ID = 'x-envoy-peer-metadata-id';
 
 const STRUCT = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/struct.proto')!).lookupType('google.protobuf.Struct');
 
-type Value = { stringValue?: string; structValue?: { fields?: Record<string, Value> }; listValue?: { values?: Value[] } };
+/** A google.protobuf.Value as protobufjs's JSON form has it. */
+export type PeerValue = { stringValue?: string; structValue?: { fields?: Record<string, PeerValue> }; listValue?: { values?: PeerValue[] } };
+type Value = PeerValue;
 
 function str(s: string): Value {
   return { stringValue: s };
@@ -36,11 +38,11 @@ function podOf(nodeId: string, namespace: string): string | null {
   return part.endsWith(suffix) ? part.slice(0, -suffix.length) : part;
 }
 
-/** The `x-envoy-peer-metadata` value of this workload (computed once per proxy). */
-export function encodePeerMetadata(w: WorkloadMetadata): string {
-  const labels: Record<string, Value> = {};
+/** The fields of this workload's node metadata Struct, as `google.protobuf.Struct` JSON for protobufjs. */
+export function peerMetadataFields(w: WorkloadMetadata): Record<string, PeerValue> {
+  const labels: Record<string, PeerValue> = {};
   for (const [k, v] of Object.entries(w.labels)) labels[k] = str(v);
-  const fields: Record<string, Value> = {
+  const fields: Record<string, PeerValue> = {
     NAME: str(podOf(w.nodeId, w.namespace) ?? w.name),
     NAMESPACE: str(w.namespace),
     LABELS: { structValue: { fields: labels } },
@@ -53,7 +55,12 @@ export function encodePeerMetadata(w: WorkloadMetadata): string {
   if (w.instanceIp !== 'unknown') fields['INSTANCE_IPS'] = str(w.instanceIp);
   const sa = serviceAccountOf(w.principal);
   if (sa !== null) fields['SERVICE_ACCOUNT'] = str(sa);
-  const bytes = STRUCT.encode(STRUCT.fromObject({ fields })).finish();
+  return fields;
+}
+
+/** The `x-envoy-peer-metadata` value of this workload (computed once per proxy). */
+export function encodePeerMetadata(w: WorkloadMetadata): string {
+  const bytes = STRUCT.encode(STRUCT.fromObject({ fields: peerMetadataFields(w) })).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
@@ -89,7 +96,11 @@ export function decodePeerMetadata(value: string): PeerMetadata | null {
   } catch {
     return null;
   }
-  const f = decoded.fields ?? {};
+  return peerMetadataOf(decoded.fields ?? {});
+}
+
+/** The fields the metrics read from a node metadata Struct's fields (HTTP's header or TCP's exchange). */
+export function peerMetadataOf(f: Record<string, Value>): PeerMetadata {
   const s = (k: string): string | undefined => {
     const v = f[k]?.stringValue;
     return typeof v === 'string' && v !== '' ? v : undefined;
@@ -97,6 +108,11 @@ export function decodePeerMetadata(value: string): PeerMetadata | null {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(f['LABELS']?.structValue?.fields ?? {})) if (typeof v.stringValue === 'string') labels[k] = v.stringValue;
   return { name: s('NAME'), namespace: s('NAMESPACE'), workloadName: s('WORKLOAD_NAME'), cluster: s('CLUSTER_ID'), labels };
+}
+
+/** The istio_* labels of a peer from its decoded metadata. */
+export function peerLabelsOf(m: PeerMetadata): WorkloadLabels {
+  return peerWorkloadLabels({ name: m.workloadName ?? m.name, namespace: m.namespace, labels: m.labels, cluster: m.cluster });
 }
 
 /** Bounded: peers' metadata values are few; a flood of distinct (hostile) values cannot grow it. */
@@ -111,7 +127,7 @@ export class PeerCache {
     let labels = this.#byValue.get(value);
     if (labels !== undefined) return labels;
     const m = decodePeerMetadata(value);
-    labels = m === null ? null : peerWorkloadLabels({ name: m.workloadName ?? m.name, namespace: m.namespace, labels: m.labels, cluster: m.cluster });
+    labels = m === null ? null : peerLabelsOf(m);
     if (this.#byValue.size >= MAX_CACHED) this.#byValue.clear();
     this.#byValue.set(value, labels);
     return labels;

@@ -33,6 +33,8 @@ import { WorkloadCredential } from '../../tls/workload-credential.js';
 import { SOCKET_TAKEN, type ConnectionStart, type DownstreamTransport } from './downstream-transport.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** ALPN a downstream TLS listener accepts unless told otherwise, in the server's order of preference (h2 first: the listener serves both). */
+export const DEFAULT_DOWNSTREAM_ALPN: readonly string[] = ['h2', 'http/1.1', 'istio-h2', 'istio-http/1.1', 'istio'];
 const START = Symbol('wasmesh.start');
 
 interface PendingSocket extends Socket {
@@ -79,7 +81,7 @@ export class TlsDownstreamTransport implements DownstreamTransport {
       requestCert: settings.requireClientCertificate,
       rejectUnauthorized: false,
       // h2 first: the server's order decides, and the listener serves both (HTTP/2 sessions in listener/http2/).
-      ALPNProtocols: [...(settings.alpn ?? ['h2', 'http/1.1', 'istio-h2', 'istio-http/1.1', 'istio'])],
+      ALPNProtocols: [...(settings.alpn ?? DEFAULT_DOWNSTREAM_ALPN)],
       minVersion: settings.minProtocolVersion ?? 'TLSv1.2',
       handshakeTimeout: settings.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       ticketKeys,
