@@ -109,7 +109,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   // A TLS passthrough port is a byte proxy too, with the tls_inspector in front (by its config).
   const isTcpPort = (mesh: MeshConfig | undefined, port: number): boolean => (mesh?.gatewayTcpListeners ?? []).some((l) => l.port === port) || (mesh?.gatewayPassthroughListeners ?? []).some((l) => l.port === port);
   const tcpServerFor = (e: (typeof extra)[number]): TcpProxyServer =>
-    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: accessLog.entries(envoyAccessLogLine), ...(opts.tlsInspector !== undefined ? { tlsInspector: opts.tlsInspector } : {}) });
+    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: accessLog.entries(envoyAccessLogLine), ...(opts.tlsInspector !== undefined ? { tlsInspector: opts.tlsInspector } : {}) });
   const tcpServers = (): TcpProxyServer[] => extra.map((e) => e.tcp).filter((t): t is TcpProxyServer => t !== null);
   const all = [proxy, ...extra.map((e) => e.server)];
   // Created once the main thread listens: the workers accept on its socket.

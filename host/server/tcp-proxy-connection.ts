@@ -11,6 +11,12 @@
 // object's methods. What a connect failure and a session's end mean for stats, Istio series and
 // access logs is the server's (TcpConnectionOwner).
 import { connect, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { exchangeMetadata } from '../listener/tcp/metadata-exchange.js';
+import { PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
+import type { WorkloadLabels } from '../telemetry/istio-labels.js';
+import type { TransportSocketFactory } from '../upstream/transport/transport-socket.js';
+import { spiffeIdOf } from '../tls/peer-certificate.js';
 import { idleSweepFor, type IdleCandidate, type IdleSweep } from '../listener/tcp/idle-sweep.js';
 import { TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../listener/tcp/tcp-proxy-session.js';
 import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
@@ -26,6 +32,12 @@ export interface TcpConnectionOwner<T> {
   readonly idleTimeoutMs: number;
   /** Bytes queued toward each side before the other's reading is paused. */
   readonly bufferLimits: { toDownstream: number; toUpstream: number };
+  /** This workload's TCP metadata exchange bytes for mesh mTLS upstreams (null: none is run). */
+  readonly exchange: Buffer | null;
+  /** The largest peer metadata taken from an upstream's exchange. */
+  readonly maxPeerMetadataBytes: number;
+  /** An upstream's metadata exchange failed (counted already; the connect then fails with UF). */
+  exchangeFailed?(c: TcpProxyConnection<T>, detail: string): void;
   /** The connect failed or timed out (counted already): the downstream is closed with UF. */
   connectFailed(c: TcpProxyConnection<T>): void;
   /** The upstream is connected and the session runs. */
@@ -41,6 +53,8 @@ export interface AdmittedConnection {
   release(): void;
   readonly settings: PoolSettings;
   readonly stats: ClusterStats;
+  /** The cluster's transport: plain TCP, or its TLS origination (mesh mTLS). */
+  readonly transport: TransportSocketFactory;
 }
 
 /** The downstream's reader once it streams (one function, not one per connection). */
@@ -73,19 +87,24 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     this.lease = lease;
     this.data = data;
     const settings = admitted.settings;
-    // The upstream reads into a buffer of its own (no 64 KiB allocation per read; docs/tcp.md).
-    const reader = new UserBufferReader({ pipelined: true });
     const ka = settings.tcpKeepalive;
-    const upstream = (this.upstream = connect({
-      host: lease.endpoint.address,
-      port: lease.endpoint.port,
-      localAddress: bindAddress,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: reader.onread,
-      keepAlive: ka !== null,
-      keepAliveInitialDelay: ka?.timeMs ?? 0,
-    }));
+    const transport = admitted.transport;
+    // Plain TCP: the upstream reads into a buffer of its own (no 64 KiB allocation per read;
+    // docs/tcp.md). TLS (the cluster's mesh mTLS): Node's reads, so the peer's TCP metadata
+    // exchange can be read off the stream before the session pipes it.
+    const reader = transport.readyEvent === 'connect' ? new UserBufferReader({ pipelined: true }) : null;
+    const upstream = (this.upstream = reader !== null
+      ? connect({
+        host: lease.endpoint.address,
+        port: lease.endpoint.port,
+        localAddress: bindAddress,
+        allowHalfOpen: true,
+        noDelay: true,
+        onread: reader.onread,
+        keepAlive: ka !== null,
+        keepAliveInitialDelay: ka?.timeMs ?? 0,
+      })
+      : transport.connect(lease.endpoint.address, lease.endpoint.port, { noDelay: true, keepAlive: ka === null ? null : { timeMs: ka.timeMs }, allowHalfOpen: true }));
     owner.connecting.add(downstream);
     // `on`, not `once` (no wrapper per connection): each of these events comes once, and the
     // handlers are removed or harmless after it.
@@ -93,7 +112,44 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     this.#connectSweep = idleSweepFor(settings.connectTimeoutMs);
     this.#connectSweep.add(this);
     upstream.on('error', this.#upstreamError);
-    upstream.on('connect', () => this.#connected(reader));
+    if (reader !== null) upstream.on('connect', () => this.#connected(reader));
+    else upstream.on('secureConnect', () => this.#secured());
+  }
+
+  /** The peer's workload, when the TCP metadata exchange on the upstream named it; else null. */
+  peer: WorkloadLabels | null = null;
+  /** The upstream certificate's SPIFFE ID (mesh mTLS), else null. */
+  upstreamPrincipal: string | null = null;
+
+  /**
+   * The TLS upstream is verified: with `istio-peer-exchange` agreed, Istio's TCP metadata
+   * exchange first (within the connect timeout; a bad one fails the connect, counted as
+   * `metadata_exchange.<why>` on the cluster), then the session.
+   */
+  #secured(): void {
+    const upstream = this.upstream as TLSSocket;
+    this.upstreamPrincipal = spiffeIdOf(upstream.getPeerCertificate());
+    const ours = this.#owner.exchange;
+    if (upstream.alpnProtocol !== PEER_EXCHANGE_ALPN || ours === null) {
+      if (ours !== null) this.admitted.stats.incDynamic('metadata_exchange.alpn_protocol_not_found');
+      return this.#connected(null);
+    }
+    const stats = this.admitted.stats;
+    stats.incDynamic('metadata_exchange.alpn_protocol_found');
+    stats.incDynamic('metadata_exchange.metadata_added');
+    exchangeMetadata(upstream, ours, { maxBytes: this.#owner.maxPeerMetadataBytes, timeoutMs: 0 }, (outcome) => {
+      if (!this.#owner.connecting.has(this.downstream)) return;
+      if (outcome.kind === 'error') {
+        stats.incDynamic(`metadata_exchange.${outcome.error}`);
+        this.#owner.exchangeFailed?.(this, outcome.detail);
+        upstream.destroy();
+        this.admitted.stats.inc('upstream_cx_connect_fail');
+        this.lease.report('connect_failed');
+        return this.#connectFailed();
+      }
+      this.peer = outcome.peer.labels;
+      this.#connected(null);
+    });
   }
 
   /** The connect timeout (called by the sweep once the connect has taken connectTimeoutMs). */
@@ -129,7 +185,7 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     this.#owner.connectFailed(this);
   }
 
-  #connected(reader: UserBufferReader): void {
+  #connected(reader: UserBufferReader | null): void {
     const owner = this.#owner;
     this.#connectSweep.delete(this);
     owner.connecting.delete(this.downstream);
@@ -138,7 +194,9 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     const cluster = this.admitted.stats;
     cluster.inc('upstream_cx_total');
     cluster.inc('upstream_cx_active');
-    const opts: TcpSessionOptions = { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: owner.bufferLimits };
+    const opts: TcpSessionOptions = reader !== null
+      ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: owner.bufferLimits }
+      : { idleTimeoutMs: owner.idleTimeoutMs, pipelined: true, bufferLimits: owner.bufferLimits };
     // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
     // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
     owner.opened(this, new TcpProxySession(this.downstream, this.upstream, opts, this));

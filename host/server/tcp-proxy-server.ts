@@ -60,6 +60,8 @@ import { compileAuthorization } from '../compile/authorization.js';
 import { RbacNetworkFilter } from '../listener/tcp/rbac-network-filter.js';
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { AccessLogFiles } from '../telemetry/access-log-files.js';
+import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
+import { encodeExchange } from '../telemetry/tcp-metadata-exchange.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -78,8 +80,10 @@ export interface TcpProxyServerOptions {
   seed?: number;
   coreModule?: WebAssembly.Module;
   operationalLog?: Log;
-  /** Who this proxy's workload is (Istio metrics labels); absent: `unknown`. */
+  /** Who this proxy's workload is (Istio metrics labels, the TCP metadata exchange); absent: `unknown`. */
   workload?: WorkloadMetadata;
+  /** The workload certificate: mesh mTLS to endpoints of ISTIO_MUTUAL clusters (absent: such a config is refused). */
+  workloadCertificates?: WorkloadCertificateSource;
   /** Istio's TCP metrics: reporter `source` (a gateway, a sidecar's outbound), `destination` (a sidecar's inbound), or off. Default source. */
   istioMetrics?: 'source' | 'destination' | 'off';
   /** How often open connections' bytes are added to istio_tcp_*_bytes_total (Istio's tcp_reporting_duration); default 5 s, 0: at close only. */
@@ -158,8 +162,8 @@ interface TcpConnData {
   readonly v: TcpVersion;
   readonly conn: ConnInfo;
   readonly clusterName: string;
-  /** The series of a proxied connection to the cluster (flags `-`); null: Istio metrics off. */
-  readonly series: IstioTcpSeries | null;
+  /** The series of a proxied connection to the cluster (flags `-`; the peer's once its mTLS named it); null: Istio metrics off. */
+  series: IstioTcpSeries | null;
   sent: number;
   received: number;
   /** The upstream socket's local address, read at connect when something logs it. */
@@ -210,12 +214,17 @@ export class TcpProxyServer {
     this.#core = new Core(opts.coreModule);
     const reserved = opts.reservedPorts;
     const passthroughGuard = reserved === undefined ? undefined : new PassthroughGuard(reserved);
-    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog, ...(passthroughGuard !== undefined ? { passthroughGuard } : {}) });
+    // Mesh mTLS to an endpoint (auto mTLS, DestinationRule ISTIO_MUTUAL) with the workload
+    // certificate, offering Istio's TCP ALPN (istio-peer-exchange, istio).
+    this.#clusters = new ClusterManager(this.#core, this.stats, this.limits, new CoreHttp1Codec(this.#core), { seed: opts.seed, log: opts.operationalLog, byteProxy: true, ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), ...(passthroughGuard !== undefined ? { passthroughGuard } : {}) });
     this.#adopt = opts.adopt === true;
     this.#authorization = opts.authorization === true;
     this.#gatewayPort = opts.gatewayPort;
     // limits.perConnectionBufferLimitBytes toward the downstream, upstreamPerConnectionBufferLimitBytes toward the upstream.
-    this.#owner = this.#connectionOwner(opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes });
+    // The TCP metadata exchange names this workload to mesh mTLS upstreams (Istio's outbound
+    // tcp_proxy chains run istio.metadata_exchange upstream); off with the Istio metrics.
+    const exchange = opts.istioMetrics === 'off' ? null : encodeExchange(opts.workload ?? workloadMetadata({}));
+    this.#owner = this.#connectionOwner(opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes }, exchange);
     this.#opLog = opts.operationalLog;
     this.#inspector = opts.tlsInspector ?? {};
     this.#listenerStats = this.stats.tcp(`0.0.0.0_${opts.gatewayPort}`);
@@ -436,6 +445,7 @@ export class TcpProxyServer {
     const conn = connInfo(socket, target.address, target.port);
     conn.security = target.security ?? null;
     conn.peer = target.peer ?? null;
+    conn.peerPrincipal = conn.security?.mutualTls === true ? conn.security.peerSpiffeId : null;
     if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
     if (service === null) {
@@ -583,7 +593,7 @@ export class TcpProxyServer {
       return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     }
     v.table.retain();
-    const data: TcpConnData = { v, conn, clusterName, series: this.#openSeries(clusterName, conn), sent: 0, received: 0, upstreamLocal: '' };
+    const data: TcpConnData = { v, conn, clusterName, series: admitted.transport.readyEvent === 'connect' ? this.#openSeries(clusterName, conn) : null, sent: 0, received: 0, upstreamLocal: '' };
     new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress);
   }
 
@@ -600,14 +610,24 @@ export class TcpProxyServer {
   }
 
   /** What this server's connections call back (one object for all of them). */
-  #connectionOwner(idleTimeoutMs: number, bufferLimits: { toDownstream: number; toUpstream: number }): TcpConnectionOwner<TcpConnData> {
+  #connectionOwner(idleTimeoutMs: number, bufferLimits: { toDownstream: number; toUpstream: number }, exchange: Buffer | null): TcpConnectionOwner<TcpConnData> {
     return {
       connecting: this.#connecting,
       idleTimeoutMs,
       bufferLimits,
+      exchange,
+      maxPeerMetadataBytes: this.limits.maxPeerMetadataBytes,
+      exchangeFailed: (c, detail) => this.#opLog?.('warn', `tcp upstream ${addressWithPort(c.lease.endpoint.address, c.lease.endpoint.port)} (cluster ${c.data.clusterName}): metadata exchange failed: ${detail}`),
       connectFailed: (c) => this.#refuse(c.downstream, c.data.v, c.data.conn, c.data.clusterName, c.lease.endpoint, 'UF'),
       opened: (c, session) => {
         const d = c.data;
+        if (d.series === null) {
+          // A TLS upstream's series is known once its mesh mTLS (certificate, metadata exchange)
+          // named the destination (null again when the Istio metrics are off).
+          d.conn.peer = c.peer;
+          d.conn.peerPrincipal = c.upstreamPrincipal;
+          d.series = this.#openSeries(d.clusterName, d.conn);
+        }
         if (d.series !== null) d.series.opened++;
         if (this.#logs(d.v)) d.upstreamLocal = addressWithPort(c.upstream.localAddress, c.upstream.localPort);
         this.#sessions.set(session, d);
@@ -642,8 +662,9 @@ export class TcpProxyServer {
    * peer node id (the label text is rendered once per distinct peer, not per connection).
    */
   #openSeries(cluster: string, conn: ConnInfo): IstioTcpSeries | null {
-    const principal = conn.security?.mutualTls === true ? conn.security.peerSpiffeId ?? '' : null;
-    const key = principal === null && conn.peer === null ? cluster : `${cluster}\n${principal ?? ''}\n${conn.peer === null ? '' : peerKey(conn.peer)}`;
+    const principal = conn.peerPrincipal;
+    const mutual = conn.security?.mutualTls === true;
+    const key = principal === null && conn.peer === null && !mutual ? cluster : `${cluster}\n${mutual ? 'm' : ''}\n${principal ?? ''}\n${conn.peer === null ? '' : peerKey(conn.peer)}`;
     const cached = this.#seriesByCluster.get(key);
     if (cached !== undefined) return cached;
     const s = this.#series(cluster, '-', conn);
@@ -664,7 +685,7 @@ export class TcpProxyServer {
     // security (`mutual_tls` with the peer certificate's SPIFFE ID as source_principal, when
     // the sidecar terminated the mesh mTLS; else `none`).
     const policy = this.istio.reporter === 'source' ? 'unknown' : mutual ? 'mutual_tls' : 'none';
-    return this.istio.series(conn?.peer ?? UNKNOWN_WORKLOAD, mutual ? security.peerSpiffeId ?? UNKNOWN : UNKNOWN, service, flags, policy);
+    return this.istio.series(conn?.peer ?? UNKNOWN_WORKLOAD, conn?.peerPrincipal ?? UNKNOWN, service, flags, policy);
   }
 
   /** Every open connection's bytes since its last report, added to its series (Istio's periodic TCP report). */
@@ -731,6 +752,8 @@ interface ConnInfo {
   security: ConnectionSecurity | null;
   /** The peer's workload from the TCP metadata exchange, null: unknown. */
   peer: WorkloadLabels | null;
+  /** The peer's SPIFFE ID from its mesh certificate (the downstream's, or the upstream's on the source reporter), null: unknown. */
+  peerPrincipal: string | null;
 }
 
 /** Open-connection series cached by cluster and peer, at most (then the cache starts over). */
@@ -743,11 +766,11 @@ function peerKey(p: WorkloadLabels): string {
 
 /** A connection nobody logs: its addresses are not read. */
 function noAddresses(): ConnInfo {
-  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null };
+  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null, peerPrincipal: null };
 }
 
 function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
-  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null };
+  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null, peerPrincipal: null };
 }
 
 /** Adds what `session` moved since the last report to its series (sent: to the downstream, received: from it). */

@@ -23,7 +23,8 @@ import type { Http1Codec } from './conn-pool/http1/http1-codec.js';
 import { RAW_TRANSPORT } from './transport/raw.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { transportKey, upstreamTlsSettings } from './cluster-transport.js';
-import { upstreamProtocol, withH2Alpn } from './upstream-protocol.js';
+import { upstreamProtocol, withH2Alpn, withTcpAlpn } from './upstream-protocol.js';
+
 import { TlsTransportSocketFactory } from './transport/tls.js';
 import type { TransportSocketFactory } from './transport/transport-socket.js';
 import type { UpstreamTlsSettings } from '../tls/tls-settings.js';
@@ -96,6 +97,8 @@ export interface ClusterManagerOptions {
   passthroughGuard?: PassthroughGuard;
   /** HTTP/2 upstream connections: node:http2 (default) or the core codec (http2-upstream-codec.ts). */
   http2UpstreamCodec?: Http2UpstreamCodec;
+  /** The clusters of a byte proxy (TcpProxyServer): their mesh TLS offers Istio's TCP ALPN, not HTTP's. */
+  byteProxy?: boolean;
 }
 
 /** One consistent-hash table, shared by the versions whose endpoint list it was built for. */
@@ -114,6 +117,11 @@ export class ConnectionUnit {
 
   constructor(m: ManagedCluster) {
     this.#m = m;
+  }
+
+  /** How the cluster's connections are made (plain TCP, or its TLS origination). */
+  get transport(): TransportSocketFactory {
+    return this.#m.pool.transport;
   }
 
   /** The cluster's connect settings now (connectTimeout, tcpKeepalive). */
@@ -267,6 +275,7 @@ export class ClusterManager {
   readonly #workloadCertificates: WorkloadCertificateSource | undefined;
   readonly #log: Log | undefined;
   readonly #passthroughGuard: PassthroughGuard | undefined;
+  readonly #byteProxy: boolean;
   readonly #clusters = new Map<string, ManagedCluster>();
   readonly #versions = new Map<RouteTable, ClusterView[]>();
   /**
@@ -293,6 +302,7 @@ export class ClusterManager {
     this.#workloadCertificates = opts.workloadCertificates;
     this.#log = opts.log;
     this.#passthroughGuard = opts.passthroughGuard;
+    this.#byteProxy = opts.byteProxy === true;
     this.#h2Core = opts.http2UpstreamCodec === 'core' ? core : null;
   }
 
@@ -318,8 +328,8 @@ export class ClusterManager {
       // Transports whose settings are new or changed: built here, so a refused one (a missing
       // file, ISTIO_MUTUAL without a workload certificate source) changes nothing.
       for (const c of mesh.clusters) {
-        const h2 = upstreamProtocol(c) === 'http2';
-        const settings = h2 ? withH2Alpn(this.#tlsFor(c)) : this.#tlsFor(c);
+        const h2 = !this.#byteProxy && upstreamProtocol(c) === 'http2';
+        const settings = this.#byteProxy ? withTcpAlpn(this.#tlsFor(c)) : h2 ? withH2Alpn(this.#tlsFor(c)) : this.#tlsFor(c);
         // The protocol is part of the key: a cluster that changes it gets a new pool.
         const key = (h2 ? 'h2|' : '') + transportKey(settings);
         const prev = this.#clusters.get(c.name);

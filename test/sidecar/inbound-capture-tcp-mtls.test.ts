@@ -6,7 +6,7 @@
 // `istio-http/1.1, istio, http/1.1` and goes to the HTTP connection manager. The destination
 // reporter's istio_tcp_* then say `mutual_tls`, the client's SPIFFE ID and the client's workload.
 // The client here is what an Istio sidecar's upstream side does on such a connection.
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
@@ -76,9 +76,15 @@ async function pod(mode: EffectiveMtlsMode, opts: { greeting?: string; maxPeerMe
   capture.apply(mesh, mode === 'DISABLE' ? { kind: 'raw' } : inboundTransportConfig(mode));
   open.push(capture);
   const front = async (port: number): Promise<number> => {
-    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => capture.adopt(s, port));
+    const sockets = new Set<Socket>();
+    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      capture.adopt(s, port);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    open.push({ close: () => new Promise((r) => { server.close(r); }) });
+    // Closed with whatever is still open (a handshake a failed client left), not after its timeout.
+    open.push({ close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(r); }) });
     return (server.address() as { port: number }).port;
   };
   const port = await front(appPort);
@@ -264,5 +270,107 @@ describe('bad exchanges are closed and counted, the app never reached', () => {
     await talk(p.port, ISTIO_TCP, '', Buffer.from([0x3d, 0x23]));
     expect(p.stat('sidecar_inbound.metadata_exchange.closed')).toBe(1);
     expect(p.accepted()).toBe(0);
+  });
+});
+
+describe('wasmesh to wasmesh: the outbound byte proxy originates Istio\'s TCP mTLS', () => {
+  const CLUSTER = 'outbound|5005||cart.shop.svc.cluster.local';
+
+  /** A client sidecar's outbound byte proxy whose cart cluster is ISTIO_MUTUAL to `port`; returns the port its app dials. */
+  async function clientSide(port: number, san = 'spiffe://cluster.local/ns/shop/sa/cart'): Promise<{ port: number; tcp: TcpProxyServer; warnings: string[] }> {
+    const cell = new WorkloadCertificateCell();
+    cell.set(client);
+    const warnings: string[] = [];
+    const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 }, istioMetrics: 'source', workload: { ...CLIENT, principal: 'spiffe://cluster.local/ns/shop/sa/client' }, workloadCertificates: cell, tcpReportingMs: 0, operationalLog: (_l, m) => warnings.push(m) });
+    tcp.apply({
+      virtualHosts: [],
+      clusters: [{ name: CLUSTER, host: 'cart.shop.svc.cluster.local', port: 5005, subset: null, endpoints: [{ address: '127.0.0.1', port, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN', tls: { mode: 'ISTIO_MUTUAL', auto: true, subjectAltNames: [san] } }],
+    }, 1);
+    open.push(tcp);
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, { address: '10.96.0.5', port: 5005, service: { host: 'cart.shop.svc.cluster.local', cluster: CLUSTER } }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { server.close(r); }) });
+    return { port: (server.address() as { port: number }).port, tcp, warnings };
+  }
+
+  /** The app's plaintext exchange through the client side: `text`, half-close, all until the close. */
+  function plain(port: number, text: string): Promise<string> {
+    return new Promise((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+      let got = '';
+      s.once('connect', () => s.end(text));
+      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      setTimeout(() => s.destroy(), 8000).unref();
+    });
+  }
+
+  test('both reporters name the other workload: istio_tcp_* with the peer\'s labels, principals and bytes on each side', async () => {
+    const server = await pod('STRICT');
+    const c = await clientSide(server.port);
+    const got = await plain(c.port, 'ping');
+    expect(got).toBe('app:ping');
+    await closed(server, 1);
+    for (let i = 0; i < 500 && (c.tcp.istio!.snapshot()[0]?.closed ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const src = c.tcp.istio!.snapshot();
+    expect(src).toHaveLength(1);
+    expect(src[0]).toMatchObject({ opened: 1, closed: 1, received: 4, sent: 8 });
+    expect(src[0]!.labels).toContain('reporter="source"');
+    expect(src[0]!.labels).toContain('source_workload="client"');
+    for (const l of ['destination_workload="cart"', 'destination_workload_namespace="shop"', 'destination_principal="spiffe://cluster.local/ns/shop/sa/cart"', 'destination_app="cart"', 'destination_version="v2"', 'destination_service="cart.shop.svc.cluster.local"']) expect(src[0]!.labels).toContain(l);
+    expect(src[0]!.labels).toContain('connection_security_policy="unknown"');
+    const dst = server.series();
+    expect(dst[0]).toMatchObject({ opened: 1, closed: 1, received: 4, sent: 8 });
+    expect(dst[0]!.labels).toContain('source_workload="client"');
+    expect(dst[0]!.labels).toContain('source_principal="spiffe://cluster.local/ns/shop/sa/client"');
+    expect(dst[0]!.labels).toContain('connection_security_policy="mutual_tls"');
+    const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
+    expect(stat(`cluster.${CLUSTER}.ssl.handshake`)).toBe(1);
+    expect(stat(`cluster.${CLUSTER}.metadata_exchange.alpn_protocol_found`)).toBe(1);
+  });
+
+  test('a server-first app through both proxies: the greeting arrives though the client app never writes', async () => {
+    const server = await pod('STRICT', { greeting: 'READY' });
+    const c = await clientSide(server.port);
+    const got = await new Promise<string>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: c.port });
+      let data = '';
+      s.on('data', (d: Buffer) => {
+        data += d.toString();
+        if (data === 'READY') s.destroy();
+      });
+      s.on('error', () => {});
+      s.on('close', () => resolve(data));
+      setTimeout(() => s.destroy(), 8000).unref();
+    });
+    expect(got).toBe('READY');
+  });
+
+  test('an upstream whose certificate is not the expected identity fails the connect (UF), nothing reaches the app', async () => {
+    const server = await pod('STRICT');
+    const c = await clientSide(server.port, 'spiffe://cluster.local/ns/shop/sa/someone-else');
+    expect(await plain(c.port, 'ping')).toBe('');
+    expect(server.accepted()).toBe(0);
+    const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
+    expect(stat(`cluster.${CLUSTER}.upstream_cx_connect_fail`)).toBe(1);
+    expect(c.tcp.istio!.snapshot()[0]!.labels).toContain('response_flags="UF"');
+  });
+
+  test('an upstream whose exchange is malformed fails the connect, counted on the cluster', async () => {
+    // A server that agrees on istio-peer-exchange with a mesh certificate but answers with bytes that are no exchange.
+    const { createServer: createTlsServer } = await import('node:tls');
+    const cart = await workloadCertificate(ca, 'shop', 'cart');
+    const bogus = createTlsServer({ cert: cart.certChainPem, key: cart.keyPem, ca: ca.rootsPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange', 'istio'] }, (s) => { sockets.push(s); s.on('error', () => {}); s.write('NOT AN EXCHANGE'); });
+    const sockets: Socket[] = [];
+    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { for (const s of sockets) s.destroy(); bogus.close(r); }) });
+    const c = await clientSide((bogus.address() as { port: number }).port);
+    expect(await plain(c.port, 'ping')).toBe('');
+    const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
+    expect(stat(`cluster.${CLUSTER}.metadata_exchange.initial_header_not_found`)).toBe(1);
+    expect(stat(`cluster.${CLUSTER}.upstream_cx_connect_fail`)).toBe(1);
+    expect(c.warnings.join('\n')).toMatch(/metadata exchange failed: magic 0x4e4f5420/);
   });
 });

@@ -109,7 +109,12 @@ export class TcpProxySession implements IdleCandidate {
     if (opts.downstreamReader !== undefined) this.#pipeUserBuffer(downstream, opts.downstreamReader, true);
     else this.#pipe(downstream, true);
     if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, opts.upstreamReader, false);
-    else this.#pipe(upstream, false);
+    else {
+      this.#pipe(upstream, false);
+      // An upstream paused before the session (a TLS upstream whose metadata exchange was read
+      // off it, the bytes after it put back) flows now; a flowing one is unchanged.
+      upstream.resume();
+    }
     this.#idle?.add(this);
     // A downstream accepted with pauseOnConnect (no read before the upstream is there).
     downstream.resume();

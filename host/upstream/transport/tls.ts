@@ -35,7 +35,7 @@ export interface TlsTransportReporting {
 export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 'http/1.1'];
 
 /** tls.connect passes `onread` on to its net.Socket (Node ≥ 12); @types/node does not declare it. */
-type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread'] };
+type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread']; allowHalfOpen?: boolean };
 
 export class TlsTransportSocketFactory implements TransportSocketFactory {
   readonly readyEvent = 'secureConnect';
@@ -103,6 +103,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
       rejectUnauthorized: s.insecureSkipVerify !== true,
       session: this.#sessions.get(key),
       onread: options.onread,
+      allowHalfOpen: options.allowHalfOpen === true,
       checkServerIdentity: (hostname: string, cert: PeerCertificate): Error | undefined => {
         if (s.insecureSkipVerify === true) return undefined;
         if (expected.length > 0) {

@@ -18,6 +18,8 @@ export interface TransportSocketOptions {
   readonly keepAlive: { readonly timeMs: number } | null;
   /** The DNS name the address was resolved from (Endpoint.hostname): TLS's SNI when the cluster sets none. */
   readonly hostname?: string;
+  /** Keeps writing after the peer's end (a byte proxy passes half-closes on); default false. */
+  readonly allowHalfOpen?: boolean;
 }
 
 export interface TransportSocketFactory {
