@@ -26,6 +26,12 @@ describe('resolveLimits', () => {
     expect(() => resolveLimits({ upstreamPerConnectionBufferLimitBytes: -1 })).toThrow(/upstreamPerConnectionBufferLimitBytes.*LIMIT_INVALID/);
   });
 
+  it("the TCP metadata exchange's peer metadata: 60 KiB by default (the HTTP exchange's head bound), positive only", () => {
+    expect(resolveLimits().maxPeerMetadataBytes).toBe(60 * 1024);
+    expect(resolveLimits({ maxPeerMetadataBytes: 512 }).maxPeerMetadataBytes).toBe(512);
+    expect(() => resolveLimits({ maxPeerMetadataBytes: 0 })).toThrow(/maxPeerMetadataBytes.*LIMIT_INVALID/);
+  });
+
   it("the request head limits go no higher than the core's parser reads", () => {
     expect(() => resolveLimits({ maxRequestHeadBytes: 61 * 1024 })).toThrow(/at most 61440.*LIMIT_INVALID/);
     expect(() => resolveLimits({ maxRequestHeaders: 101 })).toThrow(/at most 100/);

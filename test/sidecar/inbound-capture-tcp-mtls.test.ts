@@ -277,11 +277,11 @@ describe('wasmesh to wasmesh: the outbound byte proxy originates Istio\'s TCP mT
   const CLUSTER = 'outbound|5005||cart.shop.svc.cluster.local';
 
   /** A client sidecar's outbound byte proxy whose cart cluster is ISTIO_MUTUAL to `port`; returns the port its app dials. */
-  async function clientSide(port: number, san = 'spiffe://cluster.local/ns/shop/sa/cart'): Promise<{ port: number; tcp: TcpProxyServer; warnings: string[] }> {
+  async function clientSide(port: number, san = 'spiffe://cluster.local/ns/shop/sa/cart', maxPeerMetadataBytes?: number): Promise<{ port: number; tcp: TcpProxyServer; warnings: string[] }> {
     const cell = new WorkloadCertificateCell();
     cell.set(client);
     const warnings: string[] = [];
-    const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 }, istioMetrics: 'source', workload: { ...CLIENT, principal: 'spiffe://cluster.local/ns/shop/sa/client' }, workloadCertificates: cell, tcpReportingMs: 0, operationalLog: (_l, m) => warnings.push(m) });
+    const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100, ...(maxPeerMetadataBytes !== undefined ? { maxPeerMetadataBytes } : {}) }, istioMetrics: 'source', workload: { ...CLIENT, principal: 'spiffe://cluster.local/ns/shop/sa/client' }, workloadCertificates: cell, tcpReportingMs: 0, operationalLog: (_l, m) => warnings.push(m) });
     tcp.apply({
       virtualHosts: [],
       clusters: [{ name: CLUSTER, host: 'cart.shop.svc.cluster.local', port: 5005, subset: null, endpoints: [{ address: '127.0.0.1', port, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN', tls: { mode: 'ISTIO_MUTUAL', auto: true, subjectAltNames: [san] } }],
@@ -356,6 +356,16 @@ describe('wasmesh to wasmesh: the outbound byte proxy originates Istio\'s TCP mT
     const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
     expect(stat(`cluster.${CLUSTER}.upstream_cx_connect_fail`)).toBe(1);
     expect(c.tcp.istio!.snapshot()[0]!.labels).toContain('response_flags="UF"');
+  });
+
+  test('an upstream whose metadata is over the byte proxy\'s maxPeerMetadataBytes fails the connect (too_large)', async () => {
+    const server = await pod('STRICT');
+    const c = await clientSide(server.port, undefined, 64);
+    expect(await plain(c.port, 'ping')).toBe('');
+    const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
+    expect(stat(`cluster.${CLUSTER}.metadata_exchange.too_large`)).toBe(1);
+    expect(c.tcp.istio!.snapshot()[0]!.labels).toContain('response_flags="UF"');
+    expect(c.warnings.join('\n')).toMatch(/over the limit of 64/);
   });
 
   test('an upstream whose exchange is malformed fails the connect, counted on the cluster', async () => {
