@@ -272,7 +272,10 @@ export class TcpProxyServer {
         timeoutMs: null,
       }],
     }));
-    const coreMesh: MeshConfig = { virtualHosts, clusters: mesh.clusters };
+    // A TLS passthrough port forwards the client's TLS untouched (Istio's SNI-DNAT clusters have
+    // no transport socket): its clusters originate no mesh mTLS; a TCP port's do.
+    const clusters = pass === null ? mesh.clusters : mesh.clusters.map((c) => (c.tls === undefined ? c : { ...c, tls: undefined }));
+    const coreMesh: MeshConfig = { virtualHosts, clusters };
     // The policies first: a set that does not compile refuses the version before anything changed.
     const rbac = this.#loadRbac(mesh, version);
     let table: RouteTable;
