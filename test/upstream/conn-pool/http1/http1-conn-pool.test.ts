@@ -332,19 +332,29 @@ class FakeTransport implements TransportSocketFactory {
   readonly readyEvent: 'connect' | 'secureConnect';
   readonly calls: Array<{ host: string; port: number; options: TransportSocketOptions }> = [];
   target = 0;
-  readonly #secureConnectAfterMs: number | null;
+  /** The sockets made, in order (a test finishes a 'manual' handshake on one). */
+  readonly sockets: ReturnType<TransportSocketFactory['connect']>[] = [];
+  readonly #secureConnect: 'manual' | null;
 
-  constructor(readyEvent: 'connect' | 'secureConnect' = 'connect', secureConnectAfterMs: number | null = null) {
+  /** secureConnect: 'manual' fires it only when the test calls finishHandshake(), null never. */
+  constructor(readyEvent: 'connect' | 'secureConnect' = 'connect', secureConnect: 'manual' | null = null) {
     this.readyEvent = readyEvent;
-    this.#secureConnectAfterMs = secureConnectAfterMs;
+    this.#secureConnect = secureConnect;
   }
 
   connect(host: string, port: number, options: TransportSocketOptions) {
     this.calls.push({ host, port, options });
     const socket = RAW_TRANSPORT.connect('127.0.0.1', this.target, options);
-    const after = this.#secureConnectAfterMs;
-    if (after !== null) socket.once('connect', () => setTimeout(() => socket.emit('secureConnect'), after));
+    this.sockets.push(socket);
     return socket;
+  }
+
+  /** The 'manual' handshake of socket `i` completes once its TCP connect has. */
+  finishHandshake(i = 0): void {
+    if (this.#secureConnect !== 'manual') throw new Error('finishHandshake: this transport has no manual handshake');
+    const socket = this.sockets[i]!;
+    if (socket.connecting) socket.once('connect', () => socket.emit('secureConnect'));
+    else socket.emit('secureConnect');
   }
 }
 
@@ -379,31 +389,34 @@ describe('Http1ConnPool over its transport socket factory', () => {
   it('hands a connection out only at the factory\'s ready event (a TLS socket\'s secureConnect)', async () => {
     const up = await startHttpUpstream((_req, res) => res.end('after handshake'));
     servers.push(up);
-    const transport = new FakeTransport('secureConnect', 80);
+    const transport = new FakeTransport('secureConnect', 'manual');
     transport.target = up.port;
     const pool = makePool({}, transport);
     const ep = pool.endpoint('127.0.0.1', 1);
-    let readyAt = 0;
+    let handedOut = false;
     const ready = new Promise<UpstreamStream>((resolve, reject) => {
       ep.newStream({
         onPoolReady: (s) => {
-          readyAt = performance.now();
+          handedOut = true;
           resolve(s);
         },
         onPoolFailure: reject,
       });
     });
     expect(transport.calls).toHaveLength(1);
-    // Wait (bounded) for the upstream to accept the TCP connection.
-    const deadline = performance.now() + 2_000;
+    // Wait (bounded) for both ends of the TCP connection.
+    const socket = transport.sockets[0]!;
+    if (socket.connecting) await new Promise((r) => socket.once('connect', r));
+    const deadline = performance.now() + 5_000;
     while (up.connections === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const tcpConnectedAt = performance.now();
     expect(up.connections).toBe(1);
-    // TCP is up, the handshake is not: still connecting, nothing handed out.
-    expect(readyAt).toBe(0);
+    // TCP is up, the handshake is not: still connecting, nothing handed out (a few turns later too).
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(handedOut).toBe(false);
     expect(ep.connections.connecting).toBe(1);
+    transport.finishHandshake();
     const stream = await ready;
-    expect(readyAt - tcpConnectedAt).toBeGreaterThanOrEqual(40);
+    expect(handedOut).toBe(true);
     expect(ep.connections).toEqual({ active: 1, idle: 0, connecting: 0 });
     expect((await exchange(stream, GET)).body.toString()).toBe('after handshake');
   });
