@@ -15,8 +15,8 @@
 //          out among them (the load's shape is the same for every n) and the figures merged
 //          (load-split.ts: rates summed, latency histograms merged for p50 / p99)
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
-//          --syscalls (the Node load modes: each proxy's syscalls over the window, per unit, from
-//          perf stat: total, reads, writes, polls; syscall-count.ts)
+//          --syscalls (each proxy's syscalls over the window, per unit, from perf stat: total,
+//          reads, writes, polls; syscall-count.ts; for h2load modes the window of the CPU sample)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
 //          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`;
@@ -333,8 +333,10 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       let upAtStart: number | null = null;
       let upAtEnd: number | null = null;
       const loadWindowS = Math.max(durationS - 0.1, 0.05);
+      let counter: ReturnType<typeof startSyscallCount> | null = null;
       const mark = setTimeout(() => {
         cpuAtStart = p.pid === null ? null : processCpuS(p.pid);
+        if (o.syscalls === true && p.pid !== null) counter = startSyscallCount(p.pid);
         if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
         if (upstreamPid !== null) upAtStart = processCpuS(upstreamPid);
       }, warm * 1000);
@@ -351,15 +353,18 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
           body: GRPC_MESSAGE, dataBytesPerResponse: GRPC_MESSAGE.length,
           headers: [':authority: grpc-echo.bench.internal', 'content-type: application/grpc', 'te: trailers'],
         };
-      return runH2load(h2load!, load, (pid) => (h2loadPid = pid)).then((figures) => {
+      return runH2load(h2load!, load, (pid) => (h2loadPid = pid)).then(async (figures) => {
         clearTimeout(mark);
         clearTimeout(loadEnd);
         const now = p.pid === null ? null : processCpuS(p.pid);
+        // Counted over the same window as the CPU (warm-up end to h2load's exit).
+        const syscalls = counter === null ? null : await (counter as ReturnType<typeof startSyscallCount>).stop();
         const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
         const upstreamCpuS = cpuBetween([upAtStart], [upAtEnd]);
         return {
           figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart,
           loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / loadWindowS,
+          syscalls,
         };
       });
     }

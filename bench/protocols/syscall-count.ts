@@ -68,7 +68,10 @@ export function startSyscallCount(pid: number, perf = process.env.PERF_BIN ?? 'p
   });
   return {
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      // Only a perf that started: a spawn that failed (no perf) has no pid yet its handle is
+      // still open until the error is emitted, and kill() on it is kill(0): SIGINT to this whole
+      // process group (the benchmark, or the test runner and every worker).
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       await exited;
       return parsePerfStat(out);
     },

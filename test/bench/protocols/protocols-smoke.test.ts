@@ -5,7 +5,7 @@
 // WASMESH_REQUIRE_LOADGEN=1 (and only skip the HTTP/2 mode without it). No figure is compared
 // with a threshold: this is not a timed test. Without Envoy or h2load the suite skips with the
 // reason, unless WASMESH_REQUIRE_ENVOY=1 / WASMESH_REQUIRE_LOADGEN=1.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -135,4 +135,23 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(report.measurements[0]!.figures.errors).toBe(0);
     expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| [\d.]+ \| [\d.]+ \| 0 \|/);
   }, 60_000);
+
+  it('--syscalls counts the proxy over an h2load mode\'s window too (a stand-in perf: its counts ÷ the requests)', async () => {
+    await ensureBuilt();
+    // Prints a fixed perf stat report when stopped (SIGINT), as perf stat does; records the pid.
+    const perf = join(out, 'perf');
+    const pidFile = join(out, 'perf-pid');
+    const events = ['raw_syscalls:sys_enter', ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg', 'epoll_wait', 'epoll_pwait'].map((e) => `syscalls:sys_enter_${e}`)];
+    const report = events.map((e) => `${e.endsWith('_write') ? 400 : e.endsWith('sys_enter') ? 3000 : 100},,${e},1,100.00,,`).join('\n');
+    writeFileSync(perf, `#!/bin/sh\necho "$@" > ${pidFile}\ntrap 'printf "%s\\n" "${report}" >&2; exit 0' INT\nwhile :; do sleep 0.05; done\n`);
+    chmodSync(perf, 0o755);
+    const json = join(out, 'h2-syscalls.json');
+    const r = await runner(['--modes', 'h2', '--proxies', 'wasmesh', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--syscalls', '--json', json], { ...process.env, PERF_BIN: perf });
+    expect(r.code, r.stderr).toBe(0);
+    const m = (JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport).measurements[0]!;
+    expect(m.figures.ops).toBeGreaterThan(0);
+    const per = m.figures.ops / 1000;
+    expect(m.syscallsPerUnit).toEqual({ total: 3000 / per, reads: 400 / per, writes: (400 + 300) / per, polls: 200 / per });
+    expect(readFileSync(pidFile, 'utf8')).toMatch(/-p \d+/);
+  }, 120_000);
 });

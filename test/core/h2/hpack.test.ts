@@ -217,6 +217,31 @@ describe('encoder', () => {
     expect(d.neverIndexed(0)).toBe(true);
     expect(d.headers()).toEqual([['authorization', 'secret']]);
   });
+
+  // The table search rejects entries by a hash of the name (FNV-1a): two names of one length
+  // with the same hash must still be told apart by their bytes.
+  test('names with the same hash and length are not taken for each other (declinate / macallums)', () => {
+    const fnv = (s: string): number => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+      return h;
+    };
+    expect(fnv('declinate')).toBe(fnv('macallums'));
+    const e = new HpackEncoder(testCore(), { huffman: 'never' });
+    const d = new HpackDecoder(testCore());
+    expect(code(d.decode(e.encode([['declinate', 'v']])))).toBe('ok');
+    // Not the entry's index (0xbe, a whole match) nor its name (0x7e): a new name, literal.
+    const block = e.encode([['macallums', 'v']]);
+    expect(block[0]).toBe(0x40);
+    expect(block.subarray(2, 11).toString('latin1')).toBe('macallums');
+    expect(code(d.decode(block))).toBe('ok');
+    expect(d.headers()).toEqual([['macallums', 'v']]);
+    // Both are in the table now, each found whole by its own bytes (newest first: 62, 63).
+    const again = e.encode([['declinate', 'v'], ['macallums', 'v'], ['declinate', 'w']]);
+    expect([...again.subarray(0, 3)]).toEqual([0x80 | 63, 0x80 | 62, 0x40 | 63]);
+    expect(code(d.decode(again))).toBe('ok');
+    expect(d.headers()).toEqual([['declinate', 'v'], ['macallums', 'v'], ['declinate', 'w']]);
+  });
 });
 
 // ── Property: encode → decode is the identity over a connection's series of blocks ─────────

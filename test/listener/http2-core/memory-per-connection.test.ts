@@ -87,8 +87,8 @@ function heapMeter(core: Core): () => number {
   const { alloc, free, hpack_table_new: tableNew, hpack_table_free: tableFree } = e;
   e.alloc = (n) => { const p = alloc!(n); track(p, n); return p; };
   e.free = (p) => { untrack(p); return free!(p); };
-  // assembly/h2/hpack-table.ts: header, entry ring (12 bytes per entry), bytes (twice the capacity).
-  e.hpack_table_new = (cap) => { const p = tableNew!(cap); const c = cap === 0 ? 4096 : cap; track(p, 48 + (Math.floor(c / 32) + 1) * 12 + c * 2); return p; };
+  // assembly/h2/hpack-table.ts: header, entry ring (20 bytes per entry), bytes (twice the capacity).
+  e.hpack_table_new = (cap) => { const p = tableNew!(cap); const c = cap === 0 ? 4096 : cap; track(p, 48 + (Math.floor(c / 32) + 1) * 20 + c * 2); return p; };
   e.hpack_table_free = (t) => { untrack(t); return tableFree!(t); };
   return () => total;
 }
