@@ -15,7 +15,7 @@
 export interface Deadline {
   /** @internal (DeadlineQueue) its index in the heap; -1 when not queued (initialise to -1). */
   deadlineSlot: number;
-  /** @internal (DeadlineQueue) when it is due (performance.now() ms). */
+  /** @internal (DeadlineQueue) when it is due (performance.now() ms, rounded up to whole ms; initialise to 0). */
   deadlineAt: number;
   /** The deadline passed (it is out of the queue when called). */
   onDeadline(): void;
@@ -42,7 +42,9 @@ export class DeadlineQueue {
   add(d: Deadline, ms: number): void {
     if (d.deadlineSlot >= 0) throw new Error('wasmesh: DeadlineQueue.add of a deadline already queued');
     if (!(ms > 0) || !Number.isFinite(ms)) throw new Error(`wasmesh: DeadlineQueue.add: the delay must be a finite number of ms > 0 (got ${ms})`);
-    const at = performance.now() + ms;
+    // Whole ms: a small integer in the owner's field, not a boxed double per store (or per
+    // load in code not yet optimised).
+    const at = Math.ceil(performance.now() + ms);
     d.deadlineAt = at;
     const heap = this.#heap;
     d.deadlineSlot = heap.length;
