@@ -6,8 +6,10 @@
 // one connection with `--concurrency` calls in flight, each a gRPC unary call as grpc-js sends it
 // (content-type application/grpc, te: trailers, a 5-byte-framed message) to the grpc-js echo
 // server; every call must end with grpc-status 0. Bytes sampled in the proxy, its start-up left
-// out (as alloc-summary.cjs --no-startup), divided by the calls made.
-// Usage: node dist/bench/protocols/grpc-alloc.js [--calls N (20000)] [--concurrency C (32)] [--top K (0)]
+// out (as alloc-summary.cjs --no-startup), divided by the calls made. With --cpu the proxy runs
+// without the sampler and the figure is its CPU time (user + system, /proc) per 1000 calls over
+// the calls alone (start-up left out).
+// Usage: node dist/bench/protocols/grpc-alloc.js [--calls N (20000)] [--concurrency C (32)] [--top K (0)] [--cpu]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
@@ -18,6 +20,13 @@ import { repoRoot } from '../e2e/repo-root.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
 import { GRPC_ECHO_PATH } from './servers.js';
+
+/** CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -115,15 +124,23 @@ async function main(): Promise<void> {
   const server = await startGrpcServer();
   try {
     for (const [name, text] of Object.entries(protocolMeshYaml({ h2: 1, grpc: server.port, ws: 1, tcp: 1 }))) writeFileSync(join(dir, name), text);
-    const proxy = await startProxy('wasmesh', dir, [`--require=${join(repoRoot(), 'scripts', 'alloc-sampler.cjs')}`]);
+    const cpu = process.argv.includes('--cpu');
+    const proxy = await startProxy('wasmesh', dir, cpu ? [] : [`--require=${join(repoRoot(), 'scripts', 'alloc-sampler.cjs')}`]);
     const t0 = performance.now();
+    let cpuS = 0;
     try {
+      const c0 = cpuSeconds(proxy.pid);
       await callMany(proxy.httpPort, calls, concurrency);
+      cpuS = cpuSeconds(proxy.pid) - c0;
     } finally {
       await proxy.stop();
     }
-    const s = summarize(profile);
     const seconds = (performance.now() - t0) / 1000;
+    if (cpu) {
+      process.stdout.write(`${calls} calls, ${concurrency} in flight, ${(calls / seconds).toFixed(0)} calls/s: ${((cpuS * 1000 * 1000) / calls).toFixed(1)} CPU ms per 1000 calls in the proxy\n`);
+      return;
+    }
+    const s = summarize(profile);
     process.stdout.write(`${calls} calls, ${concurrency} in flight, ${(calls / seconds).toFixed(0)} calls/s: ${(s.total / calls).toFixed(0)} B/call in the proxy\n`);
     for (const [k, v] of [...s.by].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${(v / calls).toFixed(0).padStart(6)} B  ${k}\n`);
   } finally {
