@@ -11,7 +11,7 @@ import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '.
 import type { HeadOverrides, HeadTail } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';
 import type { AttemptOutcomeName, AttemptResult, RetryPolicy } from '../core/upstream/retry.js';
-import type { ClusterManager, EndpointLease, PickRequest } from '../upstream/cluster-manager.js';
+import type { ClusterManager, EndpointLease, PickRequest, RequestUnit } from '../upstream/cluster-manager.js';
 import type { Limits } from '../common/limits.js';
 import type { Random } from '../common/random.js';
 import { BodyMode, type HeadSink, type HeadSource } from '../listener/downstream.js';
@@ -25,6 +25,7 @@ import { withHeaderLines, withAttemptCount, withReplacedLastLines, shadowHost } 
 import { sendMirror, type MirrorCopy } from './shadow.js';
 import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/upgrade-tunnel.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
+import type { Deadline, DeadlineQueue } from '../common/deadline-queue.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
 export interface RouterContext {
@@ -32,6 +33,8 @@ export interface RouterContext {
   readonly limits: Limits;
   /** Percentage draws for mirroring. */
   readonly rng: Random;
+  /** The route timeouts of the server's requests (one timer for all, nothing allocated per request). */
+  readonly deadlines: DeadlineQueue;
   /**
    * The upstream head (HTTP/1.1 bytes: see UpstreamStream.start) for the request in the core's
    * request view: the proxy's own header strips, then `edits`; `overrides` replace path and
@@ -101,7 +104,7 @@ const NONE: readonly never[] = Object.freeze([]);
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, TunnelCallbacks {
+class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, TunnelCallbacks, Deadline {
   readonly #ctx: RouterContext;
   readonly #route: RouterRoute;
   #stream: StreamCallbacks | null = null;
@@ -114,13 +117,15 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   #endpoint: ConnPool | null = null;
   /** The current attempt's endpoint and its admission (both given back when the attempt ends). */
   #lease: EndpointLease | null = null;
-  #admission: (() => void) | null = null;
+  #admission: RequestUnit | null = null;
   /** Endpoints tried (previous_hosts): the first in a scalar, a list only from a retry on. */
   #firstTried = -1;
   #tried: number[] | null = null;
   #upstream: UpstreamStream | null = null;
   #pending: Cancellable | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  /** The route timeout, in the server's DeadlineQueue while armed (Deadline). */
+  deadlineSlot = -1;
+  deadlineAt = 0;
   #perTryTimer: NodeJS.Timeout | null = null;
   #waitTimer: NodeJS.Timeout | null = null;
   #retry: RetryState | null = null;
@@ -233,7 +238,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#upstreamStart = Date.now();
     // A gRPC request's own deadline (grpc-timeout), capped by the route timeout.
     const timeout = grpcTimeoutMs(this.#stream!.downstream.headers, route.timeoutMs || ctx.limits.defaultRouteTimeoutMs);
-    if (timeout > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeout);
+    if (timeout > 0) ctx.deadlines.add(this, timeout);
     if (this.#mirrors && this.#bodyDone) this.#sendMirrors();
     this.#startAttempt();
   }
@@ -266,7 +271,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     PICK.tried = this.#tried ?? NONE;
     const lease = ctx.clusters.pickEndpoint(config, this.#clusterIndex, PICK);
     if (!lease) {
-      admission();
+      admission.release();
       cluster.stats.inc('upstream_cx_none_healthy');
       this.#localReply(ResponseFlag.NoHealthyUpstream);
       return;
@@ -296,7 +301,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#lease = null;
     lease.release();
     lease.endpoint.activeRequests--;
-    this.#admission?.();
+    this.#admission?.release();
     this.#admission = null;
   }
 
@@ -446,8 +451,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
       this.#received += chunk.length;
       if (this.#kept) {
         if (this.#received <= this.#ctx.limits.retryBufferBytes) {
-          if ((this.#kept as readonly unknown[]) === NONE) this.#kept = [];
-          this.#kept.push(chunk);
+          // The first chunk as a one-element literal (most bodies are one chunk): push onto []
+          // would allocate room for 16.
+          if ((this.#kept as readonly unknown[]) === NONE) this.#kept = [chunk];
+          else this.#kept.push(chunk);
         }
         else this.#kept = null; // from here on the request can be neither retried nor mirrored
       }
@@ -463,8 +470,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     } else {
       // No connection yet (or between attempts): queue a bounded amount, then stop reading the client.
       if (chunk.length > 0) {
-        if ((this.#queue as readonly unknown[]) === NONE) this.#queue = [];
-        this.#queue.push(chunk);
+        if ((this.#queue as readonly unknown[]) === NONE) this.#queue = [chunk];
+        else this.#queue.push(chunk);
       }
       this.#queueBytes += chunk.length;
       if (this.#queueBytes >= this.#ctx.limits.requestBufferBytes) stream.pauseRequestBody();
@@ -556,8 +563,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
       return;
     }
     this.#upstream = null;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#ctx.deadlines.remove(this);
     stream.encodeHeaders(101, this, BodyMode.Upgrade, 0);
     const down = stream.downstream.tunnel?.() ?? null;
     if (down === null || this.#phase === Phase.Done) {
@@ -624,8 +630,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   }
 
   // ── Endings ──────────────────────────────────────────────────────────────────────────
-  #onTimeout(): void {
-    this.#timer = null;
+  /** The route timeout passed (Deadline). */
+  onDeadline(): void {
     if (this.#phase === Phase.Done) return;
     const stream = this.#stream!;
     this.#cluster?.stats.inc('upstream_rq_timeout');
@@ -667,9 +673,9 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     if (!stream.completed || !this.#gotHead) this.#cancelUpstream();
     this.#pending?.cancel();
     this.#pending = null;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#ctx.deadlines.remove(this);
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
-    this.#timer = this.#waitTimer = null;
+    this.#waitTimer = null;
     this.#clearPerTry();
     this.#retry?.finish();
     if (this.#upstreamCounted) this.#cluster!.stats.dec('upstream_rq_active');

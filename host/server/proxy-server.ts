@@ -43,6 +43,7 @@ import { InflightList } from '../http/inflight.js';
 import { HttpConnectionManager } from '../http/connection-manager.js';
 import type { HttpStream } from '../http/http-stream.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
+import { DeadlineQueue } from '../common/deadline-queue.js';
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { SpanExporters } from '../telemetry/tracing/span-exporter.js';
@@ -251,6 +252,8 @@ export class ProxyServer {
   readonly #gateway: GatewayDownstreamTransport | null;
   readonly #gatewayPort: number | 'auto' | undefined;
   #closing: Promise<void> | null = null;
+  /** The routers' route timeouts. */
+  readonly #deadlines = new DeadlineQueue();
 
   constructor(opts: ProxyServerOptions) {
     this.limits = resolveLimits(opts.limits);
@@ -269,6 +272,7 @@ export class ProxyServer {
       clusters: this.#clusters,
       limits: this.limits,
       rng: new Random(opts.seed),
+      deadlines: this.#deadlines,
       // HTTP/1.1 bytes, what every pool speaks today (UpstreamStream.start says where HTTP/2's
       // HEADERS will be encoded instead).
       writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne, lines = '', tail = null) => {
@@ -545,6 +549,7 @@ export class ProxyServer {
     const deadline = Date.now() + drainTimeoutMs;
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.#inflight.values()) s.abort();
+    this.#deadlines.clear();
     this.#clusters.close();
     this.#dns?.close();
     this.#deps.rateLimitClients.close();

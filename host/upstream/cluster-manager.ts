@@ -139,6 +139,27 @@ export class ConnectionUnit {
   }
 }
 
+/**
+ * A cluster's unit of max requests as a request holds it (admitRequest): one object per
+ * cluster, whose release() gives one unit back; its holder calls it once per admission.
+ */
+export class RequestUnit {
+  readonly #m: ManagedCluster | null;
+
+  constructor(m: ManagedCluster | null) {
+    this.#m = m;
+  }
+
+  release(): void {
+    const m = this.#m;
+    // The state outlives a removed cluster while requests on older versions run.
+    if (m !== null && m.state.address !== 0) m.state.breaker.release('request');
+  }
+}
+
+/** What admitRequest hands a request on a cluster it does not know (nothing to give back). */
+const NO_UNIT = new RequestUnit(null);
+
 /** A cluster by name: what survives config versions. */
 class ManagedCluster {
   readonly name: string;
@@ -162,6 +183,8 @@ class ManagedCluster {
   hash: SharedHash | null = null;
   /** What admitConnection hands each admitted byte-proxy connection. */
   readonly connectionUnit: ConnectionUnit = new ConnectionUnit(this);
+  /** What admitRequest hands each admitted request. */
+  readonly requestUnit: RequestUnit = new RequestUnit(this);
 
   constructor(name: string, state: ClusterState, pool: ClusterPool, stats: ClusterStats, config: Cluster) {
     this.name = name;
@@ -478,24 +501,19 @@ export class ClusterManager {
 
   /**
    * Admission against the cluster's max requests (Istio http2MaxRequests, Envoy max_requests):
-   * a release function to call once when the request ends, or 'overflow' (answer 503 UO;
-   * counted as upstream_rq_pending_overflow, as Envoy counts it).
+   * the cluster's RequestUnit, whose release() the request calls exactly once when it ends
+   * (the same object for every request: nothing is allocated per request), or 'overflow'
+   * (answer 503 UO; counted as upstream_rq_pending_overflow, as Envoy counts it).
    */
-  admitRequest(version: { readonly table: RouteTable }, clusterIndex: number): (() => void) | 'overflow' {
+  admitRequest(version: { readonly table: RouteTable }, clusterIndex: number): RequestUnit | 'overflow' {
     const v = this.#versions.get(version.table)?.[clusterIndex];
-    if (!v || v.managed.closed) return NOOP;
+    if (!v || v.managed.closed) return NO_UNIT;
     const m = v.managed;
     if (!m.state.breaker.tryAcquire('request')) {
       m.stats.inc('upstream_rq_pending_overflow');
       return 'overflow';
     }
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      // The state outlives a removed cluster while requests on older versions run.
-      if (m.state.address !== 0) m.state.breaker.release('request');
-    };
+    return m.requestUnit;
   }
 
   /**
@@ -736,8 +754,6 @@ export class ClusterManager {
     this.#clusters.delete(m.name);
   }
 }
-
-const NOOP = (): void => {};
 
 /** The key of the core-counter stats source on each cluster's scope. */
 const CORE_STATS = 'cluster-state';

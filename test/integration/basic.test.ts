@@ -282,6 +282,51 @@ describe('ProxyServer: failures and flags', () => {
     expect(p.stats.cluster('backend').get('upstream_rq_timeout')).toBe(1);
   });
 
+  it('a request deadline (grpc-timeout) shorter than the route timeout: 504 UT at the deadline', async () => {
+    const up = await raw(async (s) => {
+      await readHead(s); // never answers
+    });
+    const { p, logs } = await proxy(oneCluster([up.port], { timeoutMs: 60_000 }));
+    const t0 = Date.now();
+    const r = await request(p.port, { headers: { 'grpc-timeout': '150m' } });
+    expect(r.status).toBe(504);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    await waitFor(() => logs.length === 1);
+    expect(logs[0]!.flags).toBe('UT');
+  });
+
+  it('grpc-timeout beyond a Node timer\'s range (99999999H, no route timeout) is not cut to 1 ms: the late answer goes through', async () => {
+    const up = await upstream((_req, res) => setTimeout(() => res.end('late'), 100));
+    const { p, logs } = await proxy(oneCluster([up.port], { timeoutMs: 0 }), { defaultRouteTimeoutMs: 0 });
+    const r = await request(p.port, { headers: { 'grpc-timeout': '99999999H' } });
+    expect([r.status, r.body.toString()]).toEqual([200, 'late']);
+    await waitFor(() => logs.length === 1);
+    expect(logs[0]!.flags).toBe('-');
+  });
+
+  it('route timeouts of requests answered in time never fire; a later stalled request still times out (one timer for all)', async () => {
+    let stall = false;
+    const up = await raw(async (s) => {
+      for (;;) {
+        await readHead(s);
+        if (stall) return; // never answers
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      }
+    });
+    const { p, logs } = await proxy(oneCluster([up.port], { timeoutMs: 300 }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 20; i++) expect((await request(p.port, { agent })).status).toBe(200);
+    agent.destroy();
+    stall = true;
+    const t0 = Date.now();
+    const r = await request(p.port);
+    expect(r.status).toBe(504);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    await waitFor(() => logs.length === 21);
+    expect(logs.filter((l) => l.flags === 'UT')).toHaveLength(1);
+    expect(p.stats.cluster('backend').get('upstream_rq_timeout')).toBe(1);
+  });
+
   it('route timeout after the head was sent: the downstream is aborted (UT), never completed', async () => {
     const up = await raw(async (s) => {
       await readHead(s);

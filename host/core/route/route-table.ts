@@ -146,27 +146,27 @@ export class RouteTable {
 
   /** Smooth-WRR pick over route `route`'s destinations: the cluster index, or -1 when none. */
   pickCluster(route: number): number {
-    return this.#checked(this.#x.pick_destination(this.#live('pickCluster'), route), `route ${route}`);
+    return this.#checked(this.#x.pick_destination(this.#live('pickCluster'), route), route, -1);
   }
 
   /** Same picking (same state) as pickCluster, but returns the destination's position in the route. */
   pickDestination(route: number): number {
-    return this.#checked(this.#x.pick_destination_slot(this.#live('pickDestination'), route), `route ${route}`);
+    return this.#checked(this.#x.pick_destination_slot(this.#live('pickDestination'), route), route, -1);
   }
 
   /** An endpoint index by the cluster's lb policy, or -1 when no endpoint is healthy. */
   pickEndpoint(cluster: number): number {
-    return this.#checked(this.#x.pick_endpoint(this.#live('pickEndpoint'), cluster), `cluster ${cluster}`);
+    return this.#checked(this.#x.pick_endpoint(this.#live('pickEndpoint'), cluster), -1, cluster);
   }
 
   /** Marks an endpoint healthy or not (this version only: a new version starts all healthy). */
   setHealth(cluster: number, endpoint: number, healthy: boolean): void {
-    this.#checked(this.#x.set_endpoint_health(this.#live('setHealth'), cluster, endpoint, healthy ? 1 : 0), `cluster ${cluster} endpoint ${endpoint}`);
+    this.#checked(this.#x.set_endpoint_health(this.#live('setHealth'), cluster, endpoint, healthy ? 1 : 0), -1, cluster, endpoint);
   }
 
   /** Adds `delta` to an endpoint's active requests; returns the new count. */
   active(cluster: number, endpoint: number, delta: number): number {
-    return this.#checked(this.#x.endpoint_active(this.#live('active'), cluster, endpoint, delta | 0), `cluster ${cluster} endpoint ${endpoint}`);
+    return this.#checked(this.#x.endpoint_active(this.#live('active'), cluster, endpoint, delta | 0), -1, cluster, endpoint);
   }
 
   #live(what: string): number {
@@ -174,8 +174,13 @@ export class RouteTable {
     return this.#ptr;
   }
 
-  #checked(result: number, what: string): number {
-    if (result === RouteTableStatus.BadIndex) throw new RouteTableError('bad_index', result, `version ${this.version}: ${what}`);
-    return result;
+  /**
+   * `result`, or the bad-index error for `route` (≥ 0) or `cluster` (and `endpoint` ≥ 0): the
+   * message is built only then (these run per request: a template literal was a string each time).
+   */
+  #checked(result: number, route: number, cluster: number, endpoint = -1): number {
+    if (result !== RouteTableStatus.BadIndex) return result;
+    const what = route >= 0 ? `route ${route}` : endpoint >= 0 ? `cluster ${cluster} endpoint ${endpoint}` : `cluster ${cluster}`;
+    throw new RouteTableError('bad_index', result, `version ${this.version}: ${what}`);
   }
 }

@@ -23,12 +23,15 @@ export class CircuitBreaker {
 
   /** True when a unit was granted; false on overflow (the core counted it). */
   tryAcquire(kind: CbKindName): boolean {
-    return check(this.#cs.exports.cb_try_acquire(this.#cs.address, CB_KIND[kind]), `cb_try_acquire ${kind}`) === 1;
+    const r = this.#cs.exports.cb_try_acquire(this.#cs.address, CB_KIND[kind]);
+    // Messages are built only on a refusal (these run per request: a template literal was a string each time).
+    return (r < 0 ? check(r, `cb_try_acquire ${kind}`) : r) === 1;
   }
 
   /** Gives back a unit; returns the new count. @throws underflow when none was held. */
   release(kind: CbKindName): number {
-    return check(this.#cs.exports.cb_release(this.#cs.address, CB_KIND[kind]), `cb_release ${kind}`);
+    const r = this.#cs.exports.cb_release(this.#cs.address, CB_KIND[kind]);
+    return r < 0 ? check(r, `cb_release ${kind}`) : r;
   }
 
   state(kind: CbKindName): 'closed' | 'open' {

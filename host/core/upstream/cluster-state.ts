@@ -172,7 +172,9 @@ export class ClusterState implements ClusterRegion {
 
   /** Adds `delta` to the endpoint's active requests; returns the new count. */
   active(slot: number, delta: number): number {
-    return check(this.#x.slot_active(this.#ptr, slot, delta), `slot_active ${slot}`);
+    const r = this.#x.slot_active(this.#ptr, slot, delta);
+    // The message is built only on a refusal (per attempt, twice: a template literal was a string each time).
+    return r < 0 ? check(r, `slot_active ${slot}`) : r;
   }
 
   /** The jittered wait before retry number `retry` (1 = first) under `policy` (a retry policy record), from this cluster's PRNG. */

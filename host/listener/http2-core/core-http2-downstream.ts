@@ -415,12 +415,15 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     }
     let fields: HeaderField[] | null = null;
     if (this.#trailers && trailers !== undefined) {
-      fields = [];
+      // Sized once for every pair, cut to those kept (push onto [] makes room for 16).
+      fields = new Array<HeaderField>(trailers.length >>> 1);
+      let k = 0;
       for (let i = 0; i + 1 < trailers.length; i += 2) {
         const n = trailers[i]!.toLowerCase();
         if (NOT_ON_H2.has(n) || n.charCodeAt(0) === 58) continue;
-        fields.push([n, trailers[i + 1]!]);
+        fields[k++] = [n, trailers[i + 1]!];
       }
+      fields.length = k;
     }
     this.#conn.endStream(this.#st, fields);
     this.#complete();

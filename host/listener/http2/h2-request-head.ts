@@ -30,6 +30,23 @@ export interface H2RequestHead {
   protocolError: { readonly status: number; readonly code: string } | null;
 }
 
+/**
+ * Room left in `headers` for the fields the proxy adds before routing (forwarded-headers.ts:
+ * x-forwarded-for, x-forwarded-proto, x-request-id; one more spare), so that adding them does
+ * not grow the list (a push past its room reallocates it with half again plus 16 entries).
+ */
+export const HEADERS_ROOM = 8;
+
+/** The result, refilled by each call: its reader copies what it keeps at once (one object per process, not per request). */
+const HEAD: H2RequestHead = {
+  method: '', path: '', authority: '', headers: [], headBytes: 0, direct: false, trailers: false,
+  bodyFraming: 'none', bodyLength: 0, contentLength: -1, upgrade: null, protocolError: null,
+};
+
+/**
+ * The request head of the flat list `raw`. The object returned is the same on every call (read
+ * its fields before the next call); its `headers` are the request's own, a new list each time.
+ */
 export function readH2RequestHead(raw: readonly string[], endStream: boolean, maxHeaders: number): H2RequestHead {
   let method = '';
   let path = '';
@@ -42,7 +59,14 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean, ma
   let contentLength = -1;
   let protocol = '';
   let wsKey = false;
-  const headers: string[] = [];
+  // Host (from :authority) goes first: its slot is kept from the start (no unshift, which moves
+  // every field), and dropped at the end when there is no authority. The list is made with room
+  // for every field and HEADERS_ROOM more, then cut to what it holds (V8 keeps the room: it trims
+  // a list only to less than half its size).
+  const headers = new Array<string>(raw.length + 2 + HEADERS_ROOM);
+  headers[0] = 'host';
+  headers[1] = '';
+  let n = 2;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -60,17 +84,23 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean, ma
       cookie = cookie === null ? value : `${cookie}; ${value}`;
       continue;
     }
-    if (name === 'host') host = headers.length;
+    if (name === 'host') host = n;
     else if (name === 'te') trailers = /(^|,)\s*trailers\s*(;|,|$)/i.test(value);
     else if (name === 'content-length') contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -2;
     else if (name === 'sec-websocket-key') wsKey = true;
-    headers.push(name, value);
+    headers[n++] = name;
+    headers[n++] = value;
   }
-  if (cookie !== null) headers.push('cookie', cookie);
+  if (cookie !== null) {
+    headers[n++] = 'cookie';
+    headers[n++] = cookie;
+  }
+  headers.length = n;
   // :authority is the Host of HTTP/1.1 (RFC 9113 §8.3.1): Host is set from it, first.
   if (authority === '' && host >= 0) authority = headers[host + 1]!;
   if (host >= 0) headers.splice(host, 2);
-  if (authority !== '') headers.unshift('host', authority);
+  if (authority !== '') headers[1] = authority;
+  else headers.splice(0, 2);
   // RFC 8441 §4: CONNECT with :protocol websocket is the HTTP/1.1 WebSocket upgrade (Envoy's
   // transformUpgradeRequestFromH2toH1: GET, upgrade, connection: upgrade — the router adds the
   // last two). RFC 8441 drops Sec-WebSocket-Key; an HTTP/1.1 upstream's handshake needs one,
@@ -101,6 +131,18 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean, ma
   else if (headers.length / 2 > maxHeaders + 1) protocolError = { status: 431, code: 'too_many_headers' };
   // CONNECT, and an extended CONNECT of another protocol, are not proxied.
   else if (method === 'CONNECT') protocolError = { status: 501, code: 'unsupported_method' };
-  const direct = cookie === null && host < 0 && authority !== '' && upgrade === null;
-  return { method, path, authority, headers, headBytes: size, direct, trailers, bodyFraming, bodyLength, contentLength, upgrade, protocolError };
+  const h = HEAD;
+  h.method = method;
+  h.path = path;
+  h.authority = authority;
+  h.headers = headers;
+  h.headBytes = size;
+  h.direct = cookie === null && host < 0 && authority !== '' && upgrade === null;
+  h.trailers = trailers;
+  h.bodyFraming = bodyFraming;
+  h.bodyLength = bodyLength;
+  h.contentLength = contentLength;
+  h.upgrade = upgrade;
+  h.protocolError = protocolError;
+  return h;
 }

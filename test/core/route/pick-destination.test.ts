@@ -92,7 +92,8 @@ describe('pickCluster (smooth WRR)', () => {
   test('a route without destinations picks -1; a bad route index throws bad_index', () => {
     const t = load(mesh([vhost('v', ['v'], [route('ns/v/0', [], [])])]));
     expect(t.pickCluster(0)).toBe(-1);
-    expect(() => t.pickCluster(1)).toThrow(expect.objectContaining({ code: 'bad_index' }));
+    expect(() => t.pickCluster(1)).toThrow(expect.objectContaining({ code: 'bad_index', message: expect.stringMatching(/: route 1: /) }));
+    expect(() => t.pickDestination(1)).toThrow(expect.objectContaining({ code: 'bad_index', message: expect.stringMatching(/: route 1: /) }));
   });
 
   test('two destinations on the same cluster: the pick maps to the cluster', () => {

@@ -30,9 +30,9 @@ describe('pickEndpoint', () => {
   test('a cluster without endpoints → -1; out-of-range indices throw bad_index', () => {
     const t = clusters(cluster('a', 0));
     expect(t.pickEndpoint(0)).toBe(-1);
-    expect(() => t.pickEndpoint(1)).toThrow(expect.objectContaining({ code: 'bad_index' }));
-    expect(() => t.setHealth(0, 0, false)).toThrow(expect.objectContaining({ code: 'bad_index' }));
-    expect(() => t.active(0, 0, 1)).toThrow(expect.objectContaining({ code: 'bad_index' }));
+    expect(() => t.pickEndpoint(1)).toThrow(expect.objectContaining({ code: 'bad_index', message: expect.stringMatching(/: cluster 1: /) }));
+    expect(() => t.setHealth(0, 0, false)).toThrow(expect.objectContaining({ code: 'bad_index', message: expect.stringMatching(/: cluster 0 endpoint 0: /) }));
+    expect(() => t.active(0, 0, 1)).toThrow(expect.objectContaining({ code: 'bad_index', message: expect.stringMatching(/: cluster 0 endpoint 0: /) }));
   });
 
   test('active counters add up and clamp at zero', () => {

@@ -16,6 +16,13 @@ describe('circuit breaker', () => {
     expect(cs.breaker.connectionReusable(1_000_000)).toBe(true);
   });
 
+  test('a release with nothing held is refused as underflow, naming the call and the kind', () => {
+    const { cs } = cluster(1, 'cb-underflow');
+    expect(() => cs.breaker.release('request')).toThrow(expect.objectContaining({ code: 'underflow', message: expect.stringMatching(/^cb_release request: /) }));
+    expect(cs.breaker.tryAcquire('request')).toBe(true);
+    expect(cs.breaker.release('request')).toBe(0);
+  });
+
   test('each resource overflows at its limit into its Envoy counter, and releases reopen it', () => {
     const { cs } = cluster(1, 'cb-limits');
     cs.breaker.configure({ maxConnections: 2, maxPendingRequests: 1, maxRequests: 3, maxRetries: 1, maxRequestsPerConnection: 0 });

@@ -74,6 +74,7 @@ describe('ClusterState slots', () => {
     const [s] = cs.sync(['a:1']);
     expect(cs.active(s!, 3)).toBe(3);
     expect(cs.active(s!, -10)).toBe(0);
+    expect(() => cs.active(1_000_000, 1)).toThrow(expect.objectContaining({ code: 'bad_slot', message: expect.stringMatching(/^slot_active 1000000: /) }));
     cs.free();
     expect(() => cs.outlier.tick(0)).toThrow(expect.objectContaining({ code: 'released' }));
   });

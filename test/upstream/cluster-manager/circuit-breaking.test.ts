@@ -109,6 +109,26 @@ describe('circuit breaking', () => {
     expect((await again).result).toBe(200);
   });
 
+  it('admitRequest hands every request the cluster\'s one RequestUnit (nothing per request); each release gives one unit back', () => {
+    const h = make();
+    const v = h.load(meshOf([1], { limits: { maxRequests: 2 } }));
+    const a = h.cm.admitRequest(v, 0);
+    const b = h.cm.admitRequest(v, 0);
+    expect(a).not.toBe('overflow');
+    expect(b).toBe(a);
+    expect(h.cm.admitRequest(v, 0)).toBe('overflow');
+    (a as Exclude<typeof a, 'overflow'>).release();
+    const c = h.cm.admitRequest(v, 0);
+    expect(c).toBe(a);
+    expect(h.cm.admitRequest(v, 0)).toBe('overflow');
+    // A cluster index the version does not have: a unit whose release gives nothing back.
+    const none = h.cm.admitRequest(v, 7);
+    expect(none).not.toBe('overflow');
+    expect(none).not.toBe(a);
+    (none as Exclude<typeof none, 'overflow'>).release();
+    expect(h.cm.admitRequest(v, 0)).toBe('overflow');
+  });
+
   it('maxRequestsPerConnection closes a connection after N requests', async () => {
     const up = await startHttpUpstream((_q, res) => res.end('x'));
     servers.push(up);

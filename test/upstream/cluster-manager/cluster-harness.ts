@@ -129,12 +129,12 @@ export function attempt(h: Harness, v: { table: RouteTable }, r: PickRequest = r
     if (admitted === 'overflow') return resolve({ lease: null, result: 'overflow', body: '', conn: null });
     const lease = h.cm.pickEndpoint(v, 0, r);
     if (!lease) {
-      admitted();
+      admitted.release();
       return resolve({ lease: null, result: 'no_healthy', body: '', conn: null });
     }
     const end = (a: Attempt): void => {
       lease.release();
-      admitted();
+      admitted.release();
       resolve(a);
     };
     const onPoolFailure = (c: PoolFailure): void => {

@@ -269,11 +269,14 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (this.#gotHead) {
       // Trailers: END_STREAM required (§8.1); no pseudo-header in them (§8.1).
       if (!endStream) return this.#protocolError();
-      const trailers: string[] = [];
-      for (let i = 0, n = decoder.count; i < n; i++) {
+      // Sized once (gRPC's grpc-status and grpc-message: 4 entries; push onto [] makes room for 16).
+      const n = decoder.count;
+      const trailers = new Array<string>(2 * n);
+      for (let i = 0; i < n; i++) {
         const name = decoder.name(i);
         if (name.charCodeAt(0) === 58) return this.#protocolError();
-        trailers.push(name, decoder.value(i));
+        trailers[2 * i] = name;
+        trailers[2 * i + 1] = decoder.value(i);
       }
       this.#trailers = trailers;
       this.#onEndStream();
@@ -388,8 +391,9 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (this.#done) return;
     this.#done = true;
     this.#handler = null;
-    this.#held = [];
-    this.pending = [];
+    // New lists only when there is something to drop (a list may be under iteration).
+    if (this.#held.length > 0) this.#held = [];
+    if (this.pending.length > 0) this.pending = [];
     this.pendingBytes = 0;
     this.#conn.streamDone(this);
   }
