@@ -269,6 +269,11 @@ build_rules() {
   if [[ "$IPV6" == yes ]]; then
     use_family 6
     build_family_rules
+    # The proxy's IPv6 inbound passthrough source (Istio's ::6) must be an address of the pod to
+    # be bound, as 127.0.0.6 is by lo's 127/8; idempotent, and left on lo by --cleanup.
+    TABLE=ip
+    rule addr replace ::6/128 dev lo
+    TABLE=nat
     use_family 4
   fi
 }

@@ -174,6 +174,7 @@ describe('iptables-init arguments and --dry-run', () => {
       'ip6tables -t mangle -A ISTIO_OUTPUT -j MARK --set-mark 1337',
       'ip -f inet6 rule add fwmark 1337 lookup 133',
       'ip -f inet6 route add local default dev lo table 133',
+      'ip -f inet6 addr replace ::6/128 dev lo',
     ]));
     expect(v6.every((l) => l.startsWith('ip6tables ') || l.startsWith('ip -f inet6 '))).toBe(true);
   });
@@ -345,6 +346,8 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
     const announced = dryRun(args).filter((c) => c.startsWith('ip6tables -t nat -A ')).map((c) => c.replace(/^ip6tables -t nat /, ''));
     expect(announced.length).toBeGreaterThan(8);
     expect(rules6('nat').sort()).toEqual(announced.sort());
+    // ::6 is the pod's, for the proxy's inbound passthrough to bind.
+    expect(net.exec(net.pod, ['ip', '-6', 'addr', 'show', 'dev', 'lo']).stdout).toMatch(/inet6 ::6\/128/);
     // IPv4 is what it was without the flag.
     expect(natRules()).toContain('-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN');
     const tproxy = ['--ipv6', '-m', 'TPROXY', '-u', '1337', '-i', '*', '-b', '5005'];
