@@ -44,6 +44,33 @@ export function parseHostPort(text: string): HostPort {
   return { host, port: parsePort(portText) };
 }
 
+/**
+ * `host:port` as Envoy prints an address (and as parseHostPort reads it back): an IPv6 address
+ * in brackets (`[::1]:8080`), anything else as it is (`10.0.0.1:80`, `web:80`).
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * A socket's address and port as Envoy prints them: formatHostPort, with an IPv4-mapped address
+ * (what a dual-stack `[::]` socket reports for an IPv4 peer) as its IPv4 address, as Envoy reads
+ * the addresses of a socket that is not IPv6-only.
+ */
+export function formatSocketAddress(address: string, port: number): string {
+  return formatHostPort(unmappedAddress(address), port);
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:10.0.0.1` → `10.0.0.1`, as a
+ * dual-stack `[::]` socket reports IPv4 peers); any other text unchanged.
+ */
+export function unmappedAddress(address: string): string {
+  if (address.length < 14 || !/^::ffff:/i.test(address)) return address;
+  const v4 = address.slice(7);
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(v4) ? v4 : address;
+}
+
 /** Parses a TCP port number 0..65535 (0: any free port). Throws HostPortError. */
 export function parsePort(text: string): number {
   if (!/^[0-9]{1,5}$/.test(text)) throw new HostPortError(`port "${text}" is not a number`);

@@ -60,6 +60,7 @@ import { compileAuthorization } from '../compile/authorization.js';
 import { RbacNetworkFilter } from '../listener/tcp/rbac-network-filter.js';
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { AccessLogFiles } from '../telemetry/access-log-files.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -435,7 +436,7 @@ export class TcpProxyServer {
     if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
     if (service === null) {
-      const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+      const authority = formatHostPort(target.address, target.port);
       const cluster = target.passthroughCluster ?? PASSTHROUGH_CLUSTER;
       this.#proxy(socket, v, this.stats.tcp(cluster), v.clusterNames.indexOf(cluster), authority, conn, target.bindAddress);
       return;
@@ -505,7 +506,7 @@ export class TcpProxyServer {
         const conn = connInfo(socket, target.address, target.port);
         conn.sni = sni ?? '';
         if (service === null) {
-          const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+          const authority = formatHostPort(target.address, target.port);
           this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
           return;
         }

@@ -8,6 +8,8 @@ export interface TcpBackend {
   readonly port: number;
   /** ServiceEntry port protocol (default TCP). */
   readonly protocol?: string;
+  /** The endpoint's address (default 127.0.0.1; `::1` for IPv6). */
+  readonly address?: string;
 }
 
 export function tcpServiceEntries(backends: readonly TcpBackend[]): string {
@@ -21,7 +23,7 @@ spec:
   location: MESH_EXTERNAL
   resolution: STATIC
   endpoints:
-  - {address: 127.0.0.1, ports: {tcp-main: ${b.port}}}
+  - {address: '${b.address ?? '127.0.0.1'}', ports: {tcp-main: ${b.port}}}
 `).join('---\n');
 }
 
