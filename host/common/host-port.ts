@@ -1,6 +1,7 @@
 // A listen address (`host:port`), the value type every listener, admin and health port is
 // given as; parsed here, below every layer that takes one, so that the CLI's flags, the
 // runtime and the demo agree on its syntax.
+import { isIP, SocketAddress } from 'node:net';
 
 /** A listen or admin address. */
 export interface HostPort {
@@ -69,6 +70,18 @@ export function unmappedAddress(address: string): string {
   if (address.length < 14 || !/^::ffff:/i.test(address)) return address;
   const v4 = address.slice(7);
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(v4) ? v4 : address;
+}
+
+/**
+ * One spelling per IP address, to compare a configured address with a socket's: an
+ * IPv4-mapped address as its IPv4 address, IPv6 compressed and lower-cased as the kernel prints
+ * it (`FD00:0:0::5` → `fd00::5`); text that is not an IP address unchanged.
+ */
+export function canonicalAddress(address: string): string {
+  const a = unmappedAddress(address);
+  // A zone (`fe80::1%eth0`) is kept as written: SocketAddress would drop it.
+  if (isIP(a) !== 6 || a.includes('%')) return a;
+  return new SocketAddress({ address: a, family: 'ipv6' }).address;
 }
 
 /** Parses a TCP port number 0..65535 (0: any free port). Throws HostPortError. */

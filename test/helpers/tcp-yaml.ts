@@ -12,6 +12,11 @@ export interface TcpBackend {
   readonly address?: string;
 }
 
+/** An address in a YAML flow mapping: IPv6 quoted (its colons), IPv4 as it is. */
+export function yamlAddress(address: string): string {
+  return address.includes(':') ? `'${address}'` : address;
+}
+
 export function tcpServiceEntries(backends: readonly TcpBackend[]): string {
   return backends.map((b) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -23,7 +28,7 @@ spec:
   location: MESH_EXTERNAL
   resolution: STATIC
   endpoints:
-  - {address: '${b.address ?? '127.0.0.1'}', ports: {tcp-main: ${b.port}}}
+  - {address: ${yamlAddress(b.address ?? '127.0.0.1')}, ports: {tcp-main: ${b.port}}}
 `).join('---\n');
 }
 

@@ -8,6 +8,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { X509Certificate } from 'node:crypto';
 import { leaf, meshRoot, type CertFiles } from './test-certs.js';
+import { yamlAddress } from './tcp-yaml.js';
 
 export interface PassthroughBackends {
   readonly servers: Record<'a' | 'b', HttpsServer>;
@@ -68,7 +69,7 @@ spec:
   location: MESH_EXTERNAL
   resolution: STATIC
   endpoints:
-  - {address: '${addressOf(b.servers[name])}', ports: {tls: ${portOf(b.servers[name])}}}
+  - {address: ${yamlAddress(addressOf(b.servers[name]))}, ports: {tls: ${portOf(b.servers[name])}}}
 `;
   return `${se('a')}---
 ${se('b')}---
