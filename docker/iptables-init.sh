@@ -425,11 +425,22 @@ cleanup_rules() {
   CLEANED=0
   on_family 4
   cleanup_family
-  if [[ "$IPV6" == yes ]] || { command -v "$IP6T" >/dev/null 2>&1 && "$IP6T" -w 5 -t nat -S >/dev/null 2>&1; }; then
+  if [[ "$IPV6" == yes ]] || ipv6_installed; then
     on_family 6
     cleanup_family
   fi
   on_family 4
+}
+
+# True when an earlier --ipv6 run left rules behind (one look at each table, so that a run
+# without --ipv6 costs two commands more, not a full IPv6 cleanup).
+ipv6_installed() {
+  command -v "$IP6T" >/dev/null 2>&1 || return 1
+  local t
+  for t in nat mangle; do
+    [[ "$("$IP6T" -w 5 -t "$t" -S 2>/dev/null)" == *ISTIO_* ]] && return 0
+  done
+  command -v ip >/dev/null 2>&1 && [[ "$(ip -f inet6 rule show 2>/dev/null)" == *"lookup $TPROXY_TABLE"* ]]
 }
 
 cleanup_family() {

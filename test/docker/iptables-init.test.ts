@@ -335,7 +335,7 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
     expect(mangleRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
     expect(ipRules()).not.toMatch(/lookup 133/);
     expect(table133()).toBe('');
-  });
+  }, 120_000);
 
   it('--ipv6 installs the ip6tables rules the dry run announced, in both modes, and --cleanup removes them', () => {
     const rules6 = (table: string) => net.exec(net.pod, ['ip6tables-save', '-t', table]).stdout
@@ -368,7 +368,7 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
     expect(rules6('nat').filter((l) => l.includes('ISTIO'))).toEqual([]);
     expect(natRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
     inPod(SEED_ARGS);
-  });
+  }, 120_000);
 
   it('fails cleanly with INIT_IPTABLES_FAILED when iptables refuses a rule, leaving nothing behind', () => {
     // A uid so large the owner match rejects it: a real iptables error at apply time.
