@@ -4,7 +4,9 @@
 // port, h2c upstream), a TCP echo and two node:https servers behind a PASSTHROUGH port routed by
 // SNI. Clients speak HTTP/1.1, HTTP/2 (prior knowledge), raw TCP and TLS over [::1]; the access
 // log prints IPv6 upstream hosts bracketed with their port (Envoy's %UPSTREAM_HOST%), and the
-// admin API shows the endpoints the same way.
+// admin API shows the endpoints the same way. Then the same YAML on every data plane of the
+// interop table (stock Envoy from `wasmesh envoy-config`, with and without the wasmesh filters, and
+// `wasmesh proxy`), listening on 127.0.0.1 as those runners do, to the same IPv6 endpoints.
 import { createServer as createHttpServer, request as httpRequest, type Server as HttpServer } from 'node:http';
 import { connect as h2Connect, createServer as createH2Server, type Http2Server } from 'node:http2';
 import type { Server } from 'node:net';
@@ -17,6 +19,7 @@ import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { tcpEchoServer } from '../helpers/tcp-echo.js';
 import { passthroughYaml, reach, refused, startPassthroughBackends, type PassthroughBackends } from '../helpers/tls-passthrough-fixture.js';
+import { dataPlanes, type RunningProxy } from '../interop/data-planes.js';
 
 const V6 = '::1';
 let rt: ProxyRuntime;
@@ -183,3 +186,45 @@ describe('the gateway on [::1] with IPv6 endpoints', () => {
     expect(stats).toMatch(/istio_tcp_connections_opened_total\{[^}]*destination_service="echo\.example\.internal"[^}]*\} [1-9]/);
   });
 });
+
+function h2Get(url: string, authority: string, path: string): Promise<string> {
+  const session = h2Connect(url);
+  return new Promise<string>((resolve, reject) => {
+    const s = session.request({ ':path': path, ':authority': authority });
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+    s.end();
+  }).finally(() => session.close());
+}
+
+for (const plane of dataPlanes()) {
+  describe.skipIf(plane.unavailable !== null)(`IPv6 endpoints on ${plane.name}`, () => {
+    let proxy: RunningProxy | undefined;
+    beforeAll(async () => {
+      proxy = await plane.start({ name: 'ipv6', gateway: 'tls-gw', files: () => ({ 'config.yaml': config() }), exchanges: [] }, { v1: 1, v2: 1 }, { tcpPorts: [31400, 443], httpPort: 80 });
+    }, 60_000);
+    afterAll(async () => { await proxy?.stop(); });
+
+    test('HTTP/1.1 and HTTP/2 (h2c upstream) to endpoints at [::1]', async () => {
+      const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: proxy!.port, path: '/p1', headers: { host: 'web.example.internal' } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(r).toEqual({ status: 200, body: 'web 1.1 /p1' });
+      expect(await h2Get(`http://127.0.0.1:${proxy!.port}`, 'h2.example.internal', '/p2')).toBe('h2 2.0 /p2');
+    });
+
+    test('TCP to an echo at [::1], and TLS passthrough by SNI to backends at [::1]', async () => {
+      expect(await exchange(proxy!.tcp.get(31400)!, 'plane v6')).toEqual({ reply: 'e:plane v6', error: null });
+      const a = await reach(proxy!.tcp.get(443)!, 'a.example.com', '/pa');
+      expect(a).toEqual({ body: 'backend-a /pa', fingerprint: tls.fingerprint('a'), authorized: true });
+    });
+  });
+}
