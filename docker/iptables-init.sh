@@ -16,6 +16,10 @@
 #                                           new, chosen ports -> ISTIO_TPROXY (TPROXY :15006, mark 1337)
 #   OUTPUT     -p tcp -> ISTIO_OUTPUT       outbound: as above, but MARK 1337 instead of REDIRECT
 #   ip rule fwmark 1337 lookup 133; ip route local default dev lo table 133   (marked: delivered locally)
+# With --ipv6 (or ENABLE_INBOUND_IPV6=true, Istio's switch for a pod with IPv6 addresses) the same
+# rules go to ip6tables as well, with ::1 for 127.0.0.1, ::6 for the passthrough source 127.0.0.6
+# and `ip -f inet6` for the TPROXY rule/route; -i/-x ranges go to the family they are written in.
+# Without it IPv6 is not captured (IPv6 ranges are skipped with a warning).
 # Re-running replaces the chains (never duplicates rules); --cleanup removes them; --dry-run only
 # prints the iptables commands. Usage errors exit 2, iptables failures exit 1, each with a stable code.
 set -euo pipefail
@@ -32,27 +36,32 @@ readonly ALWAYS_EXCLUDED_INBOUND=(15000 15001 15006 15020 15021 15090)
 # Istio's inbound passthrough source address: the proxy uses it when it hands inbound traffic to
 # the app over loopback, and such connections must not be captured again.
 readonly INBOUND_PASSTHROUGH_SRC=127.0.0.6/32
+readonly INBOUND_PASSTHROUGH_SRC6=::6/128
 IPT="${WASMESH_IPTABLES:-iptables}"
+IP6T="${WASMESH_IP6TABLES:-ip6tables}"
 
 usage() {
   cat <<'EOF'
 usage: wasmesh-init [-p PORT] [-z PORT] [-u UID] [-g GID] [-m MODE] [-i CIDRS] [-x CIDRS]
-                    [-b PORTS] [-d PORTS] [-o PORTS] [--dry-run | --cleanup] [-h]
+                    [-b PORTS] [-d PORTS] [-o PORTS] [--ipv6] [--dry-run | --cleanup] [-h]
   -p PORT   outbound capture port: outgoing TCP is redirected here (default 15001)
   -z PORT   inbound capture port: incoming TCP is redirected here (default 15006)
   -u UID    uid of the proxy; its traffic is never captured (default 1337)
   -g GID    gid of the proxy; its traffic is never captured (default: the uid)
   -m MODE   interception mode: REDIRECT (nat) or TPROXY (mangle; outbound too, so the proxy
             sees every original destination; its listeners need IP_TRANSPARENT) (default REDIRECT)
-  -i CIDRS  comma-separated IPv4 ranges whose outbound traffic is captured, or '*' (default '*')
-  -x CIDRS  comma-separated IPv4 ranges excluded from outbound capture (default none)
+  -i CIDRS  comma-separated ranges whose outbound traffic is captured, or '*' (default '*');
+            IPv6 ranges count only with --ipv6
+  -x CIDRS  comma-separated ranges excluded from outbound capture (default none)
   -b PORTS  comma-separated inbound ports to capture, or '*' for all (default none)
   -d PORTS  inbound ports excluded when -b is '*' (15000,15001,15006,15020,15021,15090 always are)
   -o PORTS  outbound destination ports excluded from capture (default none)
+  --ipv6    capture IPv6 too: the same rules through ip6tables (::1, ::6, ip -f inet6)
   --dry-run print the iptables commands instead of running them (needs neither root nor iptables)
   --cleanup remove the ISTIO_* chains (nat and mangle), the jumps into them and the TPROXY
             ip rule/route, then exit
-Environment: WASMESH_IPTABLES names the iptables binary (default iptables; e.g. iptables-legacy).
+Environment: WASMESH_IPTABLES names the iptables binary (default iptables; e.g. iptables-legacy),
+WASMESH_IP6TABLES the ip6tables one (default ip6tables); ENABLE_INBOUND_IPV6=true is --ipv6 (Istio's).
 An option given with an empty value may also be written bare (`-x -b 5005`), as Kubernetes shows it.
 EOF
 }
@@ -121,18 +130,32 @@ is_ipv4_cidr() {
   [[ -z "${BASH_REMATCH[6]}" ]] || (( 10#${BASH_REMATCH[6]} <= 32 ))
 }
 
-# parse_cidrs FLAG VALUE ALLOW_STAR -> LIST. IPv6 ranges are skipped with a warning: this script
-# programs IPv4 only, and refusing a dual-stack pod's arguments would block it from starting.
+# An IPv6 address or range as ip6tables takes it: hex groups and colons (at most one `::`, an
+# IPv4 tail allowed), an optional /0..128.
+is_ipv6_cidr() {
+  [[ "$1" =~ ^([0-9A-Fa-f:.]+)(/([0-9]{1,3}))?$ ]] || return 1
+  local addr="${BASH_REMATCH[1]}" len="${BASH_REMATCH[3]}"
+  [[ "$addr" == *:* && "$addr" != *:::* ]] || return 1
+  local rest="${addr/::/}"
+  [[ "$rest" != *::* ]] || return 1
+  [[ -z "$len" ]] || (( 10#$len <= 128 ))
+}
+
+# parse_cidrs FLAG VALUE ALLOW_STAR -> LIST (IPv4) and LIST6 (IPv6; '*' goes to both). Without
+# --ipv6, IPv6 ranges are skipped with a warning: refusing a dual-stack pod's arguments would
+# block it from starting.
 parse_cidrs() {
   split_list "$2"
-  local out=() c
+  local out=() out6=() c
   for c in "${LIST[@]}"; do
     if [[ "$c" == '*' ]]; then
       [[ "$3" == yes && ${#LIST[@]} -eq 1 ]] ||
         usage_error INIT_BAD_CIDR "$1 '$2': '*' must stand alone, and only -i accepts it"
       out+=('*')
+      out6+=('*')
     elif [[ "$c" == *:* ]]; then
-      warn "$1: IPv6 range '$c' ignored (only IPv4 is captured)"
+      is_ipv6_cidr "$c" || usage_error INIT_BAD_CIDR "$1 '$c': not an IPv6 address or range (such as fd00::1 or fd00::/8)"
+      if [[ "$IPV6" == yes ]]; then out6+=("$c"); else warn "$1: IPv6 range '$c' ignored (IPv6 is captured only with --ipv6)"; fi
     elif is_ipv4_cidr "$c"; then
       out+=("$c")
     else
@@ -140,6 +163,7 @@ parse_cidrs() {
     fi
   done
   LIST=("${out[@]+"${out[@]}"}")
+  LIST6=("${out6[@]+"${out6[@]}"}")
 }
 
 # ---- argument parsing ----------------------------------------------------------------------
@@ -155,6 +179,11 @@ INBOUND_PORTS=
 EXCLUDE_INBOUND=
 EXCLUDE_OUTBOUND=
 ACTION=apply
+case "${ENABLE_INBOUND_IPV6:-}" in
+  true | 1) IPV6=yes ;;
+  '' | false | 0) IPV6=no ;;
+  *) usage_error INIT_BAD_FLAG "ENABLE_INBOUND_IPV6='$ENABLE_INBOUND_IPV6': expected true or false" ;;
+esac
 
 while (( $# > 0 )); do
   flag="$1"
@@ -167,6 +196,7 @@ while (( $# > 0 )); do
       ACTION=cleanup; continue ;;
     # pilot-agent's logging flag, present in newer injected istio-init arguments: harmless here.
     --log_output_level=*) continue ;;
+    --ipv6) IPV6=yes; continue ;;
     -[pzugmixbdo]) ;;
     *) usage_error INIT_BAD_FLAG "unknown option '$flag'" ;;
   esac
@@ -201,8 +231,8 @@ done
 PROXY_GID="${PROXY_GID:-$PROXY_UID}"
 [[ "$OUT_PORT" != "$IN_PORT" ]] || usage_error INIT_BAD_PORT "-p and -z are both $OUT_PORT: outbound and inbound capture need different ports"
 
-parse_cidrs -i "$INCLUDE_CIDRS" yes; INCLUDE=("${LIST[@]+"${LIST[@]}"}")
-parse_cidrs -x "$EXCLUDE_CIDRS" no;  EXCLUDE=("${LIST[@]+"${LIST[@]}"}")
+parse_cidrs -i "$INCLUDE_CIDRS" yes; INCLUDE4=("${LIST[@]+"${LIST[@]}"}"); INCLUDE6=("${LIST6[@]+"${LIST6[@]}"}")
+parse_cidrs -x "$EXCLUDE_CIDRS" no;  EXCLUDE4=("${LIST[@]+"${LIST[@]}"}"); EXCLUDE6=("${LIST6[@]+"${LIST6[@]}"}")
 parse_ports -b "$INBOUND_PORTS" yes; INBOUND=("${LIST[@]+"${LIST[@]}"}")
 parse_ports -d "$EXCLUDE_INBOUND" no; EXCL_IN=("${LIST[@]+"${LIST[@]}"}")
 parse_ports -o "$EXCLUDE_OUTBOUND" no; EXCL_OUT=("${LIST[@]+"${LIST[@]}"}")
@@ -216,11 +246,39 @@ EXCL_IN=("${LIST[@]}")
 # ---- the rule set --------------------------------------------------------------------------
 
 RULES=()
-# Each rule is recorded with the table it goes to (nat, mangle) or `ip` for ip rule/route.
+# Each rule is recorded with the table it goes to (nat, mangle) or `ip` for ip rule/route, and
+# `6` after it for IPv6 (nat6: ip6tables -t nat; ip6: ip -f inet6).
 TABLE=nat
-rule() { local IFS=$'\x1f'; RULES+=("$TABLE$IFS$*"); }
+FAM=
+rule() { local IFS=$'\x1f'; RULES+=("$TABLE$FAM$IFS$*"); }
+
+# use_family 4|6: the addresses the rules name for that family, and its ranges.
+use_family() {
+  if [[ "$1" == 6 ]]; then
+    FAM=6 LOOPBACK=::1/128 LOOPBACK_IP=::1 PASSTHROUGH_SRC="$INBOUND_PASSTHROUGH_SRC6"
+    INCLUDE=("${INCLUDE6[@]+"${INCLUDE6[@]}"}"); EXCLUDE=("${EXCLUDE6[@]+"${EXCLUDE6[@]}"}")
+  else
+    FAM= LOOPBACK=127.0.0.1/32 LOOPBACK_IP=127.0.0.1 PASSTHROUGH_SRC="$INBOUND_PASSTHROUGH_SRC"
+    INCLUDE=("${INCLUDE4[@]+"${INCLUDE4[@]}"}"); EXCLUDE=("${EXCLUDE4[@]+"${EXCLUDE4[@]}"}")
+  fi
+}
 
 build_rules() {
+  use_family 4
+  build_family_rules
+  if [[ "$IPV6" == yes ]]; then
+    use_family 6
+    build_family_rules
+    # The proxy's IPv6 inbound passthrough source (Istio's ::6) must be an address of the pod to
+    # be bound, as 127.0.0.6 is by lo's 127/8; idempotent, and left on lo by --cleanup.
+    TABLE=ip
+    rule addr replace ::6/128 dev lo
+    TABLE=nat
+    use_family 4
+  fi
+}
+
+build_family_rules() {
   if [[ "$MODE" == TPROXY ]]; then build_tproxy_rules; return; fi
   local c p
   for c in "${CHAINS[@]}"; do rule -N "$c"; done
@@ -249,21 +307,21 @@ build_rules() {
 
   rule -A OUTPUT -p tcp -j ISTIO_OUTPUT
   for p in "${EXCL_OUT[@]+"${EXCL_OUT[@]}"}"; do rule -A ISTIO_OUTPUT -p tcp -m tcp --dport "$p" -j RETURN; done
-  rule -A ISTIO_OUTPUT -s "$INBOUND_PASSTHROUGH_SRC" -o lo -j RETURN
+  rule -A ISTIO_OUTPUT -s "$PASSTHROUGH_SRC" -o lo -j RETURN
   # The proxy dialing its own pod IP (over lo) is a call into this pod: treat it as inbound.
   if (( ${#INBOUND[@]} > 0 )); then
-    rule -A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner --uid-owner "$PROXY_UID" -j ISTIO_IN_REDIRECT
+    rule -A ISTIO_OUTPUT ! -d "$LOOPBACK" -o lo -m owner --uid-owner "$PROXY_UID" -j ISTIO_IN_REDIRECT
   fi
   # The app talking to itself over lo stays direct; the proxy's own traffic is never captured,
   # which is what keeps the proxy's upstream connections from looping back into it.
   rule -A ISTIO_OUTPUT -o lo -m owner ! --uid-owner "$PROXY_UID" -j RETURN
   rule -A ISTIO_OUTPUT -m owner --uid-owner "$PROXY_UID" -j RETURN
   if (( ${#INBOUND[@]} > 0 )); then
-    rule -A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -m owner --gid-owner "$PROXY_GID" -j ISTIO_IN_REDIRECT
+    rule -A ISTIO_OUTPUT ! -d "$LOOPBACK" -o lo -m owner --gid-owner "$PROXY_GID" -j ISTIO_IN_REDIRECT
   fi
   rule -A ISTIO_OUTPUT -o lo -m owner ! --gid-owner "$PROXY_GID" -j RETURN
   rule -A ISTIO_OUTPUT -m owner --gid-owner "$PROXY_GID" -j RETURN
-  rule -A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN
+  rule -A ISTIO_OUTPUT -d "$LOOPBACK" -j RETURN
   for c in "${EXCLUDE[@]+"${EXCLUDE[@]}"}"; do rule -A ISTIO_OUTPUT -d "$c" -j RETURN; done
   if (( ${#INCLUDE[@]} > 0 )); then
     if [[ "${INCLUDE[0]}" == '*' ]]; then
@@ -281,11 +339,11 @@ build_tproxy_rules() {
   for c in "${MANGLE_CHAINS[@]}"; do rule -N "$c"; done
   rule -A ISTIO_DIVERT -j MARK --set-mark "$TPROXY_MARK"
   rule -A ISTIO_DIVERT -j ACCEPT
-  # Istio's inbound TPROXY target; 127.0.0.1 is never diverted.
-  rule -A ISTIO_TPROXY ! -d 127.0.0.1/32 -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$IN_PORT"
+  # Istio's inbound TPROXY target; loopback is never diverted.
+  rule -A ISTIO_TPROXY ! -d "$LOOPBACK" -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$IN_PORT"
   # Outbound: the app's packets marked in OUTPUT were routed to lo by table 133 and come back in
   # here, still marked, with their destination untouched.
-  rule -A ISTIO_OUT_TPROXY -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$OUT_PORT" --on-ip 127.0.0.1
+  rule -A ISTIO_OUT_TPROXY -p tcp -j TPROXY --tproxy-mark "$TPROXY_MARK/0xffffffff" --on-port "$OUT_PORT" --on-ip "$LOOPBACK_IP"
   rule -A PREROUTING -i lo -p tcp -m mark --mark "$TPROXY_MARK" -j ISTIO_OUT_TPROXY
   if (( ${#INBOUND[@]} > 0 )); then
     rule -A PREROUTING -p tcp -j ISTIO_INBOUND
@@ -318,7 +376,7 @@ build_tproxy_rules() {
   rule -A ISTIO_OUTPUT -o lo -j RETURN
   rule -A ISTIO_OUTPUT -m owner --uid-owner "$PROXY_UID" -j RETURN
   rule -A ISTIO_OUTPUT -m owner --gid-owner "$PROXY_GID" -j RETURN
-  rule -A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN
+  rule -A ISTIO_OUTPUT -d "$LOOPBACK" -j RETURN
   for c in "${EXCLUDE[@]+"${EXCLUDE[@]}"}"; do rule -A ISTIO_OUTPUT -d "$c" -j RETURN; done
   if (( ${#INCLUDE[@]} > 0 )); then
     if [[ "${INCLUDE[0]}" == '*' ]]; then
@@ -335,22 +393,57 @@ build_tproxy_rules() {
 
 # ---- running iptables ----------------------------------------------------------------------
 
-ipt() { "$IPT" -w 5 -t nat "$@"; }
-iptm() { "$IPT" -w 5 -t mangle "$@"; }
-# run_rule TABLE ARGS...: one recorded rule.
+# The family's binary (set by on_family 4|6) and its nat/mangle tables.
+XT="$IPT"
+IPFAM=inet
+on_family() { if [[ "$1" == 6 ]]; then XT="$IP6T" IPFAM=inet6; else XT="$IPT" IPFAM=inet; fi; }
+ipt() { "$XT" -w 5 -t nat "$@"; }
+iptm() { "$XT" -w 5 -t mangle "$@"; }
+# run_rule TABLE ARGS...: one recorded rule (TABLE nat, mangle, ip, or nat6, mangle6, ip6).
 run_rule() {
   local table="$1"
   shift
-  case "$table" in
+  if [[ "$table" == *6 ]]; then on_family 6; else on_family 4; fi
+  case "${table%6}" in
     nat) ipt "$@" ;;
     mangle) iptm "$@" ;;
-    ip) ip -f inet "$@" ;;
+    ip) ip -f "$IPFAM" "$@" ;;
   esac
 }
 
+# The command a recorded rule runs, as printed by --dry-run and in errors.
+shown_rule() {
+  local table="$1" bin="$IPT" fam=inet
+  [[ "$table" == *6 ]] && bin="$IP6T" fam=inet6
+  if [[ "${table%6}" == ip ]]; then echo "ip -f $fam"; else echo "$bin -t ${table%6}"; fi
+}
+
 # Removes every jump from the built-in chains into ours (however it was written, and however many
-# times an older run left it), then flushes and deletes our chains. Safe when nothing is installed.
+# times an older run left it), then flushes and deletes our chains, for IPv4 and, when ip6tables
+# can read its tables (an earlier --ipv6 run), IPv6. Safe when nothing is installed.
 cleanup_rules() {
+  CLEANED=0
+  on_family 4
+  cleanup_family
+  if [[ "$IPV6" == yes ]] || ipv6_installed; then
+    on_family 6
+    cleanup_family
+  fi
+  on_family 4
+}
+
+# True when an earlier --ipv6 run left rules behind (one look at each table, so that a run
+# without --ipv6 costs two commands more, not a full IPv6 cleanup).
+ipv6_installed() {
+  command -v "$IP6T" >/dev/null 2>&1 || return 1
+  local t
+  for t in nat mangle; do
+    [[ "$("$IP6T" -w 5 -t "$t" -S 2>/dev/null)" == *ISTIO_* ]] && return 0
+  done
+  command -v ip >/dev/null 2>&1 && [[ "$(ip -f inet6 rule show 2>/dev/null)" == *"lookup $TPROXY_TABLE"* ]]
+}
+
+cleanup_family() {
   local builtin line args chain n=0
   for builtin in PREROUTING OUTPUT; do
     while IFS= read -r line; do
@@ -384,26 +477,37 @@ cleanup_rules() {
     done
   fi
   if command -v ip >/dev/null 2>&1; then
-    while ip -f inet rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" 2>/dev/null; do n=$((n + 1)); done
-    if [[ -n "$(ip -f inet route show table "$TPROXY_TABLE" 2>/dev/null)" ]]; then
-      ip -f inet route flush table "$TPROXY_TABLE"
+    while ip -f "$IPFAM" rule del fwmark "$TPROXY_MARK" lookup "$TPROXY_TABLE" 2>/dev/null; do n=$((n + 1)); done
+    if [[ -n "$(ip -f "$IPFAM" route show table "$TPROXY_TABLE" 2>/dev/null)" ]]; then
+      ip -f "$IPFAM" route flush table "$TPROXY_TABLE"
       n=$((n + 1))
     fi
   fi
-  CLEANED=$n
+  CLEANED=$((CLEANED + n))
 }
 
 require_iptables() {
-  command -v "$IPT" >/dev/null 2>&1 ||
-    fail INIT_IPTABLES_MISSING "'$IPT' not found on PATH (install the iptables package, or set WASMESH_IPTABLES)"
+  on_family 4
+  require_family IPTABLES WASMESH_IPTABLES iptables
+  if [[ "$IPV6" == yes ]]; then
+    on_family 6
+    require_family IP6TABLES WASMESH_IP6TABLES ip6tables
+    on_family 4
+  fi
+}
+
+# require_family CODE_PART ENV PACKAGE_BINARY: the family's binary exists and reads its tables.
+require_family() {
+  command -v "$XT" >/dev/null 2>&1 ||
+    fail "INIT_$1_MISSING" "'$XT' not found on PATH (install the iptables package, or set $2)"
   local err
   if ! err="$(ipt -S 2>&1 >/dev/null)"; then
-    fail INIT_IPTABLES_FAILED "cannot read the nat table with '$IPT' (needs root or CAP_NET_ADMIN): ${err//$'\n'/ }"
+    fail "INIT_$1_FAILED" "cannot read the nat table with '$XT' (needs root or CAP_NET_ADMIN): ${err//$'\n'/ }"
   fi
   if [[ "$MODE" == TPROXY ]]; then
     command -v ip >/dev/null 2>&1 || fail INIT_IP_MISSING "'ip' not found on PATH: -m TPROXY needs iproute2 for its ip rule and route"
     if ! err="$(iptm -S 2>&1 >/dev/null)"; then
-      fail INIT_IPTABLES_FAILED "cannot read the mangle table with '$IPT' (-m TPROXY needs it): ${err//$'\n'/ }"
+      fail "INIT_$1_FAILED" "cannot read the mangle table with '$XT' (-m TPROXY needs it): ${err//$'\n'/ }"
     fi
   fi
 }
@@ -413,7 +517,7 @@ print_rules() {
   echo "# wasmesh-init dry run: existing ISTIO_* chains and jumps would be removed first, then:"
   for r in "${RULES[@]}"; do
     IFS=$'\x1f' read -r -a words <<<"$r"
-    if [[ "${words[0]}" == ip ]]; then line="ip -f inet"; else line="$IPT -t ${words[0]}"; fi
+    line="$(shown_rule "${words[0]}")"
     for w in "${words[@]:1}"; do
       # Plain words print as they are (so `! -d` reads like iptables-save); others are quoted.
       if [[ "$w" =~ ^[A-Za-z0-9_./:,=!-]+$ ]]; then line+=" $w"; else line+=" '$w'"; fi
@@ -429,9 +533,11 @@ apply_rules() {
     if ! err="$(run_rule "${words[@]}" 2>&1)"; then
       # Never leave half a rule set behind: a pod with partial capture fails in confusing ways.
       cleanup_rules >/dev/null 2>&1 || true
-      local shown="$IPT -t ${words[*]}"
-      [[ "${words[0]}" == ip ]] && shown="ip -f inet ${words[*]:1}"
-      fail INIT_IPTABLES_FAILED "'$shown' failed: ${err//$'\n'/ }; all wasmesh rules were removed"
+      local shown
+      shown="$(shown_rule "${words[0]}") ${words[*]:1}"
+      local code=INIT_IPTABLES_FAILED
+      [[ "${words[0]}" == *6 ]] && code=INIT_IP6TABLES_FAILED
+      fail "$code" "'$shown' failed: ${err//$'\n'/ }; all wasmesh rules were removed"
     fi
   done
 }
@@ -453,6 +559,8 @@ case "$ACTION" in
     apply_rules
     inbound_desc=none
     (( ${#INBOUND[@]} > 0 )) && inbound_desc="$(IFS=,; echo "${INBOUND[*]}")"
-    echo "$PROG: capturing ($MODE) outbound TCP -> :$OUT_PORT, inbound ports [$inbound_desc] -> :$IN_PORT, proxy uid $PROXY_UID gid $PROXY_GID (${#RULES[@]} commands)"
+    families=
+    [[ "$IPV6" == yes ]] && families=", IPv4 and IPv6"
+    echo "$PROG: capturing ($MODE$families) outbound TCP -> :$OUT_PORT, inbound ports [$inbound_desc] -> :$IN_PORT, proxy uid $PROXY_UID gid $PROXY_GID (${#RULES[@]} commands)"
     ;;
 esac

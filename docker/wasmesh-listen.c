@@ -6,8 +6,10 @@
  *
  *   wasmesh-listen [--transparent] --listen NAME=ADDR:PORT ... [--user UID[:GID]] -- CMD ARGS...
  *
- * Each --listen makes one IPv4 TCP socket (SO_REUSEADDR; IP_TRANSPARENT with --transparent,
- * which needs CAP_NET_ADMIN), bound and listening, placed on descriptors 3, 4, ... in the order
+ * Each --listen makes one TCP socket, IPv4 for ADDR:PORT and IPv6 for [ADDR]:PORT (SO_REUSEADDR;
+ * IP_TRANSPARENT or IPV6_TRANSPARENT with --transparent, which needs CAP_NET_ADMIN; [::] takes
+ * IPv4 too, as IPv4-mapped addresses, IPV6_V6ONLY off as Node's own `::` listeners), bound and
+ * listening, placed on descriptors 3, 4, ... in the order
  * given; LISTEN_FDS, LISTEN_PID (this process's pid: it execs CMD in place) and LISTEN_FDNAMES
  * (the names, colon-separated) are set; with --user the process then drops to that uid and gid
  * (no supplementary groups, no capabilities kept) before exec, so the proxy holds the sockets
@@ -29,6 +31,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#ifndef IPV6_TRANSPARENT
+#define IPV6_TRANSPARENT 75
+#endif
 #ifndef IP_TRANSPARENT
 #define IP_TRANSPARENT 19
 #endif
@@ -62,7 +67,9 @@ static void sys_error(const char *code, const char *fmt, ...) {
 
 struct listen_spec {
   const char *name;
-  struct sockaddr_in addr;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  int family;
   const char *text;
 };
 
@@ -92,19 +99,39 @@ static void parse_listen(const char *arg, struct listen_spec *out) {
   size_t name_len = (size_t)(eq - arg);
   if (!valid_name(arg, name_len)) usage_error("LISTEN_BAD_NAME", "--listen '%s': the name must be 1..255 visible characters without ':'", arg);
   const char *hostport = eq + 1;
-  const char *colon = strrchr(hostport, ':');
-  if (colon == NULL) usage_error("LISTEN_BAD_SPEC", "--listen '%s': expected NAME=ADDR:PORT (e.g. outbound=0.0.0.0:15001)", arg);
+  /* [v6]:port, or v4:port; the host part is copied without the brackets. */
+  int v6 = hostport[0] == '[';
+  const char *host_start = v6 ? hostport + 1 : hostport;
+  const char *close = v6 ? strchr(hostport, ']') : NULL;
+  if (v6 && (close == NULL || close[1] != ':')) usage_error("LISTEN_BAD_SPEC", "--listen '%s': expected NAME=[IPV6]:PORT (e.g. outbound=[::]:15001)", arg);
+  const char *colon = v6 ? close + 1 : strrchr(hostport, ':');
+  if (colon == NULL) usage_error("LISTEN_BAD_SPEC", "--listen '%s': expected NAME=ADDR:PORT (e.g. outbound=0.0.0.0:15001 or outbound=[::]:15001)", arg);
+  const char *host_end = v6 ? close : colon;
   char host[64];
-  size_t host_len = (size_t)(colon - hostport);
-  if (host_len == 0 || host_len >= sizeof host) usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': '%.*s' is not an IPv4 address", arg, (int)host_len, hostport);
-  memcpy(host, hostport, host_len);
+  size_t host_len = (size_t)(host_end - host_start);
+  if (host_len == 0 || host_len >= sizeof host)
+    usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': '%.*s' is not an %s address", arg, (int)host_len, host_start, v6 ? "IPv6" : "IPv4");
+  memcpy(host, host_start, host_len);
   host[host_len] = '\0';
+  if (!v6 && strchr(host, ':') != NULL) usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': write an IPv6 address in brackets, [%s]:PORT", arg, host);
   long port = parse_number(colon + 1, 0, 65535);
   if (port < 0) usage_error("LISTEN_BAD_PORT", "--listen '%s': '%s' is not a port (0..65535)", arg, colon + 1);
   memset(&out->addr, 0, sizeof out->addr);
-  out->addr.sin_family = AF_INET;
-  out->addr.sin_port = htons((unsigned short)port);
-  if (inet_pton(AF_INET, host, &out->addr.sin_addr) != 1) usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': '%s' is not an IPv4 address", arg, host);
+  if (v6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->addr;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((unsigned short)port);
+    if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': '%s' is not an IPv6 address", arg, host);
+    out->addr_len = sizeof *a;
+    out->family = AF_INET6;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&out->addr;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((unsigned short)port);
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1) usage_error("LISTEN_BAD_ADDRESS", "--listen '%s': '%s' is not an IPv4 address", arg, host);
+    out->addr_len = sizeof *a;
+    out->family = AF_INET;
+  }
   char *name = strndup(arg, name_len);
   if (name == NULL) sys_error("LISTEN_NO_MEMORY", "strndup");
   out->name = name;
@@ -168,13 +195,18 @@ int main(int argc, char **argv) {
   /* Sockets first, wherever the kernel puts them; then moved onto 3.. in order. */
   int fds[MAX_LISTEN];
   for (int k = 0; k < count; k++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) sys_error("LISTEN_SOCKET_FAILED", "socket() for %s", specs[k].name);
-    int one = 1;
+    int v6 = specs[k].family == AF_INET6;
+    int fd = socket(specs[k].family, SOCK_STREAM, 0);
+    if (fd < 0) sys_error("LISTEN_SOCKET_FAILED", "socket() for %s (%s)", specs[k].name, v6 ? "IPv6" : "IPv4");
+    int one = 1, zero = 0;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) sys_error("LISTEN_SOCKOPT_FAILED", "SO_REUSEADDR on %s", specs[k].name);
-    if (transparent && setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) < 0)
+    /* [::] takes IPv4 as well (mapped), whatever net.ipv6.bindv6only says: one socket per name. */
+    if (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0) sys_error("LISTEN_SOCKOPT_FAILED", "IPV6_V6ONLY off on %s", specs[k].name);
+    if (transparent && !v6 && setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) < 0)
       sys_error("LISTEN_TRANSPARENT_FAILED", "IP_TRANSPARENT on %s (needs CAP_NET_ADMIN)", specs[k].name);
-    if (bind(fd, (struct sockaddr *)&specs[k].addr, sizeof specs[k].addr) < 0) sys_error("LISTEN_BIND_FAILED", "cannot bind %s to %s", specs[k].name, specs[k].text);
+    if (transparent && v6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one) < 0)
+      sys_error("LISTEN_TRANSPARENT_FAILED", "IPV6_TRANSPARENT on %s (needs CAP_NET_ADMIN)", specs[k].name);
+    if (bind(fd, (struct sockaddr *)&specs[k].addr, specs[k].addr_len) < 0) sys_error("LISTEN_BIND_FAILED", "cannot bind %s to %s", specs[k].name, specs[k].text);
     if (listen(fd, BACKLOG) < 0) sys_error("LISTEN_LISTEN_FAILED", "listen() on %s (%s)", specs[k].name, specs[k].text);
     fds[k] = fd;
   }

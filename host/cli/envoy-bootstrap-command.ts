@@ -10,6 +10,7 @@ import { adsBootstrap } from '../envoy/xds-resources.js';
 import { sdsCluster } from '../envoy/sds-config.js';
 import { nodeId } from '../xds/xds-node.js';
 import { istioStatsTags } from '../envoy/stats-tags.js';
+import { formatHostPort } from '../common/host-port.js';
 
 export const ENVOY_BOOTSTRAP_SPEC: CommandSpec = {
   command: 'wasmesh envoy-bootstrap',
@@ -58,7 +59,7 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   if (values.gateway !== undefined) metadata.WASMESH_GATEWAY = values.gateway;
   if (values.listen !== undefined) {
     const listen = hostPortFlag(cmd, '--listen', values.listen as string);
-    metadata.WASMESH_LISTEN = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+    metadata.WASMESH_LISTEN = formatHostPort(listen.host, listen.port);
   }
   if (values['app-ports'] !== undefined) {
     if (type !== 'sidecar') throw new UsageError(cmd, '--app-ports: only a sidecar (--proxy-type sidecar) has an inbound listener');
@@ -74,7 +75,7 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   if (values.inbound !== undefined) {
     if (values['app-ports'] === undefined) throw new UsageError(cmd, '--inbound needs --app-ports (the ports the inbound listener hands requests to)');
     const inbound = hostPortFlag(cmd, '--inbound', values.inbound as string);
-    metadata.WASMESH_INBOUND = inbound.host.includes(':') ? `[${inbound.host}]:${inbound.port}` : `${inbound.host}:${inbound.port}`;
+    metadata.WASMESH_INBOUND = formatHostPort(inbound.host, inbound.port);
   }
   if (values.filters === true) metadata.WASMESH_FILTERS = '1';
   if (values['interception-mode'] !== undefined) {

@@ -10,6 +10,7 @@ import type { Log } from '../common/log.js';
 import { DEFAULT_TRUST_DOMAIN, formatSpiffeId, spiffeId, trustDomainProblem, type SpiffeId } from '../identity/spiffe-id.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import type { AdsTls } from '../xds/ads-client.js';
+import { formatHostPort } from '../common/host-port.js';
 
 export const DEFAULT_CA_ADDRESS = '127.0.0.1:15012';
 const MAX_CERT_TTL_MS = 90 * 24 * 3_600_000;
@@ -81,7 +82,7 @@ export function identityFromFlags(command: string, values: FlagValues, env: Node
   } catch (err) {
     throw new UsageError(command, `--namespace ${namespace} / --service-account ${serviceAccount}: ${(err as Error).message}`);
   }
-  const where = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  const where = formatHostPort(address.host, address.port);
   return { kind: 'ca', tokenFile, address: where, rootsPem, identity, ttlMs: ttl.ms };
 }
 

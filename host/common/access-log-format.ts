@@ -128,10 +128,11 @@ const SIMPLE: Readonly<Record<string, Operator>> = {
   GRPC_STATUS_NUMBER: (r) => grpcStatusOf(r),
 };
 
+/** The address of `addr:port` (IPv6 without its brackets, as Envoy's %…_WITHOUT_PORT% print it). */
 function withoutPort(addr: string): string {
   if (addr.startsWith('[')) {
     const end = addr.indexOf(']');
-    return end < 0 ? addr : addr.slice(0, end + 1);
+    return end < 0 ? addr : addr.slice(1, end);
   }
   const colon = addr.lastIndexOf(':');
   return colon < 0 || addr.indexOf(':') !== colon ? addr : addr.slice(0, colon);

@@ -1,6 +1,7 @@
 // A listen address (`host:port`), the value type every listener, admin and health port is
 // given as; parsed here, below every layer that takes one, so that the CLI's flags, the
 // runtime and the demo agree on its syntax.
+import { isIP, SocketAddress } from 'node:net';
 
 /** A listen or admin address. */
 export interface HostPort {
@@ -42,6 +43,45 @@ export function parseHostPort(text: string): HostPort {
   // A bare `:port` binds loopback: listening on every interface has to be asked for by name.
   if (host === '') host = '127.0.0.1';
   return { host, port: parsePort(portText) };
+}
+
+/**
+ * `host:port` as Envoy prints an address (and as parseHostPort reads it back): an IPv6 address
+ * in brackets (`[::1]:8080`), anything else as it is (`10.0.0.1:80`, `web:80`).
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * A socket's address and port as Envoy prints them: formatHostPort, with an IPv4-mapped address
+ * (what a dual-stack `[::]` socket reports for an IPv4 peer) as its IPv4 address, as Envoy reads
+ * the addresses of a socket that is not IPv6-only.
+ */
+export function formatSocketAddress(address: string, port: number): string {
+  return formatHostPort(unmappedAddress(address), port);
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:10.0.0.1` → `10.0.0.1`, as a
+ * dual-stack `[::]` socket reports IPv4 peers); any other text unchanged.
+ */
+export function unmappedAddress(address: string): string {
+  if (address.length < 14 || !/^::ffff:/i.test(address)) return address;
+  const v4 = address.slice(7);
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(v4) ? v4 : address;
+}
+
+/**
+ * One spelling per IP address, to compare a configured address with a socket's: an
+ * IPv4-mapped address as its IPv4 address, IPv6 compressed and lower-cased as the kernel prints
+ * it (`FD00:0:0::5` → `fd00::5`); text that is not an IP address unchanged.
+ */
+export function canonicalAddress(address: string): string {
+  const a = unmappedAddress(address);
+  // A zone (`fe80::1%eth0`) is kept as written: SocketAddress would drop it.
+  if (isIP(a) !== 6 || a.includes('%')) return a;
+  return new SocketAddress({ address: a, family: 'ipv6' }).address;
 }
 
 /** Parses a TCP port number 0..65535 (0: any free port). Throws HostPortError. */

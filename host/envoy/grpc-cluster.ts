@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { Cluster } from '../model/mesh.js';
 import { DEFAULT_MAX_RING_SIZE, ISTIO_CIRCUIT_BREAKER_MAX } from '../model/istio-defaults.js';
 import type { Obj } from './istio-resources.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** The cluster failing routes send to (Istio's name): EDS with no endpoints, so nothing answers. */
 export const GRPC_BLACKHOLE_CLUSTER = 'BlackHoleCluster';
@@ -83,7 +84,7 @@ export function grpcLoadAssignment(c: Cluster, warnings: Set<string>): Obj {
       warnings.add(`${where}: endpoint ${e.address} is not an IP address; gRPC clients are not given it`);
       continue;
     }
-    const key = `${e.address}:${e.port}`;
+    const key = formatHostPort(e.address, e.port);
     if (seen.has(key)) {
       warnings.add(`${where}: endpoint ${key} is listed twice; gRPC clients are given it once (they refuse duplicates)`);
       continue;

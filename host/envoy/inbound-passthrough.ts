@@ -3,7 +3,7 @@
 // connection the port it was sent to; the declared app ports and the inbound port itself keep
 // the HTTP chains (inbound-listener.ts), each copy matched by its `destination_port`; any other
 // port is passed to where it was going — `InboundPassthroughCluster`, an ORIGINAL_DST cluster
-// whose connections leave from 127.0.0.6 (the source Istio's iptables lets through from the
+// whose connections leave from 127.0.0.6, or ::6 for IPv6 (the source Istio's iptables lets through from the
 // proxy to the pod's own address, docker/iptables-init.sh INBOUND_PASSTHROUGH_SRC) — as TCP,
 // behind the PeerAuthentication mode: STRICT terminates mesh mTLS first, PERMISSIVE terminates
 // TLS and passes plaintext as it came, DISABLE passes everything as it came.
@@ -11,15 +11,14 @@
 // filter before tcp_proxy (rbac-network-policy.ts), as Istio's do and as the wasmesh sidecar
 // enforces them on the same connections.
 import type { AccessLogTarget } from '../model/access-logging.js';
+import { INBOUND_PASSTHROUGH_BIND_IPV4, INBOUND_PASSTHROUGH_BIND_IPV6, INBOUND_PASSTHROUGH_CLUSTER } from '../model/catch-all.js';
 import type { EffectiveMtlsMode } from '../model/inbound-mtls.js';
 import type { Obj } from './istio-resources.js';
 import { tcpProxyFilter } from './tcp-proxy-listeners.js';
 import type { AuthzPolicy } from '../model/authorization.js';
 import { envoyRbacNetworkFilters } from './rbac-network-policy.js';
 
-export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
-/** Where the passthrough's upstream connections come from (Istio's InboundPassthroughBindIpv4). */
-export const INBOUND_PASSTHROUGH_SOURCE = '127.0.0.6';
+export { INBOUND_PASSTHROUGH_CLUSTER };
 
 export const ORIGINAL_DST_LISTENER_FILTER: Obj = {
   name: 'envoy.filters.listener.original_dst',
@@ -33,7 +32,12 @@ export function inboundPassthroughCluster(): Obj {
     type: 'ORIGINAL_DST',
     lb_policy: 'CLUSTER_PROVIDED',
     connect_timeout: '10s',
-    upstream_bind_config: { source_address: { address: INBOUND_PASSTHROUGH_SOURCE, port_value: 0 } },
+    // Istio's dual-stack bind: 127.0.0.6 for IPv4 destinations, ::6 for IPv6 ones (Envoy picks the
+    // source of the upstream's family among source_address and extra_source_addresses).
+    upstream_bind_config: {
+      source_address: { address: INBOUND_PASSTHROUGH_BIND_IPV4, port_value: 0 },
+      extra_source_addresses: [{ address: { address: INBOUND_PASSTHROUGH_BIND_IPV6, port_value: 0 } }],
+    },
   };
 }
 

@@ -22,6 +22,7 @@ import { firstRouteOf, walkRules, type RuleMatchVerdict } from './explain-rules.
 export type { BlockVerdict, ConditionVerdict } from './explain-rules.js';
 import { ExplainError } from './explain-error.js';
 import { pickLikeProxy, type PickInput } from './explain-endpoint.js';
+import { formatHostPort } from '../common/host-port.js';
 
 export interface ExplainInput {
   /** Istio YAML files or folders, as `wasmesh proxy -f`. */
@@ -346,7 +347,7 @@ function pickEndpoint(core: Core, mesh: MeshConfig, table: RouteTable, index: nu
   const common = { cluster: c.name, lb: c.lb, endpoints: c.endpoints.length, outlierDetection: outlierText(c) };
   const pick = pickLikeProxy(core, mesh, table, index, req);
   if (pick === null) return { ...common, index: null, address: null, labels: null, health: 'no healthy endpoint', note: c.endpoints.length === 0 ? '503 UH: the cluster has no endpoint' : '503 UH: no endpoint is healthy' };
-  const address = `${pick.address}:${pick.port}`;
+  const address = formatHostPort(pick.address, pick.port);
   if (pick.index < 0) return { ...common, index: null, address, labels: null, health: 'not a mesh endpoint', note: 'PASSTHROUGH: the destination the request names' };
   const ep = c.endpoints[pick.index]!;
   let note: string;

@@ -9,6 +9,7 @@ import { IdentityError, type IdentityErrorCode } from './identity-error.js';
 import { istioCaPackage, type IstioCertificateRequest, type IstioCertificateResponse } from './istio-ca-proto.js';
 import { formatSpiffeId, parseSpiffeId, spiffeId, type SpiffeId } from './spiffe-id.js';
 import { verifyToken, type TokenIdentity } from './workload-token.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** The name Istio's agent dials the CA by (and checks the serving certificate for). */
 export const ISTIOD_SERVICE_NAME = 'istiod.istio-system.svc';
@@ -170,7 +171,7 @@ export class CaServer {
     await renew();
     // The roots are offered so that a client may present a workload certificate (mTLS later); none is required.
     const creds = grpc.experimental.createCertificateProviderServerCredentials(serving, serving, false);
-    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const address = formatHostPort(host, port);
     this.#port = await new Promise<number>((resolve, reject) => {
       this.#server.bindAsync(address, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
     });

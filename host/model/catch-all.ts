@@ -15,8 +15,10 @@ export function isCatchAllCluster(name: string): boolean {
 /**
  * Istio's inbound catch-all (pilot util.InboundPassthroughCluster, one cluster for both
  * families since Istio 1.17): a connection to a port the workload does not declare goes to
- * its original destination, from 127.0.0.6 (IPv4; Istio's InboundPassthroughBindIpv4, which
- * the capture rules let through so it is not captured again).
+ * its original destination, from 127.0.0.6 for IPv4 and ::6 for IPv6 (Istio's
+ * InboundPassthroughBindIpv4 and InboundPassthroughBindIpv6, which the capture rules let through
+ * so it is not captured again; ::6 is put on lo by `iptables-init.sh --ipv6`, as Istio's init does).
  */
 export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 export const INBOUND_PASSTHROUGH_BIND_IPV4 = '127.0.0.6';
+export const INBOUND_PASSTHROUGH_BIND_IPV6 = '::6';

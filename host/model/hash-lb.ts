@@ -1,6 +1,7 @@
 // A cluster's consistent-hash load balancing as the data path applies it: which request value
 // is hashed and which table (Envoy's ring hash or Maglev) picks the endpoint. Produced from
 // DestinationRule `loadBalancer.consistentHash` by host/config/translate/consistent-hash.ts.
+import { formatHostPort } from '../common/host-port.js';
 
 /**
  * What the data path hashes (xxHash64, seed 0) for each request:
@@ -43,5 +44,5 @@ export interface HashLbDescriptor {
  * same string here gives the same placement.
  */
 export function endpointHashKey(address: string, port: number): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
+  return formatHostPort(address, port);
 }

@@ -62,6 +62,7 @@ import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { AccessLogFiles } from '../telemetry/access-log-files.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
 import { encodeExchange } from '../telemetry/tcp-metadata-exchange.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio keeps: 1 hour. */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -452,7 +453,7 @@ export class TcpProxyServer {
     if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
     if (service === null) {
-      const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+      const authority = formatHostPort(target.address, target.port);
       const cluster = target.passthroughCluster ?? PASSTHROUGH_CLUSTER;
       this.#proxy(socket, v, this.stats.tcp(cluster), v.clusterNames.indexOf(cluster), authority, conn, target.bindAddress);
       return;
@@ -546,7 +547,7 @@ export class TcpProxyServer {
         const conn = connInfo(socket, target.address, target.port);
         conn.sni = sni ?? '';
         if (service === null) {
-          const authority = isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+          const authority = formatHostPort(target.address, target.port);
           this.#proxy(socket, v, this.stats.tcp(PASSTHROUGH_CLUSTER), v.clusterNames.indexOf(PASSTHROUGH_CLUSTER), authority, conn);
           return;
         }

@@ -26,6 +26,7 @@ import type { ProxyServer } from '../server/proxy-server.js';
 import type { TcpProxyServer, TcpTarget } from '../server/tcp-proxy-server.js';
 import type { Stats } from '../telemetry/stats.js';
 import { listenOn } from '../listener/listen-on.js';
+import { canonicalAddress } from '../common/host-port.js';
 
 export interface OutboundCaptureOptions {
   host: string;
@@ -93,11 +94,8 @@ function isTlsPort(e: ServiceAddress): boolean {
   return e.protocol === 'TLS' || e.protocol === 'HTTPS';
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`; other addresses lower-cased. */
-function normalize(address: string): string {
-  const a = address.toLowerCase();
-  return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
-}
+/** `::ffff:10.0.0.1` → `10.0.0.1`, IPv6 in one spelling (`FD00:0::5` → `fd00::5`): a ServiceEntry address as the socket reports it. */
+const normalize = canonicalAddress;
 
 /** Counters of the capture's decisions (`sidecar_outbound.*`). */
 export const OUTBOUND_CAPTURE_STATS = ['original_dst_http', 'original_dst_tcp', 'original_dst_tls', 'original_dst_passthrough', 'original_dst_blackhole', 'sniffed_http', 'sniffed_tcp', 'sniffed_tls', 'sniff_timeout', 'direct'] as const;

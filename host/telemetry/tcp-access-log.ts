@@ -8,6 +8,7 @@
 import type { AccessLogEntry } from './access-log.js';
 import { passesFilter, type AccessLogTarget, type ResponseCodeFilter } from '../model/access-logging.js';
 import { compileJson, compileText, renderJson, renderText, type AccessLogRecord, type CompiledJson, type CompiledText } from '../common/access-log-format.js';
+import { formatSocketAddress } from '../common/host-port.js';
 
 /** What is known of one TCP connection when it ends. */
 export interface TcpConnectionLog {
@@ -41,8 +42,7 @@ export interface TcpConnectionLog {
 /** `address:port`, IPv6 bracketed, as Envoy prints addresses; '' without an address. */
 export function addressWithPort(address: string | undefined, port: number | undefined): string {
   if (address === undefined || address === '') return '';
-  const a = address.startsWith('::ffff:') && !address.slice(7).includes(':') ? address.slice(7) : address;
-  return `${a.includes(':') ? `[${a}]` : a}:${port ?? 0}`;
+  return formatSocketAddress(address, port ?? 0);
 }
 
 /** The record the Telemetry formats read: every HTTP field empty (`-`), response code 0, as Envoy's tcp_proxy logs. */

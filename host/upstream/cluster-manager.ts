@@ -35,6 +35,7 @@ import { http2ConnectionSettings, type H2ConnectionSettings } from '../core/h2/h
 import type { Limits } from '../common/limits.js';
 import { authorityDestination, hashValues, originalDestination, setCookieValue } from './hash-key.js';
 import type { PassthroughGuard } from './passthrough-guard.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
 export interface PickRequest {
@@ -425,7 +426,7 @@ export class ClusterManager {
       views.push(view);
       // Endpoint pools that left close (busy connections finish first); passthrough
       // destinations in use stay.
-      const live = new Set(c.endpoints.map((e) => `${e.address}:${e.port}`));
+      const live = new Set(c.endpoints.map((e) => formatHostPort(e.address, e.port)));
       if (c.lb === 'PASSTHROUGH') for (const ep of m.pool.endpoints()) if (ep.activeRequests > 0) live.add(ep.key);
       m.pool.retainOnly(live);
       return { name: c.name, stats: m.stats, endpoints: view.pools, state: m.state };

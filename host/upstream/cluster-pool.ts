@@ -14,6 +14,7 @@ import { LocalBreaker, type ConnectionBreaker } from './connection-breaker.js';
 import type { ClusterStats } from '../telemetry/stats.js';
 import type { Limits } from '../common/limits.js';
 import type { Core } from '../core/wasm.js';
+import { formatHostPort } from '../common/host-port.js';
 
 /** An endpoint's pool: HTTP/1.1, or HTTP/2 for a cluster whose protocol is HTTP/2 (gRPC, h2UpgradePolicy UPGRADE). */
 export type EndpointPool = Http1ConnPool | Http2ConnPool;
@@ -112,7 +113,7 @@ export class ClusterPool implements Http1PoolCluster, Http2PoolCluster {
    */
   endpoint(address: string, port: number, hostname?: string): EndpointPool {
     // Keyed by address:port only (the sweep after a reload keeps the live addresses' pools).
-    const key = `${address}:${port}`;
+    const key = formatHostPort(address, port);
     let ep = this.#endpoints.get(key);
     if (!ep) {
       ep = this.http2 ? new Http2ConnPool(this, address, port, this.transport, hostname) : new Http1ConnPool(this, address, port, this.transport, hostname);

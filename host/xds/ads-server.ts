@@ -44,6 +44,7 @@ import { readNode, XdsNodeError, type XdsNode } from './xds-node.js';
 import type { SnapshotCache, ProxySnapshot, TypeSnapshot } from './snapshot.js';
 import { emptyTypeSync, type ProxySync, type TypeSync } from './sync-status.js';
 import { WriteThrottle, type ThrottledWrite } from './write-throttle.js';
+import { formatHostPort } from '../common/host-port.js';
 
 type Plain = Record<string, unknown>;
 
@@ -705,7 +706,7 @@ export class AdsServer {
   /** Listens for plaintext gRPC (Istio's 15010) at host:port. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const at = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      const at = formatHostPort(host, port);
       this.#server.bindAsync(at, ServerCredentials.createInsecure(), (err, bound) => {
         if (err) {
           reject(new Error(`wasmesh: cannot listen for xDS on ${at}: ${err.message} (LISTEN_FAILED)`));

@@ -50,6 +50,14 @@ describe('TEXT', () => {
     expect(offset('%REQ()%')).toBe(0);
   });
 
+  test('IPv6 addresses: bracketed with a port, bare without (as Envoy prints them)', () => {
+    const f = compileText('%UPSTREAM_HOST% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%');
+    expect(renderText(f, record({ upstreamHost: '[fd00::7]:9080', downstreamLocalAddress: '[::1]:8080', downstreamRemoteAddress: '[fd00::1]:5000' })))
+      .toBe('[fd00::7]:9080 [::1]:8080 ::1 fd00::1');
+    expect(renderText(f, record({ downstreamRemoteAddress: 'fd00::1' })).split(' ')[3]).toBe('fd00::1');
+    expect(renderText(f, record({ downstreamRemoteAddress: '10.1.1.1:5000' })).split(' ')[3]).toBe('10.1.1.1');
+  });
+
   test('text without operators renders as written (property)', () => {
     fc.assert(fc.property(fc.string().filter((s) => !s.includes('%')), (s) => renderText(compileText(s), record()) === s));
   });

@@ -3,7 +3,7 @@
 // HostPortError.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { HostPortError, parseHostPort, parsePort } from '../../host/common/host-port.js';
+import { formatHostPort, formatSocketAddress, HostPortError, parseHostPort, parsePort, unmappedAddress } from '../../host/common/host-port.js';
 
 const port = fc.integer({ min: 0, max: 65535 });
 const hostName = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789.-'), minLength: 1, maxLength: 30 });
@@ -49,6 +49,50 @@ describe('parseHostPort', () => {
       }
       expect(got.host).not.toBe('');
       expect(Number.isInteger(got.port) && got.port >= 0 && got.port <= 65535).toBe(true);
+    }));
+  });
+});
+
+describe('formatHostPort', () => {
+  it('brackets IPv6 only', () => {
+    expect(formatHostPort('::1', 80)).toBe('[::1]:80');
+    expect(formatHostPort('fe80::1%eth0', 80)).toBe('[fe80::1%eth0]:80');
+    expect(formatHostPort('10.0.0.1', 0)).toBe('10.0.0.1:0');
+    expect(formatHostPort('web.example.internal', 8080)).toBe('web.example.internal:8080');
+    expect(formatHostPort('::ffff:127.0.0.1', 15001)).toBe('[::ffff:127.0.0.1]:15001');
+  });
+
+  it('prints a socket\'s IPv4-mapped address as its IPv4 address (formatSocketAddress, as Envoy)', () => {
+    expect(formatSocketAddress('::ffff:127.0.0.1', 15001)).toBe('127.0.0.1:15001');
+    expect(formatSocketAddress('::FFFF:10.1.2.3', 1)).toBe('10.1.2.3:1');
+    expect(formatSocketAddress('::1', 1)).toBe('[::1]:1');
+    // Not a mapped IPv4 address: stays IPv6.
+    expect(formatSocketAddress('::ffff:a0a:1', 1)).toBe('[::ffff:a0a:1]:1');
+    expect(formatSocketAddress('::ffff:1.2.3', 1)).toBe('[::ffff:1.2.3]:1');
+  });
+
+  it('round-trips through parseHostPort for names, IPv4 and IPv6', () => {
+    fc.assert(fc.property(fc.oneof(hostName, fc.ipV4(), v6), port, (host, p) => {
+      const text = formatHostPort(host, p);
+      expect(parseHostPort(text)).toEqual({ host, port: p });
+      expect(formatHostPort(parseHostPort(text).host, p)).toBe(text);
+    }));
+  });
+
+  it('formatSocketAddress round-trips to the unmapped address', () => {
+    fc.assert(fc.property(fc.oneof(fc.ipV4(), v6, fc.ipV4().map((a) => `::ffff:${a}`)), port, (host, p) => {
+      expect(parseHostPort(formatSocketAddress(host, p))).toEqual({ host: unmappedAddress(host), port: p });
+    }));
+  });
+
+  it('unmaps exactly the ::ffff:a.b.c.d form', () => {
+    fc.assert(fc.property(fc.ipV4(), (v4) => {
+      expect(unmappedAddress(`::ffff:${v4}`)).toBe(v4);
+      expect(unmappedAddress(v4)).toBe(v4);
+    }));
+    fc.assert(fc.property(v6, (a) => {
+      const got = unmappedAddress(a);
+      if (got !== a) expect(a.toLowerCase()).toBe(`::ffff:${got}`);
     }));
   });
 });

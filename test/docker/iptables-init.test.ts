@@ -140,6 +140,52 @@ describe('iptables-init arguments and --dry-run', () => {
     expect(r.stderr).toMatch(/IPv6 range 'fd00::\/8' ignored/);
     expect(r.stdout).toContain('-d 192.0.2.9 -j RETURN');
     expect(r.stdout).not.toContain('fd00');
+    expect(r.stdout).not.toContain('ip6tables');
+  });
+
+  it('--ipv6 writes the same rules through ip6tables with ::1 and ::6, each range to its own family', () => {
+    const args = ['-b', '5005', '-x', 'fd00::/8,192.0.2.9', '-i', '10.0.0.0/8,2001:db8::/32'];
+    const rules = dryRun(['--ipv6', ...args]);
+    const v4 = rules.filter((l) => l.startsWith('iptables '));
+    const v6 = rules.filter((l) => l.startsWith('ip6tables '));
+    // IPv4 is unchanged by the flag.
+    expect(v4).toEqual(dryRun(args));
+    expect(v6).toEqual(expect.arrayContaining([
+      'ip6tables -t nat -A ISTIO_OUTPUT -s ::6/128 -o lo -j RETURN',
+      'ip6tables -t nat -A ISTIO_OUTPUT ! -d ::1/128 -o lo -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT',
+      'ip6tables -t nat -A ISTIO_OUTPUT -d ::1/128 -j RETURN',
+      'ip6tables -t nat -A ISTIO_OUTPUT -d fd00::/8 -j RETURN',
+      'ip6tables -t nat -A ISTIO_OUTPUT -d 2001:db8::/32 -j ISTIO_REDIRECT',
+      'ip6tables -t nat -A ISTIO_INBOUND -p tcp -m tcp --dport 5005 -j ISTIO_IN_REDIRECT',
+    ]));
+    expect(v6.join('\n')).not.toMatch(/127\.0\.0|192\.0\.2|10\.0\.0/);
+    expect(v4.join('\n')).not.toMatch(/fd00|2001:db8|::/);
+    // Istio's environment switch is the flag.
+    const env = spawnSync('bash', [SCRIPT, '--dry-run', ...args], { encoding: 'utf8', env: { ...process.env, ENABLE_INBOUND_IPV6: 'true' } });
+    expect(env.stdout.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(rules);
+  });
+
+  it('--ipv6 -m TPROXY marks and diverts IPv6 to ::1 with its own ip -f inet6 rule and route', () => {
+    const v6 = dryRun(['--ipv6', '-m', 'TPROXY', '-b', '5005']).filter((l) => !l.startsWith('iptables ') && !l.startsWith('ip -f inet '));
+    expect(v6).toEqual(expect.arrayContaining([
+      'ip6tables -t mangle -A ISTIO_TPROXY ! -d ::1/128 -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15006',
+      'ip6tables -t mangle -A ISTIO_OUT_TPROXY -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15001 --on-ip ::1',
+      'ip6tables -t mangle -A ISTIO_OUTPUT -d ::1/128 -j RETURN',
+      'ip6tables -t mangle -A ISTIO_OUTPUT -j MARK --set-mark 1337',
+      'ip -f inet6 rule add fwmark 1337 lookup 133',
+      'ip -f inet6 route add local default dev lo table 133',
+      'ip -f inet6 addr replace ::6/128 dev lo',
+    ]));
+    expect(v6.every((l) => l.startsWith('ip6tables ') || l.startsWith('ip -f inet6 '))).toBe(true);
+  });
+
+  it('says what is missing when --ipv6 is asked and ip6tables is absent', () => {
+    const r = spawnSync('bash', [SCRIPT, '--ipv6', '-b', '5005'], {
+      encoding: 'utf8', env: { ...process.env, WASMESH_IP6TABLES: 'wasmesh-no-such-ip6tables' },
+    });
+    expect(r.status).toBe(1);
+    // Root finds iptables and stops at ip6tables; without root the IPv4 table is refused first.
+    expect(r.stderr).toMatch(process.getuid?.() === 0 ? /error\[INIT_IP6TABLES_MISSING\].*WASMESH_IP6TABLES/ : /error\[INIT_IPTABLES_(FAILED|MISSING)\]/);
   });
 
   it.each([
@@ -152,6 +198,10 @@ describe('iptables-init arguments and --dry-run', () => {
     [['-i', '10.0.0.0/33'], 'INIT_BAD_CIDR', /-i '10.0.0.0\/33'/],
     [['-i', '256.1.1.1'], 'INIT_BAD_CIDR', /-i '256.1.1.1'/],
     [['-x', '*'], 'INIT_BAD_CIDR', /only -i accepts it/],
+    [['--ipv6', '-x', 'fd00::/129'], 'INIT_BAD_CIDR', /-x 'fd00::\/129': not an IPv6/],
+    [['--ipv6', '-i', 'fd00:::1'], 'INIT_BAD_CIDR', /-i 'fd00:::1'/],
+    [['-i', '1::2::3'], 'INIT_BAD_CIDR', /-i '1::2::3'/],
+    [['-i', 'fe80::1%eth0'], 'INIT_BAD_CIDR', /-i 'fe80::1%eth0'/],
     [['-u', 'istio'], 'INIT_BAD_ID', /-u 'istio'/],
     [['-m', 'tproxy'], 'INIT_BAD_MODE', /must be REDIRECT or TPROXY/],
     [['-m', 'redirect'], 'INIT_BAD_MODE', /-m 'redirect'/],
@@ -285,7 +335,40 @@ describe.skipIf(reason !== null)('iptables-init in a network namespace', () => {
     expect(mangleRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
     expect(ipRules()).not.toMatch(/lookup 133/);
     expect(table133()).toBe('');
-  });
+  }, 120_000);
+
+  it('--ipv6 installs the ip6tables rules the dry run announced, in both modes, and --cleanup removes them', () => {
+    const rules6 = (table: string) => net.exec(net.pod, ['ip6tables-save', '-t', table]).stdout
+      .split('\n').filter((l) => l.startsWith('-A ')).map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+    const args = ['--ipv6', ...SEED_ARGS];
+    const r = inPod(args);
+    expect(r.stdout).toMatch(/capturing \(REDIRECT, IPv4 and IPv6\)/);
+    const announced = dryRun(args).filter((c) => c.startsWith('ip6tables -t nat -A ')).map((c) => c.replace(/^ip6tables -t nat /, ''));
+    expect(announced.length).toBeGreaterThan(8);
+    expect(rules6('nat').sort()).toEqual(announced.sort());
+    // ::6 is the pod's, for the proxy's inbound passthrough to bind.
+    expect(net.exec(net.pod, ['ip', '-6', 'addr', 'show', 'dev', 'lo']).stdout).toMatch(/inet6 ::6\/128/);
+    // IPv4 is what it was without the flag.
+    expect(natRules()).toContain('-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN');
+    const tproxy = ['--ipv6', '-m', 'TPROXY', '-u', '1337', '-i', '*', '-b', '5005'];
+    inPod(tproxy);
+    expect(rules6('nat').filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(rules6('mangle')).toEqual(expect.arrayContaining([
+      '-A ISTIO_OUTPUT -d ::1/128 -j RETURN',
+      '-A ISTIO_OUT_TPROXY -p tcp -j TPROXY --on-port 15001 --on-ip ::1 --tproxy-mark 0x539/0xffffffff',
+    ]));
+    expect(net.exec(net.pod, ['ip', '-f', 'inet6', 'rule', 'show']).stdout).toMatch(/fwmark 0x539 lookup 133/);
+    expect(net.exec(net.pod, ['ip', '-f', 'inet6', 'route', 'show', 'table', '133']).stdout.trim()).toMatch(/^local default dev lo/);
+    // A later run without --ipv6 takes the IPv6 rules away too (they were this script's).
+    inPod(SEED_ARGS);
+    expect(rules6('mangle').filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(net.exec(net.pod, ['ip', '-f', 'inet6', 'rule', 'show']).stdout).not.toMatch(/lookup 133/);
+    inPod(args);
+    inPod(['--cleanup']);
+    expect(rules6('nat').filter((l) => l.includes('ISTIO'))).toEqual([]);
+    expect(natRules().filter((l) => l.includes('ISTIO'))).toEqual([]);
+    inPod(SEED_ARGS);
+  }, 120_000);
 
   it('fails cleanly with INIT_IPTABLES_FAILED when iptables refuses a rule, leaving nothing behind', () => {
     // A uid so large the owner match rejects it: a real iptables error at apply time.

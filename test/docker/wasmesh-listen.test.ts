@@ -28,6 +28,12 @@ describe('wasmesh-listen', () => {
     [['--listen', '127.0.0.1:80', '--', 'true'], 'LISTEN_BAD_SPEC'],
     [['--listen', 'a:b=127.0.0.1:80', '--', 'true'], 'LISTEN_BAD_NAME'],
     [['--listen', 'a=localhost:80', '--', 'true'], 'LISTEN_BAD_ADDRESS'],
+    [['--listen', 'a=::1:80', '--', 'true'], 'LISTEN_BAD_ADDRESS'],
+    [['--listen', 'a=[::1:80', '--', 'true'], 'LISTEN_BAD_SPEC'],
+    [['--listen', 'a=[::1]80', '--', 'true'], 'LISTEN_BAD_SPEC'],
+    [['--listen', 'a=[127.0.0.1]:80', '--', 'true'], 'LISTEN_BAD_ADDRESS'],
+    [['--listen', 'a=[]:80', '--', 'true'], 'LISTEN_BAD_ADDRESS'],
+    [['--listen', 'a=[::1]:65536', '--', 'true'], 'LISTEN_BAD_PORT'],
     [['--listen', 'a=127.0.0.1:65536', '--', 'true'], 'LISTEN_BAD_PORT'],
     [['--listen', 'a=127.0.0.1:0', '--listen', 'a=127.0.0.1:0', '--', 'true'], 'LISTEN_DUPLICATE_NAME'],
     [['--listen', 'a=127.0.0.1:0', '--user', 'nobody', '--', 'true'], 'LISTEN_BAD_USER'],
@@ -64,6 +70,28 @@ describe('wasmesh-listen', () => {
     expect(got.echoed).toEqual({ outbound: 'hello outbound', inbound: 'hello inbound' });
   });
 
+  it('makes IPv6 sockets for [ADDR]:PORT, and [::] takes IPv4 too (mapped addresses)', () => {
+    const child = spawnSync(bin, ['--listen', 'outbound=[::]:0', '--listen', 'inbound=[::1]:0', '--', process.execPath, ADOPT], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const got = JSON.parse(child.stdout) as { names: Record<string, number>; echoed: Record<string, string>; seen: Record<string, string[]> };
+    expect(got.names).toEqual({ outbound: 3, inbound: 4 });
+    expect(got.echoed).toEqual({ outbound: 'hello outbound,hello outbound', inbound: 'hello inbound' });
+    expect(got.seen).toEqual({ outbound: ['::ffff:127.0.0.1', '::1'], inbound: ['::1'] });
+  });
+
+  it('names the IPv6 socket that cannot be bound', () => {
+    const busy = createServer();
+    return new Promise<void>((done) => busy.listen(0, '::1', () => {
+      const port = (busy.address() as { port: number }).port;
+      const r = helper(['--listen', `inbound=[::1]:${port}`, '--', 'true']);
+      busy.close();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`error[LISTEN_BIND_FAILED]: cannot bind inbound to [::1]:${port}: Address already in use`);
+      done();
+    }));
+  });
+
   it('with --user, the exec\'d process runs as that uid and gid without capabilities', () => {
     if (process.getuid?.() !== 0) return expect(helper(['--listen', 'a=127.0.0.1:0', '--user', '1337', '--', 'true']).status).toBe(1);
     const r = helper(['--listen', 'a=127.0.0.1:0', '--user', '1337:1338', '--', 'sh', '-c', 'id -u; id -g; grep CapEff /proc/self/status']);
@@ -73,5 +101,9 @@ describe('wasmesh-listen', () => {
     // owner match exempts what the kernel sends for it before accept().
     const owned = helper(['--listen', 'a=127.0.0.1:0', '--user', '1337', '--', 'sh', '-c', 'ss -ltne']);
     expect(owned.stdout).toMatch(/127\.0\.0\.1:\d+ .* uid:1337 /);
+    // IPV6_TRANSPARENT on an IPv6 socket (root keeps CAP_NET_ADMIN until the drop).
+    const v6 = helper(['--transparent', '--listen', 'a=[::1]:0', '--user', '1337', '--', 'sh', '-c', 'ss -ltne']);
+    expect(v6.stderr).toBe('');
+    expect(v6.stdout).toMatch(/\[::1\]:\d+ .* uid:1337 /);
   });
 });

@@ -41,7 +41,10 @@ describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with Inb
     ]);
     expect(clusters.find((c: any) => c.name === INBOUND_PASSTHROUGH_CLUSTER)).toEqual({
       name: INBOUND_PASSTHROUGH_CLUSTER, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '10s',
-      upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } },
+      upstream_bind_config: {
+        source_address: { address: '127.0.0.6', port_value: 0 },
+        extra_source_addresses: [{ address: { address: '::6', port_value: 0 } }],
+      },
     });
   });
 

@@ -129,8 +129,8 @@ export class SidecarPod {
   }
 
   /** docker/iptables-init.sh in the pod: `-b` the inbound ports captured ('' none, '*' all). */
-  capture(mode: 'TPROXY' | 'REDIRECT', inboundPorts: string): void {
-    this.net.exec(this.net.pod, ['bash', IPTABLES_SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', mode, '-i', '*', '-b', inboundPorts]);
+  capture(mode: 'TPROXY' | 'REDIRECT', inboundPorts: string, extra: string[] = []): void {
+    this.net.exec(this.net.pod, ['bash', IPTABLES_SCRIPT, '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', mode, '-i', '*', '-b', inboundPorts, ...extra]);
   }
 
   /** `wasmesh control-plane` on the pod's loopback (never captured), watching the folder. */
@@ -140,11 +140,14 @@ export class SidecarPod {
     return cp;
   }
 
-  /** `wasmesh sidecar` behind the socket-activation helper (transparent listeners), dropped to uid 1337: from the folder, or over xDS. */
-  wasmesh(appPorts: string, source: 'files' | 'xds', extra: string[] = []): ChildProcess {
+  /**
+   * `wasmesh sidecar` behind the socket-activation helper (transparent listeners on `bind`:
+   * 0.0.0.0, or `[::]` for dual-stack), dropped to uid 1337: from the folder, or over xDS.
+   */
+  wasmesh(appPorts: string, source: 'files' | 'xds', extra: string[] = [], bind = '0.0.0.0'): ChildProcess {
     const from = source === 'files' ? ['-f', this.dir] : ['--xds', '127.0.0.1:15010'];
     const proxy = this.net.spawn(this.net.pod, ['timeout', '--foreground', '300', listenHelper(), '--transparent',
-      '--listen', 'outbound=0.0.0.0:15001', '--listen', 'inbound=0.0.0.0:15006', '--user', String(PROXY_UID), '--',
+      '--listen', `outbound=${bind}:15001`, '--listen', `inbound=${bind}:15006`, '--user', String(PROXY_UID), '--',
       process.execPath, BIN, 'sidecar', ...from, '--app-ports', appPorts, ...extra]);
     this.#logged(proxy, '');
     return proxy;

@@ -98,6 +98,20 @@ export class PodNetwork {
     }
   }
 
+  /**
+   * Adds IPv6 to the pair (after create()): `podAddr6` and `peerAddr6` on the veth ends in one
+   * /64, without duplicate address detection (usable at once), and the pod's default IPv6 route
+   * via the peer.
+   */
+  addIpv6(podAddr6: string, peerAddr6: string): void {
+    const vPod = `wmp${this.pod.slice(-8)}`;
+    const vPeer = `wmq${this.pod.slice(-8)}`;
+    for (const [ns, dev, addr] of [[this.pod, vPod, podAddr6], [this.peer, vPeer, peerAddr6]] as const) {
+      run('ip', ['-n', ns, '-6', 'addr', 'add', `${addr}/64`, 'dev', dev, 'nodad']);
+    }
+    run('ip', ['-n', this.pod, '-6', 'route', 'add', 'default', 'via', peerAddr6]);
+  }
+
   /** Runs a command inside a namespace (optionally as another uid) and returns its result. */
   exec(ns: string, argv: string[], opts: { uid?: number; allowFail?: boolean } = {}) {
     const inner = opts.uid === undefined

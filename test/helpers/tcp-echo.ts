@@ -4,14 +4,14 @@
 import { createServer, type Server } from 'node:net';
 
 export type TcpEchoServer = Server & {
-  /** Its port on 127.0.0.1. */
+  /** Its port (on 127.0.0.1, or the host it was started on). */
   port: number;
   /** Connections it accepted so far. */
   accepted: number;
 };
 
-/** Starts an echo named `name` on a free loopback port; the caller closes it. */
-export async function tcpEchoServer(name: string): Promise<TcpEchoServer> {
+/** Starts an echo named `name` on a free port of `host` (127.0.0.1 unless said); the caller closes it. */
+export async function tcpEchoServer(name: string, host = '127.0.0.1'): Promise<TcpEchoServer> {
   const server = createServer({ allowHalfOpen: true }, (s) => {
     server.accepted++;
     s.on('data', (d) => s.write(`${name}:${d.toString()}`));
@@ -19,7 +19,7 @@ export async function tcpEchoServer(name: string): Promise<TcpEchoServer> {
     s.on('error', () => {});
   }) as TcpEchoServer;
   server.accepted = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   server.port = (server.address() as { port: number }).port;
   return server;
 }

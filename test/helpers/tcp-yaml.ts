@@ -8,6 +8,13 @@ export interface TcpBackend {
   readonly port: number;
   /** ServiceEntry port protocol (default TCP). */
   readonly protocol?: string;
+  /** The endpoint's address (default 127.0.0.1; `::1` for IPv6). */
+  readonly address?: string;
+}
+
+/** An address in a YAML flow mapping: IPv6 quoted (its colons), IPv4 as it is. */
+export function yamlAddress(address: string): string {
+  return address.includes(':') ? `'${address}'` : address;
 }
 
 export function tcpServiceEntries(backends: readonly TcpBackend[]): string {
@@ -21,7 +28,7 @@ spec:
   location: MESH_EXTERNAL
   resolution: STATIC
   endpoints:
-  - {address: 127.0.0.1, ports: {tcp-main: ${b.port}}}
+  - {address: ${yamlAddress(b.address ?? '127.0.0.1')}, ports: {tcp-main: ${b.port}}}
 `).join('---\n');
 }
 

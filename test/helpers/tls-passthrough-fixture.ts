@@ -8,6 +8,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { X509Certificate } from 'node:crypto';
 import { leaf, meshRoot, type CertFiles } from './test-certs.js';
+import { yamlAddress } from './tcp-yaml.js';
 
 export interface PassthroughBackends {
   readonly servers: Record<'a' | 'b', HttpsServer>;
@@ -18,7 +19,8 @@ export interface PassthroughBackends {
   close(): Promise<void>;
 }
 
-export async function startPassthroughBackends(): Promise<PassthroughBackends> {
+/** The two backends on `host` (127.0.0.1 unless said; `::1` for the IPv6 tests). */
+export async function startPassthroughBackends(host = '127.0.0.1'): Promise<PassthroughBackends> {
   const seen: Record<'a' | 'b', string[]> = { a: [], b: [] };
   const certs = {} as Record<'a' | 'b', CertFiles>;
   const servers = {} as Record<'a' | 'b', HttpsServer>;
@@ -32,7 +34,7 @@ export async function startPassthroughBackends(): Promise<PassthroughBackends> {
         cb(null, null as never); // the default context: this server's one certificate
       },
     }, (req, res) => res.end(`backend-${name} ${req.url}`));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(0, host, r));
     servers[name] = server;
   }
   return {
@@ -45,6 +47,7 @@ export async function startPassthroughBackends(): Promise<PassthroughBackends> {
 }
 
 const portOf = (s: HttpsServer): number => (s.address() as { port: number }).port;
+const addressOf = (s: HttpsServer): string => (s.address() as { address: string }).address;
 
 /** The Gateway's port numbers (default 80, 443, 15443) and the address its servers bind (Istio's `bind`; none by default). */
 export interface PassthroughPorts {
@@ -66,7 +69,7 @@ spec:
   location: MESH_EXTERNAL
   resolution: STATIC
   endpoints:
-  - {address: 127.0.0.1, ports: {tls: ${portOf(b.servers[name])}}}
+  - {address: ${yamlAddress(addressOf(b.servers[name]))}, ports: {tls: ${portOf(b.servers[name])}}}
 `;
   return `${se('a')}---
 ${se('b')}---
@@ -115,11 +118,11 @@ export interface Reached {
   authorized: boolean;
 }
 
-/** A TLS session through `port` with `servername` (over `socket` when given), then one HTTP/1.1 request. */
-export function reach(port: number, servername: string | undefined, path = '/', socket?: Duplex): Promise<Reached> {
+/** A TLS session through `host:port` with `servername` (over `socket` when given), then one HTTP/1.1 request. */
+export function reach(port: number, servername: string | undefined, path = '/', socket?: Duplex, host = '127.0.0.1'): Promise<Reached> {
   return new Promise((resolve, reject) => {
     const s: TLSSocket = tlsConnect({
-      ...(socket ? { socket } : { host: '127.0.0.1', port }),
+      ...(socket ? { socket } : { host, port }),
       ...(servername !== undefined ? { servername } : {}),
       ca: meshRoot().certPem,
       // The outbound_ SNI is not the certificate's name: the identity is checked by fingerprint.
@@ -138,6 +141,6 @@ export function reach(port: number, servername: string | undefined, path = '/', 
 }
 
 /** `closed` when the connection with `servername` ends before a TLS session, else what happened. */
-export function refused(port: number, servername: string | undefined): Promise<string> {
-  return reach(port, servername).then((r) => `reached ${r.body}`, (err: Error) => (err.message.includes('closed') || /ECONNRESET|socket disconnected/.test(err.message) ? 'closed' : err.message));
+export function refused(port: number, servername: string | undefined, host = '127.0.0.1'): Promise<string> {
+  return reach(port, servername, '/', undefined, host).then((r) => `reached ${r.body}`, (err: Error) => (err.message.includes('closed') || /ECONNRESET|socket disconnected/.test(err.message) ? 'closed' : err.message));
 }

@@ -1,5 +1,5 @@
 // host/sidecar/inbound-passthrough.ts: InboundPassthroughCluster (ORIGINAL_DST, no endpoints),
-// the target (bound to 127.0.0.6 for IPv4),
+// the target (bound to 127.0.0.6 for IPv4, ::6 for IPv6),
 // and a real loopback pass through TcpProxyServer: the upstream sees the connection come from
 // 127.0.0.6, counted under the cluster's name.
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -23,9 +23,12 @@ describe('inbound passthrough: cluster, rules, target', () => {
     expect(inboundMesh([5005]).clusters.map((c) => c.name)).toEqual(['inbound|5005||']);
   });
 
-  test('the target: the original destination, no service, InboundPassthroughCluster; bound to 127.0.0.6 for IPv4 only', () => {
+  test('the target: the original destination, no service, InboundPassthroughCluster; bound to 127.0.0.6 for IPv4, ::6 for IPv6', () => {
     expect(inboundPassthroughTarget('10.0.0.5', 5009)).toEqual({ address: '10.0.0.5', port: 5009, service: null, passthroughCluster: 'InboundPassthroughCluster', bindAddress: '127.0.0.6' });
-    expect(inboundPassthroughTarget('fd00::5', 5009)).toEqual({ address: 'fd00::5', port: 5009, service: null, passthroughCluster: 'InboundPassthroughCluster' });
+    expect(inboundPassthroughTarget('fd00::5', 5009)).toEqual({ address: 'fd00::5', port: 5009, service: null, passthroughCluster: 'InboundPassthroughCluster', bindAddress: '::6' });
+    // A dual-stack [::] listener's IPv4 connection: the mapped address is IPv4 again, from 127.0.0.6.
+    expect(inboundPassthroughTarget('::ffff:10.0.0.5', 5009)).toMatchObject({ address: '10.0.0.5', bindAddress: '127.0.0.6' });
+    expect(inboundPassthroughTarget('FD00:0::5', 5009)).toMatchObject({ address: 'fd00::5', bindAddress: '::6' });
   });
 });
 
@@ -66,5 +69,40 @@ describe('inbound passthrough through TcpProxyServer (loopback)', () => {
     expect(stats['tcp.InboundPassthroughCluster.downstream_cx_total']).toBe(1);
     expect(stats['cluster.InboundPassthroughCluster.upstream_cx_total']).toBe(1);
     expect(stats['tcp.PassthroughCluster.downstream_cx_total'] ?? 0).toBe(0);
+  });
+});
+
+describe('inbound passthrough over IPv6 loopback without ::6 on lo', () => {
+  test('the bind fails: the connection is closed and counted as a connect failure, nothing reaches the app', async () => {
+    const { networkInterfaces } = await import('node:os');
+    const has6 = Object.values(networkInterfaces()).flat().some((i) => i?.address === '::6');
+    // This host's lo has no ::6 (iptables-init --ipv6 adds it inside a pod; test/sidecar/sidecar-ipv6-netns.test.ts).
+    expect(has6).toBe(false);
+    let reached = 0;
+    const app = createServer(() => { reached++; });
+    await new Promise<void>((r) => app.listen(0, '::1', r));
+    open.push({ close: () => new Promise((r) => { app.close(r); }) });
+    const appPort = (app.address() as { port: number }).port;
+    const tcp = new TcpProxyServer({ host: '::1', port: 15006, gatewayPort: 15006, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
+    tcp.apply(withInboundPassthrough(inboundMesh([5005])), 1);
+    await tcp.listen();
+    open.push(tcp);
+    const front = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, inboundPassthroughTarget('::1', appPort)));
+    await new Promise<void>((r) => front.listen(0, '::1', r));
+    open.push({ close: () => new Promise((r) => { front.close(r); }) });
+    const frontPort = (front.address() as { port: number }).port;
+    const reply = await new Promise<string>((resolve) => {
+      const s = connect({ host: '::1', port: frontPort, allowHalfOpen: true });
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      s.on('end', () => s.end());
+      s.end('bytes');
+    });
+    expect(reply).toBe('');
+    expect(reached).toBe(0);
+    const stats = Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value]));
+    expect(stats['cluster.InboundPassthroughCluster.upstream_cx_connect_fail']).toBe(1);
   });
 });

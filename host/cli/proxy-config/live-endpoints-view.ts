@@ -6,6 +6,7 @@
 // (`--file` reads a config dump instead: endpoints-view.ts, istioctl's other writer.)
 import type { EndpointFilter } from './endpoints-view.js';
 import { tabWrite } from './tab-writer.js';
+import { formatHostPort } from '../../common/host-port.js';
 
 type Json = Record<string, any>;
 
@@ -41,7 +42,7 @@ export function liveEndpointsTable(clusters: ClustersJson, f: EndpointFilter): s
     }
   }
   rows.sort((a, b) => (a.address !== b.address ? (a.address < b.address ? -1 : 1) : a.port !== b.port ? a.port - b.port : a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0));
-  return tabWrite([['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], ...rows.map((r) => [r.port !== 0 ? `${r.address}:${r.port}` : r.address, r.status, r.failed ? 'FAILED' : 'OK', r.cluster])], 5);
+  return tabWrite([['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], ...rows.map((r) => [r.port !== 0 ? formatHostPort(r.address, r.port) : r.address, r.status, r.failed ? 'FAILED' : 'OK', r.cluster])], 5);
 }
 
 /** admin.v3 JSON with protojson's names (no Struct or Any in it: every key is a field name). */

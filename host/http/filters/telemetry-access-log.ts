@@ -10,6 +10,7 @@ import { passesFilter, type AccessLogTarget, type ResponseCodeFilter } from '../
 import {
   compileJson, compileText, renderJson, renderText, type AccessLogRecord, type CompiledJson, type CompiledText,
 } from '../../common/access-log-format.js';
+import { formatSocketAddress } from '../../common/host-port.js';
 
 /** The view the formats read, pointed at one stream at a time (onLog runs synchronously). */
 class StreamRecord implements AccessLogRecord {
@@ -36,7 +37,7 @@ class StreamRecord implements AccessLogRecord {
   get downstreamRemoteAddress(): string { return this.s.downstream.remoteAddress; }
   get downstreamLocalAddress(): string {
     const local = this.s.downstream.localAddress;
-    return local === undefined ? '' : `${local.includes(':') ? `[${local}]` : local}:${this.listenerPort()}`;
+    return local === undefined ? '' : formatSocketAddress(local, this.listenerPort());
   }
   get requestedServerName(): string { return this.s.downstream.security?.sni ?? ''; }
   get attempts(): number { return this.s.attempts; }

@@ -23,6 +23,7 @@ import { SOCKET_TAKEN, type ConnectionReader } from '../transport/downstream-tra
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { Http2ConnectionListener } from '../http2-listener-kind.js';
 import { isHttp2Alpn, sniffPlaintext, Sniffed } from '../protocol-sniff.js';
+import { unmappedAddress } from '../../common/host-port.js';
 
 /** listen(2)'s backlog: the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 65535;
@@ -178,7 +179,7 @@ export class Http1Listener implements Listener {
       return;
     }
     const remote = accepted.remoteAddress ?? '';
-    const address = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    const address = unmappedAddress(remote);
     const h2 = this.#http2;
     const start = (socket: Socket, security: ConnectionSecurity | null): ConnectionReader => {
       if (h2 !== null) {

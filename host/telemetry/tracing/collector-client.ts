@@ -11,6 +11,7 @@
 // instead of connecting again. Plain TCP only: the mesh's collectors are reached in plaintext (or
 // through the sidecar), as Envoy's Zipkin/OTLP-HTTP tracers do through a plaintext cluster.
 import { connect, type Socket } from 'node:net';
+import { formatHostPort } from '../../common/host-port.js';
 
 /** A report's outcome: the collector's status code, or 'failed' (no answer: refused, reset, timed out). */
 export type PostOutcome = number | 'failed';
@@ -56,7 +57,7 @@ export class CollectorClient {
     this.#host = host;
     this.#port = port;
     this.#timeoutMs = timeoutMs;
-    const hostHeader = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const hostHeader = formatHostPort(host, port);
     this.#head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: `;
   }
 

@@ -8,6 +8,7 @@ import type { Cancellable, ConnPool, PoolCallbacks, PoolFailure, PoolSettings } 
 import type { TransportSocketFactory, TransportSocketOptions } from '../../transport/transport-socket.js';
 import type { ConnectionBreaker } from '../../connection-breaker.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
+import { formatHostPort } from '../../../common/host-port.js';
 
 /**
  * What the pool needs from its cluster (ClusterPool implements it): declared here, on the pool's
@@ -56,7 +57,7 @@ export class Http1ConnPool implements ConnPool, ConnectionOwner {
     this.#transport = transport;
     this.address = address;
     this.port = port;
-    this.key = `${address}:${port}`;
+    this.key = formatHostPort(address, port);
   }
 
   get connections(): { active: number; idle: number; connecting: number } {

@@ -18,6 +18,7 @@ import type { Core } from '../../../core/wasm.js';
 import { Http2Connection } from './http2-connection.js';
 import { CoreH2UpstreamConnection } from './core-h2-upstream-connection.js';
 import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
+import { formatHostPort } from '../../../common/host-port.js';
 
 /** Envoy's http2_protocol_options.max_concurrent_streams default (2^31 - 1). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 2147483647;
@@ -76,7 +77,7 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
     this.#hostname = hostname;
     this.address = address;
     this.port = port;
-    this.key = `${address}:${port}`;
+    this.key = formatHostPort(address, port);
   }
 
   get connections(): { active: number; idle: number; connecting: number } {
@@ -282,7 +283,7 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
       });
       return attempt;
     }
-    const s = h2connect(`${this.#scheme}://${this.address}:${this.port}`, {
+    const s = h2connect(`${this.#scheme}://${formatHostPort(this.address, this.port)}`, {
       createConnection: () => socket,
       settings: { enablePush: false },
     });
