@@ -151,11 +151,12 @@ describe('a ws load in two worker threads against the benchmark ws echo', () => 
 });
 
 describe('connections open before the measuring window is set', () => {
+  // The built file, as the runner's load processes and the worker threads run it (a rebuild under load takes minutes).
+  beforeAll(() => ensureBuilt(), 300_000);
   const builtRun = async (): Promise<typeof runNodeLoad> =>
     (await import(join(ROOT, 'dist', 'bench', 'protocols', 'load-client.js')) as { runNodeLoad: typeof runNodeLoad }).runNodeLoad;
 
   it('a WebSocket handshake slower than warm-up and window together still gives a window of load, in threads too', async () => {
-    await ensureBuilt();
     // An echo that accepts each upgrade only after 1.5 s: a loaded machine's slow connect, made certain.
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, done) => void setTimeout(() => done(true), 1500) });
     wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
