@@ -21,10 +21,11 @@ export function yamlDocs(...docs: readonly string[]): string {
   return docs.join('---\n');
 }
 
-/** A Gateway server: `port` for `hosts` (default every host). */
+/** A Gateway server: `port` for `hosts` (default every host), listening on `bind` when given. */
 export interface GatewayServer {
   readonly port: IstioPort;
   readonly hosts?: readonly string[];
+  readonly bind?: string;
 }
 
 /** The plain HTTP server most gateways here have: port 80 named http, every host. */
@@ -32,7 +33,7 @@ export const HTTP_80: GatewayServer = { port: { number: 80, name: 'http', protoc
 
 /** A Gateway `name` selecting the ingress gateway (`istio: ingressgateway`), with `servers`. */
 export function gatewayYaml(name: string, servers: readonly GatewayServer[] = [HTTP_80]): string {
-  const items = servers.map((s) => `{port: ${flowPort(s.port)}, hosts: ${quoted(s.hosts ?? ['*'])}}`);
+  const items = servers.map((s) => `{port: ${flowPort(s.port)}, hosts: ${quoted(s.hosts ?? ['*'])}${s.bind === undefined ? '' : `, bind: ${s.bind}`}}`);
   const list = items.length === 1 ? ` [${items[0]}]\n` : `\n${items.map((s) => `  - ${s}\n`).join('')}`;
   return `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -65,7 +66,21 @@ export function routeTo(host: string, prefix?: string): string {
 
 /** A TCP route to `host` for connections to the gateway's `port`. */
 export function tcpRouteTo(host: string, port: number): string {
-  return `match: [{port: ${port}}]\n    route: [{destination: {host: ${host}}}]`;
+  return tcpRoute({ port }, [{ host }]);
+}
+
+/** A route destination: `host` (at its `port` when given), taking `weight` of the traffic when given. */
+export interface RouteDestination {
+  readonly host: string;
+  readonly port?: number;
+  readonly weight?: number;
+}
+
+/** A TCP route for connections to the gateway's `match.port` (within `destinationSubnets` when given), over `to`. */
+export function tcpRoute(match: { readonly port: number; readonly destinationSubnets?: readonly string[] }, to: readonly RouteDestination[]): string {
+  const subnets = match.destinationSubnets === undefined ? '' : `, destinationSubnets: ${flowList(match.destinationSubnets)}`;
+  const destinations = to.map((d) => `{destination: {host: ${d.host}${d.port === undefined ? '' : `, port: {number: ${d.port}}`}}${d.weight === undefined ? '' : `, weight: ${d.weight}`}}`);
+  return `match: [{port: ${match.port}${subnets}}]\n    route: ${flowList(destinations)}`;
 }
 
 /** A MESH_EXTERNAL ServiceEntry `name` for `host`, STATIC, its one endpoint at `address` (default 127.0.0.1) on `endpointPort`. */
