@@ -9,10 +9,12 @@
 // load-split.ts). With `handshake` (the runner's several load processes) it first prints
 // `WASMESH_PROTO_READY` once loaded and waits for `GO <Date.now() ms>` on stdin: the warm-up
 // counts from that instant in every process, so their windows are one window however long each
-// took to start. With `threads` > 1 the process runs its load in that many worker threads, each
-// with its share of the connections (ready before the process says so), and prints their merged
-// figures.
-import { connect } from 'node:net';
+// took to start. Loaded means connected: the grpc, tcp-bytes and ws connections are open before
+// the load says ready (or starts its warm-up, without the handshake), so a slow connect on a
+// loaded machine cannot use up the window (tcp-conn's load is the connecting). With `threads` > 1
+// the process runs its load in that many worker threads, each with its share of the
+// connections (ready before the process says so), and prints their merged figures.
+import { connect, type Socket } from 'node:net';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
@@ -36,8 +38,6 @@ export interface NodeLoad {
   authority?: string;
   /** ws: the request path. */
   path?: string;
-  /** When the measuring window opens (Date.now() ms); default: `warmupS` after the load starts. */
-  startAtEpochMs?: number;
   /** Worker threads in this process, each with its share of the connections (default 1: none). */
   threads?: number;
   /** Print WASMESH_PROTO_READY and start on `GO <epoch ms>` from stdin (the runner's load processes). */
@@ -91,8 +91,9 @@ class Window {
       this.latencies.record(now - t0);
     }
   }
-  fail(e: unknown): void {
-    if (performance.now() >= this.start && performance.now() <= this.end) this.errors++;
+  /** An error; counted when inside the window or when `always` (a connection that never opened). */
+  fail(e: unknown, always = false): void {
+    if (always || (performance.now() >= this.start && performance.now() <= this.end)) this.errors++;
     this.firstError ??= e instanceof Error ? e.message : String(e);
   }
   figures(kind: NodeLoadKind): LoadFigures {
@@ -110,16 +111,30 @@ class Window {
   }
 }
 
-const EchoClient = grpc.makeGenericClientConstructor(GRPC_ECHO_SERVICE, 'Echo');
+/**
+ * A load kind, in two steps: open its connections (each one's error, or null once open), then
+ * run the load on them in window `w`. Split so that the window is set after the connecting.
+ */
+type OpenedLoad = (w: Window) => Promise<void>;
 
-async function grpcLoad(l: NodeLoad, w: Window): Promise<void> {
+/** Connections that never opened count as errors of the run, the first one's reason kept. */
+function failUnopened(w: Window, opened: ReadonlyArray<Error | null>): void {
+  for (const e of opened) if (e !== null) w.fail(e, true);
+}
+
+const EchoClient = grpc.makeGenericClientConstructor(GRPC_ECHO_SERVICE, 'Echo');
+type EchoClient = InstanceType<typeof EchoClient>;
+
+async function grpcLoad(l: NodeLoad): Promise<OpenedLoad> {
   const payload = Buffer.alloc(64, 'g');
   const clients = Array.from({ length: l.connections }, () => new EchoClient(`${l.host}:${l.port}`, grpc.credentials.createInsecure(), {
     ...(l.authority !== undefined ? { 'grpc.default_authority': l.authority } : {}),
     // Each channel its own connection (grpc-js shares subchannels between channels otherwise).
     'grpc.use_local_subchannel_pool': 1,
   }));
-  const loop = async (c: InstanceType<typeof EchoClient>): Promise<void> => {
+  const opened = await Promise.all(clients.map((c) => new Promise<Error | null>((resolve) => c.waitForReady(Date.now() + OPEN_TIMEOUT_MS, (e) => resolve(e ?? null)))));
+  // One of a channel's in-flight slots: a unary call at a time while the window runs.
+  const loop = async (w: Window, c: EchoClient): Promise<void> => {
     while (w.running) {
       const t0 = performance.now();
       await new Promise<void>((resolve) => c.Say(payload, { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null) => {
@@ -128,15 +143,25 @@ async function grpcLoad(l: NodeLoad, w: Window): Promise<void> {
       }));
     }
   };
-  await Promise.all(clients.flatMap((c) => Array.from({ length: l.inFlight }, () => loop(c))));
-  for (const c of clients) c.close();
+  return async (w) => {
+    failUnopened(w, opened);
+    await Promise.all(clients.flatMap((c, i) => (opened[i] === null ? Array.from({ length: l.inFlight }, () => loop(w, c)) : [])));
+    for (const c of clients) c.close();
+  };
 }
 
-async function tcpBytesLoad(l: NodeLoad, w: Window): Promise<void> {
+/** How long a connection may take to open before it counts as an error (gRPC's waitForReady deadline). */
+const OPEN_TIMEOUT_MS = 30_000;
+
+async function tcpBytesLoad(l: NodeLoad): Promise<OpenedLoad> {
   const CHUNK = 64 * 1024;
   const chunk = Buffer.alloc(CHUNK, 't');
-  const one = (): Promise<void> => new Promise((resolve) => {
+  const sockets = await Promise.all(Array.from({ length: l.connections }, () => new Promise<{ s: Socket; error: Error | null }>((resolve) => {
     const s = connect({ host: l.host, port: l.port, noDelay: true });
+    s.once('connect', () => resolve({ s, error: null }));
+    s.once('error', (e) => resolve({ s, error: e }));
+  })));
+  const one = (w: Window, s: Socket): Promise<void> => new Promise((resolve) => {
     const sentAt: number[] = [];
     let received = 0;
     let sent = 0;
@@ -148,7 +173,6 @@ async function tcpBytesLoad(l: NodeLoad, w: Window): Promise<void> {
       }
       if (!w.running && sentAt.length === 0) s.end();
     };
-    s.on('connect', pump);
     s.on('data', (d: Buffer) => {
       received += d.length;
       // Chunk k is back when (k + 1) × CHUNK bytes have come back.
@@ -157,12 +181,17 @@ async function tcpBytesLoad(l: NodeLoad, w: Window): Promise<void> {
     });
     s.on('error', (e) => w.fail(e));
     s.on('close', () => resolve());
+    pump();
   });
-  await Promise.all(Array.from({ length: l.connections }, one));
+  return async (w) => {
+    failUnopened(w, sockets.map((c) => c.error));
+    await Promise.all(sockets.filter((c) => c.error === null).map((c) => one(w, c.s)));
+  };
 }
 
-async function tcpConnLoad(l: NodeLoad, w: Window): Promise<void> {
-  const exchangeOnce = (): Promise<void> => new Promise((resolve) => {
+/** tcp-conn: nothing to open beforehand, connecting is the load. */
+async function tcpConnLoad(l: NodeLoad): Promise<OpenedLoad> {
+  const exchangeOnce = (w: Window): Promise<void> => new Promise((resolve) => {
     const t0 = performance.now();
     const s = connect({ host: l.host, port: l.port, noDelay: true, allowHalfOpen: false });
     let got = 0;
@@ -181,16 +210,22 @@ async function tcpConnLoad(l: NodeLoad, w: Window): Promise<void> {
       resolve();
     });
   });
-  const loop = async (): Promise<void> => {
-    while (w.running) await exchangeOnce();
+  const loop = async (w: Window): Promise<void> => {
+    while (w.running) await exchangeOnce(w);
   };
-  await Promise.all(Array.from({ length: l.connections }, loop));
+  return async (w) => {
+    await Promise.all(Array.from({ length: l.connections }, () => loop(w)));
+  };
 }
 
-async function wsLoad(l: NodeLoad, w: Window): Promise<void> {
+async function wsLoad(l: NodeLoad): Promise<OpenedLoad> {
   const message = Buffer.alloc(64, 'w');
-  const one = (): Promise<void> => new Promise((resolve) => {
-    const ws = new WebSocket(`ws://${l.host}:${l.port}${l.path ?? '/ws'}`, { perMessageDeflate: false });
+  const sockets = await Promise.all(Array.from({ length: l.connections }, () => new Promise<{ ws: WebSocket; error: Error | null }>((resolve) => {
+    const ws = new WebSocket(`ws://${l.host}:${l.port}${l.path ?? '/ws'}`, { perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS });
+    ws.once('open', () => resolve({ ws, error: null }));
+    ws.once('error', (e) => resolve({ ws, error: e }));
+  })));
+  const one = (w: Window, ws: WebSocket): Promise<void> => new Promise((resolve) => {
     const sentAt: number[] = [];
     const pump = (): void => {
       while (w.running && sentAt.length < l.inFlight) {
@@ -199,36 +234,42 @@ async function wsLoad(l: NodeLoad, w: Window): Promise<void> {
       }
       if (!w.running && sentAt.length === 0) ws.close(1000);
     };
-    ws.on('open', pump);
     ws.on('message', () => {
       w.done(sentAt.shift()!);
       pump();
     });
     ws.on('error', (e) => w.fail(e));
     ws.on('close', () => resolve());
+    pump();
   });
-  await Promise.all(Array.from({ length: l.connections }, one));
+  return async (w) => {
+    failUnopened(w, sockets.map((c) => c.error));
+    await Promise.all(sockets.filter((c) => c.error === null).map((c) => one(w, c.ws)));
+  };
 }
 
+const LOADS: Readonly<Record<NodeLoadKind, (l: NodeLoad) => Promise<OpenedLoad>>> = { grpc: grpcLoad, 'tcp-bytes': tcpBytesLoad, 'tcp-conn': tcpConnLoad, ws: wsLoad };
+
 /**
- * Runs `l`. `go`, when given, is awaited once everything is loaded (worker threads included) and
- * returns the instant (Date.now() ms) the warm-up starts; without it the warm-up starts then.
+ * Runs `l`: opens its connections, then awaits `go`, when given (once everything is loaded,
+ * worker threads included), which returns the instant (Date.now() ms) the warm-up starts;
+ * without it the warm-up starts once the connections are open.
  */
 export async function runNodeLoad(l: NodeLoad, go?: () => Promise<number>): Promise<LoadFigures> {
   if ((l.threads ?? 1) > 1) return runInThreads(l, go);
-  const startAtEpochMs = go !== undefined ? (await go()) + l.warmupS * 1000 : l.startAtEpochMs;
-  const w = new Window(l.warmupS, l.durationS, startAtEpochMs);
-  const run = { grpc: grpcLoad, 'tcp-bytes': tcpBytesLoad, 'tcp-conn': tcpConnLoad, ws: wsLoad }[l.kind];
-  await run(l, w);
+  const run = await LOADS[l.kind](l);
+  const w = new Window(l.warmupS, l.durationS, go !== undefined ? (await go()) + l.warmupS * 1000 : undefined);
+  await run(w);
   return w.figures(l.kind);
 }
 
-/** What a load thread posts: `ready` once loaded, then its figures. */
+/** What a load thread posts: `ready` once its connections are open, then its figures. */
 type ThreadMessage = { ready: true } | { figures: LoadFigures };
 
 /**
  * `l` split over `l.threads` worker threads of this process (each runs this file): once every
- * thread has loaded, they get one window start; their figures are merged.
+ * thread has opened its connections, they get one go instant (so one window); their figures
+ * are merged.
  */
 async function runInThreads(l: NodeLoad, go?: () => Promise<number>): Promise<LoadFigures> {
   const parts = splitLoad({ ...l, threads: 1, handshake: false }, l.threads!);
@@ -248,8 +289,8 @@ async function runInThreads(l: NodeLoad, go?: () => Promise<number>): Promise<Lo
   })));
   // A thread that fails before it is ready rejects `figures`: do not wait for `ready` then.
   await Promise.race([ready, figures]);
-  const startAtEpochMs = (go !== undefined ? await go() : Date.now()) + l.warmupS * 1000;
-  for (const w of workers) w.postMessage({ startAtEpochMs });
+  const goAtEpochMs = go !== undefined ? await go() : Date.now();
+  for (const w of workers) w.postMessage({ goAtEpochMs });
   return mergeFigures(l.kind, await figures, `${l.kind} load threads`);
 }
 
@@ -276,10 +317,12 @@ function stdinGo(): Promise<number> {
 
 if (!isMainThread && (workerData as NodeLoad | undefined)?.kind !== undefined) {
   const part = workerData as NodeLoad;
-  const start = new Promise<number>((resolve) => parentPort!.once('message', (m: { startAtEpochMs: number }) => resolve(m.startAtEpochMs)));
-  parentPort!.postMessage({ ready: true } satisfies ThreadMessage);
-  const startAtEpochMs = await start;
-  parentPort!.postMessage({ figures: await runNodeLoad({ ...part, startAtEpochMs }) } satisfies ThreadMessage);
+  // Ready once the connections are open (runNodeLoad calls this then); the warm-up counts from the instant the process sends.
+  const go = (): Promise<number> => new Promise<number>((resolve) => {
+    parentPort!.once('message', (m: { goAtEpochMs: number }) => resolve(m.goAtEpochMs));
+    parentPort!.postMessage({ ready: true } satisfies ThreadMessage);
+  });
+  parentPort!.postMessage({ figures: await runNodeLoad(part, go) } satisfies ThreadMessage);
 } else if (process.argv[1]?.endsWith('load-client.js')) {
   const load = JSON.parse(process.argv[2] ?? '{}') as NodeLoad;
   const figures = await runNodeLoad(load, load.handshake === true ? stdinGo : undefined);

@@ -4,13 +4,7 @@ import { describe, expect, it } from 'vitest';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { envoyClustersJson } from '../../host/admin/clusters-json.js';
 import { liveEndpointsTable } from '../../host/cli/proxy-config/live-endpoints-view.js';
-import type { ClusterStatus, EndpointStatus } from '../../host/telemetry/cluster-status.js';
-
-const ep = (address: string, port: number, healthy: boolean, more: Partial<EndpointStatus> = {}): EndpointStatus => ({
-  address, port, healthy, healthFlags: healthy ? 'healthy' : '/failed_outlier_check', weight: 0, activeRequests: 0,
-  connections: { active: 0, idle: 0, connecting: 0 }, timesEjected: healthy ? 0 : 1, consecutive5xx: 0, consecutiveGatewayErrors: 0, consecutiveLocalOriginFailures: 0, ...more,
-});
-const cluster = (name: string, endpoints: EndpointStatus[]): ClusterStatus => ({ name, lb: 'ROUND_ROBIN', connections: 0, pendingRequests: 0, outlierDetection: true, ejectionsActive: 0, panic: false, endpoints });
+import { clusterStatus as cluster, endpointStatus as ep } from '../helpers/cluster-status.js';
 
 const V1 = 'outbound|9080|v1|reviews.default.svc.cluster.local';
 

@@ -1,18 +1,15 @@
 // /clusters text follows Envoy's `cluster::host::stat::value` lines.
 import { describe, expect, it } from 'vitest';
 import { renderClusters } from '../../host/admin/clusters-text.js';
+import { clusterStatus, endpointStatus } from '../helpers/cluster-status.js';
 
 describe('renderClusters', () => {
   it('writes one line per endpoint fact, health as Envoy names it', () => {
     const text = renderClusters([
-      {
-        name: 'outbound|5005|v1|web.default.svc.cluster.local',
-        connections: 2,
-        endpoints: [
-          { address: '127.0.0.1', port: 15101, healthy: true, activeRequests: 1, connections: { active: 1, idle: 1, connecting: 0 } },
-          { address: '127.0.0.2', port: 15101, healthy: false, activeRequests: 0, connections: { active: 0, idle: 0, connecting: 1 } },
-        ],
-      },
+      clusterStatus('outbound|5005|v1|web.default.svc.cluster.local', [
+        endpointStatus('127.0.0.1', 15101, true, { activeRequests: 1, connections: { active: 1, idle: 1, connecting: 0 } }),
+        endpointStatus('127.0.0.2', 15101, false, { connections: { active: 0, idle: 0, connecting: 1 } }),
+      ], { connections: 2 }),
     ]);
     const c = 'outbound|5005|v1|web.default.svc.cluster.local';
     expect(text.split('\n')).toEqual([

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { UsageError } from '../../host/cli/args.js';
 import { fakeIo } from '../helpers/fake-io.js';
 import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
-import { gateway, HTTP_80, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
+import { gatewayYaml, HTTP_80, staticServiceEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function routesOf(config: any): any[] {
@@ -20,8 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-config-'));
 
 /** A Gateway with an HTTP and a TCP server, the TCP one routed to a ServiceEntry. */
 const TCP_YAML = yamlDocs(
-  staticServiceEntry('echo', '{number: 7000, name: tcp, protocol: TCP}', 9000),
-  gateway('gw', [HTTP_80, "{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}"]),
+  staticServiceEntryYaml({ name: 'echo', host: 'echo.example.internal', port: { number: 7000, name: 'tcp', protocol: 'TCP' }, endpointPort: 9000 }),
+  gatewayYaml('gw', [HTTP_80, { port: { number: 31400, name: 'tcp', protocol: 'TCP' } }]),
   `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: tcp}
@@ -114,7 +114,7 @@ spec: {mtls: {mode: STRICT}}
 
   it('an AuthorizationPolicy of the gateway\'s workload becomes Envoy\'s RBAC filter in the printed bootstrap; a bad one exits 1 located', async () => {
     const file = join(dir, 'authz-gw.yaml');
-    const gw = `${gateway()}---\n`;
+    const gw = `${gatewayYaml('gw')}---\n`;
     writeFileSync(file, `${gw}apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: deny-admin}

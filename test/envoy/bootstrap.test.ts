@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { envoyBootstrap } from '../../host/envoy/bootstrap.js';
 import { EnvoyConfigError } from '../../host/envoy/envoy-config-error.js';
 import { cases } from './bootstrap-cases.js';
+import { jsonList } from '../helpers/envoy-json.js';
 import { dest, hashCluster, policy, route, seed000Resources, seed000Split, WEB, webCluster } from '../helpers/mesh-fixtures.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -371,7 +372,7 @@ describe('envoyBootstrap: load balancers and consistent hashing', () => {
     mag.policy!.outlier = ring.policy!.outlier;
     const r = envoyBootstrap({ mesh: { virtualHosts: [], clusters: [ring, mag] } }, cases.seed000Split.opts);
     expect(r.warnings).toEqual([expect.stringMatching(/^cluster outbound\|5005\|r\|web\.default\.svc\.cluster\.local: ring hash with outlier detection: /)]);
-    expect(r.config.static_resources.clusters[1]).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 251 }, outlier_detection: { consecutive_5xx: 3 } });
+    expect(jsonList(r.config, 'static_resources.clusters')[1]).toMatchObject({ lb_policy: 'MAGLEV', maglev_lb_config: { table_size: 251 }, outlier_detection: { consecutive_5xx: 3 } });
   });
 
   it('ROUND_ROBIN by name (LEAST_REQUEST and RANDOM: see the traffic-policy case)', () => {

@@ -222,7 +222,7 @@ describe('grpcXdsResources: what grpc-js-xds supports, and what it is told inste
   });
 
   it('a cluster with TLS (ISTIO_MUTUAL, auto mTLS) gets no endpoints, warned: gRPC clients never call it in plaintext', () => {
-    const mtls = webCluster('v1', 15101, { tls: { mode: 'ISTIO_MUTUAL', sni: 'outbound_.5005_.v1_.web', subjectAltNames: [], auto: true } as unknown as Cluster['tls'] });
+    const mtls = webCluster('v1', 15101, { tls: { mode: 'ISTIO_MUTUAL', sni: 'outbound_.5005_.v1_.web', subjectAltNames: [], auto: true } });
     const off = webCluster('v2', 15102, { tls: { mode: 'DISABLE', auto: false } });
     const out = grpcXdsResources({ mesh: web([route('default/web/0', [dest(mtls.name)]), route('default/web/1', [dest(off.name)])], [mtls, off]) });
     expect(out.resources.endpoints.map((e) => [e.cluster_name, (e.endpoints as Json[]).length])).toEqual([[mtls.name, 0], [off.name, 1]]);

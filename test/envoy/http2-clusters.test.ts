@@ -11,28 +11,32 @@ import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { envoyValidate, loadYaml } from './protocol-fixtures.js';
-import { destinationRule, gateway, gatewayVirtualService, routeTo, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
+import { destinationRuleYaml, gatewayVirtualServiceYaml, gatewayYaml, routeTo, staticServiceEntryYaml, yamlDocs, type IstioPort } from '../../host/config/istio-yaml-builders.js';
+
+/** A ServiceEntry `<name>.example.internal`, its one endpoint on 127.0.0.1:`endpointPort`. */
+const entry = (name: string, port: IstioPort, endpointPort: number): string => staticServiceEntryYaml({ name, host: `${name}.example.internal`, port, endpointPort });
+const rule = (name: string, trafficPolicy: string): string => destinationRuleYaml(name, `${name}.example.internal`, trafficPolicy);
 
 const FILES = {
   'se.yaml': yamlDocs(
-    staticServiceEntry('greeter', '{number: 50051, name: main, protocol: GRPC}', 15201),
-    staticServiceEntry('h2web', '{number: 8080, name: main, protocol: HTTP2}', 15202),
-    staticServiceEntry('upgraded', '{number: 8080, name: main, protocol: HTTP}', 15203),
-    staticServiceEntry('plain', '{number: 8080, name: main, protocol: HTTP}', 15204),
-    staticServiceEntry('secure', '{number: 8443, name: main, protocol: GRPC}', 15205),
+    entry('greeter', { number: 50051, name: 'main', protocol: 'GRPC' }, 15201),
+    entry('h2web', { number: 8080, name: 'main', protocol: 'HTTP2' }, 15202),
+    entry('upgraded', { number: 8080, name: 'main', protocol: 'HTTP' }, 15203),
+    entry('plain', { number: 8080, name: 'main', protocol: 'HTTP' }, 15204),
+    entry('secure', { number: 8443, name: 'main', protocol: 'GRPC' }, 15205),
   ),
   'dr.yaml': yamlDocs(
-    destinationRule('greeter', 'connectionPool:\n  http: {http2MaxRequests: 300, maxConcurrentStreams: 64, maxRequestsPerConnection: 1000}'),
-    destinationRule('upgraded', 'connectionPool:\n  http: {h2UpgradePolicy: UPGRADE}'),
-    destinationRule('secure', 'tls: {mode: SIMPLE, caCertificates: /etc/ssl/certs/ca-certificates.crt, sni: secure.example.internal}'),
+    rule('greeter', 'connectionPool:\n  http: {http2MaxRequests: 300, maxConcurrentStreams: 64, maxRequestsPerConnection: 1000}'),
+    rule('upgraded', 'connectionPool:\n  http: {h2UpgradePolicy: UPGRADE}'),
+    rule('secure', 'tls: {mode: SIMPLE, caCertificates: /etc/ssl/certs/ca-certificates.crt, sni: secure.example.internal}'),
   ),
-  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService([
+  'gw.yaml': yamlDocs(gatewayYaml('gw'), gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [
     routeTo('greeter.example.internal', '/greeter'),
     routeTo('h2web.example.internal', '/h2'),
     routeTo('upgraded.example.internal', '/up'),
     routeTo('secure.example.internal', '/secure'),
     routeTo('plain.example.internal'),
-  ])),
+  ] })),
 };
 
 const OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';

@@ -13,15 +13,15 @@ import { envoyValidate, loadYaml } from './protocol-fixtures.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { destinationRule, gateway, gatewayVirtualService, routeTo, staticServiceEntry, yamlDocs } from '../helpers/istio-yaml.js';
+import { destinationRuleYaml, gatewayVirtualServiceYaml, gatewayYaml, routeTo, staticServiceEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 
 const FILES = {
   'se.yaml': yamlDocs(
-    staticServiceEntry('greeter', '{number: 50051, name: grpc, protocol: GRPC}', 15301),
-    staticServiceEntry('plain', '{number: 8080, name: http, protocol: HTTP}', 15302),
-    destinationRule('greeter', 'connectionPool: {http: {maxConcurrentStreams: 64}}'),
+    staticServiceEntryYaml({ name: 'greeter', host: 'greeter.example.internal', port: { number: 50051, name: 'grpc', protocol: 'GRPC' }, endpointPort: 15301 }),
+    staticServiceEntryYaml({ name: 'plain', host: 'plain.example.internal', port: { number: 8080, name: 'http', protocol: 'HTTP' }, endpointPort: 15302 }),
+    destinationRuleYaml('greeter', 'greeter.example.internal', 'connectionPool: {http: {maxConcurrentStreams: 64}}'),
   ),
-  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService([routeTo('greeter.example.internal', '/g'), routeTo('plain.example.internal')])),
+  'gw.yaml': yamlDocs(gatewayYaml('gw'), gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [routeTo('greeter.example.internal', '/g'), routeTo('plain.example.internal')] })),
 };
 
 const ALL: Partial<Limits> = {

@@ -11,44 +11,16 @@ import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
 import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
-import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
+import { backendHost, tcpGatewayYaml, tcpServer, tcpServiceEntries, tcpSplit } from '../helpers/tcp-yaml.js';
+import { HTTP_80, tcpRoute } from '../../host/config/istio-yaml-builders.js';
 import { envoyValidate, loadYaml } from './protocol-fixtures.js';
 
-const GATEWAY = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: tcp-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ['*']
-  - port: {number: 31400, name: tcp-echo, protocol: TCP}
-    hosts: ['*']
-  - port: {number: 6379, name: redis, protocol: REDIS}
-    hosts: ['*']
-  - port: {number: 9000, name: tcp-nothing, protocol: TCP}
-    hosts: ['*']
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: tcp-vs}
-spec:
-  hosts: ['*']
-  gateways: [tcp-gw]
-  tcp:
-  - match: [{port: 31400, destinationSubnets: [10.1.0.0/16]}]
-    route: [{destination: {host: redis.example.internal}}]
-  - match: [{port: 31400}]
-    route:
-    - destination: {host: echo-a.example.internal, port: {number: 7000}}
-      weight: 80
-    - destination: {host: echo-b.example.internal, port: {number: 7000}}
-      weight: 20
-  - match: [{port: 31400, destinationSubnets: [10.2.0.0/16]}]
-    route: [{destination: {host: redis.example.internal}}]
-  - match: [{port: 6379}]
-    route: [{destination: {host: redis.example.internal}}]
-`;
+const GATEWAY = tcpGatewayYaml([HTTP_80, tcpServer(31400, 'tcp-echo'), tcpServer(6379, 'redis', 'REDIS'), tcpServer(9000, 'tcp-nothing')], [
+  tcpRoute({ port: 31400, destinationSubnets: ['10.1.0.0/16'] }, [{ host: backendHost('redis') }]),
+  tcpSplit(31400, [{ name: 'echo-a', weight: 80 }, { name: 'echo-b', weight: 20 }]),
+  tcpRoute({ port: 31400, destinationSubnets: ['10.2.0.0/16'] }, [{ host: backendHost('redis') }]),
+  tcpRoute({ port: 6379 }, [{ host: backendHost('redis') }]),
+]);
 const FILES = {
   'se.yaml': tcpServiceEntries([{ name: 'echo-a', port: 15301 }, { name: 'echo-b', port: 15302 }, { name: 'redis', port: 15303, protocol: 'REDIS' }]),
   'gw.yaml': GATEWAY,

@@ -14,6 +14,7 @@ import { C } from '../../host/envoy/filters-plugin-config.js';
 import { FiltersConfigError } from '../../host/envoy/filters-config-error.js';
 import { envoyConfigCommand } from '../../host/cli/envoy-config-command.js';
 import { fakeIo } from '../helpers/fake-io.js';
+import { jsonList } from '../helpers/envoy-json.js';
 import { dest, match, ops, route, seed000Resources, seed000Split, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
 
@@ -66,7 +67,7 @@ describe('envoyFiltersBootstrap', () => {
     expect(blob.subarray(off, off + blob.readUInt32LE(C.TABLE_LEN)).equals(Buffer.from(compileRouteTable(mesh, { listenerPort: 8081 })))).toBe(true);
     expect(blob.readUInt32LE(blob.readUInt32LE(C.ROUTES_OFF))).toBe(0);
     // Clusters are the native translation's.
-    expect(config.static_resources.clusters.map((c: any) => c.name)).toEqual(mesh.clusters.map((c) => c.name));
+    expect(jsonList(config, 'static_resources.clusters').map((c) => c.name)).toEqual(mesh.clusters.map((c) => c.name));
     expect(warnings).toEqual([]);
   });
 

@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { envoyFiltersBootstrap } from '../../host/envoy/filters-bootstrap.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { freePort } from '../helpers/ports.js';
+import { jsonList } from '../helpers/envoy-json.js';
 import { startUpstreams, type Upstreams } from '../helpers/seed-000-upstreams.js';
 import { dest, match, route, webCluster } from '../helpers/mesh-fixtures.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
@@ -175,7 +176,7 @@ describe.skipIf(envoy === null)('wasmesh filters in Envoy', () => {
 
       // A good update (everything to v2) applies.
       const next = envoyFiltersBootstrap({ mesh: mesh(upstreams.ports, 'v2') }, { listen: { host: '127.0.0.1', port }, admin: { host: '127.0.0.1', port: adminPort } });
-      writeListener(next.config.static_resources.listeners[0]);
+      writeListener(jsonList(next.config, 'static_resources.listeners')[0]);
       await until('v2 to answer', async () => ((await get(port, '/')).body === 'Version: v0.2' ? true : undefined));
       for (let i = 0; i < 5; i++) expect(await get(port, '/')).toEqual({ status: 200, body: 'Version: v0.2' });
       expect((await stats(adminPort)).get('listener_manager.lds.update_success')).toBeGreaterThanOrEqual(2);

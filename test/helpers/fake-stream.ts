@@ -89,6 +89,8 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     attempts: 0,
     grpc: false,
     grpcStatus: -1,
+    grpcRequestMessages: 0,
+    grpcResponseMessages: 0,
     requestAuth: null,
   };
   return stream;

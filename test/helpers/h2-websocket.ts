@@ -41,10 +41,10 @@ export async function openH2WebSocket(s: http2.ClientHttp2Session, path = '/chat
     stream.once('close', () => reject(new Error(`stream closed before a response (rst ${stream.rstCode})`)));
   });
   const receiver = new Receiver({ isServer: false, maxPayload: 64 * 1024 * 1024 });
-  const sender = new Sender(stream as never, {}, undefined as never);
+  const sender = new Sender(stream);
   const ws: H2WebSocket = {
     status: Number(headers[':status']), headers, stream, messages: [], closeCode: null,
-    send: (data, binary = false) => sender.send(typeof data === 'string' ? Buffer.from(data) : data, { binary, fin: true, mask: true, compress: false, rsv1: false } as never, () => {}),
+    send: (data, binary = false) => sender.send(typeof data === 'string' ? Buffer.from(data) : data, { binary, fin: true, mask: true, compress: false, rsv1: false }, () => {}),
     close: (code) => sender.close(code, '', true, () => {}),
     ended: new Promise<void>((resolve) => stream.once('end', () => resolve())),
   };
@@ -88,8 +88,8 @@ export async function h2WebSocketUpstream(opts: { connect: boolean; refuse?: num
       : {};
     stream.respond({ ':status': 200, ...accept });
     const receiver = new Receiver({ isServer: true, maxPayload: 64 * 1024 * 1024 });
-    const sender = new Sender(stream as never, {}, undefined as never);
-    receiver.on('message', (data: Buffer, binary: boolean) => sender.send(Buffer.from(data), { binary, fin: true, mask: false, compress: false, rsv1: false } as never, () => {}));
+    const sender = new Sender(stream);
+    receiver.on('message', (data: Buffer, binary: boolean) => sender.send(Buffer.from(data), { binary, fin: true, mask: false, compress: false, rsv1: false }, () => {}));
     receiver.on('conclude', (code: number) => {
       closes.push(code);
       sender.close(code, '', false, () => stream.end());

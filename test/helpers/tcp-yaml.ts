@@ -1,7 +1,9 @@
 // Istio YAML for TCP through a gateway, with ports of the test's choosing: one STATIC
-// ServiceEntry per backend (a `tcp` port 7000 mapped to 127.0.0.1:<port>), a Gateway `tcp-gw`
-// with a TCP server on `gatewayPort`, and a VirtualService `tcp-vs` whose one `tcp:` rule
-// splits connections over the backends by `weights`.
+// ServiceEntry per backend (a `tcp-main` port 7000 mapped to 127.0.0.1:<port>, host
+// <name>.example.internal), and the Gateway `tcp-gw` with the VirtualService `tcp-vs` of its
+// `tcp:` rules, either with one TCP server and one weighted split, or (tcpGatewayYaml, written
+// with the shared builders of host/config/istio-yaml-builders.ts) with any servers and rules.
+import { gatewayVirtualServiceYaml, gatewayYaml, tcpRoute, yamlDocs, type GatewayServer } from '../../host/config/istio-yaml-builders.js';
 
 export interface TcpBackend {
   readonly name: string;
@@ -17,6 +19,9 @@ export function yamlAddress(address: string): string {
   return address.includes(':') ? `'${address}'` : address;
 }
 
+/** A backend's ServiceEntry host. */
+export const backendHost = (name: string): string => `${name}.example.internal`;
+
 export function tcpServiceEntries(backends: readonly TcpBackend[]): string {
   return backends.map((b) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -31,6 +36,23 @@ spec:
   - {address: ${yamlAddress(b.address ?? '127.0.0.1')}, ports: {tcp-main: ${b.port}}}
 `).join('---\n');
 }
+
+/** A gateway TCP server: `port` named `name` (protocol TCP unless given). */
+export const tcpServer = (port: number, name: string, protocol = 'TCP'): GatewayServer => ({ port: { number: port, name, protocol } });
+
+/** The Gateway `tcp-gw` with `servers` and the VirtualService `tcp-vs` with `routes` (tcpRoute items). */
+export function tcpGatewayYaml(servers: readonly GatewayServer[], routes: readonly string[]): string {
+  return yamlDocs(gatewayYaml('tcp-gw', servers), gatewayVirtualServiceYaml({ name: 'tcp-vs', gateway: 'tcp-gw', tcp: routes }));
+}
+
+/** Connections to `gatewayPort` split over the backends' port 7000 by weight. */
+export function tcpSplit(gatewayPort: number, backends: ReadonlyArray<{ readonly name: string; readonly weight: number }>): string {
+  return tcpRoute({ port: gatewayPort }, backends.map((b) => ({ host: backendHost(b.name), port: 7000, weight: b.weight })));
+}
+
+// tcpServiceEntries, tcpGateway and tcpVirtualService keep their block layout: tests edit their
+// text (another endpoint, a `gateways:` line under the match, TLS on the TCP server) and locate
+// issues by its line numbers.
 
 export function tcpGateway(gatewayPort: number, protocol = 'TCP'): string {
   return `apiVersion: networking.istio.io/v1

@@ -135,7 +135,8 @@ function terminal(events: string[]): HttpFilterFactory {
       onRequestHeaders(s: StreamCallbacks): FilterStatus {
         const view = s.requestView()!;
         // The core's view holds this stream's request (match() reads it): routing agrees.
-        events.push(`terminal ${s.route!.name} view-route=${s.config.routes[s.config.table.match()]?.name} body=${s.hasBody}`);
+        const viewIndex = s.config.table.match();
+        events.push(`terminal ${s.route!.name} view-route=${viewIndex === s.route!.index ? s.route!.name : `#${viewIndex}`} body=${s.hasBody}`);
         void view;
         if (!s.hasBody) answer(s);
         return FilterStatus.StopIteration;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
-import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
+import { backendHost, tcpGatewayYaml, tcpServer, tcpServiceEntries, tcpSplit } from '../helpers/tcp-yaml.js';
+import { HTTP_80, tcpRoute } from '../../host/config/istio-yaml-builders.js';
 import { run, startPostgres, startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { tcpEchoServer } from '../helpers/tcp-echo.js';
@@ -25,41 +26,11 @@ const port: Record<number, number> = {};
 const echo = tcpEchoServer;
 const portOf = (s: Server): number => (s.address() as { port: number }).port;
 
-const GATEWAY = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: tcp-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ['*']
-  - port: {number: 31400, name: tcp-echo, protocol: TCP}
-    hosts: ['*']
-  - port: {number: 6379, name: redis, protocol: REDIS}
-    hosts: ['*']
-  - port: {number: 5432, name: tcp-postgres, protocol: TCP}
-    hosts: ['*']
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: tcp-vs}
-spec:
-  hosts: ['*']
-  gateways: [tcp-gw]
-  tcp:
-  - match: [{port: 31400}]
-    route:
-    - destination: {host: echo-a.example.internal, port: {number: 7000}}
-      weight: 50
-    - destination: {host: echo-b.example.internal, port: {number: 7000}}
-      weight: 50
-  - match: [{port: 6379}]
-    route:
-    - destination: {host: redis.example.internal}
-  - match: [{port: 5432}]
-    route:
-    - destination: {host: postgres.example.internal}
-`;
+const GATEWAY = tcpGatewayYaml([HTTP_80, tcpServer(31400, 'tcp-echo'), tcpServer(6379, 'redis', 'REDIS'), tcpServer(5432, 'tcp-postgres')], [
+  tcpSplit(31400, [{ name: 'echo-a', weight: 50 }, { name: 'echo-b', weight: 50 }]),
+  tcpRoute({ port: 6379 }, [{ host: backendHost('redis') }]),
+  tcpRoute({ port: 5432 }, [{ host: backendHost('postgres') }]),
+]);
 
 beforeAll(async () => {
   echoes = [await echo('a'), await echo('b')];

@@ -127,7 +127,9 @@ describe('WebSocket through the gateway', () => {
     const payload = Buffer.from('hi').map((b, i) => b ^ mask[i % 4]!);
     const frame = Buffer.concat([Buffer.from([0x81, 0x80 | 2]), mask, payload]);
     const sock = connect(p.port, '127.0.0.1');
-    closers.push(() => sock.destroy());
+    closers.push(() => {
+      sock.destroy();
+    });
     await new Promise<void>((r) => sock.once('connect', r));
     sock.write(Buffer.concat([Buffer.from(`GET /chat HTTP/1.1\r\nhost: svc.test\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${key}\r\n\r\n`), frame]));
     let got = Buffer.alloc(0);

@@ -22,10 +22,10 @@ import { HTTP2_PREFACE } from '../../host/listener/protocol-sniff.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { WireClient, frame, settings, PING, GOAWAY, SETTINGS, WINDOW_UPDATE, ACK } from '../listener/http2-core/h2-wire.js';
 import { envoyUnavailable, onFreePorts, ROOT, startAndWait, stopChild, wasmeshUnavailable } from './data-planes.js';
-import { gateway, gatewayVirtualService, yamlDocs } from '../helpers/istio-yaml.js';
+import { gatewayVirtualServiceYaml, gatewayYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 
 const FILES = {
-  'gw.yaml': yamlDocs(gateway(), gatewayVirtualService(['directResponse: {status: 200, body: {string: ok}}'])),
+  'gw.yaml': yamlDocs(gatewayYaml('gw'), gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: ['directResponse: {status: 200, body: {string: ok}}'] })),
 };
 
 const KEEPALIVE: Partial<Limits> = {

@@ -9,7 +9,8 @@ import type { Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataPlanes, type RunningProxy } from './data-planes.js';
 import type { Scenario } from './scenarios.js';
-import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
+import { backendHost, tcpGatewayYaml, tcpServer, tcpServiceEntries, tcpSplit } from '../helpers/tcp-yaml.js';
+import { HTTP_80, tcpRoute } from '../../host/config/istio-yaml-builders.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { run, startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,36 +26,12 @@ import { envoyBootstrapCommand } from '../../host/cli/envoy-bootstrap-command.js
 import { nodeId } from '../../host/xds/xds-node.js';
 import { tcpEchoServer } from '../helpers/tcp-echo.js';
 
-const GATEWAY = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: tcp-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ['*']
-  - port: {number: 31400, name: tcp-echo, protocol: TCP}
-    hosts: ['*']
-  - port: {number: 6379, name: redis, protocol: REDIS}
-    hosts: ['*']
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: tcp-vs}
-spec:
-  hosts: ['*']
-  gateways: [tcp-gw]
-  tcp:
-  - match: [{port: 31400}]
-    route:
-    - destination: {host: echo-a.example.internal, port: {number: 7000}}
-      weight: 50
-    - destination: {host: echo-b.example.internal, port: {number: 7000}}
-      weight: 50
-  - match: [{port: 6379}]
-    route:
-    - destination: {host: redis.example.internal}
-`;
+/** The TCP gateway on `ports` (its servers bound to `bind` when given): echo split 50/50, Redis on its own port. */
+const gatewayOn = (ports = { http: 80, tcp: 31400, redis: 6379 }, bind?: string): string => tcpGatewayYaml(
+  [{ ...HTTP_80, port: { ...HTTP_80.port, number: ports.http } }, tcpServer(ports.tcp, 'tcp-echo'), tcpServer(ports.redis, 'redis', 'REDIS')].map((s) => (bind === undefined ? s : { ...s, bind })),
+  [tcpSplit(ports.tcp, [{ name: 'echo-a', weight: 50 }, { name: 'echo-b', weight: 50 }]), tcpRoute({ port: ports.redis }, [{ host: backendHost('redis') }])],
+);
+const GATEWAY = gatewayOn();
 
 const bins = tcpServersForTests('tcp-planes');
 let echoes: Server[] = [];
@@ -133,13 +110,7 @@ describe.skipIf(envoyBin === null)('TCP on stock Envoy over xDS', () => {
 
   beforeAll(async () => {
     ports = { http: await freePort(), tcp: await freePort(), redis: await freePort() };
-    const gateway = GATEWAY
-      .replace('number: 80, name: http', `number: ${ports.http}, name: http`)
-      .replace('number: 31400, name: tcp-echo', `number: ${ports.tcp}, name: tcp-echo`)
-      .replace('number: 6379, name: redis', `number: ${ports.redis}, name: redis`)
-      .replace('match: [{port: 31400}]', `match: [{port: ${ports.tcp}}]`)
-      .replace('match: [{port: 6379}]', `match: [{port: ${ports.redis}}]`)
-      .replace(/hosts: \['\*'\]\n(?=  - port|---)/g, "hosts: ['*']\n    bind: 127.0.0.1\n");
+    const gateway = gatewayOn(ports, '127.0.0.1');
     expect(gateway.match(/bind: 127\.0\.0\.1/g)).toHaveLength(3);
     envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-xds-'));
     control = await FolderControlPlane.start({

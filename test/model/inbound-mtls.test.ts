@@ -50,7 +50,9 @@ describe('inboundMtls: Istio\'s composition', () => {
   it('property: the result is never UNSET, on any port', () => {
     fc.assert(fc.property(policies, fc.constantFrom(80, 8080, 9000), (ps, port) => {
       const m = inboundMtls(ps, shopCart);
-      return m.mode !== 'UNSET' && inboundPortMode(m, port) !== 'UNSET';
+      // Checked at run time as well as by the type: a mode the type rules out must not leak through.
+      const effective: readonly string[] = ['DISABLE', 'PERMISSIVE', 'STRICT'];
+      return effective.includes(m.mode) && effective.includes(inboundPortMode(m, port));
     }));
   });
 

@@ -7,8 +7,8 @@ import type { MeshConfig } from '../../host/model/mesh.js';
 import { adminSources } from '../../host/runtime/admin-sources.js';
 import { EnvoyConfigView } from '../../host/runtime/envoy-config-view.js';
 import { LogLevels } from '../../host/common/log-levels.js';
-import type { ClusterStatus } from '../../host/telemetry/cluster-status.js';
 import type { StatRecord } from '../../host/telemetry/stats.js';
+import { clusterStatus } from '../helpers/cluster-status.js';
 
 const EMPTY: MeshConfig = { virtualHosts: [], clusters: [] };
 // The Envoy-compatible parts are tested in envoy-admin-runtime.test.ts; here they only have to exist.
@@ -25,8 +25,8 @@ function manager(): ConfigManager {
   return m;
 }
 
-const record = (name: string, value: number): StatRecord => ({ name, value, kind: 'counter', tagName: name, tags: [] });
-const cluster = { name: 'outbound|80||a', endpoints: [] } as unknown as ClusterStatus;
+const record = (name: string, value: number): StatRecord => ({ name, value, kind: 'counter', used: true, tagName: name, tags: [] });
+const cluster = clusterStatus('outbound|80||a', []);
 
 describe('adminSources', () => {
   it('adds the control stats to the data path\'s, sorted, with worker gauges only when counted', () => {

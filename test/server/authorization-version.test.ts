@@ -3,24 +3,15 @@
 // destination.port for a sidecar's inbound (the app port a request goes to) or the listener.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../host/core/wasm.js';
-import { FaultDice } from '../../host/core/fault/fault.js';
-import { Stats } from '../../host/telemetry/stats.js';
-import { Random } from '../../host/common/random.js';
-import { resolveLimits } from '../../host/common/limits.js';
-import { listenerFilters, type FilterDeps } from '../../host/server/http-filters.js';
+import { listenerFilters } from '../../host/server/http-filters.js';
+import { filterDeps } from '../helpers/filter-deps.js';
 import { authorityPort, destinationPortFor, loadAuthorization } from '../../host/server/authorization-version.js';
 import { AuthzCompileError } from '../../host/compile/authorization.js';
 import type { StreamCallbacks } from '../../host/http/stream-callbacks.js';
 import { f, rule, policy, tpl, ex } from '../helpers/authz-builders.js';
 
 const core = new Core();
-const deps: FilterDeps = {
-  stats: new Stats().downstream,
-  faults: new FaultDice(core, 1),
-  router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array() },
-  listenerPort: () => 15006,
-  accessLog: undefined,
-};
+const deps = filterDeps(core, 15006);
 const withAuthority = (authority: string) => ({ downstream: { authority } }) as unknown as StreamCallbacks;
 
 describe('loadAuthorization', () => {

@@ -2,31 +2,18 @@
 // config asks for, in Istio's order, and the terminal filter its action calls for.
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../host/core/wasm.js';
-import { FaultDice } from '../../host/core/fault/fault.js';
-import { Stats } from '../../host/telemetry/stats.js';
-import { Random } from '../../host/common/random.js';
-import { resolveLimits } from '../../host/common/limits.js';
-import { ROUTE_FILTERS, listenerFilters, terminalFilter, type FilterDeps } from '../../host/server/http-filters.js';
+import { ROUTE_FILTERS, listenerFilters, terminalFilter } from '../../host/server/http-filters.js';
+import { filterDeps } from '../helpers/filter-deps.js';
 import { grpcWebFilter } from '../../host/http/filters/grpc-web.js';
 import { filterChain } from '../../host/http/route-config.js';
 import type { RouterRoute } from '../../host/router/router-filter.js';
 import { dest, route } from '../helpers/mesh-fixtures.js';
 import type { Route } from '../../host/model/mesh.js';
-import { LocalRateLimiter } from '../../host/core/ratelimit/local-rate-limiter.js';
-import { RateLimitClients } from '../../host/xds/rate-limit-client.js';
 import { SpanExporters } from '../../host/telemetry/tracing/span-exporter.js';
 import { SpanIds } from '../../host/telemetry/tracing/span-ids.js';
 
 const core = new Core();
-const deps: FilterDeps = {
-  stats: new Stats().downstream,
-  faults: new FaultDice(core, 1),
-  localRateLimiter: new LocalRateLimiter(core),
-  rateLimitClients: new RateLimitClients(),
-  router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array() },
-  listenerPort: () => 80,
-  accessLog: undefined,
-};
+const deps = filterDeps(core, 80);
 
 function chainOf(r: Route): { names: string[]; terminal: string; shared: boolean } {
   const names: string[] = [];

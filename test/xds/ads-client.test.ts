@@ -116,7 +116,10 @@ describe('AdsClient (wasmesh proxies, delta)', () => {
     const sent: Sent = [];
     const s = await server(cache, 0, sent);
     const updates: Array<{ hosts: string[]; received: number }> = [];
-    client(s.port, (u) => void updates.push({ hosts: hostsOf(u), received: u.received }) ?? null);
+    client(s.port, (u) => {
+      updates.push({ hosts: hostsOf(u), received: u.received });
+      return null;
+    });
     await expect.poll(() => syncState(s.proxies()[0]?.types.get(WASMESH_TYPE_URL))).toBe('SYNCED');
     expect(sent).toEqual([4]);
     cache.set(NODE_ID, hashedSnapshot('2', [{ name: 'a' }, { name: 'b', prefix: '/v2' }, { name: 'c' }]));
@@ -182,7 +185,10 @@ describe('AdsClient (wasmesh proxies, delta)', () => {
     const first = await server(cache, 0, sentFirst);
     const port = first.port;
     const updates: Array<{ hosts: string[]; received: number }> = [];
-    const c = client(port, (u) => void updates.push({ hosts: hostsOf(u), received: u.received }) ?? null);
+    const c = client(port, (u) => {
+      updates.push({ hosts: hostsOf(u), received: u.received });
+      return null;
+    });
     await expect.poll(() => syncState(first.proxies()[0]?.types.get(WASMESH_TYPE_URL))).toBe('SYNCED');
     await first.close();
     await expect.poll(() => c.connected).toBe(false);

@@ -4,10 +4,14 @@
 // the percentiles of all the latencies together (not an average of each part's), the connections
 // are dealt out without changing the load's shape, malformed parts are refused with the reason,
 // and a real ws load run in two worker threads against the benchmark's ws echo merges both
-// threads' operations; the runner's --load-procs / --load-threads options are checked.
+// threads' operations; connections open before the window is set (a handshake slower than the
+// whole window still gives a measured load), one that never opens is an error of the run; the
+// runner's --load-procs / --load-threads options are checked.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { LatencyHistogram } from '../../../bench/protocols/latency-histogram.js';
 import { percentile, runNodeLoad, type LoadFigures, type NodeLoad } from '../../../bench/protocols/load-client.js';
 import { mergeFigures, splitLoad } from '../../../bench/protocols/load-split.js';
@@ -143,5 +147,45 @@ describe('a ws load in two worker threads against the benchmark ws echo', () => 
     expect(f.histogram!.count).toBe(f.ops);
     expect(f.latencyMs.p99).toBeGreaterThanOrEqual(f.latencyMs.p50);
     expect(f.rate).toBeCloseTo(f.ops / 0.8, 6);
+  }, 30_000);
+});
+
+describe('connections open before the measuring window is set', () => {
+  // The built file, as the runner's load processes and the worker threads run it (a rebuild under load takes minutes).
+  beforeAll(() => ensureBuilt(), 300_000);
+  const builtRun = async (): Promise<typeof runNodeLoad> =>
+    (await import(join(ROOT, 'dist', 'bench', 'protocols', 'load-client.js')) as { runNodeLoad: typeof runNodeLoad }).runNodeLoad;
+
+  it('a WebSocket handshake slower than warm-up and window together still gives a window of load, in threads too', async () => {
+    // An echo that accepts each upgrade only after 1.5 s: a loaded machine's slow connect, made certain.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, done) => void setTimeout(() => done(true), 1500) });
+    wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const port = (wss.address() as AddressInfo).port;
+    try {
+      const run = await builtRun();
+      for (const threads of [1, 2]) {
+        const f = await run({ kind: 'ws', host: '127.0.0.1', port, connections: 2, inFlight: 2, durationS: 0.5, warmupS: 0.1, threads });
+        expect(f.errors, f.firstError).toBe(0);
+        expect(f.ops, `${threads} thread(s)`).toBeGreaterThan(0);
+      }
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    }
+  }, 60_000);
+
+  it('a connection that never opens is an error of the run, with its reason; the others still run', async () => {
+    const run = await builtRun();
+    const closed = await new Promise<number>((resolve) => {
+      const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      wss.once('listening', () => {
+        const p = (wss.address() as AddressInfo).port;
+        wss.close(() => resolve(p));
+      });
+    });
+    const f = await run({ kind: 'ws', host: '127.0.0.1', port: closed, connections: 3, inFlight: 1, durationS: 0.2, warmupS: 0 });
+    expect(f).toMatchObject({ ops: 0, errors: 3 });
+    expect(f.firstError).toMatch(/ECONNREFUSED/);
   }, 30_000);
 });

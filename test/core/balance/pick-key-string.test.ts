@@ -6,11 +6,12 @@ import fc from 'fast-check';
 import { HashBalancer, hashKey } from '../../../host/core/balance/hash-balancer.js';
 import { balanceCore } from './balance-core.js';
 import { wasmProperty } from '../../helpers/wasm-deadline.js';
+import type { HashTableSpec } from '../../../host/model/hash-lb.js';
 
 const core = balanceCore();
 const endpoints = Array.from({ length: 7 }, (_, i) => ({ key: `10.0.0.${i}:8080`, weight: 1 + (i % 3) }));
 
-const TABLES = [{ kind: 'ring', minimumRingSize: 1024, maximumRingSize: 8388608, stableRebuild: false }, { kind: 'maglev', tableSize: 65537 }] as const;
+const TABLES = [{ kind: 'ringHash', minimumRingSize: 1024, maximumRingSize: 8388608, stableRebuild: false }, { kind: 'maglev', tableSize: 65537 }] as const satisfies readonly HashTableSpec[];
 
 // One property per table kind, run in a worker with a deadline per case (test/helpers/wasm-deadline.ts).
 const anyKey = new Map(TABLES.map((table) => [table.kind, wasmProperty(import.meta.url, `${table.kind}: any key`, () => {

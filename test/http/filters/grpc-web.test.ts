@@ -33,7 +33,8 @@ describe('grpcWebKind', () => {
 
 describe('grpc_web filter', () => {
   it('leaves other requests alone (gRPC, JSON, a CORS preflight)', () => {
-    for (const headers of [{ 'content-type': 'application/grpc' }, { 'content-type': 'application/json' }, { origin: 'https://a', 'access-control-request-method': 'POST' }]) {
+    const others: Array<Record<string, string>> = [{ 'content-type': 'application/grpc' }, { 'content-type': 'application/json' }, { origin: 'https://a', 'access-control-request-method': 'POST' }];
+    for (const headers of others) {
       const r = run(headers);
       expect(r.transform).toBeNull();
       expect(r.s.grpc).toBe(false);

@@ -91,7 +91,8 @@ describe('tracingFilter', () => {
   it('removes every propagation field the upstream would otherwise get, including ones the tracer did not need to read', () => {
     const f = tracingFilter(tracer(0, []));
     const all = { 'x-b3-traceid': 'a'.repeat(32), 'x-b3-spanid': 'b'.repeat(16), 'x-b3-parentspanid': 'c'.repeat(16), 'x-b3-sampled': '0', 'x-b3-flags': '0', traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`, tracestate: 'k=v', 'user-agent': 'wrk' };
-    for (const fields of [all, { tracestate: 'k=v', 'user-agent': 'wrk' }, { 'x-b3-parentspanid': 'c'.repeat(16), 'user-agent': 'wrk' }, { 'x-b3-spanid': 'b'.repeat(16), 'user-agent': 'wrk' }]) {
+    const cases: Array<Record<string, string>> = [all, { tracestate: 'k=v', 'user-agent': 'wrk' }, { 'x-b3-parentspanid': 'c'.repeat(16), 'user-agent': 'wrk' }, { 'x-b3-spanid': 'b'.repeat(16), 'user-agent': 'wrk' }];
+    for (const fields of cases) {
       const { s, headers } = stream(fields);
       f.onRequestHeaders!(s);
       expect(s.trace).not.toBeNull();

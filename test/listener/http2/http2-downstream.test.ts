@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Http2Downstream, type Http2DownstreamConnection } from '../../../host/listener/http2/http2-downstream.js';
 import { BodyMode, type DownstreamHandler, type HeadSink } from '../../../host/listener/downstream.js';
 
-const CONN: Http2DownstreamConnection = { remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', security: null, serverName: 'wasmesh', streamEnded() {} };
+const CONN: Http2DownstreamConnection = { remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', security: null, serverName: 'wasmesh', originalDestination: null, streamEnded() {} };
 
 let server: Http2Server | null = null;
 let client: ClientHttp2Session | null = null;

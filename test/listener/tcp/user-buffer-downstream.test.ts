@@ -30,7 +30,11 @@ async function accept(): Promise<{ server: Server; client: Socket; accepted: Soc
 /** Everything the reader hands over until the socket's end. */
 function drain(reader: UserBufferReader, socket: Socket): Promise<Buffer> {
   const got: Buffer[] = [];
-  reader.attach((n, buf) => got.push(Buffer.from(buf.subarray(0, n))), socket);
+  // A copy is kept, so the reader's buffer is free again as soon as the sink returns (false).
+  reader.attach((n, buf) => {
+    got.push(Buffer.from(buf.subarray(0, n)));
+    return false;
+  }, socket);
   socket.resume();
   return new Promise((r) => socket.once('end', () => r(Buffer.concat(got))));
 }

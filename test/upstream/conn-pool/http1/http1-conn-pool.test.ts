@@ -376,8 +376,10 @@ describe('Http1ConnPool over its transport socket factory', () => {
     expect(first!.noDelay).toBe(true);
     expect(first!.keepAlive).toBeNull();
     // One read buffer for every upstream socket of the thread.
-    expect(first!.onread.buffer.byteLength).toBe(64 * 1024);
-    expect(second!.onread.buffer).toBe(first!.onread.buffer);
+    const [read1, read2] = [first!.onread, second!.onread];
+    if (read1 === undefined || read2 === undefined) throw new Error('an HTTP/1 upstream socket without onread');
+    expect(read1.buffer.byteLength).toBe(64 * 1024);
+    expect(read2.buffer).toBe(read1.buffer);
 
     const keepalive = { timeMs: 5_000, intervalMs: 75_000, probes: 9 };
     pool.configure({ connectTimeoutMs: 10_000, idleTimeoutMs: 3_600_000, tcpKeepalive: keepalive }, new LocalBreaker({ maxConnections: 10, maxPending: 0 }));

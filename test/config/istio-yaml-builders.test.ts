@@ -1,0 +1,77 @@
+// The Istio YAML builders (host/config/istio-yaml-builders.ts) write exactly the documents the
+// tests wrote by hand before (flow style, one endpoint on 127.0.0.1, every host on the
+// gateway), and what they write is loaded by the real loader without a warning.
+import { describe, expect, it } from 'vitest';
+import { destinationRuleYaml, gatewayVirtualServiceYaml, gatewayYaml, HTTP_80, routeTo, staticServiceEntryYaml, tcpRouteTo, yamlDocs } from '../../host/config/istio-yaml-builders.js';
+import { loadYaml } from '../envoy/protocol-fixtures.js';
+
+const greeter = staticServiceEntryYaml({ name: 'greeter', host: 'greeter.example.internal', port: { number: 50051, name: 'grpc', protocol: 'GRPC' }, endpointPort: 15301 });
+
+describe('Istio YAML builders', () => {
+  it('write each kind as it is written by hand', () => {
+    expect(greeter).toBe(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: greeter}
+spec:
+  hosts: [greeter.example.internal]
+  ports: [{number: 50051, name: grpc, protocol: GRPC}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {grpc: 15301}}]
+`);
+    expect(gatewayYaml('gw')).toBe(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]
+`);
+    expect(gatewayYaml('gw', [HTTP_80, { port: { number: 31400, name: 'tcp', protocol: 'TCP' }, hosts: ['a.test', 'b.test'] }])).toBe(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}
+  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['a.test', 'b.test']}
+`);
+    expect(gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [routeTo('greeter.example.internal', '/g'), routeTo('plain.example.internal')], tcp: [tcpRouteTo('echo.example.internal', 31400)] })).toBe(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ['*']
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /g}}]
+    route: [{destination: {host: greeter.example.internal}}]
+  - route: [{destination: {host: plain.example.internal}}]
+  tcp:
+  - match: [{port: 31400}]
+    route: [{destination: {host: echo.example.internal}}]
+`);
+    expect(destinationRuleYaml('greeter', 'greeter.example.internal', 'connectionPool:\n  http: {maxConcurrentStreams: 64}\n')).toBe(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: greeter}
+spec:
+  host: greeter.example.internal
+  trafficPolicy:
+    connectionPool:
+      http: {maxConcurrentStreams: 64}
+`);
+    expect(yamlDocs('a: 1\n', 'b: 2\n')).toBe('a: 1\n---\nb: 2\n');
+  });
+
+  it('the loader takes what they write: the gateway\'s routes to the entries, the rule\'s pool, no warning', () => {
+    const { mesh, warnings } = loadYaml({
+      'mesh.yaml': yamlDocs(
+        greeter,
+        destinationRuleYaml('greeter', 'greeter.example.internal', 'connectionPool: {http: {maxConcurrentStreams: 64}}'),
+        gatewayYaml('gw'),
+        gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [routeTo('greeter.example.internal', '/g')] }),
+      ),
+    }, 'gw');
+    expect(warnings).toEqual([]);
+    expect(mesh.clusters.map((c) => [c.name, c.endpoints.map((e) => `${e.address}:${e.port}`)])).toEqual([['outbound|50051||greeter.example.internal', ['127.0.0.1:15301']]]);
+    expect(mesh.virtualHosts.flatMap((v) => v.routes.map((r) => r.name))).toEqual(['default/vs/0']);
+  });
+});
