@@ -396,6 +396,16 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeaders(names: readonly string[]): void {
+    this.#remove(names, null);
+  }
+
+  takeRequestHeaders(names: readonly string[], values: Array<string | null>): number {
+    for (let k = 0; k < names.length; k++) values[k] = null;
+    return this.#remove(names, values);
+  }
+
+  /** Removes the fields of `names` in one pass (the first value of each into `values`, when given); returns how many went. */
+  #remove(names: readonly string[], values: Array<string | null> | null): number {
     // Compacted in place: no array per call (splice returns the removed pair), one pass.
     const h = this.#headers;
     let w = 0;
@@ -404,6 +414,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       for (let k = 0; k < names.length; k++) {
         if (name === names[k]) {
           if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+          if (values !== null && values[k] === null) values[k] = h[i + 1]!;
           continue fields;
         }
       }
@@ -413,9 +424,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       }
       w += 2;
     }
-    if (w === h.length) return;
+    const removed = (h.length - w) >>> 1;
+    if (removed === 0) return 0;
     h.length = w;
     this.#viewFilled = false;
+    return removed;
   }
 
   takenResponseHeader(name: string): string | null {

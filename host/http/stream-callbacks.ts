@@ -63,6 +63,12 @@ export interface StreamCallbacks {
   /** Removes every field with any of `names` (lower case), in one pass over the request's fields. */
   removeRequestHeaders(names: readonly string[]): void;
   /**
+   * removeRequestHeaders(names), and the first value of each `names[k]` into `values[k]` (null
+   * when absent) from the same pass: a filter that reads fields and removes them (Istio's peer
+   * metadata) scans the request's fields once. Returns how many fields were removed.
+   */
+  takeRequestHeaders(names: readonly string[], values: Array<string | null>): number;
+  /**
    * The core's request view filled with this request as forwarded: every later reader of the
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).
    */

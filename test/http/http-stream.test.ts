@@ -355,6 +355,38 @@ describe('HttpStream', () => {
     expect(before - after).toBe(3);
   });
 
+  it('takeRequestHeaders removes the listed fields in one pass, gives the first value of each name, and the view follows', () => {
+    let before = -1;
+    let removed = -1;
+    const values: Array<string | null> = ['stale', 'stale', 'stale'];
+    const taking: HttpFilter = {
+      onRequestHeaders(s) {
+        before = s.requestView()!.headerCount;
+        removed = s.takeRequestHeaders(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id', 'absent'], values);
+        return FilterStatus.Continue;
+      },
+    };
+    let after = -1;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [taking]);
+    const ds = new FakeDownstream('/a', ['x-envoy-peer-metadata-id', 'id-1', 'x-a', 'a', 'x-envoy-peer-metadata', 'm', 'x-b', 'b', 'x-envoy-peer-metadata-id', 'id-2']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
+    expect(values).toEqual(['m', 'id-1', null]);
+    expect(removed).toBe(3);
+    expect(before - after).toBe(3);
+  });
+
+  it('takeRequestHeaders with none of the names present removes nothing and gives nulls', () => {
+    const values: Array<string | null> = ['stale', 'stale'];
+    let removed = -1;
+    const h = harness([{ filters: [] }], [{ onRequestHeaders: (s) => ((removed = s.takeRequestHeaders(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'], values)), FilterStatus.Continue) }]);
+    const ds = new FakeDownstream('/a', ['x-a', 'a']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a']);
+    expect(values).toEqual([null, null]);
+    expect(removed).toBe(0);
+  });
+
   it('fields a route filter edits after the match reach the filled view in place, as a refill would write them', () => {
     let seen: string[] = [];
     let core: Core | null = null;
