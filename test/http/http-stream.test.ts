@@ -376,6 +376,58 @@ describe('HttpStream', () => {
     expect(before - after).toBe(3);
   });
 
+  it('takeResponseHeaders keeps the values of its names, drops the unread ones undecoded, and merges several filters\' takes', () => {
+    let stream: StreamCallbacks | null = null;
+    const taking: HttpFilter = {
+      onRequestHeaders(s) {
+        stream = s;
+        s.takeResponseHeaders!(['x-keep'], ['x-drop']);
+        s.takeResponseHeaders!(['content-type']);
+        return FilterStatus.Continue;
+      },
+    };
+    // The upstream head: two fields as bytes (one name in upper case), two as strings.
+    const mem = Buffer.from('x-keepKEPTX-DropDROPPED', 'latin1');
+    const answering = sharedFactory({
+      onRequestHeaders(s) {
+        s.encodeHeaders(200, {
+          emitHead(sink) {
+            sink.headerBytes!(mem, 0, 6, 6, 10);
+            sink.headerBytes!(mem, 10, 16, 16, 23);
+            sink.header('content-type', 'application/grpc');
+            sink.header('x-other', 'o');
+          },
+        }, BodyMode.None, 0);
+        s.encodeEnd();
+        return FilterStatus.StopIteration;
+      },
+    });
+    const h = harness([{ filters: [answering] }], [taking]);
+    const ds = new FakeDownstream('/a');
+    h.run(ds);
+    expect(ds.head!.fields).toEqual([['x-other', 'o']]);
+    expect(stream!.takenResponseHeader!('x-keep')).toBe('KEPT');
+    expect(stream!.takenResponseHeader!('x-drop')).toBeNull();
+    expect(stream!.takenResponseHeader!('content-type')).toBe('application/grpc');
+  });
+
+  it('takeResponseHeaders refuses more than 31 fields in all, naming the count', () => {
+    let error: unknown = null;
+    const h = harness([{ filters: [] }], [{
+      onRequestHeaders(s) {
+        s.takeResponseHeaders!(Array.from({ length: 20 }, (_, i) => `x-a${i}`));
+        try {
+          s.takeResponseHeaders!(Array.from({ length: 10 }, (_, i) => `x-b${i}`), ['x-c0', 'x-c1']);
+        } catch (err) {
+          error = err;
+        }
+        return FilterStatus.Continue;
+      },
+    }]);
+    h.run(new FakeDownstream('/a'));
+    expect(String(error)).toContain('32 response fields taken (at most 31)');
+  });
+
   it('takeRequestHeaders with none of the names present removes nothing and gives nulls', () => {
     const values: Array<string | null> = ['stale', 'stale'];
     let removed = -1;
