@@ -382,13 +382,13 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.sendLocalReply(reply.status, NONE, reply.body, flag);
   }
 
-  takeResponseHeaders(names: readonly string[], unread: readonly string[] = NONE): void {
-    // Several filters may take fields (Istio's peer metadata, grpc-web's content-type).
+  takeResponseHeaders(names: readonly string[], read = names.length): void {
+    // Several filters may take fields (Istio's peer metadata, grpc-web's content-type): the
+    // first one's list is kept as given (no array per stream), later ones appended.
     const at = this.#take === null ? 0 : this.#take.length;
-    const all = unread.length === 0 ? names : [...names, ...unread];
-    if (at + all.length > 31) throw new Error(`wasmesh: ${at + all.length} response fields taken (at most 31)`);
-    this.#take = at === 0 ? all : [...this.#take!, ...all];
-    for (let k = 0; k < unread.length; k++) this.#unread |= 1 << (at + names.length + k);
+    if (at + names.length > 31) throw new Error(`wasmesh: ${at + names.length} response fields taken (at most 31)`);
+    this.#take = at === 0 ? names : [...this.#take!, ...names];
+    for (let k = read; k < names.length; k++) this.#unread |= 1 << (at + k);
     this.#taken = null;
   }
 

@@ -85,11 +85,12 @@ export interface StreamCallbacks {
   /**
    * Takes fields out of the upstream response head (names lower-case): they are not written
    * downstream, and their values are kept for takenResponseHeader (Istio's peer metadata, which
-   * the app must never see). `unread`: fields taken out the same way whose values no one reads
-   * (Istio's peer metadata id): not decoded, takenResponseHeader gives null for them. At most 31
-   * fields in all. Optional: a filter's unit test may leave it out.
+   * the app must never see). Only the first `read` names' values are kept (default: all); the
+   * fields of the others are taken out unread (Istio's peer metadata id): not decoded, and
+   * takenResponseHeader gives null for them. At most 31 fields in all. Optional: a filter's unit
+   * test may leave it out.
    */
-  takeResponseHeaders?(names: readonly string[], unread?: readonly string[]): void;
+  takeResponseHeaders?(names: readonly string[], read?: number): void;
   /** The value of a field taken from the upstream response head, or null when it had none. */
   takenResponseHeader?(name: string): string | null;
 

@@ -41,11 +41,12 @@ export interface IstioStatsDeps {
   readonly namespace: string;
 }
 
-/** The peer metadata fields: removed from a request (the caller's), taken out of an upstream response head (the callee's). */
+/**
+ * The peer metadata fields: removed from a request (the caller's), taken out of an upstream
+ * response head (the callee's), where only the first, the metadata, is read: the id just goes
+ * (the source reporter's labels come from the metadata).
+ */
 const PEER_FIELDS: readonly string[] = [PEER_METADATA, PEER_METADATA_ID];
-/** Of the callee's, the metadata is read; its id only goes (the source reporter's labels come from the metadata). */
-const PEER_VALUE: readonly string[] = [PEER_METADATA];
-const PEER_ID: readonly string[] = [PEER_METADATA_ID];
 
 /** Distinct hosts and clusters remembered; past that a new inbound host counts as `unknown` (label values are bounded). */
 const MAX_HOSTS = 256;
@@ -122,7 +123,7 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
         // A mesh caller (it sent its metadata) learns who answered it; other clients learn nothing.
         if (sent > 0) stream.addResponseHeaders(ownFields);
       } else {
-        stream.takeResponseHeaders?.(PEER_VALUE, PEER_ID);
+        stream.takeResponseHeaders?.(PEER_FIELDS, 1);
       }
       return FilterStatus.Continue;
     },
