@@ -80,6 +80,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   /** Response fields to take out of the upstream's head (takeResponseHeaders), and their values as found. */
   #take: readonly string[] | null = null;
   #taken: Array<string | null> | null = null;
+  /** Bit i set: #take[i] is removed from the head unread (no value decoded or kept). */
+  #unread = 0;
   readonly hasBody: boolean;
   /** Changed only by transformBody (a translated body's length is unknown). */
   chunked: boolean;
@@ -380,9 +382,13 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     this.sendLocalReply(reply.status, NONE, reply.body, flag);
   }
 
-  takeResponseHeaders(names: readonly string[]): void {
-    // Several filters may take fields (Istio's peer metadata, grpc-web's content-type).
-    this.#take = this.#take === null ? names : [...this.#take, ...names];
+  takeResponseHeaders(names: readonly string[], read = names.length): void {
+    // Several filters may take fields (Istio's peer metadata, grpc-web's content-type): the
+    // first one's list is kept as given (no array per stream), later ones appended.
+    const at = this.#take === null ? 0 : this.#take.length;
+    if (at + names.length > 31) throw new Error(`wasmesh: ${at + names.length} response fields taken (at most 31)`);
+    this.#take = at === 0 ? names : [...this.#take!, ...names];
+    for (let k = read; k < names.length; k++) this.#unread |= 1 << (at + k);
     this.#taken = null;
   }
 
@@ -396,6 +402,16 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   removeRequestHeaders(names: readonly string[]): void {
+    this.#remove(names, null);
+  }
+
+  takeRequestHeaders(names: readonly string[], values: Array<string | null>): number {
+    for (let k = 0; k < names.length; k++) values[k] = null;
+    return this.#remove(names, values);
+  }
+
+  /** Removes the fields of `names` in one pass (the first value of each into `values`, when given); returns how many went. */
+  #remove(names: readonly string[], values: Array<string | null> | null): number {
     // Compacted in place: no array per call (splice returns the removed pair), one pass.
     const h = this.#headers;
     let w = 0;
@@ -404,6 +420,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       for (let k = 0; k < names.length; k++) {
         if (name === names[k]) {
           if (i >>> 1 < this.#intact) this.#intact = i >>> 1;
+          if (values !== null && values[k] === null) values[k] = h[i + 1]!;
           continue fields;
         }
       }
@@ -413,9 +430,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
       }
       w += 2;
     }
-    if (w === h.length) return;
+    const removed = (h.length - w) >>> 1;
+    if (removed === 0) return 0;
     h.length = w;
     this.#viewFilled = false;
+    return removed;
   }
 
   takenResponseHeader(name: string): string | null {
@@ -472,7 +491,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     if (this.#take === null) this.#headSource!.emitHead(sink);
     else {
       const taken = (this.#taken ??= new Array<string | null>(this.#take.length).fill(null));
-      takingSink.begin(sink, this.#take, taken);
+      takingSink.begin(sink, this.#take, taken, this.#unread);
       this.#headSource!.emitHead(TAKING_SINK);
       takingSink.end();
     }
@@ -688,10 +707,13 @@ const takingSink = {
   sink: null as HeadSink | null,
   names: [] as readonly string[],
   values: [] as Array<string | null>,
-  begin(sink: HeadSink, names: readonly string[], values: Array<string | null>): void {
+  /** Bit i set: names[i] is dropped unread. */
+  unread: 0,
+  begin(sink: HeadSink, names: readonly string[], values: Array<string | null>, unread: number): void {
     this.sink = sink;
     this.names = names;
     this.values = values;
+    this.unread = unread;
   },
   end(): void {
     this.sink = null;
@@ -715,6 +737,7 @@ const TAKING_SINK: HeadSink = {
     const names = takingSink.names;
     for (let i = 0; i < names.length; i++) {
       if (spanIs(mem, nameStart, nameEnd, names[i]!)) {
+        if ((takingSink.unread & (1 << i)) !== 0) return;
         // Istio's peer metadata: the same peer answers with the same bytes; the kept string is reused.
         const slot = TAKEN_VALUES.slotFor(names[i]!);
         takingSink.values[i] = slot !== undefined ? RepeatedValues.value(slot, mem, valueStart, valueEnd)
@@ -730,6 +753,7 @@ const TAKING_SINK: HeadSink = {
     const names = takingSink.names;
     for (let i = 0; i < names.length; i++) {
       if (nameIs(name, names[i]!)) {
+        if ((takingSink.unread & (1 << i)) !== 0) return;
         takingSink.values[i] = typeof value === 'string' ? value : Buffer.from(value).toString('latin1');
         return;
       }

@@ -63,6 +63,12 @@ export interface StreamCallbacks {
   /** Removes every field with any of `names` (lower case), in one pass over the request's fields. */
   removeRequestHeaders(names: readonly string[]): void;
   /**
+   * removeRequestHeaders(names), and the first value of each `names[k]` into `values[k]` (null
+   * when absent) from the same pass: a filter that reads fields and removes them (Istio's peer
+   * metadata) scans the request's fields once. Returns how many fields were removed.
+   */
+  takeRequestHeaders(names: readonly string[], values: Array<string | null>): number;
+  /**
    * The core's request view filled with this request as forwarded: every later reader of the
    * view (route match, head writer) sees this stream's request. Null when it does not fit (431).
    */
@@ -79,9 +85,12 @@ export interface StreamCallbacks {
   /**
    * Takes fields out of the upstream response head (names lower-case): they are not written
    * downstream, and their values are kept for takenResponseHeader (Istio's peer metadata, which
-   * the app must never see). Optional: a filter's unit test may leave it out.
+   * the app must never see). Only the first `read` names' values are kept (default: all); the
+   * fields of the others are taken out unread (Istio's peer metadata id): not decoded, and
+   * takenResponseHeader gives null for them. At most 31 fields in all. Optional: a filter's unit
+   * test may leave it out.
    */
-  takeResponseHeaders?(names: readonly string[]): void;
+  takeResponseHeaders?(names: readonly string[], read?: number): void;
   /** The value of a field taken from the upstream response head, or null when it had none. */
   takenResponseHeader?(name: string): string | null;
 

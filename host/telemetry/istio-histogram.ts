@@ -21,12 +21,36 @@ export function newHistogram(): HistogramData {
   return new Float64Array(SLOTS);
 }
 
+/** Values up to this bound find their bucket in BUCKET_OF (a request's sizes and durations, nearly always). */
+const TABLE_MAX = 10000;
+
+/**
+ * BUCKET_OF[k]: the bucket of an integer k in 1…TABLE_MAX, the first bound ≥ k. Every bound from
+ * index 1 on is an integer, so a value v in (1, TABLE_MAX] falls in BUCKET_OF[ceil(v)]: one read
+ * where the scan compared up to 12 bounds (a 1 KiB response).
+ */
+const BUCKET_OF = ((): Uint8Array => {
+  const t = new Uint8Array(TABLE_MAX + 1);
+  let i = 1;
+  for (let k = 1; k <= TABLE_MAX; k++) {
+    while (k > ISTIO_BUCKETS[i]!) i++;
+    t[k] = i;
+  }
+  return t;
+})();
+
+/** The first bucket whose bound is ≥ value (INF past the last bound); NaN counts in the first, as a scan of `value > bound` puts it. */
+export function bucketOf(value: number): number {
+  if (!(value > ISTIO_BUCKETS[0]!)) return 0;
+  if (value <= TABLE_MAX) return value <= 1 ? 1 : BUCKET_OF[Math.ceil(value)]!;
+  let i = BUCKET_OF[TABLE_MAX]! + 1;
+  while (i < INF && value > ISTIO_BUCKETS[i]!) i++;
+  return i;
+}
+
 /** Records one value: the first bucket whose bound is ≥ value (Prometheus' `le`). */
 export function observe(h: HistogramData, value: number): void {
-  let i = 0;
-  // 19 bounds: a linear scan beats a binary search for the small values most requests have.
-  while (i < INF && value > ISTIO_BUCKETS[i]!) i++;
-  h[i]!++;
+  h[bucketOf(value)]!++;
   h[SUM] += value;
   h[COUNT]!++;
 }

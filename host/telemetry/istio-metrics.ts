@@ -72,6 +72,12 @@ export class IstioMetrics {
   readonly #selfPrincipal: () => string;
   readonly #byLabels = new Map<string, Series>();
   readonly #fast = new WeakMap<WorkloadLabels, Map<ServiceLabels, ServiceTable>>();
+  /** The last request's series and what found it (#cached). */
+  #last: Series | null = null;
+  #lastPeer: WorkloadLabels | null = null;
+  #lastService: ServiceLabels | null = null;
+  #lastKey = -1;
+  #lastPrincipal = '';
   /** Requests not counted because MAX_SERIES was reached (wasmesh_istio_series_overflow_total). */
   overflow = 0;
 
@@ -104,6 +110,26 @@ export class IstioMetrics {
   #cached(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy): Series | null {
     // A user-defined gRPC status past the canonical range: its own label text, not cached by number.
     if (grpcStatus > GRPC_KEY_MAX) return this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);
+    // code, policy and the gRPC status (GRPC_NOT, GRPC_NO_STATUS or 0…GRPC_KEY_MAX) as one number.
+    const key = (code * 4 + policy) * 64 + (grpcStatus + 2);
+    // The last request's series when this one has the same labels (steady traffic between the
+    // same two workloads: most requests): compares of the objects and numbers it holds, where
+    // the tables below are three hash lookups (one of them a WeakMap's).
+    const last = this.#last;
+    if (last !== null && peer === this.#lastPeer && service === this.#lastService && key === this.#lastKey && flags === '-' && peerPrincipal === this.#lastPrincipal) return last;
+    const s = this.#tables(peer, peerPrincipal, service, key, code, grpcStatus, flags, policy);
+    // Only the tables' common entries (flags `-`, the peer's principal as first seen) are remembered.
+    if (s !== null && flags === '-' && this.#fast.get(peer)?.get(service)?.principal === peerPrincipal) {
+      this.#last = s;
+      this.#lastPeer = peer;
+      this.#lastService = service;
+      this.#lastKey = key;
+      this.#lastPrincipal = peerPrincipal;
+    }
+    return s;
+  }
+
+  #tables(peer: WorkloadLabels, peerPrincipal: string, service: ServiceLabels, key: number, code: number, grpcStatus: number, flags: string, policy: SecurityPolicy): Series | null {
     let byService = this.#fast.get(peer);
     if (byService === undefined) this.#fast.set(peer, (byService = new Map()));
     let table = byService.get(service);
@@ -121,8 +147,6 @@ export class IstioMetrics {
       }
       byCode = m;
     }
-    // code, policy and the gRPC status (GRPC_NOT, GRPC_NO_STATUS or 0…GRPC_KEY_MAX) as one number.
-    const key = (code * 4 + policy) * 64 + (grpcStatus + 2);
     let s = byCode.get(key);
     if (s === undefined) {
       const found = this.#series(peer, peerPrincipal, service, code, grpcStatus, flags, policy);

@@ -53,6 +53,15 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
     removeRequestHeaders(names) {
       for (let k = fields.length - 2; k >= 0; k -= 2) if (names.includes(fields[k]!)) fields.splice(k, 2);
     },
+    takeRequestHeaders(names, values) {
+      let removed = 0;
+      names.forEach((n, k) => {
+        const i = fields.findIndex((f, j) => j % 2 === 0 && f === n);
+        values[k] = i < 0 ? null : fields[i + 1]!;
+      });
+      for (let k = fields.length - 2; k >= 0; k -= 2) if (names.includes(fields[k]!)) { fields.splice(k, 2); removed++; }
+      return removed;
+    },
     requestView: () => null,
     sendLocalReply(status, headers, body, flag) {
       stream.replies.push({ status, headers: [...headers], body, ...(flag === undefined ? {} : { flag }) });

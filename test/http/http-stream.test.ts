@@ -356,6 +356,90 @@ describe('HttpStream', () => {
     expect(before - after).toBe(3);
   });
 
+  it('takeRequestHeaders removes the listed fields in one pass, gives the first value of each name, and the view follows', () => {
+    let before = -1;
+    let removed = -1;
+    const values: Array<string | null> = ['stale', 'stale', 'stale'];
+    const taking: HttpFilter = {
+      onRequestHeaders(s) {
+        before = s.requestView()!.headerCount;
+        removed = s.takeRequestHeaders(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id', 'absent'], values);
+        return FilterStatus.Continue;
+      },
+    };
+    let after = -1;
+    const h = harness([{ filters: [sharedFactory({ onRequestHeaders: (s) => ((after = s.requestView()!.headerCount), FilterStatus.Continue) })] }], [taking]);
+    const ds = new FakeDownstream('/a', ['x-envoy-peer-metadata-id', 'id-1', 'x-a', 'a', 'x-envoy-peer-metadata', 'm', 'x-b', 'b', 'x-envoy-peer-metadata-id', 'id-2']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a', 'x-b', 'b']);
+    expect(values).toEqual(['m', 'id-1', null]);
+    expect(removed).toBe(3);
+    expect(before - after).toBe(3);
+  });
+
+  it('takeResponseHeaders keeps the values of the first `read` names, drops the others undecoded, and merges several filters\' takes', () => {
+    let stream: StreamCallbacks | null = null;
+    const taking: HttpFilter = {
+      onRequestHeaders(s) {
+        stream = s;
+        s.takeResponseHeaders!(['x-keep', 'x-drop'], 1);
+        s.takeResponseHeaders!(['content-type']);
+        return FilterStatus.Continue;
+      },
+    };
+    // The upstream head: two fields as bytes (one name in upper case), two as strings.
+    const mem = Buffer.from('x-keepKEPTX-DropDROPPED', 'latin1');
+    const answering = sharedFactory({
+      onRequestHeaders(s) {
+        s.encodeHeaders(200, {
+          emitHead(sink) {
+            sink.headerBytes!(mem, 0, 6, 6, 10);
+            sink.headerBytes!(mem, 10, 16, 16, 23);
+            sink.header('content-type', 'application/grpc');
+            sink.header('x-other', 'o');
+          },
+        }, BodyMode.None, 0);
+        s.encodeEnd();
+        return FilterStatus.StopIteration;
+      },
+    });
+    const h = harness([{ filters: [answering] }], [taking]);
+    const ds = new FakeDownstream('/a');
+    h.run(ds);
+    expect(ds.head!.fields).toEqual([['x-other', 'o']]);
+    expect(stream!.takenResponseHeader!('x-keep')).toBe('KEPT');
+    expect(stream!.takenResponseHeader!('x-drop')).toBeNull();
+    expect(stream!.takenResponseHeader!('content-type')).toBe('application/grpc');
+  });
+
+  it('takeResponseHeaders refuses more than 31 fields in all, naming the count', () => {
+    let error: unknown = null;
+    const h = harness([{ filters: [] }], [{
+      onRequestHeaders(s) {
+        s.takeResponseHeaders!(Array.from({ length: 20 }, (_, i) => `x-a${i}`));
+        try {
+          s.takeResponseHeaders!(Array.from({ length: 12 }, (_, i) => `x-b${i}`), 10);
+        } catch (err) {
+          error = err;
+        }
+        return FilterStatus.Continue;
+      },
+    }]);
+    h.run(new FakeDownstream('/a'));
+    expect(String(error)).toContain('32 response fields taken (at most 31)');
+  });
+
+  it('takeRequestHeaders with none of the names present removes nothing and gives nulls', () => {
+    const values: Array<string | null> = ['stale', 'stale'];
+    let removed = -1;
+    const h = harness([{ filters: [] }], [{ onRequestHeaders: (s) => ((removed = s.takeRequestHeaders(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id'], values)), FilterStatus.Continue) }]);
+    const ds = new FakeDownstream('/a', ['x-a', 'a']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-a', 'a']);
+    expect(values).toEqual([null, null]);
+    expect(removed).toBe(0);
+  });
+
   it('fields a route filter edits after the match reach the filled view in place, as a refill would write them', () => {
     let seen: string[] = [];
     let core: Core | null = null;

@@ -86,6 +86,53 @@ describe('IstioMetrics', () => {
   });
 });
 
+describe('IstioMetrics: the last series reused', () => {
+  const other: WorkloadLabels = { ...peer, workload: 'ratings-v1', app: 'ratings', canonicalService: 'ratings' };
+  const svc2 = serviceOfHost('ratings.default.svc.cluster.local');
+  const count = (m: IstioMetrics, part: string): number => m.snapshot().series.filter((s) => s.labels.includes(part)).reduce((a, s) => a + s.requests, 0);
+
+  it('counts each request in its own series whatever the previous request was', () => {
+    const m = new IstioMetrics('destination', self, () => 'spiffe://cluster.local/ns/default/sa/productpage');
+    // Runs of equal labels (the reused series) broken by every kind of change.
+    const seq: Array<[WorkloadLabels, typeof svc, number, number, string, SecurityPolicy]> = [
+      [peer, svc, 200, GRPC_NOT, '-', SecurityPolicy.None], [peer, svc, 200, GRPC_NOT, '-', SecurityPolicy.None],
+      [other, svc, 200, GRPC_NOT, '-', SecurityPolicy.None], [peer, svc2, 200, GRPC_NOT, '-', SecurityPolicy.None],
+      [peer, svc, 503, GRPC_NOT, '-', SecurityPolicy.None], [peer, svc, 200, 0, '-', SecurityPolicy.None],
+      [peer, svc, 200, GRPC_NOT, 'UF', SecurityPolicy.None], [peer, svc, 200, GRPC_NOT, 'UF', SecurityPolicy.None],
+      [peer, svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls], [peer, svc, 200, GRPC_NOT, '-', SecurityPolicy.None],
+    ];
+    for (const [p, s, code, g, flags, policy] of seq) m.record(p, 'unknown', s, code, g, flags, policy, 1, 1, 1);
+    expect(m.size).toBe(7);
+    expect(count(m, 'source_workload="ratings-v1"')).toBe(1);
+    expect(count(m, 'destination_service_name="ratings"')).toBe(1);
+    expect(count(m, 'response_code="503"')).toBe(1);
+    expect(count(m, 'grpc_response_status="0"')).toBe(1);
+    expect(count(m, 'response_flags="UF"')).toBe(2);
+    expect(count(m, 'connection_security_policy="mutual_tls"')).toBe(1);
+    // The plain series: requests 1, 2 and 10 of the sequence.
+    const plain = m.snapshot().series.find((s) => s.labels.includes('source_workload="reviews-v1"') && s.labels.includes('destination_service_name="reviews"') && s.labels.includes('response_code="200"') && s.labels.includes('response_flags="-"') && s.labels.includes('connection_security_policy="none"') && s.labels.includes('grpc_response_status=""'))!;
+    expect(plain.requests).toBe(3);
+  });
+
+  it('does not give a request with another peer principal the last request\'s series', () => {
+    const m = new IstioMetrics('destination', self, () => 'spiffe://cluster.local/ns/default/sa/productpage');
+    for (const principal of ['spiffe://a', 'spiffe://a', 'spiffe://b', 'spiffe://b', 'spiffe://a']) m.record(peer, principal, svc, 200, GRPC_NOT, '-', SecurityPolicy.MutualTls, 1, 1, 1);
+    expect(count(m, 'source_principal="spiffe://a"')).toBe(3);
+    expect(count(m, 'source_principal="spiffe://b"')).toBe(2);
+  });
+
+  it('does not reuse a series when the series cap turned a request away', () => {
+    const m = new IstioMetrics('source', self, () => 'unknown');
+    for (let i = 0; i < MAX_SERIES; i++) m.record(peer, 'unknown', svc, 100 + (i % 500), Math.floor(i / 500), '-', SecurityPolicy.Unknown, 1, 1, 1);
+    const before = m.size;
+    expect(before).toBe(MAX_SERIES);
+    m.record(other, 'unknown', svc2, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    m.record(other, 'unknown', svc2, 200, GRPC_NOT, '-', SecurityPolicy.Unknown, 1, 1, 1);
+    expect(m.size).toBe(before);
+    expect(m.overflow).toBe(2);
+  });
+});
+
 describe('destination service labels', () => {
   it('from Istio\'s outbound cluster names, the passthrough cluster, and hosts', () => {
     expect(serviceOfCluster('outbound|9080|v1|reviews.default.svc.cluster.local')).toEqual({ service: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' });

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { decodePeerMetadata, encodePeerMetadata, PeerCache } from '../../host/telemetry/peer-metadata.js';
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
+import { RepeatedValues } from '../../host/common/repeated-values.js';
 
 const STRUCT = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/struct.proto')!).lookupType('google.protobuf.Struct');
 
@@ -45,6 +46,27 @@ describe('x-envoy-peer-metadata', () => {
   it('a peer that names no labels gets Istio\'s fallbacks (canonical service = workload name, revision latest)', () => {
     const bare = Buffer.from(STRUCT.encode(STRUCT.fromObject({ fields: { WORKLOAD_NAME: { stringValue: 'ratings' } } })).finish()).toString('base64');
     expect(new PeerCache().labelsOf(bare)).toEqual({ workload: 'ratings', namespace: 'unknown', app: 'unknown', version: 'unknown', canonicalService: 'ratings', canonicalRevision: 'latest', cluster: 'unknown' });
+  });
+
+  it('a peer whose metadata changes under the same node id (a relabelled pod) is read with its new labels, per request', () => {
+    // As the listener reads the field (one kept value per field name) and the filter looks it up:
+    // the cache is keyed by the value, not by the peer's id (Istio's), so a change is never stale.
+    const slots = new RepeatedValues(['x-envoy-peer-metadata']);
+    const slot = slots.slotOf('x-envoy-peer-metadata')!;
+    const cache = new PeerCache();
+    const relabelled = workloadMetadata({ ...{ name: 'reviews-v2', namespace: 'shop', cluster: 'east', nodeId: w.nodeId, instanceIp: '10.0.0.7' }, labels: { app: 'reviews', version: 'v3' } });
+    const read = (value: string): string => {
+      const mem = Buffer.from(`xx${value}yy`, 'latin1');
+      return RepeatedValues.value(slot, mem, 2, 2 + value.length);
+    };
+    const before = encodePeerMetadata(w);
+    const after = encodePeerMetadata(relabelled);
+    expect(after).not.toBe(before);
+    expect(cache.labelsOf(read(before))!.version).toBe('v2');
+    expect(cache.labelsOf(read(before))!.version).toBe('v2');
+    expect(cache.labelsOf(read(after))!.version).toBe('v3');
+    expect(cache.labelsOf(read(after))!.version).toBe('v3');
+    expect(cache.labelsOf(read(before))!.version).toBe('v2');
   });
 
   it('decodes each distinct value once, and stays bounded under a flood of distinct values', () => {

@@ -41,7 +41,11 @@ export interface IstioStatsDeps {
   readonly namespace: string;
 }
 
-/** The peer metadata fields: taken out of an upstream response head (source reporter), removed from a request. */
+/**
+ * The peer metadata fields: removed from a request (the caller's), taken out of an upstream
+ * response head (the callee's), where only the first, the metadata, is read: the id just goes
+ * (the source reporter's labels come from the metadata).
+ */
 const PEER_FIELDS: readonly string[] = [PEER_METADATA, PEER_METADATA_ID];
 
 /** Distinct hosts and clusters remembered; past that a new inbound host counts as `unknown` (label values are bounded). */
@@ -86,6 +90,8 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
   // The values as their bytes, encoded once: a head writes them with one copy each, where the
   // strings were written character by character into every response (~430 characters).
   const ownFields: ReadonlyArray<string | Uint8Array> = Object.freeze([PEER_METADATA_ID, latin1(deps.ownId), PEER_METADATA, latin1(deps.ownMetadata)]);
+  // The request's peer fields as found (PEER_FIELDS' order), refilled by every request: filters run one at a time.
+  const taken: Array<string | null> = [null, null];
 
   const hostService = (authority: string): ServiceLabels => {
     let s = byHost.get(authority);
@@ -108,20 +114,16 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
 
   return {
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
-      const value = stream.requestHeader(PEER_METADATA);
-      const id = stream.requestHeader(PEER_METADATA_ID);
-      if (value !== null || id !== null) {
-        // Never forwarded: the app does not see them, and an outbound app cannot speak for another workload.
-        stream.removeRequestHeaders(PEER_FIELDS);
-      }
+      // Read and removed in one pass over the request's fields (never forwarded: the app does not
+      // see them, and an outbound app cannot speak for another workload).
+      const sent = stream.takeRequestHeaders(PEER_FIELDS, taken);
       if (destination) {
+        const value = taken[0]!;
         if (value !== null) stream.downstreamPeer = peers.labelsOf(value);
         // A mesh caller (it sent its metadata) learns who answered it; other clients learn nothing.
-        if (value !== null || id !== null) {
-          stream.addResponseHeaders(ownFields);
-        }
+        if (sent > 0) stream.addResponseHeaders(ownFields);
       } else {
-        stream.takeResponseHeaders?.(PEER_FIELDS);
+        stream.takeResponseHeaders?.(PEER_FIELDS, 1);
       }
       return FilterStatus.Continue;
     },

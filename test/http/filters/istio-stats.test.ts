@@ -61,11 +61,14 @@ describe('istio stats filter, source reporter', () => {
     const f = istioStatsFilter(d);
     const s = fakeStream({ headers: { host: 'ratings', 'x-envoy-peer-metadata': caller } });
     let taken: readonly string[] = [];
-    s.takeResponseHeaders = (names) => (taken = names);
+    let read = -1;
+    s.takeResponseHeaders = (names, r) => ((taken = names), (read = r ?? names.length));
     s.takenResponseHeader = (name) => (name === 'x-envoy-peer-metadata' ? caller : null);
     f.onRequestHeaders!(s);
     expect(s.requestHeader('x-envoy-peer-metadata')).toBeNull();
+    // The callee's metadata is read; its id is only taken out (not decoded).
     expect(taken).toEqual(['x-envoy-peer-metadata', 'x-envoy-peer-metadata-id']);
+    expect(read).toBe(1);
     expect(s.responseHeaders).toEqual([]);
     finish(s, 503);
     Object.assign(s, { upstreamCluster: 'outbound|9080|v2|ratings.shop.svc.cluster.local', flags: ['UF', 'URX'] });
