@@ -47,10 +47,11 @@ export function parseHostPort(text: string): HostPort {
 
 /**
  * `host:port` as Envoy prints an address (and as parseHostPort reads it back): an IPv6 address
- * in brackets (`[::1]:8080`), anything else as it is (`10.0.0.1:80`, `web:80`).
+ * in brackets (`[::1]:8080`; one already in brackets is not bracketed again), anything else as it is
+ * (`10.0.0.1:80`, `web:80`).
  */
 export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.includes(':') && host.charCodeAt(0) !== 0x5b /* [ */ ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -58,6 +58,7 @@ describe('formatHostPort', () => {
     expect(formatHostPort('::1', 80)).toBe('[::1]:80');
     expect(formatHostPort('fe80::1%eth0', 80)).toBe('[fe80::1%eth0]:80');
     expect(formatHostPort('10.0.0.1', 0)).toBe('10.0.0.1:0');
+    expect(formatHostPort('[fd00::1]', 80)).toBe('[fd00::1]:80');
     expect(formatHostPort('web.example.internal', 8080)).toBe('web.example.internal:8080');
     expect(formatHostPort('::ffff:127.0.0.1', 15001)).toBe('[::ffff:127.0.0.1]:15001');
   });

@@ -15,7 +15,7 @@ function mesh(passthrough: boolean): MeshConfig {
   return {
     virtualHosts: [],
     clusters: [{ name: 'outbound|6379||redis.db.svc.cluster.local', host: 'redis.db.svc.cluster.local', port: 6379, subset: null, endpoints: [{ address: '127.0.0.1', port: 1, labels: {}, weight: 1 }], lb: 'ROUND_ROBIN', tls: { mode: 'ISTIO_MUTUAL', auto: true } }],
-    ...(passthrough ? { gatewayPassthroughListeners: [{ port: 15443, mode: 'AUTO_PASSTHROUGH' as const }] } : {}),
+    ...(passthrough ? { gatewayPassthroughListeners: [{ port: 15443, mode: 'AUTO_PASSTHROUGH' as const, servers: ['istio-system/gw/0'], hosts: ['*'] }] } : {}),
   };
 }
 
