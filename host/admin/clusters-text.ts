@@ -13,8 +13,8 @@ export function renderClusters(clusters: readonly ClusterStatus[]): string {
       s += `${at}::cx_idle::${e.connections.idle}\n`;
       s += `${at}::cx_connecting::${e.connections.connecting}\n`;
       s += `${at}::rq_active::${e.activeRequests}\n`;
-      // Envoy prints `healthy` or the failed checks; wasmesh knows only passive health so far.
-      s += `${at}::health_flags::${e.healthy ? 'healthy' : '/failed_outlier_check'}\n`;
+      // Envoy prints `healthy` or the failed checks, as the cluster manager names them.
+      s += `${at}::health_flags::${e.healthFlags}\n`;
     }
   }
   return s;

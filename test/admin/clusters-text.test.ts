@@ -27,4 +27,12 @@ describe('renderClusters', () => {
       '',
     ]);
   });
+
+  it('prints the health flags the cluster manager set, not a guess from `healthy`', () => {
+    const text = renderClusters([
+      clusterStatus('c', [endpointStatus('10.0.0.1', 80, false, { healthFlags: '/failed_outlier_check/pending_dynamic_removal' })]),
+    ]);
+    expect(text).toContain('c::10.0.0.1:80::health_flags::/failed_outlier_check/pending_dynamic_removal\n');
+    expect(text).not.toContain('health_flags::/failed_outlier_check\n');
+  });
 });
