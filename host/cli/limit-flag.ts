@@ -11,7 +11,7 @@ export const LIMIT_FLAG: FlagSpec = {
   kind: 'string',
   repeat: true,
   valueName: '<name=value>',
-  help: 'a data-path limit by name (timeouts in ms), e.g. streamIdleTimeoutMs=60000; see the README\'s limits table',
+  help: 'a data-path limit by name (timeouts in ms), e.g. streamIdleTimeoutMs=60000; see docs/configuration.md (Limits and defaults)',
 };
 
 export function limitsFromFlags(command: string, values: string[] | undefined): Partial<Limits> {
