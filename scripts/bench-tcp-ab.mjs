@@ -42,9 +42,9 @@ function load(p, d, w) {
     const c = spawn(process.execPath, [`${WT}/dist/bench/protocols/load-client.js`, JSON.stringify({ kind: KIND, host: '127.0.0.1', port: p.port, connections: KIND === 'tcp-conn' ? 16 : 4, inFlight: KIND === 'tcp-conn' ? 1 : 4, durationS: d, warmupS: w, startAtEpochMs: startAt })], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '', c0 = null, used = null, rss = null;
     setTimeout(() => (c0 = cpu(p.child.pid)), startAt - Date.now());
-    setTimeout(() => { used = cpu(p.child.pid) - c0; rss = rssMiB(p.child.pid); }, startAt + d * 1000 - Date.now());
+    const end = setTimeout(() => { used = cpu(p.child.pid) - c0; rss = rssMiB(p.child.pid); }, startAt + d * 1000 - Date.now());
     c.stdout.on('data', (b) => { out += String(b); });
-    c.on('exit', () => { const l = out.split('\n').find((x) => x.startsWith('WASMESH_PROTO_LOAD ')); const f = JSON.parse(l.slice(19)); res({ rate: f.rate, ops: f.ops, cpuMs: KIND === 'tcp-conn' ? used * 1e6 / f.ops : used * 1000 / (f.bytes / 1048576), p99: f.latencyMs.p99, rss }); });
+    c.on('exit', () => { clearTimeout(end); if (used === null) { used = cpu(p.child.pid) - c0; rss = rssMiB(p.child.pid); } const l = out.split('\n').find((x) => x.startsWith('WASMESH_PROTO_LOAD ')); const f = JSON.parse(l.slice(19)); res({ rate: f.rate, ops: f.ops, cpuMs: KIND === 'tcp-conn' ? used * 1e6 / f.ops : used * 1000 / (f.bytes / 1048576), p99: f.latencyMs.p99, rss }); });
   });
 }
 for (const p of proxies) await load(p, 0.5, 0);

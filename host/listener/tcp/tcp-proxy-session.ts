@@ -262,13 +262,24 @@ export class TcpProxySession implements IdleCandidate {
    * Pipelined: a read whose write is pending is lent to it (the reader reads on into another
    * buffer), and the reader is paused only once the peer has its buffer limit queued (Envoy's
    * per-connection buffer limit, default 1 MiB), resumed below half of it; queued reads go out in one
-   * writev. Each write's callback gives its buffer back.
+   * writev. Each write's callback gives its buffer back: one callback for the direction, not a
+   * closure per write, over the direction's buffers in write order (Node calls a stream's
+   * successful write callbacks in the order of the writes, and the downstream moves only with no
+   * write pending, so the order holds across the move). An errored write's callback can come
+   * before an earlier write's (a destroy errors the queued writes while one is still with the
+   * kernel), so after an error the direction gives nothing back: its buffers go to the collector.
    */
   #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
     let paused = false;
     const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
     const low = high / 2;
-    const after = (): void => {
+    /** The buffer each write not yet called back was read into, oldest first. */
+    const writing: Buffer[] = [];
+    let failed = false;
+    const written = (err?: Error | null): void => {
+      const buf = writing.shift();
+      if (err) failed = true;
+      else if (!failed && buf !== undefined) reader.release(buf);
       if (!paused || from.destroyed) return;
       const to = this.#peer(downstreamSide);
       if (to.destroyed || to.writableLength > low) return;
@@ -282,10 +293,8 @@ export class TcpProxySession implements IdleCandidate {
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
       if (to.destroyed) return false;
-      to.write(buf.subarray(0, n), (err?: Error | null) => {
-        if (!err) reader.release(buf);
-        after();
-      });
+      writing.push(buf);
+      to.write(buf.subarray(0, n), written);
       if (to.writableLength === 0) return false;
       if (!paused && to.writableLength >= high) {
         paused = true;

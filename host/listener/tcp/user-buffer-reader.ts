@@ -110,6 +110,11 @@ export class UserBufferReader {
     };
   }
 
+  /** Buffers lent to writes not yet done (tests). */
+  get lentBuffers(): number {
+    return this.#lent.length;
+  }
+
   /** The buffer this connection reads into now (tests). */
   get bufferBytes(): number {
     return this.#current.length;

@@ -385,6 +385,41 @@ describe('TcpProxySession, the downstream reading into its own buffer', () => {
 
 // As TcpProxyServer runs it: the downstream starts on Node's reads and moves to a user buffer on
 // its first full (64 KiB) read, in the middle of the stream.
+describe('TcpProxySession, pipelined on both sides', () => {
+  test('every buffer lent to a write is given back once the writes are done (one callback per direction)', async () => {
+    const up = new UserBufferReader({ pipelined: true });
+    const down = new UserBufferReader({ pipelined: true });
+    const { client, app, done } = await proxied(0, {}, up, down, false, true);
+    const toClient = randomBytes(8 * 1024 * 1024);
+    const toApp = randomBytes(8 * 1024 * 1024);
+    // Both readers stalled for a while, so writes queue and reads are lent to them.
+    client.pause();
+    app.pause();
+    const sent = Promise.all([writeAll(app, toClient), writeAll(client, toApp)]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(up.lentBuffers + down.lentBuffers).toBeGreaterThan(0);
+    const atClient = collect(client);
+    const atApp = collect(app);
+    client.resume();
+    app.resume();
+    await sent;
+    await new Promise<void>((r) => {
+      const check = setInterval(() => {
+        if (atClient.data().length >= toClient.length && atApp.data().length >= toApp.length) { clearInterval(check); r(); }
+      }, 20);
+    });
+    // Every byte is out: every write called back, every lent buffer back (the session still open).
+    await new Promise((r) => setImmediate(r));
+    expect(up.lentBuffers).toBe(0);
+    expect(down.lentBuffers).toBe(0);
+    expect(sha(atClient.data())).toBe(sha(toClient));
+    expect(sha(atApp.data())).toBe(sha(toApp));
+    client.end();
+    app.end();
+    expect((await done).end).toBe('closed');
+  }, 60_000);
+});
+
 describe.each([
   ['', false],
   [', pipelined', true],
