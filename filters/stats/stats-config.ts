@@ -13,7 +13,9 @@
 //   self_destination<TAB><segment>
 //   unknown_source<TAB><segment>     a peer nothing is known of
 //   unknown_destination<TAB><segment>
-//   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>   (0..MAX_PEERS)
+//   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>[<TAB><principal>]   (0..MAX_PEERS)
+//                                    the principal (a SPIFFE ID) when it names this peer alone: the
+//                                    TCP filter recognises a peer by its certificate (tcp-stats-filter.ts)
 //   tcp_reporting_ms<TAB><ms>        optional: the TCP filter's periodic report (default 5000, Istio's)
 //   disable<TAB><METRIC> | remove<TAB><METRIC><TAB><label> | upsert<TAB><METRIC><TAB><label><TAB><value>
 //                                    optional, 0..MAX_OVERRIDES: Telemetry API overrides (metric-overrides.ts)
@@ -40,7 +42,8 @@ export const enum Field {
 
 /**
  * Record layout: block pointer, reporter, peer count, TCP reporting period, override count, then
- * the fields' spans, then 3 spans per peer, then the override entries.
+ * the fields' spans, then 4 spans per peer (metadata, source segment, destination segment,
+ * principal: empty when not given), then the override entries.
  */
 const R_BLOCK: usize = 0;
 const R_REPORTER: usize = 4;
@@ -49,7 +52,7 @@ const R_TCP_MS: usize = 12;
 const R_OVERRIDES: usize = 16;
 const R_FIELDS: usize = 20;
 const R_PEER0: usize = R_FIELDS + <usize>Field.Count * 8;
-const PEER_SIZE: usize = 24;
+const PEER_SIZE: usize = 32;
 /** Per override: op, metric, label span, value span. */
 const OVERRIDE_SIZE: usize = 24;
 
@@ -151,10 +154,13 @@ export function parseStatsConfig(block: usize, size: usize): usize {
       const t1 = indexOf(v, eol, 0x09);
       const t2 = indexOf(t1 + 1, eol, 0x09);
       if (t1 == eol || t2 >= eol || vn == 0) { heap.free(rec); return fail('peer needs a metadata value and two segments'); }
+      const t3 = indexOf(t2 + 1, eol, 0x09);
+      if (t3 + 1 == eol) { heap.free(rec); return fail('peer has an empty principal'); }
       const at = rec + R_PEER0 + <usize>peer * PEER_SIZE;
       setSpan(at, v, t1 - v);
       setSpan(at + 8, t1 + 1, t2 - t1 - 1);
-      setSpan(at + 16, t2 + 1, eol - t2 - 1);
+      setSpan(at + 16, t2 + 1, t3 - t2 - 1);
+      if (t3 < eol) setSpan(at + 24, t3 + 1, eol - t3 - 1);
       peer++;
     } else if (keyIs(k, kn, 'tcp_reporting_ms')) {
       let ms: u64 = 0;
@@ -248,6 +254,21 @@ export function findPeer(rec: usize, p: usize, n: usize): usize {
   for (let i: u32 = 0; i < count; i++) {
     const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
     if (<usize>load<u32>(at + 4) == n && memory.compare(<usize>load<u32>(at), p, n) == 0) return at;
+  }
+  return 0;
+}
+
+/**
+ * The peer whose principal (the SPIFFE ID the control plane gave it, when no other peer shares
+ * it) is the `n` bytes at `p`, or 0. A TCP connection without Istio's metadata exchange names its
+ * peer only by its certificate.
+ */
+export function findPeerByPrincipal(rec: usize, p: usize, n: usize): usize {
+  if (n == 0) return 0;
+  const count = load<u32>(rec + R_PEERS);
+  for (let i: u32 = 0; i < count; i++) {
+    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
+    if (<usize>load<u32>(at + 28) == n && memory.compare(<usize>load<u32>(at + 24), p, n) == 0) return at;
   }
   return 0;
 }

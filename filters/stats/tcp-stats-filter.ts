@@ -13,25 +13,28 @@
 // having been reported (then with its response flags: UF, UH, UO… as wasmesh's failures), and
 // istio_tcp_connections_closed_total on the same series at the end.
 //
-// Labels: the peer workload is `unknown` (as on wasmesh: neither exchanges TCP peer metadata;
-// Istio's ALPN `istio-peer-exchange` is not implemented), destination_service from the
-// tcp_proxy's cluster (`xds.cluster_name`: outbound|port||host), request_protocol `tcp`, no
-// response_code or grpc_response_status; connection_security_policy `unknown` on the source
-// reporter, `mutual_tls`/`none` on the destination reporter (with the peer certificate's SPIFFE ID
-// as source_principal over mTLS, as the HTTP filter).
+// Labels: stock Envoy runs no Istio TCP metadata exchange (docs/tcp.md), so the peer is named by
+// its certificate, as Istio's stats do when the exchange is missing: the peer certificate's
+// SPIFFE ID is source_principal (destination reporter, over mTLS) or destination_principal (source
+// reporter, the upstream's certificate), and the peer's workload labels are those of the peer the
+// control plane gave that principal (a `peer` line's principal, written only when one workload
+// has it); any other peer is `unknown`. destination_service from the tcp_proxy's cluster
+// (`xds.cluster_name`: outbound|port||host), request_protocol `tcp`, no response_code or
+// grpc_response_status; connection_security_policy `unknown` on the source reporter,
+// `mutual_tls`/`none` on the destination reporter.
 import { Action, Status } from '../abi/abi-types';
 import { RootContext, registerNetworkFilter } from '../abi/context';
 import { NetworkContext } from '../abi/network-context';
 import { ContextTable } from '../abi/context-table';
-import { getProperty, propertyData } from '../abi/properties';
+import { getProperty, propertyData, propertySize } from '../abi/properties';
 import { incrementMetric } from '../abi/metrics';
 import { setEffectiveContext } from '../abi/stream';
 import { setTickPeriodMilliseconds } from '../abi/timer';
-import { ascii } from '../common/ascii';
-import { Field, REPORTER_DESTINATION, fieldLen, fieldPtr, reporterOf, tcpReportingMs } from './stats-config';
+import { Ascii, ascii } from '../common/ascii';
+import { Field, REPORTER_DESTINATION, fieldLen, fieldPtr, findPeerByPrincipal, peerSegLen, peerSegPtr, reporterOf, tcpReportingMs } from './stats-config';
 import { seriesSlot, wasCreated, idAt } from './series-ids';
 import {
-  NAME, SEP, T_DESTINATION_PRINCIPAL, T_FLAGS, T_POLICY, T_PROTOCOL, T_REPORTER, UNKNOWN, V_DESTINATION, V_MTLS, V_NONE, V_SOURCE,
+  NAME, SEP, T_DESTINATION_PRINCIPAL, T_FLAGS, containsSeparator, T_POLICY, T_PROTOCOL, T_REPORTER, UNKNOWN, V_DESTINATION, V_MTLS, V_NONE, V_SOURCE,
   downstreamMtls, intProperty, nameLength, nameOverflowed, nameReset, put, putA, putFlags, putServiceOfClusterName, putSourcePrincipal,
   putUnknownService, tagStart,
 } from './label-writer';
@@ -47,6 +50,36 @@ export const TCP_STATS_ROOT_ID = 'wasmesh_tcp_stats';
 
 const P_FLAGS = ascii('response\0flags');
 const P_UPSTREAM = ascii('upstream\0address');
+const P_DOWNSTREAM_URI = ascii('connection\0uri_san_peer_certificate');
+const P_UPSTREAM_URI = ascii('upstream\0uri_san_peer_certificate');
+
+/**
+ * The known peer whose principal is the certificate SAN property `path` (0: none, or no such
+ * property); with `tag`, that principal is written as the label (`unknown` when absent or not
+ * encodable).
+ */
+function peerOfCertificate(rec: usize, path: Ascii, tag: Ascii | null): usize {
+  let peer: usize = 0;
+  let named = false;
+  if (tag !== null) tagStart(tag);
+  if (getProperty(path.ptr, path.len) == Status.Ok) {
+    const p = propertyData();
+    const n = propertySize();
+    if (n > 0 && !containsSeparator(p, n)) {
+      peer = findPeerByPrincipal(rec, p, n);
+      if (tag !== null) {
+        put(p, n);
+        named = true;
+      }
+    }
+    if (p != 0) heap.free(p);
+  }
+  if (tag !== null) {
+    if (!named) putA(UNKNOWN);
+    putA(SEP);
+  }
+  return peer;
+}
 const V_TCP = ascii('tcp');
 
 /** Root context id → its configuration record. */
@@ -61,14 +94,18 @@ function resolveSeries(rec: usize): usize {
   putA(SEP);
   let mtls = false;
   if (destination) {
-    put(fieldPtr(rec, Field.UnknownSource), fieldLen(rec, Field.UnknownSource));
     mtls = downstreamMtls();
+    // Envoy extracts tags by regex: where a segment sits in the name does not matter.
+    const peer = mtls ? peerOfCertificate(rec, P_DOWNSTREAM_URI, null) : 0;
+    if (peer != 0) put(peerSegPtr(peer, false), peerSegLen(peer, false));
+    else put(fieldPtr(rec, Field.UnknownSource), fieldLen(rec, Field.UnknownSource));
     putSourcePrincipal(mtls);
     put(fieldPtr(rec, Field.SelfDestination), fieldLen(rec, Field.SelfDestination));
   } else {
     put(fieldPtr(rec, Field.SelfSource), fieldLen(rec, Field.SelfSource));
-    put(fieldPtr(rec, Field.UnknownDestination), fieldLen(rec, Field.UnknownDestination));
-    tagStart(T_DESTINATION_PRINCIPAL); putA(UNKNOWN); putA(SEP);
+    const peer = peerOfCertificate(rec, P_UPSTREAM_URI, T_DESTINATION_PRINCIPAL);
+    if (peer != 0) put(peerSegPtr(peer, true), peerSegLen(peer, true));
+    else put(fieldPtr(rec, Field.UnknownDestination), fieldLen(rec, Field.UnknownDestination));
   }
   if (!putServiceOfClusterName()) putUnknownService();
   tagStart(T_PROTOCOL); putA(V_TCP); putA(SEP);

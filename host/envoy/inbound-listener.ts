@@ -5,7 +5,8 @@
 // strictest of the workload's modes, MeshConfig.inboundMtlsMode): STRICT terminates mesh mTLS
 // only (a client certificate from SDS ROOTCA required, the workload certificate from SDS
 // default); PERMISSIVE tells TLS from plaintext by the first bytes (tls_inspector, filter chains
-// by transport_protocol); DISABLE is plaintext. x-forwarded-client-cert as the wasmesh sidecar
+// by transport_protocol); DISABLE is plaintext. Mesh TLS is HTTP or TCP by the ALPN offered
+// (inbound-tcp-chain.ts: Istio's TCP chain, tcp_proxy to the app port). x-forwarded-client-cert as the wasmesh sidecar
 // (host/tls/forward-client-cert.ts) and Istio's sidecar inbound set it: over mTLS the peer's
 // element (Subject, URI, DNS) appended to what came in; over plaintext whatever came in dropped.
 // Behind iptables capture (`originalDestinations`) the listener reads each connection's original
@@ -34,6 +35,7 @@ import { isIP } from 'node:net';
 import type { MeshConfig } from '../model/mesh.js';
 import type { RateLimitConfig, RouteGlobalRule } from '../model/rate-limit.js';
 import { envoyRouteRateLimits, LOCAL_RATE_LIMIT_FILTER, rateLimitClusters, rateLimitHttpFilters } from './rate-limit-policy.js';
+import { inboundHttpTlsMatch, inboundTcpTlsChain, INBOUND_TCP_TLS_ALPN } from './inbound-tcp-chain.js';
 import { chainsByDestinationPort, inboundPassthroughChains, inboundPassthroughCluster, ORIGINAL_DST_LISTENER_FILTER } from './inbound-passthrough.js';
 
 /** Istio's inbound capture port. */
@@ -100,26 +102,26 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
   }
   if (new Set(o.appPorts).size !== o.appPorts.length) throw new EnvoyConfigError('envoy_config_bad_listen', where, `app ports ${o.appPorts.join(',')} name a port twice`);
 
-  const chains: Obj[] = [];
-  if (o.mode !== 'DISABLE') {
-    chains.push({
-      ...(o.mode === 'PERMISSIVE' ? { filter_chain_match: { transport_protocol: 'tls' } } : {}),
-      transport_socket: downstreamTls(),
-      filters: [hcm(o, 'tls')],
-    });
-  }
-  if (o.mode !== 'STRICT') {
-    chains.push({
-      ...(o.mode === 'PERMISSIVE' ? { filter_chain_match: { transport_protocol: 'raw_buffer' } } : {}),
-      filters: [hcm(o, 'plaintext')],
-    });
-  }
-  const tlsInspector = o.mode === 'PERMISSIVE' ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] : [];
+  // Mesh TLS: HTTP chains for the HTTP ALPN, the TCP chain for the rest (inbound-tcp-chain.ts),
+  // which proxies to `tcpPort`'s inbound cluster; plaintext is HTTP (PERMISSIVE, DISABLE).
+  // The HTTP chains are built once: their copies per destination port share one route table (xDS split).
+  const httpTls: Obj | null = o.mode === 'DISABLE' ? null : { filter_chain_match: inboundHttpTlsMatch(), transport_socket: downstreamTls(INBOUND_ALPN), filters: [hcm(o, 'tls')] };
+  const plaintext: Obj | null = o.mode === 'STRICT' ? null : {
+    ...(o.mode === 'PERMISSIVE' ? { filter_chain_match: { transport_protocol: 'raw_buffer' } } : {}),
+    filters: [hcm(o, 'plaintext')],
+  };
+  const chainsFor = (tcpPort: number): Obj[] => [
+    ...(httpTls !== null ? [httpTls, inboundTcpTlsChain(inboundClusterName(tcpPort), downstreamTls(INBOUND_TCP_TLS_ALPN), o.accessLogs, o.authorization)] : []),
+    ...(plaintext !== null ? [plaintext] : []),
+  ];
+  // The tls_inspector reads the transport and the ALPN the chains match on.
+  const tlsInspector = o.mode !== 'DISABLE' ? [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }] : [];
   const listener: Obj = {
     name: INBOUND_LISTENER_NAME,
     address: { socket_address: { address: o.listen.host, port_value: o.listen.port } },
     ...(tlsInspector.length > 0 ? { listener_filters: tlsInspector } : {}),
-    filter_chains: chains,
+    // Without original destinations TCP goes to the first app port (as HTTP whose Host names none).
+    filter_chains: chainsFor(o.appPorts[0]!),
   };
   const passthrough: Obj[] = [];
   if (o.originalDestinations !== undefined) {
@@ -127,9 +129,10 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     if (o.listen.port === 0) throw new EnvoyConfigError('envoy_config_bad_listen', where, 'behind iptables capture the inbound port must be fixed (port 0 cannot be told from the ports passed through)');
     listener.listener_filters = [ORIGINAL_DST_LISTENER_FILTER, ...tlsInspector];
     if (o.originalDestinations.transparent) listener.transparent = true;
-    const withPorts = chainsByDestinationPort(chains, [...o.appPorts, o.listen.port]);
+    // Each app port's TCP goes to its own inbound cluster; the inbound port's to the first app port.
+    const withPorts = [...o.appPorts, o.listen.port].flatMap((port) => chainsByDestinationPort(chainsFor(port === o.listen.port ? o.appPorts[0]! : port), [port]));
     // AuthorizationPolicy holds on the passthrough too: Envoy's RBAC network filter on its chains.
-    listener.filter_chains = [...withPorts, ...inboundPassthroughChains(o.mode, downstreamTls, o.accessLogs, o.authorization)];
+    listener.filter_chains = [...withPorts, ...inboundPassthroughChains(o.mode, () => downstreamTls(INBOUND_ALPN), o.accessLogs, o.authorization)];
     passthrough.push(inboundPassthroughCluster());
   }
   const jwksClusters = (o.jwtRules ?? []).length > 0 ? envoyJwtAuthn(o.jwtRules!).clusters : [];
@@ -143,8 +146,8 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
   return { listener, clusters: [...clusters, ...passthrough, ...jwksClusters, ...rlClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
 }
 
-/** Mesh mTLS termination: the workload certificate, a client certificate from the mesh's roots required. */
-function downstreamTls(): Obj {
+/** Mesh mTLS termination agreeing on `alpn`: the workload certificate, a client certificate from the mesh's roots required. */
+function downstreamTls(alpn: readonly string[]): Obj {
   return {
     name: TLS_TRANSPORT_SOCKET,
     typed_config: {
@@ -154,7 +157,7 @@ function downstreamTls(): Obj {
         tls_certificate_sds_secret_configs: [sdsSecretConfig('default')],
         // Any certificate from the mesh's roots: who may call is authorization's question, not the handshake's.
         combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: sdsSecretConfig('ROOTCA') },
-        alpn_protocols: [...INBOUND_ALPN],
+        alpn_protocols: [...alpn],
       },
     },
   };

@@ -4,7 +4,9 @@
 // proxy encodes it), and the label segments of this workload, of an unknown peer and of every
 // peer the control plane knows, rendered with istio-labels.ts' values. A peer is then
 // recognised in Envoy by its exact metadata value; one the configuration does not list counts
-// as `unknown`, as a value that does not decode does on a wasmesh proxy.
+// as `unknown`, as a value that does not decode does on a wasmesh proxy. A peer's principal goes
+// with it when it names that peer alone: the TCP filter, with no metadata exchange to read,
+// recognises the peer by its certificate.
 import { UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { UNKNOWN_WORKLOAD, workloadLabelsOf, type Reporter, type WorkloadLabels } from '../telemetry/istio-labels.js';
 import { encodePeerMetadata } from '../telemetry/peer-metadata.js';
@@ -93,15 +95,32 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
   }
   lines.push(...overrideLines(o));
   const seen = new Set<string>();
+  const unique = uniquePrincipals(o.peers);
   for (const p of o.peers) {
     const meta = encodePeerMetadata(p);
     if (seen.has(meta)) continue;
     seen.add(meta);
     const labels = workloadLabelsOf(p);
     const where = `peer ${p.namespace}/${p.name}`;
-    lines.push(`peer\t${meta}\t${segment(where, peerPairs('source', labels))}\t${segment(where, peerPairs('destination', labels))}`);
+    // The principal names the peer to the TCP filter (no metadata exchange in stock Envoy) only
+    // when no other workload has it: two workloads of one service account stay `unknown` there.
+    const principal = p.principal !== null && unique.has(p.principal) ? p.principal : undefined;
+    if (principal !== undefined) checkValue(where, 'principal', principal);
+    lines.push(`peer\t${meta}\t${segment(where, peerPairs('source', labels))}\t${segment(where, peerPairs('destination', labels))}${principal !== undefined ? `\t${principal}` : ''}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The principals exactly one of `peers` (told apart by their metadata) has. */
+function uniquePrincipals(peers: readonly WorkloadMetadata[]): Set<string> {
+  const owners = new Map<string, Set<string>>();
+  for (const p of peers) {
+    if (p.principal === null) continue;
+    const set = owners.get(p.principal) ?? new Set<string>();
+    set.add(encodePeerMetadata(p));
+    owners.set(p.principal, set);
+  }
+  return new Set([...owners].filter(([, metas]) => metas.size === 1).map(([principal]) => principal));
 }
 
 /** The override lines of this listener's reporter (Istio's CLIENT: source, SERVER: destination). */

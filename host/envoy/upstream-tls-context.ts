@@ -13,9 +13,17 @@ import { EnvoyConfigError } from './envoy-config-error.js';
 import type { Obj } from './istio-resources.js';
 import { sdsSecretConfig } from './sds-config.js';
 import { H2_ALPN, ISTIO_MUTUAL_H2_ALPN, upstreamProtocol } from '../upstream/upstream-protocol.js';
+import { carriedAs } from '../model/port-protocol.js';
 
 /** Istio's ALPN for mesh mTLS carrying HTTP/1.1 (what wasmesh's upstream offers too). */
 export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 'http/1.1'];
+/**
+ * ALPN of a TCP port's cluster (tcp_proxy): Istio's in-mesh TCP name without `istio-peer-exchange`,
+ * as Istio's clusters offer it when they carry no metadata exchange filter — stock Envoy has none
+ * (docs/tcp.md, "TCP inside mesh mTLS between the planes"), so offering the exchange would make a
+ * wasmesh or Istio peer wait for one that never comes.
+ */
+export const ISTIO_MUTUAL_TCP_NO_EXCHANGE_ALPN: readonly string[] = ['istio'];
 
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
@@ -61,8 +69,10 @@ export function envoyUpstreamTransportSocket(c: Cluster): Obj | null {
       default_validation_context: expected.length > 0 ? { match_typed_subject_alt_names: sanMatchers(expected, ['URI']) } : {},
       validation_context_sds_secret_config: sdsSecretConfig('ROOTCA'),
     };
-    // An HTTP/2 cluster offers Istio's istio-h2 first, as wasmesh's HTTP/2 pool does.
-    common.alpn_protocols = upstreamProtocol(c) === 'http2' ? [...ISTIO_MUTUAL_H2_ALPN] : [...ISTIO_MUTUAL_ALPN];
+    // An HTTP/2 cluster offers Istio's istio-h2 first, as wasmesh's HTTP/2 pool does; a TCP port's
+    // cluster Istio's TCP name, so the peer's inbound takes it as TCP (not its HTTP path).
+    common.alpn_protocols = c.protocol !== undefined && carriedAs(c.protocol) === 'tcp' ? [...ISTIO_MUTUAL_TCP_NO_EXCHANGE_ALPN]
+      : upstreamProtocol(c) === 'http2' ? [...ISTIO_MUTUAL_H2_ALPN] : [...ISTIO_MUTUAL_ALPN];
     // Istio's routing name outbound_.<port>_.<subset>_.<host>, never checked as a host name.
     if (tls.sni !== undefined) context.sni = tls.sni;
   } else {

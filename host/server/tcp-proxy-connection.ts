@@ -16,7 +16,7 @@ import { exchangeMetadata } from '../listener/tcp/metadata-exchange.js';
 import { PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { TransportSocketFactory } from '../upstream/transport/transport-socket.js';
-import { spiffeIdOf } from '../tls/peer-certificate.js';
+import { upstreamPeerSpiffeId } from '../upstream/transport/tls.js';
 import { idleSweepFor, type IdleCandidate, type IdleSweep } from '../listener/tcp/idle-sweep.js';
 import { TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../listener/tcp/tcp-proxy-session.js';
 import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
@@ -128,7 +128,7 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
    */
   #secured(): void {
     const upstream = this.upstream as TLSSocket;
-    this.upstreamPrincipal = spiffeIdOf(upstream.getPeerCertificate());
+    this.upstreamPrincipal = upstreamPeerSpiffeId(upstream);
     const ours = this.#owner.exchange;
     if (upstream.alpnProtocol !== PEER_EXCHANGE_ALPN || ours === null) {
       if (ours !== null) this.admitted.stats.incDynamic('metadata_exchange.alpn_protocol_not_found');

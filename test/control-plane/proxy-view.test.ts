@@ -148,11 +148,11 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
       const idCtx = { ...ctx, workloadIdentity: true };
       writeFileSync(join(strictDir, 'pa.yaml'), pa('STRICT'));
       const strict = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
-      // Every chain (5005, 15006, the passthrough) mTLS only.
-      expect(strict.filter_chains.map((c) => c.transport_socket!.typed_config.type_url)).toEqual(Array(3).fill('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'));
+      // Every chain (5005 and 15006 each HTTP and TCP by ALPN, the passthrough) mTLS only.
+      expect(strict.filter_chains.map((c) => c.transport_socket!.typed_config.type_url)).toEqual(Array(5).fill('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'));
       writeFileSync(join(strictDir, 'pa.yaml'), pa('PERMISSIVE'));
       const permissive = inbound(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx))!;
-      expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'raw_buffer', 'tls', 'raw_buffer', 'tls', 'raw_buffer']);
+      expect(permissive.filter_chains.map((c) => c.filter_chain_match!.transport_protocol)).toEqual(['tls', 'tls', 'raw_buffer', 'tls', 'tls', 'raw_buffer', 'tls', 'raw_buffer']);
       // The CA's trust domain reaches the load (endpoint SPIFFE IDs); without one, the load's default.
       expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), { ...idCtx, trustDomain: 'corp.example' }).options.trustDomain).toBe('corp.example');
       expect(proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), readConfig([strictDir]), idCtx).options.trustDomain).toBeUndefined();

@@ -25,10 +25,11 @@ function chains(mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE'): any[] {
 const hcmOf = (chain: any): any => chain.filters[0].typed_config;
 
 describe('envoyInbound', () => {
-  it('STRICT: one chain terminating mesh mTLS (client certificate required, SDS default and ROOTCA, ALPN), XFCC appended', () => {
-    const [chain, ...rest] = chains('STRICT');
+  it('STRICT: mesh mTLS only (client certificate required, SDS default and ROOTCA, ALPN): an HTTP chain by ALPN (XFCC appended) and Istio\'s TCP chain', () => {
+    const [chain, tcp, ...rest] = chains('STRICT');
     expect(rest).toEqual([]);
-    expect(chain.filter_chain_match).toBeUndefined();
+    expect(chain.filter_chain_match).toEqual({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2', 'http/1.0', 'http/1.1', 'h2'] });
+    expect(tcp.filter_chain_match).toEqual({ transport_protocol: 'tls' });
     expect(chain.transport_socket.typed_config).toEqual({
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       require_client_certificate: true,
@@ -40,14 +41,30 @@ describe('envoyInbound', () => {
     });
     expect(hcmOf(chain).forward_client_cert_details).toBe('APPEND_FORWARD');
     expect(hcmOf(chain).set_current_client_cert_details).toEqual({ subject: true, uri: true, dns: true });
-    expect(envoyInbound({ listen, appPorts: [5005], mode: 'STRICT' }).listener.listener_filters).toBeUndefined();
+    // The ALPN the chains match on is read by the tls_inspector.
+    expect(envoyInbound({ listen, appPorts: [5005], mode: 'STRICT' }).listener.listener_filters).toEqual([{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }]);
+  });
+
+  it('mesh TLS that offers no HTTP ALPN (Istio\'s TCP `istio-peer-exchange, istio`, `istio`, none) is TCP: tcp_proxy to the first app port, agreeing on `istio` only, behind RBAC', () => {
+    const [, tcp] = chains('STRICT');
+    expect(tcp.transport_socket.typed_config.require_client_certificate).toBe(true);
+    // Never istio-peer-exchange: stock Envoy cannot do the exchange a wasmesh or Istio peer would then wait for.
+    expect(tcp.transport_socket.typed_config.common_tls_context.alpn_protocols).toEqual(['istio']);
+    expect(tcp.filters).toEqual([{ name: 'envoy.filters.network.tcp_proxy', typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'inbound|5005||', cluster: 'inbound|5005||', idle_timeout: '3600s',
+    } }]);
+    const authz = envoyInbound({ listen, appPorts: [5005], mode: 'STRICT', authorization: [{ name: 'shop/deny-all', action: 'DENY', rules: [{ from: [], to: [], when: [] }], dryRun: false, provider: null }] });
+    const filters = (authz.listener.filter_chains as any[])[1].filters.map((f: any) => f.name);
+    expect(filters).toEqual(['envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy']);
   });
 
   it('PERMISSIVE: tls_inspector, a tls chain (mTLS, XFCC appended) and a raw_buffer chain (plaintext, XFCC dropped)', () => {
     const { listener } = envoyInbound({ listen, appPorts: [5005], mode: 'PERMISSIVE' });
     expect(listener.listener_filters).toEqual([{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }]);
-    const [tls, raw] = chains('PERMISSIVE');
-    expect(tls.filter_chain_match).toEqual({ transport_protocol: 'tls' });
+    const [tls, tcp, raw] = chains('PERMISSIVE');
+    expect(tls.filter_chain_match).toEqual({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2', 'http/1.0', 'http/1.1', 'h2'] });
+    expect(tcp.filter_chain_match).toEqual({ transport_protocol: 'tls' });
+    expect(tcp.filters.at(-1).name).toBe('envoy.filters.network.tcp_proxy');
     expect(tls.transport_socket.typed_config.require_client_certificate).toBe(true);
     expect(raw.filter_chain_match).toEqual({ transport_protocol: 'raw_buffer' });
     expect(raw.transport_socket).toBeUndefined();
@@ -95,9 +112,9 @@ describe('envoyInbound', () => {
       expect(r.clusters[0]!.type).toBe('EDS');
       const bytes = anyFromJson(envoyProtos(), TYPE_URL.listener, r.listeners[0]).value;
       const decoded = envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(bytes) as any;
-      expect(decoded.filter_chains.length).toBe(mode === 'PERMISSIVE' ? 2 : 1);
+      expect(decoded.filter_chains.length).toBe(mode === 'PERMISSIVE' ? 3 : mode === 'STRICT' ? 2 : 1);
       if (mode !== 'DISABLE') expect(decoded.filter_chains[0].transport_socket.typed_config.type_url).toContain('DownstreamTlsContext');
-      if (mode === 'PERMISSIVE') expect(decoded.listener_filters[0].typed_config.type_url).toContain('TlsInspector');
+      if (mode !== 'DISABLE') expect(decoded.listener_filters[0].typed_config.type_url).toContain('TlsInspector');
     }
   });
 });

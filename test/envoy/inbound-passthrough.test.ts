@@ -28,6 +28,8 @@ const behind = (mode: Mode, more: Record<string, unknown> = {}) => envoyInbound(
 const row = (c: any): unknown[] => [c.filter_chain_match, c.transport_socket !== undefined, c.filters[0].name, c.filters[0].typed_config.cluster];
 const HCM = 'envoy.filters.network.http_connection_manager';
 const TCP = 'envoy.filters.network.tcp_proxy';
+/** Mesh TLS offering an HTTP ALPN takes the HTTP chain; any other, Istio's TCP chain to the port's inbound cluster (inbound-tcp-chain.ts). */
+const HTTP_ALPN = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2', 'http/1.0', 'http/1.1', 'h2'];
 
 describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with InboundPassthroughCluster', () => {
   it('DISABLE: original_dst, the HTTP chain per app port and for 15006, any other port passed through', () => {
@@ -53,11 +55,14 @@ describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with Inb
     const { listener } = behind('PERMISSIVE');
     expect(jsonList(listener, 'listener_filters').map((f) => f.name)).toEqual(['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
     expect(jsonList(listener, 'filter_chains').map(row)).toEqual([
-      [{ destination_port: 5005, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 5005, transport_protocol: 'tls', application_protocols: HTTP_ALPN }, true, HCM, undefined],
+      [{ destination_port: 5005, transport_protocol: 'tls' }, true, TCP, 'inbound|5005||'],
       [{ destination_port: 5005, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
-      [{ destination_port: 8080, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 8080, transport_protocol: 'tls', application_protocols: HTTP_ALPN }, true, HCM, undefined],
+      [{ destination_port: 8080, transport_protocol: 'tls' }, true, TCP, 'inbound|8080||'],
       [{ destination_port: 8080, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
-      [{ destination_port: 15006, transport_protocol: 'tls' }, true, HCM, undefined],
+      [{ destination_port: 15006, transport_protocol: 'tls', application_protocols: HTTP_ALPN }, true, HCM, undefined],
+      [{ destination_port: 15006, transport_protocol: 'tls' }, true, TCP, 'inbound|5005||'],
       [{ destination_port: 15006, transport_protocol: 'raw_buffer' }, false, HCM, undefined],
       [{ transport_protocol: 'tls' }, true, TCP, INBOUND_PASSTHROUGH_CLUSTER],
       [{ transport_protocol: 'raw_buffer' }, false, TCP, INBOUND_PASSTHROUGH_CLUSTER],
@@ -68,11 +73,13 @@ describe('envoyInbound behind iptables capture: Istio\'s virtualInbound with Inb
     const { listener } = envoyInbound({ listen, appPorts: [5005], mode: 'STRICT', originalDestinations: { transparent: true } });
     expect(listener.transparent).toBe(true);
     expect(jsonList(listener, 'filter_chains').map(row)).toEqual([
-      [{ destination_port: 5005 }, true, HCM, undefined],
-      [{ destination_port: 15006 }, true, HCM, undefined],
+      [{ destination_port: 5005, transport_protocol: 'tls', application_protocols: HTTP_ALPN }, true, HCM, undefined],
+      [{ destination_port: 5005, transport_protocol: 'tls' }, true, TCP, 'inbound|5005||'],
+      [{ destination_port: 15006, transport_protocol: 'tls', application_protocols: HTTP_ALPN }, true, HCM, undefined],
+      [{ destination_port: 15006, transport_protocol: 'tls' }, true, TCP, 'inbound|5005||'],
       [undefined, true, TCP, INBOUND_PASSTHROUGH_CLUSTER],
     ]);
-    expect(jsonAt(listener, 'filter_chains.2.transport_socket.typed_config.require_client_certificate')).toBe(true);
+    expect(jsonAt(listener, 'filter_chains.4.transport_socket.typed_config.require_client_certificate')).toBe(true);
   });
 
   it('an AuthorizationPolicy selects the workload: the passthrough chains run Envoy\'s RBAC network filter (Istio\'s TCP build) before tcp_proxy; port 0 refused', () => {

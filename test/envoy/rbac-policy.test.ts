@@ -226,11 +226,14 @@ spec: {action: AUDIT, rules: [{}]}
 const listen = { host: '127.0.0.1', port: 15006 };
 
 describe('in the inbound listener and a gateway', () => {
-  it('the inbound listener runs the RBAC filters before the router, in every filter chain', () => {
+  it('the inbound listener runs the RBAC filters before the router in every HTTP filter chain, and the network RBAC filters before tcp_proxy in the TCP one', () => {
     const { listener } = envoyInbound({ listen, appPorts: [8080], mode: 'PERMISSIVE', authorization: policies(FULL) });
-    const chains = (listener.filter_chains as O[]).map((c) => c.filters[0].typed_config.http_filters.map((f: O) => f.name));
+    const chains = (listener.filter_chains as O[]).map((c) => c.filters.at(-1).name === 'envoy.filters.network.tcp_proxy'
+      ? c.filters.map((f: O) => f.name)
+      : c.filters[0].typed_config.http_filters.map((f: O) => f.name));
     expect(chains).toEqual([
       ['envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.router'],
+      ['envoy.filters.network.rbac', 'envoy.filters.network.rbac', 'envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy'],
       ['envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.router'],
     ]);
     expect(envoyInbound({ listen, appPorts: [8080], mode: 'DISABLE' }).listener.filter_chains).toMatchObject([{ filters: [{ typed_config: { http_filters: [{ name: 'envoy.filters.http.router' }] } }] }]);

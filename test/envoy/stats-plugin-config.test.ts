@@ -77,6 +77,18 @@ describe('wasmesh_stats plugin configuration', () => {
     expect(l.get('unknown_source')![0]![0]).not.toContain('_principal=');
   });
 
+  it('a peer\'s principal follows its segments when no other peer has it (the TCP filter names a peer by its certificate)', () => {
+    const REVIEWS_V2 = workloadMetadata({ name: 'reviews-v2', namespace: 'bookinfo', labels: { app: 'reviews', version: 'v2' }, principal: REVIEWS.principal });
+    const RATINGS = workloadMetadata({ name: 'ratings-v1', namespace: 'bookinfo', labels: { app: 'ratings' }, principal: 'spiffe://cluster.local/ns/bookinfo/sa/ratings' });
+    const l = lines(encodeStatsPluginConfig({ reporter: 'destination', self: PRODUCTPAGE, peers: [REVIEWS, REVIEWS_V2, RATINGS, PRODUCTPAGE, RATINGS] }));
+    const peers = l.get('peer')!;
+    // reviews v1 and v2 share a service account: neither is named by it. No principal: none written.
+    expect(peers.map((p) => p.length)).toEqual([3, 3, 4, 3]);
+    expect(peers[2]![3]).toBe('spiffe://cluster.local/ns/bookinfo/sa/ratings');
+    expect(() => encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [workloadMetadata({ name: 'x', namespace: 'y', principal: 'spiffe://a\tb' })] }))
+      .toThrow(/principal: the value "spiffe:\/\/a\\tb" contains/);
+  });
+
   it('decodes through the stats_tags to the label set wasmesh renders (known and unknown peer)', () => {
     const text = encodeStatsPluginConfig({ reporter: 'source', self: PRODUCTPAGE, peers: [REVIEWS] });
     for (const [peer, meta] of [[REVIEWS, encodePeerMetadata(REVIEWS)], [null, null]] as const) {

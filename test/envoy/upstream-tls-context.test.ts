@@ -63,6 +63,16 @@ describe('envoyUpstreamTransportSocket', () => {
     expect(JSON.stringify(ctx)).toContain('"cluster_name":"sds-grpc"');
   });
 
+  it('ISTIO_MUTUAL to a TCP port (tcp_proxy): Istio\'s TCP ALPN without the metadata exchange (`istio`), whatever the TCP-carried protocol; HTTP ports keep theirs', () => {
+    for (const protocol of ['TCP', 'REDIS', 'MYSQL', 'MONGO', 'TLS', 'HTTPS'] as const) {
+      expect(context(withTls({ mode: 'ISTIO_MUTUAL', sni: SNI, auto: true }, { protocol })).common_tls_context.alpn_protocols, protocol).toEqual(['istio']);
+    }
+    expect(context(withTls({ mode: 'ISTIO_MUTUAL', sni: SNI, auto: true }, { protocol: 'HTTP' })).common_tls_context.alpn_protocols).toEqual(['istio-http/1.1', 'istio', 'http/1.1']);
+    expect(context(withTls({ mode: 'ISTIO_MUTUAL', sni: SNI, auto: true }, { protocol: 'GRPC' })).common_tls_context.alpn_protocols).toEqual(['istio-h2', 'istio', 'h2']);
+    // SIMPLE/MUTUAL to a TCP port: no ALPN, as before (the origin's own TLS).
+    expect(context(withTls({ mode: 'SIMPLE', sni: 'db.example.com', caCertificates: '/ca.pem', auto: false }, { protocol: 'TCP' })).common_tls_context.alpn_protocols).toBeUndefined();
+  });
+
   it('ISTIO_MUTUAL without known identities: the mesh roots alone decide (no SAN matcher)', () => {
     const ctx = context(withTls({ mode: 'ISTIO_MUTUAL', sni: SNI, subjectAltNames: [], auto: false }));
     expect(ctx.common_tls_context.combined_validation_context.default_validation_context).toEqual({});

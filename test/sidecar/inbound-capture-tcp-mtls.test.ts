@@ -189,6 +189,22 @@ describe('TCP inside mesh mTLS to a declared app port', () => {
     expect(labels).toContain('connection_security_policy="mutual_tls"');
   });
 
+  test('TLS offering no ALPN is TCP, as Istio\'s TCP chain takes it: terminated and proxied to the app, no exchange, mutual_tls and the principal', async () => {
+    const p = await pod('STRICT');
+    const t = await talk(p.port, [], 'bare');
+    expect(t.alpn).toBe(false);
+    expect(t.reply).toBe('app:bare');
+    expect(p.accepted()).toBe(1);
+    expect(p.http).toHaveLength(0);
+    expect(p.stat('sidecar_inbound.sniffed_tcp_tls')).toBe(1);
+    expect(p.stat('sidecar_inbound.sniffed_http')).toBe(0);
+    expect(p.stat('sidecar_inbound.metadata_exchange.alpn_protocol_not_found')).toBe(1);
+    await closed(p, 1);
+    const labels = p.series()[0]!.labels;
+    expect(labels).toContain('source_principal="spiffe://cluster.local/ns/shop/sa/client"');
+    expect(labels).toContain('connection_security_policy="mutual_tls"');
+  });
+
   test('Istio\'s HTTP ALPN goes to the HTTP connection manager, not the byte proxy', async () => {
     const p = await pod('STRICT');
     await talk(p.port, ISTIO_HTTP, 'GET / HTTP/1.1\r\n\r\n');

@@ -10,12 +10,12 @@
 // certificate source; a new certificate rebuilds the secure context (connections open keep
 // theirs, cached sessions are dropped); with none in hand a connection fails at once, before any
 // TCP connect (ssl.workload_certificate_unavailable). ALPN as Istio: istio-http/1.1, istio, http/1.1.
-import { connect, createSecureContext, checkServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
+import { connect, createSecureContext, checkServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP, Socket } from 'node:net';
 import type { Log } from '../../common/log.js';
 import type { StatScope, ClusterStat } from '../../telemetry/stats.js';
 import { readPem } from '../../tls/pem-files.js';
-import { subjectAltNames } from '../../tls/peer-certificate.js';
+import { spiffeIdOf, subjectAltNames } from '../../tls/peer-certificate.js';
 import { sanMatches, sanMismatch } from '../../tls/san-match.js';
 import { SAN_MISMATCH_CODE, tlsFailureReason } from '../../tls/handshake-failure.js';
 import type { UpstreamTlsSettings } from '../../tls/tls-settings.js';
@@ -37,6 +37,20 @@ export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 
 /** tls.connect passes `onread` on to its net.Socket (Node ≥ 12); @types/node does not declare it. */
 type ConnectionOptionsWithOnread = ConnectionOptions & { onread?: TransportSocketOptions['onread']; allowHalfOpen?: boolean };
 
+/** The server's SPIFFE ID per socket offered a cached session (what a resumed session had). */
+const sessionPeers = new WeakMap<TLSSocket, string | null>();
+
+/**
+ * The SPIFFE ID of the server a socket of this transport is connected to: its certificate's,
+ * or, when the session was resumed (TLS 1.3 resumption shows the client no certificate), that of
+ * the server the session was made with — the ticket only resumes with the server that issued it.
+ */
+export function upstreamPeerSpiffeId(socket: TLSSocket): string | null {
+  const direct = spiffeIdOf(socket.getPeerCertificate());
+  if (direct !== null || !socket.isSessionReused()) return direct;
+  return sessionPeers.get(socket) ?? null;
+}
+
 export class TlsTransportSocketFactory implements TransportSocketFactory {
   readonly readyEvent = 'secureConnect';
   readonly settings: UpstreamTlsSettings;
@@ -45,8 +59,11 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
   readonly #workload: WorkloadCredential<SecureContext> | null = null;
   readonly #alpn: string[] | undefined;
   readonly #reporting: TlsTransportReporting;
-  /** The latest session ticket per destination (host:port/sni), offered on the next connect. */
-  readonly #sessions = new Map<string, Buffer>();
+  /**
+   * The latest session ticket per destination (host:port/sni), offered on the next connect, with
+   * the SPIFFE ID of the server it was made with (a resumed session shows no certificate).
+   */
+  readonly #sessions = new Map<string, { ticket: Buffer; peerSpiffeId: string | null }>();
 
   /**
    * Reads the files now: a missing or empty file throws here (TLS_FILE), not per connection.
@@ -93,6 +110,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
     if (context === null) return this.#unavailable(host, port);
     const servername = s.sni ?? options.hostname ?? (isIP(host) === 0 ? host : undefined);
     const key = `${host}:${port}/${servername ?? ''}`;
+    const offered = this.#sessions.get(key);
     const expected = s.subjectAltNames ?? [];
     const tlsOptions: ConnectionOptionsWithOnread = {
       host,
@@ -101,7 +119,7 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
       secureContext: context,
       ALPNProtocols: this.#alpn,
       rejectUnauthorized: s.insecureSkipVerify !== true,
-      session: this.#sessions.get(key),
+      session: offered?.ticket,
       onread: options.onread,
       allowHalfOpen: options.allowHalfOpen === true,
       checkServerIdentity: (hostname: string, cert: PeerCertificate): Error | undefined => {
@@ -119,7 +137,8 @@ export class TlsTransportSocketFactory implements TransportSocketFactory {
     const socket = connect(tlsOptions);
     socket.setNoDelay(options.noDelay);
     if (options.keepAlive) socket.setKeepAlive(true, options.keepAlive.timeMs);
-    socket.on('session', (session: Buffer) => this.#sessions.set(key, session));
+    if (offered !== undefined) sessionPeers.set(socket, offered.peerSpiffeId);
+    socket.on('session', (ticket: Buffer) => this.#sessions.set(key, { ticket, peerSpiffeId: upstreamPeerSpiffeId(socket) }));
     const stats = this.#reporting.stats;
     // Errors before the TCP connection (refused, unreachable) are no TLS failure.
     let tcpUp = false;

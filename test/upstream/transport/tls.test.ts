@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Core } from '../../../host/core/wasm.js';
 import { CoreHttp1Codec } from '../../../host/upstream/conn-pool/http1/core-http1-codec.js';
 import { ClusterPool } from '../../../host/upstream/cluster-pool.js';
-import { TlsTransportSocketFactory } from '../../../host/upstream/transport/tls.js';
+import { TlsTransportSocketFactory, upstreamPeerSpiffeId } from '../../../host/upstream/transport/tls.js';
 import type { UpstreamStream } from '../../../host/upstream/conn-pool/conn-pool.js';
 import { Stats, type ClusterStats } from '../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../host/common/limits.js';
@@ -228,5 +228,25 @@ describe('TlsTransportSocketFactory through the HTTP/1 pool', () => {
     expect(up.resumed).toEqual([false, true]);
     expect(stats.get('ssl.handshake')).toBe(2);
     expect(stats.get('ssl.session_reused')).toBe(1);
+  });
+
+  it('names the server\'s SPIFFE ID on a resumed session too (which shows the client no certificate): the one the session was made with', async () => {
+    const up = await tlsUpstream({ cert: leaf({ sa: 'resumed-peer' }) });
+    const { factory } = makePool(MESH({ subjectAltNames: [spiffeId('default', 'resumed-peer')] }));
+    const open = async (): Promise<TLSSocket> => {
+      const socket = factory.connect('127.0.0.1', up.port, { noDelay: true, keepAlive: null }) as TLSSocket;
+      await new Promise((r) => socket.once(factory.readyEvent, r));
+      return socket;
+    };
+    const first = await open();
+    for (let i = 0; i < 100 && factory.cachedSessions === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const second = await open();
+    expect([first.isSessionReused(), second.isSessionReused()]).toEqual([false, true]);
+    // What Node itself gives for the resumed one: no certificate, so no SPIFFE ID of its own.
+    expect(second.getPeerCertificate().subjectaltname).toBeUndefined();
+    expect(upstreamPeerSpiffeId(first)).toBe(spiffeId('default', 'resumed-peer'));
+    expect(upstreamPeerSpiffeId(second)).toBe(spiffeId('default', 'resumed-peer'));
+    first.destroy();
+    second.destroy();
   });
 });
