@@ -4,10 +4,12 @@
 // One report in flight at a time, with a timeout; a slow, failing or absent collector costs
 // dropped spans (counted), never a blocked or failed request. Envoy's Zipkin collector batches
 // the same way (min_flush_spans 5, flush_interval 5 s). Unlike Envoy, min-flush reports are at
-// least 100 ms apart: an HTTP report costs the proxy's thread some 100–250 µs (node's http client;
-// ~0.35–0.65× of that on the raw keep-alive CollectorClient, bench/exporter-cost.ts), so at 1 % sampling
-// of 30,000 req/s (600 spans/s) reports of five spans cost as much CPU as the propagation of every
-// request (bench:e2e --telemetry, BENCHMARKS.md); spans reach the collector at most 100 ms later.
+// least 1 s apart, unless half the queue is used: a report costs the proxy's thread some
+// 280–370 µs on the raw keep-alive CollectorClient with cold caches (bench/exporter-cost.ts), a
+// fixed cost whatever the batch's size, so at 1 % sampling of 1,000 req/s (20 spans/s: a report
+// of five every 250 ms) the reports alone cost ~1.5 µs per request, 3 % of a proxy's CPU; one
+// report a second of the same spans costs a quarter of that (docs/tracing.md "Export"). Spans
+// reach the collector at most 1 s later (Envoy's flush timer waits 5 s).
 import type { TracingProvider } from '../../model/tracing.js';
 import type { FinishedSpan } from './span.js';
 import { zipkinBody } from './zipkin-json.js';
@@ -24,8 +26,10 @@ export interface ExporterOptions {
   /** A report's timeout (5000 ms). */
   reportTimeoutMs?: number;
   /**
-   * Least time between the starts of two reports triggered by min-flush (100 ms): under load the
+   * Least time between the starts of two reports triggered by min-flush (1000 ms): under load the
    * spans that come meanwhile go in the next batch rather than in a report of their own (0: none).
+   * A queue half full (maxQueuedSpans / 2) is reported without waiting, so that a high sampling
+   * rate fills batches rather than dropping spans.
    */
   minReportGapMs?: number;
 }
@@ -60,7 +64,7 @@ export class SpanExporter {
     this.#minFlush = opts.minFlushSpans ?? 5;
     this.#max = opts.maxQueuedSpans ?? 1000;
     this.#timeoutMs = opts.reportTimeoutMs ?? 5000;
-    this.#gapMs = opts.minReportGapMs ?? 100;
+    this.#gapMs = opts.minReportGapMs ?? 1000;
     this.#client = new CollectorClient(provider.service, provider.port, provider.path, this.#timeoutMs);
     this.#timer = setInterval(() => {
       if (this.#queue.length === 0) return;
@@ -94,11 +98,15 @@ export class SpanExporter {
     if (this.#queue.length >= this.#minFlush) this.#flushSoon();
   }
 
-  /** A min-flush report: now, or when the gap since the last report has passed (one timer armed). */
+  /** A min-flush report: now, or when the gap since the last report has passed (one timer armed); now when half the queue is used. */
   #flushSoon(): void {
-    if (this.#inFlight || this.#gapTimer !== null) return;
-    const wait = this.#lastReportMs + this.#gapMs - Date.now();
+    if (this.#inFlight) return;
+    const half = this.#queue.length * 2 >= this.#max;
+    if (this.#gapTimer !== null && !half) return;
+    const wait = half ? 0 : this.#lastReportMs + this.#gapMs - Date.now();
     if (wait <= 0) {
+      if (this.#gapTimer !== null) clearTimeout(this.#gapTimer);
+      this.#gapTimer = null;
       void this.flush();
       return;
     }

@@ -99,6 +99,41 @@ describe('SpanExporter', () => {
     await e.close();
   });
 
+  it('by default min-flush reports are 1 s apart: five spans a quarter second later wait for the gap', async () => {
+    const c = await collector();
+    const stats = counter();
+    const e = new SpanExporter(provider('zipkin', c.port), stats, { flushIntervalMs: 60_000 });
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) e.report(span(i));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 1);
+    await new Promise((r) => setTimeout(r, 250));
+    for (let i = 5; i < 15; i++) e.report(span(i));
+    await new Promise((r) => setTimeout(r, 300));
+    // Ten spans waiting, twice min-flush: still within the gap, one report so far.
+    expect(c.bodies).toHaveLength(1);
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 2, 5000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(990);
+    expect((c.bodies[1]!.body as unknown[]).length).toBe(10);
+    await e.close();
+  });
+
+  it('a queue half full is reported at once, gap or not (a high sampling rate fills batches instead of dropping spans)', async () => {
+    const c = await collector();
+    const stats = counter();
+    const e = new SpanExporter(provider('zipkin', c.port), stats, { minFlushSpans: 1, flushIntervalMs: 60_000, minReportGapMs: 60_000, maxQueuedSpans: 10 });
+    e.report(span(0));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 1);
+    for (let i = 1; i <= 4; i++) e.report(span(i));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.bodies).toHaveLength(1);
+    // The fifth waiting span is half of the queue's 10: sent now, a minute before the gap ends.
+    e.report(span(5));
+    await waitFor(() => stats.counts['tracing.zipkin.reports_sent'] === 2, 5000);
+    expect((c.bodies[1]!.body as unknown[]).length).toBe(5);
+    expect(stats.counts['tracing.zipkin.spans_dropped'] ?? 0).toBe(0);
+    await e.close();
+  });
+
   it('without a gap (minReportGapMs 0) every min-flush batch is posted at once', async () => {
     const c = await collector();
     const stats = counter();
