@@ -466,7 +466,18 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   sendData(st: H2Stream, chunk: Uint8Array): boolean {
     if (st.localClosed || st.endQueued || this.#closed) return true;
-    if (chunk.length > 0) {
+    const n = chunk.length;
+    if (n > 0 && st.out.length === 0 && n <= this.#peer.maxFrameSize && n <= st.send.available && n <= this.#connSend.available && !this.#congested()) {
+      // The common case, a chunk the windows and the socket take whole: framed (copied) into the
+      // batch at once, without passing through the stream's queue (whose first push allocates
+      // its backing store, for every response).
+      st.lastActivity = performance.now();
+      st.send.take(n);
+      this.#connSend.take(n);
+      this.#flood.dataSent();
+      if (this.#count(Out.Frame)) this.#out.data(st.id, chunk, false);
+      if (st.wantWritable) this.#notifyWritable();
+    } else if (n > 0) {
       st.out.push(chunk);
       st.outBytes += chunk.length;
       st.lastActivity = performance.now();
