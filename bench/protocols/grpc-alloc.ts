@@ -1,17 +1,27 @@
-// Bytes the wasmesh proxy allocates per gRPC unary call, counted over an exact number of calls at
-// a fixed concurrency, so that the figure moves less with the machine's load than a timed run's
-// (where the call rate, and with it how many calls share an event-loop turn's costs, swings with
-// load). The proxy is the protocol benchmark's (its mesh and gateway, one worker, started as
-// bench:protocols starts it) preloaded with scripts/alloc-sampler.cjs; the client is node:http2 on
-// one connection with `--concurrency` calls in flight, each a gRPC unary call as grpc-js sends it
-// (content-type application/grpc, te: trailers, a 5-byte-framed message) to the grpc-js echo
-// server; every call must end with grpc-status 0. Bytes sampled in the proxy, its start-up left
-// out (as alloc-summary.cjs --no-startup), divided by the calls made. With --cpu the proxy runs
-// without the sampler and the figure is its CPU time (user + system, /proc) per 1000 calls over
-// the calls alone (start-up left out).
-// Usage: node dist/bench/protocols/grpc-alloc.js [--calls N (20000)] [--concurrency C (32)] [--top K (0)] [--cpu]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Bytes the wasmesh proxy allocates per call (a gRPC unary call, or an HTTP/2 request), counted
+// over an exact number of calls at a fixed concurrency, so that the figure moves less with the
+// machine's load than a timed run's (where the call rate, and with it how many calls share an
+// event-loop turn's costs, swings with load). The proxy is the protocol benchmark's (its mesh and
+// gateway, one worker, started as bench:protocols starts it) preloaded with
+// scripts/alloc-sampler.cjs. The load, by --mode:
+// - `grpc` (the default): node:http2 on one connection with `--concurrency` calls in flight, each
+//   a gRPC unary call as grpc-js sends it (content-type application/grpc, te: trailers, a 5-byte-
+//   framed message) to the grpc-js echo server; every call must end with grpc-status 0;
+// - `h2`: h2load `-n <calls> -c 4 -m 16 -t 1`, GET / to the node:http2 upstream (bench:protocols'
+//   h2 mode for an exact count); `grpc-h2load`: the same with grpc-h2load's POST of one framed
+//   message to the grpc-js echo server. Every request must succeed.
+// Bytes sampled in the proxy, its start-up left out (as alloc-summary.cjs --no-startup), divided
+// by the calls made. With --cpu the proxy runs without the sampler, preloaded with
+// scripts/gc-counter.cjs instead, and the figures are its CPU time (user + system, /proc), its
+// scavenges and mark-sweeps (and their pause) per 1000 calls over the calls alone (start-up left
+// out), and its peak RSS (VmHWM). --node-flag <flag> (repeatable) is given to the proxy's node
+// after the default WASMESH_NODE_FLAGS (a V8 flag given twice: the last one counts), e.g.
+// --node-flag --max-semi-space-size=16.
+// Usage: node dist/bench/protocols/grpc-alloc.js [--mode grpc|h2|grpc-h2load] [--calls N (20000)]
+//          [--concurrency C (32; grpc mode)] [--top K (0)] [--cpu] [--node-flag F]… [--profile-out <file>
+//          (keeps the heap profile, for a stack walk)]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../e2e/repo-root.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
-import { GRPC_ECHO_PATH } from './servers.js';
+import { findH2load } from './h2load.js';
+import { GRPC_ECHO_PATH, GRPC_MESSAGE, type ServerKind } from './servers.js';
 
 /** CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -44,8 +55,8 @@ function option(name: string, fallback: number): number {
   return v;
 }
 
-async function startGrpcServer(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(here, 'servers.js'), 'grpc'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer(kind: ServerKind): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(here, 'servers.js'), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {
@@ -53,7 +64,7 @@ async function startGrpcServer(): Promise<{ port: number; child: ChildProcess }>
       const m = /WASMESH_PROTO_SERVER (\d+)/.exec(out);
       if (m) resolve({ port: Number(m[1]), child });
     });
-    child.once('exit', (code) => reject(new Error(`grpc server exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
   });
 }
 
@@ -94,6 +105,43 @@ function callMany(port: number, calls: number, concurrency: number): Promise<voi
   });
 }
 
+/** h2load `-n calls -c 4 -m 16 -t 1`; rejects unless every request succeeded (for gRPC: with its response message). */
+function h2loadMany(bin: string, url: string, calls: number, grpcBody: string | null): Promise<void> {
+  const extra = grpcBody === null ? [] : ['-d', grpcBody, '-H', ':authority: grpc-echo.bench.internal', '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+  return new Promise((resolve, reject) => {
+    execFile(bin, ['-n', String(calls), '-c', '4', '-m', '16', '-t', '1', ...extra, url], { maxBuffer: 4 * 1024 * 1024, timeout: 600_000 }, (err, out, errOut) => {
+      if (err) return reject(new Error(`h2load failed: ${err.message}\n${out}${errOut}`));
+      const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
+      const data = /traffic: .*?\((\d+)\) data/.exec(out);
+      // A gRPC error is a trailers-only 200 (no DATA): every call must carry the echoed message.
+      const answered = grpcBody === null ? calls : Math.floor(Number(data?.[1] ?? 0) / GRPC_MESSAGE.length);
+      if (ok === null || Number(ok[1]) !== calls || answered < calls) return reject(new Error(`h2load: not every request succeeded\n${out}`));
+      resolve();
+    });
+  });
+}
+
+/** Peak resident set (VmHWM) of process `pid`, in MiB. */
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+/** Collections recorded by scripts/gc-counter.cjs between `from` and `to` (epoch ms), by kind, with their total pause. */
+function gcBetween(file: string, from: number, to: number): { scavenges: number; markSweeps: number; pauseMs: number } {
+  const events = JSON.parse(readFileSync(file, 'utf8')) as Array<[string, number, number]>;
+  let scavenges = 0;
+  let markSweeps = 0;
+  let pauseMs = 0;
+  for (const [kind, at, ms] of events) {
+    if (at < from || at > to) continue;
+    if (kind === 'scavenge') scavenges++;
+    else if (kind === 'mark-sweep') markSweeps++;
+    pauseMs += ms;
+  }
+  return { scavenges, markSweeps, pauseMs };
+}
+
 /** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
 function summarize(file: string): { total: number; by: Map<string, number> } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
@@ -113,35 +161,74 @@ function summarize(file: string): { total: number; by: Map<string, number> } {
   return { total, by };
 }
 
+const MODES = ['grpc', 'h2', 'grpc-h2load'] as const;
+type AllocMode = (typeof MODES)[number];
+
+/** Every value of a repeatable flag. */
+function repeated(name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < process.argv.length; i++) {
+    if (process.argv[i] !== name) continue;
+    const v = process.argv[i + 1];
+    if (v === undefined || !v.startsWith('--')) throw new Error(`${name}: a node flag (--…), got "${v ?? ''}"`);
+    out.push(v);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const calls = option('--calls', 20_000);
   const concurrency = option('--concurrency', 32);
   const top = option('--top', 0);
   if (calls < 1 || concurrency < 1) throw new Error('--calls and --concurrency: at least 1');
+  const mi = process.argv.indexOf('--mode');
+  const mode = (mi < 0 ? 'grpc' : process.argv[mi + 1]) as AllocMode;
+  if (!MODES.includes(mode)) throw new Error(`--mode: one of ${MODES.join(', ')}, got "${String(mode)}"`);
+  const nodeFlags = repeated('--node-flag');
+  const h2load = mode === 'grpc' ? null : findH2load();
+  if (mode !== 'grpc' && h2load === null) throw new Error(`--mode ${mode} needs h2load (nghttp2-client; H2LOAD_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-grpc-alloc-'));
   const profile = join(dir, 'proxy.heapprofile');
+  const gcFile = join(dir, 'proxy-gc.json');
   process.env.HEAP_PROF_OUT = profile;
-  const server = await startGrpcServer();
+  process.env.GC_COUNT_OUT = gcFile;
+  const server = await startServer(mode === 'h2' ? 'h2' : 'grpc');
   try {
-    for (const [name, text] of Object.entries(protocolMeshYaml({ h2: 1, grpc: server.port, ws: 1, tcp: 1 }))) writeFileSync(join(dir, name), text);
+    const ports = mode === 'h2' ? { h2: server.port, grpc: 1, ws: 1, tcp: 1 } : { h2: 1, grpc: server.port, ws: 1, tcp: 1 };
+    for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(dir, name), text);
     const cpu = process.argv.includes('--cpu');
-    const proxy = await startProxy('wasmesh', dir, cpu ? [] : [`--require=${join(repoRoot(), 'scripts', 'alloc-sampler.cjs')}`]);
+    const preload = join(repoRoot(), 'scripts', cpu ? 'gc-counter.cjs' : 'alloc-sampler.cjs');
+    const proxy = await startProxy('wasmesh', dir, [...nodeFlags, `--require=${preload}`]);
+    const body = join(dir, 'grpc-message');
+    writeFileSync(body, GRPC_MESSAGE);
     const t0 = performance.now();
+    const from = Date.now();
     let cpuS = 0;
+    let to = 0;
+    let rss = NaN;
     try {
       const c0 = cpuSeconds(proxy.pid);
-      await callMany(proxy.httpPort, calls, concurrency);
+      if (mode === 'grpc') await callMany(proxy.httpPort, calls, concurrency);
+      else await h2loadMany(h2load!, `http://127.0.0.1:${proxy.httpPort}${mode === 'h2' ? '/' : GRPC_ECHO_PATH}`, calls, mode === 'h2' ? null : body);
       cpuS = cpuSeconds(proxy.pid) - c0;
+      to = Date.now();
+      rss = peakRssMiB(proxy.pid);
     } finally {
       await proxy.stop();
     }
     const seconds = (performance.now() - t0) / 1000;
+    const load = mode === 'grpc' ? `${concurrency} in flight` : 'h2load -c 4 -m 16';
+    const head = `${mode}: ${calls} calls, ${load}, ${(calls / seconds).toFixed(0)} calls/s${nodeFlags.length > 0 ? ` (proxy node ${nodeFlags.join(' ')})` : ''}`;
     if (cpu) {
-      process.stdout.write(`${calls} calls, ${concurrency} in flight, ${(calls / seconds).toFixed(0)} calls/s: ${((cpuS * 1000 * 1000) / calls).toFixed(1)} CPU ms per 1000 calls in the proxy\n`);
+      const gc = gcBetween(gcFile, from, to);
+      const per = (n: number): string => ((n * 1000) / calls).toFixed(2);
+      process.stdout.write(`${head}: ${((cpuS * 1000 * 1000) / calls).toFixed(1)} CPU ms, ${per(gc.scavenges)} scavenges, ${per(gc.markSweeps)} mark-sweeps, ${per(gc.pauseMs)} ms GC pause per 1000 calls in the proxy; peak RSS ${rss.toFixed(1)} MiB\n`);
       return;
     }
     const s = summarize(profile);
-    process.stdout.write(`${calls} calls, ${concurrency} in flight, ${(calls / seconds).toFixed(0)} calls/s: ${(s.total / calls).toFixed(0)} B/call in the proxy\n`);
+    const keep = process.argv.indexOf('--profile-out');
+    if (keep >= 0) copyFileSync(profile, process.argv[keep + 1]!);
+    process.stdout.write(`${head}: ${(s.total / calls).toFixed(0)} B/call in the proxy\n`);
     for (const [k, v] of [...s.by].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${(v / calls).toFixed(0).padStart(6)} B  ${k}\n`);
   } finally {
     server.child.kill('SIGTERM');

@@ -46,10 +46,7 @@ import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
 import { mergeFigures, splitLoad } from './load-split.js';
 import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
 import { envoyMissing, KNOWN_PROXIES, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
-import { GRPC_ECHO_PATH, type ServerKind } from './servers.js';
-
-/** The grpc-h2load request body: one gRPC message (uncompressed, 64 B), framed (§ Length-Prefixed-Message). */
-const GRPC_MESSAGE: Buffer = Buffer.concat([Buffer.from([0, 0, 0, 0, 64]), Buffer.alloc(64, 'g')]);
+import { GRPC_ECHO_PATH, GRPC_MESSAGE, type ServerKind } from './servers.js';
 
 export type Mode = 'h2' | 'grpc' | 'grpc-h2load' | 'tcp-bytes' | 'tcp-conn' | 'ws';
 export const MODES: readonly Mode[] = ['h2', 'grpc', 'grpc-h2load', 'tcp-bytes', 'tcp-conn', 'ws'];

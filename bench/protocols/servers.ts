@@ -13,6 +13,8 @@ export const SERVER_KINDS: readonly ServerKind[] = ['h2', 'grpc', 'ws', 'tcp'];
 
 /** The gRPC method the benchmark calls: bytes in, the same bytes out. */
 export const GRPC_ECHO_PATH = '/bench.Echo/Say';
+/** The grpc-h2load request body: one gRPC message (uncompressed, 64 B), framed (§ Length-Prefixed-Message). */
+export const GRPC_MESSAGE: Buffer = Buffer.concat([Buffer.from([0, 0, 0, 0, 64]), Buffer.alloc(64, 'g')]);
 const raw = (b: Buffer): Buffer => b;
 export const GRPC_ECHO_SERVICE: grpc.ServiceDefinition = {
   Say: { path: GRPC_ECHO_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },

@@ -24,6 +24,11 @@ export class SendWindow {
   take(n: number): void {
     this.available -= n;
   }
+
+  /** Starts over at `initial` (a pooled stream reused, listener/http2-core/h2-stream-pool.ts). */
+  reset(initial: number): void {
+    this.available = initial;
+  }
 }
 
 export class RecvWindow {
@@ -32,8 +37,19 @@ export class RecvWindow {
   /** Consumed bytes not yet returned by a WINDOW_UPDATE. */
   #owed = 0;
 
-  constructor(readonly size: number) {
+  /** The window's size (what WINDOW_UPDATEs restore it to). */
+  size: number;
+
+  constructor(size: number) {
+    this.size = size;
     this.available = size;
+  }
+
+  /** Starts over, a window of `size` with nothing owed (a pooled stream reused). */
+  reset(size: number): void {
+    this.size = size;
+    this.available = size;
+    this.#owed = 0;
   }
 
   /** A DATA frame of `n` bytes arrived; false when it was more than the window allowed. */

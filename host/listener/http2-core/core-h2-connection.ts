@@ -40,7 +40,9 @@ import { SettingsAckTimer } from '../../core/h2/h2-settings-timeout.js';
 import { localSettings } from './h2-settings.js';
 import { PeerSettings, DEFAULT_WINDOW } from '../../core/h2/h2-settings.js';
 import { SendWindow, RecvWindow } from '../../core/h2/flow-window.js';
-import { H2Stream } from './h2-stream.js';
+import type { H2Stream } from './h2-stream.js';
+import { H2StreamPool } from './h2-stream-pool.js';
+import { StreamTable } from '../../core/h2/stream-table.js';
 import { malformedRequestFields } from './h2-request-fields.js';
 import { BlockSink, CoreHttp2Downstream, type CoreH2StreamOwner } from './core-http2-downstream.js';
 import { CONNECTION_BUFFER_LIMIT, STREAM_BUFFER_LIMIT, type CoreHttp2Options } from './core-http2-options.js';
@@ -88,7 +90,11 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   readonly #peer = new PeerSettings();
   readonly #connSend = new SendWindow(DEFAULT_WINDOW);
   readonly #connRecv: RecvWindow;
-  readonly #streams = new Map<number, H2Stream>();
+  readonly #streams = new StreamTable<H2Stream>();
+  /** Closed streams' objects, reused for the next ones (h2-stream-pool.ts). */
+  readonly #pool = new H2StreamPool();
+  /** The decoded list as strings (#fields), refilled per header block: its readers copy what they keep. */
+  readonly #raw: string[] = [];
   readonly #blocked = new Set<H2Stream>();
   /** Streams whose write() returned false: told onWritable once under the limits again. */
   readonly #wantWritable = new Set<H2Stream>();
@@ -404,7 +410,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       return;
     }
     const now = performance.now();
-    const st = new H2Stream(id, this.#peer.initialWindowSize, Math.max(DEFAULT_WINDOW, o.initialStreamWindowSize), now);
+    const st = this.#pool.open(id, this.#peer.initialWindowSize, Math.max(DEFAULT_WINDOW, o.initialStreamWindowSize), now);
     st.remoteClosed = endStream;
     this.#streams.set(id, st);
     this.#idleSince = -1;
@@ -416,11 +422,12 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     this.#ctx.onRequest(ds);
   }
 
-  /** The decoded list, flat (latin1 strings). */
+  /** The decoded list, flat (latin1 strings), in the connection's one list: read it before the next block. */
   #fields(): string[] {
     const dec = this.#decoder;
     const n = dec.count;
-    const out = new Array<string>(n * 2);
+    const out = this.#raw;
+    out.length = n * 2;
     for (let i = 0; i < n; i++) {
       out[2 * i] = dec.name(i);
       out[2 * i + 1] = dec.value(i);
@@ -459,7 +466,18 @@ export class CoreH2Connection implements CoreH2StreamOwner {
 
   sendData(st: H2Stream, chunk: Uint8Array): boolean {
     if (st.localClosed || st.endQueued || this.#closed) return true;
-    if (chunk.length > 0) {
+    const n = chunk.length;
+    if (n > 0 && st.out.length === 0 && n <= this.#peer.maxFrameSize && n <= st.send.available && n <= this.#connSend.available && !this.#congested()) {
+      // The common case, a chunk the windows and the socket take whole: framed (copied) into the
+      // batch at once, without passing through the stream's queue (whose first push allocates
+      // its backing store, for every response).
+      st.lastActivity = performance.now();
+      st.send.take(n);
+      this.#connSend.take(n);
+      this.#flood.dataSent();
+      if (this.#count(Out.Frame)) this.#out.data(st.id, chunk, false);
+      if (st.wantWritable) this.#notifyWritable();
+    } else if (n > 0) {
       st.out.push(chunk);
       st.outBytes += chunk.length;
       st.lastActivity = performance.now();
@@ -590,6 +608,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
       st.outBytes = 0;
     }
     st.events?.onClosed(reset, code);
+    // Reused for a later stream: its holder (the adapter) sees the new generation and lets it be.
+    this.#pool.release(st);
     if (this.#streams.size === 0) {
       this.#idleSince = performance.now();
       if (this.#goaway || this.#peerGoaway) this.#endGracefully();
@@ -713,7 +733,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
   }
 
   #abortAll(code: number): void {
-    for (const st of [...this.#streams.values()]) this.#closeStream(st, true, code);
+    for (const st of this.#streams.values()) this.#closeStream(st, true, code);
   }
 
   #onSocketClose(): void {

@@ -14,7 +14,7 @@ import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
 import type { HeaderField, HpackDecoder, HpackEncoder } from '../../core/h2/hpack.js';
 import type { RequestView, RequestViewError } from '../../core/request-view.js';
 import { readH2RequestHead } from '../http2/h2-request-head.js';
-import type { H2Stream, H2StreamEvents } from './h2-stream.js';
+import { H2Stream, type H2StreamEvents } from './h2-stream.js';
 
 const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 /** Where request DATA goes: held (no reader yet, or paused), to the handler, dropped, to the tunnel. */
@@ -24,6 +24,19 @@ const H2_INTERNAL_ERROR = 0x2;
 const H2_CANCEL = 0x8;
 const NO_HANDLER: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} };
 const EMPTY = new Uint8Array(0);
+/** The empty #held of every adapter with nothing held (never pushed to: an adapter makes its own first). */
+const NOTHING_HELD: Buffer[] = [];
+/**
+ * What an adapter writes to once its stream was given back to the connection's pool (and maybe
+ * reused for another request): a stream closed both ways, so that every call of a late writer is
+ * the no-op it is on a closed stream (h2-stream-pool.ts). Never in a connection's table.
+ */
+const RETIRED: H2Stream = (() => {
+  const st = new H2Stream(0, 0, 0, 0);
+  st.retire();
+  st.endQueued = true;
+  return st;
+})();
 
 /** Connection-specific fields (RFC 9113 §8.2.2) never go out, nor the framing fields the listener owns. */
 const NOT_ON_H2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'content-length']);
@@ -145,10 +158,6 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   path: string;
   readonly authority: string;
   readonly headers: string[];
-  readonly remoteAddress: string;
-  readonly localAddress: string | undefined;
-  readonly originalDestination: { readonly address: string; readonly port: number } | null;
-  readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
   readonly startTime = Date.now();
   bytesSent = 0;
@@ -160,14 +169,18 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   readonly upgrade: string | null;
   /** The request's content-length (-1 absent), checked against its DATA by the connection. */
   readonly contentLength: number;
+  /** The stream, while its generation is #generationOfStream (read through #stream). */
   readonly #st: H2Stream;
+  readonly #generationOfStream: number;
+  readonly #streamId: number;
   readonly #conn: CoreH2StreamOwner;
   readonly #trailers: boolean;
   #handler: DownstreamHandler = NO_HANDLER;
   #state = State.Open;
   #reader = Reader.Held;
   #paused = false;
-  #held: Array<Buffer | null> = [];
+  /** Request DATA not yet taken (NOTHING_HELD, shared, until a first chunk waits: most requests have none). */
+  #held: Buffer[] = NOTHING_HELD;
   #heldEnd = false;
   #delivering = false;
   #length = 0;
@@ -182,10 +195,6 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   constructor(st: H2Stream, conn: CoreH2StreamOwner, raw: readonly string[], endStream: boolean, maxHeaders: number, forced: { status: number; code: string } | null, decoder: HpackDecoder | null = null) {
     this.#st = st;
     this.#conn = conn;
-    this.remoteAddress = conn.remoteAddress;
-    this.localAddress = conn.localAddress;
-    this.originalDestination = conn.originalDestination;
-    this.security = conn.security;
     const head = readH2RequestHead(raw, endStream, maxHeaders);
     this.method = head.method;
     this.path = head.path;
@@ -199,6 +208,8 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     this.contentLength = head.contentLength >= 0 ? head.contentLength : -1;
     this.protocolError = forced ?? head.protocolError;
     st.events = this;
+    this.#generationOfStream = st.generation;
+    this.#streamId = st.id;
     let first = 0;
     while (first < raw.length && raw[first]!.charCodeAt(0) === 58) first += 2;
     this.#firstField = first >>> 1;
@@ -223,6 +234,23 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     return err;
   }
 
+  // The connection's, read through it (four fields fewer on every stream's adapter).
+  get remoteAddress(): string {
+    return this.#conn.remoteAddress;
+  }
+
+  get localAddress(): string | undefined {
+    return this.#conn.localAddress;
+  }
+
+  get originalDestination(): { readonly address: string; readonly port: number } | null {
+    return this.#conn.originalDestination;
+  }
+
+  get security(): ConnectionSecurity | null {
+    return this.#conn.security;
+  }
+
   get open(): boolean {
     return this.#state === State.Open || this.#state === State.Streaming || this.#state === State.Tunnel;
   }
@@ -231,9 +259,14 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     return this.#state !== State.Open && this.status !== 0;
   }
 
+  /** This request's stream; RETIRED once the connection took it back (a late call is a no-op). */
+  get #stream(): H2Stream {
+    return this.#st.generation === this.#generationOfStream ? this.#st : RETIRED;
+  }
+
   /** The HTTP/2 stream id. */
   get streamId(): number {
-    return this.#st.id;
+    return this.#streamId;
   }
 
   attach(handler: DownstreamHandler, expectBody: boolean): void {
@@ -257,7 +290,10 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   // ── H2StreamEvents (the connection) ─────────────────────────────────────────────────────
   onData(chunk: Buffer | null, end: boolean): void {
     if (this.#held.length > 0 || this.#heldEnd || this.#paused || this.#reader === Reader.Held || (this.#reader === Reader.Tunnel && this.#paused)) {
-      if (chunk !== null) this.#held.push(chunk);
+      if (chunk !== null) {
+        if (this.#held === NOTHING_HELD) this.#held = [];
+        this.#held.push(chunk);
+      }
       if (end) this.#heldEnd = true;
       return;
     }
@@ -270,7 +306,7 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
   }
 
   onClosed(reset: boolean, code: number): void {
-    this.#held = [];
+    this.#held = NOTHING_HELD;
     if (this.#state === State.Tunnel) {
       // The tunnel hears it first, and ends the exchange through end() when the close was in order.
       const sink = this.#tunnelSink;
@@ -295,22 +331,22 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     switch (this.#reader) {
       case Reader.Body:
         if (this.#state === State.Aborted) {
-          this.#conn.consumed(this.#st, n);
+          this.#conn.consumed(this.#stream, n);
           return;
         }
         this.bytesReceived += n;
         if (n > 0) this.#handler.onBodyData(chunk!, false);
-        this.#conn.consumed(this.#st, n);
+        this.#conn.consumed(this.#stream, n);
         if (end) this.#handler.onBodyData(EMPTY, true);
         return;
       case Reader.Tunnel:
         this.bytesReceived += n;
         if (n > 0) this.#tunnelSink?.onData(chunk!);
-        this.#conn.consumed(this.#st, n);
+        this.#conn.consumed(this.#stream, n);
         if (end) this.#tunnelSink?.onEnd();
         return;
       default:
-        this.#conn.consumed(this.#st, n);
+        this.#conn.consumed(this.#stream, n);
     }
   }
 
@@ -338,7 +374,7 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
 
   // ── the response ────────────────────────────────────────────────────────────────────────
   reply(status: string, headers: ReadonlyArray<readonly [string, string]>, body: string): void {
-    if (this.#state !== State.Open || this.#st.localClosed) return;
+    if (this.#state !== State.Open || this.#stream.localClosed) return;
     const code = parseInt(status, 10);
     this.status = code;
     this.#state = State.Ended;
@@ -354,16 +390,16 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     if (this.#conn.serverName !== null && !server) sink.fields.push(['server', this.#conn.serverName]);
     sink.fields.push(['content-length', String(bytes.length)]);
     this.bytesSent = hasBody ? bytes.length : 0;
-    this.#conn.sendHeaders(this.#st, sink.fields, !hasBody);
+    this.#conn.sendHeaders(this.#stream, sink.fields, !hasBody);
     if (hasBody) {
-      this.#conn.sendData(this.#st, bytes);
-      this.#conn.endStream(this.#st, null);
+      this.#conn.sendData(this.#stream, bytes);
+      this.#conn.endStream(this.#stream, null);
     }
     this.#complete();
   }
 
   writeHead(status: number, source: HeadSource, mode: BodyMode, length = 0): void {
-    if (this.#state !== State.Open || this.#st.localClosed) return;
+    if (this.#state !== State.Open || this.#stream.localClosed) return;
     if (mode === BodyMode.Upgrade) {
       this.#writeUpgrade(source, status);
       return;
@@ -380,11 +416,11 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     if (sink.overflow) {
       // More fields than a header block holds: no head can go out, the stream is reset.
       this.#state = State.Ended;
-      this.#conn.resetStream(this.#st, H2_INTERNAL_ERROR);
+      this.#conn.resetStream(this.#stream, H2_INTERNAL_ERROR);
       return;
     }
     const endStream = mode === BodyMode.None || (mode === BodyMode.Length && length === 0);
-    this.#conn.sendBlock(this.#st, endStream);
+    this.#conn.sendBlock(this.#stream, endStream);
     if (endStream) this.#complete();
   }
 
@@ -392,9 +428,9 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     if (this.#state !== State.Streaming) return true;
     this.bytesSent += chunk.length;
     // Framed into the connection's write now, or copied by the connection for later.
-    const ok = this.#conn.sendData(this.#st, chunk);
+    const ok = this.#conn.sendData(this.#stream, chunk);
     if (this.#length > 0 && this.bytesSent >= this.#length) {
-      this.#conn.endStream(this.#st, null);
+      this.#conn.endStream(this.#stream, null);
       this.#complete();
       return true;
     }
@@ -425,21 +461,21 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
       }
       fields.length = k;
     }
-    this.#conn.endStream(this.#st, fields);
+    this.#conn.endStream(this.#stream, fields);
     this.#complete();
   }
 
   abort(): void {
     if (!this.open) return;
     this.#state = State.Ended; // our own reset must not be reported as a client abort
-    this.#conn.resetStream(this.#st, H2_INTERNAL_ERROR);
+    this.#conn.resetStream(this.#stream, H2_INTERNAL_ERROR);
   }
 
   /** @internal (listener) no byte moved either way for the stream idle timeout. */
   idleTimeout(): void {
     if (!this.open) {
       // Answered, but the client neither reads the rest nor ends its side: let it go.
-      this.#conn.resetStream(this.#st, H2_CANCEL);
+      this.#conn.resetStream(this.#stream, H2_CANCEL);
       return;
     }
     if (this.#handler.onIdleTimeout) this.#handler.onIdleTimeout();
@@ -464,8 +500,9 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     source.emitHead(sink);
     this.status = 200;
     this.#state = State.Tunnel;
-    this.#st.tunnel = true;
-    this.#conn.sendHeaders(this.#st, sink.fields, false);
+    const st = this.#stream;
+    if (st !== RETIRED) st.tunnel = true;
+    this.#conn.sendHeaders(st, sink.fields, false);
   }
 
   tunnel(): TunnelEnd | null {
@@ -484,9 +521,9 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
         this.#deliverHeld();
       },
       write: (bytes: Uint8Array): boolean => {
-        if (this.#st.localClosed || this.#st.endQueued) return true;
+        if (this.#stream.localClosed || this.#stream.endQueued) return true;
         this.bytesSent += bytes.length;
-        return this.#conn.sendData(this.#st, bytes);
+        return this.#conn.sendData(this.#stream, bytes);
       },
       pause: (): void => {
         this.#paused = true;
@@ -496,10 +533,10 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
         this.#deliverHeld();
       },
       shutdown: (): void => {
-        this.#conn.endStream(this.#st, null);
+        this.#conn.endStream(this.#stream, null);
       },
       reset: (): void => {
-        this.#conn.resetStream(this.#st, H2_CANCEL);
+        this.#conn.resetStream(this.#stream, H2_CANCEL);
       },
     };
   }

@@ -4,6 +4,10 @@
 // on the last DATA, or a trailing HEADERS), and what the request's reader (the Downstream
 // adapter) is told. The connection (core-h2-connection.ts) moves it; the adapter
 // (core-http2-downstream.ts) reads and writes through it.
+//
+// Streams are reused (h2-stream-pool.ts): `generation` changes each time one is given back, so
+// that whoever held it for an earlier request (an adapter answering late) can tell that it is no
+// longer theirs.
 import type { HeaderField } from '../../core/h2/hpack.js';
 import { RecvWindow, SendWindow } from '../../core/h2/flow-window.js';
 
@@ -18,6 +22,10 @@ export interface H2StreamEvents {
 }
 
 export class H2Stream {
+  /** The stream id (changes when the object is reused for another stream). */
+  id: number;
+  /** Bumped when the stream is given back to its pool: a holder compares it with the one it was given. */
+  generation = 0;
   /** END_STREAM received (the request is complete) or the stream reset. */
   remoteClosed = false;
   /** END_STREAM queued for the socket (or the stream reset). */
@@ -39,15 +47,47 @@ export class H2Stream {
   tunnel = false;
   lastActivity: number;
   /** When the stream opened (premature resets, core-h2-connection.ts). */
-  readonly openedAt: number;
+  openedAt: number;
   events: H2StreamEvents | null = null;
   readonly send: SendWindow;
   readonly recv: RecvWindow;
 
-  constructor(readonly id: number, sendWindow: number, recvWindow: number, now: number) {
+  constructor(id: number, sendWindow: number, recvWindow: number, now: number) {
+    this.id = id;
     this.send = new SendWindow(sendWindow);
     this.recv = new RecvWindow(recvWindow);
     this.lastActivity = now;
     this.openedAt = now;
+  }
+
+  /** Made a new stream `id` (a reused object): every field as the constructor leaves it. */
+  reopen(id: number, sendWindow: number, recvWindow: number, now: number): void {
+    this.id = id;
+    this.remoteClosed = false;
+    this.localClosed = false;
+    this.endQueued = false;
+    this.trailers = null;
+    this.out.length = 0;
+    this.outBytes = 0;
+    this.wantWritable = false;
+    this.received = 0;
+    this.contentLength = -1;
+    this.tunnel = false;
+    this.lastActivity = now;
+    this.openedAt = now;
+    this.events = null;
+    this.send.reset(sendWindow);
+    this.recv.reset(recvWindow);
+  }
+
+  /** Given back (closed): a new generation, nothing of the old request kept; still reads as closed until reopened. */
+  retire(): void {
+    this.generation++;
+    this.events = null;
+    this.trailers = null;
+    this.out.length = 0;
+    this.outBytes = 0;
+    this.remoteClosed = true;
+    this.localClosed = true;
   }
 }

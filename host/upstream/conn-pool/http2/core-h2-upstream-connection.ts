@@ -39,6 +39,7 @@ import {
   PeerSettings, DEFAULT_WINDOW, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_HEADER_LIST_SIZE,
 } from '../../../core/h2/h2-settings.js';
 import { SendWindow, RecvWindow } from '../../../core/h2/flow-window.js';
+import { StreamTable } from '../../../core/h2/stream-table.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import { CoreH2ResponseHeads } from './core-h2-response-head.js';
@@ -81,7 +82,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   readonly #connRecv: RecvWindow;
   /** SETTINGS_INITIAL_WINDOW_SIZE announced (the cluster's upstreamHttp2InitialStreamWindowSize). */
   readonly #streamWindow: number;
-  readonly #streams = new Map<number, CoreH2UpstreamStream>();
+  readonly #streams = new StreamTable<CoreH2UpstreamStream>();
   /**
    * Streams with body bytes or an end waiting for window: the first #sendingCount slots, an
    * entry listed when its stream's sendingSlot is its index (a stream taken off leaves a stale
@@ -371,7 +372,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.draining = true;
     this.#goaway = true;
     // Streams above lastStreamId were never processed: retriable (refused_stream).
-    for (const st of [...this.#streams.values()]) if (st.id > lastStreamId) st.fail('refused_stream');
+    for (const st of this.#streams.values()) if (st.id > lastStreamId) st.fail('refused_stream');
     if (this.active === 0) this.close();
     else this.#owner.capacityChanged(this);
   }
@@ -510,11 +511,14 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   #scheduleFlush(): void {
     if (this.#reading || this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
+    setImmediate(this.#flushNow);
   }
+
+  /** #scheduleFlush's callback, made once (not a closure per scheduled write). */
+  readonly #flushNow = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   /** Queues a frame (or a DATA payload, uncounted) for the next write, within Envoy's outbound flood limits. */
   #queue(b: Uint8Array, kind = Out.Frame): void {
@@ -547,7 +551,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.#flood.drained();
     this.#sendData();
     this.#flush();
-    for (const st of [...this.#streams.values()]) if (st.wantDrain && st.pendingBytes <= 64 * 1024) st.drained();
+    for (const st of this.#streams.values()) if (st.wantDrain && st.pendingBytes <= 64 * 1024) st.drained();
   }
 
   // ── ending ──────────────────────────────────────────────────────────────────────────────
@@ -573,7 +577,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.draining = true;
     const settled = this.#onSettled;
     this.#onSettled = null;
-    for (const st of [...this.#streams.values()]) st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
+    for (const st of this.#streams.values()) st.fail(st.gotHead ? 'reset_mid_response' : 'reset_before_head');
     this.#scanner.dispose();
     this.#decoder.dispose();
     this.#encoder.dispose();
