@@ -8,18 +8,21 @@
 // server; every call must end with grpc-status 0. Bytes sampled in the proxy, its start-up left
 // out (as alloc-summary.cjs --no-startup), divided by the calls made. With --cpu the proxy runs
 // without the sampler and the figure is its CPU time (user + system, /proc) per 1000 calls over
-// the calls alone (start-up left out).
-// Usage: node dist/bench/protocols/grpc-alloc.js [--calls N (20000)] [--concurrency C (32)] [--top K (0)] [--cpu]
+// the calls alone (start-up left out). With --grpc-js the calls are made by @grpc/grpc-js (one
+// channel, a 10 s deadline: grpc-timeout, user-agent and grpc-accept-encoding as it sends them),
+// the bench:protocols grpc mode's client, instead of node:http2.
+// Usage: node dist/bench/protocols/grpc-alloc.js [--calls N (20000)] [--concurrency C (32)] [--top K (0)] [--cpu] [--grpc-js]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../e2e/repo-root.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
-import { GRPC_ECHO_PATH } from './servers.js';
+import { GRPC_ECHO_PATH, GRPC_ECHO_SERVICE } from './servers.js';
 
 /** CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -94,6 +97,26 @@ function callMany(port: number, calls: number, concurrency: number): Promise<voi
   });
 }
 
+const EchoClient = grpc.makeGenericClientConstructor(GRPC_ECHO_SERVICE, 'Echo');
+
+/** callMany by grpc-js: one channel, `concurrency` unary calls in flight, each with a 10 s deadline. */
+async function callManyGrpcJs(port: number, calls: number, concurrency: number): Promise<void> {
+  const client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'grpc-echo.bench.internal' });
+  const message = Buffer.alloc(32, 0x61);
+  let left = calls;
+  const loop = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      await new Promise<void>((resolve, reject) => client.Say(message, { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null) => (e ? reject(new Error(`grpc-status ${e.code}: ${e.details}`)) : resolve())));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, loop));
+  } finally {
+    client.close();
+  }
+}
+
 /** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
 function summarize(file: string): { total: number; by: Map<string, number> } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
@@ -130,7 +153,7 @@ async function main(): Promise<void> {
     let cpuS = 0;
     try {
       const c0 = cpuSeconds(proxy.pid);
-      await callMany(proxy.httpPort, calls, concurrency);
+      await (process.argv.includes('--grpc-js') ? callManyGrpcJs : callMany)(proxy.httpPort, calls, concurrency);
       cpuS = cpuSeconds(proxy.pid) - c0;
     } finally {
       await proxy.stop();

@@ -526,7 +526,8 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     if (st.endQueued && !st.localClosed) {
       if (st.trailers !== null && st.trailers.length > 0) {
         this.#queueHeaders(st.id, this.#encoder.encodeInPlace(st.trailers), true);
-      } else {
+      } else if (!this.#out.endStreamOnLastData(st.id)) {
+        // (The body's last DATA frame still in this turn's batch carries END_STREAM, frame-batch.ts.)
         this.#flood.dataSent();
         if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
       }

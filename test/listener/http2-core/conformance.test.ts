@@ -268,6 +268,24 @@ describe('core HTTP/2 listener: requests and responses', () => {
     expect([last.type, last.flags & END_STREAM]).toEqual([HEADERS, END_STREAM]);
   });
 
+  it("a body's last write and its end in one turn: one DATA frame with END_STREAM (no empty DATA after it); an end in a later turn: an empty one", async () => {
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      ds.writeHead(200, { emitHead(sink) { sink.status('OK'); } }, BodyMode.Stream);
+      ds.write(Buffer.from('part'));
+      if (ds.path === '/now') ds.end();
+      else setTimeout(() => ds.end(), 20);
+    });
+    const c = await rig.connect();
+    const dataOf = (stream: number): Array<[string, number]> => c.frames.filter((f) => f.stream === stream && f.type === DATA).map((f) => [f.payload.toString(), f.flags & END_STREAM]);
+    c.write(c.headers(1, GET('/now')));
+    await c.response(1);
+    expect(dataOf(1)).toEqual([['part', END_STREAM]]);
+    c.write(c.headers(3, GET('/later')));
+    await c.response(3);
+    expect(dataOf(3)).toEqual([['part', 0], ['', END_STREAM]]);
+  });
+
   it('a client without te: trailers gets the body ended by DATA END_STREAM and no trailers', async () => {
     rig = await startWireRig(app([]));
     const c = await rig.connect();
@@ -728,14 +746,14 @@ describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
     await ready(c);
     const wu = (): Buffer => frame(WINDOW_UPDATE, 0, 0, u32(1));
     c.write(Buffer.concat(Array.from({ length: 5 }, wu)));
-    c.write(c.headers(1, GET('/ok'))); // one stream; two DATA frames sent ("ok", the empty END_STREAM): 5 + 2 × (1 + 10 × 2) = 47
+    c.write(c.headers(1, GET('/ok'))); // one stream; one DATA frame sent ("ok" with END_STREAM): 5 + 2 × (1 + 10 × 1) = 27
     expect((await c.response(1)).status).toBe('200');
-    expect(c.frames.filter((f) => f.type === DATA).length).toBe(2);
-    c.write(Buffer.concat(Array.from({ length: 42 }, wu)));
+    expect(c.frames.filter((f) => f.type === DATA).length).toBe(1);
+    c.write(Buffer.concat(Array.from({ length: 22 }, wu)));
     c.write(frame(PING, 0, 0, Buffer.alloc(8, 7)));
     await c.until((f) => f.type === PING && (f.flags & ACK) !== 0 && f.payload[0] === 7);
     expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
-    c.write(wu()); // the 48th
+    c.write(wu()); // the 28th
     expect((await c.goaway()).code).toBe(0xb);
     expect(debugOf(c)).toBe('inbound_window_update_frames_flood');
     expect(rig.stats.get('http2.inbound_window_update_frames_flood')).toBe(1);
