@@ -16,6 +16,7 @@ import {
 } from './h2-wire.js';
 import { requestViewOf, RV_HEADERS, RV_HEADER_COUNT, RV_HEADER_ENTRY } from '../../../host/core/request-view.js';
 import { ENVOY_FLOOD_LIMITS } from '../../../host/core/h2/h2-flood-guard.js';
+import { TrailerBlock } from '../../../host/common/trailer-block.js';
 
 let rig: WireRig | null = null;
 afterEach(async () => {
@@ -266,6 +267,28 @@ describe('core HTTP/2 listener: requests and responses', () => {
     expect(r.trailers).toEqual([['grpc-status', '0'], ['grpc-message', 'fine']]);
     const last = c.frames.filter((f) => f.stream === 1).at(-1)!;
     expect([last.type, last.flags & END_STREAM]).toEqual([HEADERS, END_STREAM]);
+  });
+
+  it('response trailers given as bytes (a TrailerBlock from a core upstream): encoded from their spans, names lower-cased; connection-specific fields dropped as from strings', async () => {
+    const blockOf = (fields: Array<[string, string]>): TrailerBlock => {
+      const ends: number[] = [];
+      let at = 0;
+      for (const [n, v] of fields) ends.push((at += n.length), (at += v.length));
+      return new TrailerBlock(Buffer.from(fields.map(([n, v]) => n + v).join(''), 'latin1'), ends);
+    };
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      ds.writeHead(200, { emitHead(sink) { sink.status('OK'); sink.header('content-type', 'application/grpc'); } }, BodyMode.Stream);
+      ds.write(Buffer.from('msg'));
+      ds.end(ds.path === '/plain'
+        ? blockOf([['Grpc-Status', '7'], ['grpc-message', 'denied']])
+        : blockOf([['grpc-status', '0'], ['Connection', 'close'], ['te', 'x'], ['x-kept', 'yes']]));
+    });
+    const c = await rig.connect();
+    c.write(c.headers(1, POST('/plain', [['te', 'trailers'], ['content-type', 'application/grpc']])));
+    expect((await c.response(1)).trailers).toEqual([['grpc-status', '7'], ['grpc-message', 'denied']]);
+    c.write(c.headers(3, POST('/hop', [['te', 'trailers'], ['content-type', 'application/grpc']])));
+    expect((await c.response(3)).trailers).toEqual([['grpc-status', '0'], ['x-kept', 'yes']]);
   });
 
   it("a body's last write and its end in one turn: one DATA frame with END_STREAM (no empty DATA after it); an end in a later turn: an empty one", async () => {
