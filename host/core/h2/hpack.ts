@@ -170,7 +170,8 @@ export class HpackDecoder {
       if (u32[f + 1]! > 0 && u8[u32[f]!] === 58) return null;
       total += u32[f + 1]! + u32[f + 3]!;
     }
-    const bytes = Buffer.allocUnsafe(total);
+    // A plain Uint8Array: a small one lies on the JS heap (a Buffer is a pool slice, a larger object).
+    const bytes = new Uint8Array(total);
     const ends = new Array<number>(2 * n);
     let at = 0;
     for (let i = 0, f = first; i < n; i++, f += step) {
@@ -418,7 +419,7 @@ export class HpackEncoder {
     strings.reserve(strings.length + n);
     const u8 = this.#core.u8; // after reserve: memory may have grown (and `mem` with it detached)
     if (inWasm) u8.copyWithin(strings.ptr + strings.length, addr, addr + n);
-    else u8.set(mem.subarray(from, to), strings.ptr + strings.length);
+    else copyBytes(u8, strings.ptr + strings.length, mem, from, to); // (no view made for a short span)
     strings.length += n;
   }
 
