@@ -19,10 +19,14 @@
 // --node-flag --max-semi-space-size=16.
 // Usage: node dist/bench/protocols/grpc-alloc.js [--mode grpc|h2|grpc-h2load] [--calls N (20000)]
 //          [--concurrency C (32; grpc mode)] [--top K (0)] [--cpu] [--node-flag F]… [--profile-out <file>
-//          (keeps the heap profile, for a stack walk)]
+//          (keeps the heap profile, for a stack walk)] [--grpc-js]
+// With --grpc-js (grpc mode) the calls are made by @grpc/grpc-js (one channel, a 10 s deadline:
+// grpc-timeout, user-agent and grpc-accept-encoding as it sends them), the bench:protocols grpc
+// mode's client, instead of node:http2.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +34,7 @@ import { repoRoot } from '../e2e/repo-root.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
 import { findH2load } from './h2load.js';
-import { GRPC_ECHO_PATH, GRPC_MESSAGE, type ServerKind } from './servers.js';
+import { GRPC_ECHO_PATH, GRPC_ECHO_SERVICE, GRPC_MESSAGE, type ServerKind } from './servers.js';
 
 /** CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -103,6 +107,26 @@ function callMany(port: number, calls: number, concurrency: number): Promise<voi
     };
     for (let i = 0; i < Math.min(concurrency, calls); i++) one();
   });
+}
+
+const EchoClient = grpc.makeGenericClientConstructor(GRPC_ECHO_SERVICE, 'Echo');
+
+/** callMany by grpc-js: one channel, `concurrency` unary calls in flight, each with a 10 s deadline. */
+async function callManyGrpcJs(port: number, calls: number, concurrency: number): Promise<void> {
+  const client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'grpc-echo.bench.internal' });
+  const message = Buffer.alloc(32, 0x61);
+  let left = calls;
+  const loop = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      await new Promise<void>((resolve, reject) => client.Say(message, { deadline: Date.now() + 10_000 }, (e: grpc.ServiceError | null) => (e ? reject(new Error(`grpc-status ${e.code}: ${e.details}`)) : resolve())));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, calls) }, loop));
+  } finally {
+    client.close();
+  }
 }
 
 /** h2load `-n calls -c 4 -m 16 -t 1`; rejects unless every request succeeded (for gRPC: with its response message). */
@@ -208,7 +232,7 @@ async function main(): Promise<void> {
     let rss = NaN;
     try {
       const c0 = cpuSeconds(proxy.pid);
-      if (mode === 'grpc') await callMany(proxy.httpPort, calls, concurrency);
+      if (mode === 'grpc') await (process.argv.includes('--grpc-js') ? callManyGrpcJs : callMany)(proxy.httpPort, calls, concurrency);
       else await h2loadMany(h2load!, `http://127.0.0.1:${proxy.httpPort}${mode === 'h2' ? '/' : GRPC_ECHO_PATH}`, calls, mode === 'h2' ? null : body);
       cpuS = cpuSeconds(proxy.pid) - c0;
       to = Date.now();

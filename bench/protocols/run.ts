@@ -152,8 +152,17 @@ export interface Measurement {
   loadCores: number | null;
   /** The same for the upstream server (one Node process: 1.0 is a saturated upstream); null when not sampled. */
   upstreamCores: number | null;
+  /**
+   * The load tool's and the upstream's CPU ms per unit (as cpuMsPerUnit): what one proxy costs
+   * the processes it shares the machine with (a client that reads a proxy's responses in more
+   * pieces spends more per call); null when not sampled.
+   */
+  loadCpuMsPerUnit?: number | null;
+  upstreamCpuMsPerUnit?: number | null;
   /** With --syscalls: the proxy's syscalls in the window per MiB (tcp-bytes) or per 1000 operations; null when not counted. */
   syscallsPerUnit?: SyscallCounts | null;
+  /** With --syscalls, the Node load modes: the load processes' syscalls likewise (how many reads the proxy's writes cost the client). */
+  loadSyscallsPerUnit?: SyscallCounts | null;
 }
 
 export interface ModeSummary {
@@ -219,7 +228,7 @@ export function processCpuS(pid: number): number | null {
   }
 }
 
-interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCores: number | null; syscalls?: SyscallCounts | null }
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCpuS: number | null; upstreamCores: number | null; syscalls?: SyscallCounts | null; loadSyscalls?: SyscallCounts | null }
 
 /** CPU seconds `pids` used between two samples (summed); null when any is missing. */
 function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | null): number | null {
@@ -272,6 +281,8 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
   let atEnd: ReturnType<typeof sample> | null = null;
   let counter: ReturnType<typeof startSyscallCount> | null = null;
   let counted: Promise<SyscallCounts | null> | null = null;
+  let loadCounter: ReturnType<typeof startSyscallCount> | null = null;
+  let loadCounted: Promise<SyscallCounts | null> | null = null;
   const timers: NodeJS.Timeout[] = [];
   const gos: ((epochMs: number) => void)[] = [];
   const onReady = (go: (epochMs: number) => void): void => {
@@ -282,10 +293,12 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
     timers.push(setTimeout(() => {
       atStart = sample();
       if (syscalls && pid !== null) counter = startSyscallCount(pid);
+      if (syscalls && pids.length > 0) loadCounter = startSyscallCount(pids);
     }, load.warmupS * 1000));
     timers.push(setTimeout(() => {
       atEnd = sample();
       counted = (counter as ReturnType<typeof startSyscallCount> | null)?.stop() ?? null;
+      loadCounted = (loadCounter as ReturnType<typeof startSyscallCount> | null)?.stop() ?? null;
     }, (load.warmupS + load.durationS) * 1000));
   };
   try {
@@ -298,10 +311,12 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
     const loadCpuS = cpuBetween(s?.load ?? null, e?.load ?? null);
     const upstreamCpuS = cpuBetween([s?.upstream ?? null], [e?.upstream ?? null]);
     const syscallCounts = counted === null ? null : await (counted as Promise<SyscallCounts | null>);
-    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS, syscalls: syscallCounts };
+    const loadSyscalls = loadCounted === null ? null : await (loadCounted as Promise<SyscallCounts | null>);
+    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCpuS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS, syscalls: syscallCounts, loadSyscalls };
   } finally {
     for (const t of timers) clearTimeout(t);
     void (counter as ReturnType<typeof startSyscallCount> | null)?.stop();
+    void (loadCounter as ReturnType<typeof startSyscallCount> | null)?.stop();
   }
 }
 
@@ -360,7 +375,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
         const upstreamCpuS = cpuBetween([upAtStart], [upAtEnd]);
         return {
           figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart,
-          loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / loadWindowS,
+          loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS, upstreamCpuS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / loadWindowS,
           syscalls,
         };
       });
@@ -502,12 +517,16 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCores, syscalls } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCpuS, upstreamCores, syscalls, loadSyscalls } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
+          // h2load's and the upstream's windows are 0.1 s shorter than the proxy's there: per unit, a slight underestimate.
+          const loadCpuMsPerUnit = cpuPerUnit(mode, figures, loadCpuS);
+          const upstreamCpuMsPerUnit = cpuPerUnit(mode, figures, upstreamCpuS);
           const sc = o.syscalls === true && p.name !== 'direct' ? syscallsPerUnit(mode, figures, syscalls) : undefined;
+          const lsc = loadSyscalls === undefined ? undefined : syscallsPerUnit(mode, figures, loadSyscalls);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores, ...(sc !== undefined ? { syscallsPerUnit: sc } : {}) });
-          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}${sc === undefined ? '' : sc === null ? ', syscalls not counted' : `, syscalls ${CPU_UNIT[mode]} ${sc.total.toFixed(0)} (reads ${sc.reads.toFixed(0)}, writes ${sc.writes.toFixed(0)}, polls ${sc.polls.toFixed(0)})`}`);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores, loadCpuMsPerUnit, upstreamCpuMsPerUnit, ...(sc !== undefined ? { syscallsPerUnit: sc } : {}), ...(lsc !== undefined ? { loadSyscallsPerUnit: lsc } : {}) });
+          log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores (${loadCpuMsPerUnit?.toFixed(1) ?? '-'} ms ${CPU_UNIT[mode]})`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores (${upstreamCpuMsPerUnit?.toFixed(1) ?? '-'} ms ${CPU_UNIT[mode]})`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}${sc === undefined ? '' : sc === null ? ', syscalls not counted' : `, syscalls ${CPU_UNIT[mode]} ${sc.total.toFixed(0)} (reads ${sc.reads.toFixed(0)}, writes ${sc.writes.toFixed(0)}, polls ${sc.polls.toFixed(0)})`}${lsc == null ? '' : `, load syscalls ${lsc.total.toFixed(0)} (reads ${lsc.reads.toFixed(0)}, writes ${lsc.writes.toFixed(0)}, polls ${lsc.polls.toFixed(0)})`}`);
         }
       }
     }

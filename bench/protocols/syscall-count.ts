@@ -56,10 +56,10 @@ export function syscallsPer(counts: SyscallCounts, units: number): SyscallCounts
   return { total: counts.total / units, reads: counts.reads / units, writes: counts.writes / units, polls: counts.polls / units };
 }
 
-/** Starts counting `pid`'s syscalls; stop() ends the window and resolves with the counts (null: perf missing or refused). */
-export function startSyscallCount(pid: number, perf = process.env.PERF_BIN ?? 'perf'): { stop(): Promise<SyscallCounts | null> } {
+/** Starts counting `pid`'s syscalls (summed over the processes when several); stop() ends the window and resolves with the counts (null: perf missing or refused). */
+export function startSyscallCount(pid: number | readonly number[], perf = process.env.PERF_BIN ?? 'perf'): { stop(): Promise<SyscallCounts | null> } {
   const events = Object.values(SYSCALL_EVENTS).flat().join(',');
-  const child = spawn(perf, ['stat', '-x', ',', '-e', events, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(perf, ['stat', '-x', ',', '-e', events, '-p', typeof pid === 'number' ? String(pid) : pid.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((resolve) => {

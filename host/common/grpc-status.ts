@@ -87,6 +87,19 @@ export function parseGrpcStatus(value: string | null | undefined): number {
   return Number(value);
 }
 
+/** parseGrpcStatus for the value bytes[from, to) (ASCII digits), with no string made. */
+export function parseGrpcStatusBytes(bytes: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 0 || n > 9) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
 /** The grpc-status in a flat trailer list (name, value, …; names in any case); -1 when none. */
 export function grpcStatusOfTrailers(trailers: readonly string[] | undefined): number {
   if (trailers === undefined) return -1;

@@ -21,10 +21,11 @@ import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { RouteConfig, RouteEntry } from './route-config.js';
 import { ResponseFlag } from './response-flags.js';
 import { LOCAL_REPLY, grpcLocalReply, statusLine } from './local-reply.js';
-import { grpcStatusOfTrailers, isGrpcContentType } from '../common/grpc-status.js';
+import { isGrpcContentType } from '../common/grpc-status.js';
 import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
 import { RepeatedValues } from '../common/repeated-values.js';
+import { grpcStatusOf, type Trailers } from '../common/trailer-block.js';
 
 /** removeRequestHeader's one name, as the list removeRequestHeaders takes. */
 const ONE_NAME: string[] = [''];
@@ -517,10 +518,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     return this.downstream.write(chunk);
   }
 
-  encodeEnd(trailers?: readonly string[]): void {
+  encodeEnd(trailers?: Trailers): void {
     if (this.#phase === Phase.Done) return;
     if (this.grpc && trailers !== undefined) {
-      const g = grpcStatusOfTrailers(trailers);
+      // Read from the bytes when the upstream gave them (no string per call).
+      const g = grpcStatusOf(trailers);
       if (g >= 0) this.grpcStatus = g;
     }
     if (this.#transform !== null) {

@@ -13,6 +13,7 @@ import type { RequestAuth } from '../model/request-auth.js';
 import type { StreamTrace } from '../telemetry/tracing/stream-trace.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { BodyTransform } from './body-transform.js';
+import type { Trailers } from '../common/trailer-block.js';
 
 // What filters read of their config version and route, declared here rather than taken from
 // route-config.ts: RouteConfig holds the filters (HttpFilter, filter.ts), and filter.ts takes
@@ -120,8 +121,8 @@ export interface StreamCallbacks {
   encodeHeaders(code: number, source: HeadSource, mode: BodyMode, length: number): void;
   /** A response body chunk (may be a view into reused memory); false under backpressure. */
   encodeData(chunk: Uint8Array): boolean;
-  /** Ends the response; `trailers` (flat name/value pairs) go out where the downstream protocol carries them. */
-  encodeEnd(trailers?: readonly string[]): void;
+  /** Ends the response; `trailers` (flat name/value pairs, or bytes) go out where the downstream protocol carries them. */
+  encodeEnd(trailers?: Trailers): void;
   /** Closes the downstream connection mid-response (the client must not take a partial body for whole). */
   resetStream(): void;
   /** The response head went downstream already. */

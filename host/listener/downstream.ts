@@ -6,6 +6,7 @@
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { TunnelEnd } from '../common/tunnel-end.js';
 import type { RequestView, RequestViewError } from '../core/request-view.js';
+import type { Trailers } from '../common/trailer-block.js';
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
@@ -156,11 +157,12 @@ export interface Downstream {
   write(chunk: Uint8Array): boolean;
   /**
    * Ends a streamed body (a length-framed body ends by itself once complete). `trailers`: the
-   * response's trailer fields, flat (lower-case names at even indices), written where the
+   * response's trailer fields, flat (lower-case names at even indices) or as bytes
+   * (common/trailer-block.ts), written where the
    * protocol carries them (HTTP/2: a trailing HEADERS frame; gRPC needs them); HTTP/1.1 drops
    * them, as Envoy's HTTP/1 codec does by default.
    */
-  end(trailers?: readonly string[]): void;
+  end(trailers?: Trailers): void;
   /** Closes the connection at once, so that the client cannot take a partial response for a whole one. */
   abort(): void;
   /**

@@ -26,6 +26,7 @@ import { sendMirror, type MirrorCopy } from './shadow.js';
 import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/upgrade-tunnel.js';
 import { grpcTimeoutMs } from './grpc-timeout.js';
 import type { Deadline, DeadlineQueue } from '../common/deadline-queue.js';
+import type { Trailers } from '../common/trailer-block.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
 export interface RouterContext {
@@ -589,7 +590,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     return this.#stream!.encodeData(data);
   }
 
-  onResponseEnd(trailers?: readonly string[]): void {
+  onResponseEnd(trailers?: Trailers): void {
     this.#upstream = null;
     this.#cluster?.stats.inc('upstream_rq_completed');
     if (this.#phase === Phase.Done) return;

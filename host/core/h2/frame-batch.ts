@@ -8,6 +8,11 @@
 // into the kernel synchronously, nothing refers to them any more). Otherwise (a partial write, a
 // socket still connecting or corked, TLS, any other stream) the socket keeps the view and the
 // batch starts a new buffer. A buffer grown past KEEP_LIMIT by a burst is let go as well.
+//
+// END_STREAM on the last DATA: a body's last chunk and its end usually come in the same turn (a
+// client's DATA with END_STREAM handed on as a chunk, then the end), so endStreamOnLastData sets
+// the flag on the DATA frame just queued for that stream instead of an empty DATA frame after it
+// (as Envoy sends it: one frame, not two, for a gRPC request's message).
 import { Socket } from 'node:net';
 import {
   FRAME_DATA, FRAME_HEADERS, FRAME_CONTINUATION, FRAME_WINDOW_UPDATE, FLAG_END_HEADERS, FLAG_END_STREAM,
@@ -32,6 +37,9 @@ export function headerFrameCount(length: number, maxFrame: number): number {
 export class FrameBatch {
   #buf: Buffer | null = null;
   #len = 0;
+  /** Where the last frame queued starts when it is a DATA frame without END_STREAM (else -1), and its stream. */
+  #lastData = -1;
+  #lastDataStream = 0;
   /** Buffers given to a socket that kept them (counted for tests and stats). */
   handedOff = 0;
 
@@ -64,6 +72,7 @@ export class FrameBatch {
 
   /** A whole frame made elsewhere (SETTINGS, PING, RST_STREAM, GOAWAY …), copied in. */
   push(frame: Uint8Array): void {
+    this.#lastData = -1;
     const b = this.#room(frame.length);
     b.set(frame, this.#len);
     this.#len += frame.length;
@@ -73,9 +82,24 @@ export class FrameBatch {
   data(stream: number, payload: Uint8Array, endStream: boolean): void {
     const n = payload.length;
     const b = this.#room(9 + n);
+    this.#lastData = endStream ? -1 : this.#len;
+    this.#lastDataStream = stream;
     this.#header(b, this.#len, n, FRAME_DATA, endStream ? FLAG_END_STREAM : 0, stream);
     if (n > 0) copyBytes(b, this.#len + 9, payload, 0, n);
     this.#len += 9 + n;
+  }
+
+  /**
+   * Ends `stream` on the DATA frame queued last, when the batch's last frame is one on `stream`
+   * without END_STREAM: its flag set in place, and true. Else false (the caller queues an empty
+   * DATA frame with END_STREAM).
+   */
+  endStreamOnLastData(stream: number): boolean {
+    const at = this.#lastData;
+    if (at < 0 || this.#lastDataStream !== stream) return false;
+    this.#buf![at + 4] |= FLAG_END_STREAM;
+    this.#lastData = -1;
+    return true;
   }
 
   /** A header block as HEADERS (+ CONTINUATION, §6.10) frames of at most `maxFrame` payload bytes. */
@@ -85,6 +109,7 @@ export class FrameBatch {
 
   /** headers() for the block `mem[start, end)` (an HPACK encoder's output in place: no view made for it). */
   headersFrom(stream: number, mem: Uint8Array, start: number, end: number, endStream: boolean, maxFrame: number): void {
+    this.#lastData = -1;
     const total = end - start;
     const frames = headerFrameCount(total, maxFrame);
     const b = this.#room(total + 9 * frames);
@@ -101,6 +126,7 @@ export class FrameBatch {
   }
 
   windowUpdate(stream: number, increment: number): void {
+    this.#lastData = -1;
     const b = this.#room(13);
     this.#header(b, this.#len, 4, FRAME_WINDOW_UPDATE, 0, stream);
     b.writeUInt32BE(increment & 0x7fffffff, this.#len + 9);
@@ -110,6 +136,7 @@ export class FrameBatch {
   /** Drops what is queued (the connection closed). */
   clear(): void {
     this.#len = 0;
+    this.#lastData = -1;
   }
 
   /**
@@ -122,6 +149,7 @@ export class FrameBatch {
     const n = this.#len;
     if (b === null || n === 0) return true;
     this.#len = 0;
+    this.#lastData = -1;
     const ok = sink.write(b.subarray(0, n));
     if (!(sink instanceof Socket) || sink.writableLength !== 0 || b.length > KEEP_LIMIT) {
       this.#buf = null;

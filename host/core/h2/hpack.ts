@@ -12,6 +12,8 @@ import {
 } from './h2-layout.js';
 import { H2_OK, H2_STATUS_TABLE } from './h2-status.js';
 import { fieldString } from '../../common/field-strings.js';
+import { TrailerBlock } from '../../common/trailer-block.js';
+import { copyBytes } from './copy-bytes.js';
 import { hpackScratch, type HpackScratch } from './hpack-scratch.js';
 
 /** Default SETTINGS_MAX_HEADER_LIST_SIZE: Envoy's max_request_headers_kb (60 KiB). */
@@ -150,6 +152,37 @@ export class HpackDecoder {
 
   neverIndexed(i: number): boolean {
     return (this.#core.u32[((this.#s.decodeList + HL_FIELDS + i * HL_FIELD) >>> 2) + 4] & FIELD_NEVER_INDEXED) !== 0;
+  }
+
+  /**
+   * The decoded list as trailers in bytes (common/trailer-block.ts): every name and value copied
+   * once into one buffer, no string made; null when a field is a pseudo-header (trailers carry
+   * none, RFC 9113 §8.1).
+   */
+  trailerBlock(): TrailerBlock | null {
+    const n = this.count;
+    const u32 = this.#core.u32;
+    const u8 = this.#core.u8;
+    const first = (this.#s.decodeList + HL_FIELDS) >>> 2;
+    const step = HL_FIELD >>> 2;
+    let total = 0;
+    for (let i = 0, f = first; i < n; i++, f += step) {
+      if (u32[f + 1]! > 0 && u8[u32[f]!] === 58) return null;
+      total += u32[f + 1]! + u32[f + 3]!;
+    }
+    // A plain Uint8Array: a small one lies on the JS heap (a Buffer is a pool slice, a larger object).
+    const bytes = new Uint8Array(total);
+    const ends = new Array<number>(2 * n);
+    let at = 0;
+    for (let i = 0, f = first; i < n; i++, f += step) {
+      const np = u32[f]!;
+      const vp = u32[f + 2]!;
+      copyBytes(bytes, at, u8, np, np + u32[f + 1]!);
+      ends[2 * i] = at += u32[f + 1]!;
+      copyBytes(bytes, at, u8, vp, vp + u32[f + 3]!);
+      ends[2 * i + 1] = at += u32[f + 3]!;
+    }
+    return new TrailerBlock(bytes, ends);
   }
 
   /** The decoded fields as [name, value] pairs (latin1). */
@@ -386,7 +419,7 @@ export class HpackEncoder {
     strings.reserve(strings.length + n);
     const u8 = this.#core.u8; // after reserve: memory may have grown (and `mem` with it detached)
     if (inWasm) u8.copyWithin(strings.ptr + strings.length, addr, addr + n);
-    else u8.set(mem.subarray(from, to), strings.ptr + strings.length);
+    else copyBytes(u8, strings.ptr + strings.length, mem, from, to); // (no view made for a short span)
     strings.length += n;
   }
 
@@ -408,6 +441,17 @@ export class HpackEncoder {
     if (inWasm) u8.copyWithin(strings.ptr + strings.length, addr, addr + n);
     else u8.set(x, strings.ptr + strings.length);
     strings.length += n;
+  }
+
+  /**
+   * Trailers given as bytes (common/trailer-block.ts), encoded field by field from their spans
+   * (names lower-cased, no string made); the block left in place, its length returned.
+   */
+  encodeTrailersInPlace(t: TrailerBlock): number {
+    if (t.count > MAX_FIELDS) throw new RangeError(`hpack: at most ${MAX_FIELDS} fields per block, got ${t.count}`);
+    this.beginBlock();
+    for (let i = 0, n = t.count; i < n; i++) this.addFieldSpan(t.bytes, t.nameStart(i), t.nameEnd(i), t.nameEnd(i), t.valueEnd(i));
+    return this.endBlockInPlace();
   }
 
   /** The block begun, encoded (a copy the caller owns). */

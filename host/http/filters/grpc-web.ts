@@ -13,6 +13,7 @@ import type { BodyTransform } from '../body-transform.js';
 import { Base64StreamDecoder, Base64StreamEncoder, trailerFrame } from '../grpc-web-frames.js';
 import { ResponseFlag } from '../response-flags.js';
 import { startsWithLower } from '../../common/grpc-status.js';
+import { trailerStrings, type Trailers } from '../../common/trailer-block.js';
 
 const GRPC_WEB = 'application/grpc-web';
 const GRPC_WEB_TEXT = 'application/grpc-web-text';
@@ -71,7 +72,8 @@ class GrpcWebTranslation implements BodyTransform {
     return this.#encoder === null ? chunk : this.#encoder.encode(chunk);
   }
 
-  responseEnd(trailers: readonly string[] | undefined): { data: Uint8Array | null; trailers: undefined } {
+  responseEnd(t: Trailers | undefined): { data: Uint8Array | null; trailers: undefined } {
+    const trailers = trailerStrings(t);
     const frame = trailers !== undefined && trailers.length > 0 ? trailerFrame(trailers) : null;
     // The trailers travel in the body only: a downstream that carries HTTP trailers gets none.
     if (this.#encoder === null) return { data: frame, trailers: undefined };

@@ -12,6 +12,7 @@ import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd } from '../../common/tunnel-end.js';
 import { enqueueMicrotask } from '../../common/microtask.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
+import type { Trailers } from '../../common/trailer-block.js';
 
 /**
  * What a request needs of its connection (Http1Connection implements it). Declared here, not
@@ -265,7 +266,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   }
 
   /** Trailers are dropped: HTTP/1.1 downstreams get none (Envoy's default, enable_trailers off). */
-  end(_trailers?: readonly string[]): void {
+  end(_trailers?: Trailers): void {
     if (this.#state === State.Tunnel) {
       // The tunnel closed: the exchange is complete (logged as 101), the connection goes.
       this.#state = State.Ended;

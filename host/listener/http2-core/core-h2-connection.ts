@@ -46,6 +46,7 @@ import { StreamTable } from '../../core/h2/stream-table.js';
 import { malformedRequestFields } from './h2-request-fields.js';
 import { BlockSink, CoreHttp2Downstream, type CoreH2StreamOwner } from './core-http2-downstream.js';
 import { CONNECTION_BUFFER_LIMIT, STREAM_BUFFER_LIMIT, type CoreHttp2Options } from './core-http2-options.js';
+import { TrailerBlock } from '../../common/trailer-block.js';
 
 const H2_STREAM_CLOSED = 0x5;
 const H2_REFUSED_STREAM = 0x7;
@@ -494,7 +495,7 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     return ok;
   }
 
-  endStream(st: H2Stream, trailers: HeaderField[] | null): void {
+  endStream(st: H2Stream, trailers: HeaderField[] | TrailerBlock | null): void {
     if (st.localClosed || st.endQueued || this.#closed) return;
     st.endQueued = true;
     st.trailers = trailers;
@@ -542,9 +543,13 @@ export class CoreH2Connection implements CoreH2StreamOwner {
     }
     this.#blocked.delete(st);
     if (st.endQueued && !st.localClosed) {
-      if (st.trailers !== null && st.trailers.length > 0) {
-        this.#queueHeaders(st.id, this.#encoder.encodeInPlace(st.trailers), true);
-      } else {
+      const t = st.trailers;
+      if (t instanceof TrailerBlock) {
+        this.#queueHeaders(st.id, this.#encoder.encodeTrailersInPlace(t), true);
+      } else if (t !== null && t.length > 0) {
+        this.#queueHeaders(st.id, this.#encoder.encodeInPlace(t), true);
+      } else if (!this.#out.endStreamOnLastData(st.id)) {
+        // (The body's last DATA frame still in this turn's batch carries END_STREAM, frame-batch.ts.)
         this.#flood.dataSent();
         if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
       }

@@ -15,6 +15,7 @@ import type { HeaderField, HpackDecoder, HpackEncoder } from '../../core/h2/hpac
 import type { RequestView, RequestViewError } from '../../core/request-view.js';
 import { readH2RequestHead } from '../http2/h2-request-head.js';
 import { H2Stream, type H2StreamEvents } from './h2-stream.js';
+import { TrailerBlock, trailerStrings, type Trailers } from '../../common/trailer-block.js';
 
 const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 /** Where request DATA goes: held (no reader yet, or paused), to the handler, dropped, to the tunnel. */
@@ -40,6 +41,16 @@ const RETIRED: H2Stream = (() => {
 
 /** Connection-specific fields (RFC 9113 §8.2.2) never go out, nor the framing fields the listener owns. */
 const NOT_ON_H2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'content-length']);
+
+/** Whether a field of `t` is one NOT_ON_H2 names (compared as bytes, by length first: gRPC's grpc-status and grpc-message never are). */
+function hasFieldNotOnH2(t: TrailerBlock): boolean {
+  for (let i = 0, n = t.count; i < n; i++) {
+    const len = t.nameEnd(i) - t.nameStart(i);
+    if (len !== 2 && len !== 7 && len !== 10 && len !== 14 && len !== 16 && len !== 17) continue;
+    for (const name of NOT_ON_H2) if (t.nameIs(i, name)) return true;
+  }
+  return false;
+}
 
 const text = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'));
 
@@ -148,7 +159,7 @@ export interface CoreH2StreamOwner {
   /** Sends DATA as the windows allow and keeps a copy of the rest (`chunk` may be reused once this returns); false: wait for onWritable. */
   sendData(st: H2Stream, chunk: Uint8Array): boolean;
   /** END_STREAM after the queued DATA, with trailers when given (and not empty). */
-  endStream(st: H2Stream, trailers: HeaderField[] | null): void;
+  endStream(st: H2Stream, trailers: HeaderField[] | TrailerBlock | null): void;
   resetStream(st: H2Stream, code: number): void;
 }
 
@@ -437,7 +448,7 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
     return ok;
   }
 
-  end(trailers?: readonly string[]): void {
+  end(t?: Trailers): void {
     if (this.#state === State.Tunnel) {
       this.#tunnelSink = null;
       this.#complete();
@@ -449,6 +460,13 @@ export class CoreHttp2Downstream implements Downstream, H2StreamEvents {
       this.abort();
       return;
     }
+    if (this.#trailers && t instanceof TrailerBlock && !hasFieldNotOnH2(t)) {
+      // As bytes, from the upstream's decoder to this connection's encoder (gRPC: no string per call).
+      this.#conn.endStream(this.#st, t);
+      this.#complete();
+      return;
+    }
+    const trailers = trailerStrings(t);
     let fields: HeaderField[] | null = null;
     if (this.#trailers && trailers !== undefined) {
       // Sized once for every pair, cut to those kept (push onto [] makes room for 16).

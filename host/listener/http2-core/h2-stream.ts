@@ -10,6 +10,7 @@
 // longer theirs.
 import type { HeaderField } from '../../core/h2/hpack.js';
 import { RecvWindow, SendWindow } from '../../core/h2/flow-window.js';
+import type { TrailerBlock } from '../../common/trailer-block.js';
 
 /** What a stream reports to whoever reads it (the Downstream adapter). */
 export interface H2StreamEvents {
@@ -33,7 +34,7 @@ export class H2Stream {
   /** An END_STREAM is to follow the queued DATA. */
   endQueued = false;
   /** Fields of the trailing HEADERS that ends the response (encoded when it goes out, in wire order). */
-  trailers: HeaderField[] | null = null;
+  trailers: HeaderField[] | TrailerBlock | null = null;
   /** Response DATA waiting for window or socket room (copies the stream owns). */
   readonly out: Uint8Array[] = [];
   outBytes = 0;

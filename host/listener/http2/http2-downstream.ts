@@ -15,6 +15,7 @@ import { BodyMode, type Downstream, type DownstreamHandler, type HeadSink, type 
 import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import type { TunnelEnd, TunnelSink } from '../../common/tunnel-end.js';
 import { readH2RequestHead } from './h2-request-head.js';
+import { trailerStrings, type Trailers } from '../../common/trailer-block.js';
 
 const enum State { Open, Streaming, Ended, Aborted, Tunnel }
 
@@ -223,7 +224,8 @@ export class Http2Downstream implements Downstream {
     return ok;
   }
 
-  end(trailers?: readonly string[]): void {
+  end(t?: Trailers): void {
+    const trailers = trailerStrings(t);
     if (this.#state === State.Tunnel) {
       // The tunnel closed (each side was ended or reset by it): the exchange is complete.
       this.#tunnelSink = null;

@@ -6,6 +6,7 @@
 import type { H2ConnectionSettings } from '../../core/h2/h2-connection-settings.js';
 import type { ResponseHead } from '../upstream-head.js';
 import type { TunnelEnd } from '../../common/tunnel-end.js';
+import type { Trailers } from '../../common/trailer-block.js';
 
 /** Why a pool gave no stream (Envoy's PoolFailureReason). */
 export type PoolFailure =
@@ -54,10 +55,11 @@ export interface ExchangeHandler {
   onResponseData(data: Uint8Array): boolean;
   /**
    * The response is complete. `trailers`: the response's trailer fields, flat (lower-case name at
-   * even indices, its value after it), when the upstream protocol carries them (HTTP/2 and gRPC's
-   * grpc-status / grpc-message); absent when there were none (HTTP/1 drops them, as Envoy).
+   * even indices, its value after it) or as bytes (common/trailer-block.ts: the core codec's), when
+   * the upstream protocol carries them (HTTP/2 and gRPC's grpc-status / grpc-message); absent when
+   * there were none (HTTP/1 drops them, as Envoy).
    */
-  onResponseEnd(trailers?: readonly string[]): void;
+  onResponseEnd(trailers?: Trailers): void;
   /** `stale`: a reused connection died before any response byte, so a retry is safe if the request is replayable. */
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void;
   /** The stream can take body bytes again after writeBody returned false. */

@@ -69,6 +69,53 @@ describe('frames', () => {
   });
 });
 
+describe('endStreamOnLastData', () => {
+  const flushed = (batch: FrameBatch): Buffer => {
+    const sink = new KeepingSink();
+    batch.flushTo(sink);
+    return Buffer.from(sink.views[0] ?? new Uint8Array(0));
+  };
+
+  test("sets END_STREAM on the stream's DATA frame queued last, in place: one frame, not an empty one after it", () => {
+    const batch = new FrameBatch();
+    const payload = Buffer.from('message');
+    batch.headers(1, Buffer.from([0x83]), false, 16384);
+    batch.data(1, payload, false);
+    expect(batch.endStreamOnLastData(1)).toBe(true);
+    // Once: the frame already ends the stream.
+    expect(batch.endStreamOnLastData(1)).toBe(false);
+    expect(flushed(batch).equals(Buffer.concat([...headerFrames(1, Buffer.from([0x83]), false, 16384), dataHeader(1, payload.length, true), payload]))).toBe(true);
+  });
+
+  test('false (nothing changed) when the last frame is not a DATA frame of that stream without END_STREAM', () => {
+    const cases: Array<[string, (b: FrameBatch) => void]> = [
+      ['an empty batch', () => {}],
+      ["another stream's DATA", (b) => b.data(3, Buffer.from('x'), false)],
+      ['DATA that already ends the stream', (b) => b.data(1, Buffer.from('x'), true)],
+      ['a HEADERS frame after the DATA', (b) => { b.data(1, Buffer.from('x'), false); b.headers(3, Buffer.from([0x82]), false, 16384); }],
+      ['a WINDOW_UPDATE after the DATA', (b) => { b.data(1, Buffer.from('x'), false); b.windowUpdate(0, 10); }],
+      ['a pushed frame after the DATA', (b) => { b.data(1, Buffer.from('x'), false); b.push(rstStream(3, 8)); }],
+    ];
+    for (const [what, fill] of cases) {
+      const batch = new FrameBatch();
+      fill(batch);
+      const before = batch.length === 0 ? Buffer.alloc(0) : (() => { const c = new FrameBatch(); fill(c); return flushed(c); })();
+      expect(batch.endStreamOnLastData(1), what).toBe(false);
+      expect(flushed(batch).equals(before), what).toBe(true);
+    }
+  });
+
+  test('not across a flush (the frame went to the socket) nor a clear', () => {
+    const batch = new FrameBatch();
+    batch.data(1, Buffer.from('x'), false);
+    flushed(batch);
+    expect(batch.endStreamOnLastData(1)).toBe(false);
+    batch.data(1, Buffer.from('y'), false);
+    batch.clear();
+    expect(batch.endStreamOnLastData(1)).toBe(false);
+  });
+});
+
 describe('reuse', () => {
   test('a sink that is not a net.Socket keeps its views: a later batch does not overwrite them', () => {
     const batch = new FrameBatch();

@@ -16,6 +16,7 @@ import {
 } from './h2-wire.js';
 import { requestViewOf, RV_HEADERS, RV_HEADER_COUNT, RV_HEADER_ENTRY } from '../../../host/core/request-view.js';
 import { ENVOY_FLOOD_LIMITS } from '../../../host/core/h2/h2-flood-guard.js';
+import { TrailerBlock } from '../../../host/common/trailer-block.js';
 
 let rig: WireRig | null = null;
 afterEach(async () => {
@@ -266,6 +267,46 @@ describe('core HTTP/2 listener: requests and responses', () => {
     expect(r.trailers).toEqual([['grpc-status', '0'], ['grpc-message', 'fine']]);
     const last = c.frames.filter((f) => f.stream === 1).at(-1)!;
     expect([last.type, last.flags & END_STREAM]).toEqual([HEADERS, END_STREAM]);
+  });
+
+  it('response trailers given as bytes (a TrailerBlock from a core upstream): encoded from their spans, names lower-cased; connection-specific fields dropped as from strings', async () => {
+    const blockOf = (fields: Array<[string, string]>): TrailerBlock => {
+      const ends: number[] = [];
+      let at = 0;
+      for (const [n, v] of fields) ends.push((at += n.length), (at += v.length));
+      return new TrailerBlock(Buffer.from(fields.map(([n, v]) => n + v).join(''), 'latin1'), ends);
+    };
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      ds.writeHead(200, { emitHead(sink) { sink.status('OK'); sink.header('content-type', 'application/grpc'); } }, BodyMode.Stream);
+      ds.write(Buffer.from('msg'));
+      ds.end(ds.path === '/plain'
+        ? blockOf([['Grpc-Status', '7'], ['grpc-message', 'denied']])
+        : blockOf([['grpc-status', '0'], ['Connection', 'close'], ['te', 'x'], ['x-kept', 'yes']]));
+    });
+    const c = await rig.connect();
+    c.write(c.headers(1, POST('/plain', [['te', 'trailers'], ['content-type', 'application/grpc']])));
+    expect((await c.response(1)).trailers).toEqual([['grpc-status', '7'], ['grpc-message', 'denied']]);
+    c.write(c.headers(3, POST('/hop', [['te', 'trailers'], ['content-type', 'application/grpc']])));
+    expect((await c.response(3)).trailers).toEqual([['grpc-status', '0'], ['x-kept', 'yes']]);
+  });
+
+  it("a body's last write and its end in one turn: one DATA frame with END_STREAM (no empty DATA after it); an end in a later turn: an empty one", async () => {
+    rig = await startWireRig((ds) => {
+      ds.attach({ onBodyData() {}, onAborted() {}, onWritable() {}, onResponseComplete() {} }, false);
+      ds.writeHead(200, { emitHead(sink) { sink.status('OK'); } }, BodyMode.Stream);
+      ds.write(Buffer.from('part'));
+      if (ds.path === '/now') ds.end();
+      else setTimeout(() => ds.end(), 20);
+    });
+    const c = await rig.connect();
+    const dataOf = (stream: number): Array<[string, number]> => c.frames.filter((f) => f.stream === stream && f.type === DATA).map((f) => [f.payload.toString(), f.flags & END_STREAM]);
+    c.write(c.headers(1, GET('/now')));
+    await c.response(1);
+    expect(dataOf(1)).toEqual([['part', END_STREAM]]);
+    c.write(c.headers(3, GET('/later')));
+    await c.response(3);
+    expect(dataOf(3)).toEqual([['part', 0], ['', END_STREAM]]);
   });
 
   it('a client without te: trailers gets the body ended by DATA END_STREAM and no trailers', async () => {
@@ -728,14 +769,14 @@ describe('core HTTP/2 listener: flood limits (Envoy defaults)', () => {
     await ready(c);
     const wu = (): Buffer => frame(WINDOW_UPDATE, 0, 0, u32(1));
     c.write(Buffer.concat(Array.from({ length: 5 }, wu)));
-    c.write(c.headers(1, GET('/ok'))); // one stream; two DATA frames sent ("ok", the empty END_STREAM): 5 + 2 × (1 + 10 × 2) = 47
+    c.write(c.headers(1, GET('/ok'))); // one stream; one DATA frame sent ("ok" with END_STREAM): 5 + 2 × (1 + 10 × 1) = 27
     expect((await c.response(1)).status).toBe('200');
-    expect(c.frames.filter((f) => f.type === DATA).length).toBe(2);
-    c.write(Buffer.concat(Array.from({ length: 42 }, wu)));
+    expect(c.frames.filter((f) => f.type === DATA).length).toBe(1);
+    c.write(Buffer.concat(Array.from({ length: 22 }, wu)));
     c.write(frame(PING, 0, 0, Buffer.alloc(8, 7)));
     await c.until((f) => f.type === PING && (f.flags & ACK) !== 0 && f.payload[0] === 7);
     expect(c.frames.some((f) => f.type === 0x7)).toBe(false);
-    c.write(wu()); // the 48th
+    c.write(wu()); // the 28th
     expect((await c.goaway()).code).toBe(0xb);
     expect(debugOf(c)).toBe('inbound_window_update_frames_flood');
     expect(rig.stats.get('http2.inbound_window_update_frames_flood')).toBe(1);

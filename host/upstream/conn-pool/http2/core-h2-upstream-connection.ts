@@ -500,8 +500,11 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
       if (last) st.localEnded();
     }
     if (st.pending.length === 0 && st.endQueued && !st.localClosed) {
-      this.#flood.dataSent();
-      if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
+      // The body's last DATA frame still in this turn's batch carries END_STREAM (frame-batch.ts).
+      if (!this.#out.endStreamOnLastData(st.id)) {
+        this.#flood.dataSent();
+        if (this.#count(Out.Frame)) this.#out.data(st.id, EMPTY, true);
+      }
       st.localEnded();
     }
     if (st.pending.length === 0) st.sendingSlot = -1;

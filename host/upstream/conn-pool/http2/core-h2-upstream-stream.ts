@@ -5,7 +5,7 @@
 // windows allow (writeBody returns false past STREAM_BUFFER_LIMIT queued), response DATA handed
 // on while the handler takes it and buffered, window withheld, while it is paused (flow control
 // is the backpressure towards the server), the response head read from the decoder's list by
-// the core (core-h2-response-head.ts), trailers passed on, and the stream's end mapped to the
+// the core (core-h2-response-head.ts), trailers passed on as bytes (common/trailer-block.ts), and the stream's end mapped to the
 // seam's failures as the node:http2 stream maps them. An HTTP/1.1 upgrade (the router's
 // StreamStart.upgrade, rare) goes as an extended CONNECT (RFC 8441, h2-extended-connect.ts) when
 // the server's SETTINGS allow it, its head turned into fields in JS (h2-request-headers.ts); its
@@ -23,6 +23,7 @@ import type { TunnelEnd } from '../../../common/tunnel-end.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { CoreH2ResponseHeads } from './core-h2-response-head.js';
+import type { Trailers } from '../../../common/trailer-block.js';
 
 /** Request body bytes queued on one stream before writeBody reports backpressure (as the listener's). */
 export const STREAM_BUFFER_LIMIT = 64 * 1024;
@@ -84,7 +85,7 @@ export class CoreH2UpstreamStream implements UpstreamStream {
   #handler: ExchangeHandler | null = null;
   #isHead = false;
   #gotHead = false;
-  #trailers: string[] | undefined;
+  #trailers: Trailers | undefined;
   #paused = false;
   /** Response DATA held while paused (copies), and whether the response ended after it. */
   #held: Buffer[] = [];
@@ -269,15 +270,9 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     if (this.#gotHead) {
       // Trailers: END_STREAM required (§8.1); no pseudo-header in them (§8.1).
       if (!endStream) return this.#protocolError();
-      // Sized once (gRPC's grpc-status and grpc-message: 4 entries; push onto [] makes room for 16).
-      const n = decoder.count;
-      const trailers = new Array<string>(2 * n);
-      for (let i = 0; i < n; i++) {
-        const name = decoder.name(i);
-        if (name.charCodeAt(0) === 58) return this.#protocolError();
-        trailers[2 * i] = name;
-        trailers[2 * i + 1] = decoder.value(i);
-      }
+      // As bytes (gRPC's grpc-status and grpc-message: no string per field; common/trailer-block.ts).
+      const trailers = decoder.trailerBlock();
+      if (trailers === null) return this.#protocolError();
       this.#trailers = trailers;
       this.#onEndStream();
       return;

@@ -167,3 +167,38 @@ describe('CoreH2UpstreamConnection against a raw server', () => {
     expect(sessions).toBe(1);
   });
 });
+
+describe('the request body end', () => {
+  const END_STREAM = 0x1;
+  /** A POST on `st` with a body; `send` writes it and ends it as the router would. */
+  const post = (st: UpstreamStream, send: (st: UpstreamStream) => void): void => {
+    st.start(Buffer.from('POST /svc.Echo/Say HTTP/1.1\r\nhost: svc\r\ncontent-type: application/grpc\r\n\r\n'), {
+      onResponseHead: () => {}, onResponseData: () => true, onResponseEnd: () => {}, onUpstreamFailure: () => {}, onRequestDrain: () => {},
+    }, { isHead: false, chunked: true, hasBody: true });
+    send(st);
+  };
+
+  it("ends the stream on the body's last DATA frame when the end comes in the same turn (a gRPC message: one frame, as Envoy sends it)", async () => {
+    const s = await rawServer(() => {});
+    const st = await acquire(makePool(), s.port);
+    post(st as UpstreamStream, (x) => {
+      x.writeBody(Buffer.from('message'));
+      x.endRequest();
+    });
+    await until(() => s.seen.some((f) => f.type === DATA && (f.flags & END_STREAM) !== 0));
+    const data = s.seen.filter((f) => f.type === DATA);
+    expect(data).toHaveLength(1);
+    expect(data[0]!.payload.toString()).toBe('message');
+  });
+
+  it('sends an empty DATA frame with END_STREAM when the end comes after the body was written out', async () => {
+    const s = await rawServer(() => {});
+    const st = await acquire(makePool(), s.port);
+    post(st as UpstreamStream, (x) => x.writeBody(Buffer.from('message')));
+    await until(() => s.seen.some((f) => f.type === DATA));
+    (st as UpstreamStream).endRequest();
+    await until(() => s.seen.some((f) => f.type === DATA && (f.flags & END_STREAM) !== 0));
+    const data = s.seen.filter((f) => f.type === DATA);
+    expect(data.map((f) => [f.payload.length, f.flags & END_STREAM])).toEqual([[7, 0], [0, END_STREAM]]);
+  });
+});

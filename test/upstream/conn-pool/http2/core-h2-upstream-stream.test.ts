@@ -17,6 +17,7 @@ import { DEFAULT_H2_CONNECTION_SETTINGS } from '../../../../host/core/h2/h2-conn
 import { frame, DATA, HEADERS, RST_STREAM, END_HEADERS, END_STREAM, PROTOCOL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 import { acquire, until } from './h2-pool-driver.js';
 import { rawH2Peer, type PeerFrame, type RawH2Peer } from '../../../helpers/raw-h2-peer.js';
+import { TrailerBlock, trailerStrings } from '../../../../host/common/trailer-block.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
@@ -59,7 +60,11 @@ async function exchange(pool: ClusterPool, port: number): Promise<{ trailers: re
     st.start(Buffer.from('POST /svc/M HTTP/1.1\r\nhost: svc\r\ncontent-type: application/grpc\r\nte: trailers\r\n\r\n'), {
       onResponseHead: () => {},
       onResponseData: () => true,
-      onResponseEnd: (trailers) => resolve({ trailers: trailers === undefined ? undefined : [...trailers] }),
+      onResponseEnd: (trailers) => {
+        // The core codec carries them as bytes (common/trailer-block.ts).
+        expect(trailers === undefined || trailers instanceof TrailerBlock).toBe(true);
+        resolve({ trailers: trailers === undefined ? undefined : [...trailerStrings(trailers)] });
+      },
       onUpstreamFailure: (f) => resolve(f),
       onRequestDrain: () => {},
     }, { isHead: false, chunked: false, hasBody: false });

@@ -19,6 +19,7 @@ import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits, type Limits } from '../../../../host/common/limits.js';
 import { closedPort } from '../../../helpers/ports.js';
+import { trailerStrings } from '../../../../host/common/trailer-block.js';
 
 const core = new Core();
 const codec = new CoreHttp1Codec(core);
@@ -120,7 +121,7 @@ function exchange(stream: UpstreamStream, h = head(), body?: Buffer[], over: Par
       onResponseData: (d) => (chunks.push(Buffer.from(d)), true),
       onResponseEnd: (t) => {
         out.ended = true;
-        out.trailers = t;
+        out.trailers = trailerStrings(t);
         out.body = Buffer.concat(chunks);
         resolve(out);
       },
