@@ -15,6 +15,7 @@ import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertif
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 import { parseDuration } from '../common/duration.js';
+import { APP_ADDRESS_FLAG, appAddressFromFlags } from './app-address-flag.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
@@ -33,12 +34,13 @@ export const SIDECAR_SPEC: CommandSpec = {
   summary:
     'Runs the drop-in sidecar: the outbound listener routes the app\'s requests by Host through the mesh ' +
     '(VirtualServices for `mesh`, as `wasmesh proxy` without --gateway); the inbound listener hands ' +
-    'requests for the pod to the app at 127.0.0.1:<port>, the port being the Host header\'s when it is one ' +
+    'requests for the pod to the app at 127.0.0.1:<port> (--app-address; [::1] on an IPv6-only pod), the port being the Host header\'s when it is one ' +
     'of --app-ports (none: the first app port; another: 404 NR); the health port answers GET /healthz/ready. ' +
     'The files are watched: a valid change is applied live, an invalid one is logged and the last good config keeps serving.',
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'the app\'s ports inbound requests may reach (the init\'s -b ports)' },
+    APP_ADDRESS_FLAG,
     { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND },
     { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND },
     { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH },
@@ -153,6 +155,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
+  const appAddress = appAddressFromFlags(SIDECAR_SPEC.command, values, process.env);
   const addr = (flag: string, fallback: string): HostPort =>
     hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
   const outbound = addr('outbound', DEFAULT_OUTBOUND);
@@ -223,6 +226,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
+      appAddress,
       terminationDrainMs,
       minimumDrainMs,
       ...(activated.size > 0 ? { listenFds } : {}),
@@ -242,7 +246,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
     logLine(
       'info',
       `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
-        `(to 127.0.0.1 ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
+        `(to ${appAddress} ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
         `admin on http://${admin.host}:${p.admin} (${m.describe()})` +
         (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
