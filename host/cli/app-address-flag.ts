@@ -44,9 +44,9 @@ export function podFamilies(command: string, env: NodeJS.ProcessEnv, interfaces:
 }
 
 /** --app-address (an IP address, unbracketed), else the pod's loopback for its families. */
-export function appAddressFromFlags(command: string, values: FlagValues, env: NodeJS.ProcessEnv, interfaces?: () => string[]): string {
+export function appAddressFromFlags(command: string, values: FlagValues, families: IpFamilies): string {
   const given = values['app-address'] as string | undefined;
-  if (given === undefined) return appLoopback(podFamilies(command, env, interfaces));
+  if (given === undefined) return appLoopback(families);
   if (isIP(given) === 0) throw new UsageError(command, `--app-address: "${given}" is not an IP address (write IPv6 without brackets: ::1)`);
   return given;
 }

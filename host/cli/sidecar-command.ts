@@ -15,11 +15,14 @@ import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertif
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 import { parseDuration } from '../common/duration.js';
-import { APP_ADDRESS_FLAG, appAddressFromFlags } from './app-address-flag.js';
+import { APP_ADDRESS_FLAG, appAddressFromFlags, podFamilies } from './app-address-flag.js';
+import { socketWildcard } from '../model/ip-families.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
 export const DEFAULT_HEALTH = '0.0.0.0:15021';
+/** How the defaults above change on a pod with IPv6 (one dual-stack socket each). */
+const ON_IPV6 = ' ([::] when the pod has IPv6: $INSTANCE_IPS, else its interfaces)';
 /** Istio's ProxyConfig terminationDrainDuration default. */
 export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
@@ -41,9 +44,9 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'the app\'s ports inbound requests may reach (the init\'s -b ports)' },
     APP_ADDRESS_FLAG,
-    { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND },
-    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND },
-    { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH },
+    { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND + ON_IPV6 },
+    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND + ON_IPV6 },
+    { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH + ON_IPV6 },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
@@ -155,9 +158,13 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
-  const appAddress = appAddressFromFlags(SIDECAR_SPEC.command, values, process.env);
+  // The pod's IP families pick the app's loopback (::1 on an IPv6-only pod) and the wildcard of
+  // the listeners' defaults ([::], dual-stack, on a pod with IPv6: the kubelet probes an IPv6 pod IP).
+  const families = podFamilies(SIDECAR_SPEC.command, process.env);
+  const appAddress = appAddressFromFlags(SIDECAR_SPEC.command, values, families);
+  const onWildcard = (d: string): string => (socketWildcard(families) === '::' ? d.replace(/^0\.0\.0\.0:/, '[::]:') : d);
   const addr = (flag: string, fallback: string): HostPort =>
-    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
+    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? onWildcard(fallback));
   const outbound = addr('outbound', DEFAULT_OUTBOUND);
   const inbound = addr('inbound', DEFAULT_INBOUND);
   const health = addr('health', DEFAULT_HEALTH);

@@ -48,6 +48,14 @@ export function appLoopback(f: IpFamilies): '127.0.0.1' | '::1' {
   return f.ipv4 ? '127.0.0.1' : '::1';
 }
 
+/**
+ * The one wildcard a Node (or uWS) listener binds for the pod: `::` when the pod has IPv6 (such a
+ * socket is dual-stack: IPv4 arrives IPv4-mapped), else 0.0.0.0 (`::` fails where IPv6 is off).
+ */
+export function socketWildcard(f: IpFamilies): '0.0.0.0' | '::' {
+  return f.ipv6 ? '::' : '0.0.0.0';
+}
+
 /** The wildcards a sidecar listener binds, the first its primary: 0.0.0.0, `::`, or both for dual-stack. */
 export function listenWildcards(f: IpFamilies): Array<'0.0.0.0' | '::'> {
   if (f.ipv4 && f.ipv6) return ['0.0.0.0', '::'];

@@ -1,8 +1,13 @@
 // host/cli/app-address-flag.ts: --app-address, else the pod's loopback from INSTANCE_IPS, else
 // from its interfaces (loopback and link-local left out).
+// (podFamilies is not read when the flag is given: the sidecar reads it anyway, for its wildcards.)
 import { describe, expect, test } from 'vitest';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { appAddressFromFlags, podInterfaceAddresses } from '../../host/cli/app-address-flag.js';
+import { appAddressFromFlags as fromFlags, podFamilies, podInterfaceAddresses } from '../../host/cli/app-address-flag.js';
+
+/** The flag as the sidecar reads it: --app-address, else the families of INSTANCE_IPS or the interfaces. */
+const appAddressFromFlags = (cmd: string, values: Record<string, string>, env: NodeJS.ProcessEnv, interfaces: () => string[]): string =>
+  fromFlags(cmd, values, values['app-address'] !== undefined ? { ipv4: true, ipv6: false } : podFamilies(cmd, env, interfaces));
 
 const CMD = 'wasmesh sidecar';
 const none = (): string[] => { throw new Error('interfaces read although INSTANCE_IPS is set'); };
