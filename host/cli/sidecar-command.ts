@@ -4,7 +4,7 @@
 import { STATS_FLAG, MERGED_STATS_FLAGS, statsFromFlags, mergedStatsFromFlags } from './stats-flag.js';
 import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
-import type { HostPort } from '../common/host-port.js';
+import { formatHostPort, type HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, openAccessLog, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
@@ -252,9 +252,9 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   io.err(
     logLine(
       'info',
-      `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
-        `(to ${appAddress} ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
-        `admin on http://${admin.host}:${p.admin} (${m.describe()})` +
+      `wasmesh sidecar: outbound on ${formatHostPort(outbound.host, p.outbound)}, inbound on ${formatHostPort(inbound.host, p.inbound)} ` +
+        `(to ${appAddress} ports ${appPorts.join(',')}), health on http://${formatHostPort(health.host, p.health)}/healthz/ready, ` +
+        `admin on http://${formatHostPort(admin.host, p.admin)} (${m.describe()})` +
         (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
   );
