@@ -66,13 +66,12 @@ COPY --from=build /src/wasmesh-listen /usr/local/bin/wasmesh-listen
 
 # WASMESH_APP_PORTS (the app's ports, as the init's -b) has no default: the pod sets it, or
 # Istio's injector provides ISTIO_META_POD_PORTS, which the entrypoint reads instead.
+# WASMESH_OUTBOUND, WASMESH_INBOUND and WASMESH_HEALTH are unset: the entrypoint binds Istio's
+# ports on the pod's wildcard ([::] when $INSTANCE_IPS has an IPv6 address, else 0.0.0.0).
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     NODE_ENV=production \
     WASMESH_HOME=/app \
     WASMESH_CONFIG=/etc/wasmesh \
-    WASMESH_OUTBOUND=0.0.0.0:15001 \
-    WASMESH_INBOUND=0.0.0.0:15006 \
-    WASMESH_HEALTH=0.0.0.0:15021 \
     WASMESH_LISTEN=0.0.0.0:15001 \
     WASMESH_ADMIN=127.0.0.1:15000 \
     WASMESH_PROXY_UID=1337

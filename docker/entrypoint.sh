@@ -35,9 +35,13 @@ set -euo pipefail
 HOME_DIR="${WASMESH_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 CONFIG="${WASMESH_CONFIG:-/etc/wasmesh}"
 LISTEN="${WASMESH_LISTEN:-0.0.0.0:15001}"
-OUTBOUND="${WASMESH_OUTBOUND:-0.0.0.0:15001}"
-INBOUND="${WASMESH_INBOUND:-0.0.0.0:15006}"
-HEALTH="${WASMESH_HEALTH:-0.0.0.0:15021}"
+# The sidecar's listeners bind the pod's wildcard: [::] (one dual-stack socket each) when the pod
+# has an IPv6 address (INSTANCE_IPS, the injector's status.podIPs), else 0.0.0.0.
+WILDCARD=0.0.0.0
+[[ "${INSTANCE_IPS:-}" == *:* ]] && WILDCARD='[::]'
+OUTBOUND="${WASMESH_OUTBOUND:-$WILDCARD:15001}"
+INBOUND="${WASMESH_INBOUND:-$WILDCARD:15006}"
+HEALTH="${WASMESH_HEALTH:-$WILDCARD:15021}"
 # Admin stays on loopback unless asked: it exposes the whole config and has no authentication.
 ADMIN="${WASMESH_ADMIN:-127.0.0.1:15000}"
 # Istio's injector sets POD_NAMESPACE on the istio-proxy container.

@@ -23,6 +23,7 @@ import type { KubeTokenReviewer } from '../identity/kube-token-review.js';
 import { WEBHOOK_FLAGS, webhookFromFlags } from './webhook-flags.js';
 import { kubeVersionOf, nativeSidecarsFor, type KubeVersion } from '../kube/native-sidecars.js';
 import type { InjectionWebhookServer } from '../control-plane/injection-webhook-server.js';
+import { formatHostPort } from '../common/host-port.js';
 
 export const CONTROL_PLANE_SPEC: CommandSpec = {
   command: 'wasmesh control-plane',
@@ -226,7 +227,7 @@ export async function controlPlaneCommand(argv: string[], io: CliIo): Promise<nu
     return 1;
   }
   for (const w of cp.status().warnings) log('warn', w);
-  log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s)${kubeSource !== null ? ' and the Kubernetes API server' : ''}, watching for changes; xDS on ${xdsAt.host}:${cp.ads.port}, monitoring on http://${monAt.host}:${monitoring.port}`);
+  log('info', `wasmesh control-plane: config version ${cp.version} from ${cp.status().files.length} file(s)${kubeSource !== null ? ' and the Kubernetes API server' : ''}, watching for changes; xDS on ${formatHostPort(xdsAt.host, cp.ads.port)}, monitoring on http://${formatHostPort(monAt.host, monitoring.port)}`);
   if (dashboard) log('info', `dashboard: open ${dashboard.url} (Prometheus ${dashboardPlan!.prometheus.url})`);
   if (access !== null) log('info', `kube tokens: TokenReview against ${access.origin}`);
   if (ca) log('info', `${ca.summary}; xDS (ADS) on the same port over TLS for proxies presenting their workload certificate or a token (wasmesh proxy --xds-tls)`);

@@ -56,6 +56,9 @@ export async function envoyBootstrapCommand(argv: string[], io: CliIo): Promise<
   const labels = values.labels === undefined ? {} : parseLabels(values.labels as string);
   const id = (values['node-id'] as string | undefined) ?? nodeId(type, process.env.INSTANCE_IP || '127.0.0.1', process.env.POD_NAME || hostname(), namespace);
   const metadata: Record<string, unknown> = { NAMESPACE: namespace, LABELS: labels, CLUSTER_ID: 'Kubernetes' };
+  // pilot-agent's INSTANCE_IPS (the pod's addresses, status.podIPs): the control plane reads the
+  // pod's IP families from it (an IPv6-only pod's listeners on `::`, its app on ::1).
+  if (process.env.INSTANCE_IPS) metadata.INSTANCE_IPS = process.env.INSTANCE_IPS;
   if (values.gateway !== undefined) metadata.WASMESH_GATEWAY = values.gateway;
   if (values.listen !== undefined) {
     const listen = hostPortFlag(cmd, '--listen', values.listen as string);

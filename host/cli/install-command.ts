@@ -45,6 +45,7 @@ export const INSTALL_SPEC: CommandSpec = {
     { name: 'ca-dir', kind: 'string', valueName: '<dir>', help: 'the control plane\'s CA directory: its root-cert.pem is the webhook\'s caBundle; in a full install its files become Secret istio-system/cacerts, the CA of the Deployment (an empty directory gets a new root, kept for the next install)' },
     { name: 'ca-bundle', kind: 'string', valueName: '<file>', help: 'with --webhook-only: the caBundle as a PEM file (a webhook served with --webhook-cert)' },
     { name: 'failure-policy', kind: 'string', valueName: '<Fail|Ignore>', help: 'what the API server does when the webhook cannot answer', defaultText: 'Fail' },
+    { name: 'ip-families', kind: 'string', valueName: '<IPv4|IPv6|IPv4,IPv6|IPv6,IPv4>', help: 'the cluster\'s IP families, the primary first (Istio\'s values.global.ipFamilies): with IPv6 the control plane listens on [::] and Service istiod asks for them', defaultText: 'IPv4' },
     { name: 'output', short: 'o', kind: 'string', valueName: '<yaml|json>', help: 'with --dry-run, --crds-only or --webhook-only: output format', defaultText: 'yaml' },
   ],
   epilog: [
@@ -72,7 +73,7 @@ export async function installCommand(argv: string[], io: CliIo): Promise<number>
   if (values['crds-only'] === true && values['webhook-only'] === true) throw new UsageError(cmd, '--crds-only and --webhook-only: choose one');
   const printOnly = values['crds-only'] === true || values['webhook-only'] === true;
   if (printOnly) {
-    const stray = ['dry-run', 'server-dry-run', 'wait', 'readiness-timeout', 'kubeconfig', 'image', 'mesh-config', 'set'].find((f) => values[f] !== undefined);
+    const stray = ['dry-run', 'server-dry-run', 'wait', 'readiness-timeout', 'kubeconfig', 'image', 'mesh-config', 'set', 'ip-families'].find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(cmd, `--${stray} goes with a full install, not --${values['crds-only'] === true ? 'crds' : 'webhook'}-only (which only prints)`);
   }
   if (values['webhook-only'] === true) return webhookOnly(cmd, values, output, io);
@@ -83,6 +84,15 @@ export async function installCommand(argv: string[], io: CliIo): Promise<number>
     return 0;
   }
   return fullInstall(cmd, values, output, io);
+}
+
+/** --ip-families: IPv4, IPv6, or both in either order (the primary first), as a Service's ipFamilies. */
+export function ipFamiliesFlag(cmd: string, text: string | undefined): Array<'IPv4' | 'IPv6'> | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((s) => s.trim());
+  const ok = list.length >= 1 && list.length <= 2 && list.every((f) => f === 'IPv4' || f === 'IPv6') && new Set(list).size === list.length;
+  if (!ok) throw new UsageError(cmd, `--ip-families: expected IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4 (a Service's ipFamilies), got "${text}"`);
+  return list as Array<'IPv4' | 'IPv6'>;
 }
 
 async function fullInstall(cmd: string, values: Record<string, unknown>, output: string, io: CliIo): Promise<number> {
@@ -117,7 +127,8 @@ async function fullInstall(cmd: string, values: Record<string, unknown>, output:
   }
   const dir = values['ca-dir'] as string | undefined;
   const caFiles = dir !== undefined ? await prepareCaDir(cmd, dir, mesh.injectDefaults.trustDomain, io) : undefined;
-  const objects = installManifests({ image, mesh, failurePolicy: policy, ...(caFiles !== undefined ? { caFiles } : {}) });
+  const ipFamilies = ipFamiliesFlag(cmd, values['ip-families'] as string | undefined);
+  const objects = installManifests({ image, mesh, failurePolicy: policy, ...(caFiles !== undefined ? { caFiles } : {}), ...(ipFamilies !== undefined ? { ipFamilies } : {}) });
   if (dryRun) {
     printObjects(objects, output, io);
     return 0;

@@ -12,6 +12,7 @@ import { XDS_FLAGS, xdsFromFlags } from './xds-flags.js';
 import { LIMIT_FLAG, limitsFromFlags } from './limit-flag.js';
 import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertificates, describeIdentity, type OwnedCertificateSource } from './identity-flags.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { formatHostPort } from '../common/host-port.js';
 
 export const PROXY_SPEC: CommandSpec = {
   command: 'wasmesh proxy',
@@ -126,10 +127,10 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   io.err(
     logLine(
       'info',
-      `wasmesh proxy: serving ${mode} on http://${listen.host}:${runtime.listenPort}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port}${g.tcp !== null ? ' (TCP)' : ''} on ${listen.host}:${g.tcp?.port ?? g.server.port}`).join('')} ` +
+      `wasmesh proxy: serving ${mode} on http://${formatHostPort(listen.host, runtime.listenPort)}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port}${g.tcp !== null ? ' (TCP)' : ''} on ${formatHostPort(listen.host, g.tcp?.port ?? g.server.port)}`).join('')} ` +
         `(${m.describe()}); ` +
         (identity ? `${describeIdentity(identity)}; ` : '') +
-        `admin on http://${admin.host}:${runtime.adminPort}`,
+        `admin on http://${formatHostPort(admin.host, runtime.adminPort)}`,
     ),
   );
   // A signal, or the admin API's POST /quitquitquit (the runtime is already draining then).

@@ -4,7 +4,7 @@
 import { STATS_FLAG, MERGED_STATS_FLAGS, statsFromFlags, mergedStatsFromFlags } from './stats-flag.js';
 import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
-import type { HostPort } from '../common/host-port.js';
+import { formatHostPort, type HostPort } from '../common/host-port.js';
 import { logLine, untilStopped, type CliIo } from './cli-io.js';
 import { DEFAULT_ADMIN, openAccessLog, parseLabels } from './proxy-command.js';
 import { ALLOW_UNENFORCED_SECURITY } from './unenforced-security-flag.js';
@@ -15,10 +15,14 @@ import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertif
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 import { parseDuration } from '../common/duration.js';
+import { APP_ADDRESS_FLAG, appAddressFromFlags, podFamilies } from './app-address-flag.js';
+import { socketWildcard } from '../model/ip-families.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
 export const DEFAULT_HEALTH = '0.0.0.0:15021';
+/** How the defaults above change on a pod with IPv6 (one dual-stack socket each). */
+const ON_IPV6 = ' ([::] when the pod has IPv6: $INSTANCE_IPS, else its interfaces)';
 /** Istio's ProxyConfig terminationDrainDuration default. */
 export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
@@ -33,15 +37,16 @@ export const SIDECAR_SPEC: CommandSpec = {
   summary:
     'Runs the drop-in sidecar: the outbound listener routes the app\'s requests by Host through the mesh ' +
     '(VirtualServices for `mesh`, as `wasmesh proxy` without --gateway); the inbound listener hands ' +
-    'requests for the pod to the app at 127.0.0.1:<port>, the port being the Host header\'s when it is one ' +
+    'requests for the pod to the app at 127.0.0.1:<port> (--app-address; [::1] on an IPv6-only pod), the port being the Host header\'s when it is one ' +
     'of --app-ports (none: the first app port; another: 404 NR); the health port answers GET /healthz/ready. ' +
     'The files are watched: a valid change is applied live, an invalid one is logged and the last good config keeps serving.',
   flags: [
     { name: 'file', short: 'f', kind: 'string', repeat: true, valueName: '<file|dir>', help: 'Istio YAML file or folder of them' },
     { name: 'app-ports', kind: 'string', valueName: '<p[,p…]>', help: 'the app\'s ports inbound requests may reach (the init\'s -b ports)' },
-    { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND },
-    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND },
-    { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH },
+    APP_ADDRESS_FLAG,
+    { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND + ON_IPV6 },
+    { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND + ON_IPV6 },
+    { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH + ON_IPV6 },
     { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
@@ -153,8 +158,13 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
+  // The pod's IP families pick the app's loopback (::1 on an IPv6-only pod) and the wildcard of
+  // the listeners' defaults ([::], dual-stack, on a pod with IPv6: the kubelet probes an IPv6 pod IP).
+  const families = podFamilies(SIDECAR_SPEC.command, process.env);
+  const appAddress = appAddressFromFlags(SIDECAR_SPEC.command, values, families);
+  const onWildcard = (d: string): string => (socketWildcard(families) === '::' ? d.replace(/^0\.0\.0\.0:/, '[::]:') : d);
   const addr = (flag: string, fallback: string): HostPort =>
-    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? fallback);
+    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? onWildcard(fallback));
   const outbound = addr('outbound', DEFAULT_OUTBOUND);
   const inbound = addr('inbound', DEFAULT_INBOUND);
   const health = addr('health', DEFAULT_HEALTH);
@@ -223,6 +233,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       health,
       admin,
       appPorts,
+      appAddress,
       terminationDrainMs,
       minimumDrainMs,
       ...(activated.size > 0 ? { listenFds } : {}),
@@ -241,9 +252,9 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   io.err(
     logLine(
       'info',
-      `wasmesh sidecar: outbound on ${outbound.host}:${p.outbound}, inbound on ${inbound.host}:${p.inbound} ` +
-        `(to 127.0.0.1 ports ${appPorts.join(',')}), health on http://${health.host}:${p.health}/healthz/ready, ` +
-        `admin on http://${admin.host}:${p.admin} (${m.describe()})` +
+      `wasmesh sidecar: outbound on ${formatHostPort(outbound.host, p.outbound)}, inbound on ${formatHostPort(inbound.host, p.inbound)} ` +
+        `(to ${appAddress} ports ${appPorts.join(',')}), health on http://${formatHostPort(health.host, p.health)}/healthz/ready, ` +
+        `admin on http://${formatHostPort(admin.host, p.admin)} (${m.describe()})` +
         (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
   );

@@ -14,6 +14,8 @@ export interface IstioPort {
 
 const flowPort = (p: IstioPort): string => `{number: ${p.number}, name: ${p.name}, protocol: ${p.protocol}}`;
 const flowList = (items: readonly string[]): string => `[${items.join(', ')}]`;
+/** An address as a flow value: IPv6 quoted (`'::1'`: a plain scalar may not start with `:`), others bare. */
+const flowAddress = (a: string): string => (a.includes(':') ? `'${a}'` : a);
 const quoted = (hosts: readonly string[]): string => flowList(hosts.map((h) => `'${h}'`));
 
 /** Documents joined into one YAML stream. */
@@ -83,7 +85,7 @@ export function tcpRoute(match: { readonly port: number; readonly destinationSub
   return `match: [{port: ${match.port}${subnets}}]\n    route: ${flowList(destinations)}`;
 }
 
-/** A MESH_EXTERNAL ServiceEntry `name` for `host`, STATIC, its one endpoint at `address` (default 127.0.0.1) on `endpointPort`. */
+/** A MESH_EXTERNAL ServiceEntry `name` for `host`, STATIC, its one endpoint at `address` (default 127.0.0.1; IPv6 as it is, `::1`) on `endpointPort`. */
 export function staticServiceEntryYaml(e: { readonly name: string; readonly host: string; readonly port: IstioPort; readonly endpointPort: number; readonly address?: string }): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -93,7 +95,7 @@ spec:
   ports: [${flowPort(e.port)}]
   location: MESH_EXTERNAL
   resolution: STATIC
-  endpoints: [{address: ${e.address ?? '127.0.0.1'}, ports: {${e.port.name}: ${e.endpointPort}}}]
+  endpoints: [{address: ${flowAddress(e.address ?? '127.0.0.1')}, ports: {${e.port.name}: ${e.endpointPort}}}]
 `;
 }
 

@@ -8,6 +8,7 @@
 // application/json → 415, a path other than /inject (or /inject/…) → 404, a method other than
 // POST → 405; a body over 4 MiB → 413 (the API server's own request limit is 3 MiB). A body that
 // is not JSON is answered 200 with a denying AdmissionReview, as istiod answers a decode error.
+import { servingHostNames } from '../identity/serving-names.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -65,8 +66,7 @@ export class InjectionWebhookServer {
     let first: { key: string; cert: string };
     if (tls.kind === 'files') first = { key: tls.keyPem, cert: tls.certPem };
     else {
-      const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-      const names = [...WEBHOOK_SERVICE_NAMES, ...(wildcard ? ['127.0.0.1', 'localhost'] : [host]), ...tls.names];
+      const names = [...WEBHOOK_SERVICE_NAMES, ...servingHostNames(host), ...tls.names];
       const identity = spiffeId('istio-system', 'istiod', tls.ca.trustDomain);
       const issue = async (): Promise<{ key: string; cert: string }> => {
         const c = await tls.ca.issueServing(names, identity);

@@ -12,6 +12,7 @@ import type { LoadedConfig, LoadOptions } from '../config/loaded-config.js';
 import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
+import { appLoopback, listenWildcards } from '../model/ip-families.js';
 import { envoyInbound, SIDECAR_INBOUND_PORT } from '../envoy/inbound-listener.js';
 import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
 import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
@@ -124,7 +125,10 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   // A Gateway server's `bind` sets the address (Istio's field); otherwise 0.0.0.0. A node's
   // WASMESH_LISTEN (`envoy-bootstrap --listen`) puts its one listener there instead, as
   // `wasmesh envoy-config --listen` and a wasmesh proxy's `--listen` do.
-  let binds: Array<{ host: string; port: number }> = [{ host: '0.0.0.0', port: SIDECAR_OUTBOUND_PORT }];
+  // A sidecar binds its pod's wildcard (`::` on an IPv6-only pod; 0.0.0.0 with `::` as an
+  // additional address on a dual-stack one) and reaches its app on the pod's loopback.
+  const wildcards = listenWildcards(node.ipFamilies ?? { ipv4: true, ipv6: false });
+  let binds: Array<{ host: string; port: number }> = [{ host: wildcards[0]!, port: SIDECAR_OUTBOUND_PORT }];
   if (node.listen !== null) binds = [node.listen];
   else if (options.gateway !== undefined) {
     const spec = gatewaySpec(read, options.gateway, node.namespace);
@@ -156,7 +160,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
       ...(withL4 ? {} : { l4Listeners: false }),
       // A sidecar behind capture (no WASMESH_LISTEN): Istio's virtualOutbound and per-destination
       // listeners, with the wasmesh filters too (their connection manager on every HTTP listener).
-      ...(node.type === 'sidecar' && node.listen === null ? { sidecarOutbound: { transparent: node.interceptionMode === 'TPROXY' } } : {}),
+      ...(node.type === 'sidecar' && node.listen === null ? { sidecarOutbound: { transparent: node.interceptionMode === 'TPROXY', wildcards } } : {}),
     };
     // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
     // plugin configuration (the compiled route table) inside the listener that arrives over LDS.
@@ -179,8 +183,10 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   // as a wasmesh sidecar's inbound is without one.
   if (node.type === 'sidecar' && node.appPorts.length > 0) {
     const { listener, clusters } = envoyInbound({
-      listen: node.inbound ?? { host: '0.0.0.0', port: SIDECAR_INBOUND_PORT },
+      listen: node.inbound ?? { host: wildcards[0]!, port: SIDECAR_INBOUND_PORT },
+      ...(node.inbound === null && wildcards.length > 1 ? { additionalWildcards: wildcards.slice(1) } : {}),
       appPorts: node.appPorts,
+      appAddress: appLoopback(node.ipFamilies ?? { ipv4: true, ipv6: false }),
       mode: loaded.mesh.inboundMtlsMode ?? 'DISABLE',
       ...(loaded.mesh.authorization !== undefined ? { authorization: loaded.mesh.authorization } : {}),
       ...(loaded.mesh.extAuthzProviders !== undefined ? { extAuthzProviders: loaded.mesh.extAuthzProviders } : {}),

@@ -82,7 +82,7 @@ export interface EnvoyBootstrapOptions {
    * listener at `listen` — virtualOutbound there with use_original_dst, and a listener per service
    * address and HTTP port (sidecar-outbound-listeners.ts); `transparent` for TPROXY interception.
    */
-  sidecarOutbound?: { transparent: boolean };
+  sidecarOutbound?: { transparent: boolean; wildcards?: readonly string[] };
   /**
    * The proxy's `--limit`s: the HTTP/2 flood limits and keepalive go into the HCM's and the
    * HTTP/2 clusters' http2_protocol_options (http2-limits.ts); others set are warned about.
@@ -237,7 +237,7 @@ export function envoyBootstrap(loaded: LoadedMesh, opts: EnvoyBootstrapOptions):
     admin: { address: socketAddress(opts.admin) },
     static_resources: {
       listeners: [...(opts.httpListener === false ? [] : opts.sidecarOutbound !== undefined && opts.gateway === undefined
-        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, routeConfigFor: (port) => portTables.get(port) ?? sidecarPortRouteConfig(port, ctx), transparent: opts.sidecarOutbound.transparent, warnings })
+        ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm, routeConfigFor: (port) => portTables.get(port) ?? sidecarPortRouteConfig(port, ctx), transparent: opts.sidecarOutbound.transparent, ...(opts.sidecarOutbound.wildcards !== undefined ? { wildcards: opts.sidecarOutbound.wildcards } : {}), warnings })
         : [{
           name,
           address: socketAddress(opts.listen),

@@ -322,7 +322,7 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   // filters' connection manager and its one route configuration (the filter routes by Host, so
   // there is no table per port: the same object for every port, served once).
   const httpListeners: Obj[] = sidecarOutbound !== undefined && opts.gateway === undefined
-    ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm: newHcm, routeConfigFor: () => routeConfig, transparent: sidecarOutbound.transparent, warnings })
+    ? envoySidecarOutboundListeners({ mesh, listen: opts.listen, hcm: newHcm, routeConfigFor: () => routeConfig, transparent: sidecarOutbound.transparent, ...(sidecarOutbound.wildcards !== undefined ? { wildcards: sidecarOutbound.wildcards } : {}), warnings })
       .map((l) => (istioStats === undefined ? l : withTcpIstioStats(l, istioStats, statsWasmPath)))
     : [{ ...listener, filter_chains: [{ ...chain, filters: [{ ...hcmFilter, typed_config: newHcm }] }] }];
   const config: Obj = {

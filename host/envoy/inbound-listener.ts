@@ -50,10 +50,14 @@ const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls
 const INBOUND_ALPN = ['http/1.1', 'istio-http/1.1', 'istio'];
 
 export interface InboundOptions {
-  /** Where the listener binds (Istio's 0.0.0.0:15006). */
+  /** Where the listener binds (Istio's 0.0.0.0:15006; `[::]` on an IPv6-only pod). */
   listen: HostPort;
-  /** The app's ports on 127.0.0.1 (the first takes requests whose Host names no app port). */
+  /** The pod's other wildcards (`::` on a dual-stack pod): the listener's additional_addresses when it binds the first. */
+  additionalWildcards?: readonly string[];
+  /** The app's ports on `appAddress` (the first takes requests whose Host names no app port). */
   appPorts: readonly number[];
+  /** Where the app is reached: 127.0.0.1 unless told (::1 on an IPv6-only pod: host/model/ip-families.ts). */
+  appAddress?: string;
   /** The PeerAuthentication mode the listener enforces. */
   mode: EffectiveMtlsMode;
   /** The AuthorizationPolicies of the workload (MeshConfig.authorization): Envoy's RBAC filters before the router. */
@@ -119,6 +123,7 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
   const listener: Obj = {
     name: INBOUND_LISTENER_NAME,
     address: { socket_address: { address: o.listen.host, port_value: o.listen.port } },
+    ...((o.additionalWildcards ?? []).length > 0 ? { additional_addresses: o.additionalWildcards!.map((a) => ({ address: { socket_address: { address: a, port_value: o.listen.port } } })) } : {}),
     ...(tlsInspector.length > 0 ? { listener_filters: tlsInspector } : {}),
     // Without original destinations TCP goes to the first app port (as HTTP whose Host names none).
     filter_chains: chainsFor(o.appPorts[0]!),
@@ -141,7 +146,7 @@ export function envoyInbound(o: InboundOptions): { listener: Obj; clusters: Obj[
     name: inboundClusterName(port),
     type: 'STATIC',
     connect_timeout: '10s',
-    load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    load_assignment: { cluster_name: inboundClusterName(port), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.appAddress ?? '127.0.0.1', port_value: port } } } }] }] },
   }));
   return { listener, clusters: [...clusters, ...passthrough, ...jwksClusters, ...rlClusters, ...envoyTracingClusters(o.tracing, (h) => isIP(h) !== 0)] };
 }

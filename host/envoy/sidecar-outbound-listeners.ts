@@ -27,6 +27,10 @@
 // that port's listeners, so xDS serves each once.
 // With TPROXY interception (node metadata INTERCEPTION_MODE) the bound listener is `transparent`,
 // as Istio sets it (Envoy then needs CAP_NET_ADMIN).
+// The wildcard is the pod's (host/model/ip-families.ts): `0.0.0.0_<port>` on a pod with IPv4,
+// `::_<port>` on an IPv6-only pod; a dual-stack pod's wildcard listeners (and virtualOutbound on
+// 0.0.0.0) get `[::]` as `additional_addresses`, as Istio writes them, so an IPv6 original
+// destination finds its port's listener (Envoy looks a wildcard up in the destination's family).
 import type { MeshConfig } from '../model/mesh.js';
 import type { ServiceAddress } from '../model/service-address.js';
 import { carriedAs } from '../model/port-protocol.js';
@@ -59,11 +63,25 @@ export interface SidecarOutboundOptions {
   routeConfigFor: (port: number) => Obj;
   /** TPROXY interception: virtualOutbound is transparent (IP_TRANSPARENT). */
   transparent: boolean;
+  /** The pod's wildcards (listenWildcards): the first binds and names the per-port listeners, the others are their additional addresses. Default 0.0.0.0. */
+  wildcards?: readonly string[];
   warnings: string[];
 }
 
 function socketAddress(host: string, port: number): Obj {
   return { socket_address: { address: host, port_value: port } };
+}
+
+/** A listener's address on `host`, with the pod's other wildcards as additional addresses when `host` is its first (dual-stack). */
+function listenerAddress(o: SidecarOutboundOptions, host: string, port: number): Obj {
+  const w = o.wildcards ?? ['0.0.0.0'];
+  const more = host === w[0] ? w.slice(1) : [];
+  return { address: socketAddress(host, port), ...(more.length > 0 ? { additional_addresses: more.map((a) => ({ address: socketAddress(a, port) })) } : {}) };
+}
+
+/** The per-port wildcard listener's address host and name (`0.0.0.0_80`, `::_80` on an IPv6-only pod). */
+function wildcardOf(o: SidecarOutboundOptions): string {
+  return (o.wildcards ?? ['0.0.0.0'])[0]!;
 }
 
 /** A tcp_proxy to one cluster (stat_prefix the cluster), with the mesh's access logs. */
@@ -138,7 +156,7 @@ function serviceListener(name: string, address: string, entries: readonly Servic
   const { mesh, warnings } = o;
   const e = entries[0]!;
   const where = `sidecar listener ${name}`;
-  const base = { name, address: socketAddress(address, e.port), bind_to_port: false, traffic_direction: 'OUTBOUND' };
+  const base = { name, ...listenerAddress(o, address, e.port), bind_to_port: false, traffic_direction: 'OUTBOUND' };
   switch (carriedAs(e.protocol)) {
     case 'http1':
     case 'http2':
@@ -184,7 +202,7 @@ export function envoySidecarOutboundListeners(options: SidecarOutboundOptions): 
   const blocked = (mesh.outboundTrafficPolicy ?? 'ALLOW_ANY') === 'REGISTRY_ONLY';
   const virtualOutbound: Obj = {
     name: VIRTUAL_OUTBOUND,
-    address: socketAddress(o.listen.host, o.listen.port),
+    ...listenerAddress(o, o.listen.host, o.listen.port),
     use_original_dst: true,
     ...(o.transparent ? { transparent: true } : {}),
     traffic_direction: 'OUTBOUND',
@@ -226,7 +244,7 @@ export function envoySidecarOutboundListeners(options: SidecarOutboundOptions): 
     // The first service (by host) decides the port's protocol; a TLS port's TLS services share it by SNI.
     const first = entries[0]!;
     const sharing = isTls(first) ? entries.filter(isTls) : [first];
-    const l = serviceListener(`0.0.0.0_${port}`, '0.0.0.0', sharing, o);
+    const l = serviceListener(`${wildcardOf(o)}_${port}`, wildcardOf(o), sharing, o);
     if (l !== null) {
       out.push(l);
       taken.add(port);
@@ -244,9 +262,9 @@ export function envoySidecarOutboundListeners(options: SidecarOutboundOptions): 
   // wasmesh sidecar treats a connection to an address it does not know.
   const catchAll = blocked ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   for (const port of [...httpPorts].sort((a, b) => a - b)) {
-    const name = `0.0.0.0_${port}`;
+    const name = `${wildcardOf(o)}_${port}`;
     out.push({
-      name, address: socketAddress('0.0.0.0', port), bind_to_port: false, traffic_direction: 'OUTBOUND',
+      name, ...listenerAddress(o, wildcardOf(o), port), bind_to_port: false, traffic_direction: 'OUTBOUND',
       listener_filters: [HTTP_INSPECTOR],
       ...inspectTimeout(mesh),
       filter_chains: [
@@ -271,7 +289,7 @@ function inRange(chains: Obj[], cidr: string): Obj[] {
  */
 function addRangeChains(out: Obj[], port: number, entries: readonly ServiceAddress[], o: Layout): void {
   const { mesh, warnings } = o;
-  const name = `0.0.0.0_${port}`;
+  const name = `${wildcardOf(o)}_${port}`;
   const chains: Obj[] = [];
   const inspectors = new Set<Obj>();
   for (const e of entries) {
@@ -312,7 +330,7 @@ function addRangeChains(out: Obj[], port: number, entries: readonly ServiceAddre
   if (chains.length === 0) return;
   let listener = out.find((l) => l.name === name);
   if (listener === undefined) {
-    listener = { name, address: socketAddress('0.0.0.0', port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: [] };
+    listener = { name, ...listenerAddress(o, wildcardOf(o), port), bind_to_port: false, traffic_direction: 'OUTBOUND', filter_chains: [] };
     out.push(listener);
   }
   const filters = [...((listener.listener_filters as Obj[] | undefined) ?? [])];

@@ -2,6 +2,7 @@
 // (15012). The caller proves its identity with `authorization: Bearer <token>` as Istio's agent
 // sends it; the CSR must ask for exactly that identity. The server's own certificate comes from the
 // same CA (SAN istiod.istio-system.svc and the address it listens on) and is renewed at half life.
+import { servingHostNames } from './serving-names.js';
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { CertificateAuthority, ServingCertificate } from './certificate-authority.js';
@@ -147,12 +148,11 @@ export class CaServer {
   }
 
   /**
-   * Issues the serving certificate (SANs: istiod.istio-system.svc, `host`, and loopback names when
-   * `host` is a wildcard) and listens with TLS on host:port. Rejects when the port cannot be bound.
+   * Issues the serving certificate (SANs: istiod.istio-system.svc, `host`, and loopback names of
+   * both families when `host` is a wildcard: serving-names.ts) and listens with TLS on host:port. Rejects when the port cannot be bound.
    */
   async listen(host: string, port: number, extraNames: readonly string[] = []): Promise<void> {
-    const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-    const names = [ISTIOD_SERVICE_NAME, ...(wildcard ? ['127.0.0.1', 'localhost'] : [host]), ...extraNames];
+    const names = [ISTIOD_SERVICE_NAME, ...servingHostNames(host), ...extraNames];
     const serving = new ServingIdentity(this.#opts.ca.rootsPem.join(''));
     this.#serving = serving;
     const renew = async (): Promise<void> => {

@@ -40,6 +40,13 @@ export interface InstallOptions {
   /** A CA directory's files (CA_SECRET_FILES, PEM): the Secret `cacerts` and the webhook's caBundle. Without: an emptyDir. */
   caFiles?: Readonly<Record<string, string>>;
   failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * The cluster's IP families, first the primary (Istio's values.global.ipFamilies): with IPv6 the
+   * control plane listens on `[::]` (dual-stack sockets) and Service istiod asks for these
+   * families (ipFamilyPolicy SingleStack, or RequireDualStack for two). Default IPv4: 0.0.0.0 and
+   * the cluster's own Service defaults.
+   */
+  ipFamilies?: ReadonlyArray<'IPv4' | 'IPv6'>;
 }
 
 const PART_OF = { 'app.kubernetes.io/part-of': 'wasmesh' };
@@ -82,6 +89,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
       metadata: { name: CONTROL_PLANE_NAME, namespace: ns, labels },
       spec: {
         selector: POD_LABELS,
+        ...(opts.ipFamilies !== undefined && opts.ipFamilies.includes('IPv6') ? { ipFamilyPolicy: opts.ipFamilies.length > 1 ? 'RequireDualStack' : 'SingleStack', ipFamilies: [...opts.ipFamilies] } : {}),
         ports: CONTROL_PLANE_PORTS.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP' })),
       },
     },
@@ -104,17 +112,19 @@ function caSecret(files: Readonly<Record<string, string>>): KubeObject {
 }
 
 function controlPlaneDeployment(opts: InstallOptions, labels: Record<string, string>): KubeObject {
+  // One dual-stack socket per port on a cluster with IPv6; 0.0.0.0 otherwise ([::] fails where a node's kernel has no IPv6).
+  const any = (port: number): string => `${(opts.ipFamilies ?? []).includes('IPv6') ? '[::]' : '0.0.0.0'}:${port}`;
   const args = [
     'control-plane',
     '--kube',
-    '--xds-listen', '0.0.0.0:15010',
-    '--monitoring', '0.0.0.0:15014',
+    '--xds-listen', any(15010),
+    '--monitoring', any(15014),
     '--ca-dir', CA_DIR,
-    '--secure-listen', '0.0.0.0:15012',
+    '--secure-listen', any(15012),
     '--trust-domain', opts.mesh.injectDefaults.trustDomain,
     // The pods' istio-token (audience istio-ca) is their identity: a TokenReview per new token.
     '--kube-tokens',
-    '--webhook-listen', '0.0.0.0:15017',
+    '--webhook-listen', any(15017),
     '--webhook-image', opts.image,
     '--webhook-mesh-config', `${MESH_DIR}/mesh`,
     // The configuration the manifests create, the ClusterRole names, and the control plane patches: one name.

@@ -177,6 +177,9 @@ function proxyContainer(
     fieldEnv('POD_NAME', 'metadata.name'),
     fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
     fieldEnv('INSTANCE_IP', 'status.podIP'),
+    // Every pod address (dual-stack: both families): the sidecar's app loopback and listener
+    // wildcard follow the pod's families (host/model/ip-families.ts, docker/entrypoint.sh).
+    fieldEnv('INSTANCE_IPS', 'status.podIPs'),
     fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
     fieldEnv('HOST_IP', 'status.hostIP'),
     { name: 'PROXY_CONFIG', value: JSON.stringify({ ...s.proxyConfig, discoveryAddress: s.discoveryAddress }) },

@@ -50,6 +50,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
    * inbound port the mesh names directly (the demo's WorkloadEntries).
    */
   dedicatedInbound?: boolean;
+  /** Where the inbound listener reaches the app (127.0.0.1 unless told; ::1 on an IPv6-only pod: host/cli/app-address-flag.ts). */
+  appAddress?: string;
   /**
    * The proxy's workload certificate (its SPIFFE identity), when it has one: /ready waits for the
    * first; the caller owns the source and stops it after close().
@@ -177,12 +179,12 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
     ...(logLine === undefined ? { logOnly: InboundMissLog.wants } : {}),
   });
   // Generated from flags, not from the YAML: it never changes while the sidecar runs.
-  const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true);
+  const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true, opts.appAddress);
   // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
   const tcpWorkload = opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined);
   const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, authorization: true, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
   tcpIn?.apply(withInboundPassthrough(inboundConfig), 0);
-  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, maxPeerMetadataBytes: resolveLimits(opts.limits).maxPeerMetadataBytes, log: dataLog, ...(tcpWorkload !== undefined ? { workload: tcpWorkload } : {}), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
+  const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, ...(opts.appAddress !== undefined ? { appAddress: opts.appAddress } : {}), http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, maxPeerMetadataBytes: resolveLimits(opts.limits).maxPeerMetadataBytes, log: dataLog, ...(tcpWorkload !== undefined ? { workload: tcpWorkload } : {}), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
   // Until the first config version arrives (xDS), the workload's policies are not known: the
   // inbound listener denies everything rather than serve open (a file config applies below,
   // before any port is bound).

@@ -7,8 +7,8 @@
 // inbound-alpn.ts) is terminated here and proxied as TCP, after Istio's TCP metadata exchange
 // when that ALPN was agreed (listener/tcp/metadata-exchange.ts: the peer's workload labels its
 // istio_tcp_* series); anything else is proxied as TCP to the app at 127.0.0.1:<port> (the
-// inbound cluster), except under STRICT mTLS, where plaintext is refused (closed, counted,
-// logged) as Istio's STRICT chains refuse it.
+// inbound cluster; ::1 on an IPv6-only pod: `appAddress`), except under STRICT mTLS, where
+// plaintext is refused (closed, counted, logged) as Istio's STRICT chains refuse it.
 // A connection to another port (one the workload does not declare) is passed through as TCP to
 // its original destination by InboundPassthroughCluster (inbound-passthrough.ts), Istio's
 // inbound catch-all, after the mesh mTLS is terminated as PeerAuthentication says (STRICT: TLS
@@ -25,7 +25,7 @@ import type { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { Log } from '../common/log.js';
 import type { DownstreamTransportConfig } from '../tls/tls-settings.js';
 import type { WorkloadCertificateSource } from '../tls/workload-certificate.js';
-import { inboundClusterName } from './inbound-mesh.js';
+import { APP_ADDRESS, inboundClusterName } from './inbound-mesh.js';
 import { sniffFirstBytes } from './sniff-first-bytes.js';
 import { inboundPassthroughTarget } from './inbound-passthrough.js';
 import { InboundTcpTransport } from './inbound-tcp-transport.js';
@@ -43,6 +43,8 @@ export interface InboundCaptureOptions {
   port: number;
   fd?: number;
   appPorts: readonly number[];
+  /** Where the app is reached (the inbound mesh's app address: 127.0.0.1, or ::1 on an IPv6-only pod); default 127.0.0.1. */
+  appAddress?: string;
   http: ProxyServer;
   /** The byte proxy to the app (TcpProxyServer with adopt, applied with the inbound mesh and InboundPassthroughCluster). */
   tcp: TcpProxyServer;
@@ -160,7 +162,7 @@ export class InboundCapture {
 
   /** The app port's inbound cluster; AuthorizationPolicy's destination.ip is the pod's address. */
   #appTarget(socket: Socket, port: number, security: ConnectionSecurity | null): TcpTarget {
-    return { address: '127.0.0.1', port, service: { host: '', cluster: inboundClusterName(port) }, destinationIp: socket.localAddress ?? null, security };
+    return { address: this.#opts.appAddress ?? APP_ADDRESS, port, service: { host: '', cluster: inboundClusterName(port) }, destinationIp: socket.localAddress ?? null, security };
   }
 
   /** Mesh TLS carrying TCP to an app port: terminated as the mode says, then to the app. */

@@ -7,6 +7,9 @@
 // wasmesh sidecar's `--app-ports` and `--inbound`).
 import { parseHostPort, type HostPort } from '../common/host-port.js';
 import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
+import { ipFamiliesOf, type IpFamilies } from '../model/ip-families.js';
+import { isIP } from 'node:net';
+import { unmappedAddress } from '../common/host-port.js';
 
 export type ProxyType = 'sidecar' | 'router';
 
@@ -43,6 +46,12 @@ export interface XdsNode {
    * sidecar its traffic; TPROXY makes an Envoy sidecar's capture listener transparent. Absent: REDIRECT.
    */
   interceptionMode?: 'REDIRECT' | 'TPROXY' | 'NONE';
+  /**
+   * The pod's IP families, from the node id's address and metadata INSTANCE_IPS (Istio's IP mode;
+   * entries that are not IP addresses are left out, as istiod does): an Envoy sidecar's
+   * wildcards and app loopback (host/model/ip-families.ts). Absent (nodes built by hand): IPv4.
+   */
+  ipFamilies?: IpFamilies;
   /** Every metadata key as plain JSON (for /debug/syncz). */
   metadata: Record<string, unknown>;
 }
@@ -129,8 +138,15 @@ export function readNode(node: unknown): XdsNode {
     inbound,
     kind,
     ...(mode !== undefined ? { interceptionMode: mode } : {}),
+    ipFamilies: nodeIpFamilies(m[2]!, metadata.INSTANCE_IPS),
     metadata,
   };
+}
+
+/** The families of the node id's address and INSTANCE_IPS (a comma list), IP addresses only. */
+function nodeIpFamilies(idIp: string, instanceIps: unknown): IpFamilies {
+  const listed = typeof instanceIps === 'string' ? instanceIps.split(',').map((s) => s.trim()) : [];
+  return ipFamiliesOf([idIp, ...listed].filter((a) => isIP(unmappedAddress(a).replace(/%.*$/, '')) !== 0));
 }
 
 function hostPortKey(v: unknown, key: string): HostPort {

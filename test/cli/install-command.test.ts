@@ -140,6 +140,18 @@ describe('wasmesh install (full)', () => {
     expect(byKind('Deployment').spec.template.spec.containers[0].image).toMatch(/^wasmesh\/proxy:/);
   });
 
+  it('--ip-families IPv6,IPv4 reaches the Deployment\'s listen addresses and Service istiod; a bad list or one with --crds-only is a usage error', async () => {
+    const io = fakeIo();
+    expect(await installCommand(['--dry-run', '--image', 'x/proxy:1', '--ip-families', 'IPv6,IPv4'], io)).toBe(0);
+    const docs = parseAllDocuments(io.stdout).map((d) => d.toJS());
+    expect(docs).toEqual(installManifests({ image: 'x/proxy:1', mesh: buildMeshConfig({}, 'x/proxy:1'), ipFamilies: ['IPv6', 'IPv4'] }));
+    expect(io.stdout).toContain('[::]:15010');
+    for (const bad of ['IPv5', 'IPv4,IPv4', 'IPv4,IPv6,IPv4', 'ipv6']) {
+      await expect(installCommand(['--dry-run', '--ip-families', bad], fakeIo())).rejects.toThrow(/--ip-families: expected IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4/);
+    }
+    await expect(installCommand(['--crds-only', '--ip-families', 'IPv6'], fakeIo())).rejects.toThrow(/--ip-families goes with a full install/);
+  });
+
   it('bad input: a CA directory missing a file, an unreadable mesh config, a bad --set, flags of --webhook-only, -o without --dry-run', async () => {
     const run = (args: string[]) => installCommand(args, fakeIo());
     // Four files that are no certificates: refused by the CA's own checks, naming the directory.

@@ -74,4 +74,12 @@ spec:
     expect(mesh.clusters.map((c) => [c.name, c.endpoints.map((e) => `${e.address}:${e.port}`)])).toEqual([['outbound|50051||greeter.example.internal', ['127.0.0.1:15301']]]);
     expect(mesh.virtualHosts.flatMap((v) => v.routes.map((r) => r.name))).toEqual(['default/vs/0']);
   });
+
+  it('an IPv6 endpoint is written quoted and read back as that address', () => {
+    const se = staticServiceEntryYaml({ name: 'v6', host: 'v6.example.internal', port: { number: 80, name: 'http', protocol: 'HTTP' }, endpointPort: 8080, address: '::1' });
+    expect(se).toContain(`endpoints: [{address: '::1', ports: {http: 8080}}]`);
+    const { mesh, warnings } = loadYaml({ 'mesh.yaml': yamlDocs(se, gatewayYaml('gw'), gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [routeTo('v6.example.internal')] })) }, 'gw');
+    expect(warnings).toEqual([]);
+    expect(mesh.clusters.map((c) => c.endpoints.map((e) => [e.address, e.port]))).toEqual([[['::1', 8080]]]);
+  });
 });

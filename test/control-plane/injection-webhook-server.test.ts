@@ -17,10 +17,10 @@ const D = defaultInjectDefaults('wasmesh/proxy:test');
 
 interface Reply { status: number; type: string; body: string }
 
-function post(port: number, ca: string, opts: { path?: string; method?: string; type?: string; body?: string | Buffer; servername?: string } = {}): Promise<Reply> {
+function post(port: number, ca: string, opts: { host?: string; path?: string; method?: string; type?: string; body?: string | Buffer; servername?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port, path: opts.path ?? '/inject', method: opts.method ?? 'POST', ca, servername: opts.servername,
+      host: opts.host ?? '127.0.0.1', port, path: opts.path ?? '/inject', method: opts.method ?? 'POST', ca, servername: opts.servername,
       headers: opts.type === '' ? {} : { 'content-type': opts.type ?? 'application/json' },
     }, (res) => {
       let body = '';
@@ -59,6 +59,16 @@ describe('injection webhook server', () => {
       expect((await post(port, server.caBundlePem!, { body: REVIEW(POD), servername })).status).toBe(200);
     }
     await expect(post(port, server.caBundlePem!, { body: REVIEW(POD), servername: 'other.example.test' })).rejects.toThrow(/altnames|Hostname/i);
+  });
+
+  it('on a wildcard ([::], dual-stack) the certificate names both loopbacks: a client dialling [::1] verifies it, as one dialling 127.0.0.1', async () => {
+    const wild = new InjectionWebhookServer({ defaults: D, tls: { kind: 'ca', ca, names: [] } });
+    const p = await wild.listen('::', 0);
+    try {
+      for (const host of ['::1', '127.0.0.1']) expect((await post(p, wild.caBundlePem!, { host, body: REVIEW(POD) })).status, host).toBe(200);
+    } finally {
+      await wild.close();
+    }
   });
 
   it('POST /inject: an AdmissionReview with the patch; /inject/<anything> too (istiod\'s revision paths)', async () => {

@@ -140,6 +140,29 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     expect(inbound(proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' }, WASMESH_APP_PORTS: '5005' }), read, ctx))).toBeNull();
   });
 
+  it('the pod\'s IP families (node id address, INSTANCE_IPS): an IPv6-only sidecar on `::` with its app at ::1; a dual-stack one on 0.0.0.0 with `[::]` as additional addresses', () => {
+    type Addr = { socket_address: { address: string; port_value: number } };
+    const decoded = (v: ReturnType<typeof proxyView>) => new Map([...v.snapshot.get(TYPE_URL.listener)!.resources].map(([name, r]) => {
+      const l = envoyProtos().lookupType('envoy.config.listener.v3.Listener').toObject(envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r.body.value), { longs: Number }) as { address: Addr; additional_addresses?: Array<{ address: Addr }> };
+      const at = (a: Addr): string => a.socket_address.address;
+      return [name, [at(l.address), ...(l.additional_addresses ?? []).map((x) => at(x.address))]] as const;
+    }));
+    const endpointOf = (v: ReturnType<typeof proxyView>, cluster: string): string => {
+      const e = envoyProtos().lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment').toObject(envoyProtos().lookupType('envoy.config.endpoint.v3.ClusterLoadAssignment').decode(v.snapshot.get(TYPE_URL.endpoint)!.resources.get(cluster)!.body.value)) as { endpoints: Array<{ lb_endpoints: Array<{ endpoint: { address: Addr } }> }> };
+      return e.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address.address;
+    };
+    const v6 = proxyView(readNode({ id: 'sidecar~fd00:5ee::2~e.default~default.svc.cluster.local', metadata: { fields: { WASMESH_APP_PORTS: { stringValue: '5005' } } } }), read, ctx);
+    expect(Object.fromEntries(decoded(v6))).toEqual({ virtualOutbound: ['::'], '::_9000': ['::'], virtualInbound: ['::'] });
+    expect(endpointOf(v6, 'inbound|5005||')).toBe('::1');
+    const dual = proxyView(readNode({ id: 'sidecar~10.0.0.2~e.default~default.svc.cluster.local', metadata: { fields: { WASMESH_APP_PORTS: { stringValue: '5005' }, INSTANCE_IPS: { stringValue: '10.0.0.2,fd00:5ee::2' } } } }), read, ctx);
+    expect(Object.fromEntries(decoded(dual))).toEqual({ virtualOutbound: ['0.0.0.0', '::'], '0.0.0.0_9000': ['0.0.0.0', '::'], virtualInbound: ['0.0.0.0', '::'] });
+    expect(endpointOf(dual, 'inbound|5005||')).toBe('127.0.0.1');
+    // IPv4 (the default) as before: no additional address, the app on 127.0.0.1.
+    const v4 = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), read, ctx);
+    expect(Object.fromEntries(decoded(v4))).toEqual({ virtualOutbound: ['0.0.0.0'], '0.0.0.0_9000': ['0.0.0.0'], virtualInbound: ['0.0.0.0'] });
+    expect(endpointOf(v4, 'inbound|5005||')).toBe('127.0.0.1');
+  });
+
   it('with the CA (workloadIdentity) the PeerAuthentication mode decides: STRICT mTLS only, PERMISSIVE tls and raw_buffer chains', () => {
     const strictDir = mkdtempSync(join(tmpdir(), 'wasmesh-view-strict-'));
     try {

@@ -71,9 +71,8 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]');
     expect(runtime).toContain('CMD ["sidecar"]');
     expect(dockerfile).toMatch(/WASMESH_ADMIN=127\.0\.0\.1:15000/);
-    // The listeners the entrypoint's sidecar mode passes on, at Istio's ports.
-    expect(dockerfile).toMatch(/WASMESH_OUTBOUND=0\.0\.0\.0:15001/);
-    expect(dockerfile).toMatch(/WASMESH_INBOUND=0\.0\.0\.0:15006/);
-    expect(dockerfile).toMatch(/WASMESH_HEALTH=0\.0\.0\.0:15021/);
+    // The sidecar's listeners are left to the entrypoint, which binds the pod's wildcard
+    // (IPv4-only values here would leave an IPv6-only pod's kubelet probe unanswered).
+    expect(dockerfile).not.toMatch(/WASMESH_(OUTBOUND|INBOUND|HEALTH)=/);
   });
 });

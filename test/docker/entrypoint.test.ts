@@ -149,6 +149,16 @@ describe('entrypoint sidecar mode (the default)', () => {
       '--admin', '127.0.0.1:15000', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
   });
 
+  it('binds the pod\'s wildcard: [::] when INSTANCE_IPS has an IPv6 address (IPv6-only or dual-stack), else 0.0.0.0', () => {
+    for (const ips of ['fd00::5', '10.0.0.5,fd00::5']) {
+      entry(['sidecar', '-f', '/cfg'], { ...APP, INSTANCE_IPS: ips });
+      expect(recorded().args, ips).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--app-ports', '5005', '--outbound', '[::]:15001', '--inbound', '[::]:15006',
+        '--health', '[::]:15021', '--admin', '127.0.0.1:15000', '-f', '/cfg']);
+    }
+    entry(['sidecar', '-f', '/cfg'], { ...APP, INSTANCE_IPS: '10.0.0.5' });
+    expect(recorded().args).toContain('0.0.0.0:15001');
+  });
+
   it('treats leading sidecar flags as sidecar mode', () => {
     entry(['--app-ports', '8080', '-f', '/cfg'], APP);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',

@@ -248,8 +248,10 @@ export class KubeNode {
     writeFileSync(join('/etc/netns', netns, 'hosts'), `127.0.0.1 localhost\n${ip} ${name}\n${opts.hosts}`);
 
     // ---- the downward API: what fieldRef env values read -------------------------------------------
-    pod.status = { ...(pod.status ?? {}), podIP: ip, hostIP: NODE_IP };
+    pod.status = { ...(pod.status ?? {}), podIP: ip, podIPs: [{ ip }], hostIP: NODE_IP };
     const field = (path: string): string => {
+      // The kubelet serves status.podIPs as the addresses joined by commas (dual-stack: both families).
+      if (path === 'status.podIPs') return (pod.status.podIPs as Array<{ ip: string }>).map((p) => p.ip).join(',');
       const v = path.split('.').reduce<any>((o, k) => (o === undefined ? undefined : o[k]), pod);
       if (typeof v === 'string') return v;
       throw new Error(`pod ${namespace}/${name}: fieldRef ${path} is not served by this kubelet stand-in`);

@@ -99,9 +99,24 @@ export class SidecarPod {
   #envoyDir = '';
   /** Everything the proxy and control plane printed. */
   log = '';
+  /** The pod's loopback the control plane and admin API listen on (::1 in an IPv6-only pod). */
+  readonly loopback: string;
+  /** The pod's address in its node id. */
+  readonly podIp: string;
 
-  constructor(tag: string) {
-    this.net = new PodNetwork({ tag, podAddr: POD, peerAddr: PEER });
+  /** `ipv6Only`: the pod and peer have no IPv4 address (addIpv6 gives them theirs), the control plane and admin on ::1. */
+  constructor(tag: string, opts: { ipv6Only?: { pod: string; peer: string } } = {}) {
+    this.net = new PodNetwork({ tag, podAddr: POD, peerAddr: PEER, ipv4: opts.ipv6Only === undefined });
+    this.#ipv6Only = opts.ipv6Only ?? null;
+    this.loopback = opts.ipv6Only === undefined ? '127.0.0.1' : '::1';
+    this.podIp = opts.ipv6Only?.pod ?? POD;
+  }
+
+  readonly #ipv6Only: { pod: string; peer: string } | null;
+
+  /** host:port on the pod's loopback (bracketed for ::1). */
+  at(port: number): string {
+    return this.loopback.includes(':') ? `[${this.loopback}]:${port}` : `${this.loopback}:${port}`;
   }
 
   /** The namespaces (with the pod's default route via the peer) and the YAML folder. */
@@ -109,7 +124,8 @@ export class SidecarPod {
     await ensureBuilt();
     this.net.create();
     // The app's connects to unknown addresses need a route before the mangle OUTPUT rule marks them.
-    this.net.exec(this.net.pod, ['ip', 'route', 'add', 'default', 'via', PEER]);
+    if (this.#ipv6Only === null) this.net.exec(this.net.pod, ['ip', 'route', 'add', 'default', 'via', PEER]);
+    else this.net.addIpv6(this.#ipv6Only.pod, this.#ipv6Only.peer);
     this.dir = mkdtempSync(join(tmpdir(), `wasmesh-${this.net.pod}-`));
     chmodSync(this.dir, 0o755);
     for (const [name, text] of Object.entries(files)) this.write(name, text);
@@ -135,7 +151,7 @@ export class SidecarPod {
 
   /** `wasmesh control-plane` on the pod's loopback (never captured), watching the folder. */
   controlPlane(): ChildProcess {
-    const cp = this.net.spawn(this.net.pod, [process.execPath, BIN, 'control-plane', '-f', this.dir, '--xds-listen', '127.0.0.1:15010', '--monitoring', '127.0.0.1:15014']);
+    const cp = this.net.spawn(this.net.pod, [process.execPath, BIN, 'control-plane', '-f', this.dir, '--xds-listen', this.at(15010), '--monitoring', this.at(15014)]);
     this.#logged(cp, '[cp] ');
     return cp;
   }
@@ -145,7 +161,7 @@ export class SidecarPod {
    * 0.0.0.0, or `[::]` for dual-stack), dropped to uid 1337: from the folder, or over xDS.
    */
   wasmesh(appPorts: string, source: 'files' | 'xds', extra: string[] = [], bind = '0.0.0.0'): ChildProcess {
-    const from = source === 'files' ? ['-f', this.dir] : ['--xds', '127.0.0.1:15010'];
+    const from = source === 'files' ? ['-f', this.dir] : ['--xds', this.at(15010)];
     const proxy = this.net.spawn(this.net.pod, ['timeout', '--foreground', '300', listenHelper(), '--transparent',
       '--listen', `outbound=${bind}:15001`, '--listen', `inbound=${bind}:15006`, '--user', String(PROXY_UID), '--',
       process.execPath, BIN, 'sidecar', ...from, '--app-ports', appPorts, ...extra]);
@@ -159,8 +175,8 @@ export class SidecarPod {
    * `wasmesh envoy-bootstrap --proxy-type sidecar` against the control plane.
    */
   envoy(envoyBin: string, mode: 'TPROXY' | 'REDIRECT', extra: string[] = []): ChildProcess {
-    const bootstrap = this.net.exec(this.net.pod, [process.execPath, BIN, 'envoy-bootstrap', '--xds', '127.0.0.1:15010', '--admin', '127.0.0.1:15000',
-      '--proxy-type', 'sidecar', '--interception-mode', mode, '--labels', 'app=client', '--node-id', `sidecar~${POD}~client.default~default.svc.cluster.local`, ...extra]).stdout;
+    const bootstrap = this.net.exec(this.net.pod, [process.execPath, BIN, 'envoy-bootstrap', '--xds', this.at(15010), '--admin', this.at(15000),
+      '--proxy-type', 'sidecar', '--interception-mode', mode, '--labels', 'app=client', '--node-id', `sidecar~${this.podIp}~client.default~default.svc.cluster.local`, ...extra]).stdout;
     // Beside the watched folder: the control plane reads every YAML file in it.
     this.#envoyDir = mkdtempSync(join(tmpdir(), 'wasmesh-envoy-bootstrap-'));
     chmodSync(this.#envoyDir, 0o755);
@@ -205,7 +221,7 @@ export class SidecarPod {
 
   /** The sidecar's counters as one flat map, whichever plane (Envoy's JSON is a list of {name, value}). */
   stats(): Record<string, number> {
-    const body = JSON.parse(this.get('127.0.0.1', 15000, '/stats?format=json').body!) as Record<string, number> | { stats: Array<{ name: string; value?: number }> };
+    const body = JSON.parse(this.get(this.loopback, 15000, '/stats?format=json').body!) as Record<string, number> | { stats: Array<{ name: string; value?: number }> };
     if (!('stats' in body) || !Array.isArray(body.stats)) return body as Record<string, number>;
     const out: Record<string, number> = {};
     for (const s of body.stats) if (typeof s.value === 'number') out[s.name] = s.value;
@@ -214,7 +230,7 @@ export class SidecarPod {
 
   /** Envoy's (or wasmesh's) Prometheus text. */
   prometheus(): string {
-    return this.get('127.0.0.1', 15000, '/stats/prometheus').body!;
+    return this.get(this.loopback, 15000, '/stats/prometheus').body!;
   }
 
   destroy(): void {

@@ -66,6 +66,8 @@ export interface PodNetworkOptions {
   /** Addresses of the two ends, in one /24 (default POD_ADDR, PEER_ADDR). */
   podAddr?: string;
   peerAddr?: string;
+  /** false: no IPv4 address on the veth pair (an IPv6-only pod: loopback's 127.0.0.1 only; addIpv6 gives it IPv6). */
+  ipv4?: boolean;
 }
 
 export class PodNetwork {
@@ -73,6 +75,7 @@ export class PodNetwork {
   readonly peer: string;
   readonly podAddr: string;
   readonly peerAddr: string;
+  readonly ipv4: boolean;
   readonly #children: ChildProcess[] = [];
 
   constructor(opts: PodNetworkOptions = {}) {
@@ -82,6 +85,7 @@ export class PodNetwork {
     this.peer = `${tag}-peer-${id}`;
     this.podAddr = opts.podAddr ?? POD_ADDR;
     this.peerAddr = opts.peerAddr ?? PEER_ADDR;
+    this.ipv4 = opts.ipv4 ?? true;
   }
 
   /** Makes both namespaces and the veth pair (interface names fit IFNAMSIZ, 15 chars). */
@@ -92,7 +96,7 @@ export class PodNetwork {
     run('ip', ['netns', 'add', this.peer]);
     run('ip', ['-n', this.pod, 'link', 'add', vPod, 'type', 'veth', 'peer', 'name', vPeer, 'netns', this.peer]);
     for (const [ns, dev, addr] of [[this.pod, vPod, this.podAddr], [this.peer, vPeer, this.peerAddr]] as const) {
-      run('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
+      if (this.ipv4) run('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
       run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }

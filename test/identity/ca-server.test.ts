@@ -113,6 +113,31 @@ describe('IstioCertificateService over TLS', () => {
 });
 
 describe('the CA\'s serving certificate', () => {
+  it('on a wildcard ([::], dual-stack) names both loopbacks and localhost: a client dialling [::1] verifies it by address, as one dialling 127.0.0.1', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'wasmesh-ca-wild-'));
+    const ca = await CertificateAuthority.open({ dir: d, trustDomain: 'cluster.local' });
+    const s = new CaServer({ ca, tokenKeys: [openTokenKey(d)] });
+    await s.listen('::', 0);
+    try {
+      const peers: string[] = [];
+      for (const host of ['::1', '127.0.0.1']) {
+        // No servername: Node checks the certificate against the address dialled (an IP SAN).
+        peers.push(await new Promise<string>((resolve, reject) => {
+          const sock = connect({ host, port: s.port, ca: readFileSync(join(d, 'root-cert.pem')), ALPNProtocols: ['h2'] }, () => {
+            const cert = sock.getPeerX509Certificate()!;
+            sock.end();
+            resolve(cert.subjectAltName ?? '');
+          });
+          sock.on('error', reject);
+        }));
+      }
+      expect(peers[0]).toBe('DNS:istiod.istio-system.svc, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, DNS:localhost, URI:spiffe://cluster.local/ns/istio-system/sa/istiod');
+      expect(peers[1]).toBe(peers[0]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('is renewed at half life: a connection after it sees a new, valid certificate (TTL 2 s)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'wasmesh-ca-serving-'));
     const ca = await CertificateAuthority.open({ dir: d, trustDomain: 'cluster.local', certTtlMs: 2_000 });

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startProxyRuntime, type ProxyRuntime } from '../../host/runtime/proxy-runtime.js';
 import { tcpServiceEntries } from '../helpers/tcp-yaml.js';
+import { staticServiceEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 import { exchange } from '../helpers/tcp-exchange.js';
 import { tcpEchoServer } from '../helpers/tcp-echo.js';
 import { passthroughYaml, reach, refused, startPassthroughBackends, type PassthroughBackends } from '../helpers/tls-passthrough-fixture.js';
@@ -32,26 +33,10 @@ const lines: string[] = [];
 const at: Record<number, number> = {};
 const portOf = (s: Server | HttpServer | Http2Server): number => (s.address() as { port: number }).port;
 
-const config = (): string => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: web}
-spec:
-  hosts: [web.example.internal]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: '::1', ports: {http: ${portOf(web)}}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: h2}
-spec:
-  hosts: [h2.example.internal]
-  ports: [{number: 80, name: http2, protocol: HTTP2}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  endpoints: [{address: '::1', ports: {http2: ${portOf(h2)}}}]
----
+const config = (): string => `${yamlDocs(
+  staticServiceEntryYaml({ name: 'web', host: 'web.example.internal', port: { number: 80, name: 'http', protocol: 'HTTP' }, endpointPort: portOf(web), address: V6 }),
+  staticServiceEntryYaml({ name: 'h2', host: 'h2.example.internal', port: { number: 80, name: 'http2', protocol: 'HTTP2' }, endpointPort: portOf(h2), address: V6 }),
+)}---
 ${tcpServiceEntries([{ name: 'echo', port: portOf(echo), address: V6 }])}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -188,3 +188,21 @@ describe('the control plane\'s ClusterRole', () => {
     expect(objs.some((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toBe(false);
   });
 });
+
+describe('installManifests on an IPv6 or dual-stack cluster (ipFamilies)', () => {
+  const args = (objs: KubeObject[]): string[] => ((find(objs, 'Deployment', 'istiod').spec as any).template.spec.containers[0].args as string[]);
+  const listens = (a: string[]): string[] => ['--xds-listen', '--monitoring', '--secure-listen', '--webhook-listen'].map((f) => a[a.indexOf(f) + 1]!);
+  it('IPv4 (the default): 0.0.0.0 and no ipFamilies on Service istiod', () => {
+    const objs = installManifests({ image: IMAGE, mesh });
+    expect(listens(args(objs))).toEqual(['0.0.0.0:15010', '0.0.0.0:15014', '0.0.0.0:15012', '0.0.0.0:15017']);
+    expect(find(objs, 'Service', 'istiod').spec).not.toHaveProperty('ipFamilies');
+    expect(installManifests({ image: IMAGE, mesh, ipFamilies: ['IPv4'] })).toEqual(objs);
+  });
+  it('IPv6 or dual-stack: [::] (dual-stack sockets), the Service asking for the families in order', () => {
+    for (const [families, policy] of [[['IPv6'], 'SingleStack'], [['IPv6', 'IPv4'], 'RequireDualStack'], [['IPv4', 'IPv6'], 'RequireDualStack']] as const) {
+      const objs = installManifests({ image: IMAGE, mesh, ipFamilies: families });
+      expect(listens(args(objs))).toEqual(['[::]:15010', '[::]:15014', '[::]:15012', '[::]:15017']);
+      expect(find(objs, 'Service', 'istiod').spec).toMatchObject({ ipFamilyPolicy: policy, ipFamilies: [...families] });
+    }
+  });
+});

@@ -62,6 +62,7 @@ describe('kube-inject: the injected pod', () => {
       POD_NAME: 'metadata.name',
       POD_NAMESPACE: 'metadata.namespace',
       INSTANCE_IP: 'status.podIP',
+      INSTANCE_IPS: 'status.podIPs',
       SERVICE_ACCOUNT: 'spec.serviceAccountName',
       TERMINATION_DRAIN_DURATION_SECONDS: '5',
       HOST_IP: 'status.hostIP',
@@ -115,7 +116,7 @@ describe('kube-inject: the injected pod', () => {
     expect(init.args.filter((a: string) => a.startsWith('-'))).toEqual(['-p', '-z', '-u', '-m', '-i', '-x', '-b', '-d']);
     const proxy = proxyOf(t);
     const env = envOf(proxy);
-    for (const [name, path] of [['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace'], ['INSTANCE_IP', 'status.podIP'], ['SERVICE_ACCOUNT', 'spec.serviceAccountName'], ['HOST_IP', 'status.hostIP']]) {
+    for (const [name, path] of [['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace'], ['INSTANCE_IP', 'status.podIP'], ['INSTANCE_IPS', 'status.podIPs'], ['SERVICE_ACCOUNT', 'spec.serviceAccountName'], ['HOST_IP', 'status.hostIP']]) {
       expect(env[name!]).toBe(path);
     }
     for (const name of ['CA_ADDR', 'ISTIO_META_POD_PORTS', 'ISTIO_META_CLUSTER_ID', 'ISTIO_META_INTERCEPTION_MODE', 'ISTIO_META_WORKLOAD_NAME', 'ISTIO_META_OWNER', 'ISTIO_META_MESH_ID']) {

@@ -32,40 +32,51 @@ describe('inbound passthrough: cluster, rules, target', () => {
   });
 });
 
+/**
+ * One pass through TcpProxyServer on a loopback of `family`: an app, the inbound byte proxy with
+ * InboundPassthroughCluster, and a front listener handing each connection to it with the app as
+ * the original destination; a client sends `bytes` and half-closes. What the client got back,
+ * the sources the app saw, and the proxy's counters.
+ */
+async function passThrough(family: 4 | 6): Promise<{ reply: string; sources: string[]; stats: Record<string, number> }> {
+  const loopback = family === 4 ? '127.0.0.1' : '::1';
+  const sources: string[] = [];
+  const app = createServer({ allowHalfOpen: true }, (s) => {
+    sources.push(s.remoteAddress ?? '');
+    s.on('data', (d) => s.write(`app:${d.toString()}`));
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  }) as Server;
+  await new Promise<void>((r) => app.listen(0, loopback, r));
+  open.push({ close: () => new Promise((r) => { app.close(r); }) });
+  const appPort = (app.address() as { port: number }).port;
+
+  const tcp = new TcpProxyServer({ host: loopback, port: 15006, gatewayPort: 15006, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
+  tcp.apply(withInboundPassthrough(inboundMesh([5005])), 1);
+  await tcp.listen();
+  open.push(tcp);
+  const front = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, inboundPassthroughTarget(loopback, appPort)));
+  await new Promise<void>((r) => front.listen(0, loopback, r));
+  open.push({ close: () => new Promise((r) => { front.close(r); }) });
+  const frontPort = (front.address() as { port: number }).port;
+
+  const reply = await new Promise<string>((resolve) => {
+    const s = connect({ host: loopback, port: frontPort, allowHalfOpen: true });
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    s.on('end', () => s.end());
+    s.end('bytes');
+  });
+  return { reply, sources, stats: Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value])) };
+}
+
 describe('inbound passthrough through TcpProxyServer (loopback)', () => {
   test('connects to the original destination from 127.0.0.6, counted as InboundPassthroughCluster', async () => {
-    const seen: string[] = [];
-    const app = createServer({ allowHalfOpen: true }, (s) => {
-      seen.push(s.remoteAddress ?? '');
-      s.on('data', (d) => s.write(`app:${d.toString()}`));
-      s.on('end', () => s.end());
-      s.on('error', () => {});
-    }) as Server;
-    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-    open.push({ close: () => new Promise((r) => { app.close(r); }) });
-    const appPort = (app.address() as { port: number }).port;
-
-    const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15006, gatewayPort: 15006, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
-    tcp.apply(withInboundPassthrough(inboundMesh([5005])), 1);
-    await tcp.listen();
-    open.push(tcp);
-    const front = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, inboundPassthroughTarget('127.0.0.1', appPort)));
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-    open.push({ close: () => new Promise((r) => { front.close(r); }) });
-    const frontPort = (front.address() as { port: number }).port;
-
-    const reply = await new Promise<string>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: frontPort, allowHalfOpen: true });
-      let got = '';
-      s.on('data', (d) => (got += d.toString()));
-      s.on('error', () => {});
-      s.on('close', () => resolve(got));
-      s.on('end', () => s.end());
-      s.end('bytes');
-    });
+    const { reply, sources, stats } = await passThrough(4);
     expect(reply).toBe('app:bytes');
-    expect(seen).toEqual(['127.0.0.6']);
-    const stats = Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value]));
+    expect(sources).toEqual(['127.0.0.6']);
     expect(stats['tcp.InboundPassthroughCluster.downstream_cx_total']).toBe(1);
     expect(stats['cluster.InboundPassthroughCluster.upstream_cx_total']).toBe(1);
     expect(stats['tcp.PassthroughCluster.downstream_cx_total'] ?? 0).toBe(0);
@@ -78,31 +89,9 @@ describe('inbound passthrough over IPv6 loopback without ::6 on lo', () => {
     const has6 = Object.values(networkInterfaces()).flat().some((i) => i?.address === '::6');
     // This host's lo has no ::6 (iptables-init --ipv6 adds it inside a pod; test/sidecar/sidecar-ipv6-netns.test.ts).
     expect(has6).toBe(false);
-    let reached = 0;
-    const app = createServer(() => { reached++; });
-    await new Promise<void>((r) => app.listen(0, '::1', r));
-    open.push({ close: () => new Promise((r) => { app.close(r); }) });
-    const appPort = (app.address() as { port: number }).port;
-    const tcp = new TcpProxyServer({ host: '::1', port: 15006, gatewayPort: 15006, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
-    tcp.apply(withInboundPassthrough(inboundMesh([5005])), 1);
-    await tcp.listen();
-    open.push(tcp);
-    const front = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s: Socket) => tcp.handle(s, inboundPassthroughTarget('::1', appPort)));
-    await new Promise<void>((r) => front.listen(0, '::1', r));
-    open.push({ close: () => new Promise((r) => { front.close(r); }) });
-    const frontPort = (front.address() as { port: number }).port;
-    const reply = await new Promise<string>((resolve) => {
-      const s = connect({ host: '::1', port: frontPort, allowHalfOpen: true });
-      let got = '';
-      s.on('data', (d) => (got += d.toString()));
-      s.on('error', () => {});
-      s.on('close', () => resolve(got));
-      s.on('end', () => s.end());
-      s.end('bytes');
-    });
+    const { reply, sources, stats } = await passThrough(6);
     expect(reply).toBe('');
-    expect(reached).toBe(0);
-    const stats = Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value]));
+    expect(sources).toEqual([]);
     expect(stats['cluster.InboundPassthroughCluster.upstream_cx_connect_fail']).toBe(1);
   });
 });

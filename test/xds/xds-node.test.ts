@@ -51,3 +51,16 @@ describe('the workload a node names', () => {
     expect(workloadOfIdentity({ type: 'router', pod: 'gw', ip: '1.2.3.4', namespace: 'istio-system', labels: {}, workloadName: 'istio-ingressgateway' }, 'cluster.local').principal).toBe('spiffe://cluster.local/ns/istio-system/sa/default');
   });
 });
+
+describe('the node\'s IP families (Istio\'s IP mode)', () => {
+  const at = (ip: string, fields: Record<string, string> = {}) =>
+    readNode({ id: `sidecar~${ip}~p.default~default.svc.cluster.local`, metadata: { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) } }).ipFamilies;
+  it('from the node id\'s address and INSTANCE_IPS; entries that are not addresses left out; none at all: IPv4', () => {
+    expect(at('10.0.0.5')).toEqual({ ipv4: true, ipv6: false });
+    expect(at('fd00::5')).toEqual({ ipv4: false, ipv6: true });
+    expect(at('10.0.0.5', { INSTANCE_IPS: '10.0.0.5,fd00::5' })).toEqual({ ipv4: true, ipv6: true });
+    expect(at('fd00::5', { INSTANCE_IPS: 'fd00::5, fd00::6' })).toEqual({ ipv4: false, ipv6: true });
+    expect(at('pod-a', { INSTANCE_IPS: 'fd00::5,not-an-ip' })).toEqual({ ipv4: false, ipv6: true });
+    expect(at('')).toEqual({ ipv4: true, ipv6: false });
+  });
+});

@@ -1,0 +1,63 @@
+// The IP families a pod has, from its instance addresses (Istio's INSTANCE_IPS, status.podIPs),
+// and what a proxy derives from them as istiod does (its node's IP mode, getWildcardsAndLocalHost):
+// the app's loopback address and the wildcard the sidecar's listeners bind. A pod with an IPv4
+// address (IPv4-only or dual-stack) keeps 127.0.0.1 and 0.0.0.0; an IPv6-only pod (no IPv4 address
+// but loopback's) uses ::1 and `::`, so an app listening on ::1 only is reached. A dual-stack pod
+// listens on both wildcards (Envoy: `additional_addresses`; Node: one `[::]` socket).
+import { isIP } from 'node:net';
+import { unmappedAddress } from '../common/host-port.js';
+
+export interface IpFamilies {
+  ipv4: boolean;
+  ipv6: boolean;
+}
+
+export class IpFamiliesError extends Error {
+  readonly code = 'IP_FAMILIES_INVALID';
+  constructor(detail: string) {
+    super(`${detail} (IP_FAMILIES_INVALID)`);
+    this.name = 'IpFamiliesError';
+  }
+}
+
+/**
+ * The families of a pod's addresses (IPv4-mapped ones count as IPv4). No address at all reads as
+ * IPv4 only, as istiod treats a node that names none. Throws IpFamiliesError for text that is not
+ * an IP address, naming `where` it came from.
+ */
+export function ipFamiliesOf(addresses: readonly string[], where = 'instance addresses'): IpFamilies {
+  const f: IpFamilies = { ipv4: false, ipv6: false };
+  for (const raw of addresses) {
+    const a = unmappedAddress(raw.trim());
+    const v = isIP(a.replace(/%.*$/, ''));
+    if (v === 4) f.ipv4 = true;
+    else if (v === 6) f.ipv6 = true;
+    else throw new IpFamiliesError(`${where}: "${raw}" is not an IP address`);
+  }
+  if (!f.ipv4 && !f.ipv6) f.ipv4 = true;
+  return f;
+}
+
+/** Reads a comma-separated list (Istio's INSTANCE_IPS: `10.0.0.5,fd00::5`); blanks are skipped. */
+export function ipFamiliesOfList(text: string, where: string): IpFamilies {
+  return ipFamiliesOf(text.split(',').map((s) => s.trim()).filter((s) => s !== ''), where);
+}
+
+/** Where the app is reached on the pod's loopback: 127.0.0.1 when the pod has IPv4, else ::1. */
+export function appLoopback(f: IpFamilies): '127.0.0.1' | '::1' {
+  return f.ipv4 ? '127.0.0.1' : '::1';
+}
+
+/**
+ * The one wildcard a Node (or uWS) listener binds for the pod: `::` when the pod has IPv6 (such a
+ * socket is dual-stack: IPv4 arrives IPv4-mapped), else 0.0.0.0 (`::` fails where IPv6 is off).
+ */
+export function socketWildcard(f: IpFamilies): '0.0.0.0' | '::' {
+  return f.ipv6 ? '::' : '0.0.0.0';
+}
+
+/** The wildcards a sidecar listener binds, the first its primary: 0.0.0.0, `::`, or both for dual-stack. */
+export function listenWildcards(f: IpFamilies): Array<'0.0.0.0' | '::'> {
+  if (f.ipv4 && f.ipv6) return ['0.0.0.0', '::'];
+  return f.ipv4 ? ['0.0.0.0'] : ['::'];
+}
