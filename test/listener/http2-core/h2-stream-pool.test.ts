@@ -8,6 +8,7 @@ import { H2Stream } from '../../../host/listener/http2-core/h2-stream.js';
 import { H2StreamPool, POOL_MAX } from '../../../host/listener/http2-core/h2-stream-pool.js';
 import type { Downstream, DownstreamHandler } from '../../../host/listener/downstream.js';
 import { BodyMode } from '../../../host/listener/downstream.js';
+import type { CoreHttp2Downstream } from '../../../host/listener/http2-core/core-http2-downstream.js';
 import { startWireRig, frame, u32, GET, type WireRig, HEADERS, RST_STREAM, CANCEL } from './h2-wire.js';
 
 /** The fields of a stream that a request can see (its windows by their counters). */
@@ -80,9 +81,9 @@ const NOOP: DownstreamHandler = { onBodyData() {}, onAborted() {}, onWritable() 
 
 describe('core listener: a late call for a stream whose object was reused', () => {
   it('an adapter writing, ending, resetting, replying after its stream closed and was reused does nothing to the new request', async () => {
-    const seen: Downstream[] = [];
+    const seen: CoreHttp2Downstream[] = [];
     rig = await startWireRig((ds) => {
-      seen.push(ds);
+      seen.push(ds as CoreHttp2Downstream);
       ds.attach(NOOP, true);
       // /hold waits; the others are answered at once.
       if (ds.path !== '/hold') ds.writeHead(200, { emitHead(sink) { sink.status('OK'); } }, BodyMode.Stream);
@@ -120,9 +121,9 @@ describe('core listener: a late call for a stream whose object was reused', () =
   });
 
   it('a WebSocket tunnel (RFC 8441) writing, half-closing, resetting after the client reset its stream and the object was reused: nothing reaches the new stream', async () => {
-    const seen: Downstream[] = [];
+    const seen: CoreHttp2Downstream[] = [];
     rig = await startWireRig((ds) => {
-      seen.push(ds);
+      seen.push(ds as CoreHttp2Downstream);
       ds.attach(NOOP, true);
       if (ds.upgrade !== null) ds.writeHead(101, { emitHead(sink) { sink.status('Switching Protocols'); } }, BodyMode.Upgrade);
       else ds.writeHead(200, { emitHead(sink) { sink.status('OK'); } }, BodyMode.Stream);
