@@ -15,6 +15,7 @@ import { envoyXdsResources } from '../../host/envoy/xds-resources.js';
 import { envoyProtos, TYPE_URL } from '../../host/xds/envoy-protos.js';
 import { anyFromJson } from '../../host/xds/proto-json.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { jsonList } from '../helpers/envoy-json.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const listen = { host: '127.0.0.1', port: 15006 };
@@ -54,7 +55,7 @@ describe('envoyInbound', () => {
       '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'inbound|5005||', cluster: 'inbound|5005||', idle_timeout: '3600s',
     } }]);
     const authz = envoyInbound({ listen, appPorts: [5005], mode: 'STRICT', authorization: [{ name: 'shop/deny-all', action: 'DENY', rules: [{ from: [], to: [], when: [] }], dryRun: false, provider: null }] });
-    const filters = (authz.listener.filter_chains as any[])[1].filters.map((f: any) => f.name);
+    const filters = jsonList(authz.listener, 'filter_chains.1.filters').map((f) => f.name);
     expect(filters).toEqual(['envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy']);
   });
 

@@ -9,6 +9,7 @@ import { buildMeshConfig } from '../../host/kube/mesh-config.js';
 import { istioCrds } from '../../host/kube/istio-crds.js';
 import { objectPath } from '../../host/kube/kube-apply.js';
 import type { KubeObject } from '../../host/kube/kube-object.js';
+import { jsonAt } from '../helpers/envoy-json.js';
 import { rbacRules } from '../../host/kube/control-plane-rbac.js';
 
 interface PolicyRule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
@@ -190,7 +191,11 @@ describe('the control plane\'s ClusterRole', () => {
 });
 
 describe('installManifests on an IPv6 or dual-stack cluster (ipFamilies)', () => {
-  const args = (objs: KubeObject[]): string[] => ((find(objs, 'Deployment', 'istiod').spec as any).template.spec.containers[0].args as string[]);
+  const args = (objs: KubeObject[]): string[] => {
+    const a = jsonAt(find(objs, 'Deployment', 'istiod'), 'spec.template.spec.containers.0.args');
+    if (!Array.isArray(a) || a.some((x) => typeof x !== 'string')) throw new Error(`istiod's args are not a list of strings: ${JSON.stringify(a)}`);
+    return a as string[];
+  };
   const listens = (a: string[]): string[] => ['--xds-listen', '--monitoring', '--secure-listen', '--webhook-listen'].map((f) => a[a.indexOf(f) + 1]!);
   it('IPv4 (the default): 0.0.0.0 and no ipFamilies on Service istiod', () => {
     const objs = installManifests({ image: IMAGE, mesh });
