@@ -8,17 +8,12 @@
 // header list resets that stream alone (`http2.header_overflow`); the server's
 // SETTINGS_MAX_CONCURRENT_STREAMS holds further streams back; a GOAWAY refuses the streams above
 // its last-stream-id (retriable) while the others finish, and the next request opens a new connection.
-import { describe, it, expect, afterEach, vi } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import { HpackEncoder } from '../../../../host/core/h2/hpack.js';
 import { headerFrames } from '../../../../host/core/h2/h2-frames.js';
-import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
-import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
-import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
-import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
 import type { UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
-import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
 import { resolveLimits } from '../../../../host/common/limits.js';
 import { DEFAULT_H2_CONNECTION_SETTINGS, http2ConnectionSettings, type H2ConnectionSettings } from '../../../../host/core/h2/h2-connection-settings.js';
 import { ENVOY_FLOOD_LIMITS } from '../../../../host/core/h2/h2-flood-guard.js';
@@ -26,39 +21,14 @@ import {
   frame, settings, u32, DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, ACK, END_HEADERS, END_STREAM, PROTOCOL_ERROR,
 } from '../../../listener/http2-core/h2-wire.js';
 import { acquire, request, run, runWith, signal, until } from './h2-pool-driver.js';
-import { rawH2Peer, type PeerFrame, type RawH2Peer, type RawH2PeerOptions } from '../../../helpers/raw-h2-peer.js';
+import type { PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { coreH2PoolRig, STATUS_200 } from './core-h2-pool-rig.js';
 
 const core = new Core();
-const codec = new CoreHttp1Codec(core);
 const ENHANCE_YOUR_CALM = 0xb;
 const SETTINGS_TIMEOUT = 0x4;
 const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
-/** `:status: 200` (HPACK static table index 8). */
-const STATUS_200 = Buffer.from([0x88]);
-let peers: RawH2Peer[] = [];
-let pools: ClusterPool[] = [];
-
-afterEach(async () => {
-  for (const p of pools) p.destroyAll();
-  for (const p of peers) await p.close();
-  peers = [];
-  pools = [];
-});
-
-/** A raw server peer (its SETTINGS on the client's, ACKed, unless `opts` says otherwise), closed after the test. */
-async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void, opts: RawH2PeerOptions = {}): Promise<RawH2Peer> {
-  const p = await rawH2Peer(onFrame, opts);
-  peers.push(p);
-  return p;
-}
-
-function makePool(http2: H2ConnectionSettings = DEFAULT_H2_CONNECTION_SETTINGS, maxConnections = 16): { pool: ClusterPool; stats: ClusterStats } {
-  const stats = new Stats().cluster('c');
-  const pool = new ClusterPool('c', stats, resolveLimits({}), codec, RAW_TRANSPORT, true, core);
-  pool.configure({ connectTimeoutMs: 2000, idleTimeoutMs: 60_000, tcpKeepalive: null, http2 }, new LocalBreaker({ maxConnections, maxPending: 16, maxRequestsPerConnection: 0 }));
-  pools.push(pool);
-  return { pool, stats };
-}
+const { rawServer, makePool } = coreH2PoolRig(core);
 
 const goaways = (seen: PeerFrame[]): Array<{ last: number; code: number; debug: string }> =>
   seen.filter((f) => f.type === GOAWAY).map((f) => ({ last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString('latin1') }));

@@ -3,53 +3,25 @@
 // name/value pairs in order (one list sized once per block); a pseudo-header in the trailers, or
 // trailers without END_STREAM, are a malformed response (RFC 9113 §8.1): protocol_error, the
 // stream reset PROTOCOL_ERROR, counted as upstream_cx_protocol_error.
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
-import { CoreHttp1Codec } from '../../../../host/upstream/conn-pool/http1/core-http1-codec.js';
-import { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
-import { RAW_TRANSPORT } from '../../../../host/upstream/transport/raw.js';
-import { LocalBreaker } from '../../../../host/upstream/connection-breaker.js';
+import type { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import type { UpstreamFailure } from '../../../../host/upstream/conn-pool/conn-pool.js';
-import { Stats, type ClusterStats } from '../../../../host/telemetry/stats.js';
-import { resolveLimits } from '../../../../host/common/limits.js';
-import { DEFAULT_H2_CONNECTION_SETTINGS } from '../../../../host/core/h2/h2-connection-settings.js';
 import { frame, DATA, HEADERS, RST_STREAM, END_HEADERS, END_STREAM, PROTOCOL_ERROR } from '../../../listener/http2-core/h2-wire.js';
 import { acquire, until } from './h2-pool-driver.js';
-import { rawH2Peer, type PeerFrame, type RawH2Peer } from '../../../helpers/raw-h2-peer.js';
+import type { PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { coreH2PoolRig, STATUS_200 } from './core-h2-pool-rig.js';
 import { TrailerBlock, trailerStrings } from '../../../../host/common/trailer-block.js';
 
 const core = new Core();
-const codec = new CoreHttp1Codec(core);
-/** `:status: 200` (HPACK static table index 8). */
-const STATUS_200 = Buffer.from([0x88]);
-let peers: RawH2Peer[] = [];
-let pools: ClusterPool[] = [];
-
-afterEach(async () => {
-  for (const p of pools) p.destroyAll();
-  for (const p of peers) await p.close();
-  peers = [];
-  pools = [];
-});
+const { rawServer, makePool: poolOf } = coreH2PoolRig(core);
+/** The pool the trailer tests use: at most 4 connections. */
+const makePool = () => poolOf(undefined, 4);
 
 /** An HPACK literal field without indexing, new name (RFC 7541 §6.2.2), short strings. */
 function literal(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1')]);
-}
-
-async function rawServer(onFrame: (f: PeerFrame, sock: Socket) => void): Promise<RawH2Peer> {
-  const p = await rawH2Peer(onFrame, {});
-  peers.push(p);
-  return p;
-}
-
-function makePool(): { pool: ClusterPool; stats: ClusterStats } {
-  const stats = new Stats().cluster('c');
-  const pool = new ClusterPool('c', stats, resolveLimits({}), codec, RAW_TRANSPORT, true, core);
-  pool.configure({ connectTimeoutMs: 2000, idleTimeoutMs: 60_000, tcpKeepalive: null, http2: DEFAULT_H2_CONNECTION_SETTINGS }, new LocalBreaker({ maxConnections: 4, maxPending: 16, maxRequestsPerConnection: 0 }));
-  pools.push(pool);
-  return { pool, stats };
 }
 
 /** A GET through a stream of the pool: its trailers at the end, or the failure. */
