@@ -13,6 +13,7 @@ import type { GatewaySpec } from '../config/istio-schemas.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
 import { defaultFiltersWasmPath, envoyFiltersBootstrap } from '../envoy/filters-bootstrap.js';
 import { appLoopback, listenWildcards } from '../model/ip-families.js';
+import { withOtherWildcards } from '../envoy/listener-wildcards.js';
 import { envoyInbound, SIDECAR_INBOUND_PORT } from '../envoy/inbound-listener.js';
 import { envoyXdsResources, type EnvoyXdsResources } from '../envoy/xds-resources.js';
 import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
@@ -122,7 +123,8 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
   }
   // Envoy: a gateway listens on each of its Gateway's server ports (as Istio does without a
   // Service to map them), a sidecar on the outbound capture port; all on 0.0.0.0.
-  // A Gateway server's `bind` sets the address (Istio's field); otherwise 0.0.0.0. A node's
+  // A Gateway server's `bind` sets the address (Istio's field); otherwise the pod's wildcard (`::`
+  // on an IPv6-only gateway pod; 0.0.0.0 with `::` as an additional address on a dual-stack one). A node's
   // WASMESH_LISTEN (`envoy-bootstrap --listen`) puts its one listener there instead, as
   // `wasmesh envoy-config --listen` and a wasmesh proxy's `--listen` do.
   // A sidecar binds its pod's wildcard (`::` on an IPv6-only pod; 0.0.0.0 with `::` as an
@@ -134,7 +136,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     const spec = gatewaySpec(read, options.gateway, node.namespace);
     const byKey = new Map<string, { host: string; port: number }>();
     for (const s of spec?.servers ?? []) {
-      const host = (s as { bind?: string }).bind ?? '0.0.0.0';
+      const host = (s as { bind?: string }).bind ?? wildcards[0]!;
       byKey.set(`${host}:${s.port.number}`, { host, port: s.port.number });
     }
     binds = [...byKey.values()].sort((a, b) => a.port - b.port);
@@ -173,7 +175,8 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     const statics = (config as { static_resources: { listeners?: Array<Record<string, unknown>> } }).static_resources;
     const withTcpStats = { ...config, static_resources: { ...statics, listeners: (statics.listeners ?? []).map((l) => withOutboundTcpIstioStats(l, node, ctx.connectedNodes?.() ?? [], ctx.trustDomain, loaded.mesh.metricsOverrides)) } };
     const r = envoyXdsResources(withTcpStats as Record<string, unknown>);
-    merged.listeners.push(...r.listeners);
+    // A sidecar's outbound listeners name their wildcards themselves; a gateway's get them here.
+    merged.listeners.push(...(node.type === 'sidecar' ? r.listeners : r.listeners.map((l) => withOtherWildcards(l, wildcards))));
     merged.routes.push(...r.routes);
     for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));

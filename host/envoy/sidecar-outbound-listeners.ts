@@ -39,6 +39,7 @@ import { BLACKHOLE_CLUSTER, isCatchAllCluster, PASSTHROUGH_CLUSTER } from '../mo
 import type { Obj } from './istio-resources.js';
 import { cidrRange, tcpFilterChains, tcpProxyFilter } from './tcp-proxy-listeners.js';
 import { TLS_INSPECTOR, tlsRouteChains, tlsTcpProxy } from './tls-passthrough-listener.js';
+import { withOtherWildcards } from './listener-wildcards.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 
@@ -74,9 +75,7 @@ function socketAddress(host: string, port: number): Obj {
 
 /** A listener's address on `host`, with the pod's other wildcards as additional addresses when `host` is its first (dual-stack). */
 function listenerAddress(o: SidecarOutboundOptions, host: string, port: number): Obj {
-  const w = o.wildcards ?? ['0.0.0.0'];
-  const more = host === w[0] ? w.slice(1) : [];
-  return { address: socketAddress(host, port), ...(more.length > 0 ? { additional_addresses: more.map((a) => ({ address: socketAddress(a, port) })) } : {}) };
+  return withOtherWildcards({ address: socketAddress(host, port) }, o.wildcards ?? ['0.0.0.0']);
 }
 
 /** The per-port wildcard listener's address host and name (`0.0.0.0_80`, `::_80` on an IPv6-only pod). */

@@ -140,7 +140,7 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     expect(inbound(proxyView(envoyNode('router', { LABELS: { istio: 'ingressgateway' }, WASMESH_APP_PORTS: '5005' }), read, ctx))).toBeNull();
   });
 
-  it('the pod\'s IP families (node id address, INSTANCE_IPS): an IPv6-only sidecar on `::` with its app at ::1; a dual-stack one on 0.0.0.0 with `[::]` as additional addresses', () => {
+  it('the pod\'s IP families (node id address, INSTANCE_IPS): an IPv6-only sidecar or gateway on `::` with its app at ::1; a dual-stack one on 0.0.0.0 with `[::]` as additional addresses', () => {
     type Addr = { socket_address: { address: string; port_value: number } };
     const decoded = (v: ReturnType<typeof proxyView>) => new Map([...v.snapshot.get(TYPE_URL.listener)!.resources].map(([name, r]) => {
       const l = envoyProtos().lookupType('envoy.config.listener.v3.Listener').toObject(envoyProtos().lookupType('envoy.config.listener.v3.Listener').decode(r.body.value), { longs: Number }) as { address: Addr; additional_addresses?: Array<{ address: Addr }> };
@@ -161,6 +161,18 @@ describe('proxyView for stock Envoy: where its listener goes', () => {
     const v4 = proxyView(envoyNode('sidecar', { WASMESH_APP_PORTS: '5005' }), read, ctx);
     expect(Object.fromEntries(decoded(v4))).toEqual({ virtualOutbound: ['0.0.0.0'], '0.0.0.0_9000': ['0.0.0.0'], virtualInbound: ['0.0.0.0'] });
     expect(endpointOf(v4, 'inbound|5005||')).toBe('127.0.0.1');
+    // A gateway the same way: its Gateway's server ports on `::` (IPv6-only), on 0.0.0.0 with `::` too
+    // (dual-stack), on 0.0.0.0 alone (IPv4); a WASMESH_LISTEN address is taken as given.
+    const gwNode = (ip: string, ips?: string, listen?: string) => readNode({ id: `router~${ip}~gw.default~default.svc.cluster.local`, metadata: { fields: {
+      LABELS: { structValue: { fields: { istio: { stringValue: 'ingressgateway' } } } },
+      ...(ips !== undefined ? { INSTANCE_IPS: { stringValue: ips } } : {}),
+      ...(listen !== undefined ? { WASMESH_LISTEN: { stringValue: listen } } : {}),
+    } } });
+    const gwAt = (v: ReturnType<typeof proxyView>) => [...decoded(v).values()];
+    expect(gwAt(proxyView(gwNode('fd00:5ee::3'), read, ctx))).toEqual([['::']]);
+    expect(gwAt(proxyView(gwNode('10.0.0.3', '10.0.0.3,fd00:5ee::3'), read, ctx))).toEqual([['0.0.0.0', '::']]);
+    expect(gwAt(proxyView(gwNode('10.0.0.3'), read, ctx))).toEqual([['0.0.0.0']]);
+    expect(gwAt(proxyView(gwNode('10.0.0.3', '10.0.0.3,fd00:5ee::3', '127.0.0.1:18080'), read, ctx))).toEqual([['127.0.0.1']]);
   });
 
   it('with the CA (workloadIdentity) the PeerAuthentication mode decides: STRICT mTLS only, PERMISSIVE tls and raw_buffer chains', () => {
