@@ -14,10 +14,12 @@ import { refusedScrape } from './stats-port.js';
 import type { AppProber } from './app-prober.js';
 
 export interface AppMetrics {
-  /** The app's metrics port on 127.0.0.1 (`prometheus.io/port`). */
+  /** The app's metrics port (`prometheus.io/port`). */
   readonly port: number;
   /** Its path (`prometheus.io/path`, default `/metrics`). */
   readonly path: string;
+  /** Where the app is reached: the pod's loopback (default 127.0.0.1; ::1 on an IPv6-only pod, the sidecar's --app-address). */
+  readonly host?: string;
 }
 
 export interface MergedStatsOptions {
@@ -123,7 +125,7 @@ function fromLoopback(req: IncomingMessage): boolean {
 /** The app's exposition text, or null when it could not be had (error, status other than 200, timeout, too large). */
 function scrapeApp(app: AppMetrics, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: app.port, path: app.path, agent: false, headers: { accept: 'text/plain;version=0.0.4' }, timeout: timeoutMs }, (res) => {
+    const req = request({ host: app.host ?? '127.0.0.1', port: app.port, path: app.path, agent: false, headers: { accept: 'text/plain;version=0.0.4' }, timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         resolve(null);

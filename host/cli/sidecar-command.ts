@@ -187,7 +187,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
   const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
   const stats = statsFromFlags(SIDECAR_SPEC.command, values);
-  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values);
+  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values, appAddress);
   if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
   const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';
