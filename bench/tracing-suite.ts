@@ -14,6 +14,7 @@ import { tracingFilter } from '../host/http/filters/tracing.js';
 import { workloadMetadata } from '../host/model/workload-metadata.js';
 import type { TracingConfig } from '../host/model/tracing.js';
 import type { StreamCallbacks } from '../host/http/stream-callbacks.js';
+import type { HttpFilter } from '../host/http/filter.js';
 import type { StreamTrace } from '../host/telemetry/tracing/stream-trace.js';
 import { sink, type BenchCase, type BenchSuite } from './runner.js';
 import { PropagationBytes, propagationSlot } from '../host/common/propagation-bytes.js';
@@ -25,6 +26,25 @@ const HEAD = Buffer.from(
   'GET / HTTP/1.1\r\nhost: bench.example\r\nuser-agent: wrk\r\naccept: */*\r\nx-forwarded-proto: http\r\n' +
   'x-request-id: 0a1b2c3d-4e5f-6789-abcd-ef0123456789\r\nx-envoy-attempt-count: 1\r\n' +
   'x-envoy-peer-metadata-id: router~10.0.0.1~bench-gateway.default~default.svc.cluster.local\r\n\r\n', 'latin1');
+
+/**
+ * The filter's start of a stream, then what follows it for every traced request: the lines into
+ * the core's output after the head (`region`, the head's `headLength` bytes at its start) and the
+ * head's copy, the attempt, onLog. Returns the head's length.
+ */
+function traceOne(filter: HttpFilter, stream: StreamCallbacks, region: Uint8Array, headLength: number, cluster: string, endpoint: string): number {
+  stream.trace = null;
+  filter.onRequestHeaders!(stream);
+  const trace = stream.trace!;
+  const at = trace.writeTail(region, headLength - 2);
+  region[at] = 0x0d;
+  region[at + 1] = 0x0a;
+  const head = region.slice(0, at + 2);
+  trace.attemptStart(cluster, endpoint);
+  trace.attemptEnd(200, '-');
+  filter.onLog!(stream);
+  return head.length;
+}
 
 /** One traced request's path through a tracer at `percent` sampling; returns the run and the spans reported so far. */
 export function tracedRequest(percent: number): { run: () => number; reported: () => number } {
@@ -47,20 +67,7 @@ export function tracedRequest(percent: number): { run: () => number; reported: (
   // The core's output region: the head as written, room after it for the lines.
   const region = new Uint8Array(4096);
   region.set(HEAD);
-  const n = HEAD.length;
-  const run = (): number => {
-    stream.trace = null;
-    filter.onRequestHeaders!(stream);
-    const trace = stream.trace!;
-    const at = trace.writeTail(region, n - 2);
-    region[at] = 0x0d;
-    region[at + 1] = 0x0a;
-    const head = region.slice(0, at + 2);
-    trace.attemptStart('outbound|80||bench', '10.0.0.8:8080');
-    trace.attemptEnd(200, '-');
-    filter.onLog!(stream);
-    return head.length;
-  };
+  const run = (): number => traceOne(filter, stream, region, HEAD.length, 'outbound|80||bench', '10.0.0.8:8080');
   return { run, reported: () => reported };
 }
 
@@ -125,17 +132,7 @@ export function peerRequest(bytes: boolean): { run: () => number } {
       if (bytes && slots[k]! >= 0) p.put(slots[k]!, PEER_HEAD, PEER_SPANS[j + 2]!, PEER_SPANS[j + 3]!);
       else fields.push(names[k]!, PEER_HEAD.toString('latin1', PEER_SPANS[j + 2], PEER_SPANS[j + 3]));
     }
-    stream.trace = null;
-    filter.onRequestHeaders!(stream);
-    const trace = stream.trace!;
-    const at = trace.writeTail(region, HEAD.length - 2);
-    region[at] = 0x0d;
-    region[at + 1] = 0x0a;
-    const head = region.slice(0, at + 2);
-    trace.attemptStart('inbound|9080||', '127.0.0.1:9080');
-    trace.attemptEnd(200, '-');
-    filter.onLog!(stream);
-    return head.length + fields.length;
+    return traceOne(filter, stream, region, HEAD.length, 'inbound|9080||', '127.0.0.1:9080') + fields.length;
   };
   return { run };
 }
