@@ -19,6 +19,8 @@
 //   the newest wins rather than the first 512. Module-wide: strings are immutable and the thread
 //   is one.
 
+import { propagationSlot } from './propagation-bytes.js';
+
 /** Longer spans are decoded every time and never kept, by either table. */
 export const FIELD_STRING_MAX_LENGTH = 64;
 
@@ -37,6 +39,8 @@ export interface FieldName {
   readonly bytes: Uint8Array;
   readonly name: string;
   readonly underscore: boolean;
+  /** Its propagation slot when it is a trace context field (host/common/propagation-bytes.ts), else -1. */
+  readonly propagation: number;
 }
 
 /** V8's internalized copy of `s`: the string a property key of that spelling is. */
@@ -86,7 +90,7 @@ export class FieldNames {
         // literal names ('x-b3-traceid', 'host': internalized too) is a pointer compare, not a
         // compare of the characters.
         const name = internalized(Buffer.from(bytes.buffer, bytes.byteOffset, len).toString('latin1'));
-        const kept: FieldName = { bytes, name, underscore: name.includes('_') };
+        const kept: FieldName = { bytes, name, underscore: name.includes('_'), propagation: propagationSlot(name) };
         this.#slots[s] = kept;
         this.#size++;
         return kept;

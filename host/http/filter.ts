@@ -21,6 +21,12 @@ export const enum FilterStatus {
  * define, so a filter pays only for the phases it takes part in.
  */
 export interface HttpFilter {
+  /**
+   * A listener filter that reads the request's trace context fields from the listener's bytes
+   * (Downstream.propagation) and writes or restores them (tracing.ts): with one in a version,
+   * the HTTP/1 listener hands them over so, out of the request's fields.
+   */
+  readonly readsPropagation?: boolean;
   /** The request head is complete (forwarded headers applied, route chosen for route filters). */
   onRequestHeaders?(stream: StreamCallbacks): FilterStatus;
   /**

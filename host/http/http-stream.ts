@@ -317,8 +317,13 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
         return;
       }
     }
-    h.push(name, value);
-    if (!edit || name.charCodeAt(0) === 64 || !view.append(name, value)) this.#viewFilled = false;
+    this.addRequestHeader(name, value);
+  }
+
+  addRequestHeader(name: string, value: string): void {
+    this.#headers.push(name, value);
+    const view = this.#viewFilled && this.#viewExact ? this.#ctx.requestView : null;
+    if (view === null || view.owner !== this || name.charCodeAt(0) === 64 || !view.append(name, value)) this.#viewFilled = false;
   }
 
   removeRequestHeader(name: string): void {

@@ -43,6 +43,8 @@ export class RouteConfig implements StreamConfig {
   readonly listenerFilters: readonly HttpFilter[];
   /** The JWT claims the table's routes match on (Istio's `@request.auth.claims.…`); empty: none. */
   readonly claimConditions: readonly ClaimCondition[];
+  /** A listener filter reads the trace context fields as bytes (HttpFilter.readsPropagation): the HTTP/1 listener hands them over so. */
+  readonly takesPropagation: boolean;
   readonly #disposers: Array<() => void>;
   // One reference for the server while current, one per stream.
   #refs = 1;
@@ -63,6 +65,7 @@ export class RouteConfig implements StreamConfig {
     this.routes = routes;
     this.clusters = clusters;
     this.listenerFilters = listenerFilters;
+    this.takesPropagation = listenerFilters.some((f) => f.readsPropagation === true);
     this.claimConditions = claimConditions(mesh);
     this.#disposers = disposers;
   }

@@ -59,6 +59,8 @@ export interface StreamCallbacks {
   requestHeader(name: string): string | null;
   /** Replaces the first `name` header's value, or appends the header when absent. */
   setRequestHeader(name: string, value: string): void;
+  /** Appends a `name` field after the others, whether or not one is there (a repeated field as received). */
+  addRequestHeader(name: string, value: string): void;
   /** Removes every `name` header (lower-case) from the request as forwarded. */
   removeRequestHeader(name: string): void;
   /** Removes every field with any of `names` (lower case), in one pass over the request's fields. */

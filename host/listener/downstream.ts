@@ -7,6 +7,7 @@ import type { ConnectionSecurity } from '../tls/connection-security.js';
 import type { TunnelEnd } from '../common/tunnel-end.js';
 import type { RequestView, RequestViewError } from '../core/request-view.js';
 import type { Trailers } from '../common/trailer-block.js';
+import type { PropagationBytes } from '../common/propagation-bytes.js';
 
 /** What the proxy hears from the downstream side of one request. */
 export interface DownstreamHandler {
@@ -84,6 +85,13 @@ export interface Downstream {
    * order. One array per request, which the HTTP stream edits in place (forwarded fields).
    */
   readonly headers: string[];
+  /**
+   * The trace context fields (B3, traceparent, tracestate) when the listener handed them over as
+   * bytes, kept out of `headers` (host/common/propagation-bytes.ts): the tracing filter reads them
+   * and writes the proxy's own, or puts them back into `headers`. Absent or null: they are in
+   * `headers` as received.
+   */
+  readonly propagation?: PropagationBytes | null;
   /** The client's address (no port). */
   readonly remoteAddress: string;
   /**

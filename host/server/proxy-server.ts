@@ -362,6 +362,8 @@ export class ProxyServer {
       (this.http2Codec = opts.http2Codec ?? http2CodecFromEnv()) === 'core'
         ? new CoreHttp2Listener(this.#core, this.stats.downstream, onRequest, coreH2Options, server)
         : new Http2Listener(this.stats.downstream, onRequest, h2Options, server));
+    // A version that traces reads the trace context fields from the head's bytes (no strings).
+    this.#listener.takesPropagation = () => this.#manager.current?.takesPropagation === true;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tracedRequest, tracingSuite } from '../../bench/tracing-suite.js';
+import { peerRequest, tracedRequest, tracingSuite } from '../../bench/tracing-suite.js';
 
 describe('the tracing benchmark', () => {
   it('runs a whole traced request: the upstream head grows by the propagation lines; only the sampled one reports spans', () => {
@@ -17,9 +17,19 @@ describe('the tracing benchmark', () => {
     expect(sampled.reported()).toBe(22);
   });
 
-  it('has the head copy, the unsampled and the sampled request, and their ratio', () => {
+  it('a mesh peer\'s request on the sidecar: the same head and fields left, whether the context came as strings or as bytes', () => {
+    const strings = peerRequest(false);
+    const bytes = peerRequest(true);
+    for (let i = 0; i < 5; i++) expect(bytes.run()).toBe(strings.run());
+    // The upstream head with its lines, and the 5 other fields left (10 strings).
+    expect(strings.run()).toBeGreaterThan(10 + 300);
+  });
+
+  it('has the head copy, the unsampled and the sampled request, and their ratio; the sidecar\'s two paths and theirs', () => {
     const suite = tracingSuite();
-    expect(suite.groups).toHaveLength(1);
+    expect(suite.groups).toHaveLength(2);
+    expect(suite.groups[1]!.cases).toHaveLength(2);
+    for (const c of suite.groups[1]!.cases) c.fn();
     expect(suite.groups[0]!.cases.map((c) => c.name)).toEqual([
       'the upstream head\'s copy out of the core alone (no tracing)',
       'a traced request, not sampled (the 99 %): filter, lines, attempt, log',

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FieldNames, fieldString, FIELD_STRING_MAX_LENGTH, MAX_NAMES, MAX_PROBES } from '../../host/common/field-strings.js';
+import { propagationSlot } from '../../host/common/propagation-bytes.js';
 
 /** `text` written at `offset` of `mem`; its span. */
 function at(mem: Buffer, text: string, offset: number): [number, number] {
@@ -43,6 +44,16 @@ describe('FieldNames', () => {
     const names = new FieldNames();
     const mem = Buffer.alloc(64);
     expect(names.lookup(mem, ...at(mem, 'Content_Length', 0))).toMatchObject({ name: 'content_length', underscore: true });
+  });
+
+  it('gives a trace context field its propagation slot (the listener hands those over as bytes), any other name -1', () => {
+    const names = new FieldNames();
+    const mem = Buffer.alloc(64);
+    expect(names.lookup(mem, ...at(mem, 'X-B3-TraceId', 0))).toMatchObject({ name: 'x-b3-traceid', propagation: propagationSlot('x-b3-traceid') });
+    expect(names.lookup(mem, ...at(mem, 'traceparent', 0))!.propagation).toBe(propagationSlot('traceparent'));
+    expect(propagationSlot('traceparent')).toBeGreaterThanOrEqual(0);
+    expect(names.lookup(mem, ...at(mem, 'x-client-trace-id', 0))!.propagation).toBe(-1);
+    expect(names.lookup(mem, ...at(mem, 'host', 0))!.propagation).toBe(-1);
   });
 
   it('lower-cases only ASCII letters (a name is a token: digits and punctuation stay)', () => {

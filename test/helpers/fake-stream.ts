@@ -47,6 +47,9 @@ export function fakeStream(req: FakeRequest = {}): FakeStream {
       if (i < 0) fields.push(name, value);
       else fields[i + 1] = value;
     },
+    addRequestHeader(name, value) {
+      fields.push(name, value);
+    },
     removeRequestHeader(name) {
       for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === name) fields.splice(k, 2);
     },

@@ -469,6 +469,26 @@ describe('HttpStream', () => {
     expect(seen).toEqual(['host', 'web', 'x-one', 'replaced', 'x-two', '2', 'x-new', 'added-twice', 'x-wide', utf8]);
   });
 
+  it('addRequestHeader appends a field even when one of the name is there (a repeat as received), in the filled view too', () => {
+    let seen: string[] = [];
+    let core: Core | null = null;
+    const adding: HttpFilter = {
+      onRequestHeaders(s) {
+        s.requestView();
+        s.addRequestHeader('x-one', 'again');
+        s.addRequestHeader('x-new', 'n');
+        seen = viewFields(core!, s.requestView()!);
+        return FilterStatus.Continue;
+      },
+    };
+    const h = harness([{ filters: [sharedFactory(adding)] }]);
+    core = h.core;
+    const ds = new FakeDownstream('/a', ['x-one', 'first']);
+    h.run(ds);
+    expect(ds.headers).toEqual(['host', 'web', 'x-one', 'first', 'x-one', 'again', 'x-new', 'n']);
+    expect(seen).toEqual(ds.headers);
+  });
+
   it('a field named with @ (never forwarded) makes the view refilled, not edited in place', () => {
     let seen: string[] = [];
     let core: Core | null = null;

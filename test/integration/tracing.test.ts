@@ -122,6 +122,35 @@ describe('tracing through the proxy', () => {
     expect(collector.spans).toEqual([]);
   });
 
+  it('a context read from the head\'s bytes: upper-case ids written lower-case, repeats never forwarded; a malformed one forwarded with its repeats', async () => {
+    const collector = await zipkinCollector();
+    const seen: Array<http.IncomingHttpHeaders> = [];
+    const raw: string[][] = [];
+    const up = await upstream((req, res) => {
+      seen.push(req.headers);
+      raw.push(req.rawHeaders);
+      res.writeHead(200).end();
+    });
+    const { p } = await proxy(traced(meshWith([{ name: 'backend', ports: [up.port] }]), collector.port, { samplingPercentage: 0 }));
+    await request(p.port, { headers: { 'X-B3-TraceId': '463AC35C9F6413AD48485A3953BB6124', 'x-b3-spanid': ['A2FB4A1D1A96D312', '0000000000000001'], 'x-b3-sampled': '1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00', tracestate: 'congo=t61rcWkgMzE', 'x-app': 'kept' } });
+    expect(seen[0]).toMatchObject({ 'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124', 'x-b3-parentspanid': expect.stringMatching(/^[0-9a-f]{16}$/), 'x-b3-sampled': '1', 'x-app': 'kept' });
+    // The B3 context continued (the Zipkin provider's own format): W3C's tracestate does not go with it, as before.
+    expect(seen[0]!['tracestate']).toBeUndefined();
+    expect(seen[0]!['traceparent']).toMatch(/^00-463ac35c9f6413ad48485a3953bb6124-[0-9a-f]{16}-01$/);
+    const names = raw[0]!.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    for (const n of ['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'traceparent']) expect(names.filter((m) => m === n)).toHaveLength(1);
+    // Malformed (a span id not hex): no trace; every field as received, the repeat too.
+    await request(p.port, { headers: { 'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124', 'x-b3-spanid': ['nothex', 'a2fb4a1d1a96d312'], tracestate: 'k=v' } });
+    expect(seen[1]).toMatchObject({ 'x-b3-traceid': '463ac35c9f6413ad48485a3953bb6124', 'x-b3-spanid': 'nothex, a2fb4a1d1a96d312', tracestate: 'k=v' });
+    expect(seen[1]!['traceparent']).toBeUndefined();
+    await p.close();
+    await collector.close();
+    // The sampled request's spans carry the received ids, lower case.
+    expect(new Set(collector.spans.map((s) => s.traceId))).toEqual(new Set(['463ac35c9f6413ad48485a3953bb6124']));
+    expect(collector.spans.find((s) => s.name === 'svc.test/*')!.parentId).toBe('a2fb4a1d1a96d312');
+  });
+
   it('stray propagation headers that make no context are replaced, never sent twice', async () => {
     const collector = await zipkinCollector();
     const seen: Array<http.IncomingHttpHeaders> = [];

@@ -11,6 +11,8 @@ import { formatFlags } from '../response-flags.js';
 import { PROPAGATION_HEADERS, type Tracer } from '../../telemetry/tracing/tracer.js';
 import type { StreamEnd } from '../../telemetry/tracing/stream-trace.js';
 import { PropagationFields } from '../../telemetry/tracing/propagation-fields.js';
+import { propagationSlot, type PropagationBytes } from '../../common/propagation-bytes.js';
+import type { StreamTrace } from '../../telemetry/tracing/stream-trace.js';
 
 /** How an unsampled stream ends: its span is not built, so nothing of the end is read. */
 const UNSAMPLED_END: StreamEnd = Object.freeze({ code: 0, flags: '-', upstreamCluster: '', requestBytes: 0, responseBytes: 0 });
@@ -24,16 +26,43 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
   // One reader for the filter, pointed at the request being started: filters run one at a time
   // on the proxy's thread, and the tracer reads the fields only inside start().
   const fields = new PropagationFields();
+  // The byte path's reader of any other field (x-client-trace-id, a custom tag's header), the
+  // propagation ones from their bytes: pointed at the request being started, as `fields`.
+  let bytes: PropagationBytes | null = null;
+  let current: StreamCallbacks | null = null;
+  const other = (name: string): string | null => {
+    const slot = propagationSlot(name);
+    return slot >= 0 ? bytes!.string(slot) : current!.requestHeader(name);
+  };
+  /** The trace from the listener's hand-over of the fields as bytes; a request it does not trace gets them back as received. */
+  const startFromBytes = (stream: StreamCallbacks, p: PropagationBytes): StreamTrace | null => {
+    bytes = p;
+    current = stream;
+    let trace;
+    try {
+      trace = tracer.startFromBytes(p, other, null, stream.downstream.startTime);
+    } finally {
+      bytes = current = null;
+    }
+    // Malformed (Envoy's NullSpan): forwarded as received, after the other fields.
+    if (trace === null && p.count > 0) p.restore((name, value) => stream.addRequestHeader(name, value));
+    return trace;
+  };
   return {
+    readsPropagation: true,
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
       const ds = stream.downstream;
-      // The stream edits the downstream's field array in place: it is the request's fields now.
-      fields.read(ds.headers);
+      const p = ds.propagation;
       let trace;
-      try {
-        trace = tracer.start(fields.get, null, ds.startTime);
-      } finally {
-        fields.clear();
+      if (p !== undefined && p !== null) trace = startFromBytes(stream, p);
+      else {
+        // The stream edits the downstream's field array in place: it is the request's fields now.
+        fields.read(ds.headers);
+        try {
+          trace = tracer.start(fields.get, null, ds.startTime);
+        } finally {
+          fields.clear();
+        }
       }
       if (trace === null) return FilterStatus.Continue;
       if (trace.reports) {
@@ -51,7 +80,8 @@ export function tracingFilter(tracer: Tracer): HttpFilter {
       // The upstream heads carry the proxy's context instead (the core's head writer appends
       // StreamTrace.writeTail's lines): the fields as received go, in one pass, when there are any
       // (a client that sends no context: nothing to remove).
-      if (fields.present > 0) stream.removeRequestHeaders(PROPAGATION_HEADERS);
+      // Handed over as bytes: not among them.
+      if (p == null && fields.present > 0) stream.removeRequestHeaders(PROPAGATION_HEADERS);
       stream.trace = trace;
       return FilterStatus.Continue;
     },

@@ -24,6 +24,7 @@ import type { ConnectionSecurity } from '../../tls/connection-security.js';
 import { forwardClientCert } from '../../tls/forward-client-cert.js';
 import { RepeatedValues } from '../../common/repeated-values.js';
 import { FieldNames } from '../../common/field-strings.js';
+import { PropagationBytes } from '../../common/propagation-bytes.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -42,6 +43,8 @@ export interface ConnectionContext {
    * and its connection ends after it.
    */
   draining(): boolean;
+  /** Whether the trace context fields of the head being read go to Downstream.propagation as bytes (http1-listener.ts). */
+  takesPropagation(): boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -77,6 +80,8 @@ export class Http1Connection implements Http1DownstreamConnection {
   #chunked: ChunkedDecoder | null = null;
   #chunkedBody = false;
   #requests = 0;
+  /** The trace context fields of the current head, as bytes (made with the first head that hands them over). */
+  #propagation: PropagationBytes | null = null;
   #processing = false;
   #again = false;
   /** The connection after a 101: a raw byte stream (Read.Tunnel). */
@@ -260,6 +265,10 @@ export class Http1Connection implements Http1DownstreamConnection {
     const fields: string[] = new Array<string>(2 * n + FIELD_ROOM);
     let w = 0;
     const underscores = this.#ctx.options.headersWithUnderscoresAction;
+    // The trace context fields as bytes, when the version traces: one buffer per connection (one
+    // head at a time), no string per field; the tracing filter reads them.
+    const propagation = this.#ctx.takesPropagation() ? (this.#propagation ??= new PropagationBytes()) : null;
+    propagation?.reset();
     let authority = '';
     let expectContinue = false;
     let contentLengths = 0;
@@ -268,6 +277,10 @@ export class Http1Connection implements Http1DownstreamConnection {
       // A name seen before is the kept string (no allocation per field); an unkept one is decoded.
       const known = NAMES.lookup(mem, base + SPANS[j]!, base + SPANS[j + 1]!);
       const name = known !== undefined ? known.name : mem.toString('latin1', base + SPANS[j]!, base + SPANS[j + 1]!).toLowerCase();
+      if (propagation !== null && known !== undefined && known.propagation >= 0) {
+        propagation.put(known.propagation, mem, base + SPANS[j + 2]!, base + SPANS[j + 3]!);
+        continue;
+      }
       const underscore = known !== undefined ? known.underscore : name.includes('_');
       if (underscores !== 'ALLOW' && underscore) {
         if (underscores === 'REJECT_REQUEST') {
@@ -346,6 +359,7 @@ export class Http1Connection implements Http1DownstreamConnection {
     const opts = this.#ctx.options;
     const lastByLimit = opts.maxRequestsPerConnection > 0 && this.#requests >= opts.maxRequestsPerConnection;
     const ds = new Http1Downstream(this, method, target, authority, fields, headLength, minor, parser.keepAlive && !lastByLimit && !this.#ctx.draining());
+    ds.propagation = propagation;
     if (minor === 1 && framing === FRAMING_NONE && method === 'GET' && (parser.flags & HEAD_FLAG_CONNECTION_UPGRADE) !== 0) ds.upgrade = websocketUpgrade(fields);
     this.#current = ds;
     if (framing === FRAMING_LENGTH) {

@@ -13,6 +13,7 @@ import type { TunnelEnd } from '../../common/tunnel-end.js';
 import { enqueueMicrotask } from '../../common/microtask.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 import type { Trailers } from '../../common/trailer-block.js';
+import type { PropagationBytes } from '../../common/propagation-bytes.js';
 
 /**
  * What a request needs of its connection (Http1Connection implements it). Declared here, not
@@ -86,6 +87,8 @@ export class Http1Downstream implements Downstream, HeadOwner {
   protocolError: { readonly status: number; readonly code: string } | null = null;
   bodyFraming: 'none' | 'length' | 'chunked' = 'none';
   bodyLength = 0;
+  /** The trace context fields, taken out of `headers` as bytes (set by the connection), or null. */
+  propagation: PropagationBytes | null = null;
   /** A WebSocket upgrade request (set by the connection): the protocol as the client named it. */
   upgrade: string | null = null;
   #tunnelEnd: TunnelEnd | null = null;

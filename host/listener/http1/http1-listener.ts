@@ -34,6 +34,12 @@ export class Http1Listener implements Listener {
   readonly #server: Server;
   readonly #connections = new Set<Http1Connection>();
   readonly #ctx: ConnectionContext;
+  /**
+   * Whether a request's trace context fields are handed over as bytes (Downstream.propagation)
+   * rather than strings among its fields: the server's answer for the version current when the
+   * head is read (it traces: its tracing filter reads them, or puts them back). Default: never.
+   */
+  takesPropagation: () => boolean = () => false;
   readonly #options: Http1ListenerOptions;
   readonly #stats: StatScope<DownstreamStat>;
   readonly #core: Core;
@@ -75,6 +81,7 @@ export class Http1Listener implements Listener {
         if (this.#connections.delete(conn)) stats.dec('downstream_cx_active');
       },
       draining: () => this.#draining,
+      takesPropagation: () => this.takesPropagation(),
     };
     // pauseOnConnect: the accepted socket must not read before the transport takes it (the raw
     // transport moves its handle to a socket that reads through `onread`).

@@ -6,23 +6,18 @@
 // and every later question is a slot read. One reader per filter, pointed at the request being
 // started (filters run one at a time on the proxy's thread).
 import type { HeaderReader } from './b3.js';
+import { P_COUNT, propagationSlot } from '../../common/propagation-bytes.js';
 
-const enum Slot { B3, TraceId, SpanId, ParentSpanId, Sampled, Flags, Traceparent, Tracestate, ClientTraceId, Count }
+/** x-client-trace-id's slot, after the propagation fields' (host/common/propagation-bytes.ts). */
+const CLIENT_TRACE_ID = P_COUNT;
 
 /** The slot of a field name, or -1 when it is not a trace context field. */
 function slotOf(name: string): number {
-  switch (name.length) {
-    case 2: return name === 'b3' ? Slot.B3 : -1;
-    case 10: return name === 'x-b3-flags' ? Slot.Flags : name === 'tracestate' ? Slot.Tracestate : -1;
-    case 11: return name === 'x-b3-spanid' ? Slot.SpanId : name === 'traceparent' ? Slot.Traceparent : -1;
-    case 12: return name === 'x-b3-traceid' ? Slot.TraceId : name === 'x-b3-sampled' ? Slot.Sampled : -1;
-    case 17: return name === 'x-b3-parentspanid' ? Slot.ParentSpanId : name === 'x-client-trace-id' ? Slot.ClientTraceId : -1;
-    default: return -1;
-  }
+  return name.length === 17 && name === 'x-client-trace-id' ? CLIENT_TRACE_ID : propagationSlot(name);
 }
 
 export class PropagationFields {
-  readonly #values: Array<string | null> = new Array<string | null>(Slot.Count).fill(null);
+  readonly #values: Array<string | null> = new Array<string | null>(P_COUNT + 1).fill(null);
   #fields: readonly string[] = [];
   /** Propagation fields present (B3 in either form, traceparent, tracestate: what the proxy rewrites); x-client-trace-id is not one. */
   present = 0;
@@ -38,13 +33,13 @@ export class PropagationFields {
   /** Reads `fields` (flat: name, value, …; lower-case names): the first value of each context field, as requestHeader gives it. */
   read(fields: readonly string[]): void {
     const v = this.#values;
-    for (let k = 0; k < Slot.Count; k++) v[k] = null;
+    for (let k = 0; k <= P_COUNT; k++) v[k] = null;
     this.#fields = fields;
     let present = 0;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const slot = slotOf(fields[i]!);
       if (slot < 0) continue;
-      if (slot !== Slot.ClientTraceId) present++;
+      if (slot !== CLIENT_TRACE_ID) present++;
       if (v[slot] === null) v[slot] = fields[i + 1]!;
     }
     this.present = present;

@@ -10,7 +10,8 @@
 // context (x-b3-sampled: 0) but build and report nothing.
 import { b3HeaderLines } from './b3.js';
 import { traceparentLines } from './traceparent.js';
-import { traceId128, type SpanContext } from './span-context.js';
+import { traceId128 } from './span-context.js';
+import type { ReceivedContext } from './received-context.js';
 import type { FinishedSpan, SpanKind } from './span.js';
 import type { SpanIds } from './span-ids.js';
 import type { TracingConfig } from '../../model/tracing.js';
@@ -80,7 +81,6 @@ const L_SAMPLED_0 = lit('\r\nx-b3-sampled: 0\r\ntraceparent: 00-');
 const L_FLAGS_1 = lit('-01\r\n');
 const L_FLAGS_0 = lit('-00\r\n');
 const L_TRACESTATE = lit('tracestate: ');
-const L_PAD = lit('0000000000000000');
 
 /** `v`'s low `digits` hex digits at `at` in `out`; returns the index after them. */
 function putHex(out: Uint8Array, at: number, v: number, digits: number): number {
@@ -136,7 +136,7 @@ function linesTemplate(sampled: boolean): LinesTemplate {
 const LINES_SAMPLED = linesTemplate(true);
 const LINES_UNSAMPLED = linesTemplate(false);
 
-/** A latin1 string (an id or tracestate as received) at `at`, byte by byte: no call into the runtime for a few dozen bytes. */
+/** A latin1 string (a tracestate as received) at `at`, byte by byte: no call into the runtime for a few dozen bytes. */
 function putText(out: Uint8Array, at: number, s: string): number {
   for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i) & 0xff;
   return at + s.length;
@@ -148,13 +148,17 @@ export class StreamTrace {
    * The stream's ids. Ids the proxy generates are kept as 24-bit chunks (small integers: no
    * allocation on the 99 % of streams that are not sampled but still propagate), written as hex
    * straight into the upstream heads (writeHeadLines); `ids` spells them out once, when read.
-   * The trace id: a continued trace's as received, or 6 chunks (6×5 + 2 hex digits).
+   * A received context's ids are read into chunks too (received-context.ts), so a continued trace
+   * is written as a started one is. The trace id: 6 chunks (6×5 + 2 hex digits); a 64-bit one
+   * (`#trace64`) is the low 16 digits, the others zero.
    */
-  #traceText: string | null = null;
+  #trace64 = false;
   #t0 = 0; #t1 = 0; #t2 = 0; #t3 = 0; #t4 = 0; #t5 = 0;
   /** The stream span's id: 3 chunks (6 + 6 + 4 hex digits). */
   #s0 = 0; #s1 = 0; #s2 = 0;
-  #parentId: string | null = null;
+  /** The received span id (the stream span's parent), when the trace was continued: 3 chunks. */
+  #hasParent = false;
+  #p0 = 0; #p1 = 0; #p2 = 0;
   #sampled = false;
   #tracestate: string | null = null;
   #ids: TraceIds | null = null;
@@ -180,10 +184,10 @@ export class StreamTrace {
   #pooled = false;
 
   /**
-   * A stream's trace: `parent` the context it continues (null: a new trace, its id drawn now),
+   * A stream's trace: `parent` the context it continues (its numbers copied now) (null: a new trace, its id drawn now),
    * its own span id drawn now (trace id first, as the ids are drawn in that order).
    */
-  constructor(tracer: TraceSource, parent: SpanContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
+  constructor(tracer: TraceSource, parent: ReceivedContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null) {
     this.#tracer = tracer;
     this.restart(parent, sampled, request, startMs, requestTags);
   }
@@ -193,19 +197,26 @@ export class StreamTrace {
    * tracer reuses the traces of finished streams whose spans were not reported (recycle()), so
    * that the 99 % of requests Istio does not sample allocate no trace of their own.
    */
-  restart(parent: SpanContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null): this {
+  restart(parent: ReceivedContext | null, sampled: boolean, request: TracedRequest | null, startMs: number, requestTags: Array<[string, string]> | null): this {
     const ids = this.#tracer.ids;
     if (parent === null) {
-      this.#traceText = null;
+      this.#trace64 = false;
+      this.#hasParent = false;
       do {
         this.#t0 = ids.chunk(); this.#t1 = ids.chunk(); this.#t2 = ids.chunk();
         this.#t3 = ids.chunk(); this.#t4 = ids.chunk(); this.#t5 = ids.chunk() & 0xff;
       } while ((this.#t0 | this.#t1 | this.#t2 | this.#t3 | this.#t4 | this.#t5) === 0);
-    } else this.#traceText = parent.traceId;
+    } else {
+      const t = parent.trace;
+      this.#trace64 = parent.trace64;
+      this.#t0 = t[0]!; this.#t1 = t[1]!; this.#t2 = t[2]!; this.#t3 = t[3]!; this.#t4 = t[4]!; this.#t5 = t[5]!;
+      const p = parent.span;
+      this.#hasParent = true;
+      this.#p0 = p[0]!; this.#p1 = p[1]!; this.#p2 = p[2]!;
+    }
     do {
       this.#s0 = ids.chunk(); this.#s1 = ids.chunk(); this.#s2 = ids.chunk() & 0xffff;
     } while ((this.#s0 | this.#s1 | this.#s2) === 0);
-    this.#parentId = parent === null ? null : parent.spanId;
     this.#sampled = sampled;
     this.#tracestate = parent === null ? null : parent.tracestate;
     this.#request = request ?? UNDESCRIBED;
@@ -237,15 +248,15 @@ export class StreamTrace {
   /** The stream's ids as strings (made on first read: a reported span, a test). */
   get ids(): TraceIds {
     if (this.#ids === null) {
-      let traceId = this.#traceText;
-      if (traceId === null) {
-        let at = 0;
-        for (const c of [this.#t0, this.#t1, this.#t2, this.#t3, this.#t4]) at = putHex(SCRATCH, at, c, 6);
-        putHex(SCRATCH, at, this.#t5, 2);
-        traceId = SCRATCH.toString('latin1', 0, 32);
-      }
+      const traceId = SCRATCH.toString('latin1', 0, this.#putTraceId(SCRATCH, 0, false));
       putSpanId(SCRATCH, 0, this.#s0, this.#s1, this.#s2);
-      this.#ids = { traceId, spanId: SCRATCH.toString('latin1', 0, 16), parentId: this.#parentId, sampled: this.#sampled, tracestate: this.#tracestate };
+      const spanId = SCRATCH.toString('latin1', 0, 16);
+      let parentId: string | null = null;
+      if (this.#hasParent) {
+        putSpanId(SCRATCH, 0, this.#p0, this.#p1, this.#p2);
+        parentId = SCRATCH.toString('latin1', 0, 16);
+      }
+      this.#ids = { traceId, spanId, parentId, sampled: this.#sampled, tracestate: this.#tracestate };
     }
     return this.#ids;
   }
@@ -311,12 +322,12 @@ export class StreamTrace {
 
   /** The bytes attemptHeaders() takes, for writeHeadLines (the router's head copy). */
   headLinesLength(): number {
-    return this.#linesLength(this.#attemptOpen || this.#parentId !== null);
+    return this.#linesLength(this.#attemptOpen || this.#hasParent);
   }
 
   /** The lines' length: with or without x-b3-parentspanid (a parent is 16 digits). */
   #linesLength(parent: boolean): number {
-    const traceLength = this.#traceText === null ? 32 : this.#traceText.length;
+    const traceLength = this.#trace64 ? 16 : 32;
     // x-b3-traceid, x-b3-spanid, x-b3-sampled, traceparent (00-{32}-{16}-{2}).
     let n = 14 + traceLength + 2 + 13 + 16 + 2 + 17 + 16 + 32 + 1 + 16 + 1 + 2 + 2;
     if (parent) n += 19 + 16 + 2;
@@ -324,12 +335,13 @@ export class StreamTrace {
     return n;
   }
 
-  /** The trace id's hex at `at` (a continued trace's as received; `pad`: a 64-bit one zero-padded to 128 bits). */
+  /** The trace id's hex at `at` (`pad`: a 64-bit one as 32 digits, zero-padded, as traceparent needs it). */
   #putTraceId(out: Uint8Array, at: number, pad: boolean): number {
-    const text = this.#traceText;
-    if (text !== null) {
-      if (pad && text.length !== 32) at = put(out, at, L_PAD);
-      return putText(out, at, text);
+    if (this.#trace64 && !pad) {
+      // The low 16 digits: the last 2 of the third chunk, then the rest.
+      at = putHex(out, at, this.#t2, 2);
+      at = putHex(out, putHex(out, at, this.#t3, 6), this.#t4, 6);
+      return putHex(out, at, this.#t5, 2);
     }
     at = putHex(out, putHex(out, putHex(out, at, this.#t0, 6), this.#t1, 6), this.#t2, 6);
     at = putHex(out, putHex(out, at, this.#t3, 6), this.#t4, 6);
@@ -385,7 +397,7 @@ export class StreamTrace {
     // The template's trace id slots hold 32 digits: a trace the proxy started, or a continued one
     // with a 128-bit id (every mesh peer's: the sidecar's common case); a 64-bit id is padded in
     // traceparent only, and tracestate is a line of its own, so those take the line-by-line path.
-    if (attempt && this.#tracestate === null && (this.#traceText === null || this.#traceText.length === 32)) return this.#writeTemplate(out, at, c0, c1, c2);
+    if (attempt && this.#tracestate === null && !this.#trace64) return this.#writeTemplate(out, at, c0, c1, c2);
     at = put(out, at, L_TRACEID);
     at = this.#putTraceId(out, at, false);
     at = put(out, at, L_SPANID);
@@ -393,9 +405,9 @@ export class StreamTrace {
     if (attempt) {
       at = put(out, at, L_PARENT);
       at = putSpanId(out, at, this.#s0, this.#s1, this.#s2);
-    } else if (this.#parentId !== null) {
+    } else if (this.#hasParent) {
       at = put(out, at, L_PARENT);
-      at = putText(out, at, this.#parentId);
+      at = putSpanId(out, at, this.#p0, this.#p1, this.#p2);
     }
     at = put(out, at, this.#sampled ? L_SAMPLED_1 : L_SAMPLED_0);
     at = this.#putTraceId(out, at, true);

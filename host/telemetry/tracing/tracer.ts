@@ -12,6 +12,9 @@ import { decideSampling, SamplingReason } from './sampling.js';
 import type { SpanIds } from './span-ids.js';
 import type { FinishedSpan, SpanKind } from './span.js';
 import { StreamTrace, type TracedRequest, type TraceSource } from './stream-trace.js';
+import { fromSpanContext, ReceivedContext } from './received-context.js';
+import { extractBytes, X_CONTEXT, X_INVALID, X_SAMPLING } from './extract-bytes.js';
+import type { PropagationBytes } from '../../common/propagation-bytes.js';
 
 /** How many finished traces a tracer keeps for reuse (streams in flight at once on one worker, in practice). */
 const MAX_FREE_TRACES = 256;
@@ -56,6 +59,8 @@ export class Tracer implements TraceSource {
   readonly #free: StreamTrace[] = [];
   /** The extracted B3 context of the request being started (extract(): no result object per request). */
   readonly #reused = new ReusedContext();
+  /** The received context as numbers, copied by the stream's trace (no object per request). */
+  readonly #received = new ReceivedContext();
 
   constructor(deps: TracerDeps) {
     const { config, workload } = deps;
@@ -117,11 +122,31 @@ export class Tracer implements TraceSource {
     const e = this.extract(get);
     if (e.kind === 'invalid') return null;
     const upstream = e.kind === 'context' ? (e.context.debug ? true : e.context.sampled) : e.kind === 'sampling' ? e.sampled : null;
-    const decision = decideSampling(upstream, get('x-client-trace-id') !== null, this.config.samplingPercentage, this.#draw);
+    return this.#begin(upstream, e.kind === 'context' ? fromSpanContext(e.context, this.#received) : null, get, request, startMs);
+  }
+
+  /**
+   * start() with the context read from the propagation fields' bytes (the HTTP/1 listener's
+   * hand-over: no string per field, the ids taken as numbers). `get` reads the request's other
+   * fields (x-client-trace-id, a custom tag's header) and the propagation ones as strings.
+   */
+  startFromBytes(fields: PropagationBytes, get: HeaderReader, request: TracedRequest | null, startMs: number): StreamTrace | null {
+    const r = this.#received;
+    const k = extractBytes(fields, this.#zipkinFirst, r);
+    // A value too long for the hand-over's buffer: the string parsers read the fields.
+    if (k < 0) return this.start(get, request, startMs);
+    if (k === X_INVALID) return null;
+    const upstream = k === X_CONTEXT ? (r.debug ? true : r.sampled) : k === X_SAMPLING ? r.sampled : null;
+    return this.#begin(upstream, k === X_CONTEXT ? r : null, get, request, startMs);
+  }
+
+  /** The sampling decision, counted, and the stream's trace (a reused one when there is one). */
+  #begin(upstream: boolean | null, ctx: ReceivedContext | null, get: HeaderReader, request: TracedRequest | null, startMs: number): StreamTrace {
+    // x-client-trace-id is asked only when it decides (no decision came with the request).
+    const decision = decideSampling(upstream, upstream === null && get('x-client-trace-id') !== null, this.config.samplingPercentage, this.#draw);
     if (decision.reason === SamplingReason.ClientForced) this.#stats.inc('tracing.client_enabled');
     else if (decision.reason === SamplingReason.Random) this.#stats.inc('tracing.random_sampling');
     else if (decision.reason === SamplingReason.NotTraceable) this.#stats.inc('tracing.not_traceable');
-    const ctx = e.kind === 'context' ? e.context : null;
     let requestTags: Array<[string, string]> | null = null;
     if (decision.sampled && this.#headerTags.length > 0) {
       for (const t of this.#headerTags) {

@@ -9,6 +9,7 @@ import { Tracer } from '../../../host/telemetry/tracing/tracer.js';
 import { SpanIds } from '../../../host/telemetry/tracing/span-ids.js';
 import type { FinishedSpan } from '../../../host/telemetry/tracing/span.js';
 import { workloadMetadata } from '../../../host/model/workload-metadata.js';
+import { PropagationBytes, propagationSlot } from '../../../host/common/propagation-bytes.js';
 
 function tracer(samplingPercentage: number, spans: FinishedSpan[]): Tracer {
   return new Tracer({
@@ -117,4 +118,45 @@ describe('tracingFilter', () => {
     expect(s.trace).toBeNull();
     expect(headers.b3).toBe('garbage');
   });
+
+  it('reads the listener\'s hand-over of the fields as bytes; the filter says so (readsPropagation)', () => {
+    const f = tracingFilter(tracer(0, []));
+    expect(f.readsPropagation).toBe(true);
+    const T = 'a'.repeat(32);
+    const { s, headers } = stream({ 'user-agent': 'wrk' });
+    const p = handOver({ 'x-b3-traceid': T, 'x-b3-spanid': 'b'.repeat(16), 'x-b3-sampled': '1' });
+    let removals = 0;
+    Object.assign(s, { removeRequestHeaders: () => removals++, removeRequestHeader: () => removals++ });
+    Object.assign(s.downstream, { propagation: p });
+    f.onRequestHeaders!(s);
+    const trace = s.trace as { sampled: boolean; ids: { traceId: string; parentId: string } };
+    expect([trace.sampled, trace.ids.traceId, trace.ids.parentId]).toEqual([true, T, 'b'.repeat(16)]);
+    // Not among the request's fields: nothing to remove, nothing added.
+    expect(removals).toBe(0);
+    expect(headers).toEqual({ 'user-agent': 'wrk' });
+  });
+
+  it('a malformed context handed over as bytes goes back into the request as received, repeats too', () => {
+    const f = tracingFilter(tracer(100, []));
+    const { s } = stream({ 'user-agent': 'wrk' });
+    const added: string[] = [];
+    Object.assign(s, { addRequestHeader: (n: string, v: string) => added.push(n, v) });
+    const p = handOver({ 'x-b3-traceid': 'not-hex', 'x-b3-spanid': 'b'.repeat(16) });
+    const again = new Uint8Array(Buffer.from('second'));
+    p.put(propagationSlot('x-b3-spanid'), again, 0, again.length);
+    Object.assign(s.downstream, { propagation: p });
+    f.onRequestHeaders!(s);
+    expect(s.trace).toBeNull();
+    expect(added).toEqual(['x-b3-traceid', 'not-hex', 'x-b3-spanid', 'b'.repeat(16), 'x-b3-spanid', 'second']);
+  });
 });
+
+function handOver(h: Record<string, string>): PropagationBytes {
+  const p = new PropagationBytes();
+  for (const [n, v] of Object.entries(h)) {
+    const b = new Uint8Array(Buffer.from(v, 'latin1'));
+    p.put(propagationSlot(n), b, 0, b.length);
+  }
+  return p;
+}
+

@@ -8,6 +8,9 @@ import { SpanIds } from '../../../host/telemetry/tracing/span-ids.js';
 import type { FinishedSpan } from '../../../host/telemetry/tracing/span.js';
 import type { TracingConfig } from '../../../host/model/tracing.js';
 import { workloadMetadata } from '../../../host/model/workload-metadata.js';
+import fc from 'fast-check';
+import { PropagationBytes, propagationSlot } from '../../../host/common/propagation-bytes.js';
+import type { StreamTrace } from '../../../host/telemetry/tracing/stream-trace.js';
 
 const T = '463ac35c9f6413ad48485a3953bb6124';
 const S = 'a2fb4a1d1a96d312';
@@ -105,3 +108,71 @@ describe('Tracer', () => {
     expect(counts).toEqual({ 'tracing.not_traceable': 1, 'tracing.client_enabled': 1 });
   });
 });
+
+/** `h`'s propagation fields as the HTTP/1 listener hands them over, and a reader of the others (and of those, as strings). */
+function handOver(h: Record<string, string>): { p: PropagationBytes; get: (n: string) => string | null } {
+  const p = new PropagationBytes();
+  for (const [n, v] of Object.entries(h)) {
+    const slot = propagationSlot(n);
+    if (slot < 0) continue;
+    const b = new Uint8Array(Buffer.from(v, 'latin1'));
+    p.put(slot, b, 0, b.length);
+  }
+  return { p, get: (n) => (propagationSlot(n) >= 0 ? p.string(propagationSlot(n)) : h[n] ?? null) };
+}
+
+/** Everything a trace shows: ids, decision, and the lines its first attempt's head carries. */
+function seen(trace: StreamTrace | null): unknown {
+  if (trace === null) return null;
+  const out = new Uint8Array(trace.tailLength());
+  const n = trace.writeTail(out, 0);
+  return { ids: trace.ids, sampled: trace.sampled, lines: Buffer.from(out.subarray(0, n)).toString('latin1') };
+}
+
+describe('Tracer.startFromBytes (the listener\'s hand-over)', () => {
+  const id = (n: number) => fc.array(fc.constantFrom(...'0123456789abcdefABCDEF0'), { minLength: n, maxLength: n }).map((a) => a.join(''));
+  const fields = fc.record({
+    'x-b3-traceid': fc.oneof(id(32), id(16), fc.constant('zz')), 'x-b3-spanid': id(16), 'x-b3-parentspanid': id(16), 'x-b3-sampled': fc.constantFrom('1', '0', 'x'),
+    'x-b3-flags': fc.constant('1'), b3: fc.constantFrom('0', 'd', 'x'), traceparent: fc.tuple(id(32), id(16), fc.constantFrom('00', '01')).map(([t, s, f]) => `00-${t.toLowerCase()}-${s.toLowerCase()}-${f}`),
+    tracestate: fc.constantFrom('a=1', ''), 'x-client-trace-id': fc.constant('c1'),
+  }, { requiredKeys: [] });
+
+  it('the same trace as start() from the fields as strings: ids, decision, counters and upstream lines (property)', () => {
+    fc.assert(fc.property(fields, fc.constantFrom<'zipkin' | 'opentelemetry'>('zipkin', 'opentelemetry'), (h, provider) => {
+      const a = tracer({ samplingPercentage: 50 }, 'SERVER', provider);
+      const b = tracer({ samplingPercentage: 50 }, 'SERVER', provider);
+      const { p, get } = handOver(h);
+      const fromStrings = seen(a.t.start(headers(h), REQ, 0));
+      expect(seen(b.t.startFromBytes(p, get, REQ, 0))).toEqual(fromStrings);
+      expect(b.counts).toEqual(a.counts);
+    }), { numRuns: 500 });
+  });
+
+  it('x-client-trace-id and a custom tag\'s header through the reader; a propagation field as a tag from its bytes', () => {
+    const { t, spans, counts } = tracer({ samplingPercentage: 0, customTags: [{ tag: 'tp', kind: 'header', name: 'traceparent', defaultValue: null }] });
+    const asked: string[] = [];
+    const { p, get } = handOver({ 'x-client-trace-id': 'c1' });
+    const trace = t.startFromBytes(p, (n) => (asked.push(n), get(n)), REQ, 0)!;
+    expect(trace.sampled).toBe(true);
+    expect(counts).toEqual({ 'tracing.client_enabled': 1 });
+    expect(asked).toEqual(['x-client-trace-id', 'traceparent']);
+    // A decision came with the request: x-client-trace-id is not asked.
+    const tp = `00-${T}-${S}-01`;
+    const withContext = handOver({ traceparent: tp, 'x-client-trace-id': 'c1' });
+    asked.length = 0;
+    const continued = t.startFromBytes(withContext.p, (n) => (asked.push(n), withContext.get(n)), REQ, 0)!;
+    continued.finish(END);
+    expect(asked).toEqual(['traceparent']);
+    expect(spans.at(-1)!.tags['tp']).toBe(tp.slice(0, 12));
+    expect(continued.ids).toMatchObject({ traceId: T, parentId: S });
+  });
+
+  it('a field too long for the hand-over\'s bytes: read as a string, the same answer', () => {
+    const { t } = tracer();
+    const long = `01-${T}-${S}-01-${'x'.repeat(600)}`;
+    const { p, get } = handOver({ traceparent: long });
+    expect(p.start[propagationSlot('traceparent')]).toBe(-1);
+    expect(t.startFromBytes(p, get, REQ, 0)!.ids).toMatchObject({ traceId: T, parentId: S, sampled: true });
+  });
+});
+
