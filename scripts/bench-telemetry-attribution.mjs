@@ -161,8 +161,10 @@ async function measure(r, specs, runs) {
 const sideBySide = process.env.ATTR_SIDE_BY_SIDE === '1';
 try {
   for (let r = 1; r <= rounds; r++) {
-    // Side by side: every variant runs (and is loaded) at once, so the machine's load moves them together.
-    const groups = sideBySide ? [names] : names.map((n) => [n]);
+    // Side by side: every variant runs (and is loaded) at once, so the machine's load moves them
+    // together; their start order turns by one each round (no variant always first or last).
+    const turned = names.map((_, i) => names[(i + r - 1) % names.length]);
+    const groups = sideBySide ? [turned] : names.map((n) => [n]);
     for (const specs of groups) {
       const runs = [];
       try {
