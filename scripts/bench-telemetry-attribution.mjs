@@ -18,11 +18,20 @@
 //   dummy      off, plus two fields of the exchange's lengths (54 and 348 characters) on every
 //              request (client side's route edit: proxy → sidecar → app) and response (proxy → client):
 //              the same bytes without meaning
+//   mnox       notrace, but no x-envoy-peer-metadata(-id) sent: metrics without the exchange
+//   mnorec     notrace, but the stats filter records nothing: the exchange without the registry
 // nox, norec and tnoop run a copy of this checkout's dist/ with one line changed (made here; the
 // run fails if the line is not found). A variant `name@<dir>` runs another built checkout (an A/B
 // of builds: a copy of a base build, node_modules linked).
+// ATTR_PERF=<dir>: each proxy runs with --perf-basic-prof and `perf record -F 999 -e cpu-clock -g`
+// samples it over the measured window into <dir>/<round>-<variant>-{proxy,sidecar}.data (read
+// with `perf report -i … --no-children`); ATTR_NODE_FLAGS: more node flags for both proxies
+// (e.g. `--require=scripts/alloc-sampler.cjs` for allocation per request).
+// ATTR_SIDE_BY_SIDE=1: each round starts every variant and loads them all at once (the same
+// machine load for each: a paired ratio per round), instead of one after another.
 // Usage: FORTIO_BIN=bench/.bin/fortio node scripts/bench-telemetry-attribution.mjs <rounds> <seconds> <variant,…> [qps]
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +55,7 @@ const VARIANTS = {
   off: [null, false, false, false], full: [null, true, true, false], notrace: [null, true, false, false],
   traceonly: [null, false, true, false], trace0: [null, false, 'zero', false], tnoop: ['tnoop', false, true, false],
   nox: ['nox', true, true, false], norec: ['norec', true, true, false], dummy: [null, false, false, true],
+  mnox: ['nox', true, false, false], mnorec: ['norec', true, false, false],
 };
 /** The one-line changes of the patched variants: [file under dist/, text, replacement]. */
 const PATCHES = {
@@ -74,6 +84,17 @@ function patchedRoot(patch) {
 const tools = findLoadTools();
 const upstream = await startUpstream(goToolchain().go);
 const sink = await startSpanSink();
+const PERF_DIR = process.env.ATTR_PERF;
+if (PERF_DIR) mkdirSync(PERF_DIR, { recursive: true });
+/** perf record of one process until stopped (SIGINT: perf writes its file). */
+function perfRecord(pid, file) {
+  const p = spawn('perf', ['record', '-F', '999', '-e', 'cpu-clock', '-g', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const done = new Promise((res) => p.on('exit', res));
+  return async () => {
+    p.kill('SIGINT');
+    await done;
+  };
+}
 const DUMMY_ID = 'x'.repeat(54), DUMMY_MD = 'y'.repeat(348);
 
 async function start(spec) {
@@ -95,7 +116,8 @@ async function start(spec) {
     const set = `{x-dummy-peer-data-id: "${DUMMY_ID}", x-dummy-peer-data: "${DUMMY_MD}"}`;
     edit('config-pair', '    rewrite:\n', `    headers:\n      request:\n        set: ${set}\n      response:\n        set: ${set}\n    rewrite:\n`);
   }
-  const node = ['--max-semi-space-size=1', join(root, 'bin', 'wasmesh.js')];
+  const extraFlags = [...(PERF_DIR ? ['--perf-basic-prof'] : []), ...(process.env.ATTR_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
+  const node = ['--max-semi-space-size=1', ...extraFlags, join(root, 'bin', 'wasmesh.js')];
   const common = ['--access-log', 'off', '--stats', 'off', ...(metrics ? [] : ['--istio-metrics', 'off'])];
   const inner = await startReady(process.execPath, [...node, 'sidecar', '-f', meshDir, '--app-ports', String(upstream.ports.v1), '--inbound', `127.0.0.1:${inbound}`,
     '--outbound', `127.0.0.1:${outbound}`, '--health', `127.0.0.1:${health}`, '--admin', `127.0.0.1:${sidecarAdmin}`, '--merged-stats', 'off', '--labels', 'app=bench',
@@ -118,23 +140,38 @@ async function start(spec) {
 
 const mode = { name: 'rate', kind: 'fixed-rate', connections: 16, qps };
 const out = [];
+/** One measured window over running variants (all at once when side by side): CPU per 1000 requests per process. */
+async function measure(r, specs, runs) {
+  await Promise.all(runs.map((running) => driveLoad(tools, mode, running.url, 4)));
+  const perfs = PERF_DIR ? runs.flatMap((running, k) => running.pids.map((pid, i) => perfRecord(pid, join(PERF_DIR, `${r}-${specs[k].split('@')[0]}-${i === 0 ? 'proxy' : 'sidecar'}.data`)))) : [];
+  const before = runs.map((running) => running.pids.map(cpuSeconds));
+  const loads = await Promise.all(runs.map((running) => driveLoad(tools, mode, running.url, seconds)));
+  const after = runs.map((running) => running.pids.map(cpuSeconds));
+  for (const stop of perfs) await stop();
+  runs.forEach((running, k) => {
+    const load = loads[k];
+    if (load.errors > 0) throw new Error(`${specs[k]}: ${load.errors} failed requests`);
+    const ms = running.pids.map((p, i) => ((after[k][i] - before[k][i]) * 1e6) / load.requests);
+    const rec = { round: r, variant: specs[k], pids: running.pids.join(','), load: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]), requests: load.requests,
+      proxy: +ms[0].toFixed(1), sidecar: +ms[1].toFixed(1), sum: +(ms[0] + ms[1]).toFixed(1) };
+    out.push(rec);
+    console.log(JSON.stringify(rec));
+  });
+}
+const sideBySide = process.env.ATTR_SIDE_BY_SIDE === '1';
 try {
   for (let r = 1; r <= rounds; r++) {
-    for (const spec of names) {
-      const running = await start(spec);
+    // Side by side: every variant runs (and is loaded) at once, so the machine's load moves them
+    // together; their start order turns by one each round (no variant always first or last).
+    const turned = names.map((_, i) => names[(i + r - 1) % names.length]);
+    const groups = sideBySide ? [turned] : names.map((n) => [n]);
+    for (const specs of groups) {
+      const runs = [];
       try {
-        await driveLoad(tools, mode, running.url, 4);
-        const before = running.pids.map(cpuSeconds);
-        const load = await driveLoad(tools, mode, running.url, seconds);
-        const after = running.pids.map(cpuSeconds);
-        if (load.errors > 0) throw new Error(`${spec}: ${load.errors} failed requests`);
-        const ms = running.pids.map((p, i) => ((after[i] - before[i]) * 1e6) / load.requests);
-        const rec = { round: r, variant: spec, load: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]), requests: load.requests,
-          proxy: +ms[0].toFixed(1), sidecar: +ms[1].toFixed(1), sum: +(ms[0] + ms[1]).toFixed(1) };
-        out.push(rec);
-        console.log(JSON.stringify(rec));
+        for (const spec of specs) runs.push(await start(spec));
+        await measure(r, specs, runs);
       } finally {
-        await running.stop();
+        for (const running of runs) await running.stop();
       }
     }
   }
@@ -148,6 +185,8 @@ const base = out.filter((o) => o.variant === names[0]);
 for (const spec of names) {
   const rs = out.filter((o) => o.variant === spec);
   const sum = med(rs.map((o) => o.sum));
-  console.log(`${spec.padEnd(12)} proxy ${med(rs.map((o) => o.proxy))}  sidecar ${med(rs.map((o) => o.sidecar))}  pair ${sum}  ÷ ${names[0]} ${(sum / med(base.map((o) => o.sum))).toFixed(2)}  (CPU ms per 1000 requests, medians of ${rs.length}; pair per round ${rs.map((o) => o.sum).join(' ')})`);
+  // The same round's ratio to the first variant, then its median: paired, so a round's load cancels out.
+  const paired = med(rs.map((o) => o.sum / base.find((b) => b.round === o.round).sum));
+  console.log(`${spec.padEnd(12)} proxy ${med(rs.map((o) => o.proxy))}  sidecar ${med(rs.map((o) => o.sidecar))}  pair ${sum}  ÷ ${names[0]} ${(sum / med(base.map((o) => o.sum))).toFixed(2)}, paired ${paired.toFixed(2)}  (CPU ms per 1000 requests, medians of ${rs.length}; pair per round ${rs.map((o) => o.sum).join(' ')})`);
 }
 process.exit(0);

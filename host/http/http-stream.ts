@@ -25,6 +25,7 @@ import { isGrpcContentType } from '../common/grpc-status.js';
 import { normalizePath } from './path-normalization.js';
 import { addClaimFields } from './claim-view.js';
 import { RepeatedValues } from '../common/repeated-values.js';
+import { releaseTakenValues, takenValues } from './taken-values.js';
 import { grpcStatusOf, type Trailers } from '../common/trailer-block.js';
 
 /** removeRequestHeader's one name, as the list removeRequestHeaders takes. */
@@ -496,7 +497,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   emitHead(sink: HeadSink): void {
     if (this.#take === null) this.#headSource!.emitHead(sink);
     else {
-      const taken = (this.#taken ??= new Array<string | null>(this.#take.length).fill(null));
+      const taken = (this.#taken ??= takenValues(this.#take.length));
       takingSink.begin(sink, this.#take, taken, this.#unread);
       this.#headSource!.emitHead(TAKING_SINK);
       takingSink.end();
@@ -686,6 +687,11 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     for (let i = 0; i < listener.length; i++) listener[i]!.onLog?.(this);
     for (let i = 0; i < filters.length; i++) filters[i]!.onLog?.(this);
     terminal?.onLog?.(this);
+    // The taken values were the filters' to read until their onLog: the array serves another stream.
+    if (this.#taken !== null) {
+      releaseTakenValues(this.#taken);
+      this.#taken = null;
+    }
     config.release();
   }
 }

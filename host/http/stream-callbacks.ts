@@ -94,7 +94,10 @@ export interface StreamCallbacks {
    * test may leave it out.
    */
   takeResponseHeaders?(names: readonly string[], read?: number): void;
-  /** The value of a field taken from the upstream response head, or null when it had none. */
+  /**
+   * The value of a field taken from the upstream response head, or null when it had none; read
+   * it up to the stream's onLog (after that the values are gone: their array serves another stream).
+   */
   takenResponseHeader?(name: string): string | null;
 
   /**

@@ -10,6 +10,7 @@ export class RetryState {
   readonly #cluster: ClusterState;
   #attempt = 1;
   #holdsRetry = false;
+  #backoffMs = 0;
 
   constructor(policy: RetryPolicy, cluster: ClusterState) {
     this.#policy = policy;
@@ -22,21 +23,29 @@ export class RetryState {
   }
 
   /**
-   * The current attempt ended as `r`: whether to retry, and after how long. On 'retry' the
-   * attempt number advances and a circuit-breaker retry unit is held until the next call or
-   * finish(); 'overflow' means the breaker refused it (upstream_rq_retry_overflow, flag UO).
+   * The current attempt ended as `r`: whether to retry (after backoffMs). On 'retry' the attempt
+   * number advances and a circuit-breaker retry unit is held until the next call or finish();
+   * 'overflow' means the breaker refused it (upstream_rq_retry_overflow, flag UO). The decision
+   * alone is returned, the backoff kept: no object per attempt (one escaped wherever the
+   * inliner left this call out of the router's, i.e. on every request).
    */
-  onAttemptEnd(r: AttemptResult): { decision: RetryDecisionName; backoffMs: number } {
+  onAttemptEnd(r: AttemptResult): RetryDecisionName {
     const d = this.#policy.decide(this.#attempt, r);
     const wasRetry = this.#release();
+    this.#backoffMs = 0;
     if (d === 'not_retriable' && wasRetry) this.#cluster.count('upstream_rq_retry_success');
     if (d === 'limit_exceeded') this.#cluster.count('upstream_rq_retry_limit_exceeded');
-    if (d !== 'retry') return { decision: d, backoffMs: 0 };
-    if (!this.#cluster.breaker.tryAcquire('retry')) return { decision: 'overflow', backoffMs: 0 };
+    if (d !== 'retry') return d;
+    if (!this.#cluster.breaker.tryAcquire('retry')) return 'overflow';
     this.#holdsRetry = true;
-    const backoffMs = this.#cluster.backoff(this.#policy, this.#attempt);
+    this.#backoffMs = this.#cluster.backoff(this.#policy, this.#attempt);
     this.#attempt++;
-    return { decision: 'retry', backoffMs };
+    return 'retry';
+  }
+
+  /** The backoff before the retry the last onAttemptEnd decided (0 for any other decision). */
+  get backoffMs(): number {
+    return this.#backoffMs;
   }
 
   /** The request is over: gives back a retry unit still held. */

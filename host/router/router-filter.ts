@@ -398,9 +398,9 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#stream?.trace?.attemptEnd(0, flag);
     this.#clearPerTry();
     this.#endAttempt();
-    const { decision, backoffMs } = this.#retry!.onAttemptEnd(this.#attemptResult(outcome, 0));
+    const decision = this.#retry!.onAttemptEnd(this.#attemptResult(outcome, 0));
     if (decision === 'retry') {
-      this.#retryAfter(backoffMs);
+      this.#retryAfter(this.#retry!.backoffMs);
       return;
     }
     if (decision === 'limit_exceeded') this.#stream!.setFlag(ResponseFlag.UpstreamRetryLimitExceeded);
@@ -503,14 +503,14 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     const result = this.#attemptResult('Response', head.code);
     // gRPC retry conditions (cancelled, unavailable, …) read a trailers-only response's grpc-status.
     if (head.grpcStatus !== undefined) result.grpcStatus = head.grpcStatus;
-    const { decision, backoffMs } = this.#retry!.onAttemptEnd(result);
+    const decision = this.#retry!.onAttemptEnd(result);
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
       this.#upstream?.abort();
       this.#upstream = null;
       this.#endAttempt();
-      this.#retryAfter(backoffMs);
+      this.#retryAfter(this.#retry!.backoffMs);
       return;
     }
     if (decision === 'limit_exceeded') stream.setFlag(ResponseFlag.UpstreamRetryLimitExceeded);

@@ -12,6 +12,7 @@ import { Stats } from '../../host/telemetry/stats.js';
 import { resolveLimits } from '../../host/common/limits.js';
 import { InflightList } from '../../host/http/inflight.js';
 import { HttpStream, type StreamContext } from '../../host/http/http-stream.js';
+import { takenPoolSize, takenValues } from '../../host/http/taken-values.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../../host/http/route-config.js';
 import { FilterStatus, sharedFactory, type HttpFilter, type HttpFilterFactory } from '../../host/http/filter.js';
 import type { StreamCallbacks } from '../../host/http/stream-callbacks.js';
@@ -378,13 +379,16 @@ describe('HttpStream', () => {
   });
 
   it('takeResponseHeaders keeps the values of the first `read` names, drops the others undecoded, and merges several filters\' takes', () => {
-    let stream: StreamCallbacks | null = null;
+    const seen: Array<string | null> = [];
     const taking: HttpFilter = {
       onRequestHeaders(s) {
-        stream = s;
         s.takeResponseHeaders!(['x-keep', 'x-drop'], 1);
         s.takeResponseHeaders!(['content-type']);
         return FilterStatus.Continue;
+      },
+      // The values are the filters' to read up to their onLog.
+      onLog(s) {
+        seen.push(s.takenResponseHeader!('x-keep'), s.takenResponseHeader!('x-drop'), s.takenResponseHeader!('content-type'));
       },
     };
     // The upstream head: two fields as bytes (one name in upper case), two as strings.
@@ -407,9 +411,45 @@ describe('HttpStream', () => {
     const ds = new FakeDownstream('/a');
     h.run(ds);
     expect(ds.head!.fields).toEqual([['x-other', 'o']]);
-    expect(stream!.takenResponseHeader!('x-keep')).toBe('KEPT');
-    expect(stream!.takenResponseHeader!('x-drop')).toBeNull();
-    expect(stream!.takenResponseHeader!('content-type')).toBe('application/grpc');
+    expect(seen).toEqual(['KEPT', null, 'application/grpc']);
+  });
+
+  it('the taken values\' array serves the next stream once a stream has ended, emptied: no stream reads another\'s value', () => {
+    // Stream a's head carries the field, stream b's (ending after a, its head written before a ended) and c's do not.
+    const logged: string[] = [];
+    const taking: HttpFilter = {
+      onRequestHeaders(s) {
+        s.takeResponseHeaders!(['x-peer']);
+        return FilterStatus.Continue;
+      },
+      onLog(s) {
+        logged.push(`${s.downstream.path}=${s.takenResponseHeader!('x-peer')}`);
+      },
+    };
+    const pending: StreamCallbacks[] = [];
+    const answering = sharedFactory({
+      onRequestHeaders(s) {
+        const withPeer = s.downstream.path === '/a1';
+        s.encodeHeaders(200, { emitHead(sink) { if (withPeer) sink.header('x-peer', 'A'); sink.header('x-other', 'o'); } }, BodyMode.None, 0);
+        pending.push(s);
+        return FilterStatus.StopIteration;
+      },
+    });
+    const h = harness([{ filters: [answering] }], [taking]);
+    // An empty pool to start with (earlier streams of this thread left arrays in it).
+    while (takenPoolSize() > 0) takenValues(1);
+    h.run(new FakeDownstream('/a1'));
+    h.run(new FakeDownstream('/a2'));
+    // Two streams between head and end: each holds its own array.
+    pending[0]!.encodeEnd();
+    expect(takenPoolSize()).toBe(1);
+    pending[1]!.encodeEnd();
+    h.run(new FakeDownstream('/a3'));
+    pending[2]!.encodeEnd();
+    expect(logged).toEqual(['/a1=A', '/a2=null', '/a3=null']);
+    // After its end a stream has no taken values left to read (its array went back, emptied).
+    expect(pending[0]!.takenResponseHeader!('x-peer')).toBeNull();
+    expect(takenPoolSize()).toBe(2);
   });
 
   it('takeResponseHeaders refuses more than 31 fields in all, naming the count', () => {

@@ -18,16 +18,17 @@ describe('RetryState', () => {
     const p = policy(['5xx'], { retries: 2 });
     const r = new RetryState(p, cs);
     expect(r.attempt).toBe(1);
-    const first = r.onAttemptEnd(status(503));
-    expect(first.decision).toBe('retry');
-    expect(first.backoffMs).toBeGreaterThanOrEqual(0);
-    expect(first.backoffMs).toBeLessThan(25);
+    expect(r.onAttemptEnd(status(503))).toBe('retry');
+    expect(r.backoffMs).toBeGreaterThanOrEqual(0);
+    expect(r.backoffMs).toBeLessThan(25);
     expect(r.attempt).toBe(2);
     expect(cs.breaker.active('retry')).toBe(1);
-    expect(r.onAttemptEnd(status(503)).decision).toBe('retry');
+    expect(r.onAttemptEnd(status(503))).toBe('retry');
     expect(r.attempt).toBe(3);
     expect(cs.breaker.active('retry')).toBe(1);
-    expect(r.onAttemptEnd(status(503)).decision).toBe('limit_exceeded');
+    expect(r.onAttemptEnd(status(503))).toBe('limit_exceeded');
+    // A decision other than retry has no backoff (the last retry's is not left behind).
+    expect(r.backoffMs).toBe(0);
     expect(cs.breaker.active('retry')).toBe(0);
     const s = cs.stats();
     expect(s.upstream_rq_retry).toBe(2);
@@ -35,7 +36,7 @@ describe('RetryState', () => {
 
     const ok = new RetryState(p, cs);
     ok.onAttemptEnd(status(502));
-    expect(ok.onAttemptEnd(status(200)).decision).toBe('not_retriable');
+    expect(ok.onAttemptEnd(status(200))).toBe('not_retriable');
     expect(cs.stats().upstream_rq_retry_success).toBe(1);
     expect(cs.breaker.active('retry')).toBe(0);
   });
@@ -46,13 +47,13 @@ describe('RetryState', () => {
     const p = policy(['5xx']);
     const a = new RetryState(p, cs);
     const b = new RetryState(p, cs);
-    expect(a.onAttemptEnd(status(503)).decision).toBe('retry');
-    expect(b.onAttemptEnd(status(503)).decision).toBe('overflow');
+    expect(a.onAttemptEnd(status(503))).toBe('retry');
+    expect(b.onAttemptEnd(status(503))).toBe('overflow');
     expect(b.attempt).toBe(1);
     expect(cs.stats().upstream_rq_retry_overflow).toBe(1);
     a.finish();
     expect(cs.breaker.active('retry')).toBe(0);
-    expect(b.onAttemptEnd(status(503)).decision).toBe('retry');
+    expect(b.onAttemptEnd(status(503))).toBe('retry');
     b.finish();
     a.finish();
     expect(cs.breaker.active('retry')).toBe(0);
