@@ -5,11 +5,14 @@
 // (VirtualService `tcp:`) to beta's TCP port, served by a wasmesh gateway (`wasmesh proxy --xds
 // --port-map`, its certificate from the CA) and by an Envoy gateway (`envoy-bootstrap --filters`,
 // its own agent). Both originate Istio's TCP mTLS to beta (auto mTLS: the WorkloadEntry has the
-// tlsMode label) — wasmesh offering `istio-peer-exchange, istio`, Envoy `istio` — and Envoy's
-// inbound takes both on its TCP chain (host/envoy/inbound-tcp-chain.ts), agreeing on `istio`.
-// redis-cli SET/GET through each gateway; each value lands in beta's Redis; Envoy's istio_tcp_*
-// name each gateway by its certificate (mutual_tls, the principal, the workload the control plane
-// gave it), and the wasmesh gateway's name beta's SPIFFE ID as destination_principal.
+// tlsMode label) offering `istio-peer-exchange, istio` (Envoy's cluster too: its TCP stats filter
+// runs the exchange, host/envoy/tcp-peer-exchange.ts), and Envoy's inbound takes both on its
+// peer-exchange chain, agreeing on `istio-peer-exchange`. Redis is client-first: each side's
+// header rides in front of its first bytes (the Envoy filter's), or goes at once (wasmesh's).
+// redis-cli SET/GET through each gateway; each value lands in beta's Redis; every istio_tcp_*
+// series names the peer's workload, app and version from the exchange — the wasmesh gateway's
+// (which never maps a certificate to a workload) names beta, beta's names each gateway — with
+// mutual_tls and the principals from the certificates.
 // The other direction (Envoy → a wasmesh sidecar's inbound) needs the capture's original
 // destination: test/sidecar/tcp-mtls-planes-netns.test.ts runs both directions between pods.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -207,16 +210,29 @@ spec: { hosts: [new-version.example.internal], ports: [{ number: 80, name: http,
     }
   });
 
-  it('istio_tcp_* on the gateways (source): beta\'s SPIFFE ID from its certificate; Envoy names beta\'s workload too', async () => {
+  it('istio_tcp_* on the gateways (source): beta\'s workload, app and version from its exchange, its SPIFFE ID from its certificate', async () => {
     await until('the wasmesh gateway\'s series', async () => (await series(ports.wasmeshAdmin, 'istio_tcp_connections_closed_total', { reporter: 'source', destination_principal: BETA_ID })).length > 0, 20_000);
     const wasmesh = await series(ports.wasmeshAdmin, 'istio_tcp_sent_bytes_total', { reporter: 'source', destination_principal: BETA_ID });
     expect(wasmesh, JSON.stringify(wasmesh)).toHaveLength(1);
-    expect(wasmesh[0]!.labels).toMatchObject({ source_app: 'wasmesh-gw', destination_service: 'beta.shop.svc.cluster.local' });
+    // wasmesh names a peer's workload only from its exchange: beta's Envoy filter sent it.
+    expect(wasmesh[0]!.labels).toMatchObject({ source_app: 'wasmesh-gw', destination_service: 'beta.shop.svc.cluster.local', destination_app: 'beta', destination_workload_namespace: 'shop' });
     expect(wasmesh[0]!.value).toBeGreaterThan(4096);
     await until('the Envoy gateway\'s series', async () => (await series(ports.gwAdmin, 'istio_tcp_connections_closed_total', { reporter: 'source', destination_principal: BETA_ID })).length > 0, 20_000);
     const fromEnvoy = await series(ports.gwAdmin, 'istio_tcp_sent_bytes_total', { reporter: 'source', destination_principal: BETA_ID, destination_app: 'beta' });
     expect(fromEnvoy, JSON.stringify(fromEnvoy)).toHaveLength(1);
     expect(fromEnvoy[0]!.labels).toMatchObject({ source_app: 'envoy-gw', destination_service: 'beta.shop.svc.cluster.local' });
     expect(fromEnvoy[0]!.value).toBeGreaterThan(4096);
+  });
+
+  it('the exchange ran on every connection between the planes: counted by wasmesh (cluster) and by both Envoys\' filter', async () => {
+    const stat = async (admin: number, name: string): Promise<number> => (await samples(admin)).filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+    const gwStats = JSON.parse(await httpGet(ports.wasmeshAdmin, '/stats?format=json')) as Record<string, number>;
+    const exchange = Object.entries(gwStats).filter(([k]) => k.includes('.metadata_exchange.'));
+    const count = (why: string): number => exchange.filter(([k]) => k.endsWith(`.metadata_exchange.${why}`)).reduce((a, [, v]) => a + v, 0);
+    expect(count('alpn_protocol_found'), JSON.stringify(exchange)).toBeGreaterThan(0);
+    for (const why of ['alpn_protocol_not_found', 'too_large', 'header_not_found', 'initial_header_not_found', 'closed']) expect(count(why), why).toBe(0);
+    expect(await stat(ports.betaAdmin, 'wasmesh_tcp_metadata_exchange_found')).toBeGreaterThan(0);
+    expect(await stat(ports.gwAdmin, 'wasmesh_tcp_metadata_exchange_found')).toBeGreaterThan(0);
+    for (const admin of [ports.betaAdmin, ports.gwAdmin]) expect(await stat(admin, 'wasmesh_tcp_metadata_exchange_initial_header_not_found')).toBe(0);
   });
 });
