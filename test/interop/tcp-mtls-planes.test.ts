@@ -26,6 +26,7 @@ import { freePort } from '../helpers/ports.js';
 import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
 import { startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
 import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
+import { gatewayVirtualServiceYaml, gatewayYaml, meshServiceEntryYaml, peerAuthenticationYaml, staticServiceEntryYaml, tcpRoute, workloadEntryYaml, yamlDocs, type IstioPort } from '../../host/config/istio-yaml-builders.js';
 
 const envoy = envoyForTests('TCP over mesh mTLS into an Envoy sidecar');
 const servers = tcpServersForTests('TCP over mesh mTLS into an Envoy sidecar');
@@ -34,50 +35,14 @@ const WASMESH_GW_ID = 'spiffe://cluster.local/ns/istio-system/sa/wasmesh-gw';
 const ENVOY_GW_ID = 'spiffe://cluster.local/ns/istio-system/sa/default';
 
 function meshYaml(p: { gateway: number; envoyInbound: number; redis: number }): string {
-  return `apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: istio-system }
-spec: { mtls: { mode: STRICT } }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: beta, namespace: shop }
-spec:
-  hosts: [beta.shop.svc.cluster.local]
-  ports: [{ number: ${p.redis}, name: tcp-redis, protocol: TCP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: beta } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: beta-1, namespace: shop }
-spec:
-  address: 127.0.0.1
-  serviceAccount: default
-  labels: { app: beta, security.istio.io/tlsMode: istio }
-  ports: { tcp-redis: ${p.envoyInbound} }
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: tcp-gw, namespace: istio-system }
-spec:
-  selector: { istio: ingressgateway }
-  servers:
-  - port: { number: ${p.gateway}, name: tcp-redis, protocol: TCP }
-    bind: 127.0.0.1
-    hosts: ['*']
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: to-beta, namespace: istio-system }
-spec:
-  hosts: ['*']
-  gateways: [tcp-gw]
-  tcp:
-  - match: [{ port: ${p.gateway} }]
-    route: [{ destination: { host: beta.shop.svc.cluster.local, port: { number: ${p.redis} } } }]
-`;
+  const redis: IstioPort = { number: p.redis, name: 'tcp-redis', protocol: 'TCP' };
+  return yamlDocs(
+    peerAuthenticationYaml('STRICT'),
+    meshServiceEntryYaml({ name: 'beta', namespace: 'shop', host: 'beta.shop.svc.cluster.local', port: redis, selector: { app: 'beta' } }),
+    workloadEntryYaml({ name: 'beta-1', namespace: 'shop', address: '127.0.0.1', serviceAccount: 'default', labels: { app: 'beta', 'security.istio.io/tlsMode': 'istio' }, ports: { 'tcp-redis': p.envoyInbound } }),
+    gatewayYaml('tcp-gw', [{ port: { number: p.gateway, name: 'tcp-redis', protocol: 'TCP' }, bind: '127.0.0.1' }], 'istio-system'),
+    gatewayVirtualServiceYaml({ name: 'to-beta', namespace: 'istio-system', gateway: 'tcp-gw', tcp: [tcpRoute({ port: p.gateway }, [{ host: 'beta.shop.svc.cluster.local', port: p.redis }])] }),
+  );
 }
 
 function httpGet(port: number, path: string): Promise<string> {
@@ -171,12 +136,8 @@ describe.skipIf(envoy === null || servers === null)('TCP over mesh mTLS from a w
     await until('Envoy gateway → Envoy sidecar', () => cli(ports.gateway, 'PING') === 'PONG');
     // A proxy that connected after another's last config version is known to it from the next
     // one (docs/telemetry.md): an edit makes one, in which every proxy knows the others.
-    writeFileSync(join(dir, 'mesh', 'mesh.yaml'), `${meshYaml({ gateway: ports.gateway, envoyInbound: ports.envoyInbound, redis: redis.port })}---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: new-version, namespace: shop }
-spec: { hosts: [new-version.example.internal], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: NONE }
-`);
+    writeFileSync(join(dir, 'mesh', 'mesh.yaml'), yamlDocs(meshYaml({ gateway: ports.gateway, envoyInbound: ports.envoyInbound, redis: redis.port }),
+      staticServiceEntryYaml({ name: 'new-version', host: 'new-version.example.internal', port: { number: 80, name: 'http', protocol: 'HTTP' }, endpointPort: 1 })));
     for (const [id, app, port] of [[WASMESH_GW_ID, 'wasmesh-gw', ports.wasmeshTcp], [ENVOY_GW_ID, 'envoy-gw', ports.gateway]] as const) {
       await until(`beta knows ${app}`, async () => cli(port, 'PING') === 'PONG'
         && (await series(ports.betaAdmin, 'istio_tcp_connections_closed_total', { reporter: 'destination', source_principal: id, source_app: app })).length > 0);
