@@ -261,11 +261,16 @@ export function tcpExchangeLen(rec: usize): usize {
 
 /** The peer whose TCP exchange Any is the `n` bytes at `p`, or 0 (a peer the configuration does not list). */
 export function findPeerByTcpExchange(rec: usize, p: usize, n: usize): usize {
+  return findPeerBySpan(rec, 32, p, n);
+}
+
+/** The peer whose span at `offset` of its record holds exactly the `n` bytes at `p` (none for n == 0), or 0. */
+function findPeerBySpan(rec: usize, offset: usize, p: usize, n: usize): usize {
   if (n == 0) return 0;
   const count = load<u32>(rec + R_PEERS);
   for (let i: u32 = 0; i < count; i++) {
     const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
-    if (<usize>load<u32>(at + 36) == n && memory.compare(<usize>load<u32>(at + 32), p, n) == 0) return at;
+    if (<usize>load<u32>(at + offset + 4) == n && memory.compare(<usize>load<u32>(at + offset), p, n) == 0) return at;
   }
   return 0;
 }
@@ -306,12 +311,7 @@ export function fieldLen(rec: usize, f: Field): usize {
  * source segment, destination segment), or 0 for a value the control plane did not encode.
  */
 export function findPeer(rec: usize, p: usize, n: usize): usize {
-  const count = load<u32>(rec + R_PEERS);
-  for (let i: u32 = 0; i < count; i++) {
-    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
-    if (<usize>load<u32>(at + 4) == n && memory.compare(<usize>load<u32>(at), p, n) == 0) return at;
-  }
-  return 0;
+  return findPeerBySpan(rec, 0, p, n);
 }
 
 /**
@@ -320,13 +320,7 @@ export function findPeer(rec: usize, p: usize, n: usize): usize {
  * peer only by its certificate.
  */
 export function findPeerByPrincipal(rec: usize, p: usize, n: usize): usize {
-  if (n == 0) return 0;
-  const count = load<u32>(rec + R_PEERS);
-  for (let i: u32 = 0; i < count; i++) {
-    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
-    if (<usize>load<u32>(at + 28) == n && memory.compare(<usize>load<u32>(at + 24), p, n) == 0) return at;
-  }
-  return 0;
+  return findPeerBySpan(rec, 24, p, n);
 }
 
 /** A peer record's source (0) or destination (1) segment. */
