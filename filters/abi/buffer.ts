@@ -34,3 +34,15 @@ export function bufferData(): usize {
 export function bufferSize(): usize {
   return bufSize;
 }
+
+// proxy_set_buffer_bytes(buffer_id, start, size, buffer_data, buffer_size) → status
+// OK; BAD_ARGUMENT (unknown buffer, or a start inside it other than 0); NOT_FOUND (buffer not
+// available here). Envoy 1.40 on a network filter's data: start 0 drains `size` bytes and
+// prepends the data; a start at or past the end appends it.
+@external("env", "proxy_set_buffer_bytes")
+declare function proxy_set_buffer_bytes(buffer: u32, start: usize, size: usize, data: usize, dataSize: usize): u32;
+
+/** Replaces the first `size` bytes of `buffer` by the `dataSize` bytes at `data` (size 0: prepends; dataSize 0: drains). */
+export function replaceBufferHead(buffer: BufferType, size: usize, data: usize, dataSize: usize): u32 {
+  return proxy_set_buffer_bytes(<u32>buffer, 0, size, data, dataSize);
+}

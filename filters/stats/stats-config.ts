@@ -16,7 +16,12 @@
 //   peer<TAB><x-envoy-peer-metadata><TAB><source segment><TAB><destination segment>[<TAB><principal>]   (0..MAX_PEERS)
 //                                    the principal (a SPIFFE ID) when it names this peer alone: the
 //                                    TCP filter recognises a peer by its certificate (tcp-stats-filter.ts)
+//   peer_tcp<TAB><hex>               optional, right after a peer line: that peer's TCP metadata exchange
+//                                    (the google.protobuf.Any after the 8-byte header, host/telemetry/
+//                                    tcp-metadata-exchange.ts), which the TCP filter recognises by exact match
 //   tcp_reporting_ms<TAB><ms>        optional: the TCP filter's periodic report (default 5000, Istio's)
+//   tcp_exchange<TAB><hex>           optional: this workload's whole TCP metadata exchange (header and Any);
+//                                    the TCP filter then runs Istio's exchange on its connections (tcp-exchange.ts)
 //   disable<TAB><METRIC> | remove<TAB><METRIC><TAB><label> | upsert<TAB><METRIC><TAB><label><TAB><value>
 //                                    optional, 0..MAX_OVERRIDES: Telemetry API overrides (metric-overrides.ts)
 //
@@ -41,18 +46,20 @@ export const enum Field {
 }
 
 /**
- * Record layout: block pointer, reporter, peer count, TCP reporting period, override count, then
- * the fields' spans, then 4 spans per peer (metadata, source segment, destination segment,
- * principal: empty when not given), then the override entries.
+ * Record layout: block pointer, reporter, peer count, TCP reporting period, override count, this
+ * workload's TCP exchange span, then the fields' spans, then 5 spans per peer (metadata, source
+ * segment, destination segment, principal, TCP exchange: empty when not given), then the
+ * override entries.
  */
 const R_BLOCK: usize = 0;
 const R_REPORTER: usize = 4;
 const R_PEERS: usize = 8;
 const R_TCP_MS: usize = 12;
 const R_OVERRIDES: usize = 16;
-const R_FIELDS: usize = 20;
+const R_TCP_EXCHANGE: usize = 20;
+const R_FIELDS: usize = 28;
 const R_PEER0: usize = R_FIELDS + <usize>Field.Count * 8;
-const PEER_SIZE: usize = 32;
+const PEER_SIZE: usize = 40;
 /** Per override: op, metric, label span, value span. */
 const OVERRIDE_SIZE: usize = 24;
 
@@ -91,6 +98,24 @@ function indexOf(p: usize, end: usize, c: u8): usize {
 function fail(why: string): usize {
   errorText = why;
   return 0;
+}
+
+/** Decodes the `n` hex digits at `p` in place (the bytes land at `p`); their count, or -1. */
+function hexInPlace(p: usize, n: usize): isize {
+  if (n == 0 || (n & 1) != 0) return -1;
+  for (let i: usize = 0; i < n; i += 2) {
+    const hi = hexDigit(load<u8>(p + i));
+    const lo = hexDigit(load<u8>(p + i + 1));
+    if (hi < 0 || lo < 0) return -1;
+    store<u8>(p + (i >> 1), <u8>((hi << 4) | lo));
+  }
+  return <isize>(n >> 1);
+}
+
+function hexDigit(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return <i32>c - 0x61 + 10;
+  return -1;
 }
 
 function setSpan(at: usize, p: usize, n: usize): void {
@@ -162,6 +187,17 @@ export function parseStatsConfig(block: usize, size: usize): usize {
       setSpan(at + 16, t2 + 1, t3 - t2 - 1);
       if (t3 < eol) setSpan(at + 24, t3 + 1, eol - t3 - 1);
       peer++;
+    } else if (keyIs(k, kn, 'peer_tcp')) {
+      if (peer == 0) { heap.free(rec); return fail('peer_tcp before any peer line'); }
+      const at = rec + R_PEER0 + <usize>(peer - 1) * PEER_SIZE;
+      if (load<u32>(at + 36) != 0) { heap.free(rec); return fail('two peer_tcp lines for one peer'); }
+      const n = hexInPlace(v, vn);
+      if (n < 0) { heap.free(rec); return fail('peer_tcp is not lowercase hex'); }
+      setSpan(at + 32, v, <usize>n);
+    } else if (keyIs(k, kn, 'tcp_exchange')) {
+      const n = hexInPlace(v, vn);
+      if (n < 8) { heap.free(rec); return fail('tcp_exchange is not the hex of an exchange'); }
+      setSpan(rec + R_TCP_EXCHANGE, v, <usize>n);
     } else if (keyIs(k, kn, 'tcp_reporting_ms')) {
       let ms: u64 = 0;
       if (vn == 0 || vn > 9) { heap.free(rec); return fail('tcp_reporting_ms is not a number of milliseconds'); }
@@ -214,6 +250,31 @@ function metricOf(p: usize, n: usize): i32 {
   return -1;
 }
 
+/** This workload's TCP metadata exchange (header and Any): its bytes, or 0 when the configuration has none. */
+export function tcpExchangePtr(rec: usize): usize {
+  return <usize>load<u32>(rec + R_TCP_EXCHANGE);
+}
+
+export function tcpExchangeLen(rec: usize): usize {
+  return <usize>load<u32>(rec + R_TCP_EXCHANGE + 4);
+}
+
+/** The peer whose TCP exchange Any is the `n` bytes at `p`, or 0 (a peer the configuration does not list). */
+export function findPeerByTcpExchange(rec: usize, p: usize, n: usize): usize {
+  return findPeerBySpan(rec, 32, p, n);
+}
+
+/** The peer whose span at `offset` of its record holds exactly the `n` bytes at `p` (none for n == 0), or 0. */
+function findPeerBySpan(rec: usize, offset: usize, p: usize, n: usize): usize {
+  if (n == 0) return 0;
+  const count = load<u32>(rec + R_PEERS);
+  for (let i: u32 = 0; i < count; i++) {
+    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
+    if (<usize>load<u32>(at + offset + 4) == n && memory.compare(<usize>load<u32>(at + offset), p, n) == 0) return at;
+  }
+  return 0;
+}
+
 /** The TCP filter's report period in milliseconds (0: at close only). */
 export function tcpReportingMs(rec: usize): u32 {
   return load<u32>(rec + R_TCP_MS);
@@ -250,12 +311,7 @@ export function fieldLen(rec: usize, f: Field): usize {
  * source segment, destination segment), or 0 for a value the control plane did not encode.
  */
 export function findPeer(rec: usize, p: usize, n: usize): usize {
-  const count = load<u32>(rec + R_PEERS);
-  for (let i: u32 = 0; i < count; i++) {
-    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
-    if (<usize>load<u32>(at + 4) == n && memory.compare(<usize>load<u32>(at), p, n) == 0) return at;
-  }
-  return 0;
+  return findPeerBySpan(rec, 0, p, n);
 }
 
 /**
@@ -264,13 +320,7 @@ export function findPeer(rec: usize, p: usize, n: usize): usize {
  * peer only by its certificate.
  */
 export function findPeerByPrincipal(rec: usize, p: usize, n: usize): usize {
-  if (n == 0) return 0;
-  const count = load<u32>(rec + R_PEERS);
-  for (let i: u32 = 0; i < count; i++) {
-    const at = rec + R_PEER0 + <usize>i * PEER_SIZE;
-    if (<usize>load<u32>(at + 28) == n && memory.compare(<usize>load<u32>(at + 24), p, n) == 0) return at;
-  }
-  return 0;
+  return findPeerBySpan(rec, 24, p, n);
 }
 
 /** A peer record's source (0) or destination (1) segment. */

@@ -1,8 +1,8 @@
-// The open connections of the TCP stats filter, in linear memory: one 40-byte record per
+// The open connections of the TCP stats filter, in linear memory: one 56-byte record per
 // connection (allocated when it opens, freed when it ends), found by context id through a
 // ContextTable and linked in one list the root's tick walks for the periodic report. Per record:
-// the series it reports to (once resolved), whether its opening was counted, and the bytes each
-// way not yet added to the series.
+// the series it reports to (once resolved), whether its opening was counted, the bytes each
+// way not yet added to the series, and its TCP metadata exchange's state (tcp-exchange.ts).
 import { ContextTable } from '../abi/context-table';
 
 const C_NEXT: usize = 0;
@@ -13,7 +13,11 @@ const C_SLOT: usize = 16;
 const C_OPENED: usize = 20;
 const C_RECEIVED: usize = 24;
 const C_SENT: usize = 32;
-const SIZE: usize = 40;
+const C_XFLAGS: usize = 40;
+const C_XPEER: usize = 44;
+const C_XBUF: usize = 48;
+const C_XLEN: usize = 52;
+const SIZE: usize = 56;
 
 const byId = new ContextTable();
 let head: usize = 0;
@@ -44,6 +48,8 @@ export function closeConnection(c: usize): void {
   else head = next;
   if (next != 0) store<u32>(next + C_PREV, <u32>prev);
   byId.delete(load<u32>(c + C_ID));
+  const held = <usize>load<u32>(c + C_XBUF);
+  if (held != 0) heap.free(held);
   heap.free(c);
 }
 
@@ -108,4 +114,36 @@ export function takeSent(c: usize): u64 {
   const v = load<u64>(c + C_SENT);
   store<u64>(c + C_SENT, 0);
   return v;
+}
+
+/** The exchange's flags (tcp-exchange.ts). */
+export function xFlags(c: usize): u32 {
+  return load<u32>(c + C_XFLAGS);
+}
+
+export function setXFlags(c: usize, f: u32): void {
+  store<u32>(c + C_XFLAGS, f);
+}
+
+/** The peer record the exchange named (stats-config.ts), or 0. */
+export function xPeer(c: usize): usize {
+  return <usize>load<u32>(c + C_XPEER);
+}
+
+export function setXPeer(c: usize, peer: usize): void {
+  store<u32>(c + C_XPEER, <u32>peer);
+}
+
+/** The peer's exchange bytes held so far (a block of the exchange's own), and their count. */
+export function xBuf(c: usize): usize {
+  return <usize>load<u32>(c + C_XBUF);
+}
+
+export function xLen(c: usize): usize {
+  return <usize>load<u32>(c + C_XLEN);
+}
+
+export function setXBuf(c: usize, buf: usize, len: usize): void {
+  store<u32>(c + C_XBUF, <u32>buf);
+  store<u32>(c + C_XLEN, <u32>len);
 }

@@ -13,9 +13,12 @@
 // having been reported (then with its response flags: UF, UH, UO… as wasmesh's failures), and
 // istio_tcp_connections_closed_total on the same series at the end.
 //
-// Labels: stock Envoy runs no Istio TCP metadata exchange (docs/tcp.md), so the peer is named by
-// its certificate, as Istio's stats do when the exchange is missing: the peer certificate's
-// SPIFFE ID is source_principal (destination reporter, over mTLS) or destination_principal (source
+// Labels: with `tcp_exchange` configured, the peer's workload is the one its Istio TCP metadata
+// exchange names (tcp-exchange.ts: stripped off its first bytes, recognised by exact match), and
+// the series waits for it (resolved at the first report after the exchange settled and the
+// upstream connected, or at the end). Without an exchange from the peer, it is named by its
+// certificate, as Istio's stats do when the exchange is missing: the peer certificate's SPIFFE ID
+// is source_principal (destination reporter, over mTLS) or destination_principal (source
 // reporter, the upstream's certificate), and the peer's workload labels are those of the peer the
 // control plane gave that principal (a `peer` line's principal, written only when one workload
 // has it); any other peer is `unknown`. destination_service from the tcp_proxy's cluster
@@ -39,6 +42,8 @@ import {
   putUnknownService, tagStart,
 } from './label-writer';
 import { Metric, TCP_FIRST, TCP_METRICS } from './istio-metric-names';
+import { exchangedPeer, exchangeOnOwnData, exchangeOnPeerData, exchangeSettled } from './tcp-exchange';
+import { BufferType } from '../abi/abi-types';
 import { NO_ID, defineSeriesMetric } from './metric-overrides';
 import { configureStats, countOverflow, deleteStatsConfig } from './stats-plugin';
 import {
@@ -86,7 +91,8 @@ const V_TCP = ascii('tcp');
 const configs = new ContextTable();
 
 /** Writes the connection's label set into NAME and returns its series slot (0: not countable). */
-function resolveSeries(rec: usize): usize {
+function resolveSeries(c: usize, rec: usize): usize {
+  const exchanged = exchangedPeer(c);
   const destination = reporterOf(rec) == REPORTER_DESTINATION;
   nameReset();
   tagStart(T_REPORTER);
@@ -96,14 +102,15 @@ function resolveSeries(rec: usize): usize {
   if (destination) {
     mtls = downstreamMtls();
     // Envoy extracts tags by regex: where a segment sits in the name does not matter.
-    const peer = mtls ? peerOfCertificate(rec, P_DOWNSTREAM_URI, null) : 0;
+    const peer = exchanged != 0 ? exchanged : mtls ? peerOfCertificate(rec, P_DOWNSTREAM_URI, null) : 0;
     if (peer != 0) put(peerSegPtr(peer, false), peerSegLen(peer, false));
     else put(fieldPtr(rec, Field.UnknownSource), fieldLen(rec, Field.UnknownSource));
     putSourcePrincipal(mtls);
     put(fieldPtr(rec, Field.SelfDestination), fieldLen(rec, Field.SelfDestination));
   } else {
     put(fieldPtr(rec, Field.SelfSource), fieldLen(rec, Field.SelfSource));
-    const peer = peerOfCertificate(rec, P_UPSTREAM_URI, T_DESTINATION_PRINCIPAL);
+    const byCertificate = peerOfCertificate(rec, P_UPSTREAM_URI, T_DESTINATION_PRINCIPAL);
+    const peer = exchanged != 0 ? exchanged : byCertificate;
     if (peer != 0) put(peerSegPtr(peer, true), peerSegLen(peer, true));
     else put(fieldPtr(rec, Field.UnknownDestination), fieldLen(rec, Field.UnknownDestination));
   }
@@ -133,7 +140,7 @@ function add(slot: usize, metric: Metric, v: u64): void {
 /** Counts the opening on the connection's series (resolved now, in the connection's context). */
 function countOpened(c: usize, rec: usize): void {
   setConnOpened(c);
-  const slot = resolveSeries(rec);
+  const slot = resolveSeries(c, rec);
   if (slot == 0) {
     countOverflow();
     return;
@@ -167,10 +174,12 @@ class TcpStatsRoot extends RootContext {
       if (connRoot(c) != rootId) continue;
       if (!connOpened(c)) {
         if (setEffectiveContext(connId(c)) != Status.Ok) continue;
-        // Opened once the upstream is connected (tcp_proxy has set its host); not before.
+        // Opened once the upstream is connected (tcp_proxy has set its host) and the peer's
+        // metadata exchange settled; not before.
         if (getProperty(P_UPSTREAM.ptr, P_UPSTREAM.len) != Status.Ok) continue;
         const p = propertyData();
         if (p != 0) heap.free(p);
+        if (!exchangeSettled(c, rec)) continue;
         countOpened(c, rec);
       }
       reportBytes(c);
@@ -191,13 +200,28 @@ class TcpStatsConnection extends NetworkContext {
 
   onDownstreamData(id: u32, rootId: u32, size: usize, endOfStream: bool): Action {
     const c = connectionOf(id);
-    if (c != 0) addReceived(c, <u64>size);
+    if (c == 0) return Action.Continue;
+    const rec = <usize>configs.get(rootId, 0);
+    let n = size;
+    if (rec != 0) {
+      // The destination's peer is the downstream; the source's is the upstream.
+      if (reporterOf(rec) == REPORTER_DESTINATION) n = exchangeOnPeerData(c, rec, BufferType.DownstreamData, size);
+      else exchangeOnOwnData(c, rec, BufferType.DownstreamData);
+    }
+    addReceived(c, <u64>n);
     return Action.Continue;
   }
 
   onUpstreamData(id: u32, rootId: u32, size: usize, endOfStream: bool): Action {
     const c = connectionOf(id);
-    if (c != 0) addSent(c, <u64>size);
+    if (c == 0) return Action.Continue;
+    const rec = <usize>configs.get(rootId, 0);
+    let n = size;
+    if (rec != 0) {
+      if (reporterOf(rec) == REPORTER_DESTINATION) exchangeOnOwnData(c, rec, BufferType.UpstreamData);
+      else n = exchangeOnPeerData(c, rec, BufferType.UpstreamData, size);
+    }
+    addSent(c, <u64>n);
     return Action.Continue;
   }
 

@@ -1,6 +1,8 @@
 // Istio YAML documents written from values, in the flow style people write by hand: a Gateway
 // (ingress selector, servers), a STATIC ServiceEntry with one endpoint, a VirtualService bound to
-// a gateway (HTTP and TCP routes), a DestinationRule with a traffic policy. The configurations the
+// a gateway (HTTP and TCP routes), a DestinationRule with a traffic policy, and the mesh mTLS
+// set: a PeerAuthentication, a MESH_INTERNAL ServiceEntry selecting WorkloadEntries, a
+// WorkloadEntry (with Istio's tlsMode label for auto mTLS). The configurations the
 // tests and the benchmarks load are built with these (bench/ may not import test/, so they live
 // here, beside the loader that reads them back). Plain text, no dependency: nothing here is
 // validated; loadConfig is what checks the result.
@@ -33,13 +35,18 @@ export interface GatewayServer {
 /** The plain HTTP server most gateways here have: port 80 named http, every host. */
 export const HTTP_80: GatewayServer = { port: { number: 80, name: 'http', protocol: 'HTTP' } };
 
-/** A Gateway `name` selecting the ingress gateway (`istio: ingressgateway`), with `servers`. */
-export function gatewayYaml(name: string, servers: readonly GatewayServer[] = [HTTP_80]): string {
+/** `metadata` in flow style: the name, and the namespace when given. */
+const flowMetadata = (name: string, namespace?: string): string => `{name: ${name}${namespace === undefined ? '' : `, namespace: ${namespace}`}}`;
+/** A label map in flow style (keys as they are: `security.istio.io/tlsMode` needs no quotes). */
+const flowLabels = (labels: Readonly<Record<string, string>>): string => `{${Object.entries(labels).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
+
+/** A Gateway `name` selecting the ingress gateway (`istio: ingressgateway`), with `servers` (in `namespace` when given). */
+export function gatewayYaml(name: string, servers: readonly GatewayServer[] = [HTTP_80], namespace?: string): string {
   const items = servers.map((s) => `{port: ${flowPort(s.port)}, hosts: ${quoted(s.hosts ?? ['*'])}${s.bind === undefined ? '' : `, bind: ${s.bind}`}}`);
   const list = items.length === 1 ? ` [${items[0]}]\n` : `\n${items.map((s) => `  - ${s}\n`).join('')}`;
   return `apiVersion: networking.istio.io/v1
 kind: Gateway
-metadata: {name: ${name}}
+metadata: ${flowMetadata(name, namespace)}
 spec:
   selector: {istio: ingressgateway}
   servers:${list}`;
@@ -49,11 +56,11 @@ spec:
  * A VirtualService `name` for every host, bound to `gateway`: `http` and `tcp` are its routes,
  * one YAML list item each without the dash (routeTo, tcpRouteTo, or any route written out).
  */
-export function gatewayVirtualServiceYaml(v: { readonly name: string; readonly gateway: string; readonly http?: readonly string[]; readonly tcp?: readonly string[] }): string {
+export function gatewayVirtualServiceYaml(v: { readonly name: string; readonly gateway: string; readonly http?: readonly string[]; readonly tcp?: readonly string[]; readonly namespace?: string }): string {
   const routes = (kind: string, items: readonly string[] | undefined): string => (items === undefined ? '' : `  ${kind}:\n${items.map((r) => `  - ${r}\n`).join('')}`);
   return `apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: ${v.name}}
+metadata: ${flowMetadata(v.name, v.namespace)}
 spec:
   hosts: ['*']
   gateways: [${v.gateway}]
@@ -108,4 +115,43 @@ spec:
   host: ${host}
   trafficPolicy:
 ${trafficPolicy.split('\n').filter((l) => l !== '').map((l) => `    ${l}\n`).join('')}`;
+}
+
+/** A PeerAuthentication `name` (default `default` in istio-system: mesh-wide) with `mode`. */
+export function peerAuthenticationYaml(mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE', name = 'default', namespace = 'istio-system'): string {
+  return `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: ${flowMetadata(name, namespace)}
+spec: {mtls: {mode: ${mode}}}
+`;
+}
+
+/** A MESH_INTERNAL ServiceEntry `name` for `host`, STATIC, its endpoints the WorkloadEntries `selector` selects. */
+export function meshServiceEntryYaml(e: { readonly name: string; readonly namespace?: string; readonly host: string; readonly port: IstioPort; readonly selector: Readonly<Record<string, string>> }): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: ${flowMetadata(e.name, e.namespace)}
+spec:
+  hosts: [${e.host}]
+  ports: [${flowPort(e.port)}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: {labels: ${flowLabels(e.selector)}}
+`;
+}
+
+/**
+ * A WorkloadEntry `name` at `address` running as `serviceAccount`, with `labels` (add
+ * `security.istio.io/tlsMode: istio` for auto mTLS) and its port numbers by port name.
+ */
+export function workloadEntryYaml(w: { readonly name: string; readonly namespace?: string; readonly address: string; readonly serviceAccount: string; readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> }): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: ${flowMetadata(w.name, w.namespace)}
+spec:
+  address: ${flowAddress(w.address)}
+  serviceAccount: ${w.serviceAccount}
+  labels: ${flowLabels(w.labels)}
+  ports: {${Object.entries(w.ports).map(([k, v]) => `${k}: ${v}`).join(', ')}}
+`;
 }

@@ -9,7 +9,8 @@ import { workloadOfIdentity } from '../control/xds-config-source.js';
 import type { WorkloadMetadata } from '../model/workload-metadata.js';
 import type { StatsPluginOptions } from '../envoy/stats-plugin-config.js';
 import { defaultFiltersWasmPath, statsHttpFilters, STATS_WASM_FILE } from '../envoy/filters-bootstrap.js';
-import { withTcpIstioStats } from '../envoy/tcp-stats-filter.js';
+import { tcpStatsNetworkFilter, withTcpIstioStats } from '../envoy/tcp-stats-filter.js';
+import { withInboundPeerExchangeChains, withPeerExchangeAlpn } from '../envoy/tcp-peer-exchange.js';
 import type { MetricsOverrides } from '../model/metrics-overrides.js';
 import { dirname, join } from 'node:path';
 import type { XdsNode } from '../xds/xds-node.js';
@@ -66,8 +67,11 @@ export function withInboundIstioStats(listener: Obj, node: XdsNode, peers: reado
       return { ...f, typed_config: { ...hcm, http_filters: [...list.slice(0, router), ...filters, ...list.slice(router)] } };
     }),
   }));
-  // Chains that proxy TCP (InboundPassthroughCluster behind capture: inbound-passthrough.ts) get the TCP filter.
-  return withTcpIstioStats({ ...listener, filter_chains: chains }, o, statsWasmPath());
+  // Mesh TLS TCP chains get a copy for peers that agreed on Istio's TCP metadata exchange, whose
+  // TCP filter exchanges (tcp-peer-exchange.ts); the other chains that proxy TCP (the one agreeing
+  // on `istio`, InboundPassthroughCluster behind capture: inbound-passthrough.ts) get the filter without it.
+  const exchanging = withInboundPeerExchangeChains({ ...listener, filter_chains: chains }, tcpStatsNetworkFilter({ ...o, tcpExchange: true }, statsWasmPath()));
+  return withTcpIstioStats(exchanging, o, statsWasmPath());
 }
 
 function statsWasmPath(): string {
@@ -81,5 +85,17 @@ function statsWasmPath(): string {
  */
 export function withOutboundTcpIstioStats(listener: Obj, node: XdsNode, peers: readonly XdsNode[], trustDomain?: string, overrides?: MetricsOverrides): Obj {
   const o = envoyIstioStats(node, peers, trustDomain, 'source', overrides);
-  return o === undefined ? listener : withTcpIstioStats(listener, o, statsWasmPath());
+  // The filter runs Istio's TCP metadata exchange toward upstreams that show a mesh certificate
+  // (their clusters offer it: withOutboundPeerExchange).
+  return o === undefined ? listener : withTcpIstioStats(listener, withTcpExchange(o)!, statsWasmPath());
+}
+
+/** `o` with its TCP filter running Istio's TCP metadata exchange (outbound: this control plane's clusters offer it, withOutboundPeerExchange). */
+export function withTcpExchange(o: StatsPluginOptions | undefined): StatsPluginOptions | undefined {
+  return o === undefined ? undefined : { ...o, tcpExchange: true };
+}
+
+/** The clusters of `node`: with its TCP stats filter, TCP ports' ISTIO_MUTUAL clusters offer `istio-peer-exchange, istio` (tcp-peer-exchange.ts). */
+export function withOutboundPeerExchange(clusters: readonly Obj[], node: XdsNode): Obj[] {
+  return wantsIstioStats(node) ? clusters.map(withPeerExchangeAlpn) : [...clusters];
 }

@@ -20,7 +20,7 @@ import { grpcXdsResources } from '../envoy/grpc-xds-resources.js';
 import type { XdsNode } from '../xds/xds-node.js';
 import type { ProxySnapshot } from '../xds/snapshot.js';
 import { envoySnapshot, wasmeshSnapshot, type ResourceEncoder } from './snapshots.js';
-import { envoyIstioStats, withInboundIstioStats, withOutboundTcpIstioStats } from './envoy-istio-stats.js';
+import { envoyIstioStats, withInboundIstioStats, withOutboundPeerExchange, withOutboundTcpIstioStats, withTcpExchange } from './envoy-istio-stats.js';
 
 /** The port a sidecar's outbound listener takes (Istio's 15001). */
 export const SIDECAR_OUTBOUND_PORT = 15001;
@@ -167,7 +167,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     // WASMESH_FILTERS (`envoy-bootstrap --filters`): routing by wasmesh's proxy-wasm filters, their
     // plugin configuration (the compiled route table) inside the listener that arrives over LDS.
     const { config, warnings: w } = node.metadata.WASMESH_FILTERS !== undefined && http
-      ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath(), istioStats: envoyIstioStats(node, ctx.connectedNodes?.() ?? [], ctx.trustDomain) })
+      ? envoyFiltersBootstrap(loaded, { ...o, wasmPath: defaultFiltersWasmPath(), istioStats: withTcpExchange(envoyIstioStats(node, ctx.connectedNodes?.() ?? [], ctx.trustDomain)) })
       : envoyBootstrap(loaded, o);
     for (const x of w) if (!all.includes(x)) all.push(x);
     // The tcp_proxy chains of a node with Istio's metrics get the TCP stats filter (the filters
@@ -178,7 +178,7 @@ export function proxyView(node: XdsNode, read: ReadConfig, ctx: ViewContext): Pr
     // A sidecar's outbound listeners name their wildcards themselves; a gateway's get them here.
     merged.listeners.push(...(node.type === 'sidecar' ? r.listeners : r.listeners.map((l) => withOtherWildcards(l, wildcards))));
     merged.routes.push(...r.routes);
-    for (const c of r.clusters) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
+    for (const c of withOutboundPeerExchange(r.clusters, node)) if (!seen.has(`c:${String(c.name)}`)) (seen.add(`c:${String(c.name)}`), merged.clusters.push(c));
     for (const e of r.endpoints) if (!seen.has(`e:${String(e.cluster_name)}`)) (seen.add(`e:${String(e.cluster_name)}`), merged.endpoints.push(e));
   }
   // An Envoy sidecar with app ports (WASMESH_APP_PORTS) gets Istio's virtualInbound too, under the

@@ -306,7 +306,8 @@ export function envoyFiltersBootstrap(loaded: LoadedMesh, opts: EnvoyFiltersBoot
   const istioStats: StatsPluginOptions | undefined = opts.istioStats === undefined ? undefined
     : { ...(mesh.metricsOverrides !== undefined ? { overrides: mesh.metricsOverrides } : {}), newLabels: true, ...opts.istioStats };
   const statsWasmPath = opts.statsWasmPath ?? join(dirname(wasmPath), STATS_WASM_FILE);
-  if (istioStats !== undefined) filters.push(...statsHttpFilters(istioStats, statsWasmPath));
+  // The HTTP filter has no TCP exchange (`tcpExchange` is for the TCP filter's chains only).
+  if (istioStats !== undefined) filters.push(...statsHttpFilters({ ...istioStats, tcpExchange: false }, statsWasmPath));
 
   const routeConfig: Obj = {
     name: nativeRouteConfig.name,

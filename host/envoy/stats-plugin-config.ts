@@ -10,6 +10,7 @@
 import { UNKNOWN, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { UNKNOWN_WORKLOAD, workloadLabelsOf, type Reporter, type WorkloadLabels } from '../telemetry/istio-labels.js';
 import { encodePeerMetadata } from '../telemetry/peer-metadata.js';
+import { encodeExchange, EXCHANGE_HEADER_BYTES } from '../telemetry/tcp-metadata-exchange.js';
 import { FiltersConfigError } from './filters-config-error.js';
 import type { IstioMetric, MetricsOverrides } from '../model/metrics-overrides.js';
 import { ISTIO_TAG_NAMES } from './stats-tags.js';
@@ -31,6 +32,13 @@ export interface StatsPluginOptions {
   readonly newLabels?: boolean;
   /** The TCP filter's periodic report (Istio's tcp_reporting_duration); default 5000 ms, 0: at close only. */
   readonly tcpReportingMs?: number;
+  /**
+   * Whether the TCP filter runs Istio's TCP metadata exchange (filters/stats/tcp-exchange.ts):
+   * this workload's exchange bytes and every peer's, encoded by the code wasmesh proxies use
+   * (host/telemetry/tcp-metadata-exchange.ts), go into the configuration. Only for chains whose
+   * peer agreed on `istio-peer-exchange` (host/envoy/tcp-peer-exchange.ts).
+   */
+  readonly tcpExchange?: boolean;
 }
 
 /** Istio's stats-name encoding: `name=.=value;.;`, undone by the bootstrap's stats_tags (stats-tags.ts). */
@@ -93,6 +101,7 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     }
     lines.push(`tcp_reporting_ms\t${o.tcpReportingMs}`);
   }
+  if (o.tcpExchange === true) lines.push(`tcp_exchange\t${encodeExchange(o.self).toString('hex')}`);
   lines.push(...overrideLines(o));
   const seen = new Set<string>();
   const unique = uniquePrincipals(o.peers);
@@ -107,6 +116,8 @@ export function encodeStatsPluginConfig(o: StatsPluginOptions): string {
     const principal = p.principal !== null && unique.has(p.principal) ? p.principal : undefined;
     if (principal !== undefined) checkValue(where, 'principal', principal);
     lines.push(`peer\t${meta}\t${segment(where, peerPairs('source', labels))}\t${segment(where, peerPairs('destination', labels))}${principal !== undefined ? `\t${principal}` : ''}`);
+    // The peer's TCP exchange (the Any after the initial header), recognised by exact bytes.
+    if (o.tcpExchange === true) lines.push(`peer_tcp\t${encodeExchange(p).subarray(EXCHANGE_HEADER_BYTES).toString('hex')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -19,9 +19,10 @@ import { carriedAs } from '../model/port-protocol.js';
 export const ISTIO_MUTUAL_ALPN: readonly string[] = ['istio-http/1.1', 'istio', 'http/1.1'];
 /**
  * ALPN of a TCP port's cluster (tcp_proxy): Istio's in-mesh TCP name without `istio-peer-exchange`,
- * as Istio's clusters offer it when they carry no metadata exchange filter — stock Envoy has none
- * (docs/tcp.md, "TCP inside mesh mTLS between the planes"), so offering the exchange would make a
- * wasmesh or Istio peer wait for one that never comes.
+ * as Istio's clusters offer it when they carry no metadata exchange filter — stock Envoy has none,
+ * so offering it would send a peer's header to the app. The control plane widens it to
+ * `istio-peer-exchange, istio` for an Envoy whose TCP stats filter runs the exchange
+ * (tcp-peer-exchange.ts; docs/tcp.md "Between the planes").
  */
 export const ISTIO_MUTUAL_TCP_NO_EXCHANGE_ALPN: readonly string[] = ['istio'];
 

@@ -12,7 +12,7 @@
 // access logs is the server's (TcpConnectionOwner).
 import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { exchangeMetadata } from '../listener/tcp/metadata-exchange.js';
+import { startMetadataExchange, type PeerExchange } from '../listener/tcp/metadata-exchange.js';
 import { PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
 import type { WorkloadLabels } from '../telemetry/istio-labels.js';
 import type { TransportSocketFactory } from '../upstream/transport/transport-socket.js';
@@ -116,40 +116,36 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     else upstream.on('secureConnect', () => this.#secured());
   }
 
-  /** The peer's workload, when the TCP metadata exchange on the upstream named it; else null. */
-  peer: WorkloadLabels | null = null;
+  /** Istio's TCP metadata exchange on the upstream (with `istio-peer-exchange` agreed), else null. */
+  exchange: PeerExchange | null = null;
   /** The upstream certificate's SPIFFE ID (mesh mTLS), else null. */
   upstreamPrincipal: string | null = null;
 
   /**
-   * The TLS upstream is verified: with `istio-peer-exchange` agreed, Istio's TCP metadata
-   * exchange first (within the connect timeout; a bad one fails the connect, counted as
-   * `metadata_exchange.<why>` on the cluster), then the session.
+   * The TLS upstream is verified: the session starts at once; with `istio-peer-exchange` agreed,
+   * Istio's TCP metadata exchange runs alongside it (ours written now, the peer's taken off its
+   * first bytes whenever they come; a bad one closes the connection, counted as
+   * `metadata_exchange.<why>` on the cluster).
    */
   #secured(): void {
     const upstream = this.upstream as TLSSocket;
     this.upstreamPrincipal = upstreamPeerSpiffeId(upstream);
     const ours = this.#owner.exchange;
+    const stats = this.admitted.stats;
     if (upstream.alpnProtocol !== PEER_EXCHANGE_ALPN || ours === null) {
-      if (ours !== null) this.admitted.stats.incDynamic('metadata_exchange.alpn_protocol_not_found');
+      if (ours !== null) stats.incDynamic('metadata_exchange.alpn_protocol_not_found');
       return this.#connected(null);
     }
-    const stats = this.admitted.stats;
     stats.incDynamic('metadata_exchange.alpn_protocol_found');
     stats.incDynamic('metadata_exchange.metadata_added');
-    exchangeMetadata(upstream, ours, { maxBytes: this.#owner.maxPeerMetadataBytes, timeoutMs: 0 }, (outcome) => {
-      if (!this.#owner.connecting.has(this.downstream)) return;
-      if (outcome.kind === 'error') {
-        stats.incDynamic(`metadata_exchange.${outcome.error}`);
-        this.#owner.exchangeFailed?.(this, outcome.detail);
-        upstream.destroy();
-        this.admitted.stats.inc('upstream_cx_connect_fail');
-        this.lease.report('connect_failed');
-        return this.#connectFailed();
-      }
-      this.peer = outcome.peer.labels;
-      this.#connected(null);
+    this.exchange = startMetadataExchange(upstream, ours, { maxBytes: this.#owner.maxPeerMetadataBytes });
+    this.exchange.whenSettled((outcome) => {
+      if (outcome.kind === 'done') return;
+      if (outcome.kind === 'absent') return stats.incDynamic('metadata_exchange.initial_header_not_found');
+      stats.incDynamic(`metadata_exchange.${outcome.kind === 'closed' ? 'closed' : outcome.error}`);
+      this.#owner.exchangeFailed?.(this, outcome.detail);
     });
+    this.#connected(null);
   }
 
   /** The connect timeout (called by the sweep once the connect has taken connectTimeoutMs). */

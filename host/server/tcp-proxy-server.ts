@@ -43,6 +43,7 @@ import { resolveLimits, type Limits } from '../common/limits.js';
 import type { Log } from '../common/log.js';
 import { TcpListener } from '../listener/tcp/tcp-listener.js';
 import type { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
+import type { PeerExchange } from '../listener/tcp/metadata-exchange.js';
 import { TcpProxyConnection, type TcpConnectionOwner } from './tcp-proxy-connection.js';
 import { Stats, type TcpProxyStats } from '../telemetry/stats.js';
 import type { ClusterStatus } from '../telemetry/cluster-status.js';
@@ -126,6 +127,8 @@ export interface TcpTarget {
   readonly destinationIp?: string | null;
   /** The peer's workload as Istio's TCP metadata exchange named it (host/telemetry/tcp-metadata-exchange.ts); absent or null: unknown. */
   readonly peer?: WorkloadLabels | null;
+  /** Istio's TCP metadata exchange running on the socket (listener/tcp/metadata-exchange.ts): the series waits for it to settle. */
+  readonly exchange?: PeerExchange | null;
 }
 
 /** handleTls's options (a sidecar's capture). */
@@ -165,6 +168,8 @@ interface TcpConnData {
   readonly clusterName: string;
   /** The series of a proxied connection to the cluster (flags `-`; the peer's once its mTLS named it); null: Istio metrics off. */
   series: IstioTcpSeries | null;
+  /** Whether its opening was counted (a series resolved late is opened once, when it is). */
+  opened: boolean;
   sent: number;
   received: number;
   /** The upstream socket's local address, read at connect when something logs it. */
@@ -449,6 +454,7 @@ export class TcpProxyServer {
     const conn = connInfo(socket, target.address, target.port);
     conn.security = target.security ?? null;
     conn.peer = target.peer ?? null;
+    conn.exchange = target.exchange ?? null;
     conn.peerPrincipal = conn.security?.mutualTls === true ? conn.security.peerSpiffeId : null;
     if (v.rbac !== null && !this.#authorize(socket, v, v.rbac.filter, target, conn)) return;
     const service = target.service;
@@ -597,7 +603,7 @@ export class TcpProxyServer {
       return this.#refuse(socket, v, conn, clusterName, null, 'UH');
     }
     v.table.retain();
-    const data: TcpConnData = { v, conn, clusterName, series: admitted.transport.readyEvent === 'connect' ? this.#openSeries(clusterName, conn) : null, sent: 0, received: 0, upstreamLocal: '' };
+    const data: TcpConnData = { v, conn, clusterName, series: admitted.transport.readyEvent === 'connect' && conn.exchange === null ? this.#openSeries(clusterName, conn) : null, opened: false, sent: 0, received: 0, upstreamLocal: '' };
     new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress);
   }
 
@@ -625,16 +631,23 @@ export class TcpProxyServer {
       connectFailed: (c) => this.#refuse(c.downstream, c.data.v, c.data.conn, c.data.clusterName, c.lease.endpoint, 'UF'),
       opened: (c, session) => {
         const d = c.data;
-        if (d.series === null) {
-          // A TLS upstream's series is known once its mesh mTLS (certificate, metadata exchange)
-          // named the destination (null again when the Istio metrics are off).
-          d.conn.peer = c.peer;
-          d.conn.peerPrincipal = c.upstreamPrincipal;
-          d.series = this.#openSeries(d.clusterName, d.conn);
-        }
-        if (d.series !== null) d.series.opened++;
         if (this.#logs(d.v)) d.upstreamLocal = addressWithPort(c.upstream.localAddress, c.upstream.localPort);
         this.#sessions.set(session, d);
+        if (d.series !== null) {
+          d.opened = true;
+          d.series.opened++;
+          return;
+        }
+        // A TLS upstream's series is known once its mesh mTLS named the destination (its
+        // certificate now, its metadata exchange when it settles); an inbound connection's once
+        // its exchange settles. Until then its bytes wait (null again when the metrics are off).
+        if (d.conn.exchange === null) {
+          d.conn.peerPrincipal = c.upstreamPrincipal;
+          d.conn.exchange = c.exchange;
+        }
+        const exchange = d.conn.exchange;
+        if (exchange === null || exchange.outcome !== null) this.#openLate(d);
+        else exchange.whenSettled(() => { if (this.#sessions.has(session)) this.#openLate(d); });
       },
       closed: (c, s) => {
         const d = c.data;
@@ -645,6 +658,8 @@ export class TcpProxyServer {
         if (s.upstreamFlushed) stats.inc('upstream_flush_total');
         if (s.end === 'idle_timeout') stats.inc('idle_timeout');
         if (s.end === 'upstream_reset') this.stats.downstreamDone(0, ['UC']);
+        // A connection closed before its peer's exchange settled: its certificate names the peer.
+        this.#openLate(d);
         if (d.series !== null) {
           reportBytes(s, d.series, d);
           d.series.closed++;
@@ -653,6 +668,15 @@ export class TcpProxyServer {
       },
       released: (c) => c.data.v.table.release(),
     };
+  }
+
+  /** Opens the series of a connection whose peer was not known at its connect (once). */
+  #openLate(d: TcpConnData): void {
+    if (d.opened) return;
+    d.opened = true;
+    d.conn.peer = d.conn.exchange?.peer?.labels ?? d.conn.peer;
+    d.series = this.#openSeries(d.clusterName, d.conn);
+    if (d.series !== null) d.series.opened++;
   }
 
   /** Whether connections of `v` are logged (their addresses are read at accept only then). */
@@ -758,6 +782,8 @@ interface ConnInfo {
   peer: WorkloadLabels | null;
   /** The peer's SPIFFE ID from its mesh certificate (the downstream's, or the upstream's on the source reporter), null: unknown. */
   peerPrincipal: string | null;
+  /** Istio's TCP metadata exchange on the peer's socket (the downstream's, or the upstream's on the source reporter), null: none. */
+  exchange: PeerExchange | null;
 }
 
 /** Open-connection series cached by cluster and peer, at most (then the cache starts over). */
@@ -770,11 +796,11 @@ function peerKey(p: WorkloadLabels): string {
 
 /** A connection nobody logs: its addresses are not read. */
 function noAddresses(): ConnInfo {
-  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null, peerPrincipal: null };
+  return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null, peerPrincipal: null, exchange: null };
 }
 
 function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
-  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null, peerPrincipal: null };
+  return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null, peerPrincipal: null, exchange: null };
 }
 
 /** Adds what `session` moved since the last report to its series (sent: to the downstream, received: from it). */

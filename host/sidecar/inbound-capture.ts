@@ -4,9 +4,9 @@
 // (host/listener/protocol-sniff.ts; meshConfig protocolDetectionTimeout for server-first
 // protocols): HTTP, and TLS (mesh mTLS) whose ClientHello offers HTTP by ALPN, go to the HTTP
 // connection manager; TLS offering Istio's TCP names (`istio-peer-exchange`, `istio`:
-// inbound-alpn.ts) is terminated here and proxied as TCP, after Istio's TCP metadata exchange
-// when that ALPN was agreed (listener/tcp/metadata-exchange.ts: the peer's workload labels its
-// istio_tcp_* series); anything else is proxied as TCP to the app at 127.0.0.1:<port> (the
+// inbound-alpn.ts) is terminated here and proxied as TCP, with Istio's TCP metadata exchange
+// alongside when that ALPN was agreed (listener/tcp/metadata-exchange.ts: the peer's workload
+// labels its istio_tcp_* series once its first bytes bring it); anything else is proxied as TCP to the app at 127.0.0.1:<port> (the
 // inbound cluster; ::1 on an IPv6-only pod: `appAddress`), except under STRICT mTLS, where
 // plaintext is refused (closed, counted, logged) as Istio's STRICT chains refuse it.
 // A connection to another port (one the workload does not declare) is passed through as TCP to
@@ -34,7 +34,7 @@ import type { TcpTarget } from '../server/tcp-proxy-server.js';
 import type { ConnectionSecurity } from '../tls/connection-security.js';
 import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { isMeshTcpAlpn } from './inbound-alpn.js';
-import { exchangeMetadata } from '../listener/tcp/metadata-exchange.js';
+import { startMetadataExchange } from '../listener/tcp/metadata-exchange.js';
 import { encodeExchange, PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
 import { DEFAULT_LIMITS } from '../common/limits.js';
 
@@ -181,11 +181,12 @@ export class InboundCapture {
   }
 
   /**
-   * Hands the plaintext of a connection to the byte proxy: when its TLS agreed on
-   * `istio-peer-exchange`, after Istio's TCP metadata exchange (the peer's workload goes with it;
-   * a malformed or oversized exchange, or none in time, closes the connection, counted as
-   * `metadata_exchange.<why>`); otherwise at once (`metadata_exchange.alpn_protocol_not_found`
-   * for TLS without it, as Istio counts it).
+   * Hands the plaintext of a connection to the byte proxy at once; when its TLS agreed on
+   * `istio-peer-exchange`, Istio's TCP metadata exchange runs alongside (ours written now, the
+   * peer's taken off its first bytes: its workload goes to the connection's series when it
+   * arrives; no exchange from the peer names it by its certificate, counted
+   * `initial_header_not_found`; a malformed, oversized or cut-short one closes the connection,
+   * counted as `metadata_exchange.<why>` and logged). TLS without it: `alpn_protocol_not_found`, as Istio counts it.
    */
   #toByteProxy(plain: Socket, target: TcpTarget): void {
     const security = target.security ?? null;
@@ -197,17 +198,14 @@ export class InboundCapture {
     this.#count('metadata_exchange.alpn_protocol_found');
     this.#count('metadata_exchange.metadata_added');
     this.#exchange ??= encodeExchange(this.#opts.workload ?? workloadMetadata({}));
-    this.#pending.add(plain);
-    exchangeMetadata(plain, this.#exchange, { maxBytes: this.#opts.maxPeerMetadataBytes ?? DEFAULT_LIMITS.maxPeerMetadataBytes }, (outcome) => {
-      this.#pending.delete(plain);
-      if (outcome.kind === 'error') {
-        this.#count(`metadata_exchange.${outcome.error}`);
-        this.#opts.log?.('warn', `inbound TCP connection from ${plain.remoteAddress ?? '?'} (${security.peerSpiffeId ?? 'no principal'}) closed: metadata exchange failed: ${outcome.detail}`);
-        plain.destroy();
-        return;
-      }
-      this.#opts.tcp.handle(plain, { ...target, peer: outcome.peer.labels });
+    const exchange = startMetadataExchange(plain, this.#exchange, { maxBytes: this.#opts.maxPeerMetadataBytes ?? DEFAULT_LIMITS.maxPeerMetadataBytes });
+    exchange.whenSettled((outcome) => {
+      if (outcome.kind === 'done') return;
+      if (outcome.kind === 'absent') return this.#count('metadata_exchange.initial_header_not_found');
+      this.#count(`metadata_exchange.${outcome.kind === 'closed' ? 'closed' : outcome.error}`);
+      this.#opts.log?.('warn', `inbound TCP connection from ${plain.remoteAddress ?? '?'} (${security.peerSpiffeId ?? 'no principal'}) closed: metadata exchange failed: ${outcome.detail}`);
     });
+    this.#opts.tcp.handle(plain, { ...target, exchange });
   }
 
   /** A port the workload does not declare: mesh TLS terminated as the mode says, then to its original destination. */

@@ -50,19 +50,32 @@ export interface ExchangedPeer {
 
 /**
  * Why a peer's exchange was refused, with Istio's stat names where its filter has one:
- * `initial_header_not_found` (the magic is wrong: the peer runs no exchange), `header_not_found`
- * (the bytes are no Any of a Struct), `too_large` (wasmesh's bound on the Any's size).
+ * `header_not_found` (the magic is there but the bytes are no Any of a Struct), `too_large`
+ * (wasmesh's bound on the Any's size).
  */
-export type ExchangeError = 'initial_header_not_found' | 'header_not_found' | 'too_large';
+export type ExchangeError = 'header_not_found' | 'too_large';
 
+/**
+ * One step of reading the head of a stream: more bytes needed; the peer's exchange read (`rest`:
+ * the application bytes after it); `absent`: the stream does not start with the magic — the peer
+ * sends no exchange (Istio's `initial_header_not_found`), every byte so far is application data
+ * (`rest`); or a refused exchange.
+ */
 export type ExchangeRead =
   | { readonly kind: 'need_more' }
   | { readonly kind: 'done'; readonly peer: ExchangedPeer; readonly rest: Buffer }
+  | { readonly kind: 'absent'; readonly rest: Buffer; readonly detail: string }
   | { readonly kind: 'error'; readonly error: ExchangeError; readonly detail: string };
 
 const NEED_MORE: ExchangeRead = Object.freeze({ kind: 'need_more' });
 
-/** Reads one peer's exchange off the head of a stream, chunk by chunk; what follows it is handed back. */
+const MAGIC_BYTES = Buffer.from([EXCHANGE_MAGIC >>> 24, (EXCHANGE_MAGIC >>> 16) & 0xff, (EXCHANGE_MAGIC >>> 8) & 0xff, EXCHANGE_MAGIC & 0xff]);
+
+/**
+ * Reads one peer's exchange off the head of a stream, chunk by chunk, however the reads split it;
+ * what follows it is handed back. A stream whose first bytes already differ from the magic is
+ * `absent` at once (no waiting for 8 bytes: a peer that runs no exchange is never held up).
+ */
 export class ExchangeReader {
   readonly #maxBytes: number;
   #chunks: Buffer[] = [];
@@ -75,13 +88,20 @@ export class ExchangeReader {
   }
 
   push(chunk: Buffer): ExchangeRead {
+    const before = this.#have;
     this.#chunks.push(chunk);
     this.#have += chunk.length;
     if (this.#size < 0) {
+      // The magic's bytes this chunk brings, checked as they come.
+      for (let i = before; i < MAGIC_BYTES.length && i < this.#have; i++) {
+        if (chunk[i - before] !== MAGIC_BYTES[i]) {
+          const rest = this.#joined();
+          this.#chunks = [];
+          return { kind: 'absent', rest, detail: `the stream starts with 0x${rest.subarray(0, 4).toString('hex')}, not the magic 0x${EXCHANGE_MAGIC.toString(16)} (the peer sends no TCP metadata exchange)` };
+        }
+      }
       if (this.#have < EXCHANGE_HEADER_BYTES) return NEED_MORE;
       const head = this.#joined();
-      const magic = head.readUInt32BE(0);
-      if (magic !== EXCHANGE_MAGIC) return { kind: 'error', error: 'initial_header_not_found', detail: `magic 0x${magic.toString(16).padStart(8, '0')}, expected 0x${EXCHANGE_MAGIC.toString(16)} (the peer runs no TCP metadata exchange)` };
       const size = head.readUInt32BE(4);
       if (size > this.#maxBytes) return { kind: 'error', error: 'too_large', detail: `metadata of ${size} bytes, over the limit of ${this.#maxBytes}` };
       this.#size = size;
@@ -93,6 +113,16 @@ export class ExchangeReader {
     const peer = decodeExchange(all.subarray(EXCHANGE_HEADER_BYTES, end));
     if (typeof peer === 'string') return { kind: 'error', error: 'header_not_found', detail: peer };
     return { kind: 'done', peer, rest: all.subarray(end) };
+  }
+
+  /** The bytes held so far (a stream that ended inside the magic: they were application data). */
+  held(): Buffer {
+    return this.#chunks.length === 0 ? Buffer.alloc(0) : this.#joined();
+  }
+
+  /** Whether the magic has been read whole (the bytes held are an exchange, not application data). */
+  get magicRead(): boolean {
+    return this.#have >= MAGIC_BYTES.length;
   }
 
   #joined(): Buffer {

@@ -2,7 +2,7 @@
 // tests wrote by hand before (flow style, one endpoint on 127.0.0.1, every host on the
 // gateway), and what they write is loaded by the real loader without a warning.
 import { describe, expect, it } from 'vitest';
-import { destinationRuleYaml, gatewayVirtualServiceYaml, gatewayYaml, HTTP_80, routeTo, staticServiceEntryYaml, tcpRouteTo, yamlDocs } from '../../host/config/istio-yaml-builders.js';
+import { destinationRuleYaml, gatewayVirtualServiceYaml, gatewayYaml, HTTP_80, meshServiceEntryYaml, peerAuthenticationYaml, routeTo, staticServiceEntryYaml, tcpRoute, tcpRouteTo, workloadEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 import { loadYaml } from '../envoy/protocol-fixtures.js';
 
 const greeter = staticServiceEntryYaml({ name: 'greeter', host: 'greeter.example.internal', port: { number: 50051, name: 'grpc', protocol: 'GRPC' }, endpointPort: 15301 });
@@ -81,5 +81,36 @@ spec:
     const { mesh, warnings } = loadYaml({ 'mesh.yaml': yamlDocs(se, gatewayYaml('gw'), gatewayVirtualServiceYaml({ name: 'vs', gateway: 'gw', http: [routeTo('v6.example.internal')] })) }, 'gw');
     expect(warnings).toEqual([]);
     expect(mesh.clusters.map((c) => c.endpoints.map((e) => [e.address, e.port]))).toEqual([[['::1', 8080]]]);
+  });
+
+  it('the mesh mTLS set: PeerAuthentication, a MESH_INTERNAL ServiceEntry selecting a WorkloadEntry with the tlsMode label, in namespaces', () => {
+    const pa = peerAuthenticationYaml('STRICT');
+    expect(pa).toBe(`apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+`);
+    const se = meshServiceEntryYaml({ name: 'beta', namespace: 'shop', host: 'beta.shop.svc.cluster.local', port: { number: 6379, name: 'tcp-redis', protocol: 'TCP' }, selector: { app: 'beta' } });
+    expect(se).toBe(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: beta, namespace: shop}
+spec:
+  hosts: [beta.shop.svc.cluster.local]
+  ports: [{number: 6379, name: tcp-redis, protocol: TCP}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: {labels: {app: beta}}
+`);
+    const we = workloadEntryYaml({ name: 'beta-1', namespace: 'shop', address: '127.0.0.1', serviceAccount: 'default', labels: { app: 'beta', 'security.istio.io/tlsMode': 'istio' }, ports: { 'tcp-redis': 16379 } });
+    expect(we).toContain('labels: {app: beta, security.istio.io/tlsMode: istio}\n  ports: {tcp-redis: 16379}\n');
+    const { mesh, warnings } = loadYaml({
+      // STRICT needs a workload identity to load (unenforced_security): PERMISSIVE here.
+      'mesh.yaml': yamlDocs(peerAuthenticationYaml('PERMISSIVE'), se, we, gatewayYaml('gw', [{ port: { number: 7000, name: 'tcp', protocol: 'TCP' } }], 'istio-system'),
+        gatewayVirtualServiceYaml({ name: 'vs', namespace: 'istio-system', gateway: 'gw', tcp: [tcpRoute({ port: 7000 }, [{ host: 'beta.shop.svc.cluster.local', port: 6379 }])] })),
+    }, 'istio-system/gw');
+    // Only what a loader without a workload identity says of any such mesh.
+    expect((warnings ?? []).filter((w) => !/no workload identity|carried as TCP by sidecars/.test(w))).toEqual([]);
+    const beta = mesh.clusters.find((c) => c.name === 'outbound|6379||beta.shop.svc.cluster.local')!;
+    expect(beta.endpoints.map((e) => [e.address, e.port, e.labels['security.istio.io/tlsMode']])).toEqual([['127.0.0.1', 16379, 'istio']]);
   });
 });

@@ -11,6 +11,7 @@ import { encodeStatsPluginConfig } from '../../host/envoy/stats-plugin-config.js
 import { istioStatsTags } from '../../host/envoy/stats-tags.js';
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
 import { encodePeerMetadata } from '../../host/telemetry/peer-metadata.js';
+import { encodeExchange } from '../../host/telemetry/tcp-metadata-exchange.js';
 import { hostOfAuthority, serviceOfCluster, serviceOfHost } from '../../host/telemetry/istio-labels.js';
 import fc from 'fast-check';
 
@@ -52,6 +53,8 @@ interface StreamProps {
   grpcStatus?: number;
   /** A TCP connection's upstream host (set by tcp_proxy once connected). */
   upstreamAddress?: string;
+  /** The upstream certificate's URI SAN (mesh mTLS to the upstream). */
+  upstreamUri?: string;
 }
 
 function int64(v: number): Uint8Array {
@@ -80,6 +83,11 @@ class StatsHost {
   effective = 0;
   /** Per connection, its properties (the effective context's are read). */
   readonly connProps = new Map<number, StreamProps>();
+  /** The data buffer of the callback running (type 2 downstream, 3 upstream), as the module edits it. */
+  dataBuffer: Uint8Array = new Uint8Array(0);
+  dataType = -1;
+  /** Streams the module closed (proxy_close_stream: 2 downstream, 3 upstream). */
+  readonly closed: number[] = [];
 
   constructor() {
     const path = join(dirname(defaultFiltersWasmPath()), 'wasmesh-stats.wasm');
@@ -115,13 +123,27 @@ class StatsHost {
         case 'request\0host': return p.host === undefined ? null : encoder.encode(p.host);
         case 'connection\0mtls': return new Uint8Array([p.mtls ? 1 : 0]);
         case 'connection\0uri_san_peer_certificate': return p.peerUri === undefined ? null : encoder.encode(p.peerUri);
+        case 'upstream\0uri_san_peer_certificate': return p.upstreamUri === undefined ? null : encoder.encode(p.upstreamUri);
         default: return null;
       }
     };
     const env = {
       proxy_log: (_level: number, p: number, n: number) => (this.logs.push(str(p, n)), OK),
       proxy_get_buffer_bytes: (type: number, start: number, max: number, retData: number, retSize: number) =>
-        type === 7 ? give(this.configuration.subarray(start, start + max), retData, retSize) : NOT_FOUND,
+        type === 7 ? give(this.configuration.subarray(start, start + max), retData, retSize)
+          : type === this.dataType ? give(this.dataBuffer.subarray(start, start + max), retData, retSize) : NOT_FOUND,
+      // As Envoy 1.40 on a network filter's data: start 0 drains `length` bytes, then prepends the data.
+      proxy_set_buffer_bytes: (type: number, start: number, length: number, p: number, n: number) => {
+        if (type !== this.dataType || start !== 0) return 2;
+        const data = mem().slice(p, p + n);
+        const rest = this.dataBuffer.subarray(length);
+        const out = new Uint8Array(n + rest.length);
+        out.set(data, 0);
+        out.set(rest, n);
+        this.dataBuffer = out;
+        return OK;
+      },
+      proxy_close_stream: (type: number) => (this.closed.push(type), OK),
       proxy_get_property: (p: number, n: number, retData: number, retSize: number) => {
         const v = property(str(p, n));
         return v === null ? NOT_FOUND : give(v, retData, retSize);
@@ -202,6 +224,17 @@ class StatsHost {
     this.effective = id;
     if (downstream > 0) this.exports.proxy_on_downstream_data(id, downstream, 0);
     if (upstream > 0) this.exports.proxy_on_upstream_data(id, upstream, 0);
+  }
+
+  /** Bytes through one callback (`upstream`: proxy_on_upstream_data): what the buffer holds after the module's edits. */
+  flow(id: number, upstream: boolean, bytes: Uint8Array): Uint8Array {
+    this.effective = id;
+    this.dataType = upstream ? 3 : 2;
+    this.dataBuffer = bytes;
+    if (upstream) this.exports.proxy_on_upstream_data(id, bytes.length, 0);
+    else this.exports.proxy_on_downstream_data(id, bytes.length, 0);
+    this.dataType = -1;
+    return this.dataBuffer;
   }
 
   /** The connection's end as Envoy calls it: close, log, delete. */
@@ -489,5 +522,135 @@ describe('wasmesh_tcp_stats filter', () => {
     off.data(id, 1, 2);
     off.end(id);
     expect(off.series().map((x) => x.name).sort()).toEqual(['istio_tcp_connections_closed_total', 'istio_tcp_connections_opened_total', 'istio_tcp_received_bytes_total']);
+  });
+});
+
+describe('wasmesh_tcp_stats: Istio\'s TCP metadata exchange (filters/stats/tcp-exchange.ts)', () => {
+  const GW_URI = 'spiffe://cluster.local/ns/istio-system/sa/ingress';
+  const REVIEWS_URI = 'spiffe://cluster.local/ns/bookinfo/sa/reviews';
+  const GW = workloadMetadata({ name: 'ingress', namespace: 'istio-system', labels: { app: 'istio-ingressgateway' }, nodeId: 'router~10.0.0.1~ingress-1.istio-system~istio-system.svc.cluster.local', principal: GW_URI });
+  const REV = workloadMetadata({ name: 'reviews-v1', namespace: 'bookinfo', labels: { app: 'reviews', version: 'v1' }, nodeId: 'sidecar~10.0.0.2~reviews-v1-1.bookinfo~bookinfo.svc.cluster.local', principal: REVIEWS_URI });
+  const host = (o: Partial<Parameters<typeof encodeStatsPluginConfig>[0]>): StatsHost => {
+    const h = new StatsHost();
+    h.rootId = 'wasmesh_tcp_stats';
+    expect(h.configure(encodeStatsPluginConfig({ reporter: 'destination', self: REV, peers: [GW, REV], tcpExchange: true, ...o }))).toBe(true);
+    return h;
+  };
+  const ascii = (s: string): Uint8Array => encoder.encode(s);
+  const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
+  const tagsOf = (h: StatsHost): Record<string, string> => h.series().find((x) => x.name === 'istio_tcp_connections_closed_total')!.tags;
+  const own = (h: StatsHost, name: string): number | undefined => h.series().find((x) => x.name === name)?.value;
+
+  it('destination: the client\'s exchange is taken off however its reads split it, names the peer; ours goes in front of the first reply (property)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 8 }), (cuts) => {
+      const h = host({});
+      const stream = concat(encodeExchange(GW), ascii('*1\r\n$4\r\nPING\r\n'));
+      const id = h.open({ cluster: 'inbound|6379||', mtls: true, peerUri: GW_URI, upstreamAddress: '127.0.0.1:6379' });
+      const at = [...new Set(cuts.filter((c) => c < stream.length))].sort((a, b) => a - b);
+      let prev = 0;
+      const out: Uint8Array[] = [];
+      for (const c of [...at, stream.length]) {
+        out.push(h.flow(id, false, stream.subarray(prev, c)));
+        prev = c;
+      }
+      expect(Buffer.concat(out).toString()).toBe('*1\r\n$4\r\nPING\r\n');
+      const reply = h.flow(id, true, ascii('+PONG\r\n'));
+      expect(Buffer.from(reply)).toEqual(Buffer.concat([encodeExchange(REV), Buffer.from('+PONG\r\n')]));
+      // Only once.
+      expect(Buffer.from(h.flow(id, true, ascii('+OK\r\n'))).toString()).toBe('+OK\r\n');
+      h.end(id);
+      expect(tagsOf(h)).toMatchObject({ source_workload: 'ingress', source_app: 'istio-ingressgateway', source_principal: GW_URI, destination_workload: 'reviews-v1' });
+      expect(own(h, 'istio_tcp_received_bytes_total')).toBe(14);
+      expect(own(h, 'istio_tcp_sent_bytes_total')).toBe(12);
+    }), { numRuns: 40 });
+  });
+
+  it('destination: the series waits on the tick until the exchange settled', () => {
+    const h = host({ tcpReportingMs: 1000 });
+    const id = h.open({ cluster: 'inbound|6379||', mtls: true, peerUri: GW_URI, upstreamAddress: '127.0.0.1:6379' });
+    const ex = encodeExchange(GW);
+    h.flow(id, false, ex.subarray(0, 10));
+    h.tick();
+    expect(h.series()).toEqual([]);
+    h.flow(id, false, ex.subarray(10));
+    h.tick();
+    expect(h.series().find((x) => x.name === 'istio_tcp_connections_opened_total')!.tags).toMatchObject({ source_workload: 'ingress' });
+  });
+
+  it('a stream that does not start with the magic is application data, given back whole at the first byte that differs', () => {
+    const h = host({});
+    const id = h.open({ cluster: 'inbound|6379||', mtls: true, peerUri: GW_URI });
+    // A prefix of the magic is held, then handed back with the byte that differs.
+    expect(h.flow(id, false, Uint8Array.from([0x3d, 0x23]))).toHaveLength(0);
+    expect(Buffer.from(h.flow(id, false, ascii('xy')))).toEqual(Buffer.from([0x3d, 0x23, 0x78, 0x79]));
+    expect(Buffer.from(h.flow(id, false, ascii('more'))).toString()).toBe('more');
+    h.end(id);
+    // Named by its certificate (GW's principal is unique among the peers).
+    expect(tagsOf(h)).toMatchObject({ source_workload: 'ingress', source_principal: GW_URI });
+    expect(own(h, 'wasmesh_tcp_metadata_exchange_initial_header_not_found')).toBe(1);
+  });
+
+  it('a header announcing more than 60 KiB closes the connection, logged and counted; nothing passes', () => {
+    const h = host({});
+    const id = h.open({ cluster: 'inbound|6379||', mtls: true, peerUri: GW_URI });
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(0x3d230467, 0);
+    head.writeUInt32BE(61441, 4);
+    expect(h.flow(id, false, concat(head, ascii('data')))).toHaveLength(0);
+    expect(h.closed).toEqual([2]);
+    expect(h.logs.join('\n')).toMatch(/TCP metadata exchange of 61441 bytes, over the limit of 61440: connection closed/);
+    expect(own(h, 'wasmesh_tcp_metadata_exchange_too_large')).toBe(1);
+    // 60 KiB itself is taken (an Any the configuration does not list: the peer stays unknown).
+    const ok = host({});
+    const id2 = ok.open({ cluster: 'inbound|6379||' });
+    const head2 = Buffer.alloc(8);
+    head2.writeUInt32BE(0x3d230467, 0);
+    head2.writeUInt32BE(61440, 4);
+    expect(Buffer.from(ok.flow(id2, false, concat(head2, new Uint8Array(61440), ascii('x')))).toString()).toBe('x');
+    expect(ok.closed).toEqual([]);
+    expect(own(ok, 'wasmesh_tcp_metadata_exchange_unrecognised')).toBe(1);
+  });
+
+  it('source: ours in front of the first bytes to an upstream with a mesh certificate, the upstream\'s taken off its first bytes (a server-first greeting too)', () => {
+    const h = host({ reporter: 'source', self: GW });
+    const id = h.open({ cluster: 'outbound|3306||reviews.bookinfo.svc.cluster.local', upstreamAddress: '10.0.0.2:3306', upstreamUri: REVIEWS_URI });
+    // Server-first: the greeting (with the server's exchange) comes before any client byte.
+    expect(Buffer.from(h.flow(id, true, concat(encodeExchange(REV), ascii('GREETING')))).toString()).toBe('GREETING');
+    expect(Buffer.from(h.flow(id, false, ascii('LOGIN')))).toEqual(Buffer.concat([encodeExchange(GW), Buffer.from('LOGIN')]));
+    h.end(id);
+    expect(tagsOf(h)).toMatchObject({ reporter: 'source', destination_workload: 'reviews-v1', destination_version: 'v1', destination_principal: REVIEWS_URI });
+  });
+
+  it('source: a plaintext upstream (no certificate) gets no header and its bytes are untouched', () => {
+    const h = host({ reporter: 'source', self: GW });
+    const id = h.open({ cluster: 'outbound|80||plain.example', upstreamAddress: '10.0.0.9:80' });
+    expect(Buffer.from(h.flow(id, false, ascii('GET')))).toEqual(Buffer.from('GET'));
+    expect(Buffer.from(h.flow(id, true, encodeExchange(REV)))).toEqual(encodeExchange(REV));
+  });
+
+  it('without tcp_exchange the filter edits nothing', () => {
+    const h = host({ tcpExchange: false });
+    const id = h.open({ cluster: 'inbound|6379||', mtls: true, peerUri: GW_URI });
+    expect(Buffer.from(h.flow(id, false, encodeExchange(GW)))).toEqual(encodeExchange(GW));
+    expect(Buffer.from(h.flow(id, true, ascii('+OK')))).toEqual(Buffer.from('+OK'));
+  });
+
+  it('refuses malformed exchange lines with their reason', () => {
+    const base = encodeStatsPluginConfig({ reporter: 'destination', self: REV, peers: [] });
+    for (const [line, why] of [
+      ['peer_tcp\tabcd', 'peer_tcp before any peer line'],
+      ['tcp_exchange\tzz', 'tcp_exchange is not the hex of an exchange'],
+      ['tcp_exchange\t3d23', 'tcp_exchange is not the hex of an exchange'],
+    ] as const) {
+      const h = new StatsHost();
+      h.rootId = 'wasmesh_tcp_stats';
+      expect(h.configure(`${base}${line}\n`)).toBe(false);
+      expect(h.logs.join('\n')).toContain(why);
+    }
+    const withPeer = encodeStatsPluginConfig({ reporter: 'destination', self: REV, peers: [GW], tcpExchange: true });
+    const h = new StatsHost();
+    h.rootId = 'wasmesh_tcp_stats';
+    expect(h.configure(`${withPeer}peer_tcp\t00\n`)).toBe(false);
+    expect(h.logs.join('\n')).toContain('two peer_tcp lines for one peer');
   });
 });

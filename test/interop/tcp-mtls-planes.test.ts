@@ -5,11 +5,14 @@
 // (VirtualService `tcp:`) to beta's TCP port, served by a wasmesh gateway (`wasmesh proxy --xds
 // --port-map`, its certificate from the CA) and by an Envoy gateway (`envoy-bootstrap --filters`,
 // its own agent). Both originate Istio's TCP mTLS to beta (auto mTLS: the WorkloadEntry has the
-// tlsMode label) — wasmesh offering `istio-peer-exchange, istio`, Envoy `istio` — and Envoy's
-// inbound takes both on its TCP chain (host/envoy/inbound-tcp-chain.ts), agreeing on `istio`.
-// redis-cli SET/GET through each gateway; each value lands in beta's Redis; Envoy's istio_tcp_*
-// name each gateway by its certificate (mutual_tls, the principal, the workload the control plane
-// gave it), and the wasmesh gateway's name beta's SPIFFE ID as destination_principal.
+// tlsMode label) offering `istio-peer-exchange, istio` (Envoy's cluster too: its TCP stats filter
+// runs the exchange, host/envoy/tcp-peer-exchange.ts), and Envoy's inbound takes both on its
+// peer-exchange chain, agreeing on `istio-peer-exchange`. Redis is client-first: each side's
+// header rides in front of its first bytes (the Envoy filter's), or goes at once (wasmesh's).
+// redis-cli SET/GET through each gateway; each value lands in beta's Redis; every istio_tcp_*
+// series names the peer's workload, app and version from the exchange — the wasmesh gateway's
+// (which never maps a certificate to a workload) names beta, beta's names each gateway — with
+// mutual_tls and the principals from the certificates.
 // The other direction (Envoy → a wasmesh sidecar's inbound) needs the capture's original
 // destination: test/sidecar/tcp-mtls-planes-netns.test.ts runs both directions between pods.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -23,6 +26,7 @@ import { freePort } from '../helpers/ports.js';
 import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
 import { startRedis, tcpServersForTests, type TestServer } from '../helpers/tcp-servers-for-tests.js';
 import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
+import { gatewayVirtualServiceYaml, gatewayYaml, meshServiceEntryYaml, peerAuthenticationYaml, staticServiceEntryYaml, tcpRoute, workloadEntryYaml, yamlDocs, type IstioPort } from '../../host/config/istio-yaml-builders.js';
 
 const envoy = envoyForTests('TCP over mesh mTLS into an Envoy sidecar');
 const servers = tcpServersForTests('TCP over mesh mTLS into an Envoy sidecar');
@@ -31,50 +35,14 @@ const WASMESH_GW_ID = 'spiffe://cluster.local/ns/istio-system/sa/wasmesh-gw';
 const ENVOY_GW_ID = 'spiffe://cluster.local/ns/istio-system/sa/default';
 
 function meshYaml(p: { gateway: number; envoyInbound: number; redis: number }): string {
-  return `apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: istio-system }
-spec: { mtls: { mode: STRICT } }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: beta, namespace: shop }
-spec:
-  hosts: [beta.shop.svc.cluster.local]
-  ports: [{ number: ${p.redis}, name: tcp-redis, protocol: TCP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: beta } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: beta-1, namespace: shop }
-spec:
-  address: 127.0.0.1
-  serviceAccount: default
-  labels: { app: beta, security.istio.io/tlsMode: istio }
-  ports: { tcp-redis: ${p.envoyInbound} }
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: tcp-gw, namespace: istio-system }
-spec:
-  selector: { istio: ingressgateway }
-  servers:
-  - port: { number: ${p.gateway}, name: tcp-redis, protocol: TCP }
-    bind: 127.0.0.1
-    hosts: ['*']
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: to-beta, namespace: istio-system }
-spec:
-  hosts: ['*']
-  gateways: [tcp-gw]
-  tcp:
-  - match: [{ port: ${p.gateway} }]
-    route: [{ destination: { host: beta.shop.svc.cluster.local, port: { number: ${p.redis} } } }]
-`;
+  const redis: IstioPort = { number: p.redis, name: 'tcp-redis', protocol: 'TCP' };
+  return yamlDocs(
+    peerAuthenticationYaml('STRICT'),
+    meshServiceEntryYaml({ name: 'beta', namespace: 'shop', host: 'beta.shop.svc.cluster.local', port: redis, selector: { app: 'beta' } }),
+    workloadEntryYaml({ name: 'beta-1', namespace: 'shop', address: '127.0.0.1', serviceAccount: 'default', labels: { app: 'beta', 'security.istio.io/tlsMode': 'istio' }, ports: { 'tcp-redis': p.envoyInbound } }),
+    gatewayYaml('tcp-gw', [{ port: { number: p.gateway, name: 'tcp-redis', protocol: 'TCP' }, bind: '127.0.0.1' }], 'istio-system'),
+    gatewayVirtualServiceYaml({ name: 'to-beta', namespace: 'istio-system', gateway: 'tcp-gw', tcp: [tcpRoute({ port: p.gateway }, [{ host: 'beta.shop.svc.cluster.local', port: p.redis }])] }),
+  );
 }
 
 function httpGet(port: number, path: string): Promise<string> {
@@ -168,12 +136,8 @@ describe.skipIf(envoy === null || servers === null)('TCP over mesh mTLS from a w
     await until('Envoy gateway → Envoy sidecar', () => cli(ports.gateway, 'PING') === 'PONG');
     // A proxy that connected after another's last config version is known to it from the next
     // one (docs/telemetry.md): an edit makes one, in which every proxy knows the others.
-    writeFileSync(join(dir, 'mesh', 'mesh.yaml'), `${meshYaml({ gateway: ports.gateway, envoyInbound: ports.envoyInbound, redis: redis.port })}---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: new-version, namespace: shop }
-spec: { hosts: [new-version.example.internal], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: NONE }
-`);
+    writeFileSync(join(dir, 'mesh', 'mesh.yaml'), yamlDocs(meshYaml({ gateway: ports.gateway, envoyInbound: ports.envoyInbound, redis: redis.port }),
+      staticServiceEntryYaml({ name: 'new-version', host: 'new-version.example.internal', port: { number: 80, name: 'http', protocol: 'HTTP' }, endpointPort: 1 })));
     for (const [id, app, port] of [[WASMESH_GW_ID, 'wasmesh-gw', ports.wasmeshTcp], [ENVOY_GW_ID, 'envoy-gw', ports.gateway]] as const) {
       await until(`beta knows ${app}`, async () => cli(port, 'PING') === 'PONG'
         && (await series(ports.betaAdmin, 'istio_tcp_connections_closed_total', { reporter: 'destination', source_principal: id, source_app: app })).length > 0);
@@ -207,16 +171,29 @@ spec: { hosts: [new-version.example.internal], ports: [{ number: 80, name: http,
     }
   });
 
-  it('istio_tcp_* on the gateways (source): beta\'s SPIFFE ID from its certificate; Envoy names beta\'s workload too', async () => {
+  it('istio_tcp_* on the gateways (source): beta\'s workload, app and version from its exchange, its SPIFFE ID from its certificate', async () => {
     await until('the wasmesh gateway\'s series', async () => (await series(ports.wasmeshAdmin, 'istio_tcp_connections_closed_total', { reporter: 'source', destination_principal: BETA_ID })).length > 0, 20_000);
     const wasmesh = await series(ports.wasmeshAdmin, 'istio_tcp_sent_bytes_total', { reporter: 'source', destination_principal: BETA_ID });
     expect(wasmesh, JSON.stringify(wasmesh)).toHaveLength(1);
-    expect(wasmesh[0]!.labels).toMatchObject({ source_app: 'wasmesh-gw', destination_service: 'beta.shop.svc.cluster.local' });
+    // wasmesh names a peer's workload only from its exchange: beta's Envoy filter sent it.
+    expect(wasmesh[0]!.labels).toMatchObject({ source_app: 'wasmesh-gw', destination_service: 'beta.shop.svc.cluster.local', destination_app: 'beta', destination_workload_namespace: 'shop' });
     expect(wasmesh[0]!.value).toBeGreaterThan(4096);
     await until('the Envoy gateway\'s series', async () => (await series(ports.gwAdmin, 'istio_tcp_connections_closed_total', { reporter: 'source', destination_principal: BETA_ID })).length > 0, 20_000);
     const fromEnvoy = await series(ports.gwAdmin, 'istio_tcp_sent_bytes_total', { reporter: 'source', destination_principal: BETA_ID, destination_app: 'beta' });
     expect(fromEnvoy, JSON.stringify(fromEnvoy)).toHaveLength(1);
     expect(fromEnvoy[0]!.labels).toMatchObject({ source_app: 'envoy-gw', destination_service: 'beta.shop.svc.cluster.local' });
     expect(fromEnvoy[0]!.value).toBeGreaterThan(4096);
+  });
+
+  it('the exchange ran on every connection between the planes: counted by wasmesh (cluster) and by both Envoys\' filter', async () => {
+    const stat = async (admin: number, name: string): Promise<number> => (await samples(admin)).filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+    const gwStats = JSON.parse(await httpGet(ports.wasmeshAdmin, '/stats?format=json')) as Record<string, number>;
+    const exchange = Object.entries(gwStats).filter(([k]) => k.includes('.metadata_exchange.'));
+    const count = (why: string): number => exchange.filter(([k]) => k.endsWith(`.metadata_exchange.${why}`)).reduce((a, [, v]) => a + v, 0);
+    expect(count('alpn_protocol_found'), JSON.stringify(exchange)).toBeGreaterThan(0);
+    for (const why of ['alpn_protocol_not_found', 'too_large', 'header_not_found', 'initial_header_not_found', 'closed']) expect(count(why), why).toBe(0);
+    expect(await stat(ports.betaAdmin, 'wasmesh_tcp_metadata_exchange_found')).toBeGreaterThan(0);
+    expect(await stat(ports.gwAdmin, 'wasmesh_tcp_metadata_exchange_found')).toBeGreaterThan(0);
+    for (const admin of [ports.betaAdmin, ports.gwAdmin]) expect(await stat(admin, 'wasmesh_tcp_metadata_exchange_initial_header_not_found')).toBe(0);
   });
 });

@@ -47,6 +47,8 @@ interface Pod {
   passthroughPort: number;
   tcp: TcpProxyServer;
   accepted: () => number;
+  /** Bytes the app received. */
+  appBytes: () => number;
   /** Connections the HTTP connection manager was handed. */
   http: Socket[];
   warnings: string[];
@@ -59,6 +61,8 @@ interface Pod {
 async function pod(mode: EffectiveMtlsMode, opts: { greeting?: string; maxPeerMetadataBytes?: number } = {}): Promise<Pod> {
   const app = await tcpEchoServer('app');
   if (opts.greeting !== undefined) app.on('connection', (s: Socket) => s.write(opts.greeting!));
+  let appBytes = 0;
+  app.on('connection', (s: Socket) => s.on('data', (d: Buffer) => { appBytes += d.length; }));
   open.push({ close: () => new Promise((r) => { app.close(r); }) });
   const appPort = app.port;
   const warnings: string[] = [];
@@ -91,7 +95,7 @@ async function pod(mode: EffectiveMtlsMode, opts: { greeting?: string; maxPeerMe
   // An undeclared port (1: nothing listens there, the passthrough's connect fails after the exchange).
   const passthroughPort = await front(1);
   return {
-    port, passthroughPort: passthroughPort, tcp, accepted: () => app.accepted, http: handed, warnings,
+    port, passthroughPort: passthroughPort, tcp, accepted: () => app.accepted, appBytes: () => appBytes, http: handed, warnings,
     stat: (name) => Object.fromEntries([...tcp.stats.records(), ...listener.records()].map((r) => [r.name, r.value]))[name] ?? 0,
     series: () => tcp.istio!.snapshot(),
   };
@@ -251,23 +255,38 @@ describe('TCP inside mesh mTLS to a declared app port', () => {
   });
 });
 
-describe('bad exchanges are closed and counted, the app never reached', () => {
-  test('a wrong magic (the peer runs no exchange)', async () => {
+describe('a peer without the exchange is not waited for; a bad exchange is closed and counted, the app gets no byte of it', () => {
+  test('no magic (the peer sends no exchange though it agreed): its bytes are application data, its workload unknown, its certificate names it', async () => {
     const p = await pod('STRICT');
     const t = await talk(p.port, ISTIO_TCP, 'hello', Buffer.from('GET / HT'));
-    expect(t.reply).toBe('');
-    expect(p.accepted()).toBe(0);
+    expect(t.reply).toBe('app:GET / HThello');
     expect(p.stat('sidecar_inbound.metadata_exchange.initial_header_not_found')).toBe(1);
-    expect(p.warnings.join('\n')).toMatch(/\(spiffe:\/\/cluster.local\/ns\/shop\/sa\/client\) closed: metadata exchange failed: magic 0x47455420, expected 0x3d230467/);
+    expect(p.warnings).toEqual([]);
+    await closed(p, 1);
+    const labels = p.series()[0]!.labels;
+    expect(labels).toContain('source_workload="unknown"');
+    expect(labels).toContain('source_principal="spiffe://cluster.local/ns/shop/sa/client"');
   });
 
   test('metadata over maxPeerMetadataBytes', async () => {
     const p = await pod('STRICT', { maxPeerMetadataBytes: 64 });
     const t = await talk(p.port, ISTIO_TCP, 'hello');
     expect(t.reply).toBe('');
-    expect(p.accepted()).toBe(0);
+    expect(p.appBytes()).toBe(0);
     expect(p.stat('sidecar_inbound.metadata_exchange.too_large')).toBe(1);
-    expect(p.warnings.join('\n')).toMatch(/metadata of \d+ bytes, over the limit of 64/);
+    expect(p.warnings.join('\n')).toMatch(/\(spiffe:\/\/cluster.local\/ns\/shop\/sa\/client\) closed: metadata exchange failed: metadata of \d+ bytes, over the limit of 64/);
+  });
+
+  test('the default limit (60 KiB, maxPeerMetadataBytes) refuses a larger header from its length alone', async () => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(EXCHANGE_MAGIC, 0);
+    head.writeUInt32BE(60 * 1024 + 1, 4);
+    const p = await pod('STRICT');
+    const t = await talk(p.port, ISTIO_TCP, 'hello', head);
+    expect(t.reply).toBe('');
+    expect(p.appBytes()).toBe(0);
+    expect(p.stat('sidecar_inbound.metadata_exchange.too_large')).toBe(1);
+    expect(p.warnings.join('\n')).toMatch(/metadata of 61441 bytes, over the limit of 61440/);
   });
 
   test('a magic with bytes that are no Any', async () => {
@@ -278,14 +297,49 @@ describe('bad exchanges are closed and counted, the app never reached', () => {
     const t = await talk(p.port, ISTIO_TCP, 'hello', Buffer.concat([head, Buffer.from([0xff, 0xff, 0xff])]));
     expect(t.reply).toBe('');
     expect(p.stat('sidecar_inbound.metadata_exchange.header_not_found')).toBe(1);
-    expect(p.accepted()).toBe(0);
+    expect(p.appBytes()).toBe(0);
+    expect(p.warnings.join('\n')).toMatch(/metadata exchange failed: not a serialized google.protobuf.Any/);
   });
 
-  test('a client that closes before its exchange is whole', async () => {
+  test('a client that closes within its exchange: counted closed, logged, the connection closed', async () => {
     const p = await pod('STRICT');
-    await talk(p.port, ISTIO_TCP, '', Buffer.from([0x3d, 0x23]));
+    await talk(p.port, ISTIO_TCP, '', Buffer.from([0x3d, 0x23, 0x04, 0x67, 0x00]));
     expect(p.stat('sidecar_inbound.metadata_exchange.closed')).toBe(1);
-    expect(p.accepted()).toBe(0);
+    expect(p.appBytes()).toBe(0);
+    expect(p.warnings.join('\n')).toMatch(/closed: metadata exchange failed: the peer closed within its metadata exchange \(5 bytes of it\)/);
+  });
+
+  test('a client that closes within the first 4 bytes sent data, not an exchange', async () => {
+    const p = await pod('STRICT');
+    const t = await talk(p.port, ISTIO_TCP, '', Buffer.from([0x3d, 0x23]));
+    expect(t.reply).toBe('app:=#');
+    expect(p.stat('sidecar_inbound.metadata_exchange.initial_header_not_found')).toBe(1);
+  });
+
+  test('property-like: the exchange split at every byte, with data in the last write, names the peer and hands on only the data', async () => {
+    const p = await pod('STRICT');
+    const whole = encodeExchange(CLIENT);
+    const t = await new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: p.port, ca: ca.rootsPem, cert: client.certChainPem, key: client.keyPem, checkServerIdentity: () => undefined, ALPNProtocols: ISTIO_TCP, allowHalfOpen: true });
+      let got = '';
+      s.once('secureConnect', async () => {
+        s.setNoDelay(true);
+        for (let i = 0; i < whole.length - 1; i += 7) {
+          s.write(whole.subarray(i, Math.min(i + 7, whole.length - 1)));
+          await new Promise((r) => setImmediate(r));
+        }
+        s.end(Buffer.concat([whole.subarray(whole.length - 1), Buffer.from('tail')]));
+      });
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      s.on('end', () => s.end());
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+      setTimeout(() => s.destroy(), 8000).unref();
+    });
+    expect(t.endsWith('app:tail')).toBe(true);
+    expect(p.appBytes()).toBe(4);
+    await closed(p, 1);
+    expect(p.series()[0]!.labels).toContain('source_workload="client"');
   });
 });
 
@@ -374,29 +428,81 @@ describe('wasmesh to wasmesh: the outbound byte proxy originates Istio\'s TCP mT
     expect(c.tcp.istio!.snapshot()[0]!.labels).toContain('response_flags="UF"');
   });
 
-  test('an upstream whose metadata is over the byte proxy\'s maxPeerMetadataBytes fails the connect (too_large)', async () => {
+  test('an upstream whose metadata is over the byte proxy\'s maxPeerMetadataBytes closes the connection (too_large)', async () => {
     const server = await pod('STRICT');
     const c = await clientSide(server.port, undefined, 64);
     expect(await plain(c.port, 'ping')).toBe('');
     const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
     expect(stat(`cluster.${CLUSTER}.metadata_exchange.too_large`)).toBe(1);
-    expect(c.tcp.istio!.snapshot()[0]!.labels).toContain('response_flags="UF"');
-    expect(c.warnings.join('\n')).toMatch(/over the limit of 64/);
+    expect(c.warnings.join('\n')).toMatch(/metadata exchange failed: metadata of \d+ bytes, over the limit of 64/);
   });
 
-  test('an upstream whose exchange is malformed fails the connect, counted on the cluster', async () => {
+  test('a server that writes its exchange only in front of its reply (as the Envoy plane\'s filter can): not waited for, its workload named', async () => {
+    const { createServer: createTlsServer } = await import('node:tls');
+    const cart = await workloadCertificate(ca, 'shop', 'cart');
+    const sockets: Socket[] = [];
+    const lazy = createTlsServer({ cert: cart.certChainPem, key: cart.keyPem, ca: ca.rootsPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange', 'istio'] }, (s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      const reader = new ExchangeReader(65536);
+      let read = false;
+      s.on('data', (d: Buffer) => {
+        let data = d;
+        if (!read) {
+          const r = reader.push(d);
+          if (r.kind !== 'done') return;
+          read = true;
+          data = r.rest;
+        }
+        // The reply carries the exchange in front (client-first: only after the client's bytes).
+        if (data.length > 0) s.write(Buffer.concat([encodeExchange(CART), Buffer.from(`lazy:${data.toString()}`)]));
+      });
+      s.on('end', () => s.end());
+    });
+    await new Promise<void>((r) => lazy.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { for (const s of sockets) s.destroy(); lazy.close(r); }) });
+    const c = await clientSide((lazy.address() as { port: number }).port);
+    expect(await plain(c.port, 'ping')).toBe('lazy:ping');
+    for (let i = 0; i < 500 && (c.tcp.istio!.snapshot()[0]?.closed ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const src = c.tcp.istio!.snapshot();
+    expect(src[0]).toMatchObject({ opened: 1, closed: 1, received: 4, sent: 9 });
+    expect(src[0]!.labels).toContain('destination_workload="cart"');
+    expect(src[0]!.labels).toContain('destination_version="v2"');
+  });
+
+  test('an upstream that sends no exchange (though it agreed): its bytes are data, its certificate names it', async () => {
     // A server that agrees on istio-peer-exchange with a mesh certificate but answers with bytes that are no exchange.
     const { createServer: createTlsServer } = await import('node:tls');
     const cart = await workloadCertificate(ca, 'shop', 'cart');
-    const bogus = createTlsServer({ cert: cart.certChainPem, key: cart.keyPem, ca: ca.rootsPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange', 'istio'] }, (s) => { sockets.push(s); s.on('error', () => {}); s.write('NOT AN EXCHANGE'); });
+    const bogus = createTlsServer({ cert: cart.certChainPem, key: cart.keyPem, ca: ca.rootsPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange', 'istio'] }, (s) => { sockets.push(s); s.on('error', () => {}); s.resume(); s.write('NOT AN EXCHANGE'); });
     const sockets: Socket[] = [];
+    await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise((r) => { for (const s of sockets) s.destroy(); bogus.close(r); }) });
+    const c = await clientSide((bogus.address() as { port: number }).port);
+    expect(await plain(c.port, 'ping')).toBe('NOT AN EXCHANGE');
+    const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
+    expect(stat(`cluster.${CLUSTER}.metadata_exchange.initial_header_not_found`)).toBe(1);
+    expect(c.warnings).toEqual([]);
+    for (let i = 0; i < 500 && (c.tcp.istio!.snapshot()[0]?.closed ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const labels = c.tcp.istio!.snapshot()[0]!.labels;
+    expect(labels).toContain('destination_workload="unknown"');
+    expect(labels).toContain('destination_principal="spiffe://cluster.local/ns/shop/sa/cart"');
+  });
+
+  test('an upstream whose exchange is malformed closes the connection, counted on the cluster and logged', async () => {
+    const { createServer: createTlsServer } = await import('node:tls');
+    const cart = await workloadCertificate(ca, 'shop', 'cart');
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(EXCHANGE_MAGIC, 0);
+    head.writeUInt32BE(3, 4);
+    const sockets: Socket[] = [];
+    const bogus = createTlsServer({ cert: cart.certChainPem, key: cart.keyPem, ca: ca.rootsPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange', 'istio'] }, (s) => { sockets.push(s); s.on('error', () => {}); s.write(Buffer.concat([head, Buffer.from([0xff, 0xff, 0xff]), Buffer.from('data')])); });
     await new Promise<void>((r) => bogus.listen(0, '127.0.0.1', r));
     open.push({ close: () => new Promise((r) => { for (const s of sockets) s.destroy(); bogus.close(r); }) });
     const c = await clientSide((bogus.address() as { port: number }).port);
     expect(await plain(c.port, 'ping')).toBe('');
     const stat = (name: string): number => c.tcp.stats.records().find((r) => r.name === name)?.value ?? 0;
-    expect(stat(`cluster.${CLUSTER}.metadata_exchange.initial_header_not_found`)).toBe(1);
-    expect(stat(`cluster.${CLUSTER}.upstream_cx_connect_fail`)).toBe(1);
-    expect(c.warnings.join('\n')).toMatch(/metadata exchange failed: magic 0x4e4f5420/);
+    expect(stat(`cluster.${CLUSTER}.metadata_exchange.header_not_found`)).toBe(1);
+    expect(c.warnings.join('\n')).toMatch(/metadata exchange failed: not a serialized google.protobuf.Any/);
   });
 });

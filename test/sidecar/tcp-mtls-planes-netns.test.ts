@@ -9,13 +9,13 @@
 // Each pod's redis-cli dials the other service's VIP (a ServiceEntry address nobody owns, TCP
 // port, WorkloadEntry with Istio's tlsMode label: auto mTLS). A → B: wasmesh's byte proxy
 // originates Istio's TCP mTLS (ALPN `istio-peer-exchange, istio`); Envoy's inbound takes it on its
-// TCP chain (host/envoy/inbound-tcp-chain.ts), agreeing on `istio` — stock Envoy runs no metadata
-// exchange — so both go on without one. B → A: Envoy's tcp_proxy cluster offers `istio`; the
-// wasmesh inbound takes it as TCP (host/sidecar/inbound-alpn.ts). Bytes both ways (SET then GET
+// peer-exchange chain (host/envoy/tcp-peer-exchange.ts), agreeing on `istio-peer-exchange`, and
+// its wasmesh_tcp_stats filter runs Istio's TCP metadata exchange (filters/stats/tcp-exchange.ts).
+// B → A: Envoy's tcp_proxy cluster offers `istio-peer-exchange, istio` too; the wasmesh inbound
+// takes it as TCP (host/sidecar/inbound-alpn.ts) with the exchange. Bytes both ways (SET then GET
 // of a 4 KiB value, each landing in the other pod's Redis), and istio_tcp_* on both sides: the
-// destination reporter says mutual_tls with the peer's SPIFFE ID; Envoy names the peer workload by
-// its certificate (wasmesh_tcp_stats, the principal the control plane gave the connected wasmesh
-// sidecar); wasmesh, with no exchange, names the principal only.
+// destination reporter says mutual_tls with the peer's SPIFFE ID, and every series names the
+// peer's workload from the exchange (wasmesh never maps a certificate to a workload).
 // Fails without namespaces, Envoy or redis under the REQUIRE flags (test/helpers).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -207,21 +207,27 @@ describe.skipIf(reason !== null || envoyBin === null || servers === null)('TCP o
     expect(outbound[0]!.value).toBeGreaterThan(4096);
   });
 
-  it('istio_tcp_* on wasmesh (A): the destination reporter says mutual_tls with B\'s SPIFFE ID; no exchange, so B\'s workload is unknown there', async () => {
+  it('istio_tcp_* on wasmesh (A): the destination reporter says mutual_tls with B\'s SPIFFE ID and B\'s workload from its exchange; the source reporter names B too', async () => {
     await until('wasmesh\'s destination series', () => tcpSeries(nsA(), 'istio_tcp_connections_closed_total', { reporter: 'destination', source_principal: B_ID }).length > 0, 100);
     const inbound = tcpSeries(nsA(), 'istio_tcp_received_bytes_total', { reporter: 'destination', source_principal: B_ID });
     expect(inbound, JSON.stringify(inbound)).toHaveLength(1);
-    expect(inbound[0]!.labels).toMatchObject({ connection_security_policy: 'mutual_tls', destination_app: 'a', source_workload: 'unknown', request_protocol: 'tcp' });
+    expect(inbound[0]!.labels).toMatchObject({ connection_security_policy: 'mutual_tls', destination_app: 'a', source_app: 'b', source_workload_namespace: 'default', request_protocol: 'tcp' });
+    expect(inbound[0]!.labels.source_workload).not.toBe('unknown');
     expect(inbound[0]!.value).toBeGreaterThan(4096);
     const outbound = tcpSeries(nsA(), 'istio_tcp_sent_bytes_total', { reporter: 'source', destination_service: 'redis-b.default.svc.cluster.local' });
     expect(outbound, JSON.stringify(outbound)).toHaveLength(1);
-    expect(outbound[0]!.labels).toMatchObject({ source_app: 'a', destination_principal: B_ID });
+    expect(outbound[0]!.labels).toMatchObject({ source_app: 'a', destination_principal: B_ID, destination_app: 'b' });
     expect(outbound[0]!.value).toBeGreaterThan(4096);
   });
 
-  it('the outbound of each side counted the ALPN it got: wasmesh offered the exchange and was refused it (alpn_protocol_not_found)', () => {
+  it('wasmesh\'s outbound counted the exchange agreed (alpn_protocol_found), none refused', () => {
     const got = JSON.parse(net.exec(nsA(), [process.execPath, HTTP_GET, '127.0.0.1', '15000', '/stats?format=json']).stdout) as { body?: string };
     const stats = JSON.parse(got.body ?? '{}') as Record<string, number>;
-    expect(stats['cluster.outbound|6379||redis-b.default.svc.cluster.local.metadata_exchange.alpn_protocol_not_found'], JSON.stringify(Object.keys(stats).filter((k) => k.includes('metadata_exchange')))).toBeGreaterThan(0);
+    const keys = JSON.stringify(Object.entries(stats).filter(([k]) => k.includes('metadata_exchange')));
+    expect(stats['cluster.outbound|6379||redis-b.default.svc.cluster.local.metadata_exchange.alpn_protocol_found'], keys).toBeGreaterThan(0);
+    expect(stats['cluster.outbound|6379||redis-b.default.svc.cluster.local.metadata_exchange.alpn_protocol_not_found'] ?? 0, keys).toBe(0);
+    const inbound = Object.entries(stats).filter(([k]) => k.endsWith('.sidecar_inbound.metadata_exchange.alpn_protocol_found')).reduce((n, [, v]) => n + v, 0);
+    expect(inbound, keys).toBeGreaterThan(0);
+    for (const why of ['initial_header_not_found', 'header_not_found', 'too_large', 'closed']) expect(Object.keys(stats).filter((k) => k.endsWith(`.metadata_exchange.${why}`) && stats[k]! > 0), why).toEqual([]);
   });
 });

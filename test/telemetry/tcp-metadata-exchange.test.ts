@@ -54,10 +54,25 @@ describe('the exchange bytes', () => {
     expect(peer).toEqual({ id: cart.nodeId, labels: { workload: 'cart', namespace: 'shop', app: 'cart', version: 'v2', canonicalService: 'cart', canonicalRevision: 'v2', cluster: 'Kubernetes' } });
   });
 
-  test('a wrong magic (a peer without the exchange) is refused at once, before its length is trusted', () => {
+  test('a stream not starting with the magic (a peer without the exchange) is application data, told at its first differing byte', () => {
     const r = new ExchangeReader(1024).push(hex('16 03 01 00 ff 00 00 00'));
-    expect(r).toMatchObject({ kind: 'error', error: 'initial_header_not_found' });
-    if (r.kind === 'error') expect(r.detail).toMatch(/magic 0x160301/);
+    expect(r).toMatchObject({ kind: 'absent', rest: hex('16 03 01 00 ff 00 00 00') });
+    if (r.kind === 'absent') expect(r.detail).toMatch(/starts with 0x16030100/);
+    // One byte is enough to tell (a client-first command is never held for 8 bytes).
+    expect(new ExchangeReader(1024).push(ascii('P'))).toMatchObject({ kind: 'absent', rest: ascii('P') });
+    // A prefix of the magic waits; the byte that differs hands back all of it.
+    const reader = new ExchangeReader(1024);
+    expect(reader.push(hex('3d 23')).kind).toBe('need_more');
+    expect(reader.magicRead).toBe(false);
+    expect(reader.push(hex('05 aa'))).toMatchObject({ kind: 'absent', rest: hex('3d 23 05 aa') });
+  });
+
+  test('the held bytes: what a stream that ended inside the magic had sent', () => {
+    const reader = new ExchangeReader(1024);
+    reader.push(hex('3d'));
+    expect(reader.held()).toEqual(hex('3d'));
+    reader.push(hex('23 04 67 00'));
+    expect(reader.magicRead).toBe(true);
   });
 
   test('a length over the limit is refused from the header, before the bytes come', () => {
@@ -105,6 +120,29 @@ describe('the exchange bytes', () => {
         }
       }
       return result !== null && result.id === cart.nodeId && Buffer.concat(rest).toString() === 'payload';
+    }));
+  });
+
+  test('property: a stream without the exchange comes back whole as application data, however it is cut', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 8 }), (bytes, cuts) => {
+      const stream = Buffer.from(bytes);
+      if (stream.length >= 4 && stream.readUInt32BE(0) === EXCHANGE_MAGIC) return true;
+      const reader = new ExchangeReader(4096);
+      const out: Buffer[] = [];
+      let settled = false;
+      let prev = 0;
+      for (const c of [...[...new Set(cuts)].filter((x) => x < stream.length).sort((a, b) => a - b), stream.length]) {
+        const chunk = stream.subarray(prev, c);
+        prev = c;
+        if (chunk.length === 0) continue;
+        if (settled) { out.push(chunk); continue; }
+        const r = reader.push(chunk);
+        if (r.kind === 'done' || r.kind === 'error') return false;
+        if (r.kind === 'absent') { settled = true; out.push(r.rest); }
+      }
+      // Ended inside a prefix of the magic: the held bytes are the data.
+      if (!settled) out.push(reader.held());
+      return Buffer.concat(out).equals(stream);
     }));
   });
 
