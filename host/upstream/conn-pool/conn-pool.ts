@@ -86,6 +86,13 @@ export interface StreamStart {
  */
 export interface UpstreamStream {
   /**
+   * Present when the pool reuses the stream object for later exchanges (the core HTTP/2
+   * connection's, core-h2-upstream-stream-pool.ts): it moves when this exchange ends. A holder
+   * keeps the value it was given at onPoolReady and calls nothing once it differs: the object is
+   * then another exchange's (router-filter.ts, shadow.ts).
+   */
+  readonly generation?: number;
+  /**
    * Sends the request head; the body follows with writeBody / endRequest. `head` is HTTP/1.1
    * bytes, written by the core once per request while its request view holds the request
    * (RouterContext.writeHead): the HTTP/1 stream sends them as they are. HTTP/2 will encode
@@ -108,6 +115,15 @@ export interface UpstreamStream {
    * response is no 101. Absent on protocols that carry no HTTP/1.1 upgrade.
    */
   upgrade?(): TunnelEnd | null;
+}
+
+/**
+ * `stream` while it is still the exchange that was given it with `generation` (its
+ * UpstreamStream.generation at onPoolReady); null once a pooled stream object moved on to
+ * another exchange (or for no stream). Every call a holder makes after start goes through this.
+ */
+export function liveStream(stream: UpstreamStream | null, generation: number | undefined): UpstreamStream | null {
+  return stream !== null && stream.generation === generation ? stream : null;
 }
 
 /** How a pool treats its connections (DestinationRule connectionPool, or the proxy-wide limits). */

@@ -1,0 +1,239 @@
+// The core upstream connection's stream objects reused (core-h2-upstream-stream-pool.ts): the pool's
+// bound, a reopened stream in the state of a new one, an upgraded stream never kept, and the late
+// calls that reuse makes dangerous. The dangerous cases run on a real loopback connection to a raw
+// server that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1), so that the end of
+// one exchange hands the same object to the waiting one inside the ending call: the stream's own
+// code after a callback (its generation re-checked) and a holder's late call (liveStream) must
+// not reach the next exchange. Each of those tests fails without its check.
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import type { Socket } from 'node:net';
+import { Core } from '../../../../host/core/wasm.js';
+import type { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
+import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
+import { liveStream, type ExchangeHandler, type UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
+import { CoreH2UpstreamStreamPool, POOL_MAX } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream-pool.js';
+import { CoreH2UpstreamStream, type CoreH2StreamOwner } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream.js';
+import { Stats } from '../../../../host/telemetry/stats.js';
+import { frame, settings, DATA, HEADERS, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
+import type { PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { coreH2PoolRig, STATUS_200 } from './core-h2-pool-rig.js';
+import { until } from './h2-pool-driver.js';
+
+const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
+const core = new Core();
+const { rawServer, makePool } = coreH2PoolRig(core);
+
+/** A connection stand-in: every stream opens with the next odd id, ended streams go back to `pool`. */
+function fakeOwner(pool: CoreH2UpstreamStreamPool, peerInitialWindow = 65_535): CoreH2StreamOwner & { peerInitialWindow: number } {
+  let next = 1;
+  return {
+    scheme: 'http',
+    stats: new Stats().cluster('c'),
+    responseHeads: null as never,
+    peerInitialWindow,
+    codec: null as never,
+    peerEnableConnect: false,
+    congested: false,
+    openStream(st) { st.id = next; next += 2; return 'ok'; },
+    openStreamFields(st) { st.id = next; next += 2; return 'ok'; },
+    wantSend() {},
+    consumed() {},
+    reset() {},
+    streamDone(st) { pool.release(st); },
+  };
+}
+
+const NOOP: ExchangeHandler = { onResponseHead() {}, onResponseData: () => true, onResponseEnd() {}, onUpstreamFailure() {}, onRequestDrain() {} };
+const GET = Buffer.from('GET / HTTP/1.1\r\nhost: svc\r\n\r\n');
+const POST = Buffer.from('POST / HTTP/1.1\r\nhost: svc\r\ncontent-length: 3\r\n\r\n');
+
+/** What can be seen of a stream from outside (everything but the generation). */
+function visible(st: CoreH2UpstreamStream): unknown {
+  return {
+    id: st.id, send: st.send.available, recv: st.recv.available, recvSize: st.recv.size, pending: st.pending.length,
+    pendingBytes: st.pendingBytes, endQueued: st.endQueued, sendingSlot: st.sendingSlot, localClosed: st.localClosed,
+    remoteClosed: st.remoteClosed, wantDrain: st.wantDrain, done: st.done, gotHead: st.gotHead, reusable: st.reusable,
+  };
+}
+
+describe('CoreH2UpstreamStreamPool', () => {
+  it('keeps at most POOL_MAX (128, as the listener) idle streams by default, at most its max when given; a bad max is refused', () => {
+    expect(POOL_MAX).toBe(128);
+    const pool = new CoreH2UpstreamStreamPool();
+    const owner = fakeOwner(pool);
+    const streams = Array.from({ length: POOL_MAX + 5 }, () => pool.open(owner, 1 << 20));
+    for (const st of streams) st.releaseUnstarted();
+    expect(pool.size).toBe(POOL_MAX);
+    const small = new CoreH2UpstreamStreamPool(2);
+    const o2 = fakeOwner(small);
+    for (const st of [small.open(o2, 100), small.open(o2, 100), small.open(o2, 100)]) st.releaseUnstarted();
+    expect(small.size).toBe(2);
+    expect(() => new CoreH2UpstreamStreamPool(-1)).toThrow(/max must be a whole number ≥ 0, got -1/);
+    expect(() => new CoreH2UpstreamStreamPool(1.5)).toThrow(RangeError);
+  });
+
+  it('a stream still open is not kept; an ended one is reopened for the next exchange with a new generation', () => {
+    const pool = new CoreH2UpstreamStreamPool();
+    const owner = fakeOwner(pool);
+    const a = pool.open(owner, 1000);
+    a.start(GET, NOOP, { isHead: false, chunked: false, hasBody: false });
+    pool.release(a); // still open: not reusable
+    expect(pool.size).toBe(0);
+    const gen = a.generation;
+    a.abort();
+    expect(a.generation).toBe(gen + 1);
+    expect(pool.size).toBe(1);
+    const b = pool.open(owner, 1000);
+    expect(b).toBe(a);
+    expect(pool.size).toBe(0);
+    expect(b.done).toBe(false);
+  });
+
+  it('a reopened stream is a new one, field for field, whatever state its last exchange ended in', () => {
+    // Steps an exchange may take before it ends; then the stream is ended, reopened, and compared.
+    const step = fc.constantFrom('body', 'end', 'pause', 'resume', 'drainWanted', 'windowUpdate', 'remoteClosed');
+    fc.assert(fc.property(fc.array(step, { maxLength: 8 }), fc.boolean(), fc.integer({ min: 1, max: 1 << 20 }), fc.integer({ min: 65_535, max: 1 << 24 }), (steps, withBody, sendWindow, recvWindow) => {
+      const pool = new CoreH2UpstreamStreamPool();
+      const owner = fakeOwner(pool, 70_000);
+      const st = pool.open(owner, 5000);
+      st.start(withBody ? POST : GET, NOOP, { isHead: false, chunked: false, hasBody: withBody });
+      for (const s of steps) {
+        if (s === 'body') st.writeBody(Buffer.from('abc'));
+        else if (s === 'end') st.endRequest();
+        else if (s === 'pause') st.pauseResponse();
+        else if (s === 'resume') st.resumeResponse();
+        else if (s === 'drainWanted') st.wantDrain = true;
+        else if (s === 'windowUpdate') st.send.grow(1000);
+        else st.remoteClosed = true;
+      }
+      st.abort();
+      owner.peerInitialWindow = sendWindow;
+      const again = pool.open(owner, recvWindow);
+      expect(again).toBe(st);
+      const fresh = new CoreH2UpstreamStream(owner, recvWindow);
+      expect(visible(again)).toEqual(visible(fresh));
+      // And it behaves as new: a body written before start is refused, after start it queues.
+      again.start(POST, NOOP, { isHead: false, chunked: false, hasBody: true });
+      fresh.start(POST, NOOP, { isHead: false, chunked: false, hasBody: true });
+      again.writeBody(Buffer.from('xy'));
+      fresh.writeBody(Buffer.from('xy'));
+      expect({ ...visible(again) as object, id: 0 }).toEqual({ ...visible(fresh) as object, id: 0 });
+    }), { numRuns: 200 });
+  });
+});
+
+/** Head, data and end events seen by one exchange's handler. */
+function recorder(onData: (d: Uint8Array) => void = () => {}): ExchangeHandler & { events: string[] } {
+  const events: string[] = [];
+  return {
+    events,
+    onResponseHead: (h: ResponseHead) => { events.push(`head ${h.code}`); },
+    onResponseData: (d) => { events.push(`data ${Buffer.from(d).toString()}`); onData(d); return true; },
+    onResponseEnd: () => { events.push('end'); },
+    onUpstreamFailure: (f) => { events.push(`failure ${f}`); },
+    onRequestDrain: () => {},
+  };
+}
+
+/**
+ * Two waiters on the pool of `port` (the server allows one stream): the first's stream now, the
+ * second's once the first ends, `onSecond` called with it synchronously in the pool's hand-over
+ * (as the router starts its exchange in onPoolReady).
+ */
+function twoWaiters(pool: ClusterPool, port: number, onSecond: (st: UpstreamStream) => void = () => {}): { first: Promise<UpstreamStream>; second: { stream: UpstreamStream | null; ready: Promise<UpstreamStream> } } {
+  const ep = pool.endpoint('127.0.0.1', port) as Http2ConnPool;
+  const first = new Promise<UpstreamStream>((resolve, reject) => ep.newStream({ onPoolReady: resolve, onPoolFailure: reject }));
+  const second: { stream: UpstreamStream | null; ready: Promise<UpstreamStream> } = { stream: null, ready: null as never };
+  second.ready = first.then(() => new Promise<UpstreamStream>((resolve, reject) => ep.newStream({
+    onPoolReady: (s) => { second.stream = s; onSecond(s); resolve(s); },
+    onPoolFailure: reject,
+  })));
+  return { first, second };
+}
+
+/** A server that allows one stream at a time and answers each with a 200 head and one DATA frame "r<id>" with END_STREAM. */
+function oneAtATime(): (f: PeerFrame, sock: Socket) => void {
+  return (f, sock) => {
+    if (f.type !== HEADERS) return;
+    sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, f.stream, STATUS_200), frame(DATA, END_STREAM, f.stream, Buffer.from(`r${f.stream}`))]));
+  };
+}
+
+describe('core upstream HTTP/2 stream reuse on a connection: late calls', () => {
+  it('an exchange aborted from its last DATA callback: the waiter gets the object, and the DATA frame\'s END_STREAM does not end the waiter', async () => {
+    const s = await rawServer(oneAtATime(), { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
+    const { pool } = makePool(undefined, 1);
+    const b = recorder();
+    // The second exchange starts as soon as its stream is handed over (inside a's abort, as a router would).
+    const { first, second } = twoWaiters(pool, s.port, (st) => st.start(GET, b, { isHead: false, chunked: false, hasBody: false }));
+    const a = await first;
+    let handedOverInside = false;
+    const ra = recorder(() => {
+      a.abort(); // the client went away while the last DATA was delivered
+      handedOverInside = second.stream === a;
+    });
+    const ready = second.ready;
+    a.start(GET, ra, { isHead: false, chunked: false, hasBody: false });
+    await ready;
+    await until(() => b.events.includes('end') || b.events.some((e) => e.startsWith('failure')));
+    expect(handedOverInside).toBe(true);
+    expect(second.stream).toBe(a);
+    // Without the generation check after the callback, the first frame's END_STREAM ended b at once, before its head.
+    expect(b.events).toEqual(['head 200', 'data r3', 'end']);
+    expect(ra.events).toEqual(['head 200', 'data r1']);
+  });
+
+  it('an exchange that ended inside its head callback: the head\'s END_STREAM does not end the waiter', async () => {
+    const s = await rawServer((f, sock) => {
+      if (f.type !== HEADERS) return;
+      // The first stream: a head with END_STREAM (no body); later ones as oneAtATime.
+      if (f.stream === 1) sock.write(frame(HEADERS, END_HEADERS | END_STREAM, 1, STATUS_200));
+      else oneAtATime()(f, sock);
+    }, { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
+    const { pool } = makePool(undefined, 1);
+    const b = recorder();
+    const { first, second } = twoWaiters(pool, s.port, (st) => st.start(GET, b, { isHead: false, chunked: false, hasBody: false }));
+    const a = await first;
+    const ra: ExchangeHandler = { ...NOOP, onResponseHead: () => a.abort() }; // e.g. a retry on this status
+    a.start(GET, ra, { isHead: false, chunked: false, hasBody: false });
+    await second.ready;
+    await until(() => b.events.includes('end') || b.events.some((e) => e.startsWith('failure')));
+    expect(second.stream).toBe(a);
+    expect(b.events).toEqual(['head 200', 'data r3', 'end']);
+  });
+
+  it('a holder\'s late call after the object moved on (liveStream) reaches nothing; the raw object would be the next exchange\'s', async () => {
+    const seenData: string[] = [];
+    const s = await rawServer((f, sock) => {
+      if (f.type === DATA && f.payload.length > 0) seenData.push(`${f.stream}:${f.payload.toString()}`);
+      if (f.type === HEADERS && f.stream === 1) sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, STATUS_200), frame(DATA, END_STREAM, 1, Buffer.from('r1'))]));
+      if (f.type === DATA && (f.flags & END_STREAM) !== 0) oneAtATime()({ ...f, type: HEADERS }, sock);
+    }, { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
+    const { pool } = makePool(undefined, 1);
+    const { first, second } = twoWaiters(pool, s.port);
+    const a = await first;
+    const genA = a.generation;
+    expect(genA).toBeTypeOf('number');
+    const ra = recorder();
+    a.start(GET, ra, { isHead: false, chunked: false, hasBody: false });
+    const bStream = await second.ready;
+    expect(bStream).toBe(a); // the first exchange's object, reused
+    const rb = recorder();
+    bStream.start(POST, rb, { isHead: false, chunked: false, hasBody: true });
+    // The first exchange's holder, late (a router whose start failed, a shadow): through liveStream its calls reach nothing.
+    expect(liveStream(a, genA)).toBeNull();
+    liveStream(a, genA)?.writeBody(Buffer.from('AAA'));
+    liveStream(a, genA)?.abort();
+    // The second exchange's own calls go through.
+    const live = liveStream(bStream, bStream.generation)!;
+    expect(live).toBe(bStream);
+    live.writeBody(Buffer.from('bbb'));
+    live.endRequest();
+    await until(() => rb.events.includes('end') || rb.events.some((e) => e.startsWith('failure')));
+    expect(rb.events).toEqual(['head 200', 'data r3', 'end']);
+    expect(seenData).toEqual(['3:bbb']);
+    expect(ra.events).toEqual(['head 200', 'data r1', 'end']);
+  });
+});
