@@ -4,6 +4,21 @@
 import type { ClusterState } from '../core/upstream/cluster-state.js';
 import type { AttemptResult, RetryDecisionName, RetryPolicy } from '../core/upstream/retry.js';
 
+/** What onAttemptEnd decided. */
+export interface AttemptDecision {
+  decision: RetryDecisionName;
+  backoffMs: number;
+}
+
+/** onAttemptEnd's result, one per process: read at once by the caller, overwritten by the next call (no object per attempt). */
+const DECISION: AttemptDecision = { decision: 'not_retriable', backoffMs: 0 };
+
+function decided(decision: RetryDecisionName, backoffMs: number): AttemptDecision {
+  DECISION.decision = decision;
+  DECISION.backoffMs = backoffMs;
+  return DECISION;
+}
+
 /** The retry bookkeeping of one downstream request: attempt number, retry slot, stats. */
 export class RetryState {
   readonly #policy: RetryPolicy;
@@ -26,17 +41,17 @@ export class RetryState {
    * attempt number advances and a circuit-breaker retry unit is held until the next call or
    * finish(); 'overflow' means the breaker refused it (upstream_rq_retry_overflow, flag UO).
    */
-  onAttemptEnd(r: AttemptResult): { decision: RetryDecisionName; backoffMs: number } {
+  onAttemptEnd(r: AttemptResult): Readonly<AttemptDecision> {
     const d = this.#policy.decide(this.#attempt, r);
     const wasRetry = this.#release();
     if (d === 'not_retriable' && wasRetry) this.#cluster.count('upstream_rq_retry_success');
     if (d === 'limit_exceeded') this.#cluster.count('upstream_rq_retry_limit_exceeded');
-    if (d !== 'retry') return { decision: d, backoffMs: 0 };
-    if (!this.#cluster.breaker.tryAcquire('retry')) return { decision: 'overflow', backoffMs: 0 };
+    if (d !== 'retry') return decided(d, 0);
+    if (!this.#cluster.breaker.tryAcquire('retry')) return decided('overflow', 0);
     this.#holdsRetry = true;
     const backoffMs = this.#cluster.backoff(this.#policy, this.#attempt);
     this.#attempt++;
-    return { decision: 'retry', backoffMs };
+    return decided('retry', backoffMs);
   }
 
   /** The request is over: gives back a retry unit still held. */

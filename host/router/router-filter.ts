@@ -6,7 +6,8 @@
 // Mirrored copies leave from here too, as Envoy's router shadows requests.
 //
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
-import { liveStream, type Cancellable, type ConnPool, type ExchangeHandler, type PoolCallbacks, type PoolFailure, type UpstreamFailure, type UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import { liveStream } from './live-stream.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
 import type { HeadOverrides, HeadTail } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';

@@ -1,7 +1,8 @@
 // Fire-and-forget copies of a request (Istio mirror / mirrors, Envoy's request shadowing): the
 // copy goes to another cluster with its Host suffixed `-shadow`, its response is read and
 // discarded, its failures are only counted, and nothing it does reaches the original request.
-import { liveStream, type Cancellable, type ExchangeHandler, type PoolCallbacks, type PoolFailure, type UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import type { Cancellable, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import { liveStream } from './live-stream.js';
 import type { ResponseHead } from '../upstream/upstream-head.js';
 import type { ClusterRuntime } from '../http/route-config.js';
 import type { EndpointLease } from '../upstream/cluster-manager.js';

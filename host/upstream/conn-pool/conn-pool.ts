@@ -89,7 +89,7 @@ export interface UpstreamStream {
    * Present when the pool reuses the stream object for later exchanges (the core HTTP/2
    * connection's, core-h2-upstream-stream-pool.ts): it moves when this exchange ends. A holder
    * keeps the value it was given at onPoolReady and calls nothing once it differs: the object is
-   * then another exchange's (router-filter.ts, shadow.ts).
+   * then another exchange's (router/live-stream.ts).
    */
   readonly generation?: number;
   /**
@@ -115,15 +115,6 @@ export interface UpstreamStream {
    * response is no 101. Absent on protocols that carry no HTTP/1.1 upgrade.
    */
   upgrade?(): TunnelEnd | null;
-}
-
-/**
- * `stream` while it is still the exchange that was given it with `generation` (its
- * UpstreamStream.generation at onPoolReady); null once a pooled stream object moved on to
- * another exchange (or for no stream). Every call a holder makes after start goes through this.
- */
-export function liveStream(stream: UpstreamStream | null, generation: number | undefined): UpstreamStream | null {
-  return stream !== null && stream.generation === generation ? stream : null;
 }
 
 /** How a pool treats its connections (DestinationRule connectionPool, or the proxy-wide limits). */

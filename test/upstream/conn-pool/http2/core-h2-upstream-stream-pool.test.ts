@@ -3,15 +3,15 @@
 // calls that reuse makes dangerous. The dangerous cases run on a real loopback connection to a raw
 // server that allows one stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS 1), so that the end of
 // one exchange hands the same object to the waiting one inside the ending call: the stream's own
-// code after a callback (its generation re-checked) and a holder's late call (liveStream) must
-// not reach the next exchange. Each of those tests fails without its check.
+// code after a callback (its generation re-checked) must not reach the next exchange; each of
+// those tests fails without its check (a holder's late call: test/router/live-stream.test.ts).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
 import type { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
 import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import { liveStream, type ExchangeHandler, type UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
+import type { ExchangeHandler, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
 import { CoreH2UpstreamStreamPool, POOL_MAX } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream-pool.js';
 import { CoreH2UpstreamStream, type CoreH2StreamOwner } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream.js';
@@ -20,8 +20,8 @@ import { frame, settings, DATA, HEADERS, END_HEADERS, END_STREAM } from '../../.
 import type { PeerFrame } from '../../../helpers/raw-h2-peer.js';
 import { coreH2PoolRig, STATUS_200 } from './core-h2-pool-rig.js';
 import { until } from './h2-pool-driver.js';
+import { ONE_STREAM, oneAtATime, recorder, twoWaiters } from './h2-stream-reuse-rig.js';
 
-const SETTINGS_MAX_CONCURRENT_STREAMS = 0x3;
 const core = new Core();
 const { rawServer, makePool } = coreH2PoolRig(core);
 
@@ -124,46 +124,9 @@ describe('CoreH2UpstreamStreamPool', () => {
   });
 });
 
-/** Head, data and end events seen by one exchange's handler. */
-function recorder(onData: (d: Uint8Array) => void = () => {}): ExchangeHandler & { events: string[] } {
-  const events: string[] = [];
-  return {
-    events,
-    onResponseHead: (h: ResponseHead) => { events.push(`head ${h.code}`); },
-    onResponseData: (d) => { events.push(`data ${Buffer.from(d).toString()}`); onData(d); return true; },
-    onResponseEnd: () => { events.push('end'); },
-    onUpstreamFailure: (f) => { events.push(`failure ${f}`); },
-    onRequestDrain: () => {},
-  };
-}
-
-/**
- * Two waiters on the pool of `port` (the server allows one stream): the first's stream now, the
- * second's once the first ends, `onSecond` called with it synchronously in the pool's hand-over
- * (as the router starts its exchange in onPoolReady).
- */
-function twoWaiters(pool: ClusterPool, port: number, onSecond: (st: UpstreamStream) => void = () => {}): { first: Promise<UpstreamStream>; second: { stream: UpstreamStream | null; ready: Promise<UpstreamStream> } } {
-  const ep = pool.endpoint('127.0.0.1', port) as Http2ConnPool;
-  const first = new Promise<UpstreamStream>((resolve, reject) => ep.newStream({ onPoolReady: resolve, onPoolFailure: reject }));
-  const second: { stream: UpstreamStream | null; ready: Promise<UpstreamStream> } = { stream: null, ready: null as never };
-  second.ready = first.then(() => new Promise<UpstreamStream>((resolve, reject) => ep.newStream({
-    onPoolReady: (s) => { second.stream = s; onSecond(s); resolve(s); },
-    onPoolFailure: reject,
-  })));
-  return { first, second };
-}
-
-/** A server that allows one stream at a time and answers each with a 200 head and one DATA frame "r<id>" with END_STREAM. */
-function oneAtATime(): (f: PeerFrame, sock: Socket) => void {
-  return (f, sock) => {
-    if (f.type !== HEADERS) return;
-    sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, f.stream, STATUS_200), frame(DATA, END_STREAM, f.stream, Buffer.from(`r${f.stream}`))]));
-  };
-}
-
 describe('core upstream HTTP/2 stream reuse on a connection: late calls', () => {
   it('an exchange aborted from its last DATA callback: the waiter gets the object, and the DATA frame\'s END_STREAM does not end the waiter', async () => {
-    const s = await rawServer(oneAtATime(), { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
+    const s = await rawServer(oneAtATime(), { serverSettings: ONE_STREAM });
     const { pool } = makePool(undefined, 1);
     const b = recorder();
     // The second exchange starts as soon as its stream is handed over (inside a's abort, as a router would).
@@ -191,7 +154,7 @@ describe('core upstream HTTP/2 stream reuse on a connection: late calls', () => 
       // The first stream: a head with END_STREAM (no body); later ones as oneAtATime.
       if (f.stream === 1) sock.write(frame(HEADERS, END_HEADERS | END_STREAM, 1, STATUS_200));
       else oneAtATime()(f, sock);
-    }, { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
+    }, { serverSettings: ONE_STREAM });
     const { pool } = makePool(undefined, 1);
     const b = recorder();
     const { first, second } = twoWaiters(pool, s.port, (st) => st.start(GET, b, { isHead: false, chunked: false, hasBody: false }));
@@ -202,38 +165,5 @@ describe('core upstream HTTP/2 stream reuse on a connection: late calls', () => 
     await until(() => b.events.includes('end') || b.events.some((e) => e.startsWith('failure')));
     expect(second.stream).toBe(a);
     expect(b.events).toEqual(['head 200', 'data r3', 'end']);
-  });
-
-  it('a holder\'s late call after the object moved on (liveStream) reaches nothing; the raw object would be the next exchange\'s', async () => {
-    const seenData: string[] = [];
-    const s = await rawServer((f, sock) => {
-      if (f.type === DATA && f.payload.length > 0) seenData.push(`${f.stream}:${f.payload.toString()}`);
-      if (f.type === HEADERS && f.stream === 1) sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, STATUS_200), frame(DATA, END_STREAM, 1, Buffer.from('r1'))]));
-      if (f.type === DATA && (f.flags & END_STREAM) !== 0) oneAtATime()({ ...f, type: HEADERS }, sock);
-    }, { serverSettings: settings([[SETTINGS_MAX_CONCURRENT_STREAMS, 1]]) });
-    const { pool } = makePool(undefined, 1);
-    const { first, second } = twoWaiters(pool, s.port);
-    const a = await first;
-    const genA = a.generation;
-    expect(genA).toBeTypeOf('number');
-    const ra = recorder();
-    a.start(GET, ra, { isHead: false, chunked: false, hasBody: false });
-    const bStream = await second.ready;
-    expect(bStream).toBe(a); // the first exchange's object, reused
-    const rb = recorder();
-    bStream.start(POST, rb, { isHead: false, chunked: false, hasBody: true });
-    // The first exchange's holder, late (a router whose start failed, a shadow): through liveStream its calls reach nothing.
-    expect(liveStream(a, genA)).toBeNull();
-    liveStream(a, genA)?.writeBody(Buffer.from('AAA'));
-    liveStream(a, genA)?.abort();
-    // The second exchange's own calls go through.
-    const live = liveStream(bStream, bStream.generation)!;
-    expect(live).toBe(bStream);
-    live.writeBody(Buffer.from('bbb'));
-    live.endRequest();
-    await until(() => rb.events.includes('end') || rb.events.some((e) => e.startsWith('failure')));
-    expect(rb.events).toEqual(['head 200', 'data r3', 'end']);
-    expect(seenData).toEqual(['3:bbb']);
-    expect(ra.events).toEqual(['head 200', 'data r1', 'end']);
   });
 });
