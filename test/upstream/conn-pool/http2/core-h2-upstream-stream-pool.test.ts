@@ -7,17 +7,12 @@
 // those tests fails without its check (a holder's late call: test/router/live-stream.test.ts).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import type { Socket } from 'node:net';
 import { Core } from '../../../../host/core/wasm.js';
-import type { ClusterPool } from '../../../../host/upstream/cluster-pool.js';
-import type { Http2ConnPool } from '../../../../host/upstream/conn-pool/http2/http2-conn-pool.js';
-import type { ExchangeHandler, UpstreamStream } from '../../../../host/upstream/conn-pool/conn-pool.js';
-import type { ResponseHead } from '../../../../host/upstream/upstream-head.js';
+import type { ExchangeHandler } from '../../../../host/upstream/conn-pool/conn-pool.js';
 import { CoreH2UpstreamStreamPool, POOL_MAX } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream-pool.js';
 import { CoreH2UpstreamStream, type CoreH2StreamOwner } from '../../../../host/upstream/conn-pool/http2/core-h2-upstream-stream.js';
 import { Stats } from '../../../../host/telemetry/stats.js';
-import { frame, settings, DATA, HEADERS, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
-import type { PeerFrame } from '../../../helpers/raw-h2-peer.js';
+import { frame, DATA, HEADERS, END_HEADERS, END_STREAM } from '../../../listener/http2-core/h2-wire.js';
 import { coreH2PoolRig, STATUS_200 } from './core-h2-pool-rig.js';
 import { until } from './h2-pool-driver.js';
 import { ONE_STREAM, oneAtATime, recorder, twoWaiters } from './h2-stream-reuse-rig.js';
