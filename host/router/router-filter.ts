@@ -7,6 +7,7 @@
 //
 // Attempt phases: Connecting ⇄ Exchanging → [Backoff → Connecting …] → Done.
 import type { Cancellable, ConnPool, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import { liveStream } from './live-stream.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
 import type { HeadOverrides, HeadTail } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';
@@ -123,6 +124,8 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   #firstTried = -1;
   #tried: number[] | null = null;
   #upstream: UpstreamStream | null = null;
+  /** The stream's generation when the pool handed it over (read through #up: a pooled stream moves on when its exchange ends). */
+  #upstreamGeneration: number | undefined = undefined;
   #pending: Cancellable | null = null;
   /** The route timeout, in the server's DeadlineQueue while armed (Deadline). */
   deadlineSlot = -1;
@@ -322,6 +325,11 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     }
   }
 
+  /** The attempt's upstream stream while it is still this exchange's; null once the pool's object moved on (UpstreamStream.generation). */
+  get #up(): UpstreamStream | null {
+    return liveStream(this.#upstream, this.#upstreamGeneration);
+  }
+
   onPoolReady(upstream: UpstreamStream): void {
     this.#pending = null;
     if (this.#phase !== Phase.Connecting) {
@@ -331,6 +339,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#report('connect_success');
     this.#phase = Phase.Exchanging;
     this.#upstream = upstream;
+    this.#upstreamGeneration = upstream.generation;
     const stream = this.#stream!;
     const attempt = this.#retry!.attempt;
     let head = this.#head!;
@@ -345,15 +354,16 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     START.hasBody = stream.hasBody;
     START.upgrade = !!stream.downstream.upgrade;
     upstream.start(head, this, START);
+    // From here through #up: a start that failed ended the stream, which may be another exchange's by now.
     let ok = true;
     const queue = this.#queue;
     if (queue.length > 0) {
-      for (const chunk of queue) ok = upstream.writeBody(chunk) && ok;
+      for (const chunk of queue) ok = (this.#up?.writeBody(chunk) ?? true) && ok;
       this.#queue = NONE as never;
     }
     this.#queueBytes = 0;
     if (this.#bodyDone) {
-      upstream.endRequest();
+      this.#up?.endRequest();
       this.#armPerTry();
     }
     if (!ok) stream.pauseRequestBody();
@@ -376,7 +386,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     if (this.#phase !== Phase.Exchanging || this.#gotHead) return;
     this.#cluster!.stats.inc('upstream_rq_per_try_timeout');
     this.#report('timeout');
-    this.#upstream?.abort();
+    this.#up?.abort();
     this.#upstream = null;
     this.#attemptFailed('PerTryTimeout', ResponseFlag.UpstreamRequestTimeout);
   }
@@ -460,11 +470,11 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
         else this.#kept = null; // from here on the request can be neither retried nor mirrored
       }
     }
-    const upstream = this.#upstream;
+    const upstream = this.#up;
     if (this.#phase === Phase.Exchanging && upstream) {
       const ok = chunk.length > 0 ? upstream.writeBody(chunk) : true;
       if (last) {
-        upstream.endRequest();
+        this.#up?.endRequest();
         this.#armPerTry();
       }
       if (!ok) stream.pauseRequestBody();
@@ -481,7 +491,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   }
 
   onResponseWritable(): void {
-    this.#upstream?.resumeResponse();
+    this.#up?.resumeResponse();
   }
 
   // ── Upstream events ──────────────────────────────────────────────────────────────────
@@ -507,7 +517,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     if (decision === 'retry') {
       // The response is dropped unread: the connection goes with it.
       this.#clearPerTry();
-      this.#upstream?.abort();
+      this.#up?.abort();
       this.#upstream = null;
       this.#endAttempt();
       this.#retryAfter(this.#retry!.backoffMs);
@@ -555,10 +565,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
    * the stream idle timeout watches the tunnel.
    */
   #startTunnel(stream: StreamCallbacks): void {
-    const up = this.#upstream?.upgrade?.() ?? null;
+    const up = this.#up?.upgrade?.() ?? null;
     if (up === null) {
       // A 101 the pool cannot hand over (a protocol without upgrades): nothing to carry it.
-      this.#upstream?.abort();
+      this.#up?.abort();
       this.#upstream = null;
       this.#localReply(ResponseFlag.UpstreamProtocolError);
       return;
@@ -649,10 +659,11 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   #cancelUpstream(): void {
     this.#pending?.cancel();
     this.#pending = null;
-    if (this.#upstream) {
+    const up = this.#up;
+    this.#upstream = null;
+    if (up !== null) {
       this.#cluster?.stats.inc('upstream_rq_cancelled');
-      this.#upstream.abort();
-      this.#upstream = null;
+      up.abort();
     }
   }
 

@@ -2,6 +2,7 @@
 // copy goes to another cluster with its Host suffixed `-shadow`, its response is read and
 // discarded, its failures are only counted, and nothing it does reaches the original request.
 import type { Cancellable, ExchangeHandler, PoolCallbacks, PoolFailure, UpstreamStream } from '../upstream/conn-pool/conn-pool.js';
+import { liveStream } from './live-stream.js';
 import type { ResponseHead } from '../upstream/upstream-head.js';
 import type { ClusterRuntime } from '../http/route-config.js';
 import type { EndpointLease } from '../upstream/cluster-manager.js';
@@ -29,6 +30,8 @@ class MirrorExchange implements PoolCallbacks, ExchangeHandler {
   readonly #lease: EndpointLease;
   #pending: Cancellable | null = null;
   #upstream: UpstreamStream | null = null;
+  /** Its generation when handed over (UpstreamStream.generation): calls only while it is unchanged. */
+  #upstreamGeneration: number | undefined = undefined;
   #timer: NodeJS.Timeout | null = null;
   #done = false;
 
@@ -67,11 +70,18 @@ class MirrorExchange implements PoolCallbacks, ExchangeHandler {
     }
     this.#lease.report('connect_success');
     this.#upstream = upstream;
+    this.#upstreamGeneration = upstream.generation;
     const req = this.#req;
     upstream.start(this.#copy.head, this, { isHead: req.isHead, chunked: req.chunked, hasBody: req.hasBody });
-    // The body is in memory already; the stream buffers what it cannot take at once.
-    for (const chunk of req.body) upstream.writeBody(chunk);
-    if (req.hasBody) upstream.endRequest();
+    // The body is in memory already; the stream buffers what it cannot take at once. Through #up:
+    // a start that failed ended the stream, which may be another exchange's by now.
+    for (const chunk of req.body) this.#up?.writeBody(chunk);
+    if (req.hasBody) this.#up?.endRequest();
+  }
+
+  /** The stream while it is still this copy's (a pooled stream moves on when its exchange ends). */
+  get #up(): UpstreamStream | null {
+    return liveStream(this.#upstream, this.#upstreamGeneration);
   }
 
   onResponseHead(head: ResponseHead): void {
@@ -109,7 +119,7 @@ class MirrorExchange implements PoolCallbacks, ExchangeHandler {
     }
     this.#pending?.cancel();
     this.#pending = null;
-    this.#upstream?.abort();
+    this.#up?.abort();
     this.#upstream = null;
     this.#end();
   }

@@ -21,10 +21,16 @@ const encoder = new TextEncoder();
  * free and the young-generation ArrayBuffer sweeper's work per request.
  */
 function copyOut(u8: Uint8Array, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  out.set(u8.subarray(start, end));
+  const n = end - start;
+  const out = Buffer.allocUnsafe(n);
+  // A head of ordinary size by a loop, without a view of the source (a subarray is an object per request).
+  if (n > HEAD_LOOP_MAX) out.set(u8.subarray(start, end));
+  else for (let i = 0; i < n; i++) out[i] = u8[start + i]!;
   return out;
 }
+
+/** Heads up to this long are copied out by a loop (a proxied head is a few hundred bytes). */
+const HEAD_LOOP_MAX = 1024;
 
 /** Method, path and authority that replace the request view's (rewrites). */
 export interface HeadOverrides {

@@ -36,7 +36,9 @@ export class OutlierDetector {
    */
   report(slot: number, outcome: number | OutlierResultName, now: number): boolean {
     const code = typeof outcome === 'number' ? outcome : OutlierResult[outcome];
-    return check(this.#cs.exports.outlier_report(this.#cs.address, slot, code, now), `outlier_report slot ${slot}`) === 1;
+    const r = this.#cs.exports.outlier_report(this.#cs.address, slot, code, now);
+    // The message only on failure: this runs twice per request (no string per call, as cb_try_acquire).
+    return (r < 0 ? check(r, `outlier_report slot ${slot}`) : r) === 1;
   }
 
   /** The interval tick at `now`; returns how many endpoints came back. */

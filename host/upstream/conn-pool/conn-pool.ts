@@ -86,6 +86,13 @@ export interface StreamStart {
  */
 export interface UpstreamStream {
   /**
+   * Present when the pool reuses the stream object for later exchanges (the core HTTP/2
+   * connection's, core-h2-upstream-stream-pool.ts): it moves when this exchange ends. A holder
+   * keeps the value it was given at onPoolReady and calls nothing once it differs: the object is
+   * then another exchange's (router/live-stream.ts).
+   */
+  readonly generation?: number;
+  /**
    * Sends the request head; the body follows with writeBody / endRequest. `head` is HTTP/1.1
    * bytes, written by the core once per request while its request view holds the request
    * (RouterContext.writeHead): the HTTP/1 stream sends them as they are. HTTP/2 will encode

@@ -87,6 +87,17 @@ describe('request head writer', () => {
     expect(write([], WRITE_FRAMING_NONE, 0, { method: 'HEAD' })).toBe('HEAD /old HTTP/1.1\r\nhost: a\r\nx: 1\r\n\r\n');
   });
 
+  test('heads either side of 1 KiB (copied out by a loop up to it, by a view past it) come out whole', () => {
+    const line = 'GET / HTTP/1.1\r\nhost: a\r\nx: '.length + 4;
+    for (const total of [1020, 1023, 1024, 1025, 1030, 4096]) {
+      const v = 'w'.repeat(total - line);
+      load('GET', '/', 'a', [['x', v]]);
+      const out = write();
+      expect(out).toHaveLength(total);
+      expect(out).toBe(`GET / HTTP/1.1\r\nhost: a\r\nx: ${v}\r\n\r\n`);
+    }
+  });
+
   test('output too small → negative output_too_small; write() grows and succeeds', () => {
     const big = 'v'.repeat(10_000);
     load('GET', '/', 'a', [['x', big]]);

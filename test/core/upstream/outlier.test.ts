@@ -19,6 +19,13 @@ function detector(n: number, over: Partial<OutlierSettings> = {}) {
   return c;
 }
 
+describe('report', () => {
+  test('a slot the cluster does not have is refused with the slot named (the message is built only then)', () => {
+    const { cs } = detector(2);
+    expect(() => cs.outlier.report(999, 500, new FakeClock().now)).toThrow(/outlier_report slot 999/);
+  });
+});
+
 describe('consecutive 5xx', () => {
   test('ejects on the 5th consecutive 5xx; a success in between resets the count', () => {
     const { cs, slots } = detector(4);

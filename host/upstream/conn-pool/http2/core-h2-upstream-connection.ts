@@ -44,7 +44,8 @@ import type { ClusterStats } from '../../../telemetry/stats.js';
 import type { Http1Codec } from '../http1/http1-codec.js';
 import { CoreH2ResponseHeads } from './core-h2-response-head.js';
 import type { H2ConnectionOwner, PooledH2Connection } from './h2-pooled-connection.js';
-import { CoreH2UpstreamStream, type CoreH2StreamOwner } from './core-h2-upstream-stream.js';
+import type { CoreH2UpstreamStream, CoreH2StreamOwner } from './core-h2-upstream-stream.js';
+import { CoreH2UpstreamStreamPool } from './core-h2-upstream-stream-pool.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** This side's stream receive window (what a paused response may hold here) and connection window. */
@@ -83,6 +84,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
   /** SETTINGS_INITIAL_WINDOW_SIZE announced (the cluster's upstreamHttp2InitialStreamWindowSize). */
   readonly #streamWindow: number;
   readonly #streams = new StreamTable<CoreH2UpstreamStream>();
+  /** Ended streams kept for the next exchanges (generation-checked by their holders). */
+  readonly #streamPool = new CoreH2UpstreamStreamPool();
   /**
    * Streams with body bytes or an end waiting for window: the first #sendingCount slots, an
    * entry listed when its stream's sendingSlot is its index (a stream taken off leaves a stale
@@ -193,7 +196,7 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     this.active++;
     this.started++;
     this.idleSince = 0;
-    return new CoreH2UpstreamStream(this, this.#streamWindow);
+    return this.#streamPool.open(this, this.#streamWindow);
   }
 
   // ── CoreH2StreamOwner ───────────────────────────────────────────────────────────────────
@@ -263,6 +266,8 @@ export class CoreH2UpstreamConnection implements PooledH2Connection, CoreH2Strea
     stream.sendingSlot = -1;
     if (this.#sendingDepth === 0) this.#compactSending();
     this.active--;
+    // Its generation moved (CoreH2UpstreamStream.#end): a waiter served below may get it.
+    this.#streamPool.release(stream);
     if (this.active === 0) this.idleSince = performance.now();
     if (this.draining && this.active === 0) {
       this.close();

@@ -65,6 +65,12 @@ export interface CoreH2StreamOwner {
 
 export class CoreH2UpstreamStream implements UpstreamStream {
   readonly #conn: CoreH2StreamOwner;
+  /**
+   * Moves when the exchange ends (core-h2-upstream-stream-pool.ts): the stream object may then
+   * serve another exchange, so a holder compares it with the one it was given, and the stream's
+   * own code re-checks it after each callback into the handler.
+   */
+  generation = 0;
   /** Its stream id once started (0 before). */
   id = 0;
   /** What the server lets this side send on it. */
@@ -103,6 +109,37 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#conn = conn;
     this.send = new SendWindow(conn.peerInitialWindow);
     this.recv = new RecvWindow(recvWindow);
+  }
+
+  /** @internal (the pool) an ended stream made new for the next exchange: every field as the constructor leaves it. */
+  reopen(sendWindow: number, recvWindow: number): void {
+    this.id = 0;
+    this.send.reset(sendWindow);
+    this.recv.reset(recvWindow);
+    if (this.pending.length > 0) this.pending = [];
+    this.pendingBytes = 0;
+    this.endQueued = false;
+    this.sendingSlot = -1;
+    this.localClosed = false;
+    this.remoteClosed = false;
+    this.wantDrain = false;
+    this.#handler = null;
+    this.#isHead = false;
+    this.#gotHead = false;
+    this.#trailers = undefined;
+    this.#paused = false;
+    if (this.#held.length > 0) this.#held = [];
+    this.#heldEnd = false;
+    this.#done = false;
+    this.#connect = null;
+    this.#upgraded = false;
+    this.#tunnel = null;
+    this.#remoteEnded = false;
+  }
+
+  /** Whether the pool may keep it once ended: not a stream that became a tunnel's (the tunnel holds it for good). */
+  get reusable(): boolean {
+    return this.#done && this.#connect === null && this.#tunnel === null;
   }
 
   get done(): boolean {
@@ -181,7 +218,9 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#conn.stats.inc('upstream_cx_tx_bytes_total', chunk.length);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    const gen = this.generation;
     this.#conn.wantSend(this);
+    if (this.generation !== gen) return true; // ended from a callback while sending
     // Framed into the connection's write as far as the windows allowed; the rest is copied (the
     // router may hand views of buffers that are reused once this returns).
     keepRest(this.pending, chunk);
@@ -210,23 +249,26 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#paused = false;
     const held = this.#held;
     this.#held = [];
+    const gen = this.generation;
     for (let i = 0; i < held.length; i++) {
-      if (this.#done) return;
+      // Ended (and maybe another exchange's by now) from inside a callback: nothing more of this one.
+      if (this.generation !== gen) return;
       if (this.#paused) {
         this.#held = held.slice(i).concat(this.#held);
         return;
       }
       this.#deliver(held[i]!);
     }
-    if (this.#heldEnd && !this.#paused) this.#complete();
+    if (this.generation === gen && this.#heldEnd && !this.#paused) this.#complete();
   }
+
 
   abort(): void {
     if (this.#done) return;
     this.#handler = null;
-    const started = this.id !== 0;
+    // Reset before the end: once ended the object may be another exchange's (the pool).
+    if (this.id !== 0) this.#conn.reset(this, H2_CANCEL);
     this.#end();
-    if (started) this.#conn.reset(this, H2_CANCEL);
   }
 
   /** @internal (Http2ConnPool.release) a stream handed out and never started goes back. */
@@ -297,8 +339,9 @@ export class CoreH2UpstreamStream implements UpstreamStream {
       }
     }
     this.#gotHead = true;
+    const gen = this.generation;
     h.onResponseHead(r);
-    if (endStream && !this.#done) this.#onEndStream();
+    if (endStream && this.generation === gen) this.#onEndStream();
   }
 
   /** Response DATA (a copy this stream may keep); `n`: the frame's flow-controlled length. */
@@ -311,18 +354,21 @@ export class CoreH2UpstreamStream implements UpstreamStream {
     this.#conn.stats.inc('upstream_cx_rx_bytes_total', data.length);
     const padding = n - data.length;
     if (padding > 0) this.#conn.consumed(this, padding);
+    const gen = this.generation;
     if (this.#paused) {
       if (data.length > 0) this.#held.push(data);
     } else if (data.length > 0) this.#deliver(data);
-    if (endStream && !this.#done) this.#onEndStream();
+    if (endStream && this.generation === gen) this.#onEndStream();
   }
 
   #deliver(data: Uint8Array): void {
     const h = this.#handler;
     if (!h) return;
+    const gen = this.generation;
     const more = h.onResponseData(data);
+    if (this.generation !== gen) return; // ended from the callback: its window went with it
     if (!more) this.#paused = true;
-    if (!this.#done) this.#conn.consumed(this, data.length);
+    this.#conn.consumed(this, data.length);
   }
 
   #onEndStream(): void {
@@ -374,17 +420,22 @@ export class CoreH2UpstreamStream implements UpstreamStream {
 
   #protocolError(): void {
     this.#conn.stats.inc('upstream_cx_protocol_error');
-    const started = this.id !== 0;
     const h = this.#handler;
+    // Reset before the end: once ended the object may be another exchange's (the pool).
+    if (this.id !== 0) this.#conn.reset(this, H2_PROTOCOL_ERROR);
     this.#end();
-    if (started) this.#conn.reset(this, H2_PROTOCOL_ERROR);
     h?.onUpstreamFailure('protocol_error', false);
   }
 
-  /** The stream is over: its slot goes back to the connection (once). */
+  /**
+   * The stream is over: a new generation (a holder's late call reaches nothing), its slot and the
+   * object go back to the connection (once). Nothing of `this` may be used after it by the
+   * caller: the connection may hand the object to a waiting exchange before #end returns.
+   */
   #end(): void {
     if (this.#done) return;
     this.#done = true;
+    this.generation++;
     this.#handler = null;
     // New lists only when there is something to drop (a list may be under iteration).
     if (this.#held.length > 0) this.#held = [];

@@ -322,7 +322,12 @@ export class Http2ConnPool implements ConnPool, H2ConnectionOwner {
     const ms = this.#cluster.settings.idleTimeoutMs;
     if (this.#sweep !== null || !(ms > 0)) return;
     let oldest = Infinity;
-    for (const c of this.#conns) if (c.active === 0 && c.idleSince > 0 && c.idleSince < oldest) oldest = c.idleSince;
+    // Indexed: this runs at each stream's end, and a for-of's iterator was an object per request.
+    const conns = this.#conns;
+    for (let i = 0; i < conns.length; i++) {
+      const c = conns[i]!;
+      if (c.active === 0 && c.idleSince > 0 && c.idleSince < oldest) oldest = c.idleSince;
+    }
     if (oldest === Infinity) return;
     this.#sweep = setTimeout(() => {
       this.#sweep = null;
