@@ -6,9 +6,10 @@
 // flow-control counts), resets passed on both ways, the client aborting, the idle timeout,
 // close(); and the transport's own edges: a refused connect, the listener's maxConnections, a
 // reset while a shutdown is in flight, the hand-over to a net.Socket (tls_inspector).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
 import { chooseTcpTransport, type TcpHandleBinding } from '../../../host/listener/tcp/tcp-handle-binding.js';
 import { TcpHandleListener } from '../../../host/listener/tcp/tcp-handle-listener.js';
 import { connectHandle } from '../../../host/listener/tcp/handle-connect.js';
@@ -90,33 +91,6 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
-
-function collect(s: Socket): { data: () => Buffer; ended: Promise<void> } {
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return { data: () => Buffer.concat(chunks), ended: new Promise((r) => s.once('end', () => r())) };
-}
-
-function writeAll(s: Socket, data: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    let at = 0;
-    const more = (): void => {
-      while (at < data.length) {
-        const block = data.subarray(at, at + 64 * 1024);
-        at += block.length;
-        if (!s.write(block)) return void s.once('drain', more);
-      }
-      resolve();
-    };
-    more();
-  });
-}
-
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-};
-
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('TcpProxySession on the handle transport', () => {
   test('bytes both ways; each FIN passed on (half-close, the client first); ends closed with the byte counts', async () => {
