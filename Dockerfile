@@ -6,6 +6,9 @@
 # releases (the engines field says >=20, and Node 20 is what the project is built and tested on)
 # and Debian 12 "bookworm" is the distribution the iptables rules and the sidecar tests run on, so
 # iptables/iproute2 behave in the image as they did in CI. A release pipeline may pin digests.
+# The TCP byte proxy's default transport uses Node's internal TCP bindings (docs/tcp.md, "The
+# byte proxy's transport"), checked at start-up: a Node major other than 20 falls back to
+# net.Socket with the reason logged, so moving the pin means checking that line.
 # The runtime stage is FROM scratch: its whole OS is the node binary and the Debian programs and
 # libraries the build stage copies out (docker/runtime-rootfs.sh), about 130 MB in all against
 # 258 MB on node:20-bookworm-slim and Istio proxyv2's ~164 MB (docs/image.md, Size).

@@ -23,11 +23,12 @@ import { GATEWAY_HTTP_PORT, GATEWAY_TCP_PORT, PROTO_GATEWAY } from './mesh-yaml.
  * `direct`: no proxy — the load sent straight to the upstream (run.ts), the ceiling of the load
  * tool and the upstream together, as bench:e2e's `direct` (not started here: there is nothing to start).
  */
-export type ProxyName = 'wasmesh' | 'wasmesh-nghttp2' | 'wasmesh-core' | 'wasmesh-core-up' | 'envoy' | 'direct';
+/** wasmesh-socket: wasmesh with its TCP byte proxy on net.Socket (--tcp-transport socket) instead of raw handles. */
+export type ProxyName = 'wasmesh' | 'wasmesh-nghttp2' | 'wasmesh-core' | 'wasmesh-core-up' | 'wasmesh-socket' | 'envoy' | 'direct';
 /** What runs by default. */
 export const PROXIES: readonly ProxyName[] = ['wasmesh', 'envoy'];
 /** What --proxies accepts. */
-export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'envoy', 'direct'];
+export const KNOWN_PROXIES: readonly ProxyName[] = ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'wasmesh-socket', 'envoy', 'direct'];
 
 export interface RunningProxy {
   name: ProxyName;
@@ -47,7 +48,7 @@ export async function startProxy(name: ProxyName, meshDir: string, wasmeshNodeAr
   if (name !== 'envoy') {
     const args = [...WASMESH_NODE_FLAGS, ...wasmeshNodeArgs, join(repoRoot(), 'bin', 'wasmesh.js'), 'proxy', '-f', meshDir, '--gateway', PROTO_GATEWAY,
       '--port-map', `${GATEWAY_HTTP_PORT}=127.0.0.1:${httpPort},${GATEWAY_TCP_PORT}=127.0.0.1:${tcpPort}`,
-      '--admin', `127.0.0.1:${admin}`, '--workers', '1', '--access-log', 'off'];
+      '--admin', `127.0.0.1:${admin}`, '--workers', '1', '--access-log', 'off', ...(name === 'wasmesh-socket' ? ['--tcp-transport', 'socket'] : [])];
     const env = name === 'wasmesh-nghttp2' ? { ...process.env, WASMESH_HTTP2_CODEC: 'nghttp2', WASMESH_HTTP2_UPSTREAM_CODEC: 'nghttp2' }
       : name === 'wasmesh-core' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'nghttp2' }
         : name === 'wasmesh-core-up' ? { ...process.env, WASMESH_HTTP2_CODEC: 'core', WASMESH_HTTP2_UPSTREAM_CODEC: 'core' }

@@ -418,7 +418,7 @@ const median = (xs: readonly number[]): number => {
 
 export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): ModeSummary[] {
   const out: ModeSummary[] = [];
-  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up'] as const) {
+  for (const mode of modes) for (const variant of ['wasmesh', 'wasmesh-nghttp2', 'wasmesh-core', 'wasmesh-core-up', 'wasmesh-socket'] as const) {
     const of = (proxy: ProxyName): Measurement[] => ms.filter((m) => m.mode === mode && m.proxy === proxy);
     const w = of(variant);
     const e = of('envoy');

@@ -1,5 +1,6 @@
 // `wasmesh proxy`: serves Istio YAML as an ingress gateway (--gateway) or as the mesh's
 // outbound proxy, with the admin API, hot reload on file changes, and graceful shutdown.
+import { TCP_TRANSPORT_FLAG, tcpTransportFromFlags, describeTcpTransport } from './tcp-transport-flag.js';
 import { STATS_FLAG, statsFromFlags } from './stats-flag.js';
 import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, UsageError, type CommandSpec } from './args.js';
@@ -35,6 +36,7 @@ export const PROXY_SPEC: CommandSpec = {
     ...IDENTITY_FLAGS,
     ...WORKLOAD_FLAGS,
     STATS_FLAG,
+    TCP_TRANSPORT_FLAG,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -85,6 +87,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
   const workload = workloadFromFlags(PROXY_SPEC.command, values, identity, labels);
   const istioMetrics = istioMetricsFromFlags(PROXY_SPEC.command, values);
   const stats = statsFromFlags(PROXY_SPEC.command, values);
+  const tcpTransport = tcpTransportFromFlags(PROXY_SPEC.command, values);
   if (xds) xds.identity.workloadName = workload.name;
   const credentialsDir = credentialsDirFromFlags(PROXY_SPEC.command, values);
   const accessLog = openAccessLog((values['access-log'] as string | undefined) ?? '-', io);
@@ -113,6 +116,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       accessLogBatch: accessLog?.write,
       workers,
       limits,
+      tcpTransport: tcpTransport.kind,
       ...(certificates ? { workloadCertificates: certificates } : {}),
       log,
     });
@@ -130,6 +134,7 @@ export async function proxyCommand(argv: string[], io: CliIo): Promise<number> {
       `wasmesh proxy: serving ${mode} on http://${formatHostPort(listen.host, runtime.listenPort)}${runtime.gatewayPorts.map((g) => `, Gateway port ${g.port}${g.tcp !== null ? ' (TCP)' : ''} on ${formatHostPort(listen.host, g.tcp?.port ?? g.server.port)}`).join('')} ` +
         `(${m.describe()}); ` +
         (identity ? `${describeIdentity(identity)}; ` : '') +
+        `${describeTcpTransport(tcpTransport)}; ` +
         `admin on http://${formatHostPort(admin.host, runtime.adminPort)}`,
     ),
   );

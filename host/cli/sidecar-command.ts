@@ -1,6 +1,7 @@
 // `wasmesh sidecar`: the drop-in sidecar in one process, serving every port the capture rules
 // (docker/iptables-init.sh, like istio-init) send traffic to: outbound 15001 (mesh routing by
 // Host), inbound 15006 (to the local app), health 15021 and the loopback admin API 15000.
+import { TCP_TRANSPORT_FLAG, tcpTransportFromFlags, describeTcpTransport } from './tcp-transport-flag.js';
 import { STATS_FLAG, MERGED_STATS_FLAGS, statsFromFlags, mergedStatsFromFlags } from './stats-flag.js';
 import { WORKLOAD_FLAGS, workloadFromFlags, istioMetricsFromFlags } from './workload-flags.js';
 import { formatHelp, parseArgs, hostPortFlag, portFlag, UsageError, type CommandSpec } from './args.js';
@@ -59,6 +60,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     ...WORKLOAD_FLAGS,
     STATS_FLAG,
     ...MERGED_STATS_FLAGS,
+    TCP_TRANSPORT_FLAG,
     ALLOW_UNENFORCED_SECURITY,
     CREDENTIALS_DIR_FLAG,
   ],
@@ -187,6 +189,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
   const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
   const stats = statsFromFlags(SIDECAR_SPEC.command, values);
+  const tcpTransport = tcpTransportFromFlags(SIDECAR_SPEC.command, values);
   const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values, appAddress);
   if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
@@ -228,6 +231,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       // Once issued, the workload certificate is presented on the xDS channel too (mTLS).
       ...(xdsTls ? { xdsTls: { ...xdsTls, ...(certificates ? { certificate: certificates } : {}) } } : {}),
       limits: limitsFromFlags(SIDECAR_SPEC.command, values.limit as string[] | undefined),
+      tcpTransport: tcpTransport.kind,
       outbound,
       inbound,
       health,
@@ -254,7 +258,7 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       'info',
       `wasmesh sidecar: outbound on ${formatHostPort(outbound.host, p.outbound)}, inbound on ${formatHostPort(inbound.host, p.inbound)} ` +
         `(to ${appAddress} ports ${appPorts.join(',')}), health on http://${formatHostPort(health.host, p.health)}/healthz/ready, ` +
-        `admin on http://${formatHostPort(admin.host, p.admin)} (${m.describe()})` +
+        `admin on http://${formatHostPort(admin.host, p.admin)} (${m.describe()}); ${describeTcpTransport(tcpTransport)}` +
         (identity ? `; ${describeIdentity(identity)}` : ''),
     ),
   );

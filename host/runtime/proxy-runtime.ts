@@ -18,6 +18,7 @@ import type { GatewayPort } from './gateway-ports.js';
 import { trustDomainOf } from '../tls/workload-trust-domain.js';
 import { TcpProxyServer } from '../server/tcp-proxy-server.js';
 import type { TlsInspectorOptions } from '../listener/tcp/tls-inspector.js';
+import type { TcpTransportKind } from '../listener/tcp/tcp-handle-binding.js';
 import type { MeshConfig } from '../model/mesh.js';
 
 export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutput {
@@ -27,6 +28,8 @@ export interface ProxyRuntimeOptions extends ConfigSourceOptions, AccessLogOutpu
   istioMetrics?: boolean;
   /** The tls_inspector of Gateway TLS passthrough ports (default: Envoy's 15 s timeout, close on timeout, 64 KiB). */
   tlsInspector?: TlsInspectorOptions;
+  /** What the TCP ports' byte proxies run on (`--tcp-transport`; default: handle when Node's bindings pass the check). */
+  tcpTransport?: TcpTransportKind;
   /** Istio's Prometheus port (`--stats`); absent: none. */
   stats?: { at: HostPort; required: boolean };
   listen: HostPort;
@@ -109,7 +112,7 @@ export async function startProxyRuntime(opts: ProxyRuntimeOptions): Promise<Prox
   // A TLS passthrough port is a byte proxy too, with the tls_inspector in front (by its config).
   const isTcpPort = (mesh: MeshConfig | undefined, port: number): boolean => (mesh?.gatewayTcpListeners ?? []).some((l) => l.port === port) || (mesh?.gatewayPassthroughListeners ?? []).some((l) => l.port === port);
   const tcpServerFor = (e: (typeof extra)[number]): TcpProxyServer =>
-    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: accessLog.entries(envoyAccessLogLine), ...(opts.tlsInspector !== undefined ? { tlsInspector: opts.tlsInspector } : {}) });
+    new TcpProxyServer({ host: e.at.host, port: e.at.port, gatewayPort: e.port, limits: opts.limits, operationalLog: dataLog, ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: accessLog.entries(envoyAccessLogLine), ...(opts.tlsInspector !== undefined ? { tlsInspector: opts.tlsInspector } : {}), ...(opts.tcpTransport !== undefined ? { tcpTransport: opts.tcpTransport } : {}) });
   const tcpServers = (): TcpProxyServer[] => extra.map((e) => e.tcp).filter((t): t is TcpProxyServer => t !== null);
   const all = [proxy, ...extra.map((e) => e.server)];
   // Created once the main thread listens: the workers accept on its socket.

@@ -2,6 +2,7 @@
 // mode, the traffic iptables redirects to 15001), the inbound listener handing captured requests
 // (15006) to the local app, and the health port (15021), brought up so that applying the capture
 // rules never black-holes the app's traffic.
+import type { TcpTransportKind } from '../listener/tcp/tcp-handle-binding.js';
 import type { AppProber } from '../admin/app-prober.js';
 import type { AppMetrics } from '../admin/merged-stats-port.js';
 import { workloadOfIdentity } from '../control/xds-config-source.js';
@@ -59,6 +60,8 @@ export interface SidecarRuntimeOptions extends Omit<ConfigSourceOptions, 'gatewa
   workloadCertificates?: WorkloadCertificateSource;
   /** Data-path limits beyond Envoy's defaults (`--limit`), for both listeners. */
   limits?: Partial<Limits>;
+  /** What the TCP byte proxies' plaintext upstream connects run on (`--tcp-transport`; default: handle when Node's bindings pass the check). */
+  tcpTransport?: TcpTransportKind;
   /**
    * One access-log line (no newline) per finished request, either direction; or, with
    * accessLogBatch, batches of them; neither: no access log (`--access-log off`).
@@ -155,7 +158,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const capturing = outboundFd !== undefined;
   const outbound = new ProxyServer({ host: opts.outbound.host, port: opts.outbound.port, ...(capturing ? { adoptOnly: true } : {}), limits: opts.limits, log: logLine, workloadCertificates: opts.workloadCertificates, operationalLog: dataLog, role: 'sidecar-outbound', reservedPorts: () => ownPorts(), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source' });
   // The byte proxy and the capture in front of both, when the outbound socket is handed over.
-  const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, operationalLog: dataLog, reservedPorts: () => ownPorts(), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: logLine }) : null;
+  const tcp = capturing ? new TcpProxyServer({ host: opts.outbound.host, port: opts.outbound.port, gatewayPort: opts.outbound.port, adopt: true, limits: opts.limits, ...(opts.tcpTransport !== undefined ? { tcpTransport: opts.tcpTransport } : {}), operationalLog: dataLog, reservedPorts: () => ownPorts(), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}), workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'source', accessLog: logLine }) : null;
   const capture = tcp === null ? null : new OutboundCapture({ host: opts.outbound.host, port: opts.outbound.port, fd: outboundFd, http: outbound, tcp, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections });
   const inboundFd = opts.listenFds?.inbound;
   const inbound = new ProxyServer({
@@ -182,7 +185,7 @@ export async function startSidecarRuntime(opts: SidecarRuntimeOptions): Promise<
   const inboundConfig = inboundMesh(opts.appPorts, opts.dedicatedInbound === true, opts.appAddress);
   // TCP to the app by original destination port (inbound-capture.ts), when the inbound socket is handed over.
   const tcpWorkload = opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined);
-  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, authorization: true, limits: opts.limits, operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
+  const tcpIn = inboundFd === undefined ? null : new TcpProxyServer({ host: opts.inbound.host, port: opts.inbound.port, gatewayPort: opts.inbound.port, adopt: true, authorization: true, limits: opts.limits, ...(opts.tcpTransport !== undefined ? { tcpTransport: opts.tcpTransport } : {}), operationalLog: dataLog, workload: opts.workload ?? (opts.xdsIdentity ? workloadOfIdentity(opts.xdsIdentity) : undefined), istioMetrics: opts.istioMetrics === false ? 'off' : 'destination', accessLog: logLine });
   tcpIn?.apply(withInboundPassthrough(inboundConfig), 0);
   const inboundCapture = tcpIn === null ? null : new InboundCapture({ host: opts.inbound.host, port: opts.inbound.port, fd: inboundFd, appPorts: opts.appPorts, ...(opts.appAddress !== undefined ? { appAddress: opts.appAddress } : {}), http: inbound, tcp: tcpIn, maxConnections: resolveLimits(opts.limits).maxDownstreamConnections, maxPeerMetadataBytes: resolveLimits(opts.limits).maxPeerMetadataBytes, log: dataLog, ...(tcpWorkload !== undefined ? { workload: tcpWorkload } : {}), ...(opts.workloadCertificates !== undefined ? { workloadCertificates: opts.workloadCertificates } : {}) });
   // Until the first config version arrives (xDS), the workload's policies are not known: the

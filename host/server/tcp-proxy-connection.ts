@@ -10,7 +10,7 @@
 // connectTimeoutMs plus a sixteenth, at most 1 s, later), and the session's callbacks are this
 // object's methods. What a connect failure and a session's end mean for stats, Istio series and
 // access logs is the server's (TcpConnectionOwner).
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { startMetadataExchange, type PeerExchange } from '../listener/tcp/metadata-exchange.js';
 import { PEER_EXCHANGE_ALPN } from '../telemetry/tcp-metadata-exchange.js';
@@ -20,6 +20,10 @@ import { upstreamPeerSpiffeId } from '../upstream/transport/tls.js';
 import { idleSweepFor, type IdleCandidate, type IdleSweep } from '../listener/tcp/idle-sweep.js';
 import { TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../listener/tcp/tcp-proxy-session.js';
 import { UserBufferReader } from '../listener/tcp/user-buffer-reader.js';
+import type { ByteStream } from '../listener/tcp/byte-stream.js';
+import { HandleSocket } from '../listener/tcp/handle-socket.js';
+import { connectHandle, handleConnectable } from '../listener/tcp/handle-connect.js';
+import type { TcpHandleBinding } from '../listener/tcp/tcp-handle-binding.js';
 import type { EndpointLease } from '../upstream/cluster-manager.js';
 import type { PoolSettings } from '../upstream/conn-pool/conn-pool.js';
 import type { ClusterStats, TcpProxyStats } from '../telemetry/stats.js';
@@ -27,7 +31,9 @@ import type { ClusterStats, TcpProxyStats } from '../telemetry/stats.js';
 /** What a connection needs of its server (one object per server, not per connection). */
 export interface TcpConnectionOwner<T> {
   /** Downstreams waiting for their upstream connect. */
-  readonly connecting: Set<Socket>;
+  readonly connecting: Set<ByteStream>;
+  /** The handle transport's bindings: plaintext upstreams to an IP connect on a raw handle (null: net.connect). */
+  readonly handles: TcpHandleBinding | null;
   /** The tcp_proxy idle timeout of the sessions (0: none). */
   readonly idleTimeoutMs: number;
   /** Bytes queued toward each side before the other's reading is paused. */
@@ -65,8 +71,8 @@ function bulkReader(): UserBufferReader {
 export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks {
   /** When the connect started: the connect timeout's reference. */
   readonly lastActivity = Date.now();
-  readonly downstream: Socket;
-  readonly upstream: Socket;
+  readonly downstream: ByteStream;
+  readonly upstream: ByteStream;
   /** The route's (or listener's) tcp stats: flow control and bytes. */
   readonly stats: TcpProxyStats;
   readonly admitted: AdmittedConnection;
@@ -79,7 +85,7 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
   #released = false;
 
   /** Connects to `lease`'s endpoint (from `bindAddress` if given). */
-  constructor(owner: TcpConnectionOwner<T>, downstream: Socket, stats: TcpProxyStats, admitted: AdmittedConnection, lease: EndpointLease, data: T, bindAddress?: string) {
+  constructor(owner: TcpConnectionOwner<T>, downstream: ByteStream, stats: TcpProxyStats, admitted: AdmittedConnection, lease: EndpointLease, data: T, bindAddress?: string) {
     this.#owner = owner;
     this.downstream = downstream;
     this.stats = stats;
@@ -93,7 +99,12 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     // docs/tcp.md). TLS (the cluster's mesh mTLS): Node's reads, so the peer's TCP metadata
     // exchange can be read off the stream before the session pipes it.
     const reader = transport.readyEvent === 'connect' ? new UserBufferReader({ pipelined: true }) : null;
-    const upstream = (this.upstream = reader !== null
+    const handles = owner.handles;
+    const endpoint = lease.endpoint;
+    // The handle transport (docs/tcp.md): a raw TCP handle instead of a net.Socket, for an IP endpoint.
+    const upstream = (this.upstream = reader !== null && handles !== null && handleConnectable(endpoint.address)
+      ? connectHandle(handles, endpoint.address, endpoint.port, reader, { localAddress: bindAddress, keepAliveInitialDelayMs: ka === null ? null : ka.timeMs })
+      : reader !== null
       ? connect({
         host: lease.endpoint.address,
         port: lease.endpoint.port,
@@ -128,7 +139,7 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
    * `metadata_exchange.<why>` on the cluster).
    */
   #secured(): void {
-    const upstream = this.upstream as TLSSocket;
+    const upstream = this.upstream as unknown as TLSSocket;
     this.upstreamPrincipal = upstreamPeerSpiffeId(upstream);
     const ours = this.#owner.exchange;
     const stats = this.admitted.stats;
@@ -190,11 +201,18 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     const cluster = this.admitted.stats;
     cluster.inc('upstream_cx_total');
     cluster.inc('upstream_cx_active');
-    const opts: TcpSessionOptions = reader !== null
-      ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: owner.bufferLimits }
-      : { idleTimeoutMs: owner.idleTimeoutMs, pipelined: true, bufferLimits: owner.bufferLimits };
-    // The downstream moves to a buffer of its own too once it shows a bulk stream (its handle
-    // re-wrapped: user-buffer-downstream.ts); until then, and if it cannot move, Node's reads.
+    const limits = owner.bufferLimits;
+    const down = this.downstream;
+    // A downstream on the handle transport reads into its own buffer from the start; a net.Socket
+    // one moves to a buffer of its own once it shows a bulk stream (its handle re-wrapped:
+    // user-buffer-downstream.ts), until then, and if it cannot move, Node's reads.
+    const opts: TcpSessionOptions = down instanceof HandleSocket
+      ? (reader !== null
+        ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReader: down.reader, pipelined: true, bufferLimits: limits }
+        : { idleTimeoutMs: owner.idleTimeoutMs, downstreamReader: down.reader, pipelined: true, bufferLimits: limits })
+      : reader !== null
+      ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: limits }
+      : { idleTimeoutMs: owner.idleTimeoutMs, pipelined: true, bufferLimits: limits };
     owner.opened(this, new TcpProxySession(this.downstream, this.upstream, opts, this));
   }
 

@@ -42,6 +42,10 @@ import { CoreHttp1Codec } from '../upstream/conn-pool/http1/core-http1-codec.js'
 import { resolveLimits, type Limits } from '../common/limits.js';
 import type { Log } from '../common/log.js';
 import { TcpListener } from '../listener/tcp/tcp-listener.js';
+import { TcpHandleListener } from '../listener/tcp/tcp-handle-listener.js';
+import { HandleSocket } from '../listener/tcp/handle-socket.js';
+import type { ByteStream } from '../listener/tcp/byte-stream.js';
+import { chooseTcpTransport, type TcpTransportChoice, type TcpTransportKind } from '../listener/tcp/tcp-handle-binding.js';
 import type { TcpProxySession } from '../listener/tcp/tcp-proxy-session.js';
 import type { PeerExchange } from '../listener/tcp/metadata-exchange.js';
 import { TcpProxyConnection, type TcpConnectionOwner } from './tcp-proxy-connection.js';
@@ -108,6 +112,13 @@ export interface TcpProxyServerOptions {
    * network filter before tcp_proxy); default false (a gateway's and an outbound's TCP enforce none).
    */
   authorization?: boolean;
+  /**
+   * What the plaintext byte proxy runs on (`--tcp-transport`): `handle`, Node's raw TCP handles
+   * (the listener's accepts and plaintext upstream connects; docs/tcp.md), or `socket`,
+   * net.Socket. Default: `handle` when Node's bindings pass the start-up check, else `socket`.
+   * `handle` asked for and refused is an error. TLS, metadata exchange and handed-in connections stay on net.Socket.
+   */
+  tcpTransport?: TcpTransportKind;
 }
 
 /** Where a handed-in connection goes (handle()). */
@@ -188,7 +199,9 @@ export class TcpProxyServer {
   readonly istio: IstioTcpMetrics | null;
   readonly #core: Core;
   readonly #clusters: ClusterManager;
-  readonly #listener: TcpListener | null;
+  readonly #listener: TcpListener | TcpHandleListener | null;
+  /** The byte proxy's transport (and, when the handle transport was detected but refused, why). */
+  readonly transport: TcpTransportChoice;
   readonly #adopt: boolean;
   readonly #gatewayPort: number;
   /** What the connections call back, with the idle timeout and buffer limits their sessions take. */
@@ -204,7 +217,7 @@ export class TcpProxyServer {
   readonly #accessLog: ((entry: AccessLogEntry) => void) | undefined;
   readonly #accessLogFiles: AccessLogFiles;
   /** Downstreams waiting for their upstream connect. */
-  readonly #connecting = new Set<Socket>();
+  readonly #connecting = new Set<ByteStream>();
   /** Downstreams whose ClientHello is being read. */
   readonly #inspecting = new Set<Socket>();
   readonly #inspector: TlsInspectorOptions;
@@ -230,6 +243,7 @@ export class TcpProxyServer {
     // The TCP metadata exchange names this workload to mesh mTLS upstreams (Istio's outbound
     // tcp_proxy chains run istio.metadata_exchange upstream); off with the Istio metrics.
     const exchange = opts.istioMetrics === 'off' ? null : encodeExchange(opts.workload ?? workloadMetadata({}));
+    this.transport = chooseTcpTransport(opts.tcpTransport);
     this.#owner = this.#connectionOwner(opts.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, { toDownstream: this.limits.perConnectionBufferLimitBytes, toUpstream: this.limits.upstreamPerConnectionBufferLimitBytes }, exchange);
     this.#opLog = opts.operationalLog;
     this.#inspector = opts.tlsInspector ?? {};
@@ -241,7 +255,13 @@ export class TcpProxyServer {
     const reportMs = opts.tcpReportingMs ?? TCP_REPORTING_MS;
     this.#reportTimer = this.istio === null || reportMs <= 0 ? null : setInterval(() => this.#report(), reportMs);
     this.#reportTimer?.unref();
-    this.#listener = this.#adopt ? null : new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), { maxConnections: this.limits.maxDownstreamConnections });
+    const listenerOpts = { maxConnections: this.limits.maxDownstreamConnections };
+    const handles = this.transport.binding;
+    this.#listener = this.#adopt
+      ? null
+      : handles !== null && isIP(opts.host) !== 0
+        ? new TcpHandleListener(handles, opts.host, opts.port, (s) => this.#onConnection(s), listenerOpts)
+        : new TcpListener(opts.host, opts.port, (s) => this.#onConnection(s), listenerOpts);
   }
 
   get port(): number {
@@ -393,7 +413,7 @@ export class TcpProxyServer {
     return this.#subnet(cidr).check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
   };
 
-  #onConnection(socket: Socket): void {
+  #onConnection(socket: ByteStream): void {
     const v = this.#current;
     if (v === null || this.#closing !== null) {
       socket.destroy();
@@ -403,6 +423,13 @@ export class TcpProxyServer {
     // The addresses (a getpeername and a getsockname each) only where something reads them.
     const conn = this.#logs(v) ? connInfo(socket, socket.localAddress, socket.localPort) : noAddresses();
     if (v.passthrough === null) return this.#proxyRoute(socket, v, selectTcpRoute(v.routes, this.#gatewayPort, v.matchesAddress ? socket.localAddress ?? null : null, this.#inSubnet), conn);
+    // The tls_inspector reads through Node's streams: a handle-transport connection becomes a net.Socket.
+    if (socket instanceof HandleSocket) return this.#inspectPassthrough(socket.toNetSocket().on('error', ignore), v, conn);
+    this.#inspectPassthrough(socket as Socket, v, conn);
+  }
+
+  /** A passthrough port's connection: its ClientHello read (SNI) before a route is chosen. */
+  #inspectPassthrough(socket: Socket, v: TcpVersion, conn: ConnInfo): void {
     // The version at accept serves this connection: held while its ClientHello comes.
     v.table.retain();
     this.#inspecting.add(socket);
@@ -423,7 +450,7 @@ export class TcpProxyServer {
   }
 
   /** Proxies `socket` by route `ri` of `v` (-1: none, closed and counted as Envoy's NR). */
-  #proxyRoute(socket: Socket, v: TcpVersion, ri: number, conn: ConnInfo): void {
+  #proxyRoute(socket: ByteStream, v: TcpVersion, ri: number, conn: ConnInfo): void {
     if (ri < 0) {
       this.#listenerStats.inc('downstream_cx_total');
       this.#listenerStats.inc('downstream_cx_no_route');
@@ -585,7 +612,7 @@ export class TcpProxyServer {
     this.#proxy(socket, v, this.stats.tcp(BLACKHOLE_CLUSTER), v.clusterNames.indexOf(BLACKHOLE_CLUSTER), '', connInfo(socket, socket.localAddress, socket.localPort));
   }
 
-  #proxy(socket: Socket, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo, bindAddress?: string): void {
+  #proxy(socket: ByteStream, v: TcpVersion, stats: TcpProxyStats, ci: number, authority: string, conn: ConnInfo, bindAddress?: string): void {
     stats.inc('downstream_cx_total');
     const clusterName = ci < 0 ? '' : v.clusterNames[ci]!;
     if (ci < 0) return this.#refuse(socket, v, conn, clusterName, null, 'UH');
@@ -608,7 +635,7 @@ export class TcpProxyServer {
   }
 
   /** A connection closed before it had an upstream (flag UH, UO, UF), counted in its Istio series and logged. */
-  #refuse(socket: Socket, v: TcpVersion, conn: ConnInfo, clusterName: string, upstream: EndpointAddress | null, flag: string): void {
+  #refuse(socket: ByteStream, v: TcpVersion, conn: ConnInfo, clusterName: string, upstream: EndpointAddress | null, flag: string): void {
     const s = this.#series(clusterName, flag, conn);
     if (s !== null) {
       s.opened++;
@@ -623,6 +650,7 @@ export class TcpProxyServer {
   #connectionOwner(idleTimeoutMs: number, bufferLimits: { toDownstream: number; toUpstream: number }, exchange: Buffer | null): TcpConnectionOwner<TcpConnData> {
     return {
       connecting: this.#connecting,
+      handles: this.transport.binding,
       idleTimeoutMs,
       bufferLimits,
       exchange,
@@ -755,7 +783,7 @@ const NO_HEADERS: readonly string[] = [];
  * only when a balancer hashes it (a getpeername otherwise saved).
  */
 class SocketPickRequest implements PickRequest {
-  socket: Socket | null = null;
+  socket: ByteStream | null = null;
   authority = '';
   readonly headers = NO_HEADERS;
   readonly path = '';
@@ -799,7 +827,7 @@ function noAddresses(): ConnInfo {
   return { startTime: Date.now(), remote: '', local: '', sni: '', route: '', security: null, peer: null, peerPrincipal: null, exchange: null };
 }
 
-function connInfo(socket: Socket, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
+function connInfo(socket: ByteStream, localAddress: string | undefined, localPort: number | undefined): ConnInfo {
   return { startTime: Date.now(), remote: addressWithPort(socket.remoteAddress, socket.remotePort), local: addressWithPort(localAddress, localPort), sni: '', route: '', security: null, peer: null, peerPrincipal: null, exchange: null };
 }
 

@@ -9,6 +9,7 @@
 // inspector's stats and the route's `tcp.<prefix>` stats.
 import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer, type HandleTlsOptions, type TcpTarget } from '../../host/server/tcp-proxy-server.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
@@ -58,7 +59,7 @@ spec:
 async function sidecarTls(labels: Record<string, string> = { app: 'me' }, extra = ''): Promise<TcpProxyServer> {
   const t = tempYaml({ 'mesh.yaml': yaml() + extra });
   const { mesh } = loadConfig([t.dir], { labels });
-  const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
+  const tcp = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 } });
   tcp.apply(mesh, 1);
   await tcp.listen();
   open.push(tcp);
@@ -79,7 +80,8 @@ async function front(tcp: TcpProxyServer, at: () => { target: TcpTarget; opts?: 
 const A = { host: 'a.example.com', cluster: 'outbound|443||a.example.com' };
 const stat = (tcp: TcpProxyServer): Record<string, number> => Object.fromEntries(tcp.stats.records().map((r) => [r.name, r.value]));
 
-describe('TcpProxyServer.handleTls (a sidecar\'s outbound TLS, routed by SNI)', () => {
+describe.each(TCP_TRANSPORTS)('TcpProxyServer.handleTls (a sidecar\'s outbound TLS, routed by SNI) (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('no mesh tls: rule holds: the service\'s own cluster; the backend does the handshake with its certificate', async () => {
     const tcp = await sidecarTls();
     const port = await front(tcp, () => ({ target: { address: '10.1.1.1', port: 443, service: A } }));

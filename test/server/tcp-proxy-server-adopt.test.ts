@@ -7,6 +7,7 @@
 // BlackHoleCluster, and the serviceAddresses the config builds from ServiceEntry addresses.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer, type TcpTarget } from '../../host/server/tcp-proxy-server.js';
 import { tempYaml } from '../helpers/temp-yaml.js';
@@ -65,14 +66,15 @@ spec:
 async function sidecarTcp(files: Record<string, string>, reserved: () => number[] = () => []): Promise<{ tcp: TcpProxyServer; mesh: ReturnType<typeof loadConfig>['mesh'] }> {
   const t = tempYaml(files);
   const { mesh } = loadConfig([t.dir], {});
-  const tcp = new TcpProxyServer({ host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 }, reservedPorts: reserved });
+  const tcp = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 15001, gatewayPort: 15001, adopt: true, seed: 1, limits: { drainTimeoutMs: 100 }, reservedPorts: reserved });
   tcp.apply(mesh, 1);
   await tcp.listen();
   open.push(tcp);
   return { tcp, mesh };
 }
 
-describe('TcpProxyServer with handed-in connections (a sidecar\'s original destinations)', () => {
+describe.each(TCP_TRANSPORTS)('TcpProxyServer with handed-in connections (a sidecar\'s original destinations) (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('a service with no tcp: rule goes to its default cluster; a rule of its host routes it elsewhere', async () => {
     const [a, b, c] = [await echo('a'), await echo('b'), await echo('c')];
     const { tcp } = await sidecarTcp({ 'se.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }, { name: 'echo-b', port: b.port }, { name: 'echo-c', port: c.port }]), 'vs.yaml': MESH_TCP_RULE });

@@ -6,6 +6,7 @@
 // the server's side of the seam, over real sockets, by recording the options each session got.
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import type { TcpSessionOptions } from '../../host/listener/tcp/tcp-proxy-session.js';
@@ -15,12 +16,15 @@ import { tcpGateway, tcpServiceEntries, tcpVirtualService } from '../helpers/tcp
 import { tcpEchoServer } from '../helpers/tcp-echo.js';
 
 const seen = vi.hoisted(() => [] as TcpSessionOptions[]);
+/** Each session's downstream and upstream classes (which transport the server gave it). */
+const sides = vi.hoisted(() => [] as Array<[string, string]>);
 vi.mock('../../host/listener/tcp/tcp-proxy-session.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../host/listener/tcp/tcp-proxy-session.js')>();
   class RecordingSession extends m.TcpProxySession {
     constructor(...args: ConstructorParameters<typeof m.TcpProxySession>) {
       super(...args);
       seen.push(args[2]);
+      sides.push([args[0].constructor.name, args[1].constructor.name]);
     }
   }
   return { ...m, TcpProxySession: RecordingSession };
@@ -31,13 +35,14 @@ const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
   seen.length = 0;
+  sides.length = 0;
 });
 
 async function gateway(limits: Partial<Limits>): Promise<TcpProxyServer> {
   const echo = await tcpEchoServer('a');
   open.push({ close: () => new Promise((r) => { echo.close(r); }) });
   const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: echo.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, [{ name: 'echo-a', weight: 1 }]) });
-  const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100, ...limits } });
+  const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100, ...limits } });
   p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
   await p.listen();
   open.push(p);
@@ -57,7 +62,8 @@ function exchange(port: number): Promise<string> {
   });
 }
 
-describe('TcpProxyServer buffer limits reach the session', () => {
+describe.each(TCP_TRANSPORTS)('TcpProxyServer buffer limits reach the session (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('perConnectionBufferLimitBytes toward the downstream, upstreamPerConnectionBufferLimitBytes toward the upstream; pipelined', async () => {
     const p = await gateway({ perConnectionBufferLimitBytes: 65_536, upstreamPerConnectionBufferLimitBytes: 131_072 });
     expect(await exchange(p.port)).toBe('a:x');
@@ -66,7 +72,14 @@ describe('TcpProxyServer buffer limits reach the session', () => {
     for (const o of seen) {
       expect(o.bufferLimits).toEqual({ toDownstream: 65_536, toUpstream: 131_072 });
       expect(o.pipelined).toBe(true);
+      // The handle transport's downstream reads into its own buffer from the start; a net.Socket one moves on a bulk read.
+      expect(o.downstreamReader !== undefined).toBe(transport === 'handle');
+      expect(o.upstreamReader).toBeDefined();
     }
+    // The transport asked for is the one the sessions run on, both sides.
+    const cls = transport === 'handle' ? 'HandleSocket' : 'Socket';
+    expect(sides).toEqual([[cls, cls], [cls, cls]]);
+    expect(p.transport).toMatchObject({ kind: transport, refused: null });
   });
 
   test('not given: Envoy\'s 1 MiB each way', async () => {

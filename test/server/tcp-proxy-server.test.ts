@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import { renderIstioTcpPrometheus } from '../../host/telemetry/istio-tcp-metrics.js';
@@ -29,7 +30,7 @@ async function echo(name: string): Promise<TcpEchoServer> {
 async function gateway(backends: TcpBackend[], weights: Array<{ name: string; weight: number }>, extra = ''): Promise<TcpProxyServer> {
   const t = tempYaml({ 'a.yaml': tcpServiceEntries(backends), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, weights), ...(extra ? { 'd.yaml': extra } : {}) });
   const { mesh } = loadConfig([t.dir], { gateway: 'tcp-gw' });
-  const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 } });
+  const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 } });
   p.apply(mesh, 1);
   await p.listen();
   open.push(p);
@@ -58,7 +59,8 @@ spec:
   trafficPolicy:
 ${policy}`;
 
-describe('TcpProxyServer', () => {
+describe.each(TCP_TRANSPORTS)('TcpProxyServer (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('a 75/25 split over two echo servers: exact by the core\'s weighted round robin; bytes and connections counted', async () => {
     const a = await echo('a');
     const b = await echo('b');
@@ -100,7 +102,7 @@ describe('TcpProxyServer', () => {
       // 1600 ms: the connect-timeout sweep walks every 100 ms (a sixteenth).
       'd.yaml': DR('echo-a.example.internal', '    connectionPool:\n      tcp: {connectTimeout: 1600ms}\n'),
     });
-    const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);
@@ -151,7 +153,7 @@ describe('TcpProxyServer', () => {
       'a.yaml': se, 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, [{ name: 'echo-a', weight: 1 }]),
       'd.yaml': DR('echo-a.example.internal', '    loadBalancer: {simple: ROUND_ROBIN}\n    outlierDetection: {consecutive5xxErrors: 1, interval: 10s, baseEjectionTime: 60s, maxEjectionPercent: 100}\n'),
     });
-    const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);
@@ -182,7 +184,7 @@ spec:
   - {address: 127.0.0.1, ports: {tcp-main: ${b.port}}}
 `;
     const t = tempYaml({ 'a.yaml': se, 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT, [{ name: 'echo', weight: 1 }]), 'd.yaml': DR('echo.example.internal', '    loadBalancer: {consistentHash: {useSourceIp: true}}') });
-    const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 } });
+    const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);
@@ -226,7 +228,7 @@ spec:
     route: [{destination: {host: echo-b.example.internal, port: {number: 7000}}}]
 `;
     const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }, { name: 'echo-b', port: b.port }, { name: 'echo-c', port: c.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': vs });
-    const p = new TcpProxyServer({ host: '0.0.0.0', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '0.0.0.0', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);
@@ -247,7 +249,7 @@ spec:
   test('no route for the port: closed, counted as downstream_cx_no_route', async () => {
     const a = await echo('a');
     const t = tempYaml({ 'a.yaml': tcpServiceEntries([{ name: 'echo-a', port: a.port }]), 'b.yaml': tcpGateway(GW_PORT), 'c.yaml': tcpVirtualService(GW_PORT + 1, [{ name: 'echo-a', weight: 1 }]) });
-    const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
+    const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, limits: { drainTimeoutMs: 100 } });
     p.apply(loadConfig([t.dir], { gateway: 'tcp-gw' }).mesh, 1);
     await p.listen();
     open.push(p);

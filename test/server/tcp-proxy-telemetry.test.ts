@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import type { MeshConfig } from '../../host/model/mesh.js';
@@ -36,7 +37,7 @@ function meshFor(backendPort: number, withRoute = true): MeshConfig {
 }
 
 async function start(mesh: MeshConfig, opts: Partial<ConstructorParameters<typeof TcpProxyServer>[0]> = {}): Promise<TcpProxyServer> {
-  const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 }, ...opts });
+  const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: GW_PORT, seed: 1, limits: { drainTimeoutMs: 100 }, ...opts });
   p.apply(mesh, 7);
   await p.listen();
   open.push(p);
@@ -69,7 +70,8 @@ const series = (p: TcpProxyServer): { opened: number; closed: number; sent: numb
   return all[0]!;
 };
 
-describe('TCP telemetry', () => {
+describe.each(TCP_TRANSPORTS)('TCP telemetry (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('bytes are reported every tcpReportingMs while the connection is open, and exactly once in total', async () => {
     const a = await echo('a');
     const p = await start(meshFor(a.port), { tcpReportingMs: 50 });

@@ -5,6 +5,7 @@
 // refused on a passthrough route (UF); a ClientHello over the limit; close() during inspection.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { TCP_TRANSPORTS, currentTcpTransport, useTcpTransport } from '../helpers/tcp-transports.js';
 import { loadConfig } from '../../host/config/index.js';
 import { TcpProxyServer } from '../../host/server/tcp-proxy-server.js';
 import type { TlsInspectorOptions } from '../../host/listener/tcp/tls-inspector.js';
@@ -68,7 +69,7 @@ function meshOf(backends: Array<{ name: string; port: number }>, routes: Array<[
 }
 
 async function passthrough(mesh: ReturnType<typeof meshOf>, tlsInspector: TlsInspectorOptions = {}): Promise<TcpProxyServer> {
-  const p = new TcpProxyServer({ host: '127.0.0.1', port: 0, gatewayPort: 443, limits: { drainTimeoutMs: 100 }, tlsInspector });
+  const p = new TcpProxyServer({ tcpTransport: currentTcpTransport(), host: '127.0.0.1', port: 0, gatewayPort: 443, limits: { drainTimeoutMs: 100 }, tlsInspector });
   p.apply(mesh, 1);
   await p.listen();
   open.push(p);
@@ -95,7 +96,8 @@ function send(port: number, chunks: Buffer[], between?: (i: number) => Promise<v
   });
 }
 
-describe('TLS passthrough on TcpProxyServer', () => {
+describe.each(TCP_TRANSPORTS)('TLS passthrough on TcpProxyServer (%s transport)', (transport) => {
+  useTcpTransport(transport);
   test('the ClientHello and every byte after it reach the backend its SNI names, byte for byte', async () => {
     const a = await recorder('a');
     const b = await recorder('b');

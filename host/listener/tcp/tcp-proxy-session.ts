@@ -11,7 +11,7 @@
 //   for that long closes both sides. No timer per session: the sessions with one timeout share a
 //   coarse sweep (idle-sweep.ts) that compares each one's time of last byte, so traffic costs a
 //   Date.now() per chunk and a connection a Set add and delete.
-import type { Socket } from 'node:net';
+import type { ByteStream } from './byte-stream.js';
 import type { UserBufferReader } from './user-buffer-reader.js';
 import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
 import { resetSocket } from './reset-socket.js';
@@ -82,8 +82,8 @@ export class TcpProxySession implements IdleCandidate {
   readonly startedAt = Date.now();
   /** Date.now() of the last byte either way (the idle timeout's reference). */
   lastActivity = this.startedAt;
-  #down: Socket;
-  readonly #up: Socket;
+  #down: ByteStream;
+  readonly #up: ByteStream;
   readonly #idle: IdleSweep | null;
   readonly #pipelined: boolean;
   readonly #limitToDown: number;
@@ -96,7 +96,7 @@ export class TcpProxySession implements IdleCandidate {
   /** The downstream moves to a user buffer on its first full default read (opts.downstreamReaderOnBulk). */
   #bulkReader: (() => UserBufferReader) | null;
 
-  constructor(downstream: Socket, upstream: Socket, opts: TcpSessionOptions, callbacks: TcpSessionCallbacks) {
+  constructor(downstream: ByteStream, upstream: ByteStream, opts: TcpSessionOptions, callbacks: TcpSessionCallbacks) {
     this.#down = downstream;
     this.#up = upstream;
     this.#idle = opts.idleTimeoutMs > 0 ? opts.idleSweep ?? idleSweepFor(opts.idleTimeoutMs) : null;
@@ -133,11 +133,11 @@ export class TcpProxySession implements IdleCandidate {
   }
 
   /** Where bytes read on one side go: the other side's current socket. */
-  #peer(downstreamSide: boolean): Socket {
+  #peer(downstreamSide: boolean): ByteStream {
     return downstreamSide ? this.#up : this.#down;
   }
 
-  #pipe(from: Socket, downstreamSide: boolean): void {
+  #pipe(from: ByteStream, downstreamSide: boolean): void {
     const to = this.#peer(downstreamSide);
     const data = (chunk: Buffer): void => {
       this.lastActivity = Date.now();
@@ -161,7 +161,7 @@ export class TcpProxySession implements IdleCandidate {
     if (downstreamSide) this.#downDefault = { data, drain, ...ends };
   }
 
-  #pipeEnds(from: Socket, downstreamSide: boolean): { end: () => void; close: (hadError: boolean) => void } {
+  #pipeEnds(from: ByteStream, downstreamSide: boolean): { end: () => void; close: (hadError: boolean) => void } {
     // Half-close: the FIN travels on; what `to` still has buffered is flushed before its FIN.
     const end = (): void => {
       const to = this.#peer(downstreamSide);
@@ -229,7 +229,7 @@ export class TcpProxySession implements IdleCandidate {
    * pauses where the peer's write() said it was over its high-water mark, as #pipe does.
    * End, errors and close as in #pipe.
    */
-  #pipeUserBuffer(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+  #pipeUserBuffer(from: ByteStream, reader: UserBufferReader, downstreamSide: boolean): void {
     if (this.#pipelined) return this.#pipeLent(from, reader, downstreamSide);
     let overWatermark = false;
     const written = (err?: Error | null): void => {
@@ -269,7 +269,7 @@ export class TcpProxySession implements IdleCandidate {
    * before an earlier write's (a destroy errors the queued writes while one is still with the
    * kernel), so after an error the direction gives nothing back: its buffers go to the collector.
    */
-  #pipeLent(from: Socket, reader: UserBufferReader, downstreamSide: boolean): void {
+  #pipeLent(from: ByteStream, reader: UserBufferReader, downstreamSide: boolean): void {
     let paused = false;
     const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
     const low = high / 2;

@@ -21,6 +21,7 @@
 // falls back rather than breaks).
 import { Socket } from 'node:net';
 import type { UserBufferReader } from './user-buffer-reader.js';
+import type { ByteStream } from './byte-stream.js';
 
 /** The parts of Node's stream handle this relies on (lib/net.js, src/stream_base.cc). */
 interface StreamHandle {
@@ -40,7 +41,10 @@ interface SocketInternals {
  * After a non-null return the old socket must not be read or written; the new one carries
  * `allowHalfOpen` and `noDelay` as the listener set them.
  */
-export function rewrapWithUserBuffer(socket: Socket, reader: UserBufferReader): Socket | null {
+export function rewrapWithUserBuffer(stream: ByteStream, reader: UserBufferReader): Socket | null {
+  // A side on the handle transport (handle-socket.ts) reads into its own buffer from the start.
+  if (!(stream instanceof Socket)) return null;
+  const socket = stream;
   const old = socket as unknown as SocketInternals;
   // A TLS socket's handle is the TLS wrap, whose reads are decrypted records, not the socket's.
   if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return null;

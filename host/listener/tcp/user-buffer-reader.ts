@@ -27,7 +27,8 @@
 // process-wide free list and gives its buffers back when its socket closes — only those no write
 // still holds (the buffer of the last read while a write of it is pending, or one lent to a
 // pending write, is left to the collector: a write that ended with an error gives nothing back).
-import type { NetConnectOpts, Socket } from 'node:net';
+import type { NetConnectOpts } from 'node:net';
+import type { ByteStream } from './byte-stream.js';
 
 /** A connection's own buffer, and the most a read of a quiet connection brings. */
 export const SMALL_READ_BYTES = 16 * 1024;
@@ -126,7 +127,7 @@ export class UserBufferReader {
   }
 
   /** From now on each read goes to `sink`; copies of what came before go first. */
-  attach(sink: UserBufferSink, socket: Socket): void {
+  attach(sink: UserBufferSink, socket: ByteStream): void {
     this.#sink = sink;
     socket.on('close', () => this.#close());
     const early = this.#early;

@@ -88,7 +88,7 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(procs.stderr).toContain('--load-procs: expected a whole number from 1 to 64, got "0"');
     const proxy = await runner(['--proxies', 'wasmesh,nginx']);
     expect(proxy.code).toBe(2);
-    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, envoy, direct)');
+    expect(proxy.stderr).toContain('--proxies: unknown proxy "nginx" (proxies: wasmesh, wasmesh-nghttp2, wasmesh-core, wasmesh-core-up, wasmesh-socket, envoy, direct)');
   });
 
   it('--proxies wasmesh,wasmesh-nghttp2,wasmesh-core,envoy: the HTTP/2 codec variants against Envoy in the same rounds, a row each', async () => {

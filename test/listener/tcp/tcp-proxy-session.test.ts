@@ -1,9 +1,10 @@
 // The byte proxy over real loopback sockets: data both ways, half-close passed on, backpressure
 // against a slow reader (bounded buffering, the reader paused and resumed), resets passed on as
 // resets, and the idle timeout (closing only a silent session).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
 import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
@@ -49,12 +50,6 @@ async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = 
     ...(bufferLimits !== undefined ? { bufferLimits } : {}),
   }, { onEnd: (s) => ended(s), ...extra });
   return { client, app, downstream, upstream, session, done };
-}
-
-function collect(s: Socket): { data: () => Buffer; ended: Promise<void> } {
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return { data: () => Buffer.concat(chunks), ended: new Promise((r) => s.once('end', () => r())) };
 }
 
 describe('TcpProxySession', () => {
@@ -161,28 +156,6 @@ describe('TcpProxySession', () => {
     await Promise.all(errs);
   });
 });
-
-/** Writes `data` on `s` in 64 KiB blocks, honouring backpressure; resolves once all is handed to the socket. */
-function writeAll(s: Socket, data: Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    let at = 0;
-    const more = (): void => {
-      while (at < data.length) {
-        const block = data.subarray(at, at + 64 * 1024);
-        at += block.length;
-        if (!s.write(block)) return void s.once('drain', more);
-      }
-      resolve();
-    };
-    more();
-  });
-}
-
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-};
-
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 // The upstream reading into one reused buffer (UserBufferReader): each read is written downstream
 // as a view of that buffer, so a read that overwrote bytes still queued would corrupt the stream.
@@ -396,8 +369,8 @@ describe('TcpProxySession, pipelined on both sides', () => {
     client.pause();
     app.pause();
     const sent = Promise.all([writeAll(app, toClient), writeAll(client, toApp)]);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(up.lentBuffers + down.lentBuffers).toBeGreaterThan(0);
+    // Until a read is lent (an event, not a fixed wait: a loaded machine may take longer than any).
+    await until(() => up.lentBuffers + down.lentBuffers > 0);
     const atClient = collect(client);
     const atApp = collect(app);
     client.resume();

@@ -1,0 +1,272 @@
+// The byte proxy on the handle transport over real loopback sockets: a TcpProxySession whose
+// sides are HandleSockets (the downstream accepted by TcpHandleListener, the upstream connected
+// by connectHandle), as TcpProxyServer makes them with --tcp-transport=handle. Everything the
+// session promises on net.Socket (tcp-proxy-session.test.ts) is checked again here: bytes and
+// half-close both ways, a slow reader either way (random bytes, SHA-256, bounded buffering, the
+// flow-control counts), resets passed on both ways, the client aborting, the idle timeout,
+// close(); and the transport's own edges: a refused connect, the listener's maxConnections, a
+// reset while a shutdown is in flight, the hand-over to a net.Socket (tls_inspector).
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
+import { chooseTcpTransport, type TcpHandleBinding } from '../../../host/listener/tcp/tcp-handle-binding.js';
+import { TcpHandleListener } from '../../../host/listener/tcp/tcp-handle-listener.js';
+import { connectHandle } from '../../../host/listener/tcp/handle-connect.js';
+import type { HandleSocket } from '../../../host/listener/tcp/handle-socket.js';
+import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
+
+const binding: TcpHandleBinding = (() => {
+  const c = chooseTcpTransport('handle');
+  if (c.binding === null) throw new Error('no handle binding');
+  return c.binding;
+})();
+
+const closers: Array<() => void> = [];
+afterEach(() => {
+  for (const c of closers.splice(0).reverse()) c();
+});
+
+/** A net.Server app the proxy connects to (half-open capable): its accepted sockets in order. */
+async function app(): Promise<{ port: number; next: () => Promise<Socket> }> {
+  const accepted: Socket[] = [];
+  const waiting: Array<(s: Socket) => void> = [];
+  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
+    closers.push(() => s.destroy());
+    const w = waiting.shift();
+    if (w !== undefined) w(s);
+    else accepted.push(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => server.close());
+  return { port: (server.address() as { port: number }).port, next: () => new Promise((r) => { const s = accepted.shift(); if (s !== undefined) r(s); else waiting.push(r); }) };
+}
+
+/** A handle listener handing each accepted downstream to `take`. */
+async function handleListener(take: (s: HandleSocket) => void, maxConnections = 0): Promise<TcpHandleListener> {
+  const l = new TcpHandleListener(binding, '127.0.0.1', 0, take, { maxConnections });
+  await l.listen();
+  closers.push(() => l.closeAll());
+  return l;
+}
+
+function connected(s: HandleSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once('connect', resolve);
+    s.on('error', reject);
+  });
+}
+
+/** client ⇄ [proxy on handles: downstream | upstream] ⇄ app, pipelined with `limits`. */
+async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, limits?: { toDownstream: number; toUpstream: number }) {
+  const a = await app();
+  let ended!: (s: TcpProxySession) => void;
+  const done = new Promise<TcpProxySession>((r) => (ended = r));
+  let downstream!: HandleSocket;
+  const accepted = new Promise<void>((r) => {
+    void handleListener((s) => {
+      downstream = s;
+      r();
+    }).then((l) => {
+      const client = connect({ host: '127.0.0.1', port: l.port, allowHalfOpen: true });
+      closers.push(() => client.destroy());
+      clientP.resolve(client);
+    });
+  });
+  const clientP = deferred<Socket>();
+  const client = await clientP.promise;
+  await accepted;
+  const upReader = new UserBufferReader({ pipelined: true });
+  const upstream = connectHandle(binding, '127.0.0.1', a.port, upReader, { keepAliveInitialDelayMs: null });
+  closers.push(() => upstream.destroy());
+  await connected(upstream);
+  const appSide = await a.next();
+  const session = new TcpProxySession(downstream, upstream, { idleTimeoutMs, upstreamReader: upReader, downstreamReader: downstream.reader, pipelined: true, ...(limits !== undefined ? { bufferLimits: limits } : {}) }, { onEnd: (s) => ended(s), ...extra });
+  return { client, app: appSide, downstream, upstream, session, done };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('TcpProxySession on the handle transport', () => {
+  test('bytes both ways; each FIN passed on (half-close, the client first); ends closed with the byte counts', async () => {
+    const { client, app, done } = await proxied();
+    const atApp = collect(app);
+    const atClient = collect(client);
+    client.end('hello');
+    await atApp.ended; // the client's FIN reached the app, which can still answer
+    expect(atApp.data().toString()).toBe('hello');
+    app.end('world!');
+    await atClient.ended;
+    expect(atClient.data().toString()).toBe('world!');
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect([s.rxBytes, s.txBytes]).toEqual([5, 6]);
+  });
+
+  test('half-close the other way: the app\'s FIN first, the client answers after it', async () => {
+    const { client, app, done } = await proxied();
+    const atClient = collect(client);
+    const atApp = collect(app);
+    app.end('server first');
+    await atClient.ended;
+    expect(atClient.data().toString()).toBe('server first');
+    client.end('late answer');
+    await atApp.ended;
+    expect(atApp.data().toString()).toBe('late answer');
+    expect((await done).end).toBe('closed');
+  });
+
+  test.each([
+    ['toward a slow app (the downstream paused, counted)', true],
+    ['toward a slow client (the upstream paused)', false],
+  ])('24 MiB %s: intact (SHA-256), the proxy holding at most the limit plus one read', async (_name, toApp) => {
+    const limit = 256 * 1024;
+    const flow: boolean[] = [];
+    const { client, app, downstream, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, { toDownstream: limit, toUpstream: limit });
+    const [writer, reader, queued] = toApp ? [client, app, upstream] : [app, client, downstream];
+    reader.pause();
+    const data = randomBytes(24 * 1024 * 1024);
+    const sent = writeAll(writer, data);
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, queued.writableLength)), 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const chunks: Buffer[] = [];
+    reader.on('data', (c: Buffer) => chunks.push(c));
+    const readerEnded = new Promise((r) => reader.once('end', r));
+    reader.resume();
+    await sent;
+    writer.end();
+    await readerEnded;
+    clearInterval(watch);
+    expect(sha(Buffer.concat(chunks))).toBe(sha(data));
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(limit + LARGE_READ_BYTES);
+    if (toApp) {
+      expect(flow[0]).toBe(true);
+      expect(flow.filter((p) => p).length).toBe(flow.filter((p) => !p).length);
+    }
+    reader.end();
+    const s = await done;
+    expect(s.end).toBe('closed');
+    expect(toApp ? s.rxBytes : s.txBytes).toBe(data.length);
+  }, 60_000);
+
+  test('an upstream reset resets the downstream', async () => {
+    const { client, app, done } = await proxied();
+    const err = new Promise<NodeJS.ErrnoException>((r) => client.once('error', r));
+    client.write('x');
+    await new Promise((r) => app.once('data', r));
+    app.resetAndDestroy();
+    expect((await err).code).toBe('ECONNRESET');
+    expect((await done).end).toBe('upstream_reset');
+  });
+
+  test('the client aborting (a reset) resets the upstream', async () => {
+    const { client, app, done } = await proxied();
+    const err = new Promise<NodeJS.ErrnoException>((r) => app.once('error', r));
+    client.write('x');
+    await new Promise((r) => app.once('data', r));
+    client.resetAndDestroy();
+    expect((await err).code).toBe('ECONNRESET');
+    expect((await done).end).toBe('downstream_reset');
+  });
+
+  test('idle timeout: silence closes both sides (a FIN to each)', async () => {
+    const { client, app, done } = await proxied(300);
+    const clientEnded = new Promise((r) => client.once('end', r));
+    const appEnded = new Promise((r) => app.once('end', r));
+    const start = Date.now();
+    const s = await done;
+    expect(s.end).toBe('idle_timeout');
+    expect(Date.now() - start).toBeGreaterThanOrEqual(300 * 0.9);
+    await Promise.all([clientEnded, appEnded]);
+  });
+
+  test('close() resets both sides', async () => {
+    const { client, app, session, done } = await proxied();
+    const errs = [new Promise((r) => client.once('error', r)), new Promise((r) => app.once('error', r))];
+    session.close();
+    expect((await done).end).toBe('local_close');
+    await Promise.all(errs);
+  });
+});
+
+describe('HandleSocket and its listener', () => {
+  test('a refused connect: error ECONNREFUSED (syscall connect), then close with hadError', async () => {
+    const a = await app();
+    const port = a.port;
+    closers.splice(0).reverse().forEach((c) => c()); // the app's server closed: its port refuses
+    await new Promise((r) => setTimeout(r, 20));
+    const s = connectHandle(binding, '127.0.0.1', port, new UserBufferReader(), { keepAliveInitialDelayMs: 1000 });
+    const err = new Promise<NodeJS.ErrnoException>((r) => s.once('error', r));
+    const closed = new Promise<boolean>((r) => s.once('close', r));
+    expect((await err).code).toBe('ECONNREFUSED');
+    expect(await closed).toBe(true);
+    expect(s.destroyed).toBe(true);
+  });
+
+  test('maxConnections: a connection over the limit is closed at accept; 0 means none', async () => {
+    const taken: HandleSocket[] = [];
+    const l = await handleListener((s) => taken.push(s), 1);
+    const c1 = connect({ host: '127.0.0.1', port: l.port });
+    closers.push(() => c1.destroy());
+    await until(() => taken.length === 1);
+    const c2 = connect({ host: '127.0.0.1', port: l.port });
+    closers.push(() => c2.destroy());
+    await new Promise((r) => c2.once('close', r));
+    expect(taken).toHaveLength(1);
+    expect(l.connections).toBe(1);
+    taken[0]!.destroy();
+    await until(() => l.connections === 0);
+    const unlimited = await handleListener((s) => taken.push(s), 0);
+    const cs = [0, 1, 2].map(() => connect({ host: '127.0.0.1', port: unlimited.port }));
+    for (const c of cs) closers.push(() => c.destroy());
+    await until(() => taken.length === 4);
+  });
+
+  test('a reset while its shutdown is in flight closes the handle instead (libuv refuses the reset)', async () => {
+    const a = await app();
+    const s = connectHandle(binding, '127.0.0.1', a.port, new UserBufferReader(), { keepAliveInitialDelayMs: null });
+    await connected(s);
+    const closed = new Promise<boolean>((r) => s.once('close', r));
+    s.end();
+    s.resetAndDestroy();
+    expect(await closed).toBe(false);
+  });
+
+  test('write after end: refused with an error to the callback, nothing sent', async () => {
+    const a = await app();
+    const s = connectHandle(binding, '127.0.0.1', a.port, new UserBufferReader(), { keepAliveInitialDelayMs: null });
+    await connected(s);
+    s.end();
+    const err = await new Promise<Error | null | undefined>((r) => s.write(Buffer.from('late'), r));
+    expect(err?.message).toBe('write after end');
+    s.destroy();
+  });
+
+  test('handed to a net.Socket (what the tls_inspector reads through): bytes, FIN and close as a net.Socket', async () => {
+    const got = deferred<HandleSocket>();
+    const l = await handleListener((s) => got.resolve(s));
+    const client = connect({ host: '127.0.0.1', port: l.port, allowHalfOpen: true });
+    closers.push(() => client.destroy());
+    const hs = await got.promise;
+    const net = hs.toNetSocket();
+    const hsClosed = new Promise((r) => hs.once('close', r));
+    client.end('hello');
+    const data: Buffer[] = [];
+    net.on('data', (c: Buffer) => data.push(c));
+    net.on('end', () => net.end('bye'));
+    net.resume();
+    const atClient = collect(client);
+    await atClient.ended;
+    expect(Buffer.concat(data).toString()).toBe('hello');
+    expect(atClient.data().toString()).toBe('bye');
+    await hsClosed;
+    expect(l.connections).toBe(0);
+  });
+});
