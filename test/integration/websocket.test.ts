@@ -147,8 +147,14 @@ describe('WebSocket through the gateway', () => {
     const stalledSocket = (stalled as unknown as { _socket: import('node:net').Socket })._socket;
     stalledSocket.pause();
     stalled.send('flood');
-    // The whole path is full once the server cannot hand its socket more: the proxy's write to the stalled client is pending.
-    await waitFor(() => floodSocket !== null && floodSocket.bufferedAmount > 0, 10_000);
+    // The whole path is full (the proxy's write to the stalled client pending) once what the
+    // server still holds stops going down.
+    await waitFor(() => floodSocket !== null, 10_000);
+    for (let last = -1, same = 0; same < 4; await new Promise((r) => setTimeout(r, 50))) {
+      const now = floodSocket!.bufferedAmount;
+      same = now === last && now > 0 ? same + 1 : 0;
+      last = now;
+    }
     for (let i = 0; i < 64; i++) {
       const m = randomBytes(32 * 1024);
       busy.send(m);
