@@ -118,6 +118,53 @@ describe('WebSocket through the gateway', () => {
     await closed(ws);
   });
 
+  it('a client that stops reading: the bytes its pending writes hold stay intact while other tunnels read on', async () => {
+    // Both sockets of a tunnel read into a buffer the thread shares with every other connection;
+    // a write to the stalled client stays pending while the other tunnel's reads reuse that buffer.
+    // A write that kept a view of a read (no copy) would send the stalled client those bytes.
+    const sent: Buffer[] = [];
+    let floodSocket: WebSocket | null = null;
+    const up = await wsUpstream({
+      onConnection: (ws) => ws.on('message', (d, isBinary) => {
+        if (isBinary) {
+          ws.send(d, { binary: true });
+          return;
+        }
+        floodSocket = ws;
+        for (let i = 0; i < 128; i++) {
+          const m = randomBytes(256 * 1024);
+          sent.push(m);
+          ws.send(m);
+        }
+      }),
+    });
+    const { p } = await gateway(up.port);
+    const stalled = client(p.port);
+    const busy = client(p.port);
+    await Promise.all([opened(stalled), opened(busy)]);
+    const got: Buffer[] = [];
+    stalled.on('message', (d) => got.push(d as Buffer));
+    const stalledSocket = (stalled as unknown as { _socket: import('node:net').Socket })._socket;
+    stalledSocket.pause();
+    stalled.send('flood');
+    // The whole path is full (the proxy's write to the stalled client pending) once what the
+    // server still holds stops going down.
+    await waitFor(() => floodSocket !== null, 10_000);
+    for (let last = -1, same = 0; same < 4; await new Promise((r) => setTimeout(r, 50))) {
+      const now = floodSocket!.bufferedAmount;
+      same = now === last && now > 0 ? same + 1 : 0;
+      last = now;
+    }
+    for (let i = 0; i < 64; i++) {
+      const m = randomBytes(32 * 1024);
+      busy.send(m);
+      expect((await nextMessage(busy)).data.equals(m)).toBe(true);
+    }
+    stalledSocket.resume();
+    await waitFor(() => got.length === sent.length, 20_000);
+    for (let i = 0; i < sent.length; i++) expect(got[i]!.equals(sent[i]!), `message ${i}`).toBe(true);
+  });
+
   it('a frame sent right behind the request head (same write) is forwarded, not lost', async () => {
     const up = await wsUpstream({ onConnection: (ws) => ws.on('message', (d) => ws.send(`got ${d.toString()}`)) });
     const { p } = await gateway(up.port);

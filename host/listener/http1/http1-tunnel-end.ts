@@ -40,9 +40,8 @@ export class Http1TunnelEnd implements TunnelEnd {
     if (!this.#closed) this.#owner.socket.resume();
   }
 
-  /** @internal (connection) bytes read: a view valid only during the call. */
+  /** @internal (connection) bytes read (the connection has refreshed lastActivity): a view valid only during the call. */
   onRead(bytes: Uint8Array): void {
-    this.#owner.lastActivity = performance.now();
     const sink = this.#sink;
     if (sink === null) {
       const joined = new Uint8Array(this.#early.length + bytes.length);
