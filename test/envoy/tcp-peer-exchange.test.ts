@@ -16,34 +16,35 @@ import { tcpStatsNetworkFilter, withTcpIstioStats } from '../../host/envoy/tcp-s
 import { workloadMetadata } from '../../host/model/workload-metadata.js';
 import { defaultFiltersWasmPath } from '../../host/envoy/filters-bootstrap.js';
 import { envoyForTests } from '../helpers/envoy-for-tests.js';
+import { jsonAt, jsonList } from '../helpers/envoy-json.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const listen = { host: '127.0.0.1', port: 15006 };
 const SELF = workloadMetadata({ name: 'beta-1', namespace: 'shop', labels: { app: 'beta' }, nodeId: 'sidecar~127.0.0.1~beta-1.shop~shop.svc.cluster.local', principal: 'spiffe://cluster.local/ns/shop/sa/default' });
 const statsWasm = join(defaultFiltersWasmPath(), '..', 'wasmesh-stats.wasm');
 const config = (o: { tcpExchange: boolean }) => ({ reporter: 'destination' as const, self: SELF, peers: [], ...o });
 
-function inbound(): any {
+function inbound(): Record<string, unknown> {
   const { listener } = envoyInbound({ listen, appPorts: [6379], mode: 'STRICT' });
   const exchanging = withInboundPeerExchangeChains(listener, tcpStatsNetworkFilter(config({ tcpExchange: true }), statsWasm));
   return withTcpIstioStats(exchanging, config({ tcpExchange: false }), statsWasm);
 }
-const pluginText = (filter: any): string => Buffer.from(filter.typed_config.config.configuration.value, 'base64').toString();
+const pluginText = (filter: unknown): string => Buffer.from(String(jsonAt(filter, 'typed_config.config.configuration.value')), 'base64').toString();
+const names = (chain: unknown): unknown[] => jsonList(chain, 'filters').map((f) => f.name);
 
 describe('withInboundPeerExchangeChains', () => {
   it('adds a chain for ClientHellos offering istio-peer-exchange, agreeing on it, whose TCP filter exchanges; the `istio` chain stays without', () => {
-    const [http, exchange, plain, ...rest] = inbound().filter_chains;
+    const [http, exchange, plain, ...rest] = jsonList(inbound(), 'filter_chains');
     expect(rest).toEqual([]);
-    expect(http.filter_chain_match.application_protocols).toContain('istio-http/1.1');
-    expect(exchange.filter_chain_match).toEqual({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange'] });
-    expect(exchange.transport_socket.typed_config.common_tls_context.alpn_protocols).toEqual(['istio-peer-exchange', 'istio']);
-    expect(exchange.transport_socket.typed_config.require_client_certificate).toBe(true);
-    expect(exchange.filters.map((f: any) => f.name)).toEqual(['envoy.filters.network.wasm', 'envoy.filters.network.tcp_proxy']);
-    expect(pluginText(exchange.filters[0])).toMatch(/\ntcp_exchange\t3d230467[0-9a-f]+\n/);
-    expect(plain.filter_chain_match).toEqual({ transport_protocol: 'tls' });
-    expect(plain.transport_socket.typed_config.common_tls_context.alpn_protocols).toEqual(['istio']);
-    expect(plain.filters.map((f: any) => f.name)).toEqual(['envoy.filters.network.wasm', 'envoy.filters.network.tcp_proxy']);
-    expect(pluginText(plain.filters[0])).not.toContain('tcp_exchange');
+    expect(jsonAt(http, 'filter_chain_match.application_protocols')).toContain('istio-http/1.1');
+    expect(exchange!.filter_chain_match).toEqual({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange'] });
+    expect(jsonAt(exchange, 'transport_socket.typed_config.common_tls_context.alpn_protocols')).toEqual(['istio-peer-exchange', 'istio']);
+    expect(jsonAt(exchange, 'transport_socket.typed_config.require_client_certificate')).toBe(true);
+    expect(names(exchange)).toEqual(['envoy.filters.network.wasm', 'envoy.filters.network.tcp_proxy']);
+    expect(pluginText(jsonAt(exchange, 'filters.0'))).toMatch(/\ntcp_exchange\t3d230467[0-9a-f]+\n/);
+    expect(plain!.filter_chain_match).toEqual({ transport_protocol: 'tls' });
+    expect(jsonAt(plain, 'transport_socket.typed_config.common_tls_context.alpn_protocols')).toEqual(['istio']);
+    expect(names(plain)).toEqual(['envoy.filters.network.wasm', 'envoy.filters.network.tcp_proxy']);
+    expect(pluginText(jsonAt(plain, 'filters.0'))).not.toContain('tcp_exchange');
   });
 
   it('a listener without a mesh TLS TCP chain (DISABLE) is returned as it is', () => {
@@ -53,10 +54,10 @@ describe('withInboundPeerExchangeChains', () => {
 });
 
 describe('withPeerExchangeAlpn', () => {
-  const cluster = (alpn: string[]): any => ({ name: 'outbound|6379||beta', transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'x', common_tls_context: { alpn_protocols: alpn, tls_certificate_sds_secret_configs: [] } } } });
+  const cluster = (alpn: string[]): Record<string, unknown> => ({ name: 'outbound|6379||beta', transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'x', common_tls_context: { alpn_protocols: alpn, tls_certificate_sds_secret_configs: [] } } } });
   it('a TCP port\'s ISTIO_MUTUAL cluster (ALPN istio) offers the exchange first; HTTP and plaintext clusters are untouched', () => {
-    const tcp = withPeerExchangeAlpn(cluster(['istio'])) as any;
-    expect(tcp.transport_socket.typed_config.common_tls_context).toEqual({ alpn_protocols: ['istio-peer-exchange', 'istio'], tls_certificate_sds_secret_configs: [] });
+    const tcp = withPeerExchangeAlpn(cluster(['istio']));
+    expect(jsonAt(tcp, 'transport_socket.typed_config.common_tls_context')).toEqual({ alpn_protocols: ['istio-peer-exchange', 'istio'], tls_certificate_sds_secret_configs: [] });
     const http = cluster(['istio-http/1.1', 'istio', 'http/1.1']);
     expect(withPeerExchangeAlpn(http)).toBe(http);
     const plain = { name: 'outbound|80||x' };
