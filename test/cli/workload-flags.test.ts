@@ -43,7 +43,9 @@ describe('--workload and the workload\'s metadata', () => {
   it('--merged-stats and --app-metrics: Istio\'s 15020 with the app\'s prometheus.io/port and path', () => {
     expect(mergedStatsFromFlags('c', {})).toEqual({ at: { host: '0.0.0.0', port: 15020 }, required: false });
     expect(mergedStatsFromFlags('c', { 'app-metrics': '9100' })).toMatchObject({ app: { port: 9100, path: '/metrics' } });
-    expect(mergedStatsFromFlags('c', { 'merged-stats': '127.0.0.1:0', 'app-metrics': '8080/actuator/prometheus' })).toEqual({ at: { host: '127.0.0.1', port: 0 }, required: true, app: { port: 8080, path: '/actuator/prometheus' } });
+    expect(mergedStatsFromFlags('c', { 'merged-stats': '127.0.0.1:0', 'app-metrics': '8080/actuator/prometheus' })).toEqual({ at: { host: '127.0.0.1', port: 0 }, required: true, app: { port: 8080, path: '/actuator/prometheus', host: '127.0.0.1' } });
+    // The app is reached at the sidecar's --app-address (::1 on an IPv6-only pod).
+    expect(mergedStatsFromFlags('c', { 'app-metrics': '9100' }, '::1')).toMatchObject({ app: { port: 9100, path: '/metrics', host: '::1' } });
     expect(() => mergedStatsFromFlags('c', { 'app-metrics': '70000' })).toThrow(UsageError);
     expect(() => mergedStatsFromFlags('c', { 'app-metrics': 'x' })).toThrow(UsageError);
     expect(() => mergedStatsFromFlags('c', { 'merged-stats': 'off', 'app-metrics': '9100' })).toThrow(/--app-metrics/);
