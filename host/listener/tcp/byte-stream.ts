@@ -24,7 +24,11 @@ export interface ByteStream {
   off(event: 'data', listener: (chunk: Buffer) => void): this;
   off(event: 'close', listener: (hadError: boolean) => void): this;
   off(event: 'end' | 'drain' | 'connect', listener: () => void): this;
-  /** Queues `chunk`; `cb` once it is handed to the kernel (or with the error that dropped it). False: over the high-water mark ('drain' follows). */
+  /**
+   * Queues `chunk`; `cb` once it is handed to the kernel (or with the error that dropped it). False:
+   * over the high-water mark ('drain' follows). `cb` may run before write() returns (a HandleSocket
+   * whose bytes the kernel took at once; net.Socket defers it): callers must not rely on it coming later.
+   */
   write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
   /** Sends a FIN once what is queued is written. */
   end(): this;
