@@ -17,7 +17,8 @@
 // (host/listener/transport/tls.ts). The byte proxy (TcpProxyServer with `authorization`) then
 // runs the AuthorizationPolicy of the workload on each TCP connection, with the peer principal
 // the certificate gave (Envoy's RBAC network filter). Connections to the listener's own port
-// keep the HTTP path. Until the first config version, TCP is closed (the HTTP side denies all).
+// keep the HTTP path, except mesh TLS offering only Istio's TCP names: TCP to the first app port,
+// as Envoy's virtualInbound does for its own port. Until the first config version, TCP is closed (the HTTP side denies all).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { MeshConfig } from '../model/mesh.js';
 import type { ProxyServer } from '../server/proxy-server.js';
@@ -115,7 +116,7 @@ export class InboundCapture {
    */
   adopt(socket: Socket, port: number): void {
     if (port === this.#port) {
-      this.#opts.http.adoptConnection(socket);
+      this.#ownPort(socket);
       return;
     }
     if (!this.#opts.appPorts.includes(port)) {
@@ -157,6 +158,31 @@ export class InboundCapture {
       if (first.length > 0) socket.unshift(first);
       // AuthorizationPolicy: the byte proxy's RBAC network filter, with destination.ip the pod's address.
       this.#opts.tcp.handle(socket, this.#appTarget(socket, port, null));
+    }, () => this.#pending.delete(socket));
+  }
+
+  /**
+   * A connection to the listener's own port (no app port dialled: a peer that addressed the
+   * inbound port itself, or one handed over without capture): HTTP, except mesh TLS offering only
+   * Istio's TCP names, which goes as TCP to the first app port — as Envoy's virtualInbound sends
+   * its own port's TCP chain to the first app port (host/envoy/inbound-listener.ts).
+   */
+  #ownPort(socket: Socket): void {
+    this.#pending.add(socket);
+    sniffFirstBytes(socket, this.#detectMs, (protocol, first) => {
+      this.#pending.delete(socket);
+      if (protocol !== 'tls') {
+        this.#opts.http.adoptConnection(socket, first);
+        return;
+      }
+      socket.unshift(first);
+      this.#pending.add(socket);
+      this.#opts.tcp.inspectAlpn(socket, this.#detectMs, (alpn) => {
+        this.#pending.delete(socket);
+        if (alpn === null) return;
+        if (isMeshTcpAlpn(alpn)) this.#tcpOverTls(socket, this.#opts.appPorts[0]!);
+        else this.#opts.http.adoptConnection(socket);
+      });
     }, () => this.#pending.delete(socket));
   }
 

@@ -45,6 +45,8 @@ interface Pod {
   port: number;
   /** Another front door: connections to it are taken as ones to a port the workload does not declare (inbound passthrough to the app). */
   passthroughPort: number;
+  /** A third: connections to it are taken as ones to the capture's own port (the inbound port itself). */
+  ownPort: number;
   tcp: TcpProxyServer;
   accepted: () => number;
   /** Bytes the app received. */
@@ -94,8 +96,10 @@ async function pod(mode: EffectiveMtlsMode, opts: { greeting?: string; maxPeerMe
   const port = await front(appPort);
   // An undeclared port (1: nothing listens there, the passthrough's connect fails after the exchange).
   const passthroughPort = await front(1);
+  // The capture is not listening here: its own port is 0.
+  const ownPort = await front(capture.port);
   return {
-    port, passthroughPort: passthroughPort, tcp, accepted: () => app.accepted, appBytes: () => appBytes, http: handed, warnings,
+    port, passthroughPort: passthroughPort, ownPort, tcp, accepted: () => app.accepted, appBytes: () => appBytes, http: handed, warnings,
     stat: (name) => Object.fromEntries([...tcp.stats.records(), ...listener.records()].map((r) => [r.name, r.value]))[name] ?? 0,
     series: () => tcp.istio!.snapshot(),
   };
@@ -148,6 +152,34 @@ function talk(port: number, alpn: string[], payload: string, ours: Buffer | null
 
 const ISTIO_TCP = ['istio-peer-exchange', 'istio'];
 const ISTIO_HTTP = ['istio-http/1.1', 'istio', 'http/1.1'];
+
+describe('mesh mTLS to the inbound port itself (no app port dialled), as Envoy\'s virtualInbound takes it', () => {
+  test('Istio\'s TCP ALPN: terminated and proxied as TCP to the first app port, with the exchange', async () => {
+    const p = await pod('STRICT');
+    const t = await talk(p.ownPort, ISTIO_TCP, 'own');
+    expect(t.alpn).toBe('istio-peer-exchange');
+    expect(t.peer?.id).toBe(CART.nodeId);
+    expect(t.reply).toBe('app:own');
+    expect(p.accepted()).toBe(1);
+    expect(p.http).toHaveLength(0);
+    expect(p.stat('sidecar_inbound.sniffed_tcp_tls')).toBe(1);
+    await closed(p, 1);
+    expect(p.series()[0]!.labels).toContain('connection_security_policy="mutual_tls"');
+  });
+
+  test('Istio\'s HTTP ALPN and plaintext stay with the HTTP connection manager', async () => {
+    const p = await pod('STRICT');
+    await talk(p.ownPort, ISTIO_HTTP, 'GET / HTTP/1.1\r\n\r\n');
+    await new Promise<void>((resolve) => {
+      const s = netConnect(p.ownPort, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+      s.on('close', () => resolve());
+      s.on('error', () => {});
+    });
+    expect(p.http).toHaveLength(2);
+    expect(p.accepted()).toBe(0);
+    expect(p.stat('sidecar_inbound.sniffed_tcp_tls')).toBe(0);
+  });
+});
 
 describe('TCP inside mesh mTLS to a declared app port', () => {
   test('Istio\'s TCP ALPN: terminated, the metadata exchanged both ways, the app reached as TCP; istio_tcp_* name the peer, its principal and mutual_tls', async () => {
