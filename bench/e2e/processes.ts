@@ -62,10 +62,11 @@ export async function startReady(
   args: string[],
   ready: Readiness,
   what: string,
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; passFds?: readonly number[] } = {},
 ): Promise<Started & { match?: RegExpMatchArray }> {
   const stdout = 'line' in ready ? 'pipe' : 'ignore';
-  const spawnOpts: SpawnOptions = { stdio: ['ignore', stdout, 'pipe'], env: opts.env ?? process.env };
+  // passFds: descriptors the child gets as 3, 4, … (socket activation: LISTEN_FDS).
+  const spawnOpts: SpawnOptions = { stdio: ['ignore', stdout, 'pipe', ...(opts.passFds ?? [])], env: opts.env ?? process.env };
   const child = spawn(cmd, args, spawnOpts);
   live.add(child);
   child.once('exit', () => live.delete(child));

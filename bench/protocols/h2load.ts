@@ -31,6 +31,8 @@ export interface H2Load {
    * response with no DATA, so fewer DATA bytes than this many per success are counted as errors.
    */
   dataBytesPerResponse?: number;
+  /** HTTP/1.1 instead of h2c (`--h1`; `streams` is then the pipelining depth: 1 for none). */
+  h1?: boolean;
 }
 
 /** `onSpawn` gets h2load's pid (the runner samples its CPU). */
@@ -45,6 +47,7 @@ export async function runH2load(bin: string, l: H2Load, onSpawn?: (pid: number) 
       extra.push('-d', file);
     }
     for (const h of l.headers ?? []) extra.push('-H', h);
+    if (l.h1 === true) extra.push('--h1');
     const measuredFrom = Date.now() * 1000 + l.warmupS * 1e6;
     const out = await new Promise<string>((resolve, reject) => {
       const child = execFile(bin, ['-c', String(l.clients), '-m', String(l.streams), '-t', '1', '-D', `${Math.round(l.durationS * 1000)}ms`, '--warm-up-time', `${Math.round(l.warmupS * 1000)}ms`, `--log-file=${log}`, ...extra, l.url],

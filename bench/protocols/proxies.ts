@@ -34,7 +34,10 @@ export interface RunningProxy {
   name: ProxyName;
   httpPort: number;
   tcpPort: number;
+  /** The process the load reaches (a pair's proxy A). */
   pid: number;
+  /** Every process of it whose CPU a measurement counts (a pair: A and B); absent: `pid` alone. */
+  pids?: readonly number[];
   stop(): Promise<void>;
 }
 

@@ -47,10 +47,16 @@ import { mergeFigures, splitLoad } from './load-split.js';
 import { protocolMeshYaml, type UpstreamPorts } from './mesh-yaml.js';
 import { envoyMissing, KNOWN_PROXIES, PROXIES, startProxy, type ProxyName, type RunningProxy } from './proxies.js';
 import { GRPC_ECHO_PATH, GRPC_MESSAGE, type ServerKind } from './servers.js';
+import { isMtlsMode, MTLS_MODES, MTLS_PLANES, MtlsPairs, type MtlsMode } from './mtls-pairs.js';
 
-export type Mode = 'h2' | 'grpc' | 'grpc-h2load' | 'tcp-bytes' | 'tcp-conn' | 'ws';
+export type Mode = 'h2' | 'grpc' | 'grpc-h2load' | 'tcp-bytes' | 'tcp-conn' | 'ws' | MtlsMode;
+/** What runs without --modes: the gateway modes (plaintext through one proxy). */
 export const MODES: readonly Mode[] = ['h2', 'grpc', 'grpc-h2load', 'tcp-bytes', 'tcp-conn', 'ws'];
-const UNIT: Record<Mode, string> = { h2: 'req/s', grpc: 'calls/s', 'grpc-h2load': 'calls/s', 'tcp-bytes': 'MiB/s', 'tcp-conn': 'conn/s', ws: 'msg/s' };
+/** What --modes accepts: also the mTLS pair modes (mtls-pairs.ts). */
+export const ALL_MODES: readonly Mode[] = [...MODES, ...MTLS_MODES];
+const UNIT: Record<Mode, string> = { h2: 'req/s', grpc: 'calls/s', 'grpc-h2load': 'calls/s', 'tcp-bytes': 'MiB/s', 'tcp-conn': 'conn/s', ws: 'msg/s', 'mtls-tcp-bytes': 'MiB/s', 'mtls-http': 'req/s' };
+/** The modes whose unit is bytes (rate in MiB/s, CPU and syscalls per MiB). */
+const BYTES_MODES: ReadonlySet<Mode> = new Set(['tcp-bytes', 'mtls-tcp-bytes']);
 const SHAPE: Record<Mode, string> = {
   h2: 'h2load -c 4 -m 16 -t 1 (h2c prior knowledge) → node:http2 upstream over an HTTP2 port',
   grpc: 'grpc-js: 4 channels × 16 concurrent unary calls (64 B) → grpc-js server over a GRPC port',
@@ -58,9 +64,11 @@ const SHAPE: Record<Mode, string> = {
   'tcp-bytes': '4 connections × 4 × 64 KiB chunks in flight through Gateway TCP port → TCP echo (echoed bytes; p99 of a chunk round trip)',
   'tcp-conn': '16 loops of connect, 5-byte exchange, close through Gateway TCP port → TCP echo (p99 of the whole exchange)',
   ws: '8 WebSocket connections × 8 messages (64 B) in flight → ws echo (p99 of a message round trip)',
+  'mtls-tcp-bytes': 'as tcp-bytes, through a pair: Gateway TCP port of proxy A → Istio mTLS (auto mTLS, ISTIO_MUTUAL, ALPN istio-peer-exchange/istio) → proxy B (STRICT) → TCP echo',
+  'mtls-http': 'h2load --h1 -c 16 -m 1 (HTTP/1.1, keep-alive) through a pair: proxy A\'s Gateway HTTP port → Istio mTLS (ISTIO_MUTUAL, ALPN istio-http/1.1) → proxy B (STRICT) → node:http upstream (200 "ok")',
 };
-const CPU_UNIT: Record<Mode, string> = { h2: 'per 1000 req', grpc: 'per 1000 calls', 'grpc-h2load': 'per 1000 calls', 'tcp-bytes': 'per MiB', 'tcp-conn': 'per 1000 conn', ws: 'per 1000 msg' };
-const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'grpc-h2load': 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws' };
+const CPU_UNIT: Record<Mode, string> = { h2: 'per 1000 req', grpc: 'per 1000 calls', 'grpc-h2load': 'per 1000 calls', 'tcp-bytes': 'per MiB', 'tcp-conn': 'per 1000 conn', ws: 'per 1000 msg', 'mtls-tcp-bytes': 'per MiB', 'mtls-http': 'per 1000 req' };
+const SERVER_OF: Record<Mode, ServerKind> = { h2: 'h2', grpc: 'grpc', 'grpc-h2load': 'grpc', 'tcp-bytes': 'tcp', 'tcp-conn': 'tcp', ws: 'ws', 'mtls-tcp-bytes': 'tcp', 'mtls-http': 'http' };
 
 export interface ProtocolsOptions {
   modes: Mode[];
@@ -111,8 +119,8 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
     switch (flag) {
       case '--modes': {
         const modes = value.split(',').map((m) => m.trim()).filter((m) => m !== '');
-        const bad = modes.find((m) => !MODES.includes(m as Mode));
-        if (bad !== undefined || modes.length === 0) throw new OptionsError(`--modes: unknown mode "${bad ?? ''}" (modes: ${MODES.join(', ')})`);
+        const bad = modes.find((m) => !ALL_MODES.includes(m as Mode));
+        if (bad !== undefined || modes.length === 0) throw new OptionsError(`--modes: unknown mode "${bad ?? ''}" (modes: ${ALL_MODES.join(', ')})`);
         o.modes = modes as Mode[];
         break;
       }
@@ -272,11 +280,11 @@ function runLoadProcess(load: NodeLoad, onSpawn: (pid: number) => void, onReady:
  * loaded, all get the same start (their warm-up, then one window); the proxy `pid`'s CPU, the
  * load processes' own and the upstream's are sampled when the window opens and closes.
  */
-async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstreamPid: number | null, procs: number, threads: number, syscalls = false): Promise<Sampled> {
+async function runNodeLoadProcesses(load: NodeLoad, pid: readonly number[] | null, upstreamPid: number | null, procs: number, threads: number, syscalls = false): Promise<Sampled> {
   const parts = splitLoad({ ...load, threads }, procs);
   const pids: number[] = [];
   const sample = (): { proxy: number | null; load: (number | null)[]; upstream: number | null } =>
-    ({ proxy: pid === null ? null : processCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
+    ({ proxy: pid === null ? null : processesCpuS(pid), load: pids.map(processCpuS), upstream: upstreamPid === null ? null : processCpuS(upstreamPid) });
   let atStart: ReturnType<typeof sample> | null = null;
   let atEnd: ReturnType<typeof sample> | null = null;
   let counter: ReturnType<typeof startSyscallCount> | null = null;
@@ -320,9 +328,23 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: number | null, upstream
   }
 }
 
-/** Where a mode's load goes on `p`; for `direct`, the mode's upstream itself (and no proxy to sample). */
-function target(mode: Mode, p: RunningProxy, upstreamPort: number): { httpPort: number; tcpPort: number; pid: number | null } {
-  return p.name === 'direct' ? { httpPort: upstreamPort, tcpPort: upstreamPort, pid: null } : p;
+/**
+ * Where a mode's load goes on `p` and the processes whose CPU it costs (a pair's two); for
+ * `direct`, the mode's upstream itself (and no proxy to sample).
+ */
+function target(mode: Mode, p: RunningProxy, upstreamPort: number): { httpPort: number; tcpPort: number; pid: readonly number[] | null } {
+  return p.name === 'direct' ? { httpPort: upstreamPort, tcpPort: upstreamPort, pid: null } : { httpPort: p.httpPort, tcpPort: p.tcpPort, pid: p.pids ?? [p.pid] };
+}
+
+/** CPU seconds the processes `pids` have used so far, summed; null when one cannot be read. */
+function processesCpuS(pids: readonly number[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = processCpuS(pid);
+    if (s === null) return null;
+    sum += s;
+  }
+  return sum;
 }
 
 function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; pid: number | null }, o: ProtocolsOptions, h2load: string | null, durationS: number, warmupS: number): Promise<Sampled> {
@@ -332,7 +354,8 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
     runNodeLoadProcesses({ kind, host: '127.0.0.1', port, connections, inFlight, durationS, warmupS, ...extra }, p.pid, upstreamPid, o.loadProcs, o.loadThreads, o.syscalls === true);
   switch (mode) {
     case 'h2':
-    case 'grpc-h2load': {
+    case 'grpc-h2load':
+    case 'mtls-http': {
       // h2load prints no marks: the proxy's CPU is sampled when its warm-up ends (a timer from
       // the start) and when it exits, which is its measuring window plus its teardown. h2load's
       // own CPU is sampled from the same start to 0.1 s before its window ends (once it has
@@ -347,7 +370,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       const loadWindowS = Math.max(durationS - 0.1, 0.05);
       let counter: ReturnType<typeof startSyscallCount> | null = null;
       const mark = setTimeout(() => {
-        cpuAtStart = p.pid === null ? null : processCpuS(p.pid);
+        cpuAtStart = p.pid === null ? null : processesCpuS(p.pid);
         if (o.syscalls === true && p.pid !== null) counter = startSyscallCount(p.pid);
         if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
         if (upstreamPid !== null) upAtStart = processCpuS(upstreamPid);
@@ -358,7 +381,10 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       }, (warm + loadWindowS) * 1000);
       const load: H2Load = mode === 'h2'
         ? { url: `http://127.0.0.1:${p.httpPort}/`, clients: 4, streams: 16, durationS, warmupS: warm }
-        : {
+        : mode === 'mtls-http'
+          // HTTP/1.1 keep-alive, one request in flight per connection (no pipelining: the e2e modes' shape).
+          ? { url: `http://127.0.0.1:${p.httpPort}/`, clients: 16, streams: 1, durationS, warmupS: warm, h1: true }
+          : {
           // The gRPC load of the grpc mode without grpc-js's client: one h2load process, so that
           // the proxy, not a single-threaded JS client, is what the rate measures.
           url: `http://127.0.0.1:${p.httpPort}${GRPC_ECHO_PATH}`, clients: 4, streams: 16, durationS, warmupS: warm,
@@ -368,7 +394,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       return runH2load(h2load!, load, (pid) => (h2loadPid = pid)).then(async (figures) => {
         clearTimeout(mark);
         clearTimeout(loadEnd);
-        const now = p.pid === null ? null : processCpuS(p.pid);
+        const now = p.pid === null ? null : processesCpuS(p.pid);
         // Counted over the same window as the CPU (warm-up end to h2load's exit).
         const syscalls = counter === null ? null : await (counter as ReturnType<typeof startSyscallCount>).stop();
         const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
@@ -381,7 +407,8 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       });
     }
     case 'grpc': return node('grpc', p.httpPort, 4, 16, { authority: 'grpc-echo.bench.internal' });
-    case 'tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
+    case 'tcp-bytes':
+    case 'mtls-tcp-bytes': return node('tcp-bytes', p.tcpPort, 4, 4);
     case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
     case 'ws': return node('ws', p.httpPort, 8, 8, { path: '/ws' });
   }
@@ -390,14 +417,14 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
 /** CPU ms per MiB (tcp-bytes) or per 1000 operations; null without a sample or without work. */
 export function cpuPerUnit(mode: Mode, f: LoadFigures, cpuS: number | null): number | null {
   if (cpuS === null) return null;
-  const units = mode === 'tcp-bytes' ? f.bytes / (1024 * 1024) : f.ops / 1000;
+  const units = BYTES_MODES.has(mode) ? f.bytes / (1024 * 1024) : f.ops / 1000;
   return units > 0 ? (cpuS * 1000) / units : null;
 }
 
 /** Syscalls per MiB (tcp-bytes) or per 1000 operations, the units of cpuPerUnit; null without counts or without work. */
 export function syscallsPerUnit(mode: Mode, f: LoadFigures, counts: SyscallCounts | null | undefined): SyscallCounts | null {
   if (counts == null) return null;
-  const units = mode === 'tcp-bytes' ? f.bytes / (1024 * 1024) : f.ops / 1000;
+  const units = BYTES_MODES.has(mode) ? f.bytes / (1024 * 1024) : f.ops / 1000;
   return units > 0 ? syscallsPer(counts, units) : null;
 }
 
@@ -440,7 +467,7 @@ export function summarize(ms: readonly Measurement[], modes: readonly Mode[]): M
   return out;
 }
 
-const rateText = (mode: Mode, rate: number): string => (mode === 'tcp-bytes' ? (rate / (1024 * 1024)).toFixed(1) : rate.toFixed(0));
+const rateText = (mode: Mode, rate: number): string => (BYTES_MODES.has(mode) ? (rate / (1024 * 1024)).toFixed(1) : rate.toFixed(0));
 
 /** Every measurement, one row each: rate and proxy CPU (all there is with one proxy alone). */
 export function measurementTable(r: ProtocolsReport): string {
@@ -474,12 +501,13 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   }
   const h2load = findH2load();
   let modes = [...o.modes];
-  if ((modes.includes('h2') || modes.includes('grpc-h2load')) && h2load === null) {
+  const h2loadModes: readonly Mode[] = ['h2', 'grpc-h2load', 'mtls-http'];
+  if (modes.some((m) => h2loadModes.includes(m)) && h2load === null) {
     const why = `h2load not found (H2LOAD_BIN=${process.env.H2LOAD_BIN ?? 'unset'}; Debian: apt-get install nghttp2-client, or scripts/install-loadgen.sh)`;
     require('WASMESH_REQUIRE_LOADGEN', why);
-    for (const m of ['h2', 'grpc-h2load'] as const) if (modes.includes(m)) skipped[m] = why;
-    log(`bench:protocols: h2 and grpc-h2load skipped: ${why}`);
-    modes = modes.filter((m) => m !== 'h2' && m !== 'grpc-h2load');
+    for (const m of h2loadModes) if (modes.includes(m)) skipped[m] = why;
+    log(`bench:protocols: ${h2loadModes.filter((m) => modes.includes(m)).join(', ')} skipped: ${why}`);
+    modes = modes.filter((m) => !h2loadModes.includes(m));
   }
 
   const report: ProtocolsReport = {
@@ -490,6 +518,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   };
   const servers = new Map<ServerKind, { port: number; child: ChildProcess }>();
   const proxies: RunningProxy[] = [];
+  let pairs: MtlsPairs | null = null;
   const meshDir = mkdtempSync(join(tmpdir(), 'wasmesh-proto-mesh-'));
   const onSignal = (): void => { killChildren(); for (const s of servers.values()) s.child.kill('SIGKILL'); process.exit(130); };
   process.once('SIGINT', onSignal);
@@ -499,14 +528,25 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
     const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
+    // The gateway proxies serve the plaintext modes; with mTLS modes alone none is started (a name stands for its pairs).
+    const plainModes = modes.some((m) => !isMtlsMode(m));
     for (const name of o.proxies) {
-      proxies.push(name === 'direct' ? { name, httpPort: 0, tcpPort: 0, pid: 0, stop: async () => {} } : await startProxy(name, meshDir, name !== 'envoy' ? wasmeshArgs : []));
+      proxies.push(name === 'direct' || !plainModes ? { name, httpPort: 0, tcpPort: 0, pid: 0, stop: async () => {} } : await startProxy(name, meshDir, name !== 'envoy' ? wasmeshArgs : []));
     }
+    const mtlsModes = modes.filter(isMtlsMode);
+    if (mtlsModes.length > 0) {
+      const planes = o.proxies.filter((n) => MTLS_PLANES.includes(n));
+      for (const n of o.proxies.filter((x) => x !== 'direct' && !MTLS_PLANES.includes(x))) log(`bench:protocols: ${n} has no mTLS pair: not measured in ${mtlsModes.join(', ')}`);
+      pairs = await MtlsPairs.start(mtlsModes, planes, (m) => port(SERVER_OF[m]), wasmeshArgs);
+    }
+    /** What a mode measures for `p`: its pair in an mTLS mode (none for a variant without one), else `p` itself. */
+    const at = (mode: Mode, p: RunningProxy): RunningProxy | null =>
+      (!isMtlsMode(mode) || p.name === 'direct' ? p : MTLS_PLANES.includes(p.name) ? pairs!.get(mode, p.name) : null);
 
     // Prime each path once, unrecorded: the first HTTP/2 or gRPC connection loads code both
     // proxies load lazily, and under a loaded machine that can take longer than a short window.
     const upstream = (mode: Mode): { port: number; pid: number | null } => ({ port: port(SERVER_OF[mode]), pid: servers.get(SERVER_OF[mode])?.child.pid ?? null });
-    for (const mode of modes) for (const p of proxies) await measureOne(mode, p, upstream(mode), o, h2load, 0.5, 0);
+    for (const mode of modes) for (const p of proxies) if (at(mode, p) !== null) await measureOne(mode, at(mode, p)!, upstream(mode), o, h2load, 0.5, 0);
     if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died while priming:\n${serverDeaths.join('\n')}`);
 
     for (let round = 1; round <= o.rounds; round++) {
@@ -517,7 +557,9 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         const rotated = [...proxies.slice(turn), ...proxies.slice(0, turn)];
         const order = proxies.length === 2 ? rotated : (round % 2 === 0 ? rotated : rotated.reverse());
         for (const p of order) {
-          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCpuS, upstreamCores, syscalls, loadSyscalls } = await measureOne(mode, p, upstream(mode), o, h2load, o.durationS, o.warmupS);
+          const measured = at(mode, p);
+          if (measured === null) continue;
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCpuS, upstreamCores, syscalls, loadSyscalls } = await measureOne(mode, measured, upstream(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           // h2load's and the upstream's windows are 0.1 s shorter than the proxy's there: per unit, a slight underestimate.
           const loadCpuMsPerUnit = cpuPerUnit(mode, figures, loadCpuS);
@@ -533,6 +575,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   } finally {
     process.removeListener('SIGINT', onSignal);
     for (const p of proxies) await p.stop();
+    await pairs?.stop();
     for (const s of servers.values()) {
       s.child.removeAllListeners('exit');
       await stopChild(s.child);

@@ -1,15 +1,16 @@
 // The protocol benchmark's upstreams, one child process per kind so each has its own event loop
 // and neither proxy's figure depends on another server's load: `h2` (node:http2 h2c, every
-// request answered 200 "ok"), `grpc` (a @grpc/grpc-js server with one unary method that echoes
+// request answered 200 "ok"), `http` (node:http, HTTP/1.1, the same answer), `grpc` (a @grpc/grpc-js server with one unary method that echoes
 // its bytes), `ws` (a `ws` server echoing every message) and `tcp` (a TCP echo with half-close).
 // Prints `WASMESH_PROTO_SERVER <port>` once listening; stops on SIGTERM.
+import { createServer as createHttpServer } from 'node:http';
 import http2 from 'node:http2';
 import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { WebSocketServer } from 'ws';
 
-export type ServerKind = 'h2' | 'grpc' | 'ws' | 'tcp';
-export const SERVER_KINDS: readonly ServerKind[] = ['h2', 'grpc', 'ws', 'tcp'];
+export type ServerKind = 'h2' | 'http' | 'grpc' | 'ws' | 'tcp';
+export const SERVER_KINDS: readonly ServerKind[] = ['h2', 'http', 'grpc', 'ws', 'tcp'];
 
 /** The gRPC method the benchmark calls: bytes in, the same bytes out. */
 export const GRPC_ECHO_PATH = '/bench.Echo/Say';
@@ -36,6 +37,17 @@ async function start(kind: ServerKind): Promise<number> {
       });
       server.on('sessionError', () => {});
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return (server.address() as { port: number }).port;
+    }
+    case 'http': {
+      // HTTP/1.1 keep-alive: every request answered 200 "ok" (the mtls-http mode's upstream).
+      const server = createHttpServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
+        res.end('ok');
+      });
+      server.on('clientError', (_err, socket) => socket.destroy());
+      await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r));
       return (server.address() as { port: number }).port;
     }
     case 'grpc': {
