@@ -30,6 +30,9 @@ export interface ByteStream {
    * whose bytes the kernel took at once; net.Socket defers it): callers must not rely on it coming later.
    */
   write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  /** Holds writes until uncork(), which sends them in one write (a writev). */
+  cork(): void;
+  uncork(): void;
   /** Sends a FIN once what is queued is written. */
   end(): this;
   destroy(): this;

@@ -9,6 +9,8 @@
 //   goes, returned to libuv from the read callback (Node's CustomBufferJSListener takes it);
 // - writes are libuv writes of the caller's bytes (WriteWrap): libuv queues a write behind
 //   pending ones itself, so order holds; a write that completed at once calls back at once;
+//   between cork() and uncork() writes are held and go as one libuv writev (one syscall), as
+//   net.Socket's cork does;
 // - end(): a libuv shutdown, which libuv runs after the queued writes (the FIN after the bytes);
 // - like net.Socket with allowHalfOpen and autoDestroy, the side closes once its FIN was read
 //   and its own shutdown is done; an error closes it ('error', then 'close' with hadError);
@@ -65,6 +67,8 @@ export class HandleSocket extends EventEmitter implements ByteStream {
   #paused: boolean;
   #reading = false;
   #needDrain = false;
+  /** Writes held since cork(), with their callbacks: one writev at uncork(). */
+  #corked: { chunks: Uint8Array[]; cbs: Array<((err?: Error | null) => void) | undefined> } | null = null;
   #reader: UserBufferReader | null = null;
   /** The reader's onread (its buffer is always a function: the next buffer after each read). */
   #onread: { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean } | null = null;
@@ -194,6 +198,16 @@ export class HandleSocket extends EventEmitter implements ByteStream {
       if (cb !== undefined) process.nextTick(cb, err);
       return false;
     }
+    const corked = this.#corked;
+    if (corked !== null) {
+      // Counted as queued now (what write() returns and 'drain' follow from, as net.Socket's cork).
+      corked.chunks.push(chunk);
+      corked.cbs.push(cb);
+      this.writableLength += chunk.length;
+      if (this.writableLength < WRITE_HIGH_WATER) return true;
+      this.#needDrain = true;
+      return false;
+    }
     const req = this.#b.newWriteReq() as PendingWrite;
     req.handle = this.handle;
     req.oncomplete = afterWrite;
@@ -218,6 +232,59 @@ export class HandleSocket extends EventEmitter implements ByteStream {
     if (this.writableLength < WRITE_HIGH_WATER) return true;
     this.#needDrain = true;
     return false;
+  }
+
+  /** Holds writes until uncork() (not nested: a second cork() is the same hold). */
+  cork(): void {
+    this.#corked ??= { chunks: [], cbs: [] };
+  }
+
+  /** Sends what was written since cork() as one libuv writev (a single write when one). */
+  uncork(): void {
+    const corked = this.#corked;
+    if (corked === null) return;
+    this.#corked = null;
+    const n = corked.chunks.length;
+    if (n === 0) return;
+    let bytes = 0;
+    for (const c of corked.chunks) bytes += c.length;
+    // Counted at write(): write() or writeDone() counts it again.
+    this.writableLength -= bytes;
+    if (this.destroyed || this.writableEnded) {
+      for (const cb of corked.cbs) if (cb !== undefined) process.nextTick(cb, new Error(this.destroyed ? 'write after the socket was closed' : 'write after end'));
+      return;
+    }
+    const { cbs } = corked;
+    const cb = (err?: Error | null): void => { for (const f of cbs) f?.(err); };
+    if (n === 1) {
+      this.write(corked.chunks[0]!, cb);
+    } else {
+      const req = this.#b.newWriteReq() as PendingWrite;
+      req.handle = this.handle;
+      req.oncomplete = afterWrite;
+      req.async = false;
+      req.owner = this;
+      req.cb = cb;
+      req.bytes = bytes;
+      const err = this.handle.writev(req, corked.chunks, true);
+      if (err !== 0) {
+        this.destroy(uvError(err, 'write'));
+        process.nextTick(cb, uvError(err, 'write'));
+        return;
+      }
+      if (this.#b.lastWriteWasAsync()) {
+        req.async = true;
+        req.buffer = corked.chunks;
+        this.writableLength += bytes;
+        return;
+      }
+      cb(null);
+    }
+    // A write() that returned false while corked was promised a 'drain': after the caller has paused.
+    if (this.#needDrain && this.writableLength === 0) {
+      this.#needDrain = false;
+      process.nextTick(() => { if (!this.destroyed) this.emit('drain'); });
+    }
   }
 
   /** A queued write is done (libuv's callback): its callback, 'drain' once nothing is queued, an error closes. */

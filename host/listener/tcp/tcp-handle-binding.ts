@@ -13,6 +13,8 @@ export interface TcpHandle {
   readStop(): number;
   useUserBuffer(buf: Uint8Array): void;
   writeBuffer(req: WriteReq, buf: Uint8Array): number;
+  /** One libuv write of several buffers (`allBuffers` true: `chunks` holds buffers only). */
+  writev(req: WriteReq, chunks: Uint8Array[], allBuffers: true): number;
   shutdown(req: ShutdownReq): number;
   close(cb?: () => void): void;
   reset(cb: () => void): number;
@@ -39,7 +41,7 @@ export interface WriteReq {
   handle: TcpHandle;
   oncomplete: (this: WriteReq, status: number) => void;
   async: boolean;
-  buffer?: Uint8Array;
+  buffer?: Uint8Array | Uint8Array[];
   owner?: unknown;
 }
 
@@ -80,7 +82,7 @@ export type TcpHandleDetection = { readonly ok: true; readonly binding: TcpHandl
 export type BindingLoader = (name: string) => unknown;
 
 /** The methods every TCP handle must have (TCPWrap's prototype chain). */
-const HANDLE_METHODS = ['readStart', 'readStop', 'useUserBuffer', 'writeBuffer', 'shutdown', 'close', 'reset', 'connect', 'connect6', 'bind', 'bind6', 'listen', 'getsockname', 'getpeername', 'setNoDelay', 'setKeepAlive'] as const;
+const HANDLE_METHODS = ['readStart', 'readStop', 'useUserBuffer', 'writeBuffer', 'writev', 'shutdown', 'close', 'reset', 'connect', 'connect6', 'bind', 'bind6', 'listen', 'getsockname', 'getpeername', 'setNoDelay', 'setKeepAlive'] as const;
 
 const processBinding: BindingLoader = (name) => (process as unknown as { binding(n: string): unknown }).binding(name);
 

@@ -139,14 +139,41 @@ export class TcpProxySession implements IdleCandidate {
 
   #pipe(from: ByteStream, downstreamSide: boolean): void {
     const to = this.#peer(downstreamSide);
+    const overWatermark = (): void => {
+      from.pause();
+      if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
+    };
+    // A TLS side (mesh mTLS) hands its plaintext over one TLS record (≤ 16 KiB) at a time, several
+    // from one socket read: those of one turn of the event loop go to the peer in one write (a
+    // writev) at its end, not a syscall each (docs/tcp.md, "TCP inside mesh mTLS: the cost").
+    const coalesce = (from as { encrypted?: boolean }).encrypted === true;
+    let batch: Buffer[] | null = null;
+    const flush = (): void => {
+      const chunks = batch;
+      batch = null;
+      if (chunks === null || to.destroyed) return;
+      if (chunks.length === 1) {
+        if (!to.write(chunks[0]!)) overWatermark();
+        return;
+      }
+      let below = true;
+      to.cork();
+      for (const c of chunks) below = to.write(c) && below;
+      to.uncork();
+      if (!below) overWatermark();
+    };
     const data = (chunk: Buffer): void => {
       this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += chunk.length;
       else this.txBytes += chunk.length;
-      if (!to.write(chunk)) {
-        from.pause();
-        if (downstreamSide) this.#cb.onDownstreamFlowControl?.(true);
+      if (coalesce) {
+        if (batch === null) {
+          batch = [chunk];
+          setImmediate(flush);
+        } else batch.push(chunk);
+        return;
       }
+      if (!to.write(chunk)) overWatermark();
       // A read that filled Node's 64 KiB allocation: a bulk stream, moved to a user buffer.
       if (downstreamSide && this.#bulkReader !== null && chunk.length >= NODE_READ_BYTES) this.#bulkDownstream();
     };
@@ -157,13 +184,15 @@ export class TcpProxySession implements IdleCandidate {
     };
     from.on('data', data);
     to.on('drain', drain);
-    const ends = this.#pipeEnds(from, downstreamSide);
+    // A FIN read after bytes still batched: they go first.
+    const ends = this.#pipeEnds(from, downstreamSide, coalesce ? flush : null);
     if (downstreamSide) this.#downDefault = { data, drain, ...ends };
   }
 
-  #pipeEnds(from: ByteStream, downstreamSide: boolean): { end: () => void; close: (hadError: boolean) => void } {
+  #pipeEnds(from: ByteStream, downstreamSide: boolean, flush: (() => void) | null = null): { end: () => void; close: (hadError: boolean) => void } {
     // Half-close: the FIN travels on; what `to` still has buffered is flushed before its FIN.
     const end = (): void => {
+      flush?.();
       const to = this.#peer(downstreamSide);
       if (downstreamSide && to.writableLength > 0) this.upstreamFlushed = true;
       if (!to.destroyed) to.end();
