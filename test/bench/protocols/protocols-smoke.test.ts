@@ -79,7 +79,7 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
   it('bad options are refused with the reason', async () => {
     const r = await runner(['--modes', 'h3']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, grpc-h2load, tcp-bytes, tcp-conn, ws)');
+    expect(r.stderr).toContain('--modes: unknown mode "h3" (modes: h2, grpc, grpc-h2load, tcp-bytes, tcp-conn, ws, mtls-tcp-bytes, mtls-http)');
     const unknown = await runner(['--frobnicate', '1']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown option --frobnicate');

@@ -5,10 +5,11 @@
 // half-close both ways, a slow reader either way (random bytes, SHA-256, bounded buffering, the
 // flow-control counts), resets passed on both ways, the client aborting, the idle timeout,
 // close(); and the transport's own edges: a refused connect, the listener's maxConnections, a
-// reset while a shutdown is in flight, the hand-over to a net.Socket (tls_inspector).
+// reset while a shutdown is in flight, the hand-over to a net.Socket (tls_inspector), cork/uncork
+// as one writev.
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
 import { chooseTcpTransport, type TcpHandleBinding } from '../../../host/listener/tcp/tcp-handle-binding.js';
 import { TcpHandleListener } from '../../../host/listener/tcp/tcp-handle-listener.js';
@@ -237,6 +238,54 @@ describe('HandleSocket and its listener', () => {
     s.end();
     s.resetAndDestroy();
     expect(await closed).toBe(false);
+  });
+
+  test('cork/uncork: the writes held go as one libuv writev, in order, each callback called; over the high-water mark write() says false and drain follows', async () => {
+    const a = await app();
+    const s = connectHandle(binding, '127.0.0.1', a.port, new UserBufferReader(), { keepAliveInitialDelayMs: null });
+    closers.push(() => s.destroy());
+    await connected(s);
+    const appSide = await a.next();
+    const got = collect(appSide);
+    const writev = vi.spyOn(s.handle, 'writev');
+    const writeBuffer = vi.spyOn(s.handle, 'writeBuffer');
+    const called: number[] = [];
+    const chunks = [randomBytes(10_000), randomBytes(10_000), randomBytes(10_000)];
+    s.cork();
+    const below = chunks.map((c, i) => s.write(c, (err) => { expect(err).toBeNull(); called.push(i); }));
+    // 10 000 B under 16 KiB, then over it: false, as net.Socket's write() says while corked.
+    expect(below).toEqual([true, false, false]);
+    expect(s.writableLength).toBe(30_000);
+    const drained = new Promise<void>((r) => s.once('drain', () => r()));
+    s.uncork();
+    await drained;
+    expect(called).toEqual([0, 1, 2]);
+    expect(writev).toHaveBeenCalledTimes(1);
+    expect(writeBuffer).not.toHaveBeenCalled();
+    expect(s.writableLength).toBe(0);
+    // One held write goes as a plain write; nothing held, nothing written.
+    s.cork();
+    s.uncork();
+    s.cork();
+    s.write(Buffer.from('end'));
+    s.uncork();
+    expect(writeBuffer).toHaveBeenCalledTimes(1);
+    s.end();
+    await got.ended;
+    expect(sha(got.data())).toBe(sha(Buffer.concat([...chunks, Buffer.from('end')])));
+  });
+
+  test('uncork after end: the held writes are refused with an error to their callbacks', async () => {
+    const a = await app();
+    const s = connectHandle(binding, '127.0.0.1', a.port, new UserBufferReader(), { keepAliveInitialDelayMs: null });
+    closers.push(() => s.destroy());
+    await connected(s);
+    s.cork();
+    const err = new Promise<Error | null | undefined>((r) => s.write(Buffer.from('late'), r));
+    s.end();
+    s.uncork();
+    expect((await err)?.message).toBe('write after end');
+    expect(s.writableLength).toBe(0);
   });
 
   test('write after end: refused with an error to the callback, nothing sent', async () => {

@@ -1,9 +1,13 @@
 // The byte proxy over real loopback sockets: data both ways, half-close passed on, backpressure
 // against a slow reader (bounded buffering, the reader paused and resumed), resets passed on as
-// resets, and the idle timeout (closing only a silent session).
+// resets, and the idle timeout (closing only a silent session); a TLS side's records coalesced
+// into one write per turn of the event loop.
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { testMeshCa } from '../../helpers/mesh-ca.js';
+import { workloadCertificate } from '../../helpers/workload-certs.js';
 import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
 import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
@@ -548,4 +552,51 @@ describe('TcpProxySession buffer limits (per_connection_buffer_limit_bytes)', ()
     app.end();
     expect((await done).end).toBe('closed');
   }, 60_000);
+});
+
+describe('TcpProxySession, a TLS side (mesh mTLS terminated here)', () => {
+  /** client --TLS--> [TLS server side | proxy | plain side] --> app; the TLS side hands its plaintext over record by record. */
+  async function tlsProxied() {
+    const ca = await testMeshCa();
+    const server = await workloadCertificate(ca, 'shop', 'cart');
+    const client = await workloadCertificate(ca, 'shop', 'client');
+    const tlsServer = createTlsServer({ cert: server.certChainPem, key: server.keyPem, ca: ca.rootsPem, requestCert: true, allowHalfOpen: true, pauseOnConnect: true });
+    servers.push(tlsServer);
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    const secured = new Promise<TLSSocket>((r) => tlsServer.once('secureConnection', r));
+    const c = tlsConnect({ host: '127.0.0.1', port: (tlsServer.address() as { port: number }).port, ca: ca.rootsPem, cert: client.certChainPem, key: client.keyPem, checkServerIdentity: () => undefined, allowHalfOpen: true });
+    sockets.push(c);
+    const down = await secured;
+    sockets.push(down);
+    const [up, app] = await pair();
+    let ended!: (s: TcpProxySession) => void;
+    const done = new Promise<TcpProxySession>((r) => (ended = r));
+    const session = new TcpProxySession(down, up, { idleTimeoutMs: 0 }, { onEnd: (s) => ended(s) });
+    return { client: c, down, up, app, session, done };
+  }
+
+  test('the records of one read go to the peer in one write (a writev); every byte in order, then the FIN', async () => {
+    const p = await tlsProxied();
+    let records = 0;
+    p.down.on('data', () => records++);
+    // Each batch of records is written corked: one writev (a batch of one, a plain write).
+    const cork = vi.spyOn(p.up, 'cork');
+    const write = vi.spyOn(p.up, 'write');
+    const payload = randomBytes(1024 * 1024);
+    const got = collect(p.app);
+    p.app.resume();
+    await writeAll(p.client, payload);
+    p.client.end();
+    await got.ended;
+    expect(sha(got.data())).toBe(sha(payload));
+    // 16 KiB records: at least 64 handed over, each written, in fewer batches than records.
+    expect(records).toBeGreaterThanOrEqual(64);
+    expect(write).toHaveBeenCalledTimes(records);
+    expect(cork).toHaveBeenCalled();
+    expect(cork.mock.calls.length).toBeLessThan(records);
+    p.app.end();
+    const s = await p.done;
+    expect(s.end).toBe('closed');
+    expect(s.rxBytes).toBe(payload.length);
+  });
 });
