@@ -6,9 +6,12 @@
 // close) and WebSocket messages per second (ws echo). Both proxies run at once (one worker
 // each); every round measures every mode on both, in alternating order, so drift on a shared
 // machine hits both alike (as bench:e2e does). Prints a Markdown table of each round and the
-// medians with wasmesh/Envoy ratios, and writes the JSON under bench/results/.
+// medians with wasmesh/Envoy ratios, and writes the JSON under bench/results/. The mesh mTLS
+// modes (only with --modes: mtls-tcp-bytes, mtls-http) put a pair of each plane in the path
+// instead, Istio's mTLS between them (mtls-pairs.ts); their CPU is the pair's two processes.
 //
-// Options: --modes h2,grpc,grpc-h2load,tcp-bytes,tcp-conn,ws   --duration <s> (10)   --warmup <s> (2)
+// Options: --modes h2,grpc,grpc-h2load,tcp-bytes,tcp-conn,ws (default; also mtls-tcp-bytes,mtls-http)
+//          --duration <s> (10)   --warmup <s> (2)
 //          --rounds <n> (2)   --json <file>   --cpu-prof <dir> (wasmesh under node --cpu-prof)
 //          --load-procs <n> (2)   --load-threads <n> (1): the Node load modes (grpc, tcp-bytes,
 //          tcp-conn, ws) run in n load processes of m worker threads each, the connections dealt
