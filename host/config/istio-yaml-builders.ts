@@ -126,13 +126,13 @@ spec: {mtls: {mode: ${mode}}}
 `;
 }
 
-/** A MESH_INTERNAL ServiceEntry `name` for `host`, STATIC, its endpoints the WorkloadEntries `selector` selects. */
-export function meshServiceEntryYaml(e: { readonly name: string; readonly namespace?: string; readonly host: string; readonly port: IstioPort; readonly selector: Readonly<Record<string, string>> }): string {
+/** A MESH_INTERNAL ServiceEntry `name` for `host` (or several), STATIC, its endpoints the WorkloadEntries `selector` selects. */
+export function meshServiceEntryYaml(e: { readonly name: string; readonly namespace?: string; readonly host: string | readonly string[]; readonly port: IstioPort; readonly selector: Readonly<Record<string, string>> }): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: ${flowMetadata(e.name, e.namespace)}
 spec:
-  hosts: [${e.host}]
+  hosts: ${flowList(typeof e.host === 'string' ? [e.host] : e.host)}
   ports: [${flowPort(e.port)}]
   location: MESH_INTERNAL
   resolution: STATIC

@@ -101,6 +101,9 @@ spec:
   resolution: STATIC
   workloadSelector: {labels: {app: beta}}
 `);
+    // Several hosts: one flow list.
+    expect(meshServiceEntryYaml({ name: 'app', host: ['app.example', 'alias.example'], port: { number: 80, name: 'http', protocol: 'HTTP' }, selector: { app: 'app' } }))
+      .toContain('metadata: {name: app}\nspec:\n  hosts: [app.example, alias.example]\n');
     const we = workloadEntryYaml({ name: 'beta-1', namespace: 'shop', address: '127.0.0.1', serviceAccount: 'default', labels: { app: 'beta', 'security.istio.io/tlsMode': 'istio' }, ports: { 'tcp-redis': 16379 } });
     expect(we).toContain('labels: {app: beta, security.istio.io/tlsMode: istio}\n  ports: {tcp-redis: 16379}\n');
     const { mesh, warnings } = loadYaml({
