@@ -1,10 +1,10 @@
 // The IP families a pod has, from its instance addresses (Istio's INSTANCE_IPS, status.podIPs),
 // and what a proxy derives from them as istiod does (its node's IP mode, getWildcardsAndLocalHost):
-// the pod's loopback (the app's address, the admin's) and the wildcard the sidecar's listeners bind.
-// Instance address lists are read by host/common/instance-ips.ts, which leaves out bad entries. A pod with an IPv4
-// address (IPv4-only or dual-stack) keeps 127.0.0.1 and 0.0.0.0; an IPv6-only pod (no IPv4 address
-// but loopback's) uses ::1 and `::`, so an app listening on ::1 only is reached. A dual-stack pod
-// listens on both wildcards (Envoy: `additional_addresses`; Node: one `[::]` socket).
+// the pod's loopback (the app's address, the admin's) and the wildcard the sidecar's listeners
+// bind (address lists are read by host/common/instance-ips.ts, which leaves bad entries out). A
+// pod with an IPv4 address (IPv4-only or dual-stack) keeps 127.0.0.1 and 0.0.0.0; an IPv6-only
+// pod (no IPv4 address but loopback's) uses ::1 and `::`, so an app listening on ::1 only is
+// reached. A dual-stack pod listens on both wildcards (Envoy: `additional_addresses`; Node: one `[::]` socket).
 import { isIP } from 'node:net';
 import { unmappedAddress } from '../common/host-port.js';
 
