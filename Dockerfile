@@ -71,15 +71,16 @@ COPY --from=build /src/wasmesh-listen /usr/local/bin/wasmesh-listen
 # Istio's injector provides ISTIO_META_POD_PORTS, which the entrypoint reads instead.
 # WASMESH_OUTBOUND, WASMESH_INBOUND and WASMESH_HEALTH are unset: the entrypoint binds Istio's
 # ports on the pod's wildcard ([::] when $INSTANCE_IPS has an IPv6 address, else 0.0.0.0).
+# WASMESH_ADMIN is unset too: the sidecar binds its admin on the pod's localhost (127.0.0.1:15000,
+# [::1]:15000 on an IPv6-only pod, as Istio's bootstrap does); proxy mode takes 127.0.0.1:15000.
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     NODE_ENV=production \
     WASMESH_HOME=/app \
     WASMESH_CONFIG=/etc/wasmesh \
     WASMESH_LISTEN=0.0.0.0:15001 \
-    WASMESH_ADMIN=127.0.0.1:15000 \
     WASMESH_PROXY_UID=1337
 
-# 15001 outbound capture, 15006 inbound capture, 15000 admin (bound to loopback unless
+# 15001 outbound capture, 15006 inbound capture, 15000 admin (bound to the pod's loopback unless
 # WASMESH_ADMIN says otherwise), 15021 health (GET /healthz/ready, what the HEALTHCHECK asks).
 EXPOSE 15001 15006 15000 15021
 

@@ -6,7 +6,7 @@
 #   (no args) | sidecar [ARGS]      the drop-in sidecar: node bin/wasmesh.js sidecar -f $WASMESH_CONFIG
 #                                   --app-ports $WASMESH_APP_PORTS --outbound $WASMESH_OUTBOUND
 #                                   --inbound $WASMESH_INBOUND --health $WASMESH_HEALTH
-#                                   --admin $WASMESH_ADMIN [--namespace …] [--labels …] [ARGS]
+#                                   [--admin $WASMESH_ADMIN] [--namespace …] [--labels …] [ARGS]
 #   proxy sidecar [pilot-agent ARGS] Istio's injected istio-proxy arguments: the sidecar, with the
 #                                   pilot-agent arguments ignored (the configuration is the env)
 #   proxy [ARGS]                    one listener, for gateways: node bin/wasmesh.js proxy
@@ -43,6 +43,7 @@ OUTBOUND="${WASMESH_OUTBOUND:-$WILDCARD:15001}"
 INBOUND="${WASMESH_INBOUND:-$WILDCARD:15006}"
 HEALTH="${WASMESH_HEALTH:-$WILDCARD:15021}"
 # Admin stays on loopback unless asked: it exposes the whole config and has no authentication.
+# (The `proxy` mode's; the sidecar picks its own from the pod's families unless WASMESH_ADMIN is set.)
 ADMIN="${WASMESH_ADMIN:-127.0.0.1:15000}"
 # Istio's injector sets POD_NAMESPACE on the istio-proxy container.
 NAMESPACE="${WASMESH_NAMESPACE:-${POD_NAMESPACE:-}}"
@@ -161,7 +162,9 @@ run_sidecar() {
   has_flag --outbound "$@" || args+=(--outbound "$OUTBOUND")
   has_flag --inbound "$@" || args+=(--inbound "$INBOUND")
   has_flag --health "$@" || args+=(--health "$HEALTH")
-  has_flag --admin "$@" || args+=(--admin "$ADMIN")
+  # The admin's default is the sidecar's: the pod's localhost from its families (127.0.0.1, [::1] on
+  # an IPv6-only pod, as Istio's bootstrap binds it), read by the CLI; WASMESH_ADMIN overrides it.
+  [[ -z "${WASMESH_ADMIN:-}" ]] || has_flag --admin "$@" || args+=(--admin "$WASMESH_ADMIN")
   [[ -z "$NAMESPACE" ]] || has_flag --namespace "$@" || args+=(--namespace "$NAMESPACE")
   [[ -z "$LABELS" ]] || has_flag --labels "$@" || args+=(--labels "$LABELS")
   # Istio's injector (and wasmesh kube-inject) rewrites the app's probes to 15020/app-health/...

@@ -3,11 +3,14 @@
 // istiod picks it from the proxy's IP mode (host/model/ip-families.ts): ::1 on an IPv6-only pod,
 // else 127.0.0.1. The pod's addresses are Istio's INSTANCE_IPS (the injector's status.podIPs),
 // else the addresses of its interfaces (what pilot-agent reads when no INSTANCE_IPS is set:
-// loopback and link-local left out, as they are no pod address).
+// loopback and link-local left out, as they are no pod address). An INSTANCE_IPS entry that is
+// not an IP address is skipped with a warning, as the control plane skips it in node metadata
+// (host/common/instance-ips.ts); none left: the interfaces, as pilot-agent falls back to them.
 import { isIP } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { UsageError, type FlagSpec, type FlagValues } from './args.js';
-import { appLoopback, ipFamiliesOf, ipFamiliesOfList, IpFamiliesError, type IpFamilies } from '../model/ip-families.js';
+import { appLoopback, ipFamiliesOf, type IpFamilies } from '../model/ip-families.js';
+import { describeSkippedInstanceIps, parseInstanceIps } from '../common/instance-ips.js';
 
 export const APP_ADDRESS_FLAG: FlagSpec = {
   name: 'app-address',
@@ -31,16 +34,26 @@ export function podInterfaceAddresses(ifaces: NodeJS.Dict<NetworkInterfaceInfo[]
   return out;
 }
 
-/** The pod's families: INSTANCE_IPS when set (a bad entry is a usage error naming it), else its interfaces. */
-export function podFamilies(command: string, env: NodeJS.ProcessEnv, interfaces: () => string[] = podInterfaceAddresses): IpFamilies {
+/** The pod's addresses, where they were read, and their families. */
+export interface PodAddresses {
+  readonly addresses: readonly string[];
+  readonly from: 'INSTANCE_IPS' | 'interfaces';
+  readonly families: IpFamilies;
+}
+
+/**
+ * The pod's addresses: INSTANCE_IPS's valid entries (each bad one said to `warn`), else its
+ * interfaces' (INSTANCE_IPS unset, blank, or without a valid entry). Never refuses.
+ */
+export function podAddresses(env: NodeJS.ProcessEnv, warn: (message: string) => void, interfaces: () => string[] = podInterfaceAddresses): PodAddresses {
   const listed = env.INSTANCE_IPS;
-  if (listed === undefined || listed.trim() === '') return ipFamiliesOf(interfaces());
-  try {
-    return ipFamiliesOfList(listed, 'INSTANCE_IPS');
-  } catch (err) {
-    if (err instanceof IpFamiliesError) throw new UsageError(command, err.message);
-    throw err;
+  if (listed !== undefined && listed.trim() !== '') {
+    const { addresses, skipped } = parseInstanceIps(listed);
+    if (skipped.length > 0) warn(describeSkippedInstanceIps('INSTANCE_IPS', skipped, addresses.length > 0 ? `the pod's addresses are ${addresses.join(',')}` : 'no address left: the interfaces\' addresses stand in'));
+    if (addresses.length > 0) return { addresses, from: 'INSTANCE_IPS', families: ipFamiliesOf(addresses) };
   }
+  const own = interfaces();
+  return { addresses: own, from: 'interfaces', families: ipFamiliesOf(own) };
 }
 
 /** --app-address (an IP address, unbracketed), else the pod's loopback for its families. */

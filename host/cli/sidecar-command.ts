@@ -16,14 +16,16 @@ import { IDENTITY_FLAGS, identityFromFlags, xdsTlsFromFlags, startWorkloadCertif
 import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-runtime.js';
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 import { parseDuration } from '../common/duration.js';
-import { APP_ADDRESS_FLAG, appAddressFromFlags, podFamilies } from './app-address-flag.js';
-import { socketWildcard } from '../model/ip-families.js';
+import { APP_ADDRESS_FLAG, appAddressFromFlags, podAddresses } from './app-address-flag.js';
+import { appLoopback, describeFamilies, socketWildcard, type IpFamilies } from '../model/ip-families.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
 export const DEFAULT_HEALTH = '0.0.0.0:15021';
 /** How the defaults above change on a pod with IPv6 (one dual-stack socket each). */
 const ON_IPV6 = ' ([::] when the pod has IPv6: $INSTANCE_IPS, else its interfaces)';
+/** The admin API's port; its host is the pod's localhost (appLoopback), never a wildcard. */
+export const ADMIN_PORT = 15000;
 /** Istio's ProxyConfig terminationDrainDuration default. */
 export const DEFAULT_TERMINATION_DRAIN_MS = 5000;
 
@@ -38,7 +40,7 @@ export const SIDECAR_SPEC: CommandSpec = {
   summary:
     'Runs the drop-in sidecar: the outbound listener routes the app\'s requests by Host through the mesh ' +
     '(VirtualServices for `mesh`, as `wasmesh proxy` without --gateway); the inbound listener hands ' +
-    'requests for the pod to the app at 127.0.0.1:<port> (--app-address; [::1] on an IPv6-only pod), the port being the Host header\'s when it is one ' +
+    'requests for the pod to the app at 127.0.0.1:<port> (--app-address; [::1] on an IPv6-only pod, where the admin API binds [::1] too), the port being the Host header\'s when it is one ' +
     'of --app-ports (none: the first app port; another: 404 NR); the health port answers GET /healthz/ready. ' +
     'The files are watched: a valid change is applied live, an invalid one is logged and the last good config keeps serving.',
   flags: [
@@ -48,7 +50,7 @@ export const SIDECAR_SPEC: CommandSpec = {
     { name: 'outbound', kind: 'string', valueName: '<host:port>', help: 'outbound capture listener', defaultText: DEFAULT_OUTBOUND + ON_IPV6 },
     { name: 'inbound', kind: 'string', valueName: '<host:port>', help: 'inbound capture listener', defaultText: DEFAULT_INBOUND + ON_IPV6 },
     { name: 'health', kind: 'string', valueName: '<host:port>', help: 'health port (GET /healthz/ready)', defaultText: DEFAULT_HEALTH + ON_IPV6 },
-    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address', defaultText: DEFAULT_ADMIN },
+    { name: 'admin', kind: 'string', valueName: '<host:port>', help: 'admin API address (loopback only unless told: it has no authentication)', defaultText: `${DEFAULT_ADMIN} ([::1]:${ADMIN_PORT} on an IPv6-only pod, as Istio's bootstrap binds it)` },
     { name: 'namespace', kind: 'string', valueName: '<ns>', help: 'namespace of resources that name none, and of this workload (sourceNamespace, short names)', defaultText: 'default' },
     { name: 'labels', kind: 'string', valueName: '<k=v,…>', help: 'this workload\'s labels (VirtualService sourceLabels)' },
     { name: 'access-log', kind: 'string', valueName: '<path|-|off>', help: 'where access-log lines go: stdout (-, a line per request), a file (appended, in batches), off for none', defaultText: '-' },
@@ -83,6 +85,16 @@ export const SIDECAR_SPEC: CommandSpec = {
     '  wasmesh sidecar -f /etc/wasmesh --app-ports 5005 --labels app=web,version=v1',
   ],
 };
+
+/**
+ * The listeners' defaults on a pod of `families`: outbound, inbound and health on the wildcard
+ * (`[::]`, one dual-stack socket each, when the pod has IPv6), the admin API on the pod's
+ * localhost (appLoopback: [::1] on an IPv6-only pod, else 127.0.0.1; loopback only, as Istio's).
+ */
+export function sidecarDefaultAddresses(families: IpFamilies): Record<'outbound' | 'inbound' | 'health' | 'admin', string> {
+  const onWildcard = (d: string): string => (socketWildcard(families) === '::' ? d.replace(/^0\.0\.0\.0:/, '[::]:') : d);
+  return { outbound: onWildcard(DEFAULT_OUTBOUND), inbound: onWildcard(DEFAULT_INBOUND), health: onWildcard(DEFAULT_HEALTH), admin: formatHostPort(appLoopback(families), ADMIN_PORT) };
+}
 
 /** `5005,8080` → [5005, 8080]: each 1..65535, distinct, none of the sidecar's own ports. */
 export function parseAppPorts(text: string): number[] {
@@ -160,17 +172,20 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   if (files.length === 0 && xds === null) throw new UsageError(SIDECAR_SPEC.command, 'at least one -f <file|dir> is required (or --xds <host:port>)');
   if (values['app-ports'] === undefined) throw new UsageError(SIDECAR_SPEC.command, '--app-ports <p[,p…]> is required (the ports the init captures inbound)');
   const appPorts = parseAppPorts(values['app-ports'] as string);
-  // The pod's IP families pick the app's loopback (::1 on an IPv6-only pod) and the wildcard of
-  // the listeners' defaults ([::], dual-stack, on a pod with IPv6: the kubelet probes an IPv6 pod IP).
-  const families = podFamilies(SIDECAR_SPEC.command, process.env);
+  // The pod's IP families pick the app's loopback and the admin's (::1 on an IPv6-only pod), and the
+  // wildcard of the listeners' defaults ([::], dual-stack, on a pod with IPv6: the kubelet probes an
+  // IPv6 pod IP). Said once, as pilot-agent logs its proxy's IPs.
+  const pod = podAddresses(process.env, (m) => io.err(logLine('warn', m)));
+  io.err(logLine('info', `pod addresses ${pod.addresses.length > 0 ? pod.addresses.join(',') : 'none'} (${pod.from}): ${describeFamilies(pod.families)}`));
+  const families = pod.families;
   const appAddress = appAddressFromFlags(SIDECAR_SPEC.command, values, families);
-  const onWildcard = (d: string): string => (socketWildcard(families) === '::' ? d.replace(/^0\.0\.0\.0:/, '[::]:') : d);
-  const addr = (flag: string, fallback: string): HostPort =>
-    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? onWildcard(fallback));
-  const outbound = addr('outbound', DEFAULT_OUTBOUND);
-  const inbound = addr('inbound', DEFAULT_INBOUND);
-  const health = addr('health', DEFAULT_HEALTH);
-  const admin = addr('admin', DEFAULT_ADMIN);
+  const defaults = sidecarDefaultAddresses(families);
+  const addr = (flag: 'outbound' | 'inbound' | 'health' | 'admin'): HostPort =>
+    hostPortFlag(SIDECAR_SPEC.command, `--${flag}`, (values[flag] as string | undefined) ?? defaults[flag]);
+  const outbound = addr('outbound');
+  const inbound = addr('inbound');
+  const health = addr('health');
+  const admin = addr('admin');
   const listeners = [['--outbound', outbound], ['--inbound', inbound], ['--health', health], ['--admin', admin]] as const;
   for (const [flag, at] of listeners) {
     // An app port served by the sidecar itself would have inbound requests forwarded into it.

@@ -126,14 +126,17 @@ spec: {mtls: {mode: ${mode}}}
 `;
 }
 
-/** A MESH_INTERNAL ServiceEntry `name` for `host`, STATIC, its endpoints the WorkloadEntries `selector` selects. */
-export function meshServiceEntryYaml(e: { readonly name: string; readonly namespace?: string; readonly host: string; readonly port: IstioPort; readonly selector: Readonly<Record<string, string>> }): string {
+/**
+ * A MESH_INTERNAL ServiceEntry `name` for `host` (or several), STATIC, at the VIPs `addresses`
+ * when given, its endpoints the WorkloadEntries `selector` selects.
+ */
+export function meshServiceEntryYaml(e: { readonly name: string; readonly namespace?: string; readonly host: string | readonly string[]; readonly addresses?: readonly string[]; readonly port: IstioPort; readonly selector: Readonly<Record<string, string>> }): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: ${flowMetadata(e.name, e.namespace)}
 spec:
-  hosts: [${e.host}]
-  ports: [${flowPort(e.port)}]
+  hosts: ${flowList(typeof e.host === 'string' ? [e.host] : e.host)}
+${e.addresses === undefined ? '' : `  addresses: ${quoted(e.addresses)}\n`}  ports: [${flowPort(e.port)}]
   location: MESH_INTERNAL
   resolution: STATIC
   workloadSelector: {labels: ${flowLabels(e.selector)}}
@@ -142,9 +145,10 @@ spec:
 
 /**
  * A WorkloadEntry `name` at `address` running as `serviceAccount`, with `labels` (add
- * `security.istio.io/tlsMode: istio` for auto mTLS) and its port numbers by port name.
+ * `security.istio.io/tlsMode: istio` for auto mTLS) and its port numbers by port name (none:
+ * the ServiceEntry's port numbers, as Istio takes them).
  */
-export function workloadEntryYaml(w: { readonly name: string; readonly namespace?: string; readonly address: string; readonly serviceAccount: string; readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> }): string {
+export function workloadEntryYaml(w: { readonly name: string; readonly namespace?: string; readonly address: string; readonly serviceAccount: string; readonly labels: Readonly<Record<string, string>>; readonly ports?: Readonly<Record<string, number>> }): string {
   return `apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: ${flowMetadata(w.name, w.namespace)}
@@ -152,6 +156,5 @@ spec:
   address: ${flowAddress(w.address)}
   serviceAccount: ${w.serviceAccount}
   labels: ${flowLabels(w.labels)}
-  ports: {${Object.entries(w.ports).map(([k, v]) => `${k}: ${v}`).join(', ')}}
-`;
+${w.ports === undefined ? '' : `  ports: {${Object.entries(w.ports).map(([k, v]) => `${k}: ${v}`).join(', ')}}\n`}`;
 }

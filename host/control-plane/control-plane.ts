@@ -18,6 +18,8 @@ import { PushDebouncer } from './push-debouncer.js';
 import { resolutionKey, selectorLabelKeys, viewKey } from './view-key.js';
 import { ResourceEncoder } from './snapshots.js';
 import { XdsMetrics } from './xds-metrics.js';
+import { describeSkippedInstanceIps } from '../common/instance-ips.js';
+import { describeFamilies } from '../model/ip-families.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -161,6 +163,11 @@ export class ControlPlane {
     if (entry.view === null) throw new Error(`cannot compute this proxy's configuration: ${entry.error}`);
     this.#proxies.set(node.id, entry);
     this.#opts.log('info', `xDS: ${node.kind} ${node.type} ${node.id} connected (config version ${this.#version})`);
+    if (node.instanceIpsSkipped !== undefined) {
+      // As the sidecar warns of its own: the proxy is served, from the entries left (else its node id's address).
+      const mode = `its IP mode: ${describeFamilies(node.ipFamilies ?? { ipv4: true, ipv6: false })}`;
+      this.#opts.log('warn', describeSkippedInstanceIps(`xDS: ${node.id}: metadata INSTANCE_IPS`, node.instanceIpsSkipped, mode));
+    }
   }
 
   #compute(entry: Connected, shared: Map<string, ProxyView | Error>): void {

@@ -1,9 +1,10 @@
 // The IP families a pod has, from its instance addresses (Istio's INSTANCE_IPS, status.podIPs),
 // and what a proxy derives from them as istiod does (its node's IP mode, getWildcardsAndLocalHost):
-// the app's loopback address and the wildcard the sidecar's listeners bind. A pod with an IPv4
-// address (IPv4-only or dual-stack) keeps 127.0.0.1 and 0.0.0.0; an IPv6-only pod (no IPv4 address
-// but loopback's) uses ::1 and `::`, so an app listening on ::1 only is reached. A dual-stack pod
-// listens on both wildcards (Envoy: `additional_addresses`; Node: one `[::]` socket).
+// the pod's loopback (the app's address, the admin's) and the wildcard the sidecar's listeners
+// bind (address lists are read by host/common/instance-ips.ts, which leaves bad entries out). A
+// pod with an IPv4 address (IPv4-only or dual-stack) keeps 127.0.0.1 and 0.0.0.0; an IPv6-only
+// pod (no IPv4 address but loopback's) uses ::1 and `::`, so an app listening on ::1 only is
+// reached. A dual-stack pod listens on both wildcards (Envoy: `additional_addresses`; Node: one `[::]` socket).
 import { isIP } from 'node:net';
 import { unmappedAddress } from '../common/host-port.js';
 
@@ -38,12 +39,13 @@ export function ipFamiliesOf(addresses: readonly string[], where = 'instance add
   return f;
 }
 
-/** Reads a comma-separated list (Istio's INSTANCE_IPS: `10.0.0.5,fd00::5`); blanks are skipped. */
-export function ipFamiliesOfList(text: string, where: string): IpFamilies {
-  return ipFamiliesOf(text.split(',').map((s) => s.trim()).filter((s) => s !== ''), where);
-}
-
-/** Where the app is reached on the pod's loopback: 127.0.0.1 when the pod has IPv4, else ::1. */
+/**
+ * The pod's localhost, 127.0.0.1 when the pod has IPv4, else ::1: where the app is reached, and
+ * where the sidecar's admin API binds. Istio's bootstrap picks its `localhost` (the admin address,
+ * pkg/bootstrap/config.go) the same way: ::1 when every instance address is IPv6, else 127.0.0.1
+ * (its dual-stack mode, ISTIO_DUAL_STACK, takes the first address's family instead; wasmesh keeps
+ * 127.0.0.1 on a dual-stack pod, where it always exists).
+ */
 export function appLoopback(f: IpFamilies): '127.0.0.1' | '::1' {
   return f.ipv4 ? '127.0.0.1' : '::1';
 }
@@ -60,4 +62,9 @@ export function socketWildcard(f: IpFamilies): '0.0.0.0' | '::' {
 export function listenWildcards(f: IpFamilies): Array<'0.0.0.0' | '::'> {
   if (f.ipv4 && f.ipv6) return ['0.0.0.0', '::'];
   return f.ipv4 ? ['0.0.0.0'] : ['::'];
+}
+
+/** The families in words, as logs say them: `IPv4`, `IPv6 only`, or `dual-stack`. */
+export function describeFamilies(f: IpFamilies): 'IPv4' | 'IPv6 only' | 'dual-stack' {
+  return f.ipv4 && f.ipv6 ? 'dual-stack' : f.ipv6 ? 'IPv6 only' : 'IPv4';
 }

@@ -8,8 +8,7 @@
 import { parseHostPort, type HostPort } from '../common/host-port.js';
 import { workloadMetadata, type WorkloadMetadata } from '../model/workload-metadata.js';
 import { ipFamiliesOf, type IpFamilies } from '../model/ip-families.js';
-import { isIP } from 'node:net';
-import { unmappedAddress } from '../common/host-port.js';
+import { isInstanceIp, parseInstanceIps } from '../common/instance-ips.js';
 
 export type ProxyType = 'sidecar' | 'router';
 
@@ -47,11 +46,18 @@ export interface XdsNode {
    */
   interceptionMode?: 'REDIRECT' | 'TPROXY' | 'NONE';
   /**
-   * The pod's IP families, from the node id's address and metadata INSTANCE_IPS (Istio's IP mode;
-   * entries that are not IP addresses are left out, as istiod does): an Envoy sidecar's
-   * wildcards and app loopback (host/model/ip-families.ts). Absent (nodes built by hand): IPv4.
+   * The pod's IP families (Istio's IP mode): of metadata INSTANCE_IPS's valid entries, else of the
+   * node id's address, as istiod's ParseServiceNodeWithMetadata prefers the metadata and falls back
+   * to the node id: an Envoy sidecar's wildcards and app loopback (host/model/ip-families.ts).
+   * Absent (nodes built by hand): IPv4.
    */
   ipFamilies?: IpFamilies;
+  /**
+   * INSTANCE_IPS entries left out, each with why (host/common/instance-ips.ts, as the sidecar
+   * reads its own INSTANCE_IPS); the control plane warns of them when the proxy connects.
+   * (istiod drops the whole list over one bad entry; wasmesh keeps the good ones, as the sidecar does.)
+   */
+  instanceIpsSkipped?: readonly string[];
   /** Every metadata key as plain JSON (for /debug/syncz). */
   metadata: Record<string, unknown>;
 }
@@ -138,15 +144,16 @@ export function readNode(node: unknown): XdsNode {
     inbound,
     kind,
     ...(mode !== undefined ? { interceptionMode: mode } : {}),
-    ipFamilies: nodeIpFamilies(m[2]!, metadata.INSTANCE_IPS),
+    ...nodeAddresses(m[2]!, metadata.INSTANCE_IPS),
     metadata,
   };
 }
 
-/** The families of the node id's address and INSTANCE_IPS (a comma list), IP addresses only. */
-function nodeIpFamilies(idIp: string, instanceIps: unknown): IpFamilies {
-  const listed = typeof instanceIps === 'string' ? instanceIps.split(',').map((s) => s.trim()) : [];
-  return ipFamiliesOf([idIp, ...listed].filter((a) => isIP(unmappedAddress(a).replace(/%.*$/, '')) !== 0));
+/** The families of INSTANCE_IPS's valid entries, else of the node id's address (none: IPv4), and what was skipped. */
+function nodeAddresses(idIp: string, instanceIps: unknown): { ipFamilies: IpFamilies; instanceIpsSkipped?: readonly string[] } {
+  const listed = typeof instanceIps === 'string' ? parseInstanceIps(instanceIps) : { addresses: [], skipped: [] };
+  const addresses = listed.addresses.length > 0 ? listed.addresses : isInstanceIp(idIp) ? [idIp] : [];
+  return { ipFamilies: ipFamiliesOf(addresses), ...(listed.skipped.length > 0 ? { instanceIpsSkipped: listed.skipped } : {}) };
 }
 
 function hostPortKey(v: unknown, key: string): HostPort {

@@ -2,7 +2,7 @@
 // port clashes refused before anything binds (exit 2), help, and the listing in `wasmesh --help`.
 import { describe, it, expect } from 'vitest';
 import { main } from '../../host/cli/main.js';
-import { minimumDrainFromFlags, parseAppPorts, terminationDrainFromFlags } from '../../host/cli/sidecar-command.js';
+import { minimumDrainFromFlags, parseAppPorts, sidecarDefaultAddresses, terminationDrainFromFlags } from '../../host/cli/sidecar-command.js';
 import { UsageError } from '../../host/cli/args.js';
 import { fakeIo } from '../helpers/fake-io.js';
 
@@ -45,6 +45,29 @@ describe('wasmesh sidecar usage errors exit 2 before anything starts', () => {
     const r = await run(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('the listeners\' defaults follow the pod\'s families', () => {
+  it('IPv4: 0.0.0.0 and the admin on 127.0.0.1; dual-stack: [::] (one dual-stack socket) and 127.0.0.1; IPv6-only: [::] and the admin on [::1], as Istio\'s bootstrap binds it', () => {
+    expect(sidecarDefaultAddresses({ ipv4: true, ipv6: false })).toEqual({ outbound: '0.0.0.0:15001', inbound: '0.0.0.0:15006', health: '0.0.0.0:15021', admin: '127.0.0.1:15000' });
+    expect(sidecarDefaultAddresses({ ipv4: true, ipv6: true })).toEqual({ outbound: '[::]:15001', inbound: '[::]:15006', health: '[::]:15021', admin: '127.0.0.1:15000' });
+    expect(sidecarDefaultAddresses({ ipv4: false, ipv6: true })).toEqual({ outbound: '[::]:15001', inbound: '[::]:15006', health: '[::]:15021', admin: '[::1]:15000' });
+  });
+
+  it('a bad INSTANCE_IPS entry is warned of and skipped, not refused: the sidecar goes on (here to a later usage error) with the entries left', async () => {
+    const saved = process.env.INSTANCE_IPS;
+    process.env.INSTANCE_IPS = 'fd00::5,pod-a';
+    try {
+      // --admin port 7000 clashes with --outbound: the first refusal after the pod's addresses are read.
+      const r = await run(['-f', 'examples/000-web-demo', '--app-ports', '5005', '--outbound', '127.0.0.1:7000', '--admin', '[::1]:7000']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/warn.*INSTANCE_IPS: skipped "pod-a" is not an IP address; the pod's addresses are fd00::5/);
+      expect(r.stderr).toMatch(/info.*pod addresses fd00::5 \(INSTANCE_IPS\): IPv6 only/);
+      expect(r.stderr).toMatch(/--outbound and --admin are both port 7000/);
+    } finally {
+      if (saved === undefined) delete process.env.INSTANCE_IPS; else process.env.INSTANCE_IPS = saved;
+    }
   });
 });
 

@@ -101,6 +101,13 @@ spec:
   resolution: STATIC
   workloadSelector: {labels: {app: beta}}
 `);
+    // Several hosts: one flow list.
+    expect(meshServiceEntryYaml({ name: 'app', host: ['app.example', 'alias.example'], port: { number: 80, name: 'http', protocol: 'HTTP' }, selector: { app: 'app' } }))
+      .toContain('metadata: {name: app}\nspec:\n  hosts: [app.example, alias.example]\n  ports:');
+    // VIPs quoted (IPv6 among them); a WorkloadEntry without ports takes the service's.
+    expect(meshServiceEntryYaml({ name: 'r', host: 'r.example', addresses: ['198.51.100.60', 'fd00::60'], port: { number: 6379, name: 'tcp-redis', protocol: 'TCP' }, selector: { app: 'r' } }))
+      .toContain('  hosts: [r.example]\n  addresses: [\'198.51.100.60\', \'fd00::60\']\n  ports:');
+    expect(workloadEntryYaml({ name: 'r-1', address: '198.51.100.1', serviceAccount: 'r', labels: { app: 'r' } })).toMatch(/labels: \{app: r\}\n$/);
     const we = workloadEntryYaml({ name: 'beta-1', namespace: 'shop', address: '127.0.0.1', serviceAccount: 'default', labels: { app: 'beta', 'security.istio.io/tlsMode': 'istio' }, ports: { 'tcp-redis': 16379 } });
     expect(we).toContain('labels: {app: beta, security.istio.io/tlsMode: istio}\n  ports: {tcp-redis: 16379}\n');
     const { mesh, warnings } = loadYaml({

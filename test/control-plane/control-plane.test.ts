@@ -52,22 +52,22 @@ spec: {hosts: [api], http: [{timeout: ${meshTimeout}, route: [{destination: {hos
 `;
 }
 
-async function plane(files: Record<string, string>): Promise<{ cp: ControlPlane; dir: string }> {
+async function plane(files: Record<string, string>, log: (level: string, message: string) => void = () => {}): Promise<{ cp: ControlPlane; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-cp-unit-'));
   for (const [n, t] of Object.entries(files)) writeFileSync(join(dir, n), t);
-  const cp = new ControlPlane({ sources: [dir], read: (s) => readConfig(s), log: () => {}, debounce: { quietMs: 20, maxDelayMs: 200 } });
+  const cp = new ControlPlane({ sources: [dir], read: (s) => readConfig(s), log, debounce: { quietMs: 20, maxDelayMs: 200 } });
   cp.start();
   await cp.listen('127.0.0.1', 0);
   closers.push(() => rmSync(dir, { recursive: true, force: true }), () => cp.close());
   return { cp, dir };
 }
 
-function proxy(cp: ControlPlane, type: 'router' | 'sidecar', pod: string, labels: Record<string, string>, refuse?: (c: WasmeshProxyConfig) => string | null): { configs: WasmeshProxyConfig[]; id: string } {
+function proxy(cp: ControlPlane, type: 'router' | 'sidecar', pod: string, labels: Record<string, string>, refuse?: (c: WasmeshProxyConfig) => string | null, metadata: Record<string, unknown> = {}): { configs: WasmeshProxyConfig[]; id: string } {
   const configs: WasmeshProxyConfig[] = [];
   const id = nodeId(type, '127.0.0.1', pod, 'default');
   const c = new AdsClient({
     target: { host: '127.0.0.1', port: cp.ads.port },
-    node: { id, cluster: 'Kubernetes', metadata: { NAMESPACE: 'default', LABELS: labels, WASMESH: '1' } },
+    node: { id, cluster: 'Kubernetes', metadata: { NAMESPACE: 'default', LABELS: labels, WASMESH: '1', ...metadata } },
     types: [WASMESH_TYPE_URL],
     apply: (u) => {
       const config = assembleProxyConfig(u.resources.map((r) => r.value));
@@ -121,6 +121,18 @@ describe('ControlPlane', () => {
     await expect.poll(() => cp.status().lastError !== null).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(easy.configs).toHaveLength(2);
+  });
+
+  it('serves a proxy whose INSTANCE_IPS has a bad entry, from the entries left, and warns naming it (as the sidecar skips it)', async () => {
+    const logged: string[] = [];
+    const { cp } = await plane({ 'base.yaml': BASE, 'vs.yaml': vs('/a', '1s') }, (level, m) => logged.push(`${level} ${m}`));
+    const p = proxy(cp, 'sidecar', 'six', { app: 'six' }, undefined, { INSTANCE_IPS: 'fd00::5, pod-a' });
+    await expect.poll(() => p.configs.length).toBeGreaterThan(0);
+    expect(logged).toContain(`warn xDS: ${p.id}: metadata INSTANCE_IPS: skipped "pod-a" is not an IP address; its IP mode: IPv6 only`);
+    // A clean list says nothing.
+    const q = proxy(cp, 'sidecar', 'clean', { app: 'clean' }, undefined, { INSTANCE_IPS: '127.0.0.1,fd00::6' });
+    await expect.poll(() => q.configs.length).toBeGreaterThan(0);
+    expect(logged.filter((l) => l.includes('INSTANCE_IPS'))).toHaveLength(1);
   });
 
   it('refuses a gateway proxy whose explicit Gateway does not exist, naming it', async () => {

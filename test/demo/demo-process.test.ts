@@ -108,5 +108,7 @@ describe('wasmesh demo (process)', () => {
     } finally {
       await blocker.stop('SIGINT');
     }
-  });
+    // Three demos start in series (each a control plane, a gateway and apps): 14 s, 11 s and ~10 s
+    // at load 33, over the default 30 s; a quiet machine takes a few seconds.
+  }, 90_000);
 });

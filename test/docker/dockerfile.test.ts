@@ -70,9 +70,10 @@ describe('Dockerfile', () => {
     expect(runtime.find((l) => l.startsWith('HEALTHCHECK'))).toMatch(/docker\/healthcheck\.mjs/);
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker/entrypoint.sh"]');
     expect(runtime).toContain('CMD ["sidecar"]');
-    expect(dockerfile).toMatch(/WASMESH_ADMIN=127\.0\.0\.1:15000/);
     // The sidecar's listeners are left to the entrypoint, which binds the pod's wildcard
-    // (IPv4-only values here would leave an IPv6-only pod's kubelet probe unanswered).
-    expect(dockerfile).not.toMatch(/WASMESH_(OUTBOUND|INBOUND|HEALTH)=/);
+    // (IPv4-only values here would leave an IPv6-only pod's kubelet probe unanswered), and its
+    // admin to the sidecar, which binds the pod's localhost (127.0.0.1 here would keep an
+    // IPv6-only pod's admin off [::1]).
+    expect(dockerfile).not.toMatch(/WASMESH_(OUTBOUND|INBOUND|HEALTH|ADMIN)=/);
   });
 });

@@ -59,7 +59,7 @@ const CLI = `${FAKE_HOME}/bin/wasmesh.js`;
 const NODE_FLAGS = [...WASMESH_NODE_FLAGS];
 const DEFAULTS = ['-f', '/etc/wasmesh', '--listen', '0.0.0.0:15001', '--admin', '127.0.0.1:15000'];
 const SIDECAR_DEFAULTS = ['-f', '/etc/wasmesh', '--app-ports', '5005', '--outbound', '0.0.0.0:15001',
-  '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
+  '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021'];
 const APP = { WASMESH_APP_PORTS: '5005' };
 
 describe('entrypoint sidecar mode with WASMESH_INTERCEPTION_MODE=TPROXY', () => {
@@ -97,7 +97,7 @@ describe('entrypoint sidecar mode (the default)', () => {
     expect(recorded().args).toEqual([CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
   });
 
-  it('with no arguments runs the sidecar with the default config dir, capture ports, health and loopback admin', () => {
+  it('with no arguments runs the sidecar with the default config dir, capture ports and health; the admin left to the sidecar (the pod\'s localhost)', () => {
     expect(entry([], APP).status).toBe(0);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', ...SIDECAR_DEFAULTS]);
   });
@@ -146,14 +146,14 @@ describe('entrypoint sidecar mode (the default)', () => {
   it('appends extra sidecar arguments after the defaults, and adds no default for a flag given', () => {
     entry(['sidecar', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml'], APP);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--health', '0.0.0.0:15021',
-      '--admin', '127.0.0.1:15000', '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
+      '--app-ports', '8080', '--inbound=127.0.0.1:9006', '-f', '/a.yaml']);
   });
 
   it('binds the pod\'s wildcard: [::] when INSTANCE_IPS has an IPv6 address (IPv6-only or dual-stack), else 0.0.0.0', () => {
     for (const ips of ['fd00::5', '10.0.0.5,fd00::5']) {
       entry(['sidecar', '-f', '/cfg'], { ...APP, INSTANCE_IPS: ips });
       expect(recorded().args, ips).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--app-ports', '5005', '--outbound', '[::]:15001', '--inbound', '[::]:15006',
-        '--health', '[::]:15021', '--admin', '127.0.0.1:15000', '-f', '/cfg']);
+        '--health', '[::]:15021', '-f', '/cfg']);
     }
     entry(['sidecar', '-f', '/cfg'], { ...APP, INSTANCE_IPS: '10.0.0.5' });
     expect(recorded().args).toContain('0.0.0.0:15001');
@@ -162,7 +162,7 @@ describe('entrypoint sidecar mode (the default)', () => {
   it('treats leading sidecar flags as sidecar mode', () => {
     entry(['--app-ports', '8080', '-f', '/cfg'], APP);
     expect(recorded().args).toEqual([...NODE_FLAGS, CLI, 'sidecar', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006',
-      '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000', '--app-ports', '8080', '-f', '/cfg']);
+      '--health', '0.0.0.0:15021', '--app-ports', '8080', '-f', '/cfg']);
   });
 
   it("runs the sidecar for Istio's injected istio-proxy arguments (`proxy sidecar ...`), ignoring them, and says so", () => {
@@ -191,7 +191,7 @@ describe('entrypoint sidecar mode with the config from the control plane (no con
     return { token, root };
   };
   const NO_CONFIG = { WASMESH_CONFIG: join(tmpdir(), 'wasmesh-no-such-config') };
-  const REST = ['--app-ports', '5005', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021', '--admin', '127.0.0.1:15000'];
+  const REST = ['--app-ports', '5005', '--outbound', '0.0.0.0:15001', '--inbound', '0.0.0.0:15006', '--health', '0.0.0.0:15021'];
 
   it("takes PROXY_CONFIG's discoveryAddress (as kube-inject writes it) and CA_ADDR: --xds --xds-tls with the pod's token and root", () => {
     const { token, root } = files();

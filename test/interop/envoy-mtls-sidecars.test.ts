@@ -22,6 +22,7 @@ import { testMeshCa } from '../helpers/mesh-ca.js';
 import { openssl, opensslVerify } from '../helpers/openssl.js';
 import { freePort } from '../helpers/ports.js';
 import { ensureBuilt, WasmeshProcess } from '../helpers/wasmesh-process.js';
+import { meshServiceEntryYaml, peerAuthenticationYaml, workloadEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 
 const envoy = envoyForTests('Envoy and wasmesh sidecars in mesh mTLS');
 const ALPHA_ID = 'spiffe://cluster.local/ns/shop/sa/alpha';
@@ -30,33 +31,11 @@ const ALPHA = 'alpha.shop.svc.cluster.local';
 const BETA = 'beta.shop.svc.cluster.local';
 
 function meshYaml(ports: { alpha: number; beta: number }, mode: 'STRICT' | 'PERMISSIVE' = 'STRICT'): string {
-  const service = (name: string, inbound: number) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: ${name}, namespace: shop }
-spec:
-  hosts: [${name}.shop.svc.cluster.local]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  workloadSelector: { labels: { app: ${name} } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: ${name}-1, namespace: shop }
-spec:
-  address: 127.0.0.1
-  serviceAccount: ${name}
-  labels: { app: ${name}, security.istio.io/tlsMode: istio }
-  ports: { http: ${inbound} }
-`;
-  return `apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: istio-system }
-spec: { mtls: { mode: ${mode} } }
----
-${service('alpha', ports.alpha)}---
-${service('beta', ports.beta)}---
-${AUTHZ}`;
+  const service = (name: string, inbound: number): string => yamlDocs(
+    meshServiceEntryYaml({ name, namespace: 'shop', host: `${name}.shop.svc.cluster.local`, port: { number: 80, name: 'http', protocol: 'HTTP' }, selector: { app: name } }),
+    workloadEntryYaml({ name: `${name}-1`, namespace: 'shop', address: '127.0.0.1', serviceAccount: name, labels: { app: name, 'security.istio.io/tlsMode': 'istio' }, ports: { http: inbound } }),
+  );
+  return yamlDocs(peerAuthenticationYaml(mode), service('alpha', ports.alpha), service('beta', ports.beta), AUTHZ);
 }
 
 /**

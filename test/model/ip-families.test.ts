@@ -2,7 +2,7 @@
 // istiod derives from them (IPv4 kept whenever the pod has IPv4; ::1 and :: on an IPv6-only pod).
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { appLoopback, ipFamiliesOf, ipFamiliesOfList, listenWildcards, IpFamiliesError } from '../../host/model/ip-families.js';
+import { appLoopback, describeFamilies, ipFamiliesOf, listenWildcards, IpFamiliesError } from '../../host/model/ip-families.js';
 
 describe('ip families', () => {
   test('IPv4-only, IPv6-only, dual-stack, none (IPv4), IPv4-mapped as IPv4, a zone kept', () => {
@@ -14,11 +14,14 @@ describe('ip families', () => {
     expect(ipFamiliesOf(['fe80::1%eth0'])).toEqual({ ipv4: false, ipv6: true });
   });
 
-  test('a list as INSTANCE_IPS writes it; a bad entry is an error naming where and what', () => {
-    expect(ipFamiliesOfList(' fd00::5 , ,fd00::6', 'INSTANCE_IPS')).toEqual({ ipv4: false, ipv6: true });
-    expect(() => ipFamiliesOfList('10.0.0.5,pod-a', 'INSTANCE_IPS')).toThrow(IpFamiliesError);
-    expect(() => ipFamiliesOfList('10.0.0.5,pod-a', 'INSTANCE_IPS')).toThrow('INSTANCE_IPS: "pod-a" is not an IP address (IP_FAMILIES_INVALID)');
+  test('an address that is not one is an error naming where and what (lists are checked before: host/common/instance-ips.ts)', () => {
+    expect(() => ipFamiliesOf(['10.0.0.5', 'pod-a'], 'INSTANCE_IPS')).toThrow(IpFamiliesError);
+    expect(() => ipFamiliesOf(['10.0.0.5', 'pod-a'], 'INSTANCE_IPS')).toThrow('INSTANCE_IPS: "pod-a" is not an IP address (IP_FAMILIES_INVALID)');
     expect(() => ipFamiliesOf(['[::1]'], 'node')).toThrow(/node: "\[::1\]" is not an IP address/);
+  });
+
+  test('the families in words, as the logs say them', () => {
+    expect([describeFamilies({ ipv4: true, ipv6: false }), describeFamilies({ ipv4: false, ipv6: true }), describeFamilies({ ipv4: true, ipv6: true })]).toEqual(['IPv4', 'IPv6 only', 'dual-stack']);
   });
 
   test('loopback and wildcards: IPv4 whenever the pod has IPv4, IPv6 only on an IPv6-only pod, both wildcards when dual-stack', () => {

@@ -26,9 +26,10 @@ import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { freePort } from '../helpers/ports.js';
 import { expiredWorkloadCertificate, workloadCertificate } from '../helpers/workload-certs.js';
 import { autoMtlsMesh } from '../helpers/auto-mtls-mesh.js';
+import { peerAuthenticationYaml } from '../../host/config/istio-yaml-builders.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
-const STRICT = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: STRICT } }\n';
+const STRICT = peerAuthenticationYaml('STRICT');
 
 let ca: TestMeshCa;
 let app: Server;

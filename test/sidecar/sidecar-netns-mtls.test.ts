@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { PodNetwork, netnsUnavailableReason } from '../helpers/netns.js';
 import { testMeshCa, type TestMeshCa } from '../helpers/mesh-ca.js';
 import { ensureBuilt } from '../helpers/wasmesh-process.js';
+import { meshServiceEntryYaml, peerAuthenticationYaml, workloadEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = join(ROOT, 'docker/iptables-init.sh');
@@ -33,30 +34,11 @@ if (reason) console.warn(`[sidecar] skipping the sidecar mTLS namespace test: ${
 
 /** The mesh both sidecars load: STRICT mesh-wide, and B's service with its one labelled endpoint. */
 function meshYaml(): string {
-  return `apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: { name: default, namespace: istio-system }
-spec: { mtls: { mode: STRICT } }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: b-svc, namespace: default }
-spec:
-  hosts: [b-svc]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: ${APP_PORT}, name: http, protocol: HTTP }]
-  workloadSelector: { labels: { app: b } }
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: b-1, namespace: default }
-spec:
-  address: ${B_ADDR}
-  serviceAccount: b
-  ports: { http: ${APP_PORT} }
-  labels: { app: b, security.istio.io/tlsMode: istio }
-`;
+  return yamlDocs(
+    peerAuthenticationYaml('STRICT'),
+    meshServiceEntryYaml({ name: 'b-svc', namespace: 'default', host: 'b-svc', port: { number: APP_PORT, name: 'http', protocol: 'HTTP' }, selector: { app: 'b' } }),
+    workloadEntryYaml({ name: 'b-1', namespace: 'default', address: B_ADDR, serviceAccount: 'b', labels: { app: 'b', 'security.istio.io/tlsMode': 'istio' }, ports: { http: APP_PORT } }),
+  );
 }
 
 interface Got { status?: number; server?: string | null; body?: string; error?: string }

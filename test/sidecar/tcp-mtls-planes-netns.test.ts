@@ -27,7 +27,8 @@ import { envoyForTests } from '../helpers/envoy-for-tests.js';
 import { tcpServersForTests } from '../helpers/tcp-servers-for-tests.js';
 import { listenHelper } from '../helpers/listen-helper.js';
 import { ensureBuilt } from '../helpers/wasmesh-process.js';
-import { BIN, HTTP_GET, IPTABLES_SCRIPT, PROXY_UID, docs } from '../helpers/netns-sidecar.js';
+import { meshServiceEntryYaml, peerAuthenticationYaml, workloadEntryYaml, yamlDocs } from '../../host/config/istio-yaml-builders.js';
+import { BIN, HTTP_GET, IPTABLES_SCRIPT, PROXY_UID } from '../helpers/netns-sidecar.js';
 import { parseSamples, type Sample } from '../helpers/prometheus-samples.js';
 
 // TEST-NET-3, apart from the other namespace suites.
@@ -47,28 +48,13 @@ const envoyBin = reason === null ? envoyForTests('tcp mtls planes netns') : null
 const servers = reason === null ? tcpServersForTests('tcp mtls planes netns') : null;
 
 function service(name: string, vip: string, address: string, sa: string): string {
-  return docs(`apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: redis-${name}, namespace: default}
-spec:
-  hosts: [redis-${name}.default.svc.cluster.local]
-  addresses: ['${vip}']
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: ${REDIS}, name: tcp-redis, protocol: TCP}]
-  workloadSelector: {labels: {app: ${name}}}`, `apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: ${name}-1, namespace: default}
-spec:
-  address: ${address}
-  serviceAccount: ${sa}
-  labels: {app: ${name}, security.istio.io/tlsMode: istio}`);
+  return yamlDocs(
+    meshServiceEntryYaml({ name: `redis-${name}`, namespace: 'default', host: `redis-${name}.default.svc.cluster.local`, addresses: [vip], port: { number: REDIS, name: 'tcp-redis', protocol: 'TCP' }, selector: { app: name } }),
+    workloadEntryYaml({ name: `${name}-1`, namespace: 'default', address, serviceAccount: sa, labels: { app: name, 'security.istio.io/tlsMode': 'istio' } }),
+  );
 }
 
-const MESH = docs(`apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: default, namespace: istio-system}
-spec: {mtls: {mode: STRICT}}`, service('a', VIP_A, A, 'a'), service('b', VIP_B, B, 'default'));
+const MESH = yamlDocs(peerAuthenticationYaml('STRICT'), service('a', VIP_A, A, 'a'), service('b', VIP_B, B, 'default'));
 
 describe.skipIf(reason !== null || envoyBin === null || servers === null)('TCP over mesh mTLS between a wasmesh sidecar pod and an Envoy sidecar pod (TPROXY, STRICT, one control plane)', () => {
   const net = new PodNetwork({ tag: 'wmt', podAddr: A, peerAddr: B });

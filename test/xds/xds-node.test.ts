@@ -55,12 +55,21 @@ describe('the workload a node names', () => {
 describe('the node\'s IP families (Istio\'s IP mode)', () => {
   const at = (ip: string, fields: Record<string, string> = {}) =>
     readNode({ id: `sidecar~${ip}~p.default~default.svc.cluster.local`, metadata: { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) } }).ipFamilies;
-  it('from the node id\'s address and INSTANCE_IPS; entries that are not addresses left out; none at all: IPv4', () => {
+  it('from INSTANCE_IPS\'s valid entries, else the node id\'s address (istiod\'s order); entries that are not addresses left out; none at all: IPv4', () => {
     expect(at('10.0.0.5')).toEqual({ ipv4: true, ipv6: false });
+    // The metadata wins over the node id, as istiod's ParseServiceNodeWithMetadata takes it.
+    expect(at('10.0.0.5', { INSTANCE_IPS: 'fd00::5' })).toEqual({ ipv4: false, ipv6: true });
+    expect(at('fd00::5', { INSTANCE_IPS: 'pod-a' })).toEqual({ ipv4: false, ipv6: true });
     expect(at('fd00::5')).toEqual({ ipv4: false, ipv6: true });
     expect(at('10.0.0.5', { INSTANCE_IPS: '10.0.0.5,fd00::5' })).toEqual({ ipv4: true, ipv6: true });
     expect(at('fd00::5', { INSTANCE_IPS: 'fd00::5, fd00::6' })).toEqual({ ipv4: false, ipv6: true });
     expect(at('pod-a', { INSTANCE_IPS: 'fd00::5,not-an-ip' })).toEqual({ ipv4: false, ipv6: true });
     expect(at('')).toEqual({ ipv4: true, ipv6: false });
+  });
+
+  it('keeps what it skipped, with why, for the control plane to warn of (host/common/instance-ips.ts, the sidecar\'s parser)', () => {
+    const node = (ips: string) => readNode({ id: 'sidecar~10.0.0.5~p.default~default.svc.cluster.local', metadata: { fields: { INSTANCE_IPS: { stringValue: ips } } } });
+    expect(node('fd00::5,pod-a,[fd00::6]').instanceIpsSkipped).toEqual(['"pod-a" is not an IP address', '"[fd00::6]" is not an IP address (write IPv6 without brackets)']);
+    expect(node('fd00::5, ,10.0.0.5')).not.toHaveProperty('instanceIpsSkipped');
   });
 });
