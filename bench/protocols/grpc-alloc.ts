@@ -9,7 +9,9 @@
 //   framed message) to the grpc-js echo server; every call must end with grpc-status 0;
 // - `h2`: h2load `-n <calls> -c 4 -m 16 -t 1`, GET / to the node:http2 upstream (bench:protocols'
 //   h2 mode for an exact count); `grpc-h2load`: the same with grpc-h2load's POST of one framed
-//   message to the grpc-js echo server. Every request must succeed.
+//   message to the grpc-js echo server; `http1`: h2load `--h1 -n <calls> -c 16 -m 1 -t 1` (HTTP/1.1,
+//   16 connections, one request at a time on each: no pipelining), GET / as in `h2`. Every request
+//   must succeed.
 // Bytes sampled in the proxy, its start-up left out (as alloc-summary.cjs --no-startup), divided
 // by the calls made. With --cpu the proxy runs without the sampler, preloaded with
 // scripts/gc-counter.cjs instead, and the figures are its CPU time (user + system, /proc), its
@@ -17,7 +19,7 @@
 // out), and its peak RSS (VmHWM). --node-flag <flag> (repeatable) is given to the proxy's node
 // after the default WASMESH_NODE_FLAGS (a V8 flag given twice: the last one counts), e.g.
 // --node-flag --max-semi-space-size=16.
-// Usage: node dist/bench/protocols/grpc-alloc.js [--mode grpc|h2|grpc-h2load] [--calls N (20000)]
+// Usage: node dist/bench/protocols/grpc-alloc.js [--mode grpc|h2|grpc-h2load|http1] [--calls N (20000)]
 //          [--concurrency C (32; grpc mode)] [--top K (0)] [--cpu] [--node-flag F]… [--profile-out <file>
 //          (keeps the heap profile, for a stack walk)] [--grpc-js]
 // With --grpc-js (grpc mode) the calls are made by @grpc/grpc-js (one channel, a 10 s deadline:
@@ -129,11 +131,15 @@ async function callManyGrpcJs(port: number, calls: number, concurrency: number):
   }
 }
 
-/** h2load `-n calls -c 4 -m 16 -t 1`; rejects unless every request succeeded (for gRPC: with its response message). */
-function h2loadMany(bin: string, url: string, calls: number, grpcBody: string | null): Promise<void> {
+/** The h2load load of a mode: HTTP/2 4 connections × 16 streams, HTTP/1.1 16 connections × 1 request. */
+const H2LOAD_SHAPE = ['-c', '4', '-m', '16'];
+const H1LOAD_SHAPE = ['--h1', '-c', '16', '-m', '1'];
+
+/** h2load `-n calls <shape> -t 1`; rejects unless every request succeeded (for gRPC: with its response message). */
+function h2loadMany(bin: string, url: string, calls: number, grpcBody: string | null, shape: readonly string[] = H2LOAD_SHAPE): Promise<void> {
   const extra = grpcBody === null ? [] : ['-d', grpcBody, '-H', ':authority: grpc-echo.bench.internal', '-H', 'content-type: application/grpc', '-H', 'te: trailers'];
   return new Promise((resolve, reject) => {
-    execFile(bin, ['-n', String(calls), '-c', '4', '-m', '16', '-t', '1', ...extra, url], { maxBuffer: 4 * 1024 * 1024, timeout: 600_000 }, (err, out, errOut) => {
+    execFile(bin, ['-n', String(calls), ...shape, '-t', '1', ...extra, url], { maxBuffer: 4 * 1024 * 1024, timeout: 600_000 }, (err, out, errOut) => {
       if (err) return reject(new Error(`h2load failed: ${err.message}\n${out}${errOut}`));
       const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(out);
       const data = /traffic: .*?\((\d+)\) data/.exec(out);
@@ -185,7 +191,7 @@ function summarize(file: string): { total: number; by: Map<string, number> } {
   return { total, by };
 }
 
-const MODES = ['grpc', 'h2', 'grpc-h2load'] as const;
+const MODES = ['grpc', 'h2', 'grpc-h2load', 'http1'] as const;
 type AllocMode = (typeof MODES)[number];
 
 /** Every value of a repeatable flag. */
@@ -216,9 +222,10 @@ async function main(): Promise<void> {
   const gcFile = join(dir, 'proxy-gc.json');
   process.env.HEAP_PROF_OUT = profile;
   process.env.GC_COUNT_OUT = gcFile;
-  const server = await startServer(mode === 'h2' ? 'h2' : 'grpc');
+  const plain = mode === 'h2' || mode === 'http1';
+  const server = await startServer(plain ? 'h2' : 'grpc');
   try {
-    const ports = mode === 'h2' ? { h2: server.port, grpc: 1, ws: 1, tcp: 1 } : { h2: 1, grpc: server.port, ws: 1, tcp: 1 };
+    const ports = plain ? { h2: server.port, grpc: 1, ws: 1, tcp: 1 } : { h2: 1, grpc: server.port, ws: 1, tcp: 1 };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(dir, name), text);
     const cpu = process.argv.includes('--cpu');
     const preload = join(repoRoot(), 'scripts', cpu ? 'gc-counter.cjs' : 'alloc-sampler.cjs');
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
     try {
       const c0 = cpuSeconds(proxy.pid);
       if (mode === 'grpc') await (process.argv.includes('--grpc-js') ? callManyGrpcJs : callMany)(proxy.httpPort, calls, concurrency);
-      else await h2loadMany(h2load!, `http://127.0.0.1:${proxy.httpPort}${mode === 'h2' ? '/' : GRPC_ECHO_PATH}`, calls, mode === 'h2' ? null : body);
+      else await h2loadMany(h2load!, `http://127.0.0.1:${proxy.httpPort}${plain ? '/' : GRPC_ECHO_PATH}`, calls, plain ? null : body, mode === 'http1' ? H1LOAD_SHAPE : H2LOAD_SHAPE);
       cpuS = cpuSeconds(proxy.pid) - c0;
       to = Date.now();
       rss = peakRssMiB(proxy.pid);
@@ -241,7 +248,7 @@ async function main(): Promise<void> {
       await proxy.stop();
     }
     const seconds = (performance.now() - t0) / 1000;
-    const load = mode === 'grpc' ? `${concurrency} in flight` : 'h2load -c 4 -m 16';
+    const load = mode === 'grpc' ? `${concurrency} in flight` : `h2load ${(mode === 'http1' ? H1LOAD_SHAPE : H2LOAD_SHAPE).join(' ')}`;
     const head = `${mode}: ${calls} calls, ${load}, ${(calls / seconds).toFixed(0)} calls/s${nodeFlags.length > 0 ? ` (proxy node ${nodeFlags.join(' ')})` : ''}`;
     if (cpu) {
       const gc = gcBetween(gcFile, from, to);

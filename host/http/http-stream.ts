@@ -652,6 +652,7 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
   }
 
   onWritable(): void {
+    if (this.#phase === Phase.Done) return;
     this.#terminal?.onResponseWritable?.(this);
   }
 
@@ -687,6 +688,8 @@ export class HttpStream implements DownstreamHandler, HeadSource, InflightMember
     for (let i = 0; i < listener.length; i++) listener[i]!.onLog?.(this);
     for (let i = 0; i < filters.length; i++) filters[i]!.onLog?.(this);
     terminal?.onLog?.(this);
+    // The terminal may serve another stream from here on (the router's pool, router-pool.ts).
+    this.#terminal = null;
     // The taken values were the filters' to read until their onLog: the array serves another stream.
     if (this.#taken !== null) {
       releaseTakenValues(this.#taken);

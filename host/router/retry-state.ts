@@ -4,10 +4,13 @@
 import type { ClusterState } from '../core/upstream/cluster-state.js';
 import type { AttemptResult, RetryDecisionName, RetryPolicy } from '../core/upstream/retry.js';
 
-/** The retry bookkeeping of one downstream request: attempt number, retry slot, stats. */
+/**
+ * The retry bookkeeping of one downstream request: attempt number, retry slot, stats. A router
+ * keeps one for all its requests (router-pool.ts): begin() starts the next request's.
+ */
 export class RetryState {
-  readonly #policy: RetryPolicy;
-  readonly #cluster: ClusterState;
+  #policy: RetryPolicy;
+  #cluster: ClusterState;
   #attempt = 1;
   #holdsRetry = false;
   #backoffMs = 0;
@@ -15,6 +18,18 @@ export class RetryState {
   constructor(policy: RetryPolicy, cluster: ClusterState) {
     this.#policy = policy;
     this.#cluster = cluster;
+  }
+
+  /**
+   * Starts over for another request, as a new RetryState(policy, cluster) would: a retry unit the
+   * previous request still held goes back first (its finish() was due; calling it twice is safe).
+   */
+  begin(policy: RetryPolicy, cluster: ClusterState): void {
+    this.#release();
+    this.#policy = policy;
+    this.#cluster = cluster;
+    this.#attempt = 1;
+    this.#backoffMs = 0;
   }
 
   /** The current attempt number: the value of x-envoy-attempt-count on the upstream request. */

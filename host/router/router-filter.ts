@@ -11,6 +11,7 @@ import { liveStream } from './live-stream.js';
 import type { RequestFraming, ResponseFields, ResponseHead, EditHandle } from '../upstream/upstream-head.js';
 import type { HeadOverrides, HeadTail } from '../core/codec/head-writer.js';
 import { RetryState } from './retry-state.js';
+import type { RouterPool } from './router-pool.js';
 import type { AttemptOutcomeName, AttemptResult, RetryPolicy } from '../core/upstream/retry.js';
 import type { ClusterManager, EndpointLease, PickRequest, RequestUnit } from '../upstream/cluster-manager.js';
 import type { Limits } from '../common/limits.js';
@@ -37,6 +38,8 @@ export interface RouterContext {
   readonly rng: Random;
   /** The route timeouts of the server's requests (one timer for all, nothing allocated per request). */
   readonly deadlines: DeadlineQueue;
+  /** The worker's idle routers (router-pool.ts): a request takes one, or makes one when there is none. */
+  readonly routers: RouterPool<Router>;
   /**
    * The upstream head (HTTP/1.1 bytes: see UpstreamStream.start) for the request in the core's
    * request view: the proxy's own header strips, then `edits`; `overrides` replace path and
@@ -65,9 +68,9 @@ export interface RouterRoute {
   readonly mirrors: readonly { clusterIndex: number; percentage: number }[];
 }
 
-/** The route's router: a new one per stream (it holds the request's upstream state). */
+/** The route's router: one per stream (it holds the request's upstream state), an idle one reused when the worker has one. */
 export function routerFilter(ctx: RouterContext, route: RouterRoute): HttpFilterFactory {
-  return { shared: null, create: () => new Router(ctx, route) };
+  return { shared: null, create: () => ctx.routers.take()?.reopen(route) ?? new Router(ctx, route) };
 }
 
 const enum Phase { Idle, Connecting, Exchanging, Backoff, Done }
@@ -106,9 +109,20 @@ const NONE: readonly never[] = Object.freeze([]);
 // Methods a stale keep-alive connection may replay (RFC 9110 §9.2.2 idempotent).
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, TunnelCallbacks, Deadline {
+/**
+ * One request's router. Reused for later requests of the worker (router-pool.ts): given back once
+ * nothing can reach it for this request (#giveBack), its generation moving then.
+ */
+export class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, TunnelCallbacks, Deadline {
   readonly #ctx: RouterContext;
-  readonly #route: RouterRoute;
+  #route: RouterRoute;
+  /** Moves each time the router is given back to the pool: code that ran on after a call that may have ended the request checks it. */
+  #generation = 0;
+  /** Ended downstream while its upstream exchange still finishes (completed response): given back at the exchange's last callback. */
+  #givesBackAtExchangeEnd = false;
+  /** This router's retry bookkeeping and endpoint lease, kept across requests and attempts (#retry / #lease point at them while in use). */
+  #retryKept: RetryState | null = null;
+  #leaseKept: EndpointLease | undefined = undefined;
   #stream: StreamCallbacks | null = null;
   #phase = Phase.Idle;
   #destSlot = 0;
@@ -156,6 +170,75 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   constructor(ctx: RouterContext, route: RouterRoute) {
     this.#ctx = ctx;
     this.#route = route;
+  }
+
+  /** Moves when the router goes back to its pool (a holder from before compares it). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * A router given back, for another request on `route`: every per-request field as the
+   * constructor leaves it (the kept RetryState and EndpointLease stay for reuse).
+   */
+  reopen(route: RouterRoute): this {
+    this.#route = route;
+    this.#givesBackAtExchangeEnd = false;
+    this.#stream = null;
+    this.#phase = Phase.Idle;
+    this.#destSlot = 0;
+    this.#clusterIndex = -1;
+    this.#cluster = null;
+    this.#upstreamCounted = false;
+    this.#endpoint = null;
+    this.#lease = null;
+    this.#admission = null;
+    this.#firstTried = -1;
+    this.#tried = null;
+    this.#upstream = null;
+    this.#upstreamGeneration = undefined;
+    this.#pending = null;
+    this.deadlineSlot = -1;
+    this.deadlineAt = 0;
+    this.#perTryTimer = null;
+    this.#waitTimer = null;
+    this.#retry = null;
+    this.#upstreamStart = 0;
+    this.#gotHead = false;
+    this.#fields = null;
+    this.#head = null;
+    this.#headLines = '';
+    this.#mirrors = null;
+    this.#queue = NONE as never;
+    this.#queueBytes = 0;
+    this.#kept = NONE as never;
+    this.#received = 0;
+    this.#bodyDone = false;
+    this.#staleRetried = false;
+    this.#responseCode = 0;
+    this.#tunnel = null;
+    return this;
+  }
+
+  /**
+   * Back to the worker's pool, when nothing can reach the router for this request any more: the
+   * deadline, the timers and a pending stream request gone (onDestroy), no upstream exchange that
+   * could still call it, no tunnel (which holds it for the connection's life: never given back).
+   */
+  #giveBack(): void {
+    if (this.deadlineSlot >= 0 || this.#perTryTimer !== null || this.#waitTimer !== null || this.#pending !== null || this.#tunnel !== null) return;
+    this.#givesBackAtExchangeEnd = false;
+    this.#generation++;
+    // Nothing of the request is retained while idle.
+    this.#stream = null;
+    this.#cluster = null;
+    this.#endpoint = null;
+    this.#upstream = null;
+    this.#fields = null;
+    this.#head = null;
+    this.#mirrors = null;
+    this.#tried = null;
+    this.#ctx.routers.give(this);
   }
 
   /** Takes the request (the value is the terminal's: the stream passes the head to nobody else). */
@@ -238,7 +321,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     cluster.stats.inc('upstream_rq_total');
     cluster.stats.inc('upstream_rq_active');
     this.#upstreamCounted = true;
-    this.#retry = new RetryState(route.retry, cluster.state);
+    let retry = this.#retryKept;
+    if (retry === null) retry = this.#retryKept = new RetryState(route.retry, cluster.state);
+    else retry.begin(route.retry, cluster.state);
+    this.#retry = retry;
     this.#upstreamStart = Date.now();
     // A gRPC request's own deadline (grpc-timeout), capped by the route timeout.
     const timeout = grpcTimeoutMs(this.#stream!.downstream.headers, route.timeoutMs || ctx.limits.defaultRouteTimeoutMs);
@@ -273,7 +359,9 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     PICK.originalDestination = ds.originalDestination ?? null;
     if (this.#firstTried >= 0 && this.#tried === null) this.#tried = [this.#firstTried];
     PICK.tried = this.#tried ?? NONE;
-    const lease = ctx.clusters.pickEndpoint(config, this.#clusterIndex, PICK);
+    // The router's lease object refilled (released by the previous attempt or request), a new one the first time.
+    const kept = this.#leaseKept;
+    const lease = ctx.clusters.pickEndpoint(config, this.#clusterIndex, PICK, kept !== undefined && kept.released ? kept : undefined);
     if (!lease) {
       admission.release();
       cluster.stats.inc('upstream_cx_none_healthy');
@@ -281,7 +369,7 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
       return;
     }
     this.#admission = admission;
-    this.#lease = lease;
+    this.#lease = this.#leaseKept = lease;
     if (this.#firstTried < 0) this.#firstTried = lease.index;
     else this.#tried!.push(lease.index);
     const endpoint = (this.#endpoint = lease.endpoint);
@@ -353,7 +441,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     START.chunked = stream.chunked;
     START.hasBody = stream.hasBody;
     START.upgrade = !!stream.downstream.upgrade;
+    const generation = this.#generation;
     upstream.start(head, this, START);
+    // A start that failed may have ended the request, and the router may serve another one by now.
+    if (this.#generation !== generation) return;
     // From here through #up: a start that failed ended the stream, which may be another exchange's by now.
     let ok = true;
     const queue = this.#queue;
@@ -373,7 +464,13 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   /** Envoy starts the per-try timer once the whole request went upstream. */
   #armPerTry(): void {
     const ms = this.#route.retry.spec.perTryTimeoutMs;
-    if (ms > 0 && this.#perTryTimer === null && !this.#gotHead) this.#perTryTimer = setTimeout(() => this.#onPerTryTimeout(), ms);
+    if (ms > 0 && this.#perTryTimer === null && !this.#gotHead) {
+      const generation = this.#generation;
+      this.#perTryTimer = setTimeout(() => {
+        // A timer of a request before this router's reuse acts on nothing (onDestroy clears it; this makes sure).
+        if (this.#generation === generation) this.#onPerTryTimeout();
+      }, ms);
+    }
   }
 
   #clearPerTry(): void {
@@ -423,7 +520,9 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#phase = Phase.Backoff;
     this.#queue = this.#kept ? this.#kept.slice() : [];
     this.#queueBytes = this.#kept ? this.#received : 0;
+    const generation = this.#generation;
     this.#waitTimer = setTimeout(() => {
+      if (this.#generation !== generation) return;
       this.#waitTimer = null;
       if (this.#phase === Phase.Backoff) this.#startAttempt();
     }, backoffMs);
@@ -472,7 +571,10 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     }
     const upstream = this.#up;
     if (this.#phase === Phase.Exchanging && upstream) {
+      const generation = this.#generation;
       const ok = chunk.length > 0 ? upstream.writeBody(chunk) : true;
+      // A write that failed may have ended the request (and the router taken another).
+      if (this.#generation !== generation) return;
       if (last) {
         this.#up?.endRequest();
         this.#armPerTry();
@@ -575,11 +677,12 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     }
     this.#upstream = null;
     this.#ctx.deadlines.remove(this);
+    const generation = this.#generation;
     stream.encodeHeaders(101, this, BodyMode.Upgrade, 0);
     const down = stream.downstream.tunnel?.() ?? null;
-    if (down === null || this.#phase === Phase.Done) {
+    if (down === null || this.#phase === Phase.Done || this.#generation !== generation) {
       up.reset();
-      if (this.#phase !== Phase.Done) stream.resetStream();
+      if (this.#phase !== Phase.Done && this.#generation === generation) stream.resetStream();
       return;
     }
     const tunnel = (this.#tunnel = new UpgradeTunnel(down, up, this));
@@ -603,13 +706,19 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
   onResponseEnd(trailers?: Trailers): void {
     this.#upstream = null;
     this.#cluster?.stats.inc('upstream_rq_completed');
-    if (this.#phase === Phase.Done) return;
+    if (this.#phase === Phase.Done) {
+      if (this.#givesBackAtExchangeEnd) this.#giveBack();
+      return;
+    }
     this.#stream!.encodeEnd(trailers);
   }
 
   onUpstreamFailure(failure: UpstreamFailure, stale: boolean): void {
     this.#upstream = null;
-    if (this.#phase === Phase.Done) return;
+    if (this.#phase === Phase.Done) {
+      if (this.#givesBackAtExchangeEnd) this.#giveBack();
+      return;
+    }
     const stream = this.#stream!;
     if (this.#gotHead || stream.responseStarted) {
       // Mid-response: close the client connection so it cannot take a partial body for a whole one.
@@ -694,5 +803,9 @@ class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadSource, 
     this.#endAttempt();
     this.#kept = null;
     this.#queue = NONE as never;
+    // The exchange of a completed response may still be finishing upstream: it holds the router
+    // (its handler) until its last callback, which gives it back then.
+    if (this.#up !== null) this.#givesBackAtExchangeEnd = true;
+    else this.#giveBack();
   }
 }

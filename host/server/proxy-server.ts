@@ -45,6 +45,7 @@ import type { HttpStream } from '../http/http-stream.js';
 import { RouteConfig, filterChain, type RouteEntry } from '../http/route-config.js';
 import { DeadlineQueue } from '../common/deadline-queue.js';
 import type { RouterContext, RouterRoute } from '../router/router-filter.js';
+import { RouterPool } from '../router/router-pool.js';
 import { RouteRewrite } from '../router/rewrite.js';
 import { SpanExporters } from '../telemetry/tracing/span-exporter.js';
 import { SpanIds } from '../telemetry/tracing/span-ids.js';
@@ -273,6 +274,7 @@ export class ProxyServer {
       limits: this.limits,
       rng: new Random(opts.seed),
       deadlines: this.#deadlines,
+      routers: new RouterPool(),
       // HTTP/1.1 bytes, what every pool speaks today (UpstreamStream.start says where HTTP/2's
       // HEADERS will be encoded instead).
       writeHead: (edits, rewritesPath, framing, contentLength, overrides, attemptOne, lines = '', tail = null) => {

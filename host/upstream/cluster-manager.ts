@@ -232,15 +232,15 @@ let generations = 0;
  */
 export class EndpointLease {
   /** Index in Cluster.endpoints, or -1 for a PASSTHROUGH destination. */
-  readonly index: number;
-  readonly endpoint: ConnPool;
+  index: number;
+  endpoint: ConnPool;
   /** A Set-Cookie value to add to the response (generated consistent-hash cookie). */
-  readonly setCookie: string | undefined;
-  readonly #manager: ClusterManager;
-  readonly #managed: ManagedCluster;
-  readonly #key: string;
-  readonly #slot: number;
-  readonly #generation: number;
+  setCookie: string | undefined;
+  #manager: ClusterManager;
+  #managed: ManagedCluster;
+  #key: string;
+  #slot: number;
+  #generation: number;
   #released = false;
 
   /** @internal */
@@ -254,6 +254,31 @@ export class EndpointLease {
     this.#generation = slot >= 0 ? managed.generation.get(key) ?? -1 : -1;
     this.setCookie = setCookie;
     if (slot >= 0) this.#adjustActive(+1);
+  }
+
+  /**
+   * @internal (ClusterManager.pickEndpoint with `into`) this object as a new lease with these
+   * arguments would be: the router keeps one per request for all its attempts instead of a new one
+   * per attempt. Only a released lease is refilled (the previous attempt's count must be gone).
+   */
+  _refill(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: ConnPool, key: string, slot: number, setCookie: string | undefined): this {
+    if (!this.#released) throw new Error('wasmesh: EndpointLease refilled before its release()');
+    this.#released = false;
+    this.#manager = manager;
+    this.#managed = managed;
+    this.index = index;
+    this.endpoint = endpoint;
+    this.#key = key;
+    this.#slot = slot;
+    this.#generation = slot >= 0 ? managed.generation.get(key) ?? -1 : -1;
+    this.setCookie = setCookie;
+    if (slot >= 0) this.#adjustActive(+1);
+    return this;
+  }
+
+  /** Whether release() ran (a lease held by nobody: pickEndpoint may refill it). */
+  get released(): boolean {
+    return this.#released;
   }
 
   /** Feeds outlier detection with this attempt's outcome (call once per attempt). */
@@ -448,7 +473,11 @@ export class ClusterManager {
    * - PASSTHROUGH (Envoy ORIGINAL_DST): the authority's address.
    * Retries pass `tried`: up to 5 re-picks avoid those endpoints (Envoy previous_hosts).
    */
-  pickEndpoint(version: { readonly table: RouteTable }, clusterIndex: number, req: PickRequest): EndpointLease | null {
+  /**
+   * `into`: a released lease to refill instead of making a new one (EndpointLease._refill); it is
+   * left as it was when no endpoint is picked.
+   */
+  pickEndpoint(version: { readonly table: RouteTable }, clusterIndex: number, req: PickRequest, into?: EndpointLease): EndpointLease | null {
     const v = this.#versions.get(version.table)?.[clusterIndex];
     if (!v || v.managed.closed) return null;
     const m = v.managed;
@@ -460,7 +489,8 @@ export class ClusterManager {
         m.stats.incDynamic('upstream_cx_passthrough_self_refused');
         return null;
       }
-      return new EndpointLease(this, m, -1, m.pool.endpoint(dst.address, dst.port), '', -1, undefined);
+      const pool = m.pool.endpoint(dst.address, dst.port);
+      return into !== undefined ? into._refill(this, m, -1, pool, '', -1, undefined) : new EndpointLease(this, m, -1, pool, '', -1, undefined);
     }
     const tried = req.tried ?? [];
     let index: number;
@@ -497,6 +527,7 @@ export class ClusterManager {
       for (let k = 0; k < HOST_SELECTION_RETRY_MAX_ATTEMPTS && index >= 0 && tried.includes(index); k++) index = v.table.pickEndpoint(v.index);
     }
     if (index < 0) return null;
+    if (into !== undefined) return into._refill(this, m, index, v.pools[index]!, v.keys[index]!, v.slots[index]!, setCookie);
     return new EndpointLease(this, m, index, v.pools[index]!, v.keys[index]!, v.slots[index]!, setCookie);
   }
 

@@ -8,6 +8,7 @@ import { Stats } from '../../host/telemetry/stats.js';
 import { Random } from '../../host/common/random.js';
 import { resolveLimits } from '../../host/common/limits.js';
 import { DeadlineQueue } from '../../host/common/deadline-queue.js';
+import { RouterPool } from '../../host/router/router-pool.js';
 import type { FilterDeps } from '../../host/server/http-filters.js';
 import { RateLimitClients } from '../../host/xds/rate-limit-client.js';
 
@@ -17,7 +18,7 @@ export function filterDeps(core: Core, listenerPort: number): FilterDeps {
     faults: new FaultDice(core, 1),
     localRateLimiter: new LocalRateLimiter(core),
     rateLimitClients: new RateLimitClients(),
-    router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array(), deadlines: new DeadlineQueue() },
+    router: { clusters: null as never, limits: resolveLimits(), rng: new Random(1), writeHead: () => new Uint8Array(), deadlines: new DeadlineQueue(), routers: new RouterPool() },
     listenerPort: () => listenerPort,
     accessLog: undefined,
   };

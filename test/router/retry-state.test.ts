@@ -59,3 +59,26 @@ describe('RetryState', () => {
     expect(cs.breaker.active('retry')).toBe(0);
   });
 });
+
+describe('RetryState begun again (a reused router keeps one)', () => {
+  test('begin() is a new RetryState: attempt 1, no backoff, and a retry unit still held goes back', () => {
+    const { cs } = cluster(2, 'retry-state-begin');
+    const p = policy(['5xx'], { retries: 2 });
+    const r = new RetryState(p, cs);
+    expect(r.onAttemptEnd(status(503))).toBe('retry');
+    expect(cs.breaker.active('retry')).toBe(1);
+    r.begin(p, cs);
+    expect(cs.breaker.active('retry')).toBe(0);
+    expect(r.attempt).toBe(1);
+    expect(r.backoffMs).toBe(0);
+    // The same decisions as a new one from here.
+    const n = new RetryState(p, cs);
+    const seq = [503, 503, 503];
+    const a = seq.map((s) => r.onAttemptEnd(status(s)));
+    r.finish();
+    const b = seq.map((s) => n.onAttemptEnd(status(s)));
+    n.finish();
+    expect(a).toEqual(b);
+    expect(cs.breaker.active('retry')).toBe(0);
+  });
+});

@@ -29,10 +29,26 @@ export function hostInServer(host: string, hosts: readonly string[]): boolean {
  */
 export function serverHostsFilter(listener: GatewayListener | null): HttpFilter {
   const portHosts = listener === null ? [] : listener.servers.flatMap((s) => s.hosts);
+  const noHosts: readonly string[] = [];
+  // The last answer, by authority and host list: a client sends the same Host request after
+  // request, and the check is a pure function of the two (no host string cut and lower-cased per
+  // request: issue 15's bytes per request). Synchronous, one thread: nothing interleaves.
+  let lastAuthority = '';
+  let lastHosts: readonly string[] | null = null;
+  let lastServed = false;
   return {
     onRequestHeaders(stream: StreamCallbacks): FilterStatus {
-      const hosts = stream.downstream.security?.serverHosts ?? (listener?.tls === true ? [] : portHosts);
-      if (hostInServer(hostOf(stream.downstream.authority), hosts)) return FilterStatus.Continue;
+      const hosts = stream.downstream.security?.serverHosts ?? (listener?.tls === true ? noHosts : portHosts);
+      const authority = stream.downstream.authority;
+      let served: boolean;
+      if (hosts === lastHosts && authority === lastAuthority) served = lastServed;
+      else {
+        served = hostInServer(hostOf(authority), hosts);
+        lastAuthority = authority;
+        lastHosts = hosts;
+        lastServed = served;
+      }
+      if (served) return FilterStatus.Continue;
       stream.sendLocalReply('404 Not Found', [], '', 'NR');
       return FilterStatus.StopIteration;
     },
