@@ -33,6 +33,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../e2e/repo-root.js';
+import { statusMiB } from '../e2e/proc-stats.js';
+import { GC_COUNTER, gcBetween, readGcLog } from './gc-window.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
 import { findH2load } from './h2load.js';
@@ -151,27 +153,6 @@ function h2loadMany(bin: string, url: string, calls: number, grpcBody: string | 
   });
 }
 
-/** Peak resident set (VmHWM) of process `pid`, in MiB. */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? NaN : Number(m[1]) / 1024;
-}
-
-/** Collections recorded by scripts/gc-counter.cjs between `from` and `to` (epoch ms), by kind, with their total pause. */
-function gcBetween(file: string, from: number, to: number): { scavenges: number; markSweeps: number; pauseMs: number } {
-  const events = JSON.parse(readFileSync(file, 'utf8')) as Array<[string, number, number]>;
-  let scavenges = 0;
-  let markSweeps = 0;
-  let pauseMs = 0;
-  for (const [kind, at, ms] of events) {
-    if (at < from || at > to) continue;
-    if (kind === 'scavenge') scavenges++;
-    else if (kind === 'mark-sweep') markSweeps++;
-    pauseMs += ms;
-  }
-  return { scavenges, markSweeps, pauseMs };
-}
-
 /** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
 function summarize(file: string): { total: number; by: Map<string, number> } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
@@ -228,7 +209,7 @@ async function main(): Promise<void> {
     const ports = plain ? { h2: server.port, grpc: 1, ws: 1, tcp: 1 } : { h2: 1, grpc: server.port, ws: 1, tcp: 1 };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(dir, name), text);
     const cpu = process.argv.includes('--cpu');
-    const preload = join(repoRoot(), 'scripts', cpu ? 'gc-counter.cjs' : 'alloc-sampler.cjs');
+    const preload = cpu ? GC_COUNTER() : join(repoRoot(), 'scripts', 'alloc-sampler.cjs');
     const proxy = await startProxy('wasmesh', dir, [...nodeFlags, `--require=${preload}`]);
     const body = join(dir, 'grpc-message');
     writeFileSync(body, GRPC_MESSAGE);
@@ -243,7 +224,7 @@ async function main(): Promise<void> {
       else await h2loadMany(h2load!, `http://127.0.0.1:${proxy.httpPort}${plain ? '/' : GRPC_ECHO_PATH}`, calls, plain ? null : body, mode === 'http1' ? H1LOAD_SHAPE : H2LOAD_SHAPE);
       cpuS = cpuSeconds(proxy.pid) - c0;
       to = Date.now();
-      rss = peakRssMiB(proxy.pid);
+      rss = statusMiB(proxy.pid, 'VmHWM');
     } finally {
       await proxy.stop();
     }
@@ -251,7 +232,7 @@ async function main(): Promise<void> {
     const load = mode === 'grpc' ? `${concurrency} in flight` : `h2load ${(mode === 'http1' ? H1LOAD_SHAPE : H2LOAD_SHAPE).join(' ')}`;
     const head = `${mode}: ${calls} calls, ${load}, ${(calls / seconds).toFixed(0)} calls/s${nodeFlags.length > 0 ? ` (proxy node ${nodeFlags.join(' ')})` : ''}`;
     if (cpu) {
-      const gc = gcBetween(gcFile, from, to);
+      const gc = gcBetween(readGcLog(gcFile), from, to);
       const per = (n: number): string => ((n * 1000) / calls).toFixed(2);
       process.stdout.write(`${head}: ${((cpuS * 1000 * 1000) / calls).toFixed(1)} CPU ms, ${per(gc.scavenges)} scavenges, ${per(gc.markSweeps)} mark-sweeps, ${per(gc.pauseMs)} ms GC pause per 1000 calls in the proxy; peak RSS ${rss.toFixed(1)} MiB\n`);
       return;

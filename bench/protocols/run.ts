@@ -20,6 +20,9 @@
 //          --wasmesh-node-flag <flag> (repeatable: a Node/V8 flag for the wasmesh process)
 //          --syscalls (each proxy's syscalls over the window, per unit, from perf stat: total,
 //          reads, writes, polls; syscall-count.ts; for h2load modes the window of the CPU sample)
+//          --gc (wasmesh under scripts/gc-counter.cjs: its scavenges and GC pause per unit over
+//          the window and its longest pause; every proxy's resident set at the window's end and
+//          its peak so far, VmRSS and VmHWM; gc-window.ts)
 //          --proxies wasmesh,envoy (default both; `--proxies wasmesh` runs wasmesh alone, for A/B
 //          runs of a wasmesh change; `wasmesh-core` is wasmesh with the core codec's downstream
 //          HTTP/2 listener, WASMESH_HTTP2_CODEC=core: `--proxies wasmesh,wasmesh-core,envoy`;
@@ -44,6 +47,8 @@ import { fileURLToPath } from 'node:url';
 import { killChildren, stopChild } from '../e2e/processes.js';
 import { repoRoot } from '../e2e/repo-root.js';
 import { startSyscallCount, syscallsPer, type SyscallCounts } from './syscall-count.js';
+import { statusMiB } from '../e2e/proc-stats.js';
+import { GC_COUNTER, gcBetween, gcLogOf, readGcLog, type GcEvent } from './gc-window.js';
 import { findH2load, runH2load, type H2Load } from './h2load.js';
 import type { LoadFigures, NodeLoad, NodeLoadKind } from './load-client.js';
 import { mergeFigures, splitLoad } from './load-split.js';
@@ -90,6 +95,8 @@ export interface ProtocolsOptions {
   loadThreads: number;
   /** Count each proxy's syscalls over the window (perf stat; the Node load modes). */
   syscalls?: boolean;
+  /** wasmesh's collections over each window (scripts/gc-counter.cjs) and every proxy's RSS. */
+  gc?: boolean;
 }
 
 /** Load processes by default: two (a 2-core machine; measured against one and against threads in BENCHMARKS.md). */
@@ -102,8 +109,8 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
   const o: ProtocolsOptions = { modes: [...MODES], durationS: 10, warmupS: 2, rounds: 2, wasmeshNodeFlags: [], proxies: [...PROXIES], loadProcs: DEFAULT_LOAD_PROCS, loadThreads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
-    if (flag === '--syscalls') {
-      o.syscalls = true;
+    if (flag === '--syscalls' || flag === '--gc') {
+      o[flag === '--gc' ? 'gc' : 'syscalls'] = true;
       continue;
     }
     const value = argv[i + 1];
@@ -142,7 +149,7 @@ export function parseOptions(argv: readonly string[]): ProtocolsOptions {
         o.proxies = [...new Set(names)] as ProxyName[];
         break;
       }
-      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies, --load-procs, --load-threads, --syscalls)`);
+      default: throw new OptionsError(`unknown option ${flag} (options: --modes, --duration, --warmup, --rounds, --json, --cpu-prof, --wasmesh-node-flag, --proxies, --load-procs, --load-threads, --syscalls, --gc)`);
     }
   }
   return o;
@@ -174,6 +181,14 @@ export interface Measurement {
   syscallsPerUnit?: SyscallCounts | null;
   /** With --syscalls, the Node load modes: the load processes' syscalls likewise (how many reads the proxy's writes cost the client). */
   loadSyscallsPerUnit?: SyscallCounts | null;
+  /**
+   * With --gc, wasmesh: its collections in the window, per MiB (tcp-bytes) or per 1000 operations,
+   * and the longest single pause (ms); null when the log could not be read.
+   */
+  gc?: { scavengesPerUnit: number; markSweepsPerUnit: number; pauseMsPerUnit: number; maxPauseMs: number } | null;
+  /** With --gc: the proxy's resident set at the window's end (VmRSS) and its peak so far (VmHWM), MiB. */
+  rssMiB?: number;
+  peakRssMiB?: number;
 }
 
 export interface ModeSummary {
@@ -239,7 +254,8 @@ export function processCpuS(pid: number): number | null {
   }
 }
 
-interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCpuS: number | null; upstreamCores: number | null; syscalls?: SyscallCounts | null; loadSyscalls?: SyscallCounts | null }
+/** windowMs: the measuring window in epoch ms (from the proxy's CPU samples), to pick its collections out of the GC log. */
+interface Sampled { figures: LoadFigures; proxyCpuS: number | null; loadCpuS: number | null; loadCores: number | null; upstreamCpuS: number | null; upstreamCores: number | null; syscalls?: SyscallCounts | null; loadSyscalls?: SyscallCounts | null; windowMs?: [number, number] }
 
 /** CPU seconds `pids` used between two samples (summed); null when any is missing. */
 function cpuBetween(start: (number | null)[] | null, end: (number | null)[] | null): number | null {
@@ -295,6 +311,7 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: readonly number[] | nul
   let loadCounter: ReturnType<typeof startSyscallCount> | null = null;
   let loadCounted: Promise<SyscallCounts | null> | null = null;
   const timers: NodeJS.Timeout[] = [];
+  const windowMs: [number, number] = [NaN, NaN];
   const gos: ((epochMs: number) => void)[] = [];
   const onReady = (go: (epochMs: number) => void): void => {
     gos.push(go);
@@ -303,11 +320,13 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: readonly number[] | nul
     for (const g of gos) g(now);
     timers.push(setTimeout(() => {
       atStart = sample();
+      windowMs[0] = Date.now();
       if (syscalls && pid !== null) counter = startSyscallCount(pid);
       if (syscalls && pids.length > 0) loadCounter = startSyscallCount(pids);
     }, load.warmupS * 1000));
     timers.push(setTimeout(() => {
       atEnd = sample();
+      windowMs[1] = Date.now();
       counted = (counter as ReturnType<typeof startSyscallCount> | null)?.stop() ?? null;
       loadCounted = (loadCounter as ReturnType<typeof startSyscallCount> | null)?.stop() ?? null;
     }, (load.warmupS + load.durationS) * 1000));
@@ -323,7 +342,7 @@ async function runNodeLoadProcesses(load: NodeLoad, pid: readonly number[] | nul
     const upstreamCpuS = cpuBetween([s?.upstream ?? null], [e?.upstream ?? null]);
     const syscallCounts = counted === null ? null : await (counted as Promise<SyscallCounts | null>);
     const loadSyscalls = loadCounted === null ? null : await (loadCounted as Promise<SyscallCounts | null>);
-    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCpuS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS, syscalls: syscallCounts, loadSyscalls };
+    return { figures: merged, proxyCpuS, loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / load.durationS, upstreamCpuS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / load.durationS, syscalls: syscallCounts, loadSyscalls, windowMs };
   } finally {
     for (const t of timers) clearTimeout(t);
     void (counter as ReturnType<typeof startSyscallCount> | null)?.stop();
@@ -372,8 +391,10 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
       let upAtEnd: number | null = null;
       const loadWindowS = Math.max(durationS - 0.1, 0.05);
       let counter: ReturnType<typeof startSyscallCount> | null = null;
+      let from = NaN;
       const mark = setTimeout(() => {
         cpuAtStart = p.pid === null ? null : processesCpuS(p.pid);
+        from = Date.now();
         if (o.syscalls === true && p.pid !== null) counter = startSyscallCount(p.pid);
         if (h2loadPid !== undefined) loadAtStart = processCpuS(h2loadPid);
         if (upstreamPid !== null) upAtStart = processCpuS(upstreamPid);
@@ -398,6 +419,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
         clearTimeout(mark);
         clearTimeout(loadEnd);
         const now = p.pid === null ? null : processesCpuS(p.pid);
+        const windowMs: [number, number] = [from, Date.now()];
         // Counted over the same window as the CPU (warm-up end to h2load's exit).
         const syscalls = counter === null ? null : await (counter as ReturnType<typeof startSyscallCount>).stop();
         const loadCpuS = cpuBetween([loadAtStart], [loadAtEnd]);
@@ -405,7 +427,7 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
         return {
           figures, proxyCpuS: cpuAtStart === null || now === null ? null : now - cpuAtStart,
           loadCpuS, loadCores: loadCpuS === null ? null : loadCpuS / loadWindowS, upstreamCpuS, upstreamCores: upstreamCpuS === null ? null : upstreamCpuS / loadWindowS,
-          syscalls,
+          syscalls, windowMs,
         };
       });
     }
@@ -415,6 +437,49 @@ function measureOne(mode: Mode, proxy: RunningProxy, upstream: { port: number; p
     case 'tcp-conn': return node('tcp-conn', p.tcpPort, 16, 1);
     case 'ws': return node('ws', p.httpPort, 8, 8, { path: '/ws' });
   }
+}
+
+/**
+ * With --gc, once the proxies have exited (gc-counter.cjs writes its log then): each wasmesh
+ * measurement's collections over its window, per unit as cpuPerUnit. The logs are removed after.
+ */
+function gcPerMeasurement(ms: Measurement[], windows: ReadonlyMap<number, [number, number]>, proxies: readonly RunningProxy[]): void {
+  const logs = new Map<ProxyName, GcEvent[] | null>();
+  for (const p of proxies) {
+    if (p.name === 'envoy' || p.name === 'direct' || p.pid === 0) continue; // pid 0: no gateway proxy started (mTLS modes alone)
+    try {
+      logs.set(p.name, readGcLog(gcLogOf(p.pid)));
+    } catch (err) {
+      process.stderr.write(`bench:protocols --gc: ${(err as Error).message}\n`);
+      logs.set(p.name, null);
+    }
+    rmSync(gcLogOf(p.pid), { force: true });
+  }
+  ms.forEach((m, i) => {
+    const events = logs.get(m.proxy);
+    const w = windows.get(i);
+    if (events === undefined || w === undefined) return;
+    const units = m.mode === 'tcp-bytes' ? m.figures.bytes / (1024 * 1024) : m.figures.ops / 1000;
+    if (events === null || !(units > 0)) {
+      m.gc = null;
+      return;
+    }
+    const g = gcBetween(events, w[0], w[1]);
+    m.gc = { scavengesPerUnit: g.scavenges / units, markSweepsPerUnit: g.markSweeps / units, pauseMsPerUnit: g.pauseMs / units, maxPauseMs: g.maxPauseMs };
+  });
+}
+
+/** With --gc: one row per measurement, wasmesh's collections per unit and every proxy's memory. */
+export function gcTable(r: ProtocolsReport): string {
+  const lines = ['| round | mode | proxy | scavenges | mark-sweeps | GC pause ms | longest pause ms | RSS MiB | peak RSS MiB |', '|---|---|---|---|---|---|---|---|---|'];
+  const f = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const g = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x === 0 ? '0' : x.toPrecision(3));
+  for (const m of r.measurements) {
+    if (m.rssMiB === undefined) continue;
+    const per = CPU_UNIT[m.mode];
+    lines.push(`| ${m.round} | ${m.mode} | ${m.proxy} | ${m.gc ? `${g(m.gc.scavengesPerUnit)} ${per}` : '-'} | ${g(m.gc?.markSweepsPerUnit)} | ${g(m.gc?.pauseMsPerUnit)} | ${f(m.gc?.maxPauseMs, 2)} | ${f(m.rssMiB, 1)} | ${f(m.peakRssMiB, 1)} |`);
+  }
+  return lines.join('\n');
 }
 
 /** CPU ms per MiB (tcp-bytes) or per 1000 operations; null without a sample or without work. */
@@ -522,6 +587,8 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
   const servers = new Map<ServerKind, { port: number; child: ChildProcess }>();
   const proxies: RunningProxy[] = [];
   let pairs: MtlsPairs | null = null;
+  /** With --gc: each measurement's window (by its index in report.measurements). */
+  const windows = new Map<number, [number, number]>();
   const meshDir = mkdtempSync(join(tmpdir(), 'wasmesh-proto-mesh-'));
   const onSignal = (): void => { killChildren(); for (const s of servers.values()) s.child.kill('SIGKILL'); process.exit(130); };
   process.once('SIGINT', onSignal);
@@ -530,7 +597,8 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     const port = (k: ServerKind): number => servers.get(k)?.port ?? 1;
     const ports: UpstreamPorts = { h2: port('h2'), grpc: port('grpc'), ws: port('ws'), tcp: port('tcp') };
     for (const [name, text] of Object.entries(protocolMeshYaml(ports))) writeFileSync(join(meshDir, name), text);
-    const wasmeshArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
+    const pairArgs = [...(o.cpuProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...o.wasmeshNodeFlags];
+    const wasmeshArgs = [...(o.gc === true ? [`--require=${GC_COUNTER()}`] : []), ...pairArgs];
     // The gateway proxies serve the plaintext modes; with mTLS modes alone none is started (a name stands for its pairs).
     const plainModes = modes.some((m) => !isMtlsMode(m));
     for (const name of o.proxies) {
@@ -540,7 +608,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     if (mtlsModes.length > 0) {
       const planes = o.proxies.filter((n) => MTLS_PLANES.includes(n));
       for (const n of o.proxies.filter((x) => x !== 'direct' && !MTLS_PLANES.includes(x))) log(`bench:protocols: ${n} has no mTLS pair: not measured in ${mtlsModes.join(', ')}`);
-      pairs = await MtlsPairs.start(mtlsModes, planes, (m) => port(SERVER_OF[m]), wasmeshArgs);
+      pairs = await MtlsPairs.start(mtlsModes, planes, (m) => port(SERVER_OF[m]), pairArgs); // --gc counts the gateway proxies only
     }
     /** What a mode measures for `p`: its pair in an mTLS mode (none for a variant without one), else `p` itself. */
     const at = (mode: Mode, p: RunningProxy): RunningProxy | null =>
@@ -562,7 +630,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
         for (const p of order) {
           const measured = at(mode, p);
           if (measured === null) continue;
-          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCpuS, upstreamCores, syscalls, loadSyscalls } = await measureOne(mode, measured, upstream(mode), o, h2load, o.durationS, o.warmupS);
+          const { figures, proxyCpuS, loadCpuS, loadCores, upstreamCpuS, upstreamCores, syscalls, loadSyscalls, windowMs } = await measureOne(mode, measured, upstream(mode), o, h2load, o.durationS, o.warmupS);
           const cpuMsPerUnit = cpuPerUnit(mode, figures, proxyCpuS);
           // h2load's and the upstream's windows are 0.1 s shorter than the proxy's there: per unit, a slight underestimate.
           const loadCpuMsPerUnit = cpuPerUnit(mode, figures, loadCpuS);
@@ -570,7 +638,11 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
           const sc = o.syscalls === true && p.name !== 'direct' ? syscallsPerUnit(mode, figures, syscalls) : undefined;
           const lsc = loadSyscalls === undefined ? undefined : syscallsPerUnit(mode, figures, loadSyscalls);
           if (serverDeaths.length > 0) throw new Error(`bench:protocols: an upstream died during ${mode} on ${p.name}; figures from then on would measure its absence:\n${serverDeaths.join('\n')}`);
-          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores, loadCpuMsPerUnit, upstreamCpuMsPerUnit, ...(sc !== undefined ? { syscallsPerUnit: sc } : {}), ...(lsc !== undefined ? { loadSyscallsPerUnit: lsc } : {}) });
+          // --gc reads the gateway proxy's own process (its log and RSS); an mTLS pair's two processes are not counted.
+          const gcHere = o.gc === true && p.name !== 'direct' && !isMtlsMode(mode);
+          const memory = gcHere ? { rssMiB: statusMiB(p.pid, 'VmRSS'), peakRssMiB: statusMiB(p.pid, 'VmHWM') } : {};
+          if (gcHere && windowMs !== undefined) windows.set(report.measurements.length, windowMs);
+          report.measurements.push({ mode, proxy: p.name, round, figures, proxyCpuS, cpuMsPerUnit, loadCpuS, loadCores, upstreamCores, loadCpuMsPerUnit, upstreamCpuMsPerUnit, ...(sc !== undefined ? { syscallsPerUnit: sc } : {}), ...(lsc !== undefined ? { loadSyscallsPerUnit: lsc } : {}), ...memory });
           log(`round ${round} ${mode} ${p.name}: ${rateText(mode, figures.rate)} ${UNIT[mode]}, ${cpuMsPerUnit === null ? 'CPU not sampled' : `${cpuMsPerUnit.toFixed(2)} CPU ms ${CPU_UNIT[mode]} (proxy CPU ${proxyCpuS!.toFixed(2)} s)`}, load tool ${loadCores === null ? 'CPU not sampled' : `${loadCores.toFixed(2)} cores (${loadCpuMsPerUnit?.toFixed(1) ?? '-'} ms ${CPU_UNIT[mode]})`}, upstream ${upstreamCores === null ? 'CPU not sampled' : `${upstreamCores.toFixed(2)} cores (${upstreamCpuMsPerUnit?.toFixed(1) ?? '-'} ms ${CPU_UNIT[mode]})`}, p50 ${figures.latencyMs.p50.toFixed(2)} ms, p99 ${figures.latencyMs.p99.toFixed(2)} ms, errors ${figures.errors}${figures.firstError ? ` (${figures.firstError})` : ''}${sc === undefined ? '' : sc === null ? ', syscalls not counted' : `, syscalls ${CPU_UNIT[mode]} ${sc.total.toFixed(0)} (reads ${sc.reads.toFixed(0)}, writes ${sc.writes.toFixed(0)}, polls ${sc.polls.toFixed(0)})`}${lsc == null ? '' : `, load syscalls ${lsc.total.toFixed(0)} (reads ${lsc.reads.toFixed(0)}, writes ${lsc.writes.toFixed(0)}, polls ${lsc.polls.toFixed(0)})`}`);
         }
       }
@@ -585,6 +657,7 @@ export async function runProtocols(o: ProtocolsOptions, log: (s: string) => void
     }
     rmSync(meshDir, { recursive: true, force: true });
   }
+  if (o.gc === true) gcPerMeasurement(report.measurements, windows, proxies);
   report.machine.loadavgAtEnd = loadavg();
   report.summary = summarize(report.measurements, modes);
   return report;
@@ -609,6 +682,7 @@ if (process.argv[1]?.endsWith(join('protocols', 'run.js'))) {
     console.log(`${report.date}, ${report.machine.cpus} CPUs, load average ${report.machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${report.machine.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
     console.log(`${o.rounds} rounds × ${o.durationS} s (+${o.warmupS} s warm-up) per mode and proxy; Node load modes in ${o.loadProcs} load process(es) × ${o.loadThreads} thread(s)\n`);
     console.log(`${measurementTable(report)}\n`);
+    if (o.gc === true) console.log(`${gcTable(report)}\n`);
     if (report.summary.length > 0) console.log(markdownTable(report));
     for (const s of report.summary.filter((x) => x.variant === report.summary.find((y) => y.mode === x.mode)!.variant)) console.log(`- ${s.mode}: ${s.shape}`);
     for (const [m, why] of Object.entries(report.skipped)) console.log(`- ${m}: skipped (${why})`);

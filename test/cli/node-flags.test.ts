@@ -31,4 +31,18 @@ describe('node flags', () => {
     const unflagged = spawnSync(process.execPath, ['-e', grow], { encoding: 'utf8', timeout: 20_000 });
     expect(Number(unflagged.stdout)).toBeGreaterThan(2 * 1024 * 1024);
   });
+
+  it("the data-path worker threads (host/server/worker-pool.ts, no resourceLimits) get the same young generation: the flag is process-wide", () => {
+    // A worker without resourceLimits.maxYoungGenerationSizeMb takes V8's semi-space flag, so
+    // --workers N threads are bounded as the main thread is (and node's default, unflagged).
+    const grow = "const keep = []; for (let i = 0; i < 1e6; i++) keep.push({ i }); " +
+      "require('worker_threads').parentPort.postMessage(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)";
+    const inWorker = `new (require('worker_threads').Worker)(${JSON.stringify(grow)}, { eval: true }).on('message', (n) => console.log(n))`;
+    const flagged = spawnSync(process.execPath, [...WASMESH_NODE_FLAGS, '-e', inWorker], { encoding: 'utf8', timeout: 20_000 });
+    expect(flagged.status, flagged.stderr).toBe(0);
+    expect(Number(flagged.stdout)).toBeGreaterThan(0);
+    expect(Number(flagged.stdout)).toBeLessThanOrEqual(2 * 1024 * 1024);
+    const unflagged = spawnSync(process.execPath, ['-e', inWorker], { encoding: 'utf8', timeout: 20_000 });
+    expect(Number(unflagged.stdout)).toBeGreaterThan(2 * 1024 * 1024);
+  });
 });

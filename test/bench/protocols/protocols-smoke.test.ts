@@ -5,7 +5,7 @@
 // WASMESH_REQUIRE_LOADGEN=1 (and only skip the HTTP/2 mode without it). No figure is compared
 // with a threshold: this is not a timed test. Without Envoy or h2load the suite skips with the
 // reason, unless WASMESH_REQUIRE_ENVOY=1 / WASMESH_REQUIRE_LOADGEN=1.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,32 @@ describe.skipIf(missing !== null)('bench:protocols, quick run', () => {
     expect(report.measurements[0]!.figures.errors).toBe(0);
     expect(r.stdout).toMatch(/\| 1 \| tcp-bytes \| wasmesh \| [\d.]+ MiB\/s \| [\d.]+ \| [\d.]+ per MiB \| [\d.]+ \| [\d.]+ \| 0 \|/);
   }, 60_000);
+
+  it('--gc: wasmesh\'s collections per unit over each window (h2load and Node load modes), every proxy\'s RSS, and the log removed', async () => {
+    await ensureBuilt();
+    const json = join(out, 'gc.json');
+    const logsBefore = readdirSync('/tmp');
+    const r = await runner(['--modes', 'h2,ws', '--proxies', 'wasmesh,envoy', '--duration', '1', '--warmup', '0.3', '--rounds', '1', '--gc', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('--gc:');
+    const report = JSON.parse(readFileSync(json, 'utf8')) as ProtocolsReport;
+    for (const m of report.measurements) {
+      expect(m.rssMiB, `${m.mode}/${m.proxy}`).toBeGreaterThan(1);
+      expect(m.peakRssMiB!, `${m.mode}/${m.proxy}`).toBeGreaterThanOrEqual(m.rssMiB!);
+      if (m.proxy === 'envoy') {
+        expect(m.gc).toBeUndefined();
+        continue;
+      }
+      // A second of h2 or ws through a 1 MiB young generation cannot pass without a scavenge.
+      expect(m.gc!.scavengesPerUnit, m.mode).toBeGreaterThan(0);
+      expect(m.gc!.maxPauseMs, m.mode).toBeGreaterThan(0);
+      expect(m.gc!.pauseMsPerUnit * (m.figures.ops / 1000), m.mode).toBeGreaterThanOrEqual(m.gc!.maxPauseMs - 1e-9);
+    }
+    expect(r.stdout).toMatch(/\| 1 \| ws \| wasmesh \| [\d.e+-]+ per 1000 msg \| [\d.e+-]+ \| [\d.e+-]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(r.stdout).toMatch(/\| 1 \| ws \| envoy \| - \| - \| - \| - \| [\d.]+ \| [\d.]+ \|/);
+    // The run read its wasmesh's log (/tmp/gc-<pid>.json) and removed it.
+    expect(readdirSync('/tmp').filter((f) => /^gc-\d+\.json$/.test(f) && !logsBefore.includes(f))).toEqual([]);
+  }, 120_000);
 
   it('--syscalls counts the proxy over an h2load mode\'s window too (a stand-in perf: its counts ÷ the requests)', async () => {
     await ensureBuilt();
