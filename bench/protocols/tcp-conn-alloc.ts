@@ -1,0 +1,212 @@
+// What one proxied TCP connection costs the wasmesh proxy, over an exact number of connections
+// (bench:protocols' tcp-conn load: `--loops` loops of connect, 5 bytes echoed, close, through the
+// gateway's TCP port to the TCP echo server), so that the figures move less with the machine's
+// load than a timed run's. The proxy is bench:protocols' (its mesh and gateway, one worker,
+// WASMESH_NODE_FLAGS), preloaded with scripts/alloc-sampler.cjs (bytes allocated per
+// connection, by function) or, with --cpu, scripts/gc-counter.cjs: CPU ms, scavenges,
+// mark-sweeps and GC pause per 1000 connections over the measured connections alone (a warm-up
+// of --warmup connections first), and where the tail is — each connection's round trip is
+// timed in the client, and the slowest 1 % are checked against the proxy's collections: how many
+// of them overlap a GC pause, against how many of all connections do. If GC made the tail, the
+// slow ones overlap a pause far more often than the rest.
+// Usage: node dist/bench/protocols/tcp-conn-alloc.js [--conns N (20000)] [--warmup N (2000)]
+//          [--loops C (16)] [--top K (0)] [--cpu] [--socket] [--node-flag F]…
+// --socket: the proxy on `--tcp-transport socket` (net.Socket) instead of raw handles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../e2e/repo-root.js';
+import { percentile } from './load-client.js';
+import { protocolMeshYaml } from './mesh-yaml.js';
+import { startProxy } from './proxies.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: a whole number ≥ 0, got "${process.argv[i + 1] ?? ''}"`);
+  return v;
+}
+
+/** Every value of --node-flag. */
+function nodeFlags(): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < process.argv.length; i++) {
+    if (process.argv[i] !== '--node-flag') continue;
+    const v = process.argv[i + 1];
+    if (v === undefined || !v.startsWith('--')) throw new Error(`--node-flag: a node flag (--…), got "${v ?? ''}"`);
+    out.push(v);
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) of process `pid` so far (/proc/<pid>/stat, utime and stime). */
+function cpuSeconds(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function startEcho(): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(here, 'servers.js'), 'tcp'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /WASMESH_PROTO_SERVER (\d+)/.exec(out);
+      if (m) resolve({ port: Number(m[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`TCP echo server exited (${code})`)));
+  });
+}
+
+/** Epoch ms, sub-millisecond (the proxy's gc-counter.cjs stamps its collections the same way). */
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** `n` connections, `loops` at a time, each: connect, write 5 bytes, read them back, end; [start, end] of each (epoch ms). */
+async function connectMany(port: number, n: number, loops: number): Promise<Float64Array> {
+  const spans = new Float64Array(2 * n);
+  let next = 0;
+  const one = (i: number): Promise<void> => new Promise((resolve, reject) => {
+    spans[2 * i] = now();
+    const s = connect({ host: '127.0.0.1', port, noDelay: true });
+    let got = 0;
+    s.on('connect', () => s.write('ping\n'));
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= 5) s.end();
+    });
+    s.on('error', reject);
+    s.on('close', () => {
+      spans[2 * i + 1] = now();
+      if (got >= 5) resolve();
+      else reject(new Error(`connection ${i + 1}: closed before the echo (${got} bytes)`));
+    });
+  });
+  const loop = async (): Promise<void> => {
+    while (next < n) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(loops, n) }, loop));
+  return spans;
+}
+
+type GcEvent = [kind: string, at: number, ms: number];
+
+/** The tail against the collections: p50/p99, and how often a slow (≥ p99) and any connection overlaps a GC pause. */
+function tailAgainstGc(spans: Float64Array, events: readonly GcEvent[]): string {
+  const n = spans.length / 2;
+  const ms = Array.from({ length: n }, (_, i) => spans[2 * i + 1]! - spans[2 * i]!);
+  const sorted = [...ms].sort((a, b) => a - b);
+  const p99 = percentile(sorted, 99);
+  const pauses = events.filter((e) => e[0] === 'scavenge' || e[0] === 'mark-sweep').sort((a, b) => a[1] - b[1]);
+  const overlaps = (i: number): boolean => {
+    const a = spans[2 * i]!;
+    const b = spans[2 * i + 1]!;
+    // Few pauses per thousand connections: a linear scan is fine.
+    for (const [, at, d] of pauses) if (at < b && at + d > a) return true;
+    return false;
+  };
+  let slow = 0;
+  let slowOverlap = 0;
+  let allOverlap = 0;
+  for (let i = 0; i < n; i++) {
+    const o = overlaps(i);
+    if (o) allOverlap++;
+    if (ms[i]! >= p99) {
+      slow++;
+      if (o) slowOverlap++;
+    }
+  }
+  const pct = (a: number, b: number): string => `${((100 * a) / Math.max(b, 1)).toFixed(1)} %`;
+  const durations = pauses.map((e) => e[2]).sort((a, b) => a - b);
+  return `round trip p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[n - 1]!.toFixed(2)} ms; `
+    + `GC pauses ${durations.length} (median ${percentile(durations, 50).toFixed(2)} ms, max ${(durations[durations.length - 1] ?? 0).toFixed(2)} ms); `
+    + `connections ≥ p99 overlapping a pause ${pct(slowOverlap, slow)} (${slowOverlap}/${slow}), all connections ${pct(allOverlap, n)}`;
+}
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: ProfileNode[];
+}
+
+/** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
+function summarize(file: string): { total: number; by: Map<string, number> } {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
+  const startup = (n: ProfileNode): boolean => (n.callFrame.url === '' && n.callFrame.lineNumber === -1) || n.callFrame.url.endsWith('alloc-sampler.cjs') || n.callFrame.url.startsWith('node:inspector');
+  const by = new Map<string, number>();
+  let total = 0;
+  const walk = (n: ProfileNode): void => {
+    if (n.selfSize > 0) {
+      const f = n.callFrame;
+      const name = `${f.functionName || '(anon)'} ${f.url.replace(/.*\/dist\//, '')}:${f.lineNumber + 1}`;
+      by.set(name, (by.get(name) ?? 0) + n.selfSize);
+      total += n.selfSize;
+    }
+    for (const c of n.children) walk(c);
+  };
+  for (const c of p.head.children) if (!startup(c)) walk(c);
+  return { total, by };
+}
+
+async function main(): Promise<void> {
+  const conns = option('--conns', 20_000);
+  const warmup = option('--warmup', 2_000);
+  const loops = option('--loops', 16);
+  const top = option('--top', 0);
+  if (conns < 1 || loops < 1) throw new Error('--conns and --loops: at least 1');
+  const cpu = process.argv.includes('--cpu');
+  const flags = nodeFlags();
+  const dir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-conn-alloc-'));
+  const profile = join(dir, 'proxy.heapprofile');
+  const gcFile = join(dir, 'proxy-gc.json');
+  process.env.HEAP_PROF_OUT = profile;
+  process.env.GC_COUNT_OUT = gcFile;
+  const echo = await startEcho();
+  try {
+    for (const [name, text] of Object.entries(protocolMeshYaml({ h2: 1, grpc: 1, ws: 1, tcp: echo.port }))) writeFileSync(join(dir, name), text);
+    const preload = join(repoRoot(), 'scripts', cpu ? 'gc-counter.cjs' : 'alloc-sampler.cjs');
+    const proxy = await startProxy(process.argv.includes('--socket') ? 'wasmesh-socket' : 'wasmesh', dir, [...flags, `--require=${preload}`]);
+    let spans: Float64Array = new Float64Array(0);
+    let cpuS = 0;
+    let from = 0;
+    let to = 0;
+    try {
+      await connectMany(proxy.tcpPort, warmup, loops);
+      const c0 = cpuSeconds(proxy.pid);
+      from = now();
+      spans = await connectMany(proxy.tcpPort, conns, loops);
+      to = now();
+      cpuS = cpuSeconds(proxy.pid) - c0;
+    } finally {
+      await proxy.stop();
+    }
+    const head = `tcp-conn: ${conns} connections (after ${warmup}), ${loops} loops, ${((conns * 1000) / (to - from)).toFixed(0)} conn/s, ${process.argv.includes('--socket') ? 'socket' : 'handle'} transport${flags.length > 0 ? ` (proxy node ${flags.join(' ')})` : ''}`;
+    const per = (x: number): string => ((x * 1000) / conns).toFixed(2);
+    if (cpu) {
+      const events = (JSON.parse(readFileSync(gcFile, 'utf8')) as GcEvent[]).filter((e) => e[1] >= from && e[1] <= to);
+      const count = (k: string): number => events.filter((e) => e[0] === k).length;
+      const pause = events.reduce((a, e) => a + e[2], 0);
+      process.stdout.write(`${head}: ${per(cpuS * 1000)} CPU ms, ${per(count('scavenge'))} scavenges, ${per(count('mark-sweep'))} mark-sweeps, ${per(pause)} ms GC pause per 1000 connections in the proxy\n  ${tailAgainstGc(spans, events)}\n`);
+      return;
+    }
+    // The sampler ran over the warm-up too (it cannot be restarted from here): bytes per connection of both.
+    const s = summarize(profile);
+    const total = conns + warmup;
+    process.stdout.write(`${head}: ${(s.total / total).toFixed(0)} B/connection in the proxy (warm-up included)\n`);
+    for (const [k, v] of [...s.by].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${(v / total).toFixed(0).padStart(6)} B  ${k}\n`);
+  } finally {
+    echo.child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`tcp-conn-alloc: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
