@@ -318,13 +318,18 @@ export class TcpProxySession implements IdleCandidate {
     let paused = false;
     const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
     const low = high / 2;
-    /** The buffer each write not yet called back was read into, oldest first. */
-    const writing: Buffer[] = [];
+    // The buffer each write not yet called back was read into, oldest first: the oldest in a
+    // variable, the rest (only while writes queue up) in an array made then — most writes
+    // complete at once on a short connection, and an array per direction was a backing store per
+    // connection for the collector (null `first`: none pending, `more` empty).
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
     let failed = false;
     const written = (err?: Error | null): void => {
-      const buf = writing.shift();
+      const buf = first;
+      first = more !== null && more.length > 0 ? more.shift()! : null;
       if (err) failed = true;
-      else if (!failed && buf !== undefined) reader.release(buf);
+      else if (!failed && buf !== null) reader.release(buf);
       if (!paused || from.destroyed) return;
       const to = this.#peer(downstreamSide);
       if (to.destroyed || to.writableLength > low) return;
@@ -338,7 +343,8 @@ export class TcpProxySession implements IdleCandidate {
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
       if (to.destroyed) return false;
-      writing.push(buf);
+      if (first === null) first = buf;
+      else (more ??= []).push(buf);
       to.write(buf.subarray(0, n), written);
       if (to.writableLength === 0) return false;
       if (!paused && to.writableLength >= high) {
