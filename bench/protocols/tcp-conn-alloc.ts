@@ -7,8 +7,9 @@
 // mark-sweeps and GC pause per 1000 connections over the measured connections alone (a warm-up
 // of --warmup connections first), and where the tail is — each connection's round trip is
 // timed in the client, and the slowest 1 % are checked against the proxy's collections: how many
-// of them overlap a GC pause, against how many of all connections do. If GC made the tail, the
-// slow ones overlap a pause far more often than the rest.
+// of them overlap a GC pause (against what windows of their lengths would by chance, the pauses
+// falling at random, and against all connections), and what share of their time the proxy spent
+// in GC pauses. If GC made the tail, that share is large and the overlap above chance.
 // Usage: node dist/bench/protocols/tcp-conn-alloc.js [--conns N (20000)] [--warmup N (2000)]
 //          [--loops C (16)] [--top K (0)] [--cpu] [--socket] [--node-flag F]…
 // --socket: the proxy on `--tcp-transport socket` (net.Socket) instead of raw handles.
@@ -104,29 +105,42 @@ function tailAgainstGc(spans: Float64Array, events: readonly GcEvent[]): string 
   const sorted = [...ms].sort((a, b) => a - b);
   const p99 = percentile(sorted, 99);
   const pauses = events.filter((e) => e[0] === 'scavenge' || e[0] === 'mark-sweep').sort((a, b) => a[1] - b[1]);
-  const overlaps = (i: number): boolean => {
+  /** Milliseconds of connection `i` spent while the proxy was in a GC pause. */
+  const inPause = (i: number): number => {
     const a = spans[2 * i]!;
     const b = spans[2 * i + 1]!;
+    let ms = 0;
     // Few pauses per thousand connections: a linear scan is fine.
-    for (const [, at, d] of pauses) if (at < b && at + d > a) return true;
-    return false;
+    for (const [, at, d] of pauses) if (at < b && at + d > a) ms += Math.min(b, at + d) - Math.max(a, at);
+    return ms;
   };
+  const window = spans.length > 0 ? spans[spans.length - 1]! - spans[0]! : 0;
+  const rate = window > 0 ? pauses.length / window : 0;
+  const meanPause = pauses.length > 0 ? pauses.reduce((x, e) => x + e[2], 0) / pauses.length : 0;
   let slow = 0;
   let slowOverlap = 0;
   let allOverlap = 0;
+  let slowMs = 0;
+  let slowInPause = 0;
+  // What a window as long as each slow connection would overlap by chance, pauses falling at random.
+  let slowChance = 0;
   for (let i = 0; i < n; i++) {
-    const o = overlaps(i);
-    if (o) allOverlap++;
+    const p = inPause(i);
+    if (p > 0) allOverlap++;
     if (ms[i]! >= p99) {
       slow++;
-      if (o) slowOverlap++;
+      if (p > 0) slowOverlap++;
+      slowMs += ms[i]!;
+      slowInPause += p;
+      slowChance += Math.min(1, (ms[i]! + meanPause) * rate);
     }
   }
   const pct = (a: number, b: number): string => `${((100 * a) / Math.max(b, 1)).toFixed(1)} %`;
   const durations = pauses.map((e) => e[2]).sort((a, b) => a - b);
   return `round trip p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[n - 1]!.toFixed(2)} ms; `
     + `GC pauses ${durations.length} (median ${percentile(durations, 50).toFixed(2)} ms, max ${(durations[durations.length - 1] ?? 0).toFixed(2)} ms); `
-    + `connections ≥ p99 overlapping a pause ${pct(slowOverlap, slow)} (${slowOverlap}/${slow}), all connections ${pct(allOverlap, n)}`;
+    + `connections ≥ p99 overlapping a pause ${pct(slowOverlap, slow)} (${slowOverlap}/${slow}; by chance ${pct(slowChance, slow)}), all connections ${pct(allOverlap, n)}; `
+    + `GC pauses' share of the ≥ p99 connections' time ${pct(slowInPause, slowMs)}`;
 }
 
 interface ProfileNode {
