@@ -140,7 +140,7 @@ function tailAgainstGc(spans: Float64Array, events: readonly GcEvent[]): string 
   return `round trip p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[n - 1]!.toFixed(2)} ms; `
     + `GC pauses ${durations.length} (median ${percentile(durations, 50).toFixed(2)} ms, max ${(durations[durations.length - 1] ?? 0).toFixed(2)} ms); `
     + `connections ≥ p99 overlapping a pause ${pct(slowOverlap, slow)} (${slowOverlap}/${slow}; by chance ${pct(slowChance, slow)}), all connections ${pct(allOverlap, n)}; `
-    + `GC pauses' share of the ≥ p99 connections' time ${pct(slowInPause, slowMs)}`;
+    + `GC pauses' share of the ≥ p99 connections' time ${((100 * slowInPause) / Math.max(slowMs, 1)).toFixed(2)} %`;
 }
 
 interface ProfileNode {
