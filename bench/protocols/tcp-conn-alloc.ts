@@ -13,58 +13,15 @@
 // Usage: node dist/bench/protocols/tcp-conn-alloc.js [--conns N (20000)] [--warmup N (2000)]
 //          [--loops C (16)] [--top K (0)] [--cpu] [--socket] [--node-flag F]…
 // --socket: the proxy on `--tcp-transport socket` (net.Socket) instead of raw handles.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { repoRoot } from '../e2e/repo-root.js';
 import { percentile } from './load-client.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: a whole number ≥ 0, got "${process.argv[i + 1] ?? ''}"`);
-  return v;
-}
-
-/** Every value of --node-flag. */
-function nodeFlags(): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < process.argv.length; i++) {
-    if (process.argv[i] !== '--node-flag') continue;
-    const v = process.argv[i + 1];
-    if (v === undefined || !v.startsWith('--')) throw new Error(`--node-flag: a node flag (--…), got "${v ?? ''}"`);
-    out.push(v);
-  }
-  return out;
-}
-
-/** CPU seconds (user + system) of process `pid` so far (/proc/<pid>/stat, utime and stime). */
-function cpuSeconds(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-async function startEcho(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(here, 'servers.js'), 'tcp'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /WASMESH_PROTO_SERVER (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.once('exit', (code) => reject(new Error(`TCP echo server exited (${code})`)));
-  });
-}
+import { cpuSeconds, option, repeated, startServer, summarize } from './proxy-probe.js';
 
 /** Epoch ms, sub-millisecond (the proxy's gc-counter.cjs stamps its collections the same way). */
 const now = (): number => performance.timeOrigin + performance.now();
@@ -143,31 +100,6 @@ function tailAgainstGc(spans: Float64Array, events: readonly GcEvent[]): string 
     + `GC pauses' share of the ≥ p99 connections' time ${((100 * slowInPause) / Math.max(slowMs, 1)).toFixed(2)} %`;
 }
 
-interface ProfileNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: ProfileNode[];
-}
-
-/** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
-function summarize(file: string): { total: number; by: Map<string, number> } {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
-  const startup = (n: ProfileNode): boolean => (n.callFrame.url === '' && n.callFrame.lineNumber === -1) || n.callFrame.url.endsWith('alloc-sampler.cjs') || n.callFrame.url.startsWith('node:inspector');
-  const by = new Map<string, number>();
-  let total = 0;
-  const walk = (n: ProfileNode): void => {
-    if (n.selfSize > 0) {
-      const f = n.callFrame;
-      const name = `${f.functionName || '(anon)'} ${f.url.replace(/.*\/dist\//, '')}:${f.lineNumber + 1}`;
-      by.set(name, (by.get(name) ?? 0) + n.selfSize);
-      total += n.selfSize;
-    }
-    for (const c of n.children) walk(c);
-  };
-  for (const c of p.head.children) if (!startup(c)) walk(c);
-  return { total, by };
-}
-
 async function main(): Promise<void> {
   const conns = option('--conns', 20_000);
   const warmup = option('--warmup', 2_000);
@@ -175,13 +107,13 @@ async function main(): Promise<void> {
   const top = option('--top', 0);
   if (conns < 1 || loops < 1) throw new Error('--conns and --loops: at least 1');
   const cpu = process.argv.includes('--cpu');
-  const flags = nodeFlags();
+  const flags = repeated('--node-flag');
   const dir = mkdtempSync(join(tmpdir(), 'wasmesh-tcp-conn-alloc-'));
   const profile = join(dir, 'proxy.heapprofile');
   const gcFile = join(dir, 'proxy-gc.json');
   process.env.HEAP_PROF_OUT = profile;
   process.env.GC_COUNT_OUT = gcFile;
-  const echo = await startEcho();
+  const echo = await startServer('tcp');
   try {
     for (const [name, text] of Object.entries(protocolMeshYaml({ h2: 1, grpc: 1, ws: 1, tcp: echo.port }))) writeFileSync(join(dir, name), text);
     const preload = join(repoRoot(), 'scripts', cpu ? 'gc-counter.cjs' : 'alloc-sampler.cjs');
