@@ -25,56 +25,20 @@
 // With --grpc-js (grpc mode) the calls are made by @grpc/grpc-js (one channel, a 10 s deadline:
 // grpc-timeout, user-agent and grpc-accept-encoding as it sends them), the bench:protocols grpc
 // mode's client, instead of node:http2.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { repoRoot } from '../e2e/repo-root.js';
 import { statusMiB } from '../e2e/proc-stats.js';
 import { GC_COUNTER, gcBetween, readGcLog } from './gc-window.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
 import { findH2load } from './h2load.js';
-import { GRPC_ECHO_PATH, GRPC_ECHO_SERVICE, GRPC_MESSAGE, type ServerKind } from './servers.js';
-
-/** CPU seconds (user + system) of process `pid` so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After the command: state is field 3, utime 14 and stime 15 (1-based, proc(5)).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-interface ProfileNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: ProfileNode[];
-}
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: a whole number ≥ 0, got "${process.argv[i + 1] ?? ''}"`);
-  return v;
-}
-
-async function startServer(kind: ServerKind): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(here, 'servers.js'), kind], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /WASMESH_PROTO_SERVER (\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), child });
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
-  });
-}
+import { GRPC_ECHO_PATH, GRPC_ECHO_SERVICE, GRPC_MESSAGE } from './servers.js';
+import { cpuSeconds, option, repeated, startServer, summarize } from './proxy-probe.js';
 
 /** `calls` unary calls, `concurrency` at a time, on one connection; rejects on any status but 0. */
 function callMany(port: number, calls: number, concurrency: number): Promise<void> {
@@ -153,39 +117,8 @@ function h2loadMany(bin: string, url: string, calls: number, grpcBody: string | 
   });
 }
 
-/** Bytes per function (self), start-up stacks left out as alloc-summary.cjs --no-startup does. */
-function summarize(file: string): { total: number; by: Map<string, number> } {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };
-  const startup = (n: ProfileNode): boolean => (n.callFrame.url === '' && n.callFrame.lineNumber === -1) || n.callFrame.url.endsWith('alloc-sampler.cjs') || n.callFrame.url.startsWith('node:inspector');
-  const by = new Map<string, number>();
-  let total = 0;
-  const walk = (n: ProfileNode): void => {
-    if (n.selfSize > 0) {
-      const f = n.callFrame;
-      const name = `${f.functionName || '(anon)'} ${f.url.replace(/.*\/dist\//, '')}:${f.lineNumber + 1}`;
-      by.set(name, (by.get(name) ?? 0) + n.selfSize);
-      total += n.selfSize;
-    }
-    for (const c of n.children) walk(c);
-  };
-  for (const c of p.head.children) if (!startup(c)) walk(c);
-  return { total, by };
-}
-
 const MODES = ['grpc', 'h2', 'grpc-h2load', 'http1'] as const;
 type AllocMode = (typeof MODES)[number];
-
-/** Every value of a repeatable flag. */
-function repeated(name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < process.argv.length; i++) {
-    if (process.argv[i] !== name) continue;
-    const v = process.argv[i + 1];
-    if (v === undefined || !v.startsWith('--')) throw new Error(`${name}: a node flag (--…), got "${v ?? ''}"`);
-    out.push(v);
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const calls = option('--calls', 20_000);

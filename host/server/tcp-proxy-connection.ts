@@ -83,10 +83,13 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
   readonly #connectSweep: IdleSweep;
   /** The version, endpoint and unit are given back (once). */
   #released = false;
+  /** Istio's TCP metadata exchange with the downstream peer (a sidecar's inbound mesh mTLS), run by the session's reading of it. */
+  readonly #downstreamExchange: PeerExchange | null;
 
   /** Connects to `lease`'s endpoint (from `bindAddress` if given). */
-  constructor(owner: TcpConnectionOwner<T>, downstream: ByteStream, stats: TcpProxyStats, admitted: AdmittedConnection, lease: EndpointLease, data: T, bindAddress?: string) {
+  constructor(owner: TcpConnectionOwner<T>, downstream: ByteStream, stats: TcpProxyStats, admitted: AdmittedConnection, lease: EndpointLease, data: T, bindAddress?: string, downstreamExchange: PeerExchange | null = null) {
     this.#owner = owner;
+    this.#downstreamExchange = downstreamExchange;
     this.downstream = downstream;
     this.stats = stats;
     this.admitted = admitted;
@@ -209,10 +212,10 @@ export class TcpProxyConnection<T> implements IdleCandidate, TcpSessionCallbacks
     const opts: TcpSessionOptions = down instanceof HandleSocket
       ? (reader !== null
         ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReader: down.reader, pipelined: true, bufferLimits: limits }
-        : { idleTimeoutMs: owner.idleTimeoutMs, downstreamReader: down.reader, pipelined: true, bufferLimits: limits })
+        : { idleTimeoutMs: owner.idleTimeoutMs, downstreamReader: down.reader, pipelined: true, bufferLimits: limits, upstreamExchange: this.exchange })
       : reader !== null
-      ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: limits }
-      : { idleTimeoutMs: owner.idleTimeoutMs, pipelined: true, bufferLimits: limits };
+      ? { idleTimeoutMs: owner.idleTimeoutMs, upstreamReader: reader, downstreamReaderOnBulk: bulkReader, pipelined: true, bufferLimits: limits, downstreamExchange: this.#downstreamExchange }
+      : { idleTimeoutMs: owner.idleTimeoutMs, pipelined: true, bufferLimits: limits, downstreamExchange: this.#downstreamExchange, upstreamExchange: this.exchange };
     owner.opened(this, new TcpProxySession(this.downstream, this.upstream, opts, this));
   }
 

@@ -138,7 +138,7 @@ export interface TcpTarget {
   readonly destinationIp?: string | null;
   /** The peer's workload as Istio's TCP metadata exchange named it (host/telemetry/tcp-metadata-exchange.ts); absent or null: unknown. */
   readonly peer?: WorkloadLabels | null;
-  /** Istio's TCP metadata exchange running on the socket (listener/tcp/metadata-exchange.ts): the series waits for it to settle. */
+  /** Istio's TCP metadata exchange with the socket's peer (listener/tcp/metadata-exchange.ts), run by the byte proxy's reading of it: the series waits for it to settle. */
   readonly exchange?: PeerExchange | null;
 }
 
@@ -631,7 +631,7 @@ export class TcpProxyServer {
     }
     v.table.retain();
     const data: TcpConnData = { v, conn, clusterName, series: admitted.transport.readyEvent === 'connect' && conn.exchange === null ? this.#openSeries(clusterName, conn) : null, opened: false, sent: 0, received: 0, upstreamLocal: '' };
-    new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress);
+    new TcpProxyConnection(this.#owner, socket, stats, admitted, lease, data, bindAddress, conn.exchange);
   }
 
   /** A connection closed before it had an upstream (flag UH, UO, UF), counted in its Istio series and logged. */

@@ -70,8 +70,6 @@ export class HandleSocket extends EventEmitter implements ByteStream {
   /** Writes held since cork(), with their callbacks: one writev at uncork(). */
   #corked: { chunks: Uint8Array[]; cbs: Array<((err?: Error | null) => void) | undefined> } | null = null;
   #reader: UserBufferReader | null = null;
-  /** The reader's onread (its buffer is always a function: the next buffer after each read). */
-  #onread: { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean } | null = null;
   #buf: Buffer | null = null;
   #reset = false;
   /** A shutdown is with libuv (a reset is refused then, and would leave the handle open: Node marks it closing first). */
@@ -158,8 +156,7 @@ export class HandleSocket extends EventEmitter implements ByteStream {
   startReading(): void {
     if (this.#reading || this.#paused || this.readableEnded || this.destroyed || this.connecting) return;
     if (this.#buf === null) {
-      this.#onread = this.reader.onread as { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
-      this.#buf = this.#onread.buffer() as Buffer;
+      this.#buf = this.reader.next();
       this.handle.useUserBuffer(this.#buf);
     }
     this.#reading = true;
@@ -172,9 +169,9 @@ export class HandleSocket extends EventEmitter implements ByteStream {
     const nread = this.#b.readBytesOrError();
     if (nread > 0) {
       if (this.destroyed) return undefined;
-      const on = this.#onread!;
-      on.callback(nread, this.#buf!);
-      const next = on.buffer() as Buffer;
+      const reader = this.#reader!;
+      reader.read(nread, this.#buf!);
+      const next = reader.next();
       if (next === this.#buf) return undefined;
       this.#buf = next;
       return next;

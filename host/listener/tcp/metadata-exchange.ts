@@ -1,20 +1,22 @@
 // Istio's TCP metadata exchange on one connection (the istio.metadata_exchange network filter's
 // part, host/telemetry/tcp-metadata-exchange.ts for the bytes), without waiting for the peer: this
-// side's exchange is written at once, and the peer's is taken off the first bytes the socket
-// reads, whenever they come and however the reads split them, before any reader of the socket
-// sees them (the byte proxy runs from the start; only the header bytes are held back). So a peer
-// that writes its exchange only in front of its first application bytes — a proxy-wasm filter in
-// stock Envoy (filters/stats/tcp-exchange.ts), which can put bytes on the wire only in front of
-// data flowing anyway — is never waited for, whichever side speaks first.
+// side's exchange is written at once, and the peer's is taken off the first bytes the byte proxy
+// reads from the socket, whenever they come and however the reads split them, before they go
+// on (the byte proxy runs from the start; only the header bytes are held back). It is a stage of
+// the session's reading (tcp-proxy-session.ts hands each chunk it reads from that side to take(),
+// and its end to ended()), not a hook into the socket. So a peer that writes its exchange only in
+// front of its first application bytes — a proxy-wasm filter in stock Envoy
+// (filters/stats/tcp-exchange.ts), which can put bytes on the wire only in front of data flowing
+// anyway — is never waited for, whichever side speaks first.
 //
 // What the first bytes say settles the exchange once: the peer's exchange (its workload), none
 // (the stream does not start with the magic: the peer sends no exchange, Istio's
 // `initial_header_not_found`; the bytes are application data, the peer is named by its
 // certificate; so is a stream that ends before its first byte), the stream's end within the
-// exchange (`closed`: the socket is destroyed), or a refused exchange — the magic followed by
-// no Any of a Struct, or a size over the limit — which destroys the socket: the peer agreed to the
+// exchange (`closed`), or a refused exchange — the magic followed by no Any of a Struct, or a size
+// over the limit. On the last two the reader closes the connection: the peer agreed to the
 // exchange, so what it sent is no application byte (Istio's filter would pass it on).
-import type { Socket } from 'node:net';
+import type { ByteStream } from './byte-stream.js';
 import { ExchangeReader, type ExchangeError, type ExchangedPeer, type ExchangeRead } from '../../telemetry/tcp-metadata-exchange.js';
 
 export interface MetadataExchangeOptions {
@@ -28,10 +30,18 @@ export type MetadataExchangeOutcome =
   | { readonly kind: 'closed'; readonly detail: string }
   | { readonly kind: 'error'; readonly error: ExchangeError; readonly detail: string };
 
-/** One connection's exchange: settled once, by the first bytes the peer sends (or its close). */
+/**
+ * One connection's exchange: settled once, by the first bytes the peer sends (or its end). The
+ * reader of the peer's side runs every chunk through take() until settled, and its end through ended().
+ */
 export class PeerExchange {
   #outcome: MetadataExchangeOutcome | null = null;
   #waiters: ((outcome: MetadataExchangeOutcome) => void)[] = [];
+  readonly #reader: ExchangeReader;
+
+  constructor(opts: MetadataExchangeOptions) {
+    this.#reader = new ExchangeReader(opts.maxBytes);
+  }
 
   /** What settled it; null while the peer's first bytes are still to come. */
   get outcome(): MetadataExchangeOutcome | null {
@@ -41,6 +51,12 @@ export class PeerExchange {
   /** The peer the exchange named, or null (none yet, none sent, or refused). */
   get peer(): ExchangedPeer | null {
     return this.#outcome?.kind === 'done' ? this.#outcome.peer : null;
+  }
+
+  /** The peer's side must be closed: its exchange was refused or cut short (what it sent is no application byte). */
+  get refused(): boolean {
+    const k = this.#outcome?.kind;
+    return k === 'error' || k === 'closed';
   }
 
   /** Calls `cb` when settled (at once if it is). */
@@ -56,70 +72,48 @@ export class PeerExchange {
     this.#waiters = [];
     for (const cb of waiters) cb(outcome);
   }
-}
 
-type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
-
-/**
- * Writes `ours` to `socket` and takes the peer's exchange off the socket's first bytes: every
- * chunk Node's handle reads goes through here (the socket's `push`) until the exchange is
- * settled, then the socket is left as it was. Bytes already buffered on the socket are read
- * first. On a refused exchange the socket is destroyed after the outcome is settled.
- */
-export function startMetadataExchange(socket: Socket, ours: Buffer, opts: MetadataExchangeOptions): PeerExchange {
-  const exchange = new PeerExchange();
-  const reader = new ExchangeReader(opts.maxBytes);
-  const own = socket as unknown as { push: Push };
-  const original = own.push;
-  /** Settles on `r` and returns the application bytes to hand on (null: none, or destroyed). */
-  const step = (r: ExchangeRead): Buffer | null => {
+  /**
+   * A chunk read from the peer, before anyone else sees it (only while unsettled): the
+   * application bytes in it to hand on, or null (none yet: held as part of the header; or the
+   * exchange was refused — then `refused`, and the reader closes the connection).
+   */
+  take(chunk: Buffer): Buffer | null {
+    const r: ExchangeRead = this.#reader.push(chunk);
     switch (r.kind) {
       case 'need_more': return null;
-      case 'done': exchange.settle({ kind: 'done', peer: r.peer }); return r.rest.length > 0 ? r.rest : null;
-      case 'absent': exchange.settle({ kind: 'absent', detail: r.detail }); return r.rest;
-      case 'error':
-        exchange.settle({ kind: 'error', error: r.error, detail: r.detail });
-        socket.destroy();
-        return null;
-    }
-  };
-  const restore = (): void => {
-    delete (own as { push?: Push }).push;
-    if (own.push !== original) own.push = original;
-  };
-  own.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk === null) {
-      // The stream ended while the exchange was unsettled: bytes short of the magic were data.
-      restore();
-      const held = reader.held();
-      if (!reader.magicRead && held.length > 0) {
-        exchange.settle({ kind: 'absent', detail: 'the stream ended within the first 4 bytes (no TCP metadata exchange)' });
-        original.call(this, held);
-        return original.call(this, null);
-      }
-      if (held.length === 0) {
-        exchange.settle({ kind: 'absent', detail: 'the stream ended before its first byte (no TCP metadata exchange)' });
-        return original.call(this, null);
-      }
-      // Cut short within the exchange: no application byte came, the connection is closed.
-      exchange.settle({ kind: 'closed', detail: `the peer closed within its metadata exchange (${held.length} bytes of it)` });
-      socket.destroy();
-      return false;
-    }
-    const out = step(reader.push(chunk as Buffer));
-    if (exchange.outcome === null) return true;
-    restore();
-    if (socket.destroyed) return false;
-    return out === null ? true : original.call(this, out);
-  };
-  if (socket.readableLength > 0) {
-    const buffered = socket.read(socket.readableLength) as Buffer | null;
-    if (buffered !== null) {
-      const out = step(reader.push(buffered));
-      if (exchange.outcome !== null) restore();
-      if (out !== null) socket.unshift(out);
+      case 'done': this.settle({ kind: 'done', peer: r.peer }); return r.rest.length > 0 ? r.rest : null;
+      case 'absent': this.settle({ kind: 'absent', detail: r.detail }); return r.rest;
+      case 'error': this.settle({ kind: 'error', error: r.error, detail: r.detail }); return null;
     }
   }
+
+  /**
+   * The peer's stream ended while unsettled: settles, and returns the bytes held that were
+   * application data (a stream that ended within the first 4 bytes, short of the magic), else
+   * null; cut short within the exchange, it is `closed` (`refused`: the connection is closed).
+   */
+  ended(): Buffer | null {
+    if (this.#outcome !== null) return null;
+    const held = this.#reader.held();
+    if (!this.#reader.magicRead && held.length > 0) {
+      this.settle({ kind: 'absent', detail: 'the stream ended within the first 4 bytes (no TCP metadata exchange)' });
+      return held;
+    }
+    if (held.length === 0) {
+      this.settle({ kind: 'absent', detail: 'the stream ended before its first byte (no TCP metadata exchange)' });
+      return null;
+    }
+    this.settle({ kind: 'closed', detail: `the peer closed within its metadata exchange (${held.length} bytes of it)` });
+    return null;
+  }
+}
+
+/**
+ * Writes `ours` to `socket` at once and returns the exchange whose take() the byte proxy runs the
+ * socket's reads through (TcpSessionOptions.downstreamExchange / upstreamExchange).
+ */
+export function startMetadataExchange(socket: Pick<ByteStream, 'write'>, ours: Buffer, opts: MetadataExchangeOptions): PeerExchange {
   socket.write(ours);
-  return exchange;
+  return new PeerExchange(opts);
 }

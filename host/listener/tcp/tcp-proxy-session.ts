@@ -16,6 +16,7 @@ import type { UserBufferReader } from './user-buffer-reader.js';
 import { rewrapWithUserBuffer } from './user-buffer-downstream.js';
 import { resetSocket } from './reset-socket.js';
 import { idleSweepFor, type IdleCandidate, type IdleSweep } from './idle-sweep.js';
+import type { PeerExchange } from './metadata-exchange.js';
 
 /** What Node allocates per read on its default path (stream_base's 64 KiB): a read of this size filled it. */
 const NODE_READ_BYTES = 64 * 1024;
@@ -58,6 +59,15 @@ export interface TcpSessionOptions {
    * Envoy's: the read that crosses it is still queued (at most one read, 256 KiB, more).
    */
   bufferLimits?: { toDownstream: number; toUpstream: number };
+  /**
+   * Istio's TCP metadata exchange of the downstream peer (metadata-exchange.ts): a stage of this
+   * side's reading — each chunk read goes through it until it settles, and only the application
+   * bytes after the peer's header go on; a refused or cut-short exchange closes the connection
+   * (this side destroyed, the other reset). Needs Node's reads on that side (no downstreamReader).
+   */
+  downstreamExchange?: PeerExchange | null;
+  /** The same for the upstream peer (no upstreamReader). */
+  upstreamExchange?: PeerExchange | null;
 }
 
 export interface TcpSessionCallbacks {
@@ -104,13 +114,18 @@ export class TcpProxySession implements IdleCandidate {
     this.#limitToDown = opts.bufferLimits?.toDownstream ?? PIPELINE_HIGH;
     this.#limitToUp = opts.bufferLimits?.toUpstream ?? PIPELINE_HIGH;
     this.#cb = callbacks;
+    const downExchange = opts.downstreamExchange ?? null;
+    const upExchange = opts.upstreamExchange ?? null;
+    if ((downExchange !== null && opts.downstreamReader !== undefined) || (upExchange !== null && opts.upstreamReader !== undefined)) {
+      throw new Error('TcpProxySession: a metadata exchange reads the chunks Node reads on its side; that side cannot also read into a user buffer');
+    }
     // Moving the downstream later needs the upstream direction to write to whichever socket is current.
-    this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined ? opts.downstreamReaderOnBulk ?? null : null;
+    this.#bulkReader = opts.upstreamReader !== undefined && opts.downstreamReader === undefined && downExchange === null ? opts.downstreamReaderOnBulk ?? null : null;
     if (opts.downstreamReader !== undefined) this.#pipeUserBuffer(downstream, opts.downstreamReader, true);
-    else this.#pipe(downstream, true);
+    else this.#pipe(downstream, true, downExchange);
     if (opts.upstreamReader !== undefined) this.#pipeUserBuffer(upstream, opts.upstreamReader, false);
     else {
-      this.#pipe(upstream, false);
+      this.#pipe(upstream, false, upExchange);
       // An upstream paused before the session (a TLS upstream whose metadata exchange was read
       // off it, the bytes after it put back) flows now; a flowing one is unchanged.
       upstream.resume();
@@ -137,7 +152,8 @@ export class TcpProxySession implements IdleCandidate {
     return downstreamSide ? this.#up : this.#down;
   }
 
-  #pipe(from: ByteStream, downstreamSide: boolean): void {
+  /** One direction on Node's reads ('data' chunks), through `exchange` first while it is unsettled. */
+  #pipe(from: ByteStream, downstreamSide: boolean, exchange: PeerExchange | null): void {
     const to = this.#peer(downstreamSide);
     const overWatermark = (): void => {
       from.pause();
@@ -162,7 +178,18 @@ export class TcpProxySession implements IdleCandidate {
       to.uncork();
       if (!below) overWatermark();
     };
-    const data = (chunk: Buffer): void => {
+    const data = (read: Buffer): void => {
+      let chunk = read;
+      if (exchange !== null) {
+        if (exchange.outcome === null) {
+          const out = exchange.take(read);
+          if (out === null) {
+            if (exchange.refused) from.destroy();
+            return;
+          }
+          chunk = out;
+        } else if (exchange.refused) return; // chunks read before the destroy: no application byte either
+      }
       this.lastActivity = Date.now();
       if (downstreamSide) this.rxBytes += chunk.length;
       else this.txBytes += chunk.length;
@@ -185,19 +212,37 @@ export class TcpProxySession implements IdleCandidate {
     from.on('data', data);
     to.on('drain', drain);
     // A FIN read after bytes still batched: they go first.
-    const ends = this.#pipeEnds(from, downstreamSide, coalesce ? flush : null);
+    const ends = this.#pipeEnds(from, downstreamSide, null, exchange, coalesce ? flush : null);
     if (downstreamSide) this.#downDefault = { data, drain, ...ends };
   }
 
-  #pipeEnds(from: ByteStream, downstreamSide: boolean, flush: (() => void) | null = null): { end: () => void; close: (hadError: boolean) => void } {
+  /** End, errors and close of `from`; its reader (if any) is closed with it (its buffers back to the free lists). */
+  #pipeEnds(from: ByteStream, downstreamSide: boolean, reader: UserBufferReader | null, exchange: PeerExchange | null = null, flush: (() => void) | null = null): { end: () => void; close: (hadError: boolean) => void } {
     // Half-close: the FIN travels on; what `to` still has buffered is flushed before its FIN.
     const end = (): void => {
       flush?.();
       const to = this.#peer(downstreamSide);
+      if (exchange !== null && exchange.outcome === null) {
+        // The peer ended within its first bytes: short of the magic they were data; inside the exchange, no byte was.
+        const held = exchange.ended();
+        if (exchange.refused) {
+          this.#cause ??= downstreamSide ? 'downstream_reset' : 'upstream_reset';
+          if (!to.destroyed) resetSocket(to);
+          from.destroy();
+          return;
+        }
+        if (held !== null && !to.destroyed) {
+          this.lastActivity = Date.now();
+          if (downstreamSide) this.rxBytes += held.length;
+          else this.txBytes += held.length;
+          to.write(held);
+        }
+      }
       if (downstreamSide && to.writableLength > 0) this.upstreamFlushed = true;
       if (!to.destroyed) to.end();
     };
     const close = (hadError: boolean): void => {
+      reader?.close();
       if (hadError || !from.readableEnded) {
         // Destroyed without a FIN (reset, error, or our own close): the other side is reset.
         this.#cause ??= downstreamSide ? 'downstream_reset' : 'upstream_reset';
@@ -284,7 +329,7 @@ export class TcpProxySession implements IdleCandidate {
       }
       return true;
     }, from);
-    this.#pipeEnds(from, downstreamSide);
+    this.#pipeEnds(from, downstreamSide, reader);
   }
 
   /**
@@ -302,13 +347,18 @@ export class TcpProxySession implements IdleCandidate {
     let paused = false;
     const high = downstreamSide ? this.#limitToUp : this.#limitToDown;
     const low = high / 2;
-    /** The buffer each write not yet called back was read into, oldest first. */
-    const writing: Buffer[] = [];
+    // The buffer each write not yet called back was read into, oldest first: the oldest in a
+    // variable, the rest (only while writes queue up) in an array made then — most writes
+    // complete at once on a short connection, and an array per direction was a backing store per
+    // connection for the collector (null `first`: none pending, `more` empty).
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
     let failed = false;
     const written = (err?: Error | null): void => {
-      const buf = writing.shift();
+      const buf = first;
+      first = more !== null && more.length > 0 ? more.shift()! : null;
       if (err) failed = true;
-      else if (!failed && buf !== undefined) reader.release(buf);
+      else if (!failed && buf !== null) reader.release(buf);
       if (!paused || from.destroyed) return;
       const to = this.#peer(downstreamSide);
       if (to.destroyed || to.writableLength > low) return;
@@ -322,7 +372,8 @@ export class TcpProxySession implements IdleCandidate {
       else this.txBytes += n;
       const to = this.#peer(downstreamSide);
       if (to.destroyed) return false;
-      writing.push(buf);
+      if (first === null) first = buf;
+      else (more ??= []).push(buf);
       to.write(buf.subarray(0, n), written);
       if (to.writableLength === 0) return false;
       if (!paused && to.writableLength >= high) {
@@ -332,7 +383,7 @@ export class TcpProxySession implements IdleCandidate {
       }
       return true;
     }, from);
-    this.#pipeEnds(from, downstreamSide);
+    this.#pipeEnds(from, downstreamSide, reader);
   }
 
   /** No byte either way for the idle timeout (called by the sweep): both sides closed. */

@@ -93,22 +93,26 @@ export class UserBufferReader {
     else if (this.#closed) free(buf);
   }
 
-  /** The `onread` option for net.connect / new net.Socket. */
+  /** The `onread` option for net.connect / new net.Socket (a HandleSocket calls next() and read() itself). */
   get onread(): NonNullable<NetConnectOpts['onread']> {
     return {
-      buffer: () => this.#next(),
+      buffer: () => this.next(),
       callback: (n: number, buf: Uint8Array): boolean => {
-        const b = buf as Buffer;
-        this.#lastRead = n;
-        this.#lastBuf = b;
-        if (this.#sink !== null) this.#held = this.#sink(n, b);
-        else {
-          this.#held = false;
-          (this.#early ??= []).push(Buffer.from(b.subarray(0, n)));
-        }
+        this.read(n, buf as Buffer);
         return true;
       },
     };
+  }
+
+  /** `n` bytes were read into the start of `buf` (the buffer next() gave): to the sink, or kept until attach. */
+  read(n: number, buf: Buffer): void {
+    this.#lastRead = n;
+    this.#lastBuf = buf;
+    if (this.#sink !== null) this.#held = this.#sink(n, buf);
+    else {
+      this.#held = false;
+      (this.#early ??= []).push(Buffer.from(buf.subarray(0, n)));
+    }
   }
 
   /** Buffers lent to writes not yet done (tests). */
@@ -126,10 +130,13 @@ export class UserBufferReader {
     if (chunks.length > 0) (this.#early ??= []).unshift(...chunks);
   }
 
-  /** From now on each read goes to `sink`; copies of what came before go first. */
+  /**
+   * From now on each read goes to `sink`; copies of what came before go first. Whoever attaches
+   * calls close() once `socket` has closed (the session, from its own 'close' listener: no
+   * listener of the reader's own per connection).
+   */
   attach(sink: UserBufferSink, socket: ByteStream): void {
     this.#sink = sink;
-    socket.on('close', () => this.#close());
     const early = this.#early;
     if (early === null) return;
     this.#early = null;
@@ -143,17 +150,17 @@ export class UserBufferReader {
    * The socket closed (no more reads): its buffers go back to the free lists, except one a write
    * still holds (the last read's, while held, and those lent), which release() gives back later.
    */
-  #close(): void {
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const busy = (b: Buffer): boolean => (this.#held && b === this.#lastBuf) || this.#lent.includes(b);
+    const held = this.#held ? this.#lastBuf : null;
     const cur = this.#current;
-    if (cur !== this.#small && !busy(cur)) free(cur);
-    if (!busy(this.#small)) free(this.#small);
+    if (cur !== this.#small && cur !== held && !this.#lent.includes(cur)) free(cur);
+    if (this.#small !== held && !this.#lent.includes(this.#small)) free(this.#small);
   }
 
-  /** Node asks after each read (and once at the start) where the next read goes. */
-  #next(): Buffer {
+  /** Where the next read goes (Node asks after each read, and once at the start). */
+  next(): Buffer {
     const cur = this.#current;
     if (this.#pipelined && this.#held) {
       // The buffer just read into is lent to a pending write: read on into another one.

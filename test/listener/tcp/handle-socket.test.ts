@@ -1,91 +1,26 @@
-// The byte proxy on the handle transport over real loopback sockets: a TcpProxySession whose
-// sides are HandleSockets (the downstream accepted by TcpHandleListener, the upstream connected
-// by connectHandle), as TcpProxyServer makes them with --tcp-transport=handle. Everything the
-// session promises on net.Socket (tcp-proxy-session.test.ts) is checked again here: bytes and
-// half-close both ways, a slow reader either way (random bytes, SHA-256, bounded buffering, the
-// flow-control counts), resets passed on both ways, the client aborting, the idle timeout,
-// close(); and the transport's own edges: a refused connect, the listener's maxConnections, a
-// reset while a shutdown is in flight, the hand-over to a net.Socket (tls_inspector), cork/uncork
-// as one writev.
+// The byte proxy's handle transport over real loopback sockets: what HandleSocket and its
+// listener do of their own — a refused connect, the listener's maxConnections, a reset while a
+// shutdown is in flight, write after end, cork/uncork as one writev, the hand-over to a net.Socket
+// (tls_inspector) — and the
+// session on handles against its buffer limits (random bytes, SHA-256, bounded buffering, the
+// flow-control counts). What the session promises on either transport (bytes and half-close both
+// ways, resets, the idle timeout, close()) is tcp-proxy-session.test.ts's, run over both.
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
-import { chooseTcpTransport, type TcpHandleBinding } from '../../../host/listener/tcp/tcp-handle-binding.js';
-import { TcpHandleListener } from '../../../host/listener/tcp/tcp-handle-listener.js';
-import { connectHandle } from '../../../host/listener/tcp/handle-connect.js';
 import type { HandleSocket } from '../../../host/listener/tcp/handle-socket.js';
-import { TcpProxySession, type TcpSessionCallbacks } from '../../../host/listener/tcp/tcp-proxy-session.js';
+import { connectHandle } from '../../../host/listener/tcp/handle-connect.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
-
-const binding: TcpHandleBinding = (() => {
-  const c = chooseTcpTransport('handle');
-  if (c.binding === null) throw new Error('no handle binding');
-  return c.binding;
-})();
+import { app as appOf, connected, handleBinding as binding, handleListener as listenerOf, handleProxied } from '../../helpers/handle-session.js';
 
 const closers: Array<() => void> = [];
 afterEach(() => {
   for (const c of closers.splice(0).reverse()) c();
 });
 
-/** A net.Server app the proxy connects to (half-open capable): its accepted sockets in order. */
-async function app(): Promise<{ port: number; next: () => Promise<Socket> }> {
-  const accepted: Socket[] = [];
-  const waiting: Array<(s: Socket) => void> = [];
-  const server: Server = createServer({ allowHalfOpen: true }, (s) => {
-    closers.push(() => s.destroy());
-    const w = waiting.shift();
-    if (w !== undefined) w(s);
-    else accepted.push(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => server.close());
-  return { port: (server.address() as { port: number }).port, next: () => new Promise((r) => { const s = accepted.shift(); if (s !== undefined) r(s); else waiting.push(r); }) };
-}
-
-/** A handle listener handing each accepted downstream to `take`. */
-async function handleListener(take: (s: HandleSocket) => void, maxConnections = 0): Promise<TcpHandleListener> {
-  const l = new TcpHandleListener(binding, '127.0.0.1', 0, take, { maxConnections });
-  await l.listen();
-  closers.push(() => l.closeAll());
-  return l;
-}
-
-function connected(s: HandleSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    s.once('connect', resolve);
-    s.on('error', reject);
-  });
-}
-
-/** client ⇄ [proxy on handles: downstream | upstream] ⇄ app, pipelined with `limits`. */
-async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}, limits?: { toDownstream: number; toUpstream: number }) {
-  const a = await app();
-  let ended!: (s: TcpProxySession) => void;
-  const done = new Promise<TcpProxySession>((r) => (ended = r));
-  let downstream!: HandleSocket;
-  const accepted = new Promise<void>((r) => {
-    void handleListener((s) => {
-      downstream = s;
-      r();
-    }).then((l) => {
-      const client = connect({ host: '127.0.0.1', port: l.port, allowHalfOpen: true });
-      closers.push(() => client.destroy());
-      clientP.resolve(client);
-    });
-  });
-  const clientP = deferred<Socket>();
-  const client = await clientP.promise;
-  await accepted;
-  const upReader = new UserBufferReader({ pipelined: true });
-  const upstream = connectHandle(binding, '127.0.0.1', a.port, upReader, { keepAliveInitialDelayMs: null });
-  closers.push(() => upstream.destroy());
-  await connected(upstream);
-  const appSide = await a.next();
-  const session = new TcpProxySession(downstream, upstream, { idleTimeoutMs, upstreamReader: upReader, downstreamReader: downstream.reader, pipelined: true, ...(limits !== undefined ? { bufferLimits: limits } : {}) }, { onEnd: (s) => ended(s), ...extra });
-  return { client, app: appSide, downstream, upstream, session, done };
-}
+const app = () => appOf(closers);
+const handleListener = (take: (s: HandleSocket) => void, maxConnections = 0) => listenerOf(closers, take, maxConnections);
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -93,42 +28,14 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
-describe('TcpProxySession on the handle transport', () => {
-  test('bytes both ways; each FIN passed on (half-close, the client first); ends closed with the byte counts', async () => {
-    const { client, app, done } = await proxied();
-    const atApp = collect(app);
-    const atClient = collect(client);
-    client.end('hello');
-    await atApp.ended; // the client's FIN reached the app, which can still answer
-    expect(atApp.data().toString()).toBe('hello');
-    app.end('world!');
-    await atClient.ended;
-    expect(atClient.data().toString()).toBe('world!');
-    const s = await done;
-    expect(s.end).toBe('closed');
-    expect([s.rxBytes, s.txBytes]).toEqual([5, 6]);
-  });
-
-  test('half-close the other way: the app\'s FIN first, the client answers after it', async () => {
-    const { client, app, done } = await proxied();
-    const atClient = collect(client);
-    const atApp = collect(app);
-    app.end('server first');
-    await atClient.ended;
-    expect(atClient.data().toString()).toBe('server first');
-    client.end('late answer');
-    await atApp.ended;
-    expect(atApp.data().toString()).toBe('late answer');
-    expect((await done).end).toBe('closed');
-  });
-
+describe('TcpProxySession on the handle transport: buffer limits', () => {
   test.each([
     ['toward a slow app (the downstream paused, counted)', true],
     ['toward a slow client (the upstream paused)', false],
   ])('24 MiB %s: intact (SHA-256), the proxy holding at most the limit plus one read', async (_name, toApp) => {
     const limit = 256 * 1024;
     const flow: boolean[] = [];
-    const { client, app, downstream, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) }, { toDownstream: limit, toUpstream: limit });
+    const { client, app, downstream, upstream, done } = await handleProxied(closers, 0, { onDownstreamFlowControl: (p) => flow.push(p) }, { toDownstream: limit, toUpstream: limit });
     const [writer, reader, queued] = toApp ? [client, app, upstream] : [app, client, downstream];
     reader.pause();
     const data = randomBytes(24 * 1024 * 1024);
@@ -156,45 +63,6 @@ describe('TcpProxySession on the handle transport', () => {
     expect(s.end).toBe('closed');
     expect(toApp ? s.rxBytes : s.txBytes).toBe(data.length);
   }, 60_000);
-
-  test('an upstream reset resets the downstream', async () => {
-    const { client, app, done } = await proxied();
-    const err = new Promise<NodeJS.ErrnoException>((r) => client.once('error', r));
-    client.write('x');
-    await new Promise((r) => app.once('data', r));
-    app.resetAndDestroy();
-    expect((await err).code).toBe('ECONNRESET');
-    expect((await done).end).toBe('upstream_reset');
-  });
-
-  test('the client aborting (a reset) resets the upstream', async () => {
-    const { client, app, done } = await proxied();
-    const err = new Promise<NodeJS.ErrnoException>((r) => app.once('error', r));
-    client.write('x');
-    await new Promise((r) => app.once('data', r));
-    client.resetAndDestroy();
-    expect((await err).code).toBe('ECONNRESET');
-    expect((await done).end).toBe('downstream_reset');
-  });
-
-  test('idle timeout: silence closes both sides (a FIN to each)', async () => {
-    const { client, app, done } = await proxied(300);
-    const clientEnded = new Promise((r) => client.once('end', r));
-    const appEnded = new Promise((r) => app.once('end', r));
-    const start = Date.now();
-    const s = await done;
-    expect(s.end).toBe('idle_timeout');
-    expect(Date.now() - start).toBeGreaterThanOrEqual(300 * 0.9);
-    await Promise.all([clientEnded, appEnded]);
-  });
-
-  test('close() resets both sides', async () => {
-    const { client, app, session, done } = await proxied();
-    const errs = [new Promise((r) => client.once('error', r)), new Promise((r) => app.once('error', r))];
-    session.close();
-    expect((await done).end).toBe('local_close');
-    await Promise.all(errs);
-  });
 });
 
 describe('HandleSocket and its listener', () => {

@@ -12,12 +12,16 @@ import { collect, sha, until, writeAll } from '../../helpers/byte-stream-io.js';
 import { PIPELINE_HIGH, TcpProxySession, type TcpSessionCallbacks, type TcpSessionOptions } from '../../../host/listener/tcp/tcp-proxy-session.js';
 import { LARGE_READ_BYTES, UserBufferReader } from '../../../host/listener/tcp/user-buffer-reader.js';
 import { rewrapWithUserBuffer } from '../../../host/listener/tcp/user-buffer-downstream.js';
+import { TCP_TRANSPORTS } from '../../helpers/tcp-transports.js';
+import { handleProxied } from '../../helpers/handle-session.js';
 
 const servers: Array<{ close(): void }> = [];
 const sockets: Socket[] = [];
+const closers: Array<() => void> = [];
 afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
   for (const s of servers.splice(0)) s.close();
+  for (const c of closers.splice(0).reverse()) c();
 });
 
 /** Two connected sockets over loopback: [the connecting end, the accepted end], both half-open capable. */
@@ -56,9 +60,15 @@ async function proxied(idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = 
   return { client, app, downstream, upstream, session, done };
 }
 
-describe('TcpProxySession', () => {
-  test('bytes both ways; each FIN passed on (half-close); ends closed with the byte counts', async () => {
-    const { client, app, done } = await proxied();
+// What the session promises on either transport: net.Socket sides (Node's reads), or
+// HandleSockets reading into their own buffers, pipelined, as TcpProxyServer runs each.
+describe.each(TCP_TRANSPORTS)('TcpProxySession (%s transport)', (transport) => {
+  const open = (idleTimeoutMs = 0, extra: Partial<TcpSessionCallbacks> = {}) => (transport === 'socket' ? proxied(idleTimeoutMs, extra) : handleProxied(closers, idleTimeoutMs, extra));
+  /** What the proxy may hold toward a paused reader: about one chunk over the high-water mark (socket), the buffer limit and one read (handle, pipelined). */
+  const held = transport === 'socket' ? 1024 * 1024 : PIPELINE_HIGH + LARGE_READ_BYTES;
+
+  test('bytes both ways; each FIN passed on (half-close, the client first); ends closed with the byte counts', async () => {
+    const { client, app, done } = await open();
     const atApp = collect(app);
     const atClient = collect(client);
     client.end('hello');
@@ -74,7 +84,7 @@ describe('TcpProxySession', () => {
 
   test('a slow reader pauses the writer: buffering stays bounded, every byte arrives once it reads', async () => {
     const flow: boolean[] = [];
-    const { client, app, upstream, done } = await proxied(0, { onDownstreamFlowControl: (p) => flow.push(p) });
+    const { client, app, upstream, done } = await open(0, { onDownstreamFlowControl: (p) => flow.push(p) });
     app.pause();
     const total = 32 * 1024 * 1024;
     const block = Buffer.alloc(64 * 1024, 7);
@@ -89,8 +99,8 @@ describe('TcpProxySession', () => {
     writeMore();
     await until(() => flow.length > 0); // the downstream paused (an event, not 300 ms of hoping)
     expect(flow[0]).toBe(true);
-    // The proxy holds at most about one chunk beyond the socket's high-water mark, not the 32 MB.
-    expect(upstream.writableLength).toBeLessThan(1024 * 1024);
+    // The proxy holds a bounded amount, not the 32 MB.
+    expect(upstream.writableLength).toBeLessThanOrEqual(held);
     expect(written).toBeLessThan(total);
     let got = 0;
     app.on('data', (c: Buffer) => (got += c.length));
@@ -105,8 +115,21 @@ describe('TcpProxySession', () => {
     expect(s.end).toBe('closed');
   }, 20_000);
 
+  test('half-close the other way: the app\'s FIN first, the client answers after it', async () => {
+    const { client, app, done } = await open();
+    const atClient = collect(client);
+    const atApp = collect(app);
+    app.end('server first');
+    await atClient.ended;
+    expect(atClient.data().toString()).toBe('server first');
+    client.end('late answer');
+    await atApp.ended;
+    expect(atApp.data().toString()).toBe('late answer');
+    expect((await done).end).toBe('closed');
+  });
+
   test('an upstream reset resets the downstream', async () => {
-    const { client, app, done } = await proxied();
+    const { client, app, done } = await open();
     const err = new Promise<NodeJS.ErrnoException>((r) => client.once('error', r));
     client.write('x');
     await new Promise((r) => app.once('data', r));
@@ -116,7 +139,7 @@ describe('TcpProxySession', () => {
   });
 
   test('a downstream reset resets the upstream', async () => {
-    const { client, app, done } = await proxied();
+    const { client, app, done } = await open();
     const err = new Promise<NodeJS.ErrnoException>((r) => app.once('error', r));
     client.write('x');
     await new Promise((r) => app.once('data', r));
@@ -129,7 +152,7 @@ describe('TcpProxySession', () => {
     // Timing under a loaded machine: every check is against the gaps actually observed, so a
     // late timer in the test cannot pass for a session that closed early (or fail one that did not).
     const timeout = 400;
-    const { client, app, done } = await proxied(timeout);
+    const { client, app, done } = await open(timeout);
     const clientClosed = new Promise((r) => client.once('end', r)); // a FIN: the peers are half-open capable
     const appClosed = new Promise((r) => app.once('end', r));
     let closed = false;
@@ -153,7 +176,7 @@ describe('TcpProxySession', () => {
   });
 
   test('close() resets both sides', async () => {
-    const { client, app, session, done } = await proxied();
+    const { client, app, session, done } = await open();
     const errs = [new Promise((r) => client.once('error', r)), new Promise((r) => app.once('error', r))];
     session.close();
     expect((await done).end).toBe('local_close');

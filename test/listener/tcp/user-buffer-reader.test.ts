@@ -128,6 +128,8 @@ describe('UserBufferReader', () => {
     app.write('a');
     await until(() => seen.length === 1);
     const before = freeSmallBuffers();
+    // Whoever attached closes the reader on the socket's close (the session does).
+    s.once('close', () => reader.close());
     s.destroy();
     await new Promise((r) => s.once('close', r));
     expect(freeSmallBuffers()).toBe(before + 1);
@@ -157,6 +159,7 @@ describe('UserBufferReader', () => {
     await until(() => seen.length === 1);
     expect(seen[0]!.length).toBe(SMALL_READ_BYTES);
     const before = freeSmallBuffers();
+    s.once('close', () => reader.close());
     s.destroy();
     await new Promise((r) => s.once('close', r));
     // Held by the pending write: not on the free list (another connection would read over it).
