@@ -18,6 +18,8 @@ import { autoMtlsMesh } from '../helpers/auto-mtls-mesh.js';
 import { parseSamples, samples, sumOf } from '../helpers/prometheus-samples.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
+/** How long the app takes to answer `/slow`. */
+const SLOW_MS = 300;
 
 let ca: TestMeshCa;
 let app: Server;
@@ -56,6 +58,14 @@ beforeAll(async () => {
   ca = await testMeshCa();
   app = createServer((req, res) => {
     seen.push(req.headers);
+    // A slow upstream (its own status, its own series): the durations recorded span turns.
+    if (req.url === '/slow') {
+      setTimeout(() => {
+        res.statusCode = 202;
+        res.end('slow');
+      }, SLOW_MS);
+      return;
+    }
     res.statusCode = req.url === '/missing' ? 404 : 200;
     res.end('hello from reviews');
   });
@@ -128,6 +138,25 @@ describe('istio_* between two sidecars', () => {
     const merged = parseSamples((await get(server.mergedStatsPort!, '127.0.0.1', '/stats/prometheus')).body);
     expect(sumOf(merged, 'istio_requests_total', { ...destination, response_code: '200' })).toBe(5);
     expect(sumOf(merged, 'istio_agent_scrapes_total')).toBe(1);
+  });
+
+  it('a slow upstream\'s duration is recorded whole on both reporters (the clock is read per event-loop turn: host/common/turn-clock.ts)', async () => {
+    const t0 = Date.now();
+    const r = await get(client.ports.outbound, 'app.example', '/slow');
+    const wall = Date.now() - t0;
+    expect(r.status).toBe(202);
+    for (const [rt, reporter] of [[client, 'source'], [server, 'destination']] as const) {
+      const m = await scrape(rt);
+      const labels = { reporter, response_code: '202' };
+      expect(sumOf(m, 'istio_request_duration_milliseconds_count', labels), reporter).toBe(1);
+      const ms = sumOf(m, 'istio_request_duration_milliseconds_sum', labels);
+      // Whole: at least the app's delay, at most what the client saw end to end.
+      expect(ms, reporter).toBeGreaterThanOrEqual(SLOW_MS);
+      expect(ms, reporter).toBeLessThanOrEqual(wall);
+      // In the buckets too: none at or below 250 ms, the one above.
+      expect(sumOf(m, 'istio_request_duration_milliseconds_bucket', { ...labels, le: '250' }), reporter).toBe(0);
+      expect(sumOf(m, 'istio_request_duration_milliseconds_bucket', { ...labels, le: '+Inf' }), reporter).toBe(1);
+    }
   });
 
   it('an app cannot speak for another workload: metadata it sends is replaced by its sidecar\'s own', async () => {

@@ -14,6 +14,7 @@ import { enqueueMicrotask } from '../../common/microtask.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 import type { Trailers } from '../../common/trailer-block.js';
 import type { PropagationBytes } from '../../common/propagation-bytes.js';
+import { turnMonotonic, turnNow } from '../../common/turn-clock.js';
 
 /**
  * What a request needs of its connection (Http1Connection implements it). Declared here, not
@@ -67,7 +68,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   readonly remoteAddress: string;
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
-  readonly startTime = Date.now();
+  readonly startTime = turnNow();
 
   get originalDestination(): { readonly address: string; readonly port: number } | null {
     return this.#conn.originalDestination;
@@ -302,7 +303,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   }
 
   #send(bytes: Uint8Array): boolean {
-    this.#conn.lastActivity = performance.now();
+    this.#conn.lastActivity = turnMonotonic();
     this.#writable = this.#conn.socket.write(bytes);
     return this.#writable;
   }

@@ -17,9 +17,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A check's timeout: long enough for a first gRPC call on a loaded machine (the timeout test sets its own). */
 function provider(kind: 'http' | 'grpc', port: number, extra: Partial<ExtAuthzProvider> = {}): ExtAuthzProvider {
   return {
-    name: `${kind}-authz`, kind, service: '127.0.0.1', port, timeoutMs: 1000, failOpen: false, statusOnError: 403, pathPrefix: '',
+    name: `${kind}-authz`, kind, service: '127.0.0.1', port, timeoutMs: 5000, failOpen: false, statusOnError: 403, pathPrefix: '',
     includeRequestHeadersInCheck: [], headersToUpstreamOnAllow: [], headersToDownstreamOnDeny: [], maxRequestBytes: null, ...extra,
   };
 }
