@@ -17,7 +17,7 @@ import { startSidecarRuntime, type SidecarRuntime } from '../runtime/sidecar-run
 import { activatedSockets, SocketActivationError } from '../listener/socket-activation.js';
 import { parseDuration } from '../common/duration.js';
 import { APP_ADDRESS_FLAG, appAddressFromFlags, podAddresses } from './app-address-flag.js';
-import { appLoopback, describeFamilies, socketWildcard, type IpFamilies } from '../model/ip-families.js';
+import { appLoopback, describeFamilies, onPodWildcard, type IpFamilies } from '../model/ip-families.js';
 
 export const DEFAULT_OUTBOUND = '0.0.0.0:15001';
 export const DEFAULT_INBOUND = '0.0.0.0:15006';
@@ -92,8 +92,7 @@ export const SIDECAR_SPEC: CommandSpec = {
  * localhost (appLoopback: [::1] on an IPv6-only pod, else 127.0.0.1; loopback only, as Istio's).
  */
 export function sidecarDefaultAddresses(families: IpFamilies): Record<'outbound' | 'inbound' | 'health' | 'admin', string> {
-  const onWildcard = (d: string): string => (socketWildcard(families) === '::' ? d.replace(/^0\.0\.0\.0:/, '[::]:') : d);
-  return { outbound: onWildcard(DEFAULT_OUTBOUND), inbound: onWildcard(DEFAULT_INBOUND), health: onWildcard(DEFAULT_HEALTH), admin: formatHostPort(appLoopback(families), ADMIN_PORT) };
+  return { outbound: onPodWildcard(DEFAULT_OUTBOUND, families), inbound: onPodWildcard(DEFAULT_INBOUND, families), health: onPodWildcard(DEFAULT_HEALTH, families), admin: formatHostPort(appLoopback(families), ADMIN_PORT) };
 }
 
 /** `5005,8080` → [5005, 8080]: each 1..65535, distinct, none of the sidecar's own ports. */
@@ -203,9 +202,9 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
   const xdsTls = xdsTlsFromFlags(SIDECAR_SPEC.command, values, identity, xds !== null);
   const workload = workloadFromFlags(SIDECAR_SPEC.command, values, identity, labels);
   const istioMetrics = istioMetricsFromFlags(SIDECAR_SPEC.command, values);
-  const stats = statsFromFlags(SIDECAR_SPEC.command, values);
+  const stats = statsFromFlags(SIDECAR_SPEC.command, values, families);
   const tcpTransport = tcpTransportFromFlags(SIDECAR_SPEC.command, values);
-  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values, appAddress);
+  const mergedStats = mergedStatsFromFlags(SIDECAR_SPEC.command, values, appAddress, families);
   if (xds) xds.identity.workloadName = workload.name;
   const log = (level: 'info' | 'warn' | 'error', message: string) => io.err(logLine(level, message));
   const accessLogTarget = (values['access-log'] as string | undefined) ?? '-';

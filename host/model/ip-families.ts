@@ -58,6 +58,11 @@ export function socketWildcard(f: IpFamilies): '0.0.0.0' | '::' {
   return f.ipv6 ? '::' : '0.0.0.0';
 }
 
+/** A default `0.0.0.0:<port>` on the pod's wildcard: `[::]:<port>` where the pod has IPv6; anything else unchanged. */
+export function onPodWildcard(address: string, f: IpFamilies): string {
+  return socketWildcard(f) === '::' ? address.replace(/^0\.0\.0\.0:/, '[::]:') : address;
+}
+
 /** The wildcards a sidecar listener binds, the first its primary: 0.0.0.0, `::`, or both for dual-stack. */
 export function listenWildcards(f: IpFamilies): Array<'0.0.0.0' | '::'> {
   if (f.ipv4 && f.ipv6) return ['0.0.0.0', '::'];

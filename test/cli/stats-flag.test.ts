@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../host/cli/args.js';
-import { mergedStatsFromFlags } from '../../host/cli/stats-flag.js';
+import { mergedStatsFromFlags, statsFromFlags } from '../../host/cli/stats-flag.js';
 import { AppProber } from '../../host/admin/app-prober.js';
 import { MergedStatsPort } from '../../host/admin/merged-stats-port.js';
 
@@ -54,5 +54,22 @@ describe('--app-address reaches the app\'s metrics and probes (an IPv6-only pod\
       for (const p of ports) await p.close();
       await new Promise((r) => app.close(r));
     }
+  });
+});
+
+describe('the stats ports\' defaults follow the pod\'s wildcard (Prometheus scrapes the pod\'s address)', () => {
+  it('0.0.0.0 with no families or an IPv4 pod, [::] on an IPv6-only or dual-stack pod; an address given is kept', () => {
+    const v4 = { ipv4: true, ipv6: false };
+    const v6 = { ipv4: false, ipv6: true };
+    const dual = { ipv4: true, ipv6: true };
+    expect(statsFromFlags('wasmesh sidecar', {})).toEqual({ at: { host: '0.0.0.0', port: 15090 }, required: false });
+    expect(statsFromFlags('wasmesh sidecar', {}, v4)?.at).toEqual({ host: '0.0.0.0', port: 15090 });
+    expect(statsFromFlags('wasmesh sidecar', {}, v6)?.at).toEqual({ host: '::', port: 15090 });
+    expect(statsFromFlags('wasmesh sidecar', {}, dual)?.at).toEqual({ host: '::', port: 15090 });
+    expect(statsFromFlags('wasmesh sidecar', { stats: '127.0.0.1:9000' }, v6)).toEqual({ at: { host: '127.0.0.1', port: 9000 }, required: true });
+    expect(statsFromFlags('wasmesh sidecar', { stats: 'off' }, v6)).toBeUndefined();
+    expect(mergedStatsFromFlags('wasmesh sidecar', {}, '::1', v6)?.at).toEqual({ host: '::', port: 15020 });
+    expect(mergedStatsFromFlags('wasmesh sidecar', {}, '127.0.0.1', v4)?.at).toEqual({ host: '0.0.0.0', port: 15020 });
+    expect(mergedStatsFromFlags('wasmesh sidecar', { 'merged-stats': '127.0.0.1:9001' }, '::1', v6)?.at).toEqual({ host: '127.0.0.1', port: 9001 });
   });
 });

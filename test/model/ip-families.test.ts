@@ -2,7 +2,7 @@
 // istiod derives from them (IPv4 kept whenever the pod has IPv4; ::1 and :: on an IPv6-only pod).
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { appLoopback, describeFamilies, ipFamiliesOf, listenWildcards, IpFamiliesError } from '../../host/model/ip-families.js';
+import { appLoopback, describeFamilies, ipFamiliesOf, listenWildcards, onPodWildcard, IpFamiliesError } from '../../host/model/ip-families.js';
 
 describe('ip families', () => {
   test('IPv4-only, IPv6-only, dual-stack, none (IPv4), IPv4-mapped as IPv4, a zone kept', () => {
@@ -41,5 +41,16 @@ describe('ip families', () => {
       expect(appLoopback(f)).toBe(v4 ? '127.0.0.1' : '::1');
       expect(listenWildcards(f)[0]).toBe(v4 ? '0.0.0.0' : '::');
     }));
+  });
+
+  test('onPodWildcard: a 0.0.0.0 default moves to [::] on a pod with IPv6 (dual-stack included: such a socket takes IPv4 too); other addresses stay', () => {
+    const v4 = { ipv4: true, ipv6: false };
+    const v6 = { ipv4: false, ipv6: true };
+    const dual = { ipv4: true, ipv6: true };
+    expect(onPodWildcard('0.0.0.0:15090', v4)).toBe('0.0.0.0:15090');
+    expect(onPodWildcard('0.0.0.0:15090', v6)).toBe('[::]:15090');
+    expect(onPodWildcard('0.0.0.0:15020', dual)).toBe('[::]:15020');
+    expect(onPodWildcard('127.0.0.1:15000', v6)).toBe('127.0.0.1:15000');
+    expect(onPodWildcard('10.0.0.0:15090', v6)).toBe('10.0.0.0:15090');
   });
 });

@@ -138,6 +138,14 @@ for (const plane of ['wasmesh', 'envoy'] as const satisfies readonly Plane[]) {
       expect(got.body).toMatch(/envoy_cluster_upstream_cx_total\{[^}]*outbound\|6379\|\|redis6\.example\.internal[^}]*\} [1-9]/);
     });
 
+    it.runIf(plane === 'wasmesh')('is scraped on the pod\'s IPv6 address from outside the pod, as Prometheus does: 15090 and 15020 on [::] by default', () => {
+      for (const port of [15090, 15020]) {
+        const got = pod.get(POD6, port, '/stats/prometheus', [], net.peer);
+        expect(got.status, `${port}: ${JSON.stringify(got).slice(0, 300)}${pod.log}`).toBe(200);
+        expect(got.body).toMatch(/envoy_cluster_upstream_cx_total\{[^}]*outbound\|6379\|\|redis6\.example\.internal[^}]*\} [1-9]/);
+      }
+    });
+
     it.runIf(plane === 'wasmesh')('ends on POST /quitquitquit to [::1]:15000 (pilot-agent\'s way out), exiting 0', async () => {
       const posted = net.exec(net.pod, [process.execPath, '-e',
         'fetch("http://[::1]:15000/quitquitquit", { method: "POST" }).then((r) => console.log(r.status), (e) => console.log(e.cause?.code ?? e.message))']).stdout.trim();
