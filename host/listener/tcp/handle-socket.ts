@@ -205,13 +205,7 @@ export class HandleSocket extends EventEmitter implements ByteStream {
       this.#needDrain = true;
       return false;
     }
-    const req = this.#b.newWriteReq() as PendingWrite;
-    req.handle = this.handle;
-    req.oncomplete = afterWrite;
-    req.async = false;
-    req.owner = this;
-    req.cb = cb;
-    req.bytes = chunk.length;
+    const req = this.#writeReq(cb, chunk.length);
     const err = this.handle.writeBuffer(req, chunk);
     if (err !== 0) {
       this.destroy(uvError(err, 'write'));
@@ -229,6 +223,18 @@ export class HandleSocket extends EventEmitter implements ByteStream {
     if (this.writableLength < WRITE_HIGH_WATER) return true;
     this.#needDrain = true;
     return false;
+  }
+
+  /** libuv's write request for `bytes` of this socket, `cb` called when they are written. */
+  #writeReq(cb: ((err?: Error | null) => void) | undefined, bytes: number): PendingWrite {
+    const req = this.#b.newWriteReq() as PendingWrite;
+    req.handle = this.handle;
+    req.oncomplete = afterWrite;
+    req.async = false;
+    req.owner = this;
+    req.cb = cb;
+    req.bytes = bytes;
+    return req;
   }
 
   /** Holds writes until uncork() (not nested: a second cork() is the same hold). */
@@ -256,13 +262,7 @@ export class HandleSocket extends EventEmitter implements ByteStream {
     if (n === 1) {
       this.write(corked.chunks[0]!, cb);
     } else {
-      const req = this.#b.newWriteReq() as PendingWrite;
-      req.handle = this.handle;
-      req.oncomplete = afterWrite;
-      req.async = false;
-      req.owner = this;
-      req.cb = cb;
-      req.bytes = bytes;
+      const req = this.#writeReq(cb, bytes);
       const err = this.handle.writev(req, corked.chunks, true);
       if (err !== 0) {
         this.destroy(uvError(err, 'write'));
