@@ -1,11 +1,25 @@
-// What a clock read costs on this machine, and what the turn clock (host/common/turn-clock.ts)
-// saves: `node dist/bench/clock-reads.js`. First each clock in a hot loop (CPU ns per read, best of 7
+// What a clock read costs on this machine, and what a per-turn clock (Envoy's approximate time:
+// the first read of a turn reads the clock, a microtask drops it at the turn's end) would save —
+// built by telem6 and taken out again when the paired end-to-end A/B showed no gain (docs/telemetry.md
+// "Clock reads"): `node dist/bench/clock-reads.js`. First each clock in a hot loop (CPU ns per read, best of 7
 // rounds of 5 M reads, the loop's own cost printed as `baseline`); then event-loop turns
 // (setImmediate) that each read the wall clock k times, directly or through turnNow, CPU ns per
 // turn (median of 5 rounds of 100,000 turns; the turn clock pays a promise reaction per turn).
 // A request makes two such turns per proxy (the head read, the response read); count a running
 // proxy's reads with `node --require=./scripts/clock-counter.cjs dist/bench/tracing-alloc.js start0`.
-import { turnNow } from '../host/common/turn-clock.js';
+
+/** The per-turn clock measured against direct reads: Date.now() as of this event-loop turn. */
+let fresh = false;
+let wall = 0;
+const endTurn = (): void => {
+  fresh = false;
+};
+function turnNow(): number {
+  if (fresh) return wall;
+  fresh = true;
+  queueMicrotask(endTurn);
+  return (wall = Date.now());
+}
 
 const READS = 5_000_000;
 const TURNS = 100_000;

@@ -29,7 +29,6 @@ import { UpgradeTunnel, type TunnelCallbacks, type TunnelClose } from '../http/u
 import { grpcTimeoutMs } from './grpc-timeout.js';
 import type { Deadline, DeadlineQueue } from '../common/deadline-queue.js';
 import type { Trailers } from '../common/trailer-block.js';
-import { turnNow } from '../common/turn-clock.js';
 
 /** What every router of one server shares: the cluster level, limits, draws and the head writer. */
 export interface RouterContext {
@@ -326,7 +325,7 @@ export class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadS
     if (retry === null) retry = this.#retryKept = new RetryState(route.retry, cluster.state);
     else retry.begin(route.retry, cluster.state);
     this.#retry = retry;
-    this.#upstreamStart = turnNow();
+    this.#upstreamStart = Date.now();
     // A gRPC request's own deadline (grpc-timeout), capped by the route timeout.
     const timeout = grpcTimeoutMs(this.#stream!.downstream.headers, route.timeoutMs || ctx.limits.defaultRouteTimeoutMs);
     if (timeout > 0) ctx.deadlines.add(this, timeout);
@@ -494,7 +493,7 @@ export class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadS
     const r = ATTEMPT;
     r.outcome = outcome;
     r.status = status;
-    r.elapsedMs = turnNow() - this.#upstreamStart;
+    r.elapsedMs = Date.now() - this.#upstreamStart;
     r.routeTimeoutMs = this.#route.timeoutMs || this.#ctx.limits.defaultRouteTimeoutMs;
     r.bodyNotBuffered = this.#kept === null;
     r.grpcStatus = -1;
@@ -630,7 +629,7 @@ export class Router implements HttpFilter, PoolCallbacks, ExchangeHandler, HeadS
     else if (decision === 'overflow') stream.setFlag(ResponseFlag.UpstreamOverflow);
     // Envoy ignores the per-try timeout once the response started downstream.
     this.#clearPerTry();
-    stream.upstreamServiceTimeMs = turnNow() - stream.downstream.startTime;
+    stream.upstreamServiceTimeMs = Date.now() - stream.downstream.startTime;
     // The head of the response that goes downstream: a trailers-only response's status.
     if (head.grpcStatus !== undefined && head.grpcStatus >= 0) stream.grpcStatus = head.grpcStatus;
     stream.route!.stats.incDynamic(names.routeCode);

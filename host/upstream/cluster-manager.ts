@@ -36,7 +36,6 @@ import type { Limits } from '../common/limits.js';
 import { authorityDestination, hashValues, originalDestination, setCookieValue } from './hash-key.js';
 import type { PassthroughGuard } from './passthrough-guard.js';
 import { formatHostPort } from '../common/host-port.js';
-import { turnNow } from '../common/turn-clock.js';
 
 /** A request as the balancers see it (everything is already copied out of uWS). */
 export interface PickRequest {
@@ -80,7 +79,7 @@ export type OutlierOutcome =
 
 /** Clock and timer control, for tests: a fake `now` and ticks driven by hand. */
 export interface ClusterManagerOptions {
-  /** Milliseconds; Date.now as of the event-loop turn by default (host/common/turn-clock.ts). Every ejection time is measured with it. */
+  /** Milliseconds; Date.now by default. Every ejection time is measured with it. */
   now?: () => number;
   /** When true, no interval timers are started: call tick() yourself. */
   manualTicks?: boolean;
@@ -345,7 +344,7 @@ export class ClusterManager {
     this.#limits = limits;
     this.#codec = codec;
     this.#states = new ClusterStates(core);
-    this.#now = opts.now ?? turnNow;
+    this.#now = opts.now ?? Date.now;
     this.#manualTicks = opts.manualTicks ?? false;
     this.#seed = opts.seed;
     this.#upstreamTls = opts.upstreamTls ?? {};

@@ -5,7 +5,6 @@ import type { HttpFilter } from '../filter.js';
 import type { StreamCallbacks } from '../stream-callbacks.js';
 import type { AccessLogEntry } from '../../telemetry/access-log.js';
 import { formatFlags } from '../response-flags.js';
-import { turnNow } from '../../common/turn-clock.js';
 
 /**
  * The access-log filter writing one entry per stream to `sink`; with `only`, just for the streams
@@ -24,7 +23,7 @@ export function accessLogFilter(sink: (entry: AccessLogEntry) => void, only?: (c
         flags: formatFlags(stream.flags),
         bytesReceived: ds.bytesReceived,
         bytesSent: ds.bytesSent,
-        durationMs: turnNow() - ds.startTime,
+        durationMs: Date.now() - ds.startTime,
         upstreamServiceTimeMs: stream.upstreamServiceTimeMs,
         requestId: stream.requestId,
         authority: ds.authority,

@@ -16,7 +16,6 @@ import {
 import { UNKNOWN } from '../../model/workload-metadata.js';
 import { GRPC_NO_STATUS, GRPC_NOT } from '../../telemetry/istio-labels.js';
 import { httpToGrpcStatus } from '../../common/grpc-status.js';
-import { turnNow } from '../../common/turn-clock.js';
 
 /**
  * grpc_response_status as Istio's stats filter finds it (Envoy's Grpc::Common::getGrpcStatus):
@@ -132,7 +131,7 @@ function makeFilter(deps: IstioStatsDeps): HttpFilter {
     onLog(stream: StreamCallbacks): void {
       const ds = stream.downstream;
       const flags = stream.flags.length === 0 ? '-' : formatFlags(stream.flags);
-      const durationMs = turnNow() - ds.startTime;
+      const durationMs = Date.now() - ds.startTime;
       const requestBytes = ds.headBytes + ds.bytesReceived;
       if (destination) {
         const security = ds.security;

@@ -1,14 +1,11 @@
 // The Date field value (RFC 9110 §6.6.1, IMF-fixdate), formatted at most once a second: every
-// response carries one, as Envoy's connection manager adds it. The clock is the turn's
-// (host/common/turn-clock.ts): the other reads of the response's turn share it.
-import { turnNow } from '../../common/turn-clock.js';
-
+// response carries one, as Envoy's connection manager adds it.
 let cachedSecond = -1;
 let cached = '';
 
 /** Now as an IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
 export function httpDate(): string {
-  const now = turnNow();
+  const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;

@@ -25,7 +25,6 @@ import { forwardClientCert } from '../../tls/forward-client-cert.js';
 import { RepeatedValues } from '../../common/repeated-values.js';
 import { FieldNames } from '../../common/field-strings.js';
 import { PropagationBytes } from '../../common/propagation-bytes.js';
-import { turnMonotonic } from '../../common/turn-clock.js';
 
 const enum Read { Head, Body, Hold, Closed, Tunnel }
 
@@ -88,7 +87,7 @@ export class Http1Connection implements Http1DownstreamConnection {
   /** The connection after a 101: a raw byte stream (Read.Tunnel). */
   #tunnel: Http1TunnelEnd | null = null;
   /** performance.now() of the last byte read or written (idle timeouts). */
-  lastActivity = turnMonotonic();
+  lastActivity = performance.now();
   /** Set by the listener for a connection a TPROXY capture handed over. */
   originalDestination: { readonly address: string; readonly port: number } | null = null;
 
@@ -123,7 +122,7 @@ export class Http1Connection implements Http1DownstreamConnection {
    * this call, so whatever outlives it is copied.
    */
   onRead(bytes: Uint8Array): void {
-    this.lastActivity = turnMonotonic();
+    this.lastActivity = performance.now();
     if (this.#read === Read.Tunnel) {
       this.#tunnel!.onRead(bytes);
       return;

@@ -14,7 +14,6 @@ import { enqueueMicrotask } from '../../common/microtask.js';
 import { beginHead, dropParked, finishHead, headStatus, HEAD_SINK, parkHead, takeParked, WireFraming, type HeadOwner } from './response-head.js';
 import type { Trailers } from '../../common/trailer-block.js';
 import type { PropagationBytes } from '../../common/propagation-bytes.js';
-import { turnMonotonic, turnNow } from '../../common/turn-clock.js';
 
 /**
  * What a request needs of its connection (Http1Connection implements it). Declared here, not
@@ -68,7 +67,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   readonly remoteAddress: string;
   readonly security: ConnectionSecurity | null;
   readonly headBytes: number;
-  readonly startTime = turnNow();
+  readonly startTime = Date.now();
 
   get originalDestination(): { readonly address: string; readonly port: number } | null {
     return this.#conn.originalDestination;
@@ -303,7 +302,7 @@ export class Http1Downstream implements Downstream, HeadOwner {
   }
 
   #send(bytes: Uint8Array): boolean {
-    this.#conn.lastActivity = turnMonotonic();
+    this.#conn.lastActivity = performance.now();
     this.#writable = this.#conn.socket.write(bytes);
     return this.#writable;
   }

@@ -9,7 +9,6 @@ import type { TransportSocketFactory, TransportSocketOptions } from '../../trans
 import type { ConnectionBreaker } from '../../connection-breaker.js';
 import type { ClusterStats } from '../../../telemetry/stats.js';
 import { formatHostPort } from '../../../common/host-port.js';
-import { turnMonotonic } from '../../../common/turn-clock.js';
 
 /**
  * What the pool needs from its cluster (ClusterPool implements it): declared here, on the pool's
@@ -178,7 +177,7 @@ export class Http1ConnPool implements ConnPool, ConnectionOwner {
       if (this.#cluster.offer(this, conn)) return;
       // Not a socket timeout per connection: setting and clearing one on every release and
       // reuse cost two timers per request. The idle list is in release order, oldest first.
-      conn.idleSince = turnMonotonic();
+      conn.idleSince = performance.now();
       this.#idle.push(conn);
       this.#armSweep();
     } else {

@@ -206,8 +206,7 @@ describe('Http1ConnPool', () => {
   it('times each idle connection from its own release: the older closes first, reuse restarts the clock', async () => {
     const up = await startHttpUpstream((_req, res) => res.end('x'));
     servers.push(up);
-    // 600 ms idle, the second released 300 ms after the first: room for a loaded machine's late
-    // timers (the pool times idleness from the release's event-loop turn: host/common/turn-clock.ts).
+    // 600 ms idle, the second released 300 ms after the first: room for a loaded machine's late timers.
     const pool = makePool({ upstreamIdleTimeoutMs: 600 });
     const ep = () => pool.endpoint('127.0.0.1', up.port);
     // Two connections: both acquired before either is released.
