@@ -232,28 +232,21 @@ let generations = 0;
  */
 export class EndpointLease {
   /** Index in Cluster.endpoints, or -1 for a PASSTHROUGH destination. */
-  index: number;
-  endpoint: ConnPool;
+  index!: number;
+  endpoint!: ConnPool;
   /** A Set-Cookie value to add to the response (generated consistent-hash cookie). */
   setCookie: string | undefined;
-  #manager: ClusterManager;
-  #managed: ManagedCluster;
-  #key: string;
-  #slot: number;
-  #generation: number;
+  // Set by #fill, from the constructor and from _refill.
+  #manager!: ClusterManager;
+  #managed!: ManagedCluster;
+  #key!: string;
+  #slot!: number;
+  #generation!: number;
   #released = false;
 
   /** @internal */
   constructor(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: ConnPool, key: string, slot: number, setCookie: string | undefined) {
-    this.#manager = manager;
-    this.#managed = managed;
-    this.index = index;
-    this.endpoint = endpoint;
-    this.#key = key;
-    this.#slot = slot;
-    this.#generation = slot >= 0 ? managed.generation.get(key) ?? -1 : -1;
-    this.setCookie = setCookie;
-    if (slot >= 0) this.#adjustActive(+1);
+    this.#fill(manager, managed, index, endpoint, key, slot, setCookie);
   }
 
   /**
@@ -264,6 +257,11 @@ export class EndpointLease {
   _refill(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: ConnPool, key: string, slot: number, setCookie: string | undefined): this {
     if (!this.#released) throw new Error('wasmesh: EndpointLease refilled before its release()');
     this.#released = false;
+    this.#fill(manager, managed, index, endpoint, key, slot, setCookie);
+    return this;
+  }
+
+  #fill(manager: ClusterManager, managed: ManagedCluster, index: number, endpoint: ConnPool, key: string, slot: number, setCookie: string | undefined): void {
     this.#manager = manager;
     this.#managed = managed;
     this.index = index;
@@ -273,7 +271,6 @@ export class EndpointLease {
     this.#generation = slot >= 0 ? managed.generation.get(key) ?? -1 : -1;
     this.setCookie = setCookie;
     if (slot >= 0) this.#adjustActive(+1);
-    return this;
   }
 
   /** Whether release() ran (a lease held by nobody: pickEndpoint may refill it). */
