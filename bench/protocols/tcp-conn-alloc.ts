@@ -13,7 +13,7 @@
 // Usage: node dist/bench/protocols/tcp-conn-alloc.js [--conns N (20000)] [--warmup N (2000)]
 //          [--loops C (16)] [--top K (0)] [--cpu] [--socket] [--node-flag F]…
 // --socket: the proxy on `--tcp-transport socket` (net.Socket) instead of raw handles.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { percentile } from './load-client.js';
 import { protocolMeshYaml } from './mesh-yaml.js';
 import { startProxy } from './proxies.js';
 import { cpuSeconds, option, repeated, startServer, summarize } from './proxy-probe.js';
+import { gcBetween, readGcLog, type GcEvent } from './gc-window.js';
 
 /** Epoch ms, sub-millisecond (the proxy's gc-counter.cjs stamps its collections the same way). */
 const now = (): number => performance.timeOrigin + performance.now();
@@ -52,8 +53,6 @@ async function connectMany(port: number, n: number, loops: number): Promise<Floa
   await Promise.all(Array.from({ length: Math.min(loops, n) }, loop));
   return spans;
 }
-
-type GcEvent = [kind: string, at: number, ms: number];
 
 /** The tail against the collections: p50/p99, and how often a slow (≥ p99) and any connection overlaps a GC pause. */
 function tailAgainstGc(spans: Float64Array, events: readonly GcEvent[]): string {
@@ -135,10 +134,9 @@ async function main(): Promise<void> {
     const head = `tcp-conn: ${conns} connections (after ${warmup}), ${loops} loops, ${((conns * 1000) / (to - from)).toFixed(0)} conn/s, ${process.argv.includes('--socket') ? 'socket' : 'handle'} transport${flags.length > 0 ? ` (proxy node ${flags.join(' ')})` : ''}`;
     const per = (x: number): string => ((x * 1000) / conns).toFixed(2);
     if (cpu) {
-      const events = (JSON.parse(readFileSync(gcFile, 'utf8')) as GcEvent[]).filter((e) => e[1] >= from && e[1] <= to);
-      const count = (k: string): number => events.filter((e) => e[0] === k).length;
-      const pause = events.reduce((a, e) => a + e[2], 0);
-      process.stdout.write(`${head}: ${per(cpuS * 1000)} CPU ms, ${per(count('scavenge'))} scavenges, ${per(count('mark-sweep'))} mark-sweeps, ${per(pause)} ms GC pause per 1000 connections in the proxy\n  ${tailAgainstGc(spans, events)}\n`);
+      const events = readGcLog(gcFile).filter((e) => e[1] >= from && e[1] <= to);
+      const gc = gcBetween(events, from, to);
+      process.stdout.write(`${head}: ${per(cpuS * 1000)} CPU ms, ${per(gc.scavenges)} scavenges, ${per(gc.markSweeps)} mark-sweeps, ${per(gc.pauseMs)} ms GC pause per 1000 connections in the proxy\n  ${tailAgainstGc(spans, events)}\n`);
       return;
     }
     // The sampler ran over the warm-up too (it cannot be restarted from here): bytes per connection of both.
